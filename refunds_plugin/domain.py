@@ -1,0 +1,275 @@
+"""The vocabulary the policy and the service speak: order facts, return requests, decisions.
+
+All amounts are integer minor units of the order's ``currency`` (see ``money.py``). Everything
+here is a frozen dataclass with no I/O, so a decision can be replayed from stored facts.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+
+
+class Outcome(StrEnum):
+    APPROVE = "approve"
+    REVIEW = "review"
+    DECLINE = "decline"
+
+
+class ResolutionKind(StrEnum):
+    REFUND = "refund"  # back to the original payment
+    CREDIT = "credit"  # store credit (Stripe promotion code, Saleor gift card)
+
+
+class Reason(StrEnum):
+    DAMAGED = "damaged"
+    DEFECTIVE = "defective"
+    WRONG_ITEM = "wrong_item"
+    NOT_AS_DESCRIBED = "not_as_described"
+    NOT_RECEIVED = "not_received"
+    CHANGED_MIND = "changed_mind"
+    TOO_SMALL = "too_small"
+    TOO_LARGE = "too_large"
+    OTHER = "other"
+
+    @property
+    def merchant_fault(self) -> bool:
+        return self in MERCHANT_FAULT
+
+
+MERCHANT_FAULT = frozenset(
+    {Reason.DAMAGED, Reason.DEFECTIVE, Reason.WRONG_ITEM, Reason.NOT_AS_DESCRIBED,
+     Reason.NOT_RECEIVED}
+)
+
+
+class DecisionKind(StrEnum):
+    RETURN = "return"  # a customer asked
+    OVERPAYMENT = "overpayment"  # we noticed they paid more than the order total
+    DUPLICATE_CHARGE = "duplicate_charge"  # we noticed the same order charged twice
+
+
+# --- facts ---------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Customer:
+    id: str | None = None
+    email: str | None = None
+
+
+@dataclass(frozen=True)
+class OrderLine:
+    id: str
+    sku: str
+    name: str
+    quantity: int
+    unit_amount: int
+    tags: tuple[str, ...] = ()
+    collections: tuple[str, ...] = ()
+    product_id: str | None = None
+
+    @property
+    def amount(self) -> int:
+        return self.unit_amount * self.quantity
+
+
+@dataclass(frozen=True)
+class PaymentFacts:
+    """One captured payment of an order, with what is already refunded or on its way."""
+
+    provider: str  # "stripe" | "saleor" | "storefront" ...
+    reference: str  # payment intent id, Saleor transaction id, ...
+    captured: int
+    refunded: int = 0
+    pending: int = 0
+    disputed: bool = False
+
+    @property
+    def refundable(self) -> int:
+        if self.disputed:
+            return 0
+        return max(0, self.captured - self.refunded - self.pending)
+
+
+@dataclass(frozen=True)
+class CustomerHistory:
+    """What the ledger knows of this customer across all orders (for lifetime value and abuse)."""
+
+    total_paid: int = 0
+    order_count: int = 0
+    first_order_at: datetime | None = None
+    total_refunded: int = 0
+    refunds_recent_count: int = 0  # in the policy's rolling window, computed by the caller
+    refunds_recent_amount: int = 0
+    not_received_claims: int = 0
+    window_days: int = 90
+
+
+@dataclass(frozen=True)
+class OrderFacts:
+    order_id: str
+    currency: str
+    lines: tuple[OrderLine, ...]
+    shipping_amount: int
+    total_amount: int
+    customer: Customer = field(default_factory=Customer)
+    paid_at: datetime | None = None
+    fulfilled_at: datetime | None = None
+    delivered_at: datetime | None = None
+    payments: tuple[PaymentFacts, ...] = ()
+    returned_quantities: tuple[tuple[str, int], ...] = ()  # (line_id, qty) already returned
+    shipping_refunded: int = 0
+    history: CustomerHistory = field(default_factory=CustomerHistory)
+    source: str = "storefront"
+    channel: str | None = None
+
+    def line(self, line_id: str) -> OrderLine | None:
+        return next((ln for ln in self.lines if ln.id == line_id), None)
+
+    def returned(self, line_id: str) -> int:
+        return sum(q for lid, q in self.returned_quantities if lid == line_id)
+
+    @property
+    def captured(self) -> int:
+        return sum(p.captured for p in self.payments)
+
+    @property
+    def refundable(self) -> int:
+        """Captured minus refunded minus pending, across payments that are not disputed."""
+        return sum(p.refundable for p in self.payments)
+
+    @property
+    def disputed(self) -> bool:
+        return any(p.disputed for p in self.payments)
+
+
+@dataclass(frozen=True)
+class ReturnLine:
+    line_id: str
+    quantity: int
+    reason: Reason
+
+
+@dataclass(frozen=True)
+class ReturnRequest:
+    request_id: str
+    order_id: str
+    lines: tuple[ReturnLine, ...]
+    preferred_resolution: ResolutionKind | None = None
+    comment: str = ""
+    requested_at: datetime | None = None
+    channel: str = "storefront"
+
+
+# --- decisions -----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class RuleResult:
+    """One rule's answer: what it looked at, what it concluded, in words for a customer."""
+
+    rule: str
+    verdict: str  # "pass" | "approve" | "review" | "decline" | "adjust" | "skip"
+    code: str
+    message: str
+    saw: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class LineDecision:
+    line_id: str
+    quantity: int
+    amount: int  # refundable value of these units before fees
+    reason: str
+    return_required: bool = True
+
+
+@dataclass(frozen=True)
+class Fee:
+    code: str  # "restocking" | "return_shipping"
+    amount: int
+    description: str
+
+
+@dataclass(frozen=True)
+class Resolution:
+    kind: ResolutionKind
+    amount: int  # what the customer is owed from the order's money
+    bonus: int = 0  # extra store credit on top (credit only)
+    payment_reference: str | None = None  # which payment a refund goes back to
+
+    @property
+    def total(self) -> int:
+        return self.amount + self.bonus
+
+
+@dataclass(frozen=True)
+class Decision:
+    outcome: Outcome
+    reason_code: str
+    explanation: str
+    currency: str
+    policy_name: str
+    policy_hash: str
+    kind: DecisionKind = DecisionKind.RETURN
+    lines: tuple[LineDecision, ...] = ()
+    shipping_refund: int = 0
+    fees: tuple[Fee, ...] = ()
+    resolutions: tuple[Resolution, ...] = ()
+    return_required: bool = True
+    trace: tuple[RuleResult, ...] = ()
+    promise_hours: int | None = None  # how soon the policy promises the money is on its way
+
+    @property
+    def amount(self) -> int:
+        """Money owed out of the order (refund + credit, before any credit bonus)."""
+        return sum(r.amount for r in self.resolutions)
+
+    @property
+    def refund_amount(self) -> int:
+        return sum(r.amount for r in self.resolutions if r.kind is ResolutionKind.REFUND)
+
+    @property
+    def credit_amount(self) -> int:
+        return sum(r.total for r in self.resolutions if r.kind is ResolutionKind.CREDIT)
+
+    @property
+    def resolution_summary(self) -> str:
+        kinds = sorted({r.kind.value for r in self.resolutions if r.total > 0})
+        return "+".join(kinds) if kinds else "none"
+
+    def to_dict(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["amount"] = self.amount
+        data["resolution"] = self.resolution_summary
+        return data
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Decision:
+        return cls(
+            outcome=Outcome(data["outcome"]),
+            reason_code=data["reason_code"],
+            explanation=data["explanation"],
+            currency=data["currency"],
+            policy_name=data["policy_name"],
+            policy_hash=data["policy_hash"],
+            kind=DecisionKind(data.get("kind", "return")),
+            lines=tuple(LineDecision(**ln) for ln in data.get("lines", ())),
+            shipping_refund=data.get("shipping_refund", 0),
+            fees=tuple(Fee(**f) for f in data.get("fees", ())),
+            resolutions=tuple(
+                Resolution(
+                    kind=ResolutionKind(r["kind"]),
+                    amount=r["amount"],
+                    bonus=r.get("bonus", 0),
+                    payment_reference=r.get("payment_reference"),
+                )
+                for r in data.get("resolutions", ())
+            ),
+            return_required=data.get("return_required", True),
+            trace=tuple(RuleResult(**t) for t in data.get("trace", ())),
+            promise_hours=data.get("promise_hours"),
+        )
