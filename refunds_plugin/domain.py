@@ -40,8 +40,13 @@ class Reason(StrEnum):
 
 
 MERCHANT_FAULT = frozenset(
-    {Reason.DAMAGED, Reason.DEFECTIVE, Reason.WRONG_ITEM, Reason.NOT_AS_DESCRIBED,
-     Reason.NOT_RECEIVED}
+    {
+        Reason.DAMAGED,
+        Reason.DEFECTIVE,
+        Reason.WRONG_ITEM,
+        Reason.NOT_AS_DESCRIBED,
+        Reason.NOT_RECEIVED,
+    }
 )
 
 

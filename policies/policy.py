@@ -1,0 +1,177 @@
+"""A loaded policy: frozen settings the rules read. Built only by ``schema.py`` from a file.
+
+Amounts are ``AmountTable`` values: integer minor units per currency, so one policy can speak for
+a shop selling in several currencies. An order in a currency the table does not list has no such
+threshold (see docs/policy.md for what each rule does then).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from decimal import Decimal
+from enum import StrEnum
+
+from refunds_plugin.domain import Reason, ResolutionKind
+
+
+class Action(StrEnum):
+    """What a rule tells the engine to do with a line it cannot simply accept."""
+
+    ACCEPT = "accept"
+    CREDIT = "credit"  # accept, but only as store credit
+    REVIEW = "review"
+    DECLINE = "decline"
+
+
+class Anchor(StrEnum):
+    DELIVERY = "delivery"
+    FULFILMENT = "fulfilment"
+    PAYMENT = "payment"
+
+
+CUSTOMER_REASONS = (Reason.CHANGED_MIND, Reason.TOO_SMALL, Reason.TOO_LARGE, Reason.OTHER)
+
+
+@dataclass(frozen=True)
+class AmountTable:
+    """Minor units per ISO currency, e.g. ``{"USD": 2500, "EUR": 2300}``."""
+
+    amounts: tuple[tuple[str, int], ...] = ()
+
+    def get(self, currency: str) -> int | None:
+        return next((minor for cur, minor in self.amounts if cur == currency), None)
+
+
+@dataclass(frozen=True)
+class WindowOverride:
+    match: str  # "sku" | "tag" | "collection"
+    value: str
+    days: int | None  # None = unlimited
+
+
+@dataclass(frozen=True)
+class WindowRules:
+    days: int | None = 30  # None = unlimited (a lifetime guarantee)
+    start: Anchor = Anchor.DELIVERY
+    outside: Action = Action.DECLINE
+    overrides: tuple[WindowOverride, ...] = ()
+
+
+@dataclass(frozen=True)
+class FinalSaleRules:
+    tags: tuple[str, ...] = ()
+    action: Action = Action.DECLINE  # what the guarantee turns "final sale" into
+
+
+@dataclass(frozen=True)
+class Limits:
+    per_request: AmountTable | None = None  # None = no limit
+    per_order: AmountTable | None = None
+
+
+@dataclass(frozen=True)
+class Tier:
+    name: str
+    min_projected_value: AmountTable | None = None
+    min_orders: int = 0
+    min_months: int = 0
+    extra_window_days: int | None = 0  # None = unlimited
+    limits: Limits = field(default_factory=Limits)
+    waive_fees: bool = False
+
+
+@dataclass(frozen=True)
+class AbuseRules:
+    enabled: bool = False
+    window_days: int = 90
+    max_refunds: int | None = None
+    max_refund_amount: AmountTable | None = None
+    max_refund_ratio_percent: Decimal | None = None
+    max_not_received_claims: int | None = None
+
+
+@dataclass(frozen=True)
+class KeepItemRules:
+    below: AmountTable | None = None
+    return_label_cost: AmountTable | None = None
+
+
+@dataclass(frozen=True)
+class ResolutionRules:
+    default: ResolutionKind = ResolutionKind.REFUND
+    allow: tuple[ResolutionKind, ...] = (ResolutionKind.REFUND, ResolutionKind.CREDIT)
+    refund_within_days: int | None = None  # after this, customer reasons get credit only
+    credit_bonus_percent: Decimal = Decimal(0)
+    credit_bonus_max: AmountTable | None = None
+    keep_item: KeepItemRules = field(default_factory=KeepItemRules)
+
+
+@dataclass(frozen=True)
+class FeeRules:
+    restocking_percent: Decimal = Decimal(0)
+    return_shipping: AmountTable | None = None
+    waive_for_reasons: tuple[Reason, ...] = ()
+
+
+@dataclass(frozen=True)
+class ShippingRules:
+    refund_with_last_item: bool = True
+    refund_on_merchant_fault: bool = True
+
+
+@dataclass(frozen=True)
+class Detector:
+    """One "looking for trouble" detector (overpayment, duplicate charge)."""
+
+    enabled: bool = True
+    resolution: ResolutionKind = ResolutionKind.REFUND
+    auto_approve_up_to: AmountTable | None = None  # None = no limit
+    window_hours: int = 72
+
+
+@dataclass(frozen=True)
+class FailedPaymentDetector:
+    enabled: bool = True
+    follow_up_after_hours: int = 24
+
+
+@dataclass(frozen=True)
+class TroubleRules:
+    overpayment: Detector = field(default_factory=Detector)
+    duplicate_charge: Detector = field(default_factory=Detector)
+    failed_payment: FailedPaymentDetector = field(default_factory=FailedPaymentDetector)
+
+
+@dataclass(frozen=True)
+class Policy:
+    """A validated policy plus where it came from (``name``, sha256 ``content_hash``)."""
+
+    name: str
+    content_hash: str
+    title: str = ""
+    promise_hours: int = 48
+    window: WindowRules = field(default_factory=WindowRules)
+    final_sale: FinalSaleRules = field(default_factory=FinalSaleRules)
+    reasons: tuple[tuple[Reason, Action], ...] = tuple((r, Action.ACCEPT) for r in CUSTOMER_REASONS)
+    limits: Limits = field(default_factory=Limits)
+    expected_years: int = 3
+    tiers: tuple[Tier, ...] = ()
+    abuse: AbuseRules = field(default_factory=AbuseRules)
+    resolution: ResolutionRules = field(default_factory=ResolutionRules)
+    fees: FeeRules = field(default_factory=FeeRules)
+    shipping: ShippingRules = field(default_factory=ShippingRules)
+    trouble: TroubleRules = field(default_factory=TroubleRules)
+
+    @property
+    def abuse_window_days(self) -> int:
+        """The rolling window the caller uses for ``CustomerHistory.refunds_recent_*``."""
+        return self.abuse.window_days
+
+    def reason_action(self, reason: Reason) -> Action:
+        return next((a for r, a in self.reasons if r is reason), Action.ACCEPT)
+
+    def describe(self) -> list[str]:
+        """The rules in plain words, one sentence each."""
+        from policies.description import describe
+
+        return describe(self)

@@ -1,0 +1,276 @@
+"""The marshmallow schema of a policy file: validates the YAML mapping and builds a ``Policy``.
+
+Money is written as quoted decimal strings in the file's ``currency`` (``"25.00"``) or as a
+mapping of currency to decimal string (``{USD: "25.00", EUR: "23.00"}``). YAML numbers are refused
+for money so no amount ever passes through a float.
+"""
+
+from __future__ import annotations
+
+from contextvars import ContextVar
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from marshmallow import Schema, ValidationError, fields, post_load, validate
+
+from policies import policy as p
+from refunds_plugin.domain import Reason, ResolutionKind
+from refunds_plugin.money import AmountError, CurrencyError, Money, normalize_currency
+
+# The file's top-level ``currency``, visible to AmountField while one file is being loaded.
+policy_currency: ContextVar[str | None] = ContextVar("policy_currency", default=None)
+
+_MONEY_HINT = 'a quoted decimal string such as "25.00" or a mapping like {USD: "25.00"}'
+
+
+class AmountField(fields.Field):
+    """A money threshold: decimal string in the policy currency, or per-currency mapping."""
+
+    def _deserialize(self, value: Any, attr: Any, data: Any, **kwargs: Any) -> p.AmountTable:
+        if isinstance(value, str):
+            currency = policy_currency.get()
+            if currency is None:
+                raise ValidationError(f"a plain amount needs a top-level `currency`; or use "
+                                      f'a mapping like {{USD: "{value}"}}')
+            return p.AmountTable(((currency, _minor(value, currency)),))
+        if isinstance(value, dict) and value:
+            pairs = []
+            for cur, text in value.items():
+                try:
+                    code = normalize_currency(str(cur))
+                except CurrencyError as exc:
+                    raise ValidationError(str(exc)) from exc
+                if not isinstance(text, str):
+                    raise ValidationError(f"{cur}: expected {_MONEY_HINT}, got {text!r}")
+                pairs.append((code, _minor(text, code)))
+            return p.AmountTable(tuple(sorted(pairs)))
+        raise ValidationError(f"expected {_MONEY_HINT}, got {value!r}")
+
+
+def _minor(text: str, currency: str) -> int:
+    try:
+        money = Money.parse(text, currency)
+    except AmountError as exc:
+        raise ValidationError(f"expected {_MONEY_HINT}: {exc}") from exc
+    if money.minor < 0:
+        raise ValidationError(f"expected a positive amount, got {text!r}")
+    return money.minor
+
+
+class PercentField(fields.Field):
+    """A percentage 0-100 written as an integer or a quoted decimal ("12.5"); never a float."""
+
+    def _deserialize(self, value: Any, attr: Any, data: Any, **kwargs: Any) -> Decimal:
+        if isinstance(value, bool) or not isinstance(value, int | str):
+            raise ValidationError(f'expected a percentage such as 10 or "12.5", got {value!r}')
+        try:
+            pct = Decimal(str(value).strip())
+        except InvalidOperation as exc:
+            raise ValidationError(f"expected a percentage such as 10, got {value!r}") from exc
+        if not pct.is_finite() or not Decimal(0) <= pct <= Decimal(100):
+            raise ValidationError(f"expected a percentage between 0 and 100, got {value!r}")
+        return pct
+
+
+class DaysField(fields.Field):
+    """A number of days (0 or more) or the word ``unlimited`` (returned as None)."""
+
+    def _deserialize(self, value: Any, attr: Any, data: Any, **kwargs: Any) -> int | None:
+        if value == "unlimited":
+            return None
+        if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+            raise ValidationError(f'expected a whole number of days or "unlimited", got {value!r}')
+        return value
+
+
+def _choice(values: list[str]) -> fields.String:
+    return fields.String(validate=validate.OneOf(values, error="expected one of {choices}"))
+
+
+_ACTIONS = [a.value for a in p.Action]
+_KINDS = [k.value for k in ResolutionKind]
+_COUNT = validate.Range(min=0, error="expected a whole number of 0 or more")
+
+
+class OverrideSchema(Schema):
+    sku = fields.String()
+    tag = fields.String()
+    collection = fields.String()
+    days = DaysField(required=True)
+
+    @post_load
+    def build(self, data: dict[str, Any], **_: Any) -> p.WindowOverride:
+        keys = [k for k in ("sku", "tag", "collection") if k in data]
+        if len(keys) != 1:
+            raise ValidationError("expected exactly one of sku, tag or collection", "_schema")
+        return p.WindowOverride(keys[0], data[keys[0]], data["days"])
+
+
+class WindowSchema(Schema):
+    days = DaysField(required=True)
+    start = _choice([a.value for a in p.Anchor])
+    outside = _choice(["decline", "review", "credit"])
+    overrides = fields.List(fields.Nested(OverrideSchema), load_default=list)
+
+    @post_load
+    def build(self, d: dict[str, Any], **_: Any) -> p.WindowRules:
+        return p.WindowRules(d["days"], p.Anchor(d.get("start", "delivery")),
+                             p.Action(d.get("outside", "decline")), tuple(d["overrides"]))
+
+
+class FinalSaleSchema(Schema):
+    tags = fields.List(fields.String(), load_default=list)
+    guarantee = _choice(["decline", "review", "credit"])
+
+    @post_load
+    def build(self, d: dict[str, Any], **_: Any) -> p.FinalSaleRules:
+        return p.FinalSaleRules(tuple(d["tags"]), p.Action(d.get("guarantee", "decline")))
+
+
+class ReasonsSchema(Schema):
+    changed_mind = _choice(_ACTIONS)
+    too_small = _choice(_ACTIONS)
+    too_large = _choice(_ACTIONS)
+    other = _choice(_ACTIONS)
+
+    @post_load
+    def build(self, d: dict[str, Any], **_: Any) -> tuple[tuple[Reason, p.Action], ...]:
+        return tuple((r, p.Action(d.get(r.value, "accept"))) for r in p.CUSTOMER_REASONS)
+
+
+class LimitsSchema(Schema):
+    auto_approve_per_request = AmountField(allow_none=True, load_default=None)
+    auto_approve_per_order = AmountField(allow_none=True, load_default=None)
+
+    @post_load
+    def build(self, d: dict[str, Any], **_: Any) -> p.Limits:
+        return p.Limits(d["auto_approve_per_request"], d["auto_approve_per_order"])
+
+
+class TierSchema(Schema):
+    name = fields.String(required=True)
+    min_projected_value = AmountField(allow_none=True, load_default=None)
+    min_orders = fields.Integer(load_default=0, strict=True, validate=_COUNT)
+    min_months = fields.Integer(load_default=0, strict=True, validate=_COUNT)
+    extra_window_days = DaysField(load_default=0)
+    limits = fields.Nested(LimitsSchema, load_default=p.Limits)
+    waive_fees = fields.Boolean(load_default=False)
+
+    @post_load
+    def build(self, d: dict[str, Any], **_: Any) -> p.Tier:
+        return p.Tier(**d)
+
+
+class AbuseSchema(Schema):
+    window_days = fields.Integer(load_default=90, strict=True, validate=validate.Range(min=1))
+    max_refunds = fields.Integer(allow_none=True, load_default=None, strict=True, validate=_COUNT)
+    max_refund_amount = AmountField(allow_none=True, load_default=None)
+    max_refund_ratio_percent = PercentField(allow_none=True, load_default=None)
+    max_not_received_claims = fields.Integer(allow_none=True, load_default=None, strict=True,
+                                             validate=_COUNT)
+
+    @post_load
+    def build(self, d: dict[str, Any], **_: Any) -> p.AbuseRules:
+        return p.AbuseRules(enabled=True, **d)
+
+
+class KeepItemSchema(Schema):
+    below = AmountField(allow_none=True, load_default=None)
+    return_label_cost = AmountField(allow_none=True, load_default=None)
+
+    @post_load
+    def build(self, d: dict[str, Any], **_: Any) -> p.KeepItemRules:
+        return p.KeepItemRules(**d)
+
+
+class ResolutionSchema(Schema):
+    default = _choice(_KINDS)
+    allow = fields.List(_choice(_KINDS), validate=validate.Length(min=1))
+    refund_within_days = fields.Integer(allow_none=True, load_default=None, strict=True,
+                                        validate=_COUNT)
+    credit_bonus_percent = PercentField(load_default=Decimal(0))
+    credit_bonus_max = AmountField(allow_none=True, load_default=None)
+    keep_item = fields.Nested(KeepItemSchema, load_default=p.KeepItemRules)
+
+    @post_load
+    def build(self, d: dict[str, Any], **_: Any) -> p.ResolutionRules:
+        default = ResolutionKind(d.get("default", "refund"))
+        allow = tuple(ResolutionKind(k) for k in d.get("allow", [k for k in _KINDS]))
+        if default not in allow:
+            raise ValidationError(f"expected `default` ({default}) to be one of `allow`",
+                                  "default")
+        return p.ResolutionRules(default, allow, d["refund_within_days"],
+                                 d["credit_bonus_percent"], d["credit_bonus_max"], d["keep_item"])
+
+
+class FeesSchema(Schema):
+    restocking_percent = PercentField(load_default=Decimal(0))
+    return_shipping = AmountField(allow_none=True, load_default=None)
+    waive_for_reasons = fields.List(_choice([r.value for r in p.CUSTOMER_REASONS]),
+                                    load_default=list)
+
+    @post_load
+    def build(self, d: dict[str, Any], **_: Any) -> p.FeeRules:
+        return p.FeeRules(d["restocking_percent"], d["return_shipping"],
+                          tuple(Reason(r) for r in d["waive_for_reasons"]))
+
+
+class ShippingSchema(Schema):
+    refund_with_last_item = fields.Boolean(load_default=True)
+    refund_on_merchant_fault = fields.Boolean(load_default=True)
+
+    @post_load
+    def build(self, d: dict[str, Any], **_: Any) -> p.ShippingRules:
+        return p.ShippingRules(**d)
+
+
+class DetectorSchema(Schema):
+    enabled = fields.Boolean(load_default=True)
+    resolution = _choice(_KINDS)
+    auto_approve_up_to = AmountField(allow_none=True, load_default=None)
+    window_hours = fields.Integer(load_default=72, strict=True, validate=validate.Range(min=1))
+
+    @post_load
+    def build(self, d: dict[str, Any], **_: Any) -> p.Detector:
+        return p.Detector(d["enabled"], ResolutionKind(d.get("resolution", "refund")),
+                          d["auto_approve_up_to"], d["window_hours"])
+
+
+class FailedPaymentSchema(Schema):
+    enabled = fields.Boolean(load_default=True)
+    follow_up_after_hours = fields.Integer(load_default=24, strict=True,
+                                           validate=validate.Range(min=1))
+
+    @post_load
+    def build(self, d: dict[str, Any], **_: Any) -> p.FailedPaymentDetector:
+        return p.FailedPaymentDetector(**d)
+
+
+class TroubleSchema(Schema):
+    overpayment = fields.Nested(DetectorSchema, load_default=p.Detector)
+    duplicate_charge = fields.Nested(DetectorSchema, load_default=p.Detector)
+    failed_payment = fields.Nested(FailedPaymentSchema, load_default=p.FailedPaymentDetector)
+
+    @post_load
+    def build(self, d: dict[str, Any], **_: Any) -> p.TroubleRules:
+        return p.TroubleRules(**d)
+
+
+class PolicySchema(Schema):
+    """The whole file. ``name`` and ``content_hash`` are added by the loader."""
+
+    name = fields.String(load_default=None)
+    title = fields.String(load_default="")
+    currency = fields.String(load_default=None)
+    promise_hours = fields.Integer(load_default=48, strict=True, validate=validate.Range(min=1))
+    window = fields.Nested(WindowSchema, required=True)
+    final_sale = fields.Nested(FinalSaleSchema, load_default=p.FinalSaleRules)
+    reasons = fields.Nested(ReasonsSchema, load_default=lambda: ReasonsSchema().load({}))
+    limits = fields.Nested(LimitsSchema, load_default=p.Limits)
+    expected_years = fields.Integer(load_default=3, strict=True, validate=validate.Range(min=1))
+    tiers = fields.List(fields.Nested(TierSchema), load_default=list)
+    abuse = fields.Nested(AbuseSchema, allow_none=True, load_default=None)
+    resolution = fields.Nested(ResolutionSchema, load_default=p.ResolutionRules)
+    fees = fields.Nested(FeesSchema, load_default=p.FeeRules)
+    shipping = fields.Nested(ShippingSchema, load_default=p.ShippingRules)
+    trouble = fields.Nested(TroubleSchema, load_default=p.TroubleRules)

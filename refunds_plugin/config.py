@@ -1,0 +1,108 @@
+"""Configuration: defaults, then ``REFUNDS_*`` environment variables, then explicit overrides.
+
+Secrets are read from the environment only and never appear in ``repr`` or logs.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field, fields, replace
+from typing import Any
+
+
+class ConfigError(ValueError):
+    """A setting that cannot be used; the message names the variable."""
+
+
+def _split(value: str) -> tuple[str, ...]:
+    return tuple(part.strip() for part in value.split(",") if part.strip())
+
+
+@dataclass(frozen=True)
+class Config:
+    database_url: str = "sqlite:///refunds.db"
+    policy: str = "preset:default"
+    stripe_api_key: str = field(default="", repr=False)
+    stripe_api_base: str = ""
+    stripe_webhook_secrets: tuple[str, ...] = field(default=(), repr=False)
+    stripe_timeout_s: float = 15.0
+    stripe_max_network_retries: int = 2
+    storefront_secret: str = field(default="", repr=False)
+    signature_tolerance_s: int = 300
+    max_body_bytes: int = 1024 * 1024
+    run_executor: bool = True
+    executor_poll_s: float = 0.5
+    executor_lease_s: int = 60
+    executor_max_tries: int = 8
+    executor_backoff_base_s: float = 2.0
+    executor_backoff_cap_s: float = 600.0
+    secret_key: str = field(default="", repr=False)
+    saleor_allowed_api_urls: tuple[str, ...] = ()
+    saleor_hmac_secret: str = field(default="", repr=False)
+    saleor_app_url: str = ""
+    shop_name: str = "Our shop"
+    shop_logo_url: str = ""
+    shop_primary_color: str = "#1f4b99"
+    ratelimit_storage_uri: str = "memory://"
+    log_level: str = "INFO"
+    testing: bool = False
+
+    @property
+    def dry_run(self) -> bool:
+        """True when no Stripe key is set: decisions are recorded, no money moves."""
+        return not self.stripe_api_key
+
+
+_ENV: dict[str, tuple[str, Any]] = {
+    "REFUNDS_DATABASE_URL": ("database_url", str),
+    "REFUNDS_POLICY": ("policy", str),
+    "REFUNDS_STRIPE_API_KEY": ("stripe_api_key", str),
+    "REFUNDS_STRIPE_API_BASE": ("stripe_api_base", str),
+    "REFUNDS_STRIPE_WEBHOOK_SECRETS": ("stripe_webhook_secrets", _split),
+    "REFUNDS_STRIPE_TIMEOUT": ("stripe_timeout_s", float),
+    "REFUNDS_STRIPE_MAX_NETWORK_RETRIES": ("stripe_max_network_retries", int),
+    "REFUNDS_STOREFRONT_SECRET": ("storefront_secret", str),
+    "REFUNDS_SIGNATURE_TOLERANCE": ("signature_tolerance_s", int),
+    "REFUNDS_MAX_BODY_BYTES": ("max_body_bytes", int),
+    "REFUNDS_EXECUTOR_POLL": ("executor_poll_s", float),
+    "REFUNDS_EXECUTOR_LEASE": ("executor_lease_s", int),
+    "REFUNDS_EXECUTOR_MAX_TRIES": ("executor_max_tries", int),
+    "REFUNDS_EXECUTOR_BACKOFF_BASE": ("executor_backoff_base_s", float),
+    "REFUNDS_EXECUTOR_BACKOFF_CAP": ("executor_backoff_cap_s", float),
+    "REFUNDS_SECRET_KEY": ("secret_key", str),
+    "REFUNDS_SALEOR_ALLOWED_API_URLS": ("saleor_allowed_api_urls", _split),
+    "REFUNDS_SALEOR_HMAC_SECRET": ("saleor_hmac_secret", str),
+    "REFUNDS_APP_URL": ("saleor_app_url", str),
+    "REFUNDS_SHOP_NAME": ("shop_name", str),
+    "REFUNDS_SHOP_LOGO_URL": ("shop_logo_url", str),
+    "REFUNDS_SHOP_PRIMARY_COLOR": ("shop_primary_color", str),
+    "REFUNDS_RATELIMIT_STORAGE_URI": ("ratelimit_storage_uri", str),
+    "REFUNDS_LOG_LEVEL": ("log_level", str),
+}
+
+
+def load_config(
+    env: Mapping[str, str] | None = None, overrides: Mapping[str, Any] | None = None
+) -> Config:
+    """Build the configuration from defaults, the environment, then ``overrides``."""
+    env = os.environ if env is None else env
+    values: dict[str, Any] = {}
+    for var, (name, conv) in _ENV.items():
+        raw = env.get(var)
+        if raw is None or raw == "":
+            continue
+        try:
+            values[name] = conv(raw)
+        except ValueError as exc:
+            raise ConfigError(f"{var}={raw!r} is not valid: {exc}") from None
+    config = replace(Config(), **values)
+    if overrides:
+        known = {f.name for f in fields(Config)}
+        unknown = set(overrides) - known
+        if unknown:
+            raise ConfigError(f"unknown settings: {', '.join(sorted(unknown))}")
+        config = replace(config, **dict(overrides))
+    if config.max_body_bytes <= 0:
+        raise ConfigError("REFUNDS_MAX_BODY_BYTES must be positive")
+    return config

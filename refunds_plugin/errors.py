@@ -1,0 +1,52 @@
+"""The exception tree. Each class says whether trying again may help.
+
+RefundsError
+├── InputError            the request itself is wrong (answer 4xx; retrying the same won't help)
+│   ├── SignatureError    signature missing, malformed, stale, or not matching
+│   └── PayloadError      body not JSON, a field missing or of the wrong type
+├── NotFound              an order or decision we have never seen
+└── ProviderError         a payment provider refused or could not be reached
+    ├── RetryableProviderError   network, timeout, 409, 429, 5xx: same idempotency key later
+    └── FinalProviderError       invalid, already refunded, disputed: a person must look
+"""
+
+from __future__ import annotations
+
+
+class RefundsError(Exception):
+    code = "error"
+
+    def __init__(self, message: str, *, code: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        if code is not None:
+            self.code = code
+
+
+class InputError(RefundsError):
+    code = "invalid_request"
+
+
+class SignatureError(InputError):
+    code = "invalid_signature"
+
+
+class PayloadError(InputError):
+    code = "invalid_payload"
+
+
+class NotFound(RefundsError):
+    code = "not_found"
+
+
+class ProviderError(RefundsError):
+    code = "provider_error"
+    retryable = False
+
+
+class RetryableProviderError(ProviderError):
+    retryable = True
+
+
+class FinalProviderError(ProviderError):
+    retryable = False

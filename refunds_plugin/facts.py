@@ -1,0 +1,190 @@
+"""Gathering what the policy needs to know about an order and its customer from the ledger.
+
+Refundable money is computed conservatively: what the provider reported refunded and what our
+own live attempts hold are both counted, so two requests racing can never exceed what was
+captured (the caller holds the ledger lock while it decides).
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import Connection, func, or_, select
+
+from refunds_plugin.domain import (
+    Customer,
+    CustomerHistory,
+    OrderFacts,
+    OrderLine,
+    PaymentFacts,
+)
+from refunds_plugin.tables import decisions, orders, payments, provider_refunds, refund_attempts
+
+
+def _aware(value: datetime | None) -> datetime | None:
+    """SQLite hands back naive datetimes; everything we store is UTC."""
+    if value is None or value.tzinfo is not None:
+        return value
+    return value.replace(tzinfo=UTC)
+
+
+def _lines(raw: str) -> tuple[OrderLine, ...]:
+    out = []
+    for item in json.loads(raw):
+        item["tags"] = tuple(item.get("tags", ()))
+        item["collections"] = tuple(item.get("collections", ()))
+        out.append(OrderLine(**item))
+    return tuple(out)
+
+
+def payment_facts(conn: Connection, order_id: str) -> tuple[PaymentFacts, ...]:
+    pay_rows = conn.execute(
+        select(payments)
+        .where(payments.c.order_id == order_id, payments.c.status != "failed")
+        .order_by(payments.c.created_at, payments.c.id)
+    ).all()
+    ours = conn.execute(
+        select(
+            refund_attempts.c.payment_reference,
+            refund_attempts.c.status,
+            func.sum(refund_attempts.c.amount),
+        )
+        .where(
+            refund_attempts.c.order_id == order_id,
+            refund_attempts.c.kind == "refund",
+            refund_attempts.c.status.in_(("pending", "in_progress", "sent", "succeeded")),
+        )
+        .group_by(refund_attempts.c.payment_reference, refund_attempts.c.status)
+    ).all()
+    external = conn.execute(
+        select(provider_refunds.c.payment_reference, func.sum(provider_refunds.c.amount))
+        .where(
+            provider_refunds.c.order_id == order_id,
+            provider_refunds.c.attempt_id.is_(None),
+            provider_refunds.c.status.not_in(("failed", "canceled")),
+        )
+        .group_by(provider_refunds.c.payment_reference)
+    ).all()
+    ext = {ref: int(total or 0) for ref, total in external}
+    done: dict[str, int] = {}
+    open_: dict[str, int] = {}
+    for ref, status, total in ours:
+        bucket = done if status == "succeeded" else open_
+        bucket[ref] = bucket.get(ref, 0) + int(total or 0)
+    result = []
+    for row in pay_rows:
+        refunded = max(
+            int(row.refunded_reported), done.get(row.reference, 0) + ext.get(row.reference, 0)
+        )
+        result.append(
+            PaymentFacts(
+                provider=row.provider,
+                reference=row.reference,
+                captured=int(row.captured),
+                refunded=min(refunded, int(row.captured)),
+                pending=open_.get(row.reference, 0),
+                disputed=row.status == "disputed",
+            )
+        )
+    return tuple(result)
+
+
+def _returned(conn: Connection, order_id: str) -> tuple[tuple[tuple[str, int], ...], int]:
+    """Quantities already returned (approved or waiting for review) and shipping refunded."""
+    rows = (
+        conn.execute(
+            select(decisions.c.body).where(
+                decisions.c.order_id == order_id,
+                decisions.c.kind == "return",
+                decisions.c.outcome.in_(("approve", "review")),
+            )
+        )
+        .scalars()
+        .all()
+    )
+    qty: dict[str, int] = {}
+    shipping = 0
+    for body in rows:
+        data = json.loads(body)
+        for line in data.get("lines", ()):
+            qty[line["line_id"]] = qty.get(line["line_id"], 0) + int(line["quantity"])
+        shipping += int(data.get("shipping_refund", 0))
+    return tuple(sorted(qty.items())), shipping
+
+
+def customer_history(
+    conn: Connection, customer: Customer, now: datetime, window_days: int
+) -> CustomerHistory:
+    keys = []
+    if customer.id:
+        keys.append(orders.c.customer_id == customer.id)
+    if customer.email:
+        keys.append(func.lower(orders.c.customer_email) == customer.email.lower())
+    if not keys:
+        return CustomerHistory(window_days=window_days)
+    order_rows = conn.execute(select(orders.c.order_id, orders.c.paid_at).where(or_(*keys))).all()
+    order_ids = [r.order_id for r in order_rows]
+    paid = conn.execute(
+        select(func.coalesce(func.sum(payments.c.captured), 0)).where(
+            payments.c.order_id.in_(order_ids), payments.c.status != "failed"
+        )
+    ).scalar_one()
+    paid_dates = [d for d in (_aware(r.paid_at) for r in order_rows) if d is not None]
+    since = now - timedelta(days=window_days)
+    dec_rows = conn.execute(
+        select(decisions.c.amount, decisions.c.created_at, decisions.c.request).where(
+            decisions.c.order_id.in_(order_ids),
+            decisions.c.kind == "return",
+            decisions.c.outcome.in_(("approve", "review")),
+        )
+    ).all()
+    recent = [r for r in dec_rows if (_aware(r.created_at) or now) >= since]
+    not_received = sum(
+        1
+        for r in dec_rows
+        if any(ln.get("reason") == "not_received" for ln in json.loads(r.request).get("lines", ()))
+    )
+    return CustomerHistory(
+        total_paid=int(paid),
+        order_count=len(order_ids),
+        first_order_at=min(paid_dates) if paid_dates else None,
+        total_refunded=sum(int(r.amount) for r in dec_rows),
+        refunds_recent_count=len(recent),
+        refunds_recent_amount=sum(int(r.amount) for r in recent),
+        not_received_claims=not_received,
+        window_days=window_days,
+    )
+
+
+def load_facts(
+    conn: Connection, order_id: str, now: datetime, window_days: int = 90
+) -> OrderFacts | None:
+    row = conn.execute(select(orders).where(orders.c.order_id == order_id)).first()
+    if row is None:
+        return None
+    customer = Customer(id=row.customer_id, email=row.customer_email)
+    returned, shipping_refunded = _returned(conn, order_id)
+    return OrderFacts(
+        order_id=row.order_id,
+        currency=row.currency,
+        lines=_lines(row.lines),
+        shipping_amount=int(row.shipping_amount),
+        total_amount=int(row.total_amount),
+        customer=customer,
+        paid_at=_aware(row.paid_at),
+        fulfilled_at=_aware(row.fulfilled_at),
+        delivered_at=_aware(row.delivered_at),
+        payments=payment_facts(conn, order_id),
+        returned_quantities=returned,
+        shipping_refunded=shipping_refunded,
+        history=customer_history(conn, customer, now, window_days),
+        source=row.source,
+        channel=row.channel,
+    )
+
+
+def order_extra(conn: Connection, order_id: str) -> dict[str, Any]:
+    raw = conn.execute(select(orders.c.extra).where(orders.c.order_id == order_id)).scalar()
+    return json.loads(raw) if raw else {}

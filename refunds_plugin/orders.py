@@ -1,0 +1,213 @@
+"""What the ledger learns about orders and payments from incoming events (upserts by key)."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Connection, case, func, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+
+from refunds_plugin.domain import Customer, OrderLine
+from refunds_plugin.tables import follow_ups, orders, payments, provider_refunds
+
+
+def _insert(conn: Connection, table: Any) -> Any:
+    return (postgresql if conn.dialect.name == "postgresql" else sqlite).insert(table)
+
+
+@dataclass(frozen=True)
+class OrderRecord:
+    order_id: str
+    source: str
+    currency: str
+    lines: tuple[OrderLine, ...]
+    shipping_amount: int
+    total_amount: int
+    customer: Customer
+    paid_at: datetime | None = None
+    fulfilled_at: datetime | None = None
+    delivered_at: datetime | None = None
+    channel: str | None = None
+    extra: dict[str, Any] | None = None
+
+
+def upsert_order(conn: Connection, rec: OrderRecord, now: datetime) -> None:
+    values = {
+        "order_id": rec.order_id,
+        "source": rec.source,
+        "currency": rec.currency,
+        "total_amount": rec.total_amount,
+        "shipping_amount": rec.shipping_amount,
+        "customer_id": rec.customer.id,
+        "customer_email": rec.customer.email,
+        "paid_at": rec.paid_at,
+        "fulfilled_at": rec.fulfilled_at,
+        "delivered_at": rec.delivered_at,
+        "lines": json.dumps([asdict(ln) for ln in rec.lines], sort_keys=True),
+        "channel": rec.channel,
+        "extra": json.dumps(rec.extra, sort_keys=True) if rec.extra is not None else None,
+        "updated_at": now,
+    }
+    stmt = _insert(conn, orders).values(**values)
+    changing = {k: v for k, v in values.items() if k != "order_id"}
+    for key in ("paid_at", "fulfilled_at", "delivered_at", "extra", "channel"):
+        # a later, thinner event must not erase what we knew
+        changing[key] = func.coalesce(stmt.excluded[key], orders.c[key])
+    conn.execute(stmt.on_conflict_do_update(index_elements=["order_id"], set_=changing))
+
+
+def record_payment(
+    conn: Connection,
+    *,
+    provider: str,
+    reference: str,
+    order_id: str | None,
+    currency: str,
+    captured: int,
+    customer: Customer,
+    now: datetime,
+    charge_id: str | None = None,
+) -> None:
+    """Record a succeeded payment; a redelivery or a later event for it never lowers it."""
+    stmt = _insert(conn, payments).values(
+        provider=provider,
+        reference=reference,
+        order_id=order_id,
+        currency=currency,
+        captured=captured,
+        refunded_reported=0,
+        status="succeeded",
+        customer_id=customer.id,
+        customer_email=customer.email,
+        charge_id=charge_id,
+        created_at=now,
+        updated_at=now,
+    )
+    conn.execute(
+        stmt.on_conflict_do_update(
+            index_elements=["provider", "reference"],
+            set_={
+                "captured": func.max(payments.c.captured, stmt.excluded.captured)
+                if conn.dialect.name == "sqlite"
+                else func.greatest(payments.c.captured, stmt.excluded.captured),
+                "order_id": func.coalesce(payments.c.order_id, stmt.excluded.order_id),
+                "charge_id": func.coalesce(payments.c.charge_id, stmt.excluded.charge_id),
+                "customer_id": func.coalesce(payments.c.customer_id, stmt.excluded.customer_id),
+                "customer_email": func.coalesce(
+                    payments.c.customer_email, stmt.excluded.customer_email
+                ),
+                "status": case((payments.c.status == "disputed", "disputed"), else_="succeeded"),
+                "updated_at": now,
+            },
+        )
+    )
+
+
+def report_refunded(
+    conn: Connection, provider: str, reference: str, cumulative: int, now: datetime
+) -> bool:
+    """Raise the provider-reported cumulative refunded amount (it only ever grows)."""
+    res = conn.execute(
+        update(payments)
+        .where(
+            payments.c.provider == provider,
+            payments.c.reference == reference,
+            payments.c.refunded_reported < cumulative,
+        )
+        .values(refunded_reported=cumulative, updated_at=now)
+    )
+    return res.rowcount == 1
+
+
+def mark_disputed(conn: Connection, provider: str, reference: str, now: datetime) -> bool:
+    res = conn.execute(
+        update(payments)
+        .where(payments.c.provider == provider, payments.c.reference == reference)
+        .values(status="disputed", updated_at=now)
+    )
+    return res.rowcount == 1
+
+
+def find_payment_by_charge(conn: Connection, provider: str, charge_id: str) -> str | None:
+    return conn.execute(
+        select(payments.c.reference).where(
+            payments.c.provider == provider, payments.c.charge_id == charge_id
+        )
+    ).scalar_one_or_none()
+
+
+def upsert_provider_refund(
+    conn: Connection,
+    *,
+    provider: str,
+    refund_id: str,
+    payment_reference: str | None,
+    order_id: str | None,
+    attempt_id: str | None,
+    currency: str,
+    amount: int,
+    status: str,
+    now: datetime,
+) -> None:
+    stmt = _insert(conn, provider_refunds).values(
+        provider=provider,
+        refund_id=refund_id,
+        payment_reference=payment_reference,
+        order_id=order_id,
+        attempt_id=attempt_id,
+        currency=currency,
+        amount=amount,
+        status=status,
+        updated_at=now,
+    )
+    conn.execute(
+        stmt.on_conflict_do_update(
+            index_elements=["provider", "refund_id"],
+            set_={
+                "status": stmt.excluded.status,
+                "amount": stmt.excluded.amount,
+                "attempt_id": func.coalesce(
+                    provider_refunds.c.attempt_id, stmt.excluded.attempt_id
+                ),
+                "updated_at": now,
+            },
+        )
+    )
+
+
+def open_follow_up(
+    conn: Connection,
+    *,
+    kind: str,
+    order_id: str,
+    payment_reference: str | None,
+    currency: str | None,
+    amount: int | None,
+    customer_email: str | None,
+    detail: str,
+    now: datetime,
+) -> None:
+    stmt = _insert(conn, follow_ups).values(
+        kind=kind,
+        order_id=order_id,
+        payment_reference=payment_reference,
+        currency=currency,
+        amount=amount,
+        customer_email=customer_email,
+        detail=detail,
+        status="open",
+        created_at=now,
+    )
+    conn.execute(stmt.on_conflict_do_nothing())
+
+
+def clear_follow_ups(conn: Connection, order_id: str, now: datetime) -> int:
+    res = conn.execute(
+        update(follow_ups)
+        .where(follow_ups.c.order_id == order_id, follow_ups.c.status == "open")
+        .values(status="cleared", cleared_at=now)
+    )
+    return int(res.rowcount)

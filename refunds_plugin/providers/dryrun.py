@@ -1,0 +1,29 @@
+"""The dry-run provider: records what it would have sent and moves no money."""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+
+from refunds_plugin.money import Money, stripe_amount
+from refunds_plugin.providers import Instruction, ProviderResult, SaveProgress
+
+
+class DryRunProvider:
+    name = "dryrun"
+
+    def __init__(self) -> None:
+        self.sent: list[Instruction] = []
+
+    def execute(self, instruction: Instruction, save_progress: SaveProgress) -> ProviderResult:
+        self.sent.append(instruction)
+        amount = stripe_amount(Money(instruction.amount, instruction.currency))
+        code = None
+        if instruction.kind == "credit":
+            code = "DRYRUN-" + instruction.attempt_id.split("-")[0].upper()
+        return ProviderResult(
+            status="succeeded",
+            reference=f"dryrun_{instruction.attempt_id}",
+            sent_amount=amount + (instruction.bonus if instruction.kind == "credit" else 0),
+            credit_code=code,
+            detail={"dry_run": True, "would_send": asdict(instruction)},
+        )
