@@ -29,7 +29,7 @@ def list_presets() -> list[str]:
 
 
 def load_policy(spec: str) -> Policy:
-    """Load ``preset:NAME`` or a file path; raise ``PolicyError`` naming file, field, expectation."""
+    """Load ``preset:NAME`` or a file path; ``PolicyError`` names file, field and expectation."""
     if spec.startswith(PRESET_PREFIX):
         name = spec[len(PRESET_PREFIX):]
         if name not in list_presets():

@@ -1,0 +1,51 @@
+"""Everything a rule may look at for one evaluation, computed once: facts, request, tier, dates."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from policies.policy import Anchor, Policy
+from policies.tiers import Standing, standing
+from refunds_plugin.domain import OrderFacts, ReturnRequest
+
+_CHAIN = (Anchor.DELIVERY, Anchor.FULFILMENT, Anchor.PAYMENT)
+
+
+@dataclass(frozen=True)
+class Context:
+    policy: Policy
+    facts: OrderFacts
+    request: ReturnRequest
+    now: datetime
+    standing: Standing
+    anchor: Anchor | None  # which date the windows count from (None: no date known)
+    anchor_at: datetime | None
+
+    @property
+    def currency(self) -> str:
+        return self.facts.currency
+
+    @property
+    def age_days(self) -> int | None:
+        """Whole days since the anchor date (0 if it is in the future)."""
+        if self.anchor_at is None:
+            return None
+        return max(0, (self.now - self.anchor_at).days)
+
+
+def build_context(policy: Policy, facts: OrderFacts, request: ReturnRequest,
+                  now: datetime) -> Context:
+    anchor, anchor_at = start_date(policy.window.start, facts)
+    return Context(policy, facts, request, now,
+                   standing(policy, facts.history, facts.currency, now), anchor, anchor_at)
+
+
+def start_date(start: Anchor, facts: OrderFacts) -> tuple[Anchor | None, datetime | None]:
+    """The policy's chosen date, else the others in the order delivery, fulfilment, payment."""
+    dates = {Anchor.DELIVERY: facts.delivered_at, Anchor.FULFILMENT: facts.fulfilled_at,
+             Anchor.PAYMENT: facts.paid_at}
+    for anchor in (start, *(a for a in _CHAIN if a is not start)):
+        if dates[anchor] is not None:
+            return anchor, dates[anchor]
+    return None, None

@@ -1,0 +1,84 @@
+"""``evaluate_correction``: "looking for trouble" decisions we start before the customer asks.
+
+An overpayment or a duplicate charge found by a detector becomes a Decision like any other, so
+finance sees it in the same ledger with the same policy stamp.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from policies.policy import Detector, Policy
+from refunds_plugin.domain import (
+    Decision,
+    DecisionKind,
+    OrderFacts,
+    Outcome,
+    Resolution,
+    ResolutionKind,
+    RuleResult,
+)
+from refunds_plugin.money import Money
+
+
+def evaluate_correction(policy: Policy, facts: OrderFacts, kind: DecisionKind, amount: int,
+                        payment_reference: str, now: datetime, detail: str) -> Decision:
+    """Decide a correction of ``amount`` on one payment; pure, capped at what it can refund."""
+    cur, order = facts.currency, facts.order_id
+    saw: dict[str, object] = {"kind": kind.value, "amount": amount,
+                              "payment_reference": payment_reference, "detail": detail,
+                              "at": now.isoformat()}
+
+    def decide(outcome: Outcome, code: str, message: str, text: str,
+               resolutions: tuple[Resolution, ...] = ()) -> Decision:
+        verdict = outcome.value
+        rule = RuleResult("trouble", verdict, code, message, saw)
+        return Decision(outcome=outcome, reason_code=code, explanation=text, currency=cur,
+                        policy_name=policy.name, policy_hash=policy.content_hash, kind=kind,
+                        resolutions=resolutions, return_required=False, trace=(rule,),
+                        promise_hours=policy.promise_hours)
+
+    detector = _detector(policy, kind)
+    if detector is None or not detector.enabled:
+        msg = f"The {kind.value.replace('_', ' ')} check is switched off in this policy."
+        return decide(Outcome.DECLINE, "detector_disabled", msg, msg)
+    pay = next((p for p in facts.payments if p.reference == payment_reference), None)
+    if pay is None:
+        msg = f"Order {order} has no payment {payment_reference}."
+        return decide(Outcome.DECLINE, "unknown_payment", msg, msg)
+    saw["refundable"] = pay.refundable
+    if pay.disputed:
+        msg = "The payment is disputed with the bank, so our team will look at this by hand."
+        return decide(Outcome.REVIEW, "payment_disputed", msg, msg)
+    grant = min(amount, pay.refundable)
+    if grant <= 0:
+        msg = "Nothing is left to refund on that payment."
+        return decide(Outcome.DECLINE, "nothing_refundable", msg, msg)
+    saw["granted"] = grant
+    money = Money(grant, cur)
+    if detector.resolution is ResolutionKind.REFUND:
+        res = Resolution(ResolutionKind.REFUND, grant, payment_reference=payment_reference)
+        done, to = "refunded", ""
+    else:
+        res = Resolution(ResolutionKind.CREDIT, grant)
+        done, to = "credited", " as store credit"
+    what = (f"you were charged twice for order {order}" if kind is DecisionKind.DUPLICATE_CHARGE
+            else f"you paid more than the total of order {order}")
+    limit = detector.auto_approve_up_to.get(cur) if detector.auto_approve_up_to else None
+    saw["auto_approve_up_to"] = limit
+    if detector.auto_approve_up_to is not None and (limit is None or grant > limit):
+        text = (f"We noticed {what}; our team is confirming a refund of the extra {money}"
+                f"{to} within {policy.promise_hours} hours.")
+        return decide(Outcome.REVIEW, "above_auto_approve_limit",
+                      "Corrections above the automatic limit are confirmed by a person.",
+                      text, (res,))
+    text = f"We noticed {what} and {done} the extra {money}{to}."
+    return decide(Outcome.APPROVE, f"{kind.value}_corrected", text, text, (res,))
+
+
+def _detector(policy: Policy, kind: DecisionKind) -> Detector | None:
+    if kind is DecisionKind.OVERPAYMENT:
+        return policy.trouble.overpayment
+    if kind is DecisionKind.DUPLICATE_CHARGE:
+        return policy.trouble.duplicate_charge
+    return None

@@ -1,0 +1,107 @@
+"""A policy in plain words, one sentence per rule (``refunds policy check`` prints these)."""
+
+from __future__ import annotations
+
+from policies.policy import Action, AmountTable, Policy
+from refunds_plugin.money import Money
+
+
+def _amount(table: AmountTable | None, none: str = "no limit") -> str:
+    if table is None:
+        return none
+    return " / ".join(str(Money(minor, cur)) for cur, minor in table.amounts)
+
+
+def _days(days: int | None) -> str:
+    return "any time (lifetime guarantee)" if days is None else f"within {days} days"
+
+
+_OUTSIDE = {Action.DECLINE: "declined", Action.REVIEW: "sent to review",
+            Action.CREDIT: "offered store credit", Action.ACCEPT: "accepted"}
+
+
+def describe(policy: Policy) -> list[str]:
+    """Every rule the policy sets, as a merchant would say it to a customer."""
+    w, r, f = policy.window, policy.resolution, policy.fees
+    out = [f"Policy {policy.name} (sha256 {policy.content_hash[:12]}…)."]
+    if policy.title:
+        out.append(policy.title)
+    if w.days is None:
+        out.append("Returns are accepted any time (lifetime guarantee).")
+    else:
+        out.append(f"Returns are accepted within {w.days} days of {w.start.value} (if that date "
+                   "is unknown: the next known of delivery, fulfilment, payment); later requests "
+                   f"are {_OUTSIDE[w.outside]}.")
+    out += [f"Items with {o.match} {o.value!r}: returns {_days(o.days)}." for o in w.overrides]
+    if policy.final_sale.tags:
+        out.append(f"Items tagged {', '.join(policy.final_sale.tags)} are final sale: "
+                   f"{_OUTSIDE[policy.final_sale.action]} unless the problem is ours.")
+    out.append("Damaged, defective, wrong, not-as-described or never-received items always get "
+               "a full refund with shipping and no fees.")
+    for reason, action in policy.reasons:
+        label = reason.value.replace("_", " ")
+        said = "store credit only" if action is Action.CREDIT else _OUTSIDE[action]
+        out.append(f"Reason '{label}': {said}.")
+    lim = policy.limits
+    out.append(f"Approved automatically up to {_amount(lim.per_request)} per request and "
+               f"{_amount(lim.per_order)} per order; above that a person reviews.")
+    for t in policy.tiers:
+        extra = "unlimited window" if t.extra_window_days is None \
+            else f"+{t.extra_window_days} days on the window"
+        out.append(f"Tier {t.name} (projected value ≥ {_amount(t.min_projected_value, 'any')}, "
+                   f"≥ {t.min_orders} orders, ≥ {t.min_months} months): {extra}, limits "
+                   f"{_amount(t.limits.per_request, 'unchanged')} per request and "
+                   f"{_amount(t.limits.per_order, 'unchanged')} per order"
+                   f"{', no fees' if t.waive_fees else ''}.")
+    out.append(_abuse(policy))
+    allowed = " or ".join(k.value for k in r.allow)
+    out.append(f"Resolution: {allowed} as the customer prefers (default {r.default.value}).")
+    if r.refund_within_days is not None:
+        out.append(f"Refunds to the original payment within {r.refund_within_days} days; "
+                   "store credit after that.")
+    if r.credit_bonus_percent:
+        out.append(f"Choosing store credit earns a {r.credit_bonus_percent}% bonus "
+                   f"(at most {_amount(r.credit_bonus_max)}).")
+    k = r.keep_item
+    if k.below or k.return_label_cost:
+        out.append(f"Customers keep items worth under {_amount(k.below, '—')}, or when a return "
+                   f"label ({_amount(k.return_label_cost, '—')}) costs more than the item.")
+    if f.restocking_percent or f.return_shipping:
+        waived = ", ".join(x.value for x in f.waive_for_reasons) or "none"
+        out.append(f"Fees on other reasons: {f.restocking_percent}% restocking, "
+                   f"{_amount(f.return_shipping, 'no')} return shipping (waived for: {waived}).")
+    else:
+        out.append("No return fees.")
+    s = policy.shipping
+    out.append("Original shipping is refunded " + (" or ".join(
+        [x for x, on in (("with the last item of an order", s.refund_with_last_item),
+                         ("when the problem is ours", s.refund_on_merchant_fault)) if on])
+        or "never") + ".")
+    out.append(f"Money is on its way within {policy.promise_hours} hours of approval.")
+    trouble = policy.trouble
+    out.append(f"We look for trouble: overpayments {_on(trouble.overpayment.enabled)}, "
+               f"duplicate charges {_on(trouble.duplicate_charge.enabled)} "
+               f"({trouble.duplicate_charge.window_hours} h), failed payments "
+               f"{_on(trouble.failed_payment.enabled)} "
+               f"(follow up after {trouble.failed_payment.follow_up_after_hours} h).")
+    return out
+
+
+def _on(flag: bool) -> str:
+    return "on" if flag else "off"
+
+
+def _abuse(policy: Policy) -> str:
+    a = policy.abuse
+    if not a.enabled:
+        return "No abuse checks."
+    signals = []
+    if a.max_refunds is not None:
+        signals.append(f"already had {a.max_refunds} refunds in the last {a.window_days} days")
+    if a.max_refund_amount is not None:
+        signals.append(f"would pass {_amount(a.max_refund_amount)} refunded in that time")
+    if a.max_refund_ratio_percent is not None:
+        signals.append(f"has had over {a.max_refund_ratio_percent}% of purchases refunded")
+    if a.max_not_received_claims is not None:
+        signals.append(f"claims 'not received' after {a.max_not_received_claims} such claims")
+    return "A person reviews (never refuses) when a customer " + "; or ".join(signals) + "."

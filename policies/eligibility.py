@@ -1,0 +1,170 @@
+"""Eligibility rules: is the request well formed, is there money, and may each line come back?
+
+Each rule is a small pure function answering one question with a ``RuleResult``. Per-line
+verdicts: ``pass`` (accept), ``adjust`` (accept as store credit only), ``review``, ``decline``.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+
+from policies.context import Context
+from policies.policy import Action, WindowOverride
+from refunds_plugin.domain import OrderLine, ReturnLine, RuleResult
+
+_ACTION_VERDICT = {Action.ACCEPT: "pass", Action.CREDIT: "adjust", Action.REVIEW: "review",
+                   Action.DECLINE: "decline"}
+
+
+def request_lines(ctx: Context) -> RuleResult:
+    """Does every requested line exist on the order, with units still left to return?"""
+    req, facts = ctx.request, ctx.facts
+    saw: dict[str, object] = {"order_id": facts.order_id, "request_order_id": req.order_id}
+    if req.order_id != facts.order_id:
+        return RuleResult("request_lines", "decline", "order_mismatch",
+                          f"This request is for order {req.order_id}, not {facts.order_id}.", saw)
+    if not req.lines:
+        return RuleResult("request_lines", "decline", "empty_request",
+                          "The request does not name any item to return.", saw)
+    wanted: Counter[str] = Counter()
+    for rl in req.lines:
+        wanted[rl.line_id] += rl.quantity
+    for line_id, qty in wanted.items():
+        line = facts.line(line_id)
+        saw.update(line_id=line_id, quantity=qty)
+        if line is None:
+            return RuleResult("request_lines", "decline", "unknown_line",
+                              f"Order {facts.order_id} has no item {line_id}.", saw)
+        remaining = line.quantity - facts.returned(line_id)
+        saw["remaining"] = remaining
+        if qty <= 0:
+            return RuleResult("request_lines", "decline", "invalid_quantity",
+                              f"The quantity of {line.name} to return must be at least 1.", saw)
+        if qty > remaining:
+            return RuleResult("request_lines", "decline", "quantity_exceeds_remaining",
+                              f"Only {remaining} of {line.name} can still be returned, "
+                              f"not {qty}.", saw)
+    return RuleResult("request_lines", "pass", "lines_valid",
+                      "Every item asked for is on the order and not yet returned.",
+                      {"lines": len(wanted)})
+
+
+def payment(ctx: Context) -> RuleResult:
+    """Is there captured money to give back, and is none of it disputed?"""
+    facts = ctx.facts
+    saw = {"captured": facts.captured, "refundable": facts.refundable, "disputed": facts.disputed}
+    if facts.disputed:
+        return RuleResult("payment", "review", "payment_disputed",
+                          "A payment on this order is disputed with your bank, so our team "
+                          "will look at this by hand.", saw)
+    if facts.refundable <= 0:
+        return RuleResult("payment", "decline", "nothing_refundable",
+                          "Everything paid for this order has already been refunded.", saw)
+    return RuleResult("payment", "pass", "refundable", "There is money on the order to return.",
+                      saw)
+
+
+def window(ctx: Context, line: OrderLine, rl: ReturnLine) -> RuleResult:
+    """Is this line still inside its return window (with SKU/tag/collection and tier overrides)?"""
+    days, source = window_days(ctx, line)
+    saw: dict[str, object] = {"line_id": line.id, "days": days, "set_by": source,
+                              "from": ctx.anchor.value if ctx.anchor else None,
+                              "age_days": ctx.age_days, "tier": ctx.standing.tier_name}
+    if days is None:
+        return RuleResult("window", "pass", "lifetime_guarantee",
+                          f"{line.name} is covered for life.", saw)
+    age = ctx.age_days
+    if age is None:
+        return RuleResult("window", "review", "no_start_date",
+                          "We could not tell when your order was delivered, so our team will "
+                          "check the dates.", saw)
+    if age <= days:
+        return RuleResult("window", "pass", "within_window",
+                          f"{line.name} is within its {days}-day return window.", saw)
+    action = ctx.policy.window.outside
+    code = {Action.DECLINE: "outside_window", Action.REVIEW: "outside_window_review",
+            Action.CREDIT: "outside_window_credit"}[action]
+    tail = {Action.DECLINE: ".", Action.REVIEW: "; our team will look at it.",
+            Action.CREDIT: ", so we can offer store credit."}[action]
+    return RuleResult("window", _ACTION_VERDICT[action], code,
+                      f"The {days}-day return window for {line.name} has passed "
+                      f"({age} days since {saw['from']}){tail}", saw)
+
+
+def window_days(ctx: Context, line: OrderLine) -> tuple[int | None, str]:
+    """Days for this line (None = unlimited): SKU beats tag beats collection beats the default."""
+    rules = ctx.policy.window
+    days, source = rules.days, "default"
+    for kind, values in (("sku", (line.sku,)), ("tag", line.tags),
+                         ("collection", line.collections)):
+        hits = [o for o in rules.overrides if o.match == kind and o.value in values]
+        if hits:
+            days, source = _most_generous(hits), f"{kind}:{hits[0].value}"
+            break
+    extra = ctx.standing.extra_window_days
+    if days is not None and ctx.standing.tiers:
+        days = None if extra is None else days + extra
+    return days, source
+
+
+def _most_generous(hits: list[WindowOverride]) -> int | None:
+    if any(o.days is None for o in hits):
+        return None
+    return max(o.days or 0 for o in hits)
+
+
+def final_sale(ctx: Context, line: OrderLine, rl: ReturnLine) -> RuleResult:
+    """Is the line tagged final sale, and what does the guarantee turn that into?"""
+    rules = ctx.policy.final_sale
+    tags = sorted(set(line.tags) & set(rules.tags))
+    saw = {"line_id": line.id, "final_sale_tags": tags}
+    if not tags:
+        return RuleResult("final_sale", "pass", "not_final_sale",
+                          f"{line.name} is not a final-sale item.", saw)
+    if rl.reason.merchant_fault:
+        return RuleResult("final_sale", "pass", "final_sale_merchant_fault",
+                          f"{line.name} was final sale, but the problem is ours, so that "
+                          "does not apply.", saw)
+    action = rules.action
+    code = {Action.DECLINE: "final_sale", Action.REVIEW: "final_sale_review",
+            Action.CREDIT: "final_sale_credit", Action.ACCEPT: "final_sale_accepted"}[action]
+    text = {Action.DECLINE: f"{line.name} was sold as final sale and cannot be returned.",
+            Action.REVIEW: f"{line.name} was sold as final sale; our team will decide.",
+            Action.CREDIT: f"{line.name} was sold as final sale, so our guarantee gives you "
+                           "store credit for it.",
+            Action.ACCEPT: f"{line.name} was final sale, but we accept it anyway."}[action]
+    return RuleResult("final_sale", _ACTION_VERDICT[action], code, text, saw)
+
+
+def reason(ctx: Context, line: OrderLine, rl: ReturnLine) -> RuleResult:
+    """Is the reason the merchant's fault (always a full refund) or one the policy accepts?"""
+    saw = {"line_id": line.id, "reason": rl.reason.value}
+    if rl.reason.merchant_fault:
+        return RuleResult("reason", "pass", "merchant_fault",
+                          f"{line.name}: the problem is ours, so you get a full refund with "
+                          "no fees.", saw)
+    action = ctx.policy.reason_action(rl.reason)
+    code = {Action.ACCEPT: "reason_accepted", Action.CREDIT: "reason_credit_only",
+            Action.REVIEW: "reason_review", Action.DECLINE: "reason_not_accepted"}[action]
+    label = rl.reason.value.replace("_", " ")
+    text = {Action.ACCEPT: f"Returns because of '{label}' are accepted.",
+            Action.CREDIT: f"Returns because of '{label}' are refunded as store credit.",
+            Action.REVIEW: f"Returns because of '{label}' are checked by our team.",
+            Action.DECLINE: f"Returns because of '{label}' are not accepted."}[action]
+    return RuleResult("reason", _ACTION_VERDICT[action], code, text, saw)
+
+
+def refund_period(ctx: Context, line: OrderLine, rl: ReturnLine) -> RuleResult:
+    """Past the refund period, customer-reason returns go to store credit (credit-first)."""
+    limit = ctx.policy.resolution.refund_within_days
+    saw = {"line_id": line.id, "refund_within_days": limit, "age_days": ctx.age_days}
+    if limit is None or rl.reason.merchant_fault or (ctx.age_days is not None
+                                                      and ctx.age_days <= limit):
+        return RuleResult("refund_period", "pass", "refund_available",
+                          "A refund to your original payment is available.", saw)
+    return RuleResult("refund_period", "adjust", "refund_period_over",
+                      f"Refunds to the original payment are available for {limit} days; after "
+                      "that we give store credit.", saw)
+
+
+LINE_RULES = (window, final_sale, reason, refund_period)

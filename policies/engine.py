@@ -1,0 +1,106 @@
+"""``evaluate``: facts + request + policy + now -> Decision. Pure and deterministic.
+
+Order of play: the request must be well formed and the order must hold money; each line passes
+the eligibility rules (window, final sale, reason, refund period); then keep-the-item, fees,
+shipping, limits and abuse; last the split into refund and credit. Any ``decline`` from the
+request rules ends it; a declined line is left out; any ``review`` sends the whole decision to a
+person with the amounts already worked out.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from policies import eligibility, resolution, safeguards
+from policies.context import Context, build_context
+from policies.explanation import explain
+from policies.policy import Policy
+from policies.resolution import PlannedLine
+from refunds_plugin.domain import (
+    Decision,
+    LineDecision,
+    OrderFacts,
+    Outcome,
+    ReturnRequest,
+    RuleResult,
+)
+from refunds_plugin.money import Money
+
+# Adjustments the customer should read about (the rest are already in the money sentence).
+_NOTED = frozenset({"window", "final_sale", "reason", "refund_period", "tier"})
+
+
+def evaluate(policy: Policy, facts: OrderFacts, request: ReturnRequest,
+             now: datetime) -> Decision:
+    """Decide a return request under ``policy`` as of ``now``; no I/O, no clock."""
+    ctx = build_context(policy, facts, request, now)
+    trace: list[RuleResult] = [eligibility.request_lines(ctx)]
+    if trace[0].verdict == "decline":
+        return _declined(ctx, trace, trace[0])
+    trace.append(eligibility.payment(ctx))
+    if trace[-1].verdict == "decline":
+        return _declined(ctx, trace, trace[-1])
+    trace.append(_tier(ctx))
+
+    planned: list[PlannedLine] = []
+    refused: list[RuleResult] = []
+    for rl in request.lines:
+        line = facts.line(rl.line_id)
+        assert line is not None  # request_lines checked every id
+        results = [rule(ctx, line, rl) for rule in eligibility.LINE_RULES]
+        trace.extend(results)
+        verdicts = {r.verdict for r in results}
+        if "decline" in verdicts:
+            refused.append(next(r for r in results if r.verdict == "decline"))
+            continue
+        planned.append(PlannedLine(line, rl, line.unit_amount * rl.quantity,
+                                   credit_only="adjust" in verdicts))
+    if not planned:
+        return _declined(ctx, trace, refused[0])
+
+    kept = [resolution.keep_item(ctx, pl) for pl in planned]
+    trace.extend(kept)
+    back = [k.verdict == "pass" for k in kept]
+    fees, fee_result = resolution.fees(ctx, list(zip(planned, back, strict=True)))
+    ship, ship_result = resolution.shipping(ctx, planned)
+    gross = sum(pl.amount for pl in planned) + ship
+    trace += [fee_result, ship_result, safeguards.limits(ctx, gross), safeguards.abuse(ctx, gross)]
+    resolutions, split_results = resolution.split(ctx, planned, ship, sum(f.amount for f in fees))
+    trace.extend(split_results)
+
+    reviews = [r for r in trace if r.verdict == "review"]
+    outcome = Outcome.REVIEW if reviews else Outcome.APPROVE
+    code = reviews[0].code if reviews else ("partially_approved" if refused else "approved")
+    lines = tuple(LineDecision(pl.line.id, pl.request.quantity, pl.amount,
+                               pl.request.reason.value, b)
+                  for pl, b in zip(planned, back, strict=True))
+    notes = [r for r in trace if r.verdict == "adjust" and r.rule in _NOTED]
+    text = explain(ctx, outcome, planned, back, resolutions, fees, ship, notes, refused, reviews)
+    return Decision(
+        outcome=outcome, reason_code=code, explanation=text, currency=facts.currency,
+        policy_name=policy.name, policy_hash=policy.content_hash, lines=lines,
+        shipping_refund=ship, fees=tuple(fees), resolutions=resolutions,
+        return_required=any(back), trace=tuple(trace), promise_hours=policy.promise_hours,
+    )
+
+
+def _tier(ctx: Context) -> RuleResult:
+    st = ctx.standing
+    saw = {"months_as_customer": st.months, "projected_value": st.projected_value,
+           "orders": ctx.facts.history.order_count, "tier": st.tier_name}
+    if not st.tiers:
+        return RuleResult("tier", "pass", "tier_base", "Standard terms apply.", saw)
+    value = Money(st.projected_value, ctx.currency)
+    return RuleResult("tier", "adjust", f"tier_{st.tier_name}",
+                      f"As a {st.tier_name} customer (projected value {value}) you get our "
+                      "better terms.", saw)
+
+
+def _declined(ctx: Context, trace: list[RuleResult], why: RuleResult) -> Decision:
+    return Decision(
+        outcome=Outcome.DECLINE, reason_code=why.code,
+        explanation=f"We're sorry, we can't accept this return. {why.message}",
+        currency=ctx.facts.currency, policy_name=ctx.policy.name,
+        policy_hash=ctx.policy.content_hash, return_required=False, trace=tuple(trace),
+        promise_hours=ctx.policy.promise_hours,
+    )

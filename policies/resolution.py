@@ -1,0 +1,148 @@
+"""Planning the money: keep-the-item, fees, shipping, and the split into refund and credit.
+
+"What to do" only; nothing here moves money. Every function returns the amounts it decided and
+the ``RuleResult`` that explains them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from policies.context import Context
+from refunds_plugin.domain import Fee, OrderLine, Reason, Resolution, ResolutionKind, ReturnLine
+from refunds_plugin.domain import RuleResult as R
+from refunds_plugin.money import Money
+
+
+@dataclass(frozen=True)
+class PlannedLine:
+    line: OrderLine
+    request: ReturnLine
+    amount: int
+    credit_only: bool
+
+
+def keep_item(ctx: Context, pl: PlannedLine) -> R:
+    """Must this line come back? Not if it never arrived, is cheap, or costs more to ship back."""
+    keep = ctx.policy.resolution.keep_item
+    below = keep.below.get(ctx.currency) if keep.below else None
+    label = keep.return_label_cost.get(ctx.currency) if keep.return_label_cost else None
+    saw = {"line_id": pl.line.id, "amount": pl.amount, "keep_below": below, "label_cost": label}
+    name = pl.line.name
+    if pl.request.reason is Reason.NOT_RECEIVED:
+        return R("keep_item", "adjust", "nothing_to_return",
+                 f"{name} never reached you, so there is nothing to send back.", saw)
+    if below is not None and pl.amount < below:
+        return R("keep_item", "adjust", "keep_item_low_value",
+                 f"Keep {name}: it is not worth the trip back.", saw)
+    if label is not None and label > pl.amount:
+        return R("keep_item", "adjust", "keep_item_shipping_costs_more",
+                 f"Keep {name}: shipping it back would cost more than it is worth.", saw)
+    return R("keep_item", "pass", "return_required", f"Please send {name} back.", saw)
+
+
+def fees(ctx: Context, planned: list[tuple[PlannedLine, bool]]) -> tuple[list[Fee], R]:
+    """Restocking and return-shipping fees on customer-reason lines, unless waived."""
+    rules, cur = ctx.policy.fees, ctx.currency
+    charged = [(pl, back) for pl, back in planned
+               if not pl.request.reason.merchant_fault
+               and pl.request.reason not in rules.waive_for_reasons]
+    base = sum(pl.amount for pl, _ in charged)
+    saw: dict[str, object] = {"fee_base": base, "tier": ctx.standing.tier_name,
+                              "restocking_percent": str(rules.restocking_percent)}
+    out: list[Fee] = []
+    restock = Money(base, cur).percent(rules.restocking_percent).minor if base else 0
+    if restock:
+        out.append(Fee("restocking", restock,
+                       f"{rules.restocking_percent}% restocking fee"))
+    ship = rules.return_shipping.get(cur) if rules.return_shipping else None
+    if ship and any(back for _, back in charged):
+        ship = min(ship, base - restock)
+        if ship > 0:
+            out.append(Fee("return_shipping", ship, "return shipping"))
+    saw["fees"] = {f.code: f.amount for f in out}
+    if out and ctx.standing.waive_fees:
+        return [], R("fees", "adjust", "fees_waived_by_tier",
+                     f"As a {ctx.standing.tier_name} customer you pay no return fees.", saw)
+    if not out:
+        return [], R("fees", "pass", "no_fees", "No fees apply.", saw)
+    total = Money(sum(f.amount for f in out), cur)
+    return out, R("fees", "adjust", "fees_charged",
+                  f"Fees of {total} are deducted for returns that are not our fault.", saw)
+
+
+def shipping(ctx: Context, planned: list[PlannedLine]) -> tuple[int, R]:
+    """Original shipping comes back with the order's last item, or when the fault is ours."""
+    facts, rules = ctx.facts, ctx.policy.shipping
+    remaining = max(0, facts.shipping_amount - facts.shipping_refunded)
+    asked: dict[str, int] = {}
+    for pl in planned:
+        asked[pl.line.id] = asked.get(pl.line.id, 0) + pl.request.quantity
+    last = all(facts.returned(ln.id) + asked.get(ln.id, 0) >= ln.quantity for ln in facts.lines)
+    fault = any(pl.request.reason.merchant_fault for pl in planned)
+    saw = {"remaining_shipping": remaining, "last_item": last, "merchant_fault": fault}
+    if remaining and ((last and rules.refund_with_last_item)
+                      or (fault and rules.refund_on_merchant_fault)):
+        why = "the problem is ours" if fault and rules.refund_on_merchant_fault \
+            else "this returns the last item of the order"
+        return remaining, R("shipping", "adjust", "shipping_refunded",
+                            f"We refund your shipping of {Money(remaining, ctx.currency)} "
+                            f"because {why}.", saw)
+    return 0, R("shipping", "pass", "shipping_kept", "Shipping is not refunded.", saw)
+
+
+def split(ctx: Context, planned: list[PlannedLine], ship: int,
+          fee_total: int) -> tuple[tuple[Resolution, ...], list[R]]:
+    """Refund and/or credit: honour the customer's choice where the policy allows it."""
+    rules, facts, cur = ctx.policy.resolution, ctx.facts, ctx.currency
+    wanted = ctx.request.preferred_resolution
+    choice = wanted if wanted in rules.allow else rules.default
+    refund_ok = sum(pl.amount for pl in planned if not pl.credit_only)
+    credit_only = sum(pl.amount for pl in planned if pl.credit_only)
+    if choice is ResolutionKind.REFUND:
+        refund, credit = refund_ok, credit_only
+        refund, credit = (refund + ship, credit) if refund else (refund, credit + ship)
+    else:
+        refund, credit = 0, refund_ok + credit_only + ship
+    taken = min(refund, fee_total)
+    refund, credit = refund - taken, credit - min(credit, fee_total - taken)
+    saw: dict[str, object] = {"preferred": wanted.value if wanted else None,
+                              "choice": choice.value, "refund": refund, "credit": credit,
+                              "refundable": facts.refundable}
+    results = [R("resolution", "pass", f"resolution_{choice.value}",
+                 "Your choice of resolution is honoured." if wanted is choice
+                 else f"Our policy resolves returns as {choice.value}.", saw)]
+    over = refund + credit - facts.refundable
+    if over > 0:
+        cut = min(credit, over)
+        credit, refund = credit - cut, refund - (over - cut)
+        results.append(R("refundable_cap", "review", "exceeds_refundable",
+                         "Part of this order's payment is already refunded or on its way, so "
+                         "our team will confirm the amount.",
+                         {"over_by": over, "refundable": facts.refundable}))
+    bonus = 0
+    if choice is ResolutionKind.CREDIT and credit > 0 and rules.credit_bonus_percent:
+        bonus = Money(credit, cur).percent(rules.credit_bonus_percent).minor
+        cap = rules.credit_bonus_max.get(cur) if rules.credit_bonus_max else None
+        bonus = bonus if cap is None else min(bonus, cap)
+        results.append(R("credit_bonus", "adjust", "credit_bonus",
+                         f"You get a {Money(bonus, cur)} bonus for choosing store credit.",
+                         {"percent": str(rules.credit_bonus_percent), "cap": cap,
+                          "bonus": bonus}))
+    out = [*_refunds(ctx, refund)]
+    if credit > 0:
+        out.append(Resolution(ResolutionKind.CREDIT, credit, bonus=bonus))
+    return tuple(out), results
+
+
+def _refunds(ctx: Context, amount: int) -> list[Resolution]:
+    """Spread a refund over the order's payments, in order, each up to what it can refund."""
+    out = []
+    for pay in ctx.facts.payments:
+        if amount <= 0:
+            break
+        part = min(amount, pay.refundable)
+        if part > 0:
+            out.append(Resolution(ResolutionKind.REFUND, part, payment_reference=pay.reference))
+            amount -= part
+    return out
