@@ -1,0 +1,226 @@
+"""The ``refunds`` command line: serve, worker, migrate, ledger …  (``refunds --help``)."""
+
+from __future__ import annotations
+
+import json
+import logging
+import signal
+import sys
+import threading
+from typing import Any
+
+import click
+
+from refunds_plugin.config import ConfigError, load_config
+
+
+def _config(**overrides: Any) -> Any:
+    try:
+        return load_config(overrides={k: v for k, v in overrides.items() if v is not None})
+    except ConfigError as exc:
+        raise click.UsageError(str(exc)) from None
+
+
+def _runtime(**kwargs: Any) -> Any:
+    import policies
+    from refunds_plugin.runtime import build
+
+    try:
+        return build(**kwargs)
+    except policies.PolicyError as exc:
+        raise click.ClickException(f"refusing to start: the policy is invalid:\n{exc}") from None
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="refunds-plugin")
+def main() -> None:
+    """refunds-plugin: signed storefront and Stripe events in, explained refunds out.
+
+    Settings come from REFUNDS_* environment variables (see the README); the database is
+    REFUNDS_DATABASE_URL (default: ./refunds.db, SQLite).
+    """
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+
+
+@main.command()
+def migrate() -> None:
+    """Create or upgrade the ledger's tables to the newest schema."""
+    from refunds_plugin.db import make_engine
+    from refunds_plugin.schema import migrate as run
+
+    config = _config()
+    before, after = run(make_engine(config.database_url))
+    click.echo(f"database at revision {after} (was {before or 'empty'})")
+
+
+@main.command()
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
+@click.option("--port", default=8000, show_default=True, type=int, help="Port to listen on.")
+@click.option(
+    "--workers", default=1, show_default=True, type=int, help="gunicorn worker processes."
+)
+@click.option("--threads", default=8, show_default=True, type=int, help="Threads per worker.")
+@click.option(
+    "--executor/--no-executor",
+    default=True,
+    show_default=True,
+    help="Run the refund executor in-process (turn off when `refunds worker` runs).",
+)
+def serve(host: str, port: int, workers: int, threads: int, executor: bool) -> None:
+    """Run the webhook receiver (gunicorn) with an in-process executor.
+
+    An empty database is migrated first; an invalid policy stops the start.
+    """
+    from gunicorn.app.base import BaseApplication
+
+    from webhooks import create_app
+
+    config = _config(run_executor=executor)
+    runtime = _runtime(config=config)  # validates policy, migrates an empty database
+    runtime.engine.dispose()
+    mode = (
+        "DRY RUN (no money moves: REFUNDS_STRIPE_API_KEY is not set)"
+        if config.dry_run
+        else "live Stripe"
+    )
+    click.echo(
+        f"refunds-plugin on http://{host}:{port}  policy={runtime.policy.name} "
+        f"({runtime.policy.content_hash[:12]})  {mode}"
+    )
+
+    class App(BaseApplication):  # type: ignore[misc]
+        def load_config(self) -> None:
+            self.cfg.set("bind", f"{host}:{port}")
+            self.cfg.set("workers", workers)
+            self.cfg.set("threads", threads)
+            self.cfg.set("worker_class", "gthread")
+            self.cfg.set("graceful_timeout", 30)
+            self.cfg.set("accesslog", None)
+
+        def load(self) -> Any:
+            return create_app(config, start_executor=executor)
+
+    App().run()
+
+
+@main.command()
+@click.option("--once", is_flag=True, help="Process what is due, then exit.")
+@click.option("--worker-id", default=None, help="Name this worker in claims and logs.")
+def worker(once: bool, worker_id: str | None) -> None:
+    """Run a refund executor: claim due attempts, call the provider, record the outcome.
+
+    Any number may run against one PostgreSQL; SIGTERM finishes the current attempt and hands
+    back the rest.
+    """
+    from refunds_plugin.executor import Executor
+
+    runtime = _runtime(config=_config(), with_executor=False)
+    ex = Executor(
+        runtime.engine,
+        runtime.providers,
+        runtime.config,
+        runtime.service.clock,
+        worker_id=worker_id,
+    )
+    if once:
+        ex.drain()
+        return
+    stopped = threading.Event()
+
+    def _stop(signum: int, _frame: Any) -> None:
+        click.echo(f"signal {signum}: finishing the current attempt and releasing claims", err=True)
+        stopped.set()
+        ex._stop.set()
+        ex.wake()
+
+    signal.signal(signal.SIGTERM, _stop)
+    signal.signal(signal.SIGINT, _stop)
+    click.echo(f"worker {ex.worker_id} started", err=True)
+    ex.run_forever()
+    released = ex.release()
+    click.echo(f"worker stopped; released {released} claim(s)", err=True)
+
+
+@main.group()
+def ledger() -> None:
+    """Read the ledger: list, export."""
+
+
+@ledger.command("list")
+@click.option("--limit", default=20, show_default=True, type=int)
+@click.option("--json", "as_json", is_flag=True, help="One JSON object per decision.")
+def ledger_list(limit: int, as_json: bool) -> None:
+    """The newest decisions with their money movements."""
+    from refunds_plugin.db import make_engine
+    from refunds_plugin.reports import recent_decisions
+
+    rows = recent_decisions(make_engine(_config().database_url), limit)
+    if as_json:
+        for row in rows:
+            click.echo(json.dumps(row, default=str, sort_keys=True))
+        return
+    if not rows:
+        click.echo("no decisions yet")
+        return
+    headers = ["created", "decision", "order", "outcome", "resolution", "amount", "money", "reason"]
+    table = [
+        [
+            str(r["created_at"])[:19],
+            r["id"][:8],
+            r["order_id"],
+            r["outcome"],
+            r["resolution"],
+            r["amount_text"],
+            r["money_status"],
+            r["reason_code"],
+        ]
+        for r in rows
+    ]
+    widths = [max(len(h), *(len(str(row[i])) for row in table)) for i, h in enumerate(headers)]
+    click.echo("  ".join(h.ljust(w) for h, w in zip(headers, widths, strict=True)))
+    for row in table:
+        click.echo("  ".join(str(c).ljust(w) for c, w in zip(row, widths, strict=True)))
+
+
+@ledger.command("export")
+@click.option(
+    "--format", "fmt", type=click.Choice(["csv", "json"]), default="csv", show_default=True
+)
+@click.option("--since", default=None, help="ISO date or datetime, inclusive.")
+@click.option("--until", default=None, help="ISO date or datetime, exclusive.")
+@click.option("--output", "-o", type=click.File("w"), default="-", help="File (default stdout).")
+def ledger_export(fmt: str, since: str | None, until: str | None, output: Any) -> None:
+    """Stream every decision (with its attempts' state) as CSV or JSON lines."""
+    from refunds_plugin.db import make_engine
+    from refunds_plugin.reports import export_decisions, parse_when
+
+    engine = make_engine(_config().database_url)
+    count = export_decisions(engine, output, fmt, parse_when(since), parse_when(until))
+    click.echo(f"exported {count} decision(s)", err=True)
+
+
+def _register_optional() -> None:
+    """Command groups of other areas, present once those areas land."""
+    import importlib
+
+    for module, name in (
+        ("refunds_plugin.policy_cli", "policy"),
+        ("refunds_plugin.finance_cli", "commands"),
+        ("refunds_plugin.saleor_cli", "saleor"),
+        ("refunds_plugin.trouble_cli", "trouble"),
+    ):
+        try:
+            mod = importlib.import_module(module)
+        except ModuleNotFoundError as exc:
+            if exc.name == module:
+                continue
+            raise
+        found = getattr(mod, name)
+        for command in found if isinstance(found, list | tuple) else [found]:
+            main.add_command(command)
+
+
+_register_optional()
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

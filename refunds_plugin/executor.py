@@ -1,0 +1,302 @@
+"""The executor: claims pending refund attempts, calls the provider, records the outcome.
+
+Claims are leases: ``SELECT … FOR UPDATE SKIP LOCKED`` on PostgreSQL (any number of workers),
+the single write lock on SQLite (one executor). A worker that dies keeps its claim only until
+the lease runs out. Every try of an attempt sends the same idempotency key, so a provider that
+already did the work answers with what it did instead of doing it again.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import random
+import socket
+import threading
+import time
+from collections.abc import Callable, Mapping
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import Engine, and_, or_, select, update
+
+from refunds_plugin.attempts import AttemptRow, save_progress, transition
+from refunds_plugin.config import Config
+from refunds_plugin.db import write_tx
+from refunds_plugin.errors import ProviderError
+from refunds_plugin.facts import order_extra
+from refunds_plugin.providers import Instruction, Provider
+from refunds_plugin.tables import decisions, refund_attempts
+
+log = logging.getLogger("refunds.executor")
+
+
+def backoff(tries: int, base: float, cap: float, rng: random.Random) -> float:
+    """Exponential backoff with jitter in [½, 1] of the step, capped."""
+    step = min(cap, base * (2 ** max(0, tries - 1)))
+    return step * (0.5 + rng.random() / 2)
+
+
+class Executor:
+    def __init__(
+        self,
+        engine: Engine,
+        providers: Mapping[str, Provider],
+        config: Config,
+        clock: Callable[[], datetime],
+        worker_id: str | None = None,
+        observe: Callable[[str, str, float], None] | None = None,
+    ) -> None:
+        self.engine = engine
+        self.providers = providers
+        self.config = config
+        self.clock = clock
+        self.worker_id = worker_id or f"{socket.gethostname()}:{os.getpid()}:{id(self):x}"
+        self.observe = observe  # (provider, outcome, seconds) for metrics
+        self._rng = random.Random()
+        self._wake = threading.Event()
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._done = threading.Condition()
+
+    # --- claiming -----------------------------------------------------------------------------
+    def claim(self, limit: int = 10) -> list[AttemptRow]:
+        now = self.clock()
+        lease_until = now + timedelta(seconds=self.config.executor_lease_s)
+        ra = refund_attempts.c
+        due = or_(
+            and_(ra.status == "pending", ra.next_try_at <= now),
+            and_(ra.status == "in_progress", ra.lease_until < now),
+        )
+        with write_tx(self.engine) as conn:
+            query = select(refund_attempts.c.id).where(due).order_by(ra.next_try_at).limit(limit)
+            if conn.dialect.name == "postgresql":
+                query = query.with_for_update(skip_locked=True)
+            ids = list(conn.execute(query).scalars())
+            if not ids:
+                return []
+            conn.execute(
+                update(refund_attempts)
+                .where(ra.id.in_(ids))
+                .values(
+                    status="in_progress",
+                    claimed_by=self.worker_id,
+                    lease_until=lease_until,
+                    tries=ra.tries + 1,
+                    updated_at=now,
+                )
+            )
+            rows = conn.execute(select(refund_attempts).where(ra.id.in_(ids))).all()
+        return [AttemptRow.from_row(r) for r in rows]
+
+    def release(self) -> int:
+        """Hand back claims this worker holds but has not started (graceful shutdown)."""
+        ra = refund_attempts.c
+        with write_tx(self.engine) as conn:
+            res = conn.execute(
+                update(refund_attempts)
+                .where(ra.claimed_by == self.worker_id, ra.status == "in_progress")
+                .values(status="pending", claimed_by=None, lease_until=None, tries=ra.tries - 1)
+            )
+        return int(res.rowcount)
+
+    # --- executing ----------------------------------------------------------------------------
+    def instruction(self, attempt: AttemptRow) -> Instruction:
+        with self.engine.connect() as conn:
+            policy_hash = conn.execute(
+                select(decisions.c.policy_hash).where(decisions.c.id == attempt.decision_id)
+            ).scalar_one()
+            extra = order_extra(conn, attempt.order_id)
+        return Instruction(
+            attempt_id=attempt.id,
+            decision_id=attempt.decision_id,
+            order_id=attempt.order_id,
+            idempotency_key=attempt.idempotency_key,
+            kind=attempt.kind,
+            amount=attempt.amount,
+            currency=attempt.currency,
+            bonus=attempt.bonus,
+            payment_reference=attempt.payment_reference,
+            customer_id=attempt.customer_id,
+            customer_email=attempt.customer_email,
+            reason=attempt.reason,
+            policy_hash=policy_hash,
+            progress=attempt.progress,
+            extra=extra,
+        )
+
+    def _save_progress(self, attempt_id: str) -> Callable[[dict[str, Any]], None]:
+        def save(progress: dict[str, Any]) -> None:
+            with write_tx(self.engine) as conn:
+                save_progress(conn, attempt_id, progress)
+
+        return save
+
+    def process(self, attempt: AttemptRow) -> str:
+        """Run one claimed attempt to its next state; returns that state."""
+        provider = self.providers.get(attempt.provider)
+        started = time.perf_counter()
+        outcome = "error"
+        try:
+            if provider is None:
+                raise ProviderError(
+                    f"no provider named {attempt.provider!r} is configured",
+                    code="provider_not_configured",
+                )
+            result = provider.execute(self.instruction(attempt), self._save_progress(attempt.id))
+        except ProviderError as exc:
+            outcome = "retry" if exc.retryable else "failed"
+            return self._failed(attempt, exc)
+        except Exception as exc:  # an unexpected bug or library error: retry, never lose it
+            log.exception("provider raised unexpectedly", extra={"attempt_id": attempt.id})
+            outcome = "retry"
+            return self._failed(
+                attempt,
+                ProviderError(f"{type(exc).__name__}: {exc}", code="unexpected"),
+                retryable=True,
+            )
+        finally:
+            if self.observe:
+                self.observe(attempt.provider, outcome, time.perf_counter() - started)
+        outcome = result.status
+        with write_tx(self.engine) as conn:
+            moved = transition(
+                conn,
+                attempt.id,
+                result.status,
+                self.clock(),
+                expect=("in_progress",),
+                claimed_by=self.worker_id,
+                provider_reference=result.reference,
+                sent_amount=result.sent_amount,
+                credit_code=result.credit_code,
+            )
+        if not moved:
+            log.warning(
+                "lease lost before the outcome was written; the next claim replays "
+                "the same idempotency key",
+                extra={"attempt_id": attempt.id},
+            )
+        log.info(
+            "attempt %s",
+            result.status,
+            extra={"attempt_id": attempt.id, "decision_id": attempt.decision_id},
+        )
+        self._notify()
+        return result.status
+
+    def _failed(
+        self, attempt: AttemptRow, exc: ProviderError, retryable: bool | None = None
+    ) -> str:
+        retry = exc.retryable if retryable is None else retryable
+        now = self.clock()
+        error = f"{exc.code}: {exc.message}"
+        with write_tx(self.engine) as conn:
+            if retry and attempt.tries < self.config.executor_max_tries:
+                delay = backoff(
+                    attempt.tries,
+                    self.config.executor_backoff_base_s,
+                    self.config.executor_backoff_cap_s,
+                    self._rng,
+                )
+                transition(
+                    conn,
+                    attempt.id,
+                    "pending",
+                    now,
+                    expect=("in_progress",),
+                    claimed_by=self.worker_id,
+                    error=error,
+                    next_try_at=now + timedelta(seconds=delay),
+                    note=f"try {attempt.tries} failed; retry in {delay:.1f}s",
+                )
+                state = "pending"
+            else:
+                why = error if not retry else f"gave up after {attempt.tries} tries: {error}"
+                transition(
+                    conn,
+                    attempt.id,
+                    "failed",
+                    now,
+                    expect=("in_progress",),
+                    claimed_by=self.worker_id,
+                    error=why,
+                )
+                state = "failed"
+        log.warning(
+            "attempt %s: %s",
+            state,
+            error,
+            extra={"attempt_id": attempt.id, "decision_id": attempt.decision_id},
+        )
+        self._notify()
+        return state
+
+    def run_once(self, limit: int = 10) -> int:
+        """Claim and process one batch; returns how many attempts were processed."""
+        batch = self.claim(limit)
+        for index, attempt in enumerate(batch):
+            if self._stop.is_set():
+                self._release_ids([a.id for a in batch[index:]])
+                break
+            self.process(attempt)
+        return len(batch)
+
+    def _release_ids(self, ids: list[str]) -> None:
+        ra = refund_attempts.c
+        with write_tx(self.engine) as conn:
+            conn.execute(
+                update(refund_attempts)
+                .where(ra.id.in_(ids), ra.claimed_by == self.worker_id, ra.status == "in_progress")
+                .values(status="pending", claimed_by=None, lease_until=None, tries=ra.tries - 1)
+            )
+
+    def drain(self, max_rounds: int = 1000) -> None:
+        """Process until nothing is due (tests, the CLI's one-shot mode)."""
+        for _ in range(max_rounds):
+            if self.run_once() == 0:
+                return
+
+    # --- the loop -----------------------------------------------------------------------------
+    def run_forever(self) -> None:
+        while not self._stop.is_set():
+            try:
+                worked = self.run_once()
+            except Exception:  # the database may be briefly unavailable: keep the loop alive
+                log.exception("executor loop error")
+                worked = 0
+            if not worked:
+                self._wake.wait(self.config.executor_poll_s)
+                self._wake.clear()
+
+    def start(self) -> None:
+        self._thread = threading.Thread(
+            target=self.run_forever, name="refunds-executor", daemon=True
+        )
+        self._thread.start()
+
+    def stop(self, timeout: float = 30.0) -> None:
+        self._stop.set()
+        self._wake.set()
+        if self._thread is not None:
+            self._thread.join(timeout)
+        self.release()
+
+    def wake(self, _ids: tuple[str, ...] = ()) -> None:
+        self._wake.set()
+
+    def _notify(self) -> None:
+        with self._done:
+            self._done.notify_all()
+
+    def wait_for(self, answer: Any, timeout: float, service: Any) -> Any:
+        """Wait up to ``timeout`` s for an answer's attempts to settle, then re-read them."""
+        deadline = time.monotonic() + timeout
+        while True:
+            attempts = service.attempts_of(answer.recorded.id)
+            settled = all(a.status not in ("pending", "in_progress") for a in attempts)
+            left = deadline - time.monotonic()
+            if settled or left <= 0:
+                return type(answer)(answer.recorded, answer.duplicate, attempts)
+            with self._done:
+                self._done.wait(min(left, 0.2))

@@ -1,0 +1,146 @@
+"""Stripe through stripe-python's ``StripeClient``: refunds, and store credit as promotion codes.
+
+Every call carries an idempotency key derived from the attempt id, so a retry after a timeout,
+a crash or a redelivery gets Stripe's saved answer instead of a second refund. Errors are
+classified here, at the boundary, into retryable and final.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import stripe
+
+from refunds_plugin.errors import FinalProviderError, ProviderError, RetryableProviderError
+from refunds_plugin.money import Money, stripe_amount
+from refunds_plugin.providers import Instruction, ProviderResult, SaveProgress
+
+FINAL_CODES = {
+    "charge_already_refunded": "the charge was already refunded in full",
+    "charge_disputed": "the charge is disputed; Stripe refuses refunds while it is",
+}
+
+
+def classify(exc: stripe.StripeError) -> ProviderError:
+    """Map a stripe-python error to retryable (network, 409, 429, 5xx) or final."""
+    message = exc.user_message or str(exc) or type(exc).__name__
+    code = getattr(exc, "code", None) or type(exc).__name__
+    status = getattr(exc, "http_status", None)
+    if isinstance(exc, stripe.APIConnectionError | stripe.RateLimitError):
+        return RetryableProviderError(message, code=str(code))
+    if status is not None and (status == 409 or status >= 500):
+        return RetryableProviderError(message, code=str(code))
+    if isinstance(exc, stripe.AuthenticationError | stripe.PermissionError):
+        return RetryableProviderError(f"Stripe refused our key: {message}", code=str(code))
+    if isinstance(exc, stripe.InvalidRequestError) and code in FINAL_CODES:
+        return FinalProviderError(FINAL_CODES[str(code)], code=str(code))
+    if isinstance(exc, stripe.APIError) and status is None:
+        return RetryableProviderError(message, code=str(code))
+    return FinalProviderError(message, code=str(code))
+
+
+class StripeProvider:
+    name = "stripe"
+
+    def __init__(
+        self,
+        api_key: str,
+        *,
+        api_base: str = "",
+        timeout: float = 15.0,
+        max_network_retries: int = 2,
+    ) -> None:
+        options: dict[str, Any] = {
+            "http_client": stripe.RequestsClient(timeout=timeout),
+            "max_network_retries": max_network_retries,
+        }
+        if api_base:
+            options["base_addresses"] = {"api": api_base}
+        self.client = stripe.StripeClient(api_key, **options)
+
+    def execute(self, instruction: Instruction, save_progress: SaveProgress) -> ProviderResult:
+        try:
+            if instruction.kind == "refund":
+                return self._refund(instruction)
+            return self._credit(instruction, save_progress)
+        except stripe.StripeError as exc:
+            raise classify(exc) from exc
+
+    def _metadata(self, ins: Instruction) -> dict[str, str]:
+        return {
+            "attempt_id": ins.attempt_id,
+            "decision_id": ins.decision_id,
+            "order_id": ins.order_id,
+            "policy_hash": ins.policy_hash[:64],
+            "source": "refunds-plugin",
+        }
+
+    def _refund(self, ins: Instruction) -> ProviderResult:
+        if not ins.payment_reference:
+            raise FinalProviderError("no payment to refund to", code="no_payment_reference")
+        amount = stripe_amount(Money(ins.amount, ins.currency))
+        if amount <= 0:
+            raise FinalProviderError(
+                f"{ins.amount} {ins.currency} rounds to nothing Stripe can refund",
+                code="amount_too_small",
+            )
+        target = "charge" if ins.payment_reference.startswith(("ch_", "py_")) else "payment_intent"
+        refund = self.client.v1.refunds.create(
+            params={
+                target: ins.payment_reference,
+                "amount": amount,  # type: ignore[misc]
+                "reason": ins.reason,
+                "metadata": self._metadata(ins),
+            },
+            options={"idempotency_key": ins.idempotency_key},
+        )
+        status = refund.status or "pending"
+        if status in ("failed", "canceled"):
+            raise FinalProviderError(
+                f"Stripe {status} the refund: {refund.failure_reason or 'no reason given'}",
+                code=f"refund_{status}",
+            )
+        return ProviderResult(
+            status="succeeded" if status == "succeeded" else "sent",
+            reference=refund.id,
+            sent_amount=int(refund.amount),
+        )
+
+    def _credit(self, ins: Instruction, save_progress: SaveProgress) -> ProviderResult:
+        """A single-use promotion code worth the credit (with any bonus) in the order's currency."""
+        total = stripe_amount(Money(ins.amount + ins.bonus, ins.currency))
+        progress = dict(ins.progress)
+        coupon_id = progress.get("coupon")
+        if not coupon_id:
+            coupon = self.client.v1.coupons.create(
+                params={
+                    "amount_off": total,
+                    "currency": ins.currency.lower(),
+                    "duration": "once",
+                    "max_redemptions": 1,
+                    "name": f"Store credit for order {ins.order_id}"[:40],
+                    "metadata": self._metadata(ins),
+                },
+                options={"idempotency_key": f"{ins.idempotency_key}:coupon"},
+            )
+            coupon_id = coupon.id
+            progress["coupon"] = coupon_id
+            save_progress(progress)
+        params: dict[str, Any] = {
+            "promotion": {"type": "coupon", "coupon": coupon_id},
+            "max_redemptions": 1,
+            "metadata": self._metadata(ins),
+        }
+        if ins.customer_id and ins.customer_id.startswith("cus_"):
+            params["customer"] = ins.customer_id
+        promo = self.client.v1.promotion_codes.create(
+            params=params,  # type: ignore[arg-type]
+            options={"idempotency_key": f"{ins.idempotency_key}:promotion_code"},
+        )
+        return ProviderResult(
+            status="succeeded",
+            reference=promo.id,
+            sent_amount=total,
+            credit_code=promo.code,
+            detail={"coupon": coupon_id},
+        )

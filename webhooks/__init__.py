@@ -1,0 +1,59 @@
+"""The Flask app: ``create_app(config)`` builds everything; nothing is built at import time."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from typing import Any
+
+from flask import Flask
+
+from refunds_plugin.config import Config, load_config
+from refunds_plugin.runtime import Runtime, build
+
+
+def create_app(
+    config: Config | Mapping[str, Any] | None = None,
+    *,
+    runtime: Runtime | None = None,
+    start_executor: bool = False,
+) -> Flask:
+    """Create the receiver. ``config`` may be a Config or overrides on top of the environment.
+
+    ``start_executor`` starts the in-process executor thread (``refunds serve`` does; tests
+    drive the executor themselves).
+    """
+    if runtime is None:
+        cfg = config if isinstance(config, Config) else load_config(overrides=config or None)
+        runtime = build(cfg)
+    app = Flask(__name__)
+    app.config["MAX_CONTENT_LENGTH"] = runtime.config.max_body_bytes
+    app.config["SECRET_KEY"] = runtime.config.secret_key or None
+    app.config["TESTING"] = runtime.config.testing
+    app.extensions["refunds"] = runtime
+    logging.getLogger("refunds").setLevel(runtime.config.log_level.upper())
+
+    from webhooks import errors, health, storefront, stripe
+
+    errors.register(app)
+    app.register_blueprint(health.bp)
+    app.register_blueprint(stripe.bp)
+    app.register_blueprint(storefront.bp)
+    for name in ("saleor", "finance", "returns", "metrics"):
+        _optional_blueprint(app, name)
+    if start_executor and runtime.executor is not None:
+        runtime.executor.start()
+    return app
+
+
+def _optional_blueprint(app: Flask, name: str) -> None:
+    """Areas that register themselves through ``webhooks.<name>.init_app`` when present."""
+    import importlib
+
+    try:
+        module = importlib.import_module(f"webhooks.{name}")
+    except ModuleNotFoundError as exc:
+        if exc.name == f"webhooks.{name}":
+            return
+        raise
+    module.init_app(app)

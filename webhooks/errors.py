@@ -1,0 +1,75 @@
+"""JSON error answers: ``{"error": {"code", "message"}}`` and never a redirect."""
+
+from __future__ import annotations
+
+import logging
+
+from flask import Flask, Response, jsonify
+from marshmallow import ValidationError
+from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
+
+from refunds_plugin.errors import InputError, NotFound, RefundsError
+
+log = logging.getLogger("refunds.web")
+
+
+def error_response(status: int, code: str, message: str, **extra: object) -> Response:
+    body: dict[str, object] = {"code": code, "message": message}
+    body.update(extra)
+    resp = jsonify({"error": body})
+    resp.status_code = status
+    return resp
+
+
+def flatten(messages: object, prefix: str = "") -> list[str]:
+    """marshmallow's nested messages as ``path: what was wrong`` lines."""
+    if isinstance(messages, dict):
+        out: list[str] = []
+        for key, value in messages.items():
+            out.extend(flatten(value, f"{prefix}.{key}" if prefix else str(key)))
+        return out
+    if isinstance(messages, list):
+        if all(isinstance(m, str) for m in messages):
+            return [f"{prefix}: {' '.join(messages)}"]
+        out = []
+        for value in messages:
+            out.extend(flatten(value, prefix))
+        return out
+    return [f"{prefix}: {messages}"]
+
+
+def register(app: Flask) -> None:
+    @app.errorhandler(ValidationError)
+    def _invalid(exc: ValidationError) -> Response:
+        problems = flatten(exc.messages)
+        return error_response(400, "invalid_payload", "; ".join(problems), fields=problems)
+
+    @app.errorhandler(NotFound)
+    def _not_found(exc: NotFound) -> Response:
+        return error_response(404, exc.code, exc.message)
+
+    @app.errorhandler(InputError)
+    def _input(exc: InputError) -> Response:
+        return error_response(400, exc.code, exc.message)
+
+    @app.errorhandler(RefundsError)
+    def _refunds(exc: RefundsError) -> Response:
+        log.error("could not handle request: %s", exc.message)
+        return error_response(503, exc.code, exc.message)
+
+    @app.errorhandler(RequestEntityTooLarge)
+    def _too_large(exc: RequestEntityTooLarge) -> Response:
+        limit = app.config.get("MAX_CONTENT_LENGTH")
+        return error_response(413, "body_too_large", f"request body is over {limit} bytes")
+
+    @app.errorhandler(HTTPException)
+    def _http(exc: HTTPException) -> Response:
+        code = (exc.name or "error").lower().replace(" ", "_")
+        return error_response(exc.code or 500, code, exc.description or code)
+
+    @app.errorhandler(Exception)
+    def _unexpected(exc: Exception) -> Response:
+        log.exception("unexpected error")
+        return error_response(
+            500, "internal_error", "the event could not be recorded; please retry"
+        )

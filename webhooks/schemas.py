@@ -1,0 +1,182 @@
+"""marshmallow schemas for the storefront's events; the core receives frozen dataclasses."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from marshmallow import (
+    EXCLUDE,
+    Schema,
+    ValidationError,
+    fields,
+    post_load,
+    validate,
+    validates,
+)
+
+from refunds_plugin.domain import (
+    Customer,
+    OrderLine,
+    Reason,
+    ResolutionKind,
+    ReturnLine,
+    ReturnRequest,
+)
+from refunds_plugin.errors import PayloadError
+from refunds_plugin.money import CurrencyError, normalize_currency
+from refunds_plugin.orders import OrderRecord
+from refunds_plugin.service import PaymentRecord
+
+MinorUnits = fields.Integer(strict=True, required=True, validate=validate.Range(min=0))
+Id = fields.String(required=True, validate=validate.Length(min=1, max=255))
+
+
+def _reject_constant(name: str) -> Any:
+    raise PayloadError(f"body is not valid JSON: {name} is not a number", code="malformed_json")
+
+
+def parse_json(body: bytes) -> dict[str, Any]:
+    try:
+        data = json.loads(body.decode("utf-8"), parse_constant=_reject_constant)
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise PayloadError(f"body is not valid JSON: {exc}", code="malformed_json") from None
+    if not isinstance(data, dict):
+        raise PayloadError("body must be a JSON object", code="malformed_json")
+    return data
+
+
+class Strict(Schema):
+    class Meta:
+        unknown = EXCLUDE  # storefronts add fields; we read only what we know
+
+
+class CustomerSchema(Strict):
+    id = fields.String(load_default=None, allow_none=True)
+    email = fields.Email(load_default=None, allow_none=True)
+
+
+class LineSchema(Strict):
+    id = Id
+    sku = fields.String(load_default="")
+    name = fields.String(load_default="")
+    quantity = fields.Integer(strict=True, required=True, validate=validate.Range(min=1))
+    unit_amount = MinorUnits
+    tags = fields.List(fields.String(), load_default=list)
+    collections = fields.List(fields.String(), load_default=list)
+    product_id = fields.String(load_default=None, allow_none=True)
+
+
+class PaymentSchema(Strict):
+    provider = fields.String(required=True, validate=validate.Length(min=1, max=32))
+    reference = Id
+    amount = fields.Integer(strict=True, load_default=None, validate=validate.Range(min=0))
+
+
+class OrderSchema(Strict):
+    id = Id
+    currency = fields.String(required=True)
+    paid_at = fields.AwareDateTime(required=True)
+    fulfilled_at = fields.AwareDateTime(load_default=None, allow_none=True)
+    delivered_at = fields.AwareDateTime(load_default=None, allow_none=True)
+    customer = fields.Nested(CustomerSchema, load_default=dict)
+    lines = fields.List(
+        fields.Nested(LineSchema), required=True, validate=validate.Length(min=1, max=500)
+    )
+    shipping_amount = MinorUnits
+    total_amount = MinorUnits
+    payment = fields.Nested(PaymentSchema, load_default=None, allow_none=True)
+    channel = fields.String(load_default=None, allow_none=True)
+
+    @validates("currency")
+    def _currency(self, value: str, **_: Any) -> None:
+        try:
+            normalize_currency(value)
+        except CurrencyError as exc:
+            raise ValidationError(str(exc)) from None
+
+    @post_load
+    def _make(self, data: dict[str, Any], **_: Any) -> tuple[OrderRecord, PaymentRecord | None]:
+        ids = [ln["id"] for ln in data["lines"]]
+        if len(set(ids)) != len(ids):
+            raise ValidationError({"lines": ["line ids must be unique"]})
+        cust = data["customer"] or {}
+        order = OrderRecord(
+            order_id=data["id"],
+            source="storefront",
+            currency=normalize_currency(data["currency"]),
+            lines=tuple(
+                OrderLine(
+                    id=ln["id"],
+                    sku=ln["sku"],
+                    name=ln["name"],
+                    quantity=ln["quantity"],
+                    unit_amount=ln["unit_amount"],
+                    tags=tuple(ln["tags"]),
+                    collections=tuple(ln["collections"]),
+                    product_id=ln["product_id"],
+                )
+                for ln in data["lines"]
+            ),
+            shipping_amount=data["shipping_amount"],
+            total_amount=data["total_amount"],
+            customer=Customer(id=cust.get("id"), email=cust.get("email")),
+            paid_at=data["paid_at"],
+            fulfilled_at=data["fulfilled_at"],
+            delivered_at=data["delivered_at"],
+            channel=data["channel"],
+        )
+        pay = data["payment"]
+        payment = None
+        if pay is not None:
+            amount = pay["amount"] if pay["amount"] is not None else data["total_amount"]
+            payment = PaymentRecord(pay["provider"], pay["reference"], amount)
+        return order, payment
+
+
+class ReturnLineSchema(Strict):
+    line_id = Id
+    quantity = fields.Integer(strict=True, required=True, validate=validate.Range(min=1))
+    reason = fields.Enum(Reason, by_value=True, required=True)
+
+
+class ReturnSchema(Strict):
+    id = Id
+    order_id = Id
+    lines = fields.List(
+        fields.Nested(ReturnLineSchema), required=True, validate=validate.Length(min=1, max=500)
+    )
+    preferred_resolution = fields.Enum(
+        ResolutionKind, by_value=True, load_default=None, allow_none=True
+    )
+    comment = fields.String(load_default="", validate=validate.Length(max=5000))
+    requested_at = fields.AwareDateTime(load_default=None, allow_none=True)
+
+    @post_load
+    def _make(self, data: dict[str, Any], **_: Any) -> ReturnRequest:
+        return ReturnRequest(
+            request_id=data["id"],
+            order_id=data["order_id"],
+            lines=tuple(
+                ReturnLine(ln["line_id"], ln["quantity"], ln["reason"]) for ln in data["lines"]
+            ),
+            preferred_resolution=data["preferred_resolution"],
+            comment=data["comment"],
+            requested_at=data["requested_at"],
+            channel="storefront",
+        )
+
+
+class OrderDataSchema(Strict):
+    order = fields.Nested(OrderSchema, required=True)
+
+
+class ReturnDataSchema(Strict):
+    return_ = fields.Nested(ReturnSchema, required=True, data_key="return")
+
+
+class EnvelopeSchema(Strict):
+    id = Id
+    type = fields.String(required=True)
+    created = fields.Integer(strict=True, load_default=None)
+    data = fields.Dict(required=True)

@@ -1,0 +1,56 @@
+"""``POST /webhooks/storefront``: any storefront, signed like Stripe with the merchant's secret."""
+
+from __future__ import annotations
+
+import logging
+
+from flask import Blueprint, Response, current_app, jsonify, request
+
+from refunds_plugin.service import Service
+from webhooks import signatures
+from webhooks.schemas import EnvelopeSchema, OrderDataSchema, ReturnDataSchema, parse_json
+
+bp = Blueprint("storefront", __name__)
+log = logging.getLogger("refunds.storefront")
+
+HEADER = "Refunds-Signature"
+
+
+def _service() -> Service:
+    return current_app.extensions["refunds"].service
+
+
+@bp.post("/webhooks/storefront")
+def receive() -> Response | tuple[Response, int]:
+    state = current_app.extensions["refunds"]
+    body = request.get_data(cache=False)
+    signatures.verify(
+        body,
+        request.headers.get(HEADER),
+        [state.config.storefront_secret],
+        tolerance=state.config.signature_tolerance_s,
+        clock=state.wall_clock,
+        header_name=HEADER,
+    )
+    envelope = EnvelopeSchema().load(parse_json(body))
+    text = body.decode("utf-8")
+    if envelope["type"] == "order.paid":
+        order, payment = OrderDataSchema().load(envelope["data"])["order"]
+        ack = _service().order_paid(
+            "storefront", envelope["id"], envelope["type"], text, order, payment
+        )
+        return jsonify({"received": True, "duplicate": ack.duplicate}), 200
+    if envelope["type"] == "return.requested":
+        req = ReturnDataSchema().load(envelope["data"])["return_"]
+        answer = _service().return_requested(
+            "storefront", envelope["id"], envelope["type"], text, req
+        )
+        if state.executor is not None and _service().wants_code(answer):
+            answer = state.executor.wait_for(answer, state.answer_wait_s, _service())
+        return jsonify(answer.to_json()), 200 if answer.duplicate else 201
+    log.info(
+        "storefront event type %s is not handled; ignored",
+        envelope["type"],
+        extra={"event_id": envelope["id"]},
+    )
+    return jsonify({"received": True, "ignored": envelope["type"]}), 200

@@ -1,0 +1,112 @@
+"""``POST /webhooks/stripe``: verified on the raw body with any configured secret (rotation)."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from flask import Blueprint, Response, current_app, jsonify, request
+from marshmallow import INCLUDE, Schema, ValidationError, fields, validate, validates
+
+from refunds_plugin import stripe_events
+from refunds_plugin.money import CurrencyError, normalize_currency
+from webhooks import signatures
+from webhooks.schemas import parse_json
+
+bp = Blueprint("stripe", __name__)
+log = logging.getLogger("refunds.stripe")
+
+
+class Loose(Schema):
+    class Meta:
+        unknown = INCLUDE  # Stripe objects carry many fields; the handlers read a few
+
+
+class EventSchema(Loose):
+    id = fields.String(required=True, validate=validate.Length(min=1, max=255))
+    type = fields.String(required=True)
+    data = fields.Dict(required=True)
+
+
+class MoneyObject(Loose):
+    id = fields.String(required=True, validate=validate.Length(min=1, max=255))
+    currency = fields.String(required=True)
+
+    @validates("currency")
+    def _currency(self, value: str, **_: Any) -> None:
+        try:
+            normalize_currency(value)
+        except CurrencyError as exc:
+            raise ValidationError(str(exc)) from None
+
+
+def _amount(required: bool = False) -> fields.Integer:
+    if required:
+        return fields.Integer(strict=True, required=True, validate=validate.Range(min=0))
+    return fields.Integer(
+        strict=True, load_default=None, allow_none=True, validate=validate.Range(min=0)
+    )
+
+
+class PaymentIntentSchema(MoneyObject):
+    amount_received = _amount(required=True)
+
+
+class ChargeSchema(MoneyObject):
+    amount = _amount(required=True)
+    amount_captured = _amount()
+    amount_refunded = _amount()
+
+
+class RefundSchema(MoneyObject):
+    amount = _amount(required=True)
+    status = fields.String(load_default="pending", allow_none=True)
+
+
+class DisputeSchema(Loose):
+    id = fields.String(required=True)
+    charge = fields.String(required=True)
+
+
+OBJECT_SCHEMAS: dict[str, type[Schema]] = {
+    "payment_intent.succeeded": PaymentIntentSchema,
+    "charge.succeeded": ChargeSchema,
+    "charge.refunded": ChargeSchema,
+    "refund.created": RefundSchema,
+    "refund.updated": RefundSchema,
+    "refund.failed": RefundSchema,
+    "charge.dispute.created": DisputeSchema,
+}
+
+
+@bp.post("/webhooks/stripe")
+def receive() -> Response | tuple[Response, int]:
+    state = current_app.extensions["refunds"]
+    body = request.get_data(cache=False)
+    signatures.verify(
+        body,
+        request.headers.get("Stripe-Signature"),
+        state.config.stripe_webhook_secrets,
+        tolerance=state.config.signature_tolerance_s,
+        clock=state.wall_clock,
+    )
+    event = EventSchema().load(parse_json(body))
+    schema = OBJECT_SCHEMAS.get(event["type"])
+    if schema is None:
+        log.info(
+            "stripe event type %s is not handled; ignored",
+            event["type"],
+            extra={"event_id": event["id"]},
+        )
+        return jsonify({"received": True, "ignored": event["type"]}), 200
+    obj = event["data"].get("object")
+    if not isinstance(obj, dict):
+        raise ValidationError({"data": {"object": ["must be an object"]}})
+    try:
+        loaded = schema().load(obj)
+    except ValidationError as exc:
+        raise ValidationError({"data": {"object": exc.messages}}) from None
+    ack = stripe_events.handle(
+        state.service, event["id"], event["type"], body.decode("utf-8"), {**obj, **loaded}
+    )
+    return jsonify({"received": True, "duplicate": ack.duplicate, **ack.detail}), 200
