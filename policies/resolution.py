@@ -93,19 +93,27 @@ def shipping(ctx: Context, planned: list[PlannedLine]) -> tuple[int, R]:
 
 def split(ctx: Context, planned: list[PlannedLine], ship: int,
           fee_total: int) -> tuple[tuple[Resolution, ...], list[R]]:
-    """Refund and/or credit: honour the customer's choice where the policy allows it."""
+    """Refund and/or credit: honour the customer's choice where the policy allows it.
+
+    Lines that are our fault go back to the original payment unless the customer asked for
+    credit; credit-only lines go to credit; the rest follow the choice (or the policy default).
+    """
     rules, facts, cur = ctx.policy.resolution, ctx.facts, ctx.currency
     wanted = ctx.request.preferred_resolution
     choice = wanted if wanted in rules.allow else rules.default
-    refund_ok = sum(pl.amount for pl in planned if not pl.credit_only)
-    credit_only = sum(pl.amount for pl in planned if pl.credit_only)
+    refund = credit = 0
+    for pl in planned:
+        to_refund = (pl.request.reason.merchant_fault and wanted is not ResolutionKind.CREDIT) \
+            or (choice is ResolutionKind.REFUND and not pl.credit_only)
+        refund, credit = (refund + pl.amount, credit) if to_refund else (refund, credit + pl.amount)
+    refund, credit = (refund + ship, credit) if refund else (refund, credit + ship)
+    # Fees come out of the part the customer chose, where the lines that carry them went.
     if choice is ResolutionKind.REFUND:
-        refund, credit = refund_ok, credit_only
-        refund, credit = (refund + ship, credit) if refund else (refund, credit + ship)
+        taken = min(refund, fee_total)
+        refund, credit = refund - taken, credit - min(credit, fee_total - taken)
     else:
-        refund, credit = 0, refund_ok + credit_only + ship
-    taken = min(refund, fee_total)
-    refund, credit = refund - taken, credit - min(credit, fee_total - taken)
+        taken = min(credit, fee_total)
+        credit, refund = credit - taken, refund - min(refund, fee_total - taken)
     saw: dict[str, object] = {"preferred": wanted.value if wanted else None,
                               "choice": choice.value, "refund": refund, "credit": credit,
                               "refundable": facts.refundable}
