@@ -1,0 +1,113 @@
+"""Shared fixtures: a migrated database (SQLite, or PostgreSQL where reachable), a fixed clock.
+
+``db_url`` is parametrized over both databases for tests that ask for ``any_db_url``. Each test
+session gets its own PostgreSQL database (``refunds_t_<random>``), so parallel runs never meet.
+PostgreSQL tests skip with a reason when no server answers, unless ``CI`` is set: then they fail.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+from sqlalchemy import Engine, create_engine, text
+
+from refunds_plugin.db import make_engine
+from refunds_plugin.schema import migrate
+from refunds_plugin.tables import metadata
+
+PG_ADMIN_URL = os.environ.get(
+    "REFUNDS_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
+)
+SCHEMA_DIR = Path(os.environ.get("REFUNDS_SALEOR_SCHEMA_DIR", Path(__file__).parents[1].parent
+                                 / "shared" / "saleor"))
+
+
+def _pg_available() -> str | None:
+    try:
+        eng = create_engine(PG_ADMIN_URL, connect_args={"connect_timeout": 3})
+        with eng.connect() as conn:
+            conn.execute(text("SELECT 1"))
+        eng.dispose()
+        return None
+    except Exception as exc:  # any failure to connect means "no server here"
+        return f"{type(exc).__name__}: {str(exc).splitlines()[0][:200]}"
+
+
+@pytest.fixture(scope="session")
+def pg_server_url() -> Iterator[str]:
+    """A fresh PostgreSQL database for this session; dropped at the end."""
+    problem = _pg_available()
+    if problem:
+        if os.environ.get("CI"):
+            pytest.fail(f"CI is set but PostgreSQL is not reachable at {PG_ADMIN_URL}: {problem}")
+        pytest.skip(f"PostgreSQL not reachable at {PG_ADMIN_URL} ({problem}); set "
+                    "REFUNDS_TEST_PG_URL or start a server to run these tests")
+    name = f"refunds_t_{uuid.uuid4().hex[:12]}"
+    admin = create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    url = PG_ADMIN_URL.rsplit("/", 1)[0] + f"/{name}"
+    try:
+        yield url
+    finally:
+        with admin.connect() as conn:
+            conn.execute(text(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = :n"
+            ), {"n": name})
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}"'))
+        admin.dispose()
+
+
+@pytest.fixture(scope="session")
+def pg_migrated(pg_server_url: str) -> Iterator[Engine]:
+    engine = make_engine(pg_server_url)
+    migrate(engine)
+    yield engine
+    engine.dispose()
+
+
+def _truncate(engine: Engine) -> None:
+    names = [t.name for t in reversed(metadata.sorted_tables)]
+    with engine.begin() as conn:
+        if engine.dialect.name == "postgresql":
+            conn.execute(text(f"TRUNCATE {', '.join(names)} RESTART IDENTITY CASCADE"))
+        else:
+            for name in names:
+                conn.execute(text(f"DELETE FROM {name}"))
+
+
+@pytest.fixture
+def sqlite_url(tmp_path: Path) -> str:
+    return f"sqlite:///{tmp_path / 'refunds.db'}"
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def any_db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """A migrated, empty database URL: SQLite file, then PostgreSQL."""
+    if request.param == "sqlite":
+        url = f"sqlite:///{tmp_path / 'refunds.db'}"
+        migrate(make_engine(url))
+        yield url
+        return
+    engine = request.getfixturevalue("pg_migrated")
+    _truncate(engine)
+    yield engine.url.render_as_string(hide_password=False)
+
+
+@pytest.fixture
+def now() -> datetime:
+    return datetime(2026, 11, 24, 12, 0, tzinfo=UTC)
+
+
+@pytest.fixture
+def saleor_schema_dir() -> Path:
+    if not (SCHEMA_DIR / "schema-3.20.graphql").exists():
+        if os.environ.get("CI"):
+            pytest.fail(f"CI is set but Saleor schemas are missing from {SCHEMA_DIR}")
+        pytest.skip(f"Saleor schemas not found in {SCHEMA_DIR}; set REFUNDS_SALEOR_SCHEMA_DIR")
+    return SCHEMA_DIR
