@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import secrets
 from collections.abc import Mapping
 from typing import Any
 
@@ -28,7 +29,7 @@ def create_app(
         runtime = build(cfg)
     app = Flask(__name__)
     app.config["MAX_CONTENT_LENGTH"] = runtime.config.max_body_bytes
-    app.config["SECRET_KEY"] = runtime.config.secret_key or None
+    app.config["SECRET_KEY"] = runtime.config.secret_key or _ephemeral_secret()
     app.config["TESTING"] = runtime.config.testing
     app.extensions["refunds"] = runtime
     logging.getLogger("refunds").setLevel(runtime.config.log_level.upper())
@@ -44,6 +45,15 @@ def create_app(
     if start_executor and runtime.executor is not None:
         runtime.executor.start()
     return app
+
+
+def _ephemeral_secret() -> str:
+    """A per-process key when REFUNDS_SECRET_KEY is unset: fine for one process, not for many."""
+    logging.getLogger("refunds.web").warning(
+        "REFUNDS_SECRET_KEY is not set: sessions and status links last only as long as this "
+        "process; set it when running several workers or hosts"
+    )
+    return secrets.token_hex(32)
 
 
 def _optional_blueprint(app: Flask, name: str) -> None:
