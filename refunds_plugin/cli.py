@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import logging
+import secrets
 import signal
 import sys
 import threading
@@ -76,6 +78,8 @@ def serve(host: str, port: int, workers: int, threads: int, executor: bool) -> N
     from webhooks import create_app
 
     config = _config(run_executor=executor)
+    if not config.secret_key:  # one key shared by this serve's workers (status links, sessions)
+        config = dataclasses.replace(config, secret_key=secrets.token_hex(32))
     runtime = _runtime(config=config)  # validates policy, migrates an empty database
     runtime.engine.dispose()
     mode = (
@@ -88,7 +92,7 @@ def serve(host: str, port: int, workers: int, threads: int, executor: bool) -> N
         f"({runtime.policy.content_hash[:12]})  {mode}"
     )
 
-    class App(BaseApplication):  # type: ignore[misc]
+    class App(BaseApplication):
         def load_config(self) -> None:
             self.cfg.set("bind", f"{host}:{port}")
             self.cfg.set("workers", workers)
@@ -178,8 +182,8 @@ def ledger_list(limit: int, as_json: bool) -> None:
     ]
     widths = [max(len(h), *(len(str(row[i])) for row in table)) for i, h in enumerate(headers)]
     click.echo("  ".join(h.ljust(w) for h, w in zip(headers, widths, strict=True)))
-    for row in table:
-        click.echo("  ".join(str(c).ljust(w) for c, w in zip(row, widths, strict=True)))
+    for line in table:
+        click.echo("  ".join(str(c).ljust(w) for c, w in zip(line, widths, strict=True)))
 
 
 @ledger.command("export")
@@ -215,7 +219,7 @@ def _register_optional() -> None:
             if exc.name == module:
                 continue
             raise
-        found = getattr(mod, name)
+        found: Any = getattr(mod, name)
         for command in found if isinstance(found, list | tuple) else [found]:
             main.add_command(command)
 
