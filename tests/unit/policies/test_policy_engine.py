@@ -1,0 +1,176 @@
+"""The engine's general rules, independent of any preset: malformed requests, money limits,
+payments, windows, tiers, fees and the shape of the decision."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import replace
+from datetime import timedelta
+
+from policy_builders import NOW, SHIRT, TOTAL, ask, order
+
+from policies import evaluate, load_policy, load_policy_text
+from policies.tiers import months_as_customer, projected_value
+from refunds_plugin.domain import (
+    CustomerHistory,
+    Decision,
+    OrderLine,
+    PaymentFacts,
+    Reason,
+    ResolutionKind,
+    ReturnLine,
+    ReturnRequest,
+)
+
+R = Reason
+DEFAULT = load_policy("preset:default")
+
+
+def policy(body: str):
+    return load_policy_text("currency: USD\n" + body, "test")
+
+
+def refunds(d: Decision) -> list[tuple[str | None, int]]:
+    return [(r.payment_reference, r.amount) for r in d.resolutions
+            if r.kind is ResolutionKind.REFUND]
+
+
+def test_an_unknown_line_is_declined_and_nothing_is_paid():
+    d = evaluate(DEFAULT, order(), ask(("hat", 1, R.CHANGED_MIND)), NOW)
+    assert (d.outcome.value, d.reason_code, d.resolutions) == ("decline", "unknown_line", ())
+    assert "no item hat" in d.explanation
+
+
+def test_units_already_returned_cannot_be_returned_again():
+    d = evaluate(DEFAULT, order(returned=(("shirt", 1),)), ask(("shirt", 2, R.TOO_SMALL)), NOW)
+    assert (d.outcome.value, d.reason_code, d.amount) == ("decline",
+                                                          "quantity_exceeds_remaining", 0)
+    assert "Only 1 of Linen shirt" in d.explanation
+
+
+def test_the_same_line_twice_is_counted_together_against_what_remains():
+    req = ask(("shirt", 2, R.TOO_SMALL), ("shirt", 1, R.DAMAGED))
+    assert evaluate(DEFAULT, order(), req, NOW).reason_code == "quantity_exceeds_remaining"
+
+
+def test_a_zero_quantity_is_declined():
+    d = evaluate(DEFAULT, order(), ask(("shirt", 0, R.TOO_SMALL)), NOW)
+    assert (d.outcome.value, d.reason_code) == ("decline", "invalid_quantity")
+
+
+def test_a_request_for_another_order_is_declined():
+    req = ReturnRequest("r", "2002", (ReturnLine("shirt", 1, R.TOO_SMALL),))
+    assert evaluate(DEFAULT, order(), req, NOW).reason_code == "order_mismatch"
+
+
+def test_an_empty_request_is_declined():
+    req = ReturnRequest("r", "1001", ())
+    assert evaluate(DEFAULT, order(), req, NOW).reason_code == "empty_request"
+
+
+def test_an_order_already_fully_refunded_is_declined():
+    facts = order(payments=(PaymentFacts("stripe", "pi_1", TOTAL, refunded=TOTAL),))
+    d = evaluate(DEFAULT, facts, ask(("shirt", 1, R.DAMAGED)), NOW)
+    assert (d.outcome.value, d.reason_code, d.amount) == ("decline", "nothing_refundable", 0)
+
+
+def test_a_refund_is_spread_over_payments_in_order():
+    pays = (PaymentFacts("stripe", "pi_1", 3000), PaymentFacts("stripe", "pi_2", TOTAL - 3000))
+    d = evaluate(DEFAULT, order(payments=pays), ask(("shirt", 2, R.TOO_SMALL)), NOW)
+    assert refunds(d) == [("pi_1", 3000), ("pi_2", 5000)]
+
+
+def test_money_already_on_its_way_caps_the_refund_and_sends_it_to_review():
+    pays = (PaymentFacts("stripe", "pi_1", TOTAL, pending=TOTAL - 1000),)
+    d = evaluate(DEFAULT, order(payments=pays), ask(("shirt", 1, R.TOO_SMALL)), NOW)
+    assert (d.outcome.value, d.reason_code, refunds(d)) == ("review", "exceeds_refundable",
+                                                            [("pi_1", 1000)])
+
+
+def test_a_disputed_payment_is_skipped_and_the_decision_reviewed():
+    pays = (PaymentFacts("stripe", "pi_1", 5000, disputed=True),
+            PaymentFacts("stripe", "pi_2", TOTAL - 5000))
+    d = evaluate(DEFAULT, order(payments=pays), ask(("shirt", 1, R.TOO_SMALL)), NOW)
+    assert (d.outcome.value, d.reason_code, refunds(d)) == ("review", "payment_disputed",
+                                                            [("pi_2", 4000)])
+
+
+def test_restocking_fees_round_half_even_to_the_minor_unit():
+    pol = policy("window: {days: 30}\nfees: {restocking_percent: 10}\n")
+    lines = (OrderLine("a", "A", "A", 1, 4005), OrderLine("b", "B", "B", 1, 4015))
+    facts = order(lines=lines)
+    fee_a = evaluate(pol, facts, ask(("a", 1, R.CHANGED_MIND)), NOW).fees
+    fee_b = evaluate(pol, facts, ask(("b", 1, R.CHANGED_MIND)), NOW).fees
+    assert [(f.code, f.amount) for f in fee_a + fee_b] == [("restocking", 400),
+                                                           ("restocking", 402)]
+
+
+def test_a_return_shipping_fee_never_exceeds_the_item():
+    pol = policy('window: {days: 30}\nfees: {return_shipping: "10.00"}\n')
+    facts = order(lines=(OrderLine("a", "A", "A", 1, 600), SHIRT))
+    d = evaluate(pol, facts, ask(("a", 1, R.CHANGED_MIND)), NOW)
+    assert ([(f.code, f.amount) for f in d.fees], d.amount) == ([("return_shipping", 600)], 0)
+
+
+def test_without_a_delivery_date_the_window_counts_from_fulfilment():
+    pol = policy("window: {days: 30, start: delivery}\n")
+    facts = replace(order(days=29), delivered_at=None, fulfilled_at=NOW - timedelta(days=31))
+    d = evaluate(pol, facts, ask(("shirt", 1, R.CHANGED_MIND)), NOW)
+    window = next(r for r in d.trace if r.rule == "window")
+    assert (d.reason_code, window.saw["from"], window.saw["age_days"]) == (
+        "outside_window", "fulfilment", 31)
+
+
+def test_a_sku_override_beats_a_tag_override():
+    pol = policy("window:\n  days: 30\n  overrides:\n    - {tag: gift, days: 90}\n"
+                 "    - {sku: GIFT-1, days: 10}\n")
+    facts = order(days=20, lines=(OrderLine("g", "GIFT-1", "Gift", 1, 1000, tags=("gift",)),))
+    d = evaluate(pol, facts, ask(("g", 1, R.CHANGED_MIND)), NOW)
+    window = next(r for r in d.trace if r.rule == "window")
+    assert (d.reason_code, window.saw["days"], window.saw["set_by"]) == (
+        "outside_window", 10, "sku:GIFT-1")
+
+
+def test_a_collection_override_can_give_a_lifetime_guarantee():
+    pol = policy("window:\n  days: 30\n  overrides:\n    - {collection: forever, days: unlimited}\n")
+    facts = order(days=3000, lines=(OrderLine("k", "K", "Knife", 1, 9000,
+                                              collections=("forever",)),))
+    d = evaluate(pol, facts, ask(("k", 1, R.CHANGED_MIND)), NOW)
+    assert (d.outcome.value, d.refund_amount) == ("approve", 9800)
+
+
+def test_a_tier_with_unlimited_extra_days_removes_the_window():
+    pol = policy("window: {days: 30}\ntiers:\n  - {name: vip, min_orders: 10, "
+                 "extra_window_days: unlimited}\n")
+    vip = CustomerHistory(order_count=10, total_paid=1)
+    d = evaluate(pol, order(days=400, history=vip), ask(("shirt", 1, R.CHANGED_MIND)), NOW)
+    assert (d.outcome.value, d.refund_amount) == ("approve", 4000)
+
+
+def test_lifetime_value_is_typical_purchase_times_orders_a_year_times_expected_years():
+    history = CustomerHistory(total_paid=60000, order_count=12,
+                              first_order_at=NOW - timedelta(days=730))
+    months = months_as_customer(history, NOW)
+    # 5000 a purchase x 6 orders a year x 3 years
+    assert (months, projected_value(history, months, 3)) == (24, 90000)
+
+
+def test_a_new_customer_counts_as_one_year_so_one_order_is_not_a_habit():
+    history = CustomerHistory(total_paid=20000, order_count=1,
+                              first_order_at=NOW - timedelta(days=10))
+    assert projected_value(history, months_as_customer(history, NOW), 3) == 60000
+
+
+def test_the_decision_is_stamped_with_the_policy_and_survives_json():
+    d = evaluate(DEFAULT, order(), ask(("shirt", 1, R.DAMAGED)), NOW)
+    assert (d.policy_name, d.policy_hash, d.kind.value) == ("default", DEFAULT.content_hash,
+                                                            "return")
+    assert Decision.from_dict(json.loads(json.dumps(d.to_dict()))) == d
+
+
+def test_every_rule_is_in_the_trace_in_order():
+    pol = load_policy("preset:standard-30-day")
+    d = evaluate(pol, order(), ask(("shirt", 1, R.CHANGED_MIND)), NOW)
+    assert [r.rule for r in d.trace] == [
+        "request_lines", "payment", "tier", "window", "final_sale", "reason", "refund_period",
+        "keep_item", "fees", "shipping", "limits", "abuse", "resolution"]

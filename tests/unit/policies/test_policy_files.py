@@ -1,0 +1,139 @@
+"""Policy files: presets load, each kind of mistake names the field and what was expected, and
+the content hash lets finance tie every decision to the exact file."""
+
+from __future__ import annotations
+
+import hashlib
+from decimal import Decimal
+
+import pytest
+
+from policies import PolicyError, list_presets, load_policy, load_policy_text
+from policies.policy import Action, Anchor
+
+GOOD = 'currency: USD\nwindow: {days: 30}\nlimits: {auto_approve_per_request: "250.00"}\n'
+
+
+def test_the_four_presets_are_shipped_and_load():
+    assert list_presets() == ["credit-first", "default", "no-hassle", "standard-30-day"]
+    assert [load_policy(f"preset:{n}").name for n in list_presets()] == list_presets()
+
+
+def test_the_default_preset_refunds_within_365_days_of_payment_and_reviews_the_rest():
+    pol = load_policy("preset:default")
+    assert (pol.window.days, pol.window.start, pol.window.outside) == (365, Anchor.PAYMENT,
+                                                                        Action.REVIEW)
+    assert (pol.fees.restocking_percent, pol.fees.return_shipping, pol.abuse.enabled) == (
+        Decimal(0), None, False)
+
+
+def test_a_file_is_named_by_its_stem_and_hashed_by_its_exact_bytes(tmp_path):
+    path = tmp_path / "my-shop.yaml"
+    path.write_bytes(GOOD.encode())
+    pol = load_policy(str(path))
+    assert (pol.name, pol.content_hash) == ("my-shop", hashlib.sha256(GOOD.encode()).hexdigest())
+    assert pol.limits.per_request is not None and pol.limits.per_request.get("USD") == 25000
+
+
+def test_a_name_in_the_file_wins_over_the_file_name():
+    assert load_policy_text("name: spring\n" + GOOD, "hint").name == "spring"
+
+
+def test_the_abuse_window_and_promise_are_exposed_for_the_service():
+    pol = load_policy("preset:standard-30-day")
+    assert (pol.abuse_window_days, pol.promise_hours) == (90, 72)
+    assert pol.trouble.duplicate_charge.window_hours == 72
+    assert pol.trouble.failed_payment.follow_up_after_hours == 24
+
+
+def test_describe_says_the_rules_in_plain_words():
+    lines = load_policy("preset:standard-30-day").describe()
+    assert "Items tagged final-sale, non-returnable are final sale: declined unless the " \
+           "problem is ours." in lines
+    assert "Money is on its way within 72 hours of approval." in lines
+
+
+MISTAKES = [
+    ("an_unknown_key", "window: {days: 30}\nrefund_evrything: true\n",
+     "refund_evrything", "a known setting"),
+    ("a_missing_window", "currency: USD\n", "window", "Missing data for required field"),
+    ("days_that_are_not_a_number", "window: {days: thirty}\n",
+     "window.days", 'expected a whole number of days or "unlimited"'),
+    ("negative_days_in_an_override", "window: {days: 30, overrides: [{tag: a, days: -1}]}\n",
+     "window.overrides[0].days", 'expected a whole number of days or "unlimited"'),
+    ("an_override_with_two_matchers", "window: {days: 30, overrides: [{tag: a, sku: b, days: 1}]}\n",
+     "window.overrides[0]", "expected exactly one of sku, tag or collection"),
+    ("an_unknown_start_date", "window: {days: 30, start: birthday}\n",
+     "window.start", "expected one of delivery, fulfilment, payment"),
+    ("money_written_as_a_yaml_number", "currency: USD\nwindow: {days: 30}\n"
+     "limits: {auto_approve_per_request: 250.00}\n",
+     "limits.auto_approve_per_request", 'a quoted decimal string such as "25.00"'),
+    ("money_with_more_decimals_than_the_currency", "currency: JPY\nwindow: {days: 30}\n"
+     'limits: {auto_approve_per_request: "250.5"}\n',
+     "limits.auto_approve_per_request", "more decimals than JPY allows"),
+    ("money_without_a_currency", 'window: {days: 30}\nfees: {return_shipping: "5.00"}\n',
+     "fees.return_shipping", "a plain amount needs a top-level `currency`"),
+    ("an_unknown_currency_in_a_mapping", 'window: {days: 30}\n'
+     'fees: {return_shipping: {USX: "5.00"}}\n',
+     "fees.return_shipping", "unknown currency 'USX'"),
+    ("an_unknown_top_level_currency", "currency: dollars\nwindow: {days: 30}\n",
+     "currency", "expected an ISO 4217 code"),
+    ("a_percentage_over_100", "window: {days: 30}\nfees: {restocking_percent: 150}\n",
+     "fees.restocking_percent", "between 0 and 100"),
+    ("a_float_percentage", "window: {days: 30}\nfees: {restocking_percent: 12.5}\n",
+     "fees.restocking_percent", 'expected a percentage such as 10 or "12.5"'),
+    ("an_unknown_reason_action", "window: {days: 30}\nreasons: {changed_mind: maybe}\n",
+     "reasons.changed_mind", "expected one of accept, credit, review, decline"),
+    ("a_reason_the_language_does_not_know", "window: {days: 30}\nreasons: {bored: accept}\n",
+     "reasons.bored", "a known setting"),
+    ("a_default_resolution_that_is_not_allowed",
+     "window: {days: 30}\nresolution: {default: credit, allow: [refund]}\n",
+     "resolution.default", "expected `default` (credit) to be one of `allow`"),
+    ("a_fee_waiver_for_a_merchant_fault_reason",
+     "window: {days: 30}\nfees: {waive_for_reasons: [damaged]}\n",
+     "fees.waive_for_reasons[0]", "expected one of changed_mind, too_small, too_large, other"),
+    ("a_tier_without_a_name", "window: {days: 30}\ntiers: [{min_orders: 3}]\n",
+     "tiers[0].name", "Missing data for required field"),
+    ("a_string_where_a_count_belongs", "window: {days: 30}\nabuse: {max_refunds: five}\n",
+     "abuse.max_refunds", "Not a valid integer"),
+    ("a_trouble_detector_with_an_unknown_resolution",
+     "window: {days: 30}\ntrouble: {overpayment: {resolution: cash}}\n",
+     "trouble.overpayment.resolution", "expected one of refund, credit"),
+    ("broken_yaml", "window: {days: 30\n", "(file)", "valid YAML (line"),
+    ("a_list_instead_of_a_mapping", "- window\n", "(file)", "a mapping of policy settings"),
+]
+
+
+@pytest.mark.parametrize(("text", "path", "expected"), [m[1:] for m in MISTAKES],
+                         ids=[m[0] for m in MISTAKES])
+def test_each_mistake_names_the_file_the_field_and_what_was_expected(text, path, expected):
+    with pytest.raises(PolicyError) as caught:
+        load_policy_text(text, "shop.yaml")
+    assert [p for p, _ in caught.value.problems] == [path]
+    message = caught.value.problems[0][1]
+    assert expected in message
+    assert str(caught.value).startswith(f"invalid policy shop.yaml: {path}: ")
+
+
+def test_every_mistake_in_a_file_is_reported_at_once():
+    text = "window: {days: x}\nfees: {restocking_percent: 200}\nbogus: 1\n"
+    with pytest.raises(PolicyError) as caught:
+        load_policy_text(text, "shop.yaml")
+    assert [p for p, _ in caught.value.problems] == ["window.days", "fees.restocking_percent",
+                                                     "bogus"]
+
+
+def test_a_missing_file_is_an_error_naming_the_path(tmp_path):
+    missing = str(tmp_path / "nope.yaml")
+    with pytest.raises(PolicyError) as caught:
+        load_policy(missing)
+    assert caught.value.problems == (("(file)", "a readable policy file (No such file or "
+                                                "directory)"),)
+    assert caught.value.source == missing
+
+
+def test_an_unknown_preset_lists_the_real_ones():
+    with pytest.raises(PolicyError) as caught:
+        load_policy("preset:lenient")
+    assert caught.value.problems == (("preset", "one of credit-first, default, no-hassle, "
+                                                "standard-30-day"),)
