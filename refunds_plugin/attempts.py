@@ -15,6 +15,7 @@ from typing import Any
 
 from sqlalchemy import Connection, select, update
 
+from refunds_plugin.db import lock_ledger
 from refunds_plugin.ledger import append_entry, open_review
 from refunds_plugin.tables import refund_attempts
 
@@ -97,6 +98,7 @@ def transition(
 ) -> bool:
     """Move an attempt to ``status`` if it is in one of ``expect`` (and, if given, still held
     by ``claimed_by``); journal the change. Returns False when the guard did not hold."""
+    lock_ledger(conn)  # always ledger lock before row locks: one lock order, no deadlock
     values: dict[str, Any] = {"status": status, "updated_at": now}
     if provider_reference is not None:
         values["provider_reference"] = provider_reference
