@@ -102,6 +102,8 @@ class Service:
         self.config = config
         self.clock = clock
         self.on_attempts: Callable[[tuple[str, ...]], None] | None = None  # executor nudge
+        # re-reads an order from its source before a return is decided (the Saleor app sets it)
+        self.refresh_order: Callable[[str], None] | None = None
 
     # --- routing ------------------------------------------------------------------------------
     def provider_for(self, payment_provider: str) -> str:
@@ -154,6 +156,8 @@ class Service:
         self, source: str, event_id: str, type_: str, payload: str, request: ReturnRequest
     ) -> Answer:
         """Decide a return request once, however often and however concurrently it arrives."""
+        if self.refresh_order is not None:
+            self.refresh_order(request.order_id)
         now = self.clock()
         request_key = f"return:{request.request_id}"
         with write_tx(self.engine) as conn:

@@ -1,0 +1,189 @@
+"""What Saleor's order webhooks tell the ledger, after re-querying the order.
+
+Saleor builds order payloads late and sends at-least-once with no delivery id, and one change
+fires several events (ORDER_REFUNDED + ORDER_UPDATED ...). All four order events are handled
+the same way — store the re-queried order, reconcile our attempts with the granted refunds — so
+the inbox key is the order and a hash of its relevant state: the same state is applied once,
+whichever event or redelivery brings it.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import requests
+from sqlalchemy import Connection, Engine, select
+
+from refunds_plugin.attempts import TERMINAL, find_by_provider_reference, get_attempt, transition
+from refunds_plugin.db import lock_ledger, write_tx
+from refunds_plugin.errors import NotFound
+from refunds_plugin.ledger import mark_event, record_event
+from refunds_plugin.orders import (
+    clear_follow_ups,
+    record_payment,
+    report_refunded,
+    upsert_order,
+    upsert_provider_refund,
+)
+from refunds_plugin.saleor import graphql
+from refunds_plugin.saleor.client import SaleorClient
+from refunds_plugin.saleor.facts import SaleorOrder, order_from_saleor
+from refunds_plugin.saleor.installs import get_install
+from refunds_plugin.service import Ack
+from refunds_plugin.tables import orders
+
+log = logging.getLogger("refunds.saleor")
+
+HANDLED = frozenset(e.lower() for e in graphql.ORDER_EVENTS)
+ATTEMPT_MARK = "refunds-plugin attempt "
+_ATTEMPT_RE = re.compile(re.escape(ATTEMPT_MARK) + r"([0-9a-f-]{36})")
+_GRANT_STATUS = {
+    "SUCCESS": "succeeded",
+    "FAILURE": "failed",
+    "PENDING": "pending",
+    "NONE": "granted",
+}
+_ATTEMPT_TARGET = {"SUCCESS": "succeeded", "FAILURE": "failed", "PENDING": "sent"}
+
+
+def attempt_in_reason(reason: str) -> str | None:
+    found = _ATTEMPT_RE.search(reason or "")
+    return found.group(1) if found else None
+
+
+def store_order(conn: Connection, so: SaleorOrder, now: datetime) -> None:
+    rec = so.record
+    upsert_order(conn, rec, now)
+    for pay in so.payments:
+        if pay.captured <= 0:
+            continue
+        record_payment(
+            conn,
+            provider="saleor",
+            reference=pay.reference,
+            order_id=rec.order_id,
+            currency=rec.currency,
+            captured=pay.captured,
+            customer=rec.customer,
+            now=now,
+        )
+        report_refunded(conn, "saleor", pay.reference, pay.refunded, now)
+    if so.fully_paid:
+        clear_follow_ups(conn, rec.order_id, now)
+
+
+def reconcile(conn: Connection, so: SaleorOrder, now: datetime) -> list[str]:
+    """Bring our attempts in line with the status of the granted refunds they created."""
+    notes = []
+    for grant in so.granted_refunds:
+        attempt = find_by_provider_reference(conn, "saleor", grant.id)
+        if attempt is None and (aid := attempt_in_reason(grant.reason)):
+            attempt = get_attempt(conn, aid)
+        upsert_provider_refund(
+            conn,
+            provider="saleor",
+            refund_id=grant.id,
+            payment_reference=grant.transaction_id,
+            order_id=so.record.order_id,
+            attempt_id=attempt.id if attempt else None,
+            currency=so.record.currency,
+            amount=grant.amount,
+            status=_GRANT_STATUS.get(grant.status, grant.status.lower()),
+            now=now,
+        )
+        target = _ATTEMPT_TARGET.get(grant.status)
+        if attempt is None or target is None or attempt.status in TERMINAL:
+            continue
+        if target == attempt.status:
+            continue
+        transition(
+            conn,
+            attempt.id,
+            target,
+            now,
+            expect=("pending", "in_progress", "sent"),
+            provider_reference=grant.id,
+            error="Saleor reports the granted refund FAILURE" if target == "failed" else None,
+            note=f"saleor granted refund {grant.status}",
+        )
+        notes.append(f"attempt {attempt.id} {target}")
+    return notes
+
+
+@dataclass
+class SaleorEvents:
+    """Webhook handling and order refreshes for every installed Saleor."""
+
+    engine: Engine
+    clock: Callable[[], datetime]
+    session: requests.Session
+    timeout: float = 15.0
+
+    def client(self, api_url: str) -> SaleorClient:
+        with self.engine.connect() as conn:
+            install = get_install(conn, api_url)
+        if install is None:
+            raise NotFound(f"no Saleor app installed for {api_url}", code="unknown_saleor")
+        return SaleorClient(api_url, install.token, session=self.session, timeout=self.timeout)
+
+    def fetch_order(self, api_url: str, order_id: str) -> SaleorOrder | None:
+        data = self.client(api_url).execute(graphql.ORDER, {"id": order_id})
+        order = data.get("order")
+        return order_from_saleor(order, api_url) if isinstance(order, dict) else None
+
+    def handle(
+        self, api_url: str, event: str, body: str, payload: dict[str, Any], app_id: str | None
+    ) -> Ack:
+        order_id = ((payload.get("order") or {}) if isinstance(payload, dict) else {}).get("id")
+        if not order_id:
+            return Ack(duplicate=False, detail={"ignored": "payload names no order"})
+        principal = payload.get("issuingPrincipal") or {}
+        ours = bool(app_id) and principal.get("__typename") == "App" and principal.get(
+            "id"
+        ) == app_id
+        so = self.fetch_order(api_url, str(order_id))
+        if so is None:
+            return Ack(duplicate=False, detail={"ignored": "the order is not visible to the app"})
+        now = self.clock()
+        with write_tx(self.engine) as conn:
+            lock_ledger(conn)
+            row = record_event(
+                conn, "saleor", f"{so.record.order_id}@{so.state_hash}", event, body, now
+            )
+            if row is None:
+                return Ack(duplicate=True, detail={"note": "this order state was seen before"})
+            store_order(conn, so, now)
+            notes = reconcile(conn, so, now)
+            note = "; ".join(["order stored", *notes])
+            if ours:
+                note += " (event caused by this app)"
+            mark_event(conn, row, "processed", note)
+        log.info("saleor %s: %s", event, note, extra={"order_id": so.record.order_id})
+        return Ack(duplicate=False, event_row=row, detail={"note": note, "self": ours})
+
+    def refresh(self, order_id: str) -> bool:
+        """Re-query a Saleor order before a return is decided; False if it is not one."""
+        with self.engine.connect() as conn:
+            row = conn.execute(
+                select(orders.c.source, orders.c.extra).where(orders.c.order_id == order_id)
+            ).first()
+        if row is None or row.source != "saleor" or not row.extra:
+            return False
+        api_url = (json.loads(row.extra).get("saleor") or {}).get("api_url")
+        if not api_url:
+            return False
+        so = self.fetch_order(api_url, order_id)
+        if so is None:
+            return False
+        now = self.clock()
+        with write_tx(self.engine) as conn:
+            lock_ledger(conn)
+            store_order(conn, so, now)
+            reconcile(conn, so, now)
+        return True

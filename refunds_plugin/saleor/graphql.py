@@ -1,0 +1,132 @@
+"""Every GraphQL document this app sends to Saleor, as constants.
+
+The contract test validates each of them (and the manifest's subscriptions) against Saleor
+3.20 and 3.23. Mutations take whole input objects as variables, so a field whose nullability
+changed between versions (``transactionId`` became ``ID!`` in 3.21) validates on both.
+"""
+
+from __future__ import annotations
+
+APP_ID = "query AppId { app { id } }"
+
+MONEY = "amount currency"
+
+ORDER_FIELDS = f"""
+fragment RefundsOrder on Order {{
+  id number created updatedAt status chargeStatus userEmail
+  channel {{ slug currencyCode }}
+  user {{ id email orders {{ totalCount }} }}
+  total {{ gross {{ {MONEY} }} }}
+  shippingPrice {{ gross {{ {MONEY} }} }}
+  totalCharged {{ {MONEY} }}
+  totalRefunded {{ {MONEY} }}
+  totalRefundPending {{ {MONEY} }}
+  totalGrantedRefund {{ {MONEY} }}
+  lines {{
+    id productName variantName productSku quantity quantityFulfilled
+    variant {{ product {{ id collections {{ slug }} }} }}
+    unitPrice {{ gross {{ {MONEY} }} }}
+  }}
+  fulfillments {{ id status created lines {{ id quantity orderLine {{ id }} }} }}
+  transactions {{
+    id name pspReference createdAt actions
+    chargedAmount {{ {MONEY} }}
+    refundedAmount {{ {MONEY} }}
+    refundPendingAmount {{ {MONEY} }}
+    events {{ id type createdAt pspReference amount {{ {MONEY} }} }}
+  }}
+  grantedRefunds {{
+    id status reason createdAt updatedAt
+    amount {{ {MONEY} }}
+    transaction {{ id }}
+    lines {{ id quantity orderLine {{ id }} }}
+  }}
+}}
+"""
+
+ORDER = (
+    "query RefundsOrder($id: ID!) { order(id: $id) { ...RefundsOrder } }\n" + ORDER_FIELDS
+)
+
+RETURN_PRODUCTS = """
+mutation RefundsReturnProducts($order: ID!, $input: OrderReturnProductsInput!) {
+  orderFulfillmentReturnProducts(order: $order, input: $input) {
+    returnFulfillment { id status }
+    order { id status }
+    errors { field code message }
+  }
+}
+"""
+
+GRANT_REFUND = """
+mutation RefundsGrantRefund($id: ID!, $input: OrderGrantRefundCreateInput!) {
+  orderGrantRefundCreate(id: $id, input: $input) {
+    grantedRefund { id status reason amount { amount currency } }
+    errors { field code message }
+  }
+}
+"""
+
+REQUEST_GRANTED_REFUND = """
+mutation RefundsRequestGrantedRefund($grantedRefundId: ID!, $transactionId: ID!) {
+  transactionRequestRefundForGrantedRefund(grantedRefundId: $grantedRefundId, id: $transactionId) {
+    transaction { id refundPendingAmount { amount currency } refundedAmount { amount currency } }
+    errors { field code message }
+  }
+}
+"""
+
+GIFT_CARD_CREATE = """
+mutation RefundsGiftCardCreate($input: GiftCardCreateInput!) {
+  giftCardCreate(input: $input) {
+    giftCard { id code last4CodeChars initialBalance { amount currency } }
+    errors { field code message }
+  }
+}
+"""
+
+GIFT_CARDS_BY_TAG = """
+query RefundsGiftCardsByTag($tag: String!) {
+  giftCards(first: 5, filter: { tags: [$tag] }) {
+    edges { node { id code last4CodeChars initialBalance { amount currency } } }
+  }
+}
+"""
+
+# What every manifest webhook asks for: who caused the event, and which order it is about.
+# The order itself is re-queried with ORDER before anything is decided (payloads are deferred).
+SUBSCRIPTION_EVENT_FIELDS = """
+    __typename
+    issuedAt
+    version
+    issuingPrincipal { __typename ... on App { id identifier } ... on User { id } }
+"""
+
+
+def subscription(event_type: str) -> str:
+    """The subscription query for one order event (``OrderFullyPaid``, ``OrderUpdated``...)."""
+    return (
+        "subscription { event {"
+        + SUBSCRIPTION_EVENT_FIELDS
+        + f"    ... on {event_type} {{ order {{ id number updatedAt }} }}\n"
+        + "} }"
+    )
+
+
+# Saleor-Event header value → subscription type
+ORDER_EVENTS = {
+    "ORDER_FULLY_PAID": "OrderFullyPaid",
+    "ORDER_UPDATED": "OrderUpdated",
+    "ORDER_REFUNDED": "OrderRefunded",
+    "ORDER_FULLY_REFUNDED": "OrderFullyRefunded",
+}
+
+DOCUMENTS = {
+    "APP_ID": APP_ID,
+    "ORDER": ORDER,
+    "RETURN_PRODUCTS": RETURN_PRODUCTS,
+    "GRANT_REFUND": GRANT_REFUND,
+    "REQUEST_GRANTED_REFUND": REQUEST_GRANTED_REFUND,
+    "GIFT_CARD_CREATE": GIFT_CARD_CREATE,
+    "GIFT_CARDS_BY_TAG": GIFT_CARDS_BY_TAG,
+}

@@ -1,0 +1,182 @@
+"""The Saleor app's HTTP side: manifest, token exchange, and verified order webhooks.
+
+``GET /saleor/manifest`` → the manifest; ``POST /saleor/register`` ← Saleor's token for its API
+URL (only URLs the merchant allowed; the token is checked with ``{ app { id } }`` and the shop's
+JWKS fetched before anything is stored); ``POST /webhooks/saleor`` ← order events, verified on
+the raw body before anything is parsed or recorded.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from typing import Any
+
+import requests
+from flask import Blueprint, Flask, Response, current_app, jsonify, request
+
+from refunds_plugin.errors import (
+    PayloadError,
+    ProviderError,
+    RefundsError,
+    RetryableProviderError,
+    SignatureError,
+)
+from refunds_plugin.runtime import Runtime
+from refunds_plugin.saleor import graphql, jws
+from refunds_plugin.saleor.client import SaleorClient
+from refunds_plugin.saleor.events import HANDLED, SaleorEvents
+from refunds_plugin.saleor.installs import (
+    get_install,
+    jwks_url,
+    normalize_api_url,
+    save_install,
+    save_jwks,
+)
+from refunds_plugin.saleor.manifest import manifest
+from webhooks.errors import error_response
+from webhooks.schemas import parse_json
+
+bp = Blueprint("saleor", __name__)
+log = logging.getLogger("refunds.saleor")
+TIMEOUT_S = 10.0
+
+
+@dataclass
+class SaleorWeb:
+    runtime: Runtime
+    events: SaleorEvents
+    keys: jws.JwksStore
+    session: requests.Session
+
+    def allowed(self, api_url: str) -> bool:
+        allowed = {normalize_api_url(u) for u in self.runtime.config.saleor_allowed_api_urls}
+        return api_url in allowed
+
+    def fetch_jwks(self, api_url: str) -> dict[str, Any]:
+        url = jwks_url(api_url)
+        try:
+            resp = self.session.get(url, timeout=TIMEOUT_S, allow_redirects=False)
+        except requests.RequestException as exc:
+            raise RetryableProviderError(
+                f"could not fetch {url}: {type(exc).__name__}", code="jwks_unreachable"
+            ) from exc
+        if resp.status_code != 200:
+            raise RetryableProviderError(
+                f"{url} answered HTTP {resp.status_code}", code="jwks_unavailable"
+            )
+        try:
+            data = resp.json()
+        except ValueError as exc:
+            raise RetryableProviderError(f"{url} is not JSON", code="jwks_invalid") from exc
+        if not isinstance(data, dict) or not isinstance(data.get("keys"), list):
+            raise RetryableProviderError(f"{url} holds no key set", code="jwks_invalid")
+        return data
+
+    def load_jwks(self, api_url: str) -> dict[str, Any] | None:
+        with self.runtime.engine.connect() as conn:
+            install = get_install(conn, api_url)
+        return install.jwks if install else None
+
+    def save_jwks(self, api_url: str, keys: dict[str, Any]) -> None:
+        from refunds_plugin.db import write_tx
+
+        with write_tx(self.runtime.engine) as conn:
+            save_jwks(conn, api_url, keys, self.runtime.service.clock())
+
+    def refresh_order(self, order_id: str) -> None:
+        """Re-query a Saleor order before deciding; the ledger's facts stand in if it fails."""
+        try:
+            self.events.refresh(order_id)
+        except (RefundsError, requests.RequestException) as exc:
+            log.warning("could not re-query Saleor order %s before deciding: %s", order_id, exc)
+
+
+def _web() -> SaleorWeb:
+    return current_app.extensions["saleor"]
+
+
+def _api_url() -> str:
+    raw = request.headers.get("Saleor-Api-Url", "").strip()
+    if not raw:
+        raise PayloadError("Saleor-Api-Url header is missing", code="missing_api_url")
+    return normalize_api_url(raw)
+
+
+@bp.get("/saleor/manifest")
+def get_manifest() -> Response:
+    app_url = _web().runtime.config.saleor_app_url or request.url_root
+    return jsonify(manifest(app_url))
+
+
+@bp.post("/saleor/register")
+def register() -> Response | tuple[Response, int]:
+    web = _web()
+    api_url = _api_url()
+    if not web.allowed(api_url):
+        return error_response(
+            403, "api_url_not_allowed",
+            f"{api_url} is not in REFUNDS_SALEOR_ALLOWED_API_URLS; ask the merchant to add it",
+        )
+    token = parse_json(request.get_data(cache=True)).get("auth_token")
+    if not isinstance(token, str) or not token:
+        raise PayloadError("auth_token is missing", code="missing_token")
+    try:
+        data = SaleorClient(api_url, token, session=web.session, timeout=TIMEOUT_S).execute(
+            graphql.APP_ID
+        )
+    except ProviderError as exc:
+        return error_response(400, "token_not_accepted", f"Saleor did not accept the token: "
+                              f"{exc.message}")
+    app_id = (data.get("app") or {}).get("id")
+    if not app_id:
+        return error_response(400, "token_not_accepted", "the token does not belong to an app")
+    keys = web.fetch_jwks(api_url)
+    from refunds_plugin.db import write_tx
+
+    with write_tx(web.runtime.engine) as conn:
+        save_install(
+            conn, api_url=api_url, app_id=str(app_id), token=token, jwks=keys,
+            now=web.runtime.service.clock(),
+        )
+    web.keys.forget(api_url)
+    log.info("Saleor app installed for %s (app %s)", api_url, app_id)
+    return jsonify({"success": True}), 200
+
+
+@bp.post("/webhooks/saleor")
+def receive() -> Response | tuple[Response, int]:
+    web = _web()
+    body = request.get_data(cache=True)
+    api_url = _api_url()
+    with web.runtime.engine.connect() as conn:
+        install = get_install(conn, api_url)
+    if install is None or not web.allowed(api_url):
+        raise SignatureError(f"{api_url} is not an installed Saleor", code="unknown_api_url")
+    event = request.headers.get("Saleor-Event", "").strip().lower()
+    if not event:
+        raise PayloadError("Saleor-Event header is missing", code="missing_event")
+    jws.verify(
+        request.headers.get("Saleor-Signature"),
+        body,
+        api_url,
+        web.keys,
+        hmac_secret=web.runtime.config.saleor_hmac_secret,
+    )
+    if event not in HANDLED:
+        log.info("saleor event %s is not handled; ignored", event)
+        return jsonify({"received": True, "ignored": event}), 200
+    payload = parse_json(body)
+    ack = web.events.handle(api_url, event, body.decode("utf-8"), payload, install.app_id)
+    return jsonify({"received": True, "duplicate": ack.duplicate, **ack.detail}), 200
+
+
+def init_app(app: Flask) -> None:
+    runtime: Runtime = app.extensions["refunds"]
+    session = requests.Session()
+    events = SaleorEvents(runtime.engine, runtime.service.clock, session)
+    web = SaleorWeb(runtime, events, jws.JwksStore(fetch=lambda _: {}), session)
+    web.keys = jws.JwksStore(fetch=web.fetch_jwks, load=web.load_jwks, save=web.save_jwks)
+    app.extensions["saleor"] = web
+    runtime.service.refresh_order = web.refresh_order
+    app.register_blueprint(bp)
