@@ -28,8 +28,10 @@ LIVE_ATTEMPT = ("pending", "in_progress", "sent", "succeeded")  # count against 
 def insert_ignore(conn: Connection, table: Table, values: dict[str, Any]) -> bool:
     """Insert a row unless a unique constraint already holds one; True if inserted."""
     dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
-    stmt = dialect.insert(table).values(**values).on_conflict_do_nothing()
-    return conn.execute(stmt).rowcount == 1
+    key = next(iter(table.primary_key.columns))
+    # RETURNING, not rowcount: psycopg reports rowcount -1 for this statement under SQLAlchemy 2.1
+    stmt = dialect.insert(table).values(**values).on_conflict_do_nothing().returning(key)
+    return conn.execute(stmt).first() is not None
 
 
 def to_json(value: Any) -> str:

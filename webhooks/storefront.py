@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import logging
+from typing import Any
 
 from flask import Blueprint, Response, current_app, jsonify, request
+from marshmallow import Schema, ValidationError
 
 from refunds_plugin.service import Service
 from webhooks import signatures
@@ -18,6 +20,14 @@ HEADER = "Refunds-Signature"
 
 def _service() -> Service:
     return current_app.extensions["refunds"].service
+
+
+def _load(schema: Schema, data: dict[str, Any]) -> Any:
+    """Load the envelope's ``data`` so that error paths name the field from the top of the body."""
+    try:
+        return schema.load(data)
+    except ValidationError as exc:
+        raise ValidationError({"data": exc.messages}) from None
 
 
 @bp.post("/webhooks/storefront")
@@ -35,13 +45,13 @@ def receive() -> Response | tuple[Response, int]:
     envelope = EnvelopeSchema().load(parse_json(body))
     text = body.decode("utf-8")
     if envelope["type"] == "order.paid":
-        order, payment = OrderDataSchema().load(envelope["data"])["order"]
+        order, payment = _load(OrderDataSchema(), envelope["data"])["order"]
         ack = _service().order_paid(
             "storefront", envelope["id"], envelope["type"], text, order, payment
         )
         return jsonify({"received": True, "duplicate": ack.duplicate}), 200
     if envelope["type"] == "return.requested":
-        req = ReturnDataSchema().load(envelope["data"])["return_"]
+        req = _load(ReturnDataSchema(), envelope["data"])["return_"]
         answer = _service().return_requested(
             "storefront", envelope["id"], envelope["type"], text, req
         )

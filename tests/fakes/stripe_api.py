@@ -1,0 +1,402 @@
+"""A stateful fake of the parts of Stripe's HTTP API this service uses, as a small Flask app.
+
+It models what matters for money: payment intents with captured amounts, refunds checked against
+the unrefunded remainder (``param=amount``), ``charge_already_refunded``, ``charge_disputed``,
+coupons and promotion codes, and Stripe's idempotency semantics: the first answer for an
+``Idempotency-Key`` is saved and replayed (``Idempotent-Replayed: true``) for the same parameters,
+including a saved 500; different parameters get ``idempotency_error``; a key still executing gets
+409. Knobs inject failures (``fail_next``) and slow answers (``hang_next``); ``calls`` logs every
+request so tests can count provider calls.
+
+Start it in a thread with ``FakeStripeServer().start()`` or as a process with
+``python -m tests.fakes.stripe_api --port N``; a process is seeded through ``POST /_fake/…``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import itertools
+import json
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from flask import Flask, Response, request
+from werkzeug.datastructures import MultiDict
+from werkzeug.serving import BaseWSGIServer, make_server
+
+THREE_DECIMAL = {"bhd", "jod", "kwd", "omr", "tnd"}
+
+
+@dataclass
+class Call:
+    method: str
+    path: str
+    params: dict[str, Any]
+    idempotency_key: str | None
+    status: int = 0
+    replayed: bool = False
+
+
+@dataclass
+class Fault:
+    kind: str  # "status" | "hang"
+    status: int = 500
+    saved: bool = False
+    seconds: float = 0.0
+
+
+class StripeFailure(Exception):
+    def __init__(self, status: int, type_: str, message: str, **extra: Any) -> None:
+        super().__init__(message)
+        self.status = status
+        self.body = {"error": {"type": type_, "message": message, **extra}}
+
+
+def nested(form: MultiDict[str, str]) -> dict[str, Any]:
+    """``metadata[order_id]=1`` and ``promotion[coupon]=x`` as nested dicts, as Stripe does."""
+    out: dict[str, Any] = {}
+    for raw_key, value in form.items(multi=True):
+        parts = raw_key.replace("]", "").split("[")
+        node = out
+        for part in parts[:-1]:
+            node = node.setdefault(part, {})
+        node[parts[-1]] = value
+    return out
+
+
+class FakeStripe:
+    """The fake's state; every method is safe to call from the test thread while it serves."""
+
+    def __init__(self, clock: Callable[[], float] = time.time) -> None:
+        self.clock = clock
+        self.lock = threading.RLock()
+        self.ids = itertools.count(1)
+        self.payment_intents: dict[str, dict[str, Any]] = {}
+        self.charges: dict[str, str] = {}  # charge id -> payment intent id
+        self.refunds: list[dict[str, Any]] = []
+        self.coupons: dict[str, dict[str, Any]] = {}
+        self.promotion_codes: dict[str, dict[str, Any]] = {}
+        self.saved: dict[str, tuple[str, int, dict[str, Any]]] = {}  # key -> (fingerprint, …)
+        self.executing: set[str] = set()
+        self.faults: list[Fault] = []
+        self.calls: list[Call] = []
+        self.next_refund_status = "succeeded"
+
+    # --- seeding and knobs --------------------------------------------------------------------
+    def _id(self, prefix: str) -> str:
+        return f"{prefix}_fake{next(self.ids):06d}"
+
+    def add_payment_intent(
+        self, amount: int, currency: str, pi_id: str | None = None, **metadata: str
+    ) -> dict[str, Any]:
+        with self.lock:
+            pi_id = pi_id or self._id("pi")
+            charge = "ch_" + pi_id.removeprefix("pi_")
+            self.payment_intents[pi_id] = {
+                "id": pi_id, "object": "payment_intent", "amount": amount,
+                "amount_received": amount, "currency": currency.lower(), "latest_charge": charge,
+                "status": "succeeded", "metadata": dict(metadata), "disputed": False,
+            }
+            self.charges[charge] = pi_id
+            return dict(self.payment_intents[pi_id])
+
+    def dispute(self, pi_id: str) -> None:
+        with self.lock:
+            self.payment_intents[pi_id]["disputed"] = True
+
+    def fail_next(self, count: int = 1, status: int = 500, saved: bool = False) -> None:
+        """The next ``count`` requests answer ``status``; ``saved`` stores it under the key."""
+        with self.lock:
+            self.faults.extend(Fault("status", status=status, saved=saved) for _ in range(count))
+
+    def hang_next(self, count: int = 1, seconds: float = 2.0) -> None:
+        """The next ``count`` requests wait ``seconds`` and then do their work (a timeout)."""
+        with self.lock:
+            self.faults.extend(Fault("hang", seconds=seconds) for _ in range(count))
+
+    def calls_to(self, method: str, path: str) -> list[Call]:
+        with self.lock:
+            return [c for c in self.calls if c.method == method and c.path == path]
+
+    def refunded(self, pi_id: str) -> int:
+        with self.lock:
+            return sum(r["amount"] for r in self.refunds
+                       if r["payment_intent"] == pi_id and r["status"] != "failed")
+
+    # --- the endpoints ------------------------------------------------------------------------
+    def create_refund(self, params: dict[str, Any]) -> dict[str, Any]:
+        pi_id = params.get("payment_intent")
+        if not pi_id and params.get("charge"):
+            pi_id = self.charges.get(params["charge"])
+            if pi_id is None:
+                raise StripeFailure(404, "invalid_request_error",
+                                    f"No such charge: '{params['charge']}'",
+                                    code="resource_missing", param="charge")
+        if not pi_id:
+            raise StripeFailure(400, "invalid_request_error",
+                                "One of the following params should be provided for this "
+                                "request: payment_intent or charge.")
+        pi = self.payment_intents.get(pi_id)
+        if pi is None:
+            raise StripeFailure(404, "invalid_request_error",
+                                f"No such payment_intent: '{pi_id}'",
+                                code="resource_missing", param="payment_intent")
+        charge = pi["latest_charge"]
+        if pi["disputed"]:
+            raise StripeFailure(400, "invalid_request_error",
+                                f"Charge {charge} has been charged back; cannot issue a refund.",
+                                code="charge_disputed")
+        remaining = pi["amount_received"] - self.refunded(pi_id)
+        if remaining <= 0:
+            raise StripeFailure(400, "invalid_request_error",
+                                f"Charge {charge} has already been refunded.",
+                                code="charge_already_refunded")
+        amount = int(params.get("amount", remaining))
+        if amount < 1:
+            raise StripeFailure(400, "invalid_request_error",
+                                "This value must be greater than or equal to 1.", param="amount")
+        if amount > remaining:
+            raise StripeFailure(400, "invalid_request_error",
+                                f"Refund amount ({amount}) is greater than unrefunded amount on "
+                                f"charge ({remaining})", param="amount")
+        if pi["currency"] in THREE_DECIMAL and amount % 10:
+            raise StripeFailure(400, "invalid_request_error",
+                                "Amounts in three-decimal currencies must be a multiple of 10.",
+                                param="amount")
+        reason = params.get("reason")
+        if reason not in (None, "duplicate", "fraudulent", "requested_by_customer"):
+            raise StripeFailure(400, "invalid_request_error", f"Invalid reason: {reason}",
+                                param="reason")
+        refund = {
+            "id": self._id("re"), "object": "refund", "amount": amount,
+            "currency": pi["currency"], "charge": charge, "payment_intent": pi_id,
+            "created": int(self.clock()), "status": self.next_refund_status, "reason": reason,
+            "metadata": params.get("metadata", {}),
+        }
+        self.refunds.append(refund)
+        return refund
+
+    def create_coupon(self, params: dict[str, Any]) -> dict[str, Any]:
+        if "amount_off" in params and not params.get("currency"):
+            raise StripeFailure(400, "invalid_request_error",
+                                "You must pass currency when passing amount_off.",
+                                param="currency")
+        coupon = {
+            "id": self._id("co"), "object": "coupon",
+            "amount_off": int(params["amount_off"]) if "amount_off" in params else None,
+            "currency": params.get("currency"), "duration": params.get("duration", "once"),
+            "max_redemptions": int(params["max_redemptions"])
+            if "max_redemptions" in params else None,
+            "name": params.get("name"), "metadata": params.get("metadata", {}), "valid": True,
+        }
+        self.coupons[coupon["id"]] = coupon
+        return coupon
+
+    def create_promotion_code(self, params: dict[str, Any]) -> dict[str, Any]:
+        promotion = params.get("promotion") or {}
+        if promotion.get("type") != "coupon" or promotion.get("coupon") not in self.coupons:
+            raise StripeFailure(400, "invalid_request_error",
+                                f"No such coupon: '{promotion.get('coupon')}'",
+                                param="promotion[coupon]", code="resource_missing")
+        promo_id = self._id("promo")
+        promo = {
+            "id": promo_id, "object": "promotion_code",
+            "code": params.get("code") or "CREDIT" + promo_id[-6:].upper(),
+            "promotion": {"type": "coupon", "coupon": promotion["coupon"]},
+            "customer": params.get("customer"), "active": True,
+            "max_redemptions": int(params["max_redemptions"])
+            if "max_redemptions" in params else None,
+            "metadata": params.get("metadata", {}),
+        }
+        self.promotion_codes[promo_id] = promo
+        return promo
+
+    def list_refunds(self, args: MultiDict[str, str]) -> dict[str, Any]:
+        limit = min(100, max(1, int(args.get("limit", 10))))
+        items = list(reversed(self.refunds))  # newest first, as Stripe lists
+        bounds = {"gte": int.__ge__, "gt": int.__gt__, "lte": int.__le__, "lt": int.__lt__}
+        for op, cmp in bounds.items():
+            if f"created[{op}]" in args:
+                edge = int(args[f"created[{op}]"])
+                items = [r for r in items if cmp(r["created"], edge)]
+        for key in ("payment_intent", "charge"):
+            if args.get(key):
+                items = [r for r in items if r[key] == args[key]]
+        after = args.get("starting_after")
+        if after:
+            ids = [r["id"] for r in items]
+            if after not in ids:
+                raise StripeFailure(400, "invalid_request_error",
+                                    f"No such refund: '{after}'", param="starting_after")
+            items = items[ids.index(after) + 1:]
+        return {"object": "list", "url": "/v1/refunds", "data": items[:limit],
+                "has_more": len(items) > limit}
+
+
+def _answer(status: int, body: dict[str, Any], replayed: bool = False) -> Response:
+    resp = Response(json.dumps(body), status=status, mimetype="application/json")
+    resp.headers["Request-Id"] = f"req_fake{time.monotonic_ns()}"
+    if replayed:
+        resp.headers["Idempotent-Replayed"] = "true"
+    return resp
+
+
+def create_app(fake: FakeStripe) -> Flask:
+    app = Flask("fake_stripe")
+    routes: dict[tuple[str, str], Callable[[dict[str, Any]], dict[str, Any]]] = {
+        ("POST", "/v1/refunds"): fake.create_refund,
+        ("POST", "/v1/coupons"): fake.create_coupon,
+        ("POST", "/v1/promotion_codes"): fake.create_promotion_code,
+    }
+
+    def api(path: str) -> Response:
+        full = "/v1/" + path
+        params = nested(request.form) if request.method == "POST" else nested(request.args)
+        key = request.headers.get("Idempotency-Key")
+        call = Call(request.method, full, params, key)
+        with fake.lock:
+            fake.calls.append(call)
+            fault = fake.faults.pop(0) if fake.faults else None
+        if not request.headers.get("Authorization", "").startswith("Bearer sk_"):
+            call.status = 401
+            return _answer(401, {"error": {"type": "invalid_request_error",
+                                           "message": "Invalid API Key provided"}})
+        fingerprint = json.dumps([request.method, full, params], sort_keys=True)
+        if key and request.method == "POST":
+            with fake.lock:
+                if key in fake.saved:
+                    saved_print, status, body = fake.saved[key]
+                    if saved_print != fingerprint:
+                        call.status = 400
+                        return _answer(400, {"error": {
+                            "type": "idempotency_error",
+                            "message": "Keys for idempotent requests can only be used with the "
+                            "same parameters they were first used with. Try using a key other "
+                            f"than '{key}' if you meant to execute a different request."}})
+                    call.status, call.replayed = status, True
+                    return _answer(status, body, replayed=True)
+                if key in fake.executing:
+                    call.status = 409
+                    return _answer(409, {"error": {
+                        "type": "idempotency_error",
+                        "message": "There is currently another in-progress request using this "
+                        "Stripe-Idempotency-Key."}})
+                fake.executing.add(key)
+        try:
+            if fault is not None and fault.kind == "hang":
+                time.sleep(fault.seconds)
+            if fault is not None and fault.kind == "status":
+                status, body = fault.status, {"error": {
+                    "type": "api_error", "message": "Something went wrong on Stripe's end."}}
+                save = fault.saved
+            else:
+                status, body, save = _run(fake, routes, request.method, full, path, params)
+            if key and request.method == "POST" and save:
+                with fake.lock:
+                    fake.saved[key] = (fingerprint, status, body)
+            call.status = status
+            return _answer(status, body)
+        finally:
+            if key and request.method == "POST":
+                with fake.lock:
+                    fake.executing.discard(key)
+
+    app.add_url_rule("/v1/<path:path>", "api", api, methods=["GET", "POST"])
+    _control(app, fake)
+    return app
+
+
+def _run(fake: FakeStripe, routes: dict[tuple[str, str], Any], method: str, full: str,
+         path: str, params: dict[str, Any]) -> tuple[int, dict[str, Any], bool]:
+    with fake.lock:
+        try:
+            if method == "GET" and full == "/v1/refunds":
+                return 200, fake.list_refunds(request.args), False
+            if method == "GET" and path.startswith("refunds/"):
+                found = [r for r in fake.refunds if r["id"] == path.split("/", 1)[1]]
+                if not found:
+                    raise StripeFailure(404, "invalid_request_error", "No such refund",
+                                        code="resource_missing")
+                return 200, found[0], False
+            handler = routes.get((method, full))
+            if handler is None:
+                raise StripeFailure(404, "invalid_request_error",
+                                    f"Unrecognized request URL ({method}: {full}).")
+            return 200, handler(params), True
+        except StripeFailure as exc:
+            return exc.status, exc.body, True
+
+
+def _control(app: Flask, fake: FakeStripe) -> None:
+    """Seeding and inspection for a fake running in another process."""
+
+    @app.post("/_fake/payment_intents")
+    def seed() -> Response:
+        data = request.get_json(force=True)
+        pi = fake.add_payment_intent(int(data["amount"]), data["currency"], data.get("id"),
+                                     **data.get("metadata", {}))
+        return _answer(200, pi)
+
+    @app.post("/_fake/faults")
+    def faults() -> Response:
+        data = request.get_json(force=True)
+        if data.get("hang"):
+            fake.hang_next(int(data.get("count", 1)), float(data["hang"]))
+        else:
+            fake.fail_next(int(data.get("count", 1)), int(data.get("status", 500)),
+                           bool(data.get("saved", False)))
+        return _answer(200, {"faults": len(fake.faults)})
+
+    @app.get("/_fake/calls")
+    def calls() -> Response:
+        with fake.lock:
+            rows = [c.__dict__ for c in fake.calls]
+        return _answer(200, {"calls": rows})
+
+
+@dataclass
+class FakeStripeServer:
+    """The fake served by a threaded werkzeug server on 127.0.0.1 and a free port."""
+
+    fake: FakeStripe = field(default_factory=FakeStripe)
+    host: str = "127.0.0.1"
+    port: int = 0
+    _server: BaseWSGIServer | None = None
+    _thread: threading.Thread | None = None
+
+    @property
+    def url(self) -> str:
+        assert self._server is not None, "start() the server first"
+        return f"http://{self.host}:{self._server.server_port}"
+
+    def start(self) -> FakeStripeServer:
+        self._server = make_server(self.host, self.port, create_app(self.fake), threaded=True)
+        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True,
+                                        name="fake-stripe")
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        if self._server is not None:
+            self._server.shutdown()
+            self._server.server_close()
+        if self._thread is not None:
+            self._thread.join(5)
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, default=12111)
+    args = parser.parse_args(argv)
+    server = FakeStripeServer(host=args.host, port=args.port)
+    server._server = make_server(args.host, args.port, create_app(server.fake), threaded=True)
+    print(f"fake Stripe API on http://{args.host}:{server._server.server_port}", flush=True)
+    server._server.serve_forever()
+
+
+if __name__ == "__main__":
+    main()
