@@ -1,0 +1,94 @@
+"""``GET /metrics`` in the Prometheus text format.
+
+Counts that must agree across gunicorn workers and hosts (events received, decisions, attempts)
+are read from the ledger at scrape time; latency histograms are this process's own (see
+``refunds_plugin.metrics``).
+"""
+
+from __future__ import annotations
+
+import time
+
+from flask import Flask, Response, current_app, g, request
+from sqlalchemy import func, select
+
+from refunds_plugin.metrics import CONTENT_TYPE, REGISTRY, WEBHOOK_SECONDS, label_text, number
+from refunds_plugin.tables import decisions, events, refund_attempts
+
+ATTEMPT_STATUSES = ("pending", "in_progress", "sent", "succeeded", "failed", "canceled")
+
+
+def _family(name: str, kind: str, help_: str, rows: list[tuple[tuple[str, ...], float]],
+            labelnames: tuple[str, ...]) -> list[str]:
+    lines = [f"# HELP {name} {help_}", f"# TYPE {name} {kind}"]
+    for labels, value in rows:
+        lines.append(f"{name}{label_text(labelnames, labels)} {number(value)}")
+    return lines
+
+
+def ledger_metrics() -> str:
+    """Events, decisions and attempts as the database holds them (right across processes)."""
+    engine = current_app.extensions["refunds"].engine
+    with engine.connect() as conn:
+        ev = conn.execute(
+            select(events.c.source, events.c.type, func.count())
+            .group_by(events.c.source, events.c.type)
+        ).all()
+        dec = conn.execute(
+            select(decisions.c.outcome, func.count()).group_by(decisions.c.outcome)
+        ).all()
+        att = dict(
+            conn.execute(
+                select(refund_attempts.c.status, func.count()).group_by(refund_attempts.c.status)
+            ).all()
+        )
+    statuses = sorted(set(ATTEMPT_STATUSES) | set(att))
+    lines = _family(
+        "refunds_events_received_total", "counter", "Events recorded in the inbox.",
+        sorted(((s, t), n) for s, t, n in ev), ("source", "type"),
+    )
+    lines += _family(
+        "refunds_decisions_total", "counter", "Decisions recorded, by outcome.",
+        sorted(((o,), n) for o, n in dec), ("outcome",),
+    )
+    lines += _family(
+        "refunds_attempts", "gauge", "Refund attempts by current status.",
+        [((s,), att.get(s, 0)) for s in statuses], ("status",),
+    )
+    return "\n".join(lines) + "\n"
+
+
+def _start() -> None:
+    g.refunds_started = time.perf_counter()
+
+
+def _finish(response: Response) -> Response:
+    started = g.pop("refunds_started", None)
+    if started is not None and request.path.startswith("/webhooks/"):
+        endpoint = request.url_rule.rule if request.url_rule else "unmatched"
+        WEBHOOK_SECONDS.observe(
+            time.perf_counter() - started, endpoint, str(response.status_code)
+        )
+    return response
+
+
+def metrics() -> Response:
+    try:
+        body = ledger_metrics()
+        up = 1
+    except Exception:  # the database is down: still answer with what this process knows
+        body, up = "", 0
+    body += "# HELP refunds_database_up Whether the ledger database answered this scrape.\n"
+    body += f"# TYPE refunds_database_up gauge\nrefunds_database_up {up}\n"
+    return Response(body + REGISTRY.render(), mimetype=None, content_type=CONTENT_TYPE)
+
+
+def init_app(app: Flask) -> None:
+    app.before_request(_start)
+    app.after_request(_finish)
+    app.add_url_rule("/metrics", "metrics", metrics, methods=["GET"])
+    runtime = app.extensions["refunds"]
+    if runtime.executor is not None and runtime.executor.observe is None:
+        from refunds_plugin.metrics import observe_provider
+
+        runtime.executor.observe = observe_provider
