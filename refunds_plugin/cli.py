@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import os
+import logging
 import secrets
 import signal
 import sys
@@ -41,9 +41,7 @@ def main() -> None:
     Settings come from REFUNDS_* environment variables (see the README); the database is
     REFUNDS_DATABASE_URL (default: ./refunds.db, SQLite).
     """
-    from refunds_plugin.logs import setup_logging
-
-    setup_logging(os.environ.get("REFUNDS_LOG_LEVEL") or "INFO")
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
 
 
 @main.command()
@@ -112,15 +110,13 @@ def serve(host: str, port: int, workers: int, threads: int, executor: bool) -> N
 @main.command()
 @click.option("--once", is_flag=True, help="Process what is due, then exit.")
 @click.option("--worker-id", default=None, help="Name this worker in claims and logs.")
-@click.option("--metrics-port", default=None, type=int, help="Serve GET /metrics on this port.")
-def worker(once: bool, worker_id: str | None, metrics_port: int | None) -> None:
+def worker(once: bool, worker_id: str | None) -> None:
     """Run a refund executor: claim due attempts, call the provider, record the outcome.
 
     Any number may run against one PostgreSQL; SIGTERM finishes the current attempt and hands
     back the rest.
     """
     from refunds_plugin.executor import Executor
-    from refunds_plugin.metrics import observe_provider, serve_metrics
 
     runtime = _runtime(config=_config(), with_executor=False)
     ex = Executor(
@@ -129,10 +125,7 @@ def worker(once: bool, worker_id: str | None, metrics_port: int | None) -> None:
         runtime.config,
         runtime.service.clock,
         worker_id=worker_id,
-        observe=observe_provider,
     )
-    if metrics_port is not None:
-        serve_metrics(os.environ.get("REFUNDS_METRICS_HOST", "127.0.0.1"), metrics_port)
     if once:
         ex.drain()
         return
@@ -154,7 +147,7 @@ def worker(once: bool, worker_id: str | None, metrics_port: int | None) -> None:
 
 @main.group()
 def ledger() -> None:
-    """Read the ledger: list, export."""
+    """Read the ledger: list, export, verify, report."""
 
 
 @ledger.command("list")
