@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import logging
+import os
 import secrets
 import signal
 import sys
@@ -41,7 +41,9 @@ def main() -> None:
     Settings come from REFUNDS_* environment variables (see the README); the database is
     REFUNDS_DATABASE_URL (default: ./refunds.db, SQLite).
     """
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    from refunds_plugin.logs import setup_logging
+
+    setup_logging(os.environ.get("REFUNDS_LOG_LEVEL") or "INFO")
 
 
 @main.command()
@@ -110,13 +112,15 @@ def serve(host: str, port: int, workers: int, threads: int, executor: bool) -> N
 @main.command()
 @click.option("--once", is_flag=True, help="Process what is due, then exit.")
 @click.option("--worker-id", default=None, help="Name this worker in claims and logs.")
-def worker(once: bool, worker_id: str | None) -> None:
+@click.option("--metrics-port", default=None, type=int, help="Serve GET /metrics on this port.")
+def worker(once: bool, worker_id: str | None, metrics_port: int | None) -> None:
     """Run a refund executor: claim due attempts, call the provider, record the outcome.
 
     Any number may run against one PostgreSQL; SIGTERM finishes the current attempt and hands
     back the rest.
     """
     from refunds_plugin.executor import Executor
+    from refunds_plugin.metrics import observe_provider, serve_metrics
 
     runtime = _runtime(config=_config(), with_executor=False)
     ex = Executor(
@@ -125,7 +129,10 @@ def worker(once: bool, worker_id: str | None) -> None:
         runtime.config,
         runtime.service.clock,
         worker_id=worker_id,
+        observe=observe_provider,
     )
+    if metrics_port is not None:
+        serve_metrics(os.environ.get("REFUNDS_METRICS_HOST", "127.0.0.1"), metrics_port)
     if once:
         ex.drain()
         return
