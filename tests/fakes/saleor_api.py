@@ -1,0 +1,282 @@
+"""A fake Saleor behind ``responses``: one shop, its orders, granted refunds and gift cards.
+
+It answers the GraphQL documents this project sends (by operation name), models what Saleor
+guards — a granted refund requested twice (REFUND_IS_PENDING / REFUND_ALREADY_PROCESSED), more
+than the transaction holds (AMOUNT_GREATER_THAN_AVAILABLE) — and signs webhooks the way Saleor
+does: a detached RS256 JWS over the exact body bytes, key named by ``kid``, JWKS at the origin.
+"""
+
+from __future__ import annotations
+
+import json
+from decimal import Decimal
+from typing import Any
+
+import jwt
+import requests
+import responses
+from cryptography.hazmat.primitives.asymmetric import rsa
+from jwt.algorithms import RSAAlgorithm
+
+API_URL = "https://shop.example.com/graphql/"
+JWKS_URL = "https://shop.example.com/.well-known/jwks.json"
+APP_ID = "QXBwOjE="
+TOKEN = "saleor-app-token-1"
+
+_KEYS: dict[str, rsa.RSAPrivateKey] = {}
+
+
+def rsa_key(name: str) -> rsa.RSAPrivateKey:
+    """One 2048-bit key per name per session (generating them is the slow part)."""
+    if name not in _KEYS:
+        _KEYS[name] = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    return _KEYS[name]
+
+
+def public_jwk(key: rsa.RSAPrivateKey, kid: str) -> dict[str, Any]:
+    jwk = json.loads(RSAAlgorithm.to_jwk(key.public_key()))
+    jwk.update({"kid": kid, "alg": "RS256", "use": "sig"})
+    return dict(jwk)
+
+
+def sign(body: bytes, key: rsa.RSAPrivateKey, kid: str, alg: str = "RS256") -> str:
+    """Saleor's ``JWTManager.jws_encode``: ``<header>..<signature>`` with ``b64: false``."""
+    secret: Any = key if alg.startswith("RS") else "not-a-key-for-hmac-but-long-enough-32b"
+    return jwt.api_jws.encode(
+        body, key=secret, algorithm=alg, headers={"kid": kid, "crit": ["b64"]},
+        is_payload_detached=True,
+    )
+
+
+def money(amount: str, currency: str) -> dict[str, Any]:
+    return {"amount": Decimal(amount), "currency": currency}
+
+
+def _encode(value: Any) -> Any:
+    if isinstance(value, Decimal):  # Saleor's Money.amount is a GraphQL Float on the wire
+        return float(value)
+    raise TypeError(type(value).__name__)
+
+
+class FakeSaleor:
+    def __init__(self, mock: responses.RequestsMock, *, currency: str = "USD") -> None:
+        self.mock = mock
+        self.currency = currency
+        self.keys: list[tuple[str, rsa.RSAPrivateKey]] = [("kid-1", rsa_key("one"))]
+        self.jwks_fetches = 0
+        self.orders: dict[str, dict[str, Any]] = {}
+        self.calls: list[tuple[str, dict[str, Any]]] = []  # (operation, variables)
+        self.gift_cards: list[dict[str, Any]] = []
+        self.fail: dict[str, list[Any]] = {}  # operation → queued failures
+        self.token = TOKEN
+        self._n = 0
+        mock.add_callback(responses.POST, API_URL, callback=self._graphql)
+        mock.add_callback(responses.GET, JWKS_URL, callback=self._jwks)
+
+    # --- keys and signing ---------------------------------------------------------------------
+    def rotate(self, kid: str = "kid-2", name: str = "two") -> None:
+        self.keys = [(kid, rsa_key(name))]
+
+    def signed(self, body: bytes) -> str:
+        kid, key = self.keys[0]
+        return sign(body, key, kid)
+
+    def _jwks(self, _request: Any) -> tuple[int, dict[str, str], str]:
+        self.jwks_fetches += 1
+        keys = [public_jwk(key, kid) for kid, key in self.keys]
+        return 200, {"Content-Type": "application/json"}, json.dumps({"keys": keys})
+
+    # --- the shop's state ---------------------------------------------------------------------
+    def _id(self, prefix: str) -> str:
+        self._n += 1
+        return f"{prefix}:{self._n}"
+
+    def add_order(
+        self,
+        order_id: str = "T3JkZXI6MQ==",
+        *,
+        lines: list[tuple[str, int, str]] | None = None,  # (line id, quantity, unit price)
+        shipping: str = "5.00",
+        email: str = "ann@example.com",
+        paid_at: str = "2026-11-20T10:00:00+00:00",
+        fulfilled: bool = True,
+    ) -> dict[str, Any]:
+        cur = self.currency
+        lines = lines or [("T3JkZXJMaW5lOjE=", 2, "10.00")]
+        total = sum(Decimal(p) * q for _, q, p in lines) + Decimal(shipping)
+        order_lines = [
+            {
+                "id": lid, "productName": "Shirt", "variantName": "M", "productSku": "SHIRT-M",
+                "quantity": qty, "quantityFulfilled": qty if fulfilled else 0,
+                "variant": {"product": {"id": "UHJvZHVjdDox", "collections": []}},
+                "unitPrice": {"gross": money(price, cur)},
+            }
+            for lid, qty, price in lines
+        ]
+        fulfillments = []
+        if fulfilled:
+            fulfillments.append({
+                "id": "RnVsZmlsbG1lbnQ6MQ==", "status": "FULFILLED", "created": paid_at,
+                "lines": [
+                    {"id": f"RnVsZmlsbG1lbnRMaW5lO{i}", "quantity": qty, "orderLine": {"id": lid}}
+                    for i, (lid, qty, _) in enumerate(lines)
+                ],
+            })
+        order = {
+            "id": order_id, "number": "1001", "created": paid_at, "updatedAt": paid_at,
+            "status": "FULFILLED" if fulfilled else "UNFULFILLED", "chargeStatus": "FULL",
+            "userEmail": email, "channel": {"slug": "default-channel", "currencyCode": cur},
+            "user": {"id": "VXNlcjox", "email": email, "orders": {"totalCount": 3}},
+            "total": {"gross": money(str(total), cur)},
+            "shippingPrice": {"gross": money(shipping, cur)},
+            "totalCharged": money(str(total), cur),
+            "totalRefunded": money("0", cur), "totalRefundPending": money("0", cur),
+            "totalGrantedRefund": money("0", cur),
+            "lines": order_lines,
+            "fulfillments": fulfillments,
+            "transactions": [{
+                "id": "VHJhbnNhY3Rpb25JdGVtOjE=", "name": "Credit card", "pspReference": "psp_1",
+                "createdAt": paid_at, "actions": ["REFUND"],
+                "chargedAmount": money(str(total), cur),
+                "refundedAmount": money("0", cur), "refundPendingAmount": money("0", cur),
+                "events": [{"id": "ev1", "type": "CHARGE_SUCCESS", "createdAt": paid_at,
+                            "pspReference": "psp_1", "amount": money(str(total), cur)}],
+            }],
+            "grantedRefunds": [],
+        }
+        self.orders[order_id] = order
+        return order
+
+    def _touch(self, order: dict[str, Any]) -> None:
+        self._n += 1
+        order["updatedAt"] = f"2026-11-24T12:00:{self._n:02d}+00:00"
+
+    def settle(self, grant_id: str, success: bool = True) -> None:
+        """The payment app reports the refund's outcome (REFUND_SUCCESS / REFUND_FAILURE)."""
+        for order in self.orders.values():
+            for grant in order["grantedRefunds"]:
+                if grant["id"] != grant_id:
+                    continue
+                tx = order["transactions"][0]
+                amount = grant["amount"]["amount"]
+                tx["refundPendingAmount"]["amount"] -= amount
+                if success:
+                    tx["refundedAmount"]["amount"] += amount
+                    order["totalRefunded"]["amount"] += amount
+                grant["status"] = "SUCCESS" if success else "FAILURE"
+                self._touch(order)
+
+    def mutations(self, name: str | None = None) -> list[tuple[str, dict[str, Any]]]:
+        return [c for c in self.calls if c[0] != "RefundsOrder" and c[0] != "AppId"
+                and not c[0].startswith("RefundsGiftCardsBy")
+                and (name is None or c[0] == name)]
+
+    # --- GraphQL ------------------------------------------------------------------------------
+    def _graphql(self, request: Any) -> tuple[int, dict[str, str], str]:
+        if request.headers.get("Authorization") != f"Bearer {self.token}":
+            error = {"message": "Invalid token",
+                     "extensions": {"exception": {"code": "JSONWebTokenError"}}}
+            return self._reply({"errors": [error]}, status=401)
+        body = json.loads(request.body)
+        query, variables = body["query"], body.get("variables") or {}
+        op = query.split("(")[0].split("{")[0].split()[-1]
+        failure = self.fail.get(op, [None]).pop(0) if self.fail.get(op) else None
+        if failure == "network_before":
+            raise requests.ConnectionError("connection reset before Saleor saw the request")
+        if failure == "permission":
+            self.calls.append((op, variables))
+            field = {"RefundsGrantRefund": "orderGrantRefundCreate"}.get(op, op)
+            return self._reply({"data": {field: None}, "errors": [{
+                "message": "You need one of the following permissions: MANAGE_ORDERS",
+                "extensions": {"exception": {"code": "PermissionDenied"}}}]})
+        self.calls.append((op, variables))
+        answer = getattr(self, f"_op_{op}")(variables)
+        if failure == "network_after":
+            raise requests.ConnectionError("connection reset after Saleor did the work")
+        return self._reply({"data": answer})
+
+    def _reply(self, body: dict[str, Any], status: int = 200) -> tuple[int, dict[str, str], str]:
+        return status, {"Content-Type": "application/json"}, json.dumps(body, default=_encode)
+
+    def _op_AppId(self, _v: dict[str, Any]) -> dict[str, Any]:
+        return {"app": {"id": APP_ID}}
+
+    def _op_RefundsOrder(self, v: dict[str, Any]) -> dict[str, Any]:
+        return {"order": self.orders.get(v["id"])}
+
+    def _op_RefundsReturnProducts(self, v: dict[str, Any]) -> dict[str, Any]:
+        order = self.orders[v["order"]]
+        ret = {"id": self._id("RnVsZmlsbG1lbnQ"), "status": "RETURNED",
+               "created": order["updatedAt"], "lines": []}
+        for fl_in in v["input"].get("fulfillmentLines") or []:
+            for ful in order["fulfillments"]:
+                for fl in ful["lines"]:
+                    if fl["id"] == fl_in["fulfillmentLineId"]:
+                        fl["quantity"] -= fl_in["quantity"]
+                        ret["lines"].append({"id": self._id("FL"), "quantity": fl_in["quantity"],
+                                             "orderLine": fl["orderLine"]})
+        order["fulfillments"].append(ret)
+        order["status"] = "PARTIALLY_RETURNED"
+        self._touch(order)
+        return {"orderFulfillmentReturnProducts": {
+            "returnFulfillment": {"id": ret["id"], "status": "RETURNED"},
+            "order": {"id": order["id"], "status": order["status"]}, "errors": []}}
+
+    def _op_RefundsGrantRefund(self, v: dict[str, Any]) -> dict[str, Any]:
+        order = self.orders[v["id"]]
+        inp = v["input"]
+        grant = {"id": self._id("T3JkZXJHcmFudGVkUmVmdW5k"), "status": "NONE",
+                 "reason": inp["reason"], "createdAt": order["updatedAt"],
+                 "updatedAt": order["updatedAt"], "amount": money(inp["amount"], self.currency),
+                 "transaction": {"id": inp["transactionId"]},
+                 "lines": [{"id": self._id("GL"), "quantity": ln["quantity"],
+                            "orderLine": {"id": ln["id"]}} for ln in inp.get("lines") or []]}
+        order["grantedRefunds"].append(grant)
+        order["totalGrantedRefund"]["amount"] += grant["amount"]["amount"]
+        self._touch(order)
+        return {"orderGrantRefundCreate": {"grantedRefund": {
+            "id": grant["id"], "status": "NONE", "reason": grant["reason"],
+            "amount": grant["amount"]}, "errors": []}}
+
+    def _op_RefundsRequestGrantedRefund(self, v: dict[str, Any]) -> dict[str, Any]:
+        field = "transactionRequestRefundForGrantedRefund"
+        for order in self.orders.values():
+            for grant in order["grantedRefunds"]:
+                if grant["id"] != v["grantedRefundId"]:
+                    continue
+                tx = order["transactions"][0]
+                if grant["status"] == "PENDING":
+                    return {field: self._error("REFUND_IS_PENDING")}
+                if grant["status"] == "SUCCESS":
+                    return {field: self._error("REFUND_ALREADY_PROCESSED")}
+                available = (tx["chargedAmount"]["amount"] - tx["refundedAmount"]["amount"]
+                             - tx["refundPendingAmount"]["amount"])
+                if grant["amount"]["amount"] > available:
+                    return {field: self._error("AMOUNT_GREATER_THAN_AVAILABLE")}
+                grant["status"] = "PENDING"
+                tx["refundPendingAmount"]["amount"] += grant["amount"]["amount"]
+                self._touch(order)
+                return {field: {"transaction": {"id": tx["id"],
+                                                "refundPendingAmount": tx["refundPendingAmount"],
+                                                "refundedAmount": tx["refundedAmount"]},
+                                "errors": []}}
+        return {field: self._error("NOT_FOUND")}
+
+    def _error(self, code: str) -> dict[str, Any]:
+        return {"transaction": None, "errors": [{"field": None, "code": code,
+                                                 "message": code.replace("_", " ").lower()}]}
+
+    def _op_RefundsGiftCardCreate(self, v: dict[str, Any]) -> dict[str, Any]:
+        inp = v["input"]
+        card = {"id": self._id("R2lmdENhcmQ"), "code": f"GIFT-{self._n:04d}",
+                "last4CodeChars": f"{self._n:04d}", "input": inp,
+                "initialBalance": money(inp["balance"]["amount"], inp["balance"]["currency"])}
+        self.gift_cards.append(card)
+        node = {k: card[k] for k in ("id", "code", "last4CodeChars", "initialBalance")}
+        return {"giftCardCreate": {"giftCard": node, "errors": []}}
+
+    def _op_RefundsGiftCardsByTag(self, v: dict[str, Any]) -> dict[str, Any]:
+        found = [c for c in self.gift_cards if v["tag"] in c["input"].get("addTags", [])]
+        return {"giftCards": {"edges": [
+            {"node": {k: c[k] for k in ("id", "code", "last4CodeChars", "initialBalance")}}
+            for c in found]}}
