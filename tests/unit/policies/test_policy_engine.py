@@ -132,7 +132,8 @@ def test_a_sku_override_beats_a_tag_override():
 
 
 def test_a_collection_override_can_give_a_lifetime_guarantee():
-    pol = policy("window:\n  days: 30\n  overrides:\n    - {collection: forever, days: unlimited}\n")
+    pol = policy("window:\n  days: 30\n  overrides:\n"
+                 "    - {collection: forever, days: unlimited}\n")
     facts = order(days=3000, lines=(OrderLine("k", "K", "Knife", 1, 9000,
                                               collections=("forever",)),))
     d = evaluate(pol, facts, ask(("k", 1, R.CHANGED_MIND)), NOW)
