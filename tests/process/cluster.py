@@ -6,6 +6,7 @@ group; ``Cluster.close`` kills whatever is still running, so no test leaves a pr
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import socket
@@ -107,10 +108,8 @@ class Cluster:
     def kill(self, name: str) -> None:
         """SIGKILL a child and everything in its session (gunicorn's workers too)."""
         proc = self.procs.pop(name)
-        try:
+        with contextlib.suppress(ProcessLookupError):
             os.killpg(proc.pid, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
         proc.wait(10)
 
     def close(self) -> None:
