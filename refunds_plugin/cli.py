@@ -202,11 +202,11 @@ def ledger_list(limit: int, as_json: bool) -> None:
 @click.option("--output", "-o", type=click.File("w"), default="-", help="File (default stdout).")
 def ledger_export(fmt: str, since: str | None, until: str | None, output: Any) -> None:
     """Stream every decision (with its attempts' state) as CSV or JSON lines."""
-    from refunds_plugin.db import make_engine
-    from refunds_plugin.reports import export_decisions, parse_when
+    from refunds_plugin.finance_cli import export_with_progress
+    from refunds_plugin.reports import parse_when
 
-    engine = make_engine(_config().database_url)
-    count = export_decisions(engine, output, fmt, parse_when(since), parse_when(until))
+    url = _config().database_url
+    count = export_with_progress(url, output, fmt, parse_when(since), parse_when(until))
     click.echo(f"exported {count} decision(s)", err=True)
 
 

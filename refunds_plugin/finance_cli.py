@@ -164,5 +164,23 @@ def reconcile_cmd(provider: str, since: str, as_json: bool) -> None:
         sys.exit(1)
 
 
+def export_with_progress(
+    db_url: str, output: Any, fmt: str, since: datetime | None, until: datetime | None
+) -> int:
+    """``ledger export``: stream the rows; a progress bar on stderr only when it is a terminal."""
+    from refunds_plugin.db import make_engine
+    from refunds_plugin.reports import count_decisions, export_decisions
+
+    engine = make_engine(db_url)
+    try:
+        if not sys.stderr.isatty():
+            return export_decisions(engine, output, fmt, since, until)
+        total = count_decisions(engine, since, until)
+        with click.progressbar(length=total, label="exporting", file=sys.stderr) as bar:
+            return export_decisions(engine, output, fmt, since, until, progress=bar.update)
+    finally:
+        engine.dispose()
+
+
 commands = [tokens, reconcile_cmd]
 ledger_commands = [ledger_verify, ledger_report]
