@@ -17,6 +17,7 @@ from sqlalchemy import Engine, select
 
 import policies
 from refunds_plugin import facts as facts_mod
+from refunds_plugin import trouble_events
 from refunds_plugin.attempts import AttemptRow
 from refunds_plugin.config import Config
 from refunds_plugin.db import lock_ledger, write_tx
@@ -148,7 +149,10 @@ class Service:
                     now=now,
                 )
                 clear_follow_ups(conn, order.order_id, now)
-            mark_event(conn, row, "processed")
+            found = trouble_events.after_order_paid(self, conn, order.order_id, now)
+            mark_event(conn, row, "processed", found.note)
+        if found.attempt_ids and self.on_attempts:
+            self.on_attempts(found.attempt_ids)
         log.info("order recorded", extra={"event_id": event_id, "order_id": order.order_id})
         return Ack(duplicate=False, event_row=row)
 

@@ -13,6 +13,7 @@ from typing import Any
 
 from sqlalchemy import Connection, select
 
+from refunds_plugin import trouble_events
 from refunds_plugin.attempts import find_by_provider_reference, get_attempt, transition
 from refunds_plugin.db import lock_ledger, write_tx
 from refunds_plugin.domain import Customer
@@ -40,6 +41,7 @@ HANDLED = (
     "refund.updated",
     "refund.failed",
     "charge.dispute.created",
+    "payment_intent.payment_failed",
 )
 
 
@@ -170,6 +172,11 @@ def on_dispute(conn: Connection, obj: dict[str, Any], now: datetime) -> str:
     return "dispute for a payment we have not seen"
 
 
+def on_payment_failed(conn: Connection, obj: dict[str, Any], now: datetime) -> str:
+    """Inbox only; ``trouble_events.after_stripe_event`` opens the follow-up under the policy."""
+    return "payment failed"
+
+
 HANDLERS: dict[str, Handler] = {
     "payment_intent.succeeded": on_payment_intent_succeeded,
     "charge.succeeded": on_charge_succeeded,
@@ -178,6 +185,7 @@ HANDLERS: dict[str, Handler] = {
     "refund.updated": on_refund,
     "refund.failed": on_refund,
     "charge.dispute.created": on_dispute,
+    "payment_intent.payment_failed": on_payment_failed,
 }
 
 
@@ -189,6 +197,10 @@ def handle(service: Service, event_id: str, type_: str, payload: str, obj: dict[
         if row is None:
             return Ack(duplicate=True)
         note = handler(conn, obj, now)
+        found = trouble_events.after_stripe_event(service, conn, type_, obj, now)
+        note = f"{note}; {found.note}" if found.note else note
         mark_event(conn, row, "processed", note)
+    if found.attempt_ids and service.on_attempts:
+        service.on_attempts(found.attempt_ids)
     log.info("stripe event %s: %s", type_, note, extra={"event_id": event_id})
     return Ack(duplicate=False, event_row=row, detail={"note": note})

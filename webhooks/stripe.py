@@ -52,6 +52,11 @@ class PaymentIntentSchema(MoneyObject):
     amount_received = _amount(required=True)
 
 
+class FailedPaymentIntentSchema(MoneyObject):
+    amount = _amount(required=True)  # what was attempted; amount_received is 0 or absent
+    amount_received = _amount()
+
+
 class ChargeSchema(MoneyObject):
     amount = _amount(required=True)
     amount_captured = _amount()
@@ -76,6 +81,7 @@ OBJECT_SCHEMAS: dict[str, type[Schema]] = {
     "refund.updated": RefundSchema,
     "refund.failed": RefundSchema,
     "charge.dispute.created": DisputeSchema,
+    "payment_intent.payment_failed": FailedPaymentIntentSchema,
 }
 
 
