@@ -1,0 +1,25 @@
+"""``refunds saleor manifest`` prints the manifest Saleor installs from."""
+
+from __future__ import annotations
+
+import json
+
+from click.testing import CliRunner
+
+from refunds_plugin.cli import main
+
+
+def test_refunds_saleor_manifest_prints_the_manifest_for_the_app_url():
+    result = CliRunner().invoke(main, ["saleor", "manifest", "--app-url", "https://r.example.com/"])
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.output)
+    assert data["tokenTargetUrl"] == "https://r.example.com/saleor/register"
+    assert data["requiredSaleorVersion"] == ">=3.20"
+    assert {w["asyncEvents"][0] for w in data["webhooks"]} == {
+        "ORDER_FULLY_PAID", "ORDER_UPDATED", "ORDER_REFUNDED", "ORDER_FULLY_REFUNDED"}
+
+
+def test_refunds_saleor_manifest_without_an_app_url_says_what_is_missing():
+    result = CliRunner().invoke(main, ["saleor", "manifest"], env={"REFUNDS_APP_URL": ""})
+    assert result.exit_code == 2
+    assert "--app-url" in result.output
