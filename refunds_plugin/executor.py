@@ -144,6 +144,7 @@ class Executor:
                     code="provider_not_configured",
                 )
             result = provider.execute(self.instruction(attempt), self._save_progress(attempt.id))
+            outcome = result.status
         except ProviderError as exc:
             outcome = "retry" if exc.retryable else "failed"
             return self._failed(attempt, exc)
@@ -158,7 +159,6 @@ class Executor:
         finally:
             if self.observe:
                 self.observe(attempt.provider, outcome, time.perf_counter() - started)
-        outcome = result.status
         with write_tx(self.engine) as conn:
             moved = transition(
                 conn,
@@ -199,7 +199,7 @@ class Executor:
                     self.config.executor_backoff_cap_s,
                     self._rng,
                 )
-                transition(
+                moved = transition(
                     conn,
                     attempt.id,
                     "pending",
@@ -210,6 +210,12 @@ class Executor:
                     next_try_at=now + timedelta(seconds=delay),
                     note=f"try {attempt.tries} failed; retry in {delay:.1f}s",
                 )
+                if moved:  # back in the queue: nobody holds it until the next claim
+                    conn.execute(
+                        update(refund_attempts)
+                        .where(refund_attempts.c.id == attempt.id)
+                        .values(claimed_by=None, lease_until=None)
+                    )
                 state = "pending"
             else:
                 why = error if not retry else f"gave up after {attempt.tries} tries: {error}"

@@ -12,6 +12,7 @@ import math
 import threading
 from collections.abc import Iterable, Sequence
 from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
+from wsgiref.types import StartResponse, WSGIEnvironment
 
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0)
@@ -149,13 +150,13 @@ class _Quiet(WSGIRequestHandler):
 def serve_metrics(host: str, port: int, registry: Registry = REGISTRY) -> WSGIServer:
     """Serve ``GET /metrics`` from a daemon thread (for ``refunds worker``)."""
 
-    def app(environ: dict[str, object], start_response: object) -> list[bytes]:
+    def app(environ: WSGIEnvironment, start_response: StartResponse) -> list[bytes]:
         ok = environ.get("PATH_INFO") == "/metrics"
         status = "200 OK" if ok else "404 Not Found"
         body = registry.render().encode() if ok else b"not found\n"
-        start_response(status, [("Content-Type", CONTENT_TYPE)])  # type: ignore[operator]
+        start_response(status, [("Content-Type", CONTENT_TYPE)])
         return [body]
 
-    server = make_server(host, port, app, handler_class=_Quiet)  # type: ignore[arg-type]
+    server = make_server(host, port, app, handler_class=_Quiet)
     threading.Thread(target=server.serve_forever, name="refunds-metrics", daemon=True).start()
     return server

@@ -1,0 +1,152 @@
+"""The executor on SQLite and PostgreSQL: retries, final errors, leases, release, backoff."""
+
+from __future__ import annotations
+
+import random
+
+import pytest
+from sqlalchemy import select
+
+from refunds_plugin.executor import Executor, backoff
+from refunds_plugin.tables import refund_attempts, reviews
+from tests.fakes import Harness, order_paid, return_requested
+from tests.fakes.stripe_api import FakeStripe
+
+PI = "pi_123"
+
+
+def decide_one_refund(harness: Harness, fake: FakeStripe) -> str:
+    """Order 1001 (2 mugs at 25.00 + 5.00 shipping) paid on pi_123; one mug returned."""
+    fake.add_payment_intent(5500, "usd", PI)
+    assert harness.post_storefront(order_paid()).status_code == 200
+    answer = harness.post_storefront(return_requested())
+    assert answer.status_code == 201
+    [attempt] = answer.json["attempts"]
+    assert (attempt["amount"], attempt["provider"]) == (2500, "stripe")
+    assert attempt["status"] == "pending"
+    return str(attempt["id"])
+
+
+def attempt(harness: Harness, attempt_id: str):
+    [row] = harness.rows(refund_attempts, id=attempt_id)
+    return row
+
+
+def refund_keys(fake: FakeStripe) -> list[str | None]:
+    return [c.idempotency_key for c in fake.calls_to("POST", "/v1/refunds")]
+
+
+def test_a_500_from_the_provider_is_retried_later_with_the_same_key_and_pays_once(
+    harness: Harness, fake_stripe: FakeStripe
+) -> None:
+    attempt_id = decide_one_refund(harness, fake_stripe)
+    fake_stripe.fail_next(1, status=500)
+    harness.drain()
+    row = attempt(harness, attempt_id)
+    assert (row.status, row.tries, row.claimed_by) == ("pending", 1, None)
+    assert fake_stripe.refunds == []
+    harness.drain()  # not due yet: the backoff holds it back
+    assert len(refund_keys(fake_stripe)) == 1
+
+    harness.clock.advance(10)
+    harness.drain()
+    row = attempt(harness, attempt_id)
+    assert (row.status, row.tries, row.sent_amount) == ("succeeded", 2, 2500)
+    assert refund_keys(fake_stripe) == [row.idempotency_key] * 2
+    assert len(fake_stripe.refunds) == 1 and fake_stripe.refunded(PI) == 2500
+    assert row.provider_reference == fake_stripe.refunds[0]["id"]
+    assert harness.chain_problem() is None
+
+
+def test_after_the_last_try_the_attempt_fails_and_goes_to_review_with_no_money_moved(
+    harness: Harness, fake_stripe: FakeStripe
+) -> None:
+    harness.runtime.executor.config = harness.runtime.config.__class__(
+        **{**harness.runtime.config.__dict__, "executor_max_tries": 3}
+    )
+    attempt_id = decide_one_refund(harness, fake_stripe)
+    fake_stripe.fail_next(3, status=503)
+    for _ in range(3):
+        harness.drain()
+        harness.clock.advance(700)  # beyond the backoff cap
+    row = attempt(harness, attempt_id)
+    assert (row.status, row.tries) == ("failed", 3)
+    assert row.last_error.startswith("gave up after 3 tries")
+    assert [r.status for r in harness.rows(reviews, decision_id=row.decision_id)] == ["open"]
+    assert len(refund_keys(fake_stripe)) == 3 and fake_stripe.refunds == []
+    assert harness.chain_problem() is None
+
+
+def test_a_disputed_charge_fails_at_once_without_a_retry(
+    harness: Harness, fake_stripe: FakeStripe
+) -> None:
+    attempt_id = decide_one_refund(harness, fake_stripe)
+    fake_stripe.dispute(PI)
+    harness.drain()
+    harness.clock.advance(700)
+    harness.drain()
+    row = attempt(harness, attempt_id)
+    assert (row.status, row.tries) == ("failed", 1)
+    assert row.last_error.startswith("charge_disputed")
+    assert len(refund_keys(fake_stripe)) == 1 and fake_stripe.refunds == []
+    assert [r.status for r in harness.rows(reviews, decision_id=row.decision_id)] == ["open"]
+
+
+def test_an_expired_lease_is_taken_over_and_the_same_key_is_replayed_not_paid_again(
+    harness: Harness, fake_stripe: FakeStripe
+) -> None:
+    attempt_id = decide_one_refund(harness, fake_stripe)
+    rt = harness.runtime
+    first = Executor(rt.engine, rt.providers, rt.config, harness.clock, worker_id="first")
+    second = Executor(rt.engine, rt.providers, rt.config, harness.clock, worker_id="second")
+    [held] = first.claim()
+    assert second.claim() == []  # a live lease is not taken
+    harness.clock.advance(rt.config.executor_lease_s + 1)
+    assert second.run_once() == 1  # the first worker "died": its lease ran out
+    row = attempt(harness, attempt_id)
+    assert (row.status, row.tries) == ("succeeded", 2)
+
+    # the first worker wakes up and finishes its call: the provider replays, nothing is written
+    assert first.process(held) == "succeeded"
+    assert refund_keys(fake_stripe) == [row.idempotency_key] * 2
+    assert [c.replayed for c in fake_stripe.calls_to("POST", "/v1/refunds")] == [False, True]
+    assert len(fake_stripe.refunds) == 1 and fake_stripe.refunded(PI) == 2500
+    assert attempt(harness, attempt_id).tries == 2
+    assert harness.chain_problem() is None
+
+
+def test_stopping_hands_back_claims_not_yet_started(
+    harness: Harness, fake_stripe: FakeStripe
+) -> None:
+    attempt_id = decide_one_refund(harness, fake_stripe)
+    rt = harness.runtime
+    worker = Executor(rt.engine, rt.providers, rt.config, harness.clock, worker_id="leaving")
+    assert [a.id for a in worker.claim()] == [attempt_id]
+    assert worker.release() == 1
+    row = attempt(harness, attempt_id)
+    assert (row.status, row.tries, row.claimed_by, row.lease_until) == ("pending", 0, None, None)
+    assert fake_stripe.calls == []
+
+
+@pytest.mark.parametrize(("tries", "low", "high"), [(1, 1.0, 2.0), (2, 2.0, 4.0),
+                                                    (5, 16.0, 32.0), (12, 300.0, 600.0)])
+def test_backoff_doubles_per_try_with_jitter_and_stops_at_the_cap(
+    tries: int, low: float, high: float
+) -> None:
+    rng = random.Random(7)
+    delays = [backoff(tries, 2.0, 600.0, rng) for _ in range(200)]
+    assert all(low <= d <= high for d in delays)
+    assert len({round(d, 6) for d in delays}) > 100  # jittered, not one fixed delay
+
+
+def test_claims_skip_rows_another_transaction_holds(harness: Harness, fake_stripe: FakeStripe,
+                                                    any_db_url: str) -> None:
+    if not any_db_url.startswith("postgresql"):
+        pytest.skip("SKIP LOCKED is PostgreSQL's; SQLite runs one executor")
+    attempt_id = decide_one_refund(harness, fake_stripe)
+    rt = harness.runtime
+    other = Executor(rt.engine, rt.providers, rt.config, harness.clock, worker_id="other")
+    with rt.engine.connect() as conn, conn.begin():
+        conn.execute(select(refund_attempts.c.id).with_for_update())  # another claimer's lock
+        assert other.claim() == []
+    assert [a.id for a in other.claim()] == [attempt_id]
