@@ -1,0 +1,253 @@
+"""``/returns`` through the Flask test client: look-ups, refusals, one return per form, status."""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime
+
+import pytest
+from flask.testing import FlaskClient
+from werkzeug.test import TestResponse
+
+from refunds_plugin.attempts import transition
+from refunds_plugin.db import write_tx
+from refunds_plugin.tables import events
+from tests.fakes.returns_shop import EMAIL, ReturnsShop, order_event
+
+ITEMS = ("Blue enamel mug", "Linen shirt")
+
+
+def _field(resp: TestResponse, name: str) -> str:
+    found = re.search(rf'name="{name}" value="([^"]*)"', resp.get_data(as_text=True))
+    assert found, f"no {name} in the page"
+    return found.group(1)
+
+
+def _lookup(client: FlaskClient, number: str, email: str, **kw: object) -> TestResponse:
+    csrf = _field(client.get("/returns", **kw), "csrf_token")  # type: ignore[arg-type]
+    return client.post("/returns", data={"csrf_token": csrf, "order_number": number,
+                                         "email": email}, **kw)  # type: ignore[arg-type]
+
+
+def _open_form(client: FlaskClient, number: str = "1001") -> TestResponse:
+    resp = _lookup(client, number, EMAIL.upper())
+    assert resp.status_code == 303
+    assert resp.headers["Location"] == "/returns/order"
+    form = client.get("/returns/order")
+    assert form.status_code == 200
+    return form
+
+
+def _submit(client: FlaskClient, form: TestResponse, **fields: str) -> TestResponse:
+    data = {"csrf_token": _field(form, "csrf_token"), "form_token": _field(form, "form_token"),
+            "line-0-id": "l1", "line-1-id": "l2", **fields}
+    return client.post("/returns/order", data=data)
+
+
+def _page(resp: TestResponse) -> str:
+    """The page without its per-response CSP nonce."""
+    return re.sub(r'nonce="[^"]+"', 'nonce=""', resp.get_data(as_text=True))
+
+
+def _no_items(resp: TestResponse) -> None:
+    text = resp.get_data(as_text=True)
+    assert not [name for name in ITEMS if name in text]
+
+
+def test_the_right_email_in_any_case_shows_each_line_and_until_when_it_can_go_back(
+    shop: ReturnsShop,
+) -> None:
+    form = _open_form(shop.app.test_client())
+    text = form.get_data(as_text=True)
+
+    assert "Blue enamel mug" in text and "Linen shirt" in text
+    assert "25.00 USD each" in text
+    # default preset: 365 days from payment on 2026-11-01
+    assert text.count("You can return this until 1 November 2027.") == 2
+    assert '<label for="line-0-qty">How many to return</label>' in text
+    assert "Harbour &amp; Co" in text
+
+
+def test_a_wrong_email_and_an_unknown_order_get_the_same_answer_and_nothing_is_disclosed(
+    shop: ReturnsShop,
+) -> None:
+    client = shop.app.test_client()
+    before = shop.snapshot()
+
+    wrong = _lookup(client, "1001", "someone.else@example.com")
+    unknown = _lookup(client, "9999", "someone.else@example.com")
+
+    assert wrong.status_code == unknown.status_code == 404
+    assert _page(wrong) == _page(unknown).replace("9999", "1001")
+    assert "We could not find an order with that number and email address." in wrong.get_data(
+        as_text=True)
+    _no_items(wrong)
+    assert client.get("/returns/order").status_code == 303  # no order was opened
+    assert shop.snapshot() == before
+
+
+def test_too_many_look_ups_for_one_order_are_refused_even_with_the_right_email(
+    shop: ReturnsShop,
+) -> None:
+    shop.app.config["RETURNS_LOOKUP_LIMIT_ORDER"] = "3 per 15 minutes"
+    before = shop.snapshot()
+    answers = [_lookup(shop.app.test_client(), "1001", f"guess{i}@example.com",
+                       environ_base={"REMOTE_ADDR": f"10.0.0.{i}"}).status_code
+               for i in range(3)]
+
+    late = _lookup(shop.app.test_client(), "#1001", EMAIL,
+                   environ_base={"REMOTE_ADDR": "10.0.0.9"})
+
+    assert answers == [404, 404, 404]
+    assert late.status_code == 429
+    assert "Too many attempts" in late.get_data(as_text=True)
+    _no_items(late)
+    assert shop.snapshot() == before
+
+
+def test_too_many_look_ups_from_one_address_are_refused_across_orders(shop: ReturnsShop) -> None:
+    shop.app.config["RETURNS_LOOKUP_LIMIT_IP"] = "2 per hour"
+    client = shop.app.test_client()
+
+    codes = [_lookup(client, number, EMAIL).status_code for number in ("7", "8", "1001")]
+
+    assert codes == [404, 404, 429]
+    assert client.get("/returns/order").status_code == 303
+
+
+def test_a_form_sent_without_its_csrf_token_is_refused_and_nothing_is_recorded(
+    shop: ReturnsShop,
+) -> None:
+    client = shop.app.test_client()
+    form = _open_form(client)
+    before = shop.snapshot()
+
+    resp = client.post("/returns/order", data={
+        "csrf_token": "forged", "form_token": _field(form, "form_token"), "line-0-id": "l1",
+        "line-0-qty": "1", "line-0-reason": "changed_mind"})
+
+    assert resp.status_code == 400
+    assert "This form has expired" in resp.get_data(as_text=True)
+    assert shop.snapshot() == before
+
+
+def test_a_form_with_no_item_picked_asks_again_and_records_nothing(shop: ReturnsShop) -> None:
+    client = shop.app.test_client()
+    form = _open_form(client)
+    before = shop.snapshot()
+
+    resp = _submit(client, form, **{"line-0-qty": "0", "line-1-qty": "1"})
+
+    assert resp.status_code == 400
+    assert "Please choose a reason for Linen shirt." in resp.get_data(as_text=True)
+    assert shop.snapshot() == before
+
+
+@pytest.fixture
+def any_shop(any_db_url: str, now: datetime) -> ReturnsShop:
+    s = ReturnsShop(any_db_url, lambda: now)
+    s.seed(order_event("1001"))
+    return s
+
+
+def test_submitting_the_same_form_twice_decides_one_return_with_one_attempt(
+    any_shop: ReturnsShop,
+) -> None:
+    shop = any_shop
+    client = shop.app.test_client()
+    form = _open_form(client)
+    picked = {"line-0-qty": "1", "line-0-reason": "changed_mind", "comment": "Too big"}
+
+    first = _submit(client, form, **picked)
+    second = _submit(client, form, **picked)
+
+    assert first.status_code == second.status_code == 200
+    ref = re.search(r"Your reference: ([0-9a-f-]{36})", first.get_data(as_text=True))
+    assert ref and ref.group(1) in second.get_data(as_text=True)
+    text = first.get_data(as_text=True)
+    assert "Your return is approved" in text
+    assert "Refund to your original payment: 25.00 USD" in text
+    assert "Please send back: Blue enamel mug." in text
+    counts = shop.counts()
+    assert (counts["decisions"], counts["refund_attempts"], counts["events"]) == (1, 1, 2)
+    (attempt,) = shop.runtime.service.attempts_of(ref.group(1))
+    assert (attempt.kind, attempt.amount, attempt.payment_reference, attempt.status) == (
+        "refund", 2500, "pi_1001", "pending")
+    (event,) = [e for e in shop.rows(events) if e[1] == "returns_page"]
+    assert event[3] == "return.requested"
+    assert "Ann" not in event[5]  # the email never reaches the inbox payload
+    shop.close()
+
+
+def _decided(shop: ReturnsShop) -> tuple[FlaskClient, str, str]:
+    client = shop.app.test_client()
+    answer = _submit(client, _open_form(client),
+                     **{"line-0-qty": "1", "line-0-reason": "changed_mind"})
+    text = answer.get_data(as_text=True)
+    link = re.search(r'href="(/returns/status/[^"]+)"', text)
+    ref = re.search(r"Your reference: ([0-9a-f-]{36})", text)
+    assert link and ref
+    return client, link.group(1), ref.group(1)
+
+
+def test_the_status_page_follows_the_money_from_requested_to_received(shop: ReturnsShop) -> None:
+    _, link, _ = _decided(shop)
+    stranger = shop.app.test_client()  # the link works without the session
+
+    before = stranger.get(link)
+    shop.drain()
+    after = stranger.get(link)
+
+    assert before.status_code == after.status_code == 200
+    assert 'data-stage="requested"' in before.get_data(as_text=True)
+    assert "Refund to your original payment: 25.00 USD" in before.get_data(as_text=True)
+    assert 'data-stage="received"' in after.get_data(as_text=True)
+    assert "within 5 to 10 business days" in after.get_data(as_text=True)
+
+
+def test_the_status_page_says_when_a_refund_failed_and_what_happens_next(
+    shop: ReturnsShop, now: datetime
+) -> None:
+    _, link, ref = _decided(shop)
+    (attempt,) = shop.runtime.service.attempts_of(ref)
+    with write_tx(shop.runtime.engine) as conn:
+        assert transition(conn, attempt.id, "failed", now, expect=("pending",),
+                          error="card_declined")
+
+    text = shop.app.test_client().get(link).get_data(as_text=True)
+
+    assert 'data-stage="failed"' in text
+    assert "Our team has been told and will put it right" in text
+    assert "Our team is checking your return" in text  # the failure opened a review
+
+
+@pytest.mark.parametrize("tamper", [
+    pytest.param(lambda link: link[:-1] + ("A" if link[-1] != "A" else "B"), id="last-char"),
+    pytest.param(lambda link: link.replace(".", "x", 1), id="signature-cut"),
+    pytest.param(lambda link: "/returns/status/not-a-token", id="garbage"),
+])
+def test_a_tampered_status_link_answers_404_and_discloses_nothing(
+    shop: ReturnsShop, tamper: object
+) -> None:
+    _, link, _ = _decided(shop)
+    before = shop.snapshot()
+
+    resp = shop.app.test_client().get(tamper(link))  # type: ignore[operator]
+
+    assert resp.status_code == 404
+    assert "This status link is not valid" in resp.get_data(as_text=True)
+    _no_items(resp)
+    assert "25.00" not in resp.get_data(as_text=True)
+    assert shop.snapshot() == before
+
+
+def test_a_status_link_signed_with_another_key_is_refused(shop: ReturnsShop) -> None:
+    from itsdangerous import URLSafeSerializer
+
+    _, _, ref = _decided(shop)
+    forged = URLSafeSerializer("not-the-shop-key", salt="returns-status").dumps(ref)
+
+    resp = shop.app.test_client().get(f"/returns/status/{forged}")
+
+    assert resp.status_code == 404
+    _no_items(resp)

@@ -1,0 +1,138 @@
+"""Every English sentence the returns page shows a customer, in one place.
+
+A shop translates the page by setting ``app.config["RETURNS_STRINGS"]`` to a mapping of the keys
+below (any subset) before the first request; placeholders in ``{braces}`` must be kept. The
+decision's explanation itself comes from the policy (``policies/explanation.py``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import date
+
+ENGLISH: dict[str, str] = {
+    "lang": "en",
+    "skip_to_content": "Skip to the main content",
+    "page_title": "Returns",
+    "lookup_heading": "Start a return",
+    "lookup_intro": "Enter your order number and the email address you used when you ordered.",
+    "order_number": "Order number",
+    "order_number_hint": "You will find it in your order confirmation email.",
+    "email": "Email address",
+    "find_order": "Find my order",
+    "not_found": (
+        "We could not find an order with that number and email address. Please check both "
+        "and try again."
+    ),
+    "missing_fields": "Please enter both your order number and your email address.",
+    "too_many_tries": (
+        "Too many attempts. For your security, please wait a few minutes before trying again."
+    ),
+    "too_many_heading": "Please wait a moment",
+    "form_expired": "This form has expired. Please start your return again.",
+    "form_expired_heading": "Please start again",
+    "start_again": "Start again",
+    "order_heading": "Order {order}",
+    "order_intro": "Choose what you would like to return.",
+    "item_price": "{amount} each",
+    "quantity": "How many to return",
+    "quantity_none": "None",
+    "reason": "Reason",
+    "reason_choose": "Choose a reason",
+    "reason_damaged": "It arrived damaged",
+    "reason_defective": "It does not work",
+    "reason_wrong_item": "I received the wrong item",
+    "reason_not_as_described": "It is not as described",
+    "reason_not_received": "It never arrived",
+    "reason_changed_mind": "I changed my mind",
+    "reason_too_small": "It is too small",
+    "reason_too_large": "It is too large",
+    "reason_other": "Another reason",
+    "returnable_until": "You can return this until {date}.",
+    "returnable_forever": "You can return this at any time.",
+    "returnable_no_date": "We will check the dates for this item.",
+    "refund_until": "A refund to your original payment is available until {date}.",
+    "already_returned": "Already returned.",
+    "window_closed": "The return window for this item ended on {date}.",
+    "comment": "Anything you would like to tell us? (optional)",
+    "resolution": "How would you like your money back?",
+    "resolution_refund": "Refund to my original payment",
+    "resolution_credit": "Store credit",
+    "resolution_credit_bonus": "Store credit, with a {percent}% bonus",
+    "resolution_only_refund": "Your money goes back to your original payment.",
+    "resolution_only_credit": "You get store credit.",
+    "submit": "Send my return request",
+    "pick_something": "Please choose at least one item to return.",
+    "pick_reason": "Please choose a reason for {item}.",
+    "errors_heading": "There is a problem",
+    "answer_heading_approve": "Your return is approved",
+    "answer_heading_review": "We need a quick check",
+    "answer_heading_decline": "We can't accept this return",
+    "answer_refund": "Refund to your original payment: {amount}",
+    "answer_credit": "Store credit: {amount}",
+    "answer_credit_bonus": "Store credit: {amount} (including a {bonus} bonus)",
+    "answer_no_money": "No money will be sent for this request.",
+    "answer_send_back": "Please send back: {items}.",
+    "answer_keep": "You don't need to send back: {items}. Please keep it.",
+    "answer_nothing_to_send": "You don't need to send anything back.",
+    "answer_explanation": "Why",
+    "answer_reference": "Your reference: {ref}",
+    "status_link": "Follow your money",
+    "status_link_hint": "Keep this link: it shows where your money is, without logging in.",
+    "status_heading": "Where your money is",
+    "status_invalid_heading": "This link does not work",
+    "status_invalid": (
+        "This status link is not valid. Please use the link from your return confirmation."
+    ),
+    "status_decided_on": "Decided on {date}.",
+    "status_kind_refund": "Refund to your original payment",
+    "status_kind_credit": "Store credit",
+    "stage_requested": "Requested: we have asked for your money to be sent.",
+    "stage_sent": "Sent: the payment provider is processing it.",
+    "stage_received": (
+        "Received by the payment provider. A card refund usually appears on your statement "
+        "within 5 to 10 business days."
+    ),
+    "stage_received_credit": "Ready: your store credit is available.",
+    "stage_failed": (
+        "Failed: the payment provider could not complete it. Our team has been told and will "
+        "put it right; you don't need to do anything."
+    ),
+    "credit_code": "Your store credit code: {code}",
+    "status_review_open": "Our team is checking your return. We will let you know the answer.",
+    "status_review_declined": "Our team looked at your return and could not accept it.",
+    "status_no_money": "No money is due for this request.",
+    "error_heading": "Something went wrong",
+    "error_body": "Something went wrong on our side. Please try again in a moment.",
+    "month_names": (
+        "January February March April May June July August September October November December"
+    ),
+    "date_format": "{day} {month} {year}",
+}
+
+
+class Strings(dict[str, str]):
+    """The strings with attribute access for templates (``t.submit``), plus date formatting."""
+
+    def __getattr__(self, key: str) -> str:
+        try:
+            return self[key]
+        except KeyError:
+            raise AttributeError(key) from None
+
+    def date(self, value: date | None) -> str:
+        if value is None:
+            return ""
+        months = self["month_names"].split()
+        return self["date_format"].format(day=value.day, month=months[value.month - 1],
+                                          year=value.year)
+
+
+def strings(overrides: Mapping[str, str] | None = None) -> Strings:
+    merged = Strings(ENGLISH)
+    if overrides:
+        unknown = set(overrides) - set(ENGLISH)
+        if unknown:
+            raise ValueError(f"unknown returns-page strings: {', '.join(sorted(unknown))}")
+        merged.update(overrides)
+    return merged
