@@ -30,7 +30,9 @@ def _full_flow(harness: Harness, fake: FakeStripe) -> None:
     harness.drain()
 
 
-def test_the_hash_chain_verifies_after_a_full_flow(harness: Harness, fake_stripe: FakeStripe) -> None:
+def test_the_hash_chain_verifies_after_a_full_flow(
+    harness: Harness, fake_stripe: FakeStripe
+) -> None:
     _full_flow(harness, fake_stripe)
 
     entries = harness.rows(ledger_entries)
