@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 import responses
@@ -19,12 +20,9 @@ def saleor() -> Iterator[FakeSaleor]:
 
 
 @pytest.fixture
-def shop(sqlite_url: str, clock: Clock, saleor: FakeSaleor) -> Iterator[SaleorHarness]:
-    from refunds_plugin.db import make_engine
-    from refunds_plugin.schema import migrate
-
-    migrate(make_engine(sqlite_url))
-    h = SaleorHarness(sqlite_url, clock, saleor)
+def shop(any_db_url: str, clock: Clock, saleor: FakeSaleor) -> Iterator[SaleorHarness]:
+    """The app on SQLite, then on PostgreSQL (``any_db_url`` migrates and empties it)."""
+    h = SaleorHarness(any_db_url, clock, saleor)
     yield h
     h.close()
 
@@ -51,15 +49,11 @@ shipping: {refund_with_last_item: false, refund_on_merchant_fault: true}
 
 @pytest.fixture
 def installed_credit(
-    sqlite_url: str, clock: Clock, saleor: FakeSaleor, tmp_path
+    any_db_url: str, clock: Clock, saleor: FakeSaleor, tmp_path: Path
 ) -> Iterator[SaleorHarness]:
-    from refunds_plugin.db import make_engine
-    from refunds_plugin.schema import migrate
-
     policy = tmp_path / "credit.yaml"
     policy.write_text(CREDIT_POLICY)
-    migrate(make_engine(sqlite_url))
-    h = SaleorHarness(sqlite_url, clock, saleor, policy=str(policy))
+    h = SaleorHarness(any_db_url, clock, saleor, policy=str(policy))
     assert h.install().status_code == 200
     yield h
     h.close()

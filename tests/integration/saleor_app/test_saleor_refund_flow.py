@@ -140,3 +140,17 @@ def test_an_event_this_app_caused_is_recognised_in_the_ledger(installed):
     [row] = _rows(installed, events)
     assert row.source == "saleor" and "caused by this app" in row.note
     assert json.loads(row.payload)["issuingPrincipal"]["id"] == APP_ID
+
+
+def test_a_refund_made_in_saleor_after_payment_is_seen_before_the_return_is_decided(installed):
+    _paid(installed, [(LINE, 2, "12.50")], "5.00")
+    # staff refunded 25.00 in the Dashboard; no webhook reached us yet
+    tx = installed.saleor.orders[ORDER]["transactions"][0]
+    tx["refundedAmount"]["amount"] = Decimal("25.00")
+    resp = installed.return_request(ORDER, [(LINE, 1, "changed_mind")])
+    body = resp.get_json()
+    assert (body["outcome"], body["reason_code"], body["refund_amount"]) == (
+        "review", "exceeds_refundable", 500)  # capped at the 5.00 still refundable
+    assert body["attempts"] == [] and installed.saleor.mutations() == []
+    [pay] = _rows(installed, payments)
+    assert pay.refunded_reported == 2500
