@@ -1,0 +1,78 @@
+"""The finance API: filters, pagination, CSV, the summary and the OpenAPI document."""
+
+from __future__ import annotations
+
+import csv
+import io
+
+from tests.fakes.finance_scene import Scene
+
+
+def get(scene: Scene, path: str) -> object:
+    resp = scene.shop.app.test_client().get(
+        path, headers={"Authorization": f"Bearer {scene.finance}"})
+    assert resp.status_code == 200, resp.get_data(as_text=True)
+    return resp
+
+
+def test_decisions_filter_by_outcome_customer_order_and_rule(scene: Scene) -> None:
+    def ids(query: str) -> list[str]:
+        return [d["id"] for d in get(scene, f"/api/decisions?{query}").get_json()["data"]]
+
+    assert ids("outcome=review") == [scene.review_id]
+    assert ids("outcome=approve") == [scene.approved_id]
+    assert ids("customer=ANN@example.com") == [scene.approved_id]
+    assert ids("order=o-2") == [scene.review_id]
+    assert ids("rule=outside_window_review") == [scene.review_id]
+    assert ids("status=succeeded") == [scene.approved_id]
+    assert ids("status=none") == [scene.review_id]
+    assert ids("since=2026-11-25") == []
+    assert sorted(ids("")) == sorted([scene.approved_id, scene.review_id])
+
+
+def test_decisions_are_paginated_newest_first(scene: Scene) -> None:
+    first = get(scene, "/api/decisions?per_page=1").get_json()
+    second = get(scene, "/api/decisions?per_page=1&page=2").get_json()
+    assert (first["has_next"], second["has_next"]) == (True, False)
+    assert {first["data"][0]["id"], second["data"][0]["id"]} == {scene.approved_id,
+                                                                  scene.review_id}
+
+
+def test_attempts_as_csv_carry_exact_amounts_and_provider_references(scene: Scene) -> None:
+    resp = get(scene, "/api/attempts?format=csv")
+    assert resp.mimetype == "text/csv"
+    rows = list(csv.DictReader(io.StringIO(resp.get_data(as_text=True))))
+    assert [(r["order_id"], r["kind"], r["amount"], r["currency"], r["status"]) for r in rows] == [
+        ("o-1", "refund", "2500", "EUR", "succeeded")]
+    assert rows[0]["provider_reference"].startswith("dryrun_")
+
+
+def test_the_summary_counts_sales_refunds_reviews_and_promise_keeping(scene: Scene) -> None:
+    data = get(scene, "/api/summary?since=2026-11-01&until=2026-12-01").get_json()
+    assert data["totals"] == [{
+        "currency": "EUR", "decisions": 2, "sales": 6500, "refunded": 2500, "credited": 0,
+        "kept": 0, "review_count": 1, "review_amount": 4000, "refund_rate_bp": 3846}]
+    assert data["promise"] == {"returned": 1, "median_seconds": 7200, "p95_seconds": 7200,
+                               "missed": 0, "overdue": 0}
+    csv_text = get(scene, "/api/summary?since=2026-11-01&until=2026-12-01&format=csv")
+    assert "2026-11-24,EUR,2,6500,2500,0,0,1,4000,3846" in csv_text.get_data(as_text=True)
+
+
+def test_the_openapi_document_describes_every_endpoint_and_filter(scene: Scene) -> None:
+    doc = scene.shop.app.test_client().get("/api/openapi.json").get_json()
+    assert doc["openapi"].startswith("3.")
+    assert set(doc["paths"]) == {"/api/decisions", "/api/attempts", "/api/summary",
+                                 "/api/reviews/{decision_id}"}
+    names = {p["name"] for p in doc["paths"]["/api/decisions"]["get"]["parameters"]}
+    assert {"since", "until", "outcome", "resolution", "status", "customer", "order", "rule",
+            "page", "per_page", "format"} <= names
+
+
+def test_the_pages_filter_and_show_the_summary_chart(scene: Scene) -> None:
+    client = scene.login(scene.finance)
+    listing = client.get("/finance/?outcome=review").get_data(as_text=True)
+    assert "o-2" in listing and "o-1" not in listing
+    summary = client.get("/finance/summary?since=2026-11-01&until=2026-12-01").get_data(
+        as_text=True)
+    assert "<svg" in summary and 'class="refunded"' in summary
+    assert "<script" not in summary
