@@ -139,3 +139,17 @@ def test_an_event_type_the_app_does_not_handle_is_acknowledged_and_not_recorded(
     resp = installed.webhook("ORDER_CREATED", ORDER)
     assert resp.status_code == 200 and resp.get_json()["ignored"] == "order_created"
     assert installed.event_count() == 0
+
+
+def test_when_the_order_cannot_be_requeried_saleor_is_asked_to_retry_and_nothing_is_recorded(
+    installed,
+):
+    installed.saleor.add_order(ORDER)
+    installed.saleor.fail["RefundsOrder"] = ["network_before"]
+    resp = installed.webhook("ORDER_FULLY_PAID", ORDER)
+    assert resp.status_code == 503
+    assert resp.get_json()["error"]["code"] == "network_error"
+    assert installed.event_count() == 0
+    again = installed.webhook("ORDER_FULLY_PAID", ORDER)
+    assert again.status_code == 200 and again.get_json()["duplicate"] is False
+    assert installed.event_count() == 1
