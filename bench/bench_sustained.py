@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import itertools
+import logging
 import sys
 import tempfile
 import threading
@@ -161,6 +162,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--server-workers", type=int, default=2, help="gunicorn workers")
     parser.add_argument("--pg-admin-url", default=PG_ADMIN)
     args = parser.parse_args(argv)
+    logging.getLogger("werkzeug").setLevel(logging.WARNING)  # the fake's access log
 
     name = f"refunds_bench_{uuid.uuid4().hex[:8]}"
     admin = create_engine(args.pg_admin_url, isolation_level="AUTOCOMMIT")

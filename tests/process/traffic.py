@@ -24,7 +24,8 @@ def pi(order: str) -> str:
 
 def paid(order: str) -> dict[str, Any]:
     return order_paid(order, event_id=f"evt_paid_{order}", lines=LINES, shipping=500,
-                      reference=pi(order))
+                      reference=pi(order),
+                      customer={"id": f"cus_{order}", "email": f"{order}@example.com"})
 
 
 def ask(order: str, req: str, line: str) -> dict[str, Any]:
