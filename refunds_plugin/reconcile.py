@@ -54,11 +54,11 @@ class Mismatch:
         }
 
 
-def stripe_refunds(client: Any, since: datetime) -> Iterator[ProviderRefund]:
+def stripe_refunds(client: Any, since: datetime, page_size: int = PAGE) -> Iterator[ProviderRefund]:
     """Every Stripe refund created at or after ``since``, page by page (``starting_after``)."""
     after: str | None = None
     while True:
-        params: dict[str, Any] = {"limit": PAGE, "created": {"gte": int(since.timestamp())}}
+        params: dict[str, Any] = {"limit": page_size, "created": {"gte": int(since.timestamp())}}
         if after:
             params["starting_after"] = after
         page = client.v1.refunds.list(params=params)
@@ -68,7 +68,8 @@ def stripe_refunds(client: Any, since: datetime) -> Iterator[ProviderRefund]:
                 amount=int(item.amount),
                 currency=str(item.currency).upper(),
                 status=str(item.status),
-                payment_reference=item.get("payment_intent") or item.get("charge"),
+                payment_reference=getattr(item, "payment_intent", None)
+                or getattr(item, "charge", None),
                 created=int(item.created),
             )
             after = item.id
