@@ -1,0 +1,85 @@
+"""``refunds tokens create``, ``refunds ledger report`` and ``refunds ledger export``."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from click.testing import CliRunner
+from sqlalchemy import text
+
+from refunds_plugin.access import check_token, hash_token
+from refunds_plugin.cli import main
+from refunds_plugin.db import make_engine
+from refunds_plugin.schema import migrate
+from tests.fakes.finance_scene import Scene, make_scene
+
+
+@pytest.fixture
+def scene(sqlite_url: str, now: datetime) -> Iterator[Scene]:
+    made = make_scene(sqlite_url, now)
+    yield made
+    made.shop.runtime.engine.dispose()
+
+
+def invoke(db_url: str, *args: str) -> object:
+    return CliRunner().invoke(main, list(args), env={"REFUNDS_DATABASE_URL": db_url})
+
+
+def test_a_created_token_is_printed_once_and_stored_only_as_its_hash(sqlite_url: str) -> None:
+    engine = make_engine(sqlite_url)
+    migrate(engine)
+    result = invoke(sqlite_url, "tokens", "create", "--role", "admin", "--name", "Ada",
+                    "--expires-days", "2")
+    assert result.exit_code == 0, result.output
+    secret = result.stdout.strip().splitlines()[-1]
+    assert secret.startswith("rfd_")
+    with engine.connect() as conn:
+        rows = conn.execute(text("SELECT name, role, token_hash FROM tokens")).all()
+    assert [tuple(r) for r in rows] == [("Ada", "admin", hash_token(secret))]
+    who = check_token(engine, secret, datetime.now(UTC))
+    assert who is not None and who.role == "admin"
+    assert check_token(engine, secret, datetime.now(UTC) + timedelta(days=2, seconds=1)) is None
+    engine.dispose()
+
+
+def test_an_unknown_role_creates_no_token(sqlite_url: str) -> None:
+    engine = make_engine(sqlite_url)
+    migrate(engine)
+    result = invoke(sqlite_url, "tokens", "create", "--role", "owner", "--name", "Ada")
+    assert result.exit_code == 2
+    with engine.connect() as conn:
+        assert conn.execute(text("SELECT count(*) FROM tokens")).scalar_one() == 0
+    engine.dispose()
+
+
+def test_the_report_shows_the_period_totals_as_a_table(scene: Scene, sqlite_url: str) -> None:
+    result = invoke(sqlite_url, "ledger", "report", "--since", "2026-11-01",
+                    "--until", "2026-12-01")
+    assert result.exit_code == 0, result.output
+    lines = result.output.splitlines()
+    assert lines[1].split() == ["currency", "decisions", "sales", "refunded", "credited", "kept",
+                                "review", "refund", "rate"]
+    assert lines[2].split() == ["EUR", "2", "65.00", "EUR", "25.00", "EUR", "0.00", "EUR",
+                                "0.00", "EUR", "1", "(40.00", "EUR)", "38.46%"]
+    as_json = json.loads(invoke(sqlite_url, "ledger", "report", "--since", "2026-11-01",
+                                "--until", "2026-12-01", "--json").output)
+    assert as_json["totals"][0]["refunded"] == 2500
+
+
+def test_export_streams_csv_for_the_period_without_a_progress_bar_off_a_terminal(
+    scene: Scene, sqlite_url: str
+) -> None:
+    result = CliRunner().invoke(
+        main, ["ledger", "export", "--format", "csv", "--since", "2026-11-24",
+               "--until", "2026-11-25"], env={"REFUNDS_DATABASE_URL": sqlite_url})
+    assert result.exit_code == 0, result.output
+    rows = list(csv.DictReader(io.StringIO(result.stdout)))
+    assert sorted((r["order_id"], r["outcome"], r["amount"], r["money_status"]) for r in rows) == [
+        ("o-1", "approve", "2500", "succeeded"), ("o-2", "review", "4000", "none")]
+    assert "exporting" not in result.stderr
+    assert "exported 2 decision(s)" in result.stderr
