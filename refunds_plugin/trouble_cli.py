@@ -97,9 +97,12 @@ def scan(since: str | None, apply: bool, as_json: bool) -> None:
     except ValueError as exc:
         raise click.BadParameter(str(exc), param_hint="--since") from None
     runtime = _runtime()
-    rows = sweep(runtime, when, apply)
-    with read_tx(runtime.engine) as conn:
-        due = len(open_items(conn, runtime.policy, runtime.service.clock()))
+    try:
+        rows = sweep(runtime, when, apply)
+        with read_tx(runtime.engine) as conn:
+            due = len(open_items(conn, runtime.policy, runtime.service.clock()))
+    finally:
+        runtime.engine.dispose()
     if as_json:
         doc = {"applied": apply, "findings": rows, "follow_ups_due": due}
         click.echo(json.dumps(doc, sort_keys=True))
@@ -132,8 +135,11 @@ def follow_ups_cmd(waiting: bool, as_json: bool) -> None:
     from refunds_plugin.follow_ups import open_items
 
     runtime = _runtime()
-    with read_tx(runtime.engine) as conn:
-        items = open_items(conn, runtime.policy, runtime.service.clock(), waiting=waiting)
+    try:
+        with read_tx(runtime.engine) as conn:
+            items = open_items(conn, runtime.policy, runtime.service.clock(), waiting=waiting)
+    finally:
+        runtime.engine.dispose()
     if as_json:
         for item in items:
             click.echo(json.dumps(item.to_json(), sort_keys=True))
