@@ -1,0 +1,99 @@
+"""The finance pages in headless Chromium (Debian's, driven by Playwright): log in, filter, open a
+decision, approve a review, see the summary chart. A screenshot of each page is kept under
+``test-artifacts/finance/``."""
+
+from __future__ import annotations
+
+import os
+import threading
+from collections.abc import Iterator
+from datetime import datetime
+from pathlib import Path
+
+import pytest
+from sqlalchemy import text
+from werkzeug.serving import make_server
+
+from tests.fakes.finance_scene import Scene, make_scene
+
+CHROMIUM = "/usr/bin/chromium"
+ARTIFACTS = Path(__file__).resolve().parents[3] / "test-artifacts" / "finance"
+ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
+        "--disable-component-update", "--disable-sync", "--no-first-run"]
+
+pytestmark = pytest.mark.browser
+
+
+@pytest.fixture
+def served(sqlite_url: str, now: datetime) -> Iterator[tuple[Scene, str]]:
+    if not Path(CHROMIUM).exists():
+        if os.environ.get("CI"):
+            pytest.fail(f"CI is set but {CHROMIUM} is missing")
+        pytest.skip(f"{CHROMIUM} not installed (apt-get install chromium); never downloaded")
+    scene = make_scene(sqlite_url, now)
+    server = make_server("127.0.0.1", 0, scene.shop.app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield scene, f"http://127.0.0.1:{server.server_port}"
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(5)
+        scene.shop.runtime.engine.dispose()
+
+
+def test_an_admin_logs_in_filters_opens_a_decision_approves_and_sees_the_chart(
+    served: tuple[Scene, str],
+) -> None:
+    from playwright.sync_api import expect, sync_playwright
+
+    scene, base = served
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=CHROMIUM, args=ARGS, headless=True)
+        page = browser.new_page(java_script_enabled=False)  # the pages need no JavaScript
+        try:
+            page.goto(f"{base}/finance/login")
+            page.screenshot(path=ARTIFACTS / "1-login.png", full_page=True)
+            page.fill("input[name=token]", scene.admin)
+            page.click("button[type=submit]")
+            expect(page.locator("h1")).to_have_text("Decisions")
+            page.screenshot(path=ARTIFACTS / "2-decisions.png", full_page=True)
+
+            page.select_option("select[name=outcome]", "review")
+            page.click("text=Filter")
+            assert "outcome=review" in page.url
+            rows = page.locator("tbody tr")
+            expect(rows).to_have_count(1)
+            expect(rows.first).to_contain_text("o-2")
+            page.screenshot(path=ARTIFACTS / "3-filtered.png", full_page=True)
+
+            page.click("a:has-text('o-2')")
+            expect(page.locator("h1")).to_have_text("Decision for order o-2")
+            expect(page.locator("blockquote.explanation")).to_contain_text("365-day return window")
+            expect(page.locator("text=Rule trace")).to_be_visible()
+            page.screenshot(path=ARTIFACTS / "4-decision.png", full_page=True)
+
+            page.click("nav >> text=Review queue")
+            page.fill("input[name=note]", "Long-standing customer; accept the late return")
+            page.click("button[value=approve]")
+            expect(page.locator(".notice")).to_contain_text(f"approved {scene.review_id}")
+            expect(page.locator("main")).to_contain_text("Nothing is waiting for review.")
+            page.screenshot(path=ARTIFACTS / "5-review-approved.png", full_page=True)
+
+            page.goto(f"{base}/finance/summary?since=2026-11-01&until=2026-12-01")
+            chart = page.locator("svg.chart")
+            expect(chart).to_be_visible()
+            assert chart.locator("rect.refunded").count() == 1
+            page.screenshot(path=ARTIFACTS / "6-summary.png", full_page=True)
+        finally:
+            browser.close()
+    with scene.shop.runtime.engine.connect() as conn:
+        attempts = conn.execute(text(
+            "SELECT amount, status FROM refund_attempts WHERE decision_id = :d"),
+            {"d": scene.review_id}).all()
+    assert [tuple(a) for a in attempts] == [(4000, "pending")]
+    assert sorted(p.name for p in ARTIFACTS.glob("*.png")) == [
+        "1-login.png", "2-decisions.png", "3-filtered.png", "4-decision.png",
+        "5-review-approved.png", "6-summary.png"]
