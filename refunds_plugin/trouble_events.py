@@ -8,7 +8,7 @@ order decide one after the other and the second sees the first's correction.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
@@ -116,7 +116,7 @@ def correct(
         created = recorded.created
         out.append(
             Corrected(
-                finding,
+                replace(finding, amount=amount),
                 recorded.id,
                 recorded.decision.outcome.value,
                 created,
