@@ -102,11 +102,19 @@ def serve(host: str, port: int, workers: int, threads: int, executor: bool) -> N
             self.cfg.set("worker_class", "gthread")
             self.cfg.set("graceful_timeout", 30)
             self.cfg.set("accesslog", None)
+            self.cfg.set("worker_exit", _release_on_exit)
 
         def load(self) -> Any:
             return create_app(config, start_executor=executor)
 
     App().run()
+
+
+def _release_on_exit(_server: Any, worker: Any) -> None:
+    """gunicorn worker_exit: stop the in-process executor and hand back its unstarted claims."""
+    runtime = getattr(getattr(worker, "wsgi", None), "extensions", {}).get("refunds")
+    if runtime is not None and runtime.executor is not None:
+        runtime.executor.stop(timeout=20)
 
 
 @main.command()
