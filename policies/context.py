@@ -12,8 +12,10 @@ from refunds_plugin.domain import OrderFacts, ReturnRequest
 _CHAIN = (Anchor.DELIVERY, Anchor.FULFILMENT, Anchor.PAYMENT)
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class Context:
+    """Built fresh for each evaluation and never changed (not frozen only because that is slow)."""
+
     policy: Policy
     facts: OrderFacts
     request: ReturnRequest
@@ -21,6 +23,8 @@ class Context:
     standing: Standing
     anchor: Anchor | None  # which date the windows count from (None: no date known)
     anchor_at: datetime | None
+    refundable: int  # facts.refundable, computed once
+    disputed: bool
 
     @property
     def currency(self) -> str:
@@ -38,7 +42,8 @@ def build_context(policy: Policy, facts: OrderFacts, request: ReturnRequest,
                   now: datetime) -> Context:
     anchor, anchor_at = start_date(policy.window.start, facts)
     return Context(policy, facts, request, now,
-                   standing(policy, facts.history, facts.currency, now), anchor, anchor_at)
+                   standing(policy, facts.history, facts.currency, now), anchor, anchor_at,
+                   facts.refundable, facts.disputed)
 
 
 def start_date(start: Anchor, facts: OrderFacts) -> tuple[Anchor | None, datetime | None]:

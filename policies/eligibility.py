@@ -6,12 +6,28 @@ verdicts: ``pass`` (accept), ``adjust`` (accept as store credit only), ``review`
 
 from __future__ import annotations
 
-from collections import Counter
-
 from policies.context import Context
 from policies.policy import Action, WindowOverride
 from refunds_plugin.domain import OrderLine, ReturnLine, RuleResult
 
+_OUTSIDE = {Action.DECLINE: ("outside_window", "."),
+            Action.REVIEW: ("outside_window_review", "; our team will look at it."),
+            Action.CREDIT: ("outside_window_credit", ", so we can offer store credit."),
+            Action.ACCEPT: ("within_window", ".")}
+_FINAL_SALE = {
+    Action.DECLINE: ("final_sale", "{name} was sold as final sale and cannot be returned."),
+    Action.REVIEW: ("final_sale_review", "{name} was sold as final sale; our team will decide."),
+    Action.CREDIT: ("final_sale_credit", "{name} was sold as final sale, so our guarantee gives "
+                                         "you store credit for it."),
+    Action.ACCEPT: ("final_sale_accepted", "{name} was final sale, but we accept it anyway."),
+}
+_REASON = {
+    Action.ACCEPT: ("reason_accepted", "Returns because of '{label}' are accepted."),
+    Action.CREDIT: ("reason_credit_only",
+                    "Returns because of '{label}' are refunded as store credit."),
+    Action.REVIEW: ("reason_review", "Returns because of '{label}' are checked by our team."),
+    Action.DECLINE: ("reason_not_accepted", "Returns because of '{label}' are not accepted."),
+}
 _ACTION_VERDICT = {Action.ACCEPT: "pass", Action.CREDIT: "adjust", Action.REVIEW: "review",
                    Action.DECLINE: "decline"}
 
@@ -26,9 +42,9 @@ def request_lines(ctx: Context) -> RuleResult:
     if not req.lines:
         return RuleResult("request_lines", "decline", "empty_request",
                           "The request does not name any item to return.", saw)
-    wanted: Counter[str] = Counter()
+    wanted: dict[str, int] = {}
     for rl in req.lines:
-        wanted[rl.line_id] += rl.quantity
+        wanted[rl.line_id] = wanted.get(rl.line_id, 0) + rl.quantity
     for line_id, qty in wanted.items():
         line = facts.line(line_id)
         saw.update(line_id=line_id, quantity=qty)
@@ -51,13 +67,13 @@ def request_lines(ctx: Context) -> RuleResult:
 
 def payment(ctx: Context) -> RuleResult:
     """Is there captured money to give back, and is none of it disputed?"""
-    facts = ctx.facts
-    saw = {"captured": facts.captured, "refundable": facts.refundable, "disputed": facts.disputed}
-    if facts.disputed:
+    saw = {"captured": ctx.facts.captured, "refundable": ctx.refundable,
+           "disputed": ctx.disputed}
+    if ctx.disputed:
         return RuleResult("payment", "review", "payment_disputed",
                           "A payment on this order is disputed with your bank, so our team "
                           "will look at this by hand.", saw)
-    if facts.refundable <= 0:
+    if ctx.refundable <= 0:
         return RuleResult("payment", "decline", "nothing_refundable",
                           "Everything paid for this order has already been refunded.", saw)
     return RuleResult("payment", "pass", "refundable", "There is money on the order to return.",
@@ -68,7 +84,7 @@ def window(ctx: Context, line: OrderLine, rl: ReturnLine) -> RuleResult:
     """Is this line still inside its return window (with SKU/tag/collection and tier overrides)?"""
     days, source = window_days(ctx, line)
     saw: dict[str, object] = {"line_id": line.id, "days": days, "set_by": source,
-                              "from": ctx.anchor.value if ctx.anchor else None,
+                              "from": str(ctx.anchor) if ctx.anchor else None,
                               "age_days": ctx.age_days, "tier": ctx.standing.tier_name}
     if days is None:
         return RuleResult("window", "pass", "lifetime_guarantee",
@@ -82,10 +98,7 @@ def window(ctx: Context, line: OrderLine, rl: ReturnLine) -> RuleResult:
         return RuleResult("window", "pass", "within_window",
                           f"{line.name} is within its {days}-day return window.", saw)
     action = ctx.policy.window.outside
-    code = {Action.DECLINE: "outside_window", Action.REVIEW: "outside_window_review",
-            Action.CREDIT: "outside_window_credit"}[action]
-    tail = {Action.DECLINE: ".", Action.REVIEW: "; our team will look at it.",
-            Action.CREDIT: ", so we can offer store credit."}[action]
+    code, tail = _OUTSIDE[action]
     return RuleResult("window", _ACTION_VERDICT[action], code,
                       f"The {days}-day return window for {line.name} has passed "
                       f"({age} days since {saw['from']}){tail}", saw)
@@ -95,14 +108,15 @@ def window_days(ctx: Context, line: OrderLine) -> tuple[int | None, str]:
     """Days for this line (None = unlimited): SKU beats tag beats collection beats the default."""
     rules = ctx.policy.window
     days, source = rules.days, "default"
-    for kind, values in (("sku", (line.sku,)), ("tag", line.tags),
-                         ("collection", line.collections)):
-        hits = [o for o in rules.overrides if o.match == kind and o.value in values]
-        if hits:
-            days, source = _most_generous(hits), f"{kind}:{hits[0].value}"
-            break
-    extra = ctx.standing.extra_window_days
+    if rules.overrides:
+        for kind, values in (("sku", (line.sku,)), ("tag", line.tags),
+                             ("collection", line.collections)):
+            hits = [o for o in rules.overrides if o.match == kind and o.value in values]
+            if hits:
+                days, source = _most_generous(hits), f"{kind}:{hits[0].value}"
+                break
     if days is not None and ctx.standing.tiers:
+        extra = ctx.standing.extra_window_days
         days = None if extra is None else days + extra
     return days, source
 
@@ -116,7 +130,7 @@ def _most_generous(hits: list[WindowOverride]) -> int | None:
 def final_sale(ctx: Context, line: OrderLine, rl: ReturnLine) -> RuleResult:
     """Is the line tagged final sale, and what does the guarantee turn that into?"""
     rules = ctx.policy.final_sale
-    tags = sorted(set(line.tags) & set(rules.tags))
+    tags = sorted(set(line.tags).intersection(rules.tags)) if line.tags and rules.tags else []
     saw = {"line_id": line.id, "final_sale_tags": tags}
     if not tags:
         return RuleResult("final_sale", "pass", "not_final_sale",
@@ -125,33 +139,22 @@ def final_sale(ctx: Context, line: OrderLine, rl: ReturnLine) -> RuleResult:
         return RuleResult("final_sale", "pass", "final_sale_merchant_fault",
                           f"{line.name} was final sale, but the problem is ours, so that "
                           "does not apply.", saw)
-    action = rules.action
-    code = {Action.DECLINE: "final_sale", Action.REVIEW: "final_sale_review",
-            Action.CREDIT: "final_sale_credit", Action.ACCEPT: "final_sale_accepted"}[action]
-    text = {Action.DECLINE: f"{line.name} was sold as final sale and cannot be returned.",
-            Action.REVIEW: f"{line.name} was sold as final sale; our team will decide.",
-            Action.CREDIT: f"{line.name} was sold as final sale, so our guarantee gives you "
-                           "store credit for it.",
-            Action.ACCEPT: f"{line.name} was final sale, but we accept it anyway."}[action]
-    return RuleResult("final_sale", _ACTION_VERDICT[action], code, text, saw)
+    code, text = _FINAL_SALE[rules.action]
+    return RuleResult("final_sale", _ACTION_VERDICT[rules.action], code,
+                      text.format(name=line.name), saw)
 
 
 def reason(ctx: Context, line: OrderLine, rl: ReturnLine) -> RuleResult:
     """Is the reason the merchant's fault (always a full refund) or one the policy accepts?"""
-    saw = {"line_id": line.id, "reason": rl.reason.value}
+    saw = {"line_id": line.id, "reason": str(rl.reason)}
     if rl.reason.merchant_fault:
         return RuleResult("reason", "pass", "merchant_fault",
                           f"{line.name}: the problem is ours, so you get a full refund with "
                           "no fees.", saw)
     action = ctx.policy.reason_action(rl.reason)
-    code = {Action.ACCEPT: "reason_accepted", Action.CREDIT: "reason_credit_only",
-            Action.REVIEW: "reason_review", Action.DECLINE: "reason_not_accepted"}[action]
-    label = rl.reason.value.replace("_", " ")
-    text = {Action.ACCEPT: f"Returns because of '{label}' are accepted.",
-            Action.CREDIT: f"Returns because of '{label}' are refunded as store credit.",
-            Action.REVIEW: f"Returns because of '{label}' are checked by our team.",
-            Action.DECLINE: f"Returns because of '{label}' are not accepted."}[action]
-    return RuleResult("reason", _ACTION_VERDICT[action], code, text, saw)
+    code, text = _REASON[action]
+    return RuleResult("reason", _ACTION_VERDICT[action], code,
+                      text.format(label=rl.reason.replace("_", " ")), saw)
 
 
 def refund_period(ctx: Context, line: OrderLine, rl: ReturnLine) -> RuleResult:
@@ -167,4 +170,3 @@ def refund_period(ctx: Context, line: OrderLine, rl: ReturnLine) -> RuleResult:
                       "that we give store credit.", saw)
 
 
-LINE_RULES = (window, final_sale, reason, refund_period)

@@ -14,7 +14,7 @@ from datetime import datetime
 from policies import eligibility, resolution, safeguards
 from policies.context import Context, build_context
 from policies.explanation import explain
-from policies.policy import Policy
+from policies.policy import Policy, money_text
 from policies.resolution import PlannedLine
 from refunds_plugin.domain import (
     Decision,
@@ -24,7 +24,6 @@ from refunds_plugin.domain import (
     ReturnRequest,
     RuleResult,
 )
-from refunds_plugin.money import Money
 
 # Adjustments the customer should read about (the rest are already in the money sentence).
 _NOTED = frozenset({"window", "final_sale", "reason", "refund_period", "tier"})
@@ -44,14 +43,15 @@ def evaluate(policy: Policy, facts: OrderFacts, request: ReturnRequest,
 
     planned: list[PlannedLine] = []
     refused: list[RuleResult] = []
+    by_id = {ln.id: ln for ln in facts.lines}  # request_lines checked every id
     for rl in request.lines:
-        line = facts.line(rl.line_id)
-        assert line is not None  # request_lines checked every id
-        results = [rule(ctx, line, rl) for rule in eligibility.LINE_RULES]
+        line = by_id[rl.line_id]
+        results = (eligibility.window(ctx, line, rl), eligibility.final_sale(ctx, line, rl),
+                   eligibility.reason(ctx, line, rl), eligibility.refund_period(ctx, line, rl))
         trace.extend(results)
-        verdicts = {r.verdict for r in results}
+        verdicts = [r.verdict for r in results]
         if "decline" in verdicts:
-            refused.append(next(r for r in results if r.verdict == "decline"))
+            refused.append(results[verdicts.index("decline")])
             continue
         planned.append(PlannedLine(line, rl, line.unit_amount * rl.quantity,
                                    credit_only="adjust" in verdicts))
@@ -90,7 +90,7 @@ def _tier(ctx: Context) -> RuleResult:
            "orders": ctx.facts.history.order_count, "tier": st.tier_name}
     if not st.tiers:
         return RuleResult("tier", "pass", "tier_base", "Standard terms apply.", saw)
-    value = Money(st.projected_value, ctx.currency)
+    value = money_text(st.projected_value, ctx.currency)
     return RuleResult("tier", "adjust", f"tier_{st.tier_name}",
                       f"As a {st.tier_name} customer (projected value {value}) you get our "
                       "better terms.", saw)

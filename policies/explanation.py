@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from policies.context import Context
+from policies.policy import money_text
 from policies.resolution import PlannedLine
 from refunds_plugin.domain import Fee, Outcome, Resolution, ResolutionKind, RuleResult
-from refunds_plugin.money import Money
 
 
 def _join(items: list[str]) -> str:
@@ -29,9 +29,9 @@ def explain(ctx: Context, outcome: Outcome, planned: list[PlannedLine], back: li
         parts.append(f"Thank you. Your return of {items} needs a quick check by our team. {why}")
     parts.append(_money(resolutions, cur, outcome))
     if ship:
-        parts.append(f"This includes {Money(ship, cur)} for the original shipping.")
+        parts.append(f"This includes {money_text(ship, cur)} for the original shipping.")
     if fees:
-        listed = _join([f"{Money(f.amount, cur)} {f.description}" for f in fees])
+        listed = _join([f"{money_text(f.amount, cur)} {f.description}" for f in fees])
         parts.append(f"We deducted {listed}, as the return is not due to a fault of ours.")
     parts.extend(dict.fromkeys(n.message for n in notes))
     send = [pl.line.name for pl, b in zip(planned, back, strict=True) if b]
@@ -51,10 +51,11 @@ def _money(resolutions: tuple[Resolution, ...], cur: str, outcome: Outcome) -> s
     credit = [r for r in resolutions if r.kind is ResolutionKind.CREDIT]
     bits = []
     if refund:
-        bits.append(f"refund {Money(refund, cur)} to your original payment")
+        bits.append(f"refund {money_text(refund, cur)} to your original payment")
     for c in credit:
-        bonus = f" (including a {Money(c.bonus, cur)} bonus for choosing credit)" if c.bonus else ""
-        bits.append(f"give you {Money(c.total, cur)} in store credit{bonus}")
+        bonus = (f" (including a {money_text(c.bonus, cur)} bonus for choosing credit)"
+                 if c.bonus else "")
+        bits.append(f"give you {money_text(c.total, cur)} in store credit{bonus}")
     if not bits:
         return "There is no money left to return on this order."
     lead = "We will" if outcome is Outcome.APPROVE else "If it is approved, we will"

@@ -9,12 +9,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from policies.context import Context
+from policies.policy import money_text, percent_of
 from refunds_plugin.domain import Fee, OrderLine, Reason, Resolution, ResolutionKind, ReturnLine
 from refunds_plugin.domain import RuleResult as R
-from refunds_plugin.money import Money
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class PlannedLine:
     line: OrderLine
     request: ReturnLine
@@ -51,7 +51,7 @@ def fees(ctx: Context, planned: list[tuple[PlannedLine, bool]]) -> tuple[list[Fe
     saw: dict[str, object] = {"fee_base": base, "tier": ctx.standing.tier_name,
                               "restocking_percent": str(rules.restocking_percent)}
     out: list[Fee] = []
-    restock = Money(base, cur).percent(rules.restocking_percent).minor if base else 0
+    restock = percent_of(base, rules.restocking_percent) if base else 0
     if restock:
         out.append(Fee("restocking", restock,
                        f"{rules.restocking_percent}% restocking fee"))
@@ -66,7 +66,7 @@ def fees(ctx: Context, planned: list[tuple[PlannedLine, bool]]) -> tuple[list[Fe
                      f"As a {ctx.standing.tier_name} customer you pay no return fees.", saw)
     if not out:
         return [], R("fees", "pass", "no_fees", "No fees apply.", saw)
-    total = Money(sum(f.amount for f in out), cur)
+    total = money_text(sum(f.amount for f in out), cur)
     return out, R("fees", "adjust", "fees_charged",
                   f"Fees of {total} are deducted for returns that are not our fault.", saw)
 
@@ -86,7 +86,7 @@ def shipping(ctx: Context, planned: list[PlannedLine]) -> tuple[int, R]:
         why = "the problem is ours" if fault and rules.refund_on_merchant_fault \
             else "this returns the last item of the order"
         return remaining, R("shipping", "adjust", "shipping_refunded",
-                            f"We refund your shipping of {Money(remaining, ctx.currency)} "
+                            f"We refund your shipping of {money_text(remaining, ctx.currency)} "
                             f"because {why}.", saw)
     return 0, R("shipping", "pass", "shipping_kept", "Shipping is not refunded.", saw)
 
@@ -98,7 +98,7 @@ def split(ctx: Context, planned: list[PlannedLine], ship: int,
     Lines that are our fault go back to the original payment unless the customer asked for
     credit; credit-only lines go to credit; the rest follow the choice (or the policy default).
     """
-    rules, facts, cur = ctx.policy.resolution, ctx.facts, ctx.currency
+    rules, cur = ctx.policy.resolution, ctx.currency
     wanted = ctx.request.preferred_resolution
     choice = wanted if wanted in rules.allow else rules.default
     refund = credit = 0
@@ -116,25 +116,25 @@ def split(ctx: Context, planned: list[PlannedLine], ship: int,
         credit, refund = credit - taken, refund - min(refund, fee_total - taken)
     saw: dict[str, object] = {"preferred": wanted.value if wanted else None,
                               "choice": choice.value, "refund": refund, "credit": credit,
-                              "refundable": facts.refundable}
+                              "refundable": ctx.refundable}
     results = [R("resolution", "pass", f"resolution_{choice.value}",
                  "Your choice of resolution is honoured." if wanted is choice
                  else f"Our policy resolves returns as {choice.value}.", saw)]
-    over = refund + credit - facts.refundable
+    over = refund + credit - ctx.refundable
     if over > 0:
         cut = min(credit, over)
         credit, refund = credit - cut, refund - (over - cut)
         results.append(R("refundable_cap", "review", "exceeds_refundable",
                          "Part of this order's payment is already refunded or on its way, so "
                          "our team will confirm the amount.",
-                         {"over_by": over, "refundable": facts.refundable}))
+                         {"over_by": over, "refundable": ctx.refundable}))
     bonus = 0
     if choice is ResolutionKind.CREDIT and credit > 0 and rules.credit_bonus_percent:
-        bonus = Money(credit, cur).percent(rules.credit_bonus_percent).minor
+        bonus = percent_of(credit, rules.credit_bonus_percent)
         cap = rules.credit_bonus_max.get(cur) if rules.credit_bonus_max else None
         bonus = bonus if cap is None else min(bonus, cap)
         results.append(R("credit_bonus", "adjust", "credit_bonus",
-                         f"You get a {Money(bonus, cur)} bonus for choosing store credit.",
+                         f"You get a {money_text(bonus, cur)} bonus for choosing store credit.",
                          {"percent": str(rules.credit_bonus_percent), "cap": cap,
                           "bonus": bonus}))
     out = [*_refunds(ctx, refund)]

@@ -6,12 +6,12 @@ A customer in good standing is never refused by these rules; a person looks inst
 from __future__ import annotations
 
 from policies.context import Context
+from policies.policy import money_text
 from refunds_plugin.domain import Reason, RuleResult
-from refunds_plugin.money import Money
 
 
 def _fmt(minor: int | None, currency: str) -> str:
-    return "no limit" if minor is None else str(Money(minor, currency))
+    return "no limit" if minor is None else money_text(minor, currency)
 
 
 def limits(ctx: Context, gross: int) -> RuleResult:

@@ -14,7 +14,7 @@ from policies.policy import AmountTable, Policy, Tier
 from refunds_plugin.domain import CustomerHistory
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class Standing:
     """The customer's value and every tier it meets; each benefit is the best of those tiers.
 
@@ -25,17 +25,11 @@ class Standing:
     months: int
     projected_value: int
     tiers: tuple[Tier, ...] = ()
+    extra_window_days: int | None = 0  # None: unlimited; the best of the met tiers
 
     @property
     def tier_name(self) -> str:
         return self.tiers[-1].name if self.tiers else "base"
-
-    @property
-    def extra_window_days(self) -> int | None:
-        """Extra days on every window; None means the window becomes unlimited."""
-        if any(t.extra_window_days is None for t in self.tiers):
-            return None
-        return max((t.extra_window_days or 0 for t in self.tiers), default=0)
 
     @property
     def waive_fees(self) -> bool:
@@ -75,7 +69,12 @@ def standing(policy: Policy, history: CustomerHistory, currency: str, now: datet
     months = months_as_customer(history, now)
     value = projected_value(history, months, policy.expected_years)
     met = tuple(t for t in policy.tiers if _meets(t, history, months, value, currency))
-    return Standing(months, value, met)
+    extra: int | None = 0
+    if any(t.extra_window_days is None for t in met):
+        extra = None
+    elif met:
+        extra = max(t.extra_window_days or 0 for t in met)
+    return Standing(months, value, met, extra)
 
 
 def _meets(tier: Tier, history: CustomerHistory, months: int, value: int, currency: str) -> bool:

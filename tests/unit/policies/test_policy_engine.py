@@ -7,9 +7,12 @@ import json
 from dataclasses import replace
 from datetime import timedelta
 
+from hypothesis import given
+from hypothesis import strategies as st
 from policy_builders import NOW, SHIRT, TOTAL, ask, order
 
 from policies import evaluate, load_policy, load_policy_text
+from policies.policy import percent_of
 from policies.tiers import months_as_customer, projected_value
 from refunds_plugin.domain import (
     CustomerHistory,
@@ -21,6 +24,7 @@ from refunds_plugin.domain import (
     ReturnLine,
     ReturnRequest,
 )
+from refunds_plugin.money import Money
 
 R = Reason
 DEFAULT = load_policy("preset:default")
@@ -175,3 +179,8 @@ def test_every_rule_is_in_the_trace_in_order():
     assert [r.rule for r in d.trace] == [
         "request_lines", "payment", "tier", "window", "final_sale", "reason", "refund_period",
         "keep_item", "fees", "shipping", "limits", "abuse", "resolution"]
+
+
+@given(st.integers(0, 10**12), st.decimals(min_value=0, max_value=100, places=3))
+def test_the_fast_percentage_always_agrees_with_money_percent(minor, pct):
+    assert percent_of(minor, pct) == Money(minor, "USD").percent(pct).minor

@@ -1,0 +1,122 @@
+"""Decisions per second for each preset on one core, next to a trivial baseline in the same run.
+
+    python bench/bench_policy.py [--seconds 2] [--json]
+
+The baseline "evaluate" only sums the requested lines and builds a Decision, so the ratio shows
+what the rules themselves cost. The process pins itself to one CPU where the OS allows it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+
+from policies import Policy, evaluate, list_presets, load_policy
+from refunds_plugin.domain import (
+    CustomerHistory,
+    Decision,
+    OrderFacts,
+    OrderLine,
+    Outcome,
+    PaymentFacts,
+    Reason,
+    Resolution,
+    ResolutionKind,
+    ReturnLine,
+    ReturnRequest,
+)
+
+NOW = datetime(2026, 6, 1, 12, 0, tzinfo=UTC)
+LINES = (OrderLine("shirt", "SHIRT", "Linen shirt", 2, 4000),
+         OrderLine("socks", "SOCKS", "Wool socks", 1, 400),
+         OrderLine("dress", "DRESS", "Silk dress", 1, 12000, tags=("final-sale",)),
+         OrderLine("jacket", "JACKET", "Leather jacket", 1, 30000))
+TOTAL = sum(ln.amount for ln in LINES) + 800
+
+
+def facts(days: int, history: CustomerHistory) -> OrderFacts:
+    at = NOW - timedelta(days=days)
+    return OrderFacts("1001", "USD", LINES, 800, TOTAL, paid_at=at, fulfilled_at=at,
+                      delivered_at=at, payments=(PaymentFacts("stripe", "pi_1", TOTAL),),
+                      history=history)
+
+
+def request(*items: tuple[str, int, Reason], prefer: ResolutionKind | None = None):
+    return ReturnRequest("r", "1001", tuple(ReturnLine(*i) for i in items), prefer)
+
+
+LOYAL = CustomerHistory(120000, 6, NOW - timedelta(days=730), 5000, 1, 4000)
+CASES = [
+    (facts(10, CustomerHistory()), request(("shirt", 1, Reason.CHANGED_MIND))),
+    (facts(10, LOYAL), request(("shirt", 2, Reason.DAMAGED), ("socks", 1, Reason.TOO_SMALL))),
+    (facts(20, CustomerHistory()), request(("dress", 1, Reason.CHANGED_MIND),
+                                           prefer=ResolutionKind.CREDIT)),
+    (facts(45, LOYAL), request(("jacket", 1, Reason.TOO_LARGE))),
+    (facts(5, CustomerHistory(refunds_recent_count=6)), request(("socks", 1, Reason.OTHER))),
+    (facts(3, CustomerHistory()), request(("shirt", 2, Reason.NOT_RECEIVED),
+                                          ("jacket", 1, Reason.NOT_RECEIVED))),
+]
+
+Evaluator = Callable[[Policy, OrderFacts, ReturnRequest, datetime], Decision]
+
+
+def baseline(policy: Policy, f: OrderFacts, r: ReturnRequest, now: datetime) -> Decision:
+    """Only sums the requested lines; the floor any real evaluator stands on."""
+    amount = sum(f.line(rl.line_id).unit_amount * rl.quantity for rl in r.lines)  # type: ignore[union-attr]
+    return Decision(Outcome.APPROVE, "approved", "ok", f.currency, policy.name,
+                    policy.content_hash, resolutions=(Resolution(ResolutionKind.REFUND, amount),))
+
+
+def rates(fn: Evaluator, policy: Policy, seconds: float) -> tuple[float, float]:
+    """(best, median) decisions/s over batches of 20 rounds of the cases, for ``seconds``.
+
+    Best-of-batches is the usual way to read a noisy shared machine (as ``timeit`` does);
+    the median is printed too so a reader can see how noisy the run was.
+    """
+    for f, r in CASES:  # warm up
+        fn(policy, f, r, NOW)
+    batch, samples = 20 * len(CASES), []
+    deadline = time.process_time() + seconds
+    while time.process_time() < deadline or len(samples) < 5:
+        start = time.process_time()
+        for _ in range(20):
+            for f, r in CASES:
+                fn(policy, f, r, NOW)
+        samples.append(batch / (time.process_time() - start))
+    return max(samples), statistics.median(samples)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--seconds", type=float, default=2.0, help="time per measurement")
+    parser.add_argument("--json", action="store_true")
+    args = parser.parse_args()
+    if hasattr(os, "sched_setaffinity"):
+        os.sched_setaffinity(0, {min(os.sched_getaffinity(0))})
+    rows = []
+    for name in list_presets():
+        pol = load_policy(f"preset:{name}")
+        base, base_med = rates(baseline, pol, args.seconds)
+        real, real_med = rates(evaluate, pol, args.seconds)
+        rows.append({"preset": name, "decisions_per_s": round(real),
+                     "decisions_per_s_median": round(real_med), "baseline_per_s": round(base),
+                     "baseline_per_s_median": round(base_med), "ratio": round(real / base, 3),
+                     "target_met": real >= 20000})
+    if args.json:
+        print(json.dumps(rows, indent=2))
+        return
+    print(f"one core, best batch (median in brackets); target >= 20,000 decisions/s\n"
+          f"{'preset':<17}{'decisions/s':>22}{'baseline/s':>24}{'ratio':>8}  target")
+    for row in rows:
+        print(f"{row['preset']:<17}{row['decisions_per_s']:>10,} "
+              f"({row['decisions_per_s_median']:>8,})"
+              f"{row['baseline_per_s']:>12,} ({row['baseline_per_s_median']:>8,})"
+              f"{row['ratio']:>9.3f}  {'met' if row['target_met'] else 'MISSED'}")
+
+if __name__ == "__main__":
+    main()
