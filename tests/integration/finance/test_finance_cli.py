@@ -83,3 +83,22 @@ def test_export_streams_csv_for_the_period_without_a_progress_bar_off_a_terminal
         ("o-1", "approve", "2500", "succeeded"), ("o-2", "review", "4000", "none")]
     assert "exporting" not in result.stderr
     assert "exported 2 decision(s)" in result.stderr
+
+
+class _Terminal(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+def test_export_shows_a_progress_bar_when_stderr_is_a_terminal(
+    scene: Scene, sqlite_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from refunds_plugin.finance_cli import export_with_progress
+
+    terminal = _Terminal()
+    monkeypatch.setattr("sys.stderr", terminal)
+    out = io.StringIO()
+    assert export_with_progress(sqlite_url, out, "json", None, None) == 2
+    assert "exporting" in terminal.getvalue()
+    orders = sorted(json.loads(ln)["order_id"] for ln in out.getvalue().splitlines())
+    assert orders == ["o-1", "o-2"]

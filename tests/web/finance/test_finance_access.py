@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+import pytest
+
 from refunds_plugin.access import check_token, hash_token
 from tests.fakes.finance_scene import Scene, csrf
 
@@ -114,3 +116,18 @@ def test_logging_out_ends_the_session(scene: Scene) -> None:
     resp = client.post("/finance/logout", data={"csrf_token": csrf(client, "/finance/")})
     assert resp.status_code == 303
     assert client.get("/finance/").status_code == 401
+
+
+def test_without_a_configured_secret_key_sessions_get_a_random_one_and_a_warning(
+    sqlite_url: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    from datetime import UTC, datetime
+
+    from tests.fakes.shop import Shop
+
+    with caplog.at_level("WARNING", logger="refunds.finance"):
+        shop = Shop(sqlite_url, datetime(2026, 11, 24, tzinfo=UTC), secret_key="")
+    key = shop.app.config["SECRET_KEY"]
+    assert isinstance(key, str) and len(key) == 64
+    assert "REFUNDS_SECRET_KEY is not set" in caplog.text
+    shop.runtime.engine.dispose()
