@@ -11,7 +11,8 @@ from tests.fakes.finance_scene import Scene, make_scene
 
 
 @pytest.fixture
-def scene(sqlite_url: str, now: datetime) -> Iterator[Scene]:
-    made = make_scene(sqlite_url, now)
+def scene(any_db_url: str, now: datetime) -> Iterator[Scene]:
+    """Over SQLite and PostgreSQL: the guarded review update and the lock differ between them."""
+    made = make_scene(any_db_url, now)
     yield made
     made.shop.runtime.engine.dispose()
