@@ -8,23 +8,34 @@ advisory lock (see ``lock_ledger``).
 
 from __future__ import annotations
 
+import threading
+import weakref
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from typing import Any
 
 from sqlalchemy import Connection, Engine, create_engine, event, text
-from sqlalchemy.pool import NullPool
+from sqlalchemy.pool import NullPool, QueuePool
 
 LEDGER_LOCK_KEY = 0x52_46_4E_44  # "RFND": one advisory lock for the ledger's append path
+# per SQLite engine: its writers in this process take turns here
+_WRITE_LOCKS: weakref.WeakKeyDictionary[Engine, threading.RLock] = weakref.WeakKeyDictionary()
 
 
 def make_engine(url: str, *, busy_timeout_ms: int = 30_000, pool_size: int = 5) -> Engine:
     """Create an engine for ``url`` with the pragmas and pooling this service relies on."""
     if url.startswith("sqlite"):
+        # A file database keeps its connections: opening one per transaction re-ran the pragmas
+        # and, on closing the last one, checkpointed and deleted the WAL every time.
+        memory = url in ("sqlite://", "sqlite:///:memory:")
         engine = create_engine(
-            url, poolclass=NullPool, connect_args={"timeout": busy_timeout_ms / 1000}
+            url,
+            poolclass=NullPool if memory else QueuePool,
+            **({} if memory else {"pool_size": pool_size, "max_overflow": 4 * pool_size}),
+            connect_args={"timeout": busy_timeout_ms / 1000, "check_same_thread": False},
         )
         _configure_sqlite(engine, busy_timeout_ms)
+        _WRITE_LOCKS[engine] = threading.RLock()
         return engine
     return create_engine(url, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True)
 
@@ -55,7 +66,10 @@ def is_sqlite(engine_or_conn: Engine | Connection) -> bool:
 @contextmanager
 def write_tx(engine: Engine) -> Iterator[Connection]:
     """One write transaction: committed on success, rolled back on any exception."""
-    with engine.connect() as conn:
+    # SQLite has one writer: threads of this process queue here instead of in SQLite's busy
+    # handler, which sleeps up to 100 ms between retries and made p99 latency seconds long.
+    lock = _WRITE_LOCKS.get(engine) if engine.dialect.name == "sqlite" else None
+    with lock or nullcontext(), engine.connect() as conn:
         conn = conn.execution_options(sqlite_write=True)
         with conn.begin():
             yield conn

@@ -1,0 +1,224 @@
+"""Webhook throughput: this service under gunicorn on SQLite against a bare Flask endpoint.
+
+Both run under the same gunicorn settings (gthread, ``--workers``, ``--threads``) on loopback and
+get the same concurrent load of freshly signed storefront events: for each new order an
+``order.paid`` followed by a ``return.requested`` (unique ids, so every event is decided and
+recorded, not deduplicated). The bare endpoint only reads the body. Prints events/s and p50/p99
+latency for each and the ratio; exits 1 if any request failed.
+
+    python bench/bench_webhooks.py                   # 15 s per target, 16 client threads
+    python bench/bench_webhooks.py --seconds 20 --clients 32 --workers 2 --threads 8
+"""
+
+from __future__ import annotations
+
+import argparse
+import http.client
+import json
+import os
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from flask import Flask, request
+
+from webhooks.signatures import sign
+
+SECRET = "whsec_bench"
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def bare_app() -> Flask:
+    """The baseline: a Flask endpoint that reads the body and answers, nothing else."""
+    app = Flask("bare")
+
+    @app.post("/webhooks/storefront")
+    def receive() -> tuple[dict[str, Any], int]:
+        request.get_data(cache=False)
+        return {"received": True}, 200
+
+    return app
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def order_event(n: int, prefix: str) -> dict[str, Any]:
+    return {"id": f"evt_{prefix}_paid_{n}", "type": "order.paid", "created": 1764000000,
+            "data": {"order": {
+                "id": f"{prefix}-{n}", "currency": "USD", "paid_at": "2026-11-01T10:00:00Z",
+                "customer": {"id": f"c-{n}", "email": f"c{n}@example.com"},
+                "lines": [{"id": "l1", "sku": "MUG-1", "name": "Mug", "quantity": 2,
+                           "unit_amount": 2500, "tags": []}],
+                "shipping_amount": 500, "total_amount": 5500,
+                "payment": {"provider": "stripe", "reference": f"pi_{prefix}_{n}"}}}}
+
+
+def return_event(n: int, prefix: str) -> dict[str, Any]:
+    return {"id": f"evt_{prefix}_ret_{n}", "type": "return.requested", "created": 1764000100,
+            "data": {"return": {"id": f"r-{prefix}-{n}", "order_id": f"{prefix}-{n}",
+                                "lines": [{"line_id": "l1", "quantity": 1,
+                                           "reason": "changed_mind"}],
+                                "preferred_resolution": "refund"}}}
+
+
+@dataclass
+class Result:
+    name: str
+    seconds: float
+    latencies: list[float] = field(default_factory=list)
+    failures: list[str] = field(default_factory=list)
+
+    @property
+    def rate(self) -> float:
+        return len(self.latencies) / self.seconds
+
+    def pct(self, q: float) -> float:
+        ordered = sorted(self.latencies)
+        return ordered[min(len(ordered) - 1, int(q * len(ordered)))] * 1000 if ordered else 0.0
+
+    def line(self) -> str:
+        mean = statistics.fmean(self.latencies) * 1000 if self.latencies else 0.0
+        return (f"{self.name:8s} {len(self.latencies):7d} events in {self.seconds:5.1f} s  "
+                f"{self.rate:8.1f} events/s  p50 {self.pct(0.50):6.2f} ms  "
+                f"p99 {self.pct(0.99):6.2f} ms  mean {mean:6.2f} ms  "
+                f"failed {len(self.failures)}")
+
+
+def drive(name: str, port: int, seconds: float, clients: int, prefix: str) -> Result:
+    """``clients`` threads, each on one keep-alive connection, send order/return pairs."""
+    stop = time.monotonic() + seconds
+    result = Result(name, seconds)
+    lock = threading.Lock()
+    counter = iter(range(10**9))
+
+    def client() -> None:
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+        mine: list[float] = []
+        bad: list[str] = []
+        while time.monotonic() < stop:
+            with lock:
+                n = next(counter)
+            for event in (order_event(n, prefix), return_event(n, prefix)):
+                body = json.dumps(event).encode()
+                headers = {"Content-Type": "application/json",
+                           "Refunds-Signature": sign(SECRET, body)}
+                started = time.perf_counter()
+                try:
+                    conn.request("POST", "/webhooks/storefront", body, headers)
+                    resp = conn.getresponse()
+                    payload = resp.read()
+                except (OSError, http.client.HTTPException) as exc:
+                    bad.append(f"{type(exc).__name__}: {exc}")
+                    conn.close()
+                    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+                    continue
+                elapsed = time.perf_counter() - started
+                if resp.status not in (200, 201):
+                    bad.append(f"{resp.status}: {payload[:200]!r}")
+                else:
+                    mine.append(elapsed)
+        conn.close()
+        with lock:
+            result.latencies.extend(mine)
+            result.failures.extend(bad)
+
+    threads = [threading.Thread(target=client) for _ in range(clients)]
+    began = time.monotonic()
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    result.seconds = time.monotonic() - began
+    return result
+
+
+def wait_ready(port: int, proc: subprocess.Popen[bytes], timeout: float = 30) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise SystemExit(f"server exited with {proc.returncode} before it was ready")
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.5):
+                return
+        except OSError:
+            time.sleep(0.1)
+    raise SystemExit(f"server on port {port} did not start within {timeout} s")
+
+
+def start(argv: list[str], env: dict[str, str]) -> subprocess.Popen[bytes]:
+    return subprocess.Popen(argv, env=env, cwd=ROOT, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.PIPE, start_new_session=True)
+
+
+def stop(proc: subprocess.Popen[bytes]) -> str:
+    proc.send_signal(signal.SIGTERM)
+    try:
+        _, err = proc.communicate(timeout=40)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        _, err = proc.communicate()
+    return err.decode(errors="replace")
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
+    parser.add_argument("--seconds", type=float, default=15.0, help="load per target")
+    parser.add_argument("--warmup", type=float, default=2.0)
+    parser.add_argument("--clients", type=int, default=16, help="concurrent client threads")
+    parser.add_argument("--workers", type=int, default=2, help="gunicorn workers (both)")
+    parser.add_argument("--threads", type=int, default=8, help="gunicorn threads (both)")
+    args = parser.parse_args()
+
+    tmp = tempfile.mkdtemp(prefix="refunds-bench-")
+    env = {**os.environ, "REFUNDS_DATABASE_URL": f"sqlite:///{tmp}/bench.db",
+           "REFUNDS_STOREFRONT_SECRET": SECRET, "REFUNDS_LOG_LEVEL": "WARNING",
+           "REFUNDS_SECRET_KEY": "bench-only", "PYTHONPATH": str(ROOT)}
+    env.pop("REFUNDS_STRIPE_API_KEY", None)  # dry run: the executor records, no money moves
+    gunicorn = [sys.executable, "-m", "gunicorn", "--workers", str(args.workers),
+                "--threads", str(args.threads), "--worker-class", "gthread",
+                "--log-level", "warning"]
+    targets = {
+        "bare": gunicorn + ["--bind", "127.0.0.1:{port}", "bench.bench_webhooks:bare_app()"],
+        "service": [sys.executable, "-m", "refunds_plugin.cli", "serve", "--port", "{port}",
+                    "--workers", str(args.workers), "--threads", str(args.threads)],
+    }
+    print(f"gunicorn gthread workers={args.workers} threads={args.threads}; "
+          f"{args.clients} client threads; {args.seconds:.0f} s per target after "
+          f"{args.warmup:.0f} s warm-up; SQLite at {tmp}/bench.db; "
+          f"cpus={os.cpu_count()}", flush=True)
+    results: dict[str, Result] = {}
+    for name, template in targets.items():
+        port = free_port()
+        proc = start([part.replace("{port}", str(port)) for part in template], env)
+        try:
+            wait_ready(port, proc)
+            drive(name, port, args.warmup, args.clients, f"{name}w")
+            results[name] = drive(name, port, args.seconds, args.clients, name)
+        finally:
+            err = stop(proc)
+        print(results[name].line(), flush=True)
+        if results[name].failures:
+            print(f"  first failures: {results[name].failures[:3]}\n  server stderr: "
+                  f"{err[-2000:]}", flush=True)
+    bare, service = results["bare"], results["service"]
+    ratio = service.rate / bare.rate if bare.rate else 0.0
+    verdict = "meets" if ratio >= 0.5 and service.pct(0.99) < 50 else "misses"
+    print(f"ratio service/bare throughput {ratio:.2f}  service p99 {service.pct(0.99):.2f} ms  "
+          f"({verdict} the target: >= 0.50 and p99 < 50 ms)")
+    return 1 if bare.failures or service.failures else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
