@@ -25,17 +25,11 @@ class Context:
     anchor_at: datetime | None
     refundable: int  # facts.refundable, computed once
     disputed: bool
+    age_days: int | None  # whole days since the anchor date (0 if in the future)
 
     @property
     def currency(self) -> str:
         return self.facts.currency
-
-    @property
-    def age_days(self) -> int | None:
-        """Whole days since the anchor date (0 if it is in the future)."""
-        if self.anchor_at is None:
-            return None
-        return max(0, (self.now - self.anchor_at).days)
 
 
 def build_context(policy: Policy, facts: OrderFacts, request: ReturnRequest,
@@ -43,7 +37,8 @@ def build_context(policy: Policy, facts: OrderFacts, request: ReturnRequest,
     anchor, anchor_at = start_date(policy.window.start, facts)
     return Context(policy, facts, request, now,
                    standing(policy, facts.history, facts.currency, now), anchor, anchor_at,
-                   facts.refundable, facts.disputed)
+                   facts.refundable, facts.disputed,
+                   None if anchor_at is None else max(0, (now - anchor_at).days))
 
 
 def start_date(start: Anchor, facts: OrderFacts) -> tuple[Anchor | None, datetime | None]:

@@ -45,14 +45,19 @@ def request_lines(ctx: Context) -> RuleResult:
     wanted: dict[str, int] = {}
     for rl in req.lines:
         wanted[rl.line_id] = wanted.get(rl.line_id, 0) + rl.quantity
+    by_id = {ln.id: ln for ln in facts.lines}
+    returned: dict[str, int] = {}
+    for lid, q in facts.returned_quantities:
+        returned[lid] = returned.get(lid, 0) + q
     for line_id, qty in wanted.items():
-        line = facts.line(line_id)
-        saw.update(line_id=line_id, quantity=qty)
+        line = by_id.get(line_id)
         if line is None:
+            saw.update(line_id=line_id, quantity=qty)
             return RuleResult("request_lines", "decline", "unknown_line",
                               f"Order {facts.order_id} has no item {line_id}.", saw)
-        remaining = line.quantity - facts.returned(line_id)
-        saw["remaining"] = remaining
+        remaining = line.quantity - returned.get(line_id, 0)
+        if qty <= 0 or qty > remaining:
+            saw.update(line_id=line_id, quantity=qty, remaining=remaining)
         if qty <= 0:
             return RuleResult("request_lines", "decline", "invalid_quantity",
                               f"The quantity of {line.name} to return must be at least 1.", saw)

@@ -75,10 +75,12 @@ def shipping(ctx: Context, planned: list[PlannedLine]) -> tuple[int, R]:
     """Original shipping comes back with the order's last item, or when the fault is ours."""
     facts, rules = ctx.facts, ctx.policy.shipping
     remaining = max(0, facts.shipping_amount - facts.shipping_refunded)
-    asked: dict[str, int] = {}
+    gone: dict[str, int] = {}
+    for lid, q in facts.returned_quantities:
+        gone[lid] = gone.get(lid, 0) + q
     for pl in planned:
-        asked[pl.line.id] = asked.get(pl.line.id, 0) + pl.request.quantity
-    last = all(facts.returned(ln.id) + asked.get(ln.id, 0) >= ln.quantity for ln in facts.lines)
+        gone[pl.line.id] = gone.get(pl.line.id, 0) + pl.request.quantity
+    last = all(gone.get(ln.id, 0) >= ln.quantity for ln in facts.lines)
     fault = any(pl.request.reason.merchant_fault for pl in planned)
     saw = {"remaining_shipping": remaining, "last_item": last, "merchant_fault": fault}
     if remaining and ((last and rules.refund_with_last_item)

@@ -55,7 +55,8 @@ def abuse(ctx: Context, gross: int) -> RuleResult:
     if max_amount is not None and hist.refunds_recent_amount + gross > max_amount:
         signals.append("refund_amount")
     ratio = rules.max_refund_ratio_percent
-    if ratio is not None and hist.total_paid > 0 and \
+    # Refunds with no purchases on record count as an unbounded ratio.
+    if ratio is not None and hist.total_refunded > 0 and \
             hist.total_refunded * 100 > ratio * hist.total_paid:
         signals.append("refund_ratio")
     claims_max = rules.max_not_received_claims

@@ -43,6 +43,9 @@ class Standing:
         """
         if base is None:
             return True, None
+        if not self.tiers:
+            value = base.get(currency)
+            return value is not None, value
         values = [base.get(currency)]
         values += [getattr(t.limits, which).get(currency) for t in self.tiers
                    if getattr(t.limits, which) is not None]

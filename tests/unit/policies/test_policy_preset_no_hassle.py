@@ -58,6 +58,10 @@ CASES = [
      order(history=CustomerHistory(total_paid=10000, total_refunded=6001, order_count=3)),
      ask(("shirt", 1, R.CHANGED_MIND)),
      Expect("review", "abuse_signal", refund=4000)),
+    ("refunds_with_no_purchases_on_record_go_to_a_person",
+     order(history=CustomerHistory(total_paid=0, total_refunded=1)),
+     ask(("shirt", 1, R.CHANGED_MIND)),
+     Expect("review", "abuse_signal", refund=4000)),
 ]
 
 
