@@ -36,8 +36,9 @@ def describe(policy: Policy) -> list[str]:
     if policy.final_sale.tags:
         out.append(f"Items tagged {', '.join(policy.final_sale.tags)} are final sale: "
                    f"{_OUTSIDE[policy.final_sale.action]} unless the problem is ours.")
+    shipping = " with shipping" if policy.shipping.refund_on_merchant_fault else ""
     out.append("Damaged, defective, wrong, not-as-described or never-received items always get "
-               "a full refund with shipping and no fees.")
+               f"a full refund{shipping} and no fees.")
     for reason, action in policy.reasons:
         label = reason.value.replace("_", " ")
         said = "store credit only" if action is Action.CREDIT else _OUTSIDE[action]

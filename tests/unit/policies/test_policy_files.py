@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 from decimal import Decimal
+from pathlib import Path
 
 import pytest
 
@@ -138,3 +139,11 @@ def test_an_unknown_preset_lists_the_real_ones():
         load_policy("preset:lenient")
     assert caught.value.problems == (("preset", "one of credit-first, default, no-hassle, "
                                                 "standard-30-day"),)
+
+
+def test_the_annotated_example_in_the_docs_is_a_valid_policy():
+    doc = (Path(__file__).parents[3] / "docs" / "policy.md").read_text(encoding="utf-8")
+    example = doc.split("```yaml\n", 1)[1].split("```", 1)[0]
+    pol = load_policy_text(example, "docs")
+    assert (pol.name, pol.window.days, pol.resolution.credit_bonus_percent) == (
+        "spring-2026", 45, Decimal(5))
