@@ -8,6 +8,8 @@ advisory lock (see ``lock_ledger``).
 
 from __future__ import annotations
 
+import fcntl
+import os
 import threading
 import weakref
 from collections.abc import Iterator
@@ -18,8 +20,47 @@ from sqlalchemy import Connection, Engine, create_engine, event, text
 from sqlalchemy.pool import NullPool, QueuePool
 
 LEDGER_LOCK_KEY = 0x52_46_4E_44  # "RFND": one advisory lock for the ledger's append path
-# per SQLite engine: its writers in this process take turns here
-_WRITE_LOCKS: weakref.WeakKeyDictionary[Engine, threading.RLock] = weakref.WeakKeyDictionary()
+
+
+class WriterQueue:
+    """SQLite's writers take turns here: threads on a lock, processes on an ``flock`` of a file
+    beside the database. SQLite's own busy handler sleeps up to 100 ms between retries, which
+    made p99 latency seconds long under load. Correctness never depends on this queue:
+    ``BEGIN IMMEDIATE`` still holds the database's one write lock."""
+
+    def __init__(self, path: str | None) -> None:
+        self.lock = threading.RLock()
+        self.path = path
+        self.fd: int | None = None
+        self.pid = 0
+        self.depth = 0
+
+    def __del__(self) -> None:
+        if self.fd is not None and self.pid == os.getpid():
+            os.close(self.fd)
+
+    @contextmanager
+    def turn(self) -> Iterator[None]:
+        with self.lock:
+            held = self._flock()
+            self.depth += 1
+            try:
+                yield
+            finally:
+                self.depth -= 1
+                if held and self.depth == 0 and self.fd is not None:
+                    fcntl.flock(self.fd, fcntl.LOCK_UN)
+
+    def _flock(self) -> bool:
+        if self.path is None or self.depth:
+            return False
+        if self.fd is None or self.pid != os.getpid():  # a forked child needs its own file
+            self.fd, self.pid = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600), os.getpid()
+        fcntl.flock(self.fd, fcntl.LOCK_EX)
+        return True
+
+
+_WRITE_LOCKS: weakref.WeakKeyDictionary[Engine, WriterQueue] = weakref.WeakKeyDictionary()
 
 
 def make_engine(url: str, *, busy_timeout_ms: int = 30_000, pool_size: int = 5) -> Engine:
@@ -35,7 +76,8 @@ def make_engine(url: str, *, busy_timeout_ms: int = 30_000, pool_size: int = 5) 
             connect_args={"timeout": busy_timeout_ms / 1000, "check_same_thread": False},
         )
         _configure_sqlite(engine, busy_timeout_ms)
-        _WRITE_LOCKS[engine] = threading.RLock()
+        database = engine.url.database
+        _WRITE_LOCKS[engine] = WriterQueue(None if memory or not database else f"{database}-writer")
         return engine
     return create_engine(url, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True)
 
@@ -66,10 +108,8 @@ def is_sqlite(engine_or_conn: Engine | Connection) -> bool:
 @contextmanager
 def write_tx(engine: Engine) -> Iterator[Connection]:
     """One write transaction: committed on success, rolled back on any exception."""
-    # SQLite has one writer: threads of this process queue here instead of in SQLite's busy
-    # handler, which sleeps up to 100 ms between retries and made p99 latency seconds long.
-    lock = _WRITE_LOCKS.get(engine) if engine.dialect.name == "sqlite" else None
-    with lock or nullcontext(), engine.connect() as conn:
+    queue = _WRITE_LOCKS.get(engine) if engine.dialect.name == "sqlite" else None
+    with queue.turn() if queue else nullcontext(), engine.connect() as conn:
         conn = conn.execution_options(sqlite_write=True)
         with conn.begin():
             yield conn
