@@ -8,6 +8,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
+import stripe
 
 from refunds_plugin.tables import refund_attempts, reviews
 from tests.fakes import Clock, Harness, order_paid, return_requested
@@ -204,3 +205,46 @@ def test_store_credit_for_a_stripe_shop_is_a_promotion_code_returned_to_the_stor
     assert attempt.credit_code == promo["code"]
     assert (shown["status"], shown["credit_code"]) == ("succeeded", promo["code"])
     assert fake_stripe.refunds == []
+
+
+def _client(server: FakeStripeServer) -> stripe.StripeClient:
+    return stripe.StripeClient("sk_test_fake", base_addresses={"api": server.url},
+                               max_network_retries=0)
+
+
+def test_the_fake_refuses_a_reused_key_with_other_parameters_as_stripe_does(
+    stripe_server: FakeStripeServer,
+) -> None:
+    stripe_server.fake.add_payment_intent(5000, "usd", "pi_k")
+    client = _client(stripe_server)
+    first = client.v1.refunds.create(params={"payment_intent": "pi_k", "amount": 1000},
+                                     options={"idempotency_key": "k-1"})
+    again = client.v1.refunds.create(params={"payment_intent": "pi_k", "amount": 1000},
+                                     options={"idempotency_key": "k-1"})
+
+    with pytest.raises(stripe.IdempotencyError):
+        client.v1.refunds.create(params={"payment_intent": "pi_k", "amount": 2000},
+                                 options={"idempotency_key": "k-1"})
+    with pytest.raises(stripe.InvalidRequestError) as over:
+        client.v1.refunds.create(params={"payment_intent": "pi_k", "amount": 4001},
+                                 options={"idempotency_key": "k-2"})
+
+    assert again.id == first.id
+    assert stripe_server.fake.refunded("pi_k") == 1000
+    assert (over.value.param, over.value.code) == ("amount", None)
+
+
+def test_the_fake_lists_refunds_newest_first_in_pages(stripe_server: FakeStripeServer) -> None:
+    fake = stripe_server.fake
+    fake.add_payment_intent(5000, "usd", "pi_l")
+    made = [fake.create_refund({"payment_intent": "pi_l", "amount": 100})["id"]
+            for _ in range(5)]
+    client = _client(stripe_server)
+
+    page1 = client.v1.refunds.list(params={"limit": 2})
+    page2 = client.v1.refunds.list(params={"limit": 2, "starting_after": page1.data[-1].id})
+    recent = client.v1.refunds.list(params={"created": {"gte": 0}, "limit": 100})
+
+    assert [r.id for r in page1.data] == made[::-1][:2] and page1.has_more
+    assert [r.id for r in page2.data] == made[::-1][2:4] and page2.has_more
+    assert len(recent.data) == 5 and not recent.has_more
