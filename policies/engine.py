@@ -31,7 +31,10 @@ _NOTED = frozenset({"window", "final_sale", "reason", "refund_period", "tier"})
 
 def evaluate(policy: Policy, facts: OrderFacts, request: ReturnRequest,
              now: datetime) -> Decision:
-    """Decide a return request under ``policy`` as of ``now``; no I/O, no clock."""
+    """Decide a return request under ``policy`` as of ``now``; no I/O, no clock.
+
+    ``now`` and the order's dates must all be timezone-aware (UTC in the service).
+    """
     ctx = build_context(policy, facts, request, now)
     trace: list[RuleResult] = [eligibility.request_lines(ctx)]
     if trace[0].verdict == "decline":

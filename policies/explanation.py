@@ -37,7 +37,8 @@ def explain(ctx: Context, outcome: Outcome, planned: list[PlannedLine], back: li
     send = [pl.line.name for pl, b in zip(planned, back, strict=True) if b]
     keep = [pl.line.name for pl, b in zip(planned, back, strict=True) if not b]
     if send:
-        parts.append(f"Please send back {_join(send)}.")
+        parts.append(f"Please send back {_join(send)}." if outcome is Outcome.APPROVE
+                     else f"Once it is approved, we will ask you to send back {_join(send)}.")
     if keep:
         parts.append(f"You don't need to send back {_join(keep)}; please keep it.")
     parts.extend(f"Not included: {r.message}" for r in refused)
@@ -57,6 +58,7 @@ def _money(resolutions: tuple[Resolution, ...], cur: str, outcome: Outcome) -> s
                  if c.bonus else "")
         bits.append(f"give you {money_text(c.total, cur)} in store credit{bonus}")
     if not bits:
-        return "There is no money left to return on this order."
+        return ("After fees there is nothing left to refund." if outcome is Outcome.APPROVE
+                else "")
     lead = "We will" if outcome is Outcome.APPROVE else "If it is approved, we will"
     return f"{lead} {_join(bits)}."

@@ -126,9 +126,11 @@ def split(ctx: Context, planned: list[PlannedLine], ship: int,
     if over > 0:
         cut = min(credit, over)
         credit, refund = credit - cut, refund - (over - cut)
+        why = ("A disputed payment cannot be refunded until the dispute is settled"
+               if ctx.disputed else "Part of this order's payment is already refunded or on "
+               "its way")
         results.append(R("refundable_cap", "review", "exceeds_refundable",
-                         "Part of this order's payment is already refunded or on its way, so "
-                         "our team will confirm the amount.",
+                         f"{why}, so our team will confirm the amount.",
                          {"over_by": over, "refundable": ctx.refundable}))
     bonus = 0
     if choice is ResolutionKind.CREDIT and credit > 0 and rules.credit_bonus_percent:

@@ -66,7 +66,7 @@ def abuse(ctx: Context, gross: int) -> RuleResult:
     saw["signals"] = signals
     if signals:
         return RuleResult("abuse", "review", "abuse_signal",
-                          "Your recent returns are unusual for our shop, so a member of our "
+                          "Because of the returns on your account recently, a member of our "
                           "team will look at this one personally.", saw)
     return RuleResult("abuse", "pass", "no_abuse_signal", "Nothing unusual in recent returns.",
                       saw)
