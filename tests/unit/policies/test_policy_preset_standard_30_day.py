@@ -94,3 +94,13 @@ def test_the_loyal_tier_needs_three_orders():
     d = evaluate(POLICY, order(days=45, history=history), ask(("shirt", 1, R.CHANGED_MIND)), NOW)
     assert (d.outcome.value, d.reason_code) == ("decline", "outside_window")
 
+
+
+def test_a_review_tells_the_customer_why_and_what_they_will_get():
+    d = evaluate(POLICY, order(), ask(("jacket", 1, R.CHANGED_MIND)), NOW)
+    assert d.explanation == (
+        "Thank you. Your return of 1 × Leather jacket needs a quick check by our team. "
+        "Returns over 250.00 USD are confirmed by our team. If it is approved, we will refund "
+        "294.05 USD to your original payment. We deducted 5.95 USD return shipping, as the "
+        "return is not due to a fault of ours. Once it is approved, we will ask you to send "
+        "back Leather jacket.")
