@@ -27,11 +27,16 @@ LIVE_ATTEMPT = ("pending", "in_progress", "sent", "succeeded")  # count against 
 
 def insert_ignore(conn: Connection, table: Table, values: dict[str, Any]) -> bool:
     """Insert a row unless a unique constraint already holds one; True if inserted."""
+    return _insert_returning_key(conn, table, values) is not None
+
+
+def _insert_returning_key(conn: Connection, table: Table, values: dict[str, Any]) -> Any:
+    """The new row's primary key, or None when a unique constraint already holds the row."""
     dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
     key = next(iter(table.primary_key.columns))
     # RETURNING, not rowcount: psycopg reports rowcount -1 for this statement under SQLAlchemy 2.1
     stmt = dialect.insert(table).values(**values).on_conflict_do_nothing().returning(key)
-    return conn.execute(stmt).first() is not None
+    return conn.execute(stmt).scalar()
 
 
 def to_json(value: Any) -> str:
@@ -45,7 +50,7 @@ def record_event(
     conn: Connection, source: str, event_id: str, type_: str, payload: str, now: datetime
 ) -> int | None:
     """Record an incoming event; None if this ``(source, event_id)`` was recorded before."""
-    inserted = insert_ignore(
+    row_id = _insert_returning_key(
         conn,
         events,
         {
@@ -57,12 +62,7 @@ def record_event(
             "status": "recorded",
         },
     )
-    if not inserted:
-        return None
-    row_id = conn.execute(
-        select(events.c.id).where(events.c.source == source, events.c.event_id == event_id)
-    ).scalar_one()
-    return int(row_id)
+    return None if row_id is None else int(row_id)
 
 
 def mark_event(conn: Connection, row_id: int, status: str, note: str | None = None) -> None:
