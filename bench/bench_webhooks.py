@@ -6,7 +6,7 @@ get the same concurrent load of freshly signed storefront events: for each new o
 recorded, not deduplicated). The bare endpoint only reads the body. Prints events/s and p50/p99
 latency for each and the ratio; exits 1 if any request failed.
 
-    python bench/bench_webhooks.py                   # 15 s per target, 16 client threads
+    python bench/bench_webhooks.py                   # 20 s per target, 16 client threads
     python bench/bench_webhooks.py --seconds 20 --clients 32 --workers 2 --threads 8
 """
 
@@ -174,7 +174,7 @@ def stop(proc: subprocess.Popen[bytes]) -> str:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
-    parser.add_argument("--seconds", type=float, default=15.0, help="load per target")
+    parser.add_argument("--seconds", type=float, default=20.0, help="load per target")
     parser.add_argument("--warmup", type=float, default=2.0)
     parser.add_argument("--clients", type=int, default=16, help="concurrent client threads")
     parser.add_argument("--workers", type=int, default=2, help="gunicorn workers (both)")
