@@ -51,7 +51,8 @@ def fees(ctx: Context, planned: list[tuple[PlannedLine, bool]]) -> tuple[list[Fe
     saw: dict[str, object] = {"fee_base": base, "tier": ctx.standing.tier_name,
                               "restocking_percent": str(rules.restocking_percent)}
     out: list[Fee] = []
-    restock = percent_of(base, rules.restocking_percent) if base else 0
+    restock = percent_of(base, rules.restocking_percent) if base and rules.restocking_percent \
+        else 0
     if restock:
         out.append(Fee("restocking", restock,
                        f"{rules.restocking_percent}% restocking fee"))
