@@ -53,7 +53,7 @@ def build_providers(config: Config) -> dict[str, Provider]:
         from refunds_plugin.providers.saleor import SaleorProvider
     except ImportError:  # the Saleor adapter is optional at this layer
         return providers
-    providers["saleor"] = SaleorProvider.from_config(config)  # type: ignore[attr-defined]
+    providers["saleor"] = SaleorProvider.from_config(config)
     return providers
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 import stripe
+from stripe.params import RefundCreateParams
 
 from refunds_plugin.errors import FinalProviderError, ProviderError, RetryableProviderError
 from refunds_plugin.money import Money, stripe_amount
@@ -84,15 +85,17 @@ class StripeProvider:
                 f"{ins.amount} {ins.currency} rounds to nothing Stripe can refund",
                 code="amount_too_small",
             )
-        target = "charge" if ins.payment_reference.startswith(("ch_", "py_")) else "payment_intent"
+        params: RefundCreateParams = {
+            "amount": amount,
+            "reason": "duplicate" if ins.reason == "duplicate" else "requested_by_customer",
+            "metadata": self._metadata(ins),
+        }
+        if ins.payment_reference.startswith(("ch_", "py_")):
+            params["charge"] = ins.payment_reference
+        else:
+            params["payment_intent"] = ins.payment_reference
         refund = self.client.v1.refunds.create(
-            params={
-                target: ins.payment_reference,
-                "amount": amount,  # type: ignore[misc]
-                "reason": ins.reason,
-                "metadata": self._metadata(ins),
-            },
-            options={"idempotency_key": ins.idempotency_key},
+            params=params, options={"idempotency_key": ins.idempotency_key}
         )
         status = refund.status or "pending"
         if status in ("failed", "canceled"):
