@@ -141,6 +141,15 @@ def requests(draw: Any, facts: OrderFacts, max_lines: int = 4) -> ReturnRequest:
 
 
 def not_worse(better: Decision, worse: Decision) -> bool:
+    """A higher outcome, or the same outcome with at least as much money.
+
+    One exception: when the better terms make the customer owed more than the order can still
+    refund, a person confirms the capped amount (``exceeds_refundable``). That review pays at
+    least as much and is the order's money running out, not a stricter policy.
+    """
+    capped = [r.code for r in better.trace if r.verdict == "review"] == ["exceeds_refundable"]
+    if capped and better.amount >= worse.amount:
+        return True
     if RANK[better.outcome] != RANK[worse.outcome]:
         return RANK[better.outcome] > RANK[worse.outcome]
     return better.amount >= worse.amount
