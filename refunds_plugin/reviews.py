@@ -102,7 +102,7 @@ def decide(
                 raise NotFound(f"order {row.order_id} is unknown", code="unknown_order")
             _check_refundable(decision, facts.payments)
             attempt_ids = create_attempts(
-                conn, decision_id, decision, facts, service._route(facts), now
+                conn, decision_id, decision, facts, service.route(facts), now
             )
         append_entry(
             conn,

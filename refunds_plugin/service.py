@@ -115,7 +115,7 @@ class Service:
             return "saleor"
         return "dryrun"
 
-    def _route(self, order_facts: OrderFacts) -> dict[str, str]:
+    def route(self, order_facts: OrderFacts) -> dict[str, str]:
         route = {p.reference: self.provider_for(p.provider) for p in order_facts.payments}
         first = order_facts.payments[0].provider if order_facts.payments else order_facts.source
         route["credit"] = self.provider_for("saleor" if order_facts.source == "saleor" else first)
@@ -196,7 +196,7 @@ class Service:
                     facts=order_facts,
                     request=request,
                     request_key=request_key,
-                    route=self._route(order_facts),
+                    route=self.route(order_facts),
                     now=now,
                     event_row=row,
                 )

@@ -110,7 +110,7 @@ def correct(
             facts=order_facts,
             request={**finding.to_json(), "amount": amount, "trigger": trigger},
             request_key=finding.request_key,
-            route=service._route(order_facts),
+            route=service.route(order_facts),
             now=now,
         )
         created = recorded.created
