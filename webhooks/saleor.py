@@ -174,7 +174,9 @@ def receive() -> Response | tuple[Response, int]:
 def init_app(app: Flask) -> None:
     runtime: Runtime = app.extensions["refunds"]
     session = requests.Session()
-    events = SaleorEvents(runtime.engine, runtime.service.clock, session)
+    events = SaleorEvents(
+        runtime.engine, runtime.service.clock, session, service=runtime.service
+    )
     web = SaleorWeb(runtime, events, jws.JwksStore(fetch=lambda _: {}), session)
     web.keys = jws.JwksStore(fetch=web.fetch_jwks, load=web.load_jwks, save=web.save_jwks)
     app.extensions["saleor"] = web

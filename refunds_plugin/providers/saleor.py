@@ -16,13 +16,13 @@ from sqlalchemy import Engine, select
 
 from refunds_plugin.config import Config
 from refunds_plugin.db import make_engine
-from refunds_plugin.domain import Decision
+from refunds_plugin.domain import Decision, DecisionKind
 from refunds_plugin.errors import FinalProviderError
 from refunds_plugin.providers import Instruction, ProviderResult, SaveProgress
 from refunds_plugin.saleor import graphql
 from refunds_plugin.saleor.client import MutationError, SaleorClient
 from refunds_plugin.saleor.events import ATTEMPT_MARK, attempt_in_reason
-from refunds_plugin.saleor.facts import RETURNED, SHIPPED, decimal_amount
+from refunds_plugin.saleor.facts import RETURNED, SHIPPED, decimal_amount, minor
 from refunds_plugin.saleor.installs import get_install
 from refunds_plugin.tables import decisions, refund_attempts
 
@@ -99,7 +99,10 @@ class SaleorProvider:
             save_progress(dict(progress))
 
         decision, records_return = self._decision(ins)
-        if records_return:
+        correction = decision.kind in (DecisionKind.OVERPAYMENT, DecisionKind.DUPLICATE_CHARGE)
+        if correction and ins.kind == "refund":  # nothing comes back, no lines to grant for
+            return self._transaction_refund(client, ins, progress, save)
+        if records_return and not correction:
             self._return(client, ins, decision, progress, save)
         if ins.kind == "refund":
             return self._refund(client, ins, decision, progress, save)
@@ -215,6 +218,60 @@ class SaleorProvider:
             detail={"granted_refund": grant_id},
         )
 
+    def _transaction_refund(self, client: SaleorClient, ins: Instruction,
+                            progress: dict[str, Any], save: Any) -> ProviderResult:
+        """Money back from the extra transaction itself (``transactionRequestAction`` REFUND).
+
+        Saleor's mutation has no idempotency key, so the REFUND_REQUEST events on the
+        transaction are noted before asking; a retry after a lost answer looks for a new one of
+        this amount and does not ask twice.
+        """
+        tx_id = ins.payment_reference
+        if not tx_id:
+            raise FinalProviderError("no Saleor transaction to refund", code="no_transaction")
+        request_id = progress.get("refund_request")
+        if not request_id and progress.get("action") == "requested":
+            tx = self._transaction(client, ins, tx_id)
+            request_id = _new_request(tx, progress.get("requests_before") or [], ins)
+            if request_id:
+                save(refund_request=request_id)
+        if not request_id:
+            tx = self._transaction(client, ins, tx_id)
+            if "REFUND" not in (tx.get("actions") or []):
+                raise FinalProviderError(
+                    f"Saleor does not offer REFUND on transaction {tx_id}", code="not_refundable"
+                )
+            before = sorted(
+                str(e["id"]) for e in tx.get("events") or [] if e.get("type") == "REFUND_REQUEST"
+            )
+            save(action="requested", requests_before=before)
+            payload = client.mutate(
+                graphql.TRANSACTION_REFUND,
+                {"id": tx_id, "amount": decimal_amount(ins.amount, ins.currency)},
+                "transactionRequestAction",
+            )
+            request_id = _new_request(payload.get("transaction") or {}, before, ins)
+            if not request_id:
+                raise FinalProviderError(
+                    "Saleor recorded no refund request on the transaction", code="bad_response"
+                )
+            save(refund_request=request_id)
+        return ProviderResult(
+            status="sent",
+            reference=request_id,
+            sent_amount=ins.amount,
+            detail={"transaction": tx_id, "refund_request": request_id},
+        )
+
+    def _transaction(self, client: SaleorClient, ins: Instruction, tx_id: str) -> dict[str, Any]:
+        order = self._order(client, ins.order_id)
+        for tx in order.get("transactions") or []:
+            if tx.get("id") == tx_id:
+                return dict(tx)
+        raise FinalProviderError(
+            f"order {ins.order_id} has no transaction {tx_id}", code="no_transaction"
+        )
+
     def _credit(self, client: SaleorClient, ins: Instruction, saleor: dict[str, Any],
                 progress: dict[str, Any], save: Any) -> ProviderResult:
         total = ins.amount + ins.bonus
@@ -259,3 +316,15 @@ class SaleorProvider:
             credit_code=card.get("code"),
             detail={"gift_card": card["id"]},
         )
+
+
+def _new_request(tx: dict[str, Any], before: list[str], ins: Instruction) -> str | None:
+    """The REFUND_REQUEST event for ``ins`` on ``tx`` that was not there ``before``."""
+    for ev in tx.get("events") or []:
+        if (
+            ev.get("type") == "REFUND_REQUEST"
+            and str(ev.get("id")) not in before
+            and minor(ev.get("amount"), ins.currency) == ins.amount
+        ):
+            return str(ev["id"])
+    return None

@@ -15,7 +15,7 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import requests
 from sqlalchemy import Connection, Engine, select
@@ -33,10 +33,14 @@ from refunds_plugin.orders import (
 )
 from refunds_plugin.saleor import graphql
 from refunds_plugin.saleor.client import SaleorClient
-from refunds_plugin.saleor.facts import SaleorOrder, order_from_saleor
+from refunds_plugin.saleor.facts import SaleorOrder, SaleorPayment, order_from_saleor
 from refunds_plugin.saleor.installs import get_install
 from refunds_plugin.service import Ack
 from refunds_plugin.tables import orders
+from refunds_plugin.trouble_events import after_saleor_order
+
+if TYPE_CHECKING:
+    from refunds_plugin.service import Service
 
 log = logging.getLogger("refunds.saleor")
 
@@ -113,6 +117,62 @@ def reconcile(conn: Connection, so: SaleorOrder, now: datetime) -> list[str]:
             note=f"saleor granted refund {grant.status}",
         )
         notes.append(f"attempt {attempt.id} {target}")
+    for pay in so.payments:
+        notes += _reconcile_requests(conn, so, pay, now)
+    return notes
+
+
+def _reconcile_requests(
+    conn: Connection, so: SaleorOrder, pay: SaleorPayment, now: datetime
+) -> list[str]:
+    """Our ``transactionRequestAction`` refunds (duplicate charges, overpayments): each
+    REFUND_REQUEST event we caused is settled by the first later REFUND_SUCCESS or
+    REFUND_FAILURE of the same amount on that transaction."""
+    notes = []
+    events = sorted(pay.events, key=lambda e: (e.created or now, e.id))
+    used: set[str] = set()
+    for i, req in enumerate(events):
+        if req.type != "REFUND_REQUEST":
+            continue
+        attempt = find_by_provider_reference(conn, "saleor", req.id)
+        outcome = next(
+            (e for e in events[i + 1:] if e.type in ("REFUND_SUCCESS", "REFUND_FAILURE")
+             and e.amount == req.amount and e.id not in used),
+            None,
+        )
+        if outcome is not None:
+            used.add(outcome.id)
+        if attempt is None:
+            continue  # a staff refund: the transaction's refundedAmount already counts it
+        status = {"REFUND_SUCCESS": "succeeded", "REFUND_FAILURE": "failed"}.get(
+            outcome.type if outcome else "", "pending"
+        )
+        upsert_provider_refund(
+            conn,
+            provider="saleor",
+            refund_id=req.id,
+            payment_reference=pay.reference,
+            order_id=so.record.order_id,
+            attempt_id=attempt.id,
+            currency=so.record.currency,
+            amount=req.amount,
+            status=status,
+            now=now,
+        )
+        if status == "pending" or attempt.status in TERMINAL or attempt.status == status:
+            continue
+        transition(
+            conn,
+            attempt.id,
+            status,
+            now,
+            expect=("pending", "in_progress", "sent"),
+            provider_reference=req.id,
+            error="Saleor reports the refund request REFUND_FAILURE" if status == "failed"
+            else None,
+            note=f"saleor transaction refund {outcome.type if outcome else ''}",
+        )
+        notes.append(f"attempt {attempt.id} {status}")
     return notes
 
 
@@ -124,6 +184,7 @@ class SaleorEvents:
     clock: Callable[[], datetime]
     session: requests.Session
     timeout: float = 15.0
+    service: Service | None = None  # wakes the trouble detectors; None: orders only
 
     def client(self, api_url: str) -> SaleorClient:
         with self.engine.connect() as conn:
@@ -160,11 +221,26 @@ class SaleorEvents:
                 return Ack(duplicate=True, detail={"note": "this order state was seen before"})
             store_order(conn, so, now)
             notes = reconcile(conn, so, now)
+            attempt_ids: tuple[str, ...] = ()
+            if self.service is not None:
+                woke = after_saleor_order(
+                    self.service,
+                    conn,
+                    so.record.order_id,
+                    charge_status=so.charge_status,
+                    total_balance=so.total_balance,
+                    transactions={p.reference: p.created for p in so.payments if p.captured > 0},
+                    now=now,
+                )
+                notes += [woke.note] if woke.note else []
+                attempt_ids = woke.attempt_ids
             note = "; ".join(["order stored", *notes])
             if ours:
                 note += " (event caused by this app)"
             mark_event(conn, row, "processed", note)
         log.info("saleor %s: %s", event, note, extra={"order_id": so.record.order_id})
+        if attempt_ids and self.service is not None and self.service.on_attempts:
+            self.service.on_attempts(attempt_ids)
         return Ack(duplicate=False, event_row=row, detail={"note": note, "self": ours})
 
     def refresh(self, order_id: str) -> bool:

@@ -47,11 +47,21 @@ def _when(text: str | None) -> datetime | None:
 
 
 @dataclass(frozen=True)
+class TransactionEvent:
+    id: str
+    type: str  # REFUND_REQUEST | REFUND_SUCCESS | REFUND_FAILURE | CHARGE_SUCCESS ...
+    created: datetime | None
+    amount: int
+
+
+@dataclass(frozen=True)
 class SaleorPayment:
     reference: str  # TransactionItem id
     captured: int
     refunded: int
     pending: int
+    created: datetime | None = None  # Saleor's createdAt: which payment came first
+    events: tuple[TransactionEvent, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -71,6 +81,8 @@ class SaleorOrder:
     fully_paid: bool
     order_count: int | None
     state_hash: str
+    charge_status: str | None = None  # NONE | PARTIAL | FULL | OVERCHARGED
+    total_balance: int | None = None  # charged minus what is owed, minor units; > 0 overpaid
 
 
 def _paid_at(order: dict[str, Any]) -> datetime | None:
@@ -103,11 +115,16 @@ def state_hash(order: dict[str, Any]) -> str:
         key: order.get(key)
         for key in (
             "updatedAt", "status", "chargeStatus", "totalCharged", "totalRefunded",
-            "totalRefundPending", "totalGrantedRefund", "grantedRefunds", "fulfillments",
+            "totalRefundPending", "totalGrantedRefund", "totalBalance", "grantedRefunds",
+            "fulfillments",
         )
     }
     relevant["transactions"] = [
-        {k: tx.get(k) for k in ("id", "chargedAmount", "refundedAmount", "refundPendingAmount")}
+        {
+            **{k: tx.get(k) for k in ("id", "chargedAmount", "refundedAmount",
+                                      "refundPendingAmount")},
+            "events": sorted(str(ev.get("id")) for ev in tx.get("events") or []),
+        }
         for tx in order.get("transactions") or []
     ]
     text = json.dumps(relevant, sort_keys=True, default=str, separators=(",", ":"))
@@ -146,6 +163,16 @@ def order_from_saleor(order: dict[str, Any], api_url: str) -> SaleorOrder:
             captured=minor(tx.get("chargedAmount"), currency),
             refunded=minor(tx.get("refundedAmount"), currency),
             pending=minor(tx.get("refundPendingAmount"), currency),
+            created=_when(tx.get("createdAt")),
+            events=tuple(
+                TransactionEvent(
+                    id=str(ev.get("id") or ""),
+                    type=str(ev.get("type") or ""),
+                    created=_when(ev.get("createdAt")),
+                    amount=minor(ev.get("amount"), currency),
+                )
+                for ev in tx.get("events") or []
+            ),
         )
         for tx in order.get("transactions") or []
     )
@@ -191,4 +218,8 @@ def order_from_saleor(order: dict[str, Any], api_url: str) -> SaleorOrder:
         fully_paid=order.get("chargeStatus") in PAID,
         order_count=int(orders) if orders is not None else None,
         state_hash=state_hash(order),
+        charge_status=order.get("chargeStatus"),
+        total_balance=(
+            minor(order["totalBalance"], currency) if order.get("totalBalance") else None
+        ),
     )

@@ -22,6 +22,7 @@ fragment RefundsOrder on Order {{
   totalRefunded {{ {MONEY} }}
   totalRefundPending {{ {MONEY} }}
   totalGrantedRefund {{ {MONEY} }}
+  totalBalance {{ {MONEY} }}
   lines {{
     id productName variantName productSku quantity quantityFulfilled
     variant {{ product {{ id collections {{ slug }} }} }}
@@ -71,6 +72,21 @@ REQUEST_GRANTED_REFUND = """
 mutation RefundsRequestGrantedRefund($grantedRefundId: ID!, $transactionId: ID!) {
   transactionRequestRefundForGrantedRefund(grantedRefundId: $grantedRefundId, id: $transactionId) {
     transaction { id refundPendingAmount { amount currency } refundedAmount { amount currency } }
+    errors { field code message }
+  }
+}
+"""
+
+# A refund of a whole transaction's extra money, not tied to returned lines: a duplicate charge
+# or an overpayment. Saleor records a REFUND_REQUEST event on the transaction and asks the
+# payment app asynchronously; the outcome comes back as REFUND_SUCCESS / REFUND_FAILURE.
+TRANSACTION_REFUND = """
+mutation RefundsTransactionRefund($id: ID!, $amount: PositiveDecimal!) {
+  transactionRequestAction(id: $id, actionType: REFUND, amount: $amount) {
+    transaction {
+      id refundPendingAmount { amount currency } refundedAmount { amount currency }
+      events { id type createdAt pspReference amount { amount currency } }
+    }
     errors { field code message }
   }
 }
@@ -127,6 +143,7 @@ DOCUMENTS = {
     "RETURN_PRODUCTS": RETURN_PRODUCTS,
     "GRANT_REFUND": GRANT_REFUND,
     "REQUEST_GRANTED_REFUND": REQUEST_GRANTED_REFUND,
+    "TRANSACTION_REFUND": TRANSACTION_REFUND,
     "GIFT_CARD_CREATE": GIFT_CARD_CREATE,
     "GIFT_CARDS_BY_TAG": GIFT_CARDS_BY_TAG,
 }

@@ -131,7 +131,7 @@ class FakeSaleor:
             "shippingPrice": {"gross": money(shipping, cur)},
             "totalCharged": money(str(total), cur),
             "totalRefunded": money("0", cur), "totalRefundPending": money("0", cur),
-            "totalGrantedRefund": money("0", cur),
+            "totalGrantedRefund": money("0", cur), "totalBalance": money("0", cur),
             "lines": order_lines,
             "fulfillments": fulfillments,
             "transactions": [{
@@ -146,6 +146,58 @@ class FakeSaleor:
         }
         self.orders[order_id] = order
         return order
+
+    def add_transaction(
+        self, order_id: str, amount: str, created_at: str, tx_id: str, *, psp: str = "psp_2"
+    ) -> dict[str, Any]:
+        """The payment app charges the order again (a double submit): Saleor flags OVERCHARGED
+        and a positive ``totalBalance``."""
+        order, cur = self.orders[order_id], self.currency
+        tx = {
+            "id": tx_id, "name": "Credit card", "pspReference": psp, "createdAt": created_at,
+            "actions": ["REFUND"], "chargedAmount": money(amount, cur),
+            "refundedAmount": money("0", cur), "refundPendingAmount": money("0", cur),
+            "events": [{"id": self._id("ev"), "type": "CHARGE_SUCCESS", "createdAt": created_at,
+                        "pspReference": psp, "amount": money(amount, cur)}],
+        }
+        order["transactions"].append(tx)
+        order["totalCharged"]["amount"] += Decimal(amount)
+        self._charge_status(order)
+        self._touch(order)
+        return tx
+
+    def _charge_status(self, order: dict[str, Any]) -> None:
+        """Saleor's ``update_order_charge_data``: balance = charged − (total − granted)."""
+        owed = order["total"]["gross"]["amount"] - order["totalGrantedRefund"]["amount"]
+        balance = order["totalCharged"]["amount"] - owed
+        order["totalBalance"]["amount"] = balance
+        order["chargeStatus"] = "OVERCHARGED" if balance > 0 else "FULL" if balance == 0 else (
+            "PARTIAL" if order["totalCharged"]["amount"] > 0 else "NONE")
+
+    def settle_request(self, tx_id: str, success: bool = True) -> None:
+        """The payment app answers the oldest open REFUND_REQUEST on ``tx_id``."""
+        for order in self.orders.values():
+            for tx in order["transactions"]:
+                if tx["id"] != tx_id:
+                    continue
+                settled = {e["requestId"] for e in tx["events"] if e.get("requestId")}
+                req = next(e for e in tx["events"]
+                           if e["type"] == "REFUND_REQUEST" and e["id"] not in settled)
+                amount = req["amount"]["amount"]
+                tx["refundPendingAmount"]["amount"] -= amount
+                if success:  # Saleor moves refunded money out of chargedAmount
+                    tx["refundedAmount"]["amount"] += amount
+                    tx["chargedAmount"]["amount"] -= amount
+                    order["totalRefunded"]["amount"] += amount
+                    order["totalCharged"]["amount"] -= amount
+                order["totalRefundPending"]["amount"] -= amount
+                tx["events"].append({
+                    "id": self._id("ev"), "requestId": req["id"],
+                    "type": "REFUND_SUCCESS" if success else "REFUND_FAILURE",
+                    "createdAt": f"2026-11-24T13:00:{self._n:02d}+00:00", "pspReference": "re_1",
+                    "amount": req["amount"]})
+                self._charge_status(order)
+                self._touch(order)
 
     def _touch(self, order: dict[str, Any]) -> None:
         self._n += 1
@@ -260,6 +312,28 @@ class FakeSaleor:
                                                 "refundPendingAmount": tx["refundPendingAmount"],
                                                 "refundedAmount": tx["refundedAmount"]},
                                 "errors": []}}
+        return {field: self._error("NOT_FOUND")}
+
+    def _op_RefundsTransactionRefund(self, v: dict[str, Any]) -> dict[str, Any]:
+        field = "transactionRequestAction"
+        for order in self.orders.values():
+            for tx in order["transactions"]:
+                if tx["id"] != v["id"]:
+                    continue
+                if "REFUND" not in tx["actions"]:
+                    return {field: self._error("INVALID")}
+                # Saleor clamps the amount to what the transaction has charged
+                amount = min(Decimal(v["amount"]), tx["chargedAmount"]["amount"])
+                tx["refundPendingAmount"]["amount"] += amount
+                order["totalRefundPending"]["amount"] += amount
+                tx["events"].append({
+                    "id": self._id("ev"), "type": "REFUND_REQUEST",
+                    "createdAt": f"2026-11-24T12:30:{self._n:02d}+00:00", "pspReference": None,
+                    "amount": money(str(amount), self.currency)})
+                self._touch(order)
+                return {field: {"transaction": {
+                    k: tx[k] for k in ("id", "refundPendingAmount", "refundedAmount", "events")},
+                    "errors": []}}
         return {field: self._error("NOT_FOUND")}
 
     def _error(self, code: str) -> dict[str, Any]:
