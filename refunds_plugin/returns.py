@@ -13,7 +13,7 @@ import json
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine, or_, select
 
 import policies
 from refunds_plugin.db import read_tx
@@ -45,17 +45,30 @@ def find_order(
     engine: Engine, order_number: str, email: str, now: datetime, window_days: int = 90
 ) -> OrderFacts | None:
     """The order's facts only when the email matches; None alike for unknown order and wrong
-    email, so the page can never tell the two apart."""
+    email, so the page can never tell the two apart.
+
+    The customer types either our order id or the number their shop showed them (a Saleor
+    order's ``number``, not its global id); several shops' orders may share a number, so every
+    candidate is compared and only the one whose email matches is opened.
+    """
     number = normalize_order_number(order_number)
     given = _email_digest(email)
     with read_tx(engine) as conn:
-        stored = conn.execute(
-            select(orders.c.customer_email).where(orders.c.order_id == number)
-        ).first() if number else None
-        expected = _email_digest(stored[0]) if stored and stored[0] else _NO_EMAIL
-        if not hmac.compare_digest(given, expected) or stored is None or not email.strip():
+        candidates = conn.execute(
+            select(orders.c.order_id, orders.c.customer_email)
+            .where(or_(orders.c.order_id == number, orders.c.order_number == number))
+            .order_by(orders.c.order_id)
+            .limit(20)
+        ).all() if number else []
+        pairs: list[tuple[str | None, str | None]] = [(r[0], r[1]) for r in candidates]
+        found = None
+        for order_id, stored in pairs or [(None, None)]:
+            expected = _email_digest(stored) if stored else _NO_EMAIL
+            if hmac.compare_digest(given, expected) and order_id is not None and found is None:
+                found = order_id
+        if found is None or not email.strip():
             return None
-        return load_facts(conn, number, now, window_days)
+        return load_facts(conn, found, now, window_days)
 
 
 @dataclass(frozen=True)

@@ -63,8 +63,11 @@ orders = Table(
     Column("channel", String(255), nullable=True),
     Column("extra", Text, nullable=True),  # JSON: provider-specific facts (e.g. Saleor ids)
     Column("updated_at", DateTime(timezone=True), nullable=False),
+    # the number customers see when it differs from order_id (Saleor: "1001" vs its global id)
+    Column("order_number", String(255), nullable=True),
     Index("ix_orders_customer_email", "customer_email"),
     Index("ix_orders_customer_id", "customer_id"),
+    Index("ix_orders_order_number", "order_number"),
 )
 
 payments = Table(

@@ -18,7 +18,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 import requests
-from sqlalchemy import Connection, Engine, select
+from sqlalchemy import Connection, Engine, select, update
 
 from refunds_plugin.attempts import TERMINAL, find_by_provider_reference, get_attempt, transition
 from refunds_plugin.db import lock_ledger, write_tx
@@ -64,6 +64,11 @@ def attempt_in_reason(reason: str) -> str | None:
 def store_order(conn: Connection, so: SaleorOrder, now: datetime) -> None:
     rec = so.record
     upsert_order(conn, rec, now)
+    number = ((rec.extra or {}).get("saleor") or {}).get("order_number")
+    if number:  # what the customer types on /returns
+        conn.execute(
+            update(orders).where(orders.c.order_id == rec.order_id).values(order_number=str(number))
+        )
     for pay in so.payments:
         if pay.captured <= 0:
             continue
