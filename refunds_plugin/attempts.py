@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from datetime import datetime
+from types import SimpleNamespace
 from typing import Any
 
 from sqlalchemy import Connection, select, update
@@ -64,6 +65,16 @@ class AttemptRow:
             provider_reference=row.provider_reference,
             credit_code=row.credit_code,
             progress=json.loads(row.progress) if row.progress else {},
+        )
+
+
+    @classmethod
+    def written(cls, values: dict[str, Any]) -> AttemptRow:
+        """The row as ``ledger.write_attempts`` inserted it, without reading it back."""
+        return cls.from_row(
+            SimpleNamespace(
+                **{"provider_reference": None, "credit_code": None, "progress": None, **values}
+            )
         )
 
 

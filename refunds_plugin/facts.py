@@ -11,7 +11,7 @@ import json
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, func, or_, select
+from sqlalchemy import Connection, case, func, or_, select
 
 from refunds_plugin.domain import (
     Customer,
@@ -114,46 +114,61 @@ def _returned(conn: Connection, order_id: str) -> tuple[tuple[tuple[str, int], .
     return tuple(sorted(qty.items())), shipping
 
 
+NOT_RECEIVED_LINE = '%"reason":"not_received"%'  # as ledger.to_json writes a request's lines
+
+
+def customer_email_match(email: str) -> Any:
+    """Orders of this email through ``ix_orders_customer_email``. Emails are stored lower-cased
+    (``orders.upsert_order``); a row stored before that, with its own spelling, still matches
+    its exact spelling (``lower(customer_email)`` would match every spelling but no index)."""
+    spellings = sorted({email.lower(), email})
+    return orders.c.customer_email.in_(spellings)
+
+
 def customer_history(
     conn: Connection, customer: Customer, now: datetime, window_days: int
 ) -> CustomerHistory:
+    """The customer's orders, payments and past returns in two indexed aggregate queries."""
     keys = []
     if customer.id:
         keys.append(orders.c.customer_id == customer.id)
     if customer.email:
-        keys.append(func.lower(orders.c.customer_email) == customer.email.lower())
+        keys.append(customer_email_match(customer.email))
     if not keys:
         return CustomerHistory(window_days=window_days)
-    order_rows = conn.execute(select(orders.c.order_id, orders.c.paid_at).where(or_(*keys))).all()
-    order_ids = [r.order_id for r in order_rows]
-    paid = conn.execute(
-        select(func.coalesce(func.sum(payments.c.captured), 0)).where(
-            payments.c.order_id.in_(order_ids), payments.c.status != "failed"
-        )
-    ).scalar_one()
-    paid_dates = [d for d in (_aware(r.paid_at) for r in order_rows) if d is not None]
+    theirs = select(orders.c.order_id).where(or_(*keys)).scalar_subquery()
+    paid = (
+        select(func.coalesce(func.sum(payments.c.captured), 0))
+        .where(payments.c.order_id.in_(theirs), payments.c.status != "failed")
+        .scalar_subquery()
+    )
+    count, first, total_paid = conn.execute(
+        select(func.count(), func.min(orders.c.paid_at), paid).where(or_(*keys))
+    ).one()
     since = now - timedelta(days=window_days)
-    dec_rows = conn.execute(
-        select(decisions.c.amount, decisions.c.created_at, decisions.c.request).where(
-            decisions.c.order_id.in_(order_ids),
+    recent = decisions.c.created_at >= since
+    d = conn.execute(
+        select(
+            func.coalesce(func.sum(decisions.c.amount), 0),
+            func.coalesce(func.sum(case((recent, 1), else_=0)), 0),
+            func.coalesce(func.sum(case((recent, decisions.c.amount), else_=0)), 0),
+            func.coalesce(
+                func.sum(case((decisions.c.request.like(NOT_RECEIVED_LINE), 1), else_=0)), 0
+            ),
+        ).where(
+            decisions.c.order_id.in_(theirs),
             decisions.c.kind == "return",
             decisions.c.outcome.in_(("approve", "review")),
         )
-    ).all()
-    recent = [r for r in dec_rows if (_aware(r.created_at) or now) >= since]
-    not_received = sum(
-        1
-        for r in dec_rows
-        if any(ln.get("reason") == "not_received" for ln in json.loads(r.request).get("lines", ()))
-    )
+    ).one()
     return CustomerHistory(
-        total_paid=int(paid),
-        order_count=len(order_ids),
-        first_order_at=min(paid_dates) if paid_dates else None,
-        total_refunded=sum(int(r.amount) for r in dec_rows),
-        refunds_recent_count=len(recent),
-        refunds_recent_amount=sum(int(r.amount) for r in recent),
-        not_received_claims=not_received,
+        total_paid=int(total_paid),
+        order_count=int(count),
+        first_order_at=_aware(first),
+        total_refunded=int(d[0]),
+        refunds_recent_count=int(d[1]),
+        refunds_recent_amount=int(d[2]),
+        not_received_claims=int(d[3]),
         window_days=window_days,
     )
 

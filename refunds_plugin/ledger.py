@@ -13,7 +13,7 @@ from dataclasses import asdict, dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, Table, func, select, update
+from sqlalchemy import Connection, Table, bindparam, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from refunds_plugin import chain
@@ -30,13 +30,22 @@ def insert_ignore(conn: Connection, table: Table, values: dict[str, Any]) -> boo
     return _insert_returning_key(conn, table, values) is not None
 
 
+_INSERT_IGNORE: dict[tuple[str, str], Any] = {}
+
+
 def _insert_returning_key(conn: Connection, table: Table, values: dict[str, Any]) -> Any:
     """The new row's primary key, or None when a unique constraint already holds the row."""
-    dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
-    key = next(iter(table.primary_key.columns))
-    # RETURNING, not rowcount: psycopg reports rowcount -1 for this statement under SQLAlchemy 2.1
-    stmt = dialect.insert(table).values(**values).on_conflict_do_nothing().returning(key)
-    return conn.execute(stmt).scalar()
+    name = conn.dialect.name
+    stmt = _INSERT_IGNORE.get((name, table.name))
+    if stmt is None:
+        # built once, values bound at execution: building ``insert().values(**row)`` per call
+        # cost more Python time than SQLite spent running it
+        dialect = postgresql if name == "postgresql" else sqlite
+        key = next(iter(table.primary_key.columns))
+        # RETURNING, not rowcount: psycopg reports rowcount -1 here under SQLAlchemy 2.1
+        stmt = dialect.insert(table).on_conflict_do_nothing().returning(key)
+        _INSERT_IGNORE[(name, table.name)] = stmt
+    return conn.execute(stmt, values).scalar()
 
 
 def to_json(value: Any) -> str:
@@ -47,9 +56,19 @@ def to_json(value: Any) -> str:
 
 
 def record_event(
-    conn: Connection, source: str, event_id: str, type_: str, payload: str, now: datetime
+    conn: Connection,
+    source: str,
+    event_id: str,
+    type_: str,
+    payload: str,
+    now: datetime,
+    status: str = "recorded",
 ) -> int | None:
-    """Record an incoming event; None if this ``(source, event_id)`` was recorded before."""
+    """Record an incoming event; None if this ``(source, event_id)`` was recorded before.
+
+    A caller that handles the event in this same transaction may record it with its final
+    ``status`` at once: nobody outside the transaction ever sees the row before it commits.
+    """
     row_id = _insert_returning_key(
         conn,
         events,
@@ -59,42 +78,66 @@ def record_event(
             "type": type_,
             "received_at": now,
             "payload": payload,
-            "status": "recorded",
+            "status": status,
         },
     )
     return None if row_id is None else int(row_id)
 
 
+_MARK_EVENT = (
+    update(events)
+    .where(events.c.id == bindparam("row_id"))
+    .values(status=bindparam("status"), note=bindparam("note"))
+)
+
+
 def mark_event(conn: Connection, row_id: int, status: str, note: str | None = None) -> None:
-    conn.execute(update(events).where(events.c.id == row_id).values(status=status, note=note))
+    conn.execute(_MARK_EVENT, {"row_id": row_id, "status": status, "note": note})
 
 
 # --- the journal ---------------------------------------------------------------------------------
 
 
+_CHAIN_TAIL = select(ledger_entries.c.hash).order_by(ledger_entries.c.seq.desc()).limit(1)
+_APPEND = ledger_entries.insert()
+
+
+def _tail(conn: Connection) -> tuple[Any, str | None]:
+    """The chain's last hash as this transaction last wrote it, keyed by the innermost
+    transaction: a new transaction or a savepoint (which could roll back) reads it afresh."""
+    txn = conn.get_nested_transaction() or conn.get_transaction()
+    held = conn.info.get("chain_tail")
+    if held is not None and held[0] is txn:
+        return txn, held[1]
+    return txn, None
+
+
 def append_entry(
     conn: Connection, entry_type: str, subject_id: str, body: dict[str, Any], now: datetime
 ) -> str:
-    """Append one hash-chained entry; returns its hash. Serialised by the ledger lock."""
+    """Append one hash-chained entry; returns its hash. Serialised by the ledger lock.
+
+    The ledger lock is held from the first append to commit, so within one transaction the
+    tail this transaction last appended is still the tail: it is read from the table once.
+    """
     lock_ledger(conn)
-    prev = (
-        conn.execute(
-            select(ledger_entries.c.hash).order_by(ledger_entries.c.seq.desc()).limit(1)
-        ).scalar_one_or_none()
-        or chain.GENESIS
-    )
+    txn, prev = _tail(conn)
+    if prev is None:
+        prev = conn.execute(_CHAIN_TAIL).scalar_one_or_none() or chain.GENESIS
     body_json = chain.canonical(body)
     digest = chain.entry_hash(prev, entry_type, subject_id, body_json)
     conn.execute(
-        ledger_entries.insert().values(
-            entry_type=entry_type,
-            subject_id=subject_id,
-            body=body_json,
-            prev_hash=prev,
-            hash=digest,
-            created_at=now,
-        )
+        _APPEND,
+        {
+            "entry_type": entry_type,
+            "subject_id": subject_id,
+            "body": body_json,
+            "prev_hash": prev,
+            "hash": digest,
+            "created_at": now,
+        },
     )
+    conn.info["chain_tail"] = (txn, digest)
     return digest
 
 
@@ -107,6 +150,8 @@ class RecordedDecision:
     decision: Decision
     attempt_ids: tuple[str, ...]
     created: bool  # False when this request had been decided before
+    # the attempt rows as this transaction wrote them (empty when found, not created)
+    written: tuple[dict[str, Any], ...] = ()
 
 
 def attempt_id_for(decision_id: str, seq: int) -> str:
@@ -204,12 +249,13 @@ def record_decision(
         {"decision": body, "order_id": facts.order_id, "request_key": request_key},
         now,
     )
-    attempt_ids: list[str] = []
+    written: list[dict[str, Any]] = []
     if decision.outcome is Outcome.APPROVE:
-        attempt_ids = create_attempts(conn, decision_id, decision, facts, route, now)
+        written = write_attempts(conn, decision_id, decision, facts, route, now)
     elif decision.outcome is Outcome.REVIEW:
         open_review(conn, decision_id, decision.reason_code, now)
-    return RecordedDecision(decision_id, decision, tuple(attempt_ids), created=True)
+    ids = tuple(row["id"] for row in written)
+    return RecordedDecision(decision_id, decision, ids, created=True, written=tuple(written))
 
 
 def create_attempts(
@@ -220,7 +266,22 @@ def create_attempts(
     route: dict[str, str],
     now: datetime,
 ) -> list[str]:
-    ids: list[str] = []
+    return [row["id"] for row in write_attempts(conn, decision_id, decision, facts, route, now)]
+
+
+_INSERT_ATTEMPT = refund_attempts.insert()
+
+
+def write_attempts(
+    conn: Connection,
+    decision_id: str,
+    decision: Decision,
+    facts: OrderFacts,
+    route: dict[str, str],
+    now: datetime,
+) -> list[dict[str, Any]]:
+    """Insert and journal the decision's refund attempts; returns the rows as written."""
+    written: list[dict[str, Any]] = []
     reason = {"duplicate_charge": "duplicate"}.get(decision.kind.value, "requested_by_customer")
     for seq, res in enumerate(decision.resolutions):
         if res.total <= 0:
@@ -252,7 +313,7 @@ def create_attempts(
             "created_at": now,
             "updated_at": now,
         }
-        conn.execute(refund_attempts.insert().values(**row))
+        conn.execute(_INSERT_ATTEMPT, row)
         append_entry(
             conn,
             "attempt",
@@ -270,8 +331,8 @@ def create_attempts(
             },
             now,
         )
-        ids.append(attempt_id)
-    return ids
+        written.append(row)
+    return written
 
 
 def open_review(conn: Connection, decision_id: str, reason: str, now: datetime) -> None:

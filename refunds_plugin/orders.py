@@ -34,6 +34,11 @@ class OrderRecord:
     extra: dict[str, Any] | None = None
 
 
+def normal_email(email: str | None) -> str | None:
+    """Emails are stored lower-cased, so a customer's orders are found through the index."""
+    return email.strip().lower() if email else email
+
+
 def upsert_order(conn: Connection, rec: OrderRecord, now: datetime) -> None:
     values = {
         "order_id": rec.order_id,
@@ -42,7 +47,7 @@ def upsert_order(conn: Connection, rec: OrderRecord, now: datetime) -> None:
         "total_amount": rec.total_amount,
         "shipping_amount": rec.shipping_amount,
         "customer_id": rec.customer.id,
-        "customer_email": rec.customer.email,
+        "customer_email": normal_email(rec.customer.email),
         "paid_at": rec.paid_at,
         "fulfilled_at": rec.fulfilled_at,
         "delivered_at": rec.delivered_at,
@@ -81,7 +86,7 @@ def record_payment(
         refunded_reported=0,
         status="succeeded",
         customer_id=customer.id,
-        customer_email=customer.email,
+        customer_email=normal_email(customer.email),
         charge_id=charge_id,
         created_at=now,
         updated_at=now,

@@ -133,7 +133,7 @@ class Service:
     ) -> Ack:
         now = self.clock()
         with write_tx(self.engine) as conn:
-            row = record_event(conn, source, event_id, type_, payload, now)
+            row = record_event(conn, source, event_id, type_, payload, now, "processed")
             if row is None:
                 return Ack(duplicate=True)
             upsert_order(conn, order, now)
@@ -150,7 +150,8 @@ class Service:
                 )
                 clear_follow_ups(conn, order.order_id, now)
             found = trouble_events.after_order_paid(self, conn, order.order_id, now)
-            mark_event(conn, row, "processed", found.note)
+            if found.note is not None:
+                mark_event(conn, row, "processed", found.note)
         if found.attempt_ids and self.on_attempts:
             self.on_attempts(found.attempt_ids)
         log.info("order recorded", extra={"event_id": event_id, "order_id": order.order_id})
@@ -166,7 +167,7 @@ class Service:
         request_key = f"return:{request.request_id}"
         with write_tx(self.engine) as conn:
             lock_ledger(conn)  # money checks and the chain are serialised from here to commit
-            row = record_event(conn, source, event_id, type_, payload, now)
+            row = record_event(conn, source, event_id, type_, payload, now, "processed")
             existing = find_decision(conn, request.order_id, request_key)
             if existing is not None:
                 if row is not None:
@@ -200,7 +201,6 @@ class Service:
                     now=now,
                     event_row=row,
                 )
-                mark_event(conn, row, "processed")
                 duplicate = False
         log.info(
             "return decided",
@@ -212,6 +212,8 @@ class Service:
         )
         if recorded.attempt_ids and self.on_attempts and not duplicate:
             self.on_attempts(recorded.attempt_ids)
+        if recorded.created:  # the rows this transaction wrote: no need to read them back
+            return Answer(recorded, duplicate, tuple(map(AttemptRow.written, recorded.written)))
         return Answer(recorded, duplicate, self.attempts_of(recorded.id))
 
     def attempts_of(self, decision_id: str) -> tuple[AttemptRow, ...]:

@@ -1,0 +1,100 @@
+"""Where one storefront event's time goes: the Flask test client in one thread on a SQLite file.
+
+Sends ``--pairs`` order.paid + return.requested pairs (the same events as bench_webhooks.py)
+through ``create_app`` in-process, then drains the executor, and prints per event: wall time,
+SQL statements and commits, for the receiver and for the executor separately. With ``--profile``
+it also prints the cProfile top functions by cumulative time.
+
+    python bench/profile_webhooks.py --pairs 300
+    python bench/profile_webhooks.py --pairs 300 --profile --top 40
+"""
+
+from __future__ import annotations
+
+import argparse
+import cProfile
+import json
+import pstats
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import event
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from bench.bench_webhooks import SECRET, order_event, return_event  # noqa: E402
+from webhooks import create_app  # noqa: E402
+from webhooks.signatures import sign  # noqa: E402
+
+
+class Counter:
+    def __init__(self) -> None:
+        self.statements = 0
+        self.commits = 0
+
+    def attach(self, engine: Any) -> None:
+        @event.listens_for(engine, "before_cursor_execute")
+        def _stmt(*_: Any) -> None:
+            self.statements += 1
+
+        @event.listens_for(engine, "commit")
+        def _commit(*_: Any) -> None:
+            self.commits += 1
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
+    parser.add_argument("--pairs", type=int, default=300)
+    parser.add_argument("--warm", type=int, default=200, help="pairs sent before measuring")
+    parser.add_argument("--profile", action="store_true")
+    parser.add_argument("--top", type=int, default=30)
+    args = parser.parse_args()
+    tmp = tempfile.mkdtemp(prefix="refunds-prof-")
+    app = create_app({"database_url": f"sqlite:///{tmp}/prof.db", "storefront_secret": SECRET,
+                      "log_level": "WARNING", "secret_key": "prof", "run_executor": True})
+    runtime = app.extensions["refunds"]
+    client = app.test_client()
+
+    def send(n: int, prefix: str) -> None:
+        for ev in (order_event(n, prefix), return_event(n, prefix)):
+            body = json.dumps(ev).encode()
+            resp = client.post("/webhooks/storefront", data=body, headers={
+                "Content-Type": "application/json", "Refunds-Signature": sign(SECRET, body)})
+            assert resp.status_code in (200, 201), resp.get_data(as_text=True)
+
+    for n in range(args.warm):
+        send(n, "warm")
+    runtime.executor.drain()
+    counter = Counter()
+    counter.attach(runtime.engine)
+    prof = cProfile.Profile() if args.profile else None
+    started, cpu = time.perf_counter(), time.process_time()
+    if prof:
+        prof.enable()
+    for n in range(args.pairs):
+        send(n, "run")
+    receive, receive_cpu = time.perf_counter() - started, time.process_time() - cpu
+    rs, rc = counter.statements, counter.commits
+    began, cpu = time.perf_counter(), time.process_time()
+    runtime.executor.drain()
+    execute, execute_cpu = time.perf_counter() - began, time.process_time() - cpu
+    if prof:
+        prof.disable()
+    events = 2 * args.pairs
+    print(f"receiver: {events} events  {receive / events * 1000:.2f} ms/event "
+          f"(CPU {receive_cpu / events * 1000:.2f} ms)  "
+          f"{rs / events:.1f} statements/event  {rc / events:.2f} commits/event")
+    print(f"executor: {args.pairs} attempts  {execute / args.pairs * 1000:.2f} ms/attempt "
+          f"(CPU {execute_cpu / args.pairs * 1000:.2f} ms)  "
+          f"{(counter.statements - rs) / args.pairs:.1f} statements/attempt  "
+          f"{(counter.commits - rc) / args.pairs:.2f} commits/attempt")
+    if prof:
+        pstats.Stats(prof).sort_stats("cumulative").print_stats(args.top)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
