@@ -19,12 +19,17 @@ from sqlalchemy import Engine, create_engine, text
 from refunds_plugin.db import make_engine
 from refunds_plugin.schema import migrate
 from refunds_plugin.tables import metadata
+from tests.fakes import Clock, Harness
+from tests.fakes.stripe_api import FakeStripe, FakeStripeServer
 
 PG_ADMIN_URL = os.environ.get(
     "REFUNDS_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
 )
-SCHEMA_DIR = Path(os.environ.get("REFUNDS_SALEOR_SCHEMA_DIR", Path(__file__).parents[1].parent
-                                 / "shared" / "saleor"))
+SCHEMA_DIR = Path(
+    os.environ.get(
+        "REFUNDS_SALEOR_SCHEMA_DIR", Path(__file__).parents[1].parent / "shared" / "saleor"
+    )
+)
 
 
 def _pg_available() -> str | None:
@@ -45,8 +50,10 @@ def pg_server_url() -> Iterator[str]:
     if problem:
         if os.environ.get("CI"):
             pytest.fail(f"CI is set but PostgreSQL is not reachable at {PG_ADMIN_URL}: {problem}")
-        pytest.skip(f"PostgreSQL not reachable at {PG_ADMIN_URL} ({problem}); set "
-                    "REFUNDS_TEST_PG_URL or start a server to run these tests")
+        pytest.skip(
+            f"PostgreSQL not reachable at {PG_ADMIN_URL} ({problem}); set "
+            "REFUNDS_TEST_PG_URL or start a server to run these tests"
+        )
     name = f"refunds_t_{uuid.uuid4().hex[:12]}"
     admin = create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
     with admin.connect() as conn:
@@ -56,9 +63,10 @@ def pg_server_url() -> Iterator[str]:
         yield url
     finally:
         with admin.connect() as conn:
-            conn.execute(text(
-                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = :n"
-            ), {"n": name})
+            conn.execute(
+                text("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = :n"),
+                {"n": name},
+            )
             conn.execute(text(f'DROP DATABASE IF EXISTS "{name}"'))
         admin.dispose()
 
@@ -111,3 +119,39 @@ def saleor_schema_dir() -> Path:
             pytest.fail(f"CI is set but Saleor schemas are missing from {SCHEMA_DIR}")
         pytest.skip(f"Saleor schemas not found in {SCHEMA_DIR}; set REFUNDS_SALEOR_SCHEMA_DIR")
     return SCHEMA_DIR
+
+
+# --- the real app on a migrated database, a hand-moved clock, the Stripe fake ---------------
+
+
+@pytest.fixture
+def clock(now: datetime) -> Clock:
+    return Clock(now)
+
+
+@pytest.fixture
+def stripe_server() -> Iterator[FakeStripeServer]:
+    server = FakeStripeServer().start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def fake_stripe(stripe_server: FakeStripeServer) -> FakeStripe:
+    return stripe_server.fake
+
+
+@pytest.fixture
+def harness(any_db_url: str, clock: Clock, stripe_server: FakeStripeServer) -> Iterator[Harness]:
+    h = Harness(any_db_url, clock, stripe_server.url)
+    yield h
+    h.close()
+
+
+@pytest.fixture
+def sqlite_harness(
+    sqlite_url: str, clock: Clock, stripe_server: FakeStripeServer
+) -> Iterator[Harness]:
+    h = Harness(sqlite_url, clock, stripe_server.url)
+    yield h
+    h.close()
