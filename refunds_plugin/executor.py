@@ -8,6 +8,7 @@ already did the work answers with what it did instead of doing it again.
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import random
@@ -15,20 +16,35 @@ import socket
 import threading
 import time
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Engine, and_, or_, select, update
+from sqlalchemy import Connection, Engine, and_, or_, select, update
 
 from refunds_plugin.attempts import AttemptRow, save_progress, transition
 from refunds_plugin.config import Config
 from refunds_plugin.db import write_tx
 from refunds_plugin.errors import ProviderError
 from refunds_plugin.facts import order_extra
-from refunds_plugin.providers import Instruction, Provider
-from refunds_plugin.tables import decisions, refund_attempts
+from refunds_plugin.providers import Instruction, Provider, ProviderResult
+from refunds_plugin.tables import decisions, orders, refund_attempts
 
 log = logging.getLogger("refunds.executor")
+
+
+FLUSH_AFTER_S = 0.05  # write a batch's known outcomes at least this often
+
+
+@dataclass(frozen=True)
+class Called:
+    """One provider call's answer, not yet written: a result, or an error (``retry`` overrides
+    the error's own retryable flag for unexpected exceptions)."""
+
+    attempt: AttemptRow
+    result: ProviderResult | None
+    error: ProviderError | None
+    retry: bool | None
 
 
 def backoff(tries: int, base: float, cap: float, rng: random.Random) -> float:
@@ -107,6 +123,10 @@ class Executor:
                 select(decisions.c.policy_hash).where(decisions.c.id == attempt.decision_id)
             ).scalar_one()
             extra = order_extra(conn, attempt.order_id)
+        return self._instruction(attempt, policy_hash, extra)
+
+    @staticmethod
+    def _instruction(attempt: AttemptRow, policy_hash: str, extra: dict[str, Any]) -> Instruction:
         return Instruction(
             attempt_id=attempt.id,
             decision_id=attempt.decision_id,
@@ -125,6 +145,29 @@ class Executor:
             extra=extra,
         )
 
+    def instructions(self, batch: list[AttemptRow]) -> dict[str, Instruction]:
+        """The instructions for a claimed batch, read in one query."""
+        if not batch:
+            return {}
+        with self.engine.connect() as conn:
+            rows = conn.execute(
+                select(decisions.c.id, decisions.c.policy_hash).where(
+                    decisions.c.id.in_({a.decision_id for a in batch})
+                )
+            ).all()
+            extras = conn.execute(
+                select(orders.c.order_id, orders.c.extra).where(
+                    orders.c.order_id.in_({a.order_id for a in batch})
+                )
+            ).all()
+        hashes = dict(rows)
+        extra = {oid: json.loads(raw) if raw else {} for oid, raw in extras}
+        return {  # one whose decision is missing is left to ``instruction``, which raises
+            a.id: self._instruction(a, hashes[a.decision_id], extra.get(a.order_id, {}))
+            for a in batch
+            if a.decision_id in hashes
+        }
+
     def _save_progress(self, attempt_id: str) -> Callable[[dict[str, Any]], None]:
         def save(progress: dict[str, Any]) -> None:
             with write_tx(self.engine) as conn:
@@ -134,6 +177,10 @@ class Executor:
 
     def process(self, attempt: AttemptRow) -> str:
         """Run one claimed attempt to its next state; returns that state."""
+        return self._record([self._call(attempt)])[0]
+
+    def _call(self, attempt: AttemptRow, instruction: Instruction | None = None) -> Called:
+        """Call the provider for one claimed attempt; nothing is written here."""
         provider = self.providers.get(attempt.provider)
         started = time.perf_counter()
         outcome = "error"
@@ -143,109 +190,136 @@ class Executor:
                     f"no provider named {attempt.provider!r} is configured",
                     code="provider_not_configured",
                 )
-            result = provider.execute(self.instruction(attempt), self._save_progress(attempt.id))
+            result = provider.execute(
+                instruction or self.instruction(attempt), self._save_progress(attempt.id)
+            )
             outcome = result.status
+            return Called(attempt, result, None, None)
         except ProviderError as exc:
             outcome = "retry" if exc.retryable else "failed"
-            return self._failed(attempt, exc)
+            return Called(attempt, None, exc, None)
         except Exception as exc:  # an unexpected bug or library error: retry, never lose it
             log.exception("provider raised unexpectedly", extra={"attempt_id": attempt.id})
             outcome = "retry"
-            return self._failed(
-                attempt,
-                ProviderError(f"{type(exc).__name__}: {exc}", code="unexpected"),
-                retryable=True,
-            )
+            error = ProviderError(f"{type(exc).__name__}: {exc}", code="unexpected")
+            return Called(attempt, None, error, True)
         finally:
             if self.observe:
                 self.observe(attempt.provider, outcome, time.perf_counter() - started)
+
+    def _record(self, calls: list[Called]) -> list[str]:
+        """Write the outcomes of several provider calls in one transaction (one commit, one
+        turn at SQLite's single writer); returns each attempt's new state."""
+        if not calls:
+            return []
+        states: list[str] = []
         with write_tx(self.engine) as conn:
-            moved = transition(
-                conn,
-                attempt.id,
-                result.status,
-                self.clock(),
-                expect=("in_progress",),
-                claimed_by=self.worker_id,
-                provider_reference=result.reference,
-                sent_amount=result.sent_amount,
-                credit_code=result.credit_code,
-            )
+            for called in calls:
+                if called.result is None:
+                    assert called.error is not None
+                    states.append(self._failed(conn, called.attempt, called.error, called.retry))
+                else:
+                    states.append(self._succeeded(conn, called.attempt, called.result))
+        for called, state in zip(calls, states, strict=True):
+            extra = {"attempt_id": called.attempt.id, "decision_id": called.attempt.decision_id}
+            if called.error is not None:
+                error = f"{called.error.code}: {called.error.message}"
+                log.warning("attempt %s: %s", state, error, extra=extra)
+            else:
+                log.info("attempt %s", state, extra=extra)
+        self._notify()
+        return states
+
+    def _succeeded(self, conn: Connection, attempt: AttemptRow, result: ProviderResult) -> str:
+        moved = transition(
+            conn,
+            attempt.id,
+            result.status,
+            self.clock(),
+            expect=("in_progress",),
+            claimed_by=self.worker_id,
+            provider_reference=result.reference,
+            sent_amount=result.sent_amount,
+            credit_code=result.credit_code,
+        )
         if not moved:
             log.warning(
                 "lease lost before the outcome was written; the next claim replays "
                 "the same idempotency key",
                 extra={"attempt_id": attempt.id},
             )
-        log.info(
-            "attempt %s",
-            result.status,
-            extra={"attempt_id": attempt.id, "decision_id": attempt.decision_id},
-        )
-        self._notify()
         return result.status
 
     def _failed(
-        self, attempt: AttemptRow, exc: ProviderError, retryable: bool | None = None
+        self,
+        conn: Connection,
+        attempt: AttemptRow,
+        exc: ProviderError,
+        retryable: bool | None = None,
     ) -> str:
         retry = exc.retryable if retryable is None else retryable
         now = self.clock()
         error = f"{exc.code}: {exc.message}"
-        with write_tx(self.engine) as conn:
-            if retry and attempt.tries < self.config.executor_max_tries:
-                delay = backoff(
-                    attempt.tries,
-                    self.config.executor_backoff_base_s,
-                    self.config.executor_backoff_cap_s,
-                    self._rng,
+        if retry and attempt.tries < self.config.executor_max_tries:
+            delay = backoff(
+                attempt.tries,
+                self.config.executor_backoff_base_s,
+                self.config.executor_backoff_cap_s,
+                self._rng,
+            )
+            moved = transition(
+                conn,
+                attempt.id,
+                "pending",
+                now,
+                expect=("in_progress",),
+                claimed_by=self.worker_id,
+                error=error,
+                next_try_at=now + timedelta(seconds=delay),
+                note=f"try {attempt.tries} failed; retry in {delay:.1f}s",
+            )
+            if moved:  # back in the queue: nobody holds it until the next claim
+                conn.execute(
+                    update(refund_attempts)
+                    .where(refund_attempts.c.id == attempt.id)
+                    .values(claimed_by=None, lease_until=None)
                 )
-                moved = transition(
-                    conn,
-                    attempt.id,
-                    "pending",
-                    now,
-                    expect=("in_progress",),
-                    claimed_by=self.worker_id,
-                    error=error,
-                    next_try_at=now + timedelta(seconds=delay),
-                    note=f"try {attempt.tries} failed; retry in {delay:.1f}s",
-                )
-                if moved:  # back in the queue: nobody holds it until the next claim
-                    conn.execute(
-                        update(refund_attempts)
-                        .where(refund_attempts.c.id == attempt.id)
-                        .values(claimed_by=None, lease_until=None)
-                    )
-                state = "pending"
-            else:
-                why = error if not retry else f"gave up after {attempt.tries} tries: {error}"
-                transition(
-                    conn,
-                    attempt.id,
-                    "failed",
-                    now,
-                    expect=("in_progress",),
-                    claimed_by=self.worker_id,
-                    error=why,
-                )
-                state = "failed"
-        log.warning(
-            "attempt %s: %s",
-            state,
-            error,
-            extra={"attempt_id": attempt.id, "decision_id": attempt.decision_id},
+            return "pending"
+        why = error if not retry else f"gave up after {attempt.tries} tries: {error}"
+        transition(
+            conn,
+            attempt.id,
+            "failed",
+            now,
+            expect=("in_progress",),
+            claimed_by=self.worker_id,
+            error=why,
         )
-        self._notify()
-        return state
+        return "failed"
 
     def run_once(self, limit: int = 10) -> int:
-        """Claim and process one batch; returns how many attempts were processed."""
+        """Claim and process one batch; returns how many attempts were processed.
+
+        Outcomes are written together, in one transaction, when the batch is done or when the
+        oldest unwritten outcome is ``FLUSH_AFTER_S`` old (a slow provider does not hold back
+        what is known). Until then a crash leaves the attempt claimed; the next claim after
+        the lease replays the same idempotency key and the provider answers what it did.
+        """
         batch = self.claim(limit)
+        instructions = self.instructions(batch)
+        called: list[Called] = []
+        oldest = 0.0
         for index, attempt in enumerate(batch):
             if self._stop.is_set():
                 self._release_ids([a.id for a in batch[index:]])
                 break
-            self.process(attempt)
+            if not called:
+                oldest = time.monotonic()
+            called.append(self._call(attempt, instructions.get(attempt.id)))
+            if time.monotonic() - oldest >= FLUSH_AFTER_S:
+                self._record(called)
+                called = []
+        self._record(called)
         return len(batch)
 
     def _release_ids(self, ids: list[str]) -> None:

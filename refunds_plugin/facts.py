@@ -11,7 +11,7 @@ import json
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, case, func, or_, select
+from sqlalchemy import BindParameter, Connection, bindparam, case, func, or_, select
 
 from refunds_plugin.domain import (
     Customer,
@@ -39,34 +39,49 @@ def _lines(raw: str) -> tuple[OrderLine, ...]:
     return tuple(out)
 
 
+# Built once with bound parameters: building a statement and its cache key on every call cost
+# more Python time than SQLite spent running it.
+_OID: BindParameter[str] = bindparam("oid")
+_PAYMENTS = (
+    select(payments)
+    .where(payments.c.order_id == _OID, payments.c.status != "failed")
+    .order_by(payments.c.created_at, payments.c.id)
+)
+_OURS = (
+    select(
+        refund_attempts.c.payment_reference,
+        refund_attempts.c.status,
+        func.sum(refund_attempts.c.amount),
+    )
+    .where(
+        refund_attempts.c.order_id == _OID,
+        refund_attempts.c.kind == "refund",
+        refund_attempts.c.status.in_(("pending", "in_progress", "sent", "succeeded")),
+    )
+    .group_by(refund_attempts.c.payment_reference, refund_attempts.c.status)
+)
+_EXTERNAL = (
+    select(provider_refunds.c.payment_reference, func.sum(provider_refunds.c.amount))
+    .where(
+        provider_refunds.c.order_id == _OID,
+        provider_refunds.c.attempt_id.is_(None),
+        provider_refunds.c.status.not_in(("failed", "canceled")),
+    )
+    .group_by(provider_refunds.c.payment_reference)
+)
+_RETURNED = select(decisions.c.body).where(
+    decisions.c.order_id == _OID,
+    decisions.c.kind == "return",
+    decisions.c.outcome.in_(("approve", "review")),
+)
+_ORDER = select(orders).where(orders.c.order_id == _OID)
+
+
 def payment_facts(conn: Connection, order_id: str) -> tuple[PaymentFacts, ...]:
-    pay_rows = conn.execute(
-        select(payments)
-        .where(payments.c.order_id == order_id, payments.c.status != "failed")
-        .order_by(payments.c.created_at, payments.c.id)
-    ).all()
-    ours = conn.execute(
-        select(
-            refund_attempts.c.payment_reference,
-            refund_attempts.c.status,
-            func.sum(refund_attempts.c.amount),
-        )
-        .where(
-            refund_attempts.c.order_id == order_id,
-            refund_attempts.c.kind == "refund",
-            refund_attempts.c.status.in_(("pending", "in_progress", "sent", "succeeded")),
-        )
-        .group_by(refund_attempts.c.payment_reference, refund_attempts.c.status)
-    ).all()
-    external = conn.execute(
-        select(provider_refunds.c.payment_reference, func.sum(provider_refunds.c.amount))
-        .where(
-            provider_refunds.c.order_id == order_id,
-            provider_refunds.c.attempt_id.is_(None),
-            provider_refunds.c.status.not_in(("failed", "canceled")),
-        )
-        .group_by(provider_refunds.c.payment_reference)
-    ).all()
+    key = {"oid": order_id}
+    pay_rows = conn.execute(_PAYMENTS, key).all()
+    ours = conn.execute(_OURS, key).all()
+    external = conn.execute(_EXTERNAL, key).all()
     ext = {ref: int(total or 0) for ref, total in external}
     done: dict[str, int] = {}
     open_: dict[str, int] = {}
@@ -93,17 +108,7 @@ def payment_facts(conn: Connection, order_id: str) -> tuple[PaymentFacts, ...]:
 
 def _returned(conn: Connection, order_id: str) -> tuple[tuple[tuple[str, int], ...], int]:
     """Quantities already returned (approved or waiting for review) and shipping refunded."""
-    rows = (
-        conn.execute(
-            select(decisions.c.body).where(
-                decisions.c.order_id == order_id,
-                decisions.c.kind == "return",
-                decisions.c.outcome.in_(("approve", "review")),
-            )
-        )
-        .scalars()
-        .all()
-    )
+    rows = conn.execute(_RETURNED, {"oid": order_id}).scalars().all()
     qty: dict[str, int] = {}
     shipping = 0
     for body in rows:
@@ -117,50 +122,60 @@ def _returned(conn: Connection, order_id: str) -> tuple[tuple[tuple[str, int], .
 NOT_RECEIVED_LINE = '%"reason":"not_received"%'  # as ledger.to_json writes a request's lines
 
 
-def customer_email_match(email: str) -> Any:
-    """Orders of this email through ``ix_orders_customer_email``. Emails are stored lower-cased
-    (``orders.upsert_order``); a row stored before that, with its own spelling, still matches
-    its exact spelling (``lower(customer_email)`` would match every spelling but no index)."""
-    spellings = sorted({email.lower(), email})
-    return orders.c.customer_email.in_(spellings)
+def _history_queries(by_id: bool, by_email: bool) -> tuple[Any, Any]:
+    """The two aggregate queries for a customer known by id, by email or both (built once).
 
-
-def customer_history(
-    conn: Connection, customer: Customer, now: datetime, window_days: int
-) -> CustomerHistory:
-    """The customer's orders, payments and past returns in two indexed aggregate queries."""
+    Emails are stored lower-cased (``orders.upsert_order``), so an equality on the column uses
+    ``ix_orders_customer_email``; a row stored before that, with its own spelling, still
+    matches that exact spelling (``lower(customer_email)`` matched every spelling but no index
+    could serve it, so each return scanned the whole table).
+    """
     keys = []
-    if customer.id:
-        keys.append(orders.c.customer_id == customer.id)
-    if customer.email:
-        keys.append(customer_email_match(customer.email))
-    if not keys:
-        return CustomerHistory(window_days=window_days)
+    if by_id:
+        keys.append(orders.c.customer_id == bindparam("cid"))
+    if by_email:
+        keys.append(orders.c.customer_email.in_(bindparam("emails", expanding=True)))
     theirs = select(orders.c.order_id).where(or_(*keys)).scalar_subquery()
     paid = (
         select(func.coalesce(func.sum(payments.c.captured), 0))
         .where(payments.c.order_id.in_(theirs), payments.c.status != "failed")
         .scalar_subquery()
     )
-    count, first, total_paid = conn.execute(
-        select(func.count(), func.min(orders.c.paid_at), paid).where(or_(*keys))
-    ).one()
-    since = now - timedelta(days=window_days)
-    recent = decisions.c.created_at >= since
-    d = conn.execute(
-        select(
-            func.coalesce(func.sum(decisions.c.amount), 0),
-            func.coalesce(func.sum(case((recent, 1), else_=0)), 0),
-            func.coalesce(func.sum(case((recent, decisions.c.amount), else_=0)), 0),
-            func.coalesce(
-                func.sum(case((decisions.c.request.like(NOT_RECEIVED_LINE), 1), else_=0)), 0
-            ),
-        ).where(
-            decisions.c.order_id.in_(theirs),
-            decisions.c.kind == "return",
-            decisions.c.outcome.in_(("approve", "review")),
-        )
-    ).one()
+    of_orders = select(func.count(), func.min(orders.c.paid_at), paid).where(or_(*keys))
+    recent = decisions.c.created_at >= bindparam("since", type_=decisions.c.created_at.type)
+    of_returns = select(
+        func.coalesce(func.sum(decisions.c.amount), 0),
+        func.coalesce(func.sum(case((recent, 1), else_=0)), 0),
+        func.coalesce(func.sum(case((recent, decisions.c.amount), else_=0)), 0),
+        func.coalesce(
+            func.sum(case((decisions.c.request.like(NOT_RECEIVED_LINE), 1), else_=0)), 0
+        ),
+    ).where(
+        decisions.c.order_id.in_(theirs),
+        decisions.c.kind == "return",
+        decisions.c.outcome.in_(("approve", "review")),
+    )
+    return of_orders, of_returns
+
+
+_HISTORY = {(i, e): _history_queries(i, e) for i in (True, False) for e in (True, False) if i or e}
+
+
+def customer_history(
+    conn: Connection, customer: Customer, now: datetime, window_days: int
+) -> CustomerHistory:
+    """The customer's orders, payments and past returns in two indexed aggregate queries."""
+    if not customer.id and not customer.email:
+        return CustomerHistory(window_days=window_days)
+    of_orders, of_returns = _HISTORY[(bool(customer.id), bool(customer.email))]
+    email = customer.email or ""
+    params = {
+        "cid": customer.id,
+        "emails": sorted({email.lower(), email}),
+        "since": now - timedelta(days=window_days),
+    }
+    count, first, total_paid = conn.execute(of_orders, params).one()
+    d = conn.execute(of_returns, params).one()
     return CustomerHistory(
         total_paid=int(total_paid),
         order_count=int(count),
@@ -176,7 +191,7 @@ def customer_history(
 def load_facts(
     conn: Connection, order_id: str, now: datetime, window_days: int = 90
 ) -> OrderFacts | None:
-    row = conn.execute(select(orders).where(orders.c.order_id == order_id)).first()
+    row = conn.execute(_ORDER, {"oid": order_id}).first()
     if row is None:
         return None
     customer = Customer(id=row.customer_id, email=row.customer_email)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 import uuid
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -185,12 +185,25 @@ def find_decision(conn: Connection, order_id: str, request_key: str) -> Recorded
     )
 
 
+def plain(value: Any) -> Any:
+    """``dataclasses.asdict`` for JSON: the same shape, without deep-copying every leaf (which
+    made ``asdict`` of an order's facts cost more than the statements that store them)."""
+    fields_ = getattr(type(value), "__dataclass_fields__", None)
+    if fields_ is not None:
+        return {name: plain(getattr(value, name)) for name in fields_}
+    if isinstance(value, (list, tuple)):
+        return [plain(v) for v in value]
+    if isinstance(value, dict):
+        return {k: plain(v) for k, v in value.items()}
+    return value
+
+
 def facts_json(facts: OrderFacts) -> dict[str, Any]:
-    return asdict(facts)
+    return dict(plain(facts))
 
 
 def request_json(request: ReturnRequest | dict[str, Any]) -> dict[str, Any]:
-    return request if isinstance(request, dict) else asdict(request)
+    return request if isinstance(request, dict) else dict(plain(request))
 
 
 def record_decision(

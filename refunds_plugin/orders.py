@@ -7,7 +7,7 @@ from dataclasses import asdict, dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, case, func, select, update
+from sqlalchemy import Connection, bindparam, case, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from refunds_plugin.domain import Customer, OrderLine
@@ -39,6 +39,54 @@ def normal_email(email: str | None) -> str | None:
     return email.strip().lower() if email else email
 
 
+_UPSERTS: dict[tuple[str, str], Any] = {}
+
+
+def _prebuilt(conn: Connection, name: str) -> Any:
+    """The dialect's upsert statement, built once; each call binds its own values."""
+    stmt = _UPSERTS.get((conn.dialect.name, name))
+    if stmt is None:
+        ins = _insert(conn, _TABLES[name])
+        stmt = _UPSERTS[(conn.dialect.name, name)] = _BUILDERS[name](ins, conn.dialect.name)
+    return stmt
+
+
+def _order_upsert(ins: Any, _dialect: str) -> Any:
+    changing = {c.name: ins.excluded[c.name] for c in orders.c if c.name in _ORDER_COLUMNS}
+    del changing["order_id"]
+    for key in ("paid_at", "fulfilled_at", "delivered_at", "extra", "channel"):
+        # a later, thinner event must not erase what we knew
+        changing[key] = func.coalesce(ins.excluded[key], orders.c[key])
+    return ins.on_conflict_do_update(index_elements=["order_id"], set_=changing)
+
+
+def _payment_upsert(ins: Any, dialect: str) -> Any:
+    bigger = func.max if dialect == "sqlite" else func.greatest
+    return ins.on_conflict_do_update(
+        index_elements=["provider", "reference"],
+        set_={
+            "captured": bigger(payments.c.captured, ins.excluded.captured),
+            "order_id": func.coalesce(payments.c.order_id, ins.excluded.order_id),
+            "charge_id": func.coalesce(payments.c.charge_id, ins.excluded.charge_id),
+            "customer_id": func.coalesce(payments.c.customer_id, ins.excluded.customer_id),
+            "customer_email": func.coalesce(
+                payments.c.customer_email, ins.excluded.customer_email
+            ),
+            "status": case((payments.c.status == "disputed", "disputed"), else_="succeeded"),
+            "updated_at": ins.excluded.updated_at,
+        },
+    )
+
+
+_ORDER_COLUMNS = (
+    "order_id", "source", "currency", "total_amount", "shipping_amount", "customer_id",
+    "customer_email", "paid_at", "fulfilled_at", "delivered_at", "lines", "channel", "extra",
+    "updated_at",
+)  # fmt: skip
+_TABLES = {"order": orders, "payment": payments}
+_BUILDERS = {"order": _order_upsert, "payment": _payment_upsert}
+
+
 def upsert_order(conn: Connection, rec: OrderRecord, now: datetime) -> None:
     values = {
         "order_id": rec.order_id,
@@ -56,12 +104,7 @@ def upsert_order(conn: Connection, rec: OrderRecord, now: datetime) -> None:
         "extra": json.dumps(rec.extra, sort_keys=True) if rec.extra is not None else None,
         "updated_at": now,
     }
-    stmt = _insert(conn, orders).values(**values)
-    changing = {k: v for k, v in values.items() if k != "order_id"}
-    for key in ("paid_at", "fulfilled_at", "delivered_at", "extra", "channel"):
-        # a later, thinner event must not erase what we knew
-        changing[key] = func.coalesce(stmt.excluded[key], orders.c[key])
-    conn.execute(stmt.on_conflict_do_update(index_elements=["order_id"], set_=changing))
+    conn.execute(_prebuilt(conn, "order"), values)
 
 
 def record_payment(
@@ -77,37 +120,22 @@ def record_payment(
     charge_id: str | None = None,
 ) -> None:
     """Record a succeeded payment; a redelivery or a later event for it never lowers it."""
-    stmt = _insert(conn, payments).values(
-        provider=provider,
-        reference=reference,
-        order_id=order_id,
-        currency=currency,
-        captured=captured,
-        refunded_reported=0,
-        status="succeeded",
-        customer_id=customer.id,
-        customer_email=normal_email(customer.email),
-        charge_id=charge_id,
-        created_at=now,
-        updated_at=now,
-    )
     conn.execute(
-        stmt.on_conflict_do_update(
-            index_elements=["provider", "reference"],
-            set_={
-                "captured": func.max(payments.c.captured, stmt.excluded.captured)
-                if conn.dialect.name == "sqlite"
-                else func.greatest(payments.c.captured, stmt.excluded.captured),
-                "order_id": func.coalesce(payments.c.order_id, stmt.excluded.order_id),
-                "charge_id": func.coalesce(payments.c.charge_id, stmt.excluded.charge_id),
-                "customer_id": func.coalesce(payments.c.customer_id, stmt.excluded.customer_id),
-                "customer_email": func.coalesce(
-                    payments.c.customer_email, stmt.excluded.customer_email
-                ),
-                "status": case((payments.c.status == "disputed", "disputed"), else_="succeeded"),
-                "updated_at": now,
-            },
-        )
+        _prebuilt(conn, "payment"),
+        {
+            "provider": provider,
+            "reference": reference,
+            "order_id": order_id,
+            "currency": currency,
+            "captured": captured,
+            "refunded_reported": 0,
+            "status": "succeeded",
+            "customer_id": customer.id,
+            "customer_email": normal_email(customer.email),
+            "charge_id": charge_id,
+            "created_at": now,
+            "updated_at": now,
+        },
     )
 
 
@@ -209,10 +237,12 @@ def open_follow_up(
     conn.execute(stmt.on_conflict_do_nothing())
 
 
+_CLEAR_FOLLOW_UPS = (
+    update(follow_ups)
+    .where(follow_ups.c.order_id == bindparam("oid"), follow_ups.c.status == "open")
+    .values(status="cleared", cleared_at=bindparam("now"))
+)
+
+
 def clear_follow_ups(conn: Connection, order_id: str, now: datetime) -> int:
-    res = conn.execute(
-        update(follow_ups)
-        .where(follow_ups.c.order_id == order_id, follow_ups.c.status == "open")
-        .values(status="cleared", cleared_at=now)
-    )
-    return int(res.rowcount)
+    return int(conn.execute(_CLEAR_FOLLOW_UPS, {"oid": order_id, "now": now}).rowcount)
