@@ -1,23 +1,29 @@
-"""``refunds policy check|explain``: validate a policy file and see how it decides a case.
+"""``refunds policy check|explain|simulate``: validate a policy and see how it decides.
 
 ``check FILE`` accepts a path or ``preset:NAME`` and prints the rules in plain words (exit 1 on an
 invalid file). ``explain`` builds order facts and a return request from flags (one line, the
 quick way) or from a JSON file (``{"now", "facts", "request"}``, amounts in minor units) and
-prints the decision with its full rule trace, as a table or ``--json``.
+prints the decision with its full rule trace, as a table or ``--json``. ``simulate`` replays
+the return decisions in the ledger under a candidate policy (read-only, see ``simulation.py``).
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
+import sys
+import tempfile
+from collections.abc import Iterable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 import click
+from sqlalchemy import Engine
 
 import policies
+from refunds_plugin import simulation_report
 from refunds_plugin.domain import (
-    Customer,
     CustomerHistory,
     Decision,
     OrderFacts,
@@ -29,6 +35,14 @@ from refunds_plugin.domain import (
     ReturnRequest,
 )
 from refunds_plugin.money import AmountError, CurrencyError, Money
+from refunds_plugin.simulation import (
+    Comparison,
+    Summary,
+    count_returns,
+    facts_from_json,
+    replay,
+    request_from_json,
+)
 
 _REASONS = [r.value for r in Reason]
 
@@ -99,7 +113,7 @@ def explain(spec: str, input_file: str | None, now_text: str | None, as_json: bo
         if input_file:
             doc = json.loads(Path(input_file).read_text(encoding="utf-8"))
             now = _when(now_text or doc.get("now")) or datetime.now(UTC)
-            facts, request = facts_from_dict(doc["facts"]), request_from_dict(doc["request"])
+            facts, request = facts_from_json(doc["facts"]), request_from_json(doc["request"])
         else:
             now = _when(now_text) or datetime.now(UTC)
             facts, request = _from_flags(now, **flags)
@@ -148,34 +162,6 @@ def _from_flags(now: datetime, **f: Any) -> tuple[OrderFacts, ReturnRequest]:
     return facts, request
 
 
-def facts_from_dict(d: dict[str, Any]) -> OrderFacts:
-    """OrderFacts from JSON: field names as in ``refunds_plugin.domain``, dates ISO 8601."""
-    hist = dict(d.get("history") or {})
-    if hist.get("first_order_at"):
-        hist["first_order_at"] = _when(hist["first_order_at"])
-    return OrderFacts(
-        order_id=str(d["order_id"]), currency=d["currency"],
-        lines=tuple(OrderLine(**{**ln, "tags": tuple(ln.get("tags", ())),
-                                 "collections": tuple(ln.get("collections", ()))})
-                    for ln in d["lines"]),
-        shipping_amount=d.get("shipping_amount", 0), total_amount=d.get("total_amount", 0),
-        customer=Customer(**d.get("customer", {})),
-        paid_at=_when(d.get("paid_at")), fulfilled_at=_when(d.get("fulfilled_at")),
-        delivered_at=_when(d.get("delivered_at")),
-        payments=tuple(PaymentFacts(**p) for p in d.get("payments", ())),
-        returned_quantities=tuple((str(i), int(q)) for i, q in d.get("returned_quantities", ())),
-        shipping_refunded=d.get("shipping_refunded", 0), history=CustomerHistory(**hist))
-
-
-def request_from_dict(d: dict[str, Any]) -> ReturnRequest:
-    prefer = d.get("preferred_resolution")
-    return ReturnRequest(
-        request_id=str(d.get("request_id", "request")), order_id=str(d["order_id"]),
-        lines=tuple(ReturnLine(str(rl["line_id"]), int(rl["quantity"]), Reason(rl["reason"]))
-                    for rl in d["lines"]),
-        preferred_resolution=ResolutionKind(prefer) if prefer else None)
-
-
 def render(d: Decision) -> str:
     """The decision as a short summary, a rule table and the customer's explanation."""
     def money(minor: int) -> str:
@@ -199,3 +185,73 @@ def render(d: Decision) -> str:
             for row in rows]
     out += ["", d.explanation]
     return "\n".join(out)
+
+
+# --- simulate ------------------------------------------------------------------------------------
+
+
+@policy.command()
+@click.argument("spec", metavar="FILE_OR_PRESET")
+@click.option("--since", default=None, help="ISO date or datetime of the decision, inclusive.")
+@click.option("--until", default=None, help="ISO date or datetime, exclusive.")
+@click.option("--limit", type=click.IntRange(min=1), default=None,
+              help="Replay at most N decisions of the period, oldest first.")
+@click.option("--json", "as_json", is_flag=True, help="Print the report as one JSON document.")
+def simulate(spec: str, since: str | None, until: str | None, limit: int | None,
+             as_json: bool) -> None:
+    """Replay the ledger's return decisions under FILE_OR_PRESET and show what would change.
+
+    Reads the ledger at REFUNDS_DATABASE_URL and never writes to it. Each decision is decided
+    again on the facts stored with it, as of the moment it was first decided.
+    """
+    from sqlalchemy import inspect, make_url
+
+    from refunds_plugin.cli import _config
+    from refunds_plugin.db import make_engine
+    from refunds_plugin.reports import parse_when
+
+    try:
+        pol = policies.load_policy(spec)
+    except policies.PolicyError as exc:
+        raise click.ClickException(str(exc)) from None
+    try:
+        start, end = parse_when(since), parse_when(until)
+    except ValueError as exc:
+        raise click.UsageError(f"--since/--until: {exc}") from None
+    url = make_url(_config().database_url)
+    if url.get_backend_name() == "sqlite" and not Path(url.database or ":memory:").is_file():
+        raise click.ClickException(f"no ledger at {url.database}: check REFUNDS_DATABASE_URL")
+    # changed rows wait in a spool (on disk past 1 MiB) so the totals can be printed first
+    with tempfile.SpooledTemporaryFile(max_size=1 << 20, mode="w+", encoding="utf-8") as spool:
+        engine = make_engine(url.render_as_string(hide_password=False))
+        try:
+            if not inspect(engine).has_table("decisions"):
+                raise click.ClickException(
+                    f"no ledger tables at {url.render_as_string(hide_password=True)}: "
+                    "run `refunds migrate` first")
+            summary = _replay_into(spool, engine, pol, start, end, limit)
+        finally:
+            engine.dispose()
+        spool.seek(0)
+        if as_json:
+            simulation_report.emit_json(pol, summary, spool)
+        else:
+            simulation_report.emit_table(pol, summary, spool)
+
+
+def _replay_into(spool: IO[str], engine: Engine, pol: policies.Policy, start: datetime | None,
+                 end: datetime | None, limit: int | None) -> Summary:
+    """One pass over the ledger: totals in memory, each changed decision a JSON line in spool."""
+    summary = Summary()
+    comparisons: Iterable[Comparison] = replay(engine, pol, start, end, limit)
+    with contextlib.ExitStack() as stack:
+        if sys.stderr.isatty():
+            total = count_returns(engine, start, end)
+            comparisons = stack.enter_context(click.progressbar(
+                comparisons, length=min(total, limit or total), label="replaying",
+                file=sys.stderr))
+        for cmp in comparisons:
+            summary.add(cmp)
+            if cmp.changed:
+                spool.write(json.dumps(cmp.to_dict()) + "\n")
+    return summary
