@@ -45,6 +45,7 @@ class Config:
     shop_logo_url: str = ""
     shop_primary_color: str = "#1f4b99"
     ratelimit_storage_uri: str = "memory://"
+    trusted_proxies: int = 0  # how many reverse proxies set X-Forwarded-* in front of us
     log_level: str = "INFO"
     testing: bool = False
 
@@ -78,6 +79,7 @@ _ENV: dict[str, tuple[str, Any]] = {
     "REFUNDS_SHOP_LOGO_URL": ("shop_logo_url", str),
     "REFUNDS_SHOP_PRIMARY_COLOR": ("shop_primary_color", str),
     "REFUNDS_RATELIMIT_STORAGE_URI": ("ratelimit_storage_uri", str),
+    "REFUNDS_TRUSTED_PROXIES": ("trusted_proxies", int),
     "REFUNDS_LOG_LEVEL": ("log_level", str),
 }
 
@@ -105,4 +107,6 @@ def load_config(
         config = replace(config, **dict(overrides))
     if config.max_body_bytes <= 0:
         raise ConfigError("REFUNDS_MAX_BODY_BYTES must be positive")
+    if config.trusted_proxies < 0:
+        raise ConfigError("REFUNDS_TRUSTED_PROXIES must be 0 or more")
     return config

@@ -8,6 +8,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from flask import Flask
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from refunds_plugin.config import Config, load_config
 from refunds_plugin.runtime import Runtime, build
@@ -32,6 +33,10 @@ def create_app(
     app.config["SECRET_KEY"] = runtime.config.secret_key or _ephemeral_secret()
     app.config["TESTING"] = runtime.config.testing
     app.extensions["refunds"] = runtime
+    if runtime.config.trusted_proxies:
+        # behind a load balancer: take the client address (rate limits) from X-Forwarded-For
+        n = runtime.config.trusted_proxies
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=n, x_proto=n, x_host=n)  # type: ignore[method-assign]
     logging.getLogger("refunds").setLevel(runtime.config.log_level.upper())
 
     from webhooks import errors, health, storefront, stripe
