@@ -8,59 +8,20 @@ advisory lock (see ``lock_ledger``).
 
 from __future__ import annotations
 
-import fcntl
-import os
-import threading
 import weakref
 from collections.abc import Iterator
-from contextlib import contextmanager, nullcontext
+from contextlib import contextmanager
 from typing import Any
 
 from sqlalchemy import Connection, Engine, create_engine, event, text
 from sqlalchemy.pool import NullPool, QueuePool
 
+from refunds_plugin.batching import GroupCommit
+
 LEDGER_LOCK_KEY = 0x52_46_4E_44  # "RFND": one advisory lock for the ledger's append path
 
 
-class WriterQueue:
-    """SQLite's writers take turns here: threads on a lock, processes on an ``flock`` of a file
-    beside the database. SQLite's own busy handler sleeps up to 100 ms between retries, which
-    made p99 latency seconds long under load. Correctness never depends on this queue:
-    ``BEGIN IMMEDIATE`` still holds the database's one write lock."""
-
-    def __init__(self, path: str | None) -> None:
-        self.lock = threading.RLock()
-        self.path = path
-        self.fd: int | None = None
-        self.pid = 0
-        self.depth = 0
-
-    def __del__(self) -> None:
-        if self.fd is not None and self.pid == os.getpid():
-            os.close(self.fd)
-
-    @contextmanager
-    def turn(self) -> Iterator[None]:
-        with self.lock:
-            held = self._flock()
-            self.depth += 1
-            try:
-                yield
-            finally:
-                self.depth -= 1
-                if held and self.depth == 0 and self.fd is not None:
-                    fcntl.flock(self.fd, fcntl.LOCK_UN)
-
-    def _flock(self) -> bool:
-        if self.path is None or self.depth:
-            return False
-        if self.fd is None or self.pid != os.getpid():  # a forked child needs its own file
-            self.fd, self.pid = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600), os.getpid()
-        fcntl.flock(self.fd, fcntl.LOCK_EX)
-        return True
-
-
-_WRITE_LOCKS: weakref.WeakKeyDictionary[Engine, WriterQueue] = weakref.WeakKeyDictionary()
+_GROUPS: weakref.WeakKeyDictionary[Engine, GroupCommit] = weakref.WeakKeyDictionary()
 
 
 def make_engine(url: str, *, busy_timeout_ms: int = 30_000, pool_size: int = 5) -> Engine:
@@ -77,7 +38,7 @@ def make_engine(url: str, *, busy_timeout_ms: int = 30_000, pool_size: int = 5) 
         )
         _configure_sqlite(engine, busy_timeout_ms)
         database = engine.url.database
-        _WRITE_LOCKS[engine] = WriterQueue(None if memory or not database else f"{database}-writer")
+        _GROUPS[engine] = GroupCommit(None if memory or not database else f"{database}-writer")
         return engine
     return create_engine(url, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True)
 
@@ -107,9 +68,17 @@ def is_sqlite(engine_or_conn: Engine | Connection) -> bool:
 
 @contextmanager
 def write_tx(engine: Engine) -> Iterator[Connection]:
-    """One write transaction: committed on success, rolled back on any exception."""
-    queue = _WRITE_LOCKS.get(engine) if engine.dialect.name == "sqlite" else None
-    with queue.turn() if queue else nullcontext(), engine.connect() as conn:
+    """One write transaction: committed on success, rolled back on any exception.
+
+    On SQLite it is a savepoint in a group commit (``batching.GroupCommit``): it returns only
+    after the commit that makes it durable, and an exception rolls back only its own work.
+    """
+    group = _GROUPS.get(engine) if engine.dialect.name == "sqlite" else None
+    if group is not None:
+        with group.member(engine) as conn:
+            yield conn
+        return
+    with engine.connect() as conn:
         conn = conn.execution_options(sqlite_write=True)
         with conn.begin():
             yield conn

@@ -11,7 +11,7 @@ import json
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import BindParameter, Connection, bindparam, case, func, or_, select
+from sqlalchemy import BindParameter, Connection, bindparam, case, func, or_, select, true
 
 from refunds_plugin.domain import (
     Customer,
@@ -42,32 +42,41 @@ def _lines(raw: str) -> tuple[OrderLine, ...]:
 # Built once with bound parameters: building a statement and its cache key on every call cost
 # more Python time than SQLite spent running it.
 _OID: BindParameter[str] = bindparam("oid")
+_RA, _PR = refund_attempts.c, provider_refunds.c
+
+
+def _refunds_of_payment(*where: Any) -> Any:
+    """What our attempts (``where``) hold against the payment row of the outer query."""
+    return (
+        select(func.coalesce(func.sum(_RA.amount), 0))
+        .where(_RA.order_id == _OID, _RA.payment_reference == payments.c.reference)
+        .where(_RA.kind == "refund", *where)
+        .scalar_subquery()
+    )
+
+
+# one row per payment with what is refunded and pending against it, in one statement
 _PAYMENTS = (
-    select(payments)
+    select(
+        payments.c.provider,
+        payments.c.reference,
+        payments.c.captured,
+        payments.c.refunded_reported,
+        payments.c.status,
+        _refunds_of_payment(_RA.status == "succeeded").label("done"),
+        _refunds_of_payment(_RA.status.in_(("pending", "in_progress", "sent"))).label("open"),
+        select(func.coalesce(func.sum(_PR.amount), 0))  # refunds made outside this service
+        .where(
+            _PR.order_id == _OID,
+            _PR.payment_reference == payments.c.reference,
+            _PR.attempt_id.is_(None),
+            _PR.status.not_in(("failed", "canceled")),
+        )
+        .scalar_subquery()
+        .label("external"),
+    )
     .where(payments.c.order_id == _OID, payments.c.status != "failed")
     .order_by(payments.c.created_at, payments.c.id)
-)
-_OURS = (
-    select(
-        refund_attempts.c.payment_reference,
-        refund_attempts.c.status,
-        func.sum(refund_attempts.c.amount),
-    )
-    .where(
-        refund_attempts.c.order_id == _OID,
-        refund_attempts.c.kind == "refund",
-        refund_attempts.c.status.in_(("pending", "in_progress", "sent", "succeeded")),
-    )
-    .group_by(refund_attempts.c.payment_reference, refund_attempts.c.status)
-)
-_EXTERNAL = (
-    select(provider_refunds.c.payment_reference, func.sum(provider_refunds.c.amount))
-    .where(
-        provider_refunds.c.order_id == _OID,
-        provider_refunds.c.attempt_id.is_(None),
-        provider_refunds.c.status.not_in(("failed", "canceled")),
-    )
-    .group_by(provider_refunds.c.payment_reference)
 )
 _RETURNED = select(decisions.c.body).where(
     decisions.c.order_id == _OID,
@@ -78,28 +87,17 @@ _ORDER = select(orders).where(orders.c.order_id == _OID)
 
 
 def payment_facts(conn: Connection, order_id: str) -> tuple[PaymentFacts, ...]:
-    key = {"oid": order_id}
-    pay_rows = conn.execute(_PAYMENTS, key).all()
-    ours = conn.execute(_OURS, key).all()
-    external = conn.execute(_EXTERNAL, key).all()
-    ext = {ref: int(total or 0) for ref, total in external}
-    done: dict[str, int] = {}
-    open_: dict[str, int] = {}
-    for ref, status, total in ours:
-        bucket = done if status == "succeeded" else open_
-        bucket[ref] = bucket.get(ref, 0) + int(total or 0)
     result = []
-    for row in pay_rows:
-        refunded = max(
-            int(row.refunded_reported), done.get(row.reference, 0) + ext.get(row.reference, 0)
-        )
+    for row in conn.execute(_PAYMENTS, {"oid": order_id}):
+        captured = int(row.captured)
+        refunded = max(int(row.refunded_reported), int(row.done) + int(row.external))
         result.append(
             PaymentFacts(
                 provider=row.provider,
                 reference=row.reference,
-                captured=int(row.captured),
-                refunded=min(refunded, int(row.captured)),
-                pending=open_.get(row.reference, 0),
+                captured=captured,
+                refunded=min(refunded, captured),
+                pending=int(row.open),
                 disputed=row.status == "disputed",
             )
         )
@@ -122,8 +120,8 @@ def _returned(conn: Connection, order_id: str) -> tuple[tuple[tuple[str, int], .
 NOT_RECEIVED_LINE = '%"reason":"not_received"%'  # as ledger.to_json writes a request's lines
 
 
-def _history_queries(by_id: bool, by_email: bool) -> tuple[Any, Any]:
-    """The two aggregate queries for a customer known by id, by email or both (built once).
+def _history_query(by_id: bool, by_email: bool) -> Any:
+    """The aggregate query for a customer known by id, by email or both (built once).
 
     Emails are stored lower-cased (``orders.upsert_order``), so an equality on the column uses
     ``ix_orders_customer_email``; a row stored before that, with its own spelling, still
@@ -141,49 +139,61 @@ def _history_queries(by_id: bool, by_email: bool) -> tuple[Any, Any]:
         .where(payments.c.order_id.in_(theirs), payments.c.status != "failed")
         .scalar_subquery()
     )
-    of_orders = select(func.count(), func.min(orders.c.paid_at), paid).where(or_(*keys))
-    recent = decisions.c.created_at >= bindparam("since", type_=decisions.c.created_at.type)
-    of_returns = select(
-        func.coalesce(func.sum(decisions.c.amount), 0),
-        func.coalesce(func.sum(case((recent, 1), else_=0)), 0),
-        func.coalesce(func.sum(case((recent, decisions.c.amount), else_=0)), 0),
-        func.coalesce(
-            func.sum(case((decisions.c.request.like(NOT_RECEIVED_LINE), 1), else_=0)), 0
-        ),
-    ).where(
-        decisions.c.order_id.in_(theirs),
-        decisions.c.kind == "return",
-        decisions.c.outcome.in_(("approve", "review")),
+    of_orders = (
+        select(
+            func.count().label("order_count"),
+            func.min(orders.c.paid_at).label("first"),
+            paid.label("paid"),
+        )
+        .where(or_(*keys))
+        .subquery()
     )
-    return of_orders, of_returns
+    recent = decisions.c.created_at >= bindparam("since", type_=decisions.c.created_at.type)
+    not_received = case((decisions.c.request.like(NOT_RECEIVED_LINE), 1), else_=0)
+    of_returns = (
+        select(
+            func.coalesce(func.sum(decisions.c.amount), 0).label("refunded"),
+            func.coalesce(func.sum(case((recent, 1), else_=0)), 0).label("recent"),
+            func.coalesce(func.sum(case((recent, decisions.c.amount), else_=0)), 0).label(
+                "recent_amount"
+            ),
+            func.coalesce(func.sum(not_received), 0).label("not_received"),
+        )
+        .where(
+            decisions.c.order_id.in_(theirs),
+            decisions.c.kind == "return",
+            decisions.c.outcome.in_(("approve", "review")),
+        )
+        .subquery()
+    )
+    # two one-row aggregates side by side: one statement
+    return select(of_orders, of_returns).select_from(of_orders.join(of_returns, true()))
 
 
-_HISTORY = {(i, e): _history_queries(i, e) for i in (True, False) for e in (True, False) if i or e}
+_HISTORY = {(i, e): _history_query(i, e) for i in (True, False) for e in (True, False) if i or e}
 
 
 def customer_history(
     conn: Connection, customer: Customer, now: datetime, window_days: int
 ) -> CustomerHistory:
-    """The customer's orders, payments and past returns in two indexed aggregate queries."""
+    """The customer's orders, payments and past returns in one indexed aggregate query."""
     if not customer.id and not customer.email:
         return CustomerHistory(window_days=window_days)
-    of_orders, of_returns = _HISTORY[(bool(customer.id), bool(customer.email))]
     email = customer.email or ""
     params = {
         "cid": customer.id,
         "emails": sorted({email.lower(), email}),
         "since": now - timedelta(days=window_days),
     }
-    count, first, total_paid = conn.execute(of_orders, params).one()
-    d = conn.execute(of_returns, params).one()
+    h = conn.execute(_HISTORY[(bool(customer.id), bool(customer.email))], params).one()
     return CustomerHistory(
-        total_paid=int(total_paid),
-        order_count=int(count),
-        first_order_at=_aware(first),
-        total_refunded=int(d[0]),
-        refunds_recent_count=int(d[1]),
-        refunds_recent_amount=int(d[2]),
-        not_received_claims=int(d[3]),
+        total_paid=int(h.paid),
+        order_count=int(h.order_count),
+        first_order_at=_aware(h.first),
+        total_refunded=int(h.refunded),
+        refunds_recent_count=int(h.recent),
+        refunds_recent_amount=int(h.recent_amount),
+        not_received_claims=int(h.not_received),
         window_days=window_days,
     )
 

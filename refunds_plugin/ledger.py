@@ -198,6 +198,11 @@ def plain(value: Any) -> Any:
     return value
 
 
+def decision_body(decision: Decision) -> dict[str, Any]:
+    """``Decision.to_dict()`` as JSON sees it (same keys and values), built with ``plain``."""
+    return {**plain(decision), "amount": decision.amount, "resolution": decision.resolution_summary}
+
+
 def facts_json(facts: OrderFacts) -> dict[str, Any]:
     return dict(plain(facts))
 
@@ -223,7 +228,7 @@ def record_decision(
     Attempts are created only for an approved decision; a review opens a review row instead.
     """
     decision_id = str(uuid.uuid4())
-    body = decision.to_dict()
+    body = decision_body(decision)
     inserted = insert_ignore(
         conn,
         decisions,

@@ -168,18 +168,16 @@ class Service:
         with write_tx(self.engine) as conn:
             lock_ledger(conn)  # money checks and the chain are serialised from here to commit
             row = record_event(conn, source, event_id, type_, payload, now, "processed")
-            existing = find_decision(conn, request.order_id, request_key)
-            if existing is not None:
-                if row is not None:
-                    mark_event(conn, row, "processed", "request decided before")
+            if row is None:  # a redelivery: answer with what was decided
+                existing = find_decision(conn, request.order_id, request_key)
+                if existing is None:
+                    # the event was recorded before but its decision is not there: it was not
+                    # for this request (an id reused by the sender); refuse rather than guess
+                    raise NotFound(
+                        f"event {event_id} was already recorded for something else",
+                        code="event_id_reused",
+                    )
                 recorded, duplicate = existing, True
-            elif row is None:
-                # the event was recorded before but its decision is not there: it was not for
-                # this request (an id reused by the sender); refuse rather than guess
-                raise NotFound(
-                    f"event {event_id} was already recorded for something else",
-                    code="event_id_reused",
-                )
             else:
                 order_facts = facts_mod.load_facts(
                     conn, request.order_id, now, self.policy.abuse_window_days
@@ -191,6 +189,8 @@ class Service:
                     )
                 when = request.requested_at or now
                 decision = policies.evaluate(self.policy, order_facts, request, when)
+                # unique per (order, request): a request decided before under another event id
+                # comes back as that decision, and this one is not stored
                 recorded = record_decision(
                     conn,
                     decision=decision,
@@ -201,7 +201,9 @@ class Service:
                     now=now,
                     event_row=row,
                 )
-                duplicate = False
+                duplicate = not recorded.created
+                if duplicate:
+                    mark_event(conn, row, "processed", "request decided before")
         log.info(
             "return decided",
             extra={
