@@ -7,6 +7,7 @@ order clears it (``orders.clear_follow_ups``, called wherever a payment is recor
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -14,9 +15,12 @@ from typing import Any
 from sqlalchemy import Connection, func, select
 
 import policies
-from refunds_plugin.money import Money
+from refunds_plugin.money import Money, normalize_currency
 from refunds_plugin.orders import open_follow_up
-from refunds_plugin.tables import follow_ups, orders, payments
+from refunds_plugin.tables import events, follow_ups, orders, payments
+
+STATUSES = ("open", "cleared", "all")
+FAILED_TYPE = "payment_intent.payment_failed"
 
 
 def note_failed_payment(
@@ -34,12 +38,7 @@ def note_failed_payment(
     """Open a follow-up for a failed payment unless the order is paid already."""
     if not policy.trouble.failed_payment.enabled:
         return "failed-payment follow-ups are switched off in the policy"
-    paid = conn.execute(
-        select(func.count())
-        .select_from(payments)
-        .where(payments.c.order_id == order_id, payments.c.status != "failed")
-    ).scalar_one()
-    if paid:
+    if is_paid(conn, order_id):
         return "the order is paid by another payment: no follow-up"
     open_follow_up(
         conn,
@@ -53,6 +52,16 @@ def note_failed_payment(
         now=now,
     )
     return "follow-up opened"
+
+
+def is_paid(conn: Connection, order_id: str) -> bool:
+    """Whether any payment (before or after a failure) has paid the order."""
+    paid = conn.execute(
+        select(func.count())
+        .select_from(payments)
+        .where(payments.c.order_id == order_id, payments.c.status != "failed")
+    ).scalar_one()
+    return bool(paid)
 
 
 def stripe_email(obj: dict[str, Any]) -> str | None:
@@ -82,6 +91,8 @@ class FollowUp:
     detail: str
     opened_at: datetime
     due_at: datetime
+    status: str = "open"  # open | cleared
+    cleared_at: datetime | None = None
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -92,8 +103,10 @@ class FollowUp:
             "amount_text": str(self.amount) if self.amount else "",
             "customer": self.customer,
             "what_failed": self.detail,
+            "status": self.status,
             "opened_at": self.opened_at.isoformat(),
             "due_at": self.due_at.isoformat(),
+            "cleared_at": self.cleared_at.isoformat() if self.cleared_at else None,
         }
 
 
@@ -101,22 +114,37 @@ def _aware(value: datetime) -> datetime:
     return value if value.tzinfo is not None else value.replace(tzinfo=UTC)
 
 
-def open_items(
-    conn: Connection, policy: policies.Policy, now: datetime, *, waiting: bool = False
+def find(
+    conn: Connection,
+    policy: policies.Policy,
+    now: datetime,
+    *,
+    status: str = "open",
+    waiting: bool = True,
+    limit: int | None = None,
+    offset: int = 0,
 ) -> list[FollowUp]:
-    """Open follow-ups, oldest first: only those due unless ``waiting`` is asked for too."""
+    """Failed-payment follow-ups, oldest first. ``status`` is open, cleared or all; without
+    ``waiting``, open ones still inside the policy's wait are left out (cleared ones stay)."""
+    if status not in STATUSES:
+        raise ValueError(f"status must be one of {', '.join(STATUSES)}")
     wait = timedelta(hours=policy.trouble.failed_payment.follow_up_after_hours)
-    rows = conn.execute(
+    query = (
         select(follow_ups, orders.c.customer_email.label("order_email"), orders.c.customer_id)
         .select_from(follow_ups.outerjoin(orders, orders.c.order_id == follow_ups.c.order_id))
-        .where(follow_ups.c.status == "open", follow_ups.c.kind == "failed_payment")
+        .where(follow_ups.c.kind == "failed_payment")
         .order_by(follow_ups.c.created_at, follow_ups.c.id)
-    ).all()
+    )
+    if status != "all":
+        query = query.where(follow_ups.c.status == status)
+    if not waiting:
+        due = follow_ups.c.created_at <= now - wait
+        query = query.where((follow_ups.c.status != "open") | due)
+    if limit is not None:
+        query = query.limit(limit).offset(offset)
     out = []
-    for row in rows:
+    for row in conn.execute(query):
         opened = _aware(row.created_at)
-        if opened + wait > now and not waiting:
-            continue
         amount = None
         if row.amount is not None and row.currency:
             amount = Money(int(row.amount), row.currency)
@@ -129,6 +157,118 @@ def open_items(
                 detail=row.detail or "",
                 opened_at=opened,
                 due_at=opened + wait,
+                status=row.status,
+                cleared_at=_aware(row.cleared_at) if row.cleared_at is not None else None,
             )
         )
     return out
+
+
+def open_items(
+    conn: Connection, policy: policies.Policy, now: datetime, *, waiting: bool = False
+) -> list[FollowUp]:
+    """Open follow-ups, oldest first: only those due unless ``waiting`` is asked for too."""
+    return find(conn, policy, now, status="open", waiting=waiting)
+
+
+# --- rebuilt from the events inbox (``refunds trouble scan``) ------------------------------------
+
+
+@dataclass(frozen=True)
+class Missed:
+    """A failed payment in the inbox that has no follow-up and whose order nothing has paid."""
+
+    order_id: str
+    reference: str
+    currency: str
+    amount: int
+    customer_email: str | None
+    detail: str
+    failed_at: datetime  # when the failure event was received: the follow-up's opening time
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "kind": "failed_payment",
+            "order_id": self.order_id,
+            "payment_reference": self.reference,
+            "currency": self.currency,
+            "amount": self.amount,
+            "customer": self.customer_email or "",
+            "detail": self.detail,
+            "failed_at": self.failed_at.isoformat(),
+        }
+
+
+def missed(conn: Connection, policy: policies.Policy, since: datetime | None) -> list[Missed]:
+    """Failed Stripe payments (received at or after ``since``) that the live path would have
+    left open: the first failure of each order with no follow-up yet and no payment that paid
+    it. Empty when the policy switches failed-payment follow-ups off."""
+    if not policy.trouble.failed_payment.enabled:
+        return []
+    query = (
+        select(events.c.payload, events.c.received_at)
+        .where(events.c.source == "stripe", events.c.type == FAILED_TYPE)
+        .order_by(events.c.received_at, events.c.id)
+    )
+    if since is not None:
+        query = query.where(events.c.received_at >= since)
+    first: dict[str, Missed] = {}
+    for row in conn.execute(query):
+        found = _from_payload(row.payload, _aware(row.received_at))
+        if found is not None and found.order_id not in first:
+            first[found.order_id] = found
+    if not first:
+        return []
+    known = set(
+        conn.execute(
+            select(follow_ups.c.order_id).where(
+                follow_ups.c.kind == "failed_payment", follow_ups.c.order_id.in_(list(first))
+            )
+        ).scalars()
+    )
+    return [m for oid, m in first.items() if oid not in known and not is_paid(conn, oid)]
+
+
+
+def _from_payload(payload: str, received_at: datetime) -> Missed | None:
+    try:
+        obj = json.loads(payload)["data"]["object"]
+        order_id = (obj.get("metadata") or {}).get("order_id")
+        if not order_id:
+            return None  # the live path opens none either
+        return Missed(
+            order_id=str(order_id),
+            reference=str(obj["id"]),
+            currency=normalize_currency(obj["currency"]),
+            amount=int(obj.get("amount") or 0),
+            customer_email=stripe_email(obj),
+            detail=stripe_failure(obj),
+            failed_at=received_at,
+        )
+    except (ValueError, KeyError, TypeError, AttributeError):
+        return None  # not a PaymentIntent we can read: it was not one the live path could use
+
+
+def reopen(conn: Connection, policy: policies.Policy, item: Missed) -> str:
+    """Open the follow-up the live path would have opened; idempotent by (kind, order_id).
+
+    Call it in a write transaction; it looks again, so what another process opened or paid
+    since ``missed`` read is reported as such (the unique constraint holds it either way)."""
+    there = conn.execute(
+        select(follow_ups.c.status).where(
+            follow_ups.c.kind == "failed_payment", follow_ups.c.order_id == item.order_id
+        )
+    ).scalar_one_or_none()
+    if there is not None:
+        return f"a follow-up is there already ({there})"
+    return note_failed_payment(
+        conn,
+        policy,
+        order_id=item.order_id,
+        reference=item.reference,
+        currency=item.currency,
+        amount=item.amount,
+        customer_email=item.customer_email,
+        detail=item.detail,
+        now=item.failed_at,
+    )

@@ -2,7 +2,9 @@
 
 ``scan`` runs the detectors over every order with a payment or an update since ``--since`` (a
 shop that installed us late); ``--apply`` decides what it found under the policy, through the
-same path as a live event, so a second ``--apply`` adds nothing.
+same path as a live event, so a second ``--apply`` adds nothing. It also reads the failed
+payments in the events inbox and, with ``--apply``, opens the follow-ups the live path would
+have opened (one per order, by the unique ``(kind, order_id)``).
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from typing import Any
 import click
 from sqlalchemy import Connection, select, union
 
+from refunds_plugin import follow_ups
 from refunds_plugin.config import ConfigError, load_config
 from refunds_plugin.db import read_tx, write_tx
 from refunds_plugin.money import Money
@@ -53,6 +56,7 @@ def sweep(runtime: Any, since: datetime | None, apply: bool) -> list[dict[str, A
     service = runtime.service
     with read_tx(runtime.engine) as conn:
         ids = order_ids(conn, since)
+        failed = follow_ups.missed(conn, service.policy, since)
     rows: list[dict[str, Any]] = []
     for order_id in ids:
         if not apply:
@@ -68,6 +72,12 @@ def sweep(runtime: Any, since: datetime | None, apply: bool) -> list[dict[str, A
                 {**c.finding.to_json(), "status": status, "decision_id": c.decision_id,
                  "attempts": len(c.attempt_ids)}
             )
+    for item in failed:
+        status = "found"
+        if apply:
+            with write_tx(runtime.engine) as conn:
+                status = follow_ups.reopen(conn, service.policy, item)
+        rows.append({**item.to_json(), "status": status})
     return rows
 
 
@@ -84,7 +94,10 @@ def trouble() -> None:
 
 
 @trouble.command()
-@click.option("--since", default=None, help="ISO date or datetime: only orders active since.")
+@click.option(
+    "--since", default=None,
+    help="ISO date or datetime: only orders active, and failed payments received, since.",
+)
 @click.option("--apply", is_flag=True, help="Decide what is found (idempotent).")
 @click.option("--json", "as_json", is_flag=True, help="One JSON document instead of a table.")
 def scan(since: str | None, apply: bool, as_json: bool) -> None:
@@ -118,10 +131,13 @@ def scan(since: str | None, apply: bool, as_json: bool) -> None:
                 for r in rows
             ],
         )
+    opened = sum(1 for r in rows if r["status"] == "follow-up opened")
+    if opened:
+        click.echo(f"{opened} follow-up(s) opened for failed payments nothing has paid since")
     pending = sum(int(r.get("attempts", 0)) for r in rows)
     if apply and pending:
         click.echo(f"{pending} refund(s) pending: `refunds serve` or `refunds worker` sends them")
-    elif rows and not apply:
+    if rows and not apply:
         click.echo(f"{len(rows)} finding(s); run with --apply to decide them under the policy")
     if due:
         click.echo(f"{due} failed payment(s) to follow up: `refunds trouble follow-ups`")
