@@ -105,7 +105,6 @@ def serve(host: str, port: int, workers: int, threads: int, executor: bool) -> N
             self.cfg.set("worker_exit", _release_on_exit)
 
         def load(self) -> Any:
-            sys.setswitchinterval(float(os.environ.get("REFUNDS_SWITCH_INTERVAL", "0.005")))
             return create_app(config, start_executor=executor)
 
     App().run()

@@ -1,0 +1,136 @@
+"""SQLite group commit: writers share one commit, each in its own savepoint, answered after it."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable, Iterator
+from datetime import datetime
+from typing import Any
+
+import pytest
+from sqlalchemy import Engine, event, select
+
+from refunds_plugin.db import _GROUPS, make_engine, write_tx
+from refunds_plugin.ledger import insert_ignore, record_event
+from refunds_plugin.schema import migrate
+from refunds_plugin.tables import events, reviews
+
+
+@pytest.fixture
+def engine(sqlite_url: str) -> Iterator[Engine]:
+    eng = make_engine(sqlite_url)
+    migrate(eng)
+    yield eng
+    eng.dispose()
+
+
+def recorded(engine: Engine) -> list[str]:
+    with engine.connect() as conn:  # another connection: sees only what was committed
+        return sorted(conn.execute(select(events.c.event_id)).scalars())
+
+
+def commits(engine: Engine) -> list[int]:
+    seen: list[int] = []
+    event.listen(engine, "commit", lambda _conn: seen.append(1))
+    return seen
+
+
+def writer(
+    engine: Engine, work: Callable[[Any], None], out: dict[str, Any], name: str
+) -> threading.Thread:
+    def run() -> None:
+        try:
+            with write_tx(engine) as conn:
+                work(conn)
+            out[name] = ("ok", recorded(engine))  # what is committed when it is answered
+        except Exception as exc:  # noqa: BLE001 - the test inspects what each writer got
+            out[name] = ("error", exc)
+
+    return threading.Thread(target=run, name=name)
+
+
+def record(event_id: str, now: datetime) -> Callable[[Any], None]:
+    def work(conn: Any) -> None:
+        record_event(conn, "storefront", event_id, "order.paid", "{}", now)
+
+    return work
+
+
+def wait_for_waiters(engine: Engine, count: int) -> None:
+    deadline = time.monotonic() + 10
+    while _GROUPS[engine].waiting < count:
+        assert time.monotonic() < deadline, "the other writers never queued"
+        time.sleep(0.005)
+
+
+def test_a_failing_writer_rolls_back_only_its_own_work_and_the_rest_share_one_commit(
+    engine: Engine, now: datetime
+) -> None:
+    out: dict[str, Any] = {}
+    seen = commits(engine)
+
+    def b_fails(conn: Any) -> None:
+        record("evt_b", now)(conn)
+        raise ValueError("evt_b refused after writing")
+
+    later = [writer(engine, b_fails, out, "b"), writer(engine, record("evt_c", now), out, "c")]
+
+    def a_waits_for_the_others(conn: Any) -> None:
+        record("evt_a", now)(conn)
+        for t in later:
+            t.start()
+        wait_for_waiters(engine, 2)
+
+    first = writer(engine, a_waits_for_the_others, out, "a")
+    first.start()
+    for t in (first, *later):
+        t.join(20)
+
+    assert recorded(engine) == ["evt_a", "evt_c"]
+    assert len(seen) == 1  # one commit for the three writers
+    # a is answered only after the commit that holds c's work too
+    assert out["a"] == ("ok", ["evt_a", "evt_c"]) and out["c"] == ("ok", ["evt_a", "evt_c"])
+    assert out["b"][0] == "error" and str(out["b"][1]) == "evt_b refused after writing"
+
+
+def test_when_the_shared_commit_fails_every_writer_in_it_gets_the_error_and_nothing_is_kept(
+    engine: Engine, now: datetime
+) -> None:
+    out: dict[str, Any] = {}
+
+    def dangling_review(conn: Any) -> None:
+        record("evt_b", now)(conn)
+        # checked at COMMIT, not at the savepoint: the shared commit itself fails
+        conn.exec_driver_sql("PRAGMA defer_foreign_keys=ON")
+        insert_ignore(conn, reviews, {"decision_id": "no-such-decision", "status": "open",
+                                      "reason": "x", "opened_at": now})
+
+    later = writer(engine, dangling_review, out, "b")
+
+    def a_waits(conn: Any) -> None:
+        record("evt_a", now)(conn)
+        later.start()
+        wait_for_waiters(engine, 1)
+
+    first = writer(engine, a_waits, out, "a")
+    first.start()
+    first.join(20)
+    later.join(20)
+
+    assert recorded(engine) == []
+    assert out["a"][0] == "error" and out["b"][0] == "error"
+    assert "FOREIGN KEY constraint failed" in str(out["a"][1])
+    with write_tx(engine) as conn:  # the group recovers: the next writer commits normally
+        record("evt_d", now)(conn)
+    assert recorded(engine) == ["evt_d"]
+
+
+def test_a_write_transaction_inside_another_on_the_same_thread_is_refused_not_hung(
+    engine: Engine, now: datetime
+) -> None:
+    with pytest.raises(RuntimeError, match="write_tx inside write_tx"), write_tx(engine) as conn:
+        record("evt_outer", now)(conn)
+        with write_tx(engine):
+            pass
+    assert recorded(engine) == []
