@@ -1,5 +1,6 @@
-"""``/api``: decisions, attempts and the summary as JSON or CSV (``?format=csv``), paginated and
-filtered like the finance pages, with bearer-token auth; ``/api/openapi.json`` describes it.
+"""``/api``: decisions, attempts, the summary and failed-payment follow-ups as JSON or CSV
+(``?format=csv``), paginated and filtered like the finance pages, with bearer-token auth;
+``/api/openapi.json`` describes it.
 Admins may also decide reviews here (``POST /api/reviews/<decision_id>``)."""
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from refunds_plugin import reports, reviews
 from refunds_plugin.access import check_token
 from refunds_plugin.summary import summarize
 from webhooks.errors import error_response
-from webhooks.finance import now, runtime
+from webhooks.finance import find_follow_ups, now, runtime
 from webhooks.openapi import document
 
 bp = Blueprint("finance_api", __name__, url_prefix="/api")
@@ -114,6 +115,29 @@ def summary() -> Response:
         rows = [{"day": day["day"], **t} for day in data["days"] for t in day["totals"]]
         return _csv(rows, SUMMARY_COLUMNS, "summary")
     return jsonify(data)
+
+
+FOLLOW_UP_COLUMNS = [
+    "order_id", "customer", "currency", "amount", "amount_text", "what_failed",
+    "payment_reference", "status", "opened_at", "due_at", "cleared_at", "age_seconds",
+]  # fmt: skip
+
+
+@bp.get("/follow-ups")
+@needs("finance")
+def follow_ups() -> Response:
+    """Failed payments nothing has paid since (``status=cleared|all`` for the others)."""
+    status = request.args.get("status", "open").strip() or "open"
+    due_only = request.args.get("due", "").lower() in ("1", "true")
+    try:
+        found = find_follow_ups(status, due_only, *_paging())
+    except ValueError:
+        return error_response(400, "invalid_request", "status must be open, cleared or all")
+    at = now()
+    rows = [{**i.to_json(), "age_seconds": int((at - i.opened_at).total_seconds())}
+            for i in found.items]
+    page = reports.Page(rows, found.page, found.per_page, found.has_next)
+    return _listing(page, "follow-ups", FOLLOW_UP_COLUMNS)
 
 
 @bp.post("/reviews/<decision_id>")

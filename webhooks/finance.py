@@ -1,5 +1,7 @@
 """``/finance``: server-rendered pages for finance and admins, usable without JavaScript.
 
+Decisions, a decision, the review queue, the summary, and failed payments to follow up.
+
 Login with an API token starts a session (Flask's signed cookie) that lasts ``SESSION_HOURS``
 and ends early when the token expires or is revoked. Every form carries a per-session CSRF token
 checked on every POST. ``finance`` reads; only ``admin`` decides reviews.
@@ -11,6 +13,7 @@ import hmac
 import logging
 import secrets
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import wraps
 from typing import Any
@@ -29,7 +32,7 @@ from flask import (
 )  # fmt: skip
 from sqlalchemy import select
 
-from refunds_plugin import reports, reviews
+from refunds_plugin import follow_ups, reports, reviews
 from refunds_plugin.access import Principal, check_token
 from refunds_plugin.errors import InputError, NotFound
 from refunds_plugin.runtime import Runtime
@@ -225,3 +228,54 @@ def summary_page() -> Response:
     data = summary.to_json()
     charts = [chart.bars(summary, cur) for cur in sorted(summary.totals)]
     return page(200, "summary.html", s=data, charts=charts, since=start, until=end)
+
+
+@dataclass(frozen=True)
+class FollowUpPage:
+    items: list[follow_ups.FollowUp]
+    page: int
+    per_page: int
+    has_next: bool
+
+
+def find_follow_ups(status: str, due_only: bool, number: int, per_page: int) -> FollowUpPage:
+    """One page of ``follow_ups.find`` (the listing the CLI uses), oldest first.
+
+    Raises ValueError for a status that is not open, cleared or all."""
+    number, per_page = max(1, number), min(reports.MAX_PER_PAGE, max(1, per_page))
+    with runtime().engine.connect() as conn:
+        items = follow_ups.find(
+            conn, runtime().service.policy, now(), status=status, waiting=not due_only,
+            limit=per_page + 1, offset=(number - 1) * per_page,
+        )
+    return FollowUpPage(items[:per_page], number, per_page, len(items) > per_page)
+
+
+def age_text(seconds: float) -> str:
+    """``3 d 4 h``, ``5 h 12 min``, ``40 min``: how long ago a payment failed."""
+    minutes = max(0, int(seconds // 60))
+    days, hours, mins = minutes // 1440, minutes // 60 % 24, minutes % 60
+    if days:
+        return f"{days} d {hours} h"
+    return f"{hours} h {mins} min" if hours else f"{mins} min"
+
+
+@bp.get("/follow-ups")
+@needs("finance")
+def follow_ups_page() -> Response:
+    status = request.args.get("status", "open").strip() or "open"
+    due_only = request.args.get("due", "") == "1"
+    number = request.args.get("page", 1, type=int) or 1
+    try:
+        found = find_follow_ups(status, due_only, number, 50)
+    except ValueError:
+        return refused(400, "Status must be open, cleared or all.")
+    at = now()
+    rows = [
+        {"item": i, "age": age_text((at - i.opened_at).total_seconds()),
+         "due": i.due_at <= at}
+        for i in found.items
+    ]
+    keep = {"status": status, **({"due": "1"} if due_only else {})}
+    return page(200, "follow_ups.html", found=found, rows=rows, show=status,
+                due_only=due_only, keep=keep)

@@ -17,6 +17,7 @@ FILTER_HELP = {
     "rule": "reason code, or a rule name or code in the decision's trace",
     "kind": "refund | credit",
     "provider": "stripe | saleor | dryrun",
+    "due": "true: only open follow-ups past the policy's follow_up_after_hours",
 }
 
 
@@ -74,6 +75,17 @@ def document() -> dict[str, Any]:
                     "kind": {"type": "string"}, "status": {"type": "string"},
                     "amount": money, "bonus": money, "currency": {"type": "string"},
                     "provider": {"type": "string"}, "provider_reference": {"type": "string"}}},
+                "FollowUp": {"type": "object", "properties": {
+                    "order_id": {"type": "string"},
+                    "customer": {"type": "string", "description": "email, else customer id"},
+                    "amount": money, "currency": {"type": "string"},
+                    "amount_text": {"type": "string"}, "what_failed": {"type": "string"},
+                    "payment_reference": {"type": "string"},
+                    "status": {"enum": ["open", "cleared"]},
+                    "opened_at": {"type": "string", "format": "date-time"},
+                    "due_at": {"type": "string", "format": "date-time"},
+                    "cleared_at": {"type": ["string", "null"], "format": "date-time"},
+                    "age_seconds": {"type": "integer"}}},
                 "Error": {"type": "object", "properties": {"error": {"type": "object",
                           "properties": {"code": {"type": "string"},
                                          "message": {"type": "string"}}}}},
@@ -94,6 +106,15 @@ def document() -> dict[str, Any]:
                 "parameters": _params(("since", "until"), paged=False),
                 "responses": {"200": {"description": "the summary (CSV: one row per day)"},
                               **ERRORS}}},
+            "/api/follow-ups": {"get": {
+                "summary": "Failed payments nothing has paid since, oldest first",
+                "parameters": [
+                    {"name": "status", "in": "query", "required": False,
+                     "schema": {"enum": ["open", "cleared", "all"], "default": "open"}},
+                    *_params(("due",)),
+                ],
+                "responses": {"200": _listing("FollowUp"), **ERRORS,
+                              "400": {"description": "status is not open, cleared or all"}}}},
             "/api/reviews/{decision_id}": {"post": {
                 "summary": "Approve or decline a review (admin)",
                 "parameters": [{"name": "decision_id", "in": "path", "required": True,

@@ -13,9 +13,9 @@ from tests.fakes.finance_scene import Scene, csrf
 def test_pages_and_api_refuse_a_request_without_a_token(scene: Scene) -> None:
     client = scene.shop.app.test_client()
     for path in ("/finance/", f"/finance/decisions/{scene.review_id}", "/finance/reviews",
-                 "/finance/summary"):
+                 "/finance/summary", "/finance/follow-ups"):
         assert client.get(path).status_code == 401, path
-    for path in ("/api/decisions", "/api/attempts", "/api/summary"):
+    for path in ("/api/decisions", "/api/attempts", "/api/summary", "/api/follow-ups"):
         resp = client.get(path)
         assert resp.status_code == 401
         assert resp.get_json()["error"]["code"] == "unauthorized"
@@ -42,6 +42,7 @@ def test_a_wrong_token_neither_logs_in_nor_reads_the_api(scene: Scene) -> None:
     assert client.get("/finance/").status_code == 401
     bad = {"Authorization": "Bearer " + scene.admin[:-2] + "xx"}
     assert client.get("/api/decisions", headers=bad).status_code == 401
+    assert client.get("/api/follow-ups", headers=bad).status_code == 401
 
 
 def test_tokens_are_stored_only_as_their_hash(scene: Scene) -> None:
@@ -72,8 +73,10 @@ def test_an_expired_token_ends_its_session_and_its_api_access(scene: Scene) -> N
     scene.shop.now += timedelta(days=30)
     assert check_token(scene.shop.runtime.engine, scene.finance, scene.shop.now) is None
     assert client.get("/finance/").status_code == 401
-    resp = client.get("/api/decisions", headers={"Authorization": f"Bearer {scene.finance}"})
-    assert resp.status_code == 401
+    assert client.get("/finance/follow-ups").status_code == 401
+    for path in ("/api/decisions", "/api/follow-ups"):
+        resp = client.get(path, headers={"Authorization": f"Bearer {scene.finance}"})
+        assert resp.status_code == 401
 
 
 def test_a_finance_token_reads_but_cannot_approve_anything(scene: Scene) -> None:

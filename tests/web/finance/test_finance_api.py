@@ -5,10 +5,12 @@ from __future__ import annotations
 import csv
 import io
 
+from werkzeug.test import TestResponse
+
 from tests.fakes.finance_scene import Scene
 
 
-def get(scene: Scene, path: str) -> object:
+def get(scene: Scene, path: str) -> TestResponse:
     resp = scene.shop.app.test_client().get(
         path, headers={"Authorization": f"Bearer {scene.finance}"})
     assert resp.status_code == 200, resp.get_data(as_text=True)
@@ -62,7 +64,10 @@ def test_the_openapi_document_describes_every_endpoint_and_filter(scene: Scene) 
     doc = scene.shop.app.test_client().get("/api/openapi.json").get_json()
     assert doc["openapi"].startswith("3.")
     assert set(doc["paths"]) == {"/api/decisions", "/api/attempts", "/api/summary",
-                                 "/api/reviews/{decision_id}"}
+                                 "/api/follow-ups", "/api/reviews/{decision_id}"}
+    names = {p["name"] for p in doc["paths"]["/api/follow-ups"]["get"]["parameters"]}
+    assert names == {"status", "due", "page", "per_page", "format"}
+    assert doc["components"]["schemas"]["FollowUp"]["properties"]["amount"]["type"] == "integer"
     names = {p["name"] for p in doc["paths"]["/api/decisions"]["get"]["parameters"]}
     assert {"since", "until", "outcome", "resolution", "status", "customer", "order", "rule",
             "page", "per_page", "format"} <= names
