@@ -219,11 +219,9 @@ def missed(conn: Connection, policy: policies.Policy, since: datetime | None) ->
             first[found.order_id] = found
     if not first:
         return []
-    known = set(
+    known = set(  # all of them, not an IN list: SQLite caps the number of bound parameters
         conn.execute(
-            select(follow_ups.c.order_id).where(
-                follow_ups.c.kind == "failed_payment", follow_ups.c.order_id.in_(list(first))
-            )
+            select(follow_ups.c.order_id).where(follow_ups.c.kind == "failed_payment")
         ).scalars()
     )
     return [m for oid, m in first.items() if oid not in known and not is_paid(conn, oid)]
