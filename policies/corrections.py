@@ -9,6 +9,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from policies.policy import Detector, Policy
+from policies.resolution import rounding
 from refunds_plugin.domain import (
     Decision,
     DecisionKind,
@@ -29,13 +30,16 @@ def evaluate_correction(policy: Policy, facts: OrderFacts, kind: DecisionKind, a
                               "payment_reference": payment_reference, "detail": detail,
                               "at": now.isoformat()}
 
+    rounded: RuleResult | None = None
+
     def decide(outcome: Outcome, code: str, message: str, text: str,
                resolutions: tuple[Resolution, ...] = ()) -> Decision:
         verdict = outcome.value
         rule = RuleResult("trouble", verdict, code, message, saw)
+        trace = (rule,) if rounded is None else (rule, rounded)
         return Decision(outcome=outcome, reason_code=code, explanation=text, currency=cur,
                         policy_name=policy.name, policy_hash=policy.content_hash, kind=kind,
-                        resolutions=resolutions, return_required=False, trace=(rule,),
+                        resolutions=resolutions, return_required=False, trace=trace,
                         promise_hours=policy.promise_hours)
 
     detector = _detector(policy, kind)
@@ -54,6 +58,12 @@ def evaluate_correction(policy: Policy, facts: OrderFacts, kind: DecisionKind, a
     if grant <= 0:
         msg = "Nothing is left to refund on that payment."
         return decide(Outcome.DECLINE, "nothing_refundable", msg, msg)
+    if detector.resolution is ResolutionKind.REFUND:  # in the provider's steps, rounded down
+        step = facts.refund_increment
+        rounded = rounding(cur, step, grant, grant - grant % step)
+        grant -= grant % step
+        if grant <= 0 and rounded is not None:
+            return decide(Outcome.DECLINE, "provider_rounding", rounded.message, rounded.message)
     saw["granted"] = grant
     money = Money(grant, cur)
     if detector.resolution is ResolutionKind.REFUND:

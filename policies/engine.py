@@ -78,7 +78,9 @@ def evaluate(policy: Policy, facts: OrderFacts, request: ReturnRequest,
                                pl.request.reason.value, b)
                   for pl, b in zip(planned, back, strict=True))
     notes = [r for r in trace if r.verdict == "adjust" and r.rule in _NOTED]
-    text = explain(ctx, outcome, planned, back, resolutions, fees, ship, notes, refused, reviews)
+    rounded = next((r for r in split_results if r.rule == "rounding"), None)
+    text = explain(ctx, outcome, planned, back, resolutions, fees, ship, notes, refused, reviews,
+                   rounded)
     return Decision(
         outcome=outcome, reason_code=code, explanation=text, currency=facts.currency,
         policy_name=policy.name, policy_hash=policy.content_hash, lines=lines,

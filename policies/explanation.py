@@ -17,8 +17,12 @@ def _join(items: list[str]) -> str:
 def explain(ctx: Context, outcome: Outcome, planned: list[PlannedLine], back: list[bool],
             resolutions: tuple[Resolution, ...], fees: list[Fee], ship: int,
             notes: list[RuleResult], refused: list[RuleResult],
-            reviews: list[RuleResult]) -> str:
-    """Open with the answer, then the money, the fees, what to send back, and what was left out."""
+            reviews: list[RuleResult], rounded: RuleResult | None = None) -> str:
+    """Open with the answer, then the money, the fees, what to send back, and what was left out.
+
+    The money named is exactly what the resolutions hold (a refund already rounded to the
+    provider's step); ``rounded`` is said only when the rounding left no money at all.
+    """
     cur = ctx.currency
     items = _join([f"{pl.request.quantity} × {pl.line.name}" for pl in planned])
     parts: list[str] = []
@@ -27,7 +31,7 @@ def explain(ctx: Context, outcome: Outcome, planned: list[PlannedLine], back: li
     else:
         why = " ".join(dict.fromkeys(r.message for r in reviews))
         parts.append(f"Thank you. Your return of {items} needs a quick check by our team. {why}")
-    parts.append(_money(resolutions, cur, outcome))
+    parts.append(_money(resolutions, cur, outcome, rounded))
     if ship:
         parts.append(f"This includes {money_text(ship, cur)} for the original shipping.")
     if fees:
@@ -47,7 +51,8 @@ def explain(ctx: Context, outcome: Outcome, planned: list[PlannedLine], back: li
     return " ".join(p for p in parts if p)
 
 
-def _money(resolutions: tuple[Resolution, ...], cur: str, outcome: Outcome) -> str:
+def _money(resolutions: tuple[Resolution, ...], cur: str, outcome: Outcome,
+           rounded: RuleResult | None) -> str:
     refund = sum(r.amount for r in resolutions if r.kind is ResolutionKind.REFUND)
     credit = [r for r in resolutions if r.kind is ResolutionKind.CREDIT]
     bits = []
@@ -57,6 +62,8 @@ def _money(resolutions: tuple[Resolution, ...], cur: str, outcome: Outcome) -> s
         bonus = (f" (including a {money_text(c.bonus, cur)} bonus for choosing credit)"
                  if c.bonus else "")
         bits.append(f"give you {money_text(c.total, cur)} in store credit{bonus}")
+    if not bits and rounded is not None:
+        return rounded.message
     if not bits:
         return ("After fees there is nothing left to refund." if outcome is Outcome.APPROVE
                 else "")

@@ -12,6 +12,7 @@ from policies.context import Context
 from policies.policy import money_text, percent_of
 from refunds_plugin.domain import Fee, OrderLine, Reason, Resolution, ResolutionKind, ReturnLine
 from refunds_plugin.domain import RuleResult as R
+from refunds_plugin.money import Money
 
 
 @dataclass(slots=True)
@@ -142,19 +143,41 @@ def split(ctx: Context, planned: list[PlannedLine], ship: int,
                          f"You get a {money_text(bonus, cur)} bonus for choosing store credit.",
                          {"percent": str(rules.credit_bonus_percent), "cap": cap,
                           "bonus": bonus}))
-    out = [*_refunds(ctx, refund)]
+    out = _refunds(ctx, refund)
+    rounded = rounding(ctx.currency, ctx.facts.refund_increment, refund,
+                       sum(r.amount for r in out))
+    if rounded is not None:
+        results.append(rounded)
     if credit > 0:
         out.append(Resolution(ResolutionKind.CREDIT, credit, bonus=bonus))
     return tuple(out), results
 
 
+def rounding(cur: str, step: int, wanted: int, refunded: int) -> R | None:
+    """Why ``wanted`` became ``refunded``: the provider takes refunds only in ``step``s."""
+    lost = wanted - refunded
+    if lost <= 0:
+        return None
+    return R("rounding", "adjust", "provider_rounding",
+             f"Card refunds in {cur} go in steps of {Money(step, cur).decimal_string()}; "
+             f"{money_text(lost, cur)} could not be refunded to your card.",
+             {"refund_increment": step, "wanted": wanted, "refunded": refunded,
+              "not_refunded": lost})
+
+
 def _refunds(ctx: Context, amount: int) -> list[Resolution]:
-    """Spread a refund over the order's payments, in order, each up to what it can refund."""
+    """Spread a refund over the order's payments, in order, each up to what it can refund.
+
+    Each part is rounded down to the order's ``refund_increment`` (what the provider accepts);
+    a payment's odd remainder is left for the next payment to cover.
+    """
     out = []
+    step = ctx.facts.refund_increment
     for pay in ctx.facts.payments:
-        if amount <= 0:
+        if amount < step:
             break
         part = min(amount, pay.refundable)
+        part -= part % step
         if part > 0:
             out.append(Resolution(ResolutionKind.REFUND, part, payment_reference=pay.reference))
             amount -= part

@@ -130,6 +130,9 @@ class OrderFacts:
     history: CustomerHistory = field(default_factory=CustomerHistory)
     source: str = "storefront"
     channel: str | None = None
+    # smallest step, in minor units, in which money can go back to the original payment
+    # (Stripe: 10 for three-decimal currencies; see money.refund_increment)
+    refund_increment: int = 1
 
     def line(self, line_id: str) -> OrderLine | None:
         return next((ln for ln in self.lines if ln.id == line_id), None)

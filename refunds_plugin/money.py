@@ -356,6 +356,17 @@ def stripe_amount(money: Money) -> int:
     return money.minor
 
 
+def refund_increment(provider: str, currency: str) -> int:
+    """The smallest step, in minor units, in which ``provider`` refunds ``currency``.
+
+    Stripe takes three-decimal currencies only in multiples of 10 (docs.stripe.com/currencies),
+    so a policy rounds its refunds down to this step and says what it sends.
+    """
+    if provider == "stripe" and normalize_currency(currency) in THREE_DECIMAL:
+        return 10
+    return 1
+
+
 def sum_money(items: list[Money] | tuple[Money, ...], currency: str) -> Money:
     total = Money.zero(currency)
     for item in items:

@@ -13,6 +13,7 @@ from refunds_plugin.money import (
     CurrencyError,
     Money,
     exponent,
+    refund_increment,
     stripe_amount,
     sum_money,
 )
@@ -95,3 +96,14 @@ def test_stripe_gets_three_decimal_amounts_rounded_down_to_a_multiple_of_ten(
     minor: int, currency: str, sent: int
 ) -> None:
     assert stripe_amount(Money(minor, currency)) == sent
+
+
+@pytest.mark.parametrize(("provider", "currency", "step"), [
+    ("stripe", "KWD", 10), ("stripe", "BHD", 10), ("stripe", "JOD", 10), ("stripe", "OMR", 10),
+    ("stripe", "tnd", 10), ("stripe", "USD", 1), ("stripe", "JPY", 1), ("saleor", "KWD", 1),
+    ("dryrun", "BHD", 1), ("storefront", "USD", 1),
+])
+def test_refund_increment_is_stripes_step_of_ten_only_for_three_decimal_currencies(
+    provider: str, currency: str, step: int
+) -> None:
+    assert refund_increment(provider, currency) == step

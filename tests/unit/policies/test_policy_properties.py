@@ -2,6 +2,8 @@
 
 - no decision gives out more than is refundable, nor more than the lines asked for plus shipping;
   a credit bonus is the only extra and it stays within the policy's percentage and cap;
+- every refund is a multiple of the order's refund_increment (the provider's step), and what
+  the rounding left out is in the trace and less than one step per payment;
 - a longer window or a higher tier never gives a worse answer;
 - the same inputs always give the same decision;
 - every decision carries an explanation and a trace.
@@ -116,10 +118,11 @@ def orders(draw: Any) -> OrderFacts:
     ago = draw(st.none() | st.integers(0, 900))
     at = None if ago is None else NOW - timedelta(days=ago)
     return OrderFacts(
-        order_id="1001", currency=draw(st.sampled_from(["USD", "USD", "USD", "EUR"])),
+        order_id="1001", currency=draw(st.sampled_from(["USD", "USD", "USD", "EUR", "KWD"])),
         lines=lines, shipping_amount=shipping, total_amount=total, paid_at=at,
         fulfilled_at=at, delivered_at=at, payments=tuple(payments), returned_quantities=returned,
-        shipping_refunded=draw(st.integers(0, shipping)), history=draw(histories()))
+        shipping_refunded=draw(st.integers(0, shipping)), history=draw(histories()),
+        refund_increment=draw(st.sampled_from([1, 1, 10, 100])))
 
 
 def histories() -> st.SearchStrategy[CustomerHistory]:
@@ -140,19 +143,29 @@ def requests(draw: Any, facts: OrderFacts, max_lines: int = 4) -> ReturnRequest:
     return ReturnRequest("r1", facts.order_id, lines, preferred_resolution=prefer)
 
 
+def rounded_off(d: Decision) -> int:
+    """Money the provider's refund step left out of ``d`` (from its ``rounding`` trace entry)."""
+    return sum(r.saw["not_refunded"] for r in d.trace if r.code == "provider_rounding")
+
+
 def not_worse(better: Decision, worse: Decision) -> bool:
     """A higher outcome, or the same outcome with at least as much money.
+
+    Money is compared before the provider's refund step: better terms can turn store credit
+    (never rounded) into a card refund (rounded down to the step), which is not a worse answer.
 
     One exception: when the better terms make the customer owed more than the order can still
     refund, a person confirms the capped amount (``exceeds_refundable``). That review pays at
     least as much and is the order's money running out, not a stricter policy.
     """
     capped = [r.code for r in better.trace if r.verdict == "review"] == ["exceeds_refundable"]
-    if capped and better.amount >= worse.amount:
+    owed_better = better.amount + rounded_off(better)
+    owed_worse = worse.amount + rounded_off(worse)
+    if capped and owed_better >= owed_worse:
         return True
     if RANK[better.outcome] != RANK[worse.outcome]:
         return RANK[better.outcome] > RANK[worse.outcome]
-    return better.amount >= worse.amount
+    return owed_better >= owed_worse
 
 
 @SETTINGS
@@ -168,12 +181,16 @@ def test_no_decision_gives_more_than_is_refundable_or_was_asked_for(doc, facts, 
         owed = sum(ln.amount for ln in d.lines) + d.shipping_refund - sum(f.amount for f in d.fees)
         capped = any(r.code == "exceeds_refundable" for r in d.trace)
         assert owed >= 0
-        assert d.amount == (facts.refundable if capped else owed)
+        lost = rounded_off(d)
+        assert d.amount + lost == (facts.refundable if capped else owed)
         assert d.outcome is Outcome.REVIEW or not capped
+    step = facts.refund_increment
+    assert rounded_off(d) == 0 if step == 1 else rounded_off(d) < step * len(facts.payments)
     by_payment = {p.reference: p.refundable for p in facts.payments}
     for r in d.resolutions:
         assert r.amount > 0
         if r.kind is ResolutionKind.REFUND:
+            assert r.amount % step == 0
             assert r.amount <= by_payment[r.payment_reference]
             by_payment[r.payment_reference] -= r.amount
         else:
