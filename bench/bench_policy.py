@@ -5,7 +5,8 @@
 The baseline "evaluate" only sums the requested lines and builds a Decision, so the ratio shows
 what the rules themselves cost. The process pins itself to one CPU where the OS allows it, and
 times with ``time.process_time`` (this process's CPU time), so other work on a shared machine
-does not count against the figures. Six cases are cycled: a change of mind, two lines with a
+does not count against the figures. The target is judged on the median batch (the best batch
+is printed beside it to show the noise). Six cases are cycled: a change of mind, two lines with a
 damaged item for a loyal customer, a final-sale item, a late large return, an abuse signal, and
 a two-line "not received" claim.
 """
@@ -66,6 +67,7 @@ CASES = [
                                           ("jacket", 1, Reason.NOT_RECEIVED))),
 ]
 
+TARGET = 20_000  # decisions/s on one core, judged on the median batch
 Evaluator = Callable[[Policy, OrderFacts, ReturnRequest, datetime], Decision]
 
 
@@ -77,10 +79,10 @@ def baseline(policy: Policy, f: OrderFacts, r: ReturnRequest, now: datetime) -> 
 
 
 def rates(fn: Evaluator, policy: Policy, seconds: float) -> tuple[float, float]:
-    """(best, median) decisions/s over batches of 20 rounds of the cases, for ``seconds``.
+    """(median, best) decisions/s over batches of 20 rounds of the cases, for ``seconds``.
 
-    Best-of-batches is the usual way to read a noisy shared machine (as ``timeit`` does);
-    the median is printed too so a reader can see how noisy the run was.
+    The target is judged on the median batch: the best batch is the luckiest moment of the run,
+    not what a deployment can count on. The best is printed alongside to show the noise.
     """
     for f, r in CASES:  # warm up
         fn(policy, f, r, NOW)
@@ -92,7 +94,7 @@ def rates(fn: Evaluator, policy: Policy, seconds: float) -> tuple[float, float]:
             for f, r in CASES:
                 fn(policy, f, r, NOW)
         samples.append(batch / (time.process_time() - start))
-    return max(samples), statistics.median(samples)
+    return statistics.median(samples), max(samples)
 
 
 def main() -> None:
@@ -105,22 +107,26 @@ def main() -> None:
     rows = []
     for name in list_presets():
         pol = load_policy(f"preset:{name}")
-        base, base_med = rates(baseline, pol, args.seconds)
-        real, real_med = rates(evaluate, pol, args.seconds)
-        rows.append({"preset": name, "decisions_per_s": round(real),
-                     "decisions_per_s_median": round(real_med), "baseline_per_s": round(base),
-                     "baseline_per_s_median": round(base_med), "ratio": round(real / base, 3),
-                     "target_met": real >= 20000})
+        base_med, base_best = rates(baseline, pol, args.seconds)
+        real_med, real_best = rates(evaluate, pol, args.seconds)
+        rows.append({"preset": name, "decisions_per_s_median": round(real_med),
+                     "decisions_per_s_best": round(real_best),
+                     "baseline_per_s_median": round(base_med),
+                     "baseline_per_s_best": round(base_best),
+                     "ratio_median": round(real_med / base_med, 3),
+                     "target_judged_on": "median", "target_met": real_med >= TARGET})
     if args.json:
         print(json.dumps(rows, indent=2))
         return
-    print(f"one core, best batch (median in brackets); target >= 20,000 decisions/s\n"
-          f"{'preset':<17}{'decisions/s':>22}{'baseline/s':>24}{'ratio':>8}  target")
+    print(f"one core; MEDIAN batch (best batch in brackets); target >= {TARGET:,} decisions/s "
+          "judged on the MEDIAN\n"
+          f"{'preset':<17}{'decisions/s':>22}{'baseline/s':>24}{'ratio':>8}  target (median)")
     for row in rows:
-        print(f"{row['preset']:<17}{row['decisions_per_s']:>10,} "
-              f"({row['decisions_per_s_median']:>8,})"
-              f"{row['baseline_per_s']:>12,} ({row['baseline_per_s_median']:>8,})"
-              f"{row['ratio']:>9.3f}  {'met' if row['target_met'] else 'MISSED'}")
+        print(f"{row['preset']:<17}{row['decisions_per_s_median']:>10,} "
+              f"({row['decisions_per_s_best']:>8,})"
+              f"{row['baseline_per_s_median']:>12,} ({row['baseline_per_s_best']:>8,})"
+              f"{row['ratio_median']:>9.3f}  {'met' if row['target_met'] else 'MISSED'}")
+
 
 if __name__ == "__main__":
     main()
