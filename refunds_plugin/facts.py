@@ -20,6 +20,7 @@ from refunds_plugin.domain import (
     OrderLine,
     PaymentFacts,
 )
+from refunds_plugin.money import refund_increment
 from refunds_plugin.tables import decisions, orders, payments, provider_refunds, refund_attempts
 
 
@@ -198,6 +199,11 @@ def customer_history(
     )
 
 
+def step_for(pays: tuple[PaymentFacts, ...], currency: str) -> int:
+    """The step card refunds must go in for this order (Stripe: tens of fils for KWD)."""
+    return max((refund_increment(p.provider, currency) for p in pays), default=1)
+
+
 def load_facts(
     conn: Connection, order_id: str, now: datetime, window_days: int = 90
 ) -> OrderFacts | None:
@@ -206,6 +212,7 @@ def load_facts(
         return None
     customer = Customer(id=row.customer_id, email=row.customer_email)
     returned, shipping_refunded = _returned(conn, order_id)
+    pays = payment_facts(conn, order_id)
     return OrderFacts(
         order_id=row.order_id,
         currency=row.currency,
@@ -216,7 +223,8 @@ def load_facts(
         paid_at=_aware(row.paid_at),
         fulfilled_at=_aware(row.fulfilled_at),
         delivered_at=_aware(row.delivered_at),
-        payments=payment_facts(conn, order_id),
+        payments=pays,
+        refund_increment=step_for(pays, row.currency),
         returned_quantities=returned,
         shipping_refunded=shipping_refunded,
         history=customer_history(conn, customer, now, window_days),

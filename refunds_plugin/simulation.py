@@ -66,6 +66,7 @@ def facts_from_json(d: dict[str, Any]) -> OrderFacts:
         fulfilled_at=_when(d.get("fulfilled_at")),
         delivered_at=_when(d.get("delivered_at")),
         payments=tuple(PaymentFacts(**p) for p in d.get("payments") or ()),
+        refund_increment=int(d.get("refund_increment", 1)),
         returned_quantities=tuple(
             (str(i), int(q)) for i, q in d.get("returned_quantities") or ()
         ),

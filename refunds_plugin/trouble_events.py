@@ -72,6 +72,7 @@ def facts_for(
         total_amount=0,  # not known: only the payments have arrived
         customer=customer,
         payments=pays,
+        refund_increment=facts_mod.step_for(pays, first.currency),
         history=facts_mod.customer_history(conn, customer, now, policy.abuse_window_days),
         source=pays[0].provider if pays else "stripe",
     )
