@@ -18,7 +18,14 @@ from sqlalchemy.dialects import postgresql, sqlite
 
 from refunds_plugin import chain
 from refunds_plugin.db import lock_ledger
-from refunds_plugin.domain import Decision, OrderFacts, Outcome, ResolutionKind, ReturnRequest
+from refunds_plugin.domain import (
+    Decision,
+    OrderFacts,
+    Outcome,
+    ResolutionKind,
+    ReturnRequest,
+)
+from refunds_plugin.safeguard import guard_refundable
 from refunds_plugin.tables import decisions, events, ledger_entries, refund_attempts, reviews
 
 ATTEMPT_NAMESPACE = uuid.UUID("8f0f8d52-52a4-4c1e-9d53-3b1f1f0c2a77")
@@ -227,6 +234,7 @@ def record_decision(
     ``route`` maps a payment reference (or ``"credit"``) to the provider that executes it.
     Attempts are created only for an approved decision; a review opens a review row instead.
     """
+    decision = guard_refundable(decision, facts)
     decision_id = str(uuid.uuid4())
     body = decision_body(decision)
     inserted = insert_ignore(

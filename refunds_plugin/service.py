@@ -79,6 +79,7 @@ class Answer:
             "return_required": d.return_required,
             "reason_code": d.reason_code,
             "explanation": d.explanation,
+            "dry_run": any(a.provider == "dryrun" for a in self.attempts),
             "attempts": [
                 {
                     "id": a.id,
@@ -113,7 +114,9 @@ class Service:
             return "dryrun" if self.config.dry_run else "stripe"
         if payment_provider == "saleor":
             return "saleor"
-        return "dryrun"
+        # A provider we cannot call: in dry-run mode nothing moves anyway; live, the attempt
+        # names the provider, the executor finds none and sends it to a person (never "paid").
+        return "dryrun" if self.config.dry_run else payment_provider
 
     def route(self, order_facts: OrderFacts) -> dict[str, str]:
         route = {p.reference: self.provider_for(p.provider) for p in order_facts.payments}

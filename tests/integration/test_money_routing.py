@@ -1,0 +1,78 @@
+"""Money only moves through a provider we can call, and the ledger double-checks every approval."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+from refunds_plugin.domain import (
+    Decision,
+    DecisionKind,
+    OrderFacts,
+    OrderLine,
+    Outcome,
+    PaymentFacts,
+    Resolution,
+    ResolutionKind,
+)
+from refunds_plugin.safeguard import guard_refundable
+from refunds_plugin.tables import refund_attempts, reviews
+from tests.fakes import Clock, Harness, order_paid, return_requested
+from tests.fakes.stripe_api import FakeStripe, FakeStripeServer
+
+
+def test_a_payment_no_provider_can_refund_goes_to_a_person_not_to_a_pretend_refund(
+    any_db_url: str, clock: Clock, stripe_server: FakeStripeServer, fake_stripe: FakeStripe,
+) -> None:
+    h = Harness(any_db_url, clock, stripe_server.url)  # live Stripe key: not a dry run
+    try:
+        h.post_storefront(order_paid(provider="paypal", reference="PAYID-1"))
+        answer = h.post_storefront(return_requested()).json
+        h.drain()
+        assert answer is not None and answer["dry_run"] is False
+        [attempt] = h.rows(refund_attempts)
+        assert (attempt.provider, attempt.status, attempt.amount) == ("paypal", "failed", 2500)
+        assert attempt.provider_reference is None
+        assert "no provider named 'paypal'" in attempt.last_error
+        [review] = h.rows(reviews)
+        assert (review.decision_id, review.status) == (attempt.decision_id, "open")
+        assert fake_stripe.calls_to("POST", "/v1/refunds") == []
+    finally:
+        h.close()
+
+
+def test_a_dry_run_answer_says_it_is_a_dry_run(sqlite_url: str, clock: Clock) -> None:
+    h = Harness(sqlite_url, clock)  # no Stripe key
+    try:
+        h.post_storefront(order_paid())
+        answer = h.post_storefront(return_requested()).json
+        assert answer is not None
+        assert (answer["dry_run"], answer["attempts"][0]["provider"]) == (True, "dryrun")
+    finally:
+        h.close()
+
+
+def _facts(refundable_left: int) -> OrderFacts:
+    line = OrderLine("l1", "MUG-1", "Mug", 2, 2500)
+    pay = PaymentFacts("stripe", "pi_1", captured=5000, refunded=5000 - refundable_left)
+    return OrderFacts("1001", "USD", (line,), 0, 5000, payments=(pay,))
+
+
+def _approval(amount: int) -> Decision:
+    return Decision(
+        outcome=Outcome.APPROVE, reason_code="approved", explanation="Approved.",
+        currency="USD", policy_name="p", policy_hash="h", kind=DecisionKind.RETURN,
+        resolutions=(Resolution(ResolutionKind.REFUND, amount, payment_reference="pi_1"),),
+    )
+
+
+def test_an_approval_within_what_the_payment_holds_is_recorded_unchanged() -> None:
+    decision = _approval(2500)
+    assert guard_refundable(decision, _facts(2500)) is decision
+
+
+def test_an_approval_beyond_what_the_payment_holds_is_sent_to_review() -> None:
+    guarded = guard_refundable(_approval(2600), _facts(2500))
+    assert (guarded.outcome, guarded.reason_code) == (Outcome.REVIEW, "exceeds_refundable")
+    assert guarded.trace[-1].saw == {"pi_1": {"wanted": 2600, "refundable": 2500}}
+    assert guarded.explanation.startswith("Approved. The refund would be more than")
+    assert replace(guarded, outcome=Outcome.APPROVE).resolutions == _approval(2600).resolutions
