@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections import deque
 from dataclasses import asdict
 
 from refunds_plugin.money import Money, stripe_amount
@@ -12,7 +13,9 @@ class DryRunProvider:
     name = "dryrun"
 
     def __init__(self) -> None:
-        self.sent: list[Instruction] = []
+        # the most recent instructions, for a look in tests or a debugger; bounded so a
+        # long-running dry-run server does not grow without limit
+        self.sent: deque[Instruction] = deque(maxlen=1000)
 
     def execute(self, instruction: Instruction, save_progress: SaveProgress) -> ProviderResult:
         self.sent.append(instruction)
