@@ -1,4 +1,5 @@
-"""Configuration: defaults, then ``REFUNDS_*`` environment variables, then explicit overrides.
+"""Configuration: defaults, then ``REFUNDS_*`` environment variables, then the TOML file named
+by ``REFUNDS_CONFIG_FILE``, then explicit overrides (tests).
 
 Secrets are read from the environment only and never appear in ``repr`` or logs.
 """
@@ -6,6 +7,7 @@ Secrets are read from the environment only and never appear in ``repr`` or logs.
 from __future__ import annotations
 
 import os
+import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields, replace
 from typing import Any
@@ -84,6 +86,47 @@ _ENV: dict[str, tuple[str, Any]] = {
 }
 
 
+SECRET_SETTINGS = frozenset(
+    {"stripe_api_key", "stripe_webhook_secrets", "storefront_secret", "secret_key",
+     "saleor_hmac_secret"}
+)
+
+
+def read_file(path: str) -> dict[str, Any]:
+    """Settings from a TOML file (``REFUNDS_CONFIG_FILE``): setting names as keys, no secrets."""
+    try:
+        with open(path, "rb") as fh:
+            data = tomllib.load(fh)
+    except OSError as exc:
+        raise ConfigError(f"REFUNDS_CONFIG_FILE={path!r} cannot be read: {exc.strerror}") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path}: not valid TOML: {exc}") from None
+    types = {f.name: f.type for f in fields(Config)}
+    out: dict[str, Any] = {}
+    for key, value in data.items():
+        if key in SECRET_SETTINGS:
+            raise ConfigError(f"{path}: {key} is a secret; set it in the environment instead")
+        if key not in types or key == "testing":
+            raise ConfigError(f"{path}: unknown setting {key!r}")
+        expected = str(types[key])
+        if expected.startswith("tuple"):
+            ok = isinstance(value, list) and all(isinstance(v, str) for v in value)
+            value = tuple(value) if ok else value
+        elif expected == "bool":
+            ok = isinstance(value, bool)
+        elif expected == "int":
+            ok = isinstance(value, int) and not isinstance(value, bool)
+        elif expected == "float":
+            ok = isinstance(value, int | float) and not isinstance(value, bool)
+            value = float(value) if ok else value
+        else:
+            ok = isinstance(value, str)
+        if not ok:
+            raise ConfigError(f"{path}: {key} must be {expected}, got {value!r}")
+        out[key] = value
+    return out
+
+
 def load_config(
     env: Mapping[str, str] | None = None, overrides: Mapping[str, Any] | None = None
 ) -> Config:
@@ -99,6 +142,9 @@ def load_config(
         except ValueError as exc:
             raise ConfigError(f"{var}={raw!r} is not valid: {exc}") from None
     config = replace(Config(), **values)
+    config_file = env.get("REFUNDS_CONFIG_FILE")
+    if config_file:
+        config = replace(config, **read_file(config_file))
     if overrides:
         known = {f.name for f in fields(Config)}
         unknown = set(overrides) - known

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from refunds_plugin.config import Config, ConfigError, load_config
@@ -50,3 +52,37 @@ def test_unusable_settings_are_refused_naming_the_variable(
 
 def test_empty_variables_count_as_unset() -> None:
     assert load_config(env={"REFUNDS_DATABASE_URL": ""}) == Config()
+
+
+def test_a_config_file_sets_what_the_environment_did_not_and_overrides_still_win(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "refunds.toml"
+    path.write_text('policy = "preset:no-hassle"\nmax_body_bytes = 2048\n'
+                    'saleor_allowed_api_urls = ["https://shop.example/graphql/"]\n'
+                    'executor_poll_s = 1\n')
+    env = {"REFUNDS_CONFIG_FILE": str(path), "REFUNDS_DATABASE_URL": "sqlite:///x.db"}
+    config = load_config(env=env, overrides={"max_body_bytes": 4096})
+    assert (config.policy, config.database_url, config.max_body_bytes) == (
+        "preset:no-hassle", "sqlite:///x.db", 4096)
+    assert config.saleor_allowed_api_urls == ("https://shop.example/graphql/",)
+    assert config.executor_poll_s == 1.0
+
+
+@pytest.mark.parametrize(("text", "message"), [
+    ('stripe_api_key = "sk_live_x"\n', "stripe_api_key is a secret; set it in the environment"),
+    ('colour = "red"\n', "unknown setting 'colour'"),
+    ('max_body_bytes = "big"\n', "max_body_bytes must be int, got 'big'"),
+    ('run_executor = 1\n', "run_executor must be bool, got 1"),
+    ("policy = \n", "not valid TOML"),
+])
+def test_a_config_file_with_a_mistake_names_it(tmp_path: Path, text: str, message: str) -> None:
+    path = tmp_path / "refunds.toml"
+    path.write_text(text)
+    with pytest.raises(ConfigError, match=message):
+        load_config(env={"REFUNDS_CONFIG_FILE": str(path)})
+
+
+def test_a_missing_config_file_is_refused() -> None:
+    with pytest.raises(ConfigError, match="cannot be read"):
+        load_config(env={"REFUNDS_CONFIG_FILE": "/nonexistent/refunds.toml"})
