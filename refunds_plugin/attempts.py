@@ -1,9 +1,13 @@
 """Refund attempt state changes, each journalled in the hash chain.
 
-pending ──claim──► in_progress ──► succeeded
+pending ──claim──► in_progress ──► succeeded ──(provider event: refund failed later)──► failed
    ▲                   │      └──► sent ──(provider event)──► succeeded | failed
-   └──── retry at T ───┤
-                       └──► failed (final error or out of tries) ──► review
+   ├──── retry at T ───┤
+   │                   ├──► failed (final error: nothing moved) ──► review
+   │                   └──► unknown (out of tries on a retryable error: money may have moved,
+   │                              the amount stays reserved) ──► review
+   └── review approved: the same attempt, same idempotency key, requeued (unknown only);
+       a failed one is replaced by a new attempt with a new key (``retry_attempt``)
 """
 
 from __future__ import annotations
@@ -14,13 +18,15 @@ from datetime import datetime
 from types import SimpleNamespace
 from typing import Any
 
-from sqlalchemy import Connection, select, update
+from sqlalchemy import Connection, func, select, update
 
 from refunds_plugin.db import lock_ledger
-from refunds_plugin.ledger import append_entry, open_review
+from refunds_plugin.ledger import append_entry, attempt_id_for, idempotency_key_for, open_review
 from refunds_plugin.tables import refund_attempts
 
 TERMINAL = ("succeeded", "failed", "canceled")
+UNCLAIMED = ("sent", "unknown")  # not terminal, but nobody holds them: the claim is cleared
+NEEDS_REVIEW = ("failed", "unknown")  # a person looks at these
 
 
 @dataclass(frozen=True)
@@ -105,6 +111,7 @@ def transition(
     credit_code: str | None = None,
     error: str | None = None,
     next_try_at: datetime | None = None,
+    tries: int | None = None,
     note: str | None = None,
 ) -> bool:
     """Move an attempt to ``status`` if it is in one of ``expect`` (and, if given, still held
@@ -121,7 +128,9 @@ def transition(
         values["last_error"] = error[:2000]
     if next_try_at is not None:
         values["next_try_at"] = next_try_at
-    if status in TERMINAL or status == "sent":
+    if tries is not None:
+        values["tries"] = tries
+    if status in TERMINAL or status in UNCLAIMED:
         values["claimed_by"] = None
         values["lease_until"] = None
     if status in TERMINAL:
@@ -137,11 +146,79 @@ def transition(
     if note:
         body["note"] = note
     append_entry(conn, "attempt", attempt_id, body, now)
-    if status == "failed":
+    if status in NEEDS_REVIEW:
         row = get_attempt(conn, attempt_id)
         assert row is not None
-        open_review(conn, row.decision_id, f"attempt_failed: {error or note or ''}"[:500], now)
+        why = f"attempt_{status}: {error or note or ''}"[:500]
+        open_review(conn, row.decision_id, why, now)
     return True
+
+
+def outcome_unknown(status: str, last_error: str | None) -> bool:
+    """Did the provider maybe move the money? ``unknown``, or a ``failed`` written before that
+    status existed by giving up on a retryable error ("gave up after N tries")."""
+    return status == "unknown" or (
+        status == "failed" and (last_error or "").startswith("gave up after")
+    )
+
+
+def requeue(conn: Connection, attempt: AttemptRow, now: datetime, note: str) -> bool:
+    """Send the same attempt (same idempotency key) to the provider again, from its first try:
+    if the money did move, the provider replays what it did instead of paying twice."""
+    moved = transition(
+        conn, attempt.id, "pending", now, expect=(attempt.status,), next_try_at=now, tries=0,
+        note=note,
+    )
+    if moved:
+        conn.execute(
+            update(refund_attempts)
+            .where(refund_attempts.c.id == attempt.id)
+            .values(completed_at=None, claimed_by=None, lease_until=None)
+        )
+    return moved
+
+
+def retry_attempt(conn: Connection, failed: AttemptRow, now: datetime, note: str) -> str:
+    """A new attempt (next ``seq`` of the decision, so a new id and idempotency key) paying
+    what a finally refused one should have paid; journalled. The caller checked the remainder."""
+    ra = refund_attempts.c
+    seq = int(
+        conn.execute(
+            select(func.coalesce(func.max(ra.seq), -1)).where(ra.decision_id == failed.decision_id)
+        ).scalar_one()
+    ) + 1
+    attempt_id = attempt_id_for(failed.decision_id, seq)
+    key = idempotency_key_for(attempt_id)
+    conn.execute(
+        refund_attempts.insert().values(
+            id=attempt_id, decision_id=failed.decision_id, order_id=failed.order_id, seq=seq,
+            provider=failed.provider, kind=failed.kind, currency=failed.currency,
+            amount=failed.amount, bonus=failed.bonus,
+            payment_reference=failed.payment_reference, customer_id=failed.customer_id,
+            customer_email=failed.customer_email, reason=failed.reason, idempotency_key=key,
+            status="pending", tries=0, next_try_at=now, created_at=now, updated_at=now,
+        )
+    )
+    append_entry(
+        conn,
+        "attempt",
+        attempt_id,
+        {
+            "status": "pending",
+            "decision_id": failed.decision_id,
+            "kind": failed.kind,
+            "amount": failed.amount,
+            "bonus": failed.bonus,
+            "currency": failed.currency,
+            "provider": failed.provider,
+            "payment_reference": failed.payment_reference,
+            "idempotency_key": key,
+            "retry_of": failed.id,
+            "note": note,
+        },
+        now,
+    )
+    return attempt_id
 
 
 def save_progress(conn: Connection, attempt_id: str, progress: dict[str, Any]) -> None:

@@ -285,17 +285,20 @@ class Executor:
                     .values(claimed_by=None, lease_until=None)
                 )
             return "pending"
+        # out of tries on a retryable error (a timeout is not a "no"): the provider may have
+        # paid, so the amount stays reserved and a person looks; only a final error frees it
+        status = "unknown" if retry else "failed"
         why = error if not retry else f"gave up after {attempt.tries} tries: {error}"
         transition(
             conn,
             attempt.id,
-            "failed",
+            status,
             now,
             expect=("in_progress",),
             claimed_by=self.worker_id,
             error=why,
         )
-        return "failed"
+        return status
 
     def run_once(self, limit: int = 10) -> int:
         """Claim and process one batch; returns how many attempts were processed.
@@ -309,10 +312,15 @@ class Executor:
         instructions = self.instructions(batch)
         called: list[Called] = []
         oldest = 0.0
+        claimed_at = self.clock()
         for index, attempt in enumerate(batch):
             if self._stop.is_set():
                 self._release_ids([a.id for a in batch[index:]])
                 break
+            if not self._still_mine(attempt, claimed_at):
+                log.warning("claim taken over by another worker before the provider call; "
+                            "skipped", extra={"attempt_id": attempt.id})
+                continue
             if not called:
                 oldest = time.monotonic()
             called.append(self._call(attempt, instructions.get(attempt.id)))
@@ -321,6 +329,28 @@ class Executor:
                 called = []
         self._record(called)
         return len(batch)
+
+    def _still_mine(self, attempt: AttemptRow, claimed_at: datetime) -> bool:
+        """Renew the lease of a claimed attempt just before its provider call, and check that
+        this worker still holds it (a slow batch may have outlived the lease and another worker
+        reclaimed it). While the lease is less than half used nobody else can have taken it,
+        so the renewal, a write transaction of its own, is skipped."""
+        lease = timedelta(seconds=self.config.executor_lease_s)
+        now = self.clock()
+        if now < claimed_at + lease / 2:
+            return True
+        ra = refund_attempts.c
+        with write_tx(self.engine) as conn:
+            renewed = conn.execute(
+                update(refund_attempts)
+                .where(
+                    ra.id == attempt.id,
+                    ra.claimed_by == self.worker_id,
+                    ra.status == "in_progress",
+                )
+                .values(lease_until=now + lease)
+            ).rowcount
+        return renewed == 1
 
     def _release_ids(self, ids: list[str]) -> None:
         ra = refund_attempts.c

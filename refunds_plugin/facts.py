@@ -1,8 +1,8 @@
 """Gathering what the policy needs to know about an order and its customer from the ledger.
 
 Refundable money is computed conservatively: what the provider reported refunded and what our
-own live attempts hold are both counted, so two requests racing can never exceed what was
-captured (the caller holds the ledger lock while it decides).
+own live attempts hold (also those whose outcome is unknown) are both counted, so two requests
+racing can never exceed what was captured (the caller holds the ledger lock while it decides).
 """
 
 from __future__ import annotations
@@ -43,6 +43,7 @@ def _lines(raw: str) -> tuple[OrderLine, ...]:
 # Built once with bound parameters: building a statement and its cache key on every call cost
 # more Python time than SQLite spent running it.
 _OID: BindParameter[str] = bindparam("oid")
+RESERVED = ("pending", "in_progress", "sent", "unknown")  # attempts that hold money back
 _RA, _PR = refund_attempts.c, provider_refunds.c
 
 
@@ -65,7 +66,8 @@ _PAYMENTS = (
         payments.c.refunded_reported,
         payments.c.status,
         _refunds_of_payment(_RA.status == "succeeded").label("done"),
-        _refunds_of_payment(_RA.status.in_(("pending", "in_progress", "sent"))).label("open"),
+        # "unknown": the provider may have paid (it gave no answer), so it stays reserved
+        _refunds_of_payment(_RA.status.in_(RESERVED)).label("open"),
         select(func.coalesce(func.sum(_PR.amount), 0))  # refunds made outside this service
         .where(
             _PR.order_id == _OID,

@@ -362,12 +362,27 @@ def write_attempts(
 
 
 def open_review(conn: Connection, decision_id: str, reason: str, now: datetime) -> None:
+    """Open the decision's review, or re-open it when it was decided before (one row per
+    decision): a payout that fails after an approval goes back to a person."""
     if insert_ignore(
         conn,
         reviews,
         {"decision_id": decision_id, "status": "open", "reason": reason, "opened_at": now},
     ):
         append_entry(conn, "review_opened", decision_id, {"reason": reason}, now)
+        return
+    reopened = conn.execute(
+        update(reviews)
+        .where(reviews.c.decision_id == decision_id, reviews.c.status != "open")
+        .values(
+            status="open", reason=reason, opened_at=now, decided_by=None, decided_at=None,
+            note=None,
+        )
+    ).rowcount
+    if reopened == 1:
+        append_entry(
+            conn, "review_reopened", decision_id, {"reason": reason, "status": "open"}, now
+        )
 
 
 def attempt_totals(conn: Connection, order_id: str) -> dict[str, int]:

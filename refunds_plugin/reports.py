@@ -49,12 +49,15 @@ def parse_when(value: str | None) -> datetime | None:
 
 
 def money_status(statuses: list[str]) -> str:
-    """One word for where a decision's money is: none, pending, sent, succeeded, failed, mixed."""
+    """One word for where a decision's money is: none, pending, sent, succeeded, unknown (the
+    provider never answered: it may have paid), failed, mixed."""
     if not statuses:
         return "none"
     unique = set(statuses)
     if len(unique) == 1:
         return statuses[0]
+    if "unknown" in unique:  # before "failed": money that may have moved needs a look first
+        return "unknown"
     if "failed" in unique:
         return "failed"
     return "pending" if unique & {"pending", "in_progress"} else "mixed"

@@ -164,6 +164,7 @@ STAGES = {
     "pending": "requested",
     "in_progress": "requested",
     "sent": "sent",
+    "unknown": "sent",  # the provider did not answer; a person is checking whether it paid
     "succeeded": "received",
     "failed": "failed",
     "canceled": "failed",

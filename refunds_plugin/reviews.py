@@ -1,6 +1,7 @@
 """The review queue: an admin approves or declines what the policy (or a failed payout) sent to
 a person, once, with a note. Every decision is journalled; an approval creates the decision's
-attempts, which the executor then carries out like any other decision's.
+attempts, which the executor then carries out like any other decision's. Approving a review
+opened by a failed payout pays it again (``_pay_again``).
 """
 
 from __future__ import annotations
@@ -13,12 +14,13 @@ from typing import Any
 from sqlalchemy import Connection, Engine, select, update
 
 from refunds_plugin import facts as facts_mod
+from refunds_plugin.attempts import AttemptRow, outcome_unknown, requeue, retry_attempt
 from refunds_plugin.db import lock_ledger, write_tx
-from refunds_plugin.domain import Decision, ResolutionKind
+from refunds_plugin.domain import Decision, OrderFacts, ResolutionKind
 from refunds_plugin.errors import InputError, NotFound
-from refunds_plugin.ledger import append_entry, create_attempts
+from refunds_plugin.ledger import LIVE_ATTEMPT, append_entry, create_attempts
 from refunds_plugin.service import Service
-from refunds_plugin.tables import decisions, refund_attempts, reviews
+from refunds_plugin.tables import decisions, ledger_entries, refund_attempts, reviews
 
 
 class ReviewClosed(InputError):
@@ -93,38 +95,91 @@ def decide(
         row = conn.execute(select(decisions).where(decisions.c.id == decision_id)).one()
         decision = Decision.from_dict(json.loads(row.body))
         attempt_ids: list[str] = []
-        existing = conn.execute(
-            select(refund_attempts.c.id).where(refund_attempts.c.decision_id == decision_id)
-        ).first()
-        if approve and existing is None:
-            facts = facts_mod.load_facts(conn, row.order_id, now, service.policy.abuse_window_days)
-            if facts is None:
-                raise NotFound(f"order {row.order_id} is unknown", code="unknown_order")
+        requeued: list[str] = []
+        existing = list(conn.execute(
+            select(refund_attempts).where(refund_attempts.c.decision_id == decision_id)
+            .order_by(refund_attempts.c.seq)
+        ))
+        if approve and not existing:
+            facts = _facts(conn, service, row.order_id, now)
             _check_refundable(decision, facts.payments)
             attempt_ids = create_attempts(
                 conn, decision_id, decision, facts, service.route(facts), now
             )
-        append_entry(
-            conn,
-            "review_decided",
-            decision_id,
-            {"status": status, "decided_by": by, "note": note, "attempt_ids": attempt_ids},
-            now,
-        )
+        elif approve:
+            attempt_ids, requeued = _pay_again(conn, service, row.order_id, existing, now)
+        body: dict[str, Any] = {
+            "status": status, "decided_by": by, "note": note, "attempt_ids": attempt_ids,
+        }
+        if requeued:
+            body["requeued"] = requeued
+        append_entry(conn, "review_decided", decision_id, body, now)
+        attempt_ids = [*attempt_ids, *requeued]
     if attempt_ids and service.on_attempts:
         service.on_attempts(tuple(attempt_ids))
     return ReviewOutcome(decision_id, status, tuple(attempt_ids))
 
 
+def _facts(conn: Connection, service: Service, order_id: str, now: datetime) -> OrderFacts:
+    facts = facts_mod.load_facts(conn, order_id, now, service.policy.abuse_window_days)
+    if facts is None:
+        raise NotFound(f"order {order_id} is unknown", code="unknown_order")
+    return facts
+
+
+def _pay_again(
+    conn: Connection, service: Service, order_id: str, rows: list[Any], now: datetime
+) -> tuple[list[str], list[str]]:
+    """An approved review of a failed payout: pay again, once. Nothing while an attempt is live.
+    A finally refused attempt (nothing moved) gets a new attempt with a new idempotency key,
+    after the remainder is re-checked; one whose outcome is unknown is requeued with its own key,
+    so if the money did move the provider replays it instead of paying twice."""
+    if any(r.status in LIVE_ATTEMPT for r in rows):
+        return [], []
+    unknown = [r for r in rows if outcome_unknown(r.status, r.last_error)]
+    done = {u.id for u in unknown} | _replaced(conn, [r.id for r in rows])
+    refused = [r for r in rows if r.status == "failed" and r.id not in done]
+    freed = [r for r in [*refused, *unknown] if r.status == "failed"]  # no longer reserved
+    if freed:
+        facts = _facts(conn, service, order_id, now)
+        _check_fits([(r.kind, r.payment_reference, int(r.amount)) for r in freed], facts.payments)
+    note = "review approved"
+    new = [retry_attempt(conn, AttemptRow.from_row(r), now, f"{note}: replaces {r.id}")
+           for r in refused]
+    again = [r.id for r in unknown
+             if requeue(conn, AttemptRow.from_row(r), now, f"{note}: same idempotency key")]
+    return new, again
+
+
+def _replaced(conn: Connection, attempt_ids: list[str]) -> set[str]:
+    """Failed attempts an earlier approval already replaced (the journal's ``retry_of``)."""
+    bodies = conn.execute(
+        select(ledger_entries.c.body).where(
+            ledger_entries.c.entry_type == "attempt",
+            ledger_entries.c.subject_id.in_(attempt_ids),
+            ledger_entries.c.body.like('%"retry_of"%'),
+        )
+    ).scalars()
+    return {str(json.loads(body)["retry_of"]) for body in bodies}
+
+
 def _check_refundable(decision: Decision, payments: Any) -> None:
+    _check_fits(
+        [(res.kind.value, res.payment_reference, res.amount) for res in decision.resolutions],
+        payments,
+    )
+
+
+def _check_fits(wanted: list[tuple[str, str | None, int]], payments: Any) -> None:
+    """Raise ``NotRefundable`` unless every refund fits what its payment still has to give."""
     left = {p.reference: p.refundable for p in payments}
-    for res in decision.resolutions:
-        if res.kind is not ResolutionKind.REFUND or res.amount <= 0:
+    for kind, reference, amount in wanted:
+        if kind != ResolutionKind.REFUND.value or amount <= 0:
             continue
-        have = left.get(res.payment_reference or "", 0)
-        if res.amount > have:
+        have = left.get(reference or "", 0)
+        if amount > have:
             raise NotRefundable(
-                f"payment {res.payment_reference} has {have} left to refund; "
-                f"this decision would refund {res.amount}"
+                f"payment {reference} has {have} left to refund; "
+                f"this decision would refund {amount}"
             )
-        left[res.payment_reference or ""] = have - res.amount
+        left[reference or ""] = have - amount

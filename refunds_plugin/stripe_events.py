@@ -150,6 +150,20 @@ def on_refund(conn: Connection, obj: dict[str, Any], now: datetime) -> str:
     if attempt is None:
         return "refund made outside this service recorded"
     target = _REFUND_STATUS.get(status, "sent")
+    if attempt.status == "succeeded" and target == "failed":
+        # Stripe fails some refunds after reporting them succeeded (e.g. a closed bank account):
+        # the money came back to the merchant, so the amount is free again and a person looks
+        transition(
+            conn,
+            attempt.id,
+            "failed",
+            now,
+            expect=("succeeded",),
+            provider_reference=obj["id"],
+            error=obj.get("failure_reason") or f"refund {status} after it had succeeded",
+            note=f"stripe refund {status} after it had succeeded",
+        )
+        return "attempt failed after it had succeeded"
     if target == attempt.status or attempt.status in ("succeeded", "failed", "canceled"):
         return f"attempt already {attempt.status}"
     transition(
@@ -157,7 +171,7 @@ def on_refund(conn: Connection, obj: dict[str, Any], now: datetime) -> str:
         attempt.id,
         target,
         now,
-        expect=("pending", "in_progress", "sent"),
+        expect=("pending", "in_progress", "sent", "unknown"),  # the provider settles unknown
         provider_reference=obj["id"],
         error=obj.get("failure_reason") if target == "failed" else None,
         note=f"stripe refund {status}",

@@ -4,7 +4,8 @@ The chain (chain.py) finds an edited, deleted, inserted or reordered journal ent
 see an edit of the ``decisions`` or ``refund_attempts`` tables themselves, nor the loss of the
 newest entry, so each row is also compared with what the journal says about it: a decision with
 its ``decision`` entry, an attempt with the fold of its ``attempt`` entries, a review with its
-``review_opened`` / ``review_decided`` entries. Every problem names the entry or row.
+``review_opened`` / ``review_decided`` / ``review_reopened`` entries. Every problem names the
+entry or row.
 """
 
 from __future__ import annotations
@@ -73,6 +74,10 @@ def verify_ledger(engine: Engine, batch: int = 2000) -> list[Problem]:
                 _, state = said_reviews.get(subject, (0, {}))
                 status = data.get("status", "open")
                 said_reviews[subject] = (seq, {**state, **data, "status": status})
+            elif entry_type == "review_reopened":  # back to open: the earlier verdict is cleared
+                _, state = said_reviews.get(subject, (0, {}))
+                cleared = {**state, "note": None, "decided_by": None}
+                said_reviews[subject] = (seq, {**cleared, **data, "status": "open"})
             yield seq, entry_type, subject, body, prev_hash, digest
 
     with engine.connect() as conn, engine.connect() as side:
