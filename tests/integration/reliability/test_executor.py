@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import random
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from sqlalchemy import select
 
+from refunds_plugin.attempts import AttemptRow
 from refunds_plugin.executor import Executor, backoff
+from refunds_plugin.providers import Instruction, Provider, ProviderResult, SaveProgress
 from refunds_plugin.tables import refund_attempts, reviews
 from tests.fakes import Harness, order_paid, return_requested
 from tests.fakes.stripe_api import FakeStripe
@@ -150,3 +154,94 @@ def test_claims_skip_rows_another_transaction_holds(harness: Harness, fake_strip
         conn.execute(select(refund_attempts.c.id).with_for_update())  # another claimer's lock
         assert other.claim() == []
     assert [a.id for a in other.claim()] == [attempt_id]
+
+
+
+class SlowProvider:
+    """The real provider behind calls that each take ``seconds`` of the test's clock; ``during``
+    runs while a call is under way (another worker acting meanwhile)."""
+
+    name = "stripe"
+
+    def __init__(self, inner: Provider, harness: Harness, seconds: float,
+                 during: Callable[[Instruction], None] = lambda _: None) -> None:
+        self.inner, self.harness, self.seconds, self.during = inner, harness, seconds, during
+        self.called: list[tuple[str, datetime]] = []  # attempt id, its lease at the call
+
+    def execute(self, instruction: Instruction, save_progress: SaveProgress) -> ProviderResult:
+        lease = attempt(self.harness, instruction.attempt_id).lease_until
+        self.called.append((instruction.attempt_id, aware(lease)))
+        self.harness.clock.advance(self.seconds)
+        self.during(instruction)
+        return self.inner.execute(instruction, save_progress)
+
+
+def aware(value: datetime) -> datetime:
+    return value if value.tzinfo else value.replace(tzinfo=UTC)  # SQLite's are naive UTC
+
+
+def two_refunds(harness: Harness, fake: FakeStripe) -> set[str]:
+    """Orders 1001 (pi_123) and 1002 (pi_456), one mug of each returned: two attempts due."""
+    decide_one_refund(harness, fake)
+    fake.add_payment_intent(5500, "usd", "pi_456")
+    assert harness.post_storefront(order_paid("1002", reference="pi_456",
+                                              event_id="evt_paid_1002")).status_code == 200
+    assert harness.post_storefront(return_requested("r-2", "1002")).status_code == 201
+    return {r.id for r in harness.rows(refund_attempts)}
+
+
+def test_a_claim_another_worker_took_over_during_a_slow_batch_is_skipped_not_called_again(
+    harness: Harness, fake_stripe: FakeStripe
+) -> None:
+    ids = two_refunds(harness, fake_stripe)
+    rt = harness.runtime
+    second = Executor(rt.engine, rt.providers, rt.config, harness.clock, worker_id="second")
+    taken: list[AttemptRow] = []
+
+    def meanwhile(_: Instruction) -> None:
+        if not taken:  # the first call outlives the batch's lease: the other is reclaimed
+            taken.extend(second.claim())
+
+    slow = SlowProvider(rt.providers["stripe"], harness, rt.config.executor_lease_s + 1, meanwhile)
+    first = Executor(rt.engine, {"stripe": slow}, rt.config, harness.clock, worker_id="first")
+
+    assert first.run_once() == 2
+
+    # both leases ran out during the first call and the second worker took both: the first
+    # worker's late outcome is refused and the attempt it had not started is skipped, not called
+    [(called_id, _)] = slow.called
+    assert {a.id for a in taken} == ids
+    for attempt_id in ids:
+        held = attempt(harness, attempt_id)
+        assert (held.status, held.claimed_by, held.tries) == ("in_progress", "second", 2)
+    assert len(fake_stripe.calls_to("POST", "/v1/refunds")) == 1
+
+    assert [second.process(a) for a in taken] == ["succeeded", "succeeded"]
+    calls = fake_stripe.calls_to("POST", "/v1/refunds")
+    assert [(c.idempotency_key, c.replayed) for c in calls][0] == (
+        attempt(harness, called_id).idempotency_key, False)
+    assert sorted(c.replayed for c in calls) == [False, False, True]  # called_id's replay
+    assert fake_stripe.refunded("pi_123") == fake_stripe.refunded("pi_456") == 2500
+    assert len(fake_stripe.refunds) == 2
+    assert harness.chain_problem() is None
+
+
+def test_a_slow_batch_renews_the_lease_of_each_attempt_before_its_call(
+    harness: Harness, fake_stripe: FakeStripe
+) -> None:
+    ids = two_refunds(harness, fake_stripe)
+    rt = harness.runtime
+    lease = timedelta(seconds=rt.config.executor_lease_s)
+    slow = SlowProvider(rt.providers["stripe"], harness, 40)  # past half the 60 s lease
+    first = Executor(rt.engine, {"stripe": slow}, rt.config, harness.clock, worker_id="first")
+    start = harness.clock()
+
+    assert first.run_once() == 2
+
+    assert [when for _, when in slow.called] == [
+        start + lease,  # fresh from the claim
+        start + timedelta(seconds=40) + lease,  # renewed just before its call
+    ]
+    assert {i for i, _ in slow.called} == ids
+    assert [attempt(harness, i).status for i in ids] == ["succeeded", "succeeded"]
+    assert len(fake_stripe.calls_to("POST", "/v1/refunds")) == 2
