@@ -11,6 +11,9 @@ from click.testing import CliRunner
 from sqlalchemy import Engine, text
 
 from refunds_plugin.cli import main
+from refunds_plugin.db import write_tx
+from refunds_plugin.ledger import open_review
+from refunds_plugin.reviews import decide
 from refunds_plugin.verify import verify_ledger
 from tests.fakes.shop import Shop
 
@@ -197,6 +200,44 @@ def test_a_review_marked_approved_without_a_journal_entry_is_found(shop: Shop) -
     engine = shop.runtime.engine
     dec = decision_id(engine, "o-3")
     tamper(engine, "UPDATE reviews SET status = 'approved' WHERE decision_id = :d", d=dec)
+    problem = verify_ledger(engine)[0]
+    assert problem.where.startswith("reviews row")
+    assert "status is 'approved' but the journal says 'open'" in problem.detail
+
+
+def reopen_after_approval(shop: Shop) -> str:
+    """o-3's review approved, then its payout failed: the review is open again."""
+    engine = shop.runtime.engine
+    dec = decision_id(engine, "o-3")
+    decide(engine, shop.runtime.service, dec, approve=True, by="Ada", note="loyal", now=shop.now)
+    with write_tx(engine) as conn:
+        open_review(conn, dec, "attempt_failed: card_declined", shop.now)
+    return dec
+
+
+def test_a_review_reopened_by_a_later_failure_verifies(shop: Shop) -> None:
+    engine = shop.runtime.engine
+    dec = reopen_after_approval(shop)
+    with engine.connect() as conn:
+        assert [tuple(r) for r in conn.execute(text(
+            "SELECT status, reason, decided_by, decided_at, note FROM reviews "
+            "WHERE decision_id = :d"), {"d": dec})] == [
+            ("open", "attempt_failed: card_declined", None, None, None)]
+        assert [tuple(r) for r in conn.execute(text(
+            "SELECT entry_type, body FROM ledger_entries WHERE subject_id = :d "
+            "AND entry_type LIKE 'review%' ORDER BY seq"), {"d": dec})] == [
+            ("review_opened", '{"reason":"outside_window_review"}'),
+            ("review_decided", '{"attempt_ids":["' + attempt_id(engine, "o-3") + '"],'
+             '"decided_by":"Ada","note":"loyal","status":"approved"}'),
+            ("review_reopened", '{"reason":"attempt_failed: card_declined","status":"open"}')]
+    assert verify_ledger(engine) == []
+
+
+def test_a_reopened_review_put_back_to_approved_is_found(shop: Shop) -> None:
+    engine = shop.runtime.engine
+    dec = reopen_after_approval(shop)
+    tamper(engine, "UPDATE reviews SET status = 'approved', decided_by = 'Ada', note = 'loyal' "
+           "WHERE decision_id = :d", d=dec)
     problem = verify_ledger(engine)[0]
     assert problem.where.startswith("reviews row")
     assert "status is 'approved' but the journal says 'open'" in problem.detail
