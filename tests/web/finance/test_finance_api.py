@@ -5,8 +5,12 @@ from __future__ import annotations
 import csv
 import io
 
+from sqlalchemy import select
 from werkzeug.test import TestResponse
 
+from refunds_plugin.attempts import transition
+from refunds_plugin.db import write_tx
+from refunds_plugin.tables import refund_attempts
 from tests.fakes.finance_scene import Scene
 
 
@@ -81,3 +85,23 @@ def test_the_pages_filter_and_show_the_summary_chart(scene: Scene) -> None:
         as_text=True)
     assert "<svg" in summary and 'class="refunded"' in summary
     assert "<script" not in summary
+
+
+def test_an_attempt_whose_outcome_is_unknown_is_shown_and_filtered_as_unknown(
+    scene: Scene
+) -> None:
+    engine = scene.shop.runtime.engine
+    with write_tx(engine) as conn:
+        attempt_id = conn.execute(select(refund_attempts.c.id).where(
+            refund_attempts.c.decision_id == scene.approved_id)).scalar_one()
+        # set up: the state the executor leaves after the last try of a timeout
+        assert transition(conn, attempt_id, "unknown", scene.shop.now, expect=("succeeded",),
+                          error="gave up after 8 tries: timeout")
+
+    [row] = get(scene, "/api/decisions?status=unknown").get_json()["data"]
+    assert (row["id"], row["money_status"]) == (scene.approved_id, "unknown")
+    [att] = get(scene, "/api/attempts?status=unknown").get_json()["data"]
+    assert (att["id"], att["amount"], att["status"]) == (attempt_id, 2500, "unknown")
+    assert get(scene, "/api/decisions?status=succeeded").get_json()["data"] == []
+    page = scene.login(scene.finance).get("/finance/?status=unknown").get_data(as_text=True)
+    assert '<option value="unknown" selected>' in page and "o-1" in page

@@ -221,6 +221,22 @@ def test_the_status_page_says_when_a_refund_failed_and_what_happens_next(
     assert "Our team is checking your return" in text  # the failure opened a review
 
 
+def test_the_status_page_shows_an_unanswered_refund_as_sent_not_as_failed(
+    shop: ReturnsShop, now: datetime
+) -> None:
+    _, link, ref = _decided(shop)
+    (attempt,) = shop.runtime.service.attempts_of(ref)
+    with write_tx(shop.runtime.engine) as conn:  # the provider never answered: it may have paid
+        assert transition(conn, attempt.id, "unknown", now, expect=("pending",),
+                          error="gave up after 8 tries: timeout")
+
+    text = shop.app.test_client().get(link).get_data(as_text=True)
+
+    assert 'data-stage="sent"' in text
+    assert 'data-stage="failed"' not in text and 'data-stage="requested"' not in text
+    assert "Our team is checking your return" in text  # a person looks (the review is open)
+
+
 @pytest.mark.parametrize("tamper", [
     pytest.param(lambda link: link[:-1] + ("A" if link[-1] != "A" else "B"), id="last-char"),
     pytest.param(lambda link: link.replace(".", "x", 1), id="signature-cut"),
