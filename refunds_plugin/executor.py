@@ -308,11 +308,11 @@ class Executor:
         what is known). Until then a crash leaves the attempt claimed; the next claim after
         the lease replays the same idempotency key and the provider answers what it did.
         """
+        claimed_at = self.clock()  # no later than the claim's own clock read: leases start here
         batch = self.claim(limit)
         instructions = self.instructions(batch)
         called: list[Called] = []
         oldest = 0.0
-        claimed_at = self.clock()
         for index, attempt in enumerate(batch):
             if self._stop.is_set():
                 self._release_ids([a.id for a in batch[index:]])
