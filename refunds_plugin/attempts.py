@@ -173,7 +173,9 @@ def requeue(conn: Connection, attempt: AttemptRow, now: datetime, note: str) -> 
         conn.execute(
             update(refund_attempts)
             .where(refund_attempts.c.id == attempt.id)
-            .values(completed_at=None, claimed_by=None, lease_until=None)
+            .values(completed_at=None, claimed_by=None, lease_until=None,
+                    # tells the provider to look for what an earlier try may have done
+                    progress=json.dumps({**attempt.progress, "requeued": True}, sort_keys=True))
         )
     return moved
 

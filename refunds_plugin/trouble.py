@@ -85,7 +85,7 @@ def _payments(conn: Connection, order_id: str, currency: str) -> list[Paid]:
         .where(
             refund_attempts.c.order_id == order_id,
             refund_attempts.c.kind == "refund",
-            refund_attempts.c.status.in_(("in_progress", "sent", "succeeded")),
+            refund_attempts.c.status.in_(("in_progress", "sent", "succeeded", "unknown")),
         )
         .group_by(refund_attempts.c.payment_reference),
     )

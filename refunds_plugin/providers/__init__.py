@@ -29,6 +29,13 @@ class Instruction:
     reason: str = "requested_by_customer"  # Stripe reason: requested_by_customer | duplicate
     policy_hash: str = ""
     progress: dict[str, Any] = field(default_factory=dict)  # what earlier tries created
+
+    @property
+    def requeued(self) -> bool:
+        """A person sent this attempt again after its outcome was unknown, possibly days later:
+        look for what an earlier try did before relying on the idempotency key (Stripe prunes
+        keys after 24 hours). Retries within the executor's backoff rely on the key alone."""
+        return bool(self.progress.get("requeued"))
     extra: dict[str, Any] = field(default_factory=dict)  # provider-specific facts
 
 

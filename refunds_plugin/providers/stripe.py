@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 import stripe
-from stripe.params import RefundCreateParams
+from stripe.params import RefundCreateParams, RefundListParams
 
 from refunds_plugin.errors import FinalProviderError, ProviderError, RetryableProviderError
 from refunds_plugin.money import Money, stripe_amount
@@ -94,9 +94,28 @@ class StripeProvider:
             params["charge"] = ins.payment_reference
         else:
             params["payment_intent"] = ins.payment_reference
+        earlier = self._earlier_refund(ins, params) if ins.requeued else None
+        if earlier is not None:  # Stripe forgets idempotency keys after 24 h; our metadata stays
+            return self._result(earlier)
         refund = self.client.v1.refunds.create(
             params=params, options={"idempotency_key": ins.idempotency_key}
         )
+        return self._result(refund)
+
+    def _earlier_refund(self, ins: Instruction, params: RefundCreateParams) -> stripe.Refund | None:
+        """A refund an earlier try of this attempt already made, found by its metadata."""
+        listing: RefundListParams = {"limit": 100}
+        if "charge" in params:
+            listing["charge"] = params["charge"]
+        else:
+            listing["payment_intent"] = params["payment_intent"]
+        for refund in self.client.v1.refunds.list(params=listing).auto_paging_iter():
+            meta = refund.metadata.to_dict() if refund.metadata else {}
+            if meta.get("attempt_id") == ins.attempt_id:
+                return refund
+        return None
+
+    def _result(self, refund: stripe.Refund) -> ProviderResult:
         status = refund.status or "pending"
         if status in ("failed", "canceled"):
             raise FinalProviderError(

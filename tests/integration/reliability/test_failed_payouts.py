@@ -224,11 +224,16 @@ def test_approving_an_unknown_outcome_sends_the_same_key_again_and_pays_once(
     assert (t1, s1, b1["status"], b1["tries"]) == ("attempt", attempt.id, "pending", 0)
     assert (t2, b2["attempt_ids"], b2["requeued"]) == ("review_decided", [], [attempt.id])
 
+    fake_stripe.saved.clear()  # approved days later: Stripe has pruned the idempotency key
     harness.drain()
     assert attempts(harness, decision_id) == [(0, "succeeded", 2500, 1, key)]
+    # the requeued try looks for a refund carrying its attempt id before asking for one
+    assert len(fake_stripe.calls_to("GET", "/v1/refunds")) == 1
     calls = fake_stripe.calls_to("POST", "/v1/refunds")
-    assert [(c.idempotency_key, c.replayed) for c in calls] == [(key, False), (key, True)]
+    assert [(c.idempotency_key, c.replayed) for c in calls] == [(key, False)]
     assert fake_stripe.refunded(PI) == 2500 and len(fake_stripe.refunds) == 1
+    [row] = harness.rows(refund_attempts, decision_id=decision_id)
+    assert row.provider_reference == fake_stripe.refunds[0]["id"]
     assert verify_ledger(harness.runtime.engine) == []
 
 
