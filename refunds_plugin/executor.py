@@ -8,7 +8,6 @@ already did the work answers with what it did instead of doing it again.
 
 from __future__ import annotations
 
-import json
 import logging
 import os
 import random
@@ -26,9 +25,9 @@ from refunds_plugin.attempts import AttemptRow, save_progress, transition
 from refunds_plugin.config import Config
 from refunds_plugin.db import write_tx
 from refunds_plugin.errors import ProviderError
-from refunds_plugin.facts import order_extra
+from refunds_plugin.instructions import instruction_for, instructions_for
 from refunds_plugin.providers import Instruction, Provider, ProviderResult
-from refunds_plugin.tables import decisions, orders, refund_attempts
+from refunds_plugin.tables import refund_attempts
 
 log = logging.getLogger("refunds.executor")
 
@@ -118,55 +117,10 @@ class Executor:
 
     # --- executing ----------------------------------------------------------------------------
     def instruction(self, attempt: AttemptRow) -> Instruction:
-        with self.engine.connect() as conn:
-            policy_hash = conn.execute(
-                select(decisions.c.policy_hash).where(decisions.c.id == attempt.decision_id)
-            ).scalar_one()
-            extra = order_extra(conn, attempt.order_id)
-        return self._instruction(attempt, policy_hash, extra)
-
-    @staticmethod
-    def _instruction(attempt: AttemptRow, policy_hash: str, extra: dict[str, Any]) -> Instruction:
-        return Instruction(
-            attempt_id=attempt.id,
-            decision_id=attempt.decision_id,
-            order_id=attempt.order_id,
-            idempotency_key=attempt.idempotency_key,
-            kind=attempt.kind,
-            amount=attempt.amount,
-            currency=attempt.currency,
-            bonus=attempt.bonus,
-            payment_reference=attempt.payment_reference,
-            customer_id=attempt.customer_id,
-            customer_email=attempt.customer_email,
-            reason=attempt.reason,
-            policy_hash=policy_hash,
-            progress=attempt.progress,
-            extra=extra,
-        )
+        return instruction_for(self.engine, attempt)
 
     def instructions(self, batch: list[AttemptRow]) -> dict[str, Instruction]:
-        """The instructions for a claimed batch, read in one query."""
-        if not batch:
-            return {}
-        with self.engine.connect() as conn:
-            rows = conn.execute(
-                select(decisions.c.id, decisions.c.policy_hash).where(
-                    decisions.c.id.in_({a.decision_id for a in batch})
-                )
-            ).all()
-            extras = conn.execute(
-                select(orders.c.order_id, orders.c.extra).where(
-                    orders.c.order_id.in_({a.order_id for a in batch})
-                )
-            ).all()
-        hashes = dict(rows)
-        extra = {oid: json.loads(raw) if raw else {} for oid, raw in extras}
-        return {  # one whose decision is missing is left to ``instruction``, which raises
-            a.id: self._instruction(a, hashes[a.decision_id], extra.get(a.order_id, {}))
-            for a in batch
-            if a.decision_id in hashes
-        }
+        return instructions_for(self.engine, batch)
 
     def _save_progress(self, attempt_id: str) -> Callable[[dict[str, Any]], None]:
         def save(progress: dict[str, Any]) -> None:
