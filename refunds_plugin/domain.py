@@ -59,13 +59,13 @@ class DecisionKind(StrEnum):
 # --- facts ---------------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Customer:
     id: str | None = None
     email: str | None = None
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class OrderLine:
     id: str
     sku: str
@@ -81,7 +81,7 @@ class OrderLine:
         return self.unit_amount * self.quantity
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class PaymentFacts:
     """One captured payment of an order, with what is already refunded or on its way."""
 
@@ -99,7 +99,7 @@ class PaymentFacts:
         return max(0, self.captured - self.refunded - self.pending)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class CustomerHistory:
     """What the ledger knows of this customer across all orders (for lifetime value and abuse)."""
 
@@ -113,7 +113,7 @@ class CustomerHistory:
     window_days: int = 90
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class OrderFacts:
     order_id: str
     currency: str
@@ -154,14 +154,14 @@ class OrderFacts:
         return any(p.disputed for p in self.payments)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class ReturnLine:
     line_id: str
     quantity: int
     reason: Reason
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class ReturnRequest:
     request_id: str
     order_id: str
@@ -175,7 +175,7 @@ class ReturnRequest:
 # --- decisions -----------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class RuleResult:
     """One rule's answer: what it looked at, what it concluded, in words for a customer."""
 
@@ -186,7 +186,7 @@ class RuleResult:
     saw: dict[str, Any] = field(default_factory=dict)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class LineDecision:
     line_id: str
     quantity: int
@@ -195,14 +195,14 @@ class LineDecision:
     return_required: bool = True
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Fee:
     code: str  # "restocking" | "return_shipping"
     amount: int
     description: str
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Resolution:
     kind: ResolutionKind
     amount: int  # what the customer is owed from the order's money
@@ -214,7 +214,7 @@ class Resolution:
         return self.amount + self.bonus
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Decision:
     outcome: Outcome
     reason_code: str
