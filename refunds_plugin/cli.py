@@ -38,8 +38,9 @@ def _runtime(**kwargs: Any) -> Any:
 def main() -> None:
     """refunds-plugin: signed storefront and Stripe events in, explained refunds out.
 
-    Settings come from REFUNDS_* environment variables (see the README); the database is
-    REFUNDS_DATABASE_URL (default: ./refunds.db, SQLite).
+    Settings come from REFUNDS_* environment variables and an optional TOML file named by
+    REFUNDS_CONFIG_FILE (see the README); the database is REFUNDS_DATABASE_URL (default:
+    ./refunds.db, SQLite).
     """
     from refunds_plugin.logs import setup_logging
 

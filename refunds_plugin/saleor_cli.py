@@ -9,7 +9,7 @@ import click
 
 @click.group("saleor")
 def saleor() -> None:
-    """The Saleor app: manifest and install."""
+    """The Saleor app: print its manifest (the install itself is done from the Saleor Dashboard)."""
 
 
 @saleor.command("manifest")
