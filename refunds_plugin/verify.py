@@ -11,11 +11,11 @@ entry or row.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Connection, Engine, select
+from sqlalchemy import Connection, Engine, Select, select
 
 from refunds_plugin import chain
 from refunds_plugin.tables import decisions, ledger_entries, refund_attempts, reviews
@@ -107,34 +107,120 @@ def _differences(row: dict[str, Any], said: dict[str, Any], names: tuple[str, ..
     return out
 
 
-def _check_decisions(
-    conn: Connection, said: dict[str, tuple[int, dict[str, Any]]], batch: int
-) -> Iterator[Problem]:
+Said = dict[str, tuple[int, dict[str, Any]]]
+
+
+@dataclass(frozen=True)
+class _Table:
+    """How one table's rows are matched with, and compared to, what the journal says."""
+
+    key: Callable[[Any], str]
+    where: Callable[[Any], str]
+    unjournalled: str
+    edited: str  # "differs from entry" | "differs from its latest entry"
+    diff: Callable[[Any, dict[str, Any]], list[str]]
+    missing_where: Callable[[str], str]
+    missing: str  # "{seq}" is the entry that records the gone row
+
+
+def _check_rows(rows: Iterable[Any], said: Said, t: _Table) -> Iterator[Problem]:
     seen: set[str] = set()
-    query = select(decisions).order_by(decisions.c.created_at, decisions.c.id)
-    for row in conn.execution_options(stream_results=True, yield_per=batch).execute(query):
-        seen.add(row.id)
-        where = f"decisions row {row.id} (order {row.order_id})"
-        if row.id not in said:
-            yield Problem(where, "row_not_journalled", "no 'decision' entry records this decision")
+    for row in rows:
+        key = t.key(row)
+        seen.add(key)
+        if key not in said:
+            yield Problem(t.where(row), "row_not_journalled", t.unjournalled)
             continue
-        seq, body = said[row.id]
-        values = {n: getattr(row, n) for n in DECISION_FIELDS}
-        values["amount"] = int(values["amount"])
-        diffs = _differences(values, body, DECISION_FIELDS)
-        if chain.canonical(json.loads(row.body)) != chain.canonical(body):
-            diffs.append("its stored body differs from the journal's")
-        for name in ("refund_amount", "credit_amount"):
-            want = _resolution_sum(body, "refund" if name == "refund_amount" else "credit")
-            if int(getattr(row, name)) != want:
-                diffs.append(f"{name} is {getattr(row, name)} but the journal says {want}")
+        seq, body = said[key]
+        diffs = t.diff(row, body)
         if diffs:
-            yield Problem(where, "row_edited", f"differs from entry {seq}: " + "; ".join(diffs))
+            yield Problem(t.where(row), "row_edited", f"{t.edited} {seq}: " + "; ".join(diffs))
     for subject, (seq, _) in sorted(said.items(), key=lambda kv: kv[1][0]):
         if subject not in seen:
-            yield Problem(
-                f"decisions row {subject}", "row_missing", f"entry {seq} records it; it is gone"
-            )
+            yield Problem(t.missing_where(subject), "row_missing", t.missing.format(seq=seq))
+
+
+def _streamed(conn: Connection, query: Select[Any], batch: int) -> Iterable[Any]:
+    return conn.execution_options(stream_results=True, yield_per=batch).execute(query)
+
+
+def _decision_diff(row: Any, body: dict[str, Any]) -> list[str]:
+    values = {n: getattr(row, n) for n in DECISION_FIELDS}
+    values["amount"] = int(values["amount"])
+    diffs = _differences(values, body, DECISION_FIELDS)
+    if chain.canonical(json.loads(row.body)) != chain.canonical(body):
+        diffs.append("its stored body differs from the journal's")
+    for name in ("refund_amount", "credit_amount"):
+        want = _resolution_sum(body, "refund" if name == "refund_amount" else "credit")
+        if int(getattr(row, name)) != want:
+            diffs.append(f"{name} is {getattr(row, name)} but the journal says {want}")
+    return diffs
+
+
+def _attempt_diff(row: Any, state: dict[str, Any]) -> list[str]:
+    values = {n: getattr(row, n) for n in ATTEMPT_FIELDS}
+    for name in ("amount", "bonus", "sent_amount"):
+        if values[name] is not None:
+            values[name] = int(values[name])
+    return _differences(values, state, ATTEMPT_FIELDS)
+
+
+def _review_diff(row: Any, state: dict[str, Any]) -> list[str]:
+    return _differences(
+        {"status": row.status, "note": row.note, "decided_by": row.decided_by},
+        {"note": None, "decided_by": None, **state},
+        ("status", "note", "decided_by"),
+    )
+
+
+def _check_decisions(conn: Connection, said: Said, batch: int) -> Iterator[Problem]:
+    query = select(decisions).order_by(decisions.c.created_at, decisions.c.id)
+    return _check_rows(
+        _streamed(conn, query, batch),
+        said,
+        _Table(
+            key=lambda r: r.id,
+            where=lambda r: f"decisions row {r.id} (order {r.order_id})",
+            unjournalled="no 'decision' entry records this decision",
+            edited="differs from entry",
+            diff=_decision_diff,
+            missing_where=lambda s: f"decisions row {s}",
+            missing="entry {seq} records it; it is gone",
+        ),
+    )
+
+
+def _check_attempts(conn: Connection, said: Said, batch: int) -> Iterator[Problem]:
+    query = select(refund_attempts).order_by(refund_attempts.c.created_at, refund_attempts.c.id)
+    return _check_rows(
+        _streamed(conn, query, batch),
+        said,
+        _Table(
+            key=lambda r: r.id,
+            where=lambda r: f"refund_attempts row {r.id}",
+            unjournalled="no 'attempt' entry records this attempt",
+            edited="differs from its latest entry",
+            diff=_attempt_diff,
+            missing_where=lambda s: f"refund_attempts row {s}",
+            missing="entry {seq} records it; gone",
+        ),
+    )
+
+
+def _check_reviews(conn: Connection, said: Said) -> Iterator[Problem]:
+    return _check_rows(
+        conn.execute(select(reviews).order_by(reviews.c.id)),
+        said,
+        _Table(
+            key=lambda r: r.decision_id,
+            where=lambda r: f"reviews row {r.id} (decision {r.decision_id})",
+            unjournalled="no 'review_opened' entry records it",
+            edited="differs from its latest entry",
+            diff=_review_diff,
+            missing_where=lambda s: f"reviews row for decision {s}",
+            missing="entry {seq} records it",
+        ),
+    )
 
 
 def _resolution_sum(body: dict[str, Any], kind: str) -> int:
@@ -144,58 +230,3 @@ def _resolution_sum(body: dict[str, Any], kind: str) -> int:
             bonus = int(res.get("bonus", 0)) if kind == "credit" else 0
             total += int(res.get("amount", 0)) + bonus
     return total
-
-
-def _check_attempts(
-    conn: Connection, said: dict[str, tuple[int, dict[str, Any]]], batch: int
-) -> Iterator[Problem]:
-    seen: set[str] = set()
-    query = select(refund_attempts).order_by(refund_attempts.c.created_at, refund_attempts.c.id)
-    for row in conn.execution_options(stream_results=True, yield_per=batch).execute(query):
-        seen.add(row.id)
-        where = f"refund_attempts row {row.id}"
-        if row.id not in said:
-            yield Problem(where, "row_not_journalled", "no 'attempt' entry records this attempt")
-            continue
-        seq, state = said[row.id]
-        values = {n: getattr(row, n) for n in ATTEMPT_FIELDS}
-        for name in ("amount", "bonus", "sent_amount"):
-            if values[name] is not None:
-                values[name] = int(values[name])
-        diffs = _differences(values, state, ATTEMPT_FIELDS)
-        if diffs:
-            yield Problem(
-                where, "row_edited", f"differs from its latest entry {seq}: " + "; ".join(diffs)
-            )
-    for subject, (seq, _) in sorted(said.items(), key=lambda kv: kv[1][0]):
-        if subject not in seen:
-            yield Problem(
-                f"refund_attempts row {subject}", "row_missing", f"entry {seq} records it; gone"
-            )
-
-
-def _check_reviews(
-    conn: Connection, said: dict[str, tuple[int, dict[str, Any]]]
-) -> Iterator[Problem]:
-    seen: set[str] = set()
-    for row in conn.execute(select(reviews).order_by(reviews.c.id)):
-        seen.add(row.decision_id)
-        where = f"reviews row {row.id} (decision {row.decision_id})"
-        if row.decision_id not in said:
-            yield Problem(where, "row_not_journalled", "no 'review_opened' entry records it")
-            continue
-        seq, state = said[row.decision_id]
-        diffs = _differences(
-            {"status": row.status, "note": row.note, "decided_by": row.decided_by},
-            {"note": None, "decided_by": None, **state},
-            ("status", "note", "decided_by"),
-        )
-        if diffs:
-            yield Problem(
-                where, "row_edited", f"differs from its latest entry {seq}: " + "; ".join(diffs)
-            )
-    for subject, (seq, _) in sorted(said.items(), key=lambda kv: kv[1][0]):
-        if subject not in seen:
-            yield Problem(
-                f"reviews row for decision {subject}", "row_missing", f"entry {seq} records it"
-            )
