@@ -1,5 +1,5 @@
 """Reading the ledger for people: recent decisions, filtered pages, one decision in full, and
-a streaming export."""
+a streaming export. The shape of one decision's row is in ``report_rows``."""
 
 from __future__ import annotations
 
@@ -7,84 +7,14 @@ import csv
 import json
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import datetime
 from typing import IO, Any
 
-from sqlalchemy import Connection, Engine, Select, exists, func, or_, select
+from sqlalchemy import Engine, Select, exists, func, or_, select
 
 from refunds_plugin.money import Money
+from refunds_plugin.report_rows import EXPORT_COLUMNS, attempt_statuses, decision_row, parse_when
 from refunds_plugin.tables import decisions, ledger_entries, refund_attempts, reviews
-
-EXPORT_COLUMNS = [
-    "id",
-    "created_at",
-    "order_id",
-    "request_key",
-    "kind",
-    "outcome",
-    "resolution",
-    "currency",
-    "amount",
-    "refund_amount",
-    "credit_amount",
-    "amount_text",
-    "reason_code",
-    "policy_name",
-    "policy_hash",
-    "customer_id",
-    "customer_email",
-    "money_status",
-    "explanation",
-]
-
-
-def parse_when(value: str | None) -> datetime | None:
-    if not value:
-        return None
-    try:
-        parsed = datetime.fromisoformat(value)
-    except ValueError:
-        parsed = datetime.combine(date.fromisoformat(value), datetime.min.time())
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
-
-
-def money_status(statuses: list[str]) -> str:
-    """One word for where a decision's money is: none, pending, sent, succeeded, unknown (the
-    provider never answered: it may have paid), failed, mixed."""
-    if not statuses:
-        return "none"
-    unique = set(statuses)
-    if len(unique) == 1:
-        return statuses[0]
-    if "unknown" in unique:  # before "failed": money that may have moved needs a look first
-        return "unknown"
-    if "failed" in unique:
-        return "failed"
-    return "pending" if unique & {"pending", "in_progress"} else "mixed"
-
-
-def _row(dec: Any, statuses: list[str]) -> dict[str, Any]:
-    return {
-        "id": dec.id,
-        "created_at": dec.created_at,
-        "order_id": dec.order_id,
-        "request_key": dec.request_key,
-        "kind": dec.kind,
-        "outcome": dec.outcome,
-        "resolution": dec.resolution,
-        "currency": dec.currency,
-        "amount": int(dec.amount),
-        "refund_amount": int(dec.refund_amount),
-        "credit_amount": int(dec.credit_amount),
-        "amount_text": str(Money(int(dec.amount), dec.currency)),
-        "reason_code": dec.reason_code,
-        "policy_name": dec.policy_name,
-        "policy_hash": dec.policy_hash,
-        "customer_id": dec.customer_id,
-        "customer_email": dec.customer_email,
-        "money_status": money_status(statuses),
-        "explanation": dec.explanation,
-    }
 
 
 def recent_decisions(engine: Engine, limit: int = 20) -> list[dict[str, Any]]:
@@ -92,16 +22,8 @@ def recent_decisions(engine: Engine, limit: int = 20) -> list[dict[str, Any]]:
         decs = conn.execute(
             select(decisions).order_by(decisions.c.created_at.desc(), decisions.c.id).limit(limit)
         ).all()
-        ids = [d.id for d in decs]
-        att = conn.execute(
-            select(refund_attempts.c.decision_id, refund_attempts.c.status)
-            .where(refund_attempts.c.decision_id.in_(ids))
-            .order_by(refund_attempts.c.seq)
-        ).all()
-    by_decision: dict[str, list[str]] = {}
-    for decision_id, status in att:
-        by_decision.setdefault(decision_id, []).append(status)
-    return [_row(d, by_decision.get(d.id, [])) for d in decs]
+        by_decision = attempt_statuses(conn, [d.id for d in decs])
+    return [decision_row(d, by_decision.get(d.id, [])) for d in decs]
 
 
 def iter_decisions(
@@ -116,16 +38,9 @@ def iter_decisions(
     with engine.connect() as conn, engine.connect() as side:
         result = conn.execution_options(stream_results=True, yield_per=batch).execute(query)
         for chunk in result.partitions(batch):
-            ids = [d.id for d in chunk]
-            statuses: dict[str, list[str]] = {}
-            for decision_id, status in side.execute(
-                select(refund_attempts.c.decision_id, refund_attempts.c.status)
-                .where(refund_attempts.c.decision_id.in_(ids))
-                .order_by(refund_attempts.c.seq)
-            ):
-                statuses.setdefault(decision_id, []).append(status)
+            statuses = attempt_statuses(side, [d.id for d in chunk])
             for dec in chunk:
-                yield _row(dec, statuses.get(dec.id, []))
+                yield decision_row(dec, statuses.get(dec.id, []))
 
 
 def count_decisions(engine: Engine, since: datetime | None, until: datetime | None) -> int:
@@ -220,17 +135,6 @@ def decision_query(filters: Mapping[str, str]) -> Select[Any]:
     return query
 
 
-def _statuses(conn: Connection, ids: list[str]) -> dict[str, list[str]]:
-    out: dict[str, list[str]] = {}
-    for decision_id, status in conn.execute(
-        select(refund_attempts.c.decision_id, refund_attempts.c.status)
-        .where(refund_attempts.c.decision_id.in_(ids))
-        .order_by(refund_attempts.c.seq)
-    ):
-        out.setdefault(decision_id, []).append(status)
-    return out
-
-
 def find_decisions(
     engine: Engine, filters: Mapping[str, str], page: int = 1, per_page: int = 50
 ) -> Page:
@@ -243,8 +147,8 @@ def find_decisions(
     )
     with engine.connect() as conn:
         rows = conn.execute(query).all()
-        statuses = _statuses(conn, [r.id for r in rows[:per_page]])
-    out = [_row(r, statuses.get(r.id, [])) for r in rows[:per_page]]
+        statuses = attempt_statuses(conn, [r.id for r in rows[:per_page]])
+    out = [decision_row(r, statuses.get(r.id, [])) for r in rows[:per_page]]
     return Page(out, page, per_page, len(rows) > per_page)
 
 
@@ -300,7 +204,7 @@ def decision_detail(engine: Engine, decision_id: str) -> dict[str, Any] | None:
         )]
     body = json.loads(row.body)
     return {
-        "decision": _row(row, [a["status"] for a in attempts]),
+        "decision": decision_row(row, [a["status"] for a in attempts]),
         "body": body,
         "trace": body.get("trace", []),
         "facts": json.loads(row.facts),

@@ -4,6 +4,8 @@ Each step's result is saved (``save_progress``) before the next step starts, and
 saved before each creating mutation, so a retry after a crash or a lost answer finds what the
 first try created (by the attempt id written into the granted refund's reason or the gift card's
 tag) instead of creating a second one. ``REFUND_ALREADY_PROCESSED`` means the refund is done.
+The gift-card step is in ``saleor.gift_cards``; a correction's refund straight from the
+transaction is in ``saleor.transactions``.
 """
 
 from __future__ import annotations
@@ -22,11 +24,11 @@ from refunds_plugin.providers import Instruction, ProviderResult, SaveProgress
 from refunds_plugin.saleor import graphql
 from refunds_plugin.saleor.client import MutationError, SaleorClient
 from refunds_plugin.saleor.events import ATTEMPT_MARK, attempt_in_reason
-from refunds_plugin.saleor.facts import RETURNED, SHIPPED, decimal_amount, minor
+from refunds_plugin.saleor.facts import RETURNED, SHIPPED, decimal_amount
+from refunds_plugin.saleor.gift_cards import credit_gift_card
 from refunds_plugin.saleor.installs import get_install
+from refunds_plugin.saleor.transactions import fetch_order, refund_transaction
 from refunds_plugin.tables import decisions, refund_attempts
-
-META_PREFIX = "refunds_plugin."
 
 
 class SaleorProvider:
@@ -101,18 +103,12 @@ class SaleorProvider:
         decision, records_return = self._decision(ins)
         correction = decision.kind in (DecisionKind.OVERPAYMENT, DecisionKind.DUPLICATE_CHARGE)
         if correction and ins.kind == "refund":  # nothing comes back, no lines to grant for
-            return self._transaction_refund(client, ins, progress, save)
+            return refund_transaction(client, ins, progress, save)
         if records_return and not correction:
             self._return(client, ins, decision, progress, save)
         if ins.kind == "refund":
             return self._refund(client, ins, decision, progress, save)
-        return self._credit(client, ins, saleor, progress, save)
-
-    def _order(self, client: SaleorClient, order_id: str) -> dict[str, Any]:
-        order = client.execute(graphql.ORDER, {"id": order_id}).get("order")
-        if not isinstance(order, dict):
-            raise FinalProviderError(f"Saleor has no order {order_id}", code="order_not_found")
-        return order
+        return credit_gift_card(client, ins, saleor, progress, save)
 
     def _return(self, client: SaleorClient, ins: Instruction, decision: Decision,
                 progress: dict[str, Any], save: Any) -> None:
@@ -126,7 +122,7 @@ class SaleorProvider:
         if not wanted:
             save(**{"return": "none"})
             return
-        order = self._order(client, ins.order_id)
+        order = fetch_order(client, ins.order_id)
         returned = sorted(f["id"] for f in order["fulfillments"] if f["status"] in RETURNED)
         if progress.get("return") == "requested":
             new = [fid for fid in returned if fid not in progress.get("returned_before", [])]
@@ -166,7 +162,7 @@ class SaleorProvider:
             raise FinalProviderError("no Saleor transaction to refund to", code="no_transaction")
         grant_id = progress.get("granted_refund")
         if not grant_id and progress.get("grant") == "requested":
-            order = self._order(client, ins.order_id)
+            order = fetch_order(client, ins.order_id)
             grant_id = next(
                 (g["id"] for g in order["grantedRefunds"]
                  if attempt_in_reason(g.get("reason") or "") == ins.attempt_id),
@@ -217,114 +213,3 @@ class SaleorProvider:
             sent_amount=ins.amount,
             detail={"granted_refund": grant_id},
         )
-
-    def _transaction_refund(self, client: SaleorClient, ins: Instruction,
-                            progress: dict[str, Any], save: Any) -> ProviderResult:
-        """Money back from the extra transaction itself (``transactionRequestAction`` REFUND).
-
-        Saleor's mutation has no idempotency key, so the REFUND_REQUEST events on the
-        transaction are noted before asking; a retry after a lost answer looks for a new one of
-        this amount and does not ask twice.
-        """
-        tx_id = ins.payment_reference
-        if not tx_id:
-            raise FinalProviderError("no Saleor transaction to refund", code="no_transaction")
-        request_id = progress.get("refund_request")
-        if not request_id and progress.get("action") == "requested":
-            tx = self._transaction(client, ins, tx_id)
-            request_id = _new_request(tx, progress.get("requests_before") or [], ins)
-            if request_id:
-                save(refund_request=request_id)
-        if not request_id:
-            tx = self._transaction(client, ins, tx_id)
-            if "REFUND" not in (tx.get("actions") or []):
-                raise FinalProviderError(
-                    f"Saleor does not offer REFUND on transaction {tx_id}", code="not_refundable"
-                )
-            before = sorted(
-                str(e["id"]) for e in tx.get("events") or [] if e.get("type") == "REFUND_REQUEST"
-            )
-            save(action="requested", requests_before=before)
-            payload = client.mutate(
-                graphql.TRANSACTION_REFUND,
-                {"id": tx_id, "amount": decimal_amount(ins.amount, ins.currency)},
-                "transactionRequestAction",
-            )
-            request_id = _new_request(payload.get("transaction") or {}, before, ins)
-            if not request_id:
-                raise FinalProviderError(
-                    "Saleor recorded no refund request on the transaction", code="bad_response"
-                )
-            save(refund_request=request_id)
-        return ProviderResult(
-            status="sent",
-            reference=request_id,
-            sent_amount=ins.amount,
-            detail={"transaction": tx_id, "refund_request": request_id},
-        )
-
-    def _transaction(self, client: SaleorClient, ins: Instruction, tx_id: str) -> dict[str, Any]:
-        order = self._order(client, ins.order_id)
-        for tx in order.get("transactions") or []:
-            if tx.get("id") == tx_id:
-                return dict(tx)
-        raise FinalProviderError(
-            f"order {ins.order_id} has no transaction {tx_id}", code="no_transaction"
-        )
-
-    def _credit(self, client: SaleorClient, ins: Instruction, saleor: dict[str, Any],
-                progress: dict[str, Any], save: Any) -> ProviderResult:
-        total = ins.amount + ins.bonus
-        tag = f"refunds-attempt-{ins.attempt_id}"
-        card = progress.get("gift_card")
-        if not card and progress.get("gift") == "requested":
-            edges = client.execute(graphql.GIFT_CARDS_BY_TAG, {"tag": tag})["giftCards"]["edges"]
-            if edges:
-                node = edges[0]["node"]
-                card = {"id": node["id"], "code": node.get("code") or node["last4CodeChars"]}
-                save(gift_card=card)
-        if not card:
-            save(gift="requested")
-            balance = {"currency": ins.currency, "amount": decimal_amount(total, ins.currency)}
-            data: dict[str, Any] = {
-                "balance": balance,
-                "isActive": True,
-                "addTags": [tag],
-                "note": (
-                    f"Store credit from refunds-plugin decision {ins.decision_id} "
-                    f"for order {saleor.get('order_number') or ins.order_id}"
-                ),
-                "metadata": [
-                    {"key": META_PREFIX + "decision_id", "value": ins.decision_id},
-                    {"key": META_PREFIX + "attempt_id", "value": ins.attempt_id},
-                    {"key": META_PREFIX + "order_id", "value": ins.order_id},
-                ],
-            }
-            if ins.customer_email and saleor.get("channel"):
-                data["userEmail"] = ins.customer_email  # Saleor requires a channel with it
-                data["channel"] = saleor["channel"]
-            payload = client.mutate(graphql.GIFT_CARD_CREATE, {"input": data}, "giftCardCreate")
-            node = payload.get("giftCard") or {}
-            if not node.get("id"):
-                raise FinalProviderError("Saleor created no gift card", code="bad_response")
-            card = {"id": node["id"], "code": node.get("code") or node.get("last4CodeChars")}
-            save(gift_card=card)
-        return ProviderResult(
-            status="succeeded",
-            reference=card["id"],
-            sent_amount=total,
-            credit_code=card.get("code"),
-            detail={"gift_card": card["id"]},
-        )
-
-
-def _new_request(tx: dict[str, Any], before: list[str], ins: Instruction) -> str | None:
-    """The REFUND_REQUEST event for ``ins`` on ``tx`` that was not there ``before``."""
-    for ev in tx.get("events") or []:
-        if (
-            ev.get("type") == "REFUND_REQUEST"
-            and str(ev.get("id")) not in before
-            and minor(ev.get("amount"), ins.currency) == ins.amount
-        ):
-            return str(ev["id"])
-    return None
