@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, func, select
+from sqlalchemy import Connection, bindparam, func, select
 
 import policies
 from refunds_plugin import facts as facts_mod
@@ -138,27 +138,34 @@ def _in_review(conn: Connection, order_id: str) -> dict[str, int]:
     return held
 
 
-def order_total(conn: Connection, order_id: str) -> tuple[int, str] | None:
-    row = conn.execute(
-        select(orders.c.total_amount, orders.c.currency).where(orders.c.order_id == order_id)
-    ).first()
-    return (int(row.total_amount), row.currency) if row is not None else None
+def _scalar(column: Any, table: Any, *where: Any) -> Any:
+    return select(column).where(table.c.order_id == bindparam("order_id"), *where)
 
 
-def _nothing_to_find(conn: Connection, order_id: str, known: tuple[int, str] | None) -> bool:
-    """The common case in one query: a single payment no larger than the order's total can be
-    neither a duplicate nor an overpayment (this runs on every payment, inside the write lock)."""
-    count, captured = conn.execute(
-        select(func.count(), func.coalesce(func.sum(payments.c.captured), 0))
-        .where(payments.c.order_id == order_id, payments.c.status != "failed")
-    ).one()
-    return int(count) < 2 and (known is None or int(captured) <= known[0])
+# built once: this runs on every payment, inside the write lock
+_PRECHECK = select(
+    _scalar(orders.c.total_amount, orders).scalar_subquery(),
+    _scalar(orders.c.currency, orders).scalar_subquery(),
+    _scalar(func.count(), payments, payments.c.status != "failed").scalar_subquery(),
+    _scalar(
+        func.coalesce(func.sum(payments.c.captured), 0), payments, payments.c.status != "failed"
+    ).scalar_subquery(),
+)
+
+
+def _precheck(conn: Connection, order_id: str) -> tuple[tuple[int, str] | None, bool]:
+    """The order's total, and whether there is nothing to find: the common case in one query.
+    A single payment no larger than the order's total can be neither a duplicate nor an
+    overpayment."""
+    total, currency, count, captured = conn.execute(_PRECHECK, {"order_id": order_id}).one()
+    known = (int(total), str(currency)) if currency is not None else None
+    return known, int(count) < 2 and (known is None or int(captured) <= known[0])
 
 
 def plan(conn: Connection, policy: policies.Policy, order_id: str) -> list[Finding]:
     """What is wrong with this order's money now, net of everything already corrected."""
-    known = order_total(conn, order_id)
-    if _nothing_to_find(conn, order_id, known):
+    known, nothing = _precheck(conn, order_id)
+    if nothing:
         return []
     currency = known[1] if known else _payment_currency(conn, order_id)
     if currency is None:
