@@ -18,7 +18,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 import requests
-from sqlalchemy import Connection, Engine, select, update
+from sqlalchemy import Connection, Engine, bindparam, select, update
 
 from refunds_plugin.attempts import TERMINAL, find_by_provider_reference, get_attempt, transition
 from refunds_plugin.db import lock_ledger, write_tx
@@ -181,6 +181,11 @@ def _reconcile_requests(
     return notes
 
 
+_ORDER_SOURCE = select(orders.c.source, orders.c.extra).where(
+    orders.c.order_id == bindparam("order_id")
+)
+
+
 @dataclass
 class SaleorEvents:
     """Webhook handling and order refreshes for every installed Saleor."""
@@ -250,10 +255,8 @@ class SaleorEvents:
 
     def refresh(self, order_id: str) -> bool:
         """Re-query a Saleor order before a return is decided; False if it is not one."""
-        with self.engine.connect() as conn:
-            row = conn.execute(
-                select(orders.c.source, orders.c.extra).where(orders.c.order_id == order_id)
-            ).first()
+        with self.engine.connect() as conn:  # every storefront return asks: built once
+            row = conn.execute(_ORDER_SOURCE, {"order_id": order_id}).first()
         if row is None or row.source != "saleor" or not row.extra:
             return False
         api_url = (json.loads(row.extra).get("saleor") or {}).get("api_url")
