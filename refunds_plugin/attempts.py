@@ -18,7 +18,7 @@ from datetime import datetime
 from types import SimpleNamespace
 from typing import Any
 
-from sqlalchemy import Connection, func, select, update
+from sqlalchemy import Connection, bindparam, func, select, update
 
 from refunds_plugin.db import lock_ledger
 from refunds_plugin.ledger import append_entry, attempt_id_for, idempotency_key_for, open_review
@@ -98,6 +98,24 @@ def find_by_provider_reference(conn: Connection, provider: str, ref: str) -> Att
     return AttemptRow.from_row(row) if row else None
 
 
+_TRANSITIONS: dict[tuple[tuple[str, ...], bool, bool], Any] = {}
+
+
+def _transition_stmt(columns: tuple[str, ...], expect: bool, claimed: bool) -> Any:
+    """The guarded UPDATE for this shape of transition, built once (the executor runs one per
+    attempt inside the write lock, and building it cost more than running it)."""
+    key = (columns, expect, claimed)
+    stmt = _TRANSITIONS.get(key)
+    if stmt is None:
+        stmt = update(refund_attempts).where(refund_attempts.c.id == bindparam("p_id"))
+        if expect:
+            stmt = stmt.where(refund_attempts.c.status.in_(bindparam("p_expect", expanding=True)))
+        if claimed:
+            stmt = stmt.where(refund_attempts.c.claimed_by == bindparam("p_claimed"))
+        stmt = _TRANSITIONS[key] = stmt.values({c: bindparam(f"v_{c}") for c in columns})
+    return stmt
+
+
 def transition(
     conn: Connection,
     attempt_id: str,
@@ -135,12 +153,10 @@ def transition(
         values["lease_until"] = None
     if status in TERMINAL:
         values["completed_at"] = now
-    stmt = update(refund_attempts).where(refund_attempts.c.id == attempt_id)
-    if expect is not None:
-        stmt = stmt.where(refund_attempts.c.status.in_(expect))
-    if claimed_by is not None:
-        stmt = stmt.where(refund_attempts.c.claimed_by == claimed_by)
-    if conn.execute(stmt.values(**values)).rowcount != 1:
+    params = {f"v_{k}": v for k, v in values.items()}
+    params.update(p_id=attempt_id, p_expect=list(expect or ()), p_claimed=claimed_by)
+    stmt = _transition_stmt(tuple(values), expect is not None, claimed_by is not None)
+    if conn.execute(stmt, params).rowcount != 1:
         return False
     body = {k: v for k, v in values.items() if k not in ("updated_at", "claimed_by", "lease_until")}
     if note:
