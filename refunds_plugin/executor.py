@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, Engine, and_, or_, select, update
+from sqlalchemy import Connection, Engine, and_, bindparam, or_, select, update
 
 from refunds_plugin.attempts import AttemptRow, save_progress, transition
 from refunds_plugin.config import Config
@@ -52,6 +52,34 @@ def backoff(tries: int, base: float, cap: float, rng: random.Random) -> float:
     return step * (0.5 + rng.random() / 2)
 
 
+_ra = refund_attempts.c
+# built once: the executor claims on every nudge, inside the write lock
+_DUE = (
+    select(_ra.id)
+    .where(
+        or_(
+            and_(_ra.status == "pending", _ra.next_try_at <= bindparam("now")),
+            and_(_ra.status == "in_progress", _ra.lease_until < bindparam("now")),
+        )
+    )
+    .order_by(_ra.next_try_at)
+    .limit(bindparam("limit"))
+)
+_DUE_LOCKED = _DUE.with_for_update(skip_locked=True)
+_CLAIM = (
+    update(refund_attempts)
+    .where(_ra.id.in_(bindparam("ids", expanding=True)))
+    .values(
+        status="in_progress",
+        claimed_by=bindparam("worker"),
+        lease_until=bindparam("lease"),
+        tries=_ra.tries + 1,
+        updated_at=bindparam("now"),
+    )
+)
+_CLAIMED = select(refund_attempts).where(_ra.id.in_(bindparam("ids", expanding=True)))
+
+
 class Executor:
     def __init__(
         self,
@@ -78,30 +106,19 @@ class Executor:
     def claim(self, limit: int = 10) -> list[AttemptRow]:
         now = self.clock()
         lease_until = now + timedelta(seconds=self.config.executor_lease_s)
-        ra = refund_attempts.c
-        due = or_(
-            and_(ra.status == "pending", ra.next_try_at <= now),
-            and_(ra.status == "in_progress", ra.lease_until < now),
-        )
+        with self.engine.connect() as conn:  # nothing due: no write lock taken just to look
+            if conn.execute(_DUE, {"now": now, "limit": 1}).first() is None:
+                return []
         with write_tx(self.engine) as conn:
-            query = select(refund_attempts.c.id).where(due).order_by(ra.next_try_at).limit(limit)
-            if conn.dialect.name == "postgresql":
-                query = query.with_for_update(skip_locked=True)
-            ids = list(conn.execute(query).scalars())
+            due = _DUE_LOCKED if conn.dialect.name == "postgresql" else _DUE
+            ids = list(conn.execute(due, {"now": now, "limit": limit}).scalars())
             if not ids:
                 return []
             conn.execute(
-                update(refund_attempts)
-                .where(ra.id.in_(ids))
-                .values(
-                    status="in_progress",
-                    claimed_by=self.worker_id,
-                    lease_until=lease_until,
-                    tries=ra.tries + 1,
-                    updated_at=now,
-                )
+                _CLAIM,
+                {"ids": ids, "worker": self.worker_id, "lease": lease_until, "now": now},
             )
-            rows = conn.execute(select(refund_attempts).where(ra.id.in_(ids))).all()
+            rows = conn.execute(_CLAIMED, {"ids": ids}).all()
         return [AttemptRow.from_row(r) for r in rows]
 
     def release(self) -> int:
