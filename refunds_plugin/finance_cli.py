@@ -1,9 +1,11 @@
-"""Finance commands: ``refunds tokens create``, ``refunds reconcile``, and ``ledger verify`` /
-``ledger report`` (attached to cli.py's ``ledger`` group through ``ledger_commands``)."""
+"""Finance commands: ``refunds tokens create``, ``refunds reconcile``, and ``ledger head`` /
+``ledger verify`` / ``ledger report`` (attached to cli.py's ``ledger`` group through
+``ledger_commands``)."""
 
 from __future__ import annotations
 
 import json
+import re
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -58,23 +60,70 @@ def tokens_create(role: str, name: str, expires_days: int | None) -> None:
     click.echo(made.secret)
 
 
+class AnchorParam(click.ParamType):
+    """``SEQ:HASH`` as ``refunds ledger head`` prints it, to ``(seq, lower-case hash)``."""
+
+    name = "SEQ:HASH"
+    _shape = re.compile(r"([1-9][0-9]*):([0-9a-fA-F]{64})")
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None
+                ) -> tuple[int, str]:
+        if isinstance(value, tuple):
+            return value
+        found = self._shape.fullmatch(str(value).strip())
+        if found is None:
+            self.fail(f"{value!r} is not SEQ:HASH (an entry number, a colon and that entry's "
+                      "64 hex digit hash, as `refunds ledger head` prints it)", param, ctx)
+        return int(found.group(1)), found.group(2).lower()
+
+
+@click.command("head")
+@click.option("--json", "as_json", is_flag=True, help="One JSON object.")
+def ledger_head(as_json: bool) -> None:
+    """The chain's newest entry: seq, hash, when it was written, how many entries there are.
+
+    Keep its SEQ:HASH (the `anchor` line) where the database's writers cannot change it, on a
+    schedule: the month-end email, a ticket, a git commit. `refunds ledger verify --anchor
+    SEQ:HASH` later fails if anything up to that entry was rewritten, even with every later
+    hash recomputed.
+    """
+    from refunds_plugin.verify import chain_head
+
+    with _engine() as engine:
+        head = chain_head(engine)
+    if as_json:
+        empty = {"seq": None, "hash": None, "created_at": None, "entries": 0, "anchor": None}
+        click.echo(json.dumps(head.to_json() if head else empty, sort_keys=True))
+    elif head is None:
+        click.echo("the ledger has no entries yet: nothing to anchor")
+    else:
+        for name, value in head.to_json().items():
+            click.echo(f"{name:<10}  {value}")
+
+
 @click.command("verify")
 @click.option("--json", "as_json", is_flag=True, help="Problems as JSON lines.")
-def ledger_verify(as_json: bool) -> None:
+@click.option("--anchor", "anchors", type=AnchorParam(), multiple=True,
+              help="SEQ:HASH from an earlier `refunds ledger head`, kept outside the database: "
+                   "fail unless entry SEQ still has that hash. Repeatable.")
+def ledger_verify(as_json: bool, anchors: tuple[tuple[int, str], ...]) -> None:
     """Walk the hash chain and check every decision, attempt and review row against it.
 
-    Exits 1 and names the first altered entry or row when anything does not hold.
+    Exits 1 and names the first altered entry or row when anything does not hold. The chain
+    alone cannot see a rewrite that recomputed every later hash; --anchor can, for every entry
+    up to the anchored one.
     """
     from refunds_plugin.verify import verify_ledger
 
     with _engine() as engine:
-        problems = verify_ledger(engine)
+        problems = verify_ledger(engine, anchors=anchors)
     if as_json:
         for p in problems:
             click.echo(json.dumps({"where": p.where, "problem": p.problem, "detail": p.detail}))
     if not problems:
         if not as_json:
-            click.echo("ledger verified: the chain holds and every row matches its entries")
+            held = f"; {len(set(anchors))} anchor(s) hold" if anchors else ""
+            click.echo(f"ledger verified: the chain holds and every row matches its entries{held}")
         return
     if not as_json:
         click.echo(f"LEDGER ALTERED: first problem at {problems[0]}", err=True)
@@ -183,4 +232,4 @@ def export_with_progress(
 
 
 commands = [tokens, reconcile_cmd]
-ledger_commands = [ledger_verify, ledger_report]
+ledger_commands = [ledger_head, ledger_verify, ledger_report]

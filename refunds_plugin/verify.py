@@ -6,6 +6,10 @@ newest entry, so each row is also compared with what the journal says about it: 
 its ``decision`` entry, an attempt with the fold of its ``attempt`` entries, a review with its
 ``review_opened`` / ``review_decided`` / ``review_reopened`` entries. Every problem names the
 entry or row.
+
+Neither can see a rewrite that recomputes every hash after it: for that, ``chain_head`` gives the
+newest entry's ``SEQ:HASH`` to keep outside the database, and ``verify_ledger(anchors=…)`` fails
+unless each anchored entry still has the hash it had then (docs/finance.md, "Anchoring").
 """
 
 from __future__ import annotations
@@ -13,9 +17,10 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Connection, Engine, Select, select
+from sqlalchemy import Connection, Engine, Select, func, select
 
 from refunds_plugin import chain
 from refunds_plugin.tables import decisions, ledger_entries, refund_attempts, reviews
@@ -54,8 +59,43 @@ def _entries(conn: Connection, batch: int) -> Any:
     )
 
 
-def verify_ledger(engine: Engine, batch: int = 2000) -> list[Problem]:
-    """Every problem found, the chain's first break first; an empty list when all holds."""
+@dataclass(frozen=True)
+class Head:
+    """The chain's newest entry: its ``anchor`` is what finance keeps outside the database."""
+
+    seq: int
+    hash: str
+    created_at: datetime
+    entries: int  # entries up to and including this one (seq may skip a rolled-back number)
+
+    @property
+    def anchor(self) -> str:
+        return f"{self.seq}:{self.hash}"
+
+    def to_json(self) -> dict[str, Any]:
+        return {"seq": self.seq, "hash": self.hash, "created_at": self.created_at.isoformat(),
+                "entries": self.entries, "anchor": self.anchor}
+
+
+def chain_head(engine: Engine) -> Head | None:
+    """The newest entry, or None while the ledger is empty."""
+    le = ledger_entries.c
+    with engine.connect() as conn:
+        row = conn.execute(
+            select(le.seq, le.hash, le.created_at).order_by(le.seq.desc()).limit(1)
+        ).first()
+        if row is None:
+            return None
+        count = conn.execute(select(func.count()).where(le.seq <= row.seq)).scalar_one()
+    created = row.created_at if row.created_at.tzinfo else row.created_at.replace(tzinfo=UTC)
+    return Head(int(row.seq), row.hash, created, int(count))
+
+
+def verify_ledger(
+    engine: Engine, batch: int = 2000, anchors: Iterable[tuple[int, str]] = ()
+) -> list[Problem]:
+    """Every problem found, the chain's first break first, then anchors that no longer hold
+    (``(seq, hash)`` pairs kept outside the database); an empty list when all holds."""
     problems: list[Problem] = []
     said_decisions: dict[str, tuple[int, dict[str, Any]]] = {}
     said_attempts: dict[str, tuple[int, dict[str, Any]]] = {}
@@ -89,11 +129,34 @@ def verify_ledger(engine: Engine, batch: int = 2000) -> list[Problem]:
         if broken is not None:
             chain_ok = False
             problems.append(Problem(f"entry {broken.seq}", broken.problem, broken.detail))
+        problems.extend(_check_anchors(side, anchors))
         if chain_ok:
             problems.extend(_check_decisions(side, said_decisions, batch))
             problems.extend(_check_attempts(side, said_attempts, batch))
             problems.extend(_check_reviews(side, said_reviews))
     return problems
+
+
+def _check_anchors(conn: Connection, anchors: Iterable[tuple[int, str]]) -> Iterator[Problem]:
+    """An anchored entry must still exist with the anchored hash. With the chain holding, its
+    hash vouches for every entry up to it, so a rewrite with recomputed hashes is found here."""
+    wanted = sorted(set(anchors))
+    if not wanted:
+        return
+    le = ledger_entries.c
+    stored = {int(seq): digest for seq, digest in conn.execute(
+        select(le.seq, le.hash).where(le.seq.in_(sorted({seq for seq, _ in wanted})))
+    )}
+    for seq, digest in wanted:
+        where, have = f"anchor {seq}:{digest[:12]}…", stored.get(seq)
+        if have is None:
+            yield Problem(where, "anchor_missing",
+                          f"there is no entry {seq}, but the anchor says it had hash {digest}: "
+                          "entries were deleted, or the anchor is from another ledger")
+        elif have != digest:
+            yield Problem(where, "anchor_mismatch",
+                          f"entry {seq} has hash {have} but the anchor says {digest}: "
+                          f"the chain was rewritten at or before entry {seq}")
 
 
 def _differences(row: dict[str, Any], said: dict[str, Any], names: tuple[str, ...]) -> list[str]:
