@@ -1,15 +1,19 @@
 """One decision as finance sees it: the export columns, the row built from a ``decisions`` row
-and its attempts' statuses, and the one-word money status."""
+and its attempts' statuses, and the one-word money status. A refused attempt that a review's
+approval replaced with a new one (journalled as ``retry_of``) no longer speaks for the decision:
+its replacement does."""
 
 from __future__ import annotations
 
+import json
+from collections import Counter
 from datetime import UTC, date, datetime
 from typing import Any
 
 from sqlalchemy import Connection, select
 
 from refunds_plugin.money import Money
-from refunds_plugin.tables import refund_attempts
+from refunds_plugin.tables import ledger_entries, refund_attempts
 
 EXPORT_COLUMNS = [
     "id",
@@ -85,12 +89,32 @@ def decision_row(dec: Any, statuses: list[str]) -> dict[str, Any]:
 
 
 def attempt_statuses(conn: Connection, ids: list[str]) -> dict[str, list[str]]:
-    """Each decision's attempt statuses, in attempt order, for the decisions ``ids``."""
+    """Each decision's attempt statuses, in attempt order, for the decisions ``ids``; a failed
+    attempt a later one replaced is left out (the replacement's status stands for it)."""
+    ra = refund_attempts.c
+    rows = conn.execute(
+        select(ra.decision_id, ra.id, ra.status).where(ra.decision_id.in_(ids)).order_by(ra.seq)
+    ).all()
+    # only a decision with a failed attempt and another attempt can have a replaced one
+    failed = {r.decision_id for r in rows if r.status == "failed"}
+    several = Counter(r.decision_id for r in rows if r.decision_id in failed)
+    maybe = [r.id for r in rows if several[r.decision_id] > 1]
+    gone = replaced_attempts(conn, maybe) if maybe else set()
     out: dict[str, list[str]] = {}
-    for decision_id, status in conn.execute(
-        select(refund_attempts.c.decision_id, refund_attempts.c.status)
-        .where(refund_attempts.c.decision_id.in_(ids))
-        .order_by(refund_attempts.c.seq)
-    ):
-        out.setdefault(decision_id, []).append(status)
+    for decision_id, attempt_id, status in rows:
+        if not (status == "failed" and attempt_id in gone):
+            out.setdefault(decision_id, []).append(status)
     return out
+
+
+def replaced_attempts(conn: Connection, attempt_ids: list[str]) -> set[str]:
+    """The attempts that ``attempt_ids`` were created to replace (their journal's ``retry_of``)."""
+    le = ledger_entries.c
+    bodies = conn.execute(
+        select(le.body).where(
+            le.entry_type == "attempt",
+            le.subject_id.in_(attempt_ids),
+            le.body.like('%"retry_of"%'),
+        )
+    ).scalars()
+    return {str(found) for body in bodies if (found := json.loads(body).get("retry_of"))}
