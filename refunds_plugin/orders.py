@@ -155,6 +155,23 @@ def report_refunded(
     return res.rowcount == 1
 
 
+def set_refunded(
+    conn: Connection, provider: str, reference: str, cumulative: int, now: datetime
+) -> bool:
+    """Set the provider-reported cumulative refunded amount to what the provider says now; it
+    can go down (a refund that fails after it was counted). False when nothing changed."""
+    res = conn.execute(
+        update(payments)
+        .where(
+            payments.c.provider == provider,
+            payments.c.reference == reference,
+            payments.c.refunded_reported != cumulative,
+        )
+        .values(refunded_reported=cumulative, updated_at=now)
+    )
+    return res.rowcount == 1
+
+
 def mark_disputed(conn: Connection, provider: str, reference: str, now: datetime) -> bool:
     res = conn.execute(
         update(payments)

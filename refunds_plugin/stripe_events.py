@@ -13,7 +13,7 @@ from typing import Any
 
 from sqlalchemy import Connection, select
 
-from refunds_plugin import trouble_events
+from refunds_plugin import stripe_refunded, trouble_events
 from refunds_plugin.attempts import find_by_provider_reference, get_attempt, transition
 from refunds_plugin.db import lock_ledger, write_tx
 from refunds_plugin.domain import Customer
@@ -24,7 +24,6 @@ from refunds_plugin.orders import (
     find_payment_by_charge,
     mark_disputed,
     record_payment,
-    report_refunded,
     upsert_provider_refund,
 )
 from refunds_plugin.service import Ack, Service
@@ -99,12 +98,15 @@ def on_charge_succeeded(conn: Connection, obj: dict[str, Any], now: datetime) ->
     return "payment recorded"
 
 
-def on_charge_refunded(conn: Connection, obj: dict[str, Any], now: datetime) -> str:
+def on_charge_refunded(
+    conn: Connection, obj: dict[str, Any], now: datetime, *, event_id: str, created: int
+) -> str:
+    """Stripe's ``amount_refunded`` as of this event; it can go down, and only the newest
+    event counts (``stripe_refunded``)."""
     reference = (
         _payment_intent(obj) or find_payment_by_charge(conn, "stripe", obj["id"]) or obj["id"]
     )
-    raised = report_refunded(conn, "stripe", reference, int(obj.get("amount_refunded") or 0), now)
-    return "refunded total raised" if raised else "refunded total unchanged"
+    return stripe_refunded.report(conn, reference, obj, event_id=event_id, created=created, now=now)
 
 
 _REFUND_STATUS = {
@@ -147,8 +149,15 @@ def on_refund(conn: Connection, obj: dict[str, Any], now: datetime) -> str:
         status=status,
         now=now,
     )
+    lowered = (  # a failed refund that a charge.refunded had counted gives its amount back
+        status in stripe_refunded.GIVEN_BACK
+        and reference is not None
+        and stripe_refunded.settle(conn, reference, now)
+    )
     if attempt is None:
-        return "refund made outside this service recorded"
+        return "refund made outside this service recorded" + (
+            "; refunded total lowered" if lowered else ""
+        )
     target = _REFUND_STATUS.get(status, "sent")
     if attempt.status == "succeeded" and target == "failed":
         # Stripe fails some refunds after reporting them succeeded (e.g. a closed bank account):
@@ -191,10 +200,9 @@ def on_payment_failed(conn: Connection, obj: dict[str, Any], now: datetime) -> s
     return "payment failed"
 
 
-HANDLERS: dict[str, Handler] = {
+HANDLERS: dict[str, Handler] = {  # charge.refunded is called by ``handle`` with its time
     "payment_intent.succeeded": on_payment_intent_succeeded,
     "charge.succeeded": on_charge_succeeded,
-    "charge.refunded": on_charge_refunded,
     "refund.created": on_refund,
     "refund.updated": on_refund,
     "refund.failed": on_refund,
@@ -204,13 +212,16 @@ HANDLERS: dict[str, Handler] = {
 
 
 def handle(service: Service, event_id: str, type_: str, payload: str, obj: dict[str, Any]) -> Ack:
-    handler = HANDLERS[type_]
     now = service.clock()
     with write_tx(service.engine) as conn:
         row = record_event(conn, "stripe", event_id, type_, payload, now)
         if row is None:
             return Ack(duplicate=True)
-        note = handler(conn, obj, now)
+        if type_ == "charge.refunded":  # the one handler that needs the event's own time
+            created = stripe_refunded.event_created(payload, now)
+            note = on_charge_refunded(conn, obj, now, event_id=event_id, created=created)
+        else:
+            note = HANDLERS[type_](conn, obj, now)
         found = trouble_events.after_stripe_event(service, conn, type_, obj, now)
         note = f"{note}; {found.note}" if found.note else note
         mark_event(conn, row, "processed", note)
