@@ -98,6 +98,28 @@ def find_by_provider_reference(conn: Connection, provider: str, ref: str) -> Att
     return AttemptRow.from_row(row) if row else None
 
 
+_UNKNOWN_UNREFERENCED = (
+    select(refund_attempts)
+    .where(
+        refund_attempts.c.provider == bindparam("provider"),
+        refund_attempts.c.payment_reference == bindparam("payment"),
+        refund_attempts.c.amount == bindparam("amount"),
+        refund_attempts.c.status == "unknown",
+        refund_attempts.c.provider_reference.is_(None),
+    )
+    .order_by(refund_attempts.c.created_at, refund_attempts.c.id)
+)
+
+
+def unknown_unreferenced(
+    conn: Connection, provider: str, payment_reference: str, amount: int
+) -> list[AttemptRow]:
+    """Attempts of ``amount`` on a payment that gave up without a provider reference: what
+    they asked may have been done, and only a later provider event can say which it was."""
+    params = {"provider": provider, "payment": payment_reference, "amount": amount}
+    return [AttemptRow.from_row(r) for r in conn.execute(_UNKNOWN_UNREFERENCED, params)]
+
+
 _TRANSITIONS: dict[tuple[tuple[str, ...], bool, bool], Any] = {}
 
 

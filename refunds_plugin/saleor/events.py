@@ -20,7 +20,13 @@ from typing import TYPE_CHECKING, Any
 import requests
 from sqlalchemy import Connection, Engine, bindparam, select, update
 
-from refunds_plugin.attempts import TERMINAL, find_by_provider_reference, get_attempt, transition
+from refunds_plugin.attempts import (
+    TERMINAL,
+    find_by_provider_reference,
+    get_attempt,
+    transition,
+    unknown_unreferenced,
+)
 from refunds_plugin.db import lock_ledger, write_tx
 from refunds_plugin.errors import NotFound
 from refunds_plugin.ledger import mark_event, record_event
@@ -54,6 +60,8 @@ _GRANT_STATUS = {
     "NONE": "granted",
 }
 _ATTEMPT_TARGET = {"SUCCESS": "succeeded", "FAILURE": "failed", "PENDING": "sent"}
+# what Saleor shows settles these; as with Stripe, also an attempt that gave up not knowing
+SETTLES = ("pending", "in_progress", "sent", "unknown")
 
 
 def attempt_in_reason(reason: str) -> str | None:
@@ -111,17 +119,17 @@ def reconcile(conn: Connection, so: SaleorOrder, now: datetime) -> list[str]:
             continue
         if target == attempt.status:
             continue
-        transition(
+        if transition(
             conn,
             attempt.id,
             target,
             now,
-            expect=("pending", "in_progress", "sent"),
+            expect=SETTLES,
             provider_reference=grant.id,
             error="Saleor reports the granted refund FAILURE" if target == "failed" else None,
             note=f"saleor granted refund {grant.status}",
-        )
-        notes.append(f"attempt {attempt.id} {target}")
+        ):
+            notes.append(f"attempt {attempt.id} {target}")
     for pay in so.payments:
         notes += _reconcile_requests(conn, so, pay, now)
     return notes
@@ -139,7 +147,14 @@ def _reconcile_requests(
     for i, req in enumerate(events):
         if req.type != "REFUND_REQUEST":
             continue
-        attempt = find_by_provider_reference(conn, "saleor", req.id)
+        # or the attempt that gave up not knowing if its request reached Saleor: ``req`` is its
+        # if new since it asked and of its amount (as the provider's own retry decides)
+        attempt = find_by_provider_reference(conn, "saleor", req.id) or next(
+            (a for a in unknown_unreferenced(conn, "saleor", pay.reference, req.amount)
+             if a.progress.get("action") == "requested"
+             and req.id not in a.progress.get("requests_before", [])),
+            None,
+        )
         outcome = next(
             (e for e in events[i + 1:] if e.type in ("REFUND_SUCCESS", "REFUND_FAILURE")
              and e.amount == req.amount and e.id not in used),
@@ -164,20 +179,22 @@ def _reconcile_requests(
             status=status,
             now=now,
         )
-        if status == "pending" or attempt.status in TERMINAL or attempt.status == status:
+        # a request still pending is news only to an attempt that did not know it reached Saleor
+        target = "sent" if status == "pending" and attempt.status == "unknown" else status
+        if target == "pending" or attempt.status in TERMINAL or attempt.status == target:
             continue
-        transition(
+        if transition(
             conn,
             attempt.id,
-            status,
+            target,
             now,
-            expect=("pending", "in_progress", "sent"),
+            expect=SETTLES,
             provider_reference=req.id,
-            error="Saleor reports the refund request REFUND_FAILURE" if status == "failed"
+            error="Saleor reports the refund request REFUND_FAILURE" if target == "failed"
             else None,
-            note=f"saleor transaction refund {outcome.type if outcome else ''}",
-        )
-        notes.append(f"attempt {attempt.id} {status}")
+            note=f"saleor transaction refund {outcome.type if outcome else 'REFUND_REQUEST'}",
+        ):
+            notes.append(f"attempt {attempt.id} {target}")
     return notes
 
 
