@@ -1,5 +1,7 @@
 """Totals over time for finance: refunded, credited, kept, sent to review, the refund rate
-against sales, and promise keeping (time from decision to money returned, and misses).
+against sales, and promise keeping (time from decision to money returned, and misses). A
+refused attempt that a review's approval replaced (journal ``retry_of``) is left out: its
+replacement says whether and when the money was returned.
 
 Money is summed per currency in integer minor units; the refund rate is in basis points.
 """
@@ -11,8 +13,9 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Engine, select
+from sqlalchemy import Connection, Engine, select
 
+from refunds_plugin.report_rows import replaced_attempts
 from refunds_plugin.tables import decisions, payments, refund_attempts
 
 METRICS = ("sales", "refunded", "credited", "kept", "review_count", "review_amount", "decisions")
@@ -113,6 +116,7 @@ def summarize(
                 t.sales += int(captured)
         money: dict[str, list[Any]] = {}
         attempt_query = select(
+            refund_attempts.c.id,
             refund_attempts.c.decision_id,
             refund_attempts.c.kind,
             refund_attempts.c.status,
@@ -122,6 +126,7 @@ def summarize(
         ).join(decisions, decisions.c.id == refund_attempts.c.decision_id)
         for att in conn.execute(_period(attempt_query, decisions.c.created_at, since, until)):
             money.setdefault(att.decision_id, []).append(att)
+        _drop_replaced(conn, money)
         dec_query = select(
             decisions.c.id,
             decisions.c.created_at,
@@ -133,6 +138,18 @@ def summarize(
         for dec in conn.execute(_period(dec_query, decisions.c.created_at, since, until)):
             _add_decision(out, dec, money.get(dec.id, []), now)
     return out
+
+
+def _drop_replaced(conn: Connection, money: dict[str, list[Any]]) -> None:
+    """Leave out each failed attempt a later one replaced, as ``report_rows.attempt_statuses``
+    does; only a decision with a failed attempt and another attempt can have one."""
+    maybe = {decision_id: atts for decision_id, atts in money.items()
+             if len(atts) > 1 and any(a.status == "failed" for a in atts)}
+    if not maybe:
+        return
+    gone = replaced_attempts(conn, [a.id for atts in maybe.values() for a in atts])
+    for decision_id, atts in maybe.items():
+        money[decision_id] = [a for a in atts if not (a.status == "failed" and a.id in gone)]
 
 
 def _add_decision(out: Summary, dec: Any, attempts: list[Any], now: datetime) -> None:
