@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import IO, Any
 
-from sqlalchemy import Engine, Select, exists, func, or_, select
+from sqlalchemy import ColumnElement, Engine, Select, and_, case, exists, func, or_, select
 
 from refunds_plugin.money import Money
 from refunds_plugin.report_rows import EXPORT_COLUMNS, attempt_statuses, decision_row, parse_when
@@ -127,12 +127,39 @@ def decision_query(filters: Mapping[str, str]) -> Select[Any]:
             d.body.like(f'%"code":"{_like(rule)}"%', escape="\\"),
         ))
     if status := filters.get("status"):
-        ra = refund_attempts.c
-        if status == "none":
-            query = query.where(~exists().where(ra.decision_id == d.id))
-        else:
-            query = query.where(exists().where(ra.decision_id == d.id, ra.status == status))
+        query = query.where(money_status_sql() == status)
     return query
+
+
+def money_status_sql() -> ColumnElement[str]:
+    """Each decision's ``report_rows.money_status`` as SQL, over the attempts that speak for it:
+    a failed attempt that a later one of the same decision replaced (its journal entry's
+    ``retry_of``, as ``report_rows.replaced_attempts`` reads it) does not."""
+    a = refund_attempts.alias("a")
+    later = refund_attempts.alias("later")
+    le = ledger_entries.c
+    replaced = exists().where(
+        later.c.decision_id == a.c.decision_id,
+        le.subject_id == later.c.id,  # indexed
+        le.entry_type == "attempt",
+        # the canonical JSON (chain.canonical) of a uuid id: no spaces, no LIKE wildcards
+        le.body.like('%"retry_of":"' + a.c.id + '"%'),
+    )
+    live = and_(a.c.decision_id == decisions.c.id, or_(a.c.status != "failed", ~replaced))
+
+    def has(*statuses: str) -> ColumnElement[bool]:
+        return exists().where(live, a.c.status.in_(statuses))
+
+    kinds = select(func.count(a.c.status.distinct())).where(live).scalar_subquery()
+    only = select(func.min(a.c.status)).where(live).scalar_subquery()
+    return case(
+        (~exists().where(live), "none"),
+        (kinds == 1, only),
+        (has("unknown"), "unknown"),
+        (has("failed"), "failed"),
+        (has("pending", "in_progress"), "pending"),
+        else_="mixed",
+    )
 
 
 def find_decisions(
