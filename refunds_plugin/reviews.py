@@ -19,8 +19,9 @@ from refunds_plugin.db import lock_ledger, write_tx
 from refunds_plugin.domain import Decision, OrderFacts, ResolutionKind
 from refunds_plugin.errors import InputError, NotFound
 from refunds_plugin.ledger import LIVE_ATTEMPT, append_entry, create_attempts
+from refunds_plugin.report_rows import replaced_attempts as _replaced  # journal's retry_of
 from refunds_plugin.service import Service
-from refunds_plugin.tables import decisions, ledger_entries, refund_attempts, reviews
+from refunds_plugin.tables import decisions, refund_attempts, reviews
 
 
 class ReviewClosed(InputError):
@@ -149,18 +150,6 @@ def _pay_again(
     again = [r.id for r in unknown
              if requeue(conn, AttemptRow.from_row(r), now, f"{note}: same idempotency key")]
     return new, again
-
-
-def _replaced(conn: Connection, attempt_ids: list[str]) -> set[str]:
-    """Failed attempts an earlier approval already replaced (the journal's ``retry_of``)."""
-    bodies = conn.execute(
-        select(ledger_entries.c.body).where(
-            ledger_entries.c.entry_type == "attempt",
-            ledger_entries.c.subject_id.in_(attempt_ids),
-            ledger_entries.c.body.like('%"retry_of"%'),
-        )
-    ).scalars()
-    return {str(json.loads(body)["retry_of"]) for body in bodies}
 
 
 def _check_refundable(decision: Decision, payments: Any) -> None:
