@@ -163,7 +163,7 @@ def worker(once: bool, worker_id: str | None, metrics_port: int | None) -> None:
 
 @main.group()
 def ledger() -> None:
-    """Read the ledger: list, export, verify, report."""
+    """Read the ledger: list, export, verify, head, report."""
 
 
 @ledger.command("list")
