@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from policies.policy import Detector, Policy
-from policies.resolution import rounding
+from policies.resolution import credit_rounding, rounding
 from refunds_plugin.domain import (
     Decision,
     DecisionKind,
@@ -58,12 +58,14 @@ def evaluate_correction(policy: Policy, facts: OrderFacts, kind: DecisionKind, a
     if grant <= 0:
         msg = "Nothing is left to refund on that payment."
         return decide(Outcome.DECLINE, "nothing_refundable", msg, msg)
-    if detector.resolution is ResolutionKind.REFUND:  # in the provider's steps, rounded down
-        step = facts.refund_increment
+    step = facts.refund_increment  # refund or store credit, in the provider's steps, down
+    if detector.resolution is ResolutionKind.REFUND:
         rounded = rounding(cur, step, grant, grant - grant % step)
         grant -= grant % step
-        if grant <= 0 and rounded is not None:
-            return decide(Outcome.DECLINE, "provider_rounding", rounded.message, rounded.message)
+    else:
+        grant, rounded = credit_rounding(cur, step, grant)
+    if grant <= 0 and rounded is not None:
+        return decide(Outcome.DECLINE, "provider_rounding", rounded.message, rounded.message)
     saw["granted"] = grant
     money = Money(grant, cur)
     if detector.resolution is ResolutionKind.REFUND:

@@ -134,20 +134,15 @@ def split(ctx: Context, planned: list[PlannedLine], ship: int,
         results.append(R("refundable_cap", "review", "exceeds_refundable",
                          f"{why}, so our team will confirm the amount.",
                          {"over_by": over, "refundable": ctx.refundable}))
+    step = ctx.facts.refund_increment  # store credit goes out through the same provider
+    credit, credit_rounded = credit_rounding(cur, step, credit)
     bonus = 0
     if choice is ResolutionKind.CREDIT and credit > 0 and rules.credit_bonus_percent:
-        bonus = percent_of(credit, rules.credit_bonus_percent)
-        cap = rules.credit_bonus_max.get(cur) if rules.credit_bonus_max else None
-        bonus = bonus if cap is None else min(bonus, cap)
-        results.append(R("credit_bonus", "adjust", "credit_bonus",
-                         f"You get a {money_text(bonus, cur)} bonus for choosing store credit.",
-                         {"percent": str(rules.credit_bonus_percent), "cap": cap,
-                          "bonus": bonus}))
+        bonus, said = _bonus(ctx, credit, step)
+        results.append(said)
     out = _refunds(ctx, refund)
-    rounded = rounding(ctx.currency, ctx.facts.refund_increment, refund,
-                       sum(r.amount for r in out))
-    if rounded is not None:
-        results.append(rounded)
+    rounded = rounding(ctx.currency, step, refund, sum(r.amount for r in out))
+    results += [r for r in (rounded, credit_rounded) if r is not None]
     if credit > 0:
         out.append(Resolution(ResolutionKind.CREDIT, credit, bonus=bonus))
     return tuple(out), results
@@ -163,6 +158,39 @@ def rounding(cur: str, step: int, wanted: int, refunded: int) -> R | None:
              f"{money_text(lost, cur)} could not be refunded to your card.",
              {"refund_increment": step, "wanted": wanted, "refunded": refunded,
               "not_refunded": lost})
+
+
+def credit_rounding(cur: str, step: int, wanted: int) -> tuple[int, R | None]:
+    """Store credit rounded down to the provider's ``step`` (a Stripe coupon in KWD is in tens
+    of fils), so what is recorded and told is exactly what the provider issues."""
+    given = wanted - wanted % step
+    if given == wanted:
+        return given, None
+    lost = wanted - given
+    return given, R("rounding", "adjust", "provider_rounding",
+                    f"Store credit in {cur} goes in steps of "
+                    f"{Money(step, cur).decimal_string()}; {money_text(lost, cur)} could not "
+                    "be given as store credit.",
+                    {"credit_increment": step, "wanted": wanted, "credited": given,
+                     "not_credited": lost})
+
+
+def _bonus(ctx: Context, credit: int, step: int) -> tuple[int, R]:
+    """The bonus for choosing credit: its percentage, its cap, then down to the provider's step."""
+    rules, cur = ctx.policy.resolution, ctx.currency
+    bonus = percent_of(credit, rules.credit_bonus_percent)
+    cap = rules.credit_bonus_max.get(cur) if rules.credit_bonus_max else None
+    bonus = bonus if cap is None else min(bonus, cap)
+    given = bonus - bonus % step
+    saw: dict[str, object] = {"percent": str(rules.credit_bonus_percent), "cap": cap,
+                              "bonus": given}
+    text = f"You get a {money_text(given, cur)} bonus for choosing store credit."
+    if given != bonus:
+        saw.update(bonus_before_rounding=bonus, credit_increment=step)
+        text = (f"You get a {money_text(given, cur)} bonus for choosing store credit "
+                f"({money_text(bonus, cur)} rounded down: store credit in {cur} goes in steps "
+                f"of {Money(step, cur).decimal_string()}).")
+    return given, R("credit_bonus", "adjust", "credit_bonus", text, saw)
 
 
 def _refunds(ctx: Context, amount: int) -> list[Resolution]:

@@ -13,7 +13,7 @@ import stripe
 from stripe.params import RefundCreateParams, RefundListParams
 
 from refunds_plugin.errors import FinalProviderError, ProviderError, RetryableProviderError
-from refunds_plugin.money import Money, stripe_amount
+from refunds_plugin.money import Money, refund_increment
 from refunds_plugin.providers import Instruction, ProviderResult, SaveProgress
 
 FINAL_CODES = {
@@ -38,6 +38,21 @@ def classify(exc: stripe.StripeError) -> ProviderError:
     if isinstance(exc, stripe.APIError) and status is None:
         return RetryableProviderError(message, code=str(code))
     return FinalProviderError(message, code=str(code))
+
+
+def exact_amount(amount: int, currency: str) -> int:
+    """``amount`` as Stripe takes it, never rounded here: the policy already rounded it to
+    Stripe's step (tens of fils for KWD), so the ledger records what Stripe moves. An amount off
+    the step is refused for a person to look at, not silently changed."""
+    step = refund_increment("stripe", currency)
+    if amount % step:
+        raise FinalProviderError(
+            f"{Money(amount, currency)} is not a multiple of "
+            f"{Money(step, currency).decimal_string()} {currency}, the step Stripe takes; "
+            "refused rather than sending a different amount than the ledger records",
+            code="amount_off_step",
+        )
+    return amount
 
 
 class StripeProvider:
@@ -79,12 +94,12 @@ class StripeProvider:
     def _refund(self, ins: Instruction) -> ProviderResult:
         if not ins.payment_reference:
             raise FinalProviderError("no payment to refund to", code="no_payment_reference")
-        amount = stripe_amount(Money(ins.amount, ins.currency))
-        if amount <= 0:
+        if ins.amount <= 0:
             raise FinalProviderError(
-                f"{ins.amount} {ins.currency} rounds to nothing Stripe can refund",
+                f"{ins.amount} {ins.currency} is nothing Stripe can refund",
                 code="amount_too_small",
             )
+        amount = exact_amount(ins.amount, ins.currency)
         params: RefundCreateParams = {
             "amount": amount,
             "reason": "duplicate" if ins.reason == "duplicate" else "requested_by_customer",
@@ -130,7 +145,7 @@ class StripeProvider:
 
     def _credit(self, ins: Instruction, save_progress: SaveProgress) -> ProviderResult:
         """A single-use promotion code worth the credit (with any bonus) in the order's currency."""
-        total = stripe_amount(Money(ins.amount + ins.bonus, ins.currency))
+        total = exact_amount(ins.amount + ins.bonus, ins.currency)
         progress = dict(ins.progress)
         coupon_id = progress.get("coupon")
         if not coupon_id:

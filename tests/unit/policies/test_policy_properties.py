@@ -2,8 +2,9 @@
 
 - no decision gives out more than is refundable, nor more than the lines asked for plus shipping;
   a credit bonus is the only extra and it stays within the policy's percentage and cap;
-- every refund is a multiple of the order's refund_increment (the provider's step), and what
-  the rounding left out is in the trace and less than one step per payment;
+- every refund and every store credit (with its bonus) is a multiple of the order's
+  refund_increment (the provider's step), and what the rounding left out is in the trace and
+  less than one step per payment, plus one for the store credit;
 - a longer window or a higher tier never gives a worse answer;
 - the same inputs always give the same decision;
 - every decision carries an explanation and a trace.
@@ -144,15 +145,17 @@ def requests(draw: Any, facts: OrderFacts, max_lines: int = 4) -> ReturnRequest:
 
 
 def rounded_off(d: Decision) -> int:
-    """Money the provider's refund step left out of ``d`` (from its ``rounding`` trace entry)."""
-    return sum(r.saw["not_refunded"] for r in d.trace if r.code == "provider_rounding")
+    """Money the provider's step left out of ``d`` (its ``rounding`` trace entries: card refunds
+    and store credit)."""
+    return sum(r.saw.get("not_refunded", r.saw.get("not_credited", 0))
+               for r in d.trace if r.code == "provider_rounding")
 
 
 def not_worse(better: Decision, worse: Decision) -> bool:
     """A higher outcome, or the same outcome with at least as much money.
 
-    Money is compared before the provider's refund step: better terms can turn store credit
-    (never rounded) into a card refund (rounded down to the step), which is not a worse answer.
+    Money is compared before the provider's step: better terms can turn store credit (rounded
+    down once) into card refunds (rounded down per payment), which is not a worse answer.
 
     One exception: when the better terms make the customer owed more than the order can still
     refund, a person confirms the capped amount (``exceeds_refundable``). That review pays at
@@ -185,7 +188,8 @@ def test_no_decision_gives_more_than_is_refundable_or_was_asked_for(doc, facts, 
         assert d.amount + lost == (facts.refundable if capped else owed)
         assert d.outcome is Outcome.REVIEW or not capped
     step = facts.refund_increment
-    assert rounded_off(d) == 0 if step == 1 else rounded_off(d) < step * len(facts.payments)
+    # under one step per payment for the refund, and under one step for the store credit
+    assert rounded_off(d) == 0 if step == 1 else rounded_off(d) < step * (len(facts.payments) + 1)
     by_payment = {p.reference: p.refundable for p in facts.payments}
     for r in d.resolutions:
         assert r.amount > 0
@@ -194,6 +198,7 @@ def test_no_decision_gives_more_than_is_refundable_or_was_asked_for(doc, facts, 
             assert r.amount <= by_payment[r.payment_reference]
             by_payment[r.payment_reference] -= r.amount
         else:
+            assert (r.amount % step, r.bonus % step) == (0, 0)
             pct = pol.resolution.credit_bonus_percent
             assert r.bonus * 100 <= r.amount * pct + 50
             cap = pol.resolution.credit_bonus_max

@@ -2,7 +2,8 @@
 
 Stripe takes three-decimal currencies (BHD JOD KWD OMR TND) only in multiples of 10 minor
 units, so the service sets ``OrderFacts.refund_increment`` to 10 there and the policy rounds
-every refund down to it. Store credit has no such step and is never rounded.
+every refund down to it. Store credit goes out through the same provider (a Stripe coupon), so
+it is rounded down to the same step (more in ``test_policy_credit_rounding.py``).
 """
 
 from __future__ import annotations
@@ -82,12 +83,13 @@ def test_a_refund_already_on_the_step_is_not_touched():
     assert (refunds(d), rounding_trace(d)) == ([("refund", 12340, "pi_1")], [])
 
 
-def test_store_credit_in_a_three_decimal_currency_is_not_rounded():
+def test_store_credit_in_a_three_decimal_currency_is_rounded_down_to_the_same_step():
     d = evaluate(load_policy_text(CREDIT_POLICY, "credit"), shop("KWD", 10),
                  ask(("vase", 1, Reason.CHANGED_MIND), prefer=ResolutionKind.CREDIT), NOW)
-    assert refunds(d) == [("credit", 12345, None)]
-    assert rounding_trace(d) == []
-    assert "give you 12.345 KWD in store credit" in d.explanation
+    assert refunds(d) == [("credit", 12340, None)]
+    assert [r.saw for r in rounding_trace(d)] == [
+        {"credit_increment": 10, "wanted": 12345, "credited": 12340, "not_credited": 5}]
+    assert "give you 12.340 KWD in store credit" in d.explanation
 
 
 def test_a_refund_over_two_payments_rounds_each_part_and_says_what_was_left_out():
@@ -135,9 +137,9 @@ def test_a_correction_below_one_step_is_declined_with_the_reason():
                              "refunded to your card.")
 
 
-def test_a_correction_given_as_store_credit_is_not_rounded():
+def test_a_correction_given_as_store_credit_is_rounded_down_to_the_same_step():
     pays = (PaymentFacts("stripe", "pi_1", 14345 + 705),)
     d = evaluate_correction(load_policy("preset:credit-first"), shop("KWD", 10, payments=pays),
                             DecisionKind.OVERPAYMENT, 705, "pi_1", NOW, "")
-    assert refunds(d) == [("credit", 705, None)]
-    assert [r.rule for r in d.trace] == ["trouble"]
+    assert refunds(d) == [("credit", 700, None)]
+    assert [r.rule for r in d.trace] == ["trouble", "rounding"]
