@@ -23,12 +23,20 @@ from refunds_plugin.money import Money
 
 
 def evaluate_correction(policy: Policy, facts: OrderFacts, kind: DecisionKind, amount: int,
-                        payment_reference: str, now: datetime, detail: str) -> Decision:
-    """Decide a correction of ``amount`` on one payment; pure, capped at what it can refund."""
+                        payment_reference: str, now: datetime, detail: str, *,
+                        order_total_known: bool = True) -> Decision:
+    """Decide a correction of ``amount`` on one payment; pure, capped at what it can refund.
+
+    A duplicate charge found without an order total (``order_total_known=False``) may be one
+    order paid in equal parts, so it goes to a person (``order_total_unknown``), never paid
+    automatically.
+    """
     cur, order = facts.currency, facts.order_id
     saw: dict[str, object] = {"kind": kind.value, "amount": amount,
                               "payment_reference": payment_reference, "detail": detail,
                               "at": now.isoformat()}
+    if not order_total_known:
+        saw["order_total_known"] = False
 
     rounded: RuleResult | None = None
 
@@ -76,6 +84,14 @@ def evaluate_correction(policy: Policy, facts: OrderFacts, kind: DecisionKind, a
         done, to = "credited", " as store credit"
     what = (f"you were charged twice for order {order}" if kind is DecisionKind.DUPLICATE_CHARGE
             else f"you paid more than the total of order {order}")
+    if kind is DecisionKind.DUPLICATE_CHARGE and not order_total_known:
+        text = (f"We noticed two payments of the same amount for order {order}. We do not know "
+                "the order's total, so our team is checking whether you were charged twice; if "
+                f"you were, we will refund the extra {money}{to} within {policy.promise_hours} "
+                "hours.")
+        return decide(Outcome.REVIEW, "order_total_unknown",
+                      "Without the order's total, two equal payments may be one order paid in "
+                      "two parts, so a person decides.", text, (res,))
     limit = detector.auto_approve_up_to.get(cur) if detector.auto_approve_up_to else None
     saw["auto_approve_up_to"] = limit
     if detector.auto_approve_up_to is not None and (limit is None or grant > limit):

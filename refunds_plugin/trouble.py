@@ -41,6 +41,9 @@ class Finding:
     currency: str
     request_key: str
     detail: str
+    # False: no order total to compare with, so two equal payments may be a split; a person
+    # decides (policies.evaluate_correction -> review, order_total_unknown)
+    order_total_known: bool = True
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -51,6 +54,7 @@ class Finding:
             "currency": self.currency,
             "request_key": self.request_key,
             "detail": self.detail,
+            "order_total_known": self.order_total_known,
         }
 
 
@@ -200,6 +204,7 @@ def plan(conn: Connection, policy: policies.Policy, order_id: str) -> list[Findi
                     f"duplicate_charge:{dup.reference}",
                     f"{dup.reference} charged the same {dup.captured} {currency} as "
                     f"{original.reference} {_gap(original.created, dup.created)} later",
+                    order_total_known=known is not None,
                 )
             )
     if rules.overpayment.enabled and known is not None and excess is not None and excess > 0:

@@ -104,6 +104,7 @@ def correct(
             finding.payment_reference,
             now,
             finding.detail,
+            order_total_known=finding.order_total_known,
         )
         recorded = record_decision(
             conn,

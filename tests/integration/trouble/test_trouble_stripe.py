@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from refunds_plugin.reviews import decide
 from refunds_plugin.tables import decisions, events, refund_attempts, reviews
 from tests.fakes import Harness, stripe_event
 from tests.fakes.stripe_api import FakeStripe
@@ -138,9 +139,14 @@ def test_when_the_second_charge_arrives_first_the_later_created_one_is_still_the
     pay(harness, fake_stripe, "pi_zz_first", 10000, created=T0)
     harness.post_storefront(storefront_order(reference="pi_zz_first"))
 
+    # found before the order total arrived, so a person confirms it (order_total_unknown);
+    # the total arriving later decides nothing more
     assert corrections(harness) == [
-        ("duplicate_charge", "duplicate_charge:pi_aa_second", "approve", 10000, 10000, "USD")
+        ("duplicate_charge", "duplicate_charge:pi_aa_second", "review", 10000, 10000, "USD")
     ]
+    [decision] = harness.rows(decisions)
+    decide(harness.runtime.engine, harness.runtime.service, decision.id, approve=True,
+           by="fin@example.com", note="charged twice", now=harness.clock.now)
     assert attempts(harness) == [("pi_aa_second", 10000, "refund", "duplicate", "stripe")]
     harness.drain()
     assert stripe_refunds(fake_stripe) == [("pi_aa_second", 10000, "duplicate")]

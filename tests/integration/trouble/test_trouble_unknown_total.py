@@ -1,0 +1,121 @@
+"""Two equal Stripe payments for an order whose total we do not know: a person decides.
+
+A Stripe-only shop sends no ``order.paid``, so nothing says whether two equal payments are a
+double charge or one order paid in two equal halves (two cards). The finding is still recorded
+and explained, but as a review (``order_total_unknown``): nothing is refunded until a person
+approves. With a known total the duplicate is refunded automatically, as before.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from refunds_plugin.reviews import decide, open_reviews
+from refunds_plugin.tables import decisions, refund_attempts, reviews
+from tests.fakes import Harness
+from tests.fakes.stripe_api import FakeStripe
+from tests.fakes.stripe_shapes import T0, pay, storefront_order
+
+UNKNOWN_TEXT = (
+    "We noticed two payments of the same amount for order 1001. We do not know the order's "
+    "total, so our team is checking whether you were charged twice; if you were, we will "
+    "refund the extra 50.00 USD within 48 hours.")
+
+
+def decided(h: Harness) -> list[tuple[Any, ...]]:
+    return sorted(
+        (d.kind, d.request_key, d.outcome, d.reason_code, d.amount, d.refund_amount, d.currency)
+        for d in h.rows(decisions)
+    )
+
+
+def test_two_equal_payments_without_an_order_total_go_to_review_and_nothing_is_refunded(
+    harness: Harness, fake_stripe: FakeStripe
+) -> None:
+    pay(harness, fake_stripe, "pi_card_a", 5000, created=T0)
+
+    resp = pay(harness, fake_stripe, "pi_card_b", 5000, created=T0 + 120)
+
+    assert resp.json["note"] == "payment recorded; duplicate_charge 5000 on pi_card_b: review"
+    assert decided(harness) == [
+        ("duplicate_charge", "duplicate_charge:pi_card_b", "review", "order_total_unknown",
+         5000, 5000, "USD")]
+    [decision] = harness.rows(decisions)
+    assert decision.explanation == UNKNOWN_TEXT
+    body = json.loads(decision.body)
+    assert [(r["kind"], r["amount"], r["payment_reference"]) for r in body["resolutions"]] == [
+        ("refund", 5000, "pi_card_b")]
+    [trouble] = body["trace"]
+    assert (trouble["rule"], trouble["verdict"], trouble["code"], trouble["message"]) == (
+        "trouble", "review", "order_total_unknown",
+        "Without the order's total, two equal payments may be one order paid in two parts, "
+        "so a person decides.")
+    assert (trouble["saw"]["order_total_known"], trouble["saw"]["granted"]) == (False, 5000)
+    assert harness.count(refund_attempts) == 0
+    assert [(r.decision_id, r.status, r.reason) for r in harness.rows(reviews)] == [
+        (decision.id, "open", "order_total_unknown")]
+    with harness.runtime.engine.connect() as conn:
+        [queued] = open_reviews(conn)
+    assert (queued.decision_id, queued.order_id, queued.amount, queued.reason,
+            queued.explanation) == (decision.id, "1001", 5000, "order_total_unknown",
+                                    UNKNOWN_TEXT)
+
+    harness.drain()
+
+    assert fake_stripe.refunds == []
+    assert harness.count(refund_attempts) == 0
+    assert harness.chain_problem() is None
+
+
+def test_the_order_total_arriving_later_adds_nothing_while_the_review_holds_the_amount(
+    harness: Harness, fake_stripe: FakeStripe
+) -> None:
+    pay(harness, fake_stripe, "pi_card_a", 5000, created=T0)
+    pay(harness, fake_stripe, "pi_card_b", 5000, created=T0 + 120)
+
+    # the order was 100.00, paid in two halves: nothing is extra, and nothing new is decided
+    harness.post_storefront(storefront_order(total=10000, reference="pi_card_a"))
+
+    assert decided(harness) == [
+        ("duplicate_charge", "duplicate_charge:pi_card_b", "review", "order_total_unknown",
+         5000, 5000, "USD")]
+    assert (harness.count(refund_attempts), fake_stripe.refunds) == (0, [])
+
+
+def test_a_person_who_finds_a_split_payment_declines_the_review_and_nothing_moves(
+    harness: Harness, fake_stripe: FakeStripe
+) -> None:
+    pay(harness, fake_stripe, "pi_card_a", 5000, created=T0)
+    pay(harness, fake_stripe, "pi_card_b", 5000, created=T0 + 120)
+    [decision] = harness.rows(decisions)
+
+    out = decide(harness.runtime.engine, harness.runtime.service, decision.id, approve=False,
+                 by="fin@example.com", note="two cards, one order of 100.00", now=harness.clock.now)
+    harness.drain()
+
+    assert (out.status, out.attempt_ids) == ("declined", ())
+    assert [(r.status, r.decided_by, r.note) for r in harness.rows(reviews)] == [
+        ("declined", "fin@example.com", "two cards, one order of 100.00")]
+    assert (harness.count(refund_attempts), fake_stripe.refunds) == (0, [])
+    assert harness.chain_problem() is None
+
+
+def test_with_a_known_total_a_duplicate_is_still_refunded_automatically(
+    harness: Harness, fake_stripe: FakeStripe
+) -> None:
+    harness.post_storefront(storefront_order(total=5000, reference="pi_card_a"))
+    pay(harness, fake_stripe, "pi_card_a", 5000, created=T0)
+
+    resp = pay(harness, fake_stripe, "pi_card_b", 5000, created=T0 + 120)
+
+    assert resp.json["note"] == "payment recorded; duplicate_charge 5000 on pi_card_b: approve"
+    assert decided(harness) == [
+        ("duplicate_charge", "duplicate_charge:pi_card_b", "approve",
+         "duplicate_charge_corrected", 5000, 5000, "USD")]
+    assert [(a.payment_reference, a.amount, a.reason, a.status) for a in
+            harness.rows(refund_attempts)] == [("pi_card_b", 5000, "duplicate", "pending")]
+    assert harness.count(reviews) == 0
+    harness.drain()
+    assert [(r["payment_intent"], r["amount"], r["reason"]) for r in fake_stripe.refunds] == [
+        ("pi_card_b", 5000, "duplicate")]
