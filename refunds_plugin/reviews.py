@@ -14,6 +14,7 @@ from typing import Any
 from sqlalchemy import Connection, Engine, select, update
 
 from refunds_plugin import facts as facts_mod
+from refunds_plugin import trouble_events
 from refunds_plugin.attempts import AttemptRow, outcome_unknown, requeue, retry_attempt
 from refunds_plugin.db import lock_ledger, write_tx
 from refunds_plugin.domain import Decision, OrderFacts, ResolutionKind
@@ -122,10 +123,13 @@ def decide(
 
 
 def _facts(conn: Connection, service: Service, order_id: str, now: datetime) -> OrderFacts:
+    """The order's facts; an order known only from its payments (a Stripe-only shop) too."""
     facts = facts_mod.load_facts(conn, order_id, now, service.policy.abuse_window_days)
-    if facts is None:
+    if facts is not None:
+        return facts
+    if not facts_mod.payment_facts(conn, order_id):
         raise NotFound(f"order {order_id} is unknown", code="unknown_order")
-    return facts
+    return trouble_events.facts_for(conn, service.policy, order_id, now)
 
 
 def _pay_again(

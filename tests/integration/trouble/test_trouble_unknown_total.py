@@ -101,6 +101,26 @@ def test_a_person_who_finds_a_split_payment_declines_the_review_and_nothing_move
     assert harness.chain_problem() is None
 
 
+def test_a_person_who_finds_a_double_charge_approves_and_the_extra_payment_is_refunded_once(
+    harness: Harness, fake_stripe: FakeStripe
+) -> None:
+    pay(harness, fake_stripe, "pi_card_a", 5000, created=T0)
+    pay(harness, fake_stripe, "pi_card_b", 5000, created=T0 + 120)
+    [decision] = harness.rows(decisions)
+
+    out = decide(harness.runtime.engine, harness.runtime.service, decision.id, approve=True,
+                 by="fin@example.com", note="same cart paid twice", now=harness.clock.now)
+    harness.drain()
+
+    assert out.status == "approved" and len(out.attempt_ids) == 1
+    assert [(a.id, a.payment_reference, a.amount, a.reason, a.status) for a in
+            harness.rows(refund_attempts)] == [
+        (out.attempt_ids[0], "pi_card_b", 5000, "duplicate", "succeeded")]
+    assert [(r["payment_intent"], r["amount"], r["reason"]) for r in fake_stripe.refunds] == [
+        ("pi_card_b", 5000, "duplicate")]
+    assert harness.chain_problem() is None
+
+
 def test_with_a_known_total_a_duplicate_is_still_refunded_automatically(
     harness: Harness, fake_stripe: FakeStripe
 ) -> None:
