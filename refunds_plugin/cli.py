@@ -33,7 +33,28 @@ def _runtime(**kwargs: Any) -> Any:
         raise click.ClickException(f"refusing to start: the policy is invalid:\n{exc}") from None
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+class _Commands(click.Group):
+    """The ``refunds`` group: a database without the ledger's tables is named, not a traceback."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        from sqlalchemy.exc import OperationalError, ProgrammingError
+
+        try:
+            return super().invoke(ctx)
+        except (OperationalError, ProgrammingError) as exc:
+            text = str(exc.orig)
+            if "no such table" not in text and "does not exist" not in text:
+                raise
+            from sqlalchemy.engine import make_url
+
+            url = make_url(_config().database_url).render_as_string(hide_password=True)
+            raise click.ClickException(
+                f"the database {url} has no ledger tables ({text.splitlines()[0]}): is "
+                "REFUNDS_DATABASE_URL right? A new database needs `refunds migrate` first."
+            ) from None
+
+
+@click.group(cls=_Commands, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="refunds-plugin")
 def main() -> None:
     """refunds-plugin: signed storefront and Stripe events in, explained refunds out.
@@ -174,7 +195,11 @@ def ledger_list(limit: int, as_json: bool) -> None:
     from refunds_plugin.db import make_engine
     from refunds_plugin.reports import recent_decisions
 
-    rows = recent_decisions(make_engine(_config().database_url), limit)
+    engine = make_engine(_config().database_url)
+    try:
+        rows = recent_decisions(engine, limit)
+    finally:
+        engine.dispose()
     if as_json:
         for row in rows:
             click.echo(json.dumps(row, default=str, sort_keys=True))

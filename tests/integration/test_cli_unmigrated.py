@@ -1,0 +1,69 @@
+"""A command pointed at a database without the ledger's tables says so, and how to fix it."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+from sqlalchemy import create_engine, text
+
+from refunds_plugin.cli import main
+from tests.conftest import PG_ADMIN_URL
+
+HINT = "is REFUNDS_DATABASE_URL right? A new database needs `refunds migrate` first."
+
+
+@pytest.mark.parametrize("command", [["ledger", "list"], ["ledger", "verify"],
+                                     ["ledger", "head"], ["ledger", "report"]])
+def test_a_read_command_on_an_empty_sqlite_file_names_the_missing_tables(
+    tmp_path: Path, command: list[str]
+) -> None:
+    url = f"sqlite:///{tmp_path}/empty.db"
+
+    result = CliRunner().invoke(main, command, env={"REFUNDS_DATABASE_URL": url})
+
+    assert result.exit_code == 1
+    assert result.output.startswith(
+        f"Error: the database {url} has no ledger tables (no such table: "
+    )
+    assert result.output.rstrip().endswith(HINT)
+    assert "Traceback" not in result.output
+
+
+def test_after_migrate_the_same_command_answers(tmp_path: Path) -> None:
+    env = {"REFUNDS_DATABASE_URL": f"sqlite:///{tmp_path}/ledger.db"}
+    assert CliRunner().invoke(main, ["migrate"], env=env).exit_code == 0
+
+    result = CliRunner().invoke(main, ["ledger", "head"], env=env)
+
+    assert (result.exit_code, result.output) == (
+        0, "the ledger has no entries yet: nothing to anchor\n")
+
+
+@pytest.fixture
+def pg_empty_url(pg_server_url: str) -> Iterator[str]:
+    """A PostgreSQL database with no tables at all (``pg_server_url`` skips or fails as usual)."""
+    name = f"refunds_empty_{uuid.uuid4().hex[:12]}"
+    admin = create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    try:
+        yield PG_ADMIN_URL.rsplit("/", 1)[0] + f"/{name}"
+    finally:
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+def test_a_postgresql_database_without_the_tables_is_named_with_its_password_hidden(
+    pg_empty_url: str,
+) -> None:
+    env = {"REFUNDS_DATABASE_URL": pg_empty_url}
+    result = CliRunner().invoke(main, ["ledger", "list"], env=env)
+
+    assert result.exit_code == 1
+    assert "has no ledger tables (" in result.output and "does not exist" in result.output
+    assert result.output.rstrip().endswith(HINT)
