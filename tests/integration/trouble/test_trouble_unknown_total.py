@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from refunds_plugin.reviews import decide, open_reviews
+from refunds_plugin.reviews import ReviewOutcome, decide, open_reviews
 from refunds_plugin.tables import decisions, refund_attempts, reviews
 from tests.fakes import Harness
 from tests.fakes.stripe_api import FakeStripe
@@ -83,16 +83,23 @@ def test_the_order_total_arriving_later_adds_nothing_while_the_review_holds_the_
     assert (harness.count(refund_attempts), fake_stripe.refunds) == (0, [])
 
 
-def test_a_person_who_finds_a_split_payment_declines_the_review_and_nothing_moves(
-    harness: Harness, fake_stripe: FakeStripe
-) -> None:
+def review_two_equal_payments(
+    harness: Harness, fake_stripe: FakeStripe, *, approve: bool, note: str
+) -> ReviewOutcome:
+    """Two equal payments without an order total, then a person's verdict, then the executor."""
     pay(harness, fake_stripe, "pi_card_a", 5000, created=T0)
     pay(harness, fake_stripe, "pi_card_b", 5000, created=T0 + 120)
     [decision] = harness.rows(decisions)
-
-    out = decide(harness.runtime.engine, harness.runtime.service, decision.id, approve=False,
-                 by="fin@example.com", note="two cards, one order of 100.00", now=harness.clock.now)
+    out = decide(harness.runtime.engine, harness.runtime.service, decision.id, approve=approve,
+                 by="fin@example.com", note=note, now=harness.clock.now)
     harness.drain()
+    return out
+
+
+def test_a_person_who_finds_a_split_payment_declines_the_review_and_nothing_moves(
+    harness: Harness, fake_stripe: FakeStripe
+) -> None:
+    out = review_two_equal_payments(harness, fake_stripe, approve=False, note="two cards, one order of 100.00")
 
     assert (out.status, out.attempt_ids) == ("declined", ())
     assert [(r.status, r.decided_by, r.note) for r in harness.rows(reviews)] == [
@@ -104,13 +111,7 @@ def test_a_person_who_finds_a_split_payment_declines_the_review_and_nothing_move
 def test_a_person_who_finds_a_double_charge_approves_and_the_extra_payment_is_refunded_once(
     harness: Harness, fake_stripe: FakeStripe
 ) -> None:
-    pay(harness, fake_stripe, "pi_card_a", 5000, created=T0)
-    pay(harness, fake_stripe, "pi_card_b", 5000, created=T0 + 120)
-    [decision] = harness.rows(decisions)
-
-    out = decide(harness.runtime.engine, harness.runtime.service, decision.id, approve=True,
-                 by="fin@example.com", note="same cart paid twice", now=harness.clock.now)
-    harness.drain()
+    out = review_two_equal_payments(harness, fake_stripe, approve=True, note="same cart paid twice")
 
     assert out.status == "approved" and len(out.attempt_ids) == 1
     assert [(a.id, a.payment_reference, a.amount, a.reason, a.status) for a in
