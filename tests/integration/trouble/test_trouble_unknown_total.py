@@ -99,7 +99,8 @@ def review_two_equal_payments(
 def test_a_person_who_finds_a_split_payment_declines_the_review_and_nothing_moves(
     harness: Harness, fake_stripe: FakeStripe
 ) -> None:
-    out = review_two_equal_payments(harness, fake_stripe, approve=False, note="two cards, one order of 100.00")
+    out = review_two_equal_payments(
+        harness, fake_stripe, approve=False, note="two cards, one order of 100.00")
 
     assert (out.status, out.attempt_ids) == ("declined", ())
     assert [(r.status, r.decided_by, r.note) for r in harness.rows(reviews)] == [
