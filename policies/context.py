@@ -7,9 +7,11 @@ from datetime import datetime
 
 from policies.policy import Anchor, Policy
 from policies.tiers import Standing, standing
-from refunds_plugin.domain import OrderFacts, ReturnRequest
+from refunds_plugin.domain import OrderFacts, OrderLine, ReturnRequest
 
 _CHAIN = (Anchor.DELIVERY, Anchor.FULFILMENT, Anchor.PAYMENT)
+# Where to look for the start date: the policy's choice first, then the others in _CHAIN order.
+_SEARCH = {start: (start, *(a for a in _CHAIN if a is not start)) for start in _CHAIN}
 
 
 @dataclass(slots=True)
@@ -26,26 +28,36 @@ class Context:
     refundable: int  # facts.refundable, computed once
     disputed: bool
     age_days: int | None  # whole days since the anchor date (0 if in the future)
-
-    @property
-    def currency(self) -> str:
-        return self.facts.currency
+    currency: str
+    captured: int  # facts.captured, computed once
+    lines: dict[str, OrderLine]  # the order's lines by id
+    returned: dict[str, int]  # units of each line already returned before this request
 
 
 def build_context(policy: Policy, facts: OrderFacts, request: ReturnRequest,
                   now: datetime) -> Context:
     anchor, anchor_at = start_date(policy.window.start, facts)
+    captured = refundable = 0
+    disputed = False
+    for pay in facts.payments:  # facts.captured, .refundable and .disputed in one pass
+        captured += pay.captured
+        refundable += pay.refundable
+        disputed = disputed or pay.disputed
+    returned: dict[str, int] = {}
+    for lid, q in facts.returned_quantities:
+        returned[lid] = returned.get(lid, 0) + q
     return Context(policy, facts, request, now,
                    standing(policy, facts.history, facts.currency, now), anchor, anchor_at,
-                   facts.refundable, facts.disputed,
-                   None if anchor_at is None else max(0, (now - anchor_at).days))
+                   refundable, disputed,
+                   None if anchor_at is None else max(0, (now - anchor_at).days),
+                   facts.currency, captured, {ln.id: ln for ln in facts.lines}, returned)
 
 
 def start_date(start: Anchor, facts: OrderFacts) -> tuple[Anchor | None, datetime | None]:
     """The policy's chosen date, else the others in the order delivery, fulfilment, payment."""
-    dates = {Anchor.DELIVERY: facts.delivered_at, Anchor.FULFILMENT: facts.fulfilled_at,
-             Anchor.PAYMENT: facts.paid_at}
-    for anchor in (start, *(a for a in _CHAIN if a is not start)):
-        if dates[anchor] is not None:
-            return anchor, dates[anchor]
+    for anchor in _SEARCH[start]:
+        at = (facts.delivered_at if anchor is Anchor.DELIVERY else
+              facts.fulfilled_at if anchor is Anchor.FULFILMENT else facts.paid_at)
+        if at is not None:
+            return anchor, at
     return None, None

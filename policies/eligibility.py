@@ -45,12 +45,9 @@ def request_lines(ctx: Context) -> RuleResult:
     wanted: dict[str, int] = {}
     for rl in req.lines:
         wanted[rl.line_id] = wanted.get(rl.line_id, 0) + rl.quantity
-    by_id = {ln.id: ln for ln in facts.lines}
-    returned: dict[str, int] = {}
-    for lid, q in facts.returned_quantities:
-        returned[lid] = returned.get(lid, 0) + q
+    returned = ctx.returned
     for line_id, qty in wanted.items():
-        line = by_id.get(line_id)
+        line = ctx.lines.get(line_id)
         if line is None:
             saw.update(line_id=line_id, quantity=qty)
             return RuleResult("request_lines", "decline", "unknown_line",
@@ -72,7 +69,7 @@ def request_lines(ctx: Context) -> RuleResult:
 
 def payment(ctx: Context) -> RuleResult:
     """Is there captured money to give back, and is none of it disputed?"""
-    saw = {"captured": ctx.facts.captured, "refundable": ctx.refundable,
+    saw = {"captured": ctx.captured, "refundable": ctx.refundable,
            "disputed": ctx.disputed}
     if ctx.disputed:
         return RuleResult("payment", "review", "payment_disputed",

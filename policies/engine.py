@@ -46,9 +46,8 @@ def evaluate(policy: Policy, facts: OrderFacts, request: ReturnRequest,
 
     planned: list[PlannedLine] = []
     refused: list[RuleResult] = []
-    by_id = {ln.id: ln for ln in facts.lines}  # request_lines checked every id
     for rl in request.lines:
-        line = by_id[rl.line_id]
+        line = ctx.lines[rl.line_id]  # request_lines checked every id
         results = (eligibility.window(ctx, line, rl), eligibility.final_sale(ctx, line, rl),
                    eligibility.reason(ctx, line, rl), eligibility.refund_period(ctx, line, rl))
         trace.extend(results)

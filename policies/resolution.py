@@ -77,9 +77,7 @@ def shipping(ctx: Context, planned: list[PlannedLine]) -> tuple[int, R]:
     """Original shipping comes back with the order's last item, or when the fault is ours."""
     facts, rules = ctx.facts, ctx.policy.shipping
     remaining = max(0, facts.shipping_amount - facts.shipping_refunded)
-    gone: dict[str, int] = {}
-    for lid, q in facts.returned_quantities:
-        gone[lid] = gone.get(lid, 0) + q
+    gone = dict(ctx.returned)
     for pl in planned:
         gone[pl.line.id] = gone.get(pl.line.id, 0) + pl.request.quantity
     last = all(gone.get(ln.id, 0) >= ln.quantity for ln in facts.lines)

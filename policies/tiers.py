@@ -26,14 +26,8 @@ class Standing:
     projected_value: int
     tiers: tuple[Tier, ...] = ()
     extra_window_days: int | None = 0  # None: unlimited; the best of the met tiers
-
-    @property
-    def tier_name(self) -> str:
-        return self.tiers[-1].name if self.tiers else "base"
-
-    @property
-    def waive_fees(self) -> bool:
-        return any(t.waive_fees for t in self.tiers)
+    tier_name: str = "base"  # the highest met tier's name
+    waive_fees: bool = False  # any met tier waives fees
 
     def limit(self, base: AmountTable | None, which: str, currency: str) -> tuple[bool, int | None]:
         """(known, minor) for a per-request/per-order limit: the best of base and met tiers.
@@ -72,12 +66,12 @@ def standing(policy: Policy, history: CustomerHistory, currency: str, now: datet
     months = months_as_customer(history, now)
     value = projected_value(history, months, policy.expected_years)
     met = tuple(t for t in policy.tiers if _meets(t, history, months, value, currency))
-    extra: int | None = 0
-    if any(t.extra_window_days is None for t in met):
-        extra = None
-    elif met:
+    if not met:
+        return Standing(months, value)
+    extra: int | None = None
+    if all(t.extra_window_days is not None for t in met):
         extra = max(t.extra_window_days or 0 for t in met)
-    return Standing(months, value, met, extra)
+    return Standing(months, value, met, extra, met[-1].name, any(t.waive_fees for t in met))
 
 
 def _meets(tier: Tier, history: CustomerHistory, months: int, value: int, currency: str) -> bool:
