@@ -175,7 +175,7 @@ class ReturnRequest:
 # --- decisions -----------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, init=False)
 class RuleResult:
     """One rule's answer: what it looked at, what it concluded, in words for a customer."""
 
@@ -184,6 +184,20 @@ class RuleResult:
     code: str
     message: str
     saw: dict[str, Any] = field(default_factory=dict)
+
+    def __init__(self, rule: str, verdict: str, code: str, message: str,
+                 saw: dict[str, Any] | None = None) -> None:
+        # Written out because a decision builds ~15 of these: setting the slots directly costs
+        # ~0.34 us where the generated frozen __init__ (object.__setattr__ per field) costs ~0.54.
+        _set_rule(self, rule)
+        _set_verdict(self, verdict)
+        _set_code(self, code)
+        _set_message(self, message)
+        _set_saw(self, {} if saw is None else saw)
+
+
+_set_rule, _set_verdict, _set_code, _set_message, _set_saw = (
+    getattr(RuleResult, f).__set__ for f in ("rule", "verdict", "code", "message", "saw"))
 
 
 @dataclass(frozen=True, slots=True)
