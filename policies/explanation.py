@@ -25,33 +25,34 @@ def explain(ctx: Context, outcome: Outcome, planned: list[PlannedLine], back: li
     """
     cur = ctx.currency
     items = _join([f"{pl.request.quantity} × {pl.line.name}" for pl in planned])
-    parts: list[str] = []
-    if outcome is Outcome.APPROVE:
-        parts.append(f"Your return of {items} is approved.")
+    approved = outcome is Outcome.APPROVE
+    if approved:
+        parts = [f"Your return of {items} is approved."]
     else:
         why = " ".join(dict.fromkeys(r.message for r in reviews))
-        parts.append(f"Thank you. Your return of {items} needs a quick check by our team. {why}")
-    parts.append(_money(resolutions, cur, outcome, rounded))
+        parts = [f"Thank you. Your return of {items} needs a quick check by our team. {why}"]
+    parts.append(_money(resolutions, cur, approved, rounded))
     if ship:
         parts.append(f"This includes {money_text(ship, cur)} for the original shipping.")
     if fees:
         listed = _join([f"{money_text(f.amount, cur)} {f.description}" for f in fees])
         parts.append(f"We deducted {listed}, as the return is not due to a fault of ours.")
-    parts.extend(dict.fromkeys(n.message for n in notes))
+    if notes:
+        parts.extend(dict.fromkeys(n.message for n in notes))
     send = [pl.line.name for pl, b in zip(planned, back, strict=True) if b]
     keep = [pl.line.name for pl, b in zip(planned, back, strict=True) if not b]
     if send:
-        parts.append(f"Please send back {_join(send)}." if outcome is Outcome.APPROVE
+        parts.append(f"Please send back {_join(send)}." if approved
                      else f"Once it is approved, we will ask you to send back {_join(send)}.")
     if keep:
         parts.append(f"You don't need to send back {_join(keep)}; please keep it.")
     parts.extend(f"Not included: {r.message}" for r in refused)
-    if outcome is Outcome.APPROVE and resolutions:
+    if approved and resolutions:
         parts.append(f"The money will be on its way within {ctx.policy.promise_hours} hours.")
-    return " ".join(p for p in parts if p)
+    return " ".join(filter(None, parts))
 
 
-def _money(resolutions: tuple[Resolution, ...], cur: str, outcome: Outcome,
+def _money(resolutions: tuple[Resolution, ...], cur: str, approved: bool,
            rounded: RuleResult | None) -> str:
     refund = sum(r.amount for r in resolutions if r.kind is ResolutionKind.REFUND)
     credit = [r for r in resolutions if r.kind is ResolutionKind.CREDIT]
@@ -65,7 +66,6 @@ def _money(resolutions: tuple[Resolution, ...], cur: str, outcome: Outcome,
     if not bits and rounded is not None:
         return rounded.message
     if not bits:
-        return ("After fees there is nothing left to refund." if outcome is Outcome.APPROVE
-                else "")
-    lead = "We will" if outcome is Outcome.APPROVE else "If it is approved, we will"
+        return "After fees there is nothing left to refund." if approved else ""
+    lead = "We will" if approved else "If it is approved, we will"
     return f"{lead} {_join(bits)}."

@@ -105,10 +105,15 @@ def split(ctx: Context, planned: list[PlannedLine], ship: int,
     choice = wanted if wanted in rules.allow else rules.default
     refund = credit = 0
     for pl in planned:
-        to_refund = (pl.request.reason.merchant_fault and wanted is not ResolutionKind.CREDIT) \
-            or (choice is ResolutionKind.REFUND and not pl.credit_only)
-        refund, credit = (refund + pl.amount, credit) if to_refund else (refund, credit + pl.amount)
-    refund, credit = (refund + ship, credit) if refund else (refund, credit + ship)
+        if (pl.request.reason.merchant_fault and wanted is not ResolutionKind.CREDIT) \
+                or (choice is ResolutionKind.REFUND and not pl.credit_only):
+            refund += pl.amount
+        else:
+            credit += pl.amount
+    if refund:
+        refund += ship
+    else:
+        credit += ship
     # Fees come out of the part the customer chose, where the lines that carry them went.
     if choice is ResolutionKind.REFUND:
         taken = min(refund, fee_total)
@@ -116,12 +121,13 @@ def split(ctx: Context, planned: list[PlannedLine], ship: int,
     else:
         taken = min(credit, fee_total)
         credit, refund = credit - taken, refund - min(refund, fee_total - taken)
-    saw: dict[str, object] = {"preferred": wanted.value if wanted else None,
-                              "choice": choice.value, "refund": refund, "credit": credit,
+    chosen = choice.value
+    saw: dict[str, object] = {"preferred": None if wanted is None else wanted.value,
+                              "choice": chosen, "refund": refund, "credit": credit,
                               "refundable": ctx.refundable}
-    results = [R("resolution", "pass", f"resolution_{choice.value}",
+    results = [R("resolution", "pass", f"resolution_{chosen}",
                  "Your choice of resolution is honoured." if wanted is choice
-                 else f"Our policy resolves returns as {choice.value}.", saw)]
+                 else f"Our policy resolves returns as {chosen}.", saw)]
     over = refund + credit - ctx.refundable
     if over > 0:
         cut = min(credit, over)
@@ -138,9 +144,12 @@ def split(ctx: Context, planned: list[PlannedLine], ship: int,
     if choice is ResolutionKind.CREDIT and credit > 0 and rules.credit_bonus_percent:
         bonus, said = _bonus(ctx, credit, step)
         results.append(said)
-    out = _refunds(ctx, refund)
-    rounded = rounding(ctx.currency, step, refund, sum(r.amount for r in out))
-    results += [r for r in (rounded, credit_rounded) if r is not None]
+    out, left = _refunds(ctx, refund)
+    rounded = rounding(cur, step, refund, refund - left)
+    if rounded is not None:
+        results.append(rounded)
+    if credit_rounded is not None:
+        results.append(credit_rounded)
     if credit > 0:
         out.append(Resolution(ResolutionKind.CREDIT, credit, bonus=bonus))
     return tuple(out), results
@@ -191,11 +200,12 @@ def _bonus(ctx: Context, credit: int, step: int) -> tuple[int, R]:
     return given, R("credit_bonus", "adjust", "credit_bonus", text, saw)
 
 
-def _refunds(ctx: Context, amount: int) -> list[Resolution]:
+def _refunds(ctx: Context, amount: int) -> tuple[list[Resolution], int]:
     """Spread a refund over the order's payments, in order, each up to what it can refund.
 
     Each part is rounded down to the order's ``refund_increment`` (what the provider accepts);
-    a payment's odd remainder is left for the next payment to cover.
+    a payment's odd remainder is left for the next payment to cover. Returns the parts and
+    what none of them could take.
     """
     out = []
     step = ctx.facts.refund_increment
@@ -207,4 +217,4 @@ def _refunds(ctx: Context, amount: int) -> list[Resolution]:
         if part > 0:
             out.append(Resolution(ResolutionKind.REFUND, part, payment_reference=pay.reference))
             amount -= part
-    return out
+    return out, amount
