@@ -30,6 +30,7 @@ class Context:
     age_days: int | None  # whole days since the anchor date (0 if in the future)
     currency: str
     captured: int  # facts.captured, computed once
+    already_refunded: int  # refunded and pending over all the order's payments
     lines: dict[str, OrderLine]  # the order's lines by id
     returned: dict[str, int]  # units of each line already returned before this request
 
@@ -37,11 +38,12 @@ class Context:
 def build_context(policy: Policy, facts: OrderFacts, request: ReturnRequest,
                   now: datetime) -> Context:
     anchor, anchor_at = start_date(policy.window.start, facts)
-    captured = refundable = 0
+    captured = refundable = already = 0
     disputed = False
     for pay in facts.payments:  # facts.captured, .refundable and .disputed in one pass
         captured += pay.captured
         refundable += pay.refundable
+        already += pay.refunded + pay.pending
         disputed = disputed or pay.disputed
     returned: dict[str, int] = {}
     for lid, q in facts.returned_quantities:
@@ -50,7 +52,8 @@ def build_context(policy: Policy, facts: OrderFacts, request: ReturnRequest,
                    standing(policy, facts.history, facts.currency, now), anchor, anchor_at,
                    refundable, disputed,
                    None if anchor_at is None else max(0, (now - anchor_at).days),
-                   facts.currency, captured, {ln.id: ln for ln in facts.lines}, returned)
+                   facts.currency, captured, already, {ln.id: ln for ln in facts.lines},
+                   returned)
 
 
 def start_date(start: Anchor, facts: OrderFacts) -> tuple[Anchor | None, datetime | None]:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from policies.context import Context
 from policies.policy import Action, WindowOverride
-from refunds_plugin.domain import OrderLine, ReturnLine, RuleResult
+from refunds_plugin.domain import OrderLine, Reason, ReturnLine, RuleResult
 
 _OUTSIDE = {Action.DECLINE: ("outside_window", "."),
             Action.REVIEW: ("outside_window_review", "; our team will look at it."),
@@ -30,6 +30,9 @@ _REASON = {
 }
 _ACTION_VERDICT = {Action.ACCEPT: "pass", Action.CREDIT: "adjust", Action.REVIEW: "review",
                    Action.DECLINE: "decline"}
+# (verdict, code, sentence) for each action on each reason, worded once rather than per line.
+_REASON_SAID = {(action, r): (_ACTION_VERDICT[action], code, text.format(label=r.replace("_", " ")))
+                for action, (code, text) in _REASON.items() for r in Reason}
 
 
 def request_lines(ctx: Context) -> RuleResult:
@@ -153,10 +156,8 @@ def reason(ctx: Context, line: OrderLine, rl: ReturnLine) -> RuleResult:
         return RuleResult("reason", "pass", "merchant_fault",
                           f"{line.name}: the problem is ours, so you get a full refund with "
                           "no fees.", saw)
-    action = ctx.policy.reason_action(rl.reason)
-    code, text = _REASON[action]
-    return RuleResult("reason", _ACTION_VERDICT[action], code,
-                      text.format(label=rl.reason.replace("_", " ")), saw)
+    verdict, code, text = _REASON_SAID[ctx.policy.reason_action(rl.reason), rl.reason]
+    return RuleResult("reason", verdict, code, text, saw)
 
 
 def refund_period(ctx: Context, line: OrderLine, rl: ReturnLine) -> RuleResult:

@@ -19,7 +19,7 @@ def limits(ctx: Context, gross: int) -> RuleResult:
     cur, base = ctx.currency, ctx.policy.limits
     known_req, per_request = ctx.standing.limit(base.per_request, "per_request", cur)
     known_ord, per_order = ctx.standing.limit(base.per_order, "per_order", cur)
-    already = sum(p.refunded + p.pending for p in ctx.facts.payments)
+    already = ctx.already_refunded
     saw = {"amount": gross, "per_request": per_request, "per_order": per_order,
            "already_refunded": already, "tier": ctx.standing.tier_name}
     if not (known_req and known_ord):
