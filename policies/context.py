@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from operator import attrgetter
 
 from policies.policy import Anchor, Policy
 from policies.tiers import Standing, standing
@@ -12,6 +13,8 @@ from refunds_plugin.domain import OrderFacts, OrderLine, ReturnRequest
 _CHAIN = (Anchor.DELIVERY, Anchor.FULFILMENT, Anchor.PAYMENT)
 # Where to look for the start date: the policy's choice first, then the others in _CHAIN order.
 _SEARCH = {start: (start, *(a for a in _CHAIN if a is not start)) for start in _CHAIN}
+_DATE = {Anchor.DELIVERY: attrgetter("delivered_at"), Anchor.FULFILMENT: attrgetter("fulfilled_at"),
+         Anchor.PAYMENT: attrgetter("paid_at")}
 
 
 @dataclass(slots=True)
@@ -40,7 +43,7 @@ def build_context(policy: Policy, facts: OrderFacts, request: ReturnRequest,
     anchor, anchor_at = start_date(policy.window.start, facts)
     captured = refundable = already = 0
     disputed = False
-    for pay in facts.payments:  # facts.captured, .refundable and .disputed in one pass
+    for pay in facts.payments:  # what facts.captured, .refundable, .disputed say, in one pass
         captured += pay.captured
         refundable += pay.refundable
         already += pay.refunded + pay.pending
@@ -48,19 +51,20 @@ def build_context(policy: Policy, facts: OrderFacts, request: ReturnRequest,
     returned: dict[str, int] = {}
     for lid, q in facts.returned_quantities:
         returned[lid] = returned.get(lid, 0) + q
-    return Context(policy, facts, request, now,
-                   standing(policy, facts.history, facts.currency, now), anchor, anchor_at,
-                   refundable, disputed,
-                   None if anchor_at is None else max(0, (now - anchor_at).days),
-                   facts.currency, captured, already, {ln.id: ln for ln in facts.lines},
-                   returned)
+    return Context(
+        policy=policy, facts=facts, request=request, now=now,
+        standing=standing(policy, facts.history, facts.currency, now),
+        anchor=anchor, anchor_at=anchor_at, refundable=refundable, disputed=disputed,
+        age_days=None if anchor_at is None else max(0, (now - anchor_at).days),
+        currency=facts.currency, captured=captured, already_refunded=already,
+        lines={ln.id: ln for ln in facts.lines}, returned=returned,
+    )
 
 
 def start_date(start: Anchor, facts: OrderFacts) -> tuple[Anchor | None, datetime | None]:
     """The policy's chosen date, else the others in the order delivery, fulfilment, payment."""
     for anchor in _SEARCH[start]:
-        at = (facts.delivered_at if anchor is Anchor.DELIVERY else
-              facts.fulfilled_at if anchor is Anchor.FULFILMENT else facts.paid_at)
+        at = _DATE[anchor](facts)
         if at is not None:
             return anchor, at
     return None, None

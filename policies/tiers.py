@@ -65,9 +65,8 @@ def standing(policy: Policy, history: CustomerHistory, currency: str, now: datet
     """The highest tier whose every threshold the customer meets; later tiers rank higher."""
     months = months_as_customer(history, now)
     value = projected_value(history, months, policy.expected_years)
-    if not policy.tiers:
-        return Standing(months, value)
-    met = tuple(t for t in policy.tiers if _meets(t, history, months, value, currency))
+    met = tuple(t for t in policy.tiers if _meets(t, history, months, value, currency)) \
+        if policy.tiers else ()
     if not met:
         return Standing(months, value)
     extra: int | None = None
