@@ -17,7 +17,7 @@ from sqlalchemy import Engine, select
 
 import policies
 from refunds_plugin import facts as facts_mod
-from refunds_plugin import trouble_events
+from refunds_plugin import stripe_refunded, trouble_events
 from refunds_plugin.attempts import AttemptRow
 from refunds_plugin.config import Config
 from refunds_plugin.db import lock_ledger, write_tx
@@ -151,6 +151,8 @@ class Service:
                     customer=order.customer,
                     now=now,
                 )
+                if payment.provider == "stripe":  # a charge.refunded may have come first
+                    stripe_refunded.settle(conn, payment.reference, now)
                 clear_follow_ups(conn, order.order_id, now)
             found = trouble_events.after_order_paid(self, conn, order.order_id, now)
             if found.note is not None:

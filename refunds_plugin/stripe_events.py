@@ -78,6 +78,7 @@ def on_payment_intent_succeeded(conn: Connection, obj: dict[str, Any], now: date
     )
     if order_id:
         clear_follow_ups(conn, order_id, now)
+    _apply_reported_refunds(conn, obj["id"], now)
     return "payment recorded"
 
 
@@ -95,7 +96,14 @@ def on_charge_succeeded(conn: Connection, obj: dict[str, Any], now: datetime) ->
         now=now,
         charge_id=obj["id"],
     )
+    _apply_reported_refunds(conn, _payment_intent(obj) or obj["id"], now)
     return "payment recorded"
+
+
+def _apply_reported_refunds(conn: Connection, reference: str, now: datetime) -> None:
+    """A ``charge.refunded`` that arrived before its payment was journalled but had no row to
+    update: count it now."""
+    stripe_refunded.settle(conn, reference, now)
 
 
 def on_charge_refunded(

@@ -11,17 +11,20 @@ for payments that have a failed refund). ``payments.refunded_reported`` holds th
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import Connection, bindparam, select
 
+from refunds_plugin.db import lock_ledger
 from refunds_plugin.ledger import append_entry
 from refunds_plugin.orders import set_refunded
-from refunds_plugin.tables import events, ledger_entries, provider_refunds
+from refunds_plugin.tables import events, ledger_entries, payments, provider_refunds
 
 SNAPSHOT = "stripe_refunded"  # journal entry type: a charge's amount_refunded as of an event
+SETTLED = "payment_refunded"  # journal entry type: the refunded total we now count, and why
 GIVEN_BACK = ("failed", "canceled")  # refund statuses Stripe no longer counts as refunded
 FAILURE_EVENTS = ("refund.failed", "refund.updated")
 
@@ -73,6 +76,7 @@ def report(
     now: datetime,
 ) -> str:
     """Apply a ``charge.refunded``: journal it if it is the newest word, then settle."""
+    lock_ledger(conn)  # "is this the newest word?" and the append must not interleave
     amount = int(charge.get("amount_refunded") or 0)
     known = latest(conn, reference)
     if known is not None and (
@@ -95,16 +99,25 @@ def report(
 def settle(conn: Connection, reference: str, now: datetime) -> bool:
     """Set the payment's reported refunded total from the newest snapshot, less the refunds it
     counted that failed or were canceled after it was taken. False when nothing changed."""
+    lock_ledger(conn)
     known = latest(conn, reference)
     if known is None:
         return False  # no charge has reported a total yet: nothing counted, nothing to give back
     given_back = 0
     for refund_id, amount in conn.execute(_GIVEN_BACK, {"reference": reference}).all():
         created, failed_at = _refund_times(conn, refund_id)
-        counted = created is None or created <= known.as_of
+        # created in the snapshot's own second: maybe not counted yet, so not given back (the
+        # safe side: a refundable remainder never grows on a guess)
+        counted = created is None or created < known.as_of
         if counted and failed_at is not None and failed_at > known.as_of:
             given_back += int(amount)
-    return set_refunded(conn, "stripe", reference, max(0, known.amount_refunded - given_back), now)
+    total = max(0, known.amount_refunded - given_back)
+    if not set_refunded(conn, "stripe", reference, total, now):
+        return False
+    body = {"refunded_reported": total, "snapshot": known.amount_refunded, "as_of": known.as_of,
+            "given_back": given_back}
+    append_entry(conn, SETTLED, _subject(reference), body, now)
+    return True
 
 
 def _refund_times(conn: Connection, refund_id: str) -> tuple[int | None, int | None]:
@@ -130,3 +143,26 @@ def _refund_times(conn: Connection, refund_id: str) -> tuple[int | None, int | N
         if isinstance(obj.get("created"), int):
             created = obj["created"]
     return created, failed_at
+
+
+def mismatches(conn: Connection) -> Iterator[tuple[str, str]]:
+    """For ``ledger verify``: each Stripe payment whose refunded total differs from the total the
+    journal last settled on (``payment_refunded``), as (reference, detail)."""
+    said: dict[str, int] = {}
+    for subject, body in conn.execute(
+        select(_LE.subject_id, _LE.body).where(_LE.entry_type == SETTLED).order_by(_LE.seq)
+    ):
+        said[subject.removeprefix("stripe:")] = int(json.loads(body)["refunded_reported"])
+    if not said:
+        return
+    stored = dict(conn.execute(
+        select(payments.c.reference, payments.c.refunded_reported).where(
+            payments.c.provider == "stripe", payments.c.reference.in_(sorted(said))
+        )
+    ).all())
+    for reference, total in sorted(said.items()):
+        if reference not in stored:
+            yield reference, f"the journal settled its refunded total at {total}; the row is gone"
+        elif int(stored[reference]) != total:
+            yield reference, (f"refunded_reported is {stored[reference]} but the journal last "
+                              f"settled it at {total}")

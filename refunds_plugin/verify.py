@@ -22,7 +22,7 @@ from typing import Any
 
 from sqlalchemy import Connection, Engine, Select, func, select
 
-from refunds_plugin import chain
+from refunds_plugin import chain, stripe_refunded
 from refunds_plugin.tables import decisions, ledger_entries, refund_attempts, reviews
 
 DECISION_FIELDS = (
@@ -134,6 +134,8 @@ def verify_ledger(
             problems.extend(_check_decisions(side, said_decisions, batch))
             problems.extend(_check_attempts(side, said_attempts, batch))
             problems.extend(_check_reviews(side, said_reviews))
+            problems.extend(Problem(f"payments row stripe:{ref}", "row_edited", detail)
+                            for ref, detail in stripe_refunded.mismatches(side))
     return problems
 
 
