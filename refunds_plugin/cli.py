@@ -34,7 +34,8 @@ def _runtime(**kwargs: Any) -> Any:
 
 
 class _Commands(click.Group):
-    """The ``refunds`` group: a database without the ledger's tables is named, not a traceback."""
+    """The ``refunds`` group: a database without the ledger's tables, or one that cannot be
+    opened, is named in one line; any other database error keeps its traceback."""
 
     def invoke(self, ctx: click.Context) -> Any:
         from sqlalchemy.exc import OperationalError, ProgrammingError
@@ -42,16 +43,21 @@ class _Commands(click.Group):
         try:
             return super().invoke(ctx)
         except (OperationalError, ProgrammingError) as exc:
-            text = str(exc.orig)
-            if "no such table" not in text and "does not exist" not in text:
+            sqlstate = getattr(exc.orig, "sqlstate", None)
+            text = str(exc.orig).strip().splitlines()[0]
+            no_table = "no such table" in text or sqlstate == "42P01"
+            connecting = isinstance(exc, OperationalError) and exc.statement is None
+            if not (connecting or (no_table and ctx.invoked_subcommand != "migrate")):
                 raise
             from sqlalchemy.engine import make_url
 
             url = make_url(_config().database_url).render_as_string(hide_password=True)
-            raise click.ClickException(
-                f"the database {url} has no ledger tables ({text.splitlines()[0]}): is "
-                "REFUNDS_DATABASE_URL right? A new database needs `refunds migrate` first."
-            ) from None
+            if no_table:
+                raise click.ClickException(
+                    f"the database {url} has no ledger tables ({text}): is "
+                    "REFUNDS_DATABASE_URL right? A new database needs `refunds migrate` first."
+                ) from None
+            raise click.ClickException(f"cannot open the database {url}: {text}") from None
 
 
 @click.group(cls=_Commands, context_settings={"help_option_names": ["-h", "--help"]})

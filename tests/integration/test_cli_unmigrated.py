@@ -67,3 +67,26 @@ def test_a_postgresql_database_without_the_tables_is_named_with_its_password_hid
     assert result.exit_code == 1
     assert "has no ledger tables (" in result.output and "does not exist" in result.output
     assert result.output.rstrip().endswith(HINT)
+
+
+def test_a_database_that_cannot_be_opened_is_named_not_sent_to_migrate(
+    pg_server_url: str,
+) -> None:
+    url = PG_ADMIN_URL.rsplit("/", 1)[0] + f"/refunds_missing_{uuid.uuid4().hex[:8]}"
+    env = {"REFUNDS_DATABASE_URL": url}
+
+    for command in (["ledger", "list"], ["migrate"]):
+        result = CliRunner().invoke(main, command, env=env)
+
+        assert result.exit_code == 1
+        assert result.output.startswith(f"Error: cannot open the database {url}: ")
+        assert "does not exist" in result.output and "migrate" not in result.output
+
+
+def test_a_sqlite_path_that_cannot_be_opened_is_named(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path}/no/such/dir/ledger.db"
+
+    result = CliRunner().invoke(main, ["ledger", "head"], env={"REFUNDS_DATABASE_URL": url})
+
+    assert (result.exit_code, result.output) == (
+        1, f"Error: cannot open the database {url}: unable to open database file\n")
