@@ -143,16 +143,19 @@ def _reconcile_requests(
     REFUND_FAILURE of the same amount on that transaction."""
     notes = []
     events = sorted(pay.events, key=lambda e: (e.created or now, e.id))
+    granted = {ev for grant in so.granted_refunds for ev in grant.events}
     used: set[str] = set()
     for i, req in enumerate(events):
         if req.type != "REFUND_REQUEST":
             continue
         # or the attempt that gave up not knowing if its request reached Saleor: ``req`` is its
-        # if new since it asked and of its amount (as the provider's own retry decides)
+        # if new since it asked, of its amount and no granted refund's (as the provider's own
+        # retry decides)
         attempt = find_by_provider_reference(conn, "saleor", req.id) or next(
             (a for a in unknown_unreferenced(conn, "saleor", pay.reference, req.amount)
              if a.progress.get("action") == "requested"
-             and req.id not in a.progress.get("requests_before", [])),
+             and req.id not in a.progress.get("requests_before", [])
+             and req.id not in granted),
             None,
         )
         outcome = next(

@@ -71,6 +71,7 @@ class GrantedRefund:
     amount: int
     transaction_id: str | None
     reason: str
+    events: tuple[str, ...] = ()  # its transaction events (REFUND_REQUEST ...), Saleor 3.20+
 
 
 @dataclass(frozen=True)
@@ -183,6 +184,7 @@ def order_from_saleor(order: dict[str, Any], api_url: str) -> SaleorOrder:
             amount=minor(gr.get("amount"), currency),
             transaction_id=(gr.get("transaction") or {}).get("id"),
             reason=gr.get("reason") or "",
+            events=tuple(str(ev["id"]) for ev in gr.get("transactionEvents") or []),
         )
         for gr in order.get("grantedRefunds") or []
     )

@@ -40,6 +40,7 @@ fragment RefundsOrder on Order {{
     id status reason createdAt updatedAt
     amount {{ {MONEY} }}
     transaction {{ id }}
+    transactionEvents {{ id }}
     lines {{ id quantity orderLine {{ id }} }}
   }}
 }}

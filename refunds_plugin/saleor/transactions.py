@@ -34,12 +34,12 @@ def refund_transaction(client: SaleorClient, ins: Instruction, progress: dict[st
         raise FinalProviderError("no Saleor transaction to refund", code="no_transaction")
     request_id = progress.get("refund_request")
     if not request_id and progress.get("action") == "requested":
-        tx = _transaction(client, ins, tx_id)
-        request_id = _new_request(tx, progress.get("requests_before") or [], ins)
+        tx, granted = _transaction(client, ins, tx_id)
+        request_id = _new_request(tx, [*(progress.get("requests_before") or []), *granted], ins)
         if request_id:
             save(refund_request=request_id)
     if not request_id:
-        tx = _transaction(client, ins, tx_id)
+        tx, granted = _transaction(client, ins, tx_id)
         if "REFUND" not in (tx.get("actions") or []):
             raise FinalProviderError(
                 f"Saleor does not offer REFUND on transaction {tx_id}", code="not_refundable"
@@ -53,7 +53,7 @@ def refund_transaction(client: SaleorClient, ins: Instruction, progress: dict[st
             {"id": tx_id, "amount": decimal_amount(ins.amount, ins.currency)},
             "transactionRequestAction",
         )
-        request_id = _new_request(payload.get("transaction") or {}, before, ins)
+        request_id = _new_request(payload.get("transaction") or {}, [*before, *granted], ins)
         if not request_id:
             raise FinalProviderError(
                 "Saleor recorded no refund request on the transaction", code="bad_response"
@@ -67,18 +67,28 @@ def refund_transaction(client: SaleorClient, ins: Instruction, progress: dict[st
     )
 
 
-def _transaction(client: SaleorClient, ins: Instruction, tx_id: str) -> dict[str, Any]:
+def _transaction(
+    client: SaleorClient, ins: Instruction, tx_id: str
+) -> tuple[dict[str, Any], list[str]]:
+    """The transaction, and the ids of the events that belong to granted refunds (their
+    REFUND_REQUESTs are ``transactionRequestRefundForGrantedRefund``'s, never ours)."""
     order = fetch_order(client, ins.order_id)
+    granted = [
+        str(ev["id"])
+        for grant in order.get("grantedRefunds") or []
+        for ev in grant.get("transactionEvents") or []
+    ]
     for tx in order.get("transactions") or []:
         if tx.get("id") == tx_id:
-            return dict(tx)
+            return dict(tx), granted
     raise FinalProviderError(
         f"order {ins.order_id} has no transaction {tx_id}", code="no_transaction"
     )
 
 
 def _new_request(tx: dict[str, Any], before: list[str], ins: Instruction) -> str | None:
-    """The REFUND_REQUEST event for ``ins`` on ``tx`` that was not there ``before``."""
+    """The REFUND_REQUEST event for ``ins`` on ``tx`` that is not among ``before`` (those
+    there before it asked, and granted refunds')."""
     for ev in tx.get("events") or []:
         if (
             ev.get("type") == "REFUND_REQUEST"
