@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import os
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -146,6 +146,24 @@ def harness(any_db_url: str, clock: Clock, stripe_server: FakeStripeServer) -> I
     h = Harness(any_db_url, clock, stripe_server.url)
     yield h
     h.close()
+
+
+@pytest.fixture
+def policy_harness(
+    any_db_url: str, clock: Clock, stripe_server: FakeStripeServer, tmp_path: Path
+) -> Iterator[Callable[[str], Harness]]:
+    """Harnesses whose policy is the YAML text given, written to a file (``Config.policy``)."""
+    made: list[Harness] = []
+
+    def make(policy_text: str) -> Harness:
+        path = tmp_path / "policy.yaml"
+        path.write_text(policy_text, encoding="utf-8")
+        made.append(Harness(any_db_url, clock, stripe_server.url, settings={"policy": str(path)}))
+        return made[-1]
+
+    yield make
+    for h in made:
+        h.close()
 
 
 @pytest.fixture

@@ -7,8 +7,7 @@ attempt and the coupon's ``amount_off`` all name the same number; nothing is rou
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
-from pathlib import Path
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -21,7 +20,7 @@ from refunds_plugin.ledger import record_decision
 from refunds_plugin.providers import Instruction
 from refunds_plugin.providers.stripe import StripeProvider
 from refunds_plugin.tables import decisions, refund_attempts, reviews
-from tests.fakes import Clock, Harness, order_paid, return_requested
+from tests.fakes import Harness, order_paid, return_requested
 from tests.fakes.stripe_api import FakeStripe, FakeStripeServer
 
 POLICY = """\
@@ -33,21 +32,8 @@ resolution: {default: credit, allow: [credit, refund]%s}
 
 
 @pytest.fixture
-def kwd_shop(
-    any_db_url: str, clock: Clock, stripe_server: FakeStripeServer, tmp_path: Path
-) -> Iterator[Callable[[str], Harness]]:
-    made: list[Harness] = []
-
-    def make(resolution_extra: str) -> Harness:
-        path = tmp_path / "policy.yaml"
-        path.write_text(POLICY % resolution_extra, encoding="utf-8")
-        h = Harness(any_db_url, clock, stripe_server.url, settings={"policy": str(path)})
-        made.append(h)
-        return h
-
-    yield make
-    for h in made:
-        h.close()
+def kwd_shop(policy_harness: Callable[[str], Harness]) -> Callable[[str], Harness]:
+    return lambda resolution_extra: policy_harness(POLICY % resolution_extra)
 
 
 def vase_order() -> dict[str, Any]:

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
-from tests.fakes import Clock, Harness
-from tests.fakes.stripe_api import FakeStripeServer
+from tests.fakes import Harness
 
 BASE_POLICY = """\
 name: trouble-test
@@ -26,16 +25,7 @@ def write_policy(directory: Path, trouble: str) -> Path:
 
 @pytest.fixture
 def harness_with_policy(
-    any_db_url: str, clock: Clock, stripe_server: FakeStripeServer, tmp_path: Path
-) -> Iterator[Callable[[str], Harness]]:
-    made: list[Harness] = []
-
-    def make(trouble: str) -> Harness:
-        path = write_policy(tmp_path, trouble)
-        h = Harness(any_db_url, clock, stripe_server.url, settings={"policy": str(path)})
-        made.append(h)
-        return h
-
-    yield make
-    for h in made:
-        h.close()
+    policy_harness: Callable[[str], Harness],
+) -> Callable[[str], Harness]:
+    """A harness on the base policy plus the given ``trouble:`` section."""
+    return lambda trouble: policy_harness(BASE_POLICY + trouble)
