@@ -25,6 +25,8 @@ DRESS = OrderLine("dress", "DRESS-S", "Silk dress", 1, 12000, tags=("final-sale"
 JACKET = OrderLine("jacket", "JACKET-B", "Leather jacket", 1, 30000)
 SCARF = OrderLine("scarf", "SCARF-R", "Red scarf", 1, 2500, tags=("holiday-gift",))
 LINES = (SHIRT, SOCKS, DRESS, JACKET, SCARF)
+VASE = OrderLine("vase", "VASE-1", "Glass vase", 1, 12345)  # 12.345 in a three-decimal currency
+CUP = OrderLine("cup", "CUP-1", "Cup", 2, 1000)
 SHIPPING = 800
 TOTAL = sum(ln.amount for ln in LINES) + SHIPPING  # 57700
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from policy_builders import NOW, ask, order
+from policy_builders import CUP, NOW, VASE, ask, order
 
 from policies import evaluate, evaluate_correction, load_policy_text
 from refunds_plugin.domain import (
@@ -20,9 +20,6 @@ from refunds_plugin.domain import (
     ResolutionKind,
     RuleResult,
 )
-
-VASE = OrderLine("vase", "VASE-1", "Glass vase", 1, 12345)
-CUP = OrderLine("cup", "CUP-1", "Cup", 2, 1000)
 
 
 def credit_policy(extra: str = "", currency: str = "KWD") -> str:

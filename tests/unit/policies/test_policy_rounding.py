@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import replace
 
 import pytest
-from policy_builders import NOW, ask, order
+from policy_builders import CUP, NOW, VASE, ask, order
 
 from policies import evaluate, evaluate_correction, load_policy, load_policy_text
 from refunds_plugin.domain import (
@@ -25,8 +25,6 @@ from refunds_plugin.domain import (
     RuleResult,
 )
 
-VASE = OrderLine("vase", "VASE-1", "Glass vase", 1, 12345)
-CUP = OrderLine("cup", "CUP-1", "Cup", 2, 1000)
 CREDIT_POLICY = ("window: {days: 30}\n"
                  "resolution: {default: credit, allow: [credit, refund]}\n")
 
