@@ -100,13 +100,19 @@ def test_a_refused_refund_paid_again_after_approval_shows_succeeded(
     assert (html.count("<td>succeeded</td>"), html.count("<td>failed</td>")) == (1, 0)
 
 
-def test_a_replacement_refused_again_shows_failed_until_it_too_is_paid(
-    harness: Harness, fake_stripe: FakeStripe
-) -> None:
+def refused_twice(harness: Harness, fake_stripe: FakeStripe) -> str:
+    """A refused refund, approved, whose replacement is refused too (still disputed)."""
     decision_id = refused_refund(harness, fake_stripe)
     approve(harness, decision_id)
     harness.clock.advance(60)
-    harness.drain()  # still disputed: the replacement is refused too
+    harness.drain()
+    return decision_id
+
+
+def test_a_replacement_refused_again_shows_failed_until_it_too_is_paid(
+    harness: Harness, fake_stripe: FakeStripe
+) -> None:
+    decision_id = refused_twice(harness, fake_stripe)
     assert statuses(harness, decision_id) == [(0, "failed"), (1, "failed")]
     assert api_row(harness, decision_id)[0]["money_status"] == "failed"
 

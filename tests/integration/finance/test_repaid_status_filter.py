@@ -13,7 +13,12 @@ from refunds_plugin.db import write_tx
 from refunds_plugin.tables import refund_attempts
 from tests.fakes import Harness, order_paid, return_requested
 from tests.fakes.stripe_api import FakeStripe
-from tests.integration.finance.test_repaid_money_status import PI, approve, refused_refund
+from tests.integration.finance.test_repaid_money_status import (
+    PI,
+    approve,
+    refused_refund,
+    refused_twice,
+)
 
 STATUSES = ("none", "pending", "in_progress", "sent", "unknown", "succeeded", "failed",
             "canceled", "mixed")
@@ -91,10 +96,7 @@ def test_the_status_filter_follows_a_refused_refund_paid_again_on_approval(
 def test_a_replacement_refused_again_matches_failed_until_it_too_is_replaced_and_paid(
     harness: Harness, fake_stripe: FakeStripe
 ) -> None:
-    decision_id = refused_refund(harness, fake_stripe)
-    approve(harness, decision_id)
-    harness.clock.advance(60)
-    harness.drain()  # still disputed: the replacement is refused too
+    decision_id = refused_twice(harness, fake_stripe)
     api = Api(harness)
     assert (api.ids("failed"), api.ids("succeeded")) == ([decision_id], [])
     api.agrees_with_shown()
