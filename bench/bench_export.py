@@ -24,8 +24,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from refunds_plugin.db import make_engine  # noqa: E402
-from refunds_plugin.schema import migrate  # noqa: E402
+from refunds_plugin.ledger.db import make_engine
+from refunds_plugin.ledger.migrate import migrate
 
 START = datetime(2026, 1, 1, tzinfo=UTC)
 EXPLANATION = ("Your return of 1 x Shirt is approved. We will refund 25.00 EUR to your original "

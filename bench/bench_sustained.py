@@ -29,9 +29,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import requests  # noqa: E402
 from sqlalchemy import Engine, create_engine, func, select, text  # noqa: E402
 
-from refunds_plugin.db import make_engine  # noqa: E402
-from refunds_plugin.schema import migrate  # noqa: E402
-from refunds_plugin.tables import decisions, refund_attempts  # noqa: E402
+from refunds_plugin.ledger.db import make_engine
+from refunds_plugin.ledger.migrate import migrate
+from refunds_plugin.ledger.tables import decisions, refund_attempts
 from tests.fakes.stripe_api import FakeStripeServer  # noqa: E402
 from tests.process import traffic  # noqa: E402
 from tests.process.cluster import Cluster, backlog, chain_problem, truncate  # noqa: E402

@@ -16,9 +16,9 @@ from pathlib import Path
 import pytest
 from sqlalchemy import Engine, create_engine, text
 
-from refunds_plugin.db import make_engine
-from refunds_plugin.schema import migrate
-from refunds_plugin.tables import metadata
+from refunds_plugin.ledger.db import make_engine
+from refunds_plugin.ledger.migrate import migrate
+from refunds_plugin.ledger.tables import metadata
 from tests.fakes import Clock, Harness
 from tests.fakes.stripe_api import FakeStripe, FakeStripeServer
 

@@ -10,8 +10,9 @@ from typing import Any
 from flask import Flask
 from werkzeug.middleware.proxy_fix import ProxyFix
 
+from refunds_plugin.bootstrap import Runtime, build
 from refunds_plugin.config import Config, load_config
-from refunds_plugin.runtime import Runtime, build
+from webhooks import errors, finance, health, metrics, returns, saleor, storefront, stripe
 
 
 def create_app(
@@ -39,14 +40,14 @@ def create_app(
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=n, x_proto=n, x_host=n)  # type: ignore[method-assign]
     logging.getLogger("refunds").setLevel(runtime.config.log_level.upper())
 
-    from webhooks import errors, health, storefront, stripe
-
     errors.register(app)
     app.register_blueprint(health.bp)
     app.register_blueprint(stripe.bp)
     app.register_blueprint(storefront.bp)
-    for name in ("saleor", "finance", "returns", "metrics"):
-        _optional_blueprint(app, name)
+    saleor.init_app(app)
+    finance.init_app(app)
+    returns.init_app(app)
+    metrics.init_app(app)
     if start_executor and runtime.executor is not None:
         runtime.executor.start()
     return app
@@ -59,16 +60,3 @@ def _ephemeral_secret() -> str:
         "process; set it when running several workers or hosts"
     )
     return secrets.token_hex(32)
-
-
-def _optional_blueprint(app: Flask, name: str) -> None:
-    """Areas that register themselves through ``webhooks.<name>.init_app`` when present."""
-    import importlib
-
-    try:
-        module = importlib.import_module(f"webhooks.{name}")
-    except ModuleNotFoundError as exc:
-        if exc.name == f"webhooks.{name}":
-            return
-        raise
-    module.init_app(app)

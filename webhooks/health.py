@@ -7,7 +7,7 @@ from datetime import UTC
 from flask import Blueprint, Response, current_app, jsonify
 from sqlalchemy import func, select
 
-from refunds_plugin.tables import refund_attempts
+from refunds_plugin.ledger.tables import refund_attempts
 
 bp = Blueprint("health", __name__)
 

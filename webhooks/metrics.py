@@ -12,8 +12,8 @@ import time
 from flask import Flask, Response, current_app, g, request
 from sqlalchemy import func, select
 
+from refunds_plugin.ledger.tables import decisions, events, refund_attempts
 from refunds_plugin.metrics import CONTENT_TYPE, REGISTRY, WEBHOOK_SECONDS, label_text, number
-from refunds_plugin.tables import decisions, events, refund_attempts
 
 ATTEMPT_STATUSES = ("pending", "in_progress", "sent", "succeeded", "failed", "canceled")
 

@@ -15,6 +15,7 @@ from typing import Any
 import requests
 from flask import Blueprint, Flask, Response, current_app, jsonify, request
 
+from refunds_plugin.bootstrap import Runtime
 from refunds_plugin.errors import (
     PayloadError,
     ProviderError,
@@ -22,7 +23,6 @@ from refunds_plugin.errors import (
     RetryableProviderError,
     SignatureError,
 )
-from refunds_plugin.runtime import Runtime
 from refunds_plugin.saleor import graphql, jws
 from refunds_plugin.saleor.client import SaleorClient
 from refunds_plugin.saleor.events import HANDLED, SaleorEvents
@@ -79,7 +79,7 @@ class SaleorWeb:
         return install.jwks if install else None
 
     def save_jwks(self, api_url: str, keys: dict[str, Any]) -> None:
-        from refunds_plugin.db import write_tx
+        from refunds_plugin.ledger.db import write_tx
 
         with write_tx(self.runtime.engine) as conn:
             save_jwks(conn, api_url, keys, self.runtime.service.clock())
@@ -132,7 +132,7 @@ def register() -> Response | tuple[Response, int]:
     if not app_id:
         return error_response(400, "token_not_accepted", "the token does not belong to an app")
     keys = web.fetch_jwks(api_url)
-    from refunds_plugin.db import write_tx
+    from refunds_plugin.ledger.db import write_tx
 
     with write_tx(web.runtime.engine) as conn:
         save_install(

@@ -24,9 +24,9 @@ from refunds_plugin.domain import (
     ReturnRequest,
 )
 from refunds_plugin.errors import PayloadError
+from refunds_plugin.intake.service import PaymentRecord
+from refunds_plugin.ledger.orders import OrderRecord
 from refunds_plugin.money import CurrencyError, normalize_currency
-from refunds_plugin.orders import OrderRecord
-from refunds_plugin.service import PaymentRecord
 
 MinorUnits = fields.Integer(strict=True, required=True, validate=validate.Range(min=0))
 Id = fields.String(required=True, validate=validate.Length(min=1, max=255))

@@ -8,7 +8,7 @@ from typing import Any
 from flask import Blueprint, Response, current_app, jsonify, request
 from marshmallow import Schema, ValidationError
 
-from refunds_plugin.service import Service
+from refunds_plugin.intake.service import Service
 from webhooks import signatures
 from webhooks.schemas import EnvelopeSchema, OrderDataSchema, ReturnDataSchema, parse_json
 

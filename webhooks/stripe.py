@@ -8,8 +8,8 @@ from typing import Any
 from flask import Blueprint, Response, current_app, jsonify, request
 from marshmallow import INCLUDE, Schema, ValidationError, fields, validate, validates
 
-from refunds_plugin import stripe_events
 from refunds_plugin.money import CurrencyError, normalize_currency
+from refunds_plugin.stripe import events as stripe_events
 from webhooks import signatures
 from webhooks.schemas import parse_json
 

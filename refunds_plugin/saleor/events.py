@@ -20,33 +20,33 @@ from typing import TYPE_CHECKING, Any
 import requests
 from sqlalchemy import Connection, Engine, bindparam, select, update
 
-from refunds_plugin.attempts import (
+from refunds_plugin.errors import NotFound
+from refunds_plugin.intake.service import Ack
+from refunds_plugin.ledger.attempts import (
     TERMINAL,
     find_by_provider_reference,
     get_attempt,
     transition,
     unknown_unreferenced,
 )
-from refunds_plugin.db import lock_ledger, write_tx
-from refunds_plugin.errors import NotFound
-from refunds_plugin.ledger import mark_event, record_event
-from refunds_plugin.orders import (
+from refunds_plugin.ledger.db import lock_ledger, write_tx
+from refunds_plugin.ledger.journal import mark_event, record_event
+from refunds_plugin.ledger.orders import (
     clear_follow_ups,
     record_payment,
     report_refunded,
     upsert_order,
     upsert_provider_refund,
 )
+from refunds_plugin.ledger.tables import orders
 from refunds_plugin.saleor import graphql
 from refunds_plugin.saleor.client import SaleorClient
-from refunds_plugin.saleor.facts import SaleorOrder, SaleorPayment, order_from_saleor
 from refunds_plugin.saleor.installs import get_install
-from refunds_plugin.service import Ack
-from refunds_plugin.tables import orders
-from refunds_plugin.trouble_events import after_saleor_order
+from refunds_plugin.saleor.order import SaleorOrder, SaleorPayment, order_from_saleor
+from refunds_plugin.trouble.corrections import after_saleor_order
 
 if TYPE_CHECKING:
-    from refunds_plugin.service import Service
+    from refunds_plugin.intake.service import Service
 
 log = logging.getLogger("refunds.saleor")
 

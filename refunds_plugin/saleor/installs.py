@@ -14,7 +14,7 @@ from urllib.parse import urlsplit
 from sqlalchemy import Connection, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
-from refunds_plugin.tables import saleor_installs
+from refunds_plugin.ledger.tables import saleor_installs
 
 
 @dataclass(frozen=True)

@@ -18,10 +18,10 @@ from flask.testing import FlaskClient
 from sqlalchemy import Table, func, select
 from werkzeug.test import TestResponse
 
-from refunds_plugin import chain
+from refunds_plugin.bootstrap import Runtime, build
 from refunds_plugin.config import Config, load_config
-from refunds_plugin.runtime import Runtime, build
-from refunds_plugin.tables import (
+from refunds_plugin.ledger import chain
+from refunds_plugin.ledger.tables import (
     decisions,
     events,
     ledger_entries,

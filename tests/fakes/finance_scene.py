@@ -10,7 +10,7 @@ from typing import Any
 from flask.testing import FlaskClient
 from sqlalchemy import text
 
-from refunds_plugin.access import create_token
+from refunds_plugin.finance.tokens import create_token
 from tests.fakes.shop import Shop
 
 

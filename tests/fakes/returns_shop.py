@@ -12,9 +12,9 @@ from typing import Any
 from flask import Flask
 from sqlalchemy import Table, func, select
 
+from refunds_plugin.bootstrap import Runtime, build
 from refunds_plugin.config import load_config
-from refunds_plugin.runtime import Runtime, build
-from refunds_plugin.tables import decisions, events, ledger_entries, refund_attempts, reviews
+from refunds_plugin.ledger.tables import decisions, events, ledger_entries, refund_attempts, reviews
 from webhooks import create_app, signatures
 
 SECRET = "whsec_returns_page_test"

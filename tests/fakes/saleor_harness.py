@@ -12,13 +12,13 @@ from flask.testing import FlaskClient
 from sqlalchemy import func, select
 from werkzeug.test import TestResponse
 
+from refunds_plugin.bootstrap import build
 from refunds_plugin.config import Config
-from refunds_plugin.db import make_engine
-from refunds_plugin.executor import Executor
+from refunds_plugin.execution.executor import Executor
+from refunds_plugin.ledger.db import make_engine
+from refunds_plugin.ledger.tables import events, refund_attempts
 from refunds_plugin.providers.dryrun import DryRunProvider
-from refunds_plugin.providers.saleor import SaleorProvider
-from refunds_plugin.runtime import build
-from refunds_plugin.tables import events, refund_attempts
+from refunds_plugin.providers.saleor.provider import SaleorProvider
 from tests.fakes.saleor_api import API_URL, TOKEN, FakeSaleor
 from webhooks import create_app, signatures
 

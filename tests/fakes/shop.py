@@ -12,9 +12,9 @@ from typing import Any
 from flask import Flask
 from flask.testing import FlaskClient
 
+from refunds_plugin.bootstrap import Runtime, build
 from refunds_plugin.config import Config
-from refunds_plugin.executor import Executor
-from refunds_plugin.runtime import Runtime, build
+from refunds_plugin.execution.executor import Executor
 from webhooks import create_app, signatures
 
 SECRET = "whsec_shop_test_secret"

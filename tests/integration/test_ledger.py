@@ -13,10 +13,10 @@ from click.testing import CliRunner
 from sqlalchemy import update
 
 from refunds_plugin.cli import main
-from refunds_plugin.db import make_engine
-from refunds_plugin.reports import EXPORT_COLUMNS
-from refunds_plugin.schema import current_revision
-from refunds_plugin.tables import ledger_entries, refund_attempts
+from refunds_plugin.finance.reports import EXPORT_COLUMNS
+from refunds_plugin.ledger.db import make_engine
+from refunds_plugin.ledger.migrate import current_revision
+from refunds_plugin.ledger.tables import ledger_entries, refund_attempts
 from tests.fakes import Harness, order_paid, return_requested
 from tests.fakes.stripe_api import FakeStripe
 

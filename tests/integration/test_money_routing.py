@@ -14,8 +14,8 @@ from refunds_plugin.domain import (
     Resolution,
     ResolutionKind,
 )
-from refunds_plugin.safeguard import guard_refundable
-from refunds_plugin.tables import refund_attempts, reviews
+from refunds_plugin.ledger.safeguard import guard_refundable
+from refunds_plugin.ledger.tables import refund_attempts, reviews
 from tests.fakes import Clock, Harness, order_paid, return_requested
 from tests.fakes.stripe_api import FakeStripe, FakeStripeServer
 

@@ -17,9 +17,9 @@ from sqlalchemy import select
 
 import policies
 from refunds_plugin.cli import main
-from refunds_plugin.ledger import to_json
-from refunds_plugin.simulation import replay
-from refunds_plugin.tables import decisions, ledger_entries, metadata
+from refunds_plugin.finance.simulation import replay
+from refunds_plugin.ledger.journal import to_json
+from refunds_plugin.ledger.tables import decisions, ledger_entries, metadata
 from tests.fakes import Harness, order_paid, return_requested
 
 DAY = 86_400

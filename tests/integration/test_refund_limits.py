@@ -7,7 +7,7 @@ from typing import Any
 
 from sqlalchemy import func, select
 
-from refunds_plugin.tables import decisions, refund_attempts
+from refunds_plugin.ledger.tables import decisions, refund_attempts
 from tests.fakes import Harness, order_paid, return_requested, stripe_event
 from tests.fakes.stripe_api import FakeStripe
 

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 import stripe
 
-from refunds_plugin.tables import refund_attempts, reviews
+from refunds_plugin.ledger.tables import refund_attempts, reviews
 from tests.fakes import Clock, Harness, order_paid, return_requested
 from tests.fakes.stripe_api import FakeStripe, FakeStripeServer
 

@@ -15,10 +15,11 @@ from datetime import UTC, datetime
 import pytest
 from sqlalchemy import Engine, text, update
 
-from refunds_plugin import facts, stripe_refunded
 from refunds_plugin.domain import PaymentFacts
-from refunds_plugin.tables import ledger_entries, payments
-from refunds_plugin.verify import verify_ledger
+from refunds_plugin.finance.verify import verify_ledger
+from refunds_plugin.ledger import facts
+from refunds_plugin.ledger.tables import ledger_entries, payments
+from refunds_plugin.stripe import refunded_total as stripe_refunded
 from tests.conftest import _truncate
 from tests.fakes import Harness, order_paid, stripe_event
 from tests.fakes.stripe_shapes import payment_intent

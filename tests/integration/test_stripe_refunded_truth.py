@@ -5,10 +5,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from refunds_plugin import facts
 from refunds_plugin.domain import PaymentFacts
-from refunds_plugin.tables import refund_attempts
-from refunds_plugin.verify import verify_ledger
+from refunds_plugin.finance.verify import verify_ledger
+from refunds_plugin.ledger import facts
+from refunds_plugin.ledger.tables import refund_attempts
 from tests.fakes import Harness, order_paid, return_requested, stripe_event
 from tests.fakes.stripe_api import FakeStripe
 

@@ -21,8 +21,8 @@ from typing import Any
 import requests
 from sqlalchemy import Engine, func, select, text
 
-from refunds_plugin import chain
-from refunds_plugin.tables import ledger_entries, metadata, refund_attempts
+from refunds_plugin.ledger import chain
+from refunds_plugin.ledger.tables import ledger_entries, metadata, refund_attempts
 from tests.fakes import STOREFRONT_SECRET, dumps
 from webhooks import signatures
 

@@ -9,7 +9,7 @@ import pytest
 import requests
 from sqlalchemy import Engine, select
 
-from refunds_plugin.tables import decisions, events, refund_attempts
+from refunds_plugin.ledger.tables import decisions, events, refund_attempts
 from tests.fakes.stripe_api import FakeStripeServer
 from tests.process import traffic
 from tests.process.cluster import Cluster, backlog, chain_problem, wait_until

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from refunds_plugin.tables import decisions, events, refund_attempts
+from refunds_plugin.ledger.tables import decisions, events, refund_attempts
 from tests.fakes import Harness, dumps, order_paid, return_requested
 from tests.fakes.stripe_api import FakeStripe
 

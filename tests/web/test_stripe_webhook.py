@@ -8,8 +8,14 @@ from typing import Any
 import pytest
 import stripe
 
-from refunds_plugin.tables import decisions, events, payments, provider_refunds, refund_attempts
-from refunds_plugin.tables import reviews as reviews_table
+from refunds_plugin.ledger.tables import (
+    decisions,
+    events,
+    payments,
+    provider_refunds,
+    refund_attempts,
+)
+from refunds_plugin.ledger.tables import reviews as reviews_table
 from tests.fakes import STRIPE_SECRETS, Harness, order_paid, return_requested, stripe_event
 from tests.fakes.stripe_api import FakeStripe
 

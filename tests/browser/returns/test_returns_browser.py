@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from refunds_plugin.tables import decisions
+from refunds_plugin.ledger.tables import decisions
 from tests.fakes.returns_shop import EMAIL, ReturnsShop, order_event
 
 pytestmark = pytest.mark.browser

@@ -12,10 +12,10 @@ import pytest
 from click.testing import CliRunner
 from sqlalchemy import text
 
-from refunds_plugin.access import check_token, hash_token
 from refunds_plugin.cli import main
-from refunds_plugin.db import make_engine
-from refunds_plugin.schema import migrate
+from refunds_plugin.finance.tokens import check_token, hash_token
+from refunds_plugin.ledger.db import make_engine
+from refunds_plugin.ledger.migrate import migrate
 from tests.fakes.finance_scene import Scene, make_scene
 
 
@@ -93,7 +93,7 @@ class _Terminal(io.StringIO):
 def test_export_shows_a_progress_bar_when_stderr_is_a_terminal(
     scene: Scene, sqlite_url: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from refunds_plugin.finance_cli import export_with_progress
+    from refunds_plugin.cli.finance import export_with_progress
 
     terminal = _Terminal()
     monkeypatch.setattr("sys.stderr", terminal)

@@ -13,9 +13,9 @@ import pytest
 from click.testing import CliRunner, Result
 from sqlalchemy import Engine, text
 
-from refunds_plugin import chain
 from refunds_plugin.cli import main
-from refunds_plugin.verify import chain_head, verify_ledger
+from refunds_plugin.finance.verify import chain_head, verify_ledger
+from refunds_plugin.ledger import chain
 from tests.fakes.shop import Shop
 
 
@@ -85,8 +85,8 @@ def test_head_prints_the_newest_entry_and_its_anchor(shop: Shop, any_db_url: str
 
 
 def test_head_of_an_empty_ledger_says_there_is_nothing_to_anchor(sqlite_url: str) -> None:
-    from refunds_plugin.db import make_engine
-    from refunds_plugin.schema import migrate
+    from refunds_plugin.ledger.db import make_engine
+    from refunds_plugin.ledger.migrate import migrate
 
     migrate(make_engine(sqlite_url))
     assert cli(sqlite_url, "head").output == "the ledger has no entries yet: nothing to anchor\n"

@@ -10,7 +10,7 @@ import stripe
 from click.testing import CliRunner
 
 from refunds_plugin.cli import main
-from refunds_plugin.reconcile import Mismatch, reconcile, stripe_refunds
+from refunds_plugin.finance.reconcile import Mismatch, reconcile, stripe_refunds
 from tests.fakes.shop import Shop
 from tests.fakes.stripe_api import FakeStripeServer
 

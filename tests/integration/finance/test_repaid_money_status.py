@@ -12,10 +12,10 @@ from typing import Any
 from click.testing import CliRunner
 from sqlalchemy import select
 
-from refunds_plugin.access import create_token
 from refunds_plugin.cli import main
-from refunds_plugin.reviews import decide
-from refunds_plugin.tables import refund_attempts
+from refunds_plugin.finance.tokens import create_token
+from refunds_plugin.intake.reviews import decide
+from refunds_plugin.ledger.tables import refund_attempts
 from tests.fakes import Harness, order_paid, return_requested
 from tests.fakes.stripe_api import FakeStripe
 

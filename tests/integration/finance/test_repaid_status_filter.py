@@ -8,9 +8,9 @@ from typing import Any
 
 from sqlalchemy import update
 
-from refunds_plugin.access import create_token
-from refunds_plugin.db import write_tx
-from refunds_plugin.tables import refund_attempts
+from refunds_plugin.finance.tokens import create_token
+from refunds_plugin.ledger.db import write_tx
+from refunds_plugin.ledger.tables import refund_attempts
 from tests.fakes import Harness, order_paid, return_requested
 from tests.fakes.stripe_api import FakeStripe
 from tests.integration.finance.test_repaid_money_status import (

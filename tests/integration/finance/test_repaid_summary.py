@@ -8,8 +8,8 @@ from typing import Any
 
 from click.testing import CliRunner
 
-from refunds_plugin.access import create_token
 from refunds_plugin.cli import main
+from refunds_plugin.finance.tokens import create_token
 from tests.fakes import Harness
 from tests.fakes.stripe_api import FakeStripe
 from tests.integration.finance.test_repaid_money_status import PI, approve, refused_refund

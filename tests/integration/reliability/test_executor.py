@@ -9,10 +9,10 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy import select
 
-from refunds_plugin.attempts import AttemptRow
-from refunds_plugin.executor import Executor, backoff
+from refunds_plugin.execution.executor import Executor, backoff
+from refunds_plugin.ledger.attempts import AttemptRow
+from refunds_plugin.ledger.tables import refund_attempts, reviews
 from refunds_plugin.providers import Instruction, Provider, ProviderResult, SaveProgress
-from refunds_plugin.tables import refund_attempts, reviews
 from tests.fakes import Harness, order_paid, return_requested
 from tests.fakes.stripe_api import FakeStripe
 

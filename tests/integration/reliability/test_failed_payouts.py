@@ -12,11 +12,11 @@ from typing import Any
 import pytest
 from sqlalchemy import func, select, text
 
-from refunds_plugin import facts
 from refunds_plugin.domain import PaymentFacts
-from refunds_plugin.reviews import NotRefundable, ReviewOutcome, decide
-from refunds_plugin.tables import ledger_entries, refund_attempts, reviews
-from refunds_plugin.verify import verify_ledger
+from refunds_plugin.finance.verify import verify_ledger
+from refunds_plugin.intake.reviews import NotRefundable, ReviewOutcome, decide
+from refunds_plugin.ledger import facts
+from refunds_plugin.ledger.tables import ledger_entries, refund_attempts, reviews
 from tests.fakes import Harness, order_paid, return_requested, stripe_event
 from tests.fakes.stripe_api import FakeStripe
 

@@ -11,10 +11,10 @@ from typing import Any
 import pytest
 from sqlalchemy import Engine, event, select
 
-from refunds_plugin.db import _GROUPS, make_engine, write_tx
-from refunds_plugin.ledger import insert_ignore, record_event
-from refunds_plugin.schema import migrate
-from refunds_plugin.tables import events, reviews
+from refunds_plugin.ledger.db import _GROUPS, make_engine, write_tx
+from refunds_plugin.ledger.journal import insert_ignore, record_event
+from refunds_plugin.ledger.migrate import migrate
+from refunds_plugin.ledger.tables import events, reviews
 
 
 @pytest.fixture

@@ -7,9 +7,9 @@ from datetime import datetime
 
 from sqlalchemy import update
 
-from refunds_plugin.db import make_engine, write_tx
-from refunds_plugin.ledger import insert_ignore, record_event
-from refunds_plugin.tables import decisions, events, ledger_entries, refund_attempts
+from refunds_plugin.ledger.db import make_engine, write_tx
+from refunds_plugin.ledger.journal import insert_ignore, record_event
+from refunds_plugin.ledger.tables import decisions, events, ledger_entries, refund_attempts
 from tests.fakes import Harness, order_paid, return_requested
 from tests.fakes.stripe_api import FakeStripe
 

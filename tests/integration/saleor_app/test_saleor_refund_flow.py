@@ -7,7 +7,7 @@ from decimal import Decimal
 
 from sqlalchemy import select
 
-from refunds_plugin.tables import events, payments, provider_refunds, reviews
+from refunds_plugin.ledger.tables import events, payments, provider_refunds, reviews
 from tests.fakes.saleor_api import APP_ID
 
 ORDER = "T3JkZXI6MQ=="

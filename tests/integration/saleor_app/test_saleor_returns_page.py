@@ -9,7 +9,7 @@ from typing import Any
 from sqlalchemy import func, select
 from werkzeug.test import TestResponse
 
-from refunds_plugin.tables import decisions, events, orders, refund_attempts
+from refunds_plugin.ledger.tables import decisions, events, orders, refund_attempts
 
 ORDER = "T3JkZXI6MQ=="
 LINE = "T3JkZXJMaW5lOjE="

@@ -8,7 +8,7 @@ from typing import Any
 
 from sqlalchemy import select
 
-from refunds_plugin.tables import decisions, provider_refunds, refund_attempts
+from refunds_plugin.ledger.tables import decisions, provider_refunds, refund_attempts
 
 ORDER = "T3JkZXI6MQ=="
 LINE = "T3JkZXJMaW5lOjE="

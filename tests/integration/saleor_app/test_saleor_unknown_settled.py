@@ -11,9 +11,9 @@ from typing import Any
 
 from sqlalchemy import select
 
-from refunds_plugin import facts
-from refunds_plugin.tables import ledger_entries, provider_refunds, reviews
-from refunds_plugin.verify import verify_ledger
+from refunds_plugin.finance.verify import verify_ledger
+from refunds_plugin.ledger import facts
+from refunds_plugin.ledger.tables import ledger_entries, provider_refunds, reviews
 
 ORDER = "T3JkZXI6MQ=="
 LINE = "T3JkZXJMaW5lOjE="

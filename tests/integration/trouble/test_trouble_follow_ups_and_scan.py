@@ -15,7 +15,7 @@ import pytest
 from click.testing import CliRunner, Result
 
 from refunds_plugin.cli import main
-from refunds_plugin.tables import decisions, follow_ups, refund_attempts
+from refunds_plugin.ledger.tables import decisions, follow_ups, refund_attempts
 from tests.fakes import Clock, Harness, stripe_event
 from tests.fakes.stripe_api import FakeStripeServer
 from tests.fakes.stripe_shapes import T0, failed_intent, pay, storefront_order

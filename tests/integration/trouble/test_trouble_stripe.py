@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from refunds_plugin.reviews import decide
-from refunds_plugin.tables import decisions, events, refund_attempts, reviews
+from refunds_plugin.intake.reviews import decide
+from refunds_plugin.ledger.tables import decisions, events, refund_attempts, reviews
 from tests.fakes import Harness, stripe_event
 from tests.fakes.stripe_api import FakeStripe
 from tests.fakes.stripe_shapes import (

@@ -11,8 +11,8 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from refunds_plugin.reviews import ReviewOutcome, decide, open_reviews
-from refunds_plugin.tables import decisions, refund_attempts, reviews
+from refunds_plugin.intake.reviews import ReviewOutcome, decide, open_reviews
+from refunds_plugin.ledger.tables import decisions, refund_attempts, reviews
 from tests.fakes import Harness
 from tests.fakes.stripe_api import FakeStripe
 from tests.fakes.stripe_shapes import T0, pay, storefront_order

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from refunds_plugin.summary import Totals, percentile
+from refunds_plugin.finance.summary import Totals, percentile
 
 
 def test_percentiles_use_the_nearest_rank_of_whole_seconds() -> None:

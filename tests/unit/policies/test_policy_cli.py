@@ -6,7 +6,7 @@ import json
 
 from click.testing import CliRunner
 
-from refunds_plugin.policy_cli import policy
+from refunds_plugin.cli.policy import policy
 
 NOW = "2026-06-01T12:00:00+00:00"
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 
 from policies import PolicyError
+from refunds_plugin.bootstrap import build
 from refunds_plugin.config import load_config
-from refunds_plugin.runtime import build
 
 
 def test_the_service_refuses_to_start_on_an_invalid_policy_file(tmp_path):

@@ -6,7 +6,7 @@ from decimal import Decimal
 
 import pytest
 
-from refunds_plugin.saleor.facts import decimal_amount, minor, order_from_saleor
+from refunds_plugin.saleor.order import decimal_amount, minor, order_from_saleor
 
 
 @pytest.mark.parametrize(

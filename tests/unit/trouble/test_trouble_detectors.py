@@ -9,14 +9,14 @@ from typing import Any
 import pytest
 from sqlalchemy import Connection
 
+from refunds_plugin.bootstrap import Runtime, build
 from refunds_plugin.config import load_config
-from refunds_plugin.db import write_tx
 from refunds_plugin.domain import Customer, DecisionKind
-from refunds_plugin.orders import OrderRecord, record_payment, upsert_order
-from refunds_plugin.runtime import Runtime, build
-from refunds_plugin.tables import decisions, refund_attempts
-from refunds_plugin.trouble import plan
-from refunds_plugin.trouble_events import adopt_payment, after_saleor_order, correct
+from refunds_plugin.ledger.db import write_tx
+from refunds_plugin.ledger.orders import OrderRecord, record_payment, upsert_order
+from refunds_plugin.ledger.tables import decisions, refund_attempts
+from refunds_plugin.trouble.corrections import adopt_payment, after_saleor_order, correct
+from refunds_plugin.trouble.detectors import plan
 
 ANN = Customer(id="c-1", email="ann@example.com")
 

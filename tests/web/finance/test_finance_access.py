@@ -6,7 +6,7 @@ from datetime import timedelta
 
 import pytest
 
-from refunds_plugin.access import check_token, hash_token
+from refunds_plugin.finance.tokens import check_token, hash_token
 from tests.fakes.finance_scene import Scene, csrf
 
 

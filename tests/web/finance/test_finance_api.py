@@ -8,9 +8,9 @@ import io
 from sqlalchemy import select
 from werkzeug.test import TestResponse
 
-from refunds_plugin.attempts import transition
-from refunds_plugin.db import write_tx
-from refunds_plugin.tables import refund_attempts
+from refunds_plugin.ledger.attempts import transition
+from refunds_plugin.ledger.db import write_tx
+from refunds_plugin.ledger.tables import refund_attempts
 from tests.fakes.finance_scene import Scene
 
 

@@ -17,8 +17,8 @@ from typing import Any
 import pytest
 from flask.testing import FlaskClient
 
-from refunds_plugin.access import create_token
-from refunds_plugin.tables import follow_ups
+from refunds_plugin.finance.tokens import create_token
+from refunds_plugin.ledger.tables import follow_ups
 from tests.fakes import Clock, Harness, stripe_event
 from tests.fakes.finance_scene import csrf
 from tests.fakes.stripe_shapes import T0, failed_intent, pay

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from sqlalchemy import text
 
-from refunds_plugin.verify import verify_ledger
+from refunds_plugin.finance.verify import verify_ledger
 from tests.fakes.finance_scene import Scene, csrf
 
 

@@ -9,9 +9,9 @@ import pytest
 from flask.testing import FlaskClient
 from werkzeug.test import TestResponse
 
-from refunds_plugin.attempts import transition
-from refunds_plugin.db import write_tx
-from refunds_plugin.tables import events
+from refunds_plugin.ledger.attempts import transition
+from refunds_plugin.ledger.db import write_tx
+from refunds_plugin.ledger.tables import events
 from tests.fakes.returns_shop import EMAIL, ReturnsShop, order_event
 
 ITEMS = ("Blue enamel mug", "Linen shirt")

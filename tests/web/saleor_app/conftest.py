@@ -20,8 +20,8 @@ def saleor() -> Iterator[FakeSaleor]:
 
 @pytest.fixture
 def shop(sqlite_url: str, clock: Clock, saleor: FakeSaleor) -> Iterator[SaleorHarness]:
-    from refunds_plugin.db import make_engine
-    from refunds_plugin.schema import migrate
+    from refunds_plugin.ledger.db import make_engine
+    from refunds_plugin.ledger.migrate import migrate
 
     migrate(make_engine(sqlite_url))
     h = SaleorHarness(sqlite_url, clock, saleor)

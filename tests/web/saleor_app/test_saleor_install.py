@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
-from refunds_plugin.tables import saleor_installs
+from refunds_plugin.ledger.tables import saleor_installs
 from tests.fakes.saleor_api import API_URL, APP_ID
 
 

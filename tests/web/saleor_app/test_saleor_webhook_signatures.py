@@ -118,8 +118,8 @@ def test_a_legacy_hmac_signature_is_refused_when_no_secret_is_configured(install
 def test_a_legacy_hmac_signature_is_accepted_only_with_the_configured_secret(
     sqlite_url, clock, saleor
 ):
-    from refunds_plugin.db import make_engine
-    from refunds_plugin.schema import migrate
+    from refunds_plugin.ledger.db import make_engine
+    from refunds_plugin.ledger.migrate import migrate
 
     migrate(make_engine(sqlite_url))
     shop = SaleorHarness(sqlite_url, clock, saleor, saleor_hmac_secret="legacy")

@@ -1,0 +1,257 @@
+"""``refunds policy check|explain|simulate``: validate a policy and see how it decides.
+
+``check FILE`` accepts a path or ``preset:NAME`` and prints the rules in plain words (exit 1 on an
+invalid file). ``explain`` builds order facts and a return request from flags (one line, the
+quick way) or from a JSON file (``{"now", "facts", "request"}``, amounts in minor units) and
+prints the decision with its full rule trace, as a table or ``--json``. ``simulate`` replays
+the return decisions in the ledger under a candidate policy (read-only, see ``simulation.py``).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import sys
+import tempfile
+from collections.abc import Iterable
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import IO, Any
+
+import click
+from sqlalchemy import Engine
+
+import policies
+from refunds_plugin.cli import simulation_report
+from refunds_plugin.domain import (
+    CustomerHistory,
+    Decision,
+    OrderFacts,
+    OrderLine,
+    PaymentFacts,
+    Reason,
+    ResolutionKind,
+    ReturnLine,
+    ReturnRequest,
+)
+from refunds_plugin.finance.simulation import (
+    Comparison,
+    Summary,
+    count_returns,
+    facts_from_json,
+    replay,
+    request_from_json,
+)
+from refunds_plugin.money import AmountError, CurrencyError, Money
+
+_REASONS = [r.value for r in Reason]
+
+
+@click.group()
+def policy() -> None:
+    """Check a policy file, or see how a policy decides one return."""
+
+
+@policy.command()
+@click.argument("spec", metavar="FILE")
+@click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
+def check(spec: str, as_json: bool) -> None:
+    """Validate FILE (a path or preset:NAME) and print its rules in plain words."""
+    try:
+        pol = policies.load_policy(spec)
+    except policies.PolicyError as exc:
+        if as_json:
+            click.echo(json.dumps({"valid": False, "source": exc.source, "problems": [
+                {"path": p, "expected": e} for p, e in exc.problems]}, indent=2))
+        else:
+            click.echo(str(exc), err=True)
+        raise SystemExit(1) from None
+    if as_json:
+        click.echo(json.dumps({"valid": True, "name": pol.name, "content_hash": pol.content_hash,
+                               "rules": pol.describe()}, indent=2))
+        return
+    click.echo(f"OK: {spec} is a valid policy named {pol.name!r}, sha256 {pol.content_hash}")
+    for line in pol.describe()[1:]:
+        click.echo(f"  - {line}")
+
+
+@policy.command()
+@click.option("--policy", "spec", envvar="REFUNDS_POLICY", default="preset:default",
+              show_default=True, help="Policy file or preset:NAME (env REFUNDS_POLICY).")
+@click.option("--input", "input_file", type=click.Path(exists=True, dir_okay=False),
+              help='JSON file {"now", "facts", "request"}; replaces the order flags below.')
+@click.option("--now", "now_text", help="Decision time, ISO 8601 (default: the current time).")
+@click.option("--currency", default="USD", show_default=True)
+@click.option("--price", default="25.00", show_default=True, help="Unit price, decimal.")
+@click.option("--ordered", default=1, show_default=True, help="Units on the order.")
+@click.option("--quantity", default=1, show_default=True, help="Units to return.")
+@click.option("--returned", default=0, show_default=True, help="Units already returned.")
+@click.option("--reason", type=click.Choice(_REASONS), default="changed_mind", show_default=True)
+@click.option("--prefer", type=click.Choice(["refund", "credit"]), default=None)
+@click.option("--sku", default="SKU-1", show_default=True)
+@click.option("--tag", "tags", multiple=True, help="Product tag (repeatable).")
+@click.option("--collection", "collections", multiple=True, help="Collection (repeatable).")
+@click.option("--shipping", default="0", show_default=True, help="Order shipping, decimal.")
+@click.option("--days-since-delivery", "days", default=10, show_default=True)
+@click.option("--disputed", is_flag=True, help="The payment is disputed.")
+@click.option("--orders", default=1, show_default=True, help="Customer's orders so far.")
+@click.option("--total-paid", default=None, help="Customer's lifetime spend (default: order).")
+@click.option("--months", default=0, show_default=True, help="Months as a customer.")
+@click.option("--recent-refunds", default=0, show_default=True, help="Refunds in abuse window.")
+@click.option("--recent-refunded", default="0", show_default=True, help="Value of those.")
+@click.option("--total-refunded", default="0", show_default=True, help="Lifetime refunded.")
+@click.option("--not-received", default=0, show_default=True, help="Past 'not received' claims.")
+@click.option("--json", "as_json", is_flag=True, help="Print the decision as JSON.")
+def explain(spec: str, input_file: str | None, now_text: str | None, as_json: bool,
+            **flags: Any) -> None:
+    """Decide one return under a policy and show every rule's answer."""
+    try:
+        pol = policies.load_policy(spec)
+    except policies.PolicyError as exc:
+        raise click.ClickException(str(exc)) from None
+    try:
+        if input_file:
+            doc = json.loads(Path(input_file).read_text(encoding="utf-8"))
+            now = _when(now_text or doc.get("now")) or datetime.now(UTC)
+            facts, request = facts_from_json(doc["facts"]), request_from_json(doc["request"])
+        else:
+            now = _when(now_text) or datetime.now(UTC)
+            facts, request = _from_flags(now, **flags)
+    except (KeyError, TypeError, ValueError, AmountError, CurrencyError) as exc:
+        raise click.UsageError(f"cannot build the case: {exc!r}") from None
+    decision = policies.evaluate(pol, facts, request, now)
+    if as_json:
+        click.echo(json.dumps(decision.to_dict(), indent=2, default=str))
+    else:
+        click.echo(render(decision))
+
+
+def _when(text: str | None) -> datetime | None:
+    if not text:
+        return None
+    at = datetime.fromisoformat(text)
+    return at if at.tzinfo else at.replace(tzinfo=UTC)
+
+
+def _from_flags(now: datetime, **f: Any) -> tuple[OrderFacts, ReturnRequest]:
+    cur = f["currency"]
+
+    def minor(text: str) -> int:
+        return Money.parse(text, cur).minor
+
+    line = OrderLine("line-1", f["sku"], f["sku"], f["ordered"], minor(f["price"]),
+                     tags=tuple(f["tags"]), collections=tuple(f["collections"]))
+    total = line.amount + minor(f["shipping"])
+    delivered = now - timedelta(days=f["days"])
+    history = CustomerHistory(
+        total_paid=minor(f["total_paid"]) if f["total_paid"] else total, order_count=f["orders"],
+        first_order_at=now - timedelta(days=round(f["months"] * 30.44)),
+        total_refunded=minor(f["total_refunded"]), refunds_recent_count=f["recent_refunds"],
+        refunds_recent_amount=minor(f["recent_refunded"]), not_received_claims=f["not_received"])
+    facts = OrderFacts(
+        order_id="cli-1", currency=cur, lines=(line,), shipping_amount=minor(f["shipping"]),
+        total_amount=total, paid_at=delivered - timedelta(days=2),
+        fulfilled_at=delivered - timedelta(days=1), delivered_at=delivered,
+        payments=(PaymentFacts("cli", "pay-1", total, disputed=f["disputed"]),),
+        returned_quantities=(("line-1", f["returned"]),) if f["returned"] else (),
+        history=history)
+    prefer = ResolutionKind(f["prefer"]) if f["prefer"] else None
+    request = ReturnRequest("cli-request", "cli-1",
+                            (ReturnLine("line-1", f["quantity"], Reason(f["reason"])),),
+                            preferred_resolution=prefer)
+    return facts, request
+
+
+def render(d: Decision) -> str:
+    """The decision as a short summary, a rule table and the customer's explanation."""
+    def money(minor: int) -> str:
+        return str(Money(minor, d.currency))
+
+    out = [f"outcome:     {d.outcome.value} ({d.reason_code})",
+           f"policy:      {d.policy_name} ({d.policy_hash[:12]})",
+           f"amount:      {money(d.amount)}  refund {money(d.refund_amount)}  "
+           f"credit {money(d.credit_amount)}  shipping {money(d.shipping_refund)}",
+           f"fees:        {', '.join(f'{f.code} {money(f.amount)}' for f in d.fees) or 'none'}",
+           f"send back:   {'yes' if d.return_required else 'no'}"]
+    for r in d.resolutions:
+        extra = f" + bonus {money(r.bonus)}" if r.bonus else ""
+        out.append(f"resolution:  {r.kind.value} {money(r.amount)}{extra}"
+                   f"{' to ' + r.payment_reference if r.payment_reference else ''}")
+    rows = [("RULE", "VERDICT", "CODE", "SAYS")] + [
+        (t.rule, t.verdict, t.code, t.message) for t in d.trace]
+    widths = [max(len(row[i]) for row in rows) for i in range(3)]
+    out.append("")
+    out += ["  ".join(c.ljust(w) for c, w in zip(row[:3], widths, strict=True)) + "  " + row[3]
+            for row in rows]
+    out += ["", d.explanation]
+    return "\n".join(out)
+
+
+# --- simulate ------------------------------------------------------------------------------------
+
+
+@policy.command()
+@click.argument("spec", metavar="FILE_OR_PRESET")
+@click.option("--since", default=None, help="ISO date or datetime of the decision, inclusive.")
+@click.option("--until", default=None, help="ISO date or datetime, exclusive.")
+@click.option("--limit", type=click.IntRange(min=1), default=None,
+              help="Replay at most N decisions of the period, oldest first.")
+@click.option("--json", "as_json", is_flag=True, help="Print the report as one JSON document.")
+def simulate(spec: str, since: str | None, until: str | None, limit: int | None,
+             as_json: bool) -> None:
+    """Replay the ledger's return decisions under FILE_OR_PRESET and show what would change.
+
+    Reads the ledger at REFUNDS_DATABASE_URL and never writes to it. Each decision is decided
+    again on the facts stored with it, as of the moment it was first decided.
+    """
+    from sqlalchemy import inspect, make_url
+
+    from refunds_plugin.cli import _config
+    from refunds_plugin.finance.reports import parse_when
+    from refunds_plugin.ledger.db import make_engine
+
+    try:
+        pol = policies.load_policy(spec)
+    except policies.PolicyError as exc:
+        raise click.ClickException(str(exc)) from None
+    try:
+        start, end = parse_when(since), parse_when(until)
+    except ValueError as exc:
+        raise click.UsageError(f"--since/--until: {exc}") from None
+    url = make_url(_config().database_url)
+    if url.get_backend_name() == "sqlite" and not Path(url.database or ":memory:").is_file():
+        raise click.ClickException(f"no ledger at {url.database}: check REFUNDS_DATABASE_URL")
+    # changed rows wait in a spool (on disk past 1 MiB) so the totals can be printed first
+    with tempfile.SpooledTemporaryFile(max_size=1 << 20, mode="w+", encoding="utf-8") as spool:
+        engine = make_engine(url.render_as_string(hide_password=False))
+        try:
+            if not inspect(engine).has_table("decisions"):
+                raise click.ClickException(
+                    f"no ledger tables at {url.render_as_string(hide_password=True)}: "
+                    "run `refunds migrate` first")
+            summary = _replay_into(spool, engine, pol, start, end, limit)
+        finally:
+            engine.dispose()
+        spool.seek(0)
+        if as_json:
+            simulation_report.emit_json(pol, summary, spool)
+        else:
+            simulation_report.emit_table(pol, summary, spool)
+
+
+def _replay_into(spool: IO[str], engine: Engine, pol: policies.Policy, start: datetime | None,
+                 end: datetime | None, limit: int | None) -> Summary:
+    """One pass over the ledger: totals in memory, each changed decision a JSON line in spool."""
+    summary = Summary()
+    comparisons: Iterable[Comparison] = replay(engine, pol, start, end, limit)
+    with contextlib.ExitStack() as stack:
+        if sys.stderr.isatty():
+            total = count_returns(engine, start, end)
+            comparisons = stack.enter_context(click.progressbar(
+                comparisons, length=min(total, limit or total), label="replaying",
+                file=sys.stderr))
+        for cmp in comparisons:
+            summary.add(cmp)
+            if cmp.changed:
+                spool.write(json.dumps(cmp.to_dict()) + "\n")
+    return summary

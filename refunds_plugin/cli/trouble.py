@@ -1,0 +1,173 @@
+"""``refunds trouble scan|follow-ups``: look for trouble across the ledger's history.
+
+``scan`` runs the detectors over every order with a payment or an update since ``--since`` (a
+shop that installed us late); ``--apply`` decides what it found under the policy, through the
+same path as a live event, so a second ``--apply`` adds nothing. It also reads the failed
+payments in the events inbox and, with ``--apply``, opens the follow-ups the live path would
+have opened (one per order, by the unique ``(kind, order_id)``).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+import click
+from sqlalchemy import Connection, select, union
+
+from refunds_plugin.config import ConfigError, load_config
+from refunds_plugin.ledger.db import read_tx, write_tx
+from refunds_plugin.ledger.tables import orders, payments
+from refunds_plugin.money import Money
+from refunds_plugin.trouble import follow_ups
+
+
+def _runtime() -> Any:
+    import policies
+    from refunds_plugin.bootstrap import build
+
+    try:
+        return build(load_config(), with_executor=False)
+    except ConfigError as exc:
+        raise click.UsageError(str(exc)) from None
+    except policies.PolicyError as exc:
+        raise click.ClickException(f"the policy is invalid:\n{exc}") from None
+
+
+def order_ids(conn: Connection, since: datetime | None) -> list[str]:
+    """Orders with a payment, or an order update, at or after ``since`` (all when None)."""
+    paid = select(payments.c.order_id.label("order_id")).where(payments.c.order_id.is_not(None))
+    known = select(orders.c.order_id.label("order_id"))
+    if since is not None:
+        paid = paid.where(payments.c.created_at >= since)
+        known = known.where(orders.c.updated_at >= since)
+    both = union(paid, known).subquery()
+    found = conn.execute(select(both.c.order_id).order_by(both.c.order_id)).scalars()
+    return [str(r) for r in found]
+
+
+def sweep(runtime: Any, since: datetime | None, apply: bool) -> list[dict[str, Any]]:
+    """Findings across the history; with ``apply``, each one decided (one transaction per order)."""
+    from refunds_plugin.trouble.corrections import correct
+    from refunds_plugin.trouble.detectors import plan
+
+    service = runtime.service
+    with read_tx(runtime.engine) as conn:
+        ids = order_ids(conn, since)
+        failed = follow_ups.missed(conn, service.policy, since)
+    rows: list[dict[str, Any]] = []
+    for order_id in ids:
+        if not apply:
+            with read_tx(runtime.engine) as conn:
+                found = plan(conn, service.policy, order_id)
+            rows += [{**f.to_json(), "status": "found"} for f in found]
+            continue
+        with write_tx(runtime.engine) as conn:
+            done = correct(conn, service, order_id, service.clock(), "trouble scan")
+        for c in done:
+            status = f"decided: {c.outcome}" if c.created else f"decided before: {c.outcome}"
+            rows.append(
+                {**c.finding.to_json(), "status": status, "decision_id": c.decision_id,
+                 "attempts": len(c.attempt_ids)}
+            )
+    for item in failed:
+        status = "found"
+        if apply:
+            with write_tx(runtime.engine) as conn:
+                status = follow_ups.reopen(conn, service.policy, item)
+        rows.append({**item.to_json(), "status": status})
+    return rows
+
+
+def _table(headers: Sequence[str], table: list[list[str]]) -> None:
+    widths = [max(len(h), *(len(row[i]) for row in table)) for i, h in enumerate(headers)]
+    click.echo("  ".join(h.ljust(w) for h, w in zip(headers, widths, strict=True)).rstrip())
+    for line in table:
+        click.echo("  ".join(c.ljust(w) for c, w in zip(line, widths, strict=True)).rstrip())
+
+
+@click.group()
+def trouble() -> None:
+    """Look for trouble: overpayments, duplicate charges, failed payments."""
+
+
+@trouble.command()
+@click.option(
+    "--since", default=None,
+    help="ISO date or datetime: only orders active, and failed payments received, since.",
+)
+@click.option("--apply", is_flag=True, help="Decide what is found (idempotent).")
+@click.option("--json", "as_json", is_flag=True, help="One JSON document instead of a table.")
+def scan(since: str | None, apply: bool, as_json: bool) -> None:
+    """Run the detectors over the ledger's history and show (or, with --apply, decide) findings."""
+    from refunds_plugin.finance.reports import parse_when
+    from refunds_plugin.trouble.follow_ups import open_items
+
+    try:
+        when = parse_when(since)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param_hint="--since") from None
+    runtime = _runtime()
+    try:
+        rows = sweep(runtime, when, apply)
+        with read_tx(runtime.engine) as conn:
+            due = len(open_items(conn, runtime.policy, runtime.service.clock()))
+    finally:
+        runtime.engine.dispose()
+    if as_json:
+        doc = {"applied": apply, "findings": rows, "follow_ups_due": due}
+        click.echo(json.dumps(doc, sort_keys=True))
+        return
+    if not rows:
+        click.echo("no trouble found")
+    else:
+        _table(
+            ["order", "kind", "payment", "amount", "status", "why"],
+            [
+                [r["order_id"], r["kind"], r["payment_reference"],
+                 str(Money(r["amount"], r["currency"])), r["status"], r["detail"]]
+                for r in rows
+            ],
+        )
+    opened = sum(1 for r in rows if r["status"] == "follow-up opened")
+    if opened:
+        click.echo(f"{opened} follow-up(s) opened for failed payments nothing has paid since")
+    pending = sum(int(r.get("attempts", 0)) for r in rows)
+    if apply and pending:
+        click.echo(f"{pending} refund(s) pending: `refunds serve` or `refunds worker` sends them")
+    if rows and not apply:
+        click.echo(f"{len(rows)} finding(s); run with --apply to decide them under the policy")
+    if due:
+        click.echo(f"{due} failed payment(s) to follow up: `refunds trouble follow-ups`")
+
+
+@trouble.command("follow-ups")
+@click.option("--all", "waiting", is_flag=True, help="Include those still inside the wait.")
+@click.option("--json", "as_json", is_flag=True, help="One JSON object per follow-up.")
+def follow_ups_cmd(waiting: bool, as_json: bool) -> None:
+    """Failed payments with no success since: customer, amount and what failed."""
+    from refunds_plugin.trouble.follow_ups import open_items
+
+    runtime = _runtime()
+    try:
+        with read_tx(runtime.engine) as conn:
+            items = open_items(conn, runtime.policy, runtime.service.clock(), waiting=waiting)
+    finally:
+        runtime.engine.dispose()
+    if as_json:
+        for item in items:
+            click.echo(json.dumps(item.to_json(), sort_keys=True))
+        return
+    if not items:
+        click.echo("no failed payments to follow up")
+        return
+    _table(
+        ["failed", "order", "customer", "amount", "what failed", "payment"],
+        [
+            [i.opened_at.strftime("%Y-%m-%d %H:%M"), i.order_id, i.customer or "-",
+             str(i.amount) if i.amount else "-", i.detail, i.payment_reference or "-"]
+            for i in items
+        ],
+    )

@@ -1,0 +1,383 @@
+"""The executor: claims pending refund attempts, calls the provider, records the outcome.
+
+Claims are leases: ``SELECT … FOR UPDATE SKIP LOCKED`` on PostgreSQL (any number of workers),
+the single write lock on SQLite (one executor). A worker that dies keeps its claim only until
+the lease runs out. Every try of an attempt sends the same idempotency key, so a provider that
+already did the work answers with what it did instead of doing it again.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import random
+import socket
+import threading
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import Connection, Engine, and_, bindparam, or_, select, update
+
+from refunds_plugin.config import Config
+from refunds_plugin.errors import ProviderError
+from refunds_plugin.execution.instructions import instruction_for, instructions_for
+from refunds_plugin.ledger.attempts import AttemptRow, save_progress, transition
+from refunds_plugin.ledger.db import write_tx
+from refunds_plugin.ledger.tables import refund_attempts
+from refunds_plugin.providers import Instruction, Provider, ProviderResult
+
+log = logging.getLogger("refunds.executor")
+
+
+FLUSH_AFTER_S = 0.05  # write a batch's known outcomes at least this often
+
+
+@dataclass(frozen=True)
+class Called:
+    """One provider call's answer, not yet written: a result, or an error (``retry`` overrides
+    the error's own retryable flag for unexpected exceptions)."""
+
+    attempt: AttemptRow
+    result: ProviderResult | None
+    error: ProviderError | None
+    retry: bool | None
+
+
+def backoff(tries: int, base: float, cap: float, rng: random.Random) -> float:
+    """Exponential backoff with jitter in [½, 1] of the step, capped."""
+    step = min(cap, base * (2 ** max(0, tries - 1)))
+    return step * (0.5 + rng.random() / 2)
+
+
+_ra = refund_attempts.c
+# built once: the executor claims on every nudge, inside the write lock
+_DUE = (
+    select(_ra.id)
+    .where(
+        or_(
+            and_(_ra.status == "pending", _ra.next_try_at <= bindparam("now")),
+            and_(_ra.status == "in_progress", _ra.lease_until < bindparam("now")),
+        )
+    )
+    .order_by(_ra.next_try_at)
+    .limit(bindparam("limit"))
+)
+_DUE_LOCKED = _DUE.with_for_update(skip_locked=True)
+_CLAIM = (
+    update(refund_attempts)
+    .where(_ra.id.in_(bindparam("ids", expanding=True)))
+    .values(
+        status="in_progress",
+        claimed_by=bindparam("worker"),
+        lease_until=bindparam("lease"),
+        tries=_ra.tries + 1,
+        updated_at=bindparam("now"),
+    )
+)
+_CLAIMED = select(refund_attempts).where(_ra.id.in_(bindparam("ids", expanding=True)))
+
+
+class Executor:
+    def __init__(
+        self,
+        engine: Engine,
+        providers: Mapping[str, Provider],
+        config: Config,
+        clock: Callable[[], datetime],
+        worker_id: str | None = None,
+        observe: Callable[[str, str, float], None] | None = None,
+    ) -> None:
+        self.engine = engine
+        self.providers = providers
+        self.config = config
+        self.clock = clock
+        self.worker_id = worker_id or f"{socket.gethostname()}:{os.getpid()}:{id(self):x}"
+        self.observe = observe  # (provider, outcome, seconds) for metrics
+        self._rng = random.Random()
+        self._wake = threading.Event()
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._done = threading.Condition()
+
+    # --- claiming -----------------------------------------------------------------------------
+    def claim(self, limit: int = 10) -> list[AttemptRow]:
+        now = self.clock()
+        lease_until = now + timedelta(seconds=self.config.executor_lease_s)
+        with self.engine.connect() as conn:  # nothing due: no write lock taken just to look
+            if conn.execute(_DUE, {"now": now, "limit": 1}).first() is None:
+                return []
+        with write_tx(self.engine) as conn:
+            due = _DUE_LOCKED if conn.dialect.name == "postgresql" else _DUE
+            ids = list(conn.execute(due, {"now": now, "limit": limit}).scalars())
+            if not ids:
+                return []
+            conn.execute(
+                _CLAIM,
+                {"ids": ids, "worker": self.worker_id, "lease": lease_until, "now": now},
+            )
+            rows = conn.execute(_CLAIMED, {"ids": ids}).all()
+        return [AttemptRow.from_row(r) for r in rows]
+
+    def release(self) -> int:
+        """Hand back claims this worker holds but has not started (graceful shutdown)."""
+        ra = refund_attempts.c
+        with write_tx(self.engine) as conn:
+            res = conn.execute(
+                update(refund_attempts)
+                .where(ra.claimed_by == self.worker_id, ra.status == "in_progress")
+                .values(status="pending", claimed_by=None, lease_until=None, tries=ra.tries - 1)
+            )
+        return int(res.rowcount)
+
+    # --- executing ----------------------------------------------------------------------------
+    def instruction(self, attempt: AttemptRow) -> Instruction:
+        return instruction_for(self.engine, attempt)
+
+    def instructions(self, batch: list[AttemptRow]) -> dict[str, Instruction]:
+        return instructions_for(self.engine, batch)
+
+    def _save_progress(self, attempt_id: str) -> Callable[[dict[str, Any]], None]:
+        def save(progress: dict[str, Any]) -> None:
+            with write_tx(self.engine) as conn:
+                save_progress(conn, attempt_id, progress)
+
+        return save
+
+    def process(self, attempt: AttemptRow) -> str:
+        """Run one claimed attempt to its next state; returns that state."""
+        return self._record([self._call(attempt)])[0]
+
+    def _call(self, attempt: AttemptRow, instruction: Instruction | None = None) -> Called:
+        """Call the provider for one claimed attempt; nothing is written here."""
+        provider = self.providers.get(attempt.provider)
+        started = time.perf_counter()
+        outcome = "error"
+        try:
+            if provider is None:
+                raise ProviderError(
+                    f"no provider named {attempt.provider!r} is configured",
+                    code="provider_not_configured",
+                )
+            result = provider.execute(
+                instruction or self.instruction(attempt), self._save_progress(attempt.id)
+            )
+            outcome = result.status
+            return Called(attempt, result, None, None)
+        except ProviderError as exc:
+            outcome = "retry" if exc.retryable else "failed"
+            return Called(attempt, None, exc, None)
+        except Exception as exc:  # an unexpected bug or library error: retry, never lose it
+            log.exception("provider raised unexpectedly", extra={"attempt_id": attempt.id})
+            outcome = "retry"
+            error = ProviderError(f"{type(exc).__name__}: {exc}", code="unexpected")
+            return Called(attempt, None, error, True)
+        finally:
+            if self.observe:
+                self.observe(attempt.provider, outcome, time.perf_counter() - started)
+
+    def _record(self, calls: list[Called]) -> list[str]:
+        """Write the outcomes of several provider calls in one transaction (one commit, one
+        turn at SQLite's single writer); returns each attempt's new state."""
+        if not calls:
+            return []
+        states: list[str] = []
+        with write_tx(self.engine) as conn:
+            for called in calls:
+                if called.result is None:
+                    assert called.error is not None
+                    states.append(self._failed(conn, called.attempt, called.error, called.retry))
+                else:
+                    states.append(self._succeeded(conn, called.attempt, called.result))
+        for called, state in zip(calls, states, strict=True):
+            extra = {"attempt_id": called.attempt.id, "decision_id": called.attempt.decision_id}
+            if called.error is not None:
+                error = f"{called.error.code}: {called.error.message}"
+                log.warning("attempt %s: %s", state, error, extra=extra)
+            else:
+                log.info("attempt %s", state, extra=extra)
+        self._notify()
+        return states
+
+    def _succeeded(self, conn: Connection, attempt: AttemptRow, result: ProviderResult) -> str:
+        moved = transition(
+            conn,
+            attempt.id,
+            result.status,
+            self.clock(),
+            expect=("in_progress",),
+            claimed_by=self.worker_id,
+            provider_reference=result.reference,
+            sent_amount=result.sent_amount,
+            credit_code=result.credit_code,
+        )
+        if not moved:
+            log.warning(
+                "lease lost before the outcome was written; the next claim replays "
+                "the same idempotency key",
+                extra={"attempt_id": attempt.id},
+            )
+        return result.status
+
+    def _failed(
+        self,
+        conn: Connection,
+        attempt: AttemptRow,
+        exc: ProviderError,
+        retryable: bool | None = None,
+    ) -> str:
+        retry = exc.retryable if retryable is None else retryable
+        now = self.clock()
+        error = f"{exc.code}: {exc.message}"
+        if retry and attempt.tries < self.config.executor_max_tries:
+            delay = backoff(
+                attempt.tries,
+                self.config.executor_backoff_base_s,
+                self.config.executor_backoff_cap_s,
+                self._rng,
+            )
+            moved = transition(
+                conn,
+                attempt.id,
+                "pending",
+                now,
+                expect=("in_progress",),
+                claimed_by=self.worker_id,
+                error=error,
+                next_try_at=now + timedelta(seconds=delay),
+                note=f"try {attempt.tries} failed; retry in {delay:.1f}s",
+            )
+            if moved:  # back in the queue: nobody holds it until the next claim
+                conn.execute(
+                    update(refund_attempts)
+                    .where(refund_attempts.c.id == attempt.id)
+                    .values(claimed_by=None, lease_until=None)
+                )
+            return "pending"
+        # out of tries on a retryable error (a timeout is not a "no"): the provider may have
+        # paid, so the amount stays reserved and a person looks; only a final error frees it
+        status = "unknown" if retry else "failed"
+        why = error if not retry else f"gave up after {attempt.tries} tries: {error}"
+        transition(
+            conn,
+            attempt.id,
+            status,
+            now,
+            expect=("in_progress",),
+            claimed_by=self.worker_id,
+            error=why,
+        )
+        return status
+
+    def run_once(self, limit: int = 10) -> int:
+        """Claim and process one batch; returns how many attempts were processed.
+
+        Outcomes are written together, in one transaction, when the batch is done or when the
+        oldest unwritten outcome is ``FLUSH_AFTER_S`` old (a slow provider does not hold back
+        what is known). Until then a crash leaves the attempt claimed; the next claim after
+        the lease replays the same idempotency key and the provider answers what it did.
+        """
+        claimed_at = self.clock()  # no later than the claim's own clock read: leases start here
+        batch = self.claim(limit)
+        instructions = self.instructions(batch)
+        called: list[Called] = []
+        oldest = 0.0
+        for index, attempt in enumerate(batch):
+            if self._stop.is_set():
+                self._release_ids([a.id for a in batch[index:]])
+                break
+            if not self._still_mine(attempt, claimed_at):
+                log.warning("claim taken over by another worker before the provider call; "
+                            "skipped", extra={"attempt_id": attempt.id})
+                continue
+            if not called:
+                oldest = time.monotonic()
+            called.append(self._call(attempt, instructions.get(attempt.id)))
+            if time.monotonic() - oldest >= FLUSH_AFTER_S:
+                self._record(called)
+                called = []
+        self._record(called)
+        return len(batch)
+
+    def _still_mine(self, attempt: AttemptRow, claimed_at: datetime) -> bool:
+        """Renew the lease of a claimed attempt just before its provider call, and check that
+        this worker still holds it (a slow batch may have outlived the lease and another worker
+        reclaimed it). While the lease is less than half used nobody else can have taken it,
+        so the renewal, a write transaction of its own, is skipped."""
+        lease = timedelta(seconds=self.config.executor_lease_s)
+        now = self.clock()
+        if now < claimed_at + lease / 2:
+            return True
+        ra = refund_attempts.c
+        with write_tx(self.engine) as conn:
+            renewed = conn.execute(
+                update(refund_attempts)
+                .where(
+                    ra.id == attempt.id,
+                    ra.claimed_by == self.worker_id,
+                    ra.status == "in_progress",
+                )
+                .values(lease_until=now + lease)
+            ).rowcount
+        return renewed == 1
+
+    def _release_ids(self, ids: list[str]) -> None:
+        ra = refund_attempts.c
+        with write_tx(self.engine) as conn:
+            conn.execute(
+                update(refund_attempts)
+                .where(ra.id.in_(ids), ra.claimed_by == self.worker_id, ra.status == "in_progress")
+                .values(status="pending", claimed_by=None, lease_until=None, tries=ra.tries - 1)
+            )
+
+    def drain(self, max_rounds: int = 1000) -> None:
+        """Process until nothing is due (tests, the CLI's one-shot mode)."""
+        for _ in range(max_rounds):
+            if self.run_once() == 0:
+                return
+
+    # --- the loop -----------------------------------------------------------------------------
+    def run_forever(self) -> None:
+        while not self._stop.is_set():
+            try:
+                worked = self.run_once()
+            except Exception:  # the database may be briefly unavailable: keep the loop alive
+                log.exception("executor loop error")
+                worked = 0
+            if not worked:
+                self._wake.wait(self.config.executor_poll_s)
+                self._wake.clear()
+
+    def start(self) -> None:
+        self._thread = threading.Thread(
+            target=self.run_forever, name="refunds-executor", daemon=True
+        )
+        self._thread.start()
+
+    def stop(self, timeout: float = 30.0) -> None:
+        self._stop.set()
+        self._wake.set()
+        if self._thread is not None:
+            self._thread.join(timeout)
+        self.release()
+
+    def wake(self, _ids: tuple[str, ...] = ()) -> None:
+        self._wake.set()
+
+    def _notify(self) -> None:
+        with self._done:
+            self._done.notify_all()
+
+    def wait_for(self, answer: Any, timeout: float, service: Any) -> Any:
+        """Wait up to ``timeout`` s for an answer's attempts to settle, then re-read them."""
+        deadline = time.monotonic() + timeout
+        while True:
+            attempts = service.attempts_of(answer.recorded.id)
+            settled = all(a.status not in ("pending", "in_progress") for a in attempts)
+            left = deadline - time.monotonic()
+            if settled or left <= 0:
+                return type(answer)(answer.recorded, answer.duplicate, attempts)
+            with self._done:
+                self._done.wait(min(left, 0.2))

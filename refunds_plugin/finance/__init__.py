@@ -1,0 +1,1 @@
+"""Reading the ledger for people: reports, summary, verify, reconcile, tokens, simulation."""

@@ -1,0 +1,242 @@
+"""Reading the ledger for people: recent decisions, filtered pages, one decision in full, and
+a streaming export. The shape of one decision's row is in ``report_rows``."""
+
+from __future__ import annotations
+
+import csv
+import json
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from typing import IO, Any
+
+from sqlalchemy import ColumnElement, Engine, Select, and_, case, exists, func, or_, select
+
+from refunds_plugin.finance.rows import EXPORT_COLUMNS, attempt_statuses, decision_row, parse_when
+from refunds_plugin.ledger.tables import decisions, ledger_entries, refund_attempts, reviews
+from refunds_plugin.money import Money
+
+
+def recent_decisions(engine: Engine, limit: int = 20) -> list[dict[str, Any]]:
+    with engine.connect() as conn:
+        decs = conn.execute(
+            select(decisions).order_by(decisions.c.created_at.desc(), decisions.c.id).limit(limit)
+        ).all()
+        by_decision = attempt_statuses(conn, [d.id for d in decs])
+    return [decision_row(d, by_decision.get(d.id, [])) for d in decs]
+
+
+def iter_decisions(
+    engine: Engine, since: datetime | None, until: datetime | None, batch: int = 1000
+) -> Iterator[dict[str, Any]]:
+    """Stream decisions in created order with a server-side cursor; memory stays flat."""
+    query = select(decisions).order_by(decisions.c.created_at, decisions.c.id)
+    if since is not None:
+        query = query.where(decisions.c.created_at >= since)
+    if until is not None:
+        query = query.where(decisions.c.created_at < until)
+    with engine.connect() as conn, engine.connect() as side:
+        result = conn.execution_options(stream_results=True, yield_per=batch).execute(query)
+        for chunk in result.partitions(batch):
+            statuses = attempt_statuses(side, [d.id for d in chunk])
+            for dec in chunk:
+                yield decision_row(dec, statuses.get(dec.id, []))
+
+
+def count_decisions(engine: Engine, since: datetime | None, until: datetime | None) -> int:
+    query = select(func.count()).select_from(decisions)
+    if since is not None:
+        query = query.where(decisions.c.created_at >= since)
+    if until is not None:
+        query = query.where(decisions.c.created_at < until)
+    with engine.connect() as conn:
+        return int(conn.execute(query).scalar_one())
+
+
+def export_decisions(
+    engine: Engine,
+    out: IO[str],
+    fmt: str,
+    since: datetime | None,
+    until: datetime | None,
+    progress: Callable[[int], None] | None = None,
+) -> int:
+    """Write every decision in the period; ``progress(n)`` is told about each 1,000 rows."""
+    count = 0
+    writer = csv.DictWriter(out, fieldnames=EXPORT_COLUMNS) if fmt == "csv" else None
+    if writer:
+        writer.writeheader()
+    for row in iter_decisions(engine, since, until):
+        if writer:
+            writer.writerow(row)
+        else:
+            out.write(json.dumps(row, default=str, sort_keys=True) + "\n")
+        count += 1
+        if progress is not None and count % 1000 == 0:
+            progress(1000)
+    if progress is not None and count % 1000:
+        progress(count % 1000)
+    return count
+
+
+# --- filtered, paginated reads for the finance pages and API -------------------------------------
+
+MAX_PER_PAGE = 200
+DECISION_FILTERS = (
+    "since", "until", "outcome", "resolution", "status", "customer", "order", "rule",
+)  # fmt: skip
+ATTEMPT_FILTERS = ("since", "until", "status", "kind", "provider", "customer", "order")
+
+
+@dataclass(frozen=True)
+class Page:
+    rows: list[dict[str, Any]]
+    page: int
+    per_page: int
+    has_next: bool
+
+
+def _like(value: str) -> str:
+    return value.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+def _page_args(page: int, per_page: int) -> tuple[int, int]:
+    return max(1, page), min(MAX_PER_PAGE, max(1, per_page))
+
+
+def decision_query(filters: Mapping[str, str]) -> Select[Any]:
+    """``select(decisions)`` narrowed by the filters finance uses; unknown or empty ones ignored."""
+    d = decisions.c
+    query = select(decisions)
+    if since := parse_when(filters.get("since")):
+        query = query.where(d.created_at >= since)
+    if until := parse_when(filters.get("until")):
+        query = query.where(d.created_at < until)
+    for name, column in (("outcome", d.outcome), ("resolution", d.resolution),
+                         ("order", d.order_id)):
+        if filters.get(name):
+            query = query.where(column == filters[name])
+    if customer := (filters.get("customer") or "").strip():
+        query = query.where(
+            or_(func.lower(d.customer_email) == customer.lower(), d.customer_id == customer)
+        )
+    if rule := (filters.get("rule") or "").strip():
+        query = query.where(or_(
+            d.reason_code == rule,
+            d.body.like(f'%"rule":"{_like(rule)}"%', escape="\\"),
+            d.body.like(f'%"code":"{_like(rule)}"%', escape="\\"),
+        ))
+    if status := filters.get("status"):
+        query = query.where(money_status_sql() == status)
+    return query
+
+
+def money_status_sql() -> ColumnElement[str]:
+    """Each decision's ``report_rows.money_status`` as SQL, over the attempts that speak for it:
+    a failed attempt that a later one of the same decision replaced (its journal entry's
+    ``retry_of``, as ``report_rows.replaced_attempts`` reads it) does not."""
+    a = refund_attempts.alias("a")
+    later = refund_attempts.alias("later")
+    le = ledger_entries.c
+    replaced = exists().where(
+        later.c.decision_id == a.c.decision_id,
+        le.subject_id == later.c.id,  # indexed
+        le.entry_type == "attempt",
+        # the canonical JSON (chain.canonical) of a uuid id: no spaces, no LIKE wildcards
+        le.body.like('%"retry_of":"' + a.c.id + '"%'),
+    )
+    live = and_(a.c.decision_id == decisions.c.id, or_(a.c.status != "failed", ~replaced))
+
+    def has(*statuses: str) -> ColumnElement[bool]:
+        return exists().where(live, a.c.status.in_(statuses))
+
+    kinds = select(func.count(a.c.status.distinct())).where(live).scalar_subquery()
+    only = select(func.min(a.c.status)).where(live).scalar_subquery()
+    return case(
+        (~exists().where(live), "none"),
+        (kinds == 1, only),
+        (has("unknown"), "unknown"),
+        (has("failed"), "failed"),
+        (has("pending", "in_progress"), "pending"),
+        else_="mixed",
+    )
+
+
+def find_decisions(
+    engine: Engine, filters: Mapping[str, str], page: int = 1, per_page: int = 50
+) -> Page:
+    page, per_page = _page_args(page, per_page)
+    query = (
+        decision_query(filters)
+        .order_by(decisions.c.created_at.desc(), decisions.c.id)
+        .limit(per_page + 1)
+        .offset((page - 1) * per_page)
+    )
+    with engine.connect() as conn:
+        rows = conn.execute(query).all()
+        statuses = attempt_statuses(conn, [r.id for r in rows[:per_page]])
+    out = [decision_row(r, statuses.get(r.id, [])) for r in rows[:per_page]]
+    return Page(out, page, per_page, len(rows) > per_page)
+
+
+def find_attempts(
+    engine: Engine, filters: Mapping[str, str], page: int = 1, per_page: int = 50
+) -> Page:
+    page, per_page = _page_args(page, per_page)
+    a = refund_attempts.c
+    query = select(
+        a.id, a.decision_id, a.order_id, a.provider, a.kind, a.currency, a.amount, a.bonus,
+        a.sent_amount, a.payment_reference, a.customer_email, a.status, a.provider_reference,
+        a.credit_code, a.tries, a.last_error, a.created_at, a.completed_at,
+    )
+    if since := parse_when(filters.get("since")):
+        query = query.where(a.created_at >= since)
+    if until := parse_when(filters.get("until")):
+        query = query.where(a.created_at < until)
+    for name, column in (("status", a.status), ("kind", a.kind), ("provider", a.provider),
+                         ("order", a.order_id)):
+        if filters.get(name):
+            query = query.where(column == filters[name])
+    if customer := (filters.get("customer") or "").strip():
+        query = query.where(
+            or_(func.lower(a.customer_email) == customer.lower(), a.customer_id == customer)
+        )
+    query = query.order_by(a.created_at.desc(), a.id).limit(per_page + 1)
+    with engine.connect() as conn:
+        rows = conn.execute(query.offset((page - 1) * per_page)).all()
+    out = [dict(r._mapping) for r in rows[:per_page]]
+    for row in out:
+        row["amount_text"] = str(Money(int(row["amount"]) + int(row["bonus"] or 0),
+                                       row["currency"]))
+    return Page(out, page, per_page, len(rows) > per_page)
+
+
+def decision_detail(engine: Engine, decision_id: str) -> dict[str, Any] | None:
+    """One decision with its facts, trace, explanation, money movements, review and journal."""
+    with engine.connect() as conn:
+        row = conn.execute(select(decisions).where(decisions.c.id == decision_id)).first()
+        if row is None:
+            return None
+        attempts = [dict(r._mapping) for r in conn.execute(
+            select(refund_attempts).where(refund_attempts.c.decision_id == decision_id)
+            .order_by(refund_attempts.c.seq)
+        )]
+        review = conn.execute(select(reviews).where(reviews.c.decision_id == decision_id)).first()
+        subjects = [decision_id, *(a["id"] for a in attempts)]
+        journal = [dict(r._mapping) for r in conn.execute(
+            select(ledger_entries.c.seq, ledger_entries.c.entry_type, ledger_entries.c.subject_id,
+                   ledger_entries.c.created_at, ledger_entries.c.hash, ledger_entries.c.body)
+            .where(ledger_entries.c.subject_id.in_(subjects))
+            .order_by(ledger_entries.c.seq)
+        )]
+    body = json.loads(row.body)
+    return {
+        "decision": decision_row(row, [a["status"] for a in attempts]),
+        "body": body,
+        "trace": body.get("trace", []),
+        "facts": json.loads(row.facts),
+        "request": json.loads(row.request),
+        "attempts": attempts,
+        "review": dict(review._mapping) if review else None,
+        "journal": journal,
+    }

@@ -1,0 +1,257 @@
+"""Replaying stored return decisions under a candidate policy, read-only.
+
+Each return decision in the ledger keeps the facts and the request the policy saw (``facts`` and
+``request`` columns, written by ``ledger.record_decision``). ``replay`` rebuilds them, decides
+them again under another policy as of the same moment, and yields old next to new; ``Summary``
+adds the comparisons up. Each decision is replayed on its own facts: an earlier decision that
+would have gone differently does not change the facts a later one saw.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import Connection, Engine, Select, func, select, text
+
+import policies
+from refunds_plugin.domain import (
+    Customer,
+    CustomerHistory,
+    Decision,
+    OrderFacts,
+    OrderLine,
+    Outcome,
+    PaymentFacts,
+    Reason,
+    ResolutionKind,
+    ReturnLine,
+    ReturnRequest,
+)
+from refunds_plugin.ledger.tables import decisions
+
+OUTCOMES = tuple(o.value for o in Outcome)
+MAX_PROBLEMS = 20  # unreadable decisions named in a report; the rest are only counted
+
+
+def _when(value: str | datetime | None) -> datetime | None:
+    """An aware datetime from ISO 8601 text (stored as ``str(datetime)``); naive means UTC."""
+    if value is None or value == "":
+        return None
+    at = value if isinstance(value, datetime) else datetime.fromisoformat(value)
+    return at if at.tzinfo else at.replace(tzinfo=UTC)
+
+
+def facts_from_json(d: dict[str, Any]) -> OrderFacts:
+    """OrderFacts from its JSON form (``ledger.facts_json``, or a hand-written case file)."""
+    hist = dict(d.get("history") or {})
+    hist["first_order_at"] = _when(hist.get("first_order_at"))
+    return OrderFacts(
+        order_id=str(d["order_id"]),
+        currency=d["currency"],
+        lines=tuple(
+            OrderLine(**{**ln, "tags": tuple(ln.get("tags") or ()),
+                         "collections": tuple(ln.get("collections") or ())})
+            for ln in d["lines"]
+        ),
+        shipping_amount=int(d.get("shipping_amount", 0)),
+        total_amount=int(d.get("total_amount", 0)),
+        customer=Customer(**(d.get("customer") or {})),
+        paid_at=_when(d.get("paid_at")),
+        fulfilled_at=_when(d.get("fulfilled_at")),
+        delivered_at=_when(d.get("delivered_at")),
+        payments=tuple(PaymentFacts(**p) for p in d.get("payments") or ()),
+        refund_increment=int(d.get("refund_increment", 1)),
+        returned_quantities=tuple(
+            (str(i), int(q)) for i, q in d.get("returned_quantities") or ()
+        ),
+        shipping_refunded=int(d.get("shipping_refunded", 0)),
+        history=CustomerHistory(**hist),
+        source=d.get("source", "storefront"),
+        channel=d.get("channel"),
+    )
+
+
+def request_from_json(d: dict[str, Any]) -> ReturnRequest:
+    """ReturnRequest from its JSON form (``ledger.request_json``, or a hand-written case file)."""
+    prefer = d.get("preferred_resolution")
+    return ReturnRequest(
+        request_id=str(d.get("request_id", "request")),
+        order_id=str(d["order_id"]),
+        lines=tuple(
+            ReturnLine(str(rl["line_id"]), int(rl["quantity"]), Reason(rl["reason"]))
+            for rl in d["lines"]
+        ),
+        preferred_resolution=ResolutionKind(prefer) if prefer else None,
+        comment=d.get("comment") or "",
+        requested_at=_when(d.get("requested_at")),
+        channel=d.get("channel") or "storefront",
+    )
+
+
+@dataclass(frozen=True)
+class Comparison:
+    """One stored decision next to what the candidate policy decides on the same facts."""
+
+    decision_id: str
+    order_id: str
+    request_id: str
+    created_at: datetime
+    currency: str
+    old_outcome: str
+    old_amount: int
+    old_refund: int
+    old_credit: int
+    old_reason: str
+    new: Decision | None  # None when the stored facts could not be rebuilt
+    error: str | None = None
+
+    @property
+    def new_outcome(self) -> str | None:
+        return self.new.outcome.value if self.new else None
+
+    @property
+    def changed(self) -> bool:
+        """Outcome or money differs (a different reason code alone is not a change)."""
+        if self.new is None:
+            return False
+        return (self.old_outcome, self.old_amount, self.old_refund, self.old_credit) != (
+            self.new.outcome.value, self.new.amount, self.new.refund_amount,
+            self.new.credit_amount)
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready: ids, when, and the outcome and money before and after."""
+        new = self.new
+        return {
+            "decision_id": self.decision_id, "order_id": self.order_id,
+            "request_id": self.request_id, "decided_at": self.created_at.isoformat(),
+            "currency": self.currency,
+            "before": {"outcome": self.old_outcome, "amount": self.old_amount,
+                       "refund_amount": self.old_refund, "credit_amount": self.old_credit,
+                       "reason_code": self.old_reason},
+            "after": None if new is None else {
+                "outcome": new.outcome.value, "amount": new.amount,
+                "refund_amount": new.refund_amount, "credit_amount": new.credit_amount,
+                "reason_code": new.reason_code},
+            "error": self.error,
+        }
+
+
+def _period(query: Select[Any], since: datetime | None, until: datetime | None) -> Select[Any]:
+    query = query.where(decisions.c.kind == "return")
+    if since is not None:
+        query = query.where(decisions.c.created_at >= since)
+    if until is not None:
+        query = query.where(decisions.c.created_at < until)
+    return query
+
+
+def count_returns(engine: Engine, since: datetime | None, until: datetime | None) -> int:
+    with engine.connect() as conn:
+        query = _period(select(func.count()).select_from(decisions), since, until)
+        return int(conn.execute(query).scalar_one())
+
+
+@contextmanager
+def _read_only(engine: Engine) -> Iterator[Connection]:
+    """A connection that the database itself refuses to write through; never committed."""
+    with engine.connect() as conn:
+        sqlite = conn.dialect.name == "sqlite"
+        txn = conn.begin()
+        try:
+            if sqlite:
+                conn.exec_driver_sql("PRAGMA query_only = ON")
+            else:
+                conn.execute(text("SET TRANSACTION READ ONLY"))
+            yield conn
+        finally:
+            txn.rollback()
+            if sqlite:  # the pragma outlives the transaction on a pooled connection
+                conn.exec_driver_sql("PRAGMA query_only = OFF")
+                conn.rollback()
+
+
+def replay(
+    engine: Engine,
+    policy: policies.Policy,
+    since: datetime | None = None,
+    until: datetime | None = None,
+    limit: int | None = None,
+    batch: int = 500,
+) -> Iterator[Comparison]:
+    """Decide every stored return decision of the period again under ``policy``, oldest first.
+
+    ``now`` is the request's ``requested_at`` when it has one, else the decision's
+    ``created_at``, as the service did. Rows are streamed with a server-side cursor.
+    """
+    c = decisions.c
+    query = _period(
+        select(c.id, c.order_id, c.request_key, c.created_at, c.currency, c.outcome, c.amount,
+               c.refund_amount, c.credit_amount, c.reason_code, c.facts, c.request),
+        since, until,
+    ).order_by(c.created_at, c.id)
+    if limit is not None:
+        query = query.limit(limit)
+    with _read_only(engine) as conn:
+        result = conn.execution_options(stream_results=True, yield_per=batch).execute(query)
+        for row in result:
+            yield _compare(policy, row)
+
+
+def _compare(policy: policies.Policy, row: Any) -> Comparison:
+    created_at = _when(row.created_at)
+    assert created_at is not None  # the column is NOT NULL
+    new: Decision | None = None
+    error = None
+    request_id = row.request_key.removeprefix("return:")
+    try:
+        facts = facts_from_json(json.loads(row.facts))
+        request = request_from_json(json.loads(row.request))
+        request_id = request.request_id
+        new = policies.evaluate(policy, facts, request, request.requested_at or created_at)
+    except (KeyError, TypeError, ValueError) as exc:
+        error = f"{type(exc).__name__}: {exc}"
+    return Comparison(
+        decision_id=row.id, order_id=row.order_id, request_id=request_id, created_at=created_at,
+        currency=row.currency, old_outcome=row.outcome, old_amount=int(row.amount),
+        old_refund=int(row.refund_amount), old_credit=int(row.credit_amount),
+        old_reason=row.reason_code, new=new, error=error)
+
+
+@dataclass
+class Summary:
+    """Totals over a replay: outcome transitions and money approved, per currency."""
+
+    replayed: int = 0
+    changed: int = 0
+    outcome_changed: int = 0
+    unreadable: int = 0
+    transitions: Counter[tuple[str, str]] = field(default_factory=Counter)
+    money_before: dict[str, int] = field(default_factory=dict)
+    money_after: dict[str, int] = field(default_factory=dict)
+    problems: list[tuple[str, str]] = field(default_factory=list)  # (decision id, error)
+
+    def add(self, cmp: Comparison) -> None:
+        self.replayed += 1
+        if cmp.new is None:
+            self.unreadable += 1
+            if len(self.problems) < MAX_PROBLEMS:
+                self.problems.append((cmp.decision_id, cmp.error or "unreadable"))
+            return
+        new_outcome = cmp.new.outcome.value
+        self.transitions[(cmp.old_outcome, new_outcome)] += 1
+        self.changed += cmp.changed
+        self.outcome_changed += cmp.old_outcome != new_outcome
+        before = cmp.old_amount if cmp.old_outcome == Outcome.APPROVE.value else 0
+        after = cmp.new.amount if cmp.new.outcome is Outcome.APPROVE else 0
+        self.money_before[cmp.currency] = self.money_before.get(cmp.currency, 0) + before
+        self.money_after[cmp.currency] = self.money_after.get(cmp.currency, 0) + after
+
+    def matrix(self) -> dict[str, dict[str, int]]:
+        """``{before: {after: count}}`` over approve / review / decline."""
+        return {old: {new: self.transitions[(old, new)] for new in OUTCOMES} for old in OUTCOMES}

@@ -1,0 +1,187 @@
+"""Totals over time for finance: refunded, credited, kept, sent to review, the refund rate
+against sales, and promise keeping (time from decision to money returned, and misses). A
+refused attempt that a review's approval replaced (journal ``retry_of``) is left out: its
+replacement says whether and when the money was returned.
+
+Money is summed per currency in integer minor units; the refund rate is in basis points.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import Connection, Engine, select
+
+from refunds_plugin.finance.rows import replaced_attempts
+from refunds_plugin.ledger.tables import decisions, payments, refund_attempts
+
+METRICS = ("sales", "refunded", "credited", "kept", "review_count", "review_amount", "decisions")
+
+
+def _aware(value: datetime | None) -> datetime | None:
+    return value if value is None or value.tzinfo else value.replace(tzinfo=UTC)
+
+
+def percentile(values: list[int], pct: int) -> int | None:
+    """Nearest-rank percentile of whole seconds; None for no values."""
+    if not values:
+        return None
+    ordered = sorted(values)
+    rank = max(1, -(-pct * len(ordered) // 100))  # ceil without floats
+    return ordered[rank - 1]
+
+
+@dataclass
+class Totals:
+    currency: str
+    sales: int = 0
+    refunded: int = 0
+    credited: int = 0
+    kept: int = 0
+    review_count: int = 0
+    review_amount: int = 0
+    decisions: int = 0
+
+    @property
+    def refund_rate_bp(self) -> int | None:
+        """Refunded as basis points of sales (1 bp = 0.01 %), rounded down."""
+        return self.refunded * 10_000 // self.sales if self.sales else None
+
+    def to_json(self) -> dict[str, Any]:
+        data = {name: getattr(self, name) for name in METRICS}
+        return {"currency": self.currency, **data, "refund_rate_bp": self.refund_rate_bp}
+
+
+@dataclass
+class Summary:
+    since: datetime | None
+    until: datetime | None
+    totals: dict[str, Totals] = field(default_factory=dict)
+    days: dict[str, dict[str, Totals]] = field(default_factory=dict)  # day -> currency -> Totals
+    returned_seconds: list[int] = field(default_factory=list)
+    missed_promise: int = 0
+    overdue: int = 0  # not returned yet and already past the promise
+
+    def _bucket(self, day: str, currency: str) -> tuple[Totals, Totals]:
+        total = self.totals.setdefault(currency, Totals(currency))
+        per_day = self.days.setdefault(day, {}).setdefault(currency, Totals(currency))
+        return total, per_day
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "since": self.since.isoformat() if self.since else None,
+            "until": self.until.isoformat() if self.until else None,
+            "totals": [t.to_json() for _, t in sorted(self.totals.items())],
+            "days": [
+                {"day": day, "totals": [t.to_json() for _, t in sorted(per.items())]}
+                for day, per in sorted(self.days.items())
+            ],
+            "promise": {
+                "returned": len(self.returned_seconds),
+                "median_seconds": percentile(self.returned_seconds, 50),
+                "p95_seconds": percentile(self.returned_seconds, 95),
+                "missed": self.missed_promise,
+                "overdue": self.overdue,
+            },
+        }
+
+
+def _period(query: Any, column: Any, since: datetime | None, until: datetime | None) -> Any:
+    if since is not None:
+        query = query.where(column >= since)
+    if until is not None:
+        query = query.where(column < until)
+    return query
+
+
+def summarize(
+    engine: Engine, since: datetime | None, until: datetime | None, now: datetime
+) -> Summary:
+    out = Summary(since, until)
+    with engine.connect() as conn:
+        for created, currency, captured in conn.execute(
+            _period(
+                select(payments.c.created_at, payments.c.currency, payments.c.captured).where(
+                    payments.c.status != "failed"
+                ),
+                payments.c.created_at,
+                since,
+                until,
+            )
+        ):
+            for t in out._bucket(str(created)[:10], currency):
+                t.sales += int(captured)
+        money: dict[str, list[Any]] = {}
+        attempt_query = select(
+            refund_attempts.c.id,
+            refund_attempts.c.decision_id,
+            refund_attempts.c.kind,
+            refund_attempts.c.status,
+            refund_attempts.c.amount,
+            refund_attempts.c.bonus,
+            refund_attempts.c.completed_at,
+        ).join(decisions, decisions.c.id == refund_attempts.c.decision_id)
+        for att in conn.execute(_period(attempt_query, decisions.c.created_at, since, until)):
+            money.setdefault(att.decision_id, []).append(att)
+        _drop_replaced(conn, money)
+        dec_query = select(
+            decisions.c.id,
+            decisions.c.created_at,
+            decisions.c.currency,
+            decisions.c.outcome,
+            decisions.c.amount,
+            decisions.c.body,
+        )
+        for dec in conn.execute(_period(dec_query, decisions.c.created_at, since, until)):
+            _add_decision(out, dec, money.get(dec.id, []), now)
+    return out
+
+
+def _drop_replaced(conn: Connection, money: dict[str, list[Any]]) -> None:
+    """Leave out each failed attempt a later one replaced, as ``report_rows.attempt_statuses``
+    does; only a decision with a failed attempt and another attempt can have one."""
+    maybe = {decision_id: atts for decision_id, atts in money.items()
+             if len(atts) > 1 and any(a.status == "failed" for a in atts)}
+    if not maybe:
+        return
+    gone = replaced_attempts(conn, [a.id for atts in maybe.values() for a in atts])
+    for decision_id, atts in maybe.items():
+        money[decision_id] = [a for a in atts if not (a.status == "failed" and a.id in gone)]
+
+
+def _add_decision(out: Summary, dec: Any, attempts: list[Any], now: datetime) -> None:
+    body = json.loads(dec.body)
+    created = _aware(dec.created_at)
+    assert created is not None
+    total, per_day = out._bucket(created.date().isoformat(), dec.currency)
+    for t in (total, per_day):
+        t.decisions += 1
+        if dec.outcome == "review":
+            t.review_count += 1
+            t.review_amount += int(dec.amount)
+        if dec.outcome == "approve" and body.get("return_required", True) is False:
+            t.kept += int(dec.amount)
+        for att in attempts:
+            if att.status != "succeeded":
+                continue
+            if att.kind == "refund":
+                t.refunded += int(att.amount)
+            else:
+                t.credited += int(att.amount) + int(att.bonus or 0)
+    promise = body.get("promise_hours")
+    deadline = created + timedelta(hours=promise) if promise is not None else None
+    if attempts and all(a.status == "succeeded" for a in attempts):
+        finished = max(_aware(a.completed_at) or created for a in attempts)
+        out.returned_seconds.append(int((finished - created).total_seconds()))
+        if deadline is not None and finished > deadline:
+            out.missed_promise += 1
+    elif (
+        attempts
+        and deadline is not None
+        and now > deadline
+        and any(a.status not in ("succeeded", "canceled") for a in attempts)
+    ):
+        out.overdue += 1

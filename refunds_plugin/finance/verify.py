@@ -1,0 +1,298 @@
+"""Has anyone altered the record? Walk the hash chain, then hold every row up to the journal.
+
+The chain (chain.py) finds an edited, deleted, inserted or reordered journal entry. It cannot
+see an edit of the ``decisions`` or ``refund_attempts`` tables themselves, nor the loss of the
+newest entry, so each row is also compared with what the journal says about it: a decision with
+its ``decision`` entry, an attempt with the fold of its ``attempt`` entries, a review with its
+``review_opened`` / ``review_decided`` / ``review_reopened`` entries. Every problem names the
+entry or row.
+
+Neither can see a rewrite that recomputes every hash after it: for that, ``chain_head`` gives the
+newest entry's ``SEQ:HASH`` to keep outside the database, and ``verify_ledger(anchors=…)`` fails
+unless each anchored entry still has the hash it had then (docs/finance.md, "Anchoring").
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import Connection, Engine, Select, func, select
+
+from refunds_plugin.ledger import chain
+from refunds_plugin.ledger.tables import decisions, ledger_entries, refund_attempts, reviews
+from refunds_plugin.stripe import refunded_total as stripe_refunded
+
+DECISION_FIELDS = (
+    "outcome", "reason_code", "explanation", "currency", "policy_name", "policy_hash", "kind",
+    "amount", "resolution",
+)  # fmt: skip
+ATTEMPT_FIELDS = (
+    "decision_id", "kind", "currency", "amount", "bonus", "provider", "payment_reference",
+    "idempotency_key", "status", "provider_reference", "sent_amount", "credit_code",
+)  # fmt: skip
+UNJOURNALLED = {"pending": {"pending", "in_progress"}}  # claim/release are not journalled
+
+
+@dataclass(frozen=True)
+class Problem:
+    where: str  # "entry 12", "decisions row 3f2…", "refund_attempts row …", "reviews row 4"
+    problem: str  # edited | broken_link | missing_or_reordered | row_edited | row_missing | …
+    detail: str
+
+    def __str__(self) -> str:
+        return f"{self.where}: {self.problem}: {self.detail}"
+
+
+def _entries(conn: Connection, batch: int) -> Any:
+    return conn.execution_options(stream_results=True, yield_per=batch).execute(
+        select(
+            ledger_entries.c.seq,
+            ledger_entries.c.entry_type,
+            ledger_entries.c.subject_id,
+            ledger_entries.c.body,
+            ledger_entries.c.prev_hash,
+            ledger_entries.c.hash,
+        ).order_by(ledger_entries.c.seq)
+    )
+
+
+@dataclass(frozen=True)
+class Head:
+    """The chain's newest entry: its ``anchor`` is what finance keeps outside the database."""
+
+    seq: int
+    hash: str
+    created_at: datetime
+    entries: int  # entries up to and including this one (seq may skip a rolled-back number)
+
+    @property
+    def anchor(self) -> str:
+        return f"{self.seq}:{self.hash}"
+
+    def to_json(self) -> dict[str, Any]:
+        return {"seq": self.seq, "hash": self.hash, "created_at": self.created_at.isoformat(),
+                "entries": self.entries, "anchor": self.anchor}
+
+
+def chain_head(engine: Engine) -> Head | None:
+    """The newest entry, or None while the ledger is empty."""
+    le = ledger_entries.c
+    with engine.connect() as conn:
+        row = conn.execute(
+            select(le.seq, le.hash, le.created_at).order_by(le.seq.desc()).limit(1)
+        ).first()
+        if row is None:
+            return None
+        count = conn.execute(select(func.count()).where(le.seq <= row.seq)).scalar_one()
+    created = row.created_at if row.created_at.tzinfo else row.created_at.replace(tzinfo=UTC)
+    return Head(int(row.seq), row.hash, created, int(count))
+
+
+def verify_ledger(
+    engine: Engine, batch: int = 2000, anchors: Iterable[tuple[int, str]] = ()
+) -> list[Problem]:
+    """Every problem found, the chain's first break first, then anchors that no longer hold
+    (``(seq, hash)`` pairs kept outside the database); an empty list when all holds."""
+    problems: list[Problem] = []
+    said_decisions: dict[str, tuple[int, dict[str, Any]]] = {}
+    said_attempts: dict[str, tuple[int, dict[str, Any]]] = {}
+    said_reviews: dict[str, tuple[int, dict[str, Any]]] = {}
+    chain_ok = True
+
+    def remember(rows: Iterator[Any]) -> Iterator[tuple[int, str, str, str, str, str]]:
+        for seq, entry_type, subject, body, prev_hash, digest in rows:
+            data = json.loads(body)
+            if entry_type == "decision":
+                said_decisions[subject] = (seq, data.get("decision", {}))
+            elif entry_type == "attempt":
+                _, state = said_attempts.get(subject, (0, {}))
+                said_attempts[subject] = (seq, {**state, **data})
+            elif entry_type in ("review_opened", "review_decided"):
+                _, state = said_reviews.get(subject, (0, {}))
+                status = data.get("status", "open")
+                said_reviews[subject] = (seq, {**state, **data, "status": status})
+            elif entry_type == "review_reopened":  # back to open: the earlier verdict is cleared
+                _, state = said_reviews.get(subject, (0, {}))
+                cleared = {**state, "note": None, "decided_by": None}
+                said_reviews[subject] = (seq, {**cleared, **data, "status": "open"})
+            yield seq, entry_type, subject, body, prev_hash, digest
+
+    with engine.connect() as conn, engine.connect() as side:
+        entries = _entries(conn, batch)
+        try:
+            broken = chain.verify(remember(iter(entries)))
+        finally:
+            entries.close()  # the walk may stop at the first break: free the server cursor
+        if broken is not None:
+            chain_ok = False
+            problems.append(Problem(f"entry {broken.seq}", broken.problem, broken.detail))
+        problems.extend(_check_anchors(side, anchors))
+        if chain_ok:
+            problems.extend(_check_decisions(side, said_decisions, batch))
+            problems.extend(_check_attempts(side, said_attempts, batch))
+            problems.extend(_check_reviews(side, said_reviews))
+            problems.extend(Problem(f"payments row stripe:{ref}", "row_edited", detail)
+                            for ref, detail in stripe_refunded.mismatches(side))
+    return problems
+
+
+def _check_anchors(conn: Connection, anchors: Iterable[tuple[int, str]]) -> Iterator[Problem]:
+    """An anchored entry must still exist with the anchored hash. With the chain holding, its
+    hash vouches for every entry up to it, so a rewrite with recomputed hashes is found here."""
+    wanted = sorted(set(anchors))
+    if not wanted:
+        return
+    le = ledger_entries.c
+    stored = {int(seq): digest for seq, digest in conn.execute(
+        select(le.seq, le.hash).where(le.seq.in_(sorted({seq for seq, _ in wanted})))
+    )}
+    for seq, digest in wanted:
+        where, have = f"anchor {seq}:{digest[:12]}…", stored.get(seq)
+        if have is None:
+            yield Problem(where, "anchor_missing",
+                          f"there is no entry {seq}, but the anchor says it had hash {digest}: "
+                          "entries were deleted, or the anchor is from another ledger")
+        elif have != digest:
+            yield Problem(where, "anchor_mismatch",
+                          f"entry {seq} has hash {have} but the anchor says {digest}: "
+                          f"the chain was rewritten at or before entry {seq}")
+
+
+def _differences(row: dict[str, Any], said: dict[str, Any], names: tuple[str, ...]) -> list[str]:
+    out = []
+    for name in names:
+        have, want = row.get(name), said.get(name)
+        if name == "status" and have in UNJOURNALLED.get(str(want), ()):
+            continue
+        if have != want:
+            out.append(f"{name} is {have!r} but the journal says {want!r}")
+    return out
+
+
+Said = dict[str, tuple[int, dict[str, Any]]]
+
+
+@dataclass(frozen=True)
+class _Table:
+    """How one table's rows are matched with, and compared to, what the journal says."""
+
+    key: Callable[[Any], str]
+    where: Callable[[Any], str]
+    unjournalled: str
+    edited: str  # "differs from entry" | "differs from its latest entry"
+    diff: Callable[[Any, dict[str, Any]], list[str]]
+    missing_where: Callable[[str], str]
+    missing: str  # "{seq}" is the entry that records the gone row
+
+
+def _check_rows(rows: Iterable[Any], said: Said, t: _Table) -> Iterator[Problem]:
+    seen: set[str] = set()
+    for row in rows:
+        key = t.key(row)
+        seen.add(key)
+        if key not in said:
+            yield Problem(t.where(row), "row_not_journalled", t.unjournalled)
+            continue
+        seq, body = said[key]
+        diffs = t.diff(row, body)
+        if diffs:
+            yield Problem(t.where(row), "row_edited", f"{t.edited} {seq}: " + "; ".join(diffs))
+    for subject, (seq, _) in sorted(said.items(), key=lambda kv: kv[1][0]):
+        if subject not in seen:
+            yield Problem(t.missing_where(subject), "row_missing", t.missing.format(seq=seq))
+
+
+def _streamed(conn: Connection, query: Select[Any], batch: int) -> Iterable[Any]:
+    return conn.execution_options(stream_results=True, yield_per=batch).execute(query)
+
+
+def _decision_diff(row: Any, body: dict[str, Any]) -> list[str]:
+    values = {n: getattr(row, n) for n in DECISION_FIELDS}
+    values["amount"] = int(values["amount"])
+    diffs = _differences(values, body, DECISION_FIELDS)
+    if chain.canonical(json.loads(row.body)) != chain.canonical(body):
+        diffs.append("its stored body differs from the journal's")
+    for name in ("refund_amount", "credit_amount"):
+        want = _resolution_sum(body, "refund" if name == "refund_amount" else "credit")
+        if int(getattr(row, name)) != want:
+            diffs.append(f"{name} is {getattr(row, name)} but the journal says {want}")
+    return diffs
+
+
+def _attempt_diff(row: Any, state: dict[str, Any]) -> list[str]:
+    values = {n: getattr(row, n) for n in ATTEMPT_FIELDS}
+    for name in ("amount", "bonus", "sent_amount"):
+        if values[name] is not None:
+            values[name] = int(values[name])
+    return _differences(values, state, ATTEMPT_FIELDS)
+
+
+def _review_diff(row: Any, state: dict[str, Any]) -> list[str]:
+    return _differences(
+        {"status": row.status, "note": row.note, "decided_by": row.decided_by},
+        {"note": None, "decided_by": None, **state},
+        ("status", "note", "decided_by"),
+    )
+
+
+def _check_decisions(conn: Connection, said: Said, batch: int) -> Iterator[Problem]:
+    query = select(decisions).order_by(decisions.c.created_at, decisions.c.id)
+    return _check_rows(
+        _streamed(conn, query, batch),
+        said,
+        _Table(
+            key=lambda r: r.id,
+            where=lambda r: f"decisions row {r.id} (order {r.order_id})",
+            unjournalled="no 'decision' entry records this decision",
+            edited="differs from entry",
+            diff=_decision_diff,
+            missing_where=lambda s: f"decisions row {s}",
+            missing="entry {seq} records it; it is gone",
+        ),
+    )
+
+
+def _check_attempts(conn: Connection, said: Said, batch: int) -> Iterator[Problem]:
+    query = select(refund_attempts).order_by(refund_attempts.c.created_at, refund_attempts.c.id)
+    return _check_rows(
+        _streamed(conn, query, batch),
+        said,
+        _Table(
+            key=lambda r: r.id,
+            where=lambda r: f"refund_attempts row {r.id}",
+            unjournalled="no 'attempt' entry records this attempt",
+            edited="differs from its latest entry",
+            diff=_attempt_diff,
+            missing_where=lambda s: f"refund_attempts row {s}",
+            missing="entry {seq} records it; gone",
+        ),
+    )
+
+
+def _check_reviews(conn: Connection, said: Said) -> Iterator[Problem]:
+    return _check_rows(
+        conn.execute(select(reviews).order_by(reviews.c.id)),
+        said,
+        _Table(
+            key=lambda r: r.decision_id,
+            where=lambda r: f"reviews row {r.id} (decision {r.decision_id})",
+            unjournalled="no 'review_opened' entry records it",
+            edited="differs from its latest entry",
+            diff=_review_diff,
+            missing_where=lambda s: f"reviews row for decision {s}",
+            missing="entry {seq} records it",
+        ),
+    )
+
+
+def _resolution_sum(body: dict[str, Any], kind: str) -> int:
+    total = 0
+    for res in body.get("resolutions", ()):
+        if res.get("kind") == kind:
+            bonus = int(res.get("bonus", 0)) if kind == "credit" else 0
+            total += int(res.get("amount", 0)) + bonus
+    return total

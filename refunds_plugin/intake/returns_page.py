@@ -1,0 +1,230 @@
+"""What the customer's returns page asks of the ledger: find my order, what can still go back
+and until when, and where is my money.
+
+The page itself (``webhooks/returns.py``) only renders these answers; decisions are made by
+``Service.return_requested`` like every other return request.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+
+from sqlalchemy import Engine, or_, select
+
+import policies
+from refunds_plugin.domain import (
+    Decision,
+    OrderFacts,
+    Reason,
+    ResolutionKind,
+    ReturnLine,
+    ReturnRequest,
+    RuleResult,
+)
+from refunds_plugin.ledger.db import read_tx
+from refunds_plugin.ledger.facts import load_facts
+from refunds_plugin.ledger.tables import decisions, orders, refund_attempts, reviews
+
+# Compared against when the order is unknown, so both answers cost about the same.
+_NO_EMAIL = hashlib.sha256(b"no order has this email").digest()
+
+
+def normalize_order_number(raw: str) -> str:
+    return raw.strip().lstrip("#").strip()
+
+
+def _email_digest(email: str) -> bytes:
+    return hashlib.sha256(email.strip().casefold().encode("utf-8")).digest()
+
+
+def find_order(
+    engine: Engine, order_number: str, email: str, now: datetime, window_days: int = 90
+) -> OrderFacts | None:
+    """The order's facts only when the email matches; None alike for unknown order and wrong
+    email, so the page can never tell the two apart.
+
+    The customer types either our order id or the number their shop showed them (a Saleor
+    order's ``number``, not its global id); several shops' orders may share a number, so every
+    candidate is compared and only the one whose email matches is opened.
+    """
+    number = normalize_order_number(order_number)
+    given = _email_digest(email)
+    with read_tx(engine) as conn:
+        candidates = conn.execute(
+            select(orders.c.order_id, orders.c.customer_email)
+            .where(or_(orders.c.order_id == number, orders.c.order_number == number))
+            .order_by(orders.c.order_id)
+            .limit(20)
+        ).all() if number else []
+        pairs: list[tuple[str | None, str | None]] = [(r[0], r[1]) for r in candidates]
+        found = None
+        for order_id, stored in pairs or [(None, None)]:
+            expected = _email_digest(stored) if stored else _NO_EMAIL
+            if hmac.compare_digest(given, expected) and order_id is not None and found is None:
+                found = order_id
+        if found is None or not email.strip():
+            return None
+        return load_facts(conn, found, now, window_days)
+
+
+@dataclass(frozen=True)
+class LineOption:
+    """One order line as the returns form offers it."""
+
+    line_id: str
+    name: str
+    unit_amount: int
+    remaining: int  # units not yet returned
+    state: str  # open | review | credit_only | closed | returned
+    until: date | None  # last day of the window; None for life or when no date is known
+    refund_until: date | None  # last day a refund (not credit) is available, if limited
+    note: str  # the policy's own sentence when the line is not simply open
+
+
+@dataclass(frozen=True)
+class Choices:
+    """Refund or store credit, as the policy allows, with any bonus for credit."""
+
+    allow: tuple[ResolutionKind, ...]
+    default: ResolutionKind
+    credit_bonus_percent: str  # "10" or "0"
+
+    @property
+    def has_choice(self) -> bool:
+        return len(self.allow) > 1
+
+
+def choices(policy: policies.Policy) -> Choices:
+    res = policy.resolution
+    pct = res.credit_bonus_percent.normalize()
+    return Choices(tuple(res.allow), res.default, f"{pct:f}")
+
+
+def _rule(decision: Decision, name: str) -> RuleResult | None:
+    return next((r for r in decision.trace if r.rule == name), None)
+
+
+def _anchor(facts: OrderFacts, name: object) -> datetime | None:
+    return {"delivery": facts.delivered_at, "fulfilment": facts.fulfilled_at,
+            "payment": facts.paid_at}.get(str(name))
+
+
+def line_options(policy: policies.Policy, facts: OrderFacts, now: datetime) -> list[LineOption]:
+    """For each line, what can still be returned and until when, asked of the policy itself by
+    evaluating a one-unit request for it (a change of mind: the customer's own reason)."""
+    out = []
+    for line in facts.lines:
+        remaining = line.quantity - facts.returned(line.id)
+        if remaining <= 0:
+            out.append(LineOption(line.id, line.name, line.unit_amount, 0, "returned", None,
+                                  None, ""))
+            continue
+        probe = ReturnRequest("preview", facts.order_id,
+                              (ReturnLine(line.id, 1, Reason.CHANGED_MIND),))
+        decision = policies.evaluate(policy, facts, probe, now)
+        paid = _rule(decision, "payment")
+        window = _rule(decision, "window")
+        final = _rule(decision, "final_sale")
+        period = _rule(decision, "refund_period")
+        until: date | None = None
+        refund_until: date | None = None
+        state, note = "open", ""
+        if window is not None:
+            start = _anchor(facts, window.saw.get("from"))
+            days = window.saw.get("days")
+            if start is not None and isinstance(days, int):
+                until = (start + timedelta(days=days)).date()
+            state = {"decline": "closed", "review": "review", "adjust": "credit_only"}.get(
+                window.verdict, "open")
+            note = window.message if state != "open" else ""
+        if period is not None and isinstance(period.saw.get("refund_within_days"), int):
+            start = _anchor(facts, window.saw.get("from")) if window else None
+            if start is not None:
+                limit = timedelta(days=int(period.saw["refund_within_days"]))
+                refund_until = (start + limit).date()
+            if period.verdict == "adjust" and state == "open":
+                state, note = "credit_only", period.message
+        if final is not None and final.verdict != "pass" and state == "open":
+            state = {"decline": "closed", "review": "review"}.get(final.verdict, "credit_only")
+            note = final.message
+        if paid is not None and paid.verdict == "decline":
+            state, note = "closed", paid.message
+        out.append(LineOption(line.id, line.name, line.unit_amount, remaining, state, until,
+                              refund_until, note))
+    return out
+
+
+# --- where the money is ---------------------------------------------------------------------
+
+STAGES = {
+    "pending": "requested",
+    "in_progress": "requested",
+    "sent": "sent",
+    "unknown": "sent",  # the provider did not answer; a person is checking whether it paid
+    "succeeded": "received",
+    "failed": "failed",
+    "canceled": "failed",
+    "review": "failed",
+}
+
+
+@dataclass(frozen=True)
+class MoneyStatus:
+    attempt_id: str
+    kind: str  # refund | credit
+    amount: int
+    bonus: int
+    stage: str  # requested | sent | received | failed
+    credit_code: str | None
+
+
+@dataclass(frozen=True)
+class DecisionStatus:
+    decision_id: str
+    order_id: str
+    decision: Decision
+    created_at: datetime
+    review: str | None  # open | approved | declined, when a person is involved
+    money: tuple[MoneyStatus, ...]
+    line_names: dict[str, str]
+
+
+def decision_status(engine: Engine, decision_id: str) -> DecisionStatus | None:
+    with read_tx(engine) as conn:
+        row = conn.execute(
+            select(decisions.c.order_id, decisions.c.body, decisions.c.created_at,
+                   decisions.c.kind)
+            .where(decisions.c.id == decision_id)
+        ).first()
+        if row is None or row.kind != "return":
+            return None
+        review = conn.execute(
+            select(reviews.c.status).where(reviews.c.decision_id == decision_id)
+        ).scalar_one_or_none()
+        attempts = conn.execute(
+            select(refund_attempts).where(refund_attempts.c.decision_id == decision_id)
+            .order_by(refund_attempts.c.seq)
+        ).all()
+        lines_raw = conn.execute(
+            select(orders.c.lines).where(orders.c.order_id == row.order_id)
+        ).scalar_one_or_none()
+    names = {ln["id"]: ln.get("name") or ln["id"] for ln in json.loads(lines_raw or "[]")}
+    money = tuple(
+        MoneyStatus(a.id, a.kind, int(a.amount), int(a.bonus or 0),
+                    STAGES.get(a.status, "requested"),
+                    a.credit_code if a.status == "succeeded" else None)
+        for a in attempts
+    )
+    return DecisionStatus(decision_id, row.order_id, Decision.from_dict(json.loads(row.body)),
+                          row.created_at, review, money, names)
+
+
+def load_order(engine: Engine, order_id: str, now: datetime,
+               window_days: int = 90) -> OrderFacts | None:
+    """An order already matched to its customer (the page keeps the match in its session)."""
+    with read_tx(engine) as conn:
+        return load_facts(conn, order_id, now, window_days)

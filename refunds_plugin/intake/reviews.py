@@ -1,0 +1,178 @@
+"""The review queue: an admin approves or declines what the policy (or a failed payout) sent to
+a person, once, with a note. Every decision is journalled; an approval creates the decision's
+attempts, which the executor then carries out like any other decision's. Approving a review
+opened by a failed payout pays it again (``_pay_again``).
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Connection, Engine, select, update
+
+from refunds_plugin.domain import Decision, OrderFacts, ResolutionKind
+from refunds_plugin.errors import InputError, NotFound
+from refunds_plugin.finance.rows import replaced_attempts as _replaced
+from refunds_plugin.intake.service import Service
+from refunds_plugin.ledger import facts as facts_mod
+from refunds_plugin.ledger.attempts import AttemptRow, outcome_unknown, requeue, retry_attempt
+from refunds_plugin.ledger.db import lock_ledger, write_tx
+from refunds_plugin.ledger.journal import LIVE_ATTEMPT, append_entry, create_attempts
+from refunds_plugin.ledger.tables import decisions, refund_attempts, reviews
+from refunds_plugin.trouble import corrections as trouble_events
+
+
+class ReviewClosed(InputError):
+    """The review was decided before (by someone else, or by an earlier click)."""
+
+    code = "review_closed"
+
+
+class NotRefundable(InputError):
+    """Approving would pay out more than the order still has to give back."""
+
+    code = "not_refundable"
+
+
+@dataclass(frozen=True)
+class ReviewOutcome:
+    decision_id: str
+    status: str  # approved | declined
+    attempt_ids: tuple[str, ...]
+
+
+def open_reviews(conn: Connection, limit: int = 100, offset: int = 0) -> list[Any]:
+    return list(
+        conn.execute(
+            select(reviews, decisions.c.order_id, decisions.c.amount, decisions.c.currency,
+                   decisions.c.customer_email, decisions.c.explanation)
+            .join(decisions, decisions.c.id == reviews.c.decision_id)
+            .where(reviews.c.status == "open")
+            .order_by(reviews.c.opened_at, reviews.c.id)
+            .limit(limit)
+            .offset(offset)
+        )
+    )
+
+
+def _close(
+    conn: Connection, decision_id: str, status: str, by: str, note: str, now: datetime
+) -> None:
+    """The guarded UPDATE: only an open review can be decided, and only once."""
+    done = conn.execute(
+        update(reviews)
+        .where(reviews.c.decision_id == decision_id, reviews.c.status == "open")
+        .values(status=status, decided_by=by, note=note, decided_at=now)
+    ).rowcount
+    if done != 1:
+        exists = conn.execute(
+            select(reviews.c.status).where(reviews.c.decision_id == decision_id)
+        ).scalar_one_or_none()
+        if exists is None:
+            raise NotFound(f"decision {decision_id} has no review", code="no_review")
+        raise ReviewClosed(f"the review of decision {decision_id} was already {exists}")
+
+
+def decide(
+    engine: Engine,
+    service: Service,
+    decision_id: str,
+    *,
+    approve: bool,
+    by: str,
+    note: str,
+    now: datetime,
+) -> ReviewOutcome:
+    """Approve (create the attempts, after re-checking what is still refundable) or decline."""
+    note = note.strip()
+    if not note:
+        raise InputError("a note saying why is required", code="note_required")
+    status = "approved" if approve else "declined"
+    with write_tx(engine) as conn:
+        lock_ledger(conn)
+        _close(conn, decision_id, status, by, note, now)
+        row = conn.execute(select(decisions).where(decisions.c.id == decision_id)).one()
+        decision = Decision.from_dict(json.loads(row.body))
+        attempt_ids: list[str] = []
+        requeued: list[str] = []
+        existing = list(conn.execute(
+            select(refund_attempts).where(refund_attempts.c.decision_id == decision_id)
+            .order_by(refund_attempts.c.seq)
+        ))
+        if approve and not existing:
+            facts = _facts(conn, service, row.order_id, now)
+            _check_refundable(decision, facts.payments)
+            attempt_ids = create_attempts(
+                conn, decision_id, decision, facts, service.route(facts), now
+            )
+        elif approve:
+            attempt_ids, requeued = _pay_again(conn, service, row.order_id, existing, now)
+        body: dict[str, Any] = {
+            "status": status, "decided_by": by, "note": note, "attempt_ids": attempt_ids,
+        }
+        if requeued:
+            body["requeued"] = requeued
+        append_entry(conn, "review_decided", decision_id, body, now)
+        attempt_ids = [*attempt_ids, *requeued]
+    if attempt_ids and service.on_attempts:
+        service.on_attempts(tuple(attempt_ids))
+    return ReviewOutcome(decision_id, status, tuple(attempt_ids))
+
+
+def _facts(conn: Connection, service: Service, order_id: str, now: datetime) -> OrderFacts:
+    """The order's facts; an order known only from its payments (a Stripe-only shop) too."""
+    facts = facts_mod.load_facts(conn, order_id, now, service.policy.abuse_window_days)
+    if facts is not None:
+        return facts
+    if not facts_mod.payment_facts(conn, order_id):
+        raise NotFound(f"order {order_id} is unknown", code="unknown_order")
+    return trouble_events.facts_for(conn, service.policy, order_id, now)
+
+
+def _pay_again(
+    conn: Connection, service: Service, order_id: str, rows: list[Any], now: datetime
+) -> tuple[list[str], list[str]]:
+    """An approved review of a failed payout: pay again, once. Nothing while an attempt is live.
+    A finally refused attempt (nothing moved) gets a new attempt with a new idempotency key,
+    after the remainder is re-checked; one whose outcome is unknown is requeued with its own key,
+    so if the money did move the provider replays it instead of paying twice."""
+    if any(r.status in LIVE_ATTEMPT for r in rows):
+        return [], []
+    unknown = [r for r in rows if outcome_unknown(r.status, r.last_error)]
+    done = {u.id for u in unknown} | _replaced(conn, [r.id for r in rows])
+    refused = [r for r in rows if r.status == "failed" and r.id not in done]
+    freed = [r for r in [*refused, *unknown] if r.status == "failed"]  # no longer reserved
+    if freed:
+        facts = _facts(conn, service, order_id, now)
+        _check_fits([(r.kind, r.payment_reference, int(r.amount)) for r in freed], facts.payments)
+    note = "review approved"
+    new = [retry_attempt(conn, AttemptRow.from_row(r), now, f"{note}: replaces {r.id}")
+           for r in refused]
+    again = [r.id for r in unknown
+             if requeue(conn, AttemptRow.from_row(r), now, f"{note}: same idempotency key")]
+    return new, again
+
+
+def _check_refundable(decision: Decision, payments: Any) -> None:
+    _check_fits(
+        [(res.kind.value, res.payment_reference, res.amount) for res in decision.resolutions],
+        payments,
+    )
+
+
+def _check_fits(wanted: list[tuple[str, str | None, int]], payments: Any) -> None:
+    """Raise ``NotRefundable`` unless every refund fits what its payment still has to give."""
+    left = {p.reference: p.refundable for p in payments}
+    for kind, reference, amount in wanted:
+        if kind != ResolutionKind.REFUND.value or amount <= 0:
+            continue
+        have = left.get(reference or "", 0)
+        if amount > have:
+            raise NotRefundable(
+                f"payment {reference} has {have} left to refund; "
+                f"this decision would refund {amount}"
+            )
+        left[reference or ""] = have - amount

@@ -1,0 +1,274 @@
+"""Refund attempt state changes, each journalled in the hash chain.
+
+pending ──claim──► in_progress ──► succeeded ──(provider event: refund failed later)──► failed
+   ▲                   │      └──► sent ──(provider event)──► succeeded | failed
+   ├──── retry at T ───┤
+   │                   ├──► failed (final error: nothing moved) ──► review
+   │                   └──► unknown (out of tries on a retryable error: money may have moved,
+   │                              the amount stays reserved) ──► review
+   └── review approved: the same attempt, same idempotency key, requeued (unknown only);
+       a failed one is replaced by a new attempt with a new key (``retry_attempt``)
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import datetime
+from types import SimpleNamespace
+from typing import Any
+
+from sqlalchemy import Connection, bindparam, func, select, update
+
+from refunds_plugin.ledger.db import lock_ledger
+from refunds_plugin.ledger.journal import (
+    append_entry,
+    attempt_id_for,
+    idempotency_key_for,
+    open_review,
+)
+from refunds_plugin.ledger.tables import refund_attempts
+
+TERMINAL = ("succeeded", "failed", "canceled")
+UNCLAIMED = ("sent", "unknown")  # not terminal, but nobody holds them: the claim is cleared
+NEEDS_REVIEW = ("failed", "unknown")  # a person looks at these
+
+
+@dataclass(frozen=True)
+class AttemptRow:
+    id: str
+    decision_id: str
+    order_id: str
+    provider: str
+    kind: str
+    currency: str
+    amount: int
+    bonus: int
+    payment_reference: str | None
+    customer_id: str | None
+    customer_email: str | None
+    reason: str
+    idempotency_key: str
+    status: str
+    tries: int
+    provider_reference: str | None
+    credit_code: str | None
+    progress: dict[str, Any]
+
+    @classmethod
+    def from_row(cls, row: Any) -> AttemptRow:
+        return cls(
+            id=row.id,
+            decision_id=row.decision_id,
+            order_id=row.order_id,
+            provider=row.provider,
+            kind=row.kind,
+            currency=row.currency,
+            amount=int(row.amount),
+            bonus=int(row.bonus or 0),
+            payment_reference=row.payment_reference,
+            customer_id=row.customer_id,
+            customer_email=row.customer_email,
+            reason=row.reason,
+            idempotency_key=row.idempotency_key,
+            status=row.status,
+            tries=int(row.tries),
+            provider_reference=row.provider_reference,
+            credit_code=row.credit_code,
+            progress=json.loads(row.progress) if row.progress else {},
+        )
+
+
+    @classmethod
+    def written(cls, values: dict[str, Any]) -> AttemptRow:
+        """The row as ``ledger.write_attempts`` inserted it, without reading it back."""
+        return cls.from_row(
+            SimpleNamespace(
+                **{"provider_reference": None, "credit_code": None, "progress": None, **values}
+            )
+        )
+
+
+def get_attempt(conn: Connection, attempt_id: str) -> AttemptRow | None:
+    row = conn.execute(select(refund_attempts).where(refund_attempts.c.id == attempt_id)).first()
+    return AttemptRow.from_row(row) if row else None
+
+
+def find_by_provider_reference(conn: Connection, provider: str, ref: str) -> AttemptRow | None:
+    row = conn.execute(
+        select(refund_attempts).where(
+            refund_attempts.c.provider == provider, refund_attempts.c.provider_reference == ref
+        )
+    ).first()
+    return AttemptRow.from_row(row) if row else None
+
+
+_UNKNOWN_UNREFERENCED = (
+    select(refund_attempts)
+    .where(
+        refund_attempts.c.provider == bindparam("provider"),
+        refund_attempts.c.payment_reference == bindparam("payment"),
+        refund_attempts.c.amount == bindparam("amount"),
+        refund_attempts.c.status == "unknown",
+        refund_attempts.c.provider_reference.is_(None),
+    )
+    .order_by(refund_attempts.c.created_at, refund_attempts.c.id)
+)
+
+
+def unknown_unreferenced(
+    conn: Connection, provider: str, payment_reference: str, amount: int
+) -> list[AttemptRow]:
+    """Attempts of ``amount`` on a payment that gave up without a provider reference: what
+    they asked may have been done, and only a later provider event can say which it was."""
+    params = {"provider": provider, "payment": payment_reference, "amount": amount}
+    return [AttemptRow.from_row(r) for r in conn.execute(_UNKNOWN_UNREFERENCED, params)]
+
+
+_TRANSITIONS: dict[tuple[tuple[str, ...], bool, bool], Any] = {}
+
+
+def _transition_stmt(columns: tuple[str, ...], expect: bool, claimed: bool) -> Any:
+    """The guarded UPDATE for this shape of transition, built once (the executor runs one per
+    attempt inside the write lock, and building it cost more than running it)."""
+    key = (columns, expect, claimed)
+    stmt = _TRANSITIONS.get(key)
+    if stmt is None:
+        stmt = update(refund_attempts).where(refund_attempts.c.id == bindparam("p_id"))
+        if expect:
+            stmt = stmt.where(refund_attempts.c.status.in_(bindparam("p_expect", expanding=True)))
+        if claimed:
+            stmt = stmt.where(refund_attempts.c.claimed_by == bindparam("p_claimed"))
+        stmt = _TRANSITIONS[key] = stmt.values({c: bindparam(f"v_{c}") for c in columns})
+    return stmt
+
+
+def transition(
+    conn: Connection,
+    attempt_id: str,
+    status: str,
+    now: datetime,
+    *,
+    expect: tuple[str, ...] | None = None,
+    claimed_by: str | None = None,
+    provider_reference: str | None = None,
+    sent_amount: int | None = None,
+    credit_code: str | None = None,
+    error: str | None = None,
+    next_try_at: datetime | None = None,
+    tries: int | None = None,
+    note: str | None = None,
+) -> bool:
+    """Move an attempt to ``status`` if it is in one of ``expect`` (and, if given, still held
+    by ``claimed_by``); journal the change. Returns False when the guard did not hold."""
+    lock_ledger(conn)  # always ledger lock before row locks: one lock order, no deadlock
+    values: dict[str, Any] = {"status": status, "updated_at": now}
+    if provider_reference is not None:
+        values["provider_reference"] = provider_reference
+    if sent_amount is not None:
+        values["sent_amount"] = sent_amount
+    if credit_code is not None:
+        values["credit_code"] = credit_code
+    if error is not None:
+        values["last_error"] = error[:2000]
+    if next_try_at is not None:
+        values["next_try_at"] = next_try_at
+    if tries is not None:
+        values["tries"] = tries
+    if status in TERMINAL or status in UNCLAIMED:
+        values["claimed_by"] = None
+        values["lease_until"] = None
+    if status in TERMINAL:
+        values["completed_at"] = now
+    params = {f"v_{k}": v for k, v in values.items()}
+    params.update(p_id=attempt_id, p_expect=list(expect or ()), p_claimed=claimed_by)
+    stmt = _transition_stmt(tuple(values), expect is not None, claimed_by is not None)
+    if conn.execute(stmt, params).rowcount != 1:
+        return False
+    body = {k: v for k, v in values.items() if k not in ("updated_at", "claimed_by", "lease_until")}
+    if note:
+        body["note"] = note
+    append_entry(conn, "attempt", attempt_id, body, now)
+    if status in NEEDS_REVIEW:
+        row = get_attempt(conn, attempt_id)
+        assert row is not None
+        why = f"attempt_{status}: {error or note or ''}"[:500]
+        open_review(conn, row.decision_id, why, now)
+    return True
+
+
+def outcome_unknown(status: str, last_error: str | None) -> bool:
+    """Did the provider maybe move the money? ``unknown``, or a ``failed`` written before that
+    status existed by giving up on a retryable error ("gave up after N tries")."""
+    return status == "unknown" or (
+        status == "failed" and (last_error or "").startswith("gave up after")
+    )
+
+
+def requeue(conn: Connection, attempt: AttemptRow, now: datetime, note: str) -> bool:
+    """Send the same attempt (same idempotency key) to the provider again, from its first try:
+    if the money did move, the provider replays what it did instead of paying twice."""
+    moved = transition(
+        conn, attempt.id, "pending", now, expect=(attempt.status,), next_try_at=now, tries=0,
+        note=note,
+    )
+    if moved:
+        conn.execute(
+            update(refund_attempts)
+            .where(refund_attempts.c.id == attempt.id)
+            .values(completed_at=None, claimed_by=None, lease_until=None,
+                    # tells the provider to look for what an earlier try may have done
+                    progress=json.dumps({**attempt.progress, "requeued": True}, sort_keys=True))
+        )
+    return moved
+
+
+def retry_attempt(conn: Connection, failed: AttemptRow, now: datetime, note: str) -> str:
+    """A new attempt (next ``seq`` of the decision, so a new id and idempotency key) paying
+    what a finally refused one should have paid; journalled. The caller checked the remainder."""
+    ra = refund_attempts.c
+    seq = int(
+        conn.execute(
+            select(func.coalesce(func.max(ra.seq), -1)).where(ra.decision_id == failed.decision_id)
+        ).scalar_one()
+    ) + 1
+    attempt_id = attempt_id_for(failed.decision_id, seq)
+    key = idempotency_key_for(attempt_id)
+    conn.execute(
+        refund_attempts.insert().values(
+            id=attempt_id, decision_id=failed.decision_id, order_id=failed.order_id, seq=seq,
+            provider=failed.provider, kind=failed.kind, currency=failed.currency,
+            amount=failed.amount, bonus=failed.bonus,
+            payment_reference=failed.payment_reference, customer_id=failed.customer_id,
+            customer_email=failed.customer_email, reason=failed.reason, idempotency_key=key,
+            status="pending", tries=0, next_try_at=now, created_at=now, updated_at=now,
+        )
+    )
+    append_entry(
+        conn,
+        "attempt",
+        attempt_id,
+        {
+            "status": "pending",
+            "decision_id": failed.decision_id,
+            "kind": failed.kind,
+            "amount": failed.amount,
+            "bonus": failed.bonus,
+            "currency": failed.currency,
+            "provider": failed.provider,
+            "payment_reference": failed.payment_reference,
+            "idempotency_key": key,
+            "retry_of": failed.id,
+            "note": note,
+        },
+        now,
+    )
+    return attempt_id
+
+
+def save_progress(conn: Connection, attempt_id: str, progress: dict[str, Any]) -> None:
+    conn.execute(
+        update(refund_attempts)
+        .where(refund_attempts.c.id == attempt_id)
+        .values(progress=json.dumps(progress, sort_keys=True))
+    )

@@ -1,0 +1,100 @@
+"""Engine creation and the unit of work around the database.
+
+SQLite (the embedded default) runs in WAL mode with ``synchronous=FULL`` and a busy timeout;
+write transactions start with ``BEGIN IMMEDIATE`` so two writers queue instead of deadlocking on
+a lock upgrade. PostgreSQL serialises writers of the ledger chain with a transaction-scoped
+advisory lock (see ``lock_ledger``).
+"""
+
+from __future__ import annotations
+
+import weakref
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from sqlalchemy import Connection, Engine, create_engine, event, text
+from sqlalchemy.pool import NullPool, QueuePool
+
+from refunds_plugin.ledger.group_commit import GroupCommit
+
+LEDGER_LOCK_KEY = 0x52_46_4E_44  # "RFND": one advisory lock for the ledger's append path
+
+
+_GROUPS: weakref.WeakKeyDictionary[Engine, GroupCommit] = weakref.WeakKeyDictionary()
+
+
+def make_engine(url: str, *, busy_timeout_ms: int = 30_000, pool_size: int = 5) -> Engine:
+    """Create an engine for ``url`` with the pragmas and pooling this service relies on."""
+    if url.startswith("sqlite"):
+        # A file database keeps its connections: opening one per transaction re-ran the pragmas
+        # and, on closing the last one, checkpointed and deleted the WAL every time.
+        memory = url in ("sqlite://", "sqlite:///:memory:")
+        engine = create_engine(
+            url,
+            poolclass=NullPool if memory else QueuePool,
+            **({} if memory else {"pool_size": pool_size, "max_overflow": 4 * pool_size}),
+            connect_args={"timeout": busy_timeout_ms / 1000, "check_same_thread": False},
+        )
+        _configure_sqlite(engine, busy_timeout_ms)
+        database = engine.url.database
+        _GROUPS[engine] = GroupCommit(None if memory or not database else f"{database}-writer")
+        return engine
+    return create_engine(url, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True)
+
+
+def _configure_sqlite(engine: Engine, busy_timeout_ms: int) -> None:
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_conn: Any, _record: Any) -> None:
+        dbapi_conn.isolation_level = None  # let us issue BEGIN ourselves
+        cur = dbapi_conn.cursor()
+        cur.execute("PRAGMA journal_mode=WAL")
+        cur.execute("PRAGMA synchronous=FULL")
+        cur.execute(f"PRAGMA busy_timeout={int(busy_timeout_ms)}")
+        cur.execute("PRAGMA foreign_keys=ON")
+        cur.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(conn: Connection) -> None:
+        if conn.get_execution_options().get("sqlite_write", False):
+            conn.exec_driver_sql("BEGIN IMMEDIATE")
+        else:
+            conn.exec_driver_sql("BEGIN")
+
+
+def is_sqlite(engine_or_conn: Engine | Connection) -> bool:
+    return engine_or_conn.dialect.name == "sqlite"
+
+
+@contextmanager
+def write_tx(engine: Engine) -> Iterator[Connection]:
+    """One write transaction: committed on success, rolled back on any exception.
+
+    On SQLite it is a savepoint in a group commit (``batching.GroupCommit``): it returns only
+    after the commit that makes it durable, and an exception rolls back only its own work.
+    """
+    group = _GROUPS.get(engine) if engine.dialect.name == "sqlite" else None
+    if group is not None:
+        with group.member(engine) as conn:
+            yield conn
+        return
+    with engine.connect() as conn:
+        conn = conn.execution_options(sqlite_write=True)
+        with conn.begin():
+            yield conn
+
+
+@contextmanager
+def read_tx(engine: Engine) -> Iterator[Connection]:
+    with engine.connect() as conn, conn.begin():
+        yield conn
+
+
+def lock_ledger(conn: Connection) -> None:
+    """Serialise appends to the ledger chain and money checks across processes.
+
+    SQLite's ``BEGIN IMMEDIATE`` already holds the one write lock; PostgreSQL takes a
+    transaction-scoped advisory lock, released at commit or rollback.
+    """
+    if conn.dialect.name == "postgresql":
+        conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": LEDGER_LOCK_KEY})

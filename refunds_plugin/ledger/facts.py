@@ -1,0 +1,246 @@
+"""Gathering what the policy needs to know about an order and its customer from the ledger.
+
+Refundable money is computed conservatively: what the provider reported refunded and what our
+own live attempts hold (also those whose outcome is unknown) are both counted, so two requests
+racing can never exceed what was captured (the caller holds the ledger lock while it decides).
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import BindParameter, Connection, bindparam, case, func, or_, select, true
+
+from refunds_plugin.domain import (
+    Customer,
+    CustomerHistory,
+    OrderFacts,
+    OrderLine,
+    PaymentFacts,
+)
+from refunds_plugin.ledger.tables import (
+    decisions,
+    orders,
+    payments,
+    provider_refunds,
+    refund_attempts,
+)
+from refunds_plugin.money import refund_increment
+
+
+def _aware(value: datetime | None) -> datetime | None:
+    """SQLite hands back naive datetimes; everything we store is UTC."""
+    if value is None or value.tzinfo is not None:
+        return value
+    return value.replace(tzinfo=UTC)
+
+
+def _lines(raw: str) -> tuple[OrderLine, ...]:
+    out = []
+    for item in json.loads(raw):
+        item["tags"] = tuple(item.get("tags", ()))
+        item["collections"] = tuple(item.get("collections", ()))
+        out.append(OrderLine(**item))
+    return tuple(out)
+
+
+# Built once with bound parameters: building a statement and its cache key on every call cost
+# more Python time than SQLite spent running it.
+_OID: BindParameter[str] = bindparam("oid")
+RESERVED = ("pending", "in_progress", "sent", "unknown")  # attempts that hold money back
+_RA, _PR = refund_attempts.c, provider_refunds.c
+
+
+def _refunds_of_payment(*where: Any) -> Any:
+    """What our attempts (``where``) hold against the payment row of the outer query."""
+    return (
+        select(func.coalesce(func.sum(_RA.amount), 0))
+        .where(_RA.order_id == _OID, _RA.payment_reference == payments.c.reference)
+        .where(_RA.kind == "refund", *where)
+        .scalar_subquery()
+    )
+
+
+# one row per payment with what is refunded and pending against it, in one statement
+_PAYMENTS = (
+    select(
+        payments.c.provider,
+        payments.c.reference,
+        payments.c.captured,
+        payments.c.refunded_reported,
+        payments.c.status,
+        _refunds_of_payment(_RA.status == "succeeded").label("done"),
+        # "unknown": the provider may have paid (it gave no answer), so it stays reserved
+        _refunds_of_payment(_RA.status.in_(RESERVED)).label("open"),
+        select(func.coalesce(func.sum(_PR.amount), 0))  # refunds made outside this service
+        .where(
+            _PR.order_id == _OID,
+            _PR.payment_reference == payments.c.reference,
+            _PR.attempt_id.is_(None),
+            _PR.status.not_in(("failed", "canceled")),
+        )
+        .scalar_subquery()
+        .label("external"),
+    )
+    .where(payments.c.order_id == _OID, payments.c.status != "failed")
+    .order_by(payments.c.created_at, payments.c.id)
+)
+_RETURNED = select(decisions.c.body).where(
+    decisions.c.order_id == _OID,
+    decisions.c.kind == "return",
+    decisions.c.outcome.in_(("approve", "review")),
+)
+_ORDER = select(orders).where(orders.c.order_id == _OID)
+
+
+def payment_facts(conn: Connection, order_id: str) -> tuple[PaymentFacts, ...]:
+    result = []
+    for row in conn.execute(_PAYMENTS, {"oid": order_id}):
+        captured = int(row.captured)
+        refunded = max(int(row.refunded_reported), int(row.done) + int(row.external))
+        result.append(
+            PaymentFacts(
+                provider=row.provider,
+                reference=row.reference,
+                captured=captured,
+                refunded=min(refunded, captured),
+                pending=int(row.open),
+                disputed=row.status == "disputed",
+            )
+        )
+    return tuple(result)
+
+
+def _returned(conn: Connection, order_id: str) -> tuple[tuple[tuple[str, int], ...], int]:
+    """Quantities already returned (approved or waiting for review) and shipping refunded."""
+    rows = conn.execute(_RETURNED, {"oid": order_id}).scalars().all()
+    qty: dict[str, int] = {}
+    shipping = 0
+    for body in rows:
+        data = json.loads(body)
+        for line in data.get("lines", ()):
+            qty[line["line_id"]] = qty.get(line["line_id"], 0) + int(line["quantity"])
+        shipping += int(data.get("shipping_refund", 0))
+    return tuple(sorted(qty.items())), shipping
+
+
+NOT_RECEIVED_LINE = '%"reason":"not_received"%'  # as ledger.to_json writes a request's lines
+
+
+def _history_query(by_id: bool, by_email: bool) -> Any:
+    """The aggregate query for a customer known by id, by email or both (built once).
+
+    Emails are stored lower-cased (``orders.upsert_order``), so an equality on the column uses
+    ``ix_orders_customer_email``; a row stored before that, with its own spelling, still
+    matches that exact spelling (``lower(customer_email)`` matched every spelling but no index
+    could serve it, so each return scanned the whole table).
+    """
+    keys = []
+    if by_id:
+        keys.append(orders.c.customer_id == bindparam("cid"))
+    if by_email:
+        keys.append(orders.c.customer_email.in_(bindparam("emails", expanding=True)))
+    theirs = select(orders.c.order_id).where(or_(*keys)).scalar_subquery()
+    paid = (
+        select(func.coalesce(func.sum(payments.c.captured), 0))
+        .where(payments.c.order_id.in_(theirs), payments.c.status != "failed")
+        .scalar_subquery()
+    )
+    of_orders = (
+        select(
+            func.count().label("order_count"),
+            func.min(orders.c.paid_at).label("first"),
+            paid.label("paid"),
+        )
+        .where(or_(*keys))
+        .subquery()
+    )
+    recent = decisions.c.created_at >= bindparam("since", type_=decisions.c.created_at.type)
+    not_received = case((decisions.c.request.like(NOT_RECEIVED_LINE), 1), else_=0)
+    of_returns = (
+        select(
+            func.coalesce(func.sum(decisions.c.amount), 0).label("refunded"),
+            func.coalesce(func.sum(case((recent, 1), else_=0)), 0).label("recent"),
+            func.coalesce(func.sum(case((recent, decisions.c.amount), else_=0)), 0).label(
+                "recent_amount"
+            ),
+            func.coalesce(func.sum(not_received), 0).label("not_received"),
+        )
+        .where(
+            decisions.c.order_id.in_(theirs),
+            decisions.c.kind == "return",
+            decisions.c.outcome.in_(("approve", "review")),
+        )
+        .subquery()
+    )
+    # two one-row aggregates side by side: one statement
+    return select(of_orders, of_returns).select_from(of_orders.join(of_returns, true()))
+
+
+_HISTORY = {(i, e): _history_query(i, e) for i in (True, False) for e in (True, False) if i or e}
+
+
+def customer_history(
+    conn: Connection, customer: Customer, now: datetime, window_days: int
+) -> CustomerHistory:
+    """The customer's orders, payments and past returns in one indexed aggregate query."""
+    if not customer.id and not customer.email:
+        return CustomerHistory(window_days=window_days)
+    email = customer.email or ""
+    params = {
+        "cid": customer.id,
+        "emails": sorted({email.lower(), email}),
+        "since": now - timedelta(days=window_days),
+    }
+    h = conn.execute(_HISTORY[(bool(customer.id), bool(customer.email))], params).one()
+    return CustomerHistory(
+        total_paid=int(h.paid),
+        order_count=int(h.order_count),
+        first_order_at=_aware(h.first),
+        total_refunded=int(h.refunded),
+        refunds_recent_count=int(h.recent),
+        refunds_recent_amount=int(h.recent_amount),
+        not_received_claims=int(h.not_received),
+        window_days=window_days,
+    )
+
+
+def step_for(pays: tuple[PaymentFacts, ...], currency: str) -> int:
+    """The step card refunds must go in for this order (Stripe: tens of fils for KWD)."""
+    return max((refund_increment(p.provider, currency) for p in pays), default=1)
+
+
+def load_facts(
+    conn: Connection, order_id: str, now: datetime, window_days: int = 90
+) -> OrderFacts | None:
+    row = conn.execute(_ORDER, {"oid": order_id}).first()
+    if row is None:
+        return None
+    customer = Customer(id=row.customer_id, email=row.customer_email)
+    returned, shipping_refunded = _returned(conn, order_id)
+    pays = payment_facts(conn, order_id)
+    return OrderFacts(
+        order_id=row.order_id,
+        currency=row.currency,
+        lines=_lines(row.lines),
+        shipping_amount=int(row.shipping_amount),
+        total_amount=int(row.total_amount),
+        customer=customer,
+        paid_at=_aware(row.paid_at),
+        fulfilled_at=_aware(row.fulfilled_at),
+        delivered_at=_aware(row.delivered_at),
+        payments=pays,
+        refund_increment=step_for(pays, row.currency),
+        returned_quantities=returned,
+        shipping_refunded=shipping_refunded,
+        history=customer_history(conn, customer, now, window_days),
+        source=row.source,
+        channel=row.channel,
+    )
+
+
+def order_extra(conn: Connection, order_id: str) -> dict[str, Any]:
+    raw = conn.execute(select(orders.c.extra).where(orders.c.order_id == order_id)).scalar()
+    return json.loads(raw) if raw else {}

@@ -1,0 +1,215 @@
+"""Saleor: record the return, then refund through a granted refund, or credit as a gift card.
+
+Each step's result is saved (``save_progress``) before the next step starts, and a marker is
+saved before each creating mutation, so a retry after a crash or a lost answer finds what the
+first try created (by the attempt id written into the granted refund's reason or the gift card's
+tag) instead of creating a second one. ``REFUND_ALREADY_PROCESSED`` means the refund is done.
+The gift-card step is in ``saleor.gift_cards``; a correction's refund straight from the
+transaction is in ``saleor.transactions``.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import requests
+from sqlalchemy import Engine, select
+
+from refunds_plugin.config import Config
+from refunds_plugin.domain import Decision, DecisionKind
+from refunds_plugin.errors import FinalProviderError
+from refunds_plugin.ledger.db import make_engine
+from refunds_plugin.ledger.tables import decisions, refund_attempts
+from refunds_plugin.providers import Instruction, ProviderResult, SaveProgress
+from refunds_plugin.providers.saleor.gift_cards import credit_gift_card
+from refunds_plugin.providers.saleor.transactions import fetch_order, refund_transaction
+from refunds_plugin.saleor import graphql
+from refunds_plugin.saleor.client import MutationError, SaleorClient
+from refunds_plugin.saleor.events import ATTEMPT_MARK, attempt_in_reason
+from refunds_plugin.saleor.installs import get_install
+from refunds_plugin.saleor.order import RETURNED, SHIPPED, decimal_amount
+
+
+class SaleorProvider:
+    name = "saleor"
+
+    def __init__(
+        self,
+        engine: Engine | None = None,
+        *,
+        database_url: str = "",
+        session: requests.Session | None = None,
+        timeout: float = 15.0,
+    ) -> None:
+        self._engine = engine
+        self._database_url = database_url
+        self.session = session or requests.Session()
+        self.timeout = timeout
+
+    @classmethod
+    def from_config(cls, config: Config) -> SaleorProvider:
+        return cls(database_url=config.database_url)
+
+    @property
+    def engine(self) -> Engine:
+        if self._engine is None:  # built on first use, never at import or wiring time
+            self._engine = make_engine(self._database_url)
+        return self._engine
+
+    # --- the ledger side ----------------------------------------------------------------------
+    def _client(self, api_url: str) -> SaleorClient:
+        with self.engine.connect() as conn:
+            install = get_install(conn, api_url)
+        if install is None:
+            raise FinalProviderError(
+                f"the Saleor app is not installed for {api_url}", code="not_installed"
+            )
+        return SaleorClient(api_url, install.token, session=self.session, timeout=self.timeout)
+
+    def _decision(self, ins: Instruction) -> tuple[Decision, bool]:
+        """The decision, and whether this attempt is the one that records the return."""
+        with self.engine.connect() as conn:
+            body = conn.execute(
+                select(decisions.c.body).where(decisions.c.id == ins.decision_id)
+            ).scalar_one()
+            first = conn.execute(
+                select(refund_attempts.c.id)
+                .where(
+                    refund_attempts.c.decision_id == ins.decision_id,
+                    refund_attempts.c.provider == self.name,
+                )
+                .order_by(refund_attempts.c.seq)
+                .limit(1)
+            ).scalar()
+        return Decision.from_dict(json.loads(body)), first == ins.attempt_id
+
+    # --- the steps ----------------------------------------------------------------------------
+    def execute(self, instruction: Instruction, save_progress: SaveProgress) -> ProviderResult:
+        ins = instruction
+        saleor = ins.extra.get("saleor") or {}
+        api_url = saleor.get("api_url")
+        if not api_url:
+            raise FinalProviderError(
+                f"order {ins.order_id} has no Saleor API URL on record", code="not_saleor"
+            )
+        client = self._client(api_url)
+        progress = dict(ins.progress)
+
+        def save(**values: Any) -> None:
+            progress.update(values)
+            save_progress(dict(progress))
+
+        decision, records_return = self._decision(ins)
+        correction = decision.kind in (DecisionKind.OVERPAYMENT, DecisionKind.DUPLICATE_CHARGE)
+        if correction and ins.kind == "refund":  # nothing comes back, no lines to grant for
+            return refund_transaction(client, ins, progress, save)
+        if records_return and not correction:
+            self._return(client, ins, decision, progress, save)
+        if ins.kind == "refund":
+            return self._refund(client, ins, decision, progress, save)
+        return credit_gift_card(client, ins, saleor, progress, save)
+
+    def _return(self, client: SaleorClient, ins: Instruction, decision: Decision,
+                progress: dict[str, Any], save: Any) -> None:
+        if progress.get("return_fulfillment") or progress.get("return") == "none":
+            return
+        wanted: dict[str, int] = {}
+        if decision.return_required:
+            for ln in decision.lines:
+                if ln.return_required:
+                    wanted[ln.line_id] = wanted.get(ln.line_id, 0) + ln.quantity
+        if not wanted:
+            save(**{"return": "none"})
+            return
+        order = fetch_order(client, ins.order_id)
+        returned = sorted(f["id"] for f in order["fulfillments"] if f["status"] in RETURNED)
+        if progress.get("return") == "requested":
+            new = [fid for fid in returned if fid not in progress.get("returned_before", [])]
+            if new:  # the first try's answer was lost, but Saleor did record the return
+                save(return_fulfillment=new[0])
+                return
+        fulfillment_lines, order_lines = [], []
+        for line_id, qty in sorted(wanted.items()):
+            for ful in order["fulfillments"]:
+                if ful["status"] not in SHIPPED or qty <= 0:
+                    continue
+                for fl in ful["lines"]:
+                    if fl["orderLine"]["id"] == line_id and qty > 0:
+                        take = min(qty, int(fl["quantity"]))
+                        fulfillment_lines.append({"fulfillmentLineId": fl["id"], "quantity": take})
+                        qty -= take
+            if qty > 0:  # not shipped yet: returned from the order line itself
+                order_lines.append({"orderLineId": line_id, "quantity": qty})
+        save(**{"return": "requested", "returned_before": returned})
+        payload = client.mutate(
+            graphql.RETURN_PRODUCTS,
+            {
+                "order": ins.order_id,
+                "input": {
+                    "fulfillmentLines": fulfillment_lines,
+                    "orderLines": order_lines,
+                    "refund": False,
+                },
+            },
+            "orderFulfillmentReturnProducts",
+        )
+        save(return_fulfillment=(payload.get("returnFulfillment") or {}).get("id") or "none")
+
+    def _refund(self, client: SaleorClient, ins: Instruction, decision: Decision,
+                progress: dict[str, Any], save: Any) -> ProviderResult:
+        if not ins.payment_reference:
+            raise FinalProviderError("no Saleor transaction to refund to", code="no_transaction")
+        grant_id = progress.get("granted_refund")
+        if not grant_id and progress.get("grant") == "requested":
+            order = fetch_order(client, ins.order_id)
+            grant_id = next(
+                (g["id"] for g in order["grantedRefunds"]
+                 if attempt_in_reason(g.get("reason") or "") == ins.attempt_id),
+                None,
+            )
+            if grant_id:
+                save(granted_refund=grant_id)
+        if not grant_id:
+            save(grant="requested")
+            lines = [
+                {"id": ln.line_id, "quantity": ln.quantity}
+                for ln in decision.lines
+                if ln.quantity > 0
+            ]
+            payload = client.mutate(
+                graphql.GRANT_REFUND,
+                {
+                    "id": ins.order_id,
+                    "input": {
+                        "amount": decimal_amount(ins.amount, ins.currency),
+                        "reason": f"{ATTEMPT_MARK}{ins.attempt_id}: decision {ins.decision_id}",
+                        "lines": lines,
+                        "transactionId": ins.payment_reference,
+                    },
+                },
+                "orderGrantRefundCreate",
+            )
+            grant_id = (payload.get("grantedRefund") or {}).get("id")
+            if not grant_id:
+                raise FinalProviderError("Saleor granted no refund", code="bad_response")
+            save(granted_refund=grant_id)
+        status = "sent"
+        try:
+            client.mutate(
+                graphql.REQUEST_GRANTED_REFUND,
+                {"grantedRefundId": grant_id, "transactionId": ins.payment_reference},
+                "transactionRequestRefundForGrantedRefund",
+            )
+        except MutationError as exc:
+            if "REFUND_ALREADY_PROCESSED" in exc.codes:
+                status = "succeeded"
+            elif "REFUND_IS_PENDING" not in exc.codes:
+                raise
+        save(refund_requested=True)
+        return ProviderResult(
+            status=status,
+            reference=grant_id,
+            sent_amount=ins.amount,
+            detail={"granted_refund": grant_id},
+        )

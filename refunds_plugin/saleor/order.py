@@ -1,0 +1,227 @@
+"""A re-queried Saleor order turned into ledger facts: the order, its payments, its refunds.
+
+Saleor's money arrives as decimals in major units (parsed as ``Decimal``, never a float) and
+leaves this module as integer minor units. Saleor ids the executor needs later — the API URL,
+channel slug, fulfilment lines, transactions — go into ``orders.extra`` under ``"saleor"``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import ROUND_HALF_EVEN, Decimal
+from typing import Any
+
+from refunds_plugin.domain import Customer, OrderLine
+from refunds_plugin.ledger.orders import OrderRecord
+from refunds_plugin.money import Money, exponent, normalize_currency
+
+PAID = ("FULL", "OVERCHARGED")
+SHIPPED = ("FULFILLED", "WAITING_FOR_APPROVAL")
+RETURNED = ("RETURNED", "REFUNDED_AND_RETURNED")
+
+
+def minor(money: dict[str, Any] | None, currency: str) -> int:
+    """Saleor ``{amount, currency}`` → integer minor units (JPY 1500 → 1500, USD 12.5 → 1250)."""
+    if not money:
+        return 0
+    cur = normalize_currency(money.get("currency") or currency)
+    if cur != currency:
+        raise ValueError(f"amount in {cur} on an order in {currency}")
+    value = Decimal(str(money["amount"]))
+    quantum = Decimal(1).scaleb(-exponent(cur))
+    return Money.parse(value.quantize(quantum, rounding=ROUND_HALF_EVEN), cur).minor
+
+
+def decimal_amount(amount: int, currency: str) -> str:
+    """Integer minor units → the decimal string Saleor's ``PositiveDecimal`` takes."""
+    return Money(amount, currency).decimal_string()
+
+
+def _when(text: str | None) -> datetime | None:
+    if not text:
+        return None
+    return datetime.fromisoformat(text.replace("Z", "+00:00"))
+
+
+@dataclass(frozen=True)
+class TransactionEvent:
+    id: str
+    type: str  # REFUND_REQUEST | REFUND_SUCCESS | REFUND_FAILURE | CHARGE_SUCCESS ...
+    created: datetime | None
+    amount: int
+
+
+@dataclass(frozen=True)
+class SaleorPayment:
+    reference: str  # TransactionItem id
+    captured: int
+    refunded: int
+    pending: int
+    created: datetime | None = None  # Saleor's createdAt: which payment came first
+    events: tuple[TransactionEvent, ...] = ()
+
+
+@dataclass(frozen=True)
+class GrantedRefund:
+    id: str
+    status: str  # NONE | PENDING | SUCCESS | FAILURE
+    amount: int
+    transaction_id: str | None
+    reason: str
+    events: tuple[str, ...] = ()  # its transaction events (REFUND_REQUEST ...), Saleor 3.20+
+
+
+@dataclass(frozen=True)
+class SaleorOrder:
+    record: OrderRecord
+    payments: tuple[SaleorPayment, ...]
+    granted_refunds: tuple[GrantedRefund, ...]
+    fully_paid: bool
+    order_count: int | None
+    state_hash: str
+    charge_status: str | None = None  # NONE | PARTIAL | FULL | OVERCHARGED
+    total_balance: int | None = None  # charged minus what is owed, minor units; > 0 overpaid
+
+
+def _paid_at(order: dict[str, Any]) -> datetime | None:
+    times = [
+        _when(ev.get("createdAt"))
+        for tx in order.get("transactions") or []
+        for ev in tx.get("events") or []
+        if ev.get("type") == "CHARGE_SUCCESS"
+    ]
+    found = sorted(t for t in times if t is not None)
+    if found:
+        return found[-1]
+    return _when(order.get("created")) if order.get("chargeStatus") in PAID else None
+
+
+def _fulfillment_lines(order: dict[str, Any]) -> dict[str, list[list[Any]]]:
+    """Order line id → [[fulfilment line id, quantity, status], ...]."""
+    out: dict[str, list[list[Any]]] = {}
+    for ful in order.get("fulfillments") or []:
+        for fl in ful.get("lines") or []:
+            line_id = (fl.get("orderLine") or {}).get("id")
+            if line_id:
+                out.setdefault(line_id, []).append([fl["id"], int(fl["quantity"]), ful["status"]])
+    return out
+
+
+def state_hash(order: dict[str, Any]) -> str:
+    """What identifies this state of the order: a change to any of it is a new event."""
+    relevant = {
+        key: order.get(key)
+        for key in (
+            "updatedAt", "status", "chargeStatus", "totalCharged", "totalRefunded",
+            "totalRefundPending", "totalGrantedRefund", "totalBalance", "grantedRefunds",
+            "fulfillments",
+        )
+    }
+    relevant["transactions"] = [
+        {
+            **{k: tx.get(k) for k in ("id", "chargedAmount", "refundedAmount",
+                                      "refundPendingAmount")},
+            "events": sorted(str(ev.get("id")) for ev in tx.get("events") or []),
+        }
+        for tx in order.get("transactions") or []
+    ]
+    text = json.dumps(relevant, sort_keys=True, default=str, separators=(",", ":"))
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()[:32]
+
+
+def order_from_saleor(order: dict[str, Any], api_url: str) -> SaleorOrder:
+    currency = normalize_currency(order["total"]["gross"]["currency"])
+    user = order.get("user") or {}
+    lines = []
+    for ln in order.get("lines") or []:
+        product = ((ln.get("variant") or {}).get("product")) or {}
+        name = ln.get("productName") or ""
+        if ln.get("variantName"):
+            name = f"{name} ({ln['variantName']})"
+        lines.append(
+            OrderLine(
+                id=ln["id"],
+                sku=ln.get("productSku") or "",
+                name=name,
+                quantity=int(ln["quantity"]),
+                unit_amount=minor(ln["unitPrice"]["gross"], currency),
+                collections=tuple(c["slug"] for c in product.get("collections") or []),
+                product_id=product.get("id"),
+            )
+        )
+    fulfilled = sorted(
+        t
+        for t in (_when(f.get("created")) for f in order.get("fulfillments") or []
+                  if f.get("status") in SHIPPED + RETURNED)
+        if t is not None
+    )
+    payments = tuple(
+        SaleorPayment(
+            reference=tx["id"],
+            captured=minor(tx.get("chargedAmount"), currency),
+            refunded=minor(tx.get("refundedAmount"), currency),
+            pending=minor(tx.get("refundPendingAmount"), currency),
+            created=_when(tx.get("createdAt")),
+            events=tuple(
+                TransactionEvent(
+                    id=str(ev.get("id") or ""),
+                    type=str(ev.get("type") or ""),
+                    created=_when(ev.get("createdAt")),
+                    amount=minor(ev.get("amount"), currency),
+                )
+                for ev in tx.get("events") or []
+            ),
+        )
+        for tx in order.get("transactions") or []
+    )
+    granted = tuple(
+        GrantedRefund(
+            id=gr["id"],
+            status=gr.get("status") or "NONE",
+            amount=minor(gr.get("amount"), currency),
+            transaction_id=(gr.get("transaction") or {}).get("id"),
+            reason=gr.get("reason") or "",
+            events=tuple(str(ev["id"]) for ev in gr.get("transactionEvents") or []),
+        )
+        for gr in order.get("grantedRefunds") or []
+    )
+    channel = (order.get("channel") or {}).get("slug")
+    extra = {
+        "saleor": {
+            "api_url": api_url,
+            "order_number": order.get("number"),
+            "channel": channel,
+            "user_id": user.get("id"),
+            "fulfillment_lines": _fulfillment_lines(order),
+            "transactions": [p.reference for p in payments],
+        }
+    }
+    record = OrderRecord(
+        order_id=order["id"],
+        source="saleor",
+        currency=currency,
+        lines=tuple(lines),
+        shipping_amount=minor((order.get("shippingPrice") or {}).get("gross"), currency),
+        total_amount=minor(order["total"]["gross"], currency),
+        customer=Customer(id=user.get("id"), email=order.get("userEmail") or user.get("email")),
+        paid_at=_paid_at(order),
+        fulfilled_at=fulfilled[0] if fulfilled else None,
+        channel=channel,
+        extra=extra,
+    )
+    orders = (user.get("orders") or {}).get("totalCount")
+    return SaleorOrder(
+        record=record,
+        payments=payments,
+        granted_refunds=granted,
+        fully_paid=order.get("chargeStatus") in PAID,
+        order_count=int(orders) if orders is not None else None,
+        state_hash=state_hash(order),
+        charge_status=order.get("chargeStatus"),
+        total_balance=(
+            minor(order["totalBalance"], currency) if order.get("totalBalance") else None
+        ),
+    )

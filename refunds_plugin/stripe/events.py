@@ -1,0 +1,240 @@
+"""What Stripe's events tell the ledger: payments captured, refunds made (by us or not), disputes.
+
+Each event is handled in one transaction together with its inbox row, so a redelivery is a
+no-op and a crash leaves either all of it or none of it.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Connection, select
+
+from refunds_plugin.domain import Customer
+from refunds_plugin.intake.service import Ack, Service
+from refunds_plugin.ledger.attempts import find_by_provider_reference, get_attempt, transition
+from refunds_plugin.ledger.db import lock_ledger, write_tx
+from refunds_plugin.ledger.journal import mark_event, record_event
+from refunds_plugin.ledger.orders import (
+    clear_follow_ups,
+    find_payment_by_charge,
+    mark_disputed,
+    record_payment,
+    upsert_provider_refund,
+)
+from refunds_plugin.ledger.tables import payments
+from refunds_plugin.money import normalize_currency
+from refunds_plugin.stripe import refunded_total as stripe_refunded
+from refunds_plugin.trouble import corrections as trouble_events
+
+log = logging.getLogger("refunds.stripe")
+Handler = Callable[[Connection, dict[str, Any], datetime], str]
+
+HANDLED = (
+    "payment_intent.succeeded",
+    "charge.succeeded",
+    "charge.refunded",
+    "refund.created",
+    "refund.updated",
+    "refund.failed",
+    "charge.dispute.created",
+    "payment_intent.payment_failed",
+)
+
+
+def _customer(obj: dict[str, Any]) -> Customer:
+    email = obj.get("receipt_email") or (obj.get("billing_details") or {}).get("email")
+    cust = obj.get("customer")
+    return Customer(id=cust if isinstance(cust, str) else None, email=email)
+
+
+def _order_id(obj: dict[str, Any]) -> str | None:
+    meta = obj.get("metadata") or {}
+    value = meta.get("order_id")
+    return str(value) if value else None
+
+
+def _payment_intent(obj: dict[str, Any]) -> str | None:
+    pi = obj.get("payment_intent")
+    if isinstance(pi, dict):
+        pi = pi.get("id")
+    return pi if isinstance(pi, str) else None
+
+
+def on_payment_intent_succeeded(conn: Connection, obj: dict[str, Any], now: datetime) -> str:
+    order_id = _order_id(obj)
+    record_payment(
+        conn,
+        provider="stripe",
+        reference=obj["id"],
+        order_id=order_id,
+        currency=normalize_currency(obj["currency"]),
+        captured=int(obj.get("amount_received") or 0),
+        customer=_customer(obj),
+        now=now,
+        charge_id=obj.get("latest_charge") if isinstance(obj.get("latest_charge"), str) else None,
+    )
+    if order_id:
+        clear_follow_ups(conn, order_id, now)
+    _apply_reported_refunds(conn, obj["id"], now)
+    return "payment recorded"
+
+
+def on_charge_succeeded(conn: Connection, obj: dict[str, Any], now: datetime) -> str:
+    if not obj.get("captured", True):
+        return "authorisation only: nothing captured yet"
+    record_payment(
+        conn,
+        provider="stripe",
+        reference=_payment_intent(obj) or obj["id"],
+        order_id=_order_id(obj),
+        currency=normalize_currency(obj["currency"]),
+        captured=int(obj.get("amount_captured") or obj.get("amount") or 0),
+        customer=_customer(obj),
+        now=now,
+        charge_id=obj["id"],
+    )
+    _apply_reported_refunds(conn, _payment_intent(obj) or obj["id"], now)
+    return "payment recorded"
+
+
+def _apply_reported_refunds(conn: Connection, reference: str, now: datetime) -> None:
+    """A ``charge.refunded`` that arrived before its payment was journalled but had no row to
+    update: count it now."""
+    stripe_refunded.settle(conn, reference, now)
+
+
+def on_charge_refunded(
+    conn: Connection, obj: dict[str, Any], now: datetime, *, event_id: str, created: int
+) -> str:
+    """Stripe's ``amount_refunded`` as of this event; it can go down, and only the newest
+    event counts (``stripe_refunded``)."""
+    reference = (
+        _payment_intent(obj) or find_payment_by_charge(conn, "stripe", obj["id"]) or obj["id"]
+    )
+    return stripe_refunded.report(conn, reference, obj, event_id=event_id, created=created, now=now)
+
+
+_REFUND_STATUS = {
+    "succeeded": "succeeded",
+    "pending": "sent",
+    "requires_action": "sent",
+    "failed": "failed",
+    "canceled": "failed",
+}
+
+
+def on_refund(conn: Connection, obj: dict[str, Any], now: datetime) -> str:
+    lock_ledger(conn)
+    meta = obj.get("metadata") or {}
+    attempt = None
+    if meta.get("attempt_id"):
+        attempt = get_attempt(conn, str(meta["attempt_id"]))
+    if attempt is None:
+        attempt = find_by_provider_reference(conn, "stripe", obj["id"])
+    reference = _payment_intent(obj) or (
+        find_payment_by_charge(conn, "stripe", obj["charge"]) if obj.get("charge") else None
+    )
+    order_id = attempt.order_id if attempt else None
+    if order_id is None and reference:
+        order_id = conn.execute(
+            select(payments.c.order_id).where(
+                payments.c.provider == "stripe", payments.c.reference == reference
+            )
+        ).scalar()
+    status = str(obj.get("status") or "pending")
+    upsert_provider_refund(
+        conn,
+        provider="stripe",
+        refund_id=obj["id"],
+        payment_reference=reference,
+        order_id=order_id,
+        attempt_id=attempt.id if attempt else None,
+        currency=normalize_currency(obj["currency"]),
+        amount=int(obj["amount"]),
+        status=status,
+        now=now,
+    )
+    lowered = (  # a failed refund that a charge.refunded had counted gives its amount back
+        status in stripe_refunded.GIVEN_BACK
+        and reference is not None
+        and stripe_refunded.settle(conn, reference, now)
+    )
+    if attempt is None:
+        return "refund made outside this service recorded" + (
+            "; refunded total lowered" if lowered else ""
+        )
+    target = _REFUND_STATUS.get(status, "sent")
+    if attempt.status == "succeeded" and target == "failed":
+        # Stripe fails some refunds after reporting them succeeded (e.g. a closed bank account):
+        # the money came back to the merchant, so the amount is free again and a person looks
+        transition(
+            conn,
+            attempt.id,
+            "failed",
+            now,
+            expect=("succeeded",),
+            provider_reference=obj["id"],
+            error=obj.get("failure_reason") or f"refund {status} after it had succeeded",
+            note=f"stripe refund {status} after it had succeeded",
+        )
+        return "attempt failed after it had succeeded"
+    if target == attempt.status or attempt.status in ("succeeded", "failed", "canceled"):
+        return f"attempt already {attempt.status}"
+    transition(
+        conn,
+        attempt.id,
+        target,
+        now,
+        expect=("pending", "in_progress", "sent", "unknown"),  # the provider settles unknown
+        provider_reference=obj["id"],
+        error=obj.get("failure_reason") if target == "failed" else None,
+        note=f"stripe refund {status}",
+    )
+    return f"attempt {target}"
+
+
+def on_dispute(conn: Connection, obj: dict[str, Any], now: datetime) -> str:
+    reference = _payment_intent(obj) or find_payment_by_charge(conn, "stripe", obj["charge"])
+    if reference and mark_disputed(conn, "stripe", reference, now):
+        return "payment marked disputed"
+    return "dispute for a payment we have not seen"
+
+
+def on_payment_failed(conn: Connection, obj: dict[str, Any], now: datetime) -> str:
+    """Inbox only; ``trouble_events.after_stripe_event`` opens the follow-up under the policy."""
+    return "payment failed"
+
+
+HANDLERS: dict[str, Handler] = {  # charge.refunded is called by ``handle`` with its time
+    "payment_intent.succeeded": on_payment_intent_succeeded,
+    "charge.succeeded": on_charge_succeeded,
+    "refund.created": on_refund,
+    "refund.updated": on_refund,
+    "refund.failed": on_refund,
+    "charge.dispute.created": on_dispute,
+    "payment_intent.payment_failed": on_payment_failed,
+}
+
+
+def handle(service: Service, event_id: str, type_: str, payload: str, obj: dict[str, Any]) -> Ack:
+    now = service.clock()
+    with write_tx(service.engine) as conn:
+        row = record_event(conn, "stripe", event_id, type_, payload, now)
+        if row is None:
+            return Ack(duplicate=True)
+        if type_ == "charge.refunded":  # the one handler that needs the event's own time
+            created = stripe_refunded.event_created(payload, now)
+            note = on_charge_refunded(conn, obj, now, event_id=event_id, created=created)
+        else:
+            note = HANDLERS[type_](conn, obj, now)
+        found = trouble_events.after_stripe_event(service, conn, type_, obj, now)
+        note = f"{note}; {found.note}" if found.note else note
+        mark_event(conn, row, "processed", note)
+    if found.attempt_ids and service.on_attempts:
+        service.on_attempts(found.attempt_ids)
+    log.info("stripe event %s: %s", type_, note, extra={"event_id": event_id})
+    return Ack(duplicate=False, event_row=row, detail={"note": note})

@@ -1,0 +1,168 @@
+"""How much Stripe says is refunded on a payment, as of the newest event that said so.
+
+A charge's ``amount_refunded`` goes down as well as up: a refund that fails or is canceled
+after it was counted gives its amount back. Stripe delivers events in any order, so each
+``charge.refunded`` is journalled as a snapshot with the event's ``created`` time, and only the
+newest snapshot counts. From it we subtract the refunds it counted that failed after it was
+taken; their creation and failure times come from the refund events in the inbox (read only
+for payments that have a failed refund). ``payments.refunded_reported`` holds the result.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import Connection, bindparam, select
+
+from refunds_plugin.ledger.db import lock_ledger
+from refunds_plugin.ledger.journal import append_entry
+from refunds_plugin.ledger.orders import set_refunded
+from refunds_plugin.ledger.tables import events, ledger_entries, payments, provider_refunds
+
+SNAPSHOT = "stripe_refunded"  # journal entry type: a charge's amount_refunded as of an event
+SETTLED = "payment_refunded"  # journal entry type: the refunded total we now count, and why
+GIVEN_BACK = ("failed", "canceled")  # refund statuses Stripe no longer counts as refunded
+FAILURE_EVENTS = ("refund.failed", "refund.updated")
+
+_LE, _PR = ledger_entries.c, provider_refunds.c
+_LATEST = (
+    select(_LE.body)
+    .where(_LE.subject_id == bindparam("subject"), _LE.entry_type == SNAPSHOT)
+    .order_by(_LE.seq.desc())
+    .limit(1)
+)
+_GIVEN_BACK = select(_PR.refund_id, _PR.amount).where(
+    _PR.provider == "stripe",
+    _PR.payment_reference == bindparam("reference"),
+    _PR.status.in_(GIVEN_BACK),
+)
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    amount_refunded: int
+    as_of: int  # the reporting event's ``created`` (unix seconds)
+
+
+def event_created(payload: str, now: datetime) -> int:
+    """The event's ``created``; when it is missing, the time we received it."""
+    created = json.loads(payload).get("created")
+    return created if isinstance(created, int) else int(now.timestamp())
+
+
+def _subject(reference: str) -> str:
+    return f"stripe:{reference}"
+
+
+def latest(conn: Connection, reference: str) -> Snapshot | None:
+    body = conn.execute(_LATEST, {"subject": _subject(reference)}).scalar_one_or_none()
+    if body is None:
+        return None
+    data = json.loads(body)
+    return Snapshot(int(data["amount_refunded"]), int(data["as_of"]))
+
+
+def report(
+    conn: Connection,
+    reference: str,
+    charge: dict[str, Any],
+    *,
+    event_id: str,
+    created: int,
+    now: datetime,
+) -> str:
+    """Apply a ``charge.refunded``: journal it if it is the newest word, then settle."""
+    lock_ledger(conn)  # "is this the newest word?" and the append must not interleave
+    amount = int(charge.get("amount_refunded") or 0)
+    known = latest(conn, reference)
+    if known is not None and (
+        created < known.as_of or (created == known.as_of and amount <= known.amount_refunded)
+    ):
+        # an older event, or one from the same second saying no more: the newer word stands
+        return "refunded total already known from a newer event"
+    body = {
+        "provider": "stripe",
+        "reference": reference,
+        "charge_id": charge.get("id"),
+        "amount_refunded": amount,
+        "as_of": created,
+        "event_id": event_id,
+    }
+    append_entry(conn, SNAPSHOT, _subject(reference), body, now)
+    return "refunded total changed" if settle(conn, reference, now) else "refunded total unchanged"
+
+
+def settle(conn: Connection, reference: str, now: datetime) -> bool:
+    """Set the payment's reported refunded total from the newest snapshot, less the refunds it
+    counted that failed or were canceled after it was taken. False when nothing changed."""
+    lock_ledger(conn)
+    known = latest(conn, reference)
+    if known is None:
+        return False  # no charge has reported a total yet: nothing counted, nothing to give back
+    given_back = 0
+    for refund_id, amount in conn.execute(_GIVEN_BACK, {"reference": reference}).all():
+        created, failed_at = _refund_times(conn, refund_id)
+        # created in the snapshot's own second: maybe not counted yet, so not given back (the
+        # safe side: a refundable remainder never grows on a guess)
+        counted = created is None or created < known.as_of
+        if counted and failed_at is not None and failed_at > known.as_of:
+            given_back += int(amount)
+    total = max(0, known.amount_refunded - given_back)
+    if not set_refunded(conn, "stripe", reference, total, now):
+        return False
+    body = {"refunded_reported": total, "snapshot": known.amount_refunded, "as_of": known.as_of,
+            "given_back": given_back}
+    append_entry(conn, SETTLED, _subject(reference), body, now)
+    return True
+
+
+def _refund_times(conn: Connection, refund_id: str) -> tuple[int | None, int | None]:
+    """When the refund was created and when Stripe first said it failed, from the inbox."""
+    rows = conn.execute(
+        select(events.c.payload, events.c.received_at).where(
+            events.c.source == "stripe",
+            events.c.type.in_(FAILURE_EVENTS),
+            events.c.payload.contains(f'"{refund_id}"', autoescape=True),
+        )
+    ).all()
+    created: int | None = None
+    failed_at: int | None = None
+    for payload, received_at in rows:
+        event = json.loads(payload)
+        obj = (event.get("data") or {}).get("object") or {}
+        if obj.get("id") != refund_id or obj.get("status") not in GIVEN_BACK:
+            continue
+        when = event.get("created")
+        if not isinstance(when, int):  # SQLite hands back naive datetimes; we store UTC
+            when = int((received_at.replace(tzinfo=received_at.tzinfo or UTC)).timestamp())
+        failed_at = when if failed_at is None else min(failed_at, when)
+        if isinstance(obj.get("created"), int):
+            created = obj["created"]
+    return created, failed_at
+
+
+def mismatches(conn: Connection) -> Iterator[tuple[str, str]]:
+    """For ``ledger verify``: each Stripe payment whose refunded total differs from the total the
+    journal last settled on (``payment_refunded``), as (reference, detail)."""
+    said: dict[str, int] = {}
+    for subject, body in conn.execute(
+        select(_LE.subject_id, _LE.body).where(_LE.entry_type == SETTLED).order_by(_LE.seq)
+    ):
+        said[subject.removeprefix("stripe:")] = int(json.loads(body)["refunded_reported"])
+    if not said:
+        return
+    stored = dict(conn.execute(
+        select(payments.c.reference, payments.c.refunded_reported).where(
+            payments.c.provider == "stripe", payments.c.reference.in_(sorted(said))
+        )
+    ).all())
+    for reference, total in sorted(said.items()):
+        if reference not in stored:
+            yield reference, f"the journal settled its refunded total at {total}; the row is gone"
+        elif int(stored[reference]) != total:
+            yield reference, (f"refunded_reported is {stored[reference]} but the journal last "
+                              f"settled it at {total}")

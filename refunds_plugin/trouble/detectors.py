@@ -1,0 +1,276 @@
+"""Looking for trouble: overpayments, duplicate charges and failed payments nobody reported.
+
+The detectors read only the ledger's ``orders`` and ``payments`` tables, so they work for any
+source (Stripe events, the storefront, Saleor). ``plan`` says what is wrong with one order;
+``correct`` turns each finding into a policy decision under a deterministic request key, so a
+redelivered or reordered event finds the same key (or no excess left) and adds nothing.
+The first succeeded payment (by provider time, ties by reference) is the legitimate one: money
+goes back from the later ones, and from the first only beyond the order total.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import Connection, bindparam, func, select
+
+import policies
+from refunds_plugin.domain import DecisionKind
+from refunds_plugin.ledger import facts as facts_mod
+from refunds_plugin.ledger.tables import (
+    decisions,
+    orders,
+    payments,
+    provider_refunds,
+    refund_attempts,
+)
+
+CORRECTIONS = (DecisionKind.OVERPAYMENT.value, DecisionKind.DUPLICATE_CHARGE.value)
+
+
+def aware(value: datetime) -> datetime:
+    """SQLite hands back naive datetimes; everything we store is UTC."""
+    return value if value.tzinfo is not None else value.replace(tzinfo=UTC)
+
+
+@dataclass(frozen=True)
+class Finding:
+    """One thing to correct: ``amount`` back from ``payment_reference``, decided once by key."""
+
+    order_id: str
+    kind: DecisionKind
+    payment_reference: str
+    amount: int
+    currency: str
+    request_key: str
+    detail: str
+    # False: no order total to compare with, so two equal payments may be a split; a person
+    # decides (policies.evaluate_correction -> review, order_total_unknown)
+    order_total_known: bool = True
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "order_id": self.order_id,
+            "kind": self.kind.value,
+            "payment_reference": self.payment_reference,
+            "amount": self.amount,
+            "currency": self.currency,
+            "request_key": self.request_key,
+            "detail": self.detail,
+            "order_total_known": self.order_total_known,
+        }
+
+
+@dataclass(frozen=True)
+class Paid:
+    """A succeeded payment with what is still ours to give back from it."""
+
+    reference: str
+    created: datetime
+    captured: int
+    available: int  # captured minus refunded, pending and corrections under review
+    external_refunded: int  # refunded outside any decision of ours
+
+
+def _sums(conn: Connection, stmt: Any) -> dict[str, int]:
+    return {str(ref or ""): int(total or 0) for ref, total in conn.execute(stmt).all()}
+
+
+def _payments(conn: Connection, order_id: str, currency: str) -> list[Paid]:
+    rows = conn.execute(
+        select(
+            payments.c.reference,
+            payments.c.created_at,
+            payments.c.currency,
+            payments.c.refunded_reported,
+        ).where(payments.c.order_id == order_id, payments.c.status != "failed")
+    ).all()
+    facts = {p.reference: p for p in facts_mod.payment_facts(conn, order_id)}
+    ours_known = _sums(  # our refunds the provider may already count in refunded_reported
+        conn,
+        select(refund_attempts.c.payment_reference, func.sum(refund_attempts.c.amount))
+        .where(
+            refund_attempts.c.order_id == order_id,
+            refund_attempts.c.kind == "refund",
+            refund_attempts.c.status.in_(("in_progress", "sent", "succeeded", "unknown")),
+        )
+        .group_by(refund_attempts.c.payment_reference),
+    )
+    theirs = _sums(  # refunds made outside this service (dashboard, another tool)
+        conn,
+        select(provider_refunds.c.payment_reference, func.sum(provider_refunds.c.amount))
+        .where(
+            provider_refunds.c.order_id == order_id,
+            provider_refunds.c.attempt_id.is_(None),
+            provider_refunds.c.status.not_in(("failed", "canceled")),
+        )
+        .group_by(provider_refunds.c.payment_reference),
+    )
+    in_review = _in_review(conn, order_id)
+    out = []
+    for row in rows:
+        pf = facts.get(row.reference)
+        if pf is None or row.currency != currency:
+            continue  # a payment in another currency is not comparable with the total
+        ref = row.reference
+        external = max(theirs.get(ref, 0), int(row.refunded_reported) - ours_known.get(ref, 0))
+        available = pf.captured - pf.refunded - pf.pending - in_review.get(ref, 0)
+        out.append(
+            Paid(ref, aware(row.created_at), pf.captured, max(0, available),
+                 min(external, pf.captured))
+        )
+    return sorted(out, key=lambda p: (p.created, p.reference))
+
+
+def _corrections(conn: Connection, order_id: str) -> list[tuple[str, int, dict[str, Any]]]:
+    rows = conn.execute(
+        select(decisions.c.outcome, decisions.c.amount, decisions.c.body).where(
+            decisions.c.order_id == order_id,
+            decisions.c.kind.in_(CORRECTIONS),
+            decisions.c.outcome.in_(("approve", "review")),
+        )
+    ).all()
+    return [(r.outcome, int(r.amount), json.loads(r.body)) for r in rows]
+
+
+def _in_review(conn: Connection, order_id: str) -> dict[str, int]:
+    """Per payment: corrections waiting for a person (they hold money but have no attempts)."""
+    held: dict[str, int] = {}
+    for outcome, _amount, body in _corrections(conn, order_id):
+        if outcome != "review":
+            continue
+        for res in body.get("resolutions", ()):
+            ref = res.get("payment_reference") or ""
+            held[ref] = held.get(ref, 0) + int(res["amount"])
+    return held
+
+
+def _scalar(column: Any, table: Any, *where: Any) -> Any:
+    return select(column).where(table.c.order_id == bindparam("order_id"), *where)
+
+
+# built once: this runs on every payment, inside the write lock
+_PRECHECK = select(
+    _scalar(orders.c.total_amount, orders).scalar_subquery(),
+    _scalar(orders.c.currency, orders).scalar_subquery(),
+    _scalar(func.count(), payments, payments.c.status != "failed").scalar_subquery(),
+    _scalar(
+        func.coalesce(func.sum(payments.c.captured), 0), payments, payments.c.status != "failed"
+    ).scalar_subquery(),
+)
+
+
+def _precheck(conn: Connection, order_id: str) -> tuple[tuple[int, str] | None, bool]:
+    """The order's total, and whether there is nothing to find: the common case in one query.
+    A single payment no larger than the order's total can be neither a duplicate nor an
+    overpayment."""
+    total, currency, count, captured = conn.execute(_PRECHECK, {"order_id": order_id}).one()
+    known = (int(total), str(currency)) if currency is not None else None
+    return known, int(count) < 2 and (known is None or int(captured) <= known[0])
+
+
+def plan(conn: Connection, policy: policies.Policy, order_id: str) -> list[Finding]:
+    """What is wrong with this order's money now, net of everything already corrected."""
+    known, nothing = _precheck(conn, order_id)
+    if nothing:
+        return []
+    currency = known[1] if known else _payment_currency(conn, order_id)
+    if currency is None:
+        return []
+    paid = _payments(conn, order_id, currency)
+    if len(paid) < 1:
+        return []
+    captured = sum(p.captured for p in paid)
+    excess: int | None = None
+    if known is not None:
+        held = sum(amount for _o, amount, _b in _corrections(conn, order_id))
+        excess = captured - known[0] - sum(p.external_refunded for p in paid) - held
+    found: list[Finding] = []
+    taken: dict[str, int] = {}
+    rules = policy.trouble
+    if rules.duplicate_charge.enabled:
+        window = timedelta(hours=rules.duplicate_charge.window_hours)
+        for dup, original in _duplicates(paid, window):
+            amount = dup.available if excess is None else min(dup.available, excess)
+            if amount <= 0:
+                continue
+            if excess is not None:
+                excess -= amount
+            taken[dup.reference] = amount
+            found.append(
+                Finding(
+                    order_id,
+                    DecisionKind.DUPLICATE_CHARGE,
+                    dup.reference,
+                    amount,
+                    currency,
+                    f"duplicate_charge:{dup.reference}",
+                    f"{dup.reference} charged the same {dup.captured} {currency} as "
+                    f"{original.reference} {_gap(original.created, dup.created)} later",
+                    order_total_known=known is not None,
+                )
+            )
+    if rules.overpayment.enabled and known is not None and excess is not None and excess > 0:
+        found.extend(_overpayment(order_id, currency, paid, known[0], captured, excess, taken))
+    return found
+
+
+def _payment_currency(conn: Connection, order_id: str) -> str | None:
+    return conn.execute(
+        select(payments.c.currency)
+        .where(payments.c.order_id == order_id, payments.c.status != "failed")
+        .order_by(payments.c.created_at, payments.c.reference)
+        .limit(1)
+    ).scalar_one_or_none()
+
+
+def _duplicates(paid: list[Paid], window: timedelta) -> list[tuple[Paid, Paid]]:
+    """Each later payment with an earlier one of the same amount within ``window`` of it."""
+    out = []
+    for i, later in enumerate(paid):
+        earlier = [p for p in paid[:i] if p.captured == later.captured]
+        if earlier and later.created - earlier[-1].created <= window:
+            out.append((later, earlier[0]))
+    return out
+
+
+def _overpayment(
+    order_id: str,
+    currency: str,
+    paid: list[Paid],
+    total: int,
+    captured: int,
+    excess: int,
+    taken: dict[str, int],
+) -> list[Finding]:
+    """Spread the excess over the later payments, newest first; the first keeps the total."""
+    first, later = paid[0], paid[1:]
+    sources = [(p, p.available - taken.get(p.reference, 0)) for p in reversed(later)]
+    surplus = max(0, first.captured - total)  # the first payment alone paid more than the total
+    sources.append((first, min(first.available, surplus)))
+    found = []
+    for pay, room in sources:
+        amount = min(room, excess)
+        if amount <= 0:
+            continue
+        excess -= amount
+        found.append(
+            Finding(
+                order_id,
+                DecisionKind.OVERPAYMENT,
+                pay.reference,
+                amount,
+                currency,
+                f"overpayment:{captured}:{pay.reference}",
+                f"captured {captured} {currency} against an order total of {total} {currency}",
+            )
+        )
+    return found
+
+
+def _gap(a: datetime, b: datetime) -> str:
+    minutes = int((b - a).total_seconds() // 60)
+    return f"{minutes // 60}h{minutes % 60:02d}m" if minutes >= 60 else f"{minutes}m"

@@ -1,0 +1,272 @@
+"""Failed payments the merchant should chase: opened on failure, cleared by a later success.
+
+A follow-up is opened when a payment fails for an order nothing has paid yet; a success for the
+order clears it (``orders.clear_follow_ups``, called wherever a payment is recorded). It is
+*due*, and listed, once the policy's ``follow_up_after_hours`` have passed without a success.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import Connection, func, select
+
+import policies
+from refunds_plugin.ledger.orders import open_follow_up
+from refunds_plugin.ledger.tables import events, follow_ups, orders, payments
+from refunds_plugin.money import Money, normalize_currency
+
+STATUSES = ("open", "cleared", "all")
+FAILED_TYPE = "payment_intent.payment_failed"
+
+
+def note_failed_payment(
+    conn: Connection,
+    policy: policies.Policy,
+    *,
+    order_id: str,
+    reference: str,
+    currency: str,
+    amount: int,
+    customer_email: str | None,
+    detail: str,
+    now: datetime,
+) -> str:
+    """Open a follow-up for a failed payment unless the order is paid already."""
+    if not policy.trouble.failed_payment.enabled:
+        return "failed-payment follow-ups are switched off in the policy"
+    if is_paid(conn, order_id):
+        return "the order is paid by another payment: no follow-up"
+    open_follow_up(
+        conn,
+        kind="failed_payment",
+        order_id=order_id,
+        payment_reference=reference,
+        currency=currency,
+        amount=amount,
+        customer_email=customer_email,
+        detail=detail,
+        now=now,
+    )
+    return "follow-up opened"
+
+
+def is_paid(conn: Connection, order_id: str) -> bool:
+    """Whether any payment (before or after a failure) has paid the order."""
+    paid = conn.execute(
+        select(func.count())
+        .select_from(payments)
+        .where(payments.c.order_id == order_id, payments.c.status != "failed")
+    ).scalar_one()
+    return bool(paid)
+
+
+def stripe_email(obj: dict[str, Any]) -> str | None:
+    """The customer's address on a failed PaymentIntent, wherever Stripe put it."""
+    err = obj.get("last_payment_error") or {}
+    method = err.get("payment_method") or {}
+    billing = method.get("billing_details") or {} if isinstance(method, dict) else {}
+    email = obj.get("receipt_email") or billing.get("email")
+    return str(email) if email else None
+
+
+def stripe_failure(obj: dict[str, Any]) -> str:
+    """What failed, in Stripe's words: ``card_declined (insufficient_funds): Your card has …``."""
+    err = obj.get("last_payment_error") or {}
+    code = err.get("code") or "payment_failed"
+    decline = f" ({err['decline_code']})" if err.get("decline_code") else ""
+    message = err.get("message") or "the payment failed"
+    return f"{code}{decline}: {message}"
+
+
+@dataclass(frozen=True)
+class FollowUp:
+    order_id: str
+    payment_reference: str | None
+    amount: Money | None
+    customer: str  # email, or the customer id, or "" when we know neither
+    detail: str
+    opened_at: datetime
+    due_at: datetime
+    status: str = "open"  # open | cleared
+    cleared_at: datetime | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "order_id": self.order_id,
+            "payment_reference": self.payment_reference,
+            "amount": self.amount.minor if self.amount else None,
+            "currency": self.amount.currency if self.amount else None,
+            "amount_text": str(self.amount) if self.amount else "",
+            "customer": self.customer,
+            "what_failed": self.detail,
+            "status": self.status,
+            "opened_at": self.opened_at.isoformat(),
+            "due_at": self.due_at.isoformat(),
+            "cleared_at": self.cleared_at.isoformat() if self.cleared_at else None,
+        }
+
+
+def _aware(value: datetime) -> datetime:
+    return value if value.tzinfo is not None else value.replace(tzinfo=UTC)
+
+
+def find(
+    conn: Connection,
+    policy: policies.Policy,
+    now: datetime,
+    *,
+    status: str = "open",
+    waiting: bool = True,
+    limit: int | None = None,
+    offset: int = 0,
+) -> list[FollowUp]:
+    """Failed-payment follow-ups, oldest first. ``status`` is open, cleared or all; without
+    ``waiting``, open ones still inside the policy's wait are left out (cleared ones stay)."""
+    if status not in STATUSES:
+        raise ValueError(f"status must be one of {', '.join(STATUSES)}")
+    wait = timedelta(hours=policy.trouble.failed_payment.follow_up_after_hours)
+    query = (
+        select(follow_ups, orders.c.customer_email.label("order_email"), orders.c.customer_id)
+        .select_from(follow_ups.outerjoin(orders, orders.c.order_id == follow_ups.c.order_id))
+        .where(follow_ups.c.kind == "failed_payment")
+        .order_by(follow_ups.c.created_at, follow_ups.c.id)
+    )
+    if status != "all":
+        query = query.where(follow_ups.c.status == status)
+    if not waiting:
+        due = follow_ups.c.created_at <= now - wait
+        query = query.where((follow_ups.c.status != "open") | due)
+    if limit is not None:
+        query = query.limit(limit).offset(offset)
+    out = []
+    for row in conn.execute(query):
+        opened = _aware(row.created_at)
+        amount = None
+        if row.amount is not None and row.currency:
+            amount = Money(int(row.amount), row.currency)
+        out.append(
+            FollowUp(
+                order_id=row.order_id,
+                payment_reference=row.payment_reference,
+                amount=amount,
+                customer=row.customer_email or row.order_email or row.customer_id or "",
+                detail=row.detail or "",
+                opened_at=opened,
+                due_at=opened + wait,
+                status=row.status,
+                cleared_at=_aware(row.cleared_at) if row.cleared_at is not None else None,
+            )
+        )
+    return out
+
+
+def open_items(
+    conn: Connection, policy: policies.Policy, now: datetime, *, waiting: bool = False
+) -> list[FollowUp]:
+    """Open follow-ups, oldest first: only those due unless ``waiting`` is asked for too."""
+    return find(conn, policy, now, status="open", waiting=waiting)
+
+
+# --- rebuilt from the events inbox (``refunds trouble scan``) ------------------------------------
+
+
+@dataclass(frozen=True)
+class Missed:
+    """A failed payment in the inbox that has no follow-up and whose order nothing has paid."""
+
+    order_id: str
+    reference: str
+    currency: str
+    amount: int
+    customer_email: str | None
+    detail: str
+    failed_at: datetime  # when the failure event was received: the follow-up's opening time
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "kind": "failed_payment",
+            "order_id": self.order_id,
+            "payment_reference": self.reference,
+            "currency": self.currency,
+            "amount": self.amount,
+            "customer": self.customer_email or "",
+            "detail": self.detail,
+            "failed_at": self.failed_at.isoformat(),
+        }
+
+
+def missed(conn: Connection, policy: policies.Policy, since: datetime | None) -> list[Missed]:
+    """Failed Stripe payments (received at or after ``since``) that the live path would have
+    left open: the first failure of each order with no follow-up yet and no payment that paid
+    it. Empty when the policy switches failed-payment follow-ups off."""
+    if not policy.trouble.failed_payment.enabled:
+        return []
+    query = (
+        select(events.c.payload, events.c.received_at)
+        .where(events.c.source == "stripe", events.c.type == FAILED_TYPE)
+        .order_by(events.c.received_at, events.c.id)
+    )
+    if since is not None:
+        query = query.where(events.c.received_at >= since)
+    first: dict[str, Missed] = {}
+    for row in conn.execute(query):
+        found = _from_payload(row.payload, _aware(row.received_at))
+        if found is not None and found.order_id not in first:
+            first[found.order_id] = found
+    if not first:
+        return []
+    known = set(  # all of them, not an IN list: SQLite caps the number of bound parameters
+        conn.execute(
+            select(follow_ups.c.order_id).where(follow_ups.c.kind == "failed_payment")
+        ).scalars()
+    )
+    return [m for oid, m in first.items() if oid not in known and not is_paid(conn, oid)]
+
+
+
+def _from_payload(payload: str, received_at: datetime) -> Missed | None:
+    try:
+        obj = json.loads(payload)["data"]["object"]
+        order_id = (obj.get("metadata") or {}).get("order_id")
+        if not order_id:
+            return None  # the live path opens none either
+        return Missed(
+            order_id=str(order_id),
+            reference=str(obj["id"]),
+            currency=normalize_currency(obj["currency"]),
+            amount=int(obj.get("amount") or 0),
+            customer_email=stripe_email(obj),
+            detail=stripe_failure(obj),
+            failed_at=received_at,
+        )
+    except (ValueError, KeyError, TypeError, AttributeError):
+        return None  # not a PaymentIntent we can read: it was not one the live path could use
+
+
+def reopen(conn: Connection, policy: policies.Policy, item: Missed) -> str:
+    """Open the follow-up the live path would have opened; idempotent by (kind, order_id).
+
+    Call it in a write transaction; it looks again, so what another process opened or paid
+    since ``missed`` read is reported as such (the unique constraint holds it either way)."""
+    there = conn.execute(
+        select(follow_ups.c.status).where(
+            follow_ups.c.kind == "failed_payment", follow_ups.c.order_id == item.order_id
+        )
+    ).scalar_one_or_none()
+    if there is not None:
+        return f"a follow-up is there already ({there})"
+    return note_failed_payment(
+        conn,
+        policy,
+        order_id=item.order_id,
+        reference=item.reference,
+        currency=item.currency,
+        amount=item.amount,
+        customer_email=item.customer_email,
+        detail=item.detail,
+        now=item.failed_at,
+    )

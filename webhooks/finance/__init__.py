@@ -1,0 +1,25 @@
+"""Finance pages and the finance API (blueprints ``finance`` and ``finance_api``)."""
+
+from __future__ import annotations
+
+import logging
+import secrets
+
+from flask import Flask
+
+from webhooks.finance import api, pages
+
+log = logging.getLogger("refunds.finance")
+
+
+def init_app(app: Flask) -> None:
+    if not app.config.get("SECRET_KEY"):
+        app.config["SECRET_KEY"] = secrets.token_hex(32)
+        log.warning(
+            "REFUNDS_SECRET_KEY is not set: finance sessions use a random key for this process "
+            "only (they end on restart and do not work across several processes)"
+        )
+    app.config.setdefault("SESSION_COOKIE_HTTPONLY", True)
+    app.config.setdefault("SESSION_COOKIE_SAMESITE", "Lax")
+    app.register_blueprint(pages.bp)
+    app.register_blueprint(api.bp)

@@ -1,0 +1,165 @@
+"""``/api``: decisions, attempts, the summary and failed-payment follow-ups as JSON or CSV
+(``?format=csv``), paginated and filtered like the finance pages, with bearer-token auth;
+``/api/openapi.json`` describes it.
+Admins may also decide reviews here (``POST /api/reviews/<decision_id>``)."""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Callable
+from datetime import datetime, timedelta
+from functools import wraps
+from typing import Any
+
+from flask import Blueprint, Response, g, jsonify, request
+
+from refunds_plugin.finance import reports
+from refunds_plugin.finance.summary import summarize
+from refunds_plugin.finance.tokens import check_token
+from refunds_plugin.intake import reviews
+from webhooks.errors import error_response
+from webhooks.finance.openapi import document
+from webhooks.finance.pages import find_follow_ups, now, runtime
+
+bp = Blueprint("finance_api", __name__, url_prefix="/api")
+View = Callable[..., Any]
+
+
+def needs(role: str) -> Callable[[View], View]:
+    def wrap(view: View) -> View:
+        @wraps(view)
+        def inner(*args: Any, **kwargs: Any) -> Any:
+            header = request.headers.get("Authorization", "")
+            bearer = header[7:].strip() if header.startswith("Bearer ") else None
+            who = check_token(runtime().engine, bearer, now())
+            if who is None:
+                resp = error_response(401, "unauthorized", "a valid bearer token is required")
+                resp.headers["WWW-Authenticate"] = 'Bearer realm="refunds"'
+                return resp
+            if not who.can(role):
+                return error_response(403, "forbidden", f"this needs the {role} role")
+            g.principal = who
+            return view(*args, **kwargs)
+
+        return inner
+
+    return wrap
+
+
+def _plain(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Datetimes as ISO 8601 (Flask's default JSON would write an HTTP date)."""
+    return [{k: v.isoformat() if isinstance(v, datetime) else v for k, v in r.items()}
+            for r in rows]
+
+
+def _csv(rows: list[dict[str, Any]], columns: list[str], name: str) -> Response:
+    out = io.StringIO()
+    writer = csv.DictWriter(out, fieldnames=columns, extrasaction="ignore")
+    writer.writeheader()
+    writer.writerows(rows)
+    resp = Response(out.getvalue(), mimetype="text/csv")
+    resp.headers["Content-Disposition"] = f'attachment; filename="{name}.csv"'
+    return resp
+
+
+def _listing(found: reports.Page, name: str, columns: list[str]) -> Response:
+    rows = _plain(found.rows)
+    if request.args.get("format") == "csv":
+        resp = _csv(rows, columns, name)
+    else:
+        resp = jsonify({"data": rows, "page": found.page, "per_page": found.per_page,
+                        "has_next": found.has_next})
+    resp.headers["X-Has-Next"] = "true" if found.has_next else "false"
+    return resp
+
+
+def _paging() -> tuple[int, int]:
+    number = request.args.get("page", 1, type=int) or 1
+    return number, request.args.get("per_page", 50, type=int) or 50
+
+
+@bp.get("/decisions")
+@needs("finance")
+def decisions() -> Response:
+    filters = {k: request.args.get(k, "") for k in reports.DECISION_FILTERS}
+    found = reports.find_decisions(runtime().engine, filters, *_paging())
+    return _listing(found, "decisions", reports.EXPORT_COLUMNS)
+
+
+ATTEMPT_COLUMNS = [
+    "id", "decision_id", "order_id", "provider", "kind", "currency", "amount", "bonus",
+    "sent_amount", "amount_text", "payment_reference", "customer_email", "status",
+    "provider_reference", "credit_code", "tries", "last_error", "created_at", "completed_at",
+]  # fmt: skip
+
+
+@bp.get("/attempts")
+@needs("finance")
+def attempts() -> Response:
+    filters = {k: request.args.get(k, "") for k in reports.ATTEMPT_FILTERS}
+    found = reports.find_attempts(runtime().engine, filters, *_paging())
+    return _listing(found, "attempts", ATTEMPT_COLUMNS)
+
+
+SUMMARY_COLUMNS = ["day", "currency", "decisions", "sales", "refunded", "credited", "kept",
+                   "review_count", "review_amount", "refund_rate_bp"]
+
+
+@bp.get("/summary")
+@needs("finance")
+def summary() -> Response:
+    end = reports.parse_when(request.args.get("until")) or now()
+    start = reports.parse_when(request.args.get("since")) or end - timedelta(days=30)
+    data = summarize(runtime().engine, start, end, now()).to_json()
+    if request.args.get("format") == "csv":
+        rows = [{"day": day["day"], **t} for day in data["days"] for t in day["totals"]]
+        return _csv(rows, SUMMARY_COLUMNS, "summary")
+    return jsonify(data)
+
+
+FOLLOW_UP_COLUMNS = [
+    "order_id", "customer", "currency", "amount", "amount_text", "what_failed",
+    "payment_reference", "status", "opened_at", "due_at", "cleared_at", "age_seconds",
+]  # fmt: skip
+
+
+@bp.get("/follow-ups")
+@needs("finance")
+def follow_ups() -> Response:
+    """Failed payments nothing has paid since (``status=cleared|all`` for the others)."""
+    status = request.args.get("status", "open").strip() or "open"
+    due_only = request.args.get("due", "").lower() in ("1", "true")
+    try:
+        found = find_follow_ups(status, due_only, *_paging())
+    except ValueError:
+        return error_response(400, "invalid_request", "status must be open, cleared or all")
+    at = now()
+    rows = [{**i.to_json(), "age_seconds": int((at - i.opened_at).total_seconds())}
+            for i in found.items]
+    page = reports.Page(rows, found.page, found.per_page, found.has_next)
+    return _listing(page, "follow-ups", FOLLOW_UP_COLUMNS)
+
+
+@bp.post("/reviews/<decision_id>")
+@needs("admin")
+def decide(decision_id: str) -> Response:
+    body = request.get_json(silent=True) or {}
+    action = body.get("action")
+    if action not in ("approve", "decline"):
+        return error_response(400, "invalid_request", "action must be approve or decline")
+    try:
+        outcome = reviews.decide(
+            runtime().engine, runtime().service, decision_id, approve=action == "approve",
+            by=f"{g.principal.name} (token #{g.principal.token_id})",
+            note=str(body.get("note", "")), now=now(),
+        )
+    except reviews.ReviewClosed as exc:
+        return error_response(409, exc.code, exc.message)
+    return jsonify({"decision_id": outcome.decision_id, "status": outcome.status,
+                    "attempt_ids": list(outcome.attempt_ids)})
+
+
+@bp.get("/openapi.json")
+def openapi() -> Response:
+    return jsonify(document())

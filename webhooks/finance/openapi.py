@@ -1,0 +1,129 @@
+"""The OpenAPI 3.1 document for ``/api``: built from the filter lists the code itself uses."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from refunds_plugin.finance.reports import ATTEMPT_FILTERS, DECISION_FILTERS, EXPORT_COLUMNS
+
+FILTER_HELP = {
+    "since": "ISO date or datetime, inclusive",
+    "until": "ISO date or datetime, exclusive",
+    "outcome": "approve | review | decline",
+    "resolution": "refund | credit | credit+refund | none",
+    "status": "money status of an attempt (pending, sent, succeeded, failed, …); none = no money",
+    "customer": "customer email (case-insensitive) or customer id",
+    "order": "order id",
+    "rule": "reason code, or a rule name or code in the decision's trace",
+    "kind": "refund | credit",
+    "provider": "stripe | saleor | dryrun",
+    "due": "true: only open follow-ups past the policy's follow_up_after_hours",
+}
+
+
+def _params(names: tuple[str, ...], paged: bool = True) -> list[dict[str, Any]]:
+    out: list[dict[str, Any]] = [
+        {"name": n, "in": "query", "required": False, "schema": {"type": "string"},
+         "description": FILTER_HELP.get(n, n)}
+        for n in names
+    ]
+    if paged:
+        out += [
+            {"name": "page", "in": "query", "schema": {"type": "integer", "minimum": 1}},
+            {"name": "per_page", "in": "query",
+             "schema": {"type": "integer", "minimum": 1, "maximum": 200, "default": 50}},
+        ]
+    out.append({"name": "format", "in": "query", "schema": {"enum": ["json", "csv"]}})
+    return out
+
+
+def _listing(item: str) -> dict[str, Any]:
+    return {
+        "description": "one page; X-Has-Next says whether another follows",
+        "content": {
+            "application/json": {"schema": {"type": "object", "properties": {
+                "data": {"type": "array", "items": {"$ref": f"#/components/schemas/{item}"}},
+                "page": {"type": "integer"}, "per_page": {"type": "integer"},
+                "has_next": {"type": "boolean"}}}},
+            "text/csv": {"schema": {"type": "string"}},
+        },
+    }
+
+
+ERRORS = {
+    "401": {"description": "no or invalid bearer token",
+            "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}},
+    "403": {"description": "the token's role may not do this",
+            "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}},
+}
+
+
+def document() -> dict[str, Any]:
+    money = {"type": "integer", "description": "minor units of the currency"}
+    decision_props: dict[str, Any] = {c: {"type": "string"} for c in EXPORT_COLUMNS}
+    decision_props.update(amount=money, refund_amount=money, credit_amount=money)
+    return {
+        "openapi": "3.1.0",
+        "info": {"title": "refunds-plugin finance API", "version": "1"},
+        "components": {
+            "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer",
+                                           "description": "`refunds tokens create`"}},
+            "schemas": {
+                "Decision": {"type": "object", "properties": decision_props},
+                "Attempt": {"type": "object", "properties": {
+                    "id": {"type": "string"}, "decision_id": {"type": "string"},
+                    "kind": {"type": "string"}, "status": {"type": "string"},
+                    "amount": money, "bonus": money, "currency": {"type": "string"},
+                    "provider": {"type": "string"}, "provider_reference": {"type": "string"}}},
+                "FollowUp": {"type": "object", "properties": {
+                    "order_id": {"type": "string"},
+                    "customer": {"type": "string", "description": "email, else customer id"},
+                    "amount": money, "currency": {"type": "string"},
+                    "amount_text": {"type": "string"}, "what_failed": {"type": "string"},
+                    "payment_reference": {"type": "string"},
+                    "status": {"enum": ["open", "cleared"]},
+                    "opened_at": {"type": "string", "format": "date-time"},
+                    "due_at": {"type": "string", "format": "date-time"},
+                    "cleared_at": {"type": ["string", "null"], "format": "date-time"},
+                    "age_seconds": {"type": "integer"}}},
+                "Error": {"type": "object", "properties": {"error": {"type": "object",
+                          "properties": {"code": {"type": "string"},
+                                         "message": {"type": "string"}}}}},
+            },
+        },
+        "security": [{"bearer": []}],
+        "paths": {
+            "/api/decisions": {"get": {
+                "summary": "Decisions, newest first", "parameters": _params(DECISION_FILTERS),
+                "responses": {"200": _listing("Decision"), **ERRORS}}},
+            "/api/attempts": {"get": {
+                "summary": "Money movements (refund and credit attempts), newest first",
+                "parameters": _params(ATTEMPT_FILTERS),
+                "responses": {"200": _listing("Attempt"), **ERRORS}}},
+            "/api/summary": {"get": {
+                "summary": "Totals and per-day series: sales, refunded, credited, kept, review, "
+                           "refund rate (basis points), promise keeping",
+                "parameters": _params(("since", "until"), paged=False),
+                "responses": {"200": {"description": "the summary (CSV: one row per day)"},
+                              **ERRORS}}},
+            "/api/follow-ups": {"get": {
+                "summary": "Failed payments nothing has paid since, oldest first",
+                "parameters": [
+                    {"name": "status", "in": "query", "required": False,
+                     "schema": {"enum": ["open", "cleared", "all"], "default": "open"}},
+                    *_params(("due",)),
+                ],
+                "responses": {"200": _listing("FollowUp"), **ERRORS,
+                              "400": {"description": "status is not open, cleared or all"}}}},
+            "/api/reviews/{decision_id}": {"post": {
+                "summary": "Approve or decline a review (admin)",
+                "parameters": [{"name": "decision_id", "in": "path", "required": True,
+                                "schema": {"type": "string"}}],
+                "requestBody": {"content": {"application/json": {"schema": {
+                    "type": "object", "required": ["action", "note"],
+                    "properties": {"action": {"enum": ["approve", "decline"]},
+                                   "note": {"type": "string"}}}}}},
+                "responses": {"200": {"description": "decided"},
+                              "409": {"description": "already decided"}, **ERRORS}}},
+        },
+    }

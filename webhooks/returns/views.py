@@ -1,0 +1,295 @@
+"""``/returns``: the customer's returns page, server-rendered and usable without JavaScript.
+
+Order number + email → the lines with what can go back and until when → a request decided by
+``Service.return_requested`` (the storefront's path) → the answer, and a signed status link.
+Look-ups are rate limited per IP and per order number (Flask-Limiter, storage from
+``REFUNDS_RATELIMIT_STORAGE_URI`` so limits hold across workers); every form carries a
+per-session CSRF token; the return form carries a signed nonce from which the request and event
+ids are derived, so submitting it twice decides one return.
+"""
+
+from __future__ import annotations
+
+import hmac
+import json
+import secrets
+import time
+from typing import Any
+
+from flask import (
+    Blueprint,
+    Flask,
+    Response,
+    current_app,
+    g,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
+from flask_limiter import Limiter
+from flask_limiter.util import get_remote_address
+from itsdangerous import BadSignature, URLSafeSerializer
+from werkzeug.exceptions import HTTPException
+
+from refunds_plugin.bootstrap import Runtime
+from refunds_plugin.domain import OrderFacts, Reason, ResolutionKind, ReturnLine, ReturnRequest
+from refunds_plugin.intake import returns_page as ret
+from refunds_plugin.intake.service import Answer
+from refunds_plugin.money import Money
+from webhooks.returns import strings as strings_mod
+from webhooks.theme import theme
+
+SESSION_KEY = "returns_order"
+CSRF_KEY = "returns_csrf"
+ACCESS_SECONDS = 30 * 60  # how long a matched order stays open in the session
+DEFAULTS = {
+    "RETURNS_LOOKUP_LIMIT_IP": "20 per hour",
+    "RETURNS_LOOKUP_LIMIT_ORDER": "5 per 15 minutes",
+}
+
+
+def init_app(app: Flask) -> None:
+    rt: Runtime = app.extensions["refunds"]
+    if app.config.get("SECRET_KEY") is None:
+        app.config["SECRET_KEY"] = secrets.token_hex(32)
+    app.config.setdefault("SESSION_COOKIE_SAMESITE", "Lax")
+    for key, value in DEFAULTS.items():
+        app.config.setdefault(key, value)
+    limiter = Limiter(
+        get_remote_address, app=app, storage_uri=rt.config.ratelimit_storage_uri,
+        key_prefix="returns", headers_enabled=True, in_memory_fallback_enabled=True,
+    )
+    app.extensions["returns_limiter"] = limiter
+    app.register_blueprint(_blueprint(limiter))
+
+
+def _rt() -> Runtime:
+    return current_app.extensions["refunds"]
+
+
+def _t() -> strings_mod.Strings:
+    if "returns_strings" not in g:
+        g.returns_strings = strings_mod.strings(current_app.config.get("RETURNS_STRINGS"))
+    return g.returns_strings
+
+
+def _signer(salt: str) -> URLSafeSerializer:
+    return URLSafeSerializer(current_app.config["SECRET_KEY"], salt=salt)
+
+
+def status_token(decision_id: str) -> str:
+    return _signer("returns-status").dumps(decision_id)
+
+
+def _order_key() -> str:
+    return "order:" + ret.normalize_order_number(request.form.get("order_number", ""))[:255]
+
+
+def _csrf_token() -> str:
+    if CSRF_KEY not in session:
+        session[CSRF_KEY] = secrets.token_urlsafe(32)
+    return str(session[CSRF_KEY])
+
+
+def _csrf_ok() -> bool:
+    sent, kept = request.form.get("csrf_token", ""), session.get(CSRF_KEY, "")
+    return bool(kept) and hmac.compare_digest(sent.encode(), str(kept).encode())
+
+
+def _page(template: str, status: int = 200, **context: Any) -> tuple[str, int]:
+    cfg = _rt().config
+    return render_template(
+        f"returns/{template}", t=_t(), shop=cfg.shop_name, logo=cfg.shop_logo_url,
+        theme=theme(cfg.shop_primary_color), csp_nonce=g.csp_nonce, csrf=_csrf_token(),
+        money=_money, **context,
+    ), status
+
+
+def _money(minor: int, currency: str) -> str:
+    return str(Money(minor, currency))
+
+
+def _message(heading: str, body: str, status: int) -> tuple[str, int]:
+    return _page("message.html", status, heading=heading, body=body)
+
+
+def _session_order() -> str | None:
+    held = session.get(SESSION_KEY)
+    if not isinstance(held, dict) or time.time() - float(held.get("at", 0)) > ACCESS_SECONDS:
+        return None
+    return str(held["order"])
+
+
+def _blueprint(limiter: Limiter) -> Blueprint:
+    bp = Blueprint("returns", __name__, template_folder="../templates",
+                   static_folder="../static", static_url_path="/returns/static")
+    ip_limit = limiter.limit(lambda: current_app.config["RETURNS_LOOKUP_LIMIT_IP"],
+                             methods=["POST"], scope="returns-lookup-ip")
+    order_limit = limiter.limit(lambda: current_app.config["RETURNS_LOOKUP_LIMIT_ORDER"],
+                                key_func=_order_key, methods=["POST"],
+                                scope="returns-lookup-order")
+    bp.add_url_rule("/returns", "lookup", ip_limit(order_limit(lookup)), methods=["GET", "POST"])
+    bp.add_url_rule("/returns/order", "order", order_form, methods=["GET", "POST"])
+    bp.add_url_rule("/returns/status/<token>", "status", status)
+    bp.before_request(_before)
+    bp.after_request(_headers)
+    bp.register_error_handler(HTTPException, _http_error)
+    return bp
+
+
+def _before() -> None:
+    g.csp_nonce = secrets.token_urlsafe(16)
+
+
+def _headers(resp: Response) -> Response:
+    nonce = g.get("csp_nonce", "")
+    resp.headers["Content-Security-Policy"] = (
+        f"default-src 'none'; style-src 'self' 'nonce-{nonce}'; img-src 'self' https: data:; "
+        "form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
+    )
+    resp.headers["Cache-Control"] = "no-store"
+    resp.headers["Referrer-Policy"] = "no-referrer"  # status links must not leak
+    resp.headers["X-Content-Type-Options"] = "nosniff"
+    resp.headers["X-Frame-Options"] = "DENY"
+    return resp
+
+
+def _http_error(exc: HTTPException) -> tuple[str, int]:
+    t = _t()
+    if "csp_nonce" not in g:
+        g.csp_nonce = secrets.token_urlsafe(16)
+    if exc.code == 429:
+        return _message(t.too_many_heading, t.too_many_tries, 429)
+    return _message(t.error_heading, t.error_body, exc.code or 500)
+
+
+# --- views ------------------------------------------------------------------------------------
+
+
+def lookup() -> Any:
+    t = _t()
+    if request.method == "GET":
+        return _page("lookup.html", order_number="", email="", error=None)
+    number = request.form.get("order_number", "")[:255]
+    email = request.form.get("email", "")[:320]
+    if not _csrf_ok():
+        return _message(t.form_expired_heading, t.form_expired, 400)
+    if not ret.normalize_order_number(number) or not email.strip():
+        return _page("lookup.html", 400, order_number=number, email=email,
+                     error=t.missing_fields)
+    rt = _rt()
+    facts = ret.find_order(rt.engine, number, email, rt.service.clock(),
+                           rt.policy.abuse_window_days)
+    if facts is None:  # unknown order and wrong email: one answer, word for word
+        return _page("lookup.html", 404, order_number=number, email=email, error=t.not_found)
+    session[SESSION_KEY] = {"order": facts.order_id, "at": time.time()}
+    return redirect(url_for("returns.order"), 303)
+
+
+def order_form() -> Any:
+    t = _t()
+    order_id = _session_order()
+    if order_id is None:
+        if request.method == "GET":
+            return redirect(url_for("returns.lookup"), 303)
+        return _message(t.form_expired_heading, t.form_expired, 400)
+    rt = _rt()
+    now = rt.service.clock()
+    facts = ret.load_order(rt.engine, order_id, now, rt.policy.abuse_window_days)
+    if facts is None:
+        return _message(t.form_expired_heading, t.form_expired, 400)
+    if request.method == "GET":
+        nonce = secrets.token_urlsafe(18)
+        return _form(facts, _signer("returns-form").dumps({"o": order_id, "n": nonce}), [])
+    form_token = request.form.get("form_token", "")
+    try:
+        issued = _signer("returns-form").loads(form_token)
+    except BadSignature:
+        issued = None
+    if not _csrf_ok() or not isinstance(issued, dict) or issued.get("o") != order_id:
+        return _message(t.form_expired_heading, t.form_expired, 400)
+    req, errors = _parse(facts, str(issued["n"]))
+    if errors or req is None:
+        return _form(facts, form_token, errors, 400)
+    payload = json.dumps({"order_id": order_id, "form": _submitted()}, sort_keys=True)
+    event_id = f"returns-page-{issued['n']}"
+    answer = rt.service.return_requested("returns_page", event_id, "return.requested",
+                                         payload, req)
+    if rt.executor is not None and rt.service.wants_code(answer):
+        answer = rt.executor.wait_for(answer, rt.answer_wait_s, rt.service)
+    return _answer(answer, facts)
+
+
+def _form(facts: OrderFacts, form_token: str, errors: list[str],
+          code: int = 200) -> tuple[str, int]:
+    rt = _rt()
+    options = ret.line_options(rt.policy, facts, rt.service.clock())
+    return _page("order.html", code, order=facts, options=options, form_token=form_token,
+                 choices=ret.choices(rt.policy), reasons=list(Reason), errors=errors,
+                 values=request.form if request.method == "POST" else {})
+
+
+def _submitted() -> dict[str, str]:
+    skip = {"csrf_token", "form_token"}
+    return {k: v[:2000] for k, v in request.form.items() if k not in skip}
+
+
+def _parse(facts: OrderFacts, nonce: str) -> tuple[ReturnRequest | None, list[str]]:
+    t, form = _t(), request.form
+    lines: list[ReturnLine] = []
+    errors: list[str] = []
+    for i, line in enumerate(facts.lines):
+        if form.get(f"line-{i}-id") != line.id:
+            continue
+        try:
+            qty = int(form.get(f"line-{i}-qty", "0") or 0)
+        except ValueError:
+            qty = 0
+        qty = max(0, min(qty, line.quantity - facts.returned(line.id)))
+        if qty == 0:
+            continue
+        try:
+            reason = Reason(form.get(f"line-{i}-reason", ""))
+        except ValueError:
+            errors.append(t.pick_reason.format(item=line.name))
+            continue
+        lines.append(ReturnLine(line.id, qty, reason))
+    if not lines and not errors:
+        errors.append(t.pick_something)
+    if errors:
+        return None, errors
+    try:
+        preferred: ResolutionKind | None = ResolutionKind(form.get("resolution", ""))
+    except ValueError:
+        preferred = None
+    request_ = ReturnRequest(
+        request_id=f"returns-page-{nonce}", order_id=facts.order_id, lines=tuple(lines),
+        preferred_resolution=preferred, comment=form.get("comment", "")[:2000],
+        channel="returns_page",
+    )
+    return request_, []
+
+
+def _answer(answer: Answer, facts: OrderFacts) -> tuple[str, int]:
+    d = answer.recorded.decision
+    names = {ln.id: ln.name for ln in facts.lines}
+    send = [names.get(ln.line_id, ln.line_id) for ln in d.lines if ln.return_required]
+    keep = [names.get(ln.line_id, ln.line_id) for ln in d.lines if not ln.return_required]
+    return _page("answer.html", decision=d, send=send, keep=keep,
+                 reference=answer.recorded.id,
+                 status_url=url_for("returns.status", token=status_token(answer.recorded.id)))
+
+
+def status(token: str) -> Any:
+    t = _t()
+    try:
+        decision_id = _signer("returns-status").loads(token)
+    except BadSignature:
+        decision_id = None
+    found = ret.decision_status(_rt().engine, decision_id) if isinstance(decision_id, str) \
+        else None
+    if found is None:
+        return _message(t.status_invalid_heading, t.status_invalid, 404)
+    return _page("status.html", st=found, decision=found.decision)
