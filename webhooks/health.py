@@ -2,12 +2,9 @@
 
 from __future__ import annotations
 
-from datetime import UTC
-
 from flask import Blueprint, Response, current_app, jsonify
-from sqlalchemy import func, select
 
-from refunds_plugin.ledger.tables import refund_attempts
+from refunds_plugin.ledger.attempts import backlog
 
 bp = Blueprint("health", __name__)
 
@@ -16,19 +13,13 @@ bp = Blueprint("health", __name__)
 def healthz() -> tuple[Response, int]:
     runtime = current_app.extensions["refunds"]
     try:
-        with runtime.engine.connect() as conn:
-            count, oldest = conn.execute(
-                select(func.count(), func.min(refund_attempts.c.created_at)).where(
-                    refund_attempts.c.status.in_(("pending", "in_progress"))
-                )
-            ).one()
+        count, oldest = backlog(runtime.engine)
     except Exception as exc:  # report, don't raise: this is what operators poll
         return jsonify(
             {"status": "error", "database": "unreachable", "error": type(exc).__name__}
         ), 503
     age = 0.0
     if oldest is not None:
-        oldest = oldest if oldest.tzinfo else oldest.replace(tzinfo=UTC)
         age = max(0.0, (runtime.service.clock() - oldest).total_seconds())
     return jsonify(
         {

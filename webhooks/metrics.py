@@ -10,9 +10,8 @@ from __future__ import annotations
 import time
 
 from flask import Flask, Response, current_app, g, request
-from sqlalchemy import func, select
 
-from refunds_plugin.ledger.tables import decisions, events, refund_attempts
+from refunds_plugin.finance.reports import ledger_counts
 from refunds_plugin.metrics import CONTENT_TYPE, REGISTRY, WEBHOOK_SECONDS, label_text, number
 
 ATTEMPT_STATUSES = ("pending", "in_progress", "sent", "succeeded", "failed", "canceled")
@@ -28,28 +27,16 @@ def _family(name: str, kind: str, help_: str, rows: list[tuple[tuple[str, ...], 
 
 def ledger_metrics() -> str:
     """Events, decisions and attempts as the database holds them (right across processes)."""
-    engine = current_app.extensions["refunds"].engine
-    with engine.connect() as conn:
-        ev = conn.execute(
-            select(events.c.source, events.c.type, func.count())
-            .group_by(events.c.source, events.c.type)
-        ).all()
-        dec = conn.execute(
-            select(decisions.c.outcome, func.count()).group_by(decisions.c.outcome)
-        ).all()
-        att = dict(
-            conn.execute(
-                select(refund_attempts.c.status, func.count()).group_by(refund_attempts.c.status)
-            ).all()
-        )
+    counts = ledger_counts(current_app.extensions["refunds"].engine)
+    att = counts.attempts
     statuses = sorted(set(ATTEMPT_STATUSES) | set(att))
     lines = _family(
         "refunds_events_received_total", "counter", "Events recorded in the inbox.",
-        sorted(((s, t), n) for s, t, n in ev), ("source", "type"),
+        sorted(((s, t), n) for s, t, n in counts.events), ("source", "type"),
     )
     lines += _family(
         "refunds_decisions_total", "counter", "Decisions recorded, by outcome.",
-        sorted(((o,), n) for o, n in dec), ("outcome",),
+        sorted(((o,), n) for o, n in counts.decisions), ("outcome",),
     )
     lines += _family(
         "refunds_attempts", "gauge", "Refund attempts by current status.",

@@ -1,10 +1,14 @@
-"""marshmallow schemas for the storefront's events; the core receives frozen dataclasses."""
+"""Reading a signed webhook body: ``verified_json`` (signature, then JSON), the shared currency
+check, and marshmallow schemas for the storefront's events; the core receives frozen
+dataclasses."""
 
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from typing import Any
 
+from flask import current_app, request
 from marshmallow import (
     EXCLUDE,
     Schema,
@@ -27,6 +31,7 @@ from refunds_plugin.errors import PayloadError
 from refunds_plugin.intake.service import PaymentRecord
 from refunds_plugin.ledger.orders import OrderRecord
 from refunds_plugin.money import CurrencyError, normalize_currency
+from webhooks import signatures
 
 MinorUnits = fields.Integer(strict=True, required=True, validate=validate.Range(min=0))
 Id = fields.String(required=True, validate=validate.Length(min=1, max=255))
@@ -44,6 +49,38 @@ def parse_json(body: bytes) -> dict[str, Any]:
     if not isinstance(data, dict):
         raise PayloadError("body must be a JSON object", code="malformed_json")
     return data
+
+
+def verified_json(header: str, secrets: Sequence[str]) -> tuple[str, dict[str, Any]]:
+    """The request's raw body (as text, for the inbox) and its JSON object, once the ``header``
+    signature matches it with one of ``secrets``; raises SignatureError or PayloadError."""
+    state = current_app.extensions["refunds"]
+    body = request.get_data(cache=False)
+    signatures.verify(
+        body,
+        request.headers.get(header),
+        secrets,
+        tolerance=state.config.signature_tolerance_s,
+        clock=state.wall_clock,
+        header_name=header,
+    )
+    data = parse_json(body)
+    return body.decode("utf-8"), data
+
+
+class CurrencyChecked:
+    """Mixed into a schema with a ``currency`` field: it must be a currency ``money`` knows.
+
+    A schema-level ``@validates`` rather than a field validator, so that in a body with several
+    problems the currency's message still comes after the field-by-field ones, as it always has.
+    """
+
+    @validates("currency")
+    def _currency(self, value: str, **_: Any) -> None:
+        try:
+            normalize_currency(value)
+        except CurrencyError as exc:
+            raise ValidationError(str(exc)) from None
 
 
 class Strict(Schema):
@@ -73,7 +110,7 @@ class PaymentSchema(Strict):
     amount = fields.Integer(strict=True, load_default=None, validate=validate.Range(min=0))
 
 
-class OrderSchema(Strict):
+class OrderSchema(CurrencyChecked, Strict):
     id = Id
     currency = fields.String(required=True)
     paid_at = fields.AwareDateTime(required=True)
@@ -87,13 +124,6 @@ class OrderSchema(Strict):
     total_amount = MinorUnits
     payment = fields.Nested(PaymentSchema, load_default=None, allow_none=True)
     channel = fields.String(load_default=None, allow_none=True)
-
-    @validates("currency")
-    def _currency(self, value: str, **_: Any) -> None:
-        try:
-            normalize_currency(value)
-        except CurrencyError as exc:
-            raise ValidationError(str(exc)) from None
 
     @post_load
     def _make(self, data: dict[str, Any], **_: Any) -> tuple[OrderRecord, PaymentRecord | None]:

@@ -5,12 +5,11 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from flask import Blueprint, Response, current_app, jsonify, request
+from flask import Blueprint, Response, current_app, jsonify
 from marshmallow import Schema, ValidationError
 
 from refunds_plugin.intake.service import Service
-from webhooks import signatures
-from webhooks.schemas import EnvelopeSchema, OrderDataSchema, ReturnDataSchema, parse_json
+from webhooks.schemas import EnvelopeSchema, OrderDataSchema, ReturnDataSchema, verified_json
 
 bp = Blueprint("storefront", __name__)
 log = logging.getLogger("refunds.storefront")
@@ -36,17 +35,8 @@ def _load(schema: Schema, data: dict[str, Any]) -> Any:
 @bp.post("/webhooks/storefront")
 def receive() -> Response | tuple[Response, int]:
     state = current_app.extensions["refunds"]
-    body = request.get_data(cache=False)
-    signatures.verify(
-        body,
-        request.headers.get(HEADER),
-        [state.config.storefront_secret],
-        tolerance=state.config.signature_tolerance_s,
-        clock=state.wall_clock,
-        header_name=HEADER,
-    )
-    envelope = ENVELOPE.load(parse_json(body))
-    text = body.decode("utf-8")
+    text, data = verified_json(HEADER, [state.config.storefront_secret])
+    envelope = ENVELOPE.load(data)
     if envelope["type"] == "order.paid":
         order, payment = _load(ORDER_DATA, envelope["data"])["order"]
         ack = _service().order_paid(

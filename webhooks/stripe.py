@@ -3,15 +3,12 @@
 from __future__ import annotations
 
 import logging
-from typing import Any
 
-from flask import Blueprint, Response, current_app, jsonify, request
-from marshmallow import INCLUDE, Schema, ValidationError, fields, validate, validates
+from flask import Blueprint, Response, current_app, jsonify
+from marshmallow import INCLUDE, Schema, ValidationError, fields, validate
 
-from refunds_plugin.money import CurrencyError, normalize_currency
 from refunds_plugin.stripe import events as stripe_events
-from webhooks import signatures
-from webhooks.schemas import parse_json
+from webhooks.schemas import CurrencyChecked, verified_json
 
 bp = Blueprint("stripe", __name__)
 log = logging.getLogger("refunds.stripe")
@@ -28,16 +25,9 @@ class EventSchema(Loose):
     data = fields.Dict(required=True)
 
 
-class MoneyObject(Loose):
+class MoneyObject(CurrencyChecked, Loose):
     id = fields.String(required=True, validate=validate.Length(min=1, max=255))
     currency = fields.String(required=True)
-
-    @validates("currency")
-    def _currency(self, value: str, **_: Any) -> None:
-        try:
-            normalize_currency(value)
-        except CurrencyError as exc:
-            raise ValidationError(str(exc)) from None
 
 
 def _amount(required: bool = False) -> fields.Integer:
@@ -88,15 +78,8 @@ OBJECT_SCHEMAS: dict[str, type[Schema]] = {
 @bp.post("/webhooks/stripe")
 def receive() -> Response | tuple[Response, int]:
     state = current_app.extensions["refunds"]
-    body = request.get_data(cache=False)
-    signatures.verify(
-        body,
-        request.headers.get("Stripe-Signature"),
-        state.config.stripe_webhook_secrets,
-        tolerance=state.config.signature_tolerance_s,
-        clock=state.wall_clock,
-    )
-    event = EventSchema().load(parse_json(body))
+    text, data = verified_json("Stripe-Signature", state.config.stripe_webhook_secrets)
+    event = EventSchema().load(data)
     schema = OBJECT_SCHEMAS.get(event["type"])
     if schema is None:
         log.info(
@@ -113,6 +96,6 @@ def receive() -> Response | tuple[Response, int]:
     except ValidationError as exc:
         raise ValidationError({"data": {"object": exc.messages}}) from None
     ack = stripe_events.handle(
-        state.service, event["id"], event["type"], body.decode("utf-8"), {**obj, **loaded}
+        state.service, event["id"], event["type"], text, {**obj, **loaded}
     )
     return jsonify({"received": True, "duplicate": ack.duplicate, **ack.detail}), 200

@@ -13,7 +13,13 @@ from typing import IO, Any
 from sqlalchemy import ColumnElement, Engine, Select, and_, case, exists, func, or_, select
 
 from refunds_plugin.finance.rows import EXPORT_COLUMNS, attempt_statuses, decision_row, parse_when
-from refunds_plugin.ledger.tables import decisions, ledger_entries, refund_attempts, reviews
+from refunds_plugin.ledger.tables import (
+    decisions,
+    events,
+    ledger_entries,
+    refund_attempts,
+    reviews,
+)
 from refunds_plugin.money import Money
 
 
@@ -80,6 +86,35 @@ def export_decisions(
 
 
 # --- filtered, paginated reads for the finance pages and API -------------------------------------
+
+@dataclass(frozen=True)
+class LedgerCounts:
+    """What the ledger holds, counted: the ``/metrics`` counters that must agree across
+    processes and hosts, so they are read from the database at scrape time."""
+
+    events: list[tuple[str, str, int]]  # (source, type, count)
+    decisions: list[tuple[str, int]]  # (outcome, count)
+    attempts: dict[str, int]  # status -> count
+
+
+def ledger_counts(engine: Engine) -> LedgerCounts:
+    with engine.connect() as conn:
+        ev = conn.execute(
+            select(events.c.source, events.c.type, func.count())
+            .group_by(events.c.source, events.c.type)
+        ).all()
+        dec = conn.execute(
+            select(decisions.c.outcome, func.count()).group_by(decisions.c.outcome)
+        ).all()
+        att = conn.execute(
+            select(refund_attempts.c.status, func.count()).group_by(refund_attempts.c.status)
+        ).all()
+    return LedgerCounts(
+        [(s, t, int(n)) for s, t, n in ev],
+        [(o, int(n)) for o, n in dec],
+        {s: int(n) for s, n in att},
+    )
+
 
 MAX_PER_PAGE = 200
 DECISION_FILTERS = (

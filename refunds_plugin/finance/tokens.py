@@ -11,6 +11,7 @@ import hmac
 import secrets
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from sqlalchemy import Engine, select
 
@@ -83,6 +84,19 @@ def check_token(engine: Engine, secret: str | None, now: datetime) -> Principal 
         row = conn.execute(select(tokens).where(tokens.c.token_hash == digest)).first()
     if row is None or not hmac.compare_digest(row.token_hash, digest):
         return None
+    return _holder(row, now)
+
+
+def check_token_id(engine: Engine, token_id: int, now: datetime) -> Principal | None:
+    """The holder of token ``token_id`` while it is still valid: a finance session keeps only
+    the id, and ends as soon as its token is revoked or expires."""
+    with engine.connect() as conn:
+        row = conn.execute(select(tokens).where(tokens.c.id == token_id)).first()
+    return None if row is None else _holder(row, now)
+
+
+def _holder(row: Any, now: datetime) -> Principal | None:
+    """The one validity rule for both paths: not revoked, not expired."""
     expires = _aware(row.expires_at)
     if row.revoked_at is not None or (expires is not None and expires <= now):
         return None

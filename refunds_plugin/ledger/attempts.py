@@ -14,11 +14,11 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from types import SimpleNamespace
 from typing import Any
 
-from sqlalchemy import Connection, bindparam, func, select, update
+from sqlalchemy import Connection, Engine, bindparam, func, select, update
 
 from refunds_plugin.ledger.db import lock_ledger
 from refunds_plugin.ledger.journal import (
@@ -101,6 +101,20 @@ def find_by_provider_reference(conn: Connection, provider: str, ref: str) -> Att
         )
     ).first()
     return AttemptRow.from_row(row) if row else None
+
+
+def backlog(engine: Engine) -> tuple[int, datetime | None]:
+    """The executor's backlog for ``/healthz``: how many attempts are pending or in progress,
+    and when the oldest of them was created (None when there are none)."""
+    with engine.connect() as conn:
+        count, oldest = conn.execute(
+            select(func.count(), func.min(refund_attempts.c.created_at)).where(
+                refund_attempts.c.status.in_(("pending", "in_progress"))
+            )
+        ).one()
+    if oldest is not None and oldest.tzinfo is None:  # SQLite gives naive datetimes: UTC
+        oldest = oldest.replace(tzinfo=UTC)
+    return int(count), oldest
 
 
 _UNKNOWN_UNREFERENCED = (

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, func, select
+from sqlalchemy import Connection, Engine, func, select
 
 import policies
 from refunds_plugin.ledger.orders import open_follow_up
@@ -169,6 +169,34 @@ def open_items(
 ) -> list[FollowUp]:
     """Open follow-ups, oldest first: only those due unless ``waiting`` is asked for too."""
     return find(conn, policy, now, status="open", waiting=waiting)
+
+
+# one page's cap, the same as ``finance.reports.MAX_PER_PAGE`` for the other /finance and /api
+# listings (not imported: trouble/ sits below the people-facing finance/ read models)
+MAX_PER_PAGE = 200
+
+
+@dataclass(frozen=True)
+class FollowUpPage:
+    items: list[FollowUp]
+    page: int
+    per_page: int
+    has_next: bool
+
+
+def find_page(
+    engine: Engine, policy: policies.Policy, now: datetime, *, status: str, due_only: bool,
+    page: int, per_page: int,
+) -> FollowUpPage:
+    """One page of ``find`` (the listing the CLI uses) for ``/finance`` and ``/api``, oldest
+    first. Raises ValueError for a status that is not open, cleared or all."""
+    page, per_page = max(1, page), min(MAX_PER_PAGE, max(1, per_page))
+    with engine.connect() as conn:
+        items = find(
+            conn, policy, now, status=status, waiting=not due_only,
+            limit=per_page + 1, offset=(page - 1) * per_page,
+        )
+    return FollowUpPage(items[:per_page], page, per_page, len(items) > per_page)
 
 
 # --- rebuilt from the events inbox (``refunds trouble scan``) ------------------------------------

@@ -7,44 +7,34 @@ from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Callable
 from datetime import datetime, timedelta
-from functools import wraps
 from typing import Any
 
 from flask import Blueprint, Response, g, jsonify, request
 
 from refunds_plugin.finance import reports
 from refunds_plugin.finance.summary import summarize
-from refunds_plugin.finance.tokens import check_token
+from refunds_plugin.finance.tokens import Principal
 from refunds_plugin.intake import reviews
+from refunds_plugin.trouble.follow_ups import find_page as find_follow_ups
 from webhooks.errors import error_response
 from webhooks.finance.openapi import document
-from webhooks.finance.pages import find_follow_ups, now, runtime
+from webhooks.finance.session import Gate, bearer_principal, now, runtime
 
 bp = Blueprint("finance_api", __name__, url_prefix="/api")
-View = Callable[..., Any]
 
 
-def needs(role: str) -> Callable[[View], View]:
-    def wrap(view: View) -> View:
-        @wraps(view)
-        def inner(*args: Any, **kwargs: Any) -> Any:
-            header = request.headers.get("Authorization", "")
-            bearer = header[7:].strip() if header.startswith("Bearer ") else None
-            who = check_token(runtime().engine, bearer, now())
-            if who is None:
-                resp = error_response(401, "unauthorized", "a valid bearer token is required")
-                resp.headers["WWW-Authenticate"] = 'Bearer realm="refunds"'
-                return resp
-            if not who.can(role):
-                return error_response(403, "forbidden", f"this needs the {role} role")
-            g.principal = who
-            return view(*args, **kwargs)
+def _unauthorized() -> Response:
+    resp = error_response(401, "unauthorized", "a valid bearer token is required")
+    resp.headers["WWW-Authenticate"] = 'Bearer realm="refunds"'
+    return resp
 
-        return inner
 
-    return wrap
+def _forbidden(role: str, who: Principal) -> Response:
+    return error_response(403, "forbidden", f"this needs the {role} role")
+
+
+needs = Gate(identify=bearer_principal, unauthorized=_unauthorized, forbidden=_forbidden).needs
 
 
 def _plain(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -130,8 +120,12 @@ def follow_ups() -> Response:
     """Failed payments nothing has paid since (``status=cleared|all`` for the others)."""
     status = request.args.get("status", "open").strip() or "open"
     due_only = request.args.get("due", "").lower() in ("1", "true")
+    number, per_page = _paging()
     try:
-        found = find_follow_ups(status, due_only, *_paging())
+        found = find_follow_ups(
+            runtime().engine, runtime().service.policy, now(), status=status,
+            due_only=due_only, page=number, per_page=per_page,
+        )
     except ValueError:
         return error_response(400, "invalid_request", "status must be open, cleared or all")
     at = now()

@@ -9,81 +9,35 @@ checked on every POST. ``finance`` reads; only ``admin`` decides reviews.
 
 from __future__ import annotations
 
-import hmac
 import logging
-import secrets
-from collections.abc import Callable
-from dataclasses import dataclass
-from datetime import datetime, timedelta
-from functools import wraps
+from datetime import timedelta
 from typing import Any
 
-from flask import (
-    Blueprint,
-    Response,
-    current_app,
-    g,
-    redirect,
-    render_template,
-    request,
-    session,
-    url_for,
-)  # fmt: skip
-from sqlalchemy import select
+from flask import Blueprint, Response, g, redirect, render_template, request, session, url_for
 
-from refunds_plugin.bootstrap import Runtime
 from refunds_plugin.errors import InputError, NotFound
 from refunds_plugin.finance import reports
 from refunds_plugin.finance.summary import summarize
 from refunds_plugin.finance.tokens import Principal, check_token
 from refunds_plugin.intake import reviews
-from refunds_plugin.ledger.tables import tokens
 from refunds_plugin.trouble import follow_ups
 from webhooks.finance import chart
+from webhooks.finance.session import (
+    Gate,
+    bearer_principal,
+    csrf_ok,
+    csrf_token,
+    now,
+    runtime,
+    session_principal,
+)  # fmt: skip
 
 bp = Blueprint(
     "finance", __name__, url_prefix="/finance", static_folder="../static", static_url_path="/static"
 )
 log = logging.getLogger("refunds.finance")
 SESSION_HOURS = 8
-View = Callable[..., Any]
-
-
-def runtime() -> Runtime:
-    found: Runtime = current_app.extensions["refunds"]
-    return found
-
-
-def now() -> datetime:
-    return runtime().service.clock()
-
-
-def csrf_token() -> str:
-    if "csrf" not in session:
-        session["csrf"] = secrets.token_urlsafe(32)
-    return str(session["csrf"])
-
-
-def _csrf_ok() -> bool:
-    sent = request.form.get("csrf_token", "")
-    have = session.get("csrf", "")
-    return bool(sent) and bool(have) and hmac.compare_digest(str(sent), str(have))
-
-
-def _session_principal() -> Principal | None:
-    token_id, until = session.get("token_id"), session.get("until")
-    if token_id is None or until is None or now().timestamp() >= float(until):
-        return None
-    with runtime().engine.connect() as conn:
-        row = conn.execute(select(tokens).where(tokens.c.id == int(token_id))).first()
-    if row is None or row.revoked_at is not None:
-        return None
-    expires = row.expires_at
-    if expires is not None and expires.tzinfo is None:
-        expires = expires.replace(tzinfo=now().tzinfo)
-    if expires is not None and expires <= now():
-        return None
-    return Principal(int(row.id), row.name, row.role, expires)
+EXPIRED_FORM = "This form has expired or did not come from this site."
 
 
 def page(status: int, template: str, **context: Any) -> Response:
@@ -95,30 +49,34 @@ def refused(status: int, message: str) -> Response:
     return page(status, "refused.html", code=status, message=message)
 
 
-def needs(role: str) -> Callable[[View], View]:
-    """A valid session (or bearer token on a read) with ``role``; forms also need CSRF."""
+def _who() -> Principal | None:
+    """The session's holder, or on a read a bearer token's (links from scripts and mail)."""
+    who = session_principal()
+    if who is None and request.method == "GET":
+        who = bearer_principal()
+    return who
 
-    def wrap(view: View) -> View:
-        @wraps(view)
-        def inner(*args: Any, **kwargs: Any) -> Any:
-            who = _session_principal()
-            if who is None and request.method == "GET":
-                header = request.headers.get("Authorization", "")
-                bearer = header[7:] if header.startswith("Bearer ") else None
-                who = check_token(runtime().engine, bearer, now())
-            if who is None:
-                session.pop("token_id", None)
-                return refused(401, "Please log in with a finance or admin token.")
-            if request.method == "POST" and not _csrf_ok():
-                return refused(400, "This form has expired or did not come from this site.")
-            if not who.can(role):
-                return refused(403, f"This needs the {role} role; your token is {who.role}.")
-            g.principal = who
-            return view(*args, **kwargs)
 
-        return inner
+def _log_in_again() -> Response:
+    session.pop("token_id", None)
+    return refused(401, "Please log in with a finance or admin token.")
 
-    return wrap
+
+def _form_check() -> Response | None:
+    if request.method == "POST" and not csrf_ok():
+        return refused(400, EXPIRED_FORM)
+    return None
+
+
+# a valid session (or bearer token on a read) with the role; forms also need CSRF
+needs = Gate(
+    identify=_who,
+    unauthorized=_log_in_again,
+    forbidden=lambda role, who: refused(
+        403, f"This needs the {role} role; your token is {who.role}."
+    ),
+    check=_form_check,
+).needs
 
 
 @bp.app_context_processor
@@ -134,8 +92,8 @@ def login_form() -> Response:
 
 @bp.post("/login")
 def login() -> Any:
-    if not _csrf_ok():
-        return refused(400, "This form has expired or did not come from this site.")
+    if not csrf_ok():
+        return refused(400, EXPIRED_FORM)
     who = check_token(runtime().engine, request.form.get("token", "").strip(), now())
     if who is None:
         return page(401, "login.html", error="That token is not valid (or has expired).")
@@ -216,27 +174,6 @@ def summary_page() -> Response:
     return page(200, "summary.html", s=data, charts=charts, since=start, until=end)
 
 
-@dataclass(frozen=True)
-class FollowUpPage:
-    items: list[follow_ups.FollowUp]
-    page: int
-    per_page: int
-    has_next: bool
-
-
-def find_follow_ups(status: str, due_only: bool, number: int, per_page: int) -> FollowUpPage:
-    """One page of ``follow_ups.find`` (the listing the CLI uses), oldest first.
-
-    Raises ValueError for a status that is not open, cleared or all."""
-    number, per_page = max(1, number), min(reports.MAX_PER_PAGE, max(1, per_page))
-    with runtime().engine.connect() as conn:
-        items = follow_ups.find(
-            conn, runtime().service.policy, now(), status=status, waiting=not due_only,
-            limit=per_page + 1, offset=(number - 1) * per_page,
-        )
-    return FollowUpPage(items[:per_page], number, per_page, len(items) > per_page)
-
-
 def age_text(seconds: float) -> str:
     """``3 d 4 h``, ``5 h 12 min``, ``40 min``: how long ago a payment failed."""
     minutes = max(0, int(seconds // 60))
@@ -253,7 +190,10 @@ def follow_ups_page() -> Response:
     due_only = request.args.get("due", "") == "1"
     number = request.args.get("page", 1, type=int) or 1
     try:
-        found = find_follow_ups(status, due_only, number, 50)
+        found = follow_ups.find_page(
+            runtime().engine, runtime().service.policy, now(), status=status,
+            due_only=due_only, page=number, per_page=50,
+        )
     except ValueError:
         return refused(400, "Status must be open, cleared or all.")
     at = now()

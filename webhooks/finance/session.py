@@ -1,0 +1,90 @@
+"""What the finance pages and the finance API share: the runtime, the clock, who is asking.
+
+The pages accept a login session (Flask's signed cookie, with a per-session CSRF token) and, on
+reads, a bearer token; the API accepts only the bearer token. Both check the token through
+``refunds_plugin.finance.tokens`` and guard their views with one ``Gate``, differing only in how
+they refuse.
+"""
+
+from __future__ import annotations
+
+import hmac
+import secrets
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from functools import wraps
+from typing import Any
+
+from flask import current_app, g, request, session
+
+from refunds_plugin.bootstrap import Runtime
+from refunds_plugin.finance.tokens import Principal, check_token, check_token_id
+
+View = Callable[..., Any]
+
+
+def runtime() -> Runtime:
+    found: Runtime = current_app.extensions["refunds"]
+    return found
+
+
+def now() -> datetime:
+    return runtime().service.clock()
+
+
+def csrf_token() -> str:
+    if "csrf" not in session:
+        session["csrf"] = secrets.token_urlsafe(32)
+    return str(session["csrf"])
+
+
+def csrf_ok() -> bool:
+    sent = request.form.get("csrf_token", "")
+    have = session.get("csrf", "")
+    return bool(sent) and bool(have) and hmac.compare_digest(str(sent), str(have))
+
+
+def bearer_principal() -> Principal | None:
+    """The holder of the ``Authorization: Bearer …`` token, if it is valid."""
+    header = request.headers.get("Authorization", "")
+    bearer = header[7:].strip() if header.startswith("Bearer ") else None
+    return check_token(runtime().engine, bearer, now())
+
+
+def session_principal() -> Principal | None:
+    """The holder of the logged-in session's token, while both the session and token last."""
+    token_id, until = session.get("token_id"), session.get("until")
+    if token_id is None or until is None or now().timestamp() >= float(until):
+        return None
+    return check_token_id(runtime().engine, int(token_id), now())
+
+
+@dataclass(frozen=True)
+class Gate:
+    """``needs(role)``: find who is asking, refuse 401 (nobody), the ``check`` (CSRF on forms)
+    or 403 (too weak a role), else run the view with ``g.principal`` set."""
+
+    identify: Callable[[], Principal | None]
+    unauthorized: Callable[[], Any]
+    forbidden: Callable[[str, Principal], Any]
+    check: Callable[[], Any] = lambda: None  # a refusal, or None to go on
+
+    def needs(self, role: str) -> Callable[[View], View]:
+        def wrap(view: View) -> View:
+            @wraps(view)
+            def inner(*args: Any, **kwargs: Any) -> Any:
+                who = self.identify()
+                if who is None:
+                    return self.unauthorized()
+                refused = self.check()
+                if refused is not None:
+                    return refused
+                if not who.can(role):
+                    return self.forbidden(role, who)
+                g.principal = who
+                return view(*args, **kwargs)
+
+            return inner
+
+        return wrap
