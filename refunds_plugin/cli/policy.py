@@ -4,16 +4,19 @@
 invalid file). ``explain`` builds order facts and a return request from flags (one line, the
 quick way) or from a JSON file (``{"now", "facts", "request"}``, amounts in minor units) and
 prints the decision with its full rule trace, as a table or ``--json``. ``simulate`` replays
-the return decisions in the ledger under a candidate policy (read-only, see ``simulation.py``).
+the return decisions in the ledger under a candidate policy (read-only, see
+``finance/simulation.py``) and reports totals first, then every changed decision; those arrive as
+JSON lines in a spool file, so a large ledger is printed without holding its rows in memory.
 """
 
 from __future__ import annotations
 
 import contextlib
+import itertools
 import json
 import sys
 import tempfile
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import IO, Any
@@ -22,7 +25,7 @@ import click
 from sqlalchemy import Engine
 
 import policies
-from refunds_plugin.cli import simulation_report
+from refunds_plugin.cli import common
 from refunds_plugin.domain import (
     CustomerHistory,
     Decision,
@@ -35,6 +38,7 @@ from refunds_plugin.domain import (
     ReturnRequest,
 )
 from refunds_plugin.finance.simulation import (
+    OUTCOMES,
     Comparison,
     Summary,
     count_returns,
@@ -179,10 +183,9 @@ def render(d: Decision) -> str:
                    f"{' to ' + r.payment_reference if r.payment_reference else ''}")
     rows = [("RULE", "VERDICT", "CODE", "SAYS")] + [
         (t.rule, t.verdict, t.code, t.message) for t in d.trace]
-    widths = [max(len(row[i]) for row in rows) for i in range(3)]
+    widths = [*common.column_widths(row[:3] for row in rows), 0]  # what it says: not padded
     out.append("")
-    out += ["  ".join(c.ljust(w) for c, w in zip(row[:3], widths, strict=True)) + "  " + row[3]
-            for row in rows]
+    out += common.table_lines(rows, widths, trim=False)
     out += ["", d.explanation]
     return "\n".join(out)
 
@@ -206,9 +209,7 @@ def simulate(spec: str, since: str | None, until: str | None, limit: int | None,
     """
     from sqlalchemy import inspect, make_url
 
-    from refunds_plugin.cli import _config
     from refunds_plugin.finance.reports import parse_when
-    from refunds_plugin.ledger.db import make_engine
 
     try:
         pol = policies.load_policy(spec)
@@ -218,25 +219,22 @@ def simulate(spec: str, since: str | None, until: str | None, limit: int | None,
         start, end = parse_when(since), parse_when(until)
     except ValueError as exc:
         raise click.UsageError(f"--since/--until: {exc}") from None
-    url = make_url(_config().database_url)
+    url = make_url(common.config().database_url)
     if url.get_backend_name() == "sqlite" and not Path(url.database or ":memory:").is_file():
         raise click.ClickException(f"no ledger at {url.database}: check REFUNDS_DATABASE_URL")
     # changed rows wait in a spool (on disk past 1 MiB) so the totals can be printed first
     with tempfile.SpooledTemporaryFile(max_size=1 << 20, mode="w+", encoding="utf-8") as spool:
-        engine = make_engine(url.render_as_string(hide_password=False))
-        try:
+        with common.engine(url.render_as_string(hide_password=False)) as engine:
             if not inspect(engine).has_table("decisions"):
                 raise click.ClickException(
                     f"no ledger tables at {url.render_as_string(hide_password=True)}: "
                     "run `refunds migrate` first")
             summary = _replay_into(spool, engine, pol, start, end, limit)
-        finally:
-            engine.dispose()
         spool.seek(0)
         if as_json:
-            simulation_report.emit_json(pol, summary, spool)
+            emit_json(pol, summary, spool)
         else:
-            simulation_report.emit_table(pol, summary, spool)
+            emit_table(pol, summary, spool)
 
 
 def _replay_into(spool: IO[str], engine: Engine, pol: policies.Policy, start: datetime | None,
@@ -255,3 +253,78 @@ def _replay_into(spool: IO[str], engine: Engine, pol: policies.Policy, start: da
             if cmp.changed:
                 spool.write(json.dumps(cmp.to_dict()) + "\n")
     return summary
+
+
+# --- the simulation's report: totals first, then every changed decision ---------------------
+
+
+def money_out(summary: Summary) -> dict[str, dict[str, Any]]:
+    """Per currency: money the policy approves, before and after, in minor units and as text."""
+    out = {}
+    for cur in sorted(set(summary.money_before) | set(summary.money_after)):
+        before, after = summary.money_before.get(cur, 0), summary.money_after.get(cur, 0)
+        out[cur] = {"before": before, "after": after, "difference": after - before,
+                    "before_text": str(Money(before, cur)), "after_text": str(Money(after, cur)),
+                    "difference_text": str(Money(after - before, cur))}
+    return out
+
+
+def emit_json(pol: policies.Policy, summary: Summary, changes: IO[str]) -> None:
+    """One JSON document; its ``changes`` list is copied line by line from ``changes``."""
+    head = {
+        "policy": {"name": pol.name, "content_hash": pol.content_hash},
+        "replayed": summary.replayed, "changed": summary.changed,
+        "outcome_changed": summary.outcome_changed, "unreadable": summary.unreadable,
+        "problems": [{"decision_id": d, "error": e} for d, e in summary.problems],
+        "transitions": summary.matrix(), "money_out": money_out(summary),
+    }
+    text = json.dumps(head, indent=2)
+    click.echo(text[:-2] + ',\n  "changes": [')  # reopen the object to stream the list
+    for i, line in enumerate(changes):
+        click.echo(("" if i == 0 else ",\n") + "    " + line.rstrip("\n"), nl=False)
+    click.echo("\n  ]\n}")
+
+
+def emit_table(pol: policies.Policy, summary: Summary, changes: IO[str]) -> None:
+    """Plain text: the counts, the outcome matrix, money out per currency, the changed rows."""
+    click.echo(f"policy {pol.name} ({pol.content_hash[:12]}) replayed on "
+               f"{summary.replayed} return decision(s)")
+    click.echo(f"{summary.changed} would change: {summary.outcome_changed} change outcome, "
+               f"{summary.changed - summary.outcome_changed} change only the money")
+    if summary.unreadable:
+        click.echo(f"{summary.unreadable} could not be replayed:")
+        for decision_id, error in summary.problems:
+            click.echo(f"  {decision_id}: {error}")
+    matrix = summary.matrix()
+    _small_table([["before \\ after", *OUTCOMES]] + [
+        [old, *(str(matrix[old][new]) for new in OUTCOMES)] for old in OUTCOMES])
+    money = money_out(summary)
+    if money:
+        _small_table([["money out", "before", "after", "difference"]] + [
+            [cur, m["before_text"], m["after_text"], m["difference_text"]]
+            for cur, m in money.items()])
+    if not summary.changed:
+        return
+    head = ["ORDER", "REQUEST", "DECIDED", "BEFORE", "AFTER", "NEW REASON"]
+
+    def rows() -> Iterator[list[str]]:  # the file is read twice: widths, then lines
+        changes.seek(0)
+        return (_cells(json.loads(line)) for line in changes)
+
+    widths = common.column_widths(itertools.chain([head], rows()))
+    click.echo("")
+    for line in common.table_lines(itertools.chain([head], rows()), widths):
+        click.echo(line)
+
+
+def _cells(row: dict[str, Any]) -> list[str]:
+    b, a, cur = row["before"], row["after"], row["currency"]
+    return [row["order_id"], row["request_id"], row["decided_at"][:10],
+            f"{b['outcome']} {Money(b['amount'], cur)}",
+            f"{a['outcome']} {Money(a['amount'], cur)}", a["reason_code"]]
+
+
+def _small_table(rows: list[list[str]]) -> None:
+    click.echo("")
+    for line in common.table_lines(rows, common.column_widths(rows), right=1):
+        click.echo(line)

@@ -10,14 +10,13 @@ have opened (one per order, by the unique ``(kind, order_id)``).
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
 import click
 from sqlalchemy import Connection, select, union
 
-from refunds_plugin.config import ConfigError, load_config
+from refunds_plugin.cli import common
 from refunds_plugin.ledger.db import read_tx, write_tx
 from refunds_plugin.ledger.tables import orders, payments
 from refunds_plugin.money import Money
@@ -25,15 +24,7 @@ from refunds_plugin.trouble import follow_ups
 
 
 def _runtime() -> Any:
-    import policies
-    from refunds_plugin.bootstrap import build
-
-    try:
-        return build(load_config(), with_executor=False)
-    except ConfigError as exc:
-        raise click.UsageError(str(exc)) from None
-    except policies.PolicyError as exc:
-        raise click.ClickException(f"the policy is invalid:\n{exc}") from None
+    return common.runtime("the policy is invalid", config=common.config(), with_executor=False)
 
 
 def order_ids(conn: Connection, since: datetime | None) -> list[str]:
@@ -81,13 +72,6 @@ def sweep(runtime: Any, since: datetime | None, apply: bool) -> list[dict[str, A
     return rows
 
 
-def _table(headers: Sequence[str], table: list[list[str]]) -> None:
-    widths = [max(len(h), *(len(row[i]) for row in table)) for i, h in enumerate(headers)]
-    click.echo("  ".join(h.ljust(w) for h, w in zip(headers, widths, strict=True)).rstrip())
-    for line in table:
-        click.echo("  ".join(c.ljust(w) for c, w in zip(line, widths, strict=True)).rstrip())
-
-
 @click.group()
 def trouble() -> None:
     """Look for trouble: overpayments, duplicate charges, failed payments."""
@@ -123,7 +107,7 @@ def scan(since: str | None, apply: bool, as_json: bool) -> None:
     if not rows:
         click.echo("no trouble found")
     else:
-        _table(
+        common.echo_table(
             ["order", "kind", "payment", "amount", "status", "why"],
             [
                 [r["order_id"], r["kind"], r["payment_reference"],
@@ -163,7 +147,7 @@ def follow_ups_cmd(waiting: bool, as_json: bool) -> None:
     if not items:
         click.echo("no failed payments to follow up")
         return
-    _table(
+    common.echo_table(
         ["failed", "order", "customer", "amount", "what failed", "payment"],
         [
             [i.opened_at.strftime("%Y-%m-%d %H:%M"), i.order_id, i.customer or "-",

@@ -93,7 +93,7 @@ class _Terminal(io.StringIO):
 def test_export_shows_a_progress_bar_when_stderr_is_a_terminal(
     scene: Scene, sqlite_url: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from refunds_plugin.cli.finance import export_with_progress
+    from refunds_plugin.cli.ledger import export_with_progress
 
     terminal = _Terminal()
     monkeypatch.setattr("sys.stderr", terminal)

@@ -1,0 +1,196 @@
+"""``refunds ledger list|export|head|verify|report``: read the ledger, check its chain, total it."""
+
+from __future__ import annotations
+
+import json
+import re
+import sys
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import click
+
+from refunds_plugin.cli import common
+
+
+@click.group()
+def ledger() -> None:
+    """Read the ledger: list, export, verify, head, report."""
+
+
+@ledger.command("list")
+@click.option("--limit", default=20, show_default=True, type=int)
+@click.option("--json", "as_json", is_flag=True, help="One JSON object per decision.")
+def ledger_list(limit: int, as_json: bool) -> None:
+    """The newest decisions with their money movements."""
+    from refunds_plugin.finance.reports import recent_decisions
+
+    with common.engine() as engine:
+        rows = recent_decisions(engine, limit)
+    if as_json:
+        for row in rows:
+            click.echo(json.dumps(row, default=str, sort_keys=True))
+        return
+    if not rows:
+        click.echo("no decisions yet")
+        return
+    headers = ["created", "decision", "order", "outcome", "resolution", "amount", "money", "reason"]
+    table = [
+        [
+            str(r["created_at"])[:19],
+            r["id"][:8],
+            r["order_id"],
+            r["outcome"],
+            r["resolution"],
+            r["amount_text"],
+            r["money_status"],
+            r["reason_code"],
+        ]
+        for r in rows
+    ]
+    common.echo_table(headers, table, trim=False)  # this one always padded its last column
+
+
+@ledger.command("export")
+@click.option(
+    "--format", "fmt", type=click.Choice(["csv", "json"]), default="csv", show_default=True
+)
+@click.option("--since", default=None, help="ISO date or datetime, inclusive.")
+@click.option("--until", default=None, help="ISO date or datetime, exclusive.")
+@click.option("--output", "-o", type=click.File("w"), default="-", help="File (default stdout).")
+def ledger_export(fmt: str, since: str | None, until: str | None, output: Any) -> None:
+    """Stream every decision (with its attempts' state) as CSV or JSON lines."""
+    from refunds_plugin.finance.reports import parse_when
+
+    url = common.config().database_url
+    count = export_with_progress(url, output, fmt, parse_when(since), parse_when(until))
+    click.echo(f"exported {count} decision(s)", err=True)
+
+
+def export_with_progress(
+    db_url: str, output: Any, fmt: str, since: datetime | None, until: datetime | None
+) -> int:
+    """``ledger export``: stream the rows; a progress bar on stderr only when it is a terminal."""
+    from refunds_plugin.finance.reports import count_decisions, export_decisions
+
+    with common.engine(db_url) as engine:
+        if not sys.stderr.isatty():
+            return export_decisions(engine, output, fmt, since, until)
+        total = count_decisions(engine, since, until)
+        with click.progressbar(length=total, label="exporting", file=sys.stderr) as bar:
+            return export_decisions(engine, output, fmt, since, until, progress=bar.update)
+
+
+class AnchorParam(click.ParamType):
+    """``SEQ:HASH`` as ``refunds ledger head`` prints it, to ``(seq, lower-case hash)``."""
+
+    name = "SEQ:HASH"
+    _shape = re.compile(r"([1-9][0-9]*):([0-9a-fA-F]{64})")
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None
+                ) -> tuple[int, str]:
+        if isinstance(value, tuple):
+            return value
+        found = self._shape.fullmatch(str(value).strip())
+        if found is None:
+            self.fail(f"{value!r} is not SEQ:HASH (an entry number, a colon and that entry's "
+                      "64 hex digit hash, as `refunds ledger head` prints it)", param, ctx)
+        return int(found.group(1)), found.group(2).lower()
+
+
+@ledger.command("head")
+@click.option("--json", "as_json", is_flag=True, help="One JSON object.")
+def ledger_head(as_json: bool) -> None:
+    """The chain's newest entry: seq, hash, when it was written, how many entries there are.
+
+    Keep its SEQ:HASH (the `anchor` line) where the database's writers cannot change it, on a
+    schedule: the month-end email, a ticket, a git commit. `refunds ledger verify --anchor
+    SEQ:HASH` later fails if anything up to that entry was rewritten, even with every later
+    hash recomputed.
+    """
+    from refunds_plugin.finance.verify import chain_head
+
+    with common.engine() as engine:
+        head = chain_head(engine)
+    if as_json:
+        empty = {"seq": None, "hash": None, "created_at": None, "entries": 0, "anchor": None}
+        click.echo(json.dumps(head.to_json() if head else empty, sort_keys=True))
+    elif head is None:
+        click.echo("the ledger has no entries yet: nothing to anchor")
+    else:
+        for name, value in head.to_json().items():
+            click.echo(f"{name:<10}  {value}")
+
+
+@ledger.command("verify")
+@click.option("--json", "as_json", is_flag=True, help="Problems as JSON lines.")
+@click.option("--anchor", "anchors", type=AnchorParam(), multiple=True,
+              help="SEQ:HASH from an earlier `refunds ledger head`, kept outside the database: "
+                   "fail unless entry SEQ still has that hash. Repeatable.")
+def ledger_verify(as_json: bool, anchors: tuple[tuple[int, str], ...]) -> None:
+    """Walk the hash chain and check every decision, attempt and review row against it.
+
+    Exits 1 and names the first altered entry or row when anything does not hold. The chain
+    alone cannot see a rewrite that recomputed every later hash; --anchor can, for every entry
+    up to the anchored one.
+    """
+    from refunds_plugin.finance.verify import verify_ledger
+
+    with common.engine() as engine:
+        problems = verify_ledger(engine, anchors=anchors)
+    if as_json:
+        for p in problems:
+            click.echo(json.dumps({"where": p.where, "problem": p.problem, "detail": p.detail}))
+    if not problems:
+        if not as_json:
+            held = f"; {len(set(anchors))} anchor(s) hold" if anchors else ""
+            click.echo(f"ledger verified: the chain holds and every row matches its entries{held}")
+        return
+    if not as_json:
+        click.echo(f"LEDGER ALTERED: first problem at {problems[0]}", err=True)
+        for p in problems[1:]:
+            click.echo(f"  also: {p}", err=True)
+    sys.exit(1)
+
+
+def _period(since: str | None, until: str | None, days: int) -> tuple[datetime, datetime]:
+    from refunds_plugin.finance.reports import parse_when
+
+    end = parse_when(until) or datetime.now(UTC)
+    return parse_when(since) or end - timedelta(days=days), end
+
+
+@ledger.command("report")
+@click.option("--since", default=None, help="ISO date or datetime, inclusive.")
+@click.option("--until", default=None, help="ISO date or datetime, exclusive (default now).")
+@click.option("--days", default=30, show_default=True, help="Period length without --since.")
+@click.option("--json", "as_json", is_flag=True)
+def ledger_report(since: str | None, until: str | None, days: int, as_json: bool) -> None:
+    """Totals for a period: sales, refunded, credited, kept, sent to review, refund rate."""
+    from refunds_plugin.finance.summary import summarize
+    from refunds_plugin.money import Money
+
+    start, end = _period(since, until, days)
+    with common.engine() as engine:
+        summary = summarize(engine, start, end, datetime.now(UTC))
+    if as_json:
+        click.echo(json.dumps(summary.to_json(), sort_keys=True))
+        return
+    click.echo(f"period {start.isoformat()} .. {end.isoformat()}")
+    rows = []
+    for cur, t in sorted(summary.totals.items()):
+        rate = t.refund_rate_bp
+        rows.append([
+            cur, str(t.decisions), str(Money(t.sales, cur)), str(Money(t.refunded, cur)),
+            str(Money(t.credited, cur)), str(Money(t.kept, cur)),
+            f"{t.review_count} ({Money(t.review_amount, cur)})",
+            "-" if rate is None else f"{rate // 100}.{rate % 100:02d}%",
+        ])
+    common.echo_table(["currency", "decisions", "sales", "refunded", "credited", "kept",
+                       "review", "refund rate"], rows)
+    promise = summary.to_json()["promise"]
+    click.echo(
+        f"money returned for {promise['returned']} decision(s): median "
+        f"{promise['median_seconds']}s, p95 {promise['p95_seconds']}s; "
+        f"{promise['missed']} missed the promised time, {promise['overdue']} overdue"
+    )

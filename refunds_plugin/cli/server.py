@@ -1,0 +1,127 @@
+"""``refunds serve``, ``refunds worker``, ``refunds migrate``: run the service and its schema."""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import secrets
+import signal
+import threading
+from typing import Any
+
+import click
+
+from refunds_plugin.cli import common
+
+
+@click.command()
+def migrate() -> None:
+    """Create or upgrade the ledger's tables to the newest schema."""
+    from refunds_plugin.ledger.migrate import migrate as run
+
+    with common.engine() as engine:
+        before, after = run(engine)
+    click.echo(f"database at revision {after} (was {before or 'empty'})")
+
+
+@click.command()
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
+@click.option("--port", default=8000, show_default=True, type=int, help="Port to listen on.")
+@click.option(
+    "--workers", default=1, show_default=True, type=int, help="gunicorn worker processes."
+)
+@click.option("--threads", default=8, show_default=True, type=int, help="Threads per worker.")
+@click.option(
+    "--executor/--no-executor",
+    default=True,
+    show_default=True,
+    help="Run the refund executor in-process (turn off when `refunds worker` runs).",
+)
+def serve(host: str, port: int, workers: int, threads: int, executor: bool) -> None:
+    """Run the webhook receiver (gunicorn) with an in-process executor.
+
+    An empty database is migrated first; an invalid policy stops the start.
+    """
+    from gunicorn.app.base import BaseApplication
+
+    from webhooks import create_app
+
+    config = common.config(run_executor=executor)
+    if not config.secret_key:  # one key shared by this serve's workers (status links, sessions)
+        config = dataclasses.replace(config, secret_key=secrets.token_hex(32))
+    runtime = common.runtime(config=config)  # validates policy, migrates an empty database
+    runtime.engine.dispose()
+    mode = (
+        "DRY RUN (no money moves: REFUNDS_STRIPE_API_KEY is not set)"
+        if config.dry_run
+        else "live Stripe"
+    )
+    click.echo(
+        f"refunds-plugin on http://{host}:{port}  policy={runtime.policy.name} "
+        f"({runtime.policy.content_hash[:12]})  {mode}"
+    )
+
+    class App(BaseApplication):
+        def load_config(self) -> None:
+            self.cfg.set("bind", f"{host}:{port}")
+            self.cfg.set("workers", workers)
+            self.cfg.set("threads", threads)
+            self.cfg.set("worker_class", "gthread")
+            self.cfg.set("graceful_timeout", 30)
+            self.cfg.set("accesslog", None)
+            self.cfg.set("worker_exit", _release_on_exit)
+
+        def load(self) -> Any:
+            return create_app(config, start_executor=executor)
+
+    App().run()
+
+
+def _release_on_exit(_server: Any, worker: Any) -> None:
+    """gunicorn worker_exit: stop the in-process executor and hand back its unstarted claims."""
+    runtime = getattr(getattr(worker, "wsgi", None), "extensions", {}).get("refunds")
+    if runtime is not None and runtime.executor is not None:
+        runtime.executor.stop(timeout=20)
+
+
+@click.command()
+@click.option("--once", is_flag=True, help="Process what is due, then exit.")
+@click.option("--worker-id", default=None, help="Name this worker in claims and logs.")
+@click.option("--metrics-port", default=None, type=int, help="Serve GET /metrics on this port.")
+def worker(once: bool, worker_id: str | None, metrics_port: int | None) -> None:
+    """Run a refund executor: claim due attempts, call the provider, record the outcome.
+
+    Any number may run against one PostgreSQL; SIGTERM finishes the current attempt and hands
+    back the rest.
+    """
+    from refunds_plugin.execution.executor import Executor
+    from refunds_plugin.metrics import observe_provider, serve_metrics
+
+    runtime = common.runtime(config=common.config(), with_executor=False)
+    ex = Executor(
+        runtime.engine,
+        runtime.providers,
+        runtime.config,
+        runtime.service.clock,
+        worker_id=worker_id,
+        observe=observe_provider,
+    )
+    if metrics_port is not None:
+        serve_metrics(os.environ.get("REFUNDS_METRICS_HOST", "127.0.0.1"), metrics_port)
+    if once:
+        ex.drain()
+        return
+    stopped = threading.Event()
+
+    def _stop(signum: int, _frame: Any) -> None:
+        click.echo(f"signal {signum}: finishing the current attempt and releasing claims", err=True)
+        stopped.set()
+        ex._stop.set()
+        ex.wake()
+
+    signal.signal(signal.SIGTERM, _stop)
+    signal.signal(signal.SIGINT, _stop)
+    click.echo(f"worker {ex.worker_id} started", err=True)
+    ex.run_forever()
+    released = ex.release()
+    click.echo(f"worker stopped; released {released} claim(s)", err=True)
