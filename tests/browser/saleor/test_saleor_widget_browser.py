@@ -8,7 +8,6 @@ a Dashboard on an origin the service does not know cannot frame it. Screenshots 
 from __future__ import annotations
 
 import html
-import os
 import threading
 from collections.abc import Callable, Iterator
 from datetime import datetime
@@ -30,10 +29,7 @@ from tests.fakes.saleor_api import API_URL, APP_ID, FakeSaleor, rsa_key
 from tests.fakes.saleor_harness import SaleorHarness
 from tests.fakes.saleor_tokens import STAFF_EMAIL, STAFF_ID, claims, issue
 
-CHROMIUM = "/usr/bin/chromium"
 ARTIFACTS = Path(__file__).resolve().parents[3] / "test-artifacts" / "saleor"
-ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-        "--disable-component-update", "--disable-sync", "--no-first-run"]
 ORDER = "T3JkZXI6MQ=="
 LINE = "T3JkZXJMaW5lOjE="
 # the Dashboard's IframePost: hidden form, auto-submitted into the extension's sandboxed iframe
@@ -63,20 +59,6 @@ def _serve(app: Any, host: str) -> tuple[Any, threading.Thread]:
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     return server, thread
-
-
-@pytest.fixture
-def chromium() -> Iterator[Any]:
-    if not Path(CHROMIUM).exists():
-        if os.environ.get("CI"):
-            pytest.fail(f"CI is set but {CHROMIUM} is missing")
-        pytest.skip(f"{CHROMIUM} not installed (apt-get install chromium); never downloaded")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-        yield browser
-        browser.close()
 
 
 @pytest.fixture
