@@ -12,7 +12,17 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 
 from refunds_plugin.bootstrap import Runtime, build
 from refunds_plugin.config import Config, load_config
-from webhooks import errors, finance, health, metrics, returns, saleor, storefront, stripe
+from webhooks import (
+    errors,
+    finance,
+    health,
+    metrics,
+    returns,
+    saleor,
+    saleor_widget,
+    storefront,
+    stripe,
+)
 
 
 def create_app(
@@ -45,6 +55,7 @@ def create_app(
     app.register_blueprint(stripe.bp)
     app.register_blueprint(storefront.bp)
     saleor.init_app(app)
+    saleor_widget.init_app(app)
     finance.init_app(app)
     returns.init_app(app)
     metrics.init_app(app)

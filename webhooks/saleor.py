@@ -106,7 +106,8 @@ def _api_url() -> str:
 @bp.get("/saleor/manifest")
 def get_manifest() -> Response:
     app_url = _web().runtime.config.saleor_app_url or request.url_root
-    return jsonify(manifest(app_url))
+    # Saleor names its version when it fetches the manifest; the order widget needs 3.22+
+    return jsonify(manifest(app_url, request.headers.get("Saleor-Schema-Version")))
 
 
 @bp.post("/saleor/register")

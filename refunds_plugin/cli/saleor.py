@@ -19,8 +19,14 @@ def saleor() -> None:
     required=True,
     help="Public https URL this service is reachable at (default: REFUNDS_APP_URL).",
 )
-def manifest_command(app_url: str) -> None:
+@click.option(
+    "--saleor-version",
+    default=None,
+    help="The Saleor version to install in, e.g. 3.23 (from 3.22 on the manifest adds the "
+    "order widget; without it the manifest is the one every Saleor 3.20+ accepts).",
+)
+def manifest_command(app_url: str, saleor_version: str | None) -> None:
     """Print the app manifest JSON that Saleor installs from."""
     from refunds_plugin.saleor.manifest import manifest
 
-    click.echo(json.dumps(manifest(app_url), indent=2))
+    click.echo(json.dumps(manifest(app_url, saleor_version), indent=2))

@@ -72,6 +72,17 @@ def _find_key(jwks: Jwks, kid: str) -> Any | None:
     return None
 
 
+def signing_key(api_url: str, kid: str, store: JwksStore) -> Any | None:
+    """The shop's RS256 public key named ``kid``; the JWKS is fetched again once when the cached
+    set does not hold it (Saleor rotated its key). None when the shop has no such key."""
+    jwks, fresh = store.keys(api_url)
+    key = _find_key(jwks, kid)
+    if key is None and not fresh:
+        jwks, _ = store.keys(api_url, refresh=True)
+        key = _find_key(jwks, kid)
+    return key
+
+
 def verify_jws(signature: str, body: bytes, api_url: str, store: JwksStore) -> dict[str, Any]:
     """Verify a detached JWS over ``body``; returns the protected header or raises."""
     parts = signature.split(".")
@@ -89,11 +100,7 @@ def verify_jws(signature: str, body: bytes, api_url: str, store: JwksStore) -> d
     kid = header.get("kid")
     if not isinstance(kid, str) or not kid:
         raise SignatureError("Saleor-Signature names no key (kid)")
-    jwks, fresh = store.keys(api_url)
-    key = _find_key(jwks, kid)
-    if key is None and not fresh:
-        jwks, _ = store.keys(api_url, refresh=True)
-        key = _find_key(jwks, kid)
+    key = signing_key(api_url, kid, store)
     if key is None:
         raise SignatureError(f"Saleor-Signature key {kid} is not in the shop's JWKS")
     try:

@@ -1,8 +1,7 @@
-"""Headless Chromium (Debian's, never downloaded) driving the returns page served by werkzeug."""
+"""The returns page served by werkzeug, for the shared headless Chromium (../conftest.py)."""
 
 from __future__ import annotations
 
-import os
 import threading
 from collections.abc import Callable, Iterator
 from datetime import datetime
@@ -14,24 +13,7 @@ from werkzeug.serving import make_server
 
 from tests.fakes.returns_shop import ReturnsShop
 
-CHROMIUM = "/usr/bin/chromium"
 ARTIFACTS = Path(__file__).resolve().parents[3] / "test-artifacts" / "returns"
-ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-        "--disable-component-update", "--disable-sync", "--no-first-run"]
-
-
-@pytest.fixture(scope="session")
-def chromium() -> Iterator[Any]:
-    if not Path(CHROMIUM).exists():
-        if os.environ.get("CI"):
-            pytest.fail(f"CI is set but {CHROMIUM} is missing")
-        pytest.skip(f"{CHROMIUM} is not installed; the browser tests need Debian's chromium")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-        yield browser
-        browser.close()
 
 
 @pytest.fixture
