@@ -9,7 +9,6 @@ from flask import Blueprint, Response, current_app, jsonify, request
 from marshmallow import INCLUDE, Schema, ValidationError, fields, validate, validates
 
 from refunds_plugin.money import CurrencyError, normalize_currency
-from refunds_plugin.stripe import events as stripe_events
 from webhooks import signatures
 from webhooks.schemas import parse_json
 
@@ -112,7 +111,7 @@ def receive() -> Response | tuple[Response, int]:
         loaded = schema().load(obj)
     except ValidationError as exc:
         raise ValidationError({"data": {"object": exc.messages}}) from None
-    ack = stripe_events.handle(
-        state.service, event["id"], event["type"], body.decode("utf-8"), {**obj, **loaded}
+    ack = state.service.stripe_event(
+        event["id"], event["type"], body.decode("utf-8"), {**obj, **loaded}
     )
     return jsonify({"received": True, "duplicate": ack.duplicate, **ack.detail}), 200
