@@ -1,6 +1,9 @@
 """Wiring: from a Config to an engine, a policy, providers, a service and an executor.
 
-Nothing is built at import time; ``build`` is called by ``create_app`` and by the CLI.
+Nothing is built at import time; ``build`` is called by ``create_app`` and by the CLI. Each part
+gets what it needs when it is constructed, in order: the engine, the providers (the Saleor one
+on the same engine), the executor, the Saleor order re-queries, then the service with the
+executor's nudge and wait and the Saleor re-queries.
 """
 
 from __future__ import annotations
@@ -8,9 +11,10 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 
+import requests
 from sqlalchemy import Engine
 
 import policies
@@ -21,6 +25,9 @@ from refunds_plugin.ledger.db import make_engine
 from refunds_plugin.ledger.migrate import current_revision, migrate
 from refunds_plugin.providers import Provider
 from refunds_plugin.providers.dryrun import DryRunProvider
+from refunds_plugin.providers.saleor.provider import SaleorProvider
+from refunds_plugin.providers.stripe import StripeProvider
+from refunds_plugin.saleor.events import SaleorEvents
 
 log = logging.getLogger("refunds.runtime")
 
@@ -33,27 +40,22 @@ class Runtime:
     providers: dict[str, Provider]
     service: Service
     executor: Executor | None
+    saleor_events: SaleorEvents
     wall_clock: Callable[[], float] = time.time
-    answer_wait_s: float = 3.0
-    extras: dict[str, object] = field(default_factory=dict)
 
 
-def build_providers(config: Config) -> dict[str, Provider]:
+def build_providers(config: Config, engine: Engine) -> dict[str, Provider]:
+    """Every provider this configuration can call; the Saleor one reads its install tokens
+    through ``engine`` (the service's own: no second engine)."""
     providers: dict[str, Provider] = {"dryrun": DryRunProvider()}
     if config.stripe_api_key:
-        from refunds_plugin.providers.stripe import StripeProvider
-
         providers["stripe"] = StripeProvider(
             config.stripe_api_key,
             api_base=config.stripe_api_base,
             timeout=config.stripe_timeout_s,
             max_network_retries=config.stripe_max_network_retries,
         )
-    try:
-        from refunds_plugin.providers.saleor.provider import SaleorProvider
-    except ImportError:  # the Saleor adapter is optional at this layer
-        return providers
-    providers["saleor"] = SaleorProvider.from_config(config)
+    providers["saleor"] = SaleorProvider(engine)
     return providers
 
 
@@ -65,17 +67,29 @@ def build(
     clock: Callable[[], datetime] = utcnow,
     with_executor: bool | None = None,
     auto_migrate: bool = True,
+    answer_wait_s: float = 3.0,
 ) -> Runtime:
-    """Assemble the service; refuses to start on an invalid policy (``PolicyError``)."""
+    """Assemble the service; refuses to start on an invalid policy (``PolicyError``).
+
+    ``answer_wait_s``: how long a store-credit answer waits for its code (the in-process
+    executor only)."""
     policy = policies.load_policy(config.policy)
     engine = engine or make_engine(config.database_url)
     if auto_migrate and current_revision(engine) is None:
         log.info("empty database: migrating")
         migrate(engine)
-    providers = providers if providers is not None else build_providers(config)
-    service = Service(engine, policy, config, clock)
+    providers = providers if providers is not None else build_providers(config, engine)
     run_exec = config.run_executor if with_executor is None else with_executor
     executor = Executor(engine, providers, config, clock) if run_exec else None
-    if executor is not None:
-        service.on_attempts = executor.wake
-    return Runtime(config, engine, policy, providers, service, executor)
+    saleor = SaleorEvents(engine, clock, requests.Session())
+    service = Service(
+        engine,
+        policy,
+        config,
+        clock,
+        saleor=saleor,
+        nudge=executor.wake if executor is not None else None,
+        wait_settled=executor.wait_until_settled if executor is not None else None,
+        answer_wait_s=answer_wait_s,
+    )
+    return Runtime(config, engine, policy, providers, service, executor, saleor)

@@ -9,7 +9,7 @@ the raw body before anything is parsed or recorded.
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import requests
@@ -19,13 +19,12 @@ from refunds_plugin.bootstrap import Runtime
 from refunds_plugin.errors import (
     PayloadError,
     ProviderError,
-    RefundsError,
     RetryableProviderError,
     SignatureError,
 )
 from refunds_plugin.saleor import graphql, jws
 from refunds_plugin.saleor.client import SaleorClient
-from refunds_plugin.saleor.events import HANDLED, SaleorEvents
+from refunds_plugin.saleor.events import HANDLED
 from refunds_plugin.saleor.installs import (
     get_install,
     jwks_url,
@@ -45,9 +44,11 @@ TIMEOUT_S = 10.0
 @dataclass
 class SaleorWeb:
     runtime: Runtime
-    events: SaleorEvents
-    keys: jws.JwksStore
     session: requests.Session
+    keys: jws.JwksStore = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.keys = jws.JwksStore(fetch=self.fetch_jwks, load=self.load_jwks, save=self.save_jwks)
 
     def allowed(self, api_url: str) -> bool:
         allowed = {normalize_api_url(u) for u in self.runtime.config.saleor_allowed_api_urls}
@@ -83,13 +84,6 @@ class SaleorWeb:
 
         with write_tx(self.runtime.engine) as conn:
             save_jwks(conn, api_url, keys, self.runtime.service.clock())
-
-    def refresh_order(self, order_id: str) -> None:
-        """Re-query a Saleor order before deciding; the ledger's facts stand in if it fails."""
-        try:
-            self.events.refresh(order_id)
-        except (RefundsError, requests.RequestException) as exc:
-            log.warning("could not re-query Saleor order %s before deciding: %s", order_id, exc)
 
 
 def _web() -> SaleorWeb:
@@ -168,18 +162,14 @@ def receive() -> Response | tuple[Response, int]:
         log.info("saleor event %s is not handled; ignored", event)
         return jsonify({"received": True, "ignored": event}), 200
     payload = parse_json(body)
-    ack = web.events.handle(api_url, event, body.decode("utf-8"), payload, install.app_id)
+    ack = web.runtime.service.saleor_event(
+        api_url, event, body.decode("utf-8"), payload, install.app_id
+    )
     return jsonify({"received": True, "duplicate": ack.duplicate, **ack.detail}), 200
 
 
 def init_app(app: Flask) -> None:
     runtime: Runtime = app.extensions["refunds"]
-    session = requests.Session()
-    events = SaleorEvents(
-        runtime.engine, runtime.service.clock, session, service=runtime.service
-    )
-    web = SaleorWeb(runtime, events, jws.JwksStore(fetch=lambda _: {}), session)
-    web.keys = jws.JwksStore(fetch=web.fetch_jwks, load=web.load_jwks, save=web.save_jwks)
-    app.extensions["saleor"] = web
-    runtime.service.refresh_order = web.refresh_order
+    # the order re-queries' session (bootstrap builds them): one connection pool per shop
+    app.extensions["saleor"] = SaleorWeb(runtime, runtime.saleor_events.session)
     app.register_blueprint(bp)

@@ -48,8 +48,7 @@ def receive() -> Response | tuple[Response, int]:
         answer = _service().return_requested(
             "storefront", envelope["id"], envelope["type"], text, req
         )
-        if state.executor is not None and _service().wants_code(answer):
-            answer = state.executor.wait_for(answer, state.answer_wait_s, _service())
+        answer = _service().answer_with_code(answer)
         return jsonify(answer.to_json()), 200 if answer.duplicate else 201
     log.info(
         "storefront event type %s is not handled; ignored",

@@ -7,7 +7,6 @@ import logging
 from flask import Blueprint, Response, current_app, jsonify
 from marshmallow import INCLUDE, Schema, ValidationError, fields, validate
 
-from refunds_plugin.stripe import events as stripe_events
 from webhooks.schemas import CurrencyChecked, verified_json
 
 bp = Blueprint("stripe", __name__)
@@ -95,7 +94,7 @@ def receive() -> Response | tuple[Response, int]:
         loaded = schema().load(obj)
     except ValidationError as exc:
         raise ValidationError({"data": {"object": exc.messages}}) from None
-    ack = stripe_events.handle(
-        state.service, event["id"], event["type"], text, {**obj, **loaded}
+    ack = state.service.stripe_event(
+        event["id"], event["type"], text, {**obj, **loaded}
     )
     return jsonify({"received": True, "duplicate": ack.duplicate, **ack.detail}), 200

@@ -56,7 +56,8 @@ def sweep(runtime: Any, since: datetime | None, apply: bool) -> list[dict[str, A
             rows += [{**f.to_json(), "status": "found"} for f in found]
             continue
         with write_tx(runtime.engine) as conn:
-            done = correct(conn, service, order_id, service.clock(), "trouble scan")
+            done = correct(conn, service.policy, service.route, order_id, service.clock(),
+                           "trouble scan")
         for c in done:
             status = f"decided: {c.outcome}" if c.created else f"decided before: {c.outcome}"
             rows.append(

@@ -370,14 +370,16 @@ class Executor:
         with self._done:
             self._done.notify_all()
 
-    def wait_for(self, answer: Any, timeout: float, service: Any) -> Any:
-        """Wait up to ``timeout`` s for an answer's attempts to settle, then re-read them."""
+    def wait_until_settled(
+        self, read: Callable[[], tuple[AttemptRow, ...]], timeout: float
+    ) -> tuple[AttemptRow, ...]:
+        """Wait up to ``timeout`` s for the attempts ``read`` returns to settle; the last read."""
         deadline = time.monotonic() + timeout
         while True:
-            attempts = service.attempts_of(answer.recorded.id)
+            attempts = read()
             settled = all(a.status not in ("pending", "in_progress") for a in attempts)
             left = deadline - time.monotonic()
             if settled or left <= 0:
-                return type(answer)(answer.recorded, answer.duplicate, attempts)
+                return attempts
             with self._done:
                 self._done.wait(min(left, 0.2))

@@ -13,6 +13,7 @@ from typing import Any
 
 from sqlalchemy import Connection, Engine, select, update
 
+from refunds_plugin import routing
 from refunds_plugin.domain import Decision, OrderFacts, ResolutionKind
 from refunds_plugin.errors import InputError, NotFound
 from refunds_plugin.finance.rows import replaced_attempts as _replaced
@@ -22,7 +23,6 @@ from refunds_plugin.ledger.attempts import AttemptRow, outcome_unknown, requeue,
 from refunds_plugin.ledger.db import lock_ledger, write_tx
 from refunds_plugin.ledger.journal import LIVE_ATTEMPT, append_entry, create_attempts
 from refunds_plugin.ledger.tables import decisions, refund_attempts, reviews
-from refunds_plugin.trouble import corrections as trouble_events
 
 
 class ReviewClosed(InputError):
@@ -102,14 +102,15 @@ def decide(
             select(refund_attempts).where(refund_attempts.c.decision_id == decision_id)
             .order_by(refund_attempts.c.seq)
         ))
+        window = service.policy.abuse_window_days
         if approve and not existing:
-            facts = _facts(conn, service, row.order_id, now)
+            facts = _facts(conn, row.order_id, now, window)
             _check_refundable(decision, facts.payments)
             attempt_ids = create_attempts(
-                conn, decision_id, decision, facts, service.route(facts), now
+                conn, decision_id, decision, facts, routing.route(service.config, facts), now
             )
         elif approve:
-            attempt_ids, requeued = _pay_again(conn, service, row.order_id, existing, now)
+            attempt_ids, requeued = _pay_again(conn, row.order_id, existing, now, window)
         body: dict[str, Any] = {
             "status": status, "decided_by": by, "note": note, "attempt_ids": attempt_ids,
         }
@@ -117,23 +118,22 @@ def decide(
             body["requeued"] = requeued
         append_entry(conn, "review_decided", decision_id, body, now)
         attempt_ids = [*attempt_ids, *requeued]
-    if attempt_ids and service.on_attempts:
-        service.on_attempts(tuple(attempt_ids))
+    service.nudge(tuple(attempt_ids))
     return ReviewOutcome(decision_id, status, tuple(attempt_ids))
 
 
-def _facts(conn: Connection, service: Service, order_id: str, now: datetime) -> OrderFacts:
+def _facts(conn: Connection, order_id: str, now: datetime, window_days: int) -> OrderFacts:
     """The order's facts; an order known only from its payments (a Stripe-only shop) too."""
-    facts = facts_mod.load_facts(conn, order_id, now, service.policy.abuse_window_days)
+    facts = facts_mod.load_facts(conn, order_id, now, window_days)
     if facts is not None:
         return facts
     if not facts_mod.payment_facts(conn, order_id):
         raise NotFound(f"order {order_id} is unknown", code="unknown_order")
-    return trouble_events.facts_for(conn, service.policy, order_id, now)
+    return facts_mod.facts_for(conn, order_id, now, window_days)
 
 
 def _pay_again(
-    conn: Connection, service: Service, order_id: str, rows: list[Any], now: datetime
+    conn: Connection, order_id: str, rows: list[Any], now: datetime, window_days: int
 ) -> tuple[list[str], list[str]]:
     """An approved review of a failed payout: pay again, once. Nothing while an attempt is live.
     A finally refused attempt (nothing moved) gets a new attempt with a new idempotency key,
@@ -146,7 +146,7 @@ def _pay_again(
     refused = [r for r in rows if r.status == "failed" and r.id not in done]
     freed = [r for r in [*refused, *unknown] if r.status == "failed"]  # no longer reserved
     if freed:
-        facts = _facts(conn, service, order_id, now)
+        facts = _facts(conn, order_id, now, window_days)
         _check_fits([(r.kind, r.payment_reference, int(r.amount)) for r in freed], facts.payments)
     note = "review approved"
     new = [retry_attempt(conn, AttemptRow.from_row(r), now, f"{note}: replaces {r.id}")

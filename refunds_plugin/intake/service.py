@@ -3,21 +3,27 @@
 Record the event in the inbox (duplicates stop there), gather the facts, ask the policy, and
 store the decision with its refund attempts, all before the sender gets its 2xx. Money moves
 later, in the executor, under the attempt's deterministic idempotency key.
+
+Storefront, Stripe and Saleor events share one skeleton (``Service._event``): inbox row, the
+provider's ``apply``, the trouble it wakes, the row's note, a nudge to the executor, a log line.
+``stripe.events`` and ``saleor.events`` only say what an event means inside that transaction.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from functools import partial
 from typing import Any
 
-from sqlalchemy import Engine, select
+from sqlalchemy import Connection, Engine, select
 
 import policies
+from refunds_plugin import routing
 from refunds_plugin.config import Config
-from refunds_plugin.domain import OrderFacts, ResolutionKind, ReturnRequest
+from refunds_plugin.domain import ResolutionKind, ReturnRequest
 from refunds_plugin.errors import NotFound
 from refunds_plugin.ledger import facts as facts_mod
 from refunds_plugin.ledger.attempts import AttemptRow
@@ -31,11 +37,18 @@ from refunds_plugin.ledger.journal import (
 )
 from refunds_plugin.ledger.orders import OrderRecord, clear_follow_ups, record_payment, upsert_order
 from refunds_plugin.ledger.tables import refund_attempts
+from refunds_plugin.saleor import events as saleor_events
+from refunds_plugin.stripe import events as stripe_events
 from refunds_plugin.stripe import refunded_total as stripe_refunded
-from refunds_plugin.trouble import corrections as trouble_events
+from refunds_plugin.trouble.corrections import Woken, after_order_paid
 
 log = logging.getLogger("refunds.service")
 Clock = Callable[[], datetime]
+Nudge = Callable[[tuple[str, ...]], None]  # the executor: these attempts are due
+# the executor: wait up to a timeout for the attempts a reader returns to settle, then read them
+WaitSettled = Callable[[Callable[[], tuple[AttemptRow, ...]], float], tuple[AttemptRow, ...]]
+Apply = Callable[[Connection, datetime], str | None]  # an event's own effect; its note
+Wake = Callable[[Connection, datetime], Woken]  # the trouble it wakes
 
 
 def utcnow() -> datetime:
@@ -56,6 +69,21 @@ class Ack:
     duplicate: bool
     event_row: int | None = None
     detail: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Inbound:
+    """One incoming event for the skeleton: its inbox key, and how it is answered and logged."""
+
+    source: str
+    event_id: str
+    type: str
+    payload: str
+    logged: Callable[[str | None], None]  # the sender's log line, given the event's note
+    lock: bool = False  # take the ledger lock before the inbox row (Saleor)
+    seen: Mapping[str, Any] = field(default_factory=dict)  # a duplicate's answer detail
+    tail: str = ""  # said after the whole note (Saleor: the event was this app's own)
+    detail: Mapping[str, Any] = field(default_factory=dict)  # more answer detail
 
 
 @dataclass(frozen=True)
@@ -98,32 +126,56 @@ class Answer:
 
 class Service:
     def __init__(
-        self, engine: Engine, policy: policies.Policy, config: Config, clock: Clock = utcnow
+        self,
+        engine: Engine,
+        policy: policies.Policy,
+        config: Config,
+        clock: Clock = utcnow,
+        *,
+        saleor: saleor_events.SaleorEvents | None = None,
+        nudge: Nudge | None = None,
+        wait_settled: WaitSettled | None = None,
+        answer_wait_s: float = 3.0,
     ) -> None:
         self.engine = engine
         self.policy = policy
         self.config = config
         self.clock = clock
-        self.on_attempts: Callable[[tuple[str, ...]], None] | None = None  # executor nudge
-        # re-reads an order from its source before a return is decided (the Saleor app sets it)
-        self.refresh_order: Callable[[str], None] | None = None
+        self.route: routing.Route = routing.router(config)
+        # re-queries Saleor orders (webhooks, and before a return is decided); None: no Saleor
+        self.saleor = saleor
+        self._nudge = nudge  # None: the executor runs elsewhere and polls
+        self._wait_settled = wait_settled
+        self.answer_wait_s = answer_wait_s
 
-    # --- routing ------------------------------------------------------------------------------
-    def provider_for(self, payment_provider: str) -> str:
-        """Which provider executes money for a payment of ``payment_provider``."""
-        if payment_provider == "stripe":
-            return "dryrun" if self.config.dry_run else "stripe"
-        if payment_provider == "saleor":
-            return "saleor"
-        # A provider we cannot call: in dry-run mode nothing moves anyway; live, the attempt
-        # names the provider, the executor finds none and sends it to a person (never "paid").
-        return "dryrun" if self.config.dry_run else payment_provider
+    def nudge(self, attempt_ids: tuple[str, ...]) -> None:
+        """Tell the in-process executor that these attempts are due."""
+        if attempt_ids and self._nudge is not None:
+            self._nudge(attempt_ids)
 
-    def route(self, order_facts: OrderFacts) -> dict[str, str]:
-        route = {p.reference: self.provider_for(p.provider) for p in order_facts.payments}
-        first = order_facts.payments[0].provider if order_facts.payments else order_facts.source
-        route["credit"] = self.provider_for("saleor" if order_facts.source == "saleor" else first)
-        return route
+    # --- the one event skeleton ---------------------------------------------------------------
+    def _event(self, inbound: Inbound, apply: Apply, wake: Wake) -> Ack:
+        """Inbox row (a duplicate stops there), ``apply``, the trouble it wakes, the row's note,
+        all in one transaction; then the executor's nudge and the log line."""
+        now = self.clock()
+        with write_tx(self.engine) as conn:
+            if inbound.lock:
+                lock_ledger(conn)
+            # recorded final at once: nobody outside this transaction sees the row before commit
+            row = record_event(conn, inbound.source, inbound.event_id, inbound.type,
+                               inbound.payload, now, "processed")
+            if row is None:
+                return Ack(duplicate=True, detail=dict(inbound.seen))
+            said = apply(conn, now)
+            woke = wake(conn, now)
+            note = "; ".join(n for n in (said, woke.note) if n) or None
+            if note is not None:
+                note += inbound.tail
+                mark_event(conn, row, "processed", note)
+        self.nudge(woke.attempt_ids)
+        inbound.logged(note)
+        detail = {"note": note, **inbound.detail} if note is not None else dict(inbound.detail)
+        return Ack(duplicate=False, event_row=row, detail=detail)
 
     # --- storefront events --------------------------------------------------------------------
     def order_paid(
@@ -135,11 +187,7 @@ class Service:
         order: OrderRecord,
         payment: PaymentRecord | None,
     ) -> Ack:
-        now = self.clock()
-        with write_tx(self.engine) as conn:
-            row = record_event(conn, source, event_id, type_, payload, now, "processed")
-            if row is None:
-                return Ack(duplicate=True)
+        def apply(conn: Connection, now: datetime) -> None:
             upsert_order(conn, order, now)
             if payment is not None:
                 record_payment(
@@ -155,20 +203,58 @@ class Service:
                 if payment.provider == "stripe":  # a charge.refunded may have come first
                     stripe_refunded.settle(conn, payment.reference, now)
                 clear_follow_ups(conn, order.order_id, now)
-            found = trouble_events.after_order_paid(self, conn, order.order_id, now)
-            if found.note is not None:
-                mark_event(conn, row, "processed", found.note)
-        if found.attempt_ids and self.on_attempts:
-            self.on_attempts(found.attempt_ids)
-        log.info("order recorded", extra={"event_id": event_id, "order_id": order.order_id})
-        return Ack(duplicate=False, event_row=row)
+
+        def logged(_note: str | None) -> None:
+            log.info("order recorded", extra={"event_id": event_id, "order_id": order.order_id})
+
+        return self._event(
+            Inbound(source, event_id, type_, payload, logged),
+            apply,
+            lambda conn, now: after_order_paid(conn, self.policy, self.route, order.order_id, now),
+        )
+
+    # --- provider events ----------------------------------------------------------------------
+    def stripe_event(self, event_id: str, type_: str, payload: str, obj: dict[str, Any]) -> Ack:
+        """A verified Stripe event of a handled type (``obj`` is its ``data.object``)."""
+        return self._event(
+            Inbound("stripe", event_id, type_, payload,
+                    partial(stripe_events.log_event, type_, event_id)),
+            lambda conn, now: stripe_events.apply(conn, type_, obj, payload, now,
+                                                  event_id=event_id),
+            lambda conn, now: stripe_events.after_event(conn, self.policy, self.route, type_,
+                                                        obj, now),
+        )
+
+    def saleor_event(
+        self, api_url: str, event: str, body: str, payload: dict[str, Any], app_id: str | None
+    ) -> Ack:
+        """A verified Saleor order event: the order is re-queried first, outside the
+        transaction; the inbox key is the order and its state (``OrderEvent.key``)."""
+        if self.saleor is None:
+            raise NotFound("this service has no Saleor app", code="unknown_saleor")
+        found = self.saleor.read(api_url, payload, app_id)
+        so = found.order
+        if so is None:
+            return Ack(duplicate=False, detail={"ignored": found.ignored})
+        return self._event(
+            Inbound(
+                "saleor", found.key, event, body,
+                partial(saleor_events.log_event, event, so.record.order_id),
+                lock=True,
+                seen={"note": "this order state was seen before"},
+                tail=" (event caused by this app)" if found.ours else "",
+                detail={"self": found.ours},
+            ),
+            lambda conn, now: saleor_events.apply(conn, so, now),
+            lambda conn, now: saleor_events.after_order(conn, self.policy, self.route, so, now),
+        )
 
     def return_requested(
         self, source: str, event_id: str, type_: str, payload: str, request: ReturnRequest
     ) -> Answer:
         """Decide a return request once, however often and however concurrently it arrives."""
-        if self.refresh_order is not None:
-            self.refresh_order(request.order_id)
+        if self.saleor is not None:
+            self.saleor.refresh_quietly(request.order_id)
         now = self.clock()
         request_key = f"return:{request.request_id}"
         with write_tx(self.engine) as conn:
@@ -218,8 +304,8 @@ class Service:
                 "outcome": recorded.decision.outcome.value,
             },
         )
-        if recorded.attempt_ids and self.on_attempts and not duplicate:
-            self.on_attempts(recorded.attempt_ids)
+        if not duplicate:
+            self.nudge(recorded.attempt_ids)
         if recorded.created:  # the rows this transaction wrote: no need to read them back
             return Answer(recorded, duplicate, tuple(map(AttemptRow.written, recorded.written)))
         return Answer(recorded, duplicate, self.attempts_of(recorded.id))
@@ -233,6 +319,12 @@ class Service:
             ).all()
         return tuple(AttemptRow.from_row(r) for r in rows)
 
-    def wants_code(self, answer: Answer) -> bool:
-        """A store-credit answer is worth a short wait: the customer wants the code now."""
-        return any(r.kind is ResolutionKind.CREDIT for r in answer.recorded.decision.resolutions)
+    def answer_with_code(self, answer: Answer) -> Answer:
+        """A store-credit answer is worth a short wait (``answer_wait_s``) for the in-process
+        executor: the customer wants the code now. Any other answer is returned as it is."""
+        credit = any(r.kind is ResolutionKind.CREDIT for r in answer.recorded.decision.resolutions)
+        if not credit or self._wait_settled is None:
+            return answer
+        attempts = self._wait_settled(partial(self.attempts_of, answer.recorded.id),
+                                      self.answer_wait_s)
+        return Answer(answer.recorded, answer.duplicate, attempts)

@@ -241,6 +241,33 @@ def load_facts(
     )
 
 
+def facts_for(conn: Connection, order_id: str, now: datetime, window_days: int) -> OrderFacts:
+    """The order's facts; for a payment-only order (no storefront total yet), what we know."""
+    found = load_facts(conn, order_id, now, window_days)
+    if found is not None:
+        return found
+    pays = payment_facts(conn, order_id)
+    first = conn.execute(
+        select(payments.c.currency, payments.c.customer_id, payments.c.customer_email)
+        .where(payments.c.order_id == order_id, payments.c.status != "failed")
+        .order_by(payments.c.created_at, payments.c.reference)
+        .limit(1)
+    ).one()
+    customer = Customer(id=first.customer_id, email=first.customer_email)
+    return OrderFacts(
+        order_id=order_id,
+        currency=first.currency,
+        lines=(),
+        shipping_amount=0,
+        total_amount=0,  # not known: only the payments have arrived
+        customer=customer,
+        payments=pays,
+        refund_increment=step_for(pays, first.currency),
+        history=customer_history(conn, customer, now, window_days),
+        source=pays[0].provider if pays else "stripe",
+    )
+
+
 def order_extra(conn: Connection, order_id: str) -> dict[str, Any]:
     raw = conn.execute(select(orders.c.extra).where(orders.c.order_id == order_id)).scalar()
     return json.loads(raw) if raw else {}

@@ -5,23 +5,25 @@ fires several events (ORDER_REFUNDED + ORDER_UPDATED ...). All four order events
 the same way — store the re-queried order, reconcile our attempts with the granted refunds — so
 the inbox key is the order and a hash of its relevant state: the same state is applied once,
 whichever event or redelivery brings it.
+
+``SaleorEvents.read`` re-queries the order before any transaction; ``apply`` and
+``after_saleor_order`` then run inside the one ``intake.service`` opens with the inbox row.
 """
 
 from __future__ import annotations
 
 import json
 import logging
-import re
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import requests
 from sqlalchemy import Connection, Engine, bindparam, select, update
 
-from refunds_plugin.errors import NotFound
-from refunds_plugin.intake.service import Ack
+import policies
+from refunds_plugin.errors import NotFound, RefundsError
 from refunds_plugin.ledger.attempts import (
     TERMINAL,
     find_by_provider_reference,
@@ -30,7 +32,6 @@ from refunds_plugin.ledger.attempts import (
     unknown_unreferenced,
 )
 from refunds_plugin.ledger.db import lock_ledger, write_tx
-from refunds_plugin.ledger.journal import mark_event, record_event
 from refunds_plugin.ledger.orders import (
     clear_follow_ups,
     record_payment,
@@ -39,20 +40,17 @@ from refunds_plugin.ledger.orders import (
     upsert_provider_refund,
 )
 from refunds_plugin.ledger.tables import orders
+from refunds_plugin.routing import Route
 from refunds_plugin.saleor import graphql
 from refunds_plugin.saleor.client import SaleorClient
+from refunds_plugin.saleor.graphql import attempt_in_reason
 from refunds_plugin.saleor.installs import get_install
 from refunds_plugin.saleor.order import SaleorOrder, SaleorPayment, order_from_saleor
-from refunds_plugin.trouble.corrections import after_saleor_order
-
-if TYPE_CHECKING:
-    from refunds_plugin.intake.service import Service
+from refunds_plugin.trouble.corrections import Woken, adopt_payment, correct, woken
 
 log = logging.getLogger("refunds.saleor")
 
 HANDLED = frozenset(e.lower() for e in graphql.ORDER_EVENTS)
-ATTEMPT_MARK = "refunds-plugin attempt "
-_ATTEMPT_RE = re.compile(re.escape(ATTEMPT_MARK) + r"([0-9a-f-]{36})")
 _GRANT_STATUS = {
     "SUCCESS": "succeeded",
     "FAILURE": "failed",
@@ -62,11 +60,6 @@ _GRANT_STATUS = {
 _ATTEMPT_TARGET = {"SUCCESS": "succeeded", "FAILURE": "failed", "PENDING": "sent"}
 # what Saleor shows settles these; as with Stripe, also an attempt that gave up not knowing
 SETTLES = ("pending", "in_progress", "sent", "unknown")
-
-
-def attempt_in_reason(reason: str) -> str | None:
-    found = _ATTEMPT_RE.search(reason or "")
-    return found.group(1) if found else None
 
 
 def store_order(conn: Connection, so: SaleorOrder, now: datetime) -> None:
@@ -201,6 +194,75 @@ def _reconcile_requests(
     return notes
 
 
+def apply(conn: Connection, so: SaleorOrder, now: datetime) -> str:
+    """Store the re-queried order and reconcile our attempts, in the caller's transaction."""
+    store_order(conn, so, now)
+    return "; ".join(["order stored", *reconcile(conn, so, now)])
+
+
+def after_saleor_order(
+    conn: Connection,
+    policy: policies.Policy,
+    route: Route,
+    order_id: str,
+    *,
+    charge_status: str | None,
+    total_balance: int | None,
+    transactions: Mapping[str, datetime | None],
+    now: datetime,
+) -> Woken:
+    """After ``apply``, in its transaction, once the re-queried order and its transactions
+    (provider ``saleor``, reference = transaction id) are stored.
+
+    ``transactions`` maps each transaction id to its ``createdAt``, which orders the payments
+    (Saleor's own time, not ours). Saleor flags an overcharge with ``chargeStatus`` OVERCHARGED
+    or a positive ``totalBalance`` (minor units); only then do the detectors run, and the
+    correction never exceeds Saleor's own balance when it gives one.
+    """
+    for reference, created in sorted(transactions.items()):
+        adopt_payment(conn, "saleor", reference, created, now)
+    overcharged = charge_status == "OVERCHARGED" or (total_balance or 0) > 0
+    if not overcharged:
+        return Woken()
+    cap = total_balance if total_balance is not None and total_balance > 0 else None
+    return woken(correct(conn, policy, route, order_id, now, "saleor:overcharged", cap))
+
+
+def after_order(
+    conn: Connection, policy: policies.Policy, route: Route, so: SaleorOrder, now: datetime
+) -> Woken:
+    """``after_saleor_order`` for a re-queried order."""
+    return after_saleor_order(
+        conn,
+        policy,
+        route,
+        so.record.order_id,
+        charge_status=so.charge_status,
+        total_balance=so.total_balance,
+        transactions={p.reference: p.created for p in so.payments if p.captured > 0},
+        now=now,
+    )
+
+
+def log_event(event: str, order_id: str, note: str | None) -> None:
+    log.info("saleor %s: %s", event, note, extra={"order_id": order_id})
+
+
+@dataclass(frozen=True)
+class OrderEvent:
+    """An order webhook after the re-query: the order as Saleor has it now, or why not."""
+
+    order: SaleorOrder | None
+    ours: bool = False  # caused by this app (its own refund or return)
+    ignored: str | None = None
+
+    @property
+    def key(self) -> str:
+        """The inbox key: the order and its state, so one state is applied once."""
+        assert self.order is not None
+        return f"{self.order.record.order_id}@{self.order.state_hash}"
+
+
 _ORDER_SOURCE = select(orders.c.source, orders.c.extra).where(
     orders.c.order_id == bindparam("order_id")
 )
@@ -208,13 +270,12 @@ _ORDER_SOURCE = select(orders.c.source, orders.c.extra).where(
 
 @dataclass
 class SaleorEvents:
-    """Webhook handling and order refreshes for every installed Saleor."""
+    """Order re-queries for every installed Saleor: for a webhook, and before a decision."""
 
     engine: Engine
     clock: Callable[[], datetime]
     session: requests.Session
     timeout: float = 15.0
-    service: Service | None = None  # wakes the trouble detectors; None: orders only
 
     def client(self, api_url: str) -> SaleorClient:
         with self.engine.connect() as conn:
@@ -228,50 +289,18 @@ class SaleorEvents:
         order = data.get("order")
         return order_from_saleor(order, api_url) if isinstance(order, dict) else None
 
-    def handle(
-        self, api_url: str, event: str, body: str, payload: dict[str, Any], app_id: str | None
-    ) -> Ack:
+    def read(self, api_url: str, payload: dict[str, Any], app_id: str | None) -> OrderEvent:
+        """Re-query the order a webhook names (before any transaction: Saleor is slow)."""
         order_id = ((payload.get("order") or {}) if isinstance(payload, dict) else {}).get("id")
         if not order_id:
-            return Ack(duplicate=False, detail={"ignored": "payload names no order"})
+            return OrderEvent(None, ignored="payload names no order")
         principal = payload.get("issuingPrincipal") or {}
-        ours = bool(app_id) and principal.get("__typename") == "App" and principal.get(
-            "id"
-        ) == app_id
+        by = (principal.get("__typename"), principal.get("id"))
+        ours = bool(app_id) and by == ("App", app_id)
         so = self.fetch_order(api_url, str(order_id))
         if so is None:
-            return Ack(duplicate=False, detail={"ignored": "the order is not visible to the app"})
-        now = self.clock()
-        with write_tx(self.engine) as conn:
-            lock_ledger(conn)
-            row = record_event(
-                conn, "saleor", f"{so.record.order_id}@{so.state_hash}", event, body, now
-            )
-            if row is None:
-                return Ack(duplicate=True, detail={"note": "this order state was seen before"})
-            store_order(conn, so, now)
-            notes = reconcile(conn, so, now)
-            attempt_ids: tuple[str, ...] = ()
-            if self.service is not None:
-                woke = after_saleor_order(
-                    self.service,
-                    conn,
-                    so.record.order_id,
-                    charge_status=so.charge_status,
-                    total_balance=so.total_balance,
-                    transactions={p.reference: p.created for p in so.payments if p.captured > 0},
-                    now=now,
-                )
-                notes += [woke.note] if woke.note else []
-                attempt_ids = woke.attempt_ids
-            note = "; ".join(["order stored", *notes])
-            if ours:
-                note += " (event caused by this app)"
-            mark_event(conn, row, "processed", note)
-        log.info("saleor %s: %s", event, note, extra={"order_id": so.record.order_id})
-        if attempt_ids and self.service is not None and self.service.on_attempts:
-            self.service.on_attempts(attempt_ids)
-        return Ack(duplicate=False, event_row=row, detail={"note": note, "self": ours})
+            return OrderEvent(None, ignored="the order is not visible to the app")
+        return OrderEvent(so, ours)
 
     def refresh(self, order_id: str) -> bool:
         """Re-query a Saleor order before a return is decided; False if it is not one."""
@@ -291,3 +320,10 @@ class SaleorEvents:
             store_order(conn, so, now)
             reconcile(conn, so, now)
         return True
+
+    def refresh_quietly(self, order_id: str) -> None:
+        """Re-query a Saleor order before deciding; the ledger's facts stand in if it fails."""
+        try:
+            self.refresh(order_id)
+        except (RefundsError, requests.RequestException) as exc:
+            log.warning("could not re-query Saleor order %s before deciding: %s", order_id, exc)

@@ -1,11 +1,25 @@
-"""Every GraphQL document this app sends to Saleor, as constants.
+"""Every GraphQL document this app sends to Saleor, as constants, and the mark it leaves.
 
 The contract test validates each of them (and the manifest's subscriptions) against Saleor
 3.20 and 3.23. Mutations take whole input objects as variables, so a field whose nullability
 changed between versions (``transactionId`` became ``ID!`` in 3.21) validates on both.
+``ATTEMPT_MARK`` is written into every granted refund's reason by the provider and read back
+by the provider's retry and by the order-event handler: live Saleor data depends on its text.
 """
 
 from __future__ import annotations
+
+import re
+
+ATTEMPT_MARK = "refunds-plugin attempt "
+_ATTEMPT_RE = re.compile(re.escape(ATTEMPT_MARK) + r"([0-9a-f-]{36})")
+
+
+def attempt_in_reason(reason: str) -> str | None:
+    """The attempt id a granted refund's reason carries, if we wrote it."""
+    found = _ATTEMPT_RE.search(reason or "")
+    return found.group(1) if found else None
+
 
 APP_ID = "query AppId { app { id } }"
 

@@ -1,23 +1,24 @@
 """What Stripe's events tell the ledger: payments captured, refunds made (by us or not), disputes.
 
-Each event is handled in one transaction together with its inbox row, so a redelivery is a
-no-op and a crash leaves either all of it or none of it.
+``apply`` does what one event means, inside the transaction ``intake.service`` opens with the
+event's inbox row (a redelivery is a no-op; a crash leaves all of it or none of it);
+``after_event`` then wakes the trouble detectors for a payment that succeeded, or opens a
+follow-up for one that failed.
 """
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import Connection, select
 
+import policies
 from refunds_plugin.domain import Customer
-from refunds_plugin.intake.service import Ack, Service
 from refunds_plugin.ledger.attempts import find_by_provider_reference, get_attempt, transition
-from refunds_plugin.ledger.db import lock_ledger, write_tx
-from refunds_plugin.ledger.journal import mark_event, record_event
+from refunds_plugin.ledger.db import lock_ledger
 from refunds_plugin.ledger.orders import (
     clear_follow_ups,
     find_payment_by_charge,
@@ -27,22 +28,16 @@ from refunds_plugin.ledger.orders import (
 )
 from refunds_plugin.ledger.tables import payments
 from refunds_plugin.money import normalize_currency
+from refunds_plugin.routing import Route
 from refunds_plugin.stripe import refunded_total as stripe_refunded
-from refunds_plugin.trouble import corrections as trouble_events
+from refunds_plugin.trouble import follow_ups
+from refunds_plugin.trouble.corrections import Woken, adopt_payment, correct, woken
 
 log = logging.getLogger("refunds.stripe")
 Handler = Callable[[Connection, dict[str, Any], datetime], str]
 
-HANDLED = (
-    "payment_intent.succeeded",
-    "charge.succeeded",
-    "charge.refunded",
-    "refund.created",
-    "refund.updated",
-    "refund.failed",
-    "charge.dispute.created",
-    "payment_intent.payment_failed",
-)
+SUCCEEDED = ("payment_intent.succeeded", "charge.succeeded")
+FAILED = "payment_intent.payment_failed"
 
 
 def _customer(obj: dict[str, Any]) -> Customer:
@@ -79,7 +74,9 @@ def on_payment_intent_succeeded(conn: Connection, obj: dict[str, Any], now: date
     )
     if order_id:
         clear_follow_ups(conn, order_id, now)
-    _apply_reported_refunds(conn, obj["id"], now)
+    # a charge.refunded that arrived before its payment was journalled but had no row to
+    # update: count it now
+    stripe_refunded.settle(conn, obj["id"], now)
     return "payment recorded"
 
 
@@ -97,14 +94,8 @@ def on_charge_succeeded(conn: Connection, obj: dict[str, Any], now: datetime) ->
         now=now,
         charge_id=obj["id"],
     )
-    _apply_reported_refunds(conn, _payment_intent(obj) or obj["id"], now)
+    stripe_refunded.settle(conn, _payment_intent(obj) or obj["id"], now)  # as above
     return "payment recorded"
-
-
-def _apply_reported_refunds(conn: Connection, reference: str, now: datetime) -> None:
-    """A ``charge.refunded`` that arrived before its payment was journalled but had no row to
-    update: count it now."""
-    stripe_refunded.settle(conn, reference, now)
 
 
 def on_charge_refunded(
@@ -205,11 +196,11 @@ def on_dispute(conn: Connection, obj: dict[str, Any], now: datetime) -> str:
 
 
 def on_payment_failed(conn: Connection, obj: dict[str, Any], now: datetime) -> str:
-    """Inbox only; ``trouble_events.after_stripe_event`` opens the follow-up under the policy."""
+    """Inbox only; ``after_event`` opens the follow-up under the policy."""
     return "payment failed"
 
 
-HANDLERS: dict[str, Handler] = {  # charge.refunded is called by ``handle`` with its time
+HANDLERS: dict[str, Handler] = {  # charge.refunded is called by ``apply`` with its time
     "payment_intent.succeeded": on_payment_intent_succeeded,
     "charge.succeeded": on_charge_succeeded,
     "refund.created": on_refund,
@@ -220,21 +211,64 @@ HANDLERS: dict[str, Handler] = {  # charge.refunded is called by ``handle`` with
 }
 
 
-def handle(service: Service, event_id: str, type_: str, payload: str, obj: dict[str, Any]) -> Ack:
-    now = service.clock()
-    with write_tx(service.engine) as conn:
-        row = record_event(conn, "stripe", event_id, type_, payload, now)
-        if row is None:
-            return Ack(duplicate=True)
-        if type_ == "charge.refunded":  # the one handler that needs the event's own time
-            created = stripe_refunded.event_created(payload, now)
-            note = on_charge_refunded(conn, obj, now, event_id=event_id, created=created)
-        else:
-            note = HANDLERS[type_](conn, obj, now)
-        found = trouble_events.after_stripe_event(service, conn, type_, obj, now)
-        note = f"{note}; {found.note}" if found.note else note
-        mark_event(conn, row, "processed", note)
-    if found.attempt_ids and service.on_attempts:
-        service.on_attempts(found.attempt_ids)
+def apply(
+    conn: Connection, type_: str, obj: dict[str, Any], payload: str, now: datetime,
+    *, event_id: str,
+) -> str:
+    """What one event means for the ledger, in the caller's transaction; returns the note."""
+    if type_ == "charge.refunded":  # the one handler that needs the event's own time
+        created = stripe_refunded.event_created(payload, now)
+        return on_charge_refunded(conn, obj, now, event_id=event_id, created=created)
+    return HANDLERS[type_](conn, obj, now)
+
+
+# --- the trouble an event wakes ------------------------------------------------------------------
+
+
+def _stripe_reference(type_: str, obj: dict[str, Any]) -> str:
+    if type_ == "charge.succeeded":
+        return _payment_intent(obj) or str(obj["id"])
+    return str(obj["id"])
+
+
+def _stripe_time(obj: dict[str, Any]) -> datetime | None:
+    created = obj.get("created")
+    if isinstance(created, int) and not isinstance(created, bool):
+        return datetime.fromtimestamp(created, UTC)
+    return None
+
+
+def after_event(
+    conn: Connection, policy: policies.Policy, route: Route, type_: str, obj: dict[str, Any],
+    now: datetime,
+) -> Woken:
+    """After ``apply``, in its transaction: detectors on success, follow-up on failure."""
+    if type_ in SUCCEEDED:
+        if type_ == "charge.succeeded" and not obj.get("captured", True):
+            return Woken()
+        ref = _stripe_reference(type_, obj)
+        order_id = adopt_payment(conn, "stripe", ref, _stripe_time(obj), now)
+        if order_id is None:
+            return Woken()
+        return woken(correct(conn, policy, route, order_id, now, f"stripe:{type_}"))
+    if type_ == FAILED:
+        order_id = (obj.get("metadata") or {}).get("order_id")
+        if not order_id:
+            return Woken("failed payment without an order id: no follow-up")
+        note = follow_ups.note_failed_payment(
+            conn,
+            policy,
+            order_id=str(order_id),
+            reference=str(obj["id"]),
+            currency=normalize_currency(obj["currency"]),
+            amount=int(obj.get("amount") or 0),
+            customer_email=follow_ups.stripe_email(obj),
+            detail=follow_ups.stripe_failure(obj),
+            now=now,
+        )
+        return Woken(note)
+    return Woken()
+
+
+def log_event(type_: str, event_id: str, note: str | None) -> None:
     log.info("stripe event %s: %s", type_, note, extra={"event_id": event_id})
-    return Ack(duplicate=False, event_row=row, detail={"note": note})

@@ -11,7 +11,6 @@ for payments that have a failed refund). ``payments.refunded_reported`` holds th
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -21,7 +20,7 @@ from sqlalchemy import Connection, bindparam, select
 from refunds_plugin.ledger.db import lock_ledger
 from refunds_plugin.ledger.journal import append_entry
 from refunds_plugin.ledger.orders import set_refunded
-from refunds_plugin.ledger.tables import events, ledger_entries, payments, provider_refunds
+from refunds_plugin.ledger.tables import events, ledger_entries, provider_refunds
 
 SNAPSHOT = "stripe_refunded"  # journal entry type: a charge's amount_refunded as of an event
 SETTLED = "payment_refunded"  # journal entry type: the refunded total we now count, and why
@@ -143,26 +142,3 @@ def _refund_times(conn: Connection, refund_id: str) -> tuple[int | None, int | N
         if isinstance(obj.get("created"), int):
             created = obj["created"]
     return created, failed_at
-
-
-def mismatches(conn: Connection) -> Iterator[tuple[str, str]]:
-    """For ``ledger verify``: each Stripe payment whose refunded total differs from the total the
-    journal last settled on (``payment_refunded``), as (reference, detail)."""
-    said: dict[str, int] = {}
-    for subject, body in conn.execute(
-        select(_LE.subject_id, _LE.body).where(_LE.entry_type == SETTLED).order_by(_LE.seq)
-    ):
-        said[subject.removeprefix("stripe:")] = int(json.loads(body)["refunded_reported"])
-    if not said:
-        return
-    stored = dict(conn.execute(
-        select(payments.c.reference, payments.c.refunded_reported).where(
-            payments.c.provider == "stripe", payments.c.reference.in_(sorted(said))
-        )
-    ).all())
-    for reference, total in sorted(said.items()):
-        if reference not in stored:
-            yield reference, f"the journal settled its refunded total at {total}; the row is gone"
-        elif int(stored[reference]) != total:
-            yield reference, (f"refunded_reported is {stored[reference]} but the journal last "
-                              f"settled it at {total}")

@@ -61,9 +61,8 @@ class ReturnsShop:
                      "secret_key": "returns-page-test-key", "shop_name": "Harbour & Co",
                      "testing": True, **self.settings}
         config = load_config(env={}, overrides=overrides)
-        self.runtime = build(config, clock=self.clock, with_executor=True)
+        self.runtime = build(config, clock=self.clock, with_executor=True, answer_wait_s=0.0)
         self.runtime.wall_clock = lambda: self.clock().timestamp()
-        self.runtime.answer_wait_s = 0.0
         self.app = create_app(runtime=self.runtime)
 
     def seed(self, event: dict[str, Any]) -> None:

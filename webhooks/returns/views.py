@@ -217,8 +217,7 @@ def order_form() -> Any:
     event_id = f"returns-page-{issued['n']}"
     answer = rt.service.return_requested("returns_page", event_id, "return.requested",
                                          payload, req)
-    if rt.executor is not None and rt.service.wants_code(answer):
-        answer = rt.executor.wait_for(answer, rt.answer_wait_s, rt.service)
+    answer = rt.service.answer_with_code(answer)
     return _answer(answer, facts)
 
 

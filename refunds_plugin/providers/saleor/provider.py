@@ -10,23 +10,19 @@ transaction is in ``saleor.transactions``.
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 import requests
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine
 
-from refunds_plugin.config import Config
 from refunds_plugin.domain import Decision, DecisionKind
 from refunds_plugin.errors import FinalProviderError
-from refunds_plugin.ledger.db import make_engine
-from refunds_plugin.ledger.tables import decisions, refund_attempts
 from refunds_plugin.providers import Instruction, ProviderResult, SaveProgress
 from refunds_plugin.providers.saleor.gift_cards import credit_gift_card
 from refunds_plugin.providers.saleor.transactions import fetch_order, refund_transaction
 from refunds_plugin.saleor import graphql
 from refunds_plugin.saleor.client import MutationError, SaleorClient
-from refunds_plugin.saleor.events import ATTEMPT_MARK, attempt_in_reason
+from refunds_plugin.saleor.graphql import ATTEMPT_MARK, attempt_in_reason
 from refunds_plugin.saleor.installs import get_install
 from refunds_plugin.saleor.order import RETURNED, SHIPPED, decimal_amount
 
@@ -36,28 +32,15 @@ class SaleorProvider:
 
     def __init__(
         self,
-        engine: Engine | None = None,
+        engine: Engine,
         *,
-        database_url: str = "",
         session: requests.Session | None = None,
         timeout: float = 15.0,
     ) -> None:
-        self._engine = engine
-        self._database_url = database_url
+        self.engine = engine  # the service's own: the install tokens are read through it
         self.session = session or requests.Session()
         self.timeout = timeout
 
-    @classmethod
-    def from_config(cls, config: Config) -> SaleorProvider:
-        return cls(database_url=config.database_url)
-
-    @property
-    def engine(self) -> Engine:
-        if self._engine is None:  # built on first use, never at import or wiring time
-            self._engine = make_engine(self._database_url)
-        return self._engine
-
-    # --- the ledger side ----------------------------------------------------------------------
     def _client(self, api_url: str) -> SaleorClient:
         with self.engine.connect() as conn:
             install = get_install(conn, api_url)
@@ -66,23 +49,6 @@ class SaleorProvider:
                 f"the Saleor app is not installed for {api_url}", code="not_installed"
             )
         return SaleorClient(api_url, install.token, session=self.session, timeout=self.timeout)
-
-    def _decision(self, ins: Instruction) -> tuple[Decision, bool]:
-        """The decision, and whether this attempt is the one that records the return."""
-        with self.engine.connect() as conn:
-            body = conn.execute(
-                select(decisions.c.body).where(decisions.c.id == ins.decision_id)
-            ).scalar_one()
-            first = conn.execute(
-                select(refund_attempts.c.id)
-                .where(
-                    refund_attempts.c.decision_id == ins.decision_id,
-                    refund_attempts.c.provider == self.name,
-                )
-                .order_by(refund_attempts.c.seq)
-                .limit(1)
-            ).scalar()
-        return Decision.from_dict(json.loads(body)), first == ins.attempt_id
 
     # --- the steps ----------------------------------------------------------------------------
     def execute(self, instruction: Instruction, save_progress: SaveProgress) -> ProviderResult:
@@ -100,7 +66,10 @@ class SaleorProvider:
             progress.update(values)
             save_progress(dict(progress))
 
-        decision, records_return = self._decision(ins)
+        # read by the executor with the attempt (``execution.instructions``): the decision, and
+        # whether this attempt is the decision's first on Saleor, the one that records the return
+        decision = Decision.from_dict(ins.extra["decision"])
+        records_return = bool(ins.extra["records_return"])
         correction = decision.kind in (DecisionKind.OVERPAYMENT, DecisionKind.DUPLICATE_CHARGE)
         if correction and ins.kind == "refund":  # nothing comes back, no lines to grant for
             return refund_transaction(client, ins, progress, save)

@@ -14,7 +14,7 @@ from sqlalchemy import select
 
 from refunds_plugin.finance.verify import verify_ledger
 from refunds_plugin.ledger.tables import provider_refunds
-from refunds_plugin.saleor.events import ATTEMPT_MARK
+from refunds_plugin.saleor.graphql import ATTEMPT_MARK
 from tests.fakes.saleor_api import money
 from tests.integration.saleor_app.test_saleor_unknown_settled import (
     EXTRA,

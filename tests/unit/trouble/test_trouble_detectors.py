@@ -15,7 +15,8 @@ from refunds_plugin.domain import Customer, DecisionKind
 from refunds_plugin.ledger.db import write_tx
 from refunds_plugin.ledger.orders import OrderRecord, record_payment, upsert_order
 from refunds_plugin.ledger.tables import decisions, refund_attempts
-from refunds_plugin.trouble.corrections import adopt_payment, after_saleor_order, correct
+from refunds_plugin.saleor.events import after_saleor_order
+from refunds_plugin.trouble.corrections import adopt_payment, correct
 from refunds_plugin.trouble.detectors import plan
 
 ANN = Customer(id="c-1", email="ann@example.com")
@@ -117,9 +118,9 @@ def test_deciding_the_same_trouble_twice_records_one_decision(rt: Runtime, now: 
                          payment(c, "pi_2", 10000, now + timedelta(minutes=1), now)))
 
     with write_tx(rt.engine) as conn:
-        first = correct(conn, rt.service, "o-1", now, "test")
+        first = correct(conn, rt.policy, rt.service.route, "o-1", now, "test")
     with write_tx(rt.engine) as conn:
-        second = correct(conn, rt.service, "o-1", now, "test")
+        second = correct(conn, rt.policy, rt.service.route, "o-1", now, "test")
 
     assert [(c.finding.request_key, c.outcome, c.created) for c in first] == [
         ("duplicate_charge:pi_2", "approve", True)]
@@ -140,9 +141,11 @@ def test_saleor_overcharge_refunds_the_later_transaction_by_saleor_time_capped_b
                          payment(c, second, 10000, now, now, "saleor", "o-1")))
 
     with write_tx(rt.engine) as conn:
-        quiet = after_saleor_order(rt.service, conn, "o-1", charge_status="FULL",
-                                   total_balance=0, transactions=times, now=now)
-        woke = after_saleor_order(rt.service, conn, "o-1", charge_status="OVERCHARGED",
+        quiet = after_saleor_order(conn, rt.policy, rt.service.route, "o-1",
+                                   charge_status="FULL", total_balance=0, transactions=times,
+                                   now=now)
+        woke = after_saleor_order(conn, rt.policy, rt.service.route, "o-1",
+                                  charge_status="OVERCHARGED",
                                   total_balance=6000, transactions=times, now=now)
 
     assert quiet.note is None and quiet.attempt_ids == ()

@@ -1,0 +1,40 @@
+"""Which provider pays back an order: one answer per payment, and one for store credit.
+
+A decision's attempts are routed when they are written; the executor then calls the provider
+the attempt names. ``route`` is what the service, the trouble corrections and the review queue
+pass around (``router(config)``), so none of them needs the whole service to ask.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from functools import partial
+
+from refunds_plugin.config import Config
+from refunds_plugin.domain import OrderFacts
+
+Route = Callable[[OrderFacts], dict[str, str]]
+
+
+def provider_for(config: Config, payment_provider: str) -> str:
+    """Which provider executes money for a payment of ``payment_provider``."""
+    if payment_provider == "stripe":
+        return "dryrun" if config.dry_run else "stripe"
+    if payment_provider == "saleor":
+        return "saleor"
+    # A provider we cannot call: in dry-run mode nothing moves anyway; live, the attempt
+    # names the provider, the executor finds none and sends it to a person (never "paid").
+    return "dryrun" if config.dry_run else payment_provider
+
+
+def route(config: Config, order_facts: OrderFacts) -> dict[str, str]:
+    """The provider for each payment reference, and under ``"credit"`` the one for store credit."""
+    routes = {p.reference: provider_for(config, p.provider) for p in order_facts.payments}
+    first = order_facts.payments[0].provider if order_facts.payments else order_facts.source
+    routes["credit"] = provider_for(config, "saleor" if order_facts.source == "saleor" else first)
+    return routes
+
+
+def router(config: Config) -> Route:
+    """``route`` for one configuration: the value handed to code that routes attempts."""
+    return partial(route, config)
