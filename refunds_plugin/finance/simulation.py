@@ -48,7 +48,7 @@ def _when(value: str | datetime | None) -> datetime | None:
 
 
 def facts_from_json(d: dict[str, Any]) -> OrderFacts:
-    """OrderFacts from its JSON form (``ledger.facts_json``, or a hand-written case file)."""
+    """OrderFacts from its JSON form (``ledger.decisions.facts_json``, or a hand-written case)."""
     hist = dict(d.get("history") or {})
     hist["first_order_at"] = _when(hist.get("first_order_at"))
     return OrderFacts(
@@ -78,7 +78,7 @@ def facts_from_json(d: dict[str, Any]) -> OrderFacts:
 
 
 def request_from_json(d: dict[str, Any]) -> ReturnRequest:
-    """ReturnRequest from its JSON form (``ledger.request_json``, or a hand-written case file)."""
+    """ReturnRequest from its JSON form (``ledger.decisions.request_json``, or written by hand)."""
     prefer = d.get("preferred_resolution")
     return ReturnRequest(
         request_id=str(d.get("request_id", "request")),

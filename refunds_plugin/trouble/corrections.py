@@ -18,7 +18,7 @@ import policies
 from refunds_plugin.domain import Customer, OrderFacts
 from refunds_plugin.ledger import facts as facts_mod
 from refunds_plugin.ledger.db import lock_ledger
-from refunds_plugin.ledger.journal import record_decision
+from refunds_plugin.ledger.decisions import record_decision
 from refunds_plugin.ledger.orders import clear_follow_ups
 from refunds_plugin.ledger.tables import payments, provider_refunds
 from refunds_plugin.money import normalize_currency

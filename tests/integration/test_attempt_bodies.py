@@ -22,7 +22,7 @@ from refunds_plugin.domain import (
 from refunds_plugin.ledger import chain
 from refunds_plugin.ledger.attempts import AttemptRow, get_attempt, retry_attempt
 from refunds_plugin.ledger.db import make_engine, write_tx
-from refunds_plugin.ledger.journal import record_decision
+from refunds_plugin.ledger.decisions import record_decision
 from refunds_plugin.ledger.tables import ledger_entries, refund_attempts
 
 FRESH = (
