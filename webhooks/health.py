@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-from datetime import UTC
-
 from flask import Blueprint, Response, current_app, jsonify
 from sqlalchemy import func, select
 
+from refunds_plugin.ledger.db import aware
 from refunds_plugin.ledger.tables import refund_attempts
 
 bp = Blueprint("health", __name__)
@@ -28,7 +27,7 @@ def healthz() -> tuple[Response, int]:
         ), 503
     age = 0.0
     if oldest is not None:
-        oldest = oldest if oldest.tzinfo else oldest.replace(tzinfo=UTC)
+        oldest = aware(oldest)
         age = max(0.0, (runtime.service.clock() - oldest).total_seconds())
     return jsonify(
         {

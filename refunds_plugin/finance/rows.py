@@ -7,11 +7,12 @@ from __future__ import annotations
 
 import json
 from collections import Counter
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import Connection, select
 
+from refunds_plugin.ledger.db import aware
 from refunds_plugin.ledger.tables import ledger_entries, refund_attempts
 from refunds_plugin.money import Money
 
@@ -38,14 +39,17 @@ EXPORT_COLUMNS = [
 ]
 
 
-def parse_when(value: str | None) -> datetime | None:
+def parse_when(value: str | datetime | None) -> datetime | None:
+    """An aware datetime from ISO 8601 text (a date alone is its midnight); naive means UTC."""
     if not value:
         return None
+    if isinstance(value, datetime):
+        return aware(value)
     try:
         parsed = datetime.fromisoformat(value)
     except ValueError:
         parsed = datetime.combine(date.fromisoformat(value), datetime.min.time())
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+    return aware(parsed)
 
 
 def money_status(statuses: list[str]) -> str:

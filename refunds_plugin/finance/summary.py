@@ -10,19 +10,16 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Connection, Engine, select
 
 from refunds_plugin.finance.rows import replaced_attempts
+from refunds_plugin.ledger.db import aware
 from refunds_plugin.ledger.tables import decisions, payments, refund_attempts
 
 METRICS = ("sales", "refunded", "credited", "kept", "review_count", "review_amount", "decisions")
-
-
-def _aware(value: datetime | None) -> datetime | None:
-    return value if value is None or value.tzinfo else value.replace(tzinfo=UTC)
 
 
 def percentile(values: list[int], pct: int) -> int | None:
@@ -154,7 +151,7 @@ def _drop_replaced(conn: Connection, money: dict[str, list[Any]]) -> None:
 
 def _add_decision(out: Summary, dec: Any, attempts: list[Any], now: datetime) -> None:
     body = json.loads(dec.body)
-    created = _aware(dec.created_at)
+    created = aware(dec.created_at)
     assert created is not None
     total, per_day = out._bucket(created.date().isoformat(), dec.currency)
     for t in (total, per_day):
@@ -174,7 +171,7 @@ def _add_decision(out: Summary, dec: Any, attempts: list[Any], now: datetime) ->
     promise = body.get("promise_hours")
     deadline = created + timedelta(hours=promise) if promise is not None else None
     if attempts and all(a.status == "succeeded" for a in attempts):
-        finished = max(_aware(a.completed_at) or created for a in attempts)
+        finished = max(aware(a.completed_at) or created for a in attempts)
         out.returned_seconds.append(int((finished - created).total_seconds()))
         if deadline is not None and finished > deadline:
             out.missed_promise += 1

@@ -10,12 +10,12 @@ import hashlib
 import hmac
 import secrets
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 from sqlalchemy import Engine, select
 
 from refunds_plugin.errors import InputError
-from refunds_plugin.ledger.db import write_tx
+from refunds_plugin.ledger.db import aware, write_tx
 from refunds_plugin.ledger.tables import tokens
 
 ROLES = ("finance", "admin")
@@ -42,10 +42,6 @@ class NewToken:
 
 def hash_token(secret: str) -> str:
     return hashlib.sha256(secret.encode("utf-8")).hexdigest()
-
-
-def _aware(value: datetime | None) -> datetime | None:
-    return value if value is None or value.tzinfo else value.replace(tzinfo=UTC)
 
 
 def create_token(
@@ -83,7 +79,7 @@ def check_token(engine: Engine, secret: str | None, now: datetime) -> Principal 
         row = conn.execute(select(tokens).where(tokens.c.token_hash == digest)).first()
     if row is None or not hmac.compare_digest(row.token_hash, digest):
         return None
-    expires = _aware(row.expires_at)
+    expires = aware(row.expires_at)
     if row.revoked_at is not None or (expires is not None and expires <= now):
         return None
     return Principal(int(row.id), row.name, row.role, expires)

@@ -17,12 +17,13 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Connection, Engine, Select, func, select
 
 from refunds_plugin.ledger import chain
+from refunds_plugin.ledger.db import aware
 from refunds_plugin.ledger.tables import decisions, ledger_entries, refund_attempts, reviews
 from refunds_plugin.stripe import refunded_total as stripe_refunded
 
@@ -88,7 +89,7 @@ def chain_head(engine: Engine) -> Head | None:
         if row is None:
             return None
         count = conn.execute(select(func.count()).where(le.seq <= row.seq)).scalar_one()
-    created = row.created_at if row.created_at.tzinfo else row.created_at.replace(tzinfo=UTC)
+    created = aware(row.created_at)
     return Head(int(row.seq), row.hash, created, int(count))
 
 

@@ -8,7 +8,7 @@ racing can never exceed what was captured (the caller holds the ledger lock whil
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import BindParameter, Connection, bindparam, case, func, or_, select, true
@@ -20,6 +20,7 @@ from refunds_plugin.domain import (
     OrderLine,
     PaymentFacts,
 )
+from refunds_plugin.ledger.db import aware
 from refunds_plugin.ledger.tables import (
     decisions,
     orders,
@@ -28,13 +29,6 @@ from refunds_plugin.ledger.tables import (
     refund_attempts,
 )
 from refunds_plugin.money import refund_increment
-
-
-def _aware(value: datetime | None) -> datetime | None:
-    """SQLite hands back naive datetimes; everything we store is UTC."""
-    if value is None or value.tzinfo is not None:
-        return value
-    return value.replace(tzinfo=UTC)
 
 
 def _lines(raw: str) -> tuple[OrderLine, ...]:
@@ -198,7 +192,7 @@ def customer_history(
     return CustomerHistory(
         total_paid=int(h.paid),
         order_count=int(h.order_count),
-        first_order_at=_aware(h.first),
+        first_order_at=aware(h.first),
         total_refunded=int(h.refunded),
         refunds_recent_count=int(h.recent),
         refunds_recent_amount=int(h.recent_amount),
@@ -228,9 +222,9 @@ def load_facts(
         shipping_amount=int(row.shipping_amount),
         total_amount=int(row.total_amount),
         customer=customer,
-        paid_at=_aware(row.paid_at),
-        fulfilled_at=_aware(row.fulfilled_at),
-        delivered_at=_aware(row.delivered_at),
+        paid_at=aware(row.paid_at),
+        fulfilled_at=aware(row.fulfilled_at),
+        delivered_at=aware(row.delivered_at),
         payments=pays,
         refund_increment=step_for(pays, row.currency),
         returned_quantities=returned,

@@ -13,12 +13,12 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Connection, bindparam, select
 
-from refunds_plugin.ledger.db import lock_ledger
+from refunds_plugin.ledger.db import aware, lock_ledger
 from refunds_plugin.ledger.journal import append_entry
 from refunds_plugin.ledger.orders import set_refunded
 from refunds_plugin.ledger.tables import events, ledger_entries, payments, provider_refunds
@@ -137,8 +137,8 @@ def _refund_times(conn: Connection, refund_id: str) -> tuple[int | None, int | N
         if obj.get("id") != refund_id or obj.get("status") not in GIVEN_BACK:
             continue
         when = event.get("created")
-        if not isinstance(when, int):  # SQLite hands back naive datetimes; we store UTC
-            when = int((received_at.replace(tzinfo=received_at.tzinfo or UTC)).timestamp())
+        if not isinstance(when, int):
+            when = int(aware(received_at).timestamp())
         failed_at = when if failed_at is None else min(failed_at, when)
         if isinstance(obj.get("created"), int):
             created = obj["created"]

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Connection, bindparam, func, select
@@ -20,6 +20,7 @@ from sqlalchemy import Connection, bindparam, func, select
 import policies
 from refunds_plugin.domain import DecisionKind
 from refunds_plugin.ledger import facts as facts_mod
+from refunds_plugin.ledger.db import aware
 from refunds_plugin.ledger.tables import (
     decisions,
     orders,
@@ -29,11 +30,6 @@ from refunds_plugin.ledger.tables import (
 )
 
 CORRECTIONS = (DecisionKind.OVERPAYMENT.value, DecisionKind.DUPLICATE_CHARGE.value)
-
-
-def aware(value: datetime) -> datetime:
-    """SQLite hands back naive datetimes; everything we store is UTC."""
-    return value if value.tzinfo is not None else value.replace(tzinfo=UTC)
 
 
 @dataclass(frozen=True)

@@ -37,6 +37,7 @@ from refunds_plugin.finance import reports
 from refunds_plugin.finance.summary import summarize
 from refunds_plugin.finance.tokens import Principal, check_token
 from refunds_plugin.intake import reviews
+from refunds_plugin.ledger.db import aware
 from refunds_plugin.ledger.tables import tokens
 from refunds_plugin.trouble import follow_ups
 from webhooks.finance import chart
@@ -78,9 +79,7 @@ def _session_principal() -> Principal | None:
         row = conn.execute(select(tokens).where(tokens.c.id == int(token_id))).first()
     if row is None or row.revoked_at is not None:
         return None
-    expires = row.expires_at
-    if expires is not None and expires.tzinfo is None:
-        expires = expires.replace(tzinfo=now().tzinfo)
+    expires = aware(row.expires_at)
     if expires is not None and expires <= now():
         return None
     return Principal(int(row.id), row.name, row.role, expires)
