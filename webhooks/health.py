@@ -5,6 +5,7 @@ from __future__ import annotations
 from flask import Blueprint, Response, current_app, jsonify
 from sqlalchemy import func, select
 
+from refunds_plugin.domain import WAITING
 from refunds_plugin.ledger.db import aware
 from refunds_plugin.ledger.tables import refund_attempts
 
@@ -18,7 +19,7 @@ def healthz() -> tuple[Response, int]:
         with runtime.engine.connect() as conn:
             count, oldest = conn.execute(
                 select(func.count(), func.min(refund_attempts.c.created_at)).where(
-                    refund_attempts.c.status.in_(("pending", "in_progress"))
+                    refund_attempts.c.status.in_(WAITING)
                 )
             ).one()
     except Exception as exc:  # report, don't raise: this is what operators poll

@@ -22,6 +22,7 @@ from typing import Any
 
 from sqlalchemy import Connection, Engine, Select, func, select
 
+from refunds_plugin.domain import WAITING, AttemptStatus
 from refunds_plugin.ledger import chain
 from refunds_plugin.ledger.db import aware
 from refunds_plugin.ledger.tables import decisions, ledger_entries, refund_attempts, reviews
@@ -35,7 +36,7 @@ ATTEMPT_FIELDS = (
     "decision_id", "kind", "currency", "amount", "bonus", "provider", "payment_reference",
     "idempotency_key", "status", "provider_reference", "sent_amount", "credit_code",
 )  # fmt: skip
-UNJOURNALLED = {"pending": {"pending", "in_progress"}}  # claim/release are not journalled
+UNJOURNALLED: dict[str, set[str]] = {AttemptStatus.PENDING: set(WAITING)}  # claim, release
 
 
 @dataclass(frozen=True)

@@ -14,6 +14,8 @@ from typing import Any
 from sqlalchemy import BindParameter, Connection, bindparam, case, func, or_, select, true
 
 from refunds_plugin.domain import (
+    RESERVED,
+    AttemptStatus,
     Customer,
     CustomerHistory,
     OrderFacts,
@@ -43,7 +45,6 @@ def _lines(raw: str) -> tuple[OrderLine, ...]:
 # Built once with bound parameters: building a statement and its cache key on every call cost
 # more Python time than SQLite spent running it.
 _OID: BindParameter[str] = bindparam("oid")
-RESERVED = ("pending", "in_progress", "sent", "unknown")  # attempts that hold money back
 _RA, _PR = refund_attempts.c, provider_refunds.c
 
 
@@ -65,7 +66,7 @@ _PAYMENTS = (
         payments.c.captured,
         payments.c.refunded_reported,
         payments.c.status,
-        _refunds_of_payment(_RA.status == "succeeded").label("done"),
+        _refunds_of_payment(_RA.status == AttemptStatus.SUCCEEDED).label("done"),
         # "unknown": the provider may have paid (it gave no answer), so it stays reserved
         _refunds_of_payment(_RA.status.in_(RESERVED)).label("open"),
         select(func.coalesce(func.sum(_PR.amount), 0))  # refunds made outside this service

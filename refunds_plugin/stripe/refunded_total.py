@@ -18,6 +18,7 @@ from typing import Any
 
 from sqlalchemy import Connection, bindparam, select
 
+from refunds_plugin.domain import AttemptStatus
 from refunds_plugin.ledger.db import aware, lock_ledger
 from refunds_plugin.ledger.journal import append_entry
 from refunds_plugin.ledger.orders import set_refunded
@@ -26,6 +27,14 @@ from refunds_plugin.ledger.tables import events, ledger_entries, payments, provi
 SNAPSHOT = "stripe_refunded"  # journal entry type: a charge's amount_refunded as of an event
 SETTLED = "payment_refunded"  # journal entry type: the refunded total we now count, and why
 GIVEN_BACK = ("failed", "canceled")  # refund statuses Stripe no longer counts as refunded
+# what a Stripe refund's status means for the attempt that asked for it (reconcile reads it too)
+REFUND_STATUS = {
+    "succeeded": AttemptStatus.SUCCEEDED,
+    "pending": AttemptStatus.SENT,
+    "requires_action": AttemptStatus.SENT,
+    "failed": AttemptStatus.FAILED,
+    "canceled": AttemptStatus.FAILED,
+}
 FAILURE_EVENTS = ("refund.failed", "refund.updated")
 
 _LE, _PR = ledger_entries.c, provider_refunds.c

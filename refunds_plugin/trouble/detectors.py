@@ -18,7 +18,7 @@ from typing import Any
 from sqlalchemy import Connection, bindparam, func, select
 
 import policies
-from refunds_plugin.domain import DecisionKind
+from refunds_plugin.domain import HANDED_OVER, DecisionKind
 from refunds_plugin.ledger import facts as facts_mod
 from refunds_plugin.ledger.db import aware
 from refunds_plugin.ledger.tables import (
@@ -91,7 +91,7 @@ def _payments(conn: Connection, order_id: str, currency: str) -> list[Paid]:
         .where(
             refund_attempts.c.order_id == order_id,
             refund_attempts.c.kind == "refund",
-            refund_attempts.c.status.in_(("in_progress", "sent", "succeeded", "unknown")),
+            refund_attempts.c.status.in_(HANDED_OVER),
         )
         .group_by(refund_attempts.c.payment_reference),
     )

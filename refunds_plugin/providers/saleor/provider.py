@@ -17,7 +17,7 @@ import requests
 from sqlalchemy import Engine, select
 
 from refunds_plugin.config import Config
-from refunds_plugin.domain import Decision, DecisionKind
+from refunds_plugin.domain import AttemptStatus, Decision, DecisionKind
 from refunds_plugin.errors import FinalProviderError
 from refunds_plugin.ledger.db import make_engine
 from refunds_plugin.ledger.tables import decisions, refund_attempts
@@ -194,7 +194,7 @@ class SaleorProvider:
             if not grant_id:
                 raise FinalProviderError("Saleor granted no refund", code="bad_response")
             save(granted_refund=grant_id)
-        status = "sent"
+        status = AttemptStatus.SENT
         try:
             client.mutate(
                 graphql.REQUEST_GRANTED_REFUND,
@@ -203,7 +203,7 @@ class SaleorProvider:
             )
         except MutationError as exc:
             if "REFUND_ALREADY_PROCESSED" in exc.codes:
-                status = "succeeded"
+                status = AttemptStatus.SUCCEEDED
             elif "REFUND_IS_PENDING" not in exc.codes:
                 raise
         save(refund_requested=True)
