@@ -11,10 +11,15 @@ import time
 
 from flask import Flask, Response, current_app, g, request
 
+from refunds_plugin.domain import AttemptStatus
 from refunds_plugin.finance.reports import ledger_counts
 from refunds_plugin.metrics import CONTENT_TYPE, REGISTRY, WEBHOOK_SECONDS, label_text, number
 
-ATTEMPT_STATUSES = ("pending", "in_progress", "sent", "succeeded", "failed", "canceled")
+# shown even at zero; an attempt status not listed (unknown) shows once some attempt has it
+ATTEMPT_STATUSES = (
+    AttemptStatus.PENDING, AttemptStatus.IN_PROGRESS, AttemptStatus.SENT,
+    AttemptStatus.SUCCEEDED, AttemptStatus.FAILED, AttemptStatus.CANCELED,
+)
 
 
 def _family(name: str, kind: str, help_: str, rows: list[tuple[tuple[str, ...], float]],

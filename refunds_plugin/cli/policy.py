@@ -37,6 +37,7 @@ from refunds_plugin.domain import (
     ReturnLine,
     ReturnRequest,
 )
+from refunds_plugin.finance.rows import parse_when
 from refunds_plugin.finance.simulation import (
     OUTCOMES,
     Comparison,
@@ -116,10 +117,10 @@ def explain(spec: str, input_file: str | None, now_text: str | None, as_json: bo
     try:
         if input_file:
             doc = json.loads(Path(input_file).read_text(encoding="utf-8"))
-            now = _when(now_text or doc.get("now")) or datetime.now(UTC)
+            now = parse_when(now_text or doc.get("now")) or datetime.now(UTC)
             facts, request = facts_from_json(doc["facts"]), request_from_json(doc["request"])
         else:
-            now = _when(now_text) or datetime.now(UTC)
+            now = parse_when(now_text) or datetime.now(UTC)
             facts, request = _from_flags(now, **flags)
     except (KeyError, TypeError, ValueError, AmountError, CurrencyError) as exc:
         raise click.UsageError(f"cannot build the case: {exc!r}") from None
@@ -128,13 +129,6 @@ def explain(spec: str, input_file: str | None, now_text: str | None, as_json: bo
         click.echo(json.dumps(decision.to_dict(), indent=2, default=str))
     else:
         click.echo(render(decision))
-
-
-def _when(text: str | None) -> datetime | None:
-    if not text:
-        return None
-    at = datetime.fromisoformat(text)
-    return at if at.tzinfo else at.replace(tzinfo=UTC)
 
 
 def _from_flags(now: datetime, **f: Any) -> tuple[OrderFacts, ReturnRequest]:
@@ -209,7 +203,6 @@ def simulate(spec: str, since: str | None, until: str | None, limit: int | None,
     """
     from sqlalchemy import inspect, make_url
 
-    from refunds_plugin.finance.reports import parse_when
 
     try:
         pol = policies.load_policy(spec)

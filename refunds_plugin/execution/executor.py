@@ -19,14 +19,15 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, Engine, and_, bindparam, or_, select, update
+from sqlalchemy import Connection, Engine
 
 from refunds_plugin.config import Config
+from refunds_plugin.domain import WAITING, AttemptStatus
 from refunds_plugin.errors import ProviderError
 from refunds_plugin.execution.instructions import instruction_for, instructions_for
+from refunds_plugin.ledger import claims
 from refunds_plugin.ledger.attempts import AttemptRow, save_progress, transition
 from refunds_plugin.ledger.db import write_tx
-from refunds_plugin.ledger.tables import refund_attempts
 from refunds_plugin.providers import Instruction, Provider, ProviderResult
 
 log = logging.getLogger("refunds.executor")
@@ -50,34 +51,6 @@ def backoff(tries: int, base: float, cap: float, rng: random.Random) -> float:
     """Exponential backoff with jitter in [½, 1] of the step, capped."""
     step = min(cap, base * (2 ** max(0, tries - 1)))
     return step * (0.5 + rng.random() / 2)
-
-
-_ra = refund_attempts.c
-# built once: the executor claims on every nudge, inside the write lock
-_DUE = (
-    select(_ra.id)
-    .where(
-        or_(
-            and_(_ra.status == "pending", _ra.next_try_at <= bindparam("now")),
-            and_(_ra.status == "in_progress", _ra.lease_until < bindparam("now")),
-        )
-    )
-    .order_by(_ra.next_try_at)
-    .limit(bindparam("limit"))
-)
-_DUE_LOCKED = _DUE.with_for_update(skip_locked=True)
-_CLAIM = (
-    update(refund_attempts)
-    .where(_ra.id.in_(bindparam("ids", expanding=True)))
-    .values(
-        status="in_progress",
-        claimed_by=bindparam("worker"),
-        lease_until=bindparam("lease"),
-        tries=_ra.tries + 1,
-        updated_at=bindparam("now"),
-    )
-)
-_CLAIMED = select(refund_attempts).where(_ra.id.in_(bindparam("ids", expanding=True)))
 
 
 class Executor:
@@ -107,30 +80,16 @@ class Executor:
         now = self.clock()
         lease_until = now + timedelta(seconds=self.config.executor_lease_s)
         with self.engine.connect() as conn:  # nothing due: no write lock taken just to look
-            if conn.execute(_DUE, {"now": now, "limit": 1}).first() is None:
+            if not claims.any_due(conn, now):
                 return []
         with write_tx(self.engine) as conn:
-            due = _DUE_LOCKED if conn.dialect.name == "postgresql" else _DUE
-            ids = list(conn.execute(due, {"now": now, "limit": limit}).scalars())
-            if not ids:
-                return []
-            conn.execute(
-                _CLAIM,
-                {"ids": ids, "worker": self.worker_id, "lease": lease_until, "now": now},
-            )
-            rows = conn.execute(_CLAIMED, {"ids": ids}).all()
-        return [AttemptRow.from_row(r) for r in rows]
+            return claims.claim_due(conn, self.worker_id, now, lease_until, limit)
 
-    def release(self) -> int:
-        """Hand back claims this worker holds but has not started (graceful shutdown)."""
-        ra = refund_attempts.c
+    def release(self, ids: list[str] | None = None) -> int:
+        """Hand back claims this worker holds but has not started (graceful shutdown; or only
+        ``ids``, the rest of a batch when the executor is stopped halfway)."""
         with write_tx(self.engine) as conn:
-            res = conn.execute(
-                update(refund_attempts)
-                .where(ra.claimed_by == self.worker_id, ra.status == "in_progress")
-                .values(status="pending", claimed_by=None, lease_until=None, tries=ra.tries - 1)
-            )
-        return int(res.rowcount)
+            return claims.release(conn, self.worker_id, ids)
 
     # --- executing ----------------------------------------------------------------------------
     def instruction(self, attempt: AttemptRow) -> Instruction:
@@ -207,7 +166,7 @@ class Executor:
             attempt.id,
             result.status,
             self.clock(),
-            expect=("in_progress",),
+            expect=(AttemptStatus.IN_PROGRESS,),
             claimed_by=self.worker_id,
             provider_reference=result.reference,
             sent_amount=result.sent_amount,
@@ -241,31 +200,27 @@ class Executor:
             moved = transition(
                 conn,
                 attempt.id,
-                "pending",
+                AttemptStatus.PENDING,
                 now,
-                expect=("in_progress",),
+                expect=(AttemptStatus.IN_PROGRESS,),
                 claimed_by=self.worker_id,
                 error=error,
                 next_try_at=now + timedelta(seconds=delay),
                 note=f"try {attempt.tries} failed; retry in {delay:.1f}s",
             )
             if moved:  # back in the queue: nobody holds it until the next claim
-                conn.execute(
-                    update(refund_attempts)
-                    .where(refund_attempts.c.id == attempt.id)
-                    .values(claimed_by=None, lease_until=None)
-                )
-            return "pending"
+                claims.let_go(conn, attempt.id)
+            return AttemptStatus.PENDING
         # out of tries on a retryable error (a timeout is not a "no"): the provider may have
         # paid, so the amount stays reserved and a person looks; only a final error frees it
-        status = "unknown" if retry else "failed"
+        status = AttemptStatus.UNKNOWN if retry else AttemptStatus.FAILED
         why = error if not retry else f"gave up after {attempt.tries} tries: {error}"
         transition(
             conn,
             attempt.id,
             status,
             now,
-            expect=("in_progress",),
+            expect=(AttemptStatus.IN_PROGRESS,),
             claimed_by=self.worker_id,
             error=why,
         )
@@ -286,7 +241,7 @@ class Executor:
         oldest = 0.0
         for index, attempt in enumerate(batch):
             if self._stop.is_set():
-                self._release_ids([a.id for a in batch[index:]])
+                self.release([a.id for a in batch[index:]])
                 break
             if not self._still_mine(attempt, claimed_at):
                 log.warning("claim taken over by another worker before the provider call; "
@@ -310,27 +265,8 @@ class Executor:
         now = self.clock()
         if now < claimed_at + lease / 2:
             return True
-        ra = refund_attempts.c
         with write_tx(self.engine) as conn:
-            renewed = conn.execute(
-                update(refund_attempts)
-                .where(
-                    ra.id == attempt.id,
-                    ra.claimed_by == self.worker_id,
-                    ra.status == "in_progress",
-                )
-                .values(lease_until=now + lease)
-            ).rowcount
-        return renewed == 1
-
-    def _release_ids(self, ids: list[str]) -> None:
-        ra = refund_attempts.c
-        with write_tx(self.engine) as conn:
-            conn.execute(
-                update(refund_attempts)
-                .where(ra.id.in_(ids), ra.claimed_by == self.worker_id, ra.status == "in_progress")
-                .values(status="pending", claimed_by=None, lease_until=None, tries=ra.tries - 1)
-            )
+            return claims.renew_lease(conn, attempt.id, self.worker_id, now + lease)
 
     def drain(self, max_rounds: int = 1000) -> None:
         """Process until nothing is due (tests, the CLI's one-shot mode)."""
@@ -377,7 +313,7 @@ class Executor:
         deadline = time.monotonic() + timeout
         while True:
             attempts = read()
-            settled = all(a.status not in ("pending", "in_progress") for a in attempts)
+            settled = all(a.status not in WAITING for a in attempts)
             left = deadline - time.monotonic()
             if settled or left <= 0:
                 return attempts

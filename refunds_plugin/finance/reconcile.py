@@ -14,16 +14,17 @@ from typing import Any
 
 from sqlalchemy import Engine, select
 
+from refunds_plugin.domain import AttemptStatus
 from refunds_plugin.ledger.tables import provider_refunds, refund_attempts
+from refunds_plugin.stripe.refunded_total import REFUND_STATUS
 
 PAGE = 100
-# our attempt status -> the Stripe refund statuses that agree with it
-AGREES = {
-    "succeeded": ("succeeded",),
-    "sent": ("pending", "requires_action"),
-    "failed": ("failed", "canceled"),
-    "canceled": ("canceled",),
-}
+# our attempt status -> the Stripe refund statuses that agree with it: Stripe's map read
+# backwards, and a canceled attempt agrees with a canceled refund
+AGREES: dict[str, tuple[str, ...]] = {
+    ours.value: tuple(theirs for theirs, meant in REFUND_STATUS.items() if meant == ours)
+    for ours in dict.fromkeys(REFUND_STATUS.values())
+} | {AttemptStatus.CANCELED.value: ("canceled",)}
 
 
 @dataclass(frozen=True)

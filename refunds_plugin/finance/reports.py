@@ -12,6 +12,7 @@ from typing import IO, Any
 
 from sqlalchemy import ColumnElement, Engine, Select, and_, case, exists, func, or_, select
 
+from refunds_plugin.domain import WAITING, AttemptStatus
 from refunds_plugin.finance.rows import EXPORT_COLUMNS, attempt_statuses, decision_row, parse_when
 from refunds_plugin.ledger.tables import (
     decisions,
@@ -180,7 +181,9 @@ def money_status_sql() -> ColumnElement[str]:
         # the canonical JSON (chain.canonical) of a uuid id: no spaces, no LIKE wildcards
         le.body.like('%"retry_of":"' + a.c.id + '"%'),
     )
-    live = and_(a.c.decision_id == decisions.c.id, or_(a.c.status != "failed", ~replaced))
+    live = and_(
+        a.c.decision_id == decisions.c.id, or_(a.c.status != AttemptStatus.FAILED, ~replaced)
+    )
 
     def has(*statuses: str) -> ColumnElement[bool]:
         return exists().where(live, a.c.status.in_(statuses))
@@ -190,9 +193,9 @@ def money_status_sql() -> ColumnElement[str]:
     return case(
         (~exists().where(live), "none"),
         (kinds == 1, only),
-        (has("unknown"), "unknown"),
-        (has("failed"), "failed"),
-        (has("pending", "in_progress"), "pending"),
+        (has(AttemptStatus.UNKNOWN), AttemptStatus.UNKNOWN.value),
+        (has(AttemptStatus.FAILED), AttemptStatus.FAILED.value),
+        (has(*WAITING), AttemptStatus.PENDING.value),
         else_="mixed",
     )
 

@@ -7,11 +7,13 @@ from __future__ import annotations
 
 import json
 from collections import Counter
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import Connection, select
 
+from refunds_plugin.domain import WAITING, AttemptStatus
+from refunds_plugin.ledger.db import aware
 from refunds_plugin.ledger.tables import ledger_entries, refund_attempts
 from refunds_plugin.money import Money
 
@@ -38,14 +40,17 @@ EXPORT_COLUMNS = [
 ]
 
 
-def parse_when(value: str | None) -> datetime | None:
+def parse_when(value: str | datetime | None) -> datetime | None:
+    """An aware datetime from ISO 8601 text (a date alone is its midnight); naive means UTC."""
     if not value:
         return None
+    if isinstance(value, datetime):
+        return aware(value)
     try:
         parsed = datetime.fromisoformat(value)
     except ValueError:
         parsed = datetime.combine(date.fromisoformat(value), datetime.min.time())
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+    return aware(parsed)
 
 
 def money_status(statuses: list[str]) -> str:
@@ -56,11 +61,11 @@ def money_status(statuses: list[str]) -> str:
     unique = set(statuses)
     if len(unique) == 1:
         return statuses[0]
-    if "unknown" in unique:  # before "failed": money that may have moved needs a look first
-        return "unknown"
-    if "failed" in unique:
-        return "failed"
-    return "pending" if unique & {"pending", "in_progress"} else "mixed"
+    if AttemptStatus.UNKNOWN in unique:  # before failed: money that may have moved needs a look
+        return AttemptStatus.UNKNOWN
+    if AttemptStatus.FAILED in unique:
+        return AttemptStatus.FAILED
+    return AttemptStatus.PENDING if unique.intersection(WAITING) else "mixed"
 
 
 def decision_row(dec: Any, statuses: list[str]) -> dict[str, Any]:
@@ -96,13 +101,13 @@ def attempt_statuses(conn: Connection, ids: list[str]) -> dict[str, list[str]]:
         select(ra.decision_id, ra.id, ra.status).where(ra.decision_id.in_(ids)).order_by(ra.seq)
     ).all()
     # only a decision with a failed attempt and another attempt can have a replaced one
-    failed = {r.decision_id for r in rows if r.status == "failed"}
+    failed = {r.decision_id for r in rows if r.status == AttemptStatus.FAILED}
     several = Counter(r.decision_id for r in rows if r.decision_id in failed)
     maybe = [r.id for r in rows if several[r.decision_id] > 1]
     gone = replaced_attempts(conn, maybe) if maybe else set()
     out: dict[str, list[str]] = {}
     for decision_id, attempt_id, status in rows:
-        if not (status == "failed" and attempt_id in gone):
+        if not (status == AttemptStatus.FAILED and attempt_id in gone):
             out.setdefault(decision_id, []).append(status)
     return out
 

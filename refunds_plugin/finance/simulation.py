@@ -14,7 +14,7 @@ from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Connection, Engine, Select, func, select, text
@@ -33,24 +33,17 @@ from refunds_plugin.domain import (
     ReturnLine,
     ReturnRequest,
 )
+from refunds_plugin.finance.rows import parse_when
 from refunds_plugin.ledger.tables import decisions
 
 OUTCOMES = tuple(o.value for o in Outcome)
 MAX_PROBLEMS = 20  # unreadable decisions named in a report; the rest are only counted
 
 
-def _when(value: str | datetime | None) -> datetime | None:
-    """An aware datetime from ISO 8601 text (stored as ``str(datetime)``); naive means UTC."""
-    if value is None or value == "":
-        return None
-    at = value if isinstance(value, datetime) else datetime.fromisoformat(value)
-    return at if at.tzinfo else at.replace(tzinfo=UTC)
-
-
 def facts_from_json(d: dict[str, Any]) -> OrderFacts:
-    """OrderFacts from its JSON form (``ledger.facts_json``, or a hand-written case file)."""
+    """OrderFacts from its JSON form (``ledger.decisions.facts_json``, or a hand-written case)."""
     hist = dict(d.get("history") or {})
-    hist["first_order_at"] = _when(hist.get("first_order_at"))
+    hist["first_order_at"] = parse_when(hist.get("first_order_at"))
     return OrderFacts(
         order_id=str(d["order_id"]),
         currency=d["currency"],
@@ -62,9 +55,9 @@ def facts_from_json(d: dict[str, Any]) -> OrderFacts:
         shipping_amount=int(d.get("shipping_amount", 0)),
         total_amount=int(d.get("total_amount", 0)),
         customer=Customer(**(d.get("customer") or {})),
-        paid_at=_when(d.get("paid_at")),
-        fulfilled_at=_when(d.get("fulfilled_at")),
-        delivered_at=_when(d.get("delivered_at")),
+        paid_at=parse_when(d.get("paid_at")),
+        fulfilled_at=parse_when(d.get("fulfilled_at")),
+        delivered_at=parse_when(d.get("delivered_at")),
         payments=tuple(PaymentFacts(**p) for p in d.get("payments") or ()),
         refund_increment=int(d.get("refund_increment", 1)),
         returned_quantities=tuple(
@@ -78,7 +71,7 @@ def facts_from_json(d: dict[str, Any]) -> OrderFacts:
 
 
 def request_from_json(d: dict[str, Any]) -> ReturnRequest:
-    """ReturnRequest from its JSON form (``ledger.request_json``, or a hand-written case file)."""
+    """ReturnRequest from its JSON form (``ledger.decisions.request_json``, or written by hand)."""
     prefer = d.get("preferred_resolution")
     return ReturnRequest(
         request_id=str(d.get("request_id", "request")),
@@ -89,7 +82,7 @@ def request_from_json(d: dict[str, Any]) -> ReturnRequest:
         ),
         preferred_resolution=ResolutionKind(prefer) if prefer else None,
         comment=d.get("comment") or "",
-        requested_at=_when(d.get("requested_at")),
+        requested_at=parse_when(d.get("requested_at")),
         channel=d.get("channel") or "storefront",
     )
 
@@ -204,7 +197,7 @@ def replay(
 
 
 def _compare(policy: policies.Policy, row: Any) -> Comparison:
-    created_at = _when(row.created_at)
+    created_at = parse_when(row.created_at)
     assert created_at is not None  # the column is NOT NULL
     new: Decision | None = None
     error = None

@@ -10,19 +10,17 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Connection, Engine, select
 
+from refunds_plugin.domain import AttemptStatus
 from refunds_plugin.finance.rows import replaced_attempts
+from refunds_plugin.ledger.db import aware
 from refunds_plugin.ledger.tables import decisions, payments, refund_attempts
 
 METRICS = ("sales", "refunded", "credited", "kept", "review_count", "review_amount", "decisions")
-
-
-def _aware(value: datetime | None) -> datetime | None:
-    return value if value is None or value.tzinfo else value.replace(tzinfo=UTC)
 
 
 def percentile(values: list[int], pct: int) -> int | None:
@@ -144,17 +142,19 @@ def _drop_replaced(conn: Connection, money: dict[str, list[Any]]) -> None:
     """Leave out each failed attempt a later one replaced, as ``report_rows.attempt_statuses``
     does; only a decision with a failed attempt and another attempt can have one."""
     maybe = {decision_id: atts for decision_id, atts in money.items()
-             if len(atts) > 1 and any(a.status == "failed" for a in atts)}
+             if len(atts) > 1 and any(a.status == AttemptStatus.FAILED for a in atts)}
     if not maybe:
         return
     gone = replaced_attempts(conn, [a.id for atts in maybe.values() for a in atts])
     for decision_id, atts in maybe.items():
-        money[decision_id] = [a for a in atts if not (a.status == "failed" and a.id in gone)]
+        money[decision_id] = [
+            a for a in atts if not (a.status == AttemptStatus.FAILED and a.id in gone)
+        ]
 
 
 def _add_decision(out: Summary, dec: Any, attempts: list[Any], now: datetime) -> None:
     body = json.loads(dec.body)
-    created = _aware(dec.created_at)
+    created = aware(dec.created_at)
     assert created is not None
     total, per_day = out._bucket(created.date().isoformat(), dec.currency)
     for t in (total, per_day):
@@ -165,7 +165,7 @@ def _add_decision(out: Summary, dec: Any, attempts: list[Any], now: datetime) ->
         if dec.outcome == "approve" and body.get("return_required", True) is False:
             t.kept += int(dec.amount)
         for att in attempts:
-            if att.status != "succeeded":
+            if att.status != AttemptStatus.SUCCEEDED:
                 continue
             if att.kind == "refund":
                 t.refunded += int(att.amount)
@@ -173,8 +173,8 @@ def _add_decision(out: Summary, dec: Any, attempts: list[Any], now: datetime) ->
                 t.credited += int(att.amount) + int(att.bonus or 0)
     promise = body.get("promise_hours")
     deadline = created + timedelta(hours=promise) if promise is not None else None
-    if attempts and all(a.status == "succeeded" for a in attempts):
-        finished = max(_aware(a.completed_at) or created for a in attempts)
+    if attempts and all(a.status == AttemptStatus.SUCCEEDED for a in attempts):
+        finished = max(aware(a.completed_at) or created for a in attempts)
         out.returned_seconds.append(int((finished - created).total_seconds()))
         if deadline is not None and finished > deadline:
             out.missed_promise += 1
@@ -182,6 +182,6 @@ def _add_decision(out: Summary, dec: Any, attempts: list[Any], now: datetime) ->
         attempts
         and deadline is not None
         and now > deadline
-        and any(a.status not in ("succeeded", "canceled") for a in attempts)
+        and any(a.status not in (AttemptStatus.SUCCEEDED, AttemptStatus.CANCELED) for a in attempts)
     ):
         out.overdue += 1

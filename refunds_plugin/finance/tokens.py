@@ -10,13 +10,13 @@ import hashlib
 import hmac
 import secrets
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Engine, select
 
 from refunds_plugin.errors import InputError
-from refunds_plugin.ledger.db import write_tx
+from refunds_plugin.ledger.db import aware, write_tx
 from refunds_plugin.ledger.tables import tokens
 
 ROLES = ("finance", "admin")
@@ -43,10 +43,6 @@ class NewToken:
 
 def hash_token(secret: str) -> str:
     return hashlib.sha256(secret.encode("utf-8")).hexdigest()
-
-
-def _aware(value: datetime | None) -> datetime | None:
-    return value if value is None or value.tzinfo else value.replace(tzinfo=UTC)
 
 
 def create_token(
@@ -97,7 +93,7 @@ def check_token_id(engine: Engine, token_id: int, now: datetime) -> Principal | 
 
 def _holder(row: Any, now: datetime) -> Principal | None:
     """The one validity rule for both paths: not revoked, not expired."""
-    expires = _aware(row.expires_at)
+    expires = aware(row.expires_at)
     if row.revoked_at is not None or (expires is not None and expires <= now):
         return None
     return Principal(int(row.id), row.name, row.role, expires)

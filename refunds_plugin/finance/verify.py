@@ -17,12 +17,14 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Connection, Engine, Select, func, select
 
+from refunds_plugin.domain import WAITING, AttemptStatus
 from refunds_plugin.ledger import chain
+from refunds_plugin.ledger.db import aware
 from refunds_plugin.ledger.tables import (
     decisions,
     ledger_entries,
@@ -39,7 +41,7 @@ ATTEMPT_FIELDS = (
     "decision_id", "kind", "currency", "amount", "bonus", "provider", "payment_reference",
     "idempotency_key", "status", "provider_reference", "sent_amount", "credit_code",
 )  # fmt: skip
-UNJOURNALLED = {"pending": {"pending", "in_progress"}}  # claim/release are not journalled
+UNJOURNALLED: dict[str, set[str]] = {AttemptStatus.PENDING: set(WAITING)}  # claim, release
 
 
 @dataclass(frozen=True)
@@ -93,7 +95,7 @@ def chain_head(engine: Engine) -> Head | None:
         if row is None:
             return None
         count = conn.execute(select(func.count()).where(le.seq <= row.seq)).scalar_one()
-    created = row.created_at if row.created_at.tzinfo else row.created_at.replace(tzinfo=UTC)
+    created = aware(row.created_at)
     return Head(int(row.seq), row.hash, created, int(count))
 
 
@@ -137,9 +139,9 @@ def verify_ledger(
             problems.append(Problem(f"entry {broken.seq}", broken.problem, broken.detail))
         problems.extend(_check_anchors(side, anchors))
         if chain_ok:
-            problems.extend(_check_decisions(side, said_decisions, batch))
-            problems.extend(_check_attempts(side, said_attempts, batch))
-            problems.extend(_check_reviews(side, said_reviews))
+            for table, said in zip(_TABLES, (said_decisions, said_attempts, said_reviews),
+                                   strict=True):
+                problems.extend(_check_rows(side, table, said, batch))
             problems.extend(_check_refunded_totals(side))
     return problems
 
@@ -184,6 +186,7 @@ Said = dict[str, tuple[int, dict[str, Any]]]
 class _Table:
     """How one table's rows are matched with, and compared to, what the journal says."""
 
+    query: Select[Any]
     key: Callable[[Any], str]
     where: Callable[[Any], str]
     unjournalled: str
@@ -191,9 +194,14 @@ class _Table:
     diff: Callable[[Any, dict[str, Any]], list[str]]
     missing_where: Callable[[str], str]
     missing: str  # "{seq}" is the entry that records the gone row
+    streamed: bool = True  # read in batches through a server-side cursor
 
 
-def _check_rows(rows: Iterable[Any], said: Said, t: _Table) -> Iterator[Problem]:
+def _check_rows(conn: Connection, t: _Table, said: Said, batch: int) -> Iterator[Problem]:
+    if t.streamed:
+        rows = conn.execution_options(stream_results=True, yield_per=batch).execute(t.query)
+    else:
+        rows = conn.execute(t.query)
     seen: set[str] = set()
     for row in rows:
         key = t.key(row)
@@ -208,10 +216,6 @@ def _check_rows(rows: Iterable[Any], said: Said, t: _Table) -> Iterator[Problem]
     for subject, (seq, _) in sorted(said.items(), key=lambda kv: kv[1][0]):
         if subject not in seen:
             yield Problem(t.missing_where(subject), "row_missing", t.missing.format(seq=seq))
-
-
-def _streamed(conn: Connection, query: Select[Any], batch: int) -> Iterable[Any]:
-    return conn.execution_options(stream_results=True, yield_per=batch).execute(query)
 
 
 def _decision_diff(row: Any, body: dict[str, Any]) -> list[str]:
@@ -243,54 +247,39 @@ def _review_diff(row: Any, state: dict[str, Any]) -> list[str]:
     )
 
 
-def _check_decisions(conn: Connection, said: Said, batch: int) -> Iterator[Problem]:
-    query = select(decisions).order_by(decisions.c.created_at, decisions.c.id)
-    return _check_rows(
-        _streamed(conn, query, batch),
-        said,
-        _Table(
-            key=lambda r: r.id,
-            where=lambda r: f"decisions row {r.id} (order {r.order_id})",
-            unjournalled="no 'decision' entry records this decision",
-            edited="differs from entry",
-            diff=_decision_diff,
-            missing_where=lambda s: f"decisions row {s}",
-            missing="entry {seq} records it; it is gone",
-        ),
-    )
-
-
-def _check_attempts(conn: Connection, said: Said, batch: int) -> Iterator[Problem]:
-    query = select(refund_attempts).order_by(refund_attempts.c.created_at, refund_attempts.c.id)
-    return _check_rows(
-        _streamed(conn, query, batch),
-        said,
-        _Table(
-            key=lambda r: r.id,
-            where=lambda r: f"refund_attempts row {r.id}",
-            unjournalled="no 'attempt' entry records this attempt",
-            edited="differs from its latest entry",
-            diff=_attempt_diff,
-            missing_where=lambda s: f"refund_attempts row {s}",
-            missing="entry {seq} records it; gone",
-        ),
-    )
-
-
-def _check_reviews(conn: Connection, said: Said) -> Iterator[Problem]:
-    return _check_rows(
-        conn.execute(select(reviews).order_by(reviews.c.id)),
-        said,
-        _Table(
-            key=lambda r: r.decision_id,
-            where=lambda r: f"reviews row {r.id} (decision {r.decision_id})",
-            unjournalled="no 'review_opened' entry records it",
-            edited="differs from its latest entry",
-            diff=_review_diff,
-            missing_where=lambda s: f"reviews row for decision {s}",
-            missing="entry {seq} records it",
-        ),
-    )
+_TABLES = (  # in the order verify_ledger checks them
+    _Table(
+        query=select(decisions).order_by(decisions.c.created_at, decisions.c.id),
+        key=lambda r: r.id,
+        where=lambda r: f"decisions row {r.id} (order {r.order_id})",
+        unjournalled="no 'decision' entry records this decision",
+        edited="differs from entry",
+        diff=_decision_diff,
+        missing_where=lambda s: f"decisions row {s}",
+        missing="entry {seq} records it; it is gone",
+    ),
+    _Table(
+        query=select(refund_attempts).order_by(refund_attempts.c.created_at, refund_attempts.c.id),
+        key=lambda r: r.id,
+        where=lambda r: f"refund_attempts row {r.id}",
+        unjournalled="no 'attempt' entry records this attempt",
+        edited="differs from its latest entry",
+        diff=_attempt_diff,
+        missing_where=lambda s: f"refund_attempts row {s}",
+        missing="entry {seq} records it; gone",
+    ),
+    _Table(
+        query=select(reviews).order_by(reviews.c.id),
+        key=lambda r: r.decision_id,
+        where=lambda r: f"reviews row {r.id} (decision {r.decision_id})",
+        unjournalled="no 'review_opened' entry records it",
+        edited="differs from its latest entry",
+        diff=_review_diff,
+        missing_where=lambda s: f"reviews row for decision {s}",
+        missing="entry {seq} records it",
+        streamed=False,
+    ),
+)
 
 
 def _check_refunded_totals(conn: Connection) -> Iterator[Problem]:

@@ -17,6 +17,7 @@ from sqlalchemy import Engine, or_, select
 
 import policies
 from refunds_plugin.domain import (
+    AttemptStatus,
     Decision,
     OrderFacts,
     Reason,
@@ -161,13 +162,13 @@ def line_options(policy: policies.Policy, facts: OrderFacts, now: datetime) -> l
 # --- where the money is ---------------------------------------------------------------------
 
 STAGES = {
-    "pending": "requested",
-    "in_progress": "requested",
-    "sent": "sent",
-    "unknown": "sent",  # the provider did not answer; a person is checking whether it paid
-    "succeeded": "received",
-    "failed": "failed",
-    "canceled": "failed",
+    AttemptStatus.PENDING: "requested",
+    AttemptStatus.IN_PROGRESS: "requested",
+    AttemptStatus.SENT: "sent",
+    AttemptStatus.UNKNOWN: "sent",  # the provider did not answer; a person checks if it paid
+    AttemptStatus.SUCCEEDED: "received",
+    AttemptStatus.FAILED: "failed",
+    AttemptStatus.CANCELED: "failed",
     "review": "failed",
 }
 
@@ -216,7 +217,7 @@ def decision_status(engine: Engine, decision_id: str) -> DecisionStatus | None:
     money = tuple(
         MoneyStatus(a.id, a.kind, int(a.amount), int(a.bonus or 0),
                     STAGES.get(a.status, "requested"),
-                    a.credit_code if a.status == "succeeded" else None)
+                    a.credit_code if a.status == AttemptStatus.SUCCEEDED else None)
         for a in attempts
     )
     return DecisionStatus(decision_id, row.order_id, Decision.from_dict(json.loads(row.body)),

@@ -14,14 +14,20 @@ from typing import Any
 from sqlalchemy import Connection, Engine, select, update
 
 from refunds_plugin import routing
-from refunds_plugin.domain import Decision, OrderFacts, ResolutionKind
+from refunds_plugin.domain import LIVE, AttemptStatus, Decision, OrderFacts, ResolutionKind
 from refunds_plugin.errors import InputError, NotFound
 from refunds_plugin.finance.rows import replaced_attempts as _replaced
 from refunds_plugin.intake.service import Service
 from refunds_plugin.ledger import facts as facts_mod
-from refunds_plugin.ledger.attempts import AttemptRow, outcome_unknown, requeue, retry_attempt
+from refunds_plugin.ledger.attempts import (
+    AttemptRow,
+    outcome_unknown,
+    requeue,
+    retry_attempt,
+    write_attempts,
+)
 from refunds_plugin.ledger.db import lock_ledger, write_tx
-from refunds_plugin.ledger.journal import LIVE_ATTEMPT, append_entry, create_attempts
+from refunds_plugin.ledger.journal import append_entry
 from refunds_plugin.ledger.tables import decisions, refund_attempts, reviews
 
 
@@ -106,9 +112,10 @@ def decide(
         if approve and not existing:
             facts = _facts(conn, row.order_id, now, window)
             _check_refundable(decision, facts.payments)
-            attempt_ids = create_attempts(
+            written = write_attempts(
                 conn, decision_id, decision, facts, routing.route(service.config, facts), now
             )
+            attempt_ids = [row["id"] for row in written]
         elif approve:
             attempt_ids, requeued = _pay_again(conn, row.order_id, existing, now, window)
         body: dict[str, Any] = {
@@ -139,12 +146,13 @@ def _pay_again(
     A finally refused attempt (nothing moved) gets a new attempt with a new idempotency key,
     after the remainder is re-checked; one whose outcome is unknown is requeued with its own key,
     so if the money did move the provider replays it instead of paying twice."""
-    if any(r.status in LIVE_ATTEMPT for r in rows):
+    if any(r.status in LIVE for r in rows):
         return [], []
     unknown = [r for r in rows if outcome_unknown(r.status, r.last_error)]
     done = {u.id for u in unknown} | _replaced(conn, [r.id for r in rows])
-    refused = [r for r in rows if r.status == "failed" and r.id not in done]
-    freed = [r for r in [*refused, *unknown] if r.status == "failed"]  # no longer reserved
+    refused = [r for r in rows if r.status == AttemptStatus.FAILED and r.id not in done]
+    # a failed attempt no longer reserves its amount
+    freed = [r for r in [*refused, *unknown] if r.status == AttemptStatus.FAILED]
     if freed:
         facts = _facts(conn, order_id, now, window_days)
         _check_fits([(r.kind, r.payment_reference, int(r.amount)) for r in freed], facts.payments)

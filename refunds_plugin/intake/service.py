@@ -28,13 +28,8 @@ from refunds_plugin.errors import NotFound
 from refunds_plugin.ledger import facts as facts_mod
 from refunds_plugin.ledger.attempts import AttemptRow
 from refunds_plugin.ledger.db import lock_ledger, write_tx
-from refunds_plugin.ledger.journal import (
-    RecordedDecision,
-    find_decision,
-    mark_event,
-    record_decision,
-    record_event,
-)
+from refunds_plugin.ledger.decisions import RecordedDecision, find_decision, record_decision
+from refunds_plugin.ledger.journal import mark_event, record_event
 from refunds_plugin.ledger.orders import OrderRecord, clear_follow_ups, record_payment, upsert_order
 from refunds_plugin.ledger.tables import refund_attempts
 from refunds_plugin.saleor import events as saleor_events

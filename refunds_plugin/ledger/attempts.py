@@ -13,25 +13,30 @@ pending ──claim──► in_progress ──► succeeded ──(provider eve
 from __future__ import annotations
 
 import json
+import uuid
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from types import SimpleNamespace
 from typing import Any
 
 from sqlalchemy import Connection, Engine, bindparam, func, select, update
 
-from refunds_plugin.ledger.db import lock_ledger
-from refunds_plugin.ledger.journal import (
-    append_entry,
-    attempt_id_for,
-    idempotency_key_for,
-    open_review,
+from refunds_plugin.domain import (
+    NEEDS_REVIEW,
+    TERMINAL,
+    UNCLAIMED,
+    WAITING,
+    AttemptStatus,
+    Decision,
+    OrderFacts,
+    ResolutionKind,
 )
+from refunds_plugin.ledger.db import aware, lock_ledger
+from refunds_plugin.ledger.journal import append_entry
+from refunds_plugin.ledger.reviews import open_review
 from refunds_plugin.ledger.tables import refund_attempts
 
-TERMINAL = ("succeeded", "failed", "canceled")
-UNCLAIMED = ("sent", "unknown")  # not terminal, but nobody holds them: the claim is cleared
-NEEDS_REVIEW = ("failed", "unknown")  # a person looks at these
+ATTEMPT_NAMESPACE = uuid.UUID("8f0f8d52-52a4-4c1e-9d53-3b1f1f0c2a77")
 
 
 @dataclass(frozen=True)
@@ -81,12 +86,85 @@ class AttemptRow:
 
     @classmethod
     def written(cls, values: dict[str, Any]) -> AttemptRow:
-        """The row as ``ledger.write_attempts`` inserted it, without reading it back."""
+        """The row as ``write_attempts`` inserted it, without reading it back."""
         return cls.from_row(
             SimpleNamespace(
                 **{"provider_reference": None, "credit_code": None, "progress": None, **values}
             )
         )
+
+
+def attempt_id_for(decision_id: str, seq: int) -> str:
+    return str(uuid.uuid5(ATTEMPT_NAMESPACE, f"{decision_id}:{seq}"))
+
+
+def idempotency_key_for(attempt_id: str) -> str:
+    """The provider idempotency key: derived from the attempt id, the same on every try."""
+    return f"refunds-plugin-attempt-{attempt_id}"
+
+
+_INSERT_ATTEMPT = refund_attempts.insert()
+
+
+def _insert_attempt(
+    conn: Connection, values: dict[str, Any], now: datetime, journal: dict[str, Any] | None = None
+) -> dict[str, Any]:
+    """Insert a pending attempt (``values``: its decision, seq, order, provider, what it pays
+    and to whom) and append its ``attempt`` entry; returns the row as written. The entry's
+    body is hashed into the chain, so its keys stay exactly these, plus ``journal`` (a retry
+    names the attempt it replaces, and why)."""
+    attempt_id = attempt_id_for(values["decision_id"], values["seq"])
+    row = {
+        "id": attempt_id,
+        **values,
+        "idempotency_key": idempotency_key_for(attempt_id),
+        "status": AttemptStatus.PENDING.value,
+        "tries": 0,
+        "next_try_at": now,
+        "created_at": now,
+        "updated_at": now,
+    }
+    conn.execute(_INSERT_ATTEMPT, row)
+    body = {k: row[k] for k in _JOURNALLED} | (journal or {})
+    append_entry(conn, "attempt", attempt_id, body, now)
+    return row
+
+
+_JOURNALLED = ("status", "decision_id", "kind", "amount", "bonus", "currency", "provider",
+               "payment_reference", "idempotency_key")
+# what a retry copies from the attempt it replaces
+_COPIED = ("order_id", "provider", "kind", "currency", "amount", "bonus", "payment_reference",
+           "customer_id", "customer_email", "reason")
+
+
+def write_attempts(
+    conn: Connection,
+    decision_id: str,
+    decision: Decision,
+    facts: OrderFacts,
+    route: dict[str, str],
+    now: datetime,
+) -> list[dict[str, Any]]:
+    """Insert and journal the decision's refund attempts; returns the rows as written."""
+    written: list[dict[str, Any]] = []
+    reason = {"duplicate_charge": "duplicate"}.get(decision.kind.value, "requested_by_customer")
+    for seq, res in enumerate(decision.resolutions):
+        if res.total <= 0:
+            continue
+        provider = (
+            route.get(res.payment_reference or "", "")
+            if res.kind is ResolutionKind.REFUND
+            else route.get("credit", "")
+        )
+        values = {
+            "decision_id": decision_id, "order_id": facts.order_id, "seq": seq,
+            "provider": provider or "dryrun", "kind": res.kind.value,
+            "currency": decision.currency, "amount": res.amount, "bonus": res.bonus,
+            "payment_reference": res.payment_reference, "customer_id": facts.customer.id,
+            "customer_email": facts.customer.email, "reason": reason,
+        }
+        written.append(_insert_attempt(conn, values, now))
+    return written
 
 
 def get_attempt(conn: Connection, attempt_id: str) -> AttemptRow | None:
@@ -109,12 +187,10 @@ def backlog(engine: Engine) -> tuple[int, datetime | None]:
     with engine.connect() as conn:
         count, oldest = conn.execute(
             select(func.count(), func.min(refund_attempts.c.created_at)).where(
-                refund_attempts.c.status.in_(("pending", "in_progress"))
+                refund_attempts.c.status.in_(WAITING)
             )
         ).one()
-    if oldest is not None and oldest.tzinfo is None:  # SQLite gives naive datetimes: UTC
-        oldest = oldest.replace(tzinfo=UTC)
-    return int(count), oldest
+    return int(count), aware(oldest)
 
 
 _UNKNOWN_UNREFERENCED = (
@@ -123,7 +199,7 @@ _UNKNOWN_UNREFERENCED = (
         refund_attempts.c.provider == bindparam("provider"),
         refund_attempts.c.payment_reference == bindparam("payment"),
         refund_attempts.c.amount == bindparam("amount"),
-        refund_attempts.c.status == "unknown",
+        refund_attempts.c.status == AttemptStatus.UNKNOWN,
         refund_attempts.c.provider_reference.is_(None),
     )
     .order_by(refund_attempts.c.created_at, refund_attempts.c.id)
@@ -214,8 +290,8 @@ def transition(
 def outcome_unknown(status: str, last_error: str | None) -> bool:
     """Did the provider maybe move the money? ``unknown``, or a ``failed`` written before that
     status existed by giving up on a retryable error ("gave up after N tries")."""
-    return status == "unknown" or (
-        status == "failed" and (last_error or "").startswith("gave up after")
+    return status == AttemptStatus.UNKNOWN or (
+        status == AttemptStatus.FAILED and (last_error or "").startswith("gave up after")
     )
 
 
@@ -223,8 +299,8 @@ def requeue(conn: Connection, attempt: AttemptRow, now: datetime, note: str) -> 
     """Send the same attempt (same idempotency key) to the provider again, from its first try:
     if the money did move, the provider replays what it did instead of paying twice."""
     moved = transition(
-        conn, attempt.id, "pending", now, expect=(attempt.status,), next_try_at=now, tries=0,
-        note=note,
+        conn, attempt.id, AttemptStatus.PENDING, now, expect=(attempt.status,), next_try_at=now,
+        tries=0, note=note,
     )
     if moved:
         conn.execute(
@@ -246,38 +322,10 @@ def retry_attempt(conn: Connection, failed: AttemptRow, now: datetime, note: str
             select(func.coalesce(func.max(ra.seq), -1)).where(ra.decision_id == failed.decision_id)
         ).scalar_one()
     ) + 1
-    attempt_id = attempt_id_for(failed.decision_id, seq)
-    key = idempotency_key_for(attempt_id)
-    conn.execute(
-        refund_attempts.insert().values(
-            id=attempt_id, decision_id=failed.decision_id, order_id=failed.order_id, seq=seq,
-            provider=failed.provider, kind=failed.kind, currency=failed.currency,
-            amount=failed.amount, bonus=failed.bonus,
-            payment_reference=failed.payment_reference, customer_id=failed.customer_id,
-            customer_email=failed.customer_email, reason=failed.reason, idempotency_key=key,
-            status="pending", tries=0, next_try_at=now, created_at=now, updated_at=now,
-        )
-    )
-    append_entry(
-        conn,
-        "attempt",
-        attempt_id,
-        {
-            "status": "pending",
-            "decision_id": failed.decision_id,
-            "kind": failed.kind,
-            "amount": failed.amount,
-            "bonus": failed.bonus,
-            "currency": failed.currency,
-            "provider": failed.provider,
-            "payment_reference": failed.payment_reference,
-            "idempotency_key": key,
-            "retry_of": failed.id,
-            "note": note,
-        },
-        now,
-    )
-    return attempt_id
+    values = {"decision_id": failed.decision_id, "seq": seq}
+    values |= {name: getattr(failed, name) for name in _COPIED}
+    row = _insert_attempt(conn, values, now, journal={"retry_of": failed.id, "note": note})
+    return str(row["id"])
 
 
 def save_progress(conn: Connection, attempt_id: str, progress: dict[str, Any]) -> None:

@@ -11,7 +11,8 @@ from __future__ import annotations
 import weakref
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Any
+from datetime import UTC, datetime
+from typing import Any, overload
 
 from sqlalchemy import Connection, Engine, create_engine, event, text
 from sqlalchemy.pool import NullPool, QueuePool
@@ -60,6 +61,15 @@ def _configure_sqlite(engine: Engine, busy_timeout_ms: int) -> None:
             conn.exec_driver_sql("BEGIN IMMEDIATE")
         else:
             conn.exec_driver_sql("BEGIN")
+
+
+@overload
+def aware(value: datetime) -> datetime: ...
+@overload
+def aware(value: None) -> None: ...
+def aware(value: datetime | None) -> datetime | None:
+    """SQLite gave a naive datetime; make it UTC (everything we store is UTC)."""
+    return value if value is None or value.tzinfo is not None else value.replace(tzinfo=UTC)
 
 
 def is_sqlite(engine_or_conn: Engine | Connection) -> bool:

@@ -8,18 +8,21 @@ racing can never exceed what was captured (the caller holds the ledger lock whil
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import BindParameter, Connection, bindparam, case, func, or_, select, true
 
 from refunds_plugin.domain import (
+    RESERVED,
+    AttemptStatus,
     Customer,
     CustomerHistory,
     OrderFacts,
     OrderLine,
     PaymentFacts,
 )
+from refunds_plugin.ledger.db import aware
 from refunds_plugin.ledger.tables import (
     decisions,
     orders,
@@ -28,13 +31,6 @@ from refunds_plugin.ledger.tables import (
     refund_attempts,
 )
 from refunds_plugin.money import refund_increment
-
-
-def _aware(value: datetime | None) -> datetime | None:
-    """SQLite hands back naive datetimes; everything we store is UTC."""
-    if value is None or value.tzinfo is not None:
-        return value
-    return value.replace(tzinfo=UTC)
 
 
 def _lines(raw: str) -> tuple[OrderLine, ...]:
@@ -49,7 +45,6 @@ def _lines(raw: str) -> tuple[OrderLine, ...]:
 # Built once with bound parameters: building a statement and its cache key on every call cost
 # more Python time than SQLite spent running it.
 _OID: BindParameter[str] = bindparam("oid")
-RESERVED = ("pending", "in_progress", "sent", "unknown")  # attempts that hold money back
 _RA, _PR = refund_attempts.c, provider_refunds.c
 
 
@@ -71,7 +66,7 @@ _PAYMENTS = (
         payments.c.captured,
         payments.c.refunded_reported,
         payments.c.status,
-        _refunds_of_payment(_RA.status == "succeeded").label("done"),
+        _refunds_of_payment(_RA.status == AttemptStatus.SUCCEEDED).label("done"),
         # "unknown": the provider may have paid (it gave no answer), so it stays reserved
         _refunds_of_payment(_RA.status.in_(RESERVED)).label("open"),
         select(func.coalesce(func.sum(_PR.amount), 0))  # refunds made outside this service
@@ -198,7 +193,7 @@ def customer_history(
     return CustomerHistory(
         total_paid=int(h.paid),
         order_count=int(h.order_count),
-        first_order_at=_aware(h.first),
+        first_order_at=aware(h.first),
         total_refunded=int(h.refunded),
         refunds_recent_count=int(h.recent),
         refunds_recent_amount=int(h.recent_amount),
@@ -228,9 +223,9 @@ def load_facts(
         shipping_amount=int(row.shipping_amount),
         total_amount=int(row.total_amount),
         customer=customer,
-        paid_at=_aware(row.paid_at),
-        fulfilled_at=_aware(row.fulfilled_at),
-        delivered_at=_aware(row.delivered_at),
+        paid_at=aware(row.paid_at),
+        fulfilled_at=aware(row.fulfilled_at),
+        delivered_at=aware(row.delivered_at),
         payments=pays,
         refund_increment=step_for(pays, row.currency),
         returned_quantities=returned,

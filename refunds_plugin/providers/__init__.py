@@ -41,7 +41,7 @@ class Instruction:
 
 @dataclass(frozen=True)
 class ProviderResult:
-    status: str  # "succeeded" | "sent" (accepted, the provider confirms later)
+    status: str  # AttemptStatus.SUCCEEDED, or SENT (accepted: the provider confirms later)
     reference: str  # the provider's id for the refund / gift card / promotion code
     sent_amount: int
     credit_code: str | None = None

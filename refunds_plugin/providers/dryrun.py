@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections import deque
 from dataclasses import asdict
 
+from refunds_plugin.domain import AttemptStatus
 from refunds_plugin.money import Money, stripe_amount
 from refunds_plugin.providers import Instruction, ProviderResult, SaveProgress
 
@@ -24,7 +25,7 @@ class DryRunProvider:
         if instruction.kind == "credit":
             code = "DRYRUN-" + instruction.attempt_id.split("-")[0].upper()
         return ProviderResult(
-            status="succeeded",
+            status=AttemptStatus.SUCCEEDED,
             reference=f"dryrun_{instruction.attempt_id}",
             sent_amount=amount + (instruction.bonus if instruction.kind == "credit" else 0),
             credit_code=code,

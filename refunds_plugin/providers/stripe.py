@@ -12,6 +12,7 @@ from typing import Any
 import stripe
 from stripe.params import RefundCreateParams, RefundListParams
 
+from refunds_plugin.domain import AttemptStatus
 from refunds_plugin.errors import FinalProviderError, ProviderError, RetryableProviderError
 from refunds_plugin.money import Money, refund_increment
 from refunds_plugin.providers import Instruction, ProviderResult, SaveProgress
@@ -138,7 +139,7 @@ class StripeProvider:
                 code=f"refund_{status}",
             )
         return ProviderResult(
-            status="succeeded" if status == "succeeded" else "sent",
+            status=AttemptStatus.SUCCEEDED if status == "succeeded" else AttemptStatus.SENT,
             reference=refund.id,
             sent_amount=int(refund.amount),
         )
@@ -175,7 +176,7 @@ class StripeProvider:
             options={"idempotency_key": f"{ins.idempotency_key}:promotion_code"},
         )
         return ProviderResult(
-            status="succeeded",
+            status=AttemptStatus.SUCCEEDED,
             reference=promo.id,
             sent_amount=total,
             credit_code=promo.code,

@@ -23,9 +23,9 @@ import requests
 from sqlalchemy import Connection, Engine, bindparam, select, update
 
 import policies
+from refunds_plugin.domain import RESERVED, TERMINAL, AttemptStatus
 from refunds_plugin.errors import NotFound, RefundsError
 from refunds_plugin.ledger.attempts import (
-    TERMINAL,
     find_by_provider_reference,
     get_attempt,
     transition,
@@ -57,9 +57,11 @@ _GRANT_STATUS = {
     "PENDING": "pending",
     "NONE": "granted",
 }
-_ATTEMPT_TARGET = {"SUCCESS": "succeeded", "FAILURE": "failed", "PENDING": "sent"}
-# what Saleor shows settles these; as with Stripe, also an attempt that gave up not knowing
-SETTLES = ("pending", "in_progress", "sent", "unknown")
+_ATTEMPT_TARGET = {
+    "SUCCESS": AttemptStatus.SUCCEEDED,
+    "FAILURE": AttemptStatus.FAILED,
+    "PENDING": AttemptStatus.SENT,
+}
 
 
 def store_order(conn: Connection, so: SaleorOrder, now: datetime) -> None:
@@ -117,9 +119,10 @@ def reconcile(conn: Connection, so: SaleorOrder, now: datetime) -> list[str]:
             attempt.id,
             target,
             now,
-            expect=SETTLES,
+            expect=RESERVED,  # as with Stripe, also an attempt that gave up not knowing
             provider_reference=grant.id,
-            error="Saleor reports the granted refund FAILURE" if target == "failed" else None,
+            error="Saleor reports the granted refund FAILURE"
+            if target == AttemptStatus.FAILED else None,
             note=f"saleor granted refund {grant.status}",
         ):
             notes.append(f"attempt {attempt.id} {target}")
@@ -160,9 +163,9 @@ def _reconcile_requests(
             used.add(outcome.id)
         if attempt is None:
             continue  # a staff refund: the transaction's refundedAmount already counts it
-        status = {"REFUND_SUCCESS": "succeeded", "REFUND_FAILURE": "failed"}.get(
-            outcome.type if outcome else "", "pending"
-        )
+        status = {
+            "REFUND_SUCCESS": AttemptStatus.SUCCEEDED, "REFUND_FAILURE": AttemptStatus.FAILED,
+        }.get(outcome.type if outcome else "", AttemptStatus.PENDING)
         upsert_provider_refund(
             conn,
             provider="saleor",
@@ -176,18 +179,19 @@ def _reconcile_requests(
             now=now,
         )
         # a request still pending is news only to an attempt that did not know it reached Saleor
-        target = "sent" if status == "pending" and attempt.status == "unknown" else status
-        if target == "pending" or attempt.status in TERMINAL or attempt.status == target:
+        unknown = attempt.status == AttemptStatus.UNKNOWN
+        target = AttemptStatus.SENT if status == AttemptStatus.PENDING and unknown else status
+        if target == AttemptStatus.PENDING or attempt.status in (*TERMINAL, target):
             continue
         if transition(
             conn,
             attempt.id,
             target,
             now,
-            expect=SETTLES,
+            expect=RESERVED,
             provider_reference=req.id,
-            error="Saleor reports the refund request REFUND_FAILURE" if target == "failed"
-            else None,
+            error="Saleor reports the refund request REFUND_FAILURE"
+            if target == AttemptStatus.FAILED else None,
             note=f"saleor transaction refund {outcome.type if outcome else 'REFUND_REQUEST'}",
         ):
             notes.append(f"attempt {attempt.id} {target}")

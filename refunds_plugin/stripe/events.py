@@ -16,7 +16,7 @@ from typing import Any
 from sqlalchemy import Connection, select
 
 import policies
-from refunds_plugin.domain import Customer
+from refunds_plugin.domain import RESERVED, TERMINAL, AttemptStatus, Customer
 from refunds_plugin.ledger.attempts import find_by_provider_reference, get_attempt, transition
 from refunds_plugin.ledger.db import lock_ledger
 from refunds_plugin.ledger.orders import (
@@ -109,15 +109,6 @@ def on_charge_refunded(
     return stripe_refunded.report(conn, reference, obj, event_id=event_id, created=created, now=now)
 
 
-_REFUND_STATUS = {
-    "succeeded": "succeeded",
-    "pending": "sent",
-    "requires_action": "sent",
-    "failed": "failed",
-    "canceled": "failed",
-}
-
-
 def on_refund(conn: Connection, obj: dict[str, Any], now: datetime) -> str:
     lock_ledger(conn)
     meta = obj.get("metadata") or {}
@@ -158,31 +149,31 @@ def on_refund(conn: Connection, obj: dict[str, Any], now: datetime) -> str:
         return "refund made outside this service recorded" + (
             "; refunded total lowered" if lowered else ""
         )
-    target = _REFUND_STATUS.get(status, "sent")
-    if attempt.status == "succeeded" and target == "failed":
+    target = stripe_refunded.REFUND_STATUS.get(status, AttemptStatus.SENT)
+    if attempt.status == AttemptStatus.SUCCEEDED and target == AttemptStatus.FAILED:
         # Stripe fails some refunds after reporting them succeeded (e.g. a closed bank account):
         # the money came back to the merchant, so the amount is free again and a person looks
         transition(
             conn,
             attempt.id,
-            "failed",
+            AttemptStatus.FAILED,
             now,
-            expect=("succeeded",),
+            expect=(AttemptStatus.SUCCEEDED,),
             provider_reference=obj["id"],
             error=obj.get("failure_reason") or f"refund {status} after it had succeeded",
             note=f"stripe refund {status} after it had succeeded",
         )
         return "attempt failed after it had succeeded"
-    if target == attempt.status or attempt.status in ("succeeded", "failed", "canceled"):
+    if target == attempt.status or attempt.status in TERMINAL:
         return f"attempt already {attempt.status}"
     transition(
         conn,
         attempt.id,
         target,
         now,
-        expect=("pending", "in_progress", "sent", "unknown"),  # the provider settles unknown
+        expect=RESERVED,  # the provider settles unknown
         provider_reference=obj["id"],
-        error=obj.get("failure_reason") if target == "failed" else None,
+        error=obj.get("failure_reason") if target == AttemptStatus.FAILED else None,
         note=f"stripe refund {status}",
     )
     return f"attempt {target}"

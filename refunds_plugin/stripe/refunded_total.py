@@ -12,12 +12,13 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Connection, bindparam, select
 
-from refunds_plugin.ledger.db import lock_ledger
+from refunds_plugin.domain import AttemptStatus
+from refunds_plugin.ledger.db import aware, lock_ledger
 from refunds_plugin.ledger.journal import append_entry
 from refunds_plugin.ledger.orders import set_refunded
 from refunds_plugin.ledger.tables import events, ledger_entries, provider_refunds
@@ -25,6 +26,14 @@ from refunds_plugin.ledger.tables import events, ledger_entries, provider_refund
 SNAPSHOT = "stripe_refunded"  # journal entry type: a charge's amount_refunded as of an event
 SETTLED = "payment_refunded"  # journal entry type: the refunded total we now count, and why
 GIVEN_BACK = ("failed", "canceled")  # refund statuses Stripe no longer counts as refunded
+# what a Stripe refund's status means for the attempt that asked for it (reconcile reads it too)
+REFUND_STATUS = {
+    "succeeded": AttemptStatus.SUCCEEDED,
+    "pending": AttemptStatus.SENT,
+    "requires_action": AttemptStatus.SENT,
+    "failed": AttemptStatus.FAILED,
+    "canceled": AttemptStatus.FAILED,
+}
 FAILURE_EVENTS = ("refund.failed", "refund.updated")
 
 _LE, _PR = ledger_entries.c, provider_refunds.c
@@ -136,8 +145,8 @@ def _refund_times(conn: Connection, refund_id: str) -> tuple[int | None, int | N
         if obj.get("id") != refund_id or obj.get("status") not in GIVEN_BACK:
             continue
         when = event.get("created")
-        if not isinstance(when, int):  # SQLite hands back naive datetimes; we store UTC
-            when = int((received_at.replace(tzinfo=received_at.tzinfo or UTC)).timestamp())
+        if not isinstance(when, int):
+            when = int(aware(received_at).timestamp())
         failed_at = when if failed_at is None else min(failed_at, when)
         if isinstance(obj.get("created"), int):
             created = obj["created"]

@@ -17,7 +17,7 @@ from sqlalchemy import Connection, select, update
 import policies
 from refunds_plugin.ledger import facts as facts_mod
 from refunds_plugin.ledger.db import lock_ledger
-from refunds_plugin.ledger.journal import record_decision
+from refunds_plugin.ledger.decisions import record_decision
 from refunds_plugin.ledger.orders import clear_follow_ups
 from refunds_plugin.ledger.tables import payments, provider_refunds
 from refunds_plugin.routing import Route

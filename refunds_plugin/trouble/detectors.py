@@ -12,14 +12,15 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Connection, bindparam, func, select
 
 import policies
-from refunds_plugin.domain import DecisionKind
+from refunds_plugin.domain import HANDED_OVER, DecisionKind
 from refunds_plugin.ledger import facts as facts_mod
+from refunds_plugin.ledger.db import aware
 from refunds_plugin.ledger.tables import (
     decisions,
     orders,
@@ -29,11 +30,6 @@ from refunds_plugin.ledger.tables import (
 )
 
 CORRECTIONS = (DecisionKind.OVERPAYMENT.value, DecisionKind.DUPLICATE_CHARGE.value)
-
-
-def aware(value: datetime) -> datetime:
-    """SQLite hands back naive datetimes; everything we store is UTC."""
-    return value if value.tzinfo is not None else value.replace(tzinfo=UTC)
 
 
 @dataclass(frozen=True)
@@ -95,7 +91,7 @@ def _payments(conn: Connection, order_id: str, currency: str) -> list[Paid]:
         .where(
             refund_attempts.c.order_id == order_id,
             refund_attempts.c.kind == "refund",
-            refund_attempts.c.status.in_(("in_progress", "sent", "succeeded", "unknown")),
+            refund_attempts.c.status.in_(HANDED_OVER),
         )
         .group_by(refund_attempts.c.payment_reference),
     )

@@ -9,12 +9,13 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Connection, Engine, func, select
 
 import policies
+from refunds_plugin.ledger.db import aware
 from refunds_plugin.ledger.orders import open_follow_up
 from refunds_plugin.ledger.tables import events, follow_ups, orders, payments
 from refunds_plugin.money import Money, normalize_currency
@@ -110,10 +111,6 @@ class FollowUp:
         }
 
 
-def _aware(value: datetime) -> datetime:
-    return value if value.tzinfo is not None else value.replace(tzinfo=UTC)
-
-
 def find(
     conn: Connection,
     policy: policies.Policy,
@@ -144,7 +141,7 @@ def find(
         query = query.limit(limit).offset(offset)
     out = []
     for row in conn.execute(query):
-        opened = _aware(row.created_at)
+        opened = aware(row.created_at)
         amount = None
         if row.amount is not None and row.currency:
             amount = Money(int(row.amount), row.currency)
@@ -158,7 +155,7 @@ def find(
                 opened_at=opened,
                 due_at=opened + wait,
                 status=row.status,
-                cleared_at=_aware(row.cleared_at) if row.cleared_at is not None else None,
+                cleared_at=aware(row.cleared_at),
             )
         )
     return out
@@ -242,7 +239,7 @@ def missed(conn: Connection, policy: policies.Policy, since: datetime | None) ->
         query = query.where(events.c.received_at >= since)
     first: dict[str, Missed] = {}
     for row in conn.execute(query):
-        found = _from_payload(row.payload, _aware(row.received_at))
+        found = _from_payload(row.payload, aware(row.received_at))
         if found is not None and found.order_id not in first:
             first[found.order_id] = found
     if not first:

@@ -15,8 +15,8 @@ import pytest
 from refunds_plugin.domain import Decision, DecisionKind, Outcome, Resolution, ResolutionKind
 from refunds_plugin.errors import FinalProviderError
 from refunds_plugin.ledger.db import write_tx
+from refunds_plugin.ledger.decisions import record_decision
 from refunds_plugin.ledger.facts import load_facts
-from refunds_plugin.ledger.journal import record_decision
 from refunds_plugin.ledger.tables import decisions, refund_attempts, reviews
 from refunds_plugin.providers import Instruction
 from refunds_plugin.providers.stripe import StripeProvider

@@ -14,7 +14,7 @@ from refunds_plugin.domain import (
     Resolution,
     ResolutionKind,
 )
-from refunds_plugin.ledger.safeguard import guard_refundable
+from refunds_plugin.ledger.decisions import guard_refundable
 from refunds_plugin.ledger.tables import refund_attempts, reviews
 from tests.fakes import Clock, Harness, order_paid, return_requested
 from tests.fakes.stripe_api import FakeStripe, FakeStripeServer

@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from refunds_plugin.domain import AttemptStatus
 from refunds_plugin.errors import FinalProviderError
 from refunds_plugin.providers import Instruction, ProviderResult
 from refunds_plugin.saleor import graphql
@@ -57,7 +58,7 @@ def credit_gift_card(client: SaleorClient, ins: Instruction, saleor: dict[str, A
         card = {"id": node["id"], "code": node.get("code") or node.get("last4CodeChars")}
         save(gift_card=card)
     return ProviderResult(
-        status="succeeded",
+        status=AttemptStatus.SUCCEEDED,
         reference=card["id"],
         sent_amount=total,
         credit_code=card.get("code"),

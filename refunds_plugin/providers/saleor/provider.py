@@ -15,7 +15,7 @@ from typing import Any
 import requests
 from sqlalchemy import Engine
 
-from refunds_plugin.domain import Decision, DecisionKind
+from refunds_plugin.domain import AttemptStatus, Decision, DecisionKind
 from refunds_plugin.errors import FinalProviderError
 from refunds_plugin.providers import Instruction, ProviderResult, SaveProgress
 from refunds_plugin.providers.saleor.gift_cards import credit_gift_card
@@ -163,7 +163,7 @@ class SaleorProvider:
             if not grant_id:
                 raise FinalProviderError("Saleor granted no refund", code="bad_response")
             save(granted_refund=grant_id)
-        status = "sent"
+        status = AttemptStatus.SENT
         try:
             client.mutate(
                 graphql.REQUEST_GRANTED_REFUND,
@@ -172,7 +172,7 @@ class SaleorProvider:
             )
         except MutationError as exc:
             if "REFUND_ALREADY_PROCESSED" in exc.codes:
-                status = "succeeded"
+                status = AttemptStatus.SUCCEEDED
             elif "REFUND_IS_PENDING" not in exc.codes:
                 raise
         save(refund_requested=True)

@@ -7,6 +7,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from refunds_plugin.domain import AttemptStatus
 from refunds_plugin.errors import FinalProviderError
 from refunds_plugin.providers import Instruction, ProviderResult
 from refunds_plugin.saleor import graphql
@@ -60,7 +61,7 @@ def refund_transaction(client: SaleorClient, ins: Instruction, progress: dict[st
             )
         save(refund_request=request_id)
     return ProviderResult(
-        status="sent",
+        status=AttemptStatus.SENT,
         reference=request_id,
         sent_amount=ins.amount,
         detail={"transaction": tx_id, "refund_request": request_id},

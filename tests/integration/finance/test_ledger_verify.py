@@ -14,7 +14,7 @@ from refunds_plugin.cli import main
 from refunds_plugin.finance.verify import verify_ledger
 from refunds_plugin.intake.reviews import decide
 from refunds_plugin.ledger.db import write_tx
-from refunds_plugin.ledger.journal import open_review
+from refunds_plugin.ledger.reviews import open_review
 from tests.fakes.shop import Shop
 
 

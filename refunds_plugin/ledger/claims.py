@@ -1,0 +1,95 @@
+"""Claims on refund attempts: which are due, the lease a worker takes on them, its renewal, and
+handing them back. The executor runs these; ``attempts.transition`` writes what happened.
+
+Claims are leases: ``SELECT … FOR UPDATE SKIP LOCKED`` on PostgreSQL (any number of workers),
+the single write lock on SQLite (one executor). A worker that dies keeps its claim only until
+the lease runs out. Claims and releases are not journalled: the status they move between,
+pending and in progress, is the same attempt waiting to be sent (``verify.UNJOURNALLED``).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import Connection, and_, bindparam, or_, select, update
+
+from refunds_plugin.domain import AttemptStatus
+from refunds_plugin.ledger.attempts import AttemptRow
+from refunds_plugin.ledger.tables import refund_attempts
+
+_ra = refund_attempts.c
+# built once: the executor claims on every nudge, inside the write lock
+_DUE = (
+    select(_ra.id)
+    .where(
+        or_(
+            and_(_ra.status == AttemptStatus.PENDING, _ra.next_try_at <= bindparam("now")),
+            and_(_ra.status == AttemptStatus.IN_PROGRESS, _ra.lease_until < bindparam("now")),
+        )
+    )
+    .order_by(_ra.next_try_at)
+    .limit(bindparam("limit"))
+)
+_DUE_LOCKED = _DUE.with_for_update(skip_locked=True)
+_CLAIM = (
+    update(refund_attempts)
+    .where(_ra.id.in_(bindparam("ids", expanding=True)))
+    .values(
+        status=AttemptStatus.IN_PROGRESS,
+        claimed_by=bindparam("worker"),
+        lease_until=bindparam("lease"),
+        tries=_ra.tries + 1,
+        updated_at=bindparam("now"),
+    )
+)
+_CLAIMED = select(refund_attempts).where(_ra.id.in_(bindparam("ids", expanding=True)))
+_HELD = (_ra.claimed_by == bindparam("worker"), _ra.status == AttemptStatus.IN_PROGRESS)
+
+
+def any_due(conn: Connection, now: datetime) -> bool:
+    """Is any attempt due (pending and its time come, or claimed and its lease run out)?"""
+    return conn.execute(_DUE, {"now": now, "limit": 1}).first() is not None
+
+
+def claim_due(
+    conn: Connection, worker: str, now: datetime, lease_until: datetime, limit: int
+) -> list[AttemptRow]:
+    """Claim up to ``limit`` due attempts for ``worker`` until ``lease_until`` (one more try
+    each); returns them as claimed."""
+    due = _DUE_LOCKED if conn.dialect.name == "postgresql" else _DUE
+    ids = list(conn.execute(due, {"now": now, "limit": limit}).scalars())
+    if not ids:
+        return []
+    conn.execute(_CLAIM, {"ids": ids, "worker": worker, "lease": lease_until, "now": now})
+    return [AttemptRow.from_row(r) for r in conn.execute(_CLAIMED, {"ids": ids})]
+
+
+def renew_lease(conn: Connection, attempt_id: str, worker: str, lease_until: datetime) -> bool:
+    """Extend ``worker``'s lease on an attempt; False when it no longer holds the claim."""
+    renewed = conn.execute(
+        update(refund_attempts).where(_ra.id == attempt_id, *_HELD).values(lease_until=lease_until),
+        {"worker": worker},
+    ).rowcount
+    return bool(renewed == 1)
+
+
+def release(conn: Connection, worker: str, ids: list[str] | None = None) -> int:
+    """Hand back the claims ``worker`` holds (only ``ids``, when given) but has not started:
+    pending again, and the try it never made is not counted. Returns how many."""
+    stmt = update(refund_attempts).where(*_HELD)
+    if ids is not None:
+        stmt = stmt.where(_ra.id.in_(ids))
+    stmt = stmt.values(
+        status=AttemptStatus.PENDING, claimed_by=None, lease_until=None, tries=_ra.tries - 1
+    )
+    return int(conn.execute(stmt, {"worker": worker}).rowcount)
+
+
+def let_go(conn: Connection, attempt_id: str) -> None:
+    """Clear the claim of an attempt put back in the queue for a later try: nobody holds it
+    until the next claim (``transition`` clears claims only of settled or unclaimed states)."""
+    conn.execute(
+        update(refund_attempts)
+        .where(_ra.id == attempt_id)
+        .values(claimed_by=None, lease_until=None)
+    )

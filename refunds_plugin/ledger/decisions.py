@@ -1,0 +1,164 @@
+"""Decisions in the ledger: each stored once per request, with its journal entry and then its
+attempts (an approval) or its review (a person decides).
+
+``guard_refundable`` is the recording transaction's own check that an approval fits what the
+payments still hold. The policy already caps every refund at the refundable remainder; this is
+the second line of defence, run on the facts read inside the same transaction.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from dataclasses import dataclass, replace
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Connection, select
+
+from refunds_plugin.domain import (
+    Decision,
+    OrderFacts,
+    Outcome,
+    ResolutionKind,
+    ReturnRequest,
+    RuleResult,
+)
+from refunds_plugin.ledger.attempts import write_attempts
+from refunds_plugin.ledger.journal import append_entry, insert_ignore, plain, to_json
+from refunds_plugin.ledger.reviews import open_review
+from refunds_plugin.ledger.tables import decisions, refund_attempts
+
+
+@dataclass(frozen=True)
+class RecordedDecision:
+    id: str
+    decision: Decision
+    attempt_ids: tuple[str, ...]
+    created: bool  # False when this request had been decided before
+    # the attempt rows as this transaction wrote them (empty when found, not created)
+    written: tuple[dict[str, Any], ...] = ()
+
+
+def find_decision(conn: Connection, order_id: str, request_key: str) -> RecordedDecision | None:
+    row = conn.execute(
+        select(decisions.c.id, decisions.c.body).where(
+            decisions.c.order_id == order_id, decisions.c.request_key == request_key
+        )
+    ).first()
+    if row is None:
+        return None
+    attempt_ids = (
+        conn.execute(
+            select(refund_attempts.c.id)
+            .where(refund_attempts.c.decision_id == row.id)
+            .order_by(refund_attempts.c.seq)
+        )
+        .scalars()
+        .all()
+    )
+    return RecordedDecision(
+        row.id, Decision.from_dict(json.loads(row.body)), tuple(attempt_ids), created=False
+    )
+
+
+def decision_body(decision: Decision) -> dict[str, Any]:
+    """``Decision.to_dict()`` as JSON sees it (same keys and values), built with ``plain``."""
+    return {**plain(decision), "amount": decision.amount, "resolution": decision.resolution_summary}
+
+
+def facts_json(facts: OrderFacts) -> dict[str, Any]:
+    return dict(plain(facts))
+
+
+def request_json(request: ReturnRequest | dict[str, Any]) -> dict[str, Any]:
+    return request if isinstance(request, dict) else dict(plain(request))
+
+
+def guard_refundable(decision: Decision, facts: OrderFacts) -> Decision:
+    """Second line of defence, in the recording transaction: an approval that would send more
+    back to a payment than it still holds goes to a person instead of to the provider."""
+    if decision.outcome is not Outcome.APPROVE:
+        return decision
+    left = {p.reference: p.refundable for p in facts.payments}
+    wanted: dict[str, int] = {}
+    for res in decision.resolutions:
+        if res.kind is ResolutionKind.REFUND:
+            ref = res.payment_reference or ""
+            wanted[ref] = wanted.get(ref, 0) + res.amount
+    over = {ref: amount for ref, amount in wanted.items() if amount > left.get(ref, 0)}
+    if not over:
+        return decision
+    saw = {ref: {"wanted": amount, "refundable": left.get(ref, 0)} for ref, amount in over.items()}
+    guard = RuleResult("ledger_guard", "review", "exceeds_refundable",
+                       "The refund would be more than the payment still holds, so a person will "
+                       "check it before any money moves.", saw)
+    return replace(decision, outcome=Outcome.REVIEW, reason_code="exceeds_refundable",
+                   trace=(*decision.trace, guard),
+                   explanation=f"{decision.explanation} {guard.message}")
+
+
+def record_decision(
+    conn: Connection,
+    *,
+    decision: Decision,
+    facts: OrderFacts,
+    request: ReturnRequest | dict[str, Any],
+    request_key: str,
+    route: dict[str, str],
+    now: datetime,
+    event_row: int | None = None,
+) -> RecordedDecision:
+    """Store a decision once per ``(order, request_key)``, its attempts and its journal entry.
+
+    ``route`` maps a payment reference (or ``"credit"``) to the provider that executes it.
+    Attempts are created only for an approved decision; a review opens a review row instead.
+    """
+    decision = guard_refundable(decision, facts)
+    decision_id = str(uuid.uuid4())
+    body = decision_body(decision)
+    inserted = insert_ignore(
+        conn,
+        decisions,
+        {
+            "id": decision_id,
+            "order_id": facts.order_id,
+            "request_key": request_key,
+            "kind": decision.kind.value,
+            "outcome": decision.outcome.value,
+            "resolution": decision.resolution_summary,
+            "currency": decision.currency,
+            "amount": decision.amount,
+            "refund_amount": decision.refund_amount,
+            "credit_amount": decision.credit_amount,
+            "reason_code": decision.reason_code,
+            "policy_name": decision.policy_name,
+            "policy_hash": decision.policy_hash,
+            "explanation": decision.explanation,
+            "body": to_json(body),
+            "facts": to_json(facts_json(facts)),
+            "request": to_json(request_json(request)),
+            "customer_id": facts.customer.id,
+            "customer_email": facts.customer.email,
+            "event_id": event_row,
+            "created_at": now,
+        },
+    )
+    if not inserted:
+        existing = find_decision(conn, facts.order_id, request_key)
+        assert existing is not None  # the unique constraint said it exists
+        return existing
+    append_entry(
+        conn,
+        "decision",
+        decision_id,
+        {"decision": body, "order_id": facts.order_id, "request_key": request_key},
+        now,
+    )
+    written: list[dict[str, Any]] = []
+    if decision.outcome is Outcome.APPROVE:
+        written = write_attempts(conn, decision_id, decision, facts, route, now)
+    elif decision.outcome is Outcome.REVIEW:
+        open_review(conn, decision_id, decision.reason_code, now)
+    ids = tuple(row["id"] for row in written)
+    return RecordedDecision(decision_id, decision, ids, created=True, written=tuple(written))

@@ -1,0 +1,39 @@
+"""A decision's review: opened when the policy (or the ledger's own guard) sends a decision to a
+person, and re-opened when a payout fails after a person approved it. One row per decision.
+
+Its own module because both ``decisions`` (a REVIEW outcome) and ``attempts`` (a payout that
+failed or whose outcome is unknown) open reviews, and ``decisions`` writes the attempts.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import Connection, update
+
+from refunds_plugin.ledger.journal import append_entry, insert_ignore
+from refunds_plugin.ledger.tables import reviews
+
+
+def open_review(conn: Connection, decision_id: str, reason: str, now: datetime) -> None:
+    """Open the decision's review, or re-open it when it was decided before (one row per
+    decision): a payout that fails after an approval goes back to a person."""
+    if insert_ignore(
+        conn,
+        reviews,
+        {"decision_id": decision_id, "status": "open", "reason": reason, "opened_at": now},
+    ):
+        append_entry(conn, "review_opened", decision_id, {"reason": reason}, now)
+        return
+    reopened = conn.execute(
+        update(reviews)
+        .where(reviews.c.decision_id == decision_id, reviews.c.status != "open")
+        .values(
+            status="open", reason=reason, opened_at=now, decided_by=None, decided_at=None,
+            note=None,
+        )
+    ).rowcount
+    if reopened == 1:
+        append_entry(
+            conn, "review_reopened", decision_id, {"reason": reason, "status": "open"}, now
+        )
