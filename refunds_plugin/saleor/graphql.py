@@ -27,6 +27,7 @@ fragment RefundsOrder on Order {{
     id productName variantName productSku quantity quantityFulfilled
     variant {{ product {{ id collections {{ slug }} }} }}
     unitPrice {{ gross {{ {MONEY} }} }}
+    totalPrice {{ gross {{ {MONEY} }} }}
   }}
   fulfillments {{ id status created lines {{ id quantity orderLine {{ id }} }} }}
   transactions {{

@@ -150,6 +150,10 @@ def order_from_saleor(order: dict[str, Any], api_url: str) -> SaleorOrder:
                 unit_amount=minor(ln["unitPrice"]["gross"], currency),
                 collections=tuple(c["slug"] for c in product.get("collections") or []),
                 product_id=product.get("id"),
+                # the charged total, not unit × quantity: an order voucher's share is rounded
+                # into unitPrice (3 × 81.67 for a 245.00 line)
+                total_amount=minor((ln.get("totalPrice") or {}).get("gross"), currency)
+                if ln.get("totalPrice") else None,
             )
         )
     fulfilled = sorted(
