@@ -43,6 +43,7 @@ class Config:
     saleor_allowed_api_urls: tuple[str, ...] = ()
     saleor_hmac_secret: str = field(default="", repr=False)
     saleor_app_url: str = ""
+    saleor_final_sale_key: str = "refunds.final_sale"  # product/variant metadata key, see docs
     shop_name: str = "Our shop"
     shop_logo_url: str = ""
     shop_primary_color: str = "#1f4b99"
@@ -77,6 +78,7 @@ _ENV: dict[str, tuple[str, Any]] = {
     "REFUNDS_SALEOR_ALLOWED_API_URLS": ("saleor_allowed_api_urls", _split),
     "REFUNDS_SALEOR_HMAC_SECRET": ("saleor_hmac_secret", str),
     "REFUNDS_APP_URL": ("saleor_app_url", str),
+    "REFUNDS_SALEOR_FINAL_SALE_KEY": ("saleor_final_sale_key", str),
     "REFUNDS_SHOP_NAME": ("shop_name", str),
     "REFUNDS_SHOP_LOGO_URL": ("shop_logo_url", str),
     "REFUNDS_SHOP_PRIMARY_COLOR": ("shop_primary_color", str),

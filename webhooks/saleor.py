@@ -175,7 +175,8 @@ def init_app(app: Flask) -> None:
     runtime: Runtime = app.extensions["refunds"]
     session = requests.Session()
     events = SaleorEvents(
-        runtime.engine, runtime.service.clock, session, service=runtime.service
+        runtime.engine, runtime.service.clock, session, service=runtime.service,
+        final_sale_key=runtime.config.saleor_final_sale_key,
     )
     web = SaleorWeb(runtime, events, jws.JwksStore(fetch=lambda _: {}), session)
     web.keys = jws.JwksStore(fetch=web.fetch_jwks, load=web.load_jwks, save=web.save_jwks)

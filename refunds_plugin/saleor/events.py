@@ -43,6 +43,7 @@ from refunds_plugin.saleor import graphql
 from refunds_plugin.saleor.client import SaleorClient
 from refunds_plugin.saleor.installs import get_install
 from refunds_plugin.saleor.order import SaleorOrder, SaleorPayment, order_from_saleor
+from refunds_plugin.saleor.tags import FINAL_SALE_KEY
 from refunds_plugin.trouble.corrections import after_saleor_order
 
 if TYPE_CHECKING:
@@ -215,6 +216,7 @@ class SaleorEvents:
     session: requests.Session
     timeout: float = 15.0
     service: Service | None = None  # wakes the trouble detectors; None: orders only
+    final_sale_key: str = FINAL_SALE_KEY  # the metadata key that marks a product final sale
 
     def client(self, api_url: str) -> SaleorClient:
         with self.engine.connect() as conn:
@@ -226,7 +228,9 @@ class SaleorEvents:
     def fetch_order(self, api_url: str, order_id: str) -> SaleorOrder | None:
         data = self.client(api_url).execute(graphql.ORDER, {"id": order_id})
         order = data.get("order")
-        return order_from_saleor(order, api_url) if isinstance(order, dict) else None
+        if not isinstance(order, dict):
+            return None
+        return order_from_saleor(order, api_url, self.final_sale_key)
 
     def handle(
         self, api_url: str, event: str, body: str, payload: dict[str, Any], app_id: str | None
