@@ -108,6 +108,7 @@ class FakeSaleor:
         self.gift_cards: list[dict[str, Any]] = []
         self.fail: dict[str, list[Any]] = {}  # operation → queued failures
         self.token = TOKEN
+        self.app_id = APP_ID  # removing and installing the app again gives a new App
         self._n = 0
         mock.add_callback(responses.POST, API_URL, callback=self._graphql)
         mock.add_callback(responses.GET, JWKS_URL, callback=self._jwks)
@@ -295,7 +296,7 @@ class FakeSaleor:
         return status, {"Content-Type": "application/json"}, json.dumps(body, default=_encode)
 
     def _op_AppId(self, _v: dict[str, Any]) -> dict[str, Any]:
-        return {"app": {"id": APP_ID}}
+        return {"app": {"id": self.app_id}}
 
     def _op_RefundsOrder(self, v: dict[str, Any]) -> dict[str, Any]:
         return {"order": self.orders.get(v["id"])}
