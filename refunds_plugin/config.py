@@ -58,6 +58,32 @@ class Config:
         return not self.stripe_api_key
 
 
+def money_modes(config: Config) -> dict[str, str]:
+    """Per provider, whether money moves: ``live``, ``dry_run`` (decisions recorded, nothing
+    sent) or ``off`` (no shop of that kind can reach the service).
+
+    The mode is per provider: without a Stripe key Stripe is a dry run, while a Saleor shop's
+    refunds and gift cards are always real, made through the installed app's own token.
+    """
+    return {
+        "stripe": "live" if config.stripe_api_key else "dry_run",
+        "saleor": "live" if config.saleor_allowed_api_urls else "off",
+    }
+
+
+_MODE_TEXT = {
+    ("stripe", "live"): "stripe LIVE (money moves)",
+    ("stripe", "dry_run"): "stripe DRY RUN (no money moves: REFUNDS_STRIPE_API_KEY is not set)",
+    ("saleor", "live"): "saleor LIVE (refunds and gift cards are real)",
+    ("saleor", "off"): "saleor off (REFUNDS_SALEOR_ALLOWED_API_URLS is empty)",
+}
+
+
+def money_banner(config: Config) -> str:
+    """One line for ``refunds serve`` saying which providers move money."""
+    return "money: " + "; ".join(_MODE_TEXT[p, m] for p, m in money_modes(config).items())
+
+
 _ENV: dict[str, tuple[str, Any]] = {
     "REFUNDS_DATABASE_URL": ("database_url", str),
     "REFUNDS_POLICY": ("policy", str),

@@ -1,4 +1,5 @@
-"""``GET /healthz``: is the database reachable, and how far behind is the executor."""
+"""``GET /healthz``: is the database reachable, how far behind is the executor, and which
+providers move money."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ from datetime import UTC
 from flask import Blueprint, Response, current_app, jsonify
 from sqlalchemy import func, select
 
+from refunds_plugin.config import money_modes
 from refunds_plugin.ledger.tables import refund_attempts
 
 bp = Blueprint("health", __name__)
@@ -35,7 +37,8 @@ def healthz() -> tuple[Response, int]:
             "status": "ok",
             "database": "ok",
             "policy": {"name": runtime.policy.name, "hash": runtime.policy.content_hash},
-            "dry_run": runtime.config.dry_run,
+            "dry_run": runtime.config.dry_run,  # Stripe's mode, kept for existing probes
+            "money": money_modes(runtime.config),  # per provider: live | dry_run | off
             "executor": {
                 "running_here": runtime.executor is not None,
                 "backlog": int(count),

@@ -12,7 +12,7 @@ from typing import Any
 
 import click
 
-from refunds_plugin.config import ConfigError, load_config
+from refunds_plugin.config import ConfigError, load_config, money_banner
 
 
 def _config(**overrides: Any) -> Any:
@@ -111,11 +111,7 @@ def serve(host: str, port: int, workers: int, threads: int, executor: bool) -> N
         config = dataclasses.replace(config, secret_key=secrets.token_hex(32))
     runtime = _runtime(config=config)  # validates policy, migrates an empty database
     runtime.engine.dispose()
-    mode = (
-        "DRY RUN (no money moves: REFUNDS_STRIPE_API_KEY is not set)"
-        if config.dry_run
-        else "live Stripe"
-    )
+    mode = money_banner(config)  # per provider: Saleor moves money even without a Stripe key
     click.echo(
         f"refunds-plugin on http://{host}:{port}  policy={runtime.policy.name} "
         f"({runtime.policy.content_hash[:12]})  {mode}"
