@@ -2,7 +2,9 @@
 
 It answers the GraphQL documents this project sends (by operation name), models what Saleor
 guards — a granted refund requested twice (REFUND_IS_PENDING / REFUND_ALREADY_PROCESSED), more
-than the transaction holds (AMOUNT_GREATER_THAN_AVAILABLE) — and signs webhooks the way Saleor
+than the transaction holds (AMOUNT_GREATER_THAN_AVAILABLE) — what its order lines carry (an
+order voucher rounded into ``unitPrice`` while ``totalPrice`` keeps the line total; product and
+variant metadata, product type, attributes, collections) and signs webhooks the way Saleor
 does: a detached RS256 JWS over the exact body bytes, key named by ``kid``, JWKS at the origin.
 """
 
