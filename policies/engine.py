@@ -55,8 +55,8 @@ def evaluate(policy: Policy, facts: OrderFacts, request: ReturnRequest,
         if "decline" in verdicts:
             refused.append(results[verdicts.index("decline")])
             continue
-        planned.append(PlannedLine(line, rl, line.unit_amount * rl.quantity,
-                                   credit_only="adjust" in verdicts))
+        value = line.units_amount(rl.quantity, ctx.returned.get(line.id, 0))
+        planned.append(PlannedLine(line, rl, value, credit_only="adjust" in verdicts))
     if not planned:
         return _declined(ctx, trace, refused[0])
 

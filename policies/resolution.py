@@ -132,9 +132,11 @@ def split(ctx: Context, planned: list[PlannedLine], ship: int,
     if over > 0:
         cut = min(credit, over)
         credit, refund = credit - cut, refund - (over - cut)
+        # say only what is true: with nothing refunded yet, the payment simply holds less
         why = ("A disputed payment cannot be refunded until the dispute is settled"
                if ctx.disputed else "Part of this order's payment is already refunded or on "
-               "its way")
+               "its way" if ctx.already_refunded else "This is more than the order's payment "
+               "holds")
         results.append(R("refundable_cap", "review", "exceeds_refundable",
                          f"{why}, so our team will confirm the amount.",
                          {"over_by": over, "refundable": ctx.refundable}))

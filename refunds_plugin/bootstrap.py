@@ -81,7 +81,9 @@ def build(
     providers = providers if providers is not None else build_providers(config, engine)
     run_exec = config.run_executor if with_executor is None else with_executor
     executor = Executor(engine, providers, config, clock) if run_exec else None
-    saleor = SaleorEvents(engine, clock, requests.Session())
+    saleor = SaleorEvents(
+        engine, clock, requests.Session(), final_sale_key=config.saleor_final_sale_key
+    )
     service = Service(
         engine,
         policy,

@@ -45,6 +45,7 @@ class Config:
     saleor_app_url: str = ""
     # where the Saleor Dashboard runs when not at the API's origin (it frames the order widget)
     saleor_dashboard_urls: tuple[str, ...] = ()
+    saleor_final_sale_key: str = "refunds.final_sale"  # product/variant metadata key, see docs
     shop_name: str = "Our shop"
     shop_logo_url: str = ""
     shop_primary_color: str = "#1f4b99"
@@ -57,6 +58,32 @@ class Config:
     def dry_run(self) -> bool:
         """True when no Stripe key is set: decisions are recorded, no money moves."""
         return not self.stripe_api_key
+
+
+def money_modes(config: Config) -> dict[str, str]:
+    """Per provider, whether money moves: ``live``, ``dry_run`` (decisions recorded, nothing
+    sent) or ``off`` (no shop of that kind can reach the service).
+
+    The mode is per provider: without a Stripe key Stripe is a dry run, while a Saleor shop's
+    refunds and gift cards are always real, made through the installed app's own token.
+    """
+    return {
+        "stripe": "live" if config.stripe_api_key else "dry_run",
+        "saleor": "live" if config.saleor_allowed_api_urls else "off",
+    }
+
+
+_MODE_TEXT = {
+    ("stripe", "live"): "stripe LIVE (money moves)",
+    ("stripe", "dry_run"): "stripe DRY RUN (no money moves: REFUNDS_STRIPE_API_KEY is not set)",
+    ("saleor", "live"): "saleor LIVE (refunds and gift cards are real)",
+    ("saleor", "off"): "saleor off (REFUNDS_SALEOR_ALLOWED_API_URLS is empty)",
+}
+
+
+def money_banner(config: Config) -> str:
+    """One line for ``refunds serve`` saying which providers move money."""
+    return "money: " + "; ".join(_MODE_TEXT[p, m] for p, m in money_modes(config).items())
 
 
 _ENV: dict[str, tuple[str, Any]] = {
@@ -80,6 +107,7 @@ _ENV: dict[str, tuple[str, Any]] = {
     "REFUNDS_SALEOR_HMAC_SECRET": ("saleor_hmac_secret", str),
     "REFUNDS_APP_URL": ("saleor_app_url", str),
     "REFUNDS_SALEOR_DASHBOARD_URLS": ("saleor_dashboard_urls", _split),
+    "REFUNDS_SALEOR_FINAL_SALE_KEY": ("saleor_final_sale_key", str),
     "REFUNDS_SHOP_NAME": ("shop_name", str),
     "REFUNDS_SHOP_LOGO_URL": ("shop_logo_url", str),
     "REFUNDS_SHOP_PRIMARY_COLOR": ("shop_primary_color", str),

@@ -98,10 +98,29 @@ class OrderLine:
     tags: tuple[str, ...] = ()
     collections: tuple[str, ...] = ()
     product_id: str | None = None
+    # What the whole line was charged, when that is not unit × quantity: Saleor spreads an
+    # order voucher over the lines and rounds the unit price (3 × 81.67 for a 245.00 line).
+    total_amount: int | None = None
 
     @property
     def amount(self) -> int:
-        return self.unit_amount * self.quantity
+        return self.unit_amount * self.quantity if self.total_amount is None \
+            else self.total_amount
+
+    def units_amount(self, quantity: int, already_returned: int = 0) -> int:
+        """What ``quantity`` more units are worth after ``already_returned`` came back: each unit
+        a whole-minor-unit share of the line total, the last unit taking the remainder, so all
+        units together are exactly the line total."""
+        if self.total_amount is None:
+            return self.unit_amount * quantity
+        return self._first_units(already_returned + quantity) - self._first_units(
+            already_returned)
+
+    def _first_units(self, n: int) -> int:
+        n = max(0, min(n, self.quantity))
+        if n == self.quantity:
+            return self.amount
+        return (self.amount // self.quantity) * n
 
 
 @dataclass(frozen=True, slots=True)

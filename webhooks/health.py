@@ -1,9 +1,11 @@
-"""``GET /healthz``: is the database reachable, and how far behind is the executor."""
+"""``GET /healthz``: is the database reachable, how far behind is the executor, and which
+providers move money."""
 
 from __future__ import annotations
 
 from flask import Blueprint, Response, current_app, jsonify
 
+from refunds_plugin.config import money_modes
 from refunds_plugin.ledger.attempts import backlog
 
 bp = Blueprint("health", __name__)
@@ -26,7 +28,8 @@ def healthz() -> tuple[Response, int]:
             "status": "ok",
             "database": "ok",
             "policy": {"name": runtime.policy.name, "hash": runtime.policy.content_hash},
-            "dry_run": runtime.config.dry_run,
+            "dry_run": runtime.config.dry_run,  # Stripe's mode, kept for existing probes
+            "money": money_modes(runtime.config),  # per provider: live | dry_run | off
             "executor": {
                 "running_here": runtime.executor is not None,
                 "backlog": int(count),

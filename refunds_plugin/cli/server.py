@@ -12,6 +12,7 @@ from typing import Any
 import click
 
 from refunds_plugin.cli import common
+from refunds_plugin.config import money_banner
 
 
 @click.command()
@@ -51,11 +52,7 @@ def serve(host: str, port: int, workers: int, threads: int, executor: bool) -> N
         config = dataclasses.replace(config, secret_key=secrets.token_hex(32))
     runtime = common.runtime(config=config)  # validates policy, migrates an empty database
     runtime.engine.dispose()
-    mode = (
-        "DRY RUN (no money moves: REFUNDS_STRIPE_API_KEY is not set)"
-        if config.dry_run
-        else "live Stripe"
-    )
+    mode = money_banner(config)  # per provider: Saleor moves money even without a Stripe key
     click.echo(
         f"refunds-plugin on http://{host}:{port}  policy={runtime.policy.name} "
         f"({runtime.policy.content_hash[:12]})  {mode}"

@@ -229,3 +229,13 @@ def load_order(engine: Engine, order_id: str, now: datetime,
     """An order already matched to its customer (the page keeps the match in its session)."""
     with read_tx(engine) as conn:
         return load_facts(conn, order_id, now, window_days)
+
+
+def order_name(engine: Engine, order_id: str) -> str:
+    """What the customer calls the order: the number their shop showed them (a Saleor order's
+    ``number``, which they typed to find it) rather than our id, when the ledger has one."""
+    with read_tx(engine) as conn:
+        number = conn.execute(
+            select(orders.c.order_number).where(orders.c.order_id == order_id)
+        ).scalar_one_or_none()
+    return str(number) if number else order_id

@@ -46,6 +46,7 @@ from refunds_plugin.saleor.client import SaleorClient
 from refunds_plugin.saleor.graphql import attempt_in_reason
 from refunds_plugin.saleor.installs import get_install
 from refunds_plugin.saleor.order import SaleorOrder, SaleorPayment, order_from_saleor
+from refunds_plugin.saleor.tags import FINAL_SALE_KEY
 from refunds_plugin.trouble.corrections import Woken, adopt_payment, correct, woken
 
 log = logging.getLogger("refunds.saleor")
@@ -280,6 +281,7 @@ class SaleorEvents:
     clock: Callable[[], datetime]
     session: requests.Session
     timeout: float = 15.0
+    final_sale_key: str = FINAL_SALE_KEY  # the metadata key that marks a product final sale
 
     def client(self, api_url: str) -> SaleorClient:
         with self.engine.connect() as conn:
@@ -291,7 +293,9 @@ class SaleorEvents:
     def fetch_order(self, api_url: str, order_id: str) -> SaleorOrder | None:
         data = self.client(api_url).execute(graphql.ORDER, {"id": order_id})
         order = data.get("order")
-        return order_from_saleor(order, api_url) if isinstance(order, dict) else None
+        if not isinstance(order, dict):
+            return None
+        return order_from_saleor(order, api_url, self.final_sale_key)
 
     def read(self, api_url: str, payload: dict[str, Any], app_id: str | None) -> OrderEvent:
         """Re-query the order a webhook names (before any transaction: Saleor is slow)."""

@@ -25,7 +25,13 @@ APP_ID = "query AppId { app { id } }"
 
 MONEY = "amount currency"
 
+# What a line is tagged with for the policy (final sale and the like, see saleor/tags.py).
+# ``attributes`` is deprecated for ``assignedAttributes`` in 3.22+, which 3.20 lacks.
 ORDER_FIELDS = f"""
+fragment RefundsAttributes on SelectedAttribute {{
+  attribute {{ slug }} values {{ slug boolean }}
+}}
+
 fragment RefundsOrder on Order {{
   id number created updatedAt status chargeStatus userEmail
   channel {{ slug currencyCode }}
@@ -39,8 +45,15 @@ fragment RefundsOrder on Order {{
   totalBalance {{ {MONEY} }}
   lines {{
     id productName variantName productSku quantity quantityFulfilled
-    variant {{ product {{ id collections {{ slug }} }} }}
+    variant {{
+      id metadata {{ key value }} attributes {{ ...RefundsAttributes }}
+      product {{
+        id metadata {{ key value }} productType {{ slug }}
+        attributes {{ ...RefundsAttributes }} collections {{ slug }}
+      }}
+    }}
     unitPrice {{ gross {{ {MONEY} }} }}
+    totalPrice {{ gross {{ {MONEY} }} }}
   }}
   fulfillments {{ id status created lines {{ id quantity orderLine {{ id }} }} }}
   transactions {{

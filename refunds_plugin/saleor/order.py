@@ -17,6 +17,7 @@ from typing import Any
 from refunds_plugin.domain import Customer, OrderLine
 from refunds_plugin.ledger.orders import OrderRecord
 from refunds_plugin.money import Money, exponent, normalize_currency
+from refunds_plugin.saleor.tags import FINAL_SALE_KEY, line_tags
 
 PAID = ("FULL", "OVERCHARGED")
 SHIPPED = ("FULFILLED", "WAITING_FOR_APPROVAL")
@@ -132,7 +133,9 @@ def state_hash(order: dict[str, Any]) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()[:32]
 
 
-def order_from_saleor(order: dict[str, Any], api_url: str) -> SaleorOrder:
+def order_from_saleor(
+    order: dict[str, Any], api_url: str, final_sale_key: str = FINAL_SALE_KEY
+) -> SaleorOrder:
     currency = normalize_currency(order["total"]["gross"]["currency"])
     user = order.get("user") or {}
     lines = []
@@ -148,8 +151,13 @@ def order_from_saleor(order: dict[str, Any], api_url: str) -> SaleorOrder:
                 name=name,
                 quantity=int(ln["quantity"]),
                 unit_amount=minor(ln["unitPrice"]["gross"], currency),
+                tags=line_tags(ln.get("variant"), final_sale_key),
                 collections=tuple(c["slug"] for c in product.get("collections") or []),
                 product_id=product.get("id"),
+                # the charged total, not unit × quantity: an order voucher's share is rounded
+                # into unitPrice (3 × 81.67 for a 245.00 line)
+                total_amount=minor((ln.get("totalPrice") or {}).get("gross"), currency)
+                if ln.get("totalPrice") else None,
             )
         )
     fulfilled = sorted(

@@ -2,14 +2,16 @@
 
 It answers the GraphQL documents this project sends (by operation name), models what Saleor
 guards — a granted refund requested twice (REFUND_IS_PENDING / REFUND_ALREADY_PROCESSED), more
-than the transaction holds (AMOUNT_GREATER_THAN_AVAILABLE) — and signs webhooks the way Saleor
+than the transaction holds (AMOUNT_GREATER_THAN_AVAILABLE) — what its order lines carry (an
+order voucher rounded into ``unitPrice`` while ``totalPrice`` keeps the line total; product and
+variant metadata, product type, attributes, collections) and signs webhooks the way Saleor
 does: a detached RS256 JWS over the exact body bytes, key named by ``kid``, JWKS at the origin.
 """
 
 from __future__ import annotations
 
 import json
-from decimal import Decimal
+from decimal import ROUND_DOWN, ROUND_HALF_UP, Decimal
 from typing import Any
 
 import jwt
@@ -58,6 +60,45 @@ def _encode(value: Any) -> Any:
     raise TypeError(type(value).__name__)
 
 
+def voucher_totals(totals: list[Decimal], voucher: Decimal) -> list[Decimal]:
+    """Saleor's order-voucher propagation: each line's share in proportion to its total, cut
+    to the cent, the last line taking what is left, so the shares add up to the voucher."""
+    subtotal, out, left = sum(totals), [], voucher
+    for i, line_total in enumerate(totals):
+        share = left if i == len(totals) - 1 else (voucher * line_total / subtotal).quantize(
+            Decimal("0.01"), rounding=ROUND_DOWN)
+        left -= share
+        out.append(line_total - share)
+    return out
+
+
+def product(
+    *,
+    metadata: dict[str, str] | None = None,
+    variant_metadata: dict[str, str] | None = None,
+    product_type: str = "shirts",
+    attributes: dict[str, list[str]] | None = None,
+    collections: tuple[str, ...] = (),
+) -> dict[str, Any]:
+    """An order line's ``variant { ... product { ... } }``, as the ORDER document selects it."""
+    def meta(items: dict[str, str] | None) -> list[dict[str, str]]:
+        return [{"key": k, "value": v} for k, v in (items or {}).items()]
+
+    return {
+        "id": "UHJvZHVjdFZhcmlhbnQ6MQ==", "metadata": meta(variant_metadata), "attributes": [],
+        "product": {
+            "id": "UHJvZHVjdDox", "metadata": meta(metadata),
+            "productType": {"slug": product_type},
+            "attributes": [
+                {"attribute": {"slug": slug}, "values": [{"slug": v, "boolean": None}
+                                                         for v in values]}
+                for slug, values in (attributes or {}).items()
+            ],
+            "collections": [{"slug": c} for c in collections],
+        },
+    }
+
+
 class FakeSaleor:
     def __init__(self, mock: responses.RequestsMock, *, currency: str = "USD") -> None:
         self.mock = mock
@@ -69,6 +110,7 @@ class FakeSaleor:
         self.gift_cards: list[dict[str, Any]] = []
         self.fail: dict[str, list[Any]] = {}  # operation → queued failures
         self.token = TOKEN
+        self.app_id = APP_ID  # removing and installing the app again gives a new App
         self._n = 0
         mock.add_callback(responses.POST, API_URL, callback=self._graphql)
         mock.add_callback(responses.GET, JWKS_URL, callback=self._jwks)
@@ -100,18 +142,23 @@ class FakeSaleor:
         email: str = "ann@example.com",
         paid_at: str = "2026-11-20T10:00:00+00:00",
         fulfilled: bool = True,
+        voucher: str | None = None,  # an order voucher (ENTIRE_ORDER), spread over the lines
     ) -> dict[str, Any]:
         cur = self.currency
         lines = lines or [("T3JkZXJMaW5lOjE=", 2, "10.00")]
-        total = sum(Decimal(p) * q for _, q, p in lines) + Decimal(shipping)
+        totals = voucher_totals([Decimal(p) * q for _, q, p in lines], Decimal(voucher or 0))
+        total = sum(totals) + Decimal(shipping)
         order_lines = [
             {
                 "id": lid, "productName": "Shirt", "variantName": "M", "productSku": "SHIRT-M",
                 "quantity": qty, "quantityFulfilled": qty if fulfilled else 0,
-                "variant": {"product": {"id": "UHJvZHVjdDox", "collections": []}},
-                "unitPrice": {"gross": money(price, cur)},
+                "variant": product(),
+                # Saleor rounds the discounted unit price, so unit × quantity can miss the total
+                "unitPrice": {"gross": money(str((line_total / qty).quantize(
+                    Decimal("0.01"), rounding=ROUND_HALF_UP)), cur)},
+                "totalPrice": {"gross": money(str(line_total), cur)},
             }
-            for lid, qty, price in lines
+            for (lid, qty, _), line_total in zip(lines, totals, strict=True)
         ]
         fulfillments = []
         if fulfilled:
@@ -251,7 +298,7 @@ class FakeSaleor:
         return status, {"Content-Type": "application/json"}, json.dumps(body, default=_encode)
 
     def _op_AppId(self, _v: dict[str, Any]) -> dict[str, Any]:
-        return {"app": {"id": APP_ID}}
+        return {"app": {"id": self.app_id}}
 
     def _op_RefundsOrder(self, v: dict[str, Any]) -> dict[str, Any]:
         return {"order": self.orders.get(v["id"])}

@@ -225,7 +225,9 @@ def _form(facts: OrderFacts, form_token: str, errors: list[str],
           code: int = 200) -> tuple[str, int]:
     rt = _rt()
     options = ret.line_options(rt.policy, facts, rt.service.clock())
-    return _page("order.html", code, order=facts, options=options, form_token=form_token,
+    name = ret.order_name(rt.engine, facts.order_id)  # "1001", not Saleor's global id
+    return _page("order.html", code, order=facts, order_name=name, options=options,
+                 form_token=form_token,
                  choices=ret.choices(rt.policy), reasons=list(Reason), errors=errors,
                  values=request.form if request.method == "POST" else {})
 

@@ -51,6 +51,9 @@ def test_a_saleor_order_is_found_by_its_number_and_email_and_a_return_is_submitt
     assert found.status_code == 303 and found.headers["Location"] == "/returns/order"
     form = client.get("/returns/order")
     assert form.status_code == 200
+    page = form.get_data(as_text=True)
+    assert "<title>Order 1001" in page and "<h1>Order 1001</h1>" in page
+    assert ORDER not in page  # Saleor's global id means nothing to the customer
     assert _field(form, "line-0-id") == LINE
     answer = client.post("/returns/order", data={
         "csrf_token": _field(form, "csrf_token"), "form_token": _field(form, "form_token"),

@@ -184,3 +184,37 @@ def test_every_rule_is_in_the_trace_in_order():
 @given(st.integers(0, 10**12), st.decimals(min_value=0, max_value=100, places=3))
 def test_the_fast_percentage_always_agrees_with_money_percent(minor, pct):
     assert percent_of(minor, pct) == Money(minor, "USD").percent(pct).minor
+
+
+# 3 × 81.67 shown, 245.00 charged: an order voucher's share rounded into the unit price (Saleor)
+VOUCHERED = OrderLine("bowl", "BOWL-1", "Bowl", 3, 8167, total_amount=24500)
+
+
+def test_a_line_total_splits_into_floor_shares_and_the_last_unit_takes_the_remainder():
+    assert [VOUCHERED.units_amount(1, before) for before in (0, 1, 2)] == [8166, 8166, 8168]
+    assert (VOUCHERED.units_amount(3), VOUCHERED.units_amount(2, 1), VOUCHERED.amount) == (
+        24500, 16334, 24500)
+    assert SHIRT.units_amount(1, 1) == 4000  # no line total: unit × quantity as before
+
+
+def test_all_units_of_a_vouchered_line_refund_the_line_total_not_unit_times_quantity():
+    facts = order(lines=(VOUCHERED,), shipping=0)
+    d = evaluate(DEFAULT, facts, ask(("bowl", 3, R.TOO_SMALL)), NOW)
+    assert (d.outcome.value, d.reason_code, refunds(d)) == ("approve", "approved",
+                                                            [("pi_1", 24500)])
+    after_one = evaluate(DEFAULT, order(lines=(VOUCHERED,), shipping=0, returned=(("bowl", 1),)),
+                         ask(("bowl", 2, R.TOO_SMALL)), NOW)
+    assert refunds(after_one) == [("pi_1", 16334)]
+
+
+def test_asking_more_than_was_paid_with_nothing_refunded_does_not_say_part_was_refunded():
+    facts = order(payments=(PaymentFacts("stripe", "pi_1", 1000),))
+    d = evaluate(DEFAULT, facts, ask(("shirt", 1, R.TOO_SMALL)), NOW)
+    [cap] = [r for r in d.trace if r.code == "exceeds_refundable"]
+    assert cap.message == ("This is more than the order's payment holds, so our team will "
+                           "confirm the amount.")
+    on_way = evaluate(DEFAULT, order(payments=(PaymentFacts("stripe", "pi_1", TOTAL,
+                                                            pending=TOTAL - 1000),)),
+                      ask(("shirt", 1, R.TOO_SMALL)), NOW)
+    [cap] = [r for r in on_way.trace if r.code == "exceeds_refundable"]
+    assert cap.message.startswith("Part of this order's payment is already refunded")

@@ -238,7 +238,10 @@ def test_the_status_page_shows_an_unanswered_refund_as_sent_not_as_failed(
 
 
 @pytest.mark.parametrize("tamper", [
-    pytest.param(lambda link: link[:-1] + ("A" if link[-1] != "A" else "B"), id="last-char"),
+    # not the very last character: its low bits are base64 padding, and changing only those
+    # leaves the signature's bytes (and its validity) unchanged about one time in sixteen
+    pytest.param(lambda link: link[:-5] + ("A" if link[-5] != "A" else "B") + link[-4:],
+                 id="signature-char"),
     pytest.param(lambda link: link.replace(".", "x", 1), id="signature-cut"),
     pytest.param(lambda link: "/returns/status/not-a-token", id="garbage"),
 ])

@@ -1,0 +1,49 @@
+"""Which providers move money, said per provider: without a Stripe key Stripe is a dry run, but
+a Saleor shop's refunds and gift cards are real. ``/healthz`` and ``refunds serve`` say so."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+from gunicorn.app.base import BaseApplication
+
+from refunds_plugin.cli import main
+from refunds_plugin.config import Config, money_banner, money_modes
+
+SHOP = ("https://shop.example.com/graphql/",)
+
+
+@pytest.mark.parametrize(("key", "shops", "modes"), [
+    ("", (), {"stripe": "dry_run", "saleor": "off"}),
+    ("", SHOP, {"stripe": "dry_run", "saleor": "live"}),
+    ("sk_test_x", (), {"stripe": "live", "saleor": "off"}),
+    ("sk_test_x", SHOP, {"stripe": "live", "saleor": "live"}),
+])
+def test_each_provider_has_its_own_mode(key, shops, modes):
+    assert money_modes(Config(stripe_api_key=key, saleor_allowed_api_urls=shops)) == modes
+
+
+def test_the_banner_names_the_dry_run_and_the_live_provider():
+    assert money_banner(Config(saleor_allowed_api_urls=SHOP)) == (
+        "money: stripe DRY RUN (no money moves: REFUNDS_STRIPE_API_KEY is not set); "
+        "saleor LIVE (refunds and gift cards are real)")
+
+
+def test_healthz_says_saleor_moves_money_while_stripe_is_a_dry_run(installed):
+    body = installed.client.get("/healthz").get_json()
+    assert body["money"] == {"stripe": "dry_run", "saleor": "live"}
+    assert body["dry_run"] is True  # the old key keeps meaning Stripe's mode
+
+
+def test_serve_prints_the_per_provider_banner(tmp_path: Path, monkeypatch):
+    monkeypatch.setattr(BaseApplication, "run", lambda self: None)  # no gunicorn in this test
+    result = CliRunner().invoke(main, ["serve", "--no-executor"], env={
+        "REFUNDS_DATABASE_URL": f"sqlite:///{tmp_path / 'serve.db'}",
+        "REFUNDS_SALEOR_ALLOWED_API_URLS": SHOP[0], "REFUNDS_STRIPE_API_KEY": "",
+    })
+    assert result.exit_code == 0, result.output
+    assert result.output.rstrip().endswith(
+        "money: stripe DRY RUN (no money moves: REFUNDS_STRIPE_API_KEY is not set); "
+        "saleor LIVE (refunds and gift cards are real)")
