@@ -73,15 +73,22 @@ def find_order(
 
 @dataclass(frozen=True)
 class LineOption:
-    """One order line as the returns form offers it."""
+    """One order line as the returns form offers it, with its true situation today.
+
+    ``state``: ``open`` (until ``until``, or for life when None), ``closed`` (the window ended on
+    ``until``; nothing comes back), ``late_credit`` / ``late_review`` (the window ended on
+    ``until`` but the policy still takes it as store credit / sends it to a person),
+    ``final_sale`` (returnable only for our mistakes, within the window), ``credit_only`` /
+    ``review`` (the policy's own sentence in ``note``), ``no_date``, ``unpaid``, ``returned``.
+    """
 
     line_id: str
     name: str
     unit_amount: int
     remaining: int  # units not yet returned
-    state: str  # open | review | credit_only | closed | returned
+    state: str
     until: date | None  # last day of the window; None for life or when no date is known
-    refund_until: date | None  # last day a refund (not credit) is available, if limited
+    refund_until: date | None  # last day a refund (not credit) is available, while still ahead
     note: str  # the policy's own sentence when the line is not simply open
 
 
@@ -115,7 +122,11 @@ def _anchor(facts: OrderFacts, name: object) -> datetime | None:
 
 def line_options(policy: policies.Policy, facts: OrderFacts, now: datetime) -> list[LineOption]:
     """For each line, what can still be returned and until when, asked of the policy itself by
-    evaluating a one-unit request for it (a change of mind: the customer's own reason)."""
+    evaluating a one-unit request for it (a change of mind: the customer's own reason).
+
+    The window's verdict, not a date comparison, says whether it has passed, so the page and the
+    decision never disagree; the date shown is the window's last day either way.
+    """
     out = []
     for line in facts.lines:
         remaining = line.quantity - facts.returned(line.id)
@@ -126,36 +137,40 @@ def line_options(policy: policies.Policy, facts: OrderFacts, now: datetime) -> l
         probe = ReturnRequest("preview", facts.order_id,
                               (ReturnLine(line.id, 1, Reason.CHANGED_MIND),))
         decision = policies.evaluate(policy, facts, probe, now)
-        paid = _rule(decision, "payment")
-        window = _rule(decision, "window")
-        final = _rule(decision, "final_sale")
-        period = _rule(decision, "refund_period")
-        until: date | None = None
-        refund_until: date | None = None
-        state, note = "open", ""
-        if window is not None:
-            start = _anchor(facts, window.saw.get("from"))
-            days = window.saw.get("days")
-            if start is not None and isinstance(days, int):
-                until = (start + timedelta(days=days)).date()
-            state = {"decline": "closed", "review": "review", "adjust": "credit_only"}.get(
-                window.verdict, "open")
-            note = window.message if state != "open" else ""
-        if period is not None and isinstance(period.saw.get("refund_within_days"), int):
-            start = _anchor(facts, window.saw.get("from")) if window else None
-            if start is not None:
-                limit = timedelta(days=int(period.saw["refund_within_days"]))
-                refund_until = (start + limit).date()
-            if period.verdict == "adjust" and state == "open":
-                state, note = "credit_only", period.message
-        if final is not None and final.verdict != "pass" and state == "open":
-            state = {"decline": "closed", "review": "review"}.get(final.verdict, "credit_only")
-            note = final.message
-        if paid is not None and paid.verdict == "decline":
-            state, note = "closed", paid.message
+        state, until, refund_until, note = _situation(facts, decision)
         out.append(LineOption(line.id, line.name, line.unit_amount, remaining, state, until,
                               refund_until, note))
     return out
+
+
+_LATE = {"decline": "closed", "adjust": "late_credit", "review": "late_review"}
+
+
+def _situation(facts: OrderFacts,
+               decision: Decision) -> tuple[str, date | None, date | None, str]:
+    paid = _rule(decision, "payment")
+    if paid is not None and paid.verdict == "decline":
+        return "unpaid", None, None, paid.message
+    window = _rule(decision, "window")
+    final = _rule(decision, "final_sale")
+    period = _rule(decision, "refund_period")
+    start = _anchor(facts, window.saw.get("from")) if window is not None else None
+    until: date | None = None
+    if window is not None and start is not None and isinstance(window.saw.get("days"), int):
+        until = (start + timedelta(days=int(window.saw["days"]))).date()
+    if window is not None and window.code == "no_start_date":
+        return "no_date", None, None, ""
+    if window is not None and window.verdict != "pass":  # the window has passed
+        return _LATE.get(window.verdict, "closed"), until, None, ""
+    if final is not None and final.verdict != "pass":
+        state = {"decline": "final_sale", "review": "review"}.get(final.verdict, "credit_only")
+        return state, until, None, "" if state == "final_sale" else final.message
+    refund_until: date | None = None
+    if period is not None and isinstance(period.saw.get("refund_within_days"), int) and start:
+        if period.verdict == "adjust":
+            return "credit_only", until, None, period.message
+        refund_until = (start + timedelta(days=int(period.saw["refund_within_days"]))).date()
+    return "open", until, refund_until, ""
 
 
 # --- where the money is ---------------------------------------------------------------------

@@ -54,6 +54,20 @@ ENGLISH: dict[str, str] = {
     "refund_until": "A refund to your original payment is available until {date}.",
     "already_returned": "Already returned.",
     "window_closed": "The return window for this item ended on {date}.",
+    "window_closed_credit": (
+        "The return window for this item ended on {date}. You can still send it back for store "
+        "credit."
+    ),
+    "window_closed_review": (
+        "The return window for this item ended on {date}. You can still ask: our team will "
+        "look at it."
+    ),
+    "final_sale": (
+        "Final sale: this item can be returned only if something went wrong on our side (it "
+        "arrived damaged, does not work, is the wrong item, is not as described, or never "
+        "arrived)."
+    ),
+    "final_sale_until": "For those, you can return it until {date}.",
     "comment": "Anything you would like to tell us? (optional)",
     "resolution": "How would you like your money back?",
     "resolution_refund": "Refund to my original payment",

@@ -12,36 +12,10 @@ from werkzeug.test import TestResponse
 from refunds_plugin.ledger.attempts import transition
 from refunds_plugin.ledger.db import write_tx
 from refunds_plugin.ledger.tables import events
+from tests.fakes.returns_client import field, lookup, open_form, submit
 from tests.fakes.returns_shop import EMAIL, ReturnsShop, order_event
 
 ITEMS = ("Blue enamel mug", "Linen shirt")
-
-
-def _field(resp: TestResponse, name: str) -> str:
-    found = re.search(rf'name="{name}" value="([^"]*)"', resp.get_data(as_text=True))
-    assert found, f"no {name} in the page"
-    return found.group(1)
-
-
-def _lookup(client: FlaskClient, number: str, email: str, **kw: object) -> TestResponse:
-    csrf = _field(client.get("/returns", **kw), "csrf_token")  # type: ignore[arg-type]
-    return client.post("/returns", data={"csrf_token": csrf, "order_number": number,
-                                         "email": email}, **kw)  # type: ignore[arg-type]
-
-
-def _open_form(client: FlaskClient, number: str = "1001") -> TestResponse:
-    resp = _lookup(client, number, EMAIL.upper())
-    assert resp.status_code == 303
-    assert resp.headers["Location"] == "/returns/order"
-    form = client.get("/returns/order")
-    assert form.status_code == 200
-    return form
-
-
-def _submit(client: FlaskClient, form: TestResponse, **fields: str) -> TestResponse:
-    data = {"csrf_token": _field(form, "csrf_token"), "form_token": _field(form, "form_token"),
-            "line-0-id": "l1", "line-1-id": "l2", **fields}
-    return client.post("/returns/order", data=data)
 
 
 def _page(resp: TestResponse) -> str:
@@ -57,7 +31,7 @@ def _no_items(resp: TestResponse) -> None:
 def test_the_right_email_in_any_case_shows_each_line_and_until_when_it_can_go_back(
     shop: ReturnsShop,
 ) -> None:
-    form = _open_form(shop.app.test_client())
+    form = open_form(shop.app.test_client())
     text = form.get_data(as_text=True)
 
     assert "Blue enamel mug" in text and "Linen shirt" in text
@@ -74,8 +48,8 @@ def test_a_wrong_email_and_an_unknown_order_get_the_same_answer_and_nothing_is_d
     client = shop.app.test_client()
     before = shop.snapshot()
 
-    wrong = _lookup(client, "1001", "someone.else@example.com")
-    unknown = _lookup(client, "9999", "someone.else@example.com")
+    wrong = lookup(client, "1001", "someone.else@example.com")
+    unknown = lookup(client, "9999", "someone.else@example.com")
 
     assert wrong.status_code == unknown.status_code == 404
     assert _page(wrong) == _page(unknown).replace("9999", "1001")
@@ -91,11 +65,11 @@ def test_too_many_look_ups_for_one_order_are_refused_even_with_the_right_email(
 ) -> None:
     shop.app.config["RETURNS_LOOKUP_LIMIT_ORDER"] = "3 per 15 minutes"
     before = shop.snapshot()
-    answers = [_lookup(shop.app.test_client(), "1001", f"guess{i}@example.com",
+    answers = [lookup(shop.app.test_client(), "1001", f"guess{i}@example.com",
                        environ_base={"REMOTE_ADDR": f"10.0.0.{i}"}).status_code
                for i in range(3)]
 
-    late = _lookup(shop.app.test_client(), "#1001", EMAIL,
+    late = lookup(shop.app.test_client(), "#1001", EMAIL,
                    environ_base={"REMOTE_ADDR": "10.0.0.9"})
 
     assert answers == [404, 404, 404]
@@ -109,7 +83,7 @@ def test_too_many_look_ups_from_one_address_are_refused_across_orders(shop: Retu
     shop.app.config["RETURNS_LOOKUP_LIMIT_IP"] = "2 per hour"
     client = shop.app.test_client()
 
-    codes = [_lookup(client, number, EMAIL).status_code for number in ("7", "8", "1001")]
+    codes = [lookup(client, number, EMAIL).status_code for number in ("7", "8", "1001")]
 
     assert codes == [404, 404, 429]
     assert client.get("/returns/order").status_code == 303
@@ -119,11 +93,11 @@ def test_a_form_sent_without_its_csrf_token_is_refused_and_nothing_is_recorded(
     shop: ReturnsShop,
 ) -> None:
     client = shop.app.test_client()
-    form = _open_form(client)
+    form = open_form(client)
     before = shop.snapshot()
 
     resp = client.post("/returns/order", data={
-        "csrf_token": "forged", "form_token": _field(form, "form_token"), "line-0-id": "l1",
+        "csrf_token": "forged", "form_token": field(form, "form_token"), "line-0-id": "l1",
         "line-0-qty": "1", "line-0-reason": "changed_mind"})
 
     assert resp.status_code == 400
@@ -133,10 +107,10 @@ def test_a_form_sent_without_its_csrf_token_is_refused_and_nothing_is_recorded(
 
 def test_a_form_with_no_item_picked_asks_again_and_records_nothing(shop: ReturnsShop) -> None:
     client = shop.app.test_client()
-    form = _open_form(client)
+    form = open_form(client)
     before = shop.snapshot()
 
-    resp = _submit(client, form, **{"line-0-qty": "0", "line-1-qty": "1"})
+    resp = submit(client, form, **{"line-0-qty": "0", "line-1-qty": "1"})
 
     assert resp.status_code == 400
     assert "Please choose a reason for Linen shirt." in resp.get_data(as_text=True)
@@ -155,11 +129,11 @@ def test_submitting_the_same_form_twice_decides_one_return_with_one_attempt(
 ) -> None:
     shop = any_shop
     client = shop.app.test_client()
-    form = _open_form(client)
+    form = open_form(client)
     picked = {"line-0-qty": "1", "line-0-reason": "changed_mind", "comment": "Too big"}
 
-    first = _submit(client, form, **picked)
-    second = _submit(client, form, **picked)
+    first = submit(client, form, **picked)
+    second = submit(client, form, **picked)
 
     assert first.status_code == second.status_code == 200
     ref = re.search(r"Your reference: ([0-9a-f-]{36})", first.get_data(as_text=True))
@@ -181,7 +155,7 @@ def test_submitting_the_same_form_twice_decides_one_return_with_one_attempt(
 
 def _decided(shop: ReturnsShop) -> tuple[FlaskClient, str, str]:
     client = shop.app.test_client()
-    answer = _submit(client, _open_form(client),
+    answer = submit(client, open_form(client),
                      **{"line-0-qty": "1", "line-0-reason": "changed_mind"})
     text = answer.get_data(as_text=True)
     link = re.search(r'href="(/returns/status/[^"]+)"', text)
