@@ -27,6 +27,7 @@ from refunds_plugin.domain import (
 )
 from refunds_plugin.ledger.db import read_tx
 from refunds_plugin.ledger.facts import load_facts
+from refunds_plugin.ledger.journal import RecordedDecision, find_decision
 from refunds_plugin.ledger.tables import decisions, orders, refund_attempts, reviews
 
 # Compared against when the order is unknown, so both answers cost about the same.
@@ -236,6 +237,13 @@ def decision_status(engine: Engine, decision_id: str) -> DecisionStatus | None:
     )
     return DecisionStatus(decision_id, row.order_id, Decision.from_dict(json.loads(row.body)),
                           row.created_at, review, money, names)
+
+
+def earlier_decision(engine: Engine, order_id: str, request_id: str) -> RecordedDecision | None:
+    """The decision already made for this form (``Service.return_requested`` keys a request as
+    ``return:<request id>``), so a second submit shows it instead of asking again."""
+    with read_tx(engine) as conn:
+        return find_decision(conn, order_id, f"return:{request_id}")
 
 
 def load_order(engine: Engine, order_id: str, now: datetime,

@@ -55,3 +55,12 @@ def text(resp: TestResponse) -> str:
     body = resp.get_data(as_text=True)
     body = re.sub(r"<(style|script)[^>]*>.*?</\1>", " ", body, flags=re.S)
     return " ".join(unescape(re.sub(r"<[^>]+>", " ", body)).split())
+
+
+def errors(resp: TestResponse) -> list[str]:
+    """The sentences in the form's "There is a problem" box."""
+    html = resp.get_data(as_text=True)
+    box = re.search(r'<div class="error-summary".*?</div>', html, re.S)
+    if box is None:
+        return []
+    return [" ".join(unescape(li).split()) for li in re.findall(r"<li>(.*?)</li>", box.group(0))]

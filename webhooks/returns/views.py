@@ -34,10 +34,11 @@ from itsdangerous import BadSignature, URLSafeSerializer
 from werkzeug.exceptions import HTTPException
 
 from refunds_plugin.bootstrap import Runtime
-from refunds_plugin.domain import OrderFacts, Reason, ResolutionKind, ReturnLine, ReturnRequest
+from refunds_plugin.domain import OrderFacts, Reason
 from refunds_plugin.intake import returns_page as ret
 from refunds_plugin.intake.service import Answer
 from refunds_plugin.money import Money
+from webhooks.returns import form as form_mod
 from webhooks.returns import strings as strings_mod
 from webhooks.theme import theme
 
@@ -210,11 +211,14 @@ def order_form() -> Any:
         issued = None
     if not _csrf_ok() or not isinstance(issued, dict) or issued.get("o") != order_id:
         return _message(t.form_expired_heading, t.form_expired, 400)
-    req, errors = _parse(facts, str(issued["n"]))
+    event_id = f"returns-page-{issued['n']}"
+    earlier = ret.earlier_decision(rt.engine, order_id, event_id)
+    if earlier is not None:  # a double click or a reload: the first decision, not a new form
+        return _answer(Answer(earlier, True, rt.service.attempts_of(earlier.id)), facts)
+    req, errors = form_mod.parse(facts, request.form, t, event_id)
     if errors or req is None:
         return _form(facts, form_token, errors, 400)
     payload = json.dumps({"order_id": order_id, "form": _submitted()}, sort_keys=True)
-    event_id = f"returns-page-{issued['n']}"
     answer = rt.service.return_requested("returns_page", event_id, "return.requested",
                                          payload, req)
     if rt.executor is not None and rt.service.wants_code(answer):
@@ -234,42 +238,6 @@ def _form(facts: OrderFacts, form_token: str, errors: list[str],
 def _submitted() -> dict[str, str]:
     skip = {"csrf_token", "form_token"}
     return {k: v[:2000] for k, v in request.form.items() if k not in skip}
-
-
-def _parse(facts: OrderFacts, nonce: str) -> tuple[ReturnRequest | None, list[str]]:
-    t, form = _t(), request.form
-    lines: list[ReturnLine] = []
-    errors: list[str] = []
-    for i, line in enumerate(facts.lines):
-        if form.get(f"line-{i}-id") != line.id:
-            continue
-        try:
-            qty = int(form.get(f"line-{i}-qty", "0") or 0)
-        except ValueError:
-            qty = 0
-        qty = max(0, min(qty, line.quantity - facts.returned(line.id)))
-        if qty == 0:
-            continue
-        try:
-            reason = Reason(form.get(f"line-{i}-reason", ""))
-        except ValueError:
-            errors.append(t.pick_reason.format(item=line.name))
-            continue
-        lines.append(ReturnLine(line.id, qty, reason))
-    if not lines and not errors:
-        errors.append(t.pick_something)
-    if errors:
-        return None, errors
-    try:
-        preferred: ResolutionKind | None = ResolutionKind(form.get("resolution", ""))
-    except ValueError:
-        preferred = None
-    request_ = ReturnRequest(
-        request_id=f"returns-page-{nonce}", order_id=facts.order_id, lines=tuple(lines),
-        preferred_resolution=preferred, comment=form.get("comment", "")[:2000],
-        channel="returns_page",
-    )
-    return request_, []
 
 
 def _answer(answer: Answer, facts: OrderFacts) -> tuple[str, int]:
