@@ -92,7 +92,24 @@ ENGLISH: dict[str, str] = {
     "answer_credit_bonus": "Store credit: {amount} (including a {bonus} bonus)",
     "answer_no_money": "No money will be sent for this request.",
     "answer_send_back": "Please send back: {items}.",
-    "answer_keep": "You don't need to send back: {items}. Please keep it.",
+    "answer_keep": "You don't need to send back {items}: please keep it.",
+    "answer_keep_them": "You don't need to send back {items}: please keep them.",
+    "answer_review_wait": (
+        "Please don't send anything back yet: our team will tell you what to do once they have "
+        "checked your return."
+    ),
+    "answer_nothing_left": "After fees there is nothing left to refund.",
+    "fee_return_shipping": "Return shipping fee, taken off: {amount}",
+    "fee_restocking": "Restocking fee, taken off: {amount}",
+    "check_quote": "Check what I'll get",
+    "change_choices": "Change my choices",
+    "quote_heading": "Before you send it",
+    "quote_approve": "If you send this request, it is approved straight away:",
+    "quote_review": (
+        "If you send this request, our team will check it before any money is sent. If it is "
+        "approved:"
+    ),
+    "quote_decline": "We can't accept this return as it is. Nothing has been sent yet.",
     "answer_nothing_to_send": "You don't need to send anything back.",
     "answer_explanation": "Why",
     "answer_reference": "Your reference: {ref}",

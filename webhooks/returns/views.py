@@ -33,12 +33,15 @@ from flask_limiter.util import get_remote_address
 from itsdangerous import BadSignature, URLSafeSerializer
 from werkzeug.exceptions import HTTPException
 
+import policies
 from refunds_plugin.bootstrap import Runtime
-from refunds_plugin.domain import OrderFacts, Reason
+from refunds_plugin.domain import OrderFacts, Reason, ReturnRequest
 from refunds_plugin.intake import returns_page as ret
 from refunds_plugin.intake.service import Answer
+from refunds_plugin.ledger.attempts import AttemptRow
 from refunds_plugin.money import Money
 from webhooks.returns import form as form_mod
+from webhooks.returns import render
 from webhooks.returns import strings as strings_mod
 from webhooks.theme import theme
 
@@ -215,9 +218,14 @@ def order_form() -> Any:
     earlier = ret.earlier_decision(rt.engine, order_id, event_id)
     if earlier is not None:  # a double click or a reload: the first decision, not a new form
         return _answer(Answer(earlier, True, rt.service.attempts_of(earlier.id)), facts)
+    step = request.form.get("step", "send")
+    if step == "edit":  # back from the quote, with the choices kept
+        return _form(facts, form_token, [])
     req, errors = form_mod.parse(facts, request.form, t, event_id)
     if errors or req is None:
         return _form(facts, form_token, errors, 400)
+    if step == "quote":
+        return _quote(facts, req)
     payload = json.dumps({"order_id": order_id, "form": _submitted()}, sort_keys=True)
     answer = rt.service.return_requested("returns_page", event_id, "return.requested",
                                          payload, req)
@@ -240,14 +248,27 @@ def _submitted() -> dict[str, str]:
     return {k: v[:2000] for k, v in request.form.items() if k not in skip}
 
 
+def _quote(facts: OrderFacts, req: ReturnRequest) -> tuple[str, int]:
+    """What this request would get, by the same evaluation the service makes, recorded nowhere;
+    the confirm button sends the same fields again."""
+    rt = _rt()
+    decision = policies.evaluate(rt.policy, facts, req, rt.service.clock())
+    fields = [(k, v) for k, v in request.form.items() if k != "step"]
+    return _page("quote.html", decision=decision, fields=fields,
+                 items=render.items(decision, render.names_of(facts)),
+                 explanation=render.explanation(decision, False))
+
+
 def _answer(answer: Answer, facts: OrderFacts) -> tuple[str, int]:
     d = answer.recorded.decision
-    names = {ln.id: ln.name for ln in facts.lines}
-    send = [names.get(ln.line_id, ln.line_id) for ln in d.lines if ln.return_required]
-    keep = [names.get(ln.line_id, ln.line_id) for ln in d.lines if not ln.return_required]
-    return _page("answer.html", decision=d, send=send, keep=keep,
-                 reference=answer.recorded.id,
+    return _page("answer.html", decision=d, items=render.items(d, render.names_of(facts)),
+                 explanation=render.explanation(d, _money_done(answer.attempts)),
+                 attempts=answer.attempts, reference=answer.recorded.id,
                  status_url=url_for("returns.status", token=status_token(answer.recorded.id)))
+
+
+def _money_done(attempts: tuple[AttemptRow, ...]) -> bool:
+    return bool(attempts) and all(a.status == "succeeded" for a in attempts)
 
 
 def status(token: str) -> Any:
