@@ -239,6 +239,33 @@ def decision_status(engine: Engine, decision_id: str) -> DecisionStatus | None:
                           row.created_at, review, money, names)
 
 
+@dataclass(frozen=True)
+class EarlierReturn:
+    decision_id: str
+    created_at: datetime
+    state: str  # approved | checking | declined
+
+
+def earlier_returns(engine: Engine, order_id: str) -> list[EarlierReturn]:
+    """The order's return decisions, oldest first, each with where it stands for the customer."""
+    with read_tx(engine) as conn:
+        rows = conn.execute(
+            select(decisions.c.id, decisions.c.created_at, decisions.c.outcome, reviews.c.status)
+            .select_from(decisions.outerjoin(reviews, reviews.c.decision_id == decisions.c.id))
+            .where(decisions.c.order_id == order_id, decisions.c.kind == "return")
+            .order_by(decisions.c.created_at, decisions.c.id)
+        ).all()
+    return [EarlierReturn(r[0], r[1], _standing(r[2], r[3])) for r in rows]
+
+
+def _standing(outcome: str, review: str | None) -> str:
+    if review == "declined" or outcome == "decline":
+        return "declined"
+    if outcome == "review" and review != "approved":
+        return "checking"
+    return "approved"
+
+
 def earlier_decision(engine: Engine, order_id: str, request_id: str) -> RecordedDecision | None:
     """The decision already made for this form (``Service.return_requested`` keys a request as
     ``return:<request id>``), so a second submit shows it instead of asking again."""

@@ -68,6 +68,12 @@ ENGLISH: dict[str, str] = {
         "arrived)."
     ),
     "final_sale_until": "For those, you can return it until {date}.",
+    "all_returned": "Everything in this order has already been returned.",
+    "earlier_returns": "Your returns for this order",
+    "earlier_return": "Return sent on {date}: {state}.",
+    "earlier_approved": "approved",
+    "earlier_checking": "our team is checking it",
+    "earlier_declined": "not accepted",
     "comment": "Anything you would like to tell us? (optional)",
     "resolution": "How would you like your money back?",
     "resolution_refund": "Refund to my original payment",

@@ -238,6 +238,9 @@ def _form(facts: OrderFacts, form_token: str, errors: list[str],
           code: int = 200) -> tuple[str, int]:
     rt = _rt()
     options = ret.line_options(rt.policy, facts, rt.service.clock())
+    earlier = ret.earlier_returns(rt.engine, facts.order_id)
+    if earlier and all(o.state == "returned" for o in options):
+        return _page("returned.html", order=facts, earlier=earlier, status_link=_status_url)
     return _page("order.html", code, order=facts, options=options, form_token=form_token,
                  choices=ret.choices(rt.policy), reasons=list(Reason), errors=errors,
                  values=request.form if request.method == "POST" else {})
@@ -264,7 +267,11 @@ def _answer(answer: Answer, facts: OrderFacts) -> tuple[str, int]:
     return _page("answer.html", decision=d, items=render.items(d, render.names_of(facts)),
                  explanation=render.explanation(d, _money_done(answer.attempts)),
                  attempts=answer.attempts, reference=answer.recorded.id,
-                 status_url=url_for("returns.status", token=status_token(answer.recorded.id)))
+                 status_url=_status_url(answer.recorded.id))
+
+
+def _status_url(decision_id: str) -> str:
+    return url_for("returns.status", token=status_token(decision_id))
 
 
 def _money_done(attempts: tuple[AttemptRow, ...]) -> bool:
