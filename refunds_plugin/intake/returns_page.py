@@ -28,7 +28,13 @@ from refunds_plugin.domain import (
 from refunds_plugin.ledger.db import read_tx
 from refunds_plugin.ledger.facts import load_facts
 from refunds_plugin.ledger.journal import RecordedDecision, find_decision
-from refunds_plugin.ledger.tables import decisions, orders, refund_attempts, reviews
+from refunds_plugin.ledger.tables import (
+    decisions,
+    ledger_entries,
+    orders,
+    refund_attempts,
+    reviews,
+)
 
 # Compared against when the order is unknown, so both answers cost about the same.
 _NO_EMAIL = hashlib.sha256(b"no order has this email").digest()
@@ -196,6 +202,7 @@ class MoneyStatus:
     bonus: int
     stage: str  # requested | sent | received | failed
     credit_code: str | None
+    dry_run: bool = False  # the shop's test mode: no provider was asked, nothing moved
 
 
 @dataclass(frozen=True)
@@ -207,6 +214,12 @@ class DecisionStatus:
     review: str | None  # open | approved | declined, when a person is involved
     money: tuple[MoneyStatus, ...]
     line_names: dict[str, str]
+    customer_note: str | None = None  # what the reviewer wrote for the customer
+
+    @property
+    def state(self) -> str:
+        """One word for where the return stands: approved | checking | declined."""
+        return _standing(self.decision.outcome.value, self.review)
 
 
 def decision_status(engine: Engine, decision_id: str) -> DecisionStatus | None:
@@ -225,6 +238,12 @@ def decision_status(engine: Engine, decision_id: str) -> DecisionStatus | None:
             select(refund_attempts).where(refund_attempts.c.decision_id == decision_id)
             .order_by(refund_attempts.c.seq)
         ).all()
+        entry = conn.execute(
+            select(ledger_entries.c.body)
+            .where(ledger_entries.c.subject_id == decision_id,
+                   ledger_entries.c.entry_type == "review_decided")
+            .order_by(ledger_entries.c.seq.desc()).limit(1)
+        ).scalar_one_or_none()
         lines_raw = conn.execute(
             select(orders.c.lines).where(orders.c.order_id == row.order_id)
         ).scalar_one_or_none()
@@ -232,11 +251,13 @@ def decision_status(engine: Engine, decision_id: str) -> DecisionStatus | None:
     money = tuple(
         MoneyStatus(a.id, a.kind, int(a.amount), int(a.bonus or 0),
                     STAGES.get(a.status, "requested"),
-                    a.credit_code if a.status == "succeeded" else None)
+                    a.credit_code if a.status == "succeeded" and a.provider != "dryrun"
+                    else None, a.provider == "dryrun")
         for a in attempts
     )
+    note = json.loads(entry).get("customer_note") if entry else None
     return DecisionStatus(decision_id, row.order_id, Decision.from_dict(json.loads(row.body)),
-                          row.created_at, review, money, names)
+                          row.created_at, review, money, names, note)
 
 
 @dataclass(frozen=True)

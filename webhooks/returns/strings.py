@@ -143,6 +143,12 @@ ENGLISH: dict[str, str] = {
     "credit_code": "Your store credit code: {code}",
     "status_review_open": "Our team is checking your return. We will let you know the answer.",
     "status_review_declined": "Our team looked at your return and could not accept it.",
+    "status_review_approved": "Our team checked your return and approved it.",
+    "status_customer_note": "A note from our team: {note}",
+    "stage_dry_run": (
+        "Test mode: nothing was sent to a payment provider and no money moved."
+    ),
+    "test_mode": "This shop is in test mode: no money moves.",
     "status_no_money": "No money is due for this request.",
     "error_heading": "Something went wrong",
     "error_body": "Something went wrong on our side. Please try again in a moment.",

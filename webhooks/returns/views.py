@@ -107,7 +107,7 @@ def _page(template: str, status: int = 200, **context: Any) -> tuple[str, int]:
     return render_template(
         f"returns/{template}", t=_t(), shop=cfg.shop_name, logo=cfg.shop_logo_url,
         theme=theme(cfg.shop_primary_color), csp_nonce=g.csp_nonce, csrf=_csrf_token(),
-        money=_money, **context,
+        money=_money, dry_run=cfg.dry_run, **context,
     ), status
 
 
@@ -288,4 +288,7 @@ def status(token: str) -> Any:
         else None
     if found is None:
         return _message(t.status_invalid_heading, t.status_invalid, 404)
-    return _page("status.html", st=found, decision=found.decision)
+    done = bool(found.money) and all(m.stage == "received" for m in found.money)
+    return _page("status.html", st=found, decision=found.decision,
+                 items=render.items(found.decision, found.line_names),
+                 explanation=render.explanation(found.decision, done))

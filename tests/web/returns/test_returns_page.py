@@ -164,7 +164,10 @@ def _decided(shop: ReturnsShop) -> tuple[FlaskClient, str, str]:
     return client, link.group(1), ref.group(1)
 
 
-def test_the_status_page_follows_the_money_from_requested_to_received(shop: ReturnsShop) -> None:
+def test_the_status_page_follows_the_money_from_requested_to_received(
+    stripe_shop: ReturnsShop,
+) -> None:
+    shop = stripe_shop
     _, link, _ = _decided(shop)
     stranger = shop.app.test_client()  # the link works without the session
 
