@@ -117,6 +117,7 @@ ENGLISH: dict[str, str] = {
     ),
     "quote_decline": "We can't accept this return as it is. Nothing has been sent yet.",
     "answer_nothing_to_send": "You don't need to send anything back.",
+    "answer_never_came": "As your parcel never arrived, there is nothing to send back.",
     "answer_explanation": "Why",
     "answer_reference": "Your reference: {ref}",
     "status_link": "Follow your money",
