@@ -2,8 +2,9 @@
 
 Order number + email → the lines with what can go back and until when → a request decided by
 ``Service.return_requested`` (the storefront's path) → the answer, and a signed status link.
-Look-ups are rate limited per IP and per order number (Flask-Limiter, storage from
-``REFUNDS_RATELIMIT_STORAGE_URI`` so limits hold across workers); every form carries a
+Look-ups are rate limited per IP, and wrong emails per order number (``lookup_limits``;
+Flask-Limiter storage from ``REFUNDS_RATELIMIT_STORAGE_URI`` so limits hold across workers);
+every form carries a
 per-session CSRF token; the return form carries a signed nonce from which the request and event
 ids are derived, so submitting it twice decides one return.
 """
@@ -41,17 +42,13 @@ from refunds_plugin.intake.service import Answer
 from refunds_plugin.ledger.attempts import AttemptRow
 from refunds_plugin.money import Money
 from webhooks.returns import form as form_mod
-from webhooks.returns import render
+from webhooks.returns import lookup_limits, render
 from webhooks.returns import strings as strings_mod
 from webhooks.theme import theme
 
 SESSION_KEY = "returns_order"
 CSRF_KEY = "returns_csrf"
 ACCESS_SECONDS = 30 * 60  # how long a matched order stays open in the session
-DEFAULTS = {
-    "RETURNS_LOOKUP_LIMIT_IP": "20 per hour",
-    "RETURNS_LOOKUP_LIMIT_ORDER": "5 per 15 minutes",
-}
 
 
 def init_app(app: Flask) -> None:
@@ -59,8 +56,8 @@ def init_app(app: Flask) -> None:
     if app.config.get("SECRET_KEY") is None:
         app.config["SECRET_KEY"] = secrets.token_hex(32)
     app.config.setdefault("SESSION_COOKIE_SAMESITE", "Lax")
-    for key, value in DEFAULTS.items():
-        app.config.setdefault(key, value)
+    app.config.setdefault("RETURNS_LOOKUP_LIMIT_IP", rt.config.returns_lookup_limit_ip)
+    app.config.setdefault("RETURNS_LOOKUP_LIMIT_ORDER", rt.config.returns_lookup_limit_order)
     limiter = Limiter(
         get_remote_address, app=app, storage_uri=rt.config.ratelimit_storage_uri,
         key_prefix="returns", headers_enabled=True, in_memory_fallback_enabled=True,
@@ -85,10 +82,6 @@ def _signer(salt: str) -> URLSafeSerializer:
 
 def status_token(decision_id: str) -> str:
     return _signer("returns-status").dumps(decision_id)
-
-
-def _order_key() -> str:
-    return "order:" + ret.normalize_order_number(request.form.get("order_number", ""))[:255]
 
 
 def _csrf_token() -> str:
@@ -131,10 +124,7 @@ def _blueprint(limiter: Limiter) -> Blueprint:
                    static_folder="../static", static_url_path="/returns/static")
     ip_limit = limiter.limit(lambda: current_app.config["RETURNS_LOOKUP_LIMIT_IP"],
                              methods=["POST"], scope="returns-lookup-ip")
-    order_limit = limiter.limit(lambda: current_app.config["RETURNS_LOOKUP_LIMIT_ORDER"],
-                                key_func=_order_key, methods=["POST"],
-                                scope="returns-lookup-order")
-    bp.add_url_rule("/returns", "lookup", ip_limit(order_limit(lookup)), methods=["GET", "POST"])
+    bp.add_url_rule("/returns", "lookup", ip_limit(lookup), methods=["GET", "POST"])
     bp.add_url_rule("/returns/order", "order", order_form, methods=["GET", "POST"])
     bp.add_url_rule("/returns/status/<token>", "status", status)
     bp.before_request(_before)
@@ -186,7 +176,13 @@ def lookup() -> Any:
     rt = _rt()
     facts = ret.find_order(rt.engine, number, email, rt.service.clock(),
                            rt.policy.abuse_window_days)
+    limiter = current_app.extensions["returns_limiter"]
+    guard = (limiter, current_app.config["RETURNS_LOOKUP_LIMIT_ORDER"],
+             ret.normalize_order_number(number)[:255], get_remote_address())
+    if lookup_limits.refused(*guard, matched=facts is not None):
+        return _message(t.too_many_heading, t.too_many_tries, 429)
     if facts is None:  # unknown order and wrong email: one answer, word for word
+        lookup_limits.failed(*guard)
         return _page("lookup.html", 404, order_number=number, email=email, error=t.not_found)
     session[SESSION_KEY] = {"order": facts.order_id, "at": time.time()}
     return redirect(url_for("returns.order"), 303)

@@ -9,6 +9,7 @@ import pytest
 from flask.testing import FlaskClient
 from werkzeug.test import TestResponse
 
+from refunds_plugin.config import ConfigError, load_config
 from refunds_plugin.ledger.attempts import transition
 from refunds_plugin.ledger.db import write_tx
 from refunds_plugin.ledger.tables import events
@@ -60,23 +61,37 @@ def test_a_wrong_email_and_an_unknown_order_get_the_same_answer_and_nothing_is_d
     assert shop.snapshot() == before
 
 
-def test_too_many_look_ups_for_one_order_are_refused_even_with_the_right_email(
+def test_wrong_emails_lock_the_order_for_guessers_but_not_for_the_customer(
     shop: ReturnsShop,
 ) -> None:
     shop.app.config["RETURNS_LOOKUP_LIMIT_ORDER"] = "3 per 15 minutes"
     before = shop.snapshot()
-    answers = [lookup(shop.app.test_client(), "1001", f"guess{i}@example.com",
-                       environ_base={"REMOTE_ADDR": f"10.0.0.{i}"}).status_code
-               for i in range(3)]
 
-    late = lookup(shop.app.test_client(), "#1001", EMAIL,
-                   environ_base={"REMOTE_ADDR": "10.0.0.9"})
+    def ask(email: str, ip: str) -> TestResponse:
+        return lookup(shop.app.test_client(), "1001", email, environ_base={"REMOTE_ADDR": ip})
 
-    assert answers == [404, 404, 404]
-    assert late.status_code == 429
-    assert "Too many attempts" in late.get_data(as_text=True)
-    _no_items(late)
+    guesses = [ask(f"guess{i}@example.com", f"10.0.0.{i}").status_code for i in range(3)]
+    stranger = ask("guess9@example.com", "10.0.0.9")
+    guesser = ask(EMAIL, "10.0.0.1")  # one of the guessers, now with the right email
+    customer = ask(EMAIL.lower(), "10.0.0.20")  # the customer, from their own address
+
+    assert guesses == [404, 404, 404]
+    assert (stranger.status_code, guesser.status_code) == (429, 429)
+    assert "Too many attempts. For your security, please wait a few minutes before trying " \
+        "again." in stranger.get_data(as_text=True)
+    _no_items(stranger)
+    _no_items(guesser)
+    assert customer.status_code == 303  # others' failures do not lock the customer out
     assert shop.snapshot() == before
+
+
+def test_right_emails_never_count_against_the_order(shop: ReturnsShop) -> None:
+    shop.app.config["RETURNS_LOOKUP_LIMIT_ORDER"] = "2 per 15 minutes"
+
+    codes = [lookup(shop.app.test_client(), "1001", EMAIL,
+                    environ_base={"REMOTE_ADDR": "10.0.1.1"}).status_code for _ in range(4)]
+
+    assert codes == [303, 303, 303, 303]
 
 
 def test_too_many_look_ups_from_one_address_are_refused_across_orders(shop: ReturnsShop) -> None:
@@ -244,3 +259,24 @@ def test_a_status_link_signed_with_another_key_is_refused(shop: ReturnsShop) -> 
 
     assert resp.status_code == 404
     _no_items(resp)
+
+
+def test_the_look_up_limits_are_set_by_refunds_variables(sqlite_url: str, now: datetime) -> None:
+    env = {"REFUNDS_RETURNS_LOOKUP_LIMIT_IP": "50 per hour",
+           "REFUNDS_RETURNS_LOOKUP_LIMIT_ORDER": "2 per 15 minutes"}
+    config = load_config(env=env)
+    assert (config.returns_lookup_limit_ip, config.returns_lookup_limit_order) == (
+        "50 per hour", "2 per 15 minutes")
+    with pytest.raises(ConfigError) as bad:
+        load_config(env={"REFUNDS_RETURNS_LOOKUP_LIMIT_ORDER": "often"})
+    assert str(bad.value) == (
+        "REFUNDS_RETURNS_LOOKUP_LIMIT_ORDER='often' is not valid: expected a rate such as "
+        "'5 per 15 minutes' or '20/hour'")
+    shop = ReturnsShop(sqlite_url, lambda: now, {"returns_lookup_limit_order": "2 per 15 minutes"})
+    shop.seed(order_event("1001"))
+
+    codes = [lookup(shop.app.test_client(), "1001", f"g{i}@example.com",
+                    environ_base={"REMOTE_ADDR": f"10.0.2.{i}"}).status_code for i in range(3)]
+
+    assert codes == [404, 404, 429]
+    shop.close()
