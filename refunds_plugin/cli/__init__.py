@@ -5,7 +5,6 @@ from __future__ import annotations
 import dataclasses
 import json
 import os
-import secrets
 import signal
 import threading
 from typing import Any
@@ -13,6 +12,7 @@ from typing import Any
 import click
 
 from refunds_plugin.config import ConfigError, load_config
+from refunds_plugin.ledger.instance import kept_secret
 
 
 def _config(**overrides: Any) -> Any:
@@ -108,7 +108,7 @@ def serve(host: str, port: int, workers: int, threads: int, executor: bool) -> N
 
     config = _config(run_executor=executor)
     if not config.secret_key:  # one key shared by this serve's workers (status links, sessions)
-        config = dataclasses.replace(config, secret_key=secrets.token_hex(32))
+        config = dataclasses.replace(config, secret_key=kept_secret(config, click.echo))
     runtime = _runtime(config=config)  # validates policy, migrates an empty database
     runtime.engine.dispose()
     mode = (
