@@ -62,9 +62,10 @@ def request_lines(ctx: Context) -> RuleResult:
             return RuleResult("request_lines", "decline", "invalid_quantity",
                               f"The quantity of {line.name} to return must be at least 1.", saw)
         if qty > remaining:
-            return RuleResult("request_lines", "decline", "quantity_exceeds_remaining",
-                              f"Only {remaining} of {line.name} can still be returned, "
-                              f"not {qty}.", saw)
+            said = (f"{line.name} has already been returned." if remaining == 0 else
+                    f"Only {remaining} of {line.name} can still be returned, not {qty}.")
+            return RuleResult("request_lines", "decline", "quantity_exceeds_remaining", said,
+                              saw)
     return RuleResult("request_lines", "pass", "lines_valid",
                       "Every item asked for is on the order and not yet returned.",
                       {"lines": len(wanted)})

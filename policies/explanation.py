@@ -5,7 +5,7 @@ from __future__ import annotations
 from policies.context import Context
 from policies.policy import money_text
 from policies.resolution import PlannedLine
-from refunds_plugin.domain import Fee, Outcome, Resolution, ResolutionKind, RuleResult
+from refunds_plugin.domain import Fee, Outcome, Reason, Resolution, ResolutionKind, RuleResult
 
 
 def _join(items: list[str]) -> str:
@@ -24,7 +24,10 @@ def explain(ctx: Context, outcome: Outcome, planned: list[PlannedLine], back: li
     provider's step); ``rounded`` is said only when the rounding left no money at all.
     """
     cur = ctx.currency
-    items = _join([f"{pl.request.quantity} × {pl.line.name}" for pl in planned])
+    asked: dict[str, int] = {}  # one entry per order line, however often the request named it
+    for pl in planned:
+        asked[pl.line.name] = asked.get(pl.line.name, 0) + pl.request.quantity
+    items = _join([f"{q} × {name}" for name, q in asked.items()])
     approved = outcome is Outcome.APPROVE
     if approved:
         parts = [f"Your return of {items} is approved."]
@@ -39,17 +42,28 @@ def explain(ctx: Context, outcome: Outcome, planned: list[PlannedLine], back: li
         parts.append(f"We deducted {listed}, as the return is not due to a fault of ours.")
     if notes:
         parts.extend(dict.fromkeys(n.message for n in notes))
-    send = [pl.line.name for pl, b in zip(planned, back, strict=True) if b]
-    keep = [pl.line.name for pl, b in zip(planned, back, strict=True) if not b]
+    send, keep = _by_line(planned, back, True), _by_line(planned, back, False)
     if send:
-        parts.append(f"Please send back {_join(send)}." if approved
-                     else f"Once it is approved, we will ask you to send back {_join(send)}.")
+        parts.append(f"Please send back {_join(list(send))}." if approved
+                     else f"Once it is approved, we will ask you to send back {_join(list(send))}.")
     if keep:
-        parts.append(f"You don't need to send back {_join(keep)}; please keep it.")
+        them = "them" if sum(keep.values()) > 1 else "it"
+        parts.append(f"You don't need to send back {_join(list(keep))}; please keep {them}.")
     parts.extend(f"Not included: {r.message}" for r in refused)
     if approved and resolutions:
         parts.append(f"The money will be on its way within {ctx.policy.promise_hours} hours.")
     return " ".join(filter(None, parts))
+
+
+def _by_line(planned: list[PlannedLine], back: list[bool], sent: bool) -> dict[str, int]:
+    """Item names to send back (or keep) with their units, each order line once; a line that
+    never arrived is in neither list (there is nothing to send or keep)."""
+    units: dict[str, int] = {}
+    for pl, b in zip(planned, back, strict=True):
+        if b is sent and pl.request.reason is not Reason.NOT_RECEIVED:
+            units[pl.line.id] = units.get(pl.line.id, 0) + pl.request.quantity
+    names = {pl.line.id: pl.line.name for pl in planned}
+    return {names[lid]: q for lid, q in units.items()}
 
 
 def _money(resolutions: tuple[Resolution, ...], cur: str, approved: bool,

@@ -12,6 +12,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, fields, replace
 from typing import Any
 
+import limits
+
 
 class ConfigError(ValueError):
     """A setting that cannot be used; the message names the variable."""
@@ -50,6 +52,8 @@ class Config:
     shop_logo_url: str = ""
     shop_primary_color: str = "#1f4b99"
     ratelimit_storage_uri: str = "memory://"
+    returns_lookup_limit_ip: str = "20 per hour"  # every look-up from one address
+    returns_lookup_limit_order: str = "5 per 15 minutes"  # wrong emails for one order number
     trusted_proxies: int = 0  # how many reverse proxies set X-Forwarded-* in front of us
     log_level: str = "INFO"
     testing: bool = False
@@ -84,6 +88,13 @@ _MODE_TEXT = {
 def money_banner(config: Config) -> str:
     """One line for ``refunds serve`` saying which providers move money."""
     return "money: " + "; ".join(_MODE_TEXT[p, m] for p, m in money_modes(config).items())
+def _rate(raw: str) -> str:
+    """A rate such as ``5 per 15 minutes`` (the ``limits`` notation Flask-Limiter reads)."""
+    try:
+        limits.parse(raw)
+    except ValueError:
+        raise ValueError("expected a rate such as '5 per 15 minutes' or '20/hour'") from None
+    return raw.strip()
 
 
 _ENV: dict[str, tuple[str, Any]] = {
@@ -112,6 +123,8 @@ _ENV: dict[str, tuple[str, Any]] = {
     "REFUNDS_SHOP_LOGO_URL": ("shop_logo_url", str),
     "REFUNDS_SHOP_PRIMARY_COLOR": ("shop_primary_color", str),
     "REFUNDS_RATELIMIT_STORAGE_URI": ("ratelimit_storage_uri", str),
+    "REFUNDS_RETURNS_LOOKUP_LIMIT_IP": ("returns_lookup_limit_ip", _rate),
+    "REFUNDS_RETURNS_LOOKUP_LIMIT_ORDER": ("returns_lookup_limit_order", _rate),
     "REFUNDS_TRUSTED_PROXIES": ("trusted_proxies", int),
     "REFUNDS_LOG_LEVEL": ("log_level", str),
 }
@@ -186,4 +199,10 @@ def load_config(
         raise ConfigError("REFUNDS_MAX_BODY_BYTES must be positive")
     if config.trusted_proxies < 0:
         raise ConfigError("REFUNDS_TRUSTED_PROXIES must be 0 or more")
+    for var in ("REFUNDS_RETURNS_LOOKUP_LIMIT_IP", "REFUNDS_RETURNS_LOOKUP_LIMIT_ORDER"):
+        value = getattr(config, _ENV[var][0])
+        try:
+            _rate(value)
+        except ValueError as exc:  # a file or override setting, not checked on the way in
+            raise ConfigError(f"{var}={value!r} is not valid: {exc}") from None
     return config

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import dataclasses
 import os
-import secrets
 import signal
 import threading
 from typing import Any
@@ -13,6 +12,7 @@ import click
 
 from refunds_plugin.cli import common
 from refunds_plugin.config import money_banner
+from refunds_plugin.ledger.instance import kept_secret
 
 
 @click.command()
@@ -49,7 +49,7 @@ def serve(host: str, port: int, workers: int, threads: int, executor: bool) -> N
 
     config = common.config(run_executor=executor)
     if not config.secret_key:  # one key shared by this serve's workers (status links, sessions)
-        config = dataclasses.replace(config, secret_key=secrets.token_hex(32))
+        config = dataclasses.replace(config, secret_key=kept_secret(config, click.echo))
     runtime = common.runtime(config=config)  # validates policy, migrates an empty database
     runtime.engine.dispose()
     mode = money_banner(config)  # per provider: Saleor moves money even without a Stripe key

@@ -27,8 +27,15 @@ from refunds_plugin.domain import (
     RuleResult,
 )
 from refunds_plugin.ledger.db import read_tx
+from refunds_plugin.ledger.decisions import RecordedDecision, find_decision
 from refunds_plugin.ledger.facts import load_facts
-from refunds_plugin.ledger.tables import decisions, orders, refund_attempts, reviews
+from refunds_plugin.ledger.tables import (
+    decisions,
+    ledger_entries,
+    orders,
+    refund_attempts,
+    reviews,
+)
 
 # Compared against when the order is unknown, so both answers cost about the same.
 _NO_EMAIL = hashlib.sha256(b"no order has this email").digest()
@@ -74,15 +81,22 @@ def find_order(
 
 @dataclass(frozen=True)
 class LineOption:
-    """One order line as the returns form offers it."""
+    """One order line as the returns form offers it, with its true situation today.
+
+    ``state``: ``open`` (until ``until``, or for life when None), ``closed`` (the window ended on
+    ``until``; nothing comes back), ``late_credit`` / ``late_review`` (the window ended on
+    ``until`` but the policy still takes it as store credit / sends it to a person),
+    ``final_sale`` (returnable only for our mistakes, within the window), ``credit_only`` /
+    ``review`` (the policy's own sentence in ``note``), ``no_date``, ``unpaid``, ``returned``.
+    """
 
     line_id: str
     name: str
     unit_amount: int
     remaining: int  # units not yet returned
-    state: str  # open | review | credit_only | closed | returned
+    state: str
     until: date | None  # last day of the window; None for life or when no date is known
-    refund_until: date | None  # last day a refund (not credit) is available, if limited
+    refund_until: date | None  # last day a refund (not credit) is available, while still ahead
     note: str  # the policy's own sentence when the line is not simply open
 
 
@@ -116,7 +130,11 @@ def _anchor(facts: OrderFacts, name: object) -> datetime | None:
 
 def line_options(policy: policies.Policy, facts: OrderFacts, now: datetime) -> list[LineOption]:
     """For each line, what can still be returned and until when, asked of the policy itself by
-    evaluating a one-unit request for it (a change of mind: the customer's own reason)."""
+    evaluating a one-unit request for it (a change of mind: the customer's own reason).
+
+    The window's verdict, not a date comparison, says whether it has passed, so the page and the
+    decision never disagree; the date shown is the window's last day either way.
+    """
     out = []
     for line in facts.lines:
         remaining = line.quantity - facts.returned(line.id)
@@ -127,36 +145,40 @@ def line_options(policy: policies.Policy, facts: OrderFacts, now: datetime) -> l
         probe = ReturnRequest("preview", facts.order_id,
                               (ReturnLine(line.id, 1, Reason.CHANGED_MIND),))
         decision = policies.evaluate(policy, facts, probe, now)
-        paid = _rule(decision, "payment")
-        window = _rule(decision, "window")
-        final = _rule(decision, "final_sale")
-        period = _rule(decision, "refund_period")
-        until: date | None = None
-        refund_until: date | None = None
-        state, note = "open", ""
-        if window is not None:
-            start = _anchor(facts, window.saw.get("from"))
-            days = window.saw.get("days")
-            if start is not None and isinstance(days, int):
-                until = (start + timedelta(days=days)).date()
-            state = {"decline": "closed", "review": "review", "adjust": "credit_only"}.get(
-                window.verdict, "open")
-            note = window.message if state != "open" else ""
-        if period is not None and isinstance(period.saw.get("refund_within_days"), int):
-            start = _anchor(facts, window.saw.get("from")) if window else None
-            if start is not None:
-                limit = timedelta(days=int(period.saw["refund_within_days"]))
-                refund_until = (start + limit).date()
-            if period.verdict == "adjust" and state == "open":
-                state, note = "credit_only", period.message
-        if final is not None and final.verdict != "pass" and state == "open":
-            state = {"decline": "closed", "review": "review"}.get(final.verdict, "credit_only")
-            note = final.message
-        if paid is not None and paid.verdict == "decline":
-            state, note = "closed", paid.message
+        state, until, refund_until, note = _situation(facts, decision)
         out.append(LineOption(line.id, line.name, line.unit_amount, remaining, state, until,
                               refund_until, note))
     return out
+
+
+_LATE = {"decline": "closed", "adjust": "late_credit", "review": "late_review"}
+
+
+def _situation(facts: OrderFacts,
+               decision: Decision) -> tuple[str, date | None, date | None, str]:
+    paid = _rule(decision, "payment")
+    if paid is not None and paid.verdict == "decline":
+        return "unpaid", None, None, paid.message
+    window = _rule(decision, "window")
+    final = _rule(decision, "final_sale")
+    period = _rule(decision, "refund_period")
+    start = _anchor(facts, window.saw.get("from")) if window is not None else None
+    until: date | None = None
+    if window is not None and start is not None and isinstance(window.saw.get("days"), int):
+        until = (start + timedelta(days=int(window.saw["days"]))).date()
+    if window is not None and window.code == "no_start_date":
+        return "no_date", None, None, ""
+    if window is not None and window.verdict != "pass":  # the window has passed
+        return _LATE.get(window.verdict, "closed"), until, None, ""
+    if final is not None and final.verdict != "pass":
+        state = {"decline": "final_sale", "review": "review"}.get(final.verdict, "credit_only")
+        return state, until, None, "" if state == "final_sale" else final.message
+    refund_until: date | None = None
+    if period is not None and isinstance(period.saw.get("refund_within_days"), int) and start:
+        if period.verdict == "adjust":
+            return "credit_only", until, None, period.message
+        refund_until = (start + timedelta(days=int(period.saw["refund_within_days"]))).date()
+    return "open", until, refund_until, ""
 
 
 # --- where the money is ---------------------------------------------------------------------
@@ -181,6 +203,7 @@ class MoneyStatus:
     bonus: int
     stage: str  # requested | sent | received | failed
     credit_code: str | None
+    dry_run: bool = False  # the shop's test mode: no provider was asked, nothing moved
 
 
 @dataclass(frozen=True)
@@ -192,6 +215,12 @@ class DecisionStatus:
     review: str | None  # open | approved | declined, when a person is involved
     money: tuple[MoneyStatus, ...]
     line_names: dict[str, str]
+    customer_note: str | None = None  # what the reviewer wrote for the customer
+
+    @property
+    def state(self) -> str:
+        """One word for where the return stands: approved | checking | declined."""
+        return _standing(self.decision.outcome.value, self.review)
 
 
 def decision_status(engine: Engine, decision_id: str) -> DecisionStatus | None:
@@ -210,6 +239,12 @@ def decision_status(engine: Engine, decision_id: str) -> DecisionStatus | None:
             select(refund_attempts).where(refund_attempts.c.decision_id == decision_id)
             .order_by(refund_attempts.c.seq)
         ).all()
+        entry = conn.execute(
+            select(ledger_entries.c.body)
+            .where(ledger_entries.c.subject_id == decision_id,
+                   ledger_entries.c.entry_type == "review_decided")
+            .order_by(ledger_entries.c.seq.desc()).limit(1)
+        ).scalar_one_or_none()
         lines_raw = conn.execute(
             select(orders.c.lines).where(orders.c.order_id == row.order_id)
         ).scalar_one_or_none()
@@ -217,11 +252,47 @@ def decision_status(engine: Engine, decision_id: str) -> DecisionStatus | None:
     money = tuple(
         MoneyStatus(a.id, a.kind, int(a.amount), int(a.bonus or 0),
                     STAGES.get(a.status, "requested"),
-                    a.credit_code if a.status == AttemptStatus.SUCCEEDED else None)
+                    a.credit_code if a.status == AttemptStatus.SUCCEEDED and a.provider != "dryrun"
+                    else None, a.provider == "dryrun")
         for a in attempts
     )
+    note = json.loads(entry).get("customer_note") if entry else None
     return DecisionStatus(decision_id, row.order_id, Decision.from_dict(json.loads(row.body)),
-                          row.created_at, review, money, names)
+                          row.created_at, review, money, names, note)
+
+
+@dataclass(frozen=True)
+class EarlierReturn:
+    decision_id: str
+    created_at: datetime
+    state: str  # approved | checking | declined
+
+
+def earlier_returns(engine: Engine, order_id: str) -> list[EarlierReturn]:
+    """The order's return decisions, oldest first, each with where it stands for the customer."""
+    with read_tx(engine) as conn:
+        rows = conn.execute(
+            select(decisions.c.id, decisions.c.created_at, decisions.c.outcome, reviews.c.status)
+            .select_from(decisions.outerjoin(reviews, reviews.c.decision_id == decisions.c.id))
+            .where(decisions.c.order_id == order_id, decisions.c.kind == "return")
+            .order_by(decisions.c.created_at, decisions.c.id)
+        ).all()
+    return [EarlierReturn(r[0], r[1], _standing(r[2], r[3])) for r in rows]
+
+
+def _standing(outcome: str, review: str | None) -> str:
+    if review == "declined" or outcome == "decline":
+        return "declined"
+    if outcome == "review" and review != "approved":
+        return "checking"
+    return "approved"
+
+
+def earlier_decision(engine: Engine, order_id: str, request_id: str) -> RecordedDecision | None:
+    """The decision already made for this form (``Service.return_requested`` keys a request as
+    ``return:<request id>``), so a second submit shows it instead of asking again."""
+    with read_tx(engine) as conn:
+        return find_decision(conn, order_id, f"return:{request_id}")
 
 
 def load_order(engine: Engine, order_id: str, now: datetime,

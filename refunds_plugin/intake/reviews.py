@@ -91,9 +91,15 @@ def decide(
     by: str,
     note: str,
     now: datetime,
+    customer_note: str = "",
 ) -> ReviewOutcome:
-    """Approve (create the attempts, after re-checking what is still refundable) or decline."""
-    note = note.strip()
+    """Approve (create the attempts, after re-checking what is still refundable) or decline.
+
+    ``note`` is internal; ``customer_note``, when given, is what the customer's status page
+    shows (journalled under its own key, absent when not given, so older entries keep their
+    exact bytes).
+    """
+    note, customer_note = note.strip(), customer_note.strip()[:2000]
     if not note:
         raise InputError("a note saying why is required", code="note_required")
     status = "approved" if approve else "declined"
@@ -123,6 +129,8 @@ def decide(
         }
         if requeued:
             body["requeued"] = requeued
+        if customer_note:
+            body["customer_note"] = customer_note
         append_entry(conn, "review_decided", decision_id, body, now)
         attempt_ids = [*attempt_ids, *requeued]
     service.nudge(tuple(attempt_ids))

@@ -243,3 +243,12 @@ ledger_entries = Table(
     UniqueConstraint("prev_hash", name="uq_ledger_entries_prev_hash"),
     Index("ix_ledger_entries_subject", "subject_id"),
 )
+
+# Secrets the instance made for itself (migration 0003): one row per name, first writer wins.
+instance_keys = Table(
+    "instance_keys",
+    metadata,
+    Column("name", String(64), primary_key=True),
+    Column("value", Text, nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+)

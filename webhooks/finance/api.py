@@ -147,6 +147,7 @@ def decide(decision_id: str) -> Response:
             runtime().engine, runtime().service, decision_id, approve=action == "approve",
             by=f"{g.principal.name} (token #{g.principal.token_id})",
             note=str(body.get("note", "")), now=now(),
+            customer_note=str(body.get("customer_note", "")),
         )
     except reviews.ReviewClosed as exc:
         return error_response(409, exc.code, exc.message)

@@ -122,7 +122,8 @@ def document() -> dict[str, Any]:
                 "requestBody": {"content": {"application/json": {"schema": {
                     "type": "object", "required": ["action", "note"],
                     "properties": {"action": {"enum": ["approve", "decline"]},
-                                   "note": {"type": "string"}}}}}},
+                                   "note": {"type": "string"},
+                                   "customer_note": {"type": "string"}}}}}},
                 "responses": {"200": {"description": "decided"},
                               "409": {"description": "already decided"}, **ERRORS}}},
         },

@@ -154,6 +154,7 @@ def decide_review(decision_id: str) -> Any:
             runtime().engine, runtime().service, decision_id, approve=action == "approve",
             by=f"{g.principal.name} (token #{g.principal.token_id})",
             note=request.form.get("note", ""), now=now(),
+            customer_note=request.form.get("customer_note", ""),
         )
     except NotFound as exc:
         return refused(404, exc.message)

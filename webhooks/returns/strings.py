@@ -54,6 +54,26 @@ ENGLISH: dict[str, str] = {
     "refund_until": "A refund to your original payment is available until {date}.",
     "already_returned": "Already returned.",
     "window_closed": "The return window for this item ended on {date}.",
+    "window_closed_credit": (
+        "The return window for this item ended on {date}. You can still send it back for store "
+        "credit."
+    ),
+    "window_closed_review": (
+        "The return window for this item ended on {date}. You can still ask: our team will "
+        "look at it."
+    ),
+    "final_sale": (
+        "Final sale: this item can be returned only if something went wrong on our side (it "
+        "arrived damaged, does not work, is the wrong item, is not as described, or never "
+        "arrived)."
+    ),
+    "final_sale_until": "For those, you can return it until {date}.",
+    "all_returned": "Everything in this order has already been returned.",
+    "earlier_returns": "Your returns for this order",
+    "earlier_return": "Return sent on {date}: {state}.",
+    "earlier_approved": "approved",
+    "earlier_checking": "our team is checking it",
+    "earlier_declined": "not accepted",
     "comment": "Anything you would like to tell us? (optional)",
     "resolution": "How would you like your money back?",
     "resolution_refund": "Refund to my original payment",
@@ -64,6 +84,11 @@ ENGLISH: dict[str, str] = {
     "submit": "Send my return request",
     "pick_something": "Please choose at least one item to return.",
     "pick_reason": "Please choose a reason for {item}.",
+    "pick_quantity": "Please choose how many of {item} to return.",
+    "unknown_line": "Your order has no item {line}. Please start your return again.",
+    "line_twice": "{item} is listed twice. Please choose it once.",
+    "line_returned": "{item} has already been returned.",
+    "too_many_units": "You can return at most {left} of {item}, not {qty}.",
     "errors_heading": "There is a problem",
     "answer_heading_approve": "Your return is approved",
     "answer_heading_review": "We need a quick check",
@@ -73,8 +98,26 @@ ENGLISH: dict[str, str] = {
     "answer_credit_bonus": "Store credit: {amount} (including a {bonus} bonus)",
     "answer_no_money": "No money will be sent for this request.",
     "answer_send_back": "Please send back: {items}.",
-    "answer_keep": "You don't need to send back: {items}. Please keep it.",
+    "answer_keep": "You don't need to send back {items}: please keep it.",
+    "answer_keep_them": "You don't need to send back {items}: please keep them.",
+    "answer_review_wait": (
+        "Please don't send anything back yet: our team will tell you what to do once they have "
+        "checked your return."
+    ),
+    "answer_nothing_left": "After fees there is nothing left to refund.",
+    "fee_return_shipping": "Return shipping fee, taken off: {amount}",
+    "fee_restocking": "Restocking fee, taken off: {amount}",
+    "check_quote": "Check what I'll get",
+    "change_choices": "Change my choices",
+    "quote_heading": "Before you send it",
+    "quote_approve": "If you send this request, it is approved straight away:",
+    "quote_review": (
+        "If you send this request, our team will check it before any money is sent. If it is "
+        "approved:"
+    ),
+    "quote_decline": "We can't accept this return as it is. Nothing has been sent yet.",
     "answer_nothing_to_send": "You don't need to send anything back.",
+    "answer_never_came": "As your parcel never arrived, there is nothing to send back.",
     "answer_explanation": "Why",
     "answer_reference": "Your reference: {ref}",
     "status_link": "Follow your money",
@@ -101,6 +144,12 @@ ENGLISH: dict[str, str] = {
     "credit_code": "Your store credit code: {code}",
     "status_review_open": "Our team is checking your return. We will let you know the answer.",
     "status_review_declined": "Our team looked at your return and could not accept it.",
+    "status_review_approved": "Our team checked your return and approved it.",
+    "status_customer_note": "A note from our team: {note}",
+    "stage_dry_run": (
+        "Test mode: nothing was sent to a payment provider and no money moved."
+    ),
+    "test_mode": "This shop is in test mode: no money moves.",
     "status_no_money": "No money is due for this request.",
     "error_heading": "Something went wrong",
     "error_body": "Something went wrong on our side. Please try again in a moment.",

@@ -2,8 +2,9 @@
 
 Order number + email → the lines with what can go back and until when → a request decided by
 ``Service.return_requested`` (the storefront's path) → the answer, and a signed status link.
-Look-ups are rate limited per IP and per order number (Flask-Limiter, storage from
-``REFUNDS_RATELIMIT_STORAGE_URI`` so limits hold across workers); every form carries a
+Look-ups are rate limited per IP, and wrong emails per order number (``lookup_limits``;
+Flask-Limiter storage from ``REFUNDS_RATELIMIT_STORAGE_URI`` so limits hold across workers);
+every form carries a
 per-session CSRF token; the return form carries a signed nonce from which the request and event
 ids are derived, so submitting it twice decides one return.
 """
@@ -33,21 +34,21 @@ from flask_limiter.util import get_remote_address
 from itsdangerous import BadSignature, URLSafeSerializer
 from werkzeug.exceptions import HTTPException
 
+import policies
 from refunds_plugin.bootstrap import Runtime
-from refunds_plugin.domain import OrderFacts, Reason, ResolutionKind, ReturnLine, ReturnRequest
+from refunds_plugin.domain import OrderFacts, Reason, ReturnRequest
 from refunds_plugin.intake import returns_page as ret
 from refunds_plugin.intake.service import Answer
+from refunds_plugin.ledger.attempts import AttemptRow
 from refunds_plugin.money import Money
+from webhooks.returns import form as form_mod
+from webhooks.returns import lookup_limits, render
 from webhooks.returns import strings as strings_mod
 from webhooks.theme import theme
 
 SESSION_KEY = "returns_order"
 CSRF_KEY = "returns_csrf"
 ACCESS_SECONDS = 30 * 60  # how long a matched order stays open in the session
-DEFAULTS = {
-    "RETURNS_LOOKUP_LIMIT_IP": "20 per hour",
-    "RETURNS_LOOKUP_LIMIT_ORDER": "5 per 15 minutes",
-}
 
 
 def init_app(app: Flask) -> None:
@@ -55,8 +56,8 @@ def init_app(app: Flask) -> None:
     if app.config.get("SECRET_KEY") is None:
         app.config["SECRET_KEY"] = secrets.token_hex(32)
     app.config.setdefault("SESSION_COOKIE_SAMESITE", "Lax")
-    for key, value in DEFAULTS.items():
-        app.config.setdefault(key, value)
+    app.config.setdefault("RETURNS_LOOKUP_LIMIT_IP", rt.config.returns_lookup_limit_ip)
+    app.config.setdefault("RETURNS_LOOKUP_LIMIT_ORDER", rt.config.returns_lookup_limit_order)
     limiter = Limiter(
         get_remote_address, app=app, storage_uri=rt.config.ratelimit_storage_uri,
         key_prefix="returns", headers_enabled=True, in_memory_fallback_enabled=True,
@@ -83,10 +84,6 @@ def status_token(decision_id: str) -> str:
     return _signer("returns-status").dumps(decision_id)
 
 
-def _order_key() -> str:
-    return "order:" + ret.normalize_order_number(request.form.get("order_number", ""))[:255]
-
-
 def _csrf_token() -> str:
     if CSRF_KEY not in session:
         session[CSRF_KEY] = secrets.token_urlsafe(32)
@@ -103,7 +100,7 @@ def _page(template: str, status: int = 200, **context: Any) -> tuple[str, int]:
     return render_template(
         f"returns/{template}", t=_t(), shop=cfg.shop_name, logo=cfg.shop_logo_url,
         theme=theme(cfg.shop_primary_color), csp_nonce=g.csp_nonce, csrf=_csrf_token(),
-        money=_money, **context,
+        money=_money, dry_run=cfg.dry_run, **context,
     ), status
 
 
@@ -127,10 +124,7 @@ def _blueprint(limiter: Limiter) -> Blueprint:
                    static_folder="../static", static_url_path="/returns/static")
     ip_limit = limiter.limit(lambda: current_app.config["RETURNS_LOOKUP_LIMIT_IP"],
                              methods=["POST"], scope="returns-lookup-ip")
-    order_limit = limiter.limit(lambda: current_app.config["RETURNS_LOOKUP_LIMIT_ORDER"],
-                                key_func=_order_key, methods=["POST"],
-                                scope="returns-lookup-order")
-    bp.add_url_rule("/returns", "lookup", ip_limit(order_limit(lookup)), methods=["GET", "POST"])
+    bp.add_url_rule("/returns", "lookup", ip_limit(lookup), methods=["GET", "POST"])
     bp.add_url_rule("/returns/order", "order", order_form, methods=["GET", "POST"])
     bp.add_url_rule("/returns/status/<token>", "status", status)
     bp.before_request(_before)
@@ -182,7 +176,13 @@ def lookup() -> Any:
     rt = _rt()
     facts = ret.find_order(rt.engine, number, email, rt.service.clock(),
                            rt.policy.abuse_window_days)
+    limiter = current_app.extensions["returns_limiter"]
+    guard = (limiter, current_app.config["RETURNS_LOOKUP_LIMIT_ORDER"],
+             ret.normalize_order_number(number)[:255], get_remote_address())
+    if lookup_limits.refused(*guard, matched=facts is not None):
+        return _message(t.too_many_heading, t.too_many_tries, 429)
     if facts is None:  # unknown order and wrong email: one answer, word for word
+        lookup_limits.failed(*guard)
         return _page("lookup.html", 404, order_number=number, email=email, error=t.not_found)
     session[SESSION_KEY] = {"order": facts.order_id, "at": time.time()}
     return redirect(url_for("returns.order"), 303)
@@ -210,11 +210,19 @@ def order_form() -> Any:
         issued = None
     if not _csrf_ok() or not isinstance(issued, dict) or issued.get("o") != order_id:
         return _message(t.form_expired_heading, t.form_expired, 400)
-    req, errors = _parse(facts, str(issued["n"]))
+    event_id = f"returns-page-{issued['n']}"
+    earlier = ret.earlier_decision(rt.engine, order_id, event_id)
+    if earlier is not None:  # a double click or a reload: the first decision, not a new form
+        return _answer(Answer(earlier, True, rt.service.attempts_of(earlier.id)), facts)
+    step = request.form.get("step", "send")
+    if step == "edit":  # back from the quote, with the choices kept
+        return _form(facts, form_token, [])
+    req, errors = form_mod.parse(facts, request.form, t, event_id)
     if errors or req is None:
         return _form(facts, form_token, errors, 400)
+    if step == "quote":
+        return _quote(facts, req)
     payload = json.dumps({"order_id": order_id, "form": _submitted()}, sort_keys=True)
-    event_id = f"returns-page-{issued['n']}"
     answer = rt.service.return_requested("returns_page", event_id, "return.requested",
                                          payload, req)
     answer = rt.service.answer_with_code(answer)
@@ -226,6 +234,10 @@ def _form(facts: OrderFacts, form_token: str, errors: list[str],
     rt = _rt()
     options = ret.line_options(rt.policy, facts, rt.service.clock())
     name = ret.order_name(rt.engine, facts.order_id)  # "1001", not Saleor's global id
+    earlier = ret.earlier_returns(rt.engine, facts.order_id)
+    if earlier and all(o.state == "returned" for o in options):
+        return _page("returned.html", order=facts, order_name=name, earlier=earlier,
+                     status_link=_status_url)
     return _page("order.html", code, order=facts, order_name=name, options=options,
                  form_token=form_token,
                  choices=ret.choices(rt.policy), reasons=list(Reason), errors=errors,
@@ -237,50 +249,31 @@ def _submitted() -> dict[str, str]:
     return {k: v[:2000] for k, v in request.form.items() if k not in skip}
 
 
-def _parse(facts: OrderFacts, nonce: str) -> tuple[ReturnRequest | None, list[str]]:
-    t, form = _t(), request.form
-    lines: list[ReturnLine] = []
-    errors: list[str] = []
-    for i, line in enumerate(facts.lines):
-        if form.get(f"line-{i}-id") != line.id:
-            continue
-        try:
-            qty = int(form.get(f"line-{i}-qty", "0") or 0)
-        except ValueError:
-            qty = 0
-        qty = max(0, min(qty, line.quantity - facts.returned(line.id)))
-        if qty == 0:
-            continue
-        try:
-            reason = Reason(form.get(f"line-{i}-reason", ""))
-        except ValueError:
-            errors.append(t.pick_reason.format(item=line.name))
-            continue
-        lines.append(ReturnLine(line.id, qty, reason))
-    if not lines and not errors:
-        errors.append(t.pick_something)
-    if errors:
-        return None, errors
-    try:
-        preferred: ResolutionKind | None = ResolutionKind(form.get("resolution", ""))
-    except ValueError:
-        preferred = None
-    request_ = ReturnRequest(
-        request_id=f"returns-page-{nonce}", order_id=facts.order_id, lines=tuple(lines),
-        preferred_resolution=preferred, comment=form.get("comment", "")[:2000],
-        channel="returns_page",
-    )
-    return request_, []
+def _quote(facts: OrderFacts, req: ReturnRequest) -> tuple[str, int]:
+    """What this request would get, by the same evaluation the service makes, recorded nowhere;
+    the confirm button sends the same fields again."""
+    rt = _rt()
+    decision = policies.evaluate(rt.policy, facts, req, rt.service.clock())
+    fields = [(k, v) for k, v in request.form.items() if k != "step"]
+    return _page("quote.html", decision=decision, fields=fields,
+                 items=render.items(decision, render.names_of(facts)),
+                 explanation=render.explanation(decision, False))
 
 
 def _answer(answer: Answer, facts: OrderFacts) -> tuple[str, int]:
     d = answer.recorded.decision
-    names = {ln.id: ln.name for ln in facts.lines}
-    send = [names.get(ln.line_id, ln.line_id) for ln in d.lines if ln.return_required]
-    keep = [names.get(ln.line_id, ln.line_id) for ln in d.lines if not ln.return_required]
-    return _page("answer.html", decision=d, send=send, keep=keep,
-                 reference=answer.recorded.id,
-                 status_url=url_for("returns.status", token=status_token(answer.recorded.id)))
+    return _page("answer.html", decision=d, items=render.items(d, render.names_of(facts)),
+                 explanation=render.explanation(d, _money_done(answer.attempts)),
+                 attempts=answer.attempts, reference=answer.recorded.id,
+                 status_url=_status_url(answer.recorded.id))
+
+
+def _status_url(decision_id: str) -> str:
+    return url_for("returns.status", token=status_token(decision_id))
+
+
+def _money_done(attempts: tuple[AttemptRow, ...]) -> bool:
+    return bool(attempts) and all(a.status == "succeeded" for a in attempts)
 
 
 def status(token: str) -> Any:
@@ -293,4 +286,7 @@ def status(token: str) -> Any:
         else None
     if found is None:
         return _message(t.status_invalid_heading, t.status_invalid, 404)
-    return _page("status.html", st=found, decision=found.decision)
+    done = bool(found.money) and all(m.stage == "received" for m in found.money)
+    return _page("status.html", st=found, decision=found.decision,
+                 items=render.items(found.decision, found.line_names),
+                 explanation=render.explanation(found.decision, done))

@@ -24,6 +24,12 @@ def _find_order(page: Any, base: str, number: str = "1001") -> None:
     page.wait_for_url(f"{base}/returns/order")
 
 
+def _check_and_send(page: Any) -> None:
+    page.get_by_role("button", name="Check what I'll get").click()
+    assert page.get_by_role("heading", level=1).inner_text() == "Before you send it"
+    page.get_by_role("button", name="Send my return request").click()
+
+
 def test_a_customer_returns_a_mug_for_a_refund_and_follows_the_money(
     chromium: Any, serve: Serve, screenshot: Shot
 ) -> None:
@@ -38,7 +44,7 @@ def test_a_customer_returns_a_mug_for_a_refund_and_follows_the_money(
     page.get_by_label("How many to return").first.select_option("1")
     page.get_by_label("Reason").first.select_option("changed_mind")
     page.get_by_label("Anything you would like to tell us? (optional)").fill("A gift I had")
-    page.get_by_role("button", name="Send my return request").click()
+    _check_and_send(page)
 
     assert page.get_by_role("heading", level=1).inner_text() == "Your return is approved"
     assert page.locator(".amount").inner_text() == "Refund to your original payment: 25.00 USD"
@@ -70,7 +76,7 @@ def test_a_customer_picks_store_credit_and_sees_the_bonus(
     screenshot(page, "credit-1-form")
     page.get_by_label("How many to return").nth(1).select_option("1")
     page.get_by_label("Reason").nth(1).select_option("too_large")
-    page.get_by_role("button", name="Send my return request").click()
+    _check_and_send(page)
 
     assert page.get_by_role("heading", level=1).inner_text() == "Your return is approved"
     assert page.locator(".amount").inner_text() == (
@@ -79,7 +85,10 @@ def test_a_customer_picks_store_credit_and_sees_the_bonus(
     shop.drain()
     page.locator("#status-link").click()
     assert page.locator("[data-stage]").get_attribute("data-stage") == "received"
-    assert "Your store credit code: DRYRUN-" in page.locator(".stage").inner_text()
+    assert page.locator(".stage").inner_text() == (  # dry run: no code is ready, none shown
+        "Store credit: 44.00 USD\n"
+        "Test mode: nothing was sent to a payment provider and no money moved.")
+    assert "DRYRUN-" not in page.content()
     screenshot(page, "credit-3-status")
     page.close()
 
@@ -98,15 +107,18 @@ def test_a_return_outside_the_window_gets_an_honest_no(
     screenshot(page, "late-1-form")
     page.get_by_label("How many to return").first.select_option("1")
     page.get_by_label("Reason").first.select_option("changed_mind")
-    page.get_by_role("button", name="Send my return request").click()
+    page.get_by_role("button", name="Check what I'll get").click()
 
-    assert page.get_by_role("heading", level=1).inner_text() == "We can't accept this return"
+    assert page.get_by_role("heading", level=1).inner_text() == "Before you send it"
+    assert page.locator(".quote-lead").inner_text() == (
+        "We can't accept this return as it is. Nothing has been sent yet.")
     assert page.locator(".amount").inner_text() == "No money will be sent for this request."
     assert page.locator(".explanation").inner_text() == (
         "We're sorry, we can't accept this return. The 30-day return window for Blue enamel "
         "mug has passed (84 days since delivery).")
-    screenshot(page, "late-2-answer")
-    assert shop.counts()["refund_attempts"] == 0
+    assert page.get_by_role("button", name="Send my return request").count() == 0
+    screenshot(page, "late-2-quote")
+    assert shop.counts()["decisions"] == shop.counts()["refund_attempts"] == 0
     page.close()
 
 
@@ -134,7 +146,7 @@ def test_the_whole_return_works_on_a_phone_sized_screen_with_the_keyboard(
     page.get_by_label("How many to return").nth(1).select_option("1")
     page.get_by_label("Reason").nth(1).select_option("defective")
     screenshot(page, "phone-2-form")
-    page.get_by_role("button", name="Send my return request").click()
+    _check_and_send(page)
 
     assert page.get_by_role("heading", level=1).inner_text() == "Your return is approved"
     # defective is our fault: the shirt (40.00) and the original shipping (5.00) come back

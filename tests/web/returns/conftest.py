@@ -7,12 +7,24 @@ from datetime import datetime
 
 import pytest
 
-from tests.fakes.returns_shop import ReturnsShop, order_event
+from tests.fakes.returns_shop import ReturnsShop, order_event, with_stripe
+from tests.fakes.stripe_api import FakeStripeServer
 
 
 @pytest.fixture
 def shop(sqlite_url: str, now: datetime) -> Iterator[ReturnsShop]:
     s = ReturnsShop(sqlite_url, lambda: now)
+    s.seed(order_event("1001"))
+    yield s
+    s.close()
+
+
+@pytest.fixture
+def stripe_shop(sqlite_url: str, now: datetime,
+                stripe_server: FakeStripeServer) -> Iterator[ReturnsShop]:
+    """The same shop, live against the Stripe fake (which holds the order's payment)."""
+    stripe_server.fake.add_payment_intent(9500, "usd", "pi_1001")
+    s = ReturnsShop(sqlite_url, lambda: now, with_stripe(stripe_server.url))
     s.seed(order_event("1001"))
     yield s
     s.close()

@@ -9,39 +9,14 @@ import pytest
 from flask.testing import FlaskClient
 from werkzeug.test import TestResponse
 
+from refunds_plugin.config import ConfigError, load_config
 from refunds_plugin.ledger.attempts import transition
 from refunds_plugin.ledger.db import write_tx
 from refunds_plugin.ledger.tables import events
+from tests.fakes.returns_client import field, lookup, open_form, submit
 from tests.fakes.returns_shop import EMAIL, ReturnsShop, order_event
 
 ITEMS = ("Blue enamel mug", "Linen shirt")
-
-
-def _field(resp: TestResponse, name: str) -> str:
-    found = re.search(rf'name="{name}" value="([^"]*)"', resp.get_data(as_text=True))
-    assert found, f"no {name} in the page"
-    return found.group(1)
-
-
-def _lookup(client: FlaskClient, number: str, email: str, **kw: object) -> TestResponse:
-    csrf = _field(client.get("/returns", **kw), "csrf_token")  # type: ignore[arg-type]
-    return client.post("/returns", data={"csrf_token": csrf, "order_number": number,
-                                         "email": email}, **kw)  # type: ignore[arg-type]
-
-
-def _open_form(client: FlaskClient, number: str = "1001") -> TestResponse:
-    resp = _lookup(client, number, EMAIL.upper())
-    assert resp.status_code == 303
-    assert resp.headers["Location"] == "/returns/order"
-    form = client.get("/returns/order")
-    assert form.status_code == 200
-    return form
-
-
-def _submit(client: FlaskClient, form: TestResponse, **fields: str) -> TestResponse:
-    data = {"csrf_token": _field(form, "csrf_token"), "form_token": _field(form, "form_token"),
-            "line-0-id": "l1", "line-1-id": "l2", **fields}
-    return client.post("/returns/order", data=data)
 
 
 def _page(resp: TestResponse) -> str:
@@ -57,7 +32,7 @@ def _no_items(resp: TestResponse) -> None:
 def test_the_right_email_in_any_case_shows_each_line_and_until_when_it_can_go_back(
     shop: ReturnsShop,
 ) -> None:
-    form = _open_form(shop.app.test_client())
+    form = open_form(shop.app.test_client())
     text = form.get_data(as_text=True)
 
     assert "Blue enamel mug" in text and "Linen shirt" in text
@@ -74,8 +49,8 @@ def test_a_wrong_email_and_an_unknown_order_get_the_same_answer_and_nothing_is_d
     client = shop.app.test_client()
     before = shop.snapshot()
 
-    wrong = _lookup(client, "1001", "someone.else@example.com")
-    unknown = _lookup(client, "9999", "someone.else@example.com")
+    wrong = lookup(client, "1001", "someone.else@example.com")
+    unknown = lookup(client, "9999", "someone.else@example.com")
 
     assert wrong.status_code == unknown.status_code == 404
     assert _page(wrong) == _page(unknown).replace("9999", "1001")
@@ -86,30 +61,44 @@ def test_a_wrong_email_and_an_unknown_order_get_the_same_answer_and_nothing_is_d
     assert shop.snapshot() == before
 
 
-def test_too_many_look_ups_for_one_order_are_refused_even_with_the_right_email(
+def test_wrong_emails_lock_the_order_for_guessers_but_not_for_the_customer(
     shop: ReturnsShop,
 ) -> None:
     shop.app.config["RETURNS_LOOKUP_LIMIT_ORDER"] = "3 per 15 minutes"
     before = shop.snapshot()
-    answers = [_lookup(shop.app.test_client(), "1001", f"guess{i}@example.com",
-                       environ_base={"REMOTE_ADDR": f"10.0.0.{i}"}).status_code
-               for i in range(3)]
 
-    late = _lookup(shop.app.test_client(), "#1001", EMAIL,
-                   environ_base={"REMOTE_ADDR": "10.0.0.9"})
+    def ask(email: str, ip: str) -> TestResponse:
+        return lookup(shop.app.test_client(), "1001", email, environ_base={"REMOTE_ADDR": ip})
 
-    assert answers == [404, 404, 404]
-    assert late.status_code == 429
-    assert "Too many attempts" in late.get_data(as_text=True)
-    _no_items(late)
+    guesses = [ask(f"guess{i}@example.com", f"10.0.0.{i}").status_code for i in range(3)]
+    stranger = ask("guess9@example.com", "10.0.0.9")
+    guesser = ask(EMAIL, "10.0.0.1")  # one of the guessers, now with the right email
+    customer = ask(EMAIL.lower(), "10.0.0.20")  # the customer, from their own address
+
+    assert guesses == [404, 404, 404]
+    assert (stranger.status_code, guesser.status_code) == (429, 429)
+    assert "Too many attempts. For your security, please wait a few minutes before trying " \
+        "again." in stranger.get_data(as_text=True)
+    _no_items(stranger)
+    _no_items(guesser)
+    assert customer.status_code == 303  # others' failures do not lock the customer out
     assert shop.snapshot() == before
+
+
+def test_right_emails_never_count_against_the_order(shop: ReturnsShop) -> None:
+    shop.app.config["RETURNS_LOOKUP_LIMIT_ORDER"] = "2 per 15 minutes"
+
+    codes = [lookup(shop.app.test_client(), "1001", EMAIL,
+                    environ_base={"REMOTE_ADDR": "10.0.1.1"}).status_code for _ in range(4)]
+
+    assert codes == [303, 303, 303, 303]
 
 
 def test_too_many_look_ups_from_one_address_are_refused_across_orders(shop: ReturnsShop) -> None:
     shop.app.config["RETURNS_LOOKUP_LIMIT_IP"] = "2 per hour"
     client = shop.app.test_client()
 
-    codes = [_lookup(client, number, EMAIL).status_code for number in ("7", "8", "1001")]
+    codes = [lookup(client, number, EMAIL).status_code for number in ("7", "8", "1001")]
 
     assert codes == [404, 404, 429]
     assert client.get("/returns/order").status_code == 303
@@ -119,11 +108,11 @@ def test_a_form_sent_without_its_csrf_token_is_refused_and_nothing_is_recorded(
     shop: ReturnsShop,
 ) -> None:
     client = shop.app.test_client()
-    form = _open_form(client)
+    form = open_form(client)
     before = shop.snapshot()
 
     resp = client.post("/returns/order", data={
-        "csrf_token": "forged", "form_token": _field(form, "form_token"), "line-0-id": "l1",
+        "csrf_token": "forged", "form_token": field(form, "form_token"), "line-0-id": "l1",
         "line-0-qty": "1", "line-0-reason": "changed_mind"})
 
     assert resp.status_code == 400
@@ -133,10 +122,10 @@ def test_a_form_sent_without_its_csrf_token_is_refused_and_nothing_is_recorded(
 
 def test_a_form_with_no_item_picked_asks_again_and_records_nothing(shop: ReturnsShop) -> None:
     client = shop.app.test_client()
-    form = _open_form(client)
+    form = open_form(client)
     before = shop.snapshot()
 
-    resp = _submit(client, form, **{"line-0-qty": "0", "line-1-qty": "1"})
+    resp = submit(client, form, **{"line-0-qty": "0", "line-1-qty": "1"})
 
     assert resp.status_code == 400
     assert "Please choose a reason for Linen shirt." in resp.get_data(as_text=True)
@@ -155,11 +144,11 @@ def test_submitting_the_same_form_twice_decides_one_return_with_one_attempt(
 ) -> None:
     shop = any_shop
     client = shop.app.test_client()
-    form = _open_form(client)
+    form = open_form(client)
     picked = {"line-0-qty": "1", "line-0-reason": "changed_mind", "comment": "Too big"}
 
-    first = _submit(client, form, **picked)
-    second = _submit(client, form, **picked)
+    first = submit(client, form, **picked)
+    second = submit(client, form, **picked)
 
     assert first.status_code == second.status_code == 200
     ref = re.search(r"Your reference: ([0-9a-f-]{36})", first.get_data(as_text=True))
@@ -181,7 +170,7 @@ def test_submitting_the_same_form_twice_decides_one_return_with_one_attempt(
 
 def _decided(shop: ReturnsShop) -> tuple[FlaskClient, str, str]:
     client = shop.app.test_client()
-    answer = _submit(client, _open_form(client),
+    answer = submit(client, open_form(client),
                      **{"line-0-qty": "1", "line-0-reason": "changed_mind"})
     text = answer.get_data(as_text=True)
     link = re.search(r'href="(/returns/status/[^"]+)"', text)
@@ -190,7 +179,10 @@ def _decided(shop: ReturnsShop) -> tuple[FlaskClient, str, str]:
     return client, link.group(1), ref.group(1)
 
 
-def test_the_status_page_follows_the_money_from_requested_to_received(shop: ReturnsShop) -> None:
+def test_the_status_page_follows_the_money_from_requested_to_received(
+    stripe_shop: ReturnsShop,
+) -> None:
+    shop = stripe_shop
     _, link, _ = _decided(shop)
     stranger = shop.app.test_client()  # the link works without the session
 
@@ -270,3 +262,24 @@ def test_a_status_link_signed_with_another_key_is_refused(shop: ReturnsShop) -> 
 
     assert resp.status_code == 404
     _no_items(resp)
+
+
+def test_the_look_up_limits_are_set_by_refunds_variables(sqlite_url: str, now: datetime) -> None:
+    env = {"REFUNDS_RETURNS_LOOKUP_LIMIT_IP": "50 per hour",
+           "REFUNDS_RETURNS_LOOKUP_LIMIT_ORDER": "2 per 15 minutes"}
+    config = load_config(env=env)
+    assert (config.returns_lookup_limit_ip, config.returns_lookup_limit_order) == (
+        "50 per hour", "2 per 15 minutes")
+    with pytest.raises(ConfigError) as bad:
+        load_config(env={"REFUNDS_RETURNS_LOOKUP_LIMIT_ORDER": "often"})
+    assert str(bad.value) == (
+        "REFUNDS_RETURNS_LOOKUP_LIMIT_ORDER='often' is not valid: expected a rate such as "
+        "'5 per 15 minutes' or '20/hour'")
+    shop = ReturnsShop(sqlite_url, lambda: now, {"returns_lookup_limit_order": "2 per 15 minutes"})
+    shop.seed(order_event("1001"))
+
+    codes = [lookup(shop.app.test_client(), "1001", f"g{i}@example.com",
+                    environ_base={"REMOTE_ADDR": f"10.0.2.{i}"}).status_code for i in range(3)]
+
+    assert codes == [404, 404, 429]
+    shop.close()

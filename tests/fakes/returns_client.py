@@ -1,0 +1,66 @@
+"""A customer on the returns page through the Flask test client: find the order, open the
+form, send it, and read the page back as a person would (its words, not its markup)."""
+
+from __future__ import annotations
+
+import re
+from html import unescape
+from typing import Any
+
+from flask.testing import FlaskClient
+from werkzeug.test import TestResponse
+
+from tests.fakes.returns_shop import EMAIL
+
+
+def field(resp: TestResponse, name: str) -> str:
+    found = re.search(rf'name="{name}" value="([^"]*)"', resp.get_data(as_text=True))
+    assert found, f"no {name} in the page"
+    return found.group(1)
+
+
+def lookup(client: FlaskClient, number: str, email: str, **kw: Any) -> TestResponse:
+    csrf = field(client.get("/returns", **kw), "csrf_token")
+    return client.post("/returns", data={"csrf_token": csrf, "order_number": number,
+                                         "email": email}, **kw)
+
+
+def open_form(client: FlaskClient, number: str = "1001") -> TestResponse:
+    resp = lookup(client, number, EMAIL.upper())
+    assert resp.status_code == 303
+    assert resp.headers["Location"] == "/returns/order"
+    form = client.get("/returns/order")
+    assert form.status_code == 200
+    return form
+
+
+def submit(client: FlaskClient, form: TestResponse, **fields: str) -> TestResponse:
+    data = {"csrf_token": field(form, "csrf_token"), "form_token": field(form, "form_token"),
+            "line-0-id": "l1", "line-1-id": "l2", **fields}
+    return client.post("/returns/order", data=data)
+
+
+def words(resp: TestResponse, css_class: str, attr: str = "class") -> list[str]:
+    """The text of every element whose ``class`` (or ``attr``) starts with ``css_class``,
+    tags dropped and whitespace collapsed, as a reader sees it."""
+    html = resp.get_data(as_text=True)
+    out = []
+    for m in re.finditer(rf'<(\w+)[^>]*\b{attr}="{css_class}[^"]*"[^>]*>(.*?)</\1>', html, re.S):
+        out.append(" ".join(unescape(re.sub(r"<[^>]+>", " ", m.group(2))).split()))
+    return out
+
+
+def text(resp: TestResponse) -> str:
+    """The whole page as words, tags dropped and whitespace collapsed."""
+    body = resp.get_data(as_text=True)
+    body = re.sub(r"<(style|script)[^>]*>.*?</\1>", " ", body, flags=re.S)
+    return " ".join(unescape(re.sub(r"<[^>]+>", " ", body)).split())
+
+
+def errors(resp: TestResponse) -> list[str]:
+    """The sentences in the form's "There is a problem" box."""
+    html = resp.get_data(as_text=True)
+    box = re.search(r'<div class="error-summary".*?</div>', html, re.S)
+    if box is None:
+        return []
+    return [" ".join(unescape(li).split()) for li in re.findall(r"<li>(.*?)</li>", box.group(0))]

@@ -1,0 +1,59 @@
+"""In dry run (no provider keys) every customer page says that no money moves, and the status
+page never claims a provider received anything nor shows a DRYRUN code as ready; with a
+provider, none of that is said."""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime
+
+from tests.fakes.returns_client import lookup, open_form, submit, text, words
+from tests.fakes.returns_shop import ReturnsShop, order_event
+
+BANNER = "This shop is in test mode: no money moves."
+
+
+def test_every_page_of_a_dry_run_shop_says_no_money_moves(sqlite_url: str, now: datetime) -> None:
+    shop = ReturnsShop(sqlite_url, lambda: now, {"policy": "preset:credit-first"})
+    shop.seed(order_event("1001"))
+    client = shop.app.test_client()
+    assert shop.runtime.config.dry_run
+
+    pages = {"lookup": client.get("/returns"),
+             "not found": lookup(shop.app.test_client(), "9999", "x@example.com")}
+    pages["form"] = form = open_form(client)
+    pages["quote"] = submit(client, form, step="quote",
+                            **{"line-1-qty": "1", "line-1-reason": "too_large"})
+    pages["answer"] = answer = submit(client, form,
+                                      **{"line-1-qty": "1", "line-1-reason": "too_large"})
+    link = re.search(r'href="(/returns/status/[^"]+)"', answer.get_data(as_text=True))
+    assert link
+    shop.drain()
+    pages["status"] = status = client.get(link.group(1))
+    pages["bad link"] = client.get("/returns/status/nope")
+
+    assert {name: words(p, "test-mode") for name, p in pages.items()} == {
+        name: [BANNER] for name in pages}
+    assert words(status, "stage") == [
+        "Store credit: 44.00 USD Test mode: nothing was sent to a payment provider and no "
+        "money moved."]
+    assert "Received by the payment provider" not in text(status)
+    assert "DRYRUN-" not in status.get_data(as_text=True)
+    assert "DRYRUN-" not in answer.get_data(as_text=True)
+    shop.close()
+
+
+def test_a_live_shop_shows_no_test_mode_and_the_provider_stage(stripe_shop: ReturnsShop) -> None:
+    client = stripe_shop.app.test_client()
+    answer = submit(client, open_form(client), **{"line-0-qty": "1",
+                                                  "line-0-reason": "changed_mind"})
+    link = re.search(r'href="(/returns/status/[^"]+)"', answer.get_data(as_text=True))
+    assert link
+    stripe_shop.drain()
+
+    status = client.get(link.group(1))
+
+    assert BANNER not in text(answer) and BANNER not in text(status)
+    assert words(status, "stage") == [
+        "Refund to your original payment: 25.00 USD Received by the payment provider. A card "
+        "refund usually appears on your statement within 5 to 10 business days."]

@@ -1,0 +1,87 @@
+"""A return form that is wrong (a line the order lacks, a line twice, more units than are left)
+is shown again naming the line, with nothing recorded; a second submit of a decided form shows
+the first decision; lines the policy refuses are decided line by line."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from datetime import datetime
+
+import pytest
+
+from tests.fakes.returns_client import errors, field, open_form, submit, words
+from tests.fakes.returns_shop import ReturnsShop, order_event
+
+LINES = [
+    {"id": "l1", "sku": "MUG-1", "name": "Blue enamel mug", "quantity": 2, "unit_amount": 2500},
+    {"id": "l2", "sku": "TEE-M", "name": "Linen shirt", "quantity": 1, "unit_amount": 4000,
+     "tags": ["final-sale"]},
+]
+
+
+@pytest.fixture
+def db_shop(any_db_url: str, now: datetime) -> Iterator[ReturnsShop]:
+    s = ReturnsShop(any_db_url, lambda: now, {"policy": "preset:standard-30-day"})
+    s.seed(order_event("1001", lines=LINES))
+    yield s
+    s.close()
+
+
+@pytest.mark.parametrize(("fields", "said"), [
+    pytest.param({"line-1-qty": "9", "line-1-reason": "damaged"},
+                 ["You can return at most 1 of Linen shirt, not 9."], id="9-of-1"),
+    pytest.param({"line-0-id": "l9", "line-0-qty": "1", "line-0-reason": "damaged"},
+                 ["Your order has no item l9. Please start your return again."], id="unknown"),
+    pytest.param({"line-1-id": "l1", "line-0-qty": "1", "line-0-reason": "damaged",
+                  "line-1-qty": "1", "line-1-reason": "damaged"},
+                 ["Blue enamel mug is listed twice. Please choose it once."], id="twice"),
+    pytest.param({"line-0-qty": "1", "line-0-reason": "damaged", "line-1-qty": "-1",
+                  "line-1-reason": "damaged"},
+                 ["Please choose how many of Linen shirt to return."], id="negative"),
+])
+def test_one_bad_line_shows_the_form_again_naming_it_and_records_nothing(
+    db_shop: ReturnsShop, fields: dict[str, str], said: list[str]
+) -> None:
+    client = db_shop.app.test_client()
+    form = open_form(client)
+    before = db_shop.snapshot()
+
+    resp = submit(client, form, **fields)
+
+    assert resp.status_code == 400
+    assert errors(resp) == said
+    assert field(resp, "form_token") == field(form, "form_token")  # the same form, again
+    assert db_shop.snapshot() == before  # no event, no decision, no attempt: no money moved
+
+
+def test_sending_a_single_unit_line_twice_shows_the_first_decision(db_shop: ReturnsShop) -> None:
+    client = db_shop.app.test_client()
+    form = open_form(client)
+    picked = {"line-1-qty": "1", "line-1-reason": "damaged"}
+
+    first = submit(client, form, **picked)
+    again = submit(client, form, **picked)  # a double click, or a reload of the answer
+
+    assert first.status_code == again.status_code == 200
+    ref = re.search(r"Your reference: ([0-9a-f-]{36})", first.get_data(as_text=True))
+    assert ref and f"Your reference: {ref.group(1)}" in again.get_data(as_text=True)
+    assert words(again, "outcome") == ["Your return is approved"]
+    assert errors(again) == []
+    counts = db_shop.counts()
+    assert (counts["decisions"], counts["refund_attempts"]) == (1, 1)
+
+
+def test_a_request_with_one_refusable_line_is_decided_line_by_line(db_shop: ReturnsShop) -> None:
+    client = db_shop.app.test_client()
+
+    resp = submit(client, open_form(client), **{
+        "line-0-qty": "1", "line-0-reason": "too_small",
+        "line-1-qty": "1", "line-1-reason": "changed_mind"})
+
+    assert resp.status_code == 200
+    assert words(resp, "outcome") == ["Your return is approved"]
+    assert words(resp, "amount") == ["Refund to your original payment: 25.00 USD"]
+    assert "Linen shirt was sold as final sale and cannot be returned." in words(
+        resp, "explanation")[0]
+    assert db_shop.counts()["decisions"] == 1

@@ -1,0 +1,91 @@
+"""Before sending, the customer sees what they would get (the policy's own evaluation, with its
+fees), and nothing is recorded until they confirm."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from datetime import datetime
+
+import pytest
+from werkzeug.test import TestResponse
+
+from tests.fakes.returns_client import field, open_form, submit, text, words
+from tests.fakes.returns_shop import ReturnsShop, order_event
+
+
+@pytest.fixture
+def db_shop(any_db_url: str, now: datetime) -> Iterator[ReturnsShop]:
+    s = ReturnsShop(any_db_url, lambda: now, {"policy": "preset:standard-30-day"})
+    s.seed(order_event("1001"))
+    yield s
+    s.close()
+
+
+def _hidden(resp: TestResponse) -> dict[str, str]:
+    html = resp.get_data(as_text=True)
+    return dict(re.findall(r'<input type="hidden" name="([^"]+)" value="([^"]*)">', html))
+
+
+def test_the_quote_shows_the_fees_and_the_refund_and_records_nothing(
+    db_shop: ReturnsShop,
+) -> None:
+    client = db_shop.app.test_client()
+    form = open_form(client)
+    before = db_shop.snapshot()
+
+    quote = submit(client, form, step="quote", **{"line-0-qty": "2",
+                                                  "line-0-reason": "changed_mind"})
+
+    assert quote.status_code == 200
+    assert words(quote, "quote-lead") == [
+        "If you send this request, it is approved straight away:"]
+    assert words(quote, "amount") == ["Refund to your original payment: 44.05 USD"]
+    assert words(quote, "fee") == ["Return shipping fee, taken off: 5.95 USD"]
+    assert words(quote, "send-back") == ["Please send back: 2 × Blue enamel mug."]
+    assert "Send my return request" in text(quote) and "Change my choices" in text(quote)
+    assert db_shop.snapshot() == before  # a quote is not a request: nothing recorded
+
+    sent = client.post("/returns/order", data={**_hidden(quote), "step": "send"})
+
+    assert words(sent, "outcome") == ["Your return is approved"]
+    assert words(sent, "amount") == ["Refund to your original payment: 44.05 USD"]
+    assert words(sent, "fee") == ["Return shipping fee, taken off: 5.95 USD"]
+    counts = db_shop.counts()
+    assert (counts["decisions"], counts["refund_attempts"]) == (1, 1)
+
+
+def test_changing_my_choices_from_the_quote_shows_the_form_with_them_kept(
+    db_shop: ReturnsShop,
+) -> None:
+    client = db_shop.app.test_client()
+    form = open_form(client)
+    quote = submit(client, form, step="quote", comment="Chipped rim",
+                   **{"line-0-qty": "1", "line-0-reason": "damaged"})
+    before = db_shop.snapshot()
+
+    back = client.post("/returns/order", data={**_hidden(quote), "step": "edit"})
+
+    assert back.status_code == 200
+    html = back.get_data(as_text=True)
+    assert '<option value="damaged" selected>It arrived damaged</option>' in html
+    assert ">Chipped rim</textarea>" in html
+    assert field(back, "form_token") == field(form, "form_token")
+    assert db_shop.snapshot() == before
+
+
+def test_a_quote_that_would_be_declined_offers_no_send_button(db_shop: ReturnsShop,
+                                                              now: datetime) -> None:
+    late = ReturnsShop(db_shop.db_url, lambda: now.replace(year=2027),
+                       {"policy": "preset:standard-30-day"})
+    client = late.app.test_client()
+    before = late.snapshot()
+
+    quote = submit(client, open_form(client), step="quote",
+                   **{"line-1-qty": "1", "line-1-reason": "changed_mind"})
+
+    assert words(quote, "quote-lead") == [
+        "We can't accept this return as it is. Nothing has been sent yet."]
+    assert "Send my return request" not in text(quote)
+    assert late.snapshot() == before
+    late.close()

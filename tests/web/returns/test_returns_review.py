@@ -1,0 +1,101 @@
+"""A return sent to a person: the customer is not told to send anything back yet; once decided,
+the status page says one thing (approved, or not accepted) and shows the reviewer's note for
+the customer, which the finance API takes beside the internal note."""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterator
+from datetime import datetime
+
+import pytest
+from werkzeug.test import TestResponse
+
+from refunds_plugin.finance.tokens import create_token
+from refunds_plugin.ledger.tables import ledger_entries
+from tests.fakes.returns_client import open_form, submit, text, words
+from tests.fakes.returns_shop import ReturnsShop, order_event
+
+KEYS = ["attempt_ids", "decided_by", "note", "status"]
+
+
+@pytest.fixture
+def db_shop(any_db_url: str, now: datetime) -> Iterator[ReturnsShop]:
+    s = ReturnsShop(any_db_url, lambda: now, {"policy": "preset:standard-30-day"})
+    s.seed(order_event("1001"))
+    yield s
+    s.close()
+
+
+def _sent_to_review(shop: ReturnsShop) -> tuple[TestResponse, str, str]:
+    client = shop.app.test_client()
+    answer = submit(client, open_form(client), **{"line-0-qty": "1", "line-0-reason": "other"})
+    page = answer.get_data(as_text=True)
+    link = re.search(r'href="(/returns/status/[^"]+)"', page)
+    ref = re.search(r"Your reference: ([0-9a-f-]{36})", page)
+    assert link and ref
+    return answer, link.group(1), ref.group(1)
+
+
+def _decide(shop: ReturnsShop, ref: str, now: datetime, **body: str) -> None:
+    admin = create_token(shop.runtime.engine, "Ada Admin", "admin", now).secret
+    resp = shop.app.test_client().post(f"/api/reviews/{ref}", json=body,
+                                       headers={"Authorization": f"Bearer {admin}"})
+    assert resp.status_code == 200, resp.get_data(as_text=True)
+
+
+def _review_entry(shop: ReturnsShop, ref: str) -> dict[str, object]:
+    (body,) = [r[3] for r in shop.rows(ledger_entries)
+               if r[1] == "review_decided" and r[2] == ref]
+    return dict(json.loads(body))
+
+
+def test_a_return_sent_to_review_does_not_ask_for_the_item_yet(db_shop: ReturnsShop) -> None:
+    answer, link, _ = _sent_to_review(db_shop)
+
+    assert words(answer, "outcome") == ["We need a quick check"]
+    assert words(answer, "send-back") == [
+        "Please don't send anything back yet: our team will tell you what to do once they "
+        "have checked your return."]
+    status = db_shop.app.test_client().get(link)
+    assert words(status, "outcome") == [
+        "Our team is checking your return. We will let you know the answer. "
+        "Decided on 24 November 2026."]
+    assert "Please send back" not in text(status)
+
+
+def test_a_declined_review_says_so_once_with_the_reviewers_note_for_the_customer(
+    db_shop: ReturnsShop, now: datetime
+) -> None:
+    _, link, ref = _sent_to_review(db_shop)
+
+    _decide(db_shop, ref, now, action="decline", note="3rd 'other' return this month",
+            customer_note="We could not see a problem with the mug.")
+
+    status = db_shop.app.test_client().get(link)
+    assert words(status, "outcome") == [
+        "Our team looked at your return and could not accept it. Decided on 24 November 2026."]
+    assert words(status, "notice customer-note") == [
+        "A note from our team: We could not see a problem with the mug."]
+    assert "quick check" not in text(status) and "checking" not in text(status)
+    assert "3rd" not in text(status)  # the internal note stays inside
+    assert _review_entry(db_shop, ref)["customer_note"] == (
+        "We could not see a problem with the mug.")
+    assert db_shop.counts()["refund_attempts"] == 0
+
+
+def test_an_approved_review_says_approved_and_what_to_send_and_keeps_the_old_entry_shape(
+    db_shop: ReturnsShop, now: datetime
+) -> None:
+    _, link, ref = _sent_to_review(db_shop)
+
+    _decide(db_shop, ref, now, action="approve", note="fine")
+
+    status = db_shop.app.test_client().get(link)
+    assert words(status, "outcome") == [
+        "Our team checked your return and approved it. Decided on 24 November 2026."]
+    assert words(status, "send-back") == ["Please send back: Blue enamel mug."]
+    assert "quick check" not in text(status) and "customer-note" not in status.get_data(
+        as_text=True)
+    assert sorted(_review_entry(db_shop, ref)) == KEYS  # no customer_note key when none given

@@ -1,0 +1,73 @@
+"""The return form as sent: every ``line-N-*`` field the browser posted, checked line by line.
+
+A line the order does not have, a line named twice, or more units than are left is the
+customer's form being wrong (a stale page, a hand-edited request): the form is shown again
+naming that line, and nothing is recorded. Lines the policy refuses (outside the window, final
+sale) are not errors here: the policy decides those line by line.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+
+from refunds_plugin.domain import OrderFacts, Reason, ResolutionKind, ReturnLine, ReturnRequest
+from webhooks.returns.strings import Strings
+
+_LINE_FIELD = re.compile(r"^line-(\d{1,4})-(?:id|qty|reason)$")
+
+
+def _quantity(raw: str) -> int | None:
+    raw = raw.strip()
+    return int(raw) if raw.isdigit() else None
+
+
+def parse(facts: OrderFacts, form: Mapping[str, str], t: Strings,
+          request_id: str) -> tuple[ReturnRequest | None, list[str]]:
+    """The request the form asks for, or the sentences saying what to fix (and no request)."""
+    indices = sorted({int(m.group(1)) for key in form if (m := _LINE_FIELD.match(key))})
+    lines: list[ReturnLine] = []
+    errors: list[str] = []
+    seen: set[str] = set()
+    for i in indices:
+        qty = _quantity(form.get(f"line-{i}-qty", "0") or "0")
+        line_id = form.get(f"line-{i}-id", "")
+        if qty == 0:
+            continue  # the customer left this line alone
+        line = facts.line(line_id)
+        if line is None:
+            errors.append(t.unknown_line.format(line=line_id[:80] or "?"))
+            continue
+        if line.id in seen:
+            errors.append(t.line_twice.format(item=line.name))
+            continue
+        seen.add(line.id)
+        left = line.quantity - facts.returned(line.id)
+        if qty is None:
+            errors.append(t.pick_quantity.format(item=line.name))
+            continue
+        if left <= 0:
+            errors.append(t.line_returned.format(item=line.name))
+            continue
+        if qty > left:
+            errors.append(t.too_many_units.format(item=line.name, left=left, qty=qty))
+            continue
+        try:
+            reason = Reason(form.get(f"line-{i}-reason", ""))
+        except ValueError:
+            errors.append(t.pick_reason.format(item=line.name))
+            continue
+        lines.append(ReturnLine(line.id, qty, reason))
+    if not lines and not errors:
+        errors.append(t.pick_something)
+    if errors:
+        return None, errors
+    try:
+        preferred: ResolutionKind | None = ResolutionKind(form.get("resolution", ""))
+    except ValueError:
+        preferred = None
+    return ReturnRequest(
+        request_id=request_id, order_id=facts.order_id, lines=tuple(lines),
+        preferred_resolution=preferred, comment=form.get("comment", "")[:2000],
+        channel="returns_page",
+    ), []

@@ -1,0 +1,49 @@
+"""What the answer, quote and status pages say about a decision, worked out once in Python so
+the templates only place sentences: items to send back or keep (one entry per order line, with
+its quantity), whether "it" or "them", and the explanation with any promise already kept.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from refunds_plugin.domain import Decision, OrderFacts, Reason
+
+
+@dataclass(frozen=True)
+class Items:
+    send: tuple[str, ...]  # "2 × Blue enamel mug", once per line
+    keep: tuple[str, ...]
+    keep_many: bool  # more than one unit to keep: "them", not "it"
+    never_came: bool  # every line is "it never arrived": nothing to send or keep
+
+
+def items(decision: Decision, names: dict[str, str]) -> Items:
+    """Send and keep lists by order line; a line that never arrived is in neither."""
+    send: dict[str, int] = {}
+    keep: dict[str, int] = {}
+    arrived = [ln for ln in decision.lines if ln.reason != Reason.NOT_RECEIVED.value]
+    for ln in arrived:
+        into = send if ln.return_required else keep
+        into[ln.line_id] = into.get(ln.line_id, 0) + ln.quantity
+
+    def said(counts: dict[str, int]) -> tuple[str, ...]:
+        return tuple(f"{q} × {names.get(lid, lid)}" if q > 1 else names.get(lid, lid)
+                     for lid, q in counts.items())
+
+    return Items(said(send), said(keep), sum(keep.values()) > 1,
+                 bool(decision.lines) and not arrived)
+
+
+def names_of(facts: OrderFacts) -> dict[str, str]:
+    return {ln.id: ln.name for ln in facts.lines}
+
+
+def explanation(decision: Decision, money_done: bool) -> str:
+    """The policy's paragraph; once the money has arrived, without its promise of when it will
+    be on its way (a promise already kept reads as one still pending)."""
+    text = decision.explanation
+    if money_done and decision.promise_hours is not None:
+        promise = f" The money will be on its way within {decision.promise_hours} hours."
+        text = text.replace(promise, "")
+    return text
