@@ -1,5 +1,5 @@
 """Reading the ledger for people: recent decisions, filtered pages, one decision in full, and
-a streaming export. The shape of one decision's row is in ``report_rows``."""
+a streaming export. The shape of one decision's row is in ``rows``."""
 
 from __future__ import annotations
 
@@ -168,9 +168,9 @@ def decision_query(filters: Mapping[str, str]) -> Select[Any]:
 
 
 def money_status_sql() -> ColumnElement[str]:
-    """Each decision's ``report_rows.money_status`` as SQL, over the attempts that speak for it:
+    """Each decision's ``rows.money_status`` as SQL, over the attempts that speak for it:
     a failed attempt that a later one of the same decision replaced (its journal entry's
-    ``retry_of``, as ``report_rows.replaced_attempts`` reads it) does not."""
+    ``retry_of``, as ``rows.replaced_attempts`` reads it) does not."""
     a = refund_attempts.alias("a")
     later = refund_attempts.alias("later")
     le = ledger_entries.c

@@ -1,10 +1,10 @@
 """Replaying stored return decisions under a candidate policy, read-only.
 
 Each return decision in the ledger keeps the facts and the request the policy saw (``facts`` and
-``request`` columns, written by ``ledger.record_decision``). ``replay`` rebuilds them, decides
-them again under another policy as of the same moment, and yields old next to new; ``Summary``
-adds the comparisons up. Each decision is replayed on its own facts: an earlier decision that
-would have gone differently does not change the facts a later one saw.
+``request`` columns, written by ``ledger.decisions.record_decision``). ``replay`` rebuilds them,
+decides them again under another policy as of the same moment, and yields old next to new;
+``Summary`` adds the comparisons up. Each decision is replayed on its own facts: an earlier
+decision that would have gone differently does not change the facts a later one saw.
 """
 
 from __future__ import annotations

@@ -139,7 +139,7 @@ def summarize(
 
 
 def _drop_replaced(conn: Connection, money: dict[str, list[Any]]) -> None:
-    """Leave out each failed attempt a later one replaced, as ``report_rows.attempt_statuses``
+    """Leave out each failed attempt a later one replaced, as ``rows.attempt_statuses``
     does; only a decision with a failed attempt and another attempt can have one."""
     maybe = {decision_id: atts for decision_id, atts in money.items()
              if len(atts) > 1 and any(a.status == AttemptStatus.FAILED for a in atts)}

@@ -1,11 +1,11 @@
 """Has anyone altered the record? Walk the hash chain, then hold every row up to the journal.
 
-The chain (chain.py) finds an edited, deleted, inserted or reordered journal entry. It cannot
-see an edit of the ``decisions`` or ``refund_attempts`` tables themselves, nor the loss of the
-newest entry, so each row is also compared with what the journal says about it: a decision with
-its ``decision`` entry, an attempt with the fold of its ``attempt`` entries, a review with its
-``review_opened`` / ``review_decided`` / ``review_reopened`` entries. Every problem names the
-entry or row.
+The chain (``ledger/chain.py``) finds an edited, deleted, inserted or reordered journal entry.
+It cannot see an edit of the ``decisions`` or ``refund_attempts`` tables themselves, nor the
+loss of the newest entry, so each row is also compared with what the journal says about it: a
+decision with its ``decision`` entry, an attempt with the fold of its ``attempt`` entries, a
+review with its ``review_opened`` / ``review_decided`` / ``review_reopened`` entries. Every
+problem names the entry or row.
 
 Neither can see a rewrite that recomputes every hash after it: for that, ``chain_head`` gives the
 newest entry's ``SEQ:HASH`` to keep outside the database, and ``verify_ledger(anchors=…)`` fails

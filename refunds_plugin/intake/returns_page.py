@@ -1,7 +1,7 @@
 """What the customer's returns page asks of the ledger: find my order, what can still go back
 and until when, and where is my money.
 
-The page itself (``webhooks/returns.py``) only renders these answers; decisions are made by
+The page itself (``webhooks/returns/views.py``) only renders these answers; decisions are made by
 ``Service.return_requested`` like every other return request.
 """
 

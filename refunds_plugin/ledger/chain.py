@@ -3,7 +3,8 @@
 ``hash = sha256(prev_hash + "\\n" + entry_type + "\\n" + subject_id + "\\n" + canonical body)``.
 Editing, deleting or reordering any entry breaks every hash after it, and ``verify`` names the
 first entry where the chain no longer holds. A rewrite that recomputes every later hash is a
-consistent chain again: only an anchor kept outside the database finds it (``verify.chain_head``).
+consistent chain again: only an anchor kept outside the database finds it
+(``finance.verify.chain_head``).
 """
 
 from __future__ import annotations

@@ -4,7 +4,7 @@ handing them back. The executor runs these; ``attempts.transition`` writes what 
 Claims are leases: ``SELECT … FOR UPDATE SKIP LOCKED`` on PostgreSQL (any number of workers),
 the single write lock on SQLite (one executor). A worker that dies keeps its claim only until
 the lease runs out. Claims and releases are not journalled: the status they move between,
-pending and in progress, is the same attempt waiting to be sent (``verify.UNJOURNALLED``).
+pending and in progress, is the same attempt waiting to be sent (``finance.verify.UNJOURNALLED``).
 """
 
 from __future__ import annotations

@@ -80,7 +80,7 @@ def is_sqlite(engine_or_conn: Engine | Connection) -> bool:
 def write_tx(engine: Engine) -> Iterator[Connection]:
     """One write transaction: committed on success, rolled back on any exception.
 
-    On SQLite it is a savepoint in a group commit (``batching.GroupCommit``): it returns only
+    On SQLite it is a savepoint in a group commit (``group_commit.GroupCommit``): it returns only
     after the commit that makes it durable, and an exception rolls back only its own work.
     """
     group = _GROUPS.get(engine) if engine.dialect.name == "sqlite" else None

@@ -121,7 +121,7 @@ def _returned(conn: Connection, order_id: str) -> tuple[tuple[tuple[str, int], .
     return tuple(sorted(qty.items())), shipping
 
 
-NOT_RECEIVED_LINE = '%"reason":"not_received"%'  # as ledger.to_json writes a request's lines
+NOT_RECEIVED_LINE = '%"reason":"not_received"%'  # as journal.to_json writes a request's lines
 
 
 def _history_query(by_id: bool, by_email: bool) -> Any:

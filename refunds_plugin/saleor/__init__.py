@@ -1,8 +1,9 @@
-"""The Saleor app: install, verified webhooks, order facts over GraphQL, returns and money.
+"""The Saleor app, inbound: install, verified webhooks, order facts over GraphQL, the widget.
 
-``graphql`` holds every document we send; ``client`` speaks GraphQL over HTTP; ``installs``
-keeps the app token per Saleor API URL; ``jws`` verifies webhook signatures; ``facts`` turns a
-re-queried order into ledger rows; ``events`` maps webhooks onto the ledger; ``transactions``
-(refunds straight from a transaction, and the order look-up) and ``gift_cards`` (store credit)
-are the provider's steps.
+``manifest`` says who we are and what we hear; ``installs`` keeps the app token per Saleor API
+URL; ``jws`` verifies webhook signatures and ``dashboard_token`` the Dashboard's token;
+``graphql`` holds every document we send; ``client`` speaks GraphQL over HTTP; ``order`` turns
+a re-queried order into ledger rows and ``tags`` its lines' tags; ``events`` maps order webhooks
+onto the ledger; ``widget`` is the Dashboard's order widget. The outbound half, where we move
+money through Saleor, is ``refunds_plugin.providers.saleor``.
 """

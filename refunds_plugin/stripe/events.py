@@ -102,7 +102,7 @@ def on_charge_refunded(
     conn: Connection, obj: dict[str, Any], now: datetime, *, event_id: str, created: int
 ) -> str:
     """Stripe's ``amount_refunded`` as of this event; it can go down, and only the newest
-    event counts (``stripe_refunded``)."""
+    event counts (``refunded_total``)."""
     reference = (
         _payment_intent(obj) or find_payment_by_charge(conn, "stripe", obj["id"]) or obj["id"]
     )
@@ -110,6 +110,13 @@ def on_charge_refunded(
 
 
 def on_refund(conn: Connection, obj: dict[str, Any], now: datetime) -> str:
+    """``refund.created|updated|failed``: record Stripe's refund and settle our attempt.
+
+    A failed or canceled refund that a ``charge.refunded`` had counted gives its amount back;
+    our attempt moves to Stripe's status, so a failed one is ``failed`` and
+    ``ledger.attempts.transition`` opens its review; one that fails after it had succeeded
+    frees its amount and opens (or re-opens) its review. A refund we did not make is recorded
+    as such."""
     lock_ledger(conn)
     meta = obj.get("metadata") or {}
     attempt = None

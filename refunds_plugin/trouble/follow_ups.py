@@ -1,8 +1,12 @@
 """Failed payments the merchant should chase: opened on failure, cleared by a later success.
 
-A follow-up is opened when a payment fails for an order nothing has paid yet; a success for the
-order clears it (``orders.clear_follow_ups``, called wherever a payment is recorded). It is
-*due*, and listed, once the policy's ``follow_up_after_hours`` have passed without a success.
+A follow-up is opened when a payment fails for an order nothing has paid yet
+(``note_failed_payment``, called by ``stripe.events.after_event`` for
+``payment_intent.payment_failed``, and by ``reopen`` for ``refunds trouble scan --apply``); a
+success for the order clears it (``ledger.orders.clear_follow_ups``, called wherever a payment
+is recorded: ``intake.service`` for ``order.paid``, ``stripe.events``, ``saleor.events`` and
+``trouble.corrections.adopt_payment``). It is *due*, and listed (``find``), once the policy's
+``follow_up_after_hours`` have passed without a success.
 """
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """Test-only fakes and a harness: the real app and runtime, a fake clock, a fake Stripe API.
 
-``Harness`` builds the service exactly as production does (``runtime.build`` + ``create_app``)
+``Harness`` builds the service exactly as production does (``bootstrap.build`` + ``create_app``)
 against a migrated database and the in-repo Stripe fake, signs events for real, and reads the
 ledger back so tests can assert exact rows.
 """

@@ -1,4 +1,4 @@
-"""Alembic environment: runs against the connection handed over by ``refunds_plugin.schema``."""
+"""Alembic environment: runs on the connection ``refunds_plugin.ledger.migrate`` hands over."""
 
 from __future__ import annotations
 
