@@ -3,7 +3,8 @@
 RefundsError
 ├── InputError            the request itself is wrong (answer 4xx; retrying the same won't help)
 │   ├── SignatureError    signature missing, malformed, stale, or not matching
-│   └── PayloadError      body not JSON, a field missing or of the wrong type
+│   ├── PayloadError      body not JSON, a field missing or of the wrong type
+│   └── ReviewClosed      a review decided before (by someone else, or an earlier click)
 ├── NotFound              an order or decision we have never seen
 └── ProviderError         a payment provider refused or could not be reached
     ├── RetryableProviderError   network, timeout, 409, 429, 5xx: same idempotency key later
@@ -33,6 +34,12 @@ class SignatureError(InputError):
 
 class PayloadError(InputError):
     code = "invalid_payload"
+
+
+class ReviewClosed(InputError):
+    """The review was decided before (by someone else, or by an earlier click)."""
+
+    code = "review_closed"
 
 
 class NotFound(RefundsError):

@@ -21,8 +21,7 @@ from urllib.parse import urlsplit
 from flask import Blueprint, Flask, Response, current_app, g, render_template, request
 
 from refunds_plugin.bootstrap import Runtime
-from refunds_plugin.errors import InputError, NotFound
-from refunds_plugin.intake.reviews import ReviewClosed
+from refunds_plugin.errors import InputError, NotFound, ReviewClosed
 from refunds_plugin.saleor import widget
 from refunds_plugin.saleor.dashboard_token import DashboardTokenError, StaffToken, verify
 from refunds_plugin.saleor.installs import get_install, normalize_api_url

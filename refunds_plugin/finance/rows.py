@@ -5,7 +5,6 @@ its replacement does."""
 
 from __future__ import annotations
 
-import json
 from collections import Counter
 from datetime import date, datetime
 from typing import Any
@@ -13,8 +12,9 @@ from typing import Any
 from sqlalchemy import Connection, select
 
 from refunds_plugin.domain import WAITING, AttemptStatus
+from refunds_plugin.ledger.attempts import replaced_attempts
 from refunds_plugin.ledger.db import aware
-from refunds_plugin.ledger.tables import ledger_entries, refund_attempts
+from refunds_plugin.ledger.tables import refund_attempts
 from refunds_plugin.money import Money
 
 EXPORT_COLUMNS = [
@@ -110,16 +110,3 @@ def attempt_statuses(conn: Connection, ids: list[str]) -> dict[str, list[str]]:
         if not (status == AttemptStatus.FAILED and attempt_id in gone):
             out.setdefault(decision_id, []).append(status)
     return out
-
-
-def replaced_attempts(conn: Connection, attempt_ids: list[str]) -> set[str]:
-    """The attempts that ``attempt_ids`` were created to replace (their journal's ``retry_of``)."""
-    le = ledger_entries.c
-    bodies = conn.execute(
-        select(le.body).where(
-            le.entry_type == "attempt",
-            le.subject_id.in_(attempt_ids),
-            le.body.like('%"retry_of"%'),
-        )
-    ).scalars()
-    return {str(found) for body in bodies if (found := json.loads(body).get("retry_of"))}

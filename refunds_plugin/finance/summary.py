@@ -16,7 +16,7 @@ from typing import Any
 from sqlalchemy import Connection, Engine, select
 
 from refunds_plugin.domain import AttemptStatus
-from refunds_plugin.finance.rows import replaced_attempts
+from refunds_plugin.ledger.attempts import replaced_attempts
 from refunds_plugin.ledger.db import aware
 from refunds_plugin.ledger.tables import decisions, payments, refund_attempts
 

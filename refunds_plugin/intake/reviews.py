@@ -11,12 +11,11 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, Engine, select, update
+from sqlalchemy import Connection, Engine, select
 
 from refunds_plugin import routing
 from refunds_plugin.domain import LIVE, AttemptStatus, Decision, OrderFacts, ResolutionKind
 from refunds_plugin.errors import InputError, NotFound
-from refunds_plugin.finance.rows import replaced_attempts as _replaced
 from refunds_plugin.intake.service import Service
 from refunds_plugin.ledger import facts as facts_mod
 from refunds_plugin.ledger.attempts import (
@@ -26,15 +25,13 @@ from refunds_plugin.ledger.attempts import (
     retry_attempt,
     write_attempts,
 )
+from refunds_plugin.ledger.attempts import (
+    replaced_attempts as _replaced,
+)
 from refunds_plugin.ledger.db import lock_ledger, write_tx
 from refunds_plugin.ledger.journal import append_entry
+from refunds_plugin.ledger.reviews import close_review
 from refunds_plugin.ledger.tables import decisions, refund_attempts, reviews
-
-
-class ReviewClosed(InputError):
-    """The review was decided before (by someone else, or by an earlier click)."""
-
-    code = "review_closed"
 
 
 class NotRefundable(InputError):
@@ -64,24 +61,6 @@ def open_reviews(conn: Connection, limit: int = 100, offset: int = 0) -> list[An
     )
 
 
-def _close(
-    conn: Connection, decision_id: str, status: str, by: str, note: str, now: datetime
-) -> None:
-    """The guarded UPDATE: only an open review can be decided, and only once."""
-    done = conn.execute(
-        update(reviews)
-        .where(reviews.c.decision_id == decision_id, reviews.c.status == "open")
-        .values(status=status, decided_by=by, note=note, decided_at=now)
-    ).rowcount
-    if done != 1:
-        exists = conn.execute(
-            select(reviews.c.status).where(reviews.c.decision_id == decision_id)
-        ).scalar_one_or_none()
-        if exists is None:
-            raise NotFound(f"decision {decision_id} has no review", code="no_review")
-        raise ReviewClosed(f"the review of decision {decision_id} was already {exists}")
-
-
 def decide(
     engine: Engine,
     service: Service,
@@ -105,7 +84,7 @@ def decide(
     status = "approved" if approve else "declined"
     with write_tx(engine) as conn:
         lock_ledger(conn)
-        _close(conn, decision_id, status, by, note, now)
+        close_review(conn, decision_id, status, by, note, now)
         row = conn.execute(select(decisions).where(decisions.c.id == decision_id)).one()
         decision = Decision.from_dict(json.loads(row.body))
         attempt_ids: list[str] = []

@@ -30,12 +30,13 @@ from refunds_plugin.ledger.attempts import AttemptRow
 from refunds_plugin.ledger.db import lock_ledger, write_tx
 from refunds_plugin.ledger.decisions import RecordedDecision, find_decision, record_decision
 from refunds_plugin.ledger.journal import mark_event, record_event
-from refunds_plugin.ledger.orders import OrderRecord, clear_follow_ups, record_payment, upsert_order
+from refunds_plugin.ledger.orders import OrderRecord, record_payment, upsert_order
 from refunds_plugin.ledger.tables import refund_attempts
 from refunds_plugin.saleor import events as saleor_events
 from refunds_plugin.stripe import events as stripe_events
 from refunds_plugin.stripe import refunded_total as stripe_refunded
 from refunds_plugin.trouble.corrections import Woken, after_order_paid
+from refunds_plugin.trouble.follow_ups import clear_follow_ups
 
 log = logging.getLogger("refunds.service")
 Clock = Callable[[], datetime]

@@ -34,7 +34,7 @@ from refunds_plugin.domain import (
 from refunds_plugin.ledger.db import aware, lock_ledger
 from refunds_plugin.ledger.journal import append_entry
 from refunds_plugin.ledger.reviews import open_review
-from refunds_plugin.ledger.tables import refund_attempts
+from refunds_plugin.ledger.tables import ledger_entries, refund_attempts
 
 ATTEMPT_NAMESPACE = uuid.UUID("8f0f8d52-52a4-4c1e-9d53-3b1f1f0c2a77")
 
@@ -334,3 +334,16 @@ def save_progress(conn: Connection, attempt_id: str, progress: dict[str, Any]) -
         .where(refund_attempts.c.id == attempt_id)
         .values(progress=json.dumps(progress, sort_keys=True))
     )
+
+
+def replaced_attempts(conn: Connection, attempt_ids: list[str]) -> set[str]:
+    """The attempts that ``attempt_ids`` were created to replace (their journal's ``retry_of``)."""
+    le = ledger_entries.c
+    bodies = conn.execute(
+        select(le.body).where(
+            le.entry_type == "attempt",
+            le.subject_id.in_(attempt_ids),
+            le.body.like('%"retry_of"%'),
+        )
+    ).scalars()
+    return {str(found) for body in bodies if (found := json.loads(body).get("retry_of"))}

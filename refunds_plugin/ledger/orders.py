@@ -7,14 +7,15 @@ from dataclasses import asdict, dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, bindparam, case, func, select, update
+from sqlalchemy import Connection, case, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from refunds_plugin.domain import Customer, OrderLine
-from refunds_plugin.ledger.tables import follow_ups, orders, payments, provider_refunds
+from refunds_plugin.ledger.tables import orders, payments, provider_refunds
 
 
-def _insert(conn: Connection, table: Any) -> Any:
+def dialect_insert(conn: Connection, table: Any) -> Any:
+    """The dialect's INSERT (both have ON CONFLICT)."""
     return (postgresql if conn.dialect.name == "postgresql" else sqlite).insert(table)
 
 
@@ -46,7 +47,7 @@ def _prebuilt(conn: Connection, name: str) -> Any:
     """The dialect's upsert statement, built once; each call binds its own values."""
     stmt = _UPSERTS.get((conn.dialect.name, name))
     if stmt is None:
-        ins = _insert(conn, _TABLES[name])
+        ins = dialect_insert(conn, _TABLES[name])
         stmt = _UPSERTS[(conn.dialect.name, name)] = _BUILDERS[name](ins, conn.dialect.name)
     return stmt
 
@@ -202,7 +203,7 @@ def upsert_provider_refund(
     status: str,
     now: datetime,
 ) -> None:
-    stmt = _insert(conn, provider_refunds).values(
+    stmt = dialect_insert(conn, provider_refunds).values(
         provider=provider,
         refund_id=refund_id,
         payment_reference=payment_reference,
@@ -228,38 +229,44 @@ def upsert_provider_refund(
     )
 
 
-def open_follow_up(
-    conn: Connection,
-    *,
-    kind: str,
-    order_id: str,
-    payment_reference: str | None,
-    currency: str | None,
-    amount: int | None,
-    customer_email: str | None,
-    detail: str,
-    now: datetime,
-) -> None:
-    stmt = _insert(conn, follow_ups).values(
-        kind=kind,
-        order_id=order_id,
-        payment_reference=payment_reference,
-        currency=currency,
-        amount=amount,
-        customer_email=customer_email,
-        detail=detail,
-        status="open",
-        created_at=now,
+def set_order_number(conn: Connection, order_id: str, number: str) -> None:
+    """The number the shop shows the customer (Saleor's ``number``), what /returns looks up."""
+    conn.execute(update(orders).where(orders.c.order_id == order_id).values(order_number=number))
+
+
+def link_payment(
+    conn: Connection, provider: str, reference: str, created: datetime | None
+) -> str | None:
+    """After a payment is recorded: take the provider's time and link early refunds to its order.
+
+    The provider's creation time orders payments (the first is the legitimate one) whatever
+    order their events arrive in. A refund event that arrived before its payment was stored
+    without an order; linking it lets the trouble detectors count it. Returns the order id.
+    """
+    if created is not None:
+        conn.execute(
+            update(payments)
+            .where(
+                payments.c.provider == provider,
+                payments.c.reference == reference,
+                payments.c.created_at > created,
+            )
+            .values(created_at=created)
+        )
+    order_id = conn.execute(
+        select(payments.c.order_id).where(
+            payments.c.provider == provider, payments.c.reference == reference
+        )
+    ).scalar_one_or_none()
+    if order_id is None:
+        return None
+    conn.execute(
+        update(provider_refunds)
+        .where(
+            provider_refunds.c.provider == provider,
+            provider_refunds.c.payment_reference == reference,
+            provider_refunds.c.order_id.is_(None),
+        )
+        .values(order_id=order_id)
     )
-    conn.execute(stmt.on_conflict_do_nothing())
-
-
-_CLEAR_FOLLOW_UPS = (
-    update(follow_ups)
-    .where(follow_ups.c.order_id == bindparam("oid"), follow_ups.c.status == "open")
-    .values(status="cleared", cleared_at=bindparam("now"))
-)
-
-
-def clear_follow_ups(conn: Connection, order_id: str, now: datetime) -> int:
-    return int(conn.execute(_CLEAR_FOLLOW_UPS, {"oid": order_id, "now": now}).rowcount)
+    return str(order_id)

@@ -9,8 +9,9 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Connection, update
+from sqlalchemy import Connection, select, update
 
+from refunds_plugin.errors import NotFound, ReviewClosed
 from refunds_plugin.ledger.journal import append_entry, insert_ignore
 from refunds_plugin.ledger.tables import reviews
 
@@ -37,3 +38,21 @@ def open_review(conn: Connection, decision_id: str, reason: str, now: datetime) 
         append_entry(
             conn, "review_reopened", decision_id, {"reason": reason, "status": "open"}, now
         )
+
+
+def close_review(
+    conn: Connection, decision_id: str, status: str, by: str, note: str, now: datetime
+) -> None:
+    """The guarded UPDATE: only an open review can be decided, and only once."""
+    done = conn.execute(
+        update(reviews)
+        .where(reviews.c.decision_id == decision_id, reviews.c.status == "open")
+        .values(status=status, decided_by=by, note=note, decided_at=now)
+    ).rowcount
+    if done != 1:
+        exists = conn.execute(
+            select(reviews.c.status).where(reviews.c.decision_id == decision_id)
+        ).scalar_one_or_none()
+        if exists is None:
+            raise NotFound(f"decision {decision_id} has no review", code="no_review")
+        raise ReviewClosed(f"the review of decision {decision_id} was already {exists}")

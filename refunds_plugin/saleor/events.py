@@ -20,7 +20,7 @@ from datetime import datetime
 from typing import Any
 
 import requests
-from sqlalchemy import Connection, Engine, bindparam, select, update
+from sqlalchemy import Connection, Engine, bindparam, select
 
 import policies
 from refunds_plugin.domain import RESERVED, TERMINAL, AttemptStatus
@@ -33,9 +33,9 @@ from refunds_plugin.ledger.attempts import (
 )
 from refunds_plugin.ledger.db import lock_ledger, write_tx
 from refunds_plugin.ledger.orders import (
-    clear_follow_ups,
     record_payment,
     report_refunded,
+    set_order_number,
     upsert_order,
     upsert_provider_refund,
 )
@@ -48,6 +48,7 @@ from refunds_plugin.saleor.installs import get_install
 from refunds_plugin.saleor.order import SaleorOrder, SaleorPayment, order_from_saleor
 from refunds_plugin.saleor.tags import FINAL_SALE_KEY
 from refunds_plugin.trouble.corrections import Woken, adopt_payment, correct, woken
+from refunds_plugin.trouble.follow_ups import clear_follow_ups
 
 log = logging.getLogger("refunds.saleor")
 
@@ -70,9 +71,7 @@ def store_order(conn: Connection, so: SaleorOrder, now: datetime) -> None:
     upsert_order(conn, rec, now)
     number = ((rec.extra or {}).get("saleor") or {}).get("order_number")
     if number:  # what the customer types on /returns
-        conn.execute(
-            update(orders).where(orders.c.order_id == rec.order_id).values(order_number=str(number))
-        )
+        set_order_number(conn, rec.order_id, str(number))
     for pay in so.payments:
         if pay.captured <= 0:
             continue

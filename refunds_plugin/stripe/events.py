@@ -20,7 +20,6 @@ from refunds_plugin.domain import RESERVED, TERMINAL, AttemptStatus, Customer
 from refunds_plugin.ledger.attempts import find_by_provider_reference, get_attempt, transition
 from refunds_plugin.ledger.db import lock_ledger
 from refunds_plugin.ledger.orders import (
-    clear_follow_ups,
     find_payment_by_charge,
     mark_disputed,
     record_payment,
@@ -32,6 +31,7 @@ from refunds_plugin.routing import Route
 from refunds_plugin.stripe import refunded_total as stripe_refunded
 from refunds_plugin.trouble import follow_ups
 from refunds_plugin.trouble.corrections import Woken, adopt_payment, correct, woken
+from refunds_plugin.trouble.follow_ups import clear_follow_ups
 
 log = logging.getLogger("refunds.stripe")
 Handler = Callable[[Connection, dict[str, Any], datetime], str]

@@ -12,16 +12,16 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from datetime import datetime
 
-from sqlalchemy import Connection, select, update
+from sqlalchemy import Connection
 
 import policies
 from refunds_plugin.ledger import facts as facts_mod
 from refunds_plugin.ledger.db import lock_ledger
 from refunds_plugin.ledger.decisions import record_decision
-from refunds_plugin.ledger.orders import clear_follow_ups
-from refunds_plugin.ledger.tables import payments, provider_refunds
+from refunds_plugin.ledger.orders import link_payment
 from refunds_plugin.routing import Route
 from refunds_plugin.trouble.detectors import Finding, plan
+from refunds_plugin.trouble.follow_ups import clear_follow_ups
 
 
 @dataclass(frozen=True)
@@ -106,40 +106,13 @@ def woken(done: list[Corrected], extra: str | None = None) -> Woken:
 def adopt_payment(
     conn: Connection, provider: str, reference: str, created: datetime | None, now: datetime
 ) -> str | None:
-    """After a payment is recorded: take the provider's time, link early refunds, clear follow-ups.
-
-    The provider's creation time orders payments (the first is the legitimate one) whatever
-    order their events arrive in. A refund event that arrived before its payment was stored
-    without an order; linking it here lets the detectors count it. Returns the order id.
-    """
-    if created is not None:
-        conn.execute(
-            update(payments)
-            .where(
-                payments.c.provider == provider,
-                payments.c.reference == reference,
-                payments.c.created_at > created,
-            )
-            .values(created_at=created)
-        )
-    order_id = conn.execute(
-        select(payments.c.order_id).where(
-            payments.c.provider == provider, payments.c.reference == reference
-        )
-    ).scalar_one_or_none()
-    if order_id is None:
-        return None
-    conn.execute(
-        update(provider_refunds)
-        .where(
-            provider_refunds.c.provider == provider,
-            provider_refunds.c.payment_reference == reference,
-            provider_refunds.c.order_id.is_(None),
-        )
-        .values(order_id=order_id)
-    )
-    clear_follow_ups(conn, order_id, now)
-    return str(order_id)
+    """After a payment is recorded: the ledger takes the provider's time and links early
+    refunds (``ledger.orders.link_payment``); the order's follow-ups are cleared. Returns the
+    order id."""
+    order_id = link_payment(conn, provider, reference, created)
+    if order_id is not None:
+        clear_follow_ups(conn, order_id, now)
+    return order_id
 
 
 def after_order_paid(

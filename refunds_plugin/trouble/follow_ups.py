@@ -3,7 +3,7 @@
 A follow-up is opened when a payment fails for an order nothing has paid yet
 (``note_failed_payment``, called by ``stripe.events.after_event`` for
 ``payment_intent.payment_failed``, and by ``reopen`` for ``refunds trouble scan --apply``); a
-success for the order clears it (``ledger.orders.clear_follow_ups``, called wherever a payment
+success for the order clears it (``clear_follow_ups`` here, called wherever a payment
 is recorded: ``intake.service`` for ``order.paid``, ``stripe.events``, ``saleor.events`` and
 ``trouble.corrections.adopt_payment``). It is *due*, and listed (``find``), once the policy's
 ``follow_up_after_hours`` have passed without a success.
@@ -16,16 +16,54 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, Engine, func, select
+from sqlalchemy import Connection, Engine, bindparam, func, select, update
 
 import policies
 from refunds_plugin.ledger.db import aware
-from refunds_plugin.ledger.orders import open_follow_up
+from refunds_plugin.ledger.orders import dialect_insert
 from refunds_plugin.ledger.tables import events, follow_ups, orders, payments
 from refunds_plugin.money import Money, normalize_currency
 
 STATUSES = ("open", "cleared", "all")
 FAILED_TYPE = "payment_intent.payment_failed"
+
+
+def open_follow_up(
+    conn: Connection,
+    *,
+    kind: str,
+    order_id: str,
+    payment_reference: str | None,
+    currency: str | None,
+    amount: int | None,
+    customer_email: str | None,
+    detail: str,
+    now: datetime,
+) -> None:
+    stmt = dialect_insert(conn, follow_ups).values(
+        kind=kind,
+        order_id=order_id,
+        payment_reference=payment_reference,
+        currency=currency,
+        amount=amount,
+        customer_email=customer_email,
+        detail=detail,
+        status="open",
+        created_at=now,
+    )
+    conn.execute(stmt.on_conflict_do_nothing())
+
+
+_CLEAR_FOLLOW_UPS = (
+    update(follow_ups)
+    .where(follow_ups.c.order_id == bindparam("oid"), follow_ups.c.status == "open")
+    .values(status="cleared", cleared_at=bindparam("now"))
+)
+
+
+def clear_follow_ups(conn: Connection, order_id: str, now: datetime) -> int:
+    """A payment for the order was recorded: its open follow-ups are cleared."""
+    return int(conn.execute(_CLEAR_FOLLOW_UPS, {"oid": order_id, "now": now}).rowcount)
 
 
 def note_failed_payment(

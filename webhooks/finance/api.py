@@ -12,6 +12,7 @@ from typing import Any
 
 from flask import Blueprint, Response, g, jsonify, request
 
+from refunds_plugin.errors import ReviewClosed
 from refunds_plugin.finance import reports
 from refunds_plugin.finance.summary import summarize
 from refunds_plugin.finance.tokens import Principal
@@ -149,7 +150,7 @@ def decide(decision_id: str) -> Response:
             note=str(body.get("note", "")), now=now(),
             customer_note=str(body.get("customer_note", "")),
         )
-    except reviews.ReviewClosed as exc:
+    except ReviewClosed as exc:
         return error_response(409, exc.code, exc.message)
     return jsonify({"decision_id": outcome.decision_id, "status": outcome.status,
                     "attempt_ids": list(outcome.attempt_ids)})

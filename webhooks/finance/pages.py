@@ -15,7 +15,7 @@ from typing import Any
 
 from flask import Blueprint, Response, g, redirect, render_template, request, session, url_for
 
-from refunds_plugin.errors import InputError, NotFound
+from refunds_plugin.errors import InputError, NotFound, ReviewClosed
 from refunds_plugin.finance import reports
 from refunds_plugin.finance.summary import summarize
 from refunds_plugin.finance.tokens import Principal, check_token
@@ -159,7 +159,7 @@ def decide_review(decision_id: str) -> Any:
     except NotFound as exc:
         return refused(404, exc.message)
     except InputError as exc:
-        return refused(409 if isinstance(exc, reviews.ReviewClosed) else 400, exc.message)
+        return refused(409 if isinstance(exc, ReviewClosed) else 400, exc.message)
     done = f"{outcome.status} {decision_id}"
     return redirect(url_for("finance.reviews_page", done=done), code=303)
 
