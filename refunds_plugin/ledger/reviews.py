@@ -53,5 +53,7 @@ def review_why(trace: Iterable[Mapping[str, Any]]) -> str:
         if not findings:  # a decision recorded before findings were kept: the signal names
             findings = dict.fromkeys((result.get("saw") or {}).get("signals") or ())
         detail = "; ".join(f"{k}: {v}" if v else k for k, v in findings.items())
-        said.append(f"{result['code']}: {detail}" if detail else str(result["code"]))
+        # the first reviewing rule is the decision's reason code; later ones only with figures
+        if detail or not said:
+            said.append(f"{result['code']}: {detail}" if detail else str(result["code"]))
     return "; ".join(dict.fromkeys(said))
