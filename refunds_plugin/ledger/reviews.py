@@ -45,7 +45,7 @@ def review_why(trace: Iterable[Mapping[str, Any]]) -> str:
     """Why a person is asked, for finance: each reviewing rule's code, and for an abuse signal
     which signals fired with their figures, e.g. ``abuse_signal: refund_ratio: 300.00 USD of
     410.00 USD paid came back (73.2%), over 60%``. Reads a decision body's trace (JSON form)."""
-    said = []
+    said: list[str] = []
     for result in trace:
         if result.get("verdict") != "review":
             continue
