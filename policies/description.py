@@ -98,11 +98,21 @@ def _abuse(policy: Policy) -> str:
         return "No abuse checks."
     signals = []
     if a.max_refunds is not None:
-        signals.append(f"already had {a.max_refunds} refunds in the last {a.window_days} days")
+        more = (f" (one more for every {a.orders_per_extra_refund} orders they have placed)"
+                if a.orders_per_extra_refund else "")
+        signals.append(f"already had {a.max_refunds} refunds in the last {a.window_days} days"
+                       f"{more}")
     if a.max_refund_amount is not None:
         signals.append(f"would pass {_amount(a.max_refund_amount)} refunded in that time")
     if a.max_refund_ratio_percent is not None:
         signals.append(f"has had over {a.max_refund_ratio_percent}% of purchases refunded")
     if a.max_not_received_claims is not None:
         signals.append(f"claims 'not received' after {a.max_not_received_claims} such claims")
-    return "A person reviews (never refuses) when a customer " + "; or ".join(signals) + "."
+    said = "A person reviews (never refuses) when a customer " + "; or ".join(signals) + "."
+    if a.recent_signals_need_ratio_percent is not None and (a.max_refunds is not None or
+                                                            a.max_refund_amount is not None):
+        said += (" The count and amount of recent refunds matter only once at least "
+                 f"{a.recent_signals_need_ratio_percent}% of what the customer paid has come back.")
+    credit = "counts" if a.count_store_credit else "does not count"
+    return (f"{said} Store credit {credit} as money refunded; returns wholly our fault never "
+            "count as refunds.")

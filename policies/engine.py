@@ -21,6 +21,7 @@ from refunds_plugin.domain import (
     LineDecision,
     OrderFacts,
     Outcome,
+    ResolutionKind,
     ReturnRequest,
     RuleResult,
 )
@@ -66,8 +67,13 @@ def evaluate(policy: Policy, facts: OrderFacts, request: ReturnRequest,
     fees, fee_result = resolution.fees(ctx, list(zip(planned, back, strict=True)))
     ship, ship_result = resolution.shipping(ctx, planned)
     gross = sum(pl.amount for pl in planned) + ship
-    trace += [fee_result, ship_result, safeguards.limits(ctx, gross), safeguards.abuse(ctx, gross)]
     resolutions, split_results = resolution.split(ctx, planned, ship, sum(f.amount for f in fees))
+    # what the abuse signals may count: the lines that are not our fault, less what of them
+    # the customer takes as store credit
+    theirs = [pl.amount for pl in planned if not pl.request.reason.merchant_fault]
+    credit = sum(r.amount for r in resolutions if r.kind is ResolutionKind.CREDIT)
+    trace += [fee_result, ship_result, safeguards.limits(ctx, gross),
+              safeguards.abuse(ctx, sum(theirs) if theirs else None, credit)]
     trace.extend(split_results)
 
     reviews = [r for r in trace if r.verdict == "review"]

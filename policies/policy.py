@@ -109,6 +109,21 @@ class AbuseRules:
     max_refund_amount: AmountTable | None = None
     max_refund_ratio_percent: Decimal | None = None
     max_not_received_claims: int | None = None
+    # Standing: one more refund allowed in the window for every N lifetime orders (None: fixed)
+    orders_per_extra_refund: int | None = None
+    # The count and amount signals fire only when the customer's lifetime refunded share (this
+    # request included) is at least this; a customer who keeps most of what they buy is not
+    # reviewed for being busy (None: they always may fire)
+    recent_signals_need_ratio_percent: Decimal | None = None
+    count_store_credit: bool = False  # does store credit count as money refunded?
+
+    def refund_count_limit(self, order_count: int) -> int | None:
+        """The refunds in the window at which the count signal fires, for this many orders."""
+        if self.max_refunds is None:
+            return None
+        extra = order_count // self.orders_per_extra_refund if self.orders_per_extra_refund \
+            else 0
+        return self.max_refunds + max(0, extra)
 
 
 @dataclass(frozen=True)
@@ -187,6 +202,27 @@ class Policy:
     def abuse_window_days(self) -> int:
         """The rolling window the caller uses for ``CustomerHistory.refunds_recent_*``."""
         return self.abuse.window_days
+
+    def amount_tables(self) -> list[tuple[str, AmountTable]]:
+        """Every amount rule the policy sets, by its key in the file (for currency checks)."""
+        found: list[tuple[str, AmountTable | None]] = [
+            ("limits.auto_approve_per_request", self.limits.per_request),
+            ("limits.auto_approve_per_order", self.limits.per_order),
+            ("abuse.max_refund_amount", self.abuse.max_refund_amount),
+            ("resolution.credit_bonus_max", self.resolution.credit_bonus_max),
+            ("resolution.keep_item.below", self.resolution.keep_item.below),
+            ("resolution.keep_item.return_label_cost",
+             self.resolution.keep_item.return_label_cost),
+            ("fees.return_shipping", self.fees.return_shipping),
+            ("trouble.overpayment.auto_approve_up_to", self.trouble.overpayment.auto_approve_up_to),
+            ("trouble.duplicate_charge.auto_approve_up_to",
+             self.trouble.duplicate_charge.auto_approve_up_to),
+        ]
+        for i, t in enumerate(self.tiers):
+            found += [(f"tiers[{i}].min_projected_value", t.min_projected_value),
+                      (f"tiers[{i}].limits.auto_approve_per_request", t.limits.per_request),
+                      (f"tiers[{i}].limits.auto_approve_per_order", t.limits.per_order)]
+        return [(key, table) for key, table in found if table is not None]
 
     def reason_action(self, reason: Reason) -> Action:
         return self._reason_actions.get(reason, Action.ACCEPT)

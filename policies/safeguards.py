@@ -5,8 +5,10 @@ A customer in good standing is never refused by these rules; a person looks inst
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 from policies.context import Context
-from policies.policy import money_text
+from policies.policy import AbuseRules, money_text
 from refunds_plugin.domain import Reason, RuleResult
 
 
@@ -38,35 +40,96 @@ def limits(ctx: Context, gross: int) -> RuleResult:
                       "The amount is within what we approve automatically.", saw)
 
 
-def abuse(ctx: Context, gross: int) -> RuleResult:
-    """Do the customer's recent refunds look unusual? If so, a person reviews; never a refusal."""
+def abuse(ctx: Context, own: int | None, credit: int) -> RuleResult:
+    """Do the customer's earlier returns look unusual? If so, a person reviews; never a refusal.
+
+    ``own`` is what the request's lines that are not our fault are worth (None: every line is
+    our fault); ``credit`` is the store credit this request gives (without a bonus). Our
+    mistakes never count: a request wholly our fault is looked at only for repeated "not
+    received" claims, and earlier returns wholly our fault are not in the history at all.
+    """
     rules, hist, cur = ctx.policy.abuse, ctx.facts.history, ctx.currency
     if not rules.enabled:
         return RuleResult("abuse", "skip", "abuse_checks_off", "No abuse checks in this policy.")
+    credits = rules.count_store_credit
+    count = hist.refunds_recent_count + (hist.credits_recent_count if credits else 0)
+    recent = hist.refunds_recent_amount + (hist.credits_recent_amount if credits else 0)
+    lifetime = hist.total_refunded + (hist.total_credited if credits else 0)
+    # store credit is taken from the customer-reason part first: it is what they chose
+    now_counted = 0 if own is None else own if credits else max(0, own - credit)
+    limit = rules.refund_count_limit(hist.order_count)
     saw: dict[str, object] = {
-        "window_days": rules.window_days, "recent_count": hist.refunds_recent_count,
-        "recent_amount": hist.refunds_recent_amount, "total_paid": hist.total_paid,
-        "total_refunded": hist.total_refunded, "not_received_claims": hist.not_received_claims,
+        "window_days": rules.window_days, "recent_count": count, "recent_amount": recent,
+        "this_request": now_counted, "total_paid": hist.total_paid, "total_refunded": lifetime,
+        "orders": hist.order_count, "refund_count_limit": limit,
+        "not_received_claims": hist.not_received_claims, "store_credit_counts": credits,
+        "our_fault": own is None,
     }
-    signals: list[str] = []
-    if rules.max_refunds is not None and hist.refunds_recent_count >= rules.max_refunds:
-        signals.append("refund_count")
-    max_amount = rules.max_refund_amount.get(cur) if rules.max_refund_amount else None
-    if max_amount is not None and hist.refunds_recent_amount + gross > max_amount:
-        signals.append("refund_amount")
-    ratio = rules.max_refund_ratio_percent
-    # Refunds with no purchases on record count as an unbounded ratio.
-    if ratio is not None and hist.total_refunded > 0 and \
-            hist.total_refunded * 100 > ratio * hist.total_paid:
-        signals.append("refund_ratio")
+    found: dict[str, str] = {}
+    if own is not None:
+        found.update(_volume(ctx, count, recent, lifetime, now_counted, limit))
+        ratio = rules.max_refund_ratio_percent
+        # Refunds with no purchases on record count as an unbounded ratio.
+        if ratio is not None and lifetime > 0 and lifetime * 100 > ratio * hist.total_paid:
+            found["refund_ratio"] = (f"{_fmt(lifetime, cur)} of {_fmt(hist.total_paid, cur)} "
+                                     f"paid came back ({_share(lifetime, hist.total_paid)}), "
+                                     f"over {ratio}%")
     claims_max = rules.max_not_received_claims
     claiming = any(rl.reason is Reason.NOT_RECEIVED for rl in ctx.request.lines)
     if claims_max is not None and claiming and hist.not_received_claims >= claims_max:
-        signals.append("not_received_claims")
-    saw["signals"] = signals
-    if signals:
-        return RuleResult("abuse", "review", "abuse_signal",
-                          "Because of the returns on your account recently, a member of our "
-                          "team will look at this one personally.", saw)
+        found["not_received_claims"] = (f"{hist.not_received_claims} earlier \"not received\" "
+                                        f"claims, reviewed from {claims_max}")
+    saw["signals"] = list(found)
+    saw["findings"] = found
+    if found:
+        return RuleResult("abuse", "review", "abuse_signal", _kindly(list(found), rules), saw)
+    if own is None:
+        return RuleResult("abuse", "pass", "our_fault_not_counted",
+                          "Returns that are our fault never count against you.", saw)
     return RuleResult("abuse", "pass", "no_abuse_signal", "Nothing unusual in recent returns.",
                       saw)
+
+
+def _volume(ctx: Context, count: int, recent: int, lifetime: int, now_counted: int,
+            limit: int | None) -> dict[str, str]:
+    """The count and amount signals, when the customer's lifetime share allows them."""
+    rules, cur, paid = ctx.policy.abuse, ctx.currency, ctx.facts.history.total_paid
+    need = rules.recent_signals_need_ratio_percent
+    share = lifetime + now_counted
+    if need is not None and paid > 0 and share * 100 < need * paid:
+        return {}  # most of what they bought stays with them: busy is not suspicious
+    gate = "" if need is None else f"; {_share(share, paid)} of {_fmt(paid, cur)} paid came back"
+    found = {}
+    days = rules.window_days
+    if limit is not None and count >= limit:
+        found["refund_count"] = (f"{count} earlier refunds in {days} days, reviewed from "
+                                 f"{limit} with {ctx.facts.history.order_count} orders{gate}")
+    max_amount = rules.max_refund_amount.get(cur) if rules.max_refund_amount else None
+    if max_amount is not None and recent + now_counted > max_amount:
+        found["refund_amount"] = (f"{_fmt(recent, cur)} refunded in {days} days + "
+                                  f"{_fmt(now_counted, cur)} now = "
+                                  f"{_fmt(recent + now_counted, cur)}, over "
+                                  f"{_fmt(max_amount, cur)}{gate}")
+    return found
+
+
+def _share(part: int, whole: int) -> str:
+    if whole <= 0:
+        return "all (no purchases on record)"
+    return f"{(Decimal(part * 100) / whole).quantize(Decimal('0.1'))}%"
+
+
+_WHY = {
+    "refund_count": "you have made several returns with us in the last {days} days",
+    "refund_amount": "your refunds in the last {days} days add up to a large amount",
+    "refund_ratio": "much of what you have bought from us has come back",
+    "not_received_claims": "this is not the first parcel of yours that has not arrived",
+}
+
+
+def _kindly(signals: list[str], rules: AbuseRules) -> str:
+    """One kind sentence naming the true reason(s), never a figure the customer cannot check."""
+    why = [_WHY[s].format(days=rules.window_days) for s in signals]
+    said = why[0] if len(why) == 1 else ", ".join(why[:-1]) + " and " + why[-1]
+    return (f"As {said}, a member of our team will look at this one personally; this is a "
+            "routine check, not a refusal.")

@@ -168,6 +168,10 @@ class AbuseSchema(Schema):
     max_refund_ratio_percent = PercentField(allow_none=True, load_default=None)
     max_not_received_claims = fields.Integer(allow_none=True, load_default=None, strict=True,
                                              validate=_COUNT)
+    orders_per_extra_refund = fields.Integer(allow_none=True, load_default=None, strict=True,
+                                             validate=validate.Range(min=1))
+    recent_signals_need_ratio_percent = PercentField(allow_none=True, load_default=None)
+    count_store_credit = fields.Boolean(load_default=False)
 
     @post_load
     def build(self, d: dict[str, Any], **_: Any) -> p.AbuseRules:

@@ -148,11 +148,19 @@ class CustomerHistory:
     total_paid: int = 0
     order_count: int = 0
     first_order_at: datetime | None = None
-    total_refunded: int = 0
+    # Earlier returns, as the abuse signals count them (``ledger.facts.customer_history``): only
+    # returns granted (approved, or approved by a person), only those with at least one line
+    # that was not our fault. A return with money back to the payment is a refund; one settled
+    # wholly in store credit is a credit (the policy's ``abuse.count_store_credit`` says whether
+    # credits count too).
+    total_refunded: int = 0  # lifetime, money back to the payment
     refunds_recent_count: int = 0  # in the policy's rolling window, computed by the caller
     refunds_recent_amount: int = 0
     not_received_claims: int = 0
     window_days: int = 90
+    total_credited: int = 0  # lifetime store credit (without bonuses)
+    credits_recent_count: int = 0  # returns in the window settled wholly in store credit
+    credits_recent_amount: int = 0  # store credit in the window
 
 
 @dataclass(frozen=True, slots=True)

@@ -37,6 +37,7 @@ from refunds_plugin.domain import (
     ReturnLine,
     ReturnRequest,
 )
+from refunds_plugin.finance.currencies import ledger_warnings
 from refunds_plugin.finance.rows import parse_when
 from refunds_plugin.finance.simulation import (
     OUTCOMES,
@@ -71,13 +72,17 @@ def check(spec: str, as_json: bool) -> None:
         else:
             click.echo(str(exc), err=True)
         raise SystemExit(1) from None
+    warnings = ledger_warnings(common.config().database_url, pol)
     if as_json:
         click.echo(json.dumps({"valid": True, "name": pol.name, "content_hash": pol.content_hash,
-                               "rules": pol.describe()}, indent=2))
+                               "rules": pol.describe(), "warnings": warnings}, indent=2))
         return
     click.echo(f"OK: {spec} is a valid policy named {pol.name!r}, sha256 {pol.content_hash}")
     for line in pol.describe()[1:]:
         click.echo(f"  - {line}")
+    for line in warnings:
+        click.echo(line, err=True)
+
 
 
 @policy.command()

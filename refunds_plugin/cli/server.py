@@ -12,6 +12,7 @@ import click
 
 from refunds_plugin.cli import common
 from refunds_plugin.config import money_banner
+from refunds_plugin.finance.currencies import currency_warnings
 from refunds_plugin.ledger.instance import kept_secret
 
 
@@ -51,6 +52,8 @@ def serve(host: str, port: int, workers: int, threads: int, executor: bool) -> N
     if not config.secret_key:  # one key shared by this serve's workers (status links, sessions)
         config = dataclasses.replace(config, secret_key=kept_secret(config, click.echo))
     runtime = common.runtime(config=config)  # validates policy, migrates an empty database
+    for line in currency_warnings(runtime.engine, runtime.policy):
+        click.echo(line, err=True)
     runtime.engine.dispose()
     mode = money_banner(config)  # per provider: Saleor moves money even without a Stripe key
     click.echo(

@@ -5,6 +5,7 @@ its replacement does."""
 
 from __future__ import annotations
 
+import json
 from collections import Counter
 from datetime import date, datetime
 from typing import Any
@@ -14,6 +15,7 @@ from sqlalchemy import Connection, select
 from refunds_plugin.domain import WAITING, AttemptStatus
 from refunds_plugin.ledger.attempts import replaced_attempts
 from refunds_plugin.ledger.db import aware
+from refunds_plugin.ledger.reviews import review_why
 from refunds_plugin.ledger.tables import refund_attempts
 from refunds_plugin.money import Money
 
@@ -31,6 +33,7 @@ EXPORT_COLUMNS = [
     "credit_amount",
     "amount_text",
     "reason_code",
+    "review_reason",
     "policy_name",
     "policy_hash",
     "customer_id",
@@ -84,6 +87,7 @@ def decision_row(dec: Any, statuses: list[str]) -> dict[str, Any]:
         "credit_amount": int(dec.credit_amount),
         "amount_text": str(Money(int(dec.amount), dec.currency)),
         "reason_code": dec.reason_code,
+        "review_reason": review_reason(dec),
         "policy_name": dec.policy_name,
         "policy_hash": dec.policy_hash,
         "customer_id": dec.customer_id,
@@ -91,6 +95,14 @@ def decision_row(dec: Any, statuses: list[str]) -> dict[str, Any]:
         "money_status": money_status(statuses),
         "explanation": dec.explanation,
     }
+
+
+def review_reason(dec: Any) -> str:
+    """Why a person was asked (the signal and its figures for an abuse signal); "" otherwise.
+    Only a review's body is read, so a large export parses few of them."""
+    if dec.outcome != "review":
+        return ""
+    return review_why(json.loads(dec.body).get("trace", ())) or str(dec.reason_code)
 
 
 def attempt_statuses(conn: Connection, ids: list[str]) -> dict[str, list[str]]:

@@ -26,7 +26,7 @@ from refunds_plugin.domain import (
 )
 from refunds_plugin.ledger.attempts import write_attempts
 from refunds_plugin.ledger.journal import append_entry, insert_ignore, plain, to_json
-from refunds_plugin.ledger.reviews import open_review
+from refunds_plugin.ledger.reviews import open_review, review_why
 from refunds_plugin.ledger.tables import decisions, refund_attempts
 
 
@@ -159,6 +159,6 @@ def record_decision(
     if decision.outcome is Outcome.APPROVE:
         written = write_attempts(conn, decision_id, decision, facts, route, now)
     elif decision.outcome is Outcome.REVIEW:
-        open_review(conn, decision_id, decision.reason_code, now)
+        open_review(conn, decision_id, review_why(body["trace"]) or decision.reason_code, now)
     ids = tuple(row["id"] for row in written)
     return RecordedDecision(decision_id, decision, ids, created=True, written=tuple(written))

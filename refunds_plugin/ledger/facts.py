@@ -11,7 +11,17 @@ import json
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import BindParameter, Connection, bindparam, case, func, or_, select, true
+from sqlalchemy import (
+    BindParameter,
+    Connection,
+    and_,
+    bindparam,
+    case,
+    func,
+    or_,
+    select,
+    true,
+)
 
 from refunds_plugin.domain import (
     RESERVED,
@@ -21,6 +31,7 @@ from refunds_plugin.domain import (
     OrderFacts,
     OrderLine,
     PaymentFacts,
+    Reason,
 )
 from refunds_plugin.ledger.db import aware
 from refunds_plugin.ledger.tables import (
@@ -29,6 +40,7 @@ from refunds_plugin.ledger.tables import (
     payments,
     provider_refunds,
     refund_attempts,
+    reviews,
 )
 from refunds_plugin.money import refund_increment
 
@@ -122,6 +134,9 @@ def _returned(conn: Connection, order_id: str) -> tuple[tuple[tuple[str, int], .
 
 
 NOT_RECEIVED_LINE = '%"reason":"not_received"%'  # as journal.to_json writes a request's lines
+# A request with a line like this was (at least partly) not our fault; the rest were all ours.
+CUSTOMER_REASON_LINES = tuple(f'%"reason":"{r.value}"%' for r in Reason
+                              if not r.merchant_fault)
 
 
 def _history_query(by_id: bool, by_email: bool) -> Any:
@@ -131,6 +146,10 @@ def _history_query(by_id: bool, by_email: bool) -> Any:
     ``ix_orders_customer_email``; a row stored before that, with its own spelling, still
     matches that exact spelling (``lower(customer_email)`` matched every spelling but no index
     could serve it, so each return scanned the whole table).
+
+    Only granted returns count (approved, or approved by a person: one still waiting for a
+    person, or declined by one, is not money back); only those with a line that was not our
+    fault count as refunds or credits. "Not received" claims count whenever granted.
     """
     keys = []
     if by_id:
@@ -152,21 +171,30 @@ def _history_query(by_id: bool, by_email: bool) -> Any:
         .where(or_(*keys))
         .subquery()
     )
-    recent = decisions.c.created_at >= bindparam("since", type_=decisions.c.created_at.type)
-    not_received = case((decisions.c.request.like(NOT_RECEIVED_LINE), 1), else_=0)
+    d = decisions.c
+    granted = or_(d.outcome == "approve", reviews.c.status == "approved")
+    counted = and_(granted, or_(*(d.request.like(p) for p in CUSTOMER_REASON_LINES)))
+    recent = and_(counted, d.created_at >= bindparam("since", type_=d.created_at.type))
+    credit = d.amount - d.refund_amount  # store credit without its bonus
+
+    def total(when: Any, value: Any) -> Any:
+        return func.coalesce(func.sum(case((when, value), else_=0)), 0)
+
     of_returns = (
         select(
-            func.coalesce(func.sum(decisions.c.amount), 0).label("refunded"),
-            func.coalesce(func.sum(case((recent, 1), else_=0)), 0).label("recent"),
-            func.coalesce(func.sum(case((recent, decisions.c.amount), else_=0)), 0).label(
-                "recent_amount"
-            ),
-            func.coalesce(func.sum(not_received), 0).label("not_received"),
+            total(counted, d.refund_amount).label("refunded"),
+            total(counted, credit).label("credited"),
+            total(and_(recent, d.refund_amount > 0), 1).label("recent"),
+            total(recent, d.refund_amount).label("recent_amount"),
+            total(and_(recent, d.refund_amount == 0, credit > 0), 1).label("credits_recent"),
+            total(recent, credit).label("credits_recent_amount"),
+            total(and_(granted, d.request.like(NOT_RECEIVED_LINE)), 1).label("not_received"),
         )
+        .select_from(decisions.outerjoin(reviews, reviews.c.decision_id == d.id))
         .where(
-            decisions.c.order_id.in_(theirs),
-            decisions.c.kind == "return",
-            decisions.c.outcome.in_(("approve", "review")),
+            d.order_id.in_(theirs),
+            d.kind == "return",
+            d.outcome.in_(("approve", "review")),
         )
         .subquery()
     )
@@ -199,6 +227,9 @@ def customer_history(
         refunds_recent_amount=int(h.recent_amount),
         not_received_claims=int(h.not_received),
         window_days=window_days,
+        total_credited=int(h.credited),
+        credits_recent_count=int(h.credits_recent),
+        credits_recent_amount=int(h.credits_recent_amount),
     )
 
 

@@ -7,7 +7,9 @@ failed or whose outcome is unknown) open reviews, and ``decisions`` writes the a
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import Connection, select, update
 
@@ -56,3 +58,21 @@ def close_review(
         if exists is None:
             raise NotFound(f"decision {decision_id} has no review", code="no_review")
         raise ReviewClosed(f"the review of decision {decision_id} was already {exists}")
+
+
+def review_why(trace: Iterable[Mapping[str, Any]]) -> str:
+    """Why a person is asked, for finance: each reviewing rule's code, and for an abuse signal
+    which signals fired with their figures, e.g. ``abuse_signal: refund_ratio: 300.00 USD of
+    410.00 USD paid came back (73.2%), over 60%``. Reads a decision body's trace (JSON form)."""
+    said: list[str] = []
+    for result in trace:
+        if result.get("verdict") != "review":
+            continue
+        findings = (result.get("saw") or {}).get("findings") or {}
+        if not findings:  # a decision recorded before findings were kept: the signal names
+            findings = dict.fromkeys((result.get("saw") or {}).get("signals") or ())
+        detail = "; ".join(f"{k}: {v}" if v else k for k, v in findings.items())
+        # the first reviewing rule is the decision's reason code; later ones only with figures
+        if detail or not said:
+            said.append(f"{result['code']}: {detail}" if detail else str(result["code"]))
+    return "; ".join(dict.fromkeys(said))

@@ -70,6 +70,6 @@ def test_an_unknown_payment_declines_and_a_disputed_one_is_reviewed():
 
 def test_a_limit_not_written_in_the_orders_currency_sends_it_to_a_person():
     pol = load_policy("preset:standard-30-day")
-    facts = order(currency="JPY", payments=(PaymentFacts("stripe", "pi_1", 9000),))
+    facts = order(currency="ZAR", payments=(PaymentFacts("stripe", "pi_1", 9000),))
     d = evaluate_correction(pol, facts, OVER, 500, "pi_1", NOW, "")
     assert (d.outcome.value, d.reason_code) == ("review", "above_auto_approve_limit")

@@ -76,7 +76,8 @@ def test_no_hassle_promise(facts, request_, expect):
                     total_refunded=100, not_received_claims=9),
 ])
 def test_abuse_signals_never_refuse_a_customer(history):
-    d = evaluate(POLICY, order(history=history), ask(("shirt", 2, R.NOT_RECEIVED)), NOW)
+    d = evaluate(POLICY, order(history=history),
+                 ask(("shirt", 2, R.NOT_RECEIVED), ("jacket", 1, R.CHANGED_MIND)), NOW)
     assert d.outcome is Outcome.REVIEW
     abuse = next(r for r in d.trace if r.rule == "abuse")
     assert abuse.saw["signals"] == ["refund_count", "refund_amount", "refund_ratio",

@@ -1,0 +1,54 @@
+"""``refunds policy check`` (and ``serve``, through the same ``finance.currencies``) warn about a
+currency the shop sells in that an amount rule of the policy does not cover."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from pathlib import Path
+
+from click.testing import CliRunner
+
+import policies
+from refunds_plugin.cli.policy import policy
+from refunds_plugin.finance.currencies import currency_warnings
+from tests.fakes.shop import Shop
+
+POLICY = ('currency: USD\nwindow: {days: 30}\n'
+          'limits: {auto_approve_per_request: {USD: "100.00", JPY: "15000"}}\n'
+          'resolution: {keep_item: {below: {USD: "5.00", GBP: "4.00"}}}\n')
+
+
+def test_a_currency_in_the_ledger_that_a_rule_misses_is_named_once_per_currency(
+    any_db_url: str, now: datetime, tmp_path: Path
+) -> None:
+    path = tmp_path / "shop.yaml"
+    path.write_text(POLICY, encoding="utf-8")
+    shop = Shop(any_db_url, now, policy=str(path))
+    try:
+        for n, cur in enumerate(("USD", "JPY", "GBP", "JPY")):
+            shop.order(f"o{n}", 2000, f"c{n}@example.com", currency=cur)
+        warnings = currency_warnings(shop.runtime.engine, policies.load_policy(str(path)))
+    finally:
+        shop.runtime.engine.dispose()
+    assert warnings == [
+        "warning: orders in GBP but policy 'shop' gives no GBP amount for "
+        "limits.auto_approve_per_request; those rules do not apply to them (docs/policy.md, "
+        '"Money in a policy file")',
+        "warning: orders in JPY but policy 'shop' gives no JPY amount for "
+        "resolution.keep_item.below; those rules do not apply to them (docs/policy.md, "
+        '"Money in a policy file")',
+    ]
+    result = CliRunner().invoke(policy, ["check", str(path)],
+                                env={"REFUNDS_DATABASE_URL": any_db_url})
+    assert result.exit_code == 0
+    assert result.stderr.splitlines() == warnings
+
+
+def test_without_a_ledger_check_only_checks_the_file(tmp_path: Path) -> None:
+    path = tmp_path / "shop.yaml"
+    path.write_text(POLICY, encoding="utf-8")
+    missing = tmp_path / "none.db"
+    result = CliRunner().invoke(policy, ["check", "--json", str(path)],
+                                env={"REFUNDS_DATABASE_URL": f"sqlite:///{missing}"})
+    assert (result.exit_code, '"warnings": []' in result.stdout, missing.exists()) == (
+        0, True, False)
