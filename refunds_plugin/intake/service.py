@@ -26,6 +26,7 @@ from refunds_plugin.config import Config
 from refunds_plugin.domain import ResolutionKind, ReturnRequest
 from refunds_plugin.errors import NotFound
 from refunds_plugin.ledger import facts as facts_mod
+from refunds_plugin.ledger import order_updates
 from refunds_plugin.ledger.attempts import AttemptRow
 from refunds_plugin.ledger.db import lock_ledger, write_tx
 from refunds_plugin.ledger.decisions import RecordedDecision, find_decision, record_decision
@@ -182,10 +183,19 @@ class Service:
         order: OrderRecord,
         payment: PaymentRecord | None,
     ) -> Ack:
-        def apply(conn: Connection, now: datetime) -> None:
+        """Record an order and the payment the storefront names. A known order sent again with
+        other content is an update: journalled with what changed (``order_updates``), answered
+        with it (``detail["changed"]``), and the corrections it leads to wait for a person
+        unless the policy allows them (``trouble.corrections``)."""
+        changed: dict[str, Any] = {}
+
+        def apply(conn: Connection, now: datetime) -> str | None:
+            found = order_updates.changes(conn, order)
+            paid_before = order_updates.known_payments(conn, order.order_id)
             upsert_order(conn, order, now)
             if payment is not None:
-                record_payment(
+                # only the storefront names it: confirmed when the provider's own event comes
+                reference = record_payment(
                     conn,
                     provider=payment.provider,
                     reference=payment.reference,
@@ -194,19 +204,33 @@ class Service:
                     captured=payment.amount,
                     customer=order.customer,
                     now=now,
+                    confirmed=False,
                 )
                 if payment.provider == "stripe":  # a charge.refunded may have come first
-                    stripe_refunded.settle(conn, payment.reference, now)
+                    stripe_refunded.settle(conn, reference, now)
                 clear_follow_ups(conn, order.order_id, now)
+            if found is None:
+                return None
+            paid_after = order_updates.known_payments(conn, order.order_id)
+            if paid_after != paid_before:
+                found["payments"] = {"before": paid_before, "after": paid_after}
+            if not found:
+                return None
+            order_updates.journal(conn, order.order_id, found, event_id, now)
+            changed.update(found)
+            return "order updated: " + ", ".join(sorted(found))
 
         def logged(_note: str | None) -> None:
             log.info("order recorded", extra={"event_id": event_id, "order_id": order.order_id})
 
-        return self._event(
+        ack = self._event(
             Inbound(source, event_id, type_, payload, logged),
             apply,
             lambda conn, now: after_order_paid(conn, self.policy, self.route, order.order_id, now),
         )
+        if changed:
+            ack.detail["changed"] = changed
+        return ack
 
     # --- provider events ----------------------------------------------------------------------
     def stripe_event(self, event_id: str, type_: str, payload: str, obj: dict[str, Any]) -> Ack:

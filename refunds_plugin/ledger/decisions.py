@@ -18,6 +18,7 @@ from sqlalchemy import Connection, select
 
 from refunds_plugin.domain import (
     Decision,
+    DecisionKind,
     OrderFacts,
     Outcome,
     ResolutionKind,
@@ -159,6 +160,17 @@ def record_decision(
     if decision.outcome is Outcome.APPROVE:
         written = write_attempts(conn, decision_id, decision, facts, route, now)
     elif decision.outcome is Outcome.REVIEW:
-        open_review(conn, decision_id, decision.reason_code, now)
+        open_review(conn, decision_id, review_reason(decision), now)
     ids = tuple(row["id"] for row in written)
     return RecordedDecision(decision_id, decision, ids, created=True, written=tuple(written))
+
+
+def review_reason(decision: Decision) -> str:
+    """Why a person must look: the reason code; for a correction nobody asked for, also the
+    rule's sentence (which payments, what was not confirmed), since finance has no request to
+    read it from."""
+    code = decision.reason_code
+    said = next((t.message for t in reversed(decision.trace) if t.code == code), None)
+    if decision.kind is DecisionKind.RETURN or said is None:
+        return code
+    return f"{code}: {said}"
