@@ -25,17 +25,17 @@ from refunds_plugin import routing
 from refunds_plugin.config import Config
 from refunds_plugin.domain import ResolutionKind, ReturnRequest
 from refunds_plugin.errors import NotFound
+from refunds_plugin.intake import storefront
+from refunds_plugin.intake.storefront import PaymentRecord
 from refunds_plugin.ledger import facts as facts_mod
-from refunds_plugin.ledger import order_updates
 from refunds_plugin.ledger.attempts import AttemptRow
 from refunds_plugin.ledger.db import lock_ledger, write_tx
 from refunds_plugin.ledger.decisions import RecordedDecision, find_decision, record_decision
 from refunds_plugin.ledger.journal import mark_event, record_event
-from refunds_plugin.ledger.orders import OrderRecord, clear_follow_ups, record_payment, upsert_order
+from refunds_plugin.ledger.orders import OrderRecord
 from refunds_plugin.ledger.tables import refund_attempts
 from refunds_plugin.saleor import events as saleor_events
 from refunds_plugin.stripe import events as stripe_events
-from refunds_plugin.stripe import refunded_total as stripe_refunded
 from refunds_plugin.trouble.corrections import Woken, after_order_paid
 
 log = logging.getLogger("refunds.service")
@@ -49,13 +49,6 @@ Wake = Callable[[Connection, datetime], Woken]  # the trouble it wakes
 
 def utcnow() -> datetime:
     return datetime.now(UTC)
-
-
-@dataclass(frozen=True)
-class PaymentRecord:
-    provider: str
-    reference: str
-    amount: int
 
 
 @dataclass(frozen=True)
@@ -190,35 +183,9 @@ class Service:
         changed: dict[str, Any] = {}
 
         def apply(conn: Connection, now: datetime) -> str | None:
-            found = order_updates.changes(conn, order)
-            paid_before = order_updates.known_payments(conn, order.order_id)
-            upsert_order(conn, order, now)
-            if payment is not None:
-                # only the storefront names it: confirmed when the provider's own event comes
-                reference = record_payment(
-                    conn,
-                    provider=payment.provider,
-                    reference=payment.reference,
-                    order_id=order.order_id,
-                    currency=order.currency,
-                    captured=payment.amount,
-                    customer=order.customer,
-                    now=now,
-                    confirmed=False,
-                )
-                if payment.provider == "stripe":  # a charge.refunded may have come first
-                    stripe_refunded.settle(conn, reference, now)
-                clear_follow_ups(conn, order.order_id, now)
-            if found is None:
-                return None
-            paid_after = order_updates.known_payments(conn, order.order_id)
-            if paid_after != paid_before:
-                found["payments"] = {"before": paid_before, "after": paid_after}
-            if not found:
-                return None
-            order_updates.journal(conn, order.order_id, found, event_id, now)
+            note, found = storefront.apply_order_paid(conn, order, payment, event_id, now)
             changed.update(found)
-            return "order updated: " + ", ".join(sorted(found))
+            return note
 
         def logged(_note: str | None) -> None:
             log.info("order recorded", extra={"event_id": event_id, "order_id": order.order_id})
