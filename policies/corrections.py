@@ -24,12 +24,18 @@ from refunds_plugin.money import Money
 
 def evaluate_correction(policy: Policy, facts: OrderFacts, kind: DecisionKind, amount: int,
                         payment_reference: str, now: datetime, detail: str, *,
-                        order_total_known: bool = True) -> Decision:
+                        order_total_known: bool = True, unconfirmed: tuple[str, ...] = (),
+                        order_updated: bool = False) -> Decision:
     """Decide a correction of ``amount`` on one payment; pure, capped at what it can refund.
 
-    A duplicate charge found without an order total (``order_total_known=False``) may be one
-    order paid in equal parts, so it goes to a person (``order_total_unknown``), never paid
-    automatically.
+    Nobody asked for this money back, so it moves without a person only on firm evidence:
+    - a duplicate charge found without an order total (``order_total_known=False``) may be one
+      order paid in equal parts: review, ``order_total_unknown``;
+    - evidence resting on payments the provider never confirmed as payments of their own
+      (``unconfirmed``: named only by a storefront, perhaps the same money under another name):
+      review, ``unconfirmed_payment``;
+    - an order a re-sent ``order.paid`` changed (``order_updated``): review, ``order_updated``,
+      unless the policy's ``trouble.auto_correct_order_updates`` allows it.
     """
     cur, order = facts.currency, facts.order_id
     saw: dict[str, object] = {"kind": kind.value, "amount": amount,
@@ -92,6 +98,27 @@ def evaluate_correction(policy: Policy, facts: OrderFacts, kind: DecisionKind, a
         return decide(Outcome.REVIEW, "order_total_unknown",
                       "Without the order's total, two equal payments may be one order paid in "
                       "two parts, so a person decides.", text, (res,))
+    maybe = (f"you may have been charged twice for order {order}"
+             if kind is DecisionKind.DUPLICATE_CHARGE
+             else f"you may have paid more than the total of order {order}")
+    if unconfirmed:
+        saw["unconfirmed_payments"] = list(unconfirmed)
+        named = ", ".join(unconfirmed)
+        text = (f"We noticed {maybe}. Our team is checking it with the payment provider; if so, "
+                f"we will refund the extra {money}{to} within {policy.promise_hours} hours.")
+        return decide(Outcome.REVIEW, "unconfirmed_payment",
+                      f"This rests on {named}, which the payment provider never confirmed as a "
+                      "payment of its own (only the storefront named it), so a person checks "
+                      "that it is not the same money under another name before any goes back.",
+                      text, (res,))
+    if order_updated and not policy.trouble.auto_correct_order_updates:
+        saw["order_updated"] = True
+        text = (f"We noticed {maybe} after the order was changed. Our team is checking it; if "
+                f"so, we will refund the extra {money}{to} within {policy.promise_hours} hours.")
+        return decide(Outcome.REVIEW, "order_updated",
+                      f"Order {order} was changed by a re-sent order.paid; money found after an "
+                      "order update goes back only when a person confirms it (the policy's "
+                      "trouble.auto_correct_order_updates is off).", text, (res,))
     limit = detector.auto_approve_up_to.get(cur) if detector.auto_approve_up_to else None
     saw["auto_approve_up_to"] = limit
     if detector.auto_approve_up_to is not None and (limit is None or grant > limit):

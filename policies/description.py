@@ -85,6 +85,9 @@ def describe(policy: Policy) -> list[str]:
                f"({trouble.duplicate_charge.window_hours} h), failed payments "
                f"{_on(trouble.failed_payment.enabled)} "
                f"(follow up after {trouble.failed_payment.follow_up_after_hours} h).")
+    if trouble.auto_correct_order_updates:
+        out.append("Corrections on an order changed by a re-sent order.paid are made without a "
+                   "person.")
     return out
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from policies.context import Context
 from policies.policy import money_text
-from policies.resolution import PlannedLine
+from policies.resolution import PlannedLine, chosen
 from refunds_plugin.domain import Fee, Outcome, Reason, Resolution, ResolutionKind, RuleResult
 
 
@@ -34,7 +34,8 @@ def explain(ctx: Context, outcome: Outcome, planned: list[PlannedLine], back: li
     else:
         why = " ".join(dict.fromkeys(r.message for r in reviews))
         parts = [f"Thank you. Your return of {items} needs a quick check by our team. {why}"]
-    parts.append(_money(resolutions, cur, approved, rounded))
+    parts.append(_money(resolutions, cur, approved, rounded,
+                        chosen(ctx) is ResolutionKind.CREDIT))
     if ship:
         parts.append(f"This includes {money_text(ship, cur)} for the original shipping.")
     if fees:
@@ -67,15 +68,16 @@ def _by_line(planned: list[PlannedLine], back: list[bool], sent: bool) -> dict[s
 
 
 def _money(resolutions: tuple[Resolution, ...], cur: str, approved: bool,
-           rounded: RuleResult | None) -> str:
+           rounded: RuleResult | None, chose_credit: bool) -> str:
     refund = sum(r.amount for r in resolutions if r.kind is ResolutionKind.REFUND)
     credit = [r for r in resolutions if r.kind is ResolutionKind.CREDIT]
     bits = []
     if refund:
         bits.append(f"refund {money_text(refund, cur)} to your original payment")
     for c in credit:
-        bonus = (f" (including a {money_text(c.bonus, cur)} bonus for choosing credit)"
-                 if c.bonus else "")
+        # credit given instead of a refund carries the bonus too, but was not chosen
+        why = " for choosing credit" if chose_credit else ""
+        bonus = f" (including a {money_text(c.bonus, cur)} bonus{why})" if c.bonus else ""
         bits.append(f"give you {money_text(c.total, cur)} in store credit{bonus}")
     if not bits and rounded is not None:
         return rounded.message

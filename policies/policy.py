@@ -176,6 +176,8 @@ class TroubleRules:
     overpayment: Detector = field(default_factory=Detector)
     duplicate_charge: Detector = field(default_factory=Detector)
     failed_payment: FailedPaymentDetector = field(default_factory=FailedPaymentDetector)
+    # False: a correction on an order a re-sent order.paid changed waits for a person
+    auto_correct_order_updates: bool = False
 
 
 @dataclass(frozen=True)

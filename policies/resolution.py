@@ -93,23 +93,34 @@ def shipping(ctx: Context, planned: list[PlannedLine]) -> tuple[int, R]:
     return 0, R("shipping", "pass", "shipping_kept", "Shipping is not refunded.", saw)
 
 
+def chosen(ctx: Context) -> ResolutionKind:
+    """What the request resolves as: the customer's preference where allowed, else the default."""
+    wanted, rules = ctx.request.preferred_resolution, ctx.policy.resolution
+    return wanted if wanted in rules.allow else rules.default
+
+
 def split(ctx: Context, planned: list[PlannedLine], ship: int,
           fee_total: int) -> tuple[tuple[Resolution, ...], list[R]]:
     """Refund and/or credit: honour the customer's choice where the policy allows it.
 
     Lines that are our fault go back to the original payment unless the customer asked for
     credit; credit-only lines go to credit; the rest follow the choice (or the policy default).
+    Credit given instead of a refund (a credit-only line when refund was the choice) carries the
+    bonus too: the policy promises store credit with its bonus, not store credit without it.
     """
     rules, cur = ctx.policy.resolution, ctx.currency
     wanted = ctx.request.preferred_resolution
-    choice = wanted if wanted in rules.allow else rules.default
+    choice = chosen(ctx)
     refund = credit = 0
+    forced: list[PlannedLine] = []  # refund was the choice, but these can only be credit
     for pl in planned:
         if (pl.request.reason.merchant_fault and wanted is not ResolutionKind.CREDIT) \
                 or (choice is ResolutionKind.REFUND and not pl.credit_only):
             refund += pl.amount
         else:
             credit += pl.amount
+            if choice is ResolutionKind.REFUND:
+                forced.append(pl)
     if refund:
         refund += ship
     else:
@@ -121,13 +132,7 @@ def split(ctx: Context, planned: list[PlannedLine], ship: int,
     else:
         taken = min(credit, fee_total)
         credit, refund = credit - taken, refund - min(refund, fee_total - taken)
-    chosen = choice.value
-    saw: dict[str, object] = {"preferred": None if wanted is None else wanted.value,
-                              "choice": chosen, "refund": refund, "credit": credit,
-                              "refundable": ctx.refundable}
-    results = [R("resolution", "pass", f"resolution_{chosen}",
-                 "Your choice of resolution is honoured." if wanted is choice
-                 else f"Our policy resolves returns as {chosen}.", saw)]
+    results = [_resolution_said(wanted, choice, forced, refund, credit, ctx.refundable)]
     over = refund + credit - ctx.refundable
     if over > 0:
         cut = min(credit, over)
@@ -143,8 +148,8 @@ def split(ctx: Context, planned: list[PlannedLine], ship: int,
     step = ctx.facts.refund_increment  # store credit goes out through the same provider
     credit, credit_rounded = credit_rounding(cur, step, credit)
     bonus = 0
-    if choice is ResolutionKind.CREDIT and credit > 0 and rules.credit_bonus_percent:
-        bonus, said = _bonus(ctx, credit, step)
+    if (choice is ResolutionKind.CREDIT or forced) and credit > 0 and rules.credit_bonus_percent:
+        bonus, said = _bonus(ctx, credit, step, chose=not forced)
         results.append(said)
     out, left = _refunds(ctx, refund)
     rounded = rounding(cur, step, refund, refund - left)
@@ -155,6 +160,25 @@ def split(ctx: Context, planned: list[PlannedLine], ship: int,
     if credit > 0:
         out.append(Resolution(ResolutionKind.CREDIT, credit, bonus=bonus))
     return tuple(out), results
+
+
+def _resolution_said(wanted: ResolutionKind | None, choice: ResolutionKind,
+                     forced: list[PlannedLine], refund: int, credit: int, refundable: int) -> R:
+    """The resolution rule's sentence: "honoured" only when every line went where asked."""
+    saw: dict[str, object] = {"preferred": None if wanted is None else wanted.value,
+                              "choice": choice.value, "refund": refund, "credit": credit,
+                              "refundable": refundable}
+    if forced:
+        saw["credit_instead_of_refund"] = list(dict.fromkeys(pl.line.id for pl in forced))
+        names = list(dict.fromkeys(pl.line.name for pl in forced))
+        them = names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
+        lead = "You asked for a refund, but " if wanted is ResolutionKind.REFUND else ""
+        text = f"{lead}{them} can only be given as store credit, as explained above."
+        return R("resolution", "adjust", "resolution_credit_instead", text[0].upper() + text[1:],
+                 saw)
+    return R("resolution", "pass", f"resolution_{choice.value}",
+             "Your choice of resolution is honoured." if wanted is choice
+             else f"Our policy resolves returns as {choice.value}.", saw)
 
 
 def rounding(cur: str, step: int, wanted: int, refunded: int) -> R | None:
@@ -184,8 +208,10 @@ def credit_rounding(cur: str, step: int, wanted: int) -> tuple[int, R | None]:
                      "not_credited": lost})
 
 
-def _bonus(ctx: Context, credit: int, step: int) -> tuple[int, R]:
-    """The bonus for choosing credit: its percentage, its cap, then down to the provider's step."""
+def _bonus(ctx: Context, credit: int, step: int, *, chose: bool) -> tuple[int, R]:
+    """The store-credit bonus: its percentage, its cap, then down to the provider's step.
+    ``chose``: the customer (or the policy's default) chose credit, rather than a refund
+    that could only be given as credit."""
     rules, cur = ctx.policy.resolution, ctx.currency
     bonus = percent_of(credit, rules.credit_bonus_percent)
     cap = rules.credit_bonus_max.get(cur) if rules.credit_bonus_max else None
@@ -193,10 +219,11 @@ def _bonus(ctx: Context, credit: int, step: int) -> tuple[int, R]:
     given = bonus - bonus % step
     saw: dict[str, object] = {"percent": str(rules.credit_bonus_percent), "cap": cap,
                               "bonus": given}
-    text = f"You get a {money_text(given, cur)} bonus for choosing store credit."
+    why = "for choosing store credit" if chose else "on your store credit"
+    text = f"You get a {money_text(given, cur)} bonus {why}."
     if given != bonus:
         saw.update(bonus_before_rounding=bonus, credit_increment=step)
-        text = (f"You get a {money_text(given, cur)} bonus for choosing store credit "
+        text = (f"You get a {money_text(given, cur)} bonus {why} "
                 f"({money_text(bonus, cur)} rounded down: store credit in {cur} goes in steps "
                 f"of {Money(step, cur).decimal_string()}).")
     return given, R("credit_bonus", "adjust", "credit_bonus", text, saw)

@@ -254,6 +254,7 @@ class TroubleSchema(Schema):
     overpayment = fields.Nested(DetectorSchema, load_default=p.Detector)
     duplicate_charge = fields.Nested(DetectorSchema, load_default=p.Detector)
     failed_payment = fields.Nested(FailedPaymentSchema, load_default=p.FailedPaymentDetector)
+    auto_correct_order_updates = fields.Boolean(load_default=False)
 
     @post_load
     def build(self, d: dict[str, Any], **_: Any) -> p.TroubleRules:

@@ -28,7 +28,7 @@ from refunds_plugin.domain import (
     ReturnRequest,
 )
 from refunds_plugin.errors import PayloadError
-from refunds_plugin.intake.service import PaymentRecord
+from refunds_plugin.intake.storefront import PaymentRecord
 from refunds_plugin.ledger.orders import OrderRecord
 from refunds_plugin.money import CurrencyError, normalize_currency
 from webhooks import signatures

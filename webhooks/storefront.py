@@ -42,7 +42,11 @@ def receive() -> Response | tuple[Response, int]:
         ack = _service().order_paid(
             "storefront", envelope["id"], envelope["type"], text, order, payment
         )
-        return jsonify({"received": True, "duplicate": ack.duplicate}), 200
+        said: dict[str, Any] = {"received": True, "duplicate": ack.duplicate}
+        if not ack.duplicate:  # a known order sent with other content says what it changed
+            said["updated"] = "changed" in ack.detail
+            said.update({k: ack.detail[k] for k in ("changed", "note") if k in ack.detail})
+        return jsonify(said), 200
     if envelope["type"] == "return.requested":
         req = _load(RETURN_DATA, envelope["data"])["return_"]
         answer = _service().return_requested(

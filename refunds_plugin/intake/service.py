@@ -25,18 +25,18 @@ from refunds_plugin import routing
 from refunds_plugin.config import Config
 from refunds_plugin.domain import ResolutionKind, ReturnRequest
 from refunds_plugin.errors import NotFound
+from refunds_plugin.intake import storefront
+from refunds_plugin.intake.storefront import PaymentRecord
 from refunds_plugin.ledger import facts as facts_mod
 from refunds_plugin.ledger.attempts import AttemptRow
 from refunds_plugin.ledger.db import lock_ledger, write_tx
 from refunds_plugin.ledger.decisions import RecordedDecision, find_decision, record_decision
 from refunds_plugin.ledger.journal import mark_event, record_event
-from refunds_plugin.ledger.orders import OrderRecord, record_payment, upsert_order
+from refunds_plugin.ledger.orders import OrderRecord
 from refunds_plugin.ledger.tables import refund_attempts
 from refunds_plugin.saleor import events as saleor_events
 from refunds_plugin.stripe import events as stripe_events
-from refunds_plugin.stripe import refunded_total as stripe_refunded
 from refunds_plugin.trouble.corrections import Woken, after_order_paid
-from refunds_plugin.trouble.follow_ups import clear_follow_ups
 
 log = logging.getLogger("refunds.service")
 Clock = Callable[[], datetime]
@@ -49,13 +49,6 @@ Wake = Callable[[Connection, datetime], Woken]  # the trouble it wakes
 
 def utcnow() -> datetime:
     return datetime.now(UTC)
-
-
-@dataclass(frozen=True)
-class PaymentRecord:
-    provider: str
-    reference: str
-    amount: int
 
 
 @dataclass(frozen=True)
@@ -183,31 +176,28 @@ class Service:
         order: OrderRecord,
         payment: PaymentRecord | None,
     ) -> Ack:
-        def apply(conn: Connection, now: datetime) -> None:
-            upsert_order(conn, order, now)
-            if payment is not None:
-                record_payment(
-                    conn,
-                    provider=payment.provider,
-                    reference=payment.reference,
-                    order_id=order.order_id,
-                    currency=order.currency,
-                    captured=payment.amount,
-                    customer=order.customer,
-                    now=now,
-                )
-                if payment.provider == "stripe":  # a charge.refunded may have come first
-                    stripe_refunded.settle(conn, payment.reference, now)
-                clear_follow_ups(conn, order.order_id, now)
+        """Record an order and the payment the storefront names. A known order sent again with
+        other content is an update: journalled with what changed (``order_updates``), answered
+        with it (``detail["changed"]``), and the corrections it leads to wait for a person
+        unless the policy allows them (``trouble.corrections``)."""
+        changed: dict[str, Any] = {}
+
+        def apply(conn: Connection, now: datetime) -> str | None:
+            note, found = storefront.apply_order_paid(conn, order, payment, event_id, now)
+            changed.update(found)
+            return note
 
         def logged(_note: str | None) -> None:
             log.info("order recorded", extra={"event_id": event_id, "order_id": order.order_id})
 
-        return self._event(
+        ack = self._event(
             Inbound(source, event_id, type_, payload, logged),
             apply,
             lambda conn, now: after_order_paid(conn, self.policy, self.route, order.order_id, now),
         )
+        if changed:
+            ack.detail["changed"] = changed
+        return ack
 
     # --- provider events ----------------------------------------------------------------------
     def stripe_event(self, event_id: str, type_: str, payload: str, obj: dict[str, Any]) -> Ack:

@@ -18,6 +18,7 @@ from sqlalchemy import Connection, select
 
 from refunds_plugin.domain import (
     Decision,
+    DecisionKind,
     OrderFacts,
     Outcome,
     ResolutionKind,
@@ -159,6 +160,17 @@ def record_decision(
     if decision.outcome is Outcome.APPROVE:
         written = write_attempts(conn, decision_id, decision, facts, route, now)
     elif decision.outcome is Outcome.REVIEW:
-        open_review(conn, decision_id, review_why(body["trace"]) or decision.reason_code, now)
+        open_review(conn, decision_id, review_reason(decision, body["trace"]), now)
     ids = tuple(row["id"] for row in written)
     return RecordedDecision(decision_id, decision, ids, created=True, written=tuple(written))
+
+
+def review_reason(decision: Decision, trace: list[dict[str, Any]]) -> str:
+    """Why a person must look. A return: the reason code, with an abuse signal's figures
+    (``review_why``). A correction nobody asked for: the code and the rule's sentence (which
+    payments, what was not confirmed), since finance has no request to read it from."""
+    code = decision.reason_code
+    if decision.kind is DecisionKind.RETURN:
+        return review_why(trace) or code
+    said = next((t.message for t in reversed(decision.trace) if t.code == code), None)
+    return code if said is None else f"{code}: {said}"

@@ -1,4 +1,10 @@
-"""What the ledger learns about orders and payments from incoming events (upserts by key)."""
+"""What the ledger learns about orders and payments from incoming events (upserts by key).
+
+One payment is one ``payments`` row whichever of its names arrives first: Stripe calls the same
+money by its PaymentIntent (``pi_…``) and by its charge (``ch_…``/``py_…``), and a storefront may
+name either. ``record_payment`` finds the row the other name made (``payment_row``) and records
+into it, so the detectors never see one payment as two.
+"""
 
 from __future__ import annotations
 
@@ -7,11 +13,14 @@ from dataclasses import asdict, dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, case, func, select, update
+from sqlalchemy import Connection, case, func, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from refunds_plugin.domain import Customer, OrderLine
+from refunds_plugin.ledger.db import lock_ledger
 from refunds_plugin.ledger.tables import orders, payments, provider_refunds
+
+CHARGE_PREFIXES = ("ch_", "py_")  # Stripe's names for a charge (py_: some payment methods)
 
 
 def dialect_insert(conn: Connection, table: Any) -> Any:
@@ -74,6 +83,8 @@ def _payment_upsert(ins: Any, dialect: str) -> Any:
                 payments.c.customer_email, ins.excluded.customer_email
             ),
             "status": case((payments.c.status == "disputed", "disputed"), else_="succeeded"),
+            # confirmed once by the provider stays confirmed
+            "confirmed_at": func.coalesce(payments.c.confirmed_at, ins.excluded.confirmed_at),
             "updated_at": ins.excluded.updated_at,
         },
     )
@@ -108,6 +119,26 @@ def upsert_order(conn: Connection, rec: OrderRecord, now: datetime) -> None:
     conn.execute(_prebuilt(conn, "order"), values)
 
 
+def payment_row(
+    conn: Connection, provider: str, reference: str | None, charge_id: str | None = None
+) -> str | None:
+    """The reference of the row that already holds this payment under either of its names:
+    its own ``reference`` first, then a row that knows ``charge_id`` (or ``reference``) as its
+    charge or was named by it. None: this payment is new."""
+    names = [n for n in (reference, charge_id) if n]
+    if not names:
+        return None
+    rows = conn.execute(
+        select(payments.c.reference).where(
+            payments.c.provider == provider,
+            or_(payments.c.reference.in_(names), payments.c.charge_id.in_(names)),
+        ).order_by(payments.c.created_at, payments.c.id)
+    ).scalars().all()
+    if reference in rows:
+        return reference
+    return rows[0] if rows else None
+
+
 def record_payment(
     conn: Connection,
     *,
@@ -118,9 +149,21 @@ def record_payment(
     captured: int,
     customer: Customer,
     now: datetime,
+    confirmed: bool,
     charge_id: str | None = None,
-) -> None:
-    """Record a succeeded payment; a redelivery or a later event for it never lowers it."""
+) -> str:
+    """Record a succeeded payment; a redelivery or a later event for it never lowers it.
+
+    ``confirmed``: the provider itself said so (a Stripe event, a Saleor order read from
+    Saleor), not only a storefront's ``order.paid``. Returns the reference the payment is
+    recorded under: the row another of its names made first, if any.
+    """
+    if provider == "stripe" and charge_id is None and reference.startswith(CHARGE_PREFIXES):
+        charge_id = reference  # a storefront named the payment by its charge
+    if charge_id is not None:
+        # the two names of one payment may arrive at once: look and write under the lock
+        lock_ledger(conn)
+        reference = payment_row(conn, provider, reference, charge_id) or reference
     conn.execute(
         _prebuilt(conn, "payment"),
         {
@@ -136,8 +179,10 @@ def record_payment(
             "charge_id": charge_id,
             "created_at": now,
             "updated_at": now,
+            "confirmed_at": now if confirmed else None,
         },
     )
+    return reference
 
 
 def report_refunded(
@@ -180,14 +225,6 @@ def mark_disputed(conn: Connection, provider: str, reference: str, now: datetime
         .values(status="disputed", updated_at=now)
     )
     return res.rowcount == 1
-
-
-def find_payment_by_charge(conn: Connection, provider: str, charge_id: str) -> str | None:
-    return conn.execute(
-        select(payments.c.reference).where(
-            payments.c.provider == provider, payments.c.charge_id == charge_id
-        )
-    ).scalar_one_or_none()
 
 
 def upsert_provider_refund(

@@ -83,9 +83,14 @@ payments = Table(
     Column("status", String(20), nullable=False),  # succeeded | failed | disputed
     Column("customer_id", String(255), nullable=True),
     Column("customer_email", String(320), nullable=True),
+    # Stripe: the charge (``ch_``/``py_``) of the PaymentIntent in ``reference``, or the charge
+    # a storefront named the payment by; one payment is one row whichever name arrives first
     Column("charge_id", String(255), nullable=True),
     Column("created_at", DateTime(timezone=True), nullable=False),
     Column("updated_at", DateTime(timezone=True), nullable=False),
+    # when the provider itself first said this payment succeeded (migration 0004); NULL: only
+    # a storefront named it, and corrections resting on it go to a person
+    Column("confirmed_at", DateTime(timezone=True), nullable=True),
     UniqueConstraint("provider", "reference", name="uq_payments_provider_reference"),
     Index("ix_payments_order_id", "order_id"),
 )

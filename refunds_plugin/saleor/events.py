@@ -84,6 +84,7 @@ def store_order(conn: Connection, so: SaleorOrder, now: datetime) -> None:
             captured=pay.captured,
             customer=rec.customer,
             now=now,
+            confirmed=True,  # read from Saleor itself, not from what a webhook claimed
         )
         report_refunded(conn, "saleor", pay.reference, pay.refunded, now)
     if so.fully_paid:

@@ -20,8 +20,8 @@ from refunds_plugin.domain import RESERVED, TERMINAL, AttemptStatus, Customer
 from refunds_plugin.ledger.attempts import find_by_provider_reference, get_attempt, transition
 from refunds_plugin.ledger.db import lock_ledger
 from refunds_plugin.ledger.orders import (
-    find_payment_by_charge,
     mark_disputed,
+    payment_row,
     record_payment,
     upsert_provider_refund,
 )
@@ -59,9 +59,41 @@ def _payment_intent(obj: dict[str, Any]) -> str | None:
     return pi if isinstance(pi, str) else None
 
 
+def _latest_charge(intent: dict[str, Any]) -> str | None:
+    """The intent's charge: ``latest_charge`` (an id, or the object when expanded), or on API
+    versions before 2022-11-15 the first of its ``charges``."""
+    latest = intent.get("latest_charge")
+    if isinstance(latest, dict):
+        latest = latest.get("id")
+    if isinstance(latest, str):
+        return latest
+    listed = (intent.get("charges") or {}).get("data") or []
+    first = listed[0].get("id") if listed and isinstance(listed[0], dict) else None
+    return first if isinstance(first, str) else None
+
+
+def _names(type_: str, obj: dict[str, Any]) -> tuple[str | None, str | None]:
+    """(PaymentIntent, charge): the two names Stripe gives the money an event is about."""
+    if type_.startswith("payment_intent."):
+        return str(obj["id"]), _latest_charge(obj)
+    if type_ in ("charge.succeeded", "charge.refunded"):
+        return _payment_intent(obj), str(obj["id"])
+    charge = obj.get("charge")
+    if isinstance(charge, dict):
+        charge = charge.get("id")
+    return _payment_intent(obj), charge if isinstance(charge, str) else None
+
+
+def payment_reference(conn: Connection, type_: str, obj: dict[str, Any]) -> str | None:
+    """The reference of the payment row this event is about, found by either of its names
+    (a storefront may have named it by its charge first); None when no row holds it."""
+    pi, charge = _names(type_, obj)
+    return payment_row(conn, "stripe", pi or charge, charge)
+
+
 def on_payment_intent_succeeded(conn: Connection, obj: dict[str, Any], now: datetime) -> str:
     order_id = _order_id(obj)
-    record_payment(
+    reference = record_payment(
         conn,
         provider="stripe",
         reference=obj["id"],
@@ -70,20 +102,21 @@ def on_payment_intent_succeeded(conn: Connection, obj: dict[str, Any], now: date
         captured=int(obj.get("amount_received") or 0),
         customer=_customer(obj),
         now=now,
-        charge_id=obj.get("latest_charge") if isinstance(obj.get("latest_charge"), str) else None,
+        confirmed=True,
+        charge_id=_latest_charge(obj),
     )
     if order_id:
         clear_follow_ups(conn, order_id, now)
     # a charge.refunded that arrived before its payment was journalled but had no row to
     # update: count it now
-    stripe_refunded.settle(conn, obj["id"], now)
-    return "payment recorded"
+    stripe_refunded.settle(conn, reference, now)
+    return "payment recorded" + _named_before(reference, obj["id"])
 
 
 def on_charge_succeeded(conn: Connection, obj: dict[str, Any], now: datetime) -> str:
     if not obj.get("captured", True):
         return "authorisation only: nothing captured yet"
-    record_payment(
+    reference = record_payment(
         conn,
         provider="stripe",
         reference=_payment_intent(obj) or obj["id"],
@@ -92,10 +125,15 @@ def on_charge_succeeded(conn: Connection, obj: dict[str, Any], now: datetime) ->
         captured=int(obj.get("amount_captured") or obj.get("amount") or 0),
         customer=_customer(obj),
         now=now,
+        confirmed=True,
         charge_id=obj["id"],
     )
-    stripe_refunded.settle(conn, _payment_intent(obj) or obj["id"], now)  # as above
-    return "payment recorded"
+    stripe_refunded.settle(conn, reference, now)  # as above
+    return "payment recorded" + _named_before(reference, _payment_intent(obj) or obj["id"])
+
+
+def _named_before(reference: str, name: str) -> str:
+    return f" (the payment known as {reference})" if reference != name else ""
 
 
 def on_charge_refunded(
@@ -103,9 +141,7 @@ def on_charge_refunded(
 ) -> str:
     """Stripe's ``amount_refunded`` as of this event; it can go down, and only the newest
     event counts (``refunded_total``)."""
-    reference = (
-        _payment_intent(obj) or find_payment_by_charge(conn, "stripe", obj["id"]) or obj["id"]
-    )
+    reference = payment_reference(conn, "charge.refunded", obj) or _payment_intent(obj) or obj["id"]
     return stripe_refunded.report(conn, reference, obj, event_id=event_id, created=created, now=now)
 
 
@@ -124,9 +160,7 @@ def on_refund(conn: Connection, obj: dict[str, Any], now: datetime) -> str:
         attempt = get_attempt(conn, str(meta["attempt_id"]))
     if attempt is None:
         attempt = find_by_provider_reference(conn, "stripe", obj["id"])
-    reference = _payment_intent(obj) or (
-        find_payment_by_charge(conn, "stripe", obj["charge"]) if obj.get("charge") else None
-    )
+    reference = payment_reference(conn, "refund", obj) or _payment_intent(obj)
     order_id = attempt.order_id if attempt else None
     if order_id is None and reference:
         order_id = conn.execute(
@@ -187,7 +221,7 @@ def on_refund(conn: Connection, obj: dict[str, Any], now: datetime) -> str:
 
 
 def on_dispute(conn: Connection, obj: dict[str, Any], now: datetime) -> str:
-    reference = _payment_intent(obj) or find_payment_by_charge(conn, "stripe", obj["charge"])
+    reference = payment_reference(conn, "charge.dispute", obj)
     if reference and mark_disputed(conn, "stripe", reference, now):
         return "payment marked disputed"
     return "dispute for a payment we have not seen"
@@ -223,12 +257,6 @@ def apply(
 # --- the trouble an event wakes ------------------------------------------------------------------
 
 
-def _stripe_reference(type_: str, obj: dict[str, Any]) -> str:
-    if type_ == "charge.succeeded":
-        return _payment_intent(obj) or str(obj["id"])
-    return str(obj["id"])
-
-
 def _stripe_time(obj: dict[str, Any]) -> datetime | None:
     created = obj.get("created")
     if isinstance(created, int) and not isinstance(created, bool):
@@ -244,7 +272,9 @@ def after_event(
     if type_ in SUCCEEDED:
         if type_ == "charge.succeeded" and not obj.get("captured", True):
             return Woken()
-        ref = _stripe_reference(type_, obj)
+        ref = payment_reference(conn, type_, obj)  # the row apply just wrote, by either name
+        if ref is None:
+            return Woken()
         order_id = adopt_payment(conn, "stripe", ref, _stripe_time(obj), now)
         if order_id is None:
             return Woken()

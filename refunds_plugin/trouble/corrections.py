@@ -18,6 +18,7 @@ import policies
 from refunds_plugin.ledger import facts as facts_mod
 from refunds_plugin.ledger.db import lock_ledger
 from refunds_plugin.ledger.decisions import record_decision
+from refunds_plugin.ledger.order_updates import was_updated
 from refunds_plugin.ledger.orders import link_payment
 from refunds_plugin.routing import Route
 from refunds_plugin.trouble.detectors import Finding, plan
@@ -53,6 +54,7 @@ def correct(
     """Find and decide this order's trouble; ``cap`` limits the total (a provider's own figure)."""
     lock_ledger(conn)
     out = []
+    updated: bool | None = None  # read once, only when there is something to correct
     for finding in plan(conn, policy, order_id):
         amount = finding.amount if cap is None else min(finding.amount, cap)
         if amount <= 0:
@@ -60,6 +62,8 @@ def correct(
         if cap is not None:
             cap -= amount
         order_facts = facts_mod.facts_for(conn, order_id, now, policy.abuse_window_days)
+        if updated is None:
+            updated = was_updated(conn, order_id)
         decision = policies.evaluate_correction(
             policy,
             order_facts,
@@ -69,6 +73,8 @@ def correct(
             now,
             finding.detail,
             order_total_known=finding.order_total_known,
+            unconfirmed=finding.unconfirmed,
+            order_updated=updated,
         )
         recorded = record_decision(
             conn,

@@ -6,6 +6,8 @@ source (Stripe events, the storefront, Saleor). ``plan`` says what is wrong with
 redelivered or reordered event finds the same key (or no excess left) and adds nothing.
 The first succeeded payment (by provider time, ties by reference) is the legitimate one: money
 goes back from the later ones, and from the first only beyond the order total.
+Each finding names the payments it rests on that no provider event confirmed
+(``Finding.unconfirmed``: a reference only a storefront gave); its correction goes to a person.
 """
 
 from __future__ import annotations
@@ -46,9 +48,13 @@ class Finding:
     # False: no order total to compare with, so two equal payments may be a split; a person
     # decides (policies.evaluate_correction -> review, order_total_unknown)
     order_total_known: bool = True
+    # the payments this rests on that the provider never confirmed (a person decides)
+    unconfirmed: tuple[str, ...] = ()
 
     def to_json(self) -> dict[str, Any]:
+        extra = {"unconfirmed": list(self.unconfirmed)} if self.unconfirmed else {}
         return {
+            **extra,
             "order_id": self.order_id,
             "kind": self.kind.value,
             "payment_reference": self.payment_reference,
@@ -69,6 +75,7 @@ class Paid:
     captured: int
     available: int  # captured minus refunded, pending and corrections under review
     external_refunded: int  # refunded outside any decision of ours
+    confirmed: bool = True  # a provider event (not only a storefront) said it succeeded
 
 
 def _sums(conn: Connection, stmt: Any) -> dict[str, int]:
@@ -82,6 +89,7 @@ def _payments(conn: Connection, order_id: str, currency: str) -> list[Paid]:
             payments.c.created_at,
             payments.c.currency,
             payments.c.refunded_reported,
+            payments.c.confirmed_at,
         ).where(payments.c.order_id == order_id, payments.c.status != "failed")
     ).all()
     facts = {p.reference: p for p in facts_mod.payment_facts(conn, order_id)}
@@ -116,7 +124,7 @@ def _payments(conn: Connection, order_id: str, currency: str) -> list[Paid]:
         available = pf.captured - pf.refunded - pf.pending - in_review.get(ref, 0)
         out.append(
             Paid(ref, aware(row.created_at), pf.captured, max(0, available),
-                 min(external, pf.captured))
+                 min(external, pf.captured), row.confirmed_at is not None)
         )
     return sorted(out, key=lambda p: (p.created, p.reference))
 
@@ -207,11 +215,16 @@ def plan(conn: Connection, policy: policies.Policy, order_id: str) -> list[Findi
                     f"{dup.reference} charged the same {dup.captured} {currency} as "
                     f"{original.reference} {_gap(original.created, dup.created)} later",
                     order_total_known=known is not None,
+                    unconfirmed=_unconfirmed([original, dup]),
                 )
             )
     if rules.overpayment.enabled and known is not None and excess is not None and excess > 0:
         found.extend(_overpayment(order_id, currency, paid, known[0], captured, excess, taken))
     return found
+
+
+def _unconfirmed(paid: list[Paid]) -> tuple[str, ...]:
+    return tuple(p.reference for p in paid if not p.confirmed)
 
 
 def _payment_currency(conn: Connection, order_id: str) -> str | None:
@@ -244,6 +257,7 @@ def _overpayment(
 ) -> list[Finding]:
     """Spread the excess over the later payments, newest first; the first keeps the total."""
     first, later = paid[0], paid[1:]
+    unconfirmed = _unconfirmed(paid)  # the excess is the sum of them all
     sources = [(p, p.available - taken.get(p.reference, 0)) for p in reversed(later)]
     surplus = max(0, first.captured - total)  # the first payment alone paid more than the total
     sources.append((first, min(first.available, surplus)))
@@ -262,6 +276,7 @@ def _overpayment(
                 currency,
                 f"overpayment:{captured}:{pay.reference}",
                 f"captured {captured} {currency} against an order total of {total} {currency}",
+                unconfirmed=unconfirmed,
             )
         )
     return found

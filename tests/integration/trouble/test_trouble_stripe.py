@@ -203,5 +203,6 @@ def test_a_correction_above_the_policy_limit_waits_for_review_and_is_not_decided
     ]
     assert h.count(refund_attempts) == 0
     assert [(r.status, r.reason) for r in h.rows(reviews)] == [
-        ("open", "above_auto_approve_limit")
+        ("open", "above_auto_approve_limit: Corrections above the automatic limit are "
+                 "confirmed by a person.")
     ]

@@ -21,6 +21,8 @@ UNKNOWN_TEXT = (
     "We noticed two payments of the same amount for order 1001. We do not know the order's "
     "total, so our team is checking whether you were charged twice; if you were, we will "
     "refund the extra 50.00 USD within 48 hours.")
+UNKNOWN_REASON = ("order_total_unknown: Without the order's total, two equal payments may be one "
+                  "order paid in two parts, so a person decides.")
 
 
 def decided(h: Harness) -> list[tuple[Any, ...]]:
@@ -54,11 +56,11 @@ def test_two_equal_payments_without_an_order_total_go_to_review_and_nothing_is_r
     assert (trouble["saw"]["order_total_known"], trouble["saw"]["granted"]) == (False, 5000)
     assert harness.count(refund_attempts) == 0
     assert [(r.decision_id, r.status, r.reason) for r in harness.rows(reviews)] == [
-        (decision.id, "open", "order_total_unknown")]
+        (decision.id, "open", UNKNOWN_REASON)]
     with harness.runtime.engine.connect() as conn:
         [queued] = open_reviews(conn)
     assert (queued.decision_id, queued.order_id, queued.amount, queued.reason,
-            queued.explanation) == (decision.id, "1001", 5000, "order_total_unknown",
+            queued.explanation) == (decision.id, "1001", 5000, UNKNOWN_REASON,
                                     UNKNOWN_TEXT)
 
     harness.drain()

@@ -20,9 +20,13 @@ CASES = [
     ("a_refund_to_the_card_is_given_when_asked_within_14_days",
      order(days=14), ask(("shirt", 1, R.CHANGED_MIND), prefer=REFUND),
      Expect("approve", "approved", refund=4000)),
-    ("after_14_days_a_refund_request_becomes_store_credit",
+    ("after_14_days_a_refund_request_becomes_store_credit_with_the_bonus",
      order(days=15), ask(("shirt", 1, R.CHANGED_MIND), prefer=REFUND),
-     Expect("approve", "approved", credit=4000)),
+     Expect("approve", "approved", credit=4000, bonus=400)),
+    ("after_14_days_our_mistake_is_refunded_and_only_the_forced_credit_has_a_bonus",
+     order(days=20), ask(("shirt", 1, R.CHANGED_MIND), ("socks", 1, R.DAMAGED), prefer=REFUND),
+     Expect("approve", "approved", refund=1200, credit=4000, bonus=400, shipping=800,
+            return_required=True)),
     ("day_91_is_outside_the_window_and_declined",
      order(days=91), ask(("shirt", 1, R.CHANGED_MIND)),
      Expect("decline", "outside_window", return_required=False)),
@@ -55,3 +59,38 @@ def test_the_customer_reads_about_the_bonus_and_the_14_day_refund_period():
     assert "Refunds to the original payment are available for 14 days" in d.explanation
     d = evaluate(POLICY, order(), ask(("shirt", 1, R.CHANGED_MIND)), NOW)
     assert "44.00 USD in store credit (including a 4.00 USD bonus" in d.explanation
+
+
+def _said(decision, rule):
+    return [(t.verdict, t.code, t.message) for t in decision.trace if t.rule == rule]
+
+
+def test_a_refund_turned_into_credit_after_14_days_says_so_and_carries_the_bonus():
+    """Issue 13: the title promises "store credit with a 10% bonus"; credit forced on a late
+    refund request got none, and the trace said "your choice of resolution is honoured"."""
+    d = evaluate(POLICY, order(days=20), ask(("shirt", 1, R.CHANGED_MIND), prefer=REFUND), NOW)
+    assert [(r.kind, r.amount, r.bonus) for r in d.resolutions] == [(CREDIT, 4000, 400)]
+    assert _said(d, "resolution") == [
+        ("adjust", "resolution_credit_instead",
+         "You asked for a refund, but Linen shirt can only be given as store credit, as "
+         "explained above.")]
+    assert _said(d, "credit_bonus") == [
+        ("adjust", "credit_bonus", "You get a 4.00 USD bonus on your store credit.")]
+    assert d.explanation == (
+        "Your return of 1 × Linen shirt is approved. We will give you 44.00 USD in store credit "
+        "(including a 4.00 USD bonus). Refunds to the original payment are available for 14 "
+        "days; after that we give store credit. Please send back Linen shirt. The money will be "
+        "on its way within 24 hours.")
+    assert all("honoured" not in t.message for t in d.trace)
+
+
+def test_a_chosen_credit_keeps_its_words_and_an_honoured_refund_is_still_said_honoured():
+    d = evaluate(POLICY, order(), ask(("shirt", 1, R.CHANGED_MIND), prefer=CREDIT), NOW)
+    assert _said(d, "resolution") == [
+        ("pass", "resolution_credit", "Your choice of resolution is honoured.")]
+    assert _said(d, "credit_bonus") == [
+        ("adjust", "credit_bonus", "You get a 4.00 USD bonus for choosing store credit.")]
+    assert "(including a 4.00 USD bonus for choosing credit)" in d.explanation
+    d = evaluate(POLICY, order(days=14), ask(("shirt", 1, R.CHANGED_MIND), prefer=REFUND), NOW)
+    assert _said(d, "resolution") == [
+        ("pass", "resolution_refund", "Your choice of resolution is honoured.")]

@@ -36,9 +36,9 @@ def order(conn: Connection, total: int, now: datetime, order_id: str = "o-1") ->
 
 def payment(conn: Connection, ref: str, amount: int, at: datetime, now: datetime,
             provider: str = "stripe", order_id: str = "o-1") -> None:
-    """Received at ``max(at, now)``, created by the provider at ``at``."""
+    """Received at ``max(at, now)``, created by the provider at ``at``, which confirmed it."""
     record_payment(conn, provider=provider, reference=ref, order_id=order_id, currency="USD",
-                   captured=amount, customer=ANN, now=max(at, now))
+                   captured=amount, customer=ANN, now=max(at, now), confirmed=True)
     adopt_payment(conn, provider, ref, at, now)
 
 
@@ -106,7 +106,7 @@ def test_a_payment_in_another_currency_is_not_added_to_the_total(rt: Runtime,
         order(c, 10000, now)
         payment(c, "pi_1", 10000, now, now)
         record_payment(c, provider="stripe", reference="pi_eur", order_id="o-1", currency="EUR",
-                       captured=10000, customer=ANN, now=now)
+                       captured=10000, customer=ANN, now=now, confirmed=True)
 
     given(rt, setup)
 

@@ -1,0 +1,66 @@
+"""What a storefront's ``order.paid`` means for the ledger, inside the service's event transaction.
+
+The order is stored (a known order sent with other content is an update, journalled with what
+changed by ``ledger.order_updates``), and the payment it names is recorded as the storefront's
+word only: ``confirmed`` stays unset until the provider's own event says so, and a Stripe
+payment named by its charge joins the row its PaymentIntent made (``ledger.orders``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Connection
+
+from refunds_plugin.ledger import order_updates
+from refunds_plugin.ledger.orders import (
+    OrderRecord,
+    record_payment,
+    upsert_order,
+)
+from refunds_plugin.stripe import refunded_total as stripe_refunded
+from refunds_plugin.trouble.follow_ups import clear_follow_ups
+
+
+@dataclass(frozen=True)
+class PaymentRecord:
+    provider: str
+    reference: str
+    amount: int
+
+
+def apply_order_paid(
+    conn: Connection, order: OrderRecord, payment: PaymentRecord | None, event_id: str,
+    now: datetime,
+) -> tuple[str | None, dict[str, Any]]:
+    """Store the order and its payment; returns the event's note and what changed (``{}`` for
+    a new order or the same content again)."""
+    found = order_updates.changes(conn, order)  # None: a new order
+    paid_before = order_updates.known_payments(conn, order.order_id)
+    upsert_order(conn, order, now)
+    if payment is not None:
+        reference = record_payment(
+            conn,
+            provider=payment.provider,
+            reference=payment.reference,
+            order_id=order.order_id,
+            currency=order.currency,
+            captured=payment.amount,
+            customer=order.customer,
+            now=now,
+            confirmed=False,
+        )
+        if payment.provider == "stripe":  # a charge.refunded may have come first
+            stripe_refunded.settle(conn, reference, now)
+        clear_follow_ups(conn, order.order_id, now)
+    if found is None:
+        return None, {}
+    paid_after = order_updates.known_payments(conn, order.order_id)
+    if paid_after != paid_before:
+        found["payments"] = {"before": paid_before, "after": paid_after}
+    if not found:
+        return None, {}
+    order_updates.journal(conn, order.order_id, found, event_id, now)
+    return "order updated: " + ", ".join(sorted(found)), found
