@@ -143,8 +143,8 @@ def _reconcile_requests(
     granted = {ev for grant in so.granted_refunds for ev in grant.events}
     used: set[str] = set()
     for i, req in enumerate(events):
-        if req.type != "REFUND_REQUEST":
-            continue
+        if req.type != "REFUND_REQUEST" or req.id in granted:
+            continue  # a granted refund's request is settled by the grant's status
         # or the attempt that gave up not knowing if its request reached Saleor: ``req`` is its
         # if new since it asked, of its amount and no granted refund's (as the provider's own
         # retry decides)
@@ -157,7 +157,7 @@ def _reconcile_requests(
         )
         outcome = next(
             (e for e in events[i + 1:] if e.type in ("REFUND_SUCCESS", "REFUND_FAILURE")
-             and e.amount == req.amount and e.id not in used),
+             and e.amount == req.amount and e.id not in used and e.id not in granted),
             None,
         )
         if outcome is not None:

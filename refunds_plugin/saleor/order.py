@@ -58,7 +58,7 @@ class TransactionEvent:
 @dataclass(frozen=True)
 class SaleorPayment:
     reference: str  # TransactionItem id
-    captured: int
+    captured: int  # chargedAmount + refundedAmount: Saleor's chargedAmount is net of refunds
     refunded: int
     pending: int
     created: datetime | None = None  # Saleor's createdAt: which payment came first
@@ -169,7 +169,9 @@ def order_from_saleor(
     payments = tuple(
         SaleorPayment(
             reference=tx["id"],
-            captured=minor(tx.get("chargedAmount"), currency),
+            # Saleor moves refunded money out of chargedAmount: what was captured is both
+            captured=minor(tx.get("chargedAmount"), currency)
+            + minor(tx.get("refundedAmount"), currency),
             refunded=minor(tx.get("refundedAmount"), currency),
             pending=minor(tx.get("refundPendingAmount"), currency),
             created=_when(tx.get("createdAt")),
