@@ -99,7 +99,10 @@ mutation RefundsGrantRefund($id: ID!, $input: OrderGrantRefundCreateInput!) {
 REQUEST_GRANTED_REFUND = """
 mutation RefundsRequestGrantedRefund($grantedRefundId: ID!, $transactionId: ID!) {
   transactionRequestRefundForGrantedRefund(grantedRefundId: $grantedRefundId, id: $transactionId) {
-    transaction { id refundPendingAmount { amount currency } refundedAmount { amount currency } }
+    transaction {
+      id refundPendingAmount { amount currency } refundedAmount { amount currency }
+      order { grantedRefunds { id status } }
+    }
     errors { field code message }
   }
 }

@@ -27,6 +27,7 @@ class PaymentApp:
     _n: int
     deferred: list[Callable[[], None]]  # Celery tasks: run before the next request is answered
     declines: list[str]  # "failure" | "5xx": how the app answers the next granted-refund requests
+    answer_before_reply = False  # the app's answer is booked before Saleor answers the mutation
 
     def _id(self, prefix: str) -> str:
         raise NotImplementedError
@@ -113,6 +114,8 @@ class PaymentApp:
         if self.declines:
             self.declines.pop(0)
             self.deferred.append(lambda: self._answer_grant(order, grant, "failure"))
+        if self.answer_before_reply:
+            self.run_tasks()
 
     def run_tasks(self) -> None:
         while self.deferred:

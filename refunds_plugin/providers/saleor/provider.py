@@ -165,7 +165,7 @@ class SaleorProvider:
             save(granted_refund=grant_id)
         status = AttemptStatus.SENT
         try:
-            client.mutate(
+            payload = client.mutate(
                 graphql.REQUEST_GRANTED_REFUND,
                 {"grantedRefundId": grant_id, "transactionId": ins.payment_reference},
                 "transactionRequestRefundForGrantedRefund",
@@ -175,6 +175,18 @@ class SaleorProvider:
                 status = AttemptStatus.SUCCEEDED
             elif "REFUND_IS_PENDING" not in exc.codes:
                 raise
+        else:  # the payment app may have answered already; usually it is still PENDING
+            order = (payload.get("transaction") or {}).get("order") or {}
+            now = next((g.get("status") for g in order.get("grantedRefunds") or []
+                        if g.get("id") == grant_id), None)
+            if now == "FAILURE":
+                save(refund_requested=True)
+                raise FinalProviderError(
+                    "Saleor reports the granted refund FAILURE in its answer",
+                    code="refund_failure",
+                )
+            if now == "SUCCESS":
+                status = AttemptStatus.SUCCEEDED
         save(refund_requested=True)
         return ProviderResult(
             status=status,
