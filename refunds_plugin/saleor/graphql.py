@@ -91,7 +91,7 @@ GRANT_REFUND = """
 mutation RefundsGrantRefund($id: ID!, $input: OrderGrantRefundCreateInput!) {
   orderGrantRefundCreate(id: $id, input: $input) {
     grantedRefund { id status reason amount { amount currency } }
-    errors { field code message }
+    errors { field code message lines { lineId field code message } }
   }
 }
 """
