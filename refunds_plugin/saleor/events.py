@@ -32,6 +32,7 @@ from refunds_plugin.ledger.attempts import (
     unknown_unreferenced,
 )
 from refunds_plugin.ledger.db import lock_ledger, write_tx
+from refunds_plugin.ledger.late_outcomes import succeeded_after_failure
 from refunds_plugin.ledger.orders import (
     clear_follow_ups,
     record_payment,
@@ -52,7 +53,7 @@ from refunds_plugin.trouble.corrections import Woken, adopt_payment, correct, wo
 log = logging.getLogger("refunds.saleor")
 
 HANDLED = frozenset(e.lower() for e in graphql.ORDER_EVENTS)
-_GRANT_STATUS = {
+GRANT_STATUS = {
     "SUCCESS": "succeeded",
     "FAILURE": "failed",
     "PENDING": "pending",
@@ -111,10 +112,15 @@ def reconcile(conn: Connection, so: SaleorOrder, now: datetime, by: str = "") ->
             attempt_id=attempt.id if attempt else None,
             currency=so.record.currency,
             amount=grant.amount,
-            status=_GRANT_STATUS.get(grant.status, grant.status.lower()),
+            status=GRANT_STATUS.get(grant.status, grant.status.lower()),
             now=now,
         )
         target = _ATTEMPT_TARGET.get(grant.status)
+        if attempt is not None and target == AttemptStatus.SUCCEEDED \
+                and attempt.status == AttemptStatus.FAILED:  # re-requested in the Dashboard
+            notes += succeeded_after_failure(
+                conn, attempt, grant.id, now, f"saleor granted refund SUCCESS{seen}")
+            continue
         if attempt is None or target is None or attempt.status in TERMINAL:
             continue
         if target == attempt.status:
