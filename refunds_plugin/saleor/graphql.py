@@ -58,6 +58,7 @@ fragment RefundsOrder on Order {{
   fulfillments {{ id status created lines {{ id quantity orderLine {{ id }} }} }}
   transactions {{
     id name pspReference createdAt actions
+    createdBy {{ __typename ... on App {{ id isActive }} }}
     chargedAmount {{ {MONEY} }}
     refundedAmount {{ {MONEY} }}
     refundPendingAmount {{ {MONEY} }}
