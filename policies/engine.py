@@ -27,7 +27,8 @@ from refunds_plugin.domain import (
 )
 
 # Adjustments the customer should read about (the rest are already in the money sentence).
-_NOTED = frozenset({"window", "final_sale", "reason", "refund_period", "tier"})
+_NOTED = frozenset({"window", "final_sale", "reason", "refund_period", "tier",
+                     "refund_route"})
 
 
 def evaluate(policy: Policy, facts: OrderFacts, request: ReturnRequest,

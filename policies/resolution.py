@@ -145,6 +145,7 @@ def split(ctx: Context, planned: list[PlannedLine], ship: int,
         results.append(R("refundable_cap", "review", "exceeds_refundable",
                          f"{why}, so our team will confirm the amount.",
                          {"over_by": over, "refundable": ctx.refundable}))
+    refund, credit = _not_automatic(ctx, refund, credit, results)
     step = ctx.facts.refund_increment  # store credit goes out through the same provider
     credit, credit_rounded = credit_rounding(cur, step, credit)
     bonus = 0
@@ -179,6 +180,27 @@ def _resolution_said(wanted: ResolutionKind | None, choice: ResolutionKind,
     return R("resolution", "pass", f"resolution_{choice.value}",
              "Your choice of resolution is honoured." if wanted is choice
              else f"Our policy resolves returns as {choice.value}.", saw)
+
+
+def _not_automatic(ctx: Context, refund: int, credit: int, results: list[R]) -> tuple[int, int]:
+    """The part of ``refund`` only payments that no app can refund could take (``blocked``: a
+    Saleor transaction staff recorded, or whose app is off) becomes store credit where the
+    policy offers credit; otherwise a person refunds it by hand (review)."""
+    auto = sum(p.refundable for p in ctx.facts.payments if p.blocked is None)
+    short = refund - auto
+    blocked = [p for p in ctx.facts.payments if p.blocked is not None and p.refundable > 0]
+    if short <= 0 or not blocked:
+        return refund, credit
+    why, cur = blocked[0].blocked, ctx.currency
+    saw: dict[str, object] = {"payments": [p.reference for p in blocked], "not_automatic": short}
+    if ResolutionKind.CREDIT in ctx.policy.resolution.allow:
+        results.append(R("refund_route", "adjust", "credit_not_refund",
+                         f"{why}; {money_text(short, cur)} comes back as store credit instead.",
+                         saw))
+        return refund - short, credit + short
+    results.append(R("refund_route", "review", "refund_not_automatic",
+                     f"{why}, so our team will refund it by hand.", saw))
+    return refund, credit
 
 
 def rounding(cur: str, step: int, wanted: int, refunded: int) -> R | None:
@@ -238,7 +260,8 @@ def _refunds(ctx: Context, amount: int) -> tuple[list[Resolution], int]:
     """
     out = []
     step = ctx.facts.refund_increment
-    for pay in ctx.facts.payments:
+    # payments an app can refund first: the others only in what a person refunds by hand
+    for pay in sorted(ctx.facts.payments, key=lambda p: p.blocked is not None):
         if amount < step:
             break
         part = min(amount, pay.refundable)

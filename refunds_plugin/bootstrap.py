@@ -20,9 +20,11 @@ from sqlalchemy import Engine
 import policies
 from refunds_plugin.config import Config
 from refunds_plugin.execution.executor import Executor
+from refunds_plugin.execution.poller import SaleorPoller
 from refunds_plugin.intake.service import Service, utcnow
 from refunds_plugin.ledger.db import make_engine
 from refunds_plugin.ledger.migrate import current_revision, migrate
+from refunds_plugin.metrics import observe_saleor_poll
 from refunds_plugin.providers import Provider
 from refunds_plugin.providers.dryrun import DryRunProvider
 from refunds_plugin.providers.saleor.provider import SaleorProvider
@@ -94,4 +96,14 @@ def build(
         wait_settled=executor.wait_until_settled if executor is not None else None,
         answer_wait_s=answer_wait_s,
     )
+    if executor is not None:
+        watch_saleor(executor, service)
     return Runtime(config, engine, policy, providers, service, executor, saleor)
+
+
+def watch_saleor(executor: Executor, service: Service) -> None:
+    """The executor's loop also re-queries Saleor orders whose refunds are still ``sent``:
+    a declined refund sends no webhook (``execution.poller``)."""
+    executor.poller = SaleorPoller(
+        service.engine, service.saleor_requery, service.clock, observe=observe_saleor_poll
+    ).poll_once

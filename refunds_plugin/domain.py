@@ -133,6 +133,9 @@ class PaymentFacts:
     refunded: int = 0
     pending: int = 0
     disputed: bool = False
+    # why money cannot go back to this payment automatically (no app can refund it), told to
+    # the customer; None: it can
+    blocked: str | None = None
 
     @property
     def refundable(self) -> int:

@@ -133,13 +133,26 @@ PROVIDER_SECONDS = Histogram(
     "Time spent in one provider call, by provider and outcome (this process).",
     ("provider", "outcome"),
 )
+SALEOR_POLLS = Counter(
+    "refunds_saleor_polls_total",
+    "Saleor refund attempts still sent or unknown whose order was re-queried, by what the "
+    "re-query found: settled, unchanged, gave_up (the last poll; a webhook settles it later) "
+    "or error (this process).",
+    ("outcome",),
+)
 REGISTRY.register(WEBHOOK_SECONDS)
 REGISTRY.register(PROVIDER_SECONDS)
+REGISTRY.register(SALEOR_POLLS)
 
 
 def observe_provider(provider: str, outcome: str, seconds: float) -> None:
     """The executor's ``observe`` hook."""
     PROVIDER_SECONDS.observe(seconds, provider, outcome)
+
+
+def observe_saleor_poll(outcome: str) -> None:
+    """The Saleor poller's ``observe`` hook."""
+    SALEOR_POLLS.inc(outcome)
 
 
 class _Quiet(WSGIRequestHandler):

@@ -38,25 +38,43 @@ def tokens_create(role: str, name: str, expires_days: int | None) -> None:
 
 
 @click.command("reconcile")
-@click.option("--provider", type=click.Choice(["stripe"]), default="stripe", show_default=True)
+@click.option("--provider", type=click.Choice(["stripe", "saleor"]), default="stripe",
+              show_default=True)
 @click.option("--since", required=True, help="ISO date or datetime: refunds created from then.")
 @click.option("--json", "as_json", is_flag=True)
 def reconcile_cmd(provider: str, since: str, as_json: bool) -> None:
-    """List every difference between the provider's refunds and the ledger; exit 1 if any."""
-    from refunds_plugin.finance.reconcile import reconcile, stripe_refunds
+    """List every difference between the provider's refunds and the ledger; exit 1 if any.
+
+    Saleor: every Saleor order the ledger touched since then is re-queried with the installed
+    app's token, and its granted refunds and this app's refund requests are compared."""
+    from refunds_plugin.finance.reconcile import (
+        SALEOR_AGREES,
+        reconcile,
+        saleor_refunds,
+        stripe_refunds,
+    )
     from refunds_plugin.finance.reports import parse_when
-    from refunds_plugin.providers.stripe import StripeProvider
 
     config = common.config()
-    if not config.stripe_api_key:
-        raise click.UsageError("REFUNDS_STRIPE_API_KEY is not set: nothing to reconcile against")
     start = parse_when(since)
     assert start is not None
-    client = StripeProvider(
-        config.stripe_api_key, api_base=config.stripe_api_base, timeout=config.stripe_timeout_s
-    ).client
-    with common.engine(config.database_url) as engine:
-        found = reconcile(engine, stripe_refunds(client, start), start, provider)
+    if provider == "saleor":
+        runtime = common.runtime(config=config, with_executor=False)
+        found = reconcile(runtime.engine, saleor_refunds(runtime.saleor_events, runtime.engine,
+                                                         start),
+                          start, provider, SALEOR_AGREES)
+    else:
+        from refunds_plugin.providers.stripe import StripeProvider
+
+        if not config.stripe_api_key:
+            raise click.UsageError(
+                "REFUNDS_STRIPE_API_KEY is not set: nothing to reconcile against")
+        client = StripeProvider(
+            config.stripe_api_key, api_base=config.stripe_api_base,
+            timeout=config.stripe_timeout_s,
+        ).client
+        with common.engine(config.database_url) as engine:
+            found = reconcile(engine, stripe_refunds(client, start), start, provider)
     if as_json:
         for m in found:
             click.echo(json.dumps(m.to_json(), sort_keys=True))

@@ -94,6 +94,7 @@ def worker(once: bool, worker_id: str | None, metrics_port: int | None) -> None:
     Any number may run against one PostgreSQL; SIGTERM finishes the current attempt and hands
     back the rest.
     """
+    from refunds_plugin.bootstrap import watch_saleor
     from refunds_plugin.execution.executor import Executor
     from refunds_plugin.metrics import observe_provider, serve_metrics
 
@@ -106,6 +107,7 @@ def worker(once: bool, worker_id: str | None, metrics_port: int | None) -> None:
         worker_id=worker_id,
         observe=observe_provider,
     )
+    watch_saleor(ex, runtime.service)
     if metrics_port is not None:
         serve_metrics(os.environ.get("REFUNDS_METRICS_HOST", "127.0.0.1"), metrics_port)
     if once:

@@ -69,6 +69,9 @@ class Executor:
         self.clock = clock
         self.worker_id = worker_id or f"{socket.gethostname()}:{os.getpid()}:{id(self):x}"
         self.observe = observe  # (provider, outcome, seconds) for metrics
+        # asks providers about refunds they accepted but no event will settle (the Saleor
+        # poller); run once a round of the loop
+        self.poller: Callable[[], int] | None = None
         self._rng = random.Random()
         self._wake = threading.Event()
         self._stop = threading.Event()
@@ -279,6 +282,8 @@ class Executor:
         while not self._stop.is_set():
             try:
                 worked = self.run_once()
+                if self.poller is not None:
+                    self.poller()
             except Exception:  # the database may be briefly unavailable: keep the loop alive
                 log.exception("executor loop error")
                 worked = 0

@@ -1,21 +1,24 @@
 """Reconciliation: page through the provider's refunds and list every difference with the ledger.
 
-A refund Stripe holds that the ledger does not know, a refund the ledger says was sent that
-Stripe does not hold, and any refund whose amount or status differs are all reported, each
-naming the refund id and our attempt.
+A refund the provider holds that the ledger does not know, a refund the ledger says was sent
+that the provider does not hold, and any refund whose amount or status differs are all
+reported, each naming the refund id and our attempt. Stripe's refunds are listed by date;
+Saleor has no such list, so every Saleor order the ledger touched since then is re-queried and
+its granted refunds (and this app's refund requests on its transactions) are compared.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine, or_, select
 
 from refunds_plugin.domain import AttemptStatus
-from refunds_plugin.ledger.tables import provider_refunds, refund_attempts
+from refunds_plugin.ledger.tables import orders, provider_refunds, refund_attempts
+from refunds_plugin.saleor.events import GRANT_STATUS, SaleorEvents
 from refunds_plugin.stripe.refunded_total import REFUND_STATUS
 
 PAGE = 100
@@ -25,6 +28,12 @@ AGREES: dict[str, tuple[str, ...]] = {
     ours.value: tuple(theirs for theirs, meant in REFUND_STATUS.items() if meant == ours)
     for ours in dict.fromkeys(REFUND_STATUS.values())
 } | {AttemptStatus.CANCELED.value: ("canceled",)}
+# the same for Saleor, in the words ``provider_refunds`` keeps (``saleor.events.GRANT_STATUS``)
+SALEOR_AGREES: dict[str, tuple[str, ...]] = {
+    AttemptStatus.SUCCEEDED.value: ("succeeded",),
+    AttemptStatus.FAILED.value: ("failed",),
+    AttemptStatus.SENT.value: ("pending",),
+}
 
 
 @dataclass(frozen=True)
@@ -78,6 +87,43 @@ def stripe_refunds(client: Any, since: datetime, page_size: int = PAGE) -> Itera
             return
 
 
+def saleor_refunds(saleor: SaleorEvents, engine: Engine, since: datetime
+                   ) -> Iterator[ProviderRefund]:
+    """Every granted refund, and every refund request of this app's own on a transaction, of
+    the Saleor orders the ledger touched since ``since`` (re-queried one by one)."""
+    ra, pr = refund_attempts.c, provider_refunds.c
+    with engine.connect() as conn:
+        order_ids = conn.execute(
+            select(orders.c.order_id).where(
+                orders.c.source == "saleor",
+                or_(orders.c.updated_at >= since,
+                    orders.c.order_id.in_(select(ra.order_id).where(ra.created_at >= since)),
+                    orders.c.order_id.in_(select(pr.order_id).where(pr.updated_at >= since))),
+            ).order_by(orders.c.order_id)
+        ).scalars().all()
+        ours = set(conn.execute(select(ra.provider_reference).where(
+            ra.provider == "saleor", ra.provider_reference.is_not(None))).scalars())
+    for order_id in order_ids:
+        so = saleor.fetch_known(order_id)
+        if so is None:
+            continue
+        cur = so.record.currency
+        granted = {ev for g in so.granted_refunds for ev in g.events}
+        for g in so.granted_refunds:
+            yield ProviderRefund(g.id, g.amount, cur, GRANT_STATUS.get(g.status, g.status.lower()),
+                                 g.transaction_id, 0)
+        for pay in so.payments:
+            events = sorted(pay.events, key=lambda e: (e.created or since, e.id))
+            for i, req in enumerate(events):
+                if req.type != "REFUND_REQUEST" or req.id in granted or req.id not in ours:
+                    continue
+                done = next((e.type for e in events[i + 1:] if e.amount == req.amount
+                             and e.type in ("REFUND_SUCCESS", "REFUND_FAILURE")), "")
+                status = {"REFUND_SUCCESS": "succeeded", "REFUND_FAILURE": "failed"}.get(
+                    done, "pending")
+                yield ProviderRefund(req.id, req.amount, cur, status, pay.reference, 0)
+
+
 @dataclass(frozen=True)
 class _Ours:
     attempt_id: str | None
@@ -95,7 +141,7 @@ def _ledger_side(engine: Engine, provider: str, since: datetime) -> dict[str, _O
                 ra.kind == "refund",
                 ra.provider_reference.is_not(None),
                 ra.created_at >= since,
-            )
+            ).order_by(ra.created_at, ra.seq)  # a retry sharing a Saleor grant speaks last
         ):
             amount = row.sent_amount if row.sent_amount is not None else row.amount
             ours[row.provider_reference] = _Ours(row.id, int(amount), row.status)
@@ -111,7 +157,8 @@ def _ledger_side(engine: Engine, provider: str, since: datetime) -> dict[str, _O
 
 
 def reconcile(
-    engine: Engine, refunds: Iterator[ProviderRefund], since: datetime, provider: str = "stripe"
+    engine: Engine, refunds: Iterator[ProviderRefund], since: datetime, provider: str = "stripe",
+    agrees: Mapping[str, tuple[str, ...]] = AGREES,
 ) -> list[Mismatch]:
     ours = _ledger_side(engine, provider, since)
     seen: set[str] = set()
@@ -127,10 +174,10 @@ def reconcile(
         if mine.amount != theirs.amount:
             out.append(Mismatch("amount", theirs.id, mine.attempt_id, ledger, shown))
         if mine.status.startswith("="):
-            agrees = mine.status[1:] == theirs.status
+            same = mine.status[1:] == theirs.status
         else:
-            agrees = theirs.status in AGREES.get(mine.status, ())
-        if not agrees:
+            same = theirs.status in agrees.get(mine.status, ())
+        if not same:
             out.append(Mismatch("status", theirs.id, mine.attempt_id, ledger, shown))
     for ref, mine in sorted(ours.items()):
         if ref not in seen:

@@ -11,6 +11,7 @@ provider's ``apply``, the trouble it wakes, the row's note, a nudge to the execu
 
 from __future__ import annotations
 
+import json
 import logging
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -219,9 +220,23 @@ class Service:
         if self.saleor is None:
             raise NotFound("this service has no Saleor app", code="unknown_saleor")
         found = self.saleor.read(api_url, payload, app_id)
-        so = found.order
-        if so is None:
+        if found.order is None:
             return Ack(duplicate=False, detail={"ignored": found.ignored})
+        return self._saleor_state(found, event, body)
+
+    def saleor_requery(self, order_id: str) -> Ack | None:
+        """Re-query a Saleor order no webhook announced (the poller: a declined refund changes
+        only the grant's status, and Saleor sends no order webhook for that). Same skeleton and
+        inbox key as a webhook: whichever sees a state first applies it, once."""
+        so = self.saleor.fetch_known(order_id) if self.saleor is not None else None
+        if so is None:
+            return None
+        body = json.dumps({"order": {"id": order_id}, "requeried": "saleor_poll"})
+        return self._saleor_state(saleor_events.OrderEvent(so), "saleor_poll", body)
+
+    def _saleor_state(self, found: saleor_events.OrderEvent, event: str, body: str) -> Ack:
+        so = found.order
+        assert so is not None
         return self._event(
             Inbound(
                 "saleor", found.key, event, body,
@@ -231,7 +246,7 @@ class Service:
                 tail=" (event caused by this app)" if found.ours else "",
                 detail={"self": found.ours},
             ),
-            lambda conn, now: saleor_events.apply(conn, so, now),
+            lambda conn, now: saleor_events.apply(conn, so, now, by=event.lower()),
             lambda conn, now: saleor_events.after_order(conn, self.policy, self.route, so, now),
         )
 

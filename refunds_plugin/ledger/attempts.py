@@ -173,10 +173,11 @@ def get_attempt(conn: Connection, attempt_id: str) -> AttemptRow | None:
 
 
 def find_by_provider_reference(conn: Connection, provider: str, ref: str) -> AttemptRow | None:
+    # the newest: a retry that re-requests a Saleor grant shares its reference
     row = conn.execute(
         select(refund_attempts).where(
             refund_attempts.c.provider == provider, refund_attempts.c.provider_reference == ref
-        )
+        ).order_by(refund_attempts.c.created_at.desc(), refund_attempts.c.seq.desc())
     ).first()
     return AttemptRow.from_row(row) if row else None
 

@@ -15,6 +15,7 @@ from sqlalchemy import Connection, and_, bindparam, or_, select, update
 
 from refunds_plugin.domain import AttemptStatus
 from refunds_plugin.ledger.attempts import AttemptRow
+from refunds_plugin.ledger.db import aware
 from refunds_plugin.ledger.tables import refund_attempts
 
 _ra = refund_attempts.c
@@ -93,3 +94,21 @@ def let_go(conn: Connection, attempt_id: str) -> None:
         .where(_ra.id == attempt_id)
         .values(claimed_by=None, lease_until=None)
     )
+
+
+_AWAITING = (
+    select(_ra.id, _ra.order_id, _ra.updated_at)
+    .where(
+        _ra.provider == bindparam("provider"),
+        _ra.kind == "refund",
+        _ra.status.in_((AttemptStatus.SENT, AttemptStatus.UNKNOWN)),
+    )
+    .order_by(_ra.updated_at, _ra.id)
+)
+
+
+def awaiting_outcome(conn: Connection, provider: str) -> list[tuple[str, str, datetime]]:
+    """Refunds ``provider`` accepted (or may have) without saying how they ended: (attempt id,
+    order id, when it last changed), for a poller that asks where no event will tell."""
+    return [(r.id, r.order_id, aware(r.updated_at))
+            for r in conn.execute(_AWAITING, {"provider": provider})]

@@ -8,6 +8,7 @@ racing can never exceed what was captured (the caller holds the ledger lock whil
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -247,6 +248,10 @@ def load_facts(
     customer = Customer(id=row.customer_id, email=row.customer_email)
     returned, shipping_refunded = _returned(conn, order_id)
     pays = payment_facts(conn, order_id)
+    # payments no app can refund (a Saleor transaction staff recorded): saleor.order says why
+    blocked = (json.loads(row.extra).get("unrefundable") or {}) if row.extra else {}
+    if blocked:
+        pays = tuple(replace(p, blocked=blocked.get(p.reference)) for p in pays)
     return OrderFacts(
         order_id=row.order_id,
         currency=row.currency,

@@ -257,8 +257,10 @@ def upsert_provider_refund(
             set_={
                 "status": stmt.excluded.status,
                 "amount": stmt.excluded.amount,
+                # the attempt named now: a retry re-requesting a failed Saleor grant takes it
+                # over from the attempt it replaces; an event naming none keeps the known one
                 "attempt_id": func.coalesce(
-                    provider_refunds.c.attempt_id, stmt.excluded.attempt_id
+                    stmt.excluded.attempt_id, provider_refunds.c.attempt_id
                 ),
                 "updated_at": now,
             },

@@ -76,3 +76,18 @@ def review_why(trace: Iterable[Mapping[str, Any]]) -> str:
         if detail or not said:
             said.append(f"{result['code']}: {detail}" if detail else str(result["code"]))
     return "; ".join(dict.fromkeys(said))
+
+
+def settle_review(conn: Connection, decision_id: str, by: str, note: str, now: datetime) -> bool:
+    """Close the decision's open review without a person: the provider reports the payout it
+    was opened for done after all, so there is nothing left to decide (journalled as
+    ``review_decided`` by ``by`` with no attempts, as an approval that pays nothing)."""
+    closed = conn.execute(
+        update(reviews)
+        .where(reviews.c.decision_id == decision_id, reviews.c.status == "open")
+        .values(status="approved", decided_by=by, note=note, decided_at=now)
+    ).rowcount
+    if closed == 1:
+        body = {"status": "approved", "decided_by": by, "note": note, "attempt_ids": []}
+        append_entry(conn, "review_decided", decision_id, body, now)
+    return closed == 1

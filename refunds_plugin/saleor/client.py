@@ -101,7 +101,11 @@ class SaleorClient:
             raise FinalProviderError(f"Saleor returned no {field} payload", code="bad_response")
         errors = payload.get("errors") or []
         if errors:
-            codes = tuple(str(e.get("code") or "") for e in errors)
-            text = "; ".join(f"{e.get('code')}: {e.get('message')}" for e in errors)
-            raise MutationError(f"{field} refused: {text}"[:500], codes=codes)
+            # a line's own error says why (INVALID alone only says "lines is invalid")
+            lines = [ln for e in errors for ln in e.get("lines") or []]
+            codes = tuple(str(e.get("code") or "") for e in [*errors, *lines])
+            text = "; ".join(f"{e.get('code')}: {e.get('message')}" + "".join(
+                f" (line {ln.get('lineId')} {ln.get('field')} {ln.get('code')}: "
+                f"{ln.get('message')})" for ln in e.get("lines") or []) for e in errors)
+            raise MutationError(f"{field} refused: {text}"[:1000], codes=codes)
         return payload

@@ -32,6 +32,7 @@ from refunds_plugin.ledger.attempts import (
     unknown_unreferenced,
 )
 from refunds_plugin.ledger.db import lock_ledger, write_tx
+from refunds_plugin.ledger.late_outcomes import succeeded_after_failure
 from refunds_plugin.ledger.orders import (
     record_payment,
     report_refunded,
@@ -53,7 +54,7 @@ from refunds_plugin.trouble.follow_ups import clear_follow_ups
 log = logging.getLogger("refunds.saleor")
 
 HANDLED = frozenset(e.lower() for e in graphql.ORDER_EVENTS)
-_GRANT_STATUS = {
+GRANT_STATUS = {
     "SUCCESS": "succeeded",
     "FAILURE": "failed",
     "PENDING": "pending",
@@ -91,8 +92,12 @@ def store_order(conn: Connection, so: SaleorOrder, now: datetime) -> None:
         clear_follow_ups(conn, rec.order_id, now)
 
 
-def reconcile(conn: Connection, so: SaleorOrder, now: datetime) -> list[str]:
-    """Bring our attempts in line with the status of the granted refunds they created."""
+def reconcile(conn: Connection, so: SaleorOrder, now: datetime, by: str = "") -> list[str]:
+    """Bring our attempts in line with the status of the granted refunds they created.
+
+    ``by`` names what re-queried the order (a webhook's event, the poller, a decision's
+    refresh): the journal says who saw each outcome."""
+    seen = f" (seen by {by})" if by else ""
     notes = []
     for grant in so.granted_refunds:
         attempt = find_by_provider_reference(conn, "saleor", grant.id)
@@ -107,10 +112,15 @@ def reconcile(conn: Connection, so: SaleorOrder, now: datetime) -> list[str]:
             attempt_id=attempt.id if attempt else None,
             currency=so.record.currency,
             amount=grant.amount,
-            status=_GRANT_STATUS.get(grant.status, grant.status.lower()),
+            status=GRANT_STATUS.get(grant.status, grant.status.lower()),
             now=now,
         )
         target = _ATTEMPT_TARGET.get(grant.status)
+        if attempt is not None and target == AttemptStatus.SUCCEEDED \
+                and attempt.status == AttemptStatus.FAILED:  # re-requested in the Dashboard
+            notes += succeeded_after_failure(
+                conn, attempt, grant.id, now, f"saleor granted refund SUCCESS{seen}")
+            continue
         if attempt is None or target is None or attempt.status in TERMINAL:
             continue
         if target == attempt.status:
@@ -124,16 +134,16 @@ def reconcile(conn: Connection, so: SaleorOrder, now: datetime) -> list[str]:
             provider_reference=grant.id,
             error="Saleor reports the granted refund FAILURE"
             if target == AttemptStatus.FAILED else None,
-            note=f"saleor granted refund {grant.status}",
+            note=f"saleor granted refund {grant.status}{seen}",
         ):
             notes.append(f"attempt {attempt.id} {target}")
     for pay in so.payments:
-        notes += _reconcile_requests(conn, so, pay, now)
+        notes += _reconcile_requests(conn, so, pay, now, seen)
     return notes
 
 
 def _reconcile_requests(
-    conn: Connection, so: SaleorOrder, pay: SaleorPayment, now: datetime
+    conn: Connection, so: SaleorOrder, pay: SaleorPayment, now: datetime, seen: str
 ) -> list[str]:
     """Our ``transactionRequestAction`` refunds (duplicate charges, overpayments): each
     REFUND_REQUEST event we caused is settled by the first later REFUND_SUCCESS or
@@ -143,8 +153,8 @@ def _reconcile_requests(
     granted = {ev for grant in so.granted_refunds for ev in grant.events}
     used: set[str] = set()
     for i, req in enumerate(events):
-        if req.type != "REFUND_REQUEST":
-            continue
+        if req.type != "REFUND_REQUEST" or req.id in granted:
+            continue  # a granted refund's request is settled by the grant's status
         # or the attempt that gave up not knowing if its request reached Saleor: ``req`` is its
         # if new since it asked, of its amount and no granted refund's (as the provider's own
         # retry decides)
@@ -157,7 +167,7 @@ def _reconcile_requests(
         )
         outcome = next(
             (e for e in events[i + 1:] if e.type in ("REFUND_SUCCESS", "REFUND_FAILURE")
-             and e.amount == req.amount and e.id not in used),
+             and e.amount == req.amount and e.id not in used and e.id not in granted),
             None,
         )
         if outcome is not None:
@@ -193,16 +203,17 @@ def _reconcile_requests(
             provider_reference=req.id,
             error="Saleor reports the refund request REFUND_FAILURE"
             if target == AttemptStatus.FAILED else None,
-            note=f"saleor transaction refund {outcome.type if outcome else 'REFUND_REQUEST'}",
+            note=f"saleor transaction refund {outcome.type if outcome else 'REFUND_REQUEST'}"
+            + seen,
         ):
             notes.append(f"attempt {attempt.id} {target}")
     return notes
 
 
-def apply(conn: Connection, so: SaleorOrder, now: datetime) -> str:
+def apply(conn: Connection, so: SaleorOrder, now: datetime, by: str = "") -> str:
     """Store the re-queried order and reconcile our attempts, in the caller's transaction."""
     store_order(conn, so, now)
-    return "; ".join(["order stored", *reconcile(conn, so, now)])
+    return "; ".join(["order stored", *reconcile(conn, so, now, by)])
 
 
 def after_saleor_order(
@@ -310,23 +321,25 @@ class SaleorEvents:
             return OrderEvent(None, ignored="the order is not visible to the app")
         return OrderEvent(so, ours)
 
-    def refresh(self, order_id: str) -> bool:
-        """Re-query a Saleor order before a return is decided; False if it is not one."""
+    def fetch_known(self, order_id: str) -> SaleorOrder | None:
+        """Re-query an order the ledger knows as a Saleor one; None if it is not one."""
         with self.engine.connect() as conn:  # every storefront return asks: built once
             row = conn.execute(_ORDER_SOURCE, {"order_id": order_id}).first()
         if row is None or row.source != "saleor" or not row.extra:
-            return False
+            return None
         api_url = (json.loads(row.extra).get("saleor") or {}).get("api_url")
-        if not api_url:
-            return False
-        so = self.fetch_order(api_url, order_id)
+        return self.fetch_order(api_url, order_id) if api_url else None
+
+    def refresh(self, order_id: str) -> bool:
+        """Re-query a Saleor order before a return is decided; False if it is not one."""
+        so = self.fetch_known(order_id)
         if so is None:
             return False
         now = self.clock()
         with write_tx(self.engine) as conn:
             lock_ledger(conn)
             store_order(conn, so, now)
-            reconcile(conn, so, now)
+            reconcile(conn, so, now, "refresh before a decision")
         return True
 
     def refresh_quietly(self, order_id: str) -> None:

@@ -58,6 +58,7 @@ fragment RefundsOrder on Order {{
   fulfillments {{ id status created lines {{ id quantity orderLine {{ id }} }} }}
   transactions {{
     id name pspReference createdAt actions
+    createdBy {{ __typename ... on App {{ id isActive }} }}
     chargedAmount {{ {MONEY} }}
     refundedAmount {{ {MONEY} }}
     refundPendingAmount {{ {MONEY} }}
@@ -91,7 +92,7 @@ GRANT_REFUND = """
 mutation RefundsGrantRefund($id: ID!, $input: OrderGrantRefundCreateInput!) {
   orderGrantRefundCreate(id: $id, input: $input) {
     grantedRefund { id status reason amount { amount currency } }
-    errors { field code message }
+    errors { field code message lines { lineId field code message } }
   }
 }
 """
@@ -99,7 +100,10 @@ mutation RefundsGrantRefund($id: ID!, $input: OrderGrantRefundCreateInput!) {
 REQUEST_GRANTED_REFUND = """
 mutation RefundsRequestGrantedRefund($grantedRefundId: ID!, $transactionId: ID!) {
   transactionRequestRefundForGrantedRefund(grantedRefundId: $grantedRefundId, id: $transactionId) {
-    transaction { id refundPendingAmount { amount currency } refundedAmount { amount currency } }
+    transaction {
+      id refundPendingAmount { amount currency } refundedAmount { amount currency }
+      order { grantedRefunds { id status } }
+    }
     errors { field code message }
   }
 }

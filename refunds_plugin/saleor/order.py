@@ -58,7 +58,7 @@ class TransactionEvent:
 @dataclass(frozen=True)
 class SaleorPayment:
     reference: str  # TransactionItem id
-    captured: int
+    captured: int  # chargedAmount + refundedAmount: Saleor's chargedAmount is net of refunds
     refunded: int
     pending: int
     created: datetime | None = None  # Saleor's createdAt: which payment came first
@@ -98,6 +98,21 @@ def _paid_at(order: dict[str, Any]) -> datetime | None:
     if found:
         return found[-1]
     return _when(order.get("created")) if order.get("chargeStatus") in PAID else None
+
+
+def refund_blocked(tx: dict[str, Any]) -> str | None:
+    """Why Saleor cannot refund this transaction, or None: it sends TRANSACTION_REFUND_REQUESTED
+    only to the active app that created it (else MISSING_TRANSACTION_ACTION_REQUEST_WEBHOOK)."""
+    by = tx.get("createdBy") or {}
+    if by.get("__typename") == "App" and by.get("isActive"):
+        return None
+    if by.get("__typename") == "App":
+        return ("The payment app that took this order's payment is switched off, so it can't "
+                "be refunded automatically")
+    if by.get("__typename") == "User":
+        return ("This order's payment was recorded by our staff rather than taken by a payment "
+                "app, so it can't be refunded automatically")
+    return "No payment app looks after this order's payment, so it can't be refunded automatically"
 
 
 def _fulfillment_lines(order: dict[str, Any]) -> dict[str, list[list[Any]]]:
@@ -169,7 +184,9 @@ def order_from_saleor(
     payments = tuple(
         SaleorPayment(
             reference=tx["id"],
-            captured=minor(tx.get("chargedAmount"), currency),
+            # Saleor moves refunded money out of chargedAmount: what was captured is both
+            captured=minor(tx.get("chargedAmount"), currency)
+            + minor(tx.get("refundedAmount"), currency),
             refunded=minor(tx.get("refundedAmount"), currency),
             pending=minor(tx.get("refundPendingAmount"), currency),
             created=_when(tx.get("createdAt")),
@@ -205,7 +222,12 @@ def order_from_saleor(
             "user_id": user.get("id"),
             "fulfillment_lines": _fulfillment_lines(order),
             "transactions": [p.reference for p in payments],
-        }
+        },
+        # read by ledger.facts into PaymentFacts.blocked: only an app can refund a transaction
+        "unrefundable": {
+            tx["id"]: why for tx in order.get("transactions") or []
+            if (why := refund_blocked(tx)) is not None
+        },
     }
     record = OrderRecord(
         order_id=order["id"],

@@ -2,7 +2,11 @@
 
 It answers the GraphQL documents this project sends (by operation name), models what Saleor
 guards — a granted refund requested twice (REFUND_IS_PENDING / REFUND_ALREADY_PROCESSED), more
-than the transaction holds (AMOUNT_GREATER_THAN_AVAILABLE) — what its order lines carry (an
+than the transaction holds (AMOUNT_GREATER_THAN_AVAILABLE), lines granted again while any
+earlier grant holds them, a failed one included (QUANTITY_GREATER_THAN_AVAILABLE), a refund
+asked of a transaction no active app owns (MISSING_TRANSACTION_ACTION_REQUEST_WEBHOOK) — how
+it books money (net ``chargedAmount``, the payment app answering later and silently: see
+``saleor_payment_app``) — what its order lines carry (an
 order voucher rounded into ``unitPrice`` while ``totalPrice`` keeps the line total; product and
 variant metadata, product type, attributes, collections) and signs webhooks the way Saleor
 does: a detached RS256 JWS over the exact body bytes, key named by ``kid``, JWKS at the origin.
@@ -19,6 +23,8 @@ import requests
 import responses
 from cryptography.hazmat.primitives.asymmetric import rsa
 from jwt.algorithms import RSAAlgorithm
+
+from tests.fakes.saleor_payment_app import PAYMENT_APP, PaymentApp
 
 API_URL = "https://shop.example.com/graphql/"
 JWKS_URL = "https://shop.example.com/.well-known/jwks.json"
@@ -99,7 +105,7 @@ def product(
     }
 
 
-class FakeSaleor:
+class FakeSaleor(PaymentApp):
     def __init__(self, mock: responses.RequestsMock, *, currency: str = "USD") -> None:
         self.mock = mock
         self.currency = currency
@@ -109,6 +115,8 @@ class FakeSaleor:
         self.calls: list[tuple[str, dict[str, Any]]] = []  # (operation, variables)
         self.gift_cards: list[dict[str, Any]] = []
         self.fail: dict[str, list[Any]] = {}  # operation → queued failures
+        self.deferred = []
+        self.declines = []
         self.token = TOKEN
         self.app_id = APP_ID  # removing and installing the app again gives a new App
         self._n = 0
@@ -143,6 +151,7 @@ class FakeSaleor:
         paid_at: str = "2026-11-20T10:00:00+00:00",
         fulfilled: bool = True,
         voucher: str | None = None,  # an order voucher (ENTIRE_ORDER), spread over the lines
+        created_by: dict[str, Any] | None = None,  # who created the transaction (PAYMENT_APP)
     ) -> dict[str, Any]:
         cur = self.currency
         lines = lines or [("T3JkZXJMaW5lOjE=", 2, "10.00")]
@@ -184,6 +193,7 @@ class FakeSaleor:
             "transactions": [{
                 "id": "VHJhbnNhY3Rpb25JdGVtOjE=", "name": "Credit card", "pspReference": "psp_1",
                 "createdAt": paid_at, "actions": ["REFUND"],
+                "createdBy": dict(created_by or PAYMENT_APP),
                 "chargedAmount": money(str(total), cur),
                 "refundedAmount": money("0", cur), "refundPendingAmount": money("0", cur),
                 "events": [{"id": "ev1", "type": "CHARGE_SUCCESS", "createdAt": paid_at,
@@ -202,7 +212,8 @@ class FakeSaleor:
         order, cur = self.orders[order_id], self.currency
         tx = {
             "id": tx_id, "name": "Credit card", "pspReference": psp, "createdAt": created_at,
-            "actions": ["REFUND"], "chargedAmount": money(amount, cur),
+            "actions": ["REFUND"], "createdBy": dict(PAYMENT_APP),
+            "chargedAmount": money(amount, cur),
             "refundedAmount": money("0", cur), "refundPendingAmount": money("0", cur),
             "events": [{"id": self._id("ev"), "type": "CHARGE_SUCCESS", "createdAt": created_at,
                         "pspReference": psp, "amount": money(amount, cur)}],
@@ -221,49 +232,9 @@ class FakeSaleor:
         order["chargeStatus"] = "OVERCHARGED" if balance > 0 else "FULL" if balance == 0 else (
             "PARTIAL" if order["totalCharged"]["amount"] > 0 else "NONE")
 
-    def settle_request(self, tx_id: str, success: bool = True) -> None:
-        """The payment app answers the oldest open REFUND_REQUEST on ``tx_id``."""
-        for order in self.orders.values():
-            for tx in order["transactions"]:
-                if tx["id"] != tx_id:
-                    continue
-                settled = {e["requestId"] for e in tx["events"] if e.get("requestId")}
-                req = next(e for e in tx["events"]
-                           if e["type"] == "REFUND_REQUEST" and e["id"] not in settled)
-                amount = req["amount"]["amount"]
-                tx["refundPendingAmount"]["amount"] -= amount
-                if success:  # Saleor moves refunded money out of chargedAmount
-                    tx["refundedAmount"]["amount"] += amount
-                    tx["chargedAmount"]["amount"] -= amount
-                    order["totalRefunded"]["amount"] += amount
-                    order["totalCharged"]["amount"] -= amount
-                order["totalRefundPending"]["amount"] -= amount
-                tx["events"].append({
-                    "id": self._id("ev"), "requestId": req["id"],
-                    "type": "REFUND_SUCCESS" if success else "REFUND_FAILURE",
-                    "createdAt": f"2026-11-24T13:00:{self._n:02d}+00:00", "pspReference": "re_1",
-                    "amount": req["amount"]})
-                self._charge_status(order)
-                self._touch(order)
-
     def _touch(self, order: dict[str, Any]) -> None:
         self._n += 1
         order["updatedAt"] = f"2026-11-24T12:00:{self._n:02d}+00:00"
-
-    def settle(self, grant_id: str, success: bool = True) -> None:
-        """The payment app reports the refund's outcome (REFUND_SUCCESS / REFUND_FAILURE)."""
-        for order in self.orders.values():
-            for grant in order["grantedRefunds"]:
-                if grant["id"] != grant_id:
-                    continue
-                tx = order["transactions"][0]
-                amount = grant["amount"]["amount"]
-                tx["refundPendingAmount"]["amount"] -= amount
-                if success:
-                    tx["refundedAmount"]["amount"] += amount
-                    order["totalRefunded"]["amount"] += amount
-                grant["status"] = "SUCCESS" if success else "FAILURE"
-                self._touch(order)
 
     def mutations(self, name: str | None = None) -> list[tuple[str, dict[str, Any]]]:
         return [c for c in self.calls if c[0] != "RefundsOrder" and c[0] != "AppId"
@@ -289,6 +260,7 @@ class FakeSaleor:
                 "message": "You need one of the following permissions: MANAGE_ORDERS",
                 "extensions": {"exception": {"code": "PermissionDenied"}}}]})
         self.calls.append((op, variables))
+        self.run_tasks()  # Celery ran what earlier requests queued before this one arrived
         answer = getattr(self, f"_op_{op}")(variables)
         if failure == "network_after":
             raise requests.ConnectionError("connection reset after Saleor did the work")
@@ -324,10 +296,26 @@ class FakeSaleor:
     def _op_RefundsGrantRefund(self, v: dict[str, Any]) -> dict[str, Any]:
         order = self.orders[v["id"]]
         inp = v["input"]
+        # Saleor counts the lines of every granted refund of the order, failed ones included
+        held: dict[str, int] = {}
+        for earlier in order["grantedRefunds"]:
+            for gl in earlier["lines"]:
+                held[gl["orderLine"]["id"]] = held.get(gl["orderLine"]["id"], 0) + gl["quantity"]
+        quantities = {ln["id"]: ln["quantity"] for ln in order["lines"]}
+        over = [ln for ln in inp.get("lines") or []
+                if held.get(ln["id"], 0) + ln["quantity"] > quantities.get(ln["id"], 0)]
+        if over:
+            return {"orderGrantRefundCreate": {"grantedRefund": None, "errors": [{
+                "field": "lines", "code": "INVALID",
+                "message": "Provided input for lines is invalid.",
+                "lines": [{"lineId": ln["id"], "field": "quantity",
+                           "code": "QUANTITY_GREATER_THAN_AVAILABLE",
+                           "message": "Provided quantity is bigger than quantity from order "
+                                      "line or quantity already granted."} for ln in over]}]}}
         grant = {"id": self._id("T3JkZXJHcmFudGVkUmVmdW5k"), "status": "NONE",
                  "reason": inp["reason"], "createdAt": order["updatedAt"],
                  "updatedAt": order["updatedAt"], "amount": money(inp["amount"], self.currency),
-                 "transaction": {"id": inp["transactionId"]},
+                 "transaction": {"id": inp["transactionId"]}, "transactionEvents": [],
                  "lines": [{"id": self._id("GL"), "quantity": ln["quantity"],
                             "orderLine": {"id": ln["id"]}} for ln in inp.get("lines") or []]}
         order["grantedRefunds"].append(grant)
@@ -343,22 +331,29 @@ class FakeSaleor:
             for grant in order["grantedRefunds"]:
                 if grant["id"] != v["grantedRefundId"]:
                     continue
-                tx = order["transactions"][0]
+                tx = self._tx(order, grant["transaction"]["id"])
                 if grant["status"] == "PENDING":
                     return {field: self._error("REFUND_IS_PENDING")}
                 if grant["status"] == "SUCCESS":
                     return {field: self._error("REFUND_ALREADY_PROCESSED")}
-                available = (tx["chargedAmount"]["amount"] - tx["refundedAmount"]["amount"]
-                             - tx["refundPendingAmount"]["amount"])
+                if not self.owned(tx):
+                    return {field: self._error("MISSING_TRANSACTION_ACTION_REQUEST_WEBHOOK")}
+                available = tx["chargedAmount"]["amount"] - tx["refundPendingAmount"]["amount"]
                 if grant["amount"]["amount"] > available:
                     return {field: self._error("AMOUNT_GREATER_THAN_AVAILABLE")}
-                grant["status"] = "PENDING"
+                grant["status"] = "PENDING"  # a FAILURE grant may be requested again
                 tx["refundPendingAmount"]["amount"] += grant["amount"]["amount"]
+                order["totalRefundPending"]["amount"] += grant["amount"]["amount"]
+                asked = self._event(tx, "REFUND_REQUEST", grant["amount"])
+                grant["transactionEvents"] = [*grant.get("transactionEvents", []), {"id": asked}]
                 self._touch(order)
-                return {field: {"transaction": {"id": tx["id"],
-                                                "refundPendingAmount": tx["refundPendingAmount"],
-                                                "refundedAmount": tx["refundedAmount"]},
-                                "errors": []}}
+                self._requested(order, grant)
+                return {field: {"transaction": {
+                    "id": tx["id"], "refundPendingAmount": tx["refundPendingAmount"],
+                    "refundedAmount": tx["refundedAmount"],
+                    "order": {"grantedRefunds": [{"id": g["id"], "status": g["status"]}
+                                                 for g in order["grantedRefunds"]]}},
+                    "errors": []}}
         return {field: self._error("NOT_FOUND")}
 
     def _op_RefundsTransactionRefund(self, v: dict[str, Any]) -> dict[str, Any]:
@@ -369,6 +364,8 @@ class FakeSaleor:
                     continue
                 if "REFUND" not in tx["actions"]:
                     return {field: self._error("INVALID")}
+                if not self.owned(tx):
+                    return {field: self._error("MISSING_TRANSACTION_ACTION_REQUEST_WEBHOOK")}
                 # Saleor clamps the amount to what the transaction has charged
                 amount = min(Decimal(v["amount"]), tx["chargedAmount"]["amount"])
                 tx["refundPendingAmount"]["amount"] += amount

@@ -24,7 +24,7 @@ from refunds_plugin.saleor import graphql
 from refunds_plugin.saleor.client import MutationError, SaleorClient
 from refunds_plugin.saleor.graphql import ATTEMPT_MARK, attempt_in_reason
 from refunds_plugin.saleor.installs import get_install
-from refunds_plugin.saleor.order import RETURNED, SHIPPED, decimal_amount
+from refunds_plugin.saleor.order import RETURNED, SHIPPED, decimal_amount, minor
 
 
 class SaleorProvider:
@@ -125,11 +125,32 @@ class SaleorProvider:
         )
         save(return_fulfillment=(payload.get("returnFulfillment") or {}).get("id") or "none")
 
+    @staticmethod
+    def _failed_grant(client: SaleorClient, ins: Instruction) -> str | None:
+        """The decision's earlier granted refund that failed, of this amount on this
+        transaction: a retry requests it again (``transactionRequestRefundForGrantedRefund``
+        accepts a FAILURE grant) rather than granting the same lines twice, which Saleor
+        refuses (QUANTITY_GREATER_THAN_AVAILABLE counts failed grants' lines too)."""
+        order = fetch_order(client, ins.order_id)
+        mark = f": decision {ins.decision_id}"
+        for grant in order["grantedRefunds"]:
+            if (grant.get("status") == "FAILURE"
+                    and attempt_in_reason(grant.get("reason") or "")
+                    and (grant.get("reason") or "").endswith(mark)
+                    and (grant.get("transaction") or {}).get("id") == ins.payment_reference
+                    and minor(grant.get("amount"), ins.currency) == ins.amount):
+                return str(grant["id"])
+        return None
+
     def _refund(self, client: SaleorClient, ins: Instruction, decision: Decision,
                 progress: dict[str, Any], save: Any) -> ProviderResult:
         if not ins.payment_reference:
             raise FinalProviderError("no Saleor transaction to refund to", code="no_transaction")
         grant_id = progress.get("granted_refund")
+        if not grant_id and not ins.extra["records_return"]:
+            grant_id = self._failed_grant(client, ins)
+            if grant_id:  # a retry: Saleor counts the failed grant's lines as granted
+                save(granted_refund=grant_id, reused_grant=True)
         if not grant_id and progress.get("grant") == "requested":
             order = fetch_order(client, ins.order_id)
             grant_id = next(
@@ -165,7 +186,7 @@ class SaleorProvider:
             save(granted_refund=grant_id)
         status = AttemptStatus.SENT
         try:
-            client.mutate(
+            payload = client.mutate(
                 graphql.REQUEST_GRANTED_REFUND,
                 {"grantedRefundId": grant_id, "transactionId": ins.payment_reference},
                 "transactionRequestRefundForGrantedRefund",
@@ -175,6 +196,18 @@ class SaleorProvider:
                 status = AttemptStatus.SUCCEEDED
             elif "REFUND_IS_PENDING" not in exc.codes:
                 raise
+        else:  # the payment app may have answered already; usually it is still PENDING
+            order = (payload.get("transaction") or {}).get("order") or {}
+            now = next((g.get("status") for g in order.get("grantedRefunds") or []
+                        if g.get("id") == grant_id), None)
+            if now == "FAILURE":
+                save(refund_requested=True)
+                raise FinalProviderError(
+                    "Saleor reports the granted refund FAILURE in its answer",
+                    code="refund_failure",
+                )
+            if now == "SUCCESS":
+                status = AttemptStatus.SUCCEEDED
         save(refund_requested=True)
         return ProviderResult(
             status=status,

@@ -82,7 +82,7 @@ def test_a_granted_refund_shown_succeeded_settles_an_unknown_attempt_as_succeede
     last = _journal(installed, attempt.id)[-1]
     assert {k: last[k] for k in ("status", "provider_reference", "note")} == {
         "status": "succeeded", "provider_reference": grant_id,
-        "note": "saleor granted refund SUCCESS"}
+        "note": "saleor granted refund SUCCESS (seen by order_refunded)"}
     [pr] = _rows(installed, provider_refunds)
     assert (pr.refund_id, pr.attempt_id, pr.amount, pr.status) == (
         grant_id, attempt.id, 1250, "succeeded")

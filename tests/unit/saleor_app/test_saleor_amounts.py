@@ -52,7 +52,8 @@ def _order(**changes):
         "fulfillments": [{"id": "F1", "status": "FULFILLED",
                           "created": "2026-11-03T10:00:00+00:00",
                           "lines": [{"id": "FL1", "quantity": 2, "orderLine": {"id": "L1"}}]}],
-        "transactions": [{"id": "T1", "chargedAmount": {"amount": Decimal("3500"),
+        "transactions": [{"id": "T1", "createdBy": {"__typename": "App", "isActive": True},
+                          "chargedAmount": {"amount": Decimal("3500"),
                                                          "currency": "JPY"},
                           "refundedAmount": {"amount": Decimal("0"), "currency": "JPY"},
                           "refundPendingAmount": {"amount": Decimal("0"), "currency": "JPY"},
@@ -76,7 +77,7 @@ def test_a_guest_jpy_order_becomes_an_order_record_with_saleor_ids_in_extra():
     assert rec.extra == {"saleor": {
         "api_url": "https://shop.example.com/graphql/", "order_number": "7", "channel": "jp",
         "user_id": None, "fulfillment_lines": {"L1": [["FL1", 2, "FULFILLED"]]},
-        "transactions": ["T1"]}}
+        "transactions": ["T1"]}, "unrefundable": {}}
     assert [(p.reference, p.captured) for p in so.payments] == [("T1", 3500)]
     assert so.fully_paid and so.order_count is None
 

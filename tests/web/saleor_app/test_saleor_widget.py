@@ -9,7 +9,6 @@ import json
 import re
 from collections.abc import Iterator
 from datetime import timedelta
-from decimal import Decimal
 
 import pytest
 from sqlalchemy import func, select
@@ -34,7 +33,7 @@ def reviewed(shop: SaleorHarness) -> Iterator[tuple[SaleorHarness, str]]:
     assert shop.install().status_code == 200
     shop.saleor.add_order(ORDER, lines=[(LINE, 2, "12.50")], shipping="5.00")
     assert shop.webhook("ORDER_FULLY_PAID", ORDER).status_code == 200
-    shop.saleor.orders[ORDER]["transactions"][0]["refundedAmount"]["amount"] = Decimal("25.00")
+    shop.saleor.refund_outside(ORDER, "25.00")
     body = shop.return_request(ORDER, [(LINE, 1, "changed_mind")]).get_json()
     assert (body["outcome"], body["reason_code"], body["refund_amount"]) == (
         "review", "exceeds_refundable", 500)

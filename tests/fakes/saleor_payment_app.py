@@ -1,0 +1,150 @@
+"""What the payment app behind a fake Saleor transaction does, and how Saleor books it.
+
+Saleor's amounts as a live 3.23 keeps them: ``chargedAmount`` is net of refunds (a successful
+refund moves money from charged to refunded), a refund request sits in ``refundPendingAmount``
+until the app answers, and a failed one gives it back. The app answers a granted refund's
+request later, from a Celery task, after the mutation has answered: ``decline_next`` queues a
+REFUND_FAILURE (or Saleor giving up after the app's 5xx answers) that lands before the next
+request reaches the fake, and Saleor sends no order webhook for it (only the grant's status
+changes). A refund made at the payment provider itself (``refund_outside``) and a merchant
+re-requesting a failed grant in the Dashboard (``dashboard_rerequest``) are here too.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from decimal import Decimal
+from typing import Any
+
+PAYMENT_APP = {"__typename": "App", "id": "QXBwOjI=", "isActive": True}
+STAFF = {"__typename": "User"}  # a transaction a staff user created: no app can refund it
+
+
+class PaymentApp:
+    """Mixed into ``FakeSaleor``: the payment app's answers and Saleor's bookkeeping of them."""
+
+    orders: dict[str, dict[str, Any]]
+    _n: int
+    deferred: list[Callable[[], None]]  # Celery tasks: run before the next request is answered
+    declines: list[str]  # "failure" | "5xx": how the app answers the next granted-refund requests
+    answer_before_reply = False  # the app's answer is booked before Saleor answers the mutation
+
+    def _id(self, prefix: str) -> str:
+        raise NotImplementedError
+
+    def _touch(self, order: dict[str, Any]) -> None:
+        raise NotImplementedError
+
+    def _charge_status(self, order: dict[str, Any]) -> None:
+        raise NotImplementedError
+
+    # --- the amounts --------------------------------------------------------------------------
+    @staticmethod
+    def _tx(order: dict[str, Any], tx_id: str) -> dict[str, Any]:
+        return next(tx for tx in order["transactions"] if tx["id"] == tx_id)
+
+    @staticmethod
+    def _book(order: dict[str, Any], tx: dict[str, Any], amount: Decimal, outcome: str) -> None:
+        """A pending refund of ``amount`` answered: ``success`` moves it from charged to
+        refunded; ``failure`` leaves charged as it was."""
+        tx["refundPendingAmount"]["amount"] -= amount
+        order["totalRefundPending"]["amount"] -= amount
+        if outcome == "success":
+            tx["refundedAmount"]["amount"] += amount
+            tx["chargedAmount"]["amount"] -= amount
+            order["totalRefunded"]["amount"] += amount
+            order["totalCharged"]["amount"] -= amount
+
+    @staticmethod
+    def owned(tx: dict[str, Any]) -> bool:
+        """Saleor sends TRANSACTION_REFUND_REQUESTED only to an active app that created it."""
+        by = tx.get("createdBy") or {}
+        return by.get("__typename") == "App" and bool(by.get("isActive"))
+
+    def _event(self, tx: dict[str, Any], type_: str, amount: dict[str, Any],
+               **extra: Any) -> str:
+        event_id = self._id("ev")
+        tx["events"].append({"id": event_id, "type": type_,
+                             "createdAt": f"2026-11-24T13:00:{self._n:02d}+00:00",
+                             "pspReference": "re_1", "amount": amount, **extra})
+        return event_id
+
+    # --- the app answers ----------------------------------------------------------------------
+    def settle_request(self, tx_id: str, success: bool = True) -> None:
+        """The payment app answers the oldest open REFUND_REQUEST on ``tx_id``."""
+        for order in self.orders.values():
+            for tx in order["transactions"]:
+                if tx["id"] != tx_id:
+                    continue
+                settled = {e["requestId"] for e in tx["events"] if e.get("requestId")}
+                req = next(e for e in tx["events"]
+                           if e["type"] == "REFUND_REQUEST" and e["id"] not in settled)
+                self._book(order, tx, req["amount"]["amount"],
+                           "success" if success else "failure")
+                self._event(tx, "REFUND_SUCCESS" if success else "REFUND_FAILURE",
+                            req["amount"], requestId=req["id"])
+                self._charge_status(order)
+                self._touch(order)
+
+    def settle(self, grant_id: str, success: bool = True) -> None:
+        """The payment app reports a granted refund's outcome (REFUND_SUCCESS / _FAILURE)."""
+        for order in self.orders.values():
+            for grant in order["grantedRefunds"]:
+                if grant["id"] == grant_id:
+                    self._answer_grant(order, grant, "success" if success else "failure")
+
+    def _answer_grant(self, order: dict[str, Any], grant: dict[str, Any], outcome: str) -> None:
+        tx = self._tx(order, grant["transaction"]["id"])
+        self._book(order, tx, grant["amount"]["amount"], outcome)
+        said = self._event(tx, "REFUND_SUCCESS" if outcome == "success" else "REFUND_FAILURE",
+                           grant["amount"])
+        grant["transactionEvents"] = [*grant.get("transactionEvents", []), {"id": said}]
+        grant["status"] = "SUCCESS" if outcome == "success" else "FAILURE"
+        grant["updatedAt"] = f"2026-11-24T13:00:{self._n:02d}+00:00"
+        self._touch(order)
+
+    def decline_next(self, how: str = "failure") -> None:
+        """The next granted-refund request is declined by the app (``failure``: it answers
+        REFUND_FAILURE; ``5xx``: Saleor retries the app's 5xx answers five times, then writes
+        REFUND_FAILURE). Either way the grant ends FAILURE and no order webhook is sent."""
+        self.declines.append(how)
+
+    def _requested(self, order: dict[str, Any], grant: dict[str, Any]) -> None:
+        """Saleor queued TRANSACTION_REFUND_REQUESTED; the app answers from a Celery task."""
+        if self.declines:
+            self.declines.pop(0)
+            self.deferred.append(lambda: self._answer_grant(order, grant, "failure"))
+        if self.answer_before_reply:
+            self.run_tasks()
+
+    def run_tasks(self) -> None:
+        while self.deferred:
+            self.deferred.pop(0)()
+
+    # --- outside this app ---------------------------------------------------------------------
+    def refund_outside(self, order_id: str, amount: str, tx_id: str | None = None) -> None:
+        """The payment provider refunded ``amount`` itself (its dashboard, or staff in
+        Saleor's): the app reports REFUND_SUCCESS, no granted refund is involved."""
+        order = self.orders[order_id]
+        tx = self._tx(order, tx_id) if tx_id else order["transactions"][0]
+        value = Decimal(amount)
+        tx["refundPendingAmount"]["amount"] += value
+        order["totalRefundPending"]["amount"] += value
+        self._book(order, tx, value, "success")
+        self._event(tx, "REFUND_SUCCESS", {"amount": value, "currency": tx["chargedAmount"][
+            "currency"]})
+        self._touch(order)
+
+    def dashboard_rerequest(self, grant_id: str) -> dict[str, Any]:
+        """A merchant sends a FAILURE grant again from the Dashboard; returns the grant."""
+        for order in self.orders.values():
+            for grant in order["grantedRefunds"]:
+                if grant["id"] == grant_id:
+                    assert grant["status"] == "FAILURE"
+                    tx = self._tx(order, grant["transaction"]["id"])
+                    tx["refundPendingAmount"]["amount"] += grant["amount"]["amount"]
+                    order["totalRefundPending"]["amount"] += grant["amount"]["amount"]
+                    grant["status"] = "PENDING"
+                    self._touch(order)
+                    return grant
+        raise KeyError(grant_id)

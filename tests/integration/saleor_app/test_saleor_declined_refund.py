@@ -1,0 +1,119 @@
+"""A refund the payment app declines: Saleor sets the granted refund FAILURE and sends no order
+webhook. The provider reads the grant's status from the request's answer, and the poller
+re-queries the order while an attempt is ``sent`` or ``unknown``, so the failure reaches the
+ledger, the review queue and the customer's status page within a minute."""
+
+from __future__ import annotations
+
+import json
+
+from sqlalchemy import select
+
+from refunds_plugin import metrics
+from refunds_plugin.execution.poller import SaleorPoller
+from refunds_plugin.ledger.tables import events, ledger_entries, payments, reviews
+from webhooks.returns.views import status_token
+
+ORDER = "T3JkZXI6MQ=="
+LINE = "T3JkZXJMaW5lOjE="
+
+
+def _rows(shop, table):
+    with shop.engine.connect() as conn:
+        return list(conn.execute(select(table)))
+
+
+def _journal(shop, subject):
+    le = ledger_entries.c
+    with shop.engine.connect() as conn:
+        return [json.loads(b) for b in conn.execute(
+            select(le.body).where(le.subject_id == subject).order_by(le.seq)).scalars()]
+
+
+def _sent(shop):
+    shop.saleor.add_order(ORDER, lines=[(LINE, 2, "12.50")], shipping="5.00")
+    assert shop.webhook("ORDER_FULLY_PAID", ORDER).status_code == 200
+    assert shop.return_request(ORDER, [(LINE, 1, "changed_mind")]).status_code == 201
+    shop.saleor.decline_next()
+    shop.executor.drain()
+    [attempt] = shop.attempts()
+    assert (attempt.status, attempt.sent_amount) == ("sent", 1250)
+    return attempt
+
+
+def _poller(shop, clock):
+    return SaleorPoller(shop.engine, shop.runtime.service.saleor_requery, clock,
+                        observe=metrics.observe_saleor_poll)
+
+
+def test_a_declined_refund_is_failed_by_the_poller_within_a_minute(installed, clock):
+    attempt = _sent(installed)
+    grant = installed.saleor.orders[ORDER]["grantedRefunds"][0]
+    poller = _poller(installed, clock)
+    before = metrics.SALEOR_POLLS.value("settled")
+    assert poller.poll_once() == 0  # not due yet: the first look is 5 s after the request
+    clock.advance(5)
+    assert poller.poll_once() == 1
+    assert grant["status"] == "FAILURE"  # Saleor's Celery task ran; no webhook was sent
+
+    [attempt] = installed.attempts()
+    assert attempt.status == "failed"
+    assert attempt.last_error == "Saleor reports the granted refund FAILURE"
+    assert _journal(installed, attempt.id)[-1] == {
+        "status": "failed", "completed_at": "2026-11-24 12:00:05+00:00",
+        "provider_reference": grant["id"],
+        "last_error": "Saleor reports the granted refund FAILURE",
+        "note": "saleor granted refund FAILURE (seen by saleor_poll)",
+    }
+    [review] = _rows(installed, reviews)
+    assert (review.status, review.decision_id) == ("open", attempt.decision_id)
+    [pay] = _rows(installed, payments)
+    assert (pay.captured, pay.refunded_reported) == (3000, 0)  # no money moved
+    assert metrics.SALEOR_POLLS.value("settled") == before + 1
+    [_paid, _ret, poll] = _rows(installed, events)
+    assert (poll.source, poll.type) == ("saleor", "saleor_poll")
+
+    # the customer's status page says so
+    with installed.app.test_request_context():
+        token = status_token(attempt.decision_id)
+    page = installed.client.get(f"/returns/status/{token}").get_data(as_text=True)
+    assert "Failed: the payment provider could not complete it." in page
+    assert "Sent: the payment provider is processing it." not in page
+
+    # nothing left to watch; the webhook that may come later is the same state, applied once
+    clock.advance(60)
+    assert poller.poll_once() == 0
+    assert installed.webhook("ORDER_UPDATED", ORDER).get_json()["duplicate"] is True
+
+
+def test_the_poller_backs_off_and_gives_up_after_its_bound(installed, clock):
+    installed.saleor.add_order(ORDER, lines=[(LINE, 2, "12.50")], shipping="5.00")
+    assert installed.webhook("ORDER_FULLY_PAID", ORDER).status_code == 200
+    assert installed.return_request(ORDER, [(LINE, 1, "changed_mind")]).status_code == 201
+    installed.executor.drain()  # the app never answers: the grant stays PENDING
+    poller = _poller(installed, clock)
+    gave_up = metrics.SALEOR_POLLS.value("gave_up")
+    looked = []
+    for second in range(1, 3000):
+        clock.advance(1)
+        if poller.poll_once():
+            looked.append(second)
+    assert looked == [5, 15, 35, 75, 155, 315, 615, 915, 1215, 1515]
+    assert metrics.SALEOR_POLLS.value("gave_up") == gave_up + 1
+    [attempt] = installed.attempts()
+    assert attempt.status == "sent"  # a webhook still settles it when the app answers
+
+
+def test_a_failure_already_in_the_request_answer_fails_the_attempt_at_once(installed, clock):
+    installed.saleor.add_order(ORDER, lines=[(LINE, 2, "12.50")], shipping="5.00")
+    assert installed.webhook("ORDER_FULLY_PAID", ORDER).status_code == 200
+    assert installed.return_request(ORDER, [(LINE, 1, "changed_mind")]).status_code == 201
+    installed.saleor.decline_next()
+    installed.saleor.answer_before_reply = True  # the app answered before Saleor replied
+    installed.executor.drain()
+    [attempt] = installed.attempts()
+    assert attempt.status == "failed"
+    assert attempt.last_error == (
+        "refund_failure: Saleor reports the granted refund FAILURE in its answer")
+    [review] = _rows(installed, reviews)
+    assert review.status == "open"

@@ -1,0 +1,122 @@
+"""A grant that succeeds after its attempt was marked failed (a merchant re-requests it from the
+Dashboard): the attempt is settled succeeded, journalled with what saw it; the review it opened
+is closed and a pending retry canceled, so the money is counted once. ``refunds reconcile
+--provider saleor`` names every difference between the ledger and Saleor."""
+
+from __future__ import annotations
+
+import json
+from decimal import Decimal
+
+import pytest
+from sqlalchemy import select
+
+from refunds_plugin.execution.poller import SaleorPoller
+from refunds_plugin.finance.reconcile import SALEOR_AGREES, Mismatch, reconcile, saleor_refunds
+from refunds_plugin.finance.verify import verify_ledger
+from refunds_plugin.intake.reviews import ReviewClosed, decide
+from refunds_plugin.ledger import facts
+from refunds_plugin.ledger.tables import ledger_entries, payments, provider_refunds, reviews
+
+ORDER = "T3JkZXI6MQ=="
+LINE = "T3JkZXJMaW5lOjE="
+
+
+def _rows(shop, table):
+    with shop.engine.connect() as conn:
+        return list(conn.execute(select(table)))
+
+
+def _journal(shop, subject):
+    le = ledger_entries.c
+    with shop.engine.connect() as conn:
+        return [json.loads(b) for b in conn.execute(
+            select(le.body).where(le.subject_id == subject).order_by(le.seq)).scalars()]
+
+
+def _failed(shop, clock):
+    shop.saleor.add_order(ORDER, lines=[(LINE, 1, "25.00")], shipping="5.00")
+    assert shop.webhook("ORDER_FULLY_PAID", ORDER).status_code == 200
+    assert shop.return_request(ORDER, [(LINE, 1, "changed_mind")]).status_code == 201
+    shop.saleor.decline_next()
+    shop.executor.drain()
+    clock.advance(5)
+    SaleorPoller(shop.engine, shop.runtime.service.saleor_requery, clock).poll_once()
+    [attempt] = shop.attempts()
+    assert attempt.status == "failed"
+    return attempt, shop.saleor.orders[ORDER]["grantedRefunds"][0]
+
+
+def _differences(shop, clock):
+    since = clock().replace(year=2020)
+    return reconcile(shop.engine, saleor_refunds(shop.runtime.saleor_events, shop.engine, since),
+                     since, "saleor", SALEOR_AGREES)
+
+
+def test_a_failed_grant_paid_from_the_dashboard_settles_the_attempt_once(installed, clock):
+    attempt, grant = _failed(installed, clock)
+    assert _differences(installed, clock) == []
+    installed.saleor.dashboard_rerequest(grant["id"])
+    installed.saleor.settle(grant["id"])
+    note = installed.webhook("ORDER_REFUNDED", ORDER).get_json()["note"]
+    assert f"attempt {attempt.id} succeeded after it had failed" in note
+
+    [row] = installed.attempts()
+    assert (row.status, row.provider_reference) == ("succeeded", grant["id"])
+    last = _journal(installed, attempt.id)[-1]
+    assert {k: last[k] for k in ("status", "provider_reference", "note")} == {
+        "status": "succeeded", "provider_reference": grant["id"],
+        "note": "succeeded after the attempt had failed: saleor granted refund SUCCESS "
+                "(seen by order_refunded)"}
+    [review] = _rows(installed, reviews)
+    assert (review.status, review.decided_by) == ("approved", "saleor")
+    with pytest.raises(ReviewClosed):
+        decide(installed.engine, installed.runtime.service, attempt.decision_id, approve=True,
+               by="ann", note="pay again", now=clock())
+    [pay] = _rows(installed, payments)
+    assert (pay.captured, pay.refunded_reported) == (3000, 3000)
+    [pr] = _rows(installed, provider_refunds)
+    assert (pr.attempt_id, pr.amount, pr.status) == (attempt.id, 3000, "succeeded")
+    with installed.engine.connect() as conn:
+        assert facts.payment_facts(conn, ORDER)[0].refundable == 0
+    assert verify_ledger(installed.engine) == []
+    assert _differences(installed, clock) == []
+
+
+def test_a_pending_retry_is_canceled_when_the_failed_grant_succeeds(installed, clock):
+    attempt, grant = _failed(installed, clock)
+    done = decide(installed.engine, installed.runtime.service, attempt.decision_id, approve=True,
+                  by="ann", note="try again", now=clock())
+    [retry_id] = done.attempt_ids
+    installed.saleor.dashboard_rerequest(grant["id"])  # before the executor ran the retry
+    installed.saleor.settle(grant["id"])
+    assert installed.webhook("ORDER_REFUNDED", ORDER).status_code == 200
+    calls = len(installed.saleor.mutations())
+    installed.executor.drain()
+    assert len(installed.saleor.mutations()) == calls  # the retry never asks Saleor
+    [old, retry] = installed.attempts()
+    assert (old.status, retry.id, retry.status) == ("succeeded", retry_id, "canceled")
+    [pay] = _rows(installed, payments)
+    assert pay.refunded_reported == 3000
+    tx = installed.saleor.orders[ORDER]["transactions"][0]
+    assert tx["refundedAmount"]["amount"] == Decimal("30.00")  # paid once
+    assert verify_ledger(installed.engine) == []
+
+
+def test_reconcile_names_what_saleor_says_and_the_ledger_does_not(installed, clock):
+    attempt, grant = _failed(installed, clock)
+    # the grant succeeded in Saleor and no webhook reached the ledger yet
+    installed.saleor.dashboard_rerequest(grant["id"])
+    installed.saleor.settle(grant["id"])
+    # and staff granted 1.00 of their own in the Dashboard
+    installed.saleor.orders[ORDER]["grantedRefunds"].append({
+        "id": "T3JkZXJHcmFudGVkUmVmdW5kOjk5", "status": "NONE", "reason": "goodwill",
+        "createdAt": "2026-11-24T11:00:00+00:00", "updatedAt": "2026-11-24T11:00:00+00:00",
+        "amount": {"amount": Decimal("1.00"), "currency": "USD"},
+        "transaction": {"id": grant["transaction"]["id"]}, "transactionEvents": [],
+        "lines": []})
+    assert _differences(installed, clock) == [
+        Mismatch("status", grant["id"], attempt.id, "3000 failed", "3000 USD succeeded"),
+        Mismatch("missing_in_ledger", "T3JkZXJHcmFudGVkUmVmdW5kOjk5", None, "-",
+                 "100 USD granted"),
+    ]
