@@ -11,10 +11,11 @@ from decimal import Decimal
 import pytest
 from sqlalchemy import select
 
+from refunds_plugin.errors import ReviewClosed
 from refunds_plugin.execution.poller import SaleorPoller
 from refunds_plugin.finance.reconcile import SALEOR_AGREES, Mismatch, reconcile, saleor_refunds
 from refunds_plugin.finance.verify import verify_ledger
-from refunds_plugin.intake.reviews import ReviewClosed, decide
+from refunds_plugin.intake.reviews import decide
 from refunds_plugin.ledger import facts
 from refunds_plugin.ledger.tables import ledger_entries, payments, provider_refunds, reviews
 
