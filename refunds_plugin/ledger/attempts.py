@@ -23,6 +23,7 @@ from sqlalchemy import Connection, Engine, bindparam, func, select, update
 
 from refunds_plugin.domain import (
     NEEDS_REVIEW,
+    RESERVED,
     TERMINAL,
     UNCLAIMED,
     WAITING,
@@ -286,6 +287,34 @@ def transition(
         why = f"attempt_{status}: {error or note or ''}"[:500]
         open_review(conn, row.decision_id, why, now)
     return True
+
+
+
+def settle_from_provider(
+    conn: Connection,
+    attempt: AttemptRow,
+    target: str,
+    now: datetime,
+    *,
+    provider_reference: str,
+    error: str | None,
+    note: str,
+) -> bool:
+    """A provider reports ``target`` for an attempt of ours: move it there unless it is
+    already there or finished. Settles from any reserved status, so an attempt that gave up
+    not knowing (``unknown``) is settled by the provider's word too. False: nothing changed."""
+    if attempt.status in TERMINAL or attempt.status == target:
+        return False
+    return transition(
+        conn,
+        attempt.id,
+        target,
+        now,
+        expect=RESERVED,
+        provider_reference=provider_reference,
+        error=error,
+        note=note,
+    )
 
 
 def outcome_unknown(status: str, last_error: str | None) -> bool:

@@ -23,12 +23,12 @@ import requests
 from sqlalchemy import Connection, Engine, bindparam, select
 
 import policies
-from refunds_plugin.domain import RESERVED, TERMINAL, AttemptStatus
+from refunds_plugin.domain import AttemptStatus
 from refunds_plugin.errors import NotFound, RefundsError
 from refunds_plugin.ledger.attempts import (
     find_by_provider_reference,
     get_attempt,
-    transition,
+    settle_from_provider,
     unknown_unreferenced,
 )
 from refunds_plugin.ledger.db import lock_ledger, write_tx
@@ -121,16 +121,13 @@ def reconcile(conn: Connection, so: SaleorOrder, now: datetime, by: str = "") ->
             notes += succeeded_after_failure(
                 conn, attempt, grant.id, now, f"saleor granted refund SUCCESS{seen}")
             continue
-        if attempt is None or target is None or attempt.status in TERMINAL:
+        if attempt is None or target is None:
             continue
-        if target == attempt.status:
-            continue
-        if transition(
+        if settle_from_provider(
             conn,
-            attempt.id,
+            attempt,
             target,
             now,
-            expect=RESERVED,  # as with Stripe, also an attempt that gave up not knowing
             provider_reference=grant.id,
             error="Saleor reports the granted refund FAILURE"
             if target == AttemptStatus.FAILED else None,
@@ -192,14 +189,13 @@ def _reconcile_requests(
         # a request still pending is news only to an attempt that did not know it reached Saleor
         unknown = attempt.status == AttemptStatus.UNKNOWN
         target = AttemptStatus.SENT if status == AttemptStatus.PENDING and unknown else status
-        if target == AttemptStatus.PENDING or attempt.status in (*TERMINAL, target):
+        if target == AttemptStatus.PENDING:
             continue
-        if transition(
+        if settle_from_provider(
             conn,
-            attempt.id,
+            attempt,
             target,
             now,
-            expect=RESERVED,
             provider_reference=req.id,
             error="Saleor reports the refund request REFUND_FAILURE"
             if target == AttemptStatus.FAILED else None,

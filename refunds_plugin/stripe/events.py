@@ -16,8 +16,13 @@ from typing import Any
 from sqlalchemy import Connection, select
 
 import policies
-from refunds_plugin.domain import RESERVED, TERMINAL, AttemptStatus, Customer
-from refunds_plugin.ledger.attempts import find_by_provider_reference, get_attempt, transition
+from refunds_plugin.domain import AttemptStatus, Customer
+from refunds_plugin.ledger.attempts import (
+    find_by_provider_reference,
+    get_attempt,
+    settle_from_provider,
+    transition,
+)
 from refunds_plugin.ledger.db import lock_ledger
 from refunds_plugin.ledger.orders import (
     mark_disputed,
@@ -205,19 +210,17 @@ def on_refund(conn: Connection, obj: dict[str, Any], now: datetime) -> str:
             note=f"stripe refund {status} after it had succeeded",
         )
         return "attempt failed after it had succeeded"
-    if target == attempt.status or attempt.status in TERMINAL:
-        return f"attempt already {attempt.status}"
-    transition(
+    if settle_from_provider(
         conn,
-        attempt.id,
+        attempt,
         target,
         now,
-        expect=RESERVED,  # the provider settles unknown
         provider_reference=obj["id"],
         error=obj.get("failure_reason") if target == AttemptStatus.FAILED else None,
         note=f"stripe refund {status}",
-    )
-    return f"attempt {target}"
+    ):
+        return f"attempt {target}"
+    return f"attempt already {attempt.status}"
 
 
 def on_dispute(conn: Connection, obj: dict[str, Any], now: datetime) -> str:
@@ -280,21 +283,10 @@ def after_event(
             return Woken()
         return woken(correct(conn, policy, route, order_id, now, f"stripe:{type_}"))
     if type_ == FAILED:
-        order_id = (obj.get("metadata") or {}).get("order_id")
-        if not order_id:
+        failed = follow_ups.FailedPayment.from_stripe(obj)
+        if failed is None:
             return Woken("failed payment without an order id: no follow-up")
-        note = follow_ups.note_failed_payment(
-            conn,
-            policy,
-            order_id=str(order_id),
-            reference=str(obj["id"]),
-            currency=normalize_currency(obj["currency"]),
-            amount=int(obj.get("amount") or 0),
-            customer_email=follow_ups.stripe_email(obj),
-            detail=follow_ups.stripe_failure(obj),
-            now=now,
-        )
-        return Woken(note)
+        return Woken(follow_ups.note_failed_payment(conn, policy, failed, now))
     return Woken()
 
 

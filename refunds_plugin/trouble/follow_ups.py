@@ -12,7 +12,7 @@ is recorded: ``intake.service`` for ``order.paid``, ``stripe.events``, ``saleor.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -66,32 +66,51 @@ def clear_follow_ups(conn: Connection, order_id: str, now: datetime) -> int:
     return int(conn.execute(_CLEAR_FOLLOW_UPS, {"oid": order_id, "now": now}).rowcount)
 
 
+@dataclass(frozen=True)
+class FailedPayment:
+    """A failed payment for an order, as a follow-up records it."""
+
+    order_id: str
+    reference: str
+    currency: str
+    amount: int
+    customer_email: str | None
+    detail: str
+
+    @classmethod
+    def from_stripe(cls, obj: dict[str, Any]) -> FailedPayment | None:
+        """From a failed PaymentIntent (``payment_intent.payment_failed``); None when it names
+        no order (``metadata.order_id``): there is nothing to follow up."""
+        order_id = (obj.get("metadata") or {}).get("order_id")
+        if not order_id:
+            return None
+        return cls(
+            order_id=str(order_id),
+            reference=str(obj["id"]),
+            currency=normalize_currency(obj["currency"]),
+            amount=int(obj.get("amount") or 0),
+            customer_email=stripe_email(obj),
+            detail=stripe_failure(obj),
+        )
+
+
 def note_failed_payment(
-    conn: Connection,
-    policy: policies.Policy,
-    *,
-    order_id: str,
-    reference: str,
-    currency: str,
-    amount: int,
-    customer_email: str | None,
-    detail: str,
-    now: datetime,
+    conn: Connection, policy: policies.Policy, failed: FailedPayment, now: datetime
 ) -> str:
     """Open a follow-up for a failed payment unless the order is paid already."""
     if not policy.trouble.failed_payment.enabled:
         return "failed-payment follow-ups are switched off in the policy"
-    if is_paid(conn, order_id):
+    if is_paid(conn, failed.order_id):
         return "the order is paid by another payment: no follow-up"
     open_follow_up(
         conn,
         kind="failed_payment",
-        order_id=order_id,
-        payment_reference=reference,
-        currency=currency,
-        amount=amount,
-        customer_email=customer_email,
-        detail=detail,
+        order_id=failed.order_id,
+        payment_reference=failed.reference,
+        currency=failed.currency,
+        amount=failed.amount,
+        customer_email=failed.customer_email,
+        detail=failed.detail,
         now=now,
     )
     return "follow-up opened"
@@ -242,15 +261,9 @@ def find_page(
 
 
 @dataclass(frozen=True)
-class Missed:
+class Missed(FailedPayment):
     """A failed payment in the inbox that has no follow-up and whose order nothing has paid."""
 
-    order_id: str
-    reference: str
-    currency: str
-    amount: int
-    customer_email: str | None
-    detail: str
     failed_at: datetime  # when the failure event was received: the follow-up's opening time
 
     def to_json(self) -> dict[str, Any]:
@@ -297,21 +310,11 @@ def missed(conn: Connection, policy: policies.Policy, since: datetime | None) ->
 
 def _from_payload(payload: str, received_at: datetime) -> Missed | None:
     try:
-        obj = json.loads(payload)["data"]["object"]
-        order_id = (obj.get("metadata") or {}).get("order_id")
-        if not order_id:
-            return None  # the live path opens none either
-        return Missed(
-            order_id=str(order_id),
-            reference=str(obj["id"]),
-            currency=normalize_currency(obj["currency"]),
-            amount=int(obj.get("amount") or 0),
-            customer_email=stripe_email(obj),
-            detail=stripe_failure(obj),
-            failed_at=received_at,
-        )
+        failed = FailedPayment.from_stripe(json.loads(payload)["data"]["object"])
     except (ValueError, KeyError, TypeError, AttributeError):
         return None  # not a PaymentIntent we can read: it was not one the live path could use
+    # none without an order id: the live path opens none either
+    return None if failed is None else Missed(**asdict(failed), failed_at=received_at)
 
 
 def reopen(conn: Connection, policy: policies.Policy, item: Missed) -> str:
@@ -326,14 +329,4 @@ def reopen(conn: Connection, policy: policies.Policy, item: Missed) -> str:
     ).scalar_one_or_none()
     if there is not None:
         return f"a follow-up is there already ({there})"
-    return note_failed_payment(
-        conn,
-        policy,
-        order_id=item.order_id,
-        reference=item.reference,
-        currency=item.currency,
-        amount=item.amount,
-        customer_email=item.customer_email,
-        detail=item.detail,
-        now=item.failed_at,
-    )
+    return note_failed_payment(conn, policy, item, item.failed_at)
