@@ -5,15 +5,12 @@ refunds."""
 from __future__ import annotations
 
 import json
-import logging
 import sys
 from datetime import UTC, datetime
 
 import click
 
 from refunds_plugin.cli import common
-
-log = logging.getLogger("refunds.finance")
 
 
 @click.group()
@@ -84,7 +81,6 @@ def tokens_revoke(token_id: int) -> None:
             info = revoke_token(engine, token_id, datetime.now(UTC))
     except UnknownToken as exc:
         raise click.UsageError(f"{exc.message} (see `refunds tokens list`)") from None
-    log.info("token revoked", extra={"token_id": token_id, "by": "cli"})
     click.echo(f"token #{info.token_id} ({info.name}, {info.role}) revoked at "
                f"{_utc(info.revoked_at)}")
 
