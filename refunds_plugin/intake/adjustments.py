@@ -62,7 +62,7 @@ def adjusted(decision: Decision, payments: tuple[PaymentFacts, ...] | list[Payme
     if change.to_credit or not refunds:
         same = not change.to_credit and total == sum(r.amount for r in credits)
         bonus = sum(r.bonus for r in credits) if same else 0
-        made = (Resolution(ResolutionKind.CREDIT, total, bonus=bonus),)
+        made: tuple[Resolution, ...] = (Resolution(ResolutionKind.CREDIT, total, bonus=bonus),)
     else:
         kept = sum(r.amount for r in credits)
         if total < kept:
