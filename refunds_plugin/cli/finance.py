@@ -1,5 +1,6 @@
-"""``refunds tokens create`` and ``refunds reconcile``: the finance pages' tokens, and the ledger
-held against the provider's own list of refunds."""
+"""``refunds tokens create|list|revoke`` and ``refunds reconcile``: the finance pages' tokens
+(made, listed, revoked, with an expiry), and the ledger held against the provider's own list of
+refunds."""
 
 from __future__ import annotations
 
@@ -21,20 +22,67 @@ def tokens() -> None:
 @click.option("--role", type=click.Choice(["finance", "admin"]), required=True)
 @click.option("--name", required=True, help="Who holds the token (shown in the audit trail).")
 @click.option("--expires-days", type=int, default=None, help="Days until it stops working.")
-def tokens_create(role: str, name: str, expires_days: int | None) -> None:
+@click.option("--expires-in", default=None, metavar="DURATION",
+              help="How long until it stops working: 30d, 12h, 2w.")
+def tokens_create(role: str, name: str, expires_days: int | None, expires_in: str | None) -> None:
     """Create a token. It is printed once; only its SHA-256 hash is stored."""
     from refunds_plugin.errors import InputError
-    from refunds_plugin.finance.tokens import create_token
+    from refunds_plugin.finance.tokens import create_token, parse_expiry
 
     try:
+        lasts = parse_expiry(expires_in) if expires_in is not None else None
         with common.engine() as engine:
-            made = create_token(engine, name, role, datetime.now(UTC), expires_days)
+            made = create_token(engine, name, role, datetime.now(UTC), expires_days, lasts)
     except InputError as exc:
         raise click.UsageError(exc.message) from None
-    until = made.principal.expires_at.isoformat() if made.principal.expires_at else "never"
+    expires = made.principal.expires_at
+    until = _utc(expires) if expires else "never"
     click.echo(f"token #{made.principal.token_id} for {name} ({role}), expires {until}", err=True)
     click.echo("store it now: it cannot be shown again", err=True)
     click.echo(made.secret)
+
+
+def _utc(when: datetime | None) -> str:
+    return when.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC") if when else "-"
+
+
+@tokens.command("list")
+@click.option("--json", "as_json", is_flag=True, help="One JSON object per token.")
+def tokens_list(as_json: bool) -> None:
+    """Every token: id, holder, role, when made, when it expires, whether it still works."""
+    from refunds_plugin.finance.tokens import list_tokens
+
+    now = datetime.now(UTC)
+    with common.engine() as engine:
+        found = list_tokens(engine)
+    if as_json:
+        for t in found:
+            click.echo(json.dumps(t.to_json(now), sort_keys=True))
+        return
+    if not found:
+        click.echo("no tokens yet: make one with `refunds tokens create --role finance --name …`")
+        return
+    common.echo_table(
+        ["id", "name", "role", "created", "expires", "state"],
+        [[f"#{t.token_id}", t.name, t.role, _utc(t.created_at),
+          _utc(t.expires_at) if t.expires_at else "never",
+          f"revoked {_utc(t.revoked_at)}" if t.revoked_at else t.state(now)] for t in found],
+    )
+
+
+@tokens.command("revoke")
+@click.argument("token_id", type=int, metavar="ID")
+def tokens_revoke(token_id: int) -> None:
+    """Revoke token ID (from `refunds tokens list`) at once; its sessions end too."""
+    from refunds_plugin.finance.tokens import UnknownToken, revoke_token
+
+    try:
+        with common.engine() as engine:
+            info = revoke_token(engine, token_id, datetime.now(UTC))
+    except UnknownToken as exc:
+        raise click.UsageError(f"{exc.message} (see `refunds tokens list`)") from None
+    click.echo(f"token #{info.token_id} ({info.name}, {info.role}) revoked at "
+               f"{_utc(info.revoked_at)}")
 
 
 @click.command("reconcile")

@@ -24,6 +24,7 @@ def ledger() -> None:
 def ledger_list(limit: int, as_json: bool) -> None:
     """The newest decisions with their money movements."""
     from refunds_plugin.finance.reports import recent_decisions
+    from refunds_plugin.money import Money
 
     with common.engine() as engine:
         rows = recent_decisions(engine, limit)
@@ -34,21 +35,33 @@ def ledger_list(limit: int, as_json: bool) -> None:
     if not rows:
         click.echo("no decisions yet")
         return
-    headers = ["created", "decision", "order", "outcome", "resolution", "amount", "money", "reason"]
+    headers = ["created (UTC)", "decision", "order", "outcome", "review", "resolution", "amount",
+               "money", "reason"]
     table = [
         [
-            str(r["created_at"])[:19],
+            str(r["created_at"])[:16],
             r["id"][:8],
             r["order_id"],
             r["outcome"],
+            _review(r),
             r["resolution"],
-            r["amount_text"],
+            r["amount_text"] + (f" + {Money(r['credit_bonus'], r['currency'])} bonus"
+                                if r["credit_bonus"] else ""),
             r["money_status"],
             r["reason_code"],
         ]
         for r in rows
     ]
     common.echo_table(headers, table, trim=False)  # this one always padded its last column
+
+
+def _review(row: dict[str, Any]) -> str:
+    """``approved by Ada at 2026-12-04 19:15``, ``open``, or ``-`` when never reviewed."""
+    status = row["review_status"]
+    if status in ("", "open"):
+        return status or "-"
+    at = str(row["review_decided_at"] or "")[:16]
+    return f"{status} by {row['review_decided_by']}" + (f" at {at}" if at else "")
 
 
 @ledger.command("export")
@@ -182,11 +195,11 @@ def ledger_report(since: str | None, until: str | None, days: int, as_json: bool
         rate = t.refund_rate_bp
         rows.append([
             cur, str(t.decisions), str(Money(t.sales, cur)), str(Money(t.refunded, cur)),
-            str(Money(t.credited, cur)), str(Money(t.kept, cur)),
+            str(Money(t.credited, cur)), str(Money(t.dry_run, cur)), str(Money(t.kept, cur)),
             f"{t.review_count} ({Money(t.review_amount, cur)})",
             "-" if rate is None else f"{rate // 100}.{rate % 100:02d}%",
         ])
-    common.echo_table(["currency", "decisions", "sales", "refunded", "credited", "kept",
+    common.echo_table(["currency", "decisions", "sales", "refunded", "credited", "dry run", "kept",
                        "review", "refund rate"], rows)
     promise = summary.to_json()["promise"]
     click.echo(

@@ -13,7 +13,16 @@ from typing import IO, Any
 from sqlalchemy import ColumnElement, Engine, Select, and_, case, exists, func, or_, select
 
 from refunds_plugin.domain import WAITING, AttemptStatus
-from refunds_plugin.finance.rows import EXPORT_COLUMNS, attempt_statuses, decision_row, parse_when
+from refunds_plugin.finance.rows import (
+    DRY_RUN,
+    DRYRUN_PROVIDER,
+    EXPORT_COLUMNS,
+    attempt_statuses,
+    decision_row,
+    parse_when,
+    review_rows,
+    shown_status,
+)
 from refunds_plugin.ledger.tables import (
     decisions,
     events,
@@ -30,7 +39,8 @@ def recent_decisions(engine: Engine, limit: int = 20) -> list[dict[str, Any]]:
             select(decisions).order_by(decisions.c.created_at.desc(), decisions.c.id).limit(limit)
         ).all()
         by_decision = attempt_statuses(conn, [d.id for d in decs])
-    return [decision_row(d, by_decision.get(d.id, [])) for d in decs]
+        reviewed = review_rows(conn, [d.id for d in decs])
+    return [decision_row(d, by_decision.get(d.id, []), reviewed.get(d.id)) for d in decs]
 
 
 def iter_decisions(
@@ -46,8 +56,9 @@ def iter_decisions(
         result = conn.execution_options(stream_results=True, yield_per=batch).execute(query)
         for chunk in result.partitions(batch):
             statuses = attempt_statuses(side, [d.id for d in chunk])
+            reviewed = review_rows(side, [d.id for d in chunk])
             for dec in chunk:
-                yield decision_row(dec, statuses.get(dec.id, []))
+                yield decision_row(dec, statuses.get(dec.id, []), reviewed.get(dec.id))
 
 
 def count_decisions(engine: Engine, since: datetime | None, until: datetime | None) -> int:
@@ -77,13 +88,18 @@ def export_decisions(
         if writer:
             writer.writerow(row)
         else:
-            out.write(json.dumps(row, default=str, sort_keys=True) + "\n")
+            out.write(json.dumps(_plain(row), sort_keys=True) + "\n")
         count += 1
         if progress is not None and count % 1000 == 0:
             progress(1000)
     if progress is not None and count % 1000:
         progress(count % 1000)
     return count
+
+
+def _plain(row: dict[str, Any]) -> dict[str, Any]:
+    """JSON values: datetimes as ISO 8601 (as before: ``str`` of the datetime)."""
+    return {k: str(v) if isinstance(v, datetime) else v for k, v in row.items()}
 
 
 # --- filtered, paginated reads for the finance pages and API -------------------------------------
@@ -188,8 +204,13 @@ def money_status_sql() -> ColumnElement[str]:
     def has(*statuses: str) -> ColumnElement[bool]:
         return exists().where(live, a.c.status.in_(statuses))
 
-    kinds = select(func.count(a.c.status.distinct())).where(live).scalar_subquery()
-    only = select(func.min(a.c.status)).where(live).scalar_subquery()
+    # the status as finance reads it (rows.shown_status): a dry run's success is dry_run
+    shown = case(
+        (and_(a.c.provider == DRYRUN_PROVIDER, a.c.status == AttemptStatus.SUCCEEDED), DRY_RUN),
+        else_=a.c.status,
+    )
+    kinds = select(func.count(shown.distinct())).where(live).scalar_subquery()
+    only = select(func.min(shown)).where(live).scalar_subquery()
     return case(
         (~exists().where(live), "none"),
         (kinds == 1, only),
@@ -213,7 +234,8 @@ def find_decisions(
     with engine.connect() as conn:
         rows = conn.execute(query).all()
         statuses = attempt_statuses(conn, [r.id for r in rows[:per_page]])
-    out = [decision_row(r, statuses.get(r.id, [])) for r in rows[:per_page]]
+        reviewed = review_rows(conn, [r.id for r in rows[:per_page]])
+    out = [decision_row(r, statuses.get(r.id, []), reviewed.get(r.id)) for r in rows[:per_page]]
     return Page(out, page, per_page, len(rows) > per_page)
 
 
@@ -231,10 +253,12 @@ def find_attempts(
         query = query.where(a.created_at >= since)
     if until := parse_when(filters.get("until")):
         query = query.where(a.created_at < until)
-    for name, column in (("status", a.status), ("kind", a.kind), ("provider", a.provider),
-                         ("order", a.order_id)):
+    for name, column in (("kind", a.kind), ("provider", a.provider), ("order", a.order_id)):
         if filters.get(name):
             query = query.where(column == filters[name])
+    if status := filters.get("status"):
+        dry = and_(a.provider == DRYRUN_PROVIDER, a.status == AttemptStatus.SUCCEEDED)
+        query = query.where(dry if status == DRY_RUN else and_(a.status == status, ~dry))
     if customer := (filters.get("customer") or "").strip():
         query = query.where(
             or_(func.lower(a.customer_email) == customer.lower(), a.customer_id == customer)
@@ -246,6 +270,7 @@ def find_attempts(
     for row in out:
         row["amount_text"] = str(Money(int(row["amount"]) + int(row["bonus"] or 0),
                                        row["currency"]))
+        row["status"] = shown_status(row["status"], row["provider"])
     return Page(out, page, per_page, len(rows) > per_page)
 
 
@@ -260,6 +285,7 @@ def decision_detail(engine: Engine, decision_id: str) -> dict[str, Any] | None:
             .order_by(refund_attempts.c.seq)
         )]
         review = conn.execute(select(reviews).where(reviews.c.decision_id == decision_id)).first()
+        statuses = attempt_statuses(conn, [decision_id]).get(decision_id, [])
         subjects = [decision_id, *(a["id"] for a in attempts)]
         journal = [dict(r._mapping) for r in conn.execute(
             select(ledger_entries.c.seq, ledger_entries.c.entry_type, ledger_entries.c.subject_id,
@@ -268,13 +294,19 @@ def decision_detail(engine: Engine, decision_id: str) -> dict[str, Any] | None:
             .order_by(ledger_entries.c.seq)
         )]
     body = json.loads(row.body)
+    decided = [json.loads(e["body"]) for e in journal if e["entry_type"] == "review_decided"]
+    last = decided[-1] if decided else {}
+    for a in attempts:
+        a["status"] = shown_status(a["status"], a["provider"])
     return {
-        "decision": decision_row(row, [a["status"] for a in attempts]),
+        "decision": decision_row(row, statuses, review),
         "body": body,
         "trace": body.get("trace", []),
         "facts": json.loads(row.facts),
         "request": json.loads(row.request),
         "attempts": attempts,
         "review": dict(review._mapping) if review else None,
+        "review_change": last.get("adjusted"),  # what the admin changed when approving
+        "customer_note": last.get("customer_note"),
         "journal": journal,
     }

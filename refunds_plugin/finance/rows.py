@@ -1,7 +1,9 @@
-"""One decision as finance sees it: the export columns, the row built from a ``decisions`` row
-and its attempts' statuses, and the one-word money status. A refused attempt that a review's
-approval replaced with a new one (journalled as ``retry_of``) no longer speaks for the decision:
-its replacement does."""
+"""One decision as finance sees it: the export columns, the row built from a ``decisions`` row,
+its attempts' statuses and its review, and the one-word money status. A refused attempt that a
+review's approval replaced with a new one (journalled as ``retry_of``) no longer speaks for the
+decision: its replacement does. An attempt the dry-run provider "carried out" moved no money, so
+its status reads ``dry_run``, never ``succeeded``. A decision sent to review keeps its outcome
+``review`` (that is what the policy said); the review's result sits beside it."""
 
 from __future__ import annotations
 
@@ -16,8 +18,11 @@ from refunds_plugin.domain import WAITING, AttemptStatus
 from refunds_plugin.ledger.attempts import replaced_attempts
 from refunds_plugin.ledger.db import aware
 from refunds_plugin.ledger.reviews import review_why
-from refunds_plugin.ledger.tables import refund_attempts
+from refunds_plugin.ledger.tables import refund_attempts, reviews
 from refunds_plugin.money import Money
+
+DRY_RUN = "dry_run"  # a dry-run provider's "succeeded": nothing moved
+DRYRUN_PROVIDER = "dryrun"
 
 EXPORT_COLUMNS = [
     "id",
@@ -40,6 +45,12 @@ EXPORT_COLUMNS = [
     "customer_email",
     "money_status",
     "explanation",
+    # added later, after the original columns so older readers keep their positions
+    "review_status",  # "" (never reviewed) | open | approved | declined
+    "review_decided_by",
+    "review_decided_at",
+    "credit_bonus",  # store credit on top of the amount (the policy's bonus)
+    "total_text",  # what the customer gets: the amount plus any credit bonus, formatted
 ]
 
 
@@ -56,9 +67,17 @@ def parse_when(value: str | datetime | None) -> datetime | None:
     return aware(parsed)
 
 
+def shown_status(status: str, provider: str) -> str:
+    """An attempt's status as finance reads it: the dry-run provider's success is ``dry_run``."""
+    if provider == DRYRUN_PROVIDER and status == AttemptStatus.SUCCEEDED:
+        return DRY_RUN
+    return str(status)
+
+
 def money_status(statuses: list[str]) -> str:
-    """One word for where a decision's money is: none, pending, sent, succeeded, unknown (the
-    provider never answered: it may have paid), failed, mixed."""
+    """One word for where a decision's money is: none, pending, sent, succeeded, dry_run (the
+    dry-run provider: no money moved), unknown (the provider never answered: it may have paid),
+    failed, mixed."""
     if not statuses:
         return "none"
     unique = set(statuses)
@@ -71,8 +90,12 @@ def money_status(statuses: list[str]) -> str:
     return AttemptStatus.PENDING if unique.intersection(WAITING) else "mixed"
 
 
-def decision_row(dec: Any, statuses: list[str]) -> dict[str, Any]:
-    """The ``EXPORT_COLUMNS`` of one ``decisions`` row, given its attempts' statuses in order."""
+def decision_row(dec: Any, statuses: list[str], review: Any = None) -> dict[str, Any]:
+    """The ``EXPORT_COLUMNS`` of one ``decisions`` row, given its attempts' statuses in order
+    and its ``reviews`` row (or None)."""
+    # credit_amount includes the bonus (Resolution.total); amount does not
+    bonus = max(0, int(dec.refund_amount) + int(dec.credit_amount) - int(dec.amount))
+    decided_at = aware(review.decided_at) if review is not None else None
     return {
         "id": dec.id,
         "created_at": dec.created_at,
@@ -94,6 +117,11 @@ def decision_row(dec: Any, statuses: list[str]) -> dict[str, Any]:
         "customer_email": dec.customer_email,
         "money_status": money_status(statuses),
         "explanation": dec.explanation,
+        "review_status": review.status if review is not None else "",
+        "review_decided_by": (review.decided_by or "") if review is not None else "",
+        "review_decided_at": decided_at.replace(microsecond=0) if decided_at else None,
+        "credit_bonus": bonus,
+        "total_text": str(Money(int(dec.amount) + bonus, dec.currency)),
     }
 
 
@@ -105,12 +133,26 @@ def review_reason(dec: Any) -> str:
     return review_why(json.loads(dec.body).get("trace", ())) or str(dec.reason_code)
 
 
+def review_rows(conn: Connection, ids: list[str]) -> dict[str, Any]:
+    """The ``reviews`` row of each decision in ``ids`` that was sent to a person."""
+    if not ids:
+        return {}
+    rv = reviews.c
+    found = conn.execute(
+        select(rv.decision_id, rv.status, rv.decided_by, rv.decided_at)
+        .where(rv.decision_id.in_(ids))
+    ).all()
+    return {r.decision_id: r for r in found}
+
+
 def attempt_statuses(conn: Connection, ids: list[str]) -> dict[str, list[str]]:
     """Each decision's attempt statuses, in attempt order, for the decisions ``ids``; a failed
-    attempt a later one replaced is left out (the replacement's status stands for it)."""
+    attempt a later one replaced is left out (the replacement's status stands for it). A dry
+    run's success reads ``dry_run``."""
     ra = refund_attempts.c
     rows = conn.execute(
-        select(ra.decision_id, ra.id, ra.status).where(ra.decision_id.in_(ids)).order_by(ra.seq)
+        select(ra.decision_id, ra.id, ra.status, ra.provider)
+        .where(ra.decision_id.in_(ids)).order_by(ra.seq)
     ).all()
     # only a decision with a failed attempt and another attempt can have a replaced one
     failed = {r.decision_id for r in rows if r.status == AttemptStatus.FAILED}
@@ -118,7 +160,7 @@ def attempt_statuses(conn: Connection, ids: list[str]) -> dict[str, list[str]]:
     maybe = [r.id for r in rows if several[r.decision_id] > 1]
     gone = replaced_attempts(conn, maybe) if maybe else set()
     out: dict[str, list[str]] = {}
-    for decision_id, attempt_id, status in rows:
+    for decision_id, attempt_id, status, provider in rows:
         if not (status == AttemptStatus.FAILED and attempt_id in gone):
-            out.setdefault(decision_id, []).append(status)
+            out.setdefault(decision_id, []).append(shown_status(status, provider))
     return out

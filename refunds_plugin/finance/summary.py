@@ -3,6 +3,15 @@ against sales, and promise keeping (time from decision to money returned, and mi
 refused attempt that a review's approval replaced (journal ``retry_of``) is left out: its
 replacement says whether and when the money was returned.
 
+What each figure means (the summary page says the same):
+- sales: payments captured, counted on the day the order was paid (the order's ``paid_at`` as
+  the shop reported it; a payment of an order without one counts on the day it was recorded);
+- refunded / credited: succeeded attempts of the period's decisions (credit with its bonus);
+- dry_run: what the dry-run provider "paid": no money moved, so it is in neither of the above;
+- kept: returns approved without sending the item back, the items' value the customer keeps. A
+  correction the shop made itself (an overpayment, a duplicate charge) returns no item, so it
+  is never "kept": its money is counted once, under refunded.
+
 Money is summed per currency in integer minor units; the refund rate is in basis points.
 """
 
@@ -10,17 +19,19 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, Engine, select
+from sqlalchemy import Connection, Engine, func, select
 
-from refunds_plugin.domain import AttemptStatus
+from refunds_plugin.domain import AttemptStatus, DecisionKind
+from refunds_plugin.finance.rows import DRYRUN_PROVIDER, parse_when
 from refunds_plugin.ledger.attempts import replaced_attempts
 from refunds_plugin.ledger.db import aware
-from refunds_plugin.ledger.tables import decisions, payments, refund_attempts
+from refunds_plugin.ledger.tables import decisions, orders, payments, refund_attempts
 
-METRICS = ("sales", "refunded", "credited", "kept", "review_count", "review_amount", "decisions")
+METRICS = ("sales", "refunded", "credited", "kept", "review_count", "review_amount", "decisions",
+           "dry_run")
 
 
 def percentile(values: list[int], pct: int) -> int | None:
@@ -42,6 +53,7 @@ class Totals:
     review_count: int = 0
     review_amount: int = 0
     decisions: int = 0
+    dry_run: int = 0  # what the dry-run provider "paid" (refund or credit): nothing moved
 
     @property
     def refund_rate_bp(self) -> int | None:
@@ -100,23 +112,28 @@ def summarize(
 ) -> Summary:
     out = Summary(since, until)
     with engine.connect() as conn:
-        for created, currency, captured in conn.execute(
+        # when the money was paid: the order's paid_at, else when the payment was recorded
+        paid = func.coalesce(orders.c.paid_at, payments.c.created_at)
+        for when, currency, captured in conn.execute(
             _period(
-                select(payments.c.created_at, payments.c.currency, payments.c.captured).where(
-                    payments.c.status != "failed"
-                ),
-                payments.c.created_at,
+                select(paid, payments.c.currency, payments.c.captured)
+                .select_from(payments.outerjoin(orders, orders.c.order_id == payments.c.order_id))
+                .where(payments.c.status != "failed"),
+                paid,
                 since,
                 until,
             )
         ):
-            for t in out._bucket(str(created)[:10], currency):
+            day = aware(when) if isinstance(when, datetime) else aware(parse_when(str(when)))
+            assert day is not None
+            for t in out._bucket(day.astimezone(UTC).date().isoformat(), currency):
                 t.sales += int(captured)
         money: dict[str, list[Any]] = {}
         attempt_query = select(
             refund_attempts.c.id,
             refund_attempts.c.decision_id,
             refund_attempts.c.kind,
+            refund_attempts.c.provider,
             refund_attempts.c.status,
             refund_attempts.c.amount,
             refund_attempts.c.bonus,
@@ -129,6 +146,7 @@ def summarize(
             decisions.c.id,
             decisions.c.created_at,
             decisions.c.currency,
+            decisions.c.kind,
             decisions.c.outcome,
             decisions.c.amount,
             decisions.c.body,
@@ -162,12 +180,15 @@ def _add_decision(out: Summary, dec: Any, attempts: list[Any], now: datetime) ->
         if dec.outcome == "review":
             t.review_count += 1
             t.review_amount += int(dec.amount)
-        if dec.outcome == "approve" and body.get("return_required", True) is False:
+        if (dec.outcome == "approve" and body.get("return_required", True) is False
+                and dec.kind == DecisionKind.RETURN):
             t.kept += int(dec.amount)
         for att in attempts:
             if att.status != AttemptStatus.SUCCEEDED:
                 continue
-            if att.kind == "refund":
+            if att.provider == DRYRUN_PROVIDER:
+                t.dry_run += int(att.amount) + int(att.bonus or 0)
+            elif att.kind == "refund":
                 t.refunded += int(att.amount)
             else:
                 t.credited += int(att.amount) + int(att.bonus or 0)

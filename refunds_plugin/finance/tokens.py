@@ -1,19 +1,22 @@
 """API tokens: created once and shown once, stored as a SHA-256 hash, with a role and an expiry.
 
 ``finance`` reads; ``admin`` also decides reviews. A token is a random 32-byte secret; only its
-hash is kept, so a copy of the database does not let anyone in.
+hash is kept, so a copy of the database does not let anyone in. Tokens are listed (never their
+secret), revoked (at once: a session on a revoked token ends with its next request) and expire
+(``parse_expiry``: ``30d``, ``12h``, ``2w``).
 """
 
 from __future__ import annotations
 
 import hashlib
 import hmac
+import re
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine, select, update
 
 from refunds_plugin.errors import InputError
 from refunds_plugin.ledger.db import aware, write_tx
@@ -45,8 +48,22 @@ def hash_token(secret: str) -> str:
     return hashlib.sha256(secret.encode("utf-8")).hexdigest()
 
 
+_EXPIRY = re.compile(r"\s*([1-9][0-9]{0,4})\s*([hdw])\s*", re.IGNORECASE)
+_UNITS = {"h": timedelta(hours=1), "d": timedelta(days=1), "w": timedelta(weeks=1)}
+
+
+def parse_expiry(text: str) -> timedelta:
+    """``30d``, ``12h``, ``2w`` as a duration; anything else is an ``InputError`` naming it."""
+    found = _EXPIRY.fullmatch(text or "")
+    if found is None:
+        raise InputError(f"expiry {text!r} is not a number followed by h, d or w (like 30d, "
+                         "12h or 2w)", code="bad_expiry")
+    return int(found.group(1)) * _UNITS[found.group(2).lower()]
+
+
 def create_token(
-    engine: Engine, name: str, role: str, now: datetime, expires_days: int | None = None
+    engine: Engine, name: str, role: str, now: datetime, expires_days: int | None = None,
+    expires_in: timedelta | None = None,
 ) -> NewToken:
     if role not in ROLES:
         raise InputError(f"role must be one of {', '.join(ROLES)}, not {role!r}", code="bad_role")
@@ -55,7 +72,12 @@ def create_token(
     if expires_days is not None and expires_days <= 0:
         raise InputError("--expires-days must be positive", code="bad_expiry")
     secret = PREFIX + secrets.token_urlsafe(32)
+    if expires_days is not None and expires_in is not None:
+        raise InputError("give either --expires-days or --expires-in, not both",
+                         code="bad_expiry")
     expires = now + timedelta(days=expires_days) if expires_days else None
+    if expires_in is not None:
+        expires = now + expires_in
     with write_tx(engine) as conn:
         token_id = conn.execute(
             tokens.insert()
@@ -97,3 +119,64 @@ def _holder(row: Any, now: datetime) -> Principal | None:
     if row.revoked_at is not None or (expires is not None and expires <= now):
         return None
     return Principal(int(row.id), row.name, row.role, expires)
+
+
+@dataclass(frozen=True)
+class TokenInfo:
+    """One token as it is listed: never its secret or hash."""
+
+    token_id: int
+    name: str
+    role: str
+    created_at: datetime
+    expires_at: datetime | None
+    revoked_at: datetime | None
+
+    def state(self, now: datetime) -> str:
+        if self.revoked_at is not None:
+            return "revoked"
+        if self.expires_at is not None and self.expires_at <= now:
+            return "expired"
+        return "active"
+
+    def to_json(self, now: datetime) -> dict[str, Any]:
+        def iso(v: datetime | None) -> str | None:
+            return v.replace(microsecond=0).isoformat() if v else None
+
+        return {"id": self.token_id, "name": self.name, "role": self.role,
+                "created_at": iso(self.created_at), "expires_at": iso(self.expires_at),
+                "revoked_at": iso(self.revoked_at), "state": self.state(now)}
+
+
+def list_tokens(engine: Engine) -> list[TokenInfo]:
+    """Every token, oldest first."""
+    t = tokens.c
+    with engine.connect() as conn:
+        rows = conn.execute(
+            select(t.id, t.name, t.role, t.created_at, t.expires_at, t.revoked_at).order_by(t.id)
+        ).all()
+    out = []
+    for r in rows:
+        created = aware(r.created_at)
+        assert created is not None
+        out.append(TokenInfo(int(r.id), r.name, r.role, created, aware(r.expires_at),
+                             aware(r.revoked_at)))
+    return out
+
+
+class UnknownToken(InputError):
+    code = "unknown_token"
+
+
+def revoke_token(engine: Engine, token_id: int, now: datetime) -> TokenInfo:
+    """Revoke token ``token_id`` now; revoking a revoked one changes nothing (its first
+    revocation time stays). An unknown id is ``UnknownToken``."""
+    with write_tx(engine) as conn:
+        conn.execute(
+            update(tokens).where(tokens.c.id == token_id, tokens.c.revoked_at.is_(None))
+            .values(revoked_at=now)
+        )
+    found = [t for t in list_tokens(engine) if t.token_id == token_id]
+    if not found:
+        raise UnknownToken(f"there is no token #{token_id}")
+    return found[0]

@@ -1,7 +1,9 @@
 """The review queue: an admin approves or declines what the policy (or a failed payout) sent to
 a person, once, with a note. Every decision is journalled; an approval creates the decision's
 attempts, which the executor then carries out like any other decision's. Approving a review
-opened by a failed payout pays it again (``_pay_again``).
+opened by a failed payout pays it again (``_pay_again``). An approval may change the amount,
+waive the fees or give store credit instead (``adjustments``), within what is refundable; the
+change is journalled in the same ``review_decided`` entry.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from sqlalchemy import Connection, Engine, select
 from refunds_plugin import routing
 from refunds_plugin.domain import LIVE, AttemptStatus, Decision, OrderFacts, ResolutionKind
 from refunds_plugin.errors import InputError, NotFound
+from refunds_plugin.intake.adjustments import Adjustment, NotRefundable, adjusted, journal_body
 from refunds_plugin.intake.service import Service
 from refunds_plugin.ledger import facts as facts_mod
 from refunds_plugin.ledger.attempts import (
@@ -34,24 +37,22 @@ from refunds_plugin.ledger.reviews import close_review
 from refunds_plugin.ledger.tables import decisions, refund_attempts, reviews
 
 
-class NotRefundable(InputError):
-    """Approving would pay out more than the order still has to give back."""
-
-    code = "not_refundable"
-
-
 @dataclass(frozen=True)
 class ReviewOutcome:
     decision_id: str
     status: str  # approved | declined
     attempt_ids: tuple[str, ...]
+    order_id: str = ""  # what a person recognises: confirmations name the order
+    adjusted: dict[str, Any] | None = None  # the journalled change, when the admin made one
 
 
 def open_reviews(conn: Connection, limit: int = 100, offset: int = 0) -> list[Any]:
     return list(
         conn.execute(
             select(reviews, decisions.c.order_id, decisions.c.amount, decisions.c.currency,
-                   decisions.c.customer_email, decisions.c.explanation)
+                   decisions.c.customer_email, decisions.c.explanation, decisions.c.request,
+                   decisions.c.refund_amount, decisions.c.credit_amount, decisions.c.resolution,
+                   decisions.c.body)
             .join(decisions, decisions.c.id == reviews.c.decision_id)
             .where(reviews.c.status == "open")
             .order_by(reviews.c.opened_at, reviews.c.id)
@@ -71,17 +72,23 @@ def decide(
     note: str,
     now: datetime,
     customer_note: str = "",
+    change: Adjustment | None = None,
 ) -> ReviewOutcome:
     """Approve (create the attempts, after re-checking what is still refundable) or decline.
 
     ``note`` is internal; ``customer_note``, when given, is what the customer's status page
     shows (journalled under its own key, absent when not given, so older entries keep their
-    exact bytes).
+    exact bytes). ``change`` (approvals only) pays a different amount, without the fees, or
+    as store credit, within what the order still has to give back; a refusal records nothing.
     """
     note, customer_note = note.strip(), customer_note.strip()[:2000]
     if not note:
         raise InputError("a note saying why is required", code="note_required")
     status = "approved" if approve else "declined"
+    change = change if change is not None and not change.empty else None
+    if change is not None and not approve:
+        raise InputError("an amount, fee or credit change goes with an approval, not a decline",
+                         code="change_on_decline")
     with write_tx(engine) as conn:
         lock_ledger(conn)
         close_review(conn, decision_id, status, by, note, now)
@@ -94,8 +101,15 @@ def decide(
             .order_by(refund_attempts.c.seq)
         ))
         window = service.policy.abuse_window_days
+        changed: dict[str, Any] | None = None
+        if change is not None and existing:
+            raise InputError("this review pays a failed payout again; its amount cannot be "
+                             "changed here", code="change_on_retry")
         if approve and not existing:
             facts = _facts(conn, row.order_id, now, window)
+            if change is not None:
+                was, decision = decision, adjusted(decision, facts.payments, change)
+                changed = journal_body(was, decision, change)
             _check_refundable(decision, facts.payments)
             written = write_attempts(
                 conn, decision_id, decision, facts, routing.route(service.config, facts), now
@@ -110,10 +124,12 @@ def decide(
             body["requeued"] = requeued
         if customer_note:
             body["customer_note"] = customer_note
+        if changed is not None:
+            body["adjusted"] = changed
         append_entry(conn, "review_decided", decision_id, body, now)
         attempt_ids = [*attempt_ids, *requeued]
     service.nudge(tuple(attempt_ids))
-    return ReviewOutcome(decision_id, status, tuple(attempt_ids))
+    return ReviewOutcome(decision_id, status, tuple(attempt_ids), row.order_id, changed)
 
 
 def _facts(conn: Connection, order_id: str, now: datetime, window_days: int) -> OrderFacts:

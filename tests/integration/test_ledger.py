@@ -86,12 +86,12 @@ def test_ledger_list_shows_each_decision_with_where_its_money_is(ledger_db: str)
 
     lines = out.splitlines()
     assert code == 0
-    assert lines[0].split() == ["created", "decision", "order", "outcome", "resolution",
-                                "amount", "money", "reason"]
+    assert lines[0].split() == ["created", "(UTC)", "decision", "order", "outcome", "review",
+                                "resolution", "amount", "money", "reason"]
     rows = sorted(line.split()[3:] for line in lines[1:])
-    assert rows == [
-        ["1001", "approve", "refund", "25.00", "USD", "succeeded", "approved"],
-        ["1001", "decline", "none", "0.00", "USD", "none", "quantity_exceeds_remaining"],
+    assert rows == [  # never reviewed: "-"
+        ["1001", "approve", "-", "refund", "25.00", "USD", "succeeded", "approved"],
+        ["1001", "decline", "-", "none", "0.00", "USD", "none", "quantity_exceeds_remaining"],
     ]
 
 

@@ -1,7 +1,8 @@
 """``/api``: decisions, attempts, the summary and failed-payment follow-ups as JSON or CSV
 (``?format=csv``), paginated and filtered like the finance pages, with bearer-token auth;
 ``/api/openapi.json`` describes it.
-Admins may also decide reviews here (``POST /api/reviews/<decision_id>``)."""
+Admins may also decide reviews here (``POST /api/reviews/<decision_id>``), optionally with an
+``amount`` (minor units), ``waive_fees: true`` or ``resolution: "credit"``."""
 
 from __future__ import annotations
 
@@ -94,7 +95,7 @@ def attempts() -> Response:
 
 
 SUMMARY_COLUMNS = ["day", "currency", "decisions", "sales", "refunded", "credited", "kept",
-                   "review_count", "review_amount", "refund_rate_bp"]
+                   "review_count", "review_amount", "refund_rate_bp", "dry_run"]
 
 
 @bp.get("/summary")
@@ -143,17 +144,24 @@ def decide(decision_id: str) -> Response:
     action = body.get("action")
     if action not in ("approve", "decline"):
         return error_response(400, "invalid_request", "action must be approve or decline")
+    amount = body.get("amount")
+    if amount is not None and (isinstance(amount, bool) or not isinstance(amount, int)):
+        return error_response(400, "invalid_request",
+                              "amount must be an integer in minor units (2500 for 25.00 EUR)")
+    change = reviews.Adjustment(amount=amount, waive_fees=body.get("waive_fees") is True,
+                                to_credit=body.get("resolution") == "credit")
     try:
         outcome = reviews.decide(
             runtime().engine, runtime().service, decision_id, approve=action == "approve",
             by=f"{g.principal.name} (token #{g.principal.token_id})",
             note=str(body.get("note", "")), now=now(),
-            customer_note=str(body.get("customer_note", "")),
+            customer_note=str(body.get("customer_note", "")), change=change,
         )
     except ReviewClosed as exc:
         return error_response(409, exc.code, exc.message)
-    return jsonify({"decision_id": outcome.decision_id, "status": outcome.status,
-                    "attempt_ids": list(outcome.attempt_ids)})
+    return jsonify({"decision_id": outcome.decision_id, "order_id": outcome.order_id,
+                    "status": outcome.status, "attempt_ids": list(outcome.attempt_ids),
+                    "adjusted": outcome.adjusted})
 
 
 @bp.get("/openapi.json")

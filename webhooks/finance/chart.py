@@ -1,7 +1,9 @@
 """Charts for the finance summary as inline SVG, drawn on the server: no JavaScript, no library.
 
-One group of bars per day (refunded, credited, kept, sent to review) in one currency, scaled to
-the largest value, with the day's refund rate against sales in each group's tooltip.
+One chart per currency, titled with it: one group of bars per day (refunded, credited, dry run,
+kept, sent to review), a y axis with amounts in that currency, the days along the x axis, and each
+bar's amount written on it, so the chart reads without hovering. The day's refund rate against
+sales is in each group's tooltip.
 """
 
 from __future__ import annotations
@@ -12,51 +14,84 @@ from refunds_plugin.finance.summary import Summary
 from refunds_plugin.money import Money
 
 SERIES = (
-    ("refunded", "#1f4b99"),
-    ("credited", "#2e8540"),
-    ("kept", "#b58105"),
-    ("review_amount", "#9b2c2c"),
+    ("refunded", "#1f4b99", "refunded"),
+    ("credited", "#2e8540", "credited"),
+    ("dry_run", "#6b6b6b", "dry run (no money moved)"),
+    ("kept", "#b58105", "kept (no return)"),
+    ("review_amount", "#9b2c2c", "sent to review"),
 )
-WIDTH, HEIGHT, PAD = 720, 240, 30
+WIDTH, HEIGHT, LEFT, TOP, PAD = 720, 260, 90, 40, 20
+TICKS = 4
+
+
+def _short(minor: int, currency: str) -> str:
+    """A bar's label: the amount without its currency (the title names it)."""
+    return Money(minor, currency).decimal_string()
 
 
 def bars(summary: Summary, currency: str) -> Markup:
     days = sorted(summary.days)
     values = [
-        [getattr(summary.days[d].get(currency), name, 0) or 0 for name, _ in SERIES] for d in days
+        [getattr(summary.days[d].get(currency), name, 0) or 0 for name, _, _ in SERIES]
+        for d in days
     ]
     top = max((v for day in values for v in day), default=0) or 1
-    slot = (WIDTH - 2 * PAD) / max(1, len(days))
+    base = HEIGHT  # the x axis
+    tall = HEIGHT - TOP
+    slot = (WIDTH - LEFT - PAD) / max(1, len(days))
     bar = max(1.0, slot / (len(SERIES) + 1))
+    cur = escape(currency)
+    title = f"Money per day in {cur}"
     parts = [
         f'<svg xmlns="http://www.w3.org/2000/svg" role="img" class="chart" '
-        f'viewBox="0 0 {WIDTH} {HEIGHT + 40}" width="100%" '
-        f'aria-label="Money per day in {escape(currency)}">',
-        f"<title>Refunded, credited, kept and sent to review per day, {escape(currency)}</title>",
-        f'<line x1="{PAD}" y1="{HEIGHT}" x2="{WIDTH - PAD}" y2="{HEIGHT}" stroke="#555"/>',
+        f'viewBox="0 0 {WIDTH} {HEIGHT + 70}" width="100%" aria-label="{title}">',
+        f"<title>{title}: refunded, credited, dry run, kept and sent to review</title>",
+        f'<text class="chart-title" x="{LEFT}" y="18" font-size="14" font-weight="600">'
+        f"{title}</text>",
+        # the y axis with amounts in the currency, and the x axis with the days
+        f'<line class="y-axis" x1="{LEFT}" y1="{TOP}" x2="{LEFT}" y2="{base}" stroke="#555"/>',
+        f'<line class="x-axis" x1="{LEFT}" y1="{base}" x2="{WIDTH - PAD}" y2="{base}" '
+        f'stroke="#555"/>',
+        f'<text x="{LEFT - 8}" y="{TOP - 10}" font-size="11" text-anchor="end">{cur}</text>',
     ]
+    for k in range(TICKS + 1):
+        amount = top * k // TICKS
+        y = base - tall * k / TICKS
+        parts.append(
+            f'<text class="y-tick" x="{LEFT - 6}" y="{y + 4:.1f}" font-size="10" '
+            f'text-anchor="end">{escape(_short(amount, currency))}</text>'
+            f'<line x1="{LEFT}" y1="{y:.1f}" x2="{WIDTH - PAD}" y2="{y:.1f}" stroke="#eee"/>'
+        )
     for i, (day, row) in enumerate(zip(days, values, strict=True)):
-        x0 = PAD + i * slot
+        x0 = LEFT + i * slot + bar / 2
         totals = summary.days[day].get(currency)
         rate = totals.refund_rate_bp if totals else None
         rate_text = "no sales" if rate is None else f"refund rate {rate // 100}.{rate % 100:02d}%"
         parts.append(f'<g class="day" data-day="{escape(day)}"><title>{escape(day)}: '
                      f"{escape(rate_text)}</title>")
-        for j, ((name, color), value) in enumerate(zip(SERIES, row, strict=True)):
-            h = (HEIGHT - PAD) * value / top
+        for j, ((name, color, label), value) in enumerate(zip(SERIES, row, strict=True)):
+            if not value:
+                continue
+            h = tall * value / top
+            x = x0 + j * bar
             parts.append(
-                f'<rect class="{name}" x="{x0 + j * bar:.1f}" y="{HEIGHT - h:.1f}" '
+                f'<rect class="{name}" x="{x:.1f}" y="{base - h:.1f}" '
                 f'width="{bar:.1f}" height="{h:.1f}" fill="{color}">'
-                f"<title>{escape(day)} {name}: {escape(str(Money(value, currency)))}</title></rect>"
+                f"<title>{escape(day)} {label}: {escape(str(Money(value, currency)))}</title>"
+                f"</rect>"
+                f'<text class="value {name}" x="{x + bar / 2:.1f}" y="{base - h - 3:.1f}" '
+                f'font-size="9" text-anchor="middle">{escape(_short(value, currency))}</text>'
             )
         if len(days) <= 14 or i % max(1, len(days) // 10) == 0:
-            parts.append(f'<text x="{x0:.1f}" y="{HEIGHT + 14}" font-size="10">'
+            parts.append(f'<text class="x-tick" x="{x0:.1f}" y="{base + 14}" font-size="10">'
                          f"{escape(day[5:])}</text>")
         parts.append("</g>")
-    for k, (name, color) in enumerate(SERIES):
-        x = PAD + k * 150
-        parts.append(f'<rect x="{x}" y="{HEIGHT + 24}" width="10" height="10" fill="{color}"/>'
-                     f'<text x="{x + 14}" y="{HEIGHT + 33}" font-size="11">'
-                     f'{name.replace("_amount", "").replace("review", "sent to review")}</text>')
+    parts.append(f'<text x="{(LEFT + WIDTH) / 2:.0f}" y="{base + 30}" font-size="11" '
+                 f'text-anchor="middle">day (UTC, month-day)</text>')
+    for k, (_name, color, label) in enumerate(SERIES):
+        x = LEFT + (k % 3) * 210
+        y = base + 44 + (k // 3) * 16
+        parts.append(f'<rect x="{x}" y="{y}" width="10" height="10" fill="{color}"/>'
+                     f'<text x="{x + 14}" y="{y + 9}" font-size="11">{label}</text>')
     parts.append("</svg>")
     return Markup("".join(parts))  # noqa: S704 - every interpolated value is escaped above

@@ -61,7 +61,15 @@ ERRORS = {
 def document() -> dict[str, Any]:
     money = {"type": "integer", "description": "minor units of the currency"}
     decision_props: dict[str, Any] = {c: {"type": "string"} for c in EXPORT_COLUMNS}
-    decision_props.update(amount=money, refund_amount=money, credit_amount=money)
+    decision_props.update(amount=money, refund_amount=money, credit_amount=money,
+                          credit_bonus=money)
+    decision_props["money_status"] = {"enum": [
+        "none", "pending", "in_progress", "sent", "unknown", "succeeded", "dry_run", "failed",
+        "canceled", "mixed"], "description": "dry_run: the dry-run provider, no money moved"}
+    decision_props["review_status"] = {"enum": ["", "open", "approved", "declined"],
+                                       "description": "the review's result; outcome stays "
+                                                      "what the policy said"}
+    decision_props["review_decided_at"] = {"type": ["string", "null"], "format": "date-time"}
     return {
         "openapi": "3.1.0",
         "info": {"title": "refunds-plugin finance API", "version": "1"},
@@ -123,8 +131,15 @@ def document() -> dict[str, Any]:
                     "type": "object", "required": ["action", "note"],
                     "properties": {"action": {"enum": ["approve", "decline"]},
                                    "note": {"type": "string"},
-                                   "customer_note": {"type": "string"}}}}}},
+                                   "customer_note": {"type": "string"},
+                                   "amount": {"type": "integer", "description":
+                                              "approve only: pay this instead (minor units)"},
+                                   "waive_fees": {"type": "boolean"},
+                                   "resolution": {"enum": ["credit"], "description":
+                                                  "approve only: store credit instead"}}}}}},
                 "responses": {"200": {"description": "decided"},
+                              "400": {"description": "more than the order still has to give "
+                                                     "back, or a change on a decline"},
                               "409": {"description": "already decided"}, **ERRORS}}},
         },
     }

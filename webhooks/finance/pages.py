@@ -1,6 +1,8 @@
 """``/finance``: server-rendered pages for finance and admins, usable without JavaScript.
 
-Decisions, a decision, the review queue, the summary, and failed payments to follow up.
+Decisions, a decision, the review queue, the summary, and failed payments to follow up. Money is
+written in its currency and times in UTC (``display``); an admin may change a review's amount,
+waive its fees or give store credit instead when approving it.
 
 Login with an API token starts a session (Flask's signed cookie) that lasts ``SESSION_HOURS``
 and ends early when the token expires or is revoked. Every form carries a per-session CSRF token
@@ -9,6 +11,7 @@ checked on every POST. ``finance`` reads; only ``admin`` decides reviews.
 
 from __future__ import annotations
 
+import json
 import logging
 from datetime import timedelta
 from typing import Any
@@ -20,8 +23,9 @@ from refunds_plugin.finance import reports
 from refunds_plugin.finance.summary import summarize
 from refunds_plugin.finance.tokens import Principal, check_token
 from refunds_plugin.intake import reviews
+from refunds_plugin.money import AmountError, Money
 from refunds_plugin.trouble import follow_ups
-from webhooks.finance import chart
+from webhooks.finance import chart, display
 from webhooks.finance.session import (
     Gate,
     bearer_principal,
@@ -38,6 +42,7 @@ bp = Blueprint(
 log = logging.getLogger("refunds.finance")
 SESSION_HOURS = 8
 EXPIRED_FORM = "This form has expired or did not come from this site."
+display.register(bp)
 
 
 def page(status: int, template: str, **context: Any) -> Response:
@@ -45,8 +50,9 @@ def page(status: int, template: str, **context: Any) -> Response:
     return Response(html, status=status, mimetype="text/html")
 
 
-def refused(status: int, message: str) -> Response:
-    return page(status, "refused.html", code=status, message=message)
+def refused(status: int, message: str, back: tuple[str, str] | None = None) -> Response:
+    """A refusal page; ``back`` is (url, words) leading to where the person can try again."""
+    return page(status, "refused.html", code=status, message=message, back=back)
 
 
 def _who() -> Principal | None:
@@ -140,28 +146,64 @@ def decision_page(decision_id: str) -> Response:
 def reviews_page() -> Response:
     with runtime().engine.connect() as conn:
         queue = reviews.open_reviews(conn)
-    return page(200, "reviews.html", queue=queue, message=request.args.get("done"))
+    shown = [{**rv._mapping, "comment": _comment(rv.request), "fees": _fees(rv.body)}
+             for rv in queue]
+    return page(200, "reviews.html", queue=shown, message=request.args.get("done"))
+
+
+def _comment(request_json: str) -> str:
+    """What the customer wrote with the request (empty when nothing)."""
+    return str(json.loads(request_json or "{}").get("comment") or "")
+
+
+def _fees(body_json: str) -> int:
+    return sum(int(f.get("amount", 0)) for f in json.loads(body_json or "{}").get("fees", []))
+
+
+def _change(currency: str) -> reviews.Adjustment:
+    """The form's optional change: an amount in major units, ``waive_fees``, ``to_credit``."""
+    text = request.form.get("amount", "").strip()
+    try:
+        amount = Money.parse(text, currency).minor if text else None
+    except AmountError:
+        raise InputError(f"“{text}” is not an amount in {currency} (write it like 12.50)",
+                         code="bad_amount") from None
+    return reviews.Adjustment(amount=amount, waive_fees=request.form.get("waive_fees") == "1",
+                              to_credit=request.form.get("to_credit") == "1")
 
 
 @bp.post("/reviews/<decision_id>")
 @needs("admin")
 def decide_review(decision_id: str) -> Any:
+    back = (f"{url_for('finance.reviews_page')}#review-{decision_id}", "Back to the review form")
     action = request.form.get("action")
     if action not in ("approve", "decline"):
-        return refused(400, "Choose approve or decline.")
+        return refused(400, "Choose approve or decline.", back)
+    detail = reports.decision_detail(runtime().engine, decision_id)
+    if detail is None:
+        return refused(404, f"There is no decision {decision_id}.")
+    order = detail["decision"]["order_id"]
+    back = (back[0], f"Back to the review of order {order}")
     try:
         outcome = reviews.decide(
             runtime().engine, runtime().service, decision_id, approve=action == "approve",
             by=f"{g.principal.name} (token #{g.principal.token_id})",
             note=request.form.get("note", ""), now=now(),
             customer_note=request.form.get("customer_note", ""),
+            change=_change(detail["decision"]["currency"]),
         )
     except NotFound as exc:
-        return refused(404, exc.message)
+        return refused(404, exc.message, back)
     except InputError as exc:
-        return refused(409 if isinstance(exc, ReviewClosed) else 400, exc.message)
-    done = f"{outcome.status} {decision_id}"
-    return redirect(url_for("finance.reviews_page", done=done), code=303)
+        closed = isinstance(exc, ReviewClosed)
+        message = f"Nothing was recorded: {exc.message}."
+        return refused(409 if closed else 400, message, back)
+    done = f"{outcome.status.capitalize()} the review of order {order}"
+    if outcome.adjusted:
+        cur = detail["decision"]["currency"]
+        done += (f": {outcome.adjusted['resolution']} of "
+                 f"{Money(outcome.adjusted['amount'], cur)}")
+    return redirect(url_for("finance.reviews_page", done=done + "."), code=303)
 
 
 @bp.get("/summary")

@@ -9,6 +9,7 @@ import threading
 from collections.abc import Iterator
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 import pytest
 from sqlalchemy import text
@@ -18,8 +19,6 @@ from tests.fakes.finance_scene import Scene, make_scene
 
 CHROMIUM = "/usr/bin/chromium"
 ARTIFACTS = Path(__file__).resolve().parents[3] / "test-artifacts" / "finance"
-ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-        "--disable-component-update", "--disable-sync", "--no-first-run"]
 
 pytestmark = pytest.mark.browser
 
@@ -44,51 +43,50 @@ def served(sqlite_url: str, now: datetime) -> Iterator[tuple[Scene, str]]:
 
 
 def test_an_admin_logs_in_filters_opens_a_decision_approves_and_sees_the_chart(
-    served: tuple[Scene, str],
+    served: tuple[Scene, str], chromium: Any,
 ) -> None:
-    from playwright.sync_api import expect, sync_playwright
+    from playwright.sync_api import expect
 
     scene, base = served
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    with sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=CHROMIUM, args=ARGS, headless=True)
-        page = browser.new_page(java_script_enabled=False)  # the pages need no JavaScript
-        try:
-            page.goto(f"{base}/finance/login")
-            page.screenshot(path=ARTIFACTS / "1-login.png", full_page=True)
-            page.fill("input[name=token]", scene.admin)
-            page.click("button[type=submit]")
-            expect(page.locator("h1")).to_have_text("Decisions")
-            page.screenshot(path=ARTIFACTS / "2-decisions.png", full_page=True)
+    context = chromium.new_context(java_script_enabled=False)  # the pages need no JavaScript
+    page = context.new_page()
+    try:
+        page.goto(f"{base}/finance/login")
+        page.screenshot(path=ARTIFACTS / "1-login.png", full_page=True)
+        page.fill("input[name=token]", scene.admin)
+        page.click("button[type=submit]")
+        expect(page.locator("h1")).to_have_text("Decisions")
+        page.screenshot(path=ARTIFACTS / "2-decisions.png", full_page=True)
 
-            page.select_option("select[name=outcome]", "review")
-            page.click("text=Filter")
-            assert "outcome=review" in page.url
-            rows = page.locator("tbody tr")
-            expect(rows).to_have_count(1)
-            expect(rows.first).to_contain_text("o-2")
-            page.screenshot(path=ARTIFACTS / "3-filtered.png", full_page=True)
+        page.select_option("select[name=outcome]", "review")
+        page.click("text=Filter")
+        assert "outcome=review" in page.url
+        rows = page.locator("tbody tr")
+        expect(rows).to_have_count(1)
+        expect(rows.first).to_contain_text("o-2")
+        page.screenshot(path=ARTIFACTS / "3-filtered.png", full_page=True)
 
-            page.click("a:has-text('o-2')")
-            expect(page.locator("h1")).to_have_text("Decision for order o-2")
-            expect(page.locator("blockquote.explanation")).to_contain_text("365-day return window")
-            expect(page.locator("text=Rule trace")).to_be_visible()
-            page.screenshot(path=ARTIFACTS / "4-decision.png", full_page=True)
+        page.click("a:has-text('o-2')")
+        expect(page.locator("h1")).to_have_text("Decision for order o-2")
+        expect(page.locator("blockquote.explanation")).to_contain_text("365-day return window")
+        expect(page.locator("text=Rule trace")).to_be_visible()
+        page.screenshot(path=ARTIFACTS / "4-decision.png", full_page=True)
 
-            page.click("nav >> text=Review queue")
-            page.fill("input[name=note]", "Long-standing customer; accept the late return")
-            page.click("button[value=approve]")
-            expect(page.locator(".notice")).to_contain_text(f"approved {scene.review_id}")
-            expect(page.locator("main")).to_contain_text("Nothing is waiting for review.")
-            page.screenshot(path=ARTIFACTS / "5-review-approved.png", full_page=True)
+        page.click("nav >> text=Review queue")
+        page.fill("input[name=note]", "Long-standing customer; accept the late return")
+        page.click("button[value=approve]")
+        expect(page.locator(".notice")).to_have_text("Approved the review of order o-2.")
+        expect(page.locator("main")).to_contain_text("Nothing is waiting for review.")
+        page.screenshot(path=ARTIFACTS / "5-review-approved.png", full_page=True)
 
-            page.goto(f"{base}/finance/summary?since=2026-11-01&until=2026-12-01")
-            chart = page.locator("svg.chart")
-            expect(chart).to_be_visible()
-            assert chart.locator("rect.refunded").count() == 1
-            page.screenshot(path=ARTIFACTS / "6-summary.png", full_page=True)
-        finally:
-            browser.close()
+        page.goto(f"{base}/finance/summary?since=2026-11-01&until=2026-12-01")
+        chart = page.locator("svg.chart")
+        expect(chart).to_be_visible()
+        assert chart.locator("rect.dry_run").count() == 1  # dry run: no money moved
+        page.screenshot(path=ARTIFACTS / "6-summary.png", full_page=True)
+    finally:
+        context.close()
     with scene.shop.runtime.engine.connect() as conn:
         attempts = conn.execute(text(
             "SELECT amount, status FROM refund_attempts WHERE decision_id = :d"),
@@ -97,3 +95,58 @@ def test_an_admin_logs_in_filters_opens_a_decision_approves_and_sees_the_chart(
     assert sorted(p.name for p in ARTIFACTS.glob("*.png")) == [
         "1-login.png", "2-decisions.png", "3-filtered.png", "4-decision.png",
         "5-review-approved.png", "6-summary.png"]
+
+
+PHONE = {"width": 375, "height": 812}
+
+
+def test_the_finance_pages_fit_a_375_px_phone(served: tuple[Scene, str], chromium: Any) -> None:
+    """Decisions, a decision, the summary and the review form: no sideways scrolling of the page
+    on a 375 px screen, and what a person came for is on screen."""
+    from playwright.sync_api import expect
+
+    scene, base = served
+    shots = ARTIFACTS.parent / "finance-phone"
+    shots.mkdir(parents=True, exist_ok=True)
+    context = chromium.new_context(viewport=PHONE, java_script_enabled=True)
+    page = context.new_page()
+
+    def fits(name: str) -> None:
+        width = page.evaluate("document.documentElement.scrollWidth")
+        page.screenshot(path=shots / f"{name}.png", full_page=True)
+        assert width <= 375, f"{name}: the page is {width} px wide on a 375 px screen"
+
+    try:
+        page.goto(f"{base}/finance/login")
+        page.fill("input[name=token]", scene.admin)
+        page.click("button[type=submit]")
+        expect(page.locator("h1")).to_have_text("Decisions")
+        row = page.locator("tbody tr", has_text="o-2")
+        expect(row.locator("td[data-label=Amount]")).to_have_text("40.00 EUR")
+        expect(row.locator("td[data-label=Review]")).to_have_text("waiting for a person")
+        expect(page.locator("tbody tr", has_text="o-1").locator("td[data-label=Money]")
+               ).to_have_text("dry_run")
+        fits("1-decisions")
+
+        page.goto(f"{base}/finance/decisions/{scene.review_id}")
+        expect(page.locator("h1")).to_have_text("Decision for order o-2")
+        expect(page.locator("blockquote.explanation")).to_contain_text("365-day return window")
+        expect(page.locator("dd", has_text="refund · 40.00 EUR")).to_be_visible()
+        fits("2-decision")
+
+        page.goto(f"{base}/finance/summary?since=2026-11-01&until=2026-12-01")
+        expect(page.locator("svg.chart")).to_be_visible()
+        expect(page.locator("td[data-label=Sales]")).to_have_text("25.00 EUR")
+        expect(page.locator("svg.chart .chart-title")).to_have_text("Money per day in EUR")
+        fits("3-summary")
+
+        page.goto(f"{base}/finance/reviews")
+        review = page.locator(f"#review-{scene.review_id}")
+        expect(review.locator("h2")).to_have_text("Order o-2 · 40.00 EUR")
+        expect(review.locator("input[name=note]")).to_be_visible()
+        expect(review.locator("input[name=amount]")).to_be_visible()
+        expect(review.locator("button[value=approve]")).to_be_visible()
+        expect(review.locator("button[value=decline]")).to_be_visible()
+        fits("4-review")
+    finally:
+        context.close()

@@ -62,13 +62,14 @@ def test_the_report_shows_the_period_totals_as_a_table(scene: Scene, sqlite_url:
                     "--until", "2026-12-01")
     assert result.exit_code == 0, result.output
     lines = result.output.splitlines()
-    assert lines[1].split() == ["currency", "decisions", "sales", "refunded", "credited", "kept",
-                                "review", "refund", "rate"]
-    assert lines[2].split() == ["EUR", "2", "65.00", "EUR", "25.00", "EUR", "0.00", "EUR",
-                                "0.00", "EUR", "1", "(40.00", "EUR)", "38.46%"]
+    # sales by payment day (o-2 was paid 400 days ago); the dry-run payout is not "refunded"
+    assert lines[1].split() == ["currency", "decisions", "sales", "refunded", "credited", "dry",
+                                "run", "kept", "review", "refund", "rate"]
+    assert lines[2].split() == ["EUR", "2", "25.00", "EUR", "0.00", "EUR", "0.00", "EUR",
+                                "25.00", "EUR", "0.00", "EUR", "1", "(40.00", "EUR)", "0.00%"]
     as_json = json.loads(invoke(sqlite_url, "ledger", "report", "--since", "2026-11-01",
                                 "--until", "2026-12-01", "--json").output)
-    assert as_json["totals"][0]["refunded"] == 2500
+    assert (as_json["totals"][0]["refunded"], as_json["totals"][0]["dry_run"]) == (0, 2500)
 
 
 def test_export_streams_csv_for_the_period_without_a_progress_bar_off_a_terminal(
@@ -80,7 +81,7 @@ def test_export_streams_csv_for_the_period_without_a_progress_bar_off_a_terminal
     assert result.exit_code == 0, result.output
     rows = list(csv.DictReader(io.StringIO(result.stdout)))
     assert sorted((r["order_id"], r["outcome"], r["amount"], r["money_status"]) for r in rows) == [
-        ("o-1", "approve", "2500", "succeeded"), ("o-2", "review", "4000", "none")]
+        ("o-1", "approve", "2500", "dry_run"), ("o-2", "review", "4000", "none")]
     assert "exporting" not in result.stderr
     assert "exported 2 decision(s)" in result.stderr
 

@@ -97,7 +97,8 @@ def test_a_refused_refund_paid_again_after_approval_shows_succeeded(
                                 headers={"Authorization": f"Bearer {token}"})
     html = page.get_data(as_text=True)
     assert page.status_code == 200
-    assert (html.count("<td>succeeded</td>"), html.count("<td>failed</td>")) == (1, 0)
+    assert (html.count('class="money-succeeded">succeeded</td>'),
+            html.count('class="money-failed">failed</td>')) == (1, 0)
 
 
 def refused_twice(harness: Harness, fake_stripe: FakeStripe) -> str:

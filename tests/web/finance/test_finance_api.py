@@ -30,7 +30,9 @@ def test_decisions_filter_by_outcome_customer_order_and_rule(scene: Scene) -> No
     assert ids("customer=ANN@example.com") == [scene.approved_id]
     assert ids("order=o-2") == [scene.review_id]
     assert ids("rule=outside_window_review") == [scene.review_id]
-    assert ids("status=succeeded") == [scene.approved_id]
+    # the scene runs in dry run: its paid-out refund moved no money, so it is never "succeeded"
+    assert ids("status=dry_run") == [scene.approved_id]
+    assert ids("status=succeeded") == []
     assert ids("status=none") == [scene.review_id]
     assert ids("since=2026-11-25") == []
     assert sorted(ids("")) == sorted([scene.approved_id, scene.review_id])
@@ -49,19 +51,32 @@ def test_attempts_as_csv_carry_exact_amounts_and_provider_references(scene: Scen
     assert resp.mimetype == "text/csv"
     rows = list(csv.DictReader(io.StringIO(resp.get_data(as_text=True))))
     assert [(r["order_id"], r["kind"], r["amount"], r["currency"], r["status"]) for r in rows] == [
-        ("o-1", "refund", "2500", "EUR", "succeeded")]
+        ("o-1", "refund", "2500", "EUR", "dry_run")]
     assert rows[0]["provider_reference"].startswith("dryrun_")
 
 
-def test_the_summary_counts_sales_refunds_reviews_and_promise_keeping(scene: Scene) -> None:
+def test_the_summary_counts_sales_by_payment_day_and_dry_run_apart_from_refunds(
+    scene: Scene,
+) -> None:
+    # o-1 (25.00) was paid on 21 November; o-2 (40.00) 400 days ago, so its sale is not in
+    # November even though it was recorded then. The scene runs in dry run: its payout is
+    # dry_run money, not refunded money, and the refund rate is 0.
     data = get(scene, "/api/summary?since=2026-11-01&until=2026-12-01").get_json()
     assert data["totals"] == [{
-        "currency": "EUR", "decisions": 2, "sales": 6500, "refunded": 2500, "credited": 0,
-        "kept": 0, "review_count": 1, "review_amount": 4000, "refund_rate_bp": 3846}]
+        "currency": "EUR", "decisions": 2, "sales": 2500, "refunded": 0, "credited": 0,
+        "kept": 0, "review_count": 1, "review_amount": 4000, "refund_rate_bp": 0,
+        "dry_run": 2500}]
+    assert [(d["day"], [t["sales"] for t in d["totals"]]) for d in data["days"]] == [
+        ("2026-11-21", [2500]), ("2026-11-24", [0])]
     assert data["promise"] == {"returned": 1, "median_seconds": 7200, "p95_seconds": 7200,
                                "missed": 0, "overdue": 0}
     csv_text = get(scene, "/api/summary?since=2026-11-01&until=2026-12-01&format=csv")
-    assert "2026-11-24,EUR,2,6500,2500,0,0,1,4000,3846" in csv_text.get_data(as_text=True)
+    assert csv_text.get_data(as_text=True).splitlines() == [
+        "day,currency,decisions,sales,refunded,credited,kept,review_count,review_amount,"
+        "refund_rate_bp,dry_run",
+        "2026-11-21,EUR,0,2500,0,0,0,0,0,0,0",
+        "2026-11-24,EUR,2,0,0,0,0,1,4000,,2500",
+    ]
 
 
 def test_the_openapi_document_describes_every_endpoint_and_filter(scene: Scene) -> None:
@@ -83,7 +98,7 @@ def test_the_pages_filter_and_show_the_summary_chart(scene: Scene) -> None:
     assert "o-2" in listing and "o-1" not in listing
     summary = client.get("/finance/summary?since=2026-11-01&until=2026-12-01").get_data(
         as_text=True)
-    assert "<svg" in summary and 'class="refunded"' in summary
+    assert "<svg" in summary and 'class="dry_run"' in summary
     assert "<script" not in summary
 
 

@@ -147,10 +147,10 @@ def test_the_page_lists_open_follow_ups_with_their_age_and_is_linked_from_the_na
     html = client.get("/finance/follow-ups").get_data(as_text=True)
 
     assert cells(html) == [
-        ["2026-11-24 13:00", "1 d 1 h", "8002", "bo@example.com", "19.99 USD", DETAIL,
+        ["2026-11-24 13:00 UTC", "1 d 1 h", "8002", "bo@example.com", "19.99 USD", DETAIL,
          "pi_f2", "due"],
-        ["2026-11-25 14:00", "30 min", "8003", "bo@example.com", "50.00 USD", DETAIL,
-         "pi_f3", "waiting until 2026-11-26 14:00"],
+        ["2026-11-25 14:00 UTC", "30 min", "8003", "bo@example.com", "50.00 USD", DETAIL,
+         "pi_f3", "waiting until 2026-11-26 14:00 UTC"],
     ]
     assert "<script" not in html
     due = cells(client.get("/finance/follow-ups?due=1").get_data(as_text=True))
@@ -162,8 +162,8 @@ def test_the_page_shows_cleared_follow_ups_when_asked(failed: Failed) -> None:
 
     html = client.get("/finance/follow-ups?status=cleared").get_data(as_text=True)
 
-    assert cells(html) == [["2026-11-24 12:00", "1 d 2 h", "8001", "bo@example.com",
-                            "42.00 USD", DETAIL, "pi_f1", "cleared 2026-11-24 14:00"]]
+    assert cells(html) == [["2026-11-24 12:00 UTC", "1 d 2 h", "8001", "bo@example.com",
+                            "42.00 USD", DETAIL, "pi_f1", "cleared 2026-11-24 14:00 UTC"]]
 
 
 def test_without_a_token_neither_the_page_nor_the_api_shows_a_follow_up(failed: Failed) -> None:

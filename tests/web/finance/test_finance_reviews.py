@@ -33,7 +33,10 @@ def test_an_admin_approval_is_journalled_and_then_paid_out_in_full(scene: Scene)
                 d=scene.review_id) == [("succeeded", 4000)]
     assert verify_ledger(scene.shop.runtime.engine) == []
     page = client.get(f"/finance/decisions/{scene.review_id}").get_data(as_text=True)
-    assert "dryrun_" in page and "succeeded" in page and "loyal customer" in page
+    # the dry-run provider moved no money: the page says dry_run, never succeeded
+    assert "dryrun_" in page and "loyal customer" in page
+    assert '<td class="status-dry_run">dry_run</td>' in page and "succeeded" not in page
+    assert "dry_run (dry run: no money moved)" in page
 
 
 def test_a_review_is_decided_once_even_when_approved_twice(scene: Scene) -> None:
@@ -61,7 +64,7 @@ def test_a_decline_records_the_outcome_and_moves_no_money(scene: Scene) -> None:
         headers={"Authorization": f"Bearer {scene.admin}"})
     assert resp.status_code == 200
     assert resp.get_json() == {"decision_id": scene.review_id, "status": "declined",
-                               "attempt_ids": []}
+                               "attempt_ids": [], "order_id": "o-2", "adjusted": None}
     assert rows(scene, "SELECT status, note FROM reviews") == [("declined", "worn item")]
     assert rows(scene, "SELECT count(*) FROM refund_attempts WHERE decision_id = :d",
                 d=scene.review_id) == [(0,)]

@@ -1,0 +1,134 @@
+"""Reviewing with the customer's words in view, and changing the outcome on approval: another
+amount, the fees waived, store credit instead. Each change is journalled in the review's own
+entry and stays within what the order can still give back; a refusal records nothing and leads
+back to the form; the confirmation names the order."""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+import pytest
+from flask.testing import FlaskClient
+from sqlalchemy import text
+
+from refunds_plugin.finance.tokens import create_token
+from refunds_plugin.finance.verify import verify_ledger
+from tests.fakes.finance_scene import csrf
+from tests.fakes.shop import Shop
+
+COMMENT = "The colour is not what the photo showed."
+
+
+@dataclass
+class Review:
+    shop: Shop
+    admin: FlaskClient
+    decision_id: str
+
+    def rows(self, sql: str, **params: object) -> list[tuple[object, ...]]:
+        with self.shop.runtime.engine.connect() as conn:
+            return [tuple(r) for r in conn.execute(text(sql), params)]
+
+    def snapshot(self) -> dict[str, list[tuple[object, ...]]]:
+        return {t: self.rows(f"SELECT * FROM {t} ORDER BY 1") for t in
+                ("ledger_entries", "reviews", "refund_attempts", "decisions")}
+
+    def decide(self, **form: str) -> tuple[int, str, str]:
+        data = {"note": "checked the photos", "csrf_token": csrf(self.admin, "/finance/reviews"),
+                **form}
+        resp = self.admin.post(f"/finance/reviews/{self.decision_id}", data=data)
+        return resp.status_code, resp.headers.get("Location", ""), resp.get_data(as_text=True)
+
+
+@pytest.fixture
+def review(any_db_url: str, now: datetime) -> Iterator[Review]:
+    # standard-30-day: "other" goes to a person, and a change of mind pays return shipping
+    shop = Shop(any_db_url, now, policy="preset:standard-30-day")
+    shop.order("o-7", 10000, "cy@example.com")
+    answer = shop.send("return.requested", {"return": {
+        "id": "r-7", "order_id": "o-7", "comment": COMMENT,
+        "lines": [{"line_id": "l1", "quantity": 1, "reason": "other"}],
+        "requested_at": (now - timedelta(hours=1)).isoformat(),
+    }})
+    assert answer["outcome"] == "review"
+    secret = create_token(shop.runtime.engine, "Ada Admin", "admin", now).secret
+    client = shop.app.test_client()
+    resp = client.post("/finance/login", data={"token": secret,
+                                               "csrf_token": csrf(client, "/finance/login")})
+    assert resp.status_code == 303
+    yield Review(shop, client, answer["decision_id"])
+    shop.runtime.engine.dispose()
+
+
+def test_the_queue_shows_the_customers_comment_the_fees_and_amounts_in_euros(
+    review: Review,
+) -> None:
+    html = review.admin.get("/finance/reviews").get_data(as_text=True)
+    assert "<strong>The customer wrote:</strong> “" + COMMENT + "”" in html
+    assert "Order o-7</a> · 94.05 EUR</h2>" in html
+    assert "Waive the fees (5.95 EUR)" in html
+    assert "opened 2026-11-24 12:00 UTC" in html
+    page = review.admin.get(f"/finance/decisions/{review.decision_id}").get_data(as_text=True)
+    assert "<dd class=\"comment\">“" + COMMENT + "”</dd>" in page
+
+
+def test_waiving_the_fee_pays_the_full_amount_and_journals_the_change(review: Review) -> None:
+    status, location, _ = review.decide(action="approve", waive_fees="1")
+    assert status == 303
+    page = review.admin.get(location).get_data(as_text=True)
+    assert ('<p class="notice" role="status">Approved the review of order o-7: refund of '
+            "100.00 EUR.</p>") in page
+    assert review.decision_id not in page  # the confirmation names the order, not a UUID
+    assert review.rows("SELECT kind, amount, bonus FROM refund_attempts") == [
+        ("refund", 10000, 0)]
+    [(body,)] = review.rows("SELECT body FROM ledger_entries WHERE entry_type = 'review_decided'")
+    assert json.loads(str(body))["adjusted"] == {
+        "amount": 10000, "bonus": 0, "resolution": "refund", "fees_waived": ["return_shipping"],
+        "was": {"amount": 9405, "resolution": "refund"}}
+    # the decision keeps what the policy said; the journal holds
+    assert review.rows("SELECT outcome, amount FROM decisions") == [("review", 9405)]
+    assert verify_ledger(review.shop.runtime.engine) == []
+    detail = review.admin.get(f"/finance/decisions/{review.decision_id}").get_data(as_text=True)
+    assert ("Changed on approval: refund of 100.00 EUR, fees waived (return_shipping); the "
+            "policy had said refund of 94.05 EUR.") in detail
+    assert "approved by Ada Admin (token #1) at 2026-11-24 12:00 UTC" in detail
+
+
+def test_an_admin_gives_a_lower_amount_as_store_credit(review: Review) -> None:
+    status, _, _ = review.decide(action="approve", amount="50.00", to_credit="1")
+    assert status == 303
+    assert review.rows("SELECT kind, amount, bonus FROM refund_attempts") == [("credit", 5000, 0)]
+    assert verify_ledger(review.shop.runtime.engine) == []
+
+
+@pytest.mark.parametrize(("form", "message"), [
+    ({"action": "approve", "amount": "100.01"},
+     "Nothing was recorded: 100.01 EUR is more than the 100.00 EUR this order still has to "
+     "give back."),
+    ({"action": "approve", "amount": "abc"},
+     "Nothing was recorded: “abc” is not an amount in EUR (write it like 12.50)."),
+    ({"action": "approve", "amount": "0"},
+     "Nothing was recorded: the amount must be more than 0.00 EUR; to give nothing, decline "
+     "instead."),
+    ({"action": "decline", "to_credit": "1"},
+     "Nothing was recorded: an amount, fee or credit change goes with an approval, not a "
+     "decline."),
+])
+def test_a_refused_change_records_nothing_and_leads_back_to_the_form(
+    review: Review, form: dict[str, str], message: str,
+) -> None:
+    before = review.snapshot()
+    status, _, html = review.decide(**form)
+    assert status == 400
+    found = re.search(r'<p class="error" role="alert">(.*?)</p>', html)
+    assert found is not None and found.group(1).replace("&#34;", '"') == message
+    assert (f'<a class="back" href="/finance/reviews#review-{review.decision_id}">'
+            "Back to the review of order o-7</a>") in html
+    assert review.snapshot() == before
+    # the form is still there to try again
+    assert f'id="review-{review.decision_id}"' in review.admin.get("/finance/reviews").get_data(
+        as_text=True)

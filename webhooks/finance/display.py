@@ -1,0 +1,50 @@
+"""How the finance pages write what people read: money in its currency (``254.00 USD``, never
+``25400``), times in UTC to the minute and saying so, and a review's result in words.
+
+Registered as Jinja filters on the finance blueprints (``register``).
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from flask import Blueprint
+
+from refunds_plugin.ledger.db import aware
+from refunds_plugin.money import Money
+
+
+def money(amount: Any, currency: str) -> str:
+    """``254.00 USD``; empty for no amount."""
+    if amount is None or amount == "":
+        return ""
+    return str(Money(int(amount), currency))
+
+
+def when(value: Any) -> str:
+    """``2026-12-04 19:15 UTC``: the zone stated, no seconds or microseconds."""
+    if value is None or value == "":
+        return ""
+    if isinstance(value, str):
+        value = datetime.fromisoformat(value)
+    found = aware(value)
+    assert found is not None
+    return found.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC")
+
+
+def review_text(row: dict[str, Any]) -> str:
+    """A decision row's review in words: ``approved by Ada at 2026-12-04 19:15 UTC``,
+    ``open`` (waiting for a person), or empty when it was never sent to one."""
+    status = row.get("review_status") or ""
+    if status in ("", "open"):
+        return "waiting for a person" if status == "open" else ""
+    by = row.get("review_decided_by") or "someone"
+    at = when(row.get("review_decided_at"))
+    return f"{status} by {by}" + (f" at {at}" if at else "")
+
+
+def register(bp: Blueprint) -> None:
+    bp.add_app_template_filter(money, "money")
+    bp.add_app_template_filter(when, "when")
+    bp.add_app_template_filter(review_text, "review_text")
