@@ -136,13 +136,20 @@ def test_a_credit_bonus_is_shown_beside_the_amount(any_db_url: str, now: datetim
 
 @pytest.fixture
 def overpaid(scene: Scene) -> Iterator[Scene]:
-    """The scene plus an order paid 5.00 too much: the shop corrects it by itself."""
+    """The scene plus an order paid 5.00 too much. The payment is named only by the storefront,
+    never confirmed by a provider, so the correction waits for a person, who approves it."""
     scene.shop.send("order.paid", {"order": {
         "id": "o-9", "currency": "EUR", "paid_at": "2026-11-20T10:00:00+00:00",
         "customer": {"id": "cus_zed", "email": "zed@example.com"},
         "lines": [{"id": "l1", "sku": "S", "name": "Sock", "quantity": 1, "unit_amount": 2000}],
         "shipping_amount": 0, "total_amount": 2000,
         "payment": {"provider": "storefront", "reference": "pay_o-9", "amount": 2500}}})
+    [correction] = api(scene, "/api/decisions?order=o-9").get_json()["data"]
+    assert (correction["kind"], correction["outcome"]) == ("overpayment", "review")
+    resp = scene.shop.app.test_client().post(
+        f"/api/reviews/{correction['id']}", json={"action": "approve", "note": "checked"},
+        headers={"Authorization": f"Bearer {scene.admin}"})
+    assert resp.status_code == 200, resp.get_data(as_text=True)
     scene.shop.pay_out(timedelta(hours=1))
     yield scene
 
