@@ -39,19 +39,18 @@ def tokens_create(role: str, name: str, expires_days: int | None) -> None:
 
 @click.command("reconcile")
 @click.option("--provider", type=click.Choice(["stripe"]), default="stripe", show_default=True)
-@click.option("--since", required=True, help="ISO date or datetime: refunds created from then.")
+@click.option("--since", type=common.WHEN, required=True,
+              help="ISO date or datetime: refunds created from then.")
 @click.option("--json", "as_json", is_flag=True)
-def reconcile_cmd(provider: str, since: str, as_json: bool) -> None:
+def reconcile_cmd(provider: str, since: datetime, as_json: bool) -> None:
     """List every difference between the provider's refunds and the ledger; exit 1 if any."""
     from refunds_plugin.finance.reconcile import reconcile, stripe_refunds
-    from refunds_plugin.finance.reports import parse_when
     from refunds_plugin.providers.stripe import StripeProvider
 
     config = common.config()
     if not config.stripe_api_key:
         raise click.UsageError("REFUNDS_STRIPE_API_KEY is not set: nothing to reconcile against")
-    start = parse_when(since)
-    assert start is not None
+    start = since
     client = StripeProvider(
         config.stripe_api_key, api_base=config.stripe_api_base, timeout=config.stripe_timeout_s
     ).client

@@ -13,6 +13,7 @@ from typing import Any
 from sqlalchemy import Connection, select
 
 from refunds_plugin.domain import WAITING, AttemptStatus
+from refunds_plugin.errors import InputError
 from refunds_plugin.ledger.db import aware
 from refunds_plugin.ledger.tables import ledger_entries, refund_attempts
 from refunds_plugin.money import Money
@@ -51,6 +52,18 @@ def parse_when(value: str | datetime | None) -> datetime | None:
     except ValueError:
         parsed = datetime.combine(date.fromisoformat(value), datetime.min.time())
     return aware(parsed)
+
+
+DATE_HINT = "an ISO 8601 date such as 2026-11-01 or a datetime such as 2026-11-01T10:00:00Z"
+
+
+def parse_param(name: str, value: str | None) -> datetime | None:
+    """``parse_when`` for a query parameter: text that is no date is a 400 naming ``name``."""
+    try:
+        return parse_when(value)
+    except ValueError:
+        raise InputError(f"{name}: expected {DATE_HINT}, found {value!r}",
+                         code="invalid_parameter") from None
 
 
 def money_status(statuses: list[str]) -> str:
