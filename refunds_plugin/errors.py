@@ -3,7 +3,8 @@
 RefundsError
 ├── InputError            the request itself is wrong (answer 4xx; retrying the same won't help)
 │   ├── SignatureError    signature missing, malformed, stale, or not matching
-│   └── PayloadError      body not JSON, a field missing or of the wrong type
+│   ├── PayloadError      body not JSON, a field missing or of the wrong type
+│   └── Conflict          an id already used for other content (answer 409)
 ├── NotFound              an order or decision we have never seen
 └── ProviderError         a payment provider refused or could not be reached
     ├── RetryableProviderError   network, timeout, 409, 429, 5xx: same idempotency key later
@@ -33,6 +34,10 @@ class SignatureError(InputError):
 
 class PayloadError(InputError):
     code = "invalid_payload"
+
+
+class Conflict(InputError):
+    code = "conflict"
 
 
 class NotFound(RefundsError):
