@@ -12,11 +12,10 @@ JSON lines in a spool file, so a large ledger is printed without holding its row
 from __future__ import annotations
 
 import contextlib
-import itertools
 import json
 import sys
 import tempfile
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import IO, Any
@@ -26,6 +25,7 @@ from sqlalchemy import Engine
 
 import policies
 from refunds_plugin.cli import common
+from refunds_plugin.cli import simulate_report as report
 from refunds_plugin.domain import (
     CustomerHistory,
     Decision,
@@ -39,7 +39,6 @@ from refunds_plugin.domain import (
 )
 from refunds_plugin.finance.rows import DATE_HINT, parse_when
 from refunds_plugin.finance.simulation import (
-    OUTCOMES,
     Comparison,
     Summary,
     count_returns,
@@ -132,7 +131,7 @@ def _from_file(path: str, now_at: datetime | None
     """``--input``: the case from a JSON file; a mistake in it is said in words (never as a
     Python exception's repr): what was found and what is expected."""
     def bad(what: str) -> click.BadParameter:
-        return click.BadParameter(f"{path}: {what}", param_hint="--input")
+        return click.BadParameter(f"{path}: {what}", param_hint="'--input'")
 
     try:
         doc = json.loads(Path(path).read_text(encoding="utf-8"))
@@ -164,7 +163,7 @@ def _from_flags(now: datetime, **f: Any) -> tuple[OrderFacts, ReturnRequest]:
         cur = normalize_currency(f["currency"])
     except CurrencyError:
         raise click.BadParameter(f"expected an ISO 4217 code such as USD, found "
-                                 f"{f['currency']!r}", param_hint="--currency") from None
+                                 f"{f['currency']!r}", param_hint="'--currency'") from None
 
     def minor(name: str) -> int:
         try:
@@ -172,7 +171,7 @@ def _from_flags(now: datetime, **f: Any) -> tuple[OrderFacts, ReturnRequest]:
         except AmountError as exc:
             raise click.BadParameter(f"expected an amount in {cur} such as 25.00, found "
                                      f"{f[name]!r} ({exc})",
-                                     param_hint=f"--{name.replace('_', '-')}") from None
+                                     param_hint=f"'--{name.replace('_', '-')}'") from None
 
     line = OrderLine("line-1", f["sku"], f["sku"], f["ordered"], minor("price"),
                      tags=tuple(f["tags"]), collections=tuple(f["collections"]))
@@ -261,9 +260,9 @@ def simulate(spec: str, since: datetime | None, until: datetime | None, limit: i
             summary = _replay_into(spool, engine, pol, start, end, limit)
         spool.seek(0)
         if as_json:
-            emit_json(pol, summary, spool)
+            report.emit_json(pol, summary, spool)
         else:
-            emit_table(pol, summary, spool)
+            report.emit_table(pol, summary, spool)
 
 
 def _replay_into(spool: IO[str], engine: Engine, pol: policies.Policy, start: datetime | None,
@@ -282,78 +281,3 @@ def _replay_into(spool: IO[str], engine: Engine, pol: policies.Policy, start: da
             if cmp.changed:
                 spool.write(json.dumps(cmp.to_dict()) + "\n")
     return summary
-
-
-# --- the simulation's report: totals first, then every changed decision ---------------------
-
-
-def money_out(summary: Summary) -> dict[str, dict[str, Any]]:
-    """Per currency: money the policy approves, before and after, in minor units and as text."""
-    out = {}
-    for cur in sorted(set(summary.money_before) | set(summary.money_after)):
-        before, after = summary.money_before.get(cur, 0), summary.money_after.get(cur, 0)
-        out[cur] = {"before": before, "after": after, "difference": after - before,
-                    "before_text": str(Money(before, cur)), "after_text": str(Money(after, cur)),
-                    "difference_text": str(Money(after - before, cur))}
-    return out
-
-
-def emit_json(pol: policies.Policy, summary: Summary, changes: IO[str]) -> None:
-    """One JSON document; its ``changes`` list is copied line by line from ``changes``."""
-    head = {
-        "policy": {"name": pol.name, "content_hash": pol.content_hash},
-        "replayed": summary.replayed, "changed": summary.changed,
-        "outcome_changed": summary.outcome_changed, "unreadable": summary.unreadable,
-        "problems": [{"decision_id": d, "error": e} for d, e in summary.problems],
-        "transitions": summary.matrix(), "money_out": money_out(summary),
-    }
-    text = json.dumps(head, indent=2)
-    click.echo(text[:-2] + ',\n  "changes": [')  # reopen the object to stream the list
-    for i, line in enumerate(changes):
-        click.echo(("" if i == 0 else ",\n") + "    " + line.rstrip("\n"), nl=False)
-    click.echo("\n  ]\n}")
-
-
-def emit_table(pol: policies.Policy, summary: Summary, changes: IO[str]) -> None:
-    """Plain text: the counts, the outcome matrix, money out per currency, the changed rows."""
-    click.echo(f"policy {pol.name} ({pol.content_hash[:12]}) replayed on "
-               f"{summary.replayed} return decision(s)")
-    click.echo(f"{summary.changed} would change: {summary.outcome_changed} change outcome, "
-               f"{summary.changed - summary.outcome_changed} change only the money")
-    if summary.unreadable:
-        click.echo(f"{summary.unreadable} could not be replayed:")
-        for decision_id, error in summary.problems:
-            click.echo(f"  {decision_id}: {error}")
-    matrix = summary.matrix()
-    _small_table([["before \\ after", *OUTCOMES]] + [
-        [old, *(str(matrix[old][new]) for new in OUTCOMES)] for old in OUTCOMES])
-    money = money_out(summary)
-    if money:
-        _small_table([["money out", "before", "after", "difference"]] + [
-            [cur, m["before_text"], m["after_text"], m["difference_text"]]
-            for cur, m in money.items()])
-    if not summary.changed:
-        return
-    head = ["ORDER", "REQUEST", "DECIDED", "BEFORE", "AFTER", "NEW REASON"]
-
-    def rows() -> Iterator[list[str]]:  # the file is read twice: widths, then lines
-        changes.seek(0)
-        return (_cells(json.loads(line)) for line in changes)
-
-    widths = common.column_widths(itertools.chain([head], rows()))
-    click.echo("")
-    for line in common.table_lines(itertools.chain([head], rows()), widths):
-        click.echo(line)
-
-
-def _cells(row: dict[str, Any]) -> list[str]:
-    b, a, cur = row["before"], row["after"], row["currency"]
-    return [row["order_id"], row["request_id"], row["decided_at"][:10],
-            f"{b['outcome']} {Money(b['amount'], cur)}",
-            f"{a['outcome']} {Money(a['amount'], cur)}", a["reason_code"]]
-
-
-def _small_table(rows: list[list[str]]) -> None:
-    click.echo("")
-    for line in common.table_lines(rows, common.column_widths(rows), right=1):
-        click.echo(line)
