@@ -43,9 +43,7 @@ def describe(policy: Policy) -> list[str]:
         label = reason.value.replace("_", " ")
         said = "store credit only" if action is Action.CREDIT else _OUTSIDE[action]
         out.append(f"Reason '{label}': {said}.")
-    lim = policy.limits
-    out.append(f"Approved automatically up to {_amount(lim.per_request)} per request and "
-               f"{_amount(lim.per_order)} per order; above that a person reviews.")
+    out.append(_limits(policy))
     for t in policy.tiers:
         extra = "unlimited window" if t.extra_window_days is None \
             else f"+{t.extra_window_days} days on the window"
@@ -61,12 +59,15 @@ def describe(policy: Policy) -> list[str]:
         out.append(f"Refunds to the original payment within {r.refund_within_days} days; "
                    "store credit after that.")
     if r.credit_bonus_percent:
-        out.append(f"Choosing store credit earns a {r.credit_bonus_percent}% bonus "
-                   f"(at most {_amount(r.credit_bonus_max)}).")
+        most = "no maximum" if r.credit_bonus_max is None else \
+            f"at most {_amount(r.credit_bonus_max)}"
+        out.append(f"Choosing store credit earns a {r.credit_bonus_percent}% bonus ({most}).")
     k = r.keep_item
-    if k.below or k.return_label_cost:
-        out.append(f"Customers keep items worth under {_amount(k.below, '—')}, or when a return "
-                   f"label ({_amount(k.return_label_cost, '—')}) costs more than the item.")
+    keep = [f"worth under {_amount(k.below)}" if k.below else "",
+            f"whose return label ({_amount(k.return_label_cost)}) would cost more than the item"
+            if k.return_label_cost else ""]
+    if any(keep):
+        out.append(f"Customers keep items {' or '.join(x for x in keep if x)}.")
     if f.restocking_percent or f.return_shipping:
         waived = ", ".join(x.value for x in f.waive_for_reasons) or "none"
         out.append(f"Fees on other reasons: {f.restocking_percent}% restocking, "
@@ -89,6 +90,20 @@ def describe(policy: Policy) -> list[str]:
         out.append("Corrections on an order changed by a re-sent order.paid are made without a "
                    "person.")
     return out
+
+
+def _limits(policy: Policy) -> str:
+    """The automatic-approval limits; a limit that is not set is said as such, never as
+    "up to no limit"."""
+    lim = policy.limits
+    if lim.per_request is None and lim.per_order is None:
+        return "Approved automatically at any amount: no limit per request or per order."
+    said = [f"{_amount(t)} per {what}" for t, what in
+            ((lim.per_request, "request"), (lim.per_order, "order")) if t is not None]
+    unset = [f"no limit per {what}" for t, what in
+             ((lim.per_request, "request"), (lim.per_order, "order")) if t is None]
+    return (f"Approved automatically up to {' and '.join(said)}{'; ' + unset[0] if unset else ''}"
+            "; above that a person reviews.")
 
 
 def _on(flag: bool) -> str:

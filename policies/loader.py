@@ -1,10 +1,13 @@
 """Finding, reading and validating policy files: ``path`` or ``preset:NAME`` in, ``Policy`` out.
 
 The content hash is the sha256 of the exact bytes, so finance can match a decision to the file.
+Every problem is said in one voice, "expected what is allowed, found what was there", with a
+did-you-mean for a misspelt setting or preset (``difflib``).
 """
 
 from __future__ import annotations
 
+import difflib
 import hashlib
 from dataclasses import replace
 from importlib import resources
@@ -12,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from marshmallow import ValidationError
+from marshmallow import Schema, ValidationError, fields
 
 from policies.errors import PolicyError
 from policies.policy import AbuseRules, Policy
@@ -33,14 +36,18 @@ def load_policy(spec: str) -> Policy:
     if spec.startswith(PRESET_PREFIX):
         name = spec[len(PRESET_PREFIX):]
         if name not in list_presets():
-            raise PolicyError(spec, [("preset", f"one of {', '.join(list_presets())}")])
+            known = list_presets()
+            raise PolicyError(spec, [("preset", f"expected one of {', '.join(known)}, found "
+                                                f"{name!r}{_did_you_mean(name, known)}")])
         data = resources.files("policies").joinpath("presets", f"{name}.yaml").read_bytes()
         return _load_bytes(data, source=spec, name_hint=name)
     path = Path(spec)
     try:
         data = path.read_bytes()
     except OSError as exc:
-        raise PolicyError(spec, [("(file)", f"a readable policy file ({exc.strerror})")]) from exc
+        why = (exc.strerror or str(exc)).lower()
+        raise PolicyError(spec, [("(file)", "expected a readable policy file or preset:NAME, "
+                                            f"found {why}")]) from exc
     return _load_bytes(data, source=spec, name_hint=path.stem)
 
 
@@ -53,24 +60,28 @@ def _load_bytes(data: bytes, source: str, name_hint: str) -> Policy:
     try:
         raw = yaml.safe_load(data.decode("utf-8"))
     except UnicodeDecodeError as exc:
-        raise PolicyError(source, [("(file)", "UTF-8 text")]) from exc
+        raise PolicyError(source, [("(file)", "expected UTF-8 text, found other bytes")]) from exc
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
-        where = f" (line {mark.line + 1}, column {mark.column + 1})" if mark else ""
-        raise PolicyError(source, [("(file)", f"valid YAML{where}: {exc}")]) from exc
+        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+        raise PolicyError(source, [("(file)", f"expected valid YAML, found a syntax error{where}"
+                                              f": {problem}")]) from exc
     if not isinstance(raw, dict):
-        raise PolicyError(source, [("(file)", "a mapping of policy settings, such as window:")])
+        raise PolicyError(source, [("(file)", "expected a mapping of policy settings such as "
+                                              f"window:, found {_kind(raw)}")])
     currency = raw.get("currency")
     if currency is not None:
         try:
             currency = normalize_currency(currency)
         except CurrencyError as exc:
-            raise PolicyError(source, [("currency", str(exc))]) from exc
+            raise PolicyError(source, [("currency", "expected an ISO 4217 code such as USD, "
+                                                    f"found {currency!r}")]) from exc
     token = policy_currency.set(currency)
     try:
         loaded: dict[str, Any] = PolicySchema().load(raw)
     except ValidationError as exc:
-        raise PolicyError(source, _flatten(exc.messages)) from exc
+        raise PolicyError(source, _flatten(exc.messages, raw, PolicySchema())) from exc
     finally:
         policy_currency.reset(token)
     loaded.pop("currency")
@@ -80,24 +91,63 @@ def _load_bytes(data: bytes, source: str, name_hint: str) -> Policy:
     return replace(Policy(name=loaded.pop("name"), content_hash=digest), **loaded)
 
 
-def _flatten(messages: Any, path: str = "") -> list[tuple[str, str]]:
-    """Turn marshmallow's nested messages into (``window.overrides[0].days``, message) pairs."""
+def _flatten(messages: Any, raw: Any, where: Any, path: str = "") -> list[tuple[str, str]]:
+    """marshmallow's nested messages as (``window.overrides[0].days``, message) pairs, in the
+    one voice; ``raw`` is the file's value at ``path`` and ``where`` its schema (or list field)."""
     if isinstance(messages, dict):
         out: list[tuple[str, str]] = []
         for key, value in messages.items():
             if key == "_schema":
-                sub = path
+                out.extend(_flatten(value, raw, where, path))
             elif isinstance(key, int):
-                sub = f"{path}[{key}]"
+                item = raw[key] if isinstance(raw, list) and 0 <= key < len(raw) else None
+                out.extend(_flatten(value, item, _inner(where), f"{path}[{key}]"))
+            elif value == ["Unknown field."] and isinstance(where, Schema):
+                out.append((f"{path}.{key}" if path else str(key), _unknown(str(key), where)))
             else:
-                sub = f"{path}.{key}" if path else str(key)
-            out.extend(_flatten(value, sub))
+                item = raw.get(key) if isinstance(raw, dict) else None
+                field = where.fields.get(key) if isinstance(where, Schema) else None
+                out.extend(_flatten(value, item, _inner(field), f"{path}.{key}" if path else key))
         return out
-    if isinstance(messages, list):
-        return [(path or "(file)", _unknown(str(m))) for m in messages]
-    return [(path or "(file)", _unknown(str(messages)))]
+    found = messages if isinstance(messages, list) else [messages]
+    return [(path or "(file)", _voice(str(m), raw)) for m in found]
 
 
-def _unknown(message: str) -> str:
-    return "a known setting (this key is not part of the policy language)" \
-        if message == "Unknown field." else message
+def _inner(field: Any) -> Any:
+    """The schema below a field (a list's items: its inner field's)."""
+    if isinstance(field, fields.List):
+        return field if not isinstance(field.inner, fields.Nested) else field.inner.schema
+    return field.schema if isinstance(field, fields.Nested) else field
+
+
+_BUILT_IN = {  # marshmallow's own messages, said as expected/found
+    "Missing data for required field.": "expected this setting (it is required), found none",
+    "Field may not be null.": "expected a value, found none (null)",
+    "Not a valid integer.": "expected a whole number, found {}",
+    "Not a valid boolean.": "expected true or false, found {}",
+    "Not a valid string.": "expected text, found {}",
+    "Not a valid list.": "expected a list, found {}",
+    "Invalid input type.": "expected a mapping of settings, found {}",
+}
+
+
+def _voice(message: str, raw: Any) -> str:
+    said = _BUILT_IN.get(message)
+    return message if said is None else said.format(_kind(raw))
+
+
+def _kind(value: Any) -> str:
+    if isinstance(value, list):
+        return "a list"
+    return "a mapping" if isinstance(value, dict) else repr(value)
+
+
+def _unknown(key: str, schema: Schema) -> str:
+    allowed = list(schema.fields)
+    return (f"expected one of {', '.join(allowed)}, found unknown setting {key!r}"
+            + _did_you_mean(key, allowed))
+
+
+def _did_you_mean(found: str, allowed: list[str]) -> str:
+    close = difflib.get_close_matches(found, allowed, n=1)
+    return f" (did you mean {close[0]!r}?)" if close else ""

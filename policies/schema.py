@@ -30,8 +30,9 @@ class AmountField(fields.Field):
         if isinstance(value, str):
             currency = policy_currency.get()
             if currency is None:
-                raise ValidationError(f"a plain amount needs a top-level `currency`; or use "
-                                      f'a mapping like {{USD: "{value}"}}')
+                raise ValidationError(f'expected a mapping like {{USD: "{value}"}}, or a '
+                                      "top-level `currency` for a plain amount, found "
+                                      f"{value!r} and no top-level `currency`")
             return p.AmountTable(((currency, _minor(value, currency)),))
         if isinstance(value, dict) and value:
             pairs = []
@@ -39,21 +40,22 @@ class AmountField(fields.Field):
                 try:
                     code = normalize_currency(str(cur))
                 except CurrencyError as exc:
-                    raise ValidationError(str(exc)) from exc
+                    raise ValidationError(f"expected an ISO 4217 currency code such as USD, "
+                                          f"found unknown currency {cur!r}") from exc
                 if not isinstance(text, str):
-                    raise ValidationError(f"{cur}: expected {_MONEY_HINT}, got {text!r}")
+                    raise ValidationError(f"{cur}: expected {_MONEY_HINT}, found {text!r}")
                 pairs.append((code, _minor(text, code)))
             return p.AmountTable(tuple(sorted(pairs)))
-        raise ValidationError(f"expected {_MONEY_HINT}, got {value!r}")
+        raise ValidationError(f"expected {_MONEY_HINT}, found {value!r}")
 
 
 def _minor(text: str, currency: str) -> int:
     try:
         money = Money.parse(text, currency)
     except AmountError as exc:
-        raise ValidationError(f"expected {_MONEY_HINT}: {exc}") from exc
+        raise ValidationError(f"expected {_MONEY_HINT}, found {text!r} ({exc})") from exc
     if money.minor < 0:
-        raise ValidationError(f"expected a positive amount, got {text!r}")
+        raise ValidationError(f"expected a positive amount, found {text!r}")
     return money.minor
 
 
@@ -62,13 +64,13 @@ class PercentField(fields.Field):
 
     def _deserialize(self, value: Any, attr: Any, data: Any, **kwargs: Any) -> Decimal:
         if isinstance(value, bool) or not isinstance(value, int | str):
-            raise ValidationError(f'expected a percentage such as 10 or "12.5", got {value!r}')
+            raise ValidationError(f'expected a percentage such as 10 or "12.5", found {value!r}')
         try:
             pct = Decimal(str(value).strip())
         except InvalidOperation as exc:
-            raise ValidationError(f"expected a percentage such as 10, got {value!r}") from exc
+            raise ValidationError(f"expected a percentage such as 10, found {value!r}") from exc
         if not pct.is_finite() or not Decimal(0) <= pct <= Decimal(100):
-            raise ValidationError(f"expected a percentage between 0 and 100, got {value!r}")
+            raise ValidationError(f"expected a percentage between 0 and 100, found {value!r}")
         return pct
 
 
@@ -79,17 +81,20 @@ class DaysField(fields.Field):
         if value == "unlimited":
             return None
         if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-            raise ValidationError(f'expected a whole number of days or "unlimited", got {value!r}')
+            raise ValidationError(f'expected a whole number of days or "unlimited", found '
+                                  f"{value!r}")
         return value
 
 
 def _choice(values: list[str]) -> fields.String:
-    return fields.String(validate=validate.OneOf(values, error="expected one of {choices}"))
+    said = "expected one of {choices}, found {input!r}"
+    return fields.String(validate=validate.OneOf(values, error=said))
 
 
 _ACTIONS = [a.value for a in p.Action]
 _KINDS = [k.value for k in ResolutionKind]
-_COUNT = validate.Range(min=0, error="expected a whole number of 0 or more")
+_COUNT = validate.Range(min=0, error="expected a whole number of 0 or more, found {input}")
+_POSITIVE = validate.Range(min=1, error="expected a whole number of 1 or more, found {input}")
 
 
 class OverrideSchema(Schema):
@@ -102,7 +107,8 @@ class OverrideSchema(Schema):
     def build(self, data: dict[str, Any], **_: Any) -> p.WindowOverride:
         keys = [k for k in ("sku", "tag", "collection") if k in data]
         if len(keys) != 1:
-            raise ValidationError("expected exactly one of sku, tag or collection", "_schema")
+            raise ValidationError("expected exactly one of sku, tag or collection, found "
+                                  f"{' and '.join(keys) or 'none'}", "_schema")
         return p.WindowOverride(keys[0], data[keys[0]], data["days"])
 
 
@@ -162,7 +168,7 @@ class TierSchema(Schema):
 
 
 class AbuseSchema(Schema):
-    window_days = fields.Integer(load_default=90, strict=True, validate=validate.Range(min=1))
+    window_days = fields.Integer(load_default=90, strict=True, validate=_POSITIVE)
     max_refunds = fields.Integer(allow_none=True, load_default=None, strict=True, validate=_COUNT)
     max_refund_amount = AmountField(allow_none=True, load_default=None)
     max_refund_ratio_percent = PercentField(allow_none=True, load_default=None)
@@ -189,7 +195,8 @@ class KeepItemSchema(Schema):
 
 class ResolutionSchema(Schema):
     default = _choice(_KINDS)
-    allow = fields.List(_choice(_KINDS), validate=validate.Length(min=1))
+    allow = fields.List(_choice(_KINDS), validate=validate.Length(
+        min=1, error=f"expected at least one of {', '.join(_KINDS)}, found an empty list"))
     refund_within_days = fields.Integer(allow_none=True, load_default=None, strict=True,
                                         validate=_COUNT)
     credit_bonus_percent = PercentField(load_default=Decimal(0))
@@ -201,8 +208,8 @@ class ResolutionSchema(Schema):
         default = ResolutionKind(d.get("default", "refund"))
         allow = tuple(ResolutionKind(k) for k in d.get("allow", [k for k in _KINDS]))
         if default not in allow:
-            raise ValidationError(f"expected `default` ({default}) to be one of `allow`",
-                                  "default")
+            raise ValidationError(f"expected one of `allow` ({', '.join(k.value for k in allow)})"
+                                  f", found {default.value!r}", "default")
         return p.ResolutionRules(default, allow, d["refund_within_days"],
                                  d["credit_bonus_percent"], d["credit_bonus_max"], d["keep_item"])
 
@@ -232,7 +239,7 @@ class DetectorSchema(Schema):
     enabled = fields.Boolean(load_default=True)
     resolution = _choice(_KINDS)
     auto_approve_up_to = AmountField(allow_none=True, load_default=None)
-    window_hours = fields.Integer(load_default=72, strict=True, validate=validate.Range(min=1))
+    window_hours = fields.Integer(load_default=72, strict=True, validate=_POSITIVE)
 
     @post_load
     def build(self, d: dict[str, Any], **_: Any) -> p.Detector:
@@ -243,7 +250,7 @@ class DetectorSchema(Schema):
 class FailedPaymentSchema(Schema):
     enabled = fields.Boolean(load_default=True)
     follow_up_after_hours = fields.Integer(load_default=24, strict=True,
-                                           validate=validate.Range(min=1))
+                                           validate=_POSITIVE)
 
     @post_load
     def build(self, d: dict[str, Any], **_: Any) -> p.FailedPaymentDetector:
@@ -267,12 +274,12 @@ class PolicySchema(Schema):
     name = fields.String(load_default=None)
     title = fields.String(load_default="")
     currency = fields.String(load_default=None)
-    promise_hours = fields.Integer(load_default=48, strict=True, validate=validate.Range(min=1))
+    promise_hours = fields.Integer(load_default=48, strict=True, validate=_POSITIVE)
     window = fields.Nested(WindowSchema, required=True)
     final_sale = fields.Nested(FinalSaleSchema, load_default=p.FinalSaleRules)
     reasons = fields.Nested(ReasonsSchema, load_default=lambda: ReasonsSchema().load({}))
     limits = fields.Nested(LimitsSchema, load_default=p.Limits)
-    expected_years = fields.Integer(load_default=3, strict=True, validate=validate.Range(min=1))
+    expected_years = fields.Integer(load_default=3, strict=True, validate=_POSITIVE)
     tiers = fields.List(fields.Nested(TierSchema), load_default=list)
     abuse = fields.Nested(AbuseSchema, allow_none=True, load_default=None)
     resolution = fields.Nested(ResolutionSchema, load_default=p.ResolutionRules)

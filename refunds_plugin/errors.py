@@ -4,7 +4,8 @@ RefundsError
 ├── InputError            the request itself is wrong (answer 4xx; retrying the same won't help)
 │   ├── SignatureError    signature missing, malformed, stale, or not matching
 │   ├── PayloadError      body not JSON, a field missing or of the wrong type
-│   └── ReviewClosed      a review decided before (by someone else, or an earlier click)
+│   ├── ReviewClosed      a review decided before (by someone else, or an earlier click)
+│   └── Conflict          an id already used for other content (answer 409)
 ├── NotFound              an order or decision we have never seen
 └── ProviderError         a payment provider refused or could not be reached
     ├── RetryableProviderError   network, timeout, 409, 429, 5xx: same idempotency key later
@@ -40,6 +41,10 @@ class ReviewClosed(InputError):
     """The review was decided before (by someone else, or by an earlier click)."""
 
     code = "review_closed"
+
+
+class Conflict(InputError):
+    code = "conflict"
 
 
 class NotFound(RefundsError):

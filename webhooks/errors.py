@@ -8,7 +8,7 @@ from flask import Flask, Response, jsonify
 from marshmallow import ValidationError
 from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 
-from refunds_plugin.errors import InputError, NotFound, RefundsError
+from refunds_plugin.errors import Conflict, InputError, NotFound, RefundsError
 
 log = logging.getLogger("refunds.web")
 
@@ -47,6 +47,10 @@ def register(app: Flask) -> None:
     @app.errorhandler(NotFound)
     def _not_found(exc: NotFound) -> Response:
         return error_response(404, exc.code, exc.message)
+
+    @app.errorhandler(Conflict)
+    def _conflict(exc: Conflict) -> Response:
+        return error_response(409, exc.code, exc.message)
 
     @app.errorhandler(InputError)
     def _input(exc: InputError) -> Response:

@@ -17,14 +17,19 @@ from refunds_plugin.cli import common, finance, ledger, policy, saleor, server, 
 
 
 class _Commands(click.Group):
-    """The ``refunds`` group: a database without the ledger's tables, or one that cannot be
-    opened, is named in one line; any other database error keeps its traceback."""
+    """The ``refunds`` group: a database without the ledger's tables, one that cannot be
+    opened, or a wrong or unsupported REFUNDS_DATABASE_URL (or its driver missing) is named in
+    one line with its fix; any other database error keeps its traceback."""
 
     def invoke(self, ctx: click.Context) -> Any:
         from sqlalchemy.exc import OperationalError, ProgrammingError
 
+        from refunds_plugin.config import ConfigError
+
         try:
             return super().invoke(ctx)
+        except ConfigError as exc:
+            raise click.ClickException(str(exc)) from None
         except (OperationalError, ProgrammingError) as exc:
             sqlstate = getattr(exc.orig, "sqlstate", None)
             text = str(exc.orig).strip().splitlines()[0]

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 import click
@@ -24,6 +25,27 @@ if TYPE_CHECKING:
     from sqlalchemy import Engine
 
     from refunds_plugin.bootstrap import Runtime
+
+
+class WhenParam(click.ParamType):
+    """An ISO 8601 date or datetime (a date is its midnight, naive is UTC); anything else is a
+    usage error (exit 2) naming the option, never a traceback."""
+
+    name = "DATE"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None
+                ) -> datetime | None:
+        from refunds_plugin.finance.rows import DATE_HINT, parse_when
+
+        if value is None or isinstance(value, datetime):
+            return value
+        try:
+            return parse_when(value)
+        except ValueError:
+            self.fail(f"expected {DATE_HINT}, found {value!r}", param, ctx)
+
+
+WHEN = WhenParam()
 
 
 def config(**overrides: Any) -> Config:

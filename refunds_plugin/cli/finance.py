@@ -88,9 +88,10 @@ def tokens_revoke(token_id: int) -> None:
 @click.command("reconcile")
 @click.option("--provider", type=click.Choice(["stripe", "saleor"]), default="stripe",
               show_default=True)
-@click.option("--since", required=True, help="ISO date or datetime: refunds created from then.")
+@click.option("--since", type=common.WHEN, required=True,
+              help="ISO date or datetime: refunds created from then.")
 @click.option("--json", "as_json", is_flag=True)
-def reconcile_cmd(provider: str, since: str, as_json: bool) -> None:
+def reconcile_cmd(provider: str, since: datetime, as_json: bool) -> None:
     """List every difference between the provider's refunds and the ledger; exit 1 if any.
 
     Saleor: every Saleor order the ledger touched since then is re-queried with the installed
@@ -101,11 +102,9 @@ def reconcile_cmd(provider: str, since: str, as_json: bool) -> None:
         saleor_refunds,
         stripe_refunds,
     )
-    from refunds_plugin.finance.reports import parse_when
 
     config = common.config()
-    start = parse_when(since)
-    assert start is not None
+    start = since
     if provider == "saleor":
         runtime = common.runtime(config=config, with_executor=False)
         found = reconcile(runtime.engine, saleor_refunds(runtime.saleor_events, runtime.engine,

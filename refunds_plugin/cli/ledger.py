@@ -68,15 +68,13 @@ def _review(row: dict[str, Any]) -> str:
 @click.option(
     "--format", "fmt", type=click.Choice(["csv", "json"]), default="csv", show_default=True
 )
-@click.option("--since", default=None, help="ISO date or datetime, inclusive.")
-@click.option("--until", default=None, help="ISO date or datetime, exclusive.")
+@click.option("--since", type=common.WHEN, default=None, help="ISO date or datetime, inclusive.")
+@click.option("--until", type=common.WHEN, default=None, help="ISO date or datetime, exclusive.")
 @click.option("--output", "-o", type=click.File("w"), default="-", help="File (default stdout).")
-def ledger_export(fmt: str, since: str | None, until: str | None, output: Any) -> None:
+def ledger_export(fmt: str, since: datetime | None, until: datetime | None, output: Any) -> None:
     """Stream every decision (with its attempts' state) as CSV or JSON lines."""
-    from refunds_plugin.finance.reports import parse_when
-
     url = common.config().database_url
-    count = export_with_progress(url, output, fmt, parse_when(since), parse_when(until))
+    count = export_with_progress(url, output, fmt, since, until)
     click.echo(f"exported {count} decision(s)", err=True)
 
 
@@ -166,19 +164,19 @@ def ledger_verify(as_json: bool, anchors: tuple[tuple[int, str], ...]) -> None:
     sys.exit(1)
 
 
-def _period(since: str | None, until: str | None, days: int) -> tuple[datetime, datetime]:
-    from refunds_plugin.finance.reports import parse_when
-
-    end = parse_when(until) or datetime.now(UTC)
-    return parse_when(since) or end - timedelta(days=days), end
+def _period(since: datetime | None, until: datetime | None, days: int
+            ) -> tuple[datetime, datetime]:
+    end = until or datetime.now(UTC)
+    return since or end - timedelta(days=days), end
 
 
 @ledger.command("report")
-@click.option("--since", default=None, help="ISO date or datetime, inclusive.")
-@click.option("--until", default=None, help="ISO date or datetime, exclusive (default now).")
+@click.option("--since", type=common.WHEN, default=None, help="ISO date or datetime, inclusive.")
+@click.option("--until", type=common.WHEN, default=None,
+              help="ISO date or datetime, exclusive (default now).")
 @click.option("--days", default=30, show_default=True, help="Period length without --since.")
 @click.option("--json", "as_json", is_flag=True)
-def ledger_report(since: str | None, until: str | None, days: int, as_json: bool) -> None:
+def ledger_report(since: datetime | None, until: datetime | None, days: int, as_json: bool) -> None:
     """Totals for a period: sales, refunded, credited, kept, sent to review, refund rate."""
     from refunds_plugin.finance.summary import summarize
     from refunds_plugin.money import Money

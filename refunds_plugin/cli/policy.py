@@ -12,11 +12,10 @@ JSON lines in a spool file, so a large ledger is printed without holding its row
 from __future__ import annotations
 
 import contextlib
-import itertools
 import json
 import sys
 import tempfile
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import IO, Any
@@ -26,6 +25,7 @@ from sqlalchemy import Engine
 
 import policies
 from refunds_plugin.cli import common
+from refunds_plugin.cli import simulate_report as report
 from refunds_plugin.domain import (
     CustomerHistory,
     Decision,
@@ -38,9 +38,8 @@ from refunds_plugin.domain import (
     ReturnRequest,
 )
 from refunds_plugin.finance.currencies import ledger_warnings
-from refunds_plugin.finance.rows import parse_when
+from refunds_plugin.finance.rows import DATE_HINT, parse_when
 from refunds_plugin.finance.simulation import (
-    OUTCOMES,
     Comparison,
     Summary,
     count_returns,
@@ -48,7 +47,7 @@ from refunds_plugin.finance.simulation import (
     replay,
     request_from_json,
 )
-from refunds_plugin.money import AmountError, CurrencyError, Money
+from refunds_plugin.money import AmountError, CurrencyError, Money, normalize_currency
 
 _REASONS = [r.value for r in Reason]
 
@@ -90,7 +89,8 @@ def check(spec: str, as_json: bool) -> None:
               show_default=True, help="Policy file or preset:NAME (env REFUNDS_POLICY).")
 @click.option("--input", "input_file", type=click.Path(exists=True, dir_okay=False),
               help='JSON file {"now", "facts", "request"}; replaces the order flags below.')
-@click.option("--now", "now_text", help="Decision time, ISO 8601 (default: the current time).")
+@click.option("--now", "now_at", type=common.WHEN,
+              help="Decision time, ISO 8601 (default: the current time).")
 @click.option("--currency", default="USD", show_default=True)
 @click.option("--price", default="25.00", show_default=True, help="Unit price, decimal.")
 @click.option("--ordered", default=1, show_default=True, help="Units on the order.")
@@ -112,23 +112,18 @@ def check(spec: str, as_json: bool) -> None:
 @click.option("--total-refunded", default="0", show_default=True, help="Lifetime refunded.")
 @click.option("--not-received", default=0, show_default=True, help="Past 'not received' claims.")
 @click.option("--json", "as_json", is_flag=True, help="Print the decision as JSON.")
-def explain(spec: str, input_file: str | None, now_text: str | None, as_json: bool,
+def explain(spec: str, input_file: str | None, now_at: datetime | None, as_json: bool,
             **flags: Any) -> None:
     """Decide one return under a policy and show every rule's answer."""
     try:
         pol = policies.load_policy(spec)
     except policies.PolicyError as exc:
         raise click.ClickException(str(exc)) from None
-    try:
-        if input_file:
-            doc = json.loads(Path(input_file).read_text(encoding="utf-8"))
-            now = parse_when(now_text or doc.get("now")) or datetime.now(UTC)
-            facts, request = facts_from_json(doc["facts"]), request_from_json(doc["request"])
-        else:
-            now = parse_when(now_text) or datetime.now(UTC)
-            facts, request = _from_flags(now, **flags)
-    except (KeyError, TypeError, ValueError, AmountError, CurrencyError) as exc:
-        raise click.UsageError(f"cannot build the case: {exc!r}") from None
+    if input_file:
+        now, facts, request = _from_file(input_file, now_at)
+    else:
+        now = now_at or datetime.now(UTC)
+        facts, request = _from_flags(now, **flags)
     decision = policies.evaluate(pol, facts, request, now)
     if as_json:
         click.echo(json.dumps(decision.to_dict(), indent=2, default=str))
@@ -136,23 +131,64 @@ def explain(spec: str, input_file: str | None, now_text: str | None, as_json: bo
         click.echo(render(decision))
 
 
+def _from_file(path: str, now_at: datetime | None
+               ) -> tuple[datetime, OrderFacts, ReturnRequest]:
+    """``--input``: the case from a JSON file; a mistake in it is said in words (never as a
+    Python exception's repr): what was found and what is expected."""
+    def bad(what: str) -> click.BadParameter:
+        return click.BadParameter(f"{path}: {what}", param_hint="'--input'")
+
+    try:
+        doc = json.loads(Path(path).read_text(encoding="utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise bad(f"expected JSON text, found {exc}") from None
+    if not isinstance(doc, dict):
+        raise bad(f'expected an object {{"now", "facts", "request"}}, found '
+                  f"{type(doc).__name__}")
+    missing = [k for k in ("facts", "request") if not isinstance(doc.get(k), dict)]
+    if missing:
+        raise bad(f"expected an object under {' and '.join(map(repr, missing))}, found "
+                  + ", ".join(f"{k}={doc.get(k)!r}" for k in missing))
+    try:
+        now = now_at or parse_when(doc.get("now")) or datetime.now(UTC)
+    except ValueError:
+        raise bad(f"now: expected {DATE_HINT}, found {doc.get('now')!r}") from None
+    try:
+        return now, facts_from_json(doc["facts"]), request_from_json(doc["request"])
+    except KeyError as exc:
+        raise bad(f"expected a field {exc.args[0]!r}, found it missing") from None
+    except (AmountError, CurrencyError) as exc:
+        raise bad(str(exc)) from None
+    except (TypeError, ValueError) as exc:
+        raise bad(f"a field has the wrong type or value: {exc}") from None
+
+
 def _from_flags(now: datetime, **f: Any) -> tuple[OrderFacts, ReturnRequest]:
-    cur = f["currency"]
+    try:
+        cur = normalize_currency(f["currency"])
+    except CurrencyError:
+        raise click.BadParameter(f"expected an ISO 4217 code such as USD, found "
+                                 f"{f['currency']!r}", param_hint="'--currency'") from None
 
-    def minor(text: str) -> int:
-        return Money.parse(text, cur).minor
+    def minor(name: str) -> int:
+        try:
+            return Money.parse(f[name], cur).minor
+        except AmountError as exc:
+            raise click.BadParameter(f"expected an amount in {cur} such as 25.00, found "
+                                     f"{f[name]!r} ({exc})",
+                                     param_hint=f"'--{name.replace('_', '-')}'") from None
 
-    line = OrderLine("line-1", f["sku"], f["sku"], f["ordered"], minor(f["price"]),
+    line = OrderLine("line-1", f["sku"], f["sku"], f["ordered"], minor("price"),
                      tags=tuple(f["tags"]), collections=tuple(f["collections"]))
-    total = line.amount + minor(f["shipping"])
+    total = line.amount + minor("shipping")
     delivered = now - timedelta(days=f["days"])
     history = CustomerHistory(
-        total_paid=minor(f["total_paid"]) if f["total_paid"] else total, order_count=f["orders"],
+        total_paid=minor("total_paid") if f["total_paid"] else total, order_count=f["orders"],
         first_order_at=now - timedelta(days=round(f["months"] * 30.44)),
-        total_refunded=minor(f["total_refunded"]), refunds_recent_count=f["recent_refunds"],
-        refunds_recent_amount=minor(f["recent_refunded"]), not_received_claims=f["not_received"])
+        total_refunded=minor("total_refunded"), refunds_recent_count=f["recent_refunds"],
+        refunds_recent_amount=minor("recent_refunded"), not_received_claims=f["not_received"])
     facts = OrderFacts(
-        order_id="cli-1", currency=cur, lines=(line,), shipping_amount=minor(f["shipping"]),
+        order_id="cli-1", currency=cur, lines=(line,), shipping_amount=minor("shipping"),
         total_amount=total, paid_at=delivered - timedelta(days=2),
         fulfilled_at=delivered - timedelta(days=1), delivered_at=delivered,
         payments=(PaymentFacts("cli", "pay-1", total, disputed=f["disputed"]),),
@@ -194,30 +230,29 @@ def render(d: Decision) -> str:
 
 @policy.command()
 @click.argument("spec", metavar="FILE_OR_PRESET")
-@click.option("--since", default=None, help="ISO date or datetime of the decision, inclusive.")
-@click.option("--until", default=None, help="ISO date or datetime, exclusive.")
+@click.option("--since", type=common.WHEN, default=None,
+              help="ISO date or datetime of the decision, inclusive.")
+@click.option("--until", type=common.WHEN, default=None, help="ISO date or datetime, exclusive.")
 @click.option("--limit", type=click.IntRange(min=1), default=None,
               help="Replay at most N decisions of the period, oldest first.")
 @click.option("--json", "as_json", is_flag=True, help="Print the report as one JSON document.")
-def simulate(spec: str, since: str | None, until: str | None, limit: int | None,
+def simulate(spec: str, since: datetime | None, until: datetime | None, limit: int | None,
              as_json: bool) -> None:
     """Replay the ledger's return decisions under FILE_OR_PRESET and show what would change.
 
     Reads the ledger at REFUNDS_DATABASE_URL and never writes to it. Each decision is decided
     again on the facts stored with it, as of the moment it was first decided.
     """
-    from sqlalchemy import inspect, make_url
+    from sqlalchemy import inspect
 
+    from refunds_plugin.ledger.db import checked_url
 
     try:
         pol = policies.load_policy(spec)
     except policies.PolicyError as exc:
         raise click.ClickException(str(exc)) from None
-    try:
-        start, end = parse_when(since), parse_when(until)
-    except ValueError as exc:
-        raise click.UsageError(f"--since/--until: {exc}") from None
-    url = make_url(common.config().database_url)
+    start, end = since, until
+    url = checked_url(common.config().database_url)
     if url.get_backend_name() == "sqlite" and not Path(url.database or ":memory:").is_file():
         raise click.ClickException(f"no ledger at {url.database}: check REFUNDS_DATABASE_URL")
     # changed rows wait in a spool (on disk past 1 MiB) so the totals can be printed first
@@ -230,9 +265,9 @@ def simulate(spec: str, since: str | None, until: str | None, limit: int | None,
             summary = _replay_into(spool, engine, pol, start, end, limit)
         spool.seek(0)
         if as_json:
-            emit_json(pol, summary, spool)
+            report.emit_json(pol, summary, spool)
         else:
-            emit_table(pol, summary, spool)
+            report.emit_table(pol, summary, spool)
 
 
 def _replay_into(spool: IO[str], engine: Engine, pol: policies.Policy, start: datetime | None,
@@ -251,78 +286,3 @@ def _replay_into(spool: IO[str], engine: Engine, pol: policies.Policy, start: da
             if cmp.changed:
                 spool.write(json.dumps(cmp.to_dict()) + "\n")
     return summary
-
-
-# --- the simulation's report: totals first, then every changed decision ---------------------
-
-
-def money_out(summary: Summary) -> dict[str, dict[str, Any]]:
-    """Per currency: money the policy approves, before and after, in minor units and as text."""
-    out = {}
-    for cur in sorted(set(summary.money_before) | set(summary.money_after)):
-        before, after = summary.money_before.get(cur, 0), summary.money_after.get(cur, 0)
-        out[cur] = {"before": before, "after": after, "difference": after - before,
-                    "before_text": str(Money(before, cur)), "after_text": str(Money(after, cur)),
-                    "difference_text": str(Money(after - before, cur))}
-    return out
-
-
-def emit_json(pol: policies.Policy, summary: Summary, changes: IO[str]) -> None:
-    """One JSON document; its ``changes`` list is copied line by line from ``changes``."""
-    head = {
-        "policy": {"name": pol.name, "content_hash": pol.content_hash},
-        "replayed": summary.replayed, "changed": summary.changed,
-        "outcome_changed": summary.outcome_changed, "unreadable": summary.unreadable,
-        "problems": [{"decision_id": d, "error": e} for d, e in summary.problems],
-        "transitions": summary.matrix(), "money_out": money_out(summary),
-    }
-    text = json.dumps(head, indent=2)
-    click.echo(text[:-2] + ',\n  "changes": [')  # reopen the object to stream the list
-    for i, line in enumerate(changes):
-        click.echo(("" if i == 0 else ",\n") + "    " + line.rstrip("\n"), nl=False)
-    click.echo("\n  ]\n}")
-
-
-def emit_table(pol: policies.Policy, summary: Summary, changes: IO[str]) -> None:
-    """Plain text: the counts, the outcome matrix, money out per currency, the changed rows."""
-    click.echo(f"policy {pol.name} ({pol.content_hash[:12]}) replayed on "
-               f"{summary.replayed} return decision(s)")
-    click.echo(f"{summary.changed} would change: {summary.outcome_changed} change outcome, "
-               f"{summary.changed - summary.outcome_changed} change only the money")
-    if summary.unreadable:
-        click.echo(f"{summary.unreadable} could not be replayed:")
-        for decision_id, error in summary.problems:
-            click.echo(f"  {decision_id}: {error}")
-    matrix = summary.matrix()
-    _small_table([["before \\ after", *OUTCOMES]] + [
-        [old, *(str(matrix[old][new]) for new in OUTCOMES)] for old in OUTCOMES])
-    money = money_out(summary)
-    if money:
-        _small_table([["money out", "before", "after", "difference"]] + [
-            [cur, m["before_text"], m["after_text"], m["difference_text"]]
-            for cur, m in money.items()])
-    if not summary.changed:
-        return
-    head = ["ORDER", "REQUEST", "DECIDED", "BEFORE", "AFTER", "NEW REASON"]
-
-    def rows() -> Iterator[list[str]]:  # the file is read twice: widths, then lines
-        changes.seek(0)
-        return (_cells(json.loads(line)) for line in changes)
-
-    widths = common.column_widths(itertools.chain([head], rows()))
-    click.echo("")
-    for line in common.table_lines(itertools.chain([head], rows()), widths):
-        click.echo(line)
-
-
-def _cells(row: dict[str, Any]) -> list[str]:
-    b, a, cur = row["before"], row["after"], row["currency"]
-    return [row["order_id"], row["request_id"], row["decided_at"][:10],
-            f"{b['outcome']} {Money(b['amount'], cur)}",
-            f"{a['outcome']} {Money(a['amount'], cur)}", a["reason_code"]]
-
-
-def _small_table(rows: list[list[str]]) -> None:
-    click.echo("")
-    for line in common.table_lines(rows, common.column_widths(rows), right=1):
-        click.echo(line)

@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import dataclasses
+import errno
 import os
 import signal
+import socket
 import threading
+from collections import Counter
 from typing import Any
 
 import click
@@ -48,6 +51,7 @@ def serve(host: str, port: int, workers: int, threads: int, executor: bool) -> N
 
     from webhooks import create_app
 
+    port_is_free(host, port)
     config = common.config(run_executor=executor)
     if not config.secret_key:  # one key shared by this serve's workers (status links, sessions)
         config = dataclasses.replace(config, secret_key=kept_secret(config, click.echo))
@@ -60,6 +64,9 @@ def serve(host: str, port: int, workers: int, threads: int, executor: bool) -> N
         f"refunds-plugin on http://{host}:{port}  policy={runtime.policy.name} "
         f"({runtime.policy.content_hash[:12]})  {mode}"
     )
+    if not config.storefront_secret:
+        click.echo("storefront: REFUNDS_STOREFRONT_SECRET is not set, so storefront webhooks "
+                   "(POST /webhooks/storefront) will be refused")
 
     class App(BaseApplication):
         def load_config(self) -> None:
@@ -77,11 +84,42 @@ def serve(host: str, port: int, workers: int, threads: int, executor: bool) -> N
     App().run()
 
 
+def port_is_free(host: str, port: int) -> None:
+    """Bind ``host:port`` once, as gunicorn will (SO_REUSEADDR), before anything is printed: a
+    port in use is one clear error naming ``--port``, not a banner followed by retries."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    with socket.socket(family, socket.SOCK_STREAM) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind((host, port))
+        except OSError as exc:
+            why = "is already in use" if exc.errno == errno.EADDRINUSE else \
+                f"cannot be used ({exc.strerror})"
+            raise click.ClickException(
+                f"port {port} on {host} {why}: choose another with --port, or stop what is "
+                "listening there") from None
+
+
 def _release_on_exit(_server: Any, worker: Any) -> None:
     """gunicorn worker_exit: stop the in-process executor and hand back its unstarted claims."""
     runtime = getattr(getattr(worker, "wsgi", None), "extensions", {}).get("refunds")
     if runtime is not None and runtime.executor is not None:
         runtime.executor.stop(timeout=20)
+
+
+_STATES = (("succeeded", "succeeded"), ("sent", "sent (the provider confirms later)"),
+           ("pending", "to retry later"), ("unknown", "unknown (a person looks)"),
+           ("failed", "failed (a person looks)"), ("canceled", "canceled"))
+
+
+def drained_text(states: Counter[str]) -> str:
+    """``worker --once`` in one line: how many attempts it processed and where they are now."""
+    total = sum(states.values())
+    if not total:
+        return "worker: nothing was due"
+    said = [f"{states[s]} {label}" for s, label in _STATES if states[s]]
+    said += [f"{n} {s}" for s, n in sorted(states.items()) if s not in dict(_STATES)]
+    return f"worker: {total} attempt(s) processed: {', '.join(said)}"
 
 
 @click.command()
@@ -111,7 +149,7 @@ def worker(once: bool, worker_id: str | None, metrics_port: int | None) -> None:
     if metrics_port is not None:
         serve_metrics(os.environ.get("REFUNDS_METRICS_HOST", "127.0.0.1"), metrics_port)
     if once:
-        ex.drain()
+        click.echo(drained_text(ex.drain()))
         return
     stopped = threading.Event()
 

@@ -80,23 +80,18 @@ def trouble() -> None:
 
 @trouble.command()
 @click.option(
-    "--since", default=None,
+    "--since", type=common.WHEN, default=None,
     help="ISO date or datetime: only orders active, and failed payments received, since.",
 )
 @click.option("--apply", is_flag=True, help="Decide what is found (idempotent).")
 @click.option("--json", "as_json", is_flag=True, help="One JSON document instead of a table.")
-def scan(since: str | None, apply: bool, as_json: bool) -> None:
+def scan(since: datetime | None, apply: bool, as_json: bool) -> None:
     """Run the detectors over the ledger's history and show (or, with --apply, decide) findings."""
-    from refunds_plugin.finance.reports import parse_when
     from refunds_plugin.trouble.follow_ups import open_items
 
-    try:
-        when = parse_when(since)
-    except ValueError as exc:
-        raise click.BadParameter(str(exc), param_hint="--since") from None
     runtime = _runtime()
     try:
-        rows = sweep(runtime, when, apply)
+        rows = sweep(runtime, since, apply)
         with read_tx(runtime.engine) as conn:
             due = len(open_items(conn, runtime.policy, runtime.service.clock()))
     finally:

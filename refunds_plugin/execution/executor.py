@@ -14,6 +14,7 @@ import random
 import socket
 import threading
 import time
+from collections import Counter
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -73,6 +74,7 @@ class Executor:
         # poller); run once a round of the loop
         self.poller: Callable[[], int] | None = None
         self._rng = random.Random()
+        self.outcomes: Counter[str] = Counter()  # attempts that reached each state, so far
         self._wake = threading.Event()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
@@ -160,6 +162,7 @@ class Executor:
                 log.warning("attempt %s: %s", state, error, extra=extra)
             else:
                 log.info("attempt %s", state, extra=extra)
+        self.outcomes.update(states)
         self._notify()
         return states
 
@@ -271,11 +274,14 @@ class Executor:
         with write_tx(self.engine) as conn:
             return claims.renew_lease(conn, attempt.id, self.worker_id, now + lease)
 
-    def drain(self, max_rounds: int = 1000) -> None:
-        """Process until nothing is due (tests, the CLI's one-shot mode)."""
+    def drain(self, max_rounds: int = 1000) -> Counter[str]:
+        """Process until nothing is due (tests, the CLI's one-shot mode); returns how many
+        attempts reached each state."""
+        before = Counter(self.outcomes)
         for _ in range(max_rounds):
             if self.run_once() == 0:
-                return
+                break
+        return self.outcomes - before
 
     # --- the loop -----------------------------------------------------------------------------
     def run_forever(self) -> None:

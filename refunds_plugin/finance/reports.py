@@ -19,7 +19,7 @@ from refunds_plugin.finance.rows import (
     EXPORT_COLUMNS,
     attempt_statuses,
     decision_row,
-    parse_when,
+    parse_param,
     review_rows,
     shown_status,
 )
@@ -160,9 +160,9 @@ def decision_query(filters: Mapping[str, str]) -> Select[Any]:
     """``select(decisions)`` narrowed by the filters finance uses; unknown or empty ones ignored."""
     d = decisions.c
     query = select(decisions)
-    if since := parse_when(filters.get("since")):
+    if since := parse_param("since", filters.get("since")):
         query = query.where(d.created_at >= since)
-    if until := parse_when(filters.get("until")):
+    if until := parse_param("until", filters.get("until")):
         query = query.where(d.created_at < until)
     for name, column in (("outcome", d.outcome), ("resolution", d.resolution),
                          ("order", d.order_id)):
@@ -249,9 +249,9 @@ def find_attempts(
         a.sent_amount, a.payment_reference, a.customer_email, a.status, a.provider_reference,
         a.credit_code, a.tries, a.last_error, a.created_at, a.completed_at,
     )
-    if since := parse_when(filters.get("since")):
+    if since := parse_param("since", filters.get("since")):
         query = query.where(a.created_at >= since)
-    if until := parse_when(filters.get("until")):
+    if until := parse_param("until", filters.get("until")):
         query = query.where(a.created_at < until)
     for name, column in (("kind", a.kind), ("provider", a.provider), ("order", a.order_id)):
         if filters.get(name):

@@ -15,6 +15,7 @@ from typing import Any
 from sqlalchemy import Connection, select
 
 from refunds_plugin.domain import WAITING, AttemptStatus
+from refunds_plugin.errors import InputError
 from refunds_plugin.ledger.attempts import replaced_attempts
 from refunds_plugin.ledger.db import aware
 from refunds_plugin.ledger.reviews import review_why
@@ -72,6 +73,18 @@ def shown_status(status: str, provider: str) -> str:
     if provider == DRYRUN_PROVIDER and status == AttemptStatus.SUCCEEDED:
         return DRY_RUN
     return str(status)
+
+
+DATE_HINT = "an ISO 8601 date such as 2026-11-01 or a datetime such as 2026-11-01T10:00:00Z"
+
+
+def parse_param(name: str, value: str | None) -> datetime | None:
+    """``parse_when`` for a query parameter: text that is no date is a 400 naming ``name``."""
+    try:
+        return parse_when(value)
+    except ValueError:
+        raise InputError(f"{name}: expected {DATE_HINT}, found {value!r}",
+                         code="invalid_parameter") from None
 
 
 def money_status(statuses: list[str]) -> str:

@@ -24,15 +24,15 @@ from sqlalchemy import Connection, Engine, select
 import policies
 from refunds_plugin import routing
 from refunds_plugin.config import Config
-from refunds_plugin.domain import ResolutionKind, ReturnRequest
-from refunds_plugin.errors import NotFound
+from refunds_plugin.domain import OrderFacts, ResolutionKind, ReturnRequest
+from refunds_plugin.errors import Conflict, NotFound
 from refunds_plugin.intake import storefront
 from refunds_plugin.intake.storefront import PaymentRecord
 from refunds_plugin.ledger import facts as facts_mod
 from refunds_plugin.ledger.attempts import AttemptRow
 from refunds_plugin.ledger.db import lock_ledger, write_tx
 from refunds_plugin.ledger.decisions import RecordedDecision, find_decision, record_decision
-from refunds_plugin.ledger.journal import mark_event, record_event
+from refunds_plugin.ledger.journal import mark_event, record_event, refuse_reuse
 from refunds_plugin.ledger.orders import OrderRecord
 from refunds_plugin.ledger.tables import refund_attempts
 from refunds_plugin.saleor import events as saleor_events
@@ -46,6 +46,7 @@ Nudge = Callable[[tuple[str, ...]], None]  # the executor: these attempts are du
 WaitSettled = Callable[[Callable[[], tuple[AttemptRow, ...]], float], tuple[AttemptRow, ...]]
 Apply = Callable[[Connection, datetime], str | None]  # an event's own effect; its note
 Wake = Callable[[Connection, datetime], Woken]  # the trouble it wakes
+CHECKED = frozenset({"storefront"})  # senders whose event id promises one content (else 409)
 
 
 def utcnow() -> datetime:
@@ -82,6 +83,7 @@ class Answer:
 
     recorded: RecordedDecision
     duplicate: bool
+    dry_run: bool  # this order's money would not move (its provider is the dry run), any outcome
     attempts: tuple[AttemptRow, ...] = ()
 
     def to_json(self) -> dict[str, Any]:
@@ -98,7 +100,7 @@ class Answer:
             "return_required": d.return_required,
             "reason_code": d.reason_code,
             "explanation": d.explanation,
-            "dry_run": any(a.provider == "dryrun" for a in self.attempts),
+            "dry_run": self.dry_run,
             "attempts": [
                 {
                     "id": a.id,
@@ -155,6 +157,8 @@ class Service:
             row = record_event(conn, inbound.source, inbound.event_id, inbound.type,
                                inbound.payload, now, "processed")
             if row is None:
+                if inbound.source in CHECKED:
+                    refuse_reuse(conn, inbound.source, inbound.event_id, inbound.payload)
                 return Ack(duplicate=True, detail=dict(inbound.seen))
             said = apply(conn, now)
             woke = wake(conn, now)
@@ -261,37 +265,30 @@ class Service:
         with write_tx(self.engine) as conn:
             lock_ledger(conn)  # money checks and the chain are serialised from here to commit
             row = record_event(conn, source, event_id, type_, payload, now, "processed")
+            if row is None and source in CHECKED:
+                refuse_reuse(conn, source, event_id, payload)
+            order_facts = facts_mod.load_facts(conn, request.order_id, now,
+                                               self.policy.abuse_window_days)
+            if order_facts is None:
+                raise NotFound(f"order {request.order_id} is unknown: send order.paid first",
+                               code="unknown_order")
+            dry_run = self.dry_run_for(order_facts)
             if row is None:  # a redelivery: answer with what was decided
                 existing = find_decision(conn, request.order_id, request_key)
                 if existing is None:
                     # the event was recorded before but its decision is not there: it was not
                     # for this request (an id reused by the sender); refuse rather than guess
-                    raise NotFound(
-                        f"event {event_id} was already recorded for something else",
-                        code="event_id_reused",
-                    )
+                    raise Conflict(f"event {event_id} was already recorded for something else",
+                                   code="event_id_reused")
                 recorded, duplicate = existing, True
             else:
-                order_facts = facts_mod.load_facts(
-                    conn, request.order_id, now, self.policy.abuse_window_days
-                )
-                if order_facts is None:
-                    raise NotFound(
-                        f"order {request.order_id} is unknown: send order.paid first",
-                        code="unknown_order",
-                    )
                 when = request.requested_at or now
                 decision = policies.evaluate(self.policy, order_facts, request, when)
                 # unique per (order, request): a request decided before under another event id
                 # comes back as that decision, and this one is not stored
                 recorded = record_decision(
-                    conn,
-                    decision=decision,
-                    facts=order_facts,
-                    request=request,
-                    request_key=request_key,
-                    route=self.route(order_facts),
-                    now=now,
+                    conn, decision=decision, facts=order_facts, request=request,
+                    request_key=request_key, route=self.route(order_facts), now=now,
                     event_row=row,
                 )
                 duplicate = not recorded.created
@@ -308,8 +305,13 @@ class Service:
         if not duplicate:
             self.nudge(recorded.attempt_ids)
         if recorded.created:  # the rows this transaction wrote: no need to read them back
-            return Answer(recorded, duplicate, tuple(map(AttemptRow.written, recorded.written)))
-        return Answer(recorded, duplicate, self.attempts_of(recorded.id))
+            return Answer(recorded, duplicate, dry_run,
+                          tuple(map(AttemptRow.written, recorded.written)))
+        return Answer(recorded, duplicate, dry_run, self.attempts_of(recorded.id))
+
+    def dry_run_for(self, order_facts: OrderFacts) -> bool:
+        """Whether this order's money would not move: the dry run is its provider."""
+        return "dryrun" in self.route(order_facts).values()
 
     def attempts_of(self, decision_id: str) -> tuple[AttemptRow, ...]:
         with self.engine.connect() as conn:
@@ -328,4 +330,4 @@ class Service:
             return answer
         attempts = self._wait_settled(partial(self.attempts_of, answer.recorded.id),
                                       self.answer_wait_s)
-        return Answer(answer.recorded, answer.duplicate, attempts)
+        return Answer(answer.recorded, answer.duplicate, answer.dry_run, attempts)

@@ -12,11 +12,14 @@ import weakref
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any, overload
 
-from sqlalchemy import Connection, Engine, create_engine, event, text
+from sqlalchemy import URL, Connection, Engine, create_engine, event, make_url, text
+from sqlalchemy.exc import ArgumentError, NoSuchModuleError
 from sqlalchemy.pool import NullPool, QueuePool
 
+from refunds_plugin.config import ConfigError
 from refunds_plugin.ledger.group_commit import GroupCommit
 
 LEDGER_LOCK_KEY = 0x52_46_4E_44  # "RFND": one advisory lock for the ledger's append path
@@ -25,13 +28,51 @@ LEDGER_LOCK_KEY = 0x52_46_4E_44  # "RFND": one advisory lock for the ledger's ap
 _GROUPS: weakref.WeakKeyDictionary[Engine, GroupCommit] = weakref.WeakKeyDictionary()
 
 
+USE = "use sqlite:///refunds.db (a file) or postgresql+psycopg://user@host/db"
+POSTGRES_EXTRA = 'pip install -e ".[postgres]"'
+
+
+def checked_url(url: str) -> URL:
+    """``url`` parsed, of a database we support, its SQLite directory there; else a
+    ``ConfigError`` in one line naming the problem and the fix."""
+    try:
+        parsed = make_url(url)
+    except ArgumentError:
+        raise ConfigError(f"REFUNDS_DATABASE_URL={url!r} is not a database URL: {USE}") from None
+    shown = parsed.render_as_string(hide_password=True)
+    backend = parsed.get_backend_name()
+    if backend not in ("sqlite", "postgresql"):
+        raise ConfigError(f"REFUNDS_DATABASE_URL={shown!r} names {backend}, which "
+                          f"refunds-plugin does not support: {USE}")
+    folder = Path(parsed.database).parent if backend == "sqlite" and parsed.database and \
+        parsed.database != ":memory:" else None
+    if folder is not None and not folder.is_dir():
+        raise ConfigError(f"REFUNDS_DATABASE_URL={shown!r}: the directory {folder} does not "
+                          "exist: create it, or name a file in an existing directory")
+    return parsed
+
+
+def _created(url: str, **options: Any) -> Engine:
+    """``create_engine``, with a missing or unknown driver said in one line with its fix."""
+    parsed = checked_url(url)
+    shown = parsed.render_as_string(hide_password=True)
+    try:
+        return create_engine(url, **options)
+    except (ImportError, NoSuchModuleError) as exc:
+        driver = getattr(exc, "name", None) or parsed.get_driver_name()
+        fix = POSTGRES_EXTRA if driver == "psycopg" else \
+            f"install it, or use postgresql+psycopg://… after {POSTGRES_EXTRA}"
+        raise ConfigError(f"REFUNDS_DATABASE_URL={shown!r} needs the database driver "
+                          f"{driver}, which is not installed: {fix}") from None
+
+
 def make_engine(url: str, *, busy_timeout_ms: int = 30_000, pool_size: int = 5) -> Engine:
     """Create an engine for ``url`` with the pragmas and pooling this service relies on."""
     if url.startswith("sqlite"):
         # A file database keeps its connections: opening one per transaction re-ran the pragmas
         # and, on closing the last one, checkpointed and deleted the WAL every time.
         memory = url in ("sqlite://", "sqlite:///:memory:")
-        engine = create_engine(
+        engine = _created(
             url,
             poolclass=NullPool if memory else QueuePool,
             **({} if memory else {"pool_size": pool_size, "max_overflow": 4 * pool_size}),
@@ -41,7 +82,7 @@ def make_engine(url: str, *, busy_timeout_ms: int = 30_000, pool_size: int = 5) 
         database = engine.url.database
         _GROUPS[engine] = GroupCommit(None if memory or not database else f"{database}-writer")
         return engine
-    return create_engine(url, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True)
+    return _created(url, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True)
 
 
 def _configure_sqlite(engine: Engine, busy_timeout_ms: int) -> None:

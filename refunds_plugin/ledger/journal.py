@@ -14,6 +14,7 @@ from typing import Any
 from sqlalchemy import Connection, Table, bindparam, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
+from refunds_plugin.errors import Conflict
 from refunds_plugin.ledger import chain
 from refunds_plugin.ledger.db import lock_ledger
 from refunds_plugin.ledger.tables import events, ledger_entries
@@ -89,6 +90,22 @@ def record_event(
         },
     )
     return None if row_id is None else int(row_id)
+
+
+def refuse_reuse(conn: Connection, source: str, event_id: str, payload: str) -> None:
+    """A sender's event id seen before must carry the same content (compared as JSON data, so
+    a re-serialised redelivery is the same event); other content under it is a ``Conflict``."""
+    stored = conn.execute(select(events.c.payload).where(
+        events.c.source == source, events.c.event_id == event_id)).scalar()
+    if stored is None or stored == payload:
+        return
+    try:
+        same = json.loads(stored) == json.loads(payload)
+    except ValueError:
+        same = False
+    if not same:
+        raise Conflict(f"event {event_id} was already recorded with other content: an event id "
+                       "names one event; send a change under a new id", code="event_id_reused")
 
 
 _MARK_EVENT = (

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from alembic import command
@@ -11,6 +14,19 @@ from alembic.script import ScriptDirectory
 from sqlalchemy import Engine
 
 MIGRATIONS = Path(__file__).with_name("migrations")  # refunds_plugin/ledger/migrations
+
+
+@contextmanager
+def _quiet() -> Iterator[None]:
+    """Alembic's INFO lines ("Context impl SQLiteImpl.", one per revision) held back: the
+    commands say in one line what happened; its warnings still pass."""
+    alembic_log = logging.getLogger("alembic")
+    level = alembic_log.level
+    alembic_log.setLevel(max(level, logging.WARNING))
+    try:
+        yield
+    finally:
+        alembic_log.setLevel(level)
 
 
 def alembic_config(url: str = "") -> AlembicConfig:
@@ -26,7 +42,7 @@ def head_revision() -> str | None:
 
 
 def current_revision(engine: Engine) -> str | None:
-    with engine.connect() as conn:
+    with _quiet(), engine.connect() as conn:
         return MigrationContext.configure(conn).get_current_revision()
 
 
@@ -34,7 +50,7 @@ def migrate(engine: Engine) -> tuple[str | None, str | None]:
     """Upgrade to the newest revision; returns (before, after). Safe to run repeatedly."""
     before = current_revision(engine)
     cfg = alembic_config()
-    with engine.connect() as conn:
+    with _quiet(), engine.connect() as conn:
         conn = conn.execution_options(sqlite_write=True)
         with conn.begin():
             cfg.attributes["connection"] = conn

@@ -156,7 +156,7 @@ def test_simulate_prints_the_matrix_money_and_changed_rows_for_people(harness):
     assert "EUR         25.00 EUR   0.00 EUR   -25.00 EUR" in lines
     row = next(line for line in lines if line.startswith("old "))
     assert row.split() == ["old", "r-old", "2026-11-24", "approve", "25.00", "USD", "decline",
-                           "0.00", "USD", "outside_window"]
+                           "0.00", "USD", "outcome,", "amount", "outside_window"]
 
 
 def test_since_and_limit_choose_which_decisions_are_replayed(harness):

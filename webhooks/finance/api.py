@@ -101,8 +101,8 @@ SUMMARY_COLUMNS = ["day", "currency", "decisions", "sales", "refunded", "credite
 @bp.get("/summary")
 @needs("finance")
 def summary() -> Response:
-    end = reports.parse_when(request.args.get("until")) or now()
-    start = reports.parse_when(request.args.get("since")) or end - timedelta(days=30)
+    end = reports.parse_param("until", request.args.get("until")) or now()
+    start = reports.parse_param("since", request.args.get("since")) or end - timedelta(days=30)
     data = summarize(runtime().engine, start, end, now()).to_json()
     if request.args.get("format") == "csv":
         rows = [{"day": day["day"], **t} for day in data["days"] for t in day["totals"]]

@@ -85,6 +85,12 @@ needs = Gate(
 ).needs
 
 
+@bp.errorhandler(InputError)
+def _bad_input(exc: InputError) -> Response:
+    """A filter that cannot be read (``?since=yesterday``): the page says which, as HTML."""
+    return refused(400, exc.message)
+
+
 @bp.app_context_processor
 def _context() -> dict[str, Any]:
     return {"csrf_token": csrf_token, "principal": getattr(g, "principal", None),
@@ -209,8 +215,8 @@ def decide_review(decision_id: str) -> Any:
 @bp.get("/summary")
 @needs("finance")
 def summary_page() -> Response:
-    end = reports.parse_when(request.args.get("until")) or now()
-    start = reports.parse_when(request.args.get("since")) or end - timedelta(days=30)
+    end = reports.parse_param("until", request.args.get("until")) or now()
+    start = reports.parse_param("since", request.args.get("since")) or end - timedelta(days=30)
     summary = summarize(runtime().engine, start, end, now())
     data = summary.to_json()
     charts = [chart.bars(summary, cur) for cur in sorted(summary.totals)]

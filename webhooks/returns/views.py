@@ -213,7 +213,8 @@ def order_form() -> Any:
     event_id = f"returns-page-{issued['n']}"
     earlier = ret.earlier_decision(rt.engine, order_id, event_id)
     if earlier is not None:  # a double click or a reload: the first decision, not a new form
-        return _answer(Answer(earlier, True, rt.service.attempts_of(earlier.id)), facts)
+        return _answer(Answer(earlier, True, rt.service.dry_run_for(facts),
+                              rt.service.attempts_of(earlier.id)), facts)
     step = request.form.get("step", "send")
     if step == "edit":  # back from the quote, with the choices kept
         return _form(facts, form_token, [])

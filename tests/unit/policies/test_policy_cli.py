@@ -28,7 +28,7 @@ def test_check_fails_with_the_field_and_expectation_of_an_invalid_file(tmp_path)
     result = run("check", str(path))
     assert result.exit_code == 1
     assert result.output == (f"invalid policy {path}: fees.restocking_percent: expected a "
-                             "percentage between 0 and 100, got 120\n")
+                             "percentage between 0 and 100, found 120\n")
 
 
 def test_check_json_lists_each_problem(tmp_path):
@@ -37,7 +37,7 @@ def test_check_json_lists_each_problem(tmp_path):
     result = run("check", str(path), "--json")
     assert (result.exit_code, json.loads(result.output)["problems"]) == (1, [
         {"path": "window.days", "expected": 'expected a whole number of days or "unlimited", '
-                                            "got 'soon'"}])
+                                            "found 'soon'"}])
 
 
 def test_explain_from_flags_shows_the_decision_and_every_rule():
@@ -74,4 +74,5 @@ def test_explain_json_from_an_input_file_gives_exact_amounts(tmp_path):
 def test_explain_refuses_an_invalid_policy():
     result = run("explain", "--policy", "preset:nope", "--now", NOW)
     assert result.exit_code == 1
-    assert "preset: one of credit-first, default, no-hassle, standard-30-day" in result.output
+    assert result.output == ("Error: invalid policy preset:nope: preset: expected one of "
+                             "credit-first, default, no-hassle, standard-30-day, found 'nope'\n")

@@ -55,66 +55,126 @@ def test_describe_says_the_rules_in_plain_words():
 
 
 MISTAKES = [
-    ("an_unknown_key", "window: {days: 30}\nrefund_evrything: true\n",
-     "refund_evrything", "a known setting"),
-    ("a_missing_window", "currency: USD\n", "window", "Missing data for required field"),
-    ("days_that_are_not_a_number", "window: {days: thirty}\n",
-     "window.days", 'expected a whole number of days or "unlimited"'),
-    ("negative_days_in_an_override", "window: {days: 30, overrides: [{tag: a, days: -1}]}\n",
-     "window.overrides[0].days", 'expected a whole number of days or "unlimited"'),
-    ("an_override_with_two_matchers",
-     "window: {days: 30, overrides: [{tag: a, sku: b, days: 1}]}\n",
-     "window.overrides[0]", "expected exactly one of sku, tag or collection"),
-    ("an_unknown_start_date", "window: {days: 30, start: birthday}\n",
-     "window.start", "expected one of delivery, fulfilment, payment"),
-    ("money_written_as_a_yaml_number", "currency: USD\nwindow: {days: 30}\n"
-     "limits: {auto_approve_per_request: 250.00}\n",
-     "limits.auto_approve_per_request", 'a quoted decimal string such as "25.00"'),
-    ("money_with_more_decimals_than_the_currency", "currency: JPY\nwindow: {days: 30}\n"
-     'limits: {auto_approve_per_request: "250.5"}\n',
-     "limits.auto_approve_per_request", "more decimals than JPY allows"),
-    ("money_without_a_currency", 'window: {days: 30}\nfees: {return_shipping: "5.00"}\n',
-     "fees.return_shipping", "a plain amount needs a top-level `currency`"),
-    ("an_unknown_currency_in_a_mapping", 'window: {days: 30}\n'
-     'fees: {return_shipping: {USX: "5.00"}}\n',
-     "fees.return_shipping", "unknown currency 'USX'"),
-    ("an_unknown_top_level_currency", "currency: dollars\nwindow: {days: 30}\n",
-     "currency", "expected an ISO 4217 code"),
-    ("a_percentage_over_100", "window: {days: 30}\nfees: {restocking_percent: 150}\n",
-     "fees.restocking_percent", "between 0 and 100"),
-    ("a_float_percentage", "window: {days: 30}\nfees: {restocking_percent: 12.5}\n",
-     "fees.restocking_percent", 'expected a percentage such as 10 or "12.5"'),
-    ("an_unknown_reason_action", "window: {days: 30}\nreasons: {changed_mind: maybe}\n",
-     "reasons.changed_mind", "expected one of accept, credit, review, decline"),
-    ("a_reason_the_language_does_not_know", "window: {days: 30}\nreasons: {bored: accept}\n",
-     "reasons.bored", "a known setting"),
-    ("a_default_resolution_that_is_not_allowed",
-     "window: {days: 30}\nresolution: {default: credit, allow: [refund]}\n",
-     "resolution.default", "expected `default` (credit) to be one of `allow`"),
-    ("a_fee_waiver_for_a_merchant_fault_reason",
-     "window: {days: 30}\nfees: {waive_for_reasons: [damaged]}\n",
-     "fees.waive_for_reasons[0]", "expected one of changed_mind, too_small, too_large, other"),
-    ("a_tier_without_a_name", "window: {days: 30}\ntiers: [{min_orders: 3}]\n",
-     "tiers[0].name", "Missing data for required field"),
-    ("a_string_where_a_count_belongs", "window: {days: 30}\nabuse: {max_refunds: five}\n",
-     "abuse.max_refunds", "Not a valid integer"),
-    ("a_trouble_detector_with_an_unknown_resolution",
-     "window: {days: 30}\ntrouble: {overpayment: {resolution: cash}}\n",
-     "trouble.overpayment.resolution", "expected one of refund, credit"),
-    ("broken_yaml", "window: {days: 30\n", "(file)", "valid YAML (line"),
-    ("a_list_instead_of_a_mapping", "- window\n", "(file)", "a mapping of policy settings"),
+    ('an_unknown_key',
+     'window: {days: 30}\nrefund_evrything: true\n',
+     'refund_evrything',
+     'expected one of name, title, currency, promise_hours, window, final_sale, reasons, '
+     'limits, expected_years, tiers, abuse, resolution, fees, shipping, trouble, found unknown '
+     "setting 'refund_evrything'"),
+    ('a_missing_window',
+     'currency: USD\n',
+     'window',
+     'expected this setting (it is required), found none'),
+    ('days_that_are_not_a_number',
+     'window: {days: thirty}\n',
+     'window.days',
+     'expected a whole number of days or "unlimited", found \'thirty\''),
+    ('negative_days_in_an_override',
+     'window: {days: 30, overrides: [{tag: a, days: -1}]}\n',
+     'window.overrides[0].days',
+     'expected a whole number of days or "unlimited", found -1'),
+    ('an_override_with_two_matchers',
+     'window: {days: 30, overrides: [{tag: a, sku: b, days: 1}]}\n',
+     'window.overrides[0]',
+     'expected exactly one of sku, tag or collection, found sku and tag'),
+    ('an_unknown_start_date',
+     'window: {days: 30, start: birthday}\n',
+     'window.start',
+     "expected one of delivery, fulfilment, payment, found 'birthday'"),
+    ('money_written_as_a_yaml_number',
+     'currency: USD\nwindow: {days: 30}\nlimits: {auto_approve_per_request: 250.00}\n',
+     'limits.auto_approve_per_request',
+     'expected a quoted decimal string such as "25.00" or a mapping like {USD: "25.00"}, found '
+     '250.0'),
+    ('money_with_more_decimals_than_the_currency',
+     'currency: JPY\nwindow: {days: 30}\nlimits: {auto_approve_per_request: "250.5"}\n',
+     'limits.auto_approve_per_request',
+     'expected a quoted decimal string such as "25.00" or a mapping like {USD: "25.00"}, found '
+     "'250.5' (250.5 has more decimals than JPY allows (0))"),
+    ('money_without_a_currency',
+     'window: {days: 30}\nfees: {return_shipping: "5.00"}\n',
+     'fees.return_shipping',
+     'expected a mapping like {USD: "5.00"}, or a top-level `currency` for a plain amount, '
+     "found '5.00' and no top-level `currency`"),
+    ('an_unknown_currency_in_a_mapping',
+     'window: {days: 30}\nfees: {return_shipping: {USX: "5.00"}}\n',
+     'fees.return_shipping',
+     "expected an ISO 4217 currency code such as USD, found unknown currency 'USX'"),
+    ('an_unknown_top_level_currency',
+     'currency: dollars\nwindow: {days: 30}\n',
+     'currency',
+     "expected an ISO 4217 code such as USD, found 'dollars'"),
+    ('a_percentage_over_100',
+     'window: {days: 30}\nfees: {restocking_percent: 150}\n',
+     'fees.restocking_percent',
+     'expected a percentage between 0 and 100, found 150'),
+    ('a_float_percentage',
+     'window: {days: 30}\nfees: {restocking_percent: 12.5}\n',
+     'fees.restocking_percent',
+     'expected a percentage such as 10 or "12.5", found 12.5'),
+    ('an_unknown_reason_action',
+     'window: {days: 30}\nreasons: {changed_mind: maybe}\n',
+     'reasons.changed_mind',
+     "expected one of accept, credit, review, decline, found 'maybe'"),
+    ('a_reason_the_language_does_not_know',
+     'window: {days: 30}\nreasons: {bored: accept}\n',
+     'reasons.bored',
+     "expected one of changed_mind, too_small, too_large, other, found unknown setting 'bored'"),
+    ('a_default_resolution_that_is_not_allowed',
+     'window: {days: 30}\nresolution: {default: credit, allow: [refund]}\n',
+     'resolution.default',
+     "expected one of `allow` (refund), found 'credit'"),
+    ('a_fee_waiver_for_a_merchant_fault_reason',
+     'window: {days: 30}\nfees: {waive_for_reasons: [damaged]}\n',
+     'fees.waive_for_reasons[0]',
+     "expected one of changed_mind, too_small, too_large, other, found 'damaged'"),
+    ('a_tier_without_a_name',
+     'window: {days: 30}\ntiers: [{min_orders: 3}]\n',
+     'tiers[0].name',
+     'expected this setting (it is required), found none'),
+    ('a_string_where_a_count_belongs',
+     'window: {days: 30}\nabuse: {max_refunds: five}\n',
+     'abuse.max_refunds',
+     "expected a whole number, found 'five'"),
+    ('a_trouble_detector_with_an_unknown_resolution',
+     'window: {days: 30}\ntrouble: {overpayment: {resolution: cash}}\n',
+     'trouble.overpayment.resolution',
+     "expected one of refund, credit, found 'cash'"),
+    ('broken_yaml',
+     'window: {days: 30\n',
+     '(file)',
+     "expected valid YAML, found a syntax error at line 2, column 1: expected ',' or '}', but "
+     "got '<stream end>'"),
+    ('a_list_instead_of_a_mapping',
+     '- window\n',
+     '(file)',
+     'expected a mapping of policy settings such as window:, found a list'),
 ]
 
 
 @pytest.mark.parametrize(("text", "path", "expected"), [m[1:] for m in MISTAKES],
                          ids=[m[0] for m in MISTAKES])
-def test_each_mistake_names_the_file_the_field_and_what_was_expected(text, path, expected):
+def test_each_mistake_names_the_file_the_field_what_is_allowed_and_what_was_found(
+    text, path, expected
+):
     with pytest.raises(PolicyError) as caught:
         load_policy_text(text, "shop.yaml")
-    assert [p for p, _ in caught.value.problems] == [path]
-    message = caught.value.problems[0][1]
-    assert expected in message
-    assert str(caught.value).startswith(f"invalid policy shop.yaml: {path}: ")
+    assert caught.value.problems == ((path, expected),)
+    assert str(caught.value) == f"invalid policy shop.yaml: {path}: {expected}"
+    assert expected.startswith("expected ") and ", found " in expected  # one voice
+
+
+def test_a_misspelt_setting_gets_a_did_you_mean():
+    with pytest.raises(PolicyError) as caught:
+        load_policy_text("window: {days: 30, outsid: review}\nresoluton: {}\n", "shop.yaml")
+    assert caught.value.problems == (
+        ("window.outsid", "expected one of days, start, outside, overrides, found unknown "
+                          "setting 'outsid' (did you mean 'outside'?)"),
+        ("resoluton", "expected one of name, title, currency, promise_hours, window, final_sale, "
+                      "reasons, limits, expected_years, tiers, abuse, resolution, fees, "
+                      "shipping, trouble, found unknown setting 'resoluton' (did you mean "
+                      "'resolution'?)"),
+    )
 
 
 def test_every_mistake_in_a_file_is_reported_at_once():
@@ -129,16 +189,21 @@ def test_a_missing_file_is_an_error_naming_the_path(tmp_path):
     missing = str(tmp_path / "nope.yaml")
     with pytest.raises(PolicyError) as caught:
         load_policy(missing)
-    assert caught.value.problems == (("(file)", "a readable policy file (No such file or "
-                                                "directory)"),)
+    assert caught.value.problems == (("(file)", "expected a readable policy file or "
+                                                "preset:NAME, found no such file or directory"),)
     assert caught.value.source == missing
 
 
 def test_an_unknown_preset_lists_the_real_ones():
     with pytest.raises(PolicyError) as caught:
         load_policy("preset:lenient")
-    assert caught.value.problems == (("preset", "one of credit-first, default, no-hassle, "
-                                                "standard-30-day"),)
+    assert caught.value.problems == (("preset", "expected one of credit-first, default, "
+                                                "no-hassle, standard-30-day, found 'lenient'"),)
+    with pytest.raises(PolicyError) as caught:
+        load_policy("preset:no-hasle")
+    assert caught.value.problems == (("preset", "expected one of credit-first, default, "
+                                                "no-hassle, standard-30-day, found 'no-hasle' "
+                                                "(did you mean 'no-hassle'?)"),)
 
 
 def test_the_annotated_example_in_the_docs_is_a_valid_policy():

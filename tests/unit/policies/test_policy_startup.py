@@ -17,7 +17,7 @@ def test_the_service_refuses_to_start_on_an_invalid_policy_file(tmp_path):
     with pytest.raises(PolicyError) as caught:
         build(config)
     assert caught.value.problems == (("window.days", 'expected a whole number of days or '
-                                                     "\"unlimited\", got 'forever'"),)
+                                                     "\"unlimited\", found 'forever'"),)
     assert not (tmp_path / "r.db").exists()  # refused before touching the database
 
 

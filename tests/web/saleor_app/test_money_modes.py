@@ -39,9 +39,10 @@ def test_healthz_says_saleor_moves_money_while_stripe_is_a_dry_run(installed):
 
 def test_serve_prints_the_per_provider_banner(tmp_path: Path, monkeypatch):
     monkeypatch.setattr(BaseApplication, "run", lambda self: None)  # no gunicorn in this test
-    result = CliRunner().invoke(main, ["serve", "--no-executor"], env={
+    result = CliRunner().invoke(main, ["serve", "--no-executor", "--port", "0"], env={
         "REFUNDS_DATABASE_URL": f"sqlite:///{tmp_path / 'serve.db'}",
         "REFUNDS_SALEOR_ALLOWED_API_URLS": SHOP[0], "REFUNDS_STRIPE_API_KEY": "",
+        "REFUNDS_STOREFRONT_SECRET": "s" * 32,  # else a last line warns storefronts are refused
     })
     assert result.exit_code == 0, result.output
     assert result.output.rstrip().endswith(

@@ -1,0 +1,103 @@
+"""Every command that takes a date, and every command on a wrong database URL, answers in one
+line a person can act on: a usage error (exit 2) naming the option, or the problem and its fix
+(exit 1); never a traceback."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from refunds_plugin.cli import main
+
+DATE_HINT = ("expected an ISO 8601 date such as 2026-11-01 or a datetime such as "
+             "2026-11-01T10:00:00Z, found 'yesterday'")
+
+DATED = [
+    (["ledger", "export", "--since", "yesterday"], "--since"),
+    (["ledger", "export", "--until", "yesterday"], "--until"),
+    (["ledger", "report", "--since", "yesterday"], "--since"),
+    (["ledger", "report", "--until", "yesterday"], "--until"),
+    (["reconcile", "--since", "yesterday"], "--since"),
+    (["trouble", "scan", "--since", "yesterday"], "--since"),
+    (["policy", "simulate", "preset:default", "--since", "yesterday"], "--since"),
+    (["policy", "simulate", "preset:default", "--until", "yesterday"], "--until"),
+    (["policy", "explain", "--now", "yesterday"], "--now"),
+]
+
+
+@pytest.mark.parametrize(("args", "option"), DATED, ids=[" ".join(a) for a, _ in DATED])
+def test_a_date_that_is_no_date_is_a_usage_error_naming_the_option(
+    sqlite_url: str, args: list[str], option: str
+) -> None:
+    result = CliRunner().invoke(main, args, env={"REFUNDS_DATABASE_URL": sqlite_url})
+
+    assert result.exit_code == 2
+    assert result.output.splitlines()[-1] == f"Error: Invalid value for '{option}': {DATE_HINT}"
+    assert result.exception is None or isinstance(result.exception, SystemExit)
+
+
+def test_a_good_date_is_still_read(sqlite_url: str) -> None:
+    assert CliRunner().invoke(main, ["migrate"], env={"REFUNDS_DATABASE_URL": sqlite_url}
+                              ).exit_code == 0
+    result = CliRunner().invoke(main, ["ledger", "export", "--since", "2026-11-01", "--until",
+                                       "2026-11-02T10:00:00Z"],
+                                env={"REFUNDS_DATABASE_URL": sqlite_url})
+    assert (result.exit_code, result.stderr) == (0, "exported 0 decision(s)\n")
+    assert result.stdout == (
+        "id,created_at,order_id,request_key,kind,outcome,resolution,currency,amount,"
+        "refund_amount,credit_amount,amount_text,reason_code,policy_name,policy_hash,"
+        "customer_id,customer_email,money_status,explanation\n")
+
+
+USE = "use sqlite:///refunds.db (a file) or postgresql+psycopg://user@host/db"
+COMMANDS = [
+    ["serve"], ["worker", "--once"], ["migrate"], ["ledger", "list"], ["ledger", "verify"],
+    ["ledger", "head"], ["ledger", "report"], ["ledger", "export"],
+    ["tokens", "create", "--role", "admin", "--name", "Ann"], ["trouble", "scan"],
+    ["trouble", "follow-ups"], ["policy", "simulate", "preset:default"],
+]
+
+
+def _urls(tmp: str) -> list[tuple[str, str]]:
+    return [
+        ("mysql://shop:secret@db/refunds",
+         f"REFUNDS_DATABASE_URL='mysql://shop:***@db/refunds' names mysql, which refunds-plugin "
+         f"does not support: {USE}"),
+        ("nonsense", f"REFUNDS_DATABASE_URL='nonsense' is not a database URL: {USE}"),
+        (f"sqlite:///{tmp}/missing/refunds.db",
+         f"REFUNDS_DATABASE_URL='sqlite:///{tmp}/missing/refunds.db': the directory "
+         f"{tmp}/missing does not exist: create it, or name a file in an existing directory"),
+        ("postgresql+pg8000://shop@db/refunds",
+         "REFUNDS_DATABASE_URL='postgresql+pg8000://shop@db/refunds' needs the database driver "
+         "pg8000, which is not installed: install it, or use postgresql+psycopg://… after "
+         'pip install -e ".[postgres]"'),
+    ]
+
+
+@pytest.mark.parametrize("command", COMMANDS, ids=[" ".join(c) for c in COMMANDS])
+def test_a_wrong_database_url_is_one_line_naming_the_problem_and_the_fix(
+    tmp_path: Path, command: list[str]
+) -> None:
+    assert "pg8000" not in sys.modules
+    for url, said in _urls(str(tmp_path)):
+        result = CliRunner().invoke(main, command, env={"REFUNDS_DATABASE_URL": url})
+
+        assert (result.exit_code, result.output) == (1, f"Error: {said}\n"), url
+        assert not (tmp_path / "missing").exists()
+
+
+def test_postgresql_without_the_postgres_extra_says_how_to_install_it(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setitem(sys.modules, "psycopg", None)  # `import psycopg` raises ImportError
+    url = "postgresql+psycopg://postgres@127.0.0.1:5432/refunds"
+
+    for command in (["ledger", "list"], ["migrate"], ["serve"]):
+        result = CliRunner().invoke(main, command, env={"REFUNDS_DATABASE_URL": url})
+
+        assert (result.exit_code, result.output) == (
+            1, f"Error: REFUNDS_DATABASE_URL='{url}' needs the database driver psycopg, which is "
+               'not installed: pip install -e ".[postgres]"\n')
