@@ -48,8 +48,9 @@ def test_a_good_date_is_still_read(sqlite_url: str) -> None:
     assert (result.exit_code, result.stderr) == (0, "exported 0 decision(s)\n")
     assert result.stdout == (
         "id,created_at,order_id,request_key,kind,outcome,resolution,currency,amount,"
-        "refund_amount,credit_amount,amount_text,reason_code,policy_name,policy_hash,"
-        "customer_id,customer_email,money_status,explanation\n")
+        "refund_amount,credit_amount,amount_text,reason_code,review_reason,policy_name,"
+        "policy_hash,customer_id,customer_email,money_status,explanation,review_status,"
+        "review_decided_by,review_decided_at,credit_bonus,total_text\n")
 
 
 USE = "use sqlite:///refunds.db (a file) or postgresql+psycopg://user@host/db"
