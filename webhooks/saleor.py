@@ -22,16 +22,10 @@ from refunds_plugin.errors import (
     RetryableProviderError,
     SignatureError,
 )
-from refunds_plugin.saleor import graphql, jws
+from refunds_plugin.saleor import graphql, installs, jws
 from refunds_plugin.saleor.client import SaleorClient
 from refunds_plugin.saleor.events import HANDLED
-from refunds_plugin.saleor.installs import (
-    get_install,
-    jwks_url,
-    normalize_api_url,
-    save_install,
-    save_jwks,
-)
+from refunds_plugin.saleor.installs import jwks_url, normalize_api_url
 from refunds_plugin.saleor.manifest import manifest
 from webhooks.errors import error_response
 from webhooks.schemas import parse_json
@@ -75,15 +69,10 @@ class SaleorWeb:
         return data
 
     def load_jwks(self, api_url: str) -> dict[str, Any] | None:
-        with self.runtime.engine.connect() as conn:
-            install = get_install(conn, api_url)
-        return install.jwks if install else None
+        return installs.stored_jwks(self.runtime.engine, api_url)
 
     def save_jwks(self, api_url: str, keys: dict[str, Any]) -> None:
-        from refunds_plugin.ledger.db import write_tx
-
-        with write_tx(self.runtime.engine) as conn:
-            save_jwks(conn, api_url, keys, self.runtime.service.clock())
+        installs.keep_jwks(self.runtime.engine, api_url, keys, self.runtime.service.clock())
 
 
 def _web() -> SaleorWeb:
@@ -127,13 +116,8 @@ def register() -> Response | tuple[Response, int]:
     if not app_id:
         return error_response(400, "token_not_accepted", "the token does not belong to an app")
     keys = web.fetch_jwks(api_url)
-    from refunds_plugin.ledger.db import write_tx
-
-    with write_tx(web.runtime.engine) as conn:
-        save_install(
-            conn, api_url=api_url, app_id=str(app_id), token=token, jwks=keys,
-            now=web.runtime.service.clock(),
-        )
+    installs.install(web.runtime.engine, api_url=api_url, app_id=str(app_id), token=token,
+                     jwks=keys, now=web.runtime.service.clock())
     web.keys.forget(api_url)
     log.info("Saleor app installed for %s (app %s)", api_url, app_id)
     return jsonify({"success": True}), 200
@@ -144,8 +128,7 @@ def receive() -> Response | tuple[Response, int]:
     web = _web()
     body = request.get_data(cache=True)
     api_url = _api_url()
-    with web.runtime.engine.connect() as conn:
-        install = get_install(conn, api_url)
+    install = installs.find(web.runtime.engine, api_url)
     if install is None or not web.allowed(api_url):
         raise SignatureError(f"{api_url} is not an installed Saleor", code="unknown_api_url")
     event = request.headers.get("Saleor-Event", "").strip().lower()

@@ -22,9 +22,9 @@ from flask import Blueprint, Flask, Response, current_app, g, render_template, r
 
 from refunds_plugin.bootstrap import Runtime
 from refunds_plugin.errors import InputError, NotFound, ReviewClosed
-from refunds_plugin.saleor import widget
+from refunds_plugin.saleor import installs, widget
 from refunds_plugin.saleor.dashboard_token import DashboardTokenError, StaffToken, verify
-from refunds_plugin.saleor.installs import get_install, normalize_api_url
+from refunds_plugin.saleor.installs import normalize_api_url
 
 bp = Blueprint("saleor_widget", __name__)
 log = logging.getLogger("refunds.saleor.widget")
@@ -54,8 +54,7 @@ def _staff() -> StaffToken:
     web = current_app.extensions["saleor"]
     install = None
     if web.allowed(api_url):
-        with _runtime().engine.connect() as conn:
-            install = get_install(conn, api_url)
+        install = installs.find(_runtime().engine, api_url)
     return verify(
         _field("accessToken"), api_url=api_url, app_id=_field("appId"), install=install,
         store=web.keys, now=_runtime().service.clock(), audience=_app_base(),

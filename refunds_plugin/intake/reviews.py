@@ -11,15 +11,16 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, Protocol
 
 from sqlalchemy import Connection, Engine, select
 
+import policies
 from refunds_plugin import routing
+from refunds_plugin.config import Config
 from refunds_plugin.domain import LIVE, AttemptStatus, Decision, OrderFacts, ResolutionKind
 from refunds_plugin.errors import InputError, NotFound
 from refunds_plugin.intake.adjustments import Adjustment, NotRefundable, adjusted, journal_body
-from refunds_plugin.intake.service import Service
 from refunds_plugin.ledger import facts as facts_mod
 from refunds_plugin.ledger.attempts import (
     AttemptRow,
@@ -37,6 +38,16 @@ from refunds_plugin.ledger.reviews import close_review
 from refunds_plugin.ledger.tables import decisions, refund_attempts, reviews
 
 
+class Reviewing(Protocol):
+    """What deciding a review needs of the service, and no more: the policy (the abuse window),
+    the config (which provider pays) and the executor's nudge. ``intake.service.Service`` is one."""
+
+    policy: policies.Policy
+    config: Config
+
+    def nudge(self, attempt_ids: tuple[str, ...]) -> None: ...
+
+
 @dataclass(frozen=True)
 class ReviewOutcome:
     decision_id: str
@@ -47,24 +58,29 @@ class ReviewOutcome:
 
 
 def open_reviews(conn: Connection, limit: int = 100, offset: int = 0) -> list[Any]:
-    return list(
-        conn.execute(
-            select(reviews, decisions.c.order_id, decisions.c.amount, decisions.c.currency,
-                   decisions.c.customer_email, decisions.c.explanation, decisions.c.request,
-                   decisions.c.refund_amount, decisions.c.credit_amount, decisions.c.resolution,
-                   decisions.c.body)
-            .join(decisions, decisions.c.id == reviews.c.decision_id)
-            .where(reviews.c.status == "open")
-            .order_by(reviews.c.opened_at, reviews.c.id)
-            .limit(limit)
-            .offset(offset)
-        )
-    )
+    """The reviews waiting for a person, oldest first, with their decisions' figures."""
+    return list(conn.execute(
+        select(reviews, decisions.c.order_id, decisions.c.amount, decisions.c.currency,
+               decisions.c.customer_email, decisions.c.explanation, decisions.c.request,
+               decisions.c.refund_amount, decisions.c.credit_amount, decisions.c.resolution,
+               decisions.c.body)
+        .join(decisions, decisions.c.id == reviews.c.decision_id)
+        .where(reviews.c.status == "open")
+        .order_by(reviews.c.opened_at, reviews.c.id)
+        .limit(limit)
+        .offset(offset)
+    ))
+
+
+def review_queue(engine: Engine, limit: int = 100) -> list[Any]:
+    """``open_reviews`` in a read of its own, for the finance page."""
+    with engine.connect() as conn:
+        return open_reviews(conn, limit)
 
 
 def decide(
     engine: Engine,
-    service: Service,
+    service: Reviewing,
     decision_id: str,
     *,
     approve: bool,

@@ -11,9 +11,10 @@ from datetime import datetime
 from typing import Any
 from urllib.parse import urlsplit
 
-from sqlalchemy import Connection, select, update
+from sqlalchemy import Connection, Engine, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
+from refunds_plugin.ledger.db import write_tx
 from refunds_plugin.ledger.tables import saleor_installs
 
 
@@ -88,3 +89,30 @@ def save_jwks(conn: Connection, api_url: str, jwks: dict[str, Any], now: datetim
         .where(saleor_installs.c.api_url == api_url)
         .values(jwks=json.dumps(jwks, sort_keys=True), updated_at=now)
     )
+
+
+# --- the same, each in its own transaction, for the app's install and key-fetch views ------------
+
+
+def install(
+    engine: Engine, *, api_url: str, app_id: str, token: str, jwks: dict[str, Any] | None,
+    now: datetime,
+) -> None:
+    """Keep a (re)install: the app id and token Saleor gave, and the shop's signing keys."""
+    with write_tx(engine) as conn:
+        save_install(conn, api_url=api_url, app_id=app_id, token=token, jwks=jwks, now=now)
+
+
+def find(engine: Engine, api_url: str) -> Install | None:
+    with engine.connect() as conn:
+        return get_install(conn, api_url)
+
+
+def stored_jwks(engine: Engine, api_url: str) -> dict[str, Any] | None:
+    found = find(engine, api_url)
+    return found.jwks if found else None
+
+
+def keep_jwks(engine: Engine, api_url: str, jwks: dict[str, Any], now: datetime) -> None:
+    with write_tx(engine) as conn:
+        save_jwks(conn, api_url, jwks, now)

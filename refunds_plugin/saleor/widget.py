@@ -20,10 +20,10 @@ from typing import Any
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 from sqlalchemy import Engine, select
 
+from refunds_plugin.domain import AttemptStatus
 from refunds_plugin.errors import InputError, NotFound
 from refunds_plugin.finance import reports
 from refunds_plugin.intake import reviews
-from refunds_plugin.intake.service import Service
 from refunds_plugin.ledger.tables import decisions, orders
 from refunds_plugin.ledger.tables import reviews as reviews_table
 from refunds_plugin.saleor.dashboard_token import StaffToken
@@ -32,14 +32,15 @@ DECIDE_PERMISSION = "MANAGE_ORDERS"
 FORM_SALT = "refunds.saleor-widget.review"
 FORM_MAX_AGE_S = 30 * 60
 
-MONEY_WORDS = {
+MONEY_WORDS = {  # finance's one-word money status (finance.rows.money_status), in words
     "none": "No money has moved",
-    "pending": "Waiting to be paid out",
-    "in_progress": "Being paid out",
-    "sent": "Sent to the payment app; waiting for Saleor's answer",
-    "succeeded": "Paid out",
-    "failed": "Payout failed",
-    "unknown": "Payout outcome unknown: check before paying again",
+    AttemptStatus.PENDING: "Waiting to be paid out",
+    AttemptStatus.IN_PROGRESS: "Being paid out",
+    AttemptStatus.SENT: "Sent to the payment app; waiting for Saleor's answer",
+    AttemptStatus.SUCCEEDED: "Paid out",
+    AttemptStatus.FAILED: "Payout failed",
+    AttemptStatus.UNKNOWN: "Payout outcome unknown: check before paying again",
+    "dry_run": "Dry run: no money moved",
     "mixed": "Partly paid out",
 }
 
@@ -136,7 +137,7 @@ def check_form_token(
 
 def decide(
     engine: Engine,
-    service: Service,
+    service: reviews.Reviewing,
     staff: StaffToken,
     *,
     order_id: str,

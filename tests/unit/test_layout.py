@@ -188,3 +188,20 @@ def test_providers_never_reach_intake_trouble_or_inbound_stripe() -> None:
     assert not found, (
         "providers/ reaches the code that calls it:\n  " + "\n  ".join(sorted(set(found)))
     )
+
+
+def test_no_import_hidden_behind_suppress_or_dunder_import() -> None:
+    """The other ways to make wiring optional or invisible to this reader: contextlib's
+    ``suppress(ImportError)`` around an import, and ``__import__``."""
+    import re
+
+    hidden = re.compile(r"suppress\((?:ImportError|ModuleNotFoundError)|\b__import__\(")
+    assert hidden.search("with contextlib.suppress(ImportError):")  # the reader reads
+    found = [
+        f"{path.relative_to(ROOT).as_posix()}:{n}: {line.strip()}"
+        for tree in ("refunds_plugin", "webhooks")
+        for path in sorted((ROOT / tree).rglob("*.py"))
+        for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1)
+        if hidden.search(line)
+    ]
+    assert found == [], "\n".join(found)

@@ -3,13 +3,16 @@
 (``docs/architecture.md``, "The rules").
 
 A write is an ``insert``/``update``/``delete`` (SQLAlchemy's functions, a table's own methods,
-or the ledger's ``insert_ignore``/``dialect_insert``) whose table is named in the call. Reading
-is free: read models may ``select`` from any table.
+or the ledger's ``insert_ignore``/``dialect_insert``) whose table is named in the call, under its
+own name or an alias it was imported as, or a raw ``text("INSERT|UPDATE|DELETE …")`` naming the
+table. Reading is free: read models may ``select`` from any table. Views run no SQL at all: no
+module of ``webhooks/`` imports SQLAlchemy or opens a connection or a transaction.
 """
 
 from __future__ import annotations
 
 import ast
+import re
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -27,18 +30,37 @@ WRITERS = {"insert", "update", "delete", "insert_ignore", "dialect_insert"}
 NOT_CHECKED = ("refunds_plugin/ledger/migrations/",)
 
 
-def _table(node: ast.expr) -> str | None:
-    if isinstance(node, ast.Name) and node.id in OWNER:
-        return node.id
-    if isinstance(node, ast.Attribute) and node.attr in OWNER:
-        return node.attr
-    return None
+RAW_WRITE = re.compile(r"\b(?:INSERT\s+INTO|UPDATE|DELETE\s+FROM)\s+\"?(\w+)", re.IGNORECASE)
+
+
+def _aliases(tree: ast.AST) -> dict[str, str]:
+    """Local names of the tables: ``from ….tables import reviews as reviews_table``."""
+    names = {t: t for t in OWNER}
+    for node in ast.walk(tree):
+        if isinstance(node, ast.ImportFrom) and (node.module or "").endswith("ledger.tables"):
+            for alias in node.names:
+                if alias.name in OWNER:
+                    names[alias.asname or alias.name] = alias.name
+    return names
 
 
 def writes(source: str) -> list[tuple[int, str]]:
     """(line, table) for each write a module's source makes."""
+    tree = ast.parse(source)
+    names = _aliases(tree)
+
+    def table(node: ast.expr) -> str | None:
+        if isinstance(node, ast.Name):
+            return names.get(node.id)
+        if isinstance(node, ast.Attribute):
+            return names.get(node.attr)
+        return None
+
     found = []
-    for node in ast.walk(ast.parse(source)):
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Constant) and isinstance(node.value, str):
+            found += [(node.lineno, m.lower()) for m in RAW_WRITE.findall(node.value)
+                      if m.lower() in OWNER]
         if not isinstance(node, ast.Call):
             continue
         func = node.func
@@ -46,9 +68,9 @@ def writes(source: str) -> list[tuple[int, str]]:
         if name not in WRITERS:
             continue
         # update(orders), insert_ignore(conn, reviews, ...), dialect_insert(conn, follow_ups)
-        tables = [t for arg in node.args[:2] if (t := _table(arg))]
+        tables = [t for arg in node.args[:2] if (t := table(arg))]
         # tokens.insert(), orders.update()
-        if isinstance(func, ast.Attribute) and (t := _table(func.value)):
+        if isinstance(func, ast.Attribute) and (t := table(func.value)):
             tables.append(t)
         found += [(node.lineno, t) for t in tables]
     return sorted(found)
@@ -56,14 +78,19 @@ def writes(source: str) -> list[tuple[int, str]]:
 
 def test_the_reader_sees_writes_in_every_form() -> None:
     source = (
+        "from refunds_plugin.ledger.tables import reviews as reviews_table\n"
         "update(orders).where(x)\n"
         "conn.execute(tables.payments.delete())\n"
         "insert_ignore(conn, reviews, {})\n"
         "dialect_insert(conn, follow_ups).values()\n"
         "select(orders)\n"
         "progress.update(values)\n"
+        "update(reviews_table).values(status='x')\n"
+        "conn.execute(text('UPDATE orders SET order_number = 1'))\n"
+        "conn.execute(text('SELECT * FROM orders'))\n"
     )
-    assert writes(source) == [(1, "orders"), (2, "payments"), (3, "reviews"), (4, "follow_ups")]
+    assert writes(source) == [(2, "orders"), (3, "payments"), (4, "reviews"), (5, "follow_ups"),
+                              (8, "reviews"), (9, "orders")]
 
 
 def test_every_table_is_written_only_by_its_owner() -> None:
@@ -80,3 +107,20 @@ def test_every_table_is_written_only_by_its_owner() -> None:
                 wrong.append(f"{rel}:{line} writes {table} (its owner is {OWNER[table]})")
     assert seen > 20, f"the reader found only {seen} writes: it is not reading the tree"
     assert wrong == [], "\n".join(wrong)
+
+
+SQL_IN_VIEWS = re.compile(
+    r"^\s*(?:from|import)\s+sqlalchemy\b|\.connect\(\)|\.begin\(\)|\bwrite_tx\(|\bread_tx\(",
+    re.MULTILINE,
+)
+
+
+def test_views_run_no_sql() -> None:
+    """A view verifies, parses, calls one service or read-model function and answers."""
+    wrong = []
+    for path in sorted((ROOT / "webhooks").rglob("*.py")):
+        text = path.read_text(encoding="utf-8")
+        wrong += [f"{path.relative_to(ROOT).as_posix()}:{text.count(chr(10), 0, m.start()) + 1}: "
+                  f"{m.group(0).strip()}" for m in SQL_IN_VIEWS.finditer(text)]
+    assert wrong == [], "\n".join(wrong)
+    assert SQL_IN_VIEWS.search("    with engine.connect() as conn:\n")  # the reader reads

@@ -150,8 +150,7 @@ def decision_page(decision_id: str) -> Response:
 @bp.get("/reviews")
 @needs("finance")
 def reviews_page() -> Response:
-    with runtime().engine.connect() as conn:
-        queue = reviews.open_reviews(conn)
+    queue = reviews.review_queue(runtime().engine)
     shown = [{**rv._mapping, "comment": _comment(rv.request), "fees": _fees(rv.body)}
              for rv in queue]
     return page(200, "reviews.html", queue=shown, message=request.args.get("done"))

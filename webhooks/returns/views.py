@@ -36,7 +36,7 @@ from werkzeug.exceptions import HTTPException
 
 import policies
 from refunds_plugin.bootstrap import Runtime
-from refunds_plugin.domain import OrderFacts, Reason, ReturnRequest
+from refunds_plugin.domain import AttemptStatus, OrderFacts, Reason, ReturnRequest
 from refunds_plugin.intake import returns_page as ret
 from refunds_plugin.intake.service import Answer
 from refunds_plugin.ledger.attempts import AttemptRow
@@ -274,7 +274,7 @@ def _status_url(decision_id: str) -> str:
 
 
 def _money_done(attempts: tuple[AttemptRow, ...]) -> bool:
-    return bool(attempts) and all(a.status == "succeeded" for a in attempts)
+    return bool(attempts) and all(a.status == AttemptStatus.SUCCEEDED for a in attempts)
 
 
 def status(token: str) -> Any:
