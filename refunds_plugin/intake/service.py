@@ -19,13 +19,14 @@ from datetime import UTC, datetime
 from functools import partial
 from typing import Any
 
+import requests
 from sqlalchemy import Connection, Engine, select
 
 import policies
 from refunds_plugin import routing
 from refunds_plugin.config import Config
 from refunds_plugin.domain import OrderFacts, ResolutionKind, ReturnRequest
-from refunds_plugin.errors import Conflict, NotFound
+from refunds_plugin.errors import Conflict, NotFound, RefundsError
 from refunds_plugin.intake import storefront
 from refunds_plugin.intake.storefront import PaymentRecord
 from refunds_plugin.ledger import facts as facts_mod
@@ -228,15 +229,24 @@ class Service:
             return Ack(duplicate=False, detail={"ignored": found.ignored})
         return self._saleor_state(found, event, body)
 
-    def saleor_requery(self, order_id: str) -> Ack | None:
+    def saleor_requery(self, order_id: str, by: str = "saleor_poll") -> Ack | None:
         """Re-query a Saleor order no webhook announced (the poller: a declined refund changes
-        only the grant's status, and Saleor sends no order webhook for that). Same skeleton and
-        inbox key as a webhook: whichever sees a state first applies it, once."""
+        only the grant's status, and Saleor sends no order webhook for that; and before a
+        return is decided, ``by`` ``saleor_refresh``). Same skeleton and inbox key as a
+        webhook: whichever sees a state first applies it, once. None: not a Saleor order."""
         so = self.saleor.fetch_known(order_id) if self.saleor is not None else None
         if so is None:
             return None
-        body = json.dumps({"order": {"id": order_id}, "requeried": "saleor_poll"})
-        return self._saleor_state(saleor_events.OrderEvent(so), "saleor_poll", body)
+        body = json.dumps({"order": {"id": order_id}, "requeried": by})
+        return self._saleor_state(saleor_events.OrderEvent(so), by, body)
+
+    def _refresh_before_deciding(self, order_id: str) -> None:
+        """Decide a Saleor order on Saleor's facts as of now; the ledger's stand in if Saleor
+        cannot be asked (the decision is not held back by an outage)."""
+        try:
+            self.saleor_requery(order_id, by="saleor_refresh")
+        except (RefundsError, requests.RequestException) as exc:
+            log.warning("could not re-query Saleor order %s before deciding: %s", order_id, exc)
 
     def _saleor_state(self, found: saleor_events.OrderEvent, event: str, body: str) -> Ack:
         so = found.order
@@ -259,7 +269,7 @@ class Service:
     ) -> Answer:
         """Decide a return request once, however often and however concurrently it arrives."""
         if self.saleor is not None:
-            self.saleor.refresh_quietly(request.order_id)
+            self._refresh_before_deciding(request.order_id)
         now = self.clock()
         request_key = f"return:{request.request_id}"
         with write_tx(self.engine) as conn:

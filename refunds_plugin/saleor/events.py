@@ -24,14 +24,13 @@ from sqlalchemy import Connection, Engine, bindparam, select
 
 import policies
 from refunds_plugin.domain import AttemptStatus
-from refunds_plugin.errors import NotFound, RefundsError
+from refunds_plugin.errors import NotFound
 from refunds_plugin.ledger.attempts import (
     find_by_provider_reference,
     get_attempt,
     settle_from_provider,
     unknown_unreferenced,
 )
-from refunds_plugin.ledger.db import lock_ledger, write_tx
 from refunds_plugin.ledger.late_outcomes import succeeded_after_failure
 from refunds_plugin.ledger.orders import (
     record_payment,
@@ -325,22 +324,3 @@ class SaleorEvents:
             return None
         api_url = (json.loads(row.extra).get("saleor") or {}).get("api_url")
         return self.fetch_order(api_url, order_id) if api_url else None
-
-    def refresh(self, order_id: str) -> bool:
-        """Re-query a Saleor order before a return is decided; False if it is not one."""
-        so = self.fetch_known(order_id)
-        if so is None:
-            return False
-        now = self.clock()
-        with write_tx(self.engine) as conn:
-            lock_ledger(conn)
-            store_order(conn, so, now)
-            reconcile(conn, so, now, "refresh before a decision")
-        return True
-
-    def refresh_quietly(self, order_id: str) -> None:
-        """Re-query a Saleor order before deciding; the ledger's facts stand in if it fails."""
-        try:
-            self.refresh(order_id)
-        except (RefundsError, requests.RequestException) as exc:
-            log.warning("could not re-query Saleor order %s before deciding: %s", order_id, exc)
