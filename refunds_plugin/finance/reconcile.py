@@ -18,7 +18,12 @@ from sqlalchemy import Engine, or_, select
 
 from refunds_plugin.domain import AttemptStatus
 from refunds_plugin.ledger.tables import orders, provider_refunds, refund_attempts
-from refunds_plugin.saleor.events import GRANT_STATUS, SaleorEvents
+from refunds_plugin.saleor.events import (
+    ATTEMPT_TARGET,
+    GRANT_STATUS,
+    REQUEST_OUTCOME,
+    SaleorEvents,
+)
 from refunds_plugin.stripe.refunded_total import REFUND_STATUS
 
 PAGE = 100
@@ -28,11 +33,10 @@ AGREES: dict[str, tuple[str, ...]] = {
     ours.value: tuple(theirs for theirs, meant in REFUND_STATUS.items() if meant == ours)
     for ours in dict.fromkeys(REFUND_STATUS.values())
 } | {AttemptStatus.CANCELED.value: ("canceled",)}
-# the same for Saleor, in the words ``provider_refunds`` keeps (``saleor.events.GRANT_STATUS``)
+# the same for Saleor, in the words ``provider_refunds`` keeps (``saleor.events.GRANT_STATUS``):
+# our attempt's status agrees with the grant status Saleor's own word maps to
 SALEOR_AGREES: dict[str, tuple[str, ...]] = {
-    AttemptStatus.SUCCEEDED.value: ("succeeded",),
-    AttemptStatus.FAILED.value: ("failed",),
-    AttemptStatus.SENT.value: ("pending",),
+    target.value: (GRANT_STATUS[grant],) for grant, target in ATTEMPT_TARGET.items()
 }
 
 
@@ -118,9 +122,8 @@ def saleor_refunds(saleor: SaleorEvents, engine: Engine, since: datetime
                 if req.type != "REFUND_REQUEST" or req.id in granted or req.id not in ours:
                     continue
                 done = next((e.type for e in events[i + 1:] if e.amount == req.amount
-                             and e.type in ("REFUND_SUCCESS", "REFUND_FAILURE")), "")
-                status = {"REFUND_SUCCESS": "succeeded", "REFUND_FAILURE": "failed"}.get(
-                    done, "pending")
+                             and e.type in REQUEST_OUTCOME), "")
+                status = REQUEST_OUTCOME.get(done, AttemptStatus.PENDING).value
                 yield ProviderRefund(req.id, req.amount, cur, status, pay.reference, 0)
 
 

@@ -59,10 +59,15 @@ GRANT_STATUS = {
     "PENDING": "pending",
     "NONE": "granted",
 }
-_ATTEMPT_TARGET = {
+ATTEMPT_TARGET = {
     "SUCCESS": AttemptStatus.SUCCEEDED,
     "FAILURE": AttemptStatus.FAILED,
     "PENDING": AttemptStatus.SENT,
+}
+# what a transaction refund request of ours became, by the event that settled it
+REQUEST_OUTCOME = {
+    "REFUND_SUCCESS": AttemptStatus.SUCCEEDED,
+    "REFUND_FAILURE": AttemptStatus.FAILED,
 }
 
 
@@ -114,7 +119,7 @@ def reconcile(conn: Connection, so: SaleorOrder, now: datetime, by: str = "") ->
             status=GRANT_STATUS.get(grant.status, grant.status.lower()),
             now=now,
         )
-        target = _ATTEMPT_TARGET.get(grant.status)
+        target = ATTEMPT_TARGET.get(grant.status)
         if attempt is not None and target == AttemptStatus.SUCCEEDED \
                 and attempt.status == AttemptStatus.FAILED:  # re-requested in the Dashboard
             notes += succeeded_after_failure(
@@ -162,7 +167,7 @@ def _reconcile_requests(
             None,
         )
         outcome = next(
-            (e for e in events[i + 1:] if e.type in ("REFUND_SUCCESS", "REFUND_FAILURE")
+            (e for e in events[i + 1:] if e.type in REQUEST_OUTCOME
              and e.amount == req.amount and e.id not in used and e.id not in granted),
             None,
         )
@@ -170,9 +175,7 @@ def _reconcile_requests(
             used.add(outcome.id)
         if attempt is None:
             continue  # a staff refund: the transaction's refundedAmount already counts it
-        status = {
-            "REFUND_SUCCESS": AttemptStatus.SUCCEEDED, "REFUND_FAILURE": AttemptStatus.FAILED,
-        }.get(outcome.type if outcome else "", AttemptStatus.PENDING)
+        status = REQUEST_OUTCOME.get(outcome.type if outcome else "", AttemptStatus.PENDING)
         upsert_provider_refund(
             conn,
             provider="saleor",
