@@ -137,7 +137,8 @@ NOT_RECEIVED_LINE = '%"reason":"not_received"%'  # as journal.to_json writes a r
 CUSTOMER_REASON_LINES = tuple(f'%"reason":"{r.value}"%' for r in Reason
                               if not r.merchant_fault)
 # ... and one with a line like this was (at least partly) ours: only its customer share counts
-SHOP_FAULT_LINES = tuple(f'%"reason":"{r.value}"%' for r in Reason if r.merchant_fault)
+_OUR_FAULT = tuple(r.value for r in Reason if r.merchant_fault)
+SHOP_FAULT_LINES = tuple(f'%"reason":"{r}"%' for r in _OUR_FAULT)
 
 
 def _history_query(by_id: bool, by_email: bool) -> tuple[Any, Any]:
@@ -145,10 +146,9 @@ def _history_query(by_id: bool, by_email: bool) -> tuple[Any, Any]:
     row of their orders, payments in the request's currency and "not received" claims, and one
     row per earlier return that may count.
 
-    Emails are stored lower-cased (``orders.upsert_order``), so an equality on the column uses
-    ``ix_orders_customer_email``; a row stored before that, with its own spelling, still
-    matches that exact spelling (``lower(customer_email)`` matched every spelling but no index
-    could serve it, so each return scanned the whole table).
+    Emails are stored lower-cased (``orders.upsert_order``): an equality uses
+    ``ix_orders_customer_email`` (``lower(customer_email)`` could use no index); a row stored
+    before that still matches its own exact spelling.
 
     Only granted returns count (approved, or approved by a person: one still waiting for a
     person, or declined by one, is not money back); only those with a line that was not our
@@ -213,9 +213,6 @@ def _customer_share(body: str | None) -> tuple[int, int]:
     theirs = sum(int(ln.get("amount", 0)) for ln in lines
                  if ln.get("reason") not in _OUR_FAULT)
     return (theirs, whole) if whole > 0 else (1, 1)
-
-
-_OUR_FAULT = frozenset(r.value for r in Reason if r.merchant_fault)
 
 
 def customer_history(

@@ -121,7 +121,7 @@ def test_revision_0005_fills_in_changes_approved_before_it(shop: Shop) -> None:
         cfg.attributes["connection"] = conn
         command.downgrade(cfg, "0004")
     with engine.connect() as conn:
-        assert "adjusted_amount" not in conn.execute(text("SELECT * FROM reviews")).keys()
+        assert "adjusted_amount" not in list(conn.execute(text("SELECT * FROM reviews")).keys())
     migrate(engine)
     [row] = recent_decisions(engine)
     assert _final(row) == FINAL
