@@ -152,10 +152,11 @@ class CustomerHistory:
     order_count: int = 0
     first_order_at: datetime | None = None
     # Earlier returns, as the abuse signals count them (``ledger.facts.customer_history``): only
-    # returns granted (approved, or approved by a person), only those with at least one line
-    # that was not our fault. A return with money back to the payment is a refund; one settled
-    # wholly in store credit is a credit (the policy's ``abuse.count_store_credit`` says whether
-    # credits count too).
+    # returns granted (approved, or approved by a person), as finally granted (an admin's change
+    # on approval), and of each only the share of its lines that were not our fault. A return
+    # with money back to the payment is a refund; one settled wholly in store credit is a credit
+    # (the policy's ``abuse.count_store_credit`` says whether credits count too). Amounts are
+    # in the order's currency only (no exchange rates); counts are across currencies.
     total_refunded: int = 0  # lifetime, money back to the payment
     refunds_recent_count: int = 0  # in the policy's rolling window, computed by the caller
     refunds_recent_amount: int = 0

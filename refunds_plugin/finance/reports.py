@@ -164,7 +164,10 @@ def decision_query(filters: Mapping[str, str]) -> Select[Any]:
         query = query.where(d.created_at >= since)
     if until := parse_param("until", filters.get("until")):
         query = query.where(d.created_at < until)
-    for name, column in (("outcome", d.outcome), ("resolution", d.resolution),
+    # the resolution finally decided: an admin's change on approval, else the policy's
+    changed = select(reviews.c.adjusted_resolution).where(reviews.c.decision_id == d.id)
+    resolution = func.coalesce(changed.scalar_subquery(), d.resolution)
+    for name, column in (("outcome", d.outcome), ("resolution", resolution),
                          ("order", d.order_id)):
         if filters.get(name):
             query = query.where(column == filters[name])

@@ -3,7 +3,9 @@ its attempts' statuses and its review, and the one-word money status. A refused 
 review's approval replaced with a new one (journalled as ``retry_of``) no longer speaks for the
 decision: its replacement does. An attempt the dry-run provider "carried out" moved no money, so
 its status reads ``dry_run``, never ``succeeded``. A decision sent to review keeps its outcome
-``review`` (that is what the policy said); the review's result sits beside it."""
+``review`` (that is what the policy said); the review's result sits beside it. Its resolution
+and amounts are what was finally decided: an admin's change on approval (the review's
+``adjusted_*`` columns) replaces the policy's figures, and ``adjusted`` says what they were."""
 
 from __future__ import annotations
 
@@ -52,6 +54,7 @@ EXPORT_COLUMNS = [
     "review_decided_at",
     "credit_bonus",  # store credit on top of the amount (the policy's bonus)
     "total_text",  # what the customer gets: the amount plus any credit bonus, formatted
+    "adjusted",  # "" or what the policy had said, when an admin's approval changed it
 ]
 
 
@@ -103,11 +106,26 @@ def money_status(statuses: list[str]) -> str:
     return AttemptStatus.PENDING if unique.intersection(WAITING) else "mixed"
 
 
+def final_figures(dec: Any, review: Any = None) -> tuple[str, int, int, int]:
+    """What was finally decided: (resolution, amount, refund_amount, credit_amount) of the
+    ``decisions`` row, or of its review's ``adjusted_*`` columns when an admin's approval
+    changed them."""
+    if review is not None and getattr(review, "adjusted_amount", None) is not None:
+        return (review.adjusted_resolution, int(review.adjusted_amount),
+                int(review.adjusted_refund_amount), int(review.adjusted_credit_amount))
+    return dec.resolution, int(dec.amount), int(dec.refund_amount), int(dec.credit_amount)
+
+
 def decision_row(dec: Any, statuses: list[str], review: Any = None) -> dict[str, Any]:
     """The ``EXPORT_COLUMNS`` of one ``decisions`` row, given its attempts' statuses in order
-    and its ``reviews`` row (or None)."""
+    and its ``reviews`` row (or None). The resolution and amounts are what was finally decided
+    (``final_figures``); ``adjusted`` then says what the policy had said."""
+    resolution, amount, refund, credit = final_figures(dec, review)
     # credit_amount includes the bonus (Resolution.total); amount does not
-    bonus = max(0, int(dec.refund_amount) + int(dec.credit_amount) - int(dec.amount))
+    bonus = max(0, refund + credit - amount)
+    was = ""
+    if (resolution, amount, refund, credit) != final_figures(dec):
+        was = f"the policy said {dec.resolution} {Money(int(dec.amount), dec.currency)}"
     decided_at = aware(review.decided_at) if review is not None else None
     return {
         "id": dec.id,
@@ -116,12 +134,12 @@ def decision_row(dec: Any, statuses: list[str], review: Any = None) -> dict[str,
         "request_key": dec.request_key,
         "kind": dec.kind,
         "outcome": dec.outcome,
-        "resolution": dec.resolution,
+        "resolution": resolution,
         "currency": dec.currency,
-        "amount": int(dec.amount),
-        "refund_amount": int(dec.refund_amount),
-        "credit_amount": int(dec.credit_amount),
-        "amount_text": str(Money(int(dec.amount), dec.currency)),
+        "amount": amount,
+        "refund_amount": refund,
+        "credit_amount": credit,
+        "amount_text": str(Money(amount, dec.currency)),
         "reason_code": dec.reason_code,
         "review_reason": review_reason(dec),
         "policy_name": dec.policy_name,
@@ -134,7 +152,8 @@ def decision_row(dec: Any, statuses: list[str], review: Any = None) -> dict[str,
         "review_decided_by": (review.decided_by or "") if review is not None else "",
         "review_decided_at": decided_at.replace(microsecond=0) if decided_at else None,
         "credit_bonus": bonus,
-        "total_text": str(Money(int(dec.amount) + bonus, dec.currency)),
+        "total_text": str(Money(amount + bonus, dec.currency)),
+        "adjusted": was,
     }
 
 
@@ -152,7 +171,8 @@ def review_rows(conn: Connection, ids: list[str]) -> dict[str, Any]:
         return {}
     rv = reviews.c
     found = conn.execute(
-        select(rv.decision_id, rv.status, rv.decided_by, rv.decided_at)
+        select(rv.decision_id, rv.status, rv.decided_by, rv.decided_at, rv.adjusted_resolution,
+               rv.adjusted_amount, rv.adjusted_refund_amount, rv.adjusted_credit_amount)
         .where(rv.decision_id.in_(ids))
     ).all()
     return {r.decision_id: r for r in found}

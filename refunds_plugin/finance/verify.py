@@ -4,7 +4,8 @@ The chain (``ledger/chain.py``) finds an edited, deleted, inserted or reordered 
 It cannot see an edit of the ``decisions`` or ``refund_attempts`` tables themselves, nor the
 loss of the newest entry, so each row is also compared with what the journal says about it: a
 decision with its ``decision`` entry, an attempt with the fold of its ``attempt`` entries, a
-review with its ``review_opened`` / ``review_decided`` / ``review_reopened`` entries. Every
+review with its ``review_opened`` / ``review_decided`` / ``review_reopened`` entries (and what
+an approval changed, its ``adjusted_*`` columns, with the entry's ``adjusted`` body). Every
 problem names the entry or row.
 
 Neither can see a rewrite that recomputes every hash after it: for that, ``chain_head`` gives the
@@ -25,6 +26,7 @@ from sqlalchemy import Connection, Engine, Select, func, select
 from refunds_plugin.domain import WAITING, AttemptStatus
 from refunds_plugin.ledger import chain
 from refunds_plugin.ledger.db import aware
+from refunds_plugin.ledger.reviews import ADJUSTED, adjusted_figures
 from refunds_plugin.ledger.tables import (
     decisions,
     ledger_entries,
@@ -240,11 +242,20 @@ def _attempt_diff(row: Any, state: dict[str, Any]) -> list[str]:
 
 
 def _review_diff(row: Any, state: dict[str, Any]) -> list[str]:
-    return _differences(
+    diffs = _differences(
         {"status": row.status, "note": row.note, "decided_by": row.decided_by},
         {"note": None, "decided_by": None, **state},
         ("status", "note", "decided_by"),
     )
+    # what an approval changed: the row's adjusted_* columns, which lists and the customer's
+    # history read in place of the decision's figures, against the entry's ``adjusted`` body
+    have = {n: getattr(row, n) for n in ADJUSTED}
+    for name in ADJUSTED[1:]:
+        have[name] = None if have[name] is None else int(have[name])
+    want: dict[str, Any] = dict.fromkeys(ADJUSTED)
+    if state.get("adjusted"):
+        want = adjusted_figures(state["adjusted"], json.loads(row.decision_body or "{}"))
+    return diffs + _differences(have, want, ADJUSTED)
 
 
 _TABLES = (  # in the order verify_ledger checks them
@@ -269,7 +280,9 @@ _TABLES = (  # in the order verify_ledger checks them
         missing="entry {seq} records it; gone",
     ),
     _Table(
-        query=select(reviews).order_by(reviews.c.id),
+        query=select(reviews, decisions.c.body.label("decision_body"))
+        .outerjoin(decisions, decisions.c.id == reviews.c.decision_id)
+        .order_by(reviews.c.id),
         key=lambda r: r.decision_id,
         where=lambda r: f"reviews row {r.id} (decision {r.decision_id})",
         unjournalled="no 'review_opened' entry records it",

@@ -34,7 +34,7 @@ from refunds_plugin.ledger.attempts import (
 )
 from refunds_plugin.ledger.db import lock_ledger, write_tx
 from refunds_plugin.ledger.journal import append_entry
-from refunds_plugin.ledger.reviews import close_review
+from refunds_plugin.ledger.reviews import close_review, record_adjustment
 from refunds_plugin.ledger.tables import decisions, refund_attempts, reviews
 
 
@@ -126,6 +126,7 @@ def decide(
             if change is not None:
                 was, decision = decision, adjusted(decision, facts.payments, change)
                 changed = journal_body(was, decision, change)
+                record_adjustment(conn, decision_id, decision)
             _check_refundable(decision, facts.payments)
             written = write_attempts(
                 conn, decision_id, decision, facts, routing.route(service.config, facts), now

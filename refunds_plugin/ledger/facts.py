@@ -15,13 +15,11 @@ from typing import Any
 from sqlalchemy import (
     BindParameter,
     Connection,
-    and_,
     bindparam,
     case,
     func,
     or_,
     select,
-    true,
 )
 
 from refunds_plugin.domain import (
@@ -138,19 +136,25 @@ NOT_RECEIVED_LINE = '%"reason":"not_received"%'  # as journal.to_json writes a r
 # A request with a line like this was (at least partly) not our fault; the rest were all ours.
 CUSTOMER_REASON_LINES = tuple(f'%"reason":"{r.value}"%' for r in Reason
                               if not r.merchant_fault)
+# ... and one with a line like this was (at least partly) ours: only its customer share counts
+_OUR_FAULT = tuple(r.value for r in Reason if r.merchant_fault)
+SHOP_FAULT_LINES = tuple(f'%"reason":"{r}"%' for r in _OUR_FAULT)
 
 
-def _history_query(by_id: bool, by_email: bool) -> Any:
-    """The aggregate query for a customer known by id, by email or both (built once).
+def _history_query(by_id: bool, by_email: bool) -> tuple[Any, Any]:
+    """The queries for a customer known by id, by email or both (built once): one aggregate
+    row of their orders, payments in the request's currency and "not received" claims, and one
+    row per earlier return that may count.
 
-    Emails are stored lower-cased (``orders.upsert_order``), so an equality on the column uses
-    ``ix_orders_customer_email``; a row stored before that, with its own spelling, still
-    matches that exact spelling (``lower(customer_email)`` matched every spelling but no index
-    could serve it, so each return scanned the whole table).
+    Emails are stored lower-cased (``orders.upsert_order``): an equality uses
+    ``ix_orders_customer_email`` (``lower(customer_email)`` could use no index); a row stored
+    before that still matches its own exact spelling.
 
     Only granted returns count (approved, or approved by a person: one still waiting for a
     person, or declined by one, is not money back); only those with a line that was not our
-    fault count as refunds or credits. "Not received" claims count whenever granted.
+    fault, and of those only that line's share (``_customer_share``). What was finally granted
+    counts: an admin's change on approval (``reviews.adjusted_*``) in place of the policy's
+    figures. "Not received" claims count whenever granted.
     """
     keys = []
     if by_id:
@@ -158,79 +162,105 @@ def _history_query(by_id: bool, by_email: bool) -> Any:
     if by_email:
         keys.append(orders.c.customer_email.in_(bindparam("emails", expanding=True)))
     theirs = select(orders.c.order_id).where(or_(*keys)).scalar_subquery()
-    paid = (
+    paid = (  # only what was paid in the request's currency: JPY and USD do not add up
         select(func.coalesce(func.sum(payments.c.captured), 0))
-        .where(payments.c.order_id.in_(theirs), payments.c.status != "failed")
+        .where(payments.c.order_id.in_(theirs), payments.c.status != "failed",
+               payments.c.currency == bindparam("cur"))
         .scalar_subquery()
     )
-    of_orders = (
-        select(
-            func.count().label("order_count"),
-            func.min(orders.c.paid_at).label("first"),
-            paid.label("paid"),
-        )
-        .where(or_(*keys))
-        .subquery()
+    d, rv = decisions.c, reviews.c
+    granted = or_(d.outcome == "approve", rv.status == "approved")
+    returns = decisions.outerjoin(reviews, rv.decision_id == d.id)
+    of_theirs = (d.order_id.in_(theirs), d.kind == "return", d.outcome.in_(("approve", "review")))
+    claims = (
+        select(func.count()).select_from(returns)
+        .where(*of_theirs, granted, d.request.like(NOT_RECEIVED_LINE))
+        .scalar_subquery()
     )
-    d = decisions.c
-    granted = or_(d.outcome == "approve", reviews.c.status == "approved")
-    counted = and_(granted, or_(*(d.request.like(p) for p in CUSTOMER_REASON_LINES)))
-    recent = and_(counted, d.created_at >= bindparam("since", type_=d.created_at.type))
-    credit = d.amount - d.refund_amount  # store credit without its bonus
-
-    def total(when: Any, value: Any) -> Any:
-        return func.coalesce(func.sum(case((when, value), else_=0)), 0)
-
-    of_returns = (
+    of_orders = select(
+        func.count().label("order_count"),
+        func.min(orders.c.paid_at).label("first"),
+        paid.label("paid"),
+        claims.label("not_received"),
+    ).where(or_(*keys))
+    mixed = or_(*(d.request.like(p) for p in SHOP_FAULT_LINES))
+    counted = (
         select(
-            total(counted, d.refund_amount).label("refunded"),
-            total(counted, credit).label("credited"),
-            total(and_(recent, d.refund_amount > 0), 1).label("recent"),
-            total(recent, d.refund_amount).label("recent_amount"),
-            total(and_(recent, d.refund_amount == 0, credit > 0), 1).label("credits_recent"),
-            total(recent, credit).label("credits_recent_amount"),
-            total(and_(granted, d.request.like(NOT_RECEIVED_LINE)), 1).label("not_received"),
+            d.created_at,
+            d.currency,
+            func.coalesce(rv.adjusted_amount, d.amount).label("amount"),
+            func.coalesce(rv.adjusted_refund_amount, d.refund_amount).label("refund"),
+            # only a request with a line of ours needs its lines' amounts read
+            case((mixed, d.body), else_=None).label("body"),
         )
-        .select_from(decisions.outerjoin(reviews, reviews.c.decision_id == d.id))
-        .where(
-            d.order_id.in_(theirs),
-            d.kind == "return",
-            d.outcome.in_(("approve", "review")),
-        )
-        .subquery()
+        .select_from(returns)
+        .where(*of_theirs, granted, or_(*(d.request.like(p) for p in CUSTOMER_REASON_LINES)))
     )
-    # two one-row aggregates side by side: one statement
-    return select(of_orders, of_returns).select_from(of_orders.join(of_returns, true()))
+    return of_orders, counted
 
 
 _HISTORY = {(i, e): _history_query(i, e) for i in (True, False) for e in (True, False) if i or e}
 
 
+def _customer_share(body: str | None) -> tuple[int, int]:
+    """The part of a granted return that counts against the customer, as a fraction: what its
+    lines that were not our fault are worth over what all its lines are worth (the decision's
+    lines, before fees). A return with no line of ours counts whole."""
+    if body is None:
+        return 1, 1
+    lines = json.loads(body).get("lines") or ()
+    whole = sum(int(ln.get("amount", 0)) for ln in lines)
+    theirs = sum(int(ln.get("amount", 0)) for ln in lines
+                 if ln.get("reason") not in _OUR_FAULT)
+    return (theirs, whole) if whole > 0 else (1, 1)
+
+
 def customer_history(
-    conn: Connection, customer: Customer, now: datetime, window_days: int
+    conn: Connection, customer: Customer, now: datetime, window_days: int, currency: str
 ) -> CustomerHistory:
-    """The customer's orders, payments and past returns in one indexed aggregate query."""
+    """The customer's orders, payments and past returns, in two indexed queries.
+
+    Counts (orders, returns, claims) are across currencies; amounts (paid, refunded, credited)
+    are only those in ``currency``, the request's: no exchange rates are applied, so a return
+    in another currency adds to the counts but not to the ratio or the amounts.
+    """
     if not customer.id and not customer.email:
         return CustomerHistory(window_days=window_days)
     email = customer.email or ""
-    params = {
-        "cid": customer.id,
-        "emails": sorted({email.lower(), email}),
-        "since": now - timedelta(days=window_days),
-    }
-    h = conn.execute(_HISTORY[(bool(customer.id), bool(customer.email))], params).one()
+    params = {"cid": customer.id, "emails": sorted({email.lower(), email}), "cur": currency}
+    of_orders, counted = _HISTORY[(bool(customer.id), bool(customer.email))]
+    h = conn.execute(of_orders, params).one()
+    since = now - timedelta(days=window_days)
+    refunded = credited = recent = recent_amount = credits_recent = credits_recent_amount = 0
+    for row in conn.execute(counted, params):
+        part, whole = _customer_share(row.body)
+        refund = int(row.refund) * part // whole
+        credit = (int(row.amount) - int(row.refund)) * part // whole  # without its bonus
+        if refund <= 0 and credit <= 0:
+            continue  # only our mistakes were paid for
+        same = row.currency == currency
+        fresh = aware(row.created_at) >= since
+        if same:
+            refunded, credited = refunded + refund, credited + credit
+        if fresh and refund > 0:
+            recent += 1
+            recent_amount += refund if same else 0
+        elif fresh:
+            credits_recent += 1
+        if fresh and same:
+            credits_recent_amount += credit
     return CustomerHistory(
         total_paid=int(h.paid),
         order_count=int(h.order_count),
         first_order_at=aware(h.first),
-        total_refunded=int(h.refunded),
-        refunds_recent_count=int(h.recent),
-        refunds_recent_amount=int(h.recent_amount),
+        total_refunded=refunded,
+        refunds_recent_count=recent,
+        refunds_recent_amount=recent_amount,
         not_received_claims=int(h.not_received),
         window_days=window_days,
-        total_credited=int(h.credited),
-        credits_recent_count=int(h.credits_recent),
-        credits_recent_amount=int(h.credits_recent_amount),
+        total_credited=credited,
+        credits_recent_count=credits_recent,
+        credits_recent_amount=credits_recent_amount,
     )
 
 
@@ -266,7 +296,7 @@ def load_facts(
         refund_increment=step_for(pays, row.currency),
         returned_quantities=returned,
         shipping_refunded=shipping_refunded,
-        history=customer_history(conn, customer, now, window_days),
+        history=customer_history(conn, customer, now, window_days, row.currency),
         source=row.source,
         channel=row.channel,
     )
@@ -294,7 +324,7 @@ def facts_for(conn: Connection, order_id: str, now: datetime, window_days: int) 
         customer=customer,
         payments=pays,
         refund_increment=step_for(pays, first.currency),
-        history=customer_history(conn, customer, now, window_days),
+        history=customer_history(conn, customer, now, window_days, first.currency),
         source=pays[0].provider if pays else "stripe",
     )
 

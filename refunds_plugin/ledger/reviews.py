@@ -13,6 +13,7 @@ from typing import Any
 
 from sqlalchemy import Connection, select, update
 
+from refunds_plugin.domain import Decision
 from refunds_plugin.errors import NotFound, ReviewClosed
 from refunds_plugin.ledger.journal import append_entry, insert_ignore
 from refunds_plugin.ledger.tables import reviews
@@ -58,6 +59,49 @@ def close_review(
         if exists is None:
             raise NotFound(f"decision {decision_id} has no review", code="no_review")
         raise ReviewClosed(f"the review of decision {decision_id} was already {exists}")
+
+
+def record_adjustment(conn: Connection, decision_id: str, decision: Decision) -> None:
+    """Keep what an admin's approval changed (``decision``, the adjusted one) on the review's
+    row, where lists, exports and the customer's history read it in place of the policy's
+    figures. Called inside the approval's transaction, after ``close_review``."""
+    conn.execute(
+        update(reviews)
+        .where(reviews.c.decision_id == decision_id)
+        .values(
+            adjusted_resolution=decision.resolution_summary,
+            adjusted_amount=decision.amount,
+            adjusted_refund_amount=decision.refund_amount,
+            adjusted_credit_amount=decision.credit_amount,
+        )
+    )
+
+
+def adjusted_figures(change: Mapping[str, Any], decision: Mapping[str, Any]) -> dict[str, Any]:
+    """The ``adjusted_*`` columns as the journal says them: the ``review_decided`` entry's
+    ``adjusted`` body and the decision's body (JSON forms). A change that keeps a refund and
+    a credit side by side keeps the policy's credits as they were (``intake.adjustments``), so
+    the decision's credits are the credit part and the rest is refund."""
+    amount, bonus = int(change["amount"]), int(change.get("bonus", 0))
+    kinds = str(change["resolution"]).split("+")
+    if "refund" not in kinds:
+        refund = 0
+    elif "credit" not in kinds:
+        refund = amount
+    else:
+        kept = sum(int(r.get("amount", 0)) for r in decision.get("resolutions", ())
+                   if r.get("kind") == "credit")
+        refund = amount - kept
+    return {
+        "adjusted_resolution": change["resolution"],
+        "adjusted_amount": amount,
+        "adjusted_refund_amount": refund,
+        "adjusted_credit_amount": amount + bonus - refund,
+    }
+
+
+ADJUSTED = ("adjusted_resolution", "adjusted_amount", "adjusted_refund_amount",
+            "adjusted_credit_amount")
 
 
 def review_why(trace: Iterable[Mapping[str, Any]]) -> str:

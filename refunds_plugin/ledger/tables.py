@@ -188,6 +188,14 @@ reviews = Table(
     Column("decided_by", String(255), nullable=True),
     Column("note", Text, nullable=True),
     Column("decided_at", DateTime(timezone=True), nullable=True),
+    # What an admin's approval changed (``intake.adjustments``), in the ``decisions`` row's own
+    # terms, so every reader can take COALESCE(adjusted_…, decisions.…): the decision keeps what
+    # the policy said (its hash is in the chain). NULL when nothing was changed. ``verify``
+    # holds them up to the ``adjusted`` body of the ``review_decided`` entry.
+    Column("adjusted_resolution", String(32), nullable=True),
+    Column("adjusted_amount", BigInteger, nullable=True),
+    Column("adjusted_refund_amount", BigInteger, nullable=True),
+    Column("adjusted_credit_amount", BigInteger, nullable=True),  # with any bonus, as decisions
     UniqueConstraint("decision_id", name="uq_reviews_decision_id"),
 )
 

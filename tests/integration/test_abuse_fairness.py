@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Iterator
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -173,3 +173,55 @@ def test_a_customer_of_long_standing_is_not_reviewed_for_being_busy(
     saw = _abuse(shop, "o6")["saw"]
     assert (saw["orders"], saw["total_paid"], saw["recent_count"], saw["refund_count_limit"]) \
         == (54, 380470, 6, 15)
+
+
+def _two_line_order(shop: Shop, order_id: str, email: str, amounts: tuple[int, int],
+                    currency: str = "USD") -> None:
+    paid = (shop.now - timedelta(days=3)).isoformat()
+    shop.send("order.paid", {"order": {
+        "id": order_id, "currency": currency, "paid_at": paid, "delivered_at": paid,
+        "customer": {"id": f"cus_{email.split('@')[0]}", "email": email},
+        "lines": [{"id": f"l{n + 1}", "sku": f"SKU{n}", "name": name, "quantity": 1,
+                   "unit_amount": amount}
+                  for n, (name, amount) in enumerate(zip(("Lamp", "Mug"), amounts, strict=True))],
+        "shipping_amount": 0, "total_amount": sum(amounts),
+        "payment": {"provider": "storefront", "reference": f"pay_{order_id}",
+                    "amount": sum(amounts)},
+    }})
+
+
+def test_only_the_customer_reason_share_of_a_mixed_earlier_return_counts(
+    make_shop: MakeShop
+) -> None:
+    shop = make_shop(NO_HASSLE)
+    _two_line_order(shop, "o0", "ann@example.com", (8000, 2000))
+    shop.order("o1", 5000, "ann@example.com", currency="USD")
+    mixed = shop.send("return.requested", {"return": {
+        "id": "r-o0", "order_id": "o0", "preferred_resolution": "refund",
+        "lines": [{"line_id": "l1", "quantity": 1, "reason": "damaged"},
+                  {"line_id": "l2", "quantity": 1, "reason": "changed_mind"}]}})
+    assert _outcome(mixed) == ("approve", "approved", 10000, 0)
+
+    answer = _ask(shop, "o1", "changed_mind")
+
+    # before: the whole 100.00 counted, the damaged lamp too: 66.7% of 150.00 came back
+    assert _outcome(answer) == ("approve", "approved", 5000, 0)
+    saw = _abuse(shop, "o1")["saw"]
+    assert (saw["total_paid"], saw["total_refunded"], saw["recent_count"],
+            saw["recent_amount"], saw["signals"]) == (15000, 2000, 1, 2000, [])
+
+
+def test_amounts_in_another_currency_are_not_added_to_the_ratio(make_shop: MakeShop) -> None:
+    """No exchange rates: a JPY refund neither adds to nor is divided by USD paid."""
+    shop = make_shop(NO_HASSLE)
+    shop.order("o0", 30000, "ann@example.com", currency="JPY")
+    shop.order("o1", 10000, "ann@example.com", currency="USD")
+    assert _outcome(_ask(shop, "o0", "changed_mind")) == ("approve", "approved", 30000, 0)
+
+    answer = _ask(shop, "o1", "changed_mind")
+
+    # before: 30000 "refunded" of 40000 "paid" (75%), JPY and USD summed as one number
+    assert _outcome(answer) == ("approve", "approved", 10000, 0)
+    saw = _abuse(shop, "o1")["saw"]
+    assert (saw["total_paid"], saw["total_refunded"], saw["recent_count"],
+            saw["recent_amount"], saw["orders"]) == (10000, 0, 1, 0, 2)

@@ -16,4 +16,6 @@ def test_a_month_under_no_hassle_leaves_normal_customers_alone(tmp_path: Path) -
     assert report.reviews > 0  # the signals still work: serial returners are looked at
     assert report.unexplained == 0
     assert sum(report.signals.values()) >= report.reviews
-    assert dict(report.signals) == {"refund_ratio": 4}
+    # 4 before only the customer-reason share of a mixed earlier return counted: the other two
+    # rested on damaged / not-as-described lines of serial returners' whole-order returns
+    assert dict(report.signals) == {"refund_ratio": 2}

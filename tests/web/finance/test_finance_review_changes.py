@@ -103,6 +103,16 @@ def test_an_admin_gives_a_lower_amount_as_store_credit(review: Review) -> None:
     assert status == 303
     assert review.rows("SELECT kind, amount, bonus FROM refund_attempts") == [("credit", 5000, 0)]
     assert verify_ledger(review.shop.runtime.engine) == []
+    review.shop.pay_out()
+    # what was finally decided, not the policy's 94.05 EUR refund, on the page and in the API
+    page = review.admin.get("/finance/?resolution=credit").get_data(as_text=True)
+    assert "50.00 EUR" in page and "94.05" not in page
+    secret = create_token(review.shop.runtime.engine, "Fin", "finance", review.shop.now).secret
+    [row] = review.admin.get("/api/decisions", headers={"Authorization": f"Bearer {secret}"}
+                             ).get_json()["data"]
+    assert (row["resolution"], row["amount"], row["refund_amount"], row["credit_amount"],
+            row["amount_text"], row["adjusted"], row["money_status"]) == (
+        "credit", 5000, 0, 5000, "50.00 EUR", "the policy said refund 94.05 EUR", "dry_run")
 
 
 @pytest.mark.parametrize(("form", "message"), [
