@@ -15,6 +15,8 @@ does: a detached RS256 JWS over the exact body bytes, key named by ``kid``, JWKS
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
+from datetime import datetime
 from decimal import ROUND_DOWN, ROUND_HALF_UP, Decimal
 from typing import Any
 
@@ -106,8 +108,15 @@ def product(
 
 
 class FakeSaleor(PaymentApp):
-    def __init__(self, mock: responses.RequestsMock, *, currency: str = "USD") -> None:
+    def __init__(
+        self,
+        mock: responses.RequestsMock,
+        *,
+        currency: str = "USD",
+        clock: Callable[[], datetime] | None = None,
+    ) -> None:
         self.mock = mock
+        self.clock = clock
         self.currency = currency
         self.keys: list[tuple[str, rsa.RSAPrivateKey]] = [("kid-1", rsa_key("one"))]
         self.jwks_fetches = 0

@@ -5,7 +5,8 @@ refund moves money from charged to refunded), a refund request sits in ``refundP
 until the app answers, and a failed one gives it back. The app answers a granted refund's
 request later, from a Celery task, after the mutation has answered: ``decline_next`` queues a
 REFUND_FAILURE (or Saleor giving up after the app's 5xx answers) that lands before the next
-request reaches the fake, and Saleor sends no order webhook for it (only the grant's status
+request reaches the fake (or, with ``after_s``, the first request once that many seconds of
+the test clock have passed), and Saleor sends no order webhook for it (only the grant's status
 changes). A refund made at the payment provider itself (``refund_outside``) and a merchant
 re-requesting a failed grant in the Dashboard (``dashboard_rerequest``) are here too.
 """
@@ -13,6 +14,7 @@ re-requesting a failed grant in the Dashboard (``dashboard_rerequest``) are here
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -25,8 +27,11 @@ class PaymentApp:
 
     orders: dict[str, dict[str, Any]]
     _n: int
-    deferred: list[Callable[[], None]]  # Celery tasks: run before the next request is answered
-    declines: list[str]  # "failure" | "5xx": how the app answers the next granted-refund requests
+    # Celery tasks: run before the next request is answered (from their due time, if any)
+    deferred: list[tuple[datetime | None, Callable[[], None]]]
+    # ("failure" | "5xx", seconds later or None): how the app answers the next grant requests
+    declines: list[tuple[str, float | None]]
+    clock: Callable[[], datetime] | None  # the test's clock, for answers that come later
     answer_before_reply = False  # the app's answer is booked before Saleor answers the mutation
 
     def _id(self, prefix: str) -> str:
@@ -103,23 +108,35 @@ class PaymentApp:
         grant["updatedAt"] = f"2026-11-24T13:00:{self._n:02d}+00:00"
         self._touch(order)
 
-    def decline_next(self, how: str = "failure") -> None:
+    def decline_next(self, how: str = "failure", *, after_s: float | None = None) -> None:
         """The next granted-refund request is declined by the app (``failure``: it answers
         REFUND_FAILURE; ``5xx``: Saleor retries the app's 5xx answers five times, then writes
-        REFUND_FAILURE). Either way the grant ends FAILURE and no order webhook is sent."""
-        self.declines.append(how)
+        REFUND_FAILURE). Either way the grant ends FAILURE and no order webhook is sent.
+        ``after_s``: Saleor knows it that many seconds (of ``clock``) after the request, e.g.
+        once its retries of the app's 5xx answers run out."""
+        assert after_s is None or self.clock is not None, "a later answer needs the test clock"
+        self.declines.append((how, after_s))
 
     def _requested(self, order: dict[str, Any], grant: dict[str, Any]) -> None:
         """Saleor queued TRANSACTION_REFUND_REQUESTED; the app answers from a Celery task."""
         if self.declines:
-            self.declines.pop(0)
-            self.deferred.append(lambda: self._answer_grant(order, grant, "failure"))
+            _how, after_s = self.declines.pop(0)
+            due = None if after_s is None or self.clock is None else (
+                self.clock() + timedelta(seconds=after_s))
+            self.deferred.append((due, lambda: self._answer_grant(order, grant, "failure")))
         if self.answer_before_reply:
             self.run_tasks()
 
     def run_tasks(self) -> None:
-        while self.deferred:
-            self.deferred.pop(0)()
+        """Run the tasks that are due, in order; later ones wait for their time."""
+        now = self.clock() if self.clock is not None else None
+        waiting = []
+        for due, task in self.deferred:
+            if due is None or (now is not None and now >= due):
+                task()
+            else:
+                waiting.append((due, task))
+        self.deferred = waiting
 
     # --- outside this app ---------------------------------------------------------------------
     def refund_outside(self, order_id: str, amount: str, tx_id: str | None = None) -> None:
