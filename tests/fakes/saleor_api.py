@@ -26,7 +26,7 @@ import responses
 from cryptography.hazmat.primitives.asymmetric import rsa
 from jwt.algorithms import RSAAlgorithm
 
-from tests.fakes.saleor_payment_app import PAYMENT_APP, PaymentApp
+from tests.fakes.saleor_payment_app import GIFT_CARD_GATEWAY, PAYMENT_APP, PaymentApp
 
 API_URL = "https://shop.example.com/graphql/"
 JWKS_URL = "https://shop.example.com/.well-known/jwks.json"
@@ -126,6 +126,7 @@ class FakeSaleor(PaymentApp):
         self.fail: dict[str, list[Any]] = {}  # operation → queued failures
         self.deferred = []
         self.declines = []
+        self.gateway = {}
         self.token = TOKEN
         self.app_id = APP_ID  # removing and installing the app again gives a new App
         self._n = 0
@@ -161,6 +162,8 @@ class FakeSaleor(PaymentApp):
         fulfilled: bool = True,
         voucher: str | None = None,  # an order voucher (ENTIRE_ORDER), spread over the lines
         created_by: dict[str, Any] | None = None,  # who created the transaction (PAYMENT_APP)
+        actions: tuple[str, ...] = ("REFUND",),  # what the transaction's owner still offers
+        gift_card_payment: bool = False,  # paid with a gift card through Saleor's own gateway
     ) -> dict[str, Any]:
         cur = self.currency
         lines = lines or [("T3JkZXJMaW5lOjE=", 2, "10.00")]
@@ -201,8 +204,8 @@ class FakeSaleor(PaymentApp):
             "fulfillments": fulfillments,
             "transactions": [{
                 "id": "VHJhbnNhY3Rpb25JdGVtOjE=", "name": "Credit card", "pspReference": "psp_1",
-                "createdAt": paid_at, "actions": ["REFUND"],
-                "createdBy": dict(created_by or PAYMENT_APP),
+                "createdAt": paid_at, "actions": list(actions),
+                "createdBy": None if gift_card_payment else dict(created_by or PAYMENT_APP),
                 "chargedAmount": money(str(total), cur),
                 "refundedAmount": money("0", cur), "refundPendingAmount": money("0", cur),
                 "events": [{"id": "ev1", "type": "CHARGE_SUCCESS", "createdAt": paid_at,
@@ -210,6 +213,8 @@ class FakeSaleor(PaymentApp):
             }],
             "grantedRefunds": [],
         }
+        if gift_card_payment:
+            self.gateway[order["transactions"][0]["id"]] = GIFT_CARD_GATEWAY
         self.orders[order_id] = order
         return order
 
