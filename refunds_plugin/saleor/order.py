@@ -58,7 +58,7 @@ class TransactionEvent:
 @dataclass(frozen=True)
 class SaleorPayment:
     reference: str  # TransactionItem id
-    captured: int  # chargedAmount + refundedAmount: Saleor's chargedAmount is net of refunds
+    captured: int  # charged + refunded + refundPending: Saleor's chargedAmount is net of both
     refunded: int
     pending: int
     created: datetime | None = None  # Saleor's createdAt: which payment came first
@@ -196,9 +196,11 @@ def order_from_saleor(
     payments = tuple(
         SaleorPayment(
             reference=tx["id"],
-            # Saleor moves refunded money out of chargedAmount: what was captured is both
+            # Saleor moves a refund request out of chargedAmount into refundPendingAmount, and on
+            # success into refundedAmount: what was captured is all three
             captured=minor(tx.get("chargedAmount"), currency)
-            + minor(tx.get("refundedAmount"), currency),
+            + minor(tx.get("refundedAmount"), currency)
+            + minor(tx.get("refundPendingAmount"), currency),
             refunded=minor(tx.get("refundedAmount"), currency),
             pending=minor(tx.get("refundPendingAmount"), currency),
             created=_when(tx.get("createdAt")),

@@ -352,12 +352,11 @@ class FakeSaleor(PaymentApp):
                     return {field: self._error("REFUND_ALREADY_PROCESSED")}
                 if not self.owned(tx):
                     return {field: self._error("MISSING_TRANSACTION_ACTION_REQUEST_WEBHOOK")}
-                available = tx["chargedAmount"]["amount"] - tx["refundPendingAmount"]["amount"]
-                if grant["amount"]["amount"] > available:
+                # pending requests are already out of chargedAmount
+                if grant["amount"]["amount"] > tx["chargedAmount"]["amount"]:
                     return {field: self._error("AMOUNT_GREATER_THAN_AVAILABLE")}
                 grant["status"] = "PENDING"  # a FAILURE grant may be requested again
-                tx["refundPendingAmount"]["amount"] += grant["amount"]["amount"]
-                order["totalRefundPending"]["amount"] += grant["amount"]["amount"]
+                self._pend(order, tx, grant["amount"]["amount"])
                 asked = self._event(tx, "REFUND_REQUEST", grant["amount"])
                 grant["transactionEvents"] = [*grant.get("transactionEvents", []), {"id": asked}]
                 self._touch(order)
@@ -382,8 +381,7 @@ class FakeSaleor(PaymentApp):
                     return {field: self._error("MISSING_TRANSACTION_ACTION_REQUEST_WEBHOOK")}
                 # Saleor clamps the amount to what the transaction has charged
                 amount = min(Decimal(v["amount"]), tx["chargedAmount"]["amount"])
-                tx["refundPendingAmount"]["amount"] += amount
-                order["totalRefundPending"]["amount"] += amount
+                self._pend(order, tx, amount)
                 tx["events"].append({
                     "id": self._id("ev"), "type": "REFUND_REQUEST",
                     "createdAt": f"2026-11-24T12:30:{self._n:02d}+00:00", "pspReference": None,

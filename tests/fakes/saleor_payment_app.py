@@ -1,8 +1,9 @@
 """What the payment app behind a fake Saleor transaction does, and how Saleor books it.
 
-Saleor's amounts as a live 3.23 keeps them: ``chargedAmount`` is net of refunds (a successful
-refund moves money from charged to refunded), a refund request sits in ``refundPendingAmount``
-until the app answers, and a failed one gives it back. The app answers a granted refund's
+Saleor's amounts as a live 3.23 keeps them (``transaction_item_calculations``): a refund
+request moves its amount out of ``chargedAmount`` into ``refundPendingAmount`` until the app
+answers; a success moves it on to ``refundedAmount`` (so ``chargedAmount`` is net of refunds), a
+failure gives it back to ``chargedAmount``. The app answers a granted refund's
 request later, from a Celery task, after the mutation has answered: ``decline_next`` queues a
 REFUND_FAILURE (or Saleor giving up after the app's 5xx answers) that lands before the next
 request reaches the fake (or, with ``after_s``, the first request once that many seconds of
@@ -53,16 +54,23 @@ class PaymentApp:
         return next(tx for tx in order["transactions"] if tx["id"] == tx_id)
 
     @staticmethod
+    def _pend(order: dict[str, Any], tx: dict[str, Any], amount: Decimal) -> None:
+        """A refund of ``amount`` requested: Saleor moves it from charged to pending."""
+        tx["refundPendingAmount"]["amount"] += amount
+        order["totalRefundPending"]["amount"] += amount
+        tx["chargedAmount"]["amount"] -= amount
+        order["totalCharged"]["amount"] -= amount
+
+    @staticmethod
     def _book(order: dict[str, Any], tx: dict[str, Any], amount: Decimal, outcome: str) -> None:
-        """A pending refund of ``amount`` answered: ``success`` moves it from charged to
-        refunded; ``failure`` leaves charged as it was."""
+        """A pending refund of ``amount`` answered: ``success`` moves it from pending to
+        refunded; ``failure`` gives it back to charged."""
         tx["refundPendingAmount"]["amount"] -= amount
         order["totalRefundPending"]["amount"] -= amount
-        if outcome == "success":
-            tx["refundedAmount"]["amount"] += amount
-            tx["chargedAmount"]["amount"] -= amount
-            order["totalRefunded"]["amount"] += amount
-            order["totalCharged"]["amount"] -= amount
+        moved_to = ("refundedAmount", "totalRefunded") if outcome == "success" else (
+            "chargedAmount", "totalCharged")
+        tx[moved_to[0]]["amount"] += amount
+        order[moved_to[1]]["amount"] += amount
 
     gateway: dict[str, str]  # transaction id -> Saleor's own gateway that took it
 
@@ -156,10 +164,20 @@ class PaymentApp:
         order = self.orders[order_id]
         tx = self._tx(order, tx_id) if tx_id else order["transactions"][0]
         value = Decimal(amount)
-        tx["refundPendingAmount"]["amount"] += value
-        order["totalRefundPending"]["amount"] += value
+        self._pend(order, tx, value)
         self._book(order, tx, value, "success")
         self._event(tx, "REFUND_SUCCESS", {"amount": value, "currency": tx["chargedAmount"][
+            "currency"]})
+        self._touch(order)
+
+    def request_outside(self, order_id: str, amount: str) -> None:
+        """Staff ask the payment app for a refund in Saleor's Dashboard; it has not answered
+        yet: the amount sits in ``refundPendingAmount``, out of ``chargedAmount``."""
+        order = self.orders[order_id]
+        tx = order["transactions"][0]
+        value = Decimal(amount)
+        self._pend(order, tx, value)
+        self._event(tx, "REFUND_REQUEST", {"amount": value, "currency": tx["chargedAmount"][
             "currency"]})
         self._touch(order)
 
@@ -170,8 +188,7 @@ class PaymentApp:
                 if grant["id"] == grant_id:
                     assert grant["status"] == "FAILURE"
                     tx = self._tx(order, grant["transaction"]["id"])
-                    tx["refundPendingAmount"]["amount"] += grant["amount"]["amount"]
-                    order["totalRefundPending"]["amount"] += grant["amount"]["amount"]
+                    self._pend(order, tx, grant["amount"]["amount"])
                     grant["status"] = "PENDING"
                     self._touch(order)
                     return grant
