@@ -101,9 +101,12 @@ def build(
     return Runtime(config, engine, policy, providers, service, executor, saleor)
 
 
-def watch_saleor(executor: Executor, service: Service) -> None:
+def watch_saleor(executor: Executor, service: Service) -> SaleorPoller:
     """The executor's loop also re-queries Saleor orders whose refunds are still ``sent``:
-    a declined refund sends no webhook (``execution.poller``)."""
-    executor.poller = SaleorPoller(
+    a declined refund sends no webhook (``execution.poller``). Returns the poller (``worker
+    --once`` runs one round of it itself)."""
+    poller = SaleorPoller(
         service.engine, service.saleor_requery, service.clock, observe=observe_saleor_poll
-    ).poll_once
+    )
+    executor.poller = poller.poll_once
+    return poller

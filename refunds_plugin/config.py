@@ -77,6 +77,12 @@ def money_modes(config: Config) -> dict[str, str]:
     }
 
 
+def no_money_moves(config: Config) -> bool:
+    """True when no provider moves money (every one a dry run or off): the only case a page or
+    probe about the service as a whole may say "test mode"."""
+    return "live" not in money_modes(config).values()
+
+
 _MODE_TEXT = {
     ("stripe", "live"): "stripe LIVE (money moves)",
     ("stripe", "dry_run"): "stripe DRY RUN (no money moves: REFUNDS_STRIPE_API_KEY is not set)",

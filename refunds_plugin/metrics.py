@@ -136,8 +136,8 @@ PROVIDER_SECONDS = Histogram(
 SALEOR_POLLS = Counter(
     "refunds_saleor_polls_total",
     "Saleor refund attempts still sent or unknown whose order was re-queried, by what the "
-    "re-query found: settled, unchanged, gave_up (the last poll; a webhook settles it later) "
-    "or error (this process).",
+    "re-query found: settled, unchanged (looked at again, never given up on) or error "
+    "(this process).",
     ("outcome",),
 )
 REGISTRY.register(WEBHOOK_SECONDS)

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from flask import Blueprint, Response, current_app, jsonify
 
-from refunds_plugin.config import money_modes
+from refunds_plugin.config import money_modes, no_money_moves
 from refunds_plugin.ledger.attempts import backlog
 
 bp = Blueprint("health", __name__)
@@ -28,7 +28,7 @@ def healthz() -> tuple[Response, int]:
             "status": "ok",
             "database": "ok",
             "policy": {"name": runtime.policy.name, "hash": runtime.policy.content_hash},
-            "dry_run": runtime.config.dry_run,  # Stripe's mode, kept for existing probes
+            "dry_run": no_money_moves(runtime.config),  # true only when no provider moves money
             "money": money_modes(runtime.config),  # per provider: live | dry_run | off
             "executor": {
                 "running_here": runtime.executor is not None,

@@ -127,7 +127,8 @@ def drained_text(states: Counter[str]) -> str:
 @click.option("--worker-id", default=None, help="Name this worker in claims and logs.")
 @click.option("--metrics-port", default=None, type=int, help="Serve GET /metrics on this port.")
 def worker(once: bool, worker_id: str | None, metrics_port: int | None) -> None:
-    """Run a refund executor: claim due attempts, call the provider, record the outcome.
+    """Run a refund executor: claim due attempts, call the provider, record the outcome, and
+    re-query Saleor orders whose refunds wait for an outcome no webhook will bring.
 
     Any number may run against one PostgreSQL; SIGTERM finishes the current attempt and hands
     back the rest.
@@ -145,11 +146,18 @@ def worker(once: bool, worker_id: str | None, metrics_port: int | None) -> None:
         worker_id=worker_id,
         observe=observe_provider,
     )
-    watch_saleor(ex, runtime.service)
+    poller = watch_saleor(ex, runtime.service)
     if metrics_port is not None:
         serve_metrics(os.environ.get("REFUNDS_METRICS_HOST", "127.0.0.1"), metrics_port)
     if once:
         click.echo(drained_text(ex.drain()))
+        # a declined Saleor refund sends no webhook: cron's worker asks Saleor about the
+        # waiting ones too (every one whose look is due; this process keeps no schedule)
+        if orders := poller.poll_once():
+            found = ", ".join(f"{n} {outcome}" for outcome, n in sorted(poller.last.items()))
+            click.echo(f"saleor: re-queried {orders} order(s) whose refunds were waiting: "
+                       f"{found}")
+        runtime.engine.dispose()
         return
     stopped = threading.Event()
 

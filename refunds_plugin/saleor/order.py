@@ -58,7 +58,7 @@ class TransactionEvent:
 @dataclass(frozen=True)
 class SaleorPayment:
     reference: str  # TransactionItem id
-    captured: int  # chargedAmount + refundedAmount: Saleor's chargedAmount is net of refunds
+    captured: int  # charged + refunded + refundPending: Saleor's chargedAmount is net of both
     refunded: int
     pending: int
     created: datetime | None = None  # Saleor's createdAt: which payment came first
@@ -101,10 +101,22 @@ def _paid_at(order: dict[str, Any]) -> datetime | None:
 
 
 def refund_blocked(tx: dict[str, Any]) -> str | None:
-    """Why Saleor cannot refund this transaction, or None: it sends TRANSACTION_REFUND_REQUESTED
-    only to the active app that created it (else MISSING_TRANSACTION_ACTION_REQUEST_WEBHOOK)."""
+    """Why Saleor cannot refund this transaction, or None.
+
+    Saleor refunds only a transaction whose ``actions`` still offer REFUND (its owner sets
+    them: a payment refunded in full, or one only authorized, offers none). It then sends
+    TRANSACTION_REFUND_REQUESTED to the active app that created it (else
+    MISSING_TRANSACTION_ACTION_REQUEST_WEBHOOK) — except a payment taken by Saleor's own
+    gift-card gateway (3.22+), which it refunds itself onto the card: that transaction has an
+    app identifier but no App, so ``createdBy`` is null. A null ``createdBy`` offering REFUND is
+    therefore taken as refundable (an app removed since it took the payment looks the same: that
+    refund fails and goes to a person); a staff user's transaction, or a switched-off app's, is
+    not."""
+    if "REFUND" not in (tx.get("actions") or []):
+        return ("The payment provider no longer offers a refund of this order's payment, so it "
+                "can't be refunded automatically")
     by = tx.get("createdBy") or {}
-    if by.get("__typename") == "App" and by.get("isActive"):
+    if not by or (by.get("__typename") == "App" and by.get("isActive")):
         return None
     if by.get("__typename") == "App":
         return ("The payment app that took this order's payment is switched off, so it can't "
@@ -184,9 +196,11 @@ def order_from_saleor(
     payments = tuple(
         SaleorPayment(
             reference=tx["id"],
-            # Saleor moves refunded money out of chargedAmount: what was captured is both
+            # Saleor moves a refund request out of chargedAmount into refundPendingAmount, and on
+            # success into refundedAmount: what was captured is all three
             captured=minor(tx.get("chargedAmount"), currency)
-            + minor(tx.get("refundedAmount"), currency),
+            + minor(tx.get("refundedAmount"), currency)
+            + minor(tx.get("refundPendingAmount"), currency),
             refunded=minor(tx.get("refundedAmount"), currency),
             pending=minor(tx.get("refundPendingAmount"), currency),
             created=_when(tx.get("createdAt")),

@@ -15,6 +15,8 @@ does: a detached RS256 JWS over the exact body bytes, key named by ``kid``, JWKS
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
+from datetime import datetime
 from decimal import ROUND_DOWN, ROUND_HALF_UP, Decimal
 from typing import Any
 
@@ -24,7 +26,7 @@ import responses
 from cryptography.hazmat.primitives.asymmetric import rsa
 from jwt.algorithms import RSAAlgorithm
 
-from tests.fakes.saleor_payment_app import PAYMENT_APP, PaymentApp
+from tests.fakes.saleor_payment_app import GIFT_CARD_GATEWAY, PAYMENT_APP, PaymentApp
 
 API_URL = "https://shop.example.com/graphql/"
 JWKS_URL = "https://shop.example.com/.well-known/jwks.json"
@@ -106,8 +108,15 @@ def product(
 
 
 class FakeSaleor(PaymentApp):
-    def __init__(self, mock: responses.RequestsMock, *, currency: str = "USD") -> None:
+    def __init__(
+        self,
+        mock: responses.RequestsMock,
+        *,
+        currency: str = "USD",
+        clock: Callable[[], datetime] | None = None,
+    ) -> None:
         self.mock = mock
+        self.clock = clock
         self.currency = currency
         self.keys: list[tuple[str, rsa.RSAPrivateKey]] = [("kid-1", rsa_key("one"))]
         self.jwks_fetches = 0
@@ -117,6 +126,7 @@ class FakeSaleor(PaymentApp):
         self.fail: dict[str, list[Any]] = {}  # operation → queued failures
         self.deferred = []
         self.declines = []
+        self.gateway = {}
         self.token = TOKEN
         self.app_id = APP_ID  # removing and installing the app again gives a new App
         self._n = 0
@@ -152,6 +162,8 @@ class FakeSaleor(PaymentApp):
         fulfilled: bool = True,
         voucher: str | None = None,  # an order voucher (ENTIRE_ORDER), spread over the lines
         created_by: dict[str, Any] | None = None,  # who created the transaction (PAYMENT_APP)
+        actions: tuple[str, ...] = ("REFUND",),  # what the transaction's owner still offers
+        gift_card_payment: bool = False,  # paid with a gift card through Saleor's own gateway
     ) -> dict[str, Any]:
         cur = self.currency
         lines = lines or [("T3JkZXJMaW5lOjE=", 2, "10.00")]
@@ -192,8 +204,8 @@ class FakeSaleor(PaymentApp):
             "fulfillments": fulfillments,
             "transactions": [{
                 "id": "VHJhbnNhY3Rpb25JdGVtOjE=", "name": "Credit card", "pspReference": "psp_1",
-                "createdAt": paid_at, "actions": ["REFUND"],
-                "createdBy": dict(created_by or PAYMENT_APP),
+                "createdAt": paid_at, "actions": list(actions),
+                "createdBy": None if gift_card_payment else dict(created_by or PAYMENT_APP),
                 "chargedAmount": money(str(total), cur),
                 "refundedAmount": money("0", cur), "refundPendingAmount": money("0", cur),
                 "events": [{"id": "ev1", "type": "CHARGE_SUCCESS", "createdAt": paid_at,
@@ -201,6 +213,8 @@ class FakeSaleor(PaymentApp):
             }],
             "grantedRefunds": [],
         }
+        if gift_card_payment:
+            self.gateway[order["transactions"][0]["id"]] = GIFT_CARD_GATEWAY
         self.orders[order_id] = order
         return order
 
@@ -338,12 +352,11 @@ class FakeSaleor(PaymentApp):
                     return {field: self._error("REFUND_ALREADY_PROCESSED")}
                 if not self.owned(tx):
                     return {field: self._error("MISSING_TRANSACTION_ACTION_REQUEST_WEBHOOK")}
-                available = tx["chargedAmount"]["amount"] - tx["refundPendingAmount"]["amount"]
-                if grant["amount"]["amount"] > available:
+                # pending requests are already out of chargedAmount
+                if grant["amount"]["amount"] > tx["chargedAmount"]["amount"]:
                     return {field: self._error("AMOUNT_GREATER_THAN_AVAILABLE")}
                 grant["status"] = "PENDING"  # a FAILURE grant may be requested again
-                tx["refundPendingAmount"]["amount"] += grant["amount"]["amount"]
-                order["totalRefundPending"]["amount"] += grant["amount"]["amount"]
+                self._pend(order, tx, grant["amount"]["amount"])
                 asked = self._event(tx, "REFUND_REQUEST", grant["amount"])
                 grant["transactionEvents"] = [*grant.get("transactionEvents", []), {"id": asked}]
                 self._touch(order)
@@ -368,8 +381,7 @@ class FakeSaleor(PaymentApp):
                     return {field: self._error("MISSING_TRANSACTION_ACTION_REQUEST_WEBHOOK")}
                 # Saleor clamps the amount to what the transaction has charged
                 amount = min(Decimal(v["amount"]), tx["chargedAmount"]["amount"])
-                tx["refundPendingAmount"]["amount"] += amount
-                order["totalRefundPending"]["amount"] += amount
+                self._pend(order, tx, amount)
                 tx["events"].append({
                     "id": self._id("ev"), "type": "REFUND_REQUEST",
                     "createdAt": f"2026-11-24T12:30:{self._n:02d}+00:00", "pspReference": None,

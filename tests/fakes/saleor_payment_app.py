@@ -1,11 +1,13 @@
 """What the payment app behind a fake Saleor transaction does, and how Saleor books it.
 
-Saleor's amounts as a live 3.23 keeps them: ``chargedAmount`` is net of refunds (a successful
-refund moves money from charged to refunded), a refund request sits in ``refundPendingAmount``
-until the app answers, and a failed one gives it back. The app answers a granted refund's
+Saleor's amounts as a live 3.23 keeps them (``transaction_item_calculations``): a refund
+request moves its amount out of ``chargedAmount`` into ``refundPendingAmount`` until the app
+answers; a success moves it on to ``refundedAmount`` (so ``chargedAmount`` is net of refunds), a
+failure gives it back to ``chargedAmount``. The app answers a granted refund's
 request later, from a Celery task, after the mutation has answered: ``decline_next`` queues a
 REFUND_FAILURE (or Saleor giving up after the app's 5xx answers) that lands before the next
-request reaches the fake, and Saleor sends no order webhook for it (only the grant's status
+request reaches the fake (or, with ``after_s``, the first request once that many seconds of
+the test clock have passed), and Saleor sends no order webhook for it (only the grant's status
 changes). A refund made at the payment provider itself (``refund_outside``) and a merchant
 re-requesting a failed grant in the Dashboard (``dashboard_rerequest``) are here too.
 """
@@ -13,11 +15,16 @@ re-requesting a failed grant in the Dashboard (``dashboard_rerequest``) are here
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
 PAYMENT_APP = {"__typename": "App", "id": "QXBwOjI=", "isActive": True}
 STAFF = {"__typename": "User"}  # a transaction a staff user created: no app can refund it
+# Saleor's own gift-card gateway (3.22+, ``saleor.io.gift-card-payment-gateway``): the
+# transaction has an app identifier but no App, so ``createdBy`` is null; Saleor refunds it
+# itself, in the request, putting the money back on the gift card
+GIFT_CARD_GATEWAY = "saleor.io.gift-card-payment-gateway"
 
 
 class PaymentApp:
@@ -25,8 +32,11 @@ class PaymentApp:
 
     orders: dict[str, dict[str, Any]]
     _n: int
-    deferred: list[Callable[[], None]]  # Celery tasks: run before the next request is answered
-    declines: list[str]  # "failure" | "5xx": how the app answers the next granted-refund requests
+    # Celery tasks: run before the next request is answered (from their due time, if any)
+    deferred: list[tuple[datetime | None, Callable[[], None]]]
+    # ("failure" | "5xx", seconds later or None): how the app answers the next grant requests
+    declines: list[tuple[str, float | None]]
+    clock: Callable[[], datetime] | None  # the test's clock, for answers that come later
     answer_before_reply = False  # the app's answer is booked before Saleor answers the mutation
 
     def _id(self, prefix: str) -> str:
@@ -44,22 +54,32 @@ class PaymentApp:
         return next(tx for tx in order["transactions"] if tx["id"] == tx_id)
 
     @staticmethod
-    def _book(order: dict[str, Any], tx: dict[str, Any], amount: Decimal, outcome: str) -> None:
-        """A pending refund of ``amount`` answered: ``success`` moves it from charged to
-        refunded; ``failure`` leaves charged as it was."""
-        tx["refundPendingAmount"]["amount"] -= amount
-        order["totalRefundPending"]["amount"] -= amount
-        if outcome == "success":
-            tx["refundedAmount"]["amount"] += amount
-            tx["chargedAmount"]["amount"] -= amount
-            order["totalRefunded"]["amount"] += amount
-            order["totalCharged"]["amount"] -= amount
+    def _pend(order: dict[str, Any], tx: dict[str, Any], amount: Decimal) -> None:
+        """A refund of ``amount`` requested: Saleor moves it from charged to pending."""
+        tx["refundPendingAmount"]["amount"] += amount
+        order["totalRefundPending"]["amount"] += amount
+        tx["chargedAmount"]["amount"] -= amount
+        order["totalCharged"]["amount"] -= amount
 
     @staticmethod
-    def owned(tx: dict[str, Any]) -> bool:
-        """Saleor sends TRANSACTION_REFUND_REQUESTED only to an active app that created it."""
+    def _book(order: dict[str, Any], tx: dict[str, Any], amount: Decimal, outcome: str) -> None:
+        """A pending refund of ``amount`` answered: ``success`` moves it from pending to
+        refunded; ``failure`` gives it back to charged."""
+        tx["refundPendingAmount"]["amount"] -= amount
+        order["totalRefundPending"]["amount"] -= amount
+        moved_to = ("refundedAmount", "totalRefunded") if outcome == "success" else (
+            "chargedAmount", "totalCharged")
+        tx[moved_to[0]]["amount"] += amount
+        order[moved_to[1]]["amount"] += amount
+
+    gateway: dict[str, str]  # transaction id -> Saleor's own gateway that took it
+
+    def owned(self, tx: dict[str, Any]) -> bool:
+        """Saleor sends TRANSACTION_REFUND_REQUESTED only to an active app that created it, or
+        refunds a gift-card payment itself."""
         by = tx.get("createdBy") or {}
-        return by.get("__typename") == "App" and bool(by.get("isActive"))
+        return (by.get("__typename") == "App" and bool(by.get("isActive"))) or \
+            tx["id"] in self.gateway
 
     def _event(self, tx: dict[str, Any], type_: str, amount: dict[str, Any],
                **extra: Any) -> str:
@@ -103,23 +123,39 @@ class PaymentApp:
         grant["updatedAt"] = f"2026-11-24T13:00:{self._n:02d}+00:00"
         self._touch(order)
 
-    def decline_next(self, how: str = "failure") -> None:
+    def decline_next(self, how: str = "failure", *, after_s: float | None = None) -> None:
         """The next granted-refund request is declined by the app (``failure``: it answers
         REFUND_FAILURE; ``5xx``: Saleor retries the app's 5xx answers five times, then writes
-        REFUND_FAILURE). Either way the grant ends FAILURE and no order webhook is sent."""
-        self.declines.append(how)
+        REFUND_FAILURE). Either way the grant ends FAILURE and no order webhook is sent.
+        ``after_s``: Saleor knows it that many seconds (of ``clock``) after the request, e.g.
+        once its retries of the app's 5xx answers run out."""
+        assert after_s is None or self.clock is not None, "a later answer needs the test clock"
+        self.declines.append((how, after_s))
 
     def _requested(self, order: dict[str, Any], grant: dict[str, Any]) -> None:
-        """Saleor queued TRANSACTION_REFUND_REQUESTED; the app answers from a Celery task."""
+        """Saleor queued TRANSACTION_REFUND_REQUESTED; the app answers from a Celery task. A
+        gift-card payment Saleor refunds itself, before it answers the mutation."""
+        if grant["transaction"]["id"] in self.gateway:
+            self._answer_grant(order, grant, "success")
+            return
         if self.declines:
-            self.declines.pop(0)
-            self.deferred.append(lambda: self._answer_grant(order, grant, "failure"))
+            _how, after_s = self.declines.pop(0)
+            due = None if after_s is None or self.clock is None else (
+                self.clock() + timedelta(seconds=after_s))
+            self.deferred.append((due, lambda: self._answer_grant(order, grant, "failure")))
         if self.answer_before_reply:
             self.run_tasks()
 
     def run_tasks(self) -> None:
-        while self.deferred:
-            self.deferred.pop(0)()
+        """Run the tasks that are due, in order; later ones wait for their time."""
+        now = self.clock() if self.clock is not None else None
+        waiting = []
+        for due, task in self.deferred:
+            if due is None or (now is not None and now >= due):
+                task()
+            else:
+                waiting.append((due, task))
+        self.deferred = waiting
 
     # --- outside this app ---------------------------------------------------------------------
     def refund_outside(self, order_id: str, amount: str, tx_id: str | None = None) -> None:
@@ -128,10 +164,20 @@ class PaymentApp:
         order = self.orders[order_id]
         tx = self._tx(order, tx_id) if tx_id else order["transactions"][0]
         value = Decimal(amount)
-        tx["refundPendingAmount"]["amount"] += value
-        order["totalRefundPending"]["amount"] += value
+        self._pend(order, tx, value)
         self._book(order, tx, value, "success")
         self._event(tx, "REFUND_SUCCESS", {"amount": value, "currency": tx["chargedAmount"][
+            "currency"]})
+        self._touch(order)
+
+    def request_outside(self, order_id: str, amount: str) -> None:
+        """Staff ask the payment app for a refund in Saleor's Dashboard; it has not answered
+        yet: the amount sits in ``refundPendingAmount``, out of ``chargedAmount``."""
+        order = self.orders[order_id]
+        tx = order["transactions"][0]
+        value = Decimal(amount)
+        self._pend(order, tx, value)
+        self._event(tx, "REFUND_REQUEST", {"amount": value, "currency": tx["chargedAmount"][
             "currency"]})
         self._touch(order)
 
@@ -142,8 +188,7 @@ class PaymentApp:
                 if grant["id"] == grant_id:
                     assert grant["status"] == "FAILURE"
                     tx = self._tx(order, grant["transaction"]["id"])
-                    tx["refundPendingAmount"]["amount"] += grant["amount"]["amount"]
-                    order["totalRefundPending"]["amount"] += grant["amount"]["amount"]
+                    self._pend(order, tx, grant["amount"]["amount"])
                     grant["status"] = "PENDING"
                     self._touch(order)
                     return grant

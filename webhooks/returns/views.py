@@ -36,6 +36,7 @@ from werkzeug.exceptions import HTTPException
 
 import policies
 from refunds_plugin.bootstrap import Runtime
+from refunds_plugin.config import no_money_moves
 from refunds_plugin.domain import AttemptStatus, OrderFacts, Reason, ReturnRequest
 from refunds_plugin.intake import returns_page as ret
 from refunds_plugin.intake.service import Answer
@@ -95,12 +96,17 @@ def _csrf_ok() -> bool:
     return bool(kept) and hmac.compare_digest(sent.encode(), str(kept).encode())
 
 
-def _page(template: str, status: int = 200, **context: Any) -> tuple[str, int]:
+def _page(template: str, status: int = 200, *, test_mode: bool | None = None,
+          **context: Any) -> tuple[str, int]:
+    """``test_mode``: whether the money of the order on this page would not move (its
+    provider's mode: a Saleor shop's refunds are real without a Stripe key); a page about no
+    order says test mode only when no provider moves money."""
     cfg = _rt().config
+    dry_run = no_money_moves(cfg) if test_mode is None else test_mode
     return render_template(
         f"returns/{template}", t=_t(), shop=cfg.shop_name, logo=cfg.shop_logo_url,
         theme=theme(cfg.shop_primary_color), csp_nonce=g.csp_nonce, csrf=_csrf_token(),
-        money=_money, dry_run=cfg.dry_run, **context,
+        money=_money, dry_run=dry_run, **context,
     ), status
 
 
@@ -236,10 +242,12 @@ def _form(facts: OrderFacts, form_token: str, errors: list[str],
     options = ret.line_options(rt.policy, facts, rt.service.clock())
     name = ret.order_name(rt.engine, facts.order_id)  # "1001", not Saleor's global id
     earlier = ret.earlier_returns(rt.engine, facts.order_id)
+    test_mode = rt.service.dry_run_for(facts)
     if earlier and all(o.state == "returned" for o in options):
-        return _page("returned.html", order=facts, order_name=name, earlier=earlier,
-                     status_link=_status_url)
-    return _page("order.html", code, order=facts, order_name=name, options=options,
+        return _page("returned.html", test_mode=test_mode, order=facts, order_name=name,
+                     earlier=earlier, status_link=_status_url)
+    return _page("order.html", code, test_mode=test_mode, order=facts, order_name=name,
+                 options=options,
                  form_token=form_token,
                  choices=ret.choices(rt.policy), reasons=list(Reason), errors=errors,
                  values=request.form if request.method == "POST" else {})
@@ -256,14 +264,16 @@ def _quote(facts: OrderFacts, req: ReturnRequest) -> tuple[str, int]:
     rt = _rt()
     decision = policies.evaluate(rt.policy, facts, req, rt.service.clock())
     fields = [(k, v) for k, v in request.form.items() if k != "step"]
-    return _page("quote.html", decision=decision, fields=fields,
+    return _page("quote.html", test_mode=rt.service.dry_run_for(facts), decision=decision,
+                 fields=fields,
                  items=render.items(decision, render.names_of(facts)),
                  explanation=render.explanation(decision, False))
 
 
 def _answer(answer: Answer, facts: OrderFacts) -> tuple[str, int]:
     d = answer.recorded.decision
-    return _page("answer.html", decision=d, items=render.items(d, render.names_of(facts)),
+    return _page("answer.html", test_mode=answer.dry_run, decision=d,
+                 items=render.items(d, render.names_of(facts)),
                  explanation=render.explanation(d, _money_done(answer.attempts)),
                  attempts=answer.attempts, reference=answer.recorded.id,
                  status_url=_status_url(answer.recorded.id))
@@ -277,17 +287,30 @@ def _money_done(attempts: tuple[AttemptRow, ...]) -> bool:
     return bool(attempts) and all(a.status == AttemptStatus.SUCCEEDED for a in attempts)
 
 
+def _status_test_mode(found: ret.DecisionStatus) -> bool:
+    """Test mode on a status page: its attempts went to the dry run; with no attempt yet (a
+    review, a decline) the order's own provider says, as it does on the form."""
+    if found.money:
+        return any(m.dry_run for m in found.money)
+    rt = _rt()
+    facts = ret.load_order(rt.engine, found.order_id, rt.service.clock(),
+                           rt.policy.abuse_window_days)
+    return rt.service.dry_run_for(facts) if facts is not None else no_money_moves(rt.config)
+
+
 def status(token: str) -> Any:
     t = _t()
     try:
         decision_id = _signer("returns-status").loads(token)
     except BadSignature:
         decision_id = None
-    found = ret.decision_status(_rt().engine, decision_id) if isinstance(decision_id, str) \
+    rt = _rt()
+    found = ret.decision_status(rt.engine, decision_id) if isinstance(decision_id, str) \
         else None
     if found is None:
         return _message(t.status_invalid_heading, t.status_invalid, 404)
     done = bool(found.money) and all(m.stage == "received" for m in found.money)
-    return _page("status.html", st=found, decision=found.decision,
+    return _page("status.html", test_mode=_status_test_mode(found), st=found,
+                 decision=found.decision,
                  items=render.items(found.decision, found.line_names),
                  explanation=render.explanation(found.decision, done))

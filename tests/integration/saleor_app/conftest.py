@@ -14,9 +14,9 @@ from tests.fakes.saleor_harness import SaleorHarness
 
 
 @pytest.fixture
-def saleor() -> Iterator[FakeSaleor]:
+def saleor(clock: Clock) -> Iterator[FakeSaleor]:
     with responses.RequestsMock(assert_all_requests_are_fired=False) as mock:
-        yield FakeSaleor(mock)
+        yield FakeSaleor(mock, clock=clock)
 
 
 @pytest.fixture

@@ -86,22 +86,77 @@ def test_a_declined_refund_is_failed_by_the_poller_within_a_minute(installed, cl
     assert installed.webhook("ORDER_UPDATED", ORDER).get_json()["duplicate"] is True
 
 
-def test_the_poller_backs_off_and_gives_up_after_its_bound(installed, clock):
+def _looks(shop, poller, clock, until_s, stop_when_failed=False):
+    """Move the clock a second at a time, as the executor's loop would run the poller; the
+    seconds (since the request) at which it re-queried, and when the attempt turned failed."""
+    looked, failed_at = [], None
+    for second in range(1, until_s + 1):
+        clock.advance(1)
+        if poller.poll_once():
+            looked.append(second)
+        if failed_at is None and shop.attempts()[0].status == "failed":
+            failed_at = second
+            if stop_when_failed:
+                break
+    return looked, failed_at
+
+
+def test_the_poller_backs_off_to_45_s_and_never_gives_up_while_the_refund_waits(
+        installed, clock):
     installed.saleor.add_order(ORDER, lines=[(LINE, 2, "12.50")], shipping="5.00")
     assert installed.webhook("ORDER_FULLY_PAID", ORDER).status_code == 200
     assert installed.return_request(ORDER, [(LINE, 1, "changed_mind")]).status_code == 201
     installed.executor.drain()  # the app never answers: the grant stays PENDING
     poller = _poller(installed, clock)
-    gave_up = metrics.SALEOR_POLLS.value("gave_up")
-    looked = []
-    for second in range(1, 3000):
-        clock.advance(1)
-        if poller.poll_once():
-            looked.append(second)
-    assert looked == [5, 15, 35, 75, 155, 315, 615, 915, 1215, 1515]
-    assert metrics.SALEOR_POLLS.value("gave_up") == gave_up + 1
+    unchanged = metrics.SALEOR_POLLS.value("unchanged")
+    looked, _ = _looks(installed, poller, clock, 3000)
+    assert looked[:6] == [5, 15, 35, 80, 125, 170]
+    assert looked == [5, 15, *range(35, 3001, 45)]  # every 45 s, never a last look
+    assert metrics.SALEOR_POLLS.value("unchanged") == unchanged + len(looked)
     [attempt] = installed.attempts()
-    assert attempt.status == "sent"  # a webhook still settles it when the app answers
+    assert attempt.status == "sent"
+
+    # after six hours of waiting it slows to every five minutes, and still looks: the last
+    # 45 s look is at 21590 s (35 + 479 × 45), then 21890, 22190 ...
+    clock.advance(21599 - 3000)
+    assert poller.poll_once() == 1  # the 45 s look that fell due meanwhile
+    clock.advance(21889 - 21599)
+    assert poller.poll_once() == 0
+    clock.advance(1)
+    assert poller.poll_once() == 1
+    clock.advance(299)
+    assert poller.poll_once() == 0
+    clock.advance(1)
+    assert poller.poll_once() == 1
+    assert installed.attempts()[0].status == "sent"
+
+
+def test_a_failure_saleor_learns_at_200_s_reaches_the_ledger_within_a_minute(installed, clock):
+    installed.saleor.add_order(ORDER, lines=[(LINE, 2, "12.50")], shipping="5.00")
+    assert installed.webhook("ORDER_FULLY_PAID", ORDER).status_code == 200
+    assert installed.return_request(ORDER, [(LINE, 1, "changed_mind")]).status_code == 201
+    installed.saleor.decline_next("5xx", after_s=200)  # Saleor's retries of the app run out
+    installed.executor.drain()
+    poller = _poller(installed, clock)
+    looked, failed_at = _looks(installed, poller, clock, 400, stop_when_failed=True)
+    assert failed_at == 215  # the look at 215 s is the first after Saleor knew (200 s)
+    assert looked == [5, 15, 35, 80, 125, 170, 215]
+    [attempt] = installed.attempts()
+    assert attempt.last_error == "Saleor reports the granted refund FAILURE"
+
+
+def test_a_failure_saleor_learns_at_1600_s_reaches_the_ledger_within_a_minute(
+        installed, clock):
+    installed.saleor.add_order(ORDER, lines=[(LINE, 2, "12.50")], shipping="5.00")
+    assert installed.webhook("ORDER_FULLY_PAID", ORDER).status_code == 200
+    assert installed.return_request(ORDER, [(LINE, 1, "changed_mind")]).status_code == 201
+    installed.saleor.decline_next(after_s=1600)
+    installed.executor.drain()
+    poller = _poller(installed, clock)
+    _, failed_at = _looks(installed, poller, clock, 2000, stop_when_failed=True)
+    assert failed_at == 1610  # within 60 s of 1600 s
+    [review] = _rows(installed, reviews)
+    assert review.status == "open"
 
 
 def test_a_failure_already_in_the_request_answer_fails_the_attempt_at_once(installed, clock):

@@ -4,6 +4,8 @@ the decision sees nothing left to refund instead of approving a 40.00 Saleor wou
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 from sqlalchemy import select
 
 from refunds_plugin.ledger.tables import payments
@@ -49,3 +51,16 @@ def test_a_first_seen_order_already_refunded_in_part_counts_what_was_charged(ins
     assert (body["outcome"], body["reason_code"], body["refund_amount"]) == (
         "review", "exceeds_refundable", 1500)
     assert body["attempts"] == [] and installed.saleor.mutations() == []
+
+
+def test_a_refund_still_pending_in_saleor_is_counted_in_what_was_captured(installed):
+    """Saleor moves a pending refund request out of ``chargedAmount`` into
+    ``refundPendingAmount`` (``_recalculate_base_amounts``): an order first read while one is
+    pending was still captured in full."""
+    installed.saleor.add_order(ORDER, lines=[(LINE, 2, "12.50")], shipping="5.00")
+    installed.saleor.request_outside(ORDER, "12.50")  # staff asked; the app has not answered
+    tx = installed.saleor.orders[ORDER]["transactions"][0]
+    assert (tx["chargedAmount"]["amount"], tx["refundPendingAmount"]["amount"]) == (
+        Decimal("17.50"), Decimal("12.50"))
+    assert installed.webhook("ORDER_FULLY_PAID", ORDER).status_code == 200
+    assert _payments(installed) == [(TX, 3000, 0)]

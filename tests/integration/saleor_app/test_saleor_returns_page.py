@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 from typing import Any
 
@@ -10,6 +11,10 @@ from sqlalchemy import func, select
 from werkzeug.test import TestResponse
 
 from refunds_plugin.ledger.tables import decisions, events, orders, refund_attempts
+from tests.fakes import order_paid
+from tests.fakes.returns_client import words
+from tests.fakes.saleor_harness import STOREFRONT_SECRET
+from webhooks import signatures
 
 ORDER = "T3JkZXI6MQ=="
 LINE = "T3JkZXJMaW5lOjE="
@@ -93,3 +98,59 @@ def test_a_saleor_order_number_with_a_wrong_email_gets_the_unknown_order_page(in
 def _rows(shop: Any, table: Any) -> list[Any]:
     with shop.engine.connect() as conn:
         return list(conn.execute(select(table)))
+
+
+BANNER = "This shop is in test mode: no money moves."
+
+
+def _storefront_order(shop: Any, number: str) -> None:
+    """A storefront order paid by Stripe, in a service with no Stripe key: its money is a dry
+    run while the Saleor shop's money is real."""
+    body = json.dumps(order_paid(number)).encode()
+    resp = shop.client.post("/webhooks/storefront", data=body, headers={
+        "Refunds-Signature": signatures.sign(STOREFRONT_SECRET, body),
+        "Content-Type": "application/json"})
+    assert resp.status_code == 200, resp.get_data(as_text=True)
+
+
+def _walk(client: Any, number: str, line: str) -> dict[str, TestResponse]:
+    """Every page a customer sees for one order: form, quote, answer, status."""
+    assert _lookup(client, number, "ann@example.com").status_code == 303
+    pages = {"form": client.get("/returns/order")}
+    form = pages["form"]
+    data = {"csrf_token": _field(form, "csrf_token"), "form_token": _field(form, "form_token"),
+            "line-0-id": line, "line-0-qty": "1", "line-0-reason": "changed_mind"}
+    pages["quote"] = client.post("/returns/order", data={**data, "step": "quote"})
+    pages["answer"] = answer = client.post("/returns/order", data=data)
+    link = re.search(r'href="(/returns/status/[^"]+)"', answer.get_data(as_text=True))
+    assert link, answer.get_data(as_text=True)
+    pages["status"] = client.get(link.group(1))
+    return pages
+
+
+def test_a_saleor_shops_pages_never_say_test_mode_while_its_refunds_are_real(installed):
+    _paid(installed)
+    client = installed.app.test_client()
+    assert installed.runtime.config.dry_run  # no Stripe key: Stripe alone is a dry run
+
+    pages = {"lookup": client.get("/returns"),
+             "not found": _lookup(installed.app.test_client(), "9999", "x@example.com"),
+             "bad link": client.get("/returns/status/nope"),
+             **_walk(client, "1001", LINE)}
+
+    assert {name: words(p, "test-mode") for name, p in pages.items()} == {
+        name: [] for name in pages}
+
+
+def test_a_dry_run_order_beside_a_live_saleor_shop_says_test_mode_on_its_own_pages(installed):
+    _paid(installed)
+    _storefront_order(installed, "2002")
+
+    stripe_pages = _walk(installed.app.test_client(), "2002", "l1")
+    saleor_pages = _walk(installed.app.test_client(), "1001", LINE)
+
+    assert {name: words(p, "test-mode") for name, p in stripe_pages.items()} == {
+        name: [BANNER] for name in stripe_pages}
+    assert {name: words(p, "test-mode") for name, p in saleor_pages.items()} == {
+        name: [] for name in saleor_pages}
+    assert words(installed.app.test_client().get("/returns"), "test-mode") == []

@@ -1,11 +1,14 @@
-"""A transaction no app can refund — recorded by staff, or its payment app switched off — is
-seen on the order (``createdBy``) before deciding: the return goes to a person, or becomes store
-credit where the policy offers it, with the reason said; nothing is granted in Saleor, nothing
-promised that Saleor would refuse (MISSING_TRANSACTION_ACTION_REQUEST_WEBHOOK)."""
+"""A transaction no app can refund — recorded by staff, its payment app switched off, or no
+longer offering REFUND in its ``actions`` — is seen on the order before deciding: the return
+goes to a person, or becomes store credit where the policy offers it, with the reason said;
+nothing is granted in Saleor, nothing promised that Saleor would refuse
+(MISSING_TRANSACTION_ACTION_REQUEST_WEBHOOK). A gift-card payment Saleor refunds itself
+(``createdBy`` null) is refunded."""
 
 from __future__ import annotations
 
 import json
+from decimal import Decimal
 
 import pytest
 from sqlalchemy import select
@@ -23,10 +26,47 @@ OFF_WHY = ("The payment app that took this order's payment is switched off, so i
            "refunded automatically")
 
 
-def _paid(shop, created_by):
+NO_REFUND_WHY = ("The payment provider no longer offers a refund of this order's payment, so "
+                 "it can't be refunded automatically")
+
+
+def _paid(shop, created_by, **order):
     shop.saleor.add_order(ORDER, lines=[(LINE, 2, "12.50")], shipping="5.00",
-                          created_by=created_by)
+                          created_by=created_by, **order)
     assert shop.webhook("ORDER_FULLY_PAID", ORDER).status_code == 200
+
+
+@pytest.mark.parametrize("order", [
+    {"actions": ()},  # the payment app's own app, but it offers no REFUND (e.g. refunded)
+    {"actions": ("CANCEL",)},
+    {"actions": (), "gift_card_payment": True},
+])
+def test_a_transaction_that_offers_no_refund_goes_to_review_and_nothing_is_asked(
+    installed, order
+):
+    _paid(installed, None, **order)
+    body = installed.return_request(ORDER, [(LINE, 1, "changed_mind")]).get_json()
+    assert (body["outcome"], body["reason_code"], body["refund_amount"]) == (
+        "review", "refund_not_automatic", 1250)
+    assert f"{NO_REFUND_WHY}, so our team will refund it by hand." in body["explanation"]
+    installed.executor.drain()
+    assert installed.saleor.mutations() == []
+
+
+def test_a_gift_card_payment_saleor_refunds_itself_is_refunded_not_sent_to_review(installed):
+    """Saleor's gift-card gateway (3.22+) leaves ``createdBy`` null (an app identifier with no
+    App) and offers REFUND: Saleor refunds it itself, onto the gift card."""
+    _paid(installed, None, gift_card_payment=True)
+    [tx] = installed.saleor.orders[ORDER]["transactions"]
+    assert (tx["createdBy"], tx["actions"]) == (None, ["REFUND"])
+    body = installed.return_request(ORDER, [(LINE, 1, "changed_mind")]).get_json()
+    assert (body["outcome"], body["refund_amount"]) == ("approve", 1250)
+    installed.executor.drain()
+    [attempt] = installed.attempts()
+    assert (attempt.provider, attempt.status, attempt.amount) == ("saleor", "succeeded", 1250)
+    [grant] = installed.saleor.orders[ORDER]["grantedRefunds"]
+    assert grant["status"] == "SUCCESS"
+    assert tx["refundedAmount"]["amount"] == Decimal("12.50")
 
 
 @pytest.mark.parametrize(("created_by", "why"), [(STAFF, STAFF_WHY), (DISABLED, OFF_WHY)])

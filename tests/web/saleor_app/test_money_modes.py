@@ -1,5 +1,6 @@
 """Which providers move money, said per provider: without a Stripe key Stripe is a dry run, but
-a Saleor shop's refunds and gift cards are real. ``/healthz`` and ``refunds serve`` say so."""
+a Saleor shop's refunds and gift cards are real. ``/healthz`` and ``refunds serve`` say so, and
+``/healthz``'s ``dry_run`` is true only when no provider moves money."""
 
 from __future__ import annotations
 
@@ -11,6 +12,9 @@ from gunicorn.app.base import BaseApplication
 
 from refunds_plugin.cli import main
 from refunds_plugin.config import Config, money_banner, money_modes
+from refunds_plugin.ledger.db import make_engine
+from refunds_plugin.ledger.migrate import migrate
+from tests.fakes.saleor_harness import SaleorHarness
 
 SHOP = ("https://shop.example.com/graphql/",)
 
@@ -34,7 +38,23 @@ def test_the_banner_names_the_dry_run_and_the_live_provider():
 def test_healthz_says_saleor_moves_money_while_stripe_is_a_dry_run(installed):
     body = installed.client.get("/healthz").get_json()
     assert body["money"] == {"stripe": "dry_run", "saleor": "live"}
-    assert body["dry_run"] is True  # the old key keeps meaning Stripe's mode
+    assert body["dry_run"] is False  # Saleor's money moves: the service is not a dry run
+
+
+@pytest.mark.parametrize(("settings", "money", "dry_run"), [
+    ({"saleor_allowed_api_urls": ()}, {"stripe": "dry_run", "saleor": "off"}, True),
+    ({"saleor_allowed_api_urls": (), "stripe_api_key": "sk_test_x"},
+     {"stripe": "live", "saleor": "off"}, False),
+])
+def test_healthz_says_dry_run_only_when_no_provider_moves_money(
+        sqlite_url, clock, saleor, settings, money, dry_run):
+    migrate(make_engine(sqlite_url))
+    h = SaleorHarness(sqlite_url, clock, saleor, **settings)
+    try:
+        body = h.client.get("/healthz").get_json()
+    finally:
+        h.close()
+    assert (body["money"], body["dry_run"]) == (money, dry_run)
 
 
 def test_serve_prints_the_per_provider_banner(tmp_path: Path, monkeypatch):
