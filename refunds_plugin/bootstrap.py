@@ -24,7 +24,7 @@ from refunds_plugin.execution.poller import SaleorPoller
 from refunds_plugin.intake.service import Service, utcnow
 from refunds_plugin.ledger.db import make_engine
 from refunds_plugin.ledger.migrate import current_revision, migrate
-from refunds_plugin.metrics import observe_saleor_poll
+from refunds_plugin.metrics import observe_provider, observe_saleor_poll
 from refunds_plugin.providers import Provider
 from refunds_plugin.providers.dryrun import DryRunProvider
 from refunds_plugin.providers.saleor.provider import SaleorProvider
@@ -43,6 +43,9 @@ class Runtime:
     service: Service
     executor: Executor | None
     saleor_events: SaleorEvents
+    # re-queries Saleor orders whose refunds wait for an outcome no webhook brings; the
+    # executor's loop runs it, and ``refunds worker --once`` runs one round itself
+    saleor_poller: SaleorPoller | None = None
     wall_clock: Callable[[], float] = time.time
 
 
@@ -70,11 +73,13 @@ def build(
     with_executor: bool | None = None,
     auto_migrate: bool = True,
     answer_wait_s: float = 3.0,
+    worker_id: str | None = None,
 ) -> Runtime:
     """Assemble the service; refuses to start on an invalid policy (``PolicyError``).
 
     ``answer_wait_s``: how long a store-credit answer waits for its code (the in-process
-    executor only)."""
+    executor only). ``worker_id`` names the executor in claims and logs (``refunds worker``).
+    Everything is built here, each part handed what it needs when it is made."""
     policy = policies.load_policy(config.policy)
     engine = engine or make_engine(config.database_url)
     if auto_migrate and current_revision(engine) is None:
@@ -82,7 +87,17 @@ def build(
         migrate(engine)
     providers = providers if providers is not None else build_providers(config, engine)
     run_exec = config.run_executor if with_executor is None else with_executor
-    executor = Executor(engine, providers, config, clock) if run_exec else None
+    poller = executor = None
+    if run_exec:
+        # a declined Saleor refund sends no webhook: the executor's loop also re-queries the
+        # orders whose refunds wait (``execution.poller``) through the service's one event
+        # skeleton; the service is made below, and the poller only calls it once running
+        poller = SaleorPoller(
+            engine, lambda order_id: service.saleor_requery(order_id), clock,
+            observe=observe_saleor_poll,
+        )
+        executor = Executor(engine, providers, config, clock, worker_id=worker_id,
+                            observe=observe_provider, poller=poller.poll_once)
     saleor = SaleorEvents(
         engine, clock, requests.Session(), final_sale_key=config.saleor_final_sale_key
     )
@@ -96,17 +111,4 @@ def build(
         wait_settled=executor.wait_until_settled if executor is not None else None,
         answer_wait_s=answer_wait_s,
     )
-    if executor is not None:
-        watch_saleor(executor, service)
-    return Runtime(config, engine, policy, providers, service, executor, saleor)
-
-
-def watch_saleor(executor: Executor, service: Service) -> SaleorPoller:
-    """The executor's loop also re-queries Saleor orders whose refunds are still ``sent``:
-    a declined refund sends no webhook (``execution.poller``). Returns the poller (``worker
-    --once`` runs one round of it itself)."""
-    poller = SaleorPoller(
-        service.engine, service.saleor_requery, service.clock, observe=observe_saleor_poll
-    )
-    executor.poller = poller.poll_once
-    return poller
+    return Runtime(config, engine, policy, providers, service, executor, saleor, poller)

@@ -79,8 +79,3 @@ def init_app(app: Flask) -> None:
     app.before_request(_start)
     app.after_request(_finish)
     app.add_url_rule("/metrics", "metrics", metrics, methods=["GET"])
-    runtime = app.extensions["refunds"]
-    if runtime.executor is not None and runtime.executor.observe is None:
-        from refunds_plugin.metrics import observe_provider
-
-        runtime.executor.observe = observe_provider

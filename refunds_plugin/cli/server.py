@@ -133,20 +133,11 @@ def worker(once: bool, worker_id: str | None, metrics_port: int | None) -> None:
     Any number may run against one PostgreSQL; SIGTERM finishes the current attempt and hands
     back the rest.
     """
-    from refunds_plugin.bootstrap import watch_saleor
-    from refunds_plugin.execution.executor import Executor
-    from refunds_plugin.metrics import observe_provider, serve_metrics
+    from refunds_plugin.metrics import serve_metrics
 
-    runtime = common.runtime(config=common.config(), with_executor=False)
-    ex = Executor(
-        runtime.engine,
-        runtime.providers,
-        runtime.config,
-        runtime.service.clock,
-        worker_id=worker_id,
-        observe=observe_provider,
-    )
-    poller = watch_saleor(ex, runtime.service)
+    runtime = common.runtime(config=common.config(), with_executor=True, worker_id=worker_id)
+    ex, poller = runtime.executor, runtime.saleor_poller
+    assert ex is not None and poller is not None  # with_executor=True builds both
     if metrics_port is not None:
         serve_metrics(os.environ.get("REFUNDS_METRICS_HOST", "127.0.0.1"), metrics_port)
     if once:
@@ -164,8 +155,7 @@ def worker(once: bool, worker_id: str | None, metrics_port: int | None) -> None:
     def _stop(signum: int, _frame: Any) -> None:
         click.echo(f"signal {signum}: finishing the current attempt and releasing claims", err=True)
         stopped.set()
-        ex._stop.set()
-        ex.wake()
+        ex.request_stop()
 
     signal.signal(signal.SIGTERM, _stop)
     signal.signal(signal.SIGINT, _stop)

@@ -63,6 +63,7 @@ class Executor:
         clock: Callable[[], datetime],
         worker_id: str | None = None,
         observe: Callable[[str, str, float], None] | None = None,
+        poller: Callable[[], int] | None = None,
     ) -> None:
         self.engine = engine
         self.providers = providers
@@ -72,7 +73,7 @@ class Executor:
         self.observe = observe  # (provider, outcome, seconds) for metrics
         # asks providers about refunds they accepted but no event will settle (the Saleor
         # poller); run once a round of the loop
-        self.poller: Callable[[], int] | None = None
+        self.poller = poller
         self._rng = random.Random()
         self.outcomes: Counter[str] = Counter()  # attempts that reached each state, so far
         self._wake = threading.Event()
@@ -309,6 +310,11 @@ class Executor:
         if self._thread is not None:
             self._thread.join(timeout)
         self.release()
+
+    def request_stop(self) -> None:
+        """Finish the current attempt, then leave ``run_forever`` (a signal handler calls it)."""
+        self._stop.set()
+        self._wake.set()
 
     def wake(self, _ids: tuple[str, ...] = ()) -> None:
         self._wake.set()

@@ -205,3 +205,34 @@ def test_no_import_hidden_behind_suppress_or_dunder_import() -> None:
         if hidden.search(line)
     ]
     assert found == [], "\n".join(found)
+
+
+def test_no_collaborator_is_attached_after_construction() -> None:
+    """Explicit wiring: what a runtime, service or executor needs is handed to it when it is
+    made (``bootstrap.build``), never set on it afterwards (``service.on_attempts = …``)."""
+    import ast
+
+    OWNERS = {"runtime", "rt", "service", "executor", "ex", "saleor_events", "poller", "web",
+              "_runtime", "_rt"}
+
+    def attached(source: str) -> list[int]:
+        lines = []
+        for node in ast.walk(ast.parse(source)):
+            targets = node.targets if isinstance(node, ast.Assign) else (
+                [node.target] if isinstance(node, ast.AnnAssign | ast.AugAssign) else [])
+            for target in targets:
+                # <a runtime, service, executor …>.attr = …; Flask's own objects (app, g,
+                # responses) are configured by attribute, which is how Flask is wired
+                if isinstance(target, ast.Attribute) and OWNERS & set(
+                    ast.unparse(target.value).replace("(", ".").split(".")
+                ):
+                    lines.append(node.lineno)
+        return lines
+
+    assert attached("runtime.service.on_attempts = executor.wake\nself.x = 1\n"
+                    "g.strings = 1\n_rt().executor.poller = p\n") == [1, 4]
+    wiring = [ROOT / "refunds_plugin" / "bootstrap.py", *(ROOT / "webhooks").rglob("*.py"),
+              *(ROOT / "refunds_plugin" / "cli").rglob("*.py")]
+    found = [f"{path.relative_to(ROOT).as_posix()}:{n}" for path in sorted(wiring)
+             for n in attached(path.read_text(encoding="utf-8"))]
+    assert found == [], "attributes set on another object:\n" + "\n".join(found)
