@@ -4,7 +4,7 @@ A follow-up is opened when a payment fails for an order nothing has paid yet
 (``note_failed_payment``, called by ``stripe.events.after_event`` for
 ``payment_intent.payment_failed``, and by ``reopen`` for ``refunds trouble scan --apply``); a
 success for the order clears it (``clear_follow_ups`` here, called wherever a payment
-is recorded: ``intake.service`` for ``order.paid``, ``stripe.events``, ``saleor.events`` and
+is recorded: ``intake.storefront`` for ``order.paid``, ``stripe.events``, ``saleor.events`` and
 ``trouble.corrections.adopt_payment``). It is *due*, and listed (``find``), once the policy's
 ``follow_up_after_hours`` have passed without a success.
 """
