@@ -20,6 +20,7 @@ from refunds_plugin.finance.rows import (
     attempt_statuses,
     decision_row,
     parse_param,
+    plain,
     review_rows,
     shown_status,
 )
@@ -86,20 +87,15 @@ def export_decisions(
         writer.writeheader()
     for row in iter_decisions(engine, since, until):
         if writer:
-            writer.writerow(row)
+            writer.writerow(plain(row))
         else:
-            out.write(json.dumps(_plain(row), sort_keys=True) + "\n")
+            out.write(json.dumps(plain(row), sort_keys=True) + "\n")
         count += 1
         if progress is not None and count % 1000 == 0:
             progress(1000)
     if progress is not None and count % 1000:
         progress(count % 1000)
     return count
-
-
-def _plain(row: dict[str, Any]) -> dict[str, Any]:
-    """JSON values: datetimes as ISO 8601 (as before: ``str`` of the datetime)."""
-    return {k: str(v) if isinstance(v, datetime) else v for k, v in row.items()}
 
 
 # --- filtered, paginated reads for the finance pages and API -------------------------------------

@@ -17,7 +17,7 @@ from sqlalchemy import Connection, select
 from refunds_plugin.domain import WAITING, AttemptStatus
 from refunds_plugin.errors import InputError
 from refunds_plugin.ledger.attempts import replaced_attempts
-from refunds_plugin.ledger.db import aware
+from refunds_plugin.ledger.db import aware, iso_time
 from refunds_plugin.ledger.reviews import review_why
 from refunds_plugin.ledger.tables import refund_attempts, reviews
 from refunds_plugin.money import Money
@@ -53,6 +53,11 @@ EXPORT_COLUMNS = [
     "credit_bonus",  # store credit on top of the amount (the policy's bonus)
     "total_text",  # what the customer gets: the amount plus any credit bonus, formatted
 ]
+
+
+def plain(row: dict[str, Any]) -> dict[str, Any]:
+    """A row for JSON and CSV: every time as ``iso_time`` (one form in every list and export)."""
+    return {k: iso_time(v) if isinstance(v, datetime) else v for k, v in row.items()}
 
 
 def parse_when(value: str | datetime | None) -> datetime | None:
