@@ -14,10 +14,13 @@ from sqlalchemy import ColumnElement, Engine, Select, and_, case, exists, func, 
 
 from refunds_plugin.domain import WAITING, AttemptStatus
 from refunds_plugin.finance.rows import (
+    ATTEMPT_CHOICES,
+    DECISION_CHOICES,
     DRY_RUN,
     DRYRUN_PROVIDER,
     EXPORT_COLUMNS,
     attempt_statuses,
+    check_choices,
     decision_row,
     parse_param,
     plain,
@@ -153,7 +156,9 @@ def _page_args(page: int, per_page: int) -> tuple[int, int]:
 
 
 def decision_query(filters: Mapping[str, str]) -> Select[Any]:
-    """``select(decisions)`` narrowed by the filters finance uses; unknown or empty ones ignored."""
+    """``select(decisions)`` narrowed by the filters finance uses; empty ones ignored, a value
+    an enumerated filter cannot have refused (``rows.check_choices``)."""
+    check_choices(filters, DECISION_CHOICES)
     d = decisions.c
     query = select(decisions)
     if since := parse_param("since", filters.get("since")):
@@ -238,6 +243,7 @@ def find_decisions(
 def find_attempts(
     engine: Engine, filters: Mapping[str, str], page: int = 1, per_page: int = 50
 ) -> Page:
+    check_choices(filters, ATTEMPT_CHOICES)
     page, per_page = _page_args(page, per_page)
     a = refund_attempts.c
     query = select(
