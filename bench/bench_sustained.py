@@ -67,13 +67,15 @@ class Load:
             if self.cluster.post(session, traffic.paid(order)).status_code != 200:
                 self.errors["order.paid"] += 1
                 continue
-            for payload in traffic.deliveries(order):
+            for n, payload in enumerate(traffic.deliveries(order)):
                 started = time.perf_counter()
                 code = self.cluster.post(session, payload).status_code
                 took = time.perf_counter() - started
+                # the fourth delivery asks for a third mug of two: refused whole, with 400
+                expected = (400,) if n == 3 else (200, 201)
                 with self.lock:
                     self.latencies.append(took)
-                    if code not in (200, 201):
+                    if code not in expected:
                         self.errors[str(code)] += 1
             with self.lock:
                 self.orders.append(order)
@@ -122,7 +124,8 @@ def run_phase(name: str, cluster: Cluster, engine: Engine, fake: Any, args: Any)
 
 
 def check(engine: Engine, fake: Any, orders: list[str]) -> list[str]:
-    """Every completed order: 3 approved + 1 declined, 3 refunds summing to the captured 95.00."""
+    """Every completed order: 3 approved (the third mug was refused, unrecorded), 3 refunds
+    summing to the captured 95.00."""
     problems: list[str] = []
     with engine.connect() as conn:
         outcomes: dict[str, Counter[str]] = {}
@@ -137,7 +140,7 @@ def check(engine: Engine, fake: Any, orders: list[str]) -> list[str]:
     for a in rows:
         sent[a.order_id] += int(a.sent_amount or 0)
     for order in orders:
-        if outcomes.get(order) != Counter({"approve": 3, "decline": 1}):
+        if outcomes.get(order) != Counter({"approve": 3}):
             problems.append(f"order {order}: decisions {dict(outcomes.get(order, {}))}")
         if sent[order] != traffic.CAPTURED:
             problems.append(f"order {order}: attempts sent {sent[order]}, not {traffic.CAPTURED}")

@@ -47,7 +47,11 @@ def request_lines(ctx: Context) -> RuleResult:
                           "The request does not name any item to return.", saw)
     wanted: dict[str, int] = {}
     for rl in req.lines:
-        wanted[rl.line_id] = wanted.get(rl.line_id, 0) + rl.quantity
+        if rl.line_id in wanted:  # never merged: two lines would be valued as if each came first
+            saw.update(line_id=rl.line_id)
+            return RuleResult("request_lines", "decline", "duplicate_line",
+                              f"Item {rl.line_id} is named more than once.", saw)
+        wanted[rl.line_id] = rl.quantity
     returned = ctx.returned
     for line_id, qty in wanted.items():
         line = ctx.lines.get(line_id)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import secrets
 from collections.abc import Mapping
 from typing import Any
 
@@ -12,6 +11,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 
 from refunds_plugin.bootstrap import Runtime, build
 from refunds_plugin.config import Config, load_config
+from refunds_plugin.ledger.instance import engine_secret
 from webhooks import (
     errors,
     finance,
@@ -41,7 +41,10 @@ def create_app(
         runtime = build(cfg)
     app = Flask(__name__)
     app.config["MAX_CONTENT_LENGTH"] = runtime.config.max_body_bytes
-    app.config["SECRET_KEY"] = runtime.config.secret_key or _ephemeral_secret()
+    # unset (gunicorn run directly, not `refunds serve`): the key kept in the database, so
+    # status links and sessions survive restarts and are shared by every worker and host
+    app.config["SECRET_KEY"] = runtime.config.secret_key or engine_secret(
+        runtime.engine, logging.getLogger("refunds.web").warning)
     app.config["TESTING"] = runtime.config.testing
     app.extensions["refunds"] = runtime
     if runtime.config.trusted_proxies:
@@ -62,12 +65,3 @@ def create_app(
     if start_executor and runtime.executor is not None:
         runtime.executor.start()
     return app
-
-
-def _ephemeral_secret() -> str:
-    """A per-process key when REFUNDS_SECRET_KEY is unset: fine for one process, not for many."""
-    logging.getLogger("refunds.web").warning(
-        "REFUNDS_SECRET_KEY is not set: sessions and status links last only as long as this "
-        "process; set it when running several workers or hosts"
-    )
-    return secrets.token_hex(32)

@@ -179,6 +179,7 @@ def _period(since: datetime | None, until: datetime | None, days: int
 def ledger_report(since: datetime | None, until: datetime | None, days: int, as_json: bool) -> None:
     """Totals for a period: sales, refunded, credited, kept, sent to review, refund rate."""
     from refunds_plugin.finance.summary import summarize
+    from refunds_plugin.ledger.db import iso_time
     from refunds_plugin.money import Money
 
     start, end = _period(since, until, days)
@@ -187,7 +188,7 @@ def ledger_report(since: datetime | None, until: datetime | None, days: int, as_
     if as_json:
         click.echo(json.dumps(summary.to_json(), sort_keys=True))
         return
-    click.echo(f"period {start.isoformat()} .. {end.isoformat()}")
+    click.echo(f"period {iso_time(start)} .. {iso_time(end)}")
     rows = []
     for cur, t in sorted(summary.totals.items()):
         rate = t.refund_rate_bp

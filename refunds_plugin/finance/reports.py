@@ -14,12 +14,16 @@ from sqlalchemy import ColumnElement, Engine, Select, and_, case, exists, func, 
 
 from refunds_plugin.domain import WAITING, AttemptStatus
 from refunds_plugin.finance.rows import (
+    ATTEMPT_CHOICES,
+    DECISION_CHOICES,
     DRY_RUN,
     DRYRUN_PROVIDER,
     EXPORT_COLUMNS,
     attempt_statuses,
+    check_choices,
     decision_row,
     parse_param,
+    plain,
     review_rows,
     shown_status,
 )
@@ -86,20 +90,15 @@ def export_decisions(
         writer.writeheader()
     for row in iter_decisions(engine, since, until):
         if writer:
-            writer.writerow(row)
+            writer.writerow(plain(row))
         else:
-            out.write(json.dumps(_plain(row), sort_keys=True) + "\n")
+            out.write(json.dumps(plain(row), sort_keys=True) + "\n")
         count += 1
         if progress is not None and count % 1000 == 0:
             progress(1000)
     if progress is not None and count % 1000:
         progress(count % 1000)
     return count
-
-
-def _plain(row: dict[str, Any]) -> dict[str, Any]:
-    """JSON values: datetimes as ISO 8601 (as before: ``str`` of the datetime)."""
-    return {k: str(v) if isinstance(v, datetime) else v for k, v in row.items()}
 
 
 # --- filtered, paginated reads for the finance pages and API -------------------------------------
@@ -157,7 +156,9 @@ def _page_args(page: int, per_page: int) -> tuple[int, int]:
 
 
 def decision_query(filters: Mapping[str, str]) -> Select[Any]:
-    """``select(decisions)`` narrowed by the filters finance uses; unknown or empty ones ignored."""
+    """``select(decisions)`` narrowed by the filters finance uses; empty ones ignored, a value
+    an enumerated filter cannot have refused (``rows.check_choices``)."""
+    check_choices(filters, DECISION_CHOICES)
     d = decisions.c
     query = select(decisions)
     if since := parse_param("since", filters.get("since")):
@@ -245,6 +246,7 @@ def find_decisions(
 def find_attempts(
     engine: Engine, filters: Mapping[str, str], page: int = 1, per_page: int = 50
 ) -> Page:
+    check_choices(filters, ATTEMPT_CHOICES)
     page, per_page = _page_args(page, per_page)
     a = refund_attempts.c
     query = select(

@@ -11,15 +11,16 @@ from __future__ import annotations
 
 import json
 from collections import Counter
+from collections.abc import Mapping
 from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import Connection, select
 
-from refunds_plugin.domain import WAITING, AttemptStatus
+from refunds_plugin.domain import WAITING, AttemptStatus, Outcome, ResolutionKind
 from refunds_plugin.errors import InputError
 from refunds_plugin.ledger.attempts import replaced_attempts
-from refunds_plugin.ledger.db import aware
+from refunds_plugin.ledger.db import aware, iso_time
 from refunds_plugin.ledger.reviews import review_why
 from refunds_plugin.ledger.tables import refund_attempts, reviews
 from refunds_plugin.money import Money
@@ -58,6 +59,11 @@ EXPORT_COLUMNS = [
 ]
 
 
+def plain(row: dict[str, Any]) -> dict[str, Any]:
+    """A row for JSON and CSV: every time as ``iso_time`` (one form in every list and export)."""
+    return {k: iso_time(v) if isinstance(v, datetime) else v for k, v in row.items()}
+
+
 def parse_when(value: str | datetime | None) -> datetime | None:
     """An aware datetime from ISO 8601 text (a date alone is its midnight); naive means UTC."""
     if not value:
@@ -88,6 +94,30 @@ def parse_param(name: str, value: str | None) -> datetime | None:
     except ValueError:
         raise InputError(f"{name}: expected {DATE_HINT}, found {value!r}",
                          code="invalid_parameter") from None
+
+
+# The enumerated filters and what they may be: any other value is a 400 naming the parameter
+# (an HTML page on /finance), never a quietly empty list.
+_SHOWN_STATUSES = (*(s.value for s in AttemptStatus), DRY_RUN)
+DECISION_CHOICES: dict[str, tuple[str, ...]] = {
+    "outcome": tuple(o.value for o in Outcome),
+    "resolution": ("refund", "credit", "credit+refund", "none"),
+    "status": ("none", *_SHOWN_STATUSES, "mixed"),  # money_status's words
+}
+ATTEMPT_CHOICES: dict[str, tuple[str, ...]] = {
+    "status": _SHOWN_STATUSES,
+    "kind": tuple(k.value for k in ResolutionKind),
+    "provider": ("stripe", "saleor", DRYRUN_PROVIDER),
+}
+
+
+def check_choices(filters: Mapping[str, str], choices: Mapping[str, tuple[str, ...]]) -> None:
+    """Raise ``InputError`` (``invalid_parameter``) for the first filter outside its values."""
+    for name, allowed in choices.items():
+        value = (filters.get(name) or "").strip()
+        if value and value not in allowed:
+            raise InputError(f"{name}: expected one of {', '.join(allowed)}, found {value!r}",
+                             code="invalid_parameter")
 
 
 def money_status(statuses: list[str]) -> str:

@@ -27,7 +27,7 @@ from sqlalchemy import Connection, Engine, func, select
 from refunds_plugin.domain import AttemptStatus, DecisionKind
 from refunds_plugin.finance.rows import DRYRUN_PROVIDER, parse_when
 from refunds_plugin.ledger.attempts import replaced_attempts
-from refunds_plugin.ledger.db import aware
+from refunds_plugin.ledger.db import aware, iso_time
 from refunds_plugin.ledger.tables import decisions, orders, payments, refund_attempts
 
 METRICS = ("sales", "refunded", "credited", "kept", "review_count", "review_amount", "decisions",
@@ -82,8 +82,8 @@ class Summary:
 
     def to_json(self) -> dict[str, Any]:
         return {
-            "since": self.since.isoformat() if self.since else None,
-            "until": self.until.isoformat() if self.until else None,
+            "since": iso_time(self.since) if self.since else None,
+            "until": iso_time(self.until) if self.until else None,
             "totals": [t.to_json() for _, t in sorted(self.totals.items())],
             "days": [
                 {"day": day, "totals": [t.to_json() for _, t in sorted(per.items())]}

@@ -216,6 +216,14 @@ class DecisionStatus:
     money: tuple[MoneyStatus, ...]
     line_names: dict[str, str]
     customer_note: str | None = None  # what the reviewer wrote for the customer
+    reviewed_at: datetime | None = None  # when a person decided the review
+
+    @property
+    def decided_at(self) -> datetime | None:
+        """When the answer was given: None while a person has yet to decide."""
+        if self.review == "open":
+            return None
+        return self.reviewed_at or self.created_at
 
     @property
     def state(self) -> str:
@@ -232,9 +240,11 @@ def decision_status(engine: Engine, decision_id: str) -> DecisionStatus | None:
         ).first()
         if row is None or row.kind != "return":
             return None
-        review = conn.execute(
-            select(reviews.c.status).where(reviews.c.decision_id == decision_id)
-        ).scalar_one_or_none()
+        review_row = conn.execute(
+            select(reviews.c.status, reviews.c.decided_at)
+            .where(reviews.c.decision_id == decision_id)
+        ).first()
+        review, reviewed_at = tuple(review_row) if review_row is not None else (None, None)
         attempts = conn.execute(
             select(refund_attempts).where(refund_attempts.c.decision_id == decision_id)
             .order_by(refund_attempts.c.seq)
@@ -258,7 +268,7 @@ def decision_status(engine: Engine, decision_id: str) -> DecisionStatus | None:
     )
     note = json.loads(entry).get("customer_note") if entry else None
     return DecisionStatus(decision_id, row.order_id, Decision.from_dict(json.loads(row.body)),
-                          row.created_at, review, money, names, note)
+                          row.created_at, review, money, names, note, reviewed_at)
 
 
 @dataclass(frozen=True)

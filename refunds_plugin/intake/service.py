@@ -27,7 +27,7 @@ from refunds_plugin import routing
 from refunds_plugin.config import Config
 from refunds_plugin.domain import OrderFacts, ResolutionKind, ReturnRequest
 from refunds_plugin.errors import Conflict, NotFound, RefundsError
-from refunds_plugin.intake import storefront
+from refunds_plugin.intake import request_check, storefront
 from refunds_plugin.intake.storefront import PaymentRecord
 from refunds_plugin.ledger import facts as facts_mod
 from refunds_plugin.ledger.attempts import AttemptRow
@@ -292,6 +292,9 @@ class Service:
                                    code="event_id_reused")
                 recorded, duplicate = existing, True
             else:
+                if find_decision(conn, request.order_id, request_key) is None:
+                    # malformed: refused whole; the rollback takes the inbox row too
+                    request_check.check(order_facts, request)
                 when = request.requested_at or now
                 decision = policies.evaluate(self.policy, order_facts, request, when)
                 # unique per (order, request): a request decided before under another event id

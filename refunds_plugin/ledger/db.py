@@ -113,6 +113,12 @@ def aware(value: datetime | None) -> datetime | None:
     return value if value is None or value.tzinfo is not None else value.replace(tzinfo=UTC)
 
 
+def iso_time(value: datetime) -> str:
+    """A stored time as people and programs read it: ISO 8601 in UTC with its offset, to the
+    second (``2026-11-24T12:00:00+00:00``), whichever database gave it back."""
+    return aware(value).astimezone(UTC).isoformat(timespec="seconds")
+
+
 def is_sqlite(engine_or_conn: Engine | Connection) -> bool:
     return engine_or_conn.dialect.name == "sqlite"
 

@@ -48,8 +48,15 @@ def kept_secret(config: Config, say: Callable[[str], None]) -> str:
     try:
         if current_revision(engine) is None:
             migrate(engine)
-        key = instance_secret(engine)
+        return engine_secret(engine, say)
     finally:
         engine.dispose()
+
+
+def engine_secret(engine: Engine, say: Callable[[str], None]) -> str:
+    """The kept key of the database behind ``engine`` (``create_app`` without a key, e.g.
+    under gunicorn directly), and one line saying which it is; a key for this process only
+    when the database predates ``instance_keys``."""
+    key = instance_secret(engine)
     say(KEPT if key else NOT_KEPT)
     return key or secrets.token_hex(32)

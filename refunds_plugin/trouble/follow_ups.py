@@ -19,7 +19,7 @@ from typing import Any
 from sqlalchemy import Connection, Engine, bindparam, func, select, update
 
 import policies
-from refunds_plugin.ledger.db import aware
+from refunds_plugin.ledger.db import aware, iso_time
 from refunds_plugin.ledger.orders import dialect_insert
 from refunds_plugin.ledger.tables import events, follow_ups, orders, payments
 from refunds_plugin.money import Money, normalize_currency
@@ -166,9 +166,9 @@ class FollowUp:
             "customer": self.customer,
             "what_failed": self.detail,
             "status": self.status,
-            "opened_at": self.opened_at.isoformat(),
-            "due_at": self.due_at.isoformat(),
-            "cleared_at": self.cleared_at.isoformat() if self.cleared_at else None,
+            "opened_at": iso_time(self.opened_at),
+            "due_at": iso_time(self.due_at),
+            "cleared_at": iso_time(self.cleared_at) if self.cleared_at else None,
         }
 
 

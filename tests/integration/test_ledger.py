@@ -25,8 +25,8 @@ def _full_flow(harness: Harness, fake: FakeStripe) -> None:
     fake.add_payment_intent(5500, "usd", "pi_123")
     harness.post_storefront(order_paid())
     harness.post_storefront(return_requested("r-1"))
-    harness.post_storefront(return_requested("r-2", lines=[
-        {"line_id": "l1", "quantity": 5, "reason": "changed_mind"}]))  # declined
+    harness.clock.advance(400 * 86400)  # the second mug, long after its window closed
+    harness.post_storefront(return_requested("r-2"))  # waits for a person
     harness.drain()
 
 
@@ -37,7 +37,7 @@ def test_the_hash_chain_verifies_after_a_full_flow(
 
     entries = harness.rows(ledger_entries)
     assert [e.entry_type for e in sorted(entries, key=lambda e: e.seq)] == [
-        "decision", "attempt", "decision", "attempt"]
+        "decision", "attempt", "decision", "review_opened", "attempt"]
     assert harness.chain_problem() is None
 
 
@@ -91,7 +91,7 @@ def test_ledger_list_shows_each_decision_with_where_its_money_is(ledger_db: str)
     rows = sorted(line.split()[3:] for line in lines[1:])
     assert rows == [  # never reviewed: "-"
         ["1001", "approve", "-", "refund", "25.00", "USD", "succeeded", "approved"],
-        ["1001", "decline", "-", "none", "0.00", "USD", "none", "quantity_exceeds_remaining"],
+        ["1001", "review", "open", "refund", "30.00", "USD", "none", "outside_window_review"],
     ]
 
 
@@ -102,7 +102,7 @@ def test_ledger_list_json_gives_one_object_per_decision(ledger_db: str) -> None:
     assert code == 0
     assert sorted((r["request_key"], r["outcome"], r["amount"], r["money_status"])
                   for r in rows) == [("return:r-1", "approve", 2500, "succeeded"),
-                                     ("return:r-2", "decline", 0, "none")]
+                                     ("return:r-2", "review", 3000, "none")]
 
 
 def test_ledger_export_csv_has_the_documented_columns_and_exact_amounts(ledger_db: str) -> None:
@@ -114,7 +114,7 @@ def test_ledger_export_csv_has_the_documented_columns_and_exact_amounts(ledger_d
     assert reader.fieldnames == EXPORT_COLUMNS
     assert [(r["request_key"], r["amount"], r["currency"], r["amount_text"], r["money_status"])
             for r in rows] == [("return:r-1", "2500", "USD", "25.00 USD", "succeeded"),
-                               ("return:r-2", "0", "USD", "0.00 USD", "none")]
+                               ("return:r-2", "3000", "USD", "30.00 USD", "none")]
 
 
 def test_ledger_export_json_matches_the_attempts_in_the_ledger(

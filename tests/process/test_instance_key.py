@@ -29,7 +29,7 @@ def test_a_status_link_survives_a_restart_of_serve_without_a_secret_key(
     cluster.start_server(workers=2)
     with requests.Session() as s:
         assert cluster.post(s, traffic.paid("o1")).status_code == 200
-        answer = cluster.post(s, traffic.ask("o1", "r1", "l1")).json()
+        answer = cluster.post(s, traffic.ask("o1", "r1", "mug")).json()
     (key,) = _keys(pg)
     link = (f"{cluster.url}/returns/status/"
             f"{URLSafeSerializer(key, salt='returns-status').dumps(answer['decision_id'])}")

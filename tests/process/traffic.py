@@ -2,7 +2,8 @@
 
 Every order is 2 mugs at 25.00, 1 lamp at 40.00 and 5.00 shipping (95.00, captured in full on
 ``pi_<order>``). Its four return requests ask for a mug, a mug, a third mug (there is none left
-once two are decided) and the lamp, so the order can never be refunded more than 95.00.
+once two are decided: a 400 with nothing recorded) and the lamp, so the order can never be
+refunded more than 95.00.
 """
 
 from __future__ import annotations

@@ -8,13 +8,14 @@ from __future__ import annotations
 
 import csv
 import io
-from datetime import datetime, timedelta
+from datetime import timedelta
 from typing import Any
 
 from flask import Blueprint, Response, g, jsonify, request
 
-from refunds_plugin.errors import ReviewClosed
+from refunds_plugin.errors import InputError, ReviewClosed
 from refunds_plugin.finance import reports
+from refunds_plugin.finance.rows import plain
 from refunds_plugin.finance.summary import summarize
 from refunds_plugin.finance.tokens import Principal
 from refunds_plugin.intake import reviews
@@ -40,9 +41,8 @@ needs = Gate(identify=bearer_principal, unauthorized=_unauthorized, forbidden=_f
 
 
 def _plain(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Datetimes as ISO 8601 (Flask's default JSON would write an HTTP date)."""
-    return [{k: v.isoformat() if isinstance(v, datetime) else v for k, v in r.items()}
-            for r in rows]
+    """Times as ISO 8601 with their UTC offset (Flask's default JSON writes an HTTP date)."""
+    return [plain(r) for r in rows]
 
 
 def _csv(rows: list[dict[str, Any]], columns: list[str], name: str) -> Response:
@@ -55,9 +55,18 @@ def _csv(rows: list[dict[str, Any]], columns: list[str], name: str) -> Response:
     return resp
 
 
+def _format() -> str:
+    """``?format=``: json (the default) or csv; anything else is refused, not answered as JSON."""
+    fmt = request.args.get("format", "").strip() or "json"
+    if fmt not in ("json", "csv"):
+        raise InputError(f"format: expected one of json, csv, found {fmt!r}",
+                         code="invalid_parameter")
+    return fmt
+
+
 def _listing(found: reports.Page, name: str, columns: list[str]) -> Response:
     rows = _plain(found.rows)
-    if request.args.get("format") == "csv":
+    if _format() == "csv":
         resp = _csv(rows, columns, name)
     else:
         resp = jsonify({"data": rows, "page": found.page, "per_page": found.per_page,

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from refunds_plugin.finance.reports import ATTEMPT_FILTERS, DECISION_FILTERS, EXPORT_COLUMNS
+from refunds_plugin.finance.rows import ATTEMPT_CHOICES, DECISION_CHOICES
 
 FILTER_HELP = {
     "since": "ISO date or datetime, inclusive",
@@ -21,9 +23,13 @@ FILTER_HELP = {
 }
 
 
-def _params(names: tuple[str, ...], paged: bool = True) -> list[dict[str, Any]]:
+def _params(names: tuple[str, ...], paged: bool = True,
+            choices: Mapping[str, tuple[str, ...]] | None = None) -> list[dict[str, Any]]:
+    """Query parameters; an enumerated one lists its values (others are a 400)."""
+    choices = choices or {}
     out: list[dict[str, Any]] = [
-        {"name": n, "in": "query", "required": False, "schema": {"type": "string"},
+        {"name": n, "in": "query", "required": False,
+         "schema": {"type": "string", **({"enum": list(choices[n])} if n in choices else {})},
          "description": FILTER_HELP.get(n, n)}
         for n in names
     ]
@@ -51,6 +57,8 @@ def _listing(item: str) -> dict[str, Any]:
 
 
 ERRORS = {
+    "400": {"description": "a filter that cannot be read (invalid_parameter names it)",
+            "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}},
     "401": {"description": "no or invalid bearer token",
             "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}},
     "403": {"description": "the token's role may not do this",
@@ -102,11 +110,12 @@ def document() -> dict[str, Any]:
         "security": [{"bearer": []}],
         "paths": {
             "/api/decisions": {"get": {
-                "summary": "Decisions, newest first", "parameters": _params(DECISION_FILTERS),
+                "summary": "Decisions, newest first",
+                "parameters": _params(DECISION_FILTERS, choices=DECISION_CHOICES),
                 "responses": {"200": _listing("Decision"), **ERRORS}}},
             "/api/attempts": {"get": {
                 "summary": "Money movements (refund and credit attempts), newest first",
-                "parameters": _params(ATTEMPT_FILTERS),
+                "parameters": _params(ATTEMPT_FILTERS, choices=ATTEMPT_CHOICES),
                 "responses": {"200": _listing("Attempt"), **ERRORS}}},
             "/api/summary": {"get": {
                 "summary": "Totals and per-day series: sales, refunded, credited, kept, review, "

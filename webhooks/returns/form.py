@@ -12,6 +12,7 @@ import re
 from collections.abc import Mapping
 
 from refunds_plugin.domain import OrderFacts, Reason, ResolutionKind, ReturnLine, ReturnRequest
+from refunds_plugin.intake.request_check import LineProblem, line_problem
 from webhooks.returns.strings import Strings
 
 _LINE_FIELD = re.compile(r"^line-(\d{1,4})-(?:id|qty|reason)$")
@@ -20,6 +21,16 @@ _LINE_FIELD = re.compile(r"^line-(\d{1,4})-(?:id|qty|reason)$")
 def _quantity(raw: str) -> int | None:
     raw = raw.strip()
     return int(raw) if raw.isdigit() else None
+
+
+def _said(p: LineProblem, t: Strings) -> str:
+    if p.kind == "unknown":
+        return t.unknown_line.format(line=p.line_id[:80] or "?")
+    if p.kind == "twice":
+        return t.line_twice.format(item=p.name)
+    if p.kind == "returned":
+        return t.line_returned.format(item=p.name)
+    return t.too_many_units.format(item=p.name, left=p.left, qty=p.quantity)
 
 
 def parse(facts: OrderFacts, form: Mapping[str, str], t: Strings,
@@ -34,23 +45,17 @@ def parse(facts: OrderFacts, form: Mapping[str, str], t: Strings,
         line_id = form.get(f"line-{i}-id", "")
         if qty == 0:
             continue  # the customer left this line alone
+        # the service's own check (``intake.request_check``), said in the page's words
+        problem = line_problem(facts, line_id, qty, seen)
+        if problem is None or problem.kind in ("returned", "too_many"):
+            seen.add(line_id)  # the order has it: named again, it is named twice
+        if problem is not None:
+            errors.append(_said(problem, t))
+            continue
         line = facts.line(line_id)
-        if line is None:
-            errors.append(t.unknown_line.format(line=line_id[:80] or "?"))
-            continue
-        if line.id in seen:
-            errors.append(t.line_twice.format(item=line.name))
-            continue
-        seen.add(line.id)
-        left = line.quantity - facts.returned(line.id)
+        assert line is not None  # line_problem found it
         if qty is None:
             errors.append(t.pick_quantity.format(item=line.name))
-            continue
-        if left <= 0:
-            errors.append(t.line_returned.format(item=line.name))
-            continue
-        if qty > left:
-            errors.append(t.too_many_units.format(item=line.name, left=left, qty=qty))
             continue
         try:
             reason = Reason(form.get(f"line-{i}-reason", ""))

@@ -128,6 +128,7 @@ ENGLISH: dict[str, str] = {
         "This status link is not valid. Please use the link from your return confirmation."
     ),
     "status_decided_on": "Decided on {date}.",
+    "status_received_on": "Received on {date}.",  # a review still open has no decision date
     "status_kind_refund": "Refund to your original payment",
     "status_kind_credit": "Store credit",
     "stage_requested": "Requested: we have asked for your money to be sent.",

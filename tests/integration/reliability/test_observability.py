@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import json
 import logging
+from collections.abc import Callable
 
 from refunds_plugin.logs import JsonFormatter, redact, setup_logging
 from refunds_plugin.metrics import PROVIDER_SECONDS, WEBHOOK_SECONDS, Counter, Histogram, Registry
@@ -24,16 +25,24 @@ def scrape(harness: Harness) -> dict[str, float]:
     return samples
 
 
+DECLINES_TOO_SMALL = """currency: USD
+window: {days: 365, start: payment}
+reasons: {changed_mind: accept, too_small: decline}
+"""
+
+
 def test_metrics_count_events_decisions_and_attempts_from_the_ledger(
-    harness: Harness, fake_stripe: FakeStripe
+    policy_harness: Callable[[str], Harness], fake_stripe: FakeStripe
 ) -> None:
+    harness = policy_harness(DECLINES_TOO_SMALL)
     fake_stripe.add_payment_intent(5500, "usd", "pi_123")
     hooks_before = WEBHOOK_SECONDS.count("/webhooks/storefront", "201")
     calls_before = PROVIDER_SECONDS.count("stripe", "succeeded")
     harness.post_storefront(order_paid())
-    harness.post_storefront(return_requested("r-1"))
+    harness.post_storefront(return_requested("r-1", lines=[  # the policy declines it
+        {"line_id": "l1", "quantity": 1, "reason": "too_small"}]))
     harness.post_storefront(return_requested("r-2"))
-    harness.post_storefront(return_requested("r-3"))  # no mug left: declined
+    harness.post_storefront(return_requested("r-3"))
     before = scrape(harness)
     assert before['refunds_events_received_total{source="storefront",type="order.paid"}'] == 1
     assert before['refunds_events_received_total{source="storefront",type="return.requested"}'] == 3

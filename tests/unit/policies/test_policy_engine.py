@@ -52,9 +52,12 @@ def test_units_already_returned_cannot_be_returned_again():
     assert "Only 1 of Linen shirt" in d.explanation
 
 
-def test_the_same_line_twice_is_counted_together_against_what_remains():
-    req = ask(("shirt", 2, R.TOO_SMALL), ("shirt", 1, R.DAMAGED))
-    assert evaluate(DEFAULT, order(), req, NOW).reason_code == "quantity_exceeds_remaining"
+def test_the_same_line_twice_is_declined_never_merged():
+    # the service refuses it before the policy runs (intake.request_check); evaluated directly
+    # (simulate, explain) it is declined, as two entries would each be valued as if first
+    req = ask(("shirt", 1, R.TOO_SMALL), ("shirt", 1, R.DAMAGED))
+    d = evaluate(DEFAULT, order(), req, NOW)
+    assert (d.outcome.value, d.reason_code, d.resolutions) == ("decline", "duplicate_line", ())
 
 
 def test_a_zero_quantity_is_declined():

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
+from sqlalchemy import select
 
 from refunds_plugin.finance.tokens import check_token, hash_token
 from tests.fakes.finance_scene import Scene, csrf
@@ -121,16 +122,26 @@ def test_logging_out_ends_the_session(scene: Scene) -> None:
     assert client.get("/finance/").status_code == 401
 
 
-def test_without_a_configured_secret_key_sessions_get_a_random_one_and_a_warning(
+def test_without_a_configured_secret_key_the_app_uses_the_key_kept_in_the_database(
     sqlite_url: str, caplog: pytest.LogCaptureFixture
 ) -> None:
+    """As under gunicorn run directly (no `refunds serve` to fill the key in): a restart, or
+    another worker, reads the same key, so sessions and status links survive; one line says so."""
     from datetime import UTC, datetime
 
+    from refunds_plugin.ledger.instance import KEPT
+    from refunds_plugin.ledger.tables import instance_keys
     from tests.fakes.shop import Shop
 
-    with caplog.at_level("WARNING", logger="refunds.finance"):
-        shop = Shop(sqlite_url, datetime(2026, 11, 24, tzinfo=UTC), secret_key="")
-    key = shop.app.config["SECRET_KEY"]
+    when = datetime(2026, 11, 24, tzinfo=UTC)
+    with caplog.at_level("WARNING", logger="refunds.web"):
+        first = Shop(sqlite_url, when, secret_key="")
+        key = first.app.config["SECRET_KEY"]
+        first.runtime.engine.dispose()
+        again = Shop(sqlite_url, when, secret_key="")  # a restart on the same database
+    with again.runtime.engine.connect() as conn:
+        kept = conn.execute(select(instance_keys.c.value)).scalar_one()
     assert isinstance(key, str) and len(key) == 64
-    assert "REFUNDS_SECRET_KEY is not set" in caplog.text
-    shop.runtime.engine.dispose()
+    assert again.app.config["SECRET_KEY"] == key == kept
+    assert [r.getMessage() for r in caplog.records if r.name == "refunds.web"] == [KEPT, KEPT]
+    again.runtime.engine.dispose()

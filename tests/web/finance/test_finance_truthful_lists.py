@@ -62,7 +62,7 @@ def test_an_approved_review_shows_its_result_everywhere_beside_the_outcome(
     exported = CliRunner().invoke(main, ["ledger", "export", "--format", "json"], env=env)
     rows = {r["order_id"]: r for r in map(json.loads, exported.stdout.splitlines())}
     assert (rows["o-2"]["review_status"], rows["o-2"]["review_decided_at"]) == (
-        "approved", "2026-11-24 14:00:00+00:00")
+        "approved", "2026-11-24T14:00:00+00:00")
     assert (rows["o-1"]["review_status"], rows["o-1"]["review_decided_at"]) == ("", None)
 
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Iterator
-from datetime import datetime
+from datetime import datetime, timedelta
 
 import pytest
 from werkzeug.test import TestResponse
@@ -61,7 +61,7 @@ def test_a_return_sent_to_review_does_not_ask_for_the_item_yet(db_shop: ReturnsS
     status = db_shop.app.test_client().get(link)
     assert words(status, "outcome") == [
         "Our team is checking your return. We will let you know the answer. "
-        "Decided on 24 November 2026."]
+        "Received on 24 November 2026."]  # nothing is decided yet: no decision date
     assert "Please send back" not in text(status)
 
 
@@ -99,3 +99,22 @@ def test_an_approved_review_says_approved_and_what_to_send_and_keeps_the_old_ent
     assert "quick check" not in text(status) and "customer-note" not in status.get_data(
         as_text=True)
     assert sorted(_review_entry(db_shop, ref)) == KEYS  # no customer_note key when none given
+
+
+def test_a_review_decided_days_later_is_dated_by_the_persons_decision(
+    any_db_url: str, now: datetime
+) -> None:
+    clock = [now]
+    shop = ReturnsShop(any_db_url, lambda: clock[0], {"policy": "preset:standard-30-day"})
+    try:
+        shop.seed(order_event("1001"))
+        _, link, ref = _sent_to_review(shop)
+        clock[0] = now + timedelta(days=2)
+
+        _decide(shop, ref, clock[0], action="approve", note="fine")
+
+        status = shop.app.test_client().get(link)
+        assert words(status, "outcome") == [
+            "Our team checked your return and approved it. Decided on 26 November 2026."]
+    finally:
+        shop.close()

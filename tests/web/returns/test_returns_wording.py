@@ -1,6 +1,6 @@
-"""What the answers say, word for word: a line already returned, socks to keep ("them"), a line
-named twice, a parcel that never came, and store credit already issued (its code on the answer
-page, no promise that it is "on its way")."""
+"""What the answers say, word for word: a line already returned or named twice (refused, never
+"only 0" nor merged), socks to keep ("them"), a parcel that never came, and store credit already
+issued (its code on the answer page, no promise that it is "on its way")."""
 
 from __future__ import annotations
 
@@ -30,13 +30,17 @@ def socks_shop(sqlite_url: str, now: datetime) -> Iterator[ReturnsShop]:
     s.close()
 
 
-def _storefront_return(shop: ReturnsShop, rid: str, lines: list[dict[str, Any]]) -> str:
+def _storefront_post(shop: ReturnsShop, rid: str, lines: list[dict[str, Any]]) -> Any:
     body = json.dumps({"id": f"evt_{rid}", "type": "return.requested", "created": 1764000100,
                        "data": {"return": {"id": rid, "order_id": "1001", "lines": lines}}})
     header = signatures.sign(SECRET, body.encode(), int(shop.clock().timestamp()))
-    resp = shop.app.test_client().post(
+    return shop.app.test_client().post(
         "/webhooks/storefront", data=body,
         headers={"Refunds-Signature": header, "Content-Type": "application/json"})
+
+
+def _storefront_return(shop: ReturnsShop, rid: str, lines: list[dict[str, Any]]) -> str:
+    resp = _storefront_post(shop, rid, lines)
     assert resp.status_code in (200, 201), resp.get_data(as_text=True)
     return str(resp.get_json()["explanation"])
 
@@ -61,23 +65,23 @@ def test_two_socks_to_keep_are_them_and_a_parcel_that_never_came_has_nothing_to_
     assert "keep" not in words(lost, "explanation")[0]
 
 
-def test_a_line_named_twice_is_named_once_and_a_returned_line_is_not_only_0(
+def test_a_line_named_twice_is_refused_and_a_returned_line_is_not_only_0(
     socks_shop: ReturnsShop,
 ) -> None:
-    twice = _storefront_return(socks_shop, "r-1", [
-        {"line_id": "l1", "quantity": 1, "reason": "damaged"},
-        {"line_id": "l3", "quantity": 1, "reason": "damaged"},
-        {"line_id": "l3", "quantity": 1, "reason": "damaged"}])
-    again = _storefront_return(socks_shop, "r-2", [
-        {"line_id": "l1", "quantity": 1, "reason": "damaged"}])
+    mug, sock = ({"line_id": lid, "quantity": 1, "reason": "damaged"} for lid in ("l1", "l3"))
+    twice = _storefront_post(socks_shop, "r-1", [mug, sock, sock])
+    both = _storefront_return(socks_shop, "r-2", [mug, {**sock, "quantity": 2}])
+    again = _storefront_post(socks_shop, "r-3", [mug])
 
-    assert twice == (
+    assert (twice.status_code, twice.get_json()["error"]["message"]) == (
+        400, "line l3: it is named more than once; name each line once")
+    assert both == (
         "Your return of 1 × Blue enamel mug and 2 × Wool socks is approved. We will refund "
         "34.00 USD to your original payment. This includes 5.00 USD for the original shipping. "
         "Please send back Blue enamel mug. You don't need to send back Wool socks; please keep "
         "them. The money will be on its way within 72 hours.")
-    assert again == ("We're sorry, we can't accept this return. Blue enamel mug has already "
-                     "been returned.")
+    assert (again.status_code, again.get_json()["error"]["message"]) == (
+        400, "line l1: every unit of Blue enamel mug has already been returned")
 
 
 def test_credit_already_issued_shows_its_code_and_no_promise_of_when(

@@ -1,0 +1,57 @@
+"""An enumerated filter given a value it cannot have (``?outcome=approved``) is a 400
+``invalid_parameter`` naming the parameter and the values allowed: JSON on /api, an HTML page
+on /finance; never a quietly empty list."""
+
+from __future__ import annotations
+
+import html
+
+import pytest
+
+from tests.fakes.finance_scene import Scene
+
+STATUSES = "pending, in_progress, sent, unknown, succeeded, failed, canceled, dry_run"
+
+
+@pytest.mark.parametrize(("query", "said"), [
+    ("/api/decisions?outcome=approved",
+     "outcome: expected one of approve, review, decline, found 'approved'"),
+    ("/api/decisions?resolution=cash",
+     "resolution: expected one of refund, credit, credit+refund, none, found 'cash'"),
+    ("/api/decisions?status=done",
+     f"status: expected one of none, {STATUSES}, mixed, found 'done'"),
+    ("/api/attempts?status=done", f"status: expected one of {STATUSES}, found 'done'"),
+    ("/api/attempts?kind=cash", "kind: expected one of refund, credit, found 'cash'"),
+    ("/api/attempts?provider=paypal",
+     "provider: expected one of stripe, saleor, dryrun, found 'paypal'"),
+    ("/api/decisions?format=xml", "format: expected one of json, csv, found 'xml'"),
+])
+def test_the_api_answers_400_naming_the_parameter_and_its_values(
+    scene: Scene, query: str, said: str
+) -> None:
+    resp = scene.shop.app.test_client().get(
+        query, headers={"Authorization": f"Bearer {scene.finance}"})
+
+    assert (resp.status_code, resp.get_json()) == (400, {"error": {
+        "code": "invalid_parameter", "message": said}})
+
+
+def test_the_finance_page_answers_an_html_page_naming_the_parameter(scene: Scene) -> None:
+    resp = scene.login(scene.finance).get("/finance/?outcome=approved")
+
+    assert (resp.status_code, resp.mimetype) == (400, "text/html")
+    page = html.unescape(resp.get_data(as_text=True))
+    assert ('<p class="error" role="alert">outcome: expected one of approve, review, decline, '
+            "found 'approved'</p>") in page
+
+
+@pytest.mark.parametrize(("query", "orders"), [
+    ("/api/decisions?outcome=review&resolution=refund&status=none", ["o-2"]),
+    ("/api/attempts?status=dry_run&kind=refund&provider=dryrun", ["o-1"]),
+    ("/api/attempts?provider=stripe", []),
+])
+def test_an_allowed_value_still_filters(scene: Scene, query: str, orders: list[str]) -> None:
+    resp = scene.shop.app.test_client().get(
+        query, headers={"Authorization": f"Bearer {scene.finance}"})
+
+    assert (resp.status_code, [r["order_id"] for r in resp.get_json()["data"]]) == (200, orders)
