@@ -28,11 +28,12 @@ from refunds_plugin.config import Config
 from refunds_plugin.domain import OrderFacts, ResolutionKind, ReturnRequest
 from refunds_plugin.errors import Conflict, NotFound, RefundsError
 from refunds_plugin.intake import request_check, storefront
+from refunds_plugin.intake.answers import Ack, Answer
 from refunds_plugin.intake.storefront import PaymentRecord
 from refunds_plugin.ledger import facts as facts_mod
 from refunds_plugin.ledger.attempts import AttemptRow
 from refunds_plugin.ledger.db import lock_ledger, write_tx
-from refunds_plugin.ledger.decisions import RecordedDecision, find_decision, record_decision
+from refunds_plugin.ledger.decisions import find_decision, record_decision
 from refunds_plugin.ledger.journal import mark_event, record_event, refuse_reuse
 from refunds_plugin.ledger.orders import OrderRecord
 from refunds_plugin.ledger.tables import refund_attempts
@@ -55,15 +56,6 @@ def utcnow() -> datetime:
 
 
 @dataclass(frozen=True)
-class Ack:
-    """What the sender is told: recorded now, or recognised as a duplicate."""
-
-    duplicate: bool
-    event_row: int | None = None
-    detail: dict[str, Any] = field(default_factory=dict)
-
-
-@dataclass(frozen=True)
 class Inbound:
     """One incoming event for the skeleton: its inbox key, and how it is answered and logged."""
 
@@ -76,45 +68,6 @@ class Inbound:
     seen: Mapping[str, Any] = field(default_factory=dict)  # a duplicate's answer detail
     tail: str = ""  # said after the whole note (Saleor: the event was this app's own)
     detail: Mapping[str, Any] = field(default_factory=dict)  # more answer detail
-
-
-@dataclass(frozen=True)
-class Answer:
-    """A decided return request, as the storefront shows it to the customer."""
-
-    recorded: RecordedDecision
-    duplicate: bool
-    dry_run: bool  # this order's money would not move (its provider is the dry run), any outcome
-    attempts: tuple[AttemptRow, ...] = ()
-
-    def to_json(self) -> dict[str, Any]:
-        d = self.recorded.decision
-        return {
-            "decision_id": self.recorded.id,
-            "duplicate": self.duplicate,
-            "outcome": d.outcome.value,
-            "resolution": d.resolution_summary,
-            "amount": d.amount,
-            "refund_amount": d.refund_amount,
-            "credit_amount": d.credit_amount,
-            "currency": d.currency,
-            "return_required": d.return_required,
-            "reason_code": d.reason_code,
-            "explanation": d.explanation,
-            "dry_run": self.dry_run,
-            "attempts": [
-                {
-                    "id": a.id,
-                    "kind": a.kind,
-                    "amount": a.amount,
-                    "bonus": a.bonus,
-                    "status": a.status,
-                    "provider": a.provider,
-                    "credit_code": a.credit_code,
-                }
-                for a in self.attempts
-            ],
-        }
 
 
 class Service:

@@ -39,7 +39,7 @@ from refunds_plugin.bootstrap import Runtime
 from refunds_plugin.config import no_money_moves
 from refunds_plugin.domain import AttemptStatus, OrderFacts, Reason, ReturnRequest
 from refunds_plugin.intake import returns_page as ret
-from refunds_plugin.intake.service import Answer
+from refunds_plugin.intake.answers import Answer
 from refunds_plugin.ledger.attempts import AttemptRow
 from refunds_plugin.money import Money
 from webhooks.returns import form as form_mod

@@ -1,0 +1,58 @@
+"""What the service answers: ``Ack`` for an event recorded (or recognised as a duplicate), and
+``Answer`` for a decided return request, in the JSON the storefront contract promises."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from refunds_plugin.ledger.attempts import AttemptRow
+from refunds_plugin.ledger.decisions import RecordedDecision
+
+
+@dataclass(frozen=True)
+class Ack:
+    """What the sender is told: recorded now, or recognised as a duplicate."""
+
+    duplicate: bool
+    event_row: int | None = None
+    detail: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Answer:
+    """A decided return request, as the storefront shows it to the customer."""
+
+    recorded: RecordedDecision
+    duplicate: bool
+    dry_run: bool  # this order's money would not move (its provider is the dry run), any outcome
+    attempts: tuple[AttemptRow, ...] = ()
+
+    def to_json(self) -> dict[str, Any]:
+        d = self.recorded.decision
+        return {
+            "decision_id": self.recorded.id,
+            "duplicate": self.duplicate,
+            "outcome": d.outcome.value,
+            "resolution": d.resolution_summary,
+            "amount": d.amount,
+            "refund_amount": d.refund_amount,
+            "credit_amount": d.credit_amount,
+            "currency": d.currency,
+            "return_required": d.return_required,
+            "reason_code": d.reason_code,
+            "explanation": d.explanation,
+            "dry_run": self.dry_run,
+            "attempts": [
+                {
+                    "id": a.id,
+                    "kind": a.kind,
+                    "amount": a.amount,
+                    "bonus": a.bonus,
+                    "status": a.status,
+                    "provider": a.provider,
+                    "credit_code": a.credit_code,
+                }
+                for a in self.attempts
+            ],
+        }
