@@ -96,20 +96,16 @@ def reconcile_cmd(provider: str, since: datetime, as_json: bool) -> None:
 
     Saleor: every Saleor order the ledger touched since then is re-queried with the installed
     app's token, and its granted refunds and this app's refund requests are compared."""
-    from refunds_plugin.finance.reconcile import (
-        SALEOR_AGREES,
-        reconcile,
-        saleor_refunds,
-        stripe_refunds,
-    )
+    from refunds_plugin.finance.reconcile import reconcile, reconcile_saleor, stripe_refunds
 
     config = common.config()
     start = since
     if provider == "saleor":
         runtime = common.runtime(config=config, with_executor=False)
-        found = reconcile(runtime.engine, saleor_refunds(runtime.saleor_events, runtime.engine,
-                                                         start),
-                          start, provider, SALEOR_AGREES)
+        try:
+            found = reconcile_saleor(runtime.saleor_events, runtime.engine, start)
+        finally:
+            runtime.engine.dispose()
     else:
         from refunds_plugin.providers.stripe import StripeProvider
 

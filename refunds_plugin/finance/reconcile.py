@@ -17,13 +17,14 @@ from typing import Any
 from sqlalchemy import Engine, or_, select
 
 from refunds_plugin.domain import AttemptStatus
-from refunds_plugin.ledger.tables import orders, provider_refunds, refund_attempts
+from refunds_plugin.ledger.tables import orders, payments, provider_refunds, refund_attempts
 from refunds_plugin.saleor.events import (
     ATTEMPT_TARGET,
     GRANT_STATUS,
     REQUEST_OUTCOME,
     SaleorEvents,
 )
+from refunds_plugin.saleor.order import SaleorOrder
 from refunds_plugin.stripe.refunded_total import REFUND_STATUS
 
 PAGE = 100
@@ -52,7 +53,7 @@ class ProviderRefund:
 
 @dataclass(frozen=True)
 class Mismatch:
-    kind: str  # missing_in_ledger | missing_at_provider | amount | status
+    kind: str  # missing_in_ledger | missing_at_provider | amount | status | refunded_total
     refund_id: str | None
     attempt_id: str | None
     ledger: str
@@ -91,10 +92,9 @@ def stripe_refunds(client: Any, since: datetime, page_size: int = PAGE) -> Itera
             return
 
 
-def saleor_refunds(saleor: SaleorEvents, engine: Engine, since: datetime
-                   ) -> Iterator[ProviderRefund]:
-    """Every granted refund, and every refund request of this app's own on a transaction, of
-    the Saleor orders the ledger touched since ``since`` (re-queried one by one)."""
+def saleor_orders(saleor: SaleorEvents, engine: Engine, since: datetime) -> list[SaleorOrder]:
+    """The Saleor orders the ledger touched since ``since``, each re-queried from its Saleor
+    with the installed app's token (one query an order)."""
     ra, pr = refund_attempts.c, provider_refunds.c
     with engine.connect() as conn:
         order_ids = conn.execute(
@@ -105,12 +105,18 @@ def saleor_refunds(saleor: SaleorEvents, engine: Engine, since: datetime
                     orders.c.order_id.in_(select(pr.order_id).where(pr.updated_at >= since))),
             ).order_by(orders.c.order_id)
         ).scalars().all()
+    return [so for order_id in order_ids if (so := saleor.fetch_known(order_id)) is not None]
+
+
+def saleor_refunds(saleor: SaleorEvents, engine: Engine, since: datetime,
+                   fetched: list[SaleorOrder] | None = None) -> Iterator[ProviderRefund]:
+    """Every granted refund, and every refund request of this app's own on a transaction, of
+    the Saleor orders the ledger touched since ``since`` (``fetched``: already re-queried)."""
+    ra = refund_attempts.c
+    with engine.connect() as conn:
         ours = set(conn.execute(select(ra.provider_reference).where(
             ra.provider == "saleor", ra.provider_reference.is_not(None))).scalars())
-    for order_id in order_ids:
-        so = saleor.fetch_known(order_id)
-        if so is None:
-            continue
+    for so in fetched if fetched is not None else saleor_orders(saleor, engine, since):
         cur = so.record.currency
         granted = {ev for g in so.granted_refunds for ev in g.events}
         for g in so.granted_refunds:
@@ -127,6 +133,31 @@ def saleor_refunds(saleor: SaleorEvents, engine: Engine, since: datetime
                 yield ProviderRefund(req.id, req.amount, cur, status, pay.reference, 0)
 
 
+def saleor_refunded_totals(engine: Engine, fetched: list[SaleorOrder]) -> list[Mismatch]:
+    """Each transaction's refunded amount as Saleor says it now, against what the ledger last
+    learned (``payments.refunded_reported``): money given back outside this app (at the payment
+    provider, or by staff) that no webhook brought to the ledger is named, as is a transaction
+    the ledger never recorded."""
+    pay = payments.c
+    out: list[Mismatch] = []
+    with engine.connect() as conn:
+        for so in fetched:
+            cur = so.record.currency
+            for tx in so.payments:
+                if tx.captured <= 0:
+                    continue
+                known = conn.execute(select(pay.refunded_reported).where(
+                    pay.provider == "saleor", pay.reference == tx.reference)).scalar_one_or_none()
+                saleor_says = f"{tx.refunded} {cur} refunded"
+                if known is None:
+                    out.append(Mismatch("missing_in_ledger", tx.reference, None, "-",
+                                        f"payment of {tx.captured} {cur}, {saleor_says}"))
+                elif int(known) != tx.refunded:
+                    out.append(Mismatch("refunded_total", tx.reference, None,
+                                        f"{int(known)} {cur} refunded", saleor_says))
+    return out
+
+
 @dataclass(frozen=True)
 class _Ours:
     attempt_id: str | None
@@ -134,16 +165,23 @@ class _Ours:
     status: str
 
 
-def _ledger_side(engine: Engine, provider: str, since: datetime) -> dict[str, _Ours]:
+def _ledger_side(
+    engine: Engine, provider: str, since: datetime, order_ids: list[str] | None = None
+) -> dict[str, _Ours]:
+    """Our refunds made since ``since``, and all of those of ``order_ids`` (the orders the
+    provider was asked about, whose older refunds it answers for too)."""
     ours: dict[str, _Ours] = {}
     ra = refund_attempts.c
+    when = ra.created_at >= since
+    if order_ids:
+        when = or_(when, ra.order_id.in_(order_ids))
     with engine.connect() as conn:
         for row in conn.execute(
             select(ra.id, ra.provider_reference, ra.amount, ra.sent_amount, ra.status).where(
                 ra.provider == provider,
                 ra.kind == "refund",
                 ra.provider_reference.is_not(None),
-                ra.created_at >= since,
+                when,
             ).order_by(ra.created_at, ra.seq)  # a retry sharing a Saleor grant speaks last
         ):
             amount = row.sent_amount if row.sent_amount is not None else row.amount
@@ -161,9 +199,9 @@ def _ledger_side(engine: Engine, provider: str, since: datetime) -> dict[str, _O
 
 def reconcile(
     engine: Engine, refunds: Iterator[ProviderRefund], since: datetime, provider: str = "stripe",
-    agrees: Mapping[str, tuple[str, ...]] = AGREES,
+    agrees: Mapping[str, tuple[str, ...]] = AGREES, order_ids: list[str] | None = None,
 ) -> list[Mismatch]:
-    ours = _ledger_side(engine, provider, since)
+    ours = _ledger_side(engine, provider, since, order_ids)
     seen: set[str] = set()
     out: list[Mismatch] = []
     for theirs in refunds:
@@ -187,3 +225,14 @@ def reconcile(
             ledger = f"{mine.amount} {mine.status.lstrip('=')}"
             out.append(Mismatch("missing_at_provider", ref, mine.attempt_id, ledger, "-"))
     return out
+
+
+def reconcile_saleor(saleor: SaleorEvents, engine: Engine, since: datetime) -> list[Mismatch]:
+    """Every difference between the ledger and Saleor for the Saleor orders touched since
+    ``since``: each grant and refund request of ours (and any refund of the orders' older
+    attempts), and each transaction's refunded total."""
+    fetched = saleor_orders(saleor, engine, since)
+    refunds = saleor_refunds(saleor, engine, since, fetched)
+    ids = [so.record.order_id for so in fetched]
+    return (reconcile(engine, refunds, since, "saleor", SALEOR_AGREES, ids)
+            + saleor_refunded_totals(engine, fetched))

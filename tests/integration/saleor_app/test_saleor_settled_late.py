@@ -13,7 +13,7 @@ from sqlalchemy import select
 
 from refunds_plugin.errors import ReviewClosed
 from refunds_plugin.execution.poller import SaleorPoller
-from refunds_plugin.finance.reconcile import SALEOR_AGREES, Mismatch, reconcile, saleor_refunds
+from refunds_plugin.finance.reconcile import Mismatch, reconcile_saleor
 from refunds_plugin.finance.verify import verify_ledger
 from refunds_plugin.intake.reviews import decide
 from refunds_plugin.ledger import facts
@@ -50,8 +50,7 @@ def _failed(shop, clock):
 
 def _differences(shop, clock):
     since = clock().replace(year=2020)
-    return reconcile(shop.engine, saleor_refunds(shop.runtime.saleor_events, shop.engine, since),
-                     since, "saleor", SALEOR_AGREES)
+    return reconcile_saleor(shop.runtime.saleor_events, shop.engine, since)
 
 
 def test_a_failed_grant_paid_from_the_dashboard_settles_the_attempt_once(installed, clock):
@@ -116,8 +115,10 @@ def test_reconcile_names_what_saleor_says_and_the_ledger_does_not(installed, clo
         "amount": {"amount": Decimal("1.00"), "currency": "USD"},
         "transaction": {"id": grant["transaction"]["id"]}, "transactionEvents": [],
         "lines": []})
+    tx_id = grant["transaction"]["id"]
     assert _differences(installed, clock) == [
         Mismatch("status", grant["id"], attempt.id, "3000 failed", "3000 USD succeeded"),
         Mismatch("missing_in_ledger", "T3JkZXJHcmFudGVkUmVmdW5kOjk5", None, "-",
                  "100 USD granted"),
+        Mismatch("refunded_total", tx_id, None, "0 USD refunded", "3000 USD refunded"),
     ]
