@@ -3,7 +3,8 @@
 One module per group, each registered here by name (``refunds --help`` lists them): ``server``
 (serve, worker, migrate), ``ledger`` (list, export, head, verify, report), ``finance`` (tokens,
 reconcile), ``policy`` (check, explain, simulate), ``trouble`` (scan, follow-ups) and ``saleor``
-(manifest). They share ``common`` (settings, runtime, engine, tables) and never import this module.
+(manifest). They share ``startup`` (settings, runtime, engine), ``tables`` and ``options``,
+and never import this module.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from typing import Any
 
 import click
 
-from refunds_plugin.cli import common, finance, ledger, policy, saleor, server, trouble
+from refunds_plugin.cli import finance, ledger, policy, saleor, server, startup, trouble
 
 
 class _Commands(click.Group):
@@ -39,7 +40,7 @@ class _Commands(click.Group):
                 raise
             from sqlalchemy.engine import make_url
 
-            url = make_url(common.config().database_url).render_as_string(hide_password=True)
+            url = make_url(startup.config().database_url).render_as_string(hide_password=True)
             if no_table:
                 raise click.ClickException(
                     f"the database {url} has no ledger tables ({text}): is "

@@ -10,7 +10,7 @@ from datetime import UTC, datetime
 
 import click
 
-from refunds_plugin.cli import common
+from refunds_plugin.cli import options, startup, tables
 
 
 @click.group()
@@ -31,7 +31,7 @@ def tokens_create(role: str, name: str, expires_days: int | None, expires_in: st
 
     try:
         lasts = parse_expiry(expires_in) if expires_in is not None else None
-        with common.engine() as engine:
+        with startup.engine() as engine:
             made = create_token(engine, name, role, datetime.now(UTC), expires_days, lasts)
     except InputError as exc:
         raise click.UsageError(exc.message) from None
@@ -53,7 +53,7 @@ def tokens_list(as_json: bool) -> None:
     from refunds_plugin.finance.tokens import list_tokens
 
     now = datetime.now(UTC)
-    with common.engine() as engine:
+    with startup.engine() as engine:
         found = list_tokens(engine)
     if as_json:
         for t in found:
@@ -62,7 +62,7 @@ def tokens_list(as_json: bool) -> None:
     if not found:
         click.echo("no tokens yet: make one with `refunds tokens create --role finance --name …`")
         return
-    common.echo_table(
+    tables.echo_table(
         ["id", "name", "role", "created", "expires", "state"],
         [[f"#{t.token_id}", t.name, t.role, _utc(t.created_at),
           _utc(t.expires_at) if t.expires_at else "never",
@@ -77,7 +77,7 @@ def tokens_revoke(token_id: int) -> None:
     from refunds_plugin.finance.tokens import UnknownToken, revoke_token
 
     try:
-        with common.engine() as engine:
+        with startup.engine() as engine:
             info = revoke_token(engine, token_id, datetime.now(UTC))
     except UnknownToken as exc:
         raise click.UsageError(f"{exc.message} (see `refunds tokens list`)") from None
@@ -88,7 +88,7 @@ def tokens_revoke(token_id: int) -> None:
 @click.command("reconcile")
 @click.option("--provider", type=click.Choice(["stripe", "saleor"]), default="stripe",
               show_default=True)
-@click.option("--since", type=common.WHEN, required=True,
+@click.option("--since", type=options.WHEN, required=True,
               help="ISO date or datetime: refunds created from then.")
 @click.option("--json", "as_json", is_flag=True)
 def reconcile_cmd(provider: str, since: datetime, as_json: bool) -> None:
@@ -98,10 +98,10 @@ def reconcile_cmd(provider: str, since: datetime, as_json: bool) -> None:
     app's token, and its granted refunds and this app's refund requests are compared."""
     from refunds_plugin.finance.reconcile import reconcile, reconcile_saleor, stripe_refunds
 
-    config = common.config()
+    config = startup.config()
     start = since
     if provider == "saleor":
-        runtime = common.runtime(config=config, with_executor=False)
+        runtime = startup.runtime(config=config, with_executor=False)
         try:
             found = reconcile_saleor(runtime.saleor_events, runtime.engine, start)
         finally:
@@ -116,7 +116,7 @@ def reconcile_cmd(provider: str, since: datetime, as_json: bool) -> None:
             config.stripe_api_key, api_base=config.stripe_api_base,
             timeout=config.stripe_timeout_s,
         ).client
-        with common.engine(config.database_url) as engine:
+        with startup.engine(config.database_url) as engine:
             found = reconcile(engine, stripe_refunds(client, start), start, provider)
     if as_json:
         for m in found:
@@ -124,7 +124,7 @@ def reconcile_cmd(provider: str, since: datetime, as_json: bool) -> None:
     elif not found:
         click.echo(f"{provider} and the ledger agree on every refund since {start.isoformat()}")
     else:
-        common.echo_table(["mismatch", "refund", "attempt", "ledger", provider],
+        tables.echo_table(["mismatch", "refund", "attempt", "ledger", provider],
                           [[m.kind, m.refund_id or "-", m.attempt_id or "-", m.ledger, m.provider]
                            for m in found])
     if found:

@@ -10,7 +10,7 @@ from typing import Any
 
 import click
 
-from refunds_plugin.cli import common
+from refunds_plugin.cli import options, startup, tables
 
 
 @click.group()
@@ -26,7 +26,7 @@ def ledger_list(limit: int, as_json: bool) -> None:
     from refunds_plugin.finance.reports import recent_decisions
     from refunds_plugin.money import Money
 
-    with common.engine() as engine:
+    with startup.engine() as engine:
         rows = recent_decisions(engine, limit)
     if as_json:
         for row in rows:
@@ -52,7 +52,7 @@ def ledger_list(limit: int, as_json: bool) -> None:
         ]
         for r in rows
     ]
-    common.echo_table(headers, table, trim=False)  # this one always padded its last column
+    tables.echo_table(headers, table, trim=False)  # this one always padded its last column
 
 
 def _review(row: dict[str, Any]) -> str:
@@ -68,12 +68,12 @@ def _review(row: dict[str, Any]) -> str:
 @click.option(
     "--format", "fmt", type=click.Choice(["csv", "json"]), default="csv", show_default=True
 )
-@click.option("--since", type=common.WHEN, default=None, help="ISO date or datetime, inclusive.")
-@click.option("--until", type=common.WHEN, default=None, help="ISO date or datetime, exclusive.")
+@click.option("--since", type=options.WHEN, default=None, help="ISO date or datetime, inclusive.")
+@click.option("--until", type=options.WHEN, default=None, help="ISO date or datetime, exclusive.")
 @click.option("--output", "-o", type=click.File("w"), default="-", help="File (default stdout).")
 def ledger_export(fmt: str, since: datetime | None, until: datetime | None, output: Any) -> None:
     """Stream every decision (with its attempts' state) as CSV or JSON lines."""
-    url = common.config().database_url
+    url = startup.config().database_url
     count = export_with_progress(url, output, fmt, since, until)
     click.echo(f"exported {count} decision(s)", err=True)
 
@@ -84,7 +84,7 @@ def export_with_progress(
     """``ledger export``: stream the rows; a progress bar on stderr only when it is a terminal."""
     from refunds_plugin.finance.reports import count_decisions, export_decisions
 
-    with common.engine(db_url) as engine:
+    with startup.engine(db_url) as engine:
         if not sys.stderr.isatty():
             return export_decisions(engine, output, fmt, since, until)
         total = count_decisions(engine, since, until)
@@ -121,7 +121,7 @@ def ledger_head(as_json: bool) -> None:
     """
     from refunds_plugin.finance.verify import chain_head
 
-    with common.engine() as engine:
+    with startup.engine() as engine:
         head = chain_head(engine)
     if as_json:
         empty = {"seq": None, "hash": None, "created_at": None, "entries": 0, "anchor": None}
@@ -147,7 +147,7 @@ def ledger_verify(as_json: bool, anchors: tuple[tuple[int, str], ...]) -> None:
     """
     from refunds_plugin.finance.verify import verify_ledger
 
-    with common.engine() as engine:
+    with startup.engine() as engine:
         problems = verify_ledger(engine, anchors=anchors)
     if as_json:
         for p in problems:
@@ -171,8 +171,8 @@ def _period(since: datetime | None, until: datetime | None, days: int
 
 
 @ledger.command("report")
-@click.option("--since", type=common.WHEN, default=None, help="ISO date or datetime, inclusive.")
-@click.option("--until", type=common.WHEN, default=None,
+@click.option("--since", type=options.WHEN, default=None, help="ISO date or datetime, inclusive.")
+@click.option("--until", type=options.WHEN, default=None,
               help="ISO date or datetime, exclusive (default now).")
 @click.option("--days", default=30, show_default=True, help="Period length without --since.")
 @click.option("--json", "as_json", is_flag=True)
@@ -183,7 +183,7 @@ def ledger_report(since: datetime | None, until: datetime | None, days: int, as_
     from refunds_plugin.money import Money
 
     start, end = _period(since, until, days)
-    with common.engine() as engine:
+    with startup.engine() as engine:
         summary = summarize(engine, start, end, datetime.now(UTC))
     if as_json:
         click.echo(json.dumps(summary.to_json(), sort_keys=True))
@@ -198,7 +198,7 @@ def ledger_report(since: datetime | None, until: datetime | None, days: int, as_
             f"{t.review_count} ({Money(t.review_amount, cur)})",
             "-" if rate is None else f"{rate // 100}.{rate % 100:02d}%",
         ])
-    common.echo_table(["currency", "decisions", "sales", "refunded", "credited", "dry run", "kept",
+    tables.echo_table(["currency", "decisions", "sales", "refunded", "credited", "dry run", "kept",
                        "review", "refund rate"], rows)
     promise = summary.to_json()["promise"]
     click.echo(

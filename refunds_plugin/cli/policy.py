@@ -24,7 +24,7 @@ import click
 from sqlalchemy import Engine
 
 import policies
-from refunds_plugin.cli import common
+from refunds_plugin.cli import options, startup, tables
 from refunds_plugin.cli import simulate_report as report
 from refunds_plugin.domain import (
     CustomerHistory,
@@ -71,7 +71,7 @@ def check(spec: str, as_json: bool) -> None:
         else:
             click.echo(str(exc), err=True)
         raise SystemExit(1) from None
-    warnings = ledger_warnings(common.config().database_url, pol)
+    warnings = ledger_warnings(startup.config().database_url, pol)
     if as_json:
         click.echo(json.dumps({"valid": True, "name": pol.name, "content_hash": pol.content_hash,
                                "rules": pol.describe(), "warnings": warnings}, indent=2))
@@ -89,7 +89,7 @@ def check(spec: str, as_json: bool) -> None:
               show_default=True, help="Policy file or preset:NAME (env REFUNDS_POLICY).")
 @click.option("--input", "input_file", type=click.Path(exists=True, dir_okay=False),
               help='JSON file {"now", "facts", "request"}; replaces the order flags below.')
-@click.option("--now", "now_at", type=common.WHEN,
+@click.option("--now", "now_at", type=options.WHEN,
               help="Decision time, ISO 8601 (default: the current time).")
 @click.option("--currency", default="USD", show_default=True)
 @click.option("--price", default="25.00", show_default=True, help="Unit price, decimal.")
@@ -218,9 +218,9 @@ def render(d: Decision) -> str:
                    f"{' to ' + r.payment_reference if r.payment_reference else ''}")
     rows = [("RULE", "VERDICT", "CODE", "SAYS")] + [
         (t.rule, t.verdict, t.code, t.message) for t in d.trace]
-    widths = [*common.column_widths(row[:3] for row in rows), 0]  # what it says: not padded
+    widths = [*tables.column_widths(row[:3] for row in rows), 0]  # what it says: not padded
     out.append("")
-    out += common.table_lines(rows, widths, trim=False)
+    out += tables.table_lines(rows, widths, trim=False)
     out += ["", d.explanation]
     return "\n".join(out)
 
@@ -230,9 +230,9 @@ def render(d: Decision) -> str:
 
 @policy.command()
 @click.argument("spec", metavar="FILE_OR_PRESET")
-@click.option("--since", type=common.WHEN, default=None,
+@click.option("--since", type=options.WHEN, default=None,
               help="ISO date or datetime of the decision, inclusive.")
-@click.option("--until", type=common.WHEN, default=None, help="ISO date or datetime, exclusive.")
+@click.option("--until", type=options.WHEN, default=None, help="ISO date or datetime, exclusive.")
 @click.option("--limit", type=click.IntRange(min=1), default=None,
               help="Replay at most N decisions of the period, oldest first.")
 @click.option("--json", "as_json", is_flag=True, help="Print the report as one JSON document.")
@@ -252,12 +252,12 @@ def simulate(spec: str, since: datetime | None, until: datetime | None, limit: i
     except policies.PolicyError as exc:
         raise click.ClickException(str(exc)) from None
     start, end = since, until
-    url = checked_url(common.config().database_url)
+    url = checked_url(startup.config().database_url)
     if url.get_backend_name() == "sqlite" and not Path(url.database or ":memory:").is_file():
         raise click.ClickException(f"no ledger at {url.database}: check REFUNDS_DATABASE_URL")
     # changed rows wait in a spool (on disk past 1 MiB) so the totals can be printed first
     with tempfile.SpooledTemporaryFile(max_size=1 << 20, mode="w+", encoding="utf-8") as spool:
-        with common.engine(url.render_as_string(hide_password=False)) as engine:
+        with startup.engine(url.render_as_string(hide_password=False)) as engine:
             if not inspect(engine).has_table("decisions"):
                 raise click.ClickException(
                     f"no ledger tables at {url.render_as_string(hide_password=True)}: "

@@ -13,7 +13,7 @@ from typing import Any
 
 import click
 
-from refunds_plugin.cli import common
+from refunds_plugin.cli import startup
 from refunds_plugin.config import money_banner
 from refunds_plugin.finance.currencies import currency_warnings
 from refunds_plugin.ledger.instance import kept_secret
@@ -24,7 +24,7 @@ def migrate() -> None:
     """Create or upgrade the ledger's tables to the newest schema."""
     from refunds_plugin.ledger.migrate import migrate as run
 
-    with common.engine() as engine:
+    with startup.engine() as engine:
         before, after = run(engine)
     click.echo(f"database at revision {after} (was {before or 'empty'})")
 
@@ -52,10 +52,10 @@ def serve(host: str, port: int, workers: int, threads: int, executor: bool) -> N
     from webhooks import create_app
 
     port_is_free(host, port)
-    config = common.config(run_executor=executor)
+    config = startup.config(run_executor=executor)
     if not config.secret_key:  # one key shared by this serve's workers (status links, sessions)
         config = dataclasses.replace(config, secret_key=kept_secret(config, click.echo))
-    runtime = common.runtime(config=config)  # validates policy, migrates an empty database
+    runtime = startup.runtime(config=config)  # validates policy, migrates an empty database
     for line in currency_warnings(runtime.engine, runtime.policy):
         click.echo(line, err=True)
     runtime.engine.dispose()
@@ -135,7 +135,7 @@ def worker(once: bool, worker_id: str | None, metrics_port: int | None) -> None:
     """
     from refunds_plugin.metrics import serve_metrics
 
-    runtime = common.runtime(config=common.config(), with_executor=True, worker_id=worker_id)
+    runtime = startup.runtime(config=startup.config(), with_executor=True, worker_id=worker_id)
     ex, poller = runtime.executor, runtime.saleor_poller
     assert ex is not None and poller is not None  # with_executor=True builds both
     if metrics_port is not None:

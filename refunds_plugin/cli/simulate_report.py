@@ -13,7 +13,7 @@ from typing import IO, Any
 import click
 
 import policies
-from refunds_plugin.cli import common
+from refunds_plugin.cli import tables
 from refunds_plugin.finance.simulation import OUTCOMES, Summary
 from refunds_plugin.money import Money
 
@@ -71,9 +71,9 @@ def emit_table(pol: policies.Policy, summary: Summary, changes: IO[str]) -> None
         changes.seek(0)
         return (_cells(json.loads(line)) for line in changes)
 
-    widths = common.column_widths(itertools.chain([head], rows()))
+    widths = tables.column_widths(itertools.chain([head], rows()))
     click.echo("")
-    for line in common.table_lines(itertools.chain([head], rows()), widths):
+    for line in tables.table_lines(itertools.chain([head], rows()), widths):
         click.echo(line)
 
 
@@ -110,5 +110,5 @@ def _changed(b: dict[str, Any], a: dict[str, Any]) -> str:
 
 def _small_table(rows: list[list[str]]) -> None:
     click.echo("")
-    for line in common.table_lines(rows, common.column_widths(rows), right=1):
+    for line in tables.table_lines(rows, tables.column_widths(rows), right=1):
         click.echo(line)

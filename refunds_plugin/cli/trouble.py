@@ -16,7 +16,7 @@ from typing import Any
 import click
 from sqlalchemy import Connection, select, union
 
-from refunds_plugin.cli import common
+from refunds_plugin.cli import options, startup, tables
 from refunds_plugin.ledger.db import read_tx, write_tx
 from refunds_plugin.ledger.tables import orders, payments
 from refunds_plugin.money import Money
@@ -24,7 +24,7 @@ from refunds_plugin.trouble import follow_ups
 
 
 def _runtime() -> Any:
-    return common.runtime("the policy is invalid", config=common.config(), with_executor=False)
+    return startup.runtime("the policy is invalid", config=startup.config(), with_executor=False)
 
 
 def order_ids(conn: Connection, since: datetime | None) -> list[str]:
@@ -80,7 +80,7 @@ def trouble() -> None:
 
 @trouble.command()
 @click.option(
-    "--since", type=common.WHEN, default=None,
+    "--since", type=options.WHEN, default=None,
     help="ISO date or datetime: only orders active, and failed payments received, since.",
 )
 @click.option("--apply", is_flag=True, help="Decide what is found (idempotent).")
@@ -103,7 +103,7 @@ def scan(since: datetime | None, apply: bool, as_json: bool) -> None:
     if not rows:
         click.echo("no trouble found")
     else:
-        common.echo_table(
+        tables.echo_table(
             ["order", "kind", "payment", "amount", "status", "why"],
             [
                 [r["order_id"], r["kind"], r["payment_reference"],
@@ -143,7 +143,7 @@ def follow_ups_cmd(waiting: bool, as_json: bool) -> None:
     if not items:
         click.echo("no failed payments to follow up")
         return
-    common.echo_table(
+    tables.echo_table(
         ["failed", "order", "customer", "amount", "what failed", "payment"],
         [
             [i.opened_at.strftime("%Y-%m-%d %H:%M"), i.order_id, i.customer or "-",

@@ -1,0 +1,30 @@
+"""Option types the commands share: ``WHEN``, a date or datetime that is a usage error (exit 2)
+naming its option when it is neither, never a traceback."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+import click
+
+
+class WhenParam(click.ParamType):
+    """An ISO 8601 date or datetime (a date is its midnight, naive is UTC); anything else is a
+    usage error (exit 2) naming the option, never a traceback."""
+
+    name = "DATE"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None
+                ) -> datetime | None:
+        from refunds_plugin.finance.rows import DATE_HINT, parse_when
+
+        if value is None or isinstance(value, datetime):
+            return value
+        try:
+            return parse_when(value)
+        except ValueError:
+            self.fail(f"expected {DATE_HINT}, found {value!r}", param, ctx)
+
+
+WHEN = WhenParam()

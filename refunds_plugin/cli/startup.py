@@ -1,0 +1,52 @@
+"""How a command gets what it works on: its settings (``config``), the assembled service
+(``runtime``) or just the database (``engine``), each failing as one clear line.
+
+The command modules import this and the layers below, never ``refunds_plugin.cli`` itself, so
+the package has no cycle: ``cli/__init__.py`` imports them to register their commands.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import TYPE_CHECKING, Any
+
+import click
+
+from refunds_plugin.config import Config, ConfigError, load_config
+
+if TYPE_CHECKING:
+    from sqlalchemy import Engine
+
+    from refunds_plugin.bootstrap import Runtime
+
+
+def config(**overrides: Any) -> Config:
+    """The settings, with the overrides that are not None; a bad setting is a usage error."""
+    try:
+        return load_config(overrides={k: v for k, v in overrides.items() if v is not None})
+    except ConfigError as exc:
+        raise click.UsageError(str(exc)) from None
+
+
+def runtime(refusal: str = "refusing to start: the policy is invalid", **build: Any) -> Runtime:
+    """``bootstrap.build(**build)``; an invalid policy stops the command with ``refusal``."""
+    import policies
+    from refunds_plugin.bootstrap import build as build_runtime
+
+    try:
+        return build_runtime(**build)
+    except policies.PolicyError as exc:
+        raise click.ClickException(f"{refusal}:\n{exc}") from None
+
+
+@contextmanager
+def engine(url: str | None = None) -> Iterator[Engine]:
+    """An engine on ``url`` (default: the configured database), disposed of on the way out."""
+    from refunds_plugin.ledger.db import make_engine
+
+    opened = make_engine(url if url is not None else config().database_url)
+    try:
+        yield opened
+    finally:
+        opened.dispose()
