@@ -16,7 +16,7 @@ from refunds_plugin.bootstrap import build
 from refunds_plugin.config import Config
 from refunds_plugin.execution.executor import Executor
 from refunds_plugin.ledger.db import make_engine
-from refunds_plugin.ledger.tables import events, refund_attempts
+from refunds_plugin.ledger.tables import events, ledger_entries, refund_attempts
 from refunds_plugin.providers.dryrun import DryRunProvider
 from refunds_plugin.providers.saleor.provider import SaleorProvider
 from tests.fakes.saleor_api import API_URL, TOKEN, FakeSaleor
@@ -113,3 +113,17 @@ class SaleorHarness:
     def attempts(self) -> list[Any]:
         with self.engine.connect() as conn:
             return list(conn.execute(select(refund_attempts).order_by(refund_attempts.c.seq)))
+
+
+def rows(shop: SaleorHarness, table: Any) -> list[Any]:
+    """Every row of ``table`` in the shop's ledger."""
+    with shop.engine.connect() as conn:
+        return list(conn.execute(select(table)))
+
+
+def journal(shop: SaleorHarness, subject: str) -> list[dict[str, Any]]:
+    """The bodies of ``subject``'s journal entries, oldest first."""
+    le = ledger_entries.c
+    with shop.engine.connect() as conn:
+        return [json.loads(b) for b in conn.execute(
+            select(le.body).where(le.subject_id == subject).order_by(le.seq)).scalars()]

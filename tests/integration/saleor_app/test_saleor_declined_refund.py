@@ -5,29 +5,15 @@ ledger, the review queue and the customer's status page within a minute."""
 
 from __future__ import annotations
 
-import json
-
-from sqlalchemy import select
-
 from refunds_plugin import metrics
 from refunds_plugin.execution.poller import SaleorPoller
-from refunds_plugin.ledger.tables import events, ledger_entries, payments, reviews
+from refunds_plugin.ledger.tables import events, payments, reviews
+from tests.fakes.saleor_harness import journal as _journal
+from tests.fakes.saleor_harness import rows as _rows
 from webhooks.returns.views import status_token
 
 ORDER = "T3JkZXI6MQ=="
 LINE = "T3JkZXJMaW5lOjE="
-
-
-def _rows(shop, table):
-    with shop.engine.connect() as conn:
-        return list(conn.execute(select(table)))
-
-
-def _journal(shop, subject):
-    le = ledger_entries.c
-    with shop.engine.connect() as conn:
-        return [json.loads(b) for b in conn.execute(
-            select(le.body).where(le.subject_id == subject).order_by(le.seq)).scalars()]
 
 
 def _sent(shop):

@@ -5,10 +5,9 @@ from __future__ import annotations
 import json
 from decimal import Decimal
 
-from sqlalchemy import select
-
 from refunds_plugin.ledger.tables import events, payments, provider_refunds, reviews
 from tests.fakes.saleor_api import APP_ID
+from tests.fakes.saleor_harness import rows as _rows
 
 ORDER = "T3JkZXI6MQ=="
 LINE = "T3JkZXJMaW5lOjE="
@@ -20,11 +19,6 @@ def _paid(shop, lines, shipping):
     shop.saleor.add_order(ORDER, lines=lines, shipping=shipping)
     resp = shop.webhook("ORDER_FULLY_PAID", ORDER)
     assert resp.status_code == 200, resp.get_data(as_text=True)
-
-
-def _rows(shop, table):
-    with shop.engine.connect() as conn:
-        return list(conn.execute(select(table)))
 
 
 def test_a_usd_return_records_the_return_grants_and_requests_exactly_12_50(installed):

@@ -7,20 +7,14 @@ from __future__ import annotations
 
 import json
 
-from sqlalchemy import select
-
 from refunds_plugin.execution.poller import SaleorPoller
 from refunds_plugin.intake.reviews import decide
 from refunds_plugin.ledger.tables import payments, provider_refunds, reviews
+from tests.fakes.saleor_harness import rows as _rows
 
 ORDER = "T3JkZXI6MQ=="
 LINE = "T3JkZXJMaW5lOjE="
 TX = "VHJhbnNhY3Rpb25JdGVtOjE="
-
-
-def _rows(shop, table):
-    with shop.engine.connect() as conn:
-        return list(conn.execute(select(table)))
 
 
 def _failed_once(shop, clock):

@@ -5,11 +5,9 @@ is closed and a pending retry canceled, so the money is counted once. ``refunds 
 
 from __future__ import annotations
 
-import json
 from decimal import Decimal
 
 import pytest
-from sqlalchemy import select
 
 from refunds_plugin.errors import ReviewClosed
 from refunds_plugin.execution.poller import SaleorPoller
@@ -17,22 +15,12 @@ from refunds_plugin.finance.reconcile import Mismatch, reconcile_saleor
 from refunds_plugin.finance.verify import verify_ledger
 from refunds_plugin.intake.reviews import decide
 from refunds_plugin.ledger import facts
-from refunds_plugin.ledger.tables import ledger_entries, payments, provider_refunds, reviews
+from refunds_plugin.ledger.tables import payments, provider_refunds, reviews
+from tests.fakes.saleor_harness import journal as _journal
+from tests.fakes.saleor_harness import rows as _rows
 
 ORDER = "T3JkZXI6MQ=="
 LINE = "T3JkZXJMaW5lOjE="
-
-
-def _rows(shop, table):
-    with shop.engine.connect() as conn:
-        return list(conn.execute(select(table)))
-
-
-def _journal(shop, subject):
-    le = ledger_entries.c
-    with shop.engine.connect() as conn:
-        return [json.loads(b) for b in conn.execute(
-            select(le.body).where(le.subject_id == subject).order_by(le.seq)).scalars()]
 
 
 def _failed(shop, clock):
