@@ -79,7 +79,7 @@ def describe(policy: Policy) -> list[str]:
         [x for x, on in (("with the last item of an order", s.refund_with_last_item),
                          ("when the problem is ours", s.refund_on_merchant_fault)) if on])
         or "never") + ".")
-    out.append(f"Money is on its way within {policy.promise_hours} hours of approval.")
+    out.extend(_return_shipping(policy))
     trouble = policy.trouble
     out.append(f"We look for trouble: overpayments {_on(trouble.overpayment.enabled)}, "
                f"duplicate charges {_on(trouble.duplicate_charge.enabled)} "
@@ -89,6 +89,33 @@ def describe(policy: Policy) -> list[str]:
     if trouble.auto_correct_order_updates:
         out.append("Corrections on an order changed by a re-sent order.paid are made without a "
                    "person.")
+    return out
+
+
+def _return_shipping(policy: Policy) -> list[str]:
+    """How items come back and when the money moves, in plain words."""
+    rs = policy.return_shipping
+    label = ("a prepaid EasyPost label (the cheapest allowed rate)" if rs.label == "easypost"
+             else "return instructions (the customer ships it)")
+    out = [f"Items that must come back get {label}; they must be sent within "
+           f"{rs.return_by_days} days of approval (a return not scanned "
+           f"{rs.grace_days} days after that expires and its label is voided)."]
+    if rs.paid_by == "customer":
+        out.append(f"The customer pays {_amount(rs.fee)} for the return label, deducted from "
+                   f"the refund (free for: {', '.join(rs.free_for) or 'nobody'}).")
+    elif rs.label == "easypost":
+        out.append("The shop pays for the return label.")
+    if rs.packing_notes:
+        out.append(f"Packing notes: {rs.packing_notes}")
+    words = {"approval": "approval", "first_scan": "the carrier's first scan",
+             "delivered": "delivery to the shop", "inspected": "the warehouse's inspection"}
+    ons = dict(policy.refund_on)
+    if len(set(ons.values())) == 1:
+        on = next(iter(ons.values())).value
+        out.append(f"Money is on its way within {policy.promise_hours} hours of {words[on]}.")
+    else:
+        out.append("Money is on its way within " + f"{policy.promise_hours} hours of " + "; ".join(
+            f"{words[on.value]} ({kind.value})" for kind, on in ons.items()) + ".")
     return out
 
 

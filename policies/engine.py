@@ -79,6 +79,9 @@ def evaluate(policy: Policy, facts: OrderFacts, request: ReturnRequest,
 
     reviews = [r for r in trace if r.verdict == "review"]
     outcome = Outcome.REVIEW if reviews else Outcome.APPROVE
+    held = resolution.money_moves(ctx, resolutions, back)
+    if held is not None:
+        trace.append(held)
     code = reviews[0].code if reviews else ("partially_approved" if refused else "approved")
     lines = tuple(LineDecision(pl.line.id, pl.request.quantity, pl.amount,
                                pl.request.reason.value, b)
@@ -86,7 +89,7 @@ def evaluate(policy: Policy, facts: OrderFacts, request: ReturnRequest,
     notes = [r for r in trace if r.verdict == "adjust" and r.rule in _NOTED]
     rounded = next((r for r in split_results if r.rule == "rounding"), None)
     text = explain(ctx, outcome, planned, back, resolutions, fees, ship, notes, refused, reviews,
-                   rounded)
+                   rounded, held)
     return Decision(
         outcome=outcome, reason_code=code, explanation=text, currency=facts.currency,
         policy_name=policy.name, policy_hash=policy.content_hash, lines=lines,

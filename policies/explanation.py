@@ -17,7 +17,8 @@ def _join(items: list[str]) -> str:
 def explain(ctx: Context, outcome: Outcome, planned: list[PlannedLine], back: list[bool],
             resolutions: tuple[Resolution, ...], fees: list[Fee], ship: int,
             notes: list[RuleResult], refused: list[RuleResult],
-            reviews: list[RuleResult], rounded: RuleResult | None = None) -> str:
+            reviews: list[RuleResult], rounded: RuleResult | None = None,
+            held: RuleResult | None = None) -> str:
     """Open with the answer, then the money, the fees, what to send back, and what was left out.
 
     The money named is exactly what the resolutions hold (a refund already rounded to the
@@ -51,7 +52,10 @@ def explain(ctx: Context, outcome: Outcome, planned: list[PlannedLine], back: li
         them = "them" if sum(keep.values()) > 1 else "it"
         parts.append(f"You don't need to send back {_join(list(keep))}; please keep {them}.")
     parts.extend(f"Not included: {r.message}" for r in refused)
-    if approved and resolutions:
+    if approved and resolutions and held is not None:
+        parts.append(f"{held.message} It will then be on its way within "
+                     f"{ctx.policy.promise_hours} hours.")
+    elif approved and resolutions:
         parts.append(f"The money will be on its way within {ctx.policy.promise_hours} hours.")
     return " ".join(filter(None, parts))
 

@@ -155,6 +155,31 @@ class ShippingRules:
     refund_on_merchant_fault: bool = True
 
 
+class RefundOn(StrEnum):
+    """When the money of a return that must come back moves (``refund_on``)."""
+
+    APPROVAL = "approval"  # at once (today's behaviour)
+    FIRST_SCAN = "first_scan"  # the carrier's first scan of the parcel
+    DELIVERED = "delivered"  # the parcel reached the shop
+    INSPECTED = "inspected"  # the warehouse received it and the lines match the claim
+
+
+@dataclass(frozen=True)
+class ReturnShippingRules:
+    """How an item comes back: the label, who pays for it, and by when it must be sent."""
+
+    label: str = "none"  # "none" (instructions only) | "easypost" (a prepaid label)
+    paid_by: str = "merchant"  # "merchant" | "customer" (the fee below is deducted)
+    fee: AmountTable | None = None  # what the customer pays for the label when paid_by customer
+    # who never pays: "merchant_fault", customer reasons (changed_mind …) and tier names
+    free_for: tuple[str, ...] = ("merchant_fault",)
+    return_by_days: int = 30
+    grace_days: int = 7
+    packing_notes: str = ""
+    carriers: tuple[str, ...] = ()  # allowed carriers (empty: any)
+    services: tuple[str, ...] = ()  # allowed services (empty: any)
+
+
 @dataclass(frozen=True)
 class Detector:
     """One "looking for trouble" detector (overpayment, duplicate charge)."""
@@ -199,6 +224,18 @@ class Policy:
     fees: FeeRules = field(default_factory=FeeRules)
     shipping: ShippingRules = field(default_factory=ShippingRules)
     trouble: TroubleRules = field(default_factory=TroubleRules)
+    return_shipping: ReturnShippingRules = field(default_factory=ReturnShippingRules)
+    # when each kind of money moves for a return that must come back
+    refund_on: tuple[tuple[ResolutionKind, RefundOn], ...] = (
+        (ResolutionKind.REFUND, RefundOn.APPROVAL), (ResolutionKind.CREDIT, RefundOn.APPROVAL))
+
+    def refund_on_for(self, kind: ResolutionKind) -> RefundOn:
+        return dict(self.refund_on).get(kind, RefundOn.APPROVAL)
+
+    @property
+    def holds_money(self) -> bool:
+        """Does any money wait for the parcel (``refund_on`` other than ``approval``)?"""
+        return any(on is not RefundOn.APPROVAL for _, on in self.refund_on)
 
     @property
     def abuse_window_days(self) -> int:
@@ -216,6 +253,7 @@ class Policy:
             ("resolution.keep_item.return_label_cost",
              self.resolution.keep_item.return_label_cost),
             ("fees.return_shipping", self.fees.return_shipping),
+            ("return_shipping.fee", self.return_shipping.fee),
             ("trouble.overpayment.auto_approve_up_to", self.trouble.overpayment.auto_approve_up_to),
             ("trouble.duplicate_charge.auto_approve_up_to",
              self.trouble.duplicate_charge.auto_approve_up_to),

@@ -57,8 +57,8 @@ def fees(ctx: Context, planned: list[tuple[PlannedLine, bool]]) -> tuple[list[Fe
     if restock:
         out.append(Fee("restocking", restock,
                        f"{rules.restocking_percent}% restocking fee"))
-    ship = rules.return_shipping.get(cur) if rules.return_shipping else None
-    if ship and any(back for _, back in charged):
+    ship, ship_charged = _label_fee(ctx, charged)
+    if ship and ship_charged:
         ship = min(ship, base - restock)
         if ship > 0:
             out.append(Fee("return_shipping", ship, "return shipping"))
@@ -71,6 +71,40 @@ def fees(ctx: Context, planned: list[tuple[PlannedLine, bool]]) -> tuple[list[Fe
     total = money_text(sum(f.amount for f in out), cur)
     return out, R("fees", "adjust", "fees_charged",
                   f"Fees of {total} are deducted for returns that are not our fault.", saw)
+
+
+def _label_fee(ctx: Context, charged: list[tuple[PlannedLine, bool]]) -> tuple[int | None, bool]:
+    """The return-shipping fee and whether a line that carries it comes back: the policy's
+    ``return_shipping.fee`` when the customer pays the label (not for the reasons or tiers in
+    ``free_for``), else the older ``fees.return_shipping``."""
+    rs, cur = ctx.policy.return_shipping, ctx.currency
+    if rs.paid_by != "customer":
+        table = ctx.policy.fees.return_shipping
+        return (table.get(cur) if table else None), any(back for _, back in charged)
+    if ctx.standing.tier_name in rs.free_for:
+        return None, False
+    back = any(b for pl, b in charged if pl.request.reason.value not in rs.free_for)
+    return (rs.fee.get(cur) if rs.fee else None), back
+
+
+_WHEN = {"first_scan": "the carrier first scans your parcel",
+         "delivered": "your parcel reaches us", "inspected": "we have received and checked it"}
+
+
+def money_moves(ctx: Context, resolutions: tuple[Resolution, ...], back: list[bool]) -> R | None:
+    """When the money moves, if not at approval: only for a return that must come back, by
+    the policy's ``refund_on`` for each kind of money (None: at once, as always)."""
+    if not any(back):
+        return None
+    waits = {res.kind: ctx.policy.refund_on_for(res.kind).value for res in resolutions
+             if res.total > 0}
+    held = {k: on for k, on in waits.items() if on != "approval"}
+    if not held:
+        return None
+    said = " ".join(f"Your {'refund' if k is ResolutionKind.REFUND else 'store credit'} is sent "
+                    f"once {_WHEN[on]}." for k, on in sorted(held.items()))
+    return R("refund_on", "adjust", "refund_on_" + "_".join(sorted(set(held.values()))), said,
+             {"refund_on": {k.value: on for k, on in waits.items()}})
 
 
 def shipping(ctx: Context, planned: list[PlannedLine]) -> tuple[int, R]:

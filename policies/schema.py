@@ -11,7 +11,7 @@ from contextvars import ContextVar
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from marshmallow import Schema, ValidationError, fields, post_load, validate
+from marshmallow import Schema, ValidationError, fields, post_load, validate, validates_schema
 
 from policies import policy as p
 from refunds_plugin.domain import Reason, ResolutionKind
@@ -235,6 +235,57 @@ class ShippingSchema(Schema):
         return p.ShippingRules(**d)
 
 
+_REFUND_ON = [o.value for o in p.RefundOn]
+
+
+class ReturnShippingSchema(Schema):
+    label = _choice(["none", "easypost"])
+    paid_by = _choice(["merchant", "customer"])
+    fee = AmountField(allow_none=True, load_default=None)
+    free_for = fields.List(fields.String(), load_default=lambda: ["merchant_fault"])
+    return_by_days = fields.Integer(load_default=30, strict=True, validate=_POSITIVE)
+    grace_days = fields.Integer(load_default=7, strict=True, validate=_COUNT)
+    packing_notes = fields.String(load_default="", validate=validate.Length(max=2000))
+    carriers = fields.List(fields.String(), load_default=list)
+    services = fields.List(fields.String(), load_default=list)
+
+    @post_load
+    def build(self, d: dict[str, Any], **_: Any) -> p.ReturnShippingRules:
+        paid_by = d.get("paid_by", "merchant")
+        if paid_by == "customer" and d["fee"] is None:
+            raise ValidationError('expected the fee the customer pays for the label (such as '
+                                  'fee: "5.00"), found none', "fee")
+        return p.ReturnShippingRules(
+            label=d.get("label", "none"), paid_by=paid_by, fee=d["fee"],
+            free_for=tuple(d["free_for"]), return_by_days=d["return_by_days"],
+            grace_days=d["grace_days"], packing_notes=d["packing_notes"].strip(),
+            carriers=tuple(d["carriers"]), services=tuple(d["services"]))
+
+
+class RefundOnField(fields.Field):
+    """``refund_on: first_scan``, or per kind: ``{refund: first_scan, credit: approval}``."""
+
+    def _deserialize(self, value: Any, attr: Any, data: Any,
+                     **kwargs: Any) -> tuple[tuple[ResolutionKind, p.RefundOn], ...]:
+        said = f"expected one of {', '.join(_REFUND_ON)}"
+        if isinstance(value, str):
+            if value not in _REFUND_ON:
+                raise ValidationError(f"{said}, found {value!r}")
+            return tuple((k, p.RefundOn(value)) for k in ResolutionKind)
+        if isinstance(value, dict) and value:
+            out = dict.fromkeys(ResolutionKind, p.RefundOn.APPROVAL)
+            for key, on in value.items():
+                if key not in _KINDS:
+                    raise ValidationError(f"expected the kinds {', '.join(_KINDS)} as keys, "
+                                          f"found {key!r}")
+                if on not in _REFUND_ON:
+                    raise ValidationError(f"{key}: {said}, found {on!r}")
+                out[ResolutionKind(key)] = p.RefundOn(on)
+            return tuple(out.items())
+        raise ValidationError(f"{said}, or a mapping like {{refund: first_scan, credit: "
+                              f"approval}}, found {value!r}")
+
+
 class DetectorSchema(Schema):
     enabled = fields.Boolean(load_default=True)
     resolution = _choice(_KINDS)
@@ -286,3 +337,20 @@ class PolicySchema(Schema):
     fees = fields.Nested(FeesSchema, load_default=p.FeeRules)
     shipping = fields.Nested(ShippingSchema, load_default=p.ShippingRules)
     trouble = fields.Nested(TroubleSchema, load_default=p.TroubleRules)
+    return_shipping = fields.Nested(ReturnShippingSchema, load_default=p.ReturnShippingRules)
+    refund_on = RefundOnField(load_default=lambda: p.Policy("", "").refund_on)
+
+    @validates_schema
+    def _free_for(self, data: dict[str, Any], **_: Any) -> None:
+        """``return_shipping.free_for`` names only what exists: merchant_fault, a customer
+        reason, or one of the file's tiers."""
+        rs = data.get("return_shipping")
+        if rs is None:
+            return
+        known = ["merchant_fault", *(r.value for r in p.CUSTOMER_REASONS),
+                 *(t.name for t in data.get("tiers") or ())]
+        for i, name in enumerate(rs.free_for):
+            if name not in known:
+                raise ValidationError(
+                    {"return_shipping": {"free_for": {i: [
+                        f"expected one of {', '.join(known)}, found {name!r}"]}}})

@@ -19,6 +19,7 @@ from sqlalchemy import Engine
 
 import policies
 from refunds_plugin.config import Config
+from refunds_plugin.errors import FinalProviderError
 from refunds_plugin.execution.executor import Executor
 from refunds_plugin.execution.poller import SaleorPoller
 from refunds_plugin.intake.service import Service, utcnow
@@ -29,7 +30,14 @@ from refunds_plugin.providers import Provider
 from refunds_plugin.providers.dryrun import DryRunProvider
 from refunds_plugin.providers.saleor.provider import SaleorProvider
 from refunds_plugin.providers.stripe import StripeProvider
+from refunds_plugin.saleor.client import SaleorClient
 from refunds_plugin.saleor.events import SaleorEvents
+from refunds_plugin.saleor.installs import find as find_install
+from refunds_plugin.shipping.carriers import Carrier
+from refunds_plugin.shipping.carriers.easypost import EasyPostCarrier
+from refunds_plugin.shipping.carriers.manual import ManualCarrier
+from refunds_plugin.shipping.desk import ShippingDesk
+from refunds_plugin.shipping.restock import restock
 
 log = logging.getLogger("refunds.runtime")
 
@@ -46,6 +54,8 @@ class Runtime:
     # re-queries Saleor orders whose refunds wait for an outcome no webhook brings; the
     # executor's loop runs it, and ``refunds worker --once`` runs one round itself
     saleor_poller: SaleorPoller | None = None
+    # buys return labels, voids expired ones, restocks Saleor (the executor's loop runs it)
+    shipping_desk: ShippingDesk | None = None
     wall_clock: Callable[[], float] = time.time
 
 
@@ -64,6 +74,30 @@ def build_providers(config: Config, engine: Engine) -> dict[str, Provider]:
     return providers
 
 
+def build_carrier(config: Config) -> Carrier:
+    """EasyPost with a key (``REFUNDS_EASYPOST_API_KEY``), else instructions only."""
+    if config.easypost_api_key:
+        return EasyPostCarrier(config.easypost_api_key, config.easypost_api_base,
+                               config.easypost_timeout_s)
+    return ManualCarrier()
+
+
+def saleor_restocker(engine: Engine, session: requests.Session) -> Callable[[str, str, str, int],
+                                                                            None]:
+    """Restock through the installed app's token for the order's Saleor API URL."""
+    def client_for(api_url: str) -> SaleorClient:
+        found = find_install(engine, api_url)
+        if found is None:
+            raise FinalProviderError(f"the Saleor app is not installed for {api_url}",
+                                     code="not_installed")
+        return SaleorClient(api_url, found.token, session=session)
+
+    def run(api_url: str, variant: str, warehouse: str, units: int) -> None:
+        restock(client_for, api_url, variant, warehouse, units)
+
+    return run
+
+
 def build(
     config: Config,
     *,
@@ -74,6 +108,7 @@ def build(
     auto_migrate: bool = True,
     answer_wait_s: float = 3.0,
     worker_id: str | None = None,
+    carrier: Carrier | None = None,
 ) -> Runtime:
     """Assemble the service; refuses to start on an invalid policy (``PolicyError``).
 
@@ -88,6 +123,10 @@ def build(
     providers = providers if providers is not None else build_providers(config, engine)
     run_exec = config.run_executor if with_executor is None else with_executor
     poller = executor = None
+    desk = ShippingDesk(engine, carrier or build_carrier(config), config, clock,
+                        saleor_restocker(engine, requests.Session()),
+                        carriers=policy.return_shipping.carriers,
+                        services=policy.return_shipping.services)
     if run_exec:
         # a declined Saleor refund sends no webhook: the executor's loop also re-queries the
         # orders whose refunds wait (``execution.poller``) through the service's one event
@@ -96,8 +135,10 @@ def build(
             engine, lambda order_id: service.saleor_requery(order_id), clock,
             observe=observe_saleor_poll,
         )
+        saleor_poll = poller.poll_once
         executor = Executor(engine, providers, config, clock, worker_id=worker_id,
-                            observe=observe_provider, poller=poller.poll_once)
+                            observe=observe_provider,
+                            poller=lambda: saleor_poll() + desk.run_once())
     saleor = SaleorEvents(
         engine, clock, requests.Session(), final_sale_key=config.saleor_final_sale_key
     )
@@ -111,4 +152,4 @@ def build(
         wait_settled=executor.wait_until_settled if executor is not None else None,
         answer_wait_s=answer_wait_s,
     )
-    return Runtime(config, engine, policy, providers, service, executor, saleor, poller)
+    return Runtime(config, engine, policy, providers, service, executor, saleor, poller, desk)

@@ -24,6 +24,43 @@ def _split(value: str) -> tuple[str, ...]:
 
 
 @dataclass(frozen=True)
+class ReturnAddress:
+    """Where returned items go (``[[return_addresses]]`` in the TOML file). ``countries``: the
+    customers' countries this address serves; an address without any serves everyone else."""
+
+    name: str
+    street: str
+    city: str
+    postal_code: str
+    country: str
+    countries: tuple[str, ...] = ()
+
+    def as_dict(self) -> dict[str, str]:
+        return {"name": self.name, "street": self.street, "city": self.city,
+                "postal_code": self.postal_code, "country": self.country}
+
+
+@dataclass(frozen=True)
+class Parcel:
+    """The default parcel of a return label (``[return_parcel]``), grams and centimetres."""
+
+    weight_grams: int = 1000
+    length_cm: int = 30
+    width_cm: int = 20
+    height_cm: int = 10
+
+
+def choose_address(addresses: tuple[ReturnAddress, ...],
+                   country: str | None) -> ReturnAddress | None:
+    """The address serving ``country`` (the customer's), else the first that serves anyone."""
+    wanted = (country or "").upper()
+    for address in addresses:
+        if wanted and wanted in address.countries:
+            return address
+    return next((a for a in addresses if not a.countries), addresses[0] if addresses else None)
+
+
+@dataclass(frozen=True)
 class Config:
     database_url: str = "sqlite:///refunds.db"
     policy: str = "preset:default"
@@ -56,7 +93,21 @@ class Config:
     returns_lookup_limit_order: str = "5 per 15 minutes"  # wrong emails for one order number
     trusted_proxies: int = 0  # how many reverse proxies set X-Forwarded-* in front of us
     log_level: str = "INFO"
+    # the physical return (issue 14): where items go, the label platform, the default parcel
+    return_addresses: tuple[ReturnAddress, ...] = ()
+    return_parcel: Parcel = field(default_factory=Parcel)
+    easypost_api_key: str = field(default="", repr=False)
+    easypost_api_base: str = ""
+    easypost_webhook_secret: str = field(default="", repr=False)
+    easypost_timeout_s: int = 30
+    easypost_webhook_max_age_s: int = 7 * 24 * 3600  # an older tracker event is refused (stale)
+    saleor_restock_warehouse: str = ""  # ``[saleor] restock_warehouse``: restock there
     testing: bool = False
+
+    @property
+    def carrier(self) -> str:
+        """The label platform: ``easypost`` with a key, else ``manual`` (instructions only)."""
+        return "easypost" if self.easypost_api_key else "manual"
 
     @property
     def dry_run(self) -> bool:
@@ -133,12 +184,18 @@ _ENV: dict[str, tuple[str, Any]] = {
     "REFUNDS_RETURNS_LOOKUP_LIMIT_ORDER": ("returns_lookup_limit_order", _rate),
     "REFUNDS_TRUSTED_PROXIES": ("trusted_proxies", int),
     "REFUNDS_LOG_LEVEL": ("log_level", str),
+    "REFUNDS_EASYPOST_API_KEY": ("easypost_api_key", str),
+    "REFUNDS_EASYPOST_API_BASE": ("easypost_api_base", str),
+    "REFUNDS_EASYPOST_WEBHOOK_SECRET": ("easypost_webhook_secret", str),
+    "REFUNDS_EASYPOST_TIMEOUT": ("easypost_timeout_s", int),
+    "REFUNDS_EASYPOST_WEBHOOK_MAX_AGE": ("easypost_webhook_max_age_s", int),
+    "REFUNDS_SALEOR_RESTOCK_WAREHOUSE": ("saleor_restock_warehouse", str),
 }
 
 
 SECRET_SETTINGS = frozenset(
     {"stripe_api_key", "stripe_webhook_secrets", "storefront_secret", "secret_key",
-     "saleor_hmac_secret"}
+     "saleor_hmac_secret", "easypost_api_key", "easypost_webhook_secret"}
 )
 
 
@@ -152,8 +209,10 @@ def read_file(path: str) -> dict[str, Any]:
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{path}: not valid TOML: {exc}") from None
     types = {f.name: f.type for f in fields(Config)}
-    out: dict[str, Any] = {}
+    out: dict[str, Any] = _tables(path, data)
     for key, value in data.items():
+        if key in _TABLES:
+            continue
         if key in SECRET_SETTINGS:
             raise ConfigError(f"{path}: {key} is a secret; set it in the environment instead")
         if key not in types or key == "testing":
@@ -175,6 +234,53 @@ def read_file(path: str) -> dict[str, Any]:
             raise ConfigError(f"{path}: {key} must be {expected}, got {value!r}")
         out[key] = value
     return out
+
+
+_TABLES = ("return_addresses", "return_parcel", "saleor")
+_ADDRESS_KEYS = ("name", "street", "city", "postal_code", "country")
+
+
+def _tables(path: str, data: dict[str, Any]) -> dict[str, Any]:
+    """The file's tables: ``[[return_addresses]]``, ``[return_parcel]`` and ``[saleor]``."""
+    out: dict[str, Any] = {}
+    raw = data.get("return_addresses")
+    if raw is not None:
+        if not isinstance(raw, list) or not all(isinstance(a, dict) for a in raw):
+            raise ConfigError(f"{path}: return_addresses must be tables ([[return_addresses]])")
+        out["return_addresses"] = tuple(_address(path, i, a) for i, a in enumerate(raw))
+    parcel = data.get("return_parcel")
+    if parcel is not None:
+        names = {f.name for f in fields(Parcel)}
+        if not isinstance(parcel, dict) or set(parcel) - names or not all(
+                isinstance(v, int) and not isinstance(v, bool) and v > 0 for v in parcel.values()):
+            raise ConfigError(f"{path}: [return_parcel] takes whole numbers above 0 for "
+                              f"{', '.join(sorted(names))}")
+        out["return_parcel"] = Parcel(**parcel)
+    saleor = data.get("saleor")
+    if saleor is not None:
+        if not isinstance(saleor, dict) or set(saleor) - {"restock_warehouse"} or not all(
+                isinstance(v, str) for v in saleor.values()):
+            raise ConfigError(f"{path}: [saleor] takes restock_warehouse = \"<warehouse id>\"")
+        if "restock_warehouse" in saleor:
+            out["saleor_restock_warehouse"] = saleor["restock_warehouse"].strip()
+    return out
+
+
+def _address(path: str, i: int, raw: dict[str, Any]) -> ReturnAddress:
+    where = f"{path}: return_addresses[{i}]"
+    missing = [k for k in _ADDRESS_KEYS if not isinstance(raw.get(k), str) or not raw[k].strip()]
+    if missing:
+        raise ConfigError(f"{where} needs {', '.join(missing)} (text)")
+    unknown = set(raw) - {*_ADDRESS_KEYS, "countries"}
+    if unknown:
+        raise ConfigError(f"{where}: unknown key {sorted(unknown)[0]!r}")
+    countries = raw.get("countries", [])
+    if not isinstance(countries, list) or not all(
+            isinstance(c, str) and len(c) == 2 for c in countries):
+        raise ConfigError(f"{where}: countries must be two-letter codes such as [\"DE\", \"AT\"]")
+    name, street, city, postal_code, country = (raw[k].strip() for k in _ADDRESS_KEYS)
+    return ReturnAddress(name, street, city, postal_code, country.upper(),
+                         tuple(c.upper() for c in countries))
 
 
 def load_config(

@@ -60,6 +60,7 @@ class AttemptStatus(StrEnum):
     """A refund attempt's state, as stored (the state machine is drawn in ``ledger/attempts``)."""
 
     PENDING = "pending"
+    HELD = "held"  # reserved, waiting for the parcel (``refund_on``); never claimed
     IN_PROGRESS = "in_progress"  # claimed by a worker, under a lease
     SENT = "sent"  # the provider accepted it and confirms later
     UNKNOWN = "unknown"  # out of tries on a retryable error: the money may have moved
@@ -73,9 +74,11 @@ TERMINAL = (_A.SUCCEEDED, _A.FAILED, _A.CANCELED)
 UNCLAIMED = (_A.SENT, _A.UNKNOWN)  # not terminal, but nobody holds them: the claim is cleared
 NEEDS_REVIEW = (_A.FAILED, _A.UNKNOWN)  # a person looks at these
 WAITING = (_A.PENDING, _A.IN_PROGRESS)  # ours to send: the provider has not answered yet
-# money held back from the refundable remainder; also what a provider's report may settle
-RESERVED = (_A.PENDING, _A.IN_PROGRESS, _A.SENT, _A.UNKNOWN)
-LIVE = (_A.PENDING, _A.IN_PROGRESS, _A.SENT, _A.SUCCEEDED)  # count against the refundable
+# what a provider's report may settle (a held attempt was never sent, so no report is about it)
+SETTLES = (_A.PENDING, _A.IN_PROGRESS, _A.SENT, _A.UNKNOWN)
+# money held back from the refundable remainder
+RESERVED = (*SETTLES, _A.HELD)
+LIVE = (_A.PENDING, _A.HELD, _A.IN_PROGRESS, _A.SENT, _A.SUCCEEDED)  # count against the refundable
 HANDED_OVER = (_A.IN_PROGRESS, _A.SENT, _A.SUCCEEDED, _A.UNKNOWN)  # the provider may count it
 
 

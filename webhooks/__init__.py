@@ -13,6 +13,7 @@ from refunds_plugin.bootstrap import Runtime, build
 from refunds_plugin.config import Config, load_config
 from refunds_plugin.ledger.instance import engine_secret
 from webhooks import (
+    easypost,
     errors,
     finance,
     health,
@@ -57,6 +58,7 @@ def create_app(
     app.register_blueprint(health.bp)
     app.register_blueprint(stripe.bp)
     app.register_blueprint(storefront.bp)
+    app.register_blueprint(easypost.bp)
     saleor.init_app(app)
     saleor_widget.init_app(app)
     finance.init_app(app)

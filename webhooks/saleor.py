@@ -88,9 +88,11 @@ def _api_url() -> str:
 
 @bp.get("/saleor/manifest")
 def get_manifest() -> Response:
-    app_url = _web().runtime.config.saleor_app_url or request.url_root
+    config = _web().runtime.config
+    app_url = config.saleor_app_url or request.url_root
     # Saleor names its version when it fetches the manifest; the order widget needs 3.22+
-    return jsonify(manifest(app_url, request.headers.get("Saleor-Schema-Version")))
+    return jsonify(manifest(app_url, request.headers.get("Saleor-Schema-Version"),
+                            restock=bool(config.saleor_restock_warehouse)))
 
 
 @bp.post("/saleor/register")

@@ -102,6 +102,19 @@ class LineSchema(Strict):
     tags = fields.List(fields.String(), load_default=list)
     collections = fields.List(fields.String(), load_default=list)
     product_id = fields.String(load_default=None, allow_none=True)
+    weight_grams = fields.Integer(strict=True, load_default=None, allow_none=True,
+                                  validate=validate.Range(min=1))
+
+
+class AddressSchema(Strict):
+    """A shipping address: the same five fields as ``[[return_addresses]]``."""
+
+    name = fields.String(required=True, validate=validate.Length(min=1, max=255))
+    street = fields.String(required=True, validate=validate.Length(min=1, max=255))
+    city = fields.String(required=True, validate=validate.Length(min=1, max=255))
+    postal_code = fields.String(required=True, validate=validate.Length(min=1, max=32))
+    country = fields.String(required=True, validate=validate.Regexp(
+        r"^[A-Za-z]{2}$", error="expected a two-letter country code such as DE"))
 
 
 class PaymentSchema(Strict):
@@ -124,6 +137,7 @@ class OrderSchema(CurrencyChecked, Strict):
     total_amount = MinorUnits
     payment = fields.Nested(PaymentSchema, load_default=None, allow_none=True)
     channel = fields.String(load_default=None, allow_none=True)
+    shipping_address = fields.Nested(AddressSchema, load_default=None, allow_none=True)
 
     @post_load
     def _make(self, data: dict[str, Any], **_: Any) -> tuple[OrderRecord, PaymentRecord | None]:
@@ -155,6 +169,7 @@ class OrderSchema(CurrencyChecked, Strict):
             fulfilled_at=data["fulfilled_at"],
             delivered_at=data["delivered_at"],
             channel=data["channel"],
+            extra=_shipping_extra(data),
         )
         pay = data["payment"]
         payment = None
@@ -162,6 +177,18 @@ class OrderSchema(CurrencyChecked, Strict):
             amount = pay["amount"] if pay["amount"] is not None else data["total_amount"]
             payment = PaymentRecord(pay["provider"], pay["reference"], amount)
         return order, payment
+
+
+def _shipping_extra(data: dict[str, Any]) -> dict[str, Any] | None:
+    """What a return label needs from the order: the customer's address, the lines' weights."""
+    extra: dict[str, Any] = {}
+    if data["shipping_address"]:
+        extra["shipping_address"] = {**data["shipping_address"],
+                                     "country": data["shipping_address"]["country"].upper()}
+    weights = {ln["id"]: ln["weight_grams"] for ln in data["lines"] if ln["weight_grams"]}
+    if weights:
+        extra["line_weights"] = weights
+    return extra or None
 
 
 class ReturnLineSchema(Strict):

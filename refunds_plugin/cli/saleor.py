@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 
 import click
 
@@ -29,4 +30,9 @@ def manifest_command(app_url: str, saleor_version: str | None) -> None:
     """Print the app manifest JSON that Saleor installs from."""
     from refunds_plugin.saleor.manifest import manifest
 
-    click.echo(json.dumps(manifest(app_url, saleor_version), indent=2))
+    restock = bool(os.environ.get("REFUNDS_SALEOR_RESTOCK_WAREHOUSE"))
+    if not restock and os.environ.get("REFUNDS_CONFIG_FILE"):
+        from refunds_plugin.cli.startup import config
+
+        restock = bool(config().saleor_restock_warehouse)
+    click.echo(json.dumps(manifest(app_url, saleor_version, restock=restock), indent=2))

@@ -27,10 +27,14 @@ class Answer:
     duplicate: bool
     dry_run: bool  # this order's money would not move (its provider is the dry run), any outcome
     attempts: tuple[AttemptRow, ...] = ()
+    # where and by when the items go back, and the label (None: nothing to send back, or no
+    # return address configured)
+    instructions: dict[str, Any] | None = None
 
     def to_json(self) -> dict[str, Any]:
         d = self.recorded.decision
-        return {
+        extra = {} if self.instructions is None else {"return_instructions": self.instructions}
+        return extra | {
             "decision_id": self.recorded.id,
             "duplicate": self.duplicate,
             "outcome": d.outcome.value,

@@ -14,7 +14,7 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from functools import partial
 from typing import Any
@@ -33,11 +33,13 @@ from refunds_plugin.intake.storefront import PaymentRecord
 from refunds_plugin.ledger import facts as facts_mod
 from refunds_plugin.ledger.attempts import AttemptRow
 from refunds_plugin.ledger.db import lock_ledger, write_tx
-from refunds_plugin.ledger.decisions import find_decision, record_decision
+from refunds_plugin.ledger.decisions import RecordedDecision, find_decision, record_decision
 from refunds_plugin.ledger.journal import mark_event, record_event, refuse_reuse
 from refunds_plugin.ledger.orders import OrderRecord
 from refunds_plugin.ledger.tables import refund_attempts
 from refunds_plugin.saleor import events as saleor_events
+from refunds_plugin.shipping import returns as shipping
+from refunds_plugin.shipping import tracking
 from refunds_plugin.stripe import events as stripe_events
 from refunds_plugin.trouble.corrections import Woken, after_order_paid
 
@@ -235,6 +237,7 @@ class Service:
             if order_facts is None:
                 raise NotFound(f"order {request.order_id} is unknown: send order.paid first",
                                code="unknown_order")
+            held = self.held_kinds()
             dry_run = self.dry_run_for(order_facts)
             if row is None:  # a redelivery: answer with what was decided
                 existing = find_decision(conn, request.order_id, request_key)
@@ -255,9 +258,11 @@ class Service:
                 recorded = record_decision(
                     conn, decision=decision, facts=order_facts, request=request,
                     request_key=request_key, route=self.route(order_facts), now=now,
-                    event_row=row,
+                    event_row=row, held=held,
                 )
                 duplicate = not recorded.created
+                if recorded.created:
+                    self._open_return(conn, recorded, order_facts, now)
                 if duplicate:
                     mark_event(conn, row, "processed", "request decided before")
         log.info(
@@ -270,10 +275,57 @@ class Service:
         )
         if not duplicate:
             self.nudge(recorded.attempt_ids)
+        ret = self.return_instructions(recorded.id)
         if recorded.created:  # the rows this transaction wrote: no need to read them back
             return Answer(recorded, duplicate, dry_run,
-                          tuple(map(AttemptRow.written, recorded.written)))
-        return Answer(recorded, duplicate, dry_run, self.attempts_of(recorded.id))
+                          tuple(map(AttemptRow.written, recorded.written)), ret)
+        return Answer(recorded, duplicate, dry_run, self.attempts_of(recorded.id), ret)
+
+    # --- the physical return ------------------------------------------------------------------
+    def held_kinds(self) -> frozenset[ResolutionKind]:
+        """The kinds of money that wait for the parcel (``refund_on``); none without a return
+        address, since nothing could then release them."""
+        if not self.config.return_addresses:
+            return frozenset()
+        return frozenset(k for k in ResolutionKind
+                         if self.policy.refund_on_for(k).value != "approval")
+
+    def _open_return(self, conn: Connection, recorded: RecordedDecision, facts: OrderFacts,
+                     now: datetime) -> None:
+        d = recorded.decision
+        if d.outcome.value != "approve" or not d.return_required:
+            return
+        kinds = {r.kind for r in d.resolutions if r.total > 0}
+        refund_on = {k: self.policy.refund_on_for(k).value for k in kinds}
+        shipping.open_return(conn, recorded.id, d, facts, facts_mod.order_extra(
+            conn, facts.order_id), self.config, self.policy.return_shipping, refund_on, now)
+
+    def return_instructions(self, decision_id: str) -> dict[str, Any] | None:
+        with self.engine.connect() as conn:
+            ret = shipping.get_return(conn, decision_id)
+        return ret.instructions() if ret is not None else None
+
+    def easypost_event(self, event_id: str, payload: str, event: dict[str, Any]) -> Ack:
+        """A verified EasyPost ``tracker.updated``: a tracking code we know moves its return
+        (and releases what waits for it); an unknown one changes nothing (not even the inbox)."""
+        found = tracking.parse(event)
+        with self.engine.connect() as conn:
+            known = found is not None and shipping.by_tracking_code(conn, found.code) is not None
+        if found is None or not known:
+            tracking.log_ignored(event_id, found)
+            return Ack(duplicate=False, detail={"ignored": "unknown tracking code"
+                                                if found else "not a tracker update"})
+        released: list[str] = []
+
+        def apply(conn: Connection, now: datetime) -> str | None:
+            note, ids = tracking.apply(conn, found, event_id, now)
+            released.extend(ids)
+            return note
+
+        return self._event(
+            Inbound("easypost", event_id, "tracker.updated", payload,
+                    partial(tracking.log_event, event_id, found.code)),
+            apply, lambda conn, now: Woken(attempt_ids=tuple(released)))
 
     def dry_run_for(self, order_facts: OrderFacts) -> bool:
         """Whether this order's money would not move: the dry run is its provider."""
@@ -296,4 +348,4 @@ class Service:
             return answer
         attempts = self._wait_settled(partial(self.attempts_of, answer.recorded.id),
                                       self.answer_wait_s)
-        return Answer(answer.recorded, answer.duplicate, answer.dry_run, attempts)
+        return replace(answer, attempts=attempts)

@@ -1,5 +1,6 @@
 """Refund attempt state changes, each journalled in the hash chain.
 
+held ──(the parcel's trigger: ``release_held``)──► pending;  held ──(return expired)──► canceled
 pending ──claim──► in_progress ──► succeeded ──(provider event: refund failed later)──► failed
    ▲                   │      └──► sent ──(provider event)──► succeeded | failed
    ├──── retry at T ───┤
@@ -23,7 +24,7 @@ from sqlalchemy import Connection, Engine, bindparam, func, select, update
 
 from refunds_plugin.domain import (
     NEEDS_REVIEW,
-    RESERVED,
+    SETTLES,
     TERMINAL,
     UNCLAIMED,
     WAITING,
@@ -108,7 +109,8 @@ _INSERT_ATTEMPT = refund_attempts.insert()
 
 
 def _insert_attempt(
-    conn: Connection, values: dict[str, Any], now: datetime, journal: dict[str, Any] | None = None
+    conn: Connection, values: dict[str, Any], now: datetime, journal: dict[str, Any] | None = None,
+    status: AttemptStatus = AttemptStatus.PENDING,
 ) -> dict[str, Any]:
     """Insert a pending attempt (``values``: its decision, seq, order, provider, what it pays
     and to whom) and append its ``attempt`` entry; returns the row as written. The entry's
@@ -119,7 +121,7 @@ def _insert_attempt(
         "id": attempt_id,
         **values,
         "idempotency_key": idempotency_key_for(attempt_id),
-        "status": AttemptStatus.PENDING.value,
+        "status": status.value,
         "tries": 0,
         "next_try_at": now,
         "created_at": now,
@@ -145,8 +147,10 @@ def write_attempts(
     facts: OrderFacts,
     route: dict[str, str],
     now: datetime,
+    held: frozenset[ResolutionKind] = frozenset(),
 ) -> list[dict[str, Any]]:
-    """Insert and journal the decision's refund attempts; returns the rows as written."""
+    """Insert and journal the decision's refund attempts; returns the rows as written. Those
+    of a kind in ``held`` wait for the parcel (``held``), reserved but never claimed."""
     written: list[dict[str, Any]] = []
     reason = {"duplicate_charge": "duplicate"}.get(decision.kind.value, "requested_by_customer")
     for seq, res in enumerate(decision.resolutions):
@@ -164,8 +168,33 @@ def write_attempts(
             "payment_reference": res.payment_reference, "customer_id": facts.customer.id,
             "customer_email": facts.customer.email, "reason": reason,
         }
-        written.append(_insert_attempt(conn, values, now))
+        status = AttemptStatus.HELD if res.kind in held else AttemptStatus.PENDING
+        written.append(_insert_attempt(conn, values, now, status=status))
     return written
+
+
+def _held_of(conn: Connection, decision_id: str, kinds: tuple[str, ...] | None) -> list[str]:
+    ra = refund_attempts.c
+    query = select(ra.id).where(ra.decision_id == decision_id, ra.status == AttemptStatus.HELD)
+    if kinds is not None:
+        query = query.where(ra.kind.in_(kinds))
+    return list(conn.execute(query.order_by(ra.seq)).scalars())
+
+
+def release_held(conn: Connection, decision_id: str, now: datetime, note: str,
+                 kinds: tuple[str, ...] | None = None) -> tuple[str, ...]:
+    """The parcel's trigger came: the decision's held attempts (of ``kinds``, or all) go to the
+    executor, due now; journalled with ``note``. Returns the attempts released."""
+    return tuple(aid for aid in _held_of(conn, decision_id, kinds)
+                 if transition(conn, aid, AttemptStatus.PENDING, now,
+                               expect=(AttemptStatus.HELD,), next_try_at=now, note=note))
+
+
+def cancel_held(conn: Connection, decision_id: str, now: datetime, note: str) -> tuple[str, ...]:
+    """The return will not come (expired): its held attempts are canceled, journalled."""
+    return tuple(aid for aid in _held_of(conn, decision_id, None)
+                 if transition(conn, aid, AttemptStatus.CANCELED, now,
+                               expect=(AttemptStatus.HELD,), note=note))
 
 
 def get_attempt(conn: Connection, attempt_id: str) -> AttemptRow | None:
@@ -310,7 +339,7 @@ def settle_from_provider(
         attempt.id,
         target,
         now,
-        expect=RESERVED,
+        expect=SETTLES,
         provider_reference=provider_reference,
         error=error,
         note=note,

@@ -109,11 +109,13 @@ def record_decision(
     route: dict[str, str],
     now: datetime,
     event_row: int | None = None,
+    held: frozenset[ResolutionKind] = frozenset(),
 ) -> RecordedDecision:
     """Store a decision once per ``(order, request_key)``, its attempts and its journal entry.
 
     ``route`` maps a payment reference (or ``"credit"``) to the provider that executes it.
     Attempts are created only for an approved decision; a review opens a review row instead.
+    ``held``: the kinds of money that wait for the parcel (``policy.refund_on``).
     """
     decision = guard_refundable(decision, facts)
     decision_id = str(uuid.uuid4())
@@ -158,7 +160,8 @@ def record_decision(
     )
     written: list[dict[str, Any]] = []
     if decision.outcome is Outcome.APPROVE:
-        written = write_attempts(conn, decision_id, decision, facts, route, now)
+        written = write_attempts(conn, decision_id, decision, facts, route, now,
+                                 held if decision.return_required else frozenset())
     elif decision.outcome is Outcome.REVIEW:
         open_review(conn, decision_id, review_reason(decision, body["trace"]), now)
     ids = tuple(row["id"] for row in written)

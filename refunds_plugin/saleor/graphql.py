@@ -35,6 +35,10 @@ fragment RefundsAttributes on SelectedAttribute {{
 fragment RefundsOrder on Order {{
   id number created updatedAt status chargeStatus userEmail
   channel {{ slug currencyCode }}
+  shippingAddress {{
+    firstName lastName companyName streetAddress1 streetAddress2 city postalCode
+    country {{ code }}
+  }}
   user {{ id email orders {{ totalCount }} }}
   total {{ gross {{ {MONEY} }} }}
   shippingPrice {{ gross {{ {MONEY} }} }}
@@ -141,6 +145,23 @@ query RefundsGiftCardsByTag($tag: String!) {
 }
 """
 
+# Restock a returned line (``[saleor] restock_warehouse``): Saleor sets a variant's stock in a
+# warehouse to a quantity, so the current quantity is read first and the returned units added.
+VARIANT_STOCK = """
+query RefundsVariantStock($id: ID!) {
+  productVariant(id: $id) { id stocks { warehouse { id } quantity } }
+}
+"""
+
+RESTOCK = """
+mutation RefundsRestock($variantId: ID!, $stocks: [StockInput!]!) {
+  productVariantStocksUpdate(variantId: $variantId, stocks: $stocks) {
+    productVariant { id stocks { warehouse { id } quantity } }
+    errors { field code message }
+  }
+}
+"""
+
 # What every manifest webhook asks for: who caused the event, and which order it is about.
 # The order itself is re-queried with ORDER before anything is decided (payloads are deferred).
 SUBSCRIPTION_EVENT_FIELDS = """
@@ -178,4 +199,6 @@ DOCUMENTS = {
     "TRANSACTION_REFUND": TRANSACTION_REFUND,
     "GIFT_CARD_CREATE": GIFT_CARD_CREATE,
     "GIFT_CARDS_BY_TAG": GIFT_CARDS_BY_TAG,
+    "VARIANT_STOCK": VARIANT_STOCK,
+    "RESTOCK": RESTOCK,
 }

@@ -53,9 +53,12 @@ def extensions(base: str, saleor_version: str | None) -> list[dict[str, Any]]:
     }]
 
 
-def manifest(app_url: str, saleor_version: str | None = None) -> dict[str, Any]:
+def manifest(app_url: str, saleor_version: str | None = None,
+             restock: bool = False) -> dict[str, Any]:
     """The manifest for an app served at ``app_url`` (``https://refunds.example.com``), for the
-    Saleor ``saleor_version`` (``"3.23"``) that asks; the widget only where it exists."""
+    Saleor ``saleor_version`` (``"3.23"``) that asks; the widget only where it exists.
+    ``restock``: returned items go back into stock (``[saleor] restock_warehouse``), so the
+    app asks for MANAGE_PRODUCTS too; only then."""
     base = app_url.rstrip("/")
     return {
         "id": APP_ID,
@@ -67,7 +70,7 @@ def manifest(app_url: str, saleor_version: str | None = None) -> dict[str, Any]:
             "tamper-evident ledger for finance."
         ),
         "requiredSaleorVersion": REQUIRED_SALEOR,
-        "permissions": list(PERMISSIONS),
+        "permissions": [*PERMISSIONS, *(("MANAGE_PRODUCTS",) if restock else ())],
         "appUrl": base,
         "tokenTargetUrl": f"{base}/saleor/register",
         "homepageUrl": base,

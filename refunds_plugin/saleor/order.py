@@ -127,6 +127,19 @@ def refund_blocked(tx: dict[str, Any]) -> str | None:
     return "No payment app looks after this order's payment, so it can't be refunded automatically"
 
 
+def shipping_address(address: dict[str, Any] | None) -> dict[str, str] | None:
+    """Saleor's ``shippingAddress`` in our five fields (as ``[[return_addresses]]``)."""
+    if not address:
+        return None
+    name = " ".join(p for p in (address.get("firstName"), address.get("lastName")) if p)
+    street = ", ".join(p for p in (address.get("streetAddress1"),
+                                   address.get("streetAddress2")) if p)
+    return {"name": name or str(address.get("companyName") or ""), "street": street,
+            "city": str(address.get("city") or ""),
+            "postal_code": str(address.get("postalCode") or ""),
+            "country": str((address.get("country") or {}).get("code") or "")}
+
+
 def _fulfillment_lines(order: dict[str, Any]) -> dict[str, list[list[Any]]]:
     """Order line id → [[fulfilment line id, quantity, status], ...]."""
     out: dict[str, list[list[Any]]] = {}
@@ -243,6 +256,11 @@ def order_from_saleor(
             if (why := refund_blocked(tx)) is not None
         },
     }
+    # where a return label is sent from, and which variant each line restocks (when known)
+    ship_from = shipping_address(order.get("shippingAddress"))
+    variants = {ln["id"]: (ln.get("variant") or {}).get("id") for ln in order.get("lines") or []
+                if (ln.get("variant") or {}).get("id")}
+    extra |= {k: v for k, v in (("shipping_address", ship_from), ("variants", variants)) if v}
     record = OrderRecord(
         order_id=order["id"],
         source="saleor",

@@ -161,6 +161,17 @@ def test_the_stripe_sdk_is_imported_only_under_providers() -> None:
     assert not found, "the stripe SDK is imported outside providers/:\n  " + "\n  ".join(found)
 
 
+def test_the_easypost_sdk_is_imported_only_by_its_carrier() -> None:
+    edges = project().edges
+    assert any(e.source == "refunds_plugin.shipping.carriers.easypost" and e.target == "easypost"
+               for e in edges), "the EasyPost carrier no longer imports the SDK: update this test"
+    found = [f"{e.source} ({e.where()})" for e in edges
+             if e.level == 0 and _under(e.target, "easypost")
+             and e.source != "refunds_plugin.shipping.carriers.easypost"]
+    assert not found, "the easypost SDK is imported outside shipping/carriers/easypost.py:\n  " \
+        + "\n  ".join(found)
+
+
 def test_providers_never_reach_intake_trouble_or_inbound_stripe() -> None:
     """Directly or through another module: a chain of imports runs the code at its end."""
     graph = project()

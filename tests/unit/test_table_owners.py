@@ -24,6 +24,8 @@ OWNER = {
     "follow_ups": "refunds_plugin/trouble/",
     "tokens": "refunds_plugin/finance/tokens.py",
     "saleor_installs": "refunds_plugin/saleor/installs.py",
+    "return_shipments": "refunds_plugin/shipping/",
+    "return_receipts": "refunds_plugin/shipping/",
 }
 WRITERS = {"insert", "update", "delete", "insert_ignore", "dialect_insert"}
 # the Alembic history creates and fills its tables by design

@@ -59,8 +59,26 @@ MISTAKES = [
      'window: {days: 30}\nrefund_evrything: true\n',
      'refund_evrything',
      'expected one of name, title, currency, promise_hours, window, final_sale, reasons, '
-     'limits, expected_years, tiers, abuse, resolution, fees, shipping, trouble, found unknown '
-     "setting 'refund_evrything'"),
+     'limits, expected_years, tiers, abuse, resolution, fees, shipping, trouble, '
+     "return_shipping, refund_on, found unknown setting 'refund_evrything' (did you mean "
+     "'refund_on'?)"),
+    ('a_refund_on_that_is_not_a_moment',
+     'window: {days: 30}\nrefund_on: shipped\n',
+     'refund_on',
+     "expected one of approval, first_scan, delivered, inspected, found 'shipped'"),
+    ('a_free_for_naming_no_tier',
+     'window: {days: 30}\nreturn_shipping: {paid_by: customer, fee: {USD: "5.00"}, '
+     'free_for: [merchant_fault, gold]}\n',
+     'return_shipping.free_for[1]',
+     "expected one of merchant_fault, changed_mind, too_small, too_large, other, found 'gold'"),
+    ('a_customer_paid_label_without_a_fee',
+     'window: {days: 30}\nreturn_shipping: {paid_by: customer}\n',
+     'return_shipping.fee',
+     'expected the fee the customer pays for the label (such as fee: "5.00"), found none'),
+    ('a_return_by_of_zero_days',
+     'window: {days: 30}\nreturn_shipping: {return_by_days: 0}\n',
+     'return_shipping.return_by_days',
+     'expected a whole number of 1 or more, found 0'),
     ('a_missing_window',
      'currency: USD\n',
      'window',
@@ -172,7 +190,7 @@ def test_a_misspelt_setting_gets_a_did_you_mean():
                           "setting 'outsid' (did you mean 'outside'?)"),
         ("resoluton", "expected one of name, title, currency, promise_hours, window, final_sale, "
                       "reasons, limits, expected_years, tiers, abuse, resolution, fees, "
-                      "shipping, trouble, found unknown setting 'resoluton' (did you mean "
+                      "shipping, trouble, return_shipping, refund_on, found unknown setting 'resoluton' (did you mean "
                       "'resolution'?)"),
     )
 

@@ -1,0 +1,154 @@
+"""The shipping desk: the outbound effects of a return, run by the executor's loop (and by
+``refunds worker --once``) like any attempt — recorded first, claimed under a lease, retried
+with backoff, exactly once.
+
+* A label due (``label_pending``) is bought under our reference; a crash after the purchase and
+  before the record is healed by the carrier's look-up by reference (``carriers/easypost``).
+* A label of an expired return (``void_pending``) is voided through the carrier.
+* A restock due (``pending``) increases the Saleor variant's stock in the configured warehouse.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import random
+from collections.abc import Callable
+from datetime import datetime, timedelta
+
+from sqlalchemy import Engine, select, update
+
+from refunds_plugin.config import Config, Parcel
+from refunds_plugin.domain import Decision
+from refunds_plugin.errors import ProviderError
+from refunds_plugin.execution.executor import backoff
+from refunds_plugin.ledger.db import write_tx
+from refunds_plugin.ledger.tables import decisions, orders, return_shipments
+from refunds_plugin.shipping import receiving, returns
+from refunds_plugin.shipping.carriers import Carrier, LabelRequest, NoLabel
+
+log = logging.getLogger("refunds.shipping")
+rs = return_shipments.c
+LEASE = timedelta(minutes=5)
+# (api_url, variant id, warehouse id, units) → the Saleor call; None: no Saleor restock
+Restocker = Callable[[str, str, str, int], None]
+
+
+class ShippingDesk:
+    def __init__(self, engine: Engine, carrier: Carrier, config: Config,
+                 clock: Callable[[], datetime], restocker: Restocker | None = None,
+                 carriers: tuple[str, ...] = (), services: tuple[str, ...] = ()) -> None:
+        self.engine = engine
+        self.allowed = (carriers, services)  # the policy's allowed carriers and services
+        self.carrier = carrier
+        self.config = config
+        self.clock = clock
+        self.restocker = restocker
+        self._rng = random.Random()
+
+    def run_once(self) -> int:
+        """One round: labels due, labels to void, restocks due. Returns how many were done."""
+        return self.buy_due() + self.void_due() + self.restock_due()
+
+    # --- labels -------------------------------------------------------------------------------
+    def _claim(self, decision_id: str, now: datetime) -> bool:
+        with write_tx(self.engine) as conn:
+            return bool(conn.execute(update(return_shipments).where(
+                rs.decision_id == decision_id, rs.label_status == "pending",
+                rs.next_try_at <= now).values(next_try_at=now + LEASE)).rowcount == 1)
+
+    def buy_due(self) -> int:
+        now = self.clock()
+        with self.engine.connect() as conn:
+            due = list(conn.execute(select(rs.decision_id).where(
+                rs.label_status == "pending", rs.next_try_at <= now)
+                .order_by(rs.next_try_at, rs.decision_id).limit(20)).scalars())
+        return sum(self.buy(decision_id) for decision_id in due)
+
+    def buy(self, decision_id: str) -> bool:
+        """Buy one due label (claimed under a lease); record what came of it."""
+        now = self.clock()
+        if not self._claim(decision_id, now):
+            return False
+        with self.engine.connect() as conn:
+            ret = returns.get_return(conn, decision_id)
+            body = conn.execute(select(decisions.c.body).where(
+                decisions.c.id == decision_id)).scalar_one()
+        assert ret is not None
+        decision = Decision.from_dict(json.loads(body))
+        value = sum(ln.amount for ln in decision.lines if ln.return_required)
+        request = LabelRequest(
+            reference=ret.reference, to_address=ret.address, from_address=ret.from_address,
+            parcel=Parcel(**ret.parcel) if ret.parcel else self.config.return_parcel,
+            carriers=self.allowed[0], services=self.allowed[1],
+            max_amount=value, currency=decision.currency)
+        try:
+            got = self.carrier.buy_return_label(request)
+        except ProviderError as exc:
+            tries = ret.tries + 1
+            with write_tx(self.engine) as conn:
+                if exc.retryable and tries < self.config.executor_max_tries:
+                    wait = backoff(tries, self.config.executor_backoff_base_s,
+                                   self.config.executor_backoff_cap_s, self._rng)
+                    returns.label_retry(conn, decision_id, tries,
+                                        now + timedelta(seconds=wait), str(exc), now)
+                else:
+                    returns.record_no_label(conn, decision_id, str(exc), now, code="failed")
+            return False
+        with write_tx(self.engine) as conn:
+            if isinstance(got, NoLabel):
+                return returns.record_no_label(conn, decision_id, got, now)
+            return returns.record_label(conn, decision_id, got, now)
+
+    def void_due(self) -> int:
+        with self.engine.connect() as conn:
+            due = list(conn.execute(select(rs.decision_id, rs.shipment_id).where(
+                rs.label_status == "void_pending")).all())
+        done = 0
+        for decision_id, shipment_id in due:
+            try:
+                status = self.carrier.void(shipment_id)
+            except ProviderError as exc:
+                log.warning("could not void the label of decision %s: %s", decision_id, exc)
+                continue
+            with write_tx(self.engine) as conn:
+                done += returns.record_void(conn, decision_id, status, self.clock())
+        return done
+
+    # --- restock ------------------------------------------------------------------------------
+    def restock_due(self) -> int:
+        warehouse = self.config.saleor_restock_warehouse
+        if self.restocker is None or not warehouse:
+            return 0
+        with self.engine.connect() as conn:
+            due = receiving.pending_restocks(conn)
+        done = 0
+        for decision_id, line_id, quantity in due:
+            with write_tx(self.engine) as conn:
+                if not receiving.claim_restock(conn, decision_id, line_id):
+                    continue
+                extra = conn.execute(select(orders.c.extra).join(
+                    decisions, decisions.c.order_id == orders.c.order_id).where(
+                    decisions.c.id == decision_id)).scalar()
+            saleor = json.loads(extra or "{}")
+            variant = (saleor.get("variants") or {}).get(line_id)
+            api_url = (saleor.get("saleor") or {}).get("api_url")
+            now = self.clock()
+            if not variant or not api_url:
+                with write_tx(self.engine) as conn:
+                    receiving.finish_restock(conn, decision_id, line_id, "failed", now,
+                                             "not a Saleor line with a variant")
+                continue
+            try:
+                self.restocker(api_url, variant, warehouse, quantity)
+            except ProviderError as exc:
+                with write_tx(self.engine) as conn:
+                    receiving.finish_restock(conn, decision_id, line_id,
+                                             "pending" if exc.retryable else "failed", now,
+                                             str(exc))
+                continue
+            with write_tx(self.engine) as conn:
+                receiving.finish_restock(conn, decision_id, line_id, "done", now,
+                                         f"+{quantity} in {warehouse}")
+            done += 1
+        return done

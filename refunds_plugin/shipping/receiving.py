@@ -1,0 +1,184 @@
+"""Receiving at the packing table: each returned line marked with its condition and whether it
+goes back on the shelf (``mark_received``, one function in the caller's transaction).
+
+A receipt that matches the claim releases the money waiting for ``inspected`` (and for any
+earlier trigger). A mismatch — a line missing, the wrong item, fewer units, or damage on an item
+whose claim was the customer's own reason — goes to a person with the evidence; it is never
+refused automatically. Receiving again with the same lines is answered with what was recorded;
+more units than the decision took back are refused, naming the line.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Connection, select, update
+
+from refunds_plugin.domain import Decision, LineDecision, Reason
+from refunds_plugin.errors import Conflict, InputError
+from refunds_plugin.ledger.db import aware, lock_ledger
+from refunds_plugin.ledger.journal import append_entry, insert_ignore
+from refunds_plugin.ledger.reviews import open_review
+from refunds_plugin.ledger.tables import return_receipts
+from refunds_plugin.shipping.returns import ReturnRow, release_received, set_received
+
+CONDITIONS = ("as_new", "opened", "damaged", "wrong_item", "missing")
+rr = return_receipts.c
+
+
+@dataclass(frozen=True)
+class Received:
+    line_id: str
+    quantity: int
+    condition: str
+    restock: bool
+
+
+@dataclass(frozen=True)
+class Receipt:
+    """What receiving recorded, as the API answers it."""
+
+    decision_id: str
+    order_id: str
+    lines: tuple[Received, ...]
+    matched: bool
+    mismatches: tuple[str, ...]
+    released: tuple[str, ...] = ()
+    duplicate: bool = False
+    restock: tuple[dict[str, Any], ...] = field(default=())
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "decision_id": self.decision_id, "order_id": self.order_id,
+            "duplicate": self.duplicate, "matched": self.matched,
+            "mismatches": list(self.mismatches), "released_attempts": list(self.released),
+            "lines": [{"line_id": ln.line_id, "quantity": ln.quantity,
+                       "condition": ln.condition, "restock": ln.restock} for ln in self.lines],
+            "restock": list(self.restock),
+        }
+
+
+def mismatch(line: LineDecision, got: Received) -> str | None:
+    """Why a received line does not match what the customer claimed (None: it matches)."""
+    if got.condition == "missing":
+        return f"{line.line_id}: missing from the parcel"
+    if got.condition == "wrong_item":
+        return f"{line.line_id}: a different item came back"
+    if got.quantity < line.quantity:
+        return f"{line.line_id}: {got.quantity} of {line.quantity} units came back"
+    customer_reason = not Reason(line.reason).merchant_fault
+    if got.condition == "damaged" and customer_reason:
+        return f"{line.line_id}: damaged, but the claim was {line.reason.replace('_', ' ')}"
+    return None
+
+
+def check(decision: Decision, lines: list[Received]) -> None:
+    """Refuse what cannot be a receipt of this return, naming the line."""
+    wanted = {ln.line_id: ln for ln in decision.lines if ln.return_required}
+    seen: set[str] = set()
+    for got in lines:
+        if got.condition not in CONDITIONS:
+            raise InputError(f"line {got.line_id}: condition must be one of "
+                             f"{', '.join(CONDITIONS)}, not {got.condition!r}",
+                             code="invalid_condition")
+        if got.line_id not in wanted:
+            raise InputError(f"line {got.line_id} is not part of this return (it takes back "
+                             f"{', '.join(sorted(wanted)) or 'nothing'})", code="invalid_line")
+        if got.line_id in seen:
+            raise InputError(f"line {got.line_id} is named twice", code="invalid_line")
+        seen.add(got.line_id)
+        if got.quantity < 0 or got.quantity > wanted[got.line_id].quantity:
+            raise InputError(f"line {got.line_id}: {got.quantity} units received, but the "
+                             f"return takes back {wanted[got.line_id].quantity}",
+                             code="too_many_units")
+
+
+def _stored(conn: Connection, decision_id: str) -> dict[str, Received]:
+    rows = conn.execute(select(return_receipts).where(rr.decision_id == decision_id))
+    return {r.line_id: Received(r.line_id, int(r.quantity), r.condition, bool(r.restock))
+            for r in rows}
+
+
+def restock_lines(conn: Connection, decision_id: str) -> list[dict[str, Any]]:
+    """The lines to put back on the shelf, with their restock status."""
+    rows = conn.execute(select(return_receipts).where(
+        rr.decision_id == decision_id, rr.restock == 1).order_by(rr.line_id))
+    return [{"line_id": r.line_id, "quantity": int(r.quantity), "status": r.restock_status,
+             "received_at": (aware(r.received_at) or r.received_at).isoformat()} for r in rows]
+
+
+def mark_received(conn: Connection, ret: ReturnRow, decision: Decision, lines: list[Received],
+                  by: str, now: datetime, restock_to_saleor: bool) -> Receipt:
+    """Record the warehouse's receipt of ``ret``'s lines, once: a match releases the held
+    money, a mismatch opens a review with the evidence. Lines the return takes back but the
+    receipt leaves out count as missing."""
+    check(decision, lines)
+    lock_ledger(conn)
+    named = {got.line_id for got in lines}
+    lines = [*lines, *(Received(ln.line_id, 0, "missing", False) for ln in decision.lines
+                       if ln.return_required and ln.line_id not in named)]
+    before = _stored(conn, ret.decision_id)
+    if before:
+        if {ln.line_id: ln for ln in lines} != before:
+            raise Conflict(f"this return was received before as {_said(before.values())}; "
+                           "a person can change it from the review", code="already_received")
+        return _answer(conn, ret, decision, list(before.values()), (), duplicate=True)
+    for got in lines:
+        pending = "pending" if got.restock and got.quantity and restock_to_saleor else \
+            ("listed" if got.restock and got.quantity else "none")
+        insert_ignore(conn, return_receipts, {
+            "decision_id": ret.decision_id, "line_id": got.line_id, "quantity": got.quantity,
+            "condition": got.condition, "restock": int(got.restock and got.quantity > 0),
+            "restock_status": pending, "received_by": by, "received_at": now})
+    wanted = {ln.line_id: ln for ln in decision.lines}
+    problems = tuple(p for got in lines if (p := mismatch(wanted[got.line_id], got)))
+    set_received(conn, ret, now)
+    append_entry(conn, "return_received", ret.decision_id, {
+        "status": "received", "by": by, "matched": not problems, "mismatches": list(problems),
+        "lines": [got.__dict__ for got in lines]}, now)
+    released: tuple[str, ...] = ()
+    if problems:
+        open_review(conn, ret.decision_id, "received_mismatch: " + "; ".join(problems), now)
+    else:
+        released = release_received(conn, ret, now)
+    return _answer(conn, ret, decision, lines, released, duplicate=False)
+
+
+def _said(lines: Any) -> str:
+    return ", ".join(f"{ln.line_id}={ln.condition}×{ln.quantity}" for ln in lines)
+
+
+def _answer(conn: Connection, ret: ReturnRow, decision: Decision, lines: list[Received],
+            released: tuple[str, ...], duplicate: bool) -> Receipt:
+    wanted = {ln.line_id: ln for ln in decision.lines}
+    problems = tuple(p for got in lines if got.line_id in wanted
+                     and (p := mismatch(wanted[got.line_id], got)))
+    return Receipt(ret.decision_id, ret.order_id, tuple(sorted(lines, key=lambda g: g.line_id)),
+                   not problems, problems, released, duplicate,
+                   tuple(restock_lines(conn, ret.decision_id)))
+
+
+def claim_restock(conn: Connection, decision_id: str, line_id: str) -> bool:
+    """Take one pending restock for the Saleor call (False: someone else has it, or it's done)."""
+    return bool(conn.execute(update(return_receipts).where(
+        rr.decision_id == decision_id, rr.line_id == line_id, rr.restock_status == "pending")
+        .values(restock_status="in_progress")).rowcount == 1)
+
+
+def finish_restock(conn: Connection, decision_id: str, line_id: str, status: str,
+                   now: datetime, note: str = "") -> None:
+    """The Saleor call's outcome: ``done``, ``failed``, or ``pending`` again (try later)."""
+    lock_ledger(conn)
+    conn.execute(update(return_receipts).where(
+        rr.decision_id == decision_id, rr.line_id == line_id).values(restock_status=status))
+    if status != "pending":
+        append_entry(conn, "return_restocked", decision_id,
+                     {"line_id": line_id, "status": status, "note": note}, now)
+
+
+def pending_restocks(conn: Connection) -> list[tuple[str, str, int]]:
+    rows = conn.execute(select(rr.decision_id, rr.line_id, rr.quantity).where(
+        rr.restock_status == "pending").order_by(rr.received_at, rr.id))
+    return [(r.decision_id, r.line_id, int(r.quantity)) for r in rows]

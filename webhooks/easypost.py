@@ -1,0 +1,35 @@
+"""``POST /webhooks/easypost``: EasyPost's tracker updates, verified with its HMAC
+(``X-Hmac-Signature: hmac-sha256-hex=…`` over the raw body) by the SDK's own validator, never
+trusted for an unknown tracking code. A forged or stale event is a 400 and nothing is recorded;
+an event id seen before is answered as a duplicate and changes nothing."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from flask import Blueprint, Response, current_app, jsonify, request
+
+from refunds_plugin.errors import PayloadError, SignatureError
+from refunds_plugin.shipping import tracking
+from refunds_plugin.shipping.carriers.easypost import verify_webhook
+from webhooks.schemas import parse_json
+
+bp = Blueprint("easypost", __name__)
+
+
+@bp.post("/webhooks/easypost")
+def receive() -> Response:
+    state = current_app.extensions["refunds"]
+    body = request.get_data(cache=False)
+    parse_json(body)  # malformed JSON is said as such, before the signature's verdict
+    event = verify_webhook(body, request.headers, state.config.easypost_webhook_secret)
+    event_id = event.get("id")
+    if not isinstance(event_id, str) or not event_id:
+        raise PayloadError("the event has no id", code="malformed")
+    age = state.service.clock() - tracking.created_at(event)
+    if age > timedelta(seconds=state.config.easypost_webhook_max_age_s):
+        raise SignatureError(f"the event was made {int(age.total_seconds())} s ago, more than "
+                             f"the {state.config.easypost_webhook_max_age_s} s allowed: stale "
+                             "or replayed", code="stale_event")
+    ack = state.service.easypost_event(event_id, body.decode("utf-8"), event)
+    return jsonify({"received": True, "duplicate": ack.duplicate, **ack.detail})
