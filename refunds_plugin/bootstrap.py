@@ -151,5 +151,6 @@ def build(
         nudge=executor.wake if executor is not None else None,
         wait_settled=executor.wait_until_settled if executor is not None else None,
         answer_wait_s=answer_wait_s,
+        restock=desk.restock_due,
     )
     return Runtime(config, engine, policy, providers, service, executor, saleor, poller, desk)

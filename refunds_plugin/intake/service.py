@@ -27,8 +27,10 @@ from refunds_plugin import routing
 from refunds_plugin.config import Config
 from refunds_plugin.domain import OrderFacts, ResolutionKind, ReturnRequest
 from refunds_plugin.errors import Conflict, NotFound, RefundsError
-from refunds_plugin.intake import request_check, storefront
+from refunds_plugin.intake import receiving, request_check, storefront
 from refunds_plugin.intake.answers import Ack, Answer
+from refunds_plugin.intake.receiving import Lines
+from refunds_plugin.shipping.receiving import Receipt
 from refunds_plugin.intake.storefront import PaymentRecord
 from refunds_plugin.ledger import facts as facts_mod
 from refunds_plugin.ledger.attempts import AttemptRow
@@ -84,6 +86,7 @@ class Service:
         nudge: Nudge | None = None,
         wait_settled: WaitSettled | None = None,
         answer_wait_s: float = 3.0,
+        restock: Callable[[], int] | None = None,
     ) -> None:
         self.engine = engine
         self.policy = policy
@@ -95,6 +98,7 @@ class Service:
         self._nudge = nudge  # None: the executor runs elsewhere and polls
         self._wait_settled = wait_settled
         self.answer_wait_s = answer_wait_s
+        self._restock = restock  # the shipping desk's restock round, run after a receipt
 
     def nudge(self, attempt_ids: tuple[str, ...]) -> None:
         """Tell the in-process executor that these attempts are due."""
@@ -304,6 +308,18 @@ class Service:
         with self.engine.connect() as conn:
             ret = shipping.get_return(conn, decision_id)
         return ret.instructions() if ret is not None else None
+
+    def receive(self, decision_id: str, lines: Lines, by: str) -> Receipt:
+        """The warehouse's receipt of a return (``intake.receiving``); the money it releases
+        goes to the executor, and what goes back on a Saleor shelf is restocked at once."""
+        receipt = receiving.receive(self.engine, self.config, decision_id, lines, by,
+                                    self.clock())
+        self.nudge(receipt.released)
+        if self._restock is not None and not receipt.duplicate:
+            self._restock()
+            receipt = replace(receipt, restock=tuple(
+                receiving.restock_lines_of(self.engine, decision_id)))
+        return receipt
 
     def easypost_event(self, event_id: str, payload: str, event: dict[str, Any]) -> Ack:
         """A verified EasyPost ``tracker.updated``: a tracking code we know moves its return

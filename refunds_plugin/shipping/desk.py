@@ -47,8 +47,27 @@ class ShippingDesk:
         self._rng = random.Random()
 
     def run_once(self) -> int:
-        """One round: labels due, labels to void, restocks due. Returns how many were done."""
-        return self.buy_due() + self.void_due() + self.restock_due()
+        """One round: labels due, returns past their deadline, labels to void, restocks due.
+        Returns how many were done."""
+        return self.buy_due() + len(self.expire_due()) + self.void_due() + self.restock_due()
+
+    # --- the deadline -------------------------------------------------------------------------
+    def expire_due(self, apply: bool = True) -> list[returns.ReturnRow]:
+        """Returns not scanned by their return-by date plus grace: expired (``apply``), or
+        only listed. Each in its own transaction; the expired labels are voided next."""
+        now = self.clock()
+        with self.engine.connect() as conn:
+            due = returns.due_to_expire(conn, now)
+        if not apply:
+            return due
+        done = []
+        for ret in due:
+            with write_tx(self.engine) as conn:
+                fresh = returns.get_return(conn, ret.decision_id)
+                if fresh is not None and fresh.status in returns.OPEN:
+                    returns.expire(conn, fresh, now)
+                    done.append(fresh)
+        return done
 
     # --- labels -------------------------------------------------------------------------------
     def _claim(self, decision_id: str, now: datetime) -> bool:

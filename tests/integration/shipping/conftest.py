@@ -1,0 +1,115 @@
+"""A service with return addresses, a policy of the test's choosing, the Stripe fake for money
+and the EasyPost fake for labels."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+from flask.testing import FlaskClient
+from sqlalchemy import select
+from werkzeug.test import TestResponse
+
+from refunds_plugin.config import ReturnAddress
+from refunds_plugin.ledger.tables import ledger_entries, refund_attempts, return_shipments
+from tests.fakes import Clock, Harness, order_paid, return_requested
+from tests.fakes.easypost_api import FakeEasyPostServer, sign, tracker_event
+from tests.fakes.stripe_api import FakeStripeServer
+
+EASYPOST_SECRET = "ep_whsec_test"
+SHOP = ReturnAddress("Our shop returns", "1 Dock Rd", "Austin", "78701", "US")
+SHOP_DE = ReturnAddress("Unser Lager", "Lagerweg 2", "Berlin", "10115", "DE", ("DE", "AT"))
+ANN = {"name": "Ann Lee", "street": "9 Elm St", "city": "Boston", "postal_code": "02108",
+       "country": "US"}
+
+
+@pytest.fixture
+def easypost_server() -> Iterator[FakeEasyPostServer]:
+    server = FakeEasyPostServer().start()
+    yield server
+    server.stop()
+
+
+@dataclass
+class Returns:
+    """One harness plus the helpers a physical-return test needs."""
+
+    h: Harness
+    easypost: FakeEasyPostServer
+    stripe: FakeStripeServer
+
+    def paid(self, order_id: str = "1001", address: dict[str, str] | None = ANN,
+             weights: dict[str, int] | None = None, **kwargs: Any) -> None:
+        event = order_paid(order_id, reference=f"pi_{order_id}", **kwargs)
+        order = event["data"]["order"]
+        if address is not None:
+            order["shipping_address"] = address
+        for line in order["lines"]:
+            if weights and line["id"] in weights:
+                line["weight_grams"] = weights[line["id"]]
+        self.stripe.fake.add_payment_intent(order["total_amount"], "usd", f"pi_{order_id}")
+        assert self.h.post_storefront(event).status_code in (200, 201)
+
+    def ask(self, return_id: str = "r-1", order_id: str = "1001",
+            lines: list[dict[str, Any]] | None = None) -> dict[str, Any]:
+        resp = self.h.post_storefront(return_requested(return_id, order_id, lines=lines))
+        assert resp.status_code == 201, resp.json
+        assert resp.json is not None
+        return dict(resp.json)
+
+    def track(self, event_id: str, code: str, status: str, *, secret: str = EASYPOST_SECRET,
+              created_at: str | None = None, client: FlaskClient | None = None) -> TestResponse:
+        when = created_at or self.h.clock().isoformat().replace("+00:00", "Z")
+        body = json.dumps(tracker_event(event_id, code, status, when)).encode()
+        return (client or self.h.client()).post(
+            "/webhooks/easypost", data=body,
+            headers={"X-Hmac-Signature": sign(body, secret), "Content-Type": "application/json"})
+
+    def labels(self) -> int:
+        desk = self.h.runtime.shipping_desk
+        assert desk is not None
+        return desk.run_once()
+
+    def attempts(self) -> list[tuple[str, int, str]]:
+        return [(r.kind, int(r.amount), r.status)
+                for r in sorted(self.h.rows(refund_attempts), key=lambda r: (r.decision_id, r.seq))]
+
+    def shipment(self) -> Any:
+        rows = self.h.rows(return_shipments)
+        assert len(rows) == 1
+        return rows[0]
+
+    def journal(self, *types: str) -> list[tuple[str, dict[str, Any]]]:
+        with self.h.runtime.engine.connect() as conn:
+            rows = conn.execute(select(ledger_entries.c.entry_type, ledger_entries.c.body)
+                                .order_by(ledger_entries.c.seq)).all()
+        return [(t, json.loads(b)) for t, b in rows if not types or t in types]
+
+
+@pytest.fixture
+def returns_service(
+    any_db_url: str, clock: Clock, stripe_server: FakeStripeServer,
+    easypost_server: FakeEasyPostServer, tmp_path: Path,
+) -> Iterator[Callable[..., Returns]]:
+    made: list[Harness] = []
+
+    def make(policy: str, *, label: bool = True, **settings: Any) -> Returns:
+        path = tmp_path / "policy.yaml"
+        path.write_text(policy, encoding="utf-8")
+        base: dict[str, Any] = {
+            "policy": str(path), "return_addresses": (SHOP_DE, SHOP),
+            "easypost_webhook_secret": EASYPOST_SECRET,
+        }
+        if label:
+            base |= {"easypost_api_key": "EZTK_test", "easypost_api_base": easypost_server.url}
+        h = Harness(any_db_url, clock, stripe_server.url, settings=base | settings)
+        made.append(h)
+        return Returns(h, easypost_server, stripe_server)
+
+    yield make
+    for h in made:
+        h.close()

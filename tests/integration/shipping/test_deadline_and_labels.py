@@ -1,0 +1,254 @@
+"""The label is bought once, whatever fails on the way; a return not sent in time expires (held
+money canceled, label voided); a parcel seen after that goes to a person; the tracking webhook
+is believed only when EasyPost signed it, recently, for a tracking code we know."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from datetime import timedelta
+
+import pytest
+
+from refunds_plugin.ledger.tables import events, refund_attempts, return_shipments, reviews
+from refunds_plugin.shipping.carriers import Label, LabelRequest, NoLabel
+from tests.integration.shipping.conftest import ANN, Returns
+
+POLICY = """currency: USD
+window: {days: 365, start: payment}
+return_shipping: {label: easypost, return_by_days: 30, grace_days: 7}
+refund_on: first_scan
+"""
+MUG = [{"line_id": "l1", "quantity": 1, "reason": "changed_mind"}]
+
+
+def test_a_lost_answer_after_the_purchase_buys_no_second_label(
+    returns_service: Callable[..., Returns],
+) -> None:
+    r = returns_service(POLICY)
+    r.paid()
+    r.ask(lines=MUG)
+    r.easypost.fake.lose_next_buy = True  # bought at EasyPost, the answer never arrives
+
+    assert r.labels() == 0
+    row = r.shipment()
+    assert (row.label_status, row.tries, row.tracking_code) == ("pending", 1, None)
+    assert "503" in row.last_error or "answer was lost" in row.last_error
+    r.h.clock.advance(3600)
+
+    assert r.labels() == 1
+
+    assert len(r.easypost.fake.shipments) == 1 and len(r.easypost.fake.bought) == 1
+    assert r.easypost.fake.count("POST", "/buy") == 1
+    assert (r.shipment().label_status, r.shipment().tracking_code) == ("bought", "EZ0000000001")
+
+
+def test_a_crash_between_the_purchase_and_its_record_buys_no_second_label(
+    returns_service: Callable[..., Returns],
+) -> None:
+    r = returns_service(POLICY)
+    r.paid()
+    r.ask(lines=MUG)
+    desk = r.h.runtime.shipping_desk
+    assert desk is not None
+    real = desk.carrier
+
+    class Dies:
+        name = "easypost"
+
+        def buy_return_label(self, request: LabelRequest) -> Label | NoLabel:
+            real.buy_return_label(request)
+            raise SystemExit("killed after buying, before recording")
+
+        def void(self, shipment_id: str) -> str:
+            return real.void(shipment_id)
+
+    desk.carrier = Dies()
+    with pytest.raises(SystemExit):
+        desk.buy_due()
+    assert (r.shipment().label_status, len(r.easypost.fake.bought)) == ("pending", 1)
+    desk.carrier = real
+    assert desk.buy_due() == 0  # still under the dead try's lease
+    r.h.clock.advance(301)
+
+    assert desk.buy_due() == 1
+
+    assert len(r.easypost.fake.bought) == 1 and r.easypost.fake.count("POST", "/buy") == 1
+    assert r.shipment().tracking_code == "EZ0000000001"
+
+
+def test_a_carrier_outage_is_retried_with_backoff_under_the_same_reference(
+    returns_service: Callable[..., Returns],
+) -> None:
+    r = returns_service(POLICY)
+    r.paid()
+    answer = r.ask(lines=MUG)
+    r.easypost.fake.fail_next = [500]
+
+    assert r.labels() == 0
+    assert (r.shipment().label_status, r.shipment().tries) == ("pending", 1)
+    assert r.h.runtime.service.return_instructions(answer["decision_id"])["label_status"] == \
+        "pending"  # "label on its way": the instructions stand meanwhile
+    r.h.clock.advance(3600)
+    assert r.labels() == 1
+    assert len(r.easypost.fake.shipments) == 1
+
+
+def test_an_address_the_carrier_refuses_leaves_the_instructions_and_tells_a_person(
+    returns_service: Callable[..., Returns], caplog: pytest.LogCaptureFixture,
+) -> None:
+    r = returns_service(POLICY)
+    r.paid(address={**ANN, "postal_code": "00000"})
+    r.ask(lines=MUG)
+
+    r.labels()
+
+    row = r.shipment()
+    assert (row.status, row.label_status, row.tracking_code) == ("instructions", "no_label", None)
+    assert "EasyPost refused the shipment: Address not found" in row.last_error
+    assert "no return label for decision" in caplog.text
+    assert r.easypost.fake.bought == []
+
+
+def test_a_label_dearer_than_the_item_is_not_bought(
+    returns_service: Callable[..., Returns],
+) -> None:
+    r = returns_service(POLICY)
+    r.paid(lines=[{"id": "l1", "sku": "PIN-1", "name": "Pin", "quantity": 1, "unit_amount": 600}])
+    r.ask(lines=MUG)
+
+    r.labels()
+
+    row = r.shipment()
+    assert (row.label_status, row.last_error) == (
+        "no_label", "The cheapest label costs more than the item: keep it.")
+    assert r.easypost.fake.bought == []
+
+
+def test_the_customer_pays_the_label_fee_unless_the_fault_is_ours(
+    returns_service: Callable[..., Returns],
+) -> None:
+    r = returns_service(POLICY.replace("return_by_days: 30", 'paid_by: customer, fee: "6.00"'))
+    r.paid()
+    theirs = r.ask(lines=MUG)
+    assert theirs["refund_amount"] == 1900
+    assert "We deducted 6.00 USD return shipping" in theirs["explanation"]
+    r.paid("1002")
+    ours = r.ask("r-2", "1002", lines=[{"line_id": "l1", "quantity": 1, "reason": "damaged"}])
+    assert ours["refund_amount"] == 3000  # the mug and the shipping, no fee
+    fees = {row.order_id: row.label_fee for row in r.h.rows(return_shipments)}
+    assert fees == {"1001": 600, "1002": 0}
+
+
+def test_a_return_not_sent_in_time_expires_its_held_money_is_canceled_and_its_label_voided(
+    returns_service: Callable[..., Returns],
+) -> None:
+    r = returns_service(POLICY)
+    r.paid()
+    r.ask(lines=MUG)
+    r.labels()
+    desk = r.h.runtime.shipping_desk
+    assert desk is not None
+    r.h.clock.advance(timedelta(days=36, hours=23).total_seconds())
+    assert desk.expire_due(apply=False) == []  # 30 days and 7 of grace are not over yet
+    r.h.clock.advance(timedelta(hours=1).total_seconds())
+    assert [x.decision_id for x in desk.expire_due(apply=False)] == [r.shipment().decision_id]
+
+    r.labels()
+
+    assert r.attempts() == [("refund", 2500, "canceled")]
+    row = r.shipment()
+    assert (row.status, row.label_status) == ("expired", "voided")
+    assert r.easypost.fake.shipments[row.shipment_id]["refund_status"] == "submitted"
+    assert [b["status"] for _, b in r.journal("return_expired")] == ["expired"]
+    canceled = [b for t, b in r.journal("attempt") if b.get("status") == "canceled"]
+    assert canceled[0]["note"] == "return expired: not sent by " + \
+        row.return_by.date().isoformat()
+    r.h.drain()
+    assert r.stripe.fake.refunds == []
+
+
+def test_a_scan_after_the_return_expired_reopens_it_for_a_person_and_pays_nothing(
+    returns_service: Callable[..., Returns],
+) -> None:
+    r = returns_service(POLICY)
+    r.paid()
+    r.ask(lines=MUG)
+    r.labels()
+    code = r.shipment().tracking_code
+    r.h.clock.advance(timedelta(days=38).total_seconds())
+    r.labels()
+
+    assert r.track("evt_late", code, "in_transit").status_code == 200
+
+    assert r.shipment().status == "reopened"
+    review = r.h.rows(reviews)
+    assert [(x.status, x.reason) for x in review] == [
+        ("open", "late_return: scanned (in_transit) after the return expired")]
+    r.h.drain()
+    assert r.attempts() == [("refund", 2500, "canceled")]
+
+
+def _webhook_case(r: Returns, case: str) -> tuple[int, str]:
+    r.paid()
+    r.ask(lines=MUG)
+    r.labels()
+    code = r.shipment().tracking_code
+    if case == "forged":
+        resp = r.track("evt_f", code, "in_transit", secret="not-the-secret")
+    elif case == "stale":
+        old = (r.h.clock() - timedelta(days=8)).isoformat().replace("+00:00", "Z")
+        resp = r.track("evt_s", code, "in_transit", created_at=old)
+    else:
+        body = json.dumps({"id": "evt_t"}).encode()
+        resp = r.h.client().post("/webhooks/easypost", data=body,
+                                 headers={"X-Hmac-Signature": "hmac-sha256-hex=" + "0" * 64})
+    assert resp.json is not None
+    return resp.status_code, resp.json["error"]["code"]
+
+
+@pytest.mark.parametrize("case,code", [("forged", "bad_signature"), ("stale", "stale_event"),
+                                       ("tampered", "bad_signature")])
+def test_a_forged_stale_or_tampered_tracking_webhook_is_400_and_records_nothing(
+    returns_service: Callable[..., Returns], case: str, code: str,
+) -> None:
+    r = returns_service(POLICY)
+    before = (r.h.rows(events), r.attempts())
+    assert _webhook_case(r, case) == (400, code)
+    assert r.h.rows(events, source="easypost") == []
+    assert r.attempts() == [("refund", 2500, "held")]
+    assert r.shipment().status == "label_created"
+    assert before[1] == []
+
+
+def test_a_replayed_event_id_changes_nothing_the_second_time(
+    returns_service: Callable[..., Returns],
+) -> None:
+    r = returns_service(POLICY.replace("first_scan", "delivered"))
+    r.paid()
+    r.ask(lines=MUG)
+    r.labels()
+    code = r.shipment().tracking_code
+    first = r.track("evt_1", code, "in_transit")
+    again = r.track("evt_1", code, "in_transit")
+    assert (first.json or {})["duplicate"] is False and (again.json or {})["duplicate"] is True
+    assert len(r.journal("return_tracking")) == 1
+    assert len(r.h.rows(events, source="easypost")) == 1
+
+
+def test_an_unknown_tracking_code_is_200_and_a_log_line_with_nothing_changed(
+    returns_service: Callable[..., Returns], caplog: pytest.LogCaptureFixture,
+) -> None:
+    r = returns_service(POLICY)
+    r.paid()
+    r.ask(lines=MUG)
+    r.labels()
+    before = len(r.journal())
+
+    resp = r.track("evt_x", "EZ9999999999", "delivered")
+
+    assert (resp.status_code, resp.json) == (200, {"received": True, "duplicate": False,
+                                                   "ignored": "unknown tracking code"})
+    assert "easypost event ignored: unknown tracking code" in caplog.text
+    assert len(r.journal()) == before and r.h.rows(events, source="easypost") == []
+    assert [x.status for x in r.h.rows(refund_attempts)] == ["held"]
