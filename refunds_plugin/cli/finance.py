@@ -19,7 +19,7 @@ def tokens() -> None:
 
 
 @tokens.command("create")
-@click.option("--role", type=click.Choice(["finance", "admin"]), required=True)
+@click.option("--role", type=click.Choice(["finance", "admin", "warehouse"]), required=True)
 @click.option("--name", required=True, help="Who holds the token (shown in the audit trail).")
 @click.option("--expires-days", type=int, default=None, help="Days until it stops working.")
 @click.option("--expires-in", default=None, metavar="DURATION",

@@ -22,7 +22,7 @@ from refunds_plugin.errors import InputError
 from refunds_plugin.ledger.db import aware, write_tx
 from refunds_plugin.ledger.tables import tokens
 
-ROLES = ("finance", "admin")
+ROLES = ("finance", "admin", "warehouse")  # warehouse: receiving returns only
 PREFIX = "rfd_"
 
 
@@ -34,8 +34,9 @@ class Principal:
     expires_at: datetime | None
 
     def can(self, role: str) -> bool:
-        """``admin`` can do everything ``finance`` can."""
-        return self.role == "admin" or self.role == role
+        """``admin`` can do everything ``finance`` (or ``warehouse``) can; ``anyone`` is any
+        valid token (logging out)."""
+        return self.role == "admin" or self.role == role or role == "anyone"
 
 
 @dataclass(frozen=True)

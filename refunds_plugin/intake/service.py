@@ -30,7 +30,6 @@ from refunds_plugin.errors import Conflict, NotFound, RefundsError
 from refunds_plugin.intake import receiving, request_check, storefront
 from refunds_plugin.intake.answers import Ack, Answer
 from refunds_plugin.intake.receiving import Lines
-from refunds_plugin.shipping.receiving import Receipt
 from refunds_plugin.intake.storefront import PaymentRecord
 from refunds_plugin.ledger import facts as facts_mod
 from refunds_plugin.ledger.attempts import AttemptRow
@@ -42,6 +41,7 @@ from refunds_plugin.ledger.tables import refund_attempts
 from refunds_plugin.saleor import events as saleor_events
 from refunds_plugin.shipping import returns as shipping
 from refunds_plugin.shipping import tracking
+from refunds_plugin.shipping.receiving import Receipt
 from refunds_plugin.stripe import events as stripe_events
 from refunds_plugin.trouble.corrections import Woken, after_order_paid
 

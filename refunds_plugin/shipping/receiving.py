@@ -101,6 +101,13 @@ def _stored(conn: Connection, decision_id: str) -> dict[str, Received]:
             for r in rows}
 
 
+def stored_json(conn: Connection, decision_id: str) -> list[dict[str, Any]]:
+    """What was received, line by line (empty: nothing yet)."""
+    return [{"line_id": r.line_id, "quantity": r.quantity, "condition": r.condition,
+             "restock": r.restock} for r in sorted(_stored(conn, decision_id).values(),
+                                                   key=lambda r: r.line_id)]
+
+
 def restock_lines(conn: Connection, decision_id: str) -> list[dict[str, Any]]:
     """The lines to put back on the shelf, with their restock status."""
     rows = conn.execute(select(return_receipts).where(

@@ -123,6 +123,7 @@ class FakeSaleor(PaymentApp):
         self.orders: dict[str, dict[str, Any]] = {}
         self.calls: list[tuple[str, dict[str, Any]]] = []  # (operation, variables)
         self.gift_cards: list[dict[str, Any]] = []
+        self.stocks: dict[tuple[str, str], int] = {}  # (variant id, warehouse id) → quantity
         self.fail: dict[str, list[Any]] = {}  # operation → queued failures
         self.deferred = []
         self.declines = []
@@ -164,6 +165,7 @@ class FakeSaleor(PaymentApp):
         created_by: dict[str, Any] | None = None,  # who created the transaction (PAYMENT_APP)
         actions: tuple[str, ...] = ("REFUND",),  # what the transaction's owner still offers
         gift_card_payment: bool = False,  # paid with a gift card through Saleor's own gateway
+        shipping_address: dict[str, Any] | None = None,  # Saleor's Address, as ORDER selects it
     ) -> dict[str, Any]:
         cur = self.currency
         lines = lines or [("T3JkZXJMaW5lOjE=", 2, "10.00")]
@@ -212,6 +214,7 @@ class FakeSaleor(PaymentApp):
                             "pspReference": "psp_1", "amount": money(str(total), cur)}],
             }],
             "grantedRefunds": [],
+            "shippingAddress": shipping_address,
         }
         if gift_card_payment:
             self.gateway[order["transactions"][0]["id"]] = GIFT_CARD_GATEWAY
@@ -251,7 +254,8 @@ class FakeSaleor(PaymentApp):
         order["updatedAt"] = f"2026-11-24T12:00:{self._n:02d}+00:00"
 
     def mutations(self, name: str | None = None) -> list[tuple[str, dict[str, Any]]]:
-        return [c for c in self.calls if c[0] != "RefundsOrder" and c[0] != "AppId"
+        reads = ("RefundsOrder", "AppId", "RefundsVariantStock")
+        return [c for c in self.calls if c[0] not in reads
                 and not c[0].startswith("RefundsGiftCardsBy")
                 and (name is None or c[0] == name)]
 
@@ -285,6 +289,26 @@ class FakeSaleor(PaymentApp):
 
     def _op_AppId(self, _v: dict[str, Any]) -> dict[str, Any]:
         return {"app": {"id": self.app_id}}
+
+    def _variant(self, variant_id: str) -> dict[str, Any]:
+        return {"id": variant_id, "stocks": [
+            {"warehouse": {"id": w}, "quantity": q}
+            for (var, w), q in sorted(self.stocks.items()) if var == variant_id]}
+
+    def _op_RefundsVariantStock(self, v: dict[str, Any]) -> dict[str, Any]:
+        return {"productVariant": self._variant(v["id"])}
+
+    def _op_RefundsRestock(self, v: dict[str, Any]) -> dict[str, Any]:
+        """``productVariantStocksUpdate`` sets each warehouse's quantity (it does not add)."""
+        errors = []
+        for i, stock in enumerate(v["stocks"]):
+            if stock["quantity"] < 0:
+                errors.append({"field": "quantity", "code": "INVALID", "index": i,
+                               "message": "Quantity must be 0 or more."})
+            else:
+                self.stocks[(v["variantId"], stock["warehouse"])] = stock["quantity"]
+        return {"productVariantStocksUpdate": {
+            "productVariant": self._variant(v["variantId"]), "errors": errors}}
 
     def _op_RefundsOrder(self, v: dict[str, Any]) -> dict[str, Any]:
         return {"order": self.orders.get(v["id"])}

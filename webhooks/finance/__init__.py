@@ -1,4 +1,5 @@
-"""Finance pages and the finance API (blueprints ``finance`` and ``finance_api``)."""
+"""Finance pages and the finance API (blueprints ``finance`` and ``finance_api``), and the
+warehouse's receiving page and API (``finance_receiving``, ``returns_api``)."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ import secrets
 
 from flask import Flask
 
-from webhooks.finance import api, pages, tokens_page
+from webhooks.finance import api, pages, receiving, tokens_page
 
 log = logging.getLogger("refunds.finance")
 
@@ -24,3 +25,5 @@ def init_app(app: Flask) -> None:
     app.register_blueprint(pages.bp)
     app.register_blueprint(tokens_page.bp)
     app.register_blueprint(api.bp)
+    app.register_blueprint(receiving.bp)
+    app.register_blueprint(receiving.api_bp)

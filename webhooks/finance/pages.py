@@ -114,11 +114,13 @@ def login() -> Any:
     session["until"] = (now() + timedelta(hours=SESSION_HOURS)).timestamp()
     csrf_token()
     log.info("finance login", extra={"token_id": who.token_id, "role": who.role})
-    return redirect(url_for("finance.decisions_page"), code=303)
+    home = "finance_receiving.receive_page" if who.role == "warehouse" \
+        else "finance.decisions_page"
+    return redirect(url_for(home), code=303)
 
 
 @bp.post("/logout")
-@needs("finance")
+@needs("anyone")
 def logout() -> Any:
     session.clear()
     return redirect(url_for("finance.login_form"), code=303)

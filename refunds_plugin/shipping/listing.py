@@ -1,0 +1,80 @@
+"""Returns as people read them (read model): the packing table's search, the receiving API's
+list, ``refunds returns list`` and the ledger's ``return_instructions``."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+from typing import Any
+
+from sqlalchemy import Connection, Engine, select
+
+from refunds_plugin.ledger.tables import decisions
+from refunds_plugin.shipping import receiving, returns
+
+
+def _lines(body: dict[str, Any], facts: dict[str, Any]) -> list[dict[str, Any]]:
+    names = {ln["id"]: ln.get("name") or ln.get("sku") or ln["id"]
+             for ln in facts.get("lines", ())}
+    return [{"line_id": ln["line_id"], "name": names.get(ln["line_id"], ln["line_id"]),
+             "quantity": ln["quantity"], "reason": ln["reason"]}
+            for ln in body.get("lines", ()) if ln.get("return_required", True)]
+
+
+def describe(conn: Connection, rets: Iterable[returns.ReturnRow]) -> list[dict[str, Any]]:
+    """Each return with its lines (names from the order's facts) and what was received."""
+    rets = list(rets)
+    ids = [r.decision_id for r in rets]
+    found = {row.id: row for row in conn.execute(
+        select(decisions.c.id, decisions.c.body, decisions.c.facts, decisions.c.currency)
+        .where(decisions.c.id.in_(ids)))} if ids else {}
+    out = []
+    for ret in rets:
+        row = found.get(ret.decision_id)
+        body = json.loads(row.body) if row else {}
+        facts = json.loads(row.facts) if row else {}
+        out.append({
+            "decision_id": ret.decision_id, "order_id": ret.order_id,
+            "order_number": facts.get("order_number"), "status": ret.status,
+            "label_status": ret.label_status, "carrier": ret.carrier,
+            "tracking_code": ret.tracking_code,
+            "label_cost": ret.label_amount, "label_currency": ret.label_currency,
+            "label_fee": ret.label_fee, "currency": row.currency if row else None,
+            "return_by": ret.return_by.isoformat(timespec="seconds"),
+            "expires_at": ret.expires_at.isoformat(timespec="seconds"),
+            "refund_on": ret.refund_on, "lines": _lines(body, facts),
+            "received": receiving.stored_json(conn, ret.decision_id),
+            "return_instructions": ret.instructions(),
+        })
+    return out
+
+
+def find(engine: Engine, query: str) -> list[dict[str, Any]]:
+    """By order id, order number or tracking code."""
+    with engine.connect() as conn:
+        return describe(conn, returns.by_order(conn, query))
+
+
+def listed(engine: Engine, status: str | None = None, limit: int = 200) -> list[dict[str, Any]]:
+    with engine.connect() as conn:
+        return describe(conn, returns.listed(conn, status, limit))
+
+
+def one(engine: Engine, decision_id: str) -> dict[str, Any] | None:
+    with engine.connect() as conn:
+        ret = returns.get_return(conn, decision_id)
+        return describe(conn, [ret])[0] if ret is not None else None
+
+
+def instructions_by_decision(conn: Connection, decision_ids: list[str]) -> dict[str, Any]:
+    """``return_instructions`` of each decision that has a return (``ledger list --json``)."""
+    if not decision_ids:
+        return {}
+    rows = conn.execute(select(returns.return_shipments).where(
+        returns.rs.decision_id.in_(decision_ids)))
+    return {r.decision_id: returns.ReturnRow.from_row(r).instructions() for r in rows}
+
+
+STATUSES = ("instructions", "label_pending", "label_created", "in_transit", "out_for_delivery",
+            "available_for_pickup", "delivered", "failure", "return_to_sender", "received",
+            "expired", "reopened")
