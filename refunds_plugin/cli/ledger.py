@@ -25,12 +25,16 @@ def ledger_list(limit: int, as_json: bool) -> None:
     """The newest decisions with their money movements."""
     from refunds_plugin.finance.reports import recent_decisions
     from refunds_plugin.money import Money
+    from refunds_plugin.shipping.listing import instructions_by_decision
 
     with startup.engine() as engine:
         rows = recent_decisions(engine, limit)
+        with engine.connect() as conn:
+            shipped = instructions_by_decision(conn, [r["id"] for r in rows])
     if as_json:
-        for row in rows:
-            click.echo(json.dumps(row, default=str, sort_keys=True))
+        for row in rows:  # a decision whose items come back says where, by when, the label
+            extra = {"return_instructions": shipped[row["id"]]} if row["id"] in shipped else {}
+            click.echo(json.dumps(row | extra, default=str, sort_keys=True))
         return
     if not rows:
         click.echo("no decisions yet")
