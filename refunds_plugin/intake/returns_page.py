@@ -12,6 +12,7 @@ import hmac
 import json
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from typing import Any
 
 from sqlalchemy import Engine, or_, select
 
@@ -36,6 +37,7 @@ from refunds_plugin.ledger.tables import (
     refund_attempts,
     reviews,
 )
+from refunds_plugin.shipping.returns import get_return
 
 # Compared against when the order is unknown, so both answers cost about the same.
 _NO_EMAIL = hashlib.sha256(b"no order has this email").digest()
@@ -184,6 +186,7 @@ def _situation(facts: OrderFacts,
 # --- where the money is ---------------------------------------------------------------------
 
 STAGES = {
+    AttemptStatus.HELD: "waiting",  # for the parcel (``refund_on``)
     AttemptStatus.PENDING: "requested",
     AttemptStatus.IN_PROGRESS: "requested",
     AttemptStatus.SENT: "sent",
@@ -201,7 +204,7 @@ class MoneyStatus:
     kind: str  # refund | credit
     amount: int
     bonus: int
-    stage: str  # requested | sent | received | failed
+    stage: str  # waiting | requested | sent | received | failed
     credit_code: str | None
     dry_run: bool = False  # the shop's test mode: no provider was asked, nothing moved
 
@@ -217,6 +220,9 @@ class DecisionStatus:
     line_names: dict[str, str]
     customer_note: str | None = None  # what the reviewer wrote for the customer
     reviewed_at: datetime | None = None  # when a person decided the review
+    # where and by when the items go back, the label and the parcel's status (None: nothing
+    # to send back, or no return address configured)
+    instructions: dict[str, Any] | None = None
 
     @property
     def decided_at(self) -> datetime | None:
@@ -258,6 +264,7 @@ def decision_status(engine: Engine, decision_id: str) -> DecisionStatus | None:
         lines_raw = conn.execute(
             select(orders.c.lines).where(orders.c.order_id == row.order_id)
         ).scalar_one_or_none()
+        shipped = get_return(conn, decision_id)
     names = {ln["id"]: ln.get("name") or ln["id"] for ln in json.loads(lines_raw or "[]")}
     money = tuple(
         MoneyStatus(a.id, a.kind, int(a.amount), int(a.bonus or 0),
@@ -268,7 +275,8 @@ def decision_status(engine: Engine, decision_id: str) -> DecisionStatus | None:
     )
     note = json.loads(entry).get("customer_note") if entry else None
     return DecisionStatus(decision_id, row.order_id, Decision.from_dict(json.loads(row.body)),
-                          row.created_at, review, money, names, note, reviewed_at)
+                          row.created_at, review, money, names, note, reviewed_at,
+                          shipped.instructions() if shipped is not None else None)
 
 
 @dataclass(frozen=True)

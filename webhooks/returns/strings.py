@@ -131,6 +131,9 @@ ENGLISH: dict[str, str] = {
     "status_received_on": "Received on {date}.",  # a review still open has no decision date
     "status_kind_refund": "Refund to your original payment",
     "status_kind_credit": "Store credit",
+    "stage_waiting": (
+        "Waiting for your parcel: it is sent as soon as your return is on its way back to us."
+    ),
     "stage_requested": "Requested: we have asked for your money to be sent.",
     "stage_sent": "Sent: the payment provider is processing it.",
     "stage_received": (
@@ -152,6 +155,28 @@ ENGLISH: dict[str, str] = {
     ),
     "test_mode": "This shop is in test mode: no money moves.",
     "status_no_money": "No money is due for this request.",
+    "return_heading": "How to send it back",
+    "return_address": "Send your parcel to:",
+    "return_by": "Please send it by {date}.",
+    "return_label": "Print your prepaid return label",
+    "return_qr": "No printer? Show this QR code at the drop-off point",
+    "return_label_pending": (
+        "Your prepaid label is on its way: this page shows it as soon as it is ready."
+    ),
+    "return_tracking": "Tracking: {carrier} {code}",
+    "return_packing": "Packing: {notes}",
+    "parcel_label_created": "Label ready: waiting for your parcel.",
+    "parcel_instructions": "Waiting for your parcel.",
+    "parcel_label_pending": "Waiting for your parcel.",
+    "parcel_in_transit": "On its way back to us.",
+    "parcel_out_for_delivery": "Out for delivery to us.",
+    "parcel_available_for_pickup": "Waiting at the carrier for us to collect.",
+    "parcel_delivered": "Delivered to us: we will check it shortly.",
+    "parcel_received": "Received and checked by our team.",
+    "parcel_failure": "The carrier reports a problem; our team will look into it.",
+    "parcel_return_to_sender": "The carrier is sending it back to you; our team will be in touch.",
+    "parcel_expired": "We did not see your parcel in time, so this return has closed.",
+    "parcel_reopened": "Your parcel turned up late: our team is looking at it.",
     "error_heading": "Something went wrong",
     "error_body": "Something went wrong on our side. Please try again in a moment.",
     "month_names": (

@@ -15,6 +15,7 @@ import hmac
 import json
 import secrets
 import time
+from datetime import date
 from typing import Any
 
 from flask import (
@@ -106,8 +107,14 @@ def _page(template: str, status: int = 200, *, test_mode: bool | None = None,
     return render_template(
         f"returns/{template}", t=_t(), shop=cfg.shop_name, logo=cfg.shop_logo_url,
         theme=theme(cfg.shop_primary_color), csp_nonce=g.csp_nonce, csrf=_csrf_token(),
-        money=_money, dry_run=dry_run, **context,
+        money=_money, day=_day, dry_run=dry_run,
+        packing_notes=_rt().policy.return_shipping.packing_notes, **context,
     ), status
+
+
+def _day(iso: str) -> date:
+    """The date of an ISO 8601 time (``return_by``), for ``t.date``."""
+    return date.fromisoformat(iso[:10])
 
 
 def _money(minor: int, currency: str) -> str:
@@ -276,7 +283,8 @@ def _answer(answer: Answer, facts: OrderFacts) -> tuple[str, int]:
                  items=render.items(d, render.names_of(facts)),
                  explanation=render.explanation(d, _money_done(answer.attempts)),
                  attempts=answer.attempts, reference=answer.recorded.id,
-                 status_url=_status_url(answer.recorded.id))
+                 status_url=_status_url(answer.recorded.id),
+                 return_instructions=answer.instructions)
 
 
 def _status_url(decision_id: str) -> str:
@@ -311,6 +319,6 @@ def status(token: str) -> Any:
         return _message(t.status_invalid_heading, t.status_invalid, 404)
     done = bool(found.money) and all(m.stage == "received" for m in found.money)
     return _page("status.html", test_mode=_status_test_mode(found), st=found,
-                 decision=found.decision,
+                 decision=found.decision, return_instructions=found.instructions,
                  items=render.items(found.decision, found.line_names),
                  explanation=render.explanation(found.decision, done))

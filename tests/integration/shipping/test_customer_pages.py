@@ -1,0 +1,52 @@
+"""What the customer reads about sending a return back: the address, the date, the label and,
+once it moves, where the parcel is; the money waits for the parcel and says so."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from flask import url_for
+
+from tests.integration.shipping.conftest import Returns
+from webhooks.returns.views import status_token
+
+POLICY = """currency: USD
+window: {days: 365, start: payment}
+return_shipping: {label: easypost, packing_notes: "Pack it in its box, please."}
+refund_on: first_scan
+"""
+
+
+def _status_page(r: Returns, decision_id: str) -> str:
+    with r.h.app.test_request_context():
+        url = url_for("returns.status", token=status_token(decision_id))
+    resp = r.h.client().get(url)
+    assert resp.status_code == 200
+    return resp.get_data(as_text=True)
+
+
+def test_the_status_page_shows_where_to_send_it_the_label_and_the_parcel(
+    returns_service: Callable[..., Returns],
+) -> None:
+    r = returns_service(POLICY)
+    r.paid()
+    decision = r.ask(lines=[{"line_id": "l1", "quantity": 1, "reason": "changed_mind"}])[
+        "decision_id"]
+
+    before = _status_page(r, decision)
+    r.labels()
+    ready = _status_page(r, decision)
+    r.track("evt_1", r.shipment().tracking_code, "in_transit")
+    moving = _status_page(r, decision)
+
+    assert "Your prepaid label is on its way" in before
+    assert "Waiting for your parcel: it is sent as soon as your return is on its way" in before
+    for text in ("Send your parcel to:", "Our shop returns<br>1 Dock Rd<br>78701 Austin<br>US",
+                 "Please send it by 24 December 2026.", "Packing: Pack it in its box, please.",
+                 "Label ready: waiting for your parcel.",
+                 f'href="https://labels.example/{r.shipment().shipment_id}.pdf"',
+                 "Tracking: USPS EZ0000000001"):
+        assert text in ready, text
+    assert "On its way back to us." in moving
+    assert "Requested: we have asked for your money to be sent." in moving
+    assert "Send your parcel to:" not in moving
