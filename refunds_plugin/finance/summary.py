@@ -11,6 +11,11 @@ What each figure means (the summary page says the same):
 - kept: returns approved without sending the item back, the items' value the customer keeps. A
   correction the shop made itself (an overpayment, a duplicate charge) returns no item, so it
   is never "kept": its money is counted once, under refunded.
+- return_labels: the prepaid return labels bought for the period's decisions and what they cost
+  (in the carrier's currency): a cost of returns, beside the money returned.
+
+The promise clock of a return whose money waits for the parcel (``refund_on``) starts when the
+parcel's trigger released it, not at the decision; one still waiting is neither kept nor missed.
 
 Money is summed per currency in integer minor units; the refund rate is in basis points.
 """
@@ -28,7 +33,13 @@ from refunds_plugin.domain import AttemptStatus, DecisionKind
 from refunds_plugin.finance.rows import DRYRUN_PROVIDER, parse_when
 from refunds_plugin.ledger.attempts import replaced_attempts
 from refunds_plugin.ledger.db import aware, iso_time
-from refunds_plugin.ledger.tables import decisions, orders, payments, refund_attempts
+from refunds_plugin.ledger.tables import (
+    decisions,
+    orders,
+    payments,
+    refund_attempts,
+    return_shipments,
+)
 
 METRICS = ("sales", "refunded", "credited", "kept", "review_count", "review_amount", "decisions",
            "dry_run")
@@ -74,6 +85,7 @@ class Summary:
     returned_seconds: list[int] = field(default_factory=list)
     missed_promise: int = 0
     overdue: int = 0  # not returned yet and already past the promise
+    labels: dict[str, list[int]] = field(default_factory=dict)  # currency -> [count, cost]
 
     def _bucket(self, day: str, currency: str) -> tuple[Totals, Totals]:
         total = self.totals.setdefault(currency, Totals(currency))
@@ -96,6 +108,8 @@ class Summary:
                 "missed": self.missed_promise,
                 "overdue": self.overdue,
             },
+            "return_labels": [{"currency": cur, "labels": n, "cost": cost}
+                              for cur, (n, cost) in sorted(self.labels.items())],
         }
 
 
@@ -151,8 +165,23 @@ def summarize(
             decisions.c.amount,
             decisions.c.body,
         )
+        ships = {r.decision_id: r for r in conn.execute(_period(
+            select(return_shipments.c.decision_id, return_shipments.c.released_at,
+                   return_shipments.c.label_amount, return_shipments.c.label_currency)
+            .join(decisions, decisions.c.id == return_shipments.c.decision_id),
+            decisions.c.created_at, since, until))}
+        for label in ships.values():
+            if label.label_amount is not None and label.label_currency:
+                bucket = out.labels.setdefault(label.label_currency, [0, 0])
+                bucket[0] += 1
+                bucket[1] += int(label.label_amount)
         for dec in conn.execute(_period(dec_query, decisions.c.created_at, since, until)):
-            _add_decision(out, dec, money.get(dec.id, []), now)
+            ship = ships.get(dec.id)
+            if ship is not None and ship.released_at is None:  # still waiting for the parcel
+                _add_decision(out, dec, [], now)
+                continue
+            _add_decision(out, dec, money.get(dec.id, []), now,
+                          aware(ship.released_at) if ship is not None else None)
     return out
 
 
@@ -170,7 +199,9 @@ def _drop_replaced(conn: Connection, money: dict[str, list[Any]]) -> None:
         ]
 
 
-def _add_decision(out: Summary, dec: Any, attempts: list[Any], now: datetime) -> None:
+def _add_decision(out: Summary, dec: Any, attempts: list[Any], now: datetime,
+                  clock_from: datetime | None = None) -> None:
+    """``clock_from``: when the promise clock started, if not at the decision (``refund_on``)."""
     body = json.loads(dec.body)
     created = aware(dec.created_at)
     assert created is not None
@@ -193,10 +224,11 @@ def _add_decision(out: Summary, dec: Any, attempts: list[Any], now: datetime) ->
             else:
                 t.credited += int(att.amount) + int(att.bonus or 0)
     promise = body.get("promise_hours")
-    deadline = created + timedelta(hours=promise) if promise is not None else None
+    start = clock_from or created
+    deadline = start + timedelta(hours=promise) if promise is not None else None
     if attempts and all(a.status == AttemptStatus.SUCCEEDED for a in attempts):
-        finished = max(aware(a.completed_at) or created for a in attempts)
-        out.returned_seconds.append(int((finished - created).total_seconds()))
+        finished = max(aware(a.completed_at) or start for a in attempts)
+        out.returned_seconds.append(int((finished - start).total_seconds()))
         if deadline is not None and finished > deadline:
             out.missed_promise += 1
     elif (
