@@ -7,6 +7,8 @@ from typing import Any
 
 from refunds_plugin.finance.reports import ATTEMPT_FILTERS, DECISION_FILTERS, EXPORT_COLUMNS
 from refunds_plugin.finance.rows import ATTEMPT_CHOICES, DECISION_CHOICES
+from refunds_plugin.shipping.listing import STATUSES as RETURN_STATUSES
+from refunds_plugin.shipping.receiving import CONDITIONS
 
 FILTER_HELP = {
     "since": "ISO date or datetime, inclusive",
@@ -52,6 +54,40 @@ def _listing(item: str) -> dict[str, Any]:
                 "page": {"type": "integer"}, "per_page": {"type": "integer"},
                 "has_next": {"type": "boolean"}}}},
             "text/csv": {"schema": {"type": "string"}},
+            "/api/returns": {"get": {
+                "summary": "Physical returns (warehouse): ?q= an order number, order id or "
+                           "tracking code, else ?status=",
+                "parameters": [
+                    {"name": "q", "in": "query", "required": False, "schema": {"type": "string"}},
+                    {"name": "status", "in": "query", "required": False,
+                     "schema": {"enum": list(RETURN_STATUSES)}}],
+                "responses": {"200": {"description": "the returns", "content": {
+                    "application/json": {"schema": {"type": "object", "properties": {
+                        "data": {"type": "array",
+                                 "items": {"$ref": "#/components/schemas/Return"}}}}}}},
+                    **ERRORS}}},
+            "/api/returns/{decision_id}/receive": {"post": {
+                "summary": "Mark a return received, line by line (warehouse): a match releases "
+                           "the money waiting for the inspection, a mismatch opens a review",
+                "parameters": [{"name": "decision_id", "in": "path", "required": True,
+                                "schema": {"type": "string"}}],
+                "requestBody": {"content": {"application/json": {"schema": {
+                    "type": "object", "required": ["lines"], "properties": {"lines": {
+                        "type": "array", "items": {"type": "object", "required": [
+                            "line_id", "condition"], "properties": {
+                            "line_id": {"type": "string"},
+                            "condition": {"enum": list(CONDITIONS)},
+                            "quantity": {"type": "integer", "minimum": 0, "description":
+                                         "units received (default: all the return takes back)"},
+                            "restock": {"type": "boolean"}}}}}}}}},
+                "responses": {"200": {"description": "recorded (or recorded before: duplicate)",
+                                      "content": {"application/json": {"schema": {
+                                          "$ref": "#/components/schemas/Receipt"}}}},
+                              "400": {"description": "an unknown line or condition, or more "
+                                                     "units than the return takes back"},
+                              "404": {"description": "no such return"},
+                              "409": {"description": "received before with other lines"},
+                              **{k: v for k, v in ERRORS.items() if k != "400"}}}},
         },
     }
 
@@ -102,6 +138,30 @@ def document() -> dict[str, Any]:
                     "due_at": {"type": "string", "format": "date-time"},
                     "cleared_at": {"type": ["string", "null"], "format": "date-time"},
                     "age_seconds": {"type": "integer"}}},
+                "Return": {"type": "object", "properties": {
+                    "decision_id": {"type": "string"}, "order_id": {"type": "string"},
+                    "order_number": {"type": ["string", "null"]},
+                    "status": {"enum": list(RETURN_STATUSES)},
+                    "label_status": {"enum": ["none", "pending", "bought", "no_label",
+                                              "failed", "void_pending", "voided"]},
+                    "tracking_code": {"type": ["string", "null"]},
+                    "label_cost": {**money, "type": ["integer", "null"]},
+                    "label_currency": {"type": ["string", "null"]},
+                    "return_by": {"type": "string", "format": "date-time"},
+                    "lines": {"type": "array", "items": {"type": "object", "properties": {
+                        "line_id": {"type": "string"}, "name": {"type": "string"},
+                        "quantity": {"type": "integer"}, "reason": {"type": "string"}}}},
+                    "received": {"type": "array"},
+                    "return_instructions": {"type": "object"}}},
+                "Receipt": {"type": "object", "properties": {
+                    "decision_id": {"type": "string"}, "duplicate": {"type": "boolean"},
+                    "matched": {"type": "boolean"},
+                    "mismatches": {"type": "array", "items": {"type": "string"}},
+                    "released_attempts": {"type": "array", "items": {"type": "string"}},
+                    "lines": {"type": "array"},
+                    "restock": {"type": "array", "description": "what goes back on the shelf: "
+                                "status done/pending/failed (Saleor), listed (the storefront's "
+                                "to do)"}}},
                 "Error": {"type": "object", "properties": {"error": {"type": "object",
                           "properties": {"code": {"type": "string"},
                                          "message": {"type": "string"}}}}},
@@ -150,5 +210,39 @@ def document() -> dict[str, Any]:
                               "400": {"description": "more than the order still has to give "
                                                      "back, or a change on a decline"},
                               "409": {"description": "already decided"}, **ERRORS}}},
+            "/api/returns": {"get": {
+                "summary": "Physical returns (warehouse): ?q= an order number, order id or "
+                           "tracking code, else ?status=",
+                "parameters": [
+                    {"name": "q", "in": "query", "required": False, "schema": {"type": "string"}},
+                    {"name": "status", "in": "query", "required": False,
+                     "schema": {"enum": list(RETURN_STATUSES)}}],
+                "responses": {"200": {"description": "the returns", "content": {
+                    "application/json": {"schema": {"type": "object", "properties": {
+                        "data": {"type": "array",
+                                 "items": {"$ref": "#/components/schemas/Return"}}}}}}},
+                    **ERRORS}}},
+            "/api/returns/{decision_id}/receive": {"post": {
+                "summary": "Mark a return received, line by line (warehouse): a match releases "
+                           "the money waiting for the inspection, a mismatch opens a review",
+                "parameters": [{"name": "decision_id", "in": "path", "required": True,
+                                "schema": {"type": "string"}}],
+                "requestBody": {"content": {"application/json": {"schema": {
+                    "type": "object", "required": ["lines"], "properties": {"lines": {
+                        "type": "array", "items": {"type": "object", "required": [
+                            "line_id", "condition"], "properties": {
+                            "line_id": {"type": "string"},
+                            "condition": {"enum": list(CONDITIONS)},
+                            "quantity": {"type": "integer", "minimum": 0, "description":
+                                         "units received (default: all the return takes back)"},
+                            "restock": {"type": "boolean"}}}}}}}}},
+                "responses": {"200": {"description": "recorded (or recorded before: duplicate)",
+                                      "content": {"application/json": {"schema": {
+                                          "$ref": "#/components/schemas/Receipt"}}}},
+                              "400": {"description": "an unknown line or condition, or more "
+                                                     "units than the return takes back"},
+                              "404": {"description": "no such return"},
+                              "409": {"description": "received before with other lines"},
+                              **{k: v for k, v in ERRORS.items() if k != "400"}}}},
         },
     }

@@ -19,6 +19,13 @@ from webhooks.finance.session import runtime
 bp = Blueprint("finance_receiving", __name__, url_prefix="/finance")
 api_bp = Blueprint("returns_api", __name__, url_prefix="/api")
 
+STATUS_WORDS = {"instructions": "waiting for the parcel", "label_pending": "label being bought",
+                "label_created": "label ready, waiting for the parcel",
+                "in_transit": "on its way", "out_for_delivery": "out for delivery",
+                "available_for_pickup": "at the carrier's pick-up point",
+                "delivered": "delivered", "failure": "carrier problem",
+                "return_to_sender": "going back to the customer", "received": "received",
+                "expired": "expired", "reopened": "arrived late: with a person"}
 CONDITION_WORDS = {"as_new": "As new", "opened": "Opened", "damaged": "Damaged",
                    "wrong_item": "Wrong item", "missing": "Missing"}
 
@@ -76,7 +83,8 @@ def receive(decision_id: str) -> Response:
 def receive_page() -> Response:
     q = request.args.get("q", "").strip()
     found = listing.find(runtime().engine, q) if q else []
-    return page(200, "receive.html", q=q, found=found, conditions=CONDITION_WORDS, done=None)
+    return page(200, "receive.html", q=q, found=found, conditions=CONDITION_WORDS,
+                statuses=STATUS_WORDS, done=None)
 
 
 @bp.post("/receive/<decision_id>")
@@ -103,4 +111,4 @@ def receive_form(decision_id: str) -> Response:
         return refused(400, exc.message, back)
     found = listing.find(runtime().engine, ret["order_id"])
     return page(200, "receive.html", q=ret["order_number"] or ret["order_id"], found=found,
-                conditions=CONDITION_WORDS, done=receipt)
+                conditions=CONDITION_WORDS, statuses=STATUS_WORDS, done=receipt)
