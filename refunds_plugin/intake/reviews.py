@@ -24,7 +24,9 @@ from refunds_plugin.intake.adjustments import Adjustment, NotRefundable, adjuste
 from refunds_plugin.ledger import facts as facts_mod
 from refunds_plugin.ledger.attempts import (
     AttemptRow,
+    cancel_held,
     outcome_unknown,
+    release_held,
     requeue,
     retry_attempt,
     write_attempts,
@@ -36,6 +38,8 @@ from refunds_plugin.ledger.db import lock_ledger, write_tx
 from refunds_plugin.ledger.journal import append_entry
 from refunds_plugin.ledger.reviews import close_review, record_adjustment
 from refunds_plugin.ledger.tables import decisions, refund_attempts, reviews
+
+EXPIRED_NOTE = "return expired"  # ``shipping.returns.expire``'s reason on canceled attempts
 
 
 class Reviewing(Protocol):
@@ -121,7 +125,13 @@ def decide(
         if change is not None and existing:
             raise InputError("this review pays a failed payout again; its amount cannot be "
                              "changed here", code="change_on_retry")
-        if approve and not existing:
+        held = any(r.status == AttemptStatus.HELD for r in existing)
+        if approve and held:
+            # a person accepts what the parcel showed (a receipt that differed from the claim)
+            attempt_ids = list(release_held(conn, decision_id, now, "review approved"))
+        elif held:
+            cancel_held(conn, decision_id, now, "review declined")
+        elif approve and not existing:
             facts = _facts(conn, row.order_id, now, window)
             if change is not None:
                 was, decision = decision, adjusted(decision, facts.payments, change)
@@ -170,9 +180,14 @@ def _pay_again(
         return [], []
     unknown = [r for r in rows if outcome_unknown(r.status, r.last_error)]
     done = {u.id for u in unknown} | _replaced(conn, [r.id for r in rows])
-    refused = [r for r in rows if r.status == AttemptStatus.FAILED and r.id not in done]
-    # a failed attempt no longer reserves its amount
-    freed = [r for r in [*refused, *unknown] if r.status == AttemptStatus.FAILED]
+    refused = [r for r in rows if r.id not in done and (
+        r.status == AttemptStatus.FAILED
+        # held money canceled when its return expired, and a person accepts the late parcel
+        or (r.status == AttemptStatus.CANCELED
+            and (r.last_error or "").startswith(EXPIRED_NOTE)))]
+    # a failed (or canceled) attempt no longer reserves its amount
+    freed = [r for r in [*refused, *unknown]
+             if r.status in (AttemptStatus.FAILED, AttemptStatus.CANCELED)]
     if freed:
         facts = _facts(conn, order_id, now, window_days)
         _check_fits([(r.kind, r.payment_reference, int(r.amount)) for r in freed], facts.payments)

@@ -194,7 +194,7 @@ def cancel_held(conn: Connection, decision_id: str, now: datetime, note: str) ->
     """The return will not come (expired): its held attempts are canceled, journalled."""
     return tuple(aid for aid in _held_of(conn, decision_id, None)
                  if transition(conn, aid, AttemptStatus.CANCELED, now,
-                               expect=(AttemptStatus.HELD,), note=note))
+                               expect=(AttemptStatus.HELD,), error=note))
 
 
 def get_attempt(conn: Connection, attempt_id: str) -> AttemptRow | None:

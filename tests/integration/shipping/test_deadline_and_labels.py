@@ -10,6 +10,7 @@ from datetime import timedelta
 
 import pytest
 
+from refunds_plugin.intake.reviews import decide
 from refunds_plugin.ledger.tables import events, refund_attempts, return_shipments, reviews
 from refunds_plugin.shipping.carriers import Label, LabelRequest, NoLabel
 from tests.integration.shipping.conftest import ANN, Returns
@@ -162,7 +163,7 @@ def test_a_return_not_sent_in_time_expires_its_held_money_is_canceled_and_its_la
     assert r.easypost.fake.shipments[row.shipment_id]["refund_status"] == "submitted"
     assert [b["status"] for _, b in r.journal("return_expired")] == ["expired"]
     canceled = [b for t, b in r.journal("attempt") if b.get("status") == "canceled"]
-    assert canceled[0]["note"] == "return expired: not sent by " + \
+    assert canceled[0]["last_error"] == "return expired: not sent by " + \
         row.return_by.date().isoformat()
     r.h.drain()
     assert r.stripe.fake.refunds == []
@@ -187,6 +188,12 @@ def test_a_scan_after_the_return_expired_reopens_it_for_a_person_and_pays_nothin
         ("open", "late_return: scanned (in_transit) after the return expired")]
     r.h.drain()
     assert r.attempts() == [("refund", 2500, "canceled")]
+
+    decide(r.h.runtime.engine, r.h.runtime.service, r.shipment().decision_id, approve=True,
+           by="ada", note="the parcel came after all", now=r.h.clock())
+    r.h.drain()
+    assert r.attempts() == [("refund", 2500, "canceled"), ("refund", 2500, "succeeded")]
+    assert [x["amount"] for x in r.stripe.fake.refunds] == [2500]
 
 
 def _webhook_case(r: Returns, case: str) -> tuple[int, str]:

@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 
 from refunds_plugin.finance.tokens import create_token
+from refunds_plugin.intake.reviews import decide
 from refunds_plugin.ledger.tables import return_receipts, reviews
 from tests.integration.shipping.conftest import Returns
 
@@ -78,6 +79,21 @@ def test_a_mismatch_goes_to_a_person_with_the_evidence_and_pays_nothing_yet(
         ("open", f"received_mismatch: {why}")]
     shop.h.drain()
     assert shop.attempts() == [("refund", 5500, "held")]
+
+
+@pytest.mark.parametrize("approve,after", [(True, "succeeded"), (False, "canceled")])
+def test_a_person_approving_a_mismatch_releases_the_money_and_declining_cancels_it(
+    shop: Returns, approve: bool, after: str,
+) -> None:
+    decision = shop.ask(lines=TWO)["decision_id"]
+    _receive(shop, decision, [{"line_id": "l1", "condition": "damaged"}])
+
+    decide(shop.h.runtime.engine, shop.h.runtime.service, decision, approve=approve, by="ada",
+           note="photos checked", now=shop.h.clock())
+    shop.h.drain()
+
+    assert shop.attempts() == [("refund", 5500, after)]
+    assert [x.status for x in shop.h.rows(reviews)] == ["approved" if approve else "declined"]
 
 
 def test_receiving_twice_is_answered_with_what_was_recorded(shop: Returns) -> None:

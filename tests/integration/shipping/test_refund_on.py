@@ -9,7 +9,7 @@ from datetime import datetime, timedelta
 
 import pytest
 
-from refunds_plugin.config import ReturnAddress  # noqa: F401  (the fixture's addresses)
+from refunds_plugin.ledger.facts import load_facts
 from tests.integration.shipping.conftest import Returns
 
 POLICY = """currency: USD
@@ -170,3 +170,18 @@ def test_the_return_address_is_chosen_by_the_customers_country(
     answer = r.ask(lines=MUG)
     assert answer["return_instructions"]["address"]["city"] == city
     assert answer["return_instructions"]["status"] == "instructions"
+
+
+def test_held_money_is_reserved_against_what_the_order_can_still_refund(
+    returns_service: Callable[..., Returns],
+) -> None:
+    r = returns_service(POLICY + "refund_on: first_scan\n")
+    r.paid()  # 2 mugs at 25.00 and 5.00 shipping: 55.00 captured
+    r.ask(lines=MUG)
+    with r.h.runtime.engine.connect() as conn:
+        facts = load_facts(conn, "1001", r.h.clock(), 90)
+    assert facts is not None
+    [pay] = facts.payments
+    assert (pay.captured, pay.pending, pay.refundable) == (5500, 2500, 3000)
+    r.h.drain()
+    assert r.stripe.fake.refunds == []  # reserved, never claimed
