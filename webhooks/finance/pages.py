@@ -24,6 +24,7 @@ from refunds_plugin.finance.summary import summarize
 from refunds_plugin.finance.tokens import Principal, check_token
 from refunds_plugin.intake import reviews
 from refunds_plugin.money import AmountError, Money
+from refunds_plugin.shipping import listing
 from refunds_plugin.trouble import follow_ups
 from webhooks.finance import chart, display
 from webhooks.finance.session import (
@@ -146,7 +147,8 @@ def decision_page(decision_id: str) -> Response:
     detail = reports.decision_detail(runtime().engine, decision_id)
     if detail is None:
         return refused(404, f"There is no decision {decision_id}.")
-    return page(200, "decision.html", d=detail)
+    return page(200, "decision.html", d=detail,
+                shipment=listing.one(runtime().engine, decision_id))
 
 
 @bp.get("/reviews")

@@ -10,6 +10,7 @@ from datetime import timedelta
 
 import pytest
 
+from refunds_plugin.finance.verify import verify_ledger
 from refunds_plugin.intake.reviews import decide
 from refunds_plugin.ledger.tables import events, refund_attempts, return_shipments, reviews
 from refunds_plugin.shipping.carriers import Label, LabelRequest, NoLabel
@@ -194,6 +195,7 @@ def test_a_scan_after_the_return_expired_reopens_it_for_a_person_and_pays_nothin
     r.h.drain()
     assert r.attempts() == [("refund", 2500, "canceled"), ("refund", 2500, "succeeded")]
     assert [x["amount"] for x in r.stripe.fake.refunds] == [2500]
+    assert verify_ledger(r.h.runtime.engine) == []
 
 
 def _webhook_case(r: Returns, case: str) -> tuple[int, str]:

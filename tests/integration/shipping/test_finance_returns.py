@@ -43,3 +43,11 @@ def test_label_costs_and_the_promise_clock_from_the_first_scan(
                                "missed": 0, "overdue": 0}
     assert done["return_labels"] == [{"currency": "USD", "labels": 1, "cost": 745}]
     assert "1 prepaid return label(s): 7.45 USD" in page.get_data(as_text=True)
+    decision = r.shipment().decision_id
+    shown = r.h.client().get(f"/finance/decisions/{decision}", headers=auth)
+    text = shown.get_data(as_text=True)
+    assert shown.status_code == 200, text
+    for said in ("<dt>Parcel</dt><dd>in transit</dd>", "<dt>Label cost</dt><dd>7.45 USD</dd>",
+                 "<dt>Tracking</dt><dd>USPS EZ0000000001</dd>",
+                 "<dt>Money moves at</dt><dd>refund: first scan</dd>"):
+        assert said in text, said

@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 
 from refunds_plugin.finance.tokens import create_token
+from refunds_plugin.finance.verify import verify_ledger
 from refunds_plugin.intake.reviews import decide
 from refunds_plugin.ledger.tables import return_receipts, reviews
 from tests.integration.shipping.conftest import Returns
@@ -94,6 +95,7 @@ def test_a_person_approving_a_mismatch_releases_the_money_and_declining_cancels_
 
     assert shop.attempts() == [("refund", 5500, after)]
     assert [x.status for x in shop.h.rows(reviews)] == ["approved" if approve else "declined"]
+    assert verify_ledger(shop.h.runtime.engine) == []
 
 
 def test_receiving_twice_is_answered_with_what_was_recorded(shop: Returns) -> None:

@@ -9,6 +9,7 @@ from datetime import datetime, timedelta
 
 import pytest
 
+from refunds_plugin.finance.verify import verify_ledger
 from refunds_plugin.ledger.facts import load_facts
 from tests.integration.shipping.conftest import Returns
 
@@ -84,6 +85,7 @@ def test_first_scan_holds_the_refund_until_the_carrier_scans_the_parcel(
     assert released == [{"status": "pending", "next_try_at": released[0]["next_try_at"],
                          "note": "parcel in_transit"}]
     assert r.h.chain_problem() is None
+    assert verify_ledger(r.h.runtime.engine) == []
 
 
 def test_delivered_waits_past_the_first_scan_for_delivery(
