@@ -54,40 +54,6 @@ def _listing(item: str) -> dict[str, Any]:
                 "page": {"type": "integer"}, "per_page": {"type": "integer"},
                 "has_next": {"type": "boolean"}}}},
             "text/csv": {"schema": {"type": "string"}},
-            "/api/returns": {"get": {
-                "summary": "Physical returns (warehouse): ?q= an order number, order id or "
-                           "tracking code, else ?status=",
-                "parameters": [
-                    {"name": "q", "in": "query", "required": False, "schema": {"type": "string"}},
-                    {"name": "status", "in": "query", "required": False,
-                     "schema": {"enum": list(RETURN_STATUSES)}}],
-                "responses": {"200": {"description": "the returns", "content": {
-                    "application/json": {"schema": {"type": "object", "properties": {
-                        "data": {"type": "array",
-                                 "items": {"$ref": "#/components/schemas/Return"}}}}}}},
-                    **ERRORS}}},
-            "/api/returns/{decision_id}/receive": {"post": {
-                "summary": "Mark a return received, line by line (warehouse): a match releases "
-                           "the money waiting for the inspection, a mismatch opens a review",
-                "parameters": [{"name": "decision_id", "in": "path", "required": True,
-                                "schema": {"type": "string"}}],
-                "requestBody": {"content": {"application/json": {"schema": {
-                    "type": "object", "required": ["lines"], "properties": {"lines": {
-                        "type": "array", "items": {"type": "object", "required": [
-                            "line_id", "condition"], "properties": {
-                            "line_id": {"type": "string"},
-                            "condition": {"enum": list(CONDITIONS)},
-                            "quantity": {"type": "integer", "minimum": 0, "description":
-                                         "units received (default: all the return takes back)"},
-                            "restock": {"type": "boolean"}}}}}}}}},
-                "responses": {"200": {"description": "recorded (or recorded before: duplicate)",
-                                      "content": {"application/json": {"schema": {
-                                          "$ref": "#/components/schemas/Receipt"}}}},
-                              "400": {"description": "an unknown line or condition, or more "
-                                                     "units than the return takes back"},
-                              "404": {"description": "no such return"},
-                              "409": {"description": "received before with other lines"},
-                              **{k: v for k, v in ERRORS.items() if k != "400"}}}},
         },
     }
 

@@ -69,6 +69,13 @@ class Returns:
             "/webhooks/easypost", data=body,
             headers={"X-Hmac-Signature": sign(body, secret), "Content-Type": "application/json"})
 
+    def labelled(self, lines: list[dict[str, Any]]) -> str:
+        """An order paid, its return asked for and its label bought: the tracking code."""
+        self.paid()
+        self.ask(lines=lines)
+        self.labels()
+        return str(self.shipment().tracking_code)
+
     def labels(self) -> int:
         desk = self.h.runtime.shipping_desk
         assert desk is not None

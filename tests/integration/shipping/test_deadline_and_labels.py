@@ -146,9 +146,7 @@ def test_a_return_not_sent_in_time_expires_its_held_money_is_canceled_and_its_la
     returns_service: Callable[..., Returns],
 ) -> None:
     r = returns_service(POLICY)
-    r.paid()
-    r.ask(lines=MUG)
-    r.labels()
+    r.labelled(MUG)
     desk = r.h.runtime.shipping_desk
     assert desk is not None
     r.h.clock.advance(timedelta(days=36, hours=23).total_seconds())
@@ -174,10 +172,7 @@ def test_a_scan_after_the_return_expired_reopens_it_for_a_person_and_pays_nothin
     returns_service: Callable[..., Returns],
 ) -> None:
     r = returns_service(POLICY)
-    r.paid()
-    r.ask(lines=MUG)
-    r.labels()
-    code = r.shipment().tracking_code
+    code = r.labelled(MUG)
     r.h.clock.advance(timedelta(days=38).total_seconds())
     r.labels()
 
@@ -199,10 +194,7 @@ def test_a_scan_after_the_return_expired_reopens_it_for_a_person_and_pays_nothin
 
 
 def _webhook_case(r: Returns, case: str) -> tuple[int, str]:
-    r.paid()
-    r.ask(lines=MUG)
-    r.labels()
-    code = r.shipment().tracking_code
+    code = r.labelled(MUG)
     if case == "forged":
         resp = r.track("evt_f", code, "in_transit", secret="not-the-secret")
     elif case == "stale":
@@ -234,10 +226,7 @@ def test_a_replayed_event_id_changes_nothing_the_second_time(
     returns_service: Callable[..., Returns],
 ) -> None:
     r = returns_service(POLICY.replace("first_scan", "delivered"))
-    r.paid()
-    r.ask(lines=MUG)
-    r.labels()
-    code = r.shipment().tracking_code
+    code = r.labelled(MUG)
     first = r.track("evt_1", code, "in_transit")
     again = r.track("evt_1", code, "in_transit")
     assert (first.json or {})["duplicate"] is False and (again.json or {})["duplicate"] is True

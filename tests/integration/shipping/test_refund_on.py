@@ -92,10 +92,7 @@ def test_delivered_waits_past_the_first_scan_for_delivery(
     returns_service: Callable[..., Returns],
 ) -> None:
     r = returns_service(POLICY + "refund_on: delivered\n")
-    r.paid()
-    r.ask(lines=MUG)
-    r.labels()
-    code = r.shipment().tracking_code
+    code = r.labelled(MUG)
 
     r.track("evt_1", code, "in_transit")
     r.track("evt_2", code, "out_for_delivery")
