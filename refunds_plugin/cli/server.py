@@ -148,6 +148,10 @@ def worker(once: bool, worker_id: str | None, metrics_port: int | None) -> None:
             found = ", ".join(f"{n} {outcome}" for outcome, n in sorted(poller.last.items()))
             click.echo(f"saleor: re-queried {orders} order(s) whose refunds were waiting: "
                        f"{found}")
+        # return labels due, returns past their deadline, labels to void, restocks due
+        if runtime.shipping_desk is not None and (done := runtime.shipping_desk.run_once()):
+            click.echo(f"shipping: {done} return step(s) done (labels, expiries, voids, "
+                       "restocks)")
         runtime.engine.dispose()
         return
     stopped = threading.Event()
