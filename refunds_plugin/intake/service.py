@@ -27,19 +27,18 @@ from refunds_plugin import routing
 from refunds_plugin.config import Config
 from refunds_plugin.domain import OrderFacts, ResolutionKind, ReturnRequest
 from refunds_plugin.errors import Conflict, NotFound, RefundsError
-from refunds_plugin.intake import receiving, request_check, storefront
+from refunds_plugin.intake import physical, request_check, storefront
 from refunds_plugin.intake.answers import Ack, Answer
-from refunds_plugin.intake.receiving import Lines
+from refunds_plugin.intake.physical import Lines
 from refunds_plugin.intake.storefront import PaymentRecord
 from refunds_plugin.ledger import facts as facts_mod
 from refunds_plugin.ledger.attempts import AttemptRow
 from refunds_plugin.ledger.db import lock_ledger, write_tx
-from refunds_plugin.ledger.decisions import RecordedDecision, find_decision, record_decision
+from refunds_plugin.ledger.decisions import find_decision, record_decision
 from refunds_plugin.ledger.journal import mark_event, record_event, refuse_reuse
 from refunds_plugin.ledger.orders import OrderRecord
 from refunds_plugin.ledger.tables import refund_attempts
 from refunds_plugin.saleor import events as saleor_events
-from refunds_plugin.shipping import returns as shipping
 from refunds_plugin.shipping import tracking
 from refunds_plugin.shipping.receiving import Receipt
 from refunds_plugin.stripe import events as stripe_events
@@ -241,7 +240,7 @@ class Service:
             if order_facts is None:
                 raise NotFound(f"order {request.order_id} is unknown: send order.paid first",
                                code="unknown_order")
-            held = self.held_kinds()
+            held = physical.held_kinds(self.policy, self.config)
             dry_run = self.dry_run_for(order_facts)
             if row is None:  # a redelivery: answer with what was decided
                 existing = find_decision(conn, request.order_id, request_key)
@@ -266,7 +265,7 @@ class Service:
                 )
                 duplicate = not recorded.created
                 if recorded.created:
-                    self._open_return(conn, recorded, order_facts, now)
+                    physical.open_for(conn, recorded, order_facts, self.policy, self.config, now)
                 if duplicate:
                     mark_event(conn, row, "processed", "request decided before")
         log.info(
@@ -279,58 +278,27 @@ class Service:
         )
         if not duplicate:
             self.nudge(recorded.attempt_ids)
-        ret = self.return_instructions(recorded.id)
+        ret = physical.instructions(self.engine, recorded.id)
         if recorded.created:  # the rows this transaction wrote: no need to read them back
             return Answer(recorded, duplicate, dry_run,
                           tuple(map(AttemptRow.written, recorded.written)), ret)
         return Answer(recorded, duplicate, dry_run, self.attempts_of(recorded.id), ret)
 
     # --- the physical return ------------------------------------------------------------------
-    def held_kinds(self) -> frozenset[ResolutionKind]:
-        """The kinds of money that wait for the parcel (``refund_on``); none without a return
-        address, since nothing could then release them."""
-        if not self.config.return_addresses:
-            return frozenset()
-        return frozenset(k for k in ResolutionKind
-                         if self.policy.refund_on_for(k).value != "approval")
-
-    def _open_return(self, conn: Connection, recorded: RecordedDecision, facts: OrderFacts,
-                     now: datetime) -> None:
-        d = recorded.decision
-        if d.outcome.value != "approve" or not d.return_required:
-            return
-        kinds = {r.kind for r in d.resolutions if r.total > 0}
-        refund_on = {k: self.policy.refund_on_for(k).value for k in kinds}
-        shipping.open_return(conn, recorded.id, d, facts, facts_mod.order_extra(
-            conn, facts.order_id), self.config, self.policy.return_shipping, refund_on, now)
-
-    def return_instructions(self, decision_id: str) -> dict[str, Any] | None:
-        with self.engine.connect() as conn:
-            ret = shipping.get_return(conn, decision_id)
-        return ret.instructions() if ret is not None else None
-
     def receive(self, decision_id: str, lines: Lines, by: str) -> Receipt:
-        """The warehouse's receipt of a return (``intake.receiving``); the money it releases
-        goes to the executor, and what goes back on a Saleor shelf is restocked at once."""
-        receipt = receiving.receive(self.engine, self.config, decision_id, lines, by,
-                                    self.clock())
+        """The warehouse's receipt (``intake.physical``); the money it releases goes to the
+        executor, and what goes back on a Saleor shelf is restocked at once."""
+        receipt = physical.receive(self.engine, self.config, decision_id, lines, by,
+                                   self.clock(), self._restock)
         self.nudge(receipt.released)
-        if self._restock is not None and not receipt.duplicate:
-            self._restock()
-            receipt = replace(receipt, restock=tuple(
-                receiving.restock_lines_of(self.engine, decision_id)))
         return receipt
 
     def easypost_event(self, event_id: str, payload: str, event: dict[str, Any]) -> Ack:
         """A verified EasyPost ``tracker.updated``: a tracking code we know moves its return
         (and releases what waits for it); an unknown one changes nothing (not even the inbox)."""
-        found = tracking.parse(event)
-        with self.engine.connect() as conn:
-            known = found is not None and shipping.by_tracking_code(conn, found.code) is not None
-        if found is None or not known:
-            tracking.log_ignored(event_id, found)
-            return Ack(duplicate=False, detail={"ignored": "unknown tracking code"
-                                                if found else "not a tracker update"})
+        found, ignored = physical.known_update(self.engine, event_id, event)
+        if found is None:
+            return Ack(duplicate=False, detail={"ignored": ignored})
         released: list[str] = []
 
         def apply(conn: Connection, now: datetime) -> str | None:

@@ -10,7 +10,7 @@ from typing import Any
 from flask import Blueprint, Response, g, jsonify, request, url_for
 
 from refunds_plugin.errors import InputError, NotFound
-from refunds_plugin.intake.receiving import Lines
+from refunds_plugin.intake.physical import Lines
 from refunds_plugin.shipping import listing
 from webhooks.finance import api
 from webhooks.finance.pages import needs, page, refused

@@ -1,0 +1,98 @@
+"""The physical return in the service layer: which money waits for the parcel, the return opened
+in its decision's transaction, and the warehouse's receipt — one transaction that records it line
+by line and releases (or sends to a person) the money waiting for it (``shipping/``)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Mapping
+from dataclasses import replace
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Connection, Engine, select
+
+import policies
+from refunds_plugin.config import Config
+from refunds_plugin.domain import Decision, OrderFacts, ResolutionKind
+from refunds_plugin.errors import NotFound
+from refunds_plugin.ledger import facts as facts_mod
+from refunds_plugin.ledger.db import write_tx
+from refunds_plugin.ledger.decisions import RecordedDecision
+from refunds_plugin.ledger.tables import decisions, orders
+from refunds_plugin.shipping import receiving, returns, tracking
+from refunds_plugin.shipping.receiving import Receipt, Received
+
+# line id → (condition, units or None for all the return takes back, restock)
+Lines = Mapping[str, tuple[str, int | None, bool]]
+
+
+def held_kinds(policy: policies.Policy, config: Config) -> frozenset[ResolutionKind]:
+    """The kinds of money that wait for the parcel (``refund_on``); none without a return
+    address, since nothing could then release them."""
+    if not config.return_addresses:
+        return frozenset()
+    return frozenset(k for k in ResolutionKind if policy.refund_on_for(k).value != "approval")
+
+
+def open_for(conn: Connection, recorded: RecordedDecision, facts: OrderFacts,
+             policy: policies.Policy, config: Config, now: datetime) -> None:
+    """An approved decision whose items come back gets its return, in the same transaction."""
+    d = recorded.decision
+    if d.outcome.value != "approve" or not d.return_required:
+        return
+    kinds = {r.kind for r in d.resolutions if r.total > 0}
+    refund_on = {k: policy.refund_on_for(k).value for k in kinds}
+    returns.open_return(conn, recorded.id, d, facts, facts_mod.order_extra(conn, facts.order_id),
+                        config, policy.return_shipping, refund_on, now)
+
+
+def known_update(engine: Engine, event_id: str,
+                 event: dict[str, Any]) -> tuple[tracking.TrackerUpdate | None, str]:
+    """The event's tracker update, if it is about a tracking code we bought; else None, why it
+    is ignored, and a log line."""
+    found = tracking.parse(event)
+    with engine.connect() as conn:
+        known = found is not None and returns.by_tracking_code(conn, found.code) is not None
+    if not known:
+        tracking.log_ignored(event_id, found)
+        return None, "unknown tracking code" if found else "not a tracker update"
+    return found, ""
+
+
+def instructions(engine: Engine, decision_id: str) -> dict[str, Any] | None:
+    """Where and by when the items go back, and the label (None: nothing to send back)."""
+    with engine.connect() as conn:
+        ret = returns.get_return(conn, decision_id)
+    return ret.instructions() if ret is not None else None
+
+
+def receive(engine: Engine, config: Config, decision_id: str, lines: Lines, by: str,
+            now: datetime, restock: Callable[[], int] | None = None) -> Receipt:
+    """Record what arrived for the return of ``decision_id``, idempotent for the same lines;
+    then ``restock`` (the shipping desk's Saleor round) puts what goes back on the shelf."""
+    receipt = _record(engine, config, decision_id, lines, by, now)
+    if restock is None or receipt.duplicate:
+        return receipt
+    restock()
+    with engine.connect() as conn:
+        return replace(receipt, restock=tuple(receiving.restock_lines(conn, decision_id)))
+
+
+def _record(engine: Engine, config: Config, decision_id: str, lines: Lines, by: str,
+            now: datetime) -> Receipt:
+    with write_tx(engine) as conn:
+        ret = returns.get_return(conn, decision_id)
+        if ret is None:
+            raise NotFound(f"no return is waiting for decision {decision_id}",
+                           code="unknown_return")
+        found = conn.execute(select(decisions.c.body, orders.c.source).join(
+            orders, orders.c.order_id == decisions.c.order_id).where(
+            decisions.c.id == decision_id)).one()
+        decision = Decision.from_dict(json.loads(found.body))
+        wanted = {ln.line_id: ln.quantity for ln in decision.lines}
+        got = [Received(line_id, wanted.get(line_id, 0) if units is None else units, condition,
+                        restock)
+               for line_id, (condition, units, restock) in lines.items()]
+        saleor = found.source == "saleor" and bool(config.saleor_restock_warehouse)
+        return receiving.mark_received(conn, ret, decision, got, by, now, saleor)
