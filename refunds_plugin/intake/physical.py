@@ -18,7 +18,6 @@ from refunds_plugin.domain import Decision, OrderFacts, ResolutionKind
 from refunds_plugin.errors import NotFound
 from refunds_plugin.ledger import facts as facts_mod
 from refunds_plugin.ledger.db import write_tx
-from refunds_plugin.ledger.decisions import RecordedDecision
 from refunds_plugin.ledger.tables import decisions, orders
 from refunds_plugin.shipping import receiving, returns, tracking
 from refunds_plugin.shipping.receiving import Receipt, Received
@@ -35,15 +34,15 @@ def held_kinds(policy: policies.Policy, config: Config) -> frozenset[ResolutionK
     return frozenset(k for k in ResolutionKind if policy.refund_on_for(k).value != "approval")
 
 
-def open_for(conn: Connection, recorded: RecordedDecision, facts: OrderFacts,
+def open_for(conn: Connection, decision_id: str, d: Decision, facts: OrderFacts,
              policy: policies.Policy, config: Config, now: datetime) -> None:
-    """An approved decision whose items come back gets its return, in the same transaction."""
-    d = recorded.decision
-    if d.outcome.value != "approve" or not d.return_required:
+    """An approved decision (by the policy, or by a person) whose items come back gets its
+    return, in the transaction that approves it."""
+    if not d.return_required:
         return
     kinds = {r.kind for r in d.resolutions if r.total > 0}
     refund_on = {k: policy.refund_on_for(k).value for k in kinds}
-    returns.open_return(conn, recorded.id, d, facts, facts_mod.order_extra(conn, facts.order_id),
+    returns.open_return(conn, decision_id, d, facts, facts_mod.order_extra(conn, facts.order_id),
                         config, policy.return_shipping, refund_on, now)
 
 

@@ -20,6 +20,7 @@ from refunds_plugin import routing
 from refunds_plugin.config import Config
 from refunds_plugin.domain import LIVE, AttemptStatus, Decision, OrderFacts, ResolutionKind
 from refunds_plugin.errors import InputError, NotFound
+from refunds_plugin.intake import physical
 from refunds_plugin.intake.adjustments import Adjustment, NotRefundable, adjusted, journal_body
 from refunds_plugin.ledger import facts as facts_mod
 from refunds_plugin.ledger.attempts import (
@@ -138,9 +139,15 @@ def decide(
                 changed = journal_body(was, decision, change)
                 record_adjustment(conn, decision_id, decision)
             _check_refundable(decision, facts.payments)
+            waits = physical.held_kinds(service.policy, service.config) \
+                if decision.return_required and row.kind == "return" else frozenset()
             written = write_attempts(
-                conn, decision_id, decision, facts, routing.route(service.config, facts), now
+                conn, decision_id, decision, facts, routing.route(service.config, facts), now,
+                waits,
             )
+            if row.kind == "return":  # the items come back as for any approval
+                physical.open_for(conn, decision_id, decision, facts, service.policy,
+                                  service.config, now)
             attempt_ids = [row["id"] for row in written]
         elif approve:
             attempt_ids, requeued = _pay_again(conn, row.order_id, existing, now, window)

@@ -264,8 +264,9 @@ class Service:
                     event_row=row, held=held,
                 )
                 duplicate = not recorded.created
-                if recorded.created:
-                    physical.open_for(conn, recorded, order_facts, self.policy, self.config, now)
+                if recorded.created and recorded.decision.outcome.value == "approve":
+                    physical.open_for(conn, recorded.id, recorded.decision, order_facts,
+                                      self.policy, self.config, now)
                 if duplicate:
                     mark_event(conn, row, "processed", "request decided before")
         log.info(

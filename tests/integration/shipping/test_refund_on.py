@@ -10,7 +10,9 @@ from datetime import datetime, timedelta
 import pytest
 
 from refunds_plugin.finance.verify import verify_ledger
+from refunds_plugin.intake.reviews import decide
 from refunds_plugin.ledger.facts import load_facts
+from refunds_plugin.ledger.tables import return_shipments
 from tests.integration.shipping.conftest import Returns
 
 POLICY = """currency: USD
@@ -184,3 +186,25 @@ def test_held_money_is_reserved_against_what_the_order_can_still_refund(
     assert (pay.captured, pay.pending, pay.refundable) == (5500, 2500, 3000)
     r.h.drain()
     assert r.stripe.fake.refunds == []  # reserved, never claimed
+
+
+def test_a_return_a_person_approves_is_held_and_opened_like_any_approval(
+    returns_service: Callable[..., Returns],
+) -> None:
+    r = returns_service(POLICY + 'refund_on: first_scan\nlimits: {auto_approve_per_request: '
+                        '"10.00"}\n')
+    r.paid()
+    answer = r.ask(lines=MUG)
+    assert answer["outcome"] == "review" and "return_instructions" not in answer
+    assert r.h.rows(return_shipments) == []
+
+    decide(r.h.runtime.engine, r.h.runtime.service, answer["decision_id"], approve=True,
+           by="ada", note="a regular customer", now=r.h.clock())
+
+    assert r.attempts() == [("refund", 2500, "held")]
+    assert (r.shipment().status, r.shipment().label_status) == ("label_pending", "pending")
+    r.labels()
+    r.track("evt_1", r.shipment().tracking_code, "in_transit")
+    r.h.drain()
+    assert r.attempts() == [("refund", 2500, "succeeded")]
+    assert verify_ledger(r.h.runtime.engine) == []
