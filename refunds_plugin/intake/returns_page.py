@@ -204,7 +204,7 @@ class MoneyStatus:
     kind: str  # refund | credit
     amount: int
     bonus: int
-    stage: str  # waiting | requested | sent | received | failed
+    stage: str  # waiting | requested | sent | received | failed | expired
     credit_code: str | None
     dry_run: bool = False  # the shop's test mode: no provider was asked, nothing moved
 
@@ -268,7 +268,8 @@ def decision_status(engine: Engine, decision_id: str) -> DecisionStatus | None:
     names = {ln["id"]: ln.get("name") or ln["id"] for ln in json.loads(lines_raw or "[]")}
     money = tuple(
         MoneyStatus(a.id, a.kind, int(a.amount), int(a.bonus or 0),
-                    STAGES.get(a.status, "requested"),
+                    "expired" if (a.last_error or "").startswith("return expired")
+                    and a.status == AttemptStatus.CANCELED else STAGES.get(a.status, "requested"),
                     a.credit_code if a.status == AttemptStatus.SUCCEEDED and a.provider != "dryrun"
                     else None, a.provider == "dryrun")
         for a in attempts

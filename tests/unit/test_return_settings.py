@@ -86,3 +86,11 @@ def test_policy_check_says_how_items_come_back_and_when_the_money_moves() -> Non
     assert "Packing notes: Original box, please." in lines
     assert ("Money is on its way within 48 hours of the carrier's first scan (refund); "
             "approval (credit).") in lines
+
+
+def test_the_manifest_asks_for_manage_products_only_when_restock_is_configured() -> None:
+    from refunds_plugin.saleor.manifest import manifest
+
+    assert "MANAGE_PRODUCTS" not in manifest("https://refunds.example.com")["permissions"]
+    assert manifest("https://refunds.example.com", restock=True)["permissions"] == [
+        "MANAGE_ORDERS", "HANDLE_PAYMENTS", "MANAGE_GIFT_CARD", "MANAGE_PRODUCTS"]

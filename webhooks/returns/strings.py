@@ -134,6 +134,7 @@ ENGLISH: dict[str, str] = {
     "stage_waiting": (
         "Waiting for your parcel: it is sent as soon as your return is on its way back to us."
     ),
+    "stage_expired": "Not sent: the return closed before your parcel was on its way.",
     "stage_requested": "Requested: we have asked for your money to be sent.",
     "stage_sent": "Sent: the payment provider is processing it.",
     "stage_received": (

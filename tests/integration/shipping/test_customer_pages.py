@@ -4,6 +4,7 @@ once it moves, where the parcel is; the money waits for the parcel and says so."
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import timedelta
 
 from flask import url_for
 
@@ -50,3 +51,23 @@ def test_the_status_page_shows_where_to_send_it_the_label_and_the_parcel(
     assert "On its way back to us." in moving
     assert "Requested: we have asked for your money to be sent." in moving
     assert "Send your parcel to:" not in moving
+
+
+def test_an_expired_return_tells_the_customer_and_shows_no_address_any_more(
+    returns_service: Callable[..., Returns],
+) -> None:
+    r = returns_service(POLICY)
+    r.paid()
+    decision = r.ask(lines=[{"line_id": "l1", "quantity": 1, "reason": "changed_mind"}])[
+        "decision_id"]
+    r.labels()
+    r.h.clock.advance(timedelta(days=38).total_seconds())
+    r.labels()
+
+    page = _status_page(r, decision)
+
+    assert "We did not see your parcel in time, so this return has closed." in page
+    assert "Send your parcel to:" not in page
+    assert "Print your prepaid return label" not in page
+    assert "Not sent: the return closed before your parcel was on its way." in page
+    assert "Failed:" not in page
