@@ -265,7 +265,8 @@ def mark_tracking(conn: Connection, ret: ReturnRow, status: str, event_id: str,
 
 def due_to_expire(conn: Connection, now: datetime) -> list[ReturnRow]:
     """Returns not scanned by their return-by date plus grace."""
-    rows = conn.execute(select(return_shipments).where(rs.status.in_(OPEN))
+    # past return_by in SQL (each row's grace is added here): the sweep runs every round
+    rows = conn.execute(select(return_shipments).where(rs.status.in_(OPEN), rs.return_by <= now)
                         .order_by(rs.return_by, rs.decision_id))
     return [r for r in map(ReturnRow.from_row, rows) if r.expires_at <= now]
 
