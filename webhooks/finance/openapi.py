@@ -74,8 +74,9 @@ def document() -> dict[str, Any]:
     decision_props.update(amount=money, refund_amount=money, credit_amount=money,
                           credit_bonus=money)
     decision_props["money_status"] = {"enum": [
-        "none", "pending", "in_progress", "sent", "unknown", "succeeded", "dry_run", "failed",
-        "canceled", "mixed"], "description": "dry_run: the dry-run provider, no money moved"}
+        "none", "pending", "held", "in_progress", "sent", "unknown", "succeeded", "dry_run",
+        "failed", "canceled", "mixed"], "description": "dry_run: the dry-run provider, no money "
+                                                       "moved; held: waiting for the parcel"}
     decision_props["review_status"] = {"enum": ["", "open", "approved", "declined"],
                                        "description": "the review's result; outcome stays "
                                                       "what the policy said"}

@@ -10,7 +10,7 @@ import pytest
 
 from tests.fakes.finance_scene import Scene
 
-STATUSES = "pending, in_progress, sent, unknown, succeeded, failed, canceled, dry_run"
+STATUSES = "pending, held, in_progress, sent, unknown, succeeded, failed, canceled, dry_run"
 
 
 @pytest.mark.parametrize(("query", "said"), [
