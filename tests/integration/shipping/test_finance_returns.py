@@ -28,6 +28,8 @@ def test_label_costs_and_the_promise_clock_from_the_first_scan(
     auth = {"Authorization": f"Bearer {token}"}
     since = (r.h.clock() - timedelta(days=1)).date().isoformat()
 
+    held = r.h.client().get("/api/decisions?status=held", headers=auth).json
+    assert held is not None and [d["money_status"] for d in held["data"]] == ["held"]
     r.h.clock.advance(timedelta(days=3).total_seconds())
     waiting = r.h.client().get(f"/api/summary?since={since}", headers=auth).json
     r.track("evt_1", r.shipment().tracking_code, "in_transit")
@@ -43,6 +45,8 @@ def test_label_costs_and_the_promise_clock_from_the_first_scan(
                                "missed": 0, "overdue": 0}
     assert done["return_labels"] == [{"currency": "USD", "labels": 1, "cost": 745}]
     assert "1 prepaid return label(s): 7.45 USD" in page.get_data(as_text=True)
+    gone = r.h.client().get("/api/decisions?status=held", headers=auth).json
+    assert gone is not None and gone["data"] == []
     decision = r.shipment().decision_id
     shown = r.h.client().get(f"/finance/decisions/{decision}", headers=auth)
     text = shown.get_data(as_text=True)
