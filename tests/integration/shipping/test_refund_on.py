@@ -83,6 +83,22 @@ def test_first_scan_holds_the_refund_until_the_carrier_scans_the_parcel(
     assert r.attempts() == [("refund", 2500, "succeeded")]
     assert [x["amount"] for x in r.stripe.fake.refunds] == [2500]
     assert r.shipment().status == "in_transit"
+    row = r.shipment()
+    journal = r.journal()
+    assert [t for t, _ in journal] == ["decision", "attempt", "return_opened", "return_label",
+                                       "return_tracking", "attempt", "attempt"]
+    assert journal[1][1]["status"] == "held"
+    assert journal[2][1] == {
+        "status": "label_pending", "carrier": "easypost", "label_fee": 0,
+        "address": {"name": "Our shop returns", "street": "1 Dock Rd", "city": "Austin",
+                    "postal_code": "78701", "country": "US"},
+        "return_by": "2026-12-24T12:00:00+00:00", "refund_on": {"refund": "first_scan"}}
+    assert journal[3][1] == {"label_status": "bought", "shipment_id": row.shipment_id,
+                             "tracking_code": "EZ0000000001", "carrier": "USPS",
+                             "service": "GroundAdvantage", "amount": 745, "currency": "USD"}
+    assert journal[4][1] == {"status": "in_transit", "previous": "label_created",
+                             "event_id": "evt_2"}
+    assert journal[6][1]["status"] == "succeeded"
     released = [b for t, b in r.journal("attempt") if b.get("note") == "parcel in_transit"]
     assert released == [{"status": "pending", "next_try_at": released[0]["next_try_at"],
                          "note": "parcel in_transit"}]
