@@ -251,3 +251,19 @@ def test_an_unknown_tracking_code_is_200_and_a_log_line_with_nothing_changed(
     assert "easypost event ignored: unknown tracking code" in caplog.text
     assert len(r.journal()) == before and r.h.rows(events, source="easypost") == []
     assert [x.status for x in r.h.rows(refund_attempts)] == ["held"]
+
+
+def test_the_parcel_weighs_the_returned_lines_and_only_allowed_carriers_are_bought(
+    returns_service: Callable[..., Returns],
+) -> None:
+    r = returns_service(POLICY.replace("grace_days: 7", "grace_days: 7, carriers: [UPS, FedEx]"))
+    r.paid(weights={"l1": 400})
+    r.ask(lines=[{"line_id": "l1", "quantity": 2, "reason": "changed_mind"}])
+
+    r.labels()
+
+    [shipment] = r.easypost.fake.bought
+    assert shipment["parcel"] == {"weight": 28.2, "length": 11.8, "width": 7.9, "height": 3.9}
+    assert (shipment["selected_rate"]["carrier"], shipment["selected_rate"]["rate"]) == (
+        "FedEx", "9.80")  # USPS is cheaper, but not allowed
+    assert (r.shipment().label_amount, r.shipment().carrier_service) == (980, "FedEx FEDEX_GROUND")
