@@ -120,15 +120,26 @@ class ShippingDesk:
             return returns.record_label(conn, decision_id, got, now)
 
     def void_due(self) -> int:
+        """Labels of expired returns, voided through the carrier; a carrier that cannot answer
+        is asked again with backoff, one that refuses is recorded (``void_refused``)."""
+        now = self.clock()
         with self.engine.connect() as conn:
-            due = list(conn.execute(select(rs.decision_id, rs.shipment_id).where(
-                rs.label_status == "void_pending")).all())
+            due = list(conn.execute(select(rs.decision_id, rs.shipment_id, rs.tries).where(
+                rs.label_status == "void_pending", rs.next_try_at <= now)).all())
         done = 0
-        for decision_id, shipment_id in due:
+        for decision_id, shipment_id, tries in due:
             try:
                 status = self.carrier.void(shipment_id)
             except ProviderError as exc:
                 log.warning("could not void the label of decision %s: %s", decision_id, exc)
+                with write_tx(self.engine) as conn:
+                    if exc.retryable and tries + 1 < self.config.executor_max_tries:
+                        wait = backoff(tries + 1, self.config.executor_backoff_base_s,
+                                       self.config.executor_backoff_cap_s, self._rng)
+                        returns.void_retry(conn, decision_id, tries + 1,
+                                           now + timedelta(seconds=wait), str(exc), now)
+                    else:
+                        returns.record_void(conn, decision_id, "refused", now, str(exc))
                 continue
             with write_tx(self.engine) as conn:
                 done += returns.record_void(conn, decision_id, status, self.clock())

@@ -277,7 +277,7 @@ def expire(conn: Connection, ret: ReturnRow, now: datetime) -> tuple[str, ...]:
     lock_ledger(conn)
     label_status = "void_pending" if ret.label_status == "bought" else ret.label_status
     if not _set(conn, ret.decision_id, now, expect=OPEN, status="expired",
-                label_status=label_status):
+                label_status=label_status, tries=0, next_try_at=now):
         return ()
     canceled = cancel_held(conn, ret.decision_id, now, "return expired: not sent by "
                            + ret.return_by.date().isoformat())
@@ -287,13 +287,27 @@ def expire(conn: Connection, ret: ReturnRow, now: datetime) -> tuple[str, ...]:
     return canceled
 
 
-def record_void(conn: Connection, decision_id: str, refund_status: str, now: datetime) -> bool:
+def record_void(conn: Connection, decision_id: str, refund_status: str, now: datetime,
+                refused: str | None = None) -> bool:
+    """The carrier took the unused label back (``voided``), or will not (``void_refused``:
+    e.g. it was used after all; a person sees why)."""
     lock_ledger(conn)
-    done = _set(conn, decision_id, now, label_status="voided", last_error=None)
+    label_status = "voided" if refused is None else "void_refused"
+    done = _set(conn, decision_id, now, label_status=label_status, last_error=refused,
+                next_try_at=None)
     if done:
         _journal(conn, "return_label", decision_id,
-                 {"label_status": "voided", "refund_status": refund_status}, now)
+                 {"label_status": label_status, "refund_status": refund_status,
+                  **({"note": refused} if refused else {})}, now)
     return done
+
+
+def void_retry(conn: Connection, decision_id: str, tries: int, at: datetime, error: str,
+               now: datetime) -> None:
+    """The carrier could not answer the void: asked again at ``at``."""
+    conn.execute(update(return_shipments).where(
+        rs.decision_id == decision_id, rs.label_status == "void_pending").values(
+        tries=tries, next_try_at=at, last_error=error[:2000], updated_at=now))
 
 
 def reopen(conn: Connection, ret: ReturnRow, why: str, now: datetime) -> tuple[str, ...]:

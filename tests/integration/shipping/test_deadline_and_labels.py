@@ -267,3 +267,26 @@ def test_the_parcel_weighs_the_returned_lines_and_only_allowed_carriers_are_boug
     assert (shipment["selected_rate"]["carrier"], shipment["selected_rate"]["rate"]) == (
         "FedEx", "9.80")  # USPS is cheaper, but not allowed
     assert (r.shipment().label_amount, r.shipment().carrier_service) == (980, "FedEx FEDEX_GROUND")
+
+
+def test_a_void_the_carrier_cannot_answer_is_asked_again_later(
+    returns_service: Callable[..., Returns],
+) -> None:
+    r = returns_service(POLICY)
+    r.labelled(MUG)
+    r.h.clock.advance(timedelta(days=38).total_seconds())
+    desk = r.h.runtime.shipping_desk
+    assert desk is not None
+    assert len(desk.expire_due()) == 1
+    r.easypost.fake.fail_next = [502]
+
+    assert desk.void_due() == 0
+    assert (r.shipment().label_status, r.shipment().tries) == ("void_pending", 1)
+    assert desk.void_due() == 0  # not due again yet: no call
+    calls = len(r.easypost.fake.calls)
+    r.h.clock.advance(3600)
+
+    assert desk.void_due() == 1
+    assert r.shipment().label_status == "voided"
+    # two asks in all: the one answered 502, then the one that voided it
+    assert r.easypost.fake.count("POST", "/refund") == 2 and len(r.easypost.fake.calls) == calls + 1
