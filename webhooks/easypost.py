@@ -21,8 +21,9 @@ bp = Blueprint("easypost", __name__)
 def receive() -> Response:
     state = current_app.extensions["refunds"]
     body = request.get_data(cache=False)
-    parse_json(body)  # malformed JSON is said as such, before the signature's verdict
+    # the signature first: a forger learns nothing about the body's shape
     event = verify_webhook(body, request.headers, state.config.easypost_webhook_secret)
+    parse_json(body)  # then the strict parse the other webhooks use (no NaN, an object)
     event_id = event.get("id")
     if not isinstance(event_id, str) or not event_id:
         raise PayloadError("the event has no id", code="malformed")
