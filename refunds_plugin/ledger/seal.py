@@ -1,0 +1,189 @@
+"""Sealing journal entries into the hash chain after commit, in ``seq`` order (PostgreSQL).
+
+A writer on PostgreSQL inserts its entries with ``prev_hash`` and ``hash`` NULL: it reads no
+chain tail and takes no lock that other orders share. Right after its commit, ``write_tx`` calls
+``through(engine, seq)``, which returns once the chain reaches the writer's newest entry: one
+thread per process runs sealing rounds for every waiting writer of that process, and one
+process at a time seals (a try-lock; the others wait for its rounds to reach them).
+
+A round may seal only entries no earlier entry can still join, so the chain is in ``seq``
+order, exactly as when every writer appended under one lock, and ``chain.verify`` reads it the
+same way. It notes S, the newest committed unsealed entry, then waits for the transactions
+that were running at that moment to end (``pg_current_snapshot``): every number up to S was
+drawn by one of them or by one already ended, so after that each entry up to S is committed or
+will never exist. It chains those after the sealed tail with ``chain.entry_hash``.
+
+SQLite has one writer at a time, so ``journal.append_entry`` chains there at once and nothing
+waits here. An entry a crashed writer left unsealed is sealed by the next round (any writer's,
+or ``refunds ledger seal``); ``refunds ledger verify`` says how many wait.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+import weakref
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import Connection, Engine, bindparam, func, select, text, update
+from sqlalchemy.exc import SQLAlchemyError
+
+from refunds_plugin import metrics
+from refunds_plugin.ledger import chain
+from refunds_plugin.ledger.tables import ledger_entries
+
+log = logging.getLogger("refunds.ledger")
+SEAL_KEY = 0x52_46_53_4C  # "RFSL": the sealer's advisory lock (never taken by a request)
+WAIT_S = 5.0  # a writer waits at most this long for its entries' seal; later rounds still do it
+PENDING = "journal_unsealed"  # conn.info: (transaction, its newest unsealed seq)
+
+_le = ledger_entries.c
+_TRY = text("SELECT pg_try_advisory_xact_lock(:k)")
+_RUNNING = text("SELECT CAST(x AS text) FROM pg_snapshot_xip(pg_current_snapshot()) AS x")
+_NEWEST_UNSEALED = select(func.max(_le.seq)).where(_le.hash.is_(None))
+_TAIL = select(_le.seq, _le.hash).where(_le.hash.is_not(None)).order_by(_le.seq.desc()).limit(1)
+_ROWS = (
+    select(_le.seq, _le.entry_type, _le.subject_id, _le.body)
+    .where(_le.hash.is_(None), _le.seq > bindparam("after"), _le.seq <= bindparam("upto"))
+    .order_by(_le.seq)
+)
+_SEAL = (
+    update(ledger_entries)
+    .where(_le.seq == bindparam("s"), _le.hash.is_(None))
+    .values(prev_hash=bindparam("p"), hash=bindparam("h"))
+)
+SEAL_LAG = metrics.Histogram(
+    "refunds_journal_seal_lag_seconds",
+    "Time from a write's commit until its journal entries were sealed into the chain.",
+    buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0),
+)
+
+
+def pending(conn: Connection, seq: int) -> None:
+    """``append_entry``: this transaction wrote entry ``seq``, not yet sealed."""
+    conn.info[PENDING] = (conn.get_transaction(), seq)
+
+
+def taken(conn: Connection, txn: Any) -> int | None:
+    """The newest unsealed entry ``txn`` (just committed on ``conn``) wrote, if any."""
+    held = conn.info.pop(PENDING, None)
+    return held[1] if held is not None and held[0] is txn else None
+
+
+@dataclass(frozen=True)
+class Round:
+    sealed: int  # entries this round chained
+    through: int  # the newest sealed seq after it (0: nothing sealed yet)
+    busy: bool = False  # another process was sealing: nothing done here
+    # when complete: every entry committed before this moment (time.monotonic) is sealed
+    covers: float | None = None
+
+
+def seal_round(engine: Engine, wait_s: float = WAIT_S) -> Round:
+    """One round (see the module docstring); ``wait_s`` bounds the wait for running writers."""
+    with engine.connect() as conn, conn.begin():
+        if not conn.execute(_TRY, {"k": SEAL_KEY}).scalar():
+            return Round(0, _through(conn), busy=True)
+        covers = time.monotonic()
+        upto = conn.execute(_NEWEST_UNSEALED).scalar()
+        if upto is None:
+            return Round(0, _through(conn), covers=covers)
+        running = set(conn.execute(_RUNNING).scalars())
+        deadline = time.monotonic() + wait_s
+        while running:
+            running &= set(conn.execute(_RUNNING).scalars())
+            if running:
+                if time.monotonic() > deadline:
+                    return Round(0, _through(conn))
+                time.sleep(0.0005)
+        tail = conn.execute(_TAIL).first()
+        after, prev = (int(tail.seq), tail.hash) if tail is not None else (0, chain.GENESIS)
+        sealed: list[dict[str, Any]] = []
+        for seq, entry_type, subject_id, body in conn.execute(
+            _ROWS, {"after": after, "upto": upto}
+        ):
+            prev_hash, prev = prev, chain.entry_hash(prev, entry_type, subject_id, body)
+            sealed.append({"s": seq, "p": prev_hash, "h": prev})
+        if sealed:
+            conn.execute(_SEAL, sealed)
+            after = int(sealed[-1]["s"])
+    return Round(len(sealed), after, covers=covers)
+
+
+def _through(conn: Connection) -> int:
+    row = conn.execute(_TAIL).first()
+    return 0 if row is None else int(row.seq)
+
+
+def unsealed(engine_or_conn: Engine | Connection) -> int:
+    """How many entries wait to be sealed (for ``verify`` and ``/metrics``)."""
+    query = select(func.count()).where(_le.hash.is_(None))
+    if isinstance(engine_or_conn, Connection):
+        return int(engine_or_conn.execute(query).scalar_one())
+    with engine_or_conn.connect() as conn:
+        return int(conn.execute(query).scalar_one())
+
+
+class _Sealer:
+    """The writers of one process and engine: one runs rounds, the others wait for them."""
+
+    def __init__(self) -> None:
+        self.cond = threading.Condition()
+        self.busy = False
+        self.sealed = 0  # the newest seq this process saw sealed
+        self.covers = 0.0  # every entry committed before this moment is sealed
+
+    def through(self, engine: Engine, seq: int) -> bool:
+        committed = time.monotonic()  # the caller's commit is done: its entries are visible
+        deadline = committed + WAIT_S
+
+        def done() -> bool:
+            # by number, or (an entry rolled back with its savepoint has no number to reach)
+            # by a whole round that began after this commit
+            return self.sealed >= seq or self.covers > committed
+
+        while True:
+            with self.cond:
+                while self.busy and not done():
+                    if not self.cond.wait(max(0.0, deadline - time.monotonic())):
+                        return False
+                if done():
+                    SEAL_LAG.observe(time.monotonic() - committed)
+                    return True
+                self.busy = True
+            lap: Round | None = None
+            try:
+                lap = seal_round(engine, max(0.0, deadline - time.monotonic()))
+            finally:
+                with self.cond:
+                    self.busy = False
+                    if lap is not None:
+                        self.sealed = max(self.sealed, lap.through)
+                        self.covers = max(self.covers, lap.covers or 0.0)
+                    self.cond.notify_all()
+            if done():
+                continue
+            if time.monotonic() > deadline:
+                return False
+            if lap.busy:
+                time.sleep(0.0005)  # another process seals: let its round end
+
+
+_SEALERS: weakref.WeakKeyDictionary[Engine, _Sealer] = weakref.WeakKeyDictionary()
+_MADE = threading.Lock()
+
+
+def through(engine: Engine, seq: int) -> bool:
+    """Return once entry ``seq`` is sealed (True), or after ``WAIT_S`` (False: a later round
+    seals it; the caller's work is committed either way)."""
+    with _MADE:
+        sealer = _SEALERS.get(engine)
+        if sealer is None:
+            sealer = _SEALERS[engine] = _Sealer()
+    try:
+        return sealer.through(engine, seq)
+    except SQLAlchemyError as exc:  # committed already: the answer stands, a later round seals
+        log.warning("could not seal journal entry %s yet: %s", seq, exc)
+        return False
