@@ -54,11 +54,6 @@ _SEAL = (
     .where(_le.seq == bindparam("s"), _le.hash.is_(None))
     .values(prev_hash=bindparam("p"), hash=bindparam("h"))
 )
-SEAL_LAG = metrics.Histogram(
-    "refunds_journal_seal_lag_seconds",
-    "Time from a write's commit until its journal entries were sealed into the chain.",
-    buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0),
-)
 
 
 def pending(conn: Connection, seq: int) -> None:
@@ -150,7 +145,7 @@ class _Sealer:
                     if not self.cond.wait(max(0.0, deadline - time.monotonic())):
                         return False
                 if done():
-                    SEAL_LAG.observe(time.monotonic() - committed)
+                    metrics.SEAL_LAG.observe(time.monotonic() - committed)
                     return True
                 self.busy = True
             lap: Round | None = None
