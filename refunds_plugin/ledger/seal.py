@@ -8,10 +8,13 @@ process at a time seals (a try-lock; the others wait for its rounds to reach the
 
 A round may seal only entries no earlier entry can still join, so the chain is in ``seq``
 order, exactly as when every writer appended under one lock, and ``chain.verify`` reads it the
-same way. It notes S, the newest committed unsealed entry, then waits for the transactions
-that were running at that moment to end (``pg_current_snapshot``): every number up to S was
-drawn by one of them or by one already ended, so after that each entry up to S is committed or
-will never exist. It chains those after the sealed tail with ``chain.entry_hash``.
+same way. It notes S, the newest committed unsealed entry, then waits for the writing
+transactions of this database that were running at that moment to end (``backend_xid`` in
+``pg_stat_activity``, so it needs the processes to run as one database role, or one allowed to
+see the others'): every number up to S was drawn by one of them or by one already ended, so
+after that each entry up to S is committed or will never exist. It chains those after the sealed
+tail with ``chain.entry_hash``. (A writer holds a transaction id from its first written row, and
+every writer writes its own row before its journal entry.)
 
 SQLite has one writer at a time, so ``journal.append_entry`` chains there at once and nothing
 waits here. An entry a crashed writer left unsealed is sealed by the next round (any writer's,
@@ -41,7 +44,11 @@ PENDING = "journal_unsealed"  # conn.info: (transaction, its newest unsealed seq
 
 _le = ledger_entries.c
 _TRY = text("SELECT pg_try_advisory_xact_lock(:k)")
-_RUNNING = text("SELECT CAST(x AS text) FROM pg_snapshot_xip(pg_current_snapshot()) AS x")
+_FRESH = text("SELECT pg_stat_clear_snapshot()")  # pg_stat_activity is cached per transaction
+_RUNNING = text(  # the writing transactions of this database, now (not the whole server's)
+    "SELECT CAST(backend_xid AS text) FROM pg_stat_activity WHERE datname = current_database() "
+    "AND backend_xid IS NOT NULL AND pid <> pg_backend_pid()"
+)
 _NEWEST_UNSEALED = select(func.max(_le.seq)).where(_le.hash.is_(None))
 _TAIL = select(_le.seq, _le.hash).where(_le.hash.is_not(None)).order_by(_le.seq.desc()).limit(1)
 _ROWS = (
@@ -85,10 +92,10 @@ def seal_round(engine: Engine, wait_s: float = WAIT_S) -> Round:
         upto = conn.execute(_NEWEST_UNSEALED).scalar()
         if upto is None:
             return Round(0, _through(conn), covers=covers)
-        running = set(conn.execute(_RUNNING).scalars())
+        running = _running(conn)
         deadline = time.monotonic() + wait_s
         while running:
-            running &= set(conn.execute(_RUNNING).scalars())
+            running &= _running(conn)
             if running:
                 if time.monotonic() > deadline:
                     return Round(0, _through(conn))
@@ -105,6 +112,11 @@ def seal_round(engine: Engine, wait_s: float = WAIT_S) -> Round:
             conn.execute(_SEAL, sealed)
             after = int(sealed[-1]["s"])
     return Round(len(sealed), after, covers=covers)
+
+
+def _running(conn: Connection) -> set[str]:
+    conn.execute(_FRESH)
+    return set(conn.execute(_RUNNING).scalars())
 
 
 def _through(conn: Connection) -> int:
