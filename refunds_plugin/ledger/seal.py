@@ -10,11 +10,11 @@ A round may seal only entries no earlier entry can still join, so the chain is i
 order, exactly as when every writer appended under one lock, and ``chain.verify`` reads it the
 same way. It notes S, the newest committed unsealed entry, then waits for the writing
 transactions of this database that were running at that moment to end (``backend_xid`` in
-``pg_stat_activity``, so it needs the processes to run as one database role, or one allowed to
-see the others'): every number up to S was drawn by one of them or by one already ended, so
-after that each entry up to S is committed or will never exist. It chains those after the sealed
-tail with ``chain.entry_hash``. (A writer holds a transaction id from its first written row, and
-every writer writes its own row before its journal entry.)
+``pg_stat_activity``, then each one's lock on its own id in ``pg_locks``; so the processes run
+as one database role, or as one allowed to see the others'): every number up to S was drawn
+by one of them or by one already ended, so after that each entry up to S is committed or will
+never exist. It chains those after the sealed tail with ``chain.entry_hash``. (A writer holds
+a transaction id from its first written row, and each writes its own row before its entry.)
 
 SQLite has one writer at a time, so ``journal.append_entry`` chains there at once and nothing
 waits here. An entry a crashed writer left unsealed is sealed by the next round (any writer's,
@@ -43,18 +43,27 @@ WAIT_S = 5.0  # a writer waits at most this long for its entries' seal; later ro
 PENDING = "journal_unsealed"  # conn.info: (transaction, its newest unsealed seq)
 
 _le = ledger_entries.c
-_TRY = text("SELECT pg_try_advisory_xact_lock(:k)")
-_FRESH = text("SELECT pg_stat_clear_snapshot()")  # pg_stat_activity is cached per transaction
-_RUNNING = text(  # the writing transactions of this database, now (not the whole server's)
-    "SELECT CAST(backend_xid AS text) FROM pg_stat_activity WHERE datname = current_database() "
-    "AND backend_xid IS NOT NULL AND pid <> pg_backend_pid()"
+# one round trip: the try-lock, the chain's tail and newest waiting entry, and then (read after
+# those, as the statement runs) the writing transactions of this database, not the server's
+_START = text(
+    "SELECT pg_try_advisory_xact_lock(:k) AS mine, "
+    "(SELECT max(seq) FROM ledger_entries WHERE hash IS NOT NULL) AS tail, "
+    "(SELECT max(seq) FROM ledger_entries WHERE hash IS NULL) AS upto, "
+    "ARRAY(SELECT CAST(backend_xid AS text) FROM pg_stat_activity "
+    "WHERE datname = current_database() AND backend_xid IS NOT NULL "
+    "AND pid <> pg_backend_pid()) AS running"
 )
-_NEWEST_UNSEALED = select(func.max(_le.seq)).where(_le.hash.is_(None))
-_TAIL = select(_le.seq, _le.hash).where(_le.hash.is_not(None)).order_by(_le.seq.desc()).limit(1)
-_ROWS = (
-    select(_le.seq, _le.entry_type, _le.subject_id, _le.body)
-    .where(_le.hash.is_(None), _le.seq > bindparam("after"), _le.seq <= bindparam("upto"))
-    .order_by(_le.seq)
+# still running: a transaction holds the lock on its own id until it has ended and is visible
+# as ended to every later snapshot (pg_locks is read afresh each time; pg_stat_activity is not)
+_STILL = text(
+    "SELECT CAST(transactionid AS text) FROM pg_locks WHERE locktype = 'transactionid' "
+    "AND granted AND CAST(transactionid AS text) = ANY(:xids)"
+)
+# the sealed tail and the waiting entries up to ``upto``, read once the writers have ended
+_ROWS = text(
+    "SELECT seq, entry_type, subject_id, body, hash FROM ledger_entries "
+    "WHERE (hash IS NULL AND seq <= :upto) "
+    "OR seq = (SELECT max(seq) FROM ledger_entries WHERE hash IS NOT NULL) ORDER BY seq"
 )
 _SEAL = (
     update(ledger_entries)
@@ -86,42 +95,32 @@ class Round:
 def seal_round(engine: Engine, wait_s: float = WAIT_S) -> Round:
     """One round (see the module docstring); ``wait_s`` bounds the wait for running writers."""
     with engine.connect() as conn, conn.begin():
-        if not conn.execute(_TRY, {"k": SEAL_KEY}).scalar():
-            return Round(0, _through(conn), busy=True)
         covers = time.monotonic()
-        upto = conn.execute(_NEWEST_UNSEALED).scalar()
+        mine, tail, upto, running = conn.execute(_START, {"k": SEAL_KEY}).one()
+        through = int(tail or 0)
+        if not mine:
+            return Round(0, through, busy=True)
         if upto is None:
-            return Round(0, _through(conn), covers=covers)
-        running = _running(conn)
+            return Round(0, through, covers=covers)
         deadline = time.monotonic() + wait_s
         while running:
-            running &= _running(conn)
+            running = list(conn.execute(_STILL, {"xids": running}).scalars())
             if running:
                 if time.monotonic() > deadline:
-                    return Round(0, _through(conn))
+                    return Round(0, through)
                 time.sleep(0.0005)
-        tail = conn.execute(_TAIL).first()
-        after, prev = (int(tail.seq), tail.hash) if tail is not None else (0, chain.GENESIS)
+        rows = conn.execute(_ROWS, {"upto": upto}).all()
+        tail_row = next((r for r in rows if r.hash is not None), None)
+        through, prev = (int(tail_row.seq), tail_row.hash) if tail_row else (0, chain.GENESIS)
         sealed: list[dict[str, Any]] = []
-        for seq, entry_type, subject_id, body in conn.execute(
-            _ROWS, {"after": after, "upto": upto}
-        ):
-            prev_hash, prev = prev, chain.entry_hash(prev, entry_type, subject_id, body)
-            sealed.append({"s": seq, "p": prev_hash, "h": prev})
+        for seq, entry_type, subject_id, body, digest in rows:
+            if digest is None and seq > through:  # one below the tail is not ours: verify says
+                prev_hash, prev = prev, chain.entry_hash(prev, entry_type, subject_id, body)
+                sealed.append({"s": seq, "p": prev_hash, "h": prev})
         if sealed:
             conn.execute(_SEAL, sealed)
-            after = int(sealed[-1]["s"])
-    return Round(len(sealed), after, covers=covers)
-
-
-def _running(conn: Connection) -> set[str]:
-    conn.execute(_FRESH)
-    return set(conn.execute(_RUNNING).scalars())
-
-
-def _through(conn: Connection) -> int:
-    row = conn.execute(_TAIL).first()
-    return 0 if row is None else int(row.seq)
+            through = int(sealed[-1]["s"])
+    return Round(len(sealed), through, covers=covers)
 
 
 def unsealed(engine_or_conn: Engine | Connection) -> int:

@@ -108,10 +108,11 @@ def report(
 def settle(conn: Connection, reference: str, now: datetime) -> bool:
     """Set the payment's reported refunded total from the newest snapshot, less the refunds it
     counted that failed or were canceled after it was taken. False when nothing changed."""
-    lock_payment(conn, "stripe", reference)
-    known = latest(conn, reference)
-    if known is None:
+    if latest(conn, reference) is None:
         return False  # no charge has reported a total yet: nothing counted, nothing to give back
+    lock_payment(conn, "stripe", reference)  # (a report that adds one settles under it too)
+    known = latest(conn, reference)
+    assert known is not None  # snapshots are never deleted
     given_back = 0
     for refund_id, amount in conn.execute(_GIVEN_BACK, {"reference": reference}).all():
         created, failed_at = _refund_times(conn, refund_id)
