@@ -1,4 +1,5 @@
-"""Where one storefront event's time goes: the Flask test client in one thread on a SQLite file.
+"""Where one storefront event's time goes: the Flask test client in one thread on a SQLite file
+(or, with ``--database postgresql``, a fresh PostgreSQL database; see ``bench_webhooks.py``).
 
 Sends ``--pairs`` order.paid + return.requested pairs (the same events as bench_webhooks.py)
 through ``create_app`` in-process, then drains the executor, and prints per event: wall time,
@@ -7,6 +8,10 @@ it also prints the cProfile top functions by cumulative time.
 
     python bench/profile_webhooks.py --pairs 300
     python bench/profile_webhooks.py --pairs 300 --profile --top 40
+    python bench/profile_webhooks.py --pairs 300 --database postgresql
+
+Statements count every SQL statement sent (``BEGIN``/``COMMIT`` are not statements here but
+commits are counted); on PostgreSQL each is a round trip to the server.
 """
 
 from __future__ import annotations
@@ -25,7 +30,12 @@ from sqlalchemy import event
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench.bench_webhooks import SECRET, order_event, return_event  # noqa: E402
+from bench.bench_webhooks import (  # noqa: E402
+    SECRET,
+    fresh_pg_database,
+    order_event,
+    return_event,
+)
 from webhooks import create_app  # noqa: E402
 from webhooks.signatures import sign  # noqa: E402
 
@@ -51,9 +61,16 @@ def main() -> int:
     parser.add_argument("--warm", type=int, default=200, help="pairs sent before measuring")
     parser.add_argument("--profile", action="store_true")
     parser.add_argument("--top", type=int, default=30)
+    parser.add_argument("--database", choices=["sqlite", "postgresql"], default="sqlite")
     args = parser.parse_args()
-    tmp = tempfile.mkdtemp(prefix="refunds-prof-")
-    app = create_app({"database_url": f"sqlite:///{tmp}/prof.db", "storefront_secret": SECRET,
+    if args.database == "postgresql":
+        with fresh_pg_database() as url:
+            return profile(args, url)
+    return profile(args, f"sqlite:///{tempfile.mkdtemp(prefix='refunds-prof-')}/prof.db")
+
+
+def profile(args: argparse.Namespace, url: str) -> int:
+    app = create_app({"database_url": url, "storefront_secret": SECRET,
                       "log_level": "WARNING", "secret_key": "prof", "run_executor": True})
     runtime = app.extensions["refunds"]
     client = app.test_client()
@@ -93,6 +110,9 @@ def main() -> int:
           f"{(counter.commits - rc) / args.pairs:.2f} commits/attempt")
     if prof:
         pstats.Stats(prof).sort_stats("cumulative").print_stats(args.top)
+    if runtime.executor is not None:
+        runtime.executor.stop(timeout=10)
+    runtime.engine.dispose()
     return 0
 
 

@@ -64,7 +64,7 @@ class Inbound:
     type: str
     payload: str
     logged: Callable[[str | None], None]  # the sender's log line, given the event's note
-    lock: str | None = None  # the order whose lock to take before the inbox row (Saleor)
+    lock: str | None = None  # the order whose lock to take before the inbox row
     seen: Mapping[str, Any] = field(default_factory=dict)  # a duplicate's answer detail
     tail: str = ""  # said after the whole note (Saleor: the event was this app's own)
     detail: Mapping[str, Any] = field(default_factory=dict)  # more answer detail
@@ -150,7 +150,7 @@ class Service:
             log.info("order recorded", extra={"event_id": event_id, "order_id": order.order_id})
 
         ack = self._event(
-            Inbound(source, event_id, type_, payload, logged),
+            Inbound(source, event_id, type_, payload, logged, lock=order.order_id),
             apply,
             lambda conn, now: after_order_paid(conn, self.policy, self.route, order.order_id, now),
         )
