@@ -44,8 +44,20 @@ class Counter:
     def __init__(self) -> None:
         self.statements = 0
         self.commits = 0
+        self.commit_s = 0.0  # wall time inside the driver's COMMIT (the WAL flush / fsync)
 
     def attach(self, engine: Any) -> None:
+        do_commit = engine.dialect.do_commit
+
+        def timed(dbapi_connection: Any) -> None:
+            started = time.perf_counter()
+            try:
+                do_commit(dbapi_connection)
+            finally:
+                self.commit_s += time.perf_counter() - started
+
+        engine.dialect.do_commit = timed
+
         @event.listens_for(engine, "before_cursor_execute")
         def _stmt(*_: Any) -> None:
             self.statements += 1
@@ -94,7 +106,7 @@ def profile(args: argparse.Namespace, url: str) -> int:
     for n in range(args.pairs):
         send(n, "run")
     receive, receive_cpu = time.perf_counter() - started, time.process_time() - cpu
-    rs, rc = counter.statements, counter.commits
+    rs, rc, rcs = counter.statements, counter.commits, counter.commit_s
     began, cpu = time.perf_counter(), time.process_time()
     runtime.executor.drain()
     execute, execute_cpu = time.perf_counter() - began, time.process_time() - cpu
@@ -103,7 +115,8 @@ def profile(args: argparse.Namespace, url: str) -> int:
     events = 2 * args.pairs
     print(f"receiver: {events} events  {receive / events * 1000:.2f} ms/event "
           f"(CPU {receive_cpu / events * 1000:.2f} ms)  "
-          f"{rs / events:.1f} statements/event  {rc / events:.2f} commits/event")
+          f"{rs / events:.1f} statements/event  {rc / events:.2f} commits/event  "
+          f"{rcs / events * 1000:.2f} ms/event in COMMIT")
     print(f"executor: {args.pairs} attempts  {execute / args.pairs * 1000:.2f} ms/attempt "
           f"(CPU {execute_cpu / args.pairs * 1000:.2f} ms)  "
           f"{(counter.statements - rs) / args.pairs:.1f} statements/attempt  "

@@ -156,6 +156,8 @@ class Service:
         )
         if changed:
             ack.detail["changed"] = changed
+        if self.saleor is not None and order.source != "saleor":
+            self.saleor.not_saleor(order.order_id)  # its returns need no Saleor re-query
         return ack
 
     # --- provider events ----------------------------------------------------------------------
@@ -245,9 +247,13 @@ class Service:
                                    code="event_id_reused")
                 recorded, duplicate = existing, True
             else:
-                if find_decision(conn, request.order_id, request_key) is None:
-                    # malformed: refused whole; the rollback takes the inbox row too
+                try:
                     request_check.check(order_facts, request)
+                except request_check.InvalidLine:
+                    # malformed: refused whole (the rollback takes the inbox row too), unless
+                    # this request was decided before, whose units the facts count as returned
+                    if find_decision(conn, request.order_id, request_key) is None:
+                        raise
                 when = request.requested_at or now
                 decision = policies.evaluate(self.policy, order_facts, request, when)
                 # unique per (order, request): a request decided before under another event id
