@@ -43,18 +43,23 @@ WAIT_S = 5.0  # a writer waits at most this long for its entries' seal; later ro
 PENDING = "journal_unsealed"  # conn.info: (transaction, its newest unsealed seq)
 
 _le = ledger_entries.c
-# one round trip: the try-lock, the chain's tail and newest waiting entry, and then (read after
-# those, as the statement runs) the writing transactions of this database, not the server's.
+# One round trip: the try-lock; the chain's tail and S, the newest waiting entry; the waiting
+# entries up to S with the tail's row, all in the statement's snapshot; and then (read after that
+# snapshot, as the statement runs) the writing transactions of this database, not the server's.
 # The seal's commit need not wait for its fsync: the entries are durable already, and a seal lost
 # in a crash is made again identically (same entries, same order, same hashes) by the next round.
 _START = text(
-    "SELECT set_config('synchronous_commit', 'off', true) AS quick, "
+    "WITH s AS MATERIALIZED (SELECT set_config('synchronous_commit', 'off', true) AS quick, "
     "pg_try_advisory_xact_lock(:k) AS mine, "
     "(SELECT max(seq) FROM ledger_entries WHERE hash IS NOT NULL) AS tail, "
     "(SELECT max(seq) FROM ledger_entries WHERE hash IS NULL) AS upto, "
     "ARRAY(SELECT CAST(backend_xid AS text) FROM pg_stat_activity "
     "WHERE datname = current_database() AND backend_xid IS NOT NULL "
-    "AND pid <> pg_backend_pid()) AS running"
+    "AND pid <> pg_backend_pid()) AS running) "
+    "SELECT s.mine, s.tail, s.upto, s.running, "
+    "e.seq, e.entry_type, e.subject_id, e.body, e.hash "
+    "FROM s LEFT JOIN ledger_entries e ON s.mine "
+    "AND ((e.hash IS NULL AND e.seq <= s.upto) OR e.seq = s.tail) ORDER BY e.seq"
 )
 # still running: a transaction holds the lock on its own id until it has ended and is visible
 # as ended to every later snapshot (pg_locks is read afresh each time; pg_stat_activity is not)
@@ -93,28 +98,35 @@ class Round:
     busy: bool = False  # another process was sealing: nothing done here
     # when complete: every entry committed before this moment (time.monotonic) is sealed
     covers: float | None = None
+    at: float = 0.0  # when it looked (time.monotonic): ``through`` is true as of then
 
 
 def seal_round(engine: Engine, wait_s: float = WAIT_S) -> Round:
     """One round (see the module docstring); ``wait_s`` bounds the wait for running writers."""
     with engine.connect() as conn, conn.begin():
         covers = time.monotonic()
-        _, mine, tail, upto, running = conn.execute(_START, {"k": SEAL_KEY}).one()
-        through = int(tail or 0)
+        first = conn.execute(_START, {"k": SEAL_KEY}).all()
+        mine, tail, upto, running = first[0][:4]
         if not mine:
-            return Round(0, through, busy=True)
+            return Round(0, int(tail or 0), busy=True, at=covers)
         if upto is None:
-            return Round(0, through, covers=covers)
-        deadline = time.monotonic() + wait_s
-        while running:
-            running = list(conn.execute(_STILL, {"xids": running}).scalars())
-            if running:
-                if time.monotonic() > deadline:
-                    return Round(0, through)
-                time.sleep(0.0005)
-        rows = conn.execute(_ROWS, {"upto": upto}).all()
-        tail_row = next((r for r in rows if r.hash is not None), None)
-        through, prev = (int(tail_row.seq), tail_row.hash) if tail_row else (0, chain.GENESIS)
+            return Round(0, int(tail or 0), covers=covers, at=covers)
+        rows = [r[4:] for r in first if r[4] is not None]
+        if not _gapless(rows, upto):
+            # a number up to S is not there: still being written, or rolled back. Wait for the
+            # writers running now, then read again: after that nothing can join up to S
+            deadline = time.monotonic() + wait_s
+            while running:
+                running = list(conn.execute(_STILL, {"xids": running}).scalars())
+                if running:
+                    if time.monotonic() > deadline:
+                        return Round(0, int(tail or 0), at=covers)
+                    time.sleep(0.0005)
+            rows = [tuple(r) for r in conn.execute(_ROWS, {"upto": upto})]
+        # the snapshot may predate the previous round's commit: its seals are made again here,
+        # identically (same tail, entries and order), and the UPDATE skips rows already sealed
+        tail_row = next((r for r in rows if r[4] is not None), None)
+        through, prev = (int(tail_row[0]), tail_row[4]) if tail_row else (0, chain.GENESIS)
         sealed: list[dict[str, Any]] = []
         for seq, entry_type, subject_id, body, digest in rows:
             if digest is None and seq > through:  # one below the tail is not ours: verify says
@@ -123,7 +135,13 @@ def seal_round(engine: Engine, wait_s: float = WAIT_S) -> Round:
         if sealed:
             conn.execute(_SEAL, sealed)
             through = int(sealed[-1]["s"])
-    return Round(len(sealed), through, covers=covers)
+    return Round(len(sealed), through, covers=covers, at=covers)
+
+
+def _gapless(rows: list[Any], upto: int) -> bool:
+    """Every number from the tail's to S is there: the entries up to S are all committed."""
+    seqs = [int(r[0]) for r in rows]
+    return bool(seqs) and seqs == list(range(seqs[0], int(upto) + 1)) and rows[0][4] is not None
 
 
 def unsealed(engine_or_conn: Engine | Connection) -> int:
@@ -142,6 +160,7 @@ class _Sealer:
         self.cond = threading.Condition()
         self.busy = False
         self.sealed = 0  # the newest seq this process saw sealed
+        self.seen = 0.0  # when it saw that (time.monotonic)
         self.covers = 0.0  # every entry committed before this moment is sealed
 
     def through(self, engine: Engine, seq: int) -> bool:
@@ -149,9 +168,10 @@ class _Sealer:
         deadline = committed + WAIT_S
 
         def done() -> bool:
-            # by number, or (an entry rolled back with its savepoint has no number to reach)
-            # by a whole round that began after this commit
-            return self.sealed >= seq or self.covers > committed
+            # by number, seen after this commit (a number seen before it may be of another
+            # table's life: tests empty it), or, as an entry rolled back with its savepoint has
+            # no number to reach, by a whole round that began after this commit
+            return (self.seen > committed and self.sealed >= seq) or self.covers > committed
 
         while True:
             with self.cond:
@@ -169,7 +189,8 @@ class _Sealer:
                 with self.cond:
                     self.busy = False
                     if lap is not None:
-                        self.sealed = max(self.sealed, lap.through)
+                        if lap.at > self.seen:
+                            self.sealed, self.seen = lap.through, lap.at
                         self.covers = max(self.covers, lap.covers or 0.0)
                     self.cond.notify_all()
             if done():
