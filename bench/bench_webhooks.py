@@ -1,4 +1,5 @@
-"""Webhook throughput: this service under gunicorn on SQLite against a bare Flask endpoint.
+"""Webhook throughput: this service under gunicorn on SQLite (and PostgreSQL) against a bare
+Flask endpoint and the floor.
 
 All run under the same gunicorn settings (gthread, ``--workers``, ``--threads``) on loopback and
 get the same concurrent load of freshly signed storefront events: for each new order an
@@ -10,8 +11,14 @@ before answering; it shows how close to the bare endpoint any implementation cou
 machine. Prints events/s and p50/p99 latency for each and the ratios; exits 1 if any request
 failed.
 
+``--database postgresql`` also runs the service on PostgreSQL (a fresh database made on the
+server at ``REFUNDS_BENCH_PG_URL``, default the local one, dropped after), beside the SQLite
+service as its baseline. ``--workers 1,2`` runs every target once per gunicorn worker count and
+prints how each scales.
+
     python bench/bench_webhooks.py                   # 20 s per target, 16 client threads
     python bench/bench_webhooks.py --seconds 20 --clients 32 --workers 2 --threads 8
+    python bench/bench_webhooks.py --database postgresql --workers 1,2
 """
 
 from __future__ import annotations
@@ -28,16 +35,39 @@ import sys
 import tempfile
 import threading
 import time
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from flask import Flask, request
+from sqlalchemy import create_engine, text
 
 from webhooks.signatures import sign
 
 SECRET = "whsec_bench"
 ROOT = Path(__file__).resolve().parents[1]
+PG_ADMIN_URL = os.environ.get("REFUNDS_BENCH_PG_URL",
+                              "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
+
+
+@contextmanager
+def fresh_pg_database(admin_url: str = PG_ADMIN_URL) -> Iterator[str]:
+    """A new, empty database on the server of ``admin_url``; its URL; dropped afterwards."""
+    name = f"refunds_bench_{uuid.uuid4().hex[:10]}"
+    admin = create_engine(admin_url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    try:
+        yield admin_url.rsplit("/", 1)[0] + f"/{name}"
+    finally:
+        with admin.connect() as conn:
+            conn.execute(text("SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                              "WHERE datname = :n"), {"n": name})
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}"'))
+        admin.dispose()
 
 
 def bare_app() -> Flask:
@@ -176,65 +206,113 @@ def stop(proc: subprocess.Popen[bytes]) -> str:
     return err.decode(errors="replace")
 
 
+def run_target(name: str, argv: list[str], env: dict[str, str], args: argparse.Namespace
+               ) -> Result:
+    port = free_port()
+    proc = start([part.replace("{port}", str(port)) for part in argv], env)
+    try:
+        wait_ready(port, proc)
+        drive(name, port, args.warmup, args.clients, f"{name}w".replace(" ", ""))
+        result = drive(name, port, args.seconds, args.clients, name.replace(" ", ""))
+    finally:
+        err = stop(proc)
+    print(result.line(), flush=True)
+    if result.failures:
+        print(f"  first failures: {result.failures[:3]}\n  server stderr: {err[-2000:]}",
+              flush=True)
+    return result
+
+
+def counts(text_: str) -> list[int]:
+    return [int(part) for part in text_.split(",") if part.strip()]
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     parser.add_argument("--seconds", type=float, default=20.0, help="load per target")
     parser.add_argument("--warmup", type=float, default=2.0)
     parser.add_argument("--clients", type=int, default=16, help="concurrent client threads")
-    parser.add_argument("--workers", type=int, default=2, help="gunicorn workers (both)")
+    parser.add_argument("--workers", type=counts, default=[2],
+                        help="gunicorn workers (every target); a list (1,2) sweeps")
     parser.add_argument("--threads", type=int, default=8, help="gunicorn threads (both)")
+    parser.add_argument("--database", choices=["sqlite", "postgresql"], default="sqlite",
+                        help="postgresql: the service on a fresh PostgreSQL database too, with "
+                             "the SQLite service as its baseline")
     parser.add_argument("--floor-synchronous", default="FULL", choices=["FULL", "NORMAL", "OFF"],
                         help="the floor's SQLite synchronous mode (diagnosis only: the service "
                              "always runs FULL)")
     args = parser.parse_args()
 
     tmp = tempfile.mkdtemp(prefix="refunds-bench-")
-    env = {**os.environ, "REFUNDS_DATABASE_URL": f"sqlite:///{tmp}/bench.db",
-           "REFUNDS_STOREFRONT_SECRET": SECRET, "REFUNDS_LOG_LEVEL": "WARNING",
-           "REFUNDS_SECRET_KEY": "bench-only", "PYTHONPATH": str(ROOT)}
-    env.pop("REFUNDS_STRIPE_API_KEY", None)  # dry run: the executor records, no money moves
-    gunicorn = [sys.executable, "-m", "gunicorn", "--workers", str(args.workers),
-                "--threads", str(args.threads), "--worker-class", "gthread",
-                "--log-level", "warning"]
-    env["FLOOR_DB"] = f"{tmp}/floor.db"
-    env["FLOOR_SYNCHRONOUS"] = args.floor_synchronous
-    targets = {
-        "bare": gunicorn + ["--bind", "127.0.0.1:{port}", "bench.bench_webhooks:bare_app()"],
-        "floor": gunicorn + ["--bind", "127.0.0.1:{port}", "bench.floor_app:floor_app()"],
-        "service": [sys.executable, "-m", "refunds_plugin.cli", "serve", "--port", "{port}",
-                    "--workers", str(args.workers), "--threads", str(args.threads)],
-    }
-    print(f"gunicorn gthread workers={args.workers} threads={args.threads}; "
+    base_env = {**os.environ, "REFUNDS_STOREFRONT_SECRET": SECRET, "REFUNDS_LOG_LEVEL": "WARNING",
+                "REFUNDS_SECRET_KEY": "bench-only", "PYTHONPATH": str(ROOT),
+                "FLOOR_SYNCHRONOUS": args.floor_synchronous}
+    base_env.pop("REFUNDS_STRIPE_API_KEY", None)  # dry run: the executor records, no money moves
+    print(f"gunicorn gthread workers={','.join(map(str, args.workers))} threads={args.threads}; "
           f"{args.clients} client threads; {args.seconds:.0f} s per target after "
-          f"{args.warmup:.0f} s warm-up; SQLite at {tmp}/bench.db; "
-          f"floor synchronous={args.floor_synchronous}; "
-          f"cpus={os.cpu_count()}", flush=True)
-    results: dict[str, Result] = {}
-    for name, template in targets.items():
-        port = free_port()
-        proc = start([part.replace("{port}", str(port)) for part in template], env)
-        try:
-            wait_ready(port, proc)
-            drive(name, port, args.warmup, args.clients, f"{name}w")
-            results[name] = drive(name, port, args.seconds, args.clients, name)
-        finally:
-            err = stop(proc)
-        print(results[name].line(), flush=True)
-        if results[name].failures:
-            print(f"  first failures: {results[name].failures[:3]}\n  server stderr: "
-                  f"{err[-2000:]}", flush=True)
-    bare, floor, service = results["bare"], results["floor"], results["service"]
-    ratio = service.rate / bare.rate if bare.rate else 0.0
-    floor_ratio = floor.rate / bare.rate if bare.rate else 0.0
-    verdict = "meets" if ratio >= 0.5 and service.pct(0.99) < 50 else "misses"
+          f"{args.warmup:.0f} s warm-up; SQLite under {tmp}; database={args.database}; "
+          f"floor synchronous={args.floor_synchronous}; cpus={os.cpu_count()}", flush=True)
+    results: dict[tuple[str, int], Result] = {}
+    for workers in args.workers:
+        gunicorn = [sys.executable, "-m", "gunicorn", "--workers", str(workers),
+                    "--threads", str(args.threads), "--worker-class", "gthread",
+                    "--log-level", "warning", "--bind", "127.0.0.1:{port}"]
+        service = [sys.executable, "-m", "refunds_plugin.cli", "serve", "--port", "{port}",
+                   "--workers", str(workers), "--threads", str(args.threads)]
+        env = {**base_env, "REFUNDS_DATABASE_URL": f"sqlite:///{tmp}/bench-{workers}.db",
+               "FLOOR_DB": f"{tmp}/floor-{workers}.db"}
+        tag = f" w{workers}" if len(args.workers) > 1 else ""
+        for name, argv in (("bare", gunicorn + ["bench.bench_webhooks:bare_app()"]),
+                           ("floor", gunicorn + ["bench.floor_app:floor_app()"]),
+                           ("service", service)):
+            results[(name, workers)] = run_target(name + tag, argv, env, args)
+        if args.database == "postgresql":
+            with fresh_pg_database() as url:
+                results[("postgres", workers)] = run_target(
+                    "postgres" + tag, service, {**env, "REFUNDS_DATABASE_URL": url}, args)
+    for workers in args.workers:
+        report(results, workers, args)
+    sweep(results, args.workers)
+    return 1 if any(r.failures for r in results.values()) else 0
+
+
+def ratio(a: Result, b: Result) -> float:
+    return a.rate / b.rate if b.rate else 0.0
+
+
+def report(results: dict[tuple[str, int], Result], workers: int, args: argparse.Namespace
+           ) -> None:
+    bare, floor = results[("bare", workers)], results[("floor", workers)]
+    service = results[("service", workers)]
+    print(f"-- {workers} worker(s)")
     floor_note = ("the most a receiver that records durably reached here"
                   if args.floor_synchronous == "FULL" else
                   f"synchronous={args.floor_synchronous}: NOT durable, diagnosis only")
-    print(f"ratio floor/bare throughput {floor_ratio:.2f}  floor p99 {floor.pct(0.99):.2f} ms  "
-          f"({floor_note})")
-    print(f"ratio service/bare throughput {ratio:.2f}  service p99 {service.pct(0.99):.2f} ms  "
-          f"({verdict} the target: >= 0.50 and p99 < 50 ms)")
-    return 1 if any(r.failures for r in results.values()) else 0
+    print(f"ratio floor/bare throughput {ratio(floor, bare):.2f}  floor p99 "
+          f"{floor.pct(0.99):.2f} ms  ({floor_note})")
+    print(f"ratio service/bare throughput {ratio(service, bare):.2f}  service p99 "
+          f"{service.pct(0.99):.2f} ms")
+    met = ratio(service, floor) >= 0.5 and service.pct(0.99) < 50
+    print(f"ratio service/floor throughput {ratio(service, floor):.2f}  service p99 "
+          f"{service.pct(0.99):.2f} ms  ({'meets' if met else 'misses'} the SQLite target: "
+          ">= 0.50 x the floor and p99 < 50 ms)")
+    postgres = results.get(("postgres", workers))
+    if postgres is not None:
+        met = ratio(postgres, service) >= 1.0
+        print(f"ratio postgres/sqlite service throughput {ratio(postgres, service):.2f}  "
+              f"postgres p99 {postgres.pct(0.99):.2f} ms  ({'meets' if met else 'misses'} the "
+              "target: PostgreSQL >= the SQLite service)")
+
+
+def sweep(results: dict[tuple[str, int], Result], workers: list[int]) -> None:
+    if len(workers) < 2:
+        return
+    low, high = min(workers), max(workers)
+    for name in ("bare", "floor", "service", "postgres"):
+        if (name, low) in results and (name, high) in results:
+            gain = ratio(results[(name, high)], results[(name, low)])
+            target = "  (target for postgres 1 -> 2 workers: >= 1.3)" if name == "postgres" else ""
+            print(f"scaling {name}: {high} workers / {low} = {gain:.2f}{target}")
 
 
 if __name__ == "__main__":

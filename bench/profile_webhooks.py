@@ -1,4 +1,5 @@
-"""Where one storefront event's time goes: the Flask test client in one thread on a SQLite file.
+"""Where one storefront event's time goes: the Flask test client in one thread on a SQLite file
+(or, with ``--database postgresql``, a fresh PostgreSQL database; see ``bench_webhooks.py``).
 
 Sends ``--pairs`` order.paid + return.requested pairs (the same events as bench_webhooks.py)
 through ``create_app`` in-process, then drains the executor, and prints per event: wall time,
@@ -7,6 +8,10 @@ it also prints the cProfile top functions by cumulative time.
 
     python bench/profile_webhooks.py --pairs 300
     python bench/profile_webhooks.py --pairs 300 --profile --top 40
+    python bench/profile_webhooks.py --pairs 300 --database postgresql
+
+Statements count every SQL statement sent (``BEGIN``/``COMMIT`` are not statements here but
+commits are counted); on PostgreSQL each is a round trip to the server.
 """
 
 from __future__ import annotations
@@ -25,7 +30,12 @@ from sqlalchemy import event
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench.bench_webhooks import SECRET, order_event, return_event  # noqa: E402
+from bench.bench_webhooks import (  # noqa: E402
+    SECRET,
+    fresh_pg_database,
+    order_event,
+    return_event,
+)
 from webhooks import create_app  # noqa: E402
 from webhooks.signatures import sign  # noqa: E402
 
@@ -34,8 +44,20 @@ class Counter:
     def __init__(self) -> None:
         self.statements = 0
         self.commits = 0
+        self.commit_s = 0.0  # wall time inside the driver's COMMIT (the WAL flush / fsync)
 
     def attach(self, engine: Any) -> None:
+        do_commit = engine.dialect.do_commit
+
+        def timed(dbapi_connection: Any) -> None:
+            started = time.perf_counter()
+            try:
+                do_commit(dbapi_connection)
+            finally:
+                self.commit_s += time.perf_counter() - started
+
+        engine.dialect.do_commit = timed
+
         @event.listens_for(engine, "before_cursor_execute")
         def _stmt(*_: Any) -> None:
             self.statements += 1
@@ -51,9 +73,16 @@ def main() -> int:
     parser.add_argument("--warm", type=int, default=200, help="pairs sent before measuring")
     parser.add_argument("--profile", action="store_true")
     parser.add_argument("--top", type=int, default=30)
+    parser.add_argument("--database", choices=["sqlite", "postgresql"], default="sqlite")
     args = parser.parse_args()
-    tmp = tempfile.mkdtemp(prefix="refunds-prof-")
-    app = create_app({"database_url": f"sqlite:///{tmp}/prof.db", "storefront_secret": SECRET,
+    if args.database == "postgresql":
+        with fresh_pg_database() as url:
+            return profile(args, url)
+    return profile(args, f"sqlite:///{tempfile.mkdtemp(prefix='refunds-prof-')}/prof.db")
+
+
+def profile(args: argparse.Namespace, url: str) -> int:
+    app = create_app({"database_url": url, "storefront_secret": SECRET,
                       "log_level": "WARNING", "secret_key": "prof", "run_executor": True})
     runtime = app.extensions["refunds"]
     client = app.test_client()
@@ -77,7 +106,7 @@ def main() -> int:
     for n in range(args.pairs):
         send(n, "run")
     receive, receive_cpu = time.perf_counter() - started, time.process_time() - cpu
-    rs, rc = counter.statements, counter.commits
+    rs, rc, rcs = counter.statements, counter.commits, counter.commit_s
     began, cpu = time.perf_counter(), time.process_time()
     runtime.executor.drain()
     execute, execute_cpu = time.perf_counter() - began, time.process_time() - cpu
@@ -86,13 +115,17 @@ def main() -> int:
     events = 2 * args.pairs
     print(f"receiver: {events} events  {receive / events * 1000:.2f} ms/event "
           f"(CPU {receive_cpu / events * 1000:.2f} ms)  "
-          f"{rs / events:.1f} statements/event  {rc / events:.2f} commits/event")
+          f"{rs / events:.1f} statements/event  {rc / events:.2f} commits/event  "
+          f"{rcs / events * 1000:.2f} ms/event in COMMIT")
     print(f"executor: {args.pairs} attempts  {execute / args.pairs * 1000:.2f} ms/attempt "
           f"(CPU {execute_cpu / args.pairs * 1000:.2f} ms)  "
           f"{(counter.statements - rs) / args.pairs:.1f} statements/attempt  "
           f"{(counter.commits - rc) / args.pairs:.2f} commits/attempt")
     if prof:
         pstats.Stats(prof).sort_stats("cumulative").print_stats(args.top)
+    if runtime.executor is not None:
+        runtime.executor.stop(timeout=10)
+    runtime.engine.dispose()
     return 0
 
 

@@ -1,21 +1,30 @@
-"""A small, thread-safe Prometheus registry: counters and histograms in the text format.
+"""Prometheus metrics through ``prometheus-client``, right across gunicorn workers.
 
-Values live in the process that observed them. Under gunicorn with several workers each worker
-keeps its own histograms (a scrape sees the worker that answered); the counts that must be right
-across processes (events, decisions, attempts) are read from the database at scrape time by
-``webhooks.metrics``. ``refunds worker --metrics-port`` serves a worker's own registry.
+``refunds serve`` turns on prometheus-client's multiprocess mode (``enable_multiprocess``) before
+gunicorn forks: each worker writes its counters and histograms to files in one directory and a
+scrape of any worker adds them all up (``MultiProcessCollector``). A single process (``refunds
+worker --metrics-port``, tests) keeps them in memory. The counts that must be right across
+hosts (events, decisions, attempts) are still read from the database at scrape time by
+``webhooks.metrics``. The text is rendered here, so names, labels and number formats are the
+ones the service always had (counters without ``_created`` samples).
 """
 
 from __future__ import annotations
 
 import math
+import os
 import threading
 from collections.abc import Iterable, Sequence
+from typing import Any
 from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
 from wsgiref.types import StartResponse, WSGIEnvironment
 
+import prometheus_client
+from prometheus_client import multiprocess, values
+
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0)
+MULTIPROC_ENV = "PROMETHEUS_MULTIPROC_DIR"  # prometheus-client's own setting
 
 Labels = tuple[str, ...]
 
@@ -24,8 +33,8 @@ def escape(value: str) -> str:
     return value.replace("\\", "\\\\").replace("\n", "\\n").replace('"', '\\"')
 
 
-def label_text(names: Sequence[str], values: Sequence[str], extra: str = "") -> str:
-    parts = [f'{n}="{escape(v)}"' for n, v in zip(names, values, strict=True)]
+def label_text(names: Sequence[str], values_: Sequence[str], extra: str = "") -> str:
+    parts = [f'{n}="{escape(v)}"' for n, v in zip(names, values_, strict=True)]
     if extra:
         parts.append(extra)
     return "{" + ",".join(parts) + "}" if parts else ""
@@ -37,32 +46,81 @@ def number(value: float) -> str:
     return repr(float(value)) if not float(value).is_integer() else str(int(value))
 
 
-class Counter:
-    kind = "counter"
+def multiprocess_dir() -> str | None:
+    return os.environ.get(MULTIPROC_ENV) or None
+
+
+def enable_multiprocess(path: str) -> None:
+    """Keep every metric in files under ``path`` (an empty directory), summed at scrape time.
+    Call it before the processes that observe are forked, and before any metric is used."""
+    os.environ[MULTIPROC_ENV] = path
+    values.ValueClass = values.get_value_class()
+
+
+class _Metric:
+    """One metric family under the name it has always had; its prometheus-client metric is made
+    on first use, so ``enable_multiprocess`` before that still applies."""
+
+    kind = ""
 
     def __init__(self, name: str, help_: str, labelnames: Sequence[str] = ()) -> None:
         self.name, self.help, self.labelnames = name, help_, tuple(labelnames)
-        self._values: dict[Labels, float] = {}
+        self._made: Any = None
         self._lock = threading.Lock()
+
+    def _make(self) -> Any:
+        raise NotImplementedError
+
+    def _child(self, labels: Labels) -> Any:
+        with self._lock:
+            if self._made is None:
+                self._made = self._make()
+        return self._made.labels(*labels) if self.labelnames else self._made
+
+    def _samples(self, families: Iterable[Any]) -> dict[Labels, dict[str, float]]:
+        """``{labels: {suffix (or le=bound): value}}`` for this metric from ``families``."""
+        out: dict[Labels, dict[str, float]] = {}
+        base = self.name.removesuffix("_total") if self.kind == "counter" else self.name
+        for family in families:
+            if family.name != base:
+                continue
+            for sample in family.samples:
+                suffix = sample.name[len(base):]
+                if suffix.endswith("_created"):
+                    continue
+                labels = tuple(sample.labels.get(n, "") for n in self.labelnames)
+                key = f"le={float(sample.labels['le'])!r}" if suffix == "_bucket" else suffix
+                slot = out.setdefault(labels, {})
+                slot[key] = slot.get(key, 0.0) + sample.value
+        return out
+
+    def _own(self) -> dict[Labels, dict[str, float]]:
+        with self._lock:
+            made = self._made
+        return {} if made is None else self._samples(made.collect())
+
+
+class Counter(_Metric):
+    kind = "counter"
+
+    def _make(self) -> Any:
+        return prometheus_client.Counter(self.name, self.help, self.labelnames, registry=None)
 
     def inc(self, *labels: str, amount: float = 1.0) -> None:
         if amount < 0:
             raise ValueError("a counter only goes up")
-        with self._lock:
-            self._values[labels] = self._values.get(labels, 0.0) + amount
+        self._child(labels).inc(amount)
 
     def value(self, *labels: str) -> float:
-        with self._lock:
-            return self._values.get(labels, 0.0)
+        """This process's count."""
+        return self._own().get(labels, {}).get("_total", 0.0)
 
-    def samples(self) -> Iterable[str]:
-        with self._lock:
-            items = sorted(self._values.items())
-        for labels, value in items:
-            yield f"{self.name}{label_text(self.labelnames, labels)} {number(value)}"
+    def lines(self, samples: dict[Labels, dict[str, float]]) -> Iterable[str]:
+        for labels, got in sorted(samples.items()):
+            yield f"{self.name}{label_text(self.labelnames, labels)} {number(got['_total'])}"
 
 
-class Histogram:
+class Histogram(_Metric):
     kind = "histogram"
 
     def __init__(
@@ -72,36 +130,30 @@ class Histogram:
         labelnames: Sequence[str] = (),
         buckets: Sequence[float] = LATENCY_BUCKETS,
     ) -> None:
-        self.name, self.help, self.labelnames = name, help_, tuple(labelnames)
+        super().__init__(name, help_, labelnames)
         self.buckets = tuple(sorted(buckets)) + (math.inf,)
-        self._counts: dict[Labels, list[int]] = {}
-        self._sums: dict[Labels, float] = {}
-        self._lock = threading.Lock()
+
+    def _make(self) -> Any:
+        return prometheus_client.Histogram(self.name, self.help, self.labelnames, registry=None,
+                                           buckets=self.buckets)
 
     def observe(self, value: float, *labels: str) -> None:
-        with self._lock:
-            counts = self._counts.setdefault(labels, [0] * len(self.buckets))
-            for i, bound in enumerate(self.buckets):
-                if value <= bound:
-                    counts[i] += 1
-                    break
-            self._sums[labels] = self._sums.get(labels, 0.0) + value
+        self._child(labels).observe(value)
 
     def count(self, *labels: str) -> int:
-        with self._lock:
-            return sum(self._counts.get(labels, ()))
+        """This process's observations."""
+        return int(self._own().get(labels, {}).get("_count", 0))
 
-    def samples(self) -> Iterable[str]:
-        with self._lock:
-            items = sorted((k, list(v), self._sums[k]) for k, v in self._counts.items())
-        for labels, counts, total in items:
-            running = 0
-            for bound, n in zip(self.buckets, counts, strict=True):
-                running += n
+    def lines(self, samples: dict[Labels, dict[str, float]]) -> Iterable[str]:
+        for labels, got in sorted(samples.items()):
+            for bound in self.buckets:
                 le = f'le="{number(bound)}"'
-                yield f"{self.name}_bucket{label_text(self.labelnames, labels, le)} {running}"
-            yield f"{self.name}_sum{label_text(self.labelnames, labels)} {number(total)}"
-            yield f"{self.name}_count{label_text(self.labelnames, labels)} {running}"
+                running = got.get(f"le={float(bound)!r}", 0.0)
+                yield (f"{self.name}_bucket{label_text(self.labelnames, labels, le)} "
+                       f"{number(running)}")
+            yield f"{self.name}_sum{label_text(self.labelnames, labels)} {number(got['_sum'])}"
+            yield (f"{self.name}_count{label_text(self.labelnames, labels)} "
+                   f"{number(got['_count'])}")
 
 
 class Registry:
@@ -114,35 +166,49 @@ class Registry:
             return self._metrics.setdefault(metric.name, metric)
 
     def render(self) -> str:
+        """Every registered metric: summed over all processes in multiprocess mode."""
         with self._lock:
             metrics = list(self._metrics.values())
+        path = multiprocess_dir()
+        families = None
+        if path is not None and os.path.isdir(path):
+            families = list(multiprocess.MultiProcessCollector(None, path).collect())
         lines: list[str] = []
         for m in metrics:
-            lines += [f"# HELP {m.name} {m.help}", f"# TYPE {m.name} {m.kind}", *m.samples()]
+            samples = m._own() if families is None else m._samples(families)
+            lines += [f"# HELP {m.name} {m.help}", f"# TYPE {m.name} {m.kind}",
+                      *m.lines(samples)]
         return "\n".join(lines) + "\n" if lines else ""
 
 
 REGISTRY = Registry()
 WEBHOOK_SECONDS = Histogram(
     "refunds_webhook_seconds",
-    "Time to answer an incoming webhook, by endpoint and HTTP status (this process).",
+    "Time to answer an incoming webhook, by endpoint and HTTP status (every worker).",
     ("endpoint", "status"),
 )
 PROVIDER_SECONDS = Histogram(
     "refunds_provider_call_seconds",
-    "Time spent in one provider call, by provider and outcome (this process).",
+    "Time spent in one provider call, by provider and outcome (every worker).",
     ("provider", "outcome"),
 )
 SALEOR_POLLS = Counter(
     "refunds_saleor_polls_total",
     "Saleor refund attempts still sent or unknown whose order was re-queried, by what the "
     "re-query found: settled, unchanged (looked at again, never given up on) or error "
-    "(this process).",
+    "(every worker).",
     ("outcome",),
+)
+SEAL_LAG = Histogram(
+    "refunds_journal_seal_lag_seconds",
+    "Time from a write's commit until its journal entries were sealed into the hash chain "
+    "(PostgreSQL; every worker).",
+    buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0),
 )
 REGISTRY.register(WEBHOOK_SECONDS)
 REGISTRY.register(PROVIDER_SECONDS)
 REGISTRY.register(SALEOR_POLLS)
+REGISTRY.register(SEAL_LAG)
 
 
 def observe_provider(provider: str, outcome: str, seconds: float) -> None:

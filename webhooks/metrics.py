@@ -13,6 +13,7 @@ from flask import Flask, Response, current_app, g, request
 
 from refunds_plugin.domain import AttemptStatus
 from refunds_plugin.finance.reports import ledger_counts
+from refunds_plugin.finance.verify import unsealed_entries
 from refunds_plugin.metrics import CONTENT_TYPE, REGISTRY, WEBHOOK_SECONDS, label_text, number
 
 # shown even at zero; an attempt status not listed (unknown) shows once some attempt has it
@@ -32,7 +33,8 @@ def _family(name: str, kind: str, help_: str, rows: list[tuple[tuple[str, ...], 
 
 def ledger_metrics() -> str:
     """Events, decisions and attempts as the database holds them (right across processes)."""
-    counts = ledger_counts(current_app.extensions["refunds"].engine)
+    engine = current_app.extensions["refunds"].engine
+    counts = ledger_counts(engine)
     att = counts.attempts
     statuses = sorted(set(ATTEMPT_STATUSES) | set(att))
     lines = _family(
@@ -46,6 +48,11 @@ def ledger_metrics() -> str:
     lines += _family(
         "refunds_attempts", "gauge", "Refund attempts by current status.",
         [((s,), att.get(s, 0)) for s in statuses], ("status",),
+    )
+    lines += _family(
+        "refunds_journal_unsealed_entries", "gauge",
+        "Journal entries committed but not sealed into the hash chain yet (PostgreSQL).",
+        [((), unsealed_entries(engine))], (),
     )
     return "\n".join(lines) + "\n"
 

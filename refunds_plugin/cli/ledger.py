@@ -1,4 +1,5 @@
-"""``refunds ledger list|export|head|verify|report``: read the ledger, check its chain, total it."""
+"""``refunds ledger list|export|head|verify|seal|report``: read the ledger, check its chain,
+seal what waits, total it."""
 
 from __future__ import annotations
 
@@ -15,7 +16,7 @@ from refunds_plugin.cli import options, startup, tables
 
 @click.group()
 def ledger() -> None:
-    """Read the ledger: list, export, verify, head, report."""
+    """Read the ledger: list, export, verify, head, seal, report."""
 
 
 @ledger.command("list")
@@ -149,10 +150,14 @@ def ledger_verify(as_json: bool, anchors: tuple[tuple[int, str], ...]) -> None:
     alone cannot see a rewrite that recomputed every later hash; --anchor can, for every entry
     up to the anchored one.
     """
-    from refunds_plugin.finance.verify import verify_ledger
+    from refunds_plugin.finance.verify import unsealed_entries, verify_ledger
 
     with startup.engine() as engine:
         problems = verify_ledger(engine, anchors=anchors)
+        waiting = unsealed_entries(engine)
+    if waiting and not as_json:
+        click.echo(f"{waiting} entr{'y' if waiting == 1 else 'ies'} not sealed into the chain yet "
+                   "(checked against their rows; `refunds ledger seal` seals them now)")
     if as_json:
         for p in problems:
             click.echo(json.dumps({"where": p.where, "problem": p.problem, "detail": p.detail}))
@@ -166,6 +171,27 @@ def ledger_verify(as_json: bool, anchors: tuple[tuple[int, str], ...]) -> None:
         for p in problems[1:]:
             click.echo(f"  also: {p}", err=True)
     sys.exit(1)
+
+
+@ledger.command("seal")
+def ledger_seal() -> None:
+    """Seal every committed journal entry that waits into the hash chain, now.
+
+    Writers on PostgreSQL seal their own entries right after their commit; this is for the
+    ones a crashed process left behind. On SQLite every entry is sealed as it is written.
+    """
+    from refunds_plugin.ledger.seal import seal_round
+
+    with startup.engine() as engine:
+        if engine.dialect.name == "sqlite":
+            click.echo("sealed 0 entries: SQLite seals each entry as it is written")
+            return
+        lap = seal_round(engine)
+    if lap.busy:
+        click.echo(f"another process is sealing; the chain is sealed through entry {lap.through}")
+        return
+    click.echo(f"sealed {lap.sealed} entr{'y' if lap.sealed == 1 else 'ies'}; the chain is "
+               f"sealed through entry {lap.through}")
 
 
 def _period(since: datetime | None, until: datetime | None, days: int

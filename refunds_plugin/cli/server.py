@@ -5,8 +5,10 @@ from __future__ import annotations
 import dataclasses
 import errno
 import os
+import shutil
 import signal
 import socket
+import tempfile
 import threading
 from collections import Counter
 from typing import Any
@@ -45,13 +47,18 @@ def migrate() -> None:
 def serve(host: str, port: int, workers: int, threads: int, executor: bool) -> None:
     """Run the webhook receiver (gunicorn) with an in-process executor.
 
-    An empty database is migrated first; an invalid policy stops the start.
+    An empty database is migrated first; an invalid policy stops the start. GET /metrics sums
+    every worker's histograms (prometheus-client multiprocess mode, in PROMETHEUS_MULTIPROC_DIR
+    or a fresh temporary directory).
     """
     from gunicorn.app.base import BaseApplication
 
+    from refunds_plugin import metrics
     from webhooks import create_app
 
     port_is_free(host, port)
+    made = None if metrics.multiprocess_dir() else tempfile.mkdtemp(prefix="refunds-metrics-")
+    metrics.enable_multiprocess(metrics.multiprocess_dir() or str(made))
     config = startup.config(run_executor=executor)
     if not config.secret_key:  # one key shared by this serve's workers (status links, sessions)
         config = dataclasses.replace(config, secret_key=kept_secret(config, click.echo))
@@ -81,7 +88,11 @@ def serve(host: str, port: int, workers: int, threads: int, executor: bool) -> N
         def load(self) -> Any:
             return create_app(config, start_executor=executor)
 
-    App().run()
+    try:
+        App().run()
+    finally:
+        if made is not None:
+            shutil.rmtree(made, ignore_errors=True)
 
 
 def port_is_free(host: str, port: int) -> None:

@@ -8,6 +8,11 @@ review with its ``review_opened`` / ``review_decided`` / ``review_reopened`` ent
 an approval changed, its ``adjusted_*`` columns, with the entry's ``adjusted`` body). Every
 problem names the entry or row.
 
+Entries not sealed into the chain yet (PostgreSQL seals each writer's entries right after its
+commit, ``ledger/seal.py``) come after the sealed ones: each is still held up to the rows it
+describes, and ``unsealed_entries`` says how many there are. One inside the sealed part is a
+problem: an entry was inserted there.
+
 Neither can see a rewrite that recomputes every hash after it: for that, ``chain_head`` gives the
 newest entry's ``SEQ:HASH`` to keep outside the database, and ``verify_ledger(anchors=…)`` fails
 unless each anchored entry still has the hash it had then (docs/finance.md, "Anchoring").
@@ -24,7 +29,7 @@ from typing import Any
 from sqlalchemy import Connection, Engine, Select, func, select
 
 from refunds_plugin.domain import WAITING, AttemptStatus
-from refunds_plugin.ledger import chain
+from refunds_plugin.ledger import chain, seal
 from refunds_plugin.ledger.db import aware
 from refunds_plugin.ledger.reviews import ADJUSTED, adjusted_figures
 from refunds_plugin.ledger.tables import (
@@ -57,6 +62,8 @@ class Problem:
 
 
 def _entries(conn: Connection, batch: int) -> Any:
+    """Every entry in ``seq`` order: the sealed ones are the chain, those with a NULL hash wait
+    for the sealer (and must all come after the sealed ones)."""
     return conn.execution_options(stream_results=True, yield_per=batch).execute(
         select(
             ledger_entries.c.seq,
@@ -88,11 +95,12 @@ class Head:
 
 
 def chain_head(engine: Engine) -> Head | None:
-    """The newest entry, or None while the ledger is empty."""
+    """The newest sealed entry, or None while nothing is sealed."""
     le = ledger_entries.c
     with engine.connect() as conn:
         row = conn.execute(
-            select(le.seq, le.hash, le.created_at).order_by(le.seq.desc()).limit(1)
+            select(le.seq, le.hash, le.created_at).where(le.hash.is_not(None))
+            .order_by(le.seq.desc()).limit(1)
         ).first()
         if row is None:
             return None
@@ -112,6 +120,9 @@ def verify_ledger(
     said_reviews: dict[str, tuple[int, dict[str, Any]]] = {}
     chain_ok = True
 
+    waiting: list[int] = []  # unsealed entries; the first one a sealed entry follows
+    inside: list[int] = []
+
     def remember(rows: Iterator[Any]) -> Iterator[tuple[int, str, str, str, str, str]]:
         for seq, entry_type, subject, body, prev_hash, digest in rows:
             data = json.loads(body)
@@ -128,6 +139,11 @@ def verify_ledger(
                 _, state = said_reviews.get(subject, (0, {}))
                 cleared = {**state, "note": None, "decided_by": None}
                 said_reviews[subject] = (seq, {**cleared, **data, "status": "open"})
+            if digest is None:
+                waiting.append(seq)
+                continue
+            if waiting and not inside:
+                inside.append(waiting[0])
             yield seq, entry_type, subject, body, prev_hash, digest
 
     with engine.connect() as conn, engine.connect() as side:
@@ -139,6 +155,12 @@ def verify_ledger(
         if broken is not None:
             chain_ok = False
             problems.append(Problem(f"entry {broken.seq}", broken.problem, broken.detail))
+        elif inside:
+            chain_ok = False
+            problems.append(Problem(
+                f"entry {inside[0]}", "inserted",
+                f"entry {inside[0]} has no hash but entries after it are sealed: the sealer "
+                "seals in seq order, so it was inserted (or its hash erased) after them"))
         problems.extend(_check_anchors(side, anchors))
         if chain_ok:
             for table, said in zip(_TABLES, (said_decisions, said_attempts, said_reviews),
@@ -146,6 +168,11 @@ def verify_ledger(
                 problems.extend(_check_rows(side, table, said, batch))
             problems.extend(_check_refunded_totals(side))
     return problems
+
+
+def unsealed_entries(engine: Engine) -> int:
+    """Entries written but not sealed into the chain yet (``refunds ledger seal`` seals them)."""
+    return seal.unsealed(engine)
 
 
 def _check_anchors(conn: Connection, anchors: Iterable[tuple[int, str]]) -> Iterator[Problem]:

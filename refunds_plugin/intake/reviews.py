@@ -35,7 +35,7 @@ from refunds_plugin.ledger.attempts import (
 from refunds_plugin.ledger.attempts import (
     replaced_attempts as _replaced,
 )
-from refunds_plugin.ledger.db import lock_ledger, write_tx
+from refunds_plugin.ledger.db import lock_order, write_tx
 from refunds_plugin.ledger.journal import append_entry
 from refunds_plugin.ledger.reviews import close_review, record_adjustment
 from refunds_plugin.ledger.tables import decisions, refund_attempts, reviews
@@ -111,7 +111,10 @@ def decide(
         raise InputError("an amount, fee or credit change goes with an approval, not a decline",
                          code="change_on_decline")
     with write_tx(engine) as conn:
-        lock_ledger(conn)
+        order_id = conn.execute(
+            select(decisions.c.order_id).where(decisions.c.id == decision_id)).scalar()
+        if order_id is not None:  # unknown: close_review says so
+            lock_order(conn, order_id)
         close_review(conn, decision_id, status, by, note, now)
         row = conn.execute(select(decisions).where(decisions.c.id == decision_id)).one()
         decision = Decision.from_dict(json.loads(row.body))

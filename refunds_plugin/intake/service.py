@@ -33,7 +33,7 @@ from refunds_plugin.intake.physical import Lines
 from refunds_plugin.intake.storefront import PaymentRecord
 from refunds_plugin.ledger import facts as facts_mod
 from refunds_plugin.ledger.attempts import AttemptRow
-from refunds_plugin.ledger.db import lock_ledger, write_tx
+from refunds_plugin.ledger.db import lock_order, write_tx
 from refunds_plugin.ledger.decisions import find_decision, record_decision
 from refunds_plugin.ledger.journal import mark_event, record_event, refuse_reuse
 from refunds_plugin.ledger.orders import OrderRecord
@@ -67,7 +67,7 @@ class Inbound:
     type: str
     payload: str
     logged: Callable[[str | None], None]  # the sender's log line, given the event's note
-    lock: bool = False  # take the ledger lock before the inbox row (Saleor)
+    lock: str | None = None  # the order whose lock to take before the inbox row
     seen: Mapping[str, Any] = field(default_factory=dict)  # a duplicate's answer detail
     tail: str = ""  # said after the whole note (Saleor: the event was this app's own)
     detail: Mapping[str, Any] = field(default_factory=dict)  # more answer detail
@@ -110,8 +110,8 @@ class Service:
         all in one transaction; then the executor's nudge and the log line."""
         now = self.clock()
         with write_tx(self.engine) as conn:
-            if inbound.lock:
-                lock_ledger(conn)
+            if inbound.lock is not None:
+                lock_order(conn, inbound.lock)
             # recorded final at once: nobody outside this transaction sees the row before commit
             row = record_event(conn, inbound.source, inbound.event_id, inbound.type,
                                inbound.payload, now, "processed")
@@ -155,12 +155,14 @@ class Service:
             log.info("order recorded", extra={"event_id": event_id, "order_id": order.order_id})
 
         ack = self._event(
-            Inbound(source, event_id, type_, payload, logged),
+            Inbound(source, event_id, type_, payload, logged, lock=order.order_id),
             apply,
             lambda conn, now: after_order_paid(conn, self.policy, self.route, order.order_id, now),
         )
         if changed:
             ack.detail["changed"] = changed
+        if self.saleor is not None and order.source != "saleor":
+            self.saleor.not_saleor(order.order_id)  # its returns need no Saleor re-query
         return ack
 
     # --- provider events ----------------------------------------------------------------------
@@ -213,7 +215,7 @@ class Service:
             Inbound(
                 "saleor", found.key, event, body,
                 partial(saleor_events.log_event, event, so.record.order_id),
-                lock=True,
+                lock=so.record.order_id,
                 seen={"note": "this order state was seen before"},
                 tail=" (event caused by this app)" if found.ours else "",
                 detail={"self": found.ours},
@@ -231,7 +233,7 @@ class Service:
         now = self.clock()
         request_key = f"return:{request.request_id}"
         with write_tx(self.engine) as conn:
-            lock_ledger(conn)  # money checks and the chain are serialised from here to commit
+            lock_order(conn, request.order_id)  # this order's money checks, to commit
             row = record_event(conn, source, event_id, type_, payload, now, "processed")
             if row is None and source in CHECKED:
                 refuse_reuse(conn, source, event_id, payload)
@@ -251,9 +253,13 @@ class Service:
                                    code="event_id_reused")
                 recorded, duplicate = existing, True
             else:
-                if find_decision(conn, request.order_id, request_key) is None:
-                    # malformed: refused whole; the rollback takes the inbox row too
+                try:
                     request_check.check(order_facts, request)
+                except request_check.InvalidLine:
+                    # malformed: refused whole (the rollback takes the inbox row too), unless
+                    # this request was decided before, whose units the facts count as returned
+                    if find_decision(conn, request.order_id, request_key) is None:
+                        raise
                 when = request.requested_at or now
                 decision = policies.evaluate(self.policy, order_facts, request, when)
                 # unique per (order, request): a request decided before under another event id

@@ -33,7 +33,7 @@ from refunds_plugin.domain import (
     OrderFacts,
     ResolutionKind,
 )
-from refunds_plugin.ledger.db import aware, lock_ledger
+from refunds_plugin.ledger.db import aware
 from refunds_plugin.ledger.journal import append_entry
 from refunds_plugin.ledger.reviews import open_review
 from refunds_plugin.ledger.tables import ledger_entries, refund_attempts
@@ -282,7 +282,9 @@ def transition(
 ) -> bool:
     """Move an attempt to ``status`` if it is in one of ``expect`` (and, if given, still held
     by ``claimed_by``); journal the change. Returns False when the guard did not hold."""
-    lock_ledger(conn)  # always ledger lock before row locks: one lock order, no deadlock
+    # no lock of its own: the guarded UPDATE is atomic, and a change that frees money only
+    # makes a concurrent check more careful; callers that add to what an order has paid out
+    # (a review's retry, a provider's late success) hold the order's lock (``lock_order``)
     values: dict[str, Any] = {"status": status, "updated_at": now}
     if provider_reference is not None:
         values["provider_reference"] = provider_reference

@@ -2,12 +2,15 @@
 
 SQLite (the embedded default) runs in WAL mode with ``synchronous=FULL`` and a busy timeout;
 write transactions start with ``BEGIN IMMEDIATE`` so two writers queue instead of deadlocking on
-a lock upgrade. PostgreSQL serialises writers of the ledger chain with a transaction-scoped
-advisory lock (see ``lock_ledger``).
+a lock upgrade. On PostgreSQL money checks are serialised per order, never across orders, by a
+transaction-scoped advisory lock keyed by the order (``lock_order``); the journal entries a
+transaction wrote are sealed into the hash chain right after its commit (``ledger.seal``).
 """
 
 from __future__ import annotations
 
+import hashlib
+import threading
 import weakref
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -20,9 +23,13 @@ from sqlalchemy.exc import ArgumentError, NoSuchModuleError
 from sqlalchemy.pool import NullPool, QueuePool
 
 from refunds_plugin.config import ConfigError
+from refunds_plugin.ledger import seal
 from refunds_plugin.ledger.group_commit import GroupCommit
 
-LEDGER_LOCK_KEY = 0x52_46_4E_44  # "RFND": one advisory lock for the ledger's append path
+LEDGER_LOCK_KEY = 0x52_46_4E_44  # "RFND": the one global advisory lock (``lock_ledger``)
+_ADVISORY = text("SELECT pg_advisory_xact_lock(:k)")
+_HELD = "advisory_keys"  # conn.info: (transaction, keys it holds), to lock each key once
+_NESTED = threading.local()  # write_tx depth on PostgreSQL, per thread
 
 
 _GROUPS: weakref.WeakKeyDictionary[Engine, GroupCommit] = weakref.WeakKeyDictionary()
@@ -82,7 +89,10 @@ def make_engine(url: str, *, busy_timeout_ms: int = 30_000, pool_size: int = 5) 
         database = engine.url.database
         _GROUPS[engine] = GroupCommit(None if memory or not database else f"{database}-writer")
         return engine
-    return _created(url, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True)
+    # no pre-ping: it is one more round trip before every transaction. A connection the server dropped fails its first statement instead: that
+    # transaction is rolled back and answered 5xx (the sender retries), and SQLAlchemy discards
+    # every pooled connection older than the failure, so one request per process sees it.
+    return _created(url, pool_size=pool_size, max_overflow=pool_size)
 
 
 def _configure_sqlite(engine: Engine, busy_timeout_ms: int) -> None:
@@ -135,10 +145,20 @@ def write_tx(engine: Engine) -> Iterator[Connection]:
         with group.member(engine) as conn:
             yield conn
         return
-    with engine.connect() as conn:
-        conn = conn.execution_options(sqlite_write=True)
-        with conn.begin():
-            yield conn
+    depth = getattr(_NESTED, "depth", 0)
+    _NESTED.depth = depth + 1
+    try:
+        with engine.connect() as conn:
+            conn = conn.execution_options(sqlite_write=True)
+            with conn.begin() as txn:
+                yield conn
+            unsealed = seal.taken(conn, txn)
+    finally:
+        _NESTED.depth = depth
+    # answered only once its journal entries are in the chain; not inside another open write
+    # on this thread, whose own entries the sealer would wait for
+    if unsealed is not None and depth == 0:
+        seal.through(engine, unsealed)
 
 
 @contextmanager
@@ -147,11 +167,37 @@ def read_tx(engine: Engine) -> Iterator[Connection]:
         yield conn
 
 
-def lock_ledger(conn: Connection) -> None:
-    """Serialise appends to the ledger chain and money checks across processes.
+def lock_order(conn: Connection, order_id: str) -> None:
+    """Serialise the money checks of one order: two transactions deciding for the same order
+    run one after the other, transactions for different orders never wait for each other.
 
     SQLite's ``BEGIN IMMEDIATE`` already holds the one write lock; PostgreSQL takes a
-    transaction-scoped advisory lock, released at commit or rollback.
+    transaction-scoped advisory lock keyed by the order, released at commit or rollback.
+    """
+    lock_key(conn, "order", order_id)
+
+
+def lock_key(conn: Connection, *parts: str) -> None:
+    """``lock_order`` for another name (``("charge", provider, charge_id)``): the advisory lock
+    keyed by a 64-bit hash of ``parts``; taken once per transaction (a second call is free)."""
+    if conn.dialect.name != "postgresql":
+        return
+    material = "\x1f".join(parts).encode("utf-8")
+    key = int.from_bytes(hashlib.blake2b(material, digest_size=8).digest(), "big", signed=True)
+    txn = conn.get_transaction()
+    held: tuple[Any, set[int]] | None = conn.info.get(_HELD)
+    if held is None or held[0] is not txn:
+        held = conn.info[_HELD] = (txn, set())
+    if key in held[1]:
+        return
+    conn.execute(_ADVISORY, {"k": key})
+    held[1].add(key)
+
+
+def lock_ledger(conn: Connection) -> None:
+    """One lock across every process and order, held to commit: nothing on the decision path
+    takes it (money checks lock their order, ``lock_order``; the journal needs no lock). Kept for
+    work that really must exclude all other such work; prefer ``lock_order``.
     """
     if conn.dialect.name == "postgresql":
-        conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": LEDGER_LOCK_KEY})
+        conn.execute(_ADVISORY, {"k": LEDGER_LOCK_KEY})

@@ -1,5 +1,9 @@
 """The ledger's write path: the event inbox and the hash-chained journal.
 
+The journal needs no lock: on PostgreSQL an entry is written unsealed and sealed into the chain
+right after its transaction commits (``seal.py``); on SQLite, whose one writer holds the write
+lock anyway, it is chained as it is written. Either way the chain is in ``seq`` order.
+
 Every function takes an open ``Connection`` inside the caller's transaction; nothing here
 commits. Deduplication is by unique constraint (``INSERT … ON CONFLICT DO NOTHING``), never by
 looking first and inserting after. Decisions are in ``decisions.py``, attempts in ``attempts.py``.
@@ -15,8 +19,7 @@ from sqlalchemy import Connection, Table, bindparam, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from refunds_plugin.errors import Conflict
-from refunds_plugin.ledger import chain
-from refunds_plugin.ledger.db import lock_ledger
+from refunds_plugin.ledger import chain, seal
 from refunds_plugin.ledger.tables import events, ledger_entries
 
 
@@ -124,6 +127,7 @@ def mark_event(conn: Connection, row_id: int, status: str, note: str | None = No
 
 _CHAIN_TAIL = select(ledger_entries.c.hash).order_by(ledger_entries.c.seq.desc()).limit(1)
 _APPEND = ledger_entries.insert()
+_APPEND_UNSEALED = ledger_entries.insert().returning(ledger_entries.c.seq)
 
 
 def _tail(conn: Connection) -> tuple[Any, str | None]:
@@ -139,16 +143,23 @@ def _tail(conn: Connection) -> tuple[Any, str | None]:
 def append_entry(
     conn: Connection, entry_type: str, subject_id: str, body: dict[str, Any], now: datetime
 ) -> str:
-    """Append one hash-chained entry; returns its hash. Serialised by the ledger lock.
+    """Append one journal entry; returns the sha256 of its content, or on SQLite its chain hash.
 
-    The ledger lock is held from the first append to commit, so within one transaction the
-    tail this transaction last appended is still the tail: it is read from the table once.
+    PostgreSQL: inserted unsealed (no tail read, no lock); ``write_tx`` seals it after commit.
+    SQLite: chained at once; this transaction holds the one write lock to commit, so the tail
+    it last appended is still the tail and is read from the table once.
     """
-    lock_ledger(conn)
+    body_json = chain.canonical(body)
+    if conn.dialect.name != "sqlite":
+        seq = conn.execute(_APPEND_UNSEALED, {
+            "entry_type": entry_type, "subject_id": subject_id, "body": body_json,
+            "prev_hash": None, "hash": None, "created_at": now,
+        }).scalar_one()
+        seal.pending(conn, int(seq))
+        return chain.entry_hash("", entry_type, subject_id, body_json)
     txn, prev = _tail(conn)
     if prev is None:
         prev = conn.execute(_CHAIN_TAIL).scalar_one_or_none() or chain.GENESIS
-    body_json = chain.canonical(body)
     digest = chain.entry_hash(prev, entry_type, subject_id, body_json)
     conn.execute(
         _APPEND,

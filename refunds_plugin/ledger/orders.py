@@ -17,7 +17,7 @@ from sqlalchemy import Connection, case, func, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from refunds_plugin.domain import Customer, OrderLine
-from refunds_plugin.ledger.db import lock_ledger
+from refunds_plugin.ledger.db import lock_key, lock_order
 from refunds_plugin.ledger.tables import orders, payments, provider_refunds
 
 CHARGE_PREFIXES = ("ch_", "py_")  # Stripe's names for a charge (py_: some payment methods)
@@ -119,6 +119,21 @@ def upsert_order(conn: Connection, rec: OrderRecord, now: datetime) -> None:
     conn.execute(_prebuilt(conn, "order"), values)
 
 
+def lock_payment(conn: Connection, provider: str, reference: str) -> None:
+    """Serialise with the money checks of the payment's order (``lock_order``); a payment no
+    order names yet is locked by itself."""
+    if conn.dialect.name != "postgresql":
+        return  # SQLite: the one writer holds the write lock already
+    order_id = conn.execute(
+        select(payments.c.order_id).where(
+            payments.c.provider == provider, payments.c.reference == reference)
+    ).scalar()
+    if order_id is not None:
+        lock_order(conn, order_id)
+    else:
+        lock_key(conn, "payment", provider, reference)
+
+
 def payment_row(
     conn: Connection, provider: str, reference: str | None, charge_id: str | None = None
 ) -> str | None:
@@ -161,8 +176,8 @@ def record_payment(
     if provider == "stripe" and charge_id is None and reference.startswith(CHARGE_PREFIXES):
         charge_id = reference  # a storefront named the payment by its charge
     if charge_id is not None:
-        # the two names of one payment may arrive at once: look and write under the lock
-        lock_ledger(conn)
+        # the two names of one payment may arrive at once: look and write under its lock
+        lock_key(conn, "charge", provider, charge_id)
         reference = payment_row(conn, provider, reference, charge_id) or reference
     conn.execute(
         _prebuilt(conn, "payment"),

@@ -249,8 +249,9 @@ ledger_entries = Table(
     Column("entry_type", String(32), nullable=False),
     Column("subject_id", String(255), nullable=False),
     Column("body", Text, nullable=False),  # canonical JSON
-    Column("prev_hash", String(64), nullable=False),
-    Column("hash", String(64), nullable=False),
+    # NULL until sealed into the chain (PostgreSQL, migration 0010; ledger/seal.py)
+    Column("prev_hash", String(64), nullable=True),
+    Column("hash", String(64), nullable=True),
     Column("created_at", DateTime(timezone=True), nullable=False),
     UniqueConstraint("hash", name="uq_ledger_entries_hash"),
     UniqueConstraint("prev_hash", name="uq_ledger_entries_prev_hash"),

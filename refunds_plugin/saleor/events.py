@@ -15,7 +15,7 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -282,6 +282,9 @@ _ORDER_SOURCE = select(orders.c.source, orders.c.extra).where(
 )
 
 
+OTHERS_KEPT = 100_000
+
+
 @dataclass
 class SaleorEvents:
     """Order re-queries for every installed Saleor: for a webhook, and before a decision."""
@@ -291,6 +294,9 @@ class SaleorEvents:
     session: requests.Session
     timeout: float = 15.0
     final_sale_key: str = FINAL_SALE_KEY  # the metadata key that marks a product final sale
+    # orders the ledger holds from another source: an order's source never changes, so every
+    # storefront return need not ask the database again (bounded: emptied when full)
+    others: set[str] = field(default_factory=set, compare=False, repr=False)
 
     def client(self, api_url: str) -> SaleorClient:
         with self.engine.connect() as conn:
@@ -319,10 +325,20 @@ class SaleorEvents:
             return OrderEvent(None, ignored="the order is not visible to the app")
         return OrderEvent(so, ours)
 
+    def not_saleor(self, order_id: str) -> None:
+        """The ledger holds ``order_id`` from another source (this process just recorded it)."""
+        if len(self.others) >= OTHERS_KEPT:
+            self.others.clear()
+        self.others.add(order_id)
+
     def fetch_known(self, order_id: str) -> SaleorOrder | None:
         """Re-query an order the ledger knows as a Saleor one; None if it is not one."""
+        if order_id in self.others:
+            return None
         with self.engine.connect() as conn:  # every storefront return asks: built once
             row = conn.execute(_ORDER_SOURCE, {"order_id": order_id}).first()
+        if row is not None and row.source != "saleor":
+            self.not_saleor(order_id)
         if row is None or row.source != "saleor" or not row.extra:
             return None
         api_url = (json.loads(row.extra).get("saleor") or {}).get("api_url")

@@ -23,7 +23,7 @@ from refunds_plugin.ledger.attempts import (
     settle_from_provider,
     transition,
 )
-from refunds_plugin.ledger.db import lock_ledger
+from refunds_plugin.ledger.db import lock_key, lock_order
 from refunds_plugin.ledger.orders import (
     mark_disputed,
     payment_row,
@@ -158,7 +158,6 @@ def on_refund(conn: Connection, obj: dict[str, Any], now: datetime) -> str:
     ``ledger.attempts.transition`` opens its review; one that fails after it had succeeded
     frees its amount and opens (or re-opens) its review. A refund we did not make is recorded
     as such."""
-    lock_ledger(conn)
     meta = obj.get("metadata") or {}
     attempt = None
     if meta.get("attempt_id"):
@@ -173,6 +172,13 @@ def on_refund(conn: Connection, obj: dict[str, Any], now: datetime) -> str:
                 payments.c.provider == "stripe", payments.c.reference == reference
             )
         ).scalar()
+    # the order's money checks wait from here to commit; the attempt is read again under it
+    if order_id is not None:
+        lock_order(conn, order_id)
+    else:
+        lock_key(conn, "refund", "stripe", obj["id"])
+    if attempt is not None:
+        attempt = get_attempt(conn, attempt.id)
     status = str(obj.get("status") or "pending")
     upsert_provider_refund(
         conn,

@@ -18,9 +18,9 @@ from typing import Any
 from sqlalchemy import Connection, bindparam, select
 
 from refunds_plugin.domain import AttemptStatus
-from refunds_plugin.ledger.db import aware, lock_ledger
+from refunds_plugin.ledger.db import aware
 from refunds_plugin.ledger.journal import append_entry
-from refunds_plugin.ledger.orders import set_refunded
+from refunds_plugin.ledger.orders import lock_payment, set_refunded
 from refunds_plugin.ledger.tables import events, ledger_entries, provider_refunds
 
 SNAPSHOT = "stripe_refunded"  # journal entry type: a charge's amount_refunded as of an event
@@ -84,7 +84,8 @@ def report(
     now: datetime,
 ) -> str:
     """Apply a ``charge.refunded``: journal it if it is the newest word, then settle."""
-    lock_ledger(conn)  # "is this the newest word?" and the append must not interleave
+    # "is this the newest word?" and the append must not interleave
+    lock_payment(conn, "stripe", reference)
     amount = int(charge.get("amount_refunded") or 0)
     known = latest(conn, reference)
     if known is not None and (
@@ -107,10 +108,11 @@ def report(
 def settle(conn: Connection, reference: str, now: datetime) -> bool:
     """Set the payment's reported refunded total from the newest snapshot, less the refunds it
     counted that failed or were canceled after it was taken. False when nothing changed."""
-    lock_ledger(conn)
-    known = latest(conn, reference)
-    if known is None:
+    if latest(conn, reference) is None:
         return False  # no charge has reported a total yet: nothing counted, nothing to give back
+    lock_payment(conn, "stripe", reference)  # (a report that adds one settles under it too)
+    known = latest(conn, reference)
+    assert known is not None  # snapshots are never deleted
     given_back = 0
     for refund_id, amount in conn.execute(_GIVEN_BACK, {"reference": reference}).all():
         created, failed_at = _refund_times(conn, refund_id)

@@ -3,7 +3,7 @@
 The provider-specific triggers call these: ``stripe.events.after_event`` (a payment succeeded
 or failed) and ``saleor.events.after_saleor_order`` (Saleor flags an overcharge). Each runs
 inside the caller's event transaction, so the correction is recorded with the event or not at
-all. ``correct`` takes the ledger lock before it looks, so two events for one order decide one
+all. ``correct`` takes the order's lock before it looks, so two events for one order decide one
 after the other and the second sees the first's correction.
 """
 
@@ -16,7 +16,7 @@ from sqlalchemy import Connection
 
 import policies
 from refunds_plugin.ledger import facts as facts_mod
-from refunds_plugin.ledger.db import lock_ledger
+from refunds_plugin.ledger.db import lock_order
 from refunds_plugin.ledger.decisions import record_decision
 from refunds_plugin.ledger.order_updates import was_updated
 from refunds_plugin.ledger.orders import link_payment
@@ -52,7 +52,7 @@ def correct(
     cap: int | None = None,
 ) -> list[Corrected]:
     """Find and decide this order's trouble; ``cap`` limits the total (a provider's own figure)."""
-    lock_ledger(conn)
+    lock_order(conn, order_id)
     out = []
     updated: bool | None = None  # read once, only when there is something to correct
     for finding in plan(conn, policy, order_id):

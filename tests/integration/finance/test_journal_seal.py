@@ -1,0 +1,98 @@
+"""PostgreSQL's journal entries are sealed into the chain after commit, in ``seq`` order: a
+writer through ``write_tx`` is answered sealed; entries a crashed writer left behind are named by
+``verify`` and sealed by the next round or ``refunds ledger seal``; a rolled-back number is
+skipped; and the sealed chain is the one the old code wrote (same hashes)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import datetime
+
+import pytest
+from click.testing import CliRunner
+from sqlalchemy import Engine, select
+
+from refunds_plugin.cli import main
+from refunds_plugin.finance.verify import chain_head, unsealed_entries, verify_ledger
+from refunds_plugin.ledger import chain
+from refunds_plugin.ledger.db import write_tx
+from refunds_plugin.ledger.journal import append_entry
+from refunds_plugin.ledger.seal import seal_round
+from refunds_plugin.ledger.tables import ledger_entries
+from tests.conftest import _truncate
+
+
+@pytest.fixture
+def pg(pg_migrated: Engine) -> Iterator[Engine]:
+    _truncate(pg_migrated)
+    yield pg_migrated
+
+
+def rows(engine: Engine) -> list[tuple[int, str, str | None, str | None]]:
+    le = ledger_entries.c
+    with engine.connect() as conn:
+        return [tuple(r) for r in conn.execute(
+            select(le.seq, le.subject_id, le.prev_hash, le.hash).order_by(le.seq))]
+
+
+def crashed_writer(engine: Engine, *subjects: str, now: datetime) -> None:
+    """Entries committed by a writer that died before its seal (not through ``write_tx``)."""
+    with engine.begin() as conn:
+        for subject in subjects:
+            append_entry(conn, "note", subject, {"said": subject}, now)
+
+
+def ledger(db_url: str, *args: str) -> tuple[int, str]:
+    result = CliRunner().invoke(main, ["ledger", *args], env={"REFUNDS_DATABASE_URL": db_url})
+    return result.exit_code, result.output
+
+
+def test_a_writer_is_answered_with_its_entries_sealed_as_the_old_chain_had_them(
+    pg: Engine, now: datetime
+) -> None:
+    with write_tx(pg) as conn:
+        append_entry(conn, "note", "a", {"n": 1}, now)
+        append_entry(conn, "note", "b", {"n": 2}, now)
+    first = chain.entry_hash(chain.GENESIS, "note", "a", '{"n":1}')
+    second = chain.entry_hash(first, "note", "b", '{"n":2}')
+    assert rows(pg) == [(1, "a", chain.GENESIS, first), (2, "b", first, second)]
+    head = chain_head(pg)
+    assert head is not None and head.anchor == f"2:{second}"
+
+
+def test_entries_a_crashed_writer_left_are_named_then_sealed_by_the_command(
+    pg: Engine, now: datetime
+) -> None:
+    url = pg.url.render_as_string(hide_password=False)
+    with write_tx(pg) as conn:
+        append_entry(conn, "note", "a", {"n": 1}, now)
+    crashed_writer(pg, "b", "c", now=now)
+    assert [r[3] is None for r in rows(pg)] == [False, True, True]
+    assert verify_ledger(pg) == [] and unsealed_entries(pg) == 2
+    code, out = ledger(url, "verify")
+    assert code == 0
+    assert out.splitlines()[0] == ("2 entries not sealed into the chain yet (checked against "
+                                   "their rows; `refunds ledger seal` seals them now)")
+    head = chain_head(pg)
+    assert head is not None and head.seq == 1
+
+    assert ledger(url, "seal") == (0, "sealed 2 entries; the chain is sealed through entry 3\n")
+    assert unsealed_entries(pg) == 0 and verify_ledger(pg) == []
+    assert ledger(url, "seal") == (0, "sealed 0 entries; the chain is sealed through entry 3\n")
+
+
+def test_a_number_rolled_back_is_skipped_and_the_next_writer_seals_past_it(
+    pg: Engine, now: datetime
+) -> None:
+    with write_tx(pg) as conn:
+        append_entry(conn, "note", "a", {"n": 1}, now)
+    with pytest.raises(RuntimeError), write_tx(pg) as conn:
+        append_entry(conn, "note", "lost", {"n": 2}, now)
+        raise RuntimeError("the writer fails after its entry: both are rolled back")
+    crashed_writer(pg, "b", now=now)  # entry 3, behind the gap where 2 was
+    with write_tx(pg) as conn:  # entry 4: its round seals 3 as well
+        append_entry(conn, "note", "c", {"n": 4}, now)
+    assert [(seq, subject, digest is not None) for seq, subject, _, digest in rows(pg)] == [
+        (1, "a", True), (3, "b", True), (4, "c", True)]
+    assert verify_ledger(pg) == []
+    assert seal_round(pg).sealed == 0
