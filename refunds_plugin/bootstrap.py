@@ -2,7 +2,8 @@
 
 Nothing is built at import time; ``build`` is called by ``create_app`` and by the CLI. Each part
 gets what it needs when it is constructed, in order: the engine, the providers (the Saleor one
-on the same engine), the executor, the Saleor order re-queries, then the service with the
+on the same engine), the message renderer and courier (the outbox), the executor (which runs
+the courier after each round), the Saleor order re-queries, then the service with the
 executor's nudge and wait and the Saleor re-queries.
 """
 
@@ -23,8 +24,13 @@ from refunds_plugin.execution.executor import Executor
 from refunds_plugin.execution.poller import SaleorPoller
 from refunds_plugin.intake.service import Service, utcnow
 from refunds_plugin.ledger.db import make_engine
+from refunds_plugin.ledger.instance import instance_secret
 from refunds_plugin.ledger.migrate import current_revision, migrate
 from refunds_plugin.metrics import observe_provider, observe_saleor_poll
+from refunds_plugin.notify.courier import Courier
+from refunds_plugin.notify.mail import build_mailer
+from refunds_plugin.notify.outbound import build_outbound
+from refunds_plugin.notify.render import Renderer
 from refunds_plugin.providers import Provider
 from refunds_plugin.providers.dryrun import DryRunProvider
 from refunds_plugin.providers.saleor.provider import SaleorProvider
@@ -47,6 +53,9 @@ class Runtime:
     # executor's loop runs it, and ``refunds worker --once`` runs one round itself
     saleor_poller: SaleorPoller | None = None
     wall_clock: Callable[[], float] = time.time
+    # the customer's emails as they would be sent (the courier's, ``refunds mail preview``)
+    renderer: Renderer | None = None
+    courier: Courier | None = None  # delivers the outbox; the executor's loop runs it
 
 
 def build_providers(config: Config, engine: Engine) -> dict[str, Provider]:
@@ -87,8 +96,13 @@ def build(
         migrate(engine)
     providers = providers if providers is not None else build_providers(config, engine)
     run_exec = config.run_executor if with_executor is None else with_executor
-    poller = executor = None
+    poller = executor = courier = None
+    # status links in emails are signed with the key the returns page checks them with
+    renderer = Renderer(config, config.secret_key or instance_secret(engine) or "")
     if run_exec:
+        courier = Courier(engine, config, clock, renderer, build_mailer(config),
+                          build_outbound(config, requests.Session()),
+                          worker_id=f"{worker_id}:mail" if worker_id else None)
         # a declined Saleor refund sends no webhook: the executor's loop also re-queries the
         # orders whose refunds wait (``execution.poller``) through the service's one event
         # skeleton; the service is made below, and the poller only calls it once running
@@ -97,7 +111,8 @@ def build(
             observe=observe_saleor_poll,
         )
         executor = Executor(engine, providers, config, clock, worker_id=worker_id,
-                            observe=observe_provider, poller=poller.poll_once)
+                            observe=observe_provider, poller=poller.poll_once,
+                            courier=courier)
     saleor = SaleorEvents(
         engine, clock, requests.Session(), final_sale_key=config.saleor_final_sale_key
     )
@@ -111,4 +126,5 @@ def build(
         wait_settled=executor.wait_until_settled if executor is not None else None,
         answer_wait_s=answer_wait_s,
     )
-    return Runtime(config, engine, policy, providers, service, executor, saleor, poller)
+    return Runtime(config, engine, policy, providers, service, executor, saleor, poller,
+                   renderer=renderer, courier=courier)

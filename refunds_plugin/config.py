@@ -56,6 +56,14 @@ class Config:
     returns_lookup_limit_order: str = "5 per 15 minutes"  # wrong emails for one order number
     trusted_proxies: int = 0  # how many reverse proxies set X-Forwarded-* in front of us
     log_level: str = "INFO"
+    # customer emails (``refunds_plugin/notify``): smtp[s|+starttls]://user:pass@host:port, or
+    # "console"; empty: no emails. The URL may carry a password, so it is a secret.
+    mail_url: str = field(default="", repr=False)
+    mail_from: str = ""
+    mail_off: tuple[str, ...] = ()  # kinds never sent (``[mail] off = ["refund_sent"]``)
+    templates_dir: str = ""  # the merchant's own templates, looked up before ours
+    outbound_url: str = ""  # where the merchant's systems receive our events
+    outbound_secret: str = field(default="", repr=False)  # whsec_… (Standard Webhooks)
     testing: bool = False
 
     @property
@@ -133,13 +141,30 @@ _ENV: dict[str, tuple[str, Any]] = {
     "REFUNDS_RETURNS_LOOKUP_LIMIT_ORDER": ("returns_lookup_limit_order", _rate),
     "REFUNDS_TRUSTED_PROXIES": ("trusted_proxies", int),
     "REFUNDS_LOG_LEVEL": ("log_level", str),
+    "REFUNDS_MAIL_URL": ("mail_url", str),
+    "REFUNDS_MAIL_FROM": ("mail_from", str),
+    "REFUNDS_MAIL_OFF": ("mail_off", _split),
+    "REFUNDS_TEMPLATES_DIR": ("templates_dir", str),
+    "REFUNDS_OUTBOUND_URL": ("outbound_url", str),
+    "REFUNDS_OUTBOUND_SECRET": ("outbound_secret", str),
 }
 
 
 SECRET_SETTINGS = frozenset(
     {"stripe_api_key", "stripe_webhook_secrets", "storefront_secret", "secret_key",
-     "saleor_hmac_secret"}
+     "saleor_hmac_secret", "mail_url", "outbound_secret"}
 )
+
+
+def _flat(data: dict[str, Any]) -> dict[str, Any]:
+    """A TOML file's tables as setting names: ``[mail] off = [...]`` is ``mail_off``."""
+    out: dict[str, Any] = {}
+    for key, value in data.items():
+        if isinstance(value, dict):
+            out.update({f"{key}_{k}": v for k, v in _flat(value).items()})
+        else:
+            out[key] = value
+    return out
 
 
 def read_file(path: str) -> dict[str, Any]:
@@ -153,7 +178,7 @@ def read_file(path: str) -> dict[str, Any]:
         raise ConfigError(f"{path}: not valid TOML: {exc}") from None
     types = {f.name: f.type for f in fields(Config)}
     out: dict[str, Any] = {}
-    for key, value in data.items():
+    for key, value in _flat(data).items():
         if key in SECRET_SETTINGS:
             raise ConfigError(f"{path}: {key} is a secret; set it in the environment instead")
         if key not in types or key == "testing":

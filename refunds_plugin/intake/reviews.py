@@ -36,6 +36,7 @@ from refunds_plugin.ledger.db import lock_ledger, write_tx
 from refunds_plugin.ledger.journal import append_entry
 from refunds_plugin.ledger.reviews import close_review, record_adjustment
 from refunds_plugin.ledger.tables import decisions, refund_attempts, reviews
+from refunds_plugin.notify.causes import review_closed
 
 
 class Reviewing(Protocol):
@@ -143,7 +144,9 @@ def decide(
             body["customer_note"] = customer_note
         if changed is not None:
             body["adjusted"] = changed
-        append_entry(conn, "review_decided", decision_id, body, now)
+        entry = append_entry(conn, "review_decided", decision_id, body, now)
+        review_closed(conn, decision_id=decision_id, decision=decision, status=status,
+                      customer_note=customer_note, entry_hash=entry, now=now)
         attempt_ids = [*attempt_ids, *requeued]
     service.nudge(tuple(attempt_ids))
     return ReviewOutcome(decision_id, status, tuple(attempt_ids), row.order_id, changed)

@@ -7,7 +7,7 @@ import secrets
 
 from flask import Flask
 
-from webhooks.finance import api, pages, tokens_page
+from webhooks.finance import api, outbox_page, pages, tokens_page
 
 log = logging.getLogger("refunds.finance")
 
@@ -23,4 +23,5 @@ def init_app(app: Flask) -> None:
     app.config.setdefault("SESSION_COOKIE_SAMESITE", "Lax")
     app.register_blueprint(pages.bp)
     app.register_blueprint(tokens_page.bp)
+    app.register_blueprint(outbox_page.bp)
     app.register_blueprint(api.bp)
