@@ -9,6 +9,7 @@ from collections.abc import Callable
 
 from refunds_plugin.intake import reviews
 from refunds_plugin.ledger.tables import outbox, refund_attempts
+from refunds_plugin.money import Money
 from tests.fakes import Clock, Harness, order_paid, return_requested
 from tests.fakes.smtp_sink import Received, SmtpSink
 from tests.fakes.stripe_api import FakeStripe
@@ -123,8 +124,8 @@ def test_store_credit_is_emailed_with_its_code(
     [attempt] = h.rows(refund_attempts)
     assert attempt.status == "succeeded" and attempt.credit_code
     credit = smtp.received[-1]
-    total = f"{(attempt.amount + attempt.bonus) // 100}.{(attempt.amount + attempt.bonus) % 100:02d}"
-    assert credit.subject == f"Your store credit of {total} USD for order 1001"
+    total = Money(attempt.amount + attempt.bonus, "USD")
+    assert credit.subject == f"Your store credit of {total} for order 1001"
     assert f"Your code: {attempt.credit_code}" in credit.part("plain")
     assert attempt.credit_code in credit.part("html")
 
