@@ -55,8 +55,8 @@ def find_outbox(engine: Engine, filters: dict[str, str], page: int = 1,
 def counts(engine: Engine) -> dict[str, int]:
     """How many messages are in each status (every status named, zero included)."""
     with engine.connect() as conn:
-        found: dict[str, int] = dict(conn.execute(select(outbox.c.status, func.count())
-                                  .group_by(outbox.c.status)).tuples().all())
+        found = {str(status): int(n) for status, n in conn.execute(
+            select(outbox.c.status, func.count()).group_by(outbox.c.status))}
     return {s: int(found.get(s, 0)) for s in STATUSES}
 
 
