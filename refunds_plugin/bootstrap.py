@@ -98,7 +98,7 @@ def build(
     run_exec = config.run_executor if with_executor is None else with_executor
     poller = executor = courier = None
     # status links in emails are signed with the key the returns page checks them with
-    renderer = Renderer(config, config.secret_key or instance_secret(engine) or "")
+    renderer = Renderer(config, lambda: config.secret_key or instance_secret(engine) or "")
     if run_exec:
         courier = Courier(engine, config, clock, renderer, build_mailer(config),
                           build_outbound(config, requests.Session()),

@@ -12,6 +12,10 @@ cause does:
   ``refund_failed``, ``refund.failed``. An ``unknown`` outcome (money may have moved) says
   nothing to the customer until the provider or a person settles it.
 
+Causes recorded by other rooms call one function each, in their own transaction:
+``return_received``, ``return_reminder``, ``return_expired`` (the physical return) and
+``withdrawal_received`` (the EU withdrawal function).
+
 Causes: ``decision:<id>`` for a decision's mails (one ``approved`` per decision, however often
 its review closes), ``review:<id>:<journal hash>`` for each review closing's event,
 ``attempt:<id>`` for each attempt's outcome. An attempt the dry run "paid" causes no message at
@@ -139,3 +143,68 @@ def attempt_settled(conn: Connection, attempt_id: str, status: str, now: datetim
     enqueue(conn, cause=cause, kind=event, recipient=MERCHANT, now=now,
             context={**context, "customer_email": row.customer_email,
                      "error": row.last_error if status == AttemptStatus.FAILED else None})
+
+
+# --- causes recorded by other rooms: one call each, inside their own transaction -----------
+
+
+def _recorded(conn: Connection, decision_id: str) -> tuple[Decision, str, str | None]:
+    row = conn.execute(select(decisions.c.body, decisions.c.order_id, decisions.c.customer_email)
+                       .where(decisions.c.id == decision_id)).one()
+    return Decision.from_dict(json.loads(row.body)), row.order_id, row.customer_email
+
+
+def return_received(
+    conn: Connection, *, decision_id: str, received_at: datetime, now: datetime,
+    extra: dict[str, Any] | None = None,
+) -> None:
+    """The returned item arrived: ``item_received`` to the customer, ``return.received`` to
+    the merchant (cause ``return:<decision id>``)."""
+    decision, order_id, email = _recorded(conn, decision_id)
+    context = {**decision_context(conn, decision_id, decision, order_id), **(extra or {}),
+               "received_at": received_at.isoformat()}
+    cause = f"return:{decision_id}"
+    enqueue(conn, cause=cause, kind="item_received", recipient=email, now=now, context=context)
+    enqueue(conn, cause=cause, kind="return.received", recipient=MERCHANT, now=now,
+            context={**context, "customer_email": email})
+
+
+def return_reminder(
+    conn: Connection, *, decision_id: str, return_by: datetime, now: datetime,
+    extra: dict[str, Any] | None = None,
+) -> None:
+    """The item is not back yet: one reminder per return-by date (cause
+    ``return:<decision id>:reminder:<date>``); ``extra`` carries the label and instructions."""
+    decision, order_id, email = _recorded(conn, decision_id)
+    context = {**decision_context(conn, decision_id, decision, order_id), **(extra or {}),
+               "return_by": return_by.isoformat()}
+    enqueue(conn, cause=f"return:{decision_id}:reminder:{return_by.date().isoformat()}",
+            kind="return_reminder", recipient=email, now=now, context=context)
+
+
+def return_expired(conn: Connection, *, decision_id: str, now: datetime) -> None:
+    """The item was not sent back in time: ``return.expired`` to the merchant."""
+    decision, order_id, email = _recorded(conn, decision_id)
+    context = {**decision_context(conn, decision_id, decision, order_id),
+               "customer_email": email}
+    enqueue(conn, cause=f"return:{decision_id}", kind="return.expired", recipient=MERCHANT,
+            now=now, context=context)
+
+
+def withdrawal_received(
+    conn: Connection, *, withdrawal_id: str, name: str, email: str | None, order_id: str,
+    lines: list[dict[str, Any]], statement: str, received_at: datetime, now: datetime,
+    locale: str | None = None,
+) -> None:
+    """An EU withdrawal statement was recorded: the receipt on a durable medium (the statement
+    and the time of receipt to the second) and ``withdrawal.received`` (cause
+    ``withdrawal:<id>``). ``lines``: ``{"name", "quantity"}`` each, as the customer chose."""
+    number, _names = _order(conn, order_id)
+    context = {"withdrawal_id": withdrawal_id, "name": name, "order_id": order_id,
+               "order_number": number, "lines": lines, "statement": statement,
+               "received_at": received_at.isoformat(timespec="seconds")}
+    cause = f"withdrawal:{withdrawal_id}"
+    enqueue(conn, cause=cause, kind="withdrawal_receipt", recipient=email, now=now,
+            locale=locale, context=context)
+    enqueue(conn, cause=cause, kind="withdrawal.received", recipient=MERCHANT, now=now,
+            context={**context, "customer_email": email})

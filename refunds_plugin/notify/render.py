@@ -72,10 +72,13 @@ def day(value: str | datetime | None) -> str:
 
 
 class Renderer:
-    def __init__(self, config: Config, secret_key: str,
+    def __init__(self, config: Config, secret_key: str | Callable[[], str],
                  translations: Translations | None = None) -> None:
+        """``secret_key`` signs the status links (the returns page's key); a callable is asked
+        on the first render, so building a renderer reads and writes nothing."""
         self.config = config
-        self.secret_key = secret_key
+        self._secret = secret_key
+        self._secret_known: str | None = secret_key if isinstance(secret_key, str) else None
         self._translations = translations or _identity
         loaders: list[BaseLoader] = [PackageLoader("refunds_plugin.notify", "templates")]
         if config.templates_dir:
@@ -83,6 +86,12 @@ class Renderer:
         self._loader = ChoiceLoader(loaders)
         self._envs: dict[str | None, tuple[Environment, Environment]] = {}
         self._lock = threading.Lock()
+
+    def secret_key(self) -> str:
+        if self._secret_known is None:
+            assert callable(self._secret)
+            self._secret_known = self._secret()
+        return self._secret_known
 
     def _environments(self, locale: str | None) -> tuple[Environment, Environment]:
         """(HTML, text) environments for a locale, made once each."""
@@ -117,7 +126,7 @@ class Renderer:
 
     def values(self, context: dict[str, Any], locale: str | None) -> dict[str, Any]:
         """The template's variables: the message's context, the shop, its look, the link."""
-        link = status_url(self.config.saleor_app_url, self.secret_key,
+        link = status_url(self.config.saleor_app_url, self.secret_key(),
                           str(context["decision_id"])) if context.get("decision_id") else None
         return {
             **context, "locale": locale or "en", "status_url": link,

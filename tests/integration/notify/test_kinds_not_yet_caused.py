@@ -1,14 +1,19 @@
 """The kinds whose causes land with other work (the return-by reminder and the item received
 with the physical-return issue, the withdrawal receipt with the EU withdrawal function):
-rendered and delivered through the real SMTP server, given an enqueued row."""
+rendered and delivered through the real SMTP server, given an enqueued row; and the one-call
+cause functions (``notify.causes``) those rooms will call."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 from refunds_plugin.ledger.db import write_tx
 from refunds_plugin.ledger.tables import outbox
+from refunds_plugin.notify import causes
 from refunds_plugin.notify.outbox import enqueue
-from tests.fakes import Clock, Harness
+from tests.fakes import Clock, Harness, order_paid, return_requested
 from tests.fakes.smtp_sink import SmtpSink
+from tests.fakes.stripe_api import FakeStripe
 
 DECISION = {"decision_id": "d-9", "order_id": "1001", "order_number": "1001",
             "currency": "EUR", "amount": 4500, "refund_amount": 4500, "credit_amount": 0,
@@ -75,3 +80,45 @@ def test_the_item_received_email_says_when_and_what_comes_back(
     assert mail.part("plain").startswith(
         "Your returned item arrived on 2026-11-30 09:15:00 UTC:\n\n- 1 × Lamp: 45.00 EUR\n\n"
         "We are sending 45.00 EUR back to you now; we will write again when it is on its way.")
+
+
+def test_the_cause_functions_other_rooms_call_enqueue_each_message_once(
+    mail_shop: Harness, fake_stripe: FakeStripe, smtp: SmtpSink, clock: Clock
+) -> None:
+    h = mail_shop
+    fake_stripe.add_payment_intent(5500, "usd", "pi_123")
+    h.post_storefront(order_paid())
+    decision_id = h.post_storefront(return_requested()).json["decision_id"]  # type: ignore[index]
+    h.drain()
+    before = len(smtp.received)
+    received_at = datetime(2026, 11, 30, 9, 15, 7, 250_000, tzinfo=UTC)
+
+    for _ in range(2):  # the same causes twice: one message each
+        with write_tx(h.runtime.engine) as conn:
+            causes.return_reminder(conn, decision_id=decision_id, now=clock.now,
+                                   return_by=datetime(2026, 12, 8, 23, 59, tzinfo=UTC),
+                                   extra={"label_url": "https://labels.example/l-1.pdf"})
+            causes.return_received(conn, decision_id=decision_id, received_at=received_at,
+                                   now=clock.now)
+            causes.return_expired(conn, decision_id=decision_id, now=clock.now)
+            causes.withdrawal_received(
+                conn, withdrawal_id="w-1", name="Ann Example", email="ann@example.com",
+                order_id="1001", lines=[{"name": "Mug", "quantity": 1}],
+                statement="I withdraw from the contract.", received_at=received_at,
+                now=clock.now)
+        h.drain()
+
+    assert [m.subject for m in smtp.received[before:]] == [
+        "Reminder: please send back your return for order 1001 by 2026-12-08",
+        "We received your return for order 1001",
+        "Receipt of your withdrawal from order 1001",
+    ]
+    assert "Your return label: https://labels.example/l-1.pdf" in \
+        smtp.received[before].part("plain")
+    assert "arrived on 2026-11-30 09:15:07 UTC" in smtp.received[before + 1].part("plain")
+    assert "on 2026-11-30 09:15:07 UTC." in smtp.received[before + 2].part("plain")
+    events = {r.kind: r.cause for r in h.rows(outbox) if r.channel == "event"}
+    assert {k: v for k, v in events.items() if k not in ("return.decided",
+                                                         "refund.succeeded")} == {
+        "return.received": f"return:{decision_id}", "return.expired": f"return:{decision_id}",
+        "withdrawal.received": "withdrawal:w-1"}
