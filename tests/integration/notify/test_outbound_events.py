@@ -138,8 +138,8 @@ def test_a_receiver_that_is_down_never_blocks_and_gives_up_where_finance_sees_it
 
     [attempt] = h.rows(refund_attempts)
     assert attempt.status == "succeeded"  # money moved; only the events wait
-    events = [(r.kind, r.status, r.tries, r.last_error) for r in h.rows(outbox)
-              if r.channel == "event"]
+    events = [(r.kind, r.status, r.tries, r.last_error)
+              for r in sorted(h.rows(outbox), key=lambda r: r.seq) if r.channel == "event"]
     assert events == [
         ("return.decided", "failed", 2, f"gave up after 2 tries: {HOOK} unreachable: "
                                         "ConnectionError"),
