@@ -2,7 +2,8 @@
 
 Nothing is built at import time; ``build`` is called by ``create_app`` and by the CLI. Each part
 gets what it needs when it is constructed, in order: the engine, the providers (the Saleor one
-on the same engine), the executor, the Saleor order re-queries, then the service with the
+on the same engine), the message renderer and courier (the outbox), the executor (which runs
+the courier after each round), the Saleor order re-queries, then the service with the
 executor's nudge and wait and the Saleor re-queries.
 """
 
@@ -24,8 +25,13 @@ from refunds_plugin.execution.executor import Executor
 from refunds_plugin.execution.poller import SaleorPoller
 from refunds_plugin.intake.service import Service, utcnow
 from refunds_plugin.ledger.db import make_engine
+from refunds_plugin.ledger.instance import instance_secret
 from refunds_plugin.ledger.migrate import current_revision, migrate
 from refunds_plugin.metrics import observe_provider, observe_saleor_poll
+from refunds_plugin.notify.courier import Courier
+from refunds_plugin.notify.mail import build_mailer
+from refunds_plugin.notify.outbound import build_outbound
+from refunds_plugin.notify.render import Renderer
 from refunds_plugin.providers import Provider
 from refunds_plugin.providers.dryrun import DryRunProvider
 from refunds_plugin.providers.saleor.provider import SaleorProvider
@@ -57,6 +63,9 @@ class Runtime:
     # buys return labels, voids expired ones, restocks Saleor (the executor's loop runs it)
     shipping_desk: ShippingDesk | None = None
     wall_clock: Callable[[], float] = time.time
+    # the customer's emails as they would be sent (the courier's, ``refunds mail preview``)
+    renderer: Renderer | None = None
+    courier: Courier | None = None  # delivers the outbox; the executor's loop runs it
 
 
 def build_providers(config: Config, engine: Engine) -> dict[str, Provider]:
@@ -122,12 +131,17 @@ def build(
         migrate(engine)
     providers = providers if providers is not None else build_providers(config, engine)
     run_exec = config.run_executor if with_executor is None else with_executor
-    poller = executor = None
+    poller = executor = courier = None
     desk = ShippingDesk(engine, carrier or build_carrier(config), config, clock,
                         saleor_restocker(engine, requests.Session()),
                         carriers=policy.return_shipping.carriers,
                         services=policy.return_shipping.services)
+    # status links in emails are signed with the key the returns page checks them with
+    renderer = Renderer(config, lambda: config.secret_key or instance_secret(engine) or "")
     if run_exec:
+        courier = Courier(engine, config, clock, renderer, build_mailer(config),
+                          build_outbound(config, requests.Session()),
+                          worker_id=f"{worker_id}:mail" if worker_id else None)
         # a declined Saleor refund sends no webhook: the executor's loop also re-queries the
         # orders whose refunds wait (``execution.poller``) through the service's one event
         # skeleton; the service is made below, and the poller only calls it once running
@@ -138,7 +152,8 @@ def build(
         saleor_poll = poller.poll_once
         executor = Executor(engine, providers, config, clock, worker_id=worker_id,
                             observe=observe_provider,
-                            poller=lambda: saleor_poll() + desk.run_once())
+                            poller=lambda: saleor_poll() + desk.run_once(),
+                            courier=courier)
     saleor = SaleorEvents(
         engine, clock, requests.Session(), final_sale_key=config.saleor_final_sale_key
     )
@@ -153,4 +168,5 @@ def build(
         answer_wait_s=answer_wait_s,
         restock=desk.restock_due,
     )
-    return Runtime(config, engine, policy, providers, service, executor, saleor, poller, desk)
+    return Runtime(config, engine, policy, providers, service, executor, saleor, poller, desk,
+                   renderer=renderer, courier=courier)

@@ -102,6 +102,14 @@ class Config:
     easypost_timeout_s: int = 30
     easypost_webhook_max_age_s: int = 7 * 24 * 3600  # an older tracker event is refused (stale)
     saleor_restock_warehouse: str = ""  # ``[saleor] restock_warehouse``: restock there
+    # customer emails (``refunds_plugin/notify``): smtp[s|+starttls]://user:pass@host:port, or
+    # "console"; empty: no emails. The URL may carry a password, so it is a secret.
+    mail_url: str = field(default="", repr=False)
+    mail_from: str = ""
+    mail_off: tuple[str, ...] = ()  # kinds never sent (``[mail] off = ["refund_sent"]``)
+    templates_dir: str = ""  # the merchant's own templates, looked up before ours
+    outbound_url: str = ""  # where the merchant's systems receive our events
+    outbound_secret: str = field(default="", repr=False)  # whsec_… (Standard Webhooks)
     testing: bool = False
 
     @property
@@ -190,13 +198,31 @@ _ENV: dict[str, tuple[str, Any]] = {
     "REFUNDS_EASYPOST_TIMEOUT": ("easypost_timeout_s", int),
     "REFUNDS_EASYPOST_WEBHOOK_MAX_AGE": ("easypost_webhook_max_age_s", int),
     "REFUNDS_SALEOR_RESTOCK_WAREHOUSE": ("saleor_restock_warehouse", str),
+    "REFUNDS_MAIL_URL": ("mail_url", str),
+    "REFUNDS_MAIL_FROM": ("mail_from", str),
+    "REFUNDS_MAIL_OFF": ("mail_off", _split),
+    "REFUNDS_TEMPLATES_DIR": ("templates_dir", str),
+    "REFUNDS_OUTBOUND_URL": ("outbound_url", str),
+    "REFUNDS_OUTBOUND_SECRET": ("outbound_secret", str),
 }
 
 
 SECRET_SETTINGS = frozenset(
     {"stripe_api_key", "stripe_webhook_secrets", "storefront_secret", "secret_key",
-     "saleor_hmac_secret", "easypost_api_key", "easypost_webhook_secret"}
+     "saleor_hmac_secret", "easypost_api_key", "easypost_webhook_secret", "mail_url",
+     "outbound_secret"}
 )
+
+
+def _flat(data: dict[str, Any]) -> dict[str, Any]:
+    """A TOML file's tables as setting names: ``[mail] off = [...]`` is ``mail_off``."""
+    out: dict[str, Any] = {}
+    for key, value in data.items():
+        if isinstance(value, dict):
+            out.update({f"{key}_{k}": v for k, v in _flat(value).items()})
+        else:
+            out[key] = value
+    return out
 
 
 def read_file(path: str) -> dict[str, Any]:
@@ -210,9 +236,7 @@ def read_file(path: str) -> dict[str, Any]:
         raise ConfigError(f"{path}: not valid TOML: {exc}") from None
     types = {f.name: f.type for f in fields(Config)}
     out: dict[str, Any] = _tables(path, data)
-    for key, value in data.items():
-        if key in _TABLES:
-            continue
+    for key, value in _flat({k: v for k, v in data.items() if k not in _TABLES}).items():
         if key in SECRET_SETTINGS:
             raise ConfigError(f"{path}: {key} is a secret; set it in the environment instead")
         if key not in types or key == "testing":

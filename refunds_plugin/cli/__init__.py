@@ -3,8 +3,8 @@
 One module per group, each registered here by name (``refunds --help`` lists them): ``server``
 (serve, worker, migrate), ``ledger`` (list, export, head, verify, report), ``finance`` (tokens,
 reconcile), ``policy`` (check, explain, simulate), ``trouble`` (scan, follow-ups), ``saleor``
-(manifest) and ``returns`` (list, receive, expire). They share ``startup`` (settings, runtime,
-engine), ``tables`` and ``options``, and never import this module.
+(manifest), ``returns`` (list, receive, expire) and ``mail`` (preview). They share ``startup``
+(settings, runtime, engine), ``tables`` and ``options``, and never import this module.
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ import click
 from refunds_plugin.cli import (
     finance,
     ledger,
+    mail,
     policy,
     returns,
     saleor,
@@ -82,3 +83,4 @@ main.add_command(policy.policy)
 main.add_command(trouble.trouble)
 main.add_command(saleor.saleor)
 main.add_command(returns.returns)
+main.add_command(mail.mail)

@@ -138,8 +138,9 @@ def drained_text(states: Counter[str]) -> str:
 @click.option("--worker-id", default=None, help="Name this worker in claims and logs.")
 @click.option("--metrics-port", default=None, type=int, help="Serve GET /metrics on this port.")
 def worker(once: bool, worker_id: str | None, metrics_port: int | None) -> None:
-    """Run a refund executor: claim due attempts, call the provider, record the outcome, and
-    re-query Saleor orders whose refunds wait for an outcome no webhook will bring.
+    """Run a refund executor: claim due attempts, call the provider, record the outcome,
+    re-query Saleor orders whose refunds wait for an outcome no webhook will bring, and deliver
+    the outbox's emails and events.
 
     Any number may run against one PostgreSQL; SIGTERM finishes the current attempt and hands
     back the rest.
@@ -177,4 +178,6 @@ def worker(once: bool, worker_id: str | None, metrics_port: int | None) -> None:
     click.echo(f"worker {ex.worker_id} started", err=True)
     ex.run_forever()
     released = ex.release()
+    if runtime.courier is not None:  # emails and events it claimed but did not send
+        released += runtime.courier.release()
     click.echo(f"worker stopped; released {released} claim(s)", err=True)

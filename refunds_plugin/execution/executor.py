@@ -18,7 +18,7 @@ from collections import Counter
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, Protocol
 
 from sqlalchemy import Connection, Engine
 
@@ -48,6 +48,15 @@ class Called:
     retry: bool | None
 
 
+class Sideline(Protocol):
+    """Other claimed work the executor's loop runs after each round (the notification
+    courier, ``notify/courier.py``): a round of it, and handing back its claims."""
+
+    def run_once(self) -> int: ...
+
+    def release(self) -> int: ...
+
+
 def backoff(tries: int, base: float, cap: float, rng: random.Random) -> float:
     """Exponential backoff with jitter in [½, 1] of the step, capped."""
     step = min(cap, base * (2 ** max(0, tries - 1)))
@@ -64,6 +73,7 @@ class Executor:
         worker_id: str | None = None,
         observe: Callable[[str, str, float], None] | None = None,
         poller: Callable[[], int] | None = None,
+        courier: Sideline | None = None,
     ) -> None:
         self.engine = engine
         self.providers = providers
@@ -74,6 +84,7 @@ class Executor:
         # asks providers about refunds they accepted but no event will settle (the Saleor
         # poller); run once a round of the loop
         self.poller = poller
+        self.courier = courier  # delivers the outbox's messages, after each round
         self._rng = random.Random()
         self.outcomes: Counter[str] = Counter()  # attempts that reached each state, so far
         self._wake = threading.Event()
@@ -280,7 +291,10 @@ class Executor:
         attempts reached each state."""
         before = Counter(self.outcomes)
         for _ in range(max_rounds):
-            if self.run_once() == 0:
+            worked = self.run_once()
+            if self.courier is not None:  # a settled attempt enqueues messages: deliver them
+                worked += self.courier.run_once()
+            if worked == 0:
                 break
         return self.outcomes - before
 
@@ -291,6 +305,8 @@ class Executor:
                 worked = self.run_once()
                 if self.poller is not None:
                     self.poller()
+                if self.courier is not None:
+                    worked += self.courier.run_once()
             except Exception:  # the database may be briefly unavailable: keep the loop alive
                 log.exception("executor loop error")
                 worked = 0
@@ -310,6 +326,8 @@ class Executor:
         if self._thread is not None:
             self._thread.join(timeout)
         self.release()
+        if self.courier is not None:
+            self.courier.release()
 
     def request_stop(self) -> None:
         """Finish the current attempt, then leave ``run_forever`` (a signal handler calls it)."""

@@ -39,6 +39,7 @@ from refunds_plugin.ledger.db import lock_order, write_tx
 from refunds_plugin.ledger.journal import append_entry
 from refunds_plugin.ledger.reviews import close_review, record_adjustment
 from refunds_plugin.ledger.tables import decisions, refund_attempts, reviews
+from refunds_plugin.notify.causes import review_closed
 
 EXPIRED_NOTE = "return expired"  # ``shipping.returns.expire``'s reason on canceled attempts
 
@@ -163,7 +164,9 @@ def decide(
             body["customer_note"] = customer_note
         if changed is not None:
             body["adjusted"] = changed
-        append_entry(conn, "review_decided", decision_id, body, now)
+        entry = append_entry(conn, "review_decided", decision_id, body, now)
+        review_closed(conn, decision_id=decision_id, decision=decision, status=status,
+                      customer_note=customer_note, entry_hash=entry, now=now)
         attempt_ids = [*attempt_ids, *requeued]
     service.nudge(tuple(attempt_ids))
     return ReviewOutcome(decision_id, status, tuple(attempt_ids), row.order_id, changed)

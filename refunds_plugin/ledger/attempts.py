@@ -37,6 +37,7 @@ from refunds_plugin.ledger.db import aware
 from refunds_plugin.ledger.journal import append_entry
 from refunds_plugin.ledger.reviews import open_review
 from refunds_plugin.ledger.tables import ledger_entries, refund_attempts
+from refunds_plugin.notify.causes import attempt_settled
 
 ATTEMPT_NAMESPACE = uuid.UUID("8f0f8d52-52a4-4c1e-9d53-3b1f1f0c2a77")
 
@@ -312,6 +313,8 @@ def transition(
     if note:
         body["note"] = note
     append_entry(conn, "attempt", attempt_id, body, now)
+    if status in (AttemptStatus.SUCCEEDED, AttemptStatus.FAILED):
+        attempt_settled(conn, attempt_id, status, now)  # the customer and the merchant hear
     if status in NEEDS_REVIEW:
         row = get_attempt(conn, attempt_id)
         assert row is not None

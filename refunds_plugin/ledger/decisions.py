@@ -29,6 +29,7 @@ from refunds_plugin.ledger.attempts import write_attempts
 from refunds_plugin.ledger.journal import append_entry, insert_ignore, plain, to_json
 from refunds_plugin.ledger.reviews import open_review, review_why
 from refunds_plugin.ledger.tables import decisions, refund_attempts
+from refunds_plugin.notify.causes import decision_recorded
 
 
 @dataclass(frozen=True)
@@ -164,6 +165,8 @@ def record_decision(
                                  held if decision.return_required else frozenset())
     elif decision.outcome is Outcome.REVIEW:
         open_review(conn, decision_id, review_reason(decision, body["trace"]), now)
+    decision_recorded(conn, decision_id=decision_id, decision=decision, order_id=facts.order_id,
+                      customer_email=facts.customer.email, now=now)
     ids = tuple(row["id"] for row in written)
     return RecordedDecision(decision_id, decision, ids, created=True, written=tuple(written))
 

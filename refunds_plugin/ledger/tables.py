@@ -324,3 +324,36 @@ return_receipts = Table(
     Column("received_at", DateTime(timezone=True), nullable=False),
     UniqueConstraint("decision_id", "line_id", name="uq_return_receipts_decision_line"),
 )
+
+
+# The notification outbox (migration 0007): emails to customers and events for the merchant's
+# systems, written in the transaction of the state change that causes them, delivered later by
+# the executor's courier (``refunds_plugin/notify/``, its only writer). One row per
+# (cause, kind, recipient); the id is derived from those three, so it is the email's
+# Message-ID and the event's ``webhook-id`` on every try.
+outbox = Table(
+    "outbox",
+    metadata,
+    Column("seq", Id, primary_key=True, autoincrement=True),  # the order causes happened in
+    Column("id", String(36), nullable=False),
+    Column("cause", String(255), nullable=False),  # decision:<id>, attempt:<id>, return:<id>, …
+    Column("kind", String(64), nullable=False),  # refund_sent, return.decided, …
+    Column("channel", String(16), nullable=False),  # mail | event
+    Column("recipient", String(320), nullable=False),  # an email address; "merchant" for events
+    Column("locale", String(35), nullable=True),
+    Column("context", Text, nullable=False),  # JSON: what the message says, as of its cause
+    Column("status", String(16), nullable=False),  # queued | sending | sent | failed | skipped
+    Column("tries", Integer, nullable=False),
+    Column("next_try_at", DateTime(timezone=True), nullable=False),
+    Column("claimed_by", String(255), nullable=True),
+    Column("lease_until", DateTime(timezone=True), nullable=True),
+    Column("last_error", Text, nullable=True),
+    Column("note", Text, nullable=True),  # why it was skipped, or who asked for a resend
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
+    Column("sent_at", DateTime(timezone=True), nullable=True),
+    UniqueConstraint("cause", "kind", "recipient", name="uq_outbox_cause_kind_recipient"),
+    UniqueConstraint("id", name="uq_outbox_id"),
+    Index("ix_outbox_status_next_try_at", "status", "next_try_at"),
+    Index("ix_outbox_cause", "cause"),
+)

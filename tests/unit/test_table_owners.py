@@ -22,6 +22,7 @@ OWNER = {
     **dict.fromkeys(MONEY, "refunds_plugin/ledger/"),
     "instance_keys": "refunds_plugin/ledger/",
     "follow_ups": "refunds_plugin/trouble/",
+    "outbox": "refunds_plugin/notify/",
     "tokens": "refunds_plugin/finance/tokens.py",
     "saleor_installs": "refunds_plugin/saleor/installs.py",
     "return_shipments": "refunds_plugin/shipping/",

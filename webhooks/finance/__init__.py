@@ -8,7 +8,7 @@ import secrets
 
 from flask import Flask
 
-from webhooks.finance import api, pages, receiving, tokens_page
+from webhooks.finance import api, outbox_page, pages, receiving, tokens_page
 
 log = logging.getLogger("refunds.finance")
 
@@ -24,6 +24,7 @@ def init_app(app: Flask) -> None:
     app.config.setdefault("SESSION_COOKIE_SAMESITE", "Lax")
     app.register_blueprint(pages.bp)
     app.register_blueprint(tokens_page.bp)
+    app.register_blueprint(outbox_page.bp)
     app.register_blueprint(api.bp)
     app.register_blueprint(receiving.bp)
     app.register_blueprint(receiving.api_bp)

@@ -1,8 +1,9 @@
-"""``/api``: decisions, attempts, the summary and failed-payment follow-ups as JSON or CSV
-(``?format=csv``), paginated and filtered like the finance pages, with bearer-token auth;
+"""``/api``: decisions, attempts, the summary, failed-payment follow-ups and the outbox as JSON
+or CSV (``?format=csv``), paginated and filtered like the finance pages, with bearer-token auth;
 ``/api/openapi.json`` describes it.
 Admins may also decide reviews here (``POST /api/reviews/<decision_id>``), optionally with an
-``amount`` (minor units), ``waive_fees: true`` or ``resolution: "credit"``."""
+``amount`` (minor units), ``waive_fees: true`` or ``resolution: "credit"``, and send a failed
+message again (``POST /api/outbox/<id>/resend``)."""
 
 from __future__ import annotations
 
@@ -14,11 +15,13 @@ from typing import Any
 from flask import Blueprint, Response, g, jsonify, request
 
 from refunds_plugin.errors import InputError, ReviewClosed
+from refunds_plugin.finance import outbox as outbox_read
 from refunds_plugin.finance import reports
 from refunds_plugin.finance.rows import plain
 from refunds_plugin.finance.summary import summarize
 from refunds_plugin.finance.tokens import Principal
 from refunds_plugin.intake import reviews
+from refunds_plugin.notify.outbox import resend_message
 from refunds_plugin.trouble.follow_ups import find_page as find_follow_ups
 from webhooks.errors import error_response
 from webhooks.finance.openapi import document
@@ -144,6 +147,23 @@ def follow_ups() -> Response:
             for i in found.items]
     page = reports.Page(rows, found.page, found.per_page, found.has_next)
     return _listing(page, "follow-ups", FOLLOW_UP_COLUMNS)
+
+
+@bp.get("/outbox")
+@needs("finance")
+def outbox() -> Response:
+    filters = {k: request.args.get(k, "") for k in outbox_read.FILTERS}
+    found = outbox_read.find_outbox(runtime().engine, filters, *_paging())
+    return _listing(found, "outbox", outbox_read.COLUMNS)
+
+
+@bp.post("/outbox/<message_id>/resend")
+@needs("admin")
+def resend(message_id: str) -> Response:
+    by = f"{g.principal.name} (token #{g.principal.token_id})"
+    if not resend_message(runtime().engine, message_id, by, now()):
+        return error_response(409, "not_failed", "only a failed message can be sent again")
+    return jsonify({"id": message_id, "status": "queued"})
 
 
 @bp.post("/reviews/<decision_id>")

@@ -5,10 +5,13 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from refunds_plugin.finance.outbox import FILTERS as OUTBOX_FILTERS
 from refunds_plugin.finance.reports import ATTEMPT_FILTERS, DECISION_FILTERS, EXPORT_COLUMNS
 from refunds_plugin.finance.rows import ATTEMPT_CHOICES, DECISION_CHOICES
 from refunds_plugin.shipping.listing import STATUSES as RETURN_STATUSES
 from refunds_plugin.shipping.receiving import CONDITIONS
+from refunds_plugin.notify.kinds import KINDS
+from refunds_plugin.notify.outbox import STATUSES as OUTBOX_STATUSES
 
 FILTER_HELP = {
     "since": "ISO date or datetime, inclusive",
@@ -22,6 +25,7 @@ FILTER_HELP = {
     "kind": "refund | credit",
     "provider": "stripe | saleor | dryrun",
     "due": "true: only open follow-ups past the policy's follow_up_after_hours",
+    "cause": "what caused a message, or its start: decision:<id>, attempt:<id>, review:<id>",
 }
 
 
@@ -130,6 +134,20 @@ def document() -> dict[str, Any]:
                     "restock": {"type": "array", "description": "what goes back on the shelf: "
                                 "status done/pending/failed (Saleor), listed (the storefront's "
                                 "to do)"}}},
+                "OutboxMessage": {"type": "object", "properties": {
+                    "id": {"type": "string", "description":
+                           "stable: the email's Message-ID and the event's webhook-id"},
+                    "cause": {"type": "string"}, "kind": {"enum": list(KINDS)},
+                    "channel": {"enum": ["mail", "event"]},
+                    "recipient": {"type": "string", "description":
+                                  "the customer's email; merchant for events"},
+                    "status": {"enum": list(OUTBOX_STATUSES)}, "tries": {"type": "integer"},
+                    "next_try_at": {"type": "string", "format": "date-time"},
+                    "last_error": {"type": ["string", "null"]},
+                    "note": {"type": ["string", "null"], "description":
+                             "why it was skipped, or who asked for a resend"},
+                    "created_at": {"type": "string", "format": "date-time"},
+                    "sent_at": {"type": ["string", "null"], "format": "date-time"}}},
                 "Error": {"type": "object", "properties": {"error": {"type": "object",
                           "properties": {"code": {"type": "string"},
                                          "message": {"type": "string"}}}}},
@@ -160,6 +178,19 @@ def document() -> dict[str, Any]:
                 ],
                 "responses": {"200": _listing("FollowUp"), **ERRORS,
                               "400": {"description": "status is not open, cleared or all"}}}},
+            "/api/outbox": {"get": {
+                "summary": "Customer emails and merchant events, newest first: queued, "
+                           "sending, sent, failed (gave up) or skipped (with why)",
+                "parameters": _params(OUTBOX_FILTERS, choices={
+                    "status": OUTBOX_STATUSES, "kind": tuple(KINDS)}),
+                "responses": {"200": _listing("OutboxMessage"), **ERRORS}}},
+            "/api/outbox/{message_id}/resend": {"post": {
+                "summary": "Send a failed message again, under the same id (admin)",
+                "parameters": [{"name": "message_id", "in": "path", "required": True,
+                                "schema": {"type": "string"}}],
+                "responses": {"200": {"description": "queued again"},
+                              "409": {"description": "the message is not failed"},
+                              **ERRORS}}},
             "/api/reviews/{decision_id}": {"post": {
                 "summary": "Approve or decline a review (admin)",
                 "parameters": [{"name": "decision_id", "in": "path", "required": True,

@@ -19,6 +19,7 @@ from typing import Any
 from flask import Blueprint, Response, g, redirect, render_template, request, session, url_for
 
 from refunds_plugin.errors import InputError, NotFound, ReviewClosed
+from refunds_plugin.finance import outbox as outbox_read
 from refunds_plugin.finance import reports
 from refunds_plugin.finance.summary import summarize
 from refunds_plugin.finance.tokens import Principal, check_token
@@ -148,7 +149,8 @@ def decision_page(decision_id: str) -> Response:
     if detail is None:
         return refused(404, f"There is no decision {decision_id}.")
     return page(200, "decision.html", d=detail,
-                shipment=listing.one(runtime().engine, decision_id))
+                shipment=listing.one(runtime().engine, decision_id),
+                messages=outbox_read.messages_about(runtime().engine, decision_id))
 
 
 @bp.get("/reviews")

@@ -43,10 +43,11 @@ from refunds_plugin.intake import returns_page as ret
 from refunds_plugin.intake.answers import Answer
 from refunds_plugin.ledger.attempts import AttemptRow
 from refunds_plugin.money import Money
+from refunds_plugin.notify import links
+from refunds_plugin.notify.theme import theme
 from webhooks.returns import form as form_mod
 from webhooks.returns import lookup_limits, render
 from webhooks.returns import strings as strings_mod
-from webhooks.theme import theme
 
 SESSION_KEY = "returns_order"
 CSRF_KEY = "returns_csrf"
@@ -83,7 +84,7 @@ def _signer(salt: str) -> URLSafeSerializer:
 
 
 def status_token(decision_id: str) -> str:
-    return _signer("returns-status").dumps(decision_id)
+    return links.status_token(current_app.config["SECRET_KEY"], decision_id)
 
 
 def _csrf_token() -> str:
@@ -309,7 +310,7 @@ def _status_test_mode(found: ret.DecisionStatus) -> bool:
 def status(token: str) -> Any:
     t = _t()
     try:
-        decision_id = _signer("returns-status").loads(token)
+        decision_id = _signer(links.STATUS_SALT).loads(token)
     except BadSignature:
         decision_id = None
     rt = _rt()

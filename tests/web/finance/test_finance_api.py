@@ -84,7 +84,8 @@ def test_the_openapi_document_describes_every_endpoint_and_filter(scene: Scene) 
     assert doc["openapi"].startswith("3.")
     assert set(doc["paths"]) == {"/api/decisions", "/api/attempts", "/api/summary",
                                  "/api/follow-ups", "/api/reviews/{decision_id}",
-                                 "/api/returns", "/api/returns/{decision_id}/receive"}
+                                 "/api/returns", "/api/returns/{decision_id}/receive",
+                                 "/api/outbox", "/api/outbox/{message_id}/resend"}
     names = {p["name"] for p in doc["paths"]["/api/follow-ups"]["get"]["parameters"]}
     assert names == {"status", "due", "page", "per_page", "format"}
     assert doc["components"]["schemas"]["FollowUp"]["properties"]["amount"]["type"] == "integer"

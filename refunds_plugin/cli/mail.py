@@ -1,0 +1,51 @@
+"""``refunds mail preview KIND --decision ID``: what that email would say, without sending it."""
+
+from __future__ import annotations
+
+import json
+
+import click
+
+from refunds_plugin.cli import startup
+from refunds_plugin.errors import NotFound
+from refunds_plugin.notify.kinds import MAIL_KINDS
+
+
+@click.group()
+def mail() -> None:
+    """Customer emails."""
+
+
+@mail.command("preview")
+@click.argument("kind", type=click.Choice(MAIL_KINDS))
+@click.option("--decision", "decision_id", required=True, help="The decision it is about.")
+@click.option("--html", "as_html", is_flag=True, help="Print the HTML part instead of the text.")
+@click.option("--json", "as_json", is_flag=True, help="Subject, text and HTML as JSON.")
+def preview_cmd(kind: str, decision_id: str, as_html: bool, as_json: bool) -> None:
+    """Render KIND about a recorded decision: its subject, recipient and text (or HTML).
+    Nothing is enqueued or sent."""
+    from refunds_plugin.notify.preview import preview
+
+    runtime = startup.runtime("the policy is invalid", config=startup.config(),
+                              with_executor=False)
+    try:
+        assert runtime.renderer is not None
+        try:
+            shown = preview(runtime.engine, runtime.renderer, kind, decision_id,
+                            runtime.service.clock())
+        except NotFound as exc:
+            raise click.ClickException(exc.message) from None
+    finally:
+        runtime.engine.dispose()
+    r = shown.rendered
+    if as_json:
+        click.echo(json.dumps({"kind": kind, "to": shown.recipient, "subject": r.subject,
+                               "text": r.text, "html": r.html, "example": shown.example},
+                              indent=2))
+        return
+    click.echo(f"To: {shown.recipient or '(no customer email: nothing would be sent)'}")
+    click.echo(f"Subject: {r.subject}")
+    if shown.example:
+        click.echo("(dates, codes or the statement are examples: that cause is not recorded)")
+    click.echo("")
+    click.echo(r.html if as_html else r.text, nl=False)

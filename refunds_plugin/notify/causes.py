@@ -1,0 +1,210 @@
+"""Which state change enqueues which messages, and what their context says.
+
+Called inside the transaction that makes the change, so a message exists exactly when its
+cause does:
+
+- a decision recorded (``ledger/decisions.record_decision``): a return's ``request_received``
+  and its ``approved``, ``in_review`` or ``declined`` mail; the event ``return.decided``
+- a review closed (``intake/reviews.decide``): ``approved`` or ``declined`` (with the note for
+  the customer); ``return.reviewed``
+- an attempt settled (``ledger/attempts.transition``): ``succeeded`` → ``refund_sent`` or
+  ``credit_issued`` (with the code), ``refund.succeeded`` / ``credit.issued``; ``failed`` →
+  ``refund_failed``, ``refund.failed``. An ``unknown`` outcome (money may have moved) says
+  nothing to the customer until the provider or a person settles it.
+
+Causes recorded by other rooms call one function each, in their own transaction:
+``return_received``, ``return_reminder``, ``return_expired`` (the physical return) and
+``withdrawal_received`` (the EU withdrawal function).
+
+Causes: ``decision:<id>`` for a decision's mails (one ``approved`` per decision, however often
+its review closes), ``review:<id>:<journal hash>`` for each review closing's event,
+``attempt:<id>`` for each attempt's outcome. An attempt the dry run "paid" causes no message at
+all: no money moved, so neither the customer nor the merchant's systems are told it did.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Connection, select
+
+from refunds_plugin.domain import AttemptStatus, Decision, DecisionKind, Outcome, ResolutionKind
+from refunds_plugin.ledger.tables import decisions, orders, refund_attempts
+from refunds_plugin.notify.kinds import MERCHANT
+from refunds_plugin.notify.outbox import enqueue
+
+OUTCOME_MAIL = {Outcome.APPROVE: "approved", Outcome.REVIEW: "in_review",
+                Outcome.DECLINE: "declined"}
+
+
+def _order(conn: Connection, order_id: str) -> tuple[str, dict[str, str]]:
+    """The number the customer knows the order by, and its lines' names."""
+    row = conn.execute(select(orders.c.order_number, orders.c.lines)
+                       .where(orders.c.order_id == order_id)).first()
+    if row is None:
+        return order_id, {}
+    names = {ln["id"]: ln.get("name") or ln["id"] for ln in json.loads(row.lines or "[]")}
+    return row.order_number or order_id, names
+
+
+def decision_context(
+    conn: Connection, decision_id: str, decision: Decision, order_id: str,
+    customer_note: str = "",
+) -> dict[str, Any]:
+    """What a decision's mails and events say: the figures, the items, the explanation, and
+    empty places issue 14 fills (``return_instructions``, ``label_url``, ``qr_code_url``,
+    ``return_by``)."""
+    number, names = _order(conn, order_id)
+    return {
+        "decision_id": decision_id, "order_id": order_id, "order_number": number,
+        "decision_kind": decision.kind.value, "outcome": decision.outcome.value,
+        "reason_code": decision.reason_code, "explanation": decision.explanation,
+        "currency": decision.currency, "amount": decision.amount,
+        "refund_amount": decision.refund_amount, "credit_amount": decision.credit_amount,
+        "resolution": decision.resolution_summary, "return_required": decision.return_required,
+        "items": [{"line_id": ln.line_id, "name": names.get(ln.line_id, ln.line_id),
+                   "quantity": ln.quantity, "amount": ln.amount,
+                   "return_required": ln.return_required} for ln in decision.lines],
+        "fees": [{"code": f.code, "amount": f.amount, "description": f.description}
+                 for f in decision.fees],
+        "customer_note": customer_note,
+        "return_instructions": None, "label_url": None, "qr_code_url": None, "return_by": None,
+    }
+
+
+def decision_recorded(
+    conn: Connection, *, decision_id: str, decision: Decision, order_id: str,
+    customer_email: str | None, now: datetime,
+) -> None:
+    context = decision_context(conn, decision_id, decision, order_id)
+    cause = f"decision:{decision_id}"
+    if decision.kind is DecisionKind.RETURN:
+        for kind in ("request_received", OUTCOME_MAIL[decision.outcome]):
+            enqueue(conn, cause=cause, kind=kind, recipient=customer_email, now=now,
+                    context=context)
+    enqueue(conn, cause=cause, kind="return.decided", recipient=MERCHANT, now=now,
+            context={**context, "customer_email": customer_email})
+
+
+def review_closed(
+    conn: Connection, *, decision_id: str, decision: Decision, status: str,
+    customer_note: str, entry_hash: str, now: datetime,
+) -> None:
+    """A person approved or declined: the customer hears the result (with the note meant for
+    them), the merchant's systems get ``return.reviewed``."""
+    row = conn.execute(select(decisions.c.order_id, decisions.c.customer_email)
+                       .where(decisions.c.id == decision_id)).one()
+    context = {**decision_context(conn, decision_id, decision, row.order_id, customer_note),
+               "status": status}
+    if decision.kind is DecisionKind.RETURN:
+        enqueue(conn, cause=f"decision:{decision_id}",
+                kind="approved" if status == "approved" else "declined",
+                recipient=row.customer_email, now=now, context=context)
+    enqueue(conn, cause=f"review:{decision_id}:{entry_hash[:16]}", kind="return.reviewed",
+            recipient=MERCHANT, now=now, context={**context, "customer_email": row.customer_email})
+
+
+_SETTLED = {
+    (AttemptStatus.SUCCEEDED, ResolutionKind.REFUND.value): ("refund_sent", "refund.succeeded"),
+    (AttemptStatus.SUCCEEDED, ResolutionKind.CREDIT.value): ("credit_issued", "credit.issued"),
+    (AttemptStatus.FAILED, ResolutionKind.REFUND.value): ("refund_failed", "refund.failed"),
+    (AttemptStatus.FAILED, ResolutionKind.CREDIT.value): ("refund_failed", "refund.failed"),
+}
+
+
+def attempt_context(conn: Connection, attempt_id: str) -> tuple[dict[str, Any], Any]:
+    """What an attempt's mails and events say, and its row."""
+    row = conn.execute(select(refund_attempts)
+                       .where(refund_attempts.c.id == attempt_id)).one()
+    number, _names = _order(conn, row.order_id)
+    return {
+        "attempt_id": row.id, "decision_id": row.decision_id, "order_id": row.order_id,
+        "order_number": number, "kind": row.kind, "currency": row.currency,
+        "amount": int(row.amount), "bonus": int(row.bonus or 0),
+        "credit_code": row.credit_code, "provider": row.provider,
+        "provider_reference": row.provider_reference, "status": row.status,
+        "dry_run": row.provider == "dryrun",
+    }, row
+
+
+def attempt_settled(conn: Connection, attempt_id: str, status: str, now: datetime) -> None:
+    """An attempt reached ``succeeded`` or ``failed``: tell the customer and the merchant."""
+    context, row = attempt_context(conn, attempt_id)
+    kinds = _SETTLED.get((AttemptStatus(status), row.kind))
+    if kinds is None:
+        return
+    if row.provider == "dryrun":  # no money moved: nobody is told it did
+        return
+    mail, event = kinds
+    cause = f"attempt:{attempt_id}"
+    enqueue(conn, cause=cause, kind=mail, recipient=row.customer_email, now=now, context=context)
+    enqueue(conn, cause=cause, kind=event, recipient=MERCHANT, now=now,
+            context={**context, "customer_email": row.customer_email,
+                     "error": row.last_error if status == AttemptStatus.FAILED else None})
+
+
+# --- causes recorded by other rooms: one call each, inside their own transaction -----------
+
+
+def _recorded(conn: Connection, decision_id: str) -> tuple[Decision, str, str | None]:
+    row = conn.execute(select(decisions.c.body, decisions.c.order_id, decisions.c.customer_email)
+                       .where(decisions.c.id == decision_id)).one()
+    return Decision.from_dict(json.loads(row.body)), row.order_id, row.customer_email
+
+
+def return_received(
+    conn: Connection, *, decision_id: str, received_at: datetime, now: datetime,
+    extra: dict[str, Any] | None = None,
+) -> None:
+    """The returned item arrived: ``item_received`` to the customer, ``return.received`` to
+    the merchant (cause ``return:<decision id>``)."""
+    decision, order_id, email = _recorded(conn, decision_id)
+    context = {**decision_context(conn, decision_id, decision, order_id), **(extra or {}),
+               "received_at": received_at.isoformat()}
+    cause = f"return:{decision_id}"
+    enqueue(conn, cause=cause, kind="item_received", recipient=email, now=now, context=context)
+    enqueue(conn, cause=cause, kind="return.received", recipient=MERCHANT, now=now,
+            context={**context, "customer_email": email})
+
+
+def return_reminder(
+    conn: Connection, *, decision_id: str, return_by: datetime, now: datetime,
+    extra: dict[str, Any] | None = None,
+) -> None:
+    """The item is not back yet: one reminder per return-by date (cause
+    ``return:<decision id>:reminder:<date>``); ``extra`` carries the label and instructions."""
+    decision, order_id, email = _recorded(conn, decision_id)
+    context = {**decision_context(conn, decision_id, decision, order_id), **(extra or {}),
+               "return_by": return_by.isoformat()}
+    enqueue(conn, cause=f"return:{decision_id}:reminder:{return_by.date().isoformat()}",
+            kind="return_reminder", recipient=email, now=now, context=context)
+
+
+def return_expired(conn: Connection, *, decision_id: str, now: datetime) -> None:
+    """The item was not sent back in time: ``return.expired`` to the merchant."""
+    decision, order_id, email = _recorded(conn, decision_id)
+    context = {**decision_context(conn, decision_id, decision, order_id),
+               "customer_email": email}
+    enqueue(conn, cause=f"return:{decision_id}", kind="return.expired", recipient=MERCHANT,
+            now=now, context=context)
+
+
+def withdrawal_received(
+    conn: Connection, *, withdrawal_id: str, name: str, email: str | None, order_id: str,
+    lines: list[dict[str, Any]], statement: str, received_at: datetime, now: datetime,
+    locale: str | None = None,
+) -> None:
+    """An EU withdrawal statement was recorded: the receipt on a durable medium (the statement
+    and the time of receipt to the second) and ``withdrawal.received`` (cause
+    ``withdrawal:<id>``). ``lines``: ``{"name", "quantity"}`` each, as the customer chose."""
+    number, _names = _order(conn, order_id)
+    context = {"withdrawal_id": withdrawal_id, "name": name, "order_id": order_id,
+               "order_number": number, "lines": lines, "statement": statement,
+               "received_at": received_at.isoformat(timespec="seconds")}
+    cause = f"withdrawal:{withdrawal_id}"
+    enqueue(conn, cause=cause, kind="withdrawal_receipt", recipient=email, now=now,
+            locale=locale, context=context)
+    enqueue(conn, cause=cause, kind="withdrawal.received", recipient=MERCHANT, now=now,
+            context={**context, "customer_email": email})

@@ -1,0 +1,156 @@
+"""The courier: claims queued messages, renders and sends them, records what happened.
+
+Run by the executor's loop after each round of refund attempts (``Executor(courier=…)``), so a
+webhook's answer never waits for a mail server. Each claim is a lease (``outbox.claim_due``);
+a try that fails in a way that may pass is queued again with the executor's backoff, and after
+``REFUNDS_EXECUTOR_MAX_TRIES`` tries, or on a final refusal, the message is ``failed``, where
+finance sees it and may resend it.
+
+Exactly once, honestly: the claim and its lease keep two workers from sending one message at
+the same time, and a row is marked ``sent`` right after the server accepted it. A worker that
+dies after the server's acceptance and before that mark (the window is the one write
+transaction after the SMTP ``250`` or the receiver's 2xx) leaves a claim that another worker
+takes over when its lease runs out, and the message goes again. Neither SMTP nor HTTP lets a
+sender ask "did you get this one?", so that repeat cannot be ruled out; it carries the same
+Message-ID (email) or ``webhook-id`` (event), by which a receiver deduplicates. A worker that
+dies before sending sends nothing twice: the next claim sends it once.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import random
+import socket
+from collections.abc import Callable
+from datetime import datetime, timedelta
+
+from sqlalchemy import Engine
+
+from refunds_plugin.config import Config
+from refunds_plugin.execution.executor import backoff
+from refunds_plugin.ledger.db import write_tx
+from refunds_plugin.notify import outbox
+from refunds_plugin.notify.mail import DeliveryError, Mailer, compose, sender
+from refunds_plugin.notify.outbound import Outbound
+from refunds_plugin.notify.outbox import OutboxRow
+from refunds_plugin.notify.render import Renderer
+
+log = logging.getLogger("refunds.courier")
+
+
+class Courier:
+    def __init__(
+        self,
+        engine: Engine,
+        config: Config,
+        clock: Callable[[], datetime],
+        renderer: Renderer,
+        mailer: Mailer | None,
+        outbound: Outbound | None,
+        worker_id: str | None = None,
+    ) -> None:
+        self.engine = engine
+        self.config = config
+        self.clock = clock
+        self.renderer = renderer
+        self.mailer = mailer
+        self.outbound = outbound
+        self.worker_id = worker_id or f"{socket.gethostname()}:{os.getpid()}:{id(self):x}:mail"
+        self._rng = random.Random()
+
+    def run_once(self, limit: int = 10) -> int:
+        """Claim and deliver one batch; returns how many messages were claimed."""
+        now = self.clock()
+        with self.engine.connect() as conn:  # nothing due: no write lock taken just to look
+            if not outbox.any_due(conn, now):
+                return 0
+        lease = timedelta(seconds=self.config.executor_lease_s)
+        with write_tx(self.engine) as conn:
+            rows = outbox.claim_due(conn, self.worker_id, now, now + lease, limit)
+        for row in rows:
+            self.deliver(row, claimed_at=now)
+        return len(rows)
+
+    def drain(self, max_rounds: int = 1000) -> int:
+        done = 0
+        for _ in range(max_rounds):
+            claimed = self.run_once()
+            if not claimed:
+                break
+            done += claimed
+        return done
+
+    def release(self) -> int:
+        with write_tx(self.engine) as conn:
+            return outbox.release(conn, self.worker_id)
+
+    def why_not(self, row: OutboxRow) -> str | None:
+        """Why a claimed message is not sent at all, or None to send it."""
+        if row.channel == "mail":
+            if row.kind in self.config.mail_off:
+                return f"not sent: {row.kind} is switched off ([mail] off)"
+            if self.mailer is None:
+                return "not sent: REFUNDS_MAIL_URL is not set"
+        elif self.outbound is None:
+            return "not sent: REFUNDS_OUTBOUND_URL is not set"
+        return None
+
+    def send(self, row: OutboxRow) -> None:
+        """Hand one message to its channel; raises ``DeliveryError``."""
+        if row.channel == "mail":
+            assert self.mailer is not None
+            rendered = self.renderer.render(row.kind, row.context, row.locale)
+            self.mailer.send(compose(sender=sender(self.config), to=row.recipient,
+                                     rendered=rendered, row_id=row.id))
+        else:
+            assert self.outbound is not None
+            self.outbound.send(row.id, row.kind, row.created_at, row.context)
+
+    def deliver(self, row: OutboxRow, claimed_at: datetime) -> str:
+        """Send one claimed message and record its outcome; returns its new status."""
+        skip = self.why_not(row)
+        if skip is not None:
+            return self._finish(row, outbox.SKIPPED, note=skip)
+        if not self._still_mine(row, claimed_at):
+            log.warning("outbox claim taken over before sending; skipped",
+                        extra={"outbox_id": row.id})
+            return outbox.SENDING
+        try:
+            self.send(row)
+        except DeliveryError as exc:
+            return self._failed(row, exc.message, exc.retryable)
+        except Exception as exc:  # a template or library bug: retry, never lose the message
+            log.exception("outbox delivery raised unexpectedly", extra={"outbox_id": row.id})
+            return self._failed(row, f"{type(exc).__name__}: {exc}", True)
+        return self._finish(row, outbox.SENT)
+
+    def _still_mine(self, row: OutboxRow, claimed_at: datetime) -> bool:
+        lease = timedelta(seconds=self.config.executor_lease_s)
+        now = self.clock()
+        if now < claimed_at + lease / 2:
+            return True
+        with write_tx(self.engine) as conn:
+            return outbox.renew_lease(conn, row.id, self.worker_id, now + lease)
+
+    def _failed(self, row: OutboxRow, error: str, retryable: bool) -> str:
+        if retryable and row.tries < self.config.executor_max_tries:
+            delay = backoff(row.tries, self.config.executor_backoff_base_s,
+                            self.config.executor_backoff_cap_s, self._rng)
+            log.warning("%s %s: try %d failed (%s); again in %.1fs", row.channel, row.kind,
+                        row.tries, error, delay, extra={"outbox_id": row.id})
+            return self._finish(row, outbox.QUEUED, error=error,
+                                next_try_at=self.clock() + timedelta(seconds=delay))
+        why = f"gave up after {row.tries} tries: {error}" if retryable else error
+        log.error("%s %s failed: %s", row.channel, row.kind, why, extra={"outbox_id": row.id})
+        return self._finish(row, outbox.FAILED, error=why)
+
+    def _finish(self, row: OutboxRow, status: str, *, error: str | None = None,
+                note: str | None = None, next_try_at: datetime | None = None) -> str:
+        with write_tx(self.engine) as conn:
+            held = outbox.finish(conn, row.id, self.worker_id, self.clock(), status,
+                                 error=error, note=note, next_try_at=next_try_at)
+        if not held:
+            log.warning("outbox claim lost before its outcome was written",
+                        extra={"outbox_id": row.id})
+        return status

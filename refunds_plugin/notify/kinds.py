@@ -1,0 +1,69 @@
+"""Every kind of message the outbox carries, its channel, and what its context must hold.
+
+Mail kinds are snake_case and rendered from ``templates/mail/<kind>.html``; event kinds are the
+dotted names the merchant's systems receive (Standard Webhooks' ``type``). A kind's ``needs``
+are the context keys its template or payload reads; ``enqueue`` refuses a context without them,
+so a cause wired later (issue 14's receiving, the withdrawal function) fails in its own tests
+rather than in a customer's inbox.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+MERCHANT = "merchant"  # the recipient of every event: REFUNDS_OUTBOUND_URL at delivery time
+
+_DECISION = ("decision_id", "order_id", "order_number", "currency", "amount", "refund_amount",
+             "credit_amount", "explanation", "items")
+_ATTEMPT = ("attempt_id", "decision_id", "order_id", "order_number", "kind", "currency", "amount")
+
+
+@dataclass(frozen=True)
+class Kind:
+    name: str
+    channel: str  # mail | event
+    needs: tuple[str, ...]
+    about: str  # one line for finance and the docs
+
+
+KINDS: dict[str, Kind] = {k.name: k for k in (
+    Kind("request_received", "mail", _DECISION, "a return request was received (status link)"),
+    Kind("approved", "mail", (*_DECISION, "return_required"),
+         "approved: how to send it back (issue 14's instructions, label, QR) or keep it"),
+    Kind("in_review", "mail", _DECISION, "a person will look at the request"),
+    Kind("declined", "mail", _DECISION, "declined: the explanation and the reviewer's note"),
+    Kind("return_reminder", "mail", (*_DECISION, "return_by"),
+         "the item is not back yet: send it by this date"),
+    Kind("item_received", "mail", (*_DECISION, "received_at"),
+         "the returned item arrived at the shop"),
+    Kind("refund_sent", "mail", _ATTEMPT, "the refund is on its way to the original payment"),
+    Kind("credit_issued", "mail", (*_ATTEMPT, "credit_code"), "store credit, with its code"),
+    Kind("refund_failed", "mail", _ATTEMPT, "the refund failed, and what happens next"),
+    Kind("withdrawal_receipt", "mail",
+         ("withdrawal_id", "name", "order_id", "order_number", "lines", "statement",
+          "received_at"),
+         "the EU withdrawal receipt: the statement and its time of receipt, to the second"),
+    Kind("return.decided", "event", ("decision_id", "order_id", "outcome"),
+         "a return (or a correction) was decided"),
+    Kind("return.reviewed", "event", ("decision_id", "order_id", "status"),
+         "a person approved or declined a review"),
+    Kind("return.received", "event", ("decision_id", "order_id", "received_at"),
+         "the returned item arrived"),
+    Kind("return.expired", "event", ("decision_id", "order_id"),
+         "the item was not sent back in time"),
+    Kind("refund.succeeded", "event", _ATTEMPT, "a refund settled"),
+    Kind("refund.failed", "event", _ATTEMPT, "a refund (or store credit) failed"),
+    Kind("credit.issued", "event", _ATTEMPT, "store credit was issued"),
+    Kind("withdrawal.received", "event", ("withdrawal_id", "order_id", "received_at"),
+         "an EU withdrawal statement was received"),
+)}
+
+MAIL_KINDS = tuple(k for k, v in KINDS.items() if v.channel == "mail")
+EVENT_KINDS = tuple(k for k, v in KINDS.items() if v.channel == "event")
+
+
+def kind(name: str) -> Kind:
+    found = KINDS.get(name)
+    if found is None:
+        raise ValueError(f"unknown message kind {name!r}: one of {', '.join(KINDS)}")
+    return found

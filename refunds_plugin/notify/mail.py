@@ -1,0 +1,151 @@
+"""Email through SMTP (the standard library's ``smtplib`` and ``email.message``), or printed.
+
+``REFUNDS_MAIL_URL``: ``smtp://user:pass@host:port`` (plain, port 25), ``smtp+starttls://…``
+(STARTTLS, 587), ``smtps://…`` (TLS from the start, 465), or ``console`` (printed, for
+development). Unset: no emails (the outbox records them as skipped).
+
+An SMTP server's 4xx, a dropped connection or a timeout may pass: retried. A 5xx refusal of
+the message or of every recipient is final. The Message-ID is derived from the outbox row, the
+same on every try, so an inbox or MTA that deduplicates by Message-ID shows a repeat once.
+"""
+
+from __future__ import annotations
+
+import smtplib
+import ssl
+import sys
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from email.message import EmailMessage
+from email.utils import formataddr, parseaddr
+from typing import Protocol
+from urllib.parse import unquote, urlsplit
+
+from refunds_plugin.config import Config, ConfigError
+from refunds_plugin.notify.render import Rendered
+
+DEFAULT_PORTS = {"smtp": 25, "smtp+starttls": 587, "smtps": 465}
+
+
+class DeliveryError(Exception):
+    """A message was not delivered; ``retryable`` says whether another try may help."""
+
+    def __init__(self, message: str, *, retryable: bool) -> None:
+        super().__init__(message)
+        self.message = message
+        self.retryable = retryable
+
+
+class Mailer(Protocol):
+    def send(self, message: EmailMessage) -> None: ...
+
+
+@dataclass(frozen=True)
+class SmtpSettings:
+    scheme: str
+    host: str
+    port: int
+    username: str = ""
+    password: str = field(default="", repr=False)
+
+
+def parse_mail_url(url: str) -> SmtpSettings:
+    """``smtp[s|+starttls]://[user:pass@]host[:port]``, or a ``ConfigError`` naming the problem
+    (never the password)."""
+    parts = urlsplit(url)
+    if parts.scheme not in DEFAULT_PORTS or not parts.hostname:
+        raise ConfigError("REFUNDS_MAIL_URL must be console, smtp://host:port, "
+                          "smtp+starttls://user:pass@host:587 or smtps://user:pass@host:465")
+    try:
+        port = parts.port or DEFAULT_PORTS[parts.scheme]
+    except ValueError:
+        raise ConfigError("REFUNDS_MAIL_URL has a port that is not a number") from None
+    return SmtpSettings(parts.scheme, parts.hostname, port, unquote(parts.username or ""),
+                        unquote(parts.password or ""))
+
+
+class SmtpMailer:
+    def __init__(self, settings: SmtpSettings, timeout: float = 15.0) -> None:
+        self.settings = settings
+        self.timeout = timeout
+
+    def _connect(self) -> smtplib.SMTP:
+        s = self.settings
+        if s.scheme == "smtps":
+            return smtplib.SMTP_SSL(s.host, s.port, timeout=self.timeout,
+                                    context=ssl.create_default_context())
+        client = smtplib.SMTP(s.host, s.port, timeout=self.timeout)
+        if s.scheme == "smtp+starttls":
+            client.starttls(context=ssl.create_default_context())
+        return client
+
+    def send(self, message: EmailMessage) -> None:
+        try:
+            with self._connect() as client:
+                if self.settings.username:
+                    client.login(self.settings.username, self.settings.password)
+                refused = client.send_message(message)
+        except smtplib.SMTPRecipientsRefused as exc:
+            codes = [code for code, _ in exc.recipients.values()]
+            raise DeliveryError(f"every recipient refused: {_said(exc.recipients)}",
+                                retryable=any(c < 500 for c in codes)) from None
+        except smtplib.SMTPAuthenticationError as exc:  # the merchant can fix the login
+            raise DeliveryError(f"SMTP login refused ({exc.smtp_code})", retryable=True) from None
+        except smtplib.SMTPResponseException as exc:
+            text = exc.smtp_error.decode(errors="replace") if isinstance(exc.smtp_error, bytes) \
+                else str(exc.smtp_error)
+            raise DeliveryError(f"SMTP {exc.smtp_code}: {text}"[:500],
+                                retryable=exc.smtp_code < 500) from None
+        except (smtplib.SMTPException, OSError) as exc:
+            raise DeliveryError(f"SMTP server unreachable: {type(exc).__name__}: {exc}"[:500],
+                                retryable=True) from None
+        if refused:  # one recipient per message: a partial refusal cannot happen, but say so
+            raise DeliveryError(f"refused: {_said(refused)}", retryable=False)
+
+
+def _said(refused: dict[str, tuple[int, bytes]]) -> str:
+    return "; ".join(f"{to}: {code} {text.decode(errors='replace')}"
+                     for to, (code, text) in refused.items())[:500]
+
+
+class ConsoleMailer:
+    """Prints each message (development): ``REFUNDS_MAIL_URL=console``."""
+
+    def __init__(self, write: Callable[[str], object] | None = None) -> None:
+        self.write = write or sys.stdout.write
+
+    def send(self, message: EmailMessage) -> None:
+        text = message.get_body(("plain",))
+        body = text.get_content() if text is not None else ""
+        self.write(f"--- email {message['Message-ID']}\nFrom: {message['From']}\n"
+                   f"To: {message['To']}\nSubject: {message['Subject']}\n\n{body}\n")
+
+
+def build_mailer(config: Config) -> Mailer | None:
+    if not config.mail_url:
+        return None
+    if config.mail_url == "console":
+        return ConsoleMailer()
+    return SmtpMailer(parse_mail_url(config.mail_url))
+
+
+def sender(config: Config) -> str:
+    """``REFUNDS_MAIL_FROM``; unset, ``no-reply@`` the SMTP host, named after the shop."""
+    if config.mail_from:
+        return config.mail_from
+    host = urlsplit(config.mail_url).hostname or "localhost"
+    return formataddr((config.shop_name, f"no-reply@{host}"))
+
+
+def compose(*, sender: str, to: str, rendered: Rendered, row_id: str) -> EmailMessage:
+    """A multipart/alternative message: the plain text first, the HTML after it."""
+    domain = parseaddr(sender)[1].rpartition("@")[2] or "refunds-plugin.invalid"
+    message = EmailMessage()
+    message["From"] = sender
+    message["To"] = to
+    message["Subject"] = rendered.subject
+    message["Message-ID"] = f"<{row_id}@{domain}>"
+    message["Auto-Submitted"] = "auto-generated"
+    message.set_content(rendered.text)
+    message.add_alternative(rendered.html, subtype="html")
+    return message

@@ -1,0 +1,63 @@
+"""Events for the merchant's systems, signed with the Standard Webhooks scheme.
+
+``POST REFUNDS_OUTBOUND_URL`` with ``{"type", "timestamp", "data"}`` and the headers
+``webhook-id`` (the outbox row's id: the same on every try, so a receiver deduplicates by it),
+``webhook-timestamp`` and ``webhook-signature`` (``v1,<base64 HMAC-SHA256>`` with
+``REFUNDS_OUTBOUND_SECRET``, ``whsec_…``), made by the ``standardwebhooks`` package. A receiver
+that answers anything but 2xx, or cannot be reached, is tried again later.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Any
+
+import requests
+from standardwebhooks import Webhook
+
+from refunds_plugin.config import Config, ConfigError
+from refunds_plugin.notify.mail import DeliveryError
+
+
+class Outbound:
+    def __init__(self, url: str, secret: str, session: requests.Session, *,
+                 timeout: float = 10.0, wall: Callable[[], float] = time.time) -> None:
+        self.url = url
+        self.signer = Webhook(secret)
+        self.session = session
+        self.timeout = timeout
+        self.wall = wall  # signing time: receivers check it against their own clock
+
+    def body(self, kind: str, created_at: datetime, data: dict[str, Any]) -> bytes:
+        payload = {"type": kind, "timestamp": created_at.astimezone(UTC).isoformat(),
+                   "data": data}
+        return json.dumps(payload, sort_keys=True, separators=(",", ":")).encode()
+
+    def send(self, row_id: str, kind: str, created_at: datetime, data: dict[str, Any]) -> None:
+        body = self.body(kind, created_at, data)
+        signed_at = datetime.fromtimestamp(int(self.wall()), UTC)
+        headers = {
+            "content-type": "application/json",
+            "webhook-id": row_id,
+            "webhook-timestamp": str(int(signed_at.timestamp())),
+            "webhook-signature": self.signer.sign(row_id, signed_at, body),
+        }
+        try:
+            resp = self.session.post(self.url, data=body, headers=headers, timeout=self.timeout)
+        except requests.RequestException as exc:
+            raise DeliveryError(f"{self.url} unreachable: {type(exc).__name__}",
+                                retryable=True) from None
+        if not 200 <= resp.status_code < 300:
+            raise DeliveryError(f"{self.url} answered {resp.status_code}", retryable=True)
+
+
+def build_outbound(config: Config, session: requests.Session) -> Outbound | None:
+    if not config.outbound_url:
+        return None
+    if not config.outbound_secret.startswith("whsec_"):
+        raise ConfigError("REFUNDS_OUTBOUND_SECRET must be set to a whsec_… secret when "
+                          "REFUNDS_OUTBOUND_URL is set")
+    return Outbound(config.outbound_url, config.outbound_secret, session)

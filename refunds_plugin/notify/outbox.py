@@ -1,0 +1,182 @@
+"""The outbox table's one writer: messages enqueued with their cause, claimed with leases,
+and their outcomes (sent, retry at T, failed, skipped), and finance's resend.
+
+pending work ──► queued ──claim──► sending ──► sent
+                   ▲                  │  └──► skipped (no address, kind off, channel unset)
+                   ├── retry at T ────┤
+                   │                  └──► failed (a final refusal, or out of tries)
+                   └──── resend (finance) ◄── failed
+
+A row is unique per (cause, kind, recipient), and its id is derived from those three: a cause
+that happens again (a redelivered event, a second process) adds nothing, and every try of a
+message carries the same id (the email's Message-ID, the event's ``webhook-id``).
+Claims are leases like refund attempts' (``ledger/claims.py``): ``FOR UPDATE SKIP LOCKED`` on
+PostgreSQL, the one write lock on SQLite; a dead worker's claim is taken over once its lease
+runs out.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import uuid
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Connection, Engine, and_, bindparam, or_, select, update
+
+from refunds_plugin.ledger.db import aware, write_tx
+from refunds_plugin.ledger.journal import insert_ignore
+from refunds_plugin.ledger.tables import outbox
+from refunds_plugin.notify.kinds import kind as kind_of
+
+OUTBOX_NAMESPACE = uuid.UUID("4b1d0f7e-8d0a-4f5c-9a55-0c8e1f6f2b10")
+QUEUED, SENDING, SENT, FAILED, SKIPPED = "queued", "sending", "sent", "failed", "skipped"
+STATUSES = (QUEUED, SENDING, SENT, FAILED, SKIPPED)
+_EMAIL = re.compile(r"^[^@\s<>(),;:\"\[\]]+@[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?"
+                    r"(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)+$")
+_o = outbox.c
+
+
+def message_id(cause: str, kind: str, recipient: str) -> str:
+    """The row's id: the same for the same cause, kind and recipient, in any process."""
+    return str(uuid.uuid5(OUTBOX_NAMESPACE, f"{cause}\n{kind}\n{recipient}"))
+
+
+def valid_email(address: str | None) -> bool:
+    return bool(address) and len(address or "") <= 320 and bool(_EMAIL.match(address or ""))
+
+
+@dataclass(frozen=True)
+class OutboxRow:
+    id: str
+    cause: str
+    kind: str
+    channel: str
+    recipient: str
+    locale: str | None
+    context: dict[str, Any]
+    status: str
+    tries: int
+    created_at: datetime
+
+    @classmethod
+    def from_row(cls, row: Any) -> OutboxRow:
+        return cls(row.id, row.cause, row.kind, row.channel, row.recipient, row.locale,
+                   json.loads(row.context), row.status, int(row.tries), aware(row.created_at))
+
+
+def enqueue(
+    conn: Connection,
+    *,
+    cause: str,
+    kind: str,
+    recipient: str | None,
+    now: datetime,
+    locale: str | None = None,
+    context: dict[str, Any],
+    skip_because: str | None = None,
+) -> bool:
+    """Record one message inside the caller's transaction (the state change that causes it);
+    True if it is new. A mail to a missing or invalid address, or one the caller says must not
+    go (``skip_because``), is recorded as ``skipped`` with that note, so finance sees why the
+    customer heard nothing; nothing is sent for it."""
+    spec = kind_of(kind)
+    missing = [k for k in spec.needs if k not in context]
+    if missing:
+        raise ValueError(f"a {kind} message needs {', '.join(missing)} in its context")
+    address = (recipient or "").strip()
+    note = skip_because
+    if spec.channel == "mail" and not valid_email(address):
+        note = (f"no message: the customer's email {address!r} is not a valid address"
+                if address else "no message: the order has no customer email")
+    skipped = note is not None
+    return insert_ignore(conn, outbox, {
+        "id": message_id(cause, kind, address), "cause": cause, "kind": kind,
+        "channel": spec.channel, "recipient": address, "locale": locale,
+        "context": json.dumps(context, sort_keys=True, default=str),
+        "status": SKIPPED if skipped else QUEUED, "tries": 0, "next_try_at": now,
+        "claimed_by": None, "lease_until": None, "last_error": None, "note": note,
+        "created_at": now, "updated_at": now, "sent_at": None,
+    })
+
+
+_DUE = (
+    select(_o.id)
+    .where(or_(and_(_o.status == QUEUED, _o.next_try_at <= bindparam("now")),
+               and_(_o.status == SENDING, _o.lease_until < bindparam("now"))))
+    .order_by(_o.next_try_at, _o.seq)
+    .limit(bindparam("limit"))
+)
+_HELD = (_o.status == SENDING, _o.claimed_by == bindparam("worker"))
+
+
+def any_due(conn: Connection, now: datetime) -> bool:
+    return conn.execute(_DUE, {"now": now, "limit": 1}).first() is not None
+
+
+def claim_due(
+    conn: Connection, worker: str, now: datetime, lease_until: datetime, limit: int
+) -> list[OutboxRow]:
+    """Claim up to ``limit`` due messages for ``worker`` until ``lease_until`` (one more try
+    each): queued ones whose time has come, and sending ones whose lease ran out."""
+    due = _DUE.with_for_update(skip_locked=True) if conn.dialect.name == "postgresql" else _DUE
+    ids = list(conn.execute(due, {"now": now, "limit": limit}).scalars())
+    if not ids:
+        return []
+    conn.execute(update(outbox).where(_o.id.in_(ids)).values(
+        status=SENDING, claimed_by=worker, lease_until=lease_until, tries=_o.tries + 1,
+        updated_at=now))
+    rows = conn.execute(select(outbox).where(_o.id.in_(ids)).order_by(_o.next_try_at, _o.seq))
+    return [OutboxRow.from_row(r) for r in rows]
+
+
+def renew_lease(conn: Connection, row_id: str, worker: str, lease_until: datetime) -> bool:
+    """Extend ``worker``'s lease just before it sends; False when another worker took it."""
+    return bool(conn.execute(
+        update(outbox).where(_o.id == row_id, *_HELD).values(lease_until=lease_until),
+        {"worker": worker}).rowcount == 1)
+
+
+def finish(
+    conn: Connection, row_id: str, worker: str, now: datetime, status: str, *,
+    error: str | None = None, note: str | None = None, next_try_at: datetime | None = None,
+) -> bool:
+    """Record what became of a claimed message (``sent``, ``failed``, ``skipped``, or
+    ``queued`` again at ``next_try_at``); False when the claim was lost to another worker."""
+    values: dict[str, Any] = {"status": status, "updated_at": now, "claimed_by": None,
+                              "lease_until": None}
+    if status == SENT:
+        values["sent_at"] = now
+    if error is not None:
+        values["last_error"] = error[:2000]
+    if note is not None:
+        values["note"] = note[:2000]
+    if next_try_at is not None:
+        values["next_try_at"] = next_try_at
+    return bool(conn.execute(update(outbox).where(_o.id == row_id, *_HELD).values(values),
+                             {"worker": worker}).rowcount == 1)
+
+
+def release(conn: Connection, worker: str) -> int:
+    """Hand back the claims ``worker`` holds (shutdown): queued again, the try not counted."""
+    return int(conn.execute(
+        update(outbox).where(*_HELD).values(status=QUEUED, claimed_by=None, lease_until=None,
+                                            tries=_o.tries - 1),
+        {"worker": worker}).rowcount)
+
+
+def resend(conn: Connection, row_id: str, by: str, now: datetime) -> bool:
+    """Finance asks for a failed message again: queued at once with fresh tries, under the same
+    id (a failed message never arrived, so its Message-ID or webhook-id is still unused)."""
+    return bool(conn.execute(
+        update(outbox).where(_o.id == row_id, _o.status == FAILED).values(
+            status=QUEUED, tries=0, next_try_at=now, updated_at=now,
+            note=f"resend asked by {by}"[:2000])).rowcount == 1)
+
+
+def resend_message(engine: Engine, row_id: str, by: str, now: datetime) -> bool:
+    """``resend`` in a transaction of its own (the finance page and API)."""
+    with write_tx(engine) as conn:
+        return resend(conn, row_id, by, now)

@@ -1,0 +1,83 @@
+"""What a mail kind would say about a recorded decision, without enqueueing anything:
+``refunds mail preview KIND --decision ID`` and the finance page ``/finance/outbox/preview``.
+
+The decision's own figures, items and explanation, as its causes would write them; for a money
+kind, the decision's attempt of that kind (or its figures while it has none). The kinds whose
+causes live elsewhere (the return-by reminder, the item received, the withdrawal receipt) are
+shown with example dates and statement, and say so.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import Engine, select
+
+from refunds_plugin.domain import Decision
+from refunds_plugin.errors import NotFound
+from refunds_plugin.ledger.tables import decisions, ledger_entries, refund_attempts
+from refunds_plugin.notify.causes import attempt_context, decision_context
+from refunds_plugin.notify.kinds import kind as kind_of
+from refunds_plugin.notify.render import Rendered, Renderer
+
+MONEY_KINDS = {"refund_sent": "refund", "refund_failed": "refund", "credit_issued": "credit"}
+EXAMPLE_STATEMENT = ("I hereby withdraw from the contract for the items listed below. "
+                     "(example text: the customer's own statement appears here)")
+
+
+@dataclass(frozen=True)
+class Preview:
+    kind: str
+    recipient: str
+    rendered: Rendered
+    example: bool  # True when some of what it says is made up for the preview
+
+
+def preview(engine: Engine, renderer: Renderer, kind: str, decision_id: str,
+            now: datetime) -> Preview:
+    if kind_of(kind).channel != "mail":
+        raise ValueError(f"{kind} is an event, not an email: there is nothing to preview")
+    with engine.connect() as conn:
+        row = conn.execute(select(decisions).where(decisions.c.id == decision_id)).first()
+        if row is None:
+            raise NotFound(f"decision {decision_id} is unknown", code="unknown_decision")
+        note_body = conn.execute(
+            select(ledger_entries.c.body)
+            .where(ledger_entries.c.subject_id == decision_id,
+                   ledger_entries.c.entry_type == "review_decided")
+            .order_by(ledger_entries.c.seq.desc()).limit(1)).scalar_one_or_none()
+        note = json.loads(note_body).get("customer_note", "") if note_body else ""
+        decision = Decision.from_dict(json.loads(row.body))
+        context: dict[str, Any] = decision_context(conn, decision_id, decision, row.order_id,
+                                                   note)
+        example = False
+        if kind in MONEY_KINDS:
+            attempt_id = conn.execute(
+                select(refund_attempts.c.id)
+                .where(refund_attempts.c.decision_id == decision_id,
+                       refund_attempts.c.kind == MONEY_KINDS[kind])
+                .order_by(refund_attempts.c.seq.desc()).limit(1)).scalar_one_or_none()
+            if attempt_id is not None:
+                context = attempt_context(conn, attempt_id)[0]
+            else:
+                credit = kind == "credit_issued"
+                amount = decision.credit_amount if credit else decision.refund_amount
+                context |= {"attempt_id": "", "kind": MONEY_KINDS[kind], "amount": amount,
+                            "bonus": 0, "credit_code": "EXAMPLE-CODE" if credit else None}
+                example = True
+    if kind == "return_reminder":
+        context["return_by"] = (now + timedelta(days=7)).isoformat()
+        example = True
+    elif kind == "item_received":
+        context["received_at"] = now.isoformat()
+        example = True
+    elif kind == "withdrawal_receipt":
+        context |= {"withdrawal_id": "", "name": row.customer_email or "",
+                    "lines": [{"name": i["name"], "quantity": i["quantity"]}
+                              for i in context["items"]],
+                    "statement": EXAMPLE_STATEMENT, "received_at": now.isoformat()}
+        example = True
+    return Preview(kind, row.customer_email or "", renderer.render(kind, context), example)

@@ -1,0 +1,139 @@
+"""A message's subject, plain text and HTML, from Jinja templates a merchant can override.
+
+Each mail kind is one template, ``mail/<kind>.html``, extending ``mail/base.html`` (the shop's
+name, logo and colours) and defining three blocks: ``subject``, ``text`` and ``body`` (HTML);
+``mail/parts.html``'s macros are there as ``parts``.
+The HTML is rendered with autoescaping and the subject and text without, from the same file.
+Templates in ``REFUNDS_TEMPLATES_DIR`` are found first, so a merchant overrides one kind, or
+the layout, by putting a file of the same name there.
+
+Every sentence a customer reads is marked for translation (``{% trans %}`` / ``_()``, Jinja's
+i18n extension, new-style gettext). ``translations`` gives each locale its catalogue; until
+one is installed every locale reads the English source.
+"""
+
+from __future__ import annotations
+
+import gettext
+import re
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from jinja2 import (
+    BaseLoader,
+    ChoiceLoader,
+    Environment,
+    FileSystemLoader,
+    PackageLoader,
+    Template,
+)
+
+from refunds_plugin.config import Config
+from refunds_plugin.money import Money
+from refunds_plugin.notify.kinds import kind as kind_of
+from refunds_plugin.notify.links import status_url
+from refunds_plugin.notify.theme import theme
+
+_BLANKS = re.compile(r"\n(?:[ \t]*\n){2,}")  # a text part keeps one blank line between parts
+Translations = Callable[[str | None], gettext.NullTranslations]
+
+
+def _identity(_locale: str | None) -> gettext.NullTranslations:
+    return gettext.NullTranslations()
+
+
+@dataclass(frozen=True)
+class Rendered:
+    subject: str
+    text: str
+    html: str
+
+
+def money(minor: int, currency: str) -> str:
+    """``2500, "USD"`` → ``25.00 USD`` (exact: the Money value object's own form)."""
+    return str(Money(int(minor), currency))
+
+
+def when(value: str | datetime | None) -> str:
+    """A time to the second, in UTC, as a person reads it: ``2026-11-24 12:00:05 UTC``."""
+    if value is None or value == "":
+        return ""
+    moment = datetime.fromisoformat(value) if isinstance(value, str) else value
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return moment.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
+
+
+def day(value: str | datetime | None) -> str:
+    return when(value)[:10]
+
+
+class Renderer:
+    def __init__(self, config: Config, secret_key: str | Callable[[], str],
+                 translations: Translations | None = None) -> None:
+        """``secret_key`` signs the status links (the returns page's key); a callable is asked
+        on the first render, so building a renderer reads and writes nothing."""
+        self.config = config
+        self._secret = secret_key
+        self._secret_known: str | None = secret_key if isinstance(secret_key, str) else None
+        self._translations = translations or _identity
+        loaders: list[BaseLoader] = [PackageLoader("refunds_plugin.notify", "templates")]
+        if config.templates_dir:
+            loaders.insert(0, FileSystemLoader(config.templates_dir))
+        self._loader = ChoiceLoader(loaders)
+        self._envs: dict[str | None, tuple[Environment, Environment]] = {}
+        self._lock = threading.Lock()
+
+    def secret_key(self) -> str:
+        if self._secret_known is None:
+            assert callable(self._secret)
+            self._secret_known = self._secret()
+        return self._secret_known
+
+    def _environments(self, locale: str | None) -> tuple[Environment, Environment]:
+        """(HTML, text) environments for a locale, made once each."""
+        with self._lock:
+            found = self._envs.get(locale)
+            if found is None:
+                found = self._envs[locale] = (self._environment(locale, True),
+                                              self._environment(locale, False))
+            return found
+
+    def _environment(self, locale: str | None, html: bool) -> Environment:
+        # the text environment renders the subject and the text/plain part, never HTML
+        env = Environment(loader=self._loader, autoescape=html,  # noqa: S701
+                          trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=False,
+                          extensions=["jinja2.ext.i18n"])
+        env.install_gettext_translations(self._translations(locale), newstyle=True)  # type: ignore[attr-defined]
+        env.filters.update(money=money, when=when, day=day)
+        # the shared pieces, as a global: a block rendered on its own sees no top-level import
+        env.globals["parts"] = env.get_template("mail/parts.html").make_module()
+        return env
+
+    def render(self, kind: str, context: dict[str, Any], locale: str | None = None) -> Rendered:
+        if kind_of(kind).channel != "mail":
+            raise ValueError(f"{kind} is an event, not an email")
+        values = self.values(context, locale)
+        html_env, text_env = self._environments(locale)
+        name = f"mail/{kind}.html"
+        text_template = text_env.get_template(name)
+        subject = " ".join(_block(text_template, "subject", values).split())
+        text = _BLANKS.sub("\n\n", _block(text_template, "text", values)).strip() + "\n"
+        return Rendered(subject, text, html_env.get_template(name).render(values))
+
+    def values(self, context: dict[str, Any], locale: str | None) -> dict[str, Any]:
+        """The template's variables: the message's context, the shop, its look, the link."""
+        link = status_url(self.config.saleor_app_url, self.secret_key(),
+                          str(context["decision_id"])) if context.get("decision_id") else None
+        return {
+            **context, "locale": locale or "en", "status_url": link,
+            "shop": {"name": self.config.shop_name, "logo_url": self.config.shop_logo_url},
+            "theme": theme(self.config.shop_primary_color),
+        }
+
+
+def _block(template: Template, block: str, values: dict[str, Any]) -> str:
+    return "".join(template.blocks[block](template.new_context(values)))

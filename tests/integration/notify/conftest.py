@@ -1,0 +1,46 @@
+"""A shop that emails its customers through a real SMTP server (aiosmtpd on a free port) and
+pays through the Stripe fake."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import pytest
+
+from tests.fakes import Clock, Harness
+from tests.fakes.smtp_sink import SmtpSink
+from tests.fakes.stripe_api import FakeStripeServer
+
+APP_URL = "https://returns.mugs.example"
+FROM = "Mugs <returns@mugs.example>"
+
+
+@pytest.fixture
+def smtp() -> Iterator[SmtpSink]:
+    sink = SmtpSink().start()
+    yield sink
+    sink.stop()
+
+
+@pytest.fixture
+def mail_shop_with(
+    any_db_url: str, clock: Clock, stripe_server: FakeStripeServer, smtp: SmtpSink
+) -> Iterator[Callable[..., Harness]]:
+    made: list[Harness] = []
+
+    def make(**settings: Any) -> Harness:
+        h = Harness(any_db_url, clock, stripe_server.url, {
+            "mail_url": smtp.url, "mail_from": FROM, "saleor_app_url": APP_URL,
+            "shop_name": "Mugs", **settings})
+        made.append(h)
+        return h
+
+    yield make
+    for h in made:
+        h.close()
+
+
+@pytest.fixture
+def mail_shop(mail_shop_with: Callable[..., Harness]) -> Harness:
+    return mail_shop_with()

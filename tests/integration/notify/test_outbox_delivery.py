@@ -1,0 +1,212 @@
+"""Delivery through failure: an SMTP server that is down, busy or refusing; a worker killed
+around the send; two workers at once. The customer's answer never waits, a message is never
+lost, and finance sees what gave up.
+
+What SMTP allows, said plainly: a worker killed after the server accepted a message (its
+``250`` to DATA) and before the outbox recorded it leaves a claim that another worker takes
+over when the lease runs out, and that worker sends the message again. SMTP has no way to ask
+a server "did you already take this one?", so the repeat cannot be ruled out; it carries the
+same Message-ID, by which inboxes and MTAs that deduplicate show it once. It happens only for a
+crash inside that window (one write transaction long), at most once per crash.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from email.message import EmailMessage
+from typing import Any
+
+import pytest
+
+from refunds_plugin.ledger.db import write_tx
+from refunds_plugin.ledger.tables import outbox
+from refunds_plugin.notify.courier import Courier
+from refunds_plugin.notify.mail import Mailer, SmtpMailer, parse_mail_url
+from refunds_plugin.notify.outbox import enqueue
+from tests.fakes import Clock, Harness, order_paid, return_requested
+from tests.fakes.smtp_sink import SmtpSink
+from tests.fakes.stripe_api import FakeStripe
+
+ANN = "ann@example.com"
+SUBJECTS = ["We received your return request for order 1001",
+            "Your return for order 1001 is approved",
+            "Your refund of 25.00 USD for order 1001 is on its way"]
+
+
+def _returned(h: Harness, fake: FakeStripe) -> None:
+    fake.add_payment_intent(5500, "usd", "pi_123")
+    h.post_storefront(order_paid())
+    assert h.post_storefront(return_requested()).status_code == 201
+
+
+def _mail_rows(h: Harness) -> list[Any]:
+    return sorted((r for r in h.rows(outbox) if r.channel == "mail"), key=lambda r: r.seq)
+
+
+def test_smtp_down_is_retried_with_backoff_and_finance_sees_it_give_up_then_resends(
+    mail_shop_with: Callable[..., Harness], fake_stripe: FakeStripe, smtp: SmtpSink,
+    clock: Clock,
+) -> None:
+    h = mail_shop_with(executor_max_tries=3)
+    smtp.stop()
+    _returned(h, fake_stripe)  # answered 201 with the mail server down
+    h.drain()
+
+    [attempt_row] = [r for r in h.rows(outbox) if r.kind == "refund.succeeded"]
+    assert attempt_row.status == "skipped"  # the refund itself went through
+    rows = _mail_rows(h)
+    assert [(r.kind, r.status, r.tries) for r in rows] == [
+        ("request_received", "queued", 1), ("approved", "queued", 1),
+        ("refund_sent", "queued", 1)]
+    assert all(r.last_error.startswith("SMTP server unreachable: ConnectionRefusedError")
+               for r in rows)
+    assert all(r.next_try_at.replace(tzinfo=clock.now.tzinfo) > clock.now for r in rows)
+
+    for _ in range(2):
+        clock.advance(700)
+        h.drain()
+    rows = _mail_rows(h)
+    assert [(r.status, r.tries) for r in rows] == [("failed", 3)] * 3
+    assert rows[0].last_error.startswith(
+        "gave up after 3 tries: SMTP server unreachable: ConnectionRefusedError")
+    clock.advance(10_000)
+    h.drain()
+    assert [(r.status, r.tries) for r in _mail_rows(h)] == [("failed", 3)] * 3  # given up
+
+    smtp.start()
+    from refunds_plugin.notify.outbox import resend_message
+
+    for r in rows:
+        assert resend_message(h.runtime.engine, r.id, "Ada", clock.now)
+    assert not resend_message(h.runtime.engine, rows[0].id, "Ada", clock.now)  # queued now
+    h.drain()
+    assert [m.subject for m in smtp.received] == SUBJECTS
+    assert [(r.status, r.tries, r.note) for r in _mail_rows(h)] == [
+        ("sent", 1, "resend asked by Ada")] * 3
+
+
+def test_a_busy_server_is_tried_again_and_each_email_still_arrives_once(
+    mail_shop: Harness, fake_stripe: FakeStripe, smtp: SmtpSink, clock: Clock
+) -> None:
+    smtp.refuse_next(1, "451 4.3.0 Mailbox busy, try again later")
+    _returned(mail_shop, fake_stripe)
+    mail_shop.drain()
+    first = _mail_rows(mail_shop)[0]
+    assert (first.status, first.tries, first.last_error) == (
+        "queued", 1, "SMTP 451: 4.3.0 Mailbox busy, try again later")
+
+    clock.advance(700)
+    mail_shop.drain()
+    assert sorted(m.subject for m in smtp.received) == sorted(SUBJECTS)
+    assert [r.status for r in _mail_rows(mail_shop)] == ["sent"] * 3
+
+
+def test_a_final_refusal_is_not_retried_and_is_failed_at_once(
+    mail_shop: Harness, fake_stripe: FakeStripe, smtp: SmtpSink, clock: Clock
+) -> None:
+    smtp.refuse_next(1, "550 5.1.1 No such mailbox")
+    _returned(mail_shop, fake_stripe)
+    mail_shop.drain()
+    clock.advance(10_000)
+    mail_shop.drain()
+
+    first = _mail_rows(mail_shop)[0]
+    assert (first.kind, first.status, first.tries, first.last_error) == (
+        "request_received", "failed", 1, "SMTP 550: 5.1.1 No such mailbox")
+    assert [m.subject for m in smtp.received] == SUBJECTS[1:]
+
+
+class Killed(BaseException):
+    """The worker's process dies here: nothing after this line runs."""
+
+
+class DiesAfterSending:
+    def __init__(self, inner: Mailer) -> None:
+        self.inner = inner
+
+    def send(self, message: EmailMessage) -> None:
+        self.inner.send(message)
+        raise Killed
+
+
+class DiesBeforeSending:
+    def send(self, message: EmailMessage) -> None:
+        raise Killed
+
+
+def _one_message(h: Harness, clock: Clock) -> None:
+    context = {"attempt_id": "a-1", "decision_id": "d-1", "order_id": "1001",
+               "order_number": "1001", "kind": "refund", "currency": "EUR", "amount": 1999,
+               "bonus": 0}
+    with write_tx(h.runtime.engine) as conn:
+        assert enqueue(conn, cause="attempt:a-1", kind="refund_sent", recipient=ANN,
+                       now=clock.now, context=context)
+
+
+def _courier(h: Harness, clock: Clock, mailer: Mailer, name: str) -> Courier:
+    assert h.runtime.renderer is not None
+    return Courier(h.runtime.engine, h.runtime.config, clock, h.runtime.renderer, mailer, None,
+                   worker_id=name)
+
+
+def test_a_worker_killed_after_the_server_accepted_sends_it_again_under_the_same_message_id(
+    mail_shop: Harness, smtp: SmtpSink, clock: Clock
+) -> None:
+    _one_message(mail_shop, clock)
+    smtp_mailer = SmtpMailer(parse_mail_url(smtp.url))
+    dying = _courier(mail_shop, clock, DiesAfterSending(smtp_mailer), "worker-a")
+    with pytest.raises(Killed):
+        dying.run_once()
+    [row] = mail_shop.rows(outbox)
+    assert (row.status, row.claimed_by, row.tries) == ("sending", "worker-a", 1)
+    assert len(smtp.received) == 1
+
+    other = _courier(mail_shop, clock, smtp_mailer, "worker-b")
+    assert other.run_once() == 0  # the dead worker's lease still holds: nothing sent
+    clock.advance(mail_shop.runtime.config.executor_lease_s + 1)
+    assert other.run_once() == 1
+
+    # the honest part: SMTP cannot tell us the first copy arrived, so it went again, under the
+    # same Message-ID (an inbox that deduplicates shows one)
+    assert len(smtp.received) == 2
+    first, second = smtp.received
+    assert first.message["Message-ID"] == second.message["Message-ID"] == \
+        f"<{row.id}@mugs.example>"
+    assert first.part("plain") == second.part("plain")
+    [row] = mail_shop.rows(outbox)
+    assert (row.status, row.tries, row.claimed_by) == ("sent", 2, None)
+    assert other.run_once() == 0 and len(smtp.received) == 2
+
+
+def test_a_worker_killed_before_sending_leaves_it_to_another_who_sends_it_once(
+    mail_shop: Harness, smtp: SmtpSink, clock: Clock
+) -> None:
+    _one_message(mail_shop, clock)
+    with pytest.raises(Killed):
+        _courier(mail_shop, clock, DiesBeforeSending(), "worker-a").run_once()
+    assert smtp.received == []
+
+    clock.advance(mail_shop.runtime.config.executor_lease_s + 1)
+    other = _courier(mail_shop, clock, SmtpMailer(parse_mail_url(smtp.url)), "worker-b")
+    assert other.run_once() == 1
+    assert other.run_once() == 0
+    assert [m.subject for m in smtp.received] == [
+        "Your refund of 19.99 EUR for order 1001 is on its way"]
+
+
+def test_two_workers_never_send_one_message_at_the_same_time(
+    mail_shop: Harness, smtp: SmtpSink, clock: Clock
+) -> None:
+    _one_message(mail_shop, clock)
+    smtp_mailer = SmtpMailer(parse_mail_url(smtp.url))
+    other = _courier(mail_shop, clock, smtp_mailer, "worker-b")
+    seen: list[int] = []
+
+    class AskTheOtherFirst:
+        def send(self, message: EmailMessage) -> None:
+            seen.append(other.run_once())  # the other worker runs while this one sends
+            smtp_mailer.send(message)
+
+    assert _courier(mail_shop, clock, AskTheOtherFirst(), "worker-a").run_once() == 1
+    assert seen == [0]
+    assert len(smtp.received) == 1

@@ -1,0 +1,174 @@
+"""Finance and the outbox: the page (queued, sent, failed, skipped, with why), a resend for
+failed messages that only admins may ask for, the preview page, the decision page's messages,
+the API and its OpenAPI entry, and ``refunds mail preview``."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+
+import pytest
+from click.testing import CliRunner
+
+from refunds_plugin.cli import main
+from refunds_plugin.finance.tokens import create_token
+from refunds_plugin.ledger.tables import outbox
+from tests.fakes import Clock, Harness, order_paid, return_requested
+from tests.fakes.finance_scene import csrf
+from tests.fakes.smtp_sink import SmtpSink
+from tests.fakes.stripe_api import FakeStripe
+
+
+@pytest.fixture
+def failed_shop(
+    mail_shop_with: Callable[..., Harness], fake_stripe: FakeStripe, smtp: SmtpSink,
+    clock: Clock,
+) -> Harness:
+    """A shop whose first email was refused for good (550), the others sent."""
+    h = mail_shop_with()
+    smtp.refuse_next(1, "550 5.1.1 No such mailbox")
+    fake_stripe.add_payment_intent(5500, "usd", "pi_123")
+    h.post_storefront(order_paid())
+    h.post_storefront(return_requested())
+    h.drain()
+    return h
+
+
+def _tokens(h: Harness, clock: Clock) -> tuple[str, str]:
+    engine = h.runtime.engine
+    return (create_token(engine, "Ada Admin", "admin", clock.now).secret,
+            create_token(engine, "Fin Reader", "finance", clock.now).secret)
+
+
+def _login(h: Harness, token: str):  # type: ignore[no-untyped-def]
+    client = h.client()
+    resp = client.post("/finance/login", data={"token": token,
+                                               "csrf_token": csrf(client, "/finance/login")})
+    assert resp.status_code == 303
+    return client
+
+
+def _failed(h: Harness):  # type: ignore[no-untyped-def]
+    [row] = [r for r in h.rows(outbox) if r.status == "failed"]
+    return row
+
+
+def test_the_outbox_page_shows_each_message_and_why_and_an_admin_resends_a_failed_one(
+    failed_shop: Harness, smtp: SmtpSink, clock: Clock
+) -> None:
+    h = failed_shop
+    admin, reader = _tokens(h, clock)
+    row = _failed(h)
+
+    page = _login(h, reader).get("/finance/outbox/").get_data(as_text=True)
+    assert "failed: 1" in page and "sent: 2" in page and "skipped: 2" in page
+    assert "SMTP 550: 5.1.1 No such mailbox" in page
+    assert "not sent: REFUNDS_OUTBOUND_URL is not set" in page
+    assert "Resend" not in page  # a finance reader sees it, cannot act on it
+    client = _login(h, reader)
+    denied = client.post(f"/finance/outbox/{row.id}/resend",
+                         data={"csrf_token": csrf(client, "/finance/outbox/")})
+    assert denied.status_code == 403
+    assert _failed(h).status == "failed"
+
+    client = _login(h, admin)
+    assert "Resend" in client.get("/finance/outbox/?status=failed").get_data(as_text=True)
+    done = client.post(f"/finance/outbox/{row.id}/resend",
+                       data={"csrf_token": csrf(client, "/finance/outbox/")})
+    assert done.status_code == 303
+    again = client.post(f"/finance/outbox/{row.id}/resend",
+                        data={"csrf_token": csrf(client, "/finance/outbox/")})
+    assert again.status_code == 409  # queued now, not failed: nothing more is queued
+    h.drain()
+    assert [m.subject for m in smtp.received].count(
+        "We received your return request for order 1001") == 1
+    [resent] = [r for r in h.rows(outbox) if r.id == row.id]
+    assert (resent.status, resent.note) == ("sent", "resend asked by Ada Admin (token #1)")
+
+
+def test_the_decision_page_lists_its_messages_and_the_preview_shows_an_email(
+    failed_shop: Harness, clock: Clock
+) -> None:
+    h = failed_shop
+    _admin, reader = _tokens(h, clock)
+    row = _failed(h)
+    decision_id = row.cause.split(":", 1)[1]
+    client = _login(h, reader)
+
+    decision = client.get(f"/finance/decisions/{decision_id}").get_data(as_text=True)
+    assert "<td>request_received</td><td>ann@example.com</td><td>failed</td>" in decision
+    assert "<td>refund_sent</td><td>ann@example.com</td><td>sent</td>" in decision
+
+    shown = client.get(f"/finance/outbox/preview?kind=declined&decision={decision_id}")
+    html = shown.get_data(as_text=True)
+    assert shown.status_code == 200
+    assert '<dd class="subject">About your return for order 1001</dd>' in html
+    assert "<iframe" in html and 'sandbox=""' in html
+    missing = client.get("/finance/outbox/preview?kind=declined&decision=nope")
+    assert missing.status_code == 404
+
+
+def test_the_api_lists_the_outbox_and_an_admin_resends(
+    failed_shop: Harness, clock: Clock
+) -> None:
+    h = failed_shop
+    admin, reader = _tokens(h, clock)
+    row = _failed(h)
+    client = h.client()
+
+    def get(path: str, token: str = reader):  # type: ignore[no-untyped-def]
+        return client.get(path, headers={"Authorization": f"Bearer {token}"})
+
+    listed = get("/api/outbox?status=failed").get_json()
+    assert [(m["id"], m["kind"], m["status"], m["tries"], m["last_error"])
+            for m in listed["data"]] == [
+        (row.id, "request_received", "failed", 1, "SMTP 550: 5.1.1 No such mailbox")]
+    assert listed["data"][0]["created_at"] == "2026-11-24T12:00:00+00:00"
+    csv = get("/api/outbox?format=csv&kind=refund_sent").get_data(as_text=True)
+    assert csv.splitlines()[0] == ("id,cause,kind,channel,recipient,status,tries,next_try_at,"
+                                   "last_error,note,created_at,sent_at")
+    assert len(csv.splitlines()) == 2
+    bad = get("/api/outbox?status=lost")
+    assert bad.status_code == 400 and bad.get_json()["error"]["code"] == "invalid_parameter"
+
+    forbidden = client.post(f"/api/outbox/{row.id}/resend",
+                            headers={"Authorization": f"Bearer {reader}"})
+    assert forbidden.status_code == 403
+    ok = client.post(f"/api/outbox/{row.id}/resend", headers={"Authorization": f"Bearer {admin}"})
+    assert ok.get_json() == {"id": row.id, "status": "queued"}
+    conflict = client.post(f"/api/outbox/{row.id}/resend",
+                           headers={"Authorization": f"Bearer {admin}"})
+    assert conflict.status_code == 409
+    doc = client.get("/api/openapi.json").get_json()
+    assert doc["components"]["schemas"]["OutboxMessage"]["properties"]["status"]["enum"] == [
+        "queued", "sending", "sent", "failed", "skipped"]
+
+
+def test_refunds_mail_preview_prints_what_would_be_sent(
+    mail_shop: Harness, fake_stripe: FakeStripe, monkeypatch: pytest.MonkeyPatch,
+    smtp: SmtpSink,
+) -> None:
+    h = mail_shop
+    if h.runtime.engine.dialect.name != "sqlite":
+        pytest.skip("the CLI reads REFUNDS_DATABASE_URL; one database is enough")
+    fake_stripe.add_payment_intent(5500, "usd", "pi_123")
+    h.post_storefront(order_paid())
+    decision_id = h.post_storefront(return_requested()).json["decision_id"]  # type: ignore[index]
+    monkeypatch.setenv("REFUNDS_DATABASE_URL", h.db_url)
+    monkeypatch.setenv("REFUNDS_APP_URL", "https://returns.mugs.example")
+    runner = CliRunner()
+
+    out = runner.invoke(main, ["mail", "preview", "approved", "--decision", decision_id])
+    assert out.exit_code == 0, out.output
+    assert out.output.startswith("To: ann@example.com\n"
+                                 "Subject: Your return for order 1001 is approved\n\n")
+    assert "We will refund 25.00 USD to your original payment." in out.output
+    assert "https://returns.mugs.example/returns/status/" in out.output
+    as_json = json.loads(runner.invoke(
+        main, ["mail", "preview", "credit_issued", "--decision", decision_id, "--json"]).output)
+    assert as_json["example"] is True and "EXAMPLE-CODE" in as_json["text"]
+    missing = runner.invoke(main, ["mail", "preview", "approved", "--decision", "nope"])
+    assert missing.exit_code == 1 and "decision nope is unknown" in missing.output
+    wrong = runner.invoke(main, ["mail", "preview", "refund.succeeded", "--decision", "x"])
+    assert wrong.exit_code == 2
+    assert smtp.received == []  # a preview sends nothing

@@ -1,0 +1,62 @@
+"""``/finance/outbox``: every customer email and merchant event, queued, sent, failed or
+skipped (with why), a resend for failed ones (admins), and ``/finance/outbox/preview``: what a
+kind of email would say about a decision."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from flask import Blueprint, Response, g, redirect, request, url_for
+
+from refunds_plugin.errors import NotFound
+from refunds_plugin.finance import outbox as outbox_read
+from refunds_plugin.notify.kinds import KINDS, MAIL_KINDS
+from refunds_plugin.notify.outbox import STATUSES, resend_message
+from refunds_plugin.notify.preview import preview
+from webhooks.finance.pages import needs, page, refused
+from webhooks.finance.session import now, runtime
+
+bp = Blueprint("finance_outbox", __name__, url_prefix="/finance/outbox")
+log = logging.getLogger("refunds.finance")
+
+
+@bp.get("/")
+@needs("finance")
+def outbox_page() -> Response:
+    filters = {k: request.args.get(k, "").strip() for k in outbox_read.FILTERS}
+    number = request.args.get("page", 1, type=int) or 1
+    found = outbox_read.find_outbox(runtime().engine, filters, number, 50)
+    keep = {k: v for k, v in filters.items() if v}
+    return page(200, "outbox.html", found=found, filters=filters, keep=keep,
+                counts=outbox_read.counts(runtime().engine), statuses=STATUSES,
+                kinds=list(KINDS), done=request.args.get("done"))
+
+
+@bp.post("/<row_id>/resend")
+@needs("admin")
+def resend(row_id: str) -> Any:
+    by = f"{g.principal.name} (token #{g.principal.token_id})"
+    if not resend_message(runtime().engine, row_id, by, now()):
+        return refused(409, "Nothing was queued: only a failed message can be sent again.",
+                       (url_for("finance_outbox.outbox_page"), "Back to the outbox"))
+    log.info("outbox resend", extra={"outbox_id": row_id, "by": g.principal.token_id})
+    return redirect(url_for("finance_outbox.outbox_page", status="queued",
+                            done=f"Message {row_id} is queued again."), code=303)
+
+
+@bp.get("/preview")
+@needs("finance")
+def preview_page() -> Response:
+    kind = request.args.get("kind", "").strip()
+    decision_id = request.args.get("decision", "").strip()
+    if kind not in MAIL_KINDS or not decision_id:
+        return refused(400, f"Choose a decision and one of: {', '.join(MAIL_KINDS)}.")
+    renderer = runtime().renderer
+    assert renderer is not None
+    try:
+        shown = preview(runtime().engine, renderer, kind, decision_id, now())
+    except NotFound as exc:
+        return refused(404, exc.message)
+    return page(200, "outbox_preview.html", p=shown, decision_id=decision_id,
+                kinds=MAIL_KINDS)
