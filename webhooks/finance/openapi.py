@@ -8,10 +8,10 @@ from typing import Any
 from refunds_plugin.finance.outbox import FILTERS as OUTBOX_FILTERS
 from refunds_plugin.finance.reports import ATTEMPT_FILTERS, DECISION_FILTERS, EXPORT_COLUMNS
 from refunds_plugin.finance.rows import ATTEMPT_CHOICES, DECISION_CHOICES
-from refunds_plugin.shipping.listing import STATUSES as RETURN_STATUSES
-from refunds_plugin.shipping.receiving import CONDITIONS
 from refunds_plugin.notify.kinds import KINDS
 from refunds_plugin.notify.outbox import STATUSES as OUTBOX_STATUSES
+from refunds_plugin.shipping.listing import STATUSES as RETURN_STATUSES
+from refunds_plugin.shipping.receiving import CONDITIONS
 
 FILTER_HELP = {
     "since": "ISO date or datetime, inclusive",
