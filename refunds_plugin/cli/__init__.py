@@ -2,9 +2,10 @@
 
 One module per group, each registered here by name (``refunds --help`` lists them): ``server``
 (serve, worker, migrate), ``ledger`` (list, export, head, verify, report), ``finance`` (tokens,
-reconcile), ``policy`` (check, explain, simulate), ``trouble`` (scan, follow-ups) and ``saleor``
-(manifest). They share ``startup`` (settings, runtime, engine), ``tables`` and ``options``,
-and never import this module.
+reconcile), ``policy`` (check, explain, simulate, and ``compare`` from ``insights``), ``trouble``
+(scan, follow-ups), ``saleor`` (manifest) and ``insights`` (reasons, costs, retention,
+feedback). They share ``startup`` (settings, runtime, engine), ``tables`` and ``options``, and
+never import this module.
 """
 
 from __future__ import annotations
@@ -14,7 +15,16 @@ from typing import Any
 
 import click
 
-from refunds_plugin.cli import finance, ledger, policy, saleor, server, startup, trouble
+from refunds_plugin.cli import (
+    finance,
+    insights,
+    ledger,
+    policy,
+    saleor,
+    server,
+    startup,
+    trouble,
+)
 
 
 class _Commands(click.Group):
@@ -72,3 +82,5 @@ main.add_command(finance.reconcile_cmd)
 main.add_command(policy.policy)
 main.add_command(trouble.trouble)
 main.add_command(saleor.saleor)
+main.add_command(insights.insights)
+policy.policy.add_command(insights.compare)

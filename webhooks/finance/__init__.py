@@ -7,7 +7,7 @@ import secrets
 
 from flask import Flask
 
-from webhooks.finance import api, pages, tokens_page
+from webhooks.finance import api, insights, pages, tokens_page
 
 log = logging.getLogger("refunds.finance")
 
@@ -24,3 +24,5 @@ def init_app(app: Flask) -> None:
     app.register_blueprint(pages.bp)
     app.register_blueprint(tokens_page.bp)
     app.register_blueprint(api.bp)
+    app.register_blueprint(insights.bp)
+    app.register_blueprint(insights.api_bp)
