@@ -32,7 +32,7 @@ def feedback_link(h: Harness, decision_id: str) -> str:
         token = status_token(decision_id)
     html = h.client().get(f"/returns/status/{token}").get_data(as_text=True)
     assert "How did we do?" in html
-    found = re.search(r'<form method="post" action="([^"]+)" class="feedback"', html)
+    found = re.search(r'<form method="post" action="([^"]+)" class="rate-us"', html)
     assert found, html
     return found.group(1)
 
