@@ -362,3 +362,7 @@ feedback = Table(
     Column("changed_at", DateTime(timezone=True), nullable=True),
     Column("changes", Integer, nullable=False, default=0),
 )
+
+# ``policy simulate`` and ``policy compare`` stream the return decisions in (created_at, id)
+# order: with this index PostgreSQL reads them in order instead of sorting every stored fact.
+Index("ix_decisions_created_at_id", decisions.c.created_at, decisions.c.id)

@@ -8,12 +8,12 @@ Six customers, all USD, returns decided at ``DECIDED`` (2026-06-01 12:00 UTC):
 
 | order | who | paid | lines | return |
 | --- | --- | --- | --- | --- |
-| o-1 | ann | 05-20 | 2 MUG @20.00, 1 SHIRT @50.00 | r-1: the shirt, not_as_described → refund 50.00 |
-| o-2 | bob | 05-25 | 2 SHIRT @50.00 | r-2: one, changed_mind, credit → 45.00 + 4.50 bonus (5.00 fee) |
-| o-3 | cid | 05-28 | 1 MUG @20.00, 1 SOCK @8.00 | r-3: the sock, too_small → kept, refund 7.20 (0.80 fee) |
-| o-4 | dan | 04-01 | 1 SHIRT @50.00 | r-4: changed_mind, 61 days after paying → declined |
-| o-5 | eve | 05-30 | 1 MUG @20.00 | none |
-| o-6 | fay | 05-15 | 2 SOCK @8.00 | none |
+| o-1 | ann | 05-20 | 2 MUG 20.00, 1 SHIRT 50.00 | r-1 shirt, not_as_described: refund 50.00 |
+| o-2 | bob | 05-25 | 2 SHIRT 50.00 | r-2 one, changed_mind: credit 45.00 + 4.50 (fee 5.00) |
+| o-3 | cid | 05-28 | 1 MUG 20.00, 1 SOCK 8.00 | r-3 sock, too_small: kept, 7.20 (fee 0.80) |
+| o-4 | dan | 04-01 | 1 SHIRT 50.00 | r-4 changed_mind, 61 days after paying: declined |
+| o-5 | eve | 05-30 | 1 MUG 20.00 | none |
+| o-6 | fay | 05-15 | 2 SOCK 8.00 | none |
 
 Then they buy again: ann o-7 on 06-20 (36.00), eve o-9 on 06-10 (20.00), bob o-8 on 08-15
 (40.00).

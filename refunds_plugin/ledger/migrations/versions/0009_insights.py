@@ -2,8 +2,10 @@
 
 ``orders.lines`` and ``decisions.body`` are JSON text; the insights (issue 17) aggregate them by
 SKU, product, collection, tag and customer, so this revision keeps them as indexed rows too
-(written from now on by ``ledger/line_index.py``) and fills them for the history recorded
-before it. ``feedback`` holds the customers' "How did we do?" answers, one per decision.
+(written from now on by ``ledger/line_index.py``), fills them for the history recorded before
+it, and indexes ``decisions`` by (created_at, id), the order ``policy simulate`` and ``policy
+compare`` read them in. ``feedback`` holds the customers' "How did we do?" answers, one per
+decision.
 
 The backfill builds its rows with ``ledger/line_index.py``'s row functions, which take plain
 dicts: the rows a revision writes and the rows the app writes stay one definition.
@@ -118,6 +120,7 @@ def _tables() -> list[sa.Table]:
 def upgrade() -> None:
     bind = op.get_bind()
     made = _tables()
+    op.create_index("ix_decisions_created_at_id", "decisions", ["created_at", "id"])
     by_name = {table.name: table for table in made}
     _orders(bind, by_name)
     _returns(bind, by_name)
@@ -178,6 +181,7 @@ def _returns(bind: sa.Connection, made: dict[str, sa.Table]) -> None:
 
 
 def downgrade() -> None:
+    op.drop_index("ix_decisions_created_at_id", "decisions")
     for name in ("feedback", "return_figures", "return_lines", "customer_orders",
                  "order_line_labels", "order_lines"):
         op.drop_table(name)
