@@ -83,7 +83,7 @@ def fill_orders(engine: Engine, orders: int) -> None:
             INSERT INTO customer_orders (order_id, customer, currency, total, at)
             SELECT 'o' || i, 'c' || ((i * 7919) % {customers}) || '@example.com', 'USD',
                    1000 + (i % 97) * 150, {start} + floor(i * {step})::bigint
-            FROM generate_series(1, {orders}) AS i"""))
+            FROM generate_series(1::bigint, {orders}) AS i"""))
         conn.execute(text(f"""
             INSERT INTO order_lines (order_id, line_id, sku, product_id, name, currency,
                                      quantity, amount, at)
@@ -91,7 +91,7 @@ def fill_orders(engine: Engine, orders: int) -> None:
                    'P-' || ((i * 31 + j * 17) % 500), 'Item ' || ((i * 31 + j * 17) % 2000),
                    'USD', 1 + (i + j) % 3, (1 + (i + j) % 3) * (500 + (i * j) % 40 * 100),
                    {start} + floor(i * {step})::bigint
-            FROM generate_series(1, {orders}) AS i, generate_series(1, 3) AS j"""))
+            FROM generate_series(1::bigint, {orders}) AS i, generate_series(1, 3) AS j"""))
         conn.execute(text("""
             INSERT INTO order_line_labels (order_id, line_id, kind, label, currency, quantity,
                                            amount, at)
@@ -274,6 +274,7 @@ def main() -> None:
     ap.add_argument("--admin-url", default=ADMIN)
     ap.add_argument("--runs", type=int, default=3)
     ap.add_argument("--skip-compare", action="store_true")
+    ap.add_argument("--keep", action="store_true", help="Keep the database (its URL is printed).")
     args = ap.parse_args()
     orders = int(1_000_000 * args.scale)
     returns = int(200_000 * args.scale)
@@ -331,7 +332,10 @@ def main() -> None:
             print(f"per request: {wall / max(1, report.compared) * 1e6:.1f} us")
     finally:
         engine.dispose()
-        drop()
+        if args.keep:
+            print(f"kept: {url}")
+        else:
+            drop()
 
 
 if __name__ == "__main__":

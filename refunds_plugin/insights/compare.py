@@ -167,9 +167,10 @@ class Report:
 def rows(engine: Engine, current: policies.Policy, candidate: policies.Policy,
          since: datetime | None = None, until: datetime | None = None,
          limit: int | None = None) -> Iterator[Row]:
-    """Each stored return decision of the period, oldest first, under both policies."""
+    """Each stored return decision of the period under both policies: in the order the
+    database holds them (no sort of every stored fact), oldest first with a ``limit``."""
     for cur, cand in replay_each(engine, (current, candidate), since, until, limit,
-                                 batch=2000, reuse=True):
+                                 batch=2000, reuse=True, ordered=False):
         yield Row(cand, _stored(cur) if cur.reused else _new(cur),
                   _stored(cand) if cand.reused else _new(cand))
 

@@ -34,8 +34,9 @@ def _svg(chart: pygal.graph.graph.Graph) -> Markup:
 
 def _base(kind: type[pygal.graph.graph.Graph], title: str, x_title: str, y_title: str,
           labels: Sequence[str], formatter: object) -> pygal.graph.graph.Graph:
+    # horizontal bars: the values run along the bottom axis, the labels down the side
     chart = kind(style=STYLE, js=[], disable_xml_declaration=True, print_values=True,
-                 title=title, x_title=x_title, y_title=y_title, width=640,
+                 title=title, x_title=y_title, y_title=x_title, width=640,
                  height=max(220, 60 + 34 * len(labels)), explicit_size=False,
                  value_formatter=formatter, legend_at_bottom=True, truncate_label=28,
                  show_y_guides=True)
