@@ -89,7 +89,7 @@ def reasons(since: datetime | None, until: datetime | None, as_json: bool, by: s
              _money(r["money_returned"], r["currency"]),
              ", ".join(f"{k} {v}" for k in REASONS if (v := r[f"reason_{k}"])))
             for r in found.rows]
-    tables.echo_table(("KEY", "CUR", "SOLD", "RETURNED", "RATE", "RATE BEFORE", "RETURNED",
+    tables.echo_table(("KEY", "CUR", "SOLD", "RETURNED", "RATE", "RATE BEFORE", "MONEY BACK",
                        "REASONS (units asked)"), rows, trim=True)
     for c in found.document["comments"]:
         click.echo(f"  {c['order_id']} ({c['reasons']}): {c['comment']}")
@@ -123,8 +123,9 @@ def retention(since: datetime | None, until: datetime | None, as_json: bool) -> 
                f"{p.until:%Y-%m-%d}")
     tables.echo_table(("RETURN ENDED", "CUSTOMERS", "DAYS", "CAME BACK", "OF N", "SHARE",
                        "SPENT"), [
-        (r["words"], r["customers"], r["days"], r["came_back"], r["n"], _pct(r["share_bp"]),
-         r["spent"] or "-") for r in found.rows])
+        (g["words"], g["customers"], w["days"], w["came_back"], w["n"], _pct(w["share_bp"]),
+         ", ".join(_money(s["amount"], s["currency"]) for s in w["spent"]) or "-")
+        for g in found.document["groups"] for w in g["windows"]])
     click.echo(found.document["caveat"])
 
 
