@@ -19,6 +19,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Engine, select, update
+from sqlalchemy.dialects import postgresql, sqlite
 
 from refunds_plugin.domain import AttemptStatus
 from refunds_plugin.insights.period import Period
@@ -113,8 +114,6 @@ def answer(engine: Engine, key: str, decision_id: str, signature: str, rating: A
 
 def _insert_once(dialect: str) -> Any:
     """INSERT … ON CONFLICT DO NOTHING RETURNING: the first answer wins the row."""
-    from sqlalchemy.dialects import postgresql, sqlite
-
     ins = (postgresql if dialect == "postgresql" else sqlite).insert(feedback)
     return ins.on_conflict_do_nothing().returning(feedback.c.decision_id)
 
