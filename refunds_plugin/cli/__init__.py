@@ -2,8 +2,9 @@
 
 One module per group, each registered here by name (``refunds --help`` lists them): ``server``
 (serve, worker, migrate), ``ledger`` (list, export, head, verify, report), ``finance`` (tokens,
-reconcile), ``policy`` (check, explain, simulate), ``trouble`` (scan, follow-ups), ``saleor``
-(manifest), ``returns`` (list, receive, expire) and ``mail`` (preview). They share ``startup``
+reconcile), ``policy`` (check, explain, simulate, and ``compare`` from ``insights``), ``trouble``
+(scan, follow-ups), ``saleor`` (manifest), ``returns`` (list, receive, expire), ``mail``
+(preview) and ``insights`` (reasons, costs, retention, feedback). They share ``startup``
 (settings, runtime, engine), ``tables`` and ``options``, and never import this module.
 """
 
@@ -16,6 +17,7 @@ import click
 
 from refunds_plugin.cli import (
     finance,
+    insights,
     ledger,
     mail,
     policy,
@@ -84,3 +86,5 @@ main.add_command(trouble.trouble)
 main.add_command(saleor.saleor)
 main.add_command(returns.returns)
 main.add_command(mail.mail)
+main.add_command(insights.insights)
+policy.policy.add_command(insights.compare)

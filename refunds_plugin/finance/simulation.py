@@ -34,7 +34,7 @@ from refunds_plugin.domain import (
     ReturnRequest,
 )
 from refunds_plugin.finance.rows import parse_when
-from refunds_plugin.ledger.tables import decisions
+from refunds_plugin.ledger.tables import decisions, return_figures
 
 OUTCOMES = tuple(o.value for o in Outcome)
 MAX_PROBLEMS = 20  # unreadable decisions named in a report; the rest are only counted
@@ -103,6 +103,12 @@ class Comparison:
     old_reason: str
     new: Decision | None  # None when the stored facts could not be rebuilt
     error: str | None = None
+    old_fees: int = 0  # the stored decision's fees and credit bonus (``return_figures``)
+    old_bonus: int = 0
+    # ``replay_each(reuse=True)``: the policy is the one the decision was made under, so the
+    # stored decision is its answer (``new`` stays None, nothing was decided again)
+    reused: bool = False
+    customer: str | None = None  # the decision's customer email
 
     @property
     def new_outcome(self) -> str | None:
@@ -182,38 +188,78 @@ def replay(
     ``now`` is the request's ``requested_at`` when it has one, else the decision's
     ``created_at``, as the service did. Rows are streamed with a server-side cursor.
     """
+    for one, in replay_each(engine, (policy,), since, until, limit, batch):
+        yield one
+
+
+def replay_each(
+    engine: Engine,
+    candidates: tuple[policies.Policy, ...],
+    since: datetime | None = None,
+    until: datetime | None = None,
+    limit: int | None = None,
+    batch: int = 500,
+    reuse: bool = False,
+    ordered: bool = True,
+) -> Iterator[tuple[Comparison, ...]]:
+    """``replay`` under several policies at once: each stored decision is read and rebuilt
+    once, then decided under each policy in turn (``refunds policy compare``).
+
+    ``reuse``: a policy with the content hash the decision was made under is not asked again
+    (evaluation is pure: it would answer the same); its comparison is ``reused``, unless the
+    recording transaction changed the policy's answer (``exceeds_refundable``).
+
+    ``ordered=False`` streams the rows as the database stores them, without sorting every
+    stored fact first (a million decisions: a sort of a gigabyte); ``limit`` needs the order.
+    """
     c = decisions.c
     query = _period(
         select(c.id, c.order_id, c.request_key, c.created_at, c.currency, c.outcome, c.amount,
-               c.refund_amount, c.credit_amount, c.reason_code, c.facts, c.request),
+               c.refund_amount, c.credit_amount, c.reason_code, c.facts, c.request,
+               c.policy_hash, c.customer_email,
+               func.coalesce(return_figures.c.fees, 0).label("fees"),
+               func.coalesce(return_figures.c.bonus, 0).label("bonus"))
+        .select_from(decisions.outerjoin(return_figures,
+                                         return_figures.c.decision_id == c.id)),
         since, until,
-    ).order_by(c.created_at, c.id)
+    )
+    if ordered or limit is not None:
+        query = query.order_by(c.created_at, c.id)
     if limit is not None:
         query = query.limit(limit)
     with _read_only(engine) as conn:
         result = conn.execution_options(stream_results=True, yield_per=batch).execute(query)
         for row in result:
-            yield _compare(policy, row)
+            yield _compare(candidates, row, reuse)
 
 
-def _compare(policy: policies.Policy, row: Any) -> Comparison:
+def _compare(candidates: tuple[policies.Policy, ...], row: Any, reuse: bool = False
+             ) -> tuple[Comparison, ...]:
     created_at = parse_when(row.created_at)
     assert created_at is not None  # the column is NOT NULL
-    new: Decision | None = None
+    same = [reuse and pol.content_hash == row.policy_hash
+            and row.reason_code != "exceeds_refundable" for pol in candidates]
+    news: list[Decision | None] = [None] * len(candidates)
     error = None
     request_id = row.request_key.removeprefix("return:")
     try:
-        facts = facts_from_json(json.loads(row.facts))
-        request = request_from_json(json.loads(row.request))
-        request_id = request.request_id
-        new = policies.evaluate(policy, facts, request, request.requested_at or created_at)
+        if not all(same):
+            facts = facts_from_json(json.loads(row.facts))
+            request = request_from_json(json.loads(row.request))
+            request_id = request.request_id
+            at = request.requested_at or created_at
+            news = [None if kept else policies.evaluate(pol, facts, request, at)
+                    for pol, kept in zip(candidates, same, strict=True)]
     except (KeyError, TypeError, ValueError) as exc:
         error = f"{type(exc).__name__}: {exc}"
-    return Comparison(
+    return tuple(Comparison(
         decision_id=row.id, order_id=row.order_id, request_id=request_id, created_at=created_at,
         currency=row.currency, old_outcome=row.outcome, old_amount=int(row.amount),
         old_refund=int(row.refund_amount), old_credit=int(row.credit_amount),
-        old_reason=row.reason_code, new=new, error=error)
+        old_reason=row.reason_code, new=new, error=None if kept else error,
+        old_fees=int(row.fees), old_bonus=int(row.bonus), reused=kept,
+        customer=row.customer_email)
+        for kept, new in zip(same, news, strict=True))
 
 
 @dataclass

@@ -27,6 +27,7 @@ from refunds_plugin.domain import (
 )
 from refunds_plugin.ledger.attempts import write_attempts
 from refunds_plugin.ledger.journal import append_entry, insert_ignore, plain, to_json
+from refunds_plugin.ledger.line_index import customer_key, index_return
 from refunds_plugin.ledger.reviews import open_review, review_why
 from refunds_plugin.ledger.tables import decisions, refund_attempts
 from refunds_plugin.notify.causes import decision_recorded
@@ -159,6 +160,10 @@ def record_decision(
         {"decision": body, "order_id": facts.order_id, "request_key": request_key},
         now,
     )
+    index_return(conn, decision_id=decision_id, decision=decision, body=body,
+                 request=request_json(request),
+                 order_id=facts.order_id, now=now,
+                 customer=customer_key(facts.customer.email, facts.customer.id))
     written: list[dict[str, Any]] = []
     if decision.outcome is Outcome.APPROVE:
         written = write_attempts(conn, decision_id, decision, facts, route, now,

@@ -18,6 +18,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 
 from refunds_plugin.domain import Customer, OrderLine
 from refunds_plugin.ledger.db import lock_key, lock_order
+from refunds_plugin.ledger.line_index import customer_key, index_order
 from refunds_plugin.ledger.tables import orders, payments, provider_refunds
 
 CHARGE_PREFIXES = ("ch_", "py_")  # Stripe's names for a charge (py_: some payment methods)
@@ -117,6 +118,9 @@ def upsert_order(conn: Connection, rec: OrderRecord, now: datetime) -> None:
         "updated_at": now,
     }
     conn.execute(_prebuilt(conn, "order"), values)
+    index_order(conn, order_id=rec.order_id, currency=rec.currency, lines=rec.lines,
+                total=rec.total_amount, paid_at=rec.paid_at,
+                customer=customer_key(rec.customer.email, rec.customer.id), now=now)
 
 
 def lock_payment(conn: Connection, provider: str, reference: str) -> None:

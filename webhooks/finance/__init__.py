@@ -8,7 +8,7 @@ import secrets
 
 from flask import Flask
 
-from webhooks.finance import api, outbox_page, pages, receiving, tokens_page
+from webhooks.finance import api, insights, outbox_page, pages, receiving, tokens_page
 
 log = logging.getLogger("refunds.finance")
 
@@ -28,3 +28,5 @@ def init_app(app: Flask) -> None:
     app.register_blueprint(api.bp)
     app.register_blueprint(receiving.bp)
     app.register_blueprint(receiving.api_bp)
+    app.register_blueprint(insights.bp)
+    app.register_blueprint(insights.api_bp)

@@ -48,7 +48,7 @@ def _plain(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return [plain(r) for r in rows]
 
 
-def _csv(rows: list[dict[str, Any]], columns: list[str], name: str) -> Response:
+def csv_response(rows: list[dict[str, Any]], columns: list[str], name: str) -> Response:
     out = io.StringIO()
     writer = csv.DictWriter(out, fieldnames=columns, extrasaction="ignore")
     writer.writeheader()
@@ -67,10 +67,14 @@ def _format() -> str:
     return fmt
 
 
+def wants_csv() -> bool:
+    return _format() == "csv"
+
+
 def _listing(found: reports.Page, name: str, columns: list[str]) -> Response:
     rows = _plain(found.rows)
     if _format() == "csv":
-        resp = _csv(rows, columns, name)
+        resp = csv_response(rows, columns, name)
     else:
         resp = jsonify({"data": rows, "page": found.page, "per_page": found.per_page,
                         "has_next": found.has_next})
@@ -118,7 +122,7 @@ def summary() -> Response:
     data = summarize(runtime().engine, start, end, now()).to_json()
     if request.args.get("format") == "csv":
         rows = [{"day": day["day"], **t} for day in data["days"] for t in day["totals"]]
-        return _csv(rows, SUMMARY_COLUMNS, "summary")
+        return csv_response(rows, SUMMARY_COLUMNS, "summary")
     return jsonify(data)
 
 

@@ -44,7 +44,16 @@ def review_text(row: dict[str, Any]) -> str:
     return f"{status} by {by}" + (f" at {at}" if at else "")
 
 
+def share(bp: Any) -> str:
+    """Basis points as a percent with two decimals (``12.50 %``); ``n/a`` with nothing to
+    divide by."""
+    if bp is None or bp == "":
+        return "n/a"
+    return f"{int(bp) // 100}.{int(bp) % 100:02d} %"
+
+
 def register(bp: Blueprint) -> None:
     bp.add_app_template_filter(money, "money")
+    bp.add_app_template_filter(share, "share")
     bp.add_app_template_filter(when, "when")
     bp.add_app_template_filter(review_text, "review_text")

@@ -178,6 +178,22 @@ ENGLISH: dict[str, str] = {
     "parcel_return_to_sender": "The carrier is sending it back to you; our team will be in touch.",
     "parcel_expired": "We did not see your parcel in time, so this return has closed.",
     "parcel_reopened": "Your parcel turned up late: our team is looking at it.",
+    "feedback_heading": "How did we do?",
+    "feedback_intro": "Choose a number: 1 is poor, 5 is excellent.",
+    "feedback_rating": "{n} of 5",
+    "feedback_comment": "Anything you would like to tell us? (optional)",
+    "feedback_send": "Send",
+    "feedback_thanks_heading": "Thank you",
+    "feedback_saved": "We have your answer: {n} of 5.",
+    "feedback_replaced": "We have changed your answer to {n} of 5.",
+    "feedback_change": "You can change it until {date}.",
+    "feedback_invalid_heading": "This link does not work",
+    "feedback_invalid": "This feedback link is not valid. Nothing was recorded.",
+    "feedback_expired": (
+        "This feedback link has expired: we take answers for 14 days after our answer. "
+        "Nothing was recorded."
+    ),
+    "feedback_pick": "Please choose a number from 1 to 5. Nothing was recorded.",
     "error_heading": "Something went wrong",
     "error_body": "Something went wrong on our side. Please try again in a moment.",
     "month_names": (

@@ -45,6 +45,7 @@ from refunds_plugin.ledger.attempts import AttemptRow
 from refunds_plugin.money import Money
 from refunds_plugin.notify import links
 from refunds_plugin.notify.theme import theme
+from webhooks.returns import feedback as feedback_mod
 from webhooks.returns import form as form_mod
 from webhooks.returns import lookup_limits, render
 from webhooks.returns import strings as strings_mod
@@ -141,6 +142,9 @@ def _blueprint(limiter: Limiter) -> Blueprint:
     bp.add_url_rule("/returns", "lookup", ip_limit(lookup), methods=["GET", "POST"])
     bp.add_url_rule("/returns/order", "order", order_form, methods=["GET", "POST"])
     bp.add_url_rule("/returns/status/<token>", "status", status)
+    bp.add_url_rule("/returns/feedback/<decision_id>/<signature>", "feedback",
+                    feedback_mod.views(_page, _message, _t, lambda: _rt().service.clock(),
+                                       lambda: _rt().engine), methods=["GET", "POST"])
     bp.before_request(_before)
     bp.after_request(_headers)
     bp.register_error_handler(HTTPException, _http_error)
@@ -285,7 +289,8 @@ def _answer(answer: Answer, facts: OrderFacts) -> tuple[str, int]:
                  explanation=render.explanation(d, _money_done(answer.attempts)),
                  attempts=answer.attempts, reference=answer.recorded.id,
                  status_url=_status_url(answer.recorded.id),
-                 return_instructions=answer.instructions)
+                 return_instructions=answer.instructions,
+                 feedback_url=feedback_mod.link(answer.recorded.id))
 
 
 def _status_url(decision_id: str) -> str:
@@ -321,5 +326,6 @@ def status(token: str) -> Any:
     done = bool(found.money) and all(m.stage == "received" for m in found.money)
     return _page("status.html", test_mode=_status_test_mode(found), st=found,
                  decision=found.decision, return_instructions=found.instructions,
+                 feedback_url=feedback_mod.link(decision_id),
                  items=render.items(found.decision, found.line_names),
                  explanation=render.explanation(found.decision, done))

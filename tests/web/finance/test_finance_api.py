@@ -85,7 +85,13 @@ def test_the_openapi_document_describes_every_endpoint_and_filter(scene: Scene) 
     assert set(doc["paths"]) == {"/api/decisions", "/api/attempts", "/api/summary",
                                  "/api/follow-ups", "/api/reviews/{decision_id}",
                                  "/api/returns", "/api/returns/{decision_id}/receive",
-                                 "/api/outbox", "/api/outbox/{message_id}/resend"}
+                                 "/api/outbox", "/api/outbox/{message_id}/resend",
+                                 "/api/insights/reasons", "/api/insights/costs",
+                                 "/api/insights/retention", "/api/insights/feedback",
+                                 "/api/insights/compare"}
+    routes = {r.rule for r in scene.shop.app.url_map.iter_rules()
+              if r.rule.startswith("/api/insights")}
+    assert routes == {p for p in doc["paths"] if p.startswith("/api/insights")}
     names = {p["name"] for p in doc["paths"]["/api/follow-ups"]["get"]["parameters"]}
     assert names == {"status", "due", "page", "per_page", "format"}
     assert doc["components"]["schemas"]["FollowUp"]["properties"]["amount"]["type"] == "integer"

@@ -1,0 +1,212 @@
+"""``refunds insights reasons|costs|retention|feedback`` and ``refunds policy compare``.
+
+Each insight prints a table (``--json``: the document ``/api/insights/…`` answers) over
+``--since``/``--until`` (dates; a bad one, or a period that ends before it starts, is a usage
+error naming the option, exit 2). ``policy compare CURRENT CANDIDATE`` replays the ledger's
+return decisions under both policies (read-only, ``insights/compare.py``); ``--csv FILE``
+writes every decision the two answer differently. A policy file with mistakes fails with the
+same words as ``policy check``.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import click
+
+import policies
+from refunds_plugin.cli import options, startup, tables
+from refunds_plugin.errors import InputError
+from refunds_plugin.insights import compare as compare_mod
+from refunds_plugin.insights.exports import DEFAULT_DAYS, Export, export
+from refunds_plugin.insights.period import Period, period
+from refunds_plugin.insights.reasons import DIMENSIONS, REASONS
+from refunds_plugin.money import Money
+
+
+def _since_until(f: Any) -> Any:
+    f = click.option("--json", "as_json", is_flag=True, help="Print the JSON document.")(f)
+    f = click.option("--until", type=options.WHEN, default=None,
+                     help="ISO date or datetime, exclusive (default: now).")(f)
+    return click.option("--since", type=options.WHEN, default=None,
+                        help="ISO date or datetime, inclusive.")(f)
+
+
+def _period(name: str, since: datetime | None, until: datetime | None, now: datetime) -> Period:
+    try:
+        return period(since, until, now, DEFAULT_DAYS[name])
+    except InputError as exc:
+        raise click.UsageError(exc.message) from None
+
+
+def _run(name: str, since: datetime | None, until: datetime | None,
+         opts: dict[str, str] | None = None) -> tuple[Export, Period]:
+    from datetime import UTC
+
+    now = datetime.now(UTC)
+    p = _period(name, since, until, now)
+    try:
+        with startup.engine() as engine:
+            return export(name, engine, p, now, opts), p
+    except InputError as exc:
+        raise click.UsageError(exc.message) from None
+
+
+def _money(minor: Any, currency: str) -> str:
+    return str(Money(int(minor), currency))
+
+
+def _pct(bp: int | None) -> str:
+    return "n/a" if bp is None else f"{bp / 100:.2f} %"
+
+
+@click.group()
+def insights() -> None:
+    """What the returns say: reasons by product, costs, who comes back, feedback."""
+
+
+@insights.command()
+@_since_until
+@click.option("--by", type=click.Choice(DIMENSIONS), default="sku", show_default=True)
+@click.option("--reason", type=click.Choice(REASONS), default=None,
+              help="Only what came back for this reason (e.g. not_as_described).")
+@click.option("--search", default="", help="Customers' comments containing this text.")
+def reasons(since: datetime | None, until: datetime | None, as_json: bool, by: str,
+            reason: str | None, search: str) -> None:
+    """Units sold and returned, return rate and reasons per SKU, product, collection or tag."""
+    found, p = _run("reasons", since, until, {"by": by, "reason": reason or "", "q": search})
+    if as_json:
+        click.echo(json.dumps(found.document, indent=2))
+        return
+    click.echo(f"Returns by {by}, {p.since:%Y-%m-%d} to {p.until:%Y-%m-%d}"
+               + (f", reason {reason}" if reason else ""))
+    rows = [(r["key"], r["currency"], r["units_sold"], r["units_returned"],
+             _pct(r["return_rate_bp"]), _pct(r["before_return_rate_bp"]),
+             _money(r["money_returned"], r["currency"]),
+             ", ".join(f"{k} {v}" for k in REASONS if (v := r[f"reason_{k}"])))
+            for r in found.rows]
+    tables.echo_table(("KEY", "CUR", "SOLD", "RETURNED", "RATE", "RATE BEFORE", "MONEY BACK",
+                       "REASONS (units asked)"), rows, trim=True)
+    for c in found.document["comments"]:
+        click.echo(f"  {c['order_id']} ({c['reasons']}): {c['comment']}")
+
+
+@insights.command()
+@_since_until
+def costs(since: datetime | None, until: datetime | None, as_json: bool) -> None:
+    """Refunded, credited, bonus, fees, items kept, and each as a share of sales."""
+    found, p = _run("costs", since, until)
+    if as_json:
+        click.echo(json.dumps(found.document, indent=2))
+        return
+    click.echo(f"Cost of returns, {p.since:%Y-%m-%d} to {p.until:%Y-%m-%d}")
+    for s in found.document["sales"]:
+        click.echo(f"sales {_money(s['amount'], s['currency'])}")
+    tables.echo_table(("CUR", "WHAT", "AMOUNT", "OF SALES"), [
+        (r["currency"], r["words"], _money(r["amount"], r["currency"]),
+         _pct(r["share_of_sales_bp"])) for r in found.rows], right=2)
+
+
+@insights.command()
+@_since_until
+def retention(since: datetime | None, until: datetime | None, as_json: bool) -> None:
+    """Who bought again within 30, 90 and 180 days, by how their return ended."""
+    found, p = _run("retention", since, until)
+    if as_json:
+        click.echo(json.dumps(found.document, indent=2))
+        return
+    click.echo(f"Who came back, returns and first orders {p.since:%Y-%m-%d} to "
+               f"{p.until:%Y-%m-%d}")
+    tables.echo_table(("RETURN ENDED", "CUSTOMERS", "DAYS", "CAME BACK", "OF N", "SHARE",
+                       "SPENT"), [
+        (g["words"], g["customers"], w["days"], w["came_back"], w["n"], _pct(w["share_bp"]),
+         ", ".join(_money(s["amount"], s["currency"]) for s in w["spent"]) or "-")
+        for g in found.document["groups"] for w in g["windows"]])
+    click.echo(found.document["caveat"])
+
+
+@insights.command()
+@_since_until
+def feedback(since: datetime | None, until: datetime | None, as_json: bool) -> None:
+    """Customers' ratings (1-5) by outcome, reason, resolution, policy and time to money."""
+    found, p = _run("feedback", since, until)
+    if as_json:
+        click.echo(json.dumps(found.document, indent=2))
+        return
+    doc = found.document
+    click.echo(f"Feedback on decisions {p.since:%Y-%m-%d} to {p.until:%Y-%m-%d}: "
+               f"{doc['answers']} answers")
+    tables.echo_table(("BY", "VALUE", "ANSWERS", "AVERAGE", "1", "2", "3", "4", "5"), [
+        (r["dimension"], r["value"], r["answers"], f"{r['average_x100'] / 100:.2f}",
+         *(r[f"rating_{s}"] for s in range(1, 6))) for r in found.rows])
+
+
+# --- policy compare ------------------------------------------------------------------------------
+
+
+def load(spec: str) -> policies.Policy:
+    """The policy at ``spec``; a file with mistakes fails as ``policy check`` words them."""
+    try:
+        return policies.load_policy(spec)
+    except policies.PolicyError as exc:
+        raise click.ClickException(str(exc)) from None
+
+
+@click.command("compare")
+@click.argument("current", metavar="CURRENT")
+@click.argument("candidate", metavar="CANDIDATE")
+@click.option("--since", type=options.WHEN, default=None, help="ISO date, inclusive.")
+@click.option("--until", type=options.WHEN, default=None, help="ISO date, exclusive.")
+@click.option("--limit", type=click.IntRange(min=1), default=None,
+              help="Compare at most N decisions, oldest first.")
+@click.option("--csv", "csv_path", type=click.Path(dir_okay=False, path_type=Path),
+              default=None, help="Write each decision answered differently to this CSV file.")
+@click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
+def compare(current: str, candidate: str, since: datetime | None, until: datetime | None,
+            limit: int | None, csv_path: Path | None, as_json: bool) -> None:
+    """Replay the ledger's return decisions under CURRENT and CANDIDATE, side by side.
+
+    Read-only: the live policy and the ledger are never changed.
+    """
+    cur, cand = load(current), load(candidate)
+    if since is not None and until is not None and since >= until:
+        raise click.UsageError("until: the period must end after it starts")
+    with startup.engine() as engine:
+        if csv_path is None:
+            report = compare_mod.compare(engine, cur, cand, since, until, limit)
+        else:
+            with csv_path.open("w", newline="", encoding="utf-8") as fh:
+                writer = csv.DictWriter(fh, fieldnames=compare_mod.CSV_COLUMNS)
+                writer.writeheader()
+
+                def each(row: compare_mod.Row) -> None:
+                    if row.differs:
+                        writer.writerow(row.to_csv())
+
+                report = compare_mod.compare(engine, cur, cand, since, until, limit, each)
+    doc = report.to_json()
+    if as_json:
+        click.echo(json.dumps(doc, indent=2))
+        return
+    click.echo(f"compared {doc['compared']} decisions: {doc['differ']} answered differently, "
+               f"{doc['worse_count']} worse for the customer, {doc['unreadable']} unreadable")
+    lines = []
+    for side in ("current", "candidate"):
+        s = doc[side]
+        money = "; ".join(
+            f"refund {_money(m['refund'], m['currency'])}, credit "
+            f"{_money(m['credit'], m['currency'])}, bonus {_money(m['bonus'], m['currency'])}, "
+            f"fees {_money(m['fees'], m['currency'])}" for m in s["money"]) or "-"
+        lines.append((side, s["policy"], _pct(s["without_person_bp"]), s["declines"], money))
+    tables.echo_table(("", "POLICY", "NO PERSON", "DECLINES", "MONEY OUT"), lines)
+    if doc["worse"]:
+        click.echo("worse for the customer:")
+        tables.echo_table(("ORDER", "CUSTOMER", "CURRENT", "CANDIDATE"), [
+            (w["order_id"], w["customer"],
+             f"{w['current_outcome']} {w['current_refund']}+{w['current_credit']}",
+             f"{w['candidate_outcome']} {w['candidate_refund']}+{w['candidate_credit']}")
+            for w in doc["worse"]])

@@ -1,0 +1,203 @@
+"""Two policies side by side over the same history (``refunds policy compare`` and the finance
+page), read-only: the live policy is never changed.
+
+Every stored return decision of the period is decided again under CURRENT and under CANDIDATE
+by ``finance/simulation.replay_each`` (the replay ``refunds policy simulate`` makes, so each
+side agrees with ``simulate`` decision by decision). When CURRENT is the very policy a decision
+was made under (same content hash) and the recording transaction did not change it, the stored
+decision *is* CURRENT's answer and is not decided again.
+
+For each side: how many were decided without a person (approved or declined), the money out of
+approved decisions (refund, store credit, its bonus) and their fees, per currency, and the
+declines. A customer gets a *worse answer* under CANDIDATE when the outcome drops (approve →
+review → decline), or both approve and the candidate gives less money in all, or the same money
+with less of it back to the payment.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Engine
+
+import policies
+from refunds_plugin.errors import InputError
+from refunds_plugin.finance.simulation import Comparison, replay_each
+
+RANK = {"approve": 2, "review": 1, "decline": 0}
+MAX_LISTED = 200  # worse answers listed in a report; all of them are in the CSV
+CSV_COLUMNS = [
+    "decision_id", "order_id", "customer", "decided_at", "currency",
+    "current_outcome", "current_refund", "current_credit", "current_bonus", "current_fees",
+    "candidate_outcome", "candidate_refund", "candidate_credit", "candidate_bonus",
+    "candidate_fees", "worse", "error",
+]  # fmt: skip
+
+
+@dataclass(frozen=True)
+class Answer:
+    """One side's answer to one request: outcome and money (credit without its bonus)."""
+
+    outcome: str
+    refund: int
+    credit: int
+    bonus: int
+    fees: int
+
+    @property
+    def total(self) -> int:
+        return self.refund + self.credit + self.bonus
+
+
+def _stored(c: Comparison) -> Answer:
+    return Answer(c.old_outcome, c.old_refund, c.old_credit - c.old_bonus, c.old_bonus,
+                  c.old_fees)
+
+
+def _new(c: Comparison) -> Answer | None:
+    d = c.new
+    if d is None:
+        return None
+    bonus = sum(r.bonus for r in d.resolutions)
+    return Answer(d.outcome.value, d.refund_amount, d.credit_amount - bonus, bonus,
+                  sum(f.amount for f in d.fees))
+
+
+def worse(before: Answer, after: Answer) -> bool:
+    if RANK[after.outcome] != RANK[before.outcome]:
+        return RANK[after.outcome] < RANK[before.outcome]
+    if after.outcome != "approve":
+        return False
+    return (after.total, after.refund) < (before.total, before.refund)
+
+
+@dataclass
+class Side:
+    decided: int = 0
+    without_person: int = 0
+    declines: int = 0
+    reviews: int = 0
+    money: dict[str, dict[str, int]] = field(default_factory=dict)  # currency -> figure
+
+    def add(self, a: Answer, currency: str) -> None:
+        self.decided += 1
+        self.without_person += a.outcome != "review"
+        self.declines += a.outcome == "decline"
+        self.reviews += a.outcome == "review"
+        if a.outcome == "approve":
+            got = self.money.setdefault(currency, dict.fromkeys(
+                ("refund", "credit", "bonus", "fees"), 0))
+            got["refund"] += a.refund
+            got["credit"] += a.credit
+            got["bonus"] += a.bonus
+            got["fees"] += a.fees
+
+    def to_json(self) -> dict[str, Any]:
+        return {"decided": self.decided, "without_person": self.without_person,
+                "without_person_bp": self.without_person * 10_000 // self.decided
+                if self.decided else None,
+                "declines": self.declines, "reviews": self.reviews,
+                "money": [{"currency": cur, **m} for cur, m in sorted(self.money.items())]}
+
+
+@dataclass(frozen=True)
+class Row:
+    comparison: Comparison
+    current: Answer | None
+    candidate: Answer | None
+
+    @property
+    def worse(self) -> bool:
+        return self.current is not None and self.candidate is not None and worse(
+            self.current, self.candidate)
+
+    @property
+    def differs(self) -> bool:
+        return self.current != self.candidate
+
+    def to_csv(self) -> dict[str, Any]:
+        c = self.comparison
+        out: dict[str, Any] = {"decision_id": c.decision_id, "order_id": c.order_id,
+                               "customer": c.customer or "",
+                               "decided_at": c.created_at.isoformat(), "currency": c.currency,
+                               "worse": "yes" if self.worse else "no", "error": c.error or ""}
+        for name, a in (("current", self.current), ("candidate", self.candidate)):
+            for part in ("outcome", "refund", "credit", "bonus", "fees"):
+                out[f"{name}_{part}"] = "" if a is None else getattr(a, part)
+        return out
+
+
+@dataclass
+class Report:
+    current_name: str
+    candidate_name: str
+    current: Side = field(default_factory=Side)
+    candidate: Side = field(default_factory=Side)
+    compared: int = 0
+    differ: int = 0
+    unreadable: int = 0
+    worse: list[dict[str, Any]] = field(default_factory=list)
+    worse_count: int = 0
+
+    def add(self, row: Row) -> None:
+        self.compared += 1
+        c = row.comparison
+        if row.current is None or row.candidate is None:
+            self.unreadable += 1
+            return
+        self.current.add(row.current, c.currency)
+        self.candidate.add(row.candidate, c.currency)
+        self.differ += row.differs
+        if row.worse:
+            self.worse_count += 1
+            if len(self.worse) < MAX_LISTED:
+                self.worse.append(row.to_csv())
+
+    def to_json(self) -> dict[str, Any]:
+        return {"current": {"policy": self.current_name, **self.current.to_json()},
+                "candidate": {"policy": self.candidate_name, **self.candidate.to_json()},
+                "compared": self.compared, "differ": self.differ,
+                "unreadable": self.unreadable, "worse_count": self.worse_count,
+                "worse": self.worse}
+
+
+def rows(engine: Engine, current: policies.Policy, candidate: policies.Policy,
+         since: datetime | None = None, until: datetime | None = None,
+         limit: int | None = None) -> Iterator[Row]:
+    """Each stored return decision of the period under both policies: in the order the
+    database holds them (no sort of every stored fact), oldest first with a ``limit``."""
+    for cur, cand in replay_each(engine, (current, candidate), since, until, limit,
+                                 batch=2000, reuse=True, ordered=False):
+        yield Row(cand, _stored(cur) if cur.reused else _new(cur),
+                  _stored(cand) if cand.reused else _new(cand))
+
+
+def candidate(preset: str | None, text: str | None, filename: str = "candidate.yaml"
+              ) -> policies.Policy:
+    """The candidate a person picked (``preset``: a preset's name) or uploaded (``text``), for
+    the web: never a path on this server. A file with mistakes is an ``InputError`` with
+    the words ``refunds policy check`` prints."""
+    try:
+        if text and text.strip():
+            return policies.load_policy_text(text, filename or "candidate.yaml")
+        if preset:
+            return policies.load_policy(f"preset:{preset}")
+    except policies.PolicyError as exc:
+        raise InputError(str(exc), code="invalid_policy") from None
+    raise InputError("candidate: pick a preset or upload a policy file", code="invalid_parameter")
+
+
+def compare(engine: Engine, current: policies.Policy, candidate: policies.Policy,
+            since: datetime | None = None, until: datetime | None = None,
+            limit: int | None = None, each: Any = None) -> Report:
+    """The report over the period; ``each(row)``, when given, sees every row (the CSV)."""
+    report = Report(f"{current.name} ({current.content_hash[:12]})",
+                    f"{candidate.name} ({candidate.content_hash[:12]})")
+    for row in rows(engine, current, candidate, since, until, limit):
+        report.add(row)
+        if each is not None:
+            each(row)
+    return report

@@ -1,0 +1,145 @@
+"""What returns cost, per currency, beside the sales of the same period (by payment time).
+
+Each figure is one *term*: a name, the words a reader sees, whether it is money that left the
+shop, and a query giving ``(currency, amount)`` for the return decisions decided in the period.
+A further source of cost is one more ``Term`` in ``TERMS`` (return labels: issue 14's
+``return_shipments`` ledger, summed by the decision it belongs to; exchanges: issue 16).
+
+- refunded: succeeded refunds to the original payment;
+- credited: succeeded store credit, without its bonus; bonus: the extra credit on top;
+- fees: restocking and return-shipping fees the customer paid (kept back from the refund);
+- kept: the value of items customers keep (already inside refunded / credited: it is what the
+  shop will not get back, not more money out);
+- dry run: what the dry-run provider "paid"; no money moved, so it is in no total.
+
+Money out is refunded + credited + bonus (+ labels once recorded). Shares of sales are basis
+points of the period's sales: order totals of the orders paid in it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import Engine, Select, and_, func, select
+
+from refunds_plugin.domain import AttemptStatus
+from refunds_plugin.finance.rows import DRYRUN_PROVIDER
+from refunds_plugin.insights.period import Period
+from refunds_plugin.insights.reasons import granted, rate_bp, reasons
+from refunds_plugin.ledger.tables import (
+    customer_orders,
+    decisions,
+    refund_attempts,
+    return_figures,
+    reviews,
+)
+
+
+def _attempts(amount: Any, *where: Any) -> Callable[[Period], Select[Any]]:
+    """Succeeded attempts of the period's return decisions, ``amount`` summed per currency."""
+    def query(p: Period) -> Select[Any]:
+        a = refund_attempts.c
+        return (select(a.currency, func.sum(amount))
+                .select_from(refund_attempts.join(
+                    return_figures, return_figures.c.decision_id == a.decision_id))
+                .where(return_figures.c.at >= p.start, return_figures.c.at < p.end,
+                       a.status == AttemptStatus.SUCCEEDED.value, *where)
+                .group_by(a.currency))
+    return query
+
+
+def _granted(amount: Any) -> Callable[[Period], Select[Any]]:
+    """A ``return_figures`` column summed over the period's granted returns."""
+    def query(p: Period) -> Select[Any]:
+        f = return_figures.c
+        return (select(f.currency, func.sum(amount))
+                .select_from(return_figures
+                             .join(decisions, decisions.c.id == f.decision_id)
+                             .outerjoin(reviews, reviews.c.decision_id == f.decision_id))
+                .where(f.at >= p.start, f.at < p.end, granted())
+                .group_by(f.currency))
+    return query
+
+
+@dataclass(frozen=True)
+class Term:
+    name: str
+    words: str
+    money_out: bool  # added into "money out"
+    query: Callable[[Period], Select[Any]]
+
+
+_a = refund_attempts.c
+_live = _a.provider != DRYRUN_PROVIDER
+TERMS: tuple[Term, ...] = (
+    Term("refunded", "refunded to the payment", True,
+         _attempts(_a.amount, _live, _a.kind == "refund")),
+    Term("credited", "store credit (without bonus)", True,
+         _attempts(_a.amount, _live, _a.kind == "credit")),
+    Term("bonus", "store-credit bonus", True,
+         _attempts(_a.bonus, _live, _a.kind == "credit")),
+    # issue 14 adds: Term("labels", "return labels", True, <sum of return_shipments' label
+    # cost joined to return_figures by decision_id, per currency>)
+    Term("fees", "fees customers paid", False, _granted(return_figures.c.fees)),
+    Term("kept", "items customers keep (value)", False, _granted(return_figures.c.kept)),
+    Term("dry_run", "dry run (no money moved)", False,
+         _attempts(_a.amount + _a.bonus, and_(_a.provider == DRYRUN_PROVIDER))),
+)
+
+
+def _sales(p: Period) -> Select[Any]:
+    c = customer_orders.c
+    return (select(c.currency, func.sum(c.total)).where(c.at >= p.start, c.at < p.end)
+            .group_by(c.currency))
+
+
+@dataclass(frozen=True)
+class Costs:
+    period: Period
+    sales: dict[str, int]
+    figures: dict[str, dict[str, int]]  # currency -> term -> amount
+    by_product: list[dict[str, Any]]
+
+    def currencies(self) -> list[str]:
+        return sorted(set(self.sales) | set(self.figures))
+
+    def rows(self) -> list[dict[str, Any]]:
+        """One row per currency and term, with its share of sales; then money out."""
+        out = []
+        for cur in self.currencies():
+            sales = self.sales.get(cur, 0)
+            got = self.figures.get(cur, {})
+            for t in TERMS:
+                amount = got.get(t.name, 0)
+                out.append({"currency": cur, "term": t.name, "words": t.words,
+                            "amount": amount, "share_of_sales_bp": rate_bp(amount, sales),
+                            "money_out": t.money_out})
+            total = sum(got.get(t.name, 0) for t in TERMS if t.money_out)
+            out.append({"currency": cur, "term": "money_out", "words": "money out in all",
+                        "amount": total, "share_of_sales_bp": rate_bp(total, sales),
+                        "money_out": True})
+        return out
+
+    def to_json(self) -> dict[str, Any]:
+        return {**self.period.to_json(),
+                "sales": [{"currency": c, "amount": self.sales.get(c, 0)}
+                          for c in self.currencies()],
+                "rows": self.rows(), "by_product": self.by_product}
+
+
+def costs(engine: Engine, p: Period, by: str = "sku", limit: int = 50) -> Costs:
+    """Every term per currency over the period, and per ``by`` key the value returned and kept
+    against its own sales (fees and bonuses belong to a decision, not a line: overall only)."""
+    figures: dict[str, dict[str, int]] = {}
+    with engine.connect() as conn:
+        sales = {cur: int(v or 0) for cur, v in conn.execute(_sales(p))}
+        for t in TERMS:
+            for cur, v in conn.execute(t.query(p)):
+                figures.setdefault(cur, {})[t.name] = int(v or 0)
+    per = reasons(engine, p, by, limit=limit)
+    by_product = [{"key": r.key, "name": r.name, "currency": r.currency, "sales": r.sales,
+                   "money_returned": r.money_returned, "money_kept": r.money_kept,
+                   "share_of_sales_bp": rate_bp(r.money_returned, r.sales)} for r in per.rows]
+    return Costs(p, sales, figures, by_product)

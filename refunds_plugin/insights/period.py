@@ -1,0 +1,58 @@
+"""The period an insight covers and the one before it, checked once for every entry point.
+
+``since`` is inclusive and ``until`` exclusive; the period before has the same length and ends
+where this one starts. A period that ends before it starts, or text that is no date, is an
+``InputError`` naming the parameter (a 400 on the web, exit 2 on the command line).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from refunds_plugin.errors import InputError
+from refunds_plugin.finance.rows import parse_param
+from refunds_plugin.ledger.line_index import epoch
+
+DEFAULT_DAYS = 30
+
+
+@dataclass(frozen=True)
+class Period:
+    since: datetime
+    until: datetime
+
+    @property
+    def start(self) -> int:
+        return epoch(self.since)
+
+    @property
+    def end(self) -> int:
+        return epoch(self.until)
+
+    def before(self) -> Period:
+        """The period of the same length that ends where this one starts."""
+        return Period(self.since - (self.until - self.since), self.since)
+
+    def to_json(self) -> dict[str, str]:
+        return {"since": self.since.isoformat(), "until": self.until.isoformat()}
+
+
+def period(since: datetime | None, until: datetime | None, now: datetime,
+           default_days: int = DEFAULT_DAYS) -> Period:
+    """The period asked for; ``until`` defaults to now and ``since`` to ``default_days`` before
+    ``until``. ``since`` must come before ``until``."""
+    end = until or now
+    start = since or end - timedelta(days=default_days)
+    if start >= end:
+        name = "until" if until is not None else "since"
+        raise InputError(f"{name}: the period must end after it starts (since {start.isoformat()}"
+                         f", until {end.isoformat()})", code="invalid_parameter")
+    return Period(start, end)
+
+
+def period_params(args: dict[str, str | None], now: datetime,
+                  default_days: int = DEFAULT_DAYS) -> Period:
+    """``period`` from query parameters (``since``/``until`` text); bad text names its name."""
+    return period(parse_param("since", args.get("since")), parse_param("until", args.get("until")),
+                  now, default_days)

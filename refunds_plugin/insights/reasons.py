@@ -1,0 +1,235 @@
+"""Why things come back: per SKU, product, collection or tag, the units sold in a period, the
+units returned, the return rate, the reasons, the money returned, and the same for the period
+before; and the customers' comments, searchable.
+
+Units sold are order lines counted when their order was paid (``order_lines.at``); returns are
+counted when they were decided (``return_lines.at``). A unit is *returned* when its return was
+granted (approved by the policy, or by a person after a review); *asked* counts every unit
+customers asked to send back, declined ones too. Money returned is the value the policy gave the
+granted lines, before fees, in the line's currency. Rates are in basis points (1 bp = 0.01 %).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import Connection, Engine, and_, case, func, literal, or_, select
+
+from refunds_plugin.domain import Reason
+from refunds_plugin.errors import InputError
+from refunds_plugin.insights.period import Period
+from refunds_plugin.ledger.tables import (
+    decisions,
+    order_line_labels,
+    order_lines,
+    return_figures,
+    return_lines,
+    reviews,
+)
+
+DIMENSIONS = ("sku", "product", "collection", "tag")
+REASONS = tuple(r.value for r in Reason)
+
+
+def granted() -> Any:
+    """A return decision whose money was granted: approved, or approved by a person."""
+    return or_(decisions.c.outcome == "approve", reviews.c.status == "approved")
+
+
+def rate_bp(part: int, whole: int) -> int | None:
+    """``part`` as basis points of ``whole``, rounded down; None when there is no whole."""
+    return part * 10_000 // whole if whole else None
+
+
+@dataclass
+class Row:
+    key: str
+    currency: str
+    name: str = ""
+    sold: int = 0
+    sales: int = 0  # money of the units sold
+    asked: int = 0
+    returned: int = 0
+    money_returned: int = 0
+    money_kept: int = 0  # of the money returned, for items that stay with the customer
+    reasons: dict[str, int] = field(default_factory=dict)  # units asked, by reason
+    before_sold: int = 0
+    before_returned: int = 0
+
+    @property
+    def rate_bp(self) -> int | None:
+        return rate_bp(self.returned, self.sold)
+
+    @property
+    def before_rate_bp(self) -> int | None:
+        return rate_bp(self.before_returned, self.before_sold)
+
+    def to_json(self) -> dict[str, Any]:
+        return {"key": self.key, "name": self.name, "currency": self.currency,
+                "units_sold": self.sold, "sales": self.sales, "units_asked": self.asked,
+                "units_returned": self.returned, "return_rate_bp": self.rate_bp,
+                "money_returned": self.money_returned, "money_kept": self.money_kept,
+                "reasons": {r: self.reasons.get(r, 0) for r in REASONS},
+                "before": {"units_sold": self.before_sold,
+                           "units_returned": self.before_returned,
+                           "return_rate_bp": self.before_rate_bp}}
+
+
+def _key(by: str) -> tuple[Any, Any, Any]:
+    """(selectable, key column, name column) of a dimension's sold lines."""
+    if by == "sku":
+        return order_lines, order_lines.c.sku, order_lines.c.name
+    if by == "product":
+        return order_lines, func.coalesce(order_lines.c.product_id, order_lines.c.sku), \
+            order_lines.c.name
+    return order_line_labels, order_line_labels.c.label, order_line_labels.c.label
+
+
+def _sold(conn: Connection, by: str, p: Period) -> list[Any]:
+    table, key, name = _key(by)
+    query = select(key.label("key"), table.c.currency, func.max(name).label("name"),
+                   func.sum(table.c.quantity).label("units"),
+                   func.sum(table.c.amount).label("money")
+                   ).where(table.c.at >= p.start, table.c.at < p.end)
+    if table is order_line_labels:
+        query = query.where(table.c.kind == by)
+    return list(conn.execute(query.group_by(key, table.c.currency)))
+
+
+def _returned(conn: Connection, by: str, p: Period, key_is: str | None = None) -> list[Any]:
+    table, key, _ = _key(by)
+    on = and_(table.c.order_id == return_lines.c.order_id,
+              table.c.line_id == return_lines.c.line_id)
+    if table is order_line_labels:
+        on = and_(on, table.c.kind == by)
+    yes = granted()
+    query = (
+        select(key.label("key"), table.c.currency, return_lines.c.reason,
+               func.sum(return_lines.c.quantity).label("asked"),
+               func.sum(case((yes, return_lines.c.quantity), else_=0)).label("returned"),
+               func.sum(case((yes, return_lines.c.amount), else_=0)).label("money"),
+               func.sum(case((and_(yes, return_lines.c.kept == 1), return_lines.c.amount),
+                             else_=0)).label("kept"))
+        .select_from(return_lines.join(table, on)
+                     .join(decisions, decisions.c.id == return_lines.c.decision_id)
+                     .outerjoin(reviews, reviews.c.decision_id == decisions.c.id))
+        .where(return_lines.c.at >= p.start, return_lines.c.at < p.end)
+        .group_by(key, table.c.currency, return_lines.c.reason))
+    if key_is is not None:
+        query = query.where(key == key_is)
+    return list(conn.execute(query))
+
+
+@dataclass(frozen=True)
+class Report:
+    by: str
+    period: Period
+    rows: list[Row]
+    reason: str | None  # only the rows this reason brought back, most first
+
+    def to_json(self) -> dict[str, Any]:
+        return {"by": self.by, **self.period.to_json(), "before": self.period.before().to_json(),
+                "reason": self.reason, "rows": [r.to_json() for r in self.rows]}
+
+
+def check_choice(name: str, value: str | None, allowed: tuple[str, ...]) -> None:
+    if value is not None and value not in allowed:
+        raise InputError(f"{name}: expected one of {', '.join(allowed)}, found {value!r}",
+                         code="invalid_parameter")
+
+
+def reasons(engine: Engine, p: Period, by: str = "sku", reason: str | None = None,
+            limit: int = 200) -> Report:
+    """Every key of ``by`` sold or returned in the period, with the period before beside it;
+    sorted by units returned (for ``reason``: by units asked for that reason), then by key."""
+    check_choice("by", by, DIMENSIONS)
+    check_choice("reason", reason, REASONS)
+    rows: dict[tuple[str, str], Row] = {}
+
+    def row(key: Any, currency: str) -> Row:
+        found = rows.get((str(key), currency))
+        if found is None:
+            found = rows[(str(key), currency)] = Row(str(key), currency)
+        return found
+
+    with engine.connect() as conn:
+        for s in _sold(conn, by, p):
+            r = row(s.key, s.currency)
+            r.name, r.sold, r.sales = str(s.name or s.key), int(s.units), int(s.money)
+        for x in _returned(conn, by, p):
+            r = row(x.key, x.currency)
+            r.asked += int(x.asked)
+            r.returned += int(x.returned)
+            r.money_returned += int(x.money)
+            r.money_kept += int(x.kept)
+            r.reasons[x.reason] = r.reasons.get(x.reason, 0) + int(x.asked)
+        before = p.before()
+        for s in _sold(conn, by, before):
+            if (str(s.key), s.currency) in rows:
+                rows[(str(s.key), s.currency)].before_sold = int(s.units)
+        for x in _returned(conn, by, before):
+            if (str(x.key), x.currency) in rows:
+                rows[(str(x.key), x.currency)].before_returned += int(x.returned)
+    found = list(rows.values())
+    for r in found:
+        r.name = r.name or r.key
+    if reason is not None:
+        found = [r for r in found if r.reasons.get(reason)]
+        found.sort(key=lambda r: (-r.reasons.get(reason, 0), r.key, r.currency))
+    else:
+        found.sort(key=lambda r: (-r.returned, -r.asked, r.key, r.currency))
+    return Report(by, p, found[:limit], reason)
+
+
+@dataclass(frozen=True)
+class Comment:
+    decision_id: str
+    order_id: str
+    decided_at: int  # epoch seconds
+    reasons: str  # the reasons of its lines, comma-separated
+    text: str
+
+    def to_json(self) -> dict[str, Any]:
+        return {"decision_id": self.decision_id, "order_id": self.order_id,
+                "decided_at": self.decided_at, "reasons": self.reasons, "comment": self.text}
+
+
+def comments(engine: Engine, p: Period, search: str = "", by: str = "sku",
+             key: str | None = None, reason: str | None = None, limit: int = 100
+             ) -> list[Comment]:
+    """What customers wrote with their returns in the period, newest first: those containing
+    ``search`` (any case), for one ``key`` of ``by`` and one ``reason`` when given."""
+    check_choice("by", by, DIMENSIONS)
+    check_choice("reason", reason, REASONS)
+    f = return_figures.c
+    query = (select(f.decision_id, decisions.c.order_id, f.at, f.comment)
+             .select_from(return_figures.join(decisions, decisions.c.id == f.decision_id))
+             .where(f.at >= p.start, f.at < p.end, f.comment.is_not(None)))
+    if search.strip():
+        needle = "%" + search.strip().lower().replace("\\", "\\\\").replace("%", "\\%") \
+            .replace("_", "\\_") + "%"
+        query = query.where(func.lower(f.comment).like(needle, escape="\\"))
+    if key is not None or reason is not None:
+        table, key_col, _ = _key(by)
+        on = and_(table.c.order_id == return_lines.c.order_id,
+                  table.c.line_id == return_lines.c.line_id)
+        match = select(literal(1)).select_from(return_lines.join(table, on)).where(
+            return_lines.c.decision_id == f.decision_id)
+        if table is order_line_labels:
+            match = match.where(table.c.kind == by)
+        if key is not None:
+            match = match.where(key_col == key)
+        if reason is not None:
+            match = match.where(return_lines.c.reason == reason)
+        query = query.where(match.exists())
+    with engine.connect() as conn:
+        found = list(conn.execute(query.order_by(f.at.desc(), f.decision_id).limit(limit)))
+        ids = [c.decision_id for c in found]
+        why: dict[str, set[str]] = {}
+        if ids:
+            for d, r in conn.execute(select(return_lines.c.decision_id, return_lines.c.reason)
+                                     .where(return_lines.c.decision_id.in_(ids))):
+                why.setdefault(d, set()).add(r)
+    return [Comment(c.decision_id, c.order_id, int(c.at), ", ".join(sorted(why.get(
+        c.decision_id, ()))), c.comment) for c in found]

@@ -1,0 +1,147 @@
+"""Who comes back: of the customers whose return ended one way or another, and of customers
+who never returned anything, the share who bought again within 30, 90 and 180 days, and what
+they spent, each share with the count behind it.
+
+A customer with a return in the period is counted once, by their first return decided in it,
+from the moment it was decided. A customer with no return at all is counted from their first
+order paid in the period. "Bought again within N days" is an order paid after that moment and
+at most N days later; a customer is in a window's count (its n) only once N days have passed
+since their moment, so a share is never diluted by customers who have not had the time yet.
+
+This is an association, not a proof: customers whose return ended well may differ in other
+ways from those whose return did not (what they bought, how often they buy).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Engine, and_, case, func, literal, or_, select, union_all
+
+from refunds_plugin.insights.period import Period
+from refunds_plugin.insights.reasons import rate_bp
+from refunds_plugin.ledger.line_index import epoch
+from refunds_plugin.ledger.tables import customer_orders, decisions, return_figures, reviews
+
+WINDOWS = (30, 90, 180)
+DAY = 86_400
+# how a return ended, in the order the page shows them; "no_return" is the comparison group
+ENDINGS = ("refund", "credit", "exchange", "kept", "declined", "no_return")
+WORDS = {"refund": "refunded", "credit": "store credit", "exchange": "exchanged",
+         "kept": "kept the item", "declined": "declined", "no_return": "no return"}
+CAVEAT = ("An association, not a proof: customers whose return ended one way may differ in "
+          "other ways from the others.")
+
+
+def ending() -> Any:
+    """How a return decision ended; ``pending`` while a person has not decided it. Exchanges
+    are not recorded yet (issue 16): the group stays empty until they are."""
+    f = return_figures.c
+    return case(
+        (or_(decisions.c.outcome == "decline", reviews.c.status == "declined"), "declined"),
+        (and_(decisions.c.outcome == "review",
+              or_(reviews.c.status.is_(None), reviews.c.status == "open")), "pending"),
+        (f.kept > 0, "kept"),
+        (func.coalesce(reviews.c.adjusted_resolution, decisions.c.resolution) == "credit",
+         "credit"),
+        else_="refund")
+
+
+@dataclass
+class Group:
+    ending: str
+    customers: int = 0
+    n: dict[int, int] = field(default_factory=dict)  # window -> customers old enough
+    came_back: dict[int, int] = field(default_factory=dict)
+    spent: dict[int, dict[str, int]] = field(default_factory=dict)  # window -> currency -> sum
+
+    def to_json(self) -> dict[str, Any]:
+        return {"ending": self.ending, "words": WORDS[self.ending], "customers": self.customers,
+                "windows": [{"days": w, "n": self.n.get(w, 0),
+                             "came_back": self.came_back.get(w, 0),
+                             "share_bp": rate_bp(self.came_back.get(w, 0), self.n.get(w, 0)),
+                             "spent": [{"currency": c, "amount": a}
+                                       for c, a in sorted(self.spent.get(w, {}).items())]}
+                            for w in WINDOWS]}
+
+
+@dataclass(frozen=True)
+class Retention:
+    period: Period
+    groups: list[Group]
+
+    def to_json(self) -> dict[str, Any]:
+        return {**self.period.to_json(), "caveat": CAVEAT,
+                "groups": [g.to_json() for g in self.groups]}
+
+    def rows(self) -> list[dict[str, Any]]:
+        """Flat: one row per group and window (spending per currency joined in one cell)."""
+        return [{"ending": g.ending, "words": WORDS[g.ending], "customers": g.customers,
+                 "days": w["days"], "n": w["n"], "came_back": w["came_back"],
+                 "share_bp": w["share_bp"],
+                 "spent": " ".join(f"{s['currency']}:{s['amount']}" for s in w["spent"])}
+                for g in self.groups for w in g.to_json()["windows"]]
+
+
+def _anchors(p: Period) -> Any:
+    """(customer, at, ending): each customer's first return in the period, and the first order
+    in the period of each customer who never returned anything."""
+    f = return_figures.c
+    ranked = (select(f.customer.label("customer"), f.at.label("at"), ending().label("ending"),
+                     func.row_number().over(partition_by=f.customer,
+                                            order_by=(f.at, f.decision_id)).label("n"))
+              .select_from(return_figures.join(decisions, decisions.c.id == f.decision_id)
+                           .outerjoin(reviews, reviews.c.decision_id == f.decision_id))
+              .where(f.at >= p.start, f.at < p.end, f.customer.is_not(None))
+              .subquery("ranked"))
+    returners = select(ranked.c.customer, ranked.c.at, ranked.c.ending).where(ranked.c.n == 1)
+    o = customer_orders.c
+    never = (select(o.customer, func.min(o.at), literal("no_return"))
+             .where(o.at >= p.start, o.at < p.end, o.customer.is_not(None),
+                    ~select(literal(1)).where(f.customer == o.customer).exists())
+             .group_by(o.customer))
+    return union_all(returners, never).subquery("anchors")
+
+
+def retention(engine: Engine, p: Period, now: datetime) -> Retention:
+    a = _anchors(p)
+    later = customer_orders.alias("later")
+    gap = later.c.at - a.c.at
+    joined = a.outerjoin(later, and_(later.c.customer == a.c.customer, later.c.at > a.c.at,
+                                     later.c.at <= a.c.at + WINDOWS[-1] * DAY))
+    per_customer = (select(a.c.ending, a.c.at, func.min(gap).label("gap"))
+                    .select_from(joined).group_by(a.c.customer, a.c.at, a.c.ending)
+                    .subquery("per_customer"))
+    today = epoch(now)
+    pc = per_customer.c
+    counts: list[Any] = [func.count()]
+    for w in WINDOWS:
+        old = pc.at + w * DAY <= today
+        counts.append(func.sum(case((old, 1), else_=0)))
+        counts.append(func.sum(case((and_(old, pc.gap.is_not(None), pc.gap <= w * DAY), 1),
+                                    else_=0)))
+    spend = [func.sum(case((and_(a.c.at + w * DAY <= today, gap <= w * DAY), later.c.total),
+                           else_=0)) for w in WINDOWS]
+    groups = {e: Group(e) for e in ENDINGS}
+    with engine.connect() as conn:
+        for row in conn.execute(select(pc.ending, *counts).group_by(pc.ending)):
+            g = groups.get(row[0])
+            if g is None:  # "pending": a person has not decided yet
+                continue
+            g.customers = int(row[1])
+            for i, w in enumerate(WINDOWS):
+                g.n[w], g.came_back[w] = int(row[2 + 2 * i] or 0), int(row[3 + 2 * i] or 0)
+        spent_query = (select(a.c.ending, later.c.currency, *spend).select_from(
+            a.join(later, and_(later.c.customer == a.c.customer, later.c.at > a.c.at,
+                               later.c.at <= a.c.at + WINDOWS[-1] * DAY)))
+            .group_by(a.c.ending, later.c.currency))
+        for row in conn.execute(spent_query):
+            g = groups.get(row[0])
+            if g is None:
+                continue
+            for i, w in enumerate(WINDOWS):
+                if int(row[2 + i] or 0):
+                    g.spent.setdefault(w, {})[row[1]] = int(row[2 + i])
+    return Retention(p, [groups[e] for e in ENDINGS])

@@ -1,0 +1,143 @@
+"""``refunds policy compare`` and the finance page put a candidate beside the live policy over
+the same history, agree with ``refunds policy simulate`` decision by decision, list the customers
+who would get a worse answer, and refuse a candidate with mistakes in ``policy check``'s words.
+Nothing changes: not the ledger, not the live policy."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from pathlib import Path
+from typing import Any
+
+from click.testing import CliRunner
+
+import policies
+from refunds_plugin.cli import main
+from refunds_plugin.finance.simulation import replay
+from refunds_plugin.finance.tokens import create_token
+from refunds_plugin.insights.compare import rows
+from tests.fakes import Harness
+from tests.fakes.finance_scene import csrf
+from tests.fakes.insights_history import POLICY, History
+
+# a week instead of 30 days (later ones go to a person, not declined) and a 20 % fee:
+# ann's return (12 days) goes to a person, bob's and cid's pay less, dan's is not declined
+CANDIDATE = POLICY.replace("name: insights-test", "name: strict-test").replace(
+    "window: {days: 30, start: payment, outside: decline}",
+    "window: {days: 7, start: payment, outside: review}").replace(
+    "restocking_percent: 10", "restocking_percent: 20")
+BROKEN = POLICY.replace("days: 30", "days: -3")
+
+
+def cli(h: Harness, *args: str) -> Any:
+    return CliRunner().invoke(main, list(args), env={"REFUNDS_DATABASE_URL": h.db_url})
+
+
+def test_compare_sides_money_and_worse_answers_agree_with_simulate_per_decision(
+    shop: tuple[Harness, History], policy_file: Path, tmp_path: Path,
+) -> None:
+    h, history = shop
+    candidate = tmp_path / "candidate.yaml"
+    candidate.write_text(CANDIDATE, encoding="utf-8")
+    out_csv = tmp_path / "differences.csv"
+    result = cli(h, "policy", "compare", str(policy_file), str(candidate), "--since",
+                 "2026-05-01", "--csv", str(out_csv), "--json")
+    assert result.exit_code == 0, result.output
+    doc = json.loads(result.output)
+    assert (doc["compared"], doc["differ"], doc["worse_count"], doc["unreadable"]) == (4, 4, 3, 0)
+    assert {k: doc["current"][k] for k in ("decided", "without_person", "without_person_bp",
+                                           "declines", "reviews", "money")} == {
+        "decided": 4, "without_person": 4, "without_person_bp": 10000, "declines": 1,
+        "reviews": 0,
+        "money": [{"currency": "USD", "refund": 5720, "credit": 4500, "bonus": 450, "fees": 580}]}
+    assert {k: doc["candidate"][k] for k in ("decided", "without_person", "declines", "reviews",
+                                             "money")} == {
+        "decided": 4, "without_person": 2, "declines": 0, "reviews": 2,
+        # bob's shirt (asked 7 days after paying, within the week by the day): 50.00 less a
+        # 20 % fee as credit, with its 10 % bonus; cid's sock: 8.00 less a 20 % fee
+        "money": [{"currency": "USD", "refund": 640, "credit": 4000, "bonus": 400,
+                   "fees": 1160}]}
+    assert sorted((w["order_id"], w["customer"], w["current_outcome"], w["candidate_outcome"])
+                  for w in doc["worse"]) == [
+        ("o-1", "ann@example.com", "approve", "review"),
+        ("o-2", "bob@example.com", "approve", "approve"),
+        ("o-3", "cid@example.com", "approve", "approve")]
+
+    simulated = cli(h, "policy", "simulate", str(candidate), "--since", "2026-05-01", "--json")
+    assert simulated.exit_code == 0, simulated.output
+    after = {c["decision_id"]: c["after"] for c in json.loads(simulated.output)["changes"]}
+    written = {r["decision_id"]: r for r in csv.DictReader(
+        io.StringIO(out_csv.read_text(encoding="utf-8")))}
+    assert set(written) == set(after) == set(history.decisions.values())
+    for decision_id, sim in after.items():
+        row = written[decision_id]
+        assert (row["candidate_outcome"], int(row["candidate_refund"]),
+                int(row["candidate_credit"]) + int(row["candidate_bonus"])) == (
+            sim["outcome"], sim["refund_amount"], sim["credit_amount"])
+
+
+def test_a_current_policy_other_than_the_stored_one_is_decided_again_as_simulate_does(
+    shop: tuple[Harness, History],
+) -> None:
+    h, _ = shop
+    default = policies.load_policy("preset:default")
+    candidate = policies.load_policy_text(CANDIDATE, "candidate.yaml")
+    simulated = {c.decision_id: c.new for c in replay(h.runtime.engine, default)}
+    compared = list(rows(h.runtime.engine, default, candidate))
+    assert len(compared) == len(simulated) == 4
+    for row in compared:
+        sim = simulated[row.comparison.decision_id]
+        assert sim is not None and row.current is not None
+        assert (row.current.outcome, row.current.refund,
+                row.current.credit + row.current.bonus) == (
+            sim.outcome.value, sim.refund_amount, sim.credit_amount)
+
+
+def test_the_finance_page_compares_an_uploaded_candidate_and_exports_each_difference(
+    shop: tuple[Harness, History], tmp_path: Path,
+) -> None:
+    h, _ = shop
+    live = h.runtime.policy.content_hash
+    token = create_token(h.runtime.engine, "Fin", "finance", h.clock()).secret
+    client = h.client()
+    login = client.post("/finance/login", data={"token": token,
+                                                "csrf_token": csrf(client, "/finance/login")})
+    assert login.status_code == 303
+    form = {"csrf_token": csrf(client, "/finance/insights/compare"), "since": "2026-05-01",
+            "until": "2026-06-15"}
+    page = client.post("/finance/insights/compare", data={
+        **form, "file": (io.BytesIO(CANDIDATE.encode()), "strict.yaml")},
+        content_type="multipart/form-data")
+    html = page.get_data(as_text=True)
+    assert page.status_code == 200, html
+    assert "4 decision(s) compared, 4 answered differently, 3 worse for the customer" in html
+    assert "cid@example.com" in html
+    download = client.post("/finance/insights/compare", data={
+        **form, "format": "csv", "policy_text": CANDIDATE})
+    assert download.status_code == 200 and download.mimetype == "text/csv"
+    exported = list(csv.DictReader(io.StringIO(download.get_data(as_text=True))))
+    assert sorted(r["order_id"] for r in exported) == ["o-1", "o-2", "o-3", "o-4"]
+    assert h.runtime.policy.content_hash == live
+
+
+def test_a_candidate_with_mistakes_is_refused_in_policy_checks_words(
+    shop: tuple[Harness, History], policy_file: Path, tmp_path: Path,
+) -> None:
+    h, _ = shop
+    broken = tmp_path / "broken.yaml"
+    broken.write_text(BROKEN, encoding="utf-8")
+    checked = cli(h, "policy", "check", str(broken))
+    assert checked.exit_code == 1
+    words = checked.output.strip()
+    assert words.startswith("invalid policy") and "window.days" in words
+    compared = cli(h, "policy", "compare", str(policy_file), str(broken))
+    assert compared.exit_code == 1
+    assert words in compared.output
+
+    token = create_token(h.runtime.engine, "Fin", "finance", h.clock()).secret
+    api = h.client().post("/api/insights/compare", data=BROKEN.encode(),
+                          headers={"Authorization": f"Bearer {token}"})
+    assert api.status_code == 400
+    assert api.get_json()["error"]["message"] == words.replace(str(broken), "candidate.yaml")
