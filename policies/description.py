@@ -73,7 +73,8 @@ def describe(policy: Policy) -> list[str]:
         out.append(f"Fees on other reasons: {f.restocking_percent}% restocking, "
                    f"{_amount(f.return_shipping, 'no')} return shipping (waived for: {waived}).")
     else:
-        out.append("No return fees.")
+        out.append("No return fees." if policy.return_shipping.paid_by != "customer"
+                   else "No return fees besides the label below.")
     s = policy.shipping
     out.append("Original shipping is refunded " + (" or ".join(
         [x for x, on in (("with the last item of an order", s.refund_with_last_item),

@@ -9,7 +9,7 @@ from typing import Any
 
 from sqlalchemy import Connection, Engine, select
 
-from refunds_plugin.ledger.tables import decisions
+from refunds_plugin.ledger.tables import decisions, orders, return_shipments
 from refunds_plugin.shipping import receiving, returns
 
 
@@ -52,12 +52,12 @@ def describe(conn: Connection, rets: Iterable[returns.ReturnRow]) -> list[dict[s
 def find(engine: Engine, query: str) -> list[dict[str, Any]]:
     """By order id, order number or tracking code."""
     with engine.connect() as conn:
-        return describe(conn, returns.by_order(conn, query))
+        return describe(conn, _by_order(conn, query))
 
 
 def listed(engine: Engine, status: str | None = None, limit: int = 200) -> list[dict[str, Any]]:
     with engine.connect() as conn:
-        return describe(conn, returns.listed(conn, status, limit))
+        return describe(conn, _listed(conn, status, limit))
 
 
 def one(engine: Engine, decision_id: str) -> dict[str, Any] | None:
@@ -70,11 +70,30 @@ def instructions_by_decision(conn: Connection, decision_ids: list[str]) -> dict[
     """``return_instructions`` of each decision that has a return (``ledger list --json``)."""
     if not decision_ids:
         return {}
-    rows = conn.execute(select(returns.return_shipments).where(
-        returns.rs.decision_id.in_(decision_ids)))
+    rows = conn.execute(select(return_shipments).where(rs.decision_id.in_(decision_ids)))
     return {r.decision_id: returns.ReturnRow.from_row(r).instructions() for r in rows}
 
 
+rs = return_shipments.c
 STATUSES = ("instructions", "label_pending", "label_created", "in_transit", "out_for_delivery",
             "available_for_pickup", "delivered", "failure", "return_to_sender", "received",
             "expired", "reopened")
+
+
+def _listed(conn: Connection, status: str | None = None,
+            limit: int = 200) -> list[returns.ReturnRow]:
+    """Returns, newest first (``refunds returns list``, the receiving page)."""
+    query = select(return_shipments).order_by(rs.created_at.desc(), rs.decision_id).limit(limit)
+    if status:
+        query = query.where(rs.status == status)
+    return [returns.ReturnRow.from_row(r) for r in conn.execute(query)]
+
+
+def _by_order(conn: Connection, order_or_code: str) -> list[returns.ReturnRow]:
+    """Find returns by order id, order number or tracking code (the packing table's search)."""
+    text = order_or_code.strip()
+    ids = select(orders.c.order_id).where(orders.c.order_number == text)
+    rows = conn.execute(select(return_shipments).where(
+        (rs.order_id == text) | (rs.tracking_code == text) | rs.order_id.in_(ids))
+        .order_by(rs.created_at.desc()))
+    return [returns.ReturnRow.from_row(r) for r in rows]

@@ -30,7 +30,7 @@ from refunds_plugin.ledger.attempts import cancel_held, release_held
 from refunds_plugin.ledger.db import aware, lock_ledger
 from refunds_plugin.ledger.journal import append_entry, insert_ignore, to_json
 from refunds_plugin.ledger.reviews import open_review
-from refunds_plugin.ledger.tables import orders, return_shipments
+from refunds_plugin.ledger.tables import return_shipments
 from refunds_plugin.shipping.carriers import Label, NoLabel
 
 log = logging.getLogger("refunds.shipping")
@@ -326,21 +326,3 @@ def release_received(conn: Connection, ret: ReturnRow, now: datetime) -> tuple[s
 
 def set_received(conn: Connection, ret: ReturnRow, now: datetime) -> None:
     _set(conn, ret.decision_id, now, status="received")
-
-
-def listed(conn: Connection, status: str | None = None, limit: int = 200) -> list[ReturnRow]:
-    """Returns, newest first (``refunds returns list``, the receiving page)."""
-    query = select(return_shipments).order_by(rs.created_at.desc(), rs.decision_id).limit(limit)
-    if status:
-        query = query.where(rs.status == status)
-    return [ReturnRow.from_row(r) for r in conn.execute(query)]
-
-
-def by_order(conn: Connection, order_or_code: str) -> list[ReturnRow]:
-    """Find returns by order id, order number or tracking code (the packing table's search)."""
-    text = order_or_code.strip()
-    ids = select(orders.c.order_id).where(orders.c.order_number == text)
-    rows = conn.execute(select(return_shipments).where(
-        (rs.order_id == text) | (rs.tracking_code == text) | rs.order_id.in_(ids))
-        .order_by(rs.created_at.desc()))
-    return [ReturnRow.from_row(r) for r in rows]

@@ -26,13 +26,18 @@ def _status_page(r: Returns, decision_id: str) -> str:
     return resp.get_data(as_text=True)
 
 
+def _asked(returns_service: Callable[..., Returns]) -> tuple[Returns, str]:
+    """A paid order and its approved return of one mug: the service and the decision id."""
+    r = returns_service(POLICY)
+    r.paid()
+    answer = r.ask(lines=[{"line_id": "l1", "quantity": 1, "reason": "changed_mind"}])
+    return r, str(answer["decision_id"])
+
+
 def test_the_status_page_shows_where_to_send_it_the_label_and_the_parcel(
     returns_service: Callable[..., Returns],
 ) -> None:
-    r = returns_service(POLICY)
-    r.paid()
-    decision = r.ask(lines=[{"line_id": "l1", "quantity": 1, "reason": "changed_mind"}])[
-        "decision_id"]
+    r, decision = _asked(returns_service)
 
     before = _status_page(r, decision)
     r.labels()
@@ -56,10 +61,7 @@ def test_the_status_page_shows_where_to_send_it_the_label_and_the_parcel(
 def test_an_expired_return_tells_the_customer_and_shows_no_address_any_more(
     returns_service: Callable[..., Returns],
 ) -> None:
-    r = returns_service(POLICY)
-    r.paid()
-    decision = r.ask(lines=[{"line_id": "l1", "quantity": 1, "reason": "changed_mind"}])[
-        "decision_id"]
+    r, decision = _asked(returns_service)
     r.labels()
     r.h.clock.advance(timedelta(days=38).total_seconds())
     r.labels()
