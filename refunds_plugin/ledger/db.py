@@ -156,10 +156,13 @@ def write_tx(engine: Engine) -> Iterator[Connection]:
             unsealed = seal.taken(conn, txn)
     finally:
         _NESTED.depth = depth
-    # answered only once its journal entries are in the chain; not inside another open write
-    # on this thread, whose own entries the sealer would wait for
-    if unsealed is not None and depth == 0:
-        seal.through(engine, unsealed)
+    # sealed before it is answered where that waits for nobody (``seal.through``); inside
+    # another open write on this thread, left to the background sealer
+    if unsealed is not None:
+        if depth == 0:
+            seal.through(engine, unsealed)
+        else:
+            seal.soon(engine)
 
 
 @contextmanager

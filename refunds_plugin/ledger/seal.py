@@ -256,13 +256,25 @@ _SEALERS: weakref.WeakKeyDictionary[Engine, _Sealer] = weakref.WeakKeyDictionary
 _MADE = threading.Lock()
 
 
-def through(engine: Engine, seq: int) -> bool:
-    """Return once entry ``seq`` is sealed (True), or after ``WAIT_S`` (False: a later round
-    seals it; the caller's work is committed either way)."""
+def _sealer(engine: Engine) -> _Sealer:
     with _MADE:
         sealer = _SEALERS.get(engine)
         if sealer is None:
             sealer = _SEALERS[engine] = _Sealer()
+    return sealer
+
+
+def soon(engine: Engine) -> None:
+    """Leave what is committed now to the background sealer (no waiting at all)."""
+    sealer = _sealer(engine)
+    with sealer.cond:
+        sealer._later(engine, time.monotonic())
+
+
+def through(engine: Engine, seq: int) -> bool:
+    """Seal entry ``seq`` (and all committed before it) now if that waits for nobody: True;
+    else leave it to the background sealer: False. The caller's work is committed either way."""
+    sealer = _sealer(engine)
     try:
         return sealer.through(engine, seq)
     except SQLAlchemyError as exc:  # committed already: the answer stands, a later round seals
