@@ -25,7 +25,6 @@ or ``refunds ledger seal``); ``refunds ledger verify`` says how many wait.
 from __future__ import annotations
 
 import atexit
-import contextlib
 import logging
 import threading
 import time
@@ -289,8 +288,10 @@ def _flush() -> None:
     for engine, sealer in list(_SEALERS.items()):
         deadline = time.monotonic() + WAIT_S
         while sealer.wanted > sealer.covers and time.monotonic() < deadline:
-            with contextlib.suppress(SQLAlchemyError):
+            try:
                 lap = seal_round(engine)
-                with sealer.cond:
-                    sealer._note(lap)
+            except SQLAlchemyError:
+                break  # the database is gone or refuses: the next writer's round seals them
+            with sealer.cond:
+                sealer._note(lap)
             time.sleep(0.001)
