@@ -50,11 +50,14 @@ def multiprocess_dir() -> str | None:
     return os.environ.get(MULTIPROC_ENV) or None
 
 
-def enable_multiprocess(path: str) -> None:
-    """Keep every metric in files under ``path`` (an empty directory), summed at scrape time.
-    Call it before the processes that observe are forked, and before any metric is used."""
+def enable_multiprocess(path: str, registry: Registry | None = None) -> None:
+    """From now on this process keeps every metric in files under ``path`` (shared by the
+    processes that call this with it), summed at scrape time. ``refunds serve`` calls it in each
+    gunicorn worker as it starts; what the process observed before is dropped."""
     os.environ[MULTIPROC_ENV] = path
     values.ValueClass = values.get_value_class()
+    for metric in (registry or REGISTRY).metrics():
+        metric.reset()
 
 
 class _Metric:
@@ -70,6 +73,10 @@ class _Metric:
 
     def _make(self) -> Any:
         raise NotImplementedError
+
+    def reset(self) -> None:
+        with self._lock:
+            self._made = None
 
     def _child(self, labels: Labels) -> Any:
         with self._lock:
@@ -164,6 +171,10 @@ class Registry:
     def register(self, metric: Counter | Histogram) -> Counter | Histogram:
         with self._lock:
             return self._metrics.setdefault(metric.name, metric)
+
+    def metrics(self) -> list[Counter | Histogram]:
+        with self._lock:
+            return list(self._metrics.values())
 
     def render(self) -> str:
         """Every registered metric: summed over all processes in multiprocess mode."""

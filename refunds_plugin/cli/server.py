@@ -58,7 +58,7 @@ def serve(host: str, port: int, workers: int, threads: int, executor: bool) -> N
 
     port_is_free(host, port)
     made = None if metrics.multiprocess_dir() else tempfile.mkdtemp(prefix="refunds-metrics-")
-    metrics.enable_multiprocess(metrics.multiprocess_dir() or str(made))
+    shared = metrics.multiprocess_dir() or str(made)
     config = startup.config(run_executor=executor)
     if not config.secret_key:  # one key shared by this serve's workers (status links, sessions)
         config = dataclasses.replace(config, secret_key=kept_secret(config, click.echo))
@@ -84,6 +84,9 @@ def serve(host: str, port: int, workers: int, threads: int, executor: bool) -> N
             self.cfg.set("graceful_timeout", 30)
             self.cfg.set("accesslog", None)
             self.cfg.set("worker_exit", _release_on_exit)
+            # each worker, as it starts and before it builds the app, writes its metrics where
+            # every other worker's scrape reads them (this process stays as it was)
+            self.cfg.set("post_fork", lambda _arbiter, _worker: metrics.enable_multiprocess(shared))
 
         def load(self) -> Any:
             return create_app(config, start_executor=executor)

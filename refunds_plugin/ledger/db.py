@@ -89,9 +89,10 @@ def make_engine(url: str, *, busy_timeout_ms: int = 30_000, pool_size: int = 5) 
         database = engine.url.database
         _GROUPS[engine] = GroupCommit(None if memory or not database else f"{database}-writer")
         return engine
-    # no pre-ping: it is one more round trip before every transaction. A connection the server dropped fails its first statement instead: that
-    # transaction is rolled back and answered 5xx (the sender retries), and SQLAlchemy discards
-    # every pooled connection older than the failure, so one request per process sees it.
+    # no pre-ping: it is one more round trip before every transaction. A connection the server
+    # dropped fails its first statement instead: that transaction is rolled back and answered
+    # 5xx (the sender retries), and SQLAlchemy discards every pooled connection older than the
+    # failure, so one request per process sees it.
     return _created(url, pool_size=pool_size, max_overflow=pool_size)
 
 
@@ -155,10 +156,13 @@ def write_tx(engine: Engine) -> Iterator[Connection]:
             unsealed = seal.taken(conn, txn)
     finally:
         _NESTED.depth = depth
-    # answered only once its journal entries are in the chain; not inside another open write
-    # on this thread, whose own entries the sealer would wait for
-    if unsealed is not None and depth == 0:
-        seal.through(engine, unsealed)
+    # sealed before it is answered where that waits for nobody (``seal.through``); inside
+    # another open write on this thread, left to the background sealer
+    if unsealed is not None:
+        if depth == 0:
+            seal.through(engine, unsealed)
+        else:
+            seal.soon(engine)
 
 
 @contextmanager

@@ -2,9 +2,10 @@
 
 A writer on PostgreSQL inserts its entries with ``prev_hash`` and ``hash`` NULL: it reads no
 chain tail and takes no lock that other orders share. Right after its commit, ``write_tx`` calls
-``through(engine, seq)``, which returns once the chain reaches the writer's newest entry: one
-thread per process runs sealing rounds for every waiting writer of that process, and one
-process at a time seals (a try-lock; the others wait for its rounds to reach them).
+``through(engine, seq)``: a round that waits for nobody seals the writer's entries (and every
+other committed one) at once when it can; when another writer's entry is still in flight, or
+another process is sealing (a try-lock), the writer's process's background sealer finishes the
+job and the writer is answered at once (``_Sealer``).
 
 A round may seal only entries no earlier entry can still join, so the chain is in ``seq``
 order, exactly as when every writer appended under one lock, and ``chain.verify`` reads it the
@@ -23,6 +24,7 @@ or ``refunds ledger seal``); ``refunds ledger verify`` says how many wait.
 
 from __future__ import annotations
 
+import atexit
 import logging
 import threading
 import time
@@ -117,10 +119,10 @@ def seal_round(engine: Engine, wait_s: float = WAIT_S) -> Round:
             # writers running now, then read again: after that nothing can join up to S
             deadline = time.monotonic() + wait_s
             while running:
+                if time.monotonic() >= deadline:
+                    return Round(0, int(tail or 0), at=covers)
                 running = list(conn.execute(_STILL, {"xids": running}).scalars())
                 if running:
-                    if time.monotonic() > deadline:
-                        return Round(0, int(tail or 0), at=covers)
                     time.sleep(0.0005)
             rows = [tuple(r) for r in conn.execute(_ROWS, {"upto": upto})]
         # the snapshot may predate the previous round's commit: its seals are made again here,
@@ -154,7 +156,13 @@ def unsealed(engine_or_conn: Engine | Connection) -> int:
 
 
 class _Sealer:
-    """The writers of one process and engine: one runs rounds, the others wait for them."""
+    """The writers of one process and engine. A writer runs a round that waits for nobody; if it
+    cannot seal its entries that way (another writer's entry up to S is still in flight, or
+    another process is sealing), it leaves them to this process's background sealer, which
+    waits for those writers, and is answered at once. One writer runs a round at a time; the
+    others wait for it, so writers one after the other are each answered sealed."""
+
+    IDLE_S = 30.0  # the background sealer stops after this long without work
 
     def __init__(self) -> None:
         self.cond = threading.Condition()
@@ -162,10 +170,18 @@ class _Sealer:
         self.sealed = 0  # the newest seq this process saw sealed
         self.seen = 0.0  # when it saw that (time.monotonic)
         self.covers = 0.0  # every entry committed before this moment is sealed
+        self.wanted = 0.0  # the background sealer owes a round that begins after this
+        self.thread: threading.Thread | None = None
+
+    def _note(self, lap: Round) -> None:
+        """With ``self.cond`` held: what a round saw."""
+        if lap.at > self.seen:
+            self.sealed, self.seen = lap.through, lap.at
+        self.covers = max(self.covers, lap.covers or 0.0)
+        self.cond.notify_all()
 
     def through(self, engine: Engine, seq: int) -> bool:
         committed = time.monotonic()  # the caller's commit is done: its entries are visible
-        deadline = committed + WAIT_S
 
         def done() -> bool:
             # by number, seen after this commit (a number seen before it may be of another
@@ -173,47 +189,109 @@ class _Sealer:
             # no number to reach, by a whole round that began after this commit
             return (self.seen > committed and self.sealed >= seq) or self.covers > committed
 
+        with self.cond:
+            deadline = committed + WAIT_S
+            while self.busy and not done():
+                if not self.cond.wait(max(0.0, deadline - time.monotonic())):
+                    break
+            if done():
+                metrics.SEAL_LAG.observe(time.monotonic() - committed)
+                return True
+            if self.busy:
+                self._later(engine, committed)
+                return False
+            self.busy = True
+        try:
+            lap = seal_round(engine, 0.0)
+        except BaseException:
+            with self.cond:
+                self.busy = False
+                self._later(engine, committed)
+            raise
+        with self.cond:
+            self.busy = False
+            self._note(lap)
+            if done():
+                metrics.SEAL_LAG.observe(time.monotonic() - committed)
+                return True
+            self._later(engine, committed)
+        return False
+
+    def _later(self, engine: Engine, since: float) -> None:
+        """With ``self.cond`` held: the background sealer seals what was committed by ``since``."""
+        self.wanted = max(self.wanted, since)
+        if self.thread is None or not self.thread.is_alive():
+            self.thread = threading.Thread(target=self._background, args=(engine,),
+                                           name="refunds-sealer", daemon=True)
+            self.thread.start()
+        self.cond.notify_all()
+
+    def _background(self, engine: Engine) -> None:
         while True:
             with self.cond:
-                while self.busy and not done():
-                    if not self.cond.wait(max(0.0, deadline - time.monotonic())):
-                        return False
-                if done():
-                    metrics.SEAL_LAG.observe(time.monotonic() - committed)
-                    return True
-                self.busy = True
-            lap: Round | None = None
+                idle_until = time.monotonic() + self.IDLE_S
+                while self.covers >= self.wanted:
+                    if time.monotonic() > idle_until:
+                        self.thread = None
+                        return
+                    self.cond.wait(1.0)
+                owed = self.wanted
             try:
-                lap = seal_round(engine, max(0.0, deadline - time.monotonic()))
-            finally:
+                lap = seal_round(engine)
+            except SQLAlchemyError as exc:
+                log.warning("the background sealer stops: %s", exc)
                 with self.cond:
-                    self.busy = False
-                    if lap is not None:
-                        if lap.at > self.seen:
-                            self.sealed, self.seen = lap.through, lap.at
-                        self.covers = max(self.covers, lap.covers or 0.0)
-                    self.cond.notify_all()
-            if done():
-                continue
-            if time.monotonic() > deadline:
-                return False
-            if lap.busy:
-                time.sleep(0.0005)  # another process seals: let its round end
+                    self.thread = None
+                return
+            with self.cond:
+                self._note(lap)
+                if lap.covers is not None and lap.covers >= owed:
+                    metrics.SEAL_LAG.observe(time.monotonic() - owed)
+            if lap.covers is None:
+                time.sleep(0.001)  # another process seals, or writers were slow: again
 
 
 _SEALERS: weakref.WeakKeyDictionary[Engine, _Sealer] = weakref.WeakKeyDictionary()
 _MADE = threading.Lock()
 
 
-def through(engine: Engine, seq: int) -> bool:
-    """Return once entry ``seq`` is sealed (True), or after ``WAIT_S`` (False: a later round
-    seals it; the caller's work is committed either way)."""
+def _sealer(engine: Engine) -> _Sealer:
     with _MADE:
         sealer = _SEALERS.get(engine)
         if sealer is None:
             sealer = _SEALERS[engine] = _Sealer()
+    return sealer
+
+
+def soon(engine: Engine) -> None:
+    """Leave what is committed now to the background sealer (no waiting at all)."""
+    sealer = _sealer(engine)
+    with sealer.cond:
+        sealer._later(engine, time.monotonic())
+
+
+def through(engine: Engine, seq: int) -> bool:
+    """Seal entry ``seq`` (and all committed before it) now if that waits for nobody: True;
+    else leave it to the background sealer: False. The caller's work is committed either way."""
+    sealer = _sealer(engine)
     try:
         return sealer.through(engine, seq)
     except SQLAlchemyError as exc:  # committed already: the answer stands, a later round seals
         log.warning("could not seal journal entry %s yet: %s", seq, exc)
         return False
+
+
+@atexit.register
+def _flush() -> None:
+    """A process that stops seals what it left to its background sealer (a gunicorn worker,
+    the CLI), so a clean stop leaves nothing waiting; a crash leaves it to the next round."""
+    for engine, sealer in list(_SEALERS.items()):
+        deadline = time.monotonic() + WAIT_S
+        while sealer.wanted > sealer.covers and time.monotonic() < deadline:
+            try:
+                lap = seal_round(engine)
+            except SQLAlchemyError:
+                break  # the database is gone or refuses: the next writer's round seals them
+            with sealer.cond:
+                sealer._note(lap)
+            time.sleep(0.001)

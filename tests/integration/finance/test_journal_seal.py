@@ -9,17 +9,20 @@ from collections.abc import Iterator
 from datetime import datetime
 
 import pytest
+from alembic import command
 from click.testing import CliRunner
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine, inspect, select
 
 from refunds_plugin.cli import main
 from refunds_plugin.finance.verify import chain_head, unsealed_entries, verify_ledger
 from refunds_plugin.ledger import chain
 from refunds_plugin.ledger.db import write_tx
 from refunds_plugin.ledger.journal import append_entry
+from refunds_plugin.ledger.migrate import alembic_config, migrate
 from refunds_plugin.ledger.seal import seal_round
 from refunds_plugin.ledger.tables import ledger_entries
 from tests.conftest import _truncate
+from tests.fakes.shop import Shop
 
 
 @pytest.fixture
@@ -96,3 +99,31 @@ def test_a_number_rolled_back_is_skipped_and_the_next_writer_seals_past_it(
         (1, "a", True), (3, "b", True), (4, "c", True)]
     assert verify_ledger(pg) == []
     assert seal_round(pg).sealed == 0
+
+
+def test_a_ledger_written_before_revision_0010_verifies_and_grows_after_it(
+    any_db_url: str, now: datetime
+) -> None:
+    shop = Shop(any_db_url, now)
+    shop.order("o-1", 2500, "ann@example.com")
+    shop.ask_return("o-1", "r-1")
+    shop.pay_out()
+    engine = shop.runtime.engine
+    cfg = alembic_config()
+    with engine.begin() as conn:  # the schema as it was: every entry's hashes NOT NULL
+        cfg.attributes["connection"] = conn
+        command.downgrade(cfg, "0005")
+    columns = {c["name"]: c["nullable"] for c in inspect(engine).get_columns("ledger_entries")}
+    assert (columns["prev_hash"], columns["hash"]) == (False, False)
+    old = chain_head(engine)
+    assert old is not None
+
+    assert migrate(engine) == ("0005", "0010")
+    assert verify_ledger(engine, anchors=[(old.seq, old.hash)]) == []
+    shop.order("o-2", 4000, "bob@example.com")
+    shop.ask_return("o-2", "r-2")
+    shop.pay_out()
+    new = chain_head(engine)
+    assert new is not None and new.seq > old.seq and unsealed_entries(engine) == 0
+    assert verify_ledger(engine, anchors=[(old.seq, old.hash), (new.seq, new.hash)]) == []
+    engine.dispose()
