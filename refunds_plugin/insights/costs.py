@@ -2,17 +2,17 @@
 
 Each figure is one *term*: a name, the words a reader sees, whether it is money that left the
 shop, and a query giving ``(currency, amount)`` for the return decisions decided in the period.
-A further source of cost is one more ``Term`` in ``TERMS`` (return labels: issue 14's
-``return_shipments`` ledger, summed by the decision it belongs to; exchanges: issue 16).
+A further source of cost is one more ``Term`` in ``TERMS``.
 
 - refunded: succeeded refunds to the original payment;
 - credited: succeeded store credit, without its bonus; bonus: the extra credit on top;
 - fees: restocking and return-shipping fees the customer paid (kept back from the refund);
 - kept: the value of items customers keep (already inside refunded / credited: it is what the
   shop will not get back, not more money out);
+- labels: prepaid return labels bought (``return_shipments``), unless the carrier refunded them;
 - dry run: what the dry-run provider "paid"; no money moved, so it is in no total.
 
-Money out is refunded + credited + bonus (+ labels once recorded). Shares of sales are basis
+Money out is refunded + credited + bonus + labels. Shares of sales are basis
 points of the period's sales: order totals of the orders paid in it.
 """
 
@@ -33,6 +33,7 @@ from refunds_plugin.ledger.tables import (
     decisions,
     refund_attempts,
     return_figures,
+    return_shipments,
     reviews,
 )
 
@@ -63,6 +64,18 @@ def _granted(amount: Any) -> Callable[[Period], Select[Any]]:
     return query
 
 
+def _labels(p: Period) -> Select[Any]:
+    """Prepaid labels bought for the period's return decisions, per the label's currency; a
+    label the carrier refunded (voided, unused) cost nothing."""
+    s = return_shipments.c
+    return (select(s.label_currency, func.sum(s.label_amount))
+            .select_from(return_shipments.join(
+                return_figures, return_figures.c.decision_id == s.decision_id))
+            .where(return_figures.c.at >= p.start, return_figures.c.at < p.end,
+                   s.label_amount.is_not(None), s.label_status != "voided")
+            .group_by(s.label_currency))
+
+
 @dataclass(frozen=True)
 class Term:
     name: str
@@ -80,8 +93,7 @@ TERMS: tuple[Term, ...] = (
          _attempts(_a.amount, _live, _a.kind == "credit")),
     Term("bonus", "store-credit bonus", True,
          _attempts(_a.bonus, _live, _a.kind == "credit")),
-    # issue 14 adds: Term("labels", "return labels", True, <sum of return_shipments' label
-    # cost joined to return_figures by decision_id, per currency>)
+    Term("labels", "prepaid return labels", True, _labels),
     Term("fees", "fees customers paid", False, _granted(return_figures.c.fees)),
     Term("kept", "items customers keep (value)", False, _granted(return_figures.c.kept)),
     Term("dry_run", "dry run (no money moved)", False,

@@ -8,14 +8,19 @@ from __future__ import annotations
 import csv
 import io
 import json
+from pathlib import Path
 from typing import Any
 
 from click.testing import CliRunner
+from sqlalchemy import select, update
 
 from refunds_plugin.cli import main
+from refunds_plugin.config import ReturnAddress
 from refunds_plugin.finance.tokens import create_token
-from tests.fakes import Harness
-from tests.fakes.insights_history import History
+from refunds_plugin.ledger.tables import return_shipments
+from tests.fakes import Clock, Harness
+from tests.fakes.insights_history import History, make_history
+from tests.fakes.stripe_api import FakeStripeServer
 
 PERIOD = "since=2026-05-01&until=2026-06-15"
 DEC_1 = 183 * 86_400  # from 2026-06-01 12:00 to 2026-12-01 12:00: every window has passed
@@ -89,6 +94,7 @@ def test_the_cost_of_returns_against_the_periods_sales(shop: tuple[Harness, Hist
         "bonus": (450, 164),  # 10 % of the credit
         "fees": (580, 211),
         "kept": (800, 291),  # cid keeps the sock
+        "labels": (0, 0),
         "dry_run": (0, 0),
         "money_out": (10670, 3894),
     }
@@ -173,3 +179,33 @@ def test_a_bad_period_is_refused_naming_the_parameter(shop: tuple[Harness, Histo
     cli = CliRunner().invoke(main, ["insights", "costs", "--since", "yesterday"], env=env)
     assert cli.exit_code == 2
     assert "--since" in cli.output and "'yesterday'" in cli.output
+
+
+
+def test_prepaid_labels_are_a_cost_of_returns_unless_the_carrier_refunded_them(
+    any_db_url: str, clock: Clock, stripe_server: FakeStripeServer, policy_file: Path,
+) -> None:
+    """The same history in a shop with a return address: its returns that come back get a
+    return row; one label bought (6.95) counts, one the carrier refunded (voided) does not."""
+    h = Harness(any_db_url, clock, stripe_server.url,
+                settings={"policy": str(policy_file), "secret_key": "insights-test-key",
+                          "return_addresses": (ReturnAddress("Returns", "1 Dock Rd", "Austin",
+                                                             "78701", "US"),)})
+    try:
+        make_history(h, stripe_server.fake)
+        with h.runtime.engine.begin() as conn:
+            ids = sorted(conn.execute(select(return_shipments.c.decision_id)).scalars())
+            assert len(ids) >= 2
+            # as the shipping desk records a bought label, and a label voided unused
+            conn.execute(update(return_shipments)
+                         .where(return_shipments.c.decision_id == ids[0])
+                         .values(label_status="bought", label_amount=695, label_currency="USD"))
+            conn.execute(update(return_shipments)
+                         .where(return_shipments.c.decision_id == ids[1])
+                         .values(label_status="voided", label_amount=510, label_currency="USD"))
+        doc = get(h, f"/api/insights/costs?{PERIOD}")
+        rows = {r["term"]: (r["amount"], r["share_of_sales_bp"]) for r in doc["rows"]}
+        assert rows["labels"] == (695, 253)  # 6.95 of 274.00 sales
+        assert rows["money_out"] == (10670 + 695, 4147)
+    finally:
+        h.close()
