@@ -14,7 +14,6 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 
-import requests
 from sqlalchemy import Engine
 
 import policies
@@ -29,6 +28,7 @@ from refunds_plugin.providers import Provider
 from refunds_plugin.providers.dryrun import DryRunProvider
 from refunds_plugin.providers.saleor.provider import SaleorProvider
 from refunds_plugin.providers.stripe import StripeProvider
+from refunds_plugin.saleor.egress import Egress, GuardedSession
 from refunds_plugin.saleor.events import SaleorEvents
 
 log = logging.getLogger("refunds.runtime")
@@ -60,8 +60,14 @@ def build_providers(config: Config, engine: Engine) -> dict[str, Provider]:
             timeout=config.stripe_timeout_s,
             max_network_retries=config.stripe_max_network_retries,
         )
-    providers["saleor"] = SaleorProvider(engine)
+    providers["saleor"] = SaleorProvider(engine, session=saleor_session(config))
     return providers
+
+
+def saleor_session(config: Config) -> GuardedSession:
+    """HTTP to the allow-listed Saleor shops only (``saleor.egress``)."""
+    return GuardedSession(Egress(config.saleor_allowed_api_urls,
+                                 allow_private=config.saleor_allow_private_addresses))
 
 
 def build(
@@ -99,7 +105,7 @@ def build(
         executor = Executor(engine, providers, config, clock, worker_id=worker_id,
                             observe=observe_provider, poller=poller.poll_once)
     saleor = SaleorEvents(
-        engine, clock, requests.Session(), final_sale_key=config.saleor_final_sale_key
+        engine, clock, saleor_session(config), final_sale_key=config.saleor_final_sale_key
     )
     service = Service(
         engine,

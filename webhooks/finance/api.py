@@ -6,7 +6,6 @@ Admins may also decide reviews here (``POST /api/reviews/<decision_id>``), optio
 
 from __future__ import annotations
 
-import csv
 import io
 from datetime import timedelta
 from typing import Any
@@ -14,7 +13,7 @@ from typing import Any
 from flask import Blueprint, Response, g, jsonify, request
 
 from refunds_plugin.errors import InputError, ReviewClosed
-from refunds_plugin.finance import reports
+from refunds_plugin.finance import reports, spreadsheet
 from refunds_plugin.finance.rows import plain
 from refunds_plugin.finance.summary import summarize
 from refunds_plugin.finance.tokens import Principal
@@ -47,7 +46,7 @@ def _plain(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
 def _csv(rows: list[dict[str, Any]], columns: list[str], name: str) -> Response:
     out = io.StringIO()
-    writer = csv.DictWriter(out, fieldnames=columns, extrasaction="ignore")
+    writer = spreadsheet.DictWriter(out, fieldnames=columns, extrasaction="ignore")
     writer.writeheader()
     writer.writerows(rows)
     resp = Response(out.getvalue(), mimetype="text/csv")
