@@ -76,8 +76,8 @@ def children(pid: int) -> list[int]:
 class Load:
     """Closed-loop storefront clients; answers that are not the expected ones are counted."""
 
-    def __init__(self, cluster: Cluster, fake: FakeStripe, clients: int) -> None:
-        self.cluster, self.fake = cluster, fake
+    def __init__(self, cluster: Cluster, fake: FakeStripe, clients: int, pause: float) -> None:
+        self.cluster, self.fake, self.pause = cluster, fake, pause
         self.ids = itertools.count(1)
         self.orders: list[str] = []
         self.errors: Counter[str] = Counter()
@@ -111,6 +111,7 @@ class Load:
                 self.send(session, payload, (400,) if n == 3 else (200, 201))
             with self.lock:
                 self.orders.append(order)
+            self.stop.wait(self.pause)  # a steady shop, not a flood: the workers keep up
 
     def start(self) -> None:
         for t in self.threads:
@@ -168,7 +169,9 @@ def main(argv: list[str] | None = None) -> int:
                         help="share of the run before memory is taken as the baseline")
     parser.add_argument("--kill-every", type=float, default=180.0,
                         help="seconds between SIGKILLs of a worker")
-    parser.add_argument("--clients", type=int, default=4)
+    parser.add_argument("--clients", type=int, default=2)
+    parser.add_argument("--pause", type=float, default=1.0,
+                        help="seconds each client waits between orders")
     parser.add_argument("--fail-rate", type=float, default=0.05)
     parser.add_argument("--hang-rate", type=float, default=0.02)
     parser.add_argument("--max-growth", type=float, default=0.10)
@@ -197,7 +200,7 @@ def main(argv: list[str] | None = None) -> int:
         cluster.start_server(workers=2, threads=4)
         for w in WORKERS:
             cluster.start_worker(w)
-        load = Load(cluster, stripe.fake, args.clients)
+        load = Load(cluster, stripe.fake, args.clients, args.pause)
         injected: Counter[str] = Counter()
         faults = threading.Thread(target=chaos, daemon=True, args=(
             stripe.fake, stop, args.fail_rate, args.hang_rate, 5.0, rng, injected))
@@ -229,9 +232,14 @@ def main(argv: list[str] | None = None) -> int:
             time.sleep(1)
         load.finish()
         stop.set()
-        drain = time.monotonic()
-        while backlog(engine) and time.monotonic() - drain < 300:
-            time.sleep(0.5)
+        drain = last_move = time.monotonic()
+        left = backlog(engine)
+        while left and time.monotonic() - last_move < 120:  # give up only when it stops moving
+            time.sleep(1)
+            now_left = backlog(engine)
+            if now_left < left:
+                last_move = time.monotonic()
+            left = now_left
         print(f"load stopped: {len(load.orders)} orders; backlog drained in "
               f"{time.monotonic() - drain:.0f}s; answers retried: {dict(load.errors)}; "
               f"provider faults injected: {dict(injected)} over {len(stripe.fake.calls)} "

@@ -23,19 +23,27 @@ FILTER_HELP = {
 }
 
 
+# since / until: a date or a date-time; anything else is a 400 (invalid_parameter)
+WHEN = {"anyOf": [{"type": "string", "format": "date"},
+                  {"type": "string", "format": "date-time"},
+                  {"type": "string", "maxLength": 0, "description": "empty: no bound"}]}
+
+
 def _params(names: tuple[str, ...], paged: bool = True,
             choices: Mapping[str, tuple[str, ...]] | None = None) -> list[dict[str, Any]]:
     """Query parameters; an enumerated one lists its values (others are a 400)."""
     choices = choices or {}
     out: list[dict[str, Any]] = [
         {"name": n, "in": "query", "required": False,
-         "schema": {"type": "string", **({"enum": list(choices[n])} if n in choices else {})},
+         "schema": WHEN if n in ("since", "until") else
+         {"type": "string", **({"enum": list(choices[n])} if n in choices else {})},
          "description": FILTER_HELP.get(n, n)}
         for n in names
     ]
     if paged:
         out += [
-            {"name": "page", "in": "query", "schema": {"type": "integer", "minimum": 1}},
+            {"name": "page", "in": "query",
+             "schema": {"type": "integer", "minimum": 1, "maximum": 10**9}},
             {"name": "per_page", "in": "query",
              "schema": {"type": "integer", "minimum": 1, "maximum": 200, "default": 50}},
         ]
@@ -136,8 +144,8 @@ def document() -> dict[str, Any]:
                 "summary": "Approve or decline a review (admin)",
                 "parameters": [{"name": "decision_id", "in": "path", "required": True,
                                 "schema": {"type": "string"}}],
-                "requestBody": {"content": {"application/json": {"schema": {
-                    "type": "object", "required": ["action", "note"],
+                "requestBody": {"required": True, "content": {"application/json": {"schema": {
+                    "type": "object", "required": ["action"],
                     "properties": {"action": {"enum": ["approve", "decline"]},
                                    "note": {"type": "string"},
                                    "customer_note": {"type": "string"},
@@ -149,6 +157,8 @@ def document() -> dict[str, Any]:
                 "responses": {"200": {"description": "decided"},
                               "400": {"description": "more than the order still has to give "
                                                      "back, or a change on a decline"},
-                              "409": {"description": "already decided"}, **ERRORS}}},
+                              "409": {"description": "already decided"}, **ERRORS,
+                              "404": {"description": "no decision with that id",
+                                      "content": ERRORS["400"]["content"]}}}},
         },
     }
