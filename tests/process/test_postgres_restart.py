@@ -9,6 +9,7 @@ PostgreSQL binaries the test skips with the reason, unless ``CI`` is set.
 
 from __future__ import annotations
 
+import contextlib
 import glob
 import os
 import shutil
@@ -84,10 +85,8 @@ def own_pg(tmp_path_factory: pytest.TempPathFactory) -> Iterator[OwnPostgres]:
         conn.execute(text("CREATE DATABASE refunds"))
     admin.dispose()
     yield pg
-    try:
+    with contextlib.suppress(subprocess.CalledProcessError):
         pg.stop()
-    except subprocess.CalledProcessError:
-        pass
 
 
 def tempfile_dir(factory: pytest.TempPathFactory) -> str:

@@ -5,8 +5,8 @@ script or style; and a page added later by another area gets all of it without a
 from __future__ import annotations
 
 import re
-from dataclasses import replace
 from collections.abc import Iterator
+from dataclasses import replace
 from datetime import datetime
 from pathlib import Path
 
