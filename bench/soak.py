@@ -26,7 +26,6 @@ import sys
 import tempfile
 import threading
 import time
-import uuid
 from collections import Counter
 from pathlib import Path
 from typing import Any
@@ -34,14 +33,14 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import requests  # noqa: E402
-from sqlalchemy import Engine, create_engine, text  # noqa: E402
+from sqlalchemy import Engine, text  # noqa: E402
 
 from bench.bench_sustained import check  # noqa: E402
 from refunds_plugin.ledger.db import make_engine  # noqa: E402
 from refunds_plugin.ledger.migrate import migrate  # noqa: E402
 from tests.fakes.stripe_api import FakeStripe, FakeStripeServer  # noqa: E402
 from tests.process import traffic  # noqa: E402
-from tests.process.cluster import REFUNDS, Cluster, backlog  # noqa: E402
+from tests.process.cluster import REFUNDS, Cluster, backlog, create_database, drop_database  # noqa: E402
 
 PG_ADMIN = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
 WORKERS = ("w1", "w2")
@@ -182,11 +181,7 @@ def main(argv: list[str] | None = None) -> int:
     rng = random.Random(args.seed)
     seconds = args.minutes * 60
 
-    name = f"refunds_soak_{uuid.uuid4().hex[:8]}"
-    admin = create_engine(args.pg_admin_url, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    url = args.pg_admin_url.rsplit("/", 1)[0] + f"/{name}"
+    admin, name, url = create_database(args.pg_admin_url, "refunds_soak")
     engine = make_engine(url)
     stripe = FakeStripeServer().start()
     logs = Path(tempfile.mkdtemp(prefix="refunds-soak-"))
@@ -262,9 +257,7 @@ def main(argv: list[str] | None = None) -> int:
         cluster.close()
         stripe.stop()
         engine.dispose()
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
+        drop_database(admin, name)
     for p in problems:
         print("FAIL", p)
     if not problems:
