@@ -81,7 +81,7 @@ def _whole(name: str, default: int, low: int, high: int) -> int:
     if raw is None:
         return default
     raw = raw.strip()
-    if not (raw.isascii() and raw.isdigit() and len(raw) <= 9 and low <= int(raw) <= high):
+    if not (raw.isascii() and raw.isdigit() and len(raw) <= 10 and low <= int(raw) <= high):
         raise InputError(f"{name}: expected a whole number from {low} to {high}, found "
                          f"{raw[:40]!r}", code="invalid_parameter")
     return int(raw)
@@ -174,6 +174,8 @@ def decide(decision_id: str) -> Response:
         return error_response(400, "invalid_request",
                               f"{what} has the wrong type or value (see /api/openapi.json)")
     amount = body.get("amount")
+    if isinstance(amount, float) and amount.is_integer():  # JSON Schema's integer: 2500.0 too
+        amount = int(amount)
     if amount is not None and (isinstance(amount, bool) or not isinstance(amount, int)):
         return error_response(400, "invalid_request",
                               "amount must be an integer in minor units (2500 for 25.00 EUR)")

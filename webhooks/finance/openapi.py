@@ -23,6 +23,20 @@ FILTER_HELP = {
 }
 
 
+NOTES = {"note": {"type": "string", "pattern": "\\S", "description": "why (required, not blank)"},
+         "customer_note": {"type": "string"}}
+# an approval may change what is paid; a decline carries only its notes (a change is a 400)
+REVIEW_APPROVE = {
+    "type": "object", "required": ["action", "note"], "additionalProperties": False,
+    "properties": {"action": {"const": "approve"}, **NOTES,
+                   "amount": {"type": "integer", "minimum": 1,
+                              "description": "pay this instead (minor units)"},
+                   "waive_fees": {"type": "boolean"},
+                   "resolution": {"const": "credit", "description": "store credit instead"}}}
+REVIEW_DECLINE = {"type": "object", "required": ["action", "note"], "additionalProperties": False,
+                  "properties": {"action": {"const": "decline"}, **NOTES}}
+
+
 # since / until: a date or a date-time; anything else is a 400 (invalid_parameter)
 WHEN = {"anyOf": [{"type": "string", "format": "date"},
                   {"type": "string", "format": "date-time"},
@@ -145,15 +159,7 @@ def document() -> dict[str, Any]:
                 "parameters": [{"name": "decision_id", "in": "path", "required": True,
                                 "schema": {"type": "string"}}],
                 "requestBody": {"required": True, "content": {"application/json": {"schema": {
-                    "type": "object", "required": ["action"],
-                    "properties": {"action": {"enum": ["approve", "decline"]},
-                                   "note": {"type": "string"},
-                                   "customer_note": {"type": "string"},
-                                   "amount": {"type": "integer", "description":
-                                              "approve only: pay this instead (minor units)"},
-                                   "waive_fees": {"type": "boolean"},
-                                   "resolution": {"enum": ["credit"], "description":
-                                                  "approve only: store credit instead"}}}}}},
+                    "oneOf": [REVIEW_APPROVE, REVIEW_DECLINE]}}}},
                 "responses": {"200": {"description": "decided"},
                               "400": {"description": "more than the order still has to give "
                                                      "back, or a change on a decline"},
