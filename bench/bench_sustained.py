@@ -19,7 +19,6 @@ import sys
 import tempfile
 import threading
 import time
-import uuid
 from collections import Counter
 from pathlib import Path
 from typing import Any
@@ -27,14 +26,21 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import requests  # noqa: E402
-from sqlalchemy import Engine, create_engine, func, select, text  # noqa: E402
+from sqlalchemy import Engine, func, select  # noqa: E402
 
 from refunds_plugin.ledger.db import make_engine
 from refunds_plugin.ledger.migrate import migrate
 from refunds_plugin.ledger.tables import decisions, refund_attempts
 from tests.fakes.stripe_api import FakeStripeServer  # noqa: E402
 from tests.process import traffic  # noqa: E402
-from tests.process.cluster import Cluster, backlog, chain_problem, truncate  # noqa: E402
+from tests.process.cluster import (  # noqa: E402
+    Cluster,
+    backlog,
+    chain_problem,
+    create_database,
+    drop_database,
+    truncate,
+)
 
 PG_ADMIN = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
 
@@ -167,11 +173,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     logging.getLogger("werkzeug").setLevel(logging.WARNING)  # the fake's access log
 
-    name = f"refunds_bench_{uuid.uuid4().hex[:8]}"
-    admin = create_engine(args.pg_admin_url, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    url = args.pg_admin_url.rsplit("/", 1)[0] + f"/{name}"
+    admin, name, url = create_database(args.pg_admin_url, "refunds_bench")
     engine = make_engine(url)
     stripe = FakeStripeServer().start()
     results = []
@@ -185,9 +187,7 @@ def main(argv: list[str] | None = None) -> int:
     finally:
         stripe.stop()
         engine.dispose()
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
+        drop_database(admin, name)
     base, live_r = results
     print(f"\nstripe fake vs baseline: throughput {live_r['rps'] / base['rps']:.2f}x, "
           f"p99 {live_r['p99_ms'] / max(base['p99_ms'], 1e-9):.2f}x")

@@ -37,6 +37,7 @@ from refunds_plugin.providers.dryrun import DryRunProvider
 from refunds_plugin.providers.saleor.provider import SaleorProvider
 from refunds_plugin.providers.stripe import StripeProvider
 from refunds_plugin.saleor.client import SaleorClient
+from refunds_plugin.saleor.egress import Egress, GuardedSession
 from refunds_plugin.saleor.events import SaleorEvents
 from refunds_plugin.saleor.installs import find as find_install
 from refunds_plugin.shipping.carriers import Carrier
@@ -79,7 +80,7 @@ def build_providers(config: Config, engine: Engine) -> dict[str, Provider]:
             timeout=config.stripe_timeout_s,
             max_network_retries=config.stripe_max_network_retries,
         )
-    providers["saleor"] = SaleorProvider(engine)
+    providers["saleor"] = SaleorProvider(engine, session=saleor_session(config))
     return providers
 
 
@@ -91,7 +92,7 @@ def build_carrier(config: Config) -> Carrier:
     return ManualCarrier()
 
 
-def saleor_restocker(engine: Engine, session: requests.Session) -> Callable[[str, str, str, int],
+def saleor_restocker(engine: Engine, session: GuardedSession) -> Callable[[str, str, str, int],
                                                                             None]:
     """Restock through the installed app's token for the order's Saleor API URL."""
     def client_for(api_url: str) -> SaleorClient:
@@ -105,6 +106,12 @@ def saleor_restocker(engine: Engine, session: requests.Session) -> Callable[[str
         restock(client_for, api_url, variant, warehouse, units)
 
     return run
+
+
+def saleor_session(config: Config) -> GuardedSession:
+    """HTTP to the allow-listed Saleor shops only (``saleor.egress``)."""
+    return GuardedSession(Egress(config.saleor_allowed_api_urls,
+                                 allow_private=config.saleor_allow_private_addresses))
 
 
 def build(
@@ -133,7 +140,7 @@ def build(
     run_exec = config.run_executor if with_executor is None else with_executor
     poller = executor = courier = None
     desk = ShippingDesk(engine, carrier or build_carrier(config), config, clock,
-                        saleor_restocker(engine, requests.Session()),
+                        saleor_restocker(engine, saleor_session(config)),
                         carriers=policy.return_shipping.carriers,
                         services=policy.return_shipping.services)
     # status links in emails are signed with the key the returns page checks them with
@@ -155,7 +162,7 @@ def build(
                             poller=lambda: saleor_poll() + desk.run_once(),
                             courier=courier)
     saleor = SaleorEvents(
-        engine, clock, requests.Session(), final_sale_key=config.saleor_final_sale_key
+        engine, clock, saleor_session(config), final_sale_key=config.saleor_final_sale_key
     )
     service = Service(
         engine,

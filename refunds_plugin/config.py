@@ -92,6 +92,12 @@ class Config:
     returns_lookup_limit_ip: str = "20 per hour"  # every look-up from one address
     returns_lookup_limit_order: str = "5 per 15 minutes"  # wrong emails for one order number
     trusted_proxies: int = 0  # how many reverse proxies set X-Forwarded-* in front of us
+    behind_https: bool = False  # served over HTTPS: HSTS, and session cookies sent only on it
+    finance_login_limit_ip: str = "10 per 15 minutes"  # finance log-ins from one address
+    finance_login_limit_token: str = "5 per 15 minutes"  # failed log-ins per token prefix
+    # Saleor API URLs that resolve to private, loopback or link-local addresses are refused
+    # unless this is set (tests and local development against a Saleor on this machine)
+    saleor_allow_private_addresses: bool = False
     log_level: str = "INFO"
     # the physical return (issue 14): where items go, the label platform, the default parcel
     return_addresses: tuple[ReturnAddress, ...] = ()
@@ -162,6 +168,15 @@ def _rate(raw: str) -> str:
     return raw.strip()
 
 
+def _flag(raw: str) -> bool:
+    word = raw.strip().lower()
+    if word in ("1", "true", "yes", "on"):
+        return True
+    if word in ("0", "false", "no", "off"):
+        return False
+    raise ValueError("expected true or false")
+
+
 _ENV: dict[str, tuple[str, Any]] = {
     "REFUNDS_DATABASE_URL": ("database_url", str),
     "REFUNDS_POLICY": ("policy", str),
@@ -191,6 +206,10 @@ _ENV: dict[str, tuple[str, Any]] = {
     "REFUNDS_RETURNS_LOOKUP_LIMIT_IP": ("returns_lookup_limit_ip", _rate),
     "REFUNDS_RETURNS_LOOKUP_LIMIT_ORDER": ("returns_lookup_limit_order", _rate),
     "REFUNDS_TRUSTED_PROXIES": ("trusted_proxies", int),
+    "REFUNDS_BEHIND_HTTPS": ("behind_https", _flag),
+    "REFUNDS_FINANCE_LOGIN_LIMIT_IP": ("finance_login_limit_ip", _rate),
+    "REFUNDS_FINANCE_LOGIN_LIMIT_TOKEN": ("finance_login_limit_token", _rate),
+    "REFUNDS_SALEOR_ALLOW_PRIVATE_ADDRESSES": ("saleor_allow_private_addresses", _flag),
     "REFUNDS_LOG_LEVEL": ("log_level", str),
     "REFUNDS_EASYPOST_API_KEY": ("easypost_api_key", str),
     "REFUNDS_EASYPOST_API_BASE": ("easypost_api_base", str),
@@ -335,7 +354,8 @@ def load_config(
         raise ConfigError("REFUNDS_MAX_BODY_BYTES must be positive")
     if config.trusted_proxies < 0:
         raise ConfigError("REFUNDS_TRUSTED_PROXIES must be 0 or more")
-    for var in ("REFUNDS_RETURNS_LOOKUP_LIMIT_IP", "REFUNDS_RETURNS_LOOKUP_LIMIT_ORDER"):
+    for var in ("REFUNDS_RETURNS_LOOKUP_LIMIT_IP", "REFUNDS_RETURNS_LOOKUP_LIMIT_ORDER",
+                "REFUNDS_FINANCE_LOGIN_LIMIT_IP", "REFUNDS_FINANCE_LOGIN_LIMIT_TOKEN"):
         value = getattr(config, _ENV[var][0])
         try:
             _rate(value)

@@ -23,9 +23,10 @@ FIELDS = (
     "status",
     "worker_id",
     "provider",
+    "client",
 )
 SECRET = re.compile(
-    r"\b(?:sk|rk|pk)_(?:live|test)_[A-Za-z0-9]+|\bwhsec_[A-Za-z0-9]+|\bBearer\s+[A-Za-z0-9._-]+"
+    r"\b(?:sk|rk|pk)_(?:live|test)_[A-Za-z0-9]+|\bwhsec_[A-Za-z0-9]+|\brfd_[A-Za-z0-9_-]+|\bBearer\s+[A-Za-z0-9._-]+"
 )
 CARD = re.compile(r"\b(?:\d[ -]?){12,18}\d\b")
 

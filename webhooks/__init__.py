@@ -21,6 +21,7 @@ from webhooks import (
     returns,
     saleor,
     saleor_widget,
+    security,
     storefront,
     stripe,
 )
@@ -55,6 +56,7 @@ def create_app(
     logging.getLogger("refunds").setLevel(runtime.config.log_level.upper())
 
     errors.register(app)
+    security.init_app(app, runtime.config)
     app.register_blueprint(health.bp)
     app.register_blueprint(stripe.bp)
     app.register_blueprint(storefront.bp)

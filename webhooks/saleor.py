@@ -24,6 +24,7 @@ from refunds_plugin.errors import (
 )
 from refunds_plugin.saleor import graphql, installs, jws
 from refunds_plugin.saleor.client import SaleorClient
+from refunds_plugin.saleor.egress import EgressRefused, GuardedSession
 from refunds_plugin.saleor.events import HANDLED
 from refunds_plugin.saleor.installs import jwks_url, normalize_api_url
 from refunds_plugin.saleor.manifest import manifest
@@ -38,7 +39,7 @@ TIMEOUT_S = 10.0
 @dataclass
 class SaleorWeb:
     runtime: Runtime
-    session: requests.Session
+    session: GuardedSession
     keys: jws.JwksStore = field(init=False)
 
     def __post_init__(self) -> None:
@@ -104,6 +105,10 @@ def register() -> Response | tuple[Response, int]:
             403, "api_url_not_allowed",
             f"{api_url} is not in REFUNDS_SALEOR_ALLOWED_API_URLS; ask the merchant to add it",
         )
+    try:  # not a private address, unless the merchant allowed those
+        web.session.egress.check(api_url)
+    except EgressRefused as exc:
+        return error_response(403, "api_url_not_allowed", exc.message)
     token = parse_json(request.get_data(cache=True)).get("auth_token")
     if not isinstance(token, str) or not token:
         raise PayloadError("auth_token is missing", code="missing_token")

@@ -5,6 +5,7 @@ dataclasses."""
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Sequence
 from typing import Any
 
@@ -33,7 +34,14 @@ from refunds_plugin.ledger.orders import OrderRecord
 from refunds_plugin.money import CurrencyError, normalize_currency
 from webhooks import signatures
 
-MinorUnits = fields.Integer(strict=True, required=True, validate=validate.Range(min=0))
+# bounds that keep every amount, quantity and their products inside a BIGINT column
+# (2**63 ≈ 9.2e18): 10**13 minor units is 100 billion dollars; 10**5 units of one line
+MAX_AMOUNT = 10**13
+MAX_QUANTITY = 10**5
+MAX_UNIX_SECONDS = 10**11
+Amount = [validate.Range(min=0), validate.Range(max=MAX_AMOUNT)]
+Quantity = [validate.Range(min=1), validate.Range(max=MAX_QUANTITY)]
+MinorUnits = fields.Integer(strict=True, required=True, validate=Amount)
 Id = fields.String(required=True, validate=validate.Length(min=1, max=255))
 
 
@@ -41,13 +49,31 @@ def _reject_constant(name: str) -> Any:
     raise PayloadError(f"body is not valid JSON: {name} is not a number", code="malformed_json")
 
 
+# a \uD800-\uDFFF escape: JSON lets one stand alone, but no database or encoder takes it
+_SURROGATE_ESCAPE = re.compile(rb"\\u[dD][89a-fA-F]")
+
+
 def parse_json(body: bytes) -> dict[str, Any]:
+    """A JSON object, or PayloadError: not UTF-8, not JSON, NaN/Infinity, nested too deep for
+    the parser, or a lone surrogate escape (text nothing downstream can store)."""
     try:
         data = json.loads(body.decode("utf-8"), parse_constant=_reject_constant)
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise PayloadError(f"body is not valid JSON: {exc}", code="malformed_json") from None
+    except RecursionError:
+        raise PayloadError("body is not valid JSON: nested too deep",
+                           code="malformed_json") from None
     if not isinstance(data, dict):
         raise PayloadError("body must be a JSON object", code="malformed_json")
+    if _SURROGATE_ESCAPE.search(body):  # rare: only then pay for the full check
+        try:
+            json.dumps(data, ensure_ascii=False).encode("utf-8")
+        except UnicodeEncodeError:
+            raise PayloadError("body is not valid JSON: a string holds a lone surrogate "
+                               "(\\ud800-\\udfff)", code="malformed_json") from None
+        except RecursionError:
+            raise PayloadError("body is not valid JSON: nested too deep",
+                               code="malformed_json") from None
     return data
 
 
@@ -97,7 +123,7 @@ class LineSchema(Strict):
     id = Id
     sku = fields.String(load_default="")
     name = fields.String(load_default="")
-    quantity = fields.Integer(strict=True, required=True, validate=validate.Range(min=1))
+    quantity = fields.Integer(strict=True, required=True, validate=Quantity)
     unit_amount = MinorUnits
     tags = fields.List(fields.String(), load_default=list)
     collections = fields.List(fields.String(), load_default=list)
@@ -120,7 +146,7 @@ class AddressSchema(Strict):
 class PaymentSchema(Strict):
     provider = fields.String(required=True, validate=validate.Length(min=1, max=32))
     reference = Id
-    amount = fields.Integer(strict=True, load_default=None, validate=validate.Range(min=0))
+    amount = fields.Integer(strict=True, load_default=None, validate=Amount)
 
 
 class OrderSchema(CurrencyChecked, Strict):
@@ -193,7 +219,7 @@ def _shipping_extra(data: dict[str, Any]) -> dict[str, Any] | None:
 
 class ReturnLineSchema(Strict):
     line_id = Id
-    quantity = fields.Integer(strict=True, required=True, validate=validate.Range(min=1))
+    quantity = fields.Integer(strict=True, required=True, validate=Quantity)
     reason = fields.Enum(Reason, by_value=True, required=True)
 
 
@@ -235,5 +261,6 @@ class ReturnDataSchema(Strict):
 class EnvelopeSchema(Strict):
     id = Id
     type = fields.String(required=True)
-    created = fields.Integer(strict=True, load_default=None)
+    created = fields.Integer(strict=True, load_default=None,
+                             validate=[validate.Range(min=0), validate.Range(max=MAX_UNIX_SECONDS)])
     data = fields.Dict(required=True)

@@ -7,7 +7,7 @@ import logging
 from flask import Blueprint, Response, current_app, jsonify
 from marshmallow import INCLUDE, Schema, ValidationError, fields, validate
 
-from webhooks.schemas import CurrencyChecked, verified_json
+from webhooks.schemas import Amount, CurrencyChecked, verified_json
 
 bp = Blueprint("stripe", __name__)
 log = logging.getLogger("refunds.stripe")
@@ -31,10 +31,8 @@ class MoneyObject(CurrencyChecked, Loose):
 
 def _amount(required: bool = False) -> fields.Integer:
     if required:
-        return fields.Integer(strict=True, required=True, validate=validate.Range(min=0))
-    return fields.Integer(
-        strict=True, load_default=None, allow_none=True, validate=validate.Range(min=0)
-    )
+        return fields.Integer(strict=True, required=True, validate=Amount)
+    return fields.Integer(strict=True, load_default=None, allow_none=True, validate=Amount)
 
 
 class PaymentIntentSchema(MoneyObject):

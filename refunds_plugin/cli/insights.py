@@ -10,7 +10,6 @@ same words as ``policy check``.
 
 from __future__ import annotations
 
-import csv
 import json
 from datetime import datetime
 from pathlib import Path
@@ -21,6 +20,7 @@ import click
 import policies
 from refunds_plugin.cli import options, startup, tables
 from refunds_plugin.errors import InputError
+from refunds_plugin.finance import spreadsheet
 from refunds_plugin.insights import compare as compare_mod
 from refunds_plugin.insights.exports import DEFAULT_DAYS, Export, export
 from refunds_plugin.insights.period import Period, period
@@ -180,7 +180,7 @@ def compare(current: str, candidate: str, since: datetime | None, until: datetim
             report = compare_mod.compare(engine, cur, cand, since, until, limit)
         else:
             with csv_path.open("w", newline="", encoding="utf-8") as fh:
-                writer = csv.DictWriter(fh, fieldnames=compare_mod.CSV_COLUMNS)
+                writer = spreadsheet.DictWriter(fh, fieldnames=compare_mod.CSV_COLUMNS)
                 writer.writeheader()
 
                 def each(row: compare_mod.Row) -> None:

@@ -3,7 +3,6 @@ a streaming export. The shape of one decision's row is in ``rows``."""
 
 from __future__ import annotations
 
-import csv
 import json
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
@@ -13,6 +12,7 @@ from typing import IO, Any
 from sqlalchemy import ColumnElement, Engine, Select, and_, case, exists, func, or_, select
 
 from refunds_plugin.domain import WAITING, AttemptStatus
+from refunds_plugin.finance import spreadsheet
 from refunds_plugin.finance.rows import (
     ATTEMPT_CHOICES,
     DECISION_CHOICES,
@@ -85,7 +85,7 @@ def export_decisions(
 ) -> int:
     """Write every decision in the period; ``progress(n)`` is told about each 1,000 rows."""
     count = 0
-    writer = csv.DictWriter(out, fieldnames=EXPORT_COLUMNS) if fmt == "csv" else None
+    writer = spreadsheet.DictWriter(out, fieldnames=EXPORT_COLUMNS) if fmt == "csv" else None
     if writer:
         writer.writeheader()
     for row in iter_decisions(engine, since, until):

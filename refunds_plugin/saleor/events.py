@@ -19,7 +19,6 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-import requests
 from sqlalchemy import Connection, Engine, bindparam, select
 
 import policies
@@ -43,6 +42,7 @@ from refunds_plugin.ledger.tables import orders
 from refunds_plugin.routing import Route
 from refunds_plugin.saleor import graphql
 from refunds_plugin.saleor.client import SaleorClient
+from refunds_plugin.saleor.egress import GuardedSession
 from refunds_plugin.saleor.graphql import attempt_in_reason
 from refunds_plugin.saleor.installs import get_install
 from refunds_plugin.saleor.order import SaleorOrder, SaleorPayment, order_from_saleor
@@ -277,6 +277,20 @@ class OrderEvent:
         return f"{self.order.record.order_id}@{self.order.state_hash}"
 
 
+def order_reference(payload: Any) -> tuple[str | None, tuple[Any, Any]]:
+    """The order id a webhook names and who caused it (``__typename``, ``id``); the payload is
+    untrusted JSON, so any part may be missing or of another type."""
+    order = payload.get("order") if isinstance(payload, dict) else None
+    order_id = order.get("id") if isinstance(order, dict) else None
+    if not isinstance(order_id, str | int) or isinstance(order_id, bool) or order_id == "":
+        order_id = None
+    principal = payload.get("issuingPrincipal") if isinstance(payload, dict) else None
+    if not isinstance(principal, dict):
+        principal = {}
+    return (None if order_id is None else str(order_id),
+            (principal.get("__typename"), principal.get("id")))
+
+
 _ORDER_SOURCE = select(orders.c.source, orders.c.extra).where(
     orders.c.order_id == bindparam("order_id")
 )
@@ -291,7 +305,7 @@ class SaleorEvents:
 
     engine: Engine
     clock: Callable[[], datetime]
-    session: requests.Session
+    session: GuardedSession  # allow-listed shops only (saleor.egress)
     timeout: float = 15.0
     final_sale_key: str = FINAL_SALE_KEY  # the metadata key that marks a product final sale
     # orders the ledger holds from another source: an order's source never changes, so every
@@ -314,11 +328,9 @@ class SaleorEvents:
 
     def read(self, api_url: str, payload: dict[str, Any], app_id: str | None) -> OrderEvent:
         """Re-query the order a webhook names (before any transaction: Saleor is slow)."""
-        order_id = ((payload.get("order") or {}) if isinstance(payload, dict) else {}).get("id")
+        order_id, by = order_reference(payload)
         if not order_id:
             return OrderEvent(None, ignored="payload names no order")
-        principal = payload.get("issuingPrincipal") or {}
-        by = (principal.get("__typename"), principal.get("id"))
         ours = bool(app_id) and by == ("App", app_id)
         so = self.fetch_order(api_url, str(order_id))
         if so is None:

@@ -125,6 +125,8 @@ def verify(
     """Check ``Saleor-Signature``; returns ``"jws"`` or ``"hmac"`` for what was verified."""
     if not signature:
         raise SignatureError("Saleor-Signature header is missing", code="missing_signature")
+    if not signature.isascii():  # compare_digest and base64 take ASCII only
+        raise SignatureError("Saleor-Signature header is not ASCII")
     if "." not in signature and hmac_secret:
         verify_hmac(signature, body, hmac_secret)
         return "hmac"

@@ -33,6 +33,8 @@ class SaleorHarness:
             "database_url": db_url,
             "storefront_secret": STOREFRONT_SECRET,
             "saleor_allowed_api_urls": (API_URL,),
+            # shop.example.com is answered by `responses`, never resolved (saleor.egress)
+            "saleor_allow_private_addresses": True,
             "run_executor": False,
             "testing": True,
             **config,

@@ -13,13 +13,14 @@ import socket
 import subprocess
 import sys
 import time
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import requests
-from sqlalchemy import Engine, func, select, text
+from sqlalchemy import Engine, create_engine, func, select, text
 
 from refunds_plugin.ledger import chain
 from refunds_plugin.ledger.tables import ledger_entries, metadata, refund_attempts
@@ -39,6 +40,21 @@ def truncate(engine: Engine) -> None:
     names = ", ".join(t.name for t in reversed(metadata.sorted_tables))
     with engine.begin() as conn:
         conn.execute(text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
+
+
+def create_database(admin_url: str, prefix: str) -> tuple[Engine, str, str]:
+    """A new, empty database on the server of ``admin_url``: (admin engine, name, its URL)."""
+    name = f"{prefix}_{uuid.uuid4().hex[:8]}"
+    admin = create_engine(admin_url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    return admin, name, admin_url.rsplit("/", 1)[0] + f"/{name}"
+
+
+def drop_database(admin: Engine, name: str) -> None:
+    with admin.connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    admin.dispose()
 
 
 def wait_until(check: Callable[[], bool], timeout: float, what: str) -> None:

@@ -20,8 +20,6 @@ def init_app(app: Flask) -> None:
             "REFUNDS_SECRET_KEY is not set: finance sessions use a random key for this process "
             "only (they end on restart and do not work across several processes)"
         )
-    app.config.setdefault("SESSION_COOKIE_HTTPONLY", True)
-    app.config.setdefault("SESSION_COOKIE_SAMESITE", "Lax")
     app.register_blueprint(pages.bp)
     app.register_blueprint(tokens_page.bp)
     app.register_blueprint(outbox_page.bp)

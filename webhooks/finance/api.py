@@ -7,7 +7,6 @@ message again (``POST /api/outbox/<id>/resend``)."""
 
 from __future__ import annotations
 
-import csv
 import io
 from datetime import timedelta
 from typing import Any
@@ -16,7 +15,7 @@ from flask import Blueprint, Response, g, jsonify, request
 
 from refunds_plugin.errors import InputError, ReviewClosed
 from refunds_plugin.finance import outbox as outbox_read
-from refunds_plugin.finance import reports
+from refunds_plugin.finance import reports, spreadsheet
 from refunds_plugin.finance.rows import plain
 from refunds_plugin.finance.summary import summarize
 from refunds_plugin.finance.tokens import Principal
@@ -50,7 +49,7 @@ def _plain(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
 def csv_response(rows: list[dict[str, Any]], columns: list[str], name: str) -> Response:
     out = io.StringIO()
-    writer = csv.DictWriter(out, fieldnames=columns, extrasaction="ignore")
+    writer = spreadsheet.DictWriter(out, fieldnames=columns, extrasaction="ignore")
     writer.writeheader()
     writer.writerows(rows)
     resp = Response(out.getvalue(), mimetype="text/csv")
@@ -82,9 +81,21 @@ def _listing(found: reports.Page, name: str, columns: list[str]) -> Response:
     return resp
 
 
+def _whole(name: str, default: int, low: int, high: int) -> int:
+    """A paging parameter: absent is ``default``; anything but a whole number in
+    ``low..high`` is a 400 naming it (as the OpenAPI document says), never a silent default."""
+    raw = request.args.get(name)
+    if raw is None:
+        return default
+    raw = raw.strip()
+    if not (raw.isascii() and raw.isdigit() and len(raw) <= 10 and low <= int(raw) <= high):
+        raise InputError(f"{name}: expected a whole number from {low} to {high}, found "
+                         f"{raw[:40]!r}", code="invalid_parameter")
+    return int(raw)
+
+
 def _paging() -> tuple[int, int]:
-    number = request.args.get("page", 1, type=int) or 1
-    return number, request.args.get("per_page", 50, type=int) or 50
+    return _whole("page", 1, 1, 10**9), _whole("per_page", 50, 1, 200)
 
 
 @bp.get("/decisions")
@@ -119,8 +130,9 @@ SUMMARY_COLUMNS = ["day", "currency", "decisions", "sales", "refunded", "credite
 def summary() -> Response:
     end = reports.parse_param("until", request.args.get("until")) or now()
     start = reports.parse_param("since", request.args.get("since")) or end - timedelta(days=30)
+    fmt = _format()
     data = summarize(runtime().engine, start, end, now()).to_json()
-    if request.args.get("format") == "csv":
+    if fmt == "csv":
         rows = [{"day": day["day"], **t} for day in data["days"] for t in day["totals"]]
         return csv_response(rows, SUMMARY_COLUMNS, "summary")
     return jsonify(data)
@@ -173,11 +185,21 @@ def resend(message_id: str) -> Response:
 @bp.post("/reviews/<decision_id>")
 @needs("admin")
 def decide(decision_id: str) -> Response:
-    body = request.get_json(silent=True) or {}
+    body = request.get_json(silent=True)
+    if not isinstance(body, dict):
+        return error_response(400, "invalid_request", "the body must be a JSON object")
     action = body.get("action")
     if action not in ("approve", "decline"):
         return error_response(400, "invalid_request", "action must be approve or decline")
+    wrong = [k for k, kind in (("note", str), ("customer_note", str), ("waive_fees", bool))
+             if k in body and not isinstance(body[k], kind)]
+    if wrong or body.get("resolution", "credit") != "credit":
+        what = wrong[0] if wrong else "resolution"
+        return error_response(400, "invalid_request",
+                              f"{what} has the wrong type or value (see /api/openapi.json)")
     amount = body.get("amount")
+    if isinstance(amount, float) and amount.is_integer():  # JSON Schema's integer: 2500.0 too
+        amount = int(amount)
     if amount is not None and (isinstance(amount, bool) or not isinstance(amount, int)):
         return error_response(400, "invalid_request",
                               "amount must be an integer in minor units (2500 for 25.00 EUR)")

@@ -78,19 +78,41 @@ def _insights_paths() -> dict[str, Any]:
     return paths
 
 
+NOTES = {"note": {"type": "string", "pattern": "\\S", "description": "why (required, not blank)"},
+         "customer_note": {"type": "string"}}
+# an approval may change what is paid; a decline carries only its notes (a change is a 400)
+REVIEW_APPROVE = {
+    "type": "object", "required": ["action", "note"], "additionalProperties": False,
+    "properties": {"action": {"const": "approve"}, **NOTES,
+                   "amount": {"type": "integer", "minimum": 1,
+                              "description": "pay this instead (minor units)"},
+                   "waive_fees": {"type": "boolean"},
+                   "resolution": {"const": "credit", "description": "store credit instead"}}}
+REVIEW_DECLINE = {"type": "object", "required": ["action", "note"], "additionalProperties": False,
+                  "properties": {"action": {"const": "decline"}, **NOTES}}
+
+
+# since / until: a date or a date-time; anything else is a 400 (invalid_parameter)
+WHEN = {"anyOf": [{"type": "string", "format": "date"},
+                  {"type": "string", "format": "date-time"},
+                  {"type": "string", "maxLength": 0, "description": "empty: no bound"}]}
+
+
 def _params(names: tuple[str, ...], paged: bool = True,
             choices: Mapping[str, tuple[str, ...]] | None = None) -> list[dict[str, Any]]:
     """Query parameters; an enumerated one lists its values (others are a 400)."""
     choices = choices or {}
     out: list[dict[str, Any]] = [
         {"name": n, "in": "query", "required": False,
-         "schema": {"type": "string", **({"enum": list(choices[n])} if n in choices else {})},
+         "schema": WHEN if n in ("since", "until") else
+         {"type": "string", **({"enum": list(choices[n])} if n in choices else {})},
          "description": FILTER_HELP.get(n, n)}
         for n in names
     ]
     if paged:
         out += [
-            {"name": "page", "in": "query", "schema": {"type": "integer", "minimum": 1}},
+            {"name": "page", "in": "query",
+             "schema": {"type": "integer", "minimum": 1, "maximum": 10**9}},
             {"name": "per_page", "in": "query",
              "schema": {"type": "integer", "minimum": 1, "maximum": 200, "default": 50}},
         ]
@@ -244,20 +266,14 @@ def document() -> dict[str, Any]:
                 "summary": "Approve or decline a review (admin)",
                 "parameters": [{"name": "decision_id", "in": "path", "required": True,
                                 "schema": {"type": "string"}}],
-                "requestBody": {"content": {"application/json": {"schema": {
-                    "type": "object", "required": ["action", "note"],
-                    "properties": {"action": {"enum": ["approve", "decline"]},
-                                   "note": {"type": "string"},
-                                   "customer_note": {"type": "string"},
-                                   "amount": {"type": "integer", "description":
-                                              "approve only: pay this instead (minor units)"},
-                                   "waive_fees": {"type": "boolean"},
-                                   "resolution": {"enum": ["credit"], "description":
-                                                  "approve only: store credit instead"}}}}}},
+                "requestBody": {"required": True, "content": {"application/json": {"schema": {
+                    "oneOf": [REVIEW_APPROVE, REVIEW_DECLINE]}}}},
                 "responses": {"200": {"description": "decided"},
                               "400": {"description": "more than the order still has to give "
                                                      "back, or a change on a decline"},
-                              "409": {"description": "already decided"}, **ERRORS}}},
+                              "409": {"description": "already decided"}, **ERRORS,
+                              "404": {"description": "no decision with that id",
+                                      "content": ERRORS["400"]["content"]}}}},
             "/api/returns": {"get": {
                 "summary": "Physical returns (warehouse): ?q= an order number, order id or "
                            "tracking code, else ?status=",

@@ -5,8 +5,8 @@ written in its currency and times in UTC (``display``); an admin may change a re
 waive its fees or give store credit instead when approving it.
 
 Login with an API token starts a session (Flask's signed cookie) that lasts ``SESSION_HOURS``
-and ends early when the token expires or is revoked. Every form carries a per-session CSRF token
-checked on every POST. ``finance`` reads; only ``admin`` decides reviews.
+and ends early when the token expires or is revoked. Every form carries the session's CSRF token,
+checked on every POST (``webhooks.security``). ``finance`` reads; only ``admin`` decides reviews.
 """
 
 from __future__ import annotations
@@ -16,7 +16,19 @@ import logging
 from datetime import timedelta
 from typing import Any
 
-from flask import Blueprint, Response, g, redirect, render_template, request, session, url_for
+from flask import (
+    Blueprint,
+    Response,
+    current_app,
+    g,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
+from flask_limiter.util import get_remote_address
+from flask_wtf.csrf import CSRFError
 
 from refunds_plugin.errors import InputError, NotFound, ReviewClosed
 from refunds_plugin.finance import outbox as outbox_read
@@ -27,16 +39,8 @@ from refunds_plugin.intake import reviews
 from refunds_plugin.money import AmountError, Money
 from refunds_plugin.shipping import listing
 from refunds_plugin.trouble import follow_ups
-from webhooks.finance import chart, display
-from webhooks.finance.session import (
-    Gate,
-    bearer_principal,
-    csrf_ok,
-    csrf_token,
-    now,
-    runtime,
-    session_principal,
-)  # fmt: skip
+from webhooks.finance import chart, display, login_limits
+from webhooks.finance.session import Gate, bearer_principal, now, runtime, session_principal
 
 bp = Blueprint(
     "finance", __name__, url_prefix="/finance", static_folder="../static", static_url_path="/static"
@@ -70,21 +74,22 @@ def _log_in_again() -> Response:
     return refused(401, "Please log in with a finance or admin token.")
 
 
-def _form_check() -> Response | None:
-    if request.method == "POST" and not csrf_ok():
-        return refused(400, EXPIRED_FORM)
-    return None
-
-
-# a valid session (or bearer token on a read) with the role; forms also need CSRF
+# a valid session (or bearer token on a read) with the role; forms were already checked for
+# their CSRF token, app-wide (webhooks.security)
 needs = Gate(
     identify=_who,
     unauthorized=_log_in_again,
     forbidden=lambda role, who: refused(
         403, f"This needs the {role} role; your token is {who.role}."
     ),
-    check=_form_check,
 ).needs
+
+
+def expired_form(_exc: CSRFError) -> Response:
+    return refused(400, EXPIRED_FORM)
+
+
+bp.register_error_handler(CSRFError, expired_form)
 
 
 @bp.errorhandler(InputError)
@@ -95,7 +100,7 @@ def _bad_input(exc: InputError) -> Response:
 
 @bp.app_context_processor
 def _context() -> dict[str, Any]:
-    return {"csrf_token": csrf_token, "principal": getattr(g, "principal", None),
+    return {"principal": getattr(g, "principal", None),
             "shop_name": runtime().config.shop_name}
 
 
@@ -106,15 +111,19 @@ def login_form() -> Response:
 
 @bp.post("/login")
 def login() -> Any:
-    if not csrf_ok():
-        return refused(400, EXPIRED_FORM)
-    who = check_token(runtime().engine, request.form.get("token", "").strip(), now())
+    token = request.form.get("token", "").strip()
+    limiter, config, ip = current_app.extensions["limiter"], runtime().config, get_remote_address()
+    if login_limits.refused(limiter, config, ip, token):
+        log.warning("finance login refused: too many failures", extra={"client": ip})
+        return page(429, "login.html", error="Too many failed log-ins. Please wait a few "
+                                             "minutes, then try again.")
+    who = check_token(runtime().engine, token, now())
     if who is None:
+        login_limits.failed(limiter, config, ip, token, "unknown, revoked or expired token")
         return page(401, "login.html", error="That token is not valid (or has expired).")
     session.clear()
     session["token_id"] = who.token_id
     session["until"] = (now() + timedelta(hours=SESSION_HOURS)).timestamp()
-    csrf_token()
     log.info("finance login", extra={"token_id": who.token_id, "role": who.role})
     home = "finance_receiving.receive_page" if who.role == "warehouse" \
         else "finance.decisions_page"

@@ -1,6 +1,7 @@
 """What the finance pages and the finance API share: the runtime, the clock, who is asking.
 
-The pages accept a login session (Flask's signed cookie, with a per-session CSRF token) and, on
+The pages accept a login session (Flask's signed cookie; CSRF is checked app-wide by
+``webhooks.security``) and, on
 reads, a bearer token; the API accepts only the bearer token. Both check the token through
 ``refunds_plugin.finance.tokens`` and guard their views with one ``Gate``, differing only in how
 they refuse.
@@ -8,8 +9,6 @@ they refuse.
 
 from __future__ import annotations
 
-import hmac
-import secrets
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
@@ -33,18 +32,6 @@ def now() -> datetime:
     return runtime().service.clock()
 
 
-def csrf_token() -> str:
-    if "csrf" not in session:
-        session["csrf"] = secrets.token_urlsafe(32)
-    return str(session["csrf"])
-
-
-def csrf_ok() -> bool:
-    sent = request.form.get("csrf_token", "")
-    have = session.get("csrf", "")
-    return bool(sent) and bool(have) and hmac.compare_digest(str(sent), str(have))
-
-
 def bearer_principal() -> Principal | None:
     """The holder of the ``Authorization: Bearer …`` token, if it is valid."""
     header = request.headers.get("Authorization", "")
@@ -62,8 +49,8 @@ def session_principal() -> Principal | None:
 
 @dataclass(frozen=True)
 class Gate:
-    """``needs(role)``: find who is asking, refuse 401 (nobody), the ``check`` (CSRF on forms)
-    or 403 (too weak a role), else run the view with ``g.principal`` set."""
+    """``needs(role)``: find who is asking, refuse 401 (nobody), the ``check`` (a refusal or
+    None) or 403 (too weak a role), else run the view with ``g.principal`` set."""
 
     identify: Callable[[], Principal | None]
     unauthorized: Callable[[], Any]

@@ -9,14 +9,16 @@ import logging
 from typing import Any
 
 from flask import Blueprint, Response, g, request
+from flask_wtf.csrf import CSRFError
 
 from refunds_plugin.errors import InputError
 from refunds_plugin.finance.tokens import create_token, list_tokens, parse_expiry, revoke_token
-from webhooks.finance.pages import needs, page, refused
+from webhooks.finance.pages import expired_form, needs, page, refused
 from webhooks.finance.session import now, runtime
 
 bp = Blueprint("finance_tokens", __name__, url_prefix="/finance/tokens")
 log = logging.getLogger("refunds.finance")
+bp.register_error_handler(CSRFError, expired_form)
 
 
 def _listing(status: int = 200, **context: Any) -> Response:

@@ -20,7 +20,8 @@ _LINE_FIELD = re.compile(r"^line-(\d{1,4})-(?:id|qty|reason)$")
 
 def _quantity(raw: str) -> int | None:
     raw = raw.strip()
-    return int(raw) if raw.isdigit() else None
+    # str.isdigit() is also true of "²" and "١", which int() refuses or reads as another digit
+    return int(raw) if raw.isascii() and raw.isdigit() and len(raw) <= 9 else None
 
 
 def _said(p: LineProblem, t: Strings) -> str:

@@ -4,14 +4,14 @@ Order number + email → the lines with what can go back and until when → a re
 ``Service.return_requested`` (the storefront's path) → the answer, and a signed status link.
 Look-ups are rate limited per IP, and wrong emails per order number (``lookup_limits``;
 Flask-Limiter storage from ``REFUNDS_RATELIMIT_STORAGE_URI`` so limits hold across workers);
-every form carries a
-per-session CSRF token; the return form carries a signed nonce from which the request and event
-ids are derived, so submitting it twice decides one return.
+every form carries the session's CSRF token (checked app-wide, ``webhooks.security``); the
+return form carries a signed nonce from which the request and event ids are derived, so
+submitting it twice decides one return. The shop's colours come as a small stylesheet of their
+own (``/returns/theme.css``): the pages hold no inline style or script.
 """
 
 from __future__ import annotations
 
-import hmac
 import json
 import secrets
 import time
@@ -32,6 +32,7 @@ from flask import (
 )
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
+from flask_wtf.csrf import CSRFError, generate_csrf
 from itsdangerous import BadSignature, URLSafeSerializer
 from werkzeug.exceptions import HTTPException
 
@@ -51,7 +52,6 @@ from webhooks.returns import lookup_limits, render
 from webhooks.returns import strings as strings_mod
 
 SESSION_KEY = "returns_order"
-CSRF_KEY = "returns_csrf"
 ACCESS_SECONDS = 30 * 60  # how long a matched order stays open in the session
 
 
@@ -59,14 +59,9 @@ def init_app(app: Flask) -> None:
     rt: Runtime = app.extensions["refunds"]
     if app.config.get("SECRET_KEY") is None:
         app.config["SECRET_KEY"] = secrets.token_hex(32)
-    app.config.setdefault("SESSION_COOKIE_SAMESITE", "Lax")
     app.config.setdefault("RETURNS_LOOKUP_LIMIT_IP", rt.config.returns_lookup_limit_ip)
     app.config.setdefault("RETURNS_LOOKUP_LIMIT_ORDER", rt.config.returns_lookup_limit_order)
-    limiter = Limiter(
-        get_remote_address, app=app, storage_uri=rt.config.ratelimit_storage_uri,
-        key_prefix="returns", headers_enabled=True, in_memory_fallback_enabled=True,
-    )
-    app.extensions["returns_limiter"] = limiter
+    limiter: Limiter = app.extensions["limiter"]  # made by webhooks.security, shared
     app.register_blueprint(_blueprint(limiter))
 
 
@@ -88,17 +83,6 @@ def status_token(decision_id: str) -> str:
     return links.status_token(current_app.config["SECRET_KEY"], decision_id)
 
 
-def _csrf_token() -> str:
-    if CSRF_KEY not in session:
-        session[CSRF_KEY] = secrets.token_urlsafe(32)
-    return str(session[CSRF_KEY])
-
-
-def _csrf_ok() -> bool:
-    sent, kept = request.form.get("csrf_token", ""), session.get(CSRF_KEY, "")
-    return bool(kept) and hmac.compare_digest(sent.encode(), str(kept).encode())
-
-
 def _page(template: str, status: int = 200, *, test_mode: bool | None = None,
           **context: Any) -> tuple[str, int]:
     """``test_mode``: whether the money of the order on this page would not move (its
@@ -108,7 +92,7 @@ def _page(template: str, status: int = 200, *, test_mode: bool | None = None,
     dry_run = no_money_moves(cfg) if test_mode is None else test_mode
     return render_template(
         f"returns/{template}", t=_t(), shop=cfg.shop_name, logo=cfg.shop_logo_url,
-        theme=theme(cfg.shop_primary_color), csp_nonce=g.csp_nonce, csrf=_csrf_token(),
+        csrf=generate_csrf(),
         money=_money, day=_day, dry_run=dry_run,
         packing_notes=_rt().policy.return_shipping.packing_notes, **context,
     ), status
@@ -145,33 +129,34 @@ def _blueprint(limiter: Limiter) -> Blueprint:
     bp.add_url_rule("/returns/feedback/<decision_id>/<signature>", "feedback",
                     feedback_mod.views(_page, _message, _t, lambda: _rt().service.clock(),
                                        lambda: _rt().engine), methods=["GET", "POST"])
-    bp.before_request(_before)
-    bp.after_request(_headers)
+    bp.add_url_rule("/returns/theme.css", "theme_css", theme_css)
+    bp.after_request(_no_store)  # the other headers: webhooks.security, for every page
     bp.register_error_handler(HTTPException, _http_error)
+    bp.register_error_handler(CSRFError, _expired_form)
     return bp
 
 
-def _before() -> None:
-    g.csp_nonce = secrets.token_urlsafe(16)
-
-
-def _headers(resp: Response) -> Response:
-    nonce = g.get("csp_nonce", "")
-    resp.headers["Content-Security-Policy"] = (
-        f"default-src 'none'; style-src 'self' 'nonce-{nonce}'; img-src 'self' https: data:; "
-        "form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
-    )
+def _no_store(resp: Response) -> Response:
     resp.headers["Cache-Control"] = "no-store"
-    resp.headers["Referrer-Policy"] = "no-referrer"  # status links must not leak
-    resp.headers["X-Content-Type-Options"] = "nosniff"
-    resp.headers["X-Frame-Options"] = "DENY"
     return resp
+
+
+def theme_css() -> Response:
+    """The shop's colours (made safe by ``theme``) as CSS variables: not inline, so the pages'
+    Content-Security-Policy allows styles from this origin only."""
+    th = theme(_rt().config.shop_primary_color)
+    css = (f":root {{ --primary: {th.primary}; --on-primary: {th.on_primary}; "
+           f"--link: {th.link}; }}\n")
+    return Response(css, mimetype="text/css")
+
+
+def _expired_form(_exc: CSRFError) -> tuple[str, int]:
+    t = _t()
+    return _message(t.form_expired_heading, t.form_expired, 400)
 
 
 def _http_error(exc: HTTPException) -> tuple[str, int]:
     t = _t()
-    if "csp_nonce" not in g:
-        g.csp_nonce = secrets.token_urlsafe(16)
     if exc.code == 429:
         return _message(t.too_many_heading, t.too_many_tries, 429)
     return _message(t.error_heading, t.error_body, exc.code or 500)
@@ -186,15 +171,13 @@ def lookup() -> Any:
         return _page("lookup.html", order_number="", email="", error=None)
     number = request.form.get("order_number", "")[:255]
     email = request.form.get("email", "")[:320]
-    if not _csrf_ok():
-        return _message(t.form_expired_heading, t.form_expired, 400)
     if not ret.normalize_order_number(number) or not email.strip():
         return _page("lookup.html", 400, order_number=number, email=email,
                      error=t.missing_fields)
     rt = _rt()
     facts = ret.find_order(rt.engine, number, email, rt.service.clock(),
                            rt.policy.abuse_window_days)
-    limiter = current_app.extensions["returns_limiter"]
+    limiter = current_app.extensions["limiter"]
     guard = (limiter, current_app.config["RETURNS_LOOKUP_LIMIT_ORDER"],
              ret.normalize_order_number(number)[:255], get_remote_address())
     if lookup_limits.refused(*guard, matched=facts is not None):
@@ -226,7 +209,7 @@ def order_form() -> Any:
         issued = _signer("returns-form").loads(form_token)
     except BadSignature:
         issued = None
-    if not _csrf_ok() or not isinstance(issued, dict) or issued.get("o") != order_id:
+    if not isinstance(issued, dict) or issued.get("o") != order_id:
         return _message(t.form_expired_heading, t.form_expired, 400)
     event_id = f"returns-page-{issued['n']}"
     earlier = ret.earlier_decision(rt.engine, order_id, event_id)

@@ -21,7 +21,8 @@ def test_worker_once_re_queries_a_declined_saleor_refund_and_fails_it(
     installed.saleor.decline_next()  # Saleor sets the grant FAILURE and sends no webhook
     installed.executor.drain()
     assert [a.status for a in installed.attempts()] == ["sent"]
-    env = {"REFUNDS_DATABASE_URL": any_db_url, "REFUNDS_SALEOR_ALLOWED_API_URLS": API_URL}
+    env = {"REFUNDS_DATABASE_URL": any_db_url, "REFUNDS_SALEOR_ALLOWED_API_URLS": API_URL,
+           "REFUNDS_SALEOR_ALLOW_PRIVATE_ADDRESSES": "true"}  # answered by responses
 
     result = CliRunner().invoke(main, ["worker", "--once"], env=env)
 

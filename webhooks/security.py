@@ -1,0 +1,83 @@
+"""What every answer and every form gets, whoever writes the view: security headers, the session
+cookie's flags, and CSRF (Flask-WTF's ``CSRFProtect``).
+
+Registered once on the app by ``create_app``, so a page, form or API added later is covered
+without asking. A view may set its own ``Content-Security-Policy`` (the Saleor widget names
+the Dashboard that frames it); everything else is only filled in where missing.
+
+CSRF: every POST/PUT/PATCH/DELETE carries the session's token in the ``csrf_token`` field
+(templates call ``csrf_token()``), except requests that cannot come from a browser's form:
+signed webhooks (``/webhooks/…``), the Saleor app's own endpoints (``/saleor/…``: token
+exchange, and the Dashboard widget, which proves itself with the Dashboard's token and a
+signed form token, without a cookie), and JSON APIs called with an ``Authorization`` header
+(``/api/…``; a browser never adds that header to a cross-site form).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from flask import Flask, Response, request
+from flask_limiter import Limiter
+from flask_limiter.util import get_remote_address
+from flask_wtf.csrf import CSRFProtect
+
+from refunds_plugin.config import Config
+
+# no script at all; styles and images from this origin only (the returns page's logo may be
+# any https URL); forms post only here; no page may be framed, nor change its base URL
+CSP = (
+    "default-src 'none'; script-src 'none'; style-src 'self'; img-src 'self' https: data:; "
+    "form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
+)
+HSTS = "max-age=31536000; includeSubDomains"
+NOT_FROM_A_FORM = ("/webhooks/", "/saleor/", "/api/")
+
+
+def _headers_for(config: Config) -> Callable[[Response], Response]:
+    def add(resp: Response) -> Response:
+        h = resp.headers
+        h.setdefault("Content-Security-Policy", CSP)
+        h.setdefault("X-Content-Type-Options", "nosniff")
+        # same-origin: links with tokens (returns status links) never leave the site, and
+        # CSRFProtect can still check the Referer of a form posted over HTTPS
+        h.setdefault("Referrer-Policy", "same-origin")
+        if "frame-ancestors 'none'" in h.get("Content-Security-Policy", ""):
+            h.setdefault("X-Frame-Options", "DENY")  # for browsers without CSP level 2
+        if config.behind_https:
+            h.setdefault("Strict-Transport-Security", HSTS)
+        return resp
+
+    return add
+
+
+def needs_csrf() -> bool:
+    """Whether this request must carry the session's CSRF token."""
+    if request.path.startswith(NOT_FROM_A_FORM):
+        return False
+    return "Authorization" not in request.headers
+
+
+def init_app(app: Flask, config: Config) -> CSRFProtect:
+    """Cookies, CSRF, headers; and the one rate limiter every area counts in
+    (``app.extensions["limiter"]``, storage ``REFUNDS_RATELIMIT_STORAGE_URI``)."""
+    app.config["SESSION_COOKIE_HTTPONLY"] = True
+    # set, not setdefault: Flask's own default (None) is already in app.config
+    app.config["SESSION_COOKIE_SAMESITE"] = "Lax"
+    app.config["SESSION_COOKIE_SECURE"] = config.behind_https
+    app.config["WTF_CSRF_CHECK_DEFAULT"] = False  # checked below, with our exemptions
+    app.config["WTF_CSRF_FIELD_NAME"] = "csrf_token"
+    app.config["WTF_CSRF_TIME_LIMIT"] = None  # as long as the session: pages stay open for hours
+    csrf = CSRFProtect(app)
+
+    @app.before_request
+    def _csrf() -> None:
+        if needs_csrf():
+            csrf.protect()
+
+    app.after_request(_headers_for(config))
+    app.extensions["limiter"] = Limiter(
+        get_remote_address, app=app, storage_uri=config.ratelimit_storage_uri,
+        key_prefix="returns", headers_enabled=True, in_memory_fallback_enabled=True,
+    )
+    return csrf
