@@ -222,6 +222,18 @@ def return_expired(conn: Connection, *, decision_id: str, now: datetime,
             context={**context, "customer_email": email})
 
 
+def parcel_moved(conn: Connection, *, decision_id: str, status: str, now: datetime) -> None:
+    """The carrier's first scan (``return.in_transit``) or its delivery (``return.delivered``)
+    of the returned parcel, for the merchant's systems; once each (cause
+    ``return:<decision id>:<event>``). The customer hears nothing new: the status page shows it."""
+    event = "return.delivered" if status == "delivered" else "return.in_transit"
+    decision, order_id, email = _recorded(conn, decision_id)
+    enqueue(conn, cause=f"return:{decision_id}:{event.split('.')[1]}", kind=event,
+            recipient=MERCHANT, now=now,
+            context={**decision_context(conn, decision_id, decision, order_id),
+                     "status": status, "customer_email": email})
+
+
 def label_ready(conn: Connection, *, decision_id: str, now: datetime) -> None:
     """The prepaid label was bought after the decision's mail went out: ``label_ready`` to the
     customer, once (cause ``return:<decision id>:label``)."""

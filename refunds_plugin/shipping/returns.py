@@ -197,6 +197,8 @@ def mark_tracking(conn: Connection, ret: ReturnRow, status: str, event_id: str,
              {"status": status, "previous": ret.status, "event_id": event_id}, now)
     if status in ("failure", "return_to_sender"):
         log.warning("return parcel of decision %s: %s", ret.decision_id, status)
+    elif status in SCANNED:
+        causes.parcel_moved(conn, decision_id=ret.decision_id, status=status, now=now)
     return _release(conn, ret, _SATISFIES.get(status, ()), now, f"parcel {status}")
 
 

@@ -145,24 +145,31 @@ def test_the_reminder_comes_once_a_few_days_before_the_date_and_not_earlier(
     assert f"Your return label: https://labels.example/{sid}.pdf" in text
 
 
-def test_a_scanned_parcel_gets_no_reminder_and_an_expired_return_tells_both_once(
+def test_a_scanned_parcel_is_neither_reminded_nor_expired_and_its_scans_reach_the_merchant_once(
     shop: Callable[..., Returns], smtp: SmtpSink, erp: Receiver,
 ) -> None:
     scanned = shop()
     scanned.paid()
-    scanned.ask(lines=MUG)
+    decision = scanned.ask(lines=MUG)["decision_id"]
     _round(scanned)
     code = scanned.shipment().tracking_code
     assert scanned.track("evt_scan_1", code, "in_transit").status_code == 200
+    assert scanned.track("evt_scan_2", code, "out_for_delivery").status_code == 200
     scanned.h.drain()
+    [moved] = _events(erp, "return.in_transit")  # the first scan only
+    assert (moved["decision_id"], moved["status"]) == (decision, "in_transit")
     assert smtp.received[-1].subject == "Your refund of 25.00 USD for order 1001 is on its way"
     before = len(smtp.received)
     scanned.h.clock.advance(27 * DAY)
     _round(scanned)
     assert len(smtp.received) == before  # on its way: no reminder
+    assert scanned.track("evt_scan_3", code, "delivered").status_code == 200
     scanned.h.clock.advance(20 * DAY)
     _round(scanned)
     assert len(smtp.received) == before and _events(erp, "return.expired") == []
+    assert [(e["decision_id"], e["status"]) for e in _events(erp, "return.delivered")] == [
+        (decision, "delivered")]
+    assert len(_events(erp, "return.in_transit")) == 1
 
 
 def test_a_return_not_sent_in_time_expires_and_the_customer_and_merchant_hear_once(
