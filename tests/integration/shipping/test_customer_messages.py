@@ -34,13 +34,6 @@ SHOP_ADDRESS = "Send it to:\nOur shop returns\n1 Dock Rd\n78701 Austin\nUS\n"
 
 
 @pytest.fixture
-def smtp() -> Iterator[SmtpSink]:
-    sink = SmtpSink().start()
-    yield sink
-    sink.stop()
-
-
-@pytest.fixture
 def erp(stripe_server: FakeStripeServer,
         easypost_server: FakeEasyPostServer) -> Iterator[Receiver]:
     receiver = Receiver()
