@@ -181,8 +181,8 @@ def test_a_return_not_sent_in_time_expires_and_the_customer_and_merchant_hear_on
     assert _mails(smtp)[before:] == [
         (["ann@example.com"], "Your return for order 1001 has expired")]
     assert smtp.received[before].part("plain").startswith(
-        "We did not see your return sent by 2026-12-24, so it has expired and no refund will "
-        "be made for it.\n\n- 1 × Mug: 25.00 USD\n\n"
+        "We did not see your return sent by 2026-12-24, so it has expired. "
+        "The refund that was waiting for it will not be made.\n\n- 1 × Mug: 25.00 USD\n\n"
         "The return label is no longer valid: please do not use it.\n\n"
         "If you have already sent the item, reply to this email and we will look into it.\n")
     [expired] = _events(erp, "return.expired")
