@@ -12,6 +12,7 @@ import pytest
 import responses
 
 from refunds_plugin.finance.tokens import create_token
+from refunds_plugin.intake.reviews import decide
 from refunds_plugin.ledger.tables import outbox
 from tests.fakes.easypost_api import FakeEasyPostServer
 from tests.fakes.outbound_receiver import HOOK, SECRET, Receiver
@@ -235,3 +236,30 @@ def test_the_receipt_is_told_once_with_what_came_back_and_nothing_follows_it(
                                      "received_at": "2026-11-27T12:00:00+00:00"}]
     assert _events(erp, "return.expired") == []
     assert r.h.rows(outbox, kind="return_reminder") == []
+
+
+def test_a_return_a_person_approves_is_emailed_with_its_instructions_and_then_its_label(
+    shop: Callable[..., Returns], smtp: SmtpSink, erp: Receiver,
+) -> None:
+    r = shop(LABELLED + 'limits: {auto_approve_per_request: "10.00"}\n')
+    r.paid()
+    answer = r.ask(lines=MUG)
+    assert answer["outcome"] == "review"
+    r.h.drain()
+    assert [s for _, s in _mails(smtp)] == [
+        "We received your return request for order 1001",
+        "Your return for order 1001 is being reviewed"]
+
+    decide(r.h.runtime.engine, r.h.runtime.service, answer["decision_id"], approve=True,
+           by="ada", note="a regular customer", now=r.h.clock())
+    _round(r)
+
+    assert [s for _, s in _mails(smtp)[2:]] == [
+        "Your return for order 1001 is approved", "Your return label for order 1001"]
+    approved = smtp.received[2].part("plain")
+    assert "Send it by 2026-12-24.\n\n" + SHOP_ADDRESS in approved
+    assert "Your prepaid return label is on its way" in approved
+    [reviewed] = _events(erp, "return.reviewed")
+    assert reviewed["return_instructions"]["address"]["street"] == "1 Dock Rd"
+    assert f"https://labels.example/{r.shipment().shipment_id}.pdf" in \
+        smtp.received[3].part("plain")
