@@ -175,6 +175,7 @@ class ReturnShippingRules:
     free_for: tuple[str, ...] = ("merchant_fault",)
     return_by_days: int = 30
     grace_days: int = 7
+    remind_days_before: int = 5  # the reminder, this many days before return_by (0: none)
     packing_notes: str = ""
     carriers: tuple[str, ...] = ()  # allowed carriers (empty: any)
     services: tuple[str, ...] = ()  # allowed services (empty: any)

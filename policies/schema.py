@@ -245,6 +245,7 @@ class ReturnShippingSchema(Schema):
     free_for = fields.List(fields.String(), load_default=lambda: ["merchant_fault"])
     return_by_days = fields.Integer(load_default=30, strict=True, validate=_POSITIVE)
     grace_days = fields.Integer(load_default=7, strict=True, validate=_COUNT)
+    remind_days_before = fields.Integer(load_default=5, strict=True, validate=_COUNT)
     packing_notes = fields.String(load_default="", validate=validate.Length(max=2000))
     carriers = fields.List(fields.String(), load_default=list)
     services = fields.List(fields.String(), load_default=list)
@@ -258,7 +259,8 @@ class ReturnShippingSchema(Schema):
         return p.ReturnShippingRules(
             label=d.get("label", "none"), paid_by=paid_by, fee=d["fee"],
             free_for=tuple(d["free_for"]), return_by_days=d["return_by_days"],
-            grace_days=d["grace_days"], packing_notes=d["packing_notes"].strip(),
+            grace_days=d["grace_days"], remind_days_before=d["remind_days_before"],
+            packing_notes=d["packing_notes"].strip(),
             carriers=tuple(d["carriers"]), services=tuple(d["services"]))
 
 

@@ -142,7 +142,8 @@ def build(
     desk = ShippingDesk(engine, carrier or build_carrier(config), config, clock,
                         saleor_restocker(engine, saleor_session(config)),
                         carriers=policy.return_shipping.carriers,
-                        services=policy.return_shipping.services)
+                        services=policy.return_shipping.services,
+                        remind_days=policy.return_shipping.remind_days_before)
     # status links in emails are signed with the key the returns page checks them with
     renderer = Renderer(config, lambda: config.secret_key or instance_secret(engine) or "")
     if run_exec:

@@ -60,6 +60,13 @@ def enable_multiprocess(path: str, registry: Registry | None = None) -> None:
         metric.reset()
 
 
+def disable_multiprocess() -> None:
+    """Back to values kept in this process: ``refunds serve`` stopping in a process that goes
+    on (a test invoking it), once the directory it made is gone."""
+    os.environ.pop(MULTIPROC_ENV, None)
+    values.ValueClass = values.get_value_class()
+
+
 class _Metric:
     """One metric family under the name it has always had; its prometheus-client metric is made
     on first use, so ``enable_multiprocess`` before that still applies."""

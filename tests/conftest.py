@@ -20,6 +20,7 @@ from refunds_plugin.ledger.db import make_engine
 from refunds_plugin.ledger.migrate import migrate
 from refunds_plugin.ledger.tables import metadata
 from tests.fakes import Clock, Harness
+from tests.fakes.smtp_sink import SmtpSink
 from tests.fakes.stripe_api import FakeStripe, FakeStripeServer
 
 PG_ADMIN_URL = os.environ.get(
@@ -134,6 +135,14 @@ def stripe_server() -> Iterator[FakeStripeServer]:
     server = FakeStripeServer().start()
     yield server
     server.stop()
+
+
+@pytest.fixture
+def smtp() -> Iterator[SmtpSink]:
+    """A real SMTP server (aiosmtpd) on a free port, keeping what it received."""
+    sink = SmtpSink().start()
+    yield sink
+    sink.stop()
 
 
 @pytest.fixture

@@ -94,7 +94,8 @@ def serve(host: str, port: int, workers: int, threads: int, executor: bool) -> N
     try:
         App().run()
     finally:
-        if made is not None:
+        if made is not None:  # the directory goes: nothing may write there any more
+            metrics.disable_multiprocess()
             shutil.rmtree(made, ignore_errors=True)
 
 

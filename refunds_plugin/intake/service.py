@@ -268,11 +268,10 @@ class Service:
                     conn, decision=decision, facts=order_facts, request=request,
                     request_key=request_key, route=self.route(order_facts), now=now,
                     event_row=row, held=held,
+                    approved=partial(physical.open_for, facts=order_facts, policy=self.policy,
+                                     config=self.config, now=now),
                 )
                 duplicate = not recorded.created
-                if recorded.created and recorded.decision.outcome.value == "approve":
-                    physical.open_for(conn, recorded.id, recorded.decision, order_facts,
-                                      self.policy, self.config, now)
                 if duplicate:
                     mark_event(conn, row, "processed", "request decided before")
         log.info(

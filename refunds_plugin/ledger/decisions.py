@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
@@ -112,12 +113,15 @@ def record_decision(
     now: datetime,
     event_row: int | None = None,
     held: frozenset[ResolutionKind] = frozenset(),
+    approved: Callable[[Connection, str, Decision], None] | None = None,
 ) -> RecordedDecision:
     """Store a decision once per ``(order, request_key)``, its attempts and its journal entry.
 
     ``route`` maps a payment reference (or ``"credit"``) to the provider that executes it.
     Attempts are created only for an approved decision; a review opens a review row instead.
     ``held``: the kinds of money that wait for the parcel (``policy.refund_on``).
+    ``approved``: what else a new approval records in this transaction (the physical return,
+    ``intake/physical.open_for``), before the decision's messages, which carry it.
     """
     decision = guard_refundable(decision, facts)
     decision_id = str(uuid.uuid4())
@@ -168,6 +172,8 @@ def record_decision(
     if decision.outcome is Outcome.APPROVE:
         written = write_attempts(conn, decision_id, decision, facts, route, now,
                                  held if decision.return_required else frozenset())
+        if approved is not None:
+            approved(conn, decision_id, decision)
     elif decision.outcome is Outcome.REVIEW:
         open_review(conn, decision_id, review_reason(decision, body["trace"]), now)
     decision_recorded(conn, decision_id=decision_id, decision=decision, order_id=facts.order_id,

@@ -13,8 +13,9 @@ cause does:
   nothing to the customer until the provider or a person settles it.
 
 Causes recorded by other rooms call one function each, in their own transaction:
-``return_received``, ``return_reminder``, ``return_expired`` (the physical return) and
-``withdrawal_received`` (the EU withdrawal function).
+``return_received``, ``return_reminder``, ``return_expired``, ``label_ready`` (the physical
+return, ``shipping/``) and ``withdrawal_received`` (the EU withdrawal function). A decision
+that opens a return carries its instructions (``shipping/rows``) in every message.
 
 Causes: ``decision:<id>`` for a decision's mails (one ``approved`` per decision, however often
 its review closes), ``review:<id>:<journal hash>`` for each review closing's event,
@@ -33,7 +34,8 @@ from sqlalchemy import Connection, select
 from refunds_plugin.domain import AttemptStatus, Decision, DecisionKind, Outcome, ResolutionKind
 from refunds_plugin.ledger.tables import decisions, orders, refund_attempts
 from refunds_plugin.notify.kinds import MERCHANT
-from refunds_plugin.notify.outbox import enqueue
+from refunds_plugin.notify.outbox import enqueue, recorded_causes
+from refunds_plugin.shipping.rows import get_return
 
 OUTCOME_MAIL = {Outcome.APPROVE: "approved", Outcome.REVIEW: "in_review",
                 Outcome.DECLINE: "declined"}
@@ -54,8 +56,8 @@ def decision_context(
     customer_note: str = "",
 ) -> dict[str, Any]:
     """What a decision's mails and events say: the figures, the items, the explanation, and
-    empty places issue 14 fills (``return_instructions``, ``label_url``, ``qr_code_url``,
-    ``return_by``)."""
+    how the items go back when the decision opened a return (``return_instructions``: address,
+    return_by, label_url, qr_code_url, tracking_code, carrier; empty without a return)."""
     number, names = _order(conn, order_id)
     return {
         "decision_id": decision_id, "order_id": order_id, "order_number": number,
@@ -69,9 +71,23 @@ def decision_context(
                    "return_required": ln.return_required} for ln in decision.lines],
         "fees": [{"code": f.code, "amount": f.amount, "description": f.description}
                  for f in decision.fees],
-        "customer_note": customer_note,
-        "return_instructions": None, "label_url": None, "qr_code_url": None, "return_by": None,
+        "customer_note": customer_note, **return_context(conn, decision_id),
     }
+
+
+def return_context(conn: Connection, decision_id: str) -> dict[str, Any]:
+    """The return's instructions as the messages carry them (all None: no return)."""
+    ret = get_return(conn, decision_id)
+    if ret is None:
+        return {"return_instructions": None, "label_url": None, "qr_code_url": None,
+                "return_by": None, "tracking_code": None, "carrier": None,
+                "label_pending": False}
+    said = ret.instructions()
+    return {"return_instructions": {k: said[k] for k in (
+                "address", "return_by", "label_url", "qr_code_url", "tracking_code", "carrier")},
+            "label_url": ret.label_url, "qr_code_url": ret.qr_code_url,
+            "return_by": said["return_by"], "tracking_code": ret.tracking_code,
+            "carrier": ret.carrier_name, "label_pending": ret.label_status == "pending"}
 
 
 def decision_recorded(
@@ -169,26 +185,61 @@ def return_received(
             context={**context, "customer_email": email})
 
 
+def reminder_cause(decision_id: str, return_by: datetime) -> str:
+    """One reminder per return and return-by date."""
+    return f"return:{decision_id}:reminder:{return_by.date().isoformat()}"
+
+
+def reminded(conn: Connection, due: list[tuple[str, datetime]]) -> set[str]:
+    """Which of the ``(decision id, return_by)`` pairs were reminded already: their ids."""
+    found = recorded_causes(conn, "return_reminder", [reminder_cause(d, by) for d, by in due])
+    return {d for d, by in due if reminder_cause(d, by) in found}
+
+
 def return_reminder(
     conn: Connection, *, decision_id: str, return_by: datetime, now: datetime,
     extra: dict[str, Any] | None = None,
-) -> None:
+) -> bool:
     """The item is not back yet: one reminder per return-by date (cause
-    ``return:<decision id>:reminder:<date>``); ``extra`` carries the label and instructions."""
+    ``return:<decision id>:reminder:<date>``); the return's instructions and label come with
+    the decision's context, ``extra`` may add to them. True: it is new."""
     decision, order_id, email = _recorded(conn, decision_id)
     context = {**decision_context(conn, decision_id, decision, order_id), **(extra or {}),
                "return_by": return_by.isoformat()}
-    enqueue(conn, cause=f"return:{decision_id}:reminder:{return_by.date().isoformat()}",
-            kind="return_reminder", recipient=email, now=now, context=context)
+    return enqueue(conn, cause=reminder_cause(decision_id, return_by), kind="return_reminder",
+                   recipient=email, now=now, context=context)
 
 
-def return_expired(conn: Connection, *, decision_id: str, now: datetime) -> None:
-    """The item was not sent back in time: ``return.expired`` to the merchant."""
+def return_expired(conn: Connection, *, decision_id: str, now: datetime,
+                   extra: dict[str, Any] | None = None) -> None:
+    """The item was not sent back in time: ``return_expired`` to the customer,
+    ``return.expired`` to the merchant (cause ``return:<decision id>``)."""
     decision, order_id, email = _recorded(conn, decision_id)
-    context = {**decision_context(conn, decision_id, decision, order_id),
-               "customer_email": email}
-    enqueue(conn, cause=f"return:{decision_id}", kind="return.expired", recipient=MERCHANT,
-            now=now, context=context)
+    context = {**decision_context(conn, decision_id, decision, order_id), **(extra or {})}
+    cause = f"return:{decision_id}"
+    enqueue(conn, cause=cause, kind="return_expired", recipient=email, now=now, context=context)
+    enqueue(conn, cause=cause, kind="return.expired", recipient=MERCHANT, now=now,
+            context={**context, "customer_email": email})
+
+
+def parcel_moved(conn: Connection, *, decision_id: str, status: str, now: datetime) -> None:
+    """The carrier's first scan (``return.in_transit``) or its delivery (``return.delivered``)
+    of the returned parcel, for the merchant's systems; once each (cause
+    ``return:<decision id>:<event>``). The customer hears nothing new: the status page shows it."""
+    event = "return.delivered" if status == "delivered" else "return.in_transit"
+    decision, order_id, email = _recorded(conn, decision_id)
+    enqueue(conn, cause=f"return:{decision_id}:{event.split('.')[1]}", kind=event,
+            recipient=MERCHANT, now=now,
+            context={**decision_context(conn, decision_id, decision, order_id),
+                     "status": status, "customer_email": email})
+
+
+def label_ready(conn: Connection, *, decision_id: str, now: datetime) -> None:
+    """The prepaid label was bought after the decision's mail went out: ``label_ready`` to the
+    customer, once (cause ``return:<decision id>:label``)."""
+    decision, order_id, email = _recorded(conn, decision_id)
+    enqueue(conn, cause=f"return:{decision_id}:label", kind="label_ready", recipient=email,
+            now=now, context=decision_context(conn, decision_id, decision, order_id))
 
 
 def withdrawal_received(

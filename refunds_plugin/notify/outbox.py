@@ -102,6 +102,14 @@ def enqueue(
     })
 
 
+def recorded_causes(conn: Connection, kind: str, causes: list[str]) -> set[str]:
+    """Which of ``causes`` already have a ``kind`` message (a sweep skips them unwritten)."""
+    if not causes:
+        return set()
+    return set(conn.execute(select(_o.cause).where(_o.kind == kind, _o.cause.in_(causes)))
+               .scalars())
+
+
 _DUE = (
     select(_o.id)
     .where(or_(and_(_o.status == QUEUED, _o.next_try_at <= bindparam("now")),

@@ -68,7 +68,8 @@ def preview(engine: Engine, renderer: Renderer, kind: str, decision_id: str,
                 context |= {"attempt_id": "", "kind": MONEY_KINDS[kind], "amount": amount,
                             "bonus": 0, "credit_code": "EXAMPLE-CODE" if credit else None}
                 example = True
-    if kind == "return_reminder":
+    if kind in ("return_reminder", "label_ready", "return_expired") \
+            and not context.get("return_by"):  # no return opened: an example date
         context["return_by"] = (now + timedelta(days=7)).isoformat()
         example = True
     elif kind == "item_received":

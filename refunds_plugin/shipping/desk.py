@@ -6,6 +6,8 @@ with backoff, exactly once.
   before the record is healed by the carrier's look-up by reference (``carriers/easypost``).
 * A label of an expired return (``void_pending``) is voided through the carrier.
 * A restock due (``pending``) increases the Saleor variant's stock in the configured warehouse.
+* A return not scanned ``remind_days_before`` its return-by date: the customer is reminded,
+  once (``notify/causes.return_reminder``, unique per return and date).
 """
 
 from __future__ import annotations
@@ -37,8 +39,10 @@ Restocker = Callable[[str, str, str, int], None]
 class ShippingDesk:
     def __init__(self, engine: Engine, carrier: Carrier, config: Config,
                  clock: Callable[[], datetime], restocker: Restocker | None = None,
-                 carriers: tuple[str, ...] = (), services: tuple[str, ...] = ()) -> None:
+                 carriers: tuple[str, ...] = (), services: tuple[str, ...] = (),
+                 remind_days: int = 5) -> None:
         self.engine = engine
+        self.remind_days = remind_days  # the policy's return_shipping.remind_days_before
         self.allowed = (carriers, services)  # the policy's allowed carriers and services
         self.carrier = carrier
         self.config = config
@@ -47,9 +51,25 @@ class ShippingDesk:
         self._rng = random.Random()
 
     def run_once(self) -> int:
-        """One round: labels due, returns past their deadline, labels to void, restocks due.
-        Returns how many were done."""
-        return self.buy_due() + len(self.expire_due()) + self.void_due() + self.restock_due()
+        """One round: labels due, returns past their deadline, labels to void, restocks due,
+        return-by reminders due. Returns how many were done."""
+        return self.buy_due() + len(self.expire_due()) + self.void_due() + self.restock_due() \
+            + self.remind_due()
+
+    # --- the reminder -------------------------------------------------------------------------
+    def remind_due(self) -> int:
+        """Returns not scanned a few days before their return-by date: the customer is reminded
+        (an outbox row unique per return and date, so a second round or worker adds nothing).
+        Each in its own transaction."""
+        now = self.clock()
+        with self.engine.connect() as conn:
+            due = returns.due_for_reminder(conn, now, self.remind_days)
+        done = 0
+        for ret in due:
+            with write_tx(self.engine) as conn:
+                fresh = returns.get_return(conn, ret.decision_id)
+                done += fresh is not None and returns.remind(conn, fresh, now)
+        return done
 
     # --- the deadline -------------------------------------------------------------------------
     def expire_due(self, apply: bool = True) -> list[returns.ReturnRow]:

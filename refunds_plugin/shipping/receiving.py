@@ -5,7 +5,9 @@ A receipt that matches the claim releases the money waiting for ``inspected`` (a
 earlier trigger). A mismatch — a line missing, the wrong item, fewer units, or damage on an item
 whose claim was the customer's own reason — goes to a person with the evidence; it is never
 refused automatically. Receiving again with the same lines is answered with what was recorded;
-more units than the decision took back are refused, naming the line.
+more units than the decision took back are refused, naming the line. The first receipt tells
+the customer (``item_received``) and the merchant's systems (``return.received``, with the
+lines, their conditions and what to restock) in the same transaction.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ from refunds_plugin.ledger.db import aware, lock_ledger
 from refunds_plugin.ledger.journal import append_entry, insert_ignore
 from refunds_plugin.ledger.reviews import open_review
 from refunds_plugin.ledger.tables import return_receipts
+from refunds_plugin.notify import causes
 from refunds_plugin.shipping.returns import ReturnRow, release_received, set_received
 
 CONDITIONS = ("as_new", "opened", "damaged", "wrong_item", "missing")
@@ -150,7 +153,13 @@ def mark_received(conn: Connection, ret: ReturnRow, decision: Decision, lines: l
         open_review(conn, ret.decision_id, "received_mismatch: " + "; ".join(problems), now)
     else:
         released = release_received(conn, ret, now)
-    return _answer(conn, ret, decision, lines, released, duplicate=False)
+    answer = _answer(conn, ret, decision, lines, released, duplicate=False)
+    causes.return_received(conn, decision_id=ret.decision_id, received_at=now, now=now, extra={
+        "received": [{"line_id": g.line_id, "quantity": g.quantity, "condition": g.condition,
+                      "restock": g.restock} for g in answer.lines],
+        "matched": answer.matched, "mismatches": list(answer.mismatches),
+        "released_attempts": list(released), "restock": list(answer.restock)})
+    return answer
 
 
 def _said(lines: Any) -> str:

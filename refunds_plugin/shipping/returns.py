@@ -11,14 +11,17 @@ label_pending ──► label_created ──┴──► in_transit (first scan)
 Money held by ``refund_on`` is released by the trigger it waits for: ``first_scan`` by the
 first carrier scan, ``delivered`` by delivery, ``inspected`` by a matching receipt (each later
 trigger also satisfies the earlier ones). The promise clock starts at the first release.
+
+What the customer and the merchant's systems hear is enqueued in the same transaction
+(``notify/causes``): the label when it is bought after the approval (``label_ready``), the
+expiry (``return_expired``, ``return.expired``), the return-by reminder (``remind``) and, in
+``receiving.py``, the receipt (``item_received``, ``return.received``).
 """
 
 from __future__ import annotations
 
-import json
 import logging
 from collections.abc import Mapping
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -30,8 +33,13 @@ from refunds_plugin.ledger.attempts import cancel_held, release_held
 from refunds_plugin.ledger.db import aware, lock_ledger
 from refunds_plugin.ledger.journal import append_entry, insert_ignore, to_json
 from refunds_plugin.ledger.reviews import open_review
-from refunds_plugin.ledger.tables import return_shipments
+from refunds_plugin.ledger.tables import orders, return_shipments
+from refunds_plugin.notify import causes
 from refunds_plugin.shipping.carriers import Label, NoLabel
+from refunds_plugin.shipping.rows import ReturnRow, by_tracking_code, get_return
+
+# the read side lives in rows.py; these names stay importable from here for the callers
+__all__ = ["ReturnRow", "by_tracking_code", "get_return"]
 
 log = logging.getLogger("refunds.shipping")
 rs = return_shipments.c
@@ -53,78 +61,6 @@ ORDER = {s: i for i, s in enumerate(
 def reference_for(decision_id: str) -> str:
     """Our reference at the carrier: the same on every try of the label step."""
     return f"refunds-return-{decision_id}"
-
-
-@dataclass(frozen=True)
-class ReturnRow:
-    decision_id: str
-    order_id: str
-    status: str
-    label_status: str
-    carrier: str
-    address: dict[str, str]
-    from_address: dict[str, str] | None
-    parcel: dict[str, int]
-    refund_on: dict[str, str]
-    tracking_code: str | None
-    label_url: str | None
-    qr_code_url: str | None
-    shipment_id: str | None
-    carrier_service: str | None
-    label_amount: int | None
-    label_currency: str | None
-    label_fee: int
-    return_by: datetime
-    grace_days: int
-    released_at: datetime | None
-    tries: int
-    last_error: str | None
-    reference: str
-
-    @classmethod
-    def from_row(cls, r: Any) -> ReturnRow:
-        return_by = aware(r.return_by)
-        assert return_by is not None
-        return cls(
-            r.decision_id, r.order_id, r.status, r.label_status, r.carrier,
-            json.loads(r.address), json.loads(r.from_address) if r.from_address else None,
-            json.loads(r.parcel) if r.parcel else {}, json.loads(r.refund_on), r.tracking_code,
-            r.label_url, r.qr_code_url, r.shipment_id, r.carrier_service,
-            None if r.label_amount is None else int(r.label_amount), r.label_currency,
-            int(r.label_fee or 0), return_by, int(r.grace_days), aware(r.released_at),
-            int(r.tries), r.last_error, r.reference)
-
-    @property
-    def expires_at(self) -> datetime:
-        return self.return_by + timedelta(days=self.grace_days)
-
-    @property
-    def carrier_name(self) -> str | None:
-        """The carrier the customer hands the parcel to (``USPS``), when a label was bought."""
-        return self.carrier_service.split(" ", 1)[0] if self.carrier_service else None
-
-    def instructions(self) -> dict[str, Any]:
-        """``return_instructions`` as the answer, pages and ``ledger list --json`` show them."""
-        return {
-            "address": self.address,
-            "return_by": self.return_by.isoformat(timespec="seconds"),
-            "label_url": self.label_url,
-            "qr_code_url": self.qr_code_url,
-            "tracking_code": self.tracking_code,
-            "carrier": self.carrier_name,
-            "status": self.status,
-            "label_status": self.label_status,
-        }
-
-
-def get_return(conn: Connection, decision_id: str) -> ReturnRow | None:
-    row = conn.execute(select(return_shipments).where(rs.decision_id == decision_id)).first()
-    return ReturnRow.from_row(row) if row else None
-
-
-def by_tracking_code(conn: Connection, code: str) -> ReturnRow | None:
-    row = conn.execute(select(return_shipments).where(rs.tracking_code == code)).first()
-    return ReturnRow.from_row(row) if row else None
 
 
 def _journal(conn: Connection, kind: str, decision_id: str, body: dict[str, Any],
@@ -204,6 +140,7 @@ def record_label(conn: Connection, decision_id: str, label: Label, now: datetime
             "label_status": "bought", "shipment_id": label.shipment_id,
             "tracking_code": label.tracking_code, "carrier": label.carrier,
             "service": label.service, "amount": label.amount, "currency": label.currency}, now)
+        causes.label_ready(conn, decision_id=decision_id, now=now)  # the customer gets it
     return done
 
 
@@ -260,6 +197,8 @@ def mark_tracking(conn: Connection, ret: ReturnRow, status: str, event_id: str,
              {"status": status, "previous": ret.status, "event_id": event_id}, now)
     if status in ("failure", "return_to_sender"):
         log.warning("return parcel of decision %s: %s", ret.decision_id, status)
+    elif status in SCANNED:
+        causes.parcel_moved(conn, decision_id=ret.decision_id, status=status, now=now)
     return _release(conn, ret, _SATISFIES.get(status, ()), now, f"parcel {status}")
 
 
@@ -269,6 +208,29 @@ def due_to_expire(conn: Connection, now: datetime) -> list[ReturnRow]:
     rows = conn.execute(select(return_shipments).where(rs.status.in_(OPEN), rs.return_by <= now)
                         .order_by(rs.return_by, rs.decision_id))
     return [r for r in map(ReturnRow.from_row, rows) if r.expires_at <= now]
+
+
+def due_for_reminder(conn: Connection, now: datetime, days: int) -> list[ReturnRow]:
+    """Returns not scanned yet whose return-by date is at most ``days`` away, not reminded yet.
+    None whose reminder day was already past when it was opened (``return_by_days`` shorter
+    than ``days``): its approval email said the date a moment ago."""
+    if days <= 0:
+        return []
+    rows = conn.execute(select(return_shipments).where(
+        rs.status.in_(OPEN), rs.return_by > now, rs.return_by <= now + timedelta(days=days))
+        .order_by(rs.return_by, rs.decision_id)).all()
+    due = [ReturnRow.from_row(r) for r in rows
+           if (aware(r.created_at) or now) < aware(r.return_by) - timedelta(days=days)]
+    done = causes.reminded(conn, [(r.decision_id, r.return_by) for r in due])
+    return [r for r in due if r.decision_id not in done]
+
+
+def remind(conn: Connection, ret: ReturnRow, now: datetime) -> bool:
+    """The customer is reminded of the return-by date, once per date; nothing once scanned."""
+    if ret.status not in OPEN:
+        return False
+    return causes.return_reminder(conn, decision_id=ret.decision_id, return_by=ret.return_by,
+                                  now=now)
 
 
 def expire(conn: Connection, ret: ReturnRow, now: datetime) -> tuple[str, ...]:
@@ -284,6 +246,8 @@ def expire(conn: Connection, ret: ReturnRow, now: datetime) -> tuple[str, ...]:
     _journal(conn, "return_expired", ret.decision_id,
              {"status": "expired", "return_by": ret.return_by.isoformat(),
               "canceled": list(canceled), "label_status": label_status}, now)
+    causes.return_expired(conn, decision_id=ret.decision_id, now=now,
+                          extra={"canceled_attempts": list(canceled)})
     return canceled
 
 

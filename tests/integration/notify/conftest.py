@@ -17,13 +17,6 @@ FROM = "Mugs <returns@mugs.example>"
 
 
 @pytest.fixture
-def smtp() -> Iterator[SmtpSink]:
-    sink = SmtpSink().start()
-    yield sink
-    sink.stop()
-
-
-@pytest.fixture
 def mail_shop_with(
     any_db_url: str, clock: Clock, stripe_server: FakeStripeServer, smtp: SmtpSink
 ) -> Iterator[Callable[..., Harness]]:

@@ -111,12 +111,13 @@ def test_the_cause_functions_other_rooms_call_enqueue_each_message_once(
     assert [m.subject for m in smtp.received[before:]] == [
         "Reminder: please send back your return for order 1001 by 2026-12-08",
         "We received your return for order 1001",
+        "Your return for order 1001 has expired",
         "Receipt of your withdrawal from order 1001",
     ]
     assert "Your return label: https://labels.example/l-1.pdf" in \
         smtp.received[before].part("plain")
     assert "arrived on 2026-11-30 09:15:07 UTC" in smtp.received[before + 1].part("plain")
-    assert "on 2026-11-30 09:15:07 UTC." in smtp.received[before + 2].part("plain")
+    assert "on 2026-11-30 09:15:07 UTC." in smtp.received[before + 3].part("plain")
     events = {r.kind: r.cause for r in h.rows(outbox) if r.channel == "event"}
     assert {k: v for k, v in events.items() if k not in ("return.decided",
                                                          "refund.succeeded")} == {

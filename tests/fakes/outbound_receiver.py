@@ -1,0 +1,35 @@
+"""The merchant's endpoint for outbound events: every delivery verified with the
+``standardwebhooks`` package's own verifier."""
+
+from __future__ import annotations
+
+import base64
+from typing import Any
+
+import requests
+from standardwebhooks import Webhook
+
+HOOK = "https://erp.mugs.example/hooks/refunds"
+SECRET = "whsec_" + base64.b64encode(b"merchant-erp-signing-secret-0001").decode()
+
+
+class Receiver:
+    """The merchant's endpoint: verifies every delivery with the package's verifier, answers
+    500 to the first ``fail_first`` deliveries of each id (or is unreachable), then 204."""
+
+    def __init__(self, fail_first: int = 0, down: bool = False) -> None:
+        self.fail_first = fail_first
+        self.down = down
+        self.deliveries: list[tuple[str, dict[str, Any]]] = []
+        self.verified: list[tuple[str, dict[str, Any]]] = []  # the ones answered 2xx
+
+    def __call__(self, request: Any) -> tuple[int, dict[str, str], str]:
+        if self.down:
+            raise requests.ConnectionError("connection refused")
+        payload = Webhook(SECRET).verify(request.body, dict(request.headers))
+        msg_id = request.headers["webhook-id"]
+        self.deliveries.append((msg_id, payload))
+        if sum(1 for i, _ in self.deliveries if i == msg_id) <= self.fail_first:
+            return 500, {}, "busy"
+        self.verified.append((msg_id, payload))
+        return 204, {}, ""
