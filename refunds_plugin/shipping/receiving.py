@@ -20,12 +20,12 @@ from sqlalchemy import Connection, select, update
 
 from refunds_plugin.domain import Decision, LineDecision, Reason
 from refunds_plugin.errors import Conflict, InputError
-from refunds_plugin.ledger.db import aware, lock_ledger
+from refunds_plugin.ledger.db import aware, lock_order
 from refunds_plugin.ledger.journal import append_entry, insert_ignore
 from refunds_plugin.ledger.reviews import open_review
 from refunds_plugin.ledger.tables import return_receipts
 from refunds_plugin.notify import causes
-from refunds_plugin.shipping.returns import ReturnRow, release_received, set_received
+from refunds_plugin.shipping.returns import ReturnRow, lock_return, release_received, set_received
 
 CONDITIONS = ("as_new", "opened", "damaged", "wrong_item", "missing")
 rr = return_receipts.c
@@ -125,7 +125,7 @@ def mark_received(conn: Connection, ret: ReturnRow, decision: Decision, lines: l
     money, a mismatch opens a review with the evidence. Lines the return takes back but the
     receipt leaves out count as missing."""
     check(decision, lines)
-    lock_ledger(conn)
+    lock_order(conn, ret.order_id)
     named = {got.line_id for got in lines}
     lines = [*lines, *(Received(ln.line_id, 0, "missing", False) for ln in decision.lines
                        if ln.return_required and ln.line_id not in named)]
@@ -186,7 +186,7 @@ def claim_restock(conn: Connection, decision_id: str, line_id: str) -> bool:
 def finish_restock(conn: Connection, decision_id: str, line_id: str, status: str,
                    now: datetime, note: str = "") -> None:
     """The Saleor call's outcome: ``done``, ``failed``, or ``pending`` again (try later)."""
-    lock_ledger(conn)
+    lock_return(conn, decision_id)
     conn.execute(update(return_receipts).where(
         rr.decision_id == decision_id, rr.line_id == line_id).values(restock_status=status))
     if status != "pending":

@@ -30,7 +30,7 @@ from sqlalchemy import Connection, select, update
 from refunds_plugin.config import Config, Parcel, choose_address
 from refunds_plugin.domain import Decision, OrderFacts, ResolutionKind
 from refunds_plugin.ledger.attempts import cancel_held, release_held
-from refunds_plugin.ledger.db import aware, lock_ledger
+from refunds_plugin.ledger.db import aware, lock_order
 from refunds_plugin.ledger.journal import append_entry, insert_ignore, to_json
 from refunds_plugin.ledger.reviews import open_review
 from refunds_plugin.ledger.tables import return_shipments
@@ -97,7 +97,7 @@ def open_return(conn: Connection, decision_id: str, decision: Decision, facts: O
     address = choose_address(config.return_addresses, country)
     if address is None:
         return None
-    lock_ledger(conn)
+    lock_order(conn, facts.order_id)
     label = policy_rules.label == "easypost" and config.carrier == "easypost"
     waits = {k.value: on for k, on in refund_on.items()}
     held = any(on != "approval" for on in waits.values())
@@ -126,9 +126,18 @@ def open_return(conn: Connection, decision_id: str, decision: Decision, facts: O
     return get_return(conn, decision_id)
 
 
+def lock_return(conn: Connection, decision_id: str) -> None:
+    """Serialise a return's change with the money checks of its order (``lock_order``): held
+    attempts are released or canceled here, never across orders."""
+    order_id = conn.execute(select(return_shipments.c.order_id)
+                            .where(return_shipments.c.decision_id == decision_id)).scalar()
+    if order_id is not None:
+        lock_order(conn, order_id)
+
+
 def record_label(conn: Connection, decision_id: str, label: Label, now: datetime) -> bool:
     """The label is bought: its shipment, tracking code and cost are the ledger's. Once."""
-    lock_ledger(conn)
+    lock_return(conn, decision_id)
     done = _set(conn, decision_id, now, expect=("label_pending",),
                 status="label_created", label_status="bought", shipment_id=label.shipment_id,
                 tracking_code=label.tracking_code, label_url=label.label_url,
@@ -148,7 +157,7 @@ def record_no_label(conn: Connection, decision_id: str, why: NoLabel | str, now:
                     code: str = "failed") -> bool:
     """No label (too dear, no rate, an address refused, or out of tries): the customer keeps
     the instructions; a person is told by the log line and the finance list."""
-    lock_ledger(conn)
+    lock_return(conn, decision_id)
     message = why.message if isinstance(why, NoLabel) else why
     label_status = "no_label" if isinstance(why, NoLabel) else code
     done = _set(conn, decision_id, now, expect=("label_pending",), status="instructions",
@@ -185,7 +194,7 @@ def mark_tracking(conn: Connection, ret: ReturnRow, status: str, event_id: str,
     """A carrier status for the return's parcel: stored and journalled; a scan releases what
     waits for it. A scan after the return expired reopens it for a person. Returns the
     attempts released."""
-    lock_ledger(conn)
+    lock_order(conn, ret.order_id)
     if status not in TRACKED or status == ret.status:
         return ()
     if ret.status == "expired" and status in SCANNED:
@@ -236,7 +245,7 @@ def remind(conn: Connection, ret: ReturnRow, now: datetime) -> bool:
 def expire(conn: Connection, ret: ReturnRow, now: datetime) -> tuple[str, ...]:
     """Not scanned in time: the return expires, its held money is canceled (journalled) and a
     bought label is marked for voiding (``labels.void_due``). Returns the attempts canceled."""
-    lock_ledger(conn)
+    lock_order(conn, ret.order_id)
     label_status = "void_pending" if ret.label_status == "bought" else ret.label_status
     if not _set(conn, ret.decision_id, now, expect=OPEN, status="expired",
                 label_status=label_status, tries=0, next_try_at=now):
@@ -255,7 +264,7 @@ def record_void(conn: Connection, decision_id: str, refund_status: str, now: dat
                 refused: str | None = None) -> bool:
     """The carrier took the unused label back (``voided``), or will not (``void_refused``:
     e.g. it was used after all; a person sees why)."""
-    lock_ledger(conn)
+    lock_return(conn, decision_id)
     label_status = "voided" if refused is None else "void_refused"
     done = _set(conn, decision_id, now, label_status=label_status, last_error=refused,
                 next_try_at=None)
