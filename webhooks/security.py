@@ -31,7 +31,9 @@ CSP = (
     "form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
 )
 HSTS = "max-age=31536000; includeSubDomains"
-NOT_FROM_A_FORM = ("/webhooks/", "/saleor/", "/api/")
+# Signed webhooks, bearer-token APIs, and the feedback question's signed link (the link itself,
+# sent to one customer and possibly opened from an email with no session, is the proof).
+NOT_FROM_A_FORM = ("/webhooks/", "/saleor/", "/api/", "/returns/feedback/")
 
 
 def _headers_for(config: Config) -> Callable[[Response], Response]:
