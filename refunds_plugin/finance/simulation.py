@@ -32,6 +32,7 @@ from refunds_plugin.domain import (
     ResolutionKind,
     ReturnLine,
     ReturnRequest,
+    Variant,
 )
 from refunds_plugin.finance.rows import parse_when
 from refunds_plugin.ledger.tables import decisions
@@ -47,11 +48,7 @@ def facts_from_json(d: dict[str, Any]) -> OrderFacts:
     return OrderFacts(
         order_id=str(d["order_id"]),
         currency=d["currency"],
-        lines=tuple(
-            OrderLine(**{**ln, "tags": tuple(ln.get("tags") or ()),
-                         "collections": tuple(ln.get("collections") or ())})
-            for ln in d["lines"]
-        ),
+        lines=tuple(OrderLine.from_dict(ln) for ln in d["lines"]),
         shipping_amount=int(d.get("shipping_amount", 0)),
         total_amount=int(d.get("total_amount", 0)),
         customer=Customer(**(d.get("customer") or {})),
@@ -77,7 +74,8 @@ def request_from_json(d: dict[str, Any]) -> ReturnRequest:
         request_id=str(d.get("request_id", "request")),
         order_id=str(d["order_id"]),
         lines=tuple(
-            ReturnLine(str(rl["line_id"]), int(rl["quantity"]), Reason(rl["reason"]))
+            ReturnLine(str(rl["line_id"]), int(rl["quantity"]), Reason(rl["reason"]),
+                       Variant(**rl["exchange_for"]) if rl.get("exchange_for") else None)
             for rl in d["lines"]
         ),
         preferred_resolution=ResolutionKind(prefer) if prefer else None,

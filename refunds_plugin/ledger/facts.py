@@ -47,9 +47,7 @@ from refunds_plugin.money import refund_increment
 def _lines(raw: str) -> tuple[OrderLine, ...]:
     out = []
     for item in json.loads(raw):
-        item["tags"] = tuple(item.get("tags", ()))
-        item["collections"] = tuple(item.get("collections", ()))
-        out.append(OrderLine(**item))
+        out.append(OrderLine.from_dict(item))
     return tuple(out)
 
 

@@ -59,8 +59,8 @@ MISTAKES = [
      'window: {days: 30}\nrefund_evrything: true\n',
      'refund_evrything',
      'expected one of name, title, currency, promise_hours, window, final_sale, reasons, '
-     'limits, expected_years, tiers, abuse, resolution, fees, shipping, trouble, found unknown '
-     "setting 'refund_evrything'"),
+     'limits, expected_years, tiers, abuse, resolution, fees, shipping, trouble, exchange, '
+     "found unknown setting 'refund_evrything'"),
     ('a_missing_window',
      'currency: USD\n',
      'window',
@@ -172,7 +172,8 @@ def test_a_misspelt_setting_gets_a_did_you_mean():
                           "setting 'outsid' (did you mean 'outside'?)"),
         ("resoluton", "expected one of name, title, currency, promise_hours, window, final_sale, "
                       "reasons, limits, expected_years, tiers, abuse, resolution, fees, "
-                      "shipping, trouble, found unknown setting 'resoluton' (did you mean "
+                      "shipping, trouble, exchange, found unknown setting 'resoluton' (did "
+                      "you mean "
                       "'resolution'?)"),
     )
 
