@@ -374,7 +374,7 @@ class PolicySchema(Schema):
 
     context_raw: dict[str, Any] | None = None
 
-    def load(self, data: Any, **kwargs: Any) -> Any:  # type: ignore[override]
+    def load(self, data: Any, **kwargs: Any) -> Any:
         # the raw mapping, for the two checks above that read `resolution.allow` as written
         self.context_raw = data if isinstance(data, dict) else None
         return super().load(data, **kwargs)
