@@ -19,6 +19,7 @@ from sqlalchemy import Engine
 
 import policies
 from refunds_plugin.config import Config
+from refunds_plugin.exchanges.worker import ExchangeWorker
 from refunds_plugin.execution.executor import Executor
 from refunds_plugin.execution.poller import SaleorPoller
 from refunds_plugin.intake.service import Service, utcnow
@@ -28,6 +29,7 @@ from refunds_plugin.metrics import observe_provider, observe_saleor_poll
 from refunds_plugin.providers import Provider
 from refunds_plugin.providers.dryrun import DryRunProvider
 from refunds_plugin.providers.saleor.provider import SaleorProvider
+from refunds_plugin.providers.saleor.replacement import SaleorReplacement
 from refunds_plugin.providers.stripe import StripeProvider
 from refunds_plugin.saleor.events import SaleorEvents
 
@@ -46,6 +48,7 @@ class Runtime:
     # re-queries Saleor orders whose refunds wait for an outcome no webhook brings; the
     # executor's loop runs it, and ``refunds worker --once`` runs one round itself
     saleor_poller: SaleorPoller | None = None
+    exchanges: ExchangeWorker | None = None  # Checkout Sessions and replacement orders
     wall_clock: Callable[[], float] = time.time
 
 
@@ -88,6 +91,15 @@ def build(
     providers = providers if providers is not None else build_providers(config, engine)
     run_exec = config.run_executor if with_executor is None else with_executor
     poller = executor = None
+    stripe = providers.get("stripe")
+    saleor_provider = providers.get("saleor")
+    exchange_worker = ExchangeWorker(
+        engine, clock,
+        stripe=stripe if isinstance(stripe, StripeProvider) else None,
+        saleor=SaleorReplacement(saleor_provider)
+        if isinstance(saleor_provider, SaleorProvider) else None,
+        return_url=f"{(config.saleor_app_url or 'http://localhost:8000').rstrip('/')}/returns",
+    )
     if run_exec:
         # a declined Saleor refund sends no webhook: the executor's loop also re-queries the
         # orders whose refunds wait (``execution.poller``) through the service's one event
@@ -96,8 +108,13 @@ def build(
             engine, lambda order_id: service.saleor_requery(order_id), clock,
             observe=observe_saleor_poll,
         )
+        saleor_poller = poller
+
+        def background() -> int:  # each round of the executor's loop
+            return saleor_poller.poll_once() + exchange_worker.run_once()
+
         executor = Executor(engine, providers, config, clock, worker_id=worker_id,
-                            observe=observe_provider, poller=poller.poll_once)
+                            observe=observe_provider, poller=background)
     saleor = SaleorEvents(
         engine, clock, requests.Session(), final_sale_key=config.saleor_final_sale_key
     )
@@ -110,5 +127,7 @@ def build(
         nudge=executor.wake if executor is not None else None,
         wait_settled=executor.wait_until_settled if executor is not None else None,
         answer_wait_s=answer_wait_s,
+        exchanges=exchange_worker,
     )
-    return Runtime(config, engine, policy, providers, service, executor, saleor, poller)
+    return Runtime(config, engine, policy, providers, service, executor, saleor, poller,
+                   exchanges=exchange_worker)

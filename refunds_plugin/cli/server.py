@@ -148,6 +148,8 @@ def worker(once: bool, worker_id: str | None, metrics_port: int | None) -> None:
             found = ", ".join(f"{n} {outcome}" for outcome, n in sorted(poller.last.items()))
             click.echo(f"saleor: re-queried {orders} order(s) whose refunds were waiting: "
                        f"{found}")
+        if runtime.exchanges is not None and (worked := runtime.exchanges.run_once()):
+            click.echo(f"exchanges: worked on {worked} exchange(s)")
         runtime.engine.dispose()
         return
     stopped = threading.Event()

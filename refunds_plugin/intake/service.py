@@ -27,6 +27,8 @@ from refunds_plugin import routing
 from refunds_plugin.config import Config
 from refunds_plugin.domain import OrderFacts, ResolutionKind, ReturnRequest
 from refunds_plugin.errors import Conflict, NotFound, RefundsError
+from refunds_plugin.exchanges.shipping import exchange_approved
+from refunds_plugin.exchanges.worker import ExchangeWorker
 from refunds_plugin.intake import request_check, storefront
 from refunds_plugin.intake.answers import Ack, Answer
 from refunds_plugin.intake.storefront import PaymentRecord
@@ -34,6 +36,7 @@ from refunds_plugin.ledger import facts as facts_mod
 from refunds_plugin.ledger.attempts import AttemptRow
 from refunds_plugin.ledger.db import lock_ledger, write_tx
 from refunds_plugin.ledger.decisions import find_decision, record_decision
+from refunds_plugin.ledger.exchanges import ExchangeRow, get_exchange
 from refunds_plugin.ledger.journal import mark_event, record_event, refuse_reuse
 from refunds_plugin.ledger.orders import OrderRecord
 from refunds_plugin.ledger.tables import refund_attempts
@@ -82,6 +85,7 @@ class Service:
         nudge: Nudge | None = None,
         wait_settled: WaitSettled | None = None,
         answer_wait_s: float = 3.0,
+        exchanges: ExchangeWorker | None = None,
     ) -> None:
         self.engine = engine
         self.policy = policy
@@ -93,6 +97,8 @@ class Service:
         self._nudge = nudge  # None: the executor runs elsewhere and polls
         self._wait_settled = wait_settled
         self.answer_wait_s = answer_wait_s
+        # an exchange's Checkout Session and replacement order (None: exchanges not wired)
+        self.exchanges = exchanges
 
     def nudge(self, attempt_ids: tuple[str, ...]) -> None:
         """Tell the in-process executor that these attempts are due."""
@@ -260,6 +266,8 @@ class Service:
                 duplicate = not recorded.created
                 if duplicate:
                     mark_event(conn, row, "processed", "request decided before")
+                elif recorded.decision.exchange is not None:
+                    exchange_approved(conn, recorded.id, now)
         log.info(
             "return decided",
             extra={
@@ -270,10 +278,23 @@ class Service:
         )
         if not duplicate:
             self.nudge(recorded.attempt_ids)
+        swapped = self.exchange_of(recorded.id, advance=recorded.created) \
+            if recorded.decision.exchange is not None else None
         if recorded.created:  # the rows this transaction wrote: no need to read them back
             return Answer(recorded, duplicate, dry_run,
-                          tuple(map(AttemptRow.written, recorded.written)))
-        return Answer(recorded, duplicate, dry_run, self.attempts_of(recorded.id))
+                          tuple(map(AttemptRow.written, recorded.written)), swapped)
+        return Answer(recorded, duplicate, dry_run, self.attempts_of(recorded.id), swapped)
+
+    def exchange_of(self, decision_id: str, *, advance: bool = False) -> ExchangeRow | None:
+        """The decision's exchange as it stands; ``advance``: first take its next steps now
+        (the Checkout Session whose URL the answer carries; an instant exchange shipped)."""
+        if advance and self.exchanges is not None:
+            try:
+                self.exchanges.advance(decision_id)
+            except (RefundsError, requests.RequestException) as exc:  # the loop retries
+                log.warning("exchange %s: next step failed: %s", decision_id, exc)
+        with self.engine.connect() as conn:
+            return get_exchange(conn, decision_id)
 
     def dry_run_for(self, order_facts: OrderFacts) -> bool:
         """Whether this order's money would not move: the dry run is its provider."""

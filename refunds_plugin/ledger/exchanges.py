@@ -12,10 +12,10 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, Row, select, update
+from sqlalchemy import Connection, Row, or_, select, update
 
 from refunds_plugin.domain import Exchange
 from refunds_plugin.ledger.journal import append_entry, insert_ignore, plain
@@ -44,6 +44,7 @@ class ExchangeRow:
     tries: int
     last_error: str | None
     fallback_decision_id: str | None
+    updated_at: datetime
 
     @classmethod
     def from_row(cls, row: Row[Any]) -> ExchangeRow:
@@ -104,8 +105,9 @@ def _move(conn: Connection, decision_id: str, was: tuple[str, ...], now: datetim
         .values(updated_at=now, **values)
     ).rowcount
     if moved:
-        append_entry(conn, entry, decision_id, {**said, **{k: v for k, v in values.items()
-                                                           if k != "progress"}}, now)
+        body = {k: v.isoformat() if isinstance(v, datetime) else v
+                for k, v in values.items() if k != "progress"}
+        append_entry(conn, entry, decision_id, {**said, **body}, now)
     return bool(moved)
 
 
@@ -161,6 +163,21 @@ def reach(conn: Connection, row: ExchangeRow, trigger: str, now: datetime) -> bo
             .values(reached=trigger, updated_at=now)).rowcount)
     return _move(conn, row.decision_id, ("waiting",), now, "exchange_ready",
                  {"trigger": trigger}, status="ready", reached=trigger)
+
+
+def claim(conn: Connection, decision_id: str, now: datetime, lease_s: int) -> bool:
+    """A worker's lease on an exchange's outbound steps: one worker at a time, a dead worker's
+    lease expires."""
+    return bool(conn.execute(
+        update(exchanges)
+        .where(exchanges.c.decision_id == decision_id,
+               or_(exchanges.c.claim_until.is_(None), exchanges.c.claim_until < now))
+        .values(claim_until=now + timedelta(seconds=lease_s))).rowcount)
+
+
+def release(conn: Connection, decision_id: str) -> None:
+    conn.execute(update(exchanges).where(exchanges.c.decision_id == decision_id)
+                 .values(claim_until=None))
 
 
 def save_progress(conn: Connection, decision_id: str, progress: dict[str, Any],

@@ -292,6 +292,7 @@ exchanges = Table(
     Column("tries", Integer, nullable=False, server_default="0"),
     Column("last_error", Text, nullable=True),
     Column("fallback_decision_id", String(36), nullable=True),
+    Column("claim_until", DateTime(timezone=True), nullable=True),  # a worker's lease on it
     Column("created_at", DateTime(timezone=True), nullable=False),
     Column("updated_at", DateTime(timezone=True), nullable=False),
     UniqueConstraint("checkout_session_id", name="uq_exchanges_checkout_session_id"),
