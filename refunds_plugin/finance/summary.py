@@ -11,6 +11,9 @@ What each figure means (the summary page says the same):
 - kept: returns approved without sending the item back, the items' value the customer keeps. A
   correction the shop made itself (an overpayment, a duplicate charge) returns no item, so it
   is never "kept": its money is counted once, under refunded.
+- exchanges ("sales kept"): approved exchanges that did not fall back to a refund or credit;
+  exchange_retained: the revenue they kept, the returned items' value less any cheaper item's
+  difference given back; exchange_charged: dearer items' differences paid.
 
 Money is summed per currency in integer minor units; the refund rate is in basis points.
 """
@@ -24,14 +27,14 @@ from typing import Any
 
 from sqlalchemy import Connection, Engine, func, select
 
-from refunds_plugin.domain import AttemptStatus, DecisionKind
+from refunds_plugin.domain import AttemptStatus, DecisionKind, Exchange
 from refunds_plugin.finance.rows import DRYRUN_PROVIDER, parse_when
 from refunds_plugin.ledger.attempts import replaced_attempts
 from refunds_plugin.ledger.db import aware, iso_time
-from refunds_plugin.ledger.tables import decisions, orders, payments, refund_attempts
+from refunds_plugin.ledger.tables import decisions, exchanges, orders, payments, refund_attempts
 
 METRICS = ("sales", "refunded", "credited", "kept", "review_count", "review_amount", "decisions",
-           "dry_run")
+           "dry_run", "exchanges", "exchange_retained", "exchange_charged")
 
 
 def percentile(values: list[int], pct: int) -> int | None:
@@ -54,6 +57,9 @@ class Totals:
     review_amount: int = 0
     decisions: int = 0
     dry_run: int = 0  # what the dry-run provider "paid" (refund or credit): nothing moved
+    exchanges: int = 0  # "sales kept": exchanges that went ahead (not fallen back)
+    exchange_retained: int = 0  # the revenue they kept
+    exchange_charged: int = 0  # dearer items' differences, paid
 
     @property
     def refund_rate_bp(self) -> int | None:
@@ -151,8 +157,12 @@ def summarize(
             decisions.c.amount,
             decisions.c.body,
         )
+        swapped = {row.decision_id: row for row in conn.execute(_period(
+            select(exchanges.c.decision_id, exchanges.c.status, exchanges.c.paid_at)
+            .join(decisions, decisions.c.id == exchanges.c.decision_id),
+            decisions.c.created_at, since, until))}
         for dec in conn.execute(_period(dec_query, decisions.c.created_at, since, until)):
-            _add_decision(out, dec, money.get(dec.id, []), now)
+            _add_decision(out, dec, money.get(dec.id, []), now, swapped.get(dec.id))
     return out
 
 
@@ -170,7 +180,8 @@ def _drop_replaced(conn: Connection, money: dict[str, list[Any]]) -> None:
         ]
 
 
-def _add_decision(out: Summary, dec: Any, attempts: list[Any], now: datetime) -> None:
+def _add_decision(out: Summary, dec: Any, attempts: list[Any], now: datetime,
+                  swapped: Any = None) -> None:
     body = json.loads(dec.body)
     created = aware(dec.created_at)
     assert created is not None
@@ -183,6 +194,11 @@ def _add_decision(out: Summary, dec: Any, attempts: list[Any], now: datetime) ->
         if (dec.outcome == "approve" and body.get("return_required", True) is False
                 and dec.kind == DecisionKind.RETURN):
             t.kept += int(dec.amount)
+        if swapped is not None and swapped.status != "fallen_back" and body.get("exchange"):
+            ex = Exchange.from_dict(body["exchange"])
+            t.exchanges += 1
+            t.exchange_retained += ex.out_amount - ex.back
+            t.exchange_charged += ex.charge if swapped.paid_at is not None else 0
         for att in attempts:
             if att.status != AttemptStatus.SUCCEEDED:
                 continue

@@ -200,3 +200,27 @@ def test_an_even_swap_moves_no_money_and_waits_for_the_return(
     assert answer["exchange"]["settled_as"] == "none"
     assert "The new item costs the same: nothing to pay, nothing back." in answer["explanation"]
     assert fake_stripe.checkout_sessions == {} and h.count(refund_attempts) == 0
+
+
+def test_finance_counts_exchanges_as_sales_kept_with_the_revenue_they_retained(
+    policy_harness: Any, fake_stripe: FakeStripe, clock: Any,
+) -> None:
+    from datetime import timedelta
+
+    from refunds_plugin.finance.reports import find_decisions
+    from refunds_plugin.finance.summary import summarize
+
+    h = shop(policy_harness, fake_stripe)
+    decision_id = h.post_storefront(swap()).json["decision_id"]
+    [cs_id] = fake_stripe.checkout_sessions
+    h.post_stripe(stripe_event("evt_cs_1", "checkout.session.completed",
+                               fake_stripe.complete_session(cs_id)))
+
+    summary = summarize(h.runtime.engine, clock.now - timedelta(days=1),
+                        clock.now + timedelta(days=1), clock.now).to_json()
+    [usd] = summary["totals"]
+    assert (usd["exchanges"], usd["exchange_retained"], usd["exchange_charged"],
+            usd["refunded"]) == (1, 10000, 2500, 0)
+    kept = find_decisions(h.runtime.engine, {"exchange": "yes"}, 1, 50).rows
+    assert [(r["id"], r["exchange"]) for r in kept] == [(decision_id, "charge")]
+    assert find_decisions(h.runtime.engine, {"exchange": "no"}, 1, 50).rows == []
