@@ -25,7 +25,7 @@ from sqlalchemy import Connection, Engine, select
 import policies
 from refunds_plugin import routing
 from refunds_plugin.config import Config
-from refunds_plugin.domain import OrderFacts, ResolutionKind, ReturnRequest
+from refunds_plugin.domain import OrderFacts, ResolutionKind, ReturnRequest, Variant
 from refunds_plugin.errors import Conflict, NotFound, RefundsError
 from refunds_plugin.exchanges.shipping import exchange_approved
 from refunds_plugin.exchanges.worker import ExchangeWorker
@@ -37,10 +37,12 @@ from refunds_plugin.ledger.attempts import AttemptRow
 from refunds_plugin.ledger.db import lock_ledger, write_tx
 from refunds_plugin.ledger.decisions import find_decision, record_decision
 from refunds_plugin.ledger.exchanges import ExchangeRow, get_exchange
+from refunds_plugin.ledger.facts import order_extra
 from refunds_plugin.ledger.journal import mark_event, record_event, refuse_reuse
 from refunds_plugin.ledger.orders import OrderRecord
 from refunds_plugin.ledger.tables import refund_attempts
 from refunds_plugin.saleor import events as saleor_events
+from refunds_plugin.saleor.variants import order_variants
 from refunds_plugin.stripe import events as stripe_events
 from refunds_plugin.trouble.corrections import Woken, after_order_paid
 
@@ -284,6 +286,26 @@ class Service:
             return Answer(recorded, duplicate, dry_run,
                           tuple(map(AttemptRow.written, recorded.written)), swapped)
         return Answer(recorded, duplicate, dry_run, self.attempts_of(recorded.id), swapped)
+
+    def exchange_choices(self, facts: OrderFacts) -> dict[str, tuple[Variant, ...]]:
+        """What each line may be exchanged for: the variants the storefront sent with the
+        order, or for a Saleor order its product's variants and stock, read from Saleor (none
+        when Saleor cannot be asked: the page then offers refund and credit only)."""
+        if not self.policy.exchange.allowed:
+            return {}
+        known = {ln.id: ln.variants for ln in facts.lines if ln.variants}
+        if facts.source != "saleor" or self.saleor is None:
+            return known
+        with self.engine.connect() as conn:
+            saleor = order_extra(conn, facts.order_id).get("saleor") or {}
+        if not saleor.get("api_url"):
+            return known
+        try:
+            client = self.saleor.client(saleor["api_url"])
+            return {**order_variants(client, facts, saleor.get("channel")), **known}
+        except (RefundsError, requests.RequestException) as exc:
+            log.warning("could not read Saleor variants for %s: %s", facts.order_id, exc)
+            return known
 
     def exchange_of(self, decision_id: str, *, advance: bool = False) -> ExchangeRow | None:
         """The decision's exchange as it stands; ``advance``: first take its next steps now
