@@ -224,3 +224,26 @@ def test_finance_counts_exchanges_as_sales_kept_with_the_revenue_they_retained(
     kept = find_decisions(h.runtime.engine, {"exchange": "yes"}, 1, 50).rows
     assert [(r["id"], r["exchange"]) for r in kept] == [(decision_id, "charge")]
     assert find_decisions(h.runtime.engine, {"exchange": "no"}, 1, 50).rows == []
+
+
+def test_an_exchange_sent_to_review_goes_ahead_once_a_person_approves_it(
+    policy_harness: Any, fake_stripe: FakeStripe, clock: Any,
+) -> None:
+    from refunds_plugin.intake.reviews import decide
+
+    late = POLICY.replace("window: {days: 60}", "window: {days: 10, start: payment, "
+                          "outside: review}")
+    h = policy_harness(late)
+    fake_stripe.add_payment_intent(10000, "USD", "pi_123")
+    h.post_storefront(shoe_order("USD", 10000, 12500))
+    answer = h.post_storefront(swap()).json
+    assert (answer["outcome"], answer["exchange"]["status"]) == ("review", "not_started")
+    assert h.count(exchanges) == 0 and fake_stripe.checkout_sessions == {}
+
+    decide(h.runtime.engine, h.runtime.service, answer["decision_id"], approve=True,
+           by="ann", note="late but fine", now=clock.now)
+
+    [row] = h.rows(exchanges)
+    [session] = fake_stripe.checkout_sessions.values()
+    assert (row.status, row.charge_amount, row.checkout_session_id) == (
+        "awaiting_payment", 2500, session["id"])
