@@ -18,6 +18,7 @@ from sqlalchemy import Connection, select
 import policies
 from refunds_plugin.domain import AttemptStatus, Customer
 from refunds_plugin.exchanges import fallback
+from refunds_plugin.exchanges.shipping import announce
 from refunds_plugin.ledger import exchanges
 from refunds_plugin.ledger.attempts import (
     find_by_provider_reference,
@@ -266,7 +267,11 @@ def on_checkout_completed(conn: Connection, obj: dict[str, Any], now: datetime) 
     if obj.get("payment_status") not in ("paid", "no_payment_required"):
         return f"exchange {row.decision_id}: checkout complete but not paid yet"
     currency = normalize_currency(str(obj.get("currency") or row.currency))
-    return exchanges.settle_payment(conn, row, int(obj.get("amount_total") or 0), currency, now)
+    note = exchanges.settle_payment(conn, row, int(obj.get("amount_total") or 0), currency, now)
+    paid = exchanges.get_exchange(conn, row.decision_id)
+    if paid is not None and paid.status == "ready" and row.status == "awaiting_payment":
+        announce(conn, paid, "exchange.ready_to_ship", now)  # ship_on was reached before
+    return note
 
 
 HANDLERS: dict[str, Handler] = {  # charge.refunded is called by ``apply`` with its time

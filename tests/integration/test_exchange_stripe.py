@@ -247,3 +247,25 @@ def test_an_exchange_sent_to_review_goes_ahead_once_a_person_approves_it(
     [session] = fake_stripe.checkout_sessions.values()
     assert (row.status, row.charge_amount, row.checkout_session_id) == (
         "awaiting_payment", 2500, session["id"])
+
+
+def test_an_instant_exchange_with_a_difference_ships_once_paid_not_before(
+    policy_harness: Any, fake_stripe: FakeStripe, caplog: pytest.LogCaptureFixture,
+) -> None:
+    h = policy_harness(POLICY + "  ship_on: approval\n")
+    fake_stripe.add_payment_intent(10000, "USD", "pi_123")
+    h.post_storefront(shoe_order("USD", 10000, 12500))
+    answer = h.post_storefront(swap()).json
+    assert (answer["exchange"]["status"], answer["exchange"]["ship_on"]) == (
+        "awaiting_payment", "approval")
+    assert h.runtime.exchanges is not None
+    h.runtime.exchanges.run_once()
+    assert h.rows(exchanges)[0].status == "awaiting_payment"  # not shipped before it is paid
+
+    [cs_id] = fake_stripe.checkout_sessions
+    said = h.post_stripe(stripe_event("evt_cs_1", "checkout.session.completed",
+                                      fake_stripe.complete_session(cs_id))).json
+    assert said["note"] == f"exchange {answer['decision_id']} paid: ready"
+    assert f"exchange.ready_to_ship for decision {answer['decision_id']}" in caplog.text
+    h.runtime.exchanges.run_once()
+    assert h.rows(exchanges)[0].status == "shipped"
