@@ -269,3 +269,22 @@ def test_an_instant_exchange_with_a_difference_ships_once_paid_not_before(
     assert f"exchange.ready_to_ship for decision {answer['decision_id']}" in caplog.text
     h.runtime.exchanges.run_once()
     assert h.rows(exchanges)[0].status == "shipped"
+
+
+def test_concurrent_completions_settle_once(
+    policy_harness: Any, fake_stripe: FakeStripe,
+) -> None:
+    h = shop(policy_harness, fake_stripe)
+    h.post_storefront(swap())
+    [cs_id] = fake_stripe.checkout_sessions
+    paid = fake_stripe.complete_session(cs_id)
+    events = [stripe_event(f"evt_cs_{i % 2}", "checkout.session.completed", paid)
+              for i in range(6)]  # two event ids, each delivered three times, all at once
+
+    with ThreadPoolExecutor(6) as pool:
+        answers = list(pool.map(h.post_stripe, events))
+
+    assert {a.status_code for a in answers} == {200}
+    assert len(entries(h, "exchange_paid")) == 1
+    [row] = h.rows(exchanges)
+    assert row.status == "waiting"
