@@ -17,6 +17,7 @@ from refunds_plugin.ledger import facts as facts_mod
 from refunds_plugin.ledger.db import aware
 from refunds_plugin.ledger.decisions import record_decision
 from refunds_plugin.ledger.exchanges import ExchangeRow
+from refunds_plugin.ledger.facts import FALLBACK_KEY
 from refunds_plugin.ledger.tables import decisions
 from refunds_plugin.routing import Route
 
@@ -35,7 +36,7 @@ def fall_back(conn: Connection, policy: policies.Policy, route: Route, row: Exch
     swapped = {ln.line_id: ln.quantity for ln in original.exchange.lines}
     prefer = asked.get("preferred_resolution")
     request = ReturnRequest(
-        request_id=f"exchange-fallback:{row.decision_id}", order_id=row.order_id,
+        request_id=f"{FALLBACK_KEY}{row.decision_id}", order_id=row.order_id,
         lines=tuple(ReturnLine(lid, q, Reason(reasons[lid])) for lid, q in swapped.items()),
         preferred_resolution=ResolutionKind(prefer) if prefer else None,
         channel="exchange_fallback")

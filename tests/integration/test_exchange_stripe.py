@@ -288,3 +288,18 @@ def test_concurrent_completions_settle_once(
     assert len(entries(h, "exchange_paid")) == 1
     [row] = h.rows(exchanges)
     assert row.status == "waiting"
+
+
+def test_after_a_fallback_the_units_count_as_returned_once(
+    policy_harness: Any, fake_stripe: FakeStripe, clock: Any,
+) -> None:
+    from refunds_plugin.ledger.facts import load_facts
+
+    h = shop(policy_harness, fake_stripe)
+    h.post_storefront(swap())
+    [cs_id] = fake_stripe.checkout_sessions
+    h.post_stripe(stripe_event("evt_cs_x", "checkout.session.expired",
+                               fake_stripe.expire_session(cs_id)))
+    with h.runtime.engine.connect() as conn:
+        facts = load_facts(conn, "1001", clock.now)
+    assert facts is not None and facts.returned_quantities == (("l1", 1),)
