@@ -303,3 +303,24 @@ def test_after_a_fallback_the_units_count_as_returned_once(
     with h.runtime.engine.connect() as conn:
         facts = load_facts(conn, "1001", clock.now)
     assert facts is not None and facts.returned_quantities == (("l1", 1),)
+
+
+def test_asking_again_for_the_session_gets_the_same_one_from_stripe(
+    fake_stripe: FakeStripe, stripe_server: Any,
+) -> None:
+    from refunds_plugin.errors import RetryableProviderError
+    from refunds_plugin.providers.stripe import CheckoutRequest, StripeProvider, open_checkout
+
+    provider = StripeProvider("sk_test_fake", api_base=stripe_server.url, max_network_retries=0)
+    req = CheckoutRequest("d-1", "1001", 2340, "KWD", "difference", "https://shop.test/returns")
+    fake_stripe.fail_next(1, status=500)
+    with pytest.raises(RetryableProviderError):
+        open_checkout(provider, req)
+
+    first = open_checkout(provider, req)
+    again = open_checkout(provider, req)
+
+    assert first == again and len(fake_stripe.checkout_sessions) == 1
+    calls = fake_stripe.calls_to("POST", "/v1/checkout/sessions")
+    assert [(c.status, c.replayed) for c in calls] == [(500, False), (200, False), (200, True)]
+    assert {c.idempotency_key for c in calls} == {"refunds-plugin:exchange:d-1:checkout"}
