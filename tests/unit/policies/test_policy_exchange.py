@@ -224,3 +224,23 @@ def test_each_exchange_mistake_is_named(text, path, said):
     assert path in paths, caught.value.problems
     if said is not None:
         assert dict(caught.value.problems)[path] == said
+
+
+def test_a_request_with_an_exchange_and_a_plain_return_settles_each_its_own_way():
+    pol = policy("{price_difference: {lower: credit}}")
+    mug = OrderLine("mug", "MUG-1", "Mug", 1, 2500)
+    facts = replace(order(lines=(SHOE, mug), shipping=0,
+                          payments=(PaymentFacts("stripe", "pi_1", 12500),)))
+    req = ReturnRequest("ret-1", "1001", (
+        ReturnLine("shoe", 1, Reason.TOO_LARGE, SIZES[2]),
+        ReturnLine("mug", 1, Reason.CHANGED_MIND)), preferred_resolution=ResolutionKind.REFUND)
+
+    d = evaluate(pol, facts, req, NOW)
+
+    assert d.outcome.value == "approve"
+    assert [(r.kind.value, r.amount) for r in d.resolutions] == [("refund", 2500),
+                                                                ("credit", 2000)]
+    assert d.exchange is not None and (d.exchange.difference, d.exchange.back) == (-2000, 2000)
+    assert [(ln.line_id, ln.amount) for ln in d.lines] == [("shoe", 10000), ("mug", 2500)]
+    assert "The new item costs 20.00 USD less; that difference comes back as store credit." \
+        in d.explanation
