@@ -20,6 +20,7 @@ FILTER_HELP = {
     "kind": "refund | credit",
     "provider": "stripe | saleor | dryrun",
     "due": "true: only open follow-ups past the policy's follow_up_after_hours",
+    "exchange": "yes: exchanges only (sales kept); no: decisions without an exchange",
 }
 
 
