@@ -42,7 +42,7 @@ from refunds_plugin.ledger.journal import mark_event, record_event, refuse_reuse
 from refunds_plugin.ledger.orders import OrderRecord
 from refunds_plugin.ledger.tables import refund_attempts
 from refunds_plugin.saleor import events as saleor_events
-from refunds_plugin.saleor.variants import order_variants
+from refunds_plugin.saleor.variants import order_variants, with_variants
 from refunds_plugin.stripe import events as stripe_events
 from refunds_plugin.trouble.corrections import Woken, after_order_paid
 
@@ -231,6 +231,9 @@ class Service:
         """Decide a return request once, however often and however concurrently it arrives."""
         if self.saleor is not None:
             self._refresh_before_deciding(request.order_id)
+        # a Saleor line's sizes and colours, read from Saleor outside the transaction: what the
+        # ``same_product`` scope checks an ``exchange_for`` against
+        choices = self._saleor_choices(request) if self.saleor is not None else {}
         now = self.clock()
         request_key = f"return:{request.request_id}"
         with write_tx(self.engine) as conn:
@@ -243,6 +246,8 @@ class Service:
             if order_facts is None:
                 raise NotFound(f"order {request.order_id} is unknown: send order.paid first",
                                code="unknown_order")
+            if choices:
+                order_facts = with_variants(order_facts, choices)
             dry_run = self.dry_run_for(order_facts)
             if row is None:  # a redelivery: answer with what was decided
                 existing = find_decision(conn, request.order_id, request_key)
@@ -306,6 +311,15 @@ class Service:
         except (RefundsError, requests.RequestException) as exc:
             log.warning("could not read Saleor variants for %s: %s", facts.order_id, exc)
             return known
+
+    def _saleor_choices(self, request: ReturnRequest) -> dict[str, tuple[Variant, ...]]:
+        if not any(rl.exchange_for for rl in request.lines) or not self.policy.exchange.allowed:
+            return {}
+        with self.engine.connect() as conn:
+            facts = facts_mod.load_facts(conn, request.order_id, self.clock(),
+                                         self.policy.abuse_window_days)
+        return self.exchange_choices(facts) if facts is not None and \
+            facts.source == "saleor" else {}
 
     def exchange_of(self, decision_id: str, *, advance: bool = False) -> ExchangeRow | None:
         """The decision's exchange as it stands; ``advance``: first take its next steps now

@@ -4,6 +4,7 @@ returns page's "exchange for another size/colour"."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 from refunds_plugin.domain import OrderFacts, Variant
@@ -44,3 +45,10 @@ def order_variants(client: SaleorClient, facts: OrderFacts,
                 client, line.product_id, channel, facts.currency)
         out[line.id] = tuple(v for v in by_product[line.product_id] if v.sku != line.sku)
     return out
+
+
+def with_variants(facts: OrderFacts, choices: dict[str, tuple[Variant, ...]]) -> OrderFacts:
+    """The facts with each line's exchange choices, where the line carries none of its own."""
+    lines = tuple(ln if ln.variants or ln.id not in choices
+                  else replace(ln, variants=choices[ln.id]) for ln in facts.lines)
+    return replace(facts, lines=lines)

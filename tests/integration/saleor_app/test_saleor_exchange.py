@@ -14,9 +14,9 @@ import pytest
 
 from refunds_plugin.exchanges.shipping import ship_on_reached
 from refunds_plugin.ledger.db import write_tx
-from refunds_plugin.ledger.tables import exchanges
+from refunds_plugin.ledger.tables import decisions, exchanges
 from tests.fakes import Clock
-from tests.fakes.saleor_api import FakeSaleor
+from tests.fakes.saleor_api import FakeSaleor, money
 from tests.fakes.saleor_harness import STOREFRONT_SECRET, SaleorHarness, journal, rows
 from webhooks import signatures
 
@@ -28,14 +28,14 @@ NEW_VARIANT = "UHJvZHVjdFZhcmlhbnQ6Mg=="
 POLICY = """
 window: {{days: 365, start: payment}}
 resolution: {{allow: [refund, credit, exchange]}}
-exchange: {{scope: any_product, ship_on: {ship_on}}}
+exchange: {{scope: {scope}, ship_on: {ship_on}}}
 """
 
 
 def make_shop(any_db_url: str, clock: Clock, saleor: FakeSaleor, tmp_path: Path,
-              ship_on: str) -> SaleorHarness:
+              ship_on: str, scope: str = "any_product") -> SaleorHarness:
     policy = tmp_path / "exchange.yaml"
-    policy.write_text(POLICY.format(ship_on=ship_on))
+    policy.write_text(POLICY.format(ship_on=ship_on, scope=scope))
     h = SaleorHarness(any_db_url, clock, saleor, policy=str(policy))
     assert h.install().status_code == 200
     saleor.add_order(ORDER, lines=[(LINE, 1, "40.00")], shipping="5.00")
@@ -44,12 +44,13 @@ def make_shop(any_db_url: str, clock: Clock, saleor: FakeSaleor, tmp_path: Path,
     return h
 
 
-def ask_exchange(shop: SaleorHarness, n: int = 1) -> Any:
+def ask_exchange(shop: SaleorHarness, n: int = 1, sku: str = "SHIRT-L",
+                 variant: str = NEW_VARIANT) -> Any:
     body = json.dumps({"id": f"sf_evt_x{n}", "type": "return.requested", "data": {"return": {
         "id": "ret_x", "order_id": ORDER, "lines": [{
             "line_id": LINE, "quantity": 1, "reason": "too_small",
-            "exchange_for": {"sku": "SHIRT-L", "name": "Shirt L", "unit_amount": 4000,
-                             "variant_id": NEW_VARIANT, "in_stock": True}}]}}}).encode()
+            "exchange_for": {"sku": sku, "name": "Shirt L", "unit_amount": 4000,
+                             "variant_id": variant, "in_stock": True}}]}}}).encode()
     return shop.client.post("/webhooks/storefront", data=body, headers={
         "Refunds-Signature": signatures.sign(STOREFRONT_SECRET, body),
         "Content-Type": "application/json"})
@@ -164,3 +165,24 @@ def test_saleor_errors_are_retried_then_a_person_is_told_and_nothing_ships_twice
     assert len(saleor.drafts) == 1 and len(saleor.mutations("RefundsExchangeReturn")) == 1
     assert len(saleor.mutations("RefundsDraftLinesCreate")) == 1  # the lines changed once
     assert f"exchange {decision_id} needs a person" in caplog.text
+
+
+@pytest.mark.parametrize(("sku", "variant", "code"), [
+    ("SHIRT-L", NEW_VARIANT, "exchange_approved"),
+    ("HAT-1", "UHJvZHVjdFZhcmlhbnQ6OQ==", "exchange_not_same_product")])
+def test_same_product_is_checked_against_the_products_variants_read_from_saleor(
+    any_db_url: str, clock: Clock, saleor: FakeSaleor, tmp_path: Path, sku: str, variant: str,
+    code: str,
+) -> None:
+    shop = make_shop(any_db_url, clock, saleor, tmp_path, "first_scan", "same_product")
+    saleor.products["UHJvZHVjdDox"] = {"id": "UHJvZHVjdDox", "name": "Shirt", "variants": [
+        {"id": NEW_VARIANT, "name": "L", "sku": "SHIRT-L",
+         "pricing": {"price": {"gross": money("40.00", "USD")}}}]}
+    try:
+        answer = ask_exchange(shop, sku=sku, variant=variant).get_json()
+        [decision] = rows(shop, decisions)
+        [said] = [t for t in json.loads(decision.body)["trace"] if t["rule"] == "exchange"]
+        assert said["code"] == code
+        assert (answer.get("exchange") is not None) is (code == "exchange_approved")
+    finally:
+        shop.close()
