@@ -78,10 +78,13 @@ ORDER = (
     "query RefundsOrder($id: ID!) { order(id: $id) { ...RefundsOrder } }\n" + ORDER_FIELDS
 )
 
+# Also an exchange's return: lines marked ``replace: true`` make Saleor create ``replaceOrder``,
+# a draft order of the returned variants (see the exchange documents below).
 RETURN_PRODUCTS = """
 mutation RefundsReturnProducts($order: ID!, $input: OrderReturnProductsInput!) {
   orderFulfillmentReturnProducts(order: $order, input: $input) {
     returnFulfillment { id status }
+    replaceOrder { id status }
     order { id status }
     errors { field code message }
   }
@@ -141,20 +144,11 @@ query RefundsGiftCardsByTag($tag: String!) {
 }
 """
 
-# --- exchanges: the return recorded with ``replace: true`` makes Saleor create a replacement draft
-# order holding the returned variants; its lines are changed to the chosen variants and the draft
-# completed when the exchange's ship_on is reached. The order's ORDER_REPLACEMENT_CREATED event
-# names the draft, so a retry after a lost answer finds it instead of making a second one.
-EXCHANGE_RETURN = """
-mutation RefundsExchangeReturn($order: ID!, $input: OrderReturnProductsInput!) {
-  orderFulfillmentReturnProducts(order: $order, input: $input) {
-    returnFulfillment { id status }
-    replaceOrder { id status }
-    errors { field code message }
-  }
-}
-"""
-
+# --- exchanges: the return recorded with ``replace: true`` (RETURN_PRODUCTS) makes Saleor create a
+# replacement draft order holding the returned variants; its lines are changed to the chosen
+# variants and the draft completed when the exchange's ship_on is reached. The order's
+# ORDER_REPLACEMENT_CREATED event names the draft, so a retry after a lost answer finds it
+# instead of making a second one.
 REPLACEMENT_OF = """
 query RefundsReplacementOf($id: ID!) {
   order(id: $id) { id events { id type relatedOrder { id } } }
@@ -245,7 +239,6 @@ DOCUMENTS = {
     "TRANSACTION_REFUND": TRANSACTION_REFUND,
     "GIFT_CARD_CREATE": GIFT_CARD_CREATE,
     "GIFT_CARDS_BY_TAG": GIFT_CARDS_BY_TAG,
-    "EXCHANGE_RETURN": EXCHANGE_RETURN,
     "REPLACEMENT_OF": REPLACEMENT_OF,
     "DRAFT": DRAFT,
     "DRAFT_LINES_CREATE": DRAFT_LINES_CREATE,

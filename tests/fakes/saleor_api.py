@@ -302,7 +302,11 @@ class FakeSaleor(PaymentApp):
         return {"order": self.orders.get(v["id"])}
 
     def _op_RefundsReturnProducts(self, v: dict[str, Any]) -> dict[str, Any]:
+        """Lines come back (RETURNED); lines marked ``replace`` (REPLACED) go into a replacement
+        draft order, named by an ORDER_REPLACEMENT_CREATED event on the original."""
         order = self.orders[v["order"]]
+        by_line = {ln["id"]: ln for ln in order["lines"]}
+        replaced: list[tuple[str, int]] = []
         ret = {"id": self._id("RnVsZmlsbG1lbnQ"), "status": "RETURNED",
                "created": order["updatedAt"], "lines": []}
         for fl_in in v["input"].get("fulfillmentLines") or []:
@@ -310,32 +314,16 @@ class FakeSaleor(PaymentApp):
                 for fl in ful["lines"]:
                     if fl["id"] == fl_in["fulfillmentLineId"]:
                         fl["quantity"] -= fl_in["quantity"]
-                        ret["lines"].append({"id": self._id("FL"), "quantity": fl_in["quantity"],
-                                             "orderLine": fl["orderLine"]})
-        order["fulfillments"].append(ret)
-        order["status"] = "PARTIALLY_RETURNED"
-        self._touch(order)
-        return {"orderFulfillmentReturnProducts": {
-            "returnFulfillment": {"id": ret["id"], "status": "RETURNED"},
-            "order": {"id": order["id"], "status": order["status"]}, "errors": []}}
-
-    # --- exchanges: the replacement draft ---------------------------------------------------
-    def _op_RefundsExchangeReturn(self, v: dict[str, Any]) -> dict[str, Any]:
-        order = self.orders[v["order"]]
-        by_line = {ln["id"]: ln for ln in order["lines"]}
-        replaced: list[tuple[str, int]] = []
-        for fl_in in v["input"].get("fulfillmentLines") or []:
-            for ful in order["fulfillments"]:
-                for fl in ful["lines"]:
-                    if fl["id"] == fl_in["fulfillmentLineId"]:
-                        fl["quantity"] -= fl_in["quantity"]
                         if fl_in.get("replace"):
                             replaced.append((fl["orderLine"]["id"], fl_in["quantity"]))
-        for ol_in in v["input"].get("orderLines") or []:
-            if ol_in.get("replace"):
-                replaced.append((ol_in["orderLineId"], ol_in["quantity"]))
-        ret = {"id": self._id("RnVsZmlsbG1lbnQ"), "status": "REPLACED",
-               "created": order["updatedAt"], "lines": []}
+                        else:
+                            ret["lines"].append({"id": self._id("FL"),
+                                                 "quantity": fl_in["quantity"],
+                                                 "orderLine": fl["orderLine"]})
+        replaced += [(ol["orderLineId"], ol["quantity"])
+                     for ol in v["input"].get("orderLines") or [] if ol.get("replace")]
+        if replaced and not ret["lines"]:
+            ret["status"] = "REPLACED"
         order["fulfillments"].append(ret)
         draft = None
         if replaced:
@@ -347,12 +335,15 @@ class FakeSaleor(PaymentApp):
             order.setdefault("events", []).append({
                 "id": self._id("T3JkZXJFdmVudA"), "type": "ORDER_REPLACEMENT_CREATED",
                 "relatedOrder": {"id": draft["id"]}})
+        else:
+            order["status"] = "PARTIALLY_RETURNED"
         self._touch(order)
         return {"orderFulfillmentReturnProducts": {
-            "returnFulfillment": {"id": ret["id"], "status": "REPLACED"},
+            "returnFulfillment": {"id": ret["id"], "status": ret["status"]},
             "replaceOrder": {"id": draft["id"], "status": "DRAFT"} if draft else None,
-            "errors": []}}
+            "order": {"id": order["id"], "status": order["status"]}, "errors": []}}
 
+    # --- exchanges: the replacement draft -----------------------------------------------------
     def _op_RefundsReplacementOf(self, v: dict[str, Any]) -> dict[str, Any]:
         order = self.orders.get(v["id"])
         return {"order": None if order is None else {

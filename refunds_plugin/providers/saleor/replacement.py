@@ -46,7 +46,7 @@ class SaleorReplacement:
             wanted[ln.line_id] = wanted.get(ln.line_id, 0) + ln.quantity
         fulfillment_lines, order_lines = return_lines(order, wanted, replace=True)
         save({**progress, "return": "requested", "events_before": before})
-        payload = client.mutate(graphql.EXCHANGE_RETURN, {
+        payload = client.mutate(graphql.RETURN_PRODUCTS, {
             "order": order_id,
             "input": {"fulfillmentLines": fulfillment_lines, "orderLines": order_lines,
                       "refund": False},

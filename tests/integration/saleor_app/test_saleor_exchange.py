@@ -57,7 +57,7 @@ def ask_exchange(shop: SaleorHarness, n: int = 1, sku: str = "SHIRT-L",
 
 
 def exchange_ops(saleor: FakeSaleor) -> list[str]:
-    return [op for op, _ in saleor.mutations() if op.startswith(("RefundsExchange",
+    return [op for op, _ in saleor.mutations() if op.startswith(("RefundsReturnProducts",
                                                                    "RefundsDraft"))]
 
 
@@ -79,7 +79,7 @@ def test_one_replacement_order_changed_and_completed_once_at_ship_on(
     assert again.get_json()["decision_id"] == decision_id
 
     # at approval: the return is recorded with replace: true, once; nothing ships yet
-    assert saleor.mutations("RefundsExchangeReturn") == [("RefundsExchangeReturn", {
+    assert saleor.mutations("RefundsReturnProducts") == [("RefundsReturnProducts", {
         "order": ORDER, "input": {"fulfillmentLines": [
             {"fulfillmentLineId": FUL_LINE, "quantity": 1, "replace": True}],
             "orderLines": [], "refund": False}})]
@@ -87,7 +87,7 @@ def test_one_replacement_order_changed_and_completed_once_at_ship_on(
     assert draft["status"] == "DRAFT"
     assert shop.runtime.exchanges is not None
     shop.runtime.exchanges.run_once()
-    assert exchange_ops(saleor) == ["RefundsExchangeReturn"]
+    assert exchange_ops(saleor) == ["RefundsReturnProducts"]
     [row] = rows(shop, exchanges)
     assert (row.status, row.replacement_id) == ("waiting", draft["id"])
 
@@ -96,7 +96,7 @@ def test_one_replacement_order_changed_and_completed_once_at_ship_on(
     shop.runtime.exchanges.run_once()
     shop.runtime.exchanges.run_once()
 
-    assert exchange_ops(saleor) == ["RefundsExchangeReturn", "RefundsDraftLinesCreate",
+    assert exchange_ops(saleor) == ["RefundsReturnProducts", "RefundsDraftLinesCreate",
                                     "RefundsDraftLineDelete", "RefundsDraftComplete"]
     assert saleor.mutations("RefundsDraftLinesCreate")[0][1] == {
         "id": draft["id"], "input": [{"variantId": NEW_VARIANT, "quantity": 1}]}
@@ -120,7 +120,7 @@ def test_an_instant_exchange_ships_at_approval(
         [draft] = saleor.drafts.values()
         assert answer["exchange"]["replacement_id"] == draft["id"]
         assert draft["status"] == "UNFULFILLED"
-        assert exchange_ops(saleor) == ["RefundsExchangeReturn", "RefundsDraftLinesCreate",
+        assert exchange_ops(saleor) == ["RefundsReturnProducts", "RefundsDraftLinesCreate",
                                         "RefundsDraftLineDelete", "RefundsDraftComplete"]
     finally:
         shop.close()
@@ -130,7 +130,7 @@ def test_a_lost_answer_finds_the_draft_saleor_made_instead_of_a_second_one(
     first_scan_shop: SaleorHarness, saleor: FakeSaleor, clock: Clock,
 ) -> None:
     shop = first_scan_shop
-    saleor.fail["RefundsExchangeReturn"] = ["network_after"]
+    saleor.fail["RefundsReturnProducts"] = ["network_after"]
     ask_exchange(shop)
     [row] = rows(shop, exchanges)
     assert (row.tries, row.replacement_id) == (1, None)
@@ -140,7 +140,7 @@ def test_a_lost_answer_finds_the_draft_saleor_made_instead_of_a_second_one(
     shop.runtime.exchanges.run_once()
 
     assert len(saleor.drafts) == 1
-    assert len(saleor.mutations("RefundsExchangeReturn")) == 1
+    assert len(saleor.mutations("RefundsReturnProducts")) == 1
     [row] = rows(shop, exchanges)
     assert row.replacement_id == next(iter(saleor.drafts))
 
@@ -162,7 +162,7 @@ def test_saleor_errors_are_retried_then_a_person_is_told_and_nothing_ships_twice
     [row] = rows(shop, exchanges)
     assert (row.status, row.tries) == ("failed", 5)
     assert row.last_error.startswith("draftOrderComplete refused: INSUFFICIENT_STOCK")
-    assert len(saleor.drafts) == 1 and len(saleor.mutations("RefundsExchangeReturn")) == 1
+    assert len(saleor.drafts) == 1 and len(saleor.mutations("RefundsReturnProducts")) == 1
     assert len(saleor.mutations("RefundsDraftLinesCreate")) == 1  # the lines changed once
     assert f"exchange {decision_id} needs a person" in caplog.text
 
