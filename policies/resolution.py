@@ -133,8 +133,8 @@ def chosen(ctx: Context) -> ResolutionKind:
     return wanted if wanted in rules.allow else rules.default
 
 
-def split(ctx: Context, planned: list[PlannedLine], ship: int,
-          fee_total: int) -> tuple[tuple[Resolution, ...], list[R]]:
+def split(ctx: Context, planned: list[PlannedLine], ship: int, fee_total: int, *,
+          extra_refund: int = 0, extra_credit: int = 0) -> tuple[tuple[Resolution, ...], list[R]]:
     """Refund and/or credit: honour the customer's choice where the policy allows it.
 
     Lines that are our fault go back to the original payment unless the customer asked for
@@ -166,6 +166,8 @@ def split(ctx: Context, planned: list[PlannedLine], ship: int,
     else:
         taken = min(credit, fee_total)
         credit, refund = credit - taken, refund - min(refund, fee_total - taken)
+    # an exchange's cheaper price difference, already net of its own fees (``exchange.settle``)
+    refund, credit = refund + extra_refund, credit + extra_credit
     results = [_resolution_said(wanted, choice, forced, refund, credit, ctx.refundable)]
     over = refund + credit - ctx.refundable
     if over > 0:

@@ -32,8 +32,9 @@ from refunds_plugin.domain import (
     ResolutionKind,
     ReturnLine,
     ReturnRequest,
+    Variant,
 )
-from refunds_plugin.finance.rows import parse_when
+from refunds_plugin.finance.rows import exchange_said, parse_when
 from refunds_plugin.ledger.tables import decisions
 
 OUTCOMES = tuple(o.value for o in Outcome)
@@ -47,11 +48,7 @@ def facts_from_json(d: dict[str, Any]) -> OrderFacts:
     return OrderFacts(
         order_id=str(d["order_id"]),
         currency=d["currency"],
-        lines=tuple(
-            OrderLine(**{**ln, "tags": tuple(ln.get("tags") or ()),
-                         "collections": tuple(ln.get("collections") or ())})
-            for ln in d["lines"]
-        ),
+        lines=tuple(OrderLine.from_dict(ln) for ln in d["lines"]),
         shipping_amount=int(d.get("shipping_amount", 0)),
         total_amount=int(d.get("total_amount", 0)),
         customer=Customer(**(d.get("customer") or {})),
@@ -77,7 +74,8 @@ def request_from_json(d: dict[str, Any]) -> ReturnRequest:
         request_id=str(d.get("request_id", "request")),
         order_id=str(d["order_id"]),
         lines=tuple(
-            ReturnLine(str(rl["line_id"]), int(rl["quantity"]), Reason(rl["reason"]))
+            ReturnLine(str(rl["line_id"]), int(rl["quantity"]), Reason(rl["reason"]),
+                       Variant(**rl["exchange_for"]) if rl.get("exchange_for") else None)
             for rl in d["lines"]
         ),
         preferred_resolution=ResolutionKind(prefer) if prefer else None,
@@ -103,6 +101,12 @@ class Comparison:
     old_reason: str
     new: Decision | None  # None when the stored facts could not be rebuilt
     error: str | None = None
+    old_exchange: str = ""  # how the stored decision's exchange settled ("": no exchange)
+
+    @property
+    def new_exchange(self) -> str:
+        ex = self.new.exchange if self.new else None
+        return ex.settled_as if ex is not None else ""
 
     @property
     def new_outcome(self) -> str | None:
@@ -110,12 +114,14 @@ class Comparison:
 
     @property
     def changed(self) -> bool:
-        """Outcome or money differs (a different reason code alone is not a change)."""
+        """Outcome, money or exchange differs (a different reason code alone is not a
+        change)."""
         if self.new is None:
             return False
-        return (self.old_outcome, self.old_amount, self.old_refund, self.old_credit) != (
+        return (self.old_outcome, self.old_amount, self.old_refund, self.old_credit,
+                self.old_exchange) != (
             self.new.outcome.value, self.new.amount, self.new.refund_amount,
-            self.new.credit_amount)
+            self.new.credit_amount, self.new_exchange)
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready: ids, when, and the outcome and money before and after."""
@@ -126,11 +132,11 @@ class Comparison:
             "currency": self.currency,
             "before": {"outcome": self.old_outcome, "amount": self.old_amount,
                        "refund_amount": self.old_refund, "credit_amount": self.old_credit,
-                       "reason_code": self.old_reason},
+                       "reason_code": self.old_reason, "exchange": self.old_exchange},
             "after": None if new is None else {
                 "outcome": new.outcome.value, "amount": new.amount,
                 "refund_amount": new.refund_amount, "credit_amount": new.credit_amount,
-                "reason_code": new.reason_code},
+                "reason_code": new.reason_code, "exchange": self.new_exchange},
             "error": self.error,
         }
 
@@ -185,7 +191,7 @@ def replay(
     c = decisions.c
     query = _period(
         select(c.id, c.order_id, c.request_key, c.created_at, c.currency, c.outcome, c.amount,
-               c.refund_amount, c.credit_amount, c.reason_code, c.facts, c.request),
+               c.refund_amount, c.credit_amount, c.reason_code, c.facts, c.request, c.body),
         since, until,
     ).order_by(c.created_at, c.id)
     if limit is not None:
@@ -213,7 +219,7 @@ def _compare(policy: policies.Policy, row: Any) -> Comparison:
         decision_id=row.id, order_id=row.order_id, request_id=request_id, created_at=created_at,
         currency=row.currency, old_outcome=row.outcome, old_amount=int(row.amount),
         old_refund=int(row.refund_amount), old_credit=int(row.credit_amount),
-        old_reason=row.reason_code, new=new, error=error)
+        old_reason=row.reason_code, new=new, error=error, old_exchange=exchange_said(row.body))
 
 
 @dataclass

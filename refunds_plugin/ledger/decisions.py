@@ -26,6 +26,7 @@ from refunds_plugin.domain import (
     RuleResult,
 )
 from refunds_plugin.ledger.attempts import write_attempts
+from refunds_plugin.ledger.exchanges import open_exchange
 from refunds_plugin.ledger.journal import append_entry, insert_ignore, plain, to_json
 from refunds_plugin.ledger.reviews import open_review, review_why
 from refunds_plugin.ledger.tables import decisions, refund_attempts
@@ -163,6 +164,9 @@ def record_decision(
     if decision.outcome is Outcome.APPROVE:
         written = write_attempts(conn, decision_id, decision, facts, route, now,
                                  held if decision.return_required else frozenset())
+        if decision.exchange is not None:
+            open_exchange(conn, decision_id, facts.order_id, decision.currency,
+                          decision.exchange, now)
     elif decision.outcome is Outcome.REVIEW:
         open_review(conn, decision_id, review_reason(decision, body["trace"]), now)
     decision_recorded(conn, decision_id=decision_id, decision=decision, order_id=facts.order_id,

@@ -26,6 +26,7 @@ FILTER_HELP = {
     "provider": "stripe | saleor | dryrun",
     "due": "true: only open follow-ups past the policy's follow_up_after_hours",
     "cause": "what caused a message, or its start: decision:<id>, attempt:<id>, review:<id>",
+    "exchange": "yes: exchanges only (sales kept); no: decisions without an exchange",
 }
 
 
