@@ -91,7 +91,8 @@ def evaluate(policy: Policy, facts: OrderFacts, request: ReturnRequest,
 
     reviews = [r for r in trace if r.verdict == "review"]
     outcome = Outcome.REVIEW if reviews else Outcome.APPROVE
-    held = resolution.money_moves(ctx, resolutions, back)
+    held = resolution.money_moves(ctx, resolutions, back,
+                                   instant_exchange=swapped is not None and swapped.instant)
     if held is not None:
         trace.append(held)
     code = reviews[0].code if reviews else ("partially_approved" if refused else "approved")

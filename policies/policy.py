@@ -265,8 +265,14 @@ class Policy:
         (ResolutionKind.REFUND, RefundOn.APPROVAL), (ResolutionKind.CREDIT, RefundOn.APPROVAL))
     exchange: ExchangeRules = field(default_factory=ExchangeRules)
 
-    def refund_on_for(self, kind: ResolutionKind) -> RefundOn:
-        return dict(self.refund_on).get(kind, RefundOn.APPROVAL)
+    def refund_on_for(self, kind: ResolutionKind, *, instant_exchange: bool = False) -> RefundOn:
+        """When ``kind`` of money moves for a return that comes back. An instant exchange
+        (``ship_on: approval``) sends the new items first, so its money waits at least for the
+        original to be delivered: the original's value stays reserved until it is back."""
+        on = dict(self.refund_on).get(kind, RefundOn.APPROVAL)
+        if instant_exchange and on in (RefundOn.APPROVAL, RefundOn.FIRST_SCAN):
+            return RefundOn.DELIVERED
+        return on
 
     @property
     def holds_money(self) -> bool:

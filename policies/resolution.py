@@ -91,13 +91,16 @@ _WHEN = {"first_scan": "the carrier first scans your parcel",
          "delivered": "your parcel reaches us", "inspected": "we have received and checked it"}
 
 
-def money_moves(ctx: Context, resolutions: tuple[Resolution, ...], back: list[bool]) -> R | None:
+def money_moves(ctx: Context, resolutions: tuple[Resolution, ...], back: list[bool],
+                instant_exchange: bool = False) -> R | None:
     """When the money moves, if not at approval: only for a return that must come back, by
-    the policy's ``refund_on`` for each kind of money (None: at once, as always)."""
+    the policy's ``refund_on`` for each kind of money, at least until delivery for an instant
+    exchange (None: at once, as always)."""
     if not any(back):
         return None
-    waits = {res.kind: ctx.policy.refund_on_for(res.kind).value for res in resolutions
-             if res.total > 0}
+    waits = {res.kind: ctx.policy.refund_on_for(res.kind,
+                                                instant_exchange=instant_exchange).value
+             for res in resolutions if res.total > 0}
     held = {k: on for k, on in waits.items() if on != "approval"}
     if not held:
         return None

@@ -359,6 +359,11 @@ class Exchange:
         return sum(ln.out_amount for ln in self.lines)
 
     @property
+    def instant(self) -> bool:
+        """The new items ship at approval, before the original is back."""
+        return self.ship_on == "approval"
+
+    @property
     def in_amount(self) -> int:
         return sum(ln.in_amount for ln in self.lines)
 

@@ -15,7 +15,7 @@ from sqlalchemy import Engine, select
 
 from refunds_plugin.domain import Decision, Exchange
 from refunds_plugin.errors import ProviderError
-from refunds_plugin.exchanges.shipping import tell_a_person
+from refunds_plugin.exchanges.shipping import checkout_opened, tell_a_person
 from refunds_plugin.ledger import exchanges
 from refunds_plugin.ledger.db import aware, write_tx
 from refunds_plugin.ledger.exchanges import ExchangeRow
@@ -67,8 +67,11 @@ class ExchangeWorker:
             self._failed(row, exc.message)
             return None
         with write_tx(self.engine) as conn:
-            exchanges.set_checkout(conn, row.decision_id, session.id, session.url, self.clock())
+            now = self.clock()
+            made = exchanges.set_checkout(conn, row.decision_id, session.id, session.url, now)
             row = exchanges.get_exchange(conn, decision_id)
+            if made and row is not None:  # the customer's approved mail, with the link
+                checkout_opened(conn, row, now)
         return row.checkout_url if row else None
 
     def advance(self, decision_id: str) -> None:

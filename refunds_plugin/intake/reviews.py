@@ -148,7 +148,7 @@ def decide(
                 changed = journal_body(was, decision, change)
                 record_adjustment(conn, decision_id, decision)
             _check_refundable(decision, facts.payments)
-            waits = physical.held_kinds(service.policy, service.config) \
+            waits = physical.held_kinds(service.policy, service.config, decision) \
                 if decision.return_required and row.kind == "return" else frozenset()
             written = write_attempts(
                 conn, decision_id, decision, facts, routing.route(service.config, facts), now,

@@ -253,7 +253,6 @@ class Service:
             if order_facts is None:
                 raise NotFound(f"order {request.order_id} is unknown: send order.paid first",
                                code="unknown_order")
-            held = physical.held_kinds(self.policy, self.config)
             if choices:
                 order_facts = with_variants(order_facts, choices)
             dry_run = self.dry_run_for(order_facts)
@@ -280,7 +279,7 @@ class Service:
                 recorded = record_decision(
                     conn, decision=decision, facts=order_facts, request=request,
                     request_key=request_key, route=self.route(order_facts), now=now,
-                    event_row=row, held=held,
+                    event_row=row, held=physical.held_kinds(self.policy, self.config, decision),
                 )
                 duplicate = not recorded.created
                 if recorded.created and recorded.decision.outcome.value == "approve":

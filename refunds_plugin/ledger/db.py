@@ -90,8 +90,9 @@ def make_engine(url: str, *, busy_timeout_ms: int = 30_000, pool_size: int = 5) 
         _GROUPS[engine] = GroupCommit(None if memory or not database else f"{database}-writer")
         return engine
     # no pre-ping: it is one more round trip before every transaction. A connection the server
-    # dropped fails its first statement instead: that transaction is rolled back and answered 5xx (the sender retries), and SQLAlchemy discards
-    # every pooled connection older than the failure, so one request per process sees it.
+    # dropped fails its first statement instead: that transaction is rolled back and answered
+    # 5xx (the sender retries), and SQLAlchemy discards every pooled connection older than the
+    # failure, so one request per process sees it.
     return _created(url, pool_size=pool_size, max_overflow=pool_size)
 
 

@@ -45,6 +45,7 @@ class ExchangeRow:
     last_error: str | None
     fallback_decision_id: str | None
     updated_at: datetime
+    original_due: int | None = None
 
     @classmethod
     def from_row(cls, row: Row[Any]) -> ExchangeRow:
@@ -205,3 +206,16 @@ def note_failure(conn: Connection, row: ExchangeRow, error: str, now: datetime,
     conn.execute(update(exchanges).where(exchanges.c.decision_id == row.decision_id)
                  .values(tries=row.tries + 1, last_error=error, updated_at=now))
     return False
+
+
+def original_due(conn: Connection, row: ExchangeRow, amount: int, now: datetime) -> bool:
+    """An instant exchange's original never came back: its value is owed, recorded once (by
+    the one UPDATE that finds it unset)."""
+    moved = conn.execute(
+        update(exchanges)
+        .where(exchanges.c.decision_id == row.decision_id, exchanges.c.original_due.is_(None))
+        .values(original_due=amount, updated_at=now)).rowcount
+    if moved:
+        append_entry(conn, "exchange_original_due", row.decision_id,
+                     {"amount": amount, "currency": row.currency, "status": row.status}, now)
+    return bool(moved)

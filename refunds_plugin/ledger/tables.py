@@ -384,6 +384,8 @@ exchanges = Table(
     Column("tries", Integer, nullable=False, server_default="0"),
     Column("last_error", Text, nullable=True),
     Column("fallback_decision_id", String(36), nullable=True),
+    # an instant exchange whose original never came back: its value, owed (minor units)
+    Column("original_due", BigInteger, nullable=True),
     Column("claim_until", DateTime(timezone=True), nullable=True),  # a worker's lease on it
     Column("created_at", DateTime(timezone=True), nullable=False),
     Column("updated_at", DateTime(timezone=True), nullable=False),

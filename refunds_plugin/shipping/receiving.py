@@ -22,7 +22,7 @@ from refunds_plugin.ledger.db import aware, lock_ledger
 from refunds_plugin.ledger.journal import append_entry, insert_ignore
 from refunds_plugin.ledger.reviews import open_review
 from refunds_plugin.ledger.tables import return_receipts
-from refunds_plugin.shipping.returns import ReturnRow, release_received, set_received
+from refunds_plugin.shipping.returns import ReturnRow, reached, release_received, set_received
 
 CONDITIONS = ("as_new", "opened", "damaged", "wrong_item", "missing")
 rr = return_receipts.c
@@ -146,9 +146,11 @@ def mark_received(conn: Connection, ret: ReturnRow, decision: Decision, lines: l
         "status": "received", "by": by, "matched": not problems, "mismatches": list(problems),
         "lines": [got.__dict__ for got in lines]}, now)
     released: tuple[str, ...] = ()
-    if problems:
+    if problems:  # it arrived, but did not pass inspection: an exchange waits for a person
         open_review(conn, ret.decision_id, "received_mismatch: " + "; ".join(problems), now)
+        reached(conn, ret, ("first_scan", "delivered"), now)
     else:
+        reached(conn, ret, ("first_scan", "delivered", "inspected"), now)
         released = release_received(conn, ret, now)
     return _answer(conn, ret, decision, lines, released, duplicate=False)
 

@@ -10,7 +10,10 @@ label_pending ──► label_created ──┴──► in_transit (first scan)
 
 Money held by ``refund_on`` is released by the trigger it waits for: ``first_scan`` by the
 first carrier scan, ``delivered`` by delivery, ``inspected`` by a matching receipt (each later
-trigger also satisfies the earlier ones). The promise clock starts at the first release.
+trigger also satisfies the earlier ones). The promise clock starts at the first release. The
+same triggers tell an exchange waiting for its ``ship_on`` that its new items may ship
+(``exchanges.shipping.ship_on_reached``, in the same transaction); an expired return tells an
+instant exchange that its original's value is owed (``exchanges.shipping.return_expired``).
 """
 
 from __future__ import annotations
@@ -26,6 +29,7 @@ from sqlalchemy import Connection, select, update
 
 from refunds_plugin.config import Config, Parcel, choose_address
 from refunds_plugin.domain import Decision, OrderFacts, ResolutionKind
+from refunds_plugin.exchanges import shipping as exchange_shipping
 from refunds_plugin.ledger.attempts import cancel_held, release_held
 from refunds_plugin.ledger.db import aware, lock_ledger
 from refunds_plugin.ledger.journal import append_entry, insert_ignore, to_json
@@ -243,6 +247,13 @@ def _release(conn: Connection, ret: ReturnRow, triggers: tuple[str, ...], now: d
     return released
 
 
+def reached(conn: Connection, ret: ReturnRow, triggers: tuple[str, ...], now: datetime) -> None:
+    """The parcel satisfied ``triggers`` (in order, the furthest last): an exchange of the same
+    decision waiting for one of them may now ship."""
+    if triggers:
+        exchange_shipping.ship_on_reached(conn, ret.decision_id, triggers[-1], now)
+
+
 def mark_tracking(conn: Connection, ret: ReturnRow, status: str, event_id: str,
                   now: datetime) -> tuple[str, ...]:
     """A carrier status for the return's parcel: stored and journalled; a scan releases what
@@ -260,6 +271,7 @@ def mark_tracking(conn: Connection, ret: ReturnRow, status: str, event_id: str,
              {"status": status, "previous": ret.status, "event_id": event_id}, now)
     if status in ("failure", "return_to_sender"):
         log.warning("return parcel of decision %s: %s", ret.decision_id, status)
+    reached(conn, ret, _SATISFIES.get(status, ()), now)
     return _release(conn, ret, _SATISFIES.get(status, ()), now, f"parcel {status}")
 
 
@@ -284,6 +296,7 @@ def expire(conn: Connection, ret: ReturnRow, now: datetime) -> tuple[str, ...]:
     _journal(conn, "return_expired", ret.decision_id,
              {"status": "expired", "return_by": ret.return_by.isoformat(),
               "canceled": list(canceled), "label_status": label_status}, now)
+    exchange_shipping.return_expired(conn, ret.decision_id, now)
     return canceled
 
 

@@ -12,7 +12,13 @@ import pytest
 
 from refunds_plugin.exchanges.shipping import ship_on_reached
 from refunds_plugin.ledger.db import write_tx
-from refunds_plugin.ledger.tables import decisions, exchanges, ledger_entries, refund_attempts
+from refunds_plugin.ledger.tables import (
+    decisions,
+    exchanges,
+    ledger_entries,
+    outbox,
+    refund_attempts,
+)
 from tests.fakes import Harness, order_paid, return_requested, stripe_event
 from tests.fakes.stripe_api import FakeStripe
 
@@ -250,7 +256,7 @@ def test_an_exchange_sent_to_review_goes_ahead_once_a_person_approves_it(
 
 
 def test_an_instant_exchange_with_a_difference_ships_once_paid_not_before(
-    policy_harness: Any, fake_stripe: FakeStripe, caplog: pytest.LogCaptureFixture,
+    policy_harness: Any, fake_stripe: FakeStripe,
 ) -> None:
     h = policy_harness(POLICY + "  ship_on: approval\n")
     fake_stripe.add_payment_intent(10000, "USD", "pi_123")
@@ -261,12 +267,16 @@ def test_an_instant_exchange_with_a_difference_ships_once_paid_not_before(
     assert h.runtime.exchanges is not None
     h.runtime.exchanges.run_once()
     assert h.rows(exchanges)[0].status == "awaiting_payment"  # not shipped before it is paid
+    assert [r.kind for r in h.rows(outbox) if r.kind.startswith("exchange.")] == [
+        "exchange.approved"]
 
     [cs_id] = fake_stripe.checkout_sessions
     said = h.post_stripe(stripe_event("evt_cs_1", "checkout.session.completed",
                                       fake_stripe.complete_session(cs_id))).json
     assert said["note"] == f"exchange {answer['decision_id']} paid: ready"
-    assert f"exchange.ready_to_ship for decision {answer['decision_id']}" in caplog.text
+    assert [(r.kind, r.cause) for r in h.rows(outbox) if r.kind.startswith("exchange.")] == [
+        ("exchange.approved", f"exchange:{answer['decision_id']}"),
+        ("exchange.ready_to_ship", f"exchange:{answer['decision_id']}")]
     h.runtime.exchanges.run_once()
     assert h.rows(exchanges)[0].status == "shipped"
 

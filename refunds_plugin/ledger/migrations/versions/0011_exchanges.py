@@ -37,6 +37,7 @@ def upgrade() -> None:
         sa.Column("tries", sa.Integer(), server_default="0", nullable=False),
         sa.Column("last_error", sa.Text(), nullable=True),
         sa.Column("fallback_decision_id", sa.String(length=36), nullable=True),
+        sa.Column("original_due", sa.BigInteger(), nullable=True),
         sa.Column("claim_until", sa.DateTime(timezone=True), nullable=True),
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
