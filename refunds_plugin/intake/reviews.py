@@ -37,7 +37,8 @@ from refunds_plugin.ledger.attempts import (
     replaced_attempts as _replaced,
 )
 from refunds_plugin.ledger.db import lock_order, write_tx
-from refunds_plugin.ledger.exchanges import open_exchange
+from refunds_plugin.ledger.exchanges import get_exchange, open_exchange
+from refunds_plugin.ledger.exchanges import restart as restart_exchange
 from refunds_plugin.ledger.journal import append_entry
 from refunds_plugin.ledger.reviews import close_review, record_adjustment
 from refunds_plugin.ledger.tables import decisions, refund_attempts, reviews
@@ -164,6 +165,10 @@ def decide(
                 exchange_approved(conn, decision_id, now)
         elif approve:
             attempt_ids, requeued = _pay_again(conn, row.order_id, existing, now, window)
+        if approve and decision.exchange is not None:  # one that failed takes up again
+            failed = get_exchange(conn, decision_id)
+            if failed is not None:
+                restart_exchange(conn, failed, now)
         body: dict[str, Any] = {
             "status": status, "decided_by": by, "note": note, "attempt_ids": attempt_ids,
         }

@@ -46,6 +46,7 @@ class ExchangeRow:
     fallback_decision_id: str | None
     updated_at: datetime
     original_due: int | None = None
+    paid_at: datetime | None = None
 
     @classmethod
     def from_row(cls, row: Row[Any]) -> ExchangeRow:
@@ -219,3 +220,16 @@ def original_due(conn: Connection, row: ExchangeRow, amount: int, now: datetime)
         append_entry(conn, "exchange_original_due", row.decision_id,
                      {"amount": amount, "currency": row.currency, "status": row.status}, now)
     return bool(moved)
+
+
+def restart(conn: Connection, row: ExchangeRow, now: datetime) -> bool:
+    """A person approved the review a failed exchange opened: it takes up where it stopped
+    (the Checkout Session still to make, or the replacement), with its tries counted afresh."""
+    if row.status != "failed":
+        return False
+    if row.charge_amount and row.paid_at is None:
+        status = "awaiting_payment"
+    else:
+        status = "ready" if row.reached is not None else "waiting"
+    return _move(conn, row.decision_id, ("failed",), now, "exchange_restarted",
+                 {"after": row.last_error}, status=status, tries=0)

@@ -11,7 +11,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from refunds_plugin.ledger.tables import exchanges, outbox, reviews
+from refunds_plugin.intake.reviews import decide
+from refunds_plugin.ledger.tables import exchanges, ledger_entries, outbox, reviews
 from tests.fakes import Clock, Harness, order_paid, return_requested
 from tests.fakes.smtp_sink import SmtpSink
 from tests.fakes.stripe_api import FakeStripe
@@ -116,12 +117,12 @@ def test_the_approved_email_of_a_dearer_exchange_waits_for_the_checkout_and_carr
     assert "Pay the difference" in approved.part("html")
 
 
-def test_a_checkout_stripe_keeps_refusing_puts_the_exchange_in_front_of_a_person(
+def test_a_checkout_stripe_keeps_refusing_goes_to_a_person_whose_approval_takes_it_up_again(
     mail_shop_with: Callable[..., Harness], fake_stripe: FakeStripe, tmp_path: Path,
     clock: Clock, smtp: SmtpSink,
 ) -> None:
     h = exchange_shop(mail_shop_with, fake_stripe, tmp_path)
-    fake_stripe.fail_next(20, status=500)
+    fake_stripe.fail_next(5, status=500)  # each of the five tries
 
     answer = h.post_storefront(swap("SHOE-43", "Trail shoe 43", 12500)).json
     worker = h.runtime.exchanges
@@ -138,3 +139,16 @@ def test_a_checkout_stripe_keeps_refusing_puts_the_exchange_in_front_of_a_person
     assert review.reason == f"exchange_failed: {row.last_error}"
     assert [b.kind for b in h.rows(outbox) if b.kind == "approved"] == []  # no link: no mail
     assert fake_stripe.checkout_sessions == {}
+
+    # Stripe answers again; the person approves: the exchange takes up where it stopped, once
+    decide(h.runtime.engine, h.runtime.service, answer["decision_id"], approve=True, by="ada",
+           note="Stripe is back", now=clock())
+    decide_again = h.rows(ledger_entries, entry_type="exchange_restarted")
+    assert [json.loads(e.body) for e in decide_again] == [
+        {"after": row.last_error, "status": "awaiting_payment", "tries": 0}]
+    [row] = h.rows(exchanges)
+    [session] = fake_stripe.checkout_sessions.values()
+    assert (row.status, row.tries, row.checkout_session_id) == (
+        "awaiting_payment", 0, session["id"])
+    [approved] = [json.loads(b.context) for b in h.rows(outbox) if b.kind == "approved"]
+    assert approved["payment_url"] == session["url"]
