@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from policies.policy import Action, AmountTable, Policy
+from policies.policy import Action, AmountTable, Policy, Scope, ShipOn
+from refunds_plugin.domain import ResolutionKind
 from refunds_plugin.money import Money
 
 
@@ -55,6 +56,7 @@ def describe(policy: Policy) -> list[str]:
     out.append(_abuse(policy))
     allowed = " or ".join(k.value for k in r.allow)
     out.append(f"Resolution: {allowed} as the customer prefers (default {r.default.value}).")
+    out += _exchange(policy)
     if r.refund_within_days is not None:
         out.append(f"Refunds to the original payment within {r.refund_within_days} days; "
                    "store credit after that.")
@@ -162,3 +164,32 @@ def _abuse(policy: Policy) -> str:
     credit = "counts" if a.count_store_credit else "does not count"
     return (f"{said} Store credit {credit} as money refunded; returns wholly our fault never "
             "count as refunds.")
+
+
+def _exchange(policy: Policy) -> list[str]:
+    """What an exchange is: which items, the price difference, fees, when the new item ships."""
+    x = policy.exchange
+    if not x.allowed:
+        return []
+    which = "another size or colour of the same product" if x.scope is Scope.SAME_PRODUCT \
+        else "any product we sell"
+    why = "" if not x.reasons else \
+        f" (for the reasons {', '.join(r.value.replace('_', ' ') for r in x.reasons)} only)"
+    lower = "store credit" if x.lower is ResolutionKind.CREDIT else "a refund"
+    higher = "the customer pays the difference" if x.waive_up_to is None else \
+        f"we waive up to {_amount(x.waive_up_to)} of the difference and the customer pays the rest"
+    fees = "the return fees apply to it" if x.fees_apply else "no return fees"
+    ship = _SHIP_ON[x.ship_on]
+    if x.ship_on is ShipOn.APPROVAL and x.instant_for_tiers:
+        ship = (f"{ship} for {' and '.join(x.instant_for_tiers)} customers; for others when the "
+                "carrier first scans the return")
+    return [f"Exchanges: a returned item may be swapped for {which}{why}. A cheaper item: the "
+            f"difference comes back as {lower}; a dearer one: {higher}. An exchange has "
+            f"{fees}. The new item ships {ship}. An exchange we cannot make (out of stock, not "
+            "allowed) is offered as a refund or store credit instead."]
+
+
+_SHIP_ON = {ShipOn.APPROVAL: "at once, on approval (instant exchange)",
+            ShipOn.FIRST_SCAN: "when the carrier first scans the return",
+            ShipOn.DELIVERED: "when the return is delivered to us",
+            ShipOn.INSPECTED: "when we have inspected the return"}

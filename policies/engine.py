@@ -9,15 +9,17 @@ person with the amounts already worked out.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import datetime
 
-from policies import eligibility, resolution, safeguards
+from policies import eligibility, exchange, resolution, safeguards
 from policies.context import Context, build_context
 from policies.explanation import explain
 from policies.policy import Policy, money_text
 from policies.resolution import PlannedLine
 from refunds_plugin.domain import (
     Decision,
+    Exchange,
     LineDecision,
     OrderFacts,
     Outcome,
@@ -28,7 +30,7 @@ from refunds_plugin.domain import (
 
 # Adjustments the customer should read about (the rest are already in the money sentence).
 _NOTED = frozenset({"window", "final_sale", "reason", "refund_period", "tier",
-                     "refund_route"})
+                     "refund_route", "exchange", "exchange_price", "exchange_ship"})
 
 
 def evaluate(policy: Policy, facts: OrderFacts, request: ReturnRequest,
@@ -62,24 +64,35 @@ def evaluate(policy: Policy, facts: OrderFacts, request: ReturnRequest,
     if not planned:
         return _declined(ctx, trace, refused[0])
 
+    ex_plan = exchange.plan(ctx, planned)
     kept = [resolution.keep_item(ctx, pl) for pl in planned]
     trace.extend(kept)
     back = [k.verdict == "pass" for k in kept]
-    fees, fee_result = resolution.fees(ctx, list(zip(planned, back, strict=True)))
-    ship, ship_result = resolution.shipping(ctx, planned)
-    gross = sum(pl.amount for pl in planned) + ship
-    resolutions, split_results = resolution.split(ctx, planned, ship, sum(f.amount for f in fees))
+    backs = {id(pl): b for pl, b in zip(planned, back, strict=True)}
+    swapped, swap_trace = _exchange(ctx, ex_plan, backs)
+    rest = ex_plan.rest
+    fees, fee_result = resolution.fees(ctx, [(pl, backs[id(pl)]) for pl in rest])
+    ship, ship_result = resolution.shipping(ctx, rest)
+    gross = sum(pl.amount for pl in rest) + ship
+    extra = {ResolutionKind.REFUND: 0, ResolutionKind.CREDIT: 0}
+    if swapped is not None and swapped.back:
+        extra[ResolutionKind(swapped.lower)] = swapped.back
+    resolutions, split_results = resolution.split(
+        ctx, rest, ship, sum(f.amount for f in fees),
+        extra_refund=extra[ResolutionKind.REFUND], extra_credit=extra[ResolutionKind.CREDIT])
     # what the abuse signals may count: the lines that are not our fault, less what of them
     # the customer takes as store credit
-    theirs = [pl.amount for pl in planned if not pl.request.reason.merchant_fault]
+    theirs = [pl.amount for pl in rest if not pl.request.reason.merchant_fault]
     credit = sum(r.amount for r in resolutions if r.kind is ResolutionKind.CREDIT)
+    trace += [*ex_plan.said, *swap_trace]
     trace += [fee_result, ship_result, safeguards.limits(ctx, gross),
               safeguards.abuse(ctx, sum(theirs) if theirs else None, credit)]
     trace.extend(split_results)
 
     reviews = [r for r in trace if r.verdict == "review"]
     outcome = Outcome.REVIEW if reviews else Outcome.APPROVE
-    held = resolution.money_moves(ctx, resolutions, back)
+    held = resolution.money_moves(ctx, resolutions, back,
+                                   instant_exchange=swapped is not None and swapped.instant)
     if held is not None:
         trace.append(held)
     code = reviews[0].code if reviews else ("partially_approved" if refused else "approved")
@@ -87,15 +100,42 @@ def evaluate(policy: Policy, facts: OrderFacts, request: ReturnRequest,
                                pl.request.reason.value, b)
                   for pl, b in zip(planned, back, strict=True))
     notes = [r for r in trace if r.verdict == "adjust" and r.rule in _NOTED]
+    notes += [r for r in swap_trace if r.verdict == "pass"]
     rounded = next((r for r in split_results if r.rule == "rounding"), None)
     text = explain(ctx, outcome, planned, back, resolutions, fees, ship, notes, refused, reviews,
-                   rounded, held)
+                   rounded, held, exchanged=swapped is not None)
     return Decision(
         outcome=outcome, reason_code=code, explanation=text, currency=facts.currency,
         policy_name=policy.name, policy_hash=policy.content_hash, lines=lines,
         shipping_refund=ship, fees=tuple(fees), resolutions=resolutions,
         return_required=any(back), trace=tuple(trace), promise_hours=policy.promise_hours,
+        exchange=swapped,
     )
+
+
+def _exchange(ctx: Context, ex_plan: exchange.Plan,
+              backs: dict[int, bool]) -> tuple[Exchange | None, list[RuleResult]]:
+    """Settle the swapped lines' price difference and when they ship. A difference that would
+    have to be charged on an order we cannot charge turns the swaps back into returns."""
+    if not ex_plan.swaps:
+        return None, []
+    swaps = ex_plan.swaps
+    fee_list, _ = resolution.fees(ctx, [(pl, backs[id(pl)]) for pl, _ in swaps])
+    settled, price = exchange.settle(ctx, swaps, sum(f.amount for f in fee_list))
+    if settled.charge and not exchange.chargeable(ctx):
+        for pl, item in swaps:
+            said = exchange.instead(ctx, pl)
+            ex_plan.said.append(RuleResult(
+                "exchange", "adjust", "exchange_charge_not_possible",
+                f"We can't exchange {pl.line.name} for {item.name}: it costs more, and we "
+                f"cannot take the difference for this order, so it comes back as {said} "
+                "instead.", {"line_id": pl.line.id, "instead": said}))
+            ex_plan.rest.append(pl)
+        ex_plan.said[:] = [r for r in ex_plan.said if r.code != "exchange_approved"]
+        ex_plan.swaps = []
+        return None, []
+    when, ship = exchange.ship_on(ctx, not any(backs[id(pl)] for pl, _ in swaps))
+    return replace(settled, ship_on=when.value), [price, ship]
 
 
 def _tier(ctx: Context) -> RuleResult:

@@ -18,7 +18,7 @@ def explain(ctx: Context, outcome: Outcome, planned: list[PlannedLine], back: li
             resolutions: tuple[Resolution, ...], fees: list[Fee], ship: int,
             notes: list[RuleResult], refused: list[RuleResult],
             reviews: list[RuleResult], rounded: RuleResult | None = None,
-            held: RuleResult | None = None) -> str:
+            held: RuleResult | None = None, *, exchanged: bool = False) -> str:
     """Open with the answer, then the money, the fees, what to send back, and what was left out.
 
     The money named is exactly what the resolutions hold (a refund already rounded to the
@@ -35,8 +35,9 @@ def explain(ctx: Context, outcome: Outcome, planned: list[PlannedLine], back: li
     else:
         why = " ".join(dict.fromkeys(r.message for r in reviews))
         parts = [f"Thank you. Your return of {items} needs a quick check by our team. {why}"]
-    parts.append(_money(resolutions, cur, approved, rounded,
-                        chosen(ctx) is ResolutionKind.CREDIT))
+    if resolutions or not exchanged:  # an even exchange moves no money: nothing to say
+        parts.append(_money(resolutions, cur, approved, rounded,
+                            chosen(ctx) is ResolutionKind.CREDIT))
     if ship:
         parts.append(f"This includes {money_text(ship, cur)} for the original shipping.")
     if fees:

@@ -142,6 +142,41 @@ class ResolutionRules:
     keep_item: KeepItemRules = field(default_factory=KeepItemRules)
 
 
+class Scope(StrEnum):
+    """Which items an exchange may bring: another size or colour of the same product, or any."""
+
+    SAME_PRODUCT = "same_product"
+    ANY_PRODUCT = "any_product"
+
+
+class ShipOn(StrEnum):
+    """When the replacement ships, in the order a return reaches them (``approval``: instant)."""
+
+    APPROVAL = "approval"
+    FIRST_SCAN = "first_scan"
+    DELIVERED = "delivered"
+    INSPECTED = "inspected"
+
+    @property
+    def rank(self) -> int:
+        return list(ShipOn).index(self)
+
+
+@dataclass(frozen=True)
+class ExchangeRules:
+    """``exchange:`` of a policy file; ``allowed`` is ``exchange`` in ``resolution.allow``."""
+
+    allowed: bool = False
+    scope: Scope = Scope.SAME_PRODUCT
+    lower: ResolutionKind = ResolutionKind.REFUND  # how a cheaper item's difference goes back
+    # a dearer item: charged (None), or waived up to this much per currency and the rest charged
+    waive_up_to: AmountTable | None = None
+    fees_apply: bool = False  # ``fees: apply``: the return fees count against the exchange
+    ship_on: ShipOn = ShipOn.FIRST_SCAN
+    instant_for_tiers: tuple[str, ...] = ()  # ship_on approval only for these (empty: all)
+    reasons: tuple[Reason, ...] = ()  # the reasons an exchange is offered for (empty: all)
+
+
 @dataclass(frozen=True)
 class FeeRules:
     restocking_percent: Decimal = Decimal(0)
@@ -229,9 +264,16 @@ class Policy:
     # when each kind of money moves for a return that must come back
     refund_on: tuple[tuple[ResolutionKind, RefundOn], ...] = (
         (ResolutionKind.REFUND, RefundOn.APPROVAL), (ResolutionKind.CREDIT, RefundOn.APPROVAL))
+    exchange: ExchangeRules = field(default_factory=ExchangeRules)
 
-    def refund_on_for(self, kind: ResolutionKind) -> RefundOn:
-        return dict(self.refund_on).get(kind, RefundOn.APPROVAL)
+    def refund_on_for(self, kind: ResolutionKind, *, instant_exchange: bool = False) -> RefundOn:
+        """When ``kind`` of money moves for a return that comes back. An instant exchange
+        (``ship_on: approval``) sends the new items first, so its money waits at least for the
+        original to be delivered: the original's value stays reserved until it is back."""
+        on = dict(self.refund_on).get(kind, RefundOn.APPROVAL)
+        if instant_exchange and on in (RefundOn.APPROVAL, RefundOn.FIRST_SCAN):
+            return RefundOn.DELIVERED
+        return on
 
     @property
     def holds_money(self) -> bool:
@@ -255,6 +297,7 @@ class Policy:
              self.resolution.keep_item.return_label_cost),
             ("fees.return_shipping", self.fees.return_shipping),
             ("return_shipping.fee", self.return_shipping.fee),
+            ("exchange.price_difference.higher.waive_up_to", self.exchange.waive_up_to),
             ("trouble.overpayment.auto_approve_up_to", self.trouble.overpayment.auto_approve_up_to),
             ("trouble.duplicate_charge.auto_approve_up_to",
              self.trouble.duplicate_charge.auto_approve_up_to),

@@ -91,13 +91,16 @@ _WHEN = {"first_scan": "the carrier first scans your parcel",
          "delivered": "your parcel reaches us", "inspected": "we have received and checked it"}
 
 
-def money_moves(ctx: Context, resolutions: tuple[Resolution, ...], back: list[bool]) -> R | None:
+def money_moves(ctx: Context, resolutions: tuple[Resolution, ...], back: list[bool],
+                instant_exchange: bool = False) -> R | None:
     """When the money moves, if not at approval: only for a return that must come back, by
-    the policy's ``refund_on`` for each kind of money (None: at once, as always)."""
+    the policy's ``refund_on`` for each kind of money, at least until delivery for an instant
+    exchange (None: at once, as always)."""
     if not any(back):
         return None
-    waits = {res.kind: ctx.policy.refund_on_for(res.kind).value for res in resolutions
-             if res.total > 0}
+    waits = {res.kind: ctx.policy.refund_on_for(res.kind,
+                                                instant_exchange=instant_exchange).value
+             for res in resolutions if res.total > 0}
     held = {k: on for k, on in waits.items() if on != "approval"}
     if not held:
         return None
@@ -133,8 +136,8 @@ def chosen(ctx: Context) -> ResolutionKind:
     return wanted if wanted in rules.allow else rules.default
 
 
-def split(ctx: Context, planned: list[PlannedLine], ship: int,
-          fee_total: int) -> tuple[tuple[Resolution, ...], list[R]]:
+def split(ctx: Context, planned: list[PlannedLine], ship: int, fee_total: int, *,
+          extra_refund: int = 0, extra_credit: int = 0) -> tuple[tuple[Resolution, ...], list[R]]:
     """Refund and/or credit: honour the customer's choice where the policy allows it.
 
     Lines that are our fault go back to the original payment unless the customer asked for
@@ -166,6 +169,8 @@ def split(ctx: Context, planned: list[PlannedLine], ship: int,
     else:
         taken = min(credit, fee_total)
         credit, refund = credit - taken, refund - min(refund, fee_total - taken)
+    # an exchange's cheaper price difference, already net of its own fees (``exchange.settle``)
+    refund, credit = refund + extra_refund, credit + extra_credit
     results = [_resolution_said(wanted, choice, forced, refund, credit, ctx.refundable)]
     over = refund + credit - ctx.refundable
     if over > 0:

@@ -193,10 +193,14 @@ class KeepItemSchema(Schema):
         return p.KeepItemRules(**d)
 
 
+EXCHANGE = "exchange"  # a resolution beside the kinds: chosen per line with ``exchange_for``
+_ALLOWED = [*_KINDS, EXCHANGE]
+
+
 class ResolutionSchema(Schema):
     default = _choice(_KINDS)
-    allow = fields.List(_choice(_KINDS), validate=validate.Length(
-        min=1, error=f"expected at least one of {', '.join(_KINDS)}, found an empty list"))
+    allow = fields.List(_choice(_ALLOWED), validate=validate.Length(
+        min=1, error=f"expected at least one of {', '.join(_ALLOWED)}, found an empty list"))
     refund_within_days = fields.Integer(allow_none=True, load_default=None, strict=True,
                                         validate=_COUNT)
     credit_bonus_percent = PercentField(load_default=Decimal(0))
@@ -206,12 +210,64 @@ class ResolutionSchema(Schema):
     @post_load
     def build(self, d: dict[str, Any], **_: Any) -> p.ResolutionRules:
         default = ResolutionKind(d.get("default", "refund"))
-        allow = tuple(ResolutionKind(k) for k in d.get("allow", [k for k in _KINDS]))
+        listed = d.get("allow", [k for k in _KINDS])
+        allow = tuple(ResolutionKind(k) for k in dict.fromkeys(listed) if k != EXCHANGE)
+        if not allow:
+            raise ValidationError("expected refund or credit beside exchange, found only "
+                                  "exchange: an exchange that cannot be made needs a refund "
+                                  "or store credit to offer instead", "allow")
         if default not in allow:
             raise ValidationError(f"expected one of `allow` ({', '.join(k.value for k in allow)})"
                                   f", found {default.value!r}", "default")
         return p.ResolutionRules(default, allow, d["refund_within_days"],
                                  d["credit_bonus_percent"], d["credit_bonus_max"], d["keep_item"])
+
+
+class HigherSchema(Schema):
+    waive_up_to = AmountField(required=True)
+
+
+class HigherField(fields.Field):
+    """``charge``, or ``{waive_up_to: {USD: "10.00"}}`` (waived up to that, the rest charged);
+    returns the waiver's table, or None for ``charge``."""
+
+    def _deserialize(self, value: Any, attr: Any, data: Any, **kwargs: Any) -> Any:
+        if value == "charge":
+            return None
+        if isinstance(value, dict):
+            return HigherSchema().load(value)["waive_up_to"]
+        raise ValidationError(f'expected "charge" or a mapping like {{waive_up_to: {{USD: '
+                              f'"10.00"}}}}, found {value!r}')
+
+
+class PriceDifferenceSchema(Schema):
+    lower = _choice(_KINDS)
+    higher = HigherField(load_default=None)
+
+
+class ExchangeSchema(Schema):
+    scope = _choice([s.value for s in p.Scope])
+    price_difference = fields.Nested(PriceDifferenceSchema, load_default=dict)
+    fees = _choice(["waive", "apply"])
+    ship_on = _choice([s.value for s in p.ShipOn])
+    instant_for_tiers = fields.List(fields.String(validate=validate.Length(min=1)),
+                                    load_default=list)
+    reasons = fields.List(fields.Enum(Reason, by_value=True), load_default=list)
+
+    @post_load
+    def build(self, d: dict[str, Any], **_: Any) -> p.ExchangeRules:
+        ship_on = p.ShipOn(d.get("ship_on", "first_scan"))
+        if d["instant_for_tiers"] and ship_on is not p.ShipOn.APPROVAL:
+            raise ValidationError(f"expected `ship_on: approval` with instant_for_tiers (instant "
+                                  f"exchanges are what it limits), found ship_on "
+                                  f"{ship_on.value!r}", "instant_for_tiers")
+        diff = d["price_difference"]
+        return p.ExchangeRules(
+            allowed=True, scope=p.Scope(d.get("scope", "same_product")),
+            lower=ResolutionKind(diff.get("lower", "refund")), waive_up_to=diff.get("higher"),
+            fees_apply=d.get("fees", "waive") == "apply", ship_on=ship_on,
+            instant_for_tiers=tuple(dict.fromkeys(d["instant_for_tiers"])),
+            reasons=tuple(dict.fromkeys(d["reasons"])))
 
 
 class FeesSchema(Schema):
@@ -356,3 +412,39 @@ class PolicySchema(Schema):
                 raise ValidationError(
                     {"return_shipping": {"free_for": {i: [
                         f"expected one of {', '.join(known)}, found {name!r}"]}}})
+    exchange = fields.Nested(ExchangeSchema, load_default=None)
+
+    @validates_schema(skip_on_field_errors=True)
+    def _exchange_fits(self, data: dict[str, Any], **_: Any) -> None:
+        """``exchange:`` and ``allow: [… exchange]`` go together; its tiers must exist."""
+        rules: p.ExchangeRules | None = data.get("exchange")
+        allowed = EXCHANGE in ((self.context_raw or {}).get("resolution") or {}).get("allow", [])
+        if rules is not None and not allowed:
+            raise ValidationError("expected `exchange` in resolution.allow when an `exchange:` "
+                                  "section is given, found it missing (no exchange would ever "
+                                  "be offered)", "exchange")
+        allow = data.get("resolution", p.ResolutionRules()).allow
+        if rules is not None and rules.lower not in allow:
+            raise ValidationError({"price_difference": {"lower": [
+                f"expected one of `resolution.allow` ({', '.join(k.value for k in allow)}), "
+                f"found {rules.lower.value!r}"]}}, "exchange")
+        tiers = [t.name for t in data.get("tiers", [])]
+        for name in rules.instant_for_tiers if rules is not None else ():
+            if name not in tiers:
+                known = ", ".join(tiers) or "no tiers are defined"
+                raise ValidationError({"instant_for_tiers": [
+                    f"expected a tier named in `tiers` ({known}), found {name!r}"]}, "exchange")
+
+    @post_load
+    def _exchange(self, data: dict[str, Any], **_: Any) -> dict[str, Any]:
+        allowed = EXCHANGE in ((self.context_raw or {}).get("resolution") or {}).get("allow", [])
+        rules = data.pop("exchange", None)
+        data["exchange"] = rules if rules is not None else p.ExchangeRules(allowed=allowed)
+        return data
+
+    context_raw: dict[str, Any] | None = None
+
+    def load(self, data: Any, **kwargs: Any) -> Any:
+        # the raw mapping, for the two checks above that read `resolution.allow` as written
+        self.context_raw = data if isinstance(data, dict) else None
+        return super().load(data, **kwargs)

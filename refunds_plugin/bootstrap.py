@@ -21,6 +21,7 @@ from sqlalchemy import Engine
 import policies
 from refunds_plugin.config import Config
 from refunds_plugin.errors import FinalProviderError
+from refunds_plugin.exchanges.worker import ExchangeWorker
 from refunds_plugin.execution.executor import Executor
 from refunds_plugin.execution.poller import SaleorPoller
 from refunds_plugin.intake.service import Service, utcnow
@@ -35,6 +36,7 @@ from refunds_plugin.notify.render import Renderer
 from refunds_plugin.providers import Provider
 from refunds_plugin.providers.dryrun import DryRunProvider
 from refunds_plugin.providers.saleor.provider import SaleorProvider
+from refunds_plugin.providers.saleor.replacement import SaleorReplacement
 from refunds_plugin.providers.stripe import StripeProvider
 from refunds_plugin.saleor.client import SaleorClient
 from refunds_plugin.saleor.egress import Egress, GuardedSession
@@ -63,6 +65,7 @@ class Runtime:
     saleor_poller: SaleorPoller | None = None
     # buys return labels, voids expired ones, restocks Saleor (the executor's loop runs it)
     shipping_desk: ShippingDesk | None = None
+    exchanges: ExchangeWorker | None = None  # Checkout Sessions and replacement orders
     wall_clock: Callable[[], float] = time.time
     # the customer's emails as they would be sent (the courier's, ``refunds mail preview``)
     renderer: Renderer | None = None
@@ -146,6 +149,15 @@ def build(
                         remind_days=policy.return_shipping.remind_days_before)
     # status links in emails are signed with the key the returns page checks them with
     renderer = Renderer(config, lambda: config.secret_key or instance_secret(engine) or "")
+    stripe = providers.get("stripe")
+    saleor_provider = providers.get("saleor")
+    exchange_worker = ExchangeWorker(
+        engine, clock,
+        stripe=stripe if isinstance(stripe, StripeProvider) else None,
+        saleor=SaleorReplacement(saleor_provider)
+        if isinstance(saleor_provider, SaleorProvider) else None,
+        return_url=f"{(config.saleor_app_url or 'http://localhost:8000').rstrip('/')}/returns",
+    )
     if run_exec:
         courier = Courier(engine, config, clock, renderer, build_mailer(config),
                           build_outbound(config, requests.Session()),
@@ -158,10 +170,12 @@ def build(
             observe=observe_saleor_poll,
         )
         saleor_poll = poller.poll_once
+
+        def background() -> int:  # each round of the executor's loop
+            return saleor_poll() + desk.run_once() + exchange_worker.run_once()
+
         executor = Executor(engine, providers, config, clock, worker_id=worker_id,
-                            observe=observe_provider,
-                            poller=lambda: saleor_poll() + desk.run_once(),
-                            courier=courier)
+                            observe=observe_provider, poller=background, courier=courier)
     saleor = SaleorEvents(
         engine, clock, saleor_session(config), final_sale_key=config.saleor_final_sale_key
     )
@@ -175,6 +189,7 @@ def build(
         wait_settled=executor.wait_until_settled if executor is not None else None,
         answer_wait_s=answer_wait_s,
         restock=desk.restock_due,
+        exchanges=exchange_worker,
     )
     return Runtime(config, engine, policy, providers, service, executor, saleor, poller, desk,
-                   renderer=renderer, courier=courier)
+                   exchanges=exchange_worker, renderer=renderer, courier=courier)

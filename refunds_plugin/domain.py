@@ -92,6 +92,22 @@ class Customer:
 
 
 @dataclass(frozen=True, slots=True)
+class Variant:
+    """An item the storefront sells that a returned line may be exchanged for."""
+
+    sku: str
+    name: str
+    unit_amount: int
+    in_stock: bool | None = None  # None: the storefront did not say
+    variant_id: str | None = None
+
+
+# Fields written into stored bodies only when set, so bodies without an exchange stay as they were
+# (the journal hashes them): read by ``ledger.journal.plain``.
+OMIT_EMPTY = frozenset({"variants", "exchange_for", "exchange"})
+
+
+@dataclass(frozen=True, slots=True)
 class OrderLine:
     id: str
     sku: str
@@ -104,6 +120,14 @@ class OrderLine:
     # What the whole line was charged, when that is not unit × quantity: Saleor spreads an
     # order voucher over the lines and rounds the unit price (3 × 81.67 for a 245.00 line).
     total_amount: int | None = None
+    variants: tuple[Variant, ...] = ()  # what this line may be exchanged for, where known
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> OrderLine:
+        """From its stored JSON form (lists where the dataclass holds tuples)."""
+        return cls(**{**d, "tags": tuple(d.get("tags") or ()),
+                      "collections": tuple(d.get("collections") or ()),
+                      "variants": tuple(Variant(**v) for v in d.get("variants") or ())})
 
     @property
     def amount(self) -> int:
@@ -216,6 +240,7 @@ class ReturnLine:
     line_id: str
     quantity: int
     reason: Reason
+    exchange_for: Variant | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -286,6 +311,69 @@ class Resolution:
 
 
 @dataclass(frozen=True, slots=True)
+class ExchangeLine:
+    """One line swapped: ``quantity`` units of the order's line out, as many of ``sku`` in."""
+
+    line_id: str
+    quantity: int
+    out_amount: int  # what the returned units are worth
+    sku: str
+    name: str
+    unit_amount: int
+    variant_id: str | None = None
+
+    @property
+    def in_amount(self) -> int:
+        return self.unit_amount * self.quantity
+
+
+@dataclass(frozen=True, slots=True)
+class Exchange:
+    """The exchanged lines of a decision and how their price difference is settled.
+
+    ``difference`` is what the new items cost over the returned ones plus any fees that apply
+    (negative: cheaper). It is settled as ``back`` (refunded or credited, per ``lower``),
+    ``waived`` and ``charge`` (what the customer pays before the exchange goes ahead); the three
+    always add up to ``difference`` in absolute value. ``ship_on`` says when the new items ship.
+    """
+
+    lines: tuple[ExchangeLine, ...]
+    difference: int
+    fees: int = 0
+    back: int = 0
+    lower: str = "refund"  # how ``back`` goes: refund | credit
+    waived: int = 0
+    charge: int = 0
+    ship_on: str = "first_scan"
+
+    @property
+    def settled_as(self) -> str:
+        """In one word: none | refund | credit | waived | charge | waived+charge."""
+        if self.back:
+            return self.lower
+        said = [w for w, v in (("waived", self.waived), ("charge", self.charge)) if v]
+        return "+".join(said) or "none"
+
+    @property
+    def out_amount(self) -> int:
+        return sum(ln.out_amount for ln in self.lines)
+
+    @property
+    def instant(self) -> bool:
+        """The new items ship at approval, before the original is back."""
+        return self.ship_on == "approval"
+
+    @property
+    def in_amount(self) -> int:
+        return sum(ln.in_amount for ln in self.lines)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Exchange:
+        return cls(lines=tuple(ExchangeLine(**ln) for ln in data["lines"]),
+                   **{k: v for k, v in data.items() if k != "lines"})
+
+
+@dataclass(frozen=True, slots=True)
 class Decision:
     outcome: Outcome
     reason_code: str
@@ -301,6 +389,7 @@ class Decision:
     return_required: bool = True
     trace: tuple[RuleResult, ...] = ()
     promise_hours: int | None = None  # how soon the policy promises the money is on its way
+    exchange: Exchange | None = None  # lines swapped for other items, if any
 
     @property
     def amount(self) -> int:
@@ -322,6 +411,8 @@ class Decision:
 
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)
+        if self.exchange is None:
+            del data["exchange"]
         data["amount"] = self.amount
         data["resolution"] = self.resolution_summary
         return data
@@ -351,4 +442,5 @@ class Decision:
             return_required=data.get("return_required", True),
             trace=tuple(RuleResult(**t) for t in data.get("trace", ())),
             promise_hours=data.get("promise_hours"),
+            exchange=Exchange.from_dict(data["exchange"]) if data.get("exchange") else None,
         )

@@ -27,6 +27,7 @@ from refunds_plugin.domain import (
     ResolutionKind,
     ReturnLine,
     ReturnRequest,
+    Variant,
 )
 from refunds_plugin.errors import PayloadError
 from refunds_plugin.intake.storefront import PaymentRecord
@@ -119,6 +120,22 @@ class CustomerSchema(Strict):
     email = fields.Email(load_default=None, allow_none=True)
 
 
+class VariantSchema(Strict):
+    """An item the storefront sells: on ``order.paid`` lines (``variants``) and as a return
+    line's ``exchange_for``."""
+
+    sku = fields.String(required=True, validate=validate.Length(min=1, max=255))
+    name = fields.String(required=True, validate=validate.Length(min=1, max=500))
+    unit_amount = MinorUnits
+    in_stock = fields.Boolean(load_default=None, allow_none=True)
+    variant_id = fields.String(load_default=None, allow_none=True,
+                               validate=validate.Length(min=1, max=255))
+
+    @post_load
+    def _make(self, d: dict[str, Any], **_: Any) -> Variant:
+        return Variant(d["sku"], d["name"], d["unit_amount"], d["in_stock"], d["variant_id"])
+
+
 class LineSchema(Strict):
     id = Id
     sku = fields.String(load_default="")
@@ -130,6 +147,8 @@ class LineSchema(Strict):
     product_id = fields.String(load_default=None, allow_none=True)
     weight_grams = fields.Integer(strict=True, load_default=None, allow_none=True,
                                   validate=validate.Range(min=1))
+    variants = fields.List(fields.Nested(VariantSchema), load_default=list,
+                           validate=validate.Length(max=200))
 
 
 class AddressSchema(Strict):
@@ -185,6 +204,7 @@ class OrderSchema(CurrencyChecked, Strict):
                     tags=tuple(ln["tags"]),
                     collections=tuple(ln["collections"]),
                     product_id=ln["product_id"],
+                    variants=tuple(ln["variants"]),
                 )
                 for ln in data["lines"]
             ),
@@ -221,6 +241,7 @@ class ReturnLineSchema(Strict):
     line_id = Id
     quantity = fields.Integer(strict=True, required=True, validate=Quantity)
     reason = fields.Enum(Reason, by_value=True, required=True)
+    exchange_for = fields.Nested(VariantSchema, load_default=None, allow_none=True)
 
 
 class ReturnSchema(Strict):
@@ -241,7 +262,8 @@ class ReturnSchema(Strict):
             request_id=data["id"],
             order_id=data["order_id"],
             lines=tuple(
-                ReturnLine(ln["line_id"], ln["quantity"], ln["reason"]) for ln in data["lines"]
+                ReturnLine(ln["line_id"], ln["quantity"], ln["reason"], ln["exchange_for"])
+                for ln in data["lines"]
             ),
             preferred_resolution=data["preferred_resolution"],
             comment=data["comment"],

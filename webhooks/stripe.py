@@ -60,6 +60,14 @@ class DisputeSchema(Loose):
     charge = fields.String(required=True)
 
 
+class CheckoutSessionSchema(Loose):
+    id = fields.String(required=True, validate=validate.Length(min=1, max=255))
+    amount_total = _amount()
+    currency = fields.String(load_default=None, allow_none=True)
+    payment_status = fields.String(load_default=None, allow_none=True)
+    metadata = fields.Dict(load_default=dict, allow_none=True)
+
+
 OBJECT_SCHEMAS: dict[str, type[Schema]] = {
     "payment_intent.succeeded": PaymentIntentSchema,
     "charge.succeeded": ChargeSchema,
@@ -69,6 +77,8 @@ OBJECT_SCHEMAS: dict[str, type[Schema]] = {
     "refund.failed": RefundSchema,
     "charge.dispute.created": DisputeSchema,
     "payment_intent.payment_failed": FailedPaymentIntentSchema,
+    "checkout.session.completed": CheckoutSessionSchema,  # an exchange's difference paid
+    "checkout.session.expired": CheckoutSessionSchema,  # … or never paid
 }
 
 

@@ -207,7 +207,8 @@ def _period(since: datetime | None, until: datetime | None, days: int
 @click.option("--days", default=30, show_default=True, help="Period length without --since.")
 @click.option("--json", "as_json", is_flag=True)
 def ledger_report(since: datetime | None, until: datetime | None, days: int, as_json: bool) -> None:
-    """Totals for a period: sales, refunded, credited, kept, sent to review, refund rate."""
+    """Totals for a period: sales, refunded, credited, kept, sent to review, refund rate, and
+    exchanges (sales kept) with the revenue they retained."""
     from refunds_plugin.finance.summary import summarize
     from refunds_plugin.ledger.db import iso_time
     from refunds_plugin.money import Money
@@ -227,9 +228,10 @@ def ledger_report(since: datetime | None, until: datetime | None, days: int, as_
             str(Money(t.credited, cur)), str(Money(t.dry_run, cur)), str(Money(t.kept, cur)),
             f"{t.review_count} ({Money(t.review_amount, cur)})",
             "-" if rate is None else f"{rate // 100}.{rate % 100:02d}%",
+            f"{t.exchanges} ({Money(t.exchange_retained, cur)})",
         ])
     tables.echo_table(["currency", "decisions", "sales", "refunded", "credited", "dry run", "kept",
-                       "review", "refund rate"], rows)
+                       "review", "refund rate", "sales kept (retained)"], rows)
     promise = summary.to_json()["promise"]
     click.echo(
         f"money returned for {promise['returned']} decision(s): median "

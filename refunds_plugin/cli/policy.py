@@ -36,6 +36,7 @@ from refunds_plugin.domain import (
     ResolutionKind,
     ReturnLine,
     ReturnRequest,
+    Variant,
 )
 from refunds_plugin.finance.currencies import ledger_warnings
 from refunds_plugin.finance.rows import DATE_HINT, parse_when
@@ -111,6 +112,16 @@ def check(spec: str, as_json: bool) -> None:
 @click.option("--recent-refunded", default="0", show_default=True, help="Value of those.")
 @click.option("--total-refunded", default="0", show_default=True, help="Lifetime refunded.")
 @click.option("--not-received", default=0, show_default=True, help="Past 'not received' claims.")
+@click.option("--exchange-for", default=None, metavar="SKU",
+              help="Ask to exchange the line for this item instead of a refund.")
+@click.option("--exchange-price", default=None,
+              help="The new item's unit price (default: --price).")
+@click.option("--other-product", is_flag=True,
+              help="The new item is another product, not a size or colour of this one.")
+@click.option("--out-of-stock", is_flag=True, help="The new item is out of stock.")
+@click.option("--paid-with", type=click.Choice(["stripe", "saleor", "other"]), default="stripe",
+              show_default=True, help="The order's payment (a dearer item's difference is "
+              "charged on Stripe only).")
 @click.option("--json", "as_json", is_flag=True, help="Print the decision as JSON.")
 def explain(spec: str, input_file: str | None, now_at: datetime | None, as_json: bool,
             **flags: Any) -> None:
@@ -178,8 +189,13 @@ def _from_flags(now: datetime, **f: Any) -> tuple[OrderFacts, ReturnRequest]:
                                      f"{f[name]!r} ({exc})",
                                      param_hint=f"'--{name.replace('_', '-')}'") from None
 
+    item = None
+    if f["exchange_for"]:
+        price = minor("exchange_price") if f["exchange_price"] else minor("price")
+        item = Variant(f["exchange_for"], f["exchange_for"], price, not f["out_of_stock"])
     line = OrderLine("line-1", f["sku"], f["sku"], f["ordered"], minor("price"),
-                     tags=tuple(f["tags"]), collections=tuple(f["collections"]))
+                     tags=tuple(f["tags"]), collections=tuple(f["collections"]),
+                     variants=(item,) if item and not f["other_product"] else ())
     total = line.amount + minor("shipping")
     delivered = now - timedelta(days=f["days"])
     history = CustomerHistory(
@@ -191,12 +207,12 @@ def _from_flags(now: datetime, **f: Any) -> tuple[OrderFacts, ReturnRequest]:
         order_id="cli-1", currency=cur, lines=(line,), shipping_amount=minor("shipping"),
         total_amount=total, paid_at=delivered - timedelta(days=2),
         fulfilled_at=delivered - timedelta(days=1), delivered_at=delivered,
-        payments=(PaymentFacts("cli", "pay-1", total, disputed=f["disputed"]),),
+        payments=(PaymentFacts(f["paid_with"], "pay-1", total, disputed=f["disputed"]),),
         returned_quantities=(("line-1", f["returned"]),) if f["returned"] else (),
         history=history)
     prefer = ResolutionKind(f["prefer"]) if f["prefer"] else None
     request = ReturnRequest("cli-request", "cli-1",
-                            (ReturnLine("line-1", f["quantity"], Reason(f["reason"])),),
+                            (ReturnLine("line-1", f["quantity"], Reason(f["reason"]), item),),
                             preferred_resolution=prefer)
     return facts, request
 
@@ -216,6 +232,11 @@ def render(d: Decision) -> str:
         extra = f" + bonus {money(r.bonus)}" if r.bonus else ""
         out.append(f"resolution:  {r.kind.value} {money(r.amount)}{extra}"
                    f"{' to ' + r.payment_reference if r.payment_reference else ''}")
+    if (ex := d.exchange) is not None:
+        swaps = ", ".join(f"{ln.line_id} → {ln.sku} ({money(ln.in_amount)})" for ln in ex.lines)
+        out.append(f"exchange:    {swaps}; difference {money(ex.difference)} settled as "
+                   f"{ex.settled_as} (back {money(ex.back)}, waived {money(ex.waived)}, "
+                   f"charge {money(ex.charge)}); ships on {ex.ship_on}")
     rows = [("RULE", "VERDICT", "CODE", "SAYS")] + [
         (t.rule, t.verdict, t.code, t.message) for t in d.trace]
     widths = [*tables.column_widths(row[:3] for row in rows), 0]  # what it says: not padded

@@ -168,6 +168,8 @@ def worker(once: bool, worker_id: str | None, metrics_port: int | None) -> None:
         if runtime.shipping_desk is not None and (done := runtime.shipping_desk.run_once()):
             click.echo(f"shipping: {done} return step(s) done (labels, expiries, voids, "
                        "restocks)")
+        if runtime.exchanges is not None and (worked := runtime.exchanges.run_once()):
+            click.echo(f"exchanges: worked on {worked} exchange(s)")
         runtime.engine.dispose()
         return
     stopped = threading.Event()

@@ -105,6 +105,8 @@ def _changed(b: dict[str, Any], a: dict[str, Any]) -> str:
         was = only.get((bool(b["refund_amount"]), bool(b["credit_amount"])), "split")
         now = only.get((bool(a["refund_amount"]), bool(a["credit_amount"])), "split")
         said.append(f"{was} → {now}" if was != now else f"{now} amount")
+    if b.get("exchange", "") != a.get("exchange", ""):  # swapped, no longer, or settled otherwise
+        said.append(f"exchange {b.get('exchange') or 'none'} → {a.get('exchange') or 'none'}")
     return ", ".join(said)
 
 

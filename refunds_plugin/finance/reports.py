@@ -30,6 +30,7 @@ from refunds_plugin.finance.rows import (
 from refunds_plugin.ledger.tables import (
     decisions,
     events,
+    exchanges,
     ledger_entries,
     refund_attempts,
     reviews,
@@ -134,7 +135,7 @@ def ledger_counts(engine: Engine) -> LedgerCounts:
 
 MAX_PER_PAGE = 200
 DECISION_FILTERS = (
-    "since", "until", "outcome", "resolution", "status", "customer", "order", "rule",
+    "since", "until", "outcome", "resolution", "status", "customer", "order", "rule", "exchange",
 )  # fmt: skip
 ATTEMPT_FILTERS = ("since", "until", "status", "kind", "provider", "customer", "order")
 
@@ -184,6 +185,9 @@ def decision_query(filters: Mapping[str, str]) -> Select[Any]:
         ))
     if status := filters.get("status"):
         query = query.where(money_status_sql() == status)
+    if swapped := filters.get("exchange"):
+        has = exists().where(exchanges.c.decision_id == d.id)
+        query = query.where(has if swapped == "yes" else ~has)
     return query
 
 

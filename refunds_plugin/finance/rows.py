@@ -17,7 +17,7 @@ from typing import Any
 
 from sqlalchemy import Connection, select
 
-from refunds_plugin.domain import WAITING, AttemptStatus, Outcome, ResolutionKind
+from refunds_plugin.domain import WAITING, AttemptStatus, Exchange, Outcome, ResolutionKind
 from refunds_plugin.errors import InputError
 from refunds_plugin.ledger.attempts import replaced_attempts
 from refunds_plugin.ledger.db import aware, iso_time
@@ -56,6 +56,7 @@ EXPORT_COLUMNS = [
     "credit_bonus",  # store credit on top of the amount (the policy's bonus)
     "total_text",  # what the customer gets: the amount plus any credit bonus, formatted
     "adjusted",  # "" or what the policy had said, when an admin's approval changed it
+    "exchange",  # "" or how an exchange's price difference was settled (none, refund, charge…)
 ]
 
 
@@ -103,6 +104,7 @@ DECISION_CHOICES: dict[str, tuple[str, ...]] = {
     "outcome": tuple(o.value for o in Outcome),
     "resolution": ("refund", "credit", "credit+refund", "none"),
     "status": ("none", *_SHOWN_STATUSES, "mixed"),  # money_status's words
+    "exchange": ("yes", "no"),  # sales kept: decisions that swap items, or the others
 }
 ATTEMPT_CHOICES: dict[str, tuple[str, ...]] = {
     "status": _SHOWN_STATUSES,
@@ -184,7 +186,17 @@ def decision_row(dec: Any, statuses: list[str], review: Any = None) -> dict[str,
         "credit_bonus": bonus,
         "total_text": str(Money(amount + bonus, dec.currency)),
         "adjusted": was,
+        "exchange": exchange_said(dec.body),
     }
+
+
+def exchange_said(body: str) -> str:
+    """How the decision's exchange settled its price difference, or "" for no exchange (only
+    a body that names one is parsed, so a large export parses few)."""
+    if '"exchange":' not in body:
+        return ""
+    ex = json.loads(body).get("exchange")
+    return Exchange.from_dict(ex).settled_as if ex else ""
 
 
 def review_reason(dec: Any) -> str:

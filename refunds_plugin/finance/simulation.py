@@ -32,8 +32,9 @@ from refunds_plugin.domain import (
     ResolutionKind,
     ReturnLine,
     ReturnRequest,
+    Variant,
 )
-from refunds_plugin.finance.rows import parse_when
+from refunds_plugin.finance.rows import exchange_said, parse_when
 from refunds_plugin.ledger.tables import decisions, return_figures
 
 OUTCOMES = tuple(o.value for o in Outcome)
@@ -47,11 +48,7 @@ def facts_from_json(d: dict[str, Any]) -> OrderFacts:
     return OrderFacts(
         order_id=str(d["order_id"]),
         currency=d["currency"],
-        lines=tuple(
-            OrderLine(**{**ln, "tags": tuple(ln.get("tags") or ()),
-                         "collections": tuple(ln.get("collections") or ())})
-            for ln in d["lines"]
-        ),
+        lines=tuple(OrderLine.from_dict(ln) for ln in d["lines"]),
         shipping_amount=int(d.get("shipping_amount", 0)),
         total_amount=int(d.get("total_amount", 0)),
         customer=Customer(**(d.get("customer") or {})),
@@ -77,7 +74,8 @@ def request_from_json(d: dict[str, Any]) -> ReturnRequest:
         request_id=str(d.get("request_id", "request")),
         order_id=str(d["order_id"]),
         lines=tuple(
-            ReturnLine(str(rl["line_id"]), int(rl["quantity"]), Reason(rl["reason"]))
+            ReturnLine(str(rl["line_id"]), int(rl["quantity"]), Reason(rl["reason"]),
+                       Variant(**rl["exchange_for"]) if rl.get("exchange_for") else None)
             for rl in d["lines"]
         ),
         preferred_resolution=ResolutionKind(prefer) if prefer else None,
@@ -109,6 +107,12 @@ class Comparison:
     # stored decision is its answer (``new`` stays None, nothing was decided again)
     reused: bool = False
     customer: str | None = None  # the decision's customer email
+    old_exchange: str = ""  # how the stored decision's exchange settled ("": no exchange)
+
+    @property
+    def new_exchange(self) -> str:
+        ex = self.new.exchange if self.new else None
+        return ex.settled_as if ex is not None else ""
 
     @property
     def new_outcome(self) -> str | None:
@@ -116,12 +120,14 @@ class Comparison:
 
     @property
     def changed(self) -> bool:
-        """Outcome or money differs (a different reason code alone is not a change)."""
+        """Outcome, money or exchange differs (a different reason code alone is not a
+        change)."""
         if self.new is None:
             return False
-        return (self.old_outcome, self.old_amount, self.old_refund, self.old_credit) != (
+        return (self.old_outcome, self.old_amount, self.old_refund, self.old_credit,
+                self.old_exchange) != (
             self.new.outcome.value, self.new.amount, self.new.refund_amount,
-            self.new.credit_amount)
+            self.new.credit_amount, self.new_exchange)
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready: ids, when, and the outcome and money before and after."""
@@ -132,11 +138,11 @@ class Comparison:
             "currency": self.currency,
             "before": {"outcome": self.old_outcome, "amount": self.old_amount,
                        "refund_amount": self.old_refund, "credit_amount": self.old_credit,
-                       "reason_code": self.old_reason},
+                       "reason_code": self.old_reason, "exchange": self.old_exchange},
             "after": None if new is None else {
                 "outcome": new.outcome.value, "amount": new.amount,
                 "refund_amount": new.refund_amount, "credit_amount": new.credit_amount,
-                "reason_code": new.reason_code},
+                "reason_code": new.reason_code, "exchange": self.new_exchange},
             "error": self.error,
         }
 
@@ -216,7 +222,7 @@ def replay_each(
     query = _period(
         select(c.id, c.order_id, c.request_key, c.created_at, c.currency, c.outcome, c.amount,
                c.refund_amount, c.credit_amount, c.reason_code, c.facts, c.request,
-               c.policy_hash, c.customer_email,
+               c.policy_hash, c.customer_email, c.body,
                func.coalesce(return_figures.c.fees, 0).label("fees"),
                func.coalesce(return_figures.c.bonus, 0).label("bonus"))
         .select_from(decisions.outerjoin(return_figures,
@@ -258,7 +264,7 @@ def _compare(candidates: tuple[policies.Policy, ...], row: Any, reuse: bool = Fa
         old_refund=int(row.refund_amount), old_credit=int(row.credit_amount),
         old_reason=row.reason_code, new=new, error=None if kept else error,
         old_fees=int(row.fees), old_bonus=int(row.bonus), reused=kept,
-        customer=row.customer_email)
+        customer=row.customer_email, old_exchange=exchange_said(row.body))
         for kept, new in zip(same, news, strict=True))
 
 

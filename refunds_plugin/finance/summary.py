@@ -13,6 +13,9 @@ What each figure means (the summary page says the same):
   is never "kept": its money is counted once, under refunded.
 - return_labels: the prepaid return labels bought for the period's decisions and what they cost
   (in the carrier's currency): a cost of returns, beside the money returned.
+- exchanges ("sales kept"): approved exchanges that did not fall back to a refund or credit;
+  exchange_retained: the revenue they kept, the returned items' value less any cheaper item's
+  difference given back; exchange_charged: dearer items' differences paid.
 
 The promise clock of a return whose money waits for the parcel (``refund_on``) starts when the
 parcel's trigger released it, not at the decision; one still waiting is neither kept nor missed.
@@ -29,12 +32,13 @@ from typing import Any
 
 from sqlalchemy import Connection, Engine, func, select
 
-from refunds_plugin.domain import AttemptStatus, DecisionKind
+from refunds_plugin.domain import AttemptStatus, DecisionKind, Exchange
 from refunds_plugin.finance.rows import DRYRUN_PROVIDER, parse_when
 from refunds_plugin.ledger.attempts import replaced_attempts
 from refunds_plugin.ledger.db import aware, iso_time
 from refunds_plugin.ledger.tables import (
     decisions,
+    exchanges,
     orders,
     payments,
     refund_attempts,
@@ -42,7 +46,7 @@ from refunds_plugin.ledger.tables import (
 )
 
 METRICS = ("sales", "refunded", "credited", "kept", "review_count", "review_amount", "decisions",
-           "dry_run")
+           "dry_run", "exchanges", "exchange_retained", "exchange_charged")
 
 
 def percentile(values: list[int], pct: int) -> int | None:
@@ -65,6 +69,9 @@ class Totals:
     review_amount: int = 0
     decisions: int = 0
     dry_run: int = 0  # what the dry-run provider "paid" (refund or credit): nothing moved
+    exchanges: int = 0  # "sales kept": exchanges that went ahead (not fallen back)
+    exchange_retained: int = 0  # the revenue they kept
+    exchange_charged: int = 0  # dearer items' differences, paid
 
     @property
     def refund_rate_bp(self) -> int | None:
@@ -175,13 +182,18 @@ def summarize(
                 bucket = out.labels.setdefault(label.label_currency, [0, 0])
                 bucket[0] += 1
                 bucket[1] += int(label.label_amount)
+        swapped = {row.decision_id: row for row in conn.execute(_period(
+            select(exchanges.c.decision_id, exchanges.c.status, exchanges.c.paid_at)
+            .join(decisions, decisions.c.id == exchanges.c.decision_id),
+            decisions.c.created_at, since, until))}
         for dec in conn.execute(_period(dec_query, decisions.c.created_at, since, until)):
             ship = ships.get(dec.id)
             if ship is not None and ship.released_at is None:  # still waiting for the parcel
-                _add_decision(out, dec, [], now)
+                _add_decision(out, dec, [], now, swapped=swapped.get(dec.id))
                 continue
             _add_decision(out, dec, money.get(dec.id, []), now,
-                          aware(ship.released_at) if ship is not None else None)
+                          aware(ship.released_at) if ship is not None else None,
+                          swapped.get(dec.id))
     return out
 
 
@@ -200,8 +212,9 @@ def _drop_replaced(conn: Connection, money: dict[str, list[Any]]) -> None:
 
 
 def _add_decision(out: Summary, dec: Any, attempts: list[Any], now: datetime,
-                  clock_from: datetime | None = None) -> None:
-    """``clock_from``: when the promise clock started, if not at the decision (``refund_on``)."""
+                  clock_from: datetime | None = None, swapped: Any = None) -> None:
+    """``clock_from``: when the promise clock started, if not at the decision (``refund_on``);
+    ``swapped``: the decision's exchanges row, if it swapped lines."""
     body = json.loads(dec.body)
     created = aware(dec.created_at)
     assert created is not None
@@ -214,6 +227,11 @@ def _add_decision(out: Summary, dec: Any, attempts: list[Any], now: datetime,
         if (dec.outcome == "approve" and body.get("return_required", True) is False
                 and dec.kind == DecisionKind.RETURN):
             t.kept += int(dec.amount)
+        if swapped is not None and swapped.status != "fallen_back" and body.get("exchange"):
+            ex = Exchange.from_dict(body["exchange"])
+            t.exchanges += 1
+            t.exchange_retained += ex.out_amount - ex.back
+            t.exchange_charged += ex.charge if swapped.paid_at is not None else 0
         for att in attempts:
             if att.status != AttemptStatus.SUCCEEDED:
                 continue

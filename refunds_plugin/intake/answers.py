@@ -6,8 +6,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from refunds_plugin.domain import Decision
 from refunds_plugin.ledger.attempts import AttemptRow
 from refunds_plugin.ledger.decisions import RecordedDecision
+from refunds_plugin.ledger.exchanges import ExchangeRow
 
 
 @dataclass(frozen=True)
@@ -30,11 +32,12 @@ class Answer:
     # where and by when the items go back, and the label (None: nothing to send back, or no
     # return address configured)
     instructions: dict[str, Any] | None = None
+    exchange: ExchangeRow | None = None  # the exchange's state, when lines were swapped
 
     def to_json(self) -> dict[str, Any]:
         d = self.recorded.decision
         extra = {} if self.instructions is None else {"return_instructions": self.instructions}
-        return extra | {
+        out = extra | {
             "decision_id": self.recorded.id,
             "duplicate": self.duplicate,
             "outcome": d.outcome.value,
@@ -60,3 +63,24 @@ class Answer:
                 for a in self.attempts
             ],
         }
+        if d.exchange is not None:
+            out["exchange"] = exchange_json(d, self.exchange)
+        return out
+
+
+def exchange_json(d: Decision, row: ExchangeRow | None) -> dict[str, Any]:
+    """The answer's ``exchange`` block: the new lines the storefront ships, the price
+    difference and how it is settled, where to pay it, and where the exchange stands."""
+    ex = d.exchange
+    assert ex is not None
+    return {
+        "status": row.status if row else "not_started",
+        "lines": [{"line_id": ln.line_id, "quantity": ln.quantity, "sku": ln.sku,
+                   "name": ln.name, "unit_amount": ln.unit_amount,
+                   "variant_id": ln.variant_id} for ln in ex.lines],
+        "out_amount": ex.out_amount, "in_amount": ex.in_amount, "fees": ex.fees,
+        "difference": ex.difference, "settled_as": ex.settled_as, "back": ex.back,
+        "waived": ex.waived, "charge": ex.charge, "ship_on": ex.ship_on,
+        "checkout_url": row.checkout_url if row else None,
+        "replacement_id": row.replacement_id if row else None,
+    }

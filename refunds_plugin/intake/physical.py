@@ -26,12 +26,20 @@ from refunds_plugin.shipping.receiving import Receipt, Received
 Lines = Mapping[str, tuple[str, int | None, bool]]
 
 
-def held_kinds(policy: policies.Policy, config: Config) -> frozenset[ResolutionKind]:
-    """The kinds of money that wait for the parcel (``refund_on``); none without a return
+def held_kinds(policy: policies.Policy, config: Config,
+               decision: Decision | None = None) -> frozenset[ResolutionKind]:
+    """The kinds of money that wait for the parcel (``refund_on``, and every kind of an instant
+    exchange's: the original's value stays reserved until it is back); none without a return
     address, since nothing could then release them."""
     if not config.return_addresses:
         return frozenset()
-    return frozenset(k for k in ResolutionKind if policy.refund_on_for(k).value != "approval")
+    instant = _instant(decision)
+    return frozenset(k for k in ResolutionKind
+                     if policy.refund_on_for(k, instant_exchange=instant).value != "approval")
+
+
+def _instant(decision: Decision | None) -> bool:
+    return decision is not None and decision.exchange is not None and decision.exchange.instant
 
 
 def open_for(conn: Connection, decision_id: str, d: Decision, facts: OrderFacts,
@@ -41,7 +49,7 @@ def open_for(conn: Connection, decision_id: str, d: Decision, facts: OrderFacts,
     if not d.return_required:
         return
     kinds = {r.kind for r in d.resolutions if r.total > 0}
-    refund_on = {k: policy.refund_on_for(k).value for k in kinds}
+    refund_on = {k: policy.refund_on_for(k, instant_exchange=_instant(d)).value for k in kinds}
     returns.open_return(conn, decision_id, d, facts, facts_mod.order_extra(conn, facts.order_id),
                         config, policy.return_shipping, refund_on, now)
 

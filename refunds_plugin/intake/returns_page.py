@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
@@ -26,9 +27,11 @@ from refunds_plugin.domain import (
     ReturnLine,
     ReturnRequest,
     RuleResult,
+    Variant,
 )
 from refunds_plugin.ledger.db import read_tx
 from refunds_plugin.ledger.decisions import RecordedDecision, find_decision
+from refunds_plugin.ledger.exchanges import ExchangeRow, get_exchange
 from refunds_plugin.ledger.facts import load_facts
 from refunds_plugin.ledger.tables import (
     decisions,
@@ -100,6 +103,7 @@ class LineOption:
     until: date | None  # last day of the window; None for life or when no date is known
     refund_until: date | None  # last day a refund (not credit) is available, while still ahead
     note: str  # the policy's own sentence when the line is not simply open
+    exchange_to: tuple[Variant, ...] = ()  # other sizes/colours it may be exchanged for
 
 
 @dataclass(frozen=True)
@@ -130,7 +134,8 @@ def _anchor(facts: OrderFacts, name: object) -> datetime | None:
             "payment": facts.paid_at}.get(str(name))
 
 
-def line_options(policy: policies.Policy, facts: OrderFacts, now: datetime) -> list[LineOption]:
+def line_options(policy: policies.Policy, facts: OrderFacts, now: datetime,
+                 variants: Mapping[str, tuple[Variant, ...]] | None = None) -> list[LineOption]:
     """For each line, what can still be returned and until when, asked of the policy itself by
     evaluating a one-unit request for it (a change of mind: the customer's own reason).
 
@@ -148,8 +153,10 @@ def line_options(policy: policies.Policy, facts: OrderFacts, now: datetime) -> l
                               (ReturnLine(line.id, 1, Reason.CHANGED_MIND),))
         decision = policies.evaluate(policy, facts, probe, now)
         state, until, refund_until, note = _situation(facts, decision)
+        swaps = tuple(v for v in (variants or {}).get(line.id, ()) if v.sku != line.sku) \
+            if policy.exchange.allowed and state == "open" else ()
         out.append(LineOption(line.id, line.name, line.unit_amount, remaining, state, until,
-                              refund_until, note))
+                              refund_until, note, swaps))
     return out
 
 
@@ -223,6 +230,7 @@ class DecisionStatus:
     # where and by when the items go back, the label and the parcel's status (None: nothing
     # to send back, or no return address configured)
     instructions: dict[str, Any] | None = None
+    exchange: ExchangeRow | None = None  # where an exchange stands (and where to pay)
 
     @property
     def decided_at(self) -> datetime | None:
@@ -265,6 +273,7 @@ def decision_status(engine: Engine, decision_id: str) -> DecisionStatus | None:
             select(orders.c.lines).where(orders.c.order_id == row.order_id)
         ).scalar_one_or_none()
         shipped = get_return(conn, decision_id)
+        swapped = get_exchange(conn, decision_id)
     names = {ln["id"]: ln.get("name") or ln["id"] for ln in json.loads(lines_raw or "[]")}
     money = tuple(
         MoneyStatus(a.id, a.kind, int(a.amount), int(a.bonus or 0),
@@ -277,7 +286,7 @@ def decision_status(engine: Engine, decision_id: str) -> DecisionStatus | None:
     note = json.loads(entry).get("customer_note") if entry else None
     return DecisionStatus(decision_id, row.order_id, Decision.from_dict(json.loads(row.body)),
                           row.created_at, review, money, names, note, reviewed_at,
-                          shipped.instructions() if shipped is not None else None)
+                          shipped.instructions() if shipped is not None else None, swapped)
 
 
 @dataclass(frozen=True)

@@ -20,6 +20,7 @@ from refunds_plugin import routing
 from refunds_plugin.config import Config
 from refunds_plugin.domain import LIVE, AttemptStatus, Decision, OrderFacts, ResolutionKind
 from refunds_plugin.errors import InputError, NotFound
+from refunds_plugin.exchanges.shipping import exchange_approved
 from refunds_plugin.intake import physical
 from refunds_plugin.intake.adjustments import Adjustment, NotRefundable, adjusted, journal_body
 from refunds_plugin.ledger import facts as facts_mod
@@ -36,6 +37,8 @@ from refunds_plugin.ledger.attempts import (
     replaced_attempts as _replaced,
 )
 from refunds_plugin.ledger.db import lock_order, write_tx
+from refunds_plugin.ledger.exchanges import get_exchange, open_exchange
+from refunds_plugin.ledger.exchanges import restart as restart_exchange
 from refunds_plugin.ledger.journal import append_entry
 from refunds_plugin.ledger.reviews import close_review, record_adjustment
 from refunds_plugin.ledger.tables import decisions, refund_attempts, reviews
@@ -46,12 +49,15 @@ EXPIRED_NOTE = "return expired"  # ``shipping.returns.expire``'s reason on cance
 
 class Reviewing(Protocol):
     """What deciding a review needs of the service, and no more: the policy (the abuse window),
-    the config (which provider pays) and the executor's nudge. ``intake.service.Service`` is one."""
+    the config (which provider pays), the executor's nudge, and an approved exchange's next
+    steps. ``intake.service.Service`` is one."""
 
     policy: policies.Policy
     config: Config
 
     def nudge(self, attempt_ids: tuple[str, ...]) -> None: ...
+
+    def exchange_of(self, decision_id: str, *, advance: bool = False) -> Any: ...
 
 
 @dataclass(frozen=True)
@@ -143,7 +149,7 @@ def decide(
                 changed = journal_body(was, decision, change)
                 record_adjustment(conn, decision_id, decision)
             _check_refundable(decision, facts.payments)
-            waits = physical.held_kinds(service.policy, service.config) \
+            waits = physical.held_kinds(service.policy, service.config, decision) \
                 if decision.return_required and row.kind == "return" else frozenset()
             written = write_attempts(
                 conn, decision_id, decision, facts, routing.route(service.config, facts), now,
@@ -153,8 +159,16 @@ def decide(
                 physical.open_for(conn, decision_id, decision, facts, service.policy,
                                   service.config, now)
             attempt_ids = [row["id"] for row in written]
+            if decision.exchange is not None:  # an exchange a person approved goes ahead now
+                open_exchange(conn, decision_id, row.order_id, decision.currency,
+                              decision.exchange, now)
+                exchange_approved(conn, decision_id, now)
         elif approve:
             attempt_ids, requeued = _pay_again(conn, row.order_id, existing, now, window)
+        if approve and decision.exchange is not None:  # one that failed takes up again
+            failed = get_exchange(conn, decision_id)
+            if failed is not None:
+                restart_exchange(conn, failed, now)
         body: dict[str, Any] = {
             "status": status, "decided_by": by, "note": note, "attempt_ids": attempt_ids,
         }
@@ -169,6 +183,8 @@ def decide(
                       customer_note=customer_note, entry_hash=entry, now=now)
         attempt_ids = [*attempt_ids, *requeued]
     service.nudge(tuple(attempt_ids))
+    if approve and decision.exchange is not None:
+        service.exchange_of(decision_id, advance=True)  # its Checkout Session, or shipped
     return ReviewOutcome(decision_id, status, tuple(attempt_ids), row.order_id, changed)
 
 

@@ -25,8 +25,10 @@ from sqlalchemy import Connection, Engine, select
 import policies
 from refunds_plugin import routing
 from refunds_plugin.config import Config
-from refunds_plugin.domain import OrderFacts, ResolutionKind, ReturnRequest
+from refunds_plugin.domain import OrderFacts, ResolutionKind, ReturnRequest, Variant
 from refunds_plugin.errors import Conflict, NotFound, RefundsError
+from refunds_plugin.exchanges.shipping import exchange_approved
+from refunds_plugin.exchanges.worker import ExchangeWorker
 from refunds_plugin.intake import physical, request_check, storefront
 from refunds_plugin.intake.answers import Ack, Answer
 from refunds_plugin.intake.physical import Lines
@@ -35,10 +37,13 @@ from refunds_plugin.ledger import facts as facts_mod
 from refunds_plugin.ledger.attempts import AttemptRow
 from refunds_plugin.ledger.db import lock_order, write_tx
 from refunds_plugin.ledger.decisions import find_decision, record_decision
+from refunds_plugin.ledger.exchanges import ExchangeRow, get_exchange
+from refunds_plugin.ledger.facts import order_extra
 from refunds_plugin.ledger.journal import mark_event, record_event, refuse_reuse
 from refunds_plugin.ledger.orders import OrderRecord
 from refunds_plugin.ledger.tables import refund_attempts
 from refunds_plugin.saleor import events as saleor_events
+from refunds_plugin.saleor.variants import order_variants, with_variants
 from refunds_plugin.shipping import tracking
 from refunds_plugin.shipping.receiving import Receipt
 from refunds_plugin.stripe import events as stripe_events
@@ -86,6 +91,7 @@ class Service:
         wait_settled: WaitSettled | None = None,
         answer_wait_s: float = 3.0,
         restock: Callable[[], int] | None = None,
+        exchanges: ExchangeWorker | None = None,
     ) -> None:
         self.engine = engine
         self.policy = policy
@@ -98,6 +104,8 @@ class Service:
         self._wait_settled = wait_settled
         self.answer_wait_s = answer_wait_s
         self._restock = restock  # the shipping desk's restock round, run after a receipt
+        # an exchange's Checkout Session and replacement order (None: exchanges not wired)
+        self.exchanges = exchanges
 
     def nudge(self, attempt_ids: tuple[str, ...]) -> None:
         """Tell the in-process executor that these attempts are due."""
@@ -230,6 +238,9 @@ class Service:
         """Decide a return request once, however often and however concurrently it arrives."""
         if self.saleor is not None:
             self._refresh_before_deciding(request.order_id)
+        # a Saleor line's sizes and colours, read from Saleor outside the transaction: what the
+        # ``same_product`` scope checks an ``exchange_for`` against
+        choices = self._saleor_choices(request) if self.saleor is not None else {}
         now = self.clock()
         request_key = f"return:{request.request_id}"
         with write_tx(self.engine) as conn:
@@ -242,7 +253,8 @@ class Service:
             if order_facts is None:
                 raise NotFound(f"order {request.order_id} is unknown: send order.paid first",
                                code="unknown_order")
-            held = physical.held_kinds(self.policy, self.config)
+            if choices:
+                order_facts = with_variants(order_facts, choices)
             dry_run = self.dry_run_for(order_facts)
             if row is None:  # a redelivery: answer with what was decided
                 existing = find_decision(conn, request.order_id, request_key)
@@ -267,13 +279,15 @@ class Service:
                 recorded = record_decision(
                     conn, decision=decision, facts=order_facts, request=request,
                     request_key=request_key, route=self.route(order_facts), now=now,
-                    event_row=row, held=held,
+                    event_row=row, held=physical.held_kinds(self.policy, self.config, decision),
                     approved=partial(physical.open_for, facts=order_facts, policy=self.policy,
                                      config=self.config, now=now),
                 )
                 duplicate = not recorded.created
                 if duplicate:
                     mark_event(conn, row, "processed", "request decided before")
+                elif recorded.decision.exchange is not None:
+                    exchange_approved(conn, recorded.id, now)
         log.info(
             "return decided",
             extra={
@@ -285,10 +299,12 @@ class Service:
         if not duplicate:
             self.nudge(recorded.attempt_ids)
         ret = physical.instructions(self.engine, recorded.id)
+        swapped = self.exchange_of(recorded.id, advance=recorded.created) \
+            if recorded.decision.exchange is not None else None
         if recorded.created:  # the rows this transaction wrote: no need to read them back
             return Answer(recorded, duplicate, dry_run,
-                          tuple(map(AttemptRow.written, recorded.written)), ret)
-        return Answer(recorded, duplicate, dry_run, self.attempts_of(recorded.id), ret)
+                          tuple(map(AttemptRow.written, recorded.written)), ret, swapped)
+        return Answer(recorded, duplicate, dry_run, self.attempts_of(recorded.id), ret, swapped)
 
     # --- the physical return ------------------------------------------------------------------
     def receive(self, decision_id: str, lines: Lines, by: str) -> Receipt:
@@ -316,6 +332,46 @@ class Service:
             Inbound("easypost", event_id, "tracker.updated", payload,
                     partial(tracking.log_event, event_id, found.code)),
             apply, lambda conn, now: Woken(attempt_ids=tuple(released)))
+
+    def exchange_choices(self, facts: OrderFacts) -> dict[str, tuple[Variant, ...]]:
+        """What each line may be exchanged for: the variants the storefront sent with the
+        order, or for a Saleor order its product's variants and stock, read from Saleor (none
+        when Saleor cannot be asked: the page then offers refund and credit only)."""
+        if not self.policy.exchange.allowed:
+            return {}
+        known = {ln.id: ln.variants for ln in facts.lines if ln.variants}
+        if facts.source != "saleor" or self.saleor is None:
+            return known
+        with self.engine.connect() as conn:
+            saleor = order_extra(conn, facts.order_id).get("saleor") or {}
+        if not saleor.get("api_url"):
+            return known
+        try:
+            client = self.saleor.client(saleor["api_url"])
+            return {**order_variants(client, facts, saleor.get("channel")), **known}
+        except (RefundsError, requests.RequestException) as exc:
+            log.warning("could not read Saleor variants for %s: %s", facts.order_id, exc)
+            return known
+
+    def _saleor_choices(self, request: ReturnRequest) -> dict[str, tuple[Variant, ...]]:
+        if not any(rl.exchange_for for rl in request.lines) or not self.policy.exchange.allowed:
+            return {}
+        with self.engine.connect() as conn:
+            facts = facts_mod.load_facts(conn, request.order_id, self.clock(),
+                                         self.policy.abuse_window_days)
+        return self.exchange_choices(facts) if facts is not None and \
+            facts.source == "saleor" else {}
+
+    def exchange_of(self, decision_id: str, *, advance: bool = False) -> ExchangeRow | None:
+        """The decision's exchange as it stands; ``advance``: first take its next steps now
+        (the Checkout Session whose URL the answer carries; an instant exchange shipped)."""
+        if advance and self.exchanges is not None:
+            try:
+                self.exchanges.advance(decision_id)
+            except (RefundsError, requests.RequestException) as exc:  # the loop retries
+                log.warning("exchange %s: next step failed: %s", decision_id, exc)
+        with self.engine.connect() as conn:
+            return get_exchange(conn, decision_id)
 
     def dry_run_for(self, order_facts: OrderFacts) -> bool:
         """Whether this order's money would not move: the dry run is its provider."""

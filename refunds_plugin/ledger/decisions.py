@@ -27,6 +27,7 @@ from refunds_plugin.domain import (
     RuleResult,
 )
 from refunds_plugin.ledger.attempts import write_attempts
+from refunds_plugin.ledger.exchanges import open_exchange
 from refunds_plugin.ledger.journal import append_entry, insert_ignore, plain, to_json
 from refunds_plugin.ledger.line_index import customer_key, index_return
 from refunds_plugin.ledger.reviews import open_review, review_why
@@ -172,6 +173,9 @@ def record_decision(
     if decision.outcome is Outcome.APPROVE:
         written = write_attempts(conn, decision_id, decision, facts, route, now,
                                  held if decision.return_required else frozenset())
+        if decision.exchange is not None:
+            open_exchange(conn, decision_id, facts.order_id, decision.currency,
+                          decision.exchange, now)
         if approved is not None:
             approved(conn, decision_id, decision)
     elif decision.outcome is Outcome.REVIEW:

@@ -47,9 +47,7 @@ from refunds_plugin.money import refund_increment
 def _lines(raw: str) -> tuple[OrderLine, ...]:
     out = []
     for item in json.loads(raw):
-        item["tags"] = tuple(item.get("tags", ()))
-        item["collections"] = tuple(item.get("collections", ()))
-        out.append(OrderLine(**item))
+        out.append(OrderLine.from_dict(item))
     return tuple(out)
 
 
@@ -93,7 +91,8 @@ _PAYMENTS = (
     .where(payments.c.order_id == _OID, payments.c.status != "failed")
     .order_by(payments.c.created_at, payments.c.id)
 )
-_RETURNED = select(decisions.c.body).where(
+FALLBACK_KEY = "exchange-fallback:"  # an unpaid exchange decided as a refund or credit instead
+_RETURNED = select(decisions.c.body, decisions.c.request_key).where(
     decisions.c.order_id == _OID,
     decisions.c.kind == "return",
     decisions.c.outcome.in_(("approve", "review")),
@@ -121,10 +120,12 @@ def payment_facts(conn: Connection, order_id: str) -> tuple[PaymentFacts, ...]:
 
 def _returned(conn: Connection, order_id: str) -> tuple[tuple[tuple[str, int], ...], int]:
     """Quantities already returned (approved or waiting for review) and shipping refunded."""
-    rows = conn.execute(_RETURNED, {"oid": order_id}).scalars().all()
+    rows = conn.execute(_RETURNED, {"oid": order_id}).all()
     qty: dict[str, int] = {}
     shipping = 0
-    for body in rows:
+    for body, key in rows:
+        if key.startswith(FALLBACK_KEY):  # the exchange it replaces counted these units
+            continue
         data = json.loads(body)
         for line in data.get("lines", ()):
             qty[line["line_id"]] = qty.get(line["line_id"], 0) + int(line["quantity"])

@@ -18,6 +18,7 @@ from typing import Any
 from sqlalchemy import Connection, Table, bindparam, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
+from refunds_plugin.domain import OMIT_EMPTY
 from refunds_plugin.errors import Conflict
 from refunds_plugin.ledger import chain, seal
 from refunds_plugin.ledger.tables import events, ledger_entries
@@ -55,7 +56,8 @@ def plain(value: Any) -> Any:
     made ``asdict`` of an order's facts cost more than the statements that store them)."""
     fields_ = getattr(type(value), "__dataclass_fields__", None)
     if fields_ is not None:
-        return {name: plain(getattr(value, name)) for name in fields_}
+        return {name: plain(got) for name in fields_
+                if (got := getattr(value, name)) or name not in OMIT_EMPTY}
     if isinstance(value, (list, tuple)):
         return [plain(v) for v in value]
     if isinstance(value, dict):

@@ -11,14 +11,13 @@ waits for a person unless the policy allows it (``trouble.auto_correct_order_upd
 from __future__ import annotations
 
 import json
-from dataclasses import asdict
 from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import Connection, bindparam, select
 
 from refunds_plugin.ledger.db import aware
-from refunds_plugin.ledger.journal import append_entry
+from refunds_plugin.ledger.journal import append_entry, plain
 from refunds_plugin.ledger.orders import OrderRecord, normal_email
 from refunds_plugin.ledger.tables import ledger_entries, orders, payments
 
@@ -54,7 +53,7 @@ def _new(rec: OrderRecord) -> dict[str, Any]:
         "currency": rec.currency,
         "total_amount": rec.total_amount,
         "shipping_amount": rec.shipping_amount,
-        "lines": [asdict(ln) for ln in rec.lines],
+        "lines": [plain(ln) for ln in rec.lines],
         "customer_id": rec.customer.id,
         "customer_email": normal_email(rec.customer.email),
         "channel": rec.channel,

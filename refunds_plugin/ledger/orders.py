@@ -9,7 +9,7 @@ into it, so the detectors never see one payment as two.
 from __future__ import annotations
 
 import json
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -18,6 +18,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 
 from refunds_plugin.domain import Customer, OrderLine
 from refunds_plugin.ledger.db import lock_key, lock_order
+from refunds_plugin.ledger.journal import plain
 from refunds_plugin.ledger.line_index import customer_key, index_order
 from refunds_plugin.ledger.tables import orders, payments, provider_refunds
 
@@ -112,7 +113,7 @@ def upsert_order(conn: Connection, rec: OrderRecord, now: datetime) -> None:
         "paid_at": rec.paid_at,
         "fulfilled_at": rec.fulfilled_at,
         "delivered_at": rec.delivered_at,
-        "lines": json.dumps([asdict(ln) for ln in rec.lines], sort_keys=True),
+        "lines": json.dumps([plain(ln) for ln in rec.lines], sort_keys=True),
         "channel": rec.channel,
         "extra": json.dumps(rec.extra, sort_keys=True) if rec.extra is not None else None,
         "updated_at": now,

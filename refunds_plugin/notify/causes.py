@@ -4,7 +4,10 @@ Called inside the transaction that makes the change, so a message exists exactly
 cause does:
 
 - a decision recorded (``ledger/decisions.record_decision``): a return's ``request_received``
-  and its ``approved``, ``in_review`` or ``declined`` mail; the event ``return.decided``
+  and its ``approved``, ``in_review`` or ``declined`` mail; the event ``return.decided``. An
+  exchange whose dearer item's difference must be paid first has its ``approved`` mail held
+  until the Checkout Session exists (``approved_with_payment``, from ``exchanges/shipping``),
+  so the mail carries the link
 - a review closed (``intake/reviews.decide``): ``approved`` or ``declined`` (with the note for
   the customer); ``return.reviewed``
 - an attempt settled (``ledger/attempts.transition``): ``succeeded`` → ``refund_sent`` or
@@ -98,10 +101,30 @@ def decision_recorded(
     cause = f"decision:{decision_id}"
     if decision.kind is DecisionKind.RETURN:
         for kind in ("request_received", OUTCOME_MAIL[decision.outcome]):
+            if kind == "approved" and awaits_payment(decision):
+                continue  # sent with its payment link (``approved_with_payment``)
             enqueue(conn, cause=cause, kind=kind, recipient=customer_email, now=now,
                     context=context)
     enqueue(conn, cause=cause, kind="return.decided", recipient=MERCHANT, now=now,
             context={**context, "customer_email": customer_email})
+
+
+def awaits_payment(decision: Decision) -> bool:
+    """An exchange whose customer pays a difference before it goes ahead."""
+    return decision.exchange is not None and decision.exchange.charge > 0
+
+
+def approved_with_payment(
+    conn: Connection, *, decision_id: str, payment_url: str, payment_amount: int,
+    now: datetime,
+) -> bool:
+    """The Checkout Session for an exchange's difference exists: the ``approved`` mail that
+    waited for it (cause ``decision:<id>``, so still one per decision), with the link."""
+    decision, order_id, email = _recorded(conn, decision_id)
+    context = {**decision_context(conn, decision_id, decision, order_id),
+               "payment_url": payment_url, "payment_amount": payment_amount}
+    return enqueue(conn, cause=f"decision:{decision_id}", kind="approved", recipient=email,
+                   now=now, context=context)
 
 
 def review_closed(
@@ -114,9 +137,10 @@ def review_closed(
                        .where(decisions.c.id == decision_id)).one()
     context = {**decision_context(conn, decision_id, decision, row.order_id, customer_note),
                "status": status}
-    if decision.kind is DecisionKind.RETURN:
+    approved = status == "approved"
+    if decision.kind is DecisionKind.RETURN and not (approved and awaits_payment(decision)):
         enqueue(conn, cause=f"decision:{decision_id}",
-                kind="approved" if status == "approved" else "declined",
+                kind="approved" if approved else "declined",
                 recipient=row.customer_email, now=now, context=context)
     enqueue(conn, cause=f"review:{decision_id}:{entry_hash[:16]}", kind="return.reviewed",
             recipient=MERCHANT, now=now, context={**context, "customer_email": row.customer_email})

@@ -15,6 +15,7 @@ MERCHANT = "merchant"  # the recipient of every event: REFUNDS_OUTBOUND_URL at d
 
 _DECISION = ("decision_id", "order_id", "order_number", "currency", "amount", "refund_amount",
              "credit_amount", "explanation", "items")
+_EXCHANGE = ("decision_id", "order_id", "currency", "status", "ship_on", "lines")
 _ATTEMPT = ("attempt_id", "decision_id", "order_id", "order_number", "kind", "currency", "amount")
 
 
@@ -29,7 +30,8 @@ class Kind:
 KINDS: dict[str, Kind] = {k.name: k for k in (
     Kind("request_received", "mail", _DECISION, "a return request was received (status link)"),
     Kind("approved", "mail", (*_DECISION, "return_required"),
-         "approved: how to send it back (issue 14's instructions, label, QR) or keep it"),
+         "approved: how to send it back (issue 14's instructions, label, QR) or keep it; an "
+         "exchange's payment link for a dearer item's difference"),
     Kind("in_review", "mail", _DECISION, "a person will look at the request"),
     Kind("declined", "mail", _DECISION, "declined: the explanation and the reviewer's note"),
     Kind("return_reminder", "mail", (*_DECISION, "return_by"),
@@ -64,6 +66,12 @@ KINDS: dict[str, Kind] = {k.name: k for k in (
     Kind("credit.issued", "event", _ATTEMPT, "store credit was issued"),
     Kind("withdrawal.received", "event", ("withdrawal_id", "order_id", "received_at"),
          "an EU withdrawal statement was received"),
+    Kind("exchange.approved", "event", _EXCHANGE,
+         "an exchange was approved: the new lines, the difference and how it is settled"),
+    Kind("exchange.ready_to_ship", "event", _EXCHANGE,
+         "the exchange's new items may ship (its ship_on was reached, the difference paid)"),
+    Kind("exchange.original_due", "event", (*_EXCHANGE, "original_due"),
+         "an instant exchange's original was not returned in time: its value is owed"),
 )}
 
 MAIL_KINDS = tuple(k for k, v in KINDS.items() if v.channel == "mail")

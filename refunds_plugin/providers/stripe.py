@@ -7,10 +7,12 @@ classified here, at the boundary, into retryable and final.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 import stripe
 from stripe.params import RefundCreateParams, RefundListParams
+from stripe.params.checkout import SessionCreateParams
 
 from refunds_plugin.domain import AttemptStatus
 from refunds_plugin.errors import FinalProviderError, ProviderError, RetryableProviderError
@@ -182,3 +184,57 @@ class StripeProvider:
             credit_code=promo.code,
             detail={"coupon": coupon_id},
         )
+
+
+@dataclass(frozen=True)
+class CheckoutRequest:
+    """An exchange's price difference to take: one Checkout Session per decision."""
+
+    decision_id: str
+    order_id: str
+    amount: int  # integer minor units of ``currency``, already in Stripe's step
+    currency: str
+    description: str
+    return_url: str  # where Stripe sends the customer back (paid or not)
+    customer_email: str | None = None
+
+    @property
+    def idempotency_key(self) -> str:
+        return f"refunds-plugin:exchange:{self.decision_id}:checkout"
+
+
+@dataclass(frozen=True)
+class CheckoutSession:
+    id: str
+    url: str
+
+
+def open_checkout(provider: StripeProvider, req: CheckoutRequest) -> CheckoutSession:
+    """A Checkout Session in payment mode for exactly ``req.amount``; asked again (a retry, a
+    second worker) it is the same session: the key is the decision's."""
+    amount = exact_amount(req.amount, req.currency)
+    # not ``order_id``: the payment is no payment of the order (it would look like an overpayment)
+    meta = {"decision_id": req.decision_id, "exchange_for_order": req.order_id,
+            "purpose": "exchange_difference", "source": "refunds-plugin"}
+    params: SessionCreateParams = {
+        "mode": "payment",
+        "line_items": [{"quantity": 1, "price_data": {
+            "currency": req.currency.lower(), "unit_amount": amount,
+            "product_data": {"name": req.description[:250]}}}],
+        "success_url": req.return_url,
+        "cancel_url": req.return_url,
+        "client_reference_id": req.decision_id,
+        "metadata": meta,
+        "payment_intent_data": {"metadata": meta},
+    }
+    if req.customer_email:
+        params["customer_email"] = req.customer_email
+    try:
+        session = provider.client.v1.checkout.sessions.create(
+            params=params, options={"idempotency_key": req.idempotency_key})
+    except stripe.StripeError as exc:
+        raise classify(exc) from exc
+    if not session.url:
+        raise RetryableProviderError("Stripe made a Checkout Session without a URL",
+                                     code="no_checkout_url")
+    return CheckoutSession(session.id, session.url)

@@ -82,10 +82,13 @@ ORDER = (
     "query RefundsOrder($id: ID!) { order(id: $id) { ...RefundsOrder } }\n" + ORDER_FIELDS
 )
 
+# Also an exchange's return: lines marked ``replace: true`` make Saleor create ``replaceOrder``,
+# a draft order of the returned variants (see the exchange documents below).
 RETURN_PRODUCTS = """
 mutation RefundsReturnProducts($order: ID!, $input: OrderReturnProductsInput!) {
   orderFulfillmentReturnProducts(order: $order, input: $input) {
     returnFulfillment { id status }
+    replaceOrder { id status }
     order { id status }
     errors { field code message }
   }
@@ -162,6 +165,64 @@ mutation RefundsRestock($variantId: ID!, $stocks: [StockInput!]!) {
 }
 """
 
+# --- exchanges: the return recorded with ``replace: true`` (RETURN_PRODUCTS) makes Saleor create a
+# replacement draft order holding the returned variants; its lines are changed to the chosen
+# variants and the draft completed when the exchange's ship_on is reached. The order's
+# ORDER_REPLACEMENT_CREATED event names the draft, so a retry after a lost answer finds it
+# instead of making a second one.
+REPLACEMENT_OF = """
+query RefundsReplacementOf($id: ID!) {
+  order(id: $id) { id events { id type relatedOrder { id } } }
+}
+"""
+
+DRAFT = """
+query RefundsDraft($id: ID!) {
+  order(id: $id) { id status original lines { id quantity variant { id } } }
+}
+"""
+
+DRAFT_LINES_CREATE = """
+mutation RefundsDraftLinesCreate($id: ID!, $input: [OrderLineCreateInput!]!) {
+  orderLinesCreate(id: $id, input: $input) {
+    order { id lines { id quantity variant { id } } }
+    errors { field code message }
+  }
+}
+"""
+
+DRAFT_LINE_DELETE = """
+mutation RefundsDraftLineDelete($id: ID!) {
+  orderLineDelete(id: $id) {
+    order { id }
+    errors { field code message }
+  }
+}
+"""
+
+DRAFT_COMPLETE = """
+mutation RefundsDraftComplete($id: ID!) {
+  draftOrderComplete(id: $id) {
+    order { id status number }
+    errors { field code message }
+  }
+}
+"""
+
+# The returns page's "exchange for another size/colour": a product's variants with their price
+# and what is in stock, in the order's channel (public fields: no extra permission).
+PRODUCT_VARIANTS = f"""
+query RefundsProductVariants($id: ID!, $channel: String) {{
+  product(id: $id, channel: $channel) {{
+    id name
+    variants {{
+      id name sku quantityAvailable
+      pricing {{ price {{ gross {{ {MONEY} }} }} }}
+    }}
+  }}
+}}
+"""
+
 # What every manifest webhook asks for: who caused the event, and which order it is about.
 # The order itself is re-queried with ORDER before anything is decided (payloads are deferred).
 SUBSCRIPTION_EVENT_FIELDS = """
@@ -201,4 +262,10 @@ DOCUMENTS = {
     "GIFT_CARDS_BY_TAG": GIFT_CARDS_BY_TAG,
     "VARIANT_STOCK": VARIANT_STOCK,
     "RESTOCK": RESTOCK,
+    "REPLACEMENT_OF": REPLACEMENT_OF,
+    "DRAFT": DRAFT,
+    "DRAFT_LINES_CREATE": DRAFT_LINES_CREATE,
+    "DRAFT_LINE_DELETE": DRAFT_LINE_DELETE,
+    "DRAFT_COMPLETE": DRAFT_COMPLETE,
+    "PRODUCT_VARIANTS": PRODUCT_VARIANTS,
 }

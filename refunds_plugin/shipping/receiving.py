@@ -25,7 +25,13 @@ from refunds_plugin.ledger.journal import append_entry, insert_ignore
 from refunds_plugin.ledger.reviews import open_review
 from refunds_plugin.ledger.tables import return_receipts
 from refunds_plugin.notify import causes
-from refunds_plugin.shipping.returns import ReturnRow, lock_return, release_received, set_received
+from refunds_plugin.shipping.returns import (
+    ReturnRow,
+    lock_return,
+    reached,
+    release_received,
+    set_received,
+)
 
 CONDITIONS = ("as_new", "opened", "damaged", "wrong_item", "missing")
 rr = return_receipts.c
@@ -149,9 +155,11 @@ def mark_received(conn: Connection, ret: ReturnRow, decision: Decision, lines: l
         "status": "received", "by": by, "matched": not problems, "mismatches": list(problems),
         "lines": [got.__dict__ for got in lines]}, now)
     released: tuple[str, ...] = ()
-    if problems:
+    if problems:  # it arrived, but did not pass inspection: an exchange waits for a person
         open_review(conn, ret.decision_id, "received_mismatch: " + "; ".join(problems), now)
+        reached(conn, ret, ("first_scan", "delivered"), now)
     else:
+        reached(conn, ret, ("first_scan", "delivered", "inspected"), now)
         released = release_received(conn, ret, now)
     answer = _answer(conn, ret, decision, lines, released, duplicate=False)
     causes.return_received(conn, decision_id=ret.decision_id, received_at=now, now=now, extra={

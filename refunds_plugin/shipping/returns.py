@@ -16,6 +16,9 @@ What the customer and the merchant's systems hear is enqueued in the same transa
 (``notify/causes``): the label when it is bought after the approval (``label_ready``), the
 expiry (``return_expired``, ``return.expired``), the return-by reminder (``remind``) and, in
 ``receiving.py``, the receipt (``item_received``, ``return.received``).
+The same triggers tell an exchange waiting for its ``ship_on`` that its new items may ship
+(``exchanges.shipping.ship_on_reached``, in the same transaction); an expired return tells an
+instant exchange that its original's value is owed (``exchanges.shipping.return_expired``).
 """
 
 from __future__ import annotations
@@ -29,6 +32,7 @@ from sqlalchemy import Connection, select, update
 
 from refunds_plugin.config import Config, Parcel, choose_address
 from refunds_plugin.domain import Decision, OrderFacts, ResolutionKind
+from refunds_plugin.exchanges import shipping as exchange_shipping
 from refunds_plugin.ledger.attempts import cancel_held, release_held
 from refunds_plugin.ledger.db import aware, lock_order
 from refunds_plugin.ledger.journal import append_entry, insert_ignore, to_json
@@ -189,6 +193,13 @@ def _release(conn: Connection, ret: ReturnRow, triggers: tuple[str, ...], now: d
     return released
 
 
+def reached(conn: Connection, ret: ReturnRow, triggers: tuple[str, ...], now: datetime) -> None:
+    """The parcel satisfied ``triggers`` (in order, the furthest last): an exchange of the same
+    decision waiting for one of them may now ship."""
+    if triggers:
+        exchange_shipping.ship_on_reached(conn, ret.decision_id, triggers[-1], now)
+
+
 def mark_tracking(conn: Connection, ret: ReturnRow, status: str, event_id: str,
                   now: datetime) -> tuple[str, ...]:
     """A carrier status for the return's parcel: stored and journalled; a scan releases what
@@ -208,6 +219,7 @@ def mark_tracking(conn: Connection, ret: ReturnRow, status: str, event_id: str,
         log.warning("return parcel of decision %s: %s", ret.decision_id, status)
     elif status in SCANNED:
         causes.parcel_moved(conn, decision_id=ret.decision_id, status=status, now=now)
+    reached(conn, ret, _SATISFIES.get(status, ()), now)
     return _release(conn, ret, _SATISFIES.get(status, ()), now, f"parcel {status}")
 
 
@@ -257,6 +269,7 @@ def expire(conn: Connection, ret: ReturnRow, now: datetime) -> tuple[str, ...]:
               "canceled": list(canceled), "label_status": label_status}, now)
     causes.return_expired(conn, decision_id=ret.decision_id, now=now,
                           extra={"canceled_attempts": list(canceled)})
+    exchange_shipping.return_expired(conn, ret.decision_id, now)
     return canceled
 
 

@@ -17,6 +17,9 @@ from sqlalchemy import Connection, select
 
 import policies
 from refunds_plugin.domain import AttemptStatus, Customer
+from refunds_plugin.exchanges import fallback
+from refunds_plugin.exchanges.shipping import announce
+from refunds_plugin.ledger import exchanges
 from refunds_plugin.ledger.attempts import (
     find_by_provider_reference,
     get_attempt,
@@ -24,6 +27,7 @@ from refunds_plugin.ledger.attempts import (
     transition,
 )
 from refunds_plugin.ledger.db import lock_key, lock_order
+from refunds_plugin.ledger.exchanges import ExchangeRow
 from refunds_plugin.ledger.orders import (
     mark_disputed,
     payment_row,
@@ -241,6 +245,41 @@ def on_payment_failed(conn: Connection, obj: dict[str, Any], now: datetime) -> s
     return "payment failed"
 
 
+# --- an exchange's price difference (a Checkout Session the exchange opened) -------------------
+
+
+def _exchange_of(conn: Connection, obj: dict[str, Any]) -> ExchangeRow | None:
+    """The exchange a Checkout Session pays for: by the session id we recorded, else by the
+    decision id in its metadata (a completion that overtook our own recording of the id)."""
+    row = exchanges.by_checkout_session(conn, str(obj.get("id")))
+    decision_id = (obj.get("metadata") or {}).get("decision_id")
+    if row is None and decision_id:
+        row = exchanges.get_exchange(conn, str(decision_id))
+    return row
+
+
+def _exchange_note(conn: Connection, obj: dict[str, Any], what: str) -> str:
+    row = _exchange_of(conn, obj)
+    if row is None:
+        return f"checkout session {obj.get('id')} {what}: not one of our exchanges"
+    return f"exchange {row.decision_id}: checkout session {what}"
+
+
+def on_checkout_completed(conn: Connection, obj: dict[str, Any], now: datetime) -> str:
+    """The difference is paid: the exchange goes on, once however often Stripe says so."""
+    row = _exchange_of(conn, obj)
+    if row is None:
+        return f"checkout session {obj.get('id')} completed: not one of our exchanges"
+    if obj.get("payment_status") not in ("paid", "no_payment_required"):
+        return f"exchange {row.decision_id}: checkout complete but not paid yet"
+    currency = normalize_currency(str(obj.get("currency") or row.currency))
+    note = exchanges.settle_payment(conn, row, int(obj.get("amount_total") or 0), currency, now)
+    paid = exchanges.get_exchange(conn, row.decision_id)
+    if paid is not None and paid.status == "ready" and row.status == "awaiting_payment":
+        announce(conn, paid, "exchange.ready_to_ship", now)  # ship_on was reached before
+    return note
+
+
 HANDLERS: dict[str, Handler] = {  # charge.refunded is called by ``apply`` with its time
     "payment_intent.succeeded": on_payment_intent_succeeded,
     "charge.succeeded": on_charge_succeeded,
@@ -249,6 +288,8 @@ HANDLERS: dict[str, Handler] = {  # charge.refunded is called by ``apply`` with 
     "refund.failed": on_refund,
     "charge.dispute.created": on_dispute,
     "payment_intent.payment_failed": on_payment_failed,
+    "checkout.session.completed": on_checkout_completed,
+    "checkout.session.expired": lambda conn, obj, now: _exchange_note(conn, obj, "expired"),
 }
 
 
@@ -288,6 +329,12 @@ def after_event(
         if order_id is None:
             return Woken()
         return woken(correct(conn, policy, route, order_id, now, f"stripe:{type_}"))
+    if type_ == "checkout.session.expired":
+        row = _exchange_of(conn, obj)
+        if row is None or row.status != "awaiting_payment":
+            return Woken()
+        note, attempt_ids = fallback.fall_back(conn, policy, route, row, now)
+        return Woken(note, attempt_ids)
     if type_ == FAILED:
         failed = follow_ups.FailedPayment.from_stripe(obj)
         if failed is None:

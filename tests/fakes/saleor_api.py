@@ -10,6 +10,12 @@ it books money (net ``chargedAmount``, the payment app answering later and silen
 order voucher rounded into ``unitPrice`` while ``totalPrice`` keeps the line total; product and
 variant metadata, product type, attributes, collections) and signs webhooks the way Saleor
 does: a detached RS256 JWS over the exact body bytes, key named by ``kid``, JWKS at the origin.
+
+Exchanges: a return with ``replace: true`` lines makes a replacement draft order (``drafts``)
+holding the returned variants and an ``ORDER_REPLACEMENT_CREATED`` event on the original naming
+it; draft lines are added and deleted only while it is a draft; ``draftOrderComplete`` refuses a
+non-draft and a variant short of ``stock`` (INSUFFICIENT_STOCK), and takes the stock. Products
+(``products``) answer the variants query with price and ``quantityAvailable``.
 """
 
 from __future__ import annotations
@@ -33,6 +39,9 @@ JWKS_URL = "https://shop.example.com/.well-known/jwks.json"
 APP_ID = "QXBwOjE="
 TOKEN = "saleor-app-token-1"
 
+# the read-only operations: ``mutations()`` leaves them out
+QUERIES = frozenset({"RefundsOrder", "AppId", "RefundsDraft", "RefundsReplacementOf",
+                     "RefundsProductVariants", "RefundsVariantStock"})
 _KEYS: dict[str, rsa.RSAPrivateKey] = {}
 
 
@@ -124,6 +133,11 @@ class FakeSaleor(PaymentApp):
         self.calls: list[tuple[str, dict[str, Any]]] = []  # (operation, variables)
         self.gift_cards: list[dict[str, Any]] = []
         self.stocks: dict[tuple[str, str], int] = {}  # (variant id, warehouse id) → quantity
+        self.drafts: dict[str, dict[str, Any]] = {}  # replacement orders, by id
+        # variant id → units available to sell (what a draft's completion takes; the returns
+        # page's stock), apart from the per-warehouse quantities a restock sets
+        self.stock: dict[str, int] = {}
+        self.products: dict[str, dict[str, Any]] = {}  # product id → {id, name, variants}
         self.fail: dict[str, list[Any]] = {}  # operation → queued failures
         self.deferred = []
         self.declines = []
@@ -254,8 +268,7 @@ class FakeSaleor(PaymentApp):
         order["updatedAt"] = f"2026-11-24T12:00:{self._n:02d}+00:00"
 
     def mutations(self, name: str | None = None) -> list[tuple[str, dict[str, Any]]]:
-        reads = ("RefundsOrder", "AppId", "RefundsVariantStock")
-        return [c for c in self.calls if c[0] not in reads
+        return [c for c in self.calls if c[0] not in QUERIES
                 and not c[0].startswith("RefundsGiftCardsBy")
                 and (name is None or c[0] == name)]
 
@@ -314,7 +327,11 @@ class FakeSaleor(PaymentApp):
         return {"order": self.orders.get(v["id"])}
 
     def _op_RefundsReturnProducts(self, v: dict[str, Any]) -> dict[str, Any]:
+        """Lines come back (RETURNED); lines marked ``replace`` (REPLACED) go into a replacement
+        draft order, named by an ORDER_REPLACEMENT_CREATED event on the original."""
         order = self.orders[v["order"]]
+        by_line = {ln["id"]: ln for ln in order["lines"]}
+        replaced: list[tuple[str, int]] = []
         ret = {"id": self._id("RnVsZmlsbG1lbnQ"), "status": "RETURNED",
                "created": order["updatedAt"], "lines": []}
         for fl_in in v["input"].get("fulfillmentLines") or []:
@@ -322,14 +339,88 @@ class FakeSaleor(PaymentApp):
                 for fl in ful["lines"]:
                     if fl["id"] == fl_in["fulfillmentLineId"]:
                         fl["quantity"] -= fl_in["quantity"]
-                        ret["lines"].append({"id": self._id("FL"), "quantity": fl_in["quantity"],
-                                             "orderLine": fl["orderLine"]})
+                        if fl_in.get("replace"):
+                            replaced.append((fl["orderLine"]["id"], fl_in["quantity"]))
+                        else:
+                            ret["lines"].append({"id": self._id("FL"),
+                                                 "quantity": fl_in["quantity"],
+                                                 "orderLine": fl["orderLine"]})
+        replaced += [(ol["orderLineId"], ol["quantity"])
+                     for ol in v["input"].get("orderLines") or [] if ol.get("replace")]
+        if replaced and not ret["lines"]:
+            ret["status"] = "REPLACED"
         order["fulfillments"].append(ret)
-        order["status"] = "PARTIALLY_RETURNED"
+        draft = None
+        if replaced:
+            draft = {"id": self._id("T3JkZXI"), "status": "DRAFT", "original": order["id"],
+                     "lines": [{"id": self._id("T3JkZXJMaW5l"), "quantity": q,
+                                "variant": {"id": by_line[lid]["variant"]["id"]}}
+                               for lid, q in replaced]}
+            self.drafts[draft["id"]] = draft
+            order.setdefault("events", []).append({
+                "id": self._id("T3JkZXJFdmVudA"), "type": "ORDER_REPLACEMENT_CREATED",
+                "relatedOrder": {"id": draft["id"]}})
+        else:
+            order["status"] = "PARTIALLY_RETURNED"
         self._touch(order)
         return {"orderFulfillmentReturnProducts": {
-            "returnFulfillment": {"id": ret["id"], "status": "RETURNED"},
+            "returnFulfillment": {"id": ret["id"], "status": ret["status"]},
+            "replaceOrder": {"id": draft["id"], "status": "DRAFT"} if draft else None,
             "order": {"id": order["id"], "status": order["status"]}, "errors": []}}
+
+    # --- exchanges: the replacement draft -----------------------------------------------------
+    def _op_RefundsReplacementOf(self, v: dict[str, Any]) -> dict[str, Any]:
+        order = self.orders.get(v["id"])
+        return {"order": None if order is None else {
+            "id": order["id"], "events": order.get("events", [])}}
+
+    def _op_RefundsDraft(self, v: dict[str, Any]) -> dict[str, Any]:
+        return {"order": self.drafts.get(v["id"])}
+
+    def _draft_error(self, field: str, code: str) -> dict[str, Any]:
+        return {field: {"order": None, "errors": [
+            {"field": None, "code": code, "message": code.replace("_", " ").lower()}]}}
+
+    def _op_RefundsDraftLinesCreate(self, v: dict[str, Any]) -> dict[str, Any]:
+        draft = self.drafts[v["id"]]
+        if draft["status"] != "DRAFT":
+            return self._draft_error("orderLinesCreate", "NOT_EDITABLE")
+        for item in v["input"]:
+            draft["lines"].append({"id": self._id("T3JkZXJMaW5l"), "quantity": item["quantity"],
+                                   "variant": {"id": item["variantId"]}})
+        return {"orderLinesCreate": {"order": draft, "errors": []}}
+
+    def _op_RefundsDraftLineDelete(self, v: dict[str, Any]) -> dict[str, Any]:
+        for draft in self.drafts.values():
+            if any(ln["id"] == v["id"] for ln in draft["lines"]):
+                if draft["status"] != "DRAFT":
+                    return self._draft_error("orderLineDelete", "NOT_EDITABLE")
+                draft["lines"] = [ln for ln in draft["lines"] if ln["id"] != v["id"]]
+                return {"orderLineDelete": {"order": {"id": draft["id"]}, "errors": []}}
+        return self._draft_error("orderLineDelete", "NOT_FOUND")
+
+    def _op_RefundsDraftComplete(self, v: dict[str, Any]) -> dict[str, Any]:
+        draft = self.drafts[v["id"]]
+        if draft["status"] != "DRAFT":
+            return self._draft_error("draftOrderComplete", "INVALID")
+        for ln in draft["lines"]:
+            vid = ln["variant"]["id"]
+            if self.stock.get(vid, 0) < ln["quantity"]:
+                return self._draft_error("draftOrderComplete", "INSUFFICIENT_STOCK")
+        for ln in draft["lines"]:
+            self.stock[ln["variant"]["id"]] -= ln["quantity"]
+        draft.update(status="UNFULFILLED", number=str(2000 + len(self.drafts)))
+        return {"draftOrderComplete": {"order": {
+            "id": draft["id"], "status": draft["status"], "number": draft["number"]},
+            "errors": []}}
+
+    def _op_RefundsProductVariants(self, v: dict[str, Any]) -> dict[str, Any]:
+        product = self.products.get(v["id"])
+        if product is None:
+            return {"product": None}
+        return {"product": {"id": product["id"], "name": product["name"], "variants": [
+            {**var, "quantityAvailable": self.stock.get(var["id"], 0)}
+            for var in product["variants"]]}}
 
     def _op_RefundsGrantRefund(self, v: dict[str, Any]) -> dict[str, Any]:
         order = self.orders[v["id"]]

@@ -2,7 +2,9 @@
 
 It models what matters for money: payment intents with captured amounts, refunds checked against
 the unrefunded remainder (``param=amount``), ``charge_already_refunded``, ``charge_disputed``,
-coupons and promotion codes, and Stripe's idempotency semantics: the first answer for an
+coupons and promotion codes, Checkout Sessions in payment mode (paid with ``complete_session``,
+expired with ``expire_session``, each returning the event's object), and Stripe's idempotency
+semantics: the first answer for an
 ``Idempotency-Key`` is saved and replayed (``Idempotent-Replayed: true``) for the same parameters,
 including a saved 500; different parameters get ``idempotency_error``; a key still executing gets
 409. Knobs inject failures (``fail_next``) and slow answers (``hang_next``); ``calls`` logs every
@@ -79,6 +81,7 @@ class FakeStripe:
         self.refunds: list[dict[str, Any]] = []
         self.coupons: dict[str, dict[str, Any]] = {}
         self.promotion_codes: dict[str, dict[str, Any]] = {}
+        self.checkout_sessions: dict[str, dict[str, Any]] = {}
         self.saved: dict[str, tuple[str, int, dict[str, Any]]] = {}  # key -> (fingerprint, …)
         self.executing: set[str] = set()
         self.faults: list[Fault] = []
@@ -214,6 +217,62 @@ class FakeStripe:
         self.promotion_codes[promo_id] = promo
         return promo
 
+    def create_checkout_session(self, params: dict[str, Any]) -> dict[str, Any]:
+        if params.get("mode") != "payment":
+            raise StripeFailure(400, "invalid_request_error",
+                                f"Invalid mode: {params.get('mode')!r}", param="mode")
+        if not params.get("success_url"):
+            raise StripeFailure(400, "invalid_request_error",
+                                "Missing required param: success_url.", param="success_url")
+        items = list((params.get("line_items") or {}).values())
+        if not items:
+            raise StripeFailure(400, "invalid_request_error",
+                                "Missing required param: line_items.", param="line_items")
+        total, currency = 0, None
+        for item in items:
+            price = item.get("price_data") or {}
+            currency = price.get("currency")
+            unit = int(price.get("unit_amount", 0))
+            if unit < 1:
+                raise StripeFailure(400, "invalid_request_error",
+                                    "This value must be greater than or equal to 1.",
+                                    param="line_items[0][price_data][unit_amount]")
+            if currency in THREE_DECIMAL and unit % 10:
+                raise StripeFailure(400, "invalid_request_error",
+                                    "Amounts in three-decimal currencies must be a multiple "
+                                    "of 10.", param="line_items[0][price_data][unit_amount]")
+            total += unit * int(item.get("quantity", 1))
+        cs_id = self._id("cs")
+        session = {
+            "id": cs_id, "object": "checkout.session", "mode": "payment", "status": "open",
+            "payment_status": "unpaid", "amount_total": total, "currency": currency,
+            "url": f"https://checkout.stripe.test/c/pay/{cs_id}",
+            "client_reference_id": params.get("client_reference_id"),
+            "customer_email": params.get("customer_email"),
+            "metadata": params.get("metadata", {}), "payment_intent": None,
+            "success_url": params["success_url"], "line_items": items,
+        }
+        self.checkout_sessions[cs_id] = session
+        return session
+
+    def complete_session(self, cs_id: str) -> dict[str, Any]:
+        """The customer paid: the session completes with a payment intent for its total."""
+        with self.lock:
+            session = self.checkout_sessions[cs_id]
+            if session["status"] == "open":
+                pi = self.add_payment_intent(session["amount_total"], session["currency"],
+                                             **session["metadata"])
+                session.update(status="complete", payment_status="paid",
+                               payment_intent=pi["id"])
+            return dict(session)
+
+    def expire_session(self, cs_id: str) -> dict[str, Any]:
+        with self.lock:
+            session = self.checkout_sessions[cs_id]
+            if session["status"] == "open":
+                session.update(status="expired")
+            return dict(session)
+
     def list_refunds(self, args: MultiDict[str, str]) -> dict[str, Any]:
         limit = min(100, max(1, int(args.get("limit", 10))))
         items = list(reversed(self.refunds))  # newest first, as Stripe lists
@@ -250,6 +309,7 @@ def create_app(fake: FakeStripe) -> Flask:
         ("POST", "/v1/refunds"): fake.create_refund,
         ("POST", "/v1/coupons"): fake.create_coupon,
         ("POST", "/v1/promotion_codes"): fake.create_promotion_code,
+        ("POST", "/v1/checkout/sessions"): fake.create_checkout_session,
     }
 
     def api(path: str) -> Response:
@@ -321,6 +381,12 @@ def _run(fake: FakeStripe, routes: dict[tuple[str, str], Any], method: str, full
                     raise StripeFailure(404, "invalid_request_error", "No such refund",
                                         code="resource_missing")
                 return 200, found[0], False
+            if method == "GET" and path.startswith("checkout/sessions/"):
+                cs = fake.checkout_sessions.get(path.rsplit("/", 1)[1])
+                if cs is None:
+                    raise StripeFailure(404, "invalid_request_error", "No such checkout.session",
+                                        code="resource_missing")
+                return 200, cs, False
             handler = routes.get((method, full))
             if handler is None:
                 raise StripeFailure(404, "invalid_request_error",

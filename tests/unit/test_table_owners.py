@@ -17,7 +17,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
 MONEY = ("events", "orders", "payments", "provider_refunds", "decisions", "refund_attempts",
-         "reviews", "ledger_entries")
+         "reviews", "ledger_entries", "exchanges")
 OWNER = {
     **dict.fromkeys(MONEY, "refunds_plugin/ledger/"),
     "instance_keys": "refunds_plugin/ledger/",

@@ -27,7 +27,9 @@ FILTER_HELP = {
     "kind": "refund | credit",
     "provider": "stripe | saleor | dryrun",
     "due": "true: only open follow-ups past the policy's follow_up_after_hours",
-    "cause": "what caused a message, or its start: decision:<id>, attempt:<id>, review:<id>",
+    "cause": "what caused a message, or its start: decision:<id>, attempt:<id>, review:<id>, "
+             "exchange:<id>",
+    "exchange": "yes: exchanges only (sales kept); no: decisions without an exchange",
     "by": "what to group by: sku | product | collection | tag",
     "reason": "only what came back for this return reason, most first",
     "q": "customers' comments containing this text (any case)",

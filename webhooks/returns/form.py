@@ -11,11 +11,18 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 
-from refunds_plugin.domain import OrderFacts, Reason, ResolutionKind, ReturnLine, ReturnRequest
+from refunds_plugin.domain import (
+    OrderFacts,
+    Reason,
+    ResolutionKind,
+    ReturnLine,
+    ReturnRequest,
+    Variant,
+)
 from refunds_plugin.intake.request_check import LineProblem, line_problem
 from webhooks.returns.strings import Strings
 
-_LINE_FIELD = re.compile(r"^line-(\d{1,4})-(?:id|qty|reason)$")
+_LINE_FIELD = re.compile(r"^line-(\d{1,4})-(?:id|qty|reason|exchange)$")
 
 
 def _quantity(raw: str) -> int | None:
@@ -34,9 +41,11 @@ def _said(p: LineProblem, t: Strings) -> str:
     return t.too_many_units.format(item=p.name, left=p.left, qty=p.quantity)
 
 
-def parse(facts: OrderFacts, form: Mapping[str, str], t: Strings,
-          request_id: str) -> tuple[ReturnRequest | None, list[str]]:
-    """The request the form asks for, or the sentences saying what to fix (and no request)."""
+def parse(facts: OrderFacts, form: Mapping[str, str], t: Strings, request_id: str,
+          swaps: Mapping[str, tuple[Variant, ...]] | None = None,
+          ) -> tuple[ReturnRequest | None, list[str]]:
+    """The request the form asks for, or the sentences saying what to fix (and no request).
+    ``swaps``: what each line may be exchanged for (``line-N-exchange`` names one by sku)."""
     indices = sorted({int(m.group(1)) for key in form if (m := _LINE_FIELD.match(key))})
     lines: list[ReturnLine] = []
     errors: list[str] = []
@@ -63,7 +72,12 @@ def parse(facts: OrderFacts, form: Mapping[str, str], t: Strings,
         except ValueError:
             errors.append(t.pick_reason.format(item=line.name))
             continue
-        lines.append(ReturnLine(line.id, qty, reason))
+        wanted = form.get(f"line-{i}-exchange", "").strip()
+        item = next((v for v in (swaps or {}).get(line.id, ()) if v.sku == wanted), None)
+        if wanted and item is None:
+            errors.append(t.pick_exchange.format(item=line.name))
+            continue
+        lines.append(ReturnLine(line.id, qty, reason, item))
     if not lines and not errors:
         errors.append(t.pick_something)
     if errors:

@@ -76,6 +76,23 @@ ENGLISH: dict[str, str] = {
     "earlier_declined": "not accepted",
     "comment": "Anything you would like to tell us? (optional)",
     "resolution": "How would you like your money back?",
+    "exchange_for": "Exchange for another size/colour",
+    "exchange_none": "No, give me my money back",
+    "exchange_option": "{name} ({amount})",
+    "exchange_sold_out": "{name}: sold out",
+    "pick_exchange": "{item}: that size or colour is no longer offered; please choose again.",
+    "exchange_heading": "Your exchange",
+    "exchange_item": "{qty} × {name}",
+    "exchange_pay": "Pay the difference of {amount} to go ahead with your exchange",
+    "exchange_status_awaiting_payment": "Waiting for your payment of the difference.",
+    "exchange_status_waiting": "Your new item ships once your return is on its way to us.",
+    "exchange_status_ready": "Your new item is ready to ship.",
+    "exchange_status_shipped": "Your new item is on its way.",
+    "exchange_status_fallen_back": (
+        "The difference was not paid in time, so your return became a refund or store credit "
+        "instead."
+    ),
+    "exchange_status_failed": "We could not ship your new item yet; our team will contact you.",
     "resolution_refund": "Refund to my original payment",
     "resolution_credit": "Store credit",
     "resolution_credit_bonus": "Store credit, with a {percent}% bonus",

@@ -219,7 +219,8 @@ def order_form() -> Any:
     step = request.form.get("step", "send")
     if step == "edit":  # back from the quote, with the choices kept
         return _form(facts, form_token, [])
-    req, errors = form_mod.parse(facts, request.form, t, event_id)
+    req, errors = form_mod.parse(facts, request.form, t, event_id,
+                                 rt.service.exchange_choices(facts))
     if errors or req is None:
         return _form(facts, form_token, errors, 400)
     if step == "quote":
@@ -234,7 +235,8 @@ def order_form() -> Any:
 def _form(facts: OrderFacts, form_token: str, errors: list[str],
           code: int = 200) -> tuple[str, int]:
     rt = _rt()
-    options = ret.line_options(rt.policy, facts, rt.service.clock())
+    options = ret.line_options(rt.policy, facts, rt.service.clock(),
+                               rt.service.exchange_choices(facts))
     name = ret.order_name(rt.engine, facts.order_id)  # "1001", not Saleor's global id
     earlier = ret.earlier_returns(rt.engine, facts.order_id)
     test_mode = rt.service.dry_run_for(facts)
@@ -271,6 +273,7 @@ def _answer(answer: Answer, facts: OrderFacts) -> tuple[str, int]:
                  items=render.items(d, render.names_of(facts)),
                  explanation=render.explanation(d, _money_done(answer.attempts)),
                  attempts=answer.attempts, reference=answer.recorded.id,
+                 exchange=answer.exchange,
                  status_url=_status_url(answer.recorded.id),
                  return_instructions=answer.instructions,
                  feedback_url=feedback_mod.link(answer.recorded.id))

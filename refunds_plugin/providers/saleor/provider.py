@@ -41,6 +41,10 @@ class SaleorProvider:
         self.session = session or requests.Session()
         self.timeout = timeout
 
+    def client_for(self, api_url: str) -> SaleorClient:
+        """A client with the install's token (the exchange's replacement steps use it too)."""
+        return self._client(api_url)
+
     def _client(self, api_url: str) -> SaleorClient:
         with self.engine.connect() as conn:
             install = get_install(conn, api_url)
@@ -88,6 +92,10 @@ class SaleorProvider:
             for ln in decision.lines:
                 if ln.return_required:
                     wanted[ln.line_id] = wanted.get(ln.line_id, 0) + ln.quantity
+        for swapped in decision.exchange.lines if decision.exchange else ():
+            # an exchanged line is returned with ``replace: true`` by the exchange itself
+            wanted[swapped.line_id] = wanted.get(swapped.line_id, 0) - swapped.quantity
+        wanted = {lid: q for lid, q in wanted.items() if q > 0}
         if not wanted:
             save(**{"return": "none"})
             return
@@ -98,18 +106,7 @@ class SaleorProvider:
             if new:  # the first try's answer was lost, but Saleor did record the return
                 save(return_fulfillment=new[0])
                 return
-        fulfillment_lines, order_lines = [], []
-        for line_id, qty in sorted(wanted.items()):
-            for ful in order["fulfillments"]:
-                if ful["status"] not in SHIPPED or qty <= 0:
-                    continue
-                for fl in ful["lines"]:
-                    if fl["orderLine"]["id"] == line_id and qty > 0:
-                        take = min(qty, int(fl["quantity"]))
-                        fulfillment_lines.append({"fulfillmentLineId": fl["id"], "quantity": take})
-                        qty -= take
-            if qty > 0:  # not shipped yet: returned from the order line itself
-                order_lines.append({"orderLineId": line_id, "quantity": qty})
+        fulfillment_lines, order_lines = return_lines(order, wanted)
         save(**{"return": "requested", "returned_before": returned})
         payload = client.mutate(
             graphql.RETURN_PRODUCTS,
@@ -162,10 +159,12 @@ class SaleorProvider:
                 save(granted_refund=grant_id)
         if not grant_id:
             save(grant="requested")
+            swapped = {x.line_id: x.quantity for x in decision.exchange.lines} \
+                if decision.exchange else {}
             lines = [
-                {"id": ln.line_id, "quantity": ln.quantity}
+                {"id": ln.line_id, "quantity": ln.quantity - swapped.get(ln.line_id, 0)}
                 for ln in decision.lines
-                if ln.quantity > 0
+                if ln.quantity - swapped.get(ln.line_id, 0) > 0
             ]
             payload = client.mutate(
                 graphql.GRANT_REFUND,
@@ -215,3 +214,24 @@ class SaleorProvider:
             sent_amount=ins.amount,
             detail={"granted_refund": grant_id},
         )
+
+
+def return_lines(order: dict[str, Any], wanted: dict[str, int],
+                 replace: bool = False) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """``orderFulfillmentReturnProducts`` input for ``wanted`` units per order line: from the
+    shipped fulfillments first, the rest from the order line itself (not shipped yet)."""
+    fulfillment_lines, order_lines = [], []
+    mark = {"replace": True} if replace else {}
+    for line_id, qty in sorted(wanted.items()):
+        for ful in order["fulfillments"]:
+            if ful["status"] not in SHIPPED or qty <= 0:
+                continue
+            for fl in ful["lines"]:
+                if fl["orderLine"]["id"] == line_id and qty > 0:
+                    take = min(qty, int(fl["quantity"]))
+                    fulfillment_lines.append({"fulfillmentLineId": fl["id"], "quantity": take,
+                                              **mark})
+                    qty -= take
+        if qty > 0:  # not shipped yet: returned from the order line itself
+            order_lines.append({"orderLineId": line_id, "quantity": qty, **mark})
+    return fulfillment_lines, order_lines

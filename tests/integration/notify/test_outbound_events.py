@@ -5,30 +5,16 @@ answers 500 or cannot be reached, and visible to finance when they give up."""
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any
 
 import pytest
-import responses
 from standardwebhooks import Webhook
 
 from refunds_plugin.ledger.tables import outbox, refund_attempts
 from tests.fakes import Clock, Harness, order_paid, return_requested
 from tests.fakes.outbound_receiver import HOOK, SECRET, Receiver
-from tests.fakes.stripe_api import FakeStripe, FakeStripeServer
-
-
-@pytest.fixture
-def erp(stripe_server: FakeStripeServer) -> Iterator[Callable[..., Receiver]]:
-    with responses.RequestsMock(assert_all_requests_are_fired=False) as mock:
-        mock.add_passthru(stripe_server.url)
-
-        def receiver(**kw: Any) -> Receiver:
-            found = Receiver(**kw)
-            mock.add_callback(responses.POST, HOOK, callback=found)
-            return found
-
-        yield receiver
+from tests.fakes.stripe_api import FakeStripe
 
 
 def _shop(mail_shop_with: Callable[..., Harness], fake: FakeStripe, **settings: Any) -> Harness:

@@ -60,8 +60,8 @@ MISTAKES = [
      'refund_evrything',
      'expected one of name, title, currency, promise_hours, window, final_sale, reasons, '
      'limits, expected_years, tiers, abuse, resolution, fees, shipping, trouble, '
-     "return_shipping, refund_on, found unknown setting 'refund_evrything' (did you mean "
-     "'refund_on'?)"),
+     "return_shipping, refund_on, exchange, found unknown setting 'refund_evrything' (did you "
+     "mean 'refund_on'?)"),
     ('a_refund_on_that_is_not_a_moment',
      'window: {days: 30}\nrefund_on: shipped\n',
      'refund_on',
@@ -198,8 +198,8 @@ def test_a_misspelt_setting_gets_a_did_you_mean():
                           "setting 'outsid' (did you mean 'outside'?)"),
         ("resoluton", "expected one of name, title, currency, promise_hours, window, final_sale, "
                       "reasons, limits, expected_years, tiers, abuse, resolution, fees, "
-                      "shipping, trouble, return_shipping, refund_on, found unknown setting "
-                      "'resoluton' (did you mean 'resolution'?)"),
+                      "shipping, trouble, return_shipping, refund_on, exchange, found unknown "
+                      "setting 'resoluton' (did you mean 'resolution'?)"),
     )
 
 

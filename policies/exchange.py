@@ -1,0 +1,174 @@
+"""Exchanges: may a returned line be swapped for the item the customer chose, what does the price
+difference cost, and when does the new item ship. Pure, like the other rules.
+
+A line asks for an exchange with ``exchange_for``. One that cannot be exchanged (not offered, not
+for this reason, out of stock, not the same product, a difference we cannot charge) is not
+refused: it comes back as the refund or store credit the policy would give, and the customer is
+told why and what they get instead.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from policies import resolution
+from policies.context import Context
+from policies.policy import Scope, ShipOn, money_text
+from policies.resolution import PlannedLine
+from refunds_plugin.domain import Exchange, ExchangeLine, ResolutionKind, Variant
+from refunds_plugin.domain import RuleResult as R
+
+# payments through which a price difference can be charged (a Checkout Session)
+CHARGEABLE = frozenset({"stripe"})
+
+
+@dataclass(slots=True)
+class Plan:
+    """The request's lines split into swaps (with the item each becomes) and the rest."""
+
+    swaps: list[tuple[PlannedLine, Variant]] = field(default_factory=list)
+    rest: list[PlannedLine] = field(default_factory=list)
+    said: list[R] = field(default_factory=list)
+
+
+def instead(ctx: Context, pl: PlannedLine) -> str:
+    """What a line that cannot be exchanged comes back as, in words."""
+    rules = ctx.policy.resolution
+    if pl.credit_only or resolution.chosen(ctx) is ResolutionKind.CREDIT:
+        bonus = f" with its {rules.credit_bonus_percent}% bonus" \
+            if rules.credit_bonus_percent and not pl.credit_only else ""
+        return f"store credit{bonus}"
+    return "a refund"
+
+
+def _known(pl: PlannedLine, item: Variant) -> Variant | None:
+    """The order's own record of the chosen item (``variants`` of the line), if it has one."""
+    return next((v for v in pl.line.variants if v.sku == item.sku
+                 or (item.variant_id and v.variant_id == item.variant_id)), None)
+
+
+def _refusal(ctx: Context, pl: PlannedLine, item: Variant) -> tuple[str, str] | None:
+    """(code, why) when this line cannot become ``item``; None when it can."""
+    x, name = ctx.policy.exchange, pl.line.name
+    if not x.allowed:
+        return "exchange_not_offered", "we do not offer exchanges"
+    reason = pl.request.reason
+    if x.reasons and reason not in x.reasons:
+        return ("exchange_not_for_reason",
+                f"exchanges are not offered for items returned as "
+                f"'{reason.value.replace('_', ' ')}'")
+    known = _known(pl, item)
+    if item.in_stock is False or (known is not None and known.in_stock is False):
+        return "exchange_out_of_stock", f"{item.name} is out of stock"
+    same = known is not None or item.sku == pl.line.sku
+    if x.scope is Scope.SAME_PRODUCT and not same:
+        return ("exchange_not_same_product",
+                f"{item.name} is not another size or colour of {name}, and we exchange only "
+                "for the same product")
+    return None
+
+
+def plan(ctx: Context, planned: list[PlannedLine]) -> Plan:
+    """Which lines are swapped; every line that asked and cannot be says why and what instead."""
+    out = Plan()
+    for pl in planned:
+        item = pl.request.exchange_for
+        if item is None:
+            out.rest.append(pl)
+            continue
+        refused = _refusal(ctx, pl, item)
+        saw = {"line_id": pl.line.id, "sku": item.sku, "unit_amount": item.unit_amount}
+        if refused is None:
+            out.swaps.append((pl, item))
+            out.said.append(R("exchange", "adjust", "exchange_approved",
+                              f"We will exchange {pl.line.name} for {item.name}.", saw))
+            continue
+        out.rest.append(pl)
+        code, why = refused
+        saw["instead"] = instead(ctx, pl)
+        out.said.append(R("exchange", "adjust", code,
+                          f"We can't exchange {pl.line.name}: {why}, so it comes back as "
+                          f"{saw['instead']} instead.", saw))
+    return out
+
+
+def settle(ctx: Context, swaps: list[tuple[PlannedLine, Variant]],
+           fee_total: int) -> tuple[Exchange, R]:
+    """The price difference of the swapped lines, settled as the policy says.
+
+    Lower: ``back`` as a refund or store credit. Higher: waived up to the policy's amount in the
+    order's currency, the rest charged; a charge is taken in the provider's step (tens of fils
+    for KWD on Stripe), the odd remainder waived rather than rounded up against the customer.
+    ``fee_total``: the return fees of the swapped lines, counted only with ``fees: apply``.
+    """
+    x, cur = ctx.policy.exchange, ctx.currency
+    lines = tuple(ExchangeLine(pl.line.id, pl.request.quantity, pl.amount, item.sku, item.name,
+                               item.unit_amount, item.variant_id) for pl, item in swaps)
+    fees = fee_total if x.fees_apply else 0
+    out_amount = sum(ln.out_amount for ln in lines)
+    in_amount = sum(ln.in_amount for ln in lines)
+    diff = in_amount - out_amount + fees
+    saw: dict[str, object] = {"out": out_amount, "in": in_amount, "fees": fees,
+                              "difference": diff}
+    ex = Exchange(lines=lines, difference=diff, fees=fees, lower=x.lower.value)
+    fee_said = f" (with {money_text(fees, cur)} of return fees)" if fees else ""
+    if diff == 0:
+        return ex, R("exchange_price", "pass", "exchange_even",
+                     f"The new item costs the same{fee_said}: nothing to pay, nothing back.", saw)
+    if diff < 0:
+        back = -diff
+        how = "as store credit" if x.lower is ResolutionKind.CREDIT else \
+            "to your original payment"
+        ex = Exchange(lines=lines, difference=diff, fees=fees, back=back, lower=x.lower.value)
+        return ex, R("exchange_price", "adjust", f"exchange_lower_{x.lower.value}",
+                     f"The new item costs {money_text(back, cur)} less{fee_said}; that "
+                     f"difference comes back {how}.", saw)
+    limit = (x.waive_up_to.get(cur) or 0) if x.waive_up_to is not None else 0
+    waived = min(diff, limit)
+    charge = diff - waived
+    step = ctx.facts.refund_increment
+    if charge % step:
+        waived, charge = waived + charge % step, charge - charge % step
+    saw.update(waive_limit=limit, waived=waived, charge=charge)
+    ex = Exchange(lines=lines, difference=diff, fees=fees, lower=x.lower.value, waived=waived,
+                  charge=charge)
+    more = f"The new item costs {money_text(diff, cur)} more{fee_said}"
+    if not charge:
+        return ex, R("exchange_price", "adjust", "exchange_higher_waived",
+                     f"{more}; we waive the difference.", saw)
+    part = f"we waive {money_text(waived, cur)} and you pay {money_text(charge, cur)}" \
+        if waived else f"you pay {money_text(charge, cur)}"
+    return ex, R("exchange_price", "adjust", "exchange_higher_charged",
+                 f"{more}: {part}. Your exchange goes ahead once you have paid.", saw)
+
+
+def chargeable(ctx: Context) -> bool:
+    """Whether a price difference can be charged on this order (a Stripe payment)."""
+    return any(p.provider in CHARGEABLE for p in ctx.facts.payments)
+
+
+def ship_on(ctx: Context, all_kept: bool) -> tuple[ShipOn, R]:
+    """When the new items ship: the policy's ``ship_on``; instant only for its tiers; at once when
+    nothing has to come back first."""
+    x = ctx.policy.exchange
+    tier = ctx.standing.tier_name
+    saw: dict[str, object] = {"ship_on": x.ship_on.value, "tier": tier,
+                              "instant_for_tiers": list(x.instant_for_tiers)}
+    if all_kept:
+        return ShipOn.APPROVAL, R("exchange_ship", "adjust", "exchange_ships_now",
+                                  "Your new item ships right away: nothing has to come back "
+                                  "first.", saw)
+    when = x.ship_on
+    if when is ShipOn.APPROVAL and x.instant_for_tiers and tier not in x.instant_for_tiers:
+        names = " and ".join(x.instant_for_tiers)
+        return ShipOn.FIRST_SCAN, R("exchange_ship", "adjust", "exchange_not_instant_for_tier",
+                                    f"Instant exchanges are for {names} customers, so your new "
+                                    f"item ships {_WHEN[ShipOn.FIRST_SCAN]}.", saw)
+    return when, R("exchange_ship", "adjust", f"exchange_ships_{when.value}",
+                   f"Your new item ships {_WHEN[when]}.", saw)
+
+
+_WHEN = {ShipOn.APPROVAL: "right away, before your return reaches us",
+         ShipOn.FIRST_SCAN: "as soon as the carrier first scans your return",
+         ShipOn.DELIVERED: "as soon as your return is delivered to us",
+         ShipOn.INSPECTED: "as soon as we have inspected your return"}

@@ -1,0 +1,140 @@
+"""When an exchange's new items may ship, and who hears of it.
+
+``ship_on_reached`` is the one door the return's progress comes through: the decision itself
+for ``ship_on: approval``, and the carrier's first scan, the delivery and the inspection (the
+physical-return issue's ``refund_on`` triggers, from ``shipping/``) call it with their trigger,
+inside the transaction that records it. ``announce`` enqueues the merchant's events
+(``exchange.approved``, ``exchange.ready_to_ship``) in the outbox; ``checkout_opened`` sends the
+customer's ``approved`` mail with the payment link once the Checkout Session exists;
+``tell_a_person`` puts the decision back in the review queue; ``return_expired`` keeps an
+instant exchange's original value from being given away twice.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import Connection, select
+
+from refunds_plugin.domain import Decision, Exchange
+from refunds_plugin.ledger import exchanges
+from refunds_plugin.ledger.exchanges import ExchangeRow
+from refunds_plugin.ledger.reviews import open_review
+from refunds_plugin.ledger.tables import decisions, orders
+from refunds_plugin.money import Money
+from refunds_plugin.notify import causes, kinds, outbox
+
+log = logging.getLogger("refunds.exchanges")
+TRIGGERS = exchanges.SHIP_ORDER  # approval | first_scan | delivered | inspected
+
+
+def ship_on_reached(conn: Connection, decision_id: str, trigger: str,
+                    now: datetime | None = None) -> bool:
+    """The return of ``decision_id`` got as far as ``trigger``: an exchange waiting for that
+    (or an earlier step) is ready to ship, once; True for the call that made it ready. One
+    still awaiting its payment remembers it and is ready once paid. Call it inside the
+    transaction that records the trigger."""
+    if trigger not in TRIGGERS:
+        raise ValueError(f"unknown ship_on trigger {trigger!r}: expected one of {TRIGGERS}")
+    row = exchanges.get_exchange(conn, decision_id)
+    if row is None:
+        return False
+    now = now or datetime.now(UTC)
+    moved = exchanges.reach(conn, row, trigger, now)
+    if moved:
+        log.info("exchange %s: return reached %s", decision_id, trigger,
+                 extra={"decision_id": decision_id, "order_id": row.order_id})
+    if moved and row.status == "waiting":
+        announce(conn, row, "exchange.ready_to_ship", now)
+        return True
+    return False
+
+
+def exchange_approved(conn: Connection, decision_id: str, now: datetime) -> None:
+    """A new exchange was decided: ``exchange.approved``, and ``exchange.ready_to_ship`` at once
+    for an instant one (ship_on approval, nothing to pay)."""
+    row = exchanges.get_exchange(conn, decision_id)
+    if row is None:
+        return
+    announce(conn, row, "exchange.approved", now)
+    if row.status == "ready":
+        announce(conn, row, "exchange.ready_to_ship", now)
+
+
+def event_body(row: ExchangeRow, exchange: Exchange | None) -> dict[str, Any]:
+    """What an outbound exchange event carries: the decision, the new lines, the difference."""
+    return {
+        "decision_id": row.decision_id, "order_id": row.order_id, "currency": row.currency,
+        "status": row.status, "ship_on": row.ship_on,
+        "difference": row.difference, "charge": row.charge_amount,
+        "waived": row.waived_amount, "back": row.back_amount,
+        "lines": [{"line_id": ln.line_id, "quantity": ln.quantity, "sku": ln.sku,
+                   "name": ln.name, "unit_amount": ln.unit_amount,
+                   "variant_id": ln.variant_id} for ln in exchange.lines] if exchange else [],
+        "replacement_id": row.replacement_id, "original_due": row.original_due,
+    }
+
+
+def _exchange_of(conn: Connection, decision_id: str) -> tuple[Exchange | None, Any]:
+    """The decision's exchange (its lines) and its order's number and customer email."""
+    found = conn.execute(
+        select(decisions.c.body, decisions.c.customer_email, orders.c.order_number)
+        .select_from(decisions.outerjoin(orders, orders.c.order_id == decisions.c.order_id))
+        .where(decisions.c.id == decision_id)).one()
+    return Decision.from_dict(json.loads(found.body)).exchange, found
+
+
+def announce(conn: Connection, row: ExchangeRow, kind: str, now: datetime) -> bool:
+    """``exchange.approved`` / ``exchange.ready_to_ship`` for the merchant's systems, enqueued
+    in the caller's transaction (cause ``exchange:<decision id>``: once per kind, however often
+    it is said). The body is the exchange as it stands now, with its new lines."""
+    fresh = exchanges.get_exchange(conn, row.decision_id) or row
+    exchange, found = _exchange_of(conn, row.decision_id)
+    context = {**event_body(fresh, exchange), "order_number": found.order_number or row.order_id,
+               "customer_email": found.customer_email}
+    return outbox.enqueue(conn, cause=f"exchange:{row.decision_id}", kind=kind,
+                          recipient=kinds.MERCHANT, now=now, context=context)
+
+
+def checkout_opened(conn: Connection, row: ExchangeRow, now: datetime) -> bool:
+    """The Checkout Session for the difference exists: the customer's ``approved`` mail goes
+    now, carrying its link (``notify.causes`` held it back until there was one)."""
+    if not row.checkout_url:
+        return False
+    return causes.approved_with_payment(conn, decision_id=row.decision_id,
+                                        payment_url=row.checkout_url,
+                                        payment_amount=row.charge_amount, now=now)
+
+
+def tell_a_person(conn: Connection, row: ExchangeRow, why: str, now: datetime,
+                  code: str = "exchange_failed") -> None:
+    """The replacement (or the Checkout Session) could not be made after its retries: the row
+    is ``failed`` with ``last_error``, and the decision goes back to the review queue, where
+    finance sees why (as a payout that fails after its approval does)."""
+    log.error("exchange %s needs a person: %s", row.decision_id, why,
+              extra={"decision_id": row.decision_id, "order_id": row.order_id})
+    open_review(conn, row.decision_id, f"{code}: {why}"[:1000], now)
+
+
+def return_expired(conn: Connection, decision_id: str, now: datetime) -> bool:
+    """The return of ``decision_id`` expired (issue 14's deadline sweep, in its transaction).
+
+    An instant exchange (``ship_on: approval``) sent the new items before the original came
+    back; its money waited for the parcel and the sweep has just canceled it (the hold). What is
+    left is the original's value, now owed: journalled once (``exchange_original_due``), sent to
+    the merchant's systems as ``exchange.original_due`` (the storefront charges it), and put in
+    front of a person in the review queue. True for the call that recorded it."""
+    row = exchanges.get_exchange(conn, decision_id)
+    if row is None or row.ship_on != "approval" or row.status not in ("ready", "shipped"):
+        return False
+    exchange, _found = _exchange_of(conn, decision_id)
+    if exchange is None or not exchanges.original_due(conn, row, exchange.out_amount, now):
+        return False
+    announce(conn, row, "exchange.original_due", now)
+    owed = Money(exchange.out_amount, row.currency)
+    tell_a_person(conn, row, f"the original was not sent back in time; the new items went "
+                  f"out at approval, so {owed} is owed for it", now, "exchange_original_due")
+    return True

@@ -1,0 +1,179 @@
+"""The exchange's outbound steps, recorded and retried like refund attempts: the Checkout
+Session for a dearer item's difference, and on Saleor the replacement order (recorded at
+approval, completed once ship_on is reached). One worker at a time holds an exchange (a lease);
+each step's result is saved before the next; errors are retried with backoff, then a person
+is told (``shipping.tell_a_person``)."""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Callable
+from datetime import datetime
+
+from sqlalchemy import Engine, select
+
+from refunds_plugin.domain import Decision, Exchange
+from refunds_plugin.errors import ProviderError
+from refunds_plugin.exchanges.shipping import checkout_opened, tell_a_person
+from refunds_plugin.ledger import exchanges
+from refunds_plugin.ledger.db import aware, write_tx
+from refunds_plugin.ledger.exchanges import ExchangeRow
+from refunds_plugin.ledger.facts import order_extra
+from refunds_plugin.ledger.tables import decisions, orders
+from refunds_plugin.money import Money
+from refunds_plugin.providers.saleor.replacement import SaleorReplacement
+from refunds_plugin.providers.stripe import CheckoutRequest, StripeProvider, open_checkout
+
+log = logging.getLogger("refunds.exchanges")
+
+
+class ExchangeWorker:
+    def __init__(self, engine: Engine, clock: Callable[[], datetime], *,
+                 stripe: StripeProvider | None, saleor: SaleorReplacement | None,
+                 return_url: str, max_tries: int = 5, lease_s: int = 60,
+                 backoff_s: float = 2.0) -> None:
+        self.engine = engine
+        self.clock = clock
+        self.stripe = stripe
+        self.saleor = saleor
+        self.return_url = return_url
+        self.max_tries = max_tries
+        self.lease_s = lease_s
+        self.backoff_s = backoff_s
+
+    # --- the Checkout Session ---------------------------------------------------------------
+    def open_checkout(self, decision_id: str) -> str | None:
+        """The URL where the customer pays the difference; made once per exchange (the
+        idempotency key is the decision's), None while it cannot be made."""
+        with self.engine.connect() as conn:
+            row = exchanges.get_exchange(conn, decision_id)
+            email = conn.execute(select(orders.c.customer_email).where(
+                orders.c.order_id == row.order_id)).scalar() if row else None
+        if row is None or row.status != "awaiting_payment":
+            return None
+        if row.checkout_url:
+            return row.checkout_url
+        if self.stripe is None:
+            self._failed(row, "no Stripe key is configured to take the difference")
+            return None
+        amount = Money(row.charge_amount, row.currency)
+        req = CheckoutRequest(row.decision_id, row.order_id, row.charge_amount, row.currency,
+                              f"Exchange for order {row.order_id}: price difference {amount}",
+                              self.return_url, email)
+        try:
+            session = open_checkout(self.stripe, req)
+        except ProviderError as exc:
+            self._failed(row, exc.message)
+            return None
+        with write_tx(self.engine) as conn:
+            now = self.clock()
+            made = exchanges.set_checkout(conn, row.decision_id, session.id, session.url, now)
+            row = exchanges.get_exchange(conn, decision_id)
+            if made and row is not None:  # the customer's approved mail, with the link
+                checkout_opened(conn, row, now)
+        return row.checkout_url if row else None
+
+    def advance(self, decision_id: str) -> None:
+        """Right after the decision: the Checkout Session (its URL goes in the answer), or on
+        Saleor the return and replacement draft, and an instant exchange shipped. What fails
+        here is retried by the loop."""
+        with self.engine.connect() as conn:
+            row = exchanges.get_exchange(conn, decision_id)
+            api_url = order_extra(conn, row.order_id).get("saleor", {}).get("api_url") \
+                if row else None
+        if row is None:
+            return
+        if row.status == "awaiting_payment":
+            self.open_checkout(decision_id)
+            return
+        if api_url and self.saleor is not None and not row.progress.get("replacement"):
+            self._step(row, "record", api_url)
+        with self.engine.connect() as conn:
+            row = exchanges.get_exchange(conn, decision_id)
+        if row is not None and row.status == "ready" and row.tries == 0:
+            self._step(row, "ship", api_url)
+
+    # --- the loop -------------------------------------------------------------------------------
+    def run_once(self) -> int:
+        """One round: sessions not yet made, Saleor returns not yet recorded, ready exchanges
+        shipped. Returns how many exchanges it worked on."""
+        now = self.clock()
+        with self.engine.connect() as conn:
+            rows = [r for status in ("awaiting_payment", "waiting", "ready")
+                    for r in exchanges.due(conn, status)]
+            apis = {r.order_id: order_extra(conn, r.order_id).get("saleor", {}).get("api_url")
+                    for r in rows}
+        worked = 0
+        for row in rows:
+            if not self._due(row, now):
+                continue
+            api_url = apis.get(row.order_id)
+            if row.status == "awaiting_payment":
+                if row.checkout_session_id is None:
+                    self.open_checkout(row.decision_id)
+                    worked += 1
+            elif api_url and self.saleor is not None and not row.progress.get("replacement"):
+                worked += self._step(row, "record", api_url)
+            elif row.status == "ready":
+                worked += self._step(row, "ship", api_url)
+        return worked
+
+    def _due(self, row: ExchangeRow, now: datetime) -> bool:
+        """Not failed before, or failed long enough ago (exponential backoff)."""
+        if not row.tries:
+            return True
+        waited = (now - aware(row.updated_at)).total_seconds()
+        return waited >= self.backoff_s * 2 ** row.tries
+
+    def _step(self, row: ExchangeRow, step: str, api_url: str | None) -> int:
+        now = self.clock()
+        with write_tx(self.engine) as conn:
+            if not exchanges.claim(conn, row.decision_id, now, self.lease_s):
+                return 0  # another worker holds it
+            fresh = exchanges.get_exchange(conn, row.decision_id)
+            body = conn.execute(select(decisions.c.body).where(
+                decisions.c.id == row.decision_id)).scalar_one()
+        exchange = Decision.from_dict(json.loads(body)).exchange
+        try:
+            if fresh is None or exchange is None or fresh.status != row.status:
+                return 0
+            if step == "record":
+                self._record(fresh, exchange, str(api_url))
+            else:
+                self._ship(fresh, exchange, api_url)
+        except ProviderError as exc:
+            assert fresh is not None
+            self._failed(fresh, exc.message)
+        finally:
+            with write_tx(self.engine) as conn:
+                exchanges.release(conn, row.decision_id)
+        return 1
+
+    def _save(self, row: ExchangeRow) -> Callable[[dict[str, object]], None]:
+        def save(progress: dict[str, object]) -> None:
+            replacement = progress.get("replacement")
+            with write_tx(self.engine) as conn:
+                exchanges.save_progress(conn, row.decision_id, dict(progress), self.clock(),
+                                        str(replacement) if replacement else None)
+        return save
+
+    def _record(self, row: ExchangeRow, exchange: Exchange, api_url: str) -> None:
+        assert self.saleor is not None
+        self.saleor.record(api_url, row.order_id, exchange, row.progress, self._save(row))
+
+    def _ship(self, row: ExchangeRow, exchange: Exchange, api_url: str | None) -> None:
+        replacement = None
+        if api_url and self.saleor is not None:
+            self.saleor.complete(api_url, exchange, row.progress, self._save(row))
+            replacement = row.progress.get("replacement")
+        with write_tx(self.engine) as conn:
+            exchanges.shipped(conn, row.decision_id, replacement, self.clock())
+
+    def _failed(self, row: ExchangeRow, why: str) -> None:
+        now = self.clock()
+        give_up = row.tries + 1 >= self.max_tries
+        with write_tx(self.engine) as conn:
+            if exchanges.note_failure(conn, row, why, now, give_up=give_up):
+                tell_a_person(conn, row, why, now)
+        log.warning("exchange %s: %s (try %d)", row.decision_id, why, row.tries + 1)

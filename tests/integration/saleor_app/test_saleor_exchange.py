@@ -1,0 +1,188 @@
+"""An exchange on a Saleor shop against the fake Saleor (every document validated against the
+real 3.20 and 3.23 schemas by the contract test): the return recorded once with ``replace:
+true``, the replacement draft's lines changed to the chosen variant and completed exactly once,
+at ``ship_on``; a lost answer finds the draft Saleor made; errors retried, then a person told;
+never a second replacement order."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from refunds_plugin.exchanges.shipping import ship_on_reached
+from refunds_plugin.ledger.db import write_tx
+from refunds_plugin.ledger.tables import decisions, exchanges
+from tests.fakes import Clock
+from tests.fakes.saleor_api import FakeSaleor, money
+from tests.fakes.saleor_harness import STOREFRONT_SECRET, SaleorHarness, journal, rows
+from webhooks import signatures
+
+ORDER = "T3JkZXI6MQ=="
+LINE = "T3JkZXJMaW5lOjE="
+FUL_LINE = "RnVsZmlsbG1lbnRMaW5lO0"
+OLD_VARIANT = "UHJvZHVjdFZhcmlhbnQ6MQ=="
+NEW_VARIANT = "UHJvZHVjdFZhcmlhbnQ6Mg=="
+POLICY = """
+window: {{days: 365, start: payment}}
+resolution: {{allow: [refund, credit, exchange]}}
+exchange: {{scope: {scope}, ship_on: {ship_on}}}
+"""
+
+
+def make_shop(any_db_url: str, clock: Clock, saleor: FakeSaleor, tmp_path: Path,
+              ship_on: str, scope: str = "any_product") -> SaleorHarness:
+    policy = tmp_path / "exchange.yaml"
+    policy.write_text(POLICY.format(ship_on=ship_on, scope=scope))
+    h = SaleorHarness(any_db_url, clock, saleor, policy=str(policy))
+    assert h.install().status_code == 200
+    saleor.add_order(ORDER, lines=[(LINE, 1, "40.00")], shipping="5.00")
+    saleor.stock[NEW_VARIANT] = 3
+    assert h.webhook("ORDER_FULLY_PAID", ORDER).status_code == 200
+    return h
+
+
+def ask_exchange(shop: SaleorHarness, n: int = 1, sku: str = "SHIRT-L",
+                 variant: str = NEW_VARIANT) -> Any:
+    body = json.dumps({"id": f"sf_evt_x{n}", "type": "return.requested", "data": {"return": {
+        "id": "ret_x", "order_id": ORDER, "lines": [{
+            "line_id": LINE, "quantity": 1, "reason": "too_small",
+            "exchange_for": {"sku": sku, "name": "Shirt L", "unit_amount": 4000,
+                             "variant_id": variant, "in_stock": True}}]}}}).encode()
+    return shop.client.post("/webhooks/storefront", data=body, headers={
+        "Refunds-Signature": signatures.sign(STOREFRONT_SECRET, body),
+        "Content-Type": "application/json"})
+
+
+def exchange_ops(saleor: FakeSaleor) -> list[str]:
+    return [op for op, _ in saleor.mutations() if op.startswith(("RefundsReturnProducts",
+                                                                   "RefundsDraft"))]
+
+
+@pytest.fixture
+def first_scan_shop(any_db_url: str, clock: Clock, saleor: FakeSaleor, tmp_path: Path):
+    h = make_shop(any_db_url, clock, saleor, tmp_path, "first_scan")
+    yield h
+    h.close()
+
+
+def test_one_replacement_order_changed_and_completed_once_at_ship_on(
+    first_scan_shop: SaleorHarness, saleor: FakeSaleor,
+) -> None:
+    shop = first_scan_shop
+    answer = ask_exchange(shop)
+    assert answer.status_code == 201, answer.get_data(as_text=True)
+    again = ask_exchange(shop, 2)  # the same request under another event id
+    decision_id = answer.get_json()["decision_id"]
+    assert again.get_json()["decision_id"] == decision_id
+
+    # at approval: the return is recorded with replace: true, once; nothing ships yet
+    assert saleor.mutations("RefundsReturnProducts") == [("RefundsReturnProducts", {
+        "order": ORDER, "input": {"fulfillmentLines": [
+            {"fulfillmentLineId": FUL_LINE, "quantity": 1, "replace": True}],
+            "orderLines": [], "refund": False}})]
+    [draft] = saleor.drafts.values()
+    assert draft["status"] == "DRAFT"
+    assert shop.runtime.exchanges is not None
+    shop.runtime.exchanges.run_once()
+    assert exchange_ops(saleor) == ["RefundsReturnProducts"]
+    [row] = rows(shop, exchanges)
+    assert (row.status, row.replacement_id) == ("waiting", draft["id"])
+
+    with write_tx(shop.engine) as conn:
+        assert ship_on_reached(conn, decision_id, "first_scan") is True
+    shop.runtime.exchanges.run_once()
+    shop.runtime.exchanges.run_once()
+
+    assert exchange_ops(saleor) == ["RefundsReturnProducts", "RefundsDraftLinesCreate",
+                                    "RefundsDraftLineDelete", "RefundsDraftComplete"]
+    assert saleor.mutations("RefundsDraftLinesCreate")[0][1] == {
+        "id": draft["id"], "input": [{"variantId": NEW_VARIANT, "quantity": 1}]}
+    assert [ln["variant"]["id"] for ln in draft["lines"]] == [NEW_VARIANT]
+    assert draft["status"] == "UNFULFILLED" and saleor.stock[NEW_VARIANT] == 2
+    [row] = rows(shop, exchanges)
+    assert (row.status, row.reached, row.replacement_id) == ("shipped", "first_scan",
+                                                             draft["id"])
+    assert [e.get("status") for e in journal(shop, decision_id) if "status" in e] == [
+        "waiting", "ready", "shipped"]
+    assert shop.attempts() == []  # an even exchange moves no money
+
+
+def test_an_instant_exchange_ships_at_approval(
+    any_db_url: str, clock: Clock, saleor: FakeSaleor, tmp_path: Path,
+) -> None:
+    shop = make_shop(any_db_url, clock, saleor, tmp_path, "approval")
+    try:
+        answer = ask_exchange(shop).get_json()
+        assert answer["exchange"]["status"] == "shipped"
+        [draft] = saleor.drafts.values()
+        assert answer["exchange"]["replacement_id"] == draft["id"]
+        assert draft["status"] == "UNFULFILLED"
+        assert exchange_ops(saleor) == ["RefundsReturnProducts", "RefundsDraftLinesCreate",
+                                        "RefundsDraftLineDelete", "RefundsDraftComplete"]
+    finally:
+        shop.close()
+
+
+def test_a_lost_answer_finds_the_draft_saleor_made_instead_of_a_second_one(
+    first_scan_shop: SaleorHarness, saleor: FakeSaleor, clock: Clock,
+) -> None:
+    shop = first_scan_shop
+    saleor.fail["RefundsReturnProducts"] = ["network_after"]
+    ask_exchange(shop)
+    [row] = rows(shop, exchanges)
+    assert (row.tries, row.replacement_id) == (1, None)
+
+    clock.advance(10)
+    assert shop.runtime.exchanges is not None
+    shop.runtime.exchanges.run_once()
+
+    assert len(saleor.drafts) == 1
+    assert len(saleor.mutations("RefundsReturnProducts")) == 1
+    [row] = rows(shop, exchanges)
+    assert row.replacement_id == next(iter(saleor.drafts))
+
+
+def test_saleor_errors_are_retried_then_a_person_is_told_and_nothing_ships_twice(
+    first_scan_shop: SaleorHarness, saleor: FakeSaleor, clock: Clock,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    shop = first_scan_shop
+    decision_id = ask_exchange(shop).get_json()["decision_id"]
+    saleor.stock[NEW_VARIANT] = 0  # sold out between the request and the shipping
+    with write_tx(shop.engine) as conn:
+        ship_on_reached(conn, decision_id, "delivered")
+    assert shop.runtime.exchanges is not None
+    for _ in range(8):
+        shop.runtime.exchanges.run_once()
+        clock.advance(600)
+
+    [row] = rows(shop, exchanges)
+    assert (row.status, row.tries) == ("failed", 5)
+    assert row.last_error.startswith("draftOrderComplete refused: INSUFFICIENT_STOCK")
+    assert len(saleor.drafts) == 1 and len(saleor.mutations("RefundsReturnProducts")) == 1
+    assert len(saleor.mutations("RefundsDraftLinesCreate")) == 1  # the lines changed once
+    assert f"exchange {decision_id} needs a person" in caplog.text
+
+
+@pytest.mark.parametrize(("sku", "variant", "code"), [
+    ("SHIRT-L", NEW_VARIANT, "exchange_approved"),
+    ("HAT-1", "UHJvZHVjdFZhcmlhbnQ6OQ==", "exchange_not_same_product")])
+def test_same_product_is_checked_against_the_products_variants_read_from_saleor(
+    any_db_url: str, clock: Clock, saleor: FakeSaleor, tmp_path: Path, sku: str, variant: str,
+    code: str,
+) -> None:
+    shop = make_shop(any_db_url, clock, saleor, tmp_path, "first_scan", "same_product")
+    saleor.products["UHJvZHVjdDox"] = {"id": "UHJvZHVjdDox", "name": "Shirt", "variants": [
+        {"id": NEW_VARIANT, "name": "L", "sku": "SHIRT-L",
+         "pricing": {"price": {"gross": money("40.00", "USD")}}}]}
+    try:
+        answer = ask_exchange(shop, sku=sku, variant=variant).get_json()
+        [decision] = rows(shop, decisions)
+        [said] = [t for t in json.loads(decision.body)["trace"] if t["rule"] == "exchange"]
+        assert said["code"] == code
+        assert (answer.get("exchange") is not None) is (code == "exchange_approved")
+    finally:
+        shop.close()

@@ -1,0 +1,196 @@
+"""The physical return drives the exchange: the carrier's first scan, the delivery and a matching
+inspection (each signed and recorded like any tracking event or receipt) make a waiting exchange
+ready to ship in the transaction that records them, once, with its ``exchange.ready_to_ship``
+event in the outbox. An instant exchange keeps the original's value reserved: its money waits for
+the parcel, and when the return expires the money is canceled and the original's value owed."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from datetime import timedelta
+from typing import Any
+
+from refunds_plugin.finance.tokens import create_token
+from refunds_plugin.ledger.tables import exchanges, outbox, reviews
+from tests.integration.shipping.conftest import Returns
+
+POLICY = """currency: USD
+window: {days: 365, start: payment}
+resolution: {allow: [refund, credit, exchange]}
+return_shipping: {label: easypost, paid_by: merchant, return_by_days: 30, grace_days: 7}
+exchange:
+  scope: same_product
+  price_difference: {lower: refund, higher: charge}
+"""
+SHIRT = [{"id": "l1", "sku": "SHIRT-M", "name": "Shirt M", "quantity": 1, "unit_amount": 3000,
+          "variants": [
+              {"sku": "SHIRT-L", "name": "Shirt L", "unit_amount": 3000, "in_stock": True,
+               "variant_id": "vL"},
+              {"sku": "SHIRT-S", "name": "Shirt S", "unit_amount": 2000, "in_stock": True,
+               "variant_id": "vS"}]}]
+
+
+def swap(sku: str = "SHIRT-L", name: str = "Shirt L", unit: int = 3000) -> list[dict[str, Any]]:
+    return [{"line_id": "l1", "quantity": 1, "reason": "too_small",
+             "exchange_for": {"sku": sku, "name": name, "unit_amount": unit,
+                              "variant_id": "v" + sku[-1]}}]
+
+
+def exchange_shop(returns_service: Callable[..., Returns], ship_on: str,
+                  label: bool = True) -> Returns:
+    r = returns_service(POLICY + f"  ship_on: {ship_on}\n", label=label)
+    r.paid(lines=SHIRT, shipping=0)
+    return r
+
+
+def state(r: Returns) -> tuple[str, str | None]:
+    [row] = r.h.rows(exchanges)
+    return row.status, row.reached
+
+
+def events(r: Returns) -> list[tuple[str, str]]:
+    return [(row.kind, row.cause) for row in r.h.rows(outbox)
+            if row.channel == "event" and row.kind.startswith("exchange.")]
+
+
+def test_the_first_scan_makes_a_waiting_exchange_ready_once_with_its_event(
+    returns_service: Callable[..., Returns],
+) -> None:
+    r = exchange_shop(returns_service, "first_scan")
+    decision = r.ask(lines=swap())["decision_id"]
+    r.labels()
+    code = str(r.shipment().tracking_code)
+    assert state(r) == ("waiting", None)
+    assert events(r) == [("exchange.approved", f"exchange:{decision}")]
+
+    assert r.track("evt_ep_1", code, "pre_transit").status_code == 200
+    assert state(r) == ("waiting", None)  # a label printed is no scan
+    assert r.track("evt_ep_2", code, "in_transit").status_code == 200
+    assert r.track("evt_ep_3", code, "out_for_delivery").status_code == 200
+    assert r.track("evt_ep_2", code, "in_transit").status_code == 200  # replayed
+
+    assert state(r) == ("ready", "first_scan")
+    assert [b for _, b in r.journal("exchange_ready")] == [
+        {"trigger": "first_scan", "status": "ready", "reached": "first_scan"}]
+    assert events(r) == [("exchange.approved", f"exchange:{decision}"),
+                         ("exchange.ready_to_ship", f"exchange:{decision}")]
+    [ready] = [row for row in r.h.rows(outbox) if row.kind == "exchange.ready_to_ship"]
+    body = json.loads(ready.context)
+    assert {k: body[k] for k in ("decision_id", "order_id", "order_number", "status", "ship_on",
+                                 "difference", "charge", "lines", "customer_email")} == {
+        "decision_id": decision, "order_id": "1001", "order_number": "1001", "status": "ready",
+        "ship_on": "first_scan", "difference": 0, "charge": 0,
+        "lines": [{"line_id": "l1", "quantity": 1, "sku": "SHIRT-L", "name": "Shirt L",
+                   "unit_amount": 3000, "variant_id": "vL"}],
+        "customer_email": "ann@example.com"}
+    assert r.h.runtime.exchanges is not None
+    assert r.h.runtime.exchanges.run_once() == 1
+    assert state(r) == ("shipped", "first_scan")
+    assert r.h.chain_problem() is None
+
+
+def test_an_exchange_waiting_for_delivery_is_not_shipped_on_the_first_scan(
+    returns_service: Callable[..., Returns],
+) -> None:
+    r = exchange_shop(returns_service, "delivered")
+    r.ask(lines=swap())
+    r.labels()
+    code = str(r.shipment().tracking_code)
+
+    r.track("evt_ep_1", code, "in_transit")
+    assert state(r) == ("waiting", None)
+    assert [k for k, _ in events(r)] == ["exchange.approved"]
+    r.track("evt_ep_2", code, "delivered")
+    assert state(r) == ("ready", "delivered")
+    assert [k for k, _ in events(r)] == ["exchange.approved", "exchange.ready_to_ship"]
+
+
+def _receive(r: Returns, decision_id: str, condition: str) -> int:
+    token = create_token(r.h.runtime.engine, "Dock", "warehouse", r.h.clock()).secret
+    resp = r.h.client().post(f"/api/returns/{decision_id}/receive",
+                             json={"lines": [{"line_id": "l1", "condition": condition}]},
+                             headers={"Authorization": f"Bearer {token}"})
+    return resp.status_code
+
+
+def test_a_matching_inspection_ships_an_exchange_waiting_for_it(
+    returns_service: Callable[..., Returns],
+) -> None:
+    r = exchange_shop(returns_service, "inspected", label=False)
+    decision = r.ask(lines=swap())["decision_id"]
+
+    assert _receive(r, decision, "as_new") == 200
+    assert state(r) == ("ready", "inspected")
+    assert [k for k, _ in events(r)] == ["exchange.approved", "exchange.ready_to_ship"]
+
+
+def test_an_inspection_that_finds_a_problem_ships_nothing_and_goes_to_a_person(
+    returns_service: Callable[..., Returns],
+) -> None:
+    r = exchange_shop(returns_service, "inspected", label=False)
+    decision = r.ask(lines=swap())["decision_id"]
+
+    assert _receive(r, decision, "wrong_item") == 200
+    assert state(r) == ("waiting", None)  # it arrived, but inspection is what it waits for
+    assert [k for k, _ in events(r)] == ["exchange.approved"]
+    assert [(v.status, v.reason.split(":")[0]) for v in r.h.rows(reviews)] == [
+        ("open", "received_mismatch")]
+    assert r.journal("exchange_ready") == []
+
+
+def test_an_instant_exchange_holds_its_money_for_the_parcel_and_owes_the_original_when_it_expires(
+    returns_service: Callable[..., Returns],
+) -> None:
+    r = exchange_shop(returns_service, "approval")
+    answer = r.ask(lines=swap("SHIRT-S", "Shirt S", 2000))
+    decision = answer["decision_id"]
+    r.labels()
+
+    # the smaller size ships at once; the 10.00 USD back waits for the original to arrive
+    assert answer["exchange"]["status"] in ("ready", "shipped")
+    assert "Your refund is sent once your parcel reaches us." in answer["explanation"]
+    assert r.attempts() == [("refund", 1000, "held")]
+    assert json.loads(r.shipment().refund_on) == {"refund": "delivered"}
+    assert r.h.runtime.exchanges is not None
+    r.h.runtime.exchanges.run_once()
+    assert state(r) == ("shipped", "approval")
+    assert [k for k, _ in events(r)] == ["exchange.approved", "exchange.ready_to_ship"]
+
+    r.h.clock.advance(timedelta(days=38).total_seconds())
+    r.labels()  # the deadline sweep
+    r.labels()  # a second round records nothing more
+
+    assert r.attempts() == [("refund", 1000, "canceled")]
+    [row] = r.h.rows(exchanges)
+    assert (row.status, row.original_due) == ("shipped", 3000)
+    assert [b for _, b in r.journal("exchange_original_due")] == [
+        {"amount": 3000, "currency": "USD", "status": "shipped"}]
+    assert [k for k, _ in events(r)] == ["exchange.approved", "exchange.ready_to_ship",
+                                         "exchange.original_due"]
+    [due] = [row for row in r.h.rows(outbox) if row.kind == "exchange.original_due"]
+    assert json.loads(due.context)["original_due"] == 3000
+    assert [(v.status, v.reason) for v in r.h.rows(reviews)] == [
+        ("open", "exchange_original_due: the original was not sent back in time; the new items "
+                 "went out at approval, so 30.00 USD is owed for it")]
+    r.h.drain()
+    assert r.stripe.fake.refunds == []
+    assert r.h.chain_problem() is None
+    assert r.h.rows(exchanges, decision_id=decision)
+
+
+def test_an_exchange_that_is_not_instant_owes_nothing_when_its_return_expires(
+    returns_service: Callable[..., Returns],
+) -> None:
+    r = exchange_shop(returns_service, "first_scan")
+    r.ask(lines=swap())
+    r.labels()
+    r.h.clock.advance(timedelta(days=38).total_seconds())
+    r.labels()
+
+    assert r.shipment().status == "expired"
+    [row] = r.h.rows(exchanges)
+    assert (row.status, row.original_due) == ("waiting", None)
+    assert r.journal("exchange_original_due") == []
+    assert [k for k, _ in events(r)] == ["exchange.approved"]
+    assert r.h.rows(reviews) == []

@@ -1,0 +1,48 @@
+"""``refunds policy check`` and ``explain`` on exchanges: the rules in plain words, and one
+exchange decided with its difference to the minor unit."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from click.testing import CliRunner
+
+from refunds_plugin.cli.policy import policy
+
+POLICY = """currency: USD
+window: {days: 30}
+resolution: {allow: [refund, credit, exchange]}
+exchange: {price_difference: {higher: {waive_up_to: "5.00"}}}
+"""
+
+
+def run(tmp_path: Path, *args: str) -> str:
+    path = tmp_path / "swap.yaml"
+    path.write_text(POLICY)
+    result = CliRunner().invoke(policy, [a.replace("POLICY", str(path)) for a in args])
+    assert result.exit_code == 0, result.output
+    return result.output
+
+
+def test_check_says_the_exchange_rules_in_plain_words(tmp_path: Path) -> None:
+    out = run(tmp_path, "check", "POLICY")
+    assert ("Exchanges: a returned item may be swapped for another size or colour of the same "
+            "product. A cheaper item: the difference comes back as a refund; a dearer one: we "
+            "waive up to 5.00 USD of the difference and the customer pays the rest.") in out
+
+
+def test_explain_decides_an_exchange_with_its_difference(tmp_path: Path) -> None:
+    out = run(tmp_path, "explain", "--policy", "POLICY", "--price", "40.00", "--reason",
+              "too_small", "--exchange-for", "SHOE-43", "--exchange-price", "52.50")
+    assert ("exchange:    line-1 → SHOE-43 (52.50 USD); difference 12.50 USD settled as "
+            "waived+charge (back 0.00 USD, waived 5.00 USD, charge 7.50 USD); ships on "
+            "first_scan") in out
+    assert "exchange_higher_charged" in out
+
+
+def test_explain_says_why_not_and_what_instead(tmp_path: Path) -> None:
+    out = run(tmp_path, "explain", "--policy", "POLICY", "--price", "40.00", "--exchange-for",
+              "BOOT-1", "--other-product")
+    assert ("We can't exchange SKU-1: BOOT-1 is not another size or colour of SKU-1, and we "
+            "exchange only for the same product, so it comes back as a refund instead.") in out
+    assert "refund 40.00 USD" in out

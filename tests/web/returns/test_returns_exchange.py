@@ -1,0 +1,122 @@
+"""The returns page offers "exchange for another size/colour" on a line whose order came with
+variants; the choice becomes the request's ``exchange_for``, a dearer one's Checkout Session link
+is on the answer and the status page, and a choice no longer offered is named, nothing recorded.
+A Saleor order's choices are read from Saleor (the product's variants and stock)."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from datetime import datetime
+from pathlib import Path
+
+import pytest
+import responses
+
+from refunds_plugin.domain import OrderFacts, OrderLine
+from refunds_plugin.ledger.tables import decisions
+from refunds_plugin.saleor.client import SaleorClient
+from refunds_plugin.saleor.variants import order_variants
+from tests.fakes.returns_client import errors, open_form, submit, text, words
+from tests.fakes.returns_shop import ReturnsShop, order_event, with_stripe
+from tests.fakes.saleor_api import API_URL, TOKEN, FakeSaleor, money
+from tests.fakes.stripe_api import FakeStripeServer
+
+POLICY = """
+window: {days: 60}
+resolution: {allow: [refund, credit, exchange]}
+exchange: {scope: same_product, price_difference: {higher: charge}}
+"""
+SIZES = [{"sku": "TEE-L", "name": "Linen shirt L", "unit_amount": 4500, "in_stock": True},
+         {"sku": "TEE-S", "name": "Linen shirt S", "unit_amount": 4000, "in_stock": False}]
+
+
+@pytest.fixture
+def swap_shop(sqlite_url: str, now: datetime, tmp_path: Path,
+              stripe_server: FakeStripeServer) -> Iterator[ReturnsShop]:
+    policy = tmp_path / "swap.yaml"
+    policy.write_text(POLICY)
+    stripe_server.fake.add_payment_intent(9500, "usd", "pi_1001")
+    s = ReturnsShop(sqlite_url, lambda: now,
+                    {"policy": str(policy), **with_stripe(stripe_server.url)})
+    lines = [{"id": "l1", "sku": "MUG-1", "name": "Blue enamel mug", "quantity": 2,
+              "unit_amount": 2500},
+             {"id": "l2", "sku": "TEE-M", "name": "Linen shirt", "quantity": 1,
+              "unit_amount": 4000, "variants": SIZES}]
+    s.seed(order_event("1001", lines=lines))
+    yield s
+    s.close()
+
+
+def test_the_form_offers_the_other_sizes_only_where_the_order_has_them(
+    swap_shop: ReturnsShop,
+) -> None:
+    form = open_form(swap_shop.app.test_client())
+    html = form.get_data(as_text=True)
+    assert 'name="line-0-exchange"' not in html  # the mug has no variants
+    assert "Exchange for another size/colour" in text(form)
+    options = re.findall(r'<option value="(TEE-[A-Z])"( disabled)?>([^<]*)</option>', html)
+    assert options == [("TEE-L", "", "Linen shirt L (45.00 USD)"),
+                       ("TEE-S", " disabled", "Linen shirt S: sold out")]
+
+
+def test_a_dearer_size_is_exchanged_and_the_payment_link_is_on_answer_and_status(
+    swap_shop: ReturnsShop, stripe_server: FakeStripeServer,
+) -> None:
+    client = swap_shop.app.test_client()
+    form = open_form(client)
+
+    sent = submit(client, form, **{"line-1-qty": "1", "line-1-reason": "too_small",
+                                   "line-1-exchange": "TEE-L"})
+
+    assert sent.status_code == 200, sent.get_data(as_text=True)
+    [session] = stripe_server.fake.checkout_sessions.values()
+    assert session["amount_total"] == 500
+    assert words(sent, "exchange-pay") == [
+        "Pay the difference of 5.00 USD to go ahead with your exchange"]
+    assert session["url"] in sent.get_data(as_text=True)
+    assert "We will exchange Linen shirt for Linen shirt L." in text(sent)
+    [row] = swap_shop.rows(decisions)
+    status_link = re.search(r'id="status-link" href="([^"]+)"', sent.get_data(as_text=True))
+    assert status_link and row
+    status = client.get(status_link.group(1))
+    assert "Waiting for your payment of the difference." in text(status)
+    assert session["url"] in status.get_data(as_text=True)
+
+
+def test_a_size_no_longer_offered_is_named_and_nothing_is_recorded(
+    swap_shop: ReturnsShop,
+) -> None:
+    client = swap_shop.app.test_client()
+    form = open_form(client)
+    before = swap_shop.snapshot()
+
+    sent = submit(client, form, **{"line-1-qty": "1", "line-1-reason": "too_small",
+                                   "line-1-exchange": "TEE-XXL"})
+
+    assert sent.status_code == 400
+    assert errors(sent) == [
+        "Linen shirt: that size or colour is no longer offered; please choose again."]
+    assert swap_shop.snapshot() == before
+
+
+def test_a_saleor_products_variants_and_stock_are_read_over_graphql() -> None:
+    with responses.RequestsMock(assert_all_requests_are_fired=False) as mock:
+        saleor = FakeSaleor(mock)
+        saleor.products["UHJvZHVjdDox"] = {"id": "UHJvZHVjdDox", "name": "Shirt", "variants": [
+            {"id": "v-m", "name": "M", "sku": "SHIRT-M",
+             "pricing": {"price": {"gross": money("10.00", "USD")}}},
+            {"id": "v-l", "name": "L", "sku": "SHIRT-L",
+             "pricing": {"price": {"gross": money("12.50", "USD")}}},
+            {"id": "v-xl", "name": "XL", "sku": "SHIRT-XL",
+             "pricing": {"price": {"gross": money("12.50", "USD")}}}]}
+        saleor.stock.update({"v-l": 4})
+        facts = OrderFacts("o1", "USD", (OrderLine("line-1", "SHIRT-M", "Shirt M", 1, 1000,
+                                                   product_id="UHJvZHVjdDox"),), 0, 1000)
+        found = order_variants(SaleorClient(API_URL, TOKEN), facts, "default-channel")
+
+    assert [(v.sku, v.name, v.unit_amount, v.in_stock, v.variant_id) for v in found["line-1"]] \
+        == [("SHIRT-L", "Shirt L", 1250, True, "v-l"),
+            ("SHIRT-XL", "Shirt XL", 1250, False, "v-xl")]
+    [(op, variables)] = [c for c in saleor.calls if c[0] == "RefundsProductVariants"]
+    assert variables == {"id": "UHJvZHVjdDox", "channel": "default-channel"}
