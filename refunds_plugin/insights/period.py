@@ -8,13 +8,16 @@ where this one starts. A period that ends before it starts, or text that is no d
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 from refunds_plugin.errors import InputError
 from refunds_plugin.finance.rows import parse_param
 from refunds_plugin.ledger.line_index import epoch
 
 DEFAULT_DAYS = 30
+# the earliest a period before may start: a day after the first time Python can hold, so an
+# offset cannot push it out of range (nothing was sold before it anyway)
+EARLIEST = datetime(1, 1, 2, tzinfo=UTC)
 
 
 @dataclass(frozen=True)
@@ -31,8 +34,11 @@ class Period:
         return epoch(self.until)
 
     def before(self) -> Period:
-        """The period of the same length that ends where this one starts."""
-        return Period(self.since - (self.until - self.since), self.since)
+        """The period of the same length that ends where this one starts, cut at ``EARLIEST``
+        (a period from the year 300 to now has no whole period before it)."""
+        length = self.until - self.since
+        start = self.since - length if self.since - EARLIEST > length else EARLIEST
+        return Period(min(start, self.since), self.since)
 
     def to_json(self) -> dict[str, str]:
         return {"since": self.since.isoformat(), "until": self.until.isoformat()}

@@ -1,6 +1,6 @@
 """``/api``: decisions, attempts, the summary, failed-payment follow-ups and the outbox as JSON
 or CSV (``?format=csv``), paginated and filtered like the finance pages, with bearer-token auth;
-``/api/openapi.json`` describes it.
+``/api/openapi.json`` describes it, and a query parameter it does not list is a 400.
 Admins may also decide reviews here (``POST /api/reviews/<decision_id>``), optionally with an
 ``amount`` (minor units), ``waive_fees: true`` or ``resolution: "credit"``, and send a failed
 message again (``POST /api/outbox/<id>/resend``)."""
@@ -8,7 +8,9 @@ message again (``POST /api/outbox/<id>/resend``)."""
 from __future__ import annotations
 
 import io
+import re
 from datetime import timedelta
+from functools import cache
 from typing import Any
 
 from flask import Blueprint, Response, g, jsonify, request
@@ -39,7 +41,31 @@ def _forbidden(role: str, who: Principal) -> Response:
     return error_response(403, "forbidden", f"this needs the {role} role")
 
 
-needs = Gate(identify=bearer_principal, unauthorized=_unauthorized, forbidden=_forbidden).needs
+@cache
+def _documented() -> dict[tuple[str, str], frozenset[str]]:
+    """Each operation's query parameters, as ``/api/openapi.json`` lists them."""
+    return {(path, method.upper()): frozenset(p["name"] for p in op.get("parameters", ())
+                                              if p["in"] == "query")
+            for path, ops in document()["paths"].items() for method, op in ops.items()}
+
+
+def _unknown_parameter() -> Response | None:
+    """A query parameter the document does not list is a 400 naming it: a mistyped filter
+    (``?stauts=failed``) must not answer everything as if nothing had been asked."""
+    rule = request.url_rule.rule if request.url_rule else ""
+    path = re.sub(r"<(?:[^:<>]+:)?([^<>]+)>", r"{\1}", rule)
+    method = "GET" if request.method == "HEAD" else request.method
+    known = _documented().get((path, method))
+    extra = sorted(set(request.args) - known) if known is not None else []
+    if extra:
+        return error_response(400, "invalid_parameter",
+                              f"{extra[0][:40]!r} is not a parameter of {method} {path} "
+                              f"(see /api/openapi.json)")
+    return None
+
+
+needs = Gate(identify=bearer_principal, unauthorized=_unauthorized, forbidden=_forbidden,
+             check=_unknown_parameter).needs
 
 
 def _plain(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:

@@ -102,12 +102,13 @@ WHEN = {"anyOf": [{"type": "string", "format": "date"},
 
 def _params(names: tuple[str, ...], paged: bool = True,
             choices: Mapping[str, tuple[str, ...]] | None = None) -> list[dict[str, Any]]:
-    """Query parameters; an enumerated one lists its values (others are a 400)."""
+    """Query parameters; an enumerated one lists its values (others are a 400), and empty
+    (as every filter) means no filter; ``format`` empty is JSON."""
     choices = choices or {}
     out: list[dict[str, Any]] = [
         {"name": n, "in": "query", "required": False,
          "schema": WHEN if n in ("since", "until") else
-         {"type": "string", **({"enum": list(choices[n])} if n in choices else {})},
+         {"type": "string", **({"enum": [*choices[n], ""]} if n in choices else {})},
          "description": FILTER_HELP.get(n, n)}
         for n in names
     ]
@@ -118,7 +119,7 @@ def _params(names: tuple[str, ...], paged: bool = True,
             {"name": "per_page", "in": "query",
              "schema": {"type": "integer", "minimum": 1, "maximum": 200, "default": 50}},
         ]
-    out.append({"name": "format", "in": "query", "schema": {"enum": ["json", "csv"]}})
+    out.append({"name": "format", "in": "query", "schema": {"enum": ["json", "csv", ""]}})
     return out
 
 
@@ -136,13 +137,17 @@ def _listing(item: str) -> dict[str, Any]:
 
 
 ERRORS = {
-    "400": {"description": "a filter that cannot be read (invalid_parameter names it)",
+    "400": {"description": "a filter that cannot be read, or a query parameter this operation "
+                           "does not list (invalid_parameter names it)",
             "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}},
     "401": {"description": "no or invalid bearer token",
             "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}},
     "403": {"description": "the token's role may not do this",
             "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}},
 }
+
+
+SHAPED = {"content": ERRORS["400"]["content"]}  # a refusal of its own, in the error shape
 
 
 def document() -> dict[str, Any]:
@@ -246,7 +251,7 @@ def document() -> dict[str, Any]:
                 "summary": "Failed payments nothing has paid since, oldest first",
                 "parameters": [
                     {"name": "status", "in": "query", "required": False,
-                     "schema": {"enum": ["open", "cleared", "all"], "default": "open"}},
+                     "schema": {"enum": ["open", "cleared", "all", ""], "default": "open"}},
                     *_params(("due",)),
                 ],
                 "responses": {"200": _listing("FollowUp"), **ERRORS,
@@ -282,7 +287,7 @@ def document() -> dict[str, Any]:
                 "parameters": [
                     {"name": "q", "in": "query", "required": False, "schema": {"type": "string"}},
                     {"name": "status", "in": "query", "required": False,
-                     "schema": {"enum": list(RETURN_STATUSES)}}],
+                     "schema": {"enum": [*RETURN_STATUSES, ""]}}],
                 "responses": {"200": {"description": "the returns", "content": {
                     "application/json": {"schema": {"type": "object", "properties": {
                         "data": {"type": "array",
@@ -293,9 +298,10 @@ def document() -> dict[str, Any]:
                            "the money waiting for the inspection, a mismatch opens a review",
                 "parameters": [{"name": "decision_id", "in": "path", "required": True,
                                 "schema": {"type": "string"}}],
-                "requestBody": {"content": {"application/json": {"schema": {
+                "requestBody": {"required": True, "content": {"application/json": {"schema": {
                     "type": "object", "required": ["lines"], "properties": {"lines": {
-                        "type": "array", "items": {"type": "object", "required": [
+                        "type": "array", "minItems": 1, "description": "each line once",
+                        "items": {"type": "object", "required": [
                             "line_id", "condition"], "properties": {
                             "line_id": {"type": "string"},
                             "condition": {"enum": list(CONDITIONS)},
@@ -305,11 +311,13 @@ def document() -> dict[str, Any]:
                 "responses": {"200": {"description": "recorded (or recorded before: duplicate)",
                                       "content": {"application/json": {"schema": {
                                           "$ref": "#/components/schemas/Receipt"}}}},
-                              "400": {"description": "an unknown line or condition, or more "
-                                                     "units than the return takes back"},
-                              "404": {"description": "no such return"},
-                              "409": {"description": "received before with other lines"},
-                              **{k: v for k, v in ERRORS.items() if k != "400"}}}},
+                              **ERRORS,
+                              "400": {"description": "an unknown line or condition, a line "
+                                                     "named twice, or more units than the "
+                                                     "return takes back", **SHAPED},
+                              "404": {"description": "no such return", **SHAPED},
+                              "409": {"description": "received before with other lines",
+                                      **SHAPED}}}},
             **_insights_paths(),
         },
     }

@@ -54,6 +54,13 @@ def _lines(raw: Any) -> Lines:
     return out
 
 
+def _waiting(decision_id: str) -> dict[str, Any]:
+    ret = listing.one(runtime().engine, decision_id)
+    if ret is None:
+        raise NotFound(f"no return is waiting for decision {decision_id}", code="unknown_return")
+    return ret
+
+
 @api_bp.get("/returns")
 @api.needs("warehouse")
 def list_returns() -> Response:
@@ -73,6 +80,7 @@ def receive(decision_id: str) -> Response:
     body = request.get_json(silent=True)
     if not isinstance(body, dict):
         raise InputError("body must be a JSON object with lines", code="malformed_json")
+    _waiting(decision_id)  # a 404 before the lines are read
     receipt = runtime().service.receive(decision_id, _lines(body.get("lines")),
                                         f"token:{g.principal.token_id}:{g.principal.name}")
     return jsonify(receipt.to_json())
@@ -90,9 +98,7 @@ def receive_page() -> Response:
 @bp.post("/receive/<decision_id>")
 @needs("warehouse")
 def receive_form(decision_id: str) -> Response:
-    ret = listing.one(runtime().engine, decision_id)
-    if ret is None:
-        raise NotFound(f"no return is waiting for decision {decision_id}", code="unknown_return")
+    ret = _waiting(decision_id)
     back = (url_for("finance_receiving.receive_page", q=ret["order_number"] or ret["order_id"]),
             "Back to this return")
     lines: dict[str, tuple[str, int | None, bool]] = {}

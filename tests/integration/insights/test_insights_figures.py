@@ -182,6 +182,20 @@ def test_a_bad_period_is_refused_naming_the_parameter(shop: tuple[Harness, Histo
 
 
 
+def test_a_period_from_long_ago_compares_with_all_that_came_before(
+    shop: tuple[Harness, History],
+) -> None:
+    h, _ = shop
+    # the period before 0302-11-16 .. 2026-06-15 would start in the year -1422: it is cut at the
+    # first day Python can hold, and everything is counted (it was a 500)
+    doc = get(h, "/api/insights/reasons?since=0302-11-16&until=2026-06-15")
+    assert doc["before"] == {"since": "0001-01-02T00:00:00+00:00",
+                             "until": "0302-11-16T00:00:00+00:00"}
+    assert [(r["key"], r["units_sold"], r["before"]["units_sold"]) for r in doc["rows"]] == [
+        ("SHIRT", 4, 0), ("SOCK", 3, 0), ("MUG", 5, 0)]
+    assert get(h, "/api/insights/costs?since=0001-01-01T00:00:00%2B05:00&format=csv")
+
+
 def test_prepaid_labels_are_a_cost_of_returns_unless_the_carrier_refunded_them(
     any_db_url: str, clock: Clock, stripe_server: FakeStripeServer, policy_file: Path,
 ) -> None:

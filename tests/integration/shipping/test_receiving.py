@@ -132,6 +132,27 @@ def test_more_units_than_the_return_takes_back_are_refused_with_nothing_recorded
     assert shop.shipment().status == "instructions"
 
 
+def test_no_such_return_is_a_404_whatever_lines_are_sent(shop: Returns) -> None:
+    # the return is looked up before its lines are read: a line named twice or an empty list
+    # is no 400 about lines the return does not have
+    before = shop.journal()
+    line = {"line_id": "l1", "condition": "as_new"}
+    missing = (404, {"error": {"code": "unknown_return",
+                               "message": "no return is waiting for decision nope"}})
+    assert _receive(shop, "nope", [line, line]) == missing
+    assert _receive(shop, "nope", []) == missing
+    assert shop.h.rows(return_receipts) == [] and shop.journal() == before
+    decision = shop.ask(lines=TWO)["decision_id"]
+    before = shop.journal()
+    assert _receive(shop, decision, [line, line]) == (
+        400, {"error": {"code": "invalid_line", "message": "line l1 is named twice"}})
+    assert _receive(shop, decision, []) == (
+        400, {"error": {"code": "invalid_payload",
+                        "message": "lines: expected a list of {line_id, condition, quantity, "
+                                   "restock}"}})
+    assert shop.h.rows(return_receipts) == [] and shop.journal() == before
+
+
 def test_only_warehouse_and_admin_tokens_may_receive(shop: Returns) -> None:
     decision = shop.ask(lines=TWO)["decision_id"]
     line = [{"line_id": "l1", "condition": "as_new"}]

@@ -38,6 +38,29 @@ def test_decisions_filter_by_outcome_customer_order_and_rule(scene: Scene) -> No
     assert sorted(ids("")) == sorted([scene.approved_id, scene.review_id])
 
 
+def test_a_query_parameter_the_document_does_not_list_is_refused_naming_it(
+    scene: Scene,
+) -> None:
+    # a mistyped filter answered everything as if nothing had been asked
+    client = scene.shop.app.test_client()
+    auth = {"Authorization": f"Bearer {scene.finance}"}
+    for path, message in [
+        ("/api/decisions?stauts=failed",
+         "'stauts' is not a parameter of GET /api/decisions (see /api/openapi.json)"),
+        ("/api/summary?since=&x=1&sort=day",
+         "'sort' is not a parameter of GET /api/summary (see /api/openapi.json)"),
+        ("/api/insights/costs?by=sku",
+         "'by' is not a parameter of GET /api/insights/costs (see /api/openapi.json)"),
+    ]:
+        resp = client.get(path, headers=auth)
+        assert (resp.status_code, resp.get_json()) == (
+            400, {"error": {"code": "invalid_parameter", "message": message}})
+    assert client.get("/api/summary?stauts=1").status_code == 401  # who asks comes first
+    # what the document lists still answers, empty as no filter
+    assert get(scene, "/api/summary?since=&until=&format=").mimetype == "application/json"
+    assert len(get(scene, "/api/decisions?outcome=&status=&page=1").get_json()["data"]) == 2
+
+
 def test_decisions_are_paginated_newest_first(scene: Scene) -> None:
     first = get(scene, "/api/decisions?per_page=1").get_json()
     second = get(scene, "/api/decisions?per_page=1&page=2").get_json()
