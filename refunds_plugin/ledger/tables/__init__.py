@@ -1,0 +1,69 @@
+"""The ledger's tables (SQLAlchemy 2 Core), one module per room, all on one ``metadata``.
+
+Alembic migrations in ``migrations/`` create them.
+
+Money columns are integer minor units next to a currency column. Idempotency lives in unique
+constraints: an event is recorded once per ``(source, event_id)``, a return request decided once
+per ``(order_id, request_key)``, a provider call keyed by the attempt's idempotency key.
+"""
+
+from refunds_plugin.ledger.tables.base import Id, metadata
+from refunds_plugin.ledger.tables.core import (
+    decisions,
+    events,
+    follow_ups,
+    instance_keys,
+    ledger_entries,
+    orders,
+    payments,
+    provider_refunds,
+    refund_attempts,
+    reviews,
+    saleor_installs,
+    tokens,
+)
+from refunds_plugin.ledger.tables.exchanges import (
+    exchanges,
+)
+from refunds_plugin.ledger.tables.insights import (
+    customer_orders,
+    feedback,
+    order_line_labels,
+    order_lines,
+    return_figures,
+    return_lines,
+)
+from refunds_plugin.ledger.tables.notify import (
+    outbox,
+)
+from refunds_plugin.ledger.tables.shipping import (
+    return_receipts,
+    return_shipments,
+)
+
+__all__ = [
+    "Id",
+    "metadata",
+    "events",
+    "orders",
+    "payments",
+    "decisions",
+    "refund_attempts",
+    "provider_refunds",
+    "reviews",
+    "follow_ups",
+    "tokens",
+    "saleor_installs",
+    "ledger_entries",
+    "instance_keys",
+    "return_shipments",
+    "return_receipts",
+    "outbox",
+    "order_lines",
+    "order_line_labels",
+    "customer_orders",
+    "return_lines",
+    "return_figures",
+    "feedback",
+    "exchanges",
+]

@@ -1,0 +1,50 @@
+"""The exchanges' table: one exchange per decision line."""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    BigInteger,
+    Column,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+)
+
+from refunds_plugin.ledger.tables.base import metadata
+
+exchanges = Table(
+    "exchanges",
+    metadata,
+    Column("decision_id", String(36), ForeignKey("decisions.id"), primary_key=True),
+    Column("order_id", String(255), nullable=False),
+    Column("currency", String(3), nullable=False),
+    # awaiting_payment | waiting (for ship_on) | ready (ship_on reached) | shipped
+    # | fallen_back (the difference was never paid) | failed (a person must look)
+    Column("status", String(20), nullable=False),
+    Column("ship_on", String(20), nullable=False),
+    Column("reached", String(20), nullable=True),  # the trigger that reached ship_on
+    Column("difference", BigInteger, nullable=False),
+    Column("charge_amount", BigInteger, nullable=False),
+    Column("waived_amount", BigInteger, nullable=False),
+    Column("back_amount", BigInteger, nullable=False),
+    Column("checkout_session_id", String(255), nullable=True),
+    Column("checkout_url", Text, nullable=True),
+    Column("paid_at", DateTime(timezone=True), nullable=True),
+    Column("replacement_id", String(255), nullable=True),  # Saleor's replacement draft order
+    Column("progress", Text, nullable=False, server_default="{}"),  # JSON: steps done
+    Column("tries", Integer, nullable=False, server_default="0"),
+    Column("last_error", Text, nullable=True),
+    Column("fallback_decision_id", String(36), nullable=True),
+    # an instant exchange whose original never came back: its value, owed (minor units)
+    Column("original_due", BigInteger, nullable=True),
+    Column("claim_until", DateTime(timezone=True), nullable=True),  # a worker's lease on it
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
+    UniqueConstraint("checkout_session_id", name="uq_exchanges_checkout_session_id"),
+    Index("ix_exchanges_status", "status"),
+)
