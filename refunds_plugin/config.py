@@ -14,9 +14,18 @@ from typing import Any
 
 import limits
 
+from refunds_plugin.language import LOCALES, normalise
+
 
 class ConfigError(ValueError):
     """A setting that cannot be used; the message names the variable."""
+
+
+def _locale(value: str) -> str:
+    code = normalise(value)
+    if code is None:
+        raise ValueError(f"one of {', '.join(LOCALES)} (got {value!r})")
+    return code
 
 
 def _split(value: str) -> tuple[str, ...]:
@@ -116,6 +125,7 @@ class Config:
     templates_dir: str = ""  # the merchant's own templates, looked up before ours
     outbound_url: str = ""  # where the merchant's systems receive our events
     outbound_secret: str = field(default="", repr=False)  # whsec_… (Standard Webhooks)
+    default_locale: str = "en"  # the shop's language: what a reader with no known language gets
     testing: bool = False
 
     @property
@@ -223,6 +233,7 @@ _ENV: dict[str, tuple[str, Any]] = {
     "REFUNDS_TEMPLATES_DIR": ("templates_dir", str),
     "REFUNDS_OUTBOUND_URL": ("outbound_url", str),
     "REFUNDS_OUTBOUND_SECRET": ("outbound_secret", str),
+    "REFUNDS_DEFAULT_LOCALE": ("default_locale", _locale),
 }
 
 

@@ -17,6 +17,7 @@ from webhooks import (
     errors,
     finance,
     health,
+    language,
     metrics,
     returns,
     saleor,
@@ -57,6 +58,7 @@ def create_app(
 
     errors.register(app)
     security.init_app(app, runtime.config)
+    language.init_app(app, runtime.config.default_locale)
     app.register_blueprint(health.bp)
     app.register_blueprint(stripe.bp)
     app.register_blueprint(storefront.bp)

@@ -1,0 +1,30 @@
+"""Flask-Babel on the app: each request's reader language, and ``_()`` in the templates.
+
+A view that knows the order sets ``g.locale`` (the order's language comes first); otherwise the
+browser's ``Accept-Language`` decides, then the shop's default.
+"""
+
+from __future__ import annotations
+
+from flask import Flask, current_app, g, has_request_context, request
+from flask_babel import Babel
+
+from refunds_plugin.language import TRANSLATIONS, pick
+
+
+def reader_locale() -> str:
+    """The language of whoever this request answers."""
+    default = current_app.extensions["refunds"].config.default_locale
+    if not has_request_context():
+        return pick(default)
+    chosen = g.get("locale")
+    if chosen:
+        return pick(chosen, default=default)
+    # in the browser's order of preference, by language: "fr-CH, de;q=0.5" is French
+    return pick(*(tag for tag, _q in request.accept_languages), default=default)
+
+
+def init_app(app: Flask, default_locale: str) -> None:
+    app.config["BABEL_DEFAULT_LOCALE"] = default_locale
+    app.config["BABEL_TRANSLATION_DIRECTORIES"] = str(TRANSLATIONS)
+    Babel(app, locale_selector=reader_locale)
