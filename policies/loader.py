@@ -18,8 +18,9 @@ import yaml
 from marshmallow import Schema, ValidationError, fields
 
 from policies.errors import PolicyError
+from policies.fields import policy_currency
 from policies.policy import AbuseRules, Policy
-from policies.schema import PolicySchema, policy_currency
+from policies.schema import PolicySchema
 from refunds_plugin.money import CurrencyError, normalize_currency
 
 PRESET_PREFIX = "preset:"

@@ -7,94 +7,23 @@ for money so no amount ever passes through a float.
 
 from __future__ import annotations
 
-from contextvars import ContextVar
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Any
 
 from marshmallow import Schema, ValidationError, fields, post_load, validate, validates_schema
 
 from policies import policy as p
+from policies.fields import (
+    ACTIONS,
+    COUNT,
+    KINDS,
+    POSITIVE,
+    AmountField,
+    DaysField,
+    PercentField,
+    choice,
+)
 from refunds_plugin.domain import Reason, ResolutionKind
-from refunds_plugin.money import AmountError, CurrencyError, Money, normalize_currency
-
-# The file's top-level ``currency``, visible to AmountField while one file is being loaded.
-policy_currency: ContextVar[str | None] = ContextVar("policy_currency", default=None)
-
-_MONEY_HINT = 'a quoted decimal string such as "25.00" or a mapping like {USD: "25.00"}'
-
-
-class AmountField(fields.Field):
-    """A money threshold: decimal string in the policy currency, or per-currency mapping."""
-
-    def _deserialize(self, value: Any, attr: Any, data: Any, **kwargs: Any) -> p.AmountTable:
-        if isinstance(value, str):
-            currency = policy_currency.get()
-            if currency is None:
-                raise ValidationError(f'expected a mapping like {{USD: "{value}"}}, or a '
-                                      "top-level `currency` for a plain amount, found "
-                                      f"{value!r} and no top-level `currency`")
-            return p.AmountTable(((currency, _minor(value, currency)),))
-        if isinstance(value, dict) and value:
-            pairs = []
-            for cur, text in value.items():
-                try:
-                    code = normalize_currency(str(cur))
-                except CurrencyError as exc:
-                    raise ValidationError(f"expected an ISO 4217 currency code such as USD, "
-                                          f"found unknown currency {cur!r}") from exc
-                if not isinstance(text, str):
-                    raise ValidationError(f"{cur}: expected {_MONEY_HINT}, found {text!r}")
-                pairs.append((code, _minor(text, code)))
-            return p.AmountTable(tuple(sorted(pairs)))
-        raise ValidationError(f"expected {_MONEY_HINT}, found {value!r}")
-
-
-def _minor(text: str, currency: str) -> int:
-    try:
-        money = Money.parse(text, currency)
-    except AmountError as exc:
-        raise ValidationError(f"expected {_MONEY_HINT}, found {text!r} ({exc})") from exc
-    if money.minor < 0:
-        raise ValidationError(f"expected a positive amount, found {text!r}")
-    return money.minor
-
-
-class PercentField(fields.Field):
-    """A percentage 0-100 written as an integer or a quoted decimal ("12.5"); never a float."""
-
-    def _deserialize(self, value: Any, attr: Any, data: Any, **kwargs: Any) -> Decimal:
-        if isinstance(value, bool) or not isinstance(value, int | str):
-            raise ValidationError(f'expected a percentage such as 10 or "12.5", found {value!r}')
-        try:
-            pct = Decimal(str(value).strip())
-        except InvalidOperation as exc:
-            raise ValidationError(f"expected a percentage such as 10, found {value!r}") from exc
-        if not pct.is_finite() or not Decimal(0) <= pct <= Decimal(100):
-            raise ValidationError(f"expected a percentage between 0 and 100, found {value!r}")
-        return pct
-
-
-class DaysField(fields.Field):
-    """A number of days (0 or more) or the word ``unlimited`` (returned as None)."""
-
-    def _deserialize(self, value: Any, attr: Any, data: Any, **kwargs: Any) -> int | None:
-        if value == "unlimited":
-            return None
-        if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-            raise ValidationError(f'expected a whole number of days or "unlimited", found '
-                                  f"{value!r}")
-        return value
-
-
-def _choice(values: list[str]) -> fields.String:
-    said = "expected one of {choices}, found {input!r}"
-    return fields.String(validate=validate.OneOf(values, error=said))
-
-
-_ACTIONS = [a.value for a in p.Action]
-_KINDS = [k.value for k in ResolutionKind]
-_COUNT = validate.Range(min=0, error="expected a whole number of 0 or more, found {input}")
-_POSITIVE = validate.Range(min=1, error="expected a whole number of 1 or more, found {input}")
 
 
 class OverrideSchema(Schema):
@@ -114,8 +43,8 @@ class OverrideSchema(Schema):
 
 class WindowSchema(Schema):
     days = DaysField(required=True)
-    start = _choice([a.value for a in p.Anchor])
-    outside = _choice(["decline", "review", "credit"])
+    start = choice([a.value for a in p.Anchor])
+    outside = choice(["decline", "review", "credit"])
     overrides = fields.List(fields.Nested(OverrideSchema), load_default=list)
 
     @post_load
@@ -126,7 +55,7 @@ class WindowSchema(Schema):
 
 class FinalSaleSchema(Schema):
     tags = fields.List(fields.String(), load_default=list)
-    guarantee = _choice(["decline", "review", "credit"])
+    guarantee = choice(["decline", "review", "credit"])
 
     @post_load
     def build(self, d: dict[str, Any], **_: Any) -> p.FinalSaleRules:
@@ -134,10 +63,10 @@ class FinalSaleSchema(Schema):
 
 
 class ReasonsSchema(Schema):
-    changed_mind = _choice(_ACTIONS)
-    too_small = _choice(_ACTIONS)
-    too_large = _choice(_ACTIONS)
-    other = _choice(_ACTIONS)
+    changed_mind = choice(ACTIONS)
+    too_small = choice(ACTIONS)
+    too_large = choice(ACTIONS)
+    other = choice(ACTIONS)
 
     @post_load
     def build(self, d: dict[str, Any], **_: Any) -> tuple[tuple[Reason, p.Action], ...]:
@@ -156,8 +85,8 @@ class LimitsSchema(Schema):
 class TierSchema(Schema):
     name = fields.String(required=True)
     min_projected_value = AmountField(allow_none=True, load_default=None)
-    min_orders = fields.Integer(load_default=0, strict=True, validate=_COUNT)
-    min_months = fields.Integer(load_default=0, strict=True, validate=_COUNT)
+    min_orders = fields.Integer(load_default=0, strict=True, validate=COUNT)
+    min_months = fields.Integer(load_default=0, strict=True, validate=COUNT)
     extra_window_days = DaysField(load_default=0)
     limits = fields.Nested(LimitsSchema, load_default=p.Limits)
     waive_fees = fields.Boolean(load_default=False)
@@ -168,12 +97,12 @@ class TierSchema(Schema):
 
 
 class AbuseSchema(Schema):
-    window_days = fields.Integer(load_default=90, strict=True, validate=_POSITIVE)
-    max_refunds = fields.Integer(allow_none=True, load_default=None, strict=True, validate=_COUNT)
+    window_days = fields.Integer(load_default=90, strict=True, validate=POSITIVE)
+    max_refunds = fields.Integer(allow_none=True, load_default=None, strict=True, validate=COUNT)
     max_refund_amount = AmountField(allow_none=True, load_default=None)
     max_refund_ratio_percent = PercentField(allow_none=True, load_default=None)
     max_not_received_claims = fields.Integer(allow_none=True, load_default=None, strict=True,
-                                             validate=_COUNT)
+                                             validate=COUNT)
     orders_per_extra_refund = fields.Integer(allow_none=True, load_default=None, strict=True,
                                              validate=validate.Range(min=1))
     recent_signals_need_ratio_percent = PercentField(allow_none=True, load_default=None)
@@ -194,15 +123,15 @@ class KeepItemSchema(Schema):
 
 
 EXCHANGE = "exchange"  # a resolution beside the kinds: chosen per line with ``exchange_for``
-_ALLOWED = [*_KINDS, EXCHANGE]
+_ALLOWED = [*KINDS, EXCHANGE]
 
 
 class ResolutionSchema(Schema):
-    default = _choice(_KINDS)
-    allow = fields.List(_choice(_ALLOWED), validate=validate.Length(
+    default = choice(KINDS)
+    allow = fields.List(choice(_ALLOWED), validate=validate.Length(
         min=1, error=f"expected at least one of {', '.join(_ALLOWED)}, found an empty list"))
     refund_within_days = fields.Integer(allow_none=True, load_default=None, strict=True,
-                                        validate=_COUNT)
+                                        validate=COUNT)
     credit_bonus_percent = PercentField(load_default=Decimal(0))
     credit_bonus_max = AmountField(allow_none=True, load_default=None)
     keep_item = fields.Nested(KeepItemSchema, load_default=p.KeepItemRules)
@@ -210,7 +139,7 @@ class ResolutionSchema(Schema):
     @post_load
     def build(self, d: dict[str, Any], **_: Any) -> p.ResolutionRules:
         default = ResolutionKind(d.get("default", "refund"))
-        listed = d.get("allow", [k for k in _KINDS])
+        listed = d.get("allow", [k for k in KINDS])
         allow = tuple(ResolutionKind(k) for k in dict.fromkeys(listed) if k != EXCHANGE)
         if not allow:
             raise ValidationError("expected refund or credit beside exchange, found only "
@@ -241,15 +170,15 @@ class HigherField(fields.Field):
 
 
 class PriceDifferenceSchema(Schema):
-    lower = _choice(_KINDS)
+    lower = choice(KINDS)
     higher = HigherField(load_default=None)
 
 
 class ExchangeSchema(Schema):
-    scope = _choice([s.value for s in p.Scope])
+    scope = choice([s.value for s in p.Scope])
     price_difference = fields.Nested(PriceDifferenceSchema, load_default=dict)
-    fees = _choice(["waive", "apply"])
-    ship_on = _choice([s.value for s in p.ShipOn])
+    fees = choice(["waive", "apply"])
+    ship_on = choice([s.value for s in p.ShipOn])
     instant_for_tiers = fields.List(fields.String(validate=validate.Length(min=1)),
                                     load_default=list)
     reasons = fields.List(fields.Enum(Reason, by_value=True), load_default=list)
@@ -273,7 +202,7 @@ class ExchangeSchema(Schema):
 class FeesSchema(Schema):
     restocking_percent = PercentField(load_default=Decimal(0))
     return_shipping = AmountField(allow_none=True, load_default=None)
-    waive_for_reasons = fields.List(_choice([r.value for r in p.CUSTOMER_REASONS]),
+    waive_for_reasons = fields.List(choice([r.value for r in p.CUSTOMER_REASONS]),
                                     load_default=list)
 
     @post_load
@@ -295,13 +224,13 @@ _REFUND_ON = [o.value for o in p.RefundOn]
 
 
 class ReturnShippingSchema(Schema):
-    label = _choice(["none", "easypost"])
-    paid_by = _choice(["merchant", "customer"])
+    label = choice(["none", "easypost"])
+    paid_by = choice(["merchant", "customer"])
     fee = AmountField(allow_none=True, load_default=None)
     free_for = fields.List(fields.String(), load_default=lambda: ["merchant_fault"])
-    return_by_days = fields.Integer(load_default=30, strict=True, validate=_POSITIVE)
-    grace_days = fields.Integer(load_default=7, strict=True, validate=_COUNT)
-    remind_days_before = fields.Integer(load_default=5, strict=True, validate=_COUNT)
+    return_by_days = fields.Integer(load_default=30, strict=True, validate=POSITIVE)
+    grace_days = fields.Integer(load_default=7, strict=True, validate=COUNT)
+    remind_days_before = fields.Integer(load_default=5, strict=True, validate=COUNT)
     packing_notes = fields.String(load_default="", validate=validate.Length(max=2000))
     carriers = fields.List(fields.String(), load_default=list)
     services = fields.List(fields.String(), load_default=list)
@@ -333,8 +262,8 @@ class RefundOnField(fields.Field):
         if isinstance(value, dict) and value:
             out = dict.fromkeys(ResolutionKind, p.RefundOn.APPROVAL)
             for key, on in value.items():
-                if key not in _KINDS:
-                    raise ValidationError(f"expected the kinds {', '.join(_KINDS)} as keys, "
+                if key not in KINDS:
+                    raise ValidationError(f"expected the kinds {', '.join(KINDS)} as keys, "
                                           f"found {key!r}")
                 if on not in _REFUND_ON:
                     raise ValidationError(f"{key}: {said}, found {on!r}")
@@ -346,9 +275,9 @@ class RefundOnField(fields.Field):
 
 class DetectorSchema(Schema):
     enabled = fields.Boolean(load_default=True)
-    resolution = _choice(_KINDS)
+    resolution = choice(KINDS)
     auto_approve_up_to = AmountField(allow_none=True, load_default=None)
-    window_hours = fields.Integer(load_default=72, strict=True, validate=_POSITIVE)
+    window_hours = fields.Integer(load_default=72, strict=True, validate=POSITIVE)
 
     @post_load
     def build(self, d: dict[str, Any], **_: Any) -> p.Detector:
@@ -359,7 +288,7 @@ class DetectorSchema(Schema):
 class FailedPaymentSchema(Schema):
     enabled = fields.Boolean(load_default=True)
     follow_up_after_hours = fields.Integer(load_default=24, strict=True,
-                                           validate=_POSITIVE)
+                                           validate=POSITIVE)
 
     @post_load
     def build(self, d: dict[str, Any], **_: Any) -> p.FailedPaymentDetector:
@@ -383,12 +312,12 @@ class PolicySchema(Schema):
     name = fields.String(load_default=None)
     title = fields.String(load_default="")
     currency = fields.String(load_default=None)
-    promise_hours = fields.Integer(load_default=48, strict=True, validate=_POSITIVE)
+    promise_hours = fields.Integer(load_default=48, strict=True, validate=POSITIVE)
     window = fields.Nested(WindowSchema, required=True)
     final_sale = fields.Nested(FinalSaleSchema, load_default=p.FinalSaleRules)
     reasons = fields.Nested(ReasonsSchema, load_default=lambda: ReasonsSchema().load({}))
     limits = fields.Nested(LimitsSchema, load_default=p.Limits)
-    expected_years = fields.Integer(load_default=3, strict=True, validate=_POSITIVE)
+    expected_years = fields.Integer(load_default=3, strict=True, validate=POSITIVE)
     tiers = fields.List(fields.Nested(TierSchema), load_default=list)
     abuse = fields.Nested(AbuseSchema, allow_none=True, load_default=None)
     resolution = fields.Nested(ResolutionSchema, load_default=p.ResolutionRules)

@@ -1,0 +1,96 @@
+"""The policy file's own field types: money thresholds, percentages, days and choices.
+
+Money is a quoted decimal string in the file's ``currency`` or a per-currency mapping; a YAML
+number is refused so no amount passes through a float.
+"""
+
+from __future__ import annotations
+
+from contextvars import ContextVar
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from marshmallow import ValidationError, fields, validate
+
+from policies import policy as p
+from refunds_plugin.domain import ResolutionKind
+from refunds_plugin.money import AmountError, CurrencyError, Money, normalize_currency
+
+# The file's top-level ``currency``, visible to AmountField while one file is being loaded.
+policy_currency: ContextVar[str | None] = ContextVar("policy_currency", default=None)
+
+_MONEY_HINT = 'a quoted decimal string such as "25.00" or a mapping like {USD: "25.00"}'
+
+
+class AmountField(fields.Field):
+    """A money threshold: decimal string in the policy currency, or per-currency mapping."""
+
+    def _deserialize(self, value: Any, attr: Any, data: Any, **kwargs: Any) -> p.AmountTable:
+        if isinstance(value, str):
+            currency = policy_currency.get()
+            if currency is None:
+                raise ValidationError(f'expected a mapping like {{USD: "{value}"}}, or a '
+                                      "top-level `currency` for a plain amount, found "
+                                      f"{value!r} and no top-level `currency`")
+            return p.AmountTable(((currency, _minor(value, currency)),))
+        if isinstance(value, dict) and value:
+            pairs = []
+            for cur, text in value.items():
+                try:
+                    code = normalize_currency(str(cur))
+                except CurrencyError as exc:
+                    raise ValidationError(f"expected an ISO 4217 currency code such as USD, "
+                                          f"found unknown currency {cur!r}") from exc
+                if not isinstance(text, str):
+                    raise ValidationError(f"{cur}: expected {_MONEY_HINT}, found {text!r}")
+                pairs.append((code, _minor(text, code)))
+            return p.AmountTable(tuple(sorted(pairs)))
+        raise ValidationError(f"expected {_MONEY_HINT}, found {value!r}")
+
+
+def _minor(text: str, currency: str) -> int:
+    try:
+        money = Money.parse(text, currency)
+    except AmountError as exc:
+        raise ValidationError(f"expected {_MONEY_HINT}, found {text!r} ({exc})") from exc
+    if money.minor < 0:
+        raise ValidationError(f"expected a positive amount, found {text!r}")
+    return money.minor
+
+
+class PercentField(fields.Field):
+    """A percentage 0-100 written as an integer or a quoted decimal ("12.5"); never a float."""
+
+    def _deserialize(self, value: Any, attr: Any, data: Any, **kwargs: Any) -> Decimal:
+        if isinstance(value, bool) or not isinstance(value, int | str):
+            raise ValidationError(f'expected a percentage such as 10 or "12.5", found {value!r}')
+        try:
+            pct = Decimal(str(value).strip())
+        except InvalidOperation as exc:
+            raise ValidationError(f"expected a percentage such as 10, found {value!r}") from exc
+        if not pct.is_finite() or not Decimal(0) <= pct <= Decimal(100):
+            raise ValidationError(f"expected a percentage between 0 and 100, found {value!r}")
+        return pct
+
+
+class DaysField(fields.Field):
+    """A number of days (0 or more) or the word ``unlimited`` (returned as None)."""
+
+    def _deserialize(self, value: Any, attr: Any, data: Any, **kwargs: Any) -> int | None:
+        if value == "unlimited":
+            return None
+        if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+            raise ValidationError(f'expected a whole number of days or "unlimited", found '
+                                  f"{value!r}")
+        return value
+
+
+def choice(values: list[str]) -> fields.String:
+    said = "expected one of {choices}, found {input!r}"
+    return fields.String(validate=validate.OneOf(values, error=said))
+
+
+ACTIONS = [a.value for a in p.Action]
+KINDS = [k.value for k in ResolutionKind]
+COUNT = validate.Range(min=0, error="expected a whole number of 0 or more, found {input}")
+POSITIVE = validate.Range(min=1, error="expected a whole number of 1 or more, found {input}")
