@@ -22,7 +22,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from flask import Flask, Response, request
-from werkzeug.serving import BaseWSGIServer, make_server
+
+from tests.fakes.loopback import Loopback
 
 DEFAULT_RATES = (
     {"carrier": "UPS", "service": "Ground", "rate": "11.20", "currency": "USD"},
@@ -159,25 +160,18 @@ def tracker_event(event_id: str, tracking_code: str, status: str,
 class FakeEasyPostServer:
     fake: FakeEasyPost = field(default_factory=FakeEasyPost)
     host: str = "127.0.0.1"
-    _server: BaseWSGIServer | None = None
-    _thread: threading.Thread | None = None
+    _loop: Loopback | None = None
 
     @property
     def url(self) -> str:
         """The ``api_base`` the client is given (EasyPost's own is ``…/v2``)."""
-        assert self._server is not None, "start() the server first"
-        return f"http://{self.host}:{self._server.server_port}/v2"
+        assert self._loop is not None, "start() the server first"
+        return f"{self._loop.url}/v2"
 
     def start(self) -> FakeEasyPostServer:
-        self._server = make_server(self.host, 0, create_app(self.fake), threaded=True)
-        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True,
-                                        name="fake-easypost")
-        self._thread.start()
+        self._loop = Loopback(create_app(self.fake), self.host, name="fake-easypost").start()
         return self
 
     def stop(self) -> None:
-        if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
-        if self._thread is not None:
-            self._thread.join(5)
+        if self._loop is not None:
+            self._loop.stop()

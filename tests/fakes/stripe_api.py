@@ -27,7 +27,8 @@ from typing import Any
 
 from flask import Flask, Response, request
 from werkzeug.datastructures import MultiDict
-from werkzeug.serving import BaseWSGIServer, make_server
+
+from tests.fakes.loopback import Loopback
 
 THREE_DECIMAL = {"bhd", "jod", "kwd", "omr", "tnd"}
 
@@ -430,27 +431,20 @@ class FakeStripeServer:
     fake: FakeStripe = field(default_factory=FakeStripe)
     host: str = "127.0.0.1"
     port: int = 0
-    _server: BaseWSGIServer | None = None
-    _thread: threading.Thread | None = None
+    _loop: Loopback | None = None
 
     @property
     def url(self) -> str:
-        assert self._server is not None, "start() the server first"
-        return f"http://{self.host}:{self._server.server_port}"
+        assert self._loop is not None, "start() the server first"
+        return self._loop.url
 
     def start(self) -> FakeStripeServer:
-        self._server = make_server(self.host, self.port, create_app(self.fake), threaded=True)
-        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True,
-                                        name="fake-stripe")
-        self._thread.start()
+        self._loop = Loopback(create_app(self.fake), self.host, self.port, "fake-stripe").start()
         return self
 
     def stop(self) -> None:
-        if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
-        if self._thread is not None:
-            self._thread.join(5)
+        if self._loop is not None:
+            self._loop.stop()
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -458,10 +452,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=12111)
     args = parser.parse_args(argv)
-    server = FakeStripeServer(host=args.host, port=args.port)
-    server._server = make_server(args.host, args.port, create_app(server.fake), threaded=True)
-    print(f"fake Stripe API on http://{args.host}:{server._server.server_port}", flush=True)
-    server._server.serve_forever()
+    server = Loopback(create_app(FakeStripe()), args.host, args.port)
+    print(f"fake Stripe API on {server.url}", flush=True)
+    server.serve_forever()
 
 
 if __name__ == "__main__":

@@ -5,7 +5,6 @@ decision, approve a review, see the summary chart. A screenshot of each page is 
 from __future__ import annotations
 
 import os
-import threading
 from collections.abc import Iterator
 from datetime import datetime
 from pathlib import Path
@@ -13,9 +12,9 @@ from typing import Any
 
 import pytest
 from sqlalchemy import text
-from werkzeug.serving import make_server
 
 from tests.fakes.finance_scene import Scene, make_scene
+from tests.fakes.loopback import serving
 
 CHROMIUM = "/usr/bin/chromium"
 ARTIFACTS = Path(__file__).resolve().parents[3] / "test-artifacts" / "finance"
@@ -30,15 +29,10 @@ def served(sqlite_url: str, now: datetime) -> Iterator[tuple[Scene, str]]:
             pytest.fail(f"CI is set but {CHROMIUM} is missing")
         pytest.skip(f"{CHROMIUM} not installed (apt-get install chromium); never downloaded")
     scene = make_scene(sqlite_url, now)
-    server = make_server("127.0.0.1", 0, scene.shop.app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
     try:
-        yield scene, f"http://127.0.0.1:{server.server_port}"
+        with serving(scene.shop.app) as url:
+            yield scene, url
     finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(5)
         scene.shop.runtime.engine.dispose()
 
 

@@ -7,19 +7,18 @@ kept under ``test-artifacts/insights/``."""
 from __future__ import annotations
 
 import os
-import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 from sqlalchemy import select
-from werkzeug.serving import make_server
 
 from refunds_plugin.finance.tokens import create_token
 from refunds_plugin.ledger.tables import feedback
 from tests.fakes import Clock, Harness
 from tests.fakes.insights_history import DECIDED, POLICY, History, make_history
+from tests.fakes.loopback import serving
 from tests.fakes.stripe_api import FakeStripeServer
 from webhooks.returns.views import status_token
 
@@ -47,15 +46,10 @@ def served(sqlite_url: str, stripe_server: FakeStripeServer, tmp_path: Path
                 settings={"policy": str(policy), "secret_key": "browser-insights-key"})
     history = make_history(h, stripe_server.fake)
     h.clock.advance(3600)  # the pages' default period ends now: the returns are an hour old
-    server = make_server("127.0.0.1", 0, h.app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
     try:
-        yield h, history, f"http://127.0.0.1:{server.server_port}"
+        with serving(h.app) as url:
+            yield h, history, url
     finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(5)
         h.close()
 
 

@@ -8,7 +8,6 @@ a Dashboard on an origin the service does not know cannot frame it. Screenshots 
 from __future__ import annotations
 
 import html
-import threading
 from collections.abc import Callable, Iterator
 from datetime import datetime
 from pathlib import Path
@@ -17,13 +16,13 @@ from typing import Any
 import pytest
 import responses
 from sqlalchemy import select
-from werkzeug.serving import make_server
 from werkzeug.wrappers import Response
 
 from refunds_plugin.ledger.db import make_engine
 from refunds_plugin.ledger.migrate import migrate
 from refunds_plugin.ledger.tables import reviews
 from tests.fakes import Clock
+from tests.fakes.loopback import Loopback
 from tests.fakes.saleor_api import API_URL, APP_ID, FakeSaleor, rsa_key
 from tests.fakes.saleor_harness import SaleorHarness
 from tests.fakes.saleor_tokens import STAFF_EMAIL, STAFF_ID, claims, issue
@@ -53,13 +52,6 @@ document.getElementById("f").submit();
 pytestmark = pytest.mark.browser
 
 
-def _serve(app: Any, host: str) -> tuple[Any, threading.Thread]:
-    server = make_server(host, 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    return server, thread
-
-
 @pytest.fixture
 def world(sqlite_url: str, now: datetime) -> Iterator[Callable[[bool], tuple[Any, str, str]]]:
     """``start(allowed)`` → (harness, dashboard page URL, decision id): the app on 127.0.0.1, a
@@ -75,17 +67,17 @@ def world(sqlite_url: str, now: datetime) -> Iterator[Callable[[bool], tuple[Any
         return Response(page_html["body"], mimetype="text/html")(environ, start_response)
 
     def start(allowed: bool) -> tuple[Any, str, str]:
-        dash, _ = _serve(dashboard, "localhost")
+        dash = Loopback(dashboard, "localhost").start()
         running.append(dash)
-        dash_url = f"http://localhost:{dash.server_port}"
+        dash_url = dash.url
         saleor = FakeSaleor(mock)
         shop = SaleorHarness(
             sqlite_url, clock, saleor,
             saleor_dashboard_urls=(dash_url,) if allowed else ("http://localhost:1",),
         )
-        app_server, _ = _serve(shop.app, "127.0.0.1")
+        app_server = Loopback(shop.app).start()
         running.append(app_server)
-        base = f"http://127.0.0.1:{app_server.server_port}"
+        base = app_server.url
         assert shop.install().status_code == 200
         saleor.add_order(ORDER, lines=[(LINE, 2, "12.50")], shipping="5.00")
         assert shop.webhook("ORDER_FULLY_PAID", ORDER).status_code == 200
@@ -104,8 +96,7 @@ def world(sqlite_url: str, now: datetime) -> Iterator[Callable[[bool], tuple[Any
         if isinstance(item, SaleorHarness):
             item.close()
         else:
-            item.shutdown()
-            item.server_close()
+            item.stop()
     mock.stop()
     mock.reset()
 

@@ -6,18 +6,17 @@ the screen and the buttons are big enough for a thumb. Screenshots under
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-from werkzeug.serving import make_server
 
 from refunds_plugin.config import ReturnAddress
 from refunds_plugin.finance.tokens import create_token
 from refunds_plugin.ledger.tables import refund_attempts, return_receipts
 from tests.fakes import Clock, Harness, order_paid, return_requested
+from tests.fakes.loopback import serving
 from tests.fakes.stripe_api import FakeStripeServer
 
 ARTIFACTS = Path(__file__).resolve().parents[3] / "test-artifacts" / "shipping"
@@ -44,15 +43,10 @@ def served(sqlite_url: str, clock: Clock, stripe_server: FakeStripeServer,
     assert h.post_storefront(event).status_code in (200, 201)
     assert h.post_storefront(return_requested(lines=[
         {"line_id": "l1", "quantity": 2, "reason": "too_large"}])).status_code == 201
-    server = make_server("127.0.0.1", 0, h.app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
     try:
-        yield h, f"http://127.0.0.1:{server.server_port}"
+        with serving(h.app) as url:
+            yield h, url
     finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(5)
         h.close()
 
 
