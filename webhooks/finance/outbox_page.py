@@ -16,6 +16,7 @@ from refunds_plugin.notify.outbox import STATUSES, resend_message
 from refunds_plugin.notify.preview import preview
 from webhooks.finance.pages import needs, page, refused
 from webhooks.finance.session import now, runtime
+from webhooks.security import CSP
 
 bp = Blueprint("finance_outbox", __name__, url_prefix="/finance/outbox")
 log = logging.getLogger("refunds.finance")
@@ -45,9 +46,17 @@ def resend(row_id: str) -> Any:
                             done=f"Message {row_id} is queued again."), code=303)
 
 
-@bp.get("/preview")
-@needs("finance")
-def preview_page() -> Response:
+# The email's own HTML is served apart, for the preview's iframe: an email carries inline styles
+# (mail clients ignore style sheets), which the finance pages' policy rightly refuses. This
+# document may style itself inline and show images, and nothing else: no script, no form, no
+# link out of the sandbox, framed only by our own pages.
+MAIL_CSP = ("default-src 'none'; style-src 'unsafe-inline'; img-src https: data:; "
+            "frame-ancestors 'self'; base-uri 'none'; form-action 'none'; sandbox")
+PREVIEW_CSP = f"{CSP}; frame-src 'self'"
+
+
+def _previewed() -> Any:
+    """The preview the query asks for, or the refusal page."""
     kind = request.args.get("kind", "").strip()
     decision_id = request.args.get("decision", "").strip()
     if kind not in MAIL_KINDS or not decision_id:
@@ -55,8 +64,31 @@ def preview_page() -> Response:
     renderer = runtime().renderer
     assert renderer is not None
     try:
-        shown = preview(runtime().engine, renderer, kind, decision_id, now())
+        return preview(runtime().engine, renderer, kind, decision_id, now())
     except NotFound as exc:
         return refused(404, exc.message)
-    return page(200, "outbox_preview.html", p=shown, decision_id=decision_id,
-                kinds=MAIL_KINDS)
+
+
+@bp.get("/preview")
+@needs("finance")
+def preview_page() -> Response:
+    shown = _previewed()
+    if isinstance(shown, Response):
+        return shown
+    resp = page(200, "outbox_preview.html", p=shown, kinds=MAIL_KINDS,
+                decision_id=request.args["decision"].strip())
+    resp.headers["Content-Security-Policy"] = PREVIEW_CSP
+    return resp
+
+
+@bp.get("/preview/email.html")
+@needs("finance")
+def preview_html() -> Response:
+    """The previewed email's HTML part alone, as the iframe on the preview page shows it."""
+    shown = _previewed()
+    if isinstance(shown, Response):
+        return shown
+    resp = Response(shown.rendered.html, mimetype="text/html")
+    resp.headers["Content-Security-Policy"] = MAIL_CSP
+    resp.headers["X-Frame-Options"] = "SAMEORIGIN"
+    return resp

@@ -142,5 +142,14 @@ def test_the_finance_pages_fit_a_375_px_phone(served: tuple[Scene, str], chromiu
         expect(review.locator("button[value=approve]")).to_be_visible()
         expect(review.locator("button[value=decline]")).to_be_visible()
         fits("4-review")
+
+        # the email preview: the email keeps its own inline styles inside the finance page
+        page.goto(f"{base}/finance/outbox/preview?kind=in_review&decision={scene.review_id}")
+        expect(page.locator("h1")).to_have_text("What “in_review” would say")
+        mail = page.frame_locator("iframe.mail-html")
+        expect(mail.locator("body")).to_have_css("background-color", "rgb(244, 244, 244)")
+        expect(mail.locator("td[style*='font-size:20px']")).to_have_css(
+            "background-color", "rgb(31, 75, 153)")  # the shop's colour, #1f4b99 by default
+        fits("5-email-preview")
     finally:
         context.close()

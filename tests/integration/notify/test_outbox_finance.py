@@ -104,8 +104,26 @@ def test_the_decision_page_lists_its_messages_and_the_preview_shows_an_email(
     assert shown.status_code == 200
     assert '<dd class="subject">About your return for order 1001</dd>' in html
     assert "<iframe" in html and 'sandbox=""' in html
+    # the email's inline styles would be refused inside the page (srcdoc inherits its policy):
+    # the iframe loads the email from its own address, under a policy that allows them
+    assert (f'src="/finance/outbox/preview/email.html?kind=declined&amp;decision={decision_id}"'
+            in html)
+    assert shown.headers["Content-Security-Policy"].endswith("; frame-src 'self'")
+    email = client.get(f"/finance/outbox/preview/email.html?kind=declined&decision={decision_id}")
+    assert email.status_code == 200 and email.mimetype == "text/html"
+    assert email.headers["Content-Security-Policy"] == (
+        "default-src 'none'; style-src 'unsafe-inline'; img-src https: data:; "
+        "frame-ancestors 'self'; base-uri 'none'; form-action 'none'; sandbox")
+    assert email.headers["X-Frame-Options"] == "SAMEORIGIN"
+    assert 'style="' in email.get_data(as_text=True)
+    assert "<title>About your return for order 1001</title>" in email.get_data(as_text=True)
+    assert h.client().get(
+        f"/finance/outbox/preview/email.html?kind=declined&decision={decision_id}"
+    ).status_code in (302, 401)  # no session: not shown
     missing = client.get("/finance/outbox/preview?kind=declined&decision=nope")
     assert missing.status_code == 404
+    assert client.get("/finance/outbox/preview/email.html?kind=declined&decision=nope"
+                      ).status_code == 404
 
 
 def test_the_api_lists_the_outbox_and_an_admin_resends(
