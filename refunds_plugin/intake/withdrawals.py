@@ -301,6 +301,12 @@ def withdraw(service: ReturnService, statement: Statement,
 # --- reading them back ----------------------------------------------------------------------
 
 
+def find(engine: Engine, wid: str) -> Withdrawal | None:
+    with read_tx(engine) as conn:
+        row = conn.execute(select(withdrawals).where(_w.id == wid)).first()
+    return Withdrawal.from_row(row) if row is not None else None
+
+
 def order_withdrawals(engine: Engine, order_id: str) -> list[Withdrawal]:
     with read_tx(engine) as conn:
         rows = conn.execute(select(withdrawals).where(_w.order_id == order_id)
