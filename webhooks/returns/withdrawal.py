@@ -74,6 +74,7 @@ def parse(form: MultiDict[str, str],
     if not valid_email(email):
         errors.append(_("Please enter a valid email address for your confirmation."))
     chosen: list[wd.Chosen] = []
+    counted = len(errors)
     if scope == "some":
         for i, (line_id, line_name, units) in enumerate(left):
             if form.get(f"line-{i}-id", line_id) != line_id:
@@ -85,7 +86,7 @@ def parse(form: MultiDict[str, str],
                                 name=line_name, units=units))
             elif qty:
                 chosen.append(wd.Chosen(line_id, line_name, qty))
-        if not chosen and not errors:
+        if not chosen and len(errors) == counted:
             errors.append(_("Please choose at least one item, or the whole order."))
     else:
         scope = "all"
