@@ -8,7 +8,9 @@ from __future__ import annotations
 import json
 from datetime import UTC, datetime
 
+from refunds_plugin.finance.tokens import create_token
 from refunds_plugin.finance.verify import verify_ledger
+from refunds_plugin.finance.withdrawals import COLUMNS
 from refunds_plugin.ledger.tables import (
     decisions,
     outbox,
@@ -236,3 +238,45 @@ def test_it_is_offered_only_when_enabled_and_delivered_to_a_listed_country(
     assert "Withdraw from contract here" not in words(client.get("/returns"))
     assert off.open(client, "1002").status_code == 404
     assert off.h.count(withdrawals) == 0
+
+
+def test_finance_sees_each_withdrawal_with_its_legal_deadline(shop: Shop, clock: Clock) -> None:
+    shop.paid()
+    clock.now = datetime(2026, 11, 24, 12, 0, 7, tzinfo=UTC)
+    shop.withdraw(shop.h.client())
+    shop.h.drain()
+    [row] = shop.h.rows(withdrawals)
+    token = create_token(shop.h.runtime.engine, "Fin", "finance", clock()).secret
+    auth = {"Authorization": f"Bearer {token}"}
+
+    listed = shop.h.client().get("/api/withdrawals", headers=auth)
+    period = "since=2026-11-20&until=2026-11-25"
+    page = shop.h.client().get(f"/finance/summary?{period}", headers=auth)
+    summary = shop.h.client().get(f"/api/summary?{period}", headers=auth).json
+
+    expected = {
+        "withdrawal_id": row.id, "order_id": "1001", "name": "Anna Schmidt", "email": EMAIL,
+        "lines": [{"line_id": "l1", "name": "Mug", "quantity": 2}],
+        "received_at": "2026-11-24T12:00:07+00:00",
+        "legal_deadline": "2026-12-08T12:00:07+00:00", "in_period": True,
+        "decision_id": row.decision_id, "status": "waiting", "currency": "USD", "amount": 5500,
+        "refunded": 0, "refunded_at": None, "met": None, "overdue": False}
+    assert listed.status_code == 200
+    assert listed.json == {"data": [expected]}
+    assert summary is not None and summary["withdrawals"] == {
+        "received": 1, "overdue": 0, "items": [expected]}
+    text = words(page)
+    assert ("EU withdrawals 1 withdrawal(s) received; 0 past the legal deadline without their "
+            "money returned.") in text
+    assert ("2026-11-24 12:00 UTC 1001 Anna Schmidt 2026-12-08 12:00 UTC waiting 55.00 USD "
+            "open") in text
+
+    clock.now = datetime(2026, 12, 8, 12, 0, 8, tzinfo=UTC)  # a second past the deadline
+    late = shop.h.client().get("/api/withdrawals?format=csv", headers=auth)
+    assert late.get_data(as_text=True).splitlines() == [
+        ",".join(COLUMNS),
+        f"{row.id},1001,Anna Schmidt,{EMAIL},2 x Mug,2026-11-24T12:00:07+00:00,"
+        f"2026-12-08T12:00:07+00:00,True,{row.decision_id},waiting,USD,5500,0,,,True"]
+    assert shop.h.client().get("/api/withdrawals?since=2026-11-25", headers=auth).json == {
+        "data": []}
+    assert shop.h.client().get("/api/withdrawals").status_code == 401
