@@ -21,7 +21,14 @@ from refunds_plugin.domain import (
     ReturnLine,
     ReturnRequest,
 )
-from refunds_plugin.intake.withdrawals import Period, period, statutory, terms_for
+from refunds_plugin.intake.withdrawals import (
+    Period,
+    delivery_country,
+    period,
+    statutory,
+    terms_for,
+)
+from refunds_plugin.saleor.order import shipping_address
 
 DELIVERED = datetime(2026, 11, 4, 15, 0, tzinfo=UTC)
 
@@ -113,3 +120,14 @@ def test_the_statutory_terms_raise_a_mean_policy_to_the_law_and_keep_a_generous_
     assert (decided.outcome.value, decided.reason_code) == ("review", "final_sale_review")
     assert (decided.amount, decided.shipping_refund, decided.fees) == (5500, 500, ())
     assert [(r.kind, r.amount) for r in decided.resolutions] == [(ResolutionKind.REFUND, 5500)]
+
+
+def test_the_delivery_country_is_read_from_the_storefront_or_saleor_address() -> None:
+    saleor = shipping_address({"firstName": "Anna", "lastName": "Schmidt",
+                               "streetAddress1": "Hauptstr. 1", "city": "KÖLN",
+                               "postalCode": "50667", "country": {"code": "DE"}})
+    assert delivery_country({"shipping_address": saleor}) == "DE"
+    assert delivery_country({"shipping_address": {"country": "at "}}) == "AT"
+    assert delivery_country({"shipping_address": {"country": ""}}) is None
+    assert delivery_country({}) is None
+    assert delivery_country({"shipping_address": shipping_address(None)}) is None
