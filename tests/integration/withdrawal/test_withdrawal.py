@@ -8,6 +8,8 @@ from __future__ import annotations
 import json
 from datetime import UTC, datetime
 
+from sqlalchemy import delete, update
+
 from refunds_plugin.finance.tokens import create_token
 from refunds_plugin.finance.verify import verify_ledger
 from refunds_plugin.finance.withdrawals import COLUMNS
@@ -280,3 +282,27 @@ def test_finance_sees_each_withdrawal_with_its_legal_deadline(shop: Shop, clock:
     assert shop.h.client().get("/api/withdrawals?since=2026-11-25", headers=auth).json == {
         "data": []}
     assert shop.h.client().get("/api/withdrawals").status_code == 401
+
+
+def test_an_edited_or_deleted_withdrawal_is_found_by_verify(shop: Shop, clock: Clock) -> None:
+    shop.paid()
+    clock.now = datetime(2026, 11, 24, 12, 0, 7, tzinfo=UTC)
+    shop.withdraw(shop.h.client())
+    [row] = shop.h.rows(withdrawals)
+    engine = shop.h.runtime.engine
+    assert verify_ledger(engine) == []
+
+    with engine.begin() as conn:  # someone moves the receipt a day later
+        conn.execute(update(withdrawals).where(withdrawals.c.id == row.id).values(
+            received_at=datetime(2026, 11, 25, 12, 0, 7, tzinfo=UTC)))
+    [problem] = verify_ledger(engine)
+    assert (problem.where, problem.problem) == (f"withdrawals row {row.id} (order 1001)",
+                                                "row_edited")
+    assert problem.detail.endswith(
+        "received_at is '2026-11-25T12:00:07+00:00' but the journal says "
+        "'2026-11-24T12:00:07+00:00'")
+
+    with engine.begin() as conn:
+        conn.execute(delete(withdrawals))
+    [problem] = verify_ledger(engine)
+    assert (problem.where, problem.problem) == (f"withdrawals row {row.id}", "row_missing")
