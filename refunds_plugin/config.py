@@ -49,6 +49,14 @@ class ReturnAddress:
                 "postal_code": self.postal_code, "country": self.country}
 
 
+# The EU's member states and the rest of the EEA (Iceland, Liechtenstein, Norway), ISO 3166-1
+# alpha-2: where the Consumer Rights Directive's withdrawal function (Article 11a) applies.
+EU_EEA: tuple[str, ...] = (
+    "AT", "BE", "BG", "CY", "CZ", "DE", "DK", "EE", "ES", "FI", "FR", "GR", "HR", "HU", "IE",
+    "IT", "LT", "LU", "LV", "MT", "NL", "PL", "PT", "RO", "SE", "SI", "SK", "IS", "LI", "NO",
+)
+
+
 @dataclass(frozen=True)
 class Parcel:
     """The default parcel of a return label (``[return_parcel]``), grams and centimetres."""
@@ -125,6 +133,10 @@ class Config:
     templates_dir: str = ""  # the merchant's own templates, looked up before ours
     outbound_url: str = ""  # where the merchant's systems receive our events
     outbound_secret: str = field(default="", repr=False)  # whsec_… (Standard Webhooks)
+    # the EU withdrawal function (``[withdrawal] enabled = true``, optional ``countries``):
+    # offered on the returns page for orders delivered to one of these countries
+    withdrawal_enabled: bool = False
+    withdrawal_countries: tuple[str, ...] = EU_EEA
     default_locale: str = "en"  # the shop's language: what a reader with no known language gets
     testing: bool = False
 
@@ -365,6 +377,11 @@ def load_config(
         raise ConfigError("REFUNDS_MAX_BODY_BYTES must be positive")
     if config.trusted_proxies < 0:
         raise ConfigError("REFUNDS_TRUSTED_PROXIES must be 0 or more")
+    countries = tuple(c.strip().upper() for c in config.withdrawal_countries)
+    if not all(len(c) == 2 and c.isalpha() for c in countries):
+        raise ConfigError("[withdrawal] countries must be two-letter codes such as "
+                          "[\"DE\", \"AT\"]")
+    config = replace(config, withdrawal_countries=countries)
     for var in ("REFUNDS_RETURNS_LOOKUP_LIMIT_IP", "REFUNDS_RETURNS_LOOKUP_LIMIT_ORDER",
                 "REFUNDS_FINANCE_LOGIN_LIMIT_IP", "REFUNDS_FINANCE_LOGIN_LIMIT_TOKEN"):
         value = getattr(config, _ENV[var][0])

@@ -17,6 +17,9 @@ What each figure means (the summary page says the same):
   exchange_retained: the revenue they kept, the returned items' value less any cheaper item's
   difference given back; exchange_charged: dearer items' differences paid.
 
+Promise keeping lists each EU withdrawal received in the period with its legal deadline
+(received + 14 days) and where its money stands (``finance/withdrawals.py``).
+
 The promise clock of a return whose money waits for the parcel (``refund_on``) starts when the
 parcel's trigger released it, not at the decision; one still waiting is neither kept nor missed.
 
@@ -34,6 +37,7 @@ from sqlalchemy import Connection, Engine, func, select
 
 from refunds_plugin.domain import AttemptStatus, DecisionKind, Exchange
 from refunds_plugin.finance.rows import DRYRUN_PROVIDER, parse_when
+from refunds_plugin.finance.withdrawals import WithdrawalRow, find_withdrawals
 from refunds_plugin.ledger.attempts import replaced_attempts
 from refunds_plugin.ledger.db import aware, iso_time
 from refunds_plugin.ledger.tables import (
@@ -93,6 +97,7 @@ class Summary:
     missed_promise: int = 0
     overdue: int = 0  # not returned yet and already past the promise
     labels: dict[str, list[int]] = field(default_factory=dict)  # currency -> [count, cost]
+    withdrawals: list[WithdrawalRow] = field(default_factory=list)  # EU, with their deadlines
 
     def _bucket(self, day: str, currency: str) -> tuple[Totals, Totals]:
         total = self.totals.setdefault(currency, Totals(currency))
@@ -114,6 +119,12 @@ class Summary:
                 "p95_seconds": percentile(self.returned_seconds, 95),
                 "missed": self.missed_promise,
                 "overdue": self.overdue,
+            },
+            # promise keeping's legal part: the EU withdrawals and their deadlines
+            "withdrawals": {
+                "received": len(self.withdrawals),
+                "overdue": sum(1 for w in self.withdrawals if w.overdue),
+                "items": [w.to_json() for w in self.withdrawals],
             },
             "return_labels": [{"currency": cur, "labels": n, "cost": cost}
                               for cur, (n, cost) in sorted(self.labels.items())],
@@ -194,6 +205,7 @@ def summarize(
             _add_decision(out, dec, money.get(dec.id, []), now,
                           aware(ship.released_at) if ship is not None else None,
                           swapped.get(dec.id))
+    out.withdrawals = find_withdrawals(engine, since, until, now)
     return out
 
 

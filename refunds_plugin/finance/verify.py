@@ -5,8 +5,8 @@ It cannot see an edit of the ``decisions`` or ``refund_attempts`` tables themsel
 loss of the newest entry, so each row is also compared with what the journal says about it: a
 decision with its ``decision`` entry, an attempt with the fold of its ``attempt`` entries, a
 review with its ``review_opened`` / ``review_decided`` / ``review_reopened`` entries (and what
-an approval changed, its ``adjusted_*`` columns, with the entry's ``adjusted`` body). Every
-problem names the entry or row.
+an approval changed, its ``adjusted_*`` columns, with the entry's ``adjusted`` body), an EU
+withdrawal with its ``withdrawal_received`` entry. Every problem names the entry or row.
 
 Entries not sealed into the chain yet (PostgreSQL seals each writer's entries right after its
 commit, ``ledger/seal.py``) come after the sealed ones: each is still held up to the rows it
@@ -38,6 +38,7 @@ from refunds_plugin.ledger.tables import (
     payments,
     refund_attempts,
     reviews,
+    withdrawals,
 )
 
 DECISION_FIELDS = (
@@ -118,6 +119,7 @@ def verify_ledger(
     said_decisions: dict[str, tuple[int, dict[str, Any]]] = {}
     said_attempts: dict[str, tuple[int, dict[str, Any]]] = {}
     said_reviews: dict[str, tuple[int, dict[str, Any]]] = {}
+    said_withdrawals: dict[str, tuple[int, dict[str, Any]]] = {}
     chain_ok = True
 
     waiting: list[int] = []  # unsealed entries; the first one a sealed entry follows
@@ -135,6 +137,8 @@ def verify_ledger(
                 _, state = said_reviews.get(subject, (0, {}))
                 status = data.get("status", "open")
                 said_reviews[subject] = (seq, {**state, **data, "status": status})
+            elif entry_type == "withdrawal_received":
+                said_withdrawals[subject] = (seq, data)
             elif entry_type == "review_reopened":  # back to open: the earlier verdict is cleared
                 _, state = said_reviews.get(subject, (0, {}))
                 cleared = {**state, "note": None, "decided_by": None}
@@ -163,8 +167,8 @@ def verify_ledger(
                 "seals in seq order, so it was inserted (or its hash erased) after them"))
         problems.extend(_check_anchors(side, anchors))
         if chain_ok:
-            for table, said in zip(_TABLES, (said_decisions, said_attempts, said_reviews),
-                                   strict=True):
+            for table, said in zip(_TABLES, (said_decisions, said_attempts, said_reviews,
+                                             said_withdrawals), strict=True):
                 problems.extend(_check_rows(side, table, said, batch))
             problems.extend(_check_refunded_totals(side))
     return problems
@@ -285,6 +289,21 @@ def _review_diff(row: Any, state: dict[str, Any]) -> list[str]:
     return diffs + _differences(have, want, ADJUSTED)
 
 
+def _withdrawal_diff(row: Any, body: dict[str, Any]) -> list[str]:
+    """A withdrawal's statement as stored against its entry (the time of receipt, to the
+    second, and the deadline it sets)."""
+    have = {"order_id": row.order_id, "name": row.name, "email": row.email,
+            "lines": json.loads(row.lines), "whole_order": bool(row.whole_order),
+            "in_period": bool(row.in_period),
+            **{n: _stamp(getattr(row, n)) for n in ("received_at", "legal_deadline")}}
+    return _differences(have, body, tuple(have))
+
+
+def _stamp(value: datetime | None) -> str | None:
+    found = aware(value)
+    return found.isoformat(timespec="seconds") if found is not None else None
+
+
 _TABLES = (  # in the order verify_ledger checks them
     _Table(
         query=select(decisions).order_by(decisions.c.created_at, decisions.c.id),
@@ -318,6 +337,16 @@ _TABLES = (  # in the order verify_ledger checks them
         missing_where=lambda s: f"reviews row for decision {s}",
         missing="entry {seq} records it",
         streamed=False,
+    ),
+    _Table(
+        query=select(withdrawals).order_by(withdrawals.c.received_at, withdrawals.c.id),
+        key=lambda r: r.id,
+        where=lambda r: f"withdrawals row {r.id} (order {r.order_id})",
+        unjournalled="no 'withdrawal_received' entry records this withdrawal",
+        edited="differs from entry",
+        diff=_withdrawal_diff,
+        missing_where=lambda s: f"withdrawals row {s}",
+        missing="entry {seq} records it; it is gone",
     ),
 )
 

@@ -21,7 +21,7 @@ from refunds_plugin.config import Config
 from refunds_plugin.domain import LIVE, AttemptStatus, Decision, OrderFacts, ResolutionKind
 from refunds_plugin.errors import InputError, NotFound
 from refunds_plugin.exchanges.shipping import exchange_approved
-from refunds_plugin.intake import physical
+from refunds_plugin.intake import physical, withdrawals
 from refunds_plugin.intake.adjustments import Adjustment, NotRefundable, adjusted, journal_body
 from refunds_plugin.ledger import facts as facts_mod
 from refunds_plugin.ledger.attempts import (
@@ -149,14 +149,16 @@ def decide(
                 changed = journal_body(was, decision, change)
                 record_adjustment(conn, decision_id, decision)
             _check_refundable(decision, facts.payments)
-            waits = physical.held_kinds(service.policy, service.config, decision) \
+            # a withdrawal's return keeps its statutory terms (money held at most to first scan)
+            terms = withdrawals.terms_for(service.policy, decision.policy_name)
+            waits = physical.held_kinds(terms, service.config, decision) \
                 if decision.return_required and row.kind == "return" else frozenset()
             written = write_attempts(
                 conn, decision_id, decision, facts, routing.route(service.config, facts), now,
                 waits,
             )
             if row.kind == "return":  # the items come back as for any approval
-                physical.open_for(conn, decision_id, decision, facts, service.policy,
+                physical.open_for(conn, decision_id, decision, facts, terms,
                                   service.config, now)
             attempt_ids = [row["id"] for row in written]
             if decision.exchange is not None:  # an exchange a person approved goes ahead now

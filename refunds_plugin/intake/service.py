@@ -233,9 +233,13 @@ class Service:
         )
 
     def return_requested(
-        self, source: str, event_id: str, type_: str, payload: str, request: ReturnRequest
+        self, source: str, event_id: str, type_: str, payload: str, request: ReturnRequest,
+        *, policy: policies.Policy | None = None,
     ) -> Answer:
-        """Decide a return request once, however often and however concurrently it arrives."""
+        """Decide a return request once, however often and however concurrently it arrives.
+        ``policy``: other terms than the shop's for this request (an EU withdrawal's statutory
+        floor, ``intake/withdrawals.py``); everything else is the same path."""
+        terms = policy or self.policy
         if self.saleor is not None:
             self._refresh_before_deciding(request.order_id)
         # a Saleor line's sizes and colours, read from Saleor outside the transaction: what the
@@ -249,7 +253,7 @@ class Service:
             if row is None and source in CHECKED:
                 refuse_reuse(conn, source, event_id, payload)
             order_facts = facts_mod.load_facts(conn, request.order_id, now,
-                                               self.policy.abuse_window_days)
+                                               terms.abuse_window_days)
             if order_facts is None:
                 raise NotFound(f"order {request.order_id} is unknown: send order.paid first",
                                code="unknown_order")
@@ -273,14 +277,14 @@ class Service:
                     if find_decision(conn, request.order_id, request_key) is None:
                         raise
                 when = request.requested_at or now
-                decision = policies.evaluate(self.policy, order_facts, request, when)
+                decision = policies.evaluate(terms, order_facts, request, when)
                 # unique per (order, request): a request decided before under another event id
                 # comes back as that decision, and this one is not stored
                 recorded = record_decision(
                     conn, decision=decision, facts=order_facts, request=request,
                     request_key=request_key, route=self.route(order_facts), now=now,
-                    event_row=row, held=physical.held_kinds(self.policy, self.config, decision),
-                    approved=partial(physical.open_for, facts=order_facts, policy=self.policy,
+                    event_row=row, held=physical.held_kinds(terms, self.config, decision),
+                    approved=partial(physical.open_for, facts=order_facts, policy=terms,
                                      config=self.config, now=now),
                 )
                 duplicate = not recorded.created

@@ -17,7 +17,8 @@ cause does:
 
 Causes recorded by other rooms call one function each, in their own transaction:
 ``return_received``, ``return_reminder``, ``return_expired``, ``label_ready`` (the physical
-return, ``shipping/``) and ``withdrawal_received`` (the EU withdrawal function). A decision
+return, ``shipping/``) and ``withdrawal_received`` (the EU withdrawal function,
+``intake/withdrawals.record``). A decision
 that opens a return carries its instructions (``shipping/rows``) in every message.
 
 Causes: ``decision:<id>`` for a decision's mails (one ``approved`` per decision, however often

@@ -31,6 +31,7 @@ OWNER = {
     "saleor_installs": "refunds_plugin/saleor/installs.py",
     "return_shipments": "refunds_plugin/shipping/",
     "return_receipts": "refunds_plugin/shipping/",
+    "withdrawals": "refunds_plugin/intake/withdrawals.py",
 }
 WRITERS = {"insert", "update", "delete", "insert_ignore", "dialect_insert"}
 # the Alembic history creates and fills its tables by design

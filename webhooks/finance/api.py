@@ -1,4 +1,5 @@
-"""``/api``: decisions, attempts, the summary, failed-payment follow-ups and the outbox as JSON
+"""``/api``: decisions, attempts, the summary, failed-payment follow-ups, the outbox and EU
+withdrawals (with their legal deadlines) as JSON
 or CSV (``?format=csv``), paginated and filtered like the finance pages, with bearer-token auth;
 ``/api/openapi.json`` describes it, and a query parameter it does not list is a 400.
 Admins may also decide reviews here (``POST /api/reviews/<decision_id>``), optionally with an
@@ -21,6 +22,8 @@ from refunds_plugin.finance import reports, spreadsheet
 from refunds_plugin.finance.rows import plain
 from refunds_plugin.finance.summary import summarize
 from refunds_plugin.finance.tokens import Principal
+from refunds_plugin.finance.withdrawals import COLUMNS as WITHDRAWAL_COLUMNS
+from refunds_plugin.finance.withdrawals import find_withdrawals
 from refunds_plugin.intake import reviews
 from refunds_plugin.notify.outbox import resend_message
 from refunds_plugin.trouble.follow_ups import find_page as find_follow_ups
@@ -163,6 +166,22 @@ def summary() -> Response:
         rows = [{"day": day["day"], **t} for day in data["days"] for t in day["totals"]]
         return csv_response(rows, SUMMARY_COLUMNS, "summary")
     return jsonify(data)
+
+
+@bp.get("/withdrawals")
+@needs("finance")
+def withdrawals() -> Response:
+    """EU withdrawals received in ``[since, until)`` (no bound when not given), the nearest
+    legal deadline first."""
+    start = reports.parse_param("since", request.args.get("since"))
+    end = reports.parse_param("until", request.args.get("until"))
+    fmt = _format()
+    rows = [w.to_json() for w in find_withdrawals(runtime().engine, start, end, now())]
+    if fmt == "csv":
+        flat = [{**r, "lines": "; ".join(f"{ln['quantity']} x {ln['name']}" for ln in r["lines"])}
+                for r in rows]
+        return csv_response(flat, WITHDRAWAL_COLUMNS, "withdrawals")
+    return jsonify({"data": rows})
 
 
 FOLLOW_UP_COLUMNS = [

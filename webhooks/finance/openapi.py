@@ -8,6 +8,7 @@ from typing import Any
 from refunds_plugin.finance.outbox import FILTERS as OUTBOX_FILTERS
 from refunds_plugin.finance.reports import ATTEMPT_FILTERS, DECISION_FILTERS, EXPORT_COLUMNS
 from refunds_plugin.finance.rows import ATTEMPT_CHOICES, DECISION_CHOICES
+from refunds_plugin.finance.withdrawals import STATUSES as WITHDRAWAL_STATUSES
 from refunds_plugin.insights import exports
 from refunds_plugin.insights.reasons import DIMENSIONS, REASONS
 from refunds_plugin.notify.kinds import KINDS
@@ -226,6 +227,28 @@ def document() -> dict[str, Any]:
                              "why it was skipped, or who asked for a resend"},
                     "created_at": {"type": "string", "format": "date-time"},
                     "sent_at": {"type": ["string", "null"], "format": "date-time"}}},
+                "Withdrawal": {"type": "object", "properties": {
+                    "withdrawal_id": {"type": "string"}, "order_id": {"type": "string"},
+                    "name": {"type": "string"}, "email": {"type": "string"},
+                    "lines": {"type": "array", "items": {"type": "object", "properties": {
+                        "line_id": {"type": "string"}, "name": {"type": "string"},
+                        "quantity": {"type": "integer"}}}},
+                    "received_at": {"type": "string", "format": "date-time",
+                                    "description": "the time of receipt, to the second"},
+                    "legal_deadline": {"type": "string", "format": "date-time",
+                                       "description": "received_at + 14 days (Article 13)"},
+                    "in_period": {"type": "boolean", "description":
+                                  "false: received after the withdrawal period (for review)"},
+                    "decision_id": {"type": ["string", "null"],
+                                    "description": "the return it became"},
+                    "status": {"enum": list(WITHDRAWAL_STATUSES), "description":
+                               "waiting: held for the parcel's first scan"},
+                    "currency": {"type": ["string", "null"]}, "amount": money,
+                    "refunded": money,
+                    "refunded_at": {"type": ["string", "null"], "format": "date-time"},
+                    "met": {"type": ["boolean", "null"],
+                            "description": "refunded by the legal deadline (null: not yet)"},
+                    "overdue": {"type": "boolean"}}},
                 "Error": {"type": "object", "properties": {"error": {"type": "object",
                           "properties": {"code": {"type": "string"},
                                          "message": {"type": "string"}}}}},
@@ -247,6 +270,16 @@ def document() -> dict[str, Any]:
                 "parameters": _params(("since", "until"), paged=False),
                 "responses": {"200": {"description": "the summary (CSV: one row per day)"},
                               **ERRORS}}},
+            "/api/withdrawals": {"get": {
+                "summary": "EU withdrawals (Article 11a) received in the period, the nearest "
+                           "legal deadline first, each with where its money stands",
+                "parameters": _params(("since", "until"), paged=False),
+                "responses": {"200": {"description": "the withdrawals", "content": {
+                    "application/json": {"schema": {"type": "object", "properties": {
+                        "data": {"type": "array",
+                                 "items": {"$ref": "#/components/schemas/Withdrawal"}}}}},
+                    "text/csv": {"schema": {"type": "string"}}}},
+                    **ERRORS}}},
             "/api/follow-ups": {"get": {
                 "summary": "Failed payments nothing has paid since, oldest first",
                 "parameters": [

@@ -41,6 +41,7 @@ from refunds_plugin.bootstrap import Runtime
 from refunds_plugin.config import no_money_moves
 from refunds_plugin.domain import AttemptStatus, OrderFacts, Reason, ReturnRequest
 from refunds_plugin.intake import returns_page as ret
+from refunds_plugin.intake import withdrawals
 from refunds_plugin.intake.answers import Answer
 from refunds_plugin.ledger.attempts import AttemptRow
 from refunds_plugin.money import Money
@@ -50,6 +51,7 @@ from webhooks.returns import feedback as feedback_mod
 from webhooks.returns import form as form_mod
 from webhooks.returns import lookup_limits, render
 from webhooks.returns import strings as strings_mod
+from webhooks.returns import withdrawal as withdrawal_mod
 
 SESSION_KEY = "returns_order"
 ACCESS_SECONDS = 30 * 60  # how long a matched order stays open in the session
@@ -93,7 +95,7 @@ def _page(template: str, status: int = 200, *, test_mode: bool | None = None,
     return render_template(
         f"returns/{template}", t=_t(), shop=cfg.shop_name, logo=cfg.shop_logo_url,
         csrf=generate_csrf(),
-        money=_money, day=_day, dry_run=dry_run,
+        money=_money, day=_day, dry_run=dry_run, withdrawal_enabled=cfg.withdrawal_enabled,
         packing_notes=_rt().policy.return_shipping.packing_notes, **context,
     ), status
 
@@ -126,6 +128,8 @@ def _blueprint(limiter: Limiter) -> Blueprint:
     bp.add_url_rule("/returns", "lookup", ip_limit(lookup), methods=["GET", "POST"])
     bp.add_url_rule("/returns/order", "order", order_form, methods=["GET", "POST"])
     bp.add_url_rule("/returns/status/<token>", "status", status)
+    bp.add_url_rule("/returns/withdraw", "withdraw", withdrawal_mod.view(withdrawal_mod.Hooks(
+        _page, _message, _rt, _session_order, _signer, _status_url)), methods=["GET", "POST"])
     bp.add_url_rule("/returns/feedback/<decision_id>/<signature>", "feedback",
                     feedback_mod.views(_page, _message, _t, lambda: _rt().service.clock(),
                                        lambda: _rt().engine), methods=["GET", "POST"])
@@ -173,7 +177,7 @@ def lookup() -> Any:
     email = request.form.get("email", "")[:320]
     if not ret.normalize_order_number(number) or not email.strip():
         return _page("lookup.html", 400, order_number=number, email=email,
-                     error=t.missing_fields)
+                     error=t.missing_fields, next=request.form.get("next"))
     rt = _rt()
     facts = ret.find_order(rt.engine, number, email, rt.service.clock(),
                            rt.policy.abuse_window_days)
@@ -184,8 +188,11 @@ def lookup() -> Any:
         return _message(t.too_many_heading, t.too_many_tries, 429)
     if facts is None:  # unknown order and wrong email: one answer, word for word
         lookup_limits.failed(*guard)
-        return _page("lookup.html", 404, order_number=number, email=email, error=t.not_found)
+        return _page("lookup.html", 404, order_number=number, email=email, error=t.not_found,
+                     next=request.form.get("next"))
     session[SESSION_KEY] = {"order": facts.order_id, "at": time.time()}
+    if request.form.get("next") == "withdraw":  # came from "Withdraw from contract here"
+        return redirect(url_for("returns.withdraw"), 303)
     return redirect(url_for("returns.order"), 303)
 
 
@@ -245,6 +252,7 @@ def _form(facts: OrderFacts, form_token: str, errors: list[str],
                      earlier=earlier, status_link=_status_url)
     return _page("order.html", code, test_mode=test_mode, order=facts, order_name=name,
                  options=options,
+                 withdrawal=withdrawals.offered(rt.config, rt.engine, facts.order_id),
                  form_token=form_token,
                  choices=ret.choices(rt.policy), reasons=list(Reason), errors=errors,
                  values=request.form if request.method == "POST" else {})

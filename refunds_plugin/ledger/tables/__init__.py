@@ -40,6 +40,9 @@ from refunds_plugin.ledger.tables.shipping import (
     return_receipts,
     return_shipments,
 )
+from refunds_plugin.ledger.tables.withdrawals import (
+    withdrawals,
+)
 
 __all__ = [
     "Id",
@@ -66,4 +69,5 @@ __all__ = [
     "return_figures",
     "feedback",
     "exchanges",
+    "withdrawals",
 ]

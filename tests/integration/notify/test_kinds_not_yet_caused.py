@@ -1,7 +1,8 @@
 """The kinds whose causes land with other work (the return-by reminder and the item received
-with the physical-return issue, the withdrawal receipt with the EU withdrawal function):
-rendered and delivered through the real SMTP server, given an enqueued row; and the one-call
-cause functions (``notify.causes``) those rooms will call."""
+with the physical-return issue, the withdrawal receipt with the EU withdrawal function, now
+caused by ``intake/withdrawals.py``: ``tests/integration/withdrawal/``): rendered and
+delivered through the real SMTP server, given an enqueued row; and the one-call cause functions
+(``notify.causes``) those rooms call."""
 
 from __future__ import annotations
 

@@ -111,7 +111,7 @@ def test_the_openapi_document_describes_every_endpoint_and_filter(scene: Scene) 
                                  "/api/outbox", "/api/outbox/{message_id}/resend",
                                  "/api/insights/reasons", "/api/insights/costs",
                                  "/api/insights/retention", "/api/insights/feedback",
-                                 "/api/insights/compare"}
+                                 "/api/insights/compare", "/api/withdrawals"}
     routes = {r.rule for r in scene.shop.app.url_map.iter_rules()
               if r.rule.startswith("/api/insights")}
     assert routes == {p for p in doc["paths"] if p.startswith("/api/insights")}

@@ -1,0 +1,176 @@
+"""``/returns/withdraw``: the EU withdrawal function (Article 11a), in two steps.
+
+Reached from the returns page without an account: the order number and email open the order
+(the returns look-up, its rate limits and session); without that session the page asks for them
+first. Step 1: the customer's name, the whole order or chosen lines, the email for the
+confirmation (no reason asked). Step 2: a summary and "Confirm withdrawal". The form carries a
+signed nonce (``form_token``) from which the withdrawal's id is derived, so confirming twice
+records one withdrawal and sends one receipt. Everything is decided in
+``refunds_plugin/intake/withdrawals.py``; this module only parses, calls and renders. Built by
+``view(hooks)`` so it shares the returns page's rendering without importing it.
+"""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from flask import request
+from flask_babel import format_date, get_locale
+from flask_babel import gettext as _
+from itsdangerous import BadSignature, URLSafeSerializer
+from werkzeug.datastructures import MultiDict
+
+from refunds_plugin.bootstrap import Runtime
+from refunds_plugin.domain import OrderFacts
+from refunds_plugin.intake import returns_page as ret
+from refunds_plugin.intake import withdrawals as wd
+from refunds_plugin.notify.outbox import valid_email
+from refunds_plugin.notify.render import when
+
+Page = Callable[..., tuple[str, int]]
+SALT = "withdrawal-form"
+FIELDS = ("name", "email", "scope")  # and line-<i>-id / line-<i>-qty
+
+
+@dataclass(frozen=True)
+class Hooks:
+    """What the view borrows from the returns page."""
+
+    page: Page
+    message: Page
+    runtime: Callable[[], Runtime]
+    session_order: Callable[[], str | None]
+    signer: Callable[[str], URLSafeSerializer]
+    status_url: Callable[[str], str]
+
+
+def statement_text() -> str:
+    return _("I hereby withdraw from my contract for the items below.")
+
+
+def _day(value: datetime | None) -> str:
+    return format_date(value.date(), "long") if value is not None else ""
+
+
+def _expired(h: Hooks) -> tuple[str, int]:
+    return h.message(_("Please start again"),
+                     _("This form has expired. Please start your withdrawal again."), 400)
+
+
+def parse(form: MultiDict[str, str],
+          left: list[tuple[str, str, int]]) -> tuple[dict[str, Any], list[str]]:
+    """The posted step-1 fields: name, email, scope and lines, or the sentences of what is
+    wrong with them."""
+    errors: list[str] = []
+    name = " ".join(form.get("name", "").split())[:200]
+    email = form.get("email", "").strip()[:320]
+    scope = form.get("scope", "all")
+    if not name:
+        errors.append(_("Please enter your full name."))
+    if not valid_email(email):
+        errors.append(_("Please enter a valid email address for your confirmation."))
+    chosen: list[wd.Chosen] = []
+    counted = len(errors)
+    if scope == "some":
+        for i, (line_id, line_name, units) in enumerate(left):
+            if form.get(f"line-{i}-id", line_id) != line_id:
+                return {}, [_("This form has expired. Please start your withdrawal again.")]
+            raw = form.get(f"line-{i}-qty", "0").strip()
+            qty = int(raw) if raw.isdigit() else -1
+            if not 0 <= qty <= units:
+                errors.append(_("Please choose how many of %(name)s, from 0 to %(units)d.",
+                                name=line_name, units=units))
+            elif qty:
+                chosen.append(wd.Chosen(line_id, line_name, qty))
+        if not chosen and len(errors) == counted:
+            errors.append(_("Please choose at least one item, or the whole order."))
+    else:
+        scope = "all"
+        chosen = [wd.Chosen(line_id, line_name, units) for line_id, line_name, units in left]
+    return {"name": name, "email": email, "scope": scope, "lines": chosen}, errors
+
+
+def view(h: Hooks) -> Callable[[], Any]:
+    def withdraw() -> Any:
+        order_id = h.session_order()
+        if order_id is None:
+            if request.method == "GET":  # the look-up first, then back here
+                return h.page("lookup.html", order_number="", email="", error=None,
+                              next="withdraw")
+            return _expired(h)
+        rt = h.runtime()
+        now = rt.service.clock()
+        facts = ret.load_order(rt.engine, order_id, now, rt.policy.abuse_window_days)
+        if facts is None:
+            return _expired(h)
+        if not wd.offered(rt.config, rt.engine, order_id):
+            return h.message(_("Withdraw from contract"),
+                             _("The withdrawal function is not available for this order. "
+                               "You can still start a return."), 404)
+        if request.method == "GET":
+            token = h.signer(SALT).dumps({"o": order_id, "n": secrets.token_urlsafe(18)})
+            return _step1(h, facts, token, {"email": facts.customer.email or "",
+                                            "scope": "all"}, [])
+        token = request.form.get("form_token", "")
+        try:
+            issued = h.signer(SALT).loads(token)
+        except BadSignature:
+            issued = None
+        if not isinstance(issued, dict) or issued.get("o") != order_id:
+            return _expired(h)
+        earlier = wd.find(rt.engine, wd.withdrawal_id(order_id, str(issued["n"])))
+        if earlier is not None:  # confirmed before (a double click, a reload): the same one
+            answer = wd.become_return(rt.service, earlier) if earlier.decision_id is None \
+                else None
+            return _received(h, facts, earlier, answer.recorded.id if answer else None)
+        left = wd.remaining(facts)
+        if not left:
+            return h.message(_("Withdraw from contract"),
+                             _("Everything in this order has already been returned."), 400)
+        fields, errors = parse(request.form, left)
+        step = request.form.get("step", "review")
+        if errors or step == "edit":
+            return _step1(h, facts, token, request.form, errors, 400 if errors else 200)
+        if step != "confirm":
+            return h.page("withdraw_confirm.html", order_name=ret.order_name(rt.engine, order_id),
+                          form_token=token, statement=statement_text(), chosen=fields,
+                          hidden=_hidden(request.form))
+        statement = wd.Statement(order_id, str(issued["n"]), fields["name"], fields["email"],
+                                 tuple(fields["lines"]), fields["scope"] == "all",
+                                 statement_text(), str(get_locale() or "en"))
+        w, answer = wd.withdraw(rt.service, statement, now)
+        return _received(h, facts, w, answer.recorded.id if answer else None)
+
+    return withdraw
+
+
+def _hidden(form: MultiDict[str, str]) -> list[tuple[str, str]]:
+    """Step 1's fields, carried through step 2 unchanged."""
+    return [(k, v) for k, v in form.items()
+            if k in FIELDS or (k.startswith("line-") and k.endswith(("-id", "-qty")))]
+
+
+def _step1(h: Hooks, facts: OrderFacts, token: str, values: Any, errors: list[str],
+           status: int = 200) -> tuple[str, int]:
+    rt = h.runtime()
+    span = wd.period(rt.policy, facts)
+    now = rt.service.clock()
+    return h.page("withdraw.html", status, order_name=ret.order_name(rt.engine, facts.order_id),
+                  form_token=token, lines=wd.remaining(facts), values=values, errors=errors,
+                  period_open=span.open_at(now), last_day=_day(span.last_day))
+
+
+def _received(h: Hooks, facts: OrderFacts, w: wd.Withdrawal,
+              decision_id: str | None) -> tuple[str, int]:
+    rt = h.runtime()
+    span = wd.period(rt.policy, facts)
+    decided = decision_id or w.decision_id
+    return h.page("withdrawn.html", w=w, received=when(w.received_at),
+                  order_name=ret.order_name(rt.engine, w.order_id),
+                  last_day=_day(span.last_day), deadline=_day(w.legal_deadline),
+                  status_url=h.status_url(decided) if decided else None)
+
