@@ -15,7 +15,8 @@ from refunds_plugin.cli import options, startup, tables
 
 @click.group()
 def tokens() -> None:
-    """API tokens for the /finance pages and /api (roles: finance reads, admin decides)."""
+    """API tokens for the /finance pages and /api (roles: finance reads, admin decides,
+    warehouse only receives returns at /finance/receive)."""
 
 
 @tokens.command("create")
