@@ -55,7 +55,10 @@ def describe(policy: Policy) -> list[str]:
                    f"{', no fees' if t.waive_fees else ''}.")
     out.append(_abuse(policy))
     allowed = " or ".join(k.value for k in r.allow)
-    out.append(f"Resolution: {allowed} as the customer prefers (default {r.default.value}).")
+    if len(r.allow) == 1:  # the customer has no choice: "as the customer prefers" misled
+        out.append(f"Resolution: always {allowed}, whatever the customer prefers.")
+    else:
+        out.append(f"Resolution: {allowed} as the customer prefers (default {r.default.value}).")
     out += _exchange(policy)
     if r.refund_within_days is not None:
         out.append(f"Refunds to the original payment within {r.refund_within_days} days; "

@@ -54,6 +54,16 @@ def test_describe_says_the_rules_in_plain_words():
     assert "Money is on its way within 72 hours of approval." in lines
 
 
+def test_describe_says_a_single_resolution_is_not_the_customers_choice():
+    default = load_policy("preset:default").describe()
+    no_hassle = load_policy("preset:no-hassle").describe()
+
+    assert [x for x in default if x.startswith("Resolution:")] == [
+        "Resolution: always refund, whatever the customer prefers."]
+    assert [x for x in no_hassle if x.startswith("Resolution:")] == [
+        "Resolution: refund or credit as the customer prefers (default refund)."]
+
+
 MISTAKES = [
     ('an_unknown_key',
      'window: {days: 30}\nrefund_evrything: true\n',
