@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from policies.policy import Action, AmountTable, Policy, Scope, ShipOn
+from policies.policy import Action, AmountTable, Anchor, Policy, Scope, ShipOn
 from refunds_plugin.domain import ResolutionKind
 from refunds_plugin.money import Money
 
@@ -30,8 +30,9 @@ def describe(policy: Policy) -> list[str]:
     if w.days is None:
         out.append("Returns are accepted any time (lifetime guarantee).")
     else:
+        first, then = (a.value for a in Anchor if a is not w.start)  # context.start_date's order
         out.append(f"Returns are accepted within {w.days} days of {w.start.value} (if that date "
-                   "is unknown: the next known of delivery, fulfilment, payment); later requests "
+                   f"is unknown: the {first} date, else the {then} date); later requests "
                    f"are {_OUTSIDE[w.outside]}.")
     out += [f"Items with {o.match} {o.value!r}: returns {_days(o.days)}." for o in w.overrides]
     if policy.final_sale.tags:
