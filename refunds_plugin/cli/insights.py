@@ -91,6 +91,8 @@ def reasons(since: datetime | None, until: datetime | None, as_json: bool, by: s
             for r in found.rows]
     tables.echo_table(("KEY", "CUR", "SOLD", "RETURNED", "RATE", "RATE BEFORE", "MONEY BACK",
                        "REASONS (units asked)"), rows, trim=True)
+    if found.document["comments"]:  # without a heading they read as rows of the table
+        click.echo("Customers' comments (order, reasons):")
     for c in found.document["comments"]:
         click.echo(f"  {c['order_id']} ({c['reasons']}): {c['comment']}")
 
