@@ -208,7 +208,13 @@ def compare(current: str, candidate: str, since: datetime | None, until: datetim
     if doc["worse"]:
         click.echo("worse for the customer:")
         tables.echo_table(("ORDER", "CUSTOMER", "CURRENT", "CANDIDATE"), [
-            (w["order_id"], w["customer"],
-             f"{w['current_outcome']} {w['current_refund']}+{w['current_credit']}",
-             f"{w['candidate_outcome']} {w['candidate_refund']}+{w['candidate_credit']}")
+            (w["order_id"], w["customer"], _answer(w, "current"), _answer(w, "candidate"))
             for w in doc["worse"]])
+
+
+def _answer(row: dict[str, Any], side: str) -> str:
+    """``approve: refund 25.00 USD, credit 0.00 USD`` (it printed minor units: ``2500+0``)."""
+    cur, bonus = row["currency"], row[f"{side}_bonus"]
+    return (f"{row[f'{side}_outcome']}: refund {_money(row[f'{side}_refund'], cur)}, credit "
+            f"{_money(row[f'{side}_credit'], cur)}"
+            + (f" + bonus {_money(bonus, cur)}" if bonus else ""))
