@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from policies.policy import Action, AmountTable, Policy, Scope, ShipOn
+from policies.policy import Action, AmountTable, Anchor, Policy, Scope, ShipOn
 from refunds_plugin.domain import ResolutionKind
 from refunds_plugin.money import Money
 
@@ -30,8 +30,9 @@ def describe(policy: Policy) -> list[str]:
     if w.days is None:
         out.append("Returns are accepted any time (lifetime guarantee).")
     else:
+        first, then = (a.value for a in Anchor if a is not w.start)  # context.start_date's order
         out.append(f"Returns are accepted within {w.days} days of {w.start.value} (if that date "
-                   "is unknown: the next known of delivery, fulfilment, payment); later requests "
+                   f"is unknown: the {first} date, else the {then} date); later requests "
                    f"are {_OUTSIDE[w.outside]}.")
     out += [f"Items with {o.match} {o.value!r}: returns {_days(o.days)}." for o in w.overrides]
     if policy.final_sale.tags:
@@ -55,7 +56,10 @@ def describe(policy: Policy) -> list[str]:
                    f"{', no fees' if t.waive_fees else ''}.")
     out.append(_abuse(policy))
     allowed = " or ".join(k.value for k in r.allow)
-    out.append(f"Resolution: {allowed} as the customer prefers (default {r.default.value}).")
+    if len(r.allow) == 1:  # the customer has no choice: "as the customer prefers" misled
+        out.append(f"Resolution: always {allowed}, whatever the customer prefers.")
+    else:
+        out.append(f"Resolution: {allowed} as the customer prefers (default {r.default.value}).")
     out += _exchange(policy)
     if r.refund_within_days is not None:
         out.append(f"Refunds to the original payment within {r.refund_within_days} days; "

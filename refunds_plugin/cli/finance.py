@@ -15,7 +15,8 @@ from refunds_plugin.cli import options, startup, tables
 
 @click.group()
 def tokens() -> None:
-    """API tokens for the /finance pages and /api (roles: finance reads, admin decides)."""
+    """API tokens for the /finance pages and /api (roles: finance reads, admin decides,
+    warehouse only receives returns at /finance/receive)."""
 
 
 @tokens.command("create")
@@ -71,9 +72,10 @@ def tokens_list(as_json: bool) -> None:
 
 
 @tokens.command("revoke")
-@click.argument("token_id", type=int, metavar="ID")
+@click.argument("token_id", type=options.TOKEN_ID, metavar="ID")
 def tokens_revoke(token_id: int) -> None:
-    """Revoke token ID (from `refunds tokens list`) at once; its sessions end too."""
+    """Revoke token ID (`2` or `#2`, from `refunds tokens list`) at once; its sessions end
+    too."""
     from refunds_plugin.finance.tokens import UnknownToken, revoke_token
 
     try:

@@ -91,6 +91,8 @@ def reasons(since: datetime | None, until: datetime | None, as_json: bool, by: s
             for r in found.rows]
     tables.echo_table(("KEY", "CUR", "SOLD", "RETURNED", "RATE", "RATE BEFORE", "MONEY BACK",
                        "REASONS (units asked)"), rows, trim=True)
+    if found.document["comments"]:  # without a heading they read as rows of the table
+        click.echo("Customers' comments (order, reasons):")
     for c in found.document["comments"]:
         click.echo(f"  {c['order_id']} ({c['reasons']}): {c['comment']}")
 
@@ -206,7 +208,13 @@ def compare(current: str, candidate: str, since: datetime | None, until: datetim
     if doc["worse"]:
         click.echo("worse for the customer:")
         tables.echo_table(("ORDER", "CUSTOMER", "CURRENT", "CANDIDATE"), [
-            (w["order_id"], w["customer"],
-             f"{w['current_outcome']} {w['current_refund']}+{w['current_credit']}",
-             f"{w['candidate_outcome']} {w['candidate_refund']}+{w['candidate_credit']}")
+            (w["order_id"], w["customer"], _answer(w, "current"), _answer(w, "candidate"))
             for w in doc["worse"]])
+
+
+def _answer(row: dict[str, Any], side: str) -> str:
+    """``approve: refund 25.00 USD, credit 0.00 USD`` (it printed minor units: ``2500+0``)."""
+    cur, bonus = row["currency"], row[f"{side}_bonus"]
+    return (f"{row[f'{side}_outcome']}: refund {_money(row[f'{side}_refund'], cur)}, credit "
+            f"{_money(row[f'{side}_credit'], cur)}"
+            + (f" + bonus {_money(bonus, cur)}" if bonus else ""))

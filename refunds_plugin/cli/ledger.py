@@ -25,6 +25,7 @@ def ledger() -> None:
 def ledger_list(limit: int, as_json: bool) -> None:
     """The newest decisions with their money movements."""
     from refunds_plugin.finance.reports import recent_decisions
+    from refunds_plugin.finance.rows import plain
     from refunds_plugin.money import Money
     from refunds_plugin.shipping.listing import instructions_by_decision
 
@@ -35,7 +36,7 @@ def ledger_list(limit: int, as_json: bool) -> None:
     if as_json:
         for row in rows:  # a decision whose items come back says where, by when, the label
             extra = {"return_instructions": shipped[row["id"]]} if row["id"] in shipped else {}
-            click.echo(json.dumps(row | extra, default=str, sort_keys=True))
+            click.echo(json.dumps(plain(row) | extra, default=str, sort_keys=True))
         return
     if not rows:
         click.echo("no decisions yet")

@@ -18,7 +18,8 @@ def mail() -> None:
 
 @mail.command("preview")
 @click.argument("kind", type=click.Choice(MAIL_KINDS))
-@click.option("--decision", "decision_id", required=True, help="The decision it is about.")
+@click.option("--decision", "decision_id", required=True,
+              help="The decision it is about: its full id (`refunds ledger list --json`).")
 @click.option("--html", "as_html", is_flag=True, help="Print the HTML part instead of the text.")
 @click.option("--json", "as_json", is_flag=True, help="Subject, text and HTML as JSON.")
 def preview_cmd(kind: str, decision_id: str, as_html: bool, as_json: bool) -> None:
@@ -34,7 +35,10 @@ def preview_cmd(kind: str, decision_id: str, as_html: bool, as_json: bool) -> No
             shown = preview(runtime.engine, runtime.renderer, kind, decision_id,
                             runtime.service.clock())
         except NotFound as exc:
-            raise click.ClickException(exc.message) from None
+            short = len(decision_id) < 36  # `ledger list` and the finance pages show 8 characters
+            raise click.ClickException(exc.message + (
+                " (give its full id, as `refunds ledger list --json` prints it)" if short else "")
+            ) from None
     finally:
         runtime.engine.dispose()
     r = shown.rendered

@@ -28,3 +28,22 @@ class WhenParam(click.ParamType):
 
 
 WHEN = WhenParam()
+
+
+class TokenIdParam(click.ParamType):
+    """A token's id as ``refunds tokens list`` prints it (``#2``) or bare (``2``)."""
+
+    name = "ID"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None
+                ) -> int:
+        if isinstance(value, int):
+            return value
+        text = str(value).strip().removeprefix("#")
+        if not text.isdigit():
+            self.fail(f"expected a token id such as 2 or #2 (see `refunds tokens list`), "
+                      f"found {value!r}", param, ctx)
+        return int(text)
+
+
+TOKEN_ID = TokenIdParam()

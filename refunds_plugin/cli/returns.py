@@ -10,6 +10,7 @@ from typing import Any
 import click
 
 from refunds_plugin.cli import startup, tables
+from refunds_plugin.shipping.listing import STATUSES
 from refunds_plugin.shipping.receiving import CONDITIONS
 
 
@@ -44,11 +45,7 @@ def _echo(rows: list[dict[str, Any]], as_json: bool, empty: str) -> None:
 
 
 @returns.command("list")
-@click.option("--status", type=click.Choice(["instructions", "label_pending", "label_created",
-                                             "in_transit", "out_for_delivery", "delivered",
-                                             "failure", "return_to_sender", "received",
-                                             "expired", "reopened"]),
-              help="Only returns in this state.")
+@click.option("--status", type=click.Choice(STATUSES), help="Only returns in this state.")
 @click.option("--limit", default=200, show_default=True, type=int)
 @click.option("--json", "as_json", is_flag=True, help="One JSON object per return.")
 def list_cmd(status: str | None, limit: int, as_json: bool) -> None:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -103,6 +104,18 @@ def test_ledger_list_json_gives_one_object_per_decision(ledger_db: str) -> None:
     assert sorted((r["request_key"], r["outcome"], r["amount"], r["money_status"])
                   for r in rows) == [("return:r-1", "approve", 2500, "succeeded"),
                                      ("return:r-2", "review", 3000, "none")]
+
+
+def test_ledger_list_json_writes_times_as_the_export_does(ledger_db: str) -> None:
+    listed = {r["id"]: r for r in map(json.loads, _run(ledger_db, "ledger", "list", "--json")[1]
+                                      .splitlines())}
+    exported = {r["id"]: r for r in map(json.loads, _run(ledger_db, "ledger", "export",
+                                                         "--format", "json")[1].splitlines())}
+
+    assert sorted(listed) == sorted(exported)
+    for decision_id, row in listed.items():  # ISO 8601 in UTC with its offset, to the second
+        assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\+00:00", row["created_at"])
+        assert row["created_at"] == exported[decision_id]["created_at"]
 
 
 def test_ledger_export_csv_has_the_documented_columns_and_exact_amounts(ledger_db: str) -> None:

@@ -69,6 +69,19 @@ def test_every_setting_is_in_the_readme() -> None:
         assert f"| `{var}` |" in README
 
 
+def test_every_setting_is_a_row_of_the_one_settings_table() -> None:
+    """A table row cut off from its header (by a code block, say) renders as loose text."""
+    after = README.split("| variable | default | meaning |\n| --- | --- | --- |\n", 1)[1]
+    rows = after.split("\n\n", 1)[0].splitlines()
+    assert all(row.startswith("| `REFUNDS_") for row in rows), rows
+    table = "\n".join(rows)
+    missing = [var for var in _ENV if f"`{var}`" not in table]
+    assert not missing, f"outside README's settings table: {', '.join(missing)}"
+    stray = [line for line in README.splitlines() if line.startswith("| `REFUNDS_")
+             and line not in rows]
+    assert not stray, stray
+
+
 def test_the_sqlite_files_beside_the_ledger_are_ignored_by_git() -> None:
     patterns = [p.strip() for p in (ROOT / ".gitignore").read_text().splitlines()
                 if p.strip() and not p.startswith("#")]

@@ -65,6 +65,14 @@ def test_compare_sides_money_and_worse_answers_agree_with_simulate_per_decision(
         ("o-2", "bob@example.com", "approve", "approve"),
         ("o-3", "cid@example.com", "approve", "approve")]
 
+    text = cli(h, "policy", "compare", str(policy_file), str(candidate), "--since", "2026-05-01")
+    assert text.exit_code == 0, text.output
+    worse = text.output.split("worse for the customer:\n", 1)[1].splitlines()
+    assert sorted(line.split(None, 2)[2].split("  ")[0] for line in worse[1:]) == [
+        "approve: refund 0.00 USD, credit 45.00 USD + bonus 4.50 USD",  # never minor units
+        "approve: refund 50.00 USD, credit 0.00 USD",
+        "approve: refund 7.20 USD, credit 0.00 USD"]
+
     simulated = cli(h, "policy", "simulate", str(candidate), "--since", "2026-05-01", "--json")
     assert simulated.exit_code == 0, simulated.output
     after = {c["decision_id"]: c["after"] for c in json.loads(simulated.output)["changes"]}

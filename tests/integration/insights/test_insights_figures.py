@@ -78,6 +78,12 @@ def test_which_products_come_back_as_not_as_described_is_one_request_and_one_com
                              env={"REFUNDS_DATABASE_URL": h.db_url})
     assert out.exit_code == 0, out.output
     assert json.loads(out.output)["rows"] == doc["rows"]
+    text = CliRunner().invoke(main, ["insights", "reasons", "--since", "2026-05-01", "--until",
+                                     "2026-06-15", "--reason", "not_as_described"],
+                              env={"REFUNDS_DATABASE_URL": h.db_url}).output.splitlines()
+    assert text[-2:] == ["Customers' comments (order, reasons):",
+                         f"  {doc['comments'][0]['order_id']} (not_as_described): "
+                         "The colour looks nothing like the photo"]
     found = get(h, f"/api/insights/reasons?{PERIOD}&q=SMALL")["comments"]
     assert [(c["decision_id"], c["reasons"], c["comment"]) for c in found] == [
         (history.decisions["r-3"], "too_small", "Runs small")]

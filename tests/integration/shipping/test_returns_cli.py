@@ -9,9 +9,10 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from click.testing import CliRunner, Result
+from sqlalchemy import update
 
 from refunds_plugin.cli import main
-from refunds_plugin.ledger.tables import refund_attempts
+from refunds_plugin.ledger.tables import refund_attempts, return_shipments
 from tests.integration.shipping.conftest import Returns
 
 POLICY = """currency: USD
@@ -66,6 +67,23 @@ def test_list_receive_and_the_ledger_say_where_each_return_is(
     assert table.output.splitlines()[0].split() == [
         "decision", "order", "status", "label", "tracking", "return", "by", "label", "cost"]
     assert table.output.splitlines()[1].split()[1:4] == ["1001", "received", "none"]
+
+
+def test_list_filters_by_every_state_a_return_can_be_in(
+    returns_service: Callable[..., Returns], tmp_path: Path,
+) -> None:
+    r = returns_service(POLICY, label=False)
+    r.paid()
+    decision = r.ask(lines=[{"line_id": "l1", "quantity": 1, "reason": "changed_mind"}])[
+        "decision_id"]
+    with r.h.runtime.engine.begin() as conn:  # the carrier's scan: waiting at its pick-up point
+        conn.execute(update(return_shipments).values(status="available_for_pickup"))
+
+    waiting = _cli(r, tmp_path, "returns", "list", "--status", "available_for_pickup", "--json")
+
+    assert waiting.exit_code == 0, waiting.output
+    assert [(x["decision_id"], x["status"]) for x in map(json.loads, waiting.output.splitlines())
+            ] == [(decision, "available_for_pickup")]
 
 
 def test_expire_shows_what_it_would_do_then_does_it(

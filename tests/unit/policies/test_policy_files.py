@@ -54,6 +54,28 @@ def test_describe_says_the_rules_in_plain_words():
     assert "Money is on its way within 72 hours of approval." in lines
 
 
+def test_describe_says_a_single_resolution_is_not_the_customers_choice():
+    default = load_policy("preset:default").describe()
+    no_hassle = load_policy("preset:no-hassle").describe()
+
+    assert [x for x in default if x.startswith("Resolution:")] == [
+        "Resolution: always refund, whatever the customer prefers."]
+    assert [x for x in no_hassle if x.startswith("Resolution:")] == [
+        "Resolution: refund or credit as the customer prefers (default refund)."]
+
+
+@pytest.mark.parametrize(("start", "fallback"), [
+    ("payment", "the delivery date, else the fulfilment date"),
+    ("delivery", "the fulfilment date, else the payment date"),
+    ("fulfilment", "the delivery date, else the payment date"),
+])
+def test_describe_names_the_dates_a_window_falls_back_to(start: str, fallback: str) -> None:
+    lines = load_policy_text(f"window: {{days: 30, start: {start}}}\n", "t.yaml").describe()
+
+    assert f"Returns are accepted within 30 days of {start} (if that date is unknown: " \
+           f"{fallback}); later requests are declined." in lines
+
+
 MISTAKES = [
     ('an_unknown_key',
      'window: {days: 30}\nrefund_evrything: true\n',

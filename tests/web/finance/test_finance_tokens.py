@@ -41,7 +41,7 @@ def test_the_cli_lists_revokes_and_expires_tokens(sqlite_url: str) -> None:
     assert lines[0].split() == ["id", "name", "role", "created", "expires", "state"]
     assert lines[1].split()[:3] == ["#1", "Ann", "finance"] and lines[1].endswith("active")
     assert lines[2].split()[:3] == ["#2", "Bo", "admin"] and " never " in lines[2]
-    revoked = cli(sqlite_url, "tokens", "revoke", "1")
+    revoked = cli(sqlite_url, "tokens", "revoke", "#1")  # as `tokens list` names it
     assert revoked.exit_code == 0, revoked.output
     assert re.fullmatch(r"token #1 \(Ann, finance\) revoked at \d{4}-\d\d-\d\d \d\d:\d\d UTC\n",
                         revoked.output)
@@ -52,6 +52,9 @@ def test_the_cli_lists_revokes_and_expires_tokens(sqlite_url: str) -> None:
     assert "token_hash" not in first and secret not in json.dumps(first)
     unknown = cli(sqlite_url, "tokens", "revoke", "9")
     assert unknown.exit_code == 2 and "there is no token #9" in unknown.output
+    assert cli(sqlite_url, "tokens", "revoke", "2").exit_code == 0  # bare works too
+    wrong = cli(sqlite_url, "tokens", "revoke", "Bo")
+    assert wrong.exit_code == 2 and "expected a token id such as 2 or #2" in wrong.output
     bad = cli(sqlite_url, "tokens", "create", "--role", "admin", "--name", "Cy",
               "--expires-in", "soon")
     assert bad.exit_code == 2 and "expiry 'soon' is not a number followed by h, d or w" in \

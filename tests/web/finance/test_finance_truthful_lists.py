@@ -164,6 +164,8 @@ def test_an_overpayment_correction_is_refunded_money_never_kept_goods(overpaid: 
     assert ("<dt>Sales</dt><dd>payments captured, counted on the day the order was paid") in html
     assert "corrections the shop made itself (overpayments, duplicate charges) return no item" \
         in html
+    assert ("<dt>Dry run</dt><dd>what would have been refunded or credited, had the service not "
+            "been in dry run: no money moved") in html  # nothing was paid
 
 
 def test_the_summary_chart_names_its_currency_axes_and_values(scene: Scene) -> None:
