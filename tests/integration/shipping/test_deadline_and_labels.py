@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from datetime import timedelta
+from typing import Any
 
 import pytest
 
@@ -14,6 +15,7 @@ from refunds_plugin.finance.verify import verify_ledger
 from refunds_plugin.intake.physical import instructions
 from refunds_plugin.intake.reviews import decide
 from refunds_plugin.ledger.tables import events, refund_attempts, return_shipments, reviews
+from refunds_plugin.shipping import tracking
 from refunds_plugin.shipping.carriers import Label, LabelRequest, NoLabel
 from tests.integration.shipping.conftest import ANN, Returns
 
@@ -223,15 +225,63 @@ def test_a_forged_stale_or_tampered_tracking_webhook_is_400_and_records_nothing(
     assert before[1] == []
 
 
-def test_a_replayed_event_id_changes_nothing_the_second_time(
+def test_a_replayed_event_id_is_400_and_records_nothing_new(
     returns_service: Callable[..., Returns],
 ) -> None:
     r = returns_service(POLICY.replace("first_scan", "delivered"))
     code = r.labelled(MUG)
     first = r.track("evt_1", code, "in_transit")
+    assert (first.status_code, (first.json or {})["duplicate"]) == (200, False)
+    tables = (r.h.rows(events), r.journal(), r.attempts(), r.shipment().status,
+              r.shipment().updated_at)
+
     again = r.track("evt_1", code, "in_transit")
-    assert (first.json or {})["duplicate"] is False and (again.json or {})["duplicate"] is True
+
+    assert again.status_code == 400
+    assert again.json == {"error": {"code": "replayed_event", "message":
+                                    "event evt_1 was received and recorded before: a replay"}}
+    assert (r.h.rows(events), r.journal(), r.attempts(), r.shipment().status,
+            r.shipment().updated_at) == tables
     assert len(r.journal("return_tracking")) == 1
+    assert len(r.h.rows(events, source="easypost")) == 1
+
+
+def test_a_replay_carrying_a_later_status_changes_nothing_either(
+    returns_service: Callable[..., Returns],
+) -> None:
+    """A replayed id signed for real (a captured delivery) is refused whatever it says."""
+    r = returns_service(POLICY.replace("first_scan", "delivered"))
+    code = r.labelled(MUG)
+    assert r.track("evt_1", code, "in_transit").status_code == 200
+
+    again = r.track("evt_1", code, "delivered")
+
+    assert again.status_code == 400 and (again.json or {})["error"]["code"] == "replayed_event"
+    assert r.shipment().status == "in_transit"
+    assert r.attempts() == [("refund", 2500, "held")]
+
+
+def test_a_delivery_that_failed_on_our_side_is_taken_when_easypost_retries_it(
+    returns_service: Callable[..., Returns], monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """EasyPost retries a delivery that got no 2xx: the failed one recorded nothing, so the
+    retry is a first delivery (200), not a replay."""
+    r = returns_service(POLICY.replace("first_scan", "delivered"))
+    code = r.labelled(MUG)
+
+    def boom(*_: Any, **__: Any) -> Any:
+        raise RuntimeError("the database went away")
+
+    with monkeypatch.context() as m:
+        m.setattr(tracking, "apply", boom)
+        failed = r.track("evt_1", code, "in_transit")
+    assert failed.status_code == 500
+    assert r.h.rows(events, source="easypost") == [] and r.journal("return_tracking") == []
+
+    retried = r.track("evt_1", code, "in_transit")
+
+    assert (retried.status_code, (retried.json or {})["duplicate"]) == (200, False)
+    assert r.shipment().status == "in_transit"
     assert len(r.h.rows(events, source="easypost")) == 1
 
 
