@@ -32,6 +32,7 @@ from refunds_plugin.shipping.returns import (
     release_received,
     set_received,
 )
+from refunds_plugin.trouble.follow_ups import clear_label_refused
 
 CONDITIONS = ("as_new", "opened", "damaged", "wrong_item", "missing")
 rr = return_receipts.c
@@ -151,6 +152,7 @@ def mark_received(conn: Connection, ret: ReturnRow, decision: Decision, lines: l
     wanted = {ln.line_id: ln for ln in decision.lines}
     problems = tuple(p for got in lines if (p := mismatch(wanted[got.line_id], got)))
     set_received(conn, ret, now)
+    clear_label_refused(conn, ret.decision_id, now)  # it came back without our label
     append_entry(conn, "return_received", ret.decision_id, {
         "status": "received", "by": by, "matched": not problems, "mismatches": list(problems),
         "lines": [got.__dict__ for got in lines]}, now)

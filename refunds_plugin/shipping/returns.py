@@ -41,6 +41,7 @@ from refunds_plugin.ledger.tables import return_shipments
 from refunds_plugin.notify import causes
 from refunds_plugin.shipping.carriers import Label, NoLabel
 from refunds_plugin.shipping.rows import ReturnRow, by_tracking_code, get_return
+from refunds_plugin.trouble.follow_ups import note_refused_label
 
 # the read side lives in rows.py; these names stay importable from here for the callers
 __all__ = ["ReturnRow", "by_tracking_code", "get_return"]
@@ -160,7 +161,9 @@ def record_label(conn: Connection, decision_id: str, label: Label, now: datetime
 def record_no_label(conn: Connection, decision_id: str, why: NoLabel | str, now: datetime,
                     code: str = "failed") -> bool:
     """No label (too dear, no rate, an address refused, or out of tries): the customer keeps
-    the instructions; a person is told by the log line and the finance list."""
+    the instructions; a person is told by the log line and the finance list, and an address
+    the carrier refused opens a follow-up naming the return and the carrier's words (once:
+    this change happens once per return)."""
     lock_return(conn, decision_id)
     message = why.message if isinstance(why, NoLabel) else why
     label_status = "no_label" if isinstance(why, NoLabel) else code
@@ -171,6 +174,10 @@ def record_no_label(conn: Connection, decision_id: str, why: NoLabel | str, now:
             "label_status": label_status, "note": message,
             **({"code": why.code} if isinstance(why, NoLabel) else {})}, now)
         log.warning("no return label for decision %s: %s", decision_id, message)
+        ret = get_return(conn, decision_id)
+        if isinstance(why, NoLabel) and why.code == "address_rejected" and ret is not None:
+            note_refused_label(conn, order_id=ret.order_id, decision_id=decision_id,
+                               reference=ret.reference, carrier_said=message, now=now)
     return done
 
 

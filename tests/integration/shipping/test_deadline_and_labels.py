@@ -11,12 +11,21 @@ from typing import Any
 
 import pytest
 
+from refunds_plugin.finance.tokens import create_token
 from refunds_plugin.finance.verify import verify_ledger
 from refunds_plugin.intake.physical import instructions
 from refunds_plugin.intake.reviews import decide
-from refunds_plugin.ledger.tables import events, refund_attempts, return_shipments, reviews
+from refunds_plugin.ledger.db import write_tx
+from refunds_plugin.ledger.tables import (
+    events,
+    follow_ups,
+    refund_attempts,
+    return_shipments,
+    reviews,
+)
 from refunds_plugin.shipping import tracking
 from refunds_plugin.shipping.carriers import Label, LabelRequest, NoLabel
+from refunds_plugin.shipping.returns import record_no_label
 from tests.integration.shipping.conftest import ANN, Returns
 
 POLICY = """currency: USD
@@ -110,9 +119,51 @@ def test_an_address_the_carrier_refuses_leaves_the_instructions_and_tells_a_pers
 
     row = r.shipment()
     assert (row.status, row.label_status, row.tracking_code) == ("instructions", "no_label", None)
-    assert "EasyPost refused the shipment: Address not found" in row.last_error
+    said = ("EasyPost refused the shipment: ADDRESS.VERIFY.FAILURE: Address not found "
+            "(street1: House number is missing)")
+    assert row.last_error == said
     assert "no return label for decision" in caplog.text
     assert r.easypost.fake.bought == []
+    # the customer still has where to send it and by when, with no label
+    shown = instructions(r.h.runtime.engine, row.decision_id)
+    assert shown is not None
+    assert (shown["address"]["street"], shown["label_url"], shown["label_status"]) == (
+        "1 Dock Rd", None, "no_label")
+    assert shown["return_by"].startswith("2026-")
+    # a person is told: one follow-up naming the return and the carrier's words
+    [told] = r.h.rows(follow_ups)
+    assert (told.kind, told.order_id, told.subject, told.payment_reference, told.status) == (
+        "label_refused", "1001", row.decision_id, row.reference, "open")
+    assert told.detail == (
+        f"Return {row.decision_id} of order 1001: no prepaid label, the carrier refused it: "
+        f"{said}. The customer has the return address and return-by date; check the address "
+        "with them.")
+    r.h.clock.advance(3600)
+    r.labels()  # another round, and the same change again, tell nobody twice
+    with write_tx(r.h.runtime.engine) as conn:
+        assert record_no_label(conn, row.decision_id, NoLabel("address_rejected", said),
+                               r.h.clock()) is False
+    assert len(r.h.rows(follow_ups)) == 1
+
+
+def test_a_refused_label_is_on_the_finance_follow_ups_and_cleared_by_the_receipt(
+    returns_service: Callable[..., Returns],
+) -> None:
+    r = returns_service(POLICY)
+    r.paid(address={**ANN, "postal_code": "00000"})
+    r.ask(lines=MUG)
+    r.labels()
+    decision_id = r.shipment().decision_id
+    token = create_token(r.h.runtime.engine, "Fin", "finance", r.h.clock()).secret
+
+    listed = r.h.client().get("/api/follow-ups",
+                              headers={"Authorization": f"Bearer {token}"}).get_json()["data"]
+
+    assert [(d["kind"], d["order_id"], d["decision_id"], d["status"]) for d in listed] == [
+        ("label_refused", "1001", decision_id, "open")]
+    assert "ADDRESS.VERIFY.FAILURE: Address not found" in listed[0]["what_failed"]
+    r.h.runtime.service.receive(decision_id, {"l1": ("as_new", None, False)}, "dock")
+    assert [(f.kind, f.status) for f in r.h.rows(follow_ups)] == [("label_refused", "cleared")]
 
 
 def test_a_label_dearer_than_the_item_is_not_bought(
