@@ -45,8 +45,8 @@ from refunds_plugin.saleor.installs import find as find_install
 from refunds_plugin.shipping.carriers import Carrier
 from refunds_plugin.shipping.carriers.easypost import EasyPostCarrier
 from refunds_plugin.shipping.carriers.manual import ManualCarrier
-from refunds_plugin.shipping.desk import ShippingDesk
-from refunds_plugin.shipping.restock import restock
+from refunds_plugin.shipping.desk import Restocker, ShippingDesk
+from refunds_plugin.shipping.restock import Planned, restock
 
 log = logging.getLogger("refunds.runtime")
 
@@ -95,8 +95,7 @@ def build_carrier(config: Config) -> Carrier:
     return ManualCarrier()
 
 
-def saleor_restocker(engine: Engine, session: GuardedSession) -> Callable[[str, str, str, int],
-                                                                            None]:
+def saleor_restocker(engine: Engine, session: GuardedSession) -> Restocker:
     """Restock through the installed app's token for the order's Saleor API URL."""
     def client_for(api_url: str) -> SaleorClient:
         found = find_install(engine, api_url)
@@ -105,8 +104,9 @@ def saleor_restocker(engine: Engine, session: GuardedSession) -> Callable[[str, 
                                      code="not_installed")
         return SaleorClient(api_url, found.token, session=session)
 
-    def run(api_url: str, variant: str, warehouse: str, units: int) -> None:
-        restock(client_for, api_url, variant, warehouse, units)
+    def run(api_url: str, variant: str, warehouse: str, units: int, planned: Planned | None,
+            plan: Callable[[Planned], None]) -> str:
+        return restock(client_for, api_url, variant, warehouse, units, planned, plan)
 
     return run
 
