@@ -16,16 +16,19 @@ from dataclasses import dataclass
 from datetime import datetime
 
 import requests
-from sqlalchemy import Engine
+from sqlalchemy import Connection, Engine
 
 import policies
+from refunds_plugin import routing
 from refunds_plugin.config import Config
 from refunds_plugin.errors import FinalProviderError
-from refunds_plugin.exchanges.worker import ExchangeWorker
+from refunds_plugin.exchanges import fallback
+from refunds_plugin.exchanges.worker import ExchangeWorker, OutOfStock
 from refunds_plugin.execution.executor import Executor
 from refunds_plugin.execution.poller import SaleorPoller
 from refunds_plugin.intake.service import Service, utcnow
 from refunds_plugin.ledger.db import make_engine
+from refunds_plugin.ledger.exchanges import ExchangeRow
 from refunds_plugin.ledger.instance import instance_secret
 from refunds_plugin.ledger.migrate import current_revision, migrate
 from refunds_plugin.metrics import observe_provider, observe_saleor_poll
@@ -111,6 +114,17 @@ def saleor_restocker(engine: Engine, session: GuardedSession) -> Restocker:
     return run
 
 
+def _fallback_for_stock(policy: policies.Policy, config: Config) -> OutOfStock:
+    """What an exchange whose new item is out of stock becomes: the policy's fallback."""
+    route = routing.router(config)
+
+    def run(conn: Connection, row: ExchangeRow, why: str,
+            now: datetime) -> tuple[str, tuple[str, ...]]:
+        return fallback.out_of_stock(conn, policy, route, row, why, now)
+
+    return run
+
+
 def saleor_session(config: Config) -> GuardedSession:
     """HTTP to the allow-listed Saleor shops only (``saleor.egress``)."""
     return GuardedSession(Egress(config.saleor_allowed_api_urls,
@@ -157,6 +171,7 @@ def build(
         saleor=SaleorReplacement(saleor_provider)
         if isinstance(saleor_provider, SaleorProvider) else None,
         return_url=f"{(config.saleor_app_url or 'http://localhost:8000').rstrip('/')}/returns",
+        out_of_stock=_fallback_for_stock(policy, config),
     )
     if run_exec:
         courier = Courier(engine, config, clock, renderer, build_mailer(config),
@@ -179,6 +194,8 @@ def build(
     saleor = SaleorEvents(
         engine, clock, saleor_session(config), final_sale_key=config.saleor_final_sale_key
     )
+    if executor is not None:
+        exchange_worker.nudge = executor.wake
     service = Service(
         engine,
         policy,

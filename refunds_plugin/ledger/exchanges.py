@@ -5,7 +5,8 @@ so), each change journalled in the chain.
     awaiting_payment ──paid──► waiting ──ship_on reached──► ready ──replacement made──► shipped
            │                  (ready at once if ship_on was reached or is ``approval``)   │
            └──expired──► fallen_back (the refund or credit instead)      failed ◄──────────┘
-                                                              (out of tries: a person looks)
+                              ▲                               (out of tries: a person looks)
+        waiting | ready ──────┘ out of stock before it shipped (``out_of_stock``)
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from refunds_plugin.ledger.tables import exchanges
 
 SHIP_ORDER = ("approval", "first_scan", "delivered", "inspected")
 OPEN = ("awaiting_payment", "waiting", "ready")
+OUT_OF_STOCK = "out_of_stock: "  # ``last_error`` of an exchange that fell back for stock
 
 
 @dataclass(frozen=True)
@@ -47,6 +49,11 @@ class ExchangeRow:
     updated_at: datetime
     original_due: int | None = None
     paid_at: datetime | None = None
+
+    @property
+    def out_of_stock(self) -> bool:
+        """It fell back because the new item went out of stock (not for an unpaid difference)."""
+        return self.status == "fallen_back" and (self.last_error or "").startswith(OUT_OF_STOCK)
 
     @classmethod
     def from_row(cls, row: Row[Any]) -> ExchangeRow:
@@ -150,6 +157,15 @@ def fall_back(conn: Connection, row: ExchangeRow, fallback_decision_id: str | No
     """The difference was never paid: the exchange ends, the refund or credit takes its place."""
     return _move(conn, row.decision_id, ("awaiting_payment",), now, "exchange_fallen_back", {},
                  status="fallen_back", fallback_decision_id=fallback_decision_id)
+
+
+def out_of_stock(conn: Connection, row: ExchangeRow, fallback_decision_id: str, why: str,
+                 now: datetime) -> bool:
+    """The new item went out of stock before it shipped: the exchange ends, never shipped,
+    and the refund or credit takes its place; once (a shipped exchange does not fall back)."""
+    return _move(conn, row.decision_id, ("waiting", "ready"), now, "exchange_out_of_stock",
+                 {"why": why}, status="fallen_back", fallback_decision_id=fallback_decision_id,
+                 last_error=f"{OUT_OF_STOCK}{why}"[:2000])
 
 
 def reach(conn: Connection, row: ExchangeRow, trigger: str, now: datetime) -> bool:
