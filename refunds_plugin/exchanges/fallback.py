@@ -13,6 +13,7 @@ decided again as a plain return (a refund, or store credit with its bonus), once
 from __future__ import annotations
 
 import json
+import logging
 from dataclasses import replace
 from datetime import datetime
 
@@ -20,6 +21,7 @@ from sqlalchemy import Connection, select
 
 import policies
 from refunds_plugin.domain import Decision, Reason, ResolutionKind, ReturnLine, ReturnRequest
+from refunds_plugin.errors import InputError, NotFound
 from refunds_plugin.exchanges.shipping import tell_a_person
 from refunds_plugin.ledger import exchanges
 from refunds_plugin.ledger import facts as facts_mod
@@ -31,10 +33,15 @@ from refunds_plugin.ledger.tables import decisions
 from refunds_plugin.money import Money
 from refunds_plugin.notify import causes
 from refunds_plugin.routing import Route
+from refunds_plugin.shipping import returns
+from refunds_plugin.shipping.rows import get_return
+
+log = logging.getLogger("refunds.exchanges")
 
 
 def _decide_instead(conn: Connection, policy: policies.Policy, route: Route, row: ExchangeRow,
-                    now: datetime, channel: str) -> RecordedDecision | str:
+                    now: datetime, channel: str,
+                    held: frozenset[ResolutionKind] = frozenset()) -> RecordedDecision | str:
     """The exchanged lines decided as a return; or why not, as a note."""
     found = conn.execute(select(decisions.c.body, decisions.c.request, decisions.c.created_at)
                          .where(decisions.c.id == row.decision_id)).first()
@@ -60,7 +67,8 @@ def _decide_instead(conn: Connection, policy: policies.Policy, route: Route, row
     # judged as of the original request (its window), not as of now
     decision = policies.evaluate(policy, facts, request, aware(found.created_at))
     return record_decision(conn, decision=decision, facts=facts, request=request,
-                           request_key=request.request_id, route=route(facts), now=now)
+                           request_key=request.request_id, route=route(facts), now=now,
+                           held=held)
 
 
 def fall_back(conn: Connection, policy: policies.Policy, route: Route, row: ExchangeRow,
@@ -83,7 +91,7 @@ def out_of_stock(conn: Connection, policy: policies.Policy, route: Route, row: E
     credit the policy offers, the exchange ends unshipped, the customer is told; once.
     Returns (note, attempts to nudge)."""
     fresh = exchanges.get_exchange(conn, row.decision_id) or row
-    if fresh.status not in ("waiting", "ready"):
+    if not exchanges.stock_may_fall_back(fresh):
         return (f"exchange {row.decision_id} is {fresh.status}: nothing falls back for stock",
                 ())
     if fresh.back_amount:  # money already went back for the cheaper item: a person decides
@@ -92,9 +100,25 @@ def out_of_stock(conn: Connection, policy: policies.Policy, route: Route, row: E
                       "for the cheaper item: decide the refund or credit by hand", now,
                       "exchange_out_of_stock")
         return f"exchange {row.decision_id}: out of stock, sent to a person", ()
-    recorded = _decide_instead(conn, policy, route, fresh, now, "exchange_out_of_stock")
+    original = Decision.from_dict(json.loads(conn.execute(select(decisions.c.body).where(
+        decisions.c.id == row.decision_id)).scalar_one()))
+    assert original.exchange is not None
+    ret = get_return(conn, row.decision_id)
+    if ret is not None and ret.status in ("expired", "reopened"):
+        tell_a_person(conn, fresh, f"out of stock ({why}), and the original was not sent back "
+                      "in time: decide by hand", now, "exchange_out_of_stock")
+        return f"exchange {row.decision_id}: out of stock after the return expired", ()
+    # the money waits for the original as the policy says (an instant exchange's until it is
+    # back), released by the same return's triggers
+    waits = {k: policy.refund_on_for(k, instant_exchange=original.exchange.instant).value
+             for k in ResolutionKind}
+    done = returns.reached_triggers(ret) if ret is not None else ()
+    held = frozenset(k for k, on in waits.items() if ret is not None and on not in done)
+    recorded = _decide_instead(conn, policy, route, fresh, now, "exchange_out_of_stock", held)
     if isinstance(recorded, str):
         return recorded, ()
+    if held:
+        returns.wait_also(conn, row.decision_id, {k.value: waits[k] for k in held}, now)
     if not exchanges.out_of_stock(conn, fresh, recorded.id, why, now):
         return f"exchange {row.decision_id}: fell back already", ()
     if fresh.paid_at is not None and fresh.charge_amount:
@@ -102,12 +126,31 @@ def out_of_stock(conn: Connection, policy: policies.Policy, route: Route, row: E
         tell_a_person(conn, fresh, f"out of stock ({why}): the customer paid a difference of "
                       f"{paid} (Checkout Session {fresh.checkout_session_id}); refund it",
                       now, "exchange_out_of_stock")
-    original = Decision.from_dict(json.loads(conn.execute(select(decisions.c.body).where(
-        decisions.c.id == row.decision_id)).scalar_one()))
-    assert original.exchange is not None
     causes.exchange_unavailable(conn, decision_id=row.decision_id,
                                 fallback_decision_id=recorded.id,
                                 unavailable=[ln.name for ln in original.exchange.lines], now=now)
     return (f"exchange {row.decision_id} out of stock: decided as "
             f"{recorded.decision.resolution_summary} instead ({recorded.id})",
             recorded.attempt_ids)
+
+
+def sold_out(conn: Connection, decision_id: str, skus: list[str]) -> tuple[ExchangeRow, str]:
+    """The exchange a storefront says it cannot ship, checked before anything is recorded: it
+    exists and ``skus`` are among its new items. (The exchange, why in words.)"""
+    row = exchanges.get_exchange(conn, decision_id)
+    if row is None:
+        raise NotFound(f"no exchange was decided as {decision_id}", code="unknown_exchange")
+    original = Decision.from_dict(json.loads(conn.execute(select(decisions.c.body).where(
+        decisions.c.id == decision_id)).scalar_one()))
+    offered = {ln.sku for ln in original.exchange.lines} if original.exchange else set()
+    unknown = [sku for sku in skus if sku not in offered]
+    if unknown:
+        raise InputError(f"{', '.join(unknown)} is not a new item of exchange {decision_id} "
+                         f"(it sends {', '.join(sorted(offered))})", code="invalid_sku")
+    said = ", ".join(skus or sorted(offered))
+    return row, f"the storefront has no {said} left to ship"
+
+
+def log_event(event_id: str, decision_id: str, note: str | None) -> None:
+    log.info("exchange out of stock: %s", note,
+             extra={"event_id": event_id, "decision_id": decision_id})

@@ -37,7 +37,7 @@ from refunds_plugin.ledger.attempts import cancel_held, release_held
 from refunds_plugin.ledger.db import aware, lock_order
 from refunds_plugin.ledger.journal import append_entry, insert_ignore, to_json
 from refunds_plugin.ledger.reviews import open_review
-from refunds_plugin.ledger.tables import return_shipments
+from refunds_plugin.ledger.tables import exchanges, return_shipments
 from refunds_plugin.notify import causes
 from refunds_plugin.shipping.carriers import Label, NoLabel
 from refunds_plugin.shipping.rows import ReturnRow, by_tracking_code, get_return
@@ -189,12 +189,38 @@ def label_retry(conn: Connection, decision_id: str, tries: int, at: datetime, er
          last_error=error[:2000])
 
 
+def _fallback_of(conn: Connection, decision_id: str) -> str | None:
+    """The decision an exchange of ``decision_id`` fell back to (its money waits here too)."""
+    return conn.execute(select(exchanges.c.fallback_decision_id).where(
+        exchanges.c.decision_id == decision_id)).scalar()
+
+
+def reached_triggers(ret: ReturnRow) -> tuple[str, ...]:
+    """The ``refund_on`` triggers the return's parcel has already satisfied."""
+    return ("approval", *_SATISFIES.get(ret.status, ()))
+
+
+def wait_also(conn: Connection, decision_id: str, waits: Mapping[str, str],
+              now: datetime) -> None:
+    """An exchange's fallback decision holds money of ``waits`` (kind → trigger) on this
+    return: its triggers release (or its expiry cancels) them with the return's own."""
+    ret = get_return(conn, decision_id)
+    if ret is None or not waits:
+        return
+    merged = {**dict(waits), **ret.refund_on}
+    _set(conn, decision_id, now, refund_on=to_json(merged),
+         **({"released_at": None} if ret.released_at is None else {}))
+
+
 def _release(conn: Connection, ret: ReturnRow, triggers: tuple[str, ...], now: datetime,
              note: str) -> tuple[str, ...]:
     kinds = tuple(k for k, on in ret.refund_on.items() if on in triggers)
     if not kinds:
         return ()
     released = release_held(conn, ret.decision_id, now, note, kinds)
+    fallback = _fallback_of(conn, ret.decision_id)
+    if fallback is not None:
+        released += release_held(conn, fallback, now, note, kinds)
     if released and ret.released_at is None:
         _set(conn, ret.decision_id, now, released_at=now)
     return released
@@ -269,8 +295,11 @@ def expire(conn: Connection, ret: ReturnRow, now: datetime) -> tuple[str, ...]:
     if not _set(conn, ret.decision_id, now, expect=OPEN, status="expired",
                 label_status=label_status, tries=0, next_try_at=now):
         return ()
-    canceled = cancel_held(conn, ret.decision_id, now, "return expired: not sent by "
-                           + ret.return_by.date().isoformat())
+    why = "return expired: not sent by " + ret.return_by.date().isoformat()
+    canceled = cancel_held(conn, ret.decision_id, now, why)
+    fallback = _fallback_of(conn, ret.decision_id)
+    if fallback is not None:
+        canceled += cancel_held(conn, fallback, now, why)
     _journal(conn, "return_expired", ret.decision_id,
              {"status": "expired", "return_by": ret.return_by.isoformat(),
               "canceled": list(canceled), "label_status": label_status}, now)
