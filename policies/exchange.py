@@ -17,6 +17,7 @@ from policies.policy import Scope, ShipOn, money_text
 from policies.resolution import PlannedLine
 from refunds_plugin.domain import Exchange, ExchangeLine, ResolutionKind, Variant
 from refunds_plugin.domain import RuleResult as R
+from refunds_plugin.money import stripe_minimum_charge
 
 # payments through which a price difference can be charged (a Checkout Session)
 CHARGEABLE = frozenset({"stripe"})
@@ -129,10 +130,20 @@ def settle(ctx: Context, swaps: list[tuple[PlannedLine, Variant]],
     step = ctx.facts.refund_increment
     if charge % step:
         waived, charge = waived + charge % step, charge - charge % step
-    saw.update(waive_limit=limit, waived=waived, charge=charge)
+    minimum = stripe_minimum_charge(cur) if chargeable(ctx) else None
+    below = bool(charge and minimum and charge < minimum)
+    if below:  # Stripe would refuse so small a charge: waived, and said so
+        waived, charge = waived + charge, 0
+    saw.update(waive_limit=limit, waived=waived, charge=charge,
+               **({"minimum_charge": minimum} if below else {}))
     ex = Exchange(lines=lines, difference=diff, fees=fees, lower=x.lower.value, waived=waived,
                   charge=charge)
     more = f"The new item costs {money_text(diff, cur)} more{fee_said}"
+    if below:
+        assert minimum is not None
+        return ex, R("exchange_price", "adjust", "exchange_higher_below_minimum",
+                     f"{more}; that is less than the smallest amount we can charge by card "
+                     f"({money_text(minimum, cur)}), so we waive it.", saw)
     if not charge:
         return ex, R("exchange_price", "adjust", "exchange_higher_waived",
                      f"{more}; we waive the difference.", saw)

@@ -16,16 +16,19 @@ from dataclasses import dataclass
 from datetime import datetime
 
 import requests
-from sqlalchemy import Engine
+from sqlalchemy import Connection, Engine
 
 import policies
+from refunds_plugin import routing
 from refunds_plugin.config import Config
 from refunds_plugin.errors import FinalProviderError
-from refunds_plugin.exchanges.worker import ExchangeWorker
+from refunds_plugin.exchanges import fallback
+from refunds_plugin.exchanges.worker import ExchangeWorker, OutOfStock
 from refunds_plugin.execution.executor import Executor
 from refunds_plugin.execution.poller import SaleorPoller
 from refunds_plugin.intake.service import Service, utcnow
 from refunds_plugin.ledger.db import make_engine
+from refunds_plugin.ledger.exchanges import ExchangeRow
 from refunds_plugin.ledger.instance import instance_secret
 from refunds_plugin.ledger.migrate import current_revision, migrate
 from refunds_plugin.metrics import observe_provider, observe_saleor_poll
@@ -45,8 +48,8 @@ from refunds_plugin.saleor.installs import find as find_install
 from refunds_plugin.shipping.carriers import Carrier
 from refunds_plugin.shipping.carriers.easypost import EasyPostCarrier
 from refunds_plugin.shipping.carriers.manual import ManualCarrier
-from refunds_plugin.shipping.desk import ShippingDesk
-from refunds_plugin.shipping.restock import restock
+from refunds_plugin.shipping.desk import Restocker, ShippingDesk
+from refunds_plugin.shipping.restock import Planned, restock
 
 log = logging.getLogger("refunds.runtime")
 
@@ -95,8 +98,7 @@ def build_carrier(config: Config) -> Carrier:
     return ManualCarrier()
 
 
-def saleor_restocker(engine: Engine, session: GuardedSession) -> Callable[[str, str, str, int],
-                                                                            None]:
+def saleor_restocker(engine: Engine, session: GuardedSession) -> Restocker:
     """Restock through the installed app's token for the order's Saleor API URL."""
     def client_for(api_url: str) -> SaleorClient:
         found = find_install(engine, api_url)
@@ -105,8 +107,20 @@ def saleor_restocker(engine: Engine, session: GuardedSession) -> Callable[[str, 
                                      code="not_installed")
         return SaleorClient(api_url, found.token, session=session)
 
-    def run(api_url: str, variant: str, warehouse: str, units: int) -> None:
-        restock(client_for, api_url, variant, warehouse, units)
+    def run(api_url: str, variant: str, warehouse: str, units: int, planned: Planned | None,
+            plan: Callable[[Planned], None]) -> str:
+        return restock(client_for, api_url, variant, warehouse, units, planned, plan)
+
+    return run
+
+
+def _fallback_for_stock(policy: policies.Policy, config: Config) -> OutOfStock:
+    """What an exchange whose new item is out of stock becomes: the policy's fallback."""
+    route = routing.router(config)
+
+    def run(conn: Connection, row: ExchangeRow, why: str,
+            now: datetime) -> tuple[str, tuple[str, ...]]:
+        return fallback.out_of_stock(conn, policy, route, row, why, now)
 
     return run
 
@@ -157,6 +171,7 @@ def build(
         saleor=SaleorReplacement(saleor_provider)
         if isinstance(saleor_provider, SaleorProvider) else None,
         return_url=f"{(config.saleor_app_url or 'http://localhost:8000').rstrip('/')}/returns",
+        out_of_stock=_fallback_for_stock(policy, config),
     )
     if run_exec:
         courier = Courier(engine, config, clock, renderer, build_mailer(config),
@@ -179,6 +194,8 @@ def build(
     saleor = SaleorEvents(
         engine, clock, saleor_session(config), final_sale_key=config.saleor_final_sale_key
     )
+    if executor is not None:
+        exchange_worker.nudge = executor.wake
     service = Service(
         engine,
         policy,

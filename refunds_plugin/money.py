@@ -367,6 +367,23 @@ def refund_increment(provider: str, currency: str) -> int:
     return 1
 
 
+# Stripe's minimum charge per currency (docs.stripe.com/currencies, "Minimum and maximum
+# charge amounts"), in minor units; a charge below it is refused. Currencies not listed here
+# are held to the equivalent of USD 0.50 in the account's settlement currency, which is not
+# known before the charge: none is assumed for them.
+STRIPE_MINIMUM_CHARGE = {
+    "USD": 50, "AED": 200, "AUD": 50, "BGN": 100, "BRL": 50, "CAD": 50, "CHF": 50, "CZK": 1500,
+    "DKK": 250, "EUR": 50, "GBP": 30, "HKD": 400, "HUF": 17500, "INR": 50, "JPY": 50,
+    "MXN": 1000, "MYR": 200, "NOK": 300, "NZD": 50, "PLN": 200, "RON": 200, "SEK": 300,
+    "SGD": 50, "THB": 1000,
+}
+
+
+def stripe_minimum_charge(currency: str) -> int | None:
+    """The smallest amount Stripe charges in ``currency`` (minor units), where it is known."""
+    return STRIPE_MINIMUM_CHARGE.get(normalize_currency(currency))
+
+
 def sum_money(items: list[Money] | tuple[Money, ...], currency: str) -> Money:
     total = Money.zero(currency)
     for item in items:

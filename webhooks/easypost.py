@@ -1,7 +1,9 @@
 """``POST /webhooks/easypost``: EasyPost's tracker updates, verified with its HMAC
 (``X-Hmac-Signature: hmac-sha256-hex=…`` over the raw body) by the SDK's own validator, never
-trusted for an unknown tracking code. A forged or stale event is a 400 and nothing is recorded;
-an event id seen before is answered as a duplicate and changes nothing."""
+trusted for an unknown tracking code. A forged, stale or replayed event is a 400 and nothing is
+recorded: an event id is "seen" only once its first delivery was recorded (committed), so
+EasyPost's retry of a delivery that failed on our side is a first delivery, and any later copy
+of a recorded one is a replay (``replayed_event``)."""
 
 from __future__ import annotations
 
@@ -33,4 +35,7 @@ def receive() -> Response:
                              f"the {state.config.easypost_webhook_max_age_s} s allowed: stale "
                              "or replayed", code="stale_event")
     ack = state.service.easypost_event(event_id, body.decode("utf-8"), event)
-    return jsonify({"received": True, "duplicate": ack.duplicate, **ack.detail})
+    if ack.duplicate:  # the inbox refused it: nothing was written
+        raise SignatureError(f"event {event_id} was received and recorded before: a replay",
+                             code="replayed_event")
+    return jsonify({"received": True, "duplicate": False, **ack.detail})

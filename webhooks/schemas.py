@@ -280,6 +280,19 @@ class ReturnDataSchema(Strict):
     return_ = fields.Nested(ReturnSchema, required=True, data_key="return")
 
 
+class SoldOutSchema(Strict):
+    """``exchange.out_of_stock``: the exchange (its decision id) whose new items the storefront
+    cannot ship, and which (none named: all of them)."""
+
+    decision_id = Id
+    skus = fields.List(fields.String(validate=validate.Length(min=1, max=255)),
+                       load_default=list, validate=validate.Length(max=500))
+
+
+class SoldOutDataSchema(Strict):
+    exchange = fields.Nested(SoldOutSchema, required=True)
+
+
 class EnvelopeSchema(Strict):
     id = Id
     type = fields.String(required=True)

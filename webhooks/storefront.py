@@ -9,7 +9,13 @@ from flask import Blueprint, Response, current_app, jsonify
 from marshmallow import Schema, ValidationError
 
 from refunds_plugin.intake.service import Service
-from webhooks.schemas import EnvelopeSchema, OrderDataSchema, ReturnDataSchema, verified_json
+from webhooks.schemas import (
+    EnvelopeSchema,
+    OrderDataSchema,
+    ReturnDataSchema,
+    SoldOutDataSchema,
+    verified_json,
+)
 
 bp = Blueprint("storefront", __name__)
 log = logging.getLogger("refunds.storefront")
@@ -18,6 +24,7 @@ HEADER = "Refunds-Signature"
 # built once: a marshmallow Schema holds no per-load state, and building one per request (with
 # its nested schemas) cost more than loading the body
 ENVELOPE, ORDER_DATA, RETURN_DATA = EnvelopeSchema(), OrderDataSchema(), ReturnDataSchema()
+SOLD_OUT = SoldOutDataSchema()
 
 
 def _service() -> Service:
@@ -54,6 +61,15 @@ def receive() -> Response | tuple[Response, int]:
         )
         answer = _service().answer_with_code(answer)
         return jsonify(answer.to_json()), 200 if answer.duplicate else 201
+    if envelope["type"] == "exchange.out_of_stock":
+        sold_out = _load(SOLD_OUT, envelope["data"])["exchange"]
+        ack = _service().exchange_out_of_stock(envelope["id"], text, sold_out["decision_id"],
+                                               sold_out["skus"])
+        row = _service().exchange_of(sold_out["decision_id"])
+        return jsonify({"received": True, "duplicate": ack.duplicate, **ack.detail,
+                        "exchange": {"status": row.status if row else None,
+                                     "fallback_decision_id":
+                                         row.fallback_decision_id if row else None}}), 200
     log.info(
         "storefront event type %s is not handled; ignored",
         envelope["type"],

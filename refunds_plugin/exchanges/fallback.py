@@ -1,10 +1,19 @@
-"""An exchange whose difference was never paid becomes what the policy offered instead: the
-exchanged lines decided again as a plain return (a refund, or store credit with its bonus), once
-per exchange (``request_key`` ``exchange-fallback:<decision>``)."""
+"""An exchange that cannot go ahead becomes what the policy offered instead: the exchanged lines
+decided again as a plain return (a refund, or store credit with its bonus), once per exchange
+(``request_key`` ``exchange-fallback:<decision>``), its money through the usual attempts.
+
+* ``fall_back``: the difference was never paid (the Checkout Session expired).
+* ``out_of_stock``: the new item went out of stock between the request and the shipping (Saleor
+  refused to complete the replacement for stock, or the storefront said so). The replacement is
+  never completed, and the customer is told (``exchange_unavailable``) what comes instead.
+  Where the customer got money back for a cheaper item, or paid a dearer item's difference,
+  that part is not undone automatically: a person is told, with the amount.
+"""
 
 from __future__ import annotations
 
 import json
+import logging
 from dataclasses import replace
 from datetime import datetime
 
@@ -12,23 +21,32 @@ from sqlalchemy import Connection, select
 
 import policies
 from refunds_plugin.domain import Decision, Reason, ResolutionKind, ReturnLine, ReturnRequest
+from refunds_plugin.errors import InputError, NotFound
+from refunds_plugin.exchanges.shipping import tell_a_person
 from refunds_plugin.ledger import exchanges
 from refunds_plugin.ledger import facts as facts_mod
 from refunds_plugin.ledger.db import aware
-from refunds_plugin.ledger.decisions import record_decision
+from refunds_plugin.ledger.decisions import RecordedDecision, record_decision
 from refunds_plugin.ledger.exchanges import ExchangeRow
 from refunds_plugin.ledger.facts import FALLBACK_KEY
 from refunds_plugin.ledger.tables import decisions
+from refunds_plugin.money import Money
+from refunds_plugin.notify import causes
 from refunds_plugin.routing import Route
+from refunds_plugin.shipping import returns
+from refunds_plugin.shipping.rows import get_return
+
+log = logging.getLogger("refunds.exchanges")
 
 
-def fall_back(conn: Connection, policy: policies.Policy, route: Route, row: ExchangeRow,
-              now: datetime) -> tuple[str, tuple[str, ...]]:
-    """Decide the exchanged lines as a return instead; (note, attempts to nudge)."""
+def _decide_instead(conn: Connection, policy: policies.Policy, route: Route, row: ExchangeRow,
+                    now: datetime, channel: str,
+                    held: frozenset[ResolutionKind] = frozenset()) -> RecordedDecision | str:
+    """The exchanged lines decided as a return; or why not, as a note."""
     found = conn.execute(select(decisions.c.body, decisions.c.request, decisions.c.created_at)
                          .where(decisions.c.id == row.decision_id)).first()
-    if found is None or row.status != "awaiting_payment":
-        return f"exchange {row.decision_id}: nothing to fall back from", ()
+    if found is None:
+        return f"exchange {row.decision_id}: nothing to fall back from"
     original = Decision.from_dict(json.loads(found.body))
     asked = json.loads(found.request)
     assert original.exchange is not None
@@ -39,17 +57,100 @@ def fall_back(conn: Connection, policy: policies.Policy, route: Route, row: Exch
         request_id=f"{FALLBACK_KEY}{row.decision_id}", order_id=row.order_id,
         lines=tuple(ReturnLine(lid, q, Reason(reasons[lid])) for lid, q in swapped.items()),
         preferred_resolution=ResolutionKind(prefer) if prefer else None,
-        channel="exchange_fallback")
+        channel=channel)
     facts = facts_mod.load_facts(conn, row.order_id, now, policy.abuse_window_days)
     if facts is None:
-        return f"exchange {row.decision_id}: order {row.order_id} unknown", ()
+        return f"exchange {row.decision_id}: order {row.order_id} unknown"
     # the exchanged units were counted as returned by the exchange itself: decide them afresh
     left = tuple((lid, q - swapped.get(lid, 0)) for lid, q in facts.returned_quantities)
     facts = replace(facts, returned_quantities=tuple((lid, q) for lid, q in left if q > 0))
-    # judged as of the original request (its window), not as of the expiry
+    # judged as of the original request (its window), not as of now
     decision = policies.evaluate(policy, facts, request, aware(found.created_at))
-    recorded = record_decision(conn, decision=decision, facts=facts, request=request,
-                               request_key=request.request_id, route=route(facts), now=now)
+    return record_decision(conn, decision=decision, facts=facts, request=request,
+                           request_key=request.request_id, route=route(facts), now=now,
+                           held=held)
+
+
+def fall_back(conn: Connection, policy: policies.Policy, route: Route, row: ExchangeRow,
+              now: datetime) -> tuple[str, tuple[str, ...]]:
+    """Decide the exchanged lines of an unpaid exchange as a return; (note, attempts to nudge)."""
+    if row.status != "awaiting_payment":
+        return f"exchange {row.decision_id}: nothing to fall back from", ()
+    recorded = _decide_instead(conn, policy, route, row, now, "exchange_fallback")
+    if isinstance(recorded, str):
+        return recorded, ()
     exchanges.fall_back(conn, row, recorded.id, now)
-    return (f"exchange {row.decision_id} not paid: decided as {decision.resolution_summary} "
-            f"instead ({recorded.id})", recorded.attempt_ids)
+    return (f"exchange {row.decision_id} not paid: decided as "
+            f"{recorded.decision.resolution_summary} instead ({recorded.id})",
+            recorded.attempt_ids)
+
+
+def out_of_stock(conn: Connection, policy: policies.Policy, route: Route, row: ExchangeRow,
+                 why: str, now: datetime) -> tuple[str, tuple[str, ...]]:
+    """The new item cannot ship for stock: the exchanged lines are decided as the refund or
+    credit the policy offers, the exchange ends unshipped, the customer is told; once.
+    Returns (note, attempts to nudge)."""
+    fresh = exchanges.get_exchange(conn, row.decision_id) or row
+    if not exchanges.stock_may_fall_back(fresh):
+        return (f"exchange {row.decision_id} is {fresh.status}: nothing falls back for stock",
+                ())
+    if fresh.back_amount:  # money already went back for the cheaper item: a person decides
+        back = Money(fresh.back_amount, fresh.currency)
+        tell_a_person(conn, fresh, f"out of stock ({why}), and {back} was already paid back "
+                      "for the cheaper item: decide the refund or credit by hand", now,
+                      "exchange_out_of_stock")
+        return f"exchange {row.decision_id}: out of stock, sent to a person", ()
+    original = Decision.from_dict(json.loads(conn.execute(select(decisions.c.body).where(
+        decisions.c.id == row.decision_id)).scalar_one()))
+    assert original.exchange is not None
+    ret = get_return(conn, row.decision_id)
+    if ret is not None and ret.status in ("expired", "reopened"):
+        tell_a_person(conn, fresh, f"out of stock ({why}), and the original was not sent back "
+                      "in time: decide by hand", now, "exchange_out_of_stock")
+        return f"exchange {row.decision_id}: out of stock after the return expired", ()
+    # the money waits for the original as the policy says (an instant exchange's until it is
+    # back), released by the same return's triggers
+    waits = {k: policy.refund_on_for(k, instant_exchange=original.exchange.instant).value
+             for k in ResolutionKind}
+    done = returns.reached_triggers(ret) if ret is not None else ()
+    held = frozenset(k for k, on in waits.items() if ret is not None and on not in done)
+    recorded = _decide_instead(conn, policy, route, fresh, now, "exchange_out_of_stock", held)
+    if isinstance(recorded, str):
+        return recorded, ()
+    if held:
+        returns.wait_also(conn, row.decision_id, {k.value: waits[k] for k in held}, now)
+    if not exchanges.out_of_stock(conn, fresh, recorded.id, why, now):
+        return f"exchange {row.decision_id}: fell back already", ()
+    if fresh.paid_at is not None and fresh.charge_amount:
+        paid = Money(fresh.charge_amount, fresh.currency)
+        tell_a_person(conn, fresh, f"out of stock ({why}): the customer paid a difference of "
+                      f"{paid} (Checkout Session {fresh.checkout_session_id}); refund it",
+                      now, "exchange_out_of_stock")
+    causes.exchange_unavailable(conn, decision_id=row.decision_id,
+                                fallback_decision_id=recorded.id,
+                                unavailable=[ln.name for ln in original.exchange.lines], now=now)
+    return (f"exchange {row.decision_id} out of stock: decided as "
+            f"{recorded.decision.resolution_summary} instead ({recorded.id})",
+            recorded.attempt_ids)
+
+
+def sold_out(conn: Connection, decision_id: str, skus: list[str]) -> tuple[ExchangeRow, str]:
+    """The exchange a storefront says it cannot ship, checked before anything is recorded: it
+    exists and ``skus`` are among its new items. (The exchange, why in words.)"""
+    row = exchanges.get_exchange(conn, decision_id)
+    if row is None:
+        raise NotFound(f"no exchange was decided as {decision_id}", code="unknown_exchange")
+    original = Decision.from_dict(json.loads(conn.execute(select(decisions.c.body).where(
+        decisions.c.id == decision_id)).scalar_one()))
+    offered = {ln.sku for ln in original.exchange.lines} if original.exchange else set()
+    unknown = [sku for sku in skus if sku not in offered]
+    if unknown:
+        raise InputError(f"{', '.join(unknown)} is not a new item of exchange {decision_id} "
+                         f"(it sends {', '.join(sorted(offered))})", code="invalid_sku")
+    said = ", ".join(skus or sorted(offered))
+    return row, f"the storefront has no {said} left to ship"
+
+
+def log_event(event_id: str, decision_id: str, note: str | None) -> None:
+    log.info("exchange out of stock: %s", note,
+             extra={"event_id": event_id, "decision_id": decision_id})

@@ -2,7 +2,8 @@
 Session for a dearer item's difference, and on Saleor the replacement order (recorded at
 approval, completed once ship_on is reached). One worker at a time holds an exchange (a lease);
 each step's result is saved before the next; errors are retried with backoff, then a person
-is told (``shipping.tell_a_person``)."""
+is told (``shipping.tell_a_person``). A replacement Saleor will not complete for stock is not
+retried: the exchange falls back to the policy's refund or credit (``fallback.out_of_stock``)."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ import logging
 from collections.abc import Callable
 from datetime import datetime
 
-from sqlalchemy import Engine, select
+from sqlalchemy import Connection, Engine, select
 
 from refunds_plugin.domain import Decision, Exchange
 from refunds_plugin.errors import ProviderError
@@ -24,15 +25,20 @@ from refunds_plugin.ledger.tables import decisions, orders
 from refunds_plugin.money import Money
 from refunds_plugin.providers.saleor.replacement import SaleorReplacement
 from refunds_plugin.providers.stripe import CheckoutRequest, StripeProvider, open_checkout
+from refunds_plugin.saleor.client import MutationError
 
 log = logging.getLogger("refunds.exchanges")
+SOLD_OUT = "INSUFFICIENT_STOCK"  # Saleor's error code: a line's variant is short of stock
+# (conn, exchange, why, now) → (note, attempts to nudge), inside the caller's transaction
+OutOfStock = Callable[[Connection, ExchangeRow, str, datetime], tuple[str, tuple[str, ...]]]
 
 
 class ExchangeWorker:
     def __init__(self, engine: Engine, clock: Callable[[], datetime], *,
                  stripe: StripeProvider | None, saleor: SaleorReplacement | None,
                  return_url: str, max_tries: int = 5, lease_s: int = 60,
-                 backoff_s: float = 2.0) -> None:
+                 backoff_s: float = 2.0, out_of_stock: OutOfStock | None = None,
+                 nudge: Callable[[tuple[str, ...]], None] | None = None) -> None:
         self.engine = engine
         self.clock = clock
         self.stripe = stripe
@@ -41,6 +47,10 @@ class ExchangeWorker:
         self.max_tries = max_tries
         self.lease_s = lease_s
         self.backoff_s = backoff_s
+        # the replacement cannot ship for stock: the policy's fallback (``fallback.out_of_stock``
+        # with the policy and the router); None: a person is told, as for any other error
+        self.out_of_stock = out_of_stock
+        self.nudge = nudge  # the executor: the fallback's attempts are due
 
     # --- the Checkout Session ---------------------------------------------------------------
     def open_checkout(self, decision_id: str) -> str | None:
@@ -144,7 +154,11 @@ class ExchangeWorker:
                 self._ship(fresh, exchange, api_url)
         except ProviderError as exc:
             assert fresh is not None
-            self._failed(fresh, exc.message)
+            if step == "ship" and self.out_of_stock is not None and isinstance(
+                    exc, MutationError) and SOLD_OUT in exc.codes:
+                self._sold_out(fresh, exc.message)
+            else:
+                self._failed(fresh, exc.message)
         finally:
             with write_tx(self.engine) as conn:
                 exchanges.release(conn, row.decision_id)
@@ -169,6 +183,16 @@ class ExchangeWorker:
             replacement = row.progress.get("replacement")
         with write_tx(self.engine) as conn:
             exchanges.shipped(conn, row.decision_id, replacement, self.clock())
+
+    def _sold_out(self, row: ExchangeRow, why: str) -> None:
+        """Saleor will not complete the replacement for stock: no retry would help; the
+        exchange falls back to the refund or credit the policy offers, never shipped."""
+        assert self.out_of_stock is not None
+        with write_tx(self.engine) as conn:
+            note, attempt_ids = self.out_of_stock(conn, row, why, self.clock())
+        log.warning("exchange %s: %s", row.decision_id, note)
+        if attempt_ids and self.nudge is not None:
+            self.nudge(attempt_ids)
 
     def _failed(self, row: ExchangeRow, why: str) -> None:
         now = self.clock()

@@ -27,6 +27,7 @@ from refunds_plugin import routing
 from refunds_plugin.config import Config
 from refunds_plugin.domain import OrderFacts, ResolutionKind, ReturnRequest, Variant
 from refunds_plugin.errors import Conflict, NotFound, RefundsError
+from refunds_plugin.exchanges import fallback
 from refunds_plugin.exchanges.shipping import exchange_approved
 from refunds_plugin.exchanges.worker import ExchangeWorker
 from refunds_plugin.intake import physical, request_check, storefront
@@ -336,6 +337,25 @@ class Service:
             Inbound("easypost", event_id, "tracker.updated", payload,
                     partial(tracking.log_event, event_id, found.code)),
             apply, lambda conn, now: Woken(attempt_ids=tuple(released)))
+
+    def exchange_out_of_stock(self, event_id: str, payload: str, decision_id: str,
+                              skus: list[str]) -> Ack:
+        """The storefront cannot ship an exchange's new item (``exchange.out_of_stock``): the
+        exchange falls back to the policy's refund or credit, once; unknown ones record nothing."""
+        with self.engine.connect() as conn:
+            row, why = fallback.sold_out(conn, decision_id, skus)
+        woke: list[str] = []
+
+        def apply(conn: Connection, now: datetime) -> str | None:
+            fresh = get_exchange(conn, decision_id) or row
+            note, ids = fallback.out_of_stock(conn, self.policy, self.route, fresh, why, now)
+            woke.extend(ids)
+            return note
+
+        return self._event(
+            Inbound("storefront", event_id, "exchange.out_of_stock", payload,
+                    partial(fallback.log_event, event_id, decision_id), lock=row.order_id),
+            apply, lambda conn, now: Woken(attempt_ids=tuple(woke)))
 
     def exchange_choices(self, facts: OrderFacts) -> dict[str, tuple[Variant, ...]]:
         """What each line may be exchanged for: the variants the storefront sent with the

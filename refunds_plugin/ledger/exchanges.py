@@ -5,7 +5,8 @@ so), each change journalled in the chain.
     awaiting_payment ──paid──► waiting ──ship_on reached──► ready ──replacement made──► shipped
            │                  (ready at once if ship_on was reached or is ``approval``)   │
            └──expired──► fallen_back (the refund or credit instead)      failed ◄──────────┘
-                                                              (out of tries: a person looks)
+                              ▲                               (out of tries: a person looks)
+  waiting | ready | shipped by a storefront ──┘ out of stock before it shipped (``out_of_stock``)
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, Row, or_, select, update
+from sqlalchemy import ColumnElement, Connection, Row, and_, or_, select, update
 
 from refunds_plugin.domain import Exchange
 from refunds_plugin.ledger.journal import append_entry, insert_ignore, plain
@@ -23,6 +24,7 @@ from refunds_plugin.ledger.tables import exchanges
 
 SHIP_ORDER = ("approval", "first_scan", "delivered", "inspected")
 OPEN = ("awaiting_payment", "waiting", "ready")
+OUT_OF_STOCK = "out_of_stock: "  # ``last_error`` of an exchange that fell back for stock
 
 
 @dataclass(frozen=True)
@@ -47,6 +49,11 @@ class ExchangeRow:
     updated_at: datetime
     original_due: int | None = None
     paid_at: datetime | None = None
+
+    @property
+    def out_of_stock(self) -> bool:
+        """It fell back because the new item went out of stock (not for an unpaid difference)."""
+        return self.status == "fallen_back" and (self.last_error or "").startswith(OUT_OF_STOCK)
 
     @classmethod
     def from_row(cls, row: Row[Any]) -> ExchangeRow:
@@ -150,6 +157,36 @@ def fall_back(conn: Connection, row: ExchangeRow, fallback_decision_id: str | No
     """The difference was never paid: the exchange ends, the refund or credit takes its place."""
     return _move(conn, row.decision_id, ("awaiting_payment",), now, "exchange_fallen_back", {},
                  status="fallen_back", fallback_decision_id=fallback_decision_id)
+
+
+def out_of_stock(conn: Connection, row: ExchangeRow, fallback_decision_id: str, why: str,
+                 now: datetime) -> bool:
+    """The new item went out of stock before it shipped: the exchange ends, never shipped,
+    and the refund or credit takes its place; once. A storefront's exchange handed over to
+    ship (``shipped`` with no replacement order of ours) may still fall back: the storefront
+    found it could not send it; a Saleor replacement completed may not."""
+    error = f"{OUT_OF_STOCK}{why}"[:2000]
+    moved = conn.execute(
+        update(exchanges).where(exchanges.c.decision_id == row.decision_id, can_fall_back())
+        .values(status="fallen_back", fallback_decision_id=fallback_decision_id,
+                last_error=error, updated_at=now)).rowcount
+    if moved:
+        append_entry(conn, "exchange_out_of_stock", row.decision_id,
+                     {"why": why, "status": "fallen_back",
+                      "fallback_decision_id": fallback_decision_id, "was": row.status}, now)
+    return bool(moved)
+
+
+def can_fall_back() -> ColumnElement[bool]:
+    """Not shipped yet, or handed to a storefront that has not shipped it."""
+    return or_(exchanges.c.status.in_(("waiting", "ready")),
+               and_(exchanges.c.status == "shipped", exchanges.c.replacement_id.is_(None)))
+
+
+def stock_may_fall_back(row: ExchangeRow) -> bool:
+    """``can_fall_back`` for a row in hand."""
+    return row.status in ("waiting", "ready") or (row.status == "shipped"
+                                                   and row.replacement_id is None)
 
 
 def reach(conn: Connection, row: ExchangeRow, trigger: str, now: datetime) -> bool:

@@ -267,6 +267,18 @@ def label_ready(conn: Connection, *, decision_id: str, now: datetime) -> None:
             now=now, context=decision_context(conn, decision_id, decision, order_id))
 
 
+def exchange_unavailable(conn: Connection, *, decision_id: str, fallback_decision_id: str,
+                         unavailable: list[str], now: datetime) -> bool:
+    """An exchange's new item went out of stock before it shipped: ``exchange_unavailable`` to
+    the customer, with the refund or credit decided instead (the figures of
+    ``fallback_decision_id``); once (cause ``exchange:<decision id>:unavailable``)."""
+    decision, order_id, email = _recorded(conn, fallback_decision_id)
+    context = {**decision_context(conn, fallback_decision_id, decision, order_id),
+               "unavailable": unavailable, "exchange_decision_id": decision_id}
+    return enqueue(conn, cause=f"exchange:{decision_id}:unavailable",
+                   kind="exchange_unavailable", recipient=email, now=now, context=context)
+
+
 def withdrawal_received(
     conn: Connection, *, withdrawal_id: str, name: str, email: str | None, order_id: str,
     lines: list[dict[str, Any]], statement: str, received_at: datetime, now: datetime,

@@ -42,6 +42,9 @@ KINDS: dict[str, Kind] = {k.name: k for k in (
          "the item was not sent back in time: the return is closed"),
     Kind("item_received", "mail", (*_DECISION, "received_at"),
          "the returned item arrived at the shop"),
+    Kind("exchange_unavailable", "mail", (*_DECISION, "unavailable"),
+         "the exchange's new item went out of stock before it shipped: the refund or store "
+         "credit that comes instead"),
     Kind("refund_sent", "mail", _ATTEMPT, "the refund is on its way to the original payment"),
     Kind("credit_issued", "mail", (*_ATTEMPT, "credit_code"), "store credit, with its code"),
     Kind("refund_failed", "mail", _ATTEMPT, "the refund failed, and what happens next"),

@@ -5,7 +5,8 @@ with backoff, exactly once.
 * A label due (``label_pending``) is bought under our reference; a crash after the purchase and
   before the record is healed by the carrier's look-up by reference (``carriers/easypost``).
 * A label of an expired return (``void_pending``) is voided through the carrier.
-* A restock due (``pending``) increases the Saleor variant's stock in the configured warehouse.
+* A restock due (``pending``, or ``in_progress`` past its lease: a try that died) increases the
+  Saleor variant's stock in the configured warehouse, once (``restock.py``).
 * A return not scanned ``remind_days_before`` its return-by date: the customer is reminded,
   once (``notify/causes.return_reminder``, unique per return and date).
 """
@@ -28,12 +29,14 @@ from refunds_plugin.ledger.db import write_tx
 from refunds_plugin.ledger.tables import decisions, orders, return_shipments
 from refunds_plugin.shipping import receiving, returns
 from refunds_plugin.shipping.carriers import Carrier, LabelRequest, NoLabel
+from refunds_plugin.shipping.restock import Planned
 
 log = logging.getLogger("refunds.shipping")
 rs = return_shipments.c
 LEASE = timedelta(minutes=5)
-# (api_url, variant id, warehouse id, units) → the Saleor call; None: no Saleor restock
-Restocker = Callable[[str, str, str, int], None]
+# (api_url, variant id, warehouse id, units, an earlier try's plan, save a plan) → the Saleor
+# call (``restock.restock``), what it did; None: no Saleor restock
+Restocker = Callable[[str, str, str, int, Planned | None, Callable[[Planned], None]], str]
 
 
 class ShippingDesk:
@@ -167,38 +170,54 @@ class ShippingDesk:
 
     # --- restock ------------------------------------------------------------------------------
     def restock_due(self) -> int:
+        """Saleor restocks due: each claimed under a lease, its plan saved before the call, a
+        retryable error tried again with backoff, a try that died taken up once its lease
+        ran out (``restock.py`` says how that stays exactly once)."""
         warehouse = self.config.saleor_restock_warehouse
         if self.restocker is None or not warehouse:
             return 0
         with self.engine.connect() as conn:
-            due = receiving.pending_restocks(conn)
-        done = 0
-        for decision_id, line_id, quantity in due:
+            due = receiving.pending_restocks(conn, self.clock())
+        return sum(self._restock(decision_id, line_id, warehouse)
+                   for decision_id, line_id, _ in due)
+
+    def _restock(self, decision_id: str, line_id: str, warehouse: str) -> int:
+        assert self.restocker is not None
+        now = self.clock()
+        with write_tx(self.engine) as conn:
+            claim = receiving.claim_restock(conn, decision_id, line_id, now, LEASE)
+            if claim is None:
+                return 0
+            extra = conn.execute(select(orders.c.extra).join(
+                decisions, decisions.c.order_id == orders.c.order_id).where(
+                decisions.c.id == decision_id)).scalar()
+        saleor = json.loads(extra or "{}")
+        variant = (saleor.get("variants") or {}).get(line_id)
+        api_url = (saleor.get("saleor") or {}).get("api_url")
+        if not variant or not api_url:
             with write_tx(self.engine) as conn:
-                if not receiving.claim_restock(conn, decision_id, line_id):
-                    continue
-                extra = conn.execute(select(orders.c.extra).join(
-                    decisions, decisions.c.order_id == orders.c.order_id).where(
-                    decisions.c.id == decision_id)).scalar()
-            saleor = json.loads(extra or "{}")
-            variant = (saleor.get("variants") or {}).get(line_id)
-            api_url = (saleor.get("saleor") or {}).get("api_url")
+                receiving.finish_restock(conn, decision_id, line_id, "failed", self.clock(),
+                                         "not a Saleor line with a variant")
+            return 0
+
+        def plan(planned: Planned) -> None:
+            with write_tx(self.engine) as conn:
+                receiving.plan_restock(conn, decision_id, line_id, planned)
+
+        try:
+            note = self.restocker(api_url, variant, warehouse, claim.quantity, claim.planned,
+                                  plan)
+        except ProviderError as exc:
             now = self.clock()
-            if not variant or not api_url:
-                with write_tx(self.engine) as conn:
-                    receiving.finish_restock(conn, decision_id, line_id, "failed", now,
-                                             "not a Saleor line with a variant")
-                continue
-            try:
-                self.restocker(api_url, variant, warehouse, quantity)
-            except ProviderError as exc:
-                with write_tx(self.engine) as conn:
-                    receiving.finish_restock(conn, decision_id, line_id,
-                                             "pending" if exc.retryable else "failed", now,
-                                             str(exc))
-                continue
+            again = exc.retryable and claim.tries < self.config.executor_max_tries
+            wait = backoff(claim.tries, self.config.executor_backoff_base_s,
+                           self.config.executor_backoff_cap_s, self._rng)
             with write_tx(self.engine) as conn:
-                receiving.finish_restock(conn, decision_id, line_id, "done", now,
-                                         f"+{quantity} in {warehouse}")
-            done += 1
-        return done
+                receiving.finish_restock(conn, decision_id, line_id,
+                                         "pending" if again else "failed", now, str(exc),
+                                         retry_at=now + timedelta(seconds=wait) if again
+                                         else None)
+            return 0
+        with write_tx(self.engine) as conn:
+            receiving.finish_restock(conn, decision_id, line_id, "done", self.clock(), note)
+        return 1

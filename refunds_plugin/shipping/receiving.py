@@ -13,7 +13,7 @@ lines, their conditions and what to restock) in the same transaction.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Connection, select, update
@@ -25,6 +25,7 @@ from refunds_plugin.ledger.journal import append_entry, insert_ignore
 from refunds_plugin.ledger.reviews import open_review
 from refunds_plugin.ledger.tables import return_receipts
 from refunds_plugin.notify import causes
+from refunds_plugin.shipping.restock import Planned
 from refunds_plugin.shipping.returns import (
     ReturnRow,
     lock_return,
@@ -32,6 +33,7 @@ from refunds_plugin.shipping.returns import (
     release_received,
     set_received,
 )
+from refunds_plugin.trouble.follow_ups import clear_label_refused
 
 CONDITIONS = ("as_new", "opened", "damaged", "wrong_item", "missing")
 rr = return_receipts.c
@@ -151,6 +153,7 @@ def mark_received(conn: Connection, ret: ReturnRow, decision: Decision, lines: l
     wanted = {ln.line_id: ln for ln in decision.lines}
     problems = tuple(p for got in lines if (p := mismatch(wanted[got.line_id], got)))
     set_received(conn, ret, now)
+    clear_label_refused(conn, ret.decision_id, now)  # it came back without our label
     append_entry(conn, "return_received", ret.decision_id, {
         "status": "received", "by": by, "matched": not problems, "mismatches": list(problems),
         "lines": [got.__dict__ for got in lines]}, now)
@@ -184,25 +187,62 @@ def _answer(conn: Connection, ret: ReturnRow, decision: Decision, lines: list[Re
                    tuple(restock_lines(conn, ret.decision_id)))
 
 
-def claim_restock(conn: Connection, decision_id: str, line_id: str) -> bool:
-    """Take one pending restock for the Saleor call (False: someone else has it, or it's done)."""
-    return bool(conn.execute(update(return_receipts).where(
-        rr.decision_id == decision_id, rr.line_id == line_id, rr.restock_status == "pending")
-        .values(restock_status="in_progress")).rowcount == 1)
+def claim_restock(conn: Connection, decision_id: str, line_id: str, now: datetime,
+                  lease: timedelta) -> RestockClaim | None:
+    """Take one due restock for the Saleor call under a lease (None: someone else has it, or
+    it is done): a pending one whose wait is over, or one whose try died holding the lease."""
+    due = ((rr.restock_status == "pending")
+           & (rr.restock_claim_until.is_(None) | (rr.restock_claim_until <= now))) \
+        | ((rr.restock_status == "in_progress") & (rr.restock_claim_until <= now))
+    taken = conn.execute(update(return_receipts).where(
+        rr.decision_id == decision_id, rr.line_id == line_id, due).values(
+        restock_status="in_progress", restock_claim_until=now + lease,
+        restock_tries=rr.restock_tries + 1)).rowcount == 1
+    if not taken:
+        return None
+    row = conn.execute(select(rr.quantity, rr.restock_tries, rr.restock_before,
+                              rr.restock_target).where(
+        rr.decision_id == decision_id, rr.line_id == line_id)).one()
+    planned = None if row.restock_target is None else \
+        Planned(int(row.restock_before), int(row.restock_target))
+    return RestockClaim(decision_id, line_id, int(row.quantity), int(row.restock_tries), planned)
+
+
+@dataclass(frozen=True)
+class RestockClaim:
+    decision_id: str
+    line_id: str
+    quantity: int
+    tries: int  # this one included
+    planned: Planned | None  # an earlier try's plan
+
+
+def plan_restock(conn: Connection, decision_id: str, line_id: str, planned: Planned) -> None:
+    """The quantity read and the one about to be set, saved before the Saleor call."""
+    conn.execute(update(return_receipts).where(
+        rr.decision_id == decision_id, rr.line_id == line_id,
+        rr.restock_status == "in_progress").values(
+        restock_before=planned.before, restock_target=planned.target))
 
 
 def finish_restock(conn: Connection, decision_id: str, line_id: str, status: str,
-                   now: datetime, note: str = "") -> None:
-    """The Saleor call's outcome: ``done``, ``failed``, or ``pending`` again (try later)."""
+                   now: datetime, note: str = "", retry_at: datetime | None = None) -> None:
+    """The Saleor call's outcome: ``done``, ``failed``, or ``pending`` again (tried again at
+    ``retry_at``); the first two journalled."""
     lock_return(conn, decision_id)
     conn.execute(update(return_receipts).where(
-        rr.decision_id == decision_id, rr.line_id == line_id).values(restock_status=status))
+        rr.decision_id == decision_id, rr.line_id == line_id).values(
+        restock_status=status, restock_claim_until=retry_at, restock_note=note[:2000] or None))
     if status != "pending":
         append_entry(conn, "return_restocked", decision_id,
                      {"line_id": line_id, "status": status, "note": note}, now)
 
 
-def pending_restocks(conn: Connection) -> list[tuple[str, str, int]]:
+def pending_restocks(conn: Connection, now: datetime) -> list[tuple[str, str, int]]:
+    """Restocks due: pending and not waiting, or held by a try whose lease ran out."""
     rows = conn.execute(select(rr.decision_id, rr.line_id, rr.quantity).where(
-        rr.restock_status == "pending").order_by(rr.received_at, rr.id))
+        ((rr.restock_status == "pending")
+         & (rr.restock_claim_until.is_(None) | (rr.restock_claim_until <= now)))
+        | ((rr.restock_status == "in_progress") & (rr.restock_claim_until <= now)))
+        .order_by(rr.received_at, rr.id))
     return [(r.decision_id, r.line_id, int(r.quantity)) for r in rows]

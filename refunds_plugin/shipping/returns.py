@@ -37,10 +37,11 @@ from refunds_plugin.ledger.attempts import cancel_held, release_held
 from refunds_plugin.ledger.db import aware, lock_order
 from refunds_plugin.ledger.journal import append_entry, insert_ignore, to_json
 from refunds_plugin.ledger.reviews import open_review
-from refunds_plugin.ledger.tables import return_shipments
+from refunds_plugin.ledger.tables import exchanges, return_shipments
 from refunds_plugin.notify import causes
 from refunds_plugin.shipping.carriers import Label, NoLabel
 from refunds_plugin.shipping.rows import ReturnRow, by_tracking_code, get_return
+from refunds_plugin.trouble.follow_ups import note_refused_label
 
 # the read side lives in rows.py; these names stay importable from here for the callers
 __all__ = ["ReturnRow", "by_tracking_code", "get_return"]
@@ -160,7 +161,9 @@ def record_label(conn: Connection, decision_id: str, label: Label, now: datetime
 def record_no_label(conn: Connection, decision_id: str, why: NoLabel | str, now: datetime,
                     code: str = "failed") -> bool:
     """No label (too dear, no rate, an address refused, or out of tries): the customer keeps
-    the instructions; a person is told by the log line and the finance list."""
+    the instructions; a person is told by the log line and the finance list, and an address
+    the carrier refused opens a follow-up naming the return and the carrier's words (once:
+    this change happens once per return)."""
     lock_return(conn, decision_id)
     message = why.message if isinstance(why, NoLabel) else why
     label_status = "no_label" if isinstance(why, NoLabel) else code
@@ -171,6 +174,10 @@ def record_no_label(conn: Connection, decision_id: str, why: NoLabel | str, now:
             "label_status": label_status, "note": message,
             **({"code": why.code} if isinstance(why, NoLabel) else {})}, now)
         log.warning("no return label for decision %s: %s", decision_id, message)
+        ret = get_return(conn, decision_id)
+        if isinstance(why, NoLabel) and why.code == "address_rejected" and ret is not None:
+            note_refused_label(conn, order_id=ret.order_id, decision_id=decision_id,
+                               reference=ret.reference, carrier_said=message, now=now)
     return done
 
 
@@ -182,12 +189,38 @@ def label_retry(conn: Connection, decision_id: str, tries: int, at: datetime, er
          last_error=error[:2000])
 
 
+def _fallback_of(conn: Connection, decision_id: str) -> str | None:
+    """The decision an exchange of ``decision_id`` fell back to (its money waits here too)."""
+    return conn.execute(select(exchanges.c.fallback_decision_id).where(
+        exchanges.c.decision_id == decision_id)).scalar()
+
+
+def reached_triggers(ret: ReturnRow) -> tuple[str, ...]:
+    """The ``refund_on`` triggers the return's parcel has already satisfied."""
+    return ("approval", *_SATISFIES.get(ret.status, ()))
+
+
+def wait_also(conn: Connection, decision_id: str, waits: Mapping[str, str],
+              now: datetime) -> None:
+    """An exchange's fallback decision holds money of ``waits`` (kind → trigger) on this
+    return: its triggers release (or its expiry cancels) them with the return's own."""
+    ret = get_return(conn, decision_id)
+    if ret is None or not waits:
+        return
+    merged = {**dict(waits), **ret.refund_on}
+    _set(conn, decision_id, now, refund_on=to_json(merged),
+         **({"released_at": None} if ret.released_at is None else {}))
+
+
 def _release(conn: Connection, ret: ReturnRow, triggers: tuple[str, ...], now: datetime,
              note: str) -> tuple[str, ...]:
     kinds = tuple(k for k, on in ret.refund_on.items() if on in triggers)
     if not kinds:
         return ()
     released = release_held(conn, ret.decision_id, now, note, kinds)
+    fallback = _fallback_of(conn, ret.decision_id)
+    if fallback is not None:
+        released += release_held(conn, fallback, now, note, kinds)
     if released and ret.released_at is None:
         _set(conn, ret.decision_id, now, released_at=now)
     return released
@@ -262,8 +295,11 @@ def expire(conn: Connection, ret: ReturnRow, now: datetime) -> tuple[str, ...]:
     if not _set(conn, ret.decision_id, now, expect=OPEN, status="expired",
                 label_status=label_status, tries=0, next_try_at=now):
         return ()
-    canceled = cancel_held(conn, ret.decision_id, now, "return expired: not sent by "
-                           + ret.return_by.date().isoformat())
+    why = "return expired: not sent by " + ret.return_by.date().isoformat()
+    canceled = cancel_held(conn, ret.decision_id, now, why)
+    fallback = _fallback_of(conn, ret.decision_id)
+    if fallback is not None:
+        canceled += cancel_held(conn, fallback, now, why)
     _journal(conn, "return_expired", ret.decision_id,
              {"status": "expired", "return_by": ret.return_by.isoformat(),
               "canceled": list(canceled), "label_status": label_status}, now)

@@ -1,4 +1,5 @@
-"""Failed payments the merchant should chase: opened on failure, cleared by a later success.
+"""What the merchant should chase: failed payments (opened on failure, cleared by a later
+success) and return labels the carrier refused (``note_refused_label``).
 
 A follow-up is opened when a payment fails for an order nothing has paid yet
 (``note_failed_payment``, called by ``stripe.events.after_event`` for
@@ -7,6 +8,10 @@ success for the order clears it (``clear_follow_ups`` here, called wherever a pa
 is recorded: ``intake.storefront`` for ``order.paid``, ``stripe.events``, ``saleor.events`` and
 ``trouble.corrections.adopt_payment``). It is *due*, and listed (``find``), once the policy's
 ``follow_up_after_hours`` have passed without a success.
+
+A return label the carrier refused (the customer's address, say) opens a ``label_refused``
+follow-up naming the return and the carrier's words, once per return (its ``subject`` is the
+decision id), due at once; the return's receipt clears it (``clear_label_refused``).
 """
 
 from __future__ import annotations
@@ -26,6 +31,7 @@ from refunds_plugin.money import Money, normalize_currency
 
 STATUSES = ("open", "cleared", "all")
 FAILED_TYPE = "payment_intent.payment_failed"
+KINDS = ("failed_payment", "label_refused")
 
 
 def open_follow_up(
@@ -39,10 +45,13 @@ def open_follow_up(
     customer_email: str | None,
     detail: str,
     now: datetime,
-) -> None:
+    subject: str = "",
+) -> bool:
+    """Open a follow-up once per (kind, order, subject); False: it was there already."""
     stmt = dialect_insert(conn, follow_ups).values(
         kind=kind,
         order_id=order_id,
+        subject=subject,
         payment_reference=payment_reference,
         currency=currency,
         amount=amount,
@@ -51,19 +60,40 @@ def open_follow_up(
         status="open",
         created_at=now,
     )
-    conn.execute(stmt.on_conflict_do_nothing())
+    return bool(conn.execute(stmt.on_conflict_do_nothing()).rowcount == 1)
 
 
 _CLEAR_FOLLOW_UPS = (
     update(follow_ups)
-    .where(follow_ups.c.order_id == bindparam("oid"), follow_ups.c.status == "open")
+    .where(follow_ups.c.order_id == bindparam("oid"), follow_ups.c.status == "open",
+           follow_ups.c.kind == "failed_payment")
     .values(status="cleared", cleared_at=bindparam("now"))
 )
 
 
 def clear_follow_ups(conn: Connection, order_id: str, now: datetime) -> int:
-    """A payment for the order was recorded: its open follow-ups are cleared."""
+    """A payment for the order was recorded: its open failed-payment follow-ups are cleared."""
     return int(conn.execute(_CLEAR_FOLLOW_UPS, {"oid": order_id, "now": now}).rowcount)
+
+
+def note_refused_label(conn: Connection, *, order_id: str, decision_id: str, reference: str,
+                       carrier_said: str, now: datetime) -> bool:
+    """The carrier refused a return's label (the customer's address): a person is told, once
+    per return. The customer keeps the instructions without a label."""
+    return open_follow_up(
+        conn, kind="label_refused", order_id=order_id, subject=decision_id,
+        payment_reference=reference, currency=None, amount=None, customer_email=None,
+        detail=(f"Return {decision_id} of order {order_id}: no prepaid label, the carrier "
+                f"refused it: {carrier_said}. The customer has the return address and "
+                "return-by date; check the address with them."),
+        now=now)
+
+
+def clear_label_refused(conn: Connection, decision_id: str, now: datetime) -> int:
+    """The return arrived anyway: its refused-label follow-up is done."""
+    return int(conn.execute(update(follow_ups).where(
+        follow_ups.c.kind == "label_refused", follow_ups.c.subject == decision_id,
+        follow_ups.c.status == "open").values(status="cleared", cleared_at=now)).rowcount)
 
 
 @dataclass(frozen=True)
@@ -147,6 +177,8 @@ def stripe_failure(obj: dict[str, Any]) -> str:
 @dataclass(frozen=True)
 class FollowUp:
     order_id: str
+    kind: str  # failed_payment | label_refused
+    subject: str  # '' or the return's decision id
     payment_reference: str | None
     amount: Money | None
     customer: str  # email, or the customer id, or "" when we know neither
@@ -158,7 +190,9 @@ class FollowUp:
 
     def to_json(self) -> dict[str, Any]:
         return {
+            "kind": self.kind,
             "order_id": self.order_id,
+            "decision_id": self.subject or None,
             "payment_reference": self.payment_reference,
             "amount": self.amount.minor if self.amount else None,
             "currency": self.amount.currency if self.amount else None,
@@ -181,23 +215,26 @@ def find(
     waiting: bool = True,
     limit: int | None = None,
     offset: int = 0,
+    kinds: tuple[str, ...] = ("failed_payment",),
 ) -> list[FollowUp]:
-    """Failed-payment follow-ups, oldest first. ``status`` is open, cleared or all; without
-    ``waiting``, open ones still inside the policy's wait are left out (cleared ones stay)."""
+    """Follow-ups of ``kinds``, oldest first. ``status`` is open, cleared or all; without
+    ``waiting``, open failed payments still inside the policy's wait are left out (cleared
+    ones stay; a refused label is due at once)."""
     if status not in STATUSES:
         raise ValueError(f"status must be one of {', '.join(STATUSES)}")
     wait = timedelta(hours=policy.trouble.failed_payment.follow_up_after_hours)
     query = (
         select(follow_ups, orders.c.customer_email.label("order_email"), orders.c.customer_id)
         .select_from(follow_ups.outerjoin(orders, orders.c.order_id == follow_ups.c.order_id))
-        .where(follow_ups.c.kind == "failed_payment")
+        .where(follow_ups.c.kind.in_(kinds))
         .order_by(follow_ups.c.created_at, follow_ups.c.id)
     )
     if status != "all":
         query = query.where(follow_ups.c.status == status)
     if not waiting:
         due = follow_ups.c.created_at <= now - wait
-        query = query.where((follow_ups.c.status != "open") | due)
+        query = query.where((follow_ups.c.status != "open") | due
+                            | (follow_ups.c.kind != "failed_payment"))
     if limit is not None:
         query = query.limit(limit).offset(offset)
     out = []
@@ -206,15 +243,18 @@ def find(
         amount = None
         if row.amount is not None and row.currency:
             amount = Money(int(row.amount), row.currency)
+        waits = row.kind == "failed_payment"
         out.append(
             FollowUp(
                 order_id=row.order_id,
+                kind=row.kind,
+                subject=row.subject or "",
                 payment_reference=row.payment_reference,
                 amount=amount,
                 customer=row.customer_email or row.order_email or row.customer_id or "",
                 detail=row.detail or "",
                 opened_at=opened,
-                due_at=opened + wait,
+                due_at=opened + wait if waits else opened,
                 status=row.status,
                 cleared_at=aware(row.cleared_at),
             )
@@ -244,15 +284,16 @@ class FollowUpPage:
 
 def find_page(
     engine: Engine, policy: policies.Policy, now: datetime, *, status: str, due_only: bool,
-    page: int, per_page: int,
+    page: int, per_page: int, kinds: tuple[str, ...] = KINDS,
 ) -> FollowUpPage:
     """One page of ``find`` (the listing the CLI uses) for ``/finance`` and ``/api``, oldest
-    first. Raises ValueError for a status that is not open, cleared or all."""
+    first, every kind unless ``kinds`` says. Raises ValueError for a status that is not open,
+    cleared or all."""
     page, per_page = max(1, page), min(MAX_PER_PAGE, max(1, per_page))
     with engine.connect() as conn:
         items = find(
             conn, policy, now, status=status, waiting=not due_only,
-            limit=per_page + 1, offset=(page - 1) * per_page,
+            limit=per_page + 1, offset=(page - 1) * per_page, kinds=kinds,
         )
     return FollowUpPage(items[:per_page], page, per_page, len(items) > per_page)
 

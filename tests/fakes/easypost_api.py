@@ -55,8 +55,10 @@ class FakeEasyPost:
         return [s for s in self.shipments.values() if s.get("postage_label")]
 
 
-def _error(status: int, code: str, message: str) -> Response:
-    return Response(json.dumps({"error": {"code": code, "message": message, "errors": []}}),
+def _error(status: int, code: str, message: str,
+           errors: list[dict[str, Any]] | None = None) -> Response:
+    body = {"error": {"code": code, "message": message, "errors": errors or []}}
+    return Response(json.dumps(body),
                     status=status, mimetype="application/json")
 
 
@@ -83,7 +85,11 @@ def create_app(fake: FakeEasyPost) -> Flask:
         params = (request.get_json() or {}).get("shipment") or {}
         with fake.lock:
             if params.get("to_address", {}).get("zip") == fake.reject_zip:
-                return _error(422, "ADDRESS.VERIFY.FAILURE", "Address not found")
+                # EasyPost's error object: code, message, and the field errors behind it
+                return _error(422, "ADDRESS.VERIFY.FAILURE", "Address not found", [
+                    {"field": "address", "message": "Address not found", "suggestion": None},
+                    {"field": "street1", "message": "House number is missing",
+                     "suggestion": None}])
             n = next(fake._ids)
             sid = f"shp_{n:032x}"
             shipment = {

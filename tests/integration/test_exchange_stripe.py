@@ -208,6 +208,30 @@ def test_an_even_swap_moves_no_money_and_waits_for_the_return(
     assert fake_stripe.checkout_sessions == {} and h.count(refund_attempts) == 0
 
 
+@pytest.mark.parametrize(("currency", "dearer", "said"), [
+    pytest.param("USD", 10030, "The new item costs 0.30 USD more; that is less than the "
+                 "smallest amount we can charge by card (0.50 USD), so we waive it.", id="USD"),
+    pytest.param("JPY", 10049, "The new item costs 49 JPY more; that is less than the smallest "
+                 "amount we can charge by card (50 JPY), so we waive it.", id="JPY"),
+])
+def test_a_difference_below_stripes_minimum_charge_is_waived_with_no_checkout_session(
+    policy_harness: Any, fake_stripe: FakeStripe, currency: str, dearer: int, said: str,
+) -> None:
+    h = shop(policy_harness, fake_stripe, currency, 10000, dearer)
+
+    answer = h.post_storefront(swap(unit=dearer)).json
+    h.drain()
+
+    assert answer is not None
+    ex = answer["exchange"]
+    assert (ex["status"], ex["charge"], ex["waived"], ex["settled_as"], ex["checkout_url"]) == (
+        "waiting", 0, dearer - 10000, "waived", None)
+    assert said in answer["explanation"]
+    assert fake_stripe.checkout_sessions == {}
+    assert fake_stripe.calls_to("POST", "/v1/checkout/sessions") == []
+    assert h.count(refund_attempts) == 0
+
+
 def test_finance_counts_exchanges_as_sales_kept_with_the_revenue_they_retained(
     policy_harness: Any, fake_stripe: FakeStripe, clock: Any,
 ) -> None:

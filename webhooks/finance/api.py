@@ -185,15 +185,17 @@ def withdrawals() -> Response:
 
 
 FOLLOW_UP_COLUMNS = [
-    "order_id", "customer", "currency", "amount", "amount_text", "what_failed",
-    "payment_reference", "status", "opened_at", "due_at", "cleared_at", "age_seconds",
+    "kind", "order_id", "decision_id", "customer", "currency", "amount", "amount_text",
+    "what_failed", "payment_reference", "status", "opened_at", "due_at", "cleared_at",
+    "age_seconds",
 ]  # fmt: skip
 
 
 @bp.get("/follow-ups")
 @needs("finance")
 def follow_ups() -> Response:
-    """Failed payments nothing has paid since (``status=cleared|all`` for the others)."""
+    """Failed payments nothing has paid since, and return labels the carrier refused
+    (``status=cleared|all`` for the others)."""
     status = request.args.get("status", "open").strip() or "open"
     due_only = request.args.get("due", "").lower() in ("1", "true")
     number, per_page = _paging()

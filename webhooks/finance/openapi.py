@@ -178,7 +178,10 @@ def document() -> dict[str, Any]:
                     "amount": money, "bonus": money, "currency": {"type": "string"},
                     "provider": {"type": "string"}, "provider_reference": {"type": "string"}}},
                 "FollowUp": {"type": "object", "properties": {
+                    "kind": {"enum": ["failed_payment", "label_refused"]},
                     "order_id": {"type": "string"},
+                    "decision_id": {"type": ["string", "null"],
+                                    "description": "the return a refused label belongs to"},
                     "customer": {"type": "string", "description": "email, else customer id"},
                     "amount": money, "currency": {"type": "string"},
                     "amount_text": {"type": "string"}, "what_failed": {"type": "string"},

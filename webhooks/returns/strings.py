@@ -93,6 +93,10 @@ ENGLISH: dict[str, str] = {
         "instead."
     ),
     "exchange_status_failed": "We could not ship your new item yet; our team will contact you.",
+    "exchange_status_out_of_stock": (
+        "Your new item went out of stock before we could send it, so your exchange became a "
+        "refund or store credit instead. Nothing else will be sent to you for this exchange."
+    ),
     "resolution_refund": "Refund to my original payment",
     "resolution_credit": "Store credit",
     "resolution_credit_bonus": "Store credit, with a {percent}% bonus",

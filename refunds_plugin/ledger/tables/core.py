@@ -189,8 +189,10 @@ follow_ups = Table(
     "follow_ups",
     metadata,
     Column("id", Id, primary_key=True, autoincrement=True),
-    Column("kind", String(32), nullable=False),  # failed_payment
+    Column("kind", String(32), nullable=False),  # failed_payment | label_refused
     Column("order_id", String(255), nullable=False),
+    # what inside the order ('' for a failed payment; the decision id of a refused label)
+    Column("subject", String(64), nullable=False, server_default="", default=""),
     Column("payment_reference", String(255), nullable=True),
     Column("currency", String(3), nullable=True),
     Column("amount", BigInteger, nullable=True),
@@ -199,7 +201,7 @@ follow_ups = Table(
     Column("status", String(16), nullable=False),  # open | cleared
     Column("created_at", DateTime(timezone=True), nullable=False),
     Column("cleared_at", DateTime(timezone=True), nullable=True),
-    UniqueConstraint("kind", "order_id", name="uq_follow_ups_kind_order"),
+    UniqueConstraint("kind", "order_id", "subject", name="uq_follow_ups_kind_order_subject"),
 )
 
 tokens = Table(

@@ -65,8 +65,15 @@ return_receipts = Table(
     # as_new | opened | damaged | wrong_item | missing
     Column("condition", String(16), nullable=False),
     Column("restock", Integer, nullable=False, default=0),  # 1: back on the shelf
-    # none | pending | done | failed (Saleor's stock, where configured)
+    # none | listed | pending | in_progress | done | failed (Saleor's stock, where configured)
     Column("restock_status", String(16), nullable=False),
+    Column("restock_claim_until", DateTime(timezone=True), nullable=True),  # in_progress lease
+    Column("restock_tries", Integer, nullable=False, server_default="0", default=0),
+    # the quantity read before the first Saleor call and the one it sets: a retry sets the
+    # same target, so the units are added once
+    Column("restock_before", BigInteger, nullable=True),
+    Column("restock_target", BigInteger, nullable=True),
+    Column("restock_note", Text, nullable=True),
     Column("received_by", String(255), nullable=True),
     Column("received_at", DateTime(timezone=True), nullable=False),
     UniqueConstraint("decision_id", "line_id", name="uq_return_receipts_decision_line"),

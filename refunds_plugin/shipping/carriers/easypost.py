@@ -58,6 +58,28 @@ def _classify(exc: Exception, doing: str) -> Exception:
     return RetryableProviderError(message, code="carrier_unavailable")
 
 
+def carrier_message(exc: Exception) -> tuple[str, dict[str, Any]]:
+    """EasyPost's words for a refusal, from its error object (``code``, ``message``, and
+    ``errors``: field errors as objects or plain strings): ``ADDRESS.VERIFY.FAILURE: Address
+    not found (street1: House number is missing)``; and the same as detail."""
+    code = getattr(exc, "code", None)
+    message = str(getattr(exc, "message", None) or exc)
+    fields: list[str] = []
+    for err in getattr(exc, "errors", None) or []:
+        if isinstance(err, dict):
+            text = str(err.get("message") or "")
+            field = err.get("field")
+            said = f"{field}: {text}" if field and text != message else text
+        else:
+            said = str(err)
+        if said and said != message and said not in fields:
+            fields.append(said)
+    text = f"{code}: {message}" if code else message
+    if fields:
+        text += f" ({'; '.join(fields)})"
+    return text, {"carrier_code": code, "carrier_message": message, "field_errors": fields}
+
+
 def _get(obj: Any, key: str) -> Any:
     if obj is None:
         return None
@@ -99,8 +121,9 @@ class EasyPostCarrier:
                     options={"label_format": "PDF"},
                 )
             except _REFUSED as exc:
-                return NoLabel("address_rejected", f"EasyPost refused the shipment: "
-                                                   f"{getattr(exc, 'message', exc)}")
+                said, detail = carrier_message(exc)
+                return NoLabel("address_rejected", f"EasyPost refused the shipment: {said}",
+                               detail)
             except (ApiError, OSError) as exc:
                 raise _classify(exc, "shipment create") from exc
         rate = self._cheapest(shipment, request)

@@ -14,7 +14,7 @@ import pytest
 
 from refunds_plugin.exchanges.shipping import ship_on_reached
 from refunds_plugin.ledger.db import write_tx
-from refunds_plugin.ledger.tables import decisions, exchanges
+from refunds_plugin.ledger.tables import decisions, exchanges, outbox
 from tests.fakes import Clock
 from tests.fakes.saleor_api import FakeSaleor, money
 from tests.fakes.saleor_harness import STOREFRONT_SECRET, SaleorHarness, journal, rows
@@ -151,7 +151,7 @@ def test_saleor_errors_are_retried_then_a_person_is_told_and_nothing_ships_twice
 ) -> None:
     shop = first_scan_shop
     decision_id = ask_exchange(shop).get_json()["decision_id"]
-    saleor.stock[NEW_VARIANT] = 0  # sold out between the request and the shipping
+    saleor.fail["RefundsDraftComplete"] = ["permission"] * 8  # the app lost MANAGE_ORDERS
     with write_tx(shop.engine) as conn:
         ship_on_reached(conn, decision_id, "delivered")
     assert shop.runtime.exchanges is not None
@@ -161,10 +161,62 @@ def test_saleor_errors_are_retried_then_a_person_is_told_and_nothing_ships_twice
 
     [row] = rows(shop, exchanges)
     assert (row.status, row.tries) == ("failed", 5)
-    assert row.last_error.startswith("draftOrderComplete refused: INSUFFICIENT_STOCK")
+    assert "MANAGE_ORDERS" in row.last_error
+    assert [d["status"] for d in saleor.drafts.values()] == ["DRAFT"]
     assert len(saleor.drafts) == 1 and len(saleor.mutations("RefundsReturnProducts")) == 1
     assert len(saleor.mutations("RefundsDraftLinesCreate")) == 1  # the lines changed once
     assert f"exchange {decision_id} needs a person" in caplog.text
+
+
+def test_a_variant_sold_out_before_shipping_becomes_a_refund_and_the_customer_is_told(
+    first_scan_shop: SaleorHarness, saleor: FakeSaleor, clock: Clock,
+) -> None:
+    shop = first_scan_shop
+    decision_id = ask_exchange(shop).get_json()["decision_id"]
+    saleor.stock[NEW_VARIANT] = 0  # sold out between the request and the shipping
+    with write_tx(shop.engine) as conn:
+        ship_on_reached(conn, decision_id, "delivered")
+    assert shop.runtime.exchanges is not None
+
+    shop.runtime.exchanges.run_once()
+
+    [row] = rows(shop, exchanges)
+    assert (row.status, row.tries) == ("fallen_back", 0)
+    assert row.last_error.startswith(
+        "out_of_stock: draftOrderComplete refused: INSUFFICIENT_STOCK")
+    [instead] = [d for d in rows(shop, decisions) if d.id != decision_id]
+    assert (row.fallback_decision_id, instead.request_key, instead.outcome) == (
+        instead.id, f"exchange-fallback:{decision_id}", "approve")
+    # the money moves through the usual attempt, exactly once: the shirt and, as the policy
+    # says for a whole order sent back, its 5.00 shipping
+    [attempt] = shop.attempts()
+    assert (attempt.decision_id, attempt.kind, attempt.amount, attempt.status) == (
+        instead.id, "refund", 4500, "pending")
+    shop.executor.drain()
+    [attempt] = shop.attempts()
+    assert attempt.status == "sent"  # Saleor's refund is asked for; its webhook settles it
+    assert len(saleor.mutations("RefundsGrantRefund")) == 1
+    # nothing shipped, and later rounds try nothing again
+    for _ in range(3):
+        clock.advance(600)
+        shop.runtime.exchanges.run_once()
+    assert len(saleor.mutations("RefundsDraftComplete")) == 1
+    assert [d["status"] for d in saleor.drafts.values()] == ["DRAFT"]
+    assert saleor.stock[NEW_VARIANT] == 0
+    assert [e.get("status") for e in journal(shop, decision_id) if "status" in e] == [
+        "waiting", "ready", "fallen_back"]
+    # the customer is told, once, in these words
+    [mail] = [m for m in rows(shop, outbox) if m.kind == "exchange_unavailable"]
+    assert (mail.cause, mail.recipient) == (f"exchange:{decision_id}:unavailable",
+                                            "ann@example.com")
+    renderer = shop.runtime.renderer
+    assert renderer is not None
+    said = renderer.render("exchange_unavailable", json.loads(mail.context))
+    assert said.subject == "Your exchange for order 1001: the new item is out of stock"
+    assert said.text.startswith(
+        "We are sorry: Shirt L went out of stock before we could send it, so we cannot make "
+        "your exchange.\nInstead, we are refunding 45.00 USD to your original payment.\n"
+        "Nothing else will be sent to you for this exchange.\n")
 
 
 @pytest.mark.parametrize(("sku", "variant", "code"), [

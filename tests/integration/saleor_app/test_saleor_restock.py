@@ -3,13 +3,16 @@ what goes back on the shelf raises the variant's stock in the configured warehou
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from refunds_plugin.config import ReturnAddress
 from refunds_plugin.ledger.tables import return_receipts, return_shipments
+from refunds_plugin.shipping.desk import LEASE, ShippingDesk
+from refunds_plugin.shipping.restock import Planned
 from tests.fakes import Clock
 from tests.fakes.saleor_api import FakeSaleor
 from tests.fakes.saleor_harness import SaleorHarness, journal
@@ -88,3 +91,117 @@ def test_a_matching_receipt_releases_the_refund_and_restocks_saleor_once(
     assert [m[0] for m in shop.saleor.mutations()] == [
         "RefundsRestock", "RefundsReturnProducts", "RefundsGrantRefund",
         "RefundsRequestGrantedRefund"]
+
+
+def _restock_row(shop: SaleorHarness) -> tuple[str, int, int | None, int | None]:
+    [r] = _rows(shop, return_receipts)
+    return r.restock_status, r.restock_tries, r.restock_before, r.restock_target
+
+
+def _desk(shop: SaleorHarness) -> ShippingDesk:
+    desk = shop.runtime.shipping_desk
+    assert desk is not None and desk.restocker is not None
+    return desk
+
+
+def test_a_restock_that_died_after_saleor_set_the_stock_is_not_added_again(
+    shop: SaleorHarness, clock: Clock,
+) -> None:
+    decision_id = _returned(shop)
+    desk = _desk(shop)
+    real = desk.restocker
+    assert real is not None
+
+    def dies_after_the_call(*args: Any) -> str:
+        real(*args)
+        raise RuntimeError("the worker was killed before it recorded the restock")
+
+    desk.restocker = dies_after_the_call
+    with pytest.raises(RuntimeError):
+        shop.runtime.service.receive(decision_id, {LINE: ("as_new", None, True)}, "dock")
+    desk.restocker = real
+    assert _restock_row(shop) == ("in_progress", 1, 7, 9)
+    assert shop.saleor.stocks[(VARIANT, WAREHOUSE)] == 9
+    assert desk.restock_due() == 0  # the dead try's lease still holds it
+
+    clock.advance(LEASE.total_seconds() + 1)
+    assert desk.restock_due() == 1
+
+    assert _restock_row(shop) == ("done", 2, 7, 9)
+    assert shop.saleor.stocks[(VARIANT, WAREHOUSE)] == 9
+    assert len(shop.saleor.mutations("RefundsRestock")) == 1
+    assert [b for b in journal(shop, decision_id) if b.get("line_id") == LINE] == [
+        {"line_id": LINE, "status": "done",
+         "note": f"+2 in {WAREHOUSE} (already set to 9 by an earlier try)"}]
+    assert desk.restock_due() == 0
+
+
+def test_a_restock_that_died_before_the_call_sets_the_stock_once_on_the_retry(
+    shop: SaleorHarness, clock: Clock,
+) -> None:
+    decision_id = _returned(shop)
+    desk = _desk(shop)
+    real = desk.restocker
+    assert real is not None
+
+    def dies_before_the_call(api: str, variant: str, warehouse: str, units: int,
+                             planned: Planned | None, plan: Callable[[Planned], None]) -> str:
+        def plan_then_die(p: Planned) -> None:
+            plan(p)
+            raise RuntimeError("killed between the plan and the call")
+        return real(api, variant, warehouse, units, planned, plan_then_die)
+
+    desk.restocker = dies_before_the_call
+    with pytest.raises(RuntimeError):
+        shop.runtime.service.receive(decision_id, {LINE: ("as_new", None, True)}, "dock")
+    desk.restocker = real
+    assert (_restock_row(shop), shop.saleor.stocks[(VARIANT, WAREHOUSE)]) == (
+        ("in_progress", 1, 7, 9), 7)
+
+    clock.advance(LEASE.total_seconds() + 1)
+    assert desk.restock_due() == 1
+
+    assert (_restock_row(shop), shop.saleor.stocks[(VARIANT, WAREHOUSE)]) == (("done", 2, 7, 9), 9)
+    assert shop.saleor.mutations("RefundsRestock") == [
+        ("RefundsRestock", {"variantId": VARIANT,
+                            "stocks": [{"warehouse": WAREHOUSE, "quantity": 9}]})]
+
+
+def test_a_lost_saleor_answer_is_retried_with_backoff_and_adds_the_units_once(
+    shop: SaleorHarness, clock: Clock,
+) -> None:
+    decision_id = _returned(shop)
+    desk = _desk(shop)
+    shop.saleor.fail["RefundsRestock"] = ["network_after"]  # Saleor set it; the answer is lost
+
+    receipt = shop.runtime.service.receive(decision_id, {LINE: ("as_new", None, True)}, "dock")
+
+    assert [r["status"] for r in receipt.to_json()["restock"]] == ["pending"]
+    assert _restock_row(shop) == ("pending", 1, 7, 9)
+    assert desk.restock_due() == 0  # waiting for its backoff
+    clock.advance(3600)
+    assert desk.restock_due() == 1
+    assert _restock_row(shop) == ("done", 2, 7, 9)
+    assert shop.saleor.stocks[(VARIANT, WAREHOUSE)] == 9
+    assert len(shop.saleor.mutations("RefundsRestock")) == 1
+
+
+def test_a_stock_that_moved_since_an_interrupted_restock_goes_to_a_person_not_a_guess(
+    shop: SaleorHarness, clock: Clock,
+) -> None:
+    decision_id = _returned(shop)
+    desk = _desk(shop)
+    shop.saleor.fail["RefundsRestock"] = ["network_before"]  # the call never reached Saleor
+    shop.runtime.service.receive(decision_id, {LINE: ("as_new", None, True)}, "dock")
+    shop.saleor.stocks[(VARIANT, WAREHOUSE)] = 6  # a sale in the meantime
+    clock.advance(3600)
+
+    assert desk.restock_due() == 0
+
+    assert _restock_row(shop) == ("failed", 2, 7, 9)
+    assert shop.saleor.stocks[(VARIANT, WAREHOUSE)] == 6
+    assert shop.saleor.mutations("RefundsRestock") == []
+    [told] = [b for b in journal(shop, decision_id) if b.get("line_id") == LINE]
+    assert told == {"line_id": LINE, "status": "failed", "note": (
+        f"the stock of {VARIANT} in {WAREHOUSE} is 6: an interrupted restock read 7 and was to "
+        "set 9; check by hand whether the 2 unit(s) are counted")}

@@ -7,14 +7,25 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from datetime import timedelta
+from typing import Any
 
 import pytest
 
+from refunds_plugin.finance.tokens import create_token
 from refunds_plugin.finance.verify import verify_ledger
 from refunds_plugin.intake.physical import instructions
 from refunds_plugin.intake.reviews import decide
-from refunds_plugin.ledger.tables import events, refund_attempts, return_shipments, reviews
+from refunds_plugin.ledger.db import write_tx
+from refunds_plugin.ledger.tables import (
+    events,
+    follow_ups,
+    refund_attempts,
+    return_shipments,
+    reviews,
+)
+from refunds_plugin.shipping import tracking
 from refunds_plugin.shipping.carriers import Label, LabelRequest, NoLabel
+from refunds_plugin.shipping.returns import record_no_label
 from tests.integration.shipping.conftest import ANN, Returns
 
 POLICY = """currency: USD
@@ -108,9 +119,51 @@ def test_an_address_the_carrier_refuses_leaves_the_instructions_and_tells_a_pers
 
     row = r.shipment()
     assert (row.status, row.label_status, row.tracking_code) == ("instructions", "no_label", None)
-    assert "EasyPost refused the shipment: Address not found" in row.last_error
+    said = ("EasyPost refused the shipment: ADDRESS.VERIFY.FAILURE: Address not found "
+            "(street1: House number is missing)")
+    assert row.last_error == said
     assert "no return label for decision" in caplog.text
     assert r.easypost.fake.bought == []
+    # the customer still has where to send it and by when, with no label
+    shown = instructions(r.h.runtime.engine, row.decision_id)
+    assert shown is not None
+    assert (shown["address"]["street"], shown["label_url"], shown["label_status"]) == (
+        "1 Dock Rd", None, "no_label")
+    assert shown["return_by"].startswith("2026-")
+    # a person is told: one follow-up naming the return and the carrier's words
+    [told] = r.h.rows(follow_ups)
+    assert (told.kind, told.order_id, told.subject, told.payment_reference, told.status) == (
+        "label_refused", "1001", row.decision_id, row.reference, "open")
+    assert told.detail == (
+        f"Return {row.decision_id} of order 1001: no prepaid label, the carrier refused it: "
+        f"{said}. The customer has the return address and return-by date; check the address "
+        "with them.")
+    r.h.clock.advance(3600)
+    r.labels()  # another round, and the same change again, tell nobody twice
+    with write_tx(r.h.runtime.engine) as conn:
+        assert record_no_label(conn, row.decision_id, NoLabel("address_rejected", said),
+                               r.h.clock()) is False
+    assert len(r.h.rows(follow_ups)) == 1
+
+
+def test_a_refused_label_is_on_the_finance_follow_ups_and_cleared_by_the_receipt(
+    returns_service: Callable[..., Returns],
+) -> None:
+    r = returns_service(POLICY)
+    r.paid(address={**ANN, "postal_code": "00000"})
+    r.ask(lines=MUG)
+    r.labels()
+    decision_id = r.shipment().decision_id
+    token = create_token(r.h.runtime.engine, "Fin", "finance", r.h.clock()).secret
+
+    listed = r.h.client().get("/api/follow-ups",
+                              headers={"Authorization": f"Bearer {token}"}).get_json()["data"]
+
+    assert [(d["kind"], d["order_id"], d["decision_id"], d["status"]) for d in listed] == [
+        ("label_refused", "1001", decision_id, "open")]
+    assert "ADDRESS.VERIFY.FAILURE: Address not found" in listed[0]["what_failed"]
+    r.h.runtime.service.receive(decision_id, {"l1": ("as_new", None, False)}, "dock")
+    assert [(f.kind, f.status) for f in r.h.rows(follow_ups)] == [("label_refused", "cleared")]
 
 
 def test_a_label_dearer_than_the_item_is_not_bought(
@@ -223,15 +276,63 @@ def test_a_forged_stale_or_tampered_tracking_webhook_is_400_and_records_nothing(
     assert before[1] == []
 
 
-def test_a_replayed_event_id_changes_nothing_the_second_time(
+def test_a_replayed_event_id_is_400_and_records_nothing_new(
     returns_service: Callable[..., Returns],
 ) -> None:
     r = returns_service(POLICY.replace("first_scan", "delivered"))
     code = r.labelled(MUG)
     first = r.track("evt_1", code, "in_transit")
+    assert (first.status_code, (first.json or {})["duplicate"]) == (200, False)
+    tables = (r.h.rows(events), r.journal(), r.attempts(), r.shipment().status,
+              r.shipment().updated_at)
+
     again = r.track("evt_1", code, "in_transit")
-    assert (first.json or {})["duplicate"] is False and (again.json or {})["duplicate"] is True
+
+    assert again.status_code == 400
+    assert again.json == {"error": {"code": "replayed_event", "message":
+                                    "event evt_1 was received and recorded before: a replay"}}
+    assert (r.h.rows(events), r.journal(), r.attempts(), r.shipment().status,
+            r.shipment().updated_at) == tables
     assert len(r.journal("return_tracking")) == 1
+    assert len(r.h.rows(events, source="easypost")) == 1
+
+
+def test_a_replay_carrying_a_later_status_changes_nothing_either(
+    returns_service: Callable[..., Returns],
+) -> None:
+    """A replayed id signed for real (a captured delivery) is refused whatever it says."""
+    r = returns_service(POLICY.replace("first_scan", "delivered"))
+    code = r.labelled(MUG)
+    assert r.track("evt_1", code, "in_transit").status_code == 200
+
+    again = r.track("evt_1", code, "delivered")
+
+    assert again.status_code == 400 and (again.json or {})["error"]["code"] == "replayed_event"
+    assert r.shipment().status == "in_transit"
+    assert r.attempts() == [("refund", 2500, "held")]
+
+
+def test_a_delivery_that_failed_on_our_side_is_taken_when_easypost_retries_it(
+    returns_service: Callable[..., Returns], monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """EasyPost retries a delivery that got no 2xx: the failed one recorded nothing, so the
+    retry is a first delivery (200), not a replay."""
+    r = returns_service(POLICY.replace("first_scan", "delivered"))
+    code = r.labelled(MUG)
+
+    def boom(*_: Any, **__: Any) -> Any:
+        raise RuntimeError("the database went away")
+
+    with monkeypatch.context() as m:
+        m.setattr(tracking, "apply", boom)
+        failed = r.track("evt_1", code, "in_transit")
+    assert failed.status_code == 500
+    assert r.h.rows(events, source="easypost") == [] and r.journal("return_tracking") == []
+
+    retried = r.track("evt_1", code, "in_transit")
+
+    assert (retried.status_code, (retried.json or {})["duplicate"]) == (200, False)
+    assert r.shipment().status == "in_transit"
     assert len(r.h.rows(events, source="easypost")) == 1
 
 

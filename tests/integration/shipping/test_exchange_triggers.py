@@ -68,7 +68,7 @@ def test_the_first_scan_makes_a_waiting_exchange_ready_once_with_its_event(
     assert state(r) == ("waiting", None)  # a label printed is no scan
     assert r.track("evt_ep_2", code, "in_transit").status_code == 200
     assert r.track("evt_ep_3", code, "out_for_delivery").status_code == 200
-    assert r.track("evt_ep_2", code, "in_transit").status_code == 200  # replayed
+    assert r.track("evt_ep_2", code, "in_transit").status_code == 400  # replayed: refused
 
     assert state(r) == ("ready", "first_scan")
     assert [b for _, b in r.journal("exchange_ready")] == [

@@ -103,6 +103,21 @@ CASES = [
      (True, 0, 0, 0, 0, 0, 0, "approval", "exchange_approved")),
     ("ships on delivery", "{ship_on: delivered}", "", SIZES[0], {},
      (True, 0, 0, 0, 0, 0, 0, "delivered", "exchange_approved")),
+    ("below Stripe's USD minimum (0.50): waived, not charged", "{}", "",
+     replace(SIZES[1], unit_amount=10049), {},
+     (True, 49, 0, 49, 0, 0, 0, "first_scan", "exchange_approved")),
+    ("at Stripe's USD minimum: charged", "{}", "", replace(SIZES[1], unit_amount=10050), {},
+     (True, 50, 0, 0, 50, 0, 0, "first_scan", "exchange_approved")),
+    ("what is left after the policy's waiver below the minimum: all waived",
+     '{price_difference: {higher: {waive_up_to: {USD: "1.00"}}}}', "",
+     replace(SIZES[1], unit_amount=10130), {},
+     (True, 130, 0, 130, 0, 0, 0, "first_scan", "exchange_approved")),
+    ("below Stripe's JPY minimum (50 yen): waived", "{}", "",
+     replace(SIZES[1], unit_amount=10049), {"currency": "JPY"},
+     (True, 49, 0, 49, 0, 0, 0, "first_scan", "exchange_approved")),
+    ("KWD has no fixed Stripe minimum: the steps of ten fils only", "{}", "",
+     replace(SIZES[1], unit_amount=10045), {"currency": "KWD", "step": 10},
+     (True, 45, 0, 5, 40, 0, 0, "first_scan", "exchange_approved")),
     ("a charge on an order we cannot charge: a refund instead", "{}", "", SIZES[1],
      {"provider": "saleor"},
      (False, None, None, None, None, 10000, 0, None, "exchange_charge_not_possible")),
@@ -244,3 +259,16 @@ def test_a_request_with_an_exchange_and_a_plain_return_settles_each_its_own_way(
     assert [(ln.line_id, ln.amount) for ln in d.lines] == [("shoe", 10000), ("mug", 2500)]
     assert "The new item costs 20.00 USD less; that difference comes back as store credit." \
         in d.explanation
+
+
+def test_a_difference_below_stripes_minimum_is_waived_and_explained() -> None:
+    d = decide(policy("{}"), replace(SIZES[1], unit_amount=10030))
+
+    assert d.exchange is not None and (d.exchange.waived, d.exchange.charge) == (30, 0)
+    [price] = [r for r in d.trace if r.rule == "exchange_price"]
+    assert (price.code, price.message) == (
+        "exchange_higher_below_minimum",
+        "The new item costs 0.30 USD more; that is less than the smallest amount we can charge "
+        "by card (0.50 USD), so we waive it.")
+    assert price.message in d.explanation
+    assert price.saw["minimum_charge"] == 50

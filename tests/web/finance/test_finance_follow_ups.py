@@ -88,11 +88,13 @@ def test_the_api_lists_open_follow_ups_oldest_first_with_contact_amount_and_what
 
     assert (body["page"], body["per_page"], body["has_next"]) == (1, 50, False)
     assert body["data"] == [
-        {"order_id": "8002", "customer": "bo@example.com", "amount": 1999, "currency": "USD",
+        {"kind": "failed_payment", "order_id": "8002", "decision_id": None,
+         "customer": "bo@example.com", "amount": 1999, "currency": "USD",
          "amount_text": "19.99 USD", "what_failed": DETAIL, "payment_reference": "pi_f2",
          "status": "open", "opened_at": failed.at(1), "due_at": failed.at(25),
          "cleared_at": None, "age_seconds": 91800},
-        {"order_id": "8003", "customer": "bo@example.com", "amount": 5000, "currency": "USD",
+        {"kind": "failed_payment", "order_id": "8003", "decision_id": None,
+         "customer": "bo@example.com", "amount": 5000, "currency": "USD",
          "amount_text": "50.00 USD", "what_failed": DETAIL, "payment_reference": "pi_f3",
          "status": "open", "opened_at": failed.at(26), "due_at": failed.at(50),
          "cleared_at": None, "age_seconds": 1800},
@@ -148,9 +150,9 @@ def test_the_page_lists_open_follow_ups_with_their_age_and_is_linked_from_the_na
 
     assert cells(html) == [
         ["2026-11-24 13:00 UTC", "1 d 1 h", "8002", "bo@example.com", "19.99 USD", DETAIL,
-         "pi_f2", "due"],
+         "pi_f2", "due", "failed payment"],
         ["2026-11-25 14:00 UTC", "30 min", "8003", "bo@example.com", "50.00 USD", DETAIL,
-         "pi_f3", "waiting until 2026-11-26 14:00 UTC"],
+         "pi_f3", "waiting until 2026-11-26 14:00 UTC", "failed payment"],
     ]
     assert "<script" not in html
     due = cells(client.get("/finance/follow-ups?due=1").get_data(as_text=True))
@@ -163,7 +165,8 @@ def test_the_page_shows_cleared_follow_ups_when_asked(failed: Failed) -> None:
     html = client.get("/finance/follow-ups?status=cleared").get_data(as_text=True)
 
     assert cells(html) == [["2026-11-24 12:00 UTC", "1 d 2 h", "8001", "bo@example.com",
-                            "42.00 USD", DETAIL, "pi_f1", "cleared 2026-11-24 14:00 UTC"]]
+                            "42.00 USD", DETAIL, "pi_f1", "cleared 2026-11-24 14:00 UTC",
+                            "failed payment"]]
 
 
 def test_without_a_token_neither_the_page_nor_the_api_shows_a_follow_up(failed: Failed) -> None:
