@@ -15,7 +15,7 @@ from datetime import datetime
 from policies import eligibility, exchange, resolution, safeguards
 from policies.context import Context, build_context
 from policies.explanation import explain
-from policies.policy import Policy, money_text
+from policies.policy import Policy
 from policies.resolution import PlannedLine
 from refunds_plugin.domain import (
     Decision,
@@ -27,6 +27,8 @@ from refunds_plugin.domain import (
     ReturnRequest,
     RuleResult,
 )
+from refunds_plugin.language.said import Amount, Joined
+from refunds_plugin.language.said import said as say
 
 # Adjustments the customer should read about (the rest are already in the money sentence).
 _NOTED = frozenset({"window", "final_sale", "reason", "refund_period", "tier",
@@ -127,9 +129,10 @@ def _exchange(ctx: Context, ex_plan: exchange.Plan,
             said = exchange.instead(ctx, pl)
             ex_plan.said.append(RuleResult(
                 "exchange", "adjust", "exchange_charge_not_possible",
-                f"We can't exchange {pl.line.name} for {item.name}: it costs more, and we "
-                f"cannot take the difference for this order, so it comes back as {said} "
-                "instead.", {"line_id": pl.line.id, "instead": said}))
+                say("We can't exchange {name} for {item}: it costs more, and we cannot take "
+                    "the difference for this order, so it comes back as {instead} instead.",
+                    name=pl.line.name, item=item.name, instead=said),
+                {"line_id": pl.line.id, "instead": said}))
             ex_plan.rest.append(pl)
         ex_plan.said[:] = [r for r in ex_plan.said if r.code != "exchange_approved"]
         ex_plan.swaps = []
@@ -143,17 +146,17 @@ def _tier(ctx: Context) -> RuleResult:
     saw = {"months_as_customer": st.months, "projected_value": st.projected_value,
            "orders": ctx.facts.history.order_count, "tier": st.tier_name}
     if not st.tiers:
-        return RuleResult("tier", "pass", "tier_base", "Standard terms apply.", saw)
-    value = money_text(st.projected_value, ctx.currency)
+        return RuleResult("tier", "pass", "tier_base", say("Standard terms apply."), saw)
+    value = Amount(st.projected_value, ctx.currency)
     return RuleResult("tier", "adjust", f"tier_{st.tier_name}",
-                      f"As a {st.tier_name} customer (projected value {value}) you get our "
-                      "better terms.", saw)
+                      say("As a {tier} customer (projected value {value}) you get our better "
+                          "terms.", tier=st.tier_name, value=value), saw)
 
 
 def _declined(ctx: Context, trace: list[RuleResult], why: RuleResult) -> Decision:
     return Decision(
         outcome=Outcome.DECLINE, reason_code=why.code,
-        explanation=f"We're sorry, we can't accept this return. {why.message}",
+        explanation=Joined([say("We're sorry, we can't accept this return."), why.message]),
         currency=ctx.facts.currency, policy_name=ctx.policy.name,
         policy_hash=ctx.policy.content_hash, return_required=False, trace=tuple(trace),
         promise_hours=ctx.policy.promise_hours,
