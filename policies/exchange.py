@@ -30,7 +30,7 @@ class Plan:
 
     swaps: list[tuple[PlannedLine, Variant]] = field(default_factory=list)
     rest: list[PlannedLine] = field(default_factory=list)
-    said: list[R] = field(default_factory=list)
+    notes: list[R] = field(default_factory=list)
 
 
 def instead(ctx: Context, pl: PlannedLine) -> str:
@@ -83,14 +83,14 @@ def plan(ctx: Context, planned: list[PlannedLine]) -> Plan:
         saw = {"line_id": pl.line.id, "sku": item.sku, "unit_amount": item.unit_amount}
         if refused is None:
             out.swaps.append((pl, item))
-            out.said.append(R("exchange", "adjust", "exchange_approved",
+            out.notes.append(R("exchange", "adjust", "exchange_approved",
                               said("We will exchange {name} for {item}.", name=pl.line.name,
                                    item=item.name), saw))
             continue
         out.rest.append(pl)
         code, why = refused
         saw["instead"] = instead(ctx, pl)
-        out.said.append(R("exchange", "adjust", code,
+        out.notes.append(R("exchange", "adjust", code,
                           said("We can't exchange {name}: {why}, so it comes back as "
                                "{instead} instead.", name=pl.line.name, why=why,
                                instead=saw["instead"]), saw))

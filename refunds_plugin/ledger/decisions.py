@@ -210,5 +210,5 @@ def review_reason(decision: Decision, trace: list[dict[str, Any]]) -> str:
     code = decision.reason_code
     if decision.kind is DecisionKind.RETURN:
         return review_why(trace) or code
-    said = next((t.message for t in reversed(decision.trace) if t.code == code), None)
-    return code if said is None else f"{code}: {said}"
+    told = next((t.message for t in reversed(decision.trace) if t.code == code), None)
+    return code if told is None else f"{code}: {told}"

@@ -52,3 +52,8 @@ def explanation(decision: Decision, money_done: bool, locale: str = "en") -> str
         promise = " " + PROMISE.format(hours=decision.promise_hours)
         text = text.replace(promise, "")
     return render(text, locale)
+
+
+def sentence(value: str, locale: str) -> str:
+    """One of the policy's sentences (a line's note) in the reader's language."""
+    return render(value, locale)

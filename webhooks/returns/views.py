@@ -103,7 +103,7 @@ def _page(template: str, status: int = 200, *, test_mode: bool | None = None,
     return render_template(
         f"returns/{template}", t=_t(), shop=cfg.shop_name, logo=cfg.shop_logo_url,
         csrf=generate_csrf(),
-        money=_money, day=_day, dry_run=dry_run,
+        money=_money, day=_day, say=_say, dry_run=dry_run,
         packing_notes=_rt().policy.return_shipping.packing_notes, **context,
     ), status
 
@@ -116,6 +116,11 @@ def _day(iso: str) -> date:
 def _money(minor: int, currency: str) -> str:
     """Exact money as the reader writes it (``12.50 EUR``, ``12,50 €``)."""
     return catalogue.money(minor, currency, _lang())
+
+
+def _say(value: str) -> str:
+    """A policy sentence (``language.said``) in the reader's language; other text as it is."""
+    return render.sentence(value, _lang())
 
 
 def _message(heading: str, body: str, status: int) -> tuple[str, int]:
