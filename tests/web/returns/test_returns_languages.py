@@ -6,7 +6,9 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
-from datetime import datetime
+from datetime import UTC, datetime
+from importlib import resources
+from pathlib import Path
 
 import pytest
 from flask.testing import FlaskClient
@@ -123,3 +125,28 @@ def test_an_english_browser_reads_the_page_as_before(shop: ReturnsShop) -> None:
     assert "25.00 USD each" in text(form)
     assert "You can return this until 1 November 2027." in text(form)
     assert "We could not find an order with that number and email address." in text(answer)
+
+
+def test_each_lines_situation_is_said_in_german(sqlite_url: str, tmp_path: Path) -> None:
+    preset = resources.files("policies").joinpath("presets", "standard-30-day.yaml").read_text()
+    path = tmp_path / "policy.yaml"
+    path.write_text(preset, "utf-8")
+    shop = ReturnsShop(sqlite_url, lambda: datetime(2026, 11, 24, 12, 0, tzinfo=UTC),
+                       {"policy": str(path)})
+    try:
+        lines = [{"id": "l1", "sku": "MUG-1", "name": "Blue enamel mug", "quantity": 2,
+                  "unit_amount": 2500},
+                 {"id": "l2", "sku": "TEE-M", "name": "Linen shirt", "quantity": 1,
+                  "unit_amount": 4000, "tags": ["final-sale"]}]
+        shop.seed(order_event("1001", paid_at="2026-08-18T10:00:00Z", lines=lines))
+
+        form = open_form(_client(shop, "de"))
+
+        assert words(form, "when") == [
+            "Sie können das bis zum 4. Dezember 2026 zurückgeben.",
+            "Endgültiger Verkauf: Dieser Artikel kann nur zurückgegeben werden, wenn bei uns "
+            "etwas schiefgelaufen ist (er kam beschädigt an, funktioniert nicht, ist der falsche "
+            "Artikel, entspricht nicht der Beschreibung oder kam nie an). In diesen Fällen können "
+            "Sie ihn bis zum 4. Dezember 2026 zurückgeben."]
+    finally:
+        shop.close()
