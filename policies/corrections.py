@@ -19,7 +19,7 @@ from refunds_plugin.domain import (
     ResolutionKind,
     RuleResult,
 )
-from refunds_plugin.money import Money
+from refunds_plugin.language.said import Amount, said
 
 
 def evaluate_correction(policy: Policy, facts: OrderFacts, kind: DecisionKind, amount: int,
@@ -58,19 +58,22 @@ def evaluate_correction(policy: Policy, facts: OrderFacts, kind: DecisionKind, a
 
     detector = _detector(policy, kind)
     if detector is None or not detector.enabled:
-        msg = f"The {kind.value.replace('_', ' ')} check is switched off in this policy."
+        msg = said("The {check} check is switched off in this policy.",
+                   check=kind.value.replace("_", " "))
         return decide(Outcome.DECLINE, "detector_disabled", msg, msg)
     pay = next((p for p in facts.payments if p.reference == payment_reference), None)
     if pay is None:
-        msg = f"Order {order} has no payment {payment_reference}."
+        msg = said("Order {order} has no payment {payment}.", order=order,
+                   payment=payment_reference)
         return decide(Outcome.DECLINE, "unknown_payment", msg, msg)
     saw["refundable"] = pay.refundable
     if pay.disputed:
-        msg = "The payment is disputed with the bank, so our team will look at this by hand."
+        msg = said("The payment is disputed with the bank, so our team will look at this by "
+                   "hand.")
         return decide(Outcome.REVIEW, "payment_disputed", msg, msg)
     grant = min(amount, pay.refundable)
     if grant <= 0:
-        msg = "Nothing is left to refund on that payment."
+        msg = said("Nothing is left to refund on that payment.")
         return decide(Outcome.DECLINE, "nothing_refundable", msg, msg)
     step = facts.refund_increment  # refund or store credit, in the provider's steps, down
     if detector.resolution is ResolutionKind.REFUND:
@@ -81,31 +84,33 @@ def evaluate_correction(policy: Policy, facts: OrderFacts, kind: DecisionKind, a
     if grant <= 0 and rounded is not None:
         return decide(Outcome.DECLINE, "provider_rounding", rounded.message, rounded.message)
     saw["granted"] = grant
-    money = Money(grant, cur)
+    money = Amount(grant, cur)
+    hours = policy.promise_hours
     if detector.resolution is ResolutionKind.REFUND:
         res = Resolution(ResolutionKind.REFUND, grant, payment_reference=payment_reference)
-        done, to = "refunded", ""
+        extra = said("the extra {amount}", amount=money)
     else:
         res = Resolution(ResolutionKind.CREDIT, grant)
-        done, to = "credited", " as store credit"
-    what = (f"you were charged twice for order {order}" if kind is DecisionKind.DUPLICATE_CHARGE
-            else f"you paid more than the total of order {order}")
+        extra = said("the extra {amount} as store credit", amount=money)
+    twice = kind is DecisionKind.DUPLICATE_CHARGE
+    what = (said("you were charged twice for order {order}", order=order) if twice
+            else said("you paid more than the total of order {order}", order=order))
     if kind is DecisionKind.DUPLICATE_CHARGE and not order_total_known:
-        text = (f"We noticed two payments of the same amount for order {order}. We do not know "
-                "the order's total, so our team is checking whether you were charged twice; if "
-                f"you were, we will refund the extra {money}{to} within {policy.promise_hours} "
-                "hours.")
+        text = said("We noticed two payments of the same amount for order {order}. We do not "
+                    "know the order's total, so our team is checking whether you were charged "
+                    "twice; if you were, we will refund {extra} within {hours} hours.",
+                    order=order, extra=extra, hours=hours)
         return decide(Outcome.REVIEW, "order_total_unknown",
                       "Without the order's total, two equal payments may be one order paid in "
                       "two parts, so a person decides.", text, (res,))
-    maybe = (f"you may have been charged twice for order {order}"
-             if kind is DecisionKind.DUPLICATE_CHARGE
-             else f"you may have paid more than the total of order {order}")
+    maybe = (said("you may have been charged twice for order {order}", order=order) if twice
+             else said("you may have paid more than the total of order {order}", order=order))
     if unconfirmed:
         saw["unconfirmed_payments"] = list(unconfirmed)
         named = ", ".join(unconfirmed)
-        text = (f"We noticed {maybe}. Our team is checking it with the payment provider; if so, "
-                f"we will refund the extra {money}{to} within {policy.promise_hours} hours.")
+        text = said("We noticed {maybe}. Our team is checking it with the payment provider; if "
+                    "so, we will refund {extra} within {hours} hours.", maybe=maybe,
+                    extra=extra, hours=hours)
         return decide(Outcome.REVIEW, "unconfirmed_payment",
                       f"This rests on {named}, which the payment provider never confirmed as a "
                       "payment of its own (only the storefront named it), so a person checks "
@@ -113,8 +118,9 @@ def evaluate_correction(policy: Policy, facts: OrderFacts, kind: DecisionKind, a
                       text, (res,))
     if order_updated and not policy.trouble.auto_correct_order_updates:
         saw["order_updated"] = True
-        text = (f"We noticed {maybe} after the order was changed. Our team is checking it; if "
-                f"so, we will refund the extra {money}{to} within {policy.promise_hours} hours.")
+        text = said("We noticed {maybe} after the order was changed. Our team is checking it; "
+                    "if so, we will refund {extra} within {hours} hours.", maybe=maybe,
+                    extra=extra, hours=hours)
         return decide(Outcome.REVIEW, "order_updated",
                       f"Order {order} was changed by a re-sent order.paid; money found after an "
                       "order update goes back only when a person confirms it (the policy's "
@@ -122,12 +128,14 @@ def evaluate_correction(policy: Policy, facts: OrderFacts, kind: DecisionKind, a
     limit = detector.auto_approve_up_to.get(cur) if detector.auto_approve_up_to else None
     saw["auto_approve_up_to"] = limit
     if detector.auto_approve_up_to is not None and (limit is None or grant > limit):
-        text = (f"We noticed {what}; our team is confirming a refund of the extra {money}"
-                f"{to} within {policy.promise_hours} hours.")
+        text = said("We noticed {what}; our team is confirming a refund of {extra} within "
+                    "{hours} hours.", what=what, extra=extra, hours=hours)
         return decide(Outcome.REVIEW, "above_auto_approve_limit",
                       "Corrections above the automatic limit are confirmed by a person.",
                       text, (res,))
-    text = f"We noticed {what} and {done} the extra {money}{to}."
+    text = (said("We noticed {what} and refunded {extra}.", what=what, extra=extra)
+            if detector.resolution is ResolutionKind.REFUND
+            else said("We noticed {what} and credited {extra}.", what=what, extra=extra))
     return decide(Outcome.APPROVE, f"{kind.value}_corrected", text, text, (res,))
 
 

@@ -9,29 +9,44 @@ from __future__ import annotations
 from policies.context import Context
 from policies.policy import Action, WindowOverride
 from refunds_plugin.domain import OrderLine, Reason, ReturnLine, RuleResult
+from refunds_plugin.language.said import N_, said
 
-_OUTSIDE = {Action.DECLINE: ("outside_window", "."),
-            Action.REVIEW: ("outside_window_review", "; our team will look at it."),
-            Action.CREDIT: ("outside_window_credit", ", so we can offer store credit."),
-            Action.ACCEPT: ("within_window", ".")}
+_OUTSIDE = {
+    Action.DECLINE: ("outside_window", N_("The {days}-day return window for {name} has passed "
+                                          "({age} days since {start}).")),
+    Action.REVIEW: ("outside_window_review", N_("The {days}-day return window for {name} has "
+                    "passed ({age} days since {start}); our team will look at it.")),
+    Action.CREDIT: ("outside_window_credit", N_("The {days}-day return window for {name} has "
+                    "passed ({age} days since {start}), so we can offer store credit.")),
+    Action.ACCEPT: ("within_window", N_("The {days}-day return window for {name} has passed "
+                                        "({age} days since {start}).")),
+}
 _FINAL_SALE = {
-    Action.DECLINE: ("final_sale", "{name} was sold as final sale and cannot be returned."),
-    Action.REVIEW: ("final_sale_review", "{name} was sold as final sale; our team will decide."),
-    Action.CREDIT: ("final_sale_credit", "{name} was sold as final sale, so our guarantee gives "
-                                         "you store credit for it."),
-    Action.ACCEPT: ("final_sale_accepted", "{name} was final sale, but we accept it anyway."),
+    Action.DECLINE: ("final_sale", N_("{name} was sold as final sale and cannot be returned.")),
+    Action.REVIEW: ("final_sale_review",
+                    N_("{name} was sold as final sale; our team will decide.")),
+    Action.CREDIT: ("final_sale_credit", N_("{name} was sold as final sale, so our guarantee "
+                                            "gives you store credit for it.")),
+    Action.ACCEPT: ("final_sale_accepted", N_("{name} was final sale, but we accept it anyway.")),
 }
 _REASON = {
-    Action.ACCEPT: ("reason_accepted", "Returns because of '{label}' are accepted."),
+    Action.ACCEPT: ("reason_accepted", N_("Returns because of '{label}' are accepted.")),
     Action.CREDIT: ("reason_credit_only",
-                    "Returns because of '{label}' are refunded as store credit."),
-    Action.REVIEW: ("reason_review", "Returns because of '{label}' are checked by our team."),
-    Action.DECLINE: ("reason_not_accepted", "Returns because of '{label}' are not accepted."),
+                    N_("Returns because of '{label}' are refunded as store credit.")),
+    Action.REVIEW: ("reason_review", N_("Returns because of '{label}' are checked by our team.")),
+    Action.DECLINE: ("reason_not_accepted", N_("Returns because of '{label}' are not accepted.")),
 }
 _ACTION_VERDICT = {Action.ACCEPT: "pass", Action.CREDIT: "adjust", Action.REVIEW: "review",
                    Action.DECLINE: "decline"}
+# each reason as the explanation names it (the returns page has its own, longer labels)
+LABELS = {Reason.DAMAGED: N_("damaged"), Reason.DEFECTIVE: N_("defective"),
+          Reason.WRONG_ITEM: N_("wrong item"), Reason.NOT_AS_DESCRIBED: N_("not as described"),
+          Reason.NOT_RECEIVED: N_("not received"), Reason.CHANGED_MIND: N_("changed mind"),
+          Reason.TOO_SMALL: N_("too small"), Reason.TOO_LARGE: N_("too large"),
+          Reason.OTHER: N_("other")}
 # (verdict, code, sentence) for each action on each reason, worded once rather than per line.
-_REASON_SAID = {(action, r): (_ACTION_VERDICT[action], code, text.format(label=r.replace("_", " ")))
+_REASON_SAID = {(action, r): (_ACTION_VERDICT[action], code,
+                              said(text, label=said(LABELS[r])))
                 for action, (code, text) in _REASON.items() for r in Reason}
 
 
@@ -41,16 +56,17 @@ def request_lines(ctx: Context) -> RuleResult:
     saw: dict[str, object] = {"order_id": facts.order_id, "request_order_id": req.order_id}
     if req.order_id != facts.order_id:
         return RuleResult("request_lines", "decline", "order_mismatch",
-                          f"This request is for order {req.order_id}, not {facts.order_id}.", saw)
+                          said("This request is for order {asked}, not {order}.",
+                               asked=req.order_id, order=facts.order_id), saw)
     if not req.lines:
         return RuleResult("request_lines", "decline", "empty_request",
-                          "The request does not name any item to return.", saw)
+                          said("The request does not name any item to return."), saw)
     wanted: dict[str, int] = {}
     for rl in req.lines:
         if rl.line_id in wanted:  # never merged: two lines would be valued as if each came first
             saw.update(line_id=rl.line_id)
             return RuleResult("request_lines", "decline", "duplicate_line",
-                              f"Item {rl.line_id} is named more than once.", saw)
+                              said("Item {line} is named more than once.", line=rl.line_id), saw)
         wanted[rl.line_id] = rl.quantity
     returned = ctx.returned
     for line_id, qty in wanted.items():
@@ -58,20 +74,23 @@ def request_lines(ctx: Context) -> RuleResult:
         if line is None:
             saw.update(line_id=line_id, quantity=qty)
             return RuleResult("request_lines", "decline", "unknown_line",
-                              f"Order {facts.order_id} has no item {line_id}.", saw)
+                              said("Order {order} has no item {line}.", order=facts.order_id,
+                                   line=line_id), saw)
         remaining = line.quantity - returned.get(line_id, 0)
         if qty <= 0 or qty > remaining:
             saw.update(line_id=line_id, quantity=qty, remaining=remaining)
         if qty <= 0:
             return RuleResult("request_lines", "decline", "invalid_quantity",
-                              f"The quantity of {line.name} to return must be at least 1.", saw)
+                              said("The quantity of {name} to return must be at least 1.",
+                                   name=line.name), saw)
         if qty > remaining:
-            said = (f"{line.name} has already been returned." if remaining == 0 else
-                    f"Only {remaining} of {line.name} can still be returned, not {qty}.")
-            return RuleResult("request_lines", "decline", "quantity_exceeds_remaining", said,
+            text = (said("{name} has already been returned.", name=line.name) if remaining == 0
+                    else said("Only {left} of {name} can still be returned, not {qty}.",
+                              left=remaining, name=line.name, qty=qty))
+            return RuleResult("request_lines", "decline", "quantity_exceeds_remaining", text,
                               saw)
     return RuleResult("request_lines", "pass", "lines_valid",
-                      "Every item asked for is on the order and not yet returned.",
+                      said("Every item asked for is on the order and not yet returned."),
                       {"lines": len(wanted)})
 
 
@@ -81,13 +100,13 @@ def payment(ctx: Context) -> RuleResult:
            "disputed": ctx.disputed}
     if ctx.disputed:
         return RuleResult("payment", "review", "payment_disputed",
-                          "A payment on this order is disputed with your bank, so our team "
-                          "will look at this by hand.", saw)
+                          said("A payment on this order is disputed with your bank, so our team "
+                               "will look at this by hand."), saw)
     if ctx.refundable <= 0:
         return RuleResult("payment", "decline", "nothing_refundable",
-                          "Everything paid for this order has already been refunded.", saw)
-    return RuleResult("payment", "pass", "refundable", "There is money on the order to return.",
-                      saw)
+                          said("Everything paid for this order has already been refunded."), saw)
+    return RuleResult("payment", "pass", "refundable",
+                      said("There is money on the order to return."), saw)
 
 
 def window(ctx: Context, line: OrderLine, rl: ReturnLine) -> RuleResult:
@@ -98,20 +117,21 @@ def window(ctx: Context, line: OrderLine, rl: ReturnLine) -> RuleResult:
                               "age_days": ctx.age_days, "tier": ctx.standing.tier_name}
     if days is None:
         return RuleResult("window", "pass", "lifetime_guarantee",
-                          f"{line.name} is covered for life.", saw)
+                          said("{name} is covered for life.", name=line.name), saw)
     age = ctx.age_days
     if age is None:
         return RuleResult("window", "review", "no_start_date",
-                          "We could not tell when your order was delivered, so our team will "
-                          "check the dates.", saw)
+                          said("We could not tell when your order was delivered, so our team "
+                               "will check the dates."), saw)
     if age <= days:
         return RuleResult("window", "pass", "within_window",
-                          f"{line.name} is within its {days}-day return window.", saw)
+                          said("{name} is within its {days}-day return window.",
+                               name=line.name, days=days), saw)
     action = ctx.policy.window.outside
-    code, tail = _OUTSIDE[action]
+    code, text = _OUTSIDE[action]
     return RuleResult("window", _ACTION_VERDICT[action], code,
-                      f"The {days}-day return window for {line.name} has passed "
-                      f"({age} days since {saw['from']}){tail}", saw)
+                      said(text, days=days, name=line.name, age=age, start=str(saw["from"])),
+                      saw)
 
 
 def window_days(ctx: Context, line: OrderLine) -> tuple[int | None, str]:
@@ -144,14 +164,14 @@ def final_sale(ctx: Context, line: OrderLine, rl: ReturnLine) -> RuleResult:
     saw = {"line_id": line.id, "final_sale_tags": tags}
     if not tags:
         return RuleResult("final_sale", "pass", "not_final_sale",
-                          f"{line.name} is not a final-sale item.", saw)
+                          said("{name} is not a final-sale item.", name=line.name), saw)
     if rl.reason.merchant_fault:
         return RuleResult("final_sale", "pass", "final_sale_merchant_fault",
-                          f"{line.name} was final sale, but the problem is ours, so that "
-                          "does not apply.", saw)
+                          said("{name} was final sale, but the problem is ours, so that "
+                               "does not apply.", name=line.name), saw)
     code, text = _FINAL_SALE[rules.action]
     return RuleResult("final_sale", _ACTION_VERDICT[rules.action], code,
-                      text.format(name=line.name), saw)
+                      said(text, name=line.name), saw)
 
 
 def reason(ctx: Context, line: OrderLine, rl: ReturnLine) -> RuleResult:
@@ -159,8 +179,8 @@ def reason(ctx: Context, line: OrderLine, rl: ReturnLine) -> RuleResult:
     saw = {"line_id": line.id, "reason": str(rl.reason)}
     if rl.reason.merchant_fault:
         return RuleResult("reason", "pass", "merchant_fault",
-                          f"{line.name}: the problem is ours, so you get a full refund with "
-                          "no fees.", saw)
+                          said("{name}: the problem is ours, so you get a full refund with "
+                               "no fees.", name=line.name), saw)
     verdict, code, text = _REASON_SAID[ctx.policy.reason_action(rl.reason), rl.reason]
     return RuleResult("reason", verdict, code, text, saw)
 
@@ -172,9 +192,9 @@ def refund_period(ctx: Context, line: OrderLine, rl: ReturnLine) -> RuleResult:
     if limit is None or rl.reason.merchant_fault or (ctx.age_days is not None
                                                       and ctx.age_days <= limit):
         return RuleResult("refund_period", "pass", "refund_available",
-                          "A refund to your original payment is available.", saw)
+                          said("A refund to your original payment is available."), saw)
     return RuleResult("refund_period", "adjust", "refund_period_over",
-                      f"Refunds to the original payment are available for {limit} days; after "
-                      "that we give store credit.", saw)
+                      said("Refunds to the original payment are available for {days} days; "
+                           "after that we give store credit.", days=limit), saw)
 
 

@@ -15,7 +15,7 @@ from datetime import datetime
 from policies import eligibility, exchange, resolution, safeguards
 from policies.context import Context, build_context
 from policies.explanation import explain
-from policies.policy import Policy, money_text
+from policies.policy import Policy
 from policies.resolution import PlannedLine
 from refunds_plugin.domain import (
     Decision,
@@ -27,6 +27,7 @@ from refunds_plugin.domain import (
     ReturnRequest,
     RuleResult,
 )
+from refunds_plugin.language.said import Amount, Joined, said
 
 # Adjustments the customer should read about (the rest are already in the money sentence).
 _NOTED = frozenset({"window", "final_sale", "reason", "refund_period", "tier",
@@ -84,7 +85,7 @@ def evaluate(policy: Policy, facts: OrderFacts, request: ReturnRequest,
     # the customer takes as store credit
     theirs = [pl.amount for pl in rest if not pl.request.reason.merchant_fault]
     credit = sum(r.amount for r in resolutions if r.kind is ResolutionKind.CREDIT)
-    trace += [*ex_plan.said, *swap_trace]
+    trace += [*ex_plan.notes, *swap_trace]
     trace += [fee_result, ship_result, safeguards.limits(ctx, gross),
               safeguards.abuse(ctx, sum(theirs) if theirs else None, credit)]
     trace.extend(split_results)
@@ -124,14 +125,15 @@ def _exchange(ctx: Context, ex_plan: exchange.Plan,
     settled, price = exchange.settle(ctx, swaps, sum(f.amount for f in fee_list))
     if settled.charge and not exchange.chargeable(ctx):
         for pl, item in swaps:
-            said = exchange.instead(ctx, pl)
-            ex_plan.said.append(RuleResult(
+            instead = exchange.instead(ctx, pl)
+            ex_plan.notes.append(RuleResult(
                 "exchange", "adjust", "exchange_charge_not_possible",
-                f"We can't exchange {pl.line.name} for {item.name}: it costs more, and we "
-                f"cannot take the difference for this order, so it comes back as {said} "
-                "instead.", {"line_id": pl.line.id, "instead": said}))
+                said("We can't exchange {name} for {item}: it costs more, and we cannot take "
+                    "the difference for this order, so it comes back as {instead} instead.",
+                    name=pl.line.name, item=item.name, instead=instead),
+                {"line_id": pl.line.id, "instead": instead}))
             ex_plan.rest.append(pl)
-        ex_plan.said[:] = [r for r in ex_plan.said if r.code != "exchange_approved"]
+        ex_plan.notes[:] = [r for r in ex_plan.notes if r.code != "exchange_approved"]
         ex_plan.swaps = []
         return None, []
     when, ship = exchange.ship_on(ctx, not any(backs[id(pl)] for pl, _ in swaps))
@@ -143,17 +145,17 @@ def _tier(ctx: Context) -> RuleResult:
     saw = {"months_as_customer": st.months, "projected_value": st.projected_value,
            "orders": ctx.facts.history.order_count, "tier": st.tier_name}
     if not st.tiers:
-        return RuleResult("tier", "pass", "tier_base", "Standard terms apply.", saw)
-    value = money_text(st.projected_value, ctx.currency)
+        return RuleResult("tier", "pass", "tier_base", said("Standard terms apply."), saw)
+    value = Amount(st.projected_value, ctx.currency)
     return RuleResult("tier", "adjust", f"tier_{st.tier_name}",
-                      f"As a {st.tier_name} customer (projected value {value}) you get our "
-                      "better terms.", saw)
+                      said("As a {tier} customer (projected value {value}) you get our better "
+                          "terms.", tier=st.tier_name, value=value), saw)
 
 
 def _declined(ctx: Context, trace: list[RuleResult], why: RuleResult) -> Decision:
     return Decision(
         outcome=Outcome.DECLINE, reason_code=why.code,
-        explanation=f"We're sorry, we can't accept this return. {why.message}",
+        explanation=Joined([said("We're sorry, we can't accept this return."), why.message]),
         currency=ctx.facts.currency, policy_name=ctx.policy.name,
         policy_hash=ctx.policy.content_hash, return_required=False, trace=tuple(trace),
         promise_hours=ctx.policy.promise_hours,

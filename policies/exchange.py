@@ -13,10 +13,12 @@ from dataclasses import dataclass, field
 
 from policies import resolution
 from policies.context import Context
-from policies.policy import Scope, ShipOn, money_text
+from policies.eligibility import LABELS
+from policies.policy import Scope, ShipOn
 from policies.resolution import PlannedLine
 from refunds_plugin.domain import Exchange, ExchangeLine, ResolutionKind, Variant
 from refunds_plugin.domain import RuleResult as R
+from refunds_plugin.language.said import N_, Amount, said
 from refunds_plugin.money import stripe_minimum_charge
 
 # payments through which a price difference can be charged (a Checkout Session)
@@ -29,17 +31,18 @@ class Plan:
 
     swaps: list[tuple[PlannedLine, Variant]] = field(default_factory=list)
     rest: list[PlannedLine] = field(default_factory=list)
-    said: list[R] = field(default_factory=list)
+    notes: list[R] = field(default_factory=list)
 
 
 def instead(ctx: Context, pl: PlannedLine) -> str:
     """What a line that cannot be exchanged comes back as, in words."""
     rules = ctx.policy.resolution
     if pl.credit_only or resolution.chosen(ctx) is ResolutionKind.CREDIT:
-        bonus = f" with its {rules.credit_bonus_percent}% bonus" \
-            if rules.credit_bonus_percent and not pl.credit_only else ""
-        return f"store credit{bonus}"
-    return "a refund"
+        if rules.credit_bonus_percent and not pl.credit_only:
+            return said("store credit with its {percent}% bonus",
+                        percent=str(rules.credit_bonus_percent))
+        return said("store credit")
+    return said("a refund")
 
 
 def _known(pl: PlannedLine, item: Variant) -> Variant | None:
@@ -52,20 +55,20 @@ def _refusal(ctx: Context, pl: PlannedLine, item: Variant) -> tuple[str, str] | 
     """(code, why) when this line cannot become ``item``; None when it can."""
     x, name = ctx.policy.exchange, pl.line.name
     if not x.allowed:
-        return "exchange_not_offered", "we do not offer exchanges"
+        return "exchange_not_offered", said("we do not offer exchanges")
     reason = pl.request.reason
     if x.reasons and reason not in x.reasons:
         return ("exchange_not_for_reason",
-                f"exchanges are not offered for items returned as "
-                f"'{reason.value.replace('_', ' ')}'")
+                said("exchanges are not offered for items returned as '{label}'",
+                     label=said(LABELS[reason])))
     known = _known(pl, item)
     if item.in_stock is False or (known is not None and known.in_stock is False):
-        return "exchange_out_of_stock", f"{item.name} is out of stock"
+        return "exchange_out_of_stock", said("{item} is out of stock", item=item.name)
     same = known is not None or item.sku == pl.line.sku
     if x.scope is Scope.SAME_PRODUCT and not same:
         return ("exchange_not_same_product",
-                f"{item.name} is not another size or colour of {name}, and we exchange only "
-                "for the same product")
+                said("{item} is not another size or colour of {name}, and we exchange "
+                     "only for the same product", item=item.name, name=name))
     return None
 
 
@@ -81,15 +84,17 @@ def plan(ctx: Context, planned: list[PlannedLine]) -> Plan:
         saw = {"line_id": pl.line.id, "sku": item.sku, "unit_amount": item.unit_amount}
         if refused is None:
             out.swaps.append((pl, item))
-            out.said.append(R("exchange", "adjust", "exchange_approved",
-                              f"We will exchange {pl.line.name} for {item.name}.", saw))
+            out.notes.append(R("exchange", "adjust", "exchange_approved",
+                              said("We will exchange {name} for {item}.", name=pl.line.name,
+                                   item=item.name), saw))
             continue
         out.rest.append(pl)
         code, why = refused
         saw["instead"] = instead(ctx, pl)
-        out.said.append(R("exchange", "adjust", code,
-                          f"We can't exchange {pl.line.name}: {why}, so it comes back as "
-                          f"{saw['instead']} instead.", saw))
+        out.notes.append(R("exchange", "adjust", code,
+                          said("We can't exchange {name}: {why}, so it comes back as "
+                               "{instead} instead.", name=pl.line.name, why=why,
+                               instead=saw["instead"]), saw))
     return out
 
 
@@ -112,18 +117,19 @@ def settle(ctx: Context, swaps: list[tuple[PlannedLine, Variant]],
     saw: dict[str, object] = {"out": out_amount, "in": in_amount, "fees": fees,
                               "difference": diff}
     ex = Exchange(lines=lines, difference=diff, fees=fees, lower=x.lower.value)
-    fee_said = f" (with {money_text(fees, cur)} of return fees)" if fees else ""
+    fee_said = said(" (with {amount} of return fees)", amount=Amount(fees, cur)) if fees else ""
     if diff == 0:
         return ex, R("exchange_price", "pass", "exchange_even",
-                     f"The new item costs the same{fee_said}: nothing to pay, nothing back.", saw)
+                     said("The new item costs the same{fees}: nothing to pay, nothing back.",
+                          fees=fee_said), saw)
     if diff < 0:
         back = -diff
-        how = "as store credit" if x.lower is ResolutionKind.CREDIT else \
-            "to your original payment"
+        how = said("as store credit") if x.lower is ResolutionKind.CREDIT else \
+            said("to your original payment")
         ex = Exchange(lines=lines, difference=diff, fees=fees, back=back, lower=x.lower.value)
         return ex, R("exchange_price", "adjust", f"exchange_lower_{x.lower.value}",
-                     f"The new item costs {money_text(back, cur)} less{fee_said}; that "
-                     f"difference comes back {how}.", saw)
+                     said("The new item costs {amount} less{fees}; that difference comes back "
+                          "{how}.", amount=Amount(back, cur), fees=fee_said, how=how), saw)
     limit = (x.waive_up_to.get(cur) or 0) if x.waive_up_to is not None else 0
     waived = min(diff, limit)
     charge = diff - waived
@@ -138,19 +144,22 @@ def settle(ctx: Context, swaps: list[tuple[PlannedLine, Variant]],
                **({"minimum_charge": minimum} if below else {}))
     ex = Exchange(lines=lines, difference=diff, fees=fees, lower=x.lower.value, waived=waived,
                   charge=charge)
-    more = f"The new item costs {money_text(diff, cur)} more{fee_said}"
+    more = said("The new item costs {amount} more{fees}", amount=Amount(diff, cur), fees=fee_said)
     if below:
         assert minimum is not None
         return ex, R("exchange_price", "adjust", "exchange_higher_below_minimum",
-                     f"{more}; that is less than the smallest amount we can charge by card "
-                     f"({money_text(minimum, cur)}), so we waive it.", saw)
+                     said("{more}; that is less than the smallest amount we can charge by card "
+                          "({minimum}), so we waive it.", more=more,
+                          minimum=Amount(minimum, cur)), saw)
     if not charge:
         return ex, R("exchange_price", "adjust", "exchange_higher_waived",
-                     f"{more}; we waive the difference.", saw)
-    part = f"we waive {money_text(waived, cur)} and you pay {money_text(charge, cur)}" \
-        if waived else f"you pay {money_text(charge, cur)}"
+                     said("{more}; we waive the difference.", more=more), saw)
+    part = said("we waive {waived} and you pay {charge}", waived=Amount(waived, cur),
+                charge=Amount(charge, cur)) \
+        if waived else said("you pay {charge}", charge=Amount(charge, cur))
     return ex, R("exchange_price", "adjust", "exchange_higher_charged",
-                 f"{more}: {part}. Your exchange goes ahead once you have paid.", saw)
+                 said("{more}: {part}. Your exchange goes ahead once you have paid.",
+                      more=more, part=part), saw)
 
 
 def chargeable(ctx: Context) -> bool:
@@ -167,19 +176,20 @@ def ship_on(ctx: Context, all_kept: bool) -> tuple[ShipOn, R]:
                               "instant_for_tiers": list(x.instant_for_tiers)}
     if all_kept:
         return ShipOn.APPROVAL, R("exchange_ship", "adjust", "exchange_ships_now",
-                                  "Your new item ships right away: nothing has to come back "
-                                  "first.", saw)
+                                  said("Your new item ships right away: nothing has to come "
+                                       "back first."), saw)
     when = x.ship_on
     if when is ShipOn.APPROVAL and x.instant_for_tiers and tier not in x.instant_for_tiers:
-        names = " and ".join(x.instant_for_tiers)
+        names = " and ".join(x.instant_for_tiers)  # the merchant's tier names
         return ShipOn.FIRST_SCAN, R("exchange_ship", "adjust", "exchange_not_instant_for_tier",
-                                    f"Instant exchanges are for {names} customers, so your new "
-                                    f"item ships {_WHEN[ShipOn.FIRST_SCAN]}.", saw)
+                                    said("Instant exchanges are for {tiers} customers, so your "
+                                         "new item ships {when}.", tiers=names,
+                                         when=said(_WHEN[ShipOn.FIRST_SCAN])), saw)
     return when, R("exchange_ship", "adjust", f"exchange_ships_{when.value}",
-                   f"Your new item ships {_WHEN[when]}.", saw)
+                   said("Your new item ships {when}.", when=said(_WHEN[when])), saw)
 
 
-_WHEN = {ShipOn.APPROVAL: "right away, before your return reaches us",
-         ShipOn.FIRST_SCAN: "as soon as the carrier first scans your return",
-         ShipOn.DELIVERED: "as soon as your return is delivered to us",
-         ShipOn.INSPECTED: "as soon as we have inspected your return"}
+_WHEN = {ShipOn.APPROVAL: N_("right away, before your return reaches us"),
+         ShipOn.FIRST_SCAN: N_("as soon as the carrier first scans your return"),
+         ShipOn.DELIVERED: N_("as soon as your return is delivered to us"),
+         ShipOn.INSPECTED: N_("as soon as we have inspected your return")}

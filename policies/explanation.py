@@ -3,62 +3,79 @@
 from __future__ import annotations
 
 from policies.context import Context
-from policies.policy import money_text
 from policies.resolution import PlannedLine, chosen
 from refunds_plugin.domain import Fee, Outcome, Reason, Resolution, ResolutionKind, RuleResult
+from refunds_plugin.language.said import N_, Amount, Joined, Listed, said
 
 
-def _join(items: list[str]) -> str:
-    if len(items) <= 1:
-        return "".join(items)
-    return ", ".join(items[:-1]) + " and " + items[-1]
+def _join(items: list[str]) -> Listed:
+    return Listed(items)
+
+
+def _units(counts: dict[str, int]) -> Listed:
+    return Listed(said("{qty} × {name}", qty=q, name=name) for name, q in counts.items())
 
 
 def explain(ctx: Context, outcome: Outcome, planned: list[PlannedLine], back: list[bool],
             resolutions: tuple[Resolution, ...], fees: list[Fee], ship: int,
             notes: list[RuleResult], refused: list[RuleResult],
             reviews: list[RuleResult], rounded: RuleResult | None = None,
-            held: RuleResult | None = None, *, exchanged: bool = False) -> str:
+            held: RuleResult | None = None, *, exchanged: bool = False) -> Joined:
     """Open with the answer, then the money, the fees, what to send back, and what was left out.
 
     The money named is exactly what the resolutions hold (a refund already rounded to the
-    provider's step); ``rounded`` is said only when the rounding left no money at all.
+    provider's step); ``rounded`` is said only when the rounding left no money at all. Every
+    sentence is a ``Said`` (``refunds_plugin.language.said``): the English text is the one the
+    ledger keeps, and the structure lets each reader read it in their language.
     """
     cur = ctx.currency
     asked: dict[str, int] = {}  # one entry per order line, however often the request named it
     for pl in planned:
         asked[pl.line.name] = asked.get(pl.line.name, 0) + pl.request.quantity
-    items = _join([f"{q} × {name}" for name, q in asked.items()])
+    items = _units(asked)
     approved = outcome is Outcome.APPROVE
+    parts: list[str] = []
     if approved:
-        parts = [f"Your return of {items} is approved."]
+        parts.append(said("Your return of {items} is approved.", items=items))
     else:
-        why = " ".join(dict.fromkeys(r.message for r in reviews))
-        parts = [f"Thank you. Your return of {items} needs a quick check by our team. {why}"]
+        parts.append(said("Thank you. Your return of {items} needs a quick check by our team.",
+                          items=items))
+        parts.extend(dict.fromkeys(r.message for r in reviews))
     if resolutions or not exchanged:  # an even exchange moves no money: nothing to say
         parts.append(_money(resolutions, cur, approved, rounded,
                             chosen(ctx) is ResolutionKind.CREDIT))
     if ship:
-        parts.append(f"This includes {money_text(ship, cur)} for the original shipping.")
+        parts.append(said("This includes {amount} for the original shipping.",
+                          amount=Amount(ship, cur)))
     if fees:
-        listed = _join([f"{money_text(f.amount, cur)} {f.description}" for f in fees])
-        parts.append(f"We deducted {listed}, as the return is not due to a fault of ours.")
+        listed = _join([said("{amount} {fee}", amount=Amount(f.amount, cur), fee=f.description)
+                        for f in fees])
+        parts.append(said("We deducted {fees}, as the return is not due to a fault of ours.",
+                          fees=listed))
     if notes:
         parts.extend(dict.fromkeys(n.message for n in notes))
     send, keep = _by_line(planned, back, True), _by_line(planned, back, False)
     if send:
-        parts.append(f"Please send back {_join(list(send))}." if approved
-                     else f"Once it is approved, we will ask you to send back {_join(list(send))}.")
+        parts.append(said("Please send back {items}.", items=Listed(send)) if approved
+                     else said("Once it is approved, we will ask you to send back {items}.",
+                               items=Listed(send)))
     if keep:
-        them = "them" if sum(keep.values()) > 1 else "it"
-        parts.append(f"You don't need to send back {_join(list(keep))}; please keep {them}.")
-    parts.extend(f"Not included: {r.message}" for r in refused)
+        parts.append(said("You don't need to send back {items}; please keep them.",
+                          items=Listed(keep)) if sum(keep.values()) > 1
+                     else said("You don't need to send back {items}; please keep it.",
+                               items=Listed(keep)))
+    parts.extend(said("Not included: {why}", why=r.message) for r in refused)
     if approved and resolutions and held is not None:
-        parts.append(f"{held.message} It will then be on its way within "
-                     f"{ctx.policy.promise_hours} hours.")
+        parts.append(held.message)
+        parts.append(said("It will then be on its way within {hours} hours.",
+                          hours=ctx.policy.promise_hours))
     elif approved and resolutions:
-        parts.append(f"The money will be on its way within {ctx.policy.promise_hours} hours.")
-    return " ".join(filter(None, parts))
+        parts.append(said(PROMISE, hours=ctx.policy.promise_hours))
+    return Joined(parts)
+
+
+# the promise the returns page leaves out once the money has arrived
+PROMISE = N_("The money will be on its way within {hours} hours.")
 
 
 def _by_line(planned: list[PlannedLine], back: list[bool], sent: bool) -> dict[str, int]:
@@ -76,17 +93,25 @@ def _money(resolutions: tuple[Resolution, ...], cur: str, approved: bool,
            rounded: RuleResult | None, chose_credit: bool) -> str:
     refund = sum(r.amount for r in resolutions if r.kind is ResolutionKind.REFUND)
     credit = [r for r in resolutions if r.kind is ResolutionKind.CREDIT]
-    bits = []
+    bits: list[str] = []
     if refund:
-        bits.append(f"refund {money_text(refund, cur)} to your original payment")
+        bits.append(said("refund {amount} to your original payment",
+                         amount=Amount(refund, cur)))
     for c in credit:
         # credit given instead of a refund carries the bonus too, but was not chosen
-        why = " for choosing credit" if chose_credit else ""
-        bonus = f" (including a {money_text(c.bonus, cur)} bonus{why})" if c.bonus else ""
-        bits.append(f"give you {money_text(c.total, cur)} in store credit{bonus}")
+        if c.bonus and chose_credit:
+            bits.append(said("give you {amount} in store credit (including a {bonus} bonus for "
+                             "choosing credit)", amount=Amount(c.total, cur),
+                             bonus=Amount(c.bonus, cur)))
+        elif c.bonus:
+            bits.append(said("give you {amount} in store credit (including a {bonus} bonus)",
+                             amount=Amount(c.total, cur), bonus=Amount(c.bonus, cur)))
+        else:
+            bits.append(said("give you {amount} in store credit", amount=Amount(c.total, cur)))
     if not bits and rounded is not None:
         return rounded.message
     if not bits:
-        return "After fees there is nothing left to refund." if approved else ""
-    lead = "We will" if approved else "If it is approved, we will"
-    return f"{lead} {_join(bits)}."
+        return said("After fees there is nothing left to refund.") if approved else ""
+    if approved:
+        return said("We will {what}.", what=_join(bits))
+    return said("If it is approved, we will {what}.", what=_join(bits))

@@ -9,9 +9,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from policies.context import Context
-from policies.policy import money_text, percent_of
+from policies.policy import percent_of
 from refunds_plugin.domain import Fee, OrderLine, Reason, Resolution, ResolutionKind, ReturnLine
 from refunds_plugin.domain import RuleResult as R
+from refunds_plugin.language.said import N_, Amount, Joined, Listed, said
 from refunds_plugin.money import Money
 
 
@@ -32,14 +33,17 @@ def keep_item(ctx: Context, pl: PlannedLine) -> R:
     name = pl.line.name
     if pl.request.reason is Reason.NOT_RECEIVED:
         return R("keep_item", "adjust", "nothing_to_return",
-                 f"{name} never reached you, so there is nothing to send back.", saw)
+                 said("{name} never reached you, so there is nothing to send back.", name=name),
+                 saw)
     if below is not None and pl.amount < below:
         return R("keep_item", "adjust", "keep_item_low_value",
-                 f"Keep {name}: it is not worth the trip back.", saw)
+                 said("Keep {name}: it is not worth the trip back.", name=name), saw)
     if label is not None and label > pl.amount:
         return R("keep_item", "adjust", "keep_item_shipping_costs_more",
-                 f"Keep {name}: shipping it back would cost more than it is worth.", saw)
-    return R("keep_item", "pass", "return_required", f"Please send {name} back.", saw)
+                 said("Keep {name}: shipping it back would cost more than it is worth.",
+                      name=name), saw)
+    return R("keep_item", "pass", "return_required", said("Please send {name} back.", name=name),
+             saw)
 
 
 def fees(ctx: Context, planned: list[tuple[PlannedLine, bool]]) -> tuple[list[Fee], R]:
@@ -56,21 +60,24 @@ def fees(ctx: Context, planned: list[tuple[PlannedLine, bool]]) -> tuple[list[Fe
         else 0
     if restock:
         out.append(Fee("restocking", restock,
-                       f"{rules.restocking_percent}% restocking fee"))
+                       said("{percent} restocking fee",  # "10%": "% r" would read as a %-field
+                            percent=f"{rules.restocking_percent}%")))
     ship, ship_charged = _label_fee(ctx, charged)
     if ship and ship_charged:
         ship = min(ship, base - restock)
         if ship > 0:
-            out.append(Fee("return_shipping", ship, "return shipping"))
+            out.append(Fee("return_shipping", ship, said("return shipping")))
     saw["fees"] = {f.code: f.amount for f in out}
     if out and ctx.standing.waive_fees:
         return [], R("fees", "adjust", "fees_waived_by_tier",
-                     f"As a {ctx.standing.tier_name} customer you pay no return fees.", saw)
+                     said("As a {tier} customer you pay no return fees.",
+                          tier=ctx.standing.tier_name), saw)
     if not out:
-        return [], R("fees", "pass", "no_fees", "No fees apply.", saw)
-    total = money_text(sum(f.amount for f in out), cur)
+        return [], R("fees", "pass", "no_fees", said("No fees apply."), saw)
+    total = Amount(sum(f.amount for f in out), cur)
     return out, R("fees", "adjust", "fees_charged",
-                  f"Fees of {total} are deducted for returns that are not our fault.", saw)
+                  said("Fees of {total} are deducted for returns that are not our fault.",
+                       total=total), saw)
 
 
 def _label_fee(ctx: Context, charged: list[tuple[PlannedLine, bool]]) -> tuple[int | None, bool]:
@@ -87,8 +94,11 @@ def _label_fee(ctx: Context, charged: list[tuple[PlannedLine, bool]]) -> tuple[i
     return (rs.fee.get(cur) if rs.fee else None), back
 
 
-_WHEN = {"first_scan": "the carrier first scans your parcel",
-         "delivered": "your parcel reaches us", "inspected": "we have received and checked it"}
+_WHEN = {"first_scan": N_("the carrier first scans your parcel"),
+         "delivered": N_("your parcel reaches us"),
+         "inspected": N_("we have received and checked it")}
+_HELD = {ResolutionKind.REFUND: N_("Your refund is sent once {when}."),
+         ResolutionKind.CREDIT: N_("Your store credit is sent once {when}.")}
 
 
 def money_moves(ctx: Context, resolutions: tuple[Resolution, ...], back: list[bool],
@@ -104,9 +114,8 @@ def money_moves(ctx: Context, resolutions: tuple[Resolution, ...], back: list[bo
     held = {k: on for k, on in waits.items() if on != "approval"}
     if not held:
         return None
-    said = " ".join(f"Your {'refund' if k is ResolutionKind.REFUND else 'store credit'} is sent "
-                    f"once {_WHEN[on]}." for k, on in sorted(held.items()))
-    return R("refund_on", "adjust", "refund_on_" + "_".join(sorted(set(held.values()))), said,
+    text = Joined(said(_HELD[k], when=said(_WHEN[on])) for k, on in sorted(held.items()))
+    return R("refund_on", "adjust", "refund_on_" + "_".join(sorted(set(held.values()))), text,
              {"refund_on": {k.value: on for k, on in waits.items()}})
 
 
@@ -122,12 +131,12 @@ def shipping(ctx: Context, planned: list[PlannedLine]) -> tuple[int, R]:
     saw = {"remaining_shipping": remaining, "last_item": last, "merchant_fault": fault}
     if remaining and ((last and rules.refund_with_last_item)
                       or (fault and rules.refund_on_merchant_fault)):
-        why = "the problem is ours" if fault and rules.refund_on_merchant_fault \
-            else "this returns the last item of the order"
+        why = said("the problem is ours") if fault and rules.refund_on_merchant_fault \
+            else said("this returns the last item of the order")
         return remaining, R("shipping", "adjust", "shipping_refunded",
-                            f"We refund your shipping of {money_text(remaining, ctx.currency)} "
-                            f"because {why}.", saw)
-    return 0, R("shipping", "pass", "shipping_kept", "Shipping is not refunded.", saw)
+                            said("We refund your shipping of {amount} because {why}.",
+                                 amount=Amount(remaining, ctx.currency), why=why), saw)
+    return 0, R("shipping", "pass", "shipping_kept", said("Shipping is not refunded."), saw)
 
 
 def chosen(ctx: Context) -> ResolutionKind:
@@ -177,20 +186,22 @@ def split(ctx: Context, planned: list[PlannedLine], ship: int, fee_total: int, *
         cut = min(credit, over)
         credit, refund = credit - cut, refund - (over - cut)
         # say only what is true: with nothing refunded yet, the payment simply holds less
-        why = ("A disputed payment cannot be refunded until the dispute is settled"
-               if ctx.disputed else "Part of this order's payment is already refunded or on "
-               "its way" if ctx.already_refunded else "This is more than the order's payment "
-               "holds")
+        if ctx.disputed:
+            why = said("A disputed payment cannot be refunded until the dispute is settled")
+        elif ctx.already_refunded:
+            why = said("Part of this order's payment is already refunded or on its way")
+        else:
+            why = said("This is more than the order's payment holds")
         results.append(R("refundable_cap", "review", "exceeds_refundable",
-                         f"{why}, so our team will confirm the amount.",
+                         said("{why}, so our team will confirm the amount.", why=why),
                          {"over_by": over, "refundable": ctx.refundable}))
     refund, credit = _not_automatic(ctx, refund, credit, results)
     step = ctx.facts.refund_increment  # store credit goes out through the same provider
     credit, credit_rounded = credit_rounding(cur, step, credit)
     bonus = 0
     if (choice is ResolutionKind.CREDIT or forced) and credit > 0 and rules.credit_bonus_percent:
-        bonus, said = _bonus(ctx, credit, step, chose=not forced)
-        results.append(said)
+        bonus, bonus_said = _bonus(ctx, credit, step, chose=not forced)
+        results.append(bonus_said)
     out, left = _refunds(ctx, refund)
     rounded = rounding(cur, step, refund, refund - left)
     if rounded is not None:
@@ -211,14 +222,17 @@ def _resolution_said(wanted: ResolutionKind | None, choice: ResolutionKind,
     if forced:
         saw["credit_instead_of_refund"] = list(dict.fromkeys(pl.line.id for pl in forced))
         names = list(dict.fromkeys(pl.line.name for pl in forced))
-        them = names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
-        lead = "You asked for a refund, but " if wanted is ResolutionKind.REFUND else ""
-        text = f"{lead}{them} can only be given as store credit, as explained above."
-        return R("resolution", "adjust", "resolution_credit_instead", text[0].upper() + text[1:],
-                 saw)
+        if wanted is ResolutionKind.REFUND:
+            text = said("You asked for a refund, but {items} can only be given as store "
+                        "credit, as explained above.", items=Listed(names))
+        else:
+            names[0] = names[0][:1].upper() + names[0][1:]
+            text = said("{items} can only be given as store credit, as explained above.",
+                        items=Listed(names))
+        return R("resolution", "adjust", "resolution_credit_instead", text, saw)
     return R("resolution", "pass", f"resolution_{choice.value}",
-             "Your choice of resolution is honoured." if wanted is choice
-             else f"Our policy resolves returns as {choice.value}.", saw)
+             said("Your choice of resolution is honoured.") if wanted is choice
+             else said("Our policy resolves returns as {choice}.", choice=choice.value), saw)
 
 
 def _not_automatic(ctx: Context, refund: int, credit: int, results: list[R]) -> tuple[int, int]:
@@ -234,11 +248,12 @@ def _not_automatic(ctx: Context, refund: int, credit: int, results: list[R]) -> 
     saw: dict[str, object] = {"payments": [p.reference for p in blocked], "not_automatic": short}
     if ResolutionKind.CREDIT in ctx.policy.resolution.allow:
         results.append(R("refund_route", "adjust", "credit_not_refund",
-                         f"{why}; {money_text(short, cur)} comes back as store credit instead.",
+                         said("{why}; {amount} comes back as store credit instead.", why=why,
+                              amount=Amount(short, cur)),
                          saw))
         return refund - short, credit + short
     results.append(R("refund_route", "review", "refund_not_automatic",
-                     f"{why}, so our team will refund it by hand.", saw))
+                     said("{why}, so our team will refund it by hand.", why=why), saw))
     return refund, credit
 
 
@@ -248,8 +263,9 @@ def rounding(cur: str, step: int, wanted: int, refunded: int) -> R | None:
     if lost <= 0:
         return None
     return R("rounding", "adjust", "provider_rounding",
-             f"Card refunds in {cur} go in steps of {Money(step, cur).decimal_string()}; "
-             f"{money_text(lost, cur)} could not be refunded to your card.",
+             said("Card refunds in {currency} go in steps of {step}; {lost} could not be "
+                  "refunded to your card.", currency=cur, step=Money(step, cur).decimal_string(),
+                  lost=Amount(lost, cur)),
              {"refund_increment": step, "wanted": wanted, "refunded": refunded,
               "not_refunded": lost})
 
@@ -262,9 +278,9 @@ def credit_rounding(cur: str, step: int, wanted: int) -> tuple[int, R | None]:
         return given, None
     lost = wanted - given
     return given, R("rounding", "adjust", "provider_rounding",
-                    f"Store credit in {cur} goes in steps of "
-                    f"{Money(step, cur).decimal_string()}; {money_text(lost, cur)} could not "
-                    "be given as store credit.",
+                    said("Store credit in {currency} goes in steps of {step}; {lost} could not "
+                         "be given as store credit.", currency=cur,
+                         step=Money(step, cur).decimal_string(), lost=Amount(lost, cur)),
                     {"credit_increment": step, "wanted": wanted, "credited": given,
                      "not_credited": lost})
 
@@ -280,13 +296,14 @@ def _bonus(ctx: Context, credit: int, step: int, *, chose: bool) -> tuple[int, R
     given = bonus - bonus % step
     saw: dict[str, object] = {"percent": str(rules.credit_bonus_percent), "cap": cap,
                               "bonus": given}
-    why = "for choosing store credit" if chose else "on your store credit"
-    text = f"You get a {money_text(given, cur)} bonus {why}."
+    why = said("for choosing store credit") if chose else said("on your store credit")
+    text = said("You get a {amount} bonus {why}.", amount=Amount(given, cur), why=why)
     if given != bonus:
         saw.update(bonus_before_rounding=bonus, credit_increment=step)
-        text = (f"You get a {money_text(given, cur)} bonus {why} "
-                f"({money_text(bonus, cur)} rounded down: store credit in {cur} goes in steps "
-                f"of {Money(step, cur).decimal_string()}).")
+        text = said("You get a {amount} bonus {why} ({before} rounded down: store credit in "
+                    "{currency} goes in steps of {step}).", amount=Amount(given, cur), why=why,
+                    before=Amount(bonus, cur), currency=cur,
+                    step=Money(step, cur).decimal_string())
     return given, R("credit_bonus", "adjust", "credit_bonus", text, saw)
 
 

@@ -10,10 +10,15 @@ from decimal import Decimal
 from policies.context import Context
 from policies.policy import AbuseRules, money_text
 from refunds_plugin.domain import Reason, RuleResult
+from refunds_plugin.language.said import N_, Amount, Listed, said
 
 
 def _fmt(minor: int | None, currency: str) -> str:
     return "no limit" if minor is None else money_text(minor, currency)
+
+
+def _amount(minor: int | None, currency: str) -> str:
+    return said("no limit") if minor is None else Amount(minor, currency)
 
 
 def limits(ctx: Context, gross: int) -> RuleResult:
@@ -26,18 +31,19 @@ def limits(ctx: Context, gross: int) -> RuleResult:
            "already_refunded": already, "tier": ctx.standing.tier_name}
     if not (known_req and known_ord):
         return RuleResult("limits", "review", "limit_currency_unknown",
-                          f"Our policy sets no automatic limit in {cur}, so our team will "
-                          "confirm the amount.", saw)
+                          said("Our policy sets no automatic limit in {currency}, so our team "
+                               "will confirm the amount.", currency=cur), saw)
     if per_request is not None and gross > per_request:
         return RuleResult("limits", "review", "above_request_limit",
-                          f"Returns over {_fmt(per_request, cur)} are confirmed by our team.",
+                          said("Returns over {amount} are confirmed by our team.",
+                               amount=_amount(per_request, cur)),
                           saw)
     if per_order is not None and already + gross > per_order:
         return RuleResult("limits", "review", "above_order_limit",
-                          f"Refunds over {_fmt(per_order, cur)} on one order are confirmed by "
-                          "our team.", saw)
+                          said("Refunds over {amount} on one order are confirmed by our team.",
+                               amount=_amount(per_order, cur)), saw)
     return RuleResult("limits", "pass", "within_limits",
-                      "The amount is within what we approve automatically.", saw)
+                      said("The amount is within what we approve automatically."), saw)
 
 
 def abuse(ctx: Context, own: int | None, credit: int) -> RuleResult:
@@ -50,7 +56,8 @@ def abuse(ctx: Context, own: int | None, credit: int) -> RuleResult:
     """
     rules, hist, cur = ctx.policy.abuse, ctx.facts.history, ctx.currency
     if not rules.enabled:
-        return RuleResult("abuse", "skip", "abuse_checks_off", "No abuse checks in this policy.")
+        return RuleResult("abuse", "skip", "abuse_checks_off",
+                          said("No abuse checks in this policy."))
     credits = rules.count_store_credit
     count = hist.refunds_recent_count + (hist.credits_recent_count if credits else 0)
     recent = hist.refunds_recent_amount + (hist.credits_recent_amount if credits else 0)
@@ -85,9 +92,9 @@ def abuse(ctx: Context, own: int | None, credit: int) -> RuleResult:
         return RuleResult("abuse", "review", "abuse_signal", _kindly(list(found), rules), saw)
     if own is None:
         return RuleResult("abuse", "pass", "our_fault_not_counted",
-                          "Returns that are our fault never count against you.", saw)
-    return RuleResult("abuse", "pass", "no_abuse_signal", "Nothing unusual in recent returns.",
-                      saw)
+                          said("Returns that are our fault never count against you."), saw)
+    return RuleResult("abuse", "pass", "no_abuse_signal",
+                      said("Nothing unusual in recent returns."), saw)
 
 
 def _volume(ctx: Context, count: int, recent: int, lifetime: int, now_counted: int,
@@ -120,16 +127,15 @@ def _share(part: int, whole: int) -> str:
 
 
 _WHY = {
-    "refund_count": "you have made several returns with us in the last {days} days",
-    "refund_amount": "your refunds in the last {days} days add up to a large amount",
-    "refund_ratio": "much of what you have bought from us has come back",
-    "not_received_claims": "this is not the first parcel of yours that has not arrived",
+    "refund_count": N_("you have made several returns with us in the last {days} days"),
+    "refund_amount": N_("your refunds in the last {days} days add up to a large amount"),
+    "refund_ratio": N_("much of what you have bought from us has come back"),
+    "not_received_claims": N_("this is not the first parcel of yours that has not arrived"),
 }
 
 
 def _kindly(signals: list[str], rules: AbuseRules) -> str:
     """One kind sentence naming the true reason(s), never a figure the customer cannot check."""
-    why = [_WHY[s].format(days=rules.window_days) for s in signals]
-    said = why[0] if len(why) == 1 else ", ".join(why[:-1]) + " and " + why[-1]
-    return (f"As {said}, a member of our team will look at this one personally; this is a "
-            "routine check, not a refusal.")
+    why = [said(_WHY[s], days=rules.window_days) for s in signals]
+    return said("As {why}, a member of our team will look at this one personally; this is a "
+                "routine check, not a refusal.", why=Listed(why))

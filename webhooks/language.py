@@ -24,6 +24,13 @@ def reader_locale() -> str:
     return pick(*(tag for tag, _q in request.accept_languages), default=default)
 
 
+def answer_locale(order_locale: str | None) -> str:
+    """A webhook answer's language: the order's, else the request's ``Accept-Language``, else
+    the shop's default."""
+    default = current_app.extensions["refunds"].config.default_locale
+    return pick(order_locale, *(tag for tag, _q in request.accept_languages), default=default)
+
+
 def init_app(app: Flask, default_locale: str) -> None:
     app.config["BABEL_DEFAULT_LOCALE"] = default_locale
     app.config["BABEL_TRANSLATION_DIRECTORIES"] = str(TRANSLATIONS)

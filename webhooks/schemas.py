@@ -183,6 +183,11 @@ class OrderSchema(CurrencyChecked, Strict):
     payment = fields.Nested(PaymentSchema, load_default=None, allow_none=True)
     channel = fields.String(load_default=None, allow_none=True)
     shipping_address = fields.Nested(AddressSchema, load_default=None, allow_none=True)
+    # the customer's language, a BCP 47 tag ("de", "fr-CH"); one we do not ship falls back to
+    # the browser's and then the shop's language (never a reason to refuse the order)
+    locale = fields.String(load_default=None, allow_none=True, validate=validate.Regexp(
+        r"^[A-Za-z]{2,3}(?:-[A-Za-z0-9]{1,8}){0,6}$",
+        error="expected a BCP 47 language tag such as de or fr-CH"))
 
     @post_load
     def _make(self, data: dict[str, Any], **_: Any) -> tuple[OrderRecord, PaymentRecord | None]:
@@ -216,6 +221,7 @@ class OrderSchema(CurrencyChecked, Strict):
             delivered_at=data["delivered_at"],
             channel=data["channel"],
             extra=_shipping_extra(data),
+            locale=data["locale"],
         )
         pay = data["payment"]
         payment = None

@@ -8,7 +8,9 @@ from typing import Any
 from flask import Blueprint, Response, current_app, jsonify
 from marshmallow import Schema, ValidationError
 
+from refunds_plugin.intake.returns_page import order_locale
 from refunds_plugin.intake.service import Service
+from webhooks.language import answer_locale
 from webhooks.schemas import (
     EnvelopeSchema,
     OrderDataSchema,
@@ -49,18 +51,19 @@ def receive() -> Response | tuple[Response, int]:
         ack = _service().order_paid(
             "storefront", envelope["id"], envelope["type"], text, order, payment
         )
-        said: dict[str, Any] = {"received": True, "duplicate": ack.duplicate}
+        reply: dict[str, Any] = {"received": True, "duplicate": ack.duplicate}
         if not ack.duplicate:  # a known order sent with other content says what it changed
-            said["updated"] = "changed" in ack.detail
-            said.update({k: ack.detail[k] for k in ("changed", "note") if k in ack.detail})
-        return jsonify(said), 200
+            reply["updated"] = "changed" in ack.detail
+            reply.update({k: ack.detail[k] for k in ("changed", "note") if k in ack.detail})
+        return jsonify(reply), 200
     if envelope["type"] == "return.requested":
         req = _load(RETURN_DATA, envelope["data"])["return_"]
         answer = _service().return_requested(
             "storefront", envelope["id"], envelope["type"], text, req
         )
         answer = _service().answer_with_code(answer)
-        return jsonify(answer.to_json()), 200 if answer.duplicate else 201
+        locale = answer_locale(order_locale(state.engine, req.order_id))
+        return jsonify(answer.to_json(locale)), 200 if answer.duplicate else 201
     if envelope["type"] == "exchange.out_of_stock":
         sold_out = _load(SOLD_OUT, envelope["data"])["exchange"]
         ack = _service().exchange_out_of_stock(envelope["id"], text, sold_out["decision_id"],

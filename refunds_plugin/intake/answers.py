@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from refunds_plugin.domain import Decision
+from refunds_plugin.language.said import render
 from refunds_plugin.ledger.attempts import AttemptRow
 from refunds_plugin.ledger.decisions import RecordedDecision
 from refunds_plugin.ledger.exchanges import ExchangeRow
@@ -34,7 +35,8 @@ class Answer:
     instructions: dict[str, Any] | None = None
     exchange: ExchangeRow | None = None  # the exchange's state, when lines were swapped
 
-    def to_json(self) -> dict[str, Any]:
+    def to_json(self, locale: str = "en") -> dict[str, Any]:
+        """The answer as JSON, its explanation in ``locale`` (the ledger keeps the English)."""
         d = self.recorded.decision
         extra = {} if self.instructions is None else {"return_instructions": self.instructions}
         out = extra | {
@@ -48,7 +50,7 @@ class Answer:
             "currency": d.currency,
             "return_required": d.return_required,
             "reason_code": d.reason_code,
-            "explanation": d.explanation,
+            "explanation": render(d.explanation, locale),
             "dry_run": self.dry_run,
             "attempts": [
                 {

@@ -30,7 +30,7 @@ from refunds_plugin.domain import (
     Variant,
 )
 from refunds_plugin.ledger.db import read_tx
-from refunds_plugin.ledger.decisions import RecordedDecision, find_decision
+from refunds_plugin.ledger.decisions import RecordedDecision, find_decision, with_said
 from refunds_plugin.ledger.exchanges import ExchangeRow, get_exchange
 from refunds_plugin.ledger.facts import load_facts
 from refunds_plugin.ledger.tables import (
@@ -231,6 +231,7 @@ class DecisionStatus:
     # to send back, or no return address configured)
     instructions: dict[str, Any] | None = None
     exchange: ExchangeRow | None = None  # where an exchange stands (and where to pay)
+    locale: str | None = None  # the order's language tag, when the order gave one
 
     @property
     def decided_at(self) -> datetime | None:
@@ -249,7 +250,7 @@ def decision_status(engine: Engine, decision_id: str) -> DecisionStatus | None:
     with read_tx(engine) as conn:
         row = conn.execute(
             select(decisions.c.order_id, decisions.c.body, decisions.c.created_at,
-                   decisions.c.kind)
+                   decisions.c.kind, decisions.c.said)
             .where(decisions.c.id == decision_id)
         ).first()
         if row is None or row.kind != "return":
@@ -269,9 +270,10 @@ def decision_status(engine: Engine, decision_id: str) -> DecisionStatus | None:
                    ledger_entries.c.entry_type == "review_decided")
             .order_by(ledger_entries.c.seq.desc()).limit(1)
         ).scalar_one_or_none()
-        lines_raw = conn.execute(
-            select(orders.c.lines).where(orders.c.order_id == row.order_id)
-        ).scalar_one_or_none()
+        order_row = conn.execute(
+            select(orders.c.lines, orders.c.locale).where(orders.c.order_id == row.order_id)
+        ).first()
+        lines_raw, locale = tuple(order_row) if order_row is not None else (None, None)
         shipped = get_return(conn, decision_id)
         swapped = get_exchange(conn, decision_id)
     names = {ln["id"]: ln.get("name") or ln["id"] for ln in json.loads(lines_raw or "[]")}
@@ -284,9 +286,11 @@ def decision_status(engine: Engine, decision_id: str) -> DecisionStatus | None:
         for a in attempts
     )
     note = json.loads(entry).get("customer_note") if entry else None
-    return DecisionStatus(decision_id, row.order_id, Decision.from_dict(json.loads(row.body)),
+    decision = with_said(Decision.from_dict(json.loads(row.body)), row.said)
+    return DecisionStatus(decision_id, row.order_id, decision,
                           row.created_at, review, money, names, note, reviewed_at,
-                          shipped.instructions() if shipped is not None else None, swapped)
+                          shipped.instructions() if shipped is not None else None, swapped,
+                          locale)
 
 
 @dataclass(frozen=True)
@@ -328,6 +332,15 @@ def load_order(engine: Engine, order_id: str, now: datetime,
     """An order already matched to its customer (the page keeps the match in its session)."""
     with read_tx(engine) as conn:
         return load_facts(conn, order_id, now, window_days)
+
+
+def order_locale(engine: Engine, order_id: str) -> str | None:
+    """The language the order was placed in (``order.paid``'s ``locale``, Saleor's
+    ``languageCodeEnum``), if it said."""
+    with read_tx(engine) as conn:
+        return conn.execute(
+            select(orders.c.locale).where(orders.c.order_id == order_id)
+        ).scalar_one_or_none()
 
 
 def order_name(engine: Engine, order_id: str) -> str:

@@ -26,6 +26,7 @@ from refunds_plugin.domain import (
     ReturnRequest,
     RuleResult,
 )
+from refunds_plugin.language.said import Joined, rebuild, said, structure, structured
 from refunds_plugin.ledger.attempts import write_attempts
 from refunds_plugin.ledger.exchanges import open_exchange
 from refunds_plugin.ledger.journal import append_entry, insert_ignore, plain, to_json
@@ -47,7 +48,7 @@ class RecordedDecision:
 
 def find_decision(conn: Connection, order_id: str, request_key: str) -> RecordedDecision | None:
     row = conn.execute(
-        select(decisions.c.id, decisions.c.body).where(
+        select(decisions.c.id, decisions.c.body, decisions.c.said).where(
             decisions.c.order_id == order_id, decisions.c.request_key == request_key
         )
     ).first()
@@ -63,8 +64,20 @@ def find_decision(conn: Connection, order_id: str, request_key: str) -> Recorded
         .all()
     )
     return RecordedDecision(
-        row.id, Decision.from_dict(json.loads(row.body)), tuple(attempt_ids), created=False
+        row.id, with_said(Decision.from_dict(json.loads(row.body)), row.said),
+        tuple(attempt_ids), created=False,
     )
+
+
+def with_said(decision: Decision, stored: str | None) -> Decision:
+    """The decision with its explanation's structure read back (``decisions.said``), so it can
+    be said in a reader's language; a decision recorded before that column keeps its text."""
+    if not stored:
+        return decision
+    text = rebuild(json.loads(stored))
+    if str(text) != decision.explanation:  # never say something other than what was recorded
+        return decision
+    return replace(decision, explanation=text)
 
 
 def decision_body(decision: Decision) -> dict[str, Any]:
@@ -96,11 +109,11 @@ def guard_refundable(decision: Decision, facts: OrderFacts) -> Decision:
         return decision
     saw = {ref: {"wanted": amount, "refundable": left.get(ref, 0)} for ref, amount in over.items()}
     guard = RuleResult("ledger_guard", "review", "exceeds_refundable",
-                       "The refund would be more than the payment still holds, so a person will "
-                       "check it before any money moves.", saw)
+                       said("The refund would be more than the payment still holds, so a person "
+                            "will check it before any money moves."), saw)
     return replace(decision, outcome=Outcome.REVIEW, reason_code="exceeds_refundable",
                    trace=(*decision.trace, guard),
-                   explanation=f"{decision.explanation} {guard.message}")
+                   explanation=Joined([decision.explanation, guard.message]))
 
 
 def record_decision(
@@ -145,6 +158,10 @@ def record_decision(
             "policy_name": decision.policy_name,
             "policy_hash": decision.policy_hash,
             "explanation": decision.explanation,
+            # how the explanation was said, to say it again in a reader's language; beside
+            # the decision, not in its journal entry, so a translation fix changes no hash
+            "said": to_json(structure(decision.explanation))
+            if structured(decision.explanation) else None,
             "body": to_json(body),
             "facts": to_json(facts_json(facts)),
             "request": to_json(request_json(request)),
@@ -193,5 +210,5 @@ def review_reason(decision: Decision, trace: list[dict[str, Any]]) -> str:
     code = decision.reason_code
     if decision.kind is DecisionKind.RETURN:
         return review_why(trace) or code
-    said = next((t.message for t in reversed(decision.trace) if t.code == code), None)
-    return code if said is None else f"{code}: {said}"
+    told = next((t.message for t in reversed(decision.trace) if t.code == code), None)
+    return code if told is None else f"{code}: {told}"

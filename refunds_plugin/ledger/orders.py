@@ -44,6 +44,7 @@ class OrderRecord:
     delivered_at: datetime | None = None
     channel: str | None = None
     extra: dict[str, Any] | None = None
+    locale: str | None = None  # the customer's language tag ("de-AT"), when the order says
 
 
 def normal_email(email: str | None) -> str | None:
@@ -66,7 +67,7 @@ def _prebuilt(conn: Connection, name: str) -> Any:
 def _order_upsert(ins: Any, _dialect: str) -> Any:
     changing = {c.name: ins.excluded[c.name] for c in orders.c if c.name in _ORDER_COLUMNS}
     del changing["order_id"]
-    for key in ("paid_at", "fulfilled_at", "delivered_at", "extra", "channel"):
+    for key in ("paid_at", "fulfilled_at", "delivered_at", "extra", "channel", "locale"):
         # a later, thinner event must not erase what we knew
         changing[key] = func.coalesce(ins.excluded[key], orders.c[key])
     return ins.on_conflict_do_update(index_elements=["order_id"], set_=changing)
@@ -95,7 +96,7 @@ def _payment_upsert(ins: Any, dialect: str) -> Any:
 _ORDER_COLUMNS = (
     "order_id", "source", "currency", "total_amount", "shipping_amount", "customer_id",
     "customer_email", "paid_at", "fulfilled_at", "delivered_at", "lines", "channel", "extra",
-    "updated_at",
+    "updated_at", "locale",
 )  # fmt: skip
 _TABLES = {"order": orders, "payment": payments}
 _BUILDERS = {"order": _order_upsert, "payment": _payment_upsert}
@@ -117,6 +118,7 @@ def upsert_order(conn: Connection, rec: OrderRecord, now: datetime) -> None:
         "channel": rec.channel,
         "extra": json.dumps(rec.extra, sort_keys=True) if rec.extra is not None else None,
         "updated_at": now,
+        "locale": rec.locale,
     }
     conn.execute(_prebuilt(conn, "order"), values)
     index_order(conn, order_id=rec.order_id, currency=rec.currency, lines=rec.lines,

@@ -28,7 +28,7 @@ from sqlalchemy import Connection, Engine, and_, bindparam, or_, select, update
 
 from refunds_plugin.ledger.db import aware, write_tx
 from refunds_plugin.ledger.journal import insert_ignore
-from refunds_plugin.ledger.tables import outbox
+from refunds_plugin.ledger.tables import decisions, orders, outbox
 from refunds_plugin.notify.kinds import kind as kind_of
 
 OUTBOX_NAMESPACE = uuid.UUID("4b1d0f7e-8d0a-4f5c-9a55-0c8e1f6f2b10")
@@ -92,6 +92,8 @@ def enqueue(
         note = (f"no message: the customer's email {address!r} is not a valid address"
                 if address else "no message: the order has no customer email")
     skipped = note is not None
+    if spec.channel == "mail":
+        locale, context = _in_their_language(conn, locale, context)
     return insert_ignore(conn, outbox, {
         "id": message_id(cause, kind, address), "cause": cause, "kind": kind,
         "channel": spec.channel, "recipient": address, "locale": locale,
@@ -100,6 +102,22 @@ def enqueue(
         "claimed_by": None, "lease_until": None, "last_error": None, "note": note,
         "created_at": now, "updated_at": now, "sent_at": None,
     })
+
+
+def _in_their_language(conn: Connection, locale: str | None,
+                       context: dict[str, Any]) -> tuple[str | None, dict[str, Any]]:
+    """A customer's mail is in the order's language (``orders.locale``) unless the caller
+    named one, and carries its decision's explanation as message ids and parameters
+    (``decisions.said``), so the renderer can say it in that language."""
+    if locale is None and context.get("order_id"):
+        locale = conn.execute(select(orders.c.locale).where(
+            orders.c.order_id == str(context["order_id"]))).scalar()
+    if context.get("decision_id") and "explanation" in context:
+        stored = conn.execute(select(decisions.c.said).where(
+            decisions.c.id == str(context["decision_id"]))).scalar()
+        if stored:
+            context = {**context, "explanation_said": json.loads(stored)}
+    return locale, context
 
 
 def recorded_causes(conn: Connection, kind: str, causes: list[str]) -> set[str]:

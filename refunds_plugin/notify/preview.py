@@ -18,7 +18,7 @@ from sqlalchemy import Engine, select
 
 from refunds_plugin.domain import Decision
 from refunds_plugin.errors import NotFound
-from refunds_plugin.ledger.tables import decisions, ledger_entries, refund_attempts
+from refunds_plugin.ledger.tables import decisions, ledger_entries, orders, refund_attempts
 from refunds_plugin.notify.causes import attempt_context, decision_context
 from refunds_plugin.notify.kinds import kind as kind_of
 from refunds_plugin.notify.render import Rendered, Renderer
@@ -53,6 +53,10 @@ def preview(engine: Engine, renderer: Renderer, kind: str, decision_id: str,
         decision = Decision.from_dict(json.loads(row.body))
         context: dict[str, Any] = decision_context(conn, decision_id, decision, row.order_id,
                                                    note)
+        if row.said:  # as the queued message would carry it: said in the order's language
+            context["explanation_said"] = json.loads(row.said)
+        locale = conn.execute(select(orders.c.locale)
+                              .where(orders.c.order_id == row.order_id)).scalar()
         example = False
         if kind in MONEY_KINDS:
             attempt_id = conn.execute(
@@ -81,4 +85,5 @@ def preview(engine: Engine, renderer: Renderer, kind: str, decision_id: str,
                               for i in context["items"]],
                     "statement": EXAMPLE_STATEMENT, "received_at": now.isoformat()}
         example = True
-    return Preview(kind, row.customer_email or "", renderer.render(kind, context), example)
+    return Preview(kind, row.customer_email or "", renderer.render(kind, context, locale),
+                   example)

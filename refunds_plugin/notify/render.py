@@ -8,8 +8,10 @@ Templates in ``REFUNDS_TEMPLATES_DIR`` are found first, so a merchant overrides 
 the layout, by putting a file of the same name there.
 
 Every sentence a customer reads is marked for translation (``{% trans %}`` / ``_()``, Jinja's
-i18n extension, new-style gettext). ``translations`` gives each locale its catalogue; until
-one is installed every locale reads the English source.
+i18n extension, new-style gettext), from the catalogues in ``refunds_plugin/language``. A
+message is in its locale (the order's language, else the shop's ``REFUNDS_DEFAULT_LOCALE``):
+its words, its money (``|money``) and dates (``|day``), and the decision's explanation, said
+again from its message ids (``explanation_said``, ``language.said``).
 """
 
 from __future__ import annotations
@@ -32,6 +34,9 @@ from jinja2 import (
 )
 
 from refunds_plugin.config import Config
+from refunds_plugin.language import catalogue, pick
+from refunds_plugin.language.said import rebuild
+from refunds_plugin.language.said import render as say
 from refunds_plugin.money import Money
 from refunds_plugin.notify.kinds import kind as kind_of
 from refunds_plugin.notify.links import status_url
@@ -39,10 +44,6 @@ from refunds_plugin.notify.theme import theme
 
 _BLANKS = re.compile(r"\n(?:[ \t]*\n){2,}")  # a text part keeps one blank line between parts
 Translations = Callable[[str | None], gettext.NullTranslations]
-
-
-def _identity(_locale: str | None) -> gettext.NullTranslations:
-    return gettext.NullTranslations()
 
 
 @dataclass(frozen=True)
@@ -79,7 +80,7 @@ class Renderer:
         self.config = config
         self._secret = secret_key
         self._secret_known: str | None = secret_key if isinstance(secret_key, str) else None
-        self._translations = translations or _identity
+        self._translations = translations or catalogue.translations
         loaders: list[BaseLoader] = [PackageLoader("refunds_plugin.notify", "templates")]
         if config.templates_dir:
             loaders.insert(0, FileSystemLoader(config.templates_dir))
@@ -108,7 +109,11 @@ class Renderer:
                           trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=False,
                           extensions=["jinja2.ext.i18n"])
         env.install_gettext_translations(self._translations(locale), newstyle=True)  # type: ignore[attr-defined]
-        env.filters.update(money=money, when=when, day=day)
+        if locale in (None, "en"):
+            env.filters.update(money=money, when=when, day=day)
+        else:
+            env.filters.update(money=lambda minor, cur: catalogue.money(minor, cur, locale),
+                               when=when, day=lambda v: _day_in(v, locale))
         # the shared pieces, as a global: a block rendered on its own sees no top-level import
         env.globals["parts"] = env.get_template("mail/parts.html").make_module()
         return env
@@ -116,6 +121,7 @@ class Renderer:
     def render(self, kind: str, context: dict[str, Any], locale: str | None = None) -> Rendered:
         if kind_of(kind).channel != "mail":
             raise ValueError(f"{kind} is an event, not an email")
+        locale = pick(locale, default=self.config.default_locale)
         values = self.values(context, locale)
         html_env, text_env = self._environments(locale)
         name = f"mail/{kind}.html"
@@ -128,11 +134,27 @@ class Renderer:
         """The template's variables: the message's context, the shop, its look, the link."""
         link = status_url(self.config.saleor_app_url, self.secret_key(),
                           str(context["decision_id"])) if context.get("decision_id") else None
+        explanation = context.get("explanation")
+        said = context.get("explanation_said")
+        if said and locale and explanation is not None:
+            again = rebuild(said)
+            if str(again) == explanation:  # never other than what was recorded
+                explanation = say(again, locale)
+        said_again = {"explanation": explanation} if explanation is not None else {}
         return {
-            **context, "locale": locale or "en", "status_url": link,
+            **context, **said_again, "locale": locale or "en", "status_url": link,
             "shop": {"name": self.config.shop_name, "logo_url": self.config.shop_logo_url},
             "theme": theme(self.config.shop_primary_color),
         }
+
+
+def _day_in(value: str | datetime | None, locale: str) -> str:
+    if value is None or value == "":
+        return ""
+    moment = datetime.fromisoformat(value) if isinstance(value, str) else value
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return catalogue.day(moment.astimezone(UTC).date(), locale)
 
 
 def _block(template: Template, block: str, values: dict[str, Any]) -> str:

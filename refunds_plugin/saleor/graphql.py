@@ -33,7 +33,7 @@ fragment RefundsAttributes on SelectedAttribute {{
 }}
 
 fragment RefundsOrder on Order {{
-  id number created updatedAt status chargeStatus userEmail
+  id number created updatedAt status chargeStatus userEmail languageCodeEnum
   channel {{ slug currencyCode }}
   shippingAddress {{
     firstName lastName companyName streetAddress1 streetAddress2 city postalCode

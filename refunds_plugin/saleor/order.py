@@ -273,6 +273,9 @@ def order_from_saleor(
         fulfilled_at=fulfilled[0] if fulfilled else None,
         channel=channel,
         extra=extra,
+        # Saleor's LanguageCodeEnum ("DE", "PT_BR") as a BCP 47 tag ("de", "pt-BR")
+        locale=str(order["languageCodeEnum"]).replace("_", "-").lower()
+        if order.get("languageCodeEnum") else None,
     )
     orders = (user.get("orders") or {}).get("totalCount")
     return SaleorOrder(

@@ -7,7 +7,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from policies.explanation import PROMISE
 from refunds_plugin.domain import Decision, OrderFacts, Reason
+from refunds_plugin.language.said import Joined, render
 
 
 @dataclass(frozen=True)
@@ -39,11 +41,19 @@ def names_of(facts: OrderFacts) -> dict[str, str]:
     return {ln.id: ln.name for ln in facts.lines}
 
 
-def explanation(decision: Decision, money_done: bool) -> str:
-    """The policy's paragraph; once the money has arrived, without its promise of when it will
+def explanation(decision: Decision, money_done: bool, locale: str = "en") -> str:
+    """The policy's paragraph in the reader's language (its stored text when it was recorded
+    without its message ids); once the money has arrived, without its promise of when it will
     be on its way (a promise already kept reads as one still pending)."""
     text = decision.explanation
-    if money_done and decision.promise_hours is not None:
-        promise = f" The money will be on its way within {decision.promise_hours} hours."
+    if money_done and isinstance(text, Joined):
+        text = text.without(PROMISE)
+    elif money_done and decision.promise_hours is not None:
+        promise = " " + PROMISE.format(hours=decision.promise_hours)
         text = text.replace(promise, "")
-    return text
+    return render(text, locale)
+
+
+def sentence(value: str, locale: str) -> str:
+    """One of the policy's sentences (a line's note) in the reader's language."""
+    return render(value, locale)

@@ -30,6 +30,7 @@ from flask import (
     session,
     url_for,
 )
+from flask_babel import get_locale, refresh
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
 from flask_wtf.csrf import CSRFError, generate_csrf
@@ -43,8 +44,8 @@ from refunds_plugin.domain import AttemptStatus, OrderFacts, Reason, ReturnReque
 from refunds_plugin.intake import returns_page as ret
 from refunds_plugin.intake import withdrawals
 from refunds_plugin.intake.answers import Answer
+from refunds_plugin.language import catalogue
 from refunds_plugin.ledger.attempts import AttemptRow
-from refunds_plugin.money import Money
 from refunds_plugin.notify import links
 from refunds_plugin.notify.theme import theme
 from webhooks.returns import feedback as feedback_mod
@@ -72,9 +73,18 @@ def _rt() -> Runtime:
 
 
 def _t() -> strings_mod.Strings:
-    if "returns_strings" not in g:
-        g.returns_strings = strings_mod.strings(current_app.config.get("RETURNS_STRINGS"))
-    return g.returns_strings
+    return strings_mod.strings()
+
+
+def _in_order_language(order_id: str | None) -> None:
+    """The order's language, where it gave one, before the browser's (``webhooks.language``)."""
+    if order_id is not None:
+        g.locale = ret.order_locale(_rt().engine, order_id)
+        refresh()  # a language chosen earlier in this request is chosen again
+
+
+def _lang() -> str:
+    return str(get_locale() or "en")
 
 
 def _signer(salt: str) -> URLSafeSerializer:
@@ -95,7 +105,8 @@ def _page(template: str, status: int = 200, *, test_mode: bool | None = None,
     return render_template(
         f"returns/{template}", t=_t(), shop=cfg.shop_name, logo=cfg.shop_logo_url,
         csrf=generate_csrf(),
-        money=_money, day=_day, dry_run=dry_run, withdrawal_enabled=cfg.withdrawal_enabled,
+        money=_money, day=_day, say=_say, dry_run=dry_run,
+        withdrawal_enabled=cfg.withdrawal_enabled,
         packing_notes=_rt().policy.return_shipping.packing_notes, **context,
     ), status
 
@@ -106,7 +117,13 @@ def _day(iso: str) -> date:
 
 
 def _money(minor: int, currency: str) -> str:
-    return str(Money(minor, currency))
+    """Exact money as the reader writes it (``12.50 EUR``, ``12,50 €``)."""
+    return catalogue.money(minor, currency, _lang())
+
+
+def _say(value: str) -> str:
+    """A policy sentence (``language.said``) in the reader's language; other text as it is."""
+    return render.sentence(value, _lang())
 
 
 def _message(heading: str, body: str, status: int) -> tuple[str, int]:
@@ -199,6 +216,7 @@ def lookup() -> Any:
 def order_form() -> Any:
     t = _t()
     order_id = _session_order()
+    _in_order_language(order_id)
     if order_id is None:
         if request.method == "GET":
             return redirect(url_for("returns.lookup"), 303)
@@ -272,14 +290,14 @@ def _quote(facts: OrderFacts, req: ReturnRequest) -> tuple[str, int]:
     return _page("quote.html", test_mode=rt.service.dry_run_for(facts), decision=decision,
                  fields=fields,
                  items=render.items(decision, render.names_of(facts)),
-                 explanation=render.explanation(decision, False))
+                 explanation=render.explanation(decision, False, _lang()))
 
 
 def _answer(answer: Answer, facts: OrderFacts) -> tuple[str, int]:
     d = answer.recorded.decision
     return _page("answer.html", test_mode=answer.dry_run, decision=d,
                  items=render.items(d, render.names_of(facts)),
-                 explanation=render.explanation(d, _money_done(answer.attempts)),
+                 explanation=render.explanation(d, _money_done(answer.attempts), _lang()),
                  attempts=answer.attempts, reference=answer.recorded.id,
                  exchange=answer.exchange,
                  status_url=_status_url(answer.recorded.id),
@@ -317,9 +335,11 @@ def status(token: str) -> Any:
         else None
     if found is None:
         return _message(t.status_invalid_heading, t.status_invalid, 404)
+    g.locale = found.locale  # the order's language first, then the browser's
+    refresh()
     done = bool(found.money) and all(m.stage == "received" for m in found.money)
     return _page("status.html", test_mode=_status_test_mode(found), st=found,
                  decision=found.decision, return_instructions=found.instructions,
                  feedback_url=feedback_mod.link(decision_id),
                  items=render.items(found.decision, found.line_names),
-                 explanation=render.explanation(found.decision, done))
+                 explanation=render.explanation(found.decision, done, _lang()))

@@ -51,6 +51,8 @@ orders = Table(
     Column("updated_at", DateTime(timezone=True), nullable=False),
     # the number customers see when it differs from order_id (Saleor: "1001" vs its global id)
     Column("order_number", String(255), nullable=True),
+    # the customer's language ("de"), from order.paid's locale or Saleor's languageCode (0012)
+    Column("locale", String(35), nullable=True),
     Index("ix_orders_customer_email", "customer_email"),
     Index("ix_orders_customer_id", "customer_id"),
     Index("ix_orders_order_number", "order_number"),
@@ -105,6 +107,9 @@ decisions = Table(
     Column("customer_email", String(320), nullable=True),
     Column("event_id", Id, ForeignKey("events.id"), nullable=True),
     Column("created_at", DateTime(timezone=True), nullable=False),
+    # JSON: the explanation's message ids and parameters (``language.said``), to render it in
+    # each reader's language; not in the journal, so translations never touch the chain (0012)
+    Column("said", Text, nullable=True),
     UniqueConstraint("order_id", "request_key", name="uq_decisions_order_request"),
     Index("ix_decisions_created_at", "created_at"),
     Index("ix_decisions_customer_email", "customer_email"),

@@ -1,0 +1,61 @@
+"""Emails in the order's language: subject, words, money and the decision's explanation said
+again from its message ids, through a real SMTP server; an order without a language gets the
+shop's default."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from refunds_plugin.ledger.tables import decisions, outbox
+from tests.fakes import Harness, order_paid, return_requested
+from tests.fakes.smtp_sink import SmtpSink
+from tests.fakes.stripe_api import FakeStripe
+
+
+def _paid(h: Harness, fake: FakeStripe, locale: str | None) -> None:
+    fake.add_payment_intent(5500, "usd", "pi_123")
+    event = order_paid()
+    if locale is not None:
+        event["data"]["order"]["locale"] = locale
+    assert h.post_storefront(event).status_code == 200
+
+
+def test_an_order_placed_in_french_gets_its_emails_in_french(
+    mail_shop: Harness, fake_stripe: FakeStripe, smtp: SmtpSink
+) -> None:
+    h = mail_shop
+    _paid(h, fake_stripe, "fr-FR")
+
+    assert h.post_storefront(return_requested()).status_code == 201
+    h.drain()
+
+    assert [m.subject for m in smtp.received] == [
+        "Nous avons reçu votre demande de retour pour la commande 1001",
+        "Votre retour pour la commande 1001 est accepté",
+        "Votre remboursement de 25,00 $US pour la commande 1001 est en route",  # one line
+    ]
+    assert {r.locale for r in h.rows(outbox) if r.channel == "mail"} == {"fr-FR"}
+    received, approved, sent = smtp.received
+    assert "- 1 × Mug: 25,00\xa0$US" in received.part("plain")
+    assert ("Votre retour de 1 × Mug est accepté. Nous allons rembourser 25,00\xa0$US sur votre "
+            "moyen de paiement d'origine.") in approved.part("plain")
+    assert "Merci de nous renvoyer l'article." in approved.part("plain")
+    assert "Nous avons renvoyé 25,00\xa0$US sur votre moyen de paiement d'origine." in sent.part(
+        "plain")
+    assert "25,00\xa0$US" in sent.part("html")
+    # the ledger still holds the English the shop showed
+    assert h.rows(decisions)[0].explanation.startswith("Your return of 1 × Mug is approved.")
+
+
+def test_an_order_without_a_language_gets_the_shops_default(
+    mail_shop_with: Callable[..., Harness], fake_stripe: FakeStripe, smtp: SmtpSink
+) -> None:
+    h = mail_shop_with(default_locale="es")
+    _paid(h, fake_stripe, None)
+
+    h.post_storefront(return_requested())
+    h.drain()
+
+    assert smtp.received[1].subject == "Tu devolución del pedido 1001 está aprobada"
+    assert "Vamos a reembolsar 25,00\xa0US$ a tu método de pago original." in smtp.received[
+        1].part("plain")

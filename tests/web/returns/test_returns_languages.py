@@ -1,0 +1,152 @@
+"""The returns pages in the reader's language: the browser's ``Accept-Language`` where the order
+says nothing, the order's own ``locale`` over the browser's, the money and dates as that language
+writes them, and a decision recorded before the message ids kept in its stored words."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from importlib import resources
+from pathlib import Path
+
+import pytest
+from flask.testing import FlaskClient
+from sqlalchemy import update
+
+from refunds_plugin.ledger.db import write_tx
+from refunds_plugin.ledger.tables import decisions
+from tests.fakes.returns_client import lookup, open_form, submit, text, words
+from tests.fakes.returns_shop import EMAIL, ReturnsShop, order_event
+
+
+def _client(shop: ReturnsShop, accept: str) -> FlaskClient:
+    client = shop.app.test_client()
+    client.environ_base["HTTP_ACCEPT_LANGUAGE"] = accept
+    return client
+
+
+@pytest.fixture
+def french_order_shop(sqlite_url: str, now: datetime) -> Iterator[ReturnsShop]:
+    """Order 1001 placed in French (``order.paid``'s ``locale``)."""
+    s = ReturnsShop(sqlite_url, lambda: now)
+    event = order_event("1001")
+    event["data"]["order"]["locale"] = "fr-BE"
+    s.seed(event)
+    yield s
+    s.close()
+
+
+def _decide(client: FlaskClient) -> tuple[str, str]:
+    answer = submit(client, open_form(client), **{"line-0-qty": "1",
+                                                  "line-0-reason": "changed_mind"})
+    assert answer.status_code == 200
+    link = re.search(r'href="(/returns/status/[^"]+)"', answer.get_data(as_text=True))
+    assert link
+    return answer.get_data(as_text=True), link.group(1)
+
+
+def test_a_german_browser_gets_the_page_in_german_with_german_money_and_dates(
+    shop: ReturnsShop,
+) -> None:
+    client = _client(shop, "de-AT,de;q=0.9,en;q=0.5")
+
+    start = client.get("/returns")
+    form = open_form(client)
+
+    assert '<html lang="de">' in start.get_data(as_text=True)
+    assert "Rücksendung starten" in text(start)
+    assert "Meine Bestellung finden" in text(start)
+    page = text(form)
+    assert "Bestellung 1001" in page
+    # text() reads the no-break space before the currency as a space
+    assert "25,00 $ pro Stück" in page and "40,00 $ pro Stück" in page
+    assert page.count("Sie können das bis zum 1. November 2027 zurückgeben.") == 2
+    assert "Wie viele zurücksenden" in page and "Ich habe es mir anders überlegt" in page
+    assert "How many to return" not in page
+
+
+def test_a_german_answer_explains_the_decision_in_german(shop: ReturnsShop) -> None:
+    client = _client(shop, "de")
+
+    answer, _link = _decide(client)
+
+    assert words_of(answer, "explanation") == [
+        "Ihre Rücksendung von 1 × Blue enamel mug ist genehmigt. Wir werden 25,00 $ auf Ihre "
+        "ursprüngliche Zahlungsart erstatten. Bitte senden Sie Blue enamel mug zurück. Das Geld "
+        "ist innerhalb von 48 Stunden unterwegs."]
+    assert "Erstattung auf Ihre ursprüngliche Zahlungsart: 25,00\xa0$" in answer
+    assert "Your return" not in answer
+
+
+def words_of(html: str, css_class: str) -> list[str]:
+    return [" ".join(re.sub(r"<[^>]+>", " ", m).split())
+            for m in re.findall(rf'class="{css_class}"[^>]*>(.*?)</p>', html, re.S)]
+
+
+def test_the_orders_language_wins_over_the_browsers(french_order_shop: ReturnsShop) -> None:
+    client = _client(french_order_shop, "de-DE,de;q=0.9")
+
+    form = open_form(client)
+    answer, link = _decide(client)
+    status = french_order_shop.app.test_client().get(link)  # a stranger's browser: English
+
+    assert "Commande 1001" in text(form) and "Bestellung" not in text(form)
+    assert "25,00 $US l'unité" in text(form) and "40,00 $US l'unité" in text(form)
+    assert "Votre retour est accepté" in answer
+    assert '<html lang="fr">' in status.get_data(as_text=True)
+    assert "Où en est votre argent" in text(status)
+    assert words(status, "explanation")[0].startswith(
+        "Votre retour de 1 × Blue enamel mug est accepté. Nous allons rembourser 25,00 $US "
+        "sur votre moyen de paiement d'origine.")
+
+
+def test_a_decision_recorded_before_message_ids_shows_its_stored_text(
+    shop: ReturnsShop,
+) -> None:
+    english, link = _decide(shop.app.test_client())
+    with write_tx(shop.runtime.engine) as conn:  # as a decision from before migration 0012
+        conn.execute(update(decisions).values(said=None))
+
+    status = _client(shop, "es").get(link)
+
+    assert "Dónde está tu dinero" in text(status)  # the page is Spanish
+    (stored,) = [row[13] for row in shop.rows(decisions)]
+    assert words(status, "explanation") == [stored]  # the explanation is what was recorded
+    assert stored.startswith("Your return of 1 × Blue enamel mug is approved.")
+
+
+def test_an_english_browser_reads_the_page_as_before(shop: ReturnsShop) -> None:
+    client = _client(shop, "en-GB,en;q=0.8")
+
+    form = open_form(client)
+    answer = lookup(client, "9999", EMAIL)
+
+    assert "25.00 USD each" in text(form)
+    assert "You can return this until 1 November 2027." in text(form)
+    assert "We could not find an order with that number and email address." in text(answer)
+
+
+def test_each_lines_situation_is_said_in_german(sqlite_url: str, tmp_path: Path) -> None:
+    preset = resources.files("policies").joinpath("presets", "standard-30-day.yaml").read_text()
+    path = tmp_path / "policy.yaml"
+    path.write_text(preset, "utf-8")
+    shop = ReturnsShop(sqlite_url, lambda: datetime(2026, 11, 24, 12, 0, tzinfo=UTC),
+                       {"policy": str(path)})
+    try:
+        lines = [{"id": "l1", "sku": "MUG-1", "name": "Blue enamel mug", "quantity": 2,
+                  "unit_amount": 2500},
+                 {"id": "l2", "sku": "TEE-M", "name": "Linen shirt", "quantity": 1,
+                  "unit_amount": 4000, "tags": ["final-sale"]}]
+        shop.seed(order_event("1001", paid_at="2026-08-18T10:00:00Z", lines=lines))
+
+        form = open_form(_client(shop, "de"))
+
+        assert words(form, "when") == [
+            "Sie können das bis zum 4. Dezember 2026 zurückgeben.",
+            "Endgültiger Verkauf: Dieser Artikel kann nur zurückgegeben werden, wenn bei uns "
+            "etwas schiefgelaufen ist (er kam beschädigt an, funktioniert nicht, ist der falsche "
+            "Artikel, entspricht nicht der Beschreibung oder kam nie an). In diesen Fällen können "
+            "Sie ihn bis zum 4. Dezember 2026 zurückgeben."]
+    finally:
+        shop.close()

@@ -1,0 +1,117 @@
+"""The storefront's answer speaks the customer's language: the order's ``locale`` first, then the
+request's ``Accept-Language``, then ``REFUNDS_DEFAULT_LOCALE``; the ledger keeps the English it
+showed, with the message ids beside it (outside the journal)."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from sqlalchemy import select
+from werkzeug.test import TestResponse
+
+from refunds_plugin.ledger.tables import decisions, events, orders
+from tests.fakes import STOREFRONT_SECRET, Harness, dumps, order_paid, return_requested
+from webhooks import signatures
+
+EUR_MUG = [{"id": "l1", "sku": "MUG-1", "name": "Taza", "quantity": 2, "unit_amount": 1250,
+            "tags": []}]
+
+
+def _post(h: Harness, payload: dict[str, Any], **headers: str) -> TestResponse:
+    raw = dumps(payload)
+    sig = signatures.sign(STOREFRONT_SECRET, raw, int(h.clock.timestamp()))
+    return h.client().post("/webhooks/storefront", data=raw, headers={
+        "Refunds-Signature": sig, "Content-Type": "application/json", **headers})
+
+
+def _paid(h: Harness, locale: str | None, order_id: str = "1001") -> TestResponse:
+    event = order_paid(order_id, currency="EUR", lines=EUR_MUG, reference=f"pi_{order_id}",
+                       shipping=0)
+    if locale is not None:
+        event["data"]["order"]["locale"] = locale
+    return _post(h, event)
+
+
+def _return(h: Harness, order_id: str = "1001", **headers: str) -> dict[str, Any]:
+    event = return_requested(f"r-{order_id}", order_id,
+                             lines=[{"line_id": "l1", "quantity": 1, "reason": "damaged"}])
+    resp = _post(h, event, **headers)
+    assert resp.status_code == 201, resp.json
+    assert resp.json is not None
+    return resp.json
+
+
+def test_the_answer_is_in_the_orders_spanish_with_spanish_money_and_the_exact_amount(
+    harness: Harness,
+) -> None:
+    assert _paid(harness, "es-MX").status_code == 200
+
+    answer = _return(harness, **{"Accept-Language": "de-DE,de;q=0.9"})  # the order wins
+
+    assert (answer["outcome"], answer["refund_amount"], answer["currency"]) == (
+        "approve", 1250, "EUR")
+    assert answer["explanation"] == (
+        "Tu devolución de 1 × Taza está aprobada. Vamos a reembolsar 12,50\xa0€ a tu método "
+        "de pago original. Por favor, devuelve Taza. El dinero se enviará en un plazo de 48 "
+        "horas.")
+    row = harness.rows(decisions)[0]
+    assert row.explanation == (  # the ledger keeps the shop's English, as before
+        "Your return of 1 × Taza is approved. We will refund 12.50 EUR to your original "
+        "payment. Please send back Taza. The money will be on its way within 48 hours.")
+    assert json.loads(row.said)["j"][0] == {
+        "m": "Your return of {items} is approved.",
+        "p": {"items": {"and": [{"m": "{qty} × {name}", "p": {"qty": 1, "name": "Taza"}}]}}}
+
+
+def test_without_an_order_locale_the_requests_accept_language_decides(
+    harness: Harness,
+) -> None:
+    _paid(harness, None)
+
+    answer = _return(harness, **{"Accept-Language": "fr-CH, de;q=0.5"})
+
+    assert answer["explanation"].startswith(
+        "Votre retour de 1 × Taza est accepté. Nous allons rembourser 12,50\xa0€ sur votre "
+        "moyen de paiement d'origine.")
+
+
+def test_a_language_we_do_not_ship_falls_back_and_is_not_refused(harness: Harness) -> None:
+    assert _paid(harness, "tlh").status_code == 200  # Klingon: a valid tag, not shipped
+
+    answer = _return(harness)  # no Accept-Language: the shop's default, English
+
+    assert answer["explanation"].startswith("Your return of 1 × Taza is approved.")
+    with harness.runtime.engine.connect() as conn:
+        assert conn.execute(select(orders.c.locale)).scalar() == "tlh"
+
+
+def test_a_malformed_locale_is_refused_and_nothing_is_recorded(harness: Harness) -> None:
+    resp = _paid(harness, "not a language!")
+
+    assert resp.status_code == 400
+    assert resp.json is not None
+    assert "expected a BCP 47 language tag such as de or fr-CH" in json.dumps(resp.json)
+    assert harness.rows(orders) == [] and harness.rows(events) == []
+
+
+def test_the_shops_default_language_answers_a_reader_with_none(
+    any_db_url: str, clock: Any, stripe_server: Any,
+) -> None:
+    h = Harness(any_db_url, clock, stripe_server.url, {"default_locale": "de"})
+    try:
+        _paid(h, None)
+        answer = _return(h)
+        assert answer["explanation"].startswith(
+            "Ihre Rücksendung von 1 × Taza ist genehmigt. Wir werden 12,50\xa0€ auf Ihre "
+            "ursprüngliche Zahlungsart erstatten.")
+    finally:
+        h.close()
+
+
+def test_an_english_reader_reads_exactly_what_the_ledger_keeps(harness: Harness) -> None:
+    _paid(harness, "en-GB")
+
+    answer = _return(harness, **{"Accept-Language": "es"})
+
+    assert answer["explanation"] == harness.rows(decisions)[0].explanation
