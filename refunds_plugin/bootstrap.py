@@ -27,6 +27,7 @@ from refunds_plugin.exchanges.worker import ExchangeWorker, OutOfStock
 from refunds_plugin.execution.executor import Executor
 from refunds_plugin.execution.poller import SaleorPoller
 from refunds_plugin.intake.service import Service, utcnow
+from refunds_plugin.intake.withdrawals import decide_pending as decide_withdrawals
 from refunds_plugin.ledger.db import make_engine
 from refunds_plugin.ledger.exchanges import ExchangeRow
 from refunds_plugin.ledger.instance import instance_secret
@@ -187,7 +188,9 @@ def build(
         saleor_poll = poller.poll_once
 
         def background() -> int:  # each round of the executor's loop
-            return saleor_poll() + desk.run_once() + exchange_worker.run_once()
+            return (saleor_poll() + desk.run_once() + exchange_worker.run_once()
+                    # a withdrawal recorded by a process that stopped before deciding it
+                    + decide_withdrawals(service, clock()))
 
         executor = Executor(engine, providers, config, clock, worker_id=worker_id,
                             observe=observe_provider, poller=background, courier=courier)

@@ -288,6 +288,26 @@ def become_return(service: ReturnService, w: Withdrawal) -> Answer | None:
     return answer
 
 
+# a statement younger than this is left to the request that recorded it (it decides at once)
+SWEEP_AFTER = timedelta(seconds=30)
+
+
+def decide_pending(service: ReturnService, now: datetime, limit: int = 10) -> int:
+    """Decide the returns of recorded withdrawals that have none: the process that recorded
+    one may have stopped between its two transactions. Run each round of the executor's loop;
+    safe to race (the request and its inbox event are keyed by the withdrawal)."""
+    with read_tx(service.engine) as conn:
+        rows = conn.execute(
+            select(withdrawals).where(_w.decision_id.is_(None), _w.created_at < now - SWEEP_AFTER)
+            .order_by(_w.created_at, _w.id).limit(limit)).all()
+    decided = 0
+    for row in rows:
+        if become_return(service, Withdrawal.from_row(row)) is not None:
+            decided += 1
+            log.info("withdrawal %s: its return was decided by the sweep", row.id)
+    return decided
+
+
 def withdraw(service: ReturnService, statement: Statement,
              now: datetime) -> tuple[Withdrawal, Answer | None]:
     """Record the statement (once), then the return it becomes (once)."""

@@ -8,11 +8,13 @@ from __future__ import annotations
 import json
 from datetime import UTC, datetime
 
+import pytest
 from sqlalchemy import delete, update
 
 from refunds_plugin.finance.tokens import create_token
 from refunds_plugin.finance.verify import verify_ledger
 from refunds_plugin.finance.withdrawals import COLUMNS
+from refunds_plugin.intake import withdrawals as wd
 from refunds_plugin.ledger.tables import (
     decisions,
     outbox,
@@ -306,3 +308,30 @@ def test_an_edited_or_deleted_withdrawal_is_found_by_verify(shop: Shop, clock: C
         conn.execute(delete(withdrawals))
     [problem] = verify_ledger(engine)
     assert (problem.where, problem.problem) == (f"withdrawals row {row.id}", "row_missing")
+
+
+def test_a_withdrawal_whose_process_stopped_before_deciding_is_decided_by_the_sweep(
+    shop: Shop, clock: Clock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The statement and its return are two transactions: a process that stops between them
+    leaves a recorded withdrawal without a decision. The executor's loop decides it, once."""
+    shop.paid()
+    with monkeypatch.context() as m:  # the process stops after recording the statement
+        m.setattr(wd, "become_return", lambda service, w: None)
+        page = shop.withdraw(shop.h.client())
+    assert page.status_code == 200
+    [row] = shop.h.rows(withdrawals)
+    assert row.decision_id is None and shop.h.rows(decisions) == []
+    executor = shop.h.runtime.executor
+    assert executor is not None and executor.poller is not None
+
+    clock.advance(10)  # the request that recorded it may still be deciding: left alone
+    executor.poller()
+    assert shop.h.rows(decisions) == []
+    clock.advance(30)
+    executor.poller()
+    executor.poller()  # a second round (or a second worker) decides nothing more
+    [dec] = shop.h.rows(decisions)
+    [row] = shop.h.rows(withdrawals)
+    assert (row.decision_id, dec.outcome, dec.amount) == (dec.id, "approve", 5500)
+    assert shop.attempts() == [("refund", 5500, "held")]
