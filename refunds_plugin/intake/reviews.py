@@ -145,6 +145,7 @@ def decide(
         elif approve and not existing:
             facts = _facts(conn, row.order_id, now, window)
             if change is not None:
+                _keep_the_law(decision, change)
                 was, decision = decision, adjusted(decision, facts.payments, change)
                 changed = journal_body(was, decision, change)
                 record_adjustment(conn, decision_id, decision)
@@ -188,6 +189,19 @@ def decide(
     if approve and decision.exchange is not None:
         service.exchange_of(decision_id, advance=True)  # its Checkout Session, or shipped
     return ReviewOutcome(decision_id, status, tuple(attempt_ids), row.order_id, changed)
+
+
+def _keep_the_law(decision: Decision, change: Adjustment) -> None:
+    """A withdrawal's return gives back at least what the law gives, to the original payment:
+    a person may give more, never less, and never store credit instead."""
+    if not withdrawals.is_withdrawal(decision.policy_name):
+        return
+    if change.to_credit:
+        raise InputError("a withdrawal is refunded to the original payment; store credit "
+                         "cannot replace it", code="withdrawal_minimum")
+    if change.amount is not None and change.amount < decision.amount:
+        raise InputError(f"a withdrawal's refund cannot be less than the {decision.amount} "
+                         "(minor units) the law gives", code="withdrawal_minimum")
 
 
 def _facts(conn: Connection, order_id: str, now: datetime, window_days: int) -> OrderFacts:

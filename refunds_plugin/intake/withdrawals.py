@@ -135,9 +135,14 @@ def statutory(policy: policies.Policy) -> policies.Policy:
     )
 
 
+def is_withdrawal(policy_name: str) -> bool:
+    """Whether a stored decision was made under the statutory terms (a withdrawal's return)."""
+    return policy_name.endswith(TERMS_MARK)
+
+
 def terms_for(policy: policies.Policy, policy_name: str) -> policies.Policy:
     """The terms a stored decision was made under: the statutory ones for a withdrawal's."""
-    return statutory(policy) if policy_name.endswith(TERMS_MARK) else policy
+    return statutory(policy) if is_withdrawal(policy_name) else policy
 
 
 # --- the statement --------------------------------------------------------------------------

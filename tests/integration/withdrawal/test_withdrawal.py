@@ -335,3 +335,30 @@ def test_a_withdrawal_whose_process_stopped_before_deciding_is_decided_by_the_sw
     [row] = shop.h.rows(withdrawals)
     assert (row.decision_id, dec.outcome, dec.amount) == (dec.id, "approve", 5500)
     assert shop.attempts() == [("refund", 5500, "held")]
+
+
+def test_a_person_approving_a_late_withdrawal_cannot_give_less_than_the_law(
+    shop: Shop, clock: Clock
+) -> None:
+    shop.paid(delivered_at="2026-11-01T09:00:00Z")  # late: its return waits for a person
+    shop.withdraw(shop.h.client())
+    shop.h.drain()
+    [dec] = shop.h.rows(decisions)
+    admin = create_token(shop.h.runtime.engine, "Ada", "admin", clock()).secret
+    client = shop.h.client()
+
+    def review(**body: object) -> tuple[int, str]:
+        resp = client.post(f"/api/reviews/{dec.id}", json={"action": "approve", "note": "ok",
+                                                            **body},
+                           headers={"Authorization": f"Bearer {admin}"})
+        return resp.status_code, (resp.get_json().get("error") or {}).get("code", "")
+
+    before = shop.recorded()
+    assert review(amount=5000) == (400, "withdrawal_minimum")
+    assert review(resolution="credit") == (400, "withdrawal_minimum")
+    assert shop.recorded() == before  # nothing written
+    assert [r.status for r in shop.h.rows(reviews)] == ["open"]
+    assert shop.journal("review_decided") == []
+
+    assert review() == (200, "")
+    assert shop.attempts() == [("refund", 5500, "held")]  # all of it, until the first scan
