@@ -23,7 +23,7 @@ import logging
 from collections.abc import Callable
 from datetime import datetime
 
-from sqlalchemy import Connection, Engine, func, select, update
+from sqlalchemy import Connection, Engine, func, select
 
 from refunds_plugin.domain import Exchange
 from refunds_plugin.errors import ProviderError
@@ -31,7 +31,7 @@ from refunds_plugin.ledger import exchange_dues as dues
 from refunds_plugin.ledger.attempts import write_extra_attempt
 from refunds_plugin.ledger.db import write_tx
 from refunds_plugin.ledger.exchange_dues import DueRow
-from refunds_plugin.ledger.tables import follow_ups, orders, refund_attempts
+from refunds_plugin.ledger.tables import orders, refund_attempts
 from refunds_plugin.money import Money
 from refunds_plugin.notify import causes
 from refunds_plugin.providers.stripe import (
@@ -40,7 +40,7 @@ from refunds_plugin.providers.stripe import (
     expire_checkout,
     open_checkout,
 )
-from refunds_plugin.trouble.follow_ups import open_follow_up
+from refunds_plugin.trouble.follow_ups import clear_original_due, open_follow_up
 
 log = logging.getLogger("refunds.exchanges")
 PURPOSE = "original_due"  # the Checkout Session's ``metadata.purpose``
@@ -97,9 +97,7 @@ def original_back(conn: Connection, decision_id: str, now: datetime) -> str | No
         return "the unpaid payment link will be expired"
     if dues.move(conn, decision_id, ("owed",), now, "exchange_due_canceled", said,
                  status="canceled"):
-        conn.execute(update(follow_ups).where(
-            follow_ups.c.kind == FOLLOW_UP, follow_ups.c.subject == decision_id,
-            follow_ups.c.status == "open").values(status="cleared", cleared_at=now))
+        clear_original_due(conn, decision_id, now)
         return "nothing is owed any more"
     if due.status == "paid":
         return _refund(conn, due, now)
