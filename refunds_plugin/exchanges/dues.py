@@ -45,7 +45,7 @@ from refunds_plugin.trouble.follow_ups import clear_original_due, open_follow_up
 log = logging.getLogger("refunds.exchanges")
 PURPOSE = "original_due"  # the Checkout Session's ``metadata.purpose``
 FOLLOW_UP = "exchange_original_due"
-REFUND_SEQ = 900  # the refund attempt of a paid due whose original came back after all
+REFUND_SEQ = dues.REFUND_SEQ  # the refund attempt of a paid due whose original came back
 
 
 def amount_due(conn: Connection, decision_id: str, exchange: Exchange) -> int:

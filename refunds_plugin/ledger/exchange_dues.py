@@ -22,7 +22,9 @@ from refunds_plugin.ledger.tables import exchange_dues, payments
 
 STRIPE_DUE = "charging"
 OWED = "owed"
-SETTLED = ("paid", "refunding", "refunded")
+# the refund attempt (of the exchange's decision) that gives a paid due back: a seq no
+# decision's resolutions reach, so the attempt id is derived once per exchange
+REFUND_SEQ = 900
 
 
 @dataclass(frozen=True)

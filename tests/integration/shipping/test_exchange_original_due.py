@@ -14,6 +14,7 @@ from typing import Any
 
 import pytest
 
+from refunds_plugin.finance.tokens import create_token
 from refunds_plugin.ledger.tables import exchange_dues, exchanges, follow_ups, outbox
 from tests.fakes import stripe_event
 from tests.fakes.smtp_sink import SmtpSink
@@ -183,3 +184,45 @@ def test_a_shop_without_a_card_through_us_gets_the_event_and_a_follow_up_and_no_
     assert r.track("evt_late", r.shipment().tracking_code, "in_transit").status_code == 200
     assert due(r).status == "canceled"
     assert r.h.rows(follow_ups)[0].status == "cleared"
+
+
+def test_finance_shows_what_is_due_and_paid_and_a_refund_of_it_is_no_refund_of_a_sale(
+    returns_service: Callable[..., Returns],
+) -> None:
+    r, decision = expired_instant_swap(returns_service)
+    charge(r)
+    token = create_token(r.h.runtime.engine, "Fin", "finance", r.h.clock()).secret
+    auth = {"Authorization": f"Bearer {token}"}
+    since = (r.h.clock() - timedelta(days=60)).date().isoformat()
+
+    def figures() -> tuple[int, int, int, int, int]:
+        said = r.h.client().get(f"/api/summary?since={since}", headers=auth).json
+        assert said is not None
+        [usd] = said["totals"]
+        return (usd["exchanges"], usd["exchange_retained"], usd["exchange_original_due"],
+                usd["exchange_original_paid"], usd["refunded"])
+
+    # sales kept: 30.00 less the 10.00 back = 20.00 retained, as before; 20.00 due, unpaid
+    assert figures() == (1, 2000, 2000, 0, 0)
+    page = r.h.client().get(f"/finance/decisions/{decision}", headers=auth)
+    text = page.get_data(as_text=True)
+    assert page.status_code == 200
+    assert "Original not returned (instant exchange)" in text
+    assert "<dt>Due from the customer</dt><dd>20.00 USD</dd>" in text
+    assert "payment link sent, not paid" in text
+
+    [cs_id] = r.stripe.fake.checkout_sessions
+    paid = r.stripe.fake.complete_session(cs_id)
+    r.h.post_stripe(stripe_event("evt_due_1", "checkout.session.completed", paid))
+    assert figures() == (1, 2000, 2000, 2000, 0)
+    text = r.h.client().get(f"/finance/decisions/{decision}", headers=auth).get_data(as_text=True)
+    assert f"<dt>Charged</dt><dd>20.00 USD ({paid['payment_intent']})</dd>" in text
+    summary = r.h.client().get(f"/finance/summary?since={since}", headers=auth)
+    assert "originals not returned: 20.00 USD due, 20.00 USD paid" in summary.get_data(
+        as_text=True)
+
+    # the original arrives after all: the payment goes back, and is no refund of the sale
+    r.track("evt_late", r.shipment().tracking_code, "in_transit")
+    r.h.drain()
+    assert r.stripe.fake.refunded(paid["payment_intent"]) == 2000
+    assert figures() == (1, 2000, 2000, 0, 0)
