@@ -29,8 +29,10 @@ from refunds_plugin.domain import (
     RuleResult,
     Variant,
 )
+from refunds_plugin.ledger import exchange_dues
 from refunds_plugin.ledger.db import read_tx
 from refunds_plugin.ledger.decisions import RecordedDecision, find_decision
+from refunds_plugin.ledger.exchange_dues import DueRow
 from refunds_plugin.ledger.exchanges import ExchangeRow, get_exchange
 from refunds_plugin.ledger.facts import load_facts
 from refunds_plugin.ledger.tables import (
@@ -231,6 +233,8 @@ class DecisionStatus:
     # to send back, or no return address configured)
     instructions: dict[str, Any] | None = None
     exchange: ExchangeRow | None = None  # where an exchange stands (and where to pay)
+    # an instant exchange's original that never came back: its value due (and where to pay)
+    original_due: DueRow | None = None
 
     @property
     def decided_at(self) -> datetime | None:
@@ -274,6 +278,7 @@ def decision_status(engine: Engine, decision_id: str) -> DecisionStatus | None:
         ).scalar_one_or_none()
         shipped = get_return(conn, decision_id)
         swapped = get_exchange(conn, decision_id)
+        due = exchange_dues.get(conn, decision_id) if swapped is not None else None
     names = {ln["id"]: ln.get("name") or ln["id"] for ln in json.loads(lines_raw or "[]")}
     money = tuple(
         MoneyStatus(a.id, a.kind, int(a.amount), int(a.bonus or 0),
@@ -286,7 +291,8 @@ def decision_status(engine: Engine, decision_id: str) -> DecisionStatus | None:
     note = json.loads(entry).get("customer_note") if entry else None
     return DecisionStatus(decision_id, row.order_id, Decision.from_dict(json.loads(row.body)),
                           row.created_at, review, money, names, note, reviewed_at,
-                          shipped.instructions() if shipped is not None else None, swapped)
+                          shipped.instructions() if shipped is not None else None, swapped,
+                          due)
 
 
 @dataclass(frozen=True)

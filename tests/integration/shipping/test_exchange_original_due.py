@@ -16,6 +16,7 @@ import pytest
 
 from refunds_plugin.finance.tokens import create_token
 from refunds_plugin.ledger.tables import exchange_dues, exchanges, follow_ups, outbox
+from refunds_plugin.notify.links import status_token
 from tests.fakes import stripe_event
 from tests.fakes.smtp_sink import SmtpSink
 from tests.integration.shipping.conftest import Returns
@@ -42,6 +43,13 @@ def expired_instant_swap(returns_service: Callable[..., Returns], smtp: SmtpSink
     r.labels()  # the deadline sweep
     r.labels()  # a second round records nothing more
     return r, decision
+
+
+def status_page(r: Returns, decision: str) -> str:
+    token = status_token(r.h.app.config["SECRET_KEY"], decision)
+    page = r.h.client().get(f"/returns/status/{token}")
+    assert page.status_code == 200
+    return page.get_data(as_text=True)
 
 
 def charge(r: Returns) -> None:
@@ -97,6 +105,11 @@ def test_the_payment_settles_the_due_once_however_often_stripe_says_so(
     r, decision = expired_instant_swap(returns_service)
     charge(r)
     [cs_id] = r.stripe.fake.checkout_sessions
+    page = status_page(r, decision)
+    assert ("The original item did not arrive by the return-by date. Its value of 20.00 USD "
+            "is now due. Sending it back still settles it.") in page
+    assert (f'<a class="button" href="{r.stripe.fake.checkout_sessions[cs_id]["url"]}" '
+            'rel="noopener">Pay 20.00 USD for the original item</a>') in page
     paid = r.stripe.fake.complete_session(cs_id)
 
     first = r.h.post_stripe(stripe_event("evt_due_1", "checkout.session.completed", paid))
@@ -110,6 +123,9 @@ def test_the_payment_settles_the_due_once_however_often_stripe_says_so(
     assert (row.status, row.paid_amount, row.payment_reference) == (
         "paid", 2000, paid["payment_intent"])
     assert [b["amount"] for _, b in r.journal("exchange_due_paid")] == [2000]
+    page = status_page(r, decision)
+    assert "You paid 20.00 USD for the original item. Thank you." in page
+    assert "Pay 20.00 USD for the original item" not in page
     # the exchange itself is untouched (it had shipped)
     assert r.h.rows(exchanges)[0].status == "shipped"
     assert r.h.chain_problem() is None
