@@ -196,6 +196,14 @@ def test_a_shop_without_a_card_through_us_gets_the_event_and_a_follow_up_and_no_
     assert "20.00 USD is due from the customer" in f.detail
     assert r.stripe.fake.calls_to("POST", "/v1/checkout/sessions") == []
     assert [o for o in r.h.rows(outbox) if o.kind == "exchange_original_due"] == []
+    token = create_token(r.h.runtime.engine, "Fin", "finance", r.h.clock()).secret
+    listed = r.h.client().get("/finance/follow-ups",
+                              headers={"Authorization": f"Bearer {token}"})
+    text = listed.get_data(as_text=True)
+    assert listed.status_code == 200
+    assert (f'original not returned: <a href="/finance/decisions/{decision}">instant exchange '
+            f"{decision}</a>") in text
+    assert "20.00 USD" in text
     # the original arrives after all: nothing is owed, the follow-up is cleared
     assert r.track("evt_late", r.shipment().tracking_code, "in_transit").status_code == 200
     assert due(r).status == "canceled"
