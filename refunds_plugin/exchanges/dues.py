@@ -29,7 +29,7 @@ from refunds_plugin.domain import Exchange
 from refunds_plugin.errors import ProviderError
 from refunds_plugin.ledger import exchange_dues as dues
 from refunds_plugin.ledger.attempts import write_extra_attempt
-from refunds_plugin.ledger.db import write_tx
+from refunds_plugin.ledger.db import aware, write_tx
 from refunds_plugin.ledger.exchange_dues import DueRow
 from refunds_plugin.ledger.tables import orders, refund_attempts
 from refunds_plugin.money import Money
@@ -164,14 +164,21 @@ class DueCharger:
     worked by the exchange worker's round."""
 
     def __init__(self, engine: Engine, clock: Callable[[], datetime],
-                 stripe: StripeProvider | None, return_url: str, max_tries: int = 5) -> None:
+                 stripe: StripeProvider | None, return_url: str, max_tries: int = 5,
+                 backoff_s: float = 2.0) -> None:
         self.engine, self.clock, self.stripe = engine, clock, stripe
-        self.return_url, self.max_tries = return_url, max_tries
+        self.return_url, self.max_tries, self.backoff_s = return_url, max_tries, backoff_s
+
+    def _due(self, due: DueRow, now: datetime) -> bool:
+        """Not failed before, or failed long enough ago (exponential backoff)."""
+        waited = (now - (aware(due.updated_at) or now)).total_seconds()
+        return not due.tries or waited >= self.backoff_s * 2 ** due.tries
 
     def run_once(self) -> int:
+        now = self.clock()
         with self.engine.connect() as conn:
-            charging = dues.in_status(conn, "charging")
-            expiring = dues.in_status(conn, "expiring")
+            charging = [d for d in dues.in_status(conn, "charging") if self._due(d, now)]
+            expiring = [d for d in dues.in_status(conn, "expiring") if self._due(d, now)]
         for due in charging:
             self._open(due)
         for due in expiring:

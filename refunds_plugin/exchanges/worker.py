@@ -53,7 +53,7 @@ class ExchangeWorker:
         self.out_of_stock = out_of_stock
         self.nudge = nudge  # the executor: the fallback's attempts are due
         # an instant exchange's original that never came back: its value's Checkout Session
-        self.dues = DueCharger(engine, clock, stripe, return_url, max_tries)
+        self.dues = DueCharger(engine, clock, stripe, return_url, max_tries, backoff_s)
 
     # --- the Checkout Session ---------------------------------------------------------------
     def open_checkout(self, decision_id: str) -> str | None:

@@ -42,6 +42,7 @@ class DueRow:
     refund_attempt_id: str | None
     tries: int
     last_error: str | None
+    updated_at: datetime
 
     @classmethod
     def from_row(cls, row: Row[Any]) -> DueRow:

@@ -250,3 +250,24 @@ def test_finance_shows_what_is_due_and_paid_and_a_refund_of_it_is_no_refund_of_a
     r.h.drain()
     assert r.stripe.fake.refunded(paid["payment_intent"]) == 2000
     assert figures() == (1, 2000, 2000, 0, 0)
+
+
+def test_a_session_stripe_could_not_make_is_tried_again_after_a_wait_and_made_once(
+    returns_service: Callable[..., Returns],
+) -> None:
+    r, decision = expired_instant_swap(returns_service)
+    r.stripe.fake.fail_next(1, status=500)
+    charge(r)  # fails; the second round is too soon to try again
+
+    calls = r.stripe.fake.calls_to("POST", "/v1/checkout/sessions")
+    assert [c.status for c in calls] == [500]  # one try (the harness turns client retries off)
+    row = due(r)
+    assert (row.status, row.tries, row.checkout_session_id) == ("charging", 1, None)
+    assert [o for o in r.h.rows(outbox) if o.kind == "exchange_original_due"] == []
+
+    r.h.clock.advance(60)
+    charge(r)
+    row = due(r)
+    assert (row.status, row.tries, row.amount) == ("open", 0, 2000)
+    assert len(r.stripe.fake.checkout_sessions) == 1
+    assert len([o for o in r.h.rows(outbox) if o.kind == "exchange_original_due"]) == 1
