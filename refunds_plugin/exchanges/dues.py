@@ -26,7 +26,7 @@ from datetime import datetime
 from sqlalchemy import Connection, Engine, func, select
 
 from refunds_plugin.domain import Exchange
-from refunds_plugin.errors import ProviderError
+from refunds_plugin.errors import FinalProviderError, ProviderError
 from refunds_plugin.ledger import exchange_dues as dues
 from refunds_plugin.ledger.attempts import write_extra_attempt
 from refunds_plugin.ledger.db import aware, write_tx
@@ -185,10 +185,12 @@ class DueCharger:
             self._expire(due)
         return len(charging) + len(expiring)
 
-    def _failed(self, due: DueRow, error: str) -> None:
+    def _failed(self, due: DueRow, error: str, final: bool = False) -> None:
+        """Counted and tried again later; out of tries, or refused for good (an amount off
+        Stripe's step, say), ``failed``: the decision page shows it for a person."""
         with write_tx(self.engine) as conn:
             now = self.clock()
-            if due.tries + 1 >= self.max_tries:
+            if final or due.tries + 1 >= self.max_tries:
                 dues.move(conn, due.decision_id, (due.status,), now, "exchange_due_failed",
                           {"error": error}, status="failed", last_error=error[:2000])
             else:
@@ -208,7 +210,7 @@ class DueCharger:
         try:
             session = open_checkout(self.stripe, req)
         except ProviderError as exc:
-            self._failed(due, exc.message)
+            self._failed(due, exc.message, isinstance(exc, FinalProviderError))
             return
         with write_tx(self.engine) as conn:
             now = self.clock()

@@ -271,3 +271,20 @@ def test_a_session_stripe_could_not_make_is_tried_again_after_a_wait_and_made_on
     assert (row.status, row.tries, row.amount) == ("open", 0, 2000)
     assert len(r.stripe.fake.checkout_sessions) == 1
     assert len([o for o in r.h.rows(outbox) if o.kind == "exchange_original_due"]) == 1
+
+
+def test_a_session_stripe_refuses_for_good_is_failed_for_a_person_at_once(
+    returns_service: Callable[..., Returns],
+) -> None:
+    r, decision = expired_instant_swap(returns_service)
+    r.stripe.fake.fail_next(1, status=400)
+    charge(r)
+    r.h.clock.advance(3600)
+    charge(r)  # never tried again
+
+    assert [c.status for c in r.stripe.fake.calls_to("POST", "/v1/checkout/sessions")] == [400]
+    row = due(r)
+    assert (row.status, row.checkout_session_id) == ("failed", None)
+    assert row.last_error
+    assert [o for o in r.h.rows(outbox) if o.kind == "exchange_original_due"] == []
+    assert [b["status"] for _, b in r.journal("exchange_due_failed")] == ["failed"]
