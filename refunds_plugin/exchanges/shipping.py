@@ -6,8 +6,9 @@ physical-return issue's ``refund_on`` triggers, from ``shipping/``) call it with
 inside the transaction that records it. ``announce`` enqueues the merchant's events
 (``exchange.approved``, ``exchange.ready_to_ship``) in the outbox; ``checkout_opened`` sends the
 customer's ``approved`` mail with the payment link once the Checkout Session exists;
-``tell_a_person`` puts the decision back in the review queue; ``return_expired`` keeps an
-instant exchange's original value from being given away twice.
+``tell_a_person`` puts the decision back in the review queue; ``return_expired`` makes an
+instant exchange's original value due when it never came back (``dues``), and
+``original_back`` settles it when it does after all.
 """
 
 from __future__ import annotations
@@ -20,11 +21,11 @@ from typing import Any
 from sqlalchemy import Connection, select
 
 from refunds_plugin.domain import Decision, Exchange
+from refunds_plugin.exchanges import dues
 from refunds_plugin.ledger import exchanges
 from refunds_plugin.ledger.exchanges import ExchangeRow
 from refunds_plugin.ledger.reviews import open_review
 from refunds_plugin.ledger.tables import decisions, orders
-from refunds_plugin.money import Money
 from refunds_plugin.notify import causes, kinds, outbox
 
 log = logging.getLogger("refunds.exchanges")
@@ -124,17 +125,26 @@ def return_expired(conn: Connection, decision_id: str, now: datetime) -> bool:
 
     An instant exchange (``ship_on: approval``) sent the new items before the original came
     back; its money waited for the parcel and the sweep has just canceled it (the hold). What is
-    left is the original's value, now owed: journalled once (``exchange_original_due``), sent to
-    the merchant's systems as ``exchange.original_due`` (the storefront charges it), and put in
-    front of a person in the review queue. True for the call that recorded it."""
+    left is the original's value less what was settled (``dues.amount_due``), now due: recorded
+    once (``exchange_original_due``, ``exchange_dues``), sent to the merchant's systems as
+    ``exchange.original_due``; on a Stripe shop the exchange worker then opens a Checkout
+    Session for it and mails its link, elsewhere a follow-up puts it in front of a person in
+    finance (``dues.original_not_back``). True for the call that recorded it."""
     row = exchanges.get_exchange(conn, decision_id)
     if row is None or row.ship_on != "approval" or row.status not in ("ready", "shipped"):
         return False
     exchange, _found = _exchange_of(conn, decision_id)
-    if exchange is None or not exchanges.original_due(conn, row, exchange.out_amount, now):
+    if exchange is None:
+        return False
+    amount = dues.original_not_back(conn, decision_id, row.order_id, row.currency, exchange,
+                                    now)
+    if amount is None or not exchanges.original_due(conn, row, amount, now):
         return False
     announce(conn, row, "exchange.original_due", now)
-    owed = Money(exchange.out_amount, row.currency)
-    tell_a_person(conn, row, f"the original was not sent back in time; the new items went "
-                  f"out at approval, so {owed} is owed for it", now, "exchange_original_due")
     return True
+
+
+def original_back(conn: Connection, decision_id: str, now: datetime) -> str | None:
+    """The original of an instant exchange was scanned after its return expired: whatever was
+    due for it is settled by the parcel (``dues.original_back``)."""
+    return dues.original_back(conn, decision_id, now)

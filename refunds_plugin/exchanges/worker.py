@@ -16,6 +16,7 @@ from sqlalchemy import Connection, Engine, select
 
 from refunds_plugin.domain import Decision, Exchange
 from refunds_plugin.errors import ProviderError
+from refunds_plugin.exchanges.dues import DueCharger
 from refunds_plugin.exchanges.shipping import checkout_opened, tell_a_person
 from refunds_plugin.ledger import exchanges
 from refunds_plugin.ledger.db import aware, write_tx
@@ -51,6 +52,8 @@ class ExchangeWorker:
         # with the policy and the router); None: a person is told, as for any other error
         self.out_of_stock = out_of_stock
         self.nudge = nudge  # the executor: the fallback's attempts are due
+        # an instant exchange's original that never came back: its value's Checkout Session
+        self.dues = DueCharger(engine, clock, stripe, return_url, max_tries, backoff_s)
 
     # --- the Checkout Session ---------------------------------------------------------------
     def open_checkout(self, decision_id: str) -> str | None:
@@ -106,15 +109,16 @@ class ExchangeWorker:
 
     # --- the loop -------------------------------------------------------------------------------
     def run_once(self) -> int:
-        """One round: sessions not yet made, Saleor returns not yet recorded, ready exchanges
-        shipped. Returns how many exchanges it worked on."""
+        """One round: the originals' dues to charge or expire (``dues.DueCharger``), sessions
+        not yet made, Saleor returns not yet recorded, ready exchanges shipped.
+        Returns how many exchanges it worked on."""
         now = self.clock()
         with self.engine.connect() as conn:
             rows = [r for status in ("awaiting_payment", "waiting", "ready")
                     for r in exchanges.due(conn, status)]
             apis = {r.order_id: order_extra(conn, r.order_id).get("saleor", {}).get("api_url")
                     for r in rows}
-        worked = 0
+        worked = self.dues.run_once()
         for row in rows:
             if not self._due(row, now):
                 continue

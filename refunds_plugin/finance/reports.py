@@ -30,6 +30,7 @@ from refunds_plugin.finance.rows import (
 from refunds_plugin.ledger.tables import (
     decisions,
     events,
+    exchange_dues,
     exchanges,
     ledger_entries,
     refund_attempts,
@@ -284,7 +285,9 @@ def find_attempts(
 
 
 def decision_detail(engine: Engine, decision_id: str) -> dict[str, Any] | None:
-    """One decision with its facts, trace, explanation, money movements, review and journal."""
+    """One decision with its facts, trace, explanation, money movements, review and journal,
+    and an instant exchange's original value due (``original_due``: the ``exchange_dues``
+    row, None when nothing became due)."""
     with engine.connect() as conn:
         row = conn.execute(select(decisions).where(decisions.c.id == decision_id)).first()
         if row is None:
@@ -294,6 +297,9 @@ def decision_detail(engine: Engine, decision_id: str) -> dict[str, Any] | None:
             .order_by(refund_attempts.c.seq)
         )]
         review = conn.execute(select(reviews).where(reviews.c.decision_id == decision_id)).first()
+        # an instant exchange's original that never came back: what is due, charged, refunded
+        due = conn.execute(select(exchange_dues)
+                           .where(exchange_dues.c.decision_id == decision_id)).first()
         statuses = attempt_statuses(conn, [decision_id]).get(decision_id, [])
         subjects = [decision_id, *(a["id"] for a in attempts)]
         journal = [dict(r._mapping) for r in conn.execute(
@@ -318,4 +324,5 @@ def decision_detail(engine: Engine, decision_id: str) -> dict[str, Any] | None:
         "review_change": last.get("adjusted"),  # what the admin changed when approving
         "customer_note": last.get("customer_note"),
         "journal": journal,
+        "original_due": dict(due._mapping) if due else None,
     }

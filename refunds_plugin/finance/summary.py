@@ -15,7 +15,11 @@ What each figure means (the summary page says the same):
   (in the carrier's currency): a cost of returns, beside the money returned.
 - exchanges ("sales kept"): approved exchanges that did not fall back to a refund or credit;
   exchange_retained: the revenue they kept, the returned items' value less any cheaper item's
-  difference given back; exchange_charged: dearer items' differences paid.
+  difference given back; exchange_charged: dearer items' differences paid;
+  exchange_original_due: what instant exchanges' originals that never came back left due from
+  the customers (``exchange_dues``); exchange_original_paid: what of it they paid (and was not
+  refunded when the original arrived after all). Such a refund gives back that payment, not the
+  sale, so it is not in refunded.
 
 Promise keeping lists each EU withdrawal received in the period with its legal deadline
 (received + 14 days) and where its money stands (``finance/withdrawals.py``).
@@ -40,8 +44,10 @@ from refunds_plugin.finance.rows import DRYRUN_PROVIDER, parse_when
 from refunds_plugin.finance.withdrawals import WithdrawalRow, find_withdrawals
 from refunds_plugin.ledger.attempts import replaced_attempts
 from refunds_plugin.ledger.db import aware, iso_time
+from refunds_plugin.ledger.exchange_dues import REFUND_SEQ
 from refunds_plugin.ledger.tables import (
     decisions,
+    exchange_dues,
     exchanges,
     orders,
     payments,
@@ -50,7 +56,8 @@ from refunds_plugin.ledger.tables import (
 )
 
 METRICS = ("sales", "refunded", "credited", "kept", "review_count", "review_amount", "decisions",
-           "dry_run", "exchanges", "exchange_retained", "exchange_charged")
+           "dry_run", "exchanges", "exchange_retained", "exchange_charged",
+           "exchange_original_due", "exchange_original_paid")
 
 
 def percentile(values: list[int], pct: int) -> int | None:
@@ -76,6 +83,8 @@ class Totals:
     exchanges: int = 0  # "sales kept": exchanges that went ahead (not fallen back)
     exchange_retained: int = 0  # the revenue they kept
     exchange_charged: int = 0  # dearer items' differences, paid
+    exchange_original_due: int = 0  # instant exchanges' originals not returned: due
+    exchange_original_paid: int = 0  # of which paid (and not refunded)
 
     @property
     def refund_rate_bp(self) -> int | None:
@@ -170,6 +179,7 @@ def summarize(
             refund_attempts.c.amount,
             refund_attempts.c.bonus,
             refund_attempts.c.completed_at,
+            refund_attempts.c.seq,
         ).join(decisions, decisions.c.id == refund_attempts.c.decision_id)
         for att in conn.execute(_period(attempt_query, decisions.c.created_at, since, until)):
             money.setdefault(att.decision_id, []).append(att)
@@ -194,8 +204,12 @@ def summarize(
                 bucket[0] += 1
                 bucket[1] += int(label.label_amount)
         swapped = {row.decision_id: row for row in conn.execute(_period(
-            select(exchanges.c.decision_id, exchanges.c.status, exchanges.c.paid_at)
-            .join(decisions, decisions.c.id == exchanges.c.decision_id),
+            select(exchanges.c.decision_id, exchanges.c.status, exchanges.c.paid_at,
+                   exchange_dues.c.amount.label("due_amount"),
+                   exchange_dues.c.status.label("due_status"),
+                   exchange_dues.c.paid_amount.label("due_paid"))
+            .join(decisions, decisions.c.id == exchanges.c.decision_id)
+            .outerjoin(exchange_dues, exchange_dues.c.decision_id == exchanges.c.decision_id),
             decisions.c.created_at, since, until))}
         for dec in conn.execute(_period(dec_query, decisions.c.created_at, since, until)):
             ship = ships.get(dec.id)
@@ -244,9 +258,12 @@ def _add_decision(out: Summary, dec: Any, attempts: list[Any], now: datetime,
             t.exchanges += 1
             t.exchange_retained += ex.out_amount - ex.back
             t.exchange_charged += ex.charge if swapped.paid_at is not None else 0
+            t.exchange_original_due += int(swapped.due_amount or 0)
+            if swapped.due_status == "paid":
+                t.exchange_original_paid += int(swapped.due_paid or 0)
         for att in attempts:
-            if att.status != AttemptStatus.SUCCEEDED:
-                continue
+            if att.status != AttemptStatus.SUCCEEDED or att.seq == REFUND_SEQ:
+                continue  # REFUND_SEQ: a paid original due given back (not a sale's refund)
             if att.provider == DRYRUN_PROVIDER:
                 t.dry_run += int(att.amount) + int(att.bonus or 0)
             elif att.kind == "refund":

@@ -29,8 +29,10 @@ from refunds_plugin.domain import (
     RuleResult,
     Variant,
 )
+from refunds_plugin.ledger import exchange_dues
 from refunds_plugin.ledger.db import read_tx
 from refunds_plugin.ledger.decisions import RecordedDecision, find_decision, with_said
+from refunds_plugin.ledger.exchange_dues import DueRow
 from refunds_plugin.ledger.exchanges import ExchangeRow, get_exchange
 from refunds_plugin.ledger.facts import load_facts
 from refunds_plugin.ledger.tables import (
@@ -232,6 +234,8 @@ class DecisionStatus:
     instructions: dict[str, Any] | None = None
     exchange: ExchangeRow | None = None  # where an exchange stands (and where to pay)
     locale: str | None = None  # the order's language tag, when the order gave one
+    # an instant exchange's original that never came back: its value due (and where to pay)
+    original_due: DueRow | None = None
 
     @property
     def decided_at(self) -> datetime | None:
@@ -276,6 +280,7 @@ def decision_status(engine: Engine, decision_id: str) -> DecisionStatus | None:
         lines_raw, locale = tuple(order_row) if order_row is not None else (None, None)
         shipped = get_return(conn, decision_id)
         swapped = get_exchange(conn, decision_id)
+        due = exchange_dues.get(conn, decision_id) if swapped is not None else None
     names = {ln["id"]: ln.get("name") or ln["id"] for ln in json.loads(lines_raw or "[]")}
     money = tuple(
         MoneyStatus(a.id, a.kind, int(a.amount), int(a.bonus or 0),
@@ -290,7 +295,7 @@ def decision_status(engine: Engine, decision_id: str) -> DecisionStatus | None:
     return DecisionStatus(decision_id, row.order_id, decision,
                           row.created_at, review, money, names, note, reviewed_at,
                           shipped.instructions() if shipped is not None else None, swapped,
-                          locale)
+                          locale, due)
 
 
 @dataclass(frozen=True)

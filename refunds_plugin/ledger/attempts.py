@@ -174,6 +174,24 @@ def write_attempts(
     return written
 
 
+def write_extra_attempt(
+    conn: Connection, *, decision_id: str, order_id: str, seq: int, provider: str,
+    currency: str, amount: int, payment_reference: str, now: datetime,
+    journal: dict[str, Any] | None = None,
+) -> str:
+    """One refund attempt of a decision outside its resolutions (an instant exchange's
+    original-due payment given back), at a fixed ``seq``: written once, its id returned
+    however often it is asked (the id is derived from the decision and the seq)."""
+    attempt_id = attempt_id_for(decision_id, seq)
+    if get_attempt(conn, attempt_id) is None:
+        _insert_attempt(conn, {
+            "decision_id": decision_id, "order_id": order_id, "seq": seq,
+            "provider": provider, "kind": "refund", "currency": currency, "amount": amount,
+            "bonus": 0, "payment_reference": payment_reference, "customer_id": None,
+            "customer_email": None, "reason": "requested_by_customer"}, now, journal)
+    return attempt_id
+
+
 def _held_of(conn: Connection, decision_id: str, kinds: tuple[str, ...] | None) -> list[str]:
     ra = refund_attempts.c
     query = select(ra.id).where(ra.decision_id == decision_id, ra.status == AttemptStatus.HELD)

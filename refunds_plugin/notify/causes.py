@@ -247,6 +247,20 @@ def return_expired(conn: Connection, *, decision_id: str, now: datetime,
             context={**context, "customer_email": email})
 
 
+def original_due(conn: Connection, *, decision_id: str, payment_url: str, amount: int,
+                 now: datetime) -> bool:
+    """An instant exchange's original did not come back: ``exchange_original_due`` to the
+    customer with the link that takes its value (cause ``exchange-due:<decision id>``, once)."""
+    decision, order_id, email = _recorded(conn, decision_id)
+    context = {**decision_context(conn, decision_id, decision, order_id),
+               "payment_url": payment_url,
+               "due_amount": amount,
+               "sent": [{"name": ln.name, "quantity": ln.quantity}
+                        for ln in (decision.exchange.lines if decision.exchange else ())]}
+    return enqueue(conn, cause=f"exchange-due:{decision_id}", kind="exchange_original_due",
+                   recipient=email, now=now, context=context)
+
+
 def parcel_moved(conn: Connection, *, decision_id: str, status: str, now: datetime) -> None:
     """The carrier's first scan (``return.in_transit``) or its delivery (``return.delivered``)
     of the returned parcel, for the merchant's systems; once each (cause

@@ -45,6 +45,10 @@ KINDS: dict[str, Kind] = {k.name: k for k in (
     Kind("exchange_unavailable", "mail", (*_DECISION, "unavailable"),
          "the exchange's new item went out of stock before it shipped: the refund or store "
          "credit that comes instead"),
+    Kind("exchange_original_due", "mail",
+         (*_DECISION, "return_by", "sent", "due_amount", "payment_url"),
+         "an instant exchange's original did not arrive by the return-by date: the link to pay "
+         "its value (sending it back still settles it)"),
     Kind("refund_sent", "mail", _ATTEMPT, "the refund is on its way to the original payment"),
     Kind("credit_issued", "mail", (*_ATTEMPT, "credit_code"), "store credit, with its code"),
     Kind("refund_failed", "mail", _ATTEMPT, "the refund failed, and what happens next"),

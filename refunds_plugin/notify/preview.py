@@ -72,12 +72,18 @@ def preview(engine: Engine, renderer: Renderer, kind: str, decision_id: str,
                 context |= {"attempt_id": "", "kind": MONEY_KINDS[kind], "amount": amount,
                             "bonus": 0, "credit_code": "EXAMPLE-CODE" if credit else None}
                 example = True
-    if kind in ("return_reminder", "label_ready", "return_expired") \
+    if kind in ("return_reminder", "label_ready", "return_expired", "exchange_original_due") \
             and not context.get("return_by"):  # no return opened: an example date
         context["return_by"] = (now + timedelta(days=7)).isoformat()
         example = True
     elif kind == "item_received":
         context["received_at"] = now.isoformat()
+        example = True
+    if kind == "exchange_original_due":  # an example link and the items' value
+        context |= {"payment_url": "https://checkout.example/original-due",
+                    "due_amount": sum(int(i["amount"]) for i in context["items"]),
+                    "sent": [{"name": i["name"], "quantity": i["quantity"]}
+                             for i in context["items"]]}
         example = True
     elif kind == "withdrawal_receipt":
         context |= {"withdrawal_id": "", "name": row.customer_email or "",

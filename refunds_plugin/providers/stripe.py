@@ -197,10 +197,14 @@ class CheckoutRequest:
     description: str
     return_url: str  # where Stripe sends the customer back (paid or not)
     customer_email: str | None = None
+    # exchange_difference (a dearer item's difference) | original_due (an instant exchange's
+    # original that never came back): each its own session, its own key
+    purpose: str = "exchange_difference"
 
     @property
     def idempotency_key(self) -> str:
-        return f"refunds-plugin:exchange:{self.decision_id}:checkout"
+        suffix = "checkout" if self.purpose == "exchange_difference" else "original-due"
+        return f"refunds-plugin:exchange:{self.decision_id}:{suffix}"
 
 
 @dataclass(frozen=True)
@@ -215,7 +219,7 @@ def open_checkout(provider: StripeProvider, req: CheckoutRequest) -> CheckoutSes
     amount = exact_amount(req.amount, req.currency)
     # not ``order_id``: the payment is no payment of the order (it would look like an overpayment)
     meta = {"decision_id": req.decision_id, "exchange_for_order": req.order_id,
-            "purpose": "exchange_difference", "source": "refunds-plugin"}
+            "purpose": req.purpose, "source": "refunds-plugin"}
     params: SessionCreateParams = {
         "mode": "payment",
         "line_items": [{"quantity": 1, "price_data": {
@@ -238,3 +242,19 @@ def open_checkout(provider: StripeProvider, req: CheckoutRequest) -> CheckoutSes
         raise RetryableProviderError("Stripe made a Checkout Session without a URL",
                                      code="no_checkout_url")
     return CheckoutSession(session.id, session.url)
+
+
+def expire_checkout(provider: StripeProvider, session_id: str) -> str:
+    """Expire an open Checkout Session (no one can pay it any more); the session's status
+    after the call. Stripe refuses a session that is no longer ``open`` (already paid, or
+    expired): then the session is read back and its status returned."""
+    try:
+        return str(provider.client.v1.checkout.sessions.expire(session_id).status)
+    except stripe.InvalidRequestError:
+        pass  # not open any more: what is it?
+    except stripe.StripeError as exc:
+        raise classify(exc) from exc
+    try:
+        return str(provider.client.v1.checkout.sessions.retrieve(session_id).status)
+    except stripe.StripeError as exc:
+        raise classify(exc) from exc

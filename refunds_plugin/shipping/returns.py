@@ -337,6 +337,9 @@ def reopen(conn: Connection, ret: ReturnRow, why: str, now: datetime) -> tuple[s
     if not _set(conn, ret.decision_id, now, expect=("expired",), status="reopened"):
         return ()
     _journal(conn, "return_reopened", ret.decision_id, {"status": "reopened", "note": why}, now)
+    settled = exchange_shipping.original_back(conn, ret.decision_id, now)
+    if settled:
+        why = f"{why}; instant exchange's original value: {settled}"
     open_review(conn, ret.decision_id, f"late_return: {why}", now)
     return ()
 

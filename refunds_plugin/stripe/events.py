@@ -17,7 +17,7 @@ from sqlalchemy import Connection, select
 
 import policies
 from refunds_plugin.domain import AttemptStatus, Customer
-from refunds_plugin.exchanges import fallback
+from refunds_plugin.exchanges import dues, fallback
 from refunds_plugin.exchanges.shipping import announce
 from refunds_plugin.ledger import exchanges
 from refunds_plugin.ledger.attempts import (
@@ -251,6 +251,8 @@ def on_payment_failed(conn: Connection, obj: dict[str, Any], now: datetime) -> s
 def _exchange_of(conn: Connection, obj: dict[str, Any]) -> ExchangeRow | None:
     """The exchange a Checkout Session pays for: by the session id we recorded, else by the
     decision id in its metadata (a completion that overtook our own recording of the id)."""
+    if dues.is_due_session(obj):  # the original's value, not the difference (``dues``)
+        return None
     row = exchanges.by_checkout_session(conn, str(obj.get("id")))
     decision_id = (obj.get("metadata") or {}).get("decision_id")
     if row is None and decision_id:
@@ -259,6 +261,9 @@ def _exchange_of(conn: Connection, obj: dict[str, Any]) -> ExchangeRow | None:
 
 
 def _exchange_note(conn: Connection, obj: dict[str, Any], what: str) -> str:
+    due = dues.by_session(conn, obj)
+    if due is not None:
+        return f"exchange {due.decision_id}: original due checkout session {what}"
     row = _exchange_of(conn, obj)
     if row is None:
         return f"checkout session {obj.get('id')} {what}: not one of our exchanges"
@@ -266,7 +271,14 @@ def _exchange_note(conn: Connection, obj: dict[str, Any], what: str) -> str:
 
 
 def on_checkout_completed(conn: Connection, obj: dict[str, Any], now: datetime) -> str:
-    """The difference is paid: the exchange goes on, once however often Stripe says so."""
+    """The difference is paid: the exchange goes on, once however often Stripe says so. Or
+    an instant exchange's original value is paid (``dues.settle``), once likewise."""
+    due = dues.by_session(conn, obj)
+    if due is not None:
+        if obj.get("payment_status") != "paid":
+            return f"exchange {due.decision_id}: original due checkout complete but not paid yet"
+        currency = normalize_currency(str(obj.get("currency") or due.currency))
+        return dues.settle(conn, due, obj, currency, now)
     row = _exchange_of(conn, obj)
     if row is None:
         return f"checkout session {obj.get('id')} completed: not one of our exchanges"

@@ -12,6 +12,10 @@ is recorded: ``intake.storefront`` for ``order.paid``, ``stripe.events``, ``sale
 A return label the carrier refused (the customer's address, say) opens a ``label_refused``
 follow-up naming the return and the carrier's words, once per return (its ``subject`` is the
 decision id), due at once; the return's receipt clears it (``clear_label_refused``).
+
+An instant exchange's original that never came back, on a shop with no card through us, opens
+an ``exchange_original_due`` follow-up with the amount due (``exchanges.dues``), due at once;
+the original's late first scan clears it (``clear_original_due``).
 """
 
 from __future__ import annotations
@@ -31,7 +35,7 @@ from refunds_plugin.money import Money, normalize_currency
 
 STATUSES = ("open", "cleared", "all")
 FAILED_TYPE = "payment_intent.payment_failed"
-KINDS = ("failed_payment", "label_refused")
+KINDS = ("failed_payment", "label_refused", "exchange_original_due")
 
 
 def open_follow_up(
@@ -93,6 +97,14 @@ def clear_label_refused(conn: Connection, decision_id: str, now: datetime) -> in
     """The return arrived anyway: its refused-label follow-up is done."""
     return int(conn.execute(update(follow_ups).where(
         follow_ups.c.kind == "label_refused", follow_ups.c.subject == decision_id,
+        follow_ups.c.status == "open").values(status="cleared", cleared_at=now)).rowcount)
+
+
+def clear_original_due(conn: Connection, decision_id: str, now: datetime) -> int:
+    """An instant exchange's original arrived after all: its ``exchange_original_due``
+    follow-up (opened by ``exchanges.dues`` on a shop with no card through us) is done."""
+    return int(conn.execute(update(follow_ups).where(
+        follow_ups.c.kind == "exchange_original_due", follow_ups.c.subject == decision_id,
         follow_ups.c.status == "open").values(status="cleared", cleared_at=now)).rowcount)
 
 

@@ -3,11 +3,12 @@
 It models what matters for money: payment intents with captured amounts, refunds checked against
 the unrefunded remainder (``param=amount``), ``charge_already_refunded``, ``charge_disputed``,
 coupons and promotion codes, Checkout Sessions in payment mode (paid with ``complete_session``,
-expired with ``expire_session``, each returning the event's object), and Stripe's idempotency
-semantics: the first answer for an
-``Idempotency-Key`` is saved and replayed (``Idempotent-Replayed: true``) for the same parameters,
-including a saved 500; different parameters get ``idempotency_error``; a key still executing gets
-409. Knobs inject failures (``fail_next``) and slow answers (``hang_next``); ``calls`` logs every
+expired with ``expire_session``, each returning the event's object; ``POST
+.../checkout/sessions/:id/expire`` expires an ``open`` one and refuses any other), and Stripe's
+idempotency semantics: the first answer for an ``Idempotency-Key`` is saved and replayed
+(``Idempotent-Replayed: true``) for the same parameters, including a saved 500; different
+parameters get ``idempotency_error``; a key still executing gets 409. Knobs inject failures
+(``fail_next``) and slow answers (``hang_next``); ``calls`` logs every
 request so tests can count provider calls.
 
 Start it in a thread with ``FakeStripeServer().start()`` or as a process with
@@ -274,6 +275,21 @@ class FakeStripe:
                 session.update(status="expired")
             return dict(session)
 
+    def expire_session_call(self, cs_id: str) -> dict[str, Any]:
+        """``POST /v1/checkout/sessions/:id/expire``: Stripe expires only an ``open`` session
+        and "returns an error if the Checkout Session has already expired or isn't in an
+        expireable state" (the API reference)."""
+        session = self.checkout_sessions.get(cs_id)
+        if session is None:
+            raise StripeFailure(404, "invalid_request_error",
+                                f"No such checkout.session: '{cs_id}'", code="resource_missing")
+        if session["status"] != "open":
+            raise StripeFailure(400, "invalid_request_error",
+                                f"This Checkout Session is {session['status']} and can no "
+                                "longer be expired.")
+        session.update(status="expired")
+        return dict(session)
+
     def list_refunds(self, args: MultiDict[str, str]) -> dict[str, Any]:
         limit = min(100, max(1, int(args.get("limit", 10))))
         items = list(reversed(self.refunds))  # newest first, as Stripe lists
@@ -388,6 +404,9 @@ def _run(fake: FakeStripe, routes: dict[tuple[str, str], Any], method: str, full
                     raise StripeFailure(404, "invalid_request_error", "No such checkout.session",
                                         code="resource_missing")
                 return 200, cs, False
+            if method == "POST" and path.startswith("checkout/sessions/") \
+                    and path.endswith("/expire"):
+                return 200, fake.expire_session_call(path.split("/")[2]), True
             handler = routes.get((method, full))
             if handler is None:
                 raise StripeFailure(404, "invalid_request_error",

@@ -152,7 +152,8 @@ def attempts() -> Response:
 
 SUMMARY_COLUMNS = ["day", "currency", "decisions", "sales", "refunded", "credited", "kept",
                    "review_count", "review_amount", "refund_rate_bp", "dry_run", "exchanges",
-                   "exchange_retained", "exchange_charged"]
+                   "exchange_retained", "exchange_charged", "exchange_original_due",
+                   "exchange_original_paid"]
 
 
 @bp.get("/summary")

@@ -23,6 +23,7 @@ from refunds_plugin.ledger.tables.core import (
     tokens,
 )
 from refunds_plugin.ledger.tables.exchanges import (
+    exchange_dues,
     exchanges,
 )
 from refunds_plugin.ledger.tables.insights import (
@@ -68,6 +69,7 @@ __all__ = [
     "return_lines",
     "return_figures",
     "feedback",
+    "exchange_dues",
     "exchanges",
     "withdrawals",
 ]

@@ -48,3 +48,30 @@ exchanges = Table(
     UniqueConstraint("checkout_session_id", name="uq_exchanges_checkout_session_id"),
     Index("ix_exchanges_status", "status"),
 )
+
+# An instant exchange's original that never came back: its value, due from the customer, once
+# per exchange. On a Stripe shop a Checkout Session takes it (``charging`` → ``open`` → ``paid``);
+# elsewhere it is ``owed`` (the merchant's systems and a follow-up chase it). The original's first
+# scan after all: an unpaid link is expired (``expiring`` → ``canceled``), a paid one refunded
+# (``refunding`` → ``refunded``, through a refund attempt).
+exchange_dues = Table(
+    "exchange_dues",
+    metadata,
+    Column("decision_id", String(36), ForeignKey("decisions.id"), primary_key=True),
+    Column("order_id", String(255), nullable=False),
+    Column("currency", String(3), nullable=False),
+    Column("amount", BigInteger, nullable=False),  # minor units
+    Column("status", String(20), nullable=False),
+    Column("checkout_session_id", String(255), nullable=True),
+    Column("checkout_url", Text, nullable=True),
+    Column("paid_amount", BigInteger, nullable=True),
+    Column("payment_reference", String(255), nullable=True),  # the session's PaymentIntent
+    Column("paid_at", DateTime(timezone=True), nullable=True),
+    Column("refund_attempt_id", String(36), nullable=True),
+    Column("tries", Integer, nullable=False, server_default="0"),
+    Column("last_error", Text, nullable=True),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
+    UniqueConstraint("checkout_session_id", name="uq_exchange_dues_checkout_session_id"),
+    Index("ix_exchange_dues_status", "status"),
+)

@@ -29,6 +29,11 @@ CONTEXT: dict[str, Any] = {
     "withdrawal_id": "w-1", "name": "Ann", "lines": [{"name": "Mug", "quantity": 1}],
     "statement": "I withdraw.",
 }
+# what a kind reads beyond CONTEXT (kept apart: a payment link changes the approved mail)
+EXTRA: dict[str, dict[str, Any]] = {
+    "exchange_original_due": {"due_amount": 2000, "payment_url": "https://pay.example/cs_1",
+                              "sent": [{"name": "Mug <b>& large", "quantity": 1}]},
+}
 
 
 def _renderer(**settings: Any) -> Renderer:
@@ -38,7 +43,7 @@ def _renderer(**settings: Any) -> Renderer:
 
 @pytest.mark.parametrize("kind", MAIL_KINDS)
 def test_every_mail_kind_renders_a_subject_a_text_and_an_html_page(kind: str) -> None:
-    out = _renderer(shop_name="Mugs & Co").render(kind, CONTEXT)
+    out = _renderer(shop_name="Mugs & Co").render(kind, CONTEXT | EXTRA.get(kind, {}))
     assert out.subject and "\n" not in out.subject and "{" not in out.subject
     assert out.text.strip() and "{{" not in out.text and "{%" not in out.text
     assert out.html.startswith("<!doctype html>") and "Mugs &amp; Co" in out.html

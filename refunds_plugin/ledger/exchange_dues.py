@@ -1,0 +1,116 @@
+"""An instant exchange's original value, due from the customer when the original never came
+back (``exchanges.shipping.return_expired``): one row per exchange, moved through its states by
+guarded UPDATEs, each change journalled in the chain.
+
+    charging ──session made──► open ──checkout.session.completed──► paid
+        │                       │                                    │
+        │   the original's first scan after all                     │
+        └──► canceled ◄── expiring ◄┘ (Stripe expires the link)      └──► refunding ──► refunded
+    owed (no card through us: the merchant's systems and a follow-up) ──first scan──► canceled
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Connection, Row, select, update
+
+from refunds_plugin.ledger.journal import append_entry, insert_ignore
+from refunds_plugin.ledger.tables import exchange_dues, payments
+
+STRIPE_DUE = "charging"
+OWED = "owed"
+# the refund attempt (of the exchange's decision) that gives a paid due back: a seq no
+# decision's resolutions reach, so the attempt id is derived once per exchange
+REFUND_SEQ = 900
+
+
+@dataclass(frozen=True)
+class DueRow:
+    decision_id: str
+    order_id: str
+    currency: str
+    amount: int
+    status: str
+    checkout_session_id: str | None
+    checkout_url: str | None
+    paid_amount: int | None
+    payment_reference: str | None
+    paid_at: datetime | None
+    refund_attempt_id: str | None
+    tries: int
+    last_error: str | None
+    updated_at: datetime
+
+    @classmethod
+    def from_row(cls, row: Row[Any]) -> DueRow:
+        m = row._mapping
+        return cls(**{k: m[k] for k in cls.__dataclass_fields__})
+
+
+def on_stripe(conn: Connection, order_id: str) -> bool:
+    """Whether the order was paid through Stripe (we can take a card payment for it)."""
+    return conn.execute(select(payments.c.reference).where(
+        payments.c.order_id == order_id, payments.c.provider == "stripe").limit(1)).first() \
+        is not None
+
+
+def record(conn: Connection, decision_id: str, order_id: str, currency: str, amount: int,
+           status: str, now: datetime) -> bool:
+    """The original's value is due, recorded once per exchange."""
+    made = insert_ignore(conn, exchange_dues, {
+        "decision_id": decision_id, "order_id": order_id, "currency": currency,
+        "amount": amount, "status": status, "tries": 0, "created_at": now, "updated_at": now})
+    if made:
+        append_entry(conn, "exchange_due", decision_id,
+                     {"amount": amount, "currency": currency, "status": status}, now)
+    return made
+
+
+def get(conn: Connection, decision_id: str) -> DueRow | None:
+    row = conn.execute(select(exchange_dues)
+                       .where(exchange_dues.c.decision_id == decision_id)).first()
+    return None if row is None else DueRow.from_row(row)
+
+
+def by_session(conn: Connection, session_id: str) -> DueRow | None:
+    row = conn.execute(select(exchange_dues)
+                       .where(exchange_dues.c.checkout_session_id == session_id)).first()
+    return None if row is None else DueRow.from_row(row)
+
+
+def in_status(conn: Connection, status: str, limit: int = 50) -> list[DueRow]:
+    rows = conn.execute(select(exchange_dues).where(exchange_dues.c.status == status)
+                        .order_by(exchange_dues.c.created_at).limit(limit)).all()
+    return [DueRow.from_row(r) for r in rows]
+
+
+def move(conn: Connection, decision_id: str, was: tuple[str, ...], now: datetime, entry: str,
+         said: dict[str, Any], **values: Any) -> bool:
+    """One guarded transition, journalled: True for the one caller that made it."""
+    moved = conn.execute(
+        update(exchange_dues)
+        .where(exchange_dues.c.decision_id == decision_id, exchange_dues.c.status.in_(was))
+        .values(updated_at=now, **values)).rowcount
+    if moved:
+        body = {k: v.isoformat() if isinstance(v, datetime) else v for k, v in values.items()
+                if k not in ("checkout_url", "tries", "last_error")}
+        append_entry(conn, entry, decision_id, {**said, **body}, now)
+    return bool(moved)
+
+
+def note_failure(conn: Connection, decision_id: str, error: str, now: datetime) -> None:
+    conn.execute(update(exchange_dues).where(exchange_dues.c.decision_id == decision_id)
+                 .values(tries=exchange_dues.c.tries + 1, last_error=error[:2000],
+                         updated_at=now))
+
+
+def totals(conn: Connection, decision_ids: list[str]) -> dict[str, DueRow]:
+    """The dues of these decisions (finance's pages)."""
+    if not decision_ids:
+        return {}
+    rows = conn.execute(select(exchange_dues)
+                        .where(exchange_dues.c.decision_id.in_(decision_ids))).all()
+    return {r.decision_id: DueRow.from_row(r) for r in rows}
