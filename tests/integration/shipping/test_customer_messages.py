@@ -82,7 +82,8 @@ def test_the_approval_says_where_and_by_when_and_the_label_follows_once(
         (["ann@example.com"], "We received your return request for order 1001"),
         (["ann@example.com"], "Your return for order 1001 is approved")]
     approved = smtp.received[1].part("plain")
-    assert "Please send the item back.\nSend it by 2026-12-24.\n\n" + SHOP_ADDRESS in approved
+    assert "Please send back Mug." in approved and "send the item back" not in approved
+    assert "\n\nSend it by 2026-12-24.\n\n" + SHOP_ADDRESS in approved
     assert "Your prepaid return label is on its way: we will email it to you as soon as it " \
         "is ready." in approved
     assert "Our shop returns<br>1 Dock Rd<br>78701 Austin<br>US" in smtp.received[1].part("html")
@@ -100,7 +101,7 @@ def test_the_approval_says_where_and_by_when_and_the_label_follows_once(
     assert _mails(smtp)[2:] == [(["ann@example.com"], "Your return label for order 1001")]
     label = smtp.received[2]
     assert label.part("plain").startswith(
-        "Your prepaid return label is ready. Please send the item back by 2026-12-24.\n\n"
+        "Your prepaid return label is ready. Please send it back by 2026-12-24.\n\n"
         "- 1 × Mug: 25.00 USD\n\n" + SHOP_ADDRESS
         + "\nCarrier: USPS, tracking number EZ0000000001\n"
         f"Your return label: https://labels.example/{sid}.pdf\n"
