@@ -64,7 +64,7 @@ def test_an_approved_refund_reaches_the_customer_as_three_emails_each_once(
     received, approved, sent = smtp.received
     assert "- 1 × Mug: 25.00 USD" in received.part("plain")
     assert "We will refund 25.00 USD to your original payment." in approved.part("plain")
-    assert "Please send back Mug." in approved.part("plain")
+    assert "Please send back: Mug." in approved.part("plain")
     assert "send the item back" not in approved.part("plain")  # said once, with its units
     assert "We sent 25.00 USD back to your original payment." in sent.part("plain")
     assert "25.00 USD" in sent.part("html") and "<p>" in sent.part("html")

@@ -82,7 +82,7 @@ def test_the_approval_says_where_and_by_when_and_the_label_follows_once(
         (["ann@example.com"], "We received your return request for order 1001"),
         (["ann@example.com"], "Your return for order 1001 is approved")]
     approved = smtp.received[1].part("plain")
-    assert "Please send back Mug." in approved and "send the item back" not in approved
+    assert "Please send back: Mug." in approved and "send the item back" not in approved
     assert "\n\nSend it by 24 December 2026.\n\n" + SHOP_ADDRESS in approved
     assert "Your prepaid return label is on its way: we will email it to you as soon as it " \
         "is ready." in approved
