@@ -55,8 +55,8 @@ def explain(ctx: Context, outcome: Outcome, planned: list[PlannedLine], back: li
     if notes:
         parts.extend(dict.fromkeys(n.message for n in notes))
     send, keep = _by_line(planned, back, True), _by_line(planned, back, False)
-    if send:
-        parts.append(said("Please send back {items}.", items=Listed(send)) if approved
+    if send:  # as the status page says it: "Please send back: 2 × Cup."
+        parts.append(said("Please send back: {items}.", items=_each(send)) if approved
                      else said("Once it is approved, we will ask you to send back {items}.",
                                items=Listed(send)))
     if keep:
@@ -76,6 +76,15 @@ def explain(ctx: Context, outcome: Outcome, planned: list[PlannedLine], back: li
 
 # the promise the returns page leaves out once the money has arrived
 PROMISE = N_("The money will be on its way within {hours} hours.")
+# said by decisions recorded before the send-back sentence carried its units: kept in the
+# catalogues so those decisions still read in every language
+EARLIER = (N_("Please send back {items}."),)
+
+
+def _each(units: dict[str, int]) -> Listed:
+    """Items with their units as the status page lists them: ``2 × Cup``, a single one by name."""
+    return Listed(said("{qty} × {name}", qty=q, name=name) if q > 1 else name
+                  for name, q in units.items())
 
 
 def _by_line(planned: list[PlannedLine], back: list[bool], sent: bool) -> dict[str, int]:

@@ -237,5 +237,6 @@ def ledger_report(since: datetime | None, until: datetime | None, days: int, as_
     click.echo(
         f"money returned for {promise['returned']} decision(s): median "
         f"{promise['median_seconds']}s, p95 {promise['p95_seconds']}s; "
-        f"{promise['missed']} missed the promised time, {promise['overdue']} overdue"
+        f"{promise['missed']} missed the promised time, {promise['overdue']} overdue; "
+        f"dry run (no money moved): {promise['dry_run']} decision(s)"
     )

@@ -44,12 +44,15 @@ def preview_cmd(kind: str, decision_id: str, as_html: bool, as_json: bool) -> No
     r = shown.rendered
     if as_json:
         click.echo(json.dumps({"kind": kind, "to": shown.recipient, "subject": r.subject,
-                               "text": r.text, "html": r.html, "example": shown.example},
+                               "text": r.text, "html": r.html, "example": shown.example,
+                               "dry_run": shown.dry_run},
                               indent=2))
         return
     click.echo(f"To: {shown.recipient or '(no customer email: nothing would be sent)'}")
     click.echo(f"Subject: {r.subject}")
     if shown.example:
         click.echo("(dates, codes or the statement are examples: that cause is not recorded)")
+    if shown.dry_run:
+        click.echo("(dry run: no money was sent, so this email is never sent to the customer)")
     click.echo("")
     click.echo(r.html if as_html else r.text, nl=False)

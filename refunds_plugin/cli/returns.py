@@ -54,7 +54,10 @@ def list_cmd(status: str | None, limit: int, as_json: bool) -> None:
 
     with startup.engine() as engine:
         rows = listing.listed(engine, status, limit)
-    _echo(rows, as_json, "no returns" + (f" {status}" if status else ""))
+    empty = "no returns" + (f" {status}" if status else "")
+    if not startup.config().return_addresses:
+        empty = listing.NO_ADDRESS
+    _echo(rows, as_json, empty)
 
 
 def _line(spec: str) -> tuple[str, tuple[str, int | None, bool]]:

@@ -125,12 +125,17 @@ def ledger_counts(engine: Engine) -> LedgerCounts:
             select(decisions.c.outcome, func.count()).group_by(decisions.c.outcome)
         ).all()
         att = conn.execute(
-            select(refund_attempts.c.status, func.count()).group_by(refund_attempts.c.status)
+            select(refund_attempts.c.status, refund_attempts.c.provider, func.count())
+            .group_by(refund_attempts.c.status, refund_attempts.c.provider)
         ).all()
+    by_status: dict[str, int] = {}
+    for s, provider, n in att:  # a dry run's "succeeded" is ``dry_run``, as finance says
+        shown = shown_status(s, provider)
+        by_status[shown] = by_status.get(shown, 0) + int(n)
     return LedgerCounts(
         [(s, t, int(n)) for s, t, n in ev],
         [(o, int(n)) for o, n in dec],
-        {s: int(n) for s, n in att},
+        by_status,
     )
 
 

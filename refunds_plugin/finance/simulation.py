@@ -35,6 +35,7 @@ from refunds_plugin.domain import (
     Variant,
 )
 from refunds_plugin.finance.rows import exchange_said, parse_when
+from refunds_plugin.ledger.db import iso_time
 from refunds_plugin.ledger.tables import decisions, return_figures
 
 OUTCOMES = tuple(o.value for o in Outcome)
@@ -134,7 +135,7 @@ class Comparison:
         new = self.new
         return {
             "decision_id": self.decision_id, "order_id": self.order_id,
-            "request_id": self.request_id, "decided_at": self.created_at.isoformat(),
+            "request_id": self.request_id, "decided_at": iso_time(self.created_at),
             "currency": self.currency,
             "before": {"outcome": self.old_outcome, "amount": self.old_amount,
                        "refund_amount": self.old_refund, "credit_amount": self.old_credit,

@@ -105,6 +105,7 @@ class Summary:
     returned_seconds: list[int] = field(default_factory=list)
     missed_promise: int = 0
     overdue: int = 0  # not returned yet and already past the promise
+    dry_run_decisions: int = 0  # every attempt "paid" by the dry run: counted apart
     labels: dict[str, list[int]] = field(default_factory=dict)  # currency -> [count, cost]
     withdrawals: list[WithdrawalRow] = field(default_factory=list)  # EU, with their deadlines
 
@@ -128,6 +129,7 @@ class Summary:
                 "p95_seconds": percentile(self.returned_seconds, 95),
                 "missed": self.missed_promise,
                 "overdue": self.overdue,
+                "dry_run": self.dry_run_decisions,
             },
             # promise keeping's legal part: the EU withdrawals and their deadlines
             "withdrawals": {
@@ -273,7 +275,10 @@ def _add_decision(out: Summary, dec: Any, attempts: list[Any], now: datetime,
     promise = body.get("promise_hours")
     start = clock_from or created
     deadline = start + timedelta(hours=promise) if promise is not None else None
-    if attempts and all(a.status == AttemptStatus.SUCCEEDED for a in attempts):
+    if attempts and all(a.status == AttemptStatus.SUCCEEDED for a in attempts) and any(
+            a.provider == DRYRUN_PROVIDER for a in attempts):
+        out.dry_run_decisions += 1  # the dry run "paid": no money moved, no promise kept
+    elif attempts and all(a.status == AttemptStatus.SUCCEEDED for a in attempts):
         finished = max(aware(a.completed_at) or start for a in attempts)
         out.returned_seconds.append(int((finished - start).total_seconds()))
         if deadline is not None and finished > deadline:

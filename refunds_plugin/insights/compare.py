@@ -26,6 +26,7 @@ from sqlalchemy import Engine
 import policies
 from refunds_plugin.errors import InputError
 from refunds_plugin.finance.simulation import Comparison, replay_each
+from refunds_plugin.ledger.db import iso_time
 
 RANK = {"approve": 2, "review": 1, "decline": 0}
 MAX_LISTED = 200  # worse answers listed in a report; all of them are in the CSV
@@ -122,7 +123,7 @@ class Row:
         c = self.comparison
         out: dict[str, Any] = {"decision_id": c.decision_id, "order_id": c.order_id,
                                "customer": c.customer or "",
-                               "decided_at": c.created_at.isoformat(), "currency": c.currency,
+                               "decided_at": iso_time(c.created_at), "currency": c.currency,
                                "worse": "yes" if self.worse else "no", "error": c.error or ""}
         for name, a in (("current", self.current), ("candidate", self.candidate)):
             for part in ("outcome", "refund", "credit", "bonus", "fees"):
@@ -157,6 +158,10 @@ class Report:
                 self.worse.append(row.to_csv())
 
     def to_json(self) -> dict[str, Any]:
+        # a currency only one side gave money in is shown on the other too, with 0
+        for cur in {*self.current.money, *self.candidate.money}:
+            for side in (self.current, self.candidate):
+                side.money.setdefault(cur, dict.fromkeys(("refund", "credit", "bonus", "fees"), 0))
         return {"current": {"policy": self.current_name, **self.current.to_json()},
                 "candidate": {"policy": self.candidate_name, **self.candidate.to_json()},
                 "compared": self.compared, "differ": self.differ,

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from refunds_plugin.domain import Decision
+from refunds_plugin.finance.rows import shown_status
 from refunds_plugin.language.said import render
 from refunds_plugin.ledger.attempts import AttemptRow
 from refunds_plugin.ledger.decisions import RecordedDecision
@@ -58,7 +59,7 @@ class Answer:
                     "kind": a.kind,
                     "amount": a.amount,
                     "bonus": a.bonus,
-                    "status": a.status,
+                    "status": shown_status(a.status, a.provider),
                     "provider": a.provider,
                     "credit_code": a.credit_code,
                 }

@@ -35,7 +35,14 @@ from typing import Any
 
 from sqlalchemy import Connection, select
 
-from refunds_plugin.domain import AttemptStatus, Decision, DecisionKind, Outcome, ResolutionKind
+from refunds_plugin.domain import (
+    AttemptStatus,
+    Decision,
+    DecisionKind,
+    Outcome,
+    Reason,
+    ResolutionKind,
+)
 from refunds_plugin.ledger.tables import decisions, orders, refund_attempts
 from refunds_plugin.notify.kinds import MERCHANT
 from refunds_plugin.notify.outbox import enqueue, recorded_causes
@@ -63,6 +70,7 @@ def decision_context(
     how the items go back when the decision opened a return (``return_instructions``: address,
     return_by, label_url, qr_code_url, tracking_code, carrier; empty without a return)."""
     number, names = _order(conn, order_id)
+    send = _send_back(decision, names)
     return {
         "decision_id": decision_id, "order_id": order_id, "order_number": number,
         "decision_kind": decision.kind.value, "outcome": decision.outcome.value,
@@ -75,8 +83,20 @@ def decision_context(
                    "return_required": ln.return_required} for ln in decision.lines],
         "fees": [{"code": f.code, "amount": f.amount, "description": f.description}
                  for f in decision.fees],
+        "send_back": list(send), "send_back_units": sum(send.values()),
         "customer_note": customer_note, **return_context(conn, decision_id),
     }
+
+
+def _send_back(decision: Decision, names: dict[str, str]) -> dict[str, int]:
+    """What goes back as the status page says it: ``"2 × Cup"`` (a single unit: its name),
+    once per order line, each with its units; a line that never arrived is not sent back."""
+    units: dict[str, int] = {}
+    for ln in decision.lines:
+        if ln.return_required and ln.reason != Reason.NOT_RECEIVED.value:
+            units[ln.line_id] = units.get(ln.line_id, 0) + ln.quantity
+    return {(f"{q} × {names.get(lid, lid)}" if q > 1 else names.get(lid, lid)): q
+            for lid, q in units.items()}
 
 
 def return_context(conn: Connection, decision_id: str) -> dict[str, Any]:

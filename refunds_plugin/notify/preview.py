@@ -34,6 +34,8 @@ class Preview:
     recipient: str
     rendered: Rendered
     example: bool  # True when some of what it says is made up for the preview
+    # the decision's money went to the dry run: nothing was sent, and this email never is
+    dry_run: bool = False
 
 
 def preview(engine: Engine, renderer: Renderer, kind: str, decision_id: str,
@@ -92,4 +94,4 @@ def preview(engine: Engine, renderer: Renderer, kind: str, decision_id: str,
                     "statement": EXAMPLE_STATEMENT, "received_at": now.isoformat()}
         example = True
     return Preview(kind, row.customer_email or "", renderer.render(kind, context, locale),
-                   example)
+                   example, dry_run=bool(context.get("dry_run")))

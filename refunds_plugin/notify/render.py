@@ -68,10 +68,6 @@ def when(value: str | datetime | None) -> str:
     return moment.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
 
 
-def day(value: str | datetime | None) -> str:
-    return when(value)[:10]
-
-
 class Renderer:
     def __init__(self, config: Config, secret_key: str | Callable[[], str],
                  translations: Translations | None = None) -> None:
@@ -109,11 +105,13 @@ class Renderer:
                           trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=False,
                           extensions=["jinja2.ext.i18n"])
         env.install_gettext_translations(self._translations(locale), newstyle=True)  # type: ignore[attr-defined]
+        # a date as the pages write it, in every language: ``5 December 2026``
+        env.filters["day"] = lambda v: _day_in(v, locale or "en")
         if locale in (None, "en"):
-            env.filters.update(money=money, when=when, day=day)
+            env.filters.update(money=money, when=when)
         else:
             env.filters.update(money=lambda minor, cur: catalogue.money(minor, cur, locale),
-                               when=when, day=lambda v: _day_in(v, locale))
+                               when=when)
         # the shared pieces, as a global: a block rendered on its own sees no top-level import
         env.globals["parts"] = env.get_template("mail/parts.html").make_module()
         return env

@@ -12,6 +12,11 @@ from sqlalchemy import Connection, Engine, select
 from refunds_plugin.ledger.tables import decisions, orders, return_shipments
 from refunds_plugin.shipping import receiving, returns
 
+# why an empty list is empty when no ``[[return_addresses]]`` are configured: no decision opens
+# a return, so no approved return waits for a parcel (the items are kept, or sent back by hand)
+NO_ADDRESS = ("No return address is configured, so no return is waiting for a parcel: see "
+              "docs/returns-shipping.md")
+
 
 def _lines(body: dict[str, Any], facts: dict[str, Any]) -> list[dict[str, Any]]:
     names = {ln["id"]: ln.get("name") or ln.get("sku") or ln["id"]

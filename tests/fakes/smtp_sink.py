@@ -27,7 +27,9 @@ class Received:
 
     @property
     def subject(self) -> str:
-        return str(self.message["Subject"])
+        # a subject folded whole onto the next line unfolds with a leading space, which a
+        # mail client does not show (Python's parser keeps it)
+        return str(self.message["Subject"]).lstrip()
 
     def part(self, subtype: str) -> str:
         body = self.message.get_body((subtype,))

@@ -36,7 +36,7 @@ def test_a_late_refund_request_becomes_store_credit_with_the_bonus_and_no_card_r
     assert answer["explanation"] == (
         "Your return of 1 × Mug is approved. We will give you 27.50 USD in store credit "
         "(including a 2.50 USD bonus). Refunds to the original payment are available for 14 "
-        "days; after that we give store credit. Please send back Mug. The money will be on its "
+        "days; after that we give store credit. Please send back: Mug. The money will be on its "
         "way within 24 hours.")
     [d] = h.rows(decisions)
     said = {t["rule"]: (t["code"], t["message"]) for t in json.loads(d.body)["trace"]}

@@ -79,3 +79,25 @@ def test_the_same_event_re_serialised_is_a_redelivery_not_a_conflict(harness: Ha
 
     assert (first.status_code, again.status_code) == (201, 200)
     assert again.json is not None and again.json["duplicate"] is True
+
+
+def test_a_dry_run_attempt_is_dry_run_in_the_answer_and_in_metrics_never_succeeded(
+    any_db_url: str, clock: Callable[[], object], tmp_path: Path
+) -> None:
+    path = tmp_path / "policy.yaml"
+    path.write_text(POLICY, encoding="utf-8")
+    h = Harness(any_db_url, clock, settings={"policy": str(path)})  # no Stripe key: dry run
+    try:
+        h.post_storefront(order_paid("o-1", reference="pi_1"))
+        event = return_requested("r-1", "o-1",
+                                 lines=[{"line_id": "l1", "quantity": 1, "reason": "too_large"}])
+        h.post_storefront(event)
+        h.drain()
+        again = h.post_storefront(event).json  # the redelivery answers with the attempt now
+        metrics = h.client().get("/metrics").get_data(as_text=True).splitlines()
+    finally:
+        h.close()
+    assert again is not None
+    assert [(a["provider"], a["status"]) for a in again["attempts"]] == [("dryrun", "dry_run")]
+    assert 'refunds_attempts{status="dry_run"} 1' in metrics
+    assert 'refunds_attempts{status="succeeded"} 0' in metrics

@@ -53,12 +53,12 @@ def test_the_answer_is_in_the_orders_spanish_with_spanish_money_and_the_exact_am
         "approve", 1250, "EUR")
     assert answer["explanation"] == (
         "Tu devolución de 1 × Taza está aprobada. Vamos a reembolsar 12,50\xa0€ a tu método "
-        "de pago original. Por favor, devuelve Taza. El dinero se enviará en un plazo de 48 "
+        "de pago original. Por favor, devuelve: Taza. El dinero se enviará en un plazo de 48 "
         "horas.")
     row = harness.rows(decisions)[0]
     assert row.explanation == (  # the ledger keeps the shop's English, as before
         "Your return of 1 × Taza is approved. We will refund 12.50 EUR to your original "
-        "payment. Please send back Taza. The money will be on its way within 48 hours.")
+        "payment. Please send back: Taza. The money will be on its way within 48 hours.")
     assert json.loads(row.said)["j"][0] == {
         "m": "Your return of {items} is approved.",
         "p": {"items": {"and": [{"m": "{qty} × {name}", "p": {"qty": 1, "name": "Taza"}}]}}}

@@ -198,7 +198,7 @@ def test_a_return_is_answered_at_once_with_the_decision_and_its_explanation(
         "approve", "refund", 2500, "USD")
     assert body["explanation"] == (
         "Your return of 1 × Mug is approved. We will refund 25.00 USD to your original payment. "
-        "Please send back Mug. The money will be on its way within 48 hours.")
+        "Please send back: Mug. The money will be on its way within 48 hours.")
     assert [(a["kind"], a["amount"], a["status"]) for a in body["attempts"]] == [
         ("refund", 2500, "pending")]
 

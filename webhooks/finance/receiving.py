@@ -91,8 +91,9 @@ def receive(decision_id: str) -> Response:
 def receive_page() -> Response:
     q = request.args.get("q", "").strip()
     found = listing.find(runtime().engine, q) if q else []
+    no_address = listing.NO_ADDRESS if not runtime().config.return_addresses else None
     return page(200, "receive.html", q=q, found=found, conditions=CONDITION_WORDS,
-                statuses=STATUS_WORDS, done=None)
+                statuses=STATUS_WORDS, done=None, no_address=no_address)
 
 
 @bp.post("/receive/<decision_id>")

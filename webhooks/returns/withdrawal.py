@@ -130,7 +130,7 @@ def view(h: Hooks) -> Callable[[], Any]:
         left = wd.remaining(facts)
         if not left:
             return h.message(_("Withdraw from contract"),
-                             _("Everything in this order has already been returned."), 400)
+                             _("A return has been requested for everything in this order."), 400)
         fields, errors = parse(request.form, left)
         step = request.form.get("step", "review")
         if errors or step == "edit":

@@ -39,11 +39,12 @@ def test_a_refund_refused_then_paid_on_approval_counts_as_returned_not_overdue(
     data = summary(harness)
     assert refunded(data) == (5500, 0, 1)
     assert data["promise"] == {"returned": 0, "median_seconds": None, "p95_seconds": None,
-                               "missed": 0, "overdue": 0}
+                               "missed": 0, "overdue": 0, "dry_run": 0}
 
     harness.clock.advance(PROMISE_S + 3600)  # an hour past the promise, still refused
     assert summary(harness)["promise"] == {"returned": 0, "median_seconds": None,
-                                           "p95_seconds": None, "missed": 0, "overdue": 1}
+                                           "p95_seconds": None, "missed": 0, "overdue": 1,
+                                           "dry_run": 0}
 
     fake_stripe.payment_intents[PI]["disputed"] = False
     approve(harness, decision_id)
@@ -53,14 +54,15 @@ def test_a_refund_refused_then_paid_on_approval_counts_as_returned_not_overdue(
     data = summary(harness)
     assert refunded(data) == (5500, 2500, 1)
     assert data["promise"] == {"returned": 1, "median_seconds": PROMISE_S + 3600,
-                               "p95_seconds": PROMISE_S + 3600, "missed": 1, "overdue": 0}
+                               "p95_seconds": PROMISE_S + 3600, "missed": 1, "overdue": 0,
+                               "dry_run": 0}
     report = CliRunner().invoke(main, ["ledger", "report", "--since", "2026-11-01",
                                        "--until", "2026-12-01"],
                                 env={"REFUNDS_DATABASE_URL": harness.db_url})
     assert report.exit_code == 0, report.output
     assert report.stdout.splitlines()[-1] == (
         "money returned for 1 decision(s): median 176400s, p95 176400s; "
-        "1 missed the promised time, 0 overdue")
+        "1 missed the promised time, 0 overdue; dry run (no money moved): 0 decision(s)")
 
 
 def test_a_refund_repaid_within_the_promise_is_returned_on_time(
@@ -73,4 +75,5 @@ def test_a_refund_repaid_within_the_promise_is_returned_on_time(
     harness.drain()
 
     assert summary(harness)["promise"] == {"returned": 1, "median_seconds": 1800,
-                                           "p95_seconds": 1800, "missed": 0, "overdue": 0}
+                                           "p95_seconds": 1800, "missed": 0, "overdue": 0,
+                                           "dry_run": 0}

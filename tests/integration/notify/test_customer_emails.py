@@ -64,7 +64,8 @@ def test_an_approved_refund_reaches_the_customer_as_three_emails_each_once(
     received, approved, sent = smtp.received
     assert "- 1 × Mug: 25.00 USD" in received.part("plain")
     assert "We will refund 25.00 USD to your original payment." in approved.part("plain")
-    assert "Please send the item back." in approved.part("plain")
+    assert "Please send back: Mug." in approved.part("plain")
+    assert "send the item back" not in approved.part("plain")  # said once, with its units
     assert "We sent 25.00 USD back to your original payment." in sent.part("plain")
     assert "25.00 USD" in sent.part("html") and "<p>" in sent.part("html")
     link = re.search(rf"{re.escape(APP_URL)}(/returns/status/\S+)", received.part("plain"))
@@ -180,3 +181,35 @@ def test_a_kind_switched_off_is_recorded_but_never_sent(
         "skipped", 1, "not sent: request_received is switched off ([mail] off)")
     assert found["refund_sent"][1:] == (
         "skipped", 1, "not sent: refund_sent is switched off ([mail] off)")
+
+
+def test_an_approval_after_review_says_our_team_approved_it_not_the_review_time_words(
+    mail_shop: Harness, fake_stripe: FakeStripe, smtp: SmtpSink, clock: Clock
+) -> None:
+    h = mail_shop
+    _paid(h, fake_stripe, paid_at="2025-01-01T10:00:00Z")  # far outside the window: a review
+    answer = h.post_storefront(return_requested(
+        lines=[{"line_id": "l1", "quantity": 2, "reason": "changed_mind"}])).json
+    assert answer is not None and answer["outcome"] == "review"
+    h.drain()
+
+    reviews.decide(h.runtime.engine, h.runtime.service, answer["decision_id"], approve=True,
+                   by="Ada", note="internal: loyal customer", now=clock.now,
+                   customer_note="We made an exception for you.")
+    h.drain()
+
+    assert [m.subject for m in smtp.received][2:] == [
+        "Your return for order 1001 is approved",
+        "Your refund of 55.00 USD for order 1001 is on its way"]
+    approved = smtp.received[2]
+    text = approved.part("plain")
+    assert text.startswith(
+        "Our team checked your return and approved it. We will refund 55.00 USD to your "
+        "original payment.\n\nA note from our team: We made an exception for you.\n\n"
+        "Please send back: 2 × Mug.\n")
+    assert "<p>Our team checked your return and approved it. We will refund 55.00 USD to " \
+        "your original payment.</p>" in approved.part("html")
+    assert "<p>Please send back: 2 × Mug.</p>" in approved.part("html")
+    assert "needs a quick check" not in text + approved.part("html")
+    assert "If it is approved" not in text + approved.part("html")
+    assert "internal" not in text + approved.part("html")

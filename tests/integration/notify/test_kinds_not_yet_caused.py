@@ -64,8 +64,9 @@ def test_the_return_by_reminder_names_the_date_and_the_label(
     _deliver(mail_shop, clock, "return:d-9:reminder-1", "return_reminder", context)
 
     [mail] = smtp.received
-    assert mail.subject == "Reminder: please send back your return for order 1001 by 2026-12-08"
-    assert "Please send it by 2026-12-08 so we can complete it." in mail.part("plain")
+    assert mail.subject == \
+        "Reminder: please send back your return for order 1001 by 8 December 2026"
+    assert "Please send it by 8 December 2026 so we can complete it." in mail.part("plain")
     assert "Your return label: https://labels.example/l-1.pdf" in mail.part("plain")
     assert 'href="https://labels.example/l-1.pdf"' in mail.part("html")
 
@@ -79,7 +80,7 @@ def test_the_item_received_email_says_when_and_what_comes_back(
     [mail] = smtp.received
     assert mail.subject == "We received your return for order 1001"
     assert mail.part("plain").startswith(
-        "Your returned item arrived on 2026-11-30 09:15:00 UTC:\n\n- 1 × Lamp: 45.00 EUR\n\n"
+        "Your returned item arrived on 30 November 2026:\n\n- 1 × Lamp: 45.00 EUR\n\n"
         "We are sending 45.00 EUR back to you now; we will write again when it is on its way.")
 
 
@@ -110,14 +111,14 @@ def test_the_cause_functions_other_rooms_call_enqueue_each_message_once(
         h.drain()
 
     assert [m.subject for m in smtp.received[before:]] == [
-        "Reminder: please send back your return for order 1001 by 2026-12-08",
+        "Reminder: please send back your return for order 1001 by 8 December 2026",
         "We received your return for order 1001",
         "Your return for order 1001 has expired",
         "Receipt of your withdrawal from order 1001",
     ]
     assert "Your return label: https://labels.example/l-1.pdf" in \
         smtp.received[before].part("plain")
-    assert "arrived on 2026-11-30 09:15:07 UTC" in smtp.received[before + 1].part("plain")
+    assert "arrived on 30 November 2026" in smtp.received[before + 1].part("plain")
     assert "on 2026-11-30 09:15:07 UTC." in smtp.received[before + 3].part("plain")
     events = {r.kind: r.cause for r in h.rows(outbox) if r.channel == "event"}
     assert {k: v for k, v in events.items() if k not in ("return.decided",

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
+from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
@@ -194,3 +195,35 @@ def test_refunds_mail_preview_prints_what_would_be_sent(
     wrong = runner.invoke(main, ["mail", "preview", "refund.succeeded", "--decision", "x"])
     assert wrong.exit_code == 2
     assert smtp.received == []  # a preview sends nothing
+
+
+DRY_POLICY = """currency: USD
+window: {days: 365, start: payment}
+reasons: {changed_mind: accept}
+"""
+
+
+def test_the_refund_sent_preview_of_a_dry_run_says_no_money_was_sent(
+    any_db_url: str, clock: Clock, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    if not any_db_url.startswith("sqlite"):
+        pytest.skip("the CLI reads REFUNDS_DATABASE_URL; one database is enough")
+    policy = tmp_path / "policy.yaml"
+    policy.write_text(DRY_POLICY, encoding="utf-8")
+    h = Harness(any_db_url, clock, settings={"policy": str(policy)})  # no Stripe key: dry run
+    try:
+        h.post_storefront(order_paid())
+        decision_id = h.post_storefront(return_requested()).json["decision_id"]  # type: ignore[index]
+        h.drain()
+        monkeypatch.setenv("REFUNDS_DATABASE_URL", h.db_url)
+        monkeypatch.setenv("REFUNDS_POLICY", str(policy))
+        runner = CliRunner()
+        out = runner.invoke(main, ["mail", "preview", "refund_sent", "--decision", decision_id])
+        as_json = json.loads(runner.invoke(main, ["mail", "preview", "refund_sent", "--decision",
+                                                  decision_id, "--json"]).output)
+    finally:
+        h.close()
+    assert out.exit_code == 0, out.output
+    assert out.output.splitlines()[2] == (
+        "(dry run: no money was sent, so this email is never sent to the customer)")
+    assert as_json["dry_run"] is True

@@ -31,8 +31,8 @@ def test_returning_all_three_units_refunds_exactly_the_line_total_and_the_shippi
         [explanation] = conn.execute(select(decisions.c.explanation)).scalars().all()
     assert explanation == (
         "Your return of 3 × Shirt (M) is approved. We will refund 250.00 USD to your original "
-        "payment. This includes 5.00 USD for the original shipping. Please send back Shirt (M). "
-        "The money will be on its way within 48 hours.")
+        "payment. This includes 5.00 USD for the original shipping. Please send back: "
+        "3 × Shirt (M). The money will be on its way within 48 hours.")
     installed.executor.drain()
     [(_, grant)] = installed.saleor.mutations("RefundsGrantRefund")
     assert grant["input"]["amount"] == "250.00"

@@ -172,3 +172,17 @@ def test_the_packing_table_finds_a_return_by_order_number_or_tracking_code(
     assert (found["decision_id"], found["status"], found["lines"]) == (
         decision, "instructions",
         [{"line_id": "l1", "name": "Mug", "quantity": 2, "reason": "changed_mind"}])
+
+
+def test_a_search_without_a_return_address_says_why_nothing_is_waiting(
+    returns_service: Callable[..., Returns],
+) -> None:
+    bare = returns_service(POLICY, label=False, return_addresses=())
+    bare.paid()
+    bare.ask(lines=[{"line_id": "l1", "quantity": 1, "reason": "changed_mind"}])
+    auth = {"Authorization": f"Bearer {_token(bare)}"}
+
+    page = bare.h.client().get("/finance/receive?q=1001", headers=auth).get_data(as_text=True)
+
+    assert '<p class="error">No return found for “1001”. No return address is configured, ' \
+        "so no return is waiting for a parcel: see docs/returns-shipping.md.</p>" in page

@@ -105,3 +105,21 @@ def test_expire_shows_what_it_would_do_then_does_it(
     assert [x.status for x in r.h.rows(refund_attempts)] == ["canceled"]
     again = _cli(r, tmp_path, "returns", "expire", "--apply")
     assert again.output.strip() == "nothing to expire"
+
+
+def test_an_empty_list_without_a_return_address_says_why(
+    returns_service: Callable[..., Returns], tmp_path: Path,
+) -> None:
+    r = returns_service(POLICY, label=False)
+    bare = tmp_path / "bare.toml"
+    bare.write_text("", encoding="utf-8")
+    env = {"REFUNDS_DATABASE_URL": r.h.db_url, "REFUNDS_POLICY": str(tmp_path / "policy.yaml"),
+           "REFUNDS_CONFIG_FILE": str(bare)}
+
+    without = CliRunner().invoke(main, ["returns", "list"], env=env)
+    with_address = _cli(r, tmp_path, "returns", "list")
+
+    assert (without.exit_code, without.output) == (
+        0, "No return address is configured, so no return is waiting for a parcel: see "
+           "docs/returns-shipping.md\n")
+    assert (with_address.exit_code, with_address.output) == (0, "no returns\n")

@@ -109,8 +109,8 @@ def test_the_return_it_becomes_pays_everything_back_with_delivery_and_no_fee_at_
     assert [(r["kind"], r["amount"]) for r in body["resolutions"]] == [("refund", 5500)]
     assert body["explanation"] == (
         "Your return of 2 × Mug is approved. We will refund 55.00 USD to your original payment. "
-        "This includes 5.00 USD for the original shipping. Please send back Mug. Your refund is "
-        "sent once the carrier first scans your parcel. It will then be on its way within 48 "
+        "This includes 5.00 USD for the original shipping. Please send back: 2 × Mug. Your refund "
+        "is sent once the carrier first scans your parcel. It will then be on its way within 48 "
         "hours.")
     assert shop.attempts() == [("refund", 5500, "held")]
     [ship] = shop.h.rows(return_shipments)

@@ -67,10 +67,13 @@ class German(gettext.NullTranslations):
 
     CATALOGUE = {"Your return for order %(number)s is approved":
                  "Ihre Rücksendung zur Bestellung %(number)s ist genehmigt",
-                 "Please send the item back.": "Bitte senden Sie den Artikel zurück."}
+                 "Send it by %(date)s.": "Bitte senden Sie es bis %(date)s zurück."}
 
     def gettext(self, message: str) -> str:
         return self.CATALOGUE.get(message, message)
+
+    def ngettext(self, msgid1: str, msgid2: str, n: int) -> str:
+        return self.CATALOGUE.get(msgid1 if n == 1 else msgid2, msgid1 if n == 1 else msgid2)
 
 
 def test_a_catalogue_translates_every_marked_sentence_for_its_locale() -> None:
@@ -79,7 +82,8 @@ def test_a_catalogue_translates_every_marked_sentence_for_its_locale() -> None:
                         gettext.NullTranslations())
     assert renderer.render("approved", CONTEXT, "de").subject == \
         "Ihre Rücksendung zur Bestellung 1001 ist genehmigt"
-    assert "Bitte senden Sie den Artikel zurück." in renderer.render("approved", CONTEXT, "de").text
+    assert "Bitte senden Sie es bis 1. Dezember 2026 zurück." in \
+        renderer.render("approved", CONTEXT, "de").text
     assert renderer.render("approved", CONTEXT, "en").subject == \
         "Your return for order 1001 is approved"
 

@@ -59,7 +59,7 @@ def test_a_kwd_credit_bonus_is_taken_on_the_rounded_credit_and_rounded_down_itse
         {"credit_increment": 10, "wanted": 12345, "credited": 12340, "not_credited": 5})]
     assert d.explanation == (
         "Your return of 1 × Glass vase is approved. We will give you 13.570 KWD in store credit "
-        "(including a 1.230 KWD bonus for choosing credit). Please send back Glass vase. The "
+        "(including a 1.230 KWD bonus for choosing credit). Please send back: Glass vase. The "
         "money will be on its way within 48 hours.")
 
 
@@ -99,7 +99,7 @@ def test_credit_smaller_than_one_step_gives_nothing_and_says_why():
         "approve", (), 0, [])
     assert d.explanation == (
         "Your return of 1 × Pin is approved. Store credit in KWD goes in steps of 0.010; "
-        "0.005 KWD could not be given as store credit. Please send back Pin.")
+        "0.005 KWD could not be given as store credit. Please send back: Pin.")
 
 
 def test_a_correction_as_store_credit_below_one_step_is_declined_with_the_reason():

@@ -154,7 +154,7 @@ def test_an_exchange_is_explained_in_plain_words():
         "Your return of 1 × Trail shoe 41 is approved. We will exchange Trail shoe 41 for Trail "
         "shoe 43 wide. The new item costs 25.00 USD more: we waive 10.00 USD and you pay 15.00 "
         "USD. Your exchange goes ahead once you have paid. Your new item ships as soon as the "
-        "carrier first scans your return. Please send back Trail shoe 41.")
+        "carrier first scans your return. Please send back: Trail shoe 41.")
 
 
 def test_an_even_exchange_says_nothing_moves():

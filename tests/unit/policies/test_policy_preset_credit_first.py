@@ -79,7 +79,7 @@ def test_a_refund_turned_into_credit_after_14_days_says_so_and_carries_the_bonus
     assert d.explanation == (
         "Your return of 1 × Linen shirt is approved. We will give you 44.00 USD in store credit "
         "(including a 4.00 USD bonus). Refunds to the original payment are available for 14 "
-        "days; after that we give store credit. Please send back Linen shirt. The money will be "
+        "days; after that we give store credit. Please send back: Linen shirt. The money will be "
         "on its way within 24 hours.")
     assert all("honoured" not in t.message for t in d.trace)
 

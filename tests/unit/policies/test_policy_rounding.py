@@ -57,7 +57,7 @@ def test_a_three_decimal_card_refund_is_rounded_down_to_stripes_step_and_explain
         {"refund_increment": 10, "wanted": 12345, "refunded": 12340, "not_refunded": 5})]
     assert d.explanation == (
         f"Your return of 1 × Glass vase is approved. We will refund 12.340 {currency} to your "
-        "original payment. Please send back Glass vase. The money will be on its way within "
+        "original payment. Please send back: Glass vase. The money will be on its way within "
         "48 hours.")
 
 
@@ -109,7 +109,7 @@ def test_a_refund_smaller_than_one_step_gives_nothing_and_says_why():
     assert (d.outcome.value, d.resolutions, d.amount) == ("approve", (), 0)
     assert d.explanation == (
         "Your return of 1 × Pin is approved. Card refunds in KWD go in steps of 0.010; "
-        "0.005 KWD could not be refunded to your card. Please send back Pin.")
+        "0.005 KWD could not be refunded to your card. Please send back: Pin.")
 
 
 def test_a_duplicate_charge_in_kwd_is_refunded_in_stripes_steps():

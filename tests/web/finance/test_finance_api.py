@@ -92,8 +92,9 @@ def test_the_summary_counts_sales_by_payment_day_and_dry_run_apart_from_refunds(
         "exchange_original_due": 0, "exchange_original_paid": 0}]
     assert [(d["day"], [t["sales"] for t in d["totals"]]) for d in data["days"]] == [
         ("2026-11-21", [2500]), ("2026-11-24", [0])]
-    assert data["promise"] == {"returned": 1, "median_seconds": 7200, "p95_seconds": 7200,
-                               "missed": 0, "overdue": 0}
+    # the only decision whose money "returned" was the dry run's: counted apart
+    assert data["promise"] == {"returned": 0, "median_seconds": None, "p95_seconds": None,
+                               "missed": 0, "overdue": 0, "dry_run": 1}
     csv_text = get(scene, "/api/summary?since=2026-11-01&until=2026-12-01&format=csv")
     assert csv_text.get_data(as_text=True).splitlines() == [
         "day,currency,decisions,sales,refunded,credited,kept,review_count,review_amount,"
@@ -132,6 +133,8 @@ def test_the_pages_filter_and_show_the_summary_chart(scene: Scene) -> None:
     summary = client.get("/finance/summary?since=2026-11-01&until=2026-12-01").get_data(
         as_text=True)
     assert "<svg" in summary and 'class="dry_run"' in summary
+    assert "<dt>Money returned</dt><dd>0 decision(s)</dd>" in summary
+    assert "<dt>Dry run (no money moved)</dt><dd>1 decision(s)</dd>" in summary
     assert "<script" not in summary
 
 

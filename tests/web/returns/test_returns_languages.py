@@ -73,7 +73,7 @@ def test_a_german_answer_explains_the_decision_in_german(shop: ReturnsShop) -> N
 
     assert words_of(answer, "explanation") == [
         "Ihre Rücksendung von 1 × Blue enamel mug ist genehmigt. Wir werden 25,00 $ auf Ihre "
-        "ursprüngliche Zahlungsart erstatten. Bitte senden Sie Blue enamel mug zurück. Das Geld "
+        "ursprüngliche Zahlungsart erstatten. Bitte zurücksenden: Blue enamel mug. Das Geld "
         "ist innerhalb von 48 Stunden unterwegs."]
     assert "Erstattung auf Ihre ursprüngliche Zahlungsart: 25,00\xa0$" in answer
     assert "Your return" not in answer

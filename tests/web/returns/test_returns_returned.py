@@ -35,9 +35,9 @@ def test_a_fully_returned_order_lists_its_returns_with_their_status_links(
     later = db_shop.app.test_client()
     page = open_form(later)
 
-    assert words(page, "notice") == ["Everything in this order has already been returned."]
+    assert words(page, "notice") == ["A return has been requested for everything in this order."]
     assert words(page, "earlier-return") == [
-        "Return sent on 24 November 2026: approved. Follow your money"]
+        "Return requested on 24 November 2026: approved. Follow your money"]
     assert f'href="{link.group(1)}"' in page.get_data(as_text=True)
     assert 'name="form_token"' not in page.get_data(as_text=True)
     assert "Please choose at least one item" not in text(page)

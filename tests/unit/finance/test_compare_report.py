@@ -1,0 +1,39 @@
+"""``policy compare``'s figures: each currency on both sides, times as the ledger export
+writes them."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from refunds_plugin.finance.simulation import Comparison
+from refunds_plugin.insights.compare import Answer, Report, Row
+
+AT = datetime(2026, 11, 24, 12, 0, 5, 123456, tzinfo=UTC)
+
+
+def _row(currency: str, current: Answer, candidate: Answer) -> Row:
+    c = Comparison(decision_id="d-" + currency, order_id="1001", request_id="r-1",
+                   created_at=AT, currency=currency, old_outcome=current.outcome,
+                   old_amount=current.total, old_refund=current.refund, old_credit=0,
+                   old_reason="ok", new=None)
+    return Row(c, current, candidate)
+
+
+def test_a_currency_only_one_side_pays_in_is_shown_with_0_on_the_other() -> None:
+    report = Report("current", "candidate")
+    report.add(_row("EUR", Answer("decline", 0, 0, 0, 0), Answer("approve", 2500, 0, 0, 0)))
+    report.add(_row("USD", Answer("approve", 1000, 0, 0, 0), Answer("approve", 900, 0, 0, 0)))
+
+    doc = report.to_json()
+
+    zero = {"refund": 0, "credit": 0, "bonus": 0, "fees": 0}
+    assert doc["current"]["money"] == [
+        {"currency": "EUR", **zero}, {"currency": "USD", **zero, "refund": 1000}]
+    assert doc["candidate"]["money"] == [
+        {"currency": "EUR", **zero, "refund": 2500}, {"currency": "USD", **zero, "refund": 900}]
+
+
+def test_decided_at_is_written_to_the_second_as_the_ledger_export_writes_it() -> None:
+    row = _row("EUR", Answer("approve", 1, 0, 0, 0), Answer("approve", 1, 0, 0, 0))
+    assert row.to_csv()["decided_at"] == "2026-11-24T12:00:05+00:00"
+    assert row.comparison.to_dict()["decided_at"] == "2026-11-24T12:00:05+00:00"  # simulate
