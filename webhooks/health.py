@@ -6,7 +6,7 @@ from __future__ import annotations
 from flask import Blueprint, Response, current_app, jsonify
 
 from refunds_plugin.config import money_modes, no_money_moves
-from refunds_plugin.ledger.attempts import backlog
+from refunds_plugin.ledger.attempt_reads import backlog
 
 bp = Blueprint("health", __name__)
 

@@ -200,7 +200,7 @@ def decision_query(filters: Mapping[str, str]) -> Select[Any]:
 def money_status_sql() -> ColumnElement[str]:
     """Each decision's ``rows.money_status`` as SQL, over the attempts that speak for it:
     a failed attempt that a later one of the same decision replaced (its journal entry's
-    ``retry_of``, as ``ledger.attempts.replaced_attempts`` reads it) does not."""
+    ``retry_of``, as ``ledger.attempt_reads.replaced_attempts`` reads it) does not."""
     a = refund_attempts.alias("a")
     later = refund_attempts.alias("later")
     le = ledger_entries.c

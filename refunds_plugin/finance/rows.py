@@ -19,7 +19,7 @@ from sqlalchemy import Connection, select
 
 from refunds_plugin.domain import WAITING, AttemptStatus, Exchange, Outcome, ResolutionKind
 from refunds_plugin.errors import InputError
-from refunds_plugin.ledger.attempts import replaced_attempts
+from refunds_plugin.ledger.attempt_reads import replaced_attempts
 from refunds_plugin.ledger.db import aware, iso_time
 from refunds_plugin.ledger.reviews import review_why
 from refunds_plugin.ledger.tables import refund_attempts, reviews

@@ -42,7 +42,7 @@ from sqlalchemy import Connection, Engine, func, select
 from refunds_plugin.domain import AttemptStatus, DecisionKind, Exchange
 from refunds_plugin.finance.rows import DRYRUN_PROVIDER, parse_when
 from refunds_plugin.finance.withdrawals import WithdrawalRow, find_withdrawals
-from refunds_plugin.ledger.attempts import replaced_attempts
+from refunds_plugin.ledger.attempt_reads import replaced_attempts
 from refunds_plugin.ledger.db import aware, iso_time
 from refunds_plugin.ledger.exchange_dues import REFUND_SEQ
 from refunds_plugin.ledger.tables import (

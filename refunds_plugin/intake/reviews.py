@@ -24,6 +24,7 @@ from refunds_plugin.exchanges.shipping import exchange_approved
 from refunds_plugin.intake import physical, withdrawals
 from refunds_plugin.intake.adjustments import Adjustment, NotRefundable, adjusted, journal_body
 from refunds_plugin.ledger import facts as facts_mod
+from refunds_plugin.ledger.attempt_reads import replaced_attempts as _replaced
 from refunds_plugin.ledger.attempts import (
     AttemptRow,
     cancel_held,
@@ -32,9 +33,6 @@ from refunds_plugin.ledger.attempts import (
     requeue,
     retry_attempt,
     write_attempts,
-)
-from refunds_plugin.ledger.attempts import (
-    replaced_attempts as _replaced,
 )
 from refunds_plugin.ledger.db import lock_order, write_tx
 from refunds_plugin.ledger.exchanges import get_exchange, open_exchange

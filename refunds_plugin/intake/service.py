@@ -20,14 +20,14 @@ from functools import partial
 from typing import Any
 
 import requests
-from sqlalchemy import Connection, Engine, select
+from sqlalchemy import Connection, Engine
 
 import policies
 from refunds_plugin import routing
 from refunds_plugin.config import Config
 from refunds_plugin.domain import OrderFacts, ResolutionKind, ReturnRequest, Variant
 from refunds_plugin.errors import Conflict, NotFound, RefundsError
-from refunds_plugin.exchanges import fallback
+from refunds_plugin.exchanges import choices, fallback
 from refunds_plugin.exchanges.shipping import exchange_approved
 from refunds_plugin.exchanges.worker import ExchangeWorker
 from refunds_plugin.intake import physical, request_check, storefront
@@ -35,16 +35,15 @@ from refunds_plugin.intake.answers import Ack, Answer
 from refunds_plugin.intake.physical import Lines
 from refunds_plugin.intake.storefront import PaymentRecord
 from refunds_plugin.ledger import facts as facts_mod
+from refunds_plugin.ledger.attempt_reads import decision_attempts
 from refunds_plugin.ledger.attempts import AttemptRow
 from refunds_plugin.ledger.db import lock_order, write_tx
 from refunds_plugin.ledger.decisions import find_decision, record_decision
 from refunds_plugin.ledger.exchanges import ExchangeRow, get_exchange
-from refunds_plugin.ledger.facts import order_extra
 from refunds_plugin.ledger.journal import mark_event, record_event, refuse_reuse
 from refunds_plugin.ledger.orders import OrderRecord
-from refunds_plugin.ledger.tables import refund_attempts
 from refunds_plugin.saleor import events as saleor_events
-from refunds_plugin.saleor.variants import order_variants, with_variants
+from refunds_plugin.saleor.variants import with_variants
 from refunds_plugin.shipping import tracking
 from refunds_plugin.shipping.receiving import Receipt
 from refunds_plugin.stripe import events as stripe_events
@@ -245,7 +244,8 @@ class Service:
             self._refresh_before_deciding(request.order_id)
         # a Saleor line's sizes and colours, read from Saleor outside the transaction: what the
         # ``same_product`` scope checks an ``exchange_for`` against
-        choices = self._saleor_choices(request) if self.saleor is not None else {}
+        offered = choices.for_request(self.engine, self.policy, self.saleor, request,
+                                     self.clock())
         now = self.clock()
         request_key = f"return:{request.request_id}"
         with write_tx(self.engine) as conn:
@@ -258,8 +258,8 @@ class Service:
             if order_facts is None:
                 raise NotFound(f"order {request.order_id} is unknown: send order.paid first",
                                code="unknown_order")
-            if choices:
-                order_facts = with_variants(order_facts, choices)
+            if offered:
+                order_facts = with_variants(order_facts, offered)
             dry_run = self.dry_run_for(order_facts)
             if row is None:  # a redelivery: answer with what was decided
                 existing = find_decision(conn, request.order_id, request_key)
@@ -358,33 +358,8 @@ class Service:
             apply, lambda conn, now: Woken(attempt_ids=tuple(woke)))
 
     def exchange_choices(self, facts: OrderFacts) -> dict[str, tuple[Variant, ...]]:
-        """What each line may be exchanged for: the variants the storefront sent with the
-        order, or for a Saleor order its product's variants and stock, read from Saleor (none
-        when Saleor cannot be asked: the page then offers refund and credit only)."""
-        if not self.policy.exchange.allowed:
-            return {}
-        known = {ln.id: ln.variants for ln in facts.lines if ln.variants}
-        if facts.source != "saleor" or self.saleor is None:
-            return known
-        with self.engine.connect() as conn:
-            saleor = order_extra(conn, facts.order_id).get("saleor") or {}
-        if not saleor.get("api_url"):
-            return known
-        try:
-            client = self.saleor.client(saleor["api_url"])
-            return {**order_variants(client, facts, saleor.get("channel")), **known}
-        except (RefundsError, requests.RequestException) as exc:
-            log.warning("could not read Saleor variants for %s: %s", facts.order_id, exc)
-            return known
-
-    def _saleor_choices(self, request: ReturnRequest) -> dict[str, tuple[Variant, ...]]:
-        if not any(rl.exchange_for for rl in request.lines) or not self.policy.exchange.allowed:
-            return {}
-        with self.engine.connect() as conn:
-            facts = facts_mod.load_facts(conn, request.order_id, self.clock(),
-                                         self.policy.abuse_window_days)
-        return self.exchange_choices(facts) if facts is not None and \
-            facts.source == "saleor" else {}
+        """What each line may be exchanged for (``exchanges/choices.py``)."""
+        return choices.for_order(self.engine, self.policy, self.saleor, facts)
 
     def exchange_of(self, decision_id: str, *, advance: bool = False) -> ExchangeRow | None:
         """The decision's exchange as it stands; ``advance``: first take its next steps now
@@ -403,12 +378,7 @@ class Service:
 
     def attempts_of(self, decision_id: str) -> tuple[AttemptRow, ...]:
         with self.engine.connect() as conn:
-            rows = conn.execute(
-                select(refund_attempts)
-                .where(refund_attempts.c.decision_id == decision_id)
-                .order_by(refund_attempts.c.seq)
-            ).all()
-        return tuple(AttemptRow.from_row(r) for r in rows)
+            return decision_attempts(conn, decision_id)
 
     def answer_with_code(self, answer: Answer) -> Answer:
         """A store-credit answer is worth a short wait (``answer_wait_s``) for the in-process

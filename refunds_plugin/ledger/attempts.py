@@ -20,23 +20,21 @@ from datetime import datetime
 from types import SimpleNamespace
 from typing import Any
 
-from sqlalchemy import Connection, Engine, bindparam, func, select, update
+from sqlalchemy import Connection, bindparam, func, select, update
 
 from refunds_plugin.domain import (
     NEEDS_REVIEW,
     SETTLES,
     TERMINAL,
     UNCLAIMED,
-    WAITING,
     AttemptStatus,
     Decision,
     OrderFacts,
     ResolutionKind,
 )
-from refunds_plugin.ledger.db import aware
 from refunds_plugin.ledger.journal import append_entry
 from refunds_plugin.ledger.reviews import open_review
-from refunds_plugin.ledger.tables import ledger_entries, refund_attempts
+from refunds_plugin.ledger.tables import refund_attempts
 from refunds_plugin.notify.causes import attempt_settled
 
 ATTEMPT_NAMESPACE = uuid.UUID("8f0f8d52-52a4-4c1e-9d53-3b1f1f0c2a77")
@@ -221,50 +219,6 @@ def get_attempt(conn: Connection, attempt_id: str) -> AttemptRow | None:
     return AttemptRow.from_row(row) if row else None
 
 
-def find_by_provider_reference(conn: Connection, provider: str, ref: str) -> AttemptRow | None:
-    # the newest: a retry that re-requests a Saleor grant shares its reference
-    row = conn.execute(
-        select(refund_attempts).where(
-            refund_attempts.c.provider == provider, refund_attempts.c.provider_reference == ref
-        ).order_by(refund_attempts.c.created_at.desc(), refund_attempts.c.seq.desc())
-    ).first()
-    return AttemptRow.from_row(row) if row else None
-
-
-def backlog(engine: Engine) -> tuple[int, datetime | None]:
-    """The executor's backlog for ``/healthz``: how many attempts are pending or in progress,
-    and when the oldest of them was created (None when there are none)."""
-    with engine.connect() as conn:
-        count, oldest = conn.execute(
-            select(func.count(), func.min(refund_attempts.c.created_at)).where(
-                refund_attempts.c.status.in_(WAITING)
-            )
-        ).one()
-    return int(count), aware(oldest)
-
-
-_UNKNOWN_UNREFERENCED = (
-    select(refund_attempts)
-    .where(
-        refund_attempts.c.provider == bindparam("provider"),
-        refund_attempts.c.payment_reference == bindparam("payment"),
-        refund_attempts.c.amount == bindparam("amount"),
-        refund_attempts.c.status == AttemptStatus.UNKNOWN,
-        refund_attempts.c.provider_reference.is_(None),
-    )
-    .order_by(refund_attempts.c.created_at, refund_attempts.c.id)
-)
-
-
-def unknown_unreferenced(
-    conn: Connection, provider: str, payment_reference: str, amount: int
-) -> list[AttemptRow]:
-    """Attempts of ``amount`` on a payment that gave up without a provider reference: what
-    they asked may have been done, and only a later provider event can say which it was."""
-    params = {"provider": provider, "payment": payment_reference, "amount": amount}
-    return [AttemptRow.from_row(r) for r in conn.execute(_UNKNOWN_UNREFERENCED, params)]
-
-
 _TRANSITIONS: dict[tuple[tuple[str, ...], bool, bool], Any] = {}
 
 
@@ -339,7 +293,6 @@ def transition(
         why = f"attempt_{status}: {error or note or ''}"[:500]
         open_review(conn, row.decision_id, why, now)
     return True
-
 
 
 def settle_from_provider(
@@ -418,14 +371,3 @@ def save_progress(conn: Connection, attempt_id: str, progress: dict[str, Any]) -
     )
 
 
-def replaced_attempts(conn: Connection, attempt_ids: list[str]) -> set[str]:
-    """The attempts that ``attempt_ids`` were created to replace (their journal's ``retry_of``)."""
-    le = ledger_entries.c
-    bodies = conn.execute(
-        select(le.body).where(
-            le.entry_type == "attempt",
-            le.subject_id.in_(attempt_ids),
-            le.body.like('%"retry_of"%'),
-        )
-    ).scalars()
-    return {str(found) for body in bodies if (found := json.loads(body).get("retry_of"))}

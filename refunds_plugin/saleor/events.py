@@ -24,12 +24,8 @@ from sqlalchemy import Connection, Engine, bindparam, select
 import policies
 from refunds_plugin.domain import AttemptStatus
 from refunds_plugin.errors import NotFound
-from refunds_plugin.ledger.attempts import (
-    find_by_provider_reference,
-    get_attempt,
-    settle_from_provider,
-    unknown_unreferenced,
-)
+from refunds_plugin.ledger.attempt_reads import find_by_provider_reference, unknown_unreferenced
+from refunds_plugin.ledger.attempts import get_attempt, settle_from_provider
 from refunds_plugin.ledger.late_outcomes import succeeded_after_failure
 from refunds_plugin.ledger.orders import (
     record_payment,

@@ -20,12 +20,8 @@ from refunds_plugin.domain import AttemptStatus, Customer
 from refunds_plugin.exchanges import dues, fallback
 from refunds_plugin.exchanges.shipping import announce
 from refunds_plugin.ledger import exchanges
-from refunds_plugin.ledger.attempts import (
-    find_by_provider_reference,
-    get_attempt,
-    settle_from_provider,
-    transition,
-)
+from refunds_plugin.ledger.attempt_reads import find_by_provider_reference
+from refunds_plugin.ledger.attempts import get_attempt, settle_from_provider, transition
 from refunds_plugin.ledger.db import lock_key, lock_order
 from refunds_plugin.ledger.exchanges import ExchangeRow
 from refunds_plugin.ledger.orders import (
