@@ -35,7 +35,7 @@ from collections import deque
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Connection, Engine, bindparam, func, select, text, update
+from sqlalchemy import Connection, Engine, bindparam, event, func, select, text, update
 from sqlalchemy.exc import SQLAlchemyError
 
 from refunds_plugin import metrics
@@ -105,40 +105,52 @@ class Round:
     covers: float | None = None
 
 
-def seal_round(engine: Engine, wait_s: float = WAIT_S) -> Round:
-    """One round (see the module docstring); ``wait_s`` bounds the wait for running writers."""
-    with engine.connect() as conn, conn.begin():
-        covers = time.monotonic()
-        first = conn.execute(_START, {"k": SEAL_KEY}).all()
-        mine, tail, upto, running = first[0][:4]
-        if not mine:
-            return Round(0, int(tail or 0), busy=True)
-        if upto is None:
-            return Round(0, int(tail or 0), covers=covers)
-        rows = [r[4:] for r in first if r[4] is not None]
-        if not _gapless(rows, upto):
-            # a number up to S is not there: still being written, or rolled back. Wait for the
-            # writers running now, then read again: after that nothing can join up to S
-            deadline = time.monotonic() + wait_s
-            while running:
-                if time.monotonic() >= deadline:
-                    return Round(0, int(tail or 0))
-                running = list(conn.execute(_STILL, {"xids": running}).scalars())
-                if running:
-                    time.sleep(0.0005)
-            rows = [tuple(r) for r in conn.execute(_ROWS, {"upto": upto})]
-        # the snapshot may predate the previous round's commit: its seals are made again here,
-        # identically (same tail, entries and order), and the UPDATE skips rows already sealed
-        tail_row = next((r for r in rows if r[4] is not None), None)
-        through, prev = (int(tail_row[0]), tail_row[4]) if tail_row else (0, chain.GENESIS)
-        sealed: list[dict[str, Any]] = []
-        for seq, entry_type, subject_id, body, digest in rows:
-            if digest is None and seq > through:  # one below the tail is not ours: verify says
-                prev_hash, prev = prev, chain.entry_hash(prev, entry_type, subject_id, body)
-                sealed.append({"s": seq, "p": prev_hash, "h": prev})
-        if sealed:
-            conn.execute(_SEAL, sealed)
-            through = int(sealed[-1]["s"])
+def seal_round(engine: Engine, wait_s: float = WAIT_S, *, close: bool = False) -> Round:
+    """One round (see the module docstring); ``wait_s`` bounds the wait for running writers.
+    ``close``: the engine's owner disposed of it; its connection is closed, not pooled."""
+    pool = engine.pool
+    with engine.connect() as conn:
+        try:
+            with conn.begin():
+                return _round(conn, wait_s)
+        finally:
+            if close or engine.pool is not pool:  # disposed of before or during the round:
+                conn.invalidate()  # close the connection, never left open in a dropped pool
+
+
+def _round(conn: Connection, wait_s: float) -> Round:
+    """The round's work in its transaction on ``conn``."""
+    covers = time.monotonic()
+    first = conn.execute(_START, {"k": SEAL_KEY}).all()
+    mine, tail, upto, running = first[0][:4]
+    if not mine:
+        return Round(0, int(tail or 0), busy=True)
+    if upto is None:
+        return Round(0, int(tail or 0), covers=covers)
+    rows = [r[4:] for r in first if r[4] is not None]
+    if not _gapless(rows, upto):
+        # a number up to S is not there: still being written, or rolled back. Wait for the
+        # writers running now, then read again: after that nothing can join up to S
+        deadline = time.monotonic() + wait_s
+        while running:
+            if time.monotonic() >= deadline:
+                return Round(0, int(tail or 0))
+            running = list(conn.execute(_STILL, {"xids": running}).scalars())
+            if running:
+                time.sleep(0.0005)
+        rows = [tuple(r) for r in conn.execute(_ROWS, {"upto": upto})]
+    # the snapshot may predate the previous round's commit: its seals are made again here,
+    # identically (same tail, entries and order), and the UPDATE skips rows already sealed
+    tail_row = next((r for r in rows if r[4] is not None), None)
+    through, prev = (int(tail_row[0]), tail_row[4]) if tail_row else (0, chain.GENESIS)
+    sealed: list[dict[str, Any]] = []
+    for seq, entry_type, subject_id, body, digest in rows:
+        if digest is None and seq > through:  # one below the tail is not ours: verify says
+            prev_hash, prev = prev, chain.entry_hash(prev, entry_type, subject_id, body)
+            sealed.append({"s": seq, "p": prev_hash, "h": prev})
+    if sealed:
+        conn.execute(_SEAL, sealed)
+        through = int(sealed[-1]["s"])
     return Round(len(sealed), through, covers=covers)
 
 
@@ -171,6 +183,7 @@ class _Sealer:
         self.wanted = 0.0  # the newest commit (or ``settle``) a round must begin after
         self.waiting: deque[float] = deque()  # commits not covered yet, for the seal lag
         self.failed = 0.0  # when a round last failed (the thread stops; the next commit restarts)
+        self.disposed = False  # the owner disposed of the engine: rounds close their connection
         self.thread: threading.Thread | None = None
 
     def _note(self, lap: Round) -> None:
@@ -206,7 +219,7 @@ class _Sealer:
                         return
                     self.cond.wait(1.0)
             try:
-                lap = seal_round(engine)
+                lap = seal_round(engine, close=self.disposed)
             except SQLAlchemyError as exc:
                 log.warning("the background sealer stops: %s", exc)
                 with self.cond:
@@ -245,7 +258,14 @@ def _sealer(engine: Engine) -> _Sealer:
         sealer = _SEALERS.get(engine)
         if sealer is None:
             sealer = _SEALERS[engine] = _Sealer()
+            event.listen(engine, "engine_disposed", lambda _engine: _disposed(sealer))
     return sealer
+
+
+def _disposed(sealer: _Sealer) -> None:
+    """The engine's owner is done with it (a stop, a test): what is owed is still sealed, but
+    no round leaves a connection in its pool (nobody would close it)."""
+    sealer.disposed = True
 
 
 def committed(engine: Engine) -> None:
@@ -274,7 +294,7 @@ def _flush() -> None:
         deadline = time.monotonic() + WAIT_S
         while sealer.wanted >= sealer.covers and time.monotonic() < deadline:
             try:
-                lap = seal_round(engine)
+                lap = seal_round(engine, close=sealer.disposed)
             except SQLAlchemyError:
                 break  # the database is gone or refuses: the next round seals them
             with sealer.cond:

@@ -185,6 +185,15 @@ def finish(
                              {"worker": worker}).rowcount == 1)
 
 
+def skip(conn: Connection, row_ids: list[str], worker: str, now: datetime, note: str) -> int:
+    """``finish(…, SKIPPED, note=note)`` for several claimed messages in one statement; returns
+    how many were still ``worker``'s."""
+    return int(conn.execute(
+        update(outbox).where(_o.id.in_(row_ids), *_HELD).values(
+            status=SKIPPED, updated_at=now, claimed_by=None, lease_until=None, note=note[:2000]),
+        {"worker": worker}).rowcount)
+
+
 def release(conn: Connection, worker: str) -> int:
     """Hand back the claims ``worker`` holds (shutdown): queued again, the try not counted."""
     return int(conn.execute(
