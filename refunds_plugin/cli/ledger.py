@@ -125,10 +125,13 @@ def ledger_head(as_json: bool) -> None:
     SEQ:HASH` later fails if anything up to that entry was rewritten, even with every later
     hash recomputed.
     """
-    from refunds_plugin.finance.verify import chain_head
+    from refunds_plugin.finance.verify import chain_head, unsealed_entries
+    from refunds_plugin.ledger.seal import settle
 
     with startup.engine() as engine:
+        settle(engine)  # what is committed now is sealed first, so the anchor covers it
         head = chain_head(engine)
+        waiting = unsealed_entries(engine) if head is not None and not as_json else 0
     if as_json:
         empty = {"seq": None, "hash": None, "created_at": None, "entries": 0, "anchor": None}
         click.echo(json.dumps(head.to_json() if head else empty, sort_keys=True))
@@ -137,6 +140,9 @@ def ledger_head(as_json: bool) -> None:
     else:
         for name, value in head.to_json().items():
             click.echo(f"{name:<10}  {value}")
+        if waiting:  # written by a writer still in flight, or another process sealing: later
+            click.echo(f"{waiting} entr{'y' if waiting == 1 else 'ies'} written after it not "
+                       "sealed yet (`refunds ledger seal` seals them)")
 
 
 @ledger.command("verify")
@@ -178,8 +184,9 @@ def ledger_verify(as_json: bool, anchors: tuple[tuple[int, str], ...]) -> None:
 def ledger_seal() -> None:
     """Seal every committed journal entry that waits into the hash chain, now.
 
-    Writers on PostgreSQL seal their own entries right after their commit; this is for the
-    ones a crashed process left behind. On SQLite every entry is sealed as it is written.
+    On PostgreSQL each process's background sealer seals its writers' entries shortly after
+    their commit; this is for the ones a crashed process left behind. On SQLite every entry
+    is sealed as it is written.
     """
     from refunds_plugin.ledger.seal import seal_round
 
