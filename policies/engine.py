@@ -14,7 +14,7 @@ from datetime import datetime
 
 from policies import eligibility, exchange, resolution, safeguards
 from policies.context import Context, build_context
-from policies.explanation import explain
+from policies.explanation import cannot_fail, explain
 from policies.policy import Policy
 from policies.resolution import PlannedLine
 from refunds_plugin.domain import (
@@ -35,10 +35,15 @@ _NOTED = frozenset({"window", "final_sale", "reason", "refund_period", "tier",
 
 
 def evaluate(policy: Policy, facts: OrderFacts, request: ReturnRequest,
-             now: datetime) -> Decision:
+             now: datetime, *, explained: bool = True) -> Decision:
     """Decide a return request under ``policy`` as of ``now``; no I/O, no clock.
 
     ``now`` and the order's dates must all be timezone-aware (UTC in the service).
+
+    ``explained=False`` (``refunds policy compare``, which reads only outcomes and money) leaves
+    an approved or reviewed decision's ``explanation`` empty where writing it could not have
+    failed (``explanation.cannot_fail``); everything else, the trace's words included, is as
+    with ``explained=True``. Where it could fail it is written, so the same error is raised.
     """
     ctx = build_context(policy, facts, request, now)
     trace: list[RuleResult] = [eligibility.request_lines(ctx)]
@@ -104,7 +109,8 @@ def evaluate(policy: Policy, facts: OrderFacts, request: ReturnRequest,
     notes += [r for r in swap_trace if r.verdict == "pass"]
     rounded = next((r for r in split_results if r.rule == "rounding"), None)
     text = explain(ctx, outcome, planned, back, resolutions, fees, ship, notes, refused, reviews,
-                   rounded, held, exchanged=swapped is not None)
+                   rounded, held, exchanged=swapped is not None) \
+        if explained or not cannot_fail(facts) else ""
     return Decision(
         outcome=outcome, reason_code=code, explanation=text, currency=facts.currency,
         policy_name=policy.name, policy_hash=policy.content_hash, lines=lines,
