@@ -17,6 +17,7 @@ from click.testing import CliRunner
 from sqlalchemy import Engine, event, inspect, select, text
 
 from refunds_plugin.cli import main
+from refunds_plugin.finance.tokens import create_token
 from refunds_plugin.finance.verify import chain_head, unsealed_entries, verify_ledger
 from refunds_plugin.ledger import chain
 from refunds_plugin.ledger.db import write_tx
@@ -25,6 +26,7 @@ from refunds_plugin.ledger.migrate import alembic_config, head_revision, migrate
 from refunds_plugin.ledger.seal import SEAL_KEY, seal_round, settle
 from refunds_plugin.ledger.tables import ledger_entries
 from tests.conftest import _truncate
+from tests.fakes.finance_scene import Scene
 from tests.fakes.shop import Shop
 
 
@@ -91,6 +93,10 @@ def test_a_decision_is_answered_while_sealing_is_blocked_and_sealed_once_it_is_f
                     or sql.startswith("UPDATE ledger_entries")]  # no sealing on its path
         assert [(seq, digest) for seq, _, _, digest in rows(pg)] == [(1, None), (2, None)]
         assert verify_ledger(pg) == [] and unsealed_entries(pg) == 2 and chain_head(pg) is None
+        scene = Scene(shop, create_token(engine, "Ada Admin", "admin", now).secret, "", "", "")
+        page = scene.login(scene.admin).get(f"/finance/decisions/{answer['decision_id']}")
+        assert page.get_data(as_text=True).count(
+            "<td>not sealed yet (sealed into the chain moments after its commit)</td>") == 2
     finally:
         holder.rollback()
         holder.close()
