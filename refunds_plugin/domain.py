@@ -36,7 +36,7 @@ def _slot_init(cls: type[_T]) -> type[_T]:
     init = ns["__init__"]
     init.__qualname__ = f"{cls.__qualname__}.__init__"  # as the generated one: same errors
     init.__module__ = cls.__module__
-    cls.__init__ = init  # type: ignore[misc]
+    cls.__init__ = init  # type: ignore[method-assign]
     return cls
 
 
