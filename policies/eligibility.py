@@ -11,6 +11,12 @@ from policies.policy import Action, WindowOverride
 from refunds_plugin.domain import OrderLine, Reason, ReturnLine, RuleResult
 from refunds_plugin.language.said import N_, said
 
+# Sentences without parameters, said once rather than per decision (equal text, id and
+# parameters; nothing changes a message once made).
+_LINES_VALID = said("Every item asked for is on the order and not yet returned.")
+_REFUNDABLE = said("There is money on the order to return.")
+_REFUND_AVAILABLE = said("A refund to your original payment is available.")
+
 _OUTSIDE = {
     Action.DECLINE: ("outside_window", N_("The {days}-day return window for {name} has passed "
                                           "({age} days since {start}).")),
@@ -90,7 +96,7 @@ def request_lines(ctx: Context) -> RuleResult:
             return RuleResult("request_lines", "decline", "quantity_exceeds_remaining", text,
                               saw)
     return RuleResult("request_lines", "pass", "lines_valid",
-                      said("Every item asked for is on the order and not yet returned."),
+                      _LINES_VALID,
                       {"lines": len(wanted)})
 
 
@@ -106,7 +112,7 @@ def payment(ctx: Context) -> RuleResult:
         return RuleResult("payment", "decline", "nothing_refundable",
                           said("Everything paid for this order has already been refunded."), saw)
     return RuleResult("payment", "pass", "refundable",
-                      said("There is money on the order to return."), saw)
+                      _REFUNDABLE, saw)
 
 
 def window(ctx: Context, line: OrderLine, rl: ReturnLine) -> RuleResult:
@@ -192,7 +198,7 @@ def refund_period(ctx: Context, line: OrderLine, rl: ReturnLine) -> RuleResult:
     if limit is None or rl.reason.merchant_fault or (ctx.age_days is not None
                                                       and ctx.age_days <= limit):
         return RuleResult("refund_period", "pass", "refund_available",
-                          said("A refund to your original payment is available."), saw)
+                          _REFUND_AVAILABLE, saw)
     return RuleResult("refund_period", "adjust", "refund_period_over",
                       said("Refunds to the original payment are available for {days} days; "
                            "after that we give store credit.", days=limit), saw)

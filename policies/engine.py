@@ -29,6 +29,10 @@ from refunds_plugin.domain import (
 )
 from refunds_plugin.language.said import Amount, Joined, said
 
+# Sentences without parameters, said once rather than per decision (equal text, id and
+# parameters; nothing changes a message once made).
+_STANDARD = said("Standard terms apply.")
+
 # Adjustments the customer should read about (the rest are already in the money sentence).
 _NOTED = frozenset({"window", "final_sale", "reason", "refund_period", "tier",
                      "refund_route", "exchange", "exchange_price", "exchange_ship"})
@@ -151,7 +155,7 @@ def _tier(ctx: Context) -> RuleResult:
     saw = {"months_as_customer": st.months, "projected_value": st.projected_value,
            "orders": ctx.facts.history.order_count, "tier": st.tier_name}
     if not st.tiers:
-        return RuleResult("tier", "pass", "tier_base", said("Standard terms apply."), saw)
+        return RuleResult("tier", "pass", "tier_base", _STANDARD, saw)
     value = Amount(st.projected_value, ctx.currency)
     return RuleResult("tier", "adjust", f"tier_{st.tier_name}",
                       said("As a {tier} customer (projected value {value}) you get our better "

@@ -15,6 +15,17 @@ from refunds_plugin.domain import RuleResult as R
 from refunds_plugin.language.said import N_, Amount, Joined, Listed, said
 from refunds_plugin.money import Money
 
+# Sentences without parameters, said once rather than per decision (equal text, id and
+# parameters; nothing changes a message once made).
+_RETURN_SHIPPING = said("return shipping")
+_NO_FEES = said("No fees apply.")
+_OUR_FAULT = said("the problem is ours")
+_LAST_ITEM = said("this returns the last item of the order")
+_SHIPPING_KEPT = said("Shipping is not refunded.")
+_HONOURED = said("Your choice of resolution is honoured.")
+_FOR_CHOOSING = said("for choosing store credit")
+_ON_CREDIT = said("on your store credit")
+
 
 @dataclass(slots=True)
 class PlannedLine:
@@ -66,14 +77,14 @@ def fees(ctx: Context, planned: list[tuple[PlannedLine, bool]]) -> tuple[list[Fe
     if ship and ship_charged:
         ship = min(ship, base - restock)
         if ship > 0:
-            out.append(Fee("return_shipping", ship, said("return shipping")))
+            out.append(Fee("return_shipping", ship, _RETURN_SHIPPING))
     saw["fees"] = {f.code: f.amount for f in out}
     if out and ctx.standing.waive_fees:
         return [], R("fees", "adjust", "fees_waived_by_tier",
                      said("As a {tier} customer you pay no return fees.",
                           tier=ctx.standing.tier_name), saw)
     if not out:
-        return [], R("fees", "pass", "no_fees", said("No fees apply."), saw)
+        return [], R("fees", "pass", "no_fees", _NO_FEES, saw)
     total = Amount(sum(f.amount for f in out), cur)
     return out, R("fees", "adjust", "fees_charged",
                   said("Fees of {total} are deducted for returns that are not our fault.",
@@ -131,12 +142,12 @@ def shipping(ctx: Context, planned: list[PlannedLine]) -> tuple[int, R]:
     saw = {"remaining_shipping": remaining, "last_item": last, "merchant_fault": fault}
     if remaining and ((last and rules.refund_with_last_item)
                       or (fault and rules.refund_on_merchant_fault)):
-        why = said("the problem is ours") if fault and rules.refund_on_merchant_fault \
-            else said("this returns the last item of the order")
+        why = _OUR_FAULT if fault and rules.refund_on_merchant_fault \
+            else _LAST_ITEM
         return remaining, R("shipping", "adjust", "shipping_refunded",
                             said("We refund your shipping of {amount} because {why}.",
                                  amount=Amount(remaining, ctx.currency), why=why), saw)
-    return 0, R("shipping", "pass", "shipping_kept", said("Shipping is not refunded."), saw)
+    return 0, R("shipping", "pass", "shipping_kept", _SHIPPING_KEPT, saw)
 
 
 def chosen(ctx: Context) -> ResolutionKind:
@@ -231,7 +242,7 @@ def _resolution_said(wanted: ResolutionKind | None, choice: ResolutionKind,
                         items=Listed(names))
         return R("resolution", "adjust", "resolution_credit_instead", text, saw)
     return R("resolution", "pass", f"resolution_{choice.value}",
-             said("Your choice of resolution is honoured.") if wanted is choice
+             _HONOURED if wanted is choice
              else said("Our policy resolves returns as {choice}.", choice=choice.value), saw)
 
 
@@ -296,7 +307,7 @@ def _bonus(ctx: Context, credit: int, step: int, *, chose: bool) -> tuple[int, R
     given = bonus - bonus % step
     saw: dict[str, object] = {"percent": str(rules.credit_bonus_percent), "cap": cap,
                               "bonus": given}
-    why = said("for choosing store credit") if chose else said("on your store credit")
+    why = _FOR_CHOOSING if chose else _ON_CREDIT
     text = said("You get a {amount} bonus {why}.", amount=Amount(given, cur), why=why)
     if given != bonus:
         saw.update(bonus_before_rounding=bonus, credit_increment=step)
