@@ -156,9 +156,10 @@ class OrderLine:
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> OrderLine:
         """From its stored JSON form (lists where the dataclass holds tuples)."""
+        variants = d.get("variants")  # mostly none: no generator for them
         return cls(**{**d, "tags": tuple(d.get("tags") or ()),
                       "collections": tuple(d.get("collections") or ()),
-                      "variants": tuple(Variant(**v) for v in d.get("variants") or ())})
+                      "variants": tuple([Variant(**v) for v in variants]) if variants else ()})
 
     @property
     def amount(self) -> int:
