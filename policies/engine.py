@@ -65,7 +65,8 @@ def evaluate(policy: Policy, facts: OrderFacts, request: ReturnRequest,
         results = (eligibility.window(ctx, line, rl), eligibility.final_sale(ctx, line, rl),
                    eligibility.reason(ctx, line, rl), eligibility.refund_period(ctx, line, rl))
         trace.extend(results)
-        verdicts = [r.verdict for r in results]
+        verdicts = (results[0].verdict, results[1].verdict, results[2].verdict,
+                    results[3].verdict)
         if "decline" in verdicts:
             refused.append(results[verdicts.index("decline")])
             continue
@@ -109,12 +110,13 @@ def evaluate(policy: Policy, facts: OrderFacts, request: ReturnRequest,
     lines = tuple(LineDecision(pl.line.id, pl.request.quantity, pl.amount,
                                pl.request.reason.value, b)
                   for pl, b in zip(planned, back, strict=True))
-    notes = [r for r in trace if r.verdict == "adjust" and r.rule in _NOTED]
-    notes += [r for r in swap_trace if r.verdict == "pass"]
-    rounded = next((r for r in split_results if r.rule == "rounding"), None)
-    text = explain(ctx, outcome, planned, back, resolutions, fees, ship, notes, refused, reviews,
-                   rounded, held, exchanged=swapped is not None) \
-        if explained or not cannot_fail(facts) else ""
+    text = ""
+    if explained or not cannot_fail(facts):  # what only the paragraph reads, only for it
+        notes = [r for r in trace if r.verdict == "adjust" and r.rule in _NOTED]
+        notes += [r for r in swap_trace if r.verdict == "pass"]
+        rounded = next((r for r in split_results if r.rule == "rounding"), None)
+        text = explain(ctx, outcome, planned, back, resolutions, fees, ship, notes, refused,
+                       reviews, rounded, held, exchanged=swapped is not None)
     return Decision(
         outcome=outcome, reason_code=code, explanation=text, currency=facts.currency,
         policy_name=policy.name, policy_hash=policy.content_hash, lines=lines,

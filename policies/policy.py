@@ -275,7 +275,7 @@ class Policy:
             return RefundOn.DELIVERED
         return on
 
-    @property
+    @cached_property
     def holds_money(self) -> bool:
         """Does any money wait for the parcel (``refund_on`` other than ``approval``)?"""
         return any(on is not RefundOn.APPROVAL for _, on in self.refund_on)

@@ -117,8 +117,8 @@ def money_moves(ctx: Context, resolutions: tuple[Resolution, ...], back: list[bo
     """When the money moves, if not at approval: only for a return that must come back, by
     the policy's ``refund_on`` for each kind of money, at least until delivery for an instant
     exchange (None: at once, as always)."""
-    if not any(back):
-        return None
+    if not any(back) or not (instant_exchange or ctx.policy.holds_money):
+        return None  # every kind of money moves at approval
     waits = {res.kind: ctx.policy.refund_on_for(res.kind,
                                                 instant_exchange=instant_exchange).value
              for res in resolutions if res.total > 0}
