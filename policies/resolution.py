@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from policies.context import Context
+from policies.eligibility import named
 from policies.policy import percent_of
 from refunds_plugin.domain import Fee, OrderLine, Reason, Resolution, ResolutionKind, ReturnLine
 from refunds_plugin.domain import RuleResult as R
@@ -53,7 +54,7 @@ def keep_item(ctx: Context, pl: PlannedLine) -> R:
         return R("keep_item", "adjust", "keep_item_shipping_costs_more",
                  said("Keep {name}: shipping it back would cost more than it is worth.",
                       name=name), saw)
-    return R("keep_item", "pass", "return_required", said("Please send {name} back.", name=name),
+    return R("keep_item", "pass", "return_required", named(N_("Please send {name} back."), name),
              saw)
 
 
