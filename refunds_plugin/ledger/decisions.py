@@ -145,6 +145,7 @@ def record_decision(
     """
     decision = guard_refundable(decision, facts)
     decision_id = str(uuid.uuid4())
+    asked = request_json(request)
     body = decision_body(decision)
     # how the explanation was said, to say it again in a reader's language; beside the
     # decision, not in its journal entry, so a translation fix changes no hash
@@ -171,7 +172,7 @@ def record_decision(
             "said": said_json,
             "body": to_json(body),
             "facts": to_json(facts_json(facts)),
-            "request": to_json(request_json(request)),
+            "request": to_json(asked),
             "customer_id": facts.customer.id,
             "customer_email": facts.customer.email,
             "event_id": event_row,
@@ -183,7 +184,7 @@ def record_decision(
         assert existing is not None  # the unique constraint said it exists
         return existing
     index_return(conn, decision_id=decision_id, decision=decision, body=body,
-                 request=request_json(request),
+                 request=asked,
                  order_id=facts.order_id, now=now,
                  customer=customer_key(facts.customer.email, facts.customer.id))
     # the decision's journal entry, written with its attempts' entries in one statement

@@ -91,7 +91,7 @@ def decision_context(
                  for f in decision.fees],
         "send_back": list(send), "send_back_units": sum(send.values()),
         "customer_note": customer_note,
-        **return_context(conn, decision_id, *((seen.shipment,) if seen is not None else ())),
+        **return_context(conn, decision_id, seen),
     }
 
 
@@ -106,19 +106,20 @@ def _send_back(decision: Decision, names: dict[str, str]) -> dict[str, int]:
             for lid, q in units.items()}
 
 
-def return_context(conn: Connection, decision_id: str, *known: ReturnRow | None) -> dict[str, Any]:
-    """The return's instructions as the messages carry them (all None: no return); ``known``:
+def return_context(conn: Connection, decision_id: str,
+                   seen: Seen | None = None) -> dict[str, Any]:
+    """The return's instructions as the messages carry them (all None: no return); ``seen``:
     the return (or None) as the caller's transaction wrote it, not read again."""
-    ret = known[0] if known else get_return(conn, decision_id)
+    ret = seen.shipment if seen is not None else get_return(conn, decision_id)
     if ret is None:
         return {"return_instructions": None, "label_url": None, "qr_code_url": None,
                 "return_by": None, "tracking_code": None, "carrier": None,
                 "label_pending": False}
-    said = ret.instructions()
-    return {"return_instructions": {k: said[k] for k in (
+    told = ret.instructions()  # not ``said``: pybabel would take it for the marker
+    return {"return_instructions": {k: told[k] for k in (
                 "address", "return_by", "label_url", "qr_code_url", "tracking_code", "carrier")},
             "label_url": ret.label_url, "qr_code_url": ret.qr_code_url,
-            "return_by": said["return_by"], "tracking_code": ret.tracking_code,
+            "return_by": told["return_by"], "tracking_code": ret.tracking_code,
             "carrier": ret.carrier_name, "label_pending": ret.label_status == "pending"}
 
 
