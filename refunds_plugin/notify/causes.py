@@ -47,7 +47,7 @@ from refunds_plugin.domain import (
 from refunds_plugin.ledger.facts import OrderSeen
 from refunds_plugin.ledger.tables import decisions, orders, refund_attempts
 from refunds_plugin.notify.kinds import MERCHANT
-from refunds_plugin.notify.outbox import Known, enqueue, enqueue_all, message, recorded_causes
+from refunds_plugin.notify.outbox import Known, enqueue, enqueue_all, recorded_causes
 from refunds_plugin.shipping.rows import ReturnRow, get_return
 
 OUTCOME_MAIL = {Outcome.APPROVE: "approved", Outcome.REVIEW: "in_review",
@@ -142,15 +142,15 @@ def decision_recorded(
     context = decision_context(conn, decision_id, decision, order_id, seen=seen)
     known = Known(seen.order.locale, seen.said) if seen is not None else None
     cause = f"decision:{decision_id}"
-    rows = []
+    rows: list[dict[str, Any]] = []
     if decision.kind is DecisionKind.RETURN:
         for kind in ("request_received", OUTCOME_MAIL[decision.outcome]):
             if kind == "approved" and awaits_payment(decision):
                 continue  # sent with its payment link (``approved_with_payment``)
-            rows.append(message(conn, cause=cause, kind=kind, recipient=customer_email,
-                                now=now, context=context, known=known))
-    rows.append(message(conn, cause=cause, kind="return.decided", recipient=MERCHANT, now=now,
-                        context={**context, "customer_email": customer_email}))
+            enqueue(conn, cause=cause, kind=kind, recipient=customer_email, now=now,
+                    context=context, known=known, batch=rows)
+    enqueue(conn, cause=cause, kind="return.decided", recipient=MERCHANT, now=now,
+            context={**context, "customer_email": customer_email}, batch=rows)
     enqueue_all(conn, rows)
 
 

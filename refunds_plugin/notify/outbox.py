@@ -87,19 +87,24 @@ def enqueue(
     locale: str | None = None,
     context: dict[str, Any],
     skip_because: str | None = None,
+    known: Known | None = None,
+    batch: list[dict[str, Any]] | None = None,
 ) -> bool:
     """Record one message inside the caller's transaction (the state change that causes it);
     True if it is new. A mail to a missing or invalid address, or one the caller says must not
     go (``skip_because``), is recorded as ``skipped`` with that note, so finance sees why the
-    customer heard nothing; nothing is sent for it."""
-    return insert_ignore(conn, outbox, message(
-        conn, cause=cause, kind=kind, recipient=recipient, now=now, locale=locale,
-        context=context, skip_because=skip_because))
+    customer heard nothing; nothing is sent for it. ``known``: see ``Known``. ``batch``: the
+    row is added to it instead, for ``enqueue_all`` to write with others (True)."""
+    row = _row(conn, cause, kind, recipient, now, locale, context, skip_because, known)
+    if batch is not None:
+        batch.append(row)
+        return True
+    return insert_ignore(conn, outbox, row)
 
 
 def enqueue_all(conn: Connection, rows: list[dict[str, Any]]) -> None:
-    """Record several messages (``message``) in one statement; one already recorded (the same
-    cause, kind and recipient) is left as it is, as ``enqueue`` does."""
+    """Record the messages ``enqueue`` put in a ``batch``, in one statement; one already
+    recorded (the same cause, kind and recipient) is left as it is, as ``enqueue`` does."""
     stmt = _INSERT_MANY.get(conn.dialect.name)
     if stmt is None:
         stmt = _INSERT_MANY[conn.dialect.name] = dialect_insert(conn, outbox) \
@@ -111,19 +116,9 @@ def enqueue_all(conn: Connection, rows: list[dict[str, Any]]) -> None:
 _INSERT_MANY: dict[str, Any] = {}
 
 
-def message(
-    conn: Connection,
-    *,
-    cause: str,
-    kind: str,
-    recipient: str | None,
-    now: datetime,
-    locale: str | None = None,
-    context: dict[str, Any],
-    skip_because: str | None = None,
-    known: Known | None = None,
-) -> dict[str, Any]:
-    """The outbox row ``enqueue`` writes (see there); ``known``: see ``Known``."""
+def _row(conn: Connection, cause: str, kind: str, recipient: str | None, now: datetime,
+         locale: str | None, context: dict[str, Any], skip_because: str | None,
+         known: Known | None) -> dict[str, Any]:
     spec = kind_of(kind)
     missing = [k for k in spec.needs if k not in context]
     if missing:
