@@ -62,7 +62,8 @@ ENGLISH: dict[str, str] = {
     "returnable_forever": N_("You can return this at any time."),
     "returnable_no_date": N_("We will check the dates for this item."),
     "refund_until": N_("A refund to your original payment is available until {date}."),
-    "already_returned": N_("Already returned."),
+    # a unit is taken once a return is asked for, long before it is back: say that, not "returned"
+    "already_returned": N_("A return has already been requested for this item."),
     "window_closed": N_("The return window for this item ended on {date}."),
     "window_closed_credit": N_(
         "The return window for this item ended on {date}. You can still send it back for store "
@@ -118,7 +119,7 @@ ENGLISH: dict[str, str] = {
     "pick_quantity": N_("Please choose how many of {item} to return."),
     "unknown_line": N_("Your order has no item {line}. Please start your return again."),
     "line_twice": N_("{item} is listed twice. Please choose it once."),
-    "line_returned": N_("{item} has already been returned."),
+    "line_returned": N_("A return has already been requested for {item}."),
     "too_many_units": N_("You can return at most {left} of {item}, not {qty}."),
     "errors_heading": N_("There is a problem"),
     "answer_heading_approve": N_("Your return is approved"),
@@ -129,13 +130,16 @@ ENGLISH: dict[str, str] = {
     "answer_credit_bonus": N_("Store credit: {amount} (including a {bonus} bonus)"),
     "answer_no_money": N_("No money will be sent for this request."),
     "answer_send_back": N_("Please send back: {items}."),
-    "answer_keep": N_("You don't need to send back {items}: please keep it."),
-    "answer_keep_them": N_("You don't need to send back {items}: please keep them."),
+    # the explanation's own sentences (``policies.explanation``), so page and paragraph agree
+    "answer_keep": N_("You don't need to send back {items}; please keep it."),
+    "answer_keep_them": N_("You don't need to send back {items}; please keep them."),
     "answer_review_wait": N_(
         "Please don't send anything back yet: our team will tell you what to do once they have "
         "checked your return."
     ),
     "answer_nothing_left": N_("After fees there is nothing left to refund."),
+    "answer_exchange": N_("In exchange you get: {items}"),
+    "answer_exchange_charge": N_("You pay the difference: {amount}"),
     "fee_return_shipping": N_("Return shipping fee, taken off: {amount}"),
     "fee_restocking": N_("Restocking fee, taken off: {amount}"),
     "check_quote": N_("Check what I'll get"),

@@ -76,11 +76,16 @@ def test_a_dearer_size_is_exchanged_and_the_payment_link_is_on_answer_and_status
         "Pay the difference of 5.00 USD to go ahead with your exchange"]
     assert session["url"] in sent.get_data(as_text=True)
     assert "We will exchange Linen shirt for Linen shirt L." in text(sent)
+    # what the customer gets and pays, never "after fees there is nothing left to refund"
+    assert words(sent, "amount") == ["In exchange you get: Linen shirt L",
+                                     "You pay the difference: 5.00 USD"]
+    assert "nothing left to refund" not in text(sent)
     [row] = swap_shop.rows(decisions)
     status_link = re.search(r'id="status-link" href="([^"]+)"', sent.get_data(as_text=True))
     assert status_link and row
     status = client.get(status_link.group(1))
     assert "Waiting for your payment of the difference." in text(status)
+    assert "No money is due" not in text(status)  # the customer owes the difference
     assert session["url"] in status.get_data(as_text=True)
 
 
