@@ -19,7 +19,7 @@ from datetime import datetime
 from typing import Any
 
 from flask import request
-from flask_babel import format_date, get_locale
+from flask_babel import get_locale
 from flask_babel import gettext as _
 from itsdangerous import BadSignature, URLSafeSerializer
 from werkzeug.datastructures import MultiDict
@@ -28,6 +28,7 @@ from refunds_plugin.bootstrap import Runtime
 from refunds_plugin.domain import OrderFacts
 from refunds_plugin.intake import returns_page as ret
 from refunds_plugin.intake import withdrawals as wd
+from refunds_plugin.language import catalogue
 from refunds_plugin.notify.outbox import valid_email
 from refunds_plugin.notify.render import when
 
@@ -53,7 +54,8 @@ def statement_text() -> str:
 
 
 def _day(value: datetime | None) -> str:
-    return format_date(value.date(), "long") if value is not None else ""
+    """A date as every returns page writes it (``28 December 2026``, ``28. Dezember 2026``)."""
+    return catalogue.day(value.date(), str(get_locale() or "en")) if value is not None else ""
 
 
 def _expired(h: Hooks) -> tuple[str, int]:
