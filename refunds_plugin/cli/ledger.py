@@ -234,9 +234,10 @@ def ledger_report(since: datetime | None, until: datetime | None, days: int, as_
     tables.echo_table(["currency", "decisions", "sales", "refunded", "credited", "dry run", "kept",
                        "review", "refund rate", "sales kept (retained)"], rows)
     promise = summary.to_json()["promise"]
+    median, p95 = (f"{s}s" if s is not None else "-"  # no money returned: no time to show
+                   for s in (promise["median_seconds"], promise["p95_seconds"]))
     click.echo(
-        f"money returned for {promise['returned']} decision(s): median "
-        f"{promise['median_seconds']}s, p95 {promise['p95_seconds']}s; "
+        f"money returned for {promise['returned']} decision(s): median {median}, p95 {p95}; "
         f"{promise['missed']} missed the promised time, {promise['overdue']} overdue; "
         f"dry run (no money moved): {promise['dry_run']} decision(s)"
     )
