@@ -113,6 +113,8 @@ def view(h: Hooks) -> Callable[[], Any]:
             return h.message(_("Withdraw from contract"),
                              _("The withdrawal function is not available for this order. "
                                "You can still start a return."), 404)
+        if request.method == "GET" and not wd.remaining(facts):  # say so before the form
+            return _nothing_left(h, 200)
         if request.method == "GET":
             token = h.signer(SALT).dumps({"o": order_id, "n": secrets.token_urlsafe(18)})
             return _step1(h, facts, token, {"email": facts.customer.email or "",
@@ -131,8 +133,7 @@ def view(h: Hooks) -> Callable[[], Any]:
             return _received(h, facts, earlier, answer.recorded.id if answer else None)
         left = wd.remaining(facts)
         if not left:
-            return h.message(_("Withdraw from contract"),
-                             _("A return has been requested for everything in this order."), 400)
+            return _nothing_left(h, 400)
         fields, errors = parse(request.form, left)
         step = request.form.get("step", "review")
         if errors or step == "edit":
@@ -148,6 +149,11 @@ def view(h: Hooks) -> Callable[[], Any]:
         return _received(h, facts, w, answer.recorded.id if answer else None)
 
     return withdraw
+
+
+def _nothing_left(h: Hooks, status: int) -> tuple[str, int]:
+    return h.message(_("Withdraw from contract"),
+                     _("A return has been requested for everything in this order."), status)
 
 
 def _hidden(form: MultiDict[str, str]) -> list[tuple[str, str]]:

@@ -1,5 +1,6 @@
-"""In a dry run no money moves, so finance never reads a withdrawal as refunded: its status is
-``dry_run``, nothing is counted as refunded, its deadline is neither met nor overdue."""
+"""What the withdrawal pages and finance say is true: in a dry run no money moves, so finance never
+reads a withdrawal as refunded (status ``dry_run``, nothing refunded, its deadline neither met
+nor overdue); an order with nothing left to withdraw from says so before asking anything."""
 
 from __future__ import annotations
 
@@ -49,3 +50,19 @@ def test_a_dry_run_withdrawal_is_shown_as_a_dry_run_never_as_refunded_in_time(
     assert ("2026-11-24 12:00 UTC 1001 Anna Schmidt 2026-12-08 12:00 UTC dry run 55.00 USD "
             "dry run: no money moved") in words(page)
     assert "refunded in time" not in words(page)
+
+
+def test_an_order_whose_every_item_is_already_in_a_return_says_so_before_the_form(
+    shop_with: Callable[..., Shop],
+) -> None:
+    shop = shop_with(PAYS_AT_APPROVAL, stripe_api_key="")
+    shop.paid()
+    shop.withdraw(shop.h.client())  # the whole order: a return for every unit
+    before = shop.recorded()
+
+    again = shop.open(shop.h.client())
+
+    assert again.status_code == 200
+    assert "A return has been requested for everything in this order." in words(again)
+    assert "Your full name" not in words(again)  # no form asking for what cannot be sent
+    assert shop.recorded() == before
