@@ -222,6 +222,7 @@ ENGLISH: dict[str, str] = {
     "feedback_thanks_heading": N_("Thank you"),
     "feedback_saved": N_("We have your answer: {n} of 5."),
     "feedback_replaced": N_("We have changed your answer to {n} of 5."),
+    "feedback_comment_saved": N_("We have your comment too. Thank you for telling us."),
     "feedback_change": N_("You can change it until {date}."),
     "feedback_invalid_heading": N_("This link does not work"),
     "feedback_invalid": N_("This feedback link is not valid. Nothing was recorded."),
