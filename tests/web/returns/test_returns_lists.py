@@ -7,14 +7,17 @@ so ("a return has already been requested"), never that it "has been returned" be
 from __future__ import annotations
 
 import re
+from datetime import datetime
 
 from flask.testing import FlaskClient
 from werkzeug.test import TestResponse
 
+from refunds_plugin.config import ReturnAddress
 from refunds_plugin.ledger.tables import decisions, refund_attempts
 from tests.fakes.returns_client import errors, open_form, submit, text, words
-from tests.fakes.returns_shop import ReturnsShop
+from tests.fakes.returns_shop import ReturnsShop, order_event
 
+DOCK = ReturnAddress("Our shop returns", "1 Dock Rd", "Austin", "78701", "US")
 BOTH = {"line-0-qty": "2", "line-0-reason": "changed_mind",
         "line-1-qty": "1", "line-1-reason": "too_small"}
 
@@ -71,3 +74,24 @@ def test_a_line_already_asked_for_says_a_return_was_requested_not_that_it_came_b
     assert "has already been returned" not in text(again)
     assert shop.snapshot() == before
     assert len(shop.rows(decisions)) == 1 and len(shop.rows(refund_attempts)) == 1
+
+
+def test_once_the_parcel_is_received_the_status_page_no_longer_asks_for_it(
+    sqlite_url: str, now: datetime,
+) -> None:
+    shop = ReturnsShop(sqlite_url, lambda: now, {"return_addresses": (DOCK,)})
+    shop.seed(order_event("1001"))
+    client = shop.app.test_client()
+    answer = submit(client, open_form(client), **BOTH)
+    ref = re.search(r"Your reference: ([0-9a-f-]{36})", answer.get_data(as_text=True))
+    assert ref
+    assert words(_status(client, answer), "send-back") == [
+        "Please send back: 2 × Blue enamel mug and Linen shirt."]
+
+    shop.runtime.service.receive(ref.group(1), {"l1": ("as_new", None, False),
+                                                "l2": ("as_new", None, False)}, "desk")
+    status = _status(client, answer)
+
+    assert words(status, "parcel") == ["Received and checked by our team."]
+    assert words(status, "send-back") == []  # it is back: asking for it again would be untrue
+    shop.close()
