@@ -98,7 +98,10 @@ ENGLISH: dict[str, str] = {
     "exchange_status_awaiting_payment": N_("Waiting for your payment of the difference."),
     "exchange_status_waiting": N_("Your new item ships once your return is on its way to us."),
     "exchange_status_ready": N_("Your new item is ready to ship."),
-    "exchange_status_shipped": N_("Your new item is on its way."),
+    # "shipped" is the order for the new item placed (Saleor's replacement completed, or the
+    # storefront told through exchange.ready_to_ship), not a parcel seen moving
+    "exchange_status_shipped": N_(
+        "We have placed the order for your new item; it will be sent to you."),
     "exchange_status_fallen_back": N_(
         "The difference was not paid in time, so your return became a refund or store credit "
         "instead."
