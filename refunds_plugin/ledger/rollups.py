@@ -62,6 +62,9 @@ WINDOWS = (30, 90, 180)
 FOLD_KEY = 0x52_46_52_55  # "RFRU": the folder's advisory lock (never taken by a request)
 ROUND = 5_000  # marks folded per transaction
 CHUNK = 200  # days or customers per statement
+# ``sold_days`` and ``returned_days`` also keep BLOCK-day sums (``width``): a 90-day period
+# reads 11 rows per key instead of 90
+BLOCK = 8
 
 
 def granted() -> Any:
@@ -179,12 +182,34 @@ def _unfolded(rows: Rows, s: Span) -> list[Select[Any]]:
 
 
 def _folded(table: Any, columns: Sequence[str], s: Span, *where: Any) -> list[Select[Any]]:
+    """The rollup rows of the span's unmarked days: for ``sold_days`` and ``returned_days``,
+    the rows of whole ``BLOCK``-day blocks without a mark, and day rows for the rest."""
     if s.days is None:
         return []
+    first, last = s.days
     m = insight_marks.c
-    return [select(*(table.c[n] for n in columns)).where(
-        table.c.day >= s.days[0], table.c.day < s.days[1], *where,
-        table.c.day.not_in(select(m.day).where(m.day.is_not(None))))]
+    t = table.c
+    marked = select(m.day).where(m.day.is_not(None))
+
+    def rows(*more: Any, base: Any = None) -> Select[Any]:
+        query = select(*(t[n] for n in columns))
+        if base is not None:
+            query = query.select_from(base)
+        return query.where(*where, *more)
+
+    if "width" not in t:
+        return [rows(t.day >= first, t.day < last, t.day.not_in(marked))]
+    lo, hi = -(-first // BLOCK) * BLOCK, last // BLOCK * BLOCK
+    if hi <= lo:
+        return [rows(t.width == 1, t.day >= first, t.day < last, t.day.not_in(marked))]
+    blocks = select((m.day // BLOCK * BLOCK).label("day")).where(m.day >= lo, m.day < hi) \
+        .distinct().subquery()
+    day = and_(t.width == 1, t.day.not_in(marked))
+    return [rows(t.width == BLOCK, t.day >= lo, t.day < hi, t.day.not_in(select(blocks.c.day))),
+            rows(day, t.day >= first, t.day < lo), rows(day, t.day >= hi, t.day < last),
+            # the unmarked days of blocks with a mark
+            rows(day, base=table.join(blocks, and_(t.day >= blocks.c.day,
+                                                   t.day < blocks.c.day + BLOCK)))]
 
 
 SOLD = ("key", "currency", "name", "units", "money")
@@ -271,16 +296,17 @@ def _insert_days(conn: Connection, where: Callable[[Any], Any]) -> None:
         r = sold_rows(by)
         s = r.query.add_columns((r.at // DAY).label("day")).where(where(r.at)).subquery()
         conn.execute(insert(sold_days).from_select(
-            ["dimension", "day", *SOLD],
-            select(literal(by, String), s.c.day, s.c.key, s.c.currency, func.max(s.c.name),
-                   func.sum(s.c.units), func.sum(s.c.money))
+            ["dimension", "width", "day", *SOLD],
+            select(literal(by, String), literal(1), s.c.day, s.c.key, s.c.currency,
+                   func.max(s.c.name), func.sum(s.c.units), func.sum(s.c.money))
             .group_by(s.c.day, s.c.key, s.c.currency)))
         r = returned_rows(by)
         s = r.query.add_columns((r.at // DAY).label("day")).where(where(r.at)).subquery()
         keys = (s.c.day, s.c.key, s.c.currency, s.c.reason, s.c.granted, s.c.kept)
         conn.execute(insert(returned_days).from_select(
-            ["dimension", "day", *RETURNED[:5], "units", "money"],
-            select(literal(by, String), *keys, func.sum(s.c.units), func.sum(s.c.money))
+            ["dimension", "width", "day", *RETURNED[:5], "units", "money"],
+            select(literal(by, String), literal(1), *keys, func.sum(s.c.units),
+                   func.sum(s.c.money))
             .group_by(*keys)))
     parts = [r.query.add_columns((r.at // DAY).label("day")).where(where(r.at))
              for r in money_rows()]
@@ -291,12 +317,31 @@ def _insert_days(conn: Connection, where: Callable[[Any], Any]) -> None:
         .group_by(m.c.term, m.c.day, m.c.currency)))
 
 
+def _insert_blocks(conn: Connection, where: Callable[[Any], Any]) -> None:
+    """The BLOCK-day rows of the blocks whose first day ``where(day column)`` keeps, from the
+    day rows."""
+    for table, sums in ((sold_days, ("units", "money")), (returned_days, ("units", "money"))):
+        t = table.c
+        block = (t.day // BLOCK * BLOCK).label("day")
+        keys = [t.dimension, t.key, t.currency, *(t[n] for n in ("reason", "granted", "kept")
+                                                   if n in t)]
+        extra = [func.max(t.name)] if table is sold_days else []
+        conn.execute(insert(table).from_select(
+            ["width", "day", *(k.name for k in keys), *(["name"] if extra else []), *sums],
+            select(literal(BLOCK), block, *keys, *extra, *(func.sum(t[n]) for n in sums))
+            .where(t.width == 1, where(block)).group_by(block, *keys)))
+
+
 def refold_days(conn: Connection, days: Sequence[int]) -> None:
-    """Recompute the rollup rows of ``days`` from the indexed rows."""
+    """Recompute the rollup rows of ``days`` (and of their blocks) from the indexed rows."""
     for table in (sold_days, returned_days, money_days):
         conn.execute(delete(table).where(table.c.day.in_(days)))
     _insert_days(conn, lambda at: or_(*(and_(at >= d * DAY, at < (d + 1) * DAY)
                                         for d in days)))
+    blocks = sorted({d // BLOCK * BLOCK for d in days})
+    for table in (sold_days, returned_days):
+        conn.execute(delete(table).where(table.c.width == BLOCK, table.c.day.in_(blocks)))
+    _insert_blocks(conn, lambda day: day.in_(blocks))
 
 
 def refold_customers(conn: Connection, customers: Sequence[str]) -> None:
@@ -312,6 +357,7 @@ def build(conn: Connection) -> None:
     for table in (sold_days, returned_days, money_days, retention_rows, insight_marks):
         conn.execute(delete(table))
     _insert_days(conn, lambda at: at >= 0)
+    _insert_blocks(conn, lambda day: day >= 0)
     conn.execute(insert(retention_rows).from_select(list(RETENTION), retention_select()))
 
 

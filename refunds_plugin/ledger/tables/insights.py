@@ -127,11 +127,13 @@ insight_marks = Table(
     Column("customer", String(320), nullable=True),
 )
 
-# units and money sold per day, dimension (sku | product | collection | tag), key and currency
+# units and money sold per day (and per 8 days), dimension (sku | product | collection | tag),
+# key and currency
 sold_days = Table(
     "sold_days",
     metadata,
     Column("dimension", String(16), primary_key=True),
+    Column("width", Integer, primary_key=True),  # 1: a day; 8: the 8 days from ``day`` on
     Column("day", Integer, primary_key=True),
     Column("key", String(255), primary_key=True),
     Column("currency", String(3), primary_key=True),
@@ -146,6 +148,7 @@ returned_days = Table(
     "returned_days",
     metadata,
     Column("dimension", String(16), primary_key=True),
+    Column("width", Integer, primary_key=True),
     Column("day", Integer, primary_key=True),
     Column("key", String(255), primary_key=True),
     Column("currency", String(3), primary_key=True),

@@ -37,6 +37,7 @@ def upgrade() -> None:
     op.create_table(
         "sold_days",
         c("dimension", sa.String(length=16), primary_key=True),
+        c("width", sa.Integer(), primary_key=True),
         c("day", sa.Integer(), primary_key=True),
         c("key", sa.String(length=255), primary_key=True),
         c("currency", sa.String(length=3), primary_key=True),
@@ -47,6 +48,7 @@ def upgrade() -> None:
     op.create_table(
         "returned_days",
         c("dimension", sa.String(length=16), primary_key=True),
+        c("width", sa.Integer(), primary_key=True),
         c("day", sa.Integer(), primary_key=True),
         c("key", sa.String(length=255), primary_key=True),
         c("currency", sa.String(length=3), primary_key=True),
