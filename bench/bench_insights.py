@@ -9,7 +9,7 @@ decisions with the facts and request they were decided on (the 200,000 and 800,0
 ``policy compare``. The indexed rows come from ``generate_series`` inside the server; the
 decisions are decided for real under the current policy (200 distinct cases, each evaluated
 once, then repeated with their own ids and dates) and streamed in with ``COPY``. The insights'
-rollups are then built from those rows as migration 0017 builds them (``rollups.build``), and
+rollups are then built from those rows as migration 0017 builds them (``fold.build``), and
 each query is timed; then again with the last two days and 2,000 customers marked and not
 folded (a fold lagging behind: those are read from the indexed rows).
 
@@ -47,7 +47,7 @@ from refunds_plugin.domain import (
 )
 from refunds_plugin.insights import compare, costs, feedback, reasons, retention
 from refunds_plugin.insights.period import Period
-from refunds_plugin.ledger import rollups
+from refunds_plugin.ledger import fold
 from refunds_plugin.ledger.db import make_engine
 from refunds_plugin.ledger.decisions import decision_body, facts_json, request_json
 from refunds_plugin.ledger.journal import to_json
@@ -318,7 +318,7 @@ def main() -> None:
                 FROM return_figures WHERE abs(hashtext(decision_id)) % 10 = 0"""))
         t3 = time.perf_counter()
         with engine.begin() as conn:
-            rollups.build(conn)
+            fold.build(conn)
         t4 = time.perf_counter()
         with engine.begin() as conn:
             conn.execute(text("ANALYZE"))

@@ -30,9 +30,9 @@ from refunds_plugin.intake.service import Service, utcnow
 from refunds_plugin.intake.withdrawals import decide_pending as decide_withdrawals
 from refunds_plugin.ledger.db import make_engine
 from refunds_plugin.ledger.exchanges import ExchangeRow
+from refunds_plugin.ledger.fold import Folder
 from refunds_plugin.ledger.instance import instance_secret
 from refunds_plugin.ledger.migrate import current_revision, migrate
-from refunds_plugin.ledger.rollups import Folder
 from refunds_plugin.metrics import observe_provider, observe_saleor_poll
 from refunds_plugin.notify.courier import Courier
 from refunds_plugin.notify.mail import build_mailer

@@ -154,17 +154,17 @@ def fold(rebuild: bool) -> None:
     """Fold the writers' marks into the insights' rollups until none is left. The executor's
     loop (``refunds serve``, ``refunds worker``) does it every few seconds; answers are exact
     either way, folding only keeps them fast."""
-    from refunds_plugin.ledger import rollups
+    from refunds_plugin.ledger import fold as folding
     from refunds_plugin.ledger.db import write_tx
 
     with startup.engine() as engine:
         if rebuild:
             with write_tx(engine) as conn:
-                rollups.build(conn)
+                folding.build(conn)
             click.echo("insights: every rollup rebuilt")
             return
         done = 0
-        while worked := rollups.fold(engine):
+        while worked := folding.fold(engine):
             done += worked
         click.echo(f"insights: {done} mark(s) folded")
 

@@ -25,7 +25,7 @@ from sqlalchemy import Engine, func, insert, select
 from refunds_plugin.domain import DecisionKind, OrderLine
 from refunds_plugin.insights import costs, reasons, retention
 from refunds_plugin.insights.period import Period
-from refunds_plugin.ledger import rollups
+from refunds_plugin.ledger import fold, rollups
 from refunds_plugin.ledger.db import make_engine, write_tx
 from refunds_plugin.ledger.line_index import index_order, index_return
 from refunds_plugin.ledger.reviews import close_review, open_review, record_adjustment
@@ -197,7 +197,7 @@ def stored(engine: Engine) -> dict[str, list[tuple[Any, ...]]]:
 
 
 def fold_all(engine: Engine) -> None:
-    while rollups.fold(engine, limit=7):
+    while fold.fold(engine, limit=7):
         pass
     assert marks(engine) == 0
 
@@ -212,7 +212,7 @@ def test_answers_are_exact_before_between_and_after_folds(engine: Engine) -> Non
     assert marks(engine) > 0 and stored(engine) == {t.name: [] for t in ROLLUPS}
     assert_exact(engine)  # nothing folded: every day is read from the indexed rows
 
-    rollups.fold(engine, limit=10)  # part of the marks
+    fold.fold(engine, limit=10)  # part of the marks
     assert marks(engine) > 0
     assert_exact(engine)
     fold_all(engine)
@@ -239,7 +239,7 @@ def test_answers_are_exact_before_between_and_after_folds(engine: Engine) -> Non
     assert_exact(engine)
     history(shop, 15, START + timedelta(days=150), 80)
     assert_exact(engine)
-    rollups.fold(engine, limit=4)
+    fold.fold(engine, limit=4)
     assert_exact(engine)
     fold_all(engine)
     assert_exact(engine)
@@ -247,7 +247,7 @@ def test_answers_are_exact_before_between_and_after_folds(engine: Engine) -> Non
     # what the folds kept equals the rollups built afresh from the indexed rows
     kept = stored(engine)
     with write_tx(engine) as conn:
-        rollups.build(conn)
+        fold.build(conn)
     assert stored(engine) == kept
 
 
@@ -268,7 +268,7 @@ def test_a_writer_neither_waits_for_the_folder_nor_loses_its_change(engine: Engi
                     paid_at=START + timedelta(days=40, hours=3), customer="c1@example.com",
                     now=NOW)
         folded = []
-        folder = threading.Thread(target=lambda: folded.append(rollups.fold(engine)))
+        folder = threading.Thread(target=lambda: folded.append(fold.fold(engine)))
         shop.order(START + timedelta(days=40, hours=5), "c2@example.com", "USD")
         folder.start()
         folder.join(timeout=30)

@@ -4,7 +4,7 @@ The insights (issue 17) summed order lines and joined every customer order at re
 million orders, seconds per answer. This revision adds the rollups ``ledger/rollups.py`` reads
 and folds (sums per UTC day and key; one row per possible retention anchor) and the marks the
 writers append (``insight_marks``: insert-only, so writers share no row), and builds the rollups
-for the history recorded before it with ``rollups.build`` (set-based ``INSERT … SELECT``: the
+for the history recorded before it with ``fold.build`` (set-based ``INSERT … SELECT``: the
 rows a revision writes and the rows the folder writes stay one definition).
 
 Revision ID: 0017
@@ -16,7 +16,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-from refunds_plugin.ledger.rollups import build
+from refunds_plugin.ledger.fold import build
 
 revision = "0017"
 down_revision = "0016"
