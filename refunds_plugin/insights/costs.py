@@ -138,7 +138,7 @@ def costs(engine: Engine, p: Period, by: str = "sku", limit: int = 50,
     """Every term per currency over the period, and per ``by`` key the value returned and kept
     against its own sales (fees and bonuses belong to a decision, not a line: overall only)."""
     figures: dict[str, dict[str, int]] = {}
-    with engine.connect() as conn:
+    with rollups.reading(engine) as conn:
         sales = {cur: int(v or 0) for cur, v in conn.execute(_sales(p, use_rollups))}
         for t in TERMS:
             for cur, v in conn.execute(t.query(p, use_rollups)):

@@ -126,7 +126,7 @@ def reasons(engine: Engine, p: Period, by: str = "sku", reason: str | None = Non
             found = rows[(str(key), currency)] = Row(str(key), currency)
         return found
 
-    with engine.connect() as conn:
+    with rollups.reading(engine) as conn:
         for s in _sold(conn, by, p, use_rollups):
             r = row(s.key, s.currency)
             r.name, r.sold, r.sales = str(s.name or s.key), int(s.units), int(s.money)

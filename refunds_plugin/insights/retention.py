@@ -28,6 +28,7 @@ from sqlalchemy import Engine, and_, case, func, literal, or_, select, union_all
 
 from refunds_plugin.insights.period import Period
 from refunds_plugin.insights.reasons import rate_bp
+from refunds_plugin.ledger import rollups
 from refunds_plugin.ledger.line_index import DAY, epoch
 from refunds_plugin.ledger.rollups import RETENTION, WINDOWS, ending, retention_select
 from refunds_plugin.ledger.tables import (
@@ -128,7 +129,7 @@ def _rolled(engine: Engine, p: Period, now: datetime) -> list[Group]:
                                   else_=0)))
         sums.append(func.sum(case((u.c.at + w * DAY <= today, u.c[f"spent{w}"]), else_=0)))
     groups = {e: Group(e) for e in ENDINGS}
-    with engine.connect() as conn:
+    with rollups.reading(engine) as conn:
         found = conn.execute(select(u.c.ending, u.c.currency, *sums)
                              .group_by(u.c.ending, u.c.currency)).all()
     for row in found:
