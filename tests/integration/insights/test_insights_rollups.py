@@ -20,8 +20,10 @@ from types import SimpleNamespace
 from typing import Any, cast
 
 import pytest
+from click.testing import CliRunner
 from sqlalchemy import Engine, func, insert, select
 
+from refunds_plugin.cli import main
 from refunds_plugin.domain import DecisionKind, OrderLine
 from refunds_plugin.insights import costs, reasons, retention
 from refunds_plugin.insights.period import Period
@@ -280,3 +282,24 @@ def test_a_writer_neither_waits_for_the_folder_nor_loses_its_change(engine: Engi
     assert_exact(engine)
     fold_all(engine)
     assert_exact(engine)
+
+
+def test_the_fold_command_folds_every_mark_and_rebuilds_the_same_rollups(
+        shop: tuple[Any, Any]) -> None:
+    """``refunds insights fold`` on the hand-made shop: every mark folded (the figures the
+    other tests hold stay the same), and ``--rebuild`` makes the same rollup rows again."""
+    h, _ = shop
+    engine = h.runtime.engine
+    p = Period(datetime(2026, 5, 1, tzinfo=UTC), datetime(2026, 6, 2, 7, tzinfo=UTC))
+    before = reasons.reasons(engine, p, "sku").to_json()
+    waiting = marks(engine)
+    assert waiting > 0
+    out = CliRunner().invoke(main, ["insights", "fold"], env={"REFUNDS_DATABASE_URL": h.db_url})
+    assert out.exit_code == 0, out.output
+    assert out.output == f"insights: {waiting} mark(s) folded\n"
+    assert marks(engine) == 0 and reasons.reasons(engine, p, "sku").to_json() == before
+    kept = stored(engine)
+    out = CliRunner().invoke(main, ["insights", "fold", "--rebuild"],
+                             env={"REFUNDS_DATABASE_URL": h.db_url})
+    assert out.output == "insights: every rollup rebuilt\n"
+    assert stored(engine) == kept and kept["sold_days"]
