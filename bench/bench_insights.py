@@ -273,6 +273,15 @@ BASELINE = ("order_lines", "order_line_labels", "customer_orders", "return_lines
             "return_figures", "decisions", "sold_days", "retention_rows")
 
 
+def time_queries(engine: Engine, now: datetime, runs: int) -> None:
+    worst = 0.0
+    for name, work in queries(engine, now):
+        took = best_of(runs, work)
+        worst = max(worst, took)
+        print(f"{name:48} {took * 1000:9.0f} ms")
+    print(f"slowest insight: {worst * 1000:.0f} ms (target < 1000 ms)")
+
+
 def lagging(engine: Engine, now: datetime) -> None:
     """Marks as a fold lagging behind leaves them: the last two days, 2,000 customers."""
     day = int(now.timestamp()) // DAY
@@ -337,20 +346,10 @@ def main() -> None:
 
                 took = best_of(args.runs, count)
             print(f"{'baseline COUNT(*) ' + table + f' ({n:,})':48} {took * 1000:9.0f} ms")
-        worst = 0.0
-        for name, work in queries(engine, now):
-            took = best_of(args.runs, work)
-            worst = max(worst, took)
-            print(f"{name:48} {took * 1000:9.0f} ms")
-        print(f"slowest insight: {worst * 1000:.0f} ms (target < 1000 ms)")
+        time_queries(engine, now, args.runs)
         lagging(engine, now)
         print("\nwith the last 2 days and 2,000 customers not folded yet:")
-        worst = 0.0
-        for name, work in queries(engine, now):
-            took = best_of(args.runs, work)
-            worst = max(worst, took)
-            print(f"{name:48} {took * 1000:9.0f} ms")
-        print(f"slowest insight: {worst * 1000:.0f} ms (target < 1000 ms)")
+        time_queries(engine, now, args.runs)
         if not args.skip_compare:
             t0 = time.perf_counter()
             cpu0 = time.process_time()
