@@ -15,9 +15,13 @@ folded (a fold lagging behind: those are read from the indexed rows).
 
     nice -n 10 python bench/bench_insights.py --scale 0.05      # while developing
     nice -n 10 python bench/bench_insights.py                   # the full size
+    nice -n 10 python bench/bench_insights.py --url URL --skip-queries   # a --keep'd database
 
 Targets (issue 17): each insight under 1 s; ``policy compare`` over 1,000,000 requests under
-60 s on one core (this process; the server streams the rows).
+60 s on one core (this process; the server streams the rows). ``policy compare`` runs twice
+over the same rows: first the plain replay (``explained=True``: JSON and every explanation
+paragraph, as ``policy simulate`` decides), the baseline, then the way ``compare`` runs; the
+two reports must be equal. ``--skip-plain`` leaves the baseline out (the full size).
 """
 
 from __future__ import annotations
@@ -295,6 +299,56 @@ def lagging(engine: Engine, now: datetime) -> None:
         conn.execute(text("ANALYZE insight_marks"))
 
 
+def timed_queries(engine: Engine, runs: int) -> None:
+    print(f"\n{'query':48} {'best of ' + str(runs):>12}")
+    for table in BASELINE:
+        with engine.connect() as conn:
+            n = 0
+
+            def count(table: str = table) -> None:
+                nonlocal n
+                n = conn.execute(text(f"SELECT COUNT(*) FROM {table}")).scalar_one()
+
+            took = best_of(runs, count)
+        print(f"{'baseline COUNT(*) ' + table + f' ({n:,})':48} {took * 1000:9.0f} ms")
+    time_queries(engine, END, runs)
+
+
+def timed_compare(engine: Engine, current: policies.Policy, candidate: policies.Policy,
+                  skip_plain: bool) -> None:
+    """``policy compare`` default → credit-first over every stored request: the plain replay
+    (the baseline) and then compare's own way, on the same rows, CPU of this process."""
+    docs = []
+    for explained in (() if skip_plain else (True,)) + (False,):
+        t0 = time.perf_counter()
+        cpu0 = time.process_time()
+        report = compare.compare(engine, current, candidate, explained=explained)
+        wall, cpu = time.perf_counter() - t0, time.process_time() - cpu0
+        how = "plain replay (baseline)" if explained else "compare"
+        print(f"\npolicy compare default → credit-first, {how}, over {report.compared:,} "
+              f"requests: {wall:.1f} s wall, {cpu:.1f} s CPU in this process (target < 60 s); "
+              f"{report.differ:,} differ, {report.worse_count:,} worse")
+        print(f"per request: {cpu / max(1, report.compared) * 1e6:.1f} us CPU, "
+              f"{wall / max(1, report.compared) * 1e6:.1f} us wall")
+        docs.append(report.to_json())
+    print(json.dumps({k: v for k, v in docs[-1].items() if k != "worse"}))
+    if len(docs) == 2:
+        print("reports equal:", docs[0] == docs[1])
+
+
+def measure(engine: Engine, args: argparse.Namespace, current: policies.Policy,
+            candidate: policies.Policy, lag: bool = False) -> None:
+    """The queries (with ``lag``, again with marks a lagging fold leaves), then compare."""
+    if not args.skip_queries:
+        timed_queries(engine, args.runs)
+        if lag:
+            lagging(engine, END)
+            print("\nwith the last 2 days and 2,000 customers not folded yet:")
+            time_queries(engine, END, args.runs)
+    if not args.skip_compare:
+        timed_compare(engine, current, candidate, args.skip_plain)
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--scale", type=float, default=1.0)
@@ -302,17 +356,27 @@ def main() -> None:
     ap.add_argument("--runs", type=int, default=3)
     ap.add_argument("--skip-compare", action="store_true")
     ap.add_argument("--keep", action="store_true", help="Keep the database (its URL is printed).")
+    ap.add_argument("--url", help="Time a database an earlier --keep left (read only, kept).")
+    ap.add_argument("--skip-queries", action="store_true")
+    ap.add_argument("--skip-plain", action="store_true", help="No baseline for compare.")
     args = ap.parse_args()
     orders = int(1_000_000 * args.scale)
     returns = int(200_000 * args.scale)
     requests = int(1_000_000 * args.scale)
     rng = random.Random(SEED)
+    current = policies.load_policy("preset:default")
+    candidate = policies.load_policy("preset:credit-first")
+    if args.url:
+        engine = make_engine(args.url)
+        try:
+            measure(engine, args, current, candidate)
+        finally:
+            engine.dispose()
+        return
     url, drop = fresh_database(args.admin_url)
     engine = make_engine(url)
     try:
         migrate(engine)
-        current = policies.load_policy("preset:default")
-        candidate = policies.load_policy("preset:credit-first")
         t0 = time.perf_counter()
         fill_orders(engine, orders)
         t1 = time.perf_counter()
@@ -334,32 +398,7 @@ def main() -> None:
         print(f"data: {orders:,} orders, {3 * orders:,} lines, {returns:,} returns, "
               f"{requests:,} stored requests; made in {t1 - t0:.1f} s (SQL) + "
               f"{t2 - t1:.1f} s (decisions, COPY); rollups built in {t4 - t3:.1f} s")
-        now = END
-        print(f"\n{'query':48} {'best of ' + str(args.runs):>12}")
-        for table in BASELINE:
-            with engine.connect() as conn:
-                n = 0
-
-                def count(table: str = table) -> None:
-                    nonlocal n
-                    n = conn.execute(text(f"SELECT COUNT(*) FROM {table}")).scalar_one()
-
-                took = best_of(args.runs, count)
-            print(f"{'baseline COUNT(*) ' + table + f' ({n:,})':48} {took * 1000:9.0f} ms")
-        time_queries(engine, now, args.runs)
-        lagging(engine, now)
-        print("\nwith the last 2 days and 2,000 customers not folded yet:")
-        time_queries(engine, now, args.runs)
-        if not args.skip_compare:
-            t0 = time.perf_counter()
-            cpu0 = time.process_time()
-            report = compare.compare(engine, current, candidate)
-            wall, cpu = time.perf_counter() - t0, time.process_time() - cpu0
-            print(f"\npolicy compare default → credit-first over {report.compared:,} requests: "
-                  f"{wall:.1f} s wall, {cpu:.1f} s CPU in this process (target < 60 s); "
-                  f"{report.differ:,} differ, {report.worse_count:,} worse")
-            print(json.dumps({k: v for k, v in report.to_json().items() if k != "worse"}))
-            print(f"per request: {wall / max(1, report.compared) * 1e6:.1f} us")
+        measure(engine, args, current, candidate, lag=True)
     finally:
         engine.dispose()
         if args.keep:

@@ -3,8 +3,10 @@
 
 Sends ``--pairs`` order.paid + return.requested pairs (the same events as bench_webhooks.py)
 through ``create_app`` in-process, then drains the executor, and prints per event: wall time,
-SQL statements and commits, for the receiver and for the executor separately. With ``--profile``
-it also prints the cProfile top functions by cumulative time.
+SQL statements and commits, for the receiver and for the executor separately, and of the
+receiver's those sent from the requests' own thread (on PostgreSQL the rest are the background
+sealer's rounds, which no request waits for). With ``--profile`` it also prints the cProfile top
+functions by cumulative time.
 
     python bench/profile_webhooks.py --pairs 300
     python bench/profile_webhooks.py --pairs 300 --profile --top 40
@@ -22,6 +24,7 @@ import json
 import pstats
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -44,6 +47,9 @@ class Counter:
     def __init__(self) -> None:
         self.statements = 0
         self.commits = 0
+        self.caller = threading.get_ident()  # the requests' thread (the test client's)
+        self.own_statements = 0  # of them, sent from that thread (not the background sealer)
+        self.own_commits = 0
         self.commit_s = 0.0  # wall time inside the driver's COMMIT (the WAL flush / fsync)
 
     def attach(self, engine: Any) -> None:
@@ -61,10 +67,12 @@ class Counter:
         @event.listens_for(engine, "before_cursor_execute")
         def _stmt(*_: Any) -> None:
             self.statements += 1
+            self.own_statements += threading.get_ident() == self.caller
 
         @event.listens_for(engine, "commit")
         def _commit(*_: Any) -> None:
             self.commits += 1
+            self.own_commits += threading.get_ident() == self.caller
 
 
 def main() -> int:
@@ -107,6 +115,7 @@ def profile(args: argparse.Namespace, url: str) -> int:
         send(n, "run")
     receive, receive_cpu = time.perf_counter() - started, time.process_time() - cpu
     rs, rc, rcs = counter.statements, counter.commits, counter.commit_s
+    own_s, own_c = counter.own_statements, counter.own_commits
     began, cpu = time.perf_counter(), time.process_time()
     runtime.executor.drain()
     execute, execute_cpu = time.perf_counter() - began, time.process_time() - cpu
@@ -117,6 +126,8 @@ def profile(args: argparse.Namespace, url: str) -> int:
           f"(CPU {receive_cpu / events * 1000:.2f} ms)  "
           f"{rs / events:.1f} statements/event  {rc / events:.2f} commits/event  "
           f"{rcs / events * 1000:.2f} ms/event in COMMIT")
+    print(f"  on the request's thread: {own_s / events:.1f} statements/event  "
+          f"{own_c / events:.2f} commits/event (the rest: the background sealer, PostgreSQL)")
     print(f"executor: {args.pairs} attempts  {execute / args.pairs * 1000:.2f} ms/attempt "
           f"(CPU {execute_cpu / args.pairs * 1000:.2f} ms)  "
           f"{(counter.statements - rs) / args.pairs:.1f} statements/attempt  "

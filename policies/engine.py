@@ -14,7 +14,7 @@ from datetime import datetime
 
 from policies import eligibility, exchange, resolution, safeguards
 from policies.context import Context, build_context
-from policies.explanation import explain
+from policies.explanation import cannot_fail, explain
 from policies.policy import Policy
 from policies.resolution import PlannedLine
 from refunds_plugin.domain import (
@@ -35,10 +35,15 @@ _NOTED = frozenset({"window", "final_sale", "reason", "refund_period", "tier",
 
 
 def evaluate(policy: Policy, facts: OrderFacts, request: ReturnRequest,
-             now: datetime) -> Decision:
+             now: datetime, *, explained: bool = True) -> Decision:
     """Decide a return request under ``policy`` as of ``now``; no I/O, no clock.
 
     ``now`` and the order's dates must all be timezone-aware (UTC in the service).
+
+    ``explained=False`` (``refunds policy compare``, which reads only outcomes and money) leaves
+    an approved or reviewed decision's ``explanation`` empty where writing it could not have
+    failed (``explanation.cannot_fail``); everything else, the trace's words included, is as
+    with ``explained=True``. Where it could fail it is written, so the same error is raised.
     """
     ctx = build_context(policy, facts, request, now)
     trace: list[RuleResult] = [eligibility.request_lines(ctx)]
@@ -62,8 +67,8 @@ def evaluate(policy: Policy, facts: OrderFacts, request: ReturnRequest,
             continue
         value = line.units_amount(rl.quantity, ctx.returned.get(line.id, 0))
         planned.append(PlannedLine(line, rl, value, credit_only="adjust" in verdicts))
-    if not planned:
-        return _declined(ctx, trace, refused[0])
+    if not planned:  # every line refused: each line's reason, not only the first
+        return _declined(ctx, trace, *refused)
 
     ex_plan = exchange.plan(ctx, planned)
     kept = [resolution.keep_item(ctx, pl) for pl in planned]
@@ -104,7 +109,8 @@ def evaluate(policy: Policy, facts: OrderFacts, request: ReturnRequest,
     notes += [r for r in swap_trace if r.verdict == "pass"]
     rounded = next((r for r in split_results if r.rule == "rounding"), None)
     text = explain(ctx, outcome, planned, back, resolutions, fees, ship, notes, refused, reviews,
-                   rounded, held, exchanged=swapped is not None)
+                   rounded, held, exchanged=swapped is not None) \
+        if explained or not cannot_fail(facts) else ""
     return Decision(
         outcome=outcome, reason_code=code, explanation=text, currency=facts.currency,
         policy_name=policy.name, policy_hash=policy.content_hash, lines=lines,
@@ -152,10 +158,12 @@ def _tier(ctx: Context) -> RuleResult:
                           "terms.", tier=st.tier_name, value=value), saw)
 
 
-def _declined(ctx: Context, trace: list[RuleResult], why: RuleResult) -> Decision:
+def _declined(ctx: Context, trace: list[RuleResult], why: RuleResult,
+              *more: RuleResult) -> Decision:
+    reasons = dict.fromkeys(r.message for r in (why, *more))  # a reason said once
     return Decision(
         outcome=Outcome.DECLINE, reason_code=why.code,
-        explanation=Joined([said("We're sorry, we can't accept this return."), why.message]),
+        explanation=Joined([said("We're sorry, we can't accept this return."), *reasons]),
         currency=ctx.facts.currency, policy_name=ctx.policy.name,
         policy_hash=ctx.policy.content_hash, return_required=False, trace=tuple(trace),
         promise_hours=ctx.policy.promise_hours,

@@ -4,8 +4,27 @@ from __future__ import annotations
 
 from policies.context import Context
 from policies.resolution import PlannedLine, chosen
-from refunds_plugin.domain import Fee, Outcome, Reason, Resolution, ResolutionKind, RuleResult
+from refunds_plugin.domain import (
+    Fee,
+    OrderFacts,
+    Outcome,
+    Reason,
+    Resolution,
+    ResolutionKind,
+    RuleResult,
+)
 from refunds_plugin.language.said import N_, Amount, Joined, Listed, said
+from refunds_plugin.money import ISO_4217
+
+
+def cannot_fail(facts: OrderFacts) -> bool:
+    """Whether ``explain`` is sure not to raise on these facts. Every other input it reads is
+    made by the rules (integer amounts, messages as text); from the facts it formats money in
+    the order's currency (``Amount``: ``CurrencyError`` for a code that is not ISO 4217) and
+    joins and keys the items' names (``TypeError`` for a name that is not text)."""
+    cur = facts.currency
+    return isinstance(cur, str) and cur.strip().upper() in ISO_4217 and all(
+        isinstance(ln.name, str) for ln in facts.lines)
 
 
 def _join(items: list[str]) -> Listed:
@@ -59,11 +78,11 @@ def explain(ctx: Context, outcome: Outcome, planned: list[PlannedLine], back: li
         parts.append(said("Please send back: {items}.", items=_each(send)) if approved
                      else said("Once it is approved, we will ask you to send back {items}.",
                                items=Listed(send)))
-    if keep:
+    if keep:  # with their units too, as the pages list them
         parts.append(said("You don't need to send back {items}; please keep them.",
-                          items=Listed(keep)) if sum(keep.values()) > 1
+                          items=_each(keep)) if sum(keep.values()) > 1
                      else said("You don't need to send back {items}; please keep it.",
-                               items=Listed(keep)))
+                               items=_each(keep)))
     parts.extend(said("Not included: {why}", why=r.message) for r in refused)
     if approved and resolutions and held is not None:
         parts.append(held.message)

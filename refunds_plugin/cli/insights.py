@@ -71,7 +71,8 @@ def insights() -> None:
 
 @insights.command()
 @_since_until
-@click.option("--by", type=click.Choice(DIMENSIONS), default="sku", show_default=True)
+@click.option("--by", type=click.Choice(DIMENSIONS), default="sku", show_default=True,
+              help="Group the rows by this.")
 @click.option("--reason", type=click.Choice(REASONS), default=None,
               help="Only what came back for this reason (e.g. not_as_described).")
 @click.option("--search", default="", help="Customers' comments containing this text.")

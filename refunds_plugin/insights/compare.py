@@ -38,7 +38,7 @@ CSV_COLUMNS = [
 ]  # fmt: skip
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Answer:
     """One side's answer to one request: outcome and money (credit without its bonus)."""
 
@@ -104,7 +104,7 @@ class Side:
                 "money": [{"currency": cur, **m} for cur, m in sorted(self.money.items())]}
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Row:
     comparison: Comparison
     current: Answer | None
@@ -171,11 +171,15 @@ class Report:
 
 def rows(engine: Engine, current: policies.Policy, candidate: policies.Policy,
          since: datetime | None = None, until: datetime | None = None,
-         limit: int | None = None) -> Iterator[Row]:
+         limit: int | None = None, *, explained: bool = False) -> Iterator[Row]:
     """Each stored return decision of the period under both policies: in the order the
-    database holds them (no sort of every stored fact), oldest first with a ``limit``."""
+    database holds them (no sort of every stored fact), oldest first with a ``limit``.
+
+    A report reads outcomes and money only, so a side decided again comes without its
+    explanation paragraph (``replay_each(explained=False)``); ``explained=True`` decides as
+    ``policy simulate`` does, with it (the plain path, for the tests and the bench)."""
     for cur, cand in replay_each(engine, (current, candidate), since, until, limit,
-                                 batch=2000, reuse=True, ordered=False):
+                                 batch=2000, reuse=True, ordered=False, explained=explained):
         yield Row(cand, _stored(cur) if cur.reused else _new(cur),
                   _stored(cand) if cand.reused else _new(cand))
 
@@ -197,11 +201,11 @@ def candidate(preset: str | None, text: str | None, filename: str = "candidate.y
 
 def compare(engine: Engine, current: policies.Policy, candidate: policies.Policy,
             since: datetime | None = None, until: datetime | None = None,
-            limit: int | None = None, each: Any = None) -> Report:
+            limit: int | None = None, each: Any = None, *, explained: bool = False) -> Report:
     """The report over the period; ``each(row)``, when given, sees every row (the CSV)."""
     report = Report(f"{current.name} ({current.content_hash[:12]})",
                     f"{candidate.name} ({candidate.content_hash[:12]})")
-    for row in rows(engine, current, candidate, since, until, limit):
+    for row in rows(engine, current, candidate, since, until, limit, explained=explained):
         report.add(row)
         if each is not None:
             each(row)

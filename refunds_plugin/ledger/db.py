@@ -4,13 +4,13 @@ SQLite (the embedded default) runs in WAL mode with ``synchronous=FULL`` and a b
 write transactions start with ``BEGIN IMMEDIATE`` so two writers queue instead of deadlocking on
 a lock upgrade. On PostgreSQL money checks are serialised per order, never across orders, by a
 transaction-scoped advisory lock keyed by the order (``lock_order``); the journal entries a
-transaction wrote are sealed into the hash chain right after its commit (``ledger.seal``).
+transaction wrote are sealed into the hash chain by a background sealer after its commit
+(``ledger.seal``): a writer never waits for that.
 """
 
 from __future__ import annotations
 
 import hashlib
-import threading
 import weakref
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -29,7 +29,6 @@ from refunds_plugin.ledger.group_commit import GroupCommit
 LEDGER_LOCK_KEY = 0x52_46_4E_44  # "RFND": the one global advisory lock (``lock_ledger``)
 _ADVISORY = text("SELECT pg_advisory_xact_lock(:k)")
 _HELD = "advisory_keys"  # conn.info: (transaction, keys it holds), to lock each key once
-_NESTED = threading.local()  # write_tx depth on PostgreSQL, per thread
 
 
 _GROUPS: weakref.WeakKeyDictionary[Engine, GroupCommit] = weakref.WeakKeyDictionary()
@@ -146,23 +145,14 @@ def write_tx(engine: Engine) -> Iterator[Connection]:
         with group.member(engine) as conn:
             yield conn
         return
-    depth = getattr(_NESTED, "depth", 0)
-    _NESTED.depth = depth + 1
-    try:
-        with engine.connect() as conn:
-            conn = conn.execution_options(sqlite_write=True)
-            with conn.begin() as txn:
-                yield conn
-            unsealed = seal.taken(conn, txn)
-    finally:
-        _NESTED.depth = depth
-    # sealed before it is answered where that waits for nobody (``seal.through``); inside
-    # another open write on this thread, left to the background sealer
+    with engine.connect() as conn:
+        conn = conn.execution_options(sqlite_write=True)
+        with conn.begin() as txn:
+            yield conn
+        unsealed = seal.taken(conn, txn)
+    # answered now: the process's background sealer seals its entries shortly (``ledger.seal``)
     if unsealed is not None:
-        if depth == 0:
-            seal.through(engine, unsealed)
-        else:
-            seal.soon(engine)
+        seal.committed(engine)
 
 
 @contextmanager

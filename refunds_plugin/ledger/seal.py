@@ -1,11 +1,12 @@
 """Sealing journal entries into the hash chain after commit, in ``seq`` order (PostgreSQL).
 
 A writer on PostgreSQL inserts its entries with ``prev_hash`` and ``hash`` NULL: it reads no
-chain tail and takes no lock that other orders share. Right after its commit, ``write_tx`` calls
-``through(engine, seq)``: a round that waits for nobody seals the writer's entries (and every
-other committed one) at once when it can; when another writer's entry is still in flight, or
-another process is sealing (a try-lock), the writer's process's background sealer finishes the
-job and the writer is answered at once (``_Sealer``).
+chain tail and takes no lock that other orders share. Right after its commit, ``write_tx`` tells
+its process's background sealer (``committed``) and is answered at once: no sealing round trip
+is on a request's path. The sealer (a thread per process and engine, woken by the commits) runs
+rounds, each sealing every entry committed so far, so one round seals many writers' entries.
+``settle`` waits for a round begun after it (``refunds ledger head``, tests); a process that
+stops cleanly seals what it owes (``atexit``), and one that crashes leaves it to the next round.
 
 A round may seal only entries no earlier entry can still join, so the chain is in ``seq``
 order, exactly as when every writer appended under one lock, and ``chain.verify`` reads it the
@@ -16,10 +17,11 @@ as one database role, or as one allowed to see the others'): every number up to 
 by one of them or by one already ended, so after that each entry up to S is committed or will
 never exist. It chains those after the sealed tail with ``chain.entry_hash``. (A writer holds
 a transaction id from its first written row, and each writes its own row before its entry.)
+One process seals at a time (a try-lock); the others' rounds find it taken and try again.
 
 SQLite has one writer at a time, so ``journal.append_entry`` chains there at once and nothing
-waits here. An entry a crashed writer left unsealed is sealed by the next round (any writer's,
-or ``refunds ledger seal``); ``refunds ledger verify`` says how many wait.
+waits here. ``refunds ledger verify`` says how many entries wait; ``refunds ledger seal`` seals
+them now.
 """
 
 from __future__ import annotations
@@ -29,10 +31,11 @@ import logging
 import threading
 import time
 import weakref
+from collections import deque
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Connection, Engine, bindparam, func, select, text, update
+from sqlalchemy import Connection, Engine, bindparam, event, func, select, text, update
 from sqlalchemy.exc import SQLAlchemyError
 
 from refunds_plugin import metrics
@@ -41,7 +44,7 @@ from refunds_plugin.ledger.tables import ledger_entries
 
 log = logging.getLogger("refunds.ledger")
 SEAL_KEY = 0x52_46_53_4C  # "RFSL": the sealer's advisory lock (never taken by a request)
-WAIT_S = 5.0  # a writer waits at most this long for its entries' seal; later rounds still do it
+WAIT_S = 5.0  # a round waits at most this long for the writers in flight; the next one goes on
 PENDING = "journal_unsealed"  # conn.info: (transaction, its newest unsealed seq)
 
 _le = ledger_entries.c
@@ -100,44 +103,55 @@ class Round:
     busy: bool = False  # another process was sealing: nothing done here
     # when complete: every entry committed before this moment (time.monotonic) is sealed
     covers: float | None = None
-    at: float = 0.0  # when it looked (time.monotonic): ``through`` is true as of then
 
 
-def seal_round(engine: Engine, wait_s: float = WAIT_S) -> Round:
-    """One round (see the module docstring); ``wait_s`` bounds the wait for running writers."""
-    with engine.connect() as conn, conn.begin():
-        covers = time.monotonic()
-        first = conn.execute(_START, {"k": SEAL_KEY}).all()
-        mine, tail, upto, running = first[0][:4]
-        if not mine:
-            return Round(0, int(tail or 0), busy=True, at=covers)
-        if upto is None:
-            return Round(0, int(tail or 0), covers=covers, at=covers)
-        rows = [r[4:] for r in first if r[4] is not None]
-        if not _gapless(rows, upto):
-            # a number up to S is not there: still being written, or rolled back. Wait for the
-            # writers running now, then read again: after that nothing can join up to S
-            deadline = time.monotonic() + wait_s
-            while running:
-                if time.monotonic() >= deadline:
-                    return Round(0, int(tail or 0), at=covers)
-                running = list(conn.execute(_STILL, {"xids": running}).scalars())
-                if running:
-                    time.sleep(0.0005)
-            rows = [tuple(r) for r in conn.execute(_ROWS, {"upto": upto})]
-        # the snapshot may predate the previous round's commit: its seals are made again here,
-        # identically (same tail, entries and order), and the UPDATE skips rows already sealed
-        tail_row = next((r for r in rows if r[4] is not None), None)
-        through, prev = (int(tail_row[0]), tail_row[4]) if tail_row else (0, chain.GENESIS)
-        sealed: list[dict[str, Any]] = []
-        for seq, entry_type, subject_id, body, digest in rows:
-            if digest is None and seq > through:  # one below the tail is not ours: verify says
-                prev_hash, prev = prev, chain.entry_hash(prev, entry_type, subject_id, body)
-                sealed.append({"s": seq, "p": prev_hash, "h": prev})
-        if sealed:
-            conn.execute(_SEAL, sealed)
-            through = int(sealed[-1]["s"])
-    return Round(len(sealed), through, covers=covers, at=covers)
+def seal_round(engine: Engine, wait_s: float = WAIT_S, *, close: bool = False) -> Round:
+    """One round (see the module docstring); ``wait_s`` bounds the wait for running writers.
+    ``close``: the engine's owner disposed of it; its connection is closed, not pooled."""
+    pool = engine.pool
+    with engine.connect() as conn:
+        try:
+            with conn.begin():
+                return _round(conn, wait_s)
+        finally:
+            if close or engine.pool is not pool:  # disposed of before or during the round:
+                conn.invalidate()  # close the connection, never left open in a dropped pool
+
+
+def _round(conn: Connection, wait_s: float) -> Round:
+    """The round's work in its transaction on ``conn``."""
+    covers = time.monotonic()
+    first = conn.execute(_START, {"k": SEAL_KEY}).all()
+    mine, tail, upto, running = first[0][:4]
+    if not mine:
+        return Round(0, int(tail or 0), busy=True)
+    if upto is None:
+        return Round(0, int(tail or 0), covers=covers)
+    rows = [r[4:] for r in first if r[4] is not None]
+    if not _gapless(rows, upto):
+        # a number up to S is not there: still being written, or rolled back. Wait for the
+        # writers running now, then read again: after that nothing can join up to S
+        deadline = time.monotonic() + wait_s
+        while running:
+            if time.monotonic() >= deadline:
+                return Round(0, int(tail or 0))
+            running = list(conn.execute(_STILL, {"xids": running}).scalars())
+            if running:
+                time.sleep(0.0005)
+        rows = [tuple(r) for r in conn.execute(_ROWS, {"upto": upto})]
+    # the snapshot may predate the previous round's commit: its seals are made again here,
+    # identically (same tail, entries and order), and the UPDATE skips rows already sealed
+    tail_row = next((r for r in rows if r[4] is not None), None)
+    through, prev = (int(tail_row[0]), tail_row[4]) if tail_row else (0, chain.GENESIS)
+    sealed: list[dict[str, Any]] = []
+    for seq, entry_type, subject_id, body, digest in rows:
+        if digest is None and seq > through:  # one below the tail is not ours: verify says
+            prev_hash, prev = prev, chain.entry_hash(prev, entry_type, subject_id, body)
+            sealed.append({"s": seq, "p": prev_hash, "h": prev})
+    if sealed:
+        conn.execute(_SEAL, sealed)
+        through = int(sealed[-1]["s"])
+    return Round(len(sealed), through, covers=covers)
 
 
 def _gapless(rows: list[Any], upto: int) -> bool:
@@ -156,99 +170,83 @@ def unsealed(engine_or_conn: Engine | Connection) -> int:
 
 
 class _Sealer:
-    """The writers of one process and engine. A writer runs a round that waits for nobody; if it
-    cannot seal its entries that way (another writer's entry up to S is still in flight, or
-    another process is sealing), it leaves them to this process's background sealer, which
-    waits for those writers, and is answered at once. One writer runs a round at a time; the
-    others wait for it, so writers one after the other are each answered sealed."""
+    """The background sealer of one process and engine: a thread woken by the writers' commits
+    (``committed``) that seals in rounds, each round everything committed so far, until it has
+    sealed every commit it was told of. It stops after ``IDLE_S`` without work and is started
+    again by the next commit."""
 
-    IDLE_S = 30.0  # the background sealer stops after this long without work
+    IDLE_S = 30.0
 
     def __init__(self) -> None:
         self.cond = threading.Condition()
-        self.busy = False
-        self.sealed = 0  # the newest seq this process saw sealed
-        self.seen = 0.0  # when it saw that (time.monotonic)
-        self.covers = 0.0  # every entry committed before this moment is sealed
-        self.wanted = 0.0  # the background sealer owes a round that begins after this
+        self.covers = 0.0  # every entry committed before this moment (time.monotonic) is sealed
+        self.wanted = 0.0  # the newest commit (or ``settle``) a round must begin after
+        self.waiting: deque[float] = deque()  # commits not covered yet, for the seal lag
+        self.failed = 0.0  # when a round last failed (the thread stops; the next commit restarts)
+        self.disposed = False  # the owner disposed of the engine: rounds close their connection
         self.thread: threading.Thread | None = None
 
     def _note(self, lap: Round) -> None:
-        """With ``self.cond`` held: what a round saw."""
-        if lap.at > self.seen:
-            self.sealed, self.seen = lap.through, lap.at
-        self.covers = max(self.covers, lap.covers or 0.0)
+        """With ``self.cond`` held: what a round saw; each commit it covers is observed."""
+        if lap.covers is not None and lap.covers > self.covers:
+            self.covers = lap.covers
+            now = time.monotonic()
+            while self.waiting and self.waiting[0] < lap.covers:
+                metrics.SEAL_LAG.observe(now - self.waiting.popleft())
         self.cond.notify_all()
 
-    def through(self, engine: Engine, seq: int) -> bool:
-        committed = time.monotonic()  # the caller's commit is done: its entries are visible
-
-        def done() -> bool:
-            # by number, seen after this commit (a number seen before it may be of another
-            # table's life: tests empty it), or, as an entry rolled back with its savepoint has
-            # no number to reach, by a whole round that began after this commit
-            return (self.seen > committed and self.sealed >= seq) or self.covers > committed
-
-        with self.cond:
-            deadline = committed + WAIT_S
-            while self.busy and not done():
-                if not self.cond.wait(max(0.0, deadline - time.monotonic())):
-                    break
-            if done():
-                metrics.SEAL_LAG.observe(time.monotonic() - committed)
-                return True
-            if self.busy:
-                self._later(engine, committed)
-                return False
-            self.busy = True
-        try:
-            lap = seal_round(engine, 0.0)
-        except BaseException:
-            with self.cond:
-                self.busy = False
-                self._later(engine, committed)
-            raise
-        with self.cond:
-            self.busy = False
-            self._note(lap)
-            if done():
-                metrics.SEAL_LAG.observe(time.monotonic() - committed)
-                return True
-            self._later(engine, committed)
-        return False
-
-    def _later(self, engine: Engine, since: float) -> None:
-        """With ``self.cond`` held: the background sealer seals what was committed by ``since``."""
-        self.wanted = max(self.wanted, since)
+    def want(self, engine: Engine, commit: bool) -> float:
+        """With ``self.cond`` held: a round must begin after now (a commit: also its lag)."""
+        now = time.monotonic()
+        if commit:
+            self.waiting.append(now)
+        self.wanted = max(self.wanted, now)
         if self.thread is None or not self.thread.is_alive():
             self.thread = threading.Thread(target=self._background, args=(engine,),
                                            name="refunds-sealer", daemon=True)
             self.thread.start()
         self.cond.notify_all()
+        return now
 
     def _background(self, engine: Engine) -> None:
+        pause = 0.001
         while True:
             with self.cond:
                 idle_until = time.monotonic() + self.IDLE_S
-                while self.covers >= self.wanted:
+                while self.covers > self.wanted:
                     if time.monotonic() > idle_until:
                         self.thread = None
                         return
                     self.cond.wait(1.0)
-                owed = self.wanted
             try:
-                lap = seal_round(engine)
+                lap = seal_round(engine, close=self.disposed)
             except SQLAlchemyError as exc:
                 log.warning("the background sealer stops: %s", exc)
                 with self.cond:
-                    self.thread = None
+                    self.thread, self.failed = None, time.monotonic()
+                    self.cond.notify_all()
                 return
             with self.cond:
                 self._note(lap)
-                if lap.covers is not None and lap.covers >= owed:
-                    metrics.SEAL_LAG.observe(time.monotonic() - owed)
-            if lap.covers is None:
-                time.sleep(0.001)  # another process seals, or writers were slow: again
+            if lap.covers is None:  # another process seals, or writers were slow: again soon
+                time.sleep(pause)
+                pause = min(pause * 2, 0.05)
+            else:
+                pause = 0.001
+
+    def settle(self, engine: Engine, wait_s: float) -> bool:
+        """Wait until a round begun after now is done (True), at most ``wait_s`` (False)."""
+        with self.cond:
+            since = self.want(engine, commit=False)
+            deadline = since + wait_s
+            while self.covers <= since:
+                left = deadline - time.monotonic()
+                if left <= 0 or self.failed > since:
+                    return False
+                if self.thread is None or not self.thread.is_alive():
+                    self.want(engine, commit=False)
+                self.cond.wait(min(left, 0.5))
+            return True
 
 
 _SEALERS: weakref.WeakKeyDictionary[Engine, _Sealer] = weakref.WeakKeyDictionary()
@@ -260,38 +258,46 @@ def _sealer(engine: Engine) -> _Sealer:
         sealer = _SEALERS.get(engine)
         if sealer is None:
             sealer = _SEALERS[engine] = _Sealer()
+            event.listen(engine, "engine_disposed", lambda _engine: _disposed(sealer))
     return sealer
 
 
-def soon(engine: Engine) -> None:
-    """Leave what is committed now to the background sealer (no waiting at all)."""
+def _disposed(sealer: _Sealer) -> None:
+    """The engine's owner is done with it (a stop, a test): what is owed is still sealed, but
+    no round leaves a connection in its pool (nobody would close it)."""
+    sealer.disposed = True
+
+
+def committed(engine: Engine) -> None:
+    """``write_tx``: a transaction that wrote journal entries has committed. Its process's
+    background sealer seals them shortly; the writer is answered at once, sealed or not."""
     sealer = _sealer(engine)
     with sealer.cond:
-        sealer._later(engine, time.monotonic())
+        sealer.want(engine, commit=True)
 
 
-def through(engine: Engine, seq: int) -> bool:
-    """Seal entry ``seq`` (and all committed before it) now if that waits for nobody: True;
-    else leave it to the background sealer: False. The caller's work is committed either way."""
-    sealer = _sealer(engine)
-    try:
-        return sealer.through(engine, seq)
-    except SQLAlchemyError as exc:  # committed already: the answer stands, a later round seals
-        log.warning("could not seal journal entry %s yet: %s", seq, exc)
-        return False
+def settle(engine: Engine, wait_s: float = WAIT_S) -> bool:
+    """Seal every entry committed before this call (this process's and any other's; it waits for
+    the writers in flight): True once done, False if it could not within ``wait_s`` (another
+    process sealing all along, writers still running, the database refusing). SQLite: True."""
+    if engine.dialect.name != "postgresql":
+        return True
+    return _sealer(engine).settle(engine, wait_s)
 
 
 @atexit.register
 def _flush() -> None:
     """A process that stops seals what it left to its background sealer (a gunicorn worker,
-    the CLI), so a clean stop leaves nothing waiting; a crash leaves it to the next round."""
+    ``refunds worker``, the CLI), so a clean stop leaves nothing waiting; a crash leaves it to
+    the next round (any process's, or ``refunds ledger seal``)."""
     for engine, sealer in list(_SEALERS.items()):
         deadline = time.monotonic() + WAIT_S
-        while sealer.wanted > sealer.covers and time.monotonic() < deadline:
+        while sealer.wanted >= sealer.covers and time.monotonic() < deadline:
             try:
-                lap = seal_round(engine)
+                lap = seal_round(engine, close=sealer.disposed)
             except SQLAlchemyError:
-                break  # the database is gone or refuses: the next writer's round seals them
+                break  # the database is gone or refuses: the next round seals them
             with sealer.cond:
                 sealer._note(lap)
-            time.sleep(0.001)
+            if lap.covers is None:
+                time.sleep(0.001)

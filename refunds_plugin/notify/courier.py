@@ -25,7 +25,7 @@ import socket
 from collections.abc import Callable
 from datetime import datetime, timedelta
 
-from sqlalchemy import Engine
+from sqlalchemy import Connection, Engine
 
 from refunds_plugin.config import Config
 from refunds_plugin.execution.executor import backoff
@@ -68,9 +68,26 @@ class Courier:
         lease = timedelta(seconds=self.config.executor_lease_s)
         with write_tx(self.engine) as conn:
             rows = outbox.claim_due(conn, self.worker_id, now, now + lease, limit)
+            # a message no channel will take (switched off, no mail server or receiver set)
+            # is never sent: it is recorded skipped in the claim's own transaction, not one
+            # transaction each. Those sent are each marked right after their acceptance.
+            skipped = self._skip(conn, rows)
         for row in rows:
-            self.deliver(row, claimed_at=now)
+            if row.id not in skipped:
+                self.deliver(row, claimed_at=now)
         return len(rows)
+
+    def _skip(self, conn: Connection, rows: list[OutboxRow]) -> set[str]:
+        """Inside the claim's transaction: record skipped the rows not to be sent (one
+        statement per reason); returns their ids."""
+        why: dict[str, list[str]] = {}
+        for row in rows:
+            reason = self.why_not(row)
+            if reason is not None:
+                why.setdefault(reason, []).append(row.id)
+        for reason, ids in why.items():
+            outbox.skip(conn, ids, self.worker_id, self.clock(), reason)
+        return {row_id for ids in why.values() for row_id in ids}
 
     def drain(self, max_rounds: int = 1000) -> int:
         done = 0

@@ -185,6 +185,18 @@ def finish(
                              {"worker": worker}).rowcount == 1)
 
 
+_SKIP = update(outbox).where(_o.id.in_(bindparam("ids", expanding=True)), *_HELD).values(
+    status=SKIPPED, updated_at=bindparam("now"), claimed_by=None, lease_until=None,
+    note=bindparam("note"))
+
+
+def skip(conn: Connection, row_ids: list[str], worker: str, now: datetime, note: str) -> int:
+    """``finish(…, SKIPPED, note=note)`` for several claimed messages in one statement; returns
+    how many were still ``worker``'s."""
+    return int(conn.execute(_SKIP, {"ids": row_ids, "worker": worker, "now": now,
+                                    "note": note[:2000]}).rowcount)
+
+
 def release(conn: Connection, worker: str) -> int:
     """Hand back the claims ``worker`` holds (shutdown): queued again, the try not counted."""
     return int(conn.execute(

@@ -1,5 +1,7 @@
 """A storefront for finance tests: it sends signed ``order.paid`` / ``return.requested`` events
 to a real app over the real service path, and pays out through the executor (dry-run provider).
+After each step it waits for the background sealer (``ledger.seal.settle``, PostgreSQL), as a
+person reading the ledger a moment later would find the entries sealed.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from flask.testing import FlaskClient
 from refunds_plugin.bootstrap import Runtime, build
 from refunds_plugin.config import Config
 from refunds_plugin.execution.executor import Executor
+from refunds_plugin.ledger.seal import settle
 from webhooks import create_app, signatures
 
 SECRET = "whsec_shop_test_secret"
@@ -39,7 +42,8 @@ class Shop:
         )
         self._n = 0
 
-    def send(self, type_: str, data: Mapping[str, Any]) -> dict[str, Any]:
+    def send(self, type_: str, data: Mapping[str, Any], *, settled: bool = True
+             ) -> dict[str, Any]:
         self._n += 1
         body = json.dumps({"id": f"evt_{self._n}", "type": type_, "data": data}).encode()
         resp = self.client.post(
@@ -49,6 +53,8 @@ class Shop:
                      "Content-Type": "application/json"},
         )
         assert resp.status_code in (200, 201), resp.get_data(as_text=True)
+        if settled:  # the sealer's few ms: what the tests read next is sealed
+            settle(self.runtime.engine)
         return dict(resp.get_json())
 
     def order(self, order_id: str, amount: int, email: str, *, currency: str = "EUR",
@@ -65,14 +71,15 @@ class Shop:
         }})
 
     def ask_return(self, order_id: str, request_id: str, *, days_ago: int = 0,
-                   reason: str = "changed_mind") -> dict[str, Any]:
+                   reason: str = "changed_mind", settled: bool = True) -> dict[str, Any]:
         return self.send("return.requested", {"return": {
             "id": request_id, "order_id": order_id,
             "lines": [{"line_id": "l1", "quantity": 1, "reason": reason}],
             "requested_at": (self.now - timedelta(days=days_ago)).isoformat(),
-        }})
+        }}, settled=settled)
 
     def pay_out(self, after: timedelta = timedelta(hours=2)) -> None:
         """Time passes, then the executor carries out whatever is due."""
         self.now = self.now + after
         self.executor.drain()
+        settle(self.runtime.engine)

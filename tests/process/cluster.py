@@ -22,7 +22,7 @@ from typing import Any
 import requests
 from sqlalchemy import Engine, create_engine, func, select, text
 
-from refunds_plugin.ledger import chain
+from refunds_plugin.ledger import chain, seal
 from refunds_plugin.ledger.tables import ledger_entries, metadata, refund_attempts
 from tests.fakes import STOREFRONT_SECRET, dumps
 from webhooks import signatures
@@ -151,6 +151,9 @@ def backlog(engine: Engine) -> int:
 
 
 def chain_problem(engine: Engine) -> chain.ChainProblem | None:
+    """The whole chain's first problem, once the processes' background sealers have sealed every
+    entry (a writer is answered before its entries are sealed: ``ledger/seal.py``)."""
+    wait_until(lambda: seal.unsealed(engine) == 0, 30, "every journal entry to be sealed")
     le = ledger_entries.c
     with engine.connect() as conn:
         rows = conn.execute(

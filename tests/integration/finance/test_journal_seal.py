@@ -1,27 +1,32 @@
-"""PostgreSQL's journal entries are sealed into the chain after commit, in ``seq`` order: a
-writer through ``write_tx`` is answered sealed; entries a crashed writer left behind are named by
-``verify`` and sealed by the next round or ``refunds ledger seal``; a rolled-back number is
-skipped; and the sealed chain is the one the old code wrote (same hashes)."""
+"""PostgreSQL's journal entries are sealed into the chain after commit, in ``seq`` order, by the
+writer's process's background sealer: the writer is answered without waiting for it (even while
+sealing is blocked); entries a crashed writer left behind are named by ``verify`` and sealed by
+the next round or ``refunds ledger seal``; a rolled-back number is skipped; and the sealed chain
+is the one the old code wrote (same hashes)."""
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
 from datetime import datetime
+from typing import Any
 
 import pytest
 from alembic import command
 from click.testing import CliRunner
-from sqlalchemy import Engine, inspect, select
+from sqlalchemy import Engine, event, inspect, select, text
 
 from refunds_plugin.cli import main
+from refunds_plugin.finance.tokens import create_token
 from refunds_plugin.finance.verify import chain_head, unsealed_entries, verify_ledger
 from refunds_plugin.ledger import chain
 from refunds_plugin.ledger.db import write_tx
 from refunds_plugin.ledger.journal import append_entry
 from refunds_plugin.ledger.migrate import alembic_config, head_revision, migrate
-from refunds_plugin.ledger.seal import seal_round
+from refunds_plugin.ledger.seal import SEAL_KEY, seal_round, settle
 from refunds_plugin.ledger.tables import ledger_entries
 from tests.conftest import _truncate
+from tests.fakes.finance_scene import Scene
 from tests.fakes.shop import Shop
 
 
@@ -50,17 +55,57 @@ def ledger(db_url: str, *args: str) -> tuple[int, str]:
     return result.exit_code, result.output
 
 
-def test_a_writer_is_answered_with_its_entries_sealed_as_the_old_chain_had_them(
+def test_a_writers_entries_are_sealed_after_its_commit_as_the_old_chain_had_them(
     pg: Engine, now: datetime
 ) -> None:
     with write_tx(pg) as conn:
         append_entry(conn, "note", "a", {"n": 1}, now)
         append_entry(conn, "note", "b", {"n": 2}, now)
+    assert settle(pg)  # the background sealer's round after that commit is done
     first = chain.entry_hash(chain.GENESIS, "note", "a", '{"n":1}')
     second = chain.entry_hash(first, "note", "b", '{"n":2}')
     assert rows(pg) == [(1, "a", chain.GENESIS, first), (2, "b", first, second)]
     head = chain_head(pg)
     assert head is not None and head.anchor == f"2:{second}"
+
+
+def test_a_decision_is_answered_while_sealing_is_blocked_and_sealed_once_it_is_free(
+    pg: Engine, now: datetime
+) -> None:
+    shop = Shop(pg.url.render_as_string(hide_password=False), now)
+    shop.order("o-1", 2500, "ann@example.com")
+    engine = shop.runtime.engine
+    sent: list[tuple[int, str]] = []
+
+    @event.listens_for(engine, "before_cursor_execute")
+    def _sent(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
+        sent.append((threading.get_ident(), statement))
+
+    holder = pg.connect()  # another process sealing, for as long as this test likes
+    holder.begin()
+    holder.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": SEAL_KEY})
+    try:
+        answer = shop.ask_return("o-1", "r-1", settled=False)
+        assert (answer["outcome"], answer["refund_amount"]) == ("approve", 2500)
+        request = [sql for thread, sql in sent if thread == threading.get_ident()]
+        assert any(sql.startswith("INSERT INTO ledger_entries") for sql in request)
+        assert not [sql for sql in request if "pg_try_advisory" in sql or "pg_locks" in sql
+                    or sql.startswith("UPDATE ledger_entries")]  # no sealing on its path
+        assert [(seq, digest) for seq, _, _, digest in rows(pg)] == [(1, None), (2, None)]
+        assert verify_ledger(pg) == [] and unsealed_entries(pg) == 2 and chain_head(pg) is None
+        scene = Scene(shop, create_token(engine, "Ada Admin", "admin", now).secret, "", "", "")
+        page = scene.login(scene.admin).get(f"/finance/decisions/{answer['decision_id']}")
+        assert page.get_data(as_text=True).count(
+            "<td>not sealed yet (sealed into the chain moments after its commit)</td>") == 2
+    finally:
+        holder.rollback()
+        holder.close()
+    assert settle(engine)
+    assert [digest is not None for *_, digest in rows(pg)] == [True, True]
+    assert unsealed_entries(pg) == 0 and verify_ledger(pg) == []
+    head = chain_head(pg)
+    assert head is not None and head.seq == 2
+    engine.dispose()
 
 
 def test_entries_a_crashed_writer_left_are_named_then_sealed_by_the_command(
@@ -69,6 +114,7 @@ def test_entries_a_crashed_writer_left_are_named_then_sealed_by_the_command(
     url = pg.url.render_as_string(hide_password=False)
     with write_tx(pg) as conn:
         append_entry(conn, "note", "a", {"n": 1}, now)
+    assert settle(pg)  # sealed, and the sealer idle: nothing seals b and c until asked
     crashed_writer(pg, "b", "c", now=now)
     assert [r[3] is None for r in rows(pg)] == [False, True, True]
     assert verify_ledger(pg) == [] and unsealed_entries(pg) == 2
@@ -93,8 +139,9 @@ def test_a_number_rolled_back_is_skipped_and_the_next_writer_seals_past_it(
         append_entry(conn, "note", "lost", {"n": 2}, now)
         raise RuntimeError("the writer fails after its entry: both are rolled back")
     crashed_writer(pg, "b", now=now)  # entry 3, behind the gap where 2 was
-    with write_tx(pg) as conn:  # entry 4: its round seals 3 as well
+    with write_tx(pg) as conn:  # entry 4: the round after its commit seals 3 as well
         append_entry(conn, "note", "c", {"n": 4}, now)
+    assert settle(pg)
     assert [(seq, subject, digest is not None) for seq, subject, _, digest in rows(pg)] == [
         (1, "a", True), (3, "b", True), (4, "c", True)]
     assert verify_ledger(pg) == []

@@ -101,7 +101,7 @@ def test_the_approved_email_of_a_dearer_exchange_waits_for_the_checkout_and_carr
 
     assert answer is not None
     [session] = fake_stripe.checkout_sessions.values()
-    mails = [r for r in h.rows(outbox) if r.channel == "mail"]
+    mails = sorted((r for r in h.rows(outbox) if r.channel == "mail"), key=lambda r: r.seq)
     assert [(r.kind, r.cause, r.status) for r in mails] == [
         ("request_received", f"decision:{answer['decision_id']}", "sent"),
         ("approved", f"decision:{answer['decision_id']}", "sent")]
