@@ -72,8 +72,8 @@ def evaluate(policy: Policy, facts: OrderFacts, request: ReturnRequest,
             continue
         value = line.units_amount(rl.quantity, ctx.returned.get(line.id, 0))
         planned.append(PlannedLine(line, rl, value, credit_only="adjust" in verdicts))
-    if not planned:
-        return _declined(ctx, trace, refused[0])
+    if not planned:  # every line refused: each line's reason, not only the first
+        return _declined(ctx, trace, *refused)
 
     ex_plan = exchange.plan(ctx, planned)
     kept = [resolution.keep_item(ctx, pl) for pl in planned]
@@ -164,10 +164,12 @@ def _tier(ctx: Context) -> RuleResult:
                           "terms.", tier=st.tier_name, value=value), saw)
 
 
-def _declined(ctx: Context, trace: list[RuleResult], why: RuleResult) -> Decision:
+def _declined(ctx: Context, trace: list[RuleResult], why: RuleResult,
+              *more: RuleResult) -> Decision:
+    reasons = dict.fromkeys(r.message for r in (why, *more))  # a reason said once
     return Decision(
         outcome=Outcome.DECLINE, reason_code=why.code,
-        explanation=Joined([said("We're sorry, we can't accept this return."), why.message]),
+        explanation=Joined([said("We're sorry, we can't accept this return."), *reasons]),
         currency=ctx.facts.currency, policy_name=ctx.policy.name,
         policy_hash=ctx.policy.content_hash, return_required=False, trace=tuple(trace),
         promise_hours=ctx.policy.promise_hours,

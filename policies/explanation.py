@@ -78,11 +78,11 @@ def explain(ctx: Context, outcome: Outcome, planned: list[PlannedLine], back: li
         parts.append(said("Please send back: {items}.", items=_each(send)) if approved
                      else said("Once it is approved, we will ask you to send back {items}.",
                                items=Listed(send)))
-    if keep:
+    if keep:  # with their units too, as the pages list them
         parts.append(said("You don't need to send back {items}; please keep them.",
-                          items=Listed(keep)) if sum(keep.values()) > 1
+                          items=_each(keep)) if sum(keep.values()) > 1
                      else said("You don't need to send back {items}; please keep it.",
-                               items=Listed(keep)))
+                               items=_each(keep)))
     parts.extend(said("Not included: {why}", why=r.message) for r in refused)
     if approved and resolutions and held is not None:
         parts.append(held.message)

@@ -20,7 +20,9 @@ def tokens() -> None:
 
 
 @tokens.command("create")
-@click.option("--role", type=click.Choice(["finance", "admin", "warehouse"]), required=True)
+@click.option("--role", type=click.Choice(["finance", "admin", "warehouse"]), required=True,
+              help="finance reads everything; admin also decides reviews and manages tokens; "
+                   "warehouse opens only /finance/receive.")
 @click.option("--name", required=True, help="Who holds the token (shown in the audit trail).")
 @click.option("--expires-days", type=int, default=None, help="Days until it stops working.")
 @click.option("--expires-in", default=None, metavar="DURATION",
@@ -89,10 +91,10 @@ def tokens_revoke(token_id: int) -> None:
 
 @click.command("reconcile")
 @click.option("--provider", type=click.Choice(["stripe", "saleor"]), default="stripe",
-              show_default=True)
+              show_default=True, help="Whose refunds to compare the ledger with.")
 @click.option("--since", type=options.WHEN, required=True,
               help="ISO date or datetime: refunds created from then.")
-@click.option("--json", "as_json", is_flag=True)
+@click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
 def reconcile_cmd(provider: str, since: datetime, as_json: bool) -> None:
     """List every difference between the provider's refunds and the ledger; exit 1 if any.
 

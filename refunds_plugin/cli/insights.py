@@ -71,7 +71,8 @@ def insights() -> None:
 
 @insights.command()
 @_since_until
-@click.option("--by", type=click.Choice(DIMENSIONS), default="sku", show_default=True)
+@click.option("--by", type=click.Choice(DIMENSIONS), default="sku", show_default=True,
+              help="Group the rows by this.")
 @click.option("--reason", type=click.Choice(REASONS), default=None,
               help="Only what came back for this reason (e.g. not_as_described).")
 @click.option("--search", default="", help="Customers' comments containing this text.")
@@ -145,6 +146,28 @@ def feedback(since: datetime | None, until: datetime | None, as_json: bool) -> N
     tables.echo_table(("BY", "VALUE", "ANSWERS", "AVERAGE", "1", "2", "3", "4", "5"), [
         (r["dimension"], r["value"], r["answers"], f"{r['average_x100'] / 100:.2f}",
          *(r[f"rating_{s}"] for s in range(1, 6))) for r in found.rows])
+
+
+@insights.command()
+@click.option("--rebuild", is_flag=True,
+              help="Rebuild every rollup from the indexed rows (after loading rows in bulk).")
+def fold(rebuild: bool) -> None:
+    """Fold the writers' marks into the insights' rollups until none is left. The executor's
+    loop (``refunds serve``, ``refunds worker``) does it every few seconds; answers are exact
+    either way, folding only keeps them fast."""
+    from refunds_plugin.ledger import fold as folding
+    from refunds_plugin.ledger.db import write_tx
+
+    with startup.engine() as engine:
+        if rebuild:
+            with write_tx(engine) as conn:
+                folding.build(conn)
+            click.echo("insights: every rollup rebuilt")
+            return
+        done = 0
+        while worked := folding.fold(engine):
+            done += worked
+        click.echo(f"insights: {done} mark(s) folded")
 
 
 # --- policy compare ------------------------------------------------------------------------------

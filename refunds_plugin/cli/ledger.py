@@ -20,7 +20,8 @@ def ledger() -> None:
 
 
 @ledger.command("list")
-@click.option("--limit", default=20, show_default=True, type=int)
+@click.option("--limit", default=20, show_default=True, type=int,
+              help="How many decisions, newest first.")
 @click.option("--json", "as_json", is_flag=True, help="One JSON object per decision.")
 def ledger_list(limit: int, as_json: bool) -> None:
     """The newest decisions with their money movements."""
@@ -72,7 +73,8 @@ def _review(row: dict[str, Any]) -> str:
 
 @ledger.command("export")
 @click.option(
-    "--format", "fmt", type=click.Choice(["csv", "json"]), default="csv", show_default=True
+    "--format", "fmt", type=click.Choice(["csv", "json"]), default="csv", show_default=True,
+    help="CSV with a header row, or one JSON object per line."
 )
 @click.option("--since", type=options.WHEN, default=None, help="ISO date or datetime, inclusive.")
 @click.option("--until", type=options.WHEN, default=None, help="ISO date or datetime, exclusive.")
@@ -213,7 +215,7 @@ def _period(since: datetime | None, until: datetime | None, days: int
 @click.option("--until", type=options.WHEN, default=None,
               help="ISO date or datetime, exclusive (default now).")
 @click.option("--days", default=30, show_default=True, help="Period length without --since.")
-@click.option("--json", "as_json", is_flag=True)
+@click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
 def ledger_report(since: datetime | None, until: datetime | None, days: int, as_json: bool) -> None:
     """Totals for a period: sales, refunded, credited, kept, sent to review, refund rate, and
     exchanges (sales kept) with the revenue they retained."""
@@ -241,9 +243,10 @@ def ledger_report(since: datetime | None, until: datetime | None, days: int, as_
     tables.echo_table(["currency", "decisions", "sales", "refunded", "credited", "dry run", "kept",
                        "review", "refund rate", "sales kept (retained)"], rows)
     promise = summary.to_json()["promise"]
+    median, p95 = (f"{s}s" if s is not None else "-"  # no money returned: no time to show
+                   for s in (promise["median_seconds"], promise["p95_seconds"]))
     click.echo(
-        f"money returned for {promise['returned']} decision(s): median "
-        f"{promise['median_seconds']}s, p95 {promise['p95_seconds']}s; "
+        f"money returned for {promise['returned']} decision(s): median {median}, p95 {p95}; "
         f"{promise['missed']} missed the promised time, {promise['overdue']} overdue; "
         f"dry run (no money moved): {promise['dry_run']} decision(s)"
     )

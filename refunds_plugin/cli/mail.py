@@ -16,15 +16,15 @@ def mail() -> None:
     """Customer emails."""
 
 
-@mail.command("preview")
-@click.argument("kind", type=click.Choice(MAIL_KINDS))
+@mail.command("preview", epilog="KIND: " + ", ".join(MAIL_KINDS) + ".")
+@click.argument("kind", type=click.Choice(MAIL_KINDS), metavar="KIND")
 @click.option("--decision", "decision_id", required=True,
               help="The decision it is about: its full id (`refunds ledger list --json`).")
 @click.option("--html", "as_html", is_flag=True, help="Print the HTML part instead of the text.")
 @click.option("--json", "as_json", is_flag=True, help="Subject, text and HTML as JSON.")
 def preview_cmd(kind: str, decision_id: str, as_html: bool, as_json: bool) -> None:
     """Render KIND about a recorded decision: its subject, recipient and text (or HTML).
-    Nothing is enqueued or sent."""
+    Nothing is enqueued or sent. KIND: one of the kinds listed below."""
     from refunds_plugin.notify.preview import preview
 
     runtime = startup.runtime("the policy is invalid", config=startup.config(),

@@ -92,18 +92,23 @@ def check(spec: str, as_json: bool) -> None:
               help='JSON file {"now", "facts", "request"}; replaces the order flags below.')
 @click.option("--now", "now_at", type=options.WHEN,
               help="Decision time, ISO 8601 (default: the current time).")
-@click.option("--currency", default="USD", show_default=True)
+@click.option("--currency", default="USD", show_default=True,
+              help="The order's currency (ISO 4217).")
 @click.option("--price", default="25.00", show_default=True, help="Unit price, decimal.")
 @click.option("--ordered", default=1, show_default=True, help="Units on the order.")
 @click.option("--quantity", default=1, show_default=True, help="Units to return.")
 @click.option("--returned", default=0, show_default=True, help="Units already returned.")
-@click.option("--reason", type=click.Choice(_REASONS), default="changed_mind", show_default=True)
-@click.option("--prefer", type=click.Choice(["refund", "credit"]), default=None)
-@click.option("--sku", default="SKU-1", show_default=True)
+@click.option("--reason", type=click.Choice(_REASONS), default="changed_mind", show_default=True,
+              help="Why it comes back.")
+@click.option("--prefer", type=click.Choice(["refund", "credit"]), default=None,
+              help="What the customer asks for (default: the policy's default).")
+@click.option("--sku", default="SKU-1", show_default=True,
+              help="The item (also its name in the explanation).")
 @click.option("--tag", "tags", multiple=True, help="Product tag (repeatable).")
 @click.option("--collection", "collections", multiple=True, help="Collection (repeatable).")
 @click.option("--shipping", default="0", show_default=True, help="Order shipping, decimal.")
-@click.option("--days-since-delivery", "days", default=10, show_default=True)
+@click.option("--days-since-delivery", "days", default=10, show_default=True,
+              help="Days from delivery to the request (paid 2 days before delivery).")
 @click.option("--disputed", is_flag=True, help="The payment is disputed.")
 @click.option("--orders", default=1, show_default=True, help="Customer's orders so far.")
 @click.option("--total-paid", default=None, help="Customer's lifetime spend (default: order).")

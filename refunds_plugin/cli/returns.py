@@ -46,7 +46,8 @@ def _echo(rows: list[dict[str, Any]], as_json: bool, empty: str) -> None:
 
 @returns.command("list")
 @click.option("--status", type=click.Choice(STATUSES), help="Only returns in this state.")
-@click.option("--limit", default=200, show_default=True, type=int)
+@click.option("--limit", default=200, show_default=True, type=int,
+              help="How many returns, newest first.")
 @click.option("--json", "as_json", is_flag=True, help="One JSON object per return.")
 def list_cmd(status: str | None, limit: int, as_json: bool) -> None:
     """The newest returns: their state, label and deadline."""
@@ -84,7 +85,7 @@ def _line(spec: str) -> tuple[str, tuple[str, int | None, bool]]:
 @click.argument("order")
 @click.argument("lines", nargs=-1, required=True)
 @click.option("--by", default="cli", show_default=True, help="Who received it (journalled).")
-@click.option("--json", "as_json", is_flag=True)
+@click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
 def receive_cmd(order: str, lines: tuple[str, ...], by: str, as_json: bool) -> None:
     """Mark ORDER's return received, e.g. ``1001 l1=as_new:2:restock l2=missing``."""
     from refunds_plugin.errors import RefundsError
@@ -120,7 +121,7 @@ def receive_cmd(order: str, lines: tuple[str, ...], by: str, as_json: bool) -> N
 
 @returns.command("expire")
 @click.option("--apply", is_flag=True, help="Expire them (cancel held money, void labels).")
-@click.option("--json", "as_json", is_flag=True)
+@click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
 def expire_cmd(apply: bool, as_json: bool) -> None:
     """Returns not scanned by their return-by date plus grace; ``--apply`` expires them."""
     from refunds_plugin.shipping import listing

@@ -2,6 +2,7 @@
 days, Article 13) and where its money stands, for promise keeping and ``/api/withdrawals``.
 
 ``status``: ``refunded`` (every refund of its return succeeded; ``refunded_at`` is the last),
+``dry_run`` (the dry-run provider "paid" it: no money moved, so nothing is refunded or met),
 ``waiting`` (held for the parcel's first scan: the law lets the shop wait for the goods or
 proof of sending), ``in_progress`` (asked of the provider), ``review`` (a person decides: a
 late statement, a final-sale line, an amount above the automatic limits), ``declined``,
@@ -20,13 +21,14 @@ from typing import Any
 from sqlalchemy import Engine, select
 
 from refunds_plugin.domain import AttemptStatus
+from refunds_plugin.finance.rows import DRY_RUN, shown_status
 from refunds_plugin.ledger.db import aware, iso_time, read_tx
 from refunds_plugin.ledger.tables import decisions, refund_attempts, reviews, withdrawals
 
 COLUMNS = ["withdrawal_id", "order_id", "name", "email", "lines", "received_at",
            "legal_deadline", "in_period", "decision_id", "status", "currency", "amount",
            "refunded", "refunded_at", "met", "overdue"]
-STATUSES = ("refunded", "waiting", "in_progress", "review", "declined", "failed",
+STATUSES = ("refunded", "dry_run", "waiting", "in_progress", "review", "declined", "failed",
             "not_decided")
 
 
@@ -67,6 +69,8 @@ def _status(outcome: str | None, review: str | None, states: list[str]) -> str:
         return "not_decided"
     if review == "declined" or outcome == "decline":
         return "declined"
+    if DRY_RUN in states and all(s in (AttemptStatus.SUCCEEDED, DRY_RUN) for s in states):
+        return DRY_RUN
     if states and all(s == AttemptStatus.SUCCEEDED for s in states):
         return "refunded"
     if any(s == AttemptStatus.FAILED for s in states):
@@ -99,17 +103,17 @@ def find_withdrawals(engine: Engine, since: datetime | None, until: datetime | N
         attempts: dict[str, list[Any]] = {}
         if ids:
             for a in conn.execute(select(refund_attempts.c.decision_id, refund_attempts.c.status,
-                                         refund_attempts.c.amount,
+                                         refund_attempts.c.provider, refund_attempts.c.amount,
                                          refund_attempts.c.completed_at)
                                   .where(refund_attempts.c.decision_id.in_(ids))
                                   .order_by(refund_attempts.c.seq)):
                 attempts.setdefault(a.decision_id, []).append(a)
     for r in rows:
         mine = attempts.get(r.decision_id or "", [])
-        states = [a.status for a in mine]
+        states = [shown_status(a.status, a.provider) for a in mine]
         status = _status(r.outcome, r.review, states)
-        done = [aware(a.completed_at) for a in mine
-                if a.status == AttemptStatus.SUCCEEDED and a.completed_at is not None]
+        paid = [a for a, s in zip(mine, states, strict=True) if s == AttemptStatus.SUCCEEDED]
+        done = [aware(a.completed_at) for a in paid if a.completed_at is not None]
         refunded_at = max(d for d in done if d is not None) if status == "refunded" and done \
             else None
         deadline = aware(r.legal_deadline)
@@ -119,7 +123,7 @@ def find_withdrawals(engine: Engine, since: datetime | None, until: datetime | N
         out.append(WithdrawalRow(
             r.id, r.order_id, r.name, r.email, json.loads(r.lines), received, deadline,
             bool(r.in_period), r.decision_id, status, r.currency, amount,
-            sum(int(a.amount) for a in mine if a.status == AttemptStatus.SUCCEEDED),
+            sum(int(a.amount) for a in paid),
             refunded_at, None if refunded_at is None else refunded_at <= deadline,
-            status not in ("refunded", "declined") and now > deadline))
+            status not in ("refunded", "declined", DRY_RUN) and now > deadline))
     return out

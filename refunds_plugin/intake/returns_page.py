@@ -22,6 +22,7 @@ from refunds_plugin.domain import (
     AttemptStatus,
     Decision,
     OrderFacts,
+    Outcome,
     Reason,
     ResolutionKind,
     ReturnLine,
@@ -239,8 +240,10 @@ class DecisionStatus:
 
     @property
     def decided_at(self) -> datetime | None:
-        """When the answer was given: None while a person has yet to decide."""
-        if self.review == "open":
+        """When the answer was given: None while a person has yet to decide. An approval
+        whose money a person is now looking at (a refused refund, an exchange that could not go
+        ahead) was still given when it was recorded."""
+        if self.review == "open" and self.decision.outcome is not Outcome.APPROVE:
             return None
         return self.reviewed_at or self.created_at
 

@@ -107,6 +107,8 @@ class Renderer:
         env.install_gettext_translations(self._translations(locale), newstyle=True)  # type: ignore[attr-defined]
         # a date as the pages write it, in every language: ``5 December 2026``
         env.filters["day"] = lambda v: _day_in(v, locale or "en")
+        # items as the explanation and the pages list them: ``2 × Mug and Cup``
+        env.filters["listed"] = lambda items: catalogue.listed(list(items), locale or "en")
         if locale in (None, "en"):
             env.filters.update(money=money, when=when)
         else:

@@ -55,7 +55,8 @@ def views(page: Page, message: Page, strings: Callable[[], Any], clock: Callable
                         action=request.path, error=t.feedback_pick)
         if found.status not in ("saved", "replaced"):
             return refused(found)
+        commented = bool((request.form.get("comment") or "").strip())  # say it arrived
         return page("feedback.html", found=found, ratings=RATINGS, done=found.status,
-                    action=request.path)
+                    action=request.path, commented=commented)
 
     return view

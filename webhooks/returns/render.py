@@ -18,6 +18,7 @@ class Items:
     keep: tuple[str, ...]
     keep_many: bool  # more than one unit to keep: "them", not "it"
     never_came: bool  # every line is "it never arrived": nothing to send or keep
+    exchange: tuple[str, ...] = ()  # the new items of an exchange, listed the same way
 
 
 def items(decision: Decision, names: dict[str, str]) -> Items:
@@ -33,8 +34,10 @@ def items(decision: Decision, names: dict[str, str]) -> Items:
         return tuple(f"{q} × {names.get(lid, lid)}" if q > 1 else names.get(lid, lid)
                      for lid, q in counts.items())
 
+    ex = decision.exchange.lines if decision.exchange else ()
     return Items(said(send), said(keep), sum(keep.values()) > 1,
-                 bool(decision.lines) and not arrived)
+                 bool(decision.lines) and not arrived,
+                 tuple(f"{ln.quantity} × {ln.name}" if ln.quantity > 1 else ln.name for ln in ex))
 
 
 def names_of(facts: OrderFacts) -> dict[str, str]:

@@ -62,7 +62,8 @@ ENGLISH: dict[str, str] = {
     "returnable_forever": N_("You can return this at any time."),
     "returnable_no_date": N_("We will check the dates for this item."),
     "refund_until": N_("A refund to your original payment is available until {date}."),
-    "already_returned": N_("Already returned."),
+    # a unit is taken once a return is asked for, long before it is back: say that, not "returned"
+    "already_returned": N_("A return has already been requested for this item."),
     "window_closed": N_("The return window for this item ended on {date}."),
     "window_closed_credit": N_(
         "The return window for this item ended on {date}. You can still send it back for store "
@@ -97,7 +98,10 @@ ENGLISH: dict[str, str] = {
     "exchange_status_awaiting_payment": N_("Waiting for your payment of the difference."),
     "exchange_status_waiting": N_("Your new item ships once your return is on its way to us."),
     "exchange_status_ready": N_("Your new item is ready to ship."),
-    "exchange_status_shipped": N_("Your new item is on its way."),
+    # "shipped" is the order for the new item placed (Saleor's replacement completed, or the
+    # storefront told through exchange.ready_to_ship), not a parcel seen moving
+    "exchange_status_shipped": N_(
+        "We have placed the order for your new item; it will be sent to you."),
     "exchange_status_fallen_back": N_(
         "The difference was not paid in time, so your return became a refund or store credit "
         "instead."
@@ -118,7 +122,7 @@ ENGLISH: dict[str, str] = {
     "pick_quantity": N_("Please choose how many of {item} to return."),
     "unknown_line": N_("Your order has no item {line}. Please start your return again."),
     "line_twice": N_("{item} is listed twice. Please choose it once."),
-    "line_returned": N_("{item} has already been returned."),
+    "line_returned": N_("A return has already been requested for {item}."),
     "too_many_units": N_("You can return at most {left} of {item}, not {qty}."),
     "errors_heading": N_("There is a problem"),
     "answer_heading_approve": N_("Your return is approved"),
@@ -129,13 +133,16 @@ ENGLISH: dict[str, str] = {
     "answer_credit_bonus": N_("Store credit: {amount} (including a {bonus} bonus)"),
     "answer_no_money": N_("No money will be sent for this request."),
     "answer_send_back": N_("Please send back: {items}."),
-    "answer_keep": N_("You don't need to send back {items}: please keep it."),
-    "answer_keep_them": N_("You don't need to send back {items}: please keep them."),
+    # the explanation's own sentences (``policies.explanation``), so page and paragraph agree
+    "answer_keep": N_("You don't need to send back {items}; please keep it."),
+    "answer_keep_them": N_("You don't need to send back {items}; please keep them."),
     "answer_review_wait": N_(
         "Please don't send anything back yet: our team will tell you what to do once they have "
         "checked your return."
     ),
     "answer_nothing_left": N_("After fees there is nothing left to refund."),
+    "answer_exchange": N_("In exchange you get: {items}"),
+    "answer_exchange_charge": N_("You pay the difference: {amount}"),
     "fee_return_shipping": N_("Return shipping fee, taken off: {amount}"),
     "fee_restocking": N_("Restocking fee, taken off: {amount}"),
     "check_quote": N_("Check what I'll get"),
@@ -218,6 +225,7 @@ ENGLISH: dict[str, str] = {
     "feedback_thanks_heading": N_("Thank you"),
     "feedback_saved": N_("We have your answer: {n} of 5."),
     "feedback_replaced": N_("We have changed your answer to {n} of 5."),
+    "feedback_comment_saved": N_("We have your comment too. Thank you for telling us."),
     "feedback_change": N_("You can change it until {date}."),
     "feedback_invalid_heading": N_("This link does not work"),
     "feedback_invalid": N_("This feedback link is not valid. Nothing was recorded."),

@@ -15,6 +15,7 @@ from __future__ import annotations
 import json
 import secrets
 import time
+from collections.abc import Iterable
 from datetime import date
 from typing import Any
 
@@ -105,7 +106,7 @@ def _page(template: str, status: int = 200, *, test_mode: bool | None = None,
     return render_template(
         f"returns/{template}", t=_t(), shop=cfg.shop_name, logo=cfg.shop_logo_url,
         csrf=generate_csrf(),
-        money=_money, day=_day, say=_say, dry_run=dry_run,
+        money=_money, listed=_listed, day=_day, say=_say, dry_run=dry_run,
         withdrawal_enabled=cfg.withdrawal_enabled,
         packing_notes=_rt().policy.return_shipping.packing_notes, **context,
     ), status
@@ -119,6 +120,11 @@ def _day(iso: str) -> date:
 def _money(minor: int, currency: str) -> str:
     """Exact money as the reader writes it (``12.50 EUR``, ``12,50 €``)."""
     return catalogue.money(minor, currency, _lang())
+
+
+def _listed(items: Iterable[str]) -> str:
+    """Items as the explanation lists them: ``2 × Mug and Cup`` (``Mug und Cup``)."""
+    return catalogue.listed(list(items), _lang())
 
 
 def _say(value: str) -> str:

@@ -19,7 +19,7 @@ from datetime import datetime
 from typing import Any
 
 from flask import request
-from flask_babel import format_date, get_locale
+from flask_babel import get_locale
 from flask_babel import gettext as _
 from itsdangerous import BadSignature, URLSafeSerializer
 from werkzeug.datastructures import MultiDict
@@ -28,6 +28,7 @@ from refunds_plugin.bootstrap import Runtime
 from refunds_plugin.domain import OrderFacts
 from refunds_plugin.intake import returns_page as ret
 from refunds_plugin.intake import withdrawals as wd
+from refunds_plugin.language import catalogue
 from refunds_plugin.notify.outbox import valid_email
 from refunds_plugin.notify.render import when
 
@@ -53,7 +54,8 @@ def statement_text() -> str:
 
 
 def _day(value: datetime | None) -> str:
-    return format_date(value.date(), "long") if value is not None else ""
+    """A date as every returns page writes it (``28 December 2026``, ``28. Dezember 2026``)."""
+    return catalogue.day(value.date(), str(get_locale() or "en")) if value is not None else ""
 
 
 def _expired(h: Hooks) -> tuple[str, int]:
@@ -111,6 +113,8 @@ def view(h: Hooks) -> Callable[[], Any]:
             return h.message(_("Withdraw from contract"),
                              _("The withdrawal function is not available for this order. "
                                "You can still start a return."), 404)
+        if request.method == "GET" and not wd.remaining(facts):  # say so before the form
+            return _nothing_left(h, 200)
         if request.method == "GET":
             token = h.signer(SALT).dumps({"o": order_id, "n": secrets.token_urlsafe(18)})
             return _step1(h, facts, token, {"email": facts.customer.email or "",
@@ -129,8 +133,7 @@ def view(h: Hooks) -> Callable[[], Any]:
             return _received(h, facts, earlier, answer.recorded.id if answer else None)
         left = wd.remaining(facts)
         if not left:
-            return h.message(_("Withdraw from contract"),
-                             _("A return has been requested for everything in this order."), 400)
+            return _nothing_left(h, 400)
         fields, errors = parse(request.form, left)
         step = request.form.get("step", "review")
         if errors or step == "edit":
@@ -146,6 +149,11 @@ def view(h: Hooks) -> Callable[[], Any]:
         return _received(h, facts, w, answer.recorded.id if answer else None)
 
     return withdraw
+
+
+def _nothing_left(h: Hooks, status: int) -> tuple[str, int]:
+    return h.message(_("Withdraw from contract"),
+                     _("A return has been requested for everything in this order."), status)
 
 
 def _hidden(form: MultiDict[str, str]) -> list[tuple[str, str]]:

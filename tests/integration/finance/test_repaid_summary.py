@@ -40,6 +40,12 @@ def test_a_refund_refused_then_paid_on_approval_counts_as_returned_not_overdue(
     assert refunded(data) == (5500, 0, 1)
     assert data["promise"] == {"returned": 0, "median_seconds": None, "p95_seconds": None,
                                "missed": 0, "overdue": 0, "dry_run": 0}
+    nothing = CliRunner().invoke(main, ["ledger", "report", "--since", "2026-11-01",
+                                        "--until", "2026-12-01"],
+                                 env={"REFUNDS_DATABASE_URL": harness.db_url})
+    # no time to show, never "median Nones" (overdue is counted against the wall clock here)
+    assert nothing.stdout.splitlines()[-1].startswith(
+        "money returned for 0 decision(s): median -, p95 -; 0 missed the promised time, ")
 
     harness.clock.advance(PROMISE_S + 3600)  # an hour past the promise, still refused
     assert summary(harness)["promise"] == {"returned": 0, "median_seconds": None,

@@ -50,13 +50,15 @@ def test_one_click_answers_and_a_second_answer_replaces_it(shop: tuple[Harness, 
     first = h.client().post(link, data={"rating": "4"})
     assert first.status_code == 200
     assert "We have your answer: 4 of 5." in text(first)
+    assert "We have your comment too." not in text(first)  # no comment was sent
     assert "You can change it until 15 June 2026." in text(first)
     assert rows(h) == [(ann, 4, None, 0)]
 
     h.clock.advance(13 * 86_400)
     second = h.client().post(link, data={"rating": "2", "comment": "  The refund was slow "})
     assert second.status_code == 200
-    assert "We have changed your answer to 2 of 5." in text(second)
+    assert "We have changed your answer to 2 of 5. We have your comment too. Thank you for " \
+        "telling us." in text(second)  # the customer sees the comment arrived
     assert rows(h) == [(ann, 2, "The refund was slow", 1)]
 
 

@@ -213,3 +213,28 @@ def test_an_approval_after_review_says_our_team_approved_it_not_the_review_time_
     assert "needs a quick check" not in text + approved.part("html")
     assert "If it is approved" not in text + approved.part("html")
     assert "internal" not in text + approved.part("html")
+
+
+
+def test_the_approved_email_lists_what_to_send_back_as_the_explanation_does(
+    mail_shop: Harness, fake_stripe: FakeStripe, smtp: SmtpSink, clock: Clock
+) -> None:
+    h = mail_shop
+    fake_stripe.add_payment_intent(6700, "usd", "pi_123")
+    lines = [{"id": "l1", "sku": "MUG-1", "name": "Mug", "quantity": 2, "unit_amount": 2500},
+             {"id": "l2", "sku": "CUP-1", "name": "Cup", "quantity": 1, "unit_amount": 1200}]
+    # far outside the window: a review, so the approval email says what to send back itself
+    assert h.post_storefront(order_paid(lines=lines, paid_at="2025-01-01T10:00:00Z")
+                             ).status_code == 200
+    answer = h.post_storefront(return_requested(lines=[
+        {"line_id": "l1", "quantity": 2, "reason": "changed_mind"},
+        {"line_id": "l2", "quantity": 1, "reason": "changed_mind"}])).json
+    assert answer is not None and answer["outcome"] == "review"
+    reviews.decide(h.runtime.engine, h.runtime.service, answer["decision_id"], approve=True,
+                   by="Ada", note="late, but a loyal customer", now=clock.now)
+    h.drain()
+
+    approved = next(m for m in smtp.received if m.subject.endswith("is approved"))
+    assert "\nPlease send back: 2 × Mug and Cup.\n" in approved.part("plain")
+    assert "<p>Please send back: 2 × Mug and Cup." in approved.part("html")
+    assert "Mug, Cup" not in approved.part("plain") + approved.part("html")

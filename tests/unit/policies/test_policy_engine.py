@@ -221,3 +221,14 @@ def test_asking_more_than_was_paid_with_nothing_refunded_does_not_say_part_was_r
                       ask(("shirt", 1, R.TOO_SMALL)), NOW)
     [cap] = [r for r in on_way.trace if r.code == "exceeds_refundable"]
     assert cap.message.startswith("Part of this order's payment is already refunded")
+
+
+def test_a_request_refused_on_every_line_names_each_lines_reason_once():
+    thirty = policy("window: {days: 30, start: delivery}\n")
+    d = evaluate(thirty, order(days=64), ask(("socks", 1, R.CHANGED_MIND),
+                                             ("shirt", 1, R.DAMAGED)), NOW)
+    assert (d.outcome.value, d.reason_code, d.amount) == ("decline", "outside_window", 0)
+    assert d.explanation == (
+        "We're sorry, we can't accept this return. The 30-day return window for Wool socks "
+        "has passed (64 days since delivery). The 30-day return window for Linen shirt has "
+        "passed (64 days since delivery).")

@@ -76,11 +76,16 @@ def test_a_dearer_size_is_exchanged_and_the_payment_link_is_on_answer_and_status
         "Pay the difference of 5.00 USD to go ahead with your exchange"]
     assert session["url"] in sent.get_data(as_text=True)
     assert "We will exchange Linen shirt for Linen shirt L." in text(sent)
+    # what the customer gets and pays, never "after fees there is nothing left to refund"
+    assert words(sent, "amount") == ["In exchange you get: Linen shirt L",
+                                     "You pay the difference: 5.00 USD"]
+    assert "nothing left to refund" not in text(sent)
     [row] = swap_shop.rows(decisions)
     status_link = re.search(r'id="status-link" href="([^"]+)"', sent.get_data(as_text=True))
     assert status_link and row
     status = client.get(status_link.group(1))
     assert "Waiting for your payment of the difference." in text(status)
+    assert "No money is due" not in text(status)  # the customer owes the difference
     assert session["url"] in status.get_data(as_text=True)
 
 
@@ -120,3 +125,30 @@ def test_a_saleor_products_variants_and_stock_are_read_over_graphql() -> None:
             ("SHIRT-XL", "Shirt XL", 1250, False, "v-xl")]
     [(op, variables)] = [c for c in saleor.calls if c[0] == "RefundsProductVariants"]
     assert variables == {"id": "UHJvZHVjdDox", "channel": "default-channel"}
+
+
+def test_an_exchange_handed_on_for_shipping_does_not_claim_the_parcel_is_moving(
+    sqlite_url: str, now: datetime, tmp_path: Path,
+) -> None:
+    policy = tmp_path / "instant.yaml"
+    policy.write_text(POLICY.replace("higher: charge}", "higher: charge}, ship_on: approval"))
+    shop = ReturnsShop(sqlite_url, lambda: now, {"policy": str(policy)})
+    sizes = [{**SIZES[0], "unit_amount": 4000}]  # the same price: nothing to pay
+    shop.seed(order_event("1001", lines=[{"id": "l2", "sku": "TEE-M", "name": "Linen shirt",
+                                         "quantity": 1, "unit_amount": 4000,
+                                         "variants": sizes}]))
+    client = shop.app.test_client()
+    sent = submit(client, open_form(client), **{"line-0-id": "l2", "line-0-qty": "1",
+                                               "line-0-reason": "too_small",
+                                               "line-0-exchange": "TEE-L"})
+    shop.drain()
+    link = re.search(r'id="status-link" href="([^"]+)"', sent.get_data(as_text=True))
+    assert link
+
+    status = client.get(link.group(1))
+
+    assert words(status, "shipped", attr="data-exchange") == [
+        "Your exchange 1 × Linen shirt L We have placed the order for your new item; it will be "
+        "sent to you."]
+    assert "on its way" not in " ".join(words(status, "shipped", attr="data-exchange"))
+    shop.close()

@@ -13,9 +13,10 @@ import pytest
 from werkzeug.test import TestResponse
 
 from refunds_plugin.finance.tokens import create_token
-from refunds_plugin.ledger.tables import ledger_entries
+from refunds_plugin.ledger.tables import ledger_entries, reviews
 from tests.fakes.returns_client import open_form, submit, text, words
 from tests.fakes.returns_shop import ReturnsShop, order_event
+from tests.fakes.stripe_api import FakeStripeServer
 
 KEYS = ["attempt_ids", "decided_by", "note", "status"]
 
@@ -118,3 +119,24 @@ def test_a_review_decided_days_later_is_dated_by_the_persons_decision(
             "Our team checked your return and approved it. Decided on 26 November 2026."]
     finally:
         shop.close()
+
+
+def test_an_approval_whose_refund_failed_keeps_its_decision_date_while_a_person_looks(
+    stripe_shop: ReturnsShop, stripe_server: FakeStripeServer,
+) -> None:
+    client = stripe_shop.app.test_client()
+    answer = submit(client, open_form(client), **{"line-0-qty": "1",
+                                                  "line-0-reason": "changed_mind"})
+    link = re.search(r'id="status-link" href="([^"]+)"', answer.get_data(as_text=True))
+    assert link
+    stripe_server.fake.dispute("pi_1001")  # Stripe refuses the refund: a review opens
+    stripe_shop.drain()
+    assert [r[2] for r in stripe_shop.rows(reviews)] == ["open"]  # status
+
+    status = client.get(link.group(1))
+
+    assert words(status, "outcome") == [
+        "Your return is approved. Decided on 24 November 2026."]  # not "Received on"
+    assert words(status, "stage stage-failed")[0].startswith(
+        "Refund to your original payment: 25.00 USD Failed: the payment provider could not "
+        "complete it.")

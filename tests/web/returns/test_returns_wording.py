@@ -54,8 +54,9 @@ def test_two_socks_to_keep_are_them_and_a_parcel_that_never_came_has_nothing_to_
                                    "line-1-reason": "changed_mind"})
 
     assert words(keep, "send-back") == [
-        "You don't need to send back 2 × Wool socks: please keep them."]
-    assert "please keep them." in words(keep, "explanation")[0]
+        "You don't need to send back 2 × Wool socks; please keep them."]
+    assert "You don't need to send back 2 × Wool socks; please keep them." in words(
+        keep, "explanation")[0]  # the page and the paragraph say it the same way
 
     lost = submit(client, open_form(client), **{"line-0-qty": "1",
                                                 "line-0-reason": "not_received"})
@@ -78,8 +79,8 @@ def test_a_line_named_twice_is_refused_and_a_returned_line_is_not_only_0(
     assert both == (
         "Your return of 1 × Blue enamel mug and 2 × Wool socks is approved. We will refund "
         "34.00 USD to your original payment. This includes 5.00 USD for the original shipping. "
-        "Please send back: Blue enamel mug. You don't need to send back Wool socks; please keep "
-        "them. The money will be on its way within 72 hours.")
+        "Please send back: Blue enamel mug. You don't need to send back 2 × Wool socks; please "
+        "keep them. The money will be on its way within 72 hours.")
     assert (again.status_code, again.get_json()["error"]["message"]) == (
         400, "line l1: every unit of Blue enamel mug has already been returned")
 
