@@ -15,7 +15,7 @@ from datetime import datetime
 from policies import eligibility, exchange, resolution, safeguards
 from policies.context import Context, build_context
 from policies.explanation import cannot_fail, explain
-from policies.policy import Policy
+from policies.policy import Policy, amount
 from policies.resolution import PlannedLine
 from refunds_plugin.domain import (
     Decision,
@@ -27,7 +27,7 @@ from refunds_plugin.domain import (
     ReturnRequest,
     RuleResult,
 )
-from refunds_plugin.language.said import Amount, Joined, said
+from refunds_plugin.language.said import Joined, said
 
 # Sentences without parameters, said once rather than per decision (equal text, id and
 # parameters; nothing changes a message once made).
@@ -158,7 +158,7 @@ def _tier(ctx: Context) -> RuleResult:
            "orders": ctx.facts.history.order_count, "tier": st.tier_name}
     if not st.tiers:
         return RuleResult("tier", "pass", "tier_base", _STANDARD, saw)
-    value = Amount(st.projected_value, ctx.currency)
+    value = amount(st.projected_value, ctx.currency)
     return RuleResult("tier", "adjust", f"tier_{st.tier_name}",
                       said("As a {tier} customer (projected value {value}) you get our better "
                           "terms.", tier=st.tier_name, value=value), saw)

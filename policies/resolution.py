@@ -10,10 +10,10 @@ from dataclasses import dataclass
 
 from policies.context import Context
 from policies.eligibility import named
-from policies.policy import percent_of
+from policies.policy import amount, percent_of
 from refunds_plugin.domain import Fee, OrderLine, Reason, Resolution, ResolutionKind, ReturnLine
 from refunds_plugin.domain import RuleResult as R
-from refunds_plugin.language.said import N_, Amount, Joined, Listed, said
+from refunds_plugin.language.said import N_, Joined, Listed, said
 from refunds_plugin.money import Money
 
 # Sentences without parameters, said once rather than per decision (equal text, id and
@@ -86,7 +86,7 @@ def fees(ctx: Context, planned: list[tuple[PlannedLine, bool]]) -> tuple[list[Fe
                           tier=ctx.standing.tier_name), saw)
     if not out:
         return [], R("fees", "pass", "no_fees", _NO_FEES, saw)
-    total = Amount(sum(f.amount for f in out), cur)
+    total = amount(sum(f.amount for f in out), cur)
     return out, R("fees", "adjust", "fees_charged",
                   said("Fees of {total} are deducted for returns that are not our fault.",
                        total=total), saw)
@@ -147,7 +147,7 @@ def shipping(ctx: Context, planned: list[PlannedLine]) -> tuple[int, R]:
             else _LAST_ITEM
         return remaining, R("shipping", "adjust", "shipping_refunded",
                             said("We refund your shipping of {amount} because {why}.",
-                                 amount=Amount(remaining, ctx.currency), why=why), saw)
+                                 amount=amount(remaining, ctx.currency), why=why), saw)
     return 0, R("shipping", "pass", "shipping_kept", _SHIPPING_KEPT, saw)
 
 
@@ -261,7 +261,7 @@ def _not_automatic(ctx: Context, refund: int, credit: int, results: list[R]) -> 
     if ResolutionKind.CREDIT in ctx.policy.resolution.allow:
         results.append(R("refund_route", "adjust", "credit_not_refund",
                          said("{why}; {amount} comes back as store credit instead.", why=why,
-                              amount=Amount(short, cur)),
+                              amount=amount(short, cur)),
                          saw))
         return refund - short, credit + short
     results.append(R("refund_route", "review", "refund_not_automatic",
@@ -277,7 +277,7 @@ def rounding(cur: str, step: int, wanted: int, refunded: int) -> R | None:
     return R("rounding", "adjust", "provider_rounding",
              said("Card refunds in {currency} go in steps of {step}; {lost} could not be "
                   "refunded to your card.", currency=cur, step=Money(step, cur).decimal_string(),
-                  lost=Amount(lost, cur)),
+                  lost=amount(lost, cur)),
              {"refund_increment": step, "wanted": wanted, "refunded": refunded,
               "not_refunded": lost})
 
@@ -292,7 +292,7 @@ def credit_rounding(cur: str, step: int, wanted: int) -> tuple[int, R | None]:
     return given, R("rounding", "adjust", "provider_rounding",
                     said("Store credit in {currency} goes in steps of {step}; {lost} could not "
                          "be given as store credit.", currency=cur,
-                         step=Money(step, cur).decimal_string(), lost=Amount(lost, cur)),
+                         step=Money(step, cur).decimal_string(), lost=amount(lost, cur)),
                     {"credit_increment": step, "wanted": wanted, "credited": given,
                      "not_credited": lost})
 
@@ -309,12 +309,12 @@ def _bonus(ctx: Context, credit: int, step: int, *, chose: bool) -> tuple[int, R
     saw: dict[str, object] = {"percent": str(rules.credit_bonus_percent), "cap": cap,
                               "bonus": given}
     why = _FOR_CHOOSING if chose else _ON_CREDIT
-    text = said("You get a {amount} bonus {why}.", amount=Amount(given, cur), why=why)
+    text = said("You get a {amount} bonus {why}.", amount=amount(given, cur), why=why)
     if given != bonus:
         saw.update(bonus_before_rounding=bonus, credit_increment=step)
         text = said("You get a {amount} bonus {why} ({before} rounded down: store credit in "
-                    "{currency} goes in steps of {step}).", amount=Amount(given, cur), why=why,
-                    before=Amount(bonus, cur), currency=cur,
+                    "{currency} goes in steps of {step}).", amount=amount(given, cur), why=why,
+                    before=amount(bonus, cur), currency=cur,
                     step=Money(step, cur).decimal_string())
     return given, R("credit_bonus", "adjust", "credit_bonus", text, saw)
 

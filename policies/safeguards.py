@@ -8,9 +8,9 @@ from __future__ import annotations
 from decimal import Decimal
 
 from policies.context import Context
-from policies.policy import AbuseRules, money_text
+from policies.policy import AbuseRules, amount, money_text
 from refunds_plugin.domain import Reason, RuleResult
-from refunds_plugin.language.said import N_, Amount, Listed, said
+from refunds_plugin.language.said import N_, Listed, said
 
 # Sentences without parameters, said once rather than per decision (equal text, id and
 # parameters; nothing changes a message once made).
@@ -25,7 +25,7 @@ def _fmt(minor: int | None, currency: str) -> str:
 
 
 def _amount(minor: int | None, currency: str) -> str:
-    return said("no limit") if minor is None else Amount(minor, currency)
+    return said("no limit") if minor is None else amount(minor, currency)
 
 
 def limits(ctx: Context, gross: int) -> RuleResult:
