@@ -4,8 +4,9 @@
 two policies written here (tiers, abuse, exchanges, keep-the-item, fees, a credit bonus, a
 refund period, held money), a digest of each decision as it was decided by the code before the
 speed work of issue 17 (main at d4c4433, recorded with that tree's own code): ``to_dict()``
-(outcome, amounts, fees, resolutions, trace with what each rule saw, explanation), every message's structure (message id and
-parameters, which another reader's language is rendered from), ``repr``, the decision made with
+(outcome, amounts, fees, resolutions, trace with what each rule saw, explanation), every
+message's structure (message id and parameters, which another reader's language is rendered
+from), ``repr``, the decision made with
 ``explained=False``, and any error's type and words. The same facts and requests are also read
 back from their stored JSON (``finance.simulation.facts_from_json``), as ``policy compare`` does.
 
