@@ -9,7 +9,13 @@ from __future__ import annotations
 from policies.context import Context
 from policies.policy import Action, WindowOverride
 from refunds_plugin.domain import OrderLine, Reason, ReturnLine, RuleResult
-from refunds_plugin.language.said import N_, said
+from refunds_plugin.language.said import N_, Said, said
+
+# Sentences without parameters, said once rather than per decision (equal text, id and
+# parameters; nothing changes a message once made).
+_LINES_VALID = said("Every item asked for is on the order and not yet returned.")
+_REFUNDABLE = said("There is money on the order to return.")
+_REFUND_AVAILABLE = said("A refund to your original payment is available.")
 
 _OUTSIDE = {
     Action.DECLINE: ("outside_window", N_("The {days}-day return window for {name} has passed "
@@ -48,6 +54,26 @@ LABELS = {Reason.DAMAGED: N_("damaged"), Reason.DEFECTIVE: N_("defective"),
 _REASON_SAID = {(action, r): (_ACTION_VERDICT[action], code,
                               said(text, label=said(LABELS[r])))
                 for action, (code, text) in _REASON.items() for r in Reason}
+
+
+_NAMED: dict[tuple[str, str, int | None], Said] = {}
+_NAMED_MAX = 4096  # sentences kept; all are dropped when full, and said again as needed
+
+
+def named(msgid: str, name: str, days: int | None = None) -> str:
+    """``said(msgid, name=name)`` (and ``days=days`` when given), kept for the next decision
+    about the same item: a shop's items recur, the sentence is equal (text, id, parameters) and
+    nothing changes a message once made. A name that is not text is said afresh each time."""
+    if name.__class__ is not str:
+        return said(msgid, name=name) if days is None else said(msgid, name=name, days=days)
+    key = (msgid, name, days)
+    got = _NAMED.get(key)
+    if got is None:
+        if len(_NAMED) >= _NAMED_MAX:
+            _NAMED.clear()
+        got = said(msgid, name=name) if days is None else said(msgid, name=name, days=days)
+        _NAMED[key] = got
+    return got
 
 
 def request_lines(ctx: Context) -> RuleResult:
@@ -90,7 +116,7 @@ def request_lines(ctx: Context) -> RuleResult:
             return RuleResult("request_lines", "decline", "quantity_exceeds_remaining", text,
                               saw)
     return RuleResult("request_lines", "pass", "lines_valid",
-                      said("Every item asked for is on the order and not yet returned."),
+                      _LINES_VALID,
                       {"lines": len(wanted)})
 
 
@@ -106,7 +132,7 @@ def payment(ctx: Context) -> RuleResult:
         return RuleResult("payment", "decline", "nothing_refundable",
                           said("Everything paid for this order has already been refunded."), saw)
     return RuleResult("payment", "pass", "refundable",
-                      said("There is money on the order to return."), saw)
+                      _REFUNDABLE, saw)
 
 
 def window(ctx: Context, line: OrderLine, rl: ReturnLine) -> RuleResult:
@@ -117,7 +143,7 @@ def window(ctx: Context, line: OrderLine, rl: ReturnLine) -> RuleResult:
                               "age_days": ctx.age_days, "tier": ctx.standing.tier_name}
     if days is None:
         return RuleResult("window", "pass", "lifetime_guarantee",
-                          said("{name} is covered for life.", name=line.name), saw)
+                          named(N_("{name} is covered for life."), line.name), saw)
     age = ctx.age_days
     if age is None:
         return RuleResult("window", "review", "no_start_date",
@@ -125,8 +151,8 @@ def window(ctx: Context, line: OrderLine, rl: ReturnLine) -> RuleResult:
                                "will check the dates."), saw)
     if age <= days:
         return RuleResult("window", "pass", "within_window",
-                          said("{name} is within its {days}-day return window.",
-                               name=line.name, days=days), saw)
+                          named(N_("{name} is within its {days}-day return window."),
+                                line.name, days), saw)
     action = ctx.policy.window.outside
     code, text = _OUTSIDE[action]
     return RuleResult("window", _ACTION_VERDICT[action], code,
@@ -164,7 +190,7 @@ def final_sale(ctx: Context, line: OrderLine, rl: ReturnLine) -> RuleResult:
     saw = {"line_id": line.id, "final_sale_tags": tags}
     if not tags:
         return RuleResult("final_sale", "pass", "not_final_sale",
-                          said("{name} is not a final-sale item.", name=line.name), saw)
+                          named(N_("{name} is not a final-sale item."), line.name), saw)
     if rl.reason.merchant_fault:
         return RuleResult("final_sale", "pass", "final_sale_merchant_fault",
                           said("{name} was final sale, but the problem is ours, so that "
@@ -179,8 +205,8 @@ def reason(ctx: Context, line: OrderLine, rl: ReturnLine) -> RuleResult:
     saw = {"line_id": line.id, "reason": str(rl.reason)}
     if rl.reason.merchant_fault:
         return RuleResult("reason", "pass", "merchant_fault",
-                          said("{name}: the problem is ours, so you get a full refund with "
-                               "no fees.", name=line.name), saw)
+                          named(N_("{name}: the problem is ours, so you get a full refund with "
+                                   "no fees."), line.name), saw)
     verdict, code, text = _REASON_SAID[ctx.policy.reason_action(rl.reason), rl.reason]
     return RuleResult("reason", verdict, code, text, saw)
 
@@ -192,7 +218,7 @@ def refund_period(ctx: Context, line: OrderLine, rl: ReturnLine) -> RuleResult:
     if limit is None or rl.reason.merchant_fault or (ctx.age_days is not None
                                                       and ctx.age_days <= limit):
         return RuleResult("refund_period", "pass", "refund_available",
-                          said("A refund to your original payment is available."), saw)
+                          _REFUND_AVAILABLE, saw)
     return RuleResult("refund_period", "adjust", "refund_period_over",
                       said("Refunds to the original payment are available for {days} days; "
                            "after that we give store credit.", days=limit), saw)

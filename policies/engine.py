@@ -15,7 +15,7 @@ from datetime import datetime
 from policies import eligibility, exchange, resolution, safeguards
 from policies.context import Context, build_context
 from policies.explanation import cannot_fail, explain
-from policies.policy import Policy
+from policies.policy import Policy, amount
 from policies.resolution import PlannedLine
 from refunds_plugin.domain import (
     Decision,
@@ -27,7 +27,11 @@ from refunds_plugin.domain import (
     ReturnRequest,
     RuleResult,
 )
-from refunds_plugin.language.said import Amount, Joined, said
+from refunds_plugin.language.said import Joined, said
+
+# Sentences without parameters, said once rather than per decision (equal text, id and
+# parameters; nothing changes a message once made).
+_STANDARD = said("Standard terms apply.")
 
 # Adjustments the customer should read about (the rest are already in the money sentence).
 _NOTED = frozenset({"window", "final_sale", "reason", "refund_period", "tier",
@@ -61,7 +65,8 @@ def evaluate(policy: Policy, facts: OrderFacts, request: ReturnRequest,
         results = (eligibility.window(ctx, line, rl), eligibility.final_sale(ctx, line, rl),
                    eligibility.reason(ctx, line, rl), eligibility.refund_period(ctx, line, rl))
         trace.extend(results)
-        verdicts = [r.verdict for r in results]
+        verdicts = (results[0].verdict, results[1].verdict, results[2].verdict,
+                    results[3].verdict)
         if "decline" in verdicts:
             refused.append(results[verdicts.index("decline")])
             continue
@@ -105,12 +110,13 @@ def evaluate(policy: Policy, facts: OrderFacts, request: ReturnRequest,
     lines = tuple(LineDecision(pl.line.id, pl.request.quantity, pl.amount,
                                pl.request.reason.value, b)
                   for pl, b in zip(planned, back, strict=True))
-    notes = [r for r in trace if r.verdict == "adjust" and r.rule in _NOTED]
-    notes += [r for r in swap_trace if r.verdict == "pass"]
-    rounded = next((r for r in split_results if r.rule == "rounding"), None)
-    text = explain(ctx, outcome, planned, back, resolutions, fees, ship, notes, refused, reviews,
-                   rounded, held, exchanged=swapped is not None) \
-        if explained or not cannot_fail(facts) else ""
+    text = ""
+    if explained or not cannot_fail(facts):  # what only the paragraph reads, only for it
+        notes = [r for r in trace if r.verdict == "adjust" and r.rule in _NOTED]
+        notes += [r for r in swap_trace if r.verdict == "pass"]
+        rounded = next((r for r in split_results if r.rule == "rounding"), None)
+        text = explain(ctx, outcome, planned, back, resolutions, fees, ship, notes, refused,
+                       reviews, rounded, held, exchanged=swapped is not None)
     return Decision(
         outcome=outcome, reason_code=code, explanation=text, currency=facts.currency,
         policy_name=policy.name, policy_hash=policy.content_hash, lines=lines,
@@ -151,8 +157,8 @@ def _tier(ctx: Context) -> RuleResult:
     saw = {"months_as_customer": st.months, "projected_value": st.projected_value,
            "orders": ctx.facts.history.order_count, "tier": st.tier_name}
     if not st.tiers:
-        return RuleResult("tier", "pass", "tier_base", said("Standard terms apply."), saw)
-    value = Amount(st.projected_value, ctx.currency)
+        return RuleResult("tier", "pass", "tier_base", _STANDARD, saw)
+    value = amount(st.projected_value, ctx.currency)
     return RuleResult("tier", "adjust", f"tier_{st.tier_name}",
                       said("As a {tier} customer (projected value {value}) you get our better "
                           "terms.", tier=st.tier_name, value=value), saw)

@@ -14,11 +14,11 @@ from dataclasses import dataclass, field
 from policies import resolution
 from policies.context import Context
 from policies.eligibility import LABELS
-from policies.policy import Scope, ShipOn
+from policies.policy import Scope, ShipOn, amount
 from policies.resolution import PlannedLine
 from refunds_plugin.domain import Exchange, ExchangeLine, ResolutionKind, Variant
 from refunds_plugin.domain import RuleResult as R
-from refunds_plugin.language.said import N_, Amount, said
+from refunds_plugin.language.said import N_, said
 from refunds_plugin.money import stripe_minimum_charge
 
 # payments through which a price difference can be charged (a Checkout Session)
@@ -117,7 +117,7 @@ def settle(ctx: Context, swaps: list[tuple[PlannedLine, Variant]],
     saw: dict[str, object] = {"out": out_amount, "in": in_amount, "fees": fees,
                               "difference": diff}
     ex = Exchange(lines=lines, difference=diff, fees=fees, lower=x.lower.value)
-    fee_said = said(" (with {amount} of return fees)", amount=Amount(fees, cur)) if fees else ""
+    fee_said = said(" (with {amount} of return fees)", amount=amount(fees, cur)) if fees else ""
     if diff == 0:
         return ex, R("exchange_price", "pass", "exchange_even",
                      said("The new item costs the same{fees}: nothing to pay, nothing back.",
@@ -129,7 +129,7 @@ def settle(ctx: Context, swaps: list[tuple[PlannedLine, Variant]],
         ex = Exchange(lines=lines, difference=diff, fees=fees, back=back, lower=x.lower.value)
         return ex, R("exchange_price", "adjust", f"exchange_lower_{x.lower.value}",
                      said("The new item costs {amount} less{fees}; that difference comes back "
-                          "{how}.", amount=Amount(back, cur), fees=fee_said, how=how), saw)
+                          "{how}.", amount=amount(back, cur), fees=fee_said, how=how), saw)
     limit = (x.waive_up_to.get(cur) or 0) if x.waive_up_to is not None else 0
     waived = min(diff, limit)
     charge = diff - waived
@@ -144,19 +144,19 @@ def settle(ctx: Context, swaps: list[tuple[PlannedLine, Variant]],
                **({"minimum_charge": minimum} if below else {}))
     ex = Exchange(lines=lines, difference=diff, fees=fees, lower=x.lower.value, waived=waived,
                   charge=charge)
-    more = said("The new item costs {amount} more{fees}", amount=Amount(diff, cur), fees=fee_said)
+    more = said("The new item costs {amount} more{fees}", amount=amount(diff, cur), fees=fee_said)
     if below:
         assert minimum is not None
         return ex, R("exchange_price", "adjust", "exchange_higher_below_minimum",
                      said("{more}; that is less than the smallest amount we can charge by card "
                           "({minimum}), so we waive it.", more=more,
-                          minimum=Amount(minimum, cur)), saw)
+                          minimum=amount(minimum, cur)), saw)
     if not charge:
         return ex, R("exchange_price", "adjust", "exchange_higher_waived",
                      said("{more}; we waive the difference.", more=more), saw)
-    part = said("we waive {waived} and you pay {charge}", waived=Amount(waived, cur),
-                charge=Amount(charge, cur)) \
-        if waived else said("you pay {charge}", charge=Amount(charge, cur))
+    part = said("we waive {waived} and you pay {charge}", waived=amount(waived, cur),
+                charge=amount(charge, cur)) \
+        if waived else said("you pay {charge}", charge=amount(charge, cur))
     return ex, R("exchange_price", "adjust", "exchange_higher_charged",
                  said("{more}: {part}. Your exchange goes ahead once you have paid.",
                       more=more, part=part), saw)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from policies.context import Context
+from policies.policy import amount
 from policies.resolution import PlannedLine, chosen
 from refunds_plugin.domain import (
     Fee,
@@ -13,7 +14,7 @@ from refunds_plugin.domain import (
     ResolutionKind,
     RuleResult,
 )
-from refunds_plugin.language.said import N_, Amount, Joined, Listed, said
+from refunds_plugin.language.said import N_, Joined, Listed, said
 from refunds_plugin.money import ISO_4217
 
 
@@ -65,9 +66,9 @@ def explain(ctx: Context, outcome: Outcome, planned: list[PlannedLine], back: li
                             chosen(ctx) is ResolutionKind.CREDIT))
     if ship:
         parts.append(said("This includes {amount} for the original shipping.",
-                          amount=Amount(ship, cur)))
+                          amount=amount(ship, cur)))
     if fees:
-        listed = _join([said("{amount} {fee}", amount=Amount(f.amount, cur), fee=f.description)
+        listed = _join([said("{amount} {fee}", amount=amount(f.amount, cur), fee=f.description)
                         for f in fees])
         parts.append(said("We deducted {fees}, as the return is not due to a fault of ours.",
                           fees=listed))
@@ -124,18 +125,18 @@ def _money(resolutions: tuple[Resolution, ...], cur: str, approved: bool,
     bits: list[str] = []
     if refund:
         bits.append(said("refund {amount} to your original payment",
-                         amount=Amount(refund, cur)))
+                         amount=amount(refund, cur)))
     for c in credit:
         # credit given instead of a refund carries the bonus too, but was not chosen
         if c.bonus and chose_credit:
             bits.append(said("give you {amount} in store credit (including a {bonus} bonus for "
-                             "choosing credit)", amount=Amount(c.total, cur),
-                             bonus=Amount(c.bonus, cur)))
+                             "choosing credit)", amount=amount(c.total, cur),
+                             bonus=amount(c.bonus, cur)))
         elif c.bonus:
             bits.append(said("give you {amount} in store credit (including a {bonus} bonus)",
-                             amount=Amount(c.total, cur), bonus=Amount(c.bonus, cur)))
+                             amount=amount(c.total, cur), bonus=amount(c.bonus, cur)))
         else:
-            bits.append(said("give you {amount} in store credit", amount=Amount(c.total, cur)))
+            bits.append(said("give you {amount} in store credit", amount=amount(c.total, cur)))
     if not bits and rounded is not None:
         return rounded.message
     if not bits:

@@ -13,6 +13,7 @@ from enum import StrEnum
 from functools import cached_property, lru_cache
 
 from refunds_plugin.domain import Reason, ResolutionKind
+from refunds_plugin.language.said import Amount
 from refunds_plugin.money import Money
 
 
@@ -55,6 +56,18 @@ def percent_of(minor: int, pct: Decimal) -> int:
     q, r = divmod(minor * num, den * 100)
     twice = 2 * r
     return q + 1 if twice > den * 100 or (twice == den * 100 and q % 2) else q
+
+
+def amount(minor: int, currency: str) -> Amount:
+    """``Amount(minor, currency)``, kept: the same amounts recur across decisions (limits, fees,
+    shipping, bonuses) and an Amount, once made, never changes. Anything but an int and a str
+    (a broken stored order's currency) is made afresh, so any error is Amount's own."""
+    if minor.__class__ is int and currency.__class__ is str:
+        return _amount(minor, currency)
+    return Amount(minor, currency)
+
+
+_amount = lru_cache(maxsize=8192)(Amount)
 
 
 @lru_cache(maxsize=8192)
@@ -275,7 +288,7 @@ class Policy:
             return RefundOn.DELIVERED
         return on
 
-    @property
+    @cached_property
     def holds_money(self) -> bool:
         """Does any money wait for the parcel (``refund_on`` other than ``approval``)?"""
         return any(on is not RefundOn.APPROVAL for _, on in self.refund_on)

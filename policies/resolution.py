@@ -9,11 +9,23 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from policies.context import Context
-from policies.policy import percent_of
+from policies.eligibility import named
+from policies.policy import amount, percent_of
 from refunds_plugin.domain import Fee, OrderLine, Reason, Resolution, ResolutionKind, ReturnLine
 from refunds_plugin.domain import RuleResult as R
-from refunds_plugin.language.said import N_, Amount, Joined, Listed, said
+from refunds_plugin.language.said import N_, Joined, Listed, said
 from refunds_plugin.money import Money
+
+# Sentences without parameters, said once rather than per decision (equal text, id and
+# parameters; nothing changes a message once made).
+_RETURN_SHIPPING = said("return shipping")
+_NO_FEES = said("No fees apply.")
+_OUR_FAULT = said("the problem is ours")
+_LAST_ITEM = said("this returns the last item of the order")
+_SHIPPING_KEPT = said("Shipping is not refunded.")
+_HONOURED = said("Your choice of resolution is honoured.")
+_FOR_CHOOSING = said("for choosing store credit")
+_ON_CREDIT = said("on your store credit")
 
 
 @dataclass(slots=True)
@@ -42,7 +54,7 @@ def keep_item(ctx: Context, pl: PlannedLine) -> R:
         return R("keep_item", "adjust", "keep_item_shipping_costs_more",
                  said("Keep {name}: shipping it back would cost more than it is worth.",
                       name=name), saw)
-    return R("keep_item", "pass", "return_required", said("Please send {name} back.", name=name),
+    return R("keep_item", "pass", "return_required", named(N_("Please send {name} back."), name),
              saw)
 
 
@@ -66,15 +78,15 @@ def fees(ctx: Context, planned: list[tuple[PlannedLine, bool]]) -> tuple[list[Fe
     if ship and ship_charged:
         ship = min(ship, base - restock)
         if ship > 0:
-            out.append(Fee("return_shipping", ship, said("return shipping")))
+            out.append(Fee("return_shipping", ship, _RETURN_SHIPPING))
     saw["fees"] = {f.code: f.amount for f in out}
     if out and ctx.standing.waive_fees:
         return [], R("fees", "adjust", "fees_waived_by_tier",
                      said("As a {tier} customer you pay no return fees.",
                           tier=ctx.standing.tier_name), saw)
     if not out:
-        return [], R("fees", "pass", "no_fees", said("No fees apply."), saw)
-    total = Amount(sum(f.amount for f in out), cur)
+        return [], R("fees", "pass", "no_fees", _NO_FEES, saw)
+    total = amount(sum(f.amount for f in out), cur)
     return out, R("fees", "adjust", "fees_charged",
                   said("Fees of {total} are deducted for returns that are not our fault.",
                        total=total), saw)
@@ -106,8 +118,8 @@ def money_moves(ctx: Context, resolutions: tuple[Resolution, ...], back: list[bo
     """When the money moves, if not at approval: only for a return that must come back, by
     the policy's ``refund_on`` for each kind of money, at least until delivery for an instant
     exchange (None: at once, as always)."""
-    if not any(back):
-        return None
+    if not any(back) or not (instant_exchange or ctx.policy.holds_money):
+        return None  # every kind of money moves at approval
     waits = {res.kind: ctx.policy.refund_on_for(res.kind,
                                                 instant_exchange=instant_exchange).value
              for res in resolutions if res.total > 0}
@@ -131,12 +143,12 @@ def shipping(ctx: Context, planned: list[PlannedLine]) -> tuple[int, R]:
     saw = {"remaining_shipping": remaining, "last_item": last, "merchant_fault": fault}
     if remaining and ((last and rules.refund_with_last_item)
                       or (fault and rules.refund_on_merchant_fault)):
-        why = said("the problem is ours") if fault and rules.refund_on_merchant_fault \
-            else said("this returns the last item of the order")
+        why = _OUR_FAULT if fault and rules.refund_on_merchant_fault \
+            else _LAST_ITEM
         return remaining, R("shipping", "adjust", "shipping_refunded",
                             said("We refund your shipping of {amount} because {why}.",
-                                 amount=Amount(remaining, ctx.currency), why=why), saw)
-    return 0, R("shipping", "pass", "shipping_kept", said("Shipping is not refunded."), saw)
+                                 amount=amount(remaining, ctx.currency), why=why), saw)
+    return 0, R("shipping", "pass", "shipping_kept", _SHIPPING_KEPT, saw)
 
 
 def chosen(ctx: Context) -> ResolutionKind:
@@ -231,7 +243,7 @@ def _resolution_said(wanted: ResolutionKind | None, choice: ResolutionKind,
                         items=Listed(names))
         return R("resolution", "adjust", "resolution_credit_instead", text, saw)
     return R("resolution", "pass", f"resolution_{choice.value}",
-             said("Your choice of resolution is honoured.") if wanted is choice
+             _HONOURED if wanted is choice
              else said("Our policy resolves returns as {choice}.", choice=choice.value), saw)
 
 
@@ -249,7 +261,7 @@ def _not_automatic(ctx: Context, refund: int, credit: int, results: list[R]) -> 
     if ResolutionKind.CREDIT in ctx.policy.resolution.allow:
         results.append(R("refund_route", "adjust", "credit_not_refund",
                          said("{why}; {amount} comes back as store credit instead.", why=why,
-                              amount=Amount(short, cur)),
+                              amount=amount(short, cur)),
                          saw))
         return refund - short, credit + short
     results.append(R("refund_route", "review", "refund_not_automatic",
@@ -265,7 +277,7 @@ def rounding(cur: str, step: int, wanted: int, refunded: int) -> R | None:
     return R("rounding", "adjust", "provider_rounding",
              said("Card refunds in {currency} go in steps of {step}; {lost} could not be "
                   "refunded to your card.", currency=cur, step=Money(step, cur).decimal_string(),
-                  lost=Amount(lost, cur)),
+                  lost=amount(lost, cur)),
              {"refund_increment": step, "wanted": wanted, "refunded": refunded,
               "not_refunded": lost})
 
@@ -280,7 +292,7 @@ def credit_rounding(cur: str, step: int, wanted: int) -> tuple[int, R | None]:
     return given, R("rounding", "adjust", "provider_rounding",
                     said("Store credit in {currency} goes in steps of {step}; {lost} could not "
                          "be given as store credit.", currency=cur,
-                         step=Money(step, cur).decimal_string(), lost=Amount(lost, cur)),
+                         step=Money(step, cur).decimal_string(), lost=amount(lost, cur)),
                     {"credit_increment": step, "wanted": wanted, "credited": given,
                      "not_credited": lost})
 
@@ -296,13 +308,13 @@ def _bonus(ctx: Context, credit: int, step: int, *, chose: bool) -> tuple[int, R
     given = bonus - bonus % step
     saw: dict[str, object] = {"percent": str(rules.credit_bonus_percent), "cap": cap,
                               "bonus": given}
-    why = said("for choosing store credit") if chose else said("on your store credit")
-    text = said("You get a {amount} bonus {why}.", amount=Amount(given, cur), why=why)
+    why = _FOR_CHOOSING if chose else _ON_CREDIT
+    text = said("You get a {amount} bonus {why}.", amount=amount(given, cur), why=why)
     if given != bonus:
         saw.update(bonus_before_rounding=bonus, credit_increment=step)
         text = said("You get a {amount} bonus {why} ({before} rounded down: store credit in "
-                    "{currency} goes in steps of {step}).", amount=Amount(given, cur), why=why,
-                    before=Amount(bonus, cur), currency=cur,
+                    "{currency} goes in steps of {step}).", amount=amount(given, cur), why=why,
+                    before=amount(bonus, cur), currency=cur,
                     step=Money(step, cur).decimal_string())
     return given, R("credit_bonus", "adjust", "credit_bonus", text, saw)
 

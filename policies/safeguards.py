@@ -8,9 +8,16 @@ from __future__ import annotations
 from decimal import Decimal
 
 from policies.context import Context
-from policies.policy import AbuseRules, money_text
+from policies.policy import AbuseRules, amount, money_text
 from refunds_plugin.domain import Reason, RuleResult
-from refunds_plugin.language.said import N_, Amount, Listed, said
+from refunds_plugin.language.said import N_, Listed, said
+
+# Sentences without parameters, said once rather than per decision (equal text, id and
+# parameters; nothing changes a message once made).
+_WITHIN_LIMITS = said("The amount is within what we approve automatically.")
+_ABUSE_OFF = said("No abuse checks in this policy.")
+_OUR_FAULT_UNCOUNTED = said("Returns that are our fault never count against you.")
+_NOTHING_UNUSUAL = said("Nothing unusual in recent returns.")
 
 
 def _fmt(minor: int | None, currency: str) -> str:
@@ -18,7 +25,7 @@ def _fmt(minor: int | None, currency: str) -> str:
 
 
 def _amount(minor: int | None, currency: str) -> str:
-    return said("no limit") if minor is None else Amount(minor, currency)
+    return said("no limit") if minor is None else amount(minor, currency)
 
 
 def limits(ctx: Context, gross: int) -> RuleResult:
@@ -43,7 +50,7 @@ def limits(ctx: Context, gross: int) -> RuleResult:
                           said("Refunds over {amount} on one order are confirmed by our team.",
                                amount=_amount(per_order, cur)), saw)
     return RuleResult("limits", "pass", "within_limits",
-                      said("The amount is within what we approve automatically."), saw)
+                      _WITHIN_LIMITS, saw)
 
 
 def abuse(ctx: Context, own: int | None, credit: int) -> RuleResult:
@@ -57,7 +64,7 @@ def abuse(ctx: Context, own: int | None, credit: int) -> RuleResult:
     rules, hist, cur = ctx.policy.abuse, ctx.facts.history, ctx.currency
     if not rules.enabled:
         return RuleResult("abuse", "skip", "abuse_checks_off",
-                          said("No abuse checks in this policy."))
+                          _ABUSE_OFF)
     credits = rules.count_store_credit
     count = hist.refunds_recent_count + (hist.credits_recent_count if credits else 0)
     recent = hist.refunds_recent_amount + (hist.credits_recent_amount if credits else 0)
@@ -92,9 +99,9 @@ def abuse(ctx: Context, own: int | None, credit: int) -> RuleResult:
         return RuleResult("abuse", "review", "abuse_signal", _kindly(list(found), rules), saw)
     if own is None:
         return RuleResult("abuse", "pass", "our_fault_not_counted",
-                          said("Returns that are our fault never count against you."), saw)
+                          _OUR_FAULT_UNCOUNTED, saw)
     return RuleResult("abuse", "pass", "no_abuse_signal",
-                      said("Nothing unusual in recent returns."), saw)
+                      _NOTHING_UNUSUAL, saw)
 
 
 def _volume(ctx: Context, count: int, recent: int, lifetime: int, now_counted: int,

@@ -6,10 +6,38 @@ here is a frozen dataclass with no I/O, so a decision can be replayed from store
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import MISSING, asdict, dataclass, field, fields
 from datetime import datetime
 from enum import StrEnum
-from typing import Any
+from typing import Any, TypeVar
+
+_T = TypeVar("_T")
+
+
+def _slot_init(cls: type[_T]) -> type[_T]:
+    """The same ``__init__`` a frozen slotted dataclass has (names, order, defaults, errors), but
+    setting each slot through its descriptor rather than ``object.__setattr__``: about half the
+    cost, and these are built for every stored request ``policy compare`` reads again."""
+    ns: dict[str, Any] = {"_MISSING": MISSING}
+    params, body = [], []
+    for f in fields(cls):  # type: ignore[arg-type]
+        ns[f"_set_{f.name}"] = getattr(cls, f.name).__set__
+        if f.default is not MISSING:
+            ns[f"_d_{f.name}"] = f.default
+            params.append(f"{f.name}=_d_{f.name}")
+        elif f.default_factory is not MISSING:
+            ns[f"_f_{f.name}"] = f.default_factory
+            params.append(f"{f.name}=_MISSING")
+            body.append(f" if {f.name} is _MISSING: {f.name} = _f_{f.name}()")
+        else:
+            params.append(f.name)
+        body.append(f" _set_{f.name}(self, {f.name})")
+    exec(f"def __init__(self, {', '.join(params)}):\n" + "\n".join(body), ns)  # noqa: S102
+    init = ns["__init__"]
+    init.__qualname__ = f"{cls.__qualname__}.__init__"  # as the generated one: same errors
+    init.__module__ = cls.__module__
+    cls.__init__ = init  # type: ignore[method-assign]
+    return cls
 
 
 class Outcome(StrEnum):
@@ -85,12 +113,14 @@ HANDED_OVER = (_A.IN_PROGRESS, _A.SENT, _A.SUCCEEDED, _A.UNKNOWN)  # the provide
 # --- facts ---------------------------------------------------------------------------------------
 
 
+@_slot_init
 @dataclass(frozen=True, slots=True)
 class Customer:
     id: str | None = None
     email: str | None = None
 
 
+@_slot_init
 @dataclass(frozen=True, slots=True)
 class Variant:
     """An item the storefront sells that a returned line may be exchanged for."""
@@ -107,6 +137,7 @@ class Variant:
 OMIT_EMPTY = frozenset({"variants", "exchange_for", "exchange"})
 
 
+@_slot_init
 @dataclass(frozen=True, slots=True)
 class OrderLine:
     id: str
@@ -125,9 +156,10 @@ class OrderLine:
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> OrderLine:
         """From its stored JSON form (lists where the dataclass holds tuples)."""
+        variants = d.get("variants")  # mostly none: no generator for them
         return cls(**{**d, "tags": tuple(d.get("tags") or ()),
                       "collections": tuple(d.get("collections") or ()),
-                      "variants": tuple(Variant(**v) for v in d.get("variants") or ())})
+                      "variants": tuple([Variant(**v) for v in variants]) if variants else ()})
 
     @property
     def amount(self) -> int:
@@ -150,6 +182,7 @@ class OrderLine:
         return (self.amount // self.quantity) * n
 
 
+@_slot_init
 @dataclass(frozen=True, slots=True)
 class PaymentFacts:
     """One captured payment of an order, with what is already refunded or on its way."""
@@ -171,6 +204,7 @@ class PaymentFacts:
         return max(0, self.captured - self.refunded - self.pending)
 
 
+@_slot_init
 @dataclass(frozen=True, slots=True)
 class CustomerHistory:
     """What the ledger knows of this customer across all orders (for lifetime value and abuse)."""
@@ -194,6 +228,7 @@ class CustomerHistory:
     credits_recent_amount: int = 0  # store credit in the window
 
 
+@_slot_init
 @dataclass(frozen=True, slots=True)
 class OrderFacts:
     order_id: str
@@ -235,6 +270,7 @@ class OrderFacts:
         return any(p.disputed for p in self.payments)
 
 
+@_slot_init
 @dataclass(frozen=True, slots=True)
 class ReturnLine:
     line_id: str
@@ -243,6 +279,7 @@ class ReturnLine:
     exchange_for: Variant | None = None
 
 
+@_slot_init
 @dataclass(frozen=True, slots=True)
 class ReturnRequest:
     request_id: str
@@ -282,6 +319,7 @@ _set_rule, _set_verdict, _set_code, _set_message, _set_saw = (
     getattr(RuleResult, f).__set__ for f in ("rule", "verdict", "code", "message", "saw"))
 
 
+@_slot_init
 @dataclass(frozen=True, slots=True)
 class LineDecision:
     line_id: str
@@ -291,6 +329,7 @@ class LineDecision:
     return_required: bool = True
 
 
+@_slot_init
 @dataclass(frozen=True, slots=True)
 class Fee:
     code: str  # "restocking" | "return_shipping"
@@ -298,6 +337,7 @@ class Fee:
     description: str
 
 
+@_slot_init
 @dataclass(frozen=True, slots=True)
 class Resolution:
     kind: ResolutionKind
@@ -310,6 +350,7 @@ class Resolution:
         return self.amount + self.bonus
 
 
+@_slot_init
 @dataclass(frozen=True, slots=True)
 class ExchangeLine:
     """One line swapped: ``quantity`` units of the order's line out, as many of ``sku`` in."""
@@ -327,6 +368,7 @@ class ExchangeLine:
         return self.unit_amount * self.quantity
 
 
+@_slot_init
 @dataclass(frozen=True, slots=True)
 class Exchange:
     """The exchanged lines of a decision and how their price difference is settled.
@@ -373,6 +415,7 @@ class Exchange:
                    **{k: v for k, v in data.items() if k != "lines"})
 
 
+@_slot_init
 @dataclass(frozen=True, slots=True)
 class Decision:
     outcome: Outcome

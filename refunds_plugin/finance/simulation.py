@@ -14,7 +14,7 @@ from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 import orjson
@@ -43,25 +43,43 @@ OUTCOMES = tuple(o.value for o in Outcome)
 MAX_PROBLEMS = 20  # unreadable decisions named in a report; the rest are only counted
 
 
+def _when(value: Any) -> datetime | None:
+    """``parse_when`` for the stored form (ISO 8601 text with its offset), a step shorter; any
+    other value takes ``parse_when``'s own way, so the answer and any error are its own."""
+    if value.__class__ is str:
+        try:
+            at = _fromisoformat(value)
+        except ValueError:
+            return parse_when(value)
+        return at if at.tzinfo is not None else at.replace(tzinfo=UTC)
+    return parse_when(value)
+
+
+_fromisoformat = datetime.fromisoformat
+
+
 def facts_from_json(d: dict[str, Any]) -> OrderFacts:
-    """OrderFacts from its JSON form (``ledger.decisions.facts_json``, or a hand-written case)."""
+    """OrderFacts from its JSON form (``ledger.decisions.facts_json``, or a hand-written case).
+
+    Read in the same order as the fields, so a broken form fails with the same error; the parts
+    mostly empty (payments beyond the first, quantities returned) skip their generators."""
     hist = dict(d.get("history") or {})
-    hist["first_order_at"] = parse_when(hist.get("first_order_at"))
+    hist["first_order_at"] = _when(hist.get("first_order_at"))
+    payments = d.get("payments")
+    returned = d.get("returned_quantities")
     return OrderFacts(
         order_id=str(d["order_id"]),
         currency=d["currency"],
-        lines=tuple(OrderLine.from_dict(ln) for ln in d["lines"]),
+        lines=tuple([OrderLine.from_dict(ln) for ln in d["lines"]]),
         shipping_amount=int(d.get("shipping_amount", 0)),
         total_amount=int(d.get("total_amount", 0)),
         customer=Customer(**(d.get("customer") or {})),
-        paid_at=parse_when(d.get("paid_at")),
-        fulfilled_at=parse_when(d.get("fulfilled_at")),
-        delivered_at=parse_when(d.get("delivered_at")),
-        payments=tuple(PaymentFacts(**p) for p in d.get("payments") or ()),
+        paid_at=_when(d.get("paid_at")),
+        fulfilled_at=_when(d.get("fulfilled_at")),
+        delivered_at=_when(d.get("delivered_at")),
+        payments=tuple([PaymentFacts(**p) for p in payments]) if payments else (),
         refund_increment=int(d.get("refund_increment", 1)),
-        returned_quantities=tuple(
-            (str(i), int(q)) for i, q in d.get("returned_quantities") or ()
-        ),
+        returned_quantities=tuple([(str(i), int(q)) for i, q in returned]) if returned else (),
         shipping_refunded=int(d.get("shipping_refunded", 0)),
         history=CustomerHistory(**hist),
         source=d.get("source", "storefront"),
@@ -75,14 +93,14 @@ def request_from_json(d: dict[str, Any]) -> ReturnRequest:
     return ReturnRequest(
         request_id=str(d.get("request_id", "request")),
         order_id=str(d["order_id"]),
-        lines=tuple(
+        lines=tuple([
             ReturnLine(str(rl["line_id"]), int(rl["quantity"]), Reason(rl["reason"]),
                        Variant(**rl["exchange_for"]) if rl.get("exchange_for") else None)
             for rl in d["lines"]
-        ),
+        ]),
         preferred_resolution=ResolutionKind(prefer) if prefer else None,
         comment=d.get("comment") or "",
-        requested_at=parse_when(d.get("requested_at")),
+        requested_at=_when(d.get("requested_at")),
         channel=d.get("channel") or "storefront",
     )
 
