@@ -20,7 +20,10 @@ from refunds_plugin.ledger.tables import (
     refund_attempts,
 )
 from tests.fakes import Harness, order_paid, return_requested, stripe_event
+from tests.fakes.outbound_receiver import ANNOUNCED
 from tests.fakes.stripe_api import FakeStripe
+
+pytestmark = pytest.mark.usefixtures("merchant_hook")  # receives what ANNOUNCED shops send
 
 POLICY = """
 currency: USD
@@ -52,7 +55,7 @@ def swap(sku: str = "SHOE-43", name: str = "Trail shoe 43", unit: int = 12500,
 
 def shop(policy_harness: Any, fake: FakeStripe, currency: str = "USD", unit: int = 10000,
          dearer: int = 12500) -> Harness:
-    h = policy_harness(POLICY)
+    h = policy_harness(POLICY, **ANNOUNCED)  # the storefront ships on exchange.ready_to_ship
     fake.add_payment_intent(unit, currency, "pi_123")
     assert h.post_storefront(shoe_order(currency, unit, dearer)).status_code == 200
     return h
@@ -282,7 +285,7 @@ def test_an_exchange_sent_to_review_goes_ahead_once_a_person_approves_it(
 def test_an_instant_exchange_with_a_difference_ships_once_paid_not_before(
     policy_harness: Any, fake_stripe: FakeStripe,
 ) -> None:
-    h = policy_harness(POLICY + "  ship_on: approval\n")
+    h = policy_harness(POLICY + "  ship_on: approval\n", **ANNOUNCED)
     fake_stripe.add_payment_intent(10000, "USD", "pi_123")
     h.post_storefront(shoe_order("USD", 10000, 12500))
     answer = h.post_storefront(swap()).json

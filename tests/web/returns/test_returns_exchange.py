@@ -17,6 +17,7 @@ from refunds_plugin.domain import OrderFacts, OrderLine
 from refunds_plugin.ledger.tables import decisions
 from refunds_plugin.saleor.client import SaleorClient
 from refunds_plugin.saleor.variants import order_variants
+from tests.fakes.outbound_receiver import HOOK, SECRET, Receiver
 from tests.fakes.returns_client import errors, open_form, submit, text, words
 from tests.fakes.returns_shop import ReturnsShop, order_event, with_stripe
 from tests.fakes.saleor_api import API_URL, TOKEN, FakeSaleor, money
@@ -132,7 +133,12 @@ def test_an_exchange_handed_on_for_shipping_does_not_claim_the_parcel_is_moving(
 ) -> None:
     policy = tmp_path / "instant.yaml"
     policy.write_text(POLICY.replace("higher: charge}", "higher: charge}, ship_on: approval"))
-    shop = ReturnsShop(sqlite_url, lambda: now, {"policy": str(policy)})
+    # the merchant's systems hear exchange.ready_to_ship: they place the order
+    erp = responses.RequestsMock(assert_all_requests_are_fired=False)
+    erp.add_callback(responses.POST, HOOK, callback=Receiver())
+    erp.start()
+    shop = ReturnsShop(sqlite_url, lambda: now, {"policy": str(policy), "outbound_url": HOOK,
+                                                  "outbound_secret": SECRET})
     sizes = [{**SIZES[0], "unit_amount": 4000}]  # the same price: nothing to pay
     shop.seed(order_event("1001", lines=[{"id": "l2", "sku": "TEE-M", "name": "Linen shirt",
                                          "quantity": 1, "unit_amount": 4000,
@@ -152,3 +158,5 @@ def test_an_exchange_handed_on_for_shipping_does_not_claim_the_parcel_is_moving(
         "sent to you."]
     assert "on its way" not in " ".join(words(status, "shipped", attr="data-exchange"))
     shop.close()
+    erp.stop()
+    erp.reset()
