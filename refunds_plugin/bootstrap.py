@@ -30,6 +30,7 @@ from refunds_plugin.intake.service import Service, utcnow
 from refunds_plugin.intake.withdrawals import decide_pending as decide_withdrawals
 from refunds_plugin.ledger.db import make_engine
 from refunds_plugin.ledger.exchanges import ExchangeRow
+from refunds_plugin.ledger.fold import Folder
 from refunds_plugin.ledger.instance import instance_secret
 from refunds_plugin.ledger.migrate import current_revision, migrate
 from refunds_plugin.metrics import observe_provider, observe_saleor_poll
@@ -187,11 +188,12 @@ def build(
             observe=observe_saleor_poll,
         )
         saleor_poll = poller.poll_once
+        folder = Folder(engine)  # the insights' rollups, every few seconds
 
         def background() -> int:  # each round of the executor's loop
             return (saleor_poll() + desk.run_once() + exchange_worker.run_once()
                     # a withdrawal recorded by a process that stopped before deciding it
-                    + decide_withdrawals(service, clock()))
+                    + decide_withdrawals(service, clock()) + folder.run_once())
 
         executor = Executor(engine, providers, config, clock, worker_id=worker_id,
                             observe=observe_provider, poller=background, courier=courier)

@@ -8,7 +8,6 @@ from typing import Any
 from flask import Blueprint, Response, current_app, jsonify
 from marshmallow import Schema, ValidationError
 
-from refunds_plugin.intake.returns_page import order_locale
 from refunds_plugin.intake.service import Service
 from webhooks.language import answer_locale
 from webhooks.schemas import (
@@ -62,7 +61,7 @@ def receive() -> Response | tuple[Response, int]:
             "storefront", envelope["id"], envelope["type"], text, req
         )
         answer = _service().answer_with_code(answer)
-        locale = answer_locale(order_locale(state.engine, req.order_id))
+        locale = answer_locale(answer.locale)
         return jsonify(answer.to_json(locale)), 200 if answer.duplicate else 201
     if envelope["type"] == "exchange.out_of_stock":
         sold_out = _load(SOLD_OUT, envelope["data"])["exchange"]

@@ -148,6 +148,28 @@ def feedback(since: datetime | None, until: datetime | None, as_json: bool) -> N
          *(r[f"rating_{s}"] for s in range(1, 6))) for r in found.rows])
 
 
+@insights.command()
+@click.option("--rebuild", is_flag=True,
+              help="Rebuild every rollup from the indexed rows (after loading rows in bulk).")
+def fold(rebuild: bool) -> None:
+    """Fold the writers' marks into the insights' rollups until none is left. The executor's
+    loop (``refunds serve``, ``refunds worker``) does it every few seconds; answers are exact
+    either way, folding only keeps them fast."""
+    from refunds_plugin.ledger import fold as folding
+    from refunds_plugin.ledger.db import write_tx
+
+    with startup.engine() as engine:
+        if rebuild:
+            with write_tx(engine) as conn:
+                folding.build(conn)
+            click.echo("insights: every rollup rebuilt")
+            return
+        done = 0
+        while worked := folding.fold(engine):
+            done += worked
+        click.echo(f"insights: {done} mark(s) folded")
+
+
 # --- policy compare ------------------------------------------------------------------------------
 
 

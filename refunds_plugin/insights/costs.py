@@ -14,6 +14,11 @@ A further source of cost is one more ``Term`` in ``TERMS``.
 
 Money out is refunded + credited + bonus + labels. Shares of sales are basis
 points of the period's sales: order totals of the orders paid in it.
+
+Sales, fees and kept value come from the day rollups (``ledger/rollups.py``, exact whatever
+the fold's lag); the attempts and labels terms read the period's return decisions (a few per
+order at most) with their attempts and labels, whose states change outside the insights'
+writers.
 """
 
 from __future__ import annotations
@@ -27,20 +32,14 @@ from sqlalchemy import Engine, Select, and_, func, select
 from refunds_plugin.domain import AttemptStatus
 from refunds_plugin.finance.rows import DRYRUN_PROVIDER
 from refunds_plugin.insights.period import Period
-from refunds_plugin.insights.reasons import granted, rate_bp, reasons
-from refunds_plugin.ledger.tables import (
-    customer_orders,
-    decisions,
-    refund_attempts,
-    return_figures,
-    return_shipments,
-    reviews,
-)
+from refunds_plugin.insights.reasons import rate_bp, reasons
+from refunds_plugin.ledger import rollups
+from refunds_plugin.ledger.tables import refund_attempts, return_figures, return_shipments
 
 
-def _attempts(amount: Any, *where: Any) -> Callable[[Period], Select[Any]]:
+def _attempts(amount: Any, *where: Any) -> Callable[[Period, bool], Select[Any]]:
     """Succeeded attempts of the period's return decisions, ``amount`` summed per currency."""
-    def query(p: Period) -> Select[Any]:
+    def query(p: Period, use: bool) -> Select[Any]:
         a = refund_attempts.c
         return (select(a.currency, func.sum(amount))
                 .select_from(refund_attempts.join(
@@ -51,20 +50,16 @@ def _attempts(amount: Any, *where: Any) -> Callable[[Period], Select[Any]]:
     return query
 
 
-def _granted(amount: Any) -> Callable[[Period], Select[Any]]:
-    """A ``return_figures`` column summed over the period's granted returns."""
-    def query(p: Period) -> Select[Any]:
-        f = return_figures.c
-        return (select(f.currency, func.sum(amount))
-                .select_from(return_figures
-                             .join(decisions, decisions.c.id == f.decision_id)
-                             .outerjoin(reviews, reviews.c.decision_id == f.decision_id))
-                .where(f.at >= p.start, f.at < p.end, granted())
-                .group_by(f.currency))
+def _rolled(term: str) -> Callable[[Period, bool], Select[Any]]:
+    """A ``money_days`` term per currency: sales, or fees or kept value of granted returns."""
+    def query(p: Period, use: bool) -> Select[Any]:
+        u = rollups.money(rollups.span(p.start, p.end, use))
+        return select(u.c.currency, func.sum(u.c.amount)).where(u.c.term == term) \
+            .group_by(u.c.currency)
     return query
 
 
-def _labels(p: Period) -> Select[Any]:
+def _labels(p: Period, use: bool) -> Select[Any]:
     """Prepaid labels bought for the period's return decisions, per the label's currency; a
     label the carrier refunded (voided, unused) cost nothing."""
     s = return_shipments.c
@@ -81,7 +76,7 @@ class Term:
     name: str
     words: str
     money_out: bool  # added into "money out"
-    query: Callable[[Period], Select[Any]]
+    query: Callable[[Period, bool], Select[Any]]  # (period, whether to read the rollups)
 
 
 _a = refund_attempts.c
@@ -94,17 +89,14 @@ TERMS: tuple[Term, ...] = (
     Term("bonus", "store-credit bonus", True,
          _attempts(_a.bonus, _live, _a.kind == "credit")),
     Term("labels", "prepaid return labels", True, _labels),
-    Term("fees", "fees customers paid", False, _granted(return_figures.c.fees)),
-    Term("kept", "items customers keep (value)", False, _granted(return_figures.c.kept)),
+    Term("fees", "fees customers paid", False, _rolled("fees")),
+    Term("kept", "items customers keep (value)", False, _rolled("kept")),
     Term("dry_run", "dry run (no money moved)", False,
          _attempts(_a.amount + _a.bonus, and_(_a.provider == DRYRUN_PROVIDER))),
 )
 
 
-def _sales(p: Period) -> Select[Any]:
-    c = customer_orders.c
-    return (select(c.currency, func.sum(c.total)).where(c.at >= p.start, c.at < p.end)
-            .group_by(c.currency))
+_sales = _rolled("sales")
 
 
 @dataclass(frozen=True)
@@ -141,16 +133,17 @@ class Costs:
                 "rows": self.rows(), "by_product": self.by_product}
 
 
-def costs(engine: Engine, p: Period, by: str = "sku", limit: int = 50) -> Costs:
+def costs(engine: Engine, p: Period, by: str = "sku", limit: int = 50,
+          use_rollups: bool = True) -> Costs:
     """Every term per currency over the period, and per ``by`` key the value returned and kept
     against its own sales (fees and bonuses belong to a decision, not a line: overall only)."""
     figures: dict[str, dict[str, int]] = {}
-    with engine.connect() as conn:
-        sales = {cur: int(v or 0) for cur, v in conn.execute(_sales(p))}
+    with rollups.reading(engine) as conn:
+        sales = {cur: int(v or 0) for cur, v in conn.execute(_sales(p, use_rollups))}
         for t in TERMS:
-            for cur, v in conn.execute(t.query(p)):
+            for cur, v in conn.execute(t.query(p, use_rollups)):
                 figures.setdefault(cur, {})[t.name] = int(v or 0)
-    per = reasons(engine, p, by, limit=limit)
+    per = reasons(engine, p, by, limit=limit, use_rollups=use_rollups)
     by_product = [{"key": r.key, "name": r.name, "currency": r.currency, "sales": r.sales,
                    "money_returned": r.money_returned, "money_kept": r.money_kept,
                    "share_of_sales_bp": rate_bp(r.money_returned, r.sales)} for r in per.rows]

@@ -10,6 +10,12 @@ since their moment, so a share is never diluted by customers who have not had th
 
 This is an association, not a proof: customers whose return ended well may differ in other
 ways from those whose return did not (what they bought, how often they buy).
+
+The answer reads ``retention_rows`` (one row per possible anchor, with the time of the one
+before it: an anchor of a period is one whose previous is before the period) for customers
+whose rows are folded, and computes the same rows from the indexed ones for customers with a
+mark not folded yet, in one statement (``ledger/rollups.py``); ``use_rollups=False`` computes
+every customer's from the indexed rows as before.
 """
 
 from __future__ import annotations
@@ -22,31 +28,25 @@ from sqlalchemy import Engine, and_, case, func, literal, or_, select, union_all
 
 from refunds_plugin.insights.period import Period
 from refunds_plugin.insights.reasons import rate_bp
-from refunds_plugin.ledger.line_index import epoch
-from refunds_plugin.ledger.tables import customer_orders, decisions, return_figures, reviews
+from refunds_plugin.ledger import rollups
+from refunds_plugin.ledger.line_index import DAY, epoch
+from refunds_plugin.ledger.rollups import RETENTION, WINDOWS, ending, retention_select
+from refunds_plugin.ledger.tables import (
+    customer_orders,
+    decisions,
+    insight_marks,
+    retention_rows,
+    return_figures,
+    reviews,
+)
 
-WINDOWS = (30, 90, 180)
-DAY = 86_400
+__all__ = ["WINDOWS", "ENDINGS", "retention"]
 # how a return ended, in the order the page shows them; "no_return" is the comparison group
 ENDINGS = ("refund", "credit", "exchange", "kept", "declined", "no_return")
 WORDS = {"refund": "refunded", "credit": "store credit", "exchange": "exchanged",
          "kept": "kept the item", "declined": "declined", "no_return": "no return"}
 CAVEAT = ("An association, not a proof: customers whose return ended one way may differ in "
           "other ways from the others.")
-
-
-def ending() -> Any:
-    """How a return decision ended; ``pending`` while a person has not decided it. Exchanges
-    are not recorded yet (issue 16): the group stays empty until they are."""
-    f = return_figures.c
-    return case(
-        (or_(decisions.c.outcome == "decline", reviews.c.status == "declined"), "declined"),
-        (and_(decisions.c.outcome == "review",
-              or_(reviews.c.status.is_(None), reviews.c.status == "open")), "pending"),
-        (f.kept > 0, "kept"),
-        (func.coalesce(reviews.c.adjusted_resolution, decisions.c.resolution) == "credit",
-         "credit"),
-        else_="refund")
 
 
 @dataclass
@@ -105,7 +105,54 @@ def _anchors(p: Period) -> Any:
     return union_all(returners, never).subquery("anchors")
 
 
-def retention(engine: Engine, p: Period, now: datetime) -> Retention:
+def _rolled(engine: Engine, p: Period, now: datetime) -> list[Group]:
+    """The groups from ``retention_rows`` and, for customers with a mark, the same rows made
+    from the indexed rows: one statement."""
+    m = insight_marks.c
+    marked = select(m.customer).where(m.customer.is_not(None))
+    live = retention_select(lambda c: c.in_(marked)).subquery("live")
+    stored = retention_rows.c
+
+    def anchors(t: Any) -> list[Any]:
+        return [t.at >= p.start, t.at < p.end, or_(t.prev_at.is_(None), t.prev_at < p.start)]
+
+    u = union_all(
+        select(*(stored[n] for n in RETENTION)).where(*anchors(stored),
+                                                      stored.customer.not_in(marked)),
+        select(*(live.c[n] for n in RETENTION)).where(*anchors(live.c))).subquery("anchors")
+    today = epoch(now)
+    sums: list[Any] = [func.sum(u.c.first)]
+    for w in WINDOWS:
+        old = and_(u.c.first == 1, u.c.at + w * DAY <= today)
+        sums.append(func.sum(case((old, 1), else_=0)))
+        sums.append(func.sum(case((and_(old, u.c.gap.is_not(None), u.c.gap <= w * DAY), 1),
+                                  else_=0)))
+        sums.append(func.sum(case((u.c.at + w * DAY <= today, u.c[f"spent{w}"]), else_=0)))
+    groups = {e: Group(e) for e in ENDINGS}
+    with rollups.reading(engine) as conn:
+        found = conn.execute(select(u.c.ending, u.c.currency, *sums)
+                             .group_by(u.c.ending, u.c.currency)).all()
+    for row in found:
+        g = groups.get(row[0])
+        if g is None:  # "pending": a person has not decided yet
+            continue
+        g.customers += int(row[2] or 0)
+        for i, w in enumerate(WINDOWS):
+            n, back, spent = (int(v or 0) for v in row[3 + 3 * i:6 + 3 * i])
+            g.n[w], g.came_back[w] = g.n.get(w, 0) + n, g.came_back.get(w, 0) + back
+            if spent and row[1] is not None:
+                g.spent.setdefault(w, {})[row[1]] = spent
+    return [groups[e] for e in ENDINGS]
+
+
+def retention(engine: Engine, p: Period, now: datetime, use_rollups: bool = True) -> Retention:
+    if use_rollups:
+        return Retention(p, _rolled(engine, p, now))
+    return _direct(engine, p, now)
+
+
+def _direct(engine: Engine, p: Period, now: datetime) -> Retention:
+    """Every customer's anchors from the indexed rows (what the rollups must equal)."""
     a = _anchors(p)
     later = customer_orders.alias("later")
     gap = later.c.at - a.c.at

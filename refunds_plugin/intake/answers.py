@@ -35,6 +35,7 @@ class Answer:
     # return address configured)
     instructions: dict[str, Any] | None = None
     exchange: ExchangeRow | None = None  # the exchange's state, when lines were swapped
+    locale: str | None = None  # the order's language (``orders.locale``), if it said
 
     def to_json(self, locale: str = "en") -> dict[str, Any]:
         """The answer as JSON, its explanation in ``locale`` (the ledger keeps the English)."""

@@ -21,6 +21,7 @@ from refunds_plugin.ledger.db import write_tx
 from refunds_plugin.ledger.tables import decisions, orders
 from refunds_plugin.shipping import receiving, returns, tracking
 from refunds_plugin.shipping.receiving import Receipt, Received
+from refunds_plugin.shipping.rows import ReturnRow
 
 # line id → (condition, units or None for all the return takes back, restock)
 Lines = Mapping[str, tuple[str, int | None, bool]]
@@ -43,15 +44,18 @@ def _instant(decision: Decision | None) -> bool:
 
 
 def open_for(conn: Connection, decision_id: str, d: Decision, facts: OrderFacts,
-             policy: policies.Policy, config: Config, now: datetime) -> None:
+             policy: policies.Policy, config: Config, now: datetime,
+             seen: facts_mod.OrderSeen | None = None) -> ReturnRow | None:
     """An approved decision (by the policy, or by a person) whose items come back gets its
-    return, in the transaction that approves it."""
+    return, in the transaction that approves it; returns it (None: nothing comes back, or no
+    return address). ``seen``: the order row as this transaction read it already."""
     if not d.return_required:
-        return
+        return None
     kinds = {r.kind for r in d.resolutions if r.total > 0}
     refund_on = {k: policy.refund_on_for(k, instant_exchange=_instant(d)).value for k in kinds}
-    returns.open_return(conn, decision_id, d, facts, facts_mod.order_extra(conn, facts.order_id),
-                        config, policy.return_shipping, refund_on, now)
+    extra = seen.extra_dict() if seen is not None else facts_mod.order_extra(conn, facts.order_id)
+    return returns.open_return(conn, decision_id, d, facts, extra, config,
+                               policy.return_shipping, refund_on, now)
 
 
 def known_update(engine: Engine, event_id: str,

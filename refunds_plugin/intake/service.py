@@ -253,11 +253,11 @@ class Service:
             row = record_event(conn, source, event_id, type_, payload, now, "processed")
             if row is None and source in CHECKED:
                 refuse_reuse(conn, source, event_id, payload)
-            order_facts = facts_mod.load_facts(conn, request.order_id, now,
-                                               terms.abuse_window_days)
-            if order_facts is None:
+            found = facts_mod.read_order(conn, request.order_id, now, terms.abuse_window_days)
+            if found is None:
                 raise NotFound(f"order {request.order_id} is unknown: send order.paid first",
                                code="unknown_order")
+            order_facts, seen = found
             if offered:
                 order_facts = with_variants(order_facts, offered)
             dry_run = self.dry_run_for(order_facts)
@@ -286,7 +286,8 @@ class Service:
                     request_key=request_key, route=self.route(order_facts), now=now,
                     event_row=row, held=physical.held_kinds(terms, self.config, decision),
                     approved=partial(physical.open_for, facts=order_facts, policy=terms,
-                                     config=self.config, now=now),
+                                     config=self.config, now=now, seen=seen),
+                    seen=seen,
                 )
                 duplicate = not recorded.created
                 if duplicate:
@@ -303,13 +304,14 @@ class Service:
         )
         if not duplicate:
             self.nudge(recorded.attempt_ids)
-        ret = physical.instructions(self.engine, recorded.id)
+        # the rows this transaction wrote, its return among them: no need to read them back
+        ret = (recorded.opened.instructions() if recorded.opened is not None else None) \
+            if recorded.created else physical.instructions(self.engine, recorded.id)
         swapped = self.exchange_of(recorded.id, advance=recorded.created) \
             if recorded.decision.exchange is not None else None
-        if recorded.created:  # the rows this transaction wrote: no need to read them back
-            return Answer(recorded, duplicate, dry_run,
-                          tuple(map(AttemptRow.written, recorded.written)), ret, swapped)
-        return Answer(recorded, duplicate, dry_run, self.attempts_of(recorded.id), ret, swapped)
+        attempts = tuple(map(AttemptRow.written, recorded.written)) if recorded.created \
+            else self.attempts_of(recorded.id)
+        return Answer(recorded, duplicate, dry_run, attempts, ret, swapped, locale=seen.locale)
 
     # --- the physical return ------------------------------------------------------------------
     def receive(self, decision_id: str, lines: Lines, by: str) -> Receipt:

@@ -17,6 +17,7 @@ from sqlalchemy import Connection
 from refunds_plugin.ledger import order_updates
 from refunds_plugin.ledger.orders import (
     OrderRecord,
+    insert_order,
     record_payment,
     upsert_order,
 )
@@ -37,9 +38,12 @@ def apply_order_paid(
 ) -> tuple[str | None, dict[str, Any]]:
     """Store the order and its payment; returns the event's note and what changed (``{}`` for
     a new order or the same content again)."""
-    found = order_updates.changes(conn, order)  # None: a new order
-    paid_before = order_updates.known_payments(conn, order.order_id)
-    upsert_order(conn, order, now)
+    # a new order is stored at once; a known one is compared first, then replaced
+    new = insert_order(conn, order, now)
+    found = None if new else order_updates.changes(conn, order)  # None: a new order
+    paid_before = {} if new else order_updates.known_payments(conn, order.order_id)
+    if not new:
+        upsert_order(conn, order, now)
     if payment is not None:
         reference = record_payment(
             conn,

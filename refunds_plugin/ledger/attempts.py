@@ -32,7 +32,7 @@ from refunds_plugin.domain import (
     OrderFacts,
     ResolutionKind,
 )
-from refunds_plugin.ledger.journal import append_entry
+from refunds_plugin.ledger.journal import Entry, append_entries, append_entry
 from refunds_plugin.ledger.reviews import open_review
 from refunds_plugin.ledger.tables import refund_attempts
 from refunds_plugin.notify.causes import attempt_settled
@@ -115,6 +115,13 @@ def _insert_attempt(
     and to whom) and append its ``attempt`` entry; returns the row as written. The entry's
     body is hashed into the chain, so its keys stay exactly these, plus ``journal`` (a retry
     names the attempt it replaces, and why)."""
+    row = _attempt_row(values, now, status)
+    conn.execute(_INSERT_ATTEMPT, row)
+    append_entry(conn, *_attempt_entry(row, journal), now)
+    return row
+
+
+def _attempt_row(values: dict[str, Any], now: datetime, status: AttemptStatus) -> dict[str, Any]:
     attempt_id = attempt_id_for(values["decision_id"], values["seq"])
     row = {
         "id": attempt_id,
@@ -126,10 +133,11 @@ def _insert_attempt(
         "created_at": now,
         "updated_at": now,
     }
-    conn.execute(_INSERT_ATTEMPT, row)
-    body = {k: row[k] for k in _JOURNALLED} | (journal or {})
-    append_entry(conn, "attempt", attempt_id, body, now)
     return row
+
+
+def _attempt_entry(row: dict[str, Any], journal: dict[str, Any] | None = None) -> Entry:
+    return "attempt", row["id"], {k: row[k] for k in _JOURNALLED} | (journal or {})
 
 
 _JOURNALLED = ("status", "decision_id", "kind", "amount", "bonus", "currency", "provider",
@@ -147,9 +155,12 @@ def write_attempts(
     route: dict[str, str],
     now: datetime,
     held: frozenset[ResolutionKind] = frozenset(),
+    first: Entry | None = None,
 ) -> list[dict[str, Any]]:
     """Insert and journal the decision's refund attempts; returns the rows as written. Those
-    of a kind in ``held`` wait for the parcel (``held``), reserved but never claimed."""
+    of a kind in ``held`` wait for the parcel (``held``), reserved but never claimed.
+    ``first``: a journal entry to append before theirs (the decision's), in the same statement;
+    the attempts are inserted in one statement too."""
     written: list[dict[str, Any]] = []
     reason = {"duplicate_charge": "duplicate"}.get(decision.kind.value, "requested_by_customer")
     for seq, res in enumerate(decision.resolutions):
@@ -168,7 +179,13 @@ def write_attempts(
             "customer_email": facts.customer.email, "reason": reason,
         }
         status = AttemptStatus.HELD if res.kind in held else AttemptStatus.PENDING
-        written.append(_insert_attempt(conn, values, now, status=status))
+        written.append(_attempt_row(values, now, status))
+    if written:
+        conn.execute(_INSERT_ATTEMPT, written if len(written) > 1 else written[0])
+    entries = [] if first is None else [first]
+    entries += [_attempt_entry(row) for row in written]
+    if entries:
+        append_entries(conn, entries, now)
     return written
 
 

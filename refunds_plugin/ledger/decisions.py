@@ -29,11 +29,12 @@ from refunds_plugin.domain import (
 from refunds_plugin.language.said import Joined, rebuild, said, structure, structured
 from refunds_plugin.ledger.attempts import write_attempts
 from refunds_plugin.ledger.exchanges import open_exchange
+from refunds_plugin.ledger.facts import OrderSeen
 from refunds_plugin.ledger.journal import append_entry, insert_ignore, plain, to_json
 from refunds_plugin.ledger.line_index import customer_key, index_return
 from refunds_plugin.ledger.reviews import open_review, review_why
 from refunds_plugin.ledger.tables import decisions, refund_attempts
-from refunds_plugin.notify.causes import decision_recorded
+from refunds_plugin.notify.causes import Seen, decision_recorded
 
 
 @dataclass(frozen=True)
@@ -44,6 +45,8 @@ class RecordedDecision:
     created: bool  # False when this request had been decided before
     # the attempt rows as this transaction wrote them (empty when found, not created)
     written: tuple[dict[str, Any], ...] = ()
+    # the return this transaction opened (``shipping.rows.ReturnRow``; None: none, or found)
+    opened: Any = None
 
 
 def find_decision(conn: Connection, order_id: str, request_key: str) -> RecordedDecision | None:
@@ -127,7 +130,8 @@ def record_decision(
     now: datetime,
     event_row: int | None = None,
     held: frozenset[ResolutionKind] = frozenset(),
-    approved: Callable[[Connection, str, Decision], None] | None = None,
+    approved: Callable[[Connection, str, Decision], Any] | None = None,
+    seen: OrderSeen | None = None,
 ) -> RecordedDecision:
     """Store a decision once per ``(order, request_key)``, its attempts and its journal entry.
 
@@ -135,11 +139,18 @@ def record_decision(
     Attempts are created only for an approved decision; a review opens a review row instead.
     ``held``: the kinds of money that wait for the parcel (``policy.refund_on``).
     ``approved``: what else a new approval records in this transaction (the physical return,
-    ``intake/physical.open_for``), before the decision's messages, which carry it.
+    ``intake/physical.open_for``, which returns it or None), before the decision's messages,
+    which carry it. ``seen``: the rest of the order row the facts were read from, so the
+    messages need not read it again.
     """
     decision = guard_refundable(decision, facts)
     decision_id = str(uuid.uuid4())
+    asked = request_json(request)
     body = decision_body(decision)
+    # how the explanation was said, to say it again in a reader's language; beside the
+    # decision, not in its journal entry, so a translation fix changes no hash
+    said_json = to_json(structure(decision.explanation)) \
+        if structured(decision.explanation) else None
     inserted = insert_ignore(
         conn,
         decisions,
@@ -158,13 +169,10 @@ def record_decision(
             "policy_name": decision.policy_name,
             "policy_hash": decision.policy_hash,
             "explanation": decision.explanation,
-            # how the explanation was said, to say it again in a reader's language; beside
-            # the decision, not in its journal entry, so a translation fix changes no hash
-            "said": to_json(structure(decision.explanation))
-            if structured(decision.explanation) else None,
+            "said": said_json,
             "body": to_json(body),
             "facts": to_json(facts_json(facts)),
-            "request": to_json(request_json(request)),
+            "request": to_json(asked),
             "customer_id": facts.customer.id,
             "customer_email": facts.customer.email,
             "event_id": event_row,
@@ -175,32 +183,34 @@ def record_decision(
         existing = find_decision(conn, facts.order_id, request_key)
         assert existing is not None  # the unique constraint said it exists
         return existing
-    append_entry(
-        conn,
-        "decision",
-        decision_id,
-        {"decision": body, "order_id": facts.order_id, "request_key": request_key},
-        now,
-    )
     index_return(conn, decision_id=decision_id, decision=decision, body=body,
-                 request=request_json(request),
+                 request=asked,
                  order_id=facts.order_id, now=now,
                  customer=customer_key(facts.customer.email, facts.customer.id))
+    # the decision's journal entry, written with its attempts' entries in one statement
+    entry = ("decision", decision_id,
+             {"decision": body, "order_id": facts.order_id, "request_key": request_key})
     written: list[dict[str, Any]] = []
+    opened = None
     if decision.outcome is Outcome.APPROVE:
         written = write_attempts(conn, decision_id, decision, facts, route, now,
-                                 held if decision.return_required else frozenset())
+                                 held if decision.return_required else frozenset(),
+                                 first=entry)
         if decision.exchange is not None:
             open_exchange(conn, decision_id, facts.order_id, decision.currency,
                           decision.exchange, now)
         if approved is not None:
-            approved(conn, decision_id, decision)
-    elif decision.outcome is Outcome.REVIEW:
-        open_review(conn, decision_id, review_reason(decision, body["trace"]), now)
+            opened = approved(conn, decision_id, decision)
+    else:
+        append_entry(conn, *entry, now)
+        if decision.outcome is Outcome.REVIEW:
+            open_review(conn, decision_id, review_reason(decision, body["trace"]), now)
     decision_recorded(conn, decision_id=decision_id, decision=decision, order_id=facts.order_id,
-                      customer_email=facts.customer.email, now=now)
+                      customer_email=facts.customer.email, now=now,
+                      seen=None if seen is None else Seen(seen, said_json, opened))
     ids = tuple(row["id"] for row in written)
-    return RecordedDecision(decision_id, decision, ids, created=True, written=tuple(written))
+    return RecordedDecision(decision_id, decision, ids, created=True, written=tuple(written),
+                            opened=opened)
 
 
 def review_reason(decision: Decision, trace: list[dict[str, Any]]) -> str:

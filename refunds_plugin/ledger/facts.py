@@ -8,16 +8,19 @@ racing can never exceed what was captured (the caller holds the ledger lock whil
 from __future__ import annotations
 
 import json
-from dataclasses import replace
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import (
     BindParameter,
     Connection,
+    and_,
     bindparam,
     case,
     func,
+    literal,
     or_,
     select,
 )
@@ -57,6 +60,12 @@ _OID: BindParameter[str] = bindparam("oid")
 _RA, _PR = refund_attempts.c, provider_refunds.c
 
 
+def _fixed(values: Any) -> list[Any]:
+    """An ``IN`` list of constants as one bound parameter each: a plain list is an expanding
+    parameter, which SQLAlchemy renders into the statement again on every execution."""
+    return [literal(v) for v in values]
+
+
 def _refunds_of_payment(*where: Any) -> Any:
     """What our attempts (``where``) hold against the payment row of the outer query."""
     return (
@@ -77,13 +86,13 @@ _PAYMENTS = (
         payments.c.status,
         _refunds_of_payment(_RA.status == AttemptStatus.SUCCEEDED).label("done"),
         # "unknown": the provider may have paid (it gave no answer), so it stays reserved
-        _refunds_of_payment(_RA.status.in_(RESERVED)).label("open"),
+        _refunds_of_payment(_RA.status.in_(_fixed(RESERVED))).label("open"),
         select(func.coalesce(func.sum(_PR.amount), 0))  # refunds made outside this service
         .where(
             _PR.order_id == _OID,
             _PR.payment_reference == payments.c.reference,
             _PR.attempt_id.is_(None),
-            _PR.status.not_in(("failed", "canceled")),
+            _PR.status.not_in(_fixed(("failed", "canceled"))),
         )
         .scalar_subquery()
         .label("external"),
@@ -92,12 +101,18 @@ _PAYMENTS = (
     .order_by(payments.c.created_at, payments.c.id)
 )
 FALLBACK_KEY = "exchange-fallback:"  # an unpaid exchange decided as a refund or credit instead
-_RETURNED = select(decisions.c.body, decisions.c.request_key).where(
-    decisions.c.order_id == _OID,
-    decisions.c.kind == "return",
-    decisions.c.outcome.in_(("approve", "review")),
+# the order row with each earlier return that counts (approved, or waiting for review): one row
+# per return, the order's columns repeated; one row with no return when there is none
+_ORDER = (
+    select(orders, decisions.c.body.label("returned_body"),
+           decisions.c.request_key.label("returned_key"))
+    .select_from(orders.outerjoin(decisions, and_(
+        decisions.c.order_id == orders.c.order_id,
+        decisions.c.kind == "return",
+        decisions.c.outcome.in_(_fixed(("approve", "review"))),
+    )))
+    .where(orders.c.order_id == _OID)
 )
-_ORDER = select(orders).where(orders.c.order_id == _OID)
 
 
 def payment_facts(conn: Connection, order_id: str) -> tuple[PaymentFacts, ...]:
@@ -118,12 +133,15 @@ def payment_facts(conn: Connection, order_id: str) -> tuple[PaymentFacts, ...]:
     return tuple(result)
 
 
-def _returned(conn: Connection, order_id: str) -> tuple[tuple[tuple[str, int], ...], int]:
-    """Quantities already returned (approved or waiting for review) and shipping refunded."""
-    rows = conn.execute(_RETURNED, {"oid": order_id}).all()
+def _returned(rows: Sequence[Any]) -> tuple[tuple[tuple[str, int], ...], int]:
+    """Quantities already returned (approved or waiting for review) and shipping refunded,
+    from ``_ORDER``'s rows."""
     qty: dict[str, int] = {}
     shipping = 0
-    for body, key in rows:
+    for row in rows:
+        body, key = row.returned_body, row.returned_key
+        if key is None:  # the order has no return yet
+            continue
         if key.startswith(FALLBACK_KEY):  # the exchange it replaces counted these units
             continue
         data = json.loads(body)
@@ -161,7 +179,8 @@ def _history_query(by_id: bool, by_email: bool) -> tuple[Any, Any]:
     if by_id:
         keys.append(orders.c.customer_id == bindparam("cid"))
     if by_email:
-        keys.append(orders.c.customer_email.in_(bindparam("emails", expanding=True)))
+        # the email as given and lower-cased (the same twice when it is lower-case already)
+        keys.append(orders.c.customer_email.in_([bindparam("email"), bindparam("lower")]))
     theirs = select(orders.c.order_id).where(or_(*keys)).scalar_subquery()
     paid = (  # only what was paid in the request's currency: JPY and USD do not add up
         select(func.coalesce(func.sum(payments.c.captured), 0))
@@ -172,7 +191,8 @@ def _history_query(by_id: bool, by_email: bool) -> tuple[Any, Any]:
     d, rv = decisions.c, reviews.c
     granted = or_(d.outcome == "approve", rv.status == "approved")
     returns = decisions.outerjoin(reviews, rv.decision_id == d.id)
-    of_theirs = (d.order_id.in_(theirs), d.kind == "return", d.outcome.in_(("approve", "review")))
+    of_theirs = (d.order_id.in_(theirs), d.kind == "return",
+                 d.outcome.in_(_fixed(("approve", "review"))))
     claims = (
         select(func.count()).select_from(returns)
         .where(*of_theirs, granted, d.request.like(NOT_RECEIVED_LINE))
@@ -228,7 +248,7 @@ def customer_history(
     if not customer.id and not customer.email:
         return CustomerHistory(window_days=window_days)
     email = customer.email or ""
-    params = {"cid": customer.id, "emails": sorted({email.lower(), email}), "cur": currency}
+    params = {"cid": customer.id, "email": email, "lower": email.lower(), "cur": currency}
     of_orders, counted = _HISTORY[(bool(customer.id), bool(customer.email))]
     h = conn.execute(of_orders, params).one()
     since = now - timedelta(days=window_days)
@@ -270,20 +290,44 @@ def step_for(pays: tuple[PaymentFacts, ...], currency: str) -> int:
     return max((refund_increment(p.provider, currency) for p in pays), default=1)
 
 
+@dataclass(frozen=True)
+class OrderSeen:
+    """The rest of the order row the facts were read from, for the decision's other writers in
+    the same transaction (its return's address, its messages' number, item names and language),
+    so they need not read the row again."""
+
+    order_number: str | None
+    lines: str | None  # as stored (JSON)
+    locale: str | None
+    extra: str | None  # as stored (JSON)
+
+    def extra_dict(self) -> dict[str, Any]:
+        return json.loads(self.extra) if self.extra else {}
+
+
 def load_facts(
     conn: Connection, order_id: str, now: datetime, window_days: int = 90
 ) -> OrderFacts | None:
-    row = conn.execute(_ORDER, {"oid": order_id}).first()
-    if row is None:
+    found = read_order(conn, order_id, now, window_days)
+    return None if found is None else found[0]
+
+
+def read_order(
+    conn: Connection, order_id: str, now: datetime, window_days: int = 90
+) -> tuple[OrderFacts, OrderSeen] | None:
+    """``load_facts``, and what else the order row said (``OrderSeen``)."""
+    rows = conn.execute(_ORDER, {"oid": order_id}).all()
+    if not rows:
         return None
+    row = rows[0]
     customer = Customer(id=row.customer_id, email=row.customer_email)
-    returned, shipping_refunded = _returned(conn, order_id)
+    returned, shipping_refunded = _returned(rows)
     pays = payment_facts(conn, order_id)
     # payments no app can refund (a Saleor transaction staff recorded): saleor.order says why
     blocked = (json.loads(row.extra).get("unrefundable") or {}) if row.extra else {}
     if blocked:
         pays = tuple(replace(p, blocked=blocked.get(p.reference)) for p in pays)
-    return OrderFacts(
+    facts = OrderFacts(
         order_id=row.order_id,
         currency=row.currency,
         lines=_lines(row.lines),
@@ -301,6 +345,7 @@ def load_facts(
         source=row.source,
         channel=row.channel,
     )
+    return facts, OrderSeen(row.order_number, row.lines, row.locale, row.extra)
 
 
 def facts_for(conn: Connection, order_id: str, now: datetime, window_days: int) -> OrderFacts:

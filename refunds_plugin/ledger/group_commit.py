@@ -2,11 +2,13 @@
 
 SQLite has one writer and each commit waits for an fsync (``synchronous=FULL``). Under load the
 writers of a process queue here; the first opens a transaction (``BEGIN IMMEDIATE``, after the
-``flock`` that queues the processes), and each runs its own work inside a ``SAVEPOINT`` on that
-connection, one after the other. A member whose work raises rolls back only its savepoint. The
-last member (nobody else waiting, or the batch full or old) commits, and only then does any
-member's ``write_tx`` return: nobody is answered before its work is durable, and if the commit
-fails every member of the batch gets the error (nothing of theirs was recorded).
+``flock`` that queues the processes) and runs its work in it; each later member runs its own work
+inside a ``SAVEPOINT`` on that connection, one after the other. A member whose work raises rolls
+back only its own work: a later member its savepoint, the first the whole batch (nobody else's
+work is in it yet; the next writer opens a new one). The last member (nobody else waiting, or
+the batch full or old) commits, and only then does any member's ``write_tx`` return: nobody is
+answered before its work is durable, and if the commit fails every member of the batch gets the
+error (nothing of theirs was recorded).
 """
 
 from __future__ import annotations
@@ -75,24 +77,32 @@ class GroupCommit:
                 raise
         batch.members += 1
         failed: BaseException | None = None
-        try:
-            savepoint = batch.conn.begin_nested()
-        except BaseException as exc:
-            batch.broken = failed = exc
-        else:
+        if batch.members == 1:
+            # the first member needs no savepoint: nobody else's work is in the batch yet, so
+            # if it raises, the batch is rolled back whole and the next writer opens a new one
             try:
                 yield batch.conn
             except BaseException as exc:
-                failed = exc
-                try:
-                    savepoint.rollback()
-                except BaseException as lost:
-                    batch.broken = lost
+                batch.broken = failed = exc
+        else:
+            try:
+                savepoint = batch.conn.begin_nested()
+            except BaseException as exc:
+                batch.broken = failed = exc
             else:
                 try:
-                    savepoint.commit()
+                    yield batch.conn
                 except BaseException as exc:
-                    batch.broken = failed = exc
+                    failed = exc
+                    try:
+                        savepoint.rollback()
+                    except BaseException as lost:
+                        batch.broken = lost
+                else:
+                    try:
+                        savepoint.commit()
+                    except BaseException as exc:
+                        batch.broken = failed = exc
         self._pass_on(batch)
         if failed is not None:
             raise failed

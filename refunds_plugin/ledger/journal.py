@@ -130,6 +130,9 @@ def mark_event(conn: Connection, row_id: int, status: str, note: str | None = No
 _CHAIN_TAIL = select(ledger_entries.c.hash).order_by(ledger_entries.c.seq.desc()).limit(1)
 _APPEND = ledger_entries.insert()
 _APPEND_UNSEALED = ledger_entries.insert().returning(ledger_entries.c.seq)
+# several in one statement, their seqs in the order given (the chain's order)
+_APPEND_UNSEALED_MANY = ledger_entries.insert().returning(ledger_entries.c.seq,
+                                                          sort_by_parameter_order=True)
 
 
 def _tail(conn: Connection) -> tuple[Any, str | None]:
@@ -145,34 +148,43 @@ def _tail(conn: Connection) -> tuple[Any, str | None]:
 def append_entry(
     conn: Connection, entry_type: str, subject_id: str, body: dict[str, Any], now: datetime
 ) -> str:
-    """Append one journal entry; returns the sha256 of its content, or on SQLite its chain hash.
+    """Append one journal entry; returns the sha256 of its content, or on SQLite its chain hash
+    (``append_entries``)."""
+    return append_entries(conn, [(entry_type, subject_id, body)], now)[0]
 
-    PostgreSQL: inserted unsealed (no tail read, no lock); ``write_tx`` seals it after commit.
+
+Entry = tuple[str, str, dict[str, Any]]  # entry type, subject id, body
+
+
+def append_entries(conn: Connection, entries: list[Entry], now: datetime) -> list[str]:
+    """Append journal entries in this order, in one statement; returns each one's sha256 of its
+    content, or on SQLite its chain hash.
+
+    PostgreSQL: inserted unsealed (no tail read, no lock); ``write_tx`` seals them after commit.
     SQLite: chained at once; this transaction holds the one write lock to commit, so the tail
     it last appended is still the tail and is read from the table once.
     """
-    body_json = chain.canonical(body)
+    canon = [(kind, subject, chain.canonical(body)) for kind, subject, body in entries]
     if conn.dialect.name != "sqlite":
-        seq = conn.execute(_APPEND_UNSEALED, {
-            "entry_type": entry_type, "subject_id": subject_id, "body": body_json,
-            "prev_hash": None, "hash": None, "created_at": now,
-        }).scalar_one()
-        seal.pending(conn, int(seq))
-        return chain.entry_hash("", entry_type, subject_id, body_json)
+        rows = [_entry_row(kind, subject, body, None, None, now) for kind, subject, body in canon]
+        seqs = conn.execute(_APPEND_UNSEALED_MANY, rows).scalars().all() if len(rows) > 1 \
+            else [conn.execute(_APPEND_UNSEALED, rows[0]).scalar_one()]
+        seal.pending(conn, max(int(seq) for seq in seqs))
+        return [chain.entry_hash("", kind, subject, body) for kind, subject, body in canon]
     txn, prev = _tail(conn)
     if prev is None:
         prev = conn.execute(_CHAIN_TAIL).scalar_one_or_none() or chain.GENESIS
-    digest = chain.entry_hash(prev, entry_type, subject_id, body_json)
-    conn.execute(
-        _APPEND,
-        {
-            "entry_type": entry_type,
-            "subject_id": subject_id,
-            "body": body_json,
-            "prev_hash": prev,
-            "hash": digest,
-            "created_at": now,
-        },
-    )
-    conn.info["chain_tail"] = (txn, digest)
-    return digest
+    rows, hashes = [], []
+    for kind, subject, body in canon:
+        digest = chain.entry_hash(prev, kind, subject, body)
+        rows.append(_entry_row(kind, subject, body, prev, digest, now))
+        hashes.append(prev := digest)
+    conn.execute(_APPEND, rows if len(rows) > 1 else rows[0])
+    conn.info["chain_tail"] = (txn, prev)
+    return hashes
+
+
+def _entry_row(kind: str, subject: str, body: str, prev: str | None, digest: str | None,
+               now: datetime) -> dict[str, Any]:
+    return {"entry_type": kind, "subject_id": subject, "body": body, "prev_hash": prev,
+            "hash": digest, "created_at": now}

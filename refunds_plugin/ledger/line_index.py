@@ -6,6 +6,10 @@ figures (``index_return``, whenever a return decision is recorded).
 parse per row. These rows make "units sold per SKU" and "who bought again within 90 days" one
 indexed query each. Times are epoch seconds (``epoch``) so day windows are integer arithmetic on
 SQLite and PostgreSQL alike. Migration 0009 fills them for history recorded before it.
+
+A write that changes them also appends an ``insight_marks`` row (the UTC day and the customer
+it touched; insert-only, one statement) for ``ledger/rollups.py`` to fold; an order written
+again with the same rows appends none.
 """
 
 from __future__ import annotations
@@ -14,16 +18,20 @@ from collections.abc import Iterable
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Connection, delete, insert
+from sqlalchemy import Connection, Integer, String, delete, insert, literal, null, select, union_all
 
 from refunds_plugin.domain import Decision, DecisionKind, OrderLine
 from refunds_plugin.ledger.tables import (
     customer_orders,
+    decisions,
+    insight_marks,
     order_line_labels,
     order_lines,
     return_figures,
     return_lines,
 )
+
+DAY = 86_400  # a rollup's day is ``at // DAY`` (UTC)
 
 
 def epoch(when: datetime) -> int:
@@ -57,21 +65,50 @@ def line_rows(order_id: str, currency: str, lines: Iterable[OrderLine], at: int
     return rows, labels
 
 
+def _rows(found: Iterable[Any]) -> list[tuple[Any, ...]]:
+    """Rows as sorted tuples of their columns, to tell whether a write changed anything."""
+    return sorted(tuple(sorted(dict(r).items())) for r in found)
+
+
 def index_order(conn: Connection, *, order_id: str, currency: str, lines: Iterable[OrderLine],
                 total: int, paid_at: datetime | None, customer: str | None,
                 now: datetime) -> None:
     """Replace the order's rows with what it holds now (a later event may change its lines).
-    An order counts as sold when it was paid, else when it was first recorded."""
-    for table in (order_lines, order_line_labels, customer_orders):
-        conn.execute(delete(table).where(table.c.order_id == order_id))
+    An order counts as sold when it was paid, else when it was first recorded. When they
+    changed, mark the days and customers they were and are in (and the order's returns' days:
+    those are summed by the lines' keys)."""
+    old = [_rows(r._mapping for r in conn.execute(
+        delete(table).where(table.c.order_id == order_id).returning(*table.c)))
+        for table in (order_lines, order_line_labels, customer_orders)]
     at = epoch(paid_at or now)
     rows, labels = line_rows(order_id, currency, lines, at)
     if rows:
         conn.execute(insert(order_lines), rows)
     if labels:
         conn.execute(insert(order_line_labels), labels)
-    conn.execute(insert(customer_orders), {"order_id": order_id, "customer": customer,
-                                           "currency": currency, "total": total, "at": at})
+    placed = {"order_id": order_id, "customer": customer, "currency": currency, "total": total,
+              "at": at}
+    conn.execute(insert(customer_orders), placed)
+    if old == [_rows(rows), _rows(labels), _rows([placed])]:
+        return
+    touched = {(at // DAY, customer)} | {(dict(r)["at"] // DAY, dict(r)["customer"])
+                                         for r in old[2]}
+    parts: list[Any] = [select(literal(d, Integer), literal(c, String)) for d, c in touched]
+    if old[0] != _rows(rows) or old[1] != _rows(labels):
+        f = return_figures.c
+        parts.append(select(f.at // DAY, null()).select_from(
+            return_figures.join(decisions, decisions.c.id == f.decision_id))
+            .where(decisions.c.order_id == order_id))
+    conn.execute(insert(insight_marks).from_select(["day", "customer"], union_all(*parts)))
+
+
+def mark_decision(conn: Connection, decision_id: str) -> None:
+    """A review decided (or re-opened) changes whether a return was granted and how it ended:
+    mark its day and customer (nothing for a decision that is no return)."""
+    f = return_figures.c
+    conn.execute(insert(insight_marks).from_select(
+        ["day", "customer"],
+        select(f.at // DAY, f.customer).where(f.decision_id == decision_id)))
 
 
 def return_rows(decision_id: str, order_id: str, decision: dict[str, Any],
@@ -119,3 +156,4 @@ def index_return(conn: Connection, *, decision_id: str, decision: Decision,
     if rows:
         conn.execute(insert(return_lines), rows)
     conn.execute(insert(return_figures), figures_row(decision_id, body, request, customer, at))
+    conn.execute(insert(insight_marks), {"day": at // DAY, "customer": customer})

@@ -18,7 +18,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 
 from refunds_plugin.domain import Customer, OrderLine
 from refunds_plugin.ledger.db import lock_key, lock_order
-from refunds_plugin.ledger.journal import plain
+from refunds_plugin.ledger.journal import insert_ignore, plain
 from refunds_plugin.ledger.line_index import customer_key, index_order
 from refunds_plugin.ledger.tables import orders, payments, provider_refunds
 
@@ -103,7 +103,27 @@ _BUILDERS = {"order": _order_upsert, "payment": _payment_upsert}
 
 
 def upsert_order(conn: Connection, rec: OrderRecord, now: datetime) -> None:
-    values = {
+    conn.execute(_prebuilt(conn, "order"), _order_values(rec, now))
+    _index(conn, rec, now)
+
+
+def insert_order(conn: Connection, rec: OrderRecord, now: datetime) -> bool:
+    """Store an order not seen before, as ``upsert_order`` would; False (nothing written) when
+    the order is known: the caller compares and upserts it then."""
+    if not insert_ignore(conn, orders, _order_values(rec, now)):
+        return False
+    _index(conn, rec, now)
+    return True
+
+
+def _index(conn: Connection, rec: OrderRecord, now: datetime) -> None:
+    index_order(conn, order_id=rec.order_id, currency=rec.currency, lines=rec.lines,
+                total=rec.total_amount, paid_at=rec.paid_at,
+                customer=customer_key(rec.customer.email, rec.customer.id), now=now)
+
+
+def _order_values(rec: OrderRecord, now: datetime) -> dict[str, Any]:
+    return {
         "order_id": rec.order_id,
         "source": rec.source,
         "currency": rec.currency,
@@ -120,10 +140,6 @@ def upsert_order(conn: Connection, rec: OrderRecord, now: datetime) -> None:
         "updated_at": now,
         "locale": rec.locale,
     }
-    conn.execute(_prebuilt(conn, "order"), values)
-    index_order(conn, order_id=rec.order_id, currency=rec.currency, lines=rec.lines,
-                total=rec.total_amount, paid_at=rec.paid_at,
-                customer=customer_key(rec.customer.email, rec.customer.id), now=now)
 
 
 def lock_payment(conn: Connection, provider: str, reference: str) -> None:

@@ -16,6 +16,7 @@ from sqlalchemy import Connection, select, update
 from refunds_plugin.domain import Decision
 from refunds_plugin.errors import NotFound, ReviewClosed
 from refunds_plugin.ledger.journal import append_entry, insert_ignore
+from refunds_plugin.ledger.line_index import mark_decision
 from refunds_plugin.ledger.tables import reviews
 
 
@@ -38,6 +39,7 @@ def open_review(conn: Connection, decision_id: str, reason: str, now: datetime) 
         )
     ).rowcount
     if reopened == 1:
+        mark_decision(conn, decision_id)
         append_entry(
             conn, "review_reopened", decision_id, {"reason": reason, "status": "open"}, now
         )
@@ -52,7 +54,9 @@ def close_review(
         .where(reviews.c.decision_id == decision_id, reviews.c.status == "open")
         .values(status=status, decided_by=by, note=note, decided_at=now)
     ).rowcount
-    if done != 1:
+    if done == 1:
+        mark_decision(conn, decision_id)
+    else:
         exists = conn.execute(
             select(reviews.c.status).where(reviews.c.decision_id == decision_id)
         ).scalar_one_or_none()
@@ -132,6 +136,7 @@ def settle_review(conn: Connection, decision_id: str, by: str, note: str, now: d
         .values(status="approved", decided_by=by, note=note, decided_at=now)
     ).rowcount
     if closed == 1:
+        mark_decision(conn, decision_id)
         body = {"status": "approved", "decided_by": by, "note": note, "attempt_ids": []}
         append_entry(conn, "review_decided", decision_id, body, now)
     return closed == 1

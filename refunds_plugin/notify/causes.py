@@ -30,6 +30,7 @@ all: no money moved, so neither the customer nor the merchant's systems are told
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -43,19 +44,23 @@ from refunds_plugin.domain import (
     Reason,
     ResolutionKind,
 )
+from refunds_plugin.ledger.facts import OrderSeen
 from refunds_plugin.ledger.tables import decisions, orders, refund_attempts
 from refunds_plugin.notify.kinds import MERCHANT
-from refunds_plugin.notify.outbox import enqueue, recorded_causes
-from refunds_plugin.shipping.rows import get_return
+from refunds_plugin.notify.outbox import Known, enqueue, enqueue_all, recorded_causes
+from refunds_plugin.shipping.rows import ReturnRow, get_return
 
 OUTCOME_MAIL = {Outcome.APPROVE: "approved", Outcome.REVIEW: "in_review",
                 Outcome.DECLINE: "declined"}
 
 
-def _order(conn: Connection, order_id: str) -> tuple[str, dict[str, str]]:
-    """The number the customer knows the order by, and its lines' names."""
-    row = conn.execute(select(orders.c.order_number, orders.c.lines)
-                       .where(orders.c.order_id == order_id)).first()
+def _order(conn: Connection, order_id: str,
+           seen: OrderSeen | None = None) -> tuple[str, dict[str, str]]:
+    """The number the customer knows the order by, and its lines' names (``seen``: the order
+    row as this transaction read it already)."""
+    row = seen if seen is not None else conn.execute(
+        select(orders.c.order_number, orders.c.lines).where(orders.c.order_id == order_id)
+    ).first()
     if row is None:
         return order_id, {}
     names = {ln["id"]: ln.get("name") or ln["id"] for ln in json.loads(row.lines or "[]")}
@@ -64,12 +69,13 @@ def _order(conn: Connection, order_id: str) -> tuple[str, dict[str, str]]:
 
 def decision_context(
     conn: Connection, decision_id: str, decision: Decision, order_id: str,
-    customer_note: str = "",
+    customer_note: str = "", *, seen: Seen | None = None,
 ) -> dict[str, Any]:
     """What a decision's mails and events say: the figures, the items, the explanation, and
     how the items go back when the decision opened a return (``return_instructions``: address,
-    return_by, label_url, qr_code_url, tracking_code, carrier; empty without a return)."""
-    number, names = _order(conn, order_id)
+    return_by, label_url, qr_code_url, tracking_code, carrier; empty without a return).
+    ``seen``: what the recording transaction read or wrote already, not read again."""
+    number, names = _order(conn, order_id, seen.order if seen is not None else None)
     send = _send_back(decision, names)
     swapped = {ln.line_id: {"quantity": ln.quantity, "name": ln.name or ln.sku}
                for ln in (decision.exchange.lines if decision.exchange else ())}
@@ -88,7 +94,8 @@ def decision_context(
         "fees": [{"code": f.code, "amount": f.amount, "description": f.description}
                  for f in decision.fees],
         "send_back": list(send), "send_back_units": sum(send.values()),
-        "customer_note": customer_note, **return_context(conn, decision_id),
+        "customer_note": customer_note,
+        **return_context(conn, decision_id, seen),
     }
 
 
@@ -103,35 +110,52 @@ def _send_back(decision: Decision, names: dict[str, str]) -> dict[str, int]:
             for lid, q in units.items()}
 
 
-def return_context(conn: Connection, decision_id: str) -> dict[str, Any]:
-    """The return's instructions as the messages carry them (all None: no return)."""
-    ret = get_return(conn, decision_id)
+def return_context(conn: Connection, decision_id: str,
+                   seen: Seen | None = None) -> dict[str, Any]:
+    """The return's instructions as the messages carry them (all None: no return); ``seen``:
+    the return (or None) as the caller's transaction wrote it, not read again."""
+    ret = seen.shipment if seen is not None else get_return(conn, decision_id)
     if ret is None:
         return {"return_instructions": None, "label_url": None, "qr_code_url": None,
                 "return_by": None, "tracking_code": None, "carrier": None,
                 "label_pending": False}
-    said = ret.instructions()
-    return {"return_instructions": {k: said[k] for k in (
+    told = ret.instructions()  # not ``said``: pybabel would take it for the marker
+    return {"return_instructions": {k: told[k] for k in (
                 "address", "return_by", "label_url", "qr_code_url", "tracking_code", "carrier")},
             "label_url": ret.label_url, "qr_code_url": ret.qr_code_url,
-            "return_by": said["return_by"], "tracking_code": ret.tracking_code,
+            "return_by": told["return_by"], "tracking_code": ret.tracking_code,
             "carrier": ret.carrier_name, "label_pending": ret.label_status == "pending"}
+
+
+@dataclass(frozen=True)
+class Seen:
+    """What the transaction recording a new decision read or wrote already: the order row
+    (number, item names, language), the decision's ``said`` as stored, and the return it
+    opened (None: none). Its messages are written from these, without reading them again."""
+
+    order: OrderSeen
+    said: str | None
+    shipment: ReturnRow | None
 
 
 def decision_recorded(
     conn: Connection, *, decision_id: str, decision: Decision, order_id: str,
-    customer_email: str | None, now: datetime,
+    customer_email: str | None, now: datetime, seen: Seen | None = None,
 ) -> None:
-    context = decision_context(conn, decision_id, decision, order_id)
+    """A new decision's messages, in one statement. ``seen``: see ``Seen``."""
+    context = decision_context(conn, decision_id, decision, order_id, seen=seen)
+    known = Known(seen.order.locale, seen.said) if seen is not None else None
     cause = f"decision:{decision_id}"
+    rows: list[dict[str, Any]] = []
     if decision.kind is DecisionKind.RETURN:
         for kind in ("request_received", OUTCOME_MAIL[decision.outcome]):
             if kind == "approved" and awaits_payment(decision):
                 continue  # sent with its payment link (``approved_with_payment``)
             enqueue(conn, cause=cause, kind=kind, recipient=customer_email, now=now,
-                    context=context)
+                    context=context, known=known, batch=rows)
     enqueue(conn, cause=cause, kind="return.decided", recipient=MERCHANT, now=now,
-            context={**context, "customer_email": customer_email})
+            context={**context, "customer_email": customer_email}, batch=rows)
+    enqueue_all(conn, rows)
 
 
 def awaits_payment(decision: Decision) -> bool:

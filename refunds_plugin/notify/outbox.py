@@ -28,6 +28,7 @@ from sqlalchemy import Connection, Engine, and_, bindparam, or_, select, update
 
 from refunds_plugin.ledger.db import aware, write_tx
 from refunds_plugin.ledger.journal import insert_ignore
+from refunds_plugin.ledger.orders import dialect_insert
 from refunds_plugin.ledger.tables import decisions, orders, outbox
 from refunds_plugin.notify.kinds import kind as kind_of
 
@@ -67,6 +68,15 @@ class OutboxRow:
                    json.loads(row.context), row.status, int(row.tries), aware(row.created_at))
 
 
+@dataclass(frozen=True)
+class Known:
+    """What the caller's transaction read already for a mail: the order's language
+    (``orders.locale``) and the decision's ``said`` as stored, so they are not read again."""
+
+    locale: str | None
+    said: str | None
+
+
 def enqueue(
     conn: Connection,
     *,
@@ -77,11 +87,38 @@ def enqueue(
     locale: str | None = None,
     context: dict[str, Any],
     skip_because: str | None = None,
+    known: Known | None = None,
+    batch: list[dict[str, Any]] | None = None,
 ) -> bool:
     """Record one message inside the caller's transaction (the state change that causes it);
     True if it is new. A mail to a missing or invalid address, or one the caller says must not
     go (``skip_because``), is recorded as ``skipped`` with that note, so finance sees why the
-    customer heard nothing; nothing is sent for it."""
+    customer heard nothing; nothing is sent for it. ``known``: see ``Known``. ``batch``: the
+    row is added to it instead, for ``enqueue_all`` to write with others (True)."""
+    row = _row(conn, cause, kind, recipient, now, locale, context, skip_because, known)
+    if batch is not None:
+        batch.append(row)
+        return True
+    return insert_ignore(conn, outbox, row)
+
+
+def enqueue_all(conn: Connection, rows: list[dict[str, Any]]) -> None:
+    """Record the messages ``enqueue`` put in a ``batch``, in one statement; one already
+    recorded (the same cause, kind and recipient) is left as it is, as ``enqueue`` does."""
+    stmt = _INSERT_MANY.get(conn.dialect.name)
+    if stmt is None:
+        stmt = _INSERT_MANY[conn.dialect.name] = dialect_insert(conn, outbox) \
+            .on_conflict_do_nothing()
+    if rows:
+        conn.execute(stmt, rows)
+
+
+_INSERT_MANY: dict[str, Any] = {}
+
+
+def _row(conn: Connection, cause: str, kind: str, recipient: str | None, now: datetime,
+         locale: str | None, context: dict[str, Any], skip_because: str | None,
+         known: Known | None) -> dict[str, Any]:
     spec = kind_of(kind)
     missing = [k for k in spec.needs if k not in context]
     if missing:
@@ -93,28 +130,28 @@ def enqueue(
                 if address else "no message: the order has no customer email")
     skipped = note is not None
     if spec.channel == "mail":
-        locale, context = _in_their_language(conn, locale, context)
-    return insert_ignore(conn, outbox, {
+        locale, context = _in_their_language(conn, locale, context, known)
+    return {
         "id": message_id(cause, kind, address), "cause": cause, "kind": kind,
         "channel": spec.channel, "recipient": address, "locale": locale,
         "context": json.dumps(context, sort_keys=True, default=str),
         "status": SKIPPED if skipped else QUEUED, "tries": 0, "next_try_at": now,
         "claimed_by": None, "lease_until": None, "last_error": None, "note": note,
         "created_at": now, "updated_at": now, "sent_at": None,
-    })
+    }
 
 
-def _in_their_language(conn: Connection, locale: str | None,
-                       context: dict[str, Any]) -> tuple[str | None, dict[str, Any]]:
+def _in_their_language(conn: Connection, locale: str | None, context: dict[str, Any],
+                       known: Known | None) -> tuple[str | None, dict[str, Any]]:
     """A customer's mail is in the order's language (``orders.locale``) unless the caller
     named one, and carries its decision's explanation as message ids and parameters
     (``decisions.said``), so the renderer can say it in that language."""
     if locale is None and context.get("order_id"):
-        locale = conn.execute(select(orders.c.locale).where(
-            orders.c.order_id == str(context["order_id"]))).scalar()
+        locale = known.locale if known is not None else conn.execute(select(orders.c.locale)
+            .where(orders.c.order_id == str(context["order_id"]))).scalar()
     if context.get("decision_id") and "explanation" in context:
-        stored = conn.execute(select(decisions.c.said).where(
-            decisions.c.id == str(context["decision_id"]))).scalar()
+        stored = known.said if known is not None else conn.execute(select(decisions.c.said)
+            .where(decisions.c.id == str(context["decision_id"]))).scalar()
         if stored:
             context = {**context, "explanation_said": json.loads(stored)}
     return locale, context

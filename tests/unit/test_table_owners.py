@@ -24,6 +24,9 @@ OWNER = {
     # what the insights read, written beside the money tables (ledger/line_index.py)
     **dict.fromkeys(("order_lines", "order_line_labels", "customer_orders", "return_lines",
                      "return_figures"), "refunds_plugin/ledger/"),
+    # the insights' marks (written beside them) and rollups (folded: ledger/rollups.py)
+    **dict.fromkeys(("insight_marks", "sold_days", "returned_days", "money_days",
+                     "retention_rows"), "refunds_plugin/ledger/"),
     "feedback": "refunds_plugin/insights/feedback.py",
     "follow_ups": "refunds_plugin/trouble/",
     "outbox": "refunds_plugin/notify/",

@@ -29,10 +29,15 @@ from refunds_plugin.ledger.tables.exchanges import (
 from refunds_plugin.ledger.tables.insights import (
     customer_orders,
     feedback,
+    insight_marks,
+    money_days,
     order_line_labels,
     order_lines,
+    retention_rows,
     return_figures,
     return_lines,
+    returned_days,
+    sold_days,
 )
 from refunds_plugin.ledger.tables.notify import (
     outbox,
@@ -69,6 +74,11 @@ __all__ = [
     "return_lines",
     "return_figures",
     "feedback",
+    "insight_marks",
+    "sold_days",
+    "returned_days",
+    "money_days",
+    "retention_rows",
     "exchange_dues",
     "exchanges",
     "withdrawals",

@@ -14,7 +14,7 @@ from sqlalchemy import (
     Text,
 )
 
-from refunds_plugin.ledger.tables.base import metadata
+from refunds_plugin.ledger.tables.base import Id, metadata
 from refunds_plugin.ledger.tables.core import decisions
 
 order_lines = Table(
@@ -113,6 +113,83 @@ feedback = Table(
 # order: with this index PostgreSQL reads them in order instead of sorting every stored fact.
 Index("ix_decisions_created_at_id", decisions.c.created_at, decisions.c.id)
 
-# One row per decision that swaps lines for other items (``ledger/exchanges.py`` writes it):
-# the price difference still to be paid, the Stripe Checkout Session that takes it (unique: one
-# session settles one exchange), when the new items ship, and the replacement order made for them.
+# --- rollups (migration 0017, ``ledger/rollups.py``) -----------------------------------------
+# A write that changes what the insights read appends a mark (the UTC day of the rows it changed
+# and the customer): insert-only, no key shared between writers. The folder recomputes the
+# marked days' and customers' rollup rows from the rows above and deletes the marks it read,
+# in one transaction; a reader takes rollup rows for unmarked days and customers and the rows
+# above for the marked ones, in one statement, so an answer is exact whatever the fold's lag.
+insight_marks = Table(
+    "insight_marks",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("day", Integer, nullable=True),  # epoch seconds // 86400
+    Column("customer", String(320), nullable=True),
+)
+
+# units and money sold per day (and per 8 days), dimension (sku | product | collection | tag),
+# key and currency
+sold_days = Table(
+    "sold_days",
+    metadata,
+    Column("dimension", String(16), primary_key=True),
+    Column("width", Integer, primary_key=True),  # 1: a day; 8: the 8 days from ``day`` on
+    Column("day", Integer, primary_key=True),
+    Column("key", String(255), primary_key=True),
+    Column("currency", String(3), primary_key=True),
+    Column("name", String(255), nullable=False),  # the greatest name of the day's lines
+    Column("units", BigInteger, nullable=False),
+    Column("money", BigInteger, nullable=False),
+)
+
+# units asked back and their value per decision day, dimension, key, currency, reason, and
+# whether the return was granted (as the reviews stand at the fold) and the item kept
+returned_days = Table(
+    "returned_days",
+    metadata,
+    Column("dimension", String(16), primary_key=True),
+    Column("width", Integer, primary_key=True),
+    Column("day", Integer, primary_key=True),
+    Column("key", String(255), primary_key=True),
+    Column("currency", String(3), primary_key=True),
+    Column("reason", String(32), primary_key=True),
+    Column("granted", Integer, primary_key=True),
+    Column("kept", Integer, primary_key=True),
+    Column("units", BigInteger, nullable=False),
+    Column("money", BigInteger, nullable=False),
+)
+
+# money per day, term (sales: order totals by payment time; fees and kept: of granted returns
+# by decision time) and currency
+money_days = Table(
+    "money_days",
+    metadata,
+    Column("term", String(16), primary_key=True),
+    Column("day", Integer, primary_key=True),
+    Column("currency", String(3), primary_key=True),
+    Column("amount", BigInteger, nullable=False),
+)
+
+# "Who comes back", one row per possible anchor and currency of what the customer bought next:
+# each return decision of a customer, and each order of a customer who never returned anything,
+# with the time of the customer's previous one (an anchor of a period is one whose previous is
+# before the period), how the return ended, the seconds to the next order (on the row whose
+# ``first`` is 1) and the money spent within 30 / 90 / 180 days in ``currency`` (NULL: none).
+retention_rows = Table(
+    "retention_rows",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("customer", String(320), nullable=False),
+    Column("ref", String(255), nullable=False),  # the order or decision id
+    Column("at", BigInteger, nullable=False),
+    Column("prev_at", BigInteger, nullable=True),
+    Column("ending", String(16), nullable=False),
+    Column("first", Integer, nullable=False),
+    Column("gap", BigInteger, nullable=True),
+    Column("currency", String(3), nullable=True),
+    Column("spent30", BigInteger, nullable=False),
+    Column("spent90", BigInteger, nullable=False),
+    Column("spent180", BigInteger, nullable=False),
+    Index("ix_retention_rows_at", "at"),
+    Index("ix_retention_rows_customer", "customer"),
+)
