@@ -14,7 +14,7 @@ import pytest
 import responses
 
 from refunds_plugin.domain import OrderFacts, OrderLine
-from refunds_plugin.ledger.tables import decisions
+from refunds_plugin.ledger.tables import decisions, exchanges
 from refunds_plugin.saleor.client import SaleorClient
 from refunds_plugin.saleor.variants import order_variants
 from tests.fakes.outbound_receiver import HOOK, SECRET, Receiver
@@ -88,6 +88,32 @@ def test_a_dearer_size_is_exchanged_and_the_payment_link_is_on_answer_and_status
     assert "Waiting for your payment of the difference." in text(status)
     assert "No money is due" not in text(status)  # the customer owes the difference
     assert session["url"] in status.get_data(as_text=True)
+
+
+def test_a_dry_run_shop_answers_a_dearer_size_with_the_refund_not_a_payment_it_cannot_take(
+    sqlite_url: str, now: datetime, tmp_path: Path,
+) -> None:
+    """No Stripe key: nothing could take the 5.00 USD, so no "pay the difference" is offered."""
+    policy = tmp_path / "swap.yaml"
+    policy.write_text(POLICY)
+    shop = ReturnsShop(sqlite_url, lambda: now, {"policy": str(policy)})
+    shop.seed(order_event("1001", lines=[{"id": "l2", "sku": "TEE-M", "name": "Linen shirt",
+                                         "quantity": 1, "unit_amount": 4000,
+                                         "variants": SIZES}]))
+    client = shop.app.test_client()
+    sent = submit(client, open_form(client), **{"line-0-id": "l2", "line-0-qty": "1",
+                                               "line-0-reason": "too_small",
+                                               "line-0-exchange": "TEE-L"})
+    shop.drain()
+
+    assert sent.status_code == 200, sent.get_data(as_text=True)
+    assert ("We can't exchange Linen shirt for Linen shirt L: it costs more, and we cannot take "
+            "the difference for this order, so it comes back as a refund instead.") in text(sent)
+    assert words(sent, "exchange-pay") == []
+    assert "Pay the difference" not in text(sent) and "once you have paid" not in text(sent)
+    assert len(shop.rows(decisions)) == 1
+    assert shop.rows(exchanges) == []  # no exchange waits for a payment that cannot come
+    shop.close()
 
 
 def test_a_size_no_longer_offered_is_named_and_nothing_is_recorded(
