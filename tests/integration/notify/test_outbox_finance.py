@@ -166,11 +166,9 @@ def test_the_api_lists_the_outbox_and_an_admin_resends(
         "queued", "sending", "sent", "failed", "skipped"]
 
 
-def test_refunds_mail_preview_prints_what_would_be_sent(
-    mail_shop: Harness, fake_stripe: FakeStripe, monkeypatch: pytest.MonkeyPatch,
-    smtp: SmtpSink,
-) -> None:
-    h = mail_shop
+def _decided_for_the_cli(h: Harness, fake_stripe: FakeStripe,
+                        monkeypatch: pytest.MonkeyPatch) -> str:
+    """A mug returned (25.00 USD approved) on a SQLite shop the CLI reads; its decision id."""
     if h.runtime.engine.dialect.name != "sqlite":
         pytest.skip("the CLI reads REFUNDS_DATABASE_URL; one database is enough")
     fake_stripe.add_payment_intent(5500, "usd", "pi_123")
@@ -178,6 +176,15 @@ def test_refunds_mail_preview_prints_what_would_be_sent(
     decision_id = h.post_storefront(return_requested()).json["decision_id"]  # type: ignore[index]
     monkeypatch.setenv("REFUNDS_DATABASE_URL", h.db_url)
     monkeypatch.setenv("REFUNDS_APP_URL", "https://returns.mugs.example")
+    return str(decision_id)
+
+
+def test_refunds_mail_preview_prints_what_would_be_sent(
+    mail_shop: Harness, fake_stripe: FakeStripe, monkeypatch: pytest.MonkeyPatch,
+    smtp: SmtpSink,
+) -> None:
+    h = mail_shop
+    decision_id = _decided_for_the_cli(h, fake_stripe, monkeypatch)
     runner = CliRunner()
 
     out = runner.invoke(main, ["mail", "preview", "approved", "--decision", decision_id])
@@ -206,13 +213,7 @@ def test_the_item_received_preview_shows_the_email_its_cause_recorded(
     """``item_received`` is recorded under ``return:<id>`` by the receipt, not by the decision:
     the preview finds it there and says what was sent, with its date, not an example."""
     h = mail_shop
-    if h.runtime.engine.dialect.name != "sqlite":
-        pytest.skip("the CLI reads REFUNDS_DATABASE_URL; one database is enough")
-    fake_stripe.add_payment_intent(5500, "usd", "pi_123")
-    h.post_storefront(order_paid())
-    decision_id = h.post_storefront(return_requested()).json["decision_id"]  # type: ignore[index]
-    monkeypatch.setenv("REFUNDS_DATABASE_URL", h.db_url)
-    monkeypatch.setenv("REFUNDS_APP_URL", "https://returns.mugs.example")
+    decision_id = _decided_for_the_cli(h, fake_stripe, monkeypatch)
     runner = CliRunner()
     before = runner.invoke(main, ["mail", "preview", "item_received", "--decision", decision_id])
     assert "(dates, codes or the statement are examples: that cause is not recorded)" in \
