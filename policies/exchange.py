@@ -163,8 +163,9 @@ def settle(ctx: Context, swaps: list[tuple[PlannedLine, Variant]],
 
 
 def chargeable(ctx: Context) -> bool:
-    """Whether a price difference can be charged on this order (a Stripe payment)."""
-    return any(p.provider in CHARGEABLE for p in ctx.facts.payments)
+    """Whether a price difference can be charged on this order: a Stripe payment, and the
+    service able to take money through it (``OrderFacts.can_charge``; not in a dry run)."""
+    return ctx.facts.can_charge and any(p.provider in CHARGEABLE for p in ctx.facts.payments)
 
 
 def ship_on(ctx: Context, all_kept: bool) -> tuple[ShipOn, R]:

@@ -174,6 +174,7 @@ def build(
         if isinstance(saleor_provider, SaleorProvider) else None,
         return_url=f"{(config.saleor_app_url or 'http://localhost:8000').rstrip('/')}/returns",
         out_of_stock=_fallback_for_stock(policy, config),
+        announced=bool(config.outbound_url),
     )
     if run_exec:
         courier = Courier(engine, config, clock, renderer, build_mailer(config),

@@ -249,6 +249,9 @@ class OrderFacts:
     # smallest step, in minor units, in which money can go back to the original payment
     # (Stripe: 10 for three-decimal currencies; see money.refund_increment)
     refund_increment: int = 1
+    # whether a dearer exchange's difference can be taken through the order's provider: False
+    # when the service would not move its money (a Stripe order without a key: the dry run)
+    can_charge: bool = True
 
     def line(self, line_id: str) -> OrderLine | None:
         return next((ln for ln in self.lines if ln.id == line_id), None)

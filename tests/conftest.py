@@ -12,14 +12,17 @@ import uuid
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import pytest
+import responses
 from sqlalchemy import Engine, create_engine, text
 
 from refunds_plugin.ledger.db import make_engine
 from refunds_plugin.ledger.migrate import migrate
 from refunds_plugin.ledger.tables import metadata
 from tests.fakes import Clock, Harness
+from tests.fakes.outbound_receiver import HOOK, Receiver
 from tests.fakes.smtp_sink import SmtpSink
 from tests.fakes.stripe_api import FakeStripe, FakeStripeServer
 
@@ -158,16 +161,29 @@ def harness(any_db_url: str, clock: Clock, stripe_server: FakeStripeServer) -> I
 
 
 @pytest.fixture
+def merchant_hook(stripe_server: FakeStripeServer) -> Iterator[Receiver]:
+    """The merchant's endpoint at ``HOOK`` for shops set up with ``ANNOUNCED`` (every delivery
+    verified); the fake Stripe passes through."""
+    receiver = Receiver()
+    with responses.RequestsMock(assert_all_requests_are_fired=False) as mock:
+        mock.add_passthru(stripe_server.url)
+        mock.add_callback(responses.POST, HOOK, callback=receiver)
+        yield receiver
+
+
+@pytest.fixture
 def policy_harness(
     any_db_url: str, clock: Clock, stripe_server: FakeStripeServer, tmp_path: Path
-) -> Iterator[Callable[[str], Harness]]:
-    """Harnesses whose policy is the YAML text given, written to a file (``Config.policy``)."""
+) -> Iterator[Callable[..., Harness]]:
+    """Harnesses whose policy is the YAML text given, written to a file (``Config.policy``),
+    with any other settings."""
     made: list[Harness] = []
 
-    def make(policy_text: str) -> Harness:
+    def make(policy_text: str, **settings: Any) -> Harness:
         path = tmp_path / "policy.yaml"
         path.write_text(policy_text, encoding="utf-8")
-        made.append(Harness(any_db_url, clock, stripe_server.url, settings={"policy": str(path)}))
+        made.append(Harness(any_db_url, clock, stripe_server.url,
+                            settings={"policy": str(path), **settings}))
         return made[-1]
 
     yield make

@@ -38,6 +38,7 @@ from refunds_plugin.domain import (
     ReturnRequest,
     Variant,
 )
+from refunds_plugin.exchanges.shipping import channel_warning
 from refunds_plugin.finance.currencies import ledger_warnings
 from refunds_plugin.finance.rows import DATE_HINT, parse_when
 from refunds_plugin.finance.simulation import (
@@ -72,7 +73,10 @@ def check(spec: str, as_json: bool) -> None:
         else:
             click.echo(str(exc), err=True)
         raise SystemExit(1) from None
-    warnings = ledger_warnings(startup.config().database_url, pol)
+    config = startup.config()
+    warnings = ledger_warnings(config.database_url, pol)
+    unshipped = channel_warning(pol.exchange.allowed, config.outbound_url)
+    warnings += [unshipped] if unshipped else []
     if as_json:
         click.echo(json.dumps({"valid": True, "name": pol.name, "content_hash": pol.content_hash,
                                "rules": pol.describe(), "warnings": warnings}, indent=2))

@@ -17,6 +17,7 @@ import click
 
 from refunds_plugin.cli import startup
 from refunds_plugin.config import money_banner
+from refunds_plugin.exchanges.shipping import channel_warning
 from refunds_plugin.finance.currencies import currency_warnings
 from refunds_plugin.ledger.instance import kept_secret
 
@@ -65,6 +66,9 @@ def serve(host: str, port: int, workers: int, threads: int, executor: bool) -> N
     runtime = startup.runtime(config=config)  # validates policy, migrates an empty database
     for line in currency_warnings(runtime.engine, runtime.policy):
         click.echo(line, err=True)
+    unshipped = channel_warning(runtime.policy.exchange.allowed, config.outbound_url)
+    if unshipped:
+        click.echo(unshipped, err=True)
     runtime.engine.dispose()
     mode = money_banner(config)  # per provider: Saleor moves money even without a Stripe key
     click.echo(

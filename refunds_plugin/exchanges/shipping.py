@@ -6,7 +6,8 @@ physical-return issue's ``refund_on`` triggers, from ``shipping/``) call it with
 inside the transaction that records it. ``announce`` enqueues the merchant's events
 (``exchange.approved``, ``exchange.ready_to_ship``) in the outbox; ``checkout_opened`` sends the
 customer's ``approved`` mail with the payment link once the Checkout Session exists;
-``tell_a_person`` puts the decision back in the review queue; ``return_expired`` makes an
+``tell_a_person`` puts the decision back in the review queue; ``nobody_ships`` opens a
+follow-up when no channel tells the shop to ship a ready exchange; ``return_expired`` makes an
 instant exchange's original value due when it never came back (``dues``), and
 ``original_back`` settles it when it does after all.
 """
@@ -27,6 +28,7 @@ from refunds_plugin.ledger.exchanges import ExchangeRow
 from refunds_plugin.ledger.reviews import open_review
 from refunds_plugin.ledger.tables import decisions, orders
 from refunds_plugin.notify import causes, kinds, outbox
+from refunds_plugin.trouble.follow_ups import open_follow_up
 
 log = logging.getLogger("refunds.exchanges")
 TRIGGERS = exchanges.SHIP_ORDER  # approval | first_scan | delivered | inspected
@@ -118,6 +120,38 @@ def tell_a_person(conn: Connection, row: ExchangeRow, why: str, now: datetime,
     log.error("exchange %s needs a person: %s", row.decision_id, why,
               extra={"decision_id": row.decision_id, "order_id": row.order_id})
     open_review(conn, row.decision_id, f"{code}: {why}"[:1000], now)
+
+
+NOBODY_SHIPS = "exchange_unshipped"  # the follow-up's kind
+
+
+def nobody_ships(conn: Connection, row: ExchangeRow, exchange: Exchange, now: datetime) -> bool:
+    """A ready exchange that no channel tells the shop to ship (not a Saleor order, and no
+    ``REFUNDS_OUTBOUND_URL`` to receive ``exchange.ready_to_ship``): it is not marked shipped;
+    an ``exchange_unshipped`` follow-up names what to send, once per exchange."""
+    _exchange, found = _exchange_of(conn, row.decision_id)
+    items = ", ".join(f"{ln.quantity} × {ln.name or ln.sku}"
+                      + (f" ({ln.sku})" if ln.name and ln.sku else "") for ln in exchange.lines)
+    number = found.order_number or row.order_id
+    return open_follow_up(
+        conn, kind=NOBODY_SHIPS, order_id=row.order_id, subject=row.decision_id,
+        payment_reference=None, currency=None, amount=None, customer_email=found.customer_email,
+        detail=(f"Exchange {row.decision_id} of order {number} is ready to ship: {items}. "
+                "Nothing told the shop to ship it: REFUNDS_OUTBOUND_URL is not set and the "
+                "order is not a Saleor order. "
+                "Send it to the customer from the shop; the exchange stays ready to ship."),
+        now=now)
+
+
+def channel_warning(exchanges_allowed: bool, outbound_url: str) -> str | None:
+    """For ``refunds serve`` and ``refunds policy check``: the policy offers exchanges but only
+    Saleor orders have a way to ship them (their replacement order)."""
+    if not exchanges_allowed or outbound_url:
+        return None
+    return ("warning: the policy offers exchanges, but REFUNDS_OUTBOUND_URL is not set: no "
+            "exchange.ready_to_ship event reaches your systems, so only Saleor orders ship "
+            "their new items (the replacement order). Any other exchange stays ready to ship "
+            "with an exchange_unshipped follow-up (/finance/follow-ups) for a person to send it.")
 
 
 def return_expired(conn: Connection, decision_id: str, now: datetime) -> bool:

@@ -3,7 +3,10 @@ Session for a dearer item's difference, and on Saleor the replacement order (rec
 approval, completed once ship_on is reached). One worker at a time holds an exchange (a lease);
 each step's result is saved before the next; errors are retried with backoff, then a person
 is told (``shipping.tell_a_person``). A replacement Saleor will not complete for stock is not
-retried: the exchange falls back to the policy's refund or credit (``fallback.out_of_stock``)."""
+retried: the exchange falls back to the policy's refund or credit (``fallback.out_of_stock``).
+An exchange that is not a Saleor order and whose ``exchange.ready_to_ship`` no receiver takes
+(``REFUNDS_OUTBOUND_URL`` unset: ``announced`` False) is never marked shipped: it stays ready
+and a person is told to ship it (``shipping.nobody_ships``)."""
 
 from __future__ import annotations
 
@@ -17,7 +20,7 @@ from sqlalchemy import Connection, Engine, select
 from refunds_plugin.domain import Decision, Exchange
 from refunds_plugin.errors import ProviderError
 from refunds_plugin.exchanges.dues import DueCharger
-from refunds_plugin.exchanges.shipping import checkout_opened, tell_a_person
+from refunds_plugin.exchanges.shipping import checkout_opened, nobody_ships, tell_a_person
 from refunds_plugin.ledger import exchanges
 from refunds_plugin.ledger.db import aware, write_tx
 from refunds_plugin.ledger.exchanges import ExchangeRow
@@ -30,6 +33,7 @@ from refunds_plugin.saleor.client import MutationError
 
 log = logging.getLogger("refunds.exchanges")
 SOLD_OUT = "INSUFFICIENT_STOCK"  # Saleor's error code: a line's variant is short of stock
+NOBODY_SHIPS = "nobody_ships"  # progress: no channel carried the instruction, a person was told
 # (conn, exchange, why, now) → (note, attempts to nudge), inside the caller's transaction
 OutOfStock = Callable[[Connection, ExchangeRow, str, datetime], tuple[str, tuple[str, ...]]]
 
@@ -39,7 +43,8 @@ class ExchangeWorker:
                  stripe: StripeProvider | None, saleor: SaleorReplacement | None,
                  return_url: str, max_tries: int = 5, lease_s: int = 60,
                  backoff_s: float = 2.0, out_of_stock: OutOfStock | None = None,
-                 nudge: Callable[[tuple[str, ...]], None] | None = None) -> None:
+                 nudge: Callable[[tuple[str, ...]], None] | None = None,
+                 announced: bool = True) -> None:
         self.engine = engine
         self.clock = clock
         self.stripe = stripe
@@ -52,6 +57,8 @@ class ExchangeWorker:
         # with the policy and the router); None: a person is told, as for any other error
         self.out_of_stock = out_of_stock
         self.nudge = nudge  # the executor: the fallback's attempts are due
+        # the merchant's systems receive ``exchange.ready_to_ship`` (REFUNDS_OUTBOUND_URL set)
+        self.announced = announced
         # an instant exchange's original that never came back: its value's Checkout Session
         self.dues = DueCharger(engine, clock, stripe, return_url, max_tries, backoff_s)
 
@@ -129,7 +136,7 @@ class ExchangeWorker:
                     worked += 1
             elif api_url and self.saleor is not None and not row.progress.get("replacement"):
                 worked += self._step(row, "record", api_url)
-            elif row.status == "ready":
+            elif row.status == "ready" and not row.progress.get(NOBODY_SHIPS):
                 worked += self._step(row, "ship", api_url)
         return worked
 
@@ -185,6 +192,15 @@ class ExchangeWorker:
         if api_url and self.saleor is not None:
             self.saleor.complete(api_url, exchange, row.progress, self._save(row))
             replacement = row.progress.get("replacement")
+        elif not self.announced:  # nothing tells the shop to ship: it stays ready, for a person
+            with write_tx(self.engine) as conn:
+                nobody_ships(conn, row, exchange, self.clock())
+                exchanges.save_progress(conn, row.decision_id,
+                                        {**row.progress, NOBODY_SHIPS: True}, self.clock())
+            log.warning("exchange %s: ready to ship, but no channel tells the shop to ship it "
+                        "(REFUNDS_OUTBOUND_URL is not set, not a Saleor order): a follow-up "
+                        "is open for a person", row.decision_id)
+            return
         with write_tx(self.engine) as conn:
             exchanges.shipped(conn, row.decision_id, replacement, self.clock())
 

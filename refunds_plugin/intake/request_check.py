@@ -1,7 +1,8 @@
 """Is a return request well formed for its order? One check for every channel.
 
 A line the order does not have, a line named twice, or more units than the order has left to
-return (ordered minus already returned) is the sender's request being wrong, not something the
+return (ordered minus those a return was already requested for: approved or in review; the
+ledger's requests, not parcels received) is the sender's request being wrong, not something the
 policy refuses: the storefront gets a 400 naming the line (``InvalidLine``), the returns page
 shows its form again with its own words (``webhooks.returns.form``), and nothing is recorded.
 Lines the policy refuses (outside the window, final sale) are decided line by line instead.
@@ -22,8 +23,9 @@ class InvalidLine(InputError):
 
 @dataclass(frozen=True)
 class LineProblem:
-    """What is wrong with one requested line: ``unknown``, ``twice``, ``returned`` (no unit
-    left) or ``too_many``; ``name`` is the item's name when the order has the line."""
+    """What is wrong with one requested line: ``unknown``, ``twice``, ``returned`` (a return is
+    already requested for every unit) or ``too_many``; ``name`` is the item's name when the
+    order has the line."""
 
     kind: str
     line_id: str
@@ -35,7 +37,7 @@ class LineProblem:
         said = {
             "unknown": "the order has no such line",
             "twice": "it is named more than once; name each line once",
-            "returned": f"every unit of {self.name} has already been returned",
+            "returned": f"a return has already been requested for every unit of {self.name}",
             "too_many": f"only {self.left} of {self.name} can still be returned, "
                         f"not {self.quantity}",
         }[self.kind]

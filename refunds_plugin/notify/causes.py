@@ -77,6 +77,8 @@ def decision_context(
     ``seen``: what the recording transaction read or wrote already, not read again."""
     number, names = _order(conn, order_id, seen.order if seen is not None else None)
     send = _send_back(decision, names)
+    swapped = {ln.line_id: {"quantity": ln.quantity, "name": ln.name or ln.sku}
+               for ln in (decision.exchange.lines if decision.exchange else ())}
     return {
         "decision_id": decision_id, "order_id": order_id, "order_number": number,
         "decision_kind": decision.kind.value, "outcome": decision.outcome.value,
@@ -86,7 +88,9 @@ def decision_context(
         "resolution": decision.resolution_summary, "return_required": decision.return_required,
         "items": [{"line_id": ln.line_id, "name": names.get(ln.line_id, ln.line_id),
                    "quantity": ln.quantity, "amount": ln.amount,
-                   "return_required": ln.return_required} for ln in decision.lines],
+                   "return_required": ln.return_required,
+                   # exchanged: the new item comes instead of this money (the mails say so)
+                   "exchange_for": swapped.get(ln.line_id)} for ln in decision.lines],
         "fees": [{"code": f.code, "amount": f.amount, "description": f.description}
                  for f in decision.fees],
         "send_back": list(send), "send_back_units": sum(send.values()),

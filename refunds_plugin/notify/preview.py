@@ -3,8 +3,10 @@
 
 The decision's own figures, items and explanation, as its causes would write them; for a money
 kind, the decision's attempt of that kind (or its figures while it has none). The kinds whose
-causes live elsewhere (the return-by reminder, the item received, the withdrawal receipt) are
-shown with example dates and statement, and say so.
+causes live elsewhere (the return-by reminder, the label, the item received, the expiry, an
+instant exchange's original due) show what the outbox recorded under the decision's cause
+(``return:<id>``, ``return:<id>:…``, ``exchange-due:<id>``), the latest one; only when there is
+none yet (and for the withdrawal receipt) are dates, links and statement examples, and say so.
 """
 
 from __future__ import annotations
@@ -14,16 +16,25 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Engine, select
+from sqlalchemy import Connection, Engine, or_, select
 
 from refunds_plugin.domain import Decision
 from refunds_plugin.errors import NotFound
-from refunds_plugin.ledger.tables import decisions, ledger_entries, orders, refund_attempts
+from refunds_plugin.ledger.tables import (
+    decisions,
+    ledger_entries,
+    orders,
+    outbox,
+    refund_attempts,
+)
 from refunds_plugin.notify.causes import attempt_context, decision_context
 from refunds_plugin.notify.kinds import kind as kind_of
 from refunds_plugin.notify.render import Rendered, Renderer
 
 MONEY_KINDS = {"refund_sent": "refund", "refund_failed": "refund", "credit_issued": "credit"}
+# recorded by other rooms under the return's or the exchange's cause (``notify.causes``)
+ELSEWHERE = ("item_received", "return_reminder", "label_ready", "return_expired",
+             "exchange_original_due")
 EXAMPLE_STATEMENT = ("I hereby withdraw from the contract for the items listed below. "
                      "(example text: the customer's own statement appears here)")
 
@@ -74,14 +85,17 @@ def preview(engine: Engine, renderer: Renderer, kind: str, decision_id: str,
                 context |= {"attempt_id": "", "kind": MONEY_KINDS[kind], "amount": amount,
                             "bonus": 0, "credit_code": "EXAMPLE-CODE" if credit else None}
                 example = True
-    if kind in ("return_reminder", "label_ready", "return_expired", "exchange_original_due") \
+        recorded = _recorded(conn, kind, decision_id) if kind in ELSEWHERE else None
+    if recorded is not None:  # the email as its cause wrote it
+        context, locale = json.loads(recorded.context), recorded.locale
+    elif kind in ("return_reminder", "label_ready", "return_expired", "exchange_original_due") \
             and not context.get("return_by"):  # no return opened: an example date
         context["return_by"] = (now + timedelta(days=7)).isoformat()
         example = True
     elif kind == "item_received":
         context["received_at"] = now.isoformat()
         example = True
-    if kind == "exchange_original_due":  # an example link and the items' value
+    if kind == "exchange_original_due" and recorded is None:  # an example link, the value
         context |= {"payment_url": "https://checkout.example/original-due",
                     "due_amount": sum(int(i["amount"]) for i in context["items"]),
                     "sent": [{"name": i["name"], "quantity": i["quantity"]}
@@ -95,3 +109,15 @@ def preview(engine: Engine, renderer: Renderer, kind: str, decision_id: str,
         example = True
     return Preview(kind, row.customer_email or "", renderer.render(kind, context, locale),
                    example, dry_run=bool(context.get("dry_run")))
+
+
+def _recorded(conn: Connection, kind: str, decision_id: str) -> Any:
+    """The latest ``kind`` email the outbox holds under one of the decision's causes (its
+    context and locale), or None when none was recorded."""
+    return conn.execute(
+        select(outbox.c.context, outbox.c.locale)
+        .where(outbox.c.kind == kind,
+               or_(outbox.c.cause == f"return:{decision_id}",
+                   outbox.c.cause.like(f"return:{decision_id}:%"),
+                   outbox.c.cause == f"exchange-due:{decision_id}"))
+        .order_by(outbox.c.seq.desc()).limit(1)).first()

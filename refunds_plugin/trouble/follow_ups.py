@@ -16,6 +16,10 @@ decision id), due at once; the return's receipt clears it (``clear_label_refused
 An instant exchange's original that never came back, on a shop with no card through us, opens
 an ``exchange_original_due`` follow-up with the amount due (``exchanges.dues``), due at once;
 the original's late first scan clears it (``clear_original_due``).
+
+A ready exchange that nothing tells the shop to ship (not a Saleor order, no
+``REFUNDS_OUTBOUND_URL``) opens an ``exchange_unshipped`` follow-up naming the new items, due
+at once (``exchanges.shipping.nobody_ships``); the exchange stays ready to ship.
 """
 
 from __future__ import annotations
@@ -35,7 +39,7 @@ from refunds_plugin.money import Money, normalize_currency
 
 STATUSES = ("open", "cleared", "all")
 FAILED_TYPE = "payment_intent.payment_failed"
-KINDS = ("failed_payment", "label_refused", "exchange_original_due")
+KINDS = ("failed_payment", "label_refused", "exchange_original_due", "exchange_unshipped")
 
 
 def open_follow_up(
@@ -189,7 +193,7 @@ def stripe_failure(obj: dict[str, Any]) -> str:
 @dataclass(frozen=True)
 class FollowUp:
     order_id: str
-    kind: str  # failed_payment | label_refused
+    kind: str  # one of KINDS
     subject: str  # '' or the return's decision id
     payment_reference: str | None
     amount: Money | None

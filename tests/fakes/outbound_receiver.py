@@ -11,6 +11,8 @@ from standardwebhooks import Webhook
 
 HOOK = "https://erp.mugs.example/hooks/refunds"
 SECRET = "whsec_" + base64.b64encode(b"merchant-erp-signing-secret-0001").decode()
+# the settings of a shop whose systems receive our events (``exchange.ready_to_ship`` too)
+ANNOUNCED = {"outbound_url": HOOK, "outbound_secret": SECRET}
 
 
 class Receiver:

@@ -14,6 +14,7 @@ from sqlalchemy import Table, func, select
 
 from refunds_plugin.bootstrap import Runtime, build
 from refunds_plugin.config import load_config
+from refunds_plugin.ledger.seal import settle
 from refunds_plugin.ledger.tables import decisions, events, ledger_entries, refund_attempts, reviews
 from webhooks import create_app, signatures
 
@@ -94,6 +95,9 @@ class ReturnsShop:
                     for t in TABLES}
 
     def snapshot(self) -> dict[str, list[tuple[Any, ...]]]:
+        """Every table's rows, once the background sealer has sealed what was committed (on
+        PostgreSQL it seals after the answer: a later snapshot would otherwise differ by it)."""
+        settle(self.runtime.engine)
         return {t.name: self.rows(t) for t in TABLES}
 
     def close(self) -> None:

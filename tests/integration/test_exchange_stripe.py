@@ -6,6 +6,7 @@ concurrent requests make one exchange."""
 from __future__ import annotations
 
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -18,9 +19,13 @@ from refunds_plugin.ledger.tables import (
     ledger_entries,
     outbox,
     refund_attempts,
+    reviews,
 )
-from tests.fakes import Harness, order_paid, return_requested, stripe_event
+from tests.fakes import Clock, Harness, order_paid, return_requested, stripe_event
+from tests.fakes.outbound_receiver import ANNOUNCED
 from tests.fakes.stripe_api import FakeStripe
+
+pytestmark = pytest.mark.usefixtures("merchant_hook")  # receives what ANNOUNCED shops send
 
 POLICY = """
 currency: USD
@@ -52,7 +57,7 @@ def swap(sku: str = "SHOE-43", name: str = "Trail shoe 43", unit: int = 12500,
 
 def shop(policy_harness: Any, fake: FakeStripe, currency: str = "USD", unit: int = 10000,
          dearer: int = 12500) -> Harness:
-    h = policy_harness(POLICY)
+    h = policy_harness(POLICY, **ANNOUNCED)  # the storefront ships on exchange.ready_to_ship
     fake.add_payment_intent(unit, currency, "pi_123")
     assert h.post_storefront(shoe_order(currency, unit, dearer)).status_code == 200
     return h
@@ -282,7 +287,7 @@ def test_an_exchange_sent_to_review_goes_ahead_once_a_person_approves_it(
 def test_an_instant_exchange_with_a_difference_ships_once_paid_not_before(
     policy_harness: Any, fake_stripe: FakeStripe,
 ) -> None:
-    h = policy_harness(POLICY + "  ship_on: approval\n")
+    h = policy_harness(POLICY + "  ship_on: approval\n", **ANNOUNCED)
     fake_stripe.add_payment_intent(10000, "USD", "pi_123")
     h.post_storefront(shoe_order("USD", 10000, 12500))
     answer = h.post_storefront(swap()).json
@@ -358,3 +363,34 @@ def test_asking_again_for_the_session_gets_the_same_one_from_stripe(
     calls = fake_stripe.calls_to("POST", "/v1/checkout/sessions")
     assert [(c.status, c.replayed) for c in calls] == [(500, False), (200, False), (200, True)]
     assert {c.idempotency_key for c in calls} == {"refunds-plugin:exchange:d-1:checkout"}
+
+
+def test_a_dry_run_shop_offers_no_exchange_whose_difference_it_cannot_take(
+    any_db_url: str, clock: Clock, tmp_path: Path,
+) -> None:
+    """No Stripe key: the order's money goes to the dry run, which opens no Checkout Session.
+    The dearer swap is not promised "once you have paid": it is the refund the policy offers,
+    said so, with no exchange row and no review."""
+    path = tmp_path / "policy.yaml"
+    path.write_text(POLICY, encoding="utf-8")
+    h = Harness(any_db_url, clock, settings={"policy": str(path)})  # no Stripe key: dry run
+    try:
+        assert h.post_storefront(shoe_order("USD", 10000, 12500)).status_code == 200
+        answer = h.post_storefront(swap()).json
+        h.drain()
+        assert answer is not None
+        assert answer["explanation"] == (
+            "Your return of 1 × Trail shoe 41 is approved. We will refund 100.00 USD to your "
+            "original payment. We can't exchange Trail shoe 41 for Trail shoe 43: it costs "
+            "more, and we cannot take the difference for this order, so it comes back as a "
+            "refund instead. Please send back: Trail shoe 41. The money will be on its way "
+            "within 48 hours.")
+        assert "once you have paid" not in answer["explanation"]
+        assert "exchange" not in answer
+        assert h.rows(exchanges) == []
+        assert h.rows(reviews) == []
+        assert [(a.kind, a.provider, int(a.amount), a.status)
+                for a in h.rows(refund_attempts)] == [("refund", "dryrun", 10000, "succeeded")]
+        assert h.chain_problem() is None
+    finally:
+        h.close()

@@ -58,7 +58,7 @@ def test_two_returns_of_the_whole_order_at_the_same_moment_refund_it_once(
     # the loser asks for units no longer left to return: refused whole, nothing recorded
     assert (lost.status_code, lost.json) == (400, {"error": {
         "code": "invalid_line",
-        "message": "line l1: every unit of Mug has already been returned"}})
+        "message": "line l1: a return has already been requested for every unit of Mug"}})
     assert _live_refunds(harness) == CAPTURED
     assert harness.count(decisions) == 1
     assert [c.params["amount"] for c in fake_stripe.calls_to("POST", "/v1/refunds")] == ["5500"]

@@ -56,7 +56,8 @@ def test_a_thousand_concurrent_requests_across_processes_move_each_refund_exactl
     assert codes[201] == 600 and codes[200] + codes[400] == 400, codes
     assert {json.dumps(r.json()) for r in answers if r.status_code == 400} == {json.dumps(
         {"error": {"code": "invalid_line",
-                   "message": "line mug: every unit of Mug has already been returned"}})}
+                   "message": "line mug: a return has already been requested for every "
+                              "unit of Mug"}})}
     by_request: dict[str, set[str]] = {}
     for payload, answer in zip(returns, answers, strict=True):
         if answer.status_code < 300:

@@ -26,7 +26,7 @@ pytestmark = pytest.mark.slow
 SECRET = "whsec_order_locks"
 CAPTURED = 2500
 ENTRIES_PER_ORDER = 2  # the approved decision, and its attempt
-UNITS_GONE = "line l1: every unit of Shirt has already been returned"
+UNITS_GONE = "line l1: a return has already been requested for every unit of Shirt"
 
 
 @contextmanager

@@ -79,7 +79,7 @@ def test_units_already_returned_are_not_left_and_the_earlier_request_still_answe
 
     assert (again.status_code, again.get_json()) == (400, {"error": {
         "code": "invalid_line",
-        "message": "line l3: every unit of Wool socks has already been returned"}})
+        "message": "line l3: a return has already been requested for every unit of Wool socks"}})
     assert (redelivered.status_code, redelivered.get_json()["duplicate"]) == (200, True)
     assert redelivered.get_json()["decision_id"] == first.get_json()["decision_id"]
     assert shop.snapshot() == before

@@ -195,8 +195,9 @@ FOLLOW_UP_COLUMNS = [
 @bp.get("/follow-ups")
 @needs("finance")
 def follow_ups() -> Response:
-    """Failed payments nothing has paid since, and return labels the carrier refused
-    (``status=cleared|all`` for the others)."""
+    """What a person should chase (``trouble.follow_ups.KINDS``): failed payments nothing has
+    paid since, refused return labels, instant exchanges' originals owed, exchanges nobody was
+    told to ship (``status=cleared|all`` for the others)."""
     status = request.args.get("status", "open").strip() or "open"
     due_only = request.args.get("due", "").lower() in ("1", "true")
     number, per_page = _paging()

@@ -178,7 +178,8 @@ def document() -> dict[str, Any]:
                     "amount": money, "bonus": money, "currency": {"type": "string"},
                     "provider": {"type": "string"}, "provider_reference": {"type": "string"}}},
                 "FollowUp": {"type": "object", "properties": {
-                    "kind": {"enum": ["failed_payment", "label_refused"]},
+                    "kind": {"enum": ["failed_payment", "label_refused", "exchange_original_due",
+                                      "exchange_unshipped"]},
                     "order_id": {"type": "string"},
                     "decision_id": {"type": ["string", "null"],
                                     "description": "the return a refused label belongs to"},

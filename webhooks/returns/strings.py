@@ -188,6 +188,11 @@ ENGLISH: dict[str, str] = {
     "status_review_open": N_("Our team is checking your return. We will let you know the answer."),
     "status_review_declined": N_("Our team looked at your return and could not accept it."),
     "status_review_approved": N_("Our team checked your return and approved it."),
+    # approved, then back with a person (a payout that failed, a parcel that did not match):
+    # one state, not "approved" and "we will let you know the answer" side by side
+    "status_review_again": N_(
+        "Your return is approved, and our team is now looking at it again. We will let you "
+        "know what happens next."),
     "status_customer_note": N_("A note from our team: {note}"),
     "stage_dry_run": N_(
         "Test mode: nothing was sent to a payment provider and no money moved."

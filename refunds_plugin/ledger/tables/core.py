@@ -194,7 +194,7 @@ follow_ups = Table(
     "follow_ups",
     metadata,
     Column("id", Id, primary_key=True, autoincrement=True),
-    Column("kind", String(32), nullable=False),  # failed_payment | label_refused
+    Column("kind", String(32), nullable=False),  # trouble.follow_ups.KINDS
     Column("order_id", String(255), nullable=False),
     # what inside the order ('' for a failed payment; the decision id of a refused label)
     Column("subject", String(64), nullable=False, server_default="", default=""),

@@ -110,6 +110,13 @@ def test_the_approved_email_of_a_dearer_exchange_waits_for_the_checkout_and_carr
     assert [m.subject for m in smtp.received] == [
         "We received your return request for order 1001",
         "Your return for order 1001 is approved"]
+    # the request's email says what comes instead of the returned shoe: no money for it
+    received = smtp.received[0].part("plain")
+    assert received.startswith("We received your return request for order 1001:\n\n"
+                               "- 1 × Trail shoe 41: to be exchanged for 1 × Trail shoe 43\n")
+    assert "100.00" not in received and "100.00" not in smtp.received[0].part("html")
+    assert ('<td>1 × Trail shoe 41</td><td align="right">to be exchanged for 1 × Trail shoe 43'
+            '</td>') in smtp.received[0].part("html")
     approved = smtp.received[1]
     assert ("To complete your exchange, please pay the price difference of 25.00 USD: "
             f"{session['url']}") in approved.part("plain")

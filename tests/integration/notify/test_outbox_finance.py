@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -13,7 +14,9 @@ from click.testing import CliRunner
 
 from refunds_plugin.cli import main
 from refunds_plugin.finance.tokens import create_token
+from refunds_plugin.ledger.db import write_tx
 from refunds_plugin.ledger.tables import outbox
+from refunds_plugin.notify import causes
 from tests.fakes import Clock, Harness, order_paid, return_requested
 from tests.fakes.finance_scene import csrf
 from tests.fakes.smtp_sink import SmtpSink
@@ -163,11 +166,9 @@ def test_the_api_lists_the_outbox_and_an_admin_resends(
         "queued", "sending", "sent", "failed", "skipped"]
 
 
-def test_refunds_mail_preview_prints_what_would_be_sent(
-    mail_shop: Harness, fake_stripe: FakeStripe, monkeypatch: pytest.MonkeyPatch,
-    smtp: SmtpSink,
-) -> None:
-    h = mail_shop
+def _decided_for_the_cli(h: Harness, fake_stripe: FakeStripe,
+                        monkeypatch: pytest.MonkeyPatch) -> str:
+    """A mug returned (25.00 USD approved) on a SQLite shop the CLI reads; its decision id."""
     if h.runtime.engine.dialect.name != "sqlite":
         pytest.skip("the CLI reads REFUNDS_DATABASE_URL; one database is enough")
     fake_stripe.add_payment_intent(5500, "usd", "pi_123")
@@ -175,6 +176,15 @@ def test_refunds_mail_preview_prints_what_would_be_sent(
     decision_id = h.post_storefront(return_requested()).json["decision_id"]  # type: ignore[index]
     monkeypatch.setenv("REFUNDS_DATABASE_URL", h.db_url)
     monkeypatch.setenv("REFUNDS_APP_URL", "https://returns.mugs.example")
+    return str(decision_id)
+
+
+def test_refunds_mail_preview_prints_what_would_be_sent(
+    mail_shop: Harness, fake_stripe: FakeStripe, monkeypatch: pytest.MonkeyPatch,
+    smtp: SmtpSink,
+) -> None:
+    h = mail_shop
+    decision_id = _decided_for_the_cli(h, fake_stripe, monkeypatch)
     runner = CliRunner()
 
     out = runner.invoke(main, ["mail", "preview", "approved", "--decision", decision_id])
@@ -195,6 +205,35 @@ def test_refunds_mail_preview_prints_what_would_be_sent(
     wrong = runner.invoke(main, ["mail", "preview", "refund.succeeded", "--decision", "x"])
     assert wrong.exit_code == 2
     assert smtp.received == []  # a preview sends nothing
+
+
+def test_the_item_received_preview_shows_the_email_its_cause_recorded(
+    mail_shop: Harness, fake_stripe: FakeStripe, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """``item_received`` is recorded under ``return:<id>`` by the receipt, not by the decision:
+    the preview finds it there and says what was sent, with its date, not an example."""
+    h = mail_shop
+    decision_id = _decided_for_the_cli(h, fake_stripe, monkeypatch)
+    runner = CliRunner()
+    before = runner.invoke(main, ["mail", "preview", "item_received", "--decision", decision_id])
+    assert "(dates, codes or the statement are examples: that cause is not recorded)" in \
+        before.output.splitlines()
+
+    with write_tx(h.runtime.engine) as conn:  # the receipt's cause, as shipping/ records it
+        causes.return_received(conn, decision_id=decision_id, now=h.clock(),
+                               received_at=datetime(2026, 11, 3, 9, 30, tzinfo=UTC))
+    [sent] = [r for r in h.rows(outbox) if r.kind == "item_received"]
+    assert sent.cause == f"return:{decision_id}"
+    out = runner.invoke(main, ["mail", "preview", "item_received", "--decision", decision_id])
+    as_json = json.loads(runner.invoke(main, ["mail", "preview", "item_received", "--decision",
+                                              decision_id, "--json"]).output)
+    assert out.exit_code == 0, out.output
+    assert "that cause is not recorded" not in out.output
+    assert as_json["example"] is False
+    assert as_json["text"] == h.runtime.renderer.render(  # type: ignore[union-attr]
+        "item_received", json.loads(sent.context), sent.locale).text
+    assert as_json["text"].startswith(
+        "Your returned item arrived on 3 November 2026:\n\n- 1 × Mug: 25.00 USD\n\n")
 
 
 DRY_POLICY = """currency: USD

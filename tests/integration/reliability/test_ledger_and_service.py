@@ -66,7 +66,8 @@ def test_simultaneous_requests_for_the_same_mugs_never_return_more_than_was_boug
         t.join()
     # the losers ask for a mug none is left of: refused whole, nothing recorded
     refused = {"error": {"code": "invalid_line",
-                         "message": "line l1: every unit of Mug has already been returned"}}
+                         "message": "line l1: a return has already been requested for "
+                                    "every unit of Mug"}}
     assert sorted((code, a.get("outcome") or a) for code, a in answers) == (
         [(201, "approve")] * 2 + [(400, refused)] * 4)
     harness.drain()

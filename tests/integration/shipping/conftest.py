@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import responses
 from flask.testing import FlaskClient
 from sqlalchemy import select
 from werkzeug.test import TestResponse
@@ -18,6 +19,7 @@ from refunds_plugin.config import ReturnAddress
 from refunds_plugin.ledger.tables import ledger_entries, refund_attempts, return_shipments
 from tests.fakes import Clock, Harness, order_paid, return_requested
 from tests.fakes.easypost_api import FakeEasyPostServer, sign, tracker_event
+from tests.fakes.outbound_receiver import HOOK, Receiver
 from tests.fakes.stripe_api import FakeStripeServer
 
 EASYPOST_SECRET = "ep_whsec_test"
@@ -120,3 +122,15 @@ def returns_service(
     yield make
     for h in made:
         h.close()
+
+
+@pytest.fixture
+def erp(stripe_server: FakeStripeServer,
+        easypost_server: FakeEasyPostServer) -> Iterator[Receiver]:
+    """The merchant's endpoint at ``HOOK`` (every delivery verified); the fakes pass through."""
+    receiver = Receiver()
+    with responses.RequestsMock(assert_all_requests_are_fired=False) as mock:
+        mock.add_passthru(stripe_server.url)
+        mock.add_passthru(easypost_server.url)
+        mock.add_callback(responses.POST, HOOK, callback=receiver)
+        yield receiver

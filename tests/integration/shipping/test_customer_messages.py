@@ -5,19 +5,16 @@ before the return-by date, the expiry, and the receipt; nothing once the item is
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any
 
 import pytest
-import responses
 
 from refunds_plugin.finance.tokens import create_token
 from refunds_plugin.intake.reviews import decide
 from refunds_plugin.ledger.tables import outbox
-from tests.fakes.easypost_api import FakeEasyPostServer
 from tests.fakes.outbound_receiver import HOOK, SECRET, Receiver
 from tests.fakes.smtp_sink import SmtpSink
-from tests.fakes.stripe_api import FakeStripeServer
 from tests.integration.shipping.conftest import Returns
 
 LABELLED = """currency: USD
@@ -32,17 +29,6 @@ refund_on: inspected
 MUG = [{"line_id": "l1", "quantity": 1, "reason": "changed_mind"}]
 DAY = 86400
 SHOP_ADDRESS = "Send it to:\nOur shop returns\n1 Dock Rd\n78701 Austin\nUS\n"
-
-
-@pytest.fixture
-def erp(stripe_server: FakeStripeServer,
-        easypost_server: FakeEasyPostServer) -> Iterator[Receiver]:
-    receiver = Receiver()
-    with responses.RequestsMock(assert_all_requests_are_fired=False) as mock:
-        mock.add_passthru(stripe_server.url)
-        mock.add_passthru(easypost_server.url)
-        mock.add_callback(responses.POST, HOOK, callback=receiver)
-        yield receiver
 
 
 @pytest.fixture

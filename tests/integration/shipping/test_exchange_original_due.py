@@ -18,9 +18,12 @@ from refunds_plugin.finance.tokens import create_token
 from refunds_plugin.ledger.tables import exchange_dues, exchanges, follow_ups, outbox
 from refunds_plugin.notify.links import status_token
 from tests.fakes import stripe_event
+from tests.fakes.outbound_receiver import ANNOUNCED
 from tests.fakes.smtp_sink import SmtpSink
 from tests.integration.shipping.conftest import Returns
 from tests.integration.shipping.test_exchange_triggers import POLICY, SHIRT, swap
+
+pytestmark = pytest.mark.usefixtures("erp")
 
 MAIL = {"mail_from": "Shirts <returns@shirts.example>", "shop_name": "Shirts"}
 
@@ -29,7 +32,7 @@ def expired_instant_swap(returns_service: Callable[..., Returns], smtp: SmtpSink
                          provider: str = "stripe") -> tuple[Returns, str]:
     """Shirt M (30.00) for Shirt S (20.00), shipped at approval; the 10.00 back waits for the
     parcel, which never comes: 38 days on the sweep expires the return."""
-    settings = {**MAIL, "mail_url": smtp.url} if smtp else {}
+    settings = {**ANNOUNCED, **MAIL, "mail_url": smtp.url} if smtp else ANNOUNCED
     r = returns_service(POLICY + "  ship_on: approval\n", **settings)
     if provider == "stripe":
         r.paid(lines=SHIRT, shipping=0)

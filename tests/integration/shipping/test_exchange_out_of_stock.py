@@ -10,10 +10,14 @@ import json
 from collections.abc import Callable
 from typing import Any
 
+import pytest
+
 from refunds_plugin.ledger.tables import decisions, events, exchanges, outbox, refund_attempts
 from refunds_plugin.notify.links import status_token
 from tests.integration.shipping.conftest import Returns
 from tests.integration.shipping.test_exchange_triggers import exchange_shop, state, swap
+
+pytestmark = pytest.mark.usefixtures("erp")
 
 WORDS = ("Your new item went out of stock before we could send it, so your exchange became a "
          "refund or store credit instead. Nothing else will be sent to you for this exchange.")

@@ -11,9 +11,14 @@ from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
 
+import pytest
+
 from refunds_plugin.finance.tokens import create_token
-from refunds_plugin.ledger.tables import exchange_dues, exchanges, outbox, reviews
+from refunds_plugin.ledger.tables import exchange_dues, exchanges, follow_ups, outbox, reviews
+from tests.fakes.outbound_receiver import ANNOUNCED
 from tests.integration.shipping.conftest import Returns
+
+pytestmark = pytest.mark.usefixtures("erp")
 
 POLICY = """currency: USD
 window: {days: 365, start: payment}
@@ -38,8 +43,11 @@ def swap(sku: str = "SHIRT-L", name: str = "Shirt L", unit: int = 3000) -> list[
 
 
 def exchange_shop(returns_service: Callable[..., Returns], ship_on: str,
-                  label: bool = True) -> Returns:
-    r = returns_service(POLICY + f"  ship_on: {ship_on}\n", label=label)
+                  label: bool = True, announced: bool = True) -> Returns:
+    """The merchant's systems hear ``exchange.ready_to_ship`` (``ANNOUNCED``; the module's
+    ``erp`` receives it) unless ``announced`` is False."""
+    r = returns_service(POLICY + f"  ship_on: {ship_on}\n", label=label,
+                        **(ANNOUNCED if announced else {}))
     r.paid(lines=SHIRT, shipping=0)
     return r
 
@@ -178,6 +186,45 @@ def test_an_instant_exchange_holds_its_money_for_the_parcel_and_owes_the_origina
     assert r.stripe.fake.refunds == []
     assert r.h.chain_problem() is None
     assert r.h.rows(exchanges, decision_id=decision)
+
+
+def test_an_exchange_nothing_tells_the_shop_to_ship_stays_ready_and_a_person_is_told(
+    returns_service: Callable[..., Returns],
+) -> None:
+    """No REFUNDS_OUTBOUND_URL and not a Saleor order: ``exchange.ready_to_ship`` reaches no
+    one, so the exchange is never marked shipped; one follow-up tells finance what to send."""
+    r = exchange_shop(returns_service, "approval", announced=False)
+    decision = r.ask(lines=swap("SHIRT-S", "Shirt S", 2000))["decision_id"]
+    r.labels()
+    assert r.h.runtime.exchanges is not None
+    assert r.h.runtime.exchanges.run_once() == 0  # the decision's own step told a person
+    r.h.drain()
+    assert r.h.runtime.exchanges.run_once() == 0  # and no later round tries again
+
+    assert state(r) == ("ready", "approval")
+    assert r.journal("exchange_shipped") == []
+    [ready] = [o for o in r.h.rows(outbox) if o.kind == "exchange.ready_to_ship"]
+    assert ready.status == "skipped"
+    [f] = r.h.rows(follow_ups)
+    assert (f.kind, f.order_id, f.subject, f.amount, f.status) == (
+        "exchange_unshipped", "1001", decision, None, "open")
+    assert f.detail == (
+        f"Exchange {decision} of order 1001 is ready to ship: 1 × Shirt S (SHIRT-S). Nothing "
+        "told the shop to ship it: REFUNDS_OUTBOUND_URL is not set and the order is not a "
+        "Saleor order. Send it to the customer from the shop; the exchange stays ready to ship.")
+    # the money is as it was: the 10.00 USD back still waits for the parcel, nothing reviewed
+    assert r.attempts() == [("refund", 1000, "held")]
+    assert r.h.rows(reviews) == []
+
+    token = create_token(r.h.runtime.engine, "Fin", "finance", r.h.clock()).secret
+    listed = r.h.client().get("/finance/follow-ups", headers={"Authorization": f"Bearer {token}"})
+    assert listed.status_code == 200
+    assert (f'nobody told to ship: <a href="/finance/decisions/{decision}">exchange '
+            f"{decision}</a>") in listed.get_data(as_text=True)
+    api = r.h.client().get("/api/follow-ups", headers={"Authorization": f"Bearer {token}"})
+    assert [(i["kind"], i["decision_id"]) for i in api.get_json()["data"]] == [
+        ("exchange_unshipped", decision)]
+    assert r.h.chain_problem() is None
 
 
 def test_an_exchange_that_is_not_instant_owes_nothing_when_its_return_expires(

@@ -9,14 +9,17 @@ import re
 from collections.abc import Iterator
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 import pytest
 import responses
+from werkzeug.test import TestResponse
 
 from refunds_plugin.domain import OrderFacts, OrderLine
-from refunds_plugin.ledger.tables import decisions
+from refunds_plugin.ledger.tables import decisions, exchanges
 from refunds_plugin.saleor.client import SaleorClient
 from refunds_plugin.saleor.variants import order_variants
+from tests.fakes.outbound_receiver import ANNOUNCED, HOOK, Receiver
 from tests.fakes.returns_client import errors, open_form, submit, text, words
 from tests.fakes.returns_shop import ReturnsShop, order_event, with_stripe
 from tests.fakes.saleor_api import API_URL, TOKEN, FakeSaleor, money
@@ -89,6 +92,40 @@ def test_a_dearer_size_is_exchanged_and_the_payment_link_is_on_answer_and_status
     assert session["url"] in status.get_data(as_text=True)
 
 
+def _shirt_swapped(sqlite_url: str, now: datetime, policy_text: str, sizes: list[Any],
+                   **settings: str) -> tuple[ReturnsShop, TestResponse]:
+    """A one-shirt order (40.00 USD) without a Stripe key, and its shirt asked to be exchanged
+    for size L through the returns page; the shop and its answer."""
+    shop = ReturnsShop(sqlite_url, lambda: now, {"policy": policy_text, **settings})
+    shop.seed(order_event("1001", lines=[{"id": "l2", "sku": "TEE-M", "name": "Linen shirt",
+                                         "quantity": 1, "unit_amount": 4000,
+                                         "variants": sizes}]))
+    client = shop.app.test_client()
+    sent = submit(client, open_form(client), **{"line-0-id": "l2", "line-0-qty": "1",
+                                               "line-0-reason": "too_small",
+                                               "line-0-exchange": "TEE-L"})
+    shop.drain()
+    return shop, sent
+
+
+def test_a_dry_run_shop_answers_a_dearer_size_with_the_refund_not_a_payment_it_cannot_take(
+    sqlite_url: str, now: datetime, tmp_path: Path,
+) -> None:
+    """No Stripe key: nothing could take the 5.00 USD, so no "pay the difference" is offered."""
+    policy = tmp_path / "swap.yaml"
+    policy.write_text(POLICY)
+    shop, sent = _shirt_swapped(sqlite_url, now, str(policy), SIZES)
+
+    assert sent.status_code == 200, sent.get_data(as_text=True)
+    assert ("We can't exchange Linen shirt for Linen shirt L: it costs more, and we cannot take "
+            "the difference for this order, so it comes back as a refund instead.") in text(sent)
+    assert words(sent, "exchange-pay") == []
+    assert "Pay the difference" not in text(sent) and "once you have paid" not in text(sent)
+    assert len(shop.rows(decisions)) == 1
+    assert shop.rows(exchanges) == []  # no exchange waits for a payment that cannot come
+    shop.close()
+
+
 def test_a_size_no_longer_offered_is_named_and_nothing_is_recorded(
     swap_shop: ReturnsShop,
 ) -> None:
@@ -132,16 +169,13 @@ def test_an_exchange_handed_on_for_shipping_does_not_claim_the_parcel_is_moving(
 ) -> None:
     policy = tmp_path / "instant.yaml"
     policy.write_text(POLICY.replace("higher: charge}", "higher: charge}, ship_on: approval"))
-    shop = ReturnsShop(sqlite_url, lambda: now, {"policy": str(policy)})
+    # the merchant's systems hear exchange.ready_to_ship: they place the order
+    erp = responses.RequestsMock(assert_all_requests_are_fired=False)
+    erp.add_callback(responses.POST, HOOK, callback=Receiver())
+    erp.start()
     sizes = [{**SIZES[0], "unit_amount": 4000}]  # the same price: nothing to pay
-    shop.seed(order_event("1001", lines=[{"id": "l2", "sku": "TEE-M", "name": "Linen shirt",
-                                         "quantity": 1, "unit_amount": 4000,
-                                         "variants": sizes}]))
+    shop, sent = _shirt_swapped(sqlite_url, now, str(policy), sizes, **ANNOUNCED)
     client = shop.app.test_client()
-    sent = submit(client, open_form(client), **{"line-0-id": "l2", "line-0-qty": "1",
-                                               "line-0-reason": "too_small",
-                                               "line-0-exchange": "TEE-L"})
-    shop.drain()
     link = re.search(r'id="status-link" href="([^"]+)"', sent.get_data(as_text=True))
     assert link
 
@@ -152,3 +186,5 @@ def test_an_exchange_handed_on_for_shipping_does_not_claim_the_parcel_is_moving(
         "sent to you."]
     assert "on its way" not in " ".join(words(status, "shipped", attr="data-exchange"))
     shop.close()
+    erp.stop()
+    erp.reset()

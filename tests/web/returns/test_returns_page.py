@@ -13,7 +13,7 @@ from refunds_plugin.config import ConfigError, load_config
 from refunds_plugin.ledger.attempts import transition
 from refunds_plugin.ledger.db import write_tx
 from refunds_plugin.ledger.tables import events
-from tests.fakes.returns_client import field, lookup, open_form, submit
+from tests.fakes.returns_client import field, lookup, open_form, submit, words
 from tests.fakes.returns_shop import EMAIL, ReturnsShop, order_event
 
 ITEMS = ("Blue enamel mug", "Linen shirt")
@@ -206,11 +206,17 @@ def test_the_status_page_says_when_a_refund_failed_and_what_happens_next(
         assert transition(conn, attempt.id, "failed", now, expect=("pending",),
                           error="card_declined")
 
-    text = shop.app.test_client().get(link).get_data(as_text=True)
+    page = shop.app.test_client().get(link)
+    text = page.get_data(as_text=True)
 
     assert 'data-stage="failed"' in text
     assert "Our team has been told and will put it right" in text
-    assert "Our team is checking your return" in text  # the failure opened a review
+    # the failure opened a review: one state, approved and looked at again, said once
+    assert words(page, "outcome") == [
+        "Your return is approved, and our team is now looking at it again. We will let you "
+        "know what happens next. Decided on 24 November 2026."]
+    assert "Your return is approved." not in text
+    assert "Our team is checking your return" not in text
 
 
 def test_the_status_page_shows_an_unanswered_refund_as_sent_not_as_failed(
@@ -226,7 +232,9 @@ def test_the_status_page_shows_an_unanswered_refund_as_sent_not_as_failed(
 
     assert 'data-stage="sent"' in text
     assert 'data-stage="failed"' not in text and 'data-stage="requested"' not in text
-    assert "Our team is checking your return" in text  # a person looks (the review is open)
+    # a person looks (the review is open): said once, in the outcome, not beside "approved"
+    assert text.count("our team is now looking at it again") == 1
+    assert "Our team is checking your return" not in text
 
 
 @pytest.mark.parametrize("tamper", [

@@ -135,8 +135,10 @@ def test_an_approval_whose_refund_failed_keeps_its_decision_date_while_a_person_
 
     status = client.get(link.group(1))
 
-    assert words(status, "outcome") == [
-        "Your return is approved. Decided on 24 November 2026."]  # not "Received on"
+    assert words(status, "outcome") == [  # one state, not "approved" and "checking" both
+        "Your return is approved, and our team is now looking at it again. We will let you "
+        "know what happens next. Decided on 24 November 2026."]  # not "Received on"
+    assert "Our team is checking your return" not in text(status)
     assert words(status, "stage stage-failed")[0].startswith(
         "Refund to your original payment: 25.00 USD Failed: the payment provider could not "
         "complete it.")

@@ -82,7 +82,7 @@ def test_a_line_named_twice_is_refused_and_a_returned_line_is_not_only_0(
         "Please send back: Blue enamel mug. You don't need to send back 2 × Wool socks; please "
         "keep them. The money will be on its way within 72 hours.")
     assert (again.status_code, again.get_json()["error"]["message"]) == (
-        400, "line l1: every unit of Blue enamel mug has already been returned")
+        400, "line l1: a return has already been requested for every unit of Blue enamel mug")
 
 
 def test_credit_already_issued_shows_its_code_and_no_promise_of_when(
