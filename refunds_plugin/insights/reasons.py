@@ -6,7 +6,7 @@ Units sold are order lines counted when their order was paid (``order_lines.at``
 counted when they were decided (``return_lines.at``). A unit is *returned* when its return was
 granted (approved by the policy, or by a person after a review); *asked* counts every unit
 customers asked to send back, declined ones too. Money returned is the value the policy gave the
-granted lines, before fees, in the line's currency. Rates are in basis points (1 bp = 0.01 %).
+granted lines, before fees, in the line's currency. Rates are in basis points (1 bp = 0.01 %), rounded half up.
 
 The sums come from the day rollups for whole days, and from the indexed rows for the partial
 days at a period's edges and for days not folded yet (``ledger/rollups.py``), in one statement
@@ -37,8 +37,11 @@ REASONS = tuple(r.value for r in Reason)
 
 
 def rate_bp(part: int, whole: int) -> int | None:
-    """``part`` as basis points of ``whole``, rounded down; None when there is no whole."""
-    return part * 10_000 // whole if whole else None
+    """``part`` as basis points of ``whole``, rounded half up (2 of 3: 6667, shown 66.67 %);
+    None when there is no whole. Every share the insights show is this one figure."""
+    if not whole:
+        return None
+    return (2 * part * 10_000 + whole) // (2 * whole)
 
 
 @dataclass
