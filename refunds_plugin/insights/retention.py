@@ -30,14 +30,12 @@ from refunds_plugin.insights.period import Period
 from refunds_plugin.insights.reasons import rate_bp
 from refunds_plugin.ledger import rollups
 from refunds_plugin.ledger.line_index import DAY, epoch
-from refunds_plugin.ledger.rollups import RETENTION, WINDOWS, ending, retention_select
+from refunds_plugin.ledger.rollups import RETENTION, WINDOWS, ended, ending, retention_select
 from refunds_plugin.ledger.tables import (
     customer_orders,
-    decisions,
     insight_marks,
     retention_rows,
     return_figures,
-    reviews,
 )
 
 __all__ = ["WINDOWS", "ENDINGS", "retention"]
@@ -92,8 +90,7 @@ def _anchors(p: Period) -> Any:
     ranked = (select(f.customer.label("customer"), f.at.label("at"), ending().label("ending"),
                      func.row_number().over(partition_by=f.customer,
                                             order_by=(f.at, f.decision_id)).label("n"))
-              .select_from(return_figures.join(decisions, decisions.c.id == f.decision_id)
-                           .outerjoin(reviews, reviews.c.decision_id == f.decision_id))
+              .select_from(ended(return_figures, f.decision_id))
               .where(f.at >= p.start, f.at < p.end, f.customer.is_not(None))
               .subquery("ranked"))
     returners = select(ranked.c.customer, ranked.c.at, ranked.c.ending).where(ranked.c.n == 1)
