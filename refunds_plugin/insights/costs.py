@@ -38,7 +38,7 @@ from sqlalchemy import Engine, Select, and_, case, func, select
 from refunds_plugin.domain import AttemptStatus
 from refunds_plugin.finance.rows import DRYRUN_PROVIDER
 from refunds_plugin.insights.period import Period
-from refunds_plugin.insights.reasons import rate_bp, reasons
+from refunds_plugin.insights.reasons import money_words, rate_bp, reasons
 from refunds_plugin.ledger import rollups
 from refunds_plugin.ledger.tables import (
     exchanges,
@@ -139,8 +139,8 @@ TERMS: tuple[Term, ...] = (
     Term("kept", "items customers keep (value)", False, _rolled("kept")),
     Term("dry_run", "dry run (no money moved)", False,
          _attempts(_a.amount + _a.bonus, and_(_a.provider == DRYRUN_PROVIDER))),
-    Term("exchanged", "items exchanged (value; no money returned)", False, _exchanged),
-    Term("exchange_charged", "exchange differences customers paid", False,
+    Term("exchanged", "items exchanged (value)", False, _exchanged),
+    Term("exchange_charged", "exchange differences paid", False,
          _exchanges(_x.charge_amount, _x.paid_at.is_not(None))),
     Term("exchange_waived", "exchange differences waived", False,
          _exchanges(_x.waived_amount)),
@@ -158,6 +158,7 @@ class Costs:
     by_product: list[dict[str, Any]]
     # currency -> {"exchanges": that did not fall back, "fallen_back": n}
     exchanges: dict[str, dict[str, int]]
+    dry_run: bool = False  # some money of the period went through the dry-run provider
 
     def currencies(self) -> list[str]:
         return sorted(set(self.sales) | set(self.figures))
@@ -184,6 +185,7 @@ class Costs:
                 "sales": [{"currency": c, "amount": self.sales.get(c, 0)}
                           for c in self.currencies()],
                 "rows": self.rows(), "by_product": self.by_product,
+                "dry_run": self.dry_run, "money_words": money_words(self.dry_run),
                 "exchanges": [{"currency": c, **self.exchanges.get(
                     c, {"exchanges": 0, "fallen_back": 0})} for c in self.currencies()]}
 
@@ -204,4 +206,4 @@ def costs(engine: Engine, p: Period, by: str = "sku", limit: int = 50,
     by_product = [{"key": r.key, "name": r.name, "currency": r.currency, "sales": r.sales,
                    "money_returned": r.money_returned, "money_kept": r.money_kept,
                    "share_of_sales_bp": rate_bp(r.money_returned, r.sales)} for r in per.rows]
-    return Costs(p, sales, figures, by_product, counts)
+    return Costs(p, sales, figures, by_product, counts, per.dry_run)

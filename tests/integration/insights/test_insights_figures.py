@@ -102,8 +102,12 @@ def test_the_cost_of_returns_against_the_periods_sales(shop: tuple[Harness, Hist
         "kept": (800, 292),  # cid keeps the sock
         "labels": (0, 0),
         "dry_run": (0, 0),
+        "exchanged": (0, 0),  # no exchange in this history (test_insights_exchanges.py)
+        "exchange_charged": (0, 0),
+        "exchange_waived": (0, 0),
         "money_out": (10670, 3894),
     }
+    assert doc["dry_run"] is False and doc["money_words"] == "money returned"
     assert [(p["key"], p["money_returned"], p["money_kept"], p["share_of_sales_bp"])
             for p in doc["by_product"]] == [("SHIRT", 10000, 0, 6667), ("SOCK", 800, 800, 3333),
                                             ("MUG", 0, 0, 0)]
