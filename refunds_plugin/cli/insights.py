@@ -60,6 +60,12 @@ def _money(minor: Any, currency: str) -> str:
     return str(Money(int(minor), currency))
 
 
+def _dry(doc: dict[str, Any]) -> None:
+    if doc.get("dry_run"):
+        click.echo("Dry run (no money moved): no provider keys, so no refund or store credit "
+                   "of this period was paid; amounts are what would have been paid.")
+
+
 def _pct(bp: int | None) -> str:
     return "n/a" if bp is None else f"{bp / 100:.2f} %"
 
@@ -85,6 +91,7 @@ def reasons(since: datetime | None, until: datetime | None, as_json: bool, by: s
         return
     click.echo(f"Returns by {by}, {p.since:%Y-%m-%d} to {p.until:%Y-%m-%d}"
                + (f", reason {reason}" if reason else ""))
+    _dry(found.document)
     rows = [(r["key"], r["currency"], r["units_sold"], r["units_returned"],
              _pct(r["return_rate_bp"]), _pct(r["before_return_rate_bp"]),
              _money(r["money_returned"], r["currency"]),
@@ -107,11 +114,15 @@ def costs(since: datetime | None, until: datetime | None, as_json: bool) -> None
         click.echo(json.dumps(found.document, indent=2))
         return
     click.echo(f"Cost of returns, {p.since:%Y-%m-%d} to {p.until:%Y-%m-%d}")
+    _dry(found.document)
     for s in found.document["sales"]:
         click.echo(f"sales {_money(s['amount'], s['currency'])}")
     tables.echo_table(("CUR", "WHAT", "AMOUNT", "OF SALES"), [
         (r["currency"], r["words"], _money(r["amount"], r["currency"]),
          _pct(r["share_of_sales_bp"])) for r in found.rows], right=2)
+    for x in found.document["exchanges"]:
+        click.echo(f"exchanges {x['currency']}: {x['exchanges']}, fallen back to a refund or "
+                   f"credit: {x['fallen_back']}")
 
 
 @insights.command()
@@ -124,6 +135,7 @@ def retention(since: datetime | None, until: datetime | None, as_json: bool) -> 
         return
     click.echo(f"Who came back, returns and first orders {p.since:%Y-%m-%d} to "
                f"{p.until:%Y-%m-%d}")
+    _dry(found.document)
     tables.echo_table(("RETURN ENDED", "CUSTOMERS", "DAYS", "CAME BACK", "OF N", "SHARE",
                        "SPENT"), [
         (g["words"], g["customers"], w["days"], w["came_back"], w["n"], _pct(w["share_bp"]),

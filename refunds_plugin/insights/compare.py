@@ -26,6 +26,7 @@ from sqlalchemy import Engine
 import policies
 from refunds_plugin.errors import InputError
 from refunds_plugin.finance.simulation import Comparison, replay_each
+from refunds_plugin.insights.reasons import rate_bp
 from refunds_plugin.ledger.db import iso_time
 
 RANK = {"approve": 2, "review": 1, "decline": 0}
@@ -98,8 +99,7 @@ class Side:
 
     def to_json(self) -> dict[str, Any]:
         return {"decided": self.decided, "without_person": self.without_person,
-                "without_person_bp": self.without_person * 10_000 // self.decided
-                if self.decided else None,
+                "without_person_bp": rate_bp(self.without_person, self.decided),
                 "declines": self.declines, "reviews": self.reviews,
                 "money": [{"currency": cur, **m} for cur, m in sorted(self.money.items())]}
 

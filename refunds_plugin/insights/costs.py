@@ -10,7 +10,13 @@ A further source of cost is one more ``Term`` in ``TERMS``.
 - kept: the value of items customers keep (already inside refunded / credited: it is what the
   shop will not get back, not more money out);
 - labels: prepaid return labels bought (``return_shipments``), unless the carrier refunded them;
-- dry run: what the dry-run provider "paid"; no money moved, so it is in no total.
+- dry run: what the dry-run provider "paid"; no money moved, so it is in no total;
+- exchanged: the value of the items customers sent back for another item (no money returned;
+  an exchange that fell back is counted as the refund or credit decided in its place);
+  exchange charged: the dearer items' differences customers paid; exchange waived: the
+  differences the shop let go. A cheaper item's difference paid back is in refunded or
+  credited. None of these is money out. ``Costs.exchanges`` counts the exchanges per currency:
+  those that did not fall back and those that fell back.
 
 Money out is refunded + credited + bonus + labels. Shares of sales are basis
 points of the period's sales: order totals of the orders paid in it.
@@ -27,14 +33,20 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Engine, Select, and_, func, select
+from sqlalchemy import Engine, Select, and_, case, func, select
 
 from refunds_plugin.domain import AttemptStatus
 from refunds_plugin.finance.rows import DRYRUN_PROVIDER
 from refunds_plugin.insights.period import Period
-from refunds_plugin.insights.reasons import rate_bp, reasons
+from refunds_plugin.insights.reasons import money_words, rate_bp, reasons
 from refunds_plugin.ledger import rollups
-from refunds_plugin.ledger.tables import refund_attempts, return_figures, return_shipments
+from refunds_plugin.ledger.tables import (
+    exchanges,
+    refund_attempts,
+    return_figures,
+    return_lines,
+    return_shipments,
+)
 
 
 def _attempts(amount: Any, *where: Any) -> Callable[[Period, bool], Select[Any]]:
@@ -71,6 +83,40 @@ def _labels(p: Period, use: bool) -> Select[Any]:
             .group_by(s.label_currency))
 
 
+_x = exchanges.c
+
+
+def _exchanges(amount: Any, *where: Any) -> Callable[[Period, bool], Select[Any]]:
+    """Exchanges of the period's return decisions that did not fall back, ``amount`` summed."""
+    def query(p: Period, use: bool) -> Select[Any]:
+        return (select(_x.currency, func.sum(amount))
+                .select_from(exchanges.join(
+                    return_figures, return_figures.c.decision_id == _x.decision_id))
+                .where(return_figures.c.at >= p.start, return_figures.c.at < p.end,
+                       _x.status != "fallen_back", *where)
+                .group_by(_x.currency))
+    return query
+
+
+def _exchanged(p: Period, use: bool) -> Select[Any]:
+    """The value of the exchanged lines of the period's exchanges that did not fall back."""
+    rl = return_lines.c
+    return (select(_x.currency, func.sum(rl.amount))
+            .select_from(return_lines.join(exchanges, _x.decision_id == rl.decision_id))
+            .where(rl.at >= p.start, rl.at < p.end, rl.exchanged == 1,
+                   _x.status != "fallen_back")
+            .group_by(_x.currency))
+
+
+def _exchange_counts(p: Period) -> Select[Any]:
+    fell = case((_x.status == "fallen_back", 1), else_=0)
+    return (select(_x.currency, func.count() - func.sum(fell), func.sum(fell))
+            .select_from(exchanges.join(
+                return_figures, return_figures.c.decision_id == _x.decision_id))
+            .where(return_figures.c.at >= p.start, return_figures.c.at < p.end)
+            .group_by(_x.currency))
+
+
 @dataclass(frozen=True)
 class Term:
     name: str
@@ -93,6 +139,11 @@ TERMS: tuple[Term, ...] = (
     Term("kept", "items customers keep (value)", False, _rolled("kept")),
     Term("dry_run", "dry run (no money moved)", False,
          _attempts(_a.amount + _a.bonus, and_(_a.provider == DRYRUN_PROVIDER))),
+    Term("exchanged", "items exchanged (value)", False, _exchanged),
+    Term("exchange_charged", "exchange differences paid", False,
+         _exchanges(_x.charge_amount, _x.paid_at.is_not(None))),
+    Term("exchange_waived", "exchange differences waived", False,
+         _exchanges(_x.waived_amount)),
 )
 
 
@@ -105,6 +156,9 @@ class Costs:
     sales: dict[str, int]
     figures: dict[str, dict[str, int]]  # currency -> term -> amount
     by_product: list[dict[str, Any]]
+    # currency -> {"exchanges": that did not fall back, "fallen_back": n}
+    exchanges: dict[str, dict[str, int]]
+    dry_run: bool = False  # some money of the period went through the dry-run provider
 
     def currencies(self) -> list[str]:
         return sorted(set(self.sales) | set(self.figures))
@@ -130,7 +184,10 @@ class Costs:
         return {**self.period.to_json(),
                 "sales": [{"currency": c, "amount": self.sales.get(c, 0)}
                           for c in self.currencies()],
-                "rows": self.rows(), "by_product": self.by_product}
+                "rows": self.rows(), "by_product": self.by_product,
+                "dry_run": self.dry_run, "money_words": money_words(self.dry_run),
+                "exchanges": [{"currency": c, **self.exchanges.get(
+                    c, {"exchanges": 0, "fallen_back": 0})} for c in self.currencies()]}
 
 
 def costs(engine: Engine, p: Period, by: str = "sku", limit: int = 50,
@@ -143,8 +200,10 @@ def costs(engine: Engine, p: Period, by: str = "sku", limit: int = 50,
         for t in TERMS:
             for cur, v in conn.execute(t.query(p, use_rollups)):
                 figures.setdefault(cur, {})[t.name] = int(v or 0)
+        counts = {cur: {"exchanges": int(n or 0), "fallen_back": int(fell or 0)}
+                  for cur, n, fell in conn.execute(_exchange_counts(p))}
     per = reasons(engine, p, by, limit=limit, use_rollups=use_rollups)
     by_product = [{"key": r.key, "name": r.name, "currency": r.currency, "sales": r.sales,
                    "money_returned": r.money_returned, "money_kept": r.money_kept,
                    "share_of_sales_bp": rate_bp(r.money_returned, r.sales)} for r in per.rows]
-    return Costs(p, sales, figures, by_product)
+    return Costs(p, sales, figures, by_product, counts, per.dry_run)

@@ -20,7 +20,8 @@ from refunds_plugin.insights.period import Period
 REASON_COLUMNS = ["key", "name", "currency", "units_sold", "sales", "units_asked",
                   "units_returned", "return_rate_bp", "money_returned", "money_kept",
                   *(f"reason_{r}" for r in reasons.REASONS),
-                  "before_units_sold", "before_units_returned", "before_return_rate_bp"]
+                  "before_units_sold", "before_units_returned", "before_return_rate_bp",
+                  "dry_run"]
 COST_COLUMNS = ["currency", "term", "words", "amount", "share_of_sales_bp", "money_out"]
 RETENTION_COLUMNS = ["ending", "words", "customers", "days", "n", "came_back", "share_bp",
                      "spent"]
@@ -48,6 +49,7 @@ def _reasons(engine: Engine, p: Period, now: datetime, opts: Mapping[str, str]) 
         flat = {k: v for k, v in r.items() if k not in ("reasons", "before")}
         flat.update({f"reason_{k}": v for k, v in r["reasons"].items()})
         flat.update({f"before_{k}": v for k, v in r["before"].items()})
+        flat["dry_run"] = doc["dry_run"]
         rows.append(flat)
     return Export(doc, rows, REASON_COLUMNS, report)
 

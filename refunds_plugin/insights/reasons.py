@@ -6,7 +6,10 @@ Units sold are order lines counted when their order was paid (``order_lines.at``
 counted when they were decided (``return_lines.at``). A unit is *returned* when its return was
 granted (approved by the policy, or by a person after a review); *asked* counts every unit
 customers asked to send back, declined ones too. Money returned is the value the policy gave the
-granted lines, before fees, in the line's currency. Rates are in basis points (1 bp = 0.01 %).
+granted lines, before fees, in the line's currency; an exchanged line's value is none of it (its
+unit came back for another item). Where the dry-run provider "paid" a return of the period,
+``dry_run`` is true and the money returned is what would have been paid: no money moved.
+Rates are in basis points (1 bp = 0.01 %), rounded half up.
 
 The sums come from the day rollups for whole days, and from the indexed rows for the partial
 days at a period's edges and for days not folded yet (``ledger/rollups.py``), in one statement
@@ -22,6 +25,7 @@ from sqlalchemy import Connection, Engine, and_, case, func, literal, select
 
 from refunds_plugin.domain import Reason
 from refunds_plugin.errors import InputError
+from refunds_plugin.insights.dryrun import WORDS, dry_run
 from refunds_plugin.insights.period import Period
 from refunds_plugin.ledger import rollups
 from refunds_plugin.ledger.rollups import DIMENSIONS, granted
@@ -37,8 +41,11 @@ REASONS = tuple(r.value for r in Reason)
 
 
 def rate_bp(part: int, whole: int) -> int | None:
-    """``part`` as basis points of ``whole``, rounded down; None when there is no whole."""
-    return part * 10_000 // whole if whole else None
+    """``part`` as basis points of ``whole``, rounded half up (2 of 3: 6667, shown 66.67 %);
+    None when there is no whole. Every share the insights show is this one figure."""
+    if not whole:
+        return None
+    return (2 * part * 10_000 + whole) // (2 * whole)
 
 
 @dataclass
@@ -100,10 +107,18 @@ class Report:
     period: Period
     rows: list[Row]
     reason: str | None  # only the rows this reason brought back, most first
+    dry_run: bool = False  # the period's money went through the dry-run provider: none moved
 
     def to_json(self) -> dict[str, Any]:
         return {"by": self.by, **self.period.to_json(), "before": self.period.before().to_json(),
-                "reason": self.reason, "rows": [r.to_json() for r in self.rows]}
+                "reason": self.reason, "dry_run": self.dry_run,
+                "money_words": money_words(self.dry_run),
+                "rows": [r.to_json() for r in self.rows]}
+
+
+def money_words(dry: bool) -> str:
+    """What "money returned" is, said truthfully."""
+    return f"money returned: {WORDS}" if dry else "money returned"
 
 
 def check_choice(name: str, value: str | None, allowed: tuple[str, ...]) -> None:
@@ -127,6 +142,7 @@ def reasons(engine: Engine, p: Period, by: str = "sku", reason: str | None = Non
         return found
 
     with rollups.reading(engine) as conn:
+        dry = dry_run(conn, p)
         for s in _sold(conn, by, p, use_rollups):
             r = row(s.key, s.currency)
             r.name, r.sold, r.sales = str(s.name or s.key), int(s.units), int(s.money)
@@ -152,7 +168,7 @@ def reasons(engine: Engine, p: Period, by: str = "sku", reason: str | None = Non
         found.sort(key=lambda r: (-r.reasons.get(reason, 0), r.key, r.currency))
     else:
         found.sort(key=lambda r: (-r.returned, -r.asked, r.key, r.currency))
-    return Report(by, p, found[:limit], reason)
+    return Report(by, p, found[:limit], reason, dry)
 
 
 @dataclass(frozen=True)

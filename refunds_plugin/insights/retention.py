@@ -8,6 +8,9 @@ order paid in the period. "Bought again within N days" is an order paid after th
 at most N days later; a customer is in a window's count (its n) only once N days have passed
 since their moment, so a share is never diluted by customers who have not had the time yet.
 
+Where the dry-run provider "paid" a return of the period, ``dry_run`` is true and the groups'
+words say that no money moved ("refund decided: dry run (no money moved)").
+
 This is an association, not a proof: customers whose return ended well may differ in other
 ways from those whose return did not (what they bought, how often they buy).
 
@@ -20,24 +23,24 @@ every customer's from the indexed rows as before.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Engine, and_, case, func, literal, or_, select, union_all
 
+from refunds_plugin.insights.dryrun import WORDS as DRY
+from refunds_plugin.insights.dryrun import dry_run
 from refunds_plugin.insights.period import Period
 from refunds_plugin.insights.reasons import rate_bp
 from refunds_plugin.ledger import rollups
 from refunds_plugin.ledger.line_index import DAY, epoch
-from refunds_plugin.ledger.rollups import RETENTION, WINDOWS, ending, retention_select
+from refunds_plugin.ledger.rollups import RETENTION, WINDOWS, ended, ending, retention_select
 from refunds_plugin.ledger.tables import (
     customer_orders,
-    decisions,
     insight_marks,
     retention_rows,
     return_figures,
-    reviews,
 )
 
 __all__ = ["WINDOWS", "ENDINGS", "retention"]
@@ -45,6 +48,8 @@ __all__ = ["WINDOWS", "ENDINGS", "retention"]
 ENDINGS = ("refund", "credit", "exchange", "kept", "declined", "no_return")
 WORDS = {"refund": "refunded", "credit": "store credit", "exchange": "exchanged",
          "kept": "kept the item", "declined": "declined", "no_return": "no return"}
+# in a dry-run shop the money of a refund or a credit never moved
+DRY_WORDS = {"refund": f"refund decided: {DRY}", "credit": f"store credit decided: {DRY}"}
 CAVEAT = ("An association, not a proof: customers whose return ended one way may differ in "
           "other ways from the others.")
 
@@ -71,14 +76,20 @@ class Group:
 class Retention:
     period: Period
     groups: list[Group]
+    dry_run: bool = False
 
     def to_json(self) -> dict[str, Any]:
-        return {**self.period.to_json(), "caveat": CAVEAT,
-                "groups": [g.to_json() for g in self.groups]}
+        groups = [g.to_json() for g in self.groups]
+        if self.dry_run:
+            for g in groups:
+                g["words"] = DRY_WORDS.get(g["ending"], g["words"])
+        return {**self.period.to_json(), "caveat": CAVEAT, "dry_run": self.dry_run,
+                "groups": groups}
 
     def rows(self) -> list[dict[str, Any]]:
         """Flat: one row per group and window (spending per currency joined in one cell)."""
-        return [{"ending": g.ending, "words": WORDS[g.ending], "customers": g.customers,
+        words = {**WORDS, **(DRY_WORDS if self.dry_run else {})}
+        return [{"ending": g.ending, "words": words[g.ending], "customers": g.customers,
                  "days": w["days"], "n": w["n"], "came_back": w["came_back"],
                  "share_bp": w["share_bp"],
                  "spent": " ".join(f"{s['currency']}:{s['amount']}" for s in w["spent"])}
@@ -92,8 +103,7 @@ def _anchors(p: Period) -> Any:
     ranked = (select(f.customer.label("customer"), f.at.label("at"), ending().label("ending"),
                      func.row_number().over(partition_by=f.customer,
                                             order_by=(f.at, f.decision_id)).label("n"))
-              .select_from(return_figures.join(decisions, decisions.c.id == f.decision_id)
-                           .outerjoin(reviews, reviews.c.decision_id == f.decision_id))
+              .select_from(ended(return_figures, f.decision_id))
               .where(f.at >= p.start, f.at < p.end, f.customer.is_not(None))
               .subquery("ranked"))
     returners = select(ranked.c.customer, ranked.c.at, ranked.c.ending).where(ranked.c.n == 1)
@@ -146,9 +156,9 @@ def _rolled(engine: Engine, p: Period, now: datetime) -> list[Group]:
 
 
 def retention(engine: Engine, p: Period, now: datetime, use_rollups: bool = True) -> Retention:
-    if use_rollups:
-        return Retention(p, _rolled(engine, p, now))
-    return _direct(engine, p, now)
+    found = Retention(p, _rolled(engine, p, now)) if use_rollups else _direct(engine, p, now)
+    with engine.connect() as conn:
+        return replace(found, dry_run=dry_run(conn, p))
 
 
 def _direct(engine: Engine, p: Period, now: datetime) -> Retention:

@@ -20,11 +20,23 @@ from sqlalchemy import ColumnElement, Connection, Row, and_, or_, select, update
 
 from refunds_plugin.domain import Exchange
 from refunds_plugin.ledger.journal import append_entry, insert_ignore, plain
+from refunds_plugin.ledger.line_index import mark_decision
 from refunds_plugin.ledger.tables import exchanges
 
 SHIP_ORDER = ("approval", "first_scan", "delivered", "inspected")
 OPEN = ("awaiting_payment", "waiting", "ready")
 OUT_OF_STOCK = "out_of_stock: "  # ``last_error`` of an exchange that fell back for stock
+# how each status counts in the insights' "how the return ended" (``ledger/rollups.ending``)
+ENDS = {"awaiting_payment": "pending", "failed": "pending", "waiting": "exchange",
+        "ready": "exchange", "shipped": "exchange", "fallen_back": "fallen_back"}
+
+
+def _mark_if_ended(conn: Connection, decision_id: str, was: tuple[str, ...], status: Any
+                   ) -> None:
+    """A move that changes how the return ended marks it for the insights' rollups, in the
+    move's own transaction (as ``ledger/reviews.py`` does for a review decided)."""
+    if status is not None and {ENDS[w] for w in was} != {ENDS[status]}:
+        mark_decision(conn, decision_id)
 
 
 @dataclass(frozen=True)
@@ -114,6 +126,7 @@ def _move(conn: Connection, decision_id: str, was: tuple[str, ...], now: datetim
         .values(updated_at=now, **values)
     ).rowcount
     if moved:
+        _mark_if_ended(conn, decision_id, was, values.get("status"))
         body = {k: v.isoformat() if isinstance(v, datetime) else v
                 for k, v in values.items() if k != "progress"}
         append_entry(conn, entry, decision_id, {**said, **body}, now)
@@ -171,6 +184,7 @@ def out_of_stock(conn: Connection, row: ExchangeRow, fallback_decision_id: str, 
         .values(status="fallen_back", fallback_decision_id=fallback_decision_id,
                 last_error=error, updated_at=now)).rowcount
     if moved:
+        mark_decision(conn, row.decision_id)
         append_entry(conn, "exchange_out_of_stock", row.decision_id,
                      {"why": why, "status": "fallen_back",
                       "fallback_decision_id": fallback_decision_id, "was": row.status}, now)

@@ -130,6 +130,11 @@ def return_rows(decision_id: str, order_id: str, decision: dict[str, Any],
     return rows
 
 
+def exchanged_lines(decision: dict[str, Any]) -> set[str]:
+    """The ids of a return decision's lines swapped for another item (its stored body)."""
+    return {str(ln["line_id"]) for ln in (decision.get("exchange") or {}).get("lines") or ()}
+
+
 def figures_row(decision_id: str, decision: dict[str, Any], request: dict[str, Any],
                 customer: str | None, at: int) -> dict[str, Any]:
     """The ``return_figures`` row of a return decision (also the migration's)."""
@@ -152,7 +157,9 @@ def index_return(conn: Connection, *, decision_id: str, decision: Decision,
     if decision.kind is not DecisionKind.RETURN:
         return
     at = epoch(now)
-    rows = return_rows(decision_id, order_id, body, request, at)
+    swapped = exchanged_lines(body)
+    rows = [{**r, "exchanged": int(r["line_id"] in swapped)}
+            for r in return_rows(decision_id, order_id, body, request, at)]
     if rows:
         conn.execute(insert(return_lines), rows)
     conn.execute(insert(return_figures), figures_row(decision_id, body, request, customer, at))

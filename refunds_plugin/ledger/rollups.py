@@ -40,6 +40,7 @@ from refunds_plugin.ledger.line_index import DAY
 from refunds_plugin.ledger.tables import (
     customer_orders,
     decisions,
+    exchanges,
     insight_marks,
     money_days,
     order_line_labels,
@@ -63,23 +64,58 @@ def granted() -> Any:
     return or_(decisions.c.outcome == "approve", reviews.c.status == "approved")
 
 
+# a fallen-back exchange ends as the return decided in its place (``exchanges/fallback.py``)
+_fb = decisions.alias("fallback")
+_fb_review = reviews.alias("fallback_review")
+_fb_figures = return_figures.alias("fallback_figures")
+# an exchange's status as an ending: it went ahead, or it is not known yet (the difference not
+# paid yet; failed, for a person)
+WENT_AHEAD = ("waiting", "ready", "shipped")
+NOT_YET = ("awaiting_payment", "failed")
+
+
+def _plain_ending(d: Any, r: Any, f: Any) -> Any:
+    return case(
+        (or_(d.c.outcome == "decline", r.c.status == "declined"), "declined"),
+        (and_(d.c.outcome == "review", or_(r.c.status.is_(None), r.c.status == "open")),
+         "pending"),
+        (f.c.kept > 0, "kept"),
+        (func.coalesce(r.c.adjusted_resolution, d.c.resolution) == "credit", "credit"),
+        else_="refund")
+
+
 def ending() -> Any:
-    """How a return decision ended; ``pending`` while a person has not decided it. Exchanges
-    are not recorded yet (issue 16): the group stays empty until they are."""
-    f = return_figures.c
+    """How a return decision ended (over ``ended(...)``); ``pending`` while that is not known
+    yet: a person has not decided, or its exchange waits for the difference or for a person
+    (``failed``). An exchange that went ahead (paid, or nothing to pay) is ``exchange``, whatever
+    else the return refunded; one that fell back ends as the return decided in its place."""
+    x = exchanges.c
+    plain = _plain_ending(decisions, reviews, return_figures)
     return case(
         (or_(decisions.c.outcome == "decline", reviews.c.status == "declined"), "declined"),
         (and_(decisions.c.outcome == "review",
               or_(reviews.c.status.is_(None), reviews.c.status == "open")), "pending"),
-        (f.kept > 0, "kept"),
-        (func.coalesce(reviews.c.adjusted_resolution, decisions.c.resolution) == "credit",
-         "credit"),
-        else_="refund")
+        (x.status.in_(WENT_AHEAD), "exchange"),
+        (x.status.in_(NOT_YET), "pending"),
+        (and_(x.status == "fallen_back", _fb.c.id.is_(None)), "pending"),
+        (x.status == "fallen_back", _plain_ending(_fb, _fb_review, _fb_figures)),
+        else_=plain)
 
 
 def _reviewed(table: Any, decision_id: Any) -> Any:
     return (table.join(decisions, decisions.c.id == decision_id)
             .outerjoin(reviews, reviews.c.decision_id == decision_id))
+
+
+def ended(table: Any, decision_id: Any) -> Any:
+    """``table`` joined to what ``ending()`` reads: the decision, its review, its exchange and
+    the return decided in a fallen-back exchange's place."""
+    fb = exchanges.c.fallback_decision_id
+    return (_reviewed(table, decision_id)
+            .outerjoin(exchanges, exchanges.c.decision_id == decision_id)
+            .outerjoin(_fb, _fb.c.id == fb)
+            .outerjoin(_fb_review, _fb_review.c.decision_id == fb)
+            .outerjoin(_fb_figures, _fb_figures.c.decision_id == fb))
 
 
 # --- the indexed rows each rollup sums, with the time that places them in a day ---------------
@@ -112,7 +148,8 @@ def sold_rows(by: str) -> Rows:
 
 
 def returned_rows(by: str) -> Rows:
-    """(key, currency, reason, granted, kept, units, money) of every line asked back."""
+    """(key, currency, reason, granted, kept, units, money) of every line asked back; an
+    exchanged line's value is no money returned (0): its unit came back for another item."""
     table, key, _ = line_key(by)
     rl = return_lines.c
     on = and_(table.c.order_id == rl.order_id, table.c.line_id == rl.line_id)
@@ -120,7 +157,8 @@ def returned_rows(by: str) -> Rows:
         on = and_(on, table.c.kind == by)
     query = (select(key.label("key"), table.c.currency.label("currency"), rl.reason,
                     case((granted(), 1), else_=0).label("granted"), rl.kept,
-                    rl.quantity.label("units"), rl.amount.label("money"))
+                    rl.quantity.label("units"),
+                    case((rl.exchanged == 1, 0), else_=rl.amount).label("money"))
              .select_from(_reviewed(return_lines.join(table, on), rl.decision_id)))
     return Rows(query, rl.at)
 
@@ -258,7 +296,7 @@ def retention_select(pick: Callable[[Any], Any] | None = None) -> Select[Any]:
                       func.lag(f.at).over(partition_by=f.customer,
                                           order_by=(f.at, f.decision_id)).label("prev_at"),
                       ending().label("ending"))
-               .select_from(_reviewed(return_figures, f.decision_id))
+               .select_from(ended(return_figures, f.decision_id))
                .where(f.customer.is_not(None), *chosen(f.customer)))
     other = return_figures.alias("any_return")
     orders = (select(o.customer, o.order_id, o.at,

@@ -43,8 +43,10 @@ INSIGHTS = {
                 "reasons and money per SKU, product, collection or tag, with the period before, "
                 "and customers' comments", ("since", "until", "by", "reason", "q", "key"),
                 exports.REASON_COLUMNS),
-    "costs": ("What returns cost per currency (refunded, credit, bonus, fees, items kept, dry "
-              "run, money out) as a share of the period's sales by payment time",
+    "costs": ("What returns cost per currency (refunded, credit, bonus, labels, fees, items "
+              "kept, dry run, exchanges, money out) as a share of the period's sales by payment "
+              "time, shares in basis points rounded half up; dry_run: some money of the period "
+              "went through the dry-run provider (no money moved)",
               ("since", "until"), exports.COST_COLUMNS),
     "retention": ("Who bought again within 30 / 90 / 180 days by how their return ended, and "
                   "customers with no return; every share with its n (an association, not a "

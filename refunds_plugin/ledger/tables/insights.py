@@ -76,6 +76,8 @@ return_lines = Table(
     Column("amount", BigInteger, nullable=False),
     Column("kept", Integer, nullable=False),  # 1: the item stays with the customer
     Column("at", BigInteger, nullable=False),  # the decision's time, epoch seconds
+    # 1: the line is swapped for another item (its value is no money returned; migration 0018)
+    Column("exchanged", Integer, nullable=False, server_default="0"),
     Index("ix_return_lines_at", "at"),
 )
 
@@ -125,6 +127,9 @@ insight_marks = Table(
     Column("id", Id, primary_key=True, autoincrement=True),
     Column("day", Integer, nullable=True),  # epoch seconds // 86400
     Column("customer", String(320), nullable=True),
+    # what the readers look up: the marked days of a period, the marked customers (0018)
+    Index("ix_insight_marks_day", "day"),
+    Index("ix_insight_marks_customer", "customer"),
 )
 
 # units and money sold per day (and per 8 days), dimension (sku | product | collection | tag),

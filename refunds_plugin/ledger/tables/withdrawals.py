@@ -11,6 +11,7 @@ from sqlalchemy import (
     Table,
     Text,
     UniqueConstraint,
+    text,
 )
 
 from refunds_plugin.ledger.tables.base import metadata
@@ -37,4 +38,8 @@ withdrawals = Table(
     UniqueConstraint("order_id", "form_key", name="uq_withdrawals_order_form"),
     Index("ix_withdrawals_received_at", "received_at"),
     Index("ix_withdrawals_order_id", "order_id"),
+    # the sweep's queue (``decide_pending``): the few not yet a return, oldest first (0018)
+    Index("ix_withdrawals_undecided", "created_at", "id",
+          postgresql_where=text("decision_id IS NULL"),
+          sqlite_where=text("decision_id IS NULL")),
 )

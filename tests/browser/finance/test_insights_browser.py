@@ -101,7 +101,7 @@ def test_insights_pages_and_the_feedback_tap_on_a_phone(
         rows = page.locator("#reasons-table tbody tr")
         expect(rows).to_have_count(1)
         expect(rows.first).to_contain_text("SHIRT")
-        expect(rows.first).to_contain_text("66.66 %")
+        expect(rows.first).to_contain_text("66.67 %")
         expect(page.locator("svg.insight-chart")).to_have_count(1)
         expect(page.locator("svg.insight-chart").first).to_be_visible()
         expect(page.locator("ul.comments")).to_contain_text(

@@ -50,7 +50,7 @@ def test_return_rates_reasons_and_money_per_sku_against_the_period_before(
     assert got == [
         # 3 shirts sold (o-1, o-2 ×2); r-1 and r-2 granted, r-4 declined; dan's shirt was
         # sold on 04-01, in the period before, and nothing came back then
-        ("SHIRT", 3, 15000, 3, 2, 6666, 10000, 0,
+        ("SHIRT", 3, 15000, 3, 2, 6667, 10000, 0,
          {"not_as_described": 1, "changed_mind": 2},
          {"units_sold": 1, "units_returned": 0, "return_rate_bp": 0}),
         ("SOCK", 3, 2400, 1, 1, 3333, 800, 800, {"too_small": 1},
@@ -95,17 +95,21 @@ def test_the_cost_of_returns_against_the_periods_sales(shop: tuple[Harness, Hist
     # sales: o-1 90.00 + o-2 100.00 + o-3 28.00 + o-5 20.00 + o-6 16.00 + o-9 20.00
     assert doc["sales"] == [{"currency": "USD", "amount": 27400}]
     assert {r["term"]: (r["amount"], r["share_of_sales_bp"]) for r in doc["rows"]} == {
-        "refunded": (5720, 2087),  # ann's shirt 50.00 + cid's sock 8.00 less its 0.80 fee
+        "refunded": (5720, 2088),  # ann's shirt 50.00 + cid's sock 8.00 less its 0.80 fee
         "credited": (4500, 1642),  # bob's shirt 50.00 less its 5.00 fee
         "bonus": (450, 164),  # 10 % of the credit
-        "fees": (580, 211),
-        "kept": (800, 291),  # cid keeps the sock
+        "fees": (580, 212),
+        "kept": (800, 292),  # cid keeps the sock
         "labels": (0, 0),
         "dry_run": (0, 0),
+        "exchanged": (0, 0),  # no exchange in this history (test_insights_exchanges.py)
+        "exchange_charged": (0, 0),
+        "exchange_waived": (0, 0),
         "money_out": (10670, 3894),
     }
+    assert doc["dry_run"] is False and doc["money_words"] == "money returned"
     assert [(p["key"], p["money_returned"], p["money_kept"], p["share_of_sales_bp"])
-            for p in doc["by_product"]] == [("SHIRT", 10000, 0, 6666), ("SOCK", 800, 800, 3333),
+            for p in doc["by_product"]] == [("SHIRT", 10000, 0, 6667), ("SOCK", 800, 800, 3333),
                                             ("MUG", 0, 0, 0)]
     table = list(csv.DictReader(io.StringIO(get(h, f"/api/insights/costs?{PERIOD}&format=csv"))))
     assert [(r["term"], r["amount"], r["share_of_sales_bp"]) for r in table][-1] == (
@@ -225,7 +229,7 @@ def test_prepaid_labels_are_a_cost_of_returns_unless_the_carrier_refunded_them(
                          .values(label_status="voided", label_amount=510, label_currency="USD"))
         doc = get(h, f"/api/insights/costs?{PERIOD}")
         rows = {r["term"]: (r["amount"], r["share_of_sales_bp"]) for r in doc["rows"]}
-        assert rows["labels"] == (695, 253)  # 6.95 of 274.00 sales
-        assert rows["money_out"] == (10670 + 695, 4147)
+        assert rows["labels"] == (695, 254)  # 6.95 of 274.00 sales: 2.536 %
+        assert rows["money_out"] == (10670 + 695, 4148)
     finally:
         h.close()

@@ -3,7 +3,16 @@ bad period naming the parameter (as a page, 400), and none answers without a tok
 
 from __future__ import annotations
 
+import csv
+import io
+
+from click.testing import CliRunner
+from sqlalchemy import update
+
+from refunds_plugin.cli import main
 from refunds_plugin.finance.tokens import create_token
+from refunds_plugin.ledger.db import write_tx
+from refunds_plugin.ledger.tables import refund_attempts
 from tests.fakes import Harness
 from tests.fakes.finance_scene import csrf
 from tests.fakes.insights_history import History
@@ -43,3 +52,38 @@ def test_nobody_without_a_token_sees_an_insight(shop: tuple[Harness, History]) -
         assert client.get(f"/finance/insights/{name}").status_code == 401
         assert client.get(f"/api/insights/{name}").status_code == 401
     assert client.get("/api/insights/compare?candidate=default").status_code == 401
+
+
+def test_a_dry_run_shop_says_no_money_moved_on_every_page_api_csv_and_command(
+    shop: tuple[Harness, History],
+) -> None:
+    """The same history as if paid by the dry-run provider: the pages, the API, the CSV and
+    ``refunds insights`` say that no money moved, and the money is no longer "refunded"."""
+    h, _ = shop
+    with write_tx(h.runtime.engine) as conn:
+        conn.execute(update(refund_attempts).values(provider="dryrun"))
+    token = create_token(h.runtime.engine, "Fin", "finance", h.clock()).secret
+    auth = {"Authorization": f"Bearer {token}"}
+    client = h.client()
+    period = "since=2026-05-01&until=2026-06-15"
+    for name in ("reasons", "costs", "retention"):
+        html = client.get(f"/finance/insights/{name}?{period}", headers=auth).get_data(
+            as_text=True)
+        assert '<p class="notice" id="dry-run">Dry run (no money moved):' in html, name
+        doc = client.get(f"/api/insights/{name}?{period}", headers=auth).get_json()
+        assert doc["dry_run"] is True
+        out = CliRunner().invoke(main, ["insights", name, "--since", "2026-05-01", "--until",
+                                        "2026-06-15"], env={"REFUNDS_DATABASE_URL": h.db_url})
+        assert out.exit_code == 0, out.output
+        assert out.output.splitlines()[1].startswith("Dry run (no money moved):"), name
+    costs = client.get(f"/api/insights/costs?{period}", headers=auth).get_json()
+    got = {r["term"]: r["amount"] for r in costs["rows"]}
+    assert (got["refunded"], got["credited"], got["bonus"], got["dry_run"]) == (
+        0, 0, 0, 5720 + 4500 + 450)
+    assert "Money returned (dry run: no money moved)" in client.get(
+        f"/finance/insights/costs?{period}", headers=auth).get_data(as_text=True)
+    retention = client.get(f"/finance/insights/retention?{period}", headers=auth)
+    assert "refund decided: dry run (no money moved)" in retention.get_data(as_text=True)
+    table = client.get(f"/api/insights/reasons?{period}&format=csv", headers=auth)
+    assert {r["dry_run"] for r in csv.DictReader(io.StringIO(table.get_data(as_text=True)))
+            } == {"True"}

@@ -1,10 +1,11 @@
 """The rollups give the same answers as summing the indexed rows, whatever has been folded: a
 generated history (three currencies, customers who come back, orders written again with other
-lines, dates and customers, reviews decided and re-opened after the decision), read over whole,
+lines, dates and customers, reviews decided and re-opened after the decision, exchanges paid,
+shipped, failed, restarted and fallen back to another return after it), read over whole,
 partial-day and long periods before any fold, between writes and folds, and after every fold.
 
-Writes go through the ledger's own writers (``index_order``, ``index_return``, the review
-functions), so the marks are the ones the app appends.
+Writes go through the ledger's own writers (``index_order``, ``index_return``, the review and
+exchange functions), so the marks are the ones the app appends.
 """
 
 from __future__ import annotations
@@ -24,10 +25,10 @@ from click.testing import CliRunner
 from sqlalchemy import Engine, func, insert, select
 
 from refunds_plugin.cli import main
-from refunds_plugin.domain import DecisionKind, OrderLine
+from refunds_plugin.domain import DecisionKind, Exchange, ExchangeLine, OrderLine
 from refunds_plugin.insights import costs, reasons, retention
 from refunds_plugin.insights.period import Period
-from refunds_plugin.ledger import fold, rollups
+from refunds_plugin.ledger import exchanges, fold, rollups
 from refunds_plugin.ledger.db import make_engine, write_tx
 from refunds_plugin.ledger.line_index import index_order, index_return
 from refunds_plugin.ledger.reviews import close_review, open_review, record_adjustment
@@ -64,6 +65,7 @@ class Shop:
         self.orders: dict[str, dict[str, Any]] = {}
         self.reviewed: list[str] = []
         self.returned: list[str] = []  # orders with a return
+        self.exchanged: list[str] = []  # decisions whose line was swapped
         self.n = 0
 
     def order(self, when: datetime, who: str | None = None, currency: str | None = None
@@ -98,12 +100,15 @@ class Shop:
         self.write_order(oid, when or o["when"], o["who"] if who == "same" else who,
                          o["currency"], lines if lines is not None else o["lines"])
 
-    def ret(self, oid: str, after: timedelta) -> str:
+    def ret(self, oid: str, after: timedelta, swap: bool | None = None,
+            outcome: str | None = None) -> str:
         """A return of the order's first line, decided ``after`` its payment; outcome at
-        random, a review opened for the ``review`` ones."""
+        random, a review opened for the ``review`` ones; some approved ones exchange the line
+        (its difference to pay, or waived)."""
         o, rng = self.orders[oid], self.rng
         when = o["when"] + after
-        outcome = rng.choice(("approve", "approve", "decline", "review"))
+        outcome = outcome or rng.choice(("approve", "approve", "decline", "review"))
+        swap = outcome == "approve" and (rng.random() < 0.35 if swap is None else swap)
         resolution = rng.choice(("refund", "credit"))
         line = o["lines"][0]
         self.returned.append(oid)
@@ -114,6 +119,12 @@ class Shop:
                            line.amount, "return_required": not kept}],
                 "fees": [{"amount": rng.choice((0, 100))}],
                 "resolutions": [{"kind": resolution, "bonus": rng.choice((0, 50))}]}
+        charge, waived = rng.choice(((0, 0), (500, 0), (0, 300), (500, 200)))
+        swapped = Exchange(lines=(ExchangeLine(line.id, 1, line.amount, "NEW", "New",
+                                               line.amount + charge + waived),),
+                           difference=charge + waived, charge=charge, waived=waived)
+        if swap:
+            body["exchange"] = {"lines": [{"line_id": line.id}]}
         request = {"lines": [{"line_id": line.id, "quantity": 1, "reason": rng.choice(REASONS)}],
                    "comment": rng.choice(("", "Too dark"))}
         with write_tx(self.engine) as conn:
@@ -129,7 +140,38 @@ class Shop:
             if outcome == "review":
                 open_review(conn, did, "a person looks", when)
                 self.reviewed.append(did)
+            if swap:
+                exchanges.open_exchange(conn, did, oid, o["currency"], swapped, when)
+                self.exchanged.append(did)
         return did
+
+    def move_exchanges(self) -> None:
+        """Each exchange a step on: paid (or shipped), fallen back to a return decided in its
+        place (unpaid, or out of stock), failed, failed and restarted, or left as it is."""
+        for i, did in enumerate(self.exchanged):
+            with self.engine.connect() as conn:
+                row = exchanges.get_exchange(conn, did)
+            assert row is not None
+            instead = None
+            if i % 5 == 1 and row.status in ("awaiting_payment", "waiting"):
+                oid = row.order_id
+                instead = self.ret(oid, NOW - self.orders[oid]["when"], swap=False)
+            with write_tx(self.engine) as conn:
+                if i % 5 == 0:
+                    if row.status == "awaiting_payment":
+                        exchanges.settle_payment(conn, row, row.charge_amount, row.currency, NOW)
+                    elif row.status == "waiting":
+                        exchanges.reach(conn, row, "first_scan", NOW)
+                elif instead is not None and row.status == "awaiting_payment":
+                    exchanges.fall_back(conn, row, instead, NOW)
+                elif instead is not None:
+                    exchanges.out_of_stock(conn, row, instead, "sold out", NOW)
+                elif i % 5 in (2, 3):
+                    exchanges.note_failure(conn, row, "boom", NOW, give_up=True)
+                    if i % 5 == 3:
+                        failed = exchanges.get_exchange(conn, did)
+                        assert failed is not None
+                        exchanges.restart(conn, failed, NOW)
 
     def decide(self, did: str, status: str, credit: bool = False) -> None:
         with write_tx(self.engine) as conn:
@@ -178,10 +220,16 @@ def answers(engine: Engine, use: bool) -> list[Any]:
     return out
 
 
-def assert_exact(engine: Engine) -> None:
+def assert_exact(engine: Engine) -> list[Any]:
     rolled, direct = answers(engine, True), answers(engine, False)
     for got, want in zip(rolled, direct, strict=True):
         assert got == want
+    return rolled
+
+
+def endings(answer: list[Any]) -> set[str]:
+    """The endings with a customer in any retention answer."""
+    return {g["ending"] for a in answer if "groups" in a for g in a["groups"] if g["customers"]}
 
 
 def marks(engine: Engine) -> int:
@@ -211,6 +259,11 @@ def test_answers_are_exact_before_between_and_after_folds(engine: Engine) -> Non
     for who in ("c1@example.com", "c2@example.com", "c3@example.com"):
         for k in range(3):
             shop.order(START + timedelta(days=50 + 40 * k, hours=k), who, CURRENCIES[k])
+    # customers whose first return is an exchange (which later goes ahead, falls back, fails)
+    for k in range(10):
+        oid = shop.order(START + timedelta(days=20 + 9 * k), f"x{k}@example.com", "EUR")
+        shop.ret(oid, timedelta(days=2), swap=True, outcome="approve")
+        shop.order(START + timedelta(days=40 + 9 * k), f"x{k}@example.com", "USD")
     assert marks(engine) > 0 and stored(engine) == {t.name: [] for t in ROLLUPS}
     assert_exact(engine)  # nothing folded: every day is read from the indexed rows
 
@@ -242,6 +295,18 @@ def test_answers_are_exact_before_between_and_after_folds(engine: Engine) -> Non
     history(shop, 15, START + timedelta(days=150), 80)
     assert_exact(engine)
     fold.fold(engine, limit=4)
+    assert_exact(engine)
+    fold_all(engine)
+    # exchanges move on after the fold: paid, fallen back, failed, restarted
+    shop.move_exchanges()
+    assert marks(engine) > 0
+    answered = assert_exact(engine)
+    assert {"exchange", "credit", "declined", "no_return"} <= endings(answered)
+    whole = answered[6]  # costs over the first period, every exchange in it
+    assert {r["term"] for r in whole["rows"] if r["amount"]} >= {
+        "exchanged", "exchange_charged", "exchange_waived"}
+    assert sum(x["fallen_back"] for x in whole["exchanges"]) > 0
+    fold.fold(engine, limit=3)
     assert_exact(engine)
     fold_all(engine)
     assert_exact(engine)
