@@ -21,6 +21,7 @@ from werkzeug.test import TestResponse
 from refunds_plugin.bootstrap import Runtime, build
 from refunds_plugin.config import Config, load_config
 from refunds_plugin.ledger import chain
+from refunds_plugin.ledger.seal import settle
 from refunds_plugin.ledger.tables import (
     decisions,
     events,
@@ -189,6 +190,9 @@ class Harness:
         return {t.name: self.count(t) for t in MONEY_TABLES}
 
     def chain_problem(self) -> chain.ChainProblem | None:
+        """The chain's first problem once every committed entry is sealed (on PostgreSQL a
+        writer is answered before its process's background sealer chains its entries)."""
+        assert settle(self.runtime.engine), "the journal's entries were not sealed in time"
         le = ledger_entries.c
         with self.runtime.engine.connect() as conn:
             rows = conn.execute(

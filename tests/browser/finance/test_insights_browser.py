@@ -82,7 +82,8 @@ def test_insights_pages_and_the_feedback_tap_on_a_phone(
         page.fill("textarea[name=comment]", "Quick and fair")
         page.click(".rate-us-comment button[type=submit]")
         expect(page.locator("#rate-us-done")).to_have_text(
-            "We have changed your answer to 4 of 5.")
+            "We have changed your answer to 4 of 5. We have your comment too. "
+            "Thank you for telling us.")
         page.screenshot(path=ARTIFACTS / "2-feedback-thanks.png", full_page=True)
         assert fits(page)
         with h.runtime.engine.connect() as conn:
