@@ -31,7 +31,7 @@ def entry_hash(prev_hash: str, entry_type: str, subject_id: str, body_json: str)
 @dataclass(frozen=True)
 class ChainProblem:
     seq: int
-    problem: str  # "edited" | "broken_link" | "missing_or_reordered"
+    problem: str  # "edited" | "broken_link" | "missing_or_reordered" | "unsealed"
     detail: str
 
 
@@ -43,6 +43,8 @@ def verify(rows: Iterable[tuple[int, str, str, str, str, str]]) -> ChainProblem 
     expected_prev = GENESIS
     last_seq = 0
     for seq, entry_type, subject_id, body, prev_hash, stored_hash in rows:
+        if prev_hash is None:  # written, not sealed into the chain yet: nothing to walk past
+            return ChainProblem(seq, "unsealed", f"entry {seq} is not sealed into the chain yet")
         if prev_hash != expected_prev:
             why = "missing_or_reordered" if seq != last_seq + 1 else "broken_link"
             return ChainProblem(
