@@ -260,8 +260,8 @@ class Service:
             order_facts, seen = found
             if offered:
                 order_facts = with_variants(order_facts, offered)
-            order_facts = self.chargeable(order_facts)
             dry_run = self.dry_run_for(order_facts)
+            order_facts = self.chargeable(order_facts, dry_run)
             if row is None:  # a redelivery: answer with what was decided
                 existing = find_decision(conn, request.order_id, request_key)
                 if existing is None:
@@ -379,12 +379,11 @@ class Service:
         """Whether this order's money would not move: the dry run is its provider."""
         return "dryrun" in self.route(order_facts).values()
 
-    def chargeable(self, order_facts: OrderFacts) -> OrderFacts:
-        """No dearer exchange's difference can be charged where money would not move (a dry run
-        opens no Checkout Session): the policy offers the refund or credit instead."""
-        if not self.dry_run_for(order_facts):
-            return order_facts
-        return replace(order_facts, can_charge=False)
+    def chargeable(self, order_facts: OrderFacts, dry_run: bool | None = None) -> OrderFacts:
+        """No dearer exchange's difference is charged where money would not move (a dry run opens
+        no Checkout Session): the policy offers the refund or credit instead."""
+        moves = not (self.dry_run_for(order_facts) if dry_run is None else dry_run)
+        return order_facts if moves else replace(order_facts, can_charge=False)
 
     def attempts_of(self, decision_id: str) -> tuple[AttemptRow, ...]:
         with self.engine.connect() as conn:
