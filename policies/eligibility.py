@@ -8,7 +8,9 @@ from __future__ import annotations
 
 from policies.context import Context
 from policies.policy import Action, WindowOverride
-from refunds_plugin.domain import OrderLine, Reason, ReturnLine, RuleResult
+from refunds_plugin.domain.decision import RuleResult
+from refunds_plugin.domain.facts import OrderLine, ReturnLine
+from refunds_plugin.domain.kinds import Reason
 from refunds_plugin.language.said import N_, Said, said
 
 # Sentences without parameters, said once rather than per decision (equal text, id and

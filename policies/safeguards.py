@@ -9,7 +9,8 @@ from decimal import Decimal
 
 from policies.context import Context
 from policies.policy import AbuseRules, amount, money_text
-from refunds_plugin.domain import Reason, RuleResult
+from refunds_plugin.domain.decision import RuleResult
+from refunds_plugin.domain.kinds import Reason
 from refunds_plugin.language.said import N_, Listed, said
 
 # Sentences without parameters, said once rather than per decision (equal text, id and

@@ -26,18 +26,17 @@ from sqlalchemy import Engine
 import policies
 from refunds_plugin.cli import options, startup, tables
 from refunds_plugin.cli import simulate_report as report
-from refunds_plugin.domain import (
+from refunds_plugin.domain.decision import Decision
+from refunds_plugin.domain.facts import (
     CustomerHistory,
-    Decision,
     OrderFacts,
     OrderLine,
     PaymentFacts,
-    Reason,
-    ResolutionKind,
     ReturnLine,
     ReturnRequest,
     Variant,
 )
+from refunds_plugin.domain.kinds import Reason, ResolutionKind
 from refunds_plugin.exchanges.shipping import channel_warning
 from refunds_plugin.finance.currencies import ledger_warnings
 from refunds_plugin.finance.rows import DATE_HINT, parse_when

@@ -20,7 +20,9 @@ from datetime import datetime
 from sqlalchemy import Connection, select
 
 import policies
-from refunds_plugin.domain import Decision, Reason, ResolutionKind, ReturnLine, ReturnRequest
+from refunds_plugin.domain.decision import Decision
+from refunds_plugin.domain.facts import ReturnLine, ReturnRequest
+from refunds_plugin.domain.kinds import Reason, ResolutionKind
 from refunds_plugin.errors import InputError, NotFound
 from refunds_plugin.exchanges.shipping import tell_a_person
 from refunds_plugin.ledger import exchanges

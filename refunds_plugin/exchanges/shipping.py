@@ -21,7 +21,7 @@ from typing import Any
 
 from sqlalchemy import Connection, select
 
-from refunds_plugin.domain import Decision, Exchange
+from refunds_plugin.domain.decision import Decision, Exchange
 from refunds_plugin.exchanges import dues
 from refunds_plugin.ledger import exchanges
 from refunds_plugin.ledger.exchanges import ExchangeRow

@@ -17,7 +17,7 @@ from datetime import datetime
 
 from sqlalchemy import Connection, Engine, select
 
-from refunds_plugin.domain import Decision, Exchange
+from refunds_plugin.domain.decision import Decision, Exchange
 from refunds_plugin.errors import ProviderError
 from refunds_plugin.exchanges.dues import DueCharger
 from refunds_plugin.exchanges.shipping import checkout_opened, nobody_ships, tell_a_person

@@ -23,7 +23,7 @@ from typing import Any, Protocol
 from sqlalchemy import Connection, Engine
 
 from refunds_plugin.config import Config
-from refunds_plugin.domain import WAITING, AttemptStatus
+from refunds_plugin.domain.kinds import WAITING, AttemptStatus
 from refunds_plugin.errors import ProviderError
 from refunds_plugin.execution.instructions import instruction_for, instructions_for
 from refunds_plugin.ledger import claims

@@ -22,14 +22,14 @@ from typing import Any
 
 from sqlalchemy import Connection, bindparam, func, select, update
 
-from refunds_plugin.domain import (
+from refunds_plugin.domain.decision import Decision
+from refunds_plugin.domain.facts import OrderFacts
+from refunds_plugin.domain.kinds import (
     NEEDS_REVIEW,
     SETTLES,
     TERMINAL,
     UNCLAIMED,
     AttemptStatus,
-    Decision,
-    OrderFacts,
     ResolutionKind,
 )
 from refunds_plugin.ledger.journal import Entry, append_entries, append_entry

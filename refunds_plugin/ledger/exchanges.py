@@ -18,7 +18,7 @@ from typing import Any
 
 from sqlalchemy import ColumnElement, Connection, Row, and_, or_, select, update
 
-from refunds_plugin.domain import Exchange
+from refunds_plugin.domain.decision import Exchange
 from refunds_plugin.ledger.journal import append_entry, insert_ignore, plain
 from refunds_plugin.ledger.line_index import mark_decision
 from refunds_plugin.ledger.tables import exchanges

@@ -20,7 +20,9 @@ from typing import Any
 
 from sqlalchemy import Connection, Integer, String, delete, insert, literal, null, select, union_all
 
-from refunds_plugin.domain import Decision, DecisionKind, OrderLine
+from refunds_plugin.domain.decision import Decision
+from refunds_plugin.domain.facts import OrderLine
+from refunds_plugin.domain.kinds import DecisionKind
 from refunds_plugin.ledger.tables import (
     customer_orders,
     decisions,

@@ -16,7 +16,7 @@ from typing import Any
 from sqlalchemy import Connection, case, func, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
-from refunds_plugin.domain import Customer, OrderLine
+from refunds_plugin.domain.facts import Customer, OrderLine
 from refunds_plugin.ledger.db import lock_key, lock_order
 from refunds_plugin.ledger.journal import insert_ignore, plain
 from refunds_plugin.ledger.line_index import customer_key, index_order

@@ -36,14 +36,8 @@ from typing import Any
 
 from sqlalchemy import Connection, select
 
-from refunds_plugin.domain import (
-    AttemptStatus,
-    Decision,
-    DecisionKind,
-    Outcome,
-    Reason,
-    ResolutionKind,
-)
+from refunds_plugin.domain.decision import Decision
+from refunds_plugin.domain.kinds import AttemptStatus, DecisionKind, Outcome, Reason, ResolutionKind
 from refunds_plugin.ledger.facts import OrderSeen
 from refunds_plugin.ledger.tables import decisions, orders, refund_attempts
 from refunds_plugin.notify.kinds import MERCHANT

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections import deque
 from dataclasses import asdict
 
-from refunds_plugin.domain import AttemptStatus
+from refunds_plugin.domain.kinds import AttemptStatus
 from refunds_plugin.money import Money, stripe_amount
 from refunds_plugin.providers import Instruction, ProviderResult, SaveProgress
 

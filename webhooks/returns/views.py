@@ -41,7 +41,8 @@ from werkzeug.exceptions import HTTPException
 import policies
 from refunds_plugin.bootstrap import Runtime
 from refunds_plugin.config import no_money_moves
-from refunds_plugin.domain import AttemptStatus, OrderFacts, Reason, ReturnRequest
+from refunds_plugin.domain.facts import OrderFacts, ReturnRequest
+from refunds_plugin.domain.kinds import AttemptStatus, Reason
 from refunds_plugin.intake import returns_page as ret
 from refunds_plugin.intake import withdrawals
 from refunds_plugin.intake.answers import Answer

@@ -9,7 +9,8 @@ import pytest
 from policy_builders import NOW, Expect, ask, order
 
 from policies import Policy, evaluate, load_policy, load_policy_text
-from refunds_plugin.domain import CustomerHistory, OrderLine, PaymentFacts, Reason
+from refunds_plugin.domain.facts import CustomerHistory, OrderLine, PaymentFacts
+from refunds_plugin.domain.kinds import Reason
 
 NO_HASSLE = load_policy("preset:no-hassle")
 R = Reason

@@ -14,16 +14,15 @@ from policy_builders import NOW, SHIRT, TOTAL, ask, order
 from policies import evaluate, load_policy, load_policy_text
 from policies.policy import percent_of
 from policies.tiers import months_as_customer, projected_value
-from refunds_plugin.domain import (
+from refunds_plugin.domain.decision import Decision
+from refunds_plugin.domain.facts import (
     CustomerHistory,
-    Decision,
     OrderLine,
     PaymentFacts,
-    Reason,
-    ResolutionKind,
     ReturnLine,
     ReturnRequest,
 )
+from refunds_plugin.domain.kinds import Reason, ResolutionKind
 from refunds_plugin.money import Money
 
 R = Reason
