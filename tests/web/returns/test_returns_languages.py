@@ -64,6 +64,14 @@ def test_a_german_browser_gets_the_page_in_german_with_german_money_and_dates(
     assert page.count("Sie können das bis zum 1. November 2027 zurückgeben.") == 2
     assert "Wie viele zurücksenden" in page and "Ich habe es mir anders überlegt" in page
     assert "How many to return" not in page
+    # the item, whatever its grammatical gender (a "Tasse" is no "er")
+    html = form.get_data(as_text=True)
+    assert [re.sub(r"\s+", " ", o) for o in re.findall(
+        r'<option value="(?:damaged|defective|not_as_described|not_received|too_small|too_large)"'
+        r'[^>]*>([^<]*)</option>', html)][:6] == [
+        "Der Artikel kam beschädigt an", "Der Artikel funktioniert nicht",
+        "Der Artikel entspricht nicht der Beschreibung", "Der Artikel ist nie angekommen",
+        "Der Artikel ist zu klein", "Der Artikel ist zu groß"]
 
 
 def test_a_german_answer_explains_the_decision_in_german(shop: ReturnsShop) -> None:
@@ -92,6 +100,8 @@ def test_the_orders_language_wins_over_the_browsers(french_order_shop: ReturnsSh
     status = french_order_shop.app.test_client().get(link)  # a stranger's browser: English
 
     assert "Commande 1001" in text(form) and "Bestellung" not in text(form)
+    assert "<option value=\"damaged\">L'article est arrivé endommagé</option>" in form.get_data(
+        as_text=True).replace("&#39;", "'")
     assert "25,00 $US l'unité" in text(form) and "40,00 $US l'unité" in text(form)
     assert "Votre retour est accepté" in answer
     assert '<html lang="fr">' in status.get_data(as_text=True)
