@@ -24,6 +24,7 @@ def N_(message: str) -> str:
 ENGLISH: dict[str, str] = {
     "skip_to_content": N_("Skip to the main content"),
     "page_title": N_("Returns"),
+    "shop_default": N_("Our shop"),  # the header's name while REFUNDS_SHOP_NAME is unset
     "lookup_heading": N_("Start a return"),
     "lookup_intro": N_("Enter your order number and the email address you used when you ordered."),
     "order_number": N_("Order number"),

@@ -55,6 +55,8 @@ def test_a_german_browser_gets_the_page_in_german_with_german_money_and_dates(
     form = open_form(client)
 
     assert '<html lang="de">' in start.get_data(as_text=True)
+    # the name the merchant set (REFUNDS_SHOP_NAME) is never translated
+    assert '<span class="shop-name">Harbour &amp; Co</span>' in start.get_data(as_text=True)
     assert "Rücksendung starten" in text(start)
     assert "Meine Bestellung finden" in text(start)
     page = text(form)
@@ -160,3 +162,21 @@ def test_each_lines_situation_is_said_in_german(sqlite_url: str, tmp_path: Path)
             "Sie ihn bis zum 4. Dezember 2026 zurückgeben."]
     finally:
         shop.close()
+
+
+
+def test_without_a_shop_name_the_placeholder_is_in_the_readers_language(
+    sqlite_url: str, now: datetime,
+) -> None:
+    unnamed = ReturnsShop(sqlite_url, lambda: now, settings={"shop_name": "Our shop"})
+    try:
+        pages = {accept: _client(unnamed, accept).get("/returns").get_data(as_text=True)
+                 for accept in ("de", "fr", "es", "en")}
+    finally:
+        unnamed.close()
+
+    assert {accept: re.findall(r'<span class="shop-name">([^<]*)</span>', page)
+            for accept, page in pages.items()} == {
+        "de": ["Unser Shop"], "fr": ["Notre boutique"], "es": ["Nuestra tienda"],
+        "en": ["Our shop"]}
+    assert "<title>Rücksendung starten · Unser Shop</title>" in pages["de"]
