@@ -229,7 +229,7 @@ def compare(current: str, candidate: str, since: datetime | None, until: datetim
     if as_json:
         click.echo(json.dumps(doc, indent=2))
         return
-    click.echo(f"compared {doc['compared']} decisions: {doc['differ']} answered differently, "
+    click.echo(f"compared {doc['compared']} decision(s): {doc['differ']} answered differently, "
                f"{doc['worse_count']} worse for the customer, {doc['unreadable']} unreadable")
     lines = []
     for side in ("current", "candidate"):
