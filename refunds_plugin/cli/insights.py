@@ -210,8 +210,7 @@ def compare(current: str, candidate: str, since: datetime | None, until: datetim
     Read-only: the live policy and the ledger are never changed.
     """
     cur, cand = load(current), load(candidate)
-    if since is not None and until is not None and since >= until:
-        raise click.UsageError("until: the period must end after it starts")
+    options.period(since, until)
     with startup.engine() as engine:
         if csv_path is None:
             report = compare_mod.compare(engine, cur, cand, since, until, limit)
