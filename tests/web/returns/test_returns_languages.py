@@ -180,3 +180,15 @@ def test_without_a_shop_name_the_placeholder_is_in_the_readers_language(
         "de": ["Unser Shop"], "fr": ["Notre boutique"], "es": ["Nuestra tienda"],
         "en": ["Our shop"]}
     assert "<title>Rücksendung starten · Unser Shop</title>" in pages["de"]
+
+
+def test_a_line_partly_in_a_return_says_how_many_were_already_asked_for(shop: ReturnsShop) -> None:
+    english, german = _client(shop, "en"), _client(shop, "de")
+    _decide(english)  # one of the two mugs
+
+    again = text(open_form(english))
+    deutsch = text(open_form(german))
+
+    assert "You have already asked to return 1 of the 2 you ordered." in again
+    assert again.count("already asked to return") == 1  # the shirt has no return yet
+    assert "Für 1 der 2 bestellten Stück haben Sie bereits eine Rücksendung angefragt." in deutsch
