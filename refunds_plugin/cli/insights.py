@@ -97,6 +97,10 @@ def reasons(since: datetime | None, until: datetime | None, as_json: bool, by: s
              _money(r["money_returned"], r["currency"]),
              ", ".join(f"{k} {v}" for k in REASONS if (v := r[f"reason_{k}"])))
             for r in found.rows]
+    if not rows:
+        click.echo("Nothing was sold or came back in this period"
+                   + (f" for reason {reason}." if reason else "."))
+        return
     tables.echo_table(("KEY", "CUR", "SOLD", "RETURNED", "RATE", "RATE BEFORE", "MONEY BACK",
                        "REASONS (units asked)"), rows, trim=True)
     if found.document["comments"]:  # without a heading they read as rows of the table
@@ -154,7 +158,9 @@ def feedback(since: datetime | None, until: datetime | None, as_json: bool) -> N
         return
     doc = found.document
     click.echo(f"Feedback on decisions {p.since:%Y-%m-%d} to {p.until:%Y-%m-%d}: "
-               f"{doc['answers']} answers")
+               f"{doc['answers']} answer(s)")
+    if not found.rows:
+        return
     tables.echo_table(("BY", "VALUE", "ANSWERS", "AVERAGE", "1", "2", "3", "4", "5"), [
         (r["dimension"], r["value"], r["answers"], f"{r['average_x100'] / 100:.2f}",
          *(r[f"rating_{s}"] for s in range(1, 6))) for r in found.rows])
