@@ -280,6 +280,7 @@ def simulate(spec: str, since: datetime | None, until: datetime | None, limit: i
         pol = policies.load_policy(spec)
     except policies.PolicyError as exc:
         raise click.ClickException(str(exc)) from None
+    options.period(since, until)
     start, end = since, until
     url = checked_url(startup.config().database_url)
     if url.get_backend_name() == "sqlite" and not Path(url.database or ":memory:").is_file():
