@@ -241,7 +241,8 @@ _TRANSITIONS: dict[tuple[tuple[str, ...], bool, bool], Any] = {}
 
 def _transition_stmt(columns: tuple[str, ...], expect: bool, claimed: bool) -> Any:
     """The guarded UPDATE for this shape of transition, built once (the executor runs one per
-    attempt inside the write lock, and building it cost more than running it)."""
+    attempt inside the write lock, and building it cost more than running it). It returns the
+    row as updated, which the messages of a settled attempt say: no second read."""
     key = (columns, expect, claimed)
     stmt = _TRANSITIONS.get(key)
     if stmt is None:
@@ -250,7 +251,8 @@ def _transition_stmt(columns: tuple[str, ...], expect: bool, claimed: bool) -> A
             stmt = stmt.where(refund_attempts.c.status.in_(bindparam("p_expect", expanding=True)))
         if claimed:
             stmt = stmt.where(refund_attempts.c.claimed_by == bindparam("p_claimed"))
-        stmt = _TRANSITIONS[key] = stmt.values({c: bindparam(f"v_{c}") for c in columns})
+        stmt = stmt.values({c: bindparam(f"v_{c}") for c in columns})
+        stmt = _TRANSITIONS[key] = stmt.returning(*refund_attempts.c)
     return stmt
 
 
@@ -296,17 +298,16 @@ def transition(
     params = {f"v_{k}": v for k, v in values.items()}
     params.update(p_id=attempt_id, p_expect=list(expect or ()), p_claimed=claimed_by)
     stmt = _transition_stmt(tuple(values), expect is not None, claimed_by is not None)
-    if conn.execute(stmt, params).rowcount != 1:
+    row = conn.execute(stmt, params).first()
+    if row is None:
         return False
     body = {k: v for k, v in values.items() if k not in ("updated_at", "claimed_by", "lease_until")}
     if note:
         body["note"] = note
     append_entry(conn, "attempt", attempt_id, body, now)
     if status in (AttemptStatus.SUCCEEDED, AttemptStatus.FAILED):
-        attempt_settled(conn, attempt_id, status, now)  # the customer and the merchant hear
+        attempt_settled(conn, row, status, now)  # the customer and the merchant hear
     if status in NEEDS_REVIEW:
-        row = get_attempt(conn, attempt_id)
-        assert row is not None
         why = f"attempt_{status}: {error or note or ''}"[:500]
         open_review(conn, row.decision_id, why, now)
     return True
