@@ -84,7 +84,6 @@ class AttemptRow:
             progress=json.loads(row.progress) if row.progress else {},
         )
 
-
     @classmethod
     def written(cls, values: dict[str, Any]) -> AttemptRow:
         """The row as ``write_attempts`` inserted it, without reading it back."""
@@ -271,9 +270,13 @@ def transition(
     next_try_at: datetime | None = None,
     tries: int | None = None,
     note: str | None = None,
+    journal: list[Entry] | None = None,
 ) -> bool:
     """Move an attempt to ``status`` if it is in one of ``expect`` (and, if given, still held
-    by ``claimed_by``); journal the change. Returns False when the guard did not hold."""
+    by ``claimed_by``); journal the change. Returns False when the guard did not hold.
+
+    ``journal``: the entry is added to this list instead, for the caller to append with its
+    transaction's others in one statement; one that opens a review appends the list first."""
     # no lock of its own: the guarded UPDATE is atomic, and a change that frees money only
     # makes a concurrent check more careful; callers that add to what an order has paid out
     # (a review's retry, a provider's late success) hold the order's lock (``lock_order``)
@@ -304,10 +307,16 @@ def transition(
     body = {k: v for k, v in values.items() if k not in ("updated_at", "claimed_by", "lease_until")}
     if note:
         body["note"] = note
-    append_entry(conn, "attempt", attempt_id, body, now)
+    if journal is None:
+        append_entry(conn, "attempt", attempt_id, body, now)
+    else:
+        journal.append(("attempt", attempt_id, body))
     if status in (AttemptStatus.SUCCEEDED, AttemptStatus.FAILED):
         attempt_settled(conn, row, status, now)  # the customer and the merchant hear
     if status in NEEDS_REVIEW:
+        if journal:  # the review's entry comes after this attempt's, as it would unbatched
+            append_entries(conn, journal, now)
+            journal.clear()
         why = f"attempt_{status}: {error or note or ''}"[:500]
         open_review(conn, row.decision_id, why, now)
     return True
