@@ -9,17 +9,9 @@ from datetime import datetime
 
 from sqlalchemy import event, insert, select
 
-from refunds_plugin.domain import (
-    Customer,
-    Decision,
-    DecisionKind,
-    OrderFacts,
-    OrderLine,
-    Outcome,
-    PaymentFacts,
-    Resolution,
-    ResolutionKind,
-)
+from refunds_plugin.domain.decision import Decision, Resolution
+from refunds_plugin.domain.facts import Customer, OrderFacts, OrderLine, PaymentFacts
+from refunds_plugin.domain.kinds import DecisionKind, Outcome, ResolutionKind
 from refunds_plugin.execution.instructions import instruction_for, instructions_for
 from refunds_plugin.ledger.attempts import get_attempt, retry_attempt
 from refunds_plugin.ledger.db import make_engine, write_tx
