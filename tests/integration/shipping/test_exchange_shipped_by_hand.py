@@ -180,3 +180,39 @@ def test_an_exchange_its_channel_ships_is_not_marked_by_hand(
             "its channel).") in resp.get_data(as_text=True)
     assert [b for _, b in r.journal("exchange_shipped")] == [
         {"replacement_id": None, "status": "shipped"}]
+
+
+def test_the_decision_page_marks_it_too_and_one_still_waiting_for_its_return_cannot_be(
+    returns_service: Callable[..., Returns], smtp: SmtpSink,
+) -> None:
+    r, decision = _shop(returns_service, smtp)
+    ada, ada_id = _login(r, "Ada")
+    page = _text(ada.get(f"/finance/decisions/{decision}").get_data(as_text=True))
+    assert ('<dd class="exchange-ready">ready: nothing told the shop to ship it, a person sends '
+            "it</dd>") in page
+    data = {"csrf_token": csrf(ada, f"/finance/decisions/{decision}"), "from": "decision"}
+    resp = ada.post(f"/finance/exchanges/{decision}/shipped", data=data)
+    assert resp.status_code == 303
+    assert resp.headers["Location"].startswith(f"/finance/decisions/{decision}?done=")
+    shown = _text(ada.get(resp.headers["Location"]).get_data(as_text=True))
+    assert (f"Exchange {decision} of order 1001 is recorded as shipped (no tracking); its "
+            "follow-up is cleared.") in shown
+    assert f"<dt>Shipped by hand</dt><dd>Ada (token #{ada_id}) at " in shown
+    assert [b for _, b in r.journal("exchange_shipped")] == [
+        {"by_hand": {"by": f"Ada (token #{ada_id})", "carrier": None, "tracking_number": None},
+         "replacement_id": None, "status": "shipped"}]
+
+    # an exchange that ships at the return's first scan, not scanned yet: nothing to send yet
+    # (another service on the same database, another order)
+    later = returns_service(POLICY + "  ship_on: first_scan\n")
+    later.paid("1002", lines=SHIRT, shipping=0)
+    waiting = str(later.ask("r-2", "1002", lines=swap())["decision_id"])
+    bo = create_token(later.h.runtime.engine, "Bo", "admin", later.h.clock())
+    refused = later.h.client().post(f"/api/exchanges/{waiting}/shipped", json={},
+                                    headers={"Authorization": f"Bearer {bo.secret}"})
+    assert refused.status_code == 409
+    assert refused.get_json()["error"] == {
+        "code": "not_shippable", "message": f"exchange {waiting} is not ready to ship: its "
+        "return has not reached the point where the new items may ship"}
+    assert [row.status for row in later.h.rows(exchanges, decision_id=waiting)] == ["waiting"]
+    assert len(later.journal("exchange_shipped")) == 1  # the first exchange's only
