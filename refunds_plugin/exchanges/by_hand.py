@@ -6,7 +6,8 @@ It goes through the one guarded move the worker uses when a channel ships it
 with the person, carrier and tracking number added to that entry, and its
 ``exchange_unshipped`` follow-up is cleared in the same transaction. A second submit (a double
 click, two admins) finds it shipped and records nothing; so do an unknown exchange, one not
-ready, one a channel ships, and a tracking number or carrier that cannot be right.
+ready, one a channel ships, and a tracking number or carrier that cannot be right. Once sent by
+hand, a storefront's later ``exchange.out_of_stock`` no longer turns it into a refund.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from sqlalchemy import Engine
 from refunds_plugin.errors import Conflict, InputError, NotFound
 from refunds_plugin.exchanges.shipping import TOLD_A_PERSON
 from refunds_plugin.ledger import exchanges
-from refunds_plugin.ledger.db import iso_time, write_tx
+from refunds_plugin.ledger.db import iso_time, lock_order, write_tx
 from refunds_plugin.ledger.exchanges import ExchangeRow
 from refunds_plugin.trouble.follow_ups import clear_unshipped
 
@@ -90,6 +91,10 @@ def mark_shipped(engine: Engine, decision_id: str, *, by: str, carrier: object =
         row = exchanges.get_exchange(conn, decision_id)
         if row is None:
             raise NotFound(f"there is no exchange {decision_id}", code="unknown_exchange")
+        # after, never during, a storefront's exchange.out_of_stock for the same order: each
+        # sees what the other did (``fallback.out_of_stock`` leaves one sent by hand alone)
+        lock_order(conn, row.order_id)
+        row = exchanges.get_exchange(conn, decision_id) or row
         _refuse_unless_a_person_ships(row)
         how = {"by": by, "carrier": carrier_text, "tracking_number": tracking}
         if not exchanges.shipped(conn, decision_id, None, now, {BY_HAND: how}):

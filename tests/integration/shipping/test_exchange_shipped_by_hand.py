@@ -14,7 +14,7 @@ import pytest
 from flask.testing import FlaskClient
 
 from refunds_plugin.finance.tokens import create_token
-from refunds_plugin.ledger.tables import exchanges, follow_ups, outbox
+from refunds_plugin.ledger.tables import decisions, exchanges, follow_ups, outbox
 from tests.fakes.finance_scene import csrf
 from tests.fakes.outbound_receiver import ANNOUNCED
 from tests.fakes.smtp_sink import SmtpSink
@@ -216,3 +216,24 @@ def test_the_decision_page_marks_it_too_and_one_still_waiting_for_its_return_can
         "return has not reached the point where the new items may ship"}
     assert [row.status for row in later.h.rows(exchanges, decision_id=waiting)] == ["waiting"]
     assert len(later.journal("exchange_shipped")) == 1  # the first exchange's only
+
+
+def test_sent_by_hand_a_storefront_saying_out_of_stock_after_does_not_refund_it(
+    returns_service: Callable[..., Returns], smtp: SmtpSink,
+) -> None:
+    r, decision = _shop(returns_service, smtp)
+    ada, ada_id = _login(r, "Ada")
+    assert _ship(ada, decision, tracking=TRACKING).status_code == 303
+    attempts, decided = r.attempts(), r.h.rows(decisions)
+
+    resp = r.h.post_storefront({"id": "sf_so_1", "type": "exchange.out_of_stock",
+                                "created": int(r.h.clock().timestamp()),
+                                "data": {"exchange": {"decision_id": decision}}})
+
+    assert resp.status_code == 200, resp.get_data(as_text=True)
+    assert resp.get_json()["note"] == (
+        f"exchange {decision} was sent by hand (Ada (token #{ada_id}): {TRACKING}): "
+        "nothing falls back for stock")
+    assert _state(r, decision) == ("shipped", "cleared")
+    assert (r.attempts(), r.h.rows(decisions)) == (attempts, decided)
+    assert r.journal("exchange_out_of_stock") == []
