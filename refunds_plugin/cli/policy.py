@@ -100,7 +100,8 @@ def check(spec: str, as_json: bool) -> None:
 @click.option("--price", default="25.00", show_default=True, help="Unit price, decimal.")
 @click.option("--ordered", default=1, show_default=True, help="Units on the order.")
 @click.option("--quantity", default=1, show_default=True, help="Units to return.")
-@click.option("--returned", default=0, show_default=True, help="Units already returned.")
+@click.option("--returned", default=0, show_default=True,
+              help="Units already asked back (earlier returns approved or in review).")
 @click.option("--reason", type=click.Choice(_REASONS), default="changed_mind", show_default=True,
               help="Why it comes back.")
 @click.option("--prefer", type=click.Choice(["refund", "credit"]), default=None,
