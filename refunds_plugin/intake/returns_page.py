@@ -12,12 +12,13 @@ import hmac
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import Engine, or_, select
 
 import policies
+from policies import deadline
 from refunds_plugin.domain.decision import Decision, RuleResult
 from refunds_plugin.domain.facts import OrderFacts, ReturnLine, ReturnRequest, Variant
 from refunds_plugin.domain.kinds import AttemptStatus, Outcome, Reason, ResolutionKind
@@ -168,7 +169,7 @@ def _situation(facts: OrderFacts,
     start = _anchor(facts, window.saw.get("from")) if window is not None else None
     until: date | None = None
     if window is not None and start is not None and isinstance(window.saw.get("days"), int):
-        until = (start + timedelta(days=int(window.saw["days"]))).date()
+        until = deadline.last_day(start, int(window.saw["days"]))
     if window is not None and window.code == "no_start_date":
         return "no_date", None, None, ""
     if window is not None and window.verdict != "pass":  # the window has passed
@@ -180,7 +181,7 @@ def _situation(facts: OrderFacts,
     if period is not None and isinstance(period.saw.get("refund_within_days"), int) and start:
         if period.verdict == "adjust":
             return "credit_only", until, None, period.message
-        refund_until = (start + timedelta(days=int(period.saw["refund_within_days"]))).date()
+        refund_until = deadline.last_day(start, int(period.saw["refund_within_days"]))
     return "open", until, refund_until, ""
 
 

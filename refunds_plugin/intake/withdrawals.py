@@ -22,12 +22,13 @@ import logging
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any, Protocol
 
 from sqlalchemy import Connection, Engine, select, update
 
 import policies
+from policies import deadline
 from policies.context import start_date
 from policies.policy import Action, Anchor, ExchangeRules, FeeRules, RefundOn
 from refunds_plugin.config import Config
@@ -88,11 +89,12 @@ class Period:
         return self.starts + timedelta(days=self.days + 1)
 
     @property
-    def last_day(self) -> datetime | None:
-        """The period's last day as the customer is told it."""
+    def last_day(self) -> date | None:
+        """The period's last day as the customer is told it: the day of its last open moment
+        (UTC), so "until 19 November" is never a day earlier than ``open_at`` allows."""
         if self.starts is None or self.days is None:
             return None
-        return self.starts + timedelta(days=self.days)
+        return deadline.last_day(self.starts, self.days)
 
     def open_at(self, when: datetime) -> bool:
         ends = self.ends

@@ -4,7 +4,7 @@ and the shop's policy raised to the law's floor (never lowered where it is more 
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 import pytest
@@ -82,7 +82,7 @@ def _policy(extra: str = "") -> policies.Policy:
 def test_the_period_is_fourteen_days_from_delivery_or_the_policys_longer_window() -> None:
     short = period(_policy(), _facts())
     assert short == Period(DELIVERED, 14)
-    assert short.last_day == datetime(2026, 11, 18, 15, 0, tzinfo=UTC)
+    assert short.last_day == date(2026, 11, 19)  # the day of its last open moment
     assert short.open_at(datetime(2026, 11, 19, 14, 59, 59, tzinfo=UTC))  # 14 whole days
     assert not short.open_at(datetime(2026, 11, 19, 15, 0, tzinfo=UTC))
     long = period(policies.load_policy("preset:standard-30-day"), _facts())

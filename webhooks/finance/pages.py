@@ -75,15 +75,17 @@ def _log_in_again() -> Response:
     return refused(401, "Please log in with a finance or admin token.")
 
 
+def _not_allowed(role: str, who: Principal) -> Response:
+    """Too weak a role; a warehouse token is led to the one page it can use, not to pages it
+    cannot open either."""
+    back = (url_for("finance_receiving.receive_page"), "Receive returns") \
+        if who.role == "warehouse" else None
+    return refused(403, f"This needs the {role} role; your token is {who.role}.", back)
+
+
 # a valid session (or bearer token on a read) with the role; forms were already checked for
 # their CSRF token, app-wide (webhooks.security)
-needs = Gate(
-    identify=_who,
-    unauthorized=_log_in_again,
-    forbidden=lambda role, who: refused(
-        403, f"This needs the {role} role; your token is {who.role}."
-    ),
-).needs
+needs = Gate(identify=_who, unauthorized=_log_in_again, forbidden=_not_allowed).needs
 
 
 def expired_form(_exc: CSRFError) -> Response:

@@ -15,7 +15,7 @@ from __future__ import annotations
 import secrets
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, date, datetime
 from typing import Any
 
 from flask import request
@@ -53,9 +53,12 @@ def statement_text() -> str:
     return _("I hereby withdraw from my contract for the items below.")
 
 
-def _day(value: datetime | None) -> str:
-    """A date as every returns page writes it (``28 December 2026``, ``28. Dezember 2026``)."""
-    return catalogue.day(value.date(), str(get_locale() or "en")) if value is not None else ""
+def _day(value: date | None) -> str:
+    """A date (or a moment's day in UTC) as every returns page writes it (``28 December 2026``,
+    ``28. Dezember 2026``)."""
+    if isinstance(value, datetime):
+        value = value.astimezone(UTC).date()
+    return catalogue.day(value, str(get_locale() or "en"))
 
 
 def _expired(h: Hooks) -> tuple[str, int]:

@@ -76,6 +76,9 @@ def test_insights_pages_and_the_feedback_tap_on_a_phone(
     token = create_token(h.runtime.engine, "Fin Reader", "finance", h.clock()).secret
     context = chromium.new_context(viewport=PHONE, java_script_enabled=False)
     page = context.new_page()
+    console: list[tuple[str, str, str]] = []  # (type, text, page) of every error and warning
+    page.on("console", lambda m: console.append((m.type, m.text, page.url))
+            if m.type in ("error", "warning") else None)
     try:
         # a customer taps "4" under "How did we do?" on the status page
         with h.app.test_request_context():
@@ -134,6 +137,8 @@ def test_insights_pages_and_the_feedback_tap_on_a_phone(
             "rgb(31, 75, 153)", "0.7")
         assert painted(page, "svg.insight-chart .plot > .background") == (
             "rgb(255, 255, 255)", "1")
+        assert painted(page, "svg.insight-chart .legends .legend text") == (
+            "rgba(0, 0, 0, 0.87)", "1")
         page.goto(f"{base}/finance/insights/feedback?since=2026-05-01&until=2026-06-15")
         expect(page.locator("#feedback-table")).to_contain_text("not_as_described")
         expect(page.locator("ul.comments")).to_contain_text("Quick and fair")
@@ -148,5 +153,10 @@ def test_insights_pages_and_the_feedback_tap_on_a_phone(
         expect(no_return).to_have_count(3)
         expect(no_return.first).to_contain_text("1 of 2")  # eve came back, fay did not
         expect(no_return.first).to_contain_text("50.00 %")
+        # nothing the CSP refused: no inline <style>, no style="..." in the SVG (it logged one
+        # error per chart and one per tooltip before)
+        blocked = [(url, text) for _kind, text, url in console
+                   if "Content Security Policy" in text]
+        assert blocked == []
     finally:
         context.close()

@@ -37,6 +37,8 @@ def test_each_page_has_its_chart_and_table_and_names_a_bad_parameter(
         assert resp.status_code == 200, html
         assert 'class="pygal-chart insight-chart"' in html and "<table" in html
         assert "<script" not in html
+        # nothing the CSP (style-src 'self') would refuse: the chart's theme is finance.css
+        assert "<style" not in html and " style=" not in html
     bad = client.get("/finance/insights/costs?since=2026-06-15&until=2026-05-01")
     assert bad.status_code == 400
     assert "until: the period must end after it starts" in bad.get_data(as_text=True)

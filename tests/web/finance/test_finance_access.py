@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import re
 from datetime import timedelta
+from html import unescape
+from typing import Any
 
 import pytest
 from sqlalchemy import select
 
-from refunds_plugin.finance.tokens import check_token, hash_token
+from refunds_plugin.finance.tokens import check_token, create_token, hash_token
 from tests.fakes.finance_scene import Scene, csrf
 
 
@@ -145,3 +148,40 @@ def test_without_a_configured_secret_key_the_app_uses_the_key_kept_in_the_databa
     assert again.app.config["SECRET_KEY"] == key == kept
     assert [r.getMessage() for r in caplog.records if r.name == "refunds.web"] == [KEPT, KEPT]
     again.runtime.engine.dispose()
+
+
+def _refusal(resp: Any) -> tuple[str, list[tuple[str, str]]]:
+    """The refusal's heading and message, and the links under it, as a person reads them."""
+    html = resp.get_data(as_text=True)
+    main = html[html.index("<h1>"):]
+    said = " ".join(unescape(re.sub(r"<[^>]+>", " ", main[:main.index("</p>")])).split())
+    links = re.findall(r'<a(?: class="back")? href="([^"]+)">([^<]+)</a>', main)
+    return said, [(href, unescape(words)) for href, words in links]
+
+
+def test_a_warehouse_token_is_led_to_the_receiving_page_not_to_pages_it_cannot_open(
+    scene: Scene,
+) -> None:
+    dock = create_token(scene.shop.runtime.engine, "Dock", "warehouse", scene.shop.now).secret
+    client = scene.login(dock)
+
+    resp = client.get("/finance/")
+
+    assert resp.status_code == 403
+    assert _refusal(resp) == (
+        "Not allowed This needs the finance role; your token is warehouse.",
+        [("/finance/receive", "Receive returns")])
+    assert client.get("/finance/receive").status_code == 200
+
+
+def test_a_finance_token_refused_an_admin_page_is_led_back_to_the_decisions(
+    scene: Scene,
+) -> None:
+    client = scene.login(scene.finance)
+
+    resp = client.get("/finance/tokens/")
+
+    assert resp.status_code == 403
+    assert _refusal(resp) == (
+        "Not allowed This needs the admin role; your token is finance.",
+        [("/finance/", "Back to the decisions"), ("/finance/login", "Log in")])
