@@ -180,6 +180,17 @@ def test_a_late_withdrawal_is_explained_recorded_flagged_and_sent_to_a_person(
         "Receipt of your withdrawal from order 1001"]
 
 
+def test_a_german_reader_is_told_the_minute_the_period_ends(shop: Shop) -> None:
+    shop.paid()  # delivered 20 November 09:00 UTC: open until 5 December 08:59:59.999999
+    client = shop.h.client()
+    client.environ_base["HTTP_ACCEPT_LANGUAGE"] = "de"
+
+    form = shop.open(client)
+
+    assert ("Sie können Ihren Vertrag bis zum 5. Dezember 2026, 08:59 Uhr UTC widerrufen. Sie "
+            "müssen keinen Grund angeben.") in words(form)
+
+
 def test_a_bad_csrf_token_a_wrong_email_or_a_bad_form_records_nothing(shop: Shop) -> None:
     shop.paid()
     before = shop.recorded()
