@@ -38,6 +38,7 @@ from refunds_plugin.domain import (
 from refunds_plugin.finance.rows import exchange_said, parse_when
 from refunds_plugin.ledger.db import iso_time
 from refunds_plugin.ledger.tables import decisions, return_figures
+from refunds_plugin.slots import slot_init
 
 OUTCOMES = tuple(o.value for o in Outcome)
 MAX_PROBLEMS = 20  # unreadable decisions named in a report; the rest are only counted
@@ -105,6 +106,7 @@ def request_from_json(d: dict[str, Any]) -> ReturnRequest:
     )
 
 
+@slot_init  # two are built for every request ``policy compare`` reads
 @dataclass(frozen=True, slots=True)
 class Comparison:
     """One stored decision next to what the candidate policy decides on the same facts."""

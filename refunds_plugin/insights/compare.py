@@ -28,6 +28,7 @@ from refunds_plugin.errors import InputError
 from refunds_plugin.finance.simulation import Comparison, replay_each
 from refunds_plugin.insights.reasons import rate_bp
 from refunds_plugin.ledger.db import iso_time
+from refunds_plugin.slots import slot_init
 
 RANK = {"approve": 2, "review": 1, "decline": 0}
 MAX_LISTED = 200  # worse answers listed in a report; all of them are in the CSV
@@ -39,6 +40,7 @@ CSV_COLUMNS = [
 ]  # fmt: skip
 
 
+@slot_init
 @dataclass(frozen=True, slots=True)
 class Answer:
     """One side's answer to one request: outcome and money (credit without its bonus)."""
@@ -63,9 +65,12 @@ def _new(c: Comparison) -> Answer | None:
     d = c.new
     if d is None:
         return None
-    bonus = sum(r.bonus for r in d.resolutions)
-    return Answer(d.outcome.value, d.refund_amount, d.credit_amount - bonus, bonus,
-                  sum(f.amount for f in d.fees))
+    bonus = fees = 0
+    for r in d.resolutions:  # loops: a generator per request costs more than these few items
+        bonus += r.bonus
+    for f in d.fees:
+        fees += f.amount
+    return Answer(d.outcome.value, d.refund_amount, d.credit_amount - bonus, bonus, fees)
 
 
 def worse(before: Answer, after: Answer) -> bool:
@@ -90,8 +95,10 @@ class Side:
         self.declines += a.outcome == "decline"
         self.reviews += a.outcome == "review"
         if a.outcome == "approve":
-            got = self.money.setdefault(currency, dict.fromkeys(
-                ("refund", "credit", "bonus", "fees"), 0))
+            got = self.money.get(currency)
+            if got is None:
+                got = self.money[currency] = dict.fromkeys(("refund", "credit", "bonus", "fees"),
+                                                           0)
             got["refund"] += a.refund
             got["credit"] += a.credit
             got["bonus"] += a.bonus
@@ -104,6 +111,7 @@ class Side:
                 "money": [{"currency": cur, **m} for cur, m in sorted(self.money.items())]}
 
 
+@slot_init
 @dataclass(frozen=True, slots=True)
 class Row:
     comparison: Comparison
@@ -151,8 +159,8 @@ class Report:
             return
         self.current.add(row.current, c.currency)
         self.candidate.add(row.candidate, c.currency)
-        self.differ += row.differs
-        if row.worse:
+        self.differ += row.current != row.candidate  # ``row.differs`` and ``row.worse``, inline
+        if worse(row.current, row.candidate):
             self.worse_count += 1
             if len(self.worse) < MAX_LISTED:
                 self.worse.append(row.to_csv())
