@@ -24,6 +24,7 @@ from typing import Any
 from sqlalchemy import Engine
 
 import policies
+from refunds_plugin.domain import ResolutionKind
 from refunds_plugin.errors import InputError
 from refunds_plugin.finance.simulation import Comparison, replay_each
 from refunds_plugin.insights.reasons import rate_bp
@@ -65,12 +66,17 @@ def _new(c: Comparison) -> Answer | None:
     d = c.new
     if d is None:
         return None
-    bonus = fees = 0
-    for r in d.resolutions:  # loops: a generator per request costs more than these few items
+    # ``d.refund_amount``, ``d.credit_amount`` and the bonus in one loop, no generator
+    refund = credit = bonus = fees = 0
+    for r in d.resolutions:
         bonus += r.bonus
+        if r.kind is ResolutionKind.REFUND:
+            refund += r.amount
+        elif r.kind is ResolutionKind.CREDIT:
+            credit += r.total
     for f in d.fees:
         fees += f.amount
-    return Answer(d.outcome.value, d.refund_amount, d.credit_amount - bonus, bonus, fees)
+    return Answer(d.outcome.value, refund, credit - bonus, bonus, fees)
 
 
 def worse(before: Answer, after: Answer) -> bool:
