@@ -15,7 +15,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
+from enum import Enum
+from typing import Any, TypeVar
 
 import orjson
 from sqlalchemy import Connection, Engine, Select, case, func, select, text
@@ -92,18 +93,30 @@ def request_from_json(d: dict[str, Any]) -> ReturnRequest:
     """ReturnRequest from its JSON form (``ledger.decisions.request_json``, or written by hand)."""
     prefer = d.get("preferred_resolution")
     return ReturnRequest(
-        request_id=str(d.get("request_id", "request")),
-        order_id=str(d["order_id"]),
-        lines=tuple([
-            ReturnLine(str(rl["line_id"]), int(rl["quantity"]), Reason(rl["reason"]),
+        str(d.get("request_id", "request")),
+        str(d["order_id"]),
+        tuple([
+            ReturnLine(str(rl["line_id"]), int(rl["quantity"]), _member(Reason, rl["reason"]),
                        Variant(**rl["exchange_for"]) if rl.get("exchange_for") else None)
             for rl in d["lines"]
         ]),
-        preferred_resolution=ResolutionKind(prefer) if prefer else None,
-        comment=d.get("comment") or "",
-        requested_at=_when(d.get("requested_at")),
-        channel=d.get("channel") or "storefront",
+        _member(ResolutionKind, prefer) if prefer else None,
+        d.get("comment") or "",
+        _when(d.get("requested_at")),
+        d.get("channel") or "storefront",
     )
+
+
+_E = TypeVar("_E", bound=Enum)
+
+
+def _member(kind: type[_E], value: Any) -> _E:
+    """``kind(value)`` for a stored value (a dictionary look-up rather than the enum's own
+    call); anything else takes the call, so the answer and any error are its own."""
+    try:
+        return kind._value2member_map_[value]  # type: ignore[return-value]
+    except (KeyError, TypeError):
+        return kind(value)
 
 
 @slot_init  # two are built for every request ``policy compare`` reads
