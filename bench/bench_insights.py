@@ -38,17 +38,16 @@ from typing import Any
 from sqlalchemy import Engine, create_engine, text
 
 import policies
-from refunds_plugin.domain import (
+from refunds_plugin.domain.facts import (
     Customer,
     CustomerHistory,
     OrderFacts,
     OrderLine,
     PaymentFacts,
-    Reason,
-    ResolutionKind,
     ReturnLine,
     ReturnRequest,
 )
+from refunds_plugin.domain.kinds import Reason, ResolutionKind
 from refunds_plugin.insights import compare, costs, feedback, reasons, retention
 from refunds_plugin.insights.period import Period
 from refunds_plugin.ledger import fold

@@ -22,19 +22,16 @@ from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
 from policies import Policy, evaluate, list_presets, load_policy
-from refunds_plugin.domain import (
+from refunds_plugin.domain.decision import Decision, Resolution
+from refunds_plugin.domain.facts import (
     CustomerHistory,
-    Decision,
     OrderFacts,
     OrderLine,
-    Outcome,
     PaymentFacts,
-    Reason,
-    Resolution,
-    ResolutionKind,
     ReturnLine,
     ReturnRequest,
 )
+from refunds_plugin.domain.kinds import Outcome, Reason, ResolutionKind
 
 NOW = datetime(2026, 6, 1, 12, 0, tzinfo=UTC)
 LINES = (OrderLine("shirt", "SHIRT", "Linen shirt", 2, 4000),

@@ -81,6 +81,8 @@ def main() -> int:
     parser.add_argument("--warm", type=int, default=200, help="pairs sent before measuring")
     parser.add_argument("--profile", action="store_true")
     parser.add_argument("--top", type=int, default=30)
+    parser.add_argument("--sort", default="cumulative", choices=("cumulative", "tottime"),
+                        help="order of the --profile table")
     parser.add_argument("--database", choices=["sqlite", "postgresql"], default="sqlite")
     args = parser.parse_args()
     if args.database == "postgresql":
@@ -133,7 +135,7 @@ def profile(args: argparse.Namespace, url: str) -> int:
           f"{(counter.statements - rs) / args.pairs:.1f} statements/attempt  "
           f"{(counter.commits - rc) / args.pairs:.2f} commits/attempt")
     if prof:
-        pstats.Stats(prof).sort_stats("cumulative").print_stats(args.top)
+        pstats.Stats(prof).sort_stats(args.sort).print_stats(args.top)
     if runtime.executor is not None:
         runtime.executor.stop(timeout=10)
     runtime.engine.dispose()

@@ -4,7 +4,7 @@ Public surface (kept stable for the service):
 
 - ``load_policy(spec)`` where spec is a file path or ``preset:NAME``; raises ``PolicyError``.
 - ``load_policy_text(text, name_hint)`` for policy YAML held in memory.
-- ``evaluate(policy, facts, request, now)`` -> ``refunds_plugin.domain.Decision`` (pure).
+- ``evaluate(policy, facts, request, now)`` -> ``refunds_plugin.domain.decision.Decision`` (pure).
 - ``evaluate_correction(policy, facts, kind, amount, payment_reference, now, detail)``.
 - ``list_presets()`` -> names usable as ``preset:NAME``.
 """

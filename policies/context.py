@@ -8,7 +8,7 @@ from operator import attrgetter
 
 from policies.policy import Anchor, Policy
 from policies.tiers import Standing, standing
-from refunds_plugin.domain import OrderFacts, OrderLine, ReturnRequest
+from refunds_plugin.domain.facts import OrderFacts, OrderLine, ReturnRequest
 
 _CHAIN = (Anchor.DELIVERY, Anchor.FULFILMENT, Anchor.PAYMENT)
 # Where to look for the start date: the policy's choice first, then the others in _CHAIN order.

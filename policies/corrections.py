@@ -10,15 +10,9 @@ from datetime import datetime
 
 from policies.policy import Detector, Policy
 from policies.resolution import credit_rounding, rounding
-from refunds_plugin.domain import (
-    Decision,
-    DecisionKind,
-    OrderFacts,
-    Outcome,
-    Resolution,
-    ResolutionKind,
-    RuleResult,
-)
+from refunds_plugin.domain.decision import Decision, Resolution, RuleResult
+from refunds_plugin.domain.facts import OrderFacts
+from refunds_plugin.domain.kinds import DecisionKind, Outcome, ResolutionKind
 from refunds_plugin.language.said import Amount, said
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from policies.policy import Action, AmountTable, Anchor, Policy, Scope, ShipOn
-from refunds_plugin.domain import ResolutionKind
+from refunds_plugin.domain.kinds import ResolutionKind
 from refunds_plugin.money import Money
 
 

@@ -8,7 +8,9 @@ from __future__ import annotations
 
 from policies.context import Context
 from policies.policy import Action, WindowOverride
-from refunds_plugin.domain import OrderLine, Reason, ReturnLine, RuleResult
+from refunds_plugin.domain.decision import RuleResult
+from refunds_plugin.domain.facts import OrderLine, ReturnLine
+from refunds_plugin.domain.kinds import Reason
 from refunds_plugin.language.said import N_, Said, said
 
 # Sentences without parameters, said once rather than per decision (equal text, id and
@@ -110,7 +112,10 @@ def request_lines(ctx: Context) -> RuleResult:
                               said("The quantity of {name} to return must be at least 1.",
                                    name=line.name), saw)
         if qty > remaining:
-            text = (said("{name} has already been returned.", name=line.name) if remaining == 0
+            # ``returned`` counts every unit of an approved or in-review return, received or
+            # not: "requested" is true of each; "returned" only of those back at the shop
+            text = (said("A return has already been requested for {item}.", item=line.name)
+                    if remaining == 0
                     else said("Only {left} of {name} can still be returned, not {qty}.",
                               left=remaining, name=line.name, qty=qty))
             return RuleResult("request_lines", "decline", "quantity_exceeds_remaining", text,

@@ -17,16 +17,9 @@ from policies.context import Context, build_context
 from policies.explanation import cannot_fail, explain
 from policies.policy import Policy, amount
 from policies.resolution import PlannedLine
-from refunds_plugin.domain import (
-    Decision,
-    Exchange,
-    LineDecision,
-    OrderFacts,
-    Outcome,
-    ResolutionKind,
-    ReturnRequest,
-    RuleResult,
-)
+from refunds_plugin.domain.decision import Decision, Exchange, LineDecision, RuleResult
+from refunds_plugin.domain.facts import OrderFacts, ReturnRequest
+from refunds_plugin.domain.kinds import Outcome, ResolutionKind
 from refunds_plugin.language.said import Joined, said
 
 # Sentences without parameters, said once rather than per decision (equal text, id and

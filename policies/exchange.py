@@ -16,8 +16,10 @@ from policies.context import Context
 from policies.eligibility import LABELS
 from policies.policy import Scope, ShipOn, amount
 from policies.resolution import PlannedLine
-from refunds_plugin.domain import Exchange, ExchangeLine, ResolutionKind, Variant
-from refunds_plugin.domain import RuleResult as R
+from refunds_plugin.domain.decision import Exchange, ExchangeLine
+from refunds_plugin.domain.decision import RuleResult as R
+from refunds_plugin.domain.facts import Variant
+from refunds_plugin.domain.kinds import ResolutionKind
 from refunds_plugin.language.said import N_, said
 from refunds_plugin.money import stripe_minimum_charge
 

@@ -5,15 +5,9 @@ from __future__ import annotations
 from policies.context import Context
 from policies.policy import amount
 from policies.resolution import PlannedLine, chosen
-from refunds_plugin.domain import (
-    Fee,
-    OrderFacts,
-    Outcome,
-    Reason,
-    Resolution,
-    ResolutionKind,
-    RuleResult,
-)
+from refunds_plugin.domain.decision import Fee, Resolution, RuleResult
+from refunds_plugin.domain.facts import OrderFacts
+from refunds_plugin.domain.kinds import Outcome, Reason, ResolutionKind
 from refunds_plugin.language.said import N_, Joined, Listed, said
 from refunds_plugin.money import ISO_4217
 

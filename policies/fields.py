@@ -13,7 +13,7 @@ from typing import Any
 from marshmallow import ValidationError, fields, validate
 
 from policies import policy as p
-from refunds_plugin.domain import ResolutionKind
+from refunds_plugin.domain.kinds import ResolutionKind
 from refunds_plugin.money import AmountError, CurrencyError, Money, normalize_currency
 
 # The file's top-level ``currency``, visible to AmountField while one file is being loaded.

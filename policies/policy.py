@@ -12,7 +12,7 @@ from decimal import Decimal
 from enum import StrEnum
 from functools import cached_property, lru_cache
 
-from refunds_plugin.domain import Reason, ResolutionKind
+from refunds_plugin.domain.kinds import Reason, ResolutionKind
 from refunds_plugin.language.said import Amount
 from refunds_plugin.money import Money
 

@@ -11,8 +11,10 @@ from dataclasses import dataclass
 from policies.context import Context
 from policies.eligibility import named
 from policies.policy import amount, percent_of
-from refunds_plugin.domain import Fee, OrderLine, Reason, Resolution, ResolutionKind, ReturnLine
-from refunds_plugin.domain import RuleResult as R
+from refunds_plugin.domain.decision import Fee, Resolution
+from refunds_plugin.domain.decision import RuleResult as R
+from refunds_plugin.domain.facts import OrderLine, ReturnLine
+from refunds_plugin.domain.kinds import Reason, ResolutionKind
 from refunds_plugin.language.said import N_, Joined, Listed, said
 from refunds_plugin.money import Money
 

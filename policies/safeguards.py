@@ -9,7 +9,8 @@ from decimal import Decimal
 
 from policies.context import Context
 from policies.policy import AbuseRules, amount, money_text
-from refunds_plugin.domain import Reason, RuleResult
+from refunds_plugin.domain.decision import RuleResult
+from refunds_plugin.domain.kinds import Reason
 from refunds_plugin.language.said import N_, Listed, said
 
 # Sentences without parameters, said once rather than per decision (equal text, id and
@@ -96,7 +97,9 @@ def abuse(ctx: Context, own: int | None, credit: int) -> RuleResult:
     saw["signals"] = list(found)
     saw["findings"] = found
     if found:
-        return RuleResult("abuse", "review", "abuse_signal", _kindly(list(found), rules), saw)
+        # no earlier refund in the window: the amount signal is this request alone
+        why = ["refund_amount_now" if s == "refund_amount" and recent == 0 else s for s in found]
+        return RuleResult("abuse", "review", "abuse_signal", _kindly(why, rules), saw)
     if own is None:
         return RuleResult("abuse", "pass", "our_fault_not_counted",
                           _OUR_FAULT_UNCOUNTED, saw)
@@ -136,6 +139,7 @@ def _share(part: int, whole: int) -> str:
 _WHY = {
     "refund_count": N_("you have made several returns with us in the last {days} days"),
     "refund_amount": N_("your refunds in the last {days} days add up to a large amount"),
+    "refund_amount_now": N_("this refund is a large amount"),
     "refund_ratio": N_("much of what you have bought from us has come back"),
     "not_received_claims": N_("this is not the first parcel of yours that has not arrived"),
 }

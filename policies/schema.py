@@ -23,7 +23,7 @@ from policies.fields import (
     PercentField,
     choice,
 )
-from refunds_plugin.domain import Reason, ResolutionKind
+from refunds_plugin.domain.kinds import Reason, ResolutionKind
 
 
 class OverrideSchema(Schema):

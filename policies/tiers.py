@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from policies.policy import AmountTable, Policy, Tier
-from refunds_plugin.domain import CustomerHistory
+from refunds_plugin.domain.facts import CustomerHistory
 
 
 @dataclass(slots=True)

@@ -11,7 +11,7 @@ from collections.abc import Callable
 from functools import partial
 
 from refunds_plugin.config import Config
-from refunds_plugin.domain import OrderFacts
+from refunds_plugin.domain.facts import OrderFacts
 
 Route = Callable[[OrderFacts], dict[str, str]]
 

@@ -1,5 +1,5 @@
 """A faster ``__init__`` for frozen slotted dataclasses, for the domain's value objects that
-``policy compare`` builds for every stored request it reads again (``domain.py``)."""
+``policy compare`` builds for every stored request it reads again (``refunds_plugin/domain/``)."""
 
 from __future__ import annotations
 

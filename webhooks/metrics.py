@@ -11,7 +11,7 @@ import time
 
 from flask import Flask, Response, current_app, g, request
 
-from refunds_plugin.domain import AttemptStatus
+from refunds_plugin.domain.kinds import AttemptStatus
 from refunds_plugin.finance.reports import ledger_counts
 from refunds_plugin.finance.verify import unsealed_entries
 from refunds_plugin.metrics import CONTENT_TYPE, REGISTRY, WEBHOOK_SECONDS, label_text, number

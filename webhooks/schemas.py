@@ -20,15 +20,8 @@ from marshmallow import (
     validates,
 )
 
-from refunds_plugin.domain import (
-    Customer,
-    OrderLine,
-    Reason,
-    ResolutionKind,
-    ReturnLine,
-    ReturnRequest,
-    Variant,
-)
+from refunds_plugin.domain.facts import Customer, OrderLine, ReturnLine, ReturnRequest, Variant
+from refunds_plugin.domain.kinds import Reason, ResolutionKind
 from refunds_plugin.errors import PayloadError
 from refunds_plugin.intake.storefront import PaymentRecord
 from refunds_plugin.ledger.orders import OrderRecord

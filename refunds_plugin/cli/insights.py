@@ -97,6 +97,10 @@ def reasons(since: datetime | None, until: datetime | None, as_json: bool, by: s
              _money(r["money_returned"], r["currency"]),
              ", ".join(f"{k} {v}" for k in REASONS if (v := r[f"reason_{k}"])))
             for r in found.rows]
+    if not rows:
+        click.echo("Nothing was sold or came back in this period"
+                   + (f" for reason {reason}." if reason else "."))
+        return
     tables.echo_table(("KEY", "CUR", "SOLD", "RETURNED", "RATE", "RATE BEFORE", "MONEY BACK",
                        "REASONS (units asked)"), rows, trim=True)
     if found.document["comments"]:  # without a heading they read as rows of the table
@@ -154,7 +158,9 @@ def feedback(since: datetime | None, until: datetime | None, as_json: bool) -> N
         return
     doc = found.document
     click.echo(f"Feedback on decisions {p.since:%Y-%m-%d} to {p.until:%Y-%m-%d}: "
-               f"{doc['answers']} answers")
+               f"{doc['answers']} answer(s)")
+    if not found.rows:
+        return
     tables.echo_table(("BY", "VALUE", "ANSWERS", "AVERAGE", "1", "2", "3", "4", "5"), [
         (r["dimension"], r["value"], r["answers"], f"{r['average_x100'] / 100:.2f}",
          *(r[f"rating_{s}"] for s in range(1, 6))) for r in found.rows])
@@ -165,7 +171,7 @@ def feedback(since: datetime | None, until: datetime | None, as_json: bool) -> N
               help="Rebuild every rollup from the indexed rows (after loading rows in bulk).")
 def fold(rebuild: bool) -> None:
     """Fold the writers' marks into the insights' rollups until none is left. The executor's
-    loop (``refunds serve``, ``refunds worker``) does it every few seconds; answers are exact
+    loop (refunds serve, refunds worker) does it every few seconds; answers are exact
     either way, folding only keeps them fast."""
     from refunds_plugin.ledger import fold as folding
     from refunds_plugin.ledger.db import write_tx
@@ -210,8 +216,7 @@ def compare(current: str, candidate: str, since: datetime | None, until: datetim
     Read-only: the live policy and the ledger are never changed.
     """
     cur, cand = load(current), load(candidate)
-    if since is not None and until is not None and since >= until:
-        raise click.UsageError("until: the period must end after it starts")
+    options.period(since, until)
     with startup.engine() as engine:
         if csv_path is None:
             report = compare_mod.compare(engine, cur, cand, since, until, limit)
@@ -229,7 +234,7 @@ def compare(current: str, candidate: str, since: datetime | None, until: datetim
     if as_json:
         click.echo(json.dumps(doc, indent=2))
         return
-    click.echo(f"compared {doc['compared']} decisions: {doc['differ']} answered differently, "
+    click.echo(f"compared {doc['compared']} decision(s): {doc['differ']} answered differently, "
                f"{doc['worse_count']} worse for the customer, {doc['unreadable']} unreadable")
     lines = []
     for side in ("current", "candidate"):

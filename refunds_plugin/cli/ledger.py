@@ -82,6 +82,7 @@ def _review(row: dict[str, Any]) -> str:
 def ledger_export(fmt: str, since: datetime | None, until: datetime | None, output: Any) -> None:
     """Stream every decision (with its attempts' state) as CSV or JSON lines."""
     url = startup.config().database_url
+    options.period(since, until)
     count = export_with_progress(url, output, fmt, since, until)
     click.echo(f"exported {count} decision(s)", err=True)
 
@@ -224,6 +225,7 @@ def ledger_report(since: datetime | None, until: datetime | None, days: int, as_
     from refunds_plugin.money import Money
 
     start, end = _period(since, until, days)
+    options.period(start, end)
     with startup.engine() as engine:
         summary = summarize(engine, start, end, datetime.now(UTC))
     if as_json:

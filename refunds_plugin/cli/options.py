@@ -1,5 +1,6 @@
 """Option types the commands share: ``WHEN``, a date or datetime that is a usage error (exit 2)
-naming its option when it is neither, never a traceback."""
+naming its option when it is neither, never a traceback; ``period``, the same for a period
+that ends before it starts."""
 
 from __future__ import annotations
 
@@ -28,6 +29,13 @@ class WhenParam(click.ParamType):
 
 
 WHEN = WhenParam()
+
+
+def period(since: datetime | None, until: datetime | None) -> None:
+    """A period that ends before it starts is a usage error (exit 2), never an empty report."""
+    if since is not None and until is not None and since >= until:
+        raise click.UsageError(f"--until: the period must end after it starts (since "
+                               f"{since.isoformat()}, until {until.isoformat()})")
 
 
 class TokenIdParam(click.ParamType):

@@ -26,18 +26,17 @@ from sqlalchemy import Engine
 import policies
 from refunds_plugin.cli import options, startup, tables
 from refunds_plugin.cli import simulate_report as report
-from refunds_plugin.domain import (
+from refunds_plugin.domain.decision import Decision
+from refunds_plugin.domain.facts import (
     CustomerHistory,
-    Decision,
     OrderFacts,
     OrderLine,
     PaymentFacts,
-    Reason,
-    ResolutionKind,
     ReturnLine,
     ReturnRequest,
     Variant,
 )
+from refunds_plugin.domain.kinds import Reason, ResolutionKind
 from refunds_plugin.exchanges.shipping import channel_warning
 from refunds_plugin.finance.currencies import ledger_warnings
 from refunds_plugin.finance.rows import DATE_HINT, parse_when
@@ -101,7 +100,8 @@ def check(spec: str, as_json: bool) -> None:
 @click.option("--price", default="25.00", show_default=True, help="Unit price, decimal.")
 @click.option("--ordered", default=1, show_default=True, help="Units on the order.")
 @click.option("--quantity", default=1, show_default=True, help="Units to return.")
-@click.option("--returned", default=0, show_default=True, help="Units already returned.")
+@click.option("--returned", default=0, show_default=True,
+              help="Units already asked back (earlier returns approved or in review).")
 @click.option("--reason", type=click.Choice(_REASONS), default="changed_mind", show_default=True,
               help="Why it comes back.")
 @click.option("--prefer", type=click.Choice(["refund", "credit"]), default=None,
@@ -281,6 +281,7 @@ def simulate(spec: str, since: datetime | None, until: datetime | None, limit: i
         pol = policies.load_policy(spec)
     except policies.PolicyError as exc:
         raise click.ClickException(str(exc)) from None
+    options.period(since, until)
     start, end = since, until
     url = checked_url(startup.config().database_url)
     if url.get_backend_name() == "sqlite" and not Path(url.database or ":memory:").is_file():

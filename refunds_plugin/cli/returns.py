@@ -87,7 +87,12 @@ def _line(spec: str) -> tuple[str, tuple[str, int | None, bool]]:
 @click.option("--by", default="cli", show_default=True, help="Who received it (journalled).")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
 def receive_cmd(order: str, lines: tuple[str, ...], by: str, as_json: bool) -> None:
-    """Mark ORDER's return received, e.g. ``1001 l1=as_new:2:restock l2=missing``."""
+    """Mark ORDER's return received, each line as LINE=CONDITION[:UNITS][:restock].
+
+    CONDITION is as_new, opened, damaged, wrong_item or missing; UNITS defaults to every unit
+    asked for; restock puts them back in stock. For example:
+    refunds returns receive 1001 l1=as_new:2:restock l2=missing
+    """
     from refunds_plugin.errors import RefundsError
     from refunds_plugin.shipping import listing
 
@@ -123,7 +128,7 @@ def receive_cmd(order: str, lines: tuple[str, ...], by: str, as_json: bool) -> N
 @click.option("--apply", is_flag=True, help="Expire them (cancel held money, void labels).")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
 def expire_cmd(apply: bool, as_json: bool) -> None:
-    """Returns not scanned by their return-by date plus grace; ``--apply`` expires them."""
+    """Returns not scanned by their return-by date plus grace; --apply expires them."""
     from refunds_plugin.shipping import listing
 
     runtime = _runtime()

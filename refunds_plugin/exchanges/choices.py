@@ -11,7 +11,7 @@ import requests
 from sqlalchemy import Engine
 
 import policies
-from refunds_plugin.domain import OrderFacts, ReturnRequest, Variant
+from refunds_plugin.domain.facts import OrderFacts, ReturnRequest, Variant
 from refunds_plugin.errors import RefundsError
 from refunds_plugin.ledger import facts as facts_mod
 from refunds_plugin.ledger.facts import order_extra

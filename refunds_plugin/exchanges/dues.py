@@ -25,7 +25,7 @@ from datetime import datetime
 
 from sqlalchemy import Connection, Engine, func, select
 
-from refunds_plugin.domain import Exchange
+from refunds_plugin.domain.decision import Exchange
 from refunds_plugin.errors import FinalProviderError, ProviderError
 from refunds_plugin.ledger import exchange_dues as dues
 from refunds_plugin.ledger.attempts import write_extra_attempt

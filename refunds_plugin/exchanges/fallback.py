@@ -20,8 +20,11 @@ from datetime import datetime
 from sqlalchemy import Connection, select
 
 import policies
-from refunds_plugin.domain import Decision, Reason, ResolutionKind, ReturnLine, ReturnRequest
+from refunds_plugin.domain.decision import Decision
+from refunds_plugin.domain.facts import ReturnLine, ReturnRequest
+from refunds_plugin.domain.kinds import Reason, ResolutionKind
 from refunds_plugin.errors import InputError, NotFound
+from refunds_plugin.exchanges.by_hand import shipped_by_hand
 from refunds_plugin.exchanges.shipping import tell_a_person
 from refunds_plugin.ledger import exchanges
 from refunds_plugin.ledger import facts as facts_mod
@@ -94,6 +97,10 @@ def out_of_stock(conn: Connection, policy: policies.Policy, route: Route, row: E
     if not exchanges.stock_may_fall_back(fresh):
         return (f"exchange {row.decision_id} is {fresh.status}: nothing falls back for stock",
                 ())
+    sent = shipped_by_hand(fresh)  # the new items left the shop: too late to refund instead
+    if sent is not None:
+        return (f"exchange {row.decision_id} was sent by hand ({sent.by}: {sent.words()}): "
+                "nothing falls back for stock", ())
     if fresh.back_amount:  # money already went back for the cheaper item: a person decides
         back = Money(fresh.back_amount, fresh.currency)
         tell_a_person(conn, fresh, f"out of stock ({why}), and {back} was already paid back "

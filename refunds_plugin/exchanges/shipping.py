@@ -21,7 +21,7 @@ from typing import Any
 
 from sqlalchemy import Connection, select
 
-from refunds_plugin.domain import Decision, Exchange
+from refunds_plugin.domain.decision import Decision, Exchange
 from refunds_plugin.exchanges import dues
 from refunds_plugin.ledger import exchanges
 from refunds_plugin.ledger.exchanges import ExchangeRow
@@ -123,6 +123,9 @@ def tell_a_person(conn: Connection, row: ExchangeRow, why: str, now: datetime,
 
 
 NOBODY_SHIPS = "exchange_unshipped"  # the follow-up's kind
+# the exchange's ``progress`` once no channel carried the instruction and a person was told:
+# the worker leaves it alone from then on, and only a person marks it shipped (``by_hand``)
+TOLD_A_PERSON = "nobody_ships"
 
 
 def nobody_ships(conn: Connection, row: ExchangeRow, exchange: Exchange, now: datetime) -> bool:
@@ -139,7 +142,8 @@ def nobody_ships(conn: Connection, row: ExchangeRow, exchange: Exchange, now: da
         detail=(f"Exchange {row.decision_id} of order {number} is ready to ship: {items}. "
                 "Nothing told the shop to ship it: REFUNDS_OUTBOUND_URL is not set and the "
                 "order is not a Saleor order. "
-                "Send it to the customer from the shop; the exchange stays ready to ship."),
+                "Send it to the customer from the shop, then record it as shipped here "
+                "(/finance/follow-ups); until then the exchange stays ready to ship."),
         now=now)
 
 

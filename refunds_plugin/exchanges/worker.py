@@ -17,10 +17,15 @@ from datetime import datetime
 
 from sqlalchemy import Connection, Engine, select
 
-from refunds_plugin.domain import Decision, Exchange
+from refunds_plugin.domain.decision import Decision, Exchange
 from refunds_plugin.errors import ProviderError
 from refunds_plugin.exchanges.dues import DueCharger
-from refunds_plugin.exchanges.shipping import checkout_opened, nobody_ships, tell_a_person
+from refunds_plugin.exchanges.shipping import (
+    TOLD_A_PERSON,
+    checkout_opened,
+    nobody_ships,
+    tell_a_person,
+)
 from refunds_plugin.ledger import exchanges
 from refunds_plugin.ledger.db import aware, write_tx
 from refunds_plugin.ledger.exchanges import ExchangeRow
@@ -33,7 +38,6 @@ from refunds_plugin.saleor.client import MutationError
 
 log = logging.getLogger("refunds.exchanges")
 SOLD_OUT = "INSUFFICIENT_STOCK"  # Saleor's error code: a line's variant is short of stock
-NOBODY_SHIPS = "nobody_ships"  # progress: no channel carried the instruction, a person was told
 # (conn, exchange, why, now) → (note, attempts to nudge), inside the caller's transaction
 OutOfStock = Callable[[Connection, ExchangeRow, str, datetime], tuple[str, tuple[str, ...]]]
 
@@ -136,7 +140,7 @@ class ExchangeWorker:
                     worked += 1
             elif api_url and self.saleor is not None and not row.progress.get("replacement"):
                 worked += self._step(row, "record", api_url)
-            elif row.status == "ready" and not row.progress.get(NOBODY_SHIPS):
+            elif row.status == "ready" and not row.progress.get(TOLD_A_PERSON):
                 worked += self._step(row, "ship", api_url)
         return worked
 
@@ -196,7 +200,7 @@ class ExchangeWorker:
             with write_tx(self.engine) as conn:
                 nobody_ships(conn, row, exchange, self.clock())
                 exchanges.save_progress(conn, row.decision_id,
-                                        {**row.progress, NOBODY_SHIPS: True}, self.clock())
+                                        {**row.progress, TOLD_A_PERSON: True}, self.clock())
             log.warning("exchange %s: ready to ship, but no channel tells the shop to ship it "
                         "(REFUNDS_OUTBOUND_URL is not set, not a Saleor order): a follow-up "
                         "is open for a person", row.decision_id)

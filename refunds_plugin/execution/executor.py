@@ -23,12 +23,13 @@ from typing import Any, Protocol
 from sqlalchemy import Connection, Engine
 
 from refunds_plugin.config import Config
-from refunds_plugin.domain import WAITING, AttemptStatus
+from refunds_plugin.domain.kinds import WAITING, AttemptStatus
 from refunds_plugin.errors import ProviderError
 from refunds_plugin.execution.instructions import instruction_for, instructions_for
 from refunds_plugin.ledger import claims
 from refunds_plugin.ledger.attempts import AttemptRow, save_progress, transition
 from refunds_plugin.ledger.db import write_tx
+from refunds_plugin.ledger.journal import Entry, append_entries
 from refunds_plugin.providers import Instruction, Provider, ProviderResult
 
 log = logging.getLogger("refunds.executor")
@@ -90,17 +91,28 @@ class Executor:
         self._wake = threading.Event()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
+        self._full = False  # the last claim took as many as it asked for
         self._done = threading.Condition()
 
     # --- claiming -----------------------------------------------------------------------------
     def claim(self, limit: int = 10) -> list[AttemptRow]:
+        return self._claim(limit)[0]
+
+    def _claim(self, limit: int) -> tuple[list[AttemptRow], dict[str, Instruction]]:
+        """Claim up to ``limit`` due attempts and read their instructions, in the claim's one
+        transaction. Before it, a look (no write lock taken only to find nothing due), which
+        is skipped right after a full batch: more are likely due."""
         now = self.clock()
         lease_until = now + timedelta(seconds=self.config.executor_lease_s)
-        with self.engine.connect() as conn:  # nothing due: no write lock taken just to look
-            if not claims.any_due(conn, now):
-                return []
+        if not self._full:
+            with self.engine.connect() as conn:
+                if not claims.any_due(conn, now):
+                    return [], {}
         with write_tx(self.engine) as conn:
-            return claims.claim_due(conn, self.worker_id, now, lease_until, limit)
+            batch = claims.claim_due(conn, self.worker_id, now, lease_until, limit)
+            instructions = instructions_for(conn, batch)
+        self._full = len(batch) == limit
+        return batch, instructions
 
     def release(self, ids: list[str] | None = None) -> int:
         """Hand back claims this worker holds but has not started (graceful shutdown; or only
@@ -111,9 +123,6 @@ class Executor:
     # --- executing ----------------------------------------------------------------------------
     def instruction(self, attempt: AttemptRow) -> Instruction:
         return instruction_for(self.engine, attempt)
-
-    def instructions(self, batch: list[AttemptRow]) -> dict[str, Instruction]:
-        return instructions_for(self.engine, batch)
 
     def _save_progress(self, attempt_id: str) -> Callable[[dict[str, Any]], None]:
         def save(progress: dict[str, Any]) -> None:
@@ -160,13 +169,19 @@ class Executor:
         if not calls:
             return []
         states: list[str] = []
+        journal: list[Entry] = []  # the batch's attempt entries, appended in one statement
         with write_tx(self.engine) as conn:
+            now = self.clock()
             for called in calls:
                 if called.result is None:
                     assert called.error is not None
-                    states.append(self._failed(conn, called.attempt, called.error, called.retry))
+                    states.append(self._failed(conn, called.attempt, called.error, called.retry,
+                                               now, journal))
                 else:
-                    states.append(self._succeeded(conn, called.attempt, called.result))
+                    states.append(self._succeeded(conn, called.attempt, called.result, now,
+                                                  journal))
+            if journal:
+                append_entries(conn, journal, now)
         for called, state in zip(calls, states, strict=True):
             extra = {"attempt_id": called.attempt.id, "decision_id": called.attempt.decision_id}
             if called.error is not None:
@@ -178,17 +193,19 @@ class Executor:
         self._notify()
         return states
 
-    def _succeeded(self, conn: Connection, attempt: AttemptRow, result: ProviderResult) -> str:
+    def _succeeded(self, conn: Connection, attempt: AttemptRow, result: ProviderResult,
+                   now: datetime, journal: list[Entry]) -> str:
         moved = transition(
             conn,
             attempt.id,
             result.status,
-            self.clock(),
+            now,
             expect=(AttemptStatus.IN_PROGRESS,),
             claimed_by=self.worker_id,
             provider_reference=result.reference,
             sent_amount=result.sent_amount,
             credit_code=result.credit_code,
+            journal=journal,
         )
         if not moved:
             log.warning(
@@ -203,10 +220,11 @@ class Executor:
         conn: Connection,
         attempt: AttemptRow,
         exc: ProviderError,
-        retryable: bool | None = None,
+        retryable: bool | None,
+        now: datetime,
+        journal: list[Entry],
     ) -> str:
         retry = exc.retryable if retryable is None else retryable
-        now = self.clock()
         error = f"{exc.code}: {exc.message}"
         if retry and attempt.tries < self.config.executor_max_tries:
             delay = backoff(
@@ -225,6 +243,7 @@ class Executor:
                 error=error,
                 next_try_at=now + timedelta(seconds=delay),
                 note=f"try {attempt.tries} failed; retry in {delay:.1f}s",
+                journal=journal,
             )
             if moved:  # back in the queue: nobody holds it until the next claim
                 claims.let_go(conn, attempt.id)
@@ -241,6 +260,7 @@ class Executor:
             expect=(AttemptStatus.IN_PROGRESS,),
             claimed_by=self.worker_id,
             error=why,
+            journal=journal,
         )
         return status
 
@@ -253,8 +273,7 @@ class Executor:
         the lease replays the same idempotency key and the provider answers what it did.
         """
         claimed_at = self.clock()  # no later than the claim's own clock read: leases start here
-        batch = self.claim(limit)
-        instructions = self.instructions(batch)
+        batch, instructions = self._claim(limit)
         called: list[Called] = []
         oldest = 0.0
         for index, attempt in enumerate(batch):

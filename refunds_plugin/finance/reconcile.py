@@ -16,7 +16,7 @@ from typing import Any
 
 from sqlalchemy import Engine, or_, select
 
-from refunds_plugin.domain import AttemptStatus
+from refunds_plugin.domain.kinds import AttemptStatus
 from refunds_plugin.ledger.tables import orders, payments, provider_refunds, refund_attempts
 from refunds_plugin.saleor.events import (
     ATTEMPT_TARGET,

@@ -11,7 +11,7 @@ from typing import IO, Any
 
 from sqlalchemy import ColumnElement, Engine, Select, and_, case, exists, func, or_, select
 
-from refunds_plugin.domain import WAITING, AttemptStatus
+from refunds_plugin.domain.kinds import WAITING, AttemptStatus
 from refunds_plugin.finance import spreadsheet
 from refunds_plugin.finance.rows import (
     ATTEMPT_CHOICES,

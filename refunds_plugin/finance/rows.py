@@ -17,7 +17,8 @@ from typing import Any
 
 from sqlalchemy import Connection, select
 
-from refunds_plugin.domain import WAITING, AttemptStatus, Exchange, Outcome, ResolutionKind
+from refunds_plugin.domain.decision import Exchange
+from refunds_plugin.domain.kinds import WAITING, AttemptStatus, Outcome, ResolutionKind
 from refunds_plugin.errors import InputError
 from refunds_plugin.ledger.attempt_reads import replaced_attempts
 from refunds_plugin.ledger.db import aware, iso_time

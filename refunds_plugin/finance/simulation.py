@@ -22,20 +22,18 @@ import orjson
 from sqlalchemy import Connection, Engine, Select, case, func, select, text
 
 import policies
-from refunds_plugin.domain import (
+from refunds_plugin.domain.decision import Decision
+from refunds_plugin.domain.facts import (
     Customer,
     CustomerHistory,
-    Decision,
     OrderFacts,
     OrderLine,
-    Outcome,
     PaymentFacts,
-    Reason,
-    ResolutionKind,
     ReturnLine,
     ReturnRequest,
     Variant,
 )
+from refunds_plugin.domain.kinds import Outcome, Reason, ResolutionKind
 from refunds_plugin.finance.rows import exchange_said, parse_when
 from refunds_plugin.ledger.db import iso_time
 from refunds_plugin.ledger.tables import decisions, return_figures

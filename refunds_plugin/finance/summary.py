@@ -39,7 +39,8 @@ from typing import Any
 
 from sqlalchemy import Connection, Engine, func, select
 
-from refunds_plugin.domain import AttemptStatus, DecisionKind, Exchange
+from refunds_plugin.domain.decision import Exchange
+from refunds_plugin.domain.kinds import AttemptStatus, DecisionKind
 from refunds_plugin.finance.rows import DRYRUN_PROVIDER, parse_when
 from refunds_plugin.finance.withdrawals import WithdrawalRow, find_withdrawals
 from refunds_plugin.ledger.attempt_reads import replaced_attempts

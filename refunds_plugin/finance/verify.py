@@ -28,7 +28,7 @@ from typing import Any
 
 from sqlalchemy import Connection, Engine, Select, func, select
 
-from refunds_plugin.domain import WAITING, AttemptStatus
+from refunds_plugin.domain.kinds import WAITING, AttemptStatus
 from refunds_plugin.ledger import chain, seal
 from refunds_plugin.ledger.db import aware
 from refunds_plugin.ledger.reviews import ADJUSTED, adjusted_figures

@@ -20,7 +20,7 @@ from typing import Any
 
 from sqlalchemy import Engine, select
 
-from refunds_plugin.domain import AttemptStatus
+from refunds_plugin.domain.kinds import AttemptStatus
 from refunds_plugin.finance.rows import DRY_RUN, shown_status
 from refunds_plugin.ledger.db import aware, iso_time, read_tx
 from refunds_plugin.ledger.tables import decisions, refund_attempts, reviews, withdrawals

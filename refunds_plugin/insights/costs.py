@@ -35,7 +35,7 @@ from typing import Any
 
 from sqlalchemy import Engine, Select, and_, case, func, select
 
-from refunds_plugin.domain import AttemptStatus
+from refunds_plugin.domain.kinds import AttemptStatus
 from refunds_plugin.finance.rows import DRYRUN_PROVIDER
 from refunds_plugin.insights.period import Period
 from refunds_plugin.insights.reasons import money_words, rate_bp, reasons

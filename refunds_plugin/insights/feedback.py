@@ -22,7 +22,7 @@ from typing import Any
 from sqlalchemy import Engine, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
-from refunds_plugin.domain import AttemptStatus
+from refunds_plugin.domain.kinds import AttemptStatus
 from refunds_plugin.finance.rows import DRYRUN_PROVIDER
 from refunds_plugin.insights.dryrun import WORDS as DRY
 from refunds_plugin.insights.period import Period

@@ -23,7 +23,7 @@ from typing import Any
 
 from sqlalchemy import Connection, Engine, and_, case, func, literal, select
 
-from refunds_plugin.domain import Reason
+from refunds_plugin.domain.kinds import Reason
 from refunds_plugin.errors import InputError
 from refunds_plugin.insights.dryrun import WORDS, dry_run
 from refunds_plugin.insights.period import Period

@@ -14,7 +14,9 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from typing import Any
 
-from refunds_plugin.domain import Decision, PaymentFacts, Resolution, ResolutionKind
+from refunds_plugin.domain.decision import Decision, Resolution
+from refunds_plugin.domain.facts import PaymentFacts
+from refunds_plugin.domain.kinds import ResolutionKind
 from refunds_plugin.errors import InputError
 from refunds_plugin.money import Money
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from refunds_plugin.domain import Decision
+from refunds_plugin.domain.decision import Decision
 from refunds_plugin.finance.rows import shown_status
 from refunds_plugin.language.said import render
 from refunds_plugin.ledger.attempts import AttemptRow

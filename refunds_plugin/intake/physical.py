@@ -14,7 +14,9 @@ from sqlalchemy import Connection, Engine, select
 
 import policies
 from refunds_plugin.config import Config
-from refunds_plugin.domain import Decision, OrderFacts, ResolutionKind
+from refunds_plugin.domain.decision import Decision
+from refunds_plugin.domain.facts import OrderFacts
+from refunds_plugin.domain.kinds import ResolutionKind
 from refunds_plugin.errors import NotFound
 from refunds_plugin.ledger import facts as facts_mod
 from refunds_plugin.ledger.db import write_tx

@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from refunds_plugin.domain import OrderFacts, ReturnRequest
+from refunds_plugin.domain.facts import OrderFacts, ReturnRequest
 from refunds_plugin.errors import InputError
 
 

@@ -18,18 +18,9 @@ from typing import Any
 from sqlalchemy import Engine, or_, select
 
 import policies
-from refunds_plugin.domain import (
-    AttemptStatus,
-    Decision,
-    OrderFacts,
-    Outcome,
-    Reason,
-    ResolutionKind,
-    ReturnLine,
-    ReturnRequest,
-    RuleResult,
-    Variant,
-)
+from refunds_plugin.domain.decision import Decision, RuleResult
+from refunds_plugin.domain.facts import OrderFacts, ReturnLine, ReturnRequest, Variant
+from refunds_plugin.domain.kinds import AttemptStatus, Outcome, Reason, ResolutionKind
 from refunds_plugin.ledger import exchange_dues
 from refunds_plugin.ledger.db import read_tx
 from refunds_plugin.ledger.decisions import RecordedDecision, find_decision, with_said

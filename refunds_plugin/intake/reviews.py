@@ -18,7 +18,9 @@ from sqlalchemy import Connection, Engine, select
 import policies
 from refunds_plugin import routing
 from refunds_plugin.config import Config
-from refunds_plugin.domain import LIVE, AttemptStatus, Decision, OrderFacts, ResolutionKind
+from refunds_plugin.domain.decision import Decision
+from refunds_plugin.domain.facts import OrderFacts
+from refunds_plugin.domain.kinds import LIVE, AttemptStatus, ResolutionKind
 from refunds_plugin.errors import InputError, NotFound
 from refunds_plugin.exchanges.shipping import exchange_approved
 from refunds_plugin.intake import physical, withdrawals

@@ -25,7 +25,8 @@ from sqlalchemy import Connection, Engine
 import policies
 from refunds_plugin import routing
 from refunds_plugin.config import Config
-from refunds_plugin.domain import OrderFacts, ResolutionKind, ReturnRequest, Variant
+from refunds_plugin.domain.facts import OrderFacts, ReturnRequest, Variant
+from refunds_plugin.domain.kinds import ResolutionKind
 from refunds_plugin.errors import Conflict, NotFound, RefundsError
 from refunds_plugin.exchanges import choices, fallback
 from refunds_plugin.exchanges.shipping import exchange_approved

@@ -31,7 +31,8 @@ import policies
 from policies.context import start_date
 from policies.policy import Action, Anchor, ExchangeRules, FeeRules, RefundOn
 from refunds_plugin.config import Config
-from refunds_plugin.domain import OrderFacts, Reason, ResolutionKind, ReturnLine, ReturnRequest
+from refunds_plugin.domain.facts import OrderFacts, ReturnLine, ReturnRequest
+from refunds_plugin.domain.kinds import Reason, ResolutionKind
 from refunds_plugin.errors import NotFound, RefundsError
 from refunds_plugin.intake.answers import Answer
 from refunds_plugin.ledger.db import aware, lock_order, read_tx, write_tx

@@ -9,7 +9,7 @@ from datetime import datetime
 
 from sqlalchemy import Connection, Engine, bindparam, func, select
 
-from refunds_plugin.domain import WAITING, AttemptStatus
+from refunds_plugin.domain.kinds import WAITING, AttemptStatus
 from refunds_plugin.ledger.attempts import AttemptRow
 from refunds_plugin.ledger.db import aware
 from refunds_plugin.ledger.tables import ledger_entries, refund_attempts

@@ -22,14 +22,14 @@ from typing import Any
 
 from sqlalchemy import Connection, bindparam, func, select, update
 
-from refunds_plugin.domain import (
+from refunds_plugin.domain.decision import Decision
+from refunds_plugin.domain.facts import OrderFacts
+from refunds_plugin.domain.kinds import (
     NEEDS_REVIEW,
     SETTLES,
     TERMINAL,
     UNCLAIMED,
     AttemptStatus,
-    Decision,
-    OrderFacts,
     ResolutionKind,
 )
 from refunds_plugin.ledger.journal import Entry, append_entries, append_entry
@@ -83,7 +83,6 @@ class AttemptRow:
             credit_code=row.credit_code,
             progress=json.loads(row.progress) if row.progress else {},
         )
-
 
     @classmethod
     def written(cls, values: dict[str, Any]) -> AttemptRow:
@@ -241,7 +240,8 @@ _TRANSITIONS: dict[tuple[tuple[str, ...], bool, bool], Any] = {}
 
 def _transition_stmt(columns: tuple[str, ...], expect: bool, claimed: bool) -> Any:
     """The guarded UPDATE for this shape of transition, built once (the executor runs one per
-    attempt inside the write lock, and building it cost more than running it)."""
+    attempt inside the write lock, and building it cost more than running it). It returns the
+    row as updated, which the messages of a settled attempt say: no second read."""
     key = (columns, expect, claimed)
     stmt = _TRANSITIONS.get(key)
     if stmt is None:
@@ -250,7 +250,8 @@ def _transition_stmt(columns: tuple[str, ...], expect: bool, claimed: bool) -> A
             stmt = stmt.where(refund_attempts.c.status.in_(bindparam("p_expect", expanding=True)))
         if claimed:
             stmt = stmt.where(refund_attempts.c.claimed_by == bindparam("p_claimed"))
-        stmt = _TRANSITIONS[key] = stmt.values({c: bindparam(f"v_{c}") for c in columns})
+        stmt = stmt.values({c: bindparam(f"v_{c}") for c in columns})
+        stmt = _TRANSITIONS[key] = stmt.returning(*refund_attempts.c)
     return stmt
 
 
@@ -269,9 +270,13 @@ def transition(
     next_try_at: datetime | None = None,
     tries: int | None = None,
     note: str | None = None,
+    journal: list[Entry] | None = None,
 ) -> bool:
     """Move an attempt to ``status`` if it is in one of ``expect`` (and, if given, still held
-    by ``claimed_by``); journal the change. Returns False when the guard did not hold."""
+    by ``claimed_by``); journal the change. Returns False when the guard did not hold.
+
+    ``journal``: the entry is added to this list instead, for the caller to append with its
+    transaction's others in one statement; one that opens a review appends the list first."""
     # no lock of its own: the guarded UPDATE is atomic, and a change that frees money only
     # makes a concurrent check more careful; callers that add to what an order has paid out
     # (a review's retry, a provider's late success) hold the order's lock (``lock_order``)
@@ -296,17 +301,22 @@ def transition(
     params = {f"v_{k}": v for k, v in values.items()}
     params.update(p_id=attempt_id, p_expect=list(expect or ()), p_claimed=claimed_by)
     stmt = _transition_stmt(tuple(values), expect is not None, claimed_by is not None)
-    if conn.execute(stmt, params).rowcount != 1:
+    row = conn.execute(stmt, params).first()
+    if row is None:
         return False
     body = {k: v for k, v in values.items() if k not in ("updated_at", "claimed_by", "lease_until")}
     if note:
         body["note"] = note
-    append_entry(conn, "attempt", attempt_id, body, now)
+    if journal is None:
+        append_entry(conn, "attempt", attempt_id, body, now)
+    else:
+        journal.append(("attempt", attempt_id, body))
     if status in (AttemptStatus.SUCCEEDED, AttemptStatus.FAILED):
-        attempt_settled(conn, attempt_id, status, now)  # the customer and the merchant hear
+        attempt_settled(conn, row, status, now)  # the customer and the merchant hear
     if status in NEEDS_REVIEW:
-        row = get_attempt(conn, attempt_id)
-        assert row is not None
+        if journal:  # the review's entry comes after this attempt's, as it would unbatched
+            append_entries(conn, journal, now)
+            journal.clear()
         why = f"attempt_{status}: {error or note or ''}"[:500]
         open_review(conn, row.decision_id, why, now)
     return True

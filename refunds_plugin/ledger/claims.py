@@ -13,7 +13,7 @@ from datetime import datetime
 
 from sqlalchemy import Connection, and_, bindparam, or_, select, update
 
-from refunds_plugin.domain import AttemptStatus
+from refunds_plugin.domain.kinds import AttemptStatus
 from refunds_plugin.ledger.attempts import AttemptRow
 from refunds_plugin.ledger.db import aware
 from refunds_plugin.ledger.tables import refund_attempts

@@ -17,15 +17,9 @@ from typing import Any
 
 from sqlalchemy import Connection, select
 
-from refunds_plugin.domain import (
-    Decision,
-    DecisionKind,
-    OrderFacts,
-    Outcome,
-    ResolutionKind,
-    ReturnRequest,
-    RuleResult,
-)
+from refunds_plugin.domain.decision import Decision, RuleResult
+from refunds_plugin.domain.facts import OrderFacts, ReturnRequest
+from refunds_plugin.domain.kinds import DecisionKind, Outcome, ResolutionKind
 from refunds_plugin.language.said import Joined, rebuild, said, structure, structured
 from refunds_plugin.ledger.attempts import write_attempts
 from refunds_plugin.ledger.exchanges import open_exchange

@@ -18,7 +18,7 @@ from typing import Any
 
 from sqlalchemy import ColumnElement, Connection, Row, and_, or_, select, update
 
-from refunds_plugin.domain import Exchange
+from refunds_plugin.domain.decision import Exchange
 from refunds_plugin.ledger.journal import append_entry, insert_ignore, plain
 from refunds_plugin.ledger.line_index import mark_decision
 from refunds_plugin.ledger.tables import exchanges
@@ -244,8 +244,10 @@ def save_progress(conn: Connection, decision_id: str, progress: dict[str, Any],
 
 
 def shipped(conn: Connection, decision_id: str, replacement_id: str | None,
-            now: datetime) -> bool:
-    return _move(conn, decision_id, ("ready",), now, "exchange_shipped", {},
+            now: datetime, said: dict[str, Any] | None = None) -> bool:
+    """Ready → shipped, once. ``said`` adds to the journal entry (a person's name, carrier and
+    tracking number: ``exchanges.by_hand``); the worker's entry stays as it always was."""
+    return _move(conn, decision_id, ("ready",), now, "exchange_shipped", said or {},
                  status="shipped", replacement_id=replacement_id)
 
 

@@ -25,16 +25,14 @@ from sqlalchemy import (
     select,
 )
 
-from refunds_plugin.domain import (
-    RESERVED,
-    AttemptStatus,
+from refunds_plugin.domain.facts import (
     Customer,
     CustomerHistory,
     OrderFacts,
     OrderLine,
     PaymentFacts,
-    Reason,
 )
+from refunds_plugin.domain.kinds import RESERVED, AttemptStatus, Reason
 from refunds_plugin.ledger.db import aware
 from refunds_plugin.ledger.tables import (
     decisions,

@@ -18,7 +18,7 @@ from typing import Any
 from sqlalchemy import Connection, Table, bindparam, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
-from refunds_plugin.domain import OMIT_EMPTY
+from refunds_plugin.domain.facts import OMIT_EMPTY
 from refunds_plugin.errors import Conflict
 from refunds_plugin.ledger import chain, seal
 from refunds_plugin.ledger.tables import events, ledger_entries

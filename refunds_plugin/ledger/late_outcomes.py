@@ -18,7 +18,7 @@ from datetime import datetime
 
 from sqlalchemy import Connection, select
 
-from refunds_plugin.domain import AttemptStatus
+from refunds_plugin.domain.kinds import AttemptStatus
 from refunds_plugin.ledger.attempts import AttemptRow, transition
 from refunds_plugin.ledger.reviews import settle_review
 from refunds_plugin.ledger.tables import ledger_entries, refund_attempts

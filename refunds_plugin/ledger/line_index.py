@@ -20,7 +20,9 @@ from typing import Any
 
 from sqlalchemy import Connection, Integer, String, delete, insert, literal, null, select, union_all
 
-from refunds_plugin.domain import Decision, DecisionKind, OrderLine
+from refunds_plugin.domain.decision import Decision
+from refunds_plugin.domain.facts import OrderLine
+from refunds_plugin.domain.kinds import DecisionKind
 from refunds_plugin.ledger.tables import (
     customer_orders,
     decisions,
@@ -32,6 +34,10 @@ from refunds_plugin.ledger.tables import (
 )
 
 DAY = 86_400  # a rollup's day is ``at // DAY`` (UTC)
+# built once, values bound at execution
+_MARK = insert(insight_marks)
+_INSERT_LINES, _INSERT_LABELS, _INSERT_PLACED = (
+    insert(order_lines), insert(order_line_labels), insert(customer_orders))
 
 
 def epoch(when: datetime) -> int:
@@ -72,23 +78,26 @@ def _rows(found: Iterable[Any]) -> list[tuple[Any, ...]]:
 
 def index_order(conn: Connection, *, order_id: str, currency: str, lines: Iterable[OrderLine],
                 total: int, paid_at: datetime | None, customer: str | None,
-                now: datetime) -> None:
+                now: datetime, new: bool = False) -> None:
     """Replace the order's rows with what it holds now (a later event may change its lines).
     An order counts as sold when it was paid, else when it was first recorded. When they
     changed, mark the days and customers they were and are in (and the order's returns' days:
-    those are summed by the lines' keys)."""
+    those are summed by the lines' keys). ``new``: the order's row was inserted in this
+    transaction, so it has no rows to replace and no returns yet (three statements fewer)."""
+    at = epoch(paid_at or now)
+    if new:
+        rows, labels = line_rows(order_id, currency, lines, at)
+        _insert_rows(conn, rows, labels, {"order_id": order_id, "customer": customer,
+                                          "currency": currency, "total": total, "at": at})
+        conn.execute(_MARK, {"day": at // DAY, "customer": customer})
+        return
     old = [_rows(r._mapping for r in conn.execute(
         delete(table).where(table.c.order_id == order_id).returning(*table.c)))
         for table in (order_lines, order_line_labels, customer_orders)]
-    at = epoch(paid_at or now)
     rows, labels = line_rows(order_id, currency, lines, at)
-    if rows:
-        conn.execute(insert(order_lines), rows)
-    if labels:
-        conn.execute(insert(order_line_labels), labels)
     placed = {"order_id": order_id, "customer": customer, "currency": currency, "total": total,
               "at": at}
-    conn.execute(insert(customer_orders), placed)
+    _insert_rows(conn, rows, labels, placed)
     if old == [_rows(rows), _rows(labels), _rows([placed])]:
         return
     touched = {(at // DAY, customer)} | {(dict(r)["at"] // DAY, dict(r)["customer"])
@@ -100,6 +109,15 @@ def index_order(conn: Connection, *, order_id: str, currency: str, lines: Iterab
             return_figures.join(decisions, decisions.c.id == f.decision_id))
             .where(decisions.c.order_id == order_id))
     conn.execute(insert(insight_marks).from_select(["day", "customer"], union_all(*parts)))
+
+
+def _insert_rows(conn: Connection, rows: list[dict[str, Any]], labels: list[dict[str, Any]],
+                 placed: dict[str, Any]) -> None:
+    if rows:
+        conn.execute(_INSERT_LINES, rows)
+    if labels:
+        conn.execute(_INSERT_LABELS, labels)
+    conn.execute(_INSERT_PLACED, placed)
 
 
 def mark_decision(conn: Connection, decision_id: str) -> None:
@@ -163,4 +181,4 @@ def index_return(conn: Connection, *, decision_id: str, decision: Decision,
     if rows:
         conn.execute(insert(return_lines), rows)
     conn.execute(insert(return_figures), figures_row(decision_id, body, request, customer, at))
-    conn.execute(insert(insight_marks), {"day": at // DAY, "customer": customer})
+    conn.execute(_MARK, {"day": at // DAY, "customer": customer})

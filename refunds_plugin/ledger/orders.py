@@ -16,7 +16,7 @@ from typing import Any
 from sqlalchemy import Connection, case, func, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
-from refunds_plugin.domain import Customer, OrderLine
+from refunds_plugin.domain.facts import Customer, OrderLine
 from refunds_plugin.ledger.db import lock_key, lock_order
 from refunds_plugin.ledger.journal import insert_ignore, plain
 from refunds_plugin.ledger.line_index import customer_key, index_order
@@ -112,14 +112,14 @@ def insert_order(conn: Connection, rec: OrderRecord, now: datetime) -> bool:
     the order is known: the caller compares and upserts it then."""
     if not insert_ignore(conn, orders, _order_values(rec, now)):
         return False
-    _index(conn, rec, now)
+    _index(conn, rec, now, new=True)
     return True
 
 
-def _index(conn: Connection, rec: OrderRecord, now: datetime) -> None:
+def _index(conn: Connection, rec: OrderRecord, now: datetime, new: bool = False) -> None:
     index_order(conn, order_id=rec.order_id, currency=rec.currency, lines=rec.lines,
                 total=rec.total_amount, paid_at=rec.paid_at,
-                customer=customer_key(rec.customer.email, rec.customer.id), now=now)
+                customer=customer_key(rec.customer.email, rec.customer.id), now=now, new=new)
 
 
 def _order_values(rec: OrderRecord, now: datetime) -> dict[str, Any]:

@@ -13,7 +13,7 @@ from typing import Any
 
 from sqlalchemy import Connection, select, update
 
-from refunds_plugin.domain import Decision
+from refunds_plugin.domain.decision import Decision
 from refunds_plugin.errors import NotFound, ReviewClosed
 from refunds_plugin.ledger.journal import append_entry, insert_ignore
 from refunds_plugin.ledger.line_index import mark_decision

@@ -36,14 +36,8 @@ from typing import Any
 
 from sqlalchemy import Connection, select
 
-from refunds_plugin.domain import (
-    AttemptStatus,
-    Decision,
-    DecisionKind,
-    Outcome,
-    Reason,
-    ResolutionKind,
-)
+from refunds_plugin.domain.decision import Decision
+from refunds_plugin.domain.kinds import AttemptStatus, DecisionKind, Outcome, Reason, ResolutionKind
 from refunds_plugin.ledger.facts import OrderSeen
 from refunds_plugin.ledger.tables import decisions, orders, refund_attempts
 from refunds_plugin.notify.kinds import MERCHANT
@@ -203,10 +197,13 @@ _SETTLED = {
 }
 
 
-def attempt_context(conn: Connection, attempt_id: str) -> tuple[dict[str, Any], Any]:
-    """What an attempt's mails and events say, and its row."""
-    row = conn.execute(select(refund_attempts)
-                       .where(refund_attempts.c.id == attempt_id)).one()
+def attempt_context(conn: Connection, attempt_id: str,
+                    row: Any = None) -> tuple[dict[str, Any], Any]:
+    """What an attempt's mails and events say, and its row (``row``: the attempt as the
+    caller's transaction read or wrote it already, not read again)."""
+    if row is None:
+        row = conn.execute(select(refund_attempts)
+                           .where(refund_attempts.c.id == attempt_id)).one()
     number, _names = _order(conn, row.order_id)
     return {
         "attempt_id": row.id, "decision_id": row.decision_id, "order_id": row.order_id,
@@ -218,16 +215,17 @@ def attempt_context(conn: Connection, attempt_id: str) -> tuple[dict[str, Any], 
     }, row
 
 
-def attempt_settled(conn: Connection, attempt_id: str, status: str, now: datetime) -> None:
-    """An attempt reached ``succeeded`` or ``failed``: tell the customer and the merchant."""
-    context, row = attempt_context(conn, attempt_id)
+def attempt_settled(conn: Connection, row: Any, status: str, now: datetime) -> None:
+    """An attempt (``row``: its ``refund_attempts`` row as the transition wrote it) reached
+    ``succeeded`` or ``failed``: tell the customer and the merchant."""
     kinds = _SETTLED.get((AttemptStatus(status), row.kind))
     if kinds is None:
         return
     if row.provider == "dryrun":  # no money moved: nobody is told it did
         return
+    context, _ = attempt_context(conn, row.id, row)
     mail, event = kinds
-    cause = f"attempt:{attempt_id}"
+    cause = f"attempt:{row.id}"
     enqueue(conn, cause=cause, kind=mail, recipient=row.customer_email, now=now, context=context)
     enqueue(conn, cause=cause, kind=event, recipient=MERCHANT, now=now,
             context={**context, "customer_email": row.customer_email,

@@ -38,6 +38,8 @@ from refunds_plugin.notify.render import Renderer
 
 log = logging.getLogger("refunds.courier")
 
+SKIPPED_BATCHES = 10  # full batches with nothing to send claimed in one transaction, at most
+
 
 class Courier:
     def __init__(
@@ -58,20 +60,34 @@ class Courier:
         self.outbound = outbound
         self.worker_id = worker_id or f"{socket.gethostname()}:{os.getpid()}:{id(self):x}:mail"
         self._rng = random.Random()
+        self._full = False  # the last claim took as many as it asked for
 
     def run_once(self, limit: int = 10) -> int:
-        """Claim and deliver one batch; returns how many messages were claimed."""
+        """Claim and deliver one batch; returns how many messages were claimed. Before the
+        claim, a look (no write lock taken only to find nothing due), skipped right after a
+        full batch: more are likely due."""
         now = self.clock()
-        with self.engine.connect() as conn:  # nothing due: no write lock taken just to look
-            if not outbox.any_due(conn, now):
-                return 0
+        if not self._full:
+            with self.engine.connect() as conn:
+                if not outbox.any_due(conn, now):
+                    return 0
         lease = timedelta(seconds=self.config.executor_lease_s)
+        rows: list[OutboxRow] = []
+        claimed: list[OutboxRow] = []
+        skipped: set[str] = set()
         with write_tx(self.engine) as conn:
-            rows = outbox.claim_due(conn, self.worker_id, now, now + lease, limit)
             # a message no channel will take (switched off, no mail server or receiver set)
             # is never sent: it is recorded skipped in the claim's own transaction, not one
-            # transaction each. Those sent are each marked right after their acceptance.
-            skipped = self._skip(conn, rows)
+            # transaction each. Those sent are each marked right after their acceptance. A
+            # full batch that was all skipped holds nothing to send: the next batch is claimed
+            # in the same transaction (one commit), up to ``SKIPPED_BATCHES`` batches.
+            for _ in range(SKIPPED_BATCHES):
+                claimed = outbox.claim_due(conn, self.worker_id, now, now + lease, limit)
+                rows += claimed
+                skipped |= self._skip(conn, claimed)
+                if len(claimed) < limit or len(skipped) < len(rows):
+                    break
+        self._full = len(claimed) == limit
         for row in rows:
             if row.id not in skipped:
                 self.deliver(row, claimed_at=now)

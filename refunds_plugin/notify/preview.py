@@ -18,7 +18,7 @@ from typing import Any
 
 from sqlalchemy import Connection, Engine, or_, select
 
-from refunds_plugin.domain import Decision
+from refunds_plugin.domain.decision import Decision
 from refunds_plugin.errors import NotFound
 from refunds_plugin.ledger.tables import (
     decisions,

@@ -143,9 +143,17 @@ class Renderer:
         said_again = {"explanation": explanation} if explanation is not None else {}
         return {
             **context, **said_again, "locale": locale or "en", "status_url": link,
-            "shop": {"name": self.config.shop_name, "logo_url": self.config.shop_logo_url},
+            "shop": {"name": _shop_name(self.config, locale or "en"),
+                     "logo_url": self.config.shop_logo_url},
             "theme": theme(self.config.shop_primary_color),
         }
+
+
+def _shop_name(config: Config, locale: str) -> str:
+    """The name the merchant set; unset, "Our shop" in the reader's language (as on the pages)."""
+    if config.shop_name == Config.shop_name:
+        return catalogue.gettext(locale, Config.shop_name)
+    return config.shop_name
 
 
 def _day_in(value: str | datetime | None, locale: str) -> str:

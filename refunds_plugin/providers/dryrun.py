@@ -3,11 +3,16 @@
 from __future__ import annotations
 
 from collections import deque
-from dataclasses import asdict
+from dataclasses import fields
 
-from refunds_plugin.domain import AttemptStatus
+from refunds_plugin.domain.kinds import AttemptStatus
 from refunds_plugin.money import Money, stripe_amount
 from refunds_plugin.providers import Instruction, ProviderResult, SaveProgress
+
+# ``asdict`` would deep-copy ``extra`` (the order's facts and the decision), leaf by leaf, on
+# every attempt; the instruction is frozen and its values are plain JSON, so its fields are
+# taken as they are: the same dict, equal to what ``asdict`` gave
+_FIELDS = tuple(f.name for f in fields(Instruction))
 
 
 class DryRunProvider:
@@ -29,5 +34,6 @@ class DryRunProvider:
             reference=f"dryrun_{instruction.attempt_id}",
             sent_amount=amount + (instruction.bonus if instruction.kind == "credit" else 0),
             credit_code=code,
-            detail={"dry_run": True, "would_send": asdict(instruction)},
+            detail={"dry_run": True,
+                    "would_send": {name: getattr(instruction, name) for name in _FIELDS}},
         )

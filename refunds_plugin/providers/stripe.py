@@ -14,7 +14,7 @@ import stripe
 from stripe.params import RefundCreateParams, RefundListParams
 from stripe.params.checkout import SessionCreateParams
 
-from refunds_plugin.domain import AttemptStatus
+from refunds_plugin.domain.kinds import AttemptStatus
 from refunds_plugin.errors import FinalProviderError, ProviderError, RetryableProviderError
 from refunds_plugin.money import Money, refund_increment
 from refunds_plugin.providers import Instruction, ProviderResult, SaveProgress

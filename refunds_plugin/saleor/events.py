@@ -22,7 +22,7 @@ from typing import Any
 from sqlalchemy import Connection, Engine, bindparam, select
 
 import policies
-from refunds_plugin.domain import AttemptStatus
+from refunds_plugin.domain.kinds import AttemptStatus
 from refunds_plugin.errors import NotFound
 from refunds_plugin.ledger.attempt_reads import find_by_provider_reference, unknown_unreferenced
 from refunds_plugin.ledger.attempts import get_attempt, settle_from_provider

@@ -14,7 +14,7 @@ from datetime import datetime
 from decimal import ROUND_HALF_EVEN, Decimal
 from typing import Any
 
-from refunds_plugin.domain import Customer, OrderLine
+from refunds_plugin.domain.facts import Customer, OrderLine
 from refunds_plugin.ledger.orders import OrderRecord
 from refunds_plugin.money import Money, exponent, normalize_currency
 from refunds_plugin.saleor.tags import FINAL_SALE_KEY, line_tags

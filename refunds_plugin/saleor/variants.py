@@ -7,7 +7,7 @@ from __future__ import annotations
 from dataclasses import replace
 from typing import Any
 
-from refunds_plugin.domain import OrderFacts, Variant
+from refunds_plugin.domain.facts import OrderFacts, Variant
 from refunds_plugin.saleor import graphql
 from refunds_plugin.saleor.client import SaleorClient
 from refunds_plugin.saleor.order import minor

@@ -20,7 +20,7 @@ from typing import Any
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 from sqlalchemy import Engine, select
 
-from refunds_plugin.domain import AttemptStatus
+from refunds_plugin.domain.kinds import AttemptStatus
 from refunds_plugin.errors import InputError, NotFound
 from refunds_plugin.finance import reports
 from refunds_plugin.intake import reviews

@@ -22,7 +22,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import Engine, select, update
 
 from refunds_plugin.config import Config, Parcel
-from refunds_plugin.domain import Decision
+from refunds_plugin.domain.decision import Decision
 from refunds_plugin.errors import ProviderError
 from refunds_plugin.execution.executor import backoff
 from refunds_plugin.ledger.db import write_tx

@@ -18,7 +18,8 @@ from typing import Any
 
 from sqlalchemy import Connection, select, update
 
-from refunds_plugin.domain import Decision, LineDecision, Reason
+from refunds_plugin.domain.decision import Decision, LineDecision
+from refunds_plugin.domain.kinds import Reason
 from refunds_plugin.errors import Conflict, InputError
 from refunds_plugin.ledger.db import aware, lock_order
 from refunds_plugin.ledger.journal import append_entry, insert_ignore

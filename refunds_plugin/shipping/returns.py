@@ -31,7 +31,9 @@ from typing import Any
 from sqlalchemy import Connection, select, update
 
 from refunds_plugin.config import Config, Parcel, choose_address
-from refunds_plugin.domain import Decision, OrderFacts, ResolutionKind
+from refunds_plugin.domain.decision import Decision
+from refunds_plugin.domain.facts import OrderFacts
+from refunds_plugin.domain.kinds import ResolutionKind
 from refunds_plugin.exchanges import shipping as exchange_shipping
 from refunds_plugin.ledger.attempts import cancel_held, release_held
 from refunds_plugin.ledger.db import aware, lock_order

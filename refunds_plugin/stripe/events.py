@@ -16,7 +16,8 @@ from typing import Any
 from sqlalchemy import Connection, select
 
 import policies
-from refunds_plugin.domain import AttemptStatus, Customer
+from refunds_plugin.domain.facts import Customer
+from refunds_plugin.domain.kinds import AttemptStatus
 from refunds_plugin.exchanges import dues, fallback
 from refunds_plugin.exchanges.shipping import announce
 from refunds_plugin.ledger import exchanges

@@ -17,7 +17,7 @@ from typing import Any
 
 from sqlalchemy import Connection, bindparam, select
 
-from refunds_plugin.domain import AttemptStatus
+from refunds_plugin.domain.kinds import AttemptStatus
 from refunds_plugin.ledger.db import aware
 from refunds_plugin.ledger.journal import append_entry
 from refunds_plugin.ledger.orders import lock_payment, set_refunded

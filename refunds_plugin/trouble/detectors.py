@@ -20,7 +20,7 @@ from typing import Any
 from sqlalchemy import Connection, bindparam, func, select
 
 import policies
-from refunds_plugin.domain import HANDED_OVER, DecisionKind
+from refunds_plugin.domain.kinds import HANDED_OVER, DecisionKind
 from refunds_plugin.ledger import facts as facts_mod
 from refunds_plugin.ledger.db import aware
 from refunds_plugin.ledger.tables import (

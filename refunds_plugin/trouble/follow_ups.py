@@ -19,7 +19,9 @@ the original's late first scan clears it (``clear_original_due``).
 
 A ready exchange that nothing tells the shop to ship (not a Saleor order, no
 ``REFUNDS_OUTBOUND_URL``) opens an ``exchange_unshipped`` follow-up naming the new items, due
-at once (``exchanges.shipping.nobody_ships``); the exchange stays ready to ship.
+at once (``exchanges.shipping.nobody_ships``); the exchange stays ready to ship until a person
+records it shipped (``exchanges.by_hand``, from ``/finance`` or the API), which clears it
+(``clear_unshipped``).
 """
 
 from __future__ import annotations
@@ -97,19 +99,27 @@ def note_refused_label(conn: Connection, *, order_id: str, decision_id: str, ref
         now=now)
 
 
+def _clear(conn: Connection, kind: str, decision_id: str, now: datetime) -> int:
+    return int(conn.execute(update(follow_ups).where(
+        follow_ups.c.kind == kind, follow_ups.c.subject == decision_id,
+        follow_ups.c.status == "open").values(status="cleared", cleared_at=now)).rowcount)
+
+
 def clear_label_refused(conn: Connection, decision_id: str, now: datetime) -> int:
     """The return arrived anyway: its refused-label follow-up is done."""
-    return int(conn.execute(update(follow_ups).where(
-        follow_ups.c.kind == "label_refused", follow_ups.c.subject == decision_id,
-        follow_ups.c.status == "open").values(status="cleared", cleared_at=now)).rowcount)
+    return _clear(conn, "label_refused", decision_id, now)
 
 
 def clear_original_due(conn: Connection, decision_id: str, now: datetime) -> int:
     """An instant exchange's original arrived after all: its ``exchange_original_due``
     follow-up (opened by ``exchanges.dues`` on a shop with no card through us) is done."""
-    return int(conn.execute(update(follow_ups).where(
-        follow_ups.c.kind == "exchange_original_due", follow_ups.c.subject == decision_id,
-        follow_ups.c.status == "open").values(status="cleared", cleared_at=now)).rowcount)
+    return _clear(conn, "exchange_original_due", decision_id, now)
+
+
+def clear_unshipped(conn: Connection, decision_id: str, now: datetime) -> int:
+    """A person sent the exchange's new items and said so (``exchanges.by_hand``): its
+    ``exchange_unshipped`` follow-up is done."""
+    return _clear(conn, "exchange_unshipped", decision_id, now)
 
 
 @dataclass(frozen=True)

@@ -8,18 +8,10 @@ from datetime import datetime
 
 from sqlalchemy import Engine, select
 
-from refunds_plugin.domain import (
-    Customer,
-    Decision,
-    DecisionKind,
-    OrderFacts,
-    OrderLine,
-    Outcome,
-    PaymentFacts,
-    Resolution,
-    ResolutionKind,
-)
-from refunds_plugin.ledger import chain
+from refunds_plugin.domain.decision import Decision, Resolution
+from refunds_plugin.domain.facts import Customer, OrderFacts, OrderLine, PaymentFacts
+from refunds_plugin.domain.kinds import DecisionKind, Outcome, ResolutionKind
+from refunds_plugin.ledger import chain, seal
 from refunds_plugin.ledger.attempts import AttemptRow, get_attempt, retry_attempt
 from refunds_plugin.ledger.db import make_engine, write_tx
 from refunds_plugin.ledger.decisions import record_decision
@@ -124,6 +116,7 @@ def test_a_fresh_attempt_and_its_retry_write_the_bodies_the_ledger_always_wrote(
                        refund_attempts.c.updated_at)
             ).all()
         assert {t.replace(tzinfo=None) for row in times for t in row} == {naive}
+        assert seal.settle(engine)  # PostgreSQL seals in the background, moments after commit
         with engine.connect() as conn:
             rows = conn.execute(
                 select(ledger_entries.c.seq, ledger_entries.c.entry_type,

@@ -12,7 +12,8 @@ from typing import Any
 
 import pytest
 
-from refunds_plugin.domain import Decision, DecisionKind, Outcome, Resolution, ResolutionKind
+from refunds_plugin.domain.decision import Decision, Resolution
+from refunds_plugin.domain.kinds import DecisionKind, Outcome, ResolutionKind
 from refunds_plugin.errors import FinalProviderError
 from refunds_plugin.ledger.db import write_tx
 from refunds_plugin.ledger.decisions import record_decision

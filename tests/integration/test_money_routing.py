@@ -4,16 +4,9 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from refunds_plugin.domain import (
-    Decision,
-    DecisionKind,
-    OrderFacts,
-    OrderLine,
-    Outcome,
-    PaymentFacts,
-    Resolution,
-    ResolutionKind,
-)
+from refunds_plugin.domain.decision import Decision, Resolution
+from refunds_plugin.domain.facts import OrderFacts, OrderLine, PaymentFacts
+from refunds_plugin.domain.kinds import DecisionKind, Outcome, ResolutionKind
 from refunds_plugin.ledger.decisions import guard_refundable
 from refunds_plugin.ledger.tables import refund_attempts, reviews
 from tests.fakes import Clock, Harness, order_paid, return_requested

@@ -39,6 +39,27 @@ def test_a_date_that_is_no_date_is_a_usage_error_naming_the_option(
     assert result.exception is None or isinstance(result.exception, SystemExit)
 
 
+BACKWARDS = [
+    ["ledger", "export"], ["ledger", "report"], ["policy", "simulate", "preset:default"],
+    ["policy", "compare", "preset:default", "preset:no-hassle"],
+]
+
+
+@pytest.mark.parametrize("args", BACKWARDS, ids=[" ".join(a) for a in BACKWARDS])
+def test_a_period_that_ends_before_it_starts_is_a_usage_error_not_an_empty_report(
+    sqlite_url: str, args: list[str]
+) -> None:
+    assert CliRunner().invoke(main, ["migrate"], env={"REFUNDS_DATABASE_URL": sqlite_url}
+                              ).exit_code == 0
+    result = CliRunner().invoke(main, [*args, "--since", "2026-12-01", "--until", "2026-11-01"],
+                                env={"REFUNDS_DATABASE_URL": sqlite_url})
+
+    assert result.exit_code == 2
+    assert result.output.splitlines()[-1] == (
+        "Error: --until: the period must end after it starts (since 2026-12-01T00:00:00+00:00, "
+        "until 2026-11-01T00:00:00+00:00)")
+
+
 def test_a_good_date_is_still_read(sqlite_url: str) -> None:
     assert CliRunner().invoke(main, ["migrate"], env={"REFUNDS_DATABASE_URL": sqlite_url}
                               ).exit_code == 0

@@ -15,7 +15,7 @@ from datetime import UTC, datetime
 import pytest
 from sqlalchemy import Engine, text, update
 
-from refunds_plugin.domain import PaymentFacts
+from refunds_plugin.domain.facts import PaymentFacts
 from refunds_plugin.finance.verify import verify_ledger
 from refunds_plugin.ledger import facts
 from refunds_plugin.ledger.tables import ledger_entries, payments

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from refunds_plugin.domain import PaymentFacts
+from refunds_plugin.domain.facts import PaymentFacts
 from refunds_plugin.finance.verify import verify_ledger
 from refunds_plugin.ledger import facts
 from refunds_plugin.ledger.tables import refund_attempts

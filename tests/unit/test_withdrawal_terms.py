@@ -12,15 +12,14 @@ import pytest
 import policies
 from policies.policy import Action, Anchor, RefundOn
 from refunds_plugin.config import EU_EEA, Config, ConfigError, load_config
-from refunds_plugin.domain import (
+from refunds_plugin.domain.facts import (
     OrderFacts,
     OrderLine,
     PaymentFacts,
-    Reason,
-    ResolutionKind,
     ReturnLine,
     ReturnRequest,
 )
+from refunds_plugin.domain.kinds import Reason, ResolutionKind
 from refunds_plugin.intake.withdrawals import (
     Period,
     delivery_country,

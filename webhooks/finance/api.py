@@ -3,8 +3,9 @@ withdrawals (with their legal deadlines) as JSON
 or CSV (``?format=csv``), paginated and filtered like the finance pages, with bearer-token auth;
 ``/api/openapi.json`` describes it, and a query parameter it does not list is a 400.
 Admins may also decide reviews here (``POST /api/reviews/<decision_id>``), optionally with an
-``amount`` (minor units), ``waive_fees: true`` or ``resolution: "credit"``, and send a failed
-message again (``POST /api/outbox/<id>/resend``)."""
+``amount`` (minor units), ``waive_fees: true`` or ``resolution: "credit"``, send a failed
+message again (``POST /api/outbox/<id>/resend``), and record an exchange nobody was told to ship
+as sent (``POST /api/exchanges/<decision_id>/shipped``)."""
 
 from __future__ import annotations
 
@@ -17,6 +18,7 @@ from typing import Any
 from flask import Blueprint, Response, g, jsonify, request
 
 from refunds_plugin.errors import InputError, ReviewClosed
+from refunds_plugin.exchanges import by_hand
 from refunds_plugin.finance import outbox as outbox_read
 from refunds_plugin.finance import reports, spreadsheet
 from refunds_plugin.finance.rows import plain
@@ -230,6 +232,22 @@ def resend(message_id: str) -> Response:
     if not resend_message(runtime().engine, message_id, by, now()):
         return error_response(409, "not_failed", "only a failed message can be sent again")
     return jsonify({"id": message_id, "status": "queued"})
+
+
+@bp.post("/exchanges/<decision_id>/shipped")
+@needs("admin")
+def exchange_shipped(decision_id: str) -> Response:
+    """A person sent an exchange's new items (the ``exchange_unshipped`` follow-up): optional
+    ``carrier`` and ``tracking_number``; 409 ``already_shipped`` on a second call."""
+    body = request.get_json(silent=True)
+    body = {} if body is None and not request.get_data() else body
+    if not isinstance(body, dict) or set(body) - {"carrier", "tracking_number"}:
+        return error_response(400, "invalid_request", "the body must be a JSON object with "
+                              "carrier and tracking_number, both optional")
+    done = by_hand.mark_shipped(
+        runtime().engine, decision_id, by=f"{g.principal.name} (token #{g.principal.token_id})",
+        carrier=body.get("carrier"), tracking_number=body.get("tracking_number"), now=now())
+    return jsonify(done.to_json())
 
 
 @bp.post("/reviews/<decision_id>")

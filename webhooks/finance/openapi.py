@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from refunds_plugin.exchanges.by_hand import MAX_CARRIER, MAX_TRACKING
 from refunds_plugin.finance.outbox import FILTERS as OUTBOX_FILTERS
 from refunds_plugin.finance.reports import ATTEMPT_FILTERS, DECISION_FILTERS, EXPORT_COLUMNS
 from refunds_plugin.finance.rows import ATTEMPT_CHOICES, DECISION_CHOICES
@@ -255,6 +256,13 @@ def document() -> dict[str, Any]:
                     "met": {"type": ["boolean", "null"],
                             "description": "refunded by the legal deadline (null: not yet)"},
                     "overdue": {"type": "boolean"}}},
+                "ExchangeShipped": {"type": "object", "properties": {
+                    "decision_id": {"type": "string"}, "order_id": {"type": "string"},
+                    "status": {"const": "shipped"}, "shipped_by": {"type": "string"},
+                    "carrier": {"type": ["string", "null"]},
+                    "tracking_number": {"type": ["string", "null"]},
+                    "shipped_at": {"type": "string", "format": "date-time"},
+                    "follow_up_cleared": {"type": "boolean"}}},
                 "Error": {"type": "object", "properties": {"error": {"type": "object",
                           "properties": {"code": {"type": "string"},
                                          "message": {"type": "string"}}}}},
@@ -308,6 +316,28 @@ def document() -> dict[str, Any]:
                 "responses": {"200": {"description": "queued again"},
                               "409": {"description": "the message is not failed"},
                               **ERRORS}}},
+            "/api/exchanges/{decision_id}/shipped": {"post": {
+                "summary": "Record that a person sent an exchange's new items (admin): the "
+                           "exchange nobody was told to ship (its exchange_unshipped follow-up, "
+                           "which this clears); once",
+                "parameters": [{"name": "decision_id", "in": "path", "required": True,
+                                "schema": {"type": "string"}}],
+                "requestBody": {"required": False, "content": {"application/json": {"schema": {
+                    "type": "object", "additionalProperties": False, "properties": {
+                        "carrier": {"type": "string", "maxLength": MAX_CARRIER},
+                        "tracking_number": {"type": "string", "maxLength": MAX_TRACKING}}}}}},
+                "responses": {"200": {"description": "recorded as shipped", "content": {
+                                  "application/json": {"schema": {
+                                      "$ref": "#/components/schemas/ExchangeShipped"}}}},
+                              **ERRORS,
+                              "400": {"description": "a carrier or tracking number too long "
+                                                     "(tracking_number_too_long) or not text",
+                                      **SHAPED},
+                              "404": {"description": "no such exchange (unknown_exchange)",
+                                      **SHAPED},
+                              "409": {"description": "shipped before (already_shipped), or not "
+                                                     "one a person ships (not_shippable): "
+                                                     "nothing recorded", **SHAPED}}}},
             "/api/reviews/{decision_id}": {"post": {
                 "summary": "Approve or decline a review (admin)",
                 "parameters": [{"name": "decision_id", "in": "path", "required": True,

@@ -30,7 +30,8 @@ from flask import (
 from flask_limiter.util import get_remote_address
 from flask_wtf.csrf import CSRFError
 
-from refunds_plugin.errors import InputError, NotFound, ReviewClosed
+from refunds_plugin.errors import Conflict, InputError, NotFound, ReviewClosed
+from refunds_plugin.exchanges import by_hand
 from refunds_plugin.finance import outbox as outbox_read
 from refunds_plugin.finance import reports
 from refunds_plugin.finance.summary import summarize
@@ -159,7 +160,9 @@ def decision_page(decision_id: str) -> Response:
         return refused(404, f"There is no decision {decision_id}.")
     return page(200, "decision.html", d=detail,
                 shipment=listing.one(runtime().engine, decision_id),
-                messages=outbox_read.messages_about(runtime().engine, decision_id))
+                exchange=by_hand.standing(runtime().engine, decision_id),
+                messages=outbox_read.messages_about(runtime().engine, decision_id),
+                done=request.args.get("done"))
 
 
 @bp.get("/reviews")
@@ -267,4 +270,32 @@ def follow_ups_page() -> Response:
     ]
     keep = {"status": status, **({"due": "1"} if due_only else {})}
     return page(200, "follow_ups.html", found=found, rows=rows, show=status,
-                due_only=due_only, keep=keep)
+                due_only=due_only, keep=keep, done=request.args.get("done"))
+
+
+@bp.post("/exchanges/<decision_id>/shipped")
+@needs("admin")
+def exchange_shipped(decision_id: str) -> Any:
+    """A person sent an exchange's new items (the ``exchange_unshipped`` follow-up's form, or
+    the decision page's): recorded once, then back where the form was."""
+    on_decision = request.form.get("from") == "decision"
+    there = (url_for("finance.decision_page", decision_id=decision_id) if on_decision
+             else url_for("finance.follow_ups_page"))
+    back = (there, "Back to the decision" if on_decision else "Back to the follow-ups")
+    try:
+        done = by_hand.mark_shipped(
+            runtime().engine, decision_id, by=f"{g.principal.name} (token #{g.principal.token_id})",
+            carrier=request.form.get("carrier"), tracking_number=request.form.get("tracking"),
+            now=now())
+    except NotFound as exc:
+        return refused(404, f"Nothing was recorded: {exc.message}.", back)
+    except InputError as exc:
+        return refused(409 if isinstance(exc, Conflict) else 400,
+                       f"Nothing was recorded: {exc.message}.", back)
+    told = (f"Exchange {decision_id} of order {done.order_id} is recorded as shipped "
+            f"({done.words()})" + ("; its follow-up is cleared." if done.follow_up_cleared
+                                   else "."))
+    if on_decision:
+        return redirect(url_for("finance.decision_page", decision_id=decision_id, done=told),
+                        code=303)
+    return redirect(url_for("finance.follow_ups_page", done=told), code=303)

@@ -11,14 +11,8 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 
-from refunds_plugin.domain import (
-    OrderFacts,
-    Reason,
-    ResolutionKind,
-    ReturnLine,
-    ReturnRequest,
-    Variant,
-)
+from refunds_plugin.domain.facts import OrderFacts, ReturnLine, ReturnRequest, Variant
+from refunds_plugin.domain.kinds import Reason, ResolutionKind
 from refunds_plugin.intake.request_check import LineProblem, line_problem
 from webhooks.returns.strings import Strings
 

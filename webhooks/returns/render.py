@@ -8,7 +8,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from policies.explanation import PROMISE
-from refunds_plugin.domain import Decision, OrderFacts, Reason
+from refunds_plugin.domain.decision import Decision
+from refunds_plugin.domain.facts import OrderFacts
+from refunds_plugin.domain.kinds import Reason
 from refunds_plugin.language.said import Joined, render
 
 

@@ -24,6 +24,7 @@ def N_(message: str) -> str:
 ENGLISH: dict[str, str] = {
     "skip_to_content": N_("Skip to the main content"),
     "page_title": N_("Returns"),
+    "shop_default": N_("Our shop"),  # the header's name while REFUNDS_SHOP_NAME is unset
     "lookup_heading": N_("Start a return"),
     "lookup_intro": N_("Enter your order number and the email address you used when you ordered."),
     "order_number": N_("Order number"),
@@ -64,6 +65,8 @@ ENGLISH: dict[str, str] = {
     "refund_until": N_("A refund to your original payment is available until {date}."),
     # a unit is taken once a return is asked for, long before it is back: say that, not "returned"
     "already_returned": N_("A return has already been requested for this item."),
+    "partly_requested": N_(
+        "You have already asked to return {asked} of the {ordered} you ordered."),
     "window_closed": N_("The return window for this item ended on {date}."),
     "window_closed_credit": N_(
         "The return window for this item ended on {date}. You can still send it back for store "

@@ -40,8 +40,9 @@ from werkzeug.exceptions import HTTPException
 
 import policies
 from refunds_plugin.bootstrap import Runtime
-from refunds_plugin.config import no_money_moves
-from refunds_plugin.domain import AttemptStatus, OrderFacts, Reason, ReturnRequest
+from refunds_plugin.config import Config, no_money_moves
+from refunds_plugin.domain.facts import OrderFacts, ReturnRequest
+from refunds_plugin.domain.kinds import AttemptStatus, Reason
 from refunds_plugin.intake import returns_page as ret
 from refunds_plugin.intake import withdrawals
 from refunds_plugin.intake.answers import Answer
@@ -103,8 +104,11 @@ def _page(template: str, status: int = 200, *, test_mode: bool | None = None,
     order says test mode only when no provider moves money."""
     cfg = _rt().config
     dry_run = no_money_moves(cfg) if test_mode is None else test_mode
+    t = _t()
+    # REFUNDS_SHOP_NAME unset: the placeholder name in the reader's language, like the rest
+    shop = t.shop_default if cfg.shop_name == Config.shop_name else cfg.shop_name
     return render_template(
-        f"returns/{template}", t=_t(), shop=cfg.shop_name, logo=cfg.shop_logo_url,
+        f"returns/{template}", t=t, shop=shop, logo=cfg.shop_logo_url,
         csrf=generate_csrf(),
         money=_money, listed=_listed, day=_day, say=_say, dry_run=dry_run,
         withdrawal_enabled=cfg.withdrawal_enabled,

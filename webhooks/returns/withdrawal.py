@@ -25,7 +25,7 @@ from itsdangerous import BadSignature, URLSafeSerializer
 from werkzeug.datastructures import MultiDict
 
 from refunds_plugin.bootstrap import Runtime
-from refunds_plugin.domain import OrderFacts
+from refunds_plugin.domain.facts import OrderFacts
 from refunds_plugin.intake import returns_page as ret
 from refunds_plugin.intake import withdrawals as wd
 from refunds_plugin.language import catalogue

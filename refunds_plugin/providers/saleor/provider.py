@@ -15,7 +15,8 @@ from typing import Any
 import requests
 from sqlalchemy import Engine
 
-from refunds_plugin.domain import AttemptStatus, Decision, DecisionKind
+from refunds_plugin.domain.decision import Decision
+from refunds_plugin.domain.kinds import AttemptStatus, DecisionKind
 from refunds_plugin.errors import FinalProviderError
 from refunds_plugin.providers import Instruction, ProviderResult, SaveProgress
 from refunds_plugin.providers.saleor.gift_cards import credit_gift_card

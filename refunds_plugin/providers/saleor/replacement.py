@@ -14,7 +14,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from refunds_plugin.domain import Exchange
+from refunds_plugin.domain.decision import Exchange
 from refunds_plugin.errors import FinalProviderError
 from refunds_plugin.providers.saleor.provider import SaleorProvider, return_lines
 from refunds_plugin.providers.saleor.transactions import fetch_order

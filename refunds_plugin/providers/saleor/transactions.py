@@ -7,7 +7,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from refunds_plugin.domain import AttemptStatus
+from refunds_plugin.domain.kinds import AttemptStatus
 from refunds_plugin.errors import FinalProviderError
 from refunds_plugin.providers import Instruction, ProviderResult
 from refunds_plugin.saleor import graphql

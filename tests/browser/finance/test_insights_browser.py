@@ -59,6 +59,13 @@ def fits(page: Any) -> bool:
         "document.scrollingElement.scrollWidth <= window.innerWidth + 1"))
 
 
+def painted(page: Any, selector: str) -> tuple[str, str]:
+    """The fill and fill-opacity the browser computed for the first shape matching selector."""
+    fill, opacity = page.eval_on_selector(
+        selector, "e => [getComputedStyle(e).fill, getComputedStyle(e).fillOpacity]")
+    return str(fill), str(opacity)
+
+
 def test_insights_pages_and_the_feedback_tap_on_a_phone(
     served: tuple[Harness, History, str], chromium: Any,
 ) -> None:
@@ -122,6 +129,11 @@ def test_insights_pages_and_the_feedback_tap_on_a_phone(
             assert fits(page), path
         page.goto(f"{base}/finance/insights/costs")
         expect(page.locator("#costs-table")).to_contain_text("106.70 USD")
+        # drawn in the shop's colours, not black: pygal's own <style> is refused by the CSP
+        assert painted(page, "svg.insight-chart .series.color-0 .rect") == (
+            "rgb(31, 75, 153)", "0.7")
+        assert painted(page, "svg.insight-chart .plot > .background") == (
+            "rgb(255, 255, 255)", "1")
         page.goto(f"{base}/finance/insights/feedback?since=2026-05-01&until=2026-06-15")
         expect(page.locator("#feedback-table")).to_contain_text("not_as_described")
         expect(page.locator("ul.comments")).to_contain_text("Quick and fair")

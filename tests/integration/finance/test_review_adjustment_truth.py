@@ -19,7 +19,7 @@ from click.testing import CliRunner
 from sqlalchemy import select, text
 
 from refunds_plugin.cli import main
-from refunds_plugin.domain import Customer
+from refunds_plugin.domain.facts import Customer
 from refunds_plugin.finance.reports import export_decisions, find_decisions, recent_decisions
 from refunds_plugin.finance.verify import verify_ledger
 from refunds_plugin.intake.adjustments import Adjustment

@@ -19,18 +19,17 @@ import pytest
 from sqlalchemy import Engine, insert
 
 import policies
-from refunds_plugin.domain import (
+from refunds_plugin.domain.facts import (
     Customer,
     CustomerHistory,
     OrderFacts,
     OrderLine,
     PaymentFacts,
-    Reason,
-    ResolutionKind,
     ReturnLine,
     ReturnRequest,
     Variant,
 )
+from refunds_plugin.domain.kinds import Reason, ResolutionKind
 from refunds_plugin.insights.compare import CSV_COLUMNS, Report, Row, rows
 from refunds_plugin.ledger.db import make_engine
 from refunds_plugin.ledger.decisions import decision_body, facts_json, request_json

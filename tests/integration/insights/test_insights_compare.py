@@ -67,6 +67,8 @@ def test_compare_sides_money_and_worse_answers_agree_with_simulate_per_decision(
 
     text = cli(h, "policy", "compare", str(policy_file), str(candidate), "--since", "2026-05-01")
     assert text.exit_code == 0, text.output
+    assert text.output.startswith("compared 4 decision(s): 4 answered differently, 3 worse for "
+                                  "the customer, 0 unreadable\n")
     worse = text.output.split("worse for the customer:\n", 1)[1].splitlines()
     assert sorted(line.split(None, 2)[2].split("  ")[0] for line in worse[1:]) == [
         "approve: refund 0.00 USD, credit 45.00 USD + bonus 4.50 USD",  # never minor units

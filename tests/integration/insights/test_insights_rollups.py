@@ -25,7 +25,9 @@ from click.testing import CliRunner
 from sqlalchemy import Engine, func, insert, select
 
 from refunds_plugin.cli import main
-from refunds_plugin.domain import DecisionKind, Exchange, ExchangeLine, OrderLine
+from refunds_plugin.domain.decision import Exchange, ExchangeLine
+from refunds_plugin.domain.facts import OrderLine
+from refunds_plugin.domain.kinds import DecisionKind
 from refunds_plugin.insights import costs, reasons, retention
 from refunds_plugin.insights.period import Period
 from refunds_plugin.ledger import exchanges, fold, rollups

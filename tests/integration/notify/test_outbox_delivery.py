@@ -17,9 +17,11 @@ from email.message import EmailMessage
 from typing import Any
 
 import pytest
+from sqlalchemy import event
 
 from refunds_plugin.ledger.db import write_tx
 from refunds_plugin.ledger.tables import outbox
+from refunds_plugin.notify import courier as courier_module
 from refunds_plugin.notify.courier import Courier
 from refunds_plugin.notify.mail import Mailer, SmtpMailer, parse_mail_url
 from refunds_plugin.notify.outbox import enqueue
@@ -210,3 +212,47 @@ def test_two_workers_never_send_one_message_at_the_same_time(
     assert _courier(mail_shop, clock, AskTheOtherFirst(), "worker-a").run_once() == 1
     assert seen == [0]
     assert len(smtp.received) == 1
+
+
+def test_full_batches_with_nothing_to_send_are_claimed_and_skipped_in_one_commit(
+    mail_shop: Harness, clock: Clock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(courier_module, "SKIPPED_BATCHES", 2)
+    context = {"attempt_id": "a-1", "decision_id": "d-1", "order_id": "1001",
+               "order_number": "1001", "kind": "refund", "currency": "EUR", "amount": 1999}
+    with write_tx(mail_shop.runtime.engine) as conn:  # no REFUNDS_OUTBOUND_URL: never sent
+        for n in range(25):
+            assert enqueue(conn, cause=f"attempt:a-{n}", kind="refund.succeeded",
+                           recipient="merchant", now=clock.now, context=context)
+    courier = _courier(mail_shop, clock, SmtpMailer(parse_mail_url("smtp://127.0.0.1:1")), "w")
+    commits: list[int] = []
+    event.listen(mail_shop.runtime.engine, "commit", lambda _conn: commits.append(1))
+
+    assert courier.run_once(limit=10) == 20  # two full batches, at most, in one transaction
+    assert len(commits) == 1
+    assert courier.run_once(limit=10) == 5
+    assert len(commits) == 2
+    assert courier.run_once(limit=10) == 0  # nothing due: found by a look, nothing committed
+    assert len(commits) == 2
+    rows = mail_shop.rows(outbox)
+    assert {(r.status, r.tries, r.claimed_by, r.note) for r in rows} == {
+        ("skipped", 1, None, "not sent: REFUNDS_OUTBOUND_URL is not set")}
+    assert len(rows) == 25
+
+
+def test_a_batch_with_a_message_to_send_is_delivered_before_the_next_is_claimed(
+    mail_shop: Harness, smtp: SmtpSink, clock: Clock
+) -> None:
+    _one_message(mail_shop, clock)  # queued first: in the first batch, with nine skipped
+    context = {"attempt_id": "a-1", "decision_id": "d-1", "order_id": "1001",
+               "order_number": "1001", "kind": "refund", "currency": "EUR", "amount": 1999}
+    with write_tx(mail_shop.runtime.engine) as conn:
+        for n in range(14):
+            enqueue(conn, cause=f"attempt:a-{n}", kind="refund.succeeded", recipient="merchant",
+                    now=clock.now, context=context)
+    courier = _courier(mail_shop, clock, SmtpMailer(parse_mail_url(smtp.url)), "worker-a")
+    assert courier.run_once(limit=10) == 10
+    assert len(smtp.received) == 1
+    assert [r.status for r in mail_shop.rows(outbox)].count("queued") == 5
+    assert courier.run_once(limit=10) == 5
+    assert [r.status for r in mail_shop.rows(outbox)].count("skipped") == 14

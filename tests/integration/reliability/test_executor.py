@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import random
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
@@ -11,7 +12,7 @@ from sqlalchemy import select
 
 from refunds_plugin.execution.executor import Executor, backoff
 from refunds_plugin.ledger.attempts import AttemptRow
-from refunds_plugin.ledger.tables import refund_attempts, reviews
+from refunds_plugin.ledger.tables import ledger_entries, refund_attempts, reviews
 from refunds_plugin.providers import Instruction, Provider, ProviderResult, SaveProgress
 from tests.fakes import Harness, order_paid, return_requested
 from tests.fakes.stripe_api import FakeStripe
@@ -245,3 +246,33 @@ def test_a_slow_batch_renews_the_lease_of_each_attempt_before_its_call(
     assert {i for i, _ in slow.called} == ids
     assert [attempt(harness, i).status for i in ids] == ["succeeded", "succeeded"]
     assert len(fake_stripe.calls_to("POST", "/v1/refunds")) == 2
+
+
+def test_a_batchs_outcomes_are_journalled_in_call_order_with_a_review_right_after_its_attempt(
+    harness: Harness, fake_stripe: FakeStripe
+) -> None:
+    ids = two_refunds(harness, fake_stripe)
+    fake_stripe.dispute("pi_456")  # a final "no": failed, and a person looks
+    rt = harness.runtime
+    recording = SlowProvider(rt.providers["stripe"], harness, 0)
+    worker = Executor(rt.engine, {"stripe": recording}, rt.config, harness.clock, worker_id="w")
+    before = harness.count(ledger_entries)
+
+    assert worker.run_once() == 2
+
+    status = {a: attempt(harness, a) for a in ids}
+    expected: list[tuple[str, str, str | None]] = []
+    for called_id, _ in recording.called:  # each outcome as the executor wrote it, in turn
+        row = status[called_id]
+        expected.append(("attempt", called_id, row.status))
+        if row.status == "failed":
+            expected.append(("review_opened", row.decision_id, None))
+    assert sorted(row.status for row in status.values()) == ["failed", "succeeded"]
+    written = sorted(harness.rows(ledger_entries), key=lambda e: e.seq)[before:]
+    assert [(e.entry_type, e.subject_id, json.loads(e.body).get("status"))
+            for e in written] == expected
+    succeeded = next(a for a in ids if status[a].status == "succeeded")
+    assert json.loads(next(e.body for e in written if e.subject_id == succeeded)) == {
+        "status": "succeeded", "provider_reference": status[succeeded].provider_reference,
+        "sent_amount": 2500, "completed_at": str(harness.clock())}
+    assert harness.chain_problem() is None

@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 from sqlalchemy import func, select, text
 
-from refunds_plugin.domain import PaymentFacts
+from refunds_plugin.domain.facts import PaymentFacts
 from refunds_plugin.finance.verify import verify_ledger
 from refunds_plugin.intake.reviews import NotRefundable, ReviewOutcome, decide
 from refunds_plugin.ledger import facts

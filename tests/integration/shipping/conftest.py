@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 import responses
+from flask import url_for
 from flask.testing import FlaskClient
 from sqlalchemy import select
 from werkzeug.test import TestResponse
@@ -21,6 +22,7 @@ from tests.fakes import Clock, Harness, order_paid, return_requested
 from tests.fakes.easypost_api import FakeEasyPostServer, sign, tracker_event
 from tests.fakes.outbound_receiver import HOOK, Receiver
 from tests.fakes.stripe_api import FakeStripeServer
+from webhooks.returns.views import status_token
 
 EASYPOST_SECRET = "ep_whsec_test"
 SHOP = ReturnAddress("Our shop returns", "1 Dock Rd", "Austin", "78701", "US")
@@ -91,6 +93,14 @@ class Returns:
         rows = self.h.rows(return_shipments)
         assert len(rows) == 1
         return rows[0]
+
+    def status_page(self, decision_id: str) -> str:
+        """The customer's status page for the return, as their link opens it."""
+        with self.h.app.test_request_context():
+            url = url_for("returns.status", token=status_token(decision_id))
+        resp = self.h.client().get(url)
+        assert resp.status_code == 200
+        return resp.get_data(as_text=True)
 
     def journal(self, *types: str) -> list[tuple[str, dict[str, Any]]]:
         with self.h.runtime.engine.connect() as conn:

@@ -6,24 +6,13 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import timedelta
 
-from flask import url_for
-
 from tests.integration.shipping.conftest import Returns
-from webhooks.returns.views import status_token
 
 POLICY = """currency: USD
 window: {days: 365, start: payment}
 return_shipping: {label: easypost, packing_notes: "Pack it in its box, please."}
 refund_on: first_scan
 """
-
-
-def _status_page(r: Returns, decision_id: str) -> str:
-    with r.h.app.test_request_context():
-        url = url_for("returns.status", token=status_token(decision_id))
-    resp = r.h.client().get(url)
-    assert resp.status_code == 200
-    return resp.get_data(as_text=True)
 
 
 def _asked(returns_service: Callable[..., Returns]) -> tuple[Returns, str]:
@@ -39,11 +28,11 @@ def test_the_status_page_shows_where_to_send_it_the_label_and_the_parcel(
 ) -> None:
     r, decision = _asked(returns_service)
 
-    before = _status_page(r, decision)
+    before = r.status_page(decision)
     r.labels()
-    ready = _status_page(r, decision)
+    ready = r.status_page(decision)
     r.track("evt_1", r.shipment().tracking_code, "in_transit")
-    moving = _status_page(r, decision)
+    moving = r.status_page(decision)
 
     assert "Your prepaid label is on its way" in before
     assert "Waiting for your parcel: it is sent as soon as your return is on its way" in before
@@ -66,7 +55,7 @@ def test_an_expired_return_tells_the_customer_and_shows_no_address_any_more(
     r.h.clock.advance(timedelta(days=38).total_seconds())
     r.labels()
 
-    page = _status_page(r, decision)
+    page = r.status_page(decision)
 
     assert "We did not see your parcel in time, so this return has closed." in page
     assert "Send your parcel to:" not in page

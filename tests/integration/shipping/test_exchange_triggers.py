@@ -211,7 +211,8 @@ def test_an_exchange_nothing_tells_the_shop_to_ship_stays_ready_and_a_person_is_
     assert f.detail == (
         f"Exchange {decision} of order 1001 is ready to ship: 1 × Shirt S (SHIRT-S). Nothing "
         "told the shop to ship it: REFUNDS_OUTBOUND_URL is not set and the order is not a "
-        "Saleor order. Send it to the customer from the shop; the exchange stays ready to ship.")
+        "Saleor order. Send it to the customer from the shop, then record it as shipped here "
+        "(/finance/follow-ups); until then the exchange stays ready to ship.")
     # the money is as it was: the 10.00 USD back still waits for the parcel, nothing reviewed
     assert r.attempts() == [("refund", 1000, "held")]
     assert r.h.rows(reviews) == []

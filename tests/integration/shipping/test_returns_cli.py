@@ -123,3 +123,17 @@ def test_an_empty_list_without_a_return_address_says_why(
         0, "No return address is configured, so no return is waiting for a parcel: see "
            "docs/returns-shipping.md\n")
     assert (with_address.exit_code, with_address.output) == (0, "no returns\n")
+
+
+def test_the_receive_help_names_the_line_format_and_its_conditions() -> None:
+    group = CliRunner().invoke(main, ["returns", "--help"])
+    own = CliRunner().invoke(main, ["returns", "receive", "--help"])
+
+    assert group.exit_code == own.exit_code == 0
+    assert "  receive  Mark ORDER's return received, each line as...\n" in group.output
+    assert "e.g." not in group.output and "``" not in group.output + own.output
+    assert " ".join(own.output.split()).split("Options:")[0].endswith(
+        "Mark ORDER's return received, each line as LINE=CONDITION[:UNITS][:restock]. "
+        "CONDITION is as_new, opened, damaged, wrong_item or missing; UNITS defaults to every "
+        "unit asked for; restock puts them back in stock. For example: refunds returns receive "
+        "1001 l1=as_new:2:restock l2=missing ")

@@ -9,7 +9,8 @@ from datetime import date
 
 import pytest
 
-from refunds_plugin.domain import Decision, Outcome
+from refunds_plugin.domain.decision import Decision
+from refunds_plugin.domain.kinds import Outcome
 from refunds_plugin.language import catalogue
 from refunds_plugin.language.said import (
     Amount,

@@ -76,6 +76,17 @@ class German(gettext.NullTranslations):
         return self.CATALOGUE.get(msgid1 if n == 1 else msgid2, msgid1 if n == 1 else msgid2)
 
 
+def test_without_a_shop_name_the_email_signs_our_shop_in_the_readers_language() -> None:
+    unnamed = _renderer()
+    named = _renderer(shop_name="Mugs & Co")
+
+    assert [unnamed.values(CONTEXT, locale)["shop"]["name"]
+            for locale in ("de", "fr", "es", "en")] == [
+        "Unser Shop", "Notre boutique", "Nuestra tienda", "Our shop"]
+    assert named.values(CONTEXT, "de")["shop"]["name"] == "Mugs & Co"
+    assert "Unser Shop" in unnamed.render("approved", CONTEXT, "de").html
+
+
 def test_a_catalogue_translates_every_marked_sentence_for_its_locale() -> None:
     renderer = Renderer(load_config(env={}), "key",
                         translations=lambda loc: German() if loc == "de" else

@@ -5,17 +5,16 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
-from refunds_plugin.domain import (
+from refunds_plugin.domain.decision import Decision
+from refunds_plugin.domain.facts import (
     CustomerHistory,
-    Decision,
     OrderFacts,
     OrderLine,
     PaymentFacts,
-    Reason,
-    ResolutionKind,
     ReturnLine,
     ReturnRequest,
 )
+from refunds_plugin.domain.kinds import Reason, ResolutionKind
 
 NOW = datetime(2026, 6, 1, 12, 0, tzinfo=UTC)
 

@@ -9,7 +9,9 @@ import pytest
 from policy_builders import NOW, Expect, ask, order
 
 from policies import Policy, evaluate, load_policy, load_policy_text
-from refunds_plugin.domain import CustomerHistory, OrderLine, PaymentFacts, Reason
+from refunds_plugin.domain.facts import CustomerHistory, OrderLine, PaymentFacts
+from refunds_plugin.domain.kinds import Reason
+from refunds_plugin.language.said import render
 
 NO_HASSLE = load_policy("preset:no-hassle")
 R = Reason
@@ -100,3 +102,21 @@ def test_a_cheap_jpy_item_is_kept_under_no_hassle():
                                   payments=(PaymentFacts("stripe", "pi_1", 3500),)),
                  ask(("pin", 1, R.CHANGED_MIND)), NOW)
     Expect("approve", "approved", refund=1500, return_required=False).check(d)
+
+
+def test_a_first_large_return_is_not_told_its_earlier_refunds_add_up():
+    lamp = OrderLine("lamp", "LAMP-1", "Lamp", 1, 150000)
+    first = CustomerHistory(total_paid=150000, order_count=1)
+    d = evaluate(load_policy("preset:standard-30-day"), order(lines=(lamp,), shipping=0,
+                 history=first), ask(("lamp", 1, R.CHANGED_MIND)), NOW)
+    abuse = next(r for r in d.trace if r.rule == "abuse")
+
+    assert (abuse.code, abuse.saw["signals"], abuse.saw["recent_amount"]) == (
+        "abuse_signal", ["refund_amount"], 0)
+    assert abuse.message == (
+        "As this refund is a large amount, a member of our team will look at this one "
+        "personally; this is a routine check, not a refusal.")
+    assert "in the last 90 days" not in d.explanation
+    assert render(abuse.message, "de") == (
+        "Da es um einen hohen Betrag geht, sieht sich jemand aus unserem Team diese Rücksendung "
+        "persönlich an; das ist eine Routineprüfung, keine Ablehnung.")

@@ -5,7 +5,8 @@ from __future__ import annotations
 from policy_builders import NOW, TOTAL, order
 
 from policies import evaluate_correction, load_policy, load_policy_text
-from refunds_plugin.domain import DecisionKind, PaymentFacts
+from refunds_plugin.domain.facts import PaymentFacts
+from refunds_plugin.domain.kinds import DecisionKind
 
 DUP, OVER = DecisionKind.DUPLICATE_CHARGE, DecisionKind.OVERPAYMENT
 TWO = (PaymentFacts("stripe", "pi_1", TOTAL), PaymentFacts("stripe", "pi_2", 2500))

@@ -11,15 +11,9 @@ from dataclasses import replace
 from policy_builders import CUP, NOW, VASE, ask, order
 
 from policies import evaluate, evaluate_correction, load_policy_text
-from refunds_plugin.domain import (
-    DecisionKind,
-    OrderFacts,
-    OrderLine,
-    PaymentFacts,
-    Reason,
-    ResolutionKind,
-    RuleResult,
-)
+from refunds_plugin.domain.decision import RuleResult
+from refunds_plugin.domain.facts import OrderFacts, OrderLine, PaymentFacts
+from refunds_plugin.domain.kinds import DecisionKind, Reason, ResolutionKind
 
 
 def credit_policy(extra: str = "", currency: str = "KWD") -> str:

@@ -14,16 +14,16 @@ from policy_builders import NOW, SHIRT, TOTAL, ask, order
 from policies import evaluate, load_policy, load_policy_text
 from policies.policy import percent_of
 from policies.tiers import months_as_customer, projected_value
-from refunds_plugin.domain import (
+from refunds_plugin.domain.decision import Decision
+from refunds_plugin.domain.facts import (
     CustomerHistory,
-    Decision,
     OrderLine,
     PaymentFacts,
-    Reason,
-    ResolutionKind,
     ReturnLine,
     ReturnRequest,
 )
+from refunds_plugin.domain.kinds import Reason, ResolutionKind
+from refunds_plugin.language.said import render
 from refunds_plugin.money import Money
 
 R = Reason
@@ -50,6 +50,20 @@ def test_units_already_returned_cannot_be_returned_again():
     assert (d.outcome.value, d.reason_code, d.amount) == ("decline",
                                                           "quantity_exceeds_remaining", 0)
     assert "Only 1 of Linen shirt" in d.explanation
+
+
+def test_every_unit_already_asked_for_says_a_return_was_requested_not_that_it_came_back():
+    # ``returned`` counts approved and in-review returns, received or not: "requested" is true
+    # of each, so the policy says that, in the words (and translations) the returns page uses
+    d = evaluate(DEFAULT, order(returned=(("shirt", 2),)), ask(("shirt", 1, R.TOO_SMALL)), NOW)
+    assert (d.outcome.value, d.reason_code, d.amount) == ("decline",
+                                                          "quantity_exceeds_remaining", 0)
+    [said_it] = [t.message for t in d.trace if t.code == "quantity_exceeds_remaining"]
+    assert said_it == "A return has already been requested for Linen shirt."
+    assert "has already been returned" not in d.explanation
+    assert render(said_it, "de") == "Für Linen shirt wurde bereits eine Rücksendung beantragt."
+    assert render(said_it, "fr") == "Un retour a déjà été demandé pour Linen shirt."
+    assert render(said_it, "es") == "Ya se ha solicitado la devolución de Linen shirt."
 
 
 def test_the_same_line_twice_is_declined_never_merged():

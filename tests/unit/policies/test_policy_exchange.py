@@ -9,16 +9,15 @@ from dataclasses import replace
 import pytest
 
 from policies import PolicyError, evaluate, load_policy_text
-from refunds_plugin.domain import (
+from refunds_plugin.domain.facts import (
     CustomerHistory,
     OrderLine,
     PaymentFacts,
-    Reason,
-    ResolutionKind,
     ReturnLine,
     ReturnRequest,
     Variant,
 )
+from refunds_plugin.domain.kinds import Reason, ResolutionKind
 from tests.unit.policies.policy_builders import NOW, order
 
 SIZES = (Variant("SHOE-42", "Trail shoe 42", 10000, True, "v42"),

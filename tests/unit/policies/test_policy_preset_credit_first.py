@@ -7,7 +7,8 @@ import pytest
 from policy_builders import NOW, Expect, ask, order
 
 from policies import evaluate, load_policy
-from refunds_plugin.domain import OrderLine, Reason, ResolutionKind
+from refunds_plugin.domain.facts import OrderLine
+from refunds_plugin.domain.kinds import Reason, ResolutionKind
 
 POLICY = load_policy("preset:credit-first")
 R, CREDIT, REFUND = Reason, ResolutionKind.CREDIT, ResolutionKind.REFUND

@@ -7,7 +7,8 @@ import pytest
 from policy_builders import NOW, TOTAL, Expect, ask, order
 
 from policies import evaluate, load_policy
-from refunds_plugin.domain import PaymentFacts, Reason, ResolutionKind
+from refunds_plugin.domain.facts import PaymentFacts
+from refunds_plugin.domain.kinds import Reason, ResolutionKind
 
 POLICY = load_policy("preset:default")
 R = Reason

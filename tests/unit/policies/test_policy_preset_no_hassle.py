@@ -7,7 +7,8 @@ import pytest
 from policy_builders import NOW, Expect, ask, order
 
 from policies import evaluate, load_policy
-from refunds_plugin.domain import CustomerHistory, Outcome, Reason, ResolutionKind
+from refunds_plugin.domain.facts import CustomerHistory
+from refunds_plugin.domain.kinds import Outcome, Reason, ResolutionKind
 
 POLICY = load_policy("preset:no-hassle")
 R, CREDIT, REFUND = Reason, ResolutionKind.CREDIT, ResolutionKind.REFUND

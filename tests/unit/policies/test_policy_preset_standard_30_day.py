@@ -9,7 +9,8 @@ import pytest
 from policy_builders import NOW, SHIRT, Expect, ask, order
 
 from policies import evaluate, load_policy
-from refunds_plugin.domain import CustomerHistory, PaymentFacts, Reason
+from refunds_plugin.domain.facts import CustomerHistory, PaymentFacts
+from refunds_plugin.domain.kinds import Reason
 
 POLICY = load_policy("preset:standard-30-day")
 R = Reason

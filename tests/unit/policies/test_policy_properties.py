@@ -23,18 +23,16 @@ from hypothesis import strategies as st
 from policy_builders import NOW
 
 from policies import Policy, evaluate, load_policy_text
-from refunds_plugin.domain import (
+from refunds_plugin.domain.decision import Decision
+from refunds_plugin.domain.facts import (
     CustomerHistory,
-    Decision,
     OrderFacts,
     OrderLine,
-    Outcome,
     PaymentFacts,
-    Reason,
-    ResolutionKind,
     ReturnLine,
     ReturnRequest,
 )
+from refunds_plugin.domain.kinds import Outcome, Reason, ResolutionKind
 
 # Hypothesis's failure report touches a deprecated mypy_extensions name; under the project's
 # filterwarnings=error that would hide the falsifying example behind an INTERNALERROR.

@@ -28,19 +28,18 @@ from typing import Any
 import pytest
 
 import policies
-from refunds_plugin.domain import (
+from refunds_plugin.domain.decision import Decision
+from refunds_plugin.domain.facts import (
     Customer,
     CustomerHistory,
-    Decision,
     OrderFacts,
     OrderLine,
     PaymentFacts,
-    Reason,
-    ResolutionKind,
     ReturnLine,
     ReturnRequest,
     Variant,
 )
+from refunds_plugin.domain.kinds import Reason, ResolutionKind
 from refunds_plugin.finance.simulation import facts_from_json, request_from_json
 from refunds_plugin.language.said import structure
 from refunds_plugin.ledger.decisions import facts_json, request_json

@@ -14,16 +14,9 @@ import pytest
 from policy_builders import CUP, NOW, VASE, ask, order
 
 from policies import evaluate, evaluate_correction, load_policy, load_policy_text
-from refunds_plugin.domain import (
-    Decision,
-    DecisionKind,
-    OrderFacts,
-    OrderLine,
-    PaymentFacts,
-    Reason,
-    ResolutionKind,
-    RuleResult,
-)
+from refunds_plugin.domain.decision import Decision, RuleResult
+from refunds_plugin.domain.facts import OrderFacts, OrderLine, PaymentFacts
+from refunds_plugin.domain.kinds import DecisionKind, Reason, ResolutionKind
 
 CREDIT_POLICY = ("window: {days: 30}\n"
                  "resolution: {default: credit, allow: [credit, refund]}\n")

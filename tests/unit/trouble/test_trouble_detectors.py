@@ -11,7 +11,8 @@ from sqlalchemy import Connection
 
 from refunds_plugin.bootstrap import Runtime, build
 from refunds_plugin.config import load_config
-from refunds_plugin.domain import Customer, DecisionKind
+from refunds_plugin.domain.facts import Customer
+from refunds_plugin.domain.kinds import DecisionKind
 from refunds_plugin.ledger.db import write_tx
 from refunds_plugin.ledger.orders import OrderRecord, record_payment, upsert_order
 from refunds_plugin.ledger.tables import decisions, refund_attempts

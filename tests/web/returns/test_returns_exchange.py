@@ -15,7 +15,7 @@ import pytest
 import responses
 from werkzeug.test import TestResponse
 
-from refunds_plugin.domain import OrderFacts, OrderLine
+from refunds_plugin.domain.facts import OrderFacts, OrderLine
 from refunds_plugin.ledger.tables import decisions, exchanges
 from refunds_plugin.saleor.client import SaleorClient
 from refunds_plugin.saleor.variants import order_variants

@@ -55,6 +55,8 @@ def test_a_german_browser_gets_the_page_in_german_with_german_money_and_dates(
     form = open_form(client)
 
     assert '<html lang="de">' in start.get_data(as_text=True)
+    # the name the merchant set (REFUNDS_SHOP_NAME) is never translated
+    assert '<span class="shop-name">Harbour &amp; Co</span>' in start.get_data(as_text=True)
     assert "Rücksendung starten" in text(start)
     assert "Meine Bestellung finden" in text(start)
     page = text(form)
@@ -64,6 +66,14 @@ def test_a_german_browser_gets_the_page_in_german_with_german_money_and_dates(
     assert page.count("Sie können das bis zum 1. November 2027 zurückgeben.") == 2
     assert "Wie viele zurücksenden" in page and "Ich habe es mir anders überlegt" in page
     assert "How many to return" not in page
+    # the item, whatever its grammatical gender (a "Tasse" is no "er")
+    html = form.get_data(as_text=True)
+    assert [re.sub(r"\s+", " ", o) for o in re.findall(
+        r'<option value="(?:damaged|defective|not_as_described|not_received|too_small|too_large)"'
+        r'[^>]*>([^<]*)</option>', html)][:6] == [
+        "Der Artikel kam beschädigt an", "Der Artikel funktioniert nicht",
+        "Der Artikel entspricht nicht der Beschreibung", "Der Artikel ist nie angekommen",
+        "Der Artikel ist zu klein", "Der Artikel ist zu groß"]
 
 
 def test_a_german_answer_explains_the_decision_in_german(shop: ReturnsShop) -> None:
@@ -92,6 +102,8 @@ def test_the_orders_language_wins_over_the_browsers(french_order_shop: ReturnsSh
     status = french_order_shop.app.test_client().get(link)  # a stranger's browser: English
 
     assert "Commande 1001" in text(form) and "Bestellung" not in text(form)
+    assert "<option value=\"damaged\">L'article est arrivé endommagé</option>" in form.get_data(
+        as_text=True).replace("&#39;", "'")
     assert "25,00 $US l'unité" in text(form) and "40,00 $US l'unité" in text(form)
     assert "Votre retour est accepté" in answer
     assert '<html lang="fr">' in status.get_data(as_text=True)
@@ -150,3 +162,33 @@ def test_each_lines_situation_is_said_in_german(sqlite_url: str, tmp_path: Path)
             "Sie ihn bis zum 4. Dezember 2026 zurückgeben."]
     finally:
         shop.close()
+
+
+
+def test_without_a_shop_name_the_placeholder_is_in_the_readers_language(
+    sqlite_url: str, now: datetime,
+) -> None:
+    unnamed = ReturnsShop(sqlite_url, lambda: now, settings={"shop_name": "Our shop"})
+    try:
+        pages = {accept: _client(unnamed, accept).get("/returns").get_data(as_text=True)
+                 for accept in ("de", "fr", "es", "en")}
+    finally:
+        unnamed.close()
+
+    assert {accept: re.findall(r'<span class="shop-name">([^<]*)</span>', page)
+            for accept, page in pages.items()} == {
+        "de": ["Unser Shop"], "fr": ["Notre boutique"], "es": ["Nuestra tienda"],
+        "en": ["Our shop"]}
+    assert "<title>Rücksendung starten · Unser Shop</title>" in pages["de"]
+
+
+def test_a_line_partly_in_a_return_says_how_many_were_already_asked_for(shop: ReturnsShop) -> None:
+    english, german = _client(shop, "en"), _client(shop, "de")
+    _decide(english)  # one of the two mugs
+
+    again = text(open_form(english))
+    deutsch = text(open_form(german))
+
+    assert "You have already asked to return 1 of the 2 you ordered." in again
+    assert again.count("already asked to return") == 1  # the shirt has no return yet
+    assert "Für 1 der 2 bestellten Stück haben Sie bereits eine Rücksendung angefragt." in deutsch

@@ -23,7 +23,7 @@ from typing import Any
 import sqlalchemy as sa
 from alembic import op
 
-from refunds_plugin.domain import OrderLine
+from refunds_plugin.domain.facts import OrderLine
 from refunds_plugin.ledger.line_index import (
     customer_key,
     epoch,

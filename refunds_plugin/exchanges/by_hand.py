@@ -1,0 +1,157 @@
+"""A person sent an exchange's new items and says so: the exchange nobody was told to ship
+(``shipping.nobody_ships``: not a Saleor order, no ``REFUNDS_OUTBOUND_URL``) is marked shipped.
+
+It goes through the one guarded move the worker uses when a channel ships it
+(``ledger.exchanges.shipped``: ready → shipped, once, its ``exchange_shipped`` journal entry),
+with the person, carrier and tracking number added to that entry, and its
+``exchange_unshipped`` follow-up is cleared in the same transaction. A second submit (a double
+click, two admins) finds it shipped and records nothing; so do an unknown exchange, one not
+ready, one a channel ships, and a tracking number or carrier that cannot be right. Once sent by
+hand, a storefront's later ``exchange.out_of_stock`` no longer turns it into a refund.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Engine
+
+from refunds_plugin.errors import Conflict, InputError, NotFound
+from refunds_plugin.exchanges.shipping import TOLD_A_PERSON
+from refunds_plugin.ledger import exchanges
+from refunds_plugin.ledger.db import iso_time, lock_order, write_tx
+from refunds_plugin.ledger.exchanges import ExchangeRow
+from refunds_plugin.trouble.follow_ups import clear_unshipped
+
+log = logging.getLogger("refunds.exchanges")
+MAX_CARRIER = 64
+MAX_TRACKING = 64  # carriers' numbers are 10–40 characters; more is a paste gone wrong
+BY_HAND = "by_hand"  # the journal entry's key, and the exchange's progress key, for who and how
+NOT_READY = {
+    "awaiting_payment": "it is waiting for the customer's payment of the difference",
+    "waiting": "its return has not reached the point where the new items may ship",
+    "fallen_back": "it became a refund or store credit instead; nothing is to be sent",
+    "failed": "it failed and is with a person in the review queue",
+}
+
+
+@dataclass(frozen=True)
+class Shipment:
+    """Who sent an exchange's new items by hand, how, and when."""
+
+    decision_id: str
+    order_id: str
+    by: str
+    carrier: str | None
+    tracking_number: str | None
+    shipped_at: datetime
+    follow_up_cleared: bool = False
+
+    def words(self) -> str:
+        """``UPS 1Z999`` / ``1Z999`` / ``DHL`` / ``no tracking``."""
+        words = " ".join(x for x in (self.carrier, self.tracking_number) if x)
+        return words or "no tracking"
+
+    def to_json(self) -> dict[str, Any]:
+        return {"decision_id": self.decision_id, "order_id": self.order_id,
+                "status": "shipped", "shipped_by": self.by, "carrier": self.carrier,
+                "tracking_number": self.tracking_number, "shipped_at": iso_time(self.shipped_at),
+                "follow_up_cleared": self.follow_up_cleared}
+
+
+def _field(name: str, raw: object, longest: int) -> str | None:
+    if raw is None:
+        return None
+    if not isinstance(raw, str):
+        raise InputError(f"{name}: expected text, found {type(raw).__name__}",
+                         code="invalid_request")
+    text = raw.strip()
+    if len(text) > longest:
+        raise InputError(f"the {name.replace('_', ' ')} is {len(text)} characters long; at most "
+                         f"{longest} are accepted", code=f"{name}_too_long")
+    if not text.isprintable():
+        raise InputError(f"the {name.replace('_', ' ')} has a line break or control character",
+                         code="invalid_request")
+    return text or None
+
+
+def mark_shipped(engine: Engine, decision_id: str, *, by: str, carrier: object = None,
+                 tracking_number: object = None, now: datetime) -> Shipment:
+    """Record that ``by`` sent the new items of exchange ``decision_id``; once.
+
+    Raises InputError (a carrier or tracking number too long or not text), NotFound (no such
+    exchange), Conflict ``already_shipped`` (shipped before: nothing changes) or
+    ``not_shippable`` (not ready, or a channel ships it); nothing is recorded then."""
+    carrier_text = _field("carrier", carrier, MAX_CARRIER)
+    tracking = _field("tracking_number", tracking_number, MAX_TRACKING)
+    with write_tx(engine) as conn:
+        row = exchanges.get_exchange(conn, decision_id)
+        if row is None:
+            raise NotFound(f"there is no exchange {decision_id}", code="unknown_exchange")
+        # after, never during, a storefront's exchange.out_of_stock for the same order: each
+        # sees what the other did (``fallback.out_of_stock`` leaves one sent by hand alone)
+        lock_order(conn, row.order_id)
+        row = exchanges.get_exchange(conn, decision_id) or row
+        _refuse_unless_a_person_ships(row)
+        how = {"by": by, "carrier": carrier_text, "tracking_number": tracking}
+        if not exchanges.shipped(conn, decision_id, None, now, {BY_HAND: how}):
+            fresh = exchanges.get_exchange(conn, decision_id)  # moved since it was read
+            assert fresh is not None
+            _refuse_unless_a_person_ships(fresh)
+            raise Conflict(f"exchange {decision_id} could not be marked shipped",
+                           code="not_shippable")
+        exchanges.save_progress(conn, decision_id,
+                                {**row.progress, BY_HAND: {**how, "at": iso_time(now)}}, now)
+        cleared = clear_unshipped(conn, decision_id, now) > 0
+    log.info("exchange %s shipped by hand", decision_id,
+             extra={"decision_id": decision_id, "order_id": row.order_id, "by": by})
+    return Shipment(decision_id, row.order_id, by, carrier_text, tracking, now, cleared)
+
+
+def _refuse_unless_a_person_ships(row: ExchangeRow) -> None:
+    if row.status == "shipped":
+        before = shipped_by_hand(row)
+        how = (f" by {before.by} ({before.words()}) at {iso_time(before.shipped_at)}"
+               if before else " (by its channel)")
+        raise Conflict(f"exchange {row.decision_id} was already recorded as shipped{how}",
+                       code="already_shipped")
+    if row.status != "ready":
+        why = NOT_READY.get(row.status, f"it is {row.status}")
+        raise Conflict(f"exchange {row.decision_id} is not ready to ship: {why}",
+                       code="not_shippable")
+    if not row.progress.get(TOLD_A_PERSON):
+        raise Conflict(f"exchange {row.decision_id} is shipped through its channel (the Saleor "
+                       "replacement order or exchange.ready_to_ship), not by hand",
+                       code="not_shippable")
+
+
+def shipped_by_hand(row: ExchangeRow) -> Shipment | None:
+    """Who sent it and how, when a person did (for the finance pages)."""
+    noted = row.progress.get(BY_HAND)
+    if not isinstance(noted, dict) or row.status != "shipped":
+        return None
+    return Shipment(row.decision_id, row.order_id, str(noted.get("by") or ""),
+                    noted.get("carrier"), noted.get("tracking_number"),
+                    datetime.fromisoformat(str(noted["at"])))
+
+
+@dataclass(frozen=True)
+class Standing:
+    """An exchange as the decision page shows it: where it stands, whether a person must send
+    it (the form), and who did."""
+
+    status: str
+    a_person_ships: bool
+    by_hand: Shipment | None
+
+
+def standing(engine: Engine, decision_id: str) -> Standing | None:
+    with engine.connect() as conn:
+        row = exchanges.get_exchange(conn, decision_id)
+    if row is None:
+        return None
+    told = row.status == "ready" and bool(row.progress.get(TOLD_A_PERSON))
+    return Standing(row.status, told, shipped_by_hand(row))
