@@ -24,7 +24,7 @@ from typing import Any
 from sqlalchemy import Engine
 
 import policies
-from refunds_plugin.domain import ResolutionKind
+from refunds_plugin.domain.kinds import ResolutionKind
 from refunds_plugin.errors import InputError
 from refunds_plugin.finance.simulation import Comparison, replay_each
 from refunds_plugin.insights.reasons import rate_bp
