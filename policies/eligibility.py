@@ -7,7 +7,7 @@ verdicts: ``pass`` (accept), ``adjust`` (accept as store credit only), ``review`
 from __future__ import annotations
 
 from policies.context import Context
-from policies.policy import Action, WindowOverride
+from policies.policy import Action, Anchor, WindowOverride
 from refunds_plugin.domain.decision import RuleResult
 from refunds_plugin.domain.facts import OrderLine, ReturnLine
 from refunds_plugin.domain.kinds import Reason
@@ -29,6 +29,9 @@ _OUTSIDE = {
     Action.ACCEPT: ("within_window", N_("The {days}-day return window for {name} has passed "
                                         "({age} days since {start}).")),
 }
+# the date a window counts from, as a word in the sentences above (translated with its article)
+_START = {Anchor.DELIVERY: N_("delivery"), Anchor.FULFILMENT: N_("fulfilment"),
+          Anchor.PAYMENT: N_("payment")}
 _FINAL_SALE = {
     Action.DECLINE: ("final_sale", N_("{name} was sold as final sale and cannot be returned.")),
     Action.REVIEW: ("final_sale_review",
@@ -161,8 +164,14 @@ def window(ctx: Context, line: OrderLine, rl: ReturnLine) -> RuleResult:
     action = ctx.policy.window.outside
     code, text = _OUTSIDE[action]
     return RuleResult("window", _ACTION_VERDICT[action], code,
-                      said(text, days=days, name=line.name, age=age, start=str(saw["from"])),
+                      said(text, days=days, name=line.name, age=age, start=_start(ctx)),
                       saw)
+
+
+def _start(ctx: Context) -> str:
+    """The window's start as a word: English as the policy names it, translatable."""
+    word = _START.get(ctx.anchor) if ctx.anchor is not None else None
+    return said(word) if word is not None else str(ctx.anchor)
 
 
 def window_days(ctx: Context, line: OrderLine) -> tuple[int | None, str]:

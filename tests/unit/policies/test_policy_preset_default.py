@@ -9,6 +9,7 @@ from policy_builders import NOW, TOTAL, Expect, ask, order
 from policies import evaluate, load_policy
 from refunds_plugin.domain.facts import PaymentFacts
 from refunds_plugin.domain.kinds import Reason, ResolutionKind
+from refunds_plugin.language.said import render
 
 POLICY = load_policy("preset:default")
 R = Reason
@@ -61,3 +62,19 @@ def test_the_refund_goes_back_to_the_payment_it_came_from():
     assert [(r.kind.value, r.amount, r.payment_reference) for r in d.resolutions] == [
         ("refund", 4000, "pi_1")]
     assert (d.policy_name, d.promise_hours) == ("default", 48)
+
+
+def test_the_window_sentence_names_its_start_in_the_readers_language():
+    d = evaluate(load_policy("preset:default"), order(days=360, paid_days=366),
+                 ask(("shirt", 1, R.CHANGED_MIND)), NOW)
+    window = next(r for r in d.trace if r.rule == "window")
+
+    assert window.message == (
+        "The 365-day return window for Linen shirt has passed (366 days since payment); "
+        "our team will look at it.")
+    assert render(window.message, "de") == (
+        "Die 365-tägige Rückgabefrist für Linen shirt ist abgelaufen (366 Tage seit der "
+        "Zahlung); unser Team sieht es sich an.")
+    assert render(window.message, "fr").endswith(
+        "(366 jours depuis le paiement) ; notre équipe va l'examiner.")
+    assert "(366 días desde el pago)" in render(window.message, "es")
