@@ -84,6 +84,7 @@ def facts_from_json(d: dict[str, Any]) -> OrderFacts:
         history=CustomerHistory(**hist),
         source=d.get("source", "storefront"),
         channel=d.get("channel"),
+        can_charge=d.get("can_charge", True) is not False,  # a dry run's stored False
     )
 
 
