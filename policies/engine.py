@@ -72,10 +72,15 @@ def evaluate(policy: Policy, facts: OrderFacts, request: ReturnRequest,
     kept = [resolution.keep_item(ctx, pl) for pl in planned]
     trace.extend(kept)
     back = [k.verdict == "pass" for k in kept]
-    backs = {id(pl): b for pl, b in zip(planned, back, strict=True)}
-    swapped, swap_trace = _exchange(ctx, ex_plan, backs)
-    rest = ex_plan.rest
-    fees, fee_result = resolution.fees(ctx, [(pl, backs[id(pl)]) for pl in rest])
+    if ex_plan.swaps:
+        backs = {id(pl): b for pl, b in zip(planned, back, strict=True)}
+        swapped, swap_trace = _exchange(ctx, ex_plan, backs)
+        rest = ex_plan.rest
+        fee_lines = [(pl, backs[id(pl)]) for pl in rest]
+    else:  # nothing swapped: the rest is every planned line, in order
+        swapped, swap_trace, rest = None, [], ex_plan.rest
+        fee_lines = list(zip(planned, back, strict=True))
+    fees, fee_result = resolution.fees(ctx, fee_lines)
     ship, ship_result = resolution.shipping(ctx, rest)
     gross = sum(pl.amount for pl in rest) + ship
     extra = {ResolutionKind.REFUND: 0, ResolutionKind.CREDIT: 0}
@@ -87,7 +92,10 @@ def evaluate(policy: Policy, facts: OrderFacts, request: ReturnRequest,
     # what the abuse signals may count: the lines that are not our fault, less what of them
     # the customer takes as store credit
     theirs = [pl.amount for pl in rest if not pl.request.reason.merchant_fault]
-    credit = sum(r.amount for r in resolutions if r.kind is ResolutionKind.CREDIT)
+    credit = 0
+    for r in resolutions:  # a loop, not a generator: this runs for every approval
+        if r.kind is ResolutionKind.CREDIT:
+            credit += r.amount
     trace += [*ex_plan.notes, *swap_trace]
     trace += [fee_result, ship_result, safeguards.limits(ctx, gross),
               safeguards.abuse(ctx, sum(theirs) if theirs else None, credit)]
@@ -100,9 +108,9 @@ def evaluate(policy: Policy, facts: OrderFacts, request: ReturnRequest,
     if held is not None:
         trace.append(held)
     code = reviews[0].code if reviews else ("partially_approved" if refused else "approved")
-    lines = tuple(LineDecision(pl.line.id, pl.request.quantity, pl.amount,
-                               pl.request.reason.value, b)
-                  for pl, b in zip(planned, back, strict=True))
+    lines = tuple([LineDecision(pl.line.id, pl.request.quantity, pl.amount,
+                                pl.request.reason.value, b)
+                   for pl, b in zip(planned, back, strict=True)])
     text = ""
     if explained or not cannot_fail(facts):  # what only the paragraph reads, only for it
         notes = [r for r in trace if r.verdict == "adjust" and r.rule in _NOTED]

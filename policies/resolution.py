@@ -104,7 +104,11 @@ def _label_fee(ctx: Context, charged: list[tuple[PlannedLine, bool]]) -> tuple[i
         return (table.get(cur) if table else None), any(back for _, back in charged)
     if ctx.standing.tier_name in rs.free_for:
         return None, False
-    back = any(b for pl, b in charged if pl.request.reason.value not in rs.free_for)
+    back = False
+    for pl, b in charged:  # a loop, not a generator: this runs for every approval
+        if b and pl.request.reason.value not in rs.free_for:
+            back = True
+            break
     return (rs.fee.get(cur) if rs.fee else None), back
 
 
@@ -138,10 +142,15 @@ def shipping(ctx: Context, planned: list[PlannedLine]) -> tuple[int, R]:
     facts, rules = ctx.facts, ctx.policy.shipping
     remaining = max(0, facts.shipping_amount - facts.shipping_refunded)
     gone = dict(ctx.returned)
-    for pl in planned:
+    fault = False
+    for pl in planned:  # loops, not generators: this runs for every approval
         gone[pl.line.id] = gone.get(pl.line.id, 0) + pl.request.quantity
-    last = all(gone.get(ln.id, 0) >= ln.quantity for ln in facts.lines)
-    fault = any(pl.request.reason.merchant_fault for pl in planned)
+        fault = fault or pl.request.reason.merchant_fault
+    last = True
+    for ln in facts.lines:
+        if gone.get(ln.id, 0) < ln.quantity:
+            last = False
+            break
     saw = {"remaining_shipping": remaining, "last_item": last, "merchant_fault": fault}
     if remaining and ((last and rules.refund_with_last_item)
                       or (fault and rules.refund_on_merchant_fault)):
@@ -253,9 +262,13 @@ def _not_automatic(ctx: Context, refund: int, credit: int, results: list[R]) -> 
     """The part of ``refund`` only payments that no app can refund could take (``blocked``: a
     Saleor transaction staff recorded, or whose app is off) becomes store credit where the
     policy offers credit; otherwise a person refunds it by hand (review)."""
-    auto = sum(p.refundable for p in ctx.facts.payments if p.blocked is None)
+    auto, blocked = 0, []
+    for p in ctx.facts.payments:  # one pass, no generator: this runs for every approval
+        if p.blocked is None:
+            auto += p.refundable
+        elif p.refundable > 0:
+            blocked.append(p)
     short = refund - auto
-    blocked = [p for p in ctx.facts.payments if p.blocked is not None and p.refundable > 0]
     if short <= 0 or not blocked:
         return refund, credit
     why, cur = blocked[0].blocked, ctx.currency

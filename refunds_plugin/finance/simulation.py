@@ -15,7 +15,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
+from enum import Enum
+from typing import Any, TypeVar
 
 import orjson
 from sqlalchemy import Connection, Engine, Select, case, func, select, text
@@ -36,6 +37,7 @@ from refunds_plugin.domain.kinds import Outcome, Reason, ResolutionKind
 from refunds_plugin.finance.rows import exchange_said, parse_when
 from refunds_plugin.ledger.db import iso_time
 from refunds_plugin.ledger.tables import decisions, return_figures
+from refunds_plugin.slots import slot_init
 
 OUTCOMES = tuple(o.value for o in Outcome)
 MAX_PROBLEMS = 20  # unreadable decisions named in a report; the rest are only counted
@@ -82,6 +84,7 @@ def facts_from_json(d: dict[str, Any]) -> OrderFacts:
         history=CustomerHistory(**hist),
         source=d.get("source", "storefront"),
         channel=d.get("channel"),
+        can_charge=d.get("can_charge", True) is not False,  # a dry run's stored False
     )
 
 
@@ -89,20 +92,33 @@ def request_from_json(d: dict[str, Any]) -> ReturnRequest:
     """ReturnRequest from its JSON form (``ledger.decisions.request_json``, or written by hand)."""
     prefer = d.get("preferred_resolution")
     return ReturnRequest(
-        request_id=str(d.get("request_id", "request")),
-        order_id=str(d["order_id"]),
-        lines=tuple([
-            ReturnLine(str(rl["line_id"]), int(rl["quantity"]), Reason(rl["reason"]),
+        str(d.get("request_id", "request")),
+        str(d["order_id"]),
+        tuple([
+            ReturnLine(str(rl["line_id"]), int(rl["quantity"]), _member(Reason, rl["reason"]),
                        Variant(**rl["exchange_for"]) if rl.get("exchange_for") else None)
             for rl in d["lines"]
         ]),
-        preferred_resolution=ResolutionKind(prefer) if prefer else None,
-        comment=d.get("comment") or "",
-        requested_at=_when(d.get("requested_at")),
-        channel=d.get("channel") or "storefront",
+        _member(ResolutionKind, prefer) if prefer else None,
+        d.get("comment") or "",
+        _when(d.get("requested_at")),
+        d.get("channel") or "storefront",
     )
 
 
+_E = TypeVar("_E", bound=Enum)
+
+
+def _member(kind: type[_E], value: Any) -> _E:
+    """``kind(value)`` for a stored value (a dictionary look-up rather than the enum's own
+    call); anything else takes the call, so the answer and any error are its own."""
+    try:
+        return kind._value2member_map_[value]  # type: ignore[return-value]
+    except (KeyError, TypeError):
+        return kind(value)
+
+
+@slot_init  # two are built for every request ``policy compare`` reads
 @dataclass(frozen=True, slots=True)
 class Comparison:
     """One stored decision next to what the candidate policy decides on the same facts."""
@@ -243,7 +259,7 @@ def replay_each(
     ``explained=True`` gives (``tests/integration/insights/test_compare_fast_path.py``).
     """
     c = decisions.c
-    query = _period(
+    query = _period(  # the columns in the order ``_compare`` unpacks them
         select(c.id, c.order_id, c.request_key, c.created_at, c.currency, c.outcome, c.amount,
                c.refund_amount, c.credit_amount, c.reason_code, c.facts, c.request,
                c.policy_hash, c.customer_email,
@@ -266,49 +282,49 @@ def replay_each(
             yield _compare(candidates, row, reuse, explained)
 
 
-def _rebuilt(row: Any) -> tuple[OrderFacts, ReturnRequest]:
-    return facts_from_json(json.loads(row.facts)), request_from_json(json.loads(row.request))
+def _rebuilt(facts: str, request: str) -> tuple[OrderFacts, ReturnRequest]:
+    return facts_from_json(json.loads(facts)), request_from_json(json.loads(request))
 
 
-def _rebuilt_fast(row: Any) -> tuple[OrderFacts, ReturnRequest]:
+def _rebuilt_fast(facts: str, request: str) -> tuple[OrderFacts, ReturnRequest]:
     """``_rebuilt`` with orjson (about three times faster), which accepts less than ``json``
     (no NaN, no integer past 64 bits): whatever it refuses is read again by ``_rebuilt``, so
     the facts, and any error, are the same."""
     try:
-        return facts_from_json(orjson.loads(row.facts)), request_from_json(
-            orjson.loads(row.request))
+        return facts_from_json(orjson.loads(facts)), request_from_json(orjson.loads(request))
     except Exception:  # noqa: BLE001 - read again the plain way: the same answer or error
-        return _rebuilt(row)
+        return _rebuilt(facts, request)
 
 
 def _compare(candidates: tuple[policies.Policy, ...], row: Any, reuse: bool = False,
              explained: bool = True) -> tuple[Comparison, ...]:
-    created_at = parse_when(row.created_at)
+    # the row unpacked once, in ``replay_each``'s column order (cheaper than a name per read)
+    (decision_id, order_id, request_key, created, currency, outcome, amount, refund, credit,
+     reason_code, facts, request, policy_hash, customer, body, fees, bonus) = row
+    created_at = parse_when(created)
     assert created_at is not None  # the column is NOT NULL
-    same = [reuse and pol.content_hash == row.policy_hash
-            and row.reason_code != "exceeds_refundable" for pol in candidates]
+    keep = reuse and reason_code != "exceeds_refundable"
+    same = [keep and pol.content_hash == policy_hash for pol in candidates]
     news: list[Decision | None] = [None] * len(candidates)
     error = None
-    request_id = row.request_key.removeprefix("return:")
+    request_id = request_key.removeprefix("return:")
     try:
         if not all(same):
-            facts, request = _rebuilt(row) if explained else _rebuilt_fast(row)
-            request_id = request.request_id
-            at = request.requested_at or created_at
-            news = [None if kept else policies.evaluate(pol, facts, request, at,
+            facts_, request_ = (_rebuilt if explained else _rebuilt_fast)(facts, request)
+            request_id = request_.request_id
+            at = request_.requested_at or created_at
+            news = [None if kept else policies.evaluate(pol, facts_, request_, at,
                                                         explained=explained)
                     for pol, kept in zip(candidates, same, strict=True)]
     except (KeyError, TypeError, ValueError) as exc:
         error = f"{type(exc).__name__}: {exc}"
     # what the stored decision said, the same on every side: read once
-    ids, stored = (row.id, row.order_id, request_id, created_at, row.currency), (
-        row.outcome, int(row.amount), int(row.refund_amount), int(row.credit_amount),
-        row.reason_code)
-    tail = (int(row.fees), int(row.bonus))
-    customer, old_exchange = row.customer_email, exchange_said(row.body)
-    return tuple(Comparison(*ids, *stored, new, None if kept else error, *tail, kept, customer,
-                            old_exchange)
-                 for kept, new in zip(same, news, strict=True))
+    stored = (decision_id, order_id, request_id, created_at, currency, outcome, int(amount),
+              int(refund), int(credit), reason_code)
+    old_fees, old_bonus, old_exchange = int(fees), int(bonus), exchange_said(body)
+    return tuple([Comparison(*stored, new, None if kept else error, old_fees, old_bonus, kept,
+                             customer, old_exchange)
+                  for kept, new in zip(same, news, strict=True)])
 
 
 @dataclass

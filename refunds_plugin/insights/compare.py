@@ -24,10 +24,12 @@ from typing import Any
 from sqlalchemy import Engine
 
 import policies
+from refunds_plugin.domain.kinds import ResolutionKind
 from refunds_plugin.errors import InputError
 from refunds_plugin.finance.simulation import Comparison, replay_each
 from refunds_plugin.insights.reasons import rate_bp
 from refunds_plugin.ledger.db import iso_time
+from refunds_plugin.slots import slot_init
 
 RANK = {"approve": 2, "review": 1, "decline": 0}
 MAX_LISTED = 200  # worse answers listed in a report; all of them are in the CSV
@@ -39,6 +41,7 @@ CSV_COLUMNS = [
 ]  # fmt: skip
 
 
+@slot_init
 @dataclass(frozen=True, slots=True)
 class Answer:
     """One side's answer to one request: outcome and money (credit without its bonus)."""
@@ -63,9 +66,17 @@ def _new(c: Comparison) -> Answer | None:
     d = c.new
     if d is None:
         return None
-    bonus = sum(r.bonus for r in d.resolutions)
-    return Answer(d.outcome.value, d.refund_amount, d.credit_amount - bonus, bonus,
-                  sum(f.amount for f in d.fees))
+    # ``d.refund_amount``, ``d.credit_amount`` and the bonus in one loop, no generator
+    refund = credit = bonus = fees = 0
+    for r in d.resolutions:
+        bonus += r.bonus
+        if r.kind is ResolutionKind.REFUND:
+            refund += r.amount
+        elif r.kind is ResolutionKind.CREDIT:
+            credit += r.total
+    for f in d.fees:
+        fees += f.amount
+    return Answer(d.outcome.value, refund, credit - bonus, bonus, fees)
 
 
 def worse(before: Answer, after: Answer) -> bool:
@@ -90,8 +101,10 @@ class Side:
         self.declines += a.outcome == "decline"
         self.reviews += a.outcome == "review"
         if a.outcome == "approve":
-            got = self.money.setdefault(currency, dict.fromkeys(
-                ("refund", "credit", "bonus", "fees"), 0))
+            got = self.money.get(currency)
+            if got is None:
+                got = self.money[currency] = dict.fromkeys(("refund", "credit", "bonus", "fees"),
+                                                           0)
             got["refund"] += a.refund
             got["credit"] += a.credit
             got["bonus"] += a.bonus
@@ -104,6 +117,7 @@ class Side:
                 "money": [{"currency": cur, **m} for cur, m in sorted(self.money.items())]}
 
 
+@slot_init
 @dataclass(frozen=True, slots=True)
 class Row:
     comparison: Comparison
@@ -151,8 +165,8 @@ class Report:
             return
         self.current.add(row.current, c.currency)
         self.candidate.add(row.candidate, c.currency)
-        self.differ += row.differs
-        if row.worse:
+        self.differ += row.current != row.candidate  # ``row.differs`` and ``row.worse``, inline
+        if worse(row.current, row.candidate):
             self.worse_count += 1
             if len(self.worse) < MAX_LISTED:
                 self.worse.append(row.to_csv())

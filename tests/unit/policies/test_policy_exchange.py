@@ -4,6 +4,7 @@ when the new item ships; and every mistake in an ``exchange:`` section named pre
 
 from __future__ import annotations
 
+import json
 from dataclasses import replace
 
 import pytest
@@ -271,3 +272,26 @@ def test_a_difference_below_stripes_minimum_is_waived_and_explained() -> None:
         "by card (0.50 USD), so we waive it.")
     assert price.message in d.explanation
     assert price.saw["minimum_charge"] == 50
+
+
+def test_a_dry_run_shops_dearer_exchange_replays_as_it_was_decided():
+    """``policy simulate`` and ``compare`` read the stored facts back: a shop that could not
+    take the difference (a dry run) stays one that cannot, so the replay gives its answer."""
+    from refunds_plugin.finance.simulation import facts_from_json
+    from refunds_plugin.ledger.decisions import facts_json
+    from refunds_plugin.ledger.journal import to_json
+
+    pol = policy("{price_difference: {higher: charge}}")
+    facts = replace(order(lines=(SHOE,), shipping=0, payments=(PaymentFacts("stripe", "pi_1",
+                                                                             10000),)),
+                    can_charge=False)
+    req = ReturnRequest("ret-1", "1001", (ReturnLine("shoe", 1, Reason.TOO_SMALL, SIZES[1]),))
+    stored = json.loads(to_json(facts_json(facts)))
+    assert stored["can_charge"] is False
+    replayed = facts_from_json(stored)
+
+    assert replayed == facts
+    live, again = evaluate(pol, facts, req, NOW), evaluate(pol, replayed, req, NOW)
+    assert again == live
+    assert live.exchange is None  # the difference cannot be taken: not swapped
+    assert evaluate(pol, replace(facts, can_charge=True), req, NOW).exchange is not None
