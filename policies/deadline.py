@@ -3,7 +3,9 @@
 A window counts whole days since its start (``Context.age_days`` is ``(now - start).days``,
 which floors), and passes while that count is at most ``days``: it accepts until
 ``start + (days + 1) days`` exclusive. Every page, email and answer that states a window's
-deadline takes it from here, so the date people read is the one the decision keeps.
+deadline takes it from here, so the deadline people read is the one the decision keeps; the
+pages state ``last_moment`` (``catalogue.deadline``: its day, and its minute in UTC when it ends
+partway through a day, so "until 5 December" never refuses someone that afternoon).
 """
 
 from __future__ import annotations

@@ -12,7 +12,7 @@ import hmac
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Engine, or_, select
@@ -95,8 +95,8 @@ class LineOption:
     unit_amount: int
     remaining: int  # units not yet returned
     state: str
-    until: date | None  # last day of the window; None for life or when no date is known
-    refund_until: date | None  # last day a refund (not credit) is available, while still ahead
+    until: datetime | None  # the window's last open moment; None for life or no date known
+    refund_until: datetime | None  # last moment a refund (not credit) is available, if ahead
     note: str  # the policy's own sentence when the line is not simply open
     exchange_to: tuple[Variant, ...] = ()  # other sizes/colours it may be exchanged for
 
@@ -135,7 +135,7 @@ def line_options(policy: policies.Policy, facts: OrderFacts, now: datetime,
     evaluating a one-unit request for it (a change of mind: the customer's own reason).
 
     The window's verdict, not a date comparison, says whether it has passed, so the page and the
-    decision never disagree; the date shown is the window's last day either way.
+    decision never disagree; the deadline shown is the window's last open moment either way.
     """
     out = []
     for line in facts.lines:
@@ -159,7 +159,7 @@ _LATE = {"decline": "closed", "adjust": "late_credit", "review": "late_review"}
 
 
 def _situation(facts: OrderFacts,
-               decision: Decision) -> tuple[str, date | None, date | None, str]:
+               decision: Decision) -> tuple[str, datetime | None, datetime | None, str]:
     paid = _rule(decision, "payment")
     if paid is not None and paid.verdict == "decline":
         return "unpaid", None, None, paid.message
@@ -167,9 +167,9 @@ def _situation(facts: OrderFacts,
     final = _rule(decision, "final_sale")
     period = _rule(decision, "refund_period")
     start = _anchor(facts, window.saw.get("from")) if window is not None else None
-    until: date | None = None
+    until: datetime | None = None
     if window is not None and start is not None and isinstance(window.saw.get("days"), int):
-        until = deadline.last_day(start, int(window.saw["days"]))
+        until = deadline.last_moment(start, int(window.saw["days"]))
     if window is not None and window.code == "no_start_date":
         return "no_date", None, None, ""
     if window is not None and window.verdict != "pass":  # the window has passed
@@ -177,11 +177,11 @@ def _situation(facts: OrderFacts,
     if final is not None and final.verdict != "pass":
         state = {"decline": "final_sale", "review": "review"}.get(final.verdict, "credit_only")
         return state, until, None, "" if state == "final_sale" else final.message
-    refund_until: date | None = None
+    refund_until: datetime | None = None
     if period is not None and isinstance(period.saw.get("refund_within_days"), int) and start:
         if period.verdict == "adjust":
             return "credit_only", until, None, period.message
-        refund_until = deadline.last_day(start, int(period.saw["refund_within_days"]))
+        refund_until = deadline.last_moment(start, int(period.saw["refund_within_days"]))
     return "open", until, refund_until, ""
 
 

@@ -96,6 +96,14 @@ class Period:
             return None
         return deadline.last_day(self.starts, self.days)
 
+    @property
+    def last_moment(self) -> datetime | None:
+        """The period's last open moment, as the customer is told it (its day, and its time in
+        UTC when it ends partway through a day)."""
+        if self.starts is None or self.days is None:
+            return None
+        return deadline.last_moment(self.starts, self.days)
+
     def open_at(self, when: datetime) -> bool:
         ends = self.ends
         return ends is None or when < ends

@@ -7,10 +7,10 @@ Used outside a request too (the mail courier, the storefront's answer), so this 
 from __future__ import annotations
 
 import functools
-from datetime import date
+from datetime import UTC, date, datetime, time
 from decimal import Decimal
 
-from babel.dates import format_date
+from babel.dates import format_date, format_time
 from babel.lists import format_list
 from babel.numbers import format_currency
 from babel.support import NullTranslations, Translations
@@ -51,6 +51,25 @@ def day(value: date | None, locale: str | None) -> str:
     if code == "en":
         return format_date(value, "d MMMM y", locale="en")
     return format_date(value, "long", locale=code)
+
+
+_DAY_ENDS = time(23, 59, 59, 999999)
+
+
+def deadline(value: datetime | None, locale: str | None) -> str:
+    """A deadline's last open moment as the reader writes it, in UTC: the day alone when it
+    ends with the day (``5 December 2026``), else the day and the minute it ends
+    (``5 December 2026, 09:59 UTC``, ``5. Dezember 2026, 09:59 Uhr UTC``), so nobody told a
+    day comes back that afternoon to a refusal. A naive time is taken as UTC, as stored."""
+    if value is None:
+        return ""
+    moment = (value if value.tzinfo else value.replace(tzinfo=UTC)).astimezone(UTC)
+    if moment.time() == _DAY_ENDS:
+        return day(moment.date(), locale)
+    code = normalise(locale) or "en"
+    clock = format_time(moment, "HH:mm", tzinfo=UTC, locale=code)
+    return translations(code).gettext("{date}, {time} UTC").format(
+        date=day(moment.date(), code), time=clock)
 
 
 def listed(items: list[str], locale: str | None) -> str:

@@ -10,7 +10,7 @@ policy (``policies/explanation.py``), said again in the reader's language.
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
 
 from flask_babel import get_locale, gettext
 
@@ -249,7 +249,8 @@ ENGLISH: dict[str, str] = {
 
 class Strings:
     """The page's sentences in the request's language: ``t.submit``, ``t["reason_other"]``,
-    ``t.lang`` (the ``<html lang>``) and ``t.date(value)`` (a date as the reader writes it)."""
+    ``t.lang`` (the ``<html lang>``), ``t.date(value)`` (a date as the reader writes it) and
+    ``t.deadline(moment)`` (a deadline, with its time when it ends partway through a day)."""
 
     def __getitem__(self, key: str) -> str:
         return gettext(ENGLISH[key])
@@ -266,6 +267,10 @@ class Strings:
 
     def date(self, value: date | None) -> str:
         return catalogue.day(value, self.lang)
+
+    def deadline(self, value: datetime | None) -> str:
+        """A deadline's last open moment: its day, and its minute when it ends within the day."""
+        return catalogue.deadline(value, self.lang)
 
 
 def strings() -> Strings:

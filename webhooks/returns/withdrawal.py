@@ -58,7 +58,11 @@ def _day(value: date | None) -> str:
     ``28. Dezember 2026``)."""
     if isinstance(value, datetime):
         value = value.astimezone(UTC).date()
-    return catalogue.day(value, str(get_locale() or "en"))
+    return catalogue.day(value, _lang())
+
+
+def _lang() -> str:
+    return str(get_locale() or "en")
 
 
 def _expired(h: Hooks) -> tuple[str, int]:
@@ -172,7 +176,8 @@ def _step1(h: Hooks, facts: OrderFacts, token: str, values: Any, errors: list[st
     now = rt.service.clock()
     return h.page("withdraw.html", status, order_name=ret.order_name(rt.engine, facts.order_id),
                   form_token=token, lines=wd.remaining(facts), values=values, errors=errors,
-                  period_open=span.open_at(now), last_day=_day(span.last_day))
+                  period_open=span.open_at(now),
+                  last_day=catalogue.deadline(span.last_moment, _lang()))
 
 
 def _received(h: Hooks, facts: OrderFacts, w: wd.Withdrawal,
@@ -182,6 +187,7 @@ def _received(h: Hooks, facts: OrderFacts, w: wd.Withdrawal,
     decided = decision_id or w.decision_id
     return h.page("withdrawn.html", w=w, received=when(w.received_at),
                   order_name=ret.order_name(rt.engine, w.order_id),
-                  last_day=_day(span.last_day), deadline=_day(w.legal_deadline),
+                  last_day=catalogue.deadline(span.last_moment, _lang()),
+                  deadline=_day(w.legal_deadline),
                   status_url=h.status_url(decided) if decided else None)
 

@@ -39,7 +39,7 @@ def test_a_customer_returns_a_mug_for_a_refund_and_follows_the_money(
 
     _find_order(page, base)
     assert page.locator("fieldset[data-line=l1] .when").inner_text().strip() == (
-        "You can return this until 2 November 2027.")
+        "You can return this until 2 November 2027, 09:59 UTC.")
     screenshot(page, "refund-1-form")
     page.get_by_label("How many to return").first.select_option("1")
     page.get_by_label("Reason").first.select_option("changed_mind")
@@ -103,7 +103,7 @@ def test_a_return_outside_the_window_gets_an_honest_no(
 
     _find_order(page, base)
     assert page.locator("fieldset[data-line=l1] .when").inner_text().strip() == (
-        "The return window for this item ended on 2 October 2026.")
+        "The return window for this item ended on 2 October 2026, 11:59 UTC.")
     screenshot(page, "late-1-form")
     page.get_by_label("How many to return").first.select_option("1")
     page.get_by_label("Reason").first.select_option("changed_mind")

@@ -48,7 +48,7 @@ def test_a_customer_on_a_phone_checks_the_quote_sends_it_and_follows_the_money(
     page.wait_for_url(f"{base}/returns/order")
     assert page.get_by_role("heading", level=1).inner_text() == "Order 1001"
     assert page.locator("fieldset[data-line=l1] .when").inner_text().strip() == (
-        "You can return this until 5 December 2026.")
+        "You can return this until 5 December 2026, 14:59 UTC.")
     assert banner.all_inner_texts() == ([] if live else [BANNER])
     _no_sideways_scroll(page)
 

@@ -46,9 +46,9 @@ def test_a_confirmed_withdrawal_is_recorded_once_with_its_receipt_to_the_second(
     form = shop.open(client)
     assert "Step 1 of 2" in words(form)
     assert "You can withdraw from your contract until 4 November 2026" not in words(form)
-    # dates as every returns page writes them, never "December 4, 2026"
-    assert ("You can withdraw from your contract until 5 December 2026. You do not need to "
-            "give a reason.") in words(form)
+    # dates as every returns page writes them, never "December 4, 2026"; delivered at 09:00
+    assert ("You can withdraw from your contract until 5 December 2026, 08:59 UTC. You do not "
+            "need to give a reason.") in words(form)
     values = {"name": "Anna Schmidt", "scope": "all", "email": EMAIL}
     summary = shop.step(client, form, "review", **values)
     assert summary.status_code == 200
@@ -158,16 +158,16 @@ def test_a_late_withdrawal_is_explained_recorded_flagged_and_sent_to_a_person(
     shop.paid(delivered_at="2026-11-01T09:00:00Z")  # 23 days before now; the period is 14
     client = shop.h.client()
     form = shop.open(client)
-    assert ("The withdrawal period for this order ended on 16 November 2026. You can still "
-            "send your withdrawal: we will record it, and a member of our team will review it "
-            "and write to you.") in words(form)
+    assert ("The withdrawal period for this order ended on 16 November 2026, 08:59 UTC. You can "
+            "still send your withdrawal: we will record it, and a member of our team will review "
+            "it and write to you.") in words(form)
 
     done = shop.withdraw(client)
     shop.h.drain()
 
     assert ("Your withdrawal reached us after the withdrawal period for this order ended on "
-            "16 November 2026. We have recorded it all the same; a member of our team will "
-            "review it and write to you.") in words(done)
+            "16 November 2026, 08:59 UTC. We have recorded it all the same; a member of our "
+            "team will review it and write to you.") in words(done)
     [row] = shop.h.rows(withdrawals)
     assert row.in_period is False or row.in_period == 0
     [(_t, _s, body)] = shop.journal("withdrawal_received")
@@ -178,6 +178,17 @@ def test_a_late_withdrawal_is_explained_recorded_flagged_and_sent_to_a_person(
     assert shop.h.rows(refund_attempts) == []
     assert [m.subject for m in shop.smtp.received if m.subject.startswith("Receipt")] == [
         "Receipt of your withdrawal from order 1001"]
+
+
+def test_a_german_reader_is_told_the_minute_the_period_ends(shop: Shop) -> None:
+    shop.paid()  # delivered 20 November 09:00 UTC: open until 5 December 08:59:59.999999
+    client = shop.h.client()
+    client.environ_base["HTTP_ACCEPT_LANGUAGE"] = "de"
+
+    form = shop.open(client)
+
+    assert ("Sie können Ihren Vertrag bis zum 5. Dezember 2026, 08:59 Uhr UTC widerrufen. Sie "
+            "müssen keinen Grund angeben.") in words(form)
 
 
 def test_a_bad_csrf_token_a_wrong_email_or_a_bad_form_records_nothing(shop: Shop) -> None:

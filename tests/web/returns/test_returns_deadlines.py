@@ -1,6 +1,7 @@
-"""The last day the returns page names is the last day the policy still says yes: at the last
-accepted moment the page promises that day and the quote grants it; one microsecond later the
-page says it ended on that same day and the quote no longer grants it."""
+"""The deadline the returns page names is the last moment the policy still says yes (its day,
+and its minute in UTC when it ends partway through a day): at that moment the page promises it
+and the quote grants it; one microsecond later the page says it ended then and the quote no
+longer grants it."""
 
 from __future__ import annotations
 
@@ -35,10 +36,10 @@ class Moment:
 def shop_at(sqlite_url: str, tmp_path: Path) -> Iterator[object]:
     made: list[ReturnsShop] = []
 
-    def make(policy: str) -> tuple[ReturnsShop, Moment]:
+    def make(policy: str, paid: str = PAID) -> tuple[ReturnsShop, Moment]:
         clock = Moment()
         shop = ReturnsShop(sqlite_url, clock, {"policy": policy})
-        event = order_event("1001", paid_at=PAID, lines=MUG, shipping=0)
+        event = order_event("1001", paid_at=paid, lines=MUG, shipping=0)
         event["data"]["order"]["delivered_at"] = None
         shop.seed(event)
         made.append(shop)
@@ -49,9 +50,11 @@ def shop_at(sqlite_url: str, tmp_path: Path) -> Iterator[object]:
         s.close()
 
 
-def _quote(shop: ReturnsShop, resolution: str) -> tuple[list[str], list[str]]:
+def _quote(shop: ReturnsShop, resolution: str,
+           accept: str = "en") -> tuple[list[str], list[str]]:
     """The form's date sentences, and what the quote (the policy's own evaluation) grants."""
     client = shop.app.test_client()
+    client.environ_base["HTTP_ACCEPT_LANGUAGE"] = accept
     form = open_form(client)
     quote = submit(client, form, step="quote", **{
         "line-0-qty": "1", "line-0-reason": "changed_mind", "resolution": resolution})
@@ -66,14 +69,14 @@ def test_a_refund_is_promised_until_the_last_day_the_policy_grants_one(
 
     clock.now = REFUND_LAST
     page, granted = _quote(shop, "refund")
-    assert page == ["You can return this until 19 February 2027. A refund to your original "
-                    "payment is available until 5 December 2026."]
+    assert page == ["You can return this until 19 February 2027, 09:59 UTC. A refund to your "
+                    "original payment is available until 5 December 2026, 09:59 UTC."]
     assert granted == ["If you send this request, it is approved straight away:",
                        "Refund to your original payment: 25.00 USD"]
 
     clock.now = REFUND_LAST + TICK
     page, granted = _quote(shop, "refund")
-    assert page == ["You can return this until 19 February 2027.",
+    assert page == ["You can return this until 19 February 2027, 09:59 UTC.",
                     "Refunds to the original payment are available for 14 days; after that we "
                     "give store credit."]
     assert granted == ["If you send this request, it is approved straight away:",
@@ -86,12 +89,37 @@ def test_the_return_window_ends_on_the_day_the_policy_last_accepts(shop_at: obje
 
     clock.now = WINDOW_LAST
     page, granted = _quote(shop, "refund")
-    assert page == ["You can return this until 21 December 2026."]
+    assert page == ["You can return this until 21 December 2026, 09:59 UTC."]
     assert granted == ["If you send this request, it is approved straight away:",
                        "Refund to your original payment: 19.05 USD"]
 
     clock.now = WINDOW_LAST + TICK
     page, granted = _quote(shop, "refund")
-    assert page == ["The return window for this item ended on 21 December 2026."]
+    assert page == ["The return window for this item ended on 21 December 2026, 09:59 UTC."]
     assert granted == ["We can't accept this return as it is. Nothing has been sent yet.",
                        "No money will be sent for this request."]
+
+
+def test_a_german_reader_is_told_the_minute_a_refund_stops_being_available(
+    shop_at: object,
+) -> None:
+    shop, clock = shop_at("preset:credit-first")  # type: ignore[operator]
+
+    clock.now = REFUND_LAST
+    page, granted = _quote(shop, "refund", accept="de")
+
+    assert page == ["Sie können das bis zum 19. Februar 2027, 09:59 Uhr UTC zurückgeben. Eine "
+                    "Erstattung auf Ihre ursprüngliche Zahlungsart ist bis zum 5. Dezember "
+                    "2026, 09:59 Uhr UTC möglich."]
+    assert granted[1] == "Erstattung auf Ihre ursprüngliche Zahlungsart: 25,00 $"
+
+
+def test_a_window_that_ends_with_its_day_names_the_day_alone(shop_at: object) -> None:
+    shop, clock = shop_at("preset:standard-30-day", "2026-11-20T00:00:00Z")  # type: ignore[operator]
+
+    clock.now = datetime(2026, 12, 20, 23, 59, 59, 999_999, tzinfo=UTC)
+    assert _quote(shop, "refund")[0] == ["You can return this until 20 December 2026."]
+
+    clock.now += TICK
+    assert _quote(shop, "refund")[0] == [
+        "The return window for this item ended on 20 December 2026."]

@@ -63,7 +63,7 @@ def test_a_german_browser_gets_the_page_in_german_with_german_money_and_dates(
     assert "Bestellung 1001" in page
     # text() reads the no-break space before the currency as a space
     assert "25,00 $ pro Stück" in page and "40,00 $ pro Stück" in page
-    assert page.count("Sie können das bis zum 2. November 2027 zurückgeben.") == 2
+    assert page.count("Sie können das bis zum 2. November 2027, 09:59 Uhr UTC zurückgeben.") == 2
     assert "Wie viele zurücksenden" in page and "Ich habe es mir anders überlegt" in page
     assert "How many to return" not in page
     # the item, whatever its grammatical gender (a "Tasse" is no "er")
@@ -135,7 +135,7 @@ def test_an_english_browser_reads_the_page_as_before(shop: ReturnsShop) -> None:
     answer = lookup(client, "9999", EMAIL)
 
     assert "25.00 USD each" in text(form)
-    assert "You can return this until 2 November 2027." in text(form)
+    assert "You can return this until 2 November 2027, 09:59 UTC." in text(form)
     assert "We could not find an order with that number and email address." in text(answer)
 
 
@@ -155,11 +155,11 @@ def test_each_lines_situation_is_said_in_german(sqlite_url: str, tmp_path: Path)
         form = open_form(_client(shop, "de"))
 
         assert words(form, "when") == [
-            "Sie können das bis zum 5. Dezember 2026 zurückgeben.",
+            "Sie können das bis zum 5. Dezember 2026, 14:59 Uhr UTC zurückgeben.",
             "Endgültiger Verkauf: Dieser Artikel kann nur zurückgegeben werden, wenn bei uns "
             "etwas schiefgelaufen ist (er kam beschädigt an, funktioniert nicht, ist der falsche "
             "Artikel, entspricht nicht der Beschreibung oder kam nie an). In diesen Fällen können "
-            "Sie ihn bis zum 5. Dezember 2026 zurückgeben."]
+            "Sie ihn bis zum 5. Dezember 2026, 14:59 Uhr UTC zurückgeben."]
     finally:
         shop.close()
 

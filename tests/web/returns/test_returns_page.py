@@ -37,8 +37,8 @@ def test_the_right_email_in_any_case_shows_each_line_and_until_when_it_can_go_ba
 
     assert "Blue enamel mug" in text and "Linen shirt" in text
     assert "25.00 USD each" in text
-    # default preset: 365 days from payment on 2026-11-01
-    assert text.count("You can return this until 2 November 2027.") == 2
+    # default preset: 365 days from payment on 2026-11-01 at 10:00 UTC
+    assert text.count("You can return this until 2 November 2027, 09:59 UTC.") == 2
     assert '<label for="line-0-qty">How many to return</label>' in text
     assert "Harbour &amp; Co" in text
 

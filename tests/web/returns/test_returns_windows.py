@@ -53,8 +53,8 @@ def test_a_line_inside_its_window_says_until_when_and_a_final_sale_line_says_wha
     form = open_form(shop.app.test_client())
 
     assert words(form, "when", attr="class") == [
-        "You can return this until 5 December 2026.",
-        f"{FINAL_SALE} For those, you can return it until 5 December 2026.",
+        "You can return this until 5 December 2026, 14:59 UTC.",  # delivered at 15:00
+        f"{FINAL_SALE} For those, you can return it until 5 December 2026, 14:59 UTC.",
     ]
     assert "ended on" not in text(form)
 
@@ -83,6 +83,6 @@ def test_a_line_past_its_window_says_since_when_it_is_closed_and_what_is_still_p
 
     form = open_form(shop.app.test_client())
 
-    closed = f"The return window for this item ended on 20 September 2026.{tail}"
+    closed = f"The return window for this item ended on 20 September 2026, 11:59 UTC.{tail}"
     assert words(form, "when", attr="class") == [closed, closed]
     assert "You can return this until" not in text(form)
