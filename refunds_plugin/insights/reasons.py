@@ -161,14 +161,34 @@ def reasons(engine: Engine, p: Period, by: str = "sku", reason: str | None = Non
             if (str(x.key), x.currency) in rows:
                 rows[(str(x.key), x.currency)].before_returned += int(x.returned)
     found = list(rows.values())
-    for r in found:
-        r.name = r.name or r.key
     if reason is not None:
         found = [r for r in found if r.reasons.get(reason)]
         found.sort(key=lambda r: (-r.reasons.get(reason, 0), r.key, r.currency))
     else:
         found.sort(key=lambda r: (-r.returned, -r.asked, r.key, r.currency))
-    return Report(by, p, found[:limit], reason, dry)
+    found = found[:limit]
+    unnamed = {r.key for r in found if not r.name}
+    if unnamed and by in ("sku", "product"):
+        with engine.connect() as conn:
+            names = _returned_names(conn, by, p, unnamed)
+        for r in found:
+            r.name = r.name or names.get(r.key, "")
+    for r in found:
+        r.name = r.name or r.key
+    return Report(by, p, found, reason, dry)
+
+
+def _returned_names(conn: Connection, by: str, p: Period, keys: set[str]) -> dict[str, str]:
+    """The item names of keys that came back in the period without selling in it (their lines
+    were sold earlier), from the returned lines' own order lines."""
+    table, key, name = rollups.line_key(by)
+    rl = return_lines.c
+    query = (select(key, func.max(name))
+             .select_from(return_lines.join(table, and_(table.c.order_id == rl.order_id,
+                                                       table.c.line_id == rl.line_id)))
+             .where(rl.at >= p.start, rl.at < p.end, key.in_(sorted(keys)))
+             .group_by(key))
+    return {str(k): str(n) for k, n in conn.execute(query) if n}
 
 
 @dataclass(frozen=True)

@@ -233,3 +233,16 @@ def test_prepaid_labels_are_a_cost_of_returns_unless_the_carrier_refunded_them(
         assert rows["money_out"] == (10670 + 695, 4148)
     finally:
         h.close()
+
+
+def test_an_item_that_came_back_without_selling_in_the_period_is_named(
+    shop: tuple[Harness, History],
+) -> None:
+    h, _ = shop
+    # the day the returns were decided: nothing was sold on it, the shirts and a sock came back
+    doc = get(h, "/api/insights/reasons?since=2026-06-01&until=2026-06-02")
+    assert [(r["key"], r["name"], r["units_sold"], r["units_asked"]) for r in doc["rows"]] == [
+        ("SHIRT", "Linen shirt", 0, 3), ("SOCK", "Wool sock", 0, 1)]
+    by_product = get(h, "/api/insights/reasons?since=2026-06-01&until=2026-06-02&by=product")
+    assert [(r["key"], r["name"]) for r in by_product["rows"]] == [
+        ("p-shirt", "Linen shirt"), ("p-sock", "Wool sock")]
