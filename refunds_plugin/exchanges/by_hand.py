@@ -13,6 +13,7 @@ hand, a storefront's later ``exchange.out_of_stock`` no longer turns it into a r
 from __future__ import annotations
 
 import logging
+import re
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -62,6 +63,12 @@ class Shipment:
                 "follow_up_cleared": self.follow_up_cleared}
 
 
+# what the field may not hold (the OpenAPI document's pattern says the same): control
+# characters, line and paragraph separators; and no lone surrogate, which no database stores
+CONTROL = r"\u0000-\u001f\u007f-\u009f\u2028\u2029"
+_CONTROL = re.compile(f"[{CONTROL}]")
+
+
 def _field(name: str, raw: object, longest: int) -> str | None:
     if raw is None:
         return None
@@ -72,7 +79,7 @@ def _field(name: str, raw: object, longest: int) -> str | None:
     if len(text) > longest:
         raise InputError(f"the {name.replace('_', ' ')} is {len(text)} characters long; at most "
                          f"{longest} are accepted", code=f"{name}_too_long")
-    if not text.isprintable():
+    if _CONTROL.search(text) or any(0xD800 <= ord(c) <= 0xDFFF for c in text):
         raise InputError(f"the {name.replace('_', ' ')} has a line break or control character",
                          code="invalid_request")
     return text or None

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from refunds_plugin.exchanges.by_hand import MAX_CARRIER, MAX_TRACKING
+from refunds_plugin.exchanges.by_hand import CONTROL, MAX_CARRIER, MAX_TRACKING
 from refunds_plugin.finance.outbox import FILTERS as OUTBOX_FILTERS
 from refunds_plugin.finance.reports import ATTEMPT_FILTERS, DECISION_FILTERS, EXPORT_COLUMNS
 from refunds_plugin.finance.rows import ATTEMPT_CHOICES, DECISION_CHOICES
@@ -16,6 +16,9 @@ from refunds_plugin.notify.kinds import KINDS
 from refunds_plugin.notify.outbox import STATUSES as OUTBOX_STATUSES
 from refunds_plugin.shipping.listing import STATUSES as RETURN_STATUSES
 from refunds_plugin.shipping.receiving import CONDITIONS
+
+# no control character or line separator: what the service refuses in a carrier or tracking number
+PRINTABLE = f"^[^{CONTROL}]*$"
 
 FILTER_HELP = {
     "since": "ISO date or datetime, inclusive",
@@ -324,14 +327,17 @@ def document() -> dict[str, Any]:
                                 "schema": {"type": "string"}}],
                 "requestBody": {"required": False, "content": {"application/json": {"schema": {
                     "type": "object", "additionalProperties": False, "properties": {
-                        "carrier": {"type": "string", "maxLength": MAX_CARRIER},
-                        "tracking_number": {"type": "string", "maxLength": MAX_TRACKING}}}}}},
+                        "carrier": {"type": "string", "maxLength": MAX_CARRIER,
+                                    "pattern": PRINTABLE},
+                        "tracking_number": {"type": "string", "maxLength": MAX_TRACKING,
+                                            "pattern": PRINTABLE}}}}}},
                 "responses": {"200": {"description": "recorded as shipped", "content": {
                                   "application/json": {"schema": {
                                       "$ref": "#/components/schemas/ExchangeShipped"}}}},
                               **ERRORS,
                               "400": {"description": "a carrier or tracking number too long "
-                                                     "(tracking_number_too_long) or not text",
+                                                     "(tracking_number_too_long), not text, or "
+                                                     "with a control character",
                                       **SHAPED},
                               "404": {"description": "no such exchange (unknown_exchange)",
                                       **SHAPED},
