@@ -60,8 +60,7 @@ Wake = Callable[[Connection, datetime], Woken]  # the trouble it wakes
 CHECKED = frozenset({"storefront"})  # senders whose event id promises one content (else 409)
 
 
-def utcnow() -> datetime:
-    return datetime.now(UTC)
+utcnow = partial(datetime.now, UTC)  # the service's clock unless one is given (tests)
 
 
 @dataclass(frozen=True)
