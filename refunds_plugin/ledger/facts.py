@@ -33,6 +33,7 @@ from refunds_plugin.domain.facts import (
     PaymentFacts,
 )
 from refunds_plugin.domain.kinds import RESERVED, AttemptStatus, Reason
+from refunds_plugin.ledger.any_of import any_of
 from refunds_plugin.ledger.db import aware
 from refunds_plugin.ledger.tables import (
     decisions,
@@ -172,6 +173,9 @@ def _history_query(by_id: bool, by_email: bool) -> tuple[Any, Any]:
     fault, and of those only that line's share (``_customer_share``). What was finally granted
     counts: an admin's change on approval (``reviews.adjusted_*``) in place of the policy's
     figures. "Not received" claims count whenever granted.
+
+    Their orders are matched with ``any_of`` (``ledger/any_of.py``), so PostgreSQL reads each
+    table once even before it has statistics.
     """
     keys = []
     if by_id:
@@ -182,14 +186,14 @@ def _history_query(by_id: bool, by_email: bool) -> tuple[Any, Any]:
     theirs = select(orders.c.order_id).where(or_(*keys)).scalar_subquery()
     paid = (  # only what was paid in the request's currency: JPY and USD do not add up
         select(func.coalesce(func.sum(payments.c.captured), 0))
-        .where(payments.c.order_id.in_(theirs), payments.c.status != "failed",
+        .where(any_of(payments.c.order_id, theirs), payments.c.status != "failed",
                payments.c.currency == bindparam("cur"))
         .scalar_subquery()
     )
     d, rv = decisions.c, reviews.c
     granted = or_(d.outcome == "approve", rv.status == "approved")
     returns = decisions.outerjoin(reviews, rv.decision_id == d.id)
-    of_theirs = (d.order_id.in_(theirs), d.kind == "return",
+    of_theirs = (any_of(d.order_id, theirs), d.kind == "return",
                  d.outcome.in_(_fixed(("approve", "review"))))
     claims = (
         select(func.count()).select_from(returns)
