@@ -16,6 +16,12 @@ server at ``REFUNDS_BENCH_PG_URL``, default the local one, dropped after), besid
 service as its baseline. ``--workers 1,2`` runs every target once per gunicorn worker count and
 prints how each scales.
 
+The targets of one worker count are served at the same time and loaded in turn, ``--rounds``
+times (default 3), each for ``--seconds / --rounds`` a round: the machine's speed drifts over
+minutes, and this way every target gets a share of each stretch, so their ratios compare like
+with like. A target's background work (the service's executor finishing its queue) may run into
+the next target's turn; it is small beside the load.
+
     python bench/bench_webhooks.py                   # 20 s per target, 16 client threads
     python bench/bench_webhooks.py --seconds 20 --clients 32 --workers 2 --threads 8
     python bench/bench_webhooks.py --database postgresql --workers 1,2
@@ -37,7 +43,7 @@ import threading
 import time
 import uuid
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -206,21 +212,36 @@ def stop(proc: subprocess.Popen[bytes]) -> str:
     return err.decode(errors="replace")
 
 
-def run_target(name: str, argv: list[str], env: dict[str, str], args: argparse.Namespace
-               ) -> Result:
-    port = free_port()
-    proc = start([part.replace("{port}", str(port)) for part in argv], env)
+def run_targets(targets: list[tuple[str, list[str], dict[str, str]]],
+                args: argparse.Namespace) -> list[Result]:
+    """Every target served at once, each warmed, then loaded in turn for ``--rounds`` rounds of
+    ``seconds / rounds``: the machine's speed drifts over minutes, so each target gets its share
+    of every stretch and the ratios printed compare the same moments."""
+    procs, ports = [], []
     try:
-        wait_ready(port, proc)
-        drive(name, port, args.warmup, args.clients, f"{name}w".replace(" ", ""))
-        result = drive(name, port, args.seconds, args.clients, name.replace(" ", ""))
+        for _, argv, env in targets:
+            port = free_port()
+            procs.append(start([part.replace("{port}", str(port)) for part in argv], env))
+            ports.append(port)
+        for (name, _, _), port, proc in zip(targets, ports, procs, strict=True):
+            wait_ready(port, proc)
+            drive(name, port, args.warmup, args.clients, f"{name}w".replace(" ", ""))
+        results = [Result(name, 0.0) for name, _, _ in targets]
+        for r in range(args.rounds):
+            for (name, _, _), port, total in zip(targets, ports, results, strict=True):
+                part = drive(name, port, args.seconds / args.rounds, args.clients,
+                             f"{name}{r}".replace(" ", ""))
+                total.seconds += part.seconds
+                total.latencies.extend(part.latencies)
+                total.failures.extend(part.failures)
     finally:
-        err = stop(proc)
-    print(result.line(), flush=True)
-    if result.failures:
-        print(f"  first failures: {result.failures[:3]}\n  server stderr: {err[-2000:]}",
-              flush=True)
-    return result
+        errors = [stop(proc) for proc in procs]
+    for result, err in zip(results, errors, strict=True):
+        print(result.line(), flush=True)
+        if result.failures:
+            print(f"  first failures: {result.failures[:3]}\n  server stderr: {err[-2000:]}",
+                  flush=True)
+    return results
 
 
 def counts(text_: str) -> list[int]:
@@ -231,6 +252,9 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     parser.add_argument("--seconds", type=float, default=20.0, help="load per target")
     parser.add_argument("--warmup", type=float, default=2.0)
+    parser.add_argument("--rounds", type=int, default=3,
+                        help="load the targets in turn this many times (each gets seconds/rounds "
+                             "a round), so a drift in the machine's speed reaches all of them")
     parser.add_argument("--clients", type=int, default=16, help="concurrent client threads")
     parser.add_argument("--workers", type=counts, default=[2],
                         help="gunicorn workers (every target); a list (1,2) sweeps")
@@ -250,7 +274,8 @@ def main() -> int:
     base_env.pop("REFUNDS_STRIPE_API_KEY", None)  # dry run: the executor records, no money moves
     print(f"gunicorn gthread workers={','.join(map(str, args.workers))} threads={args.threads}; "
           f"{args.clients} client threads; {args.seconds:.0f} s per target after "
-          f"{args.warmup:.0f} s warm-up; SQLite under {tmp}; database={args.database}; "
+          f"{args.warmup:.0f} s warm-up, in {args.rounds} rounds taken in turn; "
+          f"SQLite under {tmp}; database={args.database}; "
           f"floor synchronous={args.floor_synchronous}; cpus={os.cpu_count()}", flush=True)
     results: dict[tuple[str, int], Result] = {}
     for workers in args.workers:
@@ -262,14 +287,16 @@ def main() -> int:
         env = {**base_env, "REFUNDS_DATABASE_URL": f"sqlite:///{tmp}/bench-{workers}.db",
                "FLOOR_DB": f"{tmp}/floor-{workers}.db"}
         tag = f" w{workers}" if len(args.workers) > 1 else ""
-        for name, argv in (("bare", gunicorn + ["bench.bench_webhooks:bare_app()"]),
-                           ("floor", gunicorn + ["bench.floor_app:floor_app()"]),
-                           ("service", service)):
-            results[(name, workers)] = run_target(name + tag, argv, env, args)
-        if args.database == "postgresql":
-            with fresh_pg_database() as url:
-                results[("postgres", workers)] = run_target(
-                    "postgres" + tag, service, {**env, "REFUNDS_DATABASE_URL": url}, args)
+        targets = [(name + tag, argv, env) for name, argv in (
+            ("bare", gunicorn + ["bench.bench_webhooks:bare_app()"]),
+            ("floor", gunicorn + ["bench.floor_app:floor_app()"]),
+            ("service", service))]
+        with ExitStack() as stack:
+            if args.database == "postgresql":
+                url = stack.enter_context(fresh_pg_database())
+                targets.append(("postgres" + tag, service, {**env, "REFUNDS_DATABASE_URL": url}))
+            for (name, _, _), result in zip(targets, run_targets(targets, args), strict=True):
+                results[(name.removesuffix(tag), workers)] = result
     for workers in args.workers:
         report(results, workers, args)
     sweep(results, args.workers)
