@@ -11,6 +11,12 @@ from refunds_plugin.errors import NotFound
 from refunds_plugin.notify.kinds import MAIL_KINDS
 
 
+class Refused(click.ClickException):
+    """A preview that would show a false email: one line, exit 2 (the command was misused)."""
+
+    exit_code = 2
+
+
 @click.group()
 def mail() -> None:
     """Customer emails."""
@@ -24,8 +30,9 @@ def mail() -> None:
 @click.option("--json", "as_json", is_flag=True, help="Subject, text and HTML as JSON.")
 def preview_cmd(kind: str, decision_id: str, as_html: bool, as_json: bool) -> None:
     """Render KIND about a recorded decision: its subject, recipient and text (or HTML).
-    Nothing is enqueued or sent. KIND: one of the kinds listed below."""
-    from refunds_plugin.notify.preview import preview
+    Nothing is enqueued or sent. KIND: one of the kinds listed below; approved, in_review and
+    declined only as the decision stands (refused otherwise, naming the one that fits)."""
+    from refunds_plugin.notify.preview import OUTCOME_KINDS, preview
 
     runtime = startup.runtime("the policy is invalid", config=startup.config(),
                               with_executor=False)
@@ -41,6 +48,10 @@ def preview_cmd(kind: str, decision_id: str, as_html: bool, as_json: bool) -> No
             ) from None
     finally:
         runtime.engine.dispose()
+    if kind in OUTCOME_KINDS and kind != shown.fits:
+        raise Refused(f"decision {decision_id} is {shown.state}: the {kind!r} email would be "
+                      f"false; the one that fits is {shown.fits!r} (refunds mail preview "
+                      f"{shown.fits} --decision {decision_id})")
     r = shown.rendered
     if as_json:
         click.echo(json.dumps({"kind": kind, "to": shown.recipient, "subject": r.subject,

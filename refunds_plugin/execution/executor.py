@@ -25,7 +25,7 @@ from sqlalchemy import Connection, Engine
 from refunds_plugin.config import Config
 from refunds_plugin.domain.kinds import WAITING, AttemptStatus
 from refunds_plugin.errors import ProviderError
-from refunds_plugin.execution.instructions import instruction_for, instructions_for
+from refunds_plugin.execution.instructions import Unreadable, instruction_for, instructions_for
 from refunds_plugin.ledger import claims
 from refunds_plugin.ledger.attempts import AttemptRow, save_progress, transition
 from refunds_plugin.ledger.db import write_tx
@@ -36,6 +36,7 @@ log = logging.getLogger("refunds.executor")
 
 
 FLUSH_AFTER_S = 0.05  # write a batch's known outcomes at least this often
+UNREADABLE = "instruction_unreadable"  # the error code of an attempt whose stored JSON is bad
 
 
 @dataclass(frozen=True)
@@ -98,19 +99,25 @@ class Executor:
     def claim(self, limit: int = 10) -> list[AttemptRow]:
         return self._claim(limit)[0]
 
-    def _claim(self, limit: int) -> tuple[list[AttemptRow], dict[str, Instruction]]:
+    def _claim(
+        self, limit: int
+    ) -> tuple[list[AttemptRow], dict[str, Instruction | Unreadable]]:
         """Claim up to ``limit`` due attempts and read their instructions, in the claim's one
         transaction. Before it, a look (no write lock taken only to find nothing due), which
-        is skipped right after a full batch: more are likely due."""
+        is skipped right after a full batch: more are likely due. An attempt whose stored
+        JSON is bad does not fail the claim: it is claimed with an ``Unreadable``."""
         now = self.clock()
         lease_until = now + timedelta(seconds=self.config.executor_lease_s)
         if not self._full:
             with self.engine.connect() as conn:
                 if not claims.any_due(conn, now):
                     return [], {}
+        unreadable: dict[str, str] = {}
         with write_tx(self.engine) as conn:
-            batch = claims.claim_due(conn, self.worker_id, now, lease_until, limit)
+            batch = claims.claim_due(conn, self.worker_id, now, lease_until, limit, unreadable)
             instructions = instructions_for(conn, batch)
+        for attempt_id, why in unreadable.items():
+            instructions[attempt_id] = Unreadable(why, sent_before=True)
         self._full = len(batch) == limit
         return batch, instructions
 
@@ -121,7 +128,7 @@ class Executor:
             return claims.release(conn, self.worker_id, ids)
 
     # --- executing ----------------------------------------------------------------------------
-    def instruction(self, attempt: AttemptRow) -> Instruction:
+    def instruction(self, attempt: AttemptRow) -> Instruction | Unreadable:
         return instruction_for(self.engine, attempt)
 
     def _save_progress(self, attempt_id: str) -> Callable[[dict[str, Any]], None]:
@@ -135,8 +142,12 @@ class Executor:
         """Run one claimed attempt to its next state; returns that state."""
         return self._record([self._call(attempt)])[0]
 
-    def _call(self, attempt: AttemptRow, instruction: Instruction | None = None) -> Called:
+    def _call(
+        self, attempt: AttemptRow, instruction: Instruction | Unreadable | None = None
+    ) -> Called:
         """Call the provider for one claimed attempt; nothing is written here."""
+        if isinstance(instruction, Unreadable):
+            return self._unsent(attempt, instruction)
         provider = self.providers.get(attempt.provider)
         started = time.perf_counter()
         outcome = "error"
@@ -146,9 +157,10 @@ class Executor:
                     f"no provider named {attempt.provider!r} is configured",
                     code="provider_not_configured",
                 )
-            result = provider.execute(
-                instruction or self.instruction(attempt), self._save_progress(attempt.id)
-            )
+            instruction = instruction or self.instruction(attempt)
+            if isinstance(instruction, Unreadable):
+                return self._unsent(attempt, instruction)
+            result = provider.execute(instruction, self._save_progress(attempt.id))
             outcome = result.status
             return Called(attempt, result, None, None)
         except ProviderError as exc:
@@ -162,6 +174,18 @@ class Executor:
         finally:
             if self.observe:
                 self.observe(attempt.provider, outcome, time.perf_counter() - started)
+
+    @staticmethod
+    def _unsent(attempt: AttemptRow, unreadable: Unreadable) -> Called:
+        """No provider call for an attempt whose stored JSON is bad; a person looks
+        (``_failed``): failed, its amount freed, when no try of it can have reached the
+        provider before; otherwise unknown, the amount still reserved, as the money may have
+        moved (an earlier try, or a review's requeue, or saved progress)."""
+        sent_before = unreadable.sent_before or attempt.tries > 1 or bool(attempt.progress)
+        check = "; an earlier try may have paid, check the provider" if sent_before else ""
+        error = ProviderError(f"not sent: {unreadable.why}{check}; a person must repair it",
+                              code=UNREADABLE)
+        return Called(attempt, None, error, sent_before)
 
     def _record(self, calls: list[Called]) -> list[str]:
         """Write the outcomes of several provider calls in one transaction (one commit, one
@@ -226,7 +250,7 @@ class Executor:
     ) -> str:
         retry = exc.retryable if retryable is None else retryable
         error = f"{exc.code}: {exc.message}"
-        if retry and attempt.tries < self.config.executor_max_tries:
+        if retry and attempt.tries < self.config.executor_max_tries and exc.code != UNREADABLE:
             delay = backoff(
                 attempt.tries,
                 self.config.executor_backoff_base_s,
@@ -251,7 +275,8 @@ class Executor:
         # out of tries on a retryable error (a timeout is not a "no"): the provider may have
         # paid, so the amount stays reserved and a person looks; only a final error frees it
         status = AttemptStatus.UNKNOWN if retry else AttemptStatus.FAILED
-        why = error if not retry else f"gave up after {attempt.tries} tries: {error}"
+        why = error if not retry or exc.code == UNREADABLE else \
+            f"gave up after {attempt.tries} tries: {error}"
         transition(
             conn,
             attempt.id,

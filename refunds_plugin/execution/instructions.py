@@ -4,11 +4,14 @@ order's provider-specific facts (Saleor ids and the like), read in one query per
 ``extra`` also carries the decision itself (its stored body: kind, lines, what comes back) and
 whether the attempt is its decision's first on its provider, so a provider never reads the
 ledger: the Saleor provider records the return with the first and grants refunds per line.
+An attempt whose stored JSON cannot be read gets an ``Unreadable`` instead, for itself alone:
+the rest of its batch is read and sent as usual.
 """
 
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import Connection, Engine, bindparam, exists, select
@@ -41,6 +44,23 @@ def build(
     )
 
 
+@dataclass(frozen=True)
+class Unreadable:
+    """An attempt whose instruction cannot be built: ``why`` names the stored JSON at fault.
+    Nothing is sent for it; a person repairs the row. ``sent_before``: the bad JSON is what an
+    earlier provider call saved (its progress), so that call may have moved money."""
+
+    why: str
+    sent_before: bool = False
+
+
+def _loads(raw: str, what: str) -> Any:
+    try:
+        return json.loads(raw)
+    except ValueError as exc:  # a row edited by hand, or truncated
+        raise ValueError(f"{what} is not valid JSON ({exc})") from None
+
+
 _ra = refund_attempts.c
 _earlier = refund_attempts.alias("earlier")
 # per attempt: its decision's policy hash and body, its order's provider facts, and whether it
@@ -64,23 +84,32 @@ _READ = (
 )
 
 
-def instructions_for(conn: Connection, batch: list[AttemptRow]) -> dict[str, Instruction]:
+def instructions_for(
+    conn: Connection, batch: list[AttemptRow]
+) -> dict[str, Instruction | Unreadable]:
     """The instructions for a claimed batch, read in one statement inside the caller's
-    transaction (the claim's). An attempt whose decision is missing is left out."""
+    transaction (the claim's). An attempt whose decision is missing is left out; one whose
+    decision body or order facts are not JSON gets an ``Unreadable``."""
     if not batch:
         return {}
     read = {row.id: row for row in conn.execute(_READ, {"ids": [a.id for a in batch]})}
-    found: dict[str, Instruction] = {}
+    found: dict[str, Instruction | Unreadable] = {}
     for attempt in batch:
         row = read.get(attempt.id)
-        if row is not None:
-            extra = json.loads(row.extra) if row.extra else {}
-            found[attempt.id] = build(attempt, row.policy_hash, extra, json.loads(row.body),
-                                      bool(row.first))
+        if row is None:
+            continue
+        facts = f"order {attempt.order_id}'s stored facts (orders.extra)"
+        try:
+            extra = _loads(row.extra, facts) if row.extra else {}
+            body = _loads(row.body, f"decision {attempt.decision_id}'s stored body")
+        except ValueError as exc:
+            found[attempt.id] = Unreadable(str(exc))
+            continue
+        found[attempt.id] = build(attempt, row.policy_hash, extra, body, bool(row.first))
     return found
 
 
-def instruction_for(engine: Engine, attempt: AttemptRow) -> Instruction:
+def instruction_for(engine: Engine, attempt: AttemptRow) -> Instruction | Unreadable:
     """One attempt's instruction, read on a connection of its own; raises ``LookupError``
     when its decision is missing."""
     with engine.connect() as conn:

@@ -298,18 +298,29 @@ class EarlierReturn:
     decision_id: str
     created_at: datetime
     state: str  # approved | checking | declined
+    asked: tuple[tuple[int, str], ...] = ()  # (quantity, item name) per line the customer asked
 
 
 def earlier_returns(engine: Engine, order_id: str) -> list[EarlierReturn]:
-    """The order's return decisions, oldest first, each with where it stands for the customer."""
+    """The order's return decisions, oldest first, each with what the customer asked to return
+    and where it stands for them."""
     with read_tx(engine) as conn:
         rows = conn.execute(
-            select(decisions.c.id, decisions.c.created_at, decisions.c.outcome, reviews.c.status)
+            select(decisions.c.id, decisions.c.created_at, decisions.c.outcome, reviews.c.status,
+                   decisions.c.request)
             .select_from(decisions.outerjoin(reviews, reviews.c.decision_id == decisions.c.id))
             .where(decisions.c.order_id == order_id, decisions.c.kind == "return")
             .order_by(decisions.c.created_at, decisions.c.id)
         ).all()
-    return [EarlierReturn(r[0], r[1], _standing(r[2], r[3])) for r in rows]
+        lines = conn.execute(select(orders.c.lines).where(orders.c.order_id == order_id)).scalar()
+    names = {ln["id"]: ln.get("name") or ln["id"] for ln in json.loads(lines or "[]")}
+    return [EarlierReturn(r[0], r[1], _standing(r[2], r[3]), _asked(r[4], names)) for r in rows]
+
+
+def _asked(request: str, names: dict[str, str]) -> tuple[tuple[int, str], ...]:
+    lines = json.loads(request).get("lines") or []
+    return tuple((int(ln.get("quantity") or 0), names.get(ln.get("line_id"), ln.get("line_id")))
+                 for ln in lines)
 
 
 def _standing(outcome: str, review: str | None) -> str:

@@ -66,6 +66,13 @@ def deadline(value: datetime | None, locale: str | None) -> str:
     moment = (value if value.tzinfo else value.replace(tzinfo=UTC)).astimezone(UTC)
     if moment.time() == _DAY_ENDS:
         return day(moment.date(), locale)
+    return minute(moment, locale)
+
+
+def minute(value: datetime, locale: str | None) -> str:
+    """A moment's day and minute as the reader writes them, in UTC (``5 December 2026, 09:59
+    UTC``). A naive time is taken as UTC, as stored."""
+    moment = (value if value.tzinfo else value.replace(tzinfo=UTC)).astimezone(UTC)
     code = normalise(locale) or "en"
     clock = format_time(moment, "HH:mm", tzinfo=UTC, locale=code)
     return translations(code).gettext("{date}, {time} UTC").format(

@@ -10,6 +10,7 @@ pending and in progress, is the same attempt waiting to be sent (``finance.verif
 from __future__ import annotations
 
 from datetime import datetime
+from types import SimpleNamespace
 
 from sqlalchemy import Connection, and_, bindparam, or_, select, update
 
@@ -53,16 +54,29 @@ def any_due(conn: Connection, now: datetime) -> bool:
 
 
 def claim_due(
-    conn: Connection, worker: str, now: datetime, lease_until: datetime, limit: int
+    conn: Connection, worker: str, now: datetime, lease_until: datetime, limit: int,
+    unreadable: dict[str, str] | None = None,
 ) -> list[AttemptRow]:
     """Claim up to ``limit`` due attempts for ``worker`` until ``lease_until`` (one more try
-    each); returns them as claimed."""
+    each); returns them as claimed. ``unreadable``: an attempt whose stored progress is not
+    JSON is returned with none and named here with why, so the caller fails it alone (without
+    it, the whole claim raises)."""
     due = _DUE_LOCKED if conn.dialect.name == "postgresql" else _DUE
     ids = list(conn.execute(due, {"now": now, "limit": limit}).scalars())
     if not ids:
         return []
     conn.execute(_CLAIM, {"ids": ids, "worker": worker, "lease": lease_until, "now": now})
-    return [AttemptRow.from_row(r) for r in conn.execute(_CLAIMED, {"ids": ids})]
+    claimed: list[AttemptRow] = []
+    for row in conn.execute(_CLAIMED, {"ids": ids}):
+        try:
+            claimed.append(AttemptRow.from_row(row))
+        except ValueError as exc:
+            if unreadable is None:
+                raise
+            unreadable[row.id] = f"attempt {row.id}'s stored progress is not valid JSON ({exc})"
+            claimed.append(AttemptRow.from_row(SimpleNamespace(**{**row._mapping,
+                                                                  "progress": None})))
+    return claimed
 
 
 def renew_lease(conn: Connection, attempt_id: str, worker: str, lease_until: datetime) -> bool:

@@ -183,7 +183,9 @@ def claim_due(
     conn: Connection, worker: str, now: datetime, lease_until: datetime, limit: int
 ) -> list[OutboxRow]:
     """Claim up to ``limit`` due messages for ``worker`` until ``lease_until`` (one more try
-    each): queued ones whose time has come, and sending ones whose lease ran out."""
+    each): queued ones whose time has come, and sending ones whose lease ran out. A message
+    whose stored context is not JSON (edited by hand, truncated) is recorded ``failed`` with
+    why, here, and not returned: it fails alone, and the rest of the batch goes."""
     due = _DUE.with_for_update(skip_locked=True) if conn.dialect.name == "postgresql" else _DUE
     ids = list(conn.execute(due, {"now": now, "limit": limit}).scalars())
     if not ids:
@@ -192,7 +194,15 @@ def claim_due(
         status=SENDING, claimed_by=worker, lease_until=lease_until, tries=_o.tries + 1,
         updated_at=now))
     rows = conn.execute(select(outbox).where(_o.id.in_(ids)).order_by(_o.next_try_at, _o.seq))
-    return [OutboxRow.from_row(r) for r in rows]
+    claimed: list[OutboxRow] = []
+    for row in rows.all():
+        try:
+            claimed.append(OutboxRow.from_row(row))
+        except ValueError as exc:
+            finish(conn, row.id, worker, now, FAILED, error=(
+                f"not sent: its stored context is not valid JSON ({exc}); "
+                "a person must repair it, then resend"))
+    return claimed
 
 
 def renew_lease(conn: Connection, row_id: str, worker: str, lease_until: datetime) -> bool:

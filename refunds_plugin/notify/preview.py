@@ -26,6 +26,7 @@ from refunds_plugin.ledger.tables import (
     orders,
     outbox,
     refund_attempts,
+    reviews,
 )
 from refunds_plugin.notify.causes import attempt_context, decision_context
 from refunds_plugin.notify.kinds import kind as kind_of
@@ -39,6 +40,10 @@ EXAMPLE_STATEMENT = ("I hereby withdraw from the contract for the items listed b
                      "(example text: the customer's own statement appears here)")
 
 
+# the emails that say what became of the request: only the one that fits its state is true
+OUTCOME_KINDS = ("approved", "in_review", "declined")
+
+
 @dataclass(frozen=True)
 class Preview:
     kind: str
@@ -47,6 +52,21 @@ class Preview:
     example: bool  # True when some of what it says is made up for the preview
     # the decision's money went to the dry run: nothing was sent, and this email never is
     dry_run: bool = False
+    state: str = "approved"  # where the decision stands, in words (``standing``)
+    fits: str = "approved"  # the one of ``OUTCOME_KINDS`` that says so
+
+
+def standing(outcome: str, review: str | None) -> tuple[str, str]:
+    """Where a decision stands, in words, and the outcome email that says so: a person's word
+    on its review, else the policy's outcome (a review reopened after an approved decision's
+    payout failed leaves it approved, as its customer was told)."""
+    if review in ("approved", "declined"):
+        return f"{review} by a person on review", str(review)
+    if outcome == "review":
+        return "under review (no person has decided yet)", "in_review"
+    if outcome == "decline":
+        return "declined", "declined"
+    return "approved", "approved"
 
 
 def preview(engine: Engine, renderer: Renderer, kind: str, decision_id: str,
@@ -63,6 +83,8 @@ def preview(engine: Engine, renderer: Renderer, kind: str, decision_id: str,
                    ledger_entries.c.entry_type == "review_decided")
             .order_by(ledger_entries.c.seq.desc()).limit(1)).scalar_one_or_none()
         note = json.loads(note_body).get("customer_note", "") if note_body else ""
+        review = conn.execute(select(reviews.c.status)
+                              .where(reviews.c.decision_id == decision_id)).scalar()
         decision = Decision.from_dict(json.loads(row.body))
         context: dict[str, Any] = decision_context(conn, decision_id, decision, row.order_id,
                                                    note)
@@ -107,8 +129,9 @@ def preview(engine: Engine, renderer: Renderer, kind: str, decision_id: str,
                               for i in context["items"]],
                     "statement": EXAMPLE_STATEMENT, "received_at": now.isoformat()}
         example = True
+    state, fits = standing(row.outcome, review)
     return Preview(kind, row.customer_email or "", renderer.render(kind, context, locale),
-                   example, dry_run=bool(context.get("dry_run")))
+                   example, dry_run=bool(context.get("dry_run")), state=state, fits=fits)
 
 
 def _recorded(conn: Connection, kind: str, decision_id: str) -> Any:

@@ -38,6 +38,7 @@ from refunds_plugin.finance.summary import summarize
 from refunds_plugin.finance.tokens import Principal, check_token
 from refunds_plugin.intake import reviews
 from refunds_plugin.money import AmountError, Money
+from refunds_plugin.notify.preview import standing
 from refunds_plugin.shipping import listing
 from refunds_plugin.trouble import follow_ups
 from webhooks.finance import chart, display, login_limits
@@ -164,6 +165,8 @@ def decision_page(decision_id: str) -> Response:
                 shipment=listing.one(runtime().engine, decision_id),
                 exchange=by_hand.standing(runtime().engine, decision_id),
                 messages=outbox_read.messages_about(runtime().engine, decision_id),
+                fits=standing(detail["decision"]["outcome"],
+                              detail["decision"]["review_status"])[1],
                 done=request.args.get("done"))
 
 

@@ -5,13 +5,17 @@ its quantity), whether "it" or "them", and the explanation with any promise alre
 
 from __future__ import annotations
 
+from collections import Counter
 from dataclasses import dataclass
 
 from policies.explanation import PROMISE
 from refunds_plugin.domain.decision import Decision
 from refunds_plugin.domain.facts import OrderFacts
 from refunds_plugin.domain.kinds import Reason
+from refunds_plugin.intake.returns_page import EarlierReturn
+from refunds_plugin.language import catalogue
 from refunds_plugin.language.said import Joined, render
+from webhooks.returns.strings import Strings
 
 
 @dataclass(frozen=True)
@@ -62,3 +66,28 @@ def explanation(decision: Decision, money_done: bool, locale: str = "en") -> str
 def sentence(value: str, locale: str) -> str:
     """One of the policy's sentences (a line's note) in the reader's language."""
     return render(value, locale)
+
+
+@dataclass(frozen=True)
+class EarlierLine:
+    text: str  # "Return of Linen shirt requested on 24 November 2026: approved."
+    decision_ids: tuple[str, ...]  # one status link each
+
+
+def earlier(found: list[EarlierReturn], t: Strings) -> list[EarlierLine]:
+    """An order's returns, one sentence each: what was asked back, when, and where it stands.
+    Two that would read the same say the minute each was asked, not only the day; any still
+    alike (the same items asked in the same minute) are one line, with a status link each."""
+    def said(e: EarlierReturn, when: str) -> str:
+        asked = [f"{q} × {name}" if q > 1 else name for q, name in e.asked]
+        return t["earlier_return"].format(items=catalogue.listed(asked, t.lang), date=when,
+                                          state=t["earlier_" + e.state])
+
+    by_day = [said(e, catalogue.day(e.created_at.date(), t.lang)) for e in found]
+    alike = Counter(by_day)
+    lines: dict[str, list[str]] = {}
+    for e, text in zip(found, by_day, strict=True):
+        if alike[text] > 1:
+            text = said(e, catalogue.minute(e.created_at, t.lang))
+        lines.setdefault(text, []).append(e.decision_id)
+    return [EarlierLine(text, tuple(ids)) for text, ids in lines.items()]

@@ -84,7 +84,7 @@ ENGLISH: dict[str, str] = {
     "final_sale_until": N_("For those, you can return it until {date}."),
     "all_returned": N_("A return has been requested for everything in this order."),
     "earlier_returns": N_("Your returns for this order"),
-    "earlier_return": N_("Return requested on {date}: {state}."),
+    "earlier_return": N_("Return of {items} requested on {date}: {state}."),
     "earlier_approved": N_("approved"),
     "earlier_checking": N_("our team is checking it"),
     "earlier_declined": N_("not accepted"),

@@ -278,7 +278,8 @@ def _form(facts: OrderFacts, form_token: str, errors: list[str],
     test_mode = rt.service.dry_run_for(facts)
     if earlier and all(o.state == "returned" for o in options):
         return _page("returned.html", test_mode=test_mode, order=facts, order_name=name,
-                     earlier=earlier, status_link=_status_url)
+                     earlier=render.earlier(earlier, strings_mod.strings()),
+                     status_link=_status_url)
     return _page("order.html", code, test_mode=test_mode, order=facts, order_name=name,
                  options=options,
                  withdrawal=withdrawals.offered(rt.config, rt.engine, facts.order_id),

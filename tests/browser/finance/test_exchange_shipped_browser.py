@@ -57,6 +57,25 @@ def shop(sqlite_url: str, clock: Clock, stripe_server: FakeStripeServer,
 
 
 WIDTH = "document.documentElement.scrollWidth"
+# what needs a sideways scroll on the page: the page itself, any box of it that scrolls
+# (a table's), and any "Mark shipped" form reaching past the screen's right edge
+OVERFLOWS = """() => {
+  const found = [];
+  if (document.documentElement.scrollWidth > window.innerWidth) found.push("the page");
+  document.querySelectorAll(".scroll").forEach((box, i) => {
+    if (box.scrollWidth > box.clientWidth) found.push(`table box ${i}`);
+  });
+  document.querySelectorAll("form.ship, form.ship *").forEach(el => {
+    if (el.getBoundingClientRect().right > window.innerWidth) found.push(el.tagName);
+  });
+  return found;
+}"""
+
+
+def fits_the_phone(page: Any) -> None:
+    assert page.evaluate("window.innerWidth") == PHONE["width"]
+    assert page.evaluate(WIDTH) <= page.evaluate("window.innerWidth")
+    assert page.evaluate(OVERFLOWS) == []
 
 
 def test_an_admin_marks_an_exchange_shipped_from_its_follow_up(
@@ -78,9 +97,15 @@ def test_an_admin_marks_an_exchange_shipped_from_its_follow_up(
         page.goto(f"{base}/finance/follow-ups")
         form = page.locator("form.ship")
         expect(form).to_have_count(1)
-        assert page.evaluate(WIDTH) <= PHONE["width"]
+        fits_the_phone(page)
         page.screenshot(path=ARTIFACTS / "1-follow-up.png", full_page=True)
         stale = page.content()  # the same form, as a second tab would still show it
+
+        page.goto(f"{base}/finance/decisions/{decision}")  # the same form on the decision
+        expect(page.locator("form.ship button")).to_have_text("Mark shipped")
+        fits_the_phone(page)
+        page.screenshot(path=ARTIFACTS / "1-decision.png", full_page=True)
+        page.goto(f"{base}/finance/follow-ups")
 
         page.fill(f"#ship-{decision}-carrier", "UPS")
         page.fill(f"#ship-{decision}-tracking", "1Z999AA10123456784")
@@ -90,7 +115,7 @@ def test_an_admin_marks_an_exchange_shipped_from_its_follow_up(
             "1Z999AA10123456784); its follow-up is cleared.")
         expect(page.locator("form.ship")).to_have_count(0)
         expect(page.locator("tbody")).to_contain_text("Nothing to follow up.")
-        assert page.evaluate(WIDTH) <= PHONE["width"]
+        fits_the_phone(page)
         page.screenshot(path=ARTIFACTS / "2-shipped.png", full_page=True)
 
         page.set_content(stale.replace('action="/', f'action="{base}/'))

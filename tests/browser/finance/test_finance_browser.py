@@ -108,7 +108,12 @@ def test_the_finance_pages_fit_a_375_px_phone(served: tuple[Scene, str], chromiu
     def fits(name: str) -> None:
         width = page.evaluate("document.documentElement.scrollWidth")
         page.screenshot(path=shots / f"{name}.png", full_page=True)
-        assert width <= 375, f"{name}: the page is {width} px wide on a 375 px screen"
+        assert width <= page.evaluate("window.innerWidth") == 375, (
+            f"{name}: the page is {width} px wide on a 375 px screen")
+        boxes = page.evaluate("[...document.querySelectorAll('.scroll')]"
+                              ".map(b => [b.scrollWidth, b.clientWidth])")
+        assert all(inside <= box for inside, box in boxes), (
+            f"{name}: a table needs a sideways scroll in its box: {boxes}")
 
     try:
         page.goto(f"{base}/finance/login")
@@ -151,5 +156,13 @@ def test_the_finance_pages_fit_a_375_px_phone(served: tuple[Scene, str], chromiu
         expect(mail.locator("td[style*='font-size:20px']")).to_have_css(
             "background-color", "rgb(31, 75, 153)")  # the shop's colour, #1f4b99 by default
         fits("5-email-preview")
+
+        page.goto(f"{base}/finance/outbox/")
+        expect(page.locator("h1")).to_have_text("Outbox: emails and events")
+        fits("6-outbox")
+
+        page.goto(f"{base}/finance/follow-ups?status=all")
+        expect(page.locator("h1")).to_contain_text("to follow up")
+        fits("7-follow-ups")
     finally:
         context.close()

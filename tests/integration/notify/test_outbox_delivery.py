@@ -17,7 +17,7 @@ from email.message import EmailMessage
 from typing import Any
 
 import pytest
-from sqlalchemy import event
+from sqlalchemy import event, update
 
 from refunds_plugin.ledger.db import write_tx
 from refunds_plugin.ledger.tables import outbox
@@ -116,6 +116,31 @@ def test_a_final_refusal_is_not_retried_and_is_failed_at_once(
     assert (first.kind, first.status, first.tries, first.last_error) == (
         "request_received", "failed", 1, "SMTP 550: 5.1.1 No such mailbox")
     assert [m.subject for m in smtp.received] == SUBJECTS[1:]
+
+
+def test_a_message_whose_stored_context_is_corrupted_fails_alone_and_the_others_arrive_once(
+    mail_shop: Harness, fake_stripe: FakeStripe, smtp: SmtpSink, clock: Clock
+) -> None:
+    _returned(mail_shop, fake_stripe)
+    [approved] = [r for r in _mail_rows(mail_shop) if r.kind == "approved"]
+    with mail_shop.runtime.engine.begin() as conn:  # edited by hand, and truncated
+        conn.execute(update(outbox).where(outbox.c.id == approved.id)
+                     .values(context='{"order_id": "1001", "amo'))
+    mail_shop.drain()
+
+    assert sorted(m.subject for m in smtp.received) == sorted([SUBJECTS[0], SUBJECTS[2]])
+    rows = _mail_rows(mail_shop)
+    assert [(r.kind, r.status, r.tries) for r in rows] == [
+        ("request_received", "sent", 1), ("approved", "failed", 1), ("refund_sent", "sent", 1)]
+    assert rows[1].last_error == (
+        "not sent: its stored context is not valid JSON (Unterminated string starting at: "
+        "line 1 column 22 (char 21)); a person must repair it, then resend")
+    assert (rows[1].claimed_by, rows[1].lease_until) == (None, None)
+
+    clock.advance(10_000)  # past any lease or backoff: nothing more goes
+    mail_shop.drain()
+    assert len(smtp.received) == 2
+    assert [r.status for r in _mail_rows(mail_shop)] == ["sent", "failed", "sent"]
 
 
 class Killed(BaseException):

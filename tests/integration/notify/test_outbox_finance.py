@@ -14,6 +14,7 @@ from click.testing import CliRunner
 
 from refunds_plugin.cli import main
 from refunds_plugin.finance.tokens import create_token
+from refunds_plugin.intake import reviews
 from refunds_plugin.ledger.db import write_tx
 from refunds_plugin.ledger.tables import outbox
 from refunds_plugin.notify import causes
@@ -266,3 +267,48 @@ def test_the_refund_sent_preview_of_a_dry_run_says_no_money_was_sent(
     assert out.output.splitlines()[2] == (
         "(dry run: no money was sent, so this email is never sent to the customer)")
     assert as_json["dry_run"] is True
+
+
+def test_the_preview_refuses_an_outcome_email_the_decision_does_not_stand_at(
+    mail_shop: Harness, fake_stripe: FakeStripe, monkeypatch: pytest.MonkeyPatch, clock: Clock,
+) -> None:
+    """A return under review previews as 'being reviewed', never as 'approved'; once a person
+    declines it, as declined. The finance decision page links to the email that fits."""
+    h = mail_shop
+    if h.runtime.engine.dialect.name != "sqlite":
+        pytest.skip("the CLI reads REFUNDS_DATABASE_URL; one database is enough")
+    fake_stripe.add_payment_intent(5500, "usd", "pi_123")
+    h.post_storefront(order_paid(paid_at="2025-01-01T10:00:00Z"))  # far outside the window
+    answer = h.post_storefront(return_requested()).json
+    assert answer is not None and answer["outcome"] == "review"
+    decision_id = answer["decision_id"]
+    monkeypatch.setenv("REFUNDS_DATABASE_URL", h.db_url)
+    runner = CliRunner()
+
+    def preview(kind: str) -> tuple[int, str]:
+        out = runner.invoke(main, ["mail", "preview", kind, "--decision", decision_id])
+        return out.exit_code, out.output
+
+    def refused(state: str, fits: str) -> tuple[int, str]:
+        return 2, (f"Error: decision {decision_id} is {state}: the 'approved' email would be "
+                   f"false; the one that fits is '{fits}' (refunds mail preview {fits} "
+                   f"--decision {decision_id})\n")
+
+    assert preview("approved") == refused("under review (no person has decided yet)",
+                                          "in_review")
+    assert preview("declined")[0] == 2
+    code, shown = preview("in_review")
+    assert code == 0 and "Subject: Your return for order 1001 is being reviewed\n" in shown
+    client = _login(h, _tokens(h, clock)[1])
+    page = client.get(f"/finance/decisions/{decision_id}").get_data(as_text=True)
+    assert f"preview?decision={decision_id}&amp;kind=in_review" in page
+
+    reviews.decide(h.runtime.engine, h.runtime.service, decision_id, approve=False, by="Ada",
+                   note="bought 23 months ago", now=clock.now)
+    assert preview("approved") == refused("declined by a person on review", "declined")
+    assert preview("in_review")[0] == 2
+    code, shown = preview("declined")
+    assert code == 0 and "Subject: About your return for order 1001\n" in shown
+    page = client.get(f"/finance/decisions/{decision_id}").get_data(as_text=True)
+    assert f"preview?decision={decision_id}&amp;kind=declined" in page
+    assert preview("refund_failed")[0] == 0  # not an outcome email: shown as before

@@ -9,6 +9,7 @@ from datetime import datetime
 
 import pytest
 
+from tests.fakes import Clock
 from tests.fakes.returns_client import open_form, submit, text, words
 from tests.fakes.returns_shop import ReturnsShop, order_event
 
@@ -37,9 +38,56 @@ def test_a_fully_returned_order_lists_its_returns_with_their_status_links(
 
     assert words(page, "notice") == ["A return has been requested for everything in this order."]
     assert words(page, "earlier-return") == [
-        "Return requested on 24 November 2026: approved. Follow your money"]
+        "Return of Linen shirt requested on 24 November 2026: approved. Follow your money"]
     assert f'href="{link.group(1)}"' in page.get_data(as_text=True)
     assert 'name="form_token"' not in page.get_data(as_text=True)
     assert "Please choose at least one item" not in text(page)
     assert later.get(link.group(1)).status_code == 200
     assert db_shop.snapshot() == before
+
+
+SHIRTS = [{"id": "l1", "sku": "TEE-M", "name": "Linen shirt", "quantity": 4, "unit_amount": 4000},
+          {"id": "l2", "sku": "BELT", "name": "Belt", "quantity": 1, "unit_amount": 2500}]
+
+
+def test_returns_of_the_same_day_each_say_what_and_when_so_no_two_lines_read_the_same(
+    any_db_url: str, clock: Clock,
+) -> None:
+    """Four returns on one day: a shirt at 12:00, the belt with a shirt at 12:00, a shirt at
+    15:30, a shirt at 15:30 again. Each line names its items; the two single shirts say the
+    minute; the two asked in the same minute are one line with a link each."""
+    shop = ReturnsShop(any_db_url, clock)
+    try:
+        shop.seed(order_event("1001", lines=SHIRTS))
+
+        def ask(**fields: str) -> str:
+            client = shop.app.test_client()
+            answer = submit(client, open_form(client), **fields)
+            link = re.search(r'href="(/returns/status/[^"]+)"', answer.get_data(as_text=True))
+            assert link
+            return link.group(1)
+
+        one_shirt = {"line-0-qty": "1", "line-0-reason": "damaged"}
+        links = [ask(**one_shirt),
+                 ask(**one_shirt, **{"line-1-qty": "1", "line-1-reason": "damaged"})]
+        clock.advance(3.5 * 3600)
+        links += [ask(**one_shirt)]
+        page = open_form(shop.app.test_client())
+        assert words(page, "earlier-return") == []  # a shirt is left: the form, not the list
+        links += [ask(**one_shirt)]
+
+        page = open_form(shop.app.test_client())
+        listed = words(page, "earlier-return")  # oldest first; the first two in either order
+        assert sorted(listed[:2]) == [
+            "Return of Linen shirt and Belt requested on 24 November 2026: approved. "
+            "Follow your money",
+            "Return of Linen shirt requested on 24 November 2026, 12:00 UTC: approved. "
+            "Follow your money"]
+        assert listed[2:] == [
+            "Return of Linen shirt requested on 24 November 2026, 15:30 UTC: approved. "
+            "Follow your money · Follow your money"]
+        html = page.get_data(as_text=True)
+        assert [html.count(f'href="{link}"') for link in links] == [1, 1, 1, 1]
+        assert len(set(words(page, "earlier-return"))) == 3
+    finally:
+        shop.close()
