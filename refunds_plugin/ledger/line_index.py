@@ -34,8 +34,8 @@ from refunds_plugin.ledger.tables import (
 )
 
 DAY = 86_400  # a rollup's day is ``at // DAY`` (UTC)
-# built once, values bound at execution
-_MARK = insert(insight_marks)
+# built once, values bound at execution; inline: no RETURNING of an id nobody reads (PostgreSQL)
+_MARK = insert(insight_marks).inline()
 _INSERT_LINES, _INSERT_LABELS, _INSERT_PLACED = (
     insert(order_lines), insert(order_line_labels), insert(customer_orders))
 
