@@ -17,7 +17,8 @@ from sqlalchemy.dialects import postgresql
 
 Rows = tuple[Table, list[dict[str, Any]]]  # a table and its rows (each with the same columns)
 
-_BUILT: dict[tuple[tuple[str, tuple[str, ...]], ...], Any] = {}
+_BUILT: dict[tuple[tuple[str, tuple[str, ...]], ...], Any] = {}  # built once per shape
+_PLAIN: dict[str, Any] = {}
 
 
 def insert_rows(conn: Connection, *parts: Rows) -> None:
@@ -28,7 +29,10 @@ def insert_rows(conn: Connection, *parts: Rows) -> None:
         return
     if conn.dialect.name != "postgresql" or len(parts) == 1:
         for table, rows in parts:
-            conn.execute(insert(table), rows if len(rows) > 1 else rows[0])
+            plain = _PLAIN.get(table.name)
+            if plain is None:  # inline: no RETURNING of a generated id (PostgreSQL)
+                plain = _PLAIN[table.name] = insert(table).inline()
+            conn.execute(plain, rows if len(rows) > 1 else rows[0])
         return
     shape = tuple((table.name, tuple(rows[0])) for table, rows in parts)
     stmt = _BUILT.get(shape)
