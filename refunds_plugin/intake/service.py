@@ -38,7 +38,7 @@ from refunds_plugin.intake.storefront import PaymentRecord
 from refunds_plugin.ledger import facts as facts_mod
 from refunds_plugin.ledger.attempt_reads import decision_attempts
 from refunds_plugin.ledger.attempts import AttemptRow
-from refunds_plugin.ledger.db import lock_order, write_tx
+from refunds_plugin.ledger.db import write_tx
 from refunds_plugin.ledger.decisions import find_decision, record_decision
 from refunds_plugin.ledger.exchanges import ExchangeRow, get_exchange
 from refunds_plugin.ledger.journal import mark_event, record_event, refuse_reuse
@@ -72,7 +72,7 @@ class Inbound:
     type: str
     payload: str
     logged: Callable[[str | None], None]  # the sender's log line, given the event's note
-    lock: str | None = None  # the order whose lock to take before the inbox row
+    lock: str | None = None  # the order whose lock the inbox row takes (``lock_order``)
     seen: Mapping[str, Any] = field(default_factory=dict)  # a duplicate's answer detail
     tail: str = ""  # said after the whole note (Saleor: the event was this app's own)
     detail: Mapping[str, Any] = field(default_factory=dict)  # more answer detail
@@ -118,11 +118,9 @@ class Service:
         all in one transaction; then the executor's nudge and the log line."""
         now = self.clock()
         with write_tx(self.engine) as conn:
-            if inbound.lock is not None:
-                lock_order(conn, inbound.lock)
             # recorded final at once: nobody outside this transaction sees the row before commit
             row = record_event(conn, inbound.source, inbound.event_id, inbound.type,
-                               inbound.payload, now, "processed")
+                               inbound.payload, now, "processed", lock=inbound.lock)
             if row is None:
                 if inbound.source in CHECKED:
                     refuse_reuse(conn, inbound.source, inbound.event_id, inbound.payload)
@@ -249,8 +247,9 @@ class Service:
         now = self.clock()
         request_key = f"return:{request.request_id}"
         with write_tx(self.engine) as conn:
-            lock_order(conn, request.order_id)  # this order's money checks, to commit
-            row = record_event(conn, source, event_id, type_, payload, now, "processed")
+            # this order's lock (its money checks, to commit), taken by the inbox row's statement
+            row = record_event(conn, source, event_id, type_, payload, now, "processed",
+                               lock=request.order_id)
             if row is None and source in CHECKED:
                 refuse_reuse(conn, source, event_id, payload)
             found = facts_mod.read_order(conn, request.order_id, now, terms.abuse_window_days)

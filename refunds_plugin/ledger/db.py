@@ -168,14 +168,32 @@ def lock_order(conn: Connection, order_id: str) -> None:
     SQLite's ``BEGIN IMMEDIATE`` already holds the one write lock; PostgreSQL takes a
     transaction-scoped advisory lock keyed by the order, released at commit or rollback.
     """
-    lock_key(conn, "order", order_id)
+    key = order_key(conn, order_id)
+    if key is not None:
+        conn.execute(_ADVISORY, {"k": key})
+
+
+def order_key(conn: Connection, order_id: str) -> int | None:
+    """``lock_order``'s key for a caller that takes it in its own next statement
+    (``key_to_take``)."""
+    return key_to_take(conn, "order", order_id)
 
 
 def lock_key(conn: Connection, *parts: str) -> None:
     """``lock_order`` for another name (``("charge", provider, charge_id)``): the advisory lock
     keyed by a 64-bit hash of ``parts``; taken once per transaction (a second call is free)."""
+    key = key_to_take(conn, *parts)
+    if key is not None:
+        conn.execute(_ADVISORY, {"k": key})
+
+
+def key_to_take(conn: Connection, *parts: str) -> int | None:
+    """``lock_key`` for a caller that takes the lock in its own next statement, before that
+    statement does anything else (one round trip fewer; ``journal.record_event``): the advisory
+    key, counted as held from now on; None when there is nothing to take (SQLite, or this
+    transaction holds it already). If that statement fails, the transaction is over anyway."""
     if conn.dialect.name != "postgresql":
-        return
+        return None
     material = "\x1f".join(parts).encode("utf-8")
     key = int.from_bytes(hashlib.blake2b(material, digest_size=8).digest(), "big", signed=True)
     txn = conn.get_transaction()
@@ -183,9 +201,9 @@ def lock_key(conn: Connection, *parts: str) -> None:
     if held is None or held[0] is not txn:
         held = conn.info[_HELD] = (txn, set())
     if key in held[1]:
-        return
-    conn.execute(_ADVISORY, {"k": key})
+        return None
     held[1].add(key)
+    return key
 
 
 def lock_ledger(conn: Connection) -> None:

@@ -8,8 +8,9 @@ indexed query each. Times are epoch seconds (``epoch``) so day windows are integ
 SQLite and PostgreSQL alike. Migration 0009 fills them for history recorded before it.
 
 A write that changes them also appends an ``insight_marks`` row (the UTC day and the customer
-it touched; insert-only, one statement) for ``ledger/rollups.py`` to fold; an order written
-again with the same rows appends none.
+it touched; insert-only) for ``ledger/rollups.py`` to fold; an order written again with the same
+rows appends none. A new order's rows and mark, and a return's, are one statement on PostgreSQL
+(``inserts.insert_rows``).
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from sqlalchemy import Connection, Integer, String, delete, insert, literal, nul
 from refunds_plugin.domain.decision import Decision
 from refunds_plugin.domain.facts import OrderLine
 from refunds_plugin.domain.kinds import DecisionKind
+from refunds_plugin.ledger.inserts import insert_rows
 from refunds_plugin.ledger.tables import (
     customer_orders,
     decisions,
@@ -34,10 +36,6 @@ from refunds_plugin.ledger.tables import (
 )
 
 DAY = 86_400  # a rollup's day is ``at // DAY`` (UTC)
-# built once, values bound at execution
-_MARK = insert(insight_marks)
-_INSERT_LINES, _INSERT_LABELS, _INSERT_PLACED = (
-    insert(order_lines), insert(order_line_labels), insert(customer_orders))
 
 
 def epoch(when: datetime) -> int:
@@ -85,11 +83,12 @@ def index_order(conn: Connection, *, order_id: str, currency: str, lines: Iterab
     those are summed by the lines' keys). ``new``: the order's row was inserted in this
     transaction, so it has no rows to replace and no returns yet (three statements fewer)."""
     at = epoch(paid_at or now)
-    if new:
+    if new:  # its rows and its mark, in one statement on PostgreSQL
         rows, labels = line_rows(order_id, currency, lines, at)
-        _insert_rows(conn, rows, labels, {"order_id": order_id, "customer": customer,
-                                          "currency": currency, "total": total, "at": at})
-        conn.execute(_MARK, {"day": at // DAY, "customer": customer})
+        insert_rows(conn, (order_lines, rows), (order_line_labels, labels),
+                    (customer_orders, [{"order_id": order_id, "customer": customer,
+                                        "currency": currency, "total": total, "at": at}]),
+                    (insight_marks, [{"day": at // DAY, "customer": customer}]))
         return
     old = [_rows(r._mapping for r in conn.execute(
         delete(table).where(table.c.order_id == order_id).returning(*table.c)))
@@ -97,7 +96,7 @@ def index_order(conn: Connection, *, order_id: str, currency: str, lines: Iterab
     rows, labels = line_rows(order_id, currency, lines, at)
     placed = {"order_id": order_id, "customer": customer, "currency": currency, "total": total,
               "at": at}
-    _insert_rows(conn, rows, labels, placed)
+    insert_rows(conn, (order_lines, rows), (order_line_labels, labels), (customer_orders, [placed]))
     if old == [_rows(rows), _rows(labels), _rows([placed])]:
         return
     touched = {(at // DAY, customer)} | {(dict(r)["at"] // DAY, dict(r)["customer"])
@@ -109,15 +108,6 @@ def index_order(conn: Connection, *, order_id: str, currency: str, lines: Iterab
             return_figures.join(decisions, decisions.c.id == f.decision_id))
             .where(decisions.c.order_id == order_id))
     conn.execute(insert(insight_marks).from_select(["day", "customer"], union_all(*parts)))
-
-
-def _insert_rows(conn: Connection, rows: list[dict[str, Any]], labels: list[dict[str, Any]],
-                 placed: dict[str, Any]) -> None:
-    if rows:
-        conn.execute(_INSERT_LINES, rows)
-    if labels:
-        conn.execute(_INSERT_LABELS, labels)
-    conn.execute(_INSERT_PLACED, placed)
 
 
 def mark_decision(conn: Connection, decision_id: str) -> None:
@@ -178,7 +168,6 @@ def index_return(conn: Connection, *, decision_id: str, decision: Decision,
     swapped = exchanged_lines(body)
     rows = [{**r, "exchanged": int(r["line_id"] in swapped)}
             for r in return_rows(decision_id, order_id, body, request, at)]
-    if rows:
-        conn.execute(insert(return_lines), rows)
-    conn.execute(insert(return_figures), figures_row(decision_id, body, request, customer, at))
-    conn.execute(_MARK, {"day": at // DAY, "customer": customer})
+    insert_rows(conn, (return_lines, rows),
+                (return_figures, [figures_row(decision_id, body, request, customer, at)]),
+                (insight_marks, [{"day": at // DAY, "customer": customer}]))

@@ -59,7 +59,8 @@ def _prebuilt(conn: Connection, name: str) -> Any:
     """The dialect's upsert statement, built once; each call binds its own values."""
     stmt = _UPSERTS.get((conn.dialect.name, name))
     if stmt is None:
-        ins = dialect_insert(conn, _TABLES[name])
+        # inline: no RETURNING of a generated id nobody reads (PostgreSQL)
+        ins = dialect_insert(conn, _TABLES[name]).inline()
         stmt = _UPSERTS[(conn.dialect.name, name)] = _BUILDERS[name](ins, conn.dialect.name)
     return stmt
 

@@ -109,8 +109,8 @@ def enqueue_all(conn: Connection, rows: list[dict[str, Any]]) -> None:
     if stmt is None:
         stmt = _INSERT_MANY[conn.dialect.name] = dialect_insert(conn, outbox) \
             .on_conflict_do_nothing()
-    if rows:
-        conn.execute(stmt, rows)
+    if rows:  # one row as one row: a list of one is an executemany, a pipeline on psycopg
+        conn.execute(stmt, rows if len(rows) > 1 else rows[0])
 
 
 _INSERT_MANY: dict[str, Any] = {}
