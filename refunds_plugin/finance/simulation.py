@@ -242,6 +242,7 @@ def replay_each(
     reuse: bool = False,
     ordered: bool = True,
     explained: bool = True,
+    worded: bool = True,
 ) -> Iterator[tuple[Comparison, ...]]:
     """``replay`` under several policies at once: each stored decision is read and rebuilt
     once, then decided under each policy in turn (``refunds policy compare``).
@@ -257,6 +258,8 @@ def replay_each(
     decision comes without its explanation paragraph (``policies.evaluate(explained=False)``)
     and the stored JSON is read with orjson; every other field, and every error, is what
     ``explained=True`` gives (``tests/integration/insights/test_compare_fast_path.py``).
+    ``worded=False`` (with ``explained=False``): each new decision comes without any words at
+    all (``policies.evaluate(worded=False)``): its trace holds each rule's verdict and code only.
     """
     c = decisions.c
     query = _period(  # the columns in the order ``_compare`` unpacks them
@@ -279,7 +282,7 @@ def replay_each(
     with _read_only(engine) as conn:
         result = conn.execution_options(stream_results=True, yield_per=batch).execute(query)
         for row in result:
-            yield _compare(candidates, row, reuse, explained)
+            yield _compare(candidates, row, reuse, explained, worded)
 
 
 def _rebuilt(facts: str, request: str) -> tuple[OrderFacts, ReturnRequest]:
@@ -297,7 +300,7 @@ def _rebuilt_fast(facts: str, request: str) -> tuple[OrderFacts, ReturnRequest]:
 
 
 def _compare(candidates: tuple[policies.Policy, ...], row: Any, reuse: bool = False,
-             explained: bool = True) -> tuple[Comparison, ...]:
+             explained: bool = True, worded: bool = True) -> tuple[Comparison, ...]:
     # the row unpacked once, in ``replay_each``'s column order (cheaper than a name per read)
     (decision_id, order_id, request_key, created, currency, outcome, amount, refund, credit,
      reason_code, facts, request, policy_hash, customer, body, fees, bonus) = row
@@ -314,7 +317,7 @@ def _compare(candidates: tuple[policies.Policy, ...], row: Any, reuse: bool = Fa
             request_id = request_.request_id
             at = request_.requested_at or created_at
             news = [None if kept else policies.evaluate(pol, facts_, request_, at,
-                                                        explained=explained)
+                                                        explained=explained, worded=worded)
                     for pol, kept in zip(candidates, same, strict=True)]
     except (KeyError, TypeError, ValueError) as exc:
         error = f"{type(exc).__name__}: {exc}"

@@ -185,15 +185,19 @@ class Report:
 
 def rows(engine: Engine, current: policies.Policy, candidate: policies.Policy,
          since: datetime | None = None, until: datetime | None = None,
-         limit: int | None = None, *, explained: bool = False) -> Iterator[Row]:
+         limit: int | None = None, *, explained: bool = False, worded: bool = True
+         ) -> Iterator[Row]:
     """Each stored return decision of the period under both policies: in the order the
     database holds them (no sort of every stored fact), oldest first with a ``limit``.
 
     A report reads outcomes and money only, so a side decided again comes without its
     explanation paragraph (``replay_each(explained=False)``); ``explained=True`` decides as
-    ``policy simulate`` does, with it (the plain path, for the tests and the bench)."""
+    ``policy simulate`` does, with it (the plain path, for the tests and the bench).
+    ``worded=False`` (``compare``): a side decided again says nothing at all, not even in its
+    trace (``policies.evaluate(worded=False)``); its outcome, codes and money are the same."""
     for cur, cand in replay_each(engine, (current, candidate), since, until, limit,
-                                 batch=2000, reuse=True, ordered=False, explained=explained):
+                                 batch=2000, reuse=True, ordered=False, explained=explained,
+                                 worded=worded):
         yield Row(cand, _stored(cur) if cur.reused else _new(cur),
                   _stored(cand) if cand.reused else _new(cand))
 
@@ -219,7 +223,8 @@ def compare(engine: Engine, current: policies.Policy, candidate: policies.Policy
     """The report over the period; ``each(row)``, when given, sees every row (the CSV)."""
     report = Report(f"{current.name} ({current.content_hash[:12]})",
                     f"{candidate.name} ({candidate.content_hash[:12]})")
-    for row in rows(engine, current, candidate, since, until, limit, explained=explained):
+    for row in rows(engine, current, candidate, since, until, limit, explained=explained,
+                    worded=explained):
         report.add(row)
         if each is not None:
             each(row)
