@@ -6,11 +6,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from operator import attrgetter
-from typing import Any
 
 from policies.policy import Anchor, Policy
 from policies.tiers import Standing, standing
-from policies.words import UNWORDED, named
+from policies.words import UNWORDED, WORDED, named
 from refunds_plugin.domain.decision import RuleResult
 from refunds_plugin.domain.facts import OrderFacts, OrderLine, ReturnRequest
 from refunds_plugin.language.said import said
@@ -47,13 +46,11 @@ class Context:
     result: Callable[..., RuleResult] = RuleResult
 
 
-_UNWORDED: dict[str, Any] = {"said": UNWORDED.said, "named": UNWORDED.named,
-                             "result": UNWORDED.result}
-
 
 def build_context(policy: Policy, facts: OrderFacts, request: ReturnRequest,
                   now: datetime, *, worded: bool = True) -> Context:
     anchor, anchor_at = start_date(policy.window.start, facts)
+    words = WORDED if worded else UNWORDED
     captured = refundable = already = 0
     disputed = False
     for pay in facts.payments:  # what facts.captured, .refundable, .disputed say, in one pass
@@ -71,7 +68,7 @@ def build_context(policy: Policy, facts: OrderFacts, request: ReturnRequest,
         age_days=None if anchor_at is None else max(0, (now - anchor_at).days),
         currency=facts.currency, captured=captured, already_refunded=already,
         lines={ln.id: ln for ln in facts.lines}, returned=returned,
-        **({} if worded else _UNWORDED),
+        said=words.said, named=words.named, result=words.result,
     )
 
 

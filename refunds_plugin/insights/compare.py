@@ -29,7 +29,6 @@ from refunds_plugin.errors import InputError
 from refunds_plugin.finance.simulation import Comparison, replay_each
 from refunds_plugin.insights.reasons import rate_bp
 from refunds_plugin.ledger.db import iso_time
-from refunds_plugin.slots import slot_init
 
 RANK = {"approve": 2, "review": 1, "decline": 0}
 MAX_LISTED = 200  # worse answers listed in a report; all of them are in the CSV
@@ -41,10 +40,10 @@ CSV_COLUMNS = [
 ]  # fmt: skip
 
 
-@slot_init
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Answer:
-    """One side's answer to one request: outcome and money (credit without its bonus)."""
+    """One side's answer to one request: outcome and money (credit without its bonus). Never
+    changed (not frozen only because that is slow, as ``Comparison``)."""
 
     outcome: str
     refund: int
@@ -117,9 +116,10 @@ class Side:
                 "money": [{"currency": cur, **m} for cur, m in sorted(self.money.items())]}
 
 
-@slot_init
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Row:
+    """A request's two answers (never changed; not frozen only because that is slow)."""
+
     comparison: Comparison
     current: Answer | None
     candidate: Answer | None
