@@ -41,6 +41,8 @@ class Context:
     lines: dict[str, OrderLine]  # the order's lines by id
     returned: dict[str, int]  # units of each line already returned before this request
     # how the rules put what they found into words (``policies/words.py``): worded, or not
+    # (then a rule's ``saw`` is not made either: the values it would hold are plain reads)
+    worded: bool = True
     said: Callable[..., str] = said
     named: Callable[..., str] = named
     result: Callable[..., RuleResult] = RuleResult
@@ -68,7 +70,7 @@ def build_context(policy: Policy, facts: OrderFacts, request: ReturnRequest,
         age_days=None if anchor_at is None else max(0, (now - anchor_at).days),
         currency=facts.currency, captured=captured, already_refunded=already,
         lines={ln.id: ln for ln in facts.lines}, returned=returned,
-        said=words.said, named=words.named, result=words.result,
+        worded=worded, said=words.said, named=words.named, result=words.result,
     )
 
 

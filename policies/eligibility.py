@@ -64,7 +64,8 @@ _REASON_SAID = {(action, r): (_ACTION_VERDICT[action], code,
 def request_lines(ctx: Context) -> RuleResult:
     """Does every requested line exist on the order, with units still left to return?"""
     req, facts = ctx.request, ctx.facts
-    saw: dict[str, object] = {"order_id": facts.order_id, "request_order_id": req.order_id}
+    saw: dict[str, object] = {"order_id": facts.order_id, "request_order_id": req.order_id} \
+        if ctx.worded else {}
     if req.order_id != facts.order_id:
         return ctx.result("request_lines", "decline", "order_mismatch",
                           ctx.said("This request is for order {asked}, not {order}.",
@@ -112,7 +113,7 @@ def request_lines(ctx: Context) -> RuleResult:
 def payment(ctx: Context) -> RuleResult:
     """Is there captured money to give back, and is none of it disputed?"""
     saw = {"captured": ctx.captured, "refundable": ctx.refundable,
-           "disputed": ctx.disputed}
+           "disputed": ctx.disputed} if ctx.worded else {}
     if ctx.disputed:
         return ctx.result("payment", "review", "payment_disputed",
                           ctx.said("A payment on this order is disputed with your bank, so our "
@@ -130,7 +131,8 @@ def window(ctx: Context, line: OrderLine, rl: ReturnLine) -> RuleResult:
     days, source = window_days(ctx, line)
     saw: dict[str, object] = {"line_id": line.id, "days": days, "set_by": source,
                               "from": str(ctx.anchor) if ctx.anchor else None,
-                              "age_days": ctx.age_days, "tier": ctx.standing.tier_name}
+                              "age_days": ctx.age_days, "tier": ctx.standing.tier_name} \
+        if ctx.worded else {}
     if days is None:
         return ctx.result("window", "pass", "lifetime_guarantee",
                           ctx.named(N_("{name} is covered for life."), line.name), saw)
@@ -183,7 +185,7 @@ def final_sale(ctx: Context, line: OrderLine, rl: ReturnLine) -> RuleResult:
     """Is the line tagged final sale, and what does the guarantee turn that into?"""
     rules = ctx.policy.final_sale
     tags = sorted(set(line.tags).intersection(rules.tags)) if line.tags and rules.tags else []
-    saw = {"line_id": line.id, "final_sale_tags": tags}
+    saw = {"line_id": line.id, "final_sale_tags": tags} if ctx.worded else {}
     if not tags:
         return ctx.result("final_sale", "pass", "not_final_sale",
                           ctx.named(N_("{name} is not a final-sale item."), line.name), saw)
@@ -198,7 +200,7 @@ def final_sale(ctx: Context, line: OrderLine, rl: ReturnLine) -> RuleResult:
 
 def reason(ctx: Context, line: OrderLine, rl: ReturnLine) -> RuleResult:
     """Is the reason the merchant's fault (always a full refund) or one the policy accepts?"""
-    saw = {"line_id": line.id, "reason": str(rl.reason)}
+    saw = {"line_id": line.id, "reason": str(rl.reason)} if ctx.worded else {}
     if rl.reason.merchant_fault:
         return ctx.result("reason", "pass", "merchant_fault",
                           ctx.named(N_("{name}: the problem is ours, so you get a full refund with "
@@ -210,7 +212,8 @@ def reason(ctx: Context, line: OrderLine, rl: ReturnLine) -> RuleResult:
 def refund_period(ctx: Context, line: OrderLine, rl: ReturnLine) -> RuleResult:
     """Past the refund period, customer-reason returns go to store credit (credit-first)."""
     limit = ctx.policy.resolution.refund_within_days
-    saw = {"line_id": line.id, "refund_within_days": limit, "age_days": ctx.age_days}
+    saw = {"line_id": line.id, "refund_within_days": limit, "age_days": ctx.age_days} \
+        if ctx.worded else {}
     if limit is None or rl.reason.merchant_fault or (ctx.age_days is not None
                                                       and ctx.age_days <= limit):
         return ctx.result("refund_period", "pass", "refund_available",

@@ -162,7 +162,7 @@ def _exchange(ctx: Context, ex_plan: exchange.Plan,
 def _tier(ctx: Context) -> RuleResult:
     st = ctx.standing
     saw = {"months_as_customer": st.months, "projected_value": st.projected_value,
-           "orders": ctx.facts.history.order_count, "tier": st.tier_name}
+           "orders": ctx.facts.history.order_count, "tier": st.tier_name} if ctx.worded else {}
     if not st.tiers:
         return ctx.result("tier", "pass", "tier_base", _STANDARD, saw)
     value = amount(st.projected_value, ctx.currency)

@@ -43,7 +43,8 @@ def keep_item(ctx: Context, pl: PlannedLine) -> R:
     keep = ctx.policy.resolution.keep_item
     below = keep.below.get(ctx.currency) if keep.below else None
     label = keep.return_label_cost.get(ctx.currency) if keep.return_label_cost else None
-    saw = {"line_id": pl.line.id, "amount": pl.amount, "keep_below": below, "label_cost": label}
+    saw = {"line_id": pl.line.id, "amount": pl.amount, "keep_below": below,
+           "label_cost": label} if ctx.worded else {}
     name = pl.line.name
     if pl.request.reason is Reason.NOT_RECEIVED:
         return ctx.result("keep_item", "adjust", "nothing_to_return",
@@ -68,7 +69,8 @@ def fees(ctx: Context, planned: list[tuple[PlannedLine, bool]]) -> tuple[list[Fe
                and pl.request.reason not in rules.waive_for_reasons]
     base = sum(pl.amount for pl, _ in charged)
     saw: dict[str, object] = {"fee_base": base, "tier": ctx.standing.tier_name,
-                              "restocking_percent": str(rules.restocking_percent)}
+                              "restocking_percent": str(rules.restocking_percent)} \
+        if ctx.worded else {}
     out: list[Fee] = []
     restock = percent_of(base, rules.restocking_percent) if base and rules.restocking_percent \
         else 0
@@ -81,7 +83,8 @@ def fees(ctx: Context, planned: list[tuple[PlannedLine, bool]]) -> tuple[list[Fe
         ship = min(ship, base - restock)
         if ship > 0:
             out.append(Fee("return_shipping", ship, _RETURN_SHIPPING))
-    saw["fees"] = {f.code: f.amount for f in out}
+    if ctx.worded:
+        saw["fees"] = {f.code: f.amount for f in out}
     if out and ctx.standing.waive_fees:
         return [], ctx.result("fees", "adjust", "fees_waived_by_tier",
                               ctx.said("As a {tier} customer you pay no return fees.",
@@ -151,7 +154,8 @@ def shipping(ctx: Context, planned: list[PlannedLine]) -> tuple[int, R]:
         if gone.get(ln.id, 0) < ln.quantity:
             last = False
             break
-    saw = {"remaining_shipping": remaining, "last_item": last, "merchant_fault": fault}
+    saw = {"remaining_shipping": remaining, "last_item": last, "merchant_fault": fault} \
+        if ctx.worded else {}
     if remaining and ((last and rules.refund_with_last_item)
                       or (fault and rules.refund_on_merchant_fault)):
         why = _OUR_FAULT if fault and rules.refund_on_merchant_fault \
@@ -241,7 +245,7 @@ def _resolution_said(ctx: Context, wanted: ResolutionKind | None, choice: Resolu
     """The resolution rule's sentence: "honoured" only when every line went where asked."""
     saw: dict[str, object] = {"preferred": None if wanted is None else wanted.value,
                               "choice": choice.value, "refund": refund, "credit": credit,
-                              "refundable": ctx.refundable}
+                              "refundable": ctx.refundable} if ctx.worded else {}
     if forced:
         saw["credit_instead_of_refund"] = list(dict.fromkeys(pl.line.id for pl in forced))
         names = list(dict.fromkeys(pl.line.name for pl in forced))
@@ -328,7 +332,7 @@ def _bonus(ctx: Context, credit: int, step: int, *, chose: bool) -> tuple[int, R
     bonus = bonus if cap is None else min(bonus, cap)
     given = bonus - bonus % step
     saw: dict[str, object] = {"percent": str(rules.credit_bonus_percent), "cap": cap,
-                              "bonus": given}
+                              "bonus": given} if ctx.worded else {}
     why = _FOR_CHOOSING if chose else _ON_CREDIT
     text = ctx.said("You get a {amount} bonus {why}.", amount=amount(given, cur), why=why)
     if given != bonus:

@@ -36,7 +36,7 @@ def limits(ctx: Context, gross: int) -> RuleResult:
     known_ord, per_order = ctx.standing.limit(base.per_order, "per_order", cur)
     already = ctx.already_refunded
     saw = {"amount": gross, "per_request": per_request, "per_order": per_order,
-           "already_refunded": already, "tier": ctx.standing.tier_name}
+           "already_refunded": already, "tier": ctx.standing.tier_name} if ctx.worded else {}
     if not (known_req and known_ord):
         return ctx.result("limits", "review", "limit_currency_unknown",
                           ctx.said("Our policy sets no automatic limit in {currency}, so our team "
@@ -79,7 +79,7 @@ def abuse(ctx: Context, own: int | None, credit: int) -> RuleResult:
         "orders": hist.order_count, "refund_count_limit": limit,
         "not_received_claims": hist.not_received_claims, "store_credit_counts": credits,
         "our_fault": own is None,
-    }
+    } if ctx.worded else {}
     found: dict[str, str] = {}
     if own is not None:
         found.update(_volume(ctx, count, recent, lifetime, now_counted, limit))

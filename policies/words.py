@@ -7,7 +7,8 @@ with ``ctx.said`` and ``ctx.named``. Worded, these are ``RuleResult``, ``said`` 
 Unworded, no sentence is made and nothing the rule saw is kept: a result holds its rule, verdict
 and code, with an empty message and ``saw``. The arguments are still worked out as for a worded
 decision (amounts formatted, names listed), so facts that would make a sentence fail fail the
-same way; only the ``Said`` objects and the results themselves are not made.
+same way; only the ``Said`` objects and the results themselves are not made, and the rules do
+not make their ``saw`` (``if ctx.worded``: its values are plain reads, which cannot fail).
 """
 
 from __future__ import annotations
