@@ -173,10 +173,12 @@ def _tier(ctx: Context) -> RuleResult:
 
 def _declined(ctx: Context, trace: list[RuleResult], why: RuleResult,
               *more: RuleResult) -> Decision:
-    reasons = dict.fromkeys(r.message for r in (why, *more))  # a reason said once
+    text = ""  # unworded: nothing to say (and joining sentences cannot fail)
+    if ctx.worded:
+        reasons = dict.fromkeys(r.message for r in (why, *more))  # a reason said once
+        text = Joined([said("We're sorry, we can't accept this return."), *reasons])
     return Decision(
-        outcome=Outcome.DECLINE, reason_code=why.code,
-        explanation=Joined([ctx.said("We're sorry, we can't accept this return."), *reasons]),
+        outcome=Outcome.DECLINE, reason_code=why.code, explanation=text,
         currency=ctx.facts.currency, policy_name=ctx.policy.name,
         policy_hash=ctx.policy.content_hash, return_required=False, trace=tuple(trace),
         promise_hours=ctx.policy.promise_hours,
