@@ -220,7 +220,11 @@ def candidate(preset: str | None, text: str | None, filename: str = "candidate.y
 def compare(engine: Engine, current: policies.Policy, candidate: policies.Policy,
             since: datetime | None = None, until: datetime | None = None,
             limit: int | None = None, each: Any = None, *, explained: bool = False) -> Report:
-    """The report over the period; ``each(row)``, when given, sees every row (the CSV)."""
+    """The report over the period; ``each(row)``, when given, sees every row (the CSV).
+
+    A side decided again is decided unworded (``rows(worded=False)``): outcomes, codes and money
+    only, the facts read into light twins; ``explained=True`` is the plain replay ``policy
+    simulate`` makes (the bench's baseline), with the same report and rows."""
     report = Report(f"{current.name} ({current.content_hash[:12]})",
                     f"{candidate.name} ({candidate.content_hash[:12]})")
     for row in rows(engine, current, candidate, since, until, limit, explained=explained,
