@@ -39,7 +39,7 @@ def light(cls: type[Any]) -> type[Any]:
     """A twin of a frozen slotted dataclass for a reader that only reads it: the same slots, and
     the very properties and methods of ``cls`` (shared, not copied), but neither frozen nor a
     dataclass, so ``__init__`` (positional, every field) sets each slot as a plain attribute:
-    about a sixth of the frozen one's cost. It is not equal to an instance of ``cls`` and not
+    about a quarter of the frozen one's cost. It is not equal to an instance of ``cls`` and not
     hashable by value; ``finance/stored.py`` builds the stored facts from it for
     ``policy compare``, whose policy only reads them."""
     names = [f.name for f in fields(cls)]
