@@ -48,7 +48,6 @@ class Context:
     result: Callable[..., RuleResult] = RuleResult
 
 
-
 def build_context(policy: Policy, facts: OrderFacts, request: ReturnRequest,
                   now: datetime, *, worded: bool = True) -> Context:
     anchor, anchor_at = start_date(policy.window.start, facts)
