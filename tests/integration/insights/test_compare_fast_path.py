@@ -32,6 +32,7 @@ from refunds_plugin.domain.facts import (
     Variant,
 )
 from refunds_plugin.domain.kinds import Reason, ResolutionKind
+from refunds_plugin.finance.simulation import _rebuilt, _rebuilt_light
 from refunds_plugin.insights.compare import CSV_COLUMNS, Report, Row, compare, rows
 from refunds_plugin.ledger.db import make_engine
 from refunds_plugin.ledger.decisions import decision_body, facts_json, request_json
@@ -297,3 +298,26 @@ def test_evaluate_without_words_decides_as_with_them(policy: str) -> None:
         assert _unworded(bare) == _unworded(full)
         codes.add(full.reason_code)
     assert len(codes) > 3, codes  # declines, reviews and approvals of several kinds
+
+
+def _fields(value: Any) -> Any:
+    """A fact as its class's name and slots, all the way down (a light twin reads as its kind)."""
+    slots = getattr(type(value), "__slots__", None)
+    if slots and type(value).__module__ == "refunds_plugin.domain.facts" or (
+            slots and type(value).__name__.endswith("Light")):
+        return (type(value).__name__.removesuffix("Light"),
+                {name: _fields(getattr(value, name)) for name in slots})
+    if isinstance(value, tuple):
+        return tuple(_fields(v) for v in value)
+    return value
+
+
+def test_the_light_read_of_stored_facts_holds_what_the_plain_read_holds() -> None:
+    rng = random.Random("light")
+    for n in range(300):
+        facts, request = _case(rng, n)
+        facts_text, request_text = to_json(facts_json(facts)), to_json(request_json(request))
+        light = _rebuilt_light(facts_text, request_text)
+        plain = _rebuilt(facts_text, request_text)
+        assert type(light[0]).__name__ == "OrderFactsLight"  # read the light way, not again
+        assert _fields(light) == _fields(plain) == _fields((facts, request))
