@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from operator import attrgetter
 
 from policies.policy import Anchor, Policy
 from policies.tiers import Standing, standing
+from policies.words import UNWORDED, WORDED, named
+from refunds_plugin.domain.decision import RuleResult
 from refunds_plugin.domain.facts import OrderFacts, OrderLine, ReturnRequest
+from refunds_plugin.language.said import said
 
 _CHAIN = (Anchor.DELIVERY, Anchor.FULFILMENT, Anchor.PAYMENT)
 # Where to look for the start date: the policy's choice first, then the others in _CHAIN order.
@@ -36,11 +40,18 @@ class Context:
     already_refunded: int  # refunded and pending over all the order's payments
     lines: dict[str, OrderLine]  # the order's lines by id
     returned: dict[str, int]  # units of each line already returned before this request
+    # how the rules put what they found into words (``policies/words.py``): worded, or not
+    # (then a rule's ``saw`` is not made either: the values it would hold are plain reads)
+    worded: bool = True
+    said: Callable[..., str] = said
+    named: Callable[..., str] = named
+    result: Callable[..., RuleResult] = RuleResult
 
 
 def build_context(policy: Policy, facts: OrderFacts, request: ReturnRequest,
-                  now: datetime) -> Context:
+                  now: datetime, *, worded: bool = True) -> Context:
     anchor, anchor_at = start_date(policy.window.start, facts)
+    words = WORDED if worded else UNWORDED
     captured = refundable = already = 0
     disputed = False
     for pay in facts.payments:  # what facts.captured, .refundable, .disputed say, in one pass
@@ -58,6 +69,7 @@ def build_context(policy: Policy, facts: OrderFacts, request: ReturnRequest,
         age_days=None if anchor_at is None else max(0, (now - anchor_at).days),
         currency=facts.currency, captured=captured, already_refunded=already,
         lines={ln.id: ln for ln in facts.lines}, returned=returned,
+        worded=worded, said=words.said, named=words.named, result=words.result,
     )
 
 

@@ -11,7 +11,7 @@ from policies.policy import Action, Anchor, WindowOverride
 from refunds_plugin.domain.decision import RuleResult
 from refunds_plugin.domain.facts import OrderLine, ReturnLine
 from refunds_plugin.domain.kinds import Reason
-from refunds_plugin.language.said import N_, Said, said
+from refunds_plugin.language.said import N_, said
 
 # Sentences without parameters, said once rather than per decision (equal text, id and
 # parameters; nothing changes a message once made).
@@ -61,69 +61,51 @@ _REASON_SAID = {(action, r): (_ACTION_VERDICT[action], code,
                 for action, (code, text) in _REASON.items() for r in Reason}
 
 
-_NAMED: dict[tuple[str, str, int | None], Said] = {}
-_NAMED_MAX = 4096  # sentences kept; all are dropped when full, and said again as needed
-
-
-def named(msgid: str, name: str, days: int | None = None) -> str:
-    """``said(msgid, name=name)`` (and ``days=days`` when given), kept for the next decision
-    about the same item: a shop's items recur, the sentence is equal (text, id, parameters) and
-    nothing changes a message once made. A name that is not text is said afresh each time."""
-    if name.__class__ is not str:
-        return said(msgid, name=name) if days is None else said(msgid, name=name, days=days)
-    key = (msgid, name, days)
-    got = _NAMED.get(key)
-    if got is None:
-        if len(_NAMED) >= _NAMED_MAX:
-            _NAMED.clear()
-        got = said(msgid, name=name) if days is None else said(msgid, name=name, days=days)
-        _NAMED[key] = got
-    return got
-
-
 def request_lines(ctx: Context) -> RuleResult:
     """Does every requested line exist on the order, with units still left to return?"""
     req, facts = ctx.request, ctx.facts
-    saw: dict[str, object] = {"order_id": facts.order_id, "request_order_id": req.order_id}
+    saw: dict[str, object] = {"order_id": facts.order_id, "request_order_id": req.order_id} \
+        if ctx.worded else {}
     if req.order_id != facts.order_id:
-        return RuleResult("request_lines", "decline", "order_mismatch",
-                          said("This request is for order {asked}, not {order}.",
-                               asked=req.order_id, order=facts.order_id), saw)
+        return ctx.result("request_lines", "decline", "order_mismatch",
+                          ctx.said("This request is for order {asked}, not {order}.",
+                                   asked=req.order_id, order=facts.order_id), saw)
     if not req.lines:
-        return RuleResult("request_lines", "decline", "empty_request",
-                          said("The request does not name any item to return."), saw)
+        return ctx.result("request_lines", "decline", "empty_request",
+                          ctx.said("The request does not name any item to return."), saw)
     wanted: dict[str, int] = {}
     for rl in req.lines:
         if rl.line_id in wanted:  # never merged: two lines would be valued as if each came first
             saw.update(line_id=rl.line_id)
-            return RuleResult("request_lines", "decline", "duplicate_line",
-                              said("Item {line} is named more than once.", line=rl.line_id), saw)
+            return ctx.result("request_lines", "decline", "duplicate_line",
+                              ctx.said("Item {line} is named more than once.",
+                                       line=rl.line_id), saw)
         wanted[rl.line_id] = rl.quantity
     returned = ctx.returned
     for line_id, qty in wanted.items():
         line = ctx.lines.get(line_id)
         if line is None:
             saw.update(line_id=line_id, quantity=qty)
-            return RuleResult("request_lines", "decline", "unknown_line",
-                              said("Order {order} has no item {line}.", order=facts.order_id,
-                                   line=line_id), saw)
+            return ctx.result("request_lines", "decline", "unknown_line",
+                              ctx.said("Order {order} has no item {line}.", order=facts.order_id,
+                                       line=line_id), saw)
         remaining = line.quantity - returned.get(line_id, 0)
         if qty <= 0 or qty > remaining:
             saw.update(line_id=line_id, quantity=qty, remaining=remaining)
         if qty <= 0:
-            return RuleResult("request_lines", "decline", "invalid_quantity",
-                              said("The quantity of {name} to return must be at least 1.",
-                                   name=line.name), saw)
+            return ctx.result("request_lines", "decline", "invalid_quantity",
+                              ctx.said("The quantity of {name} to return must be at least 1.",
+                                       name=line.name), saw)
         if qty > remaining:
             # ``returned`` counts every unit of an approved or in-review return, received or
             # not: "requested" is true of each; "returned" only of those back at the shop
-            text = (said("A return has already been requested for {item}.", item=line.name)
+            text = (ctx.said("A return has already been requested for {item}.", item=line.name)
                     if remaining == 0
-                    else said("Only {left} of {name} can still be returned, not {qty}.",
-                              left=remaining, name=line.name, qty=qty))
-            return RuleResult("request_lines", "decline", "quantity_exceeds_remaining", text,
+                    else ctx.said("Only {left} of {name} can still be returned, not {qty}.",
+                                  left=remaining, name=line.name, qty=qty))
+            return ctx.result("request_lines", "decline", "quantity_exceeds_remaining", text,
                               saw)
-    return RuleResult("request_lines", "pass", "lines_valid",
+    return ctx.result("request_lines", "pass", "lines_valid",
                       _LINES_VALID,
                       {"lines": len(wanted)})
 
@@ -131,15 +113,16 @@ def request_lines(ctx: Context) -> RuleResult:
 def payment(ctx: Context) -> RuleResult:
     """Is there captured money to give back, and is none of it disputed?"""
     saw = {"captured": ctx.captured, "refundable": ctx.refundable,
-           "disputed": ctx.disputed}
+           "disputed": ctx.disputed} if ctx.worded else {}
     if ctx.disputed:
-        return RuleResult("payment", "review", "payment_disputed",
-                          said("A payment on this order is disputed with your bank, so our team "
-                               "will look at this by hand."), saw)
+        return ctx.result("payment", "review", "payment_disputed",
+                          ctx.said("A payment on this order is disputed with your bank, so our "
+                                   "team will look at this by hand."), saw)
     if ctx.refundable <= 0:
-        return RuleResult("payment", "decline", "nothing_refundable",
-                          said("Everything paid for this order has already been refunded."), saw)
-    return RuleResult("payment", "pass", "refundable",
+        return ctx.result("payment", "decline", "nothing_refundable",
+                          ctx.said("Everything paid for this order has already been refunded."),
+                          saw)
+    return ctx.result("payment", "pass", "refundable",
                       _REFUNDABLE, saw)
 
 
@@ -148,30 +131,31 @@ def window(ctx: Context, line: OrderLine, rl: ReturnLine) -> RuleResult:
     days, source = window_days(ctx, line)
     saw: dict[str, object] = {"line_id": line.id, "days": days, "set_by": source,
                               "from": str(ctx.anchor) if ctx.anchor else None,
-                              "age_days": ctx.age_days, "tier": ctx.standing.tier_name}
+                              "age_days": ctx.age_days, "tier": ctx.standing.tier_name} \
+        if ctx.worded else {}
     if days is None:
-        return RuleResult("window", "pass", "lifetime_guarantee",
-                          named(N_("{name} is covered for life."), line.name), saw)
+        return ctx.result("window", "pass", "lifetime_guarantee",
+                          ctx.named(N_("{name} is covered for life."), line.name), saw)
     age = ctx.age_days
     if age is None:
-        return RuleResult("window", "review", "no_start_date",
-                          said("We could not tell when your order was delivered, so our team "
-                               "will check the dates."), saw)
+        return ctx.result("window", "review", "no_start_date",
+                          ctx.said("We could not tell when your order was delivered, so our team "
+                                   "will check the dates."), saw)
     if age <= days:
-        return RuleResult("window", "pass", "within_window",
-                          named(N_("{name} is within its {days}-day return window."),
-                                line.name, days), saw)
+        return ctx.result("window", "pass", "within_window",
+                          ctx.named(N_("{name} is within its {days}-day return window."),
+                                    line.name, days), saw)
     action = ctx.policy.window.outside
     code, text = _OUTSIDE[action]
-    return RuleResult("window", _ACTION_VERDICT[action], code,
-                      said(text, days=days, name=line.name, age=age, start=_start(ctx)),
+    return ctx.result("window", _ACTION_VERDICT[action], code,
+                      ctx.said(text, days=days, name=line.name, age=age, start=_start(ctx)),
                       saw)
 
 
 def _start(ctx: Context) -> str:
     """The window's start as a word: English as the policy names it, translatable."""
     word = _START.get(ctx.anchor) if ctx.anchor is not None else None
-    return said(word) if word is not None else str(ctx.anchor)
+    return ctx.said(word) if word is not None else str(ctx.anchor)
 
 
 def window_days(ctx: Context, line: OrderLine) -> tuple[int | None, str]:
@@ -201,40 +185,41 @@ def final_sale(ctx: Context, line: OrderLine, rl: ReturnLine) -> RuleResult:
     """Is the line tagged final sale, and what does the guarantee turn that into?"""
     rules = ctx.policy.final_sale
     tags = sorted(set(line.tags).intersection(rules.tags)) if line.tags and rules.tags else []
-    saw = {"line_id": line.id, "final_sale_tags": tags}
+    saw = {"line_id": line.id, "final_sale_tags": tags} if ctx.worded else {}
     if not tags:
-        return RuleResult("final_sale", "pass", "not_final_sale",
-                          named(N_("{name} is not a final-sale item."), line.name), saw)
+        return ctx.result("final_sale", "pass", "not_final_sale",
+                          ctx.named(N_("{name} is not a final-sale item."), line.name), saw)
     if rl.reason.merchant_fault:
-        return RuleResult("final_sale", "pass", "final_sale_merchant_fault",
-                          said("{name} was final sale, but the problem is ours, so that "
-                               "does not apply.", name=line.name), saw)
+        return ctx.result("final_sale", "pass", "final_sale_merchant_fault",
+                          ctx.said("{name} was final sale, but the problem is ours, so that "
+                                   "does not apply.", name=line.name), saw)
     code, text = _FINAL_SALE[rules.action]
-    return RuleResult("final_sale", _ACTION_VERDICT[rules.action], code,
-                      said(text, name=line.name), saw)
+    return ctx.result("final_sale", _ACTION_VERDICT[rules.action], code,
+                      ctx.said(text, name=line.name), saw)
 
 
 def reason(ctx: Context, line: OrderLine, rl: ReturnLine) -> RuleResult:
     """Is the reason the merchant's fault (always a full refund) or one the policy accepts?"""
-    saw = {"line_id": line.id, "reason": str(rl.reason)}
+    saw = {"line_id": line.id, "reason": str(rl.reason)} if ctx.worded else {}
     if rl.reason.merchant_fault:
-        return RuleResult("reason", "pass", "merchant_fault",
-                          named(N_("{name}: the problem is ours, so you get a full refund with "
-                                   "no fees."), line.name), saw)
+        return ctx.result("reason", "pass", "merchant_fault",
+                          ctx.named(N_("{name}: the problem is ours, so you get a full refund with "
+                                       "no fees."), line.name), saw)
     verdict, code, text = _REASON_SAID[ctx.policy.reason_action(rl.reason), rl.reason]
-    return RuleResult("reason", verdict, code, text, saw)
+    return ctx.result("reason", verdict, code, text, saw)
 
 
 def refund_period(ctx: Context, line: OrderLine, rl: ReturnLine) -> RuleResult:
     """Past the refund period, customer-reason returns go to store credit (credit-first)."""
     limit = ctx.policy.resolution.refund_within_days
-    saw = {"line_id": line.id, "refund_within_days": limit, "age_days": ctx.age_days}
+    saw = {"line_id": line.id, "refund_within_days": limit, "age_days": ctx.age_days} \
+        if ctx.worded else {}
     if limit is None or rl.reason.merchant_fault or (ctx.age_days is not None
                                                       and ctx.age_days <= limit):
-        return RuleResult("refund_period", "pass", "refund_available",
+        return ctx.result("refund_period", "pass", "refund_available",
                           _REFUND_AVAILABLE, saw)
-    return RuleResult("refund_period", "adjust", "refund_period_over",
-                      said("Refunds to the original payment are available for {days} days; "
-                           "after that we give store credit.", days=limit), saw)
+    return ctx.result("refund_period", "adjust", "refund_period_over",
+                      ctx.said("Refunds to the original payment are available for {days} days; "
+                               "after that we give store credit.", days=limit), saw)
 
 

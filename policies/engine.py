@@ -32,7 +32,7 @@ _NOTED = frozenset({"window", "final_sale", "reason", "refund_period", "tier",
 
 
 def evaluate(policy: Policy, facts: OrderFacts, request: ReturnRequest,
-             now: datetime, *, explained: bool = True) -> Decision:
+             now: datetime, *, explained: bool = True, worded: bool = True) -> Decision:
     """Decide a return request under ``policy`` as of ``now``; no I/O, no clock.
 
     ``now`` and the order's dates must all be timezone-aware (UTC in the service).
@@ -41,8 +41,13 @@ def evaluate(policy: Policy, facts: OrderFacts, request: ReturnRequest,
     an approved or reviewed decision's ``explanation`` empty where writing it could not have
     failed (``explanation.cannot_fail``); everything else, the trace's words included, is as
     with ``explained=True``. Where it could fail it is written, so the same error is raised.
+
+    ``worded=False`` (``policy compare`` again) goes further: no rule says anything
+    (``policies/words.py``). The trace keeps each rule's name, verdict and code, with an empty
+    message and ``saw``; a fee's description may be empty and the explanation is. The outcome,
+    the codes, the money and any error are those of a worded decision.
     """
-    ctx = build_context(policy, facts, request, now)
+    ctx = build_context(policy, facts, request, now, worded=worded)
     trace: list[RuleResult] = [eligibility.request_lines(ctx)]
     if trace[0].verdict == "decline":
         return _declined(ctx, trace, trace[0])
@@ -112,12 +117,13 @@ def evaluate(policy: Policy, facts: OrderFacts, request: ReturnRequest,
                                 pl.request.reason.value, b)
                    for pl, b in zip(planned, back, strict=True)])
     text = ""
-    if explained or not cannot_fail(facts):  # what only the paragraph reads, only for it
+    if (explained and worded) or not cannot_fail(facts):  # what only the paragraph reads
         notes = [r for r in trace if r.verdict == "adjust" and r.rule in _NOTED]
         notes += [r for r in swap_trace if r.verdict == "pass"]
         rounded = next((r for r in split_results if r.rule == "rounding"), None)
         text = explain(ctx, outcome, planned, back, resolutions, fees, ship, notes, refused,
                        reviews, rounded, held, exchanged=swapped is not None)
+        text = text if worded else ""  # written only for its error, if any
     return Decision(
         outcome=outcome, reason_code=code, explanation=text, currency=facts.currency,
         policy_name=policy.name, policy_hash=policy.content_hash, lines=lines,
@@ -139,11 +145,11 @@ def _exchange(ctx: Context, ex_plan: exchange.Plan,
     if settled.charge and not exchange.chargeable(ctx):
         for pl, item in swaps:
             instead = exchange.instead(ctx, pl)
-            ex_plan.notes.append(RuleResult(
+            ex_plan.notes.append(ctx.result(
                 "exchange", "adjust", "exchange_charge_not_possible",
-                said("We can't exchange {name} for {item}: it costs more, and we cannot take "
-                    "the difference for this order, so it comes back as {instead} instead.",
-                    name=pl.line.name, item=item.name, instead=instead),
+                ctx.said("We can't exchange {name} for {item}: it costs more, and we cannot take "
+                        "the difference for this order, so it comes back as {instead} instead.",
+                        name=pl.line.name, item=item.name, instead=instead),
                 {"line_id": pl.line.id, "instead": instead}))
             ex_plan.rest.append(pl)
         ex_plan.notes[:] = [r for r in ex_plan.notes if r.code != "exchange_approved"]
@@ -156,21 +162,23 @@ def _exchange(ctx: Context, ex_plan: exchange.Plan,
 def _tier(ctx: Context) -> RuleResult:
     st = ctx.standing
     saw = {"months_as_customer": st.months, "projected_value": st.projected_value,
-           "orders": ctx.facts.history.order_count, "tier": st.tier_name}
+           "orders": ctx.facts.history.order_count, "tier": st.tier_name} if ctx.worded else {}
     if not st.tiers:
-        return RuleResult("tier", "pass", "tier_base", _STANDARD, saw)
+        return ctx.result("tier", "pass", "tier_base", _STANDARD, saw)
     value = amount(st.projected_value, ctx.currency)
-    return RuleResult("tier", "adjust", f"tier_{st.tier_name}",
-                      said("As a {tier} customer (projected value {value}) you get our better "
-                          "terms.", tier=st.tier_name, value=value), saw)
+    return ctx.result("tier", "adjust", f"tier_{st.tier_name}",
+                      ctx.said("As a {tier} customer (projected value {value}) you get our better "
+                              "terms.", tier=st.tier_name, value=value), saw)
 
 
 def _declined(ctx: Context, trace: list[RuleResult], why: RuleResult,
               *more: RuleResult) -> Decision:
-    reasons = dict.fromkeys(r.message for r in (why, *more))  # a reason said once
+    text = ""  # unworded: nothing to say (and joining sentences cannot fail)
+    if ctx.worded:
+        reasons = dict.fromkeys(r.message for r in (why, *more))  # a reason said once
+        text = Joined([said("We're sorry, we can't accept this return."), *reasons])
     return Decision(
-        outcome=Outcome.DECLINE, reason_code=why.code,
-        explanation=Joined([said("We're sorry, we can't accept this return."), *reasons]),
+        outcome=Outcome.DECLINE, reason_code=why.code, explanation=text,
         currency=ctx.facts.currency, policy_name=ctx.policy.name,
         policy_hash=ctx.policy.content_hash, return_required=False, trace=tuple(trace),
         promise_hours=ctx.policy.promise_hours,

@@ -20,7 +20,7 @@ from refunds_plugin.domain.decision import Exchange, ExchangeLine
 from refunds_plugin.domain.decision import RuleResult as R
 from refunds_plugin.domain.facts import Variant
 from refunds_plugin.domain.kinds import ResolutionKind
-from refunds_plugin.language.said import N_, said
+from refunds_plugin.language.said import N_
 from refunds_plugin.money import stripe_minimum_charge
 
 # payments through which a price difference can be charged (a Checkout Session)
@@ -41,10 +41,10 @@ def instead(ctx: Context, pl: PlannedLine) -> str:
     rules = ctx.policy.resolution
     if pl.credit_only or resolution.chosen(ctx) is ResolutionKind.CREDIT:
         if rules.credit_bonus_percent and not pl.credit_only:
-            return said("store credit with its {percent}% bonus",
-                        percent=str(rules.credit_bonus_percent))
-        return said("store credit")
-    return said("a refund")
+            return ctx.said("store credit with its {percent}% bonus",
+                            percent=str(rules.credit_bonus_percent))
+        return ctx.said("store credit")
+    return ctx.said("a refund")
 
 
 def _known(pl: PlannedLine, item: Variant) -> Variant | None:
@@ -57,20 +57,20 @@ def _refusal(ctx: Context, pl: PlannedLine, item: Variant) -> tuple[str, str] | 
     """(code, why) when this line cannot become ``item``; None when it can."""
     x, name = ctx.policy.exchange, pl.line.name
     if not x.allowed:
-        return "exchange_not_offered", said("we do not offer exchanges")
+        return "exchange_not_offered", ctx.said("we do not offer exchanges")
     reason = pl.request.reason
     if x.reasons and reason not in x.reasons:
         return ("exchange_not_for_reason",
-                said("exchanges are not offered for items returned as '{label}'",
-                     label=said(LABELS[reason])))
+                ctx.said("exchanges are not offered for items returned as '{label}'",
+                         label=ctx.said(LABELS[reason])))
     known = _known(pl, item)
     if item.in_stock is False or (known is not None and known.in_stock is False):
-        return "exchange_out_of_stock", said("{item} is out of stock", item=item.name)
+        return "exchange_out_of_stock", ctx.said("{item} is out of stock", item=item.name)
     same = known is not None or item.sku == pl.line.sku
     if x.scope is Scope.SAME_PRODUCT and not same:
         return ("exchange_not_same_product",
-                said("{item} is not another size or colour of {name}, and we exchange "
-                     "only for the same product", item=item.name, name=name))
+                ctx.said("{item} is not another size or colour of {name}, and we exchange "
+                         "only for the same product", item=item.name, name=name))
     return None
 
 
@@ -86,17 +86,17 @@ def plan(ctx: Context, planned: list[PlannedLine]) -> Plan:
         saw = {"line_id": pl.line.id, "sku": item.sku, "unit_amount": item.unit_amount}
         if refused is None:
             out.swaps.append((pl, item))
-            out.notes.append(R("exchange", "adjust", "exchange_approved",
-                              said("We will exchange {name} for {item}.", name=pl.line.name,
-                                   item=item.name), saw))
+            out.notes.append(ctx.result("exchange", "adjust", "exchange_approved",
+                                       ctx.said("We will exchange {name} for {item}.",
+                                                name=pl.line.name, item=item.name), saw))
             continue
         out.rest.append(pl)
         code, why = refused
         saw["instead"] = instead(ctx, pl)
-        out.notes.append(R("exchange", "adjust", code,
-                          said("We can't exchange {name}: {why}, so it comes back as "
-                               "{instead} instead.", name=pl.line.name, why=why,
-                               instead=saw["instead"]), saw))
+        out.notes.append(ctx.result("exchange", "adjust", code,
+                                   ctx.said("We can't exchange {name}: {why}, so it comes back as "
+                                            "{instead} instead.", name=pl.line.name, why=why,
+                                            instead=saw["instead"]), saw))
     return out
 
 
@@ -119,19 +119,20 @@ def settle(ctx: Context, swaps: list[tuple[PlannedLine, Variant]],
     saw: dict[str, object] = {"out": out_amount, "in": in_amount, "fees": fees,
                               "difference": diff}
     ex = Exchange(lines=lines, difference=diff, fees=fees, lower=x.lower.value)
-    fee_said = said(" (with {amount} of return fees)", amount=amount(fees, cur)) if fees else ""
+    fee_said = ctx.said(" (with {amount} of return fees)", amount=amount(fees, cur)) if fees else ""
     if diff == 0:
-        return ex, R("exchange_price", "pass", "exchange_even",
-                     said("The new item costs the same{fees}: nothing to pay, nothing back.",
-                          fees=fee_said), saw)
+        return ex, ctx.result("exchange_price", "pass", "exchange_even",
+                              ctx.said("The new item costs the same{fees}: nothing to pay, "
+                                       "nothing back.", fees=fee_said), saw)
     if diff < 0:
         back = -diff
-        how = said("as store credit") if x.lower is ResolutionKind.CREDIT else \
-            said("to your original payment")
+        how = ctx.said("as store credit") if x.lower is ResolutionKind.CREDIT else \
+            ctx.said("to your original payment")
         ex = Exchange(lines=lines, difference=diff, fees=fees, back=back, lower=x.lower.value)
-        return ex, R("exchange_price", "adjust", f"exchange_lower_{x.lower.value}",
-                     said("The new item costs {amount} less{fees}; that difference comes back "
-                          "{how}.", amount=amount(back, cur), fees=fee_said, how=how), saw)
+        return ex, ctx.result("exchange_price", "adjust", f"exchange_lower_{x.lower.value}",
+                              ctx.said("The new item costs {amount} less{fees}; that difference "
+                                       "comes back {how}.", amount=amount(back, cur),
+                                       fees=fee_said, how=how), saw)
     limit = (x.waive_up_to.get(cur) or 0) if x.waive_up_to is not None else 0
     waived = min(diff, limit)
     charge = diff - waived
@@ -146,22 +147,23 @@ def settle(ctx: Context, swaps: list[tuple[PlannedLine, Variant]],
                **({"minimum_charge": minimum} if below else {}))
     ex = Exchange(lines=lines, difference=diff, fees=fees, lower=x.lower.value, waived=waived,
                   charge=charge)
-    more = said("The new item costs {amount} more{fees}", amount=amount(diff, cur), fees=fee_said)
+    more = ctx.said("The new item costs {amount} more{fees}", amount=amount(diff, cur),
+                    fees=fee_said)
     if below:
         assert minimum is not None
-        return ex, R("exchange_price", "adjust", "exchange_higher_below_minimum",
-                     said("{more}; that is less than the smallest amount we can charge by card "
-                          "({minimum}), so we waive it.", more=more,
-                          minimum=amount(minimum, cur)), saw)
+        return ex, ctx.result("exchange_price", "adjust", "exchange_higher_below_minimum",
+                              ctx.said("{more}; that is less than the smallest amount we can "
+                                       "charge by card ({minimum}), so we waive it.", more=more,
+                                       minimum=amount(minimum, cur)), saw)
     if not charge:
-        return ex, R("exchange_price", "adjust", "exchange_higher_waived",
-                     said("{more}; we waive the difference.", more=more), saw)
-    part = said("we waive {waived} and you pay {charge}", waived=amount(waived, cur),
-                charge=amount(charge, cur)) \
-        if waived else said("you pay {charge}", charge=amount(charge, cur))
-    return ex, R("exchange_price", "adjust", "exchange_higher_charged",
-                 said("{more}: {part}. Your exchange goes ahead once you have paid.",
-                      more=more, part=part), saw)
+        return ex, ctx.result("exchange_price", "adjust", "exchange_higher_waived",
+                              ctx.said("{more}; we waive the difference.", more=more), saw)
+    part = ctx.said("we waive {waived} and you pay {charge}", waived=amount(waived, cur),
+                    charge=amount(charge, cur)) \
+        if waived else ctx.said("you pay {charge}", charge=amount(charge, cur))
+    return ex, ctx.result("exchange_price", "adjust", "exchange_higher_charged",
+                          ctx.said("{more}: {part}. Your exchange goes ahead once you have paid.",
+                                   more=more, part=part), saw)
 
 
 def chargeable(ctx: Context) -> bool:
@@ -178,18 +180,19 @@ def ship_on(ctx: Context, all_kept: bool) -> tuple[ShipOn, R]:
     saw: dict[str, object] = {"ship_on": x.ship_on.value, "tier": tier,
                               "instant_for_tiers": list(x.instant_for_tiers)}
     if all_kept:
-        return ShipOn.APPROVAL, R("exchange_ship", "adjust", "exchange_ships_now",
-                                  said("Your new item ships right away: nothing has to come "
-                                       "back first."), saw)
+        return ShipOn.APPROVAL, ctx.result(
+            "exchange_ship", "adjust", "exchange_ships_now",
+            ctx.said("Your new item ships right away: nothing has to come back first."), saw)
     when = x.ship_on
     if when is ShipOn.APPROVAL and x.instant_for_tiers and tier not in x.instant_for_tiers:
         names = " and ".join(x.instant_for_tiers)  # the merchant's tier names
-        return ShipOn.FIRST_SCAN, R("exchange_ship", "adjust", "exchange_not_instant_for_tier",
-                                    said("Instant exchanges are for {tiers} customers, so your "
-                                         "new item ships {when}.", tiers=names,
-                                         when=said(_WHEN[ShipOn.FIRST_SCAN])), saw)
-    return when, R("exchange_ship", "adjust", f"exchange_ships_{when.value}",
-                   said("Your new item ships {when}.", when=said(_WHEN[when])), saw)
+        return ShipOn.FIRST_SCAN, ctx.result(
+            "exchange_ship", "adjust", "exchange_not_instant_for_tier",
+            ctx.said("Instant exchanges are for {tiers} customers, so your new item ships {when}.",
+                     tiers=names, when=ctx.said(_WHEN[ShipOn.FIRST_SCAN])), saw)
+    return when, ctx.result("exchange_ship", "adjust", f"exchange_ships_{when.value}",
+                            ctx.said("Your new item ships {when}.", when=ctx.said(_WHEN[when])),
+                            saw)
 
 
 _WHEN = {ShipOn.APPROVAL: N_("right away, before your return reaches us"),

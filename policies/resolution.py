@@ -9,8 +9,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from policies.context import Context
-from policies.eligibility import named
 from policies.policy import amount, percent_of
+from policies.words import WORDED, Words
 from refunds_plugin.domain.decision import Fee, Resolution
 from refunds_plugin.domain.decision import RuleResult as R
 from refunds_plugin.domain.facts import OrderLine, ReturnLine
@@ -43,21 +43,22 @@ def keep_item(ctx: Context, pl: PlannedLine) -> R:
     keep = ctx.policy.resolution.keep_item
     below = keep.below.get(ctx.currency) if keep.below else None
     label = keep.return_label_cost.get(ctx.currency) if keep.return_label_cost else None
-    saw = {"line_id": pl.line.id, "amount": pl.amount, "keep_below": below, "label_cost": label}
+    saw = {"line_id": pl.line.id, "amount": pl.amount, "keep_below": below,
+           "label_cost": label} if ctx.worded else {}
     name = pl.line.name
     if pl.request.reason is Reason.NOT_RECEIVED:
-        return R("keep_item", "adjust", "nothing_to_return",
-                 said("{name} never reached you, so there is nothing to send back.", name=name),
-                 saw)
+        return ctx.result("keep_item", "adjust", "nothing_to_return",
+                          ctx.said("{name} never reached you, so there is nothing to send back.",
+                                   name=name), saw)
     if below is not None and pl.amount < below:
-        return R("keep_item", "adjust", "keep_item_low_value",
-                 said("Keep {name}: it is not worth the trip back.", name=name), saw)
+        return ctx.result("keep_item", "adjust", "keep_item_low_value",
+                          ctx.said("Keep {name}: it is not worth the trip back.", name=name), saw)
     if label is not None and label > pl.amount:
-        return R("keep_item", "adjust", "keep_item_shipping_costs_more",
-                 said("Keep {name}: shipping it back would cost more than it is worth.",
-                      name=name), saw)
-    return R("keep_item", "pass", "return_required", named(N_("Please send {name} back."), name),
-             saw)
+        return ctx.result("keep_item", "adjust", "keep_item_shipping_costs_more",
+                          ctx.said("Keep {name}: shipping it back would cost more than it is "
+                                   "worth.", name=name), saw)
+    return ctx.result("keep_item", "pass", "return_required",
+                      ctx.named(N_("Please send {name} back."), name), saw)
 
 
 def fees(ctx: Context, planned: list[tuple[PlannedLine, bool]]) -> tuple[list[Fee], R]:
@@ -68,30 +69,32 @@ def fees(ctx: Context, planned: list[tuple[PlannedLine, bool]]) -> tuple[list[Fe
                and pl.request.reason not in rules.waive_for_reasons]
     base = sum(pl.amount for pl, _ in charged)
     saw: dict[str, object] = {"fee_base": base, "tier": ctx.standing.tier_name,
-                              "restocking_percent": str(rules.restocking_percent)}
+                              "restocking_percent": str(rules.restocking_percent)} \
+        if ctx.worded else {}
     out: list[Fee] = []
     restock = percent_of(base, rules.restocking_percent) if base and rules.restocking_percent \
         else 0
     if restock:
         out.append(Fee("restocking", restock,
-                       said("{percent} restocking fee",  # "10%": "% r" would read as a %-field
-                            percent=f"{rules.restocking_percent}%")))
+                       ctx.said("{percent} restocking fee",  # "10%": "% r" would read as a %-field
+                                percent=f"{rules.restocking_percent}%")))
     ship, ship_charged = _label_fee(ctx, charged)
     if ship and ship_charged:
         ship = min(ship, base - restock)
         if ship > 0:
             out.append(Fee("return_shipping", ship, _RETURN_SHIPPING))
-    saw["fees"] = {f.code: f.amount for f in out}
+    if ctx.worded:
+        saw["fees"] = {f.code: f.amount for f in out}
     if out and ctx.standing.waive_fees:
-        return [], R("fees", "adjust", "fees_waived_by_tier",
-                     said("As a {tier} customer you pay no return fees.",
-                          tier=ctx.standing.tier_name), saw)
+        return [], ctx.result("fees", "adjust", "fees_waived_by_tier",
+                              ctx.said("As a {tier} customer you pay no return fees.",
+                                       tier=ctx.standing.tier_name), saw)
     if not out:
-        return [], R("fees", "pass", "no_fees", _NO_FEES, saw)
+        return [], ctx.result("fees", "pass", "no_fees", _NO_FEES, saw)
     total = amount(sum(f.amount for f in out), cur)
-    return out, R("fees", "adjust", "fees_charged",
-                  said("Fees of {total} are deducted for returns that are not our fault.",
-                       total=total), saw)
+    return out, ctx.result("fees", "adjust", "fees_charged",
+                           ctx.said("Fees of {total} are deducted for returns that are not our "
+                                    "fault.", total=total), saw)
 
 
 def _label_fee(ctx: Context, charged: list[tuple[PlannedLine, bool]]) -> tuple[int | None, bool]:
@@ -132,9 +135,9 @@ def money_moves(ctx: Context, resolutions: tuple[Resolution, ...], back: list[bo
     held = {k: on for k, on in waits.items() if on != "approval"}
     if not held:
         return None
-    text = Joined(said(_HELD[k], when=said(_WHEN[on])) for k, on in sorted(held.items()))
-    return R("refund_on", "adjust", "refund_on_" + "_".join(sorted(set(held.values()))), text,
-             {"refund_on": {k.value: on for k, on in waits.items()}})
+    text = Joined(ctx.said(_HELD[k], when=ctx.said(_WHEN[on])) for k, on in sorted(held.items()))
+    return ctx.result("refund_on", "adjust", "refund_on_" + "_".join(sorted(set(held.values()))),
+                      text, {"refund_on": {k.value: on for k, on in waits.items()}})
 
 
 def shipping(ctx: Context, planned: list[PlannedLine]) -> tuple[int, R]:
@@ -151,15 +154,16 @@ def shipping(ctx: Context, planned: list[PlannedLine]) -> tuple[int, R]:
         if gone.get(ln.id, 0) < ln.quantity:
             last = False
             break
-    saw = {"remaining_shipping": remaining, "last_item": last, "merchant_fault": fault}
+    saw = {"remaining_shipping": remaining, "last_item": last, "merchant_fault": fault} \
+        if ctx.worded else {}
     if remaining and ((last and rules.refund_with_last_item)
                       or (fault and rules.refund_on_merchant_fault)):
         why = _OUR_FAULT if fault and rules.refund_on_merchant_fault \
             else _LAST_ITEM
-        return remaining, R("shipping", "adjust", "shipping_refunded",
-                            said("We refund your shipping of {amount} because {why}.",
-                                 amount=amount(remaining, ctx.currency), why=why), saw)
-    return 0, R("shipping", "pass", "shipping_kept", _SHIPPING_KEPT, saw)
+        return remaining, ctx.result("shipping", "adjust", "shipping_refunded",
+                                     ctx.said("We refund your shipping of {amount} because {why}.",
+                                              amount=amount(remaining, ctx.currency), why=why), saw)
+    return 0, ctx.result("shipping", "pass", "shipping_kept", _SHIPPING_KEPT, saw)
 
 
 def chosen(ctx: Context) -> ResolutionKind:
@@ -203,30 +207,30 @@ def split(ctx: Context, planned: list[PlannedLine], ship: int, fee_total: int, *
         credit, refund = credit - taken, refund - min(refund, fee_total - taken)
     # an exchange's cheaper price difference, already net of its own fees (``exchange.settle``)
     refund, credit = refund + extra_refund, credit + extra_credit
-    results = [_resolution_said(wanted, choice, forced, refund, credit, ctx.refundable)]
+    results = [_resolution_said(ctx, wanted, choice, forced, refund, credit)]
     over = refund + credit - ctx.refundable
     if over > 0:
         cut = min(credit, over)
         credit, refund = credit - cut, refund - (over - cut)
         # say only what is true: with nothing refunded yet, the payment simply holds less
         if ctx.disputed:
-            why = said("A disputed payment cannot be refunded until the dispute is settled")
+            why = ctx.said("A disputed payment cannot be refunded until the dispute is settled")
         elif ctx.already_refunded:
-            why = said("Part of this order's payment is already refunded or on its way")
+            why = ctx.said("Part of this order's payment is already refunded or on its way")
         else:
-            why = said("This is more than the order's payment holds")
-        results.append(R("refundable_cap", "review", "exceeds_refundable",
-                         said("{why}, so our team will confirm the amount.", why=why),
-                         {"over_by": over, "refundable": ctx.refundable}))
+            why = ctx.said("This is more than the order's payment holds")
+        results.append(ctx.result("refundable_cap", "review", "exceeds_refundable",
+                                  ctx.said("{why}, so our team will confirm the amount.", why=why),
+                                  {"over_by": over, "refundable": ctx.refundable}))
     refund, credit = _not_automatic(ctx, refund, credit, results)
     step = ctx.facts.refund_increment  # store credit goes out through the same provider
-    credit, credit_rounded = credit_rounding(cur, step, credit)
+    credit, credit_rounded = credit_rounding(cur, step, credit, words=ctx)
     bonus = 0
     if (choice is ResolutionKind.CREDIT or forced) and credit > 0 and rules.credit_bonus_percent:
         bonus, bonus_said = _bonus(ctx, credit, step, chose=not forced)
         results.append(bonus_said)
     out, left = _refunds(ctx, refund)
-    rounded = rounding(cur, step, refund, refund - left)
+    rounded = rounding(cur, step, refund, refund - left, words=ctx)
     if rounded is not None:
         results.append(rounded)
     if credit_rounded is not None:
@@ -236,26 +240,27 @@ def split(ctx: Context, planned: list[PlannedLine], ship: int, fee_total: int, *
     return tuple(out), results
 
 
-def _resolution_said(wanted: ResolutionKind | None, choice: ResolutionKind,
-                     forced: list[PlannedLine], refund: int, credit: int, refundable: int) -> R:
+def _resolution_said(ctx: Context, wanted: ResolutionKind | None, choice: ResolutionKind,
+                     forced: list[PlannedLine], refund: int, credit: int) -> R:
     """The resolution rule's sentence: "honoured" only when every line went where asked."""
     saw: dict[str, object] = {"preferred": None if wanted is None else wanted.value,
                               "choice": choice.value, "refund": refund, "credit": credit,
-                              "refundable": refundable}
+                              "refundable": ctx.refundable} if ctx.worded else {}
     if forced:
         saw["credit_instead_of_refund"] = list(dict.fromkeys(pl.line.id for pl in forced))
         names = list(dict.fromkeys(pl.line.name for pl in forced))
         if wanted is ResolutionKind.REFUND:
-            text = said("You asked for a refund, but {items} can only be given as store "
-                        "credit, as explained above.", items=Listed(names))
+            text = ctx.said("You asked for a refund, but {items} can only be given as store "
+                            "credit, as explained above.", items=Listed(names))
         else:
             names[0] = names[0][:1].upper() + names[0][1:]
-            text = said("{items} can only be given as store credit, as explained above.",
-                        items=Listed(names))
-        return R("resolution", "adjust", "resolution_credit_instead", text, saw)
-    return R("resolution", "pass", f"resolution_{choice.value}",
-             _HONOURED if wanted is choice
-             else said("Our policy resolves returns as {choice}.", choice=choice.value), saw)
+            text = ctx.said("{items} can only be given as store credit, as explained above.",
+                            items=Listed(names))
+        return ctx.result("resolution", "adjust", "resolution_credit_instead", text, saw)
+    return ctx.result("resolution", "pass", f"resolution_{choice.value}",
+                      _HONOURED if wanted is choice
+                      else ctx.said("Our policy resolves returns as {choice}.",
+                                    choice=choice.value), saw)
 
 
 def _not_automatic(ctx: Context, refund: int, credit: int, results: list[R]) -> tuple[int, int]:
@@ -274,42 +279,47 @@ def _not_automatic(ctx: Context, refund: int, credit: int, results: list[R]) -> 
     why, cur = blocked[0].blocked, ctx.currency
     saw: dict[str, object] = {"payments": [p.reference for p in blocked], "not_automatic": short}
     if ResolutionKind.CREDIT in ctx.policy.resolution.allow:
-        results.append(R("refund_route", "adjust", "credit_not_refund",
-                         said("{why}; {amount} comes back as store credit instead.", why=why,
-                              amount=amount(short, cur)),
-                         saw))
+        results.append(ctx.result("refund_route", "adjust", "credit_not_refund",
+                                  ctx.said("{why}; {amount} comes back as store credit instead.",
+                                           why=why, amount=amount(short, cur)),
+                                  saw))
         return refund - short, credit + short
-    results.append(R("refund_route", "review", "refund_not_automatic",
-                     said("{why}, so our team will refund it by hand.", why=why), saw))
+    results.append(ctx.result("refund_route", "review", "refund_not_automatic",
+                              ctx.said("{why}, so our team will refund it by hand.", why=why), saw))
     return refund, credit
 
 
-def rounding(cur: str, step: int, wanted: int, refunded: int) -> R | None:
-    """Why ``wanted`` became ``refunded``: the provider takes refunds only in ``step``s."""
+def rounding(cur: str, step: int, wanted: int, refunded: int, *,
+             words: Context | Words = WORDED) -> R | None:
+    """Why ``wanted`` became ``refunded``: the provider takes refunds only in ``step``s.
+    ``words``: the decision's context, to say it as the other rules do (``policies/words.py``)."""
     lost = wanted - refunded
     if lost <= 0:
         return None
-    return R("rounding", "adjust", "provider_rounding",
-             said("Card refunds in {currency} go in steps of {step}; {lost} could not be "
-                  "refunded to your card.", currency=cur, step=Money(step, cur).decimal_string(),
-                  lost=amount(lost, cur)),
-             {"refund_increment": step, "wanted": wanted, "refunded": refunded,
-              "not_refunded": lost})
+    return words.result(
+        "rounding", "adjust", "provider_rounding",
+        words.said("Card refunds in {currency} go in steps of {step}; {lost} could not be "
+                   "refunded to your card.", currency=cur,
+                   step=Money(step, cur).decimal_string(), lost=amount(lost, cur)),
+        {"refund_increment": step, "wanted": wanted, "refunded": refunded,
+         "not_refunded": lost})
 
 
-def credit_rounding(cur: str, step: int, wanted: int) -> tuple[int, R | None]:
+def credit_rounding(cur: str, step: int, wanted: int, *,
+                    words: Context | Words = WORDED) -> tuple[int, R | None]:
     """Store credit rounded down to the provider's ``step`` (a Stripe coupon in KWD is in tens
-    of fils), so what is recorded and told is exactly what the provider issues."""
+    of fils), so what is recorded and told is exactly what the provider issues. ``words``: as
+    for ``rounding``."""
     given = wanted - wanted % step
     if given == wanted:
         return given, None
     lost = wanted - given
-    return given, R("rounding", "adjust", "provider_rounding",
-                    said("Store credit in {currency} goes in steps of {step}; {lost} could not "
-                         "be given as store credit.", currency=cur,
-                         step=Money(step, cur).decimal_string(), lost=amount(lost, cur)),
-                    {"credit_increment": step, "wanted": wanted, "credited": given,
-                     "not_credited": lost})
+    return given, words.result(
+        "rounding", "adjust", "provider_rounding",
+        words.said("Store credit in {currency} goes in steps of {step}; {lost} could not be "
+                   "given as store credit.", currency=cur,
+                   step=Money(step, cur).decimal_string(), lost=amount(lost, cur)),
+        {"credit_increment": step, "wanted": wanted, "credited": given, "not_credited": lost})
 
 
 def _bonus(ctx: Context, credit: int, step: int, *, chose: bool) -> tuple[int, R]:
@@ -322,16 +332,16 @@ def _bonus(ctx: Context, credit: int, step: int, *, chose: bool) -> tuple[int, R
     bonus = bonus if cap is None else min(bonus, cap)
     given = bonus - bonus % step
     saw: dict[str, object] = {"percent": str(rules.credit_bonus_percent), "cap": cap,
-                              "bonus": given}
+                              "bonus": given} if ctx.worded else {}
     why = _FOR_CHOOSING if chose else _ON_CREDIT
-    text = said("You get a {amount} bonus {why}.", amount=amount(given, cur), why=why)
+    text = ctx.said("You get a {amount} bonus {why}.", amount=amount(given, cur), why=why)
     if given != bonus:
         saw.update(bonus_before_rounding=bonus, credit_increment=step)
-        text = said("You get a {amount} bonus {why} ({before} rounded down: store credit in "
-                    "{currency} goes in steps of {step}).", amount=amount(given, cur), why=why,
-                    before=amount(bonus, cur), currency=cur,
-                    step=Money(step, cur).decimal_string())
-    return given, R("credit_bonus", "adjust", "credit_bonus", text, saw)
+        text = ctx.said("You get a {amount} bonus {why} ({before} rounded down: store credit in "
+                        "{currency} goes in steps of {step}).", amount=amount(given, cur), why=why,
+                        before=amount(bonus, cur), currency=cur,
+                        step=Money(step, cur).decimal_string())
+    return given, ctx.result("credit_bonus", "adjust", "credit_bonus", text, saw)
 
 
 def _refunds(ctx: Context, amount: int) -> tuple[list[Resolution], int]:

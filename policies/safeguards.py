@@ -8,7 +8,7 @@ from __future__ import annotations
 from decimal import Decimal
 
 from policies.context import Context
-from policies.policy import AbuseRules, amount, money_text
+from policies.policy import amount, money_text
 from refunds_plugin.domain.decision import RuleResult
 from refunds_plugin.domain.kinds import Reason
 from refunds_plugin.language.said import N_, Listed, said
@@ -36,21 +36,21 @@ def limits(ctx: Context, gross: int) -> RuleResult:
     known_ord, per_order = ctx.standing.limit(base.per_order, "per_order", cur)
     already = ctx.already_refunded
     saw = {"amount": gross, "per_request": per_request, "per_order": per_order,
-           "already_refunded": already, "tier": ctx.standing.tier_name}
+           "already_refunded": already, "tier": ctx.standing.tier_name} if ctx.worded else {}
     if not (known_req and known_ord):
-        return RuleResult("limits", "review", "limit_currency_unknown",
-                          said("Our policy sets no automatic limit in {currency}, so our team "
-                               "will confirm the amount.", currency=cur), saw)
+        return ctx.result("limits", "review", "limit_currency_unknown",
+                          ctx.said("Our policy sets no automatic limit in {currency}, so our team "
+                                   "will confirm the amount.", currency=cur), saw)
     if per_request is not None and gross > per_request:
-        return RuleResult("limits", "review", "above_request_limit",
-                          said("Returns over {amount} are confirmed by our team.",
-                               amount=_amount(per_request, cur)),
+        return ctx.result("limits", "review", "above_request_limit",
+                          ctx.said("Returns over {amount} are confirmed by our team.",
+                                   amount=_amount(per_request, cur)),
                           saw)
     if per_order is not None and already + gross > per_order:
-        return RuleResult("limits", "review", "above_order_limit",
-                          said("Refunds over {amount} on one order are confirmed by our team.",
-                               amount=_amount(per_order, cur)), saw)
-    return RuleResult("limits", "pass", "within_limits",
+        return ctx.result("limits", "review", "above_order_limit",
+                          ctx.said("Refunds over {amount} on one order are confirmed by our team.",
+                                   amount=_amount(per_order, cur)), saw)
+    return ctx.result("limits", "pass", "within_limits",
                       _WITHIN_LIMITS, saw)
 
 
@@ -64,7 +64,7 @@ def abuse(ctx: Context, own: int | None, credit: int) -> RuleResult:
     """
     rules, hist, cur = ctx.policy.abuse, ctx.facts.history, ctx.currency
     if not rules.enabled:
-        return RuleResult("abuse", "skip", "abuse_checks_off",
+        return ctx.result("abuse", "skip", "abuse_checks_off",
                           _ABUSE_OFF)
     credits = rules.count_store_credit
     count = hist.refunds_recent_count + (hist.credits_recent_count if credits else 0)
@@ -79,7 +79,7 @@ def abuse(ctx: Context, own: int | None, credit: int) -> RuleResult:
         "orders": hist.order_count, "refund_count_limit": limit,
         "not_received_claims": hist.not_received_claims, "store_credit_counts": credits,
         "our_fault": own is None,
-    }
+    } if ctx.worded else {}
     found: dict[str, str] = {}
     if own is not None:
         found.update(_volume(ctx, count, recent, lifetime, now_counted, limit))
@@ -99,11 +99,11 @@ def abuse(ctx: Context, own: int | None, credit: int) -> RuleResult:
     if found:
         # no earlier refund in the window: the amount signal is this request alone
         why = ["refund_amount_now" if s == "refund_amount" and recent == 0 else s for s in found]
-        return RuleResult("abuse", "review", "abuse_signal", _kindly(why, rules), saw)
+        return ctx.result("abuse", "review", "abuse_signal", _kindly(ctx, why), saw)
     if own is None:
-        return RuleResult("abuse", "pass", "our_fault_not_counted",
+        return ctx.result("abuse", "pass", "our_fault_not_counted",
                           _OUR_FAULT_UNCOUNTED, saw)
-    return RuleResult("abuse", "pass", "no_abuse_signal",
+    return ctx.result("abuse", "pass", "no_abuse_signal",
                       _NOTHING_UNUSUAL, saw)
 
 
@@ -145,8 +145,8 @@ _WHY = {
 }
 
 
-def _kindly(signals: list[str], rules: AbuseRules) -> str:
+def _kindly(ctx: Context, signals: list[str]) -> str:
     """One kind sentence naming the true reason(s), never a figure the customer cannot check."""
-    why = [said(_WHY[s], days=rules.window_days) for s in signals]
-    return said("As {why}, a member of our team will look at this one personally; this is a "
-                "routine check, not a refusal.", why=Listed(why))
+    why = [ctx.said(_WHY[s], days=ctx.policy.abuse.window_days) for s in signals]
+    return ctx.said("As {why}, a member of our team will look at this one personally; this is "
+                    "a routine check, not a refusal.", why=Listed(why))

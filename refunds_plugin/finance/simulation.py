@@ -14,9 +14,8 @@ from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
-from enum import Enum
-from typing import Any, TypeVar
+from datetime import datetime
+from typing import Any
 
 import orjson
 from sqlalchemy import Connection, Engine, Select, case, func, select, text
@@ -34,28 +33,15 @@ from refunds_plugin.domain.facts import (
     Variant,
 )
 from refunds_plugin.domain.kinds import Outcome, Reason, ResolutionKind
+from refunds_plugin.finance import stored
 from refunds_plugin.finance.rows import exchange_said, parse_when
+from refunds_plugin.finance.stored import member as _member
+from refunds_plugin.finance.stored import when as _when
 from refunds_plugin.ledger.db import iso_time
 from refunds_plugin.ledger.tables import decisions, return_figures
-from refunds_plugin.slots import slot_init
 
 OUTCOMES = tuple(o.value for o in Outcome)
 MAX_PROBLEMS = 20  # unreadable decisions named in a report; the rest are only counted
-
-
-def _when(value: Any) -> datetime | None:
-    """``parse_when`` for the stored form (ISO 8601 text with its offset), a step shorter; any
-    other value takes ``parse_when``'s own way, so the answer and any error are its own."""
-    if value.__class__ is str:
-        try:
-            at = _fromisoformat(value)
-        except ValueError:
-            return parse_when(value)
-        return at if at.tzinfo is not None else at.replace(tzinfo=UTC)
-    return parse_when(value)
-
-
-_fromisoformat = datetime.fromisoformat
 
 
 def facts_from_json(d: dict[str, Any]) -> OrderFacts:
@@ -106,22 +92,11 @@ def request_from_json(d: dict[str, Any]) -> ReturnRequest:
     )
 
 
-_E = TypeVar("_E", bound=Enum)
-
-
-def _member(kind: type[_E], value: Any) -> _E:
-    """``kind(value)`` for a stored value (a dictionary look-up rather than the enum's own
-    call); anything else takes the call, so the answer and any error are its own."""
-    try:
-        return kind._value2member_map_[value]  # type: ignore[return-value]
-    except (KeyError, TypeError):
-        return kind(value)
-
-
-@slot_init  # two are built for every request ``policy compare`` reads
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Comparison:
-    """One stored decision next to what the candidate policy decides on the same facts."""
+    """One stored decision next to what the candidate policy decides on the same facts. Never
+    changed (not frozen only because that is slow: two are built for every request
+    ``policy compare`` reads, and a frozen one costs several times as much to build)."""
 
     decision_id: str
     order_id: str
@@ -242,6 +217,7 @@ def replay_each(
     reuse: bool = False,
     ordered: bool = True,
     explained: bool = True,
+    worded: bool = True,
 ) -> Iterator[tuple[Comparison, ...]]:
     """``replay`` under several policies at once: each stored decision is read and rebuilt
     once, then decided under each policy in turn (``refunds policy compare``).
@@ -257,6 +233,8 @@ def replay_each(
     decision comes without its explanation paragraph (``policies.evaluate(explained=False)``)
     and the stored JSON is read with orjson; every other field, and every error, is what
     ``explained=True`` gives (``tests/integration/insights/test_compare_fast_path.py``).
+    ``worded=False`` (with ``explained=False``): each new decision comes without any words at
+    all (``policies.evaluate(worded=False)``): its trace holds each rule's verdict and code only.
     """
     c = decisions.c
     query = _period(  # the columns in the order ``_compare`` unpacks them
@@ -279,7 +257,7 @@ def replay_each(
     with _read_only(engine) as conn:
         result = conn.execution_options(stream_results=True, yield_per=batch).execute(query)
         for row in result:
-            yield _compare(candidates, row, reuse, explained)
+            yield _compare(candidates, row, reuse, explained, worded)
 
 
 def _rebuilt(facts: str, request: str) -> tuple[OrderFacts, ReturnRequest]:
@@ -296,8 +274,18 @@ def _rebuilt_fast(facts: str, request: str) -> tuple[OrderFacts, ReturnRequest]:
         return _rebuilt(facts, request)
 
 
+def _rebuilt_light(facts: str, request: str) -> tuple[OrderFacts, ReturnRequest]:
+    """``_rebuilt_fast`` as light twins (``finance/stored.py``), for an unworded decision: the
+    same values; whatever that module does not read (or fails on) is read again the plain way,
+    so the facts, and any error, are the same."""
+    try:
+        return stored.facts(orjson.loads(facts)), stored.request(orjson.loads(request))
+    except Exception:  # noqa: BLE001 - read again the plain way: the same answer or error
+        return _rebuilt_fast(facts, request)
+
+
 def _compare(candidates: tuple[policies.Policy, ...], row: Any, reuse: bool = False,
-             explained: bool = True) -> tuple[Comparison, ...]:
+             explained: bool = True, worded: bool = True) -> tuple[Comparison, ...]:
     # the row unpacked once, in ``replay_each``'s column order (cheaper than a name per read)
     (decision_id, order_id, request_key, created, currency, outcome, amount, refund, credit,
      reason_code, facts, request, policy_hash, customer, body, fees, bonus) = row
@@ -310,11 +298,12 @@ def _compare(candidates: tuple[policies.Policy, ...], row: Any, reuse: bool = Fa
     request_id = request_key.removeprefix("return:")
     try:
         if not all(same):
-            facts_, request_ = (_rebuilt if explained else _rebuilt_fast)(facts, request)
+            facts_, request_ = (_rebuilt if explained else _rebuilt_fast if worded
+                                else _rebuilt_light)(facts, request)
             request_id = request_.request_id
             at = request_.requested_at or created_at
             news = [None if kept else policies.evaluate(pol, facts_, request_, at,
-                                                        explained=explained)
+                                                        explained=explained, worded=worded)
                     for pol, kept in zip(candidates, same, strict=True)]
     except (KeyError, TypeError, ValueError) as exc:
         error = f"{type(exc).__name__}: {exc}"

@@ -29,7 +29,6 @@ from refunds_plugin.errors import InputError
 from refunds_plugin.finance.simulation import Comparison, replay_each
 from refunds_plugin.insights.reasons import rate_bp
 from refunds_plugin.ledger.db import iso_time
-from refunds_plugin.slots import slot_init
 
 RANK = {"approve": 2, "review": 1, "decline": 0}
 MAX_LISTED = 200  # worse answers listed in a report; all of them are in the CSV
@@ -41,10 +40,10 @@ CSV_COLUMNS = [
 ]  # fmt: skip
 
 
-@slot_init
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Answer:
-    """One side's answer to one request: outcome and money (credit without its bonus)."""
+    """One side's answer to one request: outcome and money (credit without its bonus). Never
+    changed (not frozen only because that is slow, as ``Comparison``)."""
 
     outcome: str
     refund: int
@@ -117,9 +116,10 @@ class Side:
                 "money": [{"currency": cur, **m} for cur, m in sorted(self.money.items())]}
 
 
-@slot_init
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Row:
+    """A request's two answers (never changed; not frozen only because that is slow)."""
+
     comparison: Comparison
     current: Answer | None
     candidate: Answer | None
@@ -185,15 +185,19 @@ class Report:
 
 def rows(engine: Engine, current: policies.Policy, candidate: policies.Policy,
          since: datetime | None = None, until: datetime | None = None,
-         limit: int | None = None, *, explained: bool = False) -> Iterator[Row]:
+         limit: int | None = None, *, explained: bool = False, worded: bool = True
+         ) -> Iterator[Row]:
     """Each stored return decision of the period under both policies: in the order the
     database holds them (no sort of every stored fact), oldest first with a ``limit``.
 
     A report reads outcomes and money only, so a side decided again comes without its
     explanation paragraph (``replay_each(explained=False)``); ``explained=True`` decides as
-    ``policy simulate`` does, with it (the plain path, for the tests and the bench)."""
+    ``policy simulate`` does, with it (the plain path, for the tests and the bench).
+    ``worded=False`` (``compare``): a side decided again says nothing at all, not even in its
+    trace (``policies.evaluate(worded=False)``); its outcome, codes and money are the same."""
     for cur, cand in replay_each(engine, (current, candidate), since, until, limit,
-                                 batch=2000, reuse=True, ordered=False, explained=explained):
+                                 batch=2000, reuse=True, ordered=False, explained=explained,
+                                 worded=worded):
         yield Row(cand, _stored(cur) if cur.reused else _new(cur),
                   _stored(cand) if cand.reused else _new(cand))
 
@@ -216,10 +220,15 @@ def candidate(preset: str | None, text: str | None, filename: str = "candidate.y
 def compare(engine: Engine, current: policies.Policy, candidate: policies.Policy,
             since: datetime | None = None, until: datetime | None = None,
             limit: int | None = None, each: Any = None, *, explained: bool = False) -> Report:
-    """The report over the period; ``each(row)``, when given, sees every row (the CSV)."""
+    """The report over the period; ``each(row)``, when given, sees every row (the CSV).
+
+    A side decided again is decided unworded (``rows(worded=False)``): outcomes, codes and money
+    only, the facts read into light twins; ``explained=True`` is the plain replay ``policy
+    simulate`` makes (the bench's baseline), with the same report and rows."""
     report = Report(f"{current.name} ({current.content_hash[:12]})",
                     f"{candidate.name} ({candidate.content_hash[:12]})")
-    for row in rows(engine, current, candidate, since, until, limit, explained=explained):
+    for row in rows(engine, current, candidate, since, until, limit, explained=explained,
+                    worded=explained):
         report.add(row)
         if each is not None:
             each(row)

@@ -11,6 +11,7 @@ import csv
 import io
 import json
 import random
+from collections.abc import Callable
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -19,6 +20,7 @@ import pytest
 from sqlalchemy import Engine, insert
 
 import policies
+from refunds_plugin.domain.decision import Decision, RuleResult
 from refunds_plugin.domain.facts import (
     Customer,
     CustomerHistory,
@@ -30,7 +32,8 @@ from refunds_plugin.domain.facts import (
     Variant,
 )
 from refunds_plugin.domain.kinds import Reason, ResolutionKind
-from refunds_plugin.insights.compare import CSV_COLUMNS, Report, Row, rows
+from refunds_plugin.finance.simulation import _rebuilt, _rebuilt_light
+from refunds_plugin.insights.compare import CSV_COLUMNS, Report, Row, compare, rows
 from refunds_plugin.ledger.db import make_engine
 from refunds_plugin.ledger.decisions import decision_body, facts_json, request_json
 from refunds_plugin.ledger.journal import to_json
@@ -225,3 +228,96 @@ def test_evaluate_without_explanation_differs_only_by_its_paragraph(name: str) -
         assert quiet == replace(full, explanation=quiet.explanation)
         assert quiet.explanation == (full.explanation if full.outcome.value == "decline"
                                      else "")
+
+
+# --- without words (``policy compare`` itself: ``worded=False``) ---------------------------------
+
+
+def _unworded(d: Decision) -> Decision:
+    """A decision as an unworded evaluation may leave it: each rule's name, verdict and code,
+    without its sentence or what it saw; fees without their description; no paragraph."""
+    return replace(d, explanation="", fees=tuple(replace(f, description="") for f in d.fees),
+                   trace=tuple(RuleResult(r.rule, r.verdict, r.code, "") for r in d.trace))
+
+
+def test_the_unworded_compare_gives_every_answer_the_plain_replay_gives(any_db_url: str) -> None:
+    engine = make_engine(any_db_url)
+    try:
+        _history(engine, 160)
+        _same_answers_for_every_pair(engine)
+    finally:
+        engine.dispose()
+
+
+def _same_answers_for_every_pair(engine: Engine) -> None:
+    seen: set[str] = set()
+    for current in POLICIES:
+        for candidate in POLICIES:
+            plain = list(rows(engine, current, candidate, explained=True))
+            bare = list(rows(engine, current, candidate, worded=False))
+            assert len(bare) == len(plain) == 160
+            for a, b in zip(plain, bare, strict=True):
+                new = b.comparison.new
+                if new is not None:  # no words, and else the very decision
+                    assert a.comparison.new is not None
+                    assert new.explanation == "" and {r.message for r in new.trace} <= {""}
+                    assert _unworded(new) == _unworded(a.comparison.new)
+                    a = replace(a, comparison=replace(a.comparison, new=new))
+                    seen.add("review" if new.outcome.value == "review" else "other")
+                assert b == a
+                assert b.to_csv() == a.to_csv() and b.worse == a.worse
+                seen.update(x for x in (a.comparison.error or "").split(":")[:1] if x)
+            assert _report(bare) == _report(plain)
+            assert _csv(bare) == _csv(plain)
+            # and ``compare`` itself, with every row it shows
+            got: list[dict[str, Any]] = []
+            want: list[dict[str, Any]] = []
+            report = compare(engine, current, candidate, each=_into(got)).to_json()
+            assert report == compare(engine, current, candidate, each=_into(want),
+                                     explained=True).to_json()
+            assert got == want == [r.to_csv() for r in plain]
+    assert {"KeyError", "TypeError", "ValueError", "CurrencyError", "JSONDecodeError",
+            "review", "other"} <= seen, seen
+
+
+def _into(out: list[dict[str, Any]]) -> Callable[[Row], None]:
+    return lambda row: out.append(row.to_csv())
+
+
+@pytest.mark.parametrize("policy", [*policies.list_presets(), "exchanges"])
+def test_evaluate_without_words_decides_as_with_them(policy: str) -> None:
+    pol = EXCHANGES if policy == "exchanges" else policies.load_policy(f"preset:{policy}")
+    rng = random.Random(f"{policy} unworded")
+    codes: set[str] = set()
+    for n in range(300):
+        facts, request = _case(rng, n)
+        at = request.requested_at or NOW
+        full = policies.evaluate(pol, facts, request, at)
+        bare = policies.evaluate(pol, facts, request, at, explained=False, worded=False)
+        assert bare.explanation == "" and {r.message for r in bare.trace} <= {""}
+        assert _unworded(bare) == _unworded(full)
+        codes.add(full.reason_code)
+    assert len(codes) > 3, codes  # declines, reviews and approvals of several kinds
+
+
+def _fields(value: Any) -> Any:
+    """A fact as its class's name and slots, all the way down (a light twin reads as its kind)."""
+    slots = getattr(type(value), "__slots__", None)
+    if slots and type(value).__module__ == "refunds_plugin.domain.facts" or (
+            slots and type(value).__name__.endswith("Light")):
+        return (type(value).__name__.removesuffix("Light"),
+                {name: _fields(getattr(value, name)) for name in slots})
+    if isinstance(value, tuple):
+        return tuple(_fields(v) for v in value)
+    return value
+
+
+def test_the_light_read_of_stored_facts_holds_what_the_plain_read_holds() -> None:
+    rng = random.Random("light")
+    for n in range(300):
+        facts, request = _case(rng, n)
+        facts_text, request_text = to_json(facts_json(facts)), to_json(request_json(request))
+        light = _rebuilt_light(facts_text, request_text)
+        plain = _rebuilt(facts_text, request_text)
+        assert type(light[0]).__name__ == "OrderFactsLight"  # read the light way, not again
+        assert _fields(light) == _fields(plain) == _fields((facts, request))
