@@ -19,6 +19,7 @@ import policies
 from refunds_plugin.cli import main
 from refunds_plugin.finance.simulation import replay
 from refunds_plugin.ledger.journal import to_json
+from refunds_plugin.ledger.seal import settle
 from refunds_plugin.ledger.tables import decisions, ledger_entries, metadata
 from tests.fakes import Harness, order_paid, return_requested
 
@@ -77,7 +78,10 @@ def seed(h: Harness) -> dict[str, tuple[str, int]]:
 
 
 def snapshot(h: Harness) -> dict[str, Any]:
-    """Row counts of every table, the journal's hashes, and a digest of every row."""
+    """Row counts of every table, the journal's hashes, and a digest of every row, once the
+    background sealer (PostgreSQL) has sealed every entry: its rounds gather commits for a few
+    milliseconds, and sealing is its work, not the simulation's."""
+    assert settle(h.runtime.engine)
     with h.runtime.engine.connect() as conn:
         digests = {}
         for table in metadata.sorted_tables:
