@@ -168,9 +168,7 @@ def lock_order(conn: Connection, order_id: str) -> None:
     SQLite's ``BEGIN IMMEDIATE`` already holds the one write lock; PostgreSQL takes a
     transaction-scoped advisory lock keyed by the order, released at commit or rollback.
     """
-    key = order_key(conn, order_id)
-    if key is not None:
-        conn.execute(_ADVISORY, {"k": key})
+    lock_key(conn, "order", order_id)
 
 
 def order_key(conn: Connection, order_id: str) -> int | None:
