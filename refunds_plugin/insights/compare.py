@@ -195,9 +195,10 @@ def rows(engine: Engine, current: policies.Policy, candidate: policies.Policy,
     ``policy simulate`` does, with it (the plain path, for the tests and the bench).
     ``worded=False`` (``compare``): a side decided again says nothing at all, not even in its
     trace (``policies.evaluate(worded=False)``); its outcome, codes and money are the same."""
+    # a report compares outcomes and money, not how an exchange settled: no stored body read
     for cur, cand in replay_each(engine, (current, candidate), since, until, limit,
                                  batch=2000, reuse=True, ordered=False, explained=explained,
-                                 worded=worded):
+                                 worded=worded, exchanges=False):
         yield Row(cand, _stored(cur) if cur.reused else _new(cur),
                   _stored(cand) if cand.reused else _new(cand))
 
