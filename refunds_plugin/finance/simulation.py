@@ -205,7 +205,7 @@ def replay(
     """Decide every stored return decision of the period again under ``policy``, oldest first.
 
     ``now`` is the request's ``requested_at`` when it has one, else the decision's
-    ``created_at``, as the service did. Rows are streamed with a server-side cursor.
+    ``created_at``, as the service did. Rows are streamed (``_stream``), never all in memory.
     """
     for one, in replay_each(engine, (policy,), since, until, limit, batch):
         yield one
