@@ -25,11 +25,15 @@ Causes: ``decision:<id>`` for a decision's mails (one ``approved`` per decision,
 its review closes), ``review:<id>:<journal hash>`` for each review closing's event,
 ``attempt:<id>`` for each attempt's outcome. An attempt the dry run "paid" causes no message at
 all: no money moved, so neither the customer nor the merchant's systems are told it did.
+
+An order whose stored lines cannot be read (``line_names``) names its items by their line ids:
+the cause's change and its messages go ahead, and a warning names the order.
 """
 
 from __future__ import annotations
 
 import json
+import logging
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -44,6 +48,7 @@ from refunds_plugin.notify.kinds import MERCHANT
 from refunds_plugin.notify.outbox import Known, enqueue, enqueue_all, recorded_causes
 from refunds_plugin.shipping.rows import ReturnRow, get_return
 
+log = logging.getLogger("refunds.notify")
 OUTCOME_MAIL = {Outcome.APPROVE: "approved", Outcome.REVIEW: "in_review",
                 Outcome.DECLINE: "declined"}
 
@@ -57,8 +62,28 @@ def _order(conn: Connection, order_id: str,
     ).first()
     if row is None:
         return order_id, {}
-    names = {ln["id"]: ln.get("name") or ln["id"] for ln in json.loads(row.lines or "[]")}
-    return row.order_number or order_id, names
+    return row.order_number or order_id, line_names(order_id, row.lines)
+
+
+def _number(conn: Connection, order_id: str) -> str:
+    """The number the customer knows the order by (its lines are not read)."""
+    return conn.execute(select(orders.c.order_number)
+                        .where(orders.c.order_id == order_id)).scalar() or order_id
+
+
+def line_names(order_id: str, stored: str | None) -> dict[str, str]:
+    """The order's item names by line id, from ``orders.lines`` as stored. Lines that cannot
+    be read (the row edited by hand, a partial restore) name no item, so the messages name it
+    by its line id; a warning names the order, and nothing else fails."""
+    try:
+        lines = json.loads(stored or "[]")
+        return {ln["id"]: ln.get("name") or ln["id"] for ln in lines}
+    except (ValueError, TypeError, KeyError, AttributeError) as exc:
+        # the exception's words only: never the stored JSON, which holds customer data
+        log.warning("order %s's stored lines (orders.lines) cannot be read (%s: %s): its "
+                    "messages name the items by their line ids until a person repairs the row",
+                    order_id, type(exc).__name__, exc, extra={"order_id": order_id})
+        return {}
 
 
 def decision_context(
@@ -204,7 +229,7 @@ def attempt_context(conn: Connection, attempt_id: str,
     if row is None:
         row = conn.execute(select(refund_attempts)
                            .where(refund_attempts.c.id == attempt_id)).one()
-    number, _names = _order(conn, row.order_id)
+    number = _number(conn, row.order_id)
     return {
         "attempt_id": row.id, "decision_id": row.decision_id, "order_id": row.order_id,
         "order_number": number, "kind": row.kind, "currency": row.currency,
@@ -347,7 +372,7 @@ def withdrawal_received(
     """An EU withdrawal statement was recorded: the receipt on a durable medium (the statement
     and the time of receipt to the second) and ``withdrawal.received`` (cause
     ``withdrawal:<id>``). ``lines``: ``{"name", "quantity"}`` each, as the customer chose."""
-    number, _names = _order(conn, order_id)
+    number = _number(conn, order_id)
     context = {"withdrawal_id": withdrawal_id, "name": name, "order_id": order_id,
                "order_number": number, "lines": lines, "statement": statement,
                "received_at": received_at.isoformat(timespec="seconds")}

@@ -3,9 +3,12 @@ not sent, a person is asked to look, and every other due attempt of its batch is
 
 from __future__ import annotations
 
+import json
+
 import pytest
 from sqlalchemy import update
 
+from refunds_plugin.ledger import tables
 from refunds_plugin.ledger.tables import decisions, ledger_entries, orders, refund_attempts, reviews
 from tests.fakes import Harness, order_paid, return_requested
 from tests.fakes.stripe_api import FakeStripe
@@ -95,3 +98,44 @@ def test_one_unreadable_attempt_fails_alone_and_the_rest_of_its_batch_is_paid_on
     assert [fake_stripe.refunded(f"pi_{o}") for o in ORDERS] == [2500, 0, 2500]
     assert harness.rows(refund_attempts, id=bad)[0].status == row.status
     assert harness.chain_problem() is None
+
+
+def test_refunds_of_an_order_whose_lines_are_unreadable_are_paid_and_told_like_any_other(
+    harness: Harness, fake_stripe: FakeStripe, caplog: pytest.LogCaptureFixture,
+) -> None:
+    attempts = three_due_refunds(harness, fake_stripe)
+    with harness.runtime.engine.begin() as conn:  # a restore cut 1002's lines short
+        conn.execute(update(orders).where(orders.c.order_id == "1002")
+                     .values(lines='[{"id": "l1", "name": "Mu'))
+
+    harness.drain()
+
+    assert [fake_stripe.refunded(f"pi_{o}") for o in ORDERS] == [2500, 2500, 2500]
+    for aid in attempts.values():
+        [row] = harness.rows(refund_attempts, id=aid)
+        assert (row.status, row.tries, row.sent_amount) == ("succeeded", 1, 2500)
+    told = sorted((json.loads(m.context)["order_number"], m.cause)
+                  for m in harness.rows(tables.outbox, kind="refund_sent"))
+    assert told == sorted((o, f"attempt:{attempts[o]}") for o in ORDERS)
+    assert harness.rows(reviews) == []
+    # the refund's messages name no item: the bad lines are not even read
+    assert "refunds.notify" not in {rec.name for rec in caplog.records}
+    assert harness.chain_problem() is None
+
+
+def test_a_return_request_on_an_order_whose_lines_are_unreadable_decides_nothing(
+    harness: Harness, fake_stripe: FakeStripe,
+) -> None:
+    fake_stripe.add_payment_intent(5500, "usd", "pi_1001")
+    assert harness.post_storefront(order_paid("1001", reference="pi_1001")).status_code == 200
+    with harness.runtime.engine.begin() as conn:
+        conn.execute(update(orders).where(orders.c.order_id == "1001")
+                     .values(lines='[{"id": "l1", "name": "Mu'))
+
+    answer = harness.post_storefront(return_requested("r-1001", "1001"))
+
+    # as before: the facts cannot be read, so the event is not recorded and the sender retries
+    assert (answer.status_code, answer.json) == (500, {"error": {
+        "code": "internal_error", "message": "the event could not be recorded; please retry"}})
+    assert harness.rows(decisions) == [] and harness.rows(tables.outbox) == []
+    assert harness.rows(refund_attempts) == []
