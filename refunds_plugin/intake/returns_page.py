@@ -35,6 +35,7 @@ from refunds_plugin.ledger.tables import (
     refund_attempts,
     reviews,
 )
+from refunds_plugin.notify.causes import line_names
 from refunds_plugin.shipping.returns import get_return
 
 # Compared against when the order is unknown, so both answers cost about the same.
@@ -276,7 +277,7 @@ def decision_status(engine: Engine, decision_id: str) -> DecisionStatus | None:
         shipped = get_return(conn, decision_id)
         swapped = get_exchange(conn, decision_id)
         due = exchange_dues.get(conn, decision_id) if swapped is not None else None
-    names = {ln["id"]: ln.get("name") or ln["id"] for ln in json.loads(lines_raw or "[]")}
+    names = line_names(row.order_id, lines_raw)
     money = tuple(
         MoneyStatus(a.id, a.kind, int(a.amount), int(a.bonus or 0),
                     "expired" if (a.last_error or "").startswith("return expired")
@@ -313,7 +314,7 @@ def earlier_returns(engine: Engine, order_id: str) -> list[EarlierReturn]:
             .order_by(decisions.c.created_at, decisions.c.id)
         ).all()
         lines = conn.execute(select(orders.c.lines).where(orders.c.order_id == order_id)).scalar()
-    names = {ln["id"]: ln.get("name") or ln["id"] for ln in json.loads(lines or "[]")}
+    names = line_names(order_id, lines)
     return [EarlierReturn(r[0], r[1], _standing(r[2], r[3]), _asked(r[4], names)) for r in rows]
 
 

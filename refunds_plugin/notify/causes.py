@@ -81,7 +81,8 @@ def line_names(order_id: str, stored: str | None) -> dict[str, str]:
     except (ValueError, TypeError, KeyError, AttributeError) as exc:
         # the exception's words only: never the stored JSON, which holds customer data
         log.warning("order %s's stored lines (orders.lines) cannot be read (%s: %s): its "
-                    "messages name the items by their line ids until a person repairs the row",
+                    "messages and pages name the items by their line ids until a person "
+                    "repairs the row",
                     order_id, type(exc).__name__, exc, extra={"order_id": order_id})
         return {}
 

@@ -25,8 +25,8 @@ MUG = [{"line_id": "l1", "quantity": 1, "reason": "changed_mind"}]
 DAY = 86400
 TRUNCATED = '[{"id": "l1", "sku": "MUG-1", "name": "Mu'  # a restore cut short
 WARNING = ("order 1002's stored lines (orders.lines) cannot be read (JSONDecodeError: "
-           "Unterminated string starting at: line 1 column 39 (char 38)): its messages name "
-           "the items by their line ids until a person repairs the row")
+           "Unterminated string starting at: line 1 column 39 (char 38)): its messages and "
+           "pages name the items by their line ids until a person repairs the row")
 
 
 @pytest.fixture
@@ -148,3 +148,17 @@ def test_a_scan_of_a_parcel_whose_order_lines_are_unreadable_is_recorded_and_rel
         "Your refund of 25.00 USD for order 1002 is on its way"]
     # the label's mail, then the scan's event (the refund's mail names no item: no warning)
     assert _warned(caplog) == [WARNING] * 2
+
+
+def test_the_status_page_of_a_return_whose_order_lines_are_unreadable_names_the_item_by_its_id(
+    two_returns: tuple[Returns, dict[str, str]], caplog: pytest.LogCaptureFixture,
+) -> None:
+    r, decided = two_returns
+
+    good, bad = r.status_page(decided["1001"]), r.status_page(decided["1002"])
+
+    # the page opens; what goes back names the item by its line id (the explanation was
+    # written when the return was decided, names and all)
+    assert '<p class="send-back">Please send back: Mug.</p>' in good
+    assert '<p class="send-back">Please send back: l1.</p>' in bad
+    assert _warned(caplog) == [WARNING]
