@@ -47,8 +47,11 @@ class Period:
 def period(since: datetime | None, until: datetime | None, now: datetime,
            default_days: int = DEFAULT_DAYS) -> Period:
     """The period asked for; ``until`` defaults to now and ``since`` to ``default_days`` before
-    ``until``. ``since`` must come before ``until``."""
-    end = until or now
+    ``until``. ``since`` must come before ``until``.
+
+    Times are kept to the whole second (``epoch``), so "until now" ends after the current
+    second: what was recorded a moment ago, in the second the question is asked, is counted."""
+    end = until or now.replace(microsecond=0) + timedelta(seconds=1)
     start = since or end - timedelta(days=default_days)
     if start >= end:
         name = "until" if until is not None else "since"

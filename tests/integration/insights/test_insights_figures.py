@@ -66,6 +66,18 @@ def test_return_rates_reasons_and_money_per_sku_against_the_period_before(
     assert [r["key"] for r in by_product] == ["p-shirt", "p-sock", "p-mug"]
 
 
+def test_until_now_counts_what_was_decided_in_this_very_second(
+    shop: tuple[Harness, History],
+) -> None:
+    h, _ = shop  # the clock stands at the second the returns were decided
+    doc = get(h, "/api/insights/reasons")
+    assert [(r["key"], r["units_asked"], r["units_returned"]) for r in doc["rows"]
+            if r["units_asked"]] == [("SHIRT", 3, 2), ("SOCK", 1, 1)]
+    # until the end of this second (times are kept to the second)
+    assert (doc["since"], doc["until"]) == ("2026-05-02T12:00:01+00:00",
+                                            "2026-06-01T12:00:01+00:00")
+
+
 def test_which_products_come_back_as_not_as_described_is_one_request_and_one_command(
     shop: tuple[Harness, History],
 ) -> None:
