@@ -59,8 +59,10 @@ def reasons_page() -> Response:
         labels = [r["key"] for r in rows]
         charts.append(insight_charts.share_bars(
             f"Return rate by {doc['by']} ({cur} sales)", labels,
-            [("this period", [r["return_rate_bp"] for r in rows]),
-             ("period before", [r["before"]["return_rate_bp"] for r in rows])], doc["by"]))
+            [("this period", [(r["return_rate_bp"], r["units_returned"], r["units_sold"])
+                              for r in rows]),
+             ("period before", [(r["before"]["return_rate_bp"], r["before"]["units_returned"],
+                                 r["before"]["units_sold"]) for r in rows])], doc["by"]))
     return pages.page(200, "insights/reasons.html", doc=doc, charts=charts, p=p,
                       dimensions=DIMENSIONS, reasons=REASONS, args=request.args)
 
@@ -87,7 +89,8 @@ def retention_page() -> Response:
     labels = [f"{g['words']}" for g in doc["groups"]]
     chart = insight_charts.share_bars(
         "Bought again, by how the return ended", labels,
-        [(f"within {w} days", [g["windows"][i]["share_bp"] for g in doc["groups"]])
+        [(f"within {w} days", [(g["windows"][i]["share_bp"], g["windows"][i]["came_back"],
+                                g["windows"][i]["n"]) for g in doc["groups"]])
          for i, w in enumerate(WINDOWS)], "return ended")
     return pages.page(200, "insights/retention.html", doc=doc, chart=chart, p=p)
 

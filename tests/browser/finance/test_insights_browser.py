@@ -137,6 +137,8 @@ def test_insights_pages_and_the_feedback_tap_on_a_phone(
             "rgb(31, 75, 153)", "0.7")
         assert painted(page, "svg.insight-chart .plot > .background") == (
             "rgb(255, 255, 255)", "1")
+        # a chart of one series has no legend; retention's three windows have one
+        page.goto(f"{base}/finance/insights/retention?since=2026-05-01&until=2026-06-15")
         assert painted(page, "svg.insight-chart .legends .legend text") == (
             "rgba(0, 0, 0, 0.87)", "1")
         page.goto(f"{base}/finance/insights/feedback?since=2026-05-01&until=2026-06-15")
