@@ -1,8 +1,12 @@
 """"How did we do?": one answer per decision (1 to 5, an optional comment), from a signed link
-on the answer and status pages; no login. The link is the decision id and an HMAC of it under
-the instance's key (``REFUNDS_SECRET_KEY``, else the key kept by ``ledger/instance.py``), so it
-cannot be made for another decision. It works for ``WINDOW_DAYS`` from the decision: the first
-answer is stored, a later one replaces it; after that, or with a forged link, nothing is stored.
+on the answer and status pages and in the final emails; no login. The link is the decision id
+and an HMAC of it under the instance's key (``REFUNDS_SECRET_KEY``, else the key kept by
+``ledger/instance.py``; made in ``notify/links.py``), so it cannot be made for another decision.
+It is asked once the answer is final (approved or declined, by the policy or by a person closing
+the review) and works for ``WINDOW_DAYS`` from that answer: the first answer is stored, a later
+one replaces it. A new rating keeps the stored comment unless a comment is sent with it (an
+empty comment field sent on purpose clears it). While the decision is in review, after the
+window, or with a forged link, nothing is stored.
 
 Summaries group the answers by outcome, the customer's reason, resolution, policy version and
 the time the money took (decision to last succeeded attempt; "dry run (no money moved)" where
@@ -11,8 +15,6 @@ the dry-run provider "paid").
 
 from __future__ import annotations
 
-import base64
-import hashlib
 import hmac
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -34,6 +36,7 @@ from refunds_plugin.ledger.tables import (
     return_lines,
     reviews,
 )
+from refunds_plugin.notify.links import feedback_signature
 
 WINDOW_DAYS = 14
 MAX_COMMENT = 2000
@@ -42,8 +45,7 @@ RATINGS = (1, 2, 3, 4, 5)
 
 def sign(key: str, decision_id: str) -> str:
     """The link's signature for one decision (URL-safe, no padding)."""
-    mac = hmac.new(key.encode(), f"feedback:{decision_id}".encode(), hashlib.sha256).digest()
-    return base64.urlsafe_b64encode(mac).decode().rstrip("=")
+    return feedback_signature(key, decision_id)
 
 
 def signed(key: str, decision_id: str, signature: str) -> bool:
@@ -52,16 +54,38 @@ def signed(key: str, decision_id: str, signature: str) -> bool:
 
 @dataclass(frozen=True)
 class Answer:
-    status: str  # saved | replaced | forged | expired | unknown | invalid
+    status: str  # open | saved | replaced | forged | unknown | pending | expired | invalid
     rating: int | None = None
     comment: str | None = None
     open_until: datetime | None = None
 
 
-def _decided_at(engine: Engine, decision_id: str) -> datetime | None:
+def open_until(answered_at: datetime | None) -> datetime | None:
+    """The end of the window for an answer given then; None while there is no answer yet."""
+    return None if answered_at is None else aware(answered_at) + timedelta(days=WINDOW_DAYS)
+
+
+def askable(answered_at: datetime | None, now: datetime) -> bool:
+    """Whether a page or an email may ask "How did we do?" now: the answer is final and its
+    window still open (``answered_at`` as ``DecisionStatus.decided_at`` says it)."""
+    until = open_until(answered_at)
+    return until is not None and now < until
+
+
+def _answered_at(engine: Engine, decision_id: str) -> tuple[bool, datetime | None]:
+    """(known, when the final answer was given): None while a person has yet to decide a
+    review (an approval whose payout a person re-checks was still given when recorded)."""
     with engine.connect() as conn:
-        return aware(conn.execute(select(decisions.c.created_at).where(
-            decisions.c.id == decision_id)).scalar_one_or_none())
+        row = conn.execute(
+            select(decisions.c.created_at, decisions.c.outcome, reviews.c.status,
+                   reviews.c.decided_at)
+            .select_from(decisions.outerjoin(reviews, reviews.c.decision_id == decisions.c.id))
+            .where(decisions.c.id == decision_id)).first()
+    if row is None:
+        return False, None
+    if row.status == "open" and row.outcome != "approve":
+        return True, None
+    return True, aware(row.decided_at or row.created_at)
 
 
 def current(engine: Engine, key: str, decision_id: str, signature: str, now: datetime
@@ -81,10 +105,12 @@ def _check(engine: Engine, key: str, decision_id: str, signature: str, now: date
     """The window's end for a good link; else the refusal (nothing is read or stored)."""
     if not signed(key, decision_id, signature):
         return Answer("forged")
-    decided = _decided_at(engine, decision_id)
-    if decided is None:
+    known, answered = _answered_at(engine, decision_id)
+    if not known:
         return Answer("unknown")
-    until = decided + timedelta(days=WINDOW_DAYS)
+    until = open_until(answered)
+    if until is None:
+        return Answer("pending")
     if now >= until:
         return Answer("expired", open_until=until)
     return until
@@ -92,7 +118,9 @@ def _check(engine: Engine, key: str, decision_id: str, signature: str, now: date
 
 def answer(engine: Engine, key: str, decision_id: str, signature: str, rating: Any,
            comment: str | None, now: datetime) -> Answer:
-    """Store the answer (or replace the earlier one) if the link is good and still open."""
+    """Store the answer (or replace the earlier one) if the link is good and still open.
+    ``comment`` None (no comment field sent, as the 1-5 buttons send) keeps a stored comment;
+    a comment sent, even empty, replaces it."""
     problem = _check(engine, key, decision_id, signature, now)
     if isinstance(problem, Answer):
         return problem
@@ -103,16 +131,20 @@ def answer(engine: Engine, key: str, decision_id: str, signature: str, rating: A
     if stars not in RATINGS:
         return Answer("invalid", open_until=problem)
     text = (comment or "").strip()[:MAX_COMMENT] or None
-    values = {"rating": stars, "comment": text}
+    values: dict[str, Any] = {"rating": stars} if comment is None else \
+        {"rating": stars, "comment": text}
     with write_tx(engine) as conn:
         made = conn.execute(_insert_once(conn.dialect.name), {
-            "decision_id": decision_id, **values, "answered_at": now, "changes": 0,
+            "decision_id": decision_id, "rating": stars, "comment": text, "answered_at": now,
+            "changes": 0,
         }).scalar()
         if made is not None:
             return Answer("saved", stars, text, problem)
-        conn.execute(update(feedback).where(feedback.c.decision_id == decision_id).values(
-            **values, changed_at=now, changes=feedback.c.changes + 1))
-    return Answer("replaced", stars, text, problem)
+        kept = conn.execute(
+            update(feedback).where(feedback.c.decision_id == decision_id)
+            .values(**values, changed_at=now, changes=feedback.c.changes + 1)
+            .returning(feedback.c.comment)).scalar()
+    return Answer("replaced", stars, kept, problem)
 
 
 def _insert_once(dialect: str) -> Any:
@@ -193,12 +225,19 @@ def _rated(engine: Engine, p: Period) -> list[Rated]:
     return out
 
 
+def average_x100(stars: list[int]) -> int | None:
+    """The mean rating times 100, rounded half up, in integers: 1, 2, 5 → 267."""
+    if not stars:
+        return None
+    return (200 * sum(stars) + len(stars)) // (2 * len(stars))
+
+
 def _group(rated: Iterable[Rated], dimension: str) -> list[dict[str, Any]]:
     groups: dict[str, list[int]] = {}
     for r in rated:
         groups.setdefault(getattr(r, dimension), []).append(r.rating)
     return [{"dimension": dimension, "value": value, "answers": len(stars),
-             "average_x100": sum(stars) * 100 // len(stars),
+             "average_x100": average_x100(stars),
              "ratings": {str(s): stars.count(s) for s in RATINGS}}
             for value, stars in sorted(groups.items())]
 
@@ -214,7 +253,7 @@ class Summary:
     def to_json(self) -> dict[str, Any]:
         stars = [r.rating for r in self.rated]
         return {**self.period.to_json(), "answers": len(stars),
-                "average_x100": sum(stars) * 100 // len(stars) if stars else None,
+                "average_x100": average_x100(stars),
                 "ratings": {str(s): stars.count(s) for s in RATINGS},
                 "groups": self.groups(),
                 "comments": [{"decision_id": r.decision_id, "rating": r.rating,

@@ -39,7 +39,7 @@ from refunds_plugin.language.said import rebuild
 from refunds_plugin.language.said import render as say
 from refunds_plugin.money import Money
 from refunds_plugin.notify.kinds import kind as kind_of
-from refunds_plugin.notify.links import status_url
+from refunds_plugin.notify.links import feedback_url, status_url
 from refunds_plugin.notify.theme import theme
 
 _BLANKS = re.compile(r"\n(?:[ \t]*\n){2,}")  # a text part keeps one blank line between parts
@@ -131,9 +131,13 @@ class Renderer:
         return Rendered(subject, text, html_env.get_template(name).render(values))
 
     def values(self, context: dict[str, Any], locale: str | None) -> dict[str, Any]:
-        """The template's variables: the message's context, the shop, its look, the link."""
-        link = status_url(self.config.saleor_app_url, self.secret_key(),
-                          str(context["decision_id"])) if context.get("decision_id") else None
+        """The template's variables: the message's context, the shop, its look, the links (the
+        final answers' templates show the feedback link; the others ignore it)."""
+        link = asked = None
+        if context.get("decision_id"):
+            base, key, decision_id = (self.config.saleor_app_url, self.secret_key(),
+                                      str(context["decision_id"]))
+            link, asked = status_url(base, key, decision_id), feedback_url(base, key, decision_id)
         explanation = context.get("explanation")
         said = context.get("explanation_said")
         if said and locale and explanation is not None:
@@ -143,6 +147,7 @@ class Renderer:
         said_again = {"explanation": explanation} if explanation is not None else {}
         return {
             **context, **said_again, "locale": locale or "en", "status_url": link,
+            "feedback_url": asked,
             "shop": {"name": _shop_name(self.config, locale or "en"),
                      "logo_url": self.config.shop_logo_url},
             "theme": theme(self.config.shop_primary_color),

@@ -1,21 +1,25 @@
 """"How did we do?" on the returns pages: ``/returns/feedback/<decision>/<signature>``.
 
 The answer and status pages carry five buttons posting to the decision's signed link (one click
-answers); the page that follows thanks the customer, says until when they may change it and
-offers a comment. A forged link, one for another decision or one past its window shows a
-friendly page and stores nothing (``refunds_plugin.insights.feedback``). The views are made by
+answers) once the answer is final and while its window is open; the page that follows thanks the
+customer, says until when they may change it and offers a comment (the buttons send no comment,
+so a new rating keeps it; the comment form sends its field, so emptying it clears it). A forged
+link, one for another decision, one past its window or one for a decision still in review shows
+a friendly page and stores nothing (``refunds_plugin.insights.feedback``). The views are made by
 ``views(page, message)`` so they share the returns page's rendering without importing it.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import datetime
 from typing import Any
 
-from flask import current_app, request, url_for
+from flask import current_app, request
 
 from refunds_plugin.insights import feedback as fb
 from refunds_plugin.insights.feedback import RATINGS
+from refunds_plugin.notify.links import feedback_path
 
 Page = Callable[..., tuple[str, int]]
 
@@ -24,10 +28,12 @@ def _key() -> str:
     return str(current_app.config["SECRET_KEY"])
 
 
-def link(decision_id: str) -> str:
-    """The decision's signed feedback link (relative to this site)."""
-    return url_for("returns.feedback", decision_id=decision_id,
-                   signature=fb.sign(_key(), decision_id))
+def link(decision_id: str, answered_at: datetime | None, now: datetime) -> str | None:
+    """The decision's signed feedback link (relative to this site), or None when the question
+    cannot be answered now: no final answer yet, or its window has closed."""
+    if not fb.askable(answered_at, now):
+        return None
+    return feedback_path(_key(), decision_id)
 
 
 def views(page: Page, message: Page, strings: Callable[[], Any], clock: Callable[[], Any],
@@ -36,6 +42,8 @@ def views(page: Page, message: Page, strings: Callable[[], Any], clock: Callable
 
     def refused(found: fb.Answer) -> tuple[str, int]:
         t = strings()
+        if found.status == "pending":
+            return message(t.feedback_heading, t.feedback_pending, 409)
         words = t.feedback_expired if found.status == "expired" else t.feedback_invalid
         return message(t.feedback_invalid_heading, words, 410 if found.status == "expired"
                        else 404)

@@ -242,6 +242,10 @@ ENGLISH: dict[str, str] = {
         "Nothing was recorded."
     ),
     "feedback_pick": N_("Please choose a number from 1 to 5. Nothing was recorded."),
+    "feedback_pending": N_(
+        "Our team is still checking your return: you can tell us how we did once we have "
+        "answered. Nothing was recorded."
+    ),
     "error_heading": N_("Something went wrong"),
     "error_body": N_("Something went wrong on our side. Please try again in a moment."),
 }

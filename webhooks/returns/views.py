@@ -314,7 +314,19 @@ def _answer(answer: Answer, facts: OrderFacts) -> tuple[str, int]:
                  exchange=answer.exchange,
                  status_url=_status_url(answer.recorded.id),
                  return_instructions=answer.instructions,
-                 feedback_url=feedback_mod.link(answer.recorded.id))
+                 feedback_url=_answer_feedback(answer))
+
+
+def _answer_feedback(answer: Answer) -> str | None:
+    """"How did we do?" under an answer just given, unless a person has yet to decide; for a
+    request decided before, as its status page would ask."""
+    rt, rec = _rt(), answer.recorded
+    now = rt.service.clock()
+    if rec.created:
+        return feedback_mod.link(rec.id, None if rec.decision.outcome.value == "review"
+                                 else now, now)
+    found = ret.decision_status(rt.engine, rec.id)
+    return feedback_mod.link(rec.id, found.decided_at if found else None, now)
 
 
 def _status_url(decision_id: str) -> str:
@@ -352,6 +364,7 @@ def status(token: str) -> Any:
     done = bool(found.money) and all(m.stage == "received" for m in found.money)
     return _page("status.html", test_mode=_status_test_mode(found), st=found,
                  decision=found.decision, return_instructions=found.instructions,
-                 feedback_url=feedback_mod.link(decision_id),
+                 feedback_url=feedback_mod.link(decision_id, found.decided_at,
+                                                rt.service.clock()),
                  items=render.items(found.decision, found.line_names),
                  explanation=render.explanation(found.decision, done, _lang()))

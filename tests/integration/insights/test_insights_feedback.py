@@ -11,6 +11,7 @@ from typing import Any
 from sqlalchemy import select
 
 from refunds_plugin.finance.tokens import create_token
+from refunds_plugin.insights.feedback import average_x100
 from refunds_plugin.ledger.tables import feedback
 from tests.fakes import Harness
 from tests.fakes.insights_history import History
@@ -39,6 +40,18 @@ def feedback_link(h: Harness, decision_id: str) -> str:
 
 def text(resp: Any) -> str:
     return re.sub(r"\s+", " ", resp.get_data(as_text=True))
+
+
+def summarised(h: Harness, history: History, answers: dict[str, str]) -> dict[str, Any]:
+    """Answer each return's question with one click, then read the summary as finance does."""
+    for ret, stars in answers.items():
+        resp = h.client().post(feedback_link(h, history.decisions[ret]), data={"rating": stars})
+        assert resp.status_code == 200
+    token = create_token(h.runtime.engine, "Fin", "finance", h.clock()).secret
+    doc: dict[str, Any] = h.client().get(
+        "/api/insights/feedback?since=2026-05-01&until=2026-06-15",
+        headers={"Authorization": f"Bearer {token}"}).get_json()
+    return doc
 
 
 def test_one_click_answers_and_a_second_answer_replaces_it(shop: tuple[Harness, History]) -> None:
@@ -94,13 +107,7 @@ def test_forged_other_decisions_expired_and_wrong_answers_store_nothing(
 def test_answers_are_summarised_by_outcome_reason_resolution_policy_and_time_to_money(
     shop: tuple[Harness, History],
 ) -> None:
-    h, history = shop
-    for ret, stars in (("r-1", "5"), ("r-2", "3"), ("r-4", "1")):
-        resp = h.client().post(feedback_link(h, history.decisions[ret]), data={"rating": stars})
-        assert resp.status_code == 200
-    token = create_token(h.runtime.engine, "Fin", "finance", h.clock()).secret
-    doc = h.client().get("/api/insights/feedback?since=2026-05-01&until=2026-06-15",
-                         headers={"Authorization": f"Bearer {token}"}).get_json()
+    doc = summarised(*shop, {"r-1": "5", "r-2": "3", "r-4": "1"})
     assert (doc["answers"], doc["average_x100"]) == (3, 300)
     got = {(g["dimension"], g["value"]): (g["answers"], g["average_x100"])
            for g in doc["groups"] if g["dimension"] != "policy"}
@@ -115,3 +122,76 @@ def test_answers_are_summarised_by_outcome_reason_resolution_policy_and_time_to_
     }
     [policy] = [g for g in doc["groups"] if g["dimension"] == "policy"]
     assert policy["value"].startswith("insights-test (") and policy["answers"] == 3
+
+
+def anns_link(shop: tuple[Harness, History]) -> tuple[Harness, str, str]:
+    """Ann's decision (r-1, a refund) and the feedback link her status page offers."""
+    h, history = shop
+    ann = history.decisions["r-1"]
+    return h, ann, feedback_link(h, ann)
+
+
+def thanks_form(resp: Any) -> tuple[str, dict[str, str]]:
+    """The comment form on the thanks page: its action and the fields it sends as shown."""
+    html = resp.get_data(as_text=True)
+    form = re.search(r'<form method="post" action="([^"]+)" class="rate-us-comment">(.*?)</form>',
+                     html, re.S)
+    assert form, html
+    hidden = dict(re.findall(r'<input type="hidden" name="(\w+)" value="([^"]*)">',
+                             form.group(2)))
+    area = re.search(r'<textarea id="comment" name="comment"[^>]*>(.*?)</textarea>',
+                     form.group(2), re.S)
+    assert area
+    return form.group(1), {**hidden, "comment": area.group(1)}
+
+
+def test_a_new_rating_keeps_the_comment_and_only_an_emptied_comment_clears_it(
+    shop: tuple[Harness, History],
+) -> None:
+    h, ann, link = anns_link(shop)
+
+    five = h.client().post(link, data={"rating": "5"})  # a click on "5"
+    action, fields = thanks_form(five)
+    assert (action, fields) == (link, {"rating": "5", "comment": ""})
+    commented = h.client().post(action, data={**fields, "comment": "Quick and clear"})
+    assert "We have changed your answer to 5 of 5. We have your comment too." in text(commented)
+    assert rows(h) == [(ann, 5, "Quick and clear", 1)]
+
+    three = h.client().post(link, data={"rating": "3"})  # a click on "3": no comment field
+    assert three.status_code == 200
+    assert "We have changed your answer to 3 of 5." in text(three)
+    assert "We have your comment too." not in text(three)
+    assert rows(h) == [(ann, 3, "Quick and clear", 2)]
+    assert thanks_form(three)[1] == {"rating": "3", "comment": "Quick and clear"}  # shown again
+
+    cleared = h.client().post(link, data={"rating": "3", "comment": ""})  # the field emptied
+    assert "We have changed your answer to 3 of 5." in text(cleared)
+    assert rows(h) == [(ann, 3, None, 3)]
+
+
+def test_the_status_page_stops_asking_when_the_answers_window_closes(
+    shop: tuple[Harness, History],
+) -> None:
+    h, ann, link = anns_link(shop)
+    with h.app.test_request_context():
+        token = status_token(ann)
+
+    h.clock.advance(14 * 86_400 - 1)  # the last second of the window: still asked
+    assert feedback_link(h, ann) == link
+    h.clock.advance(1)
+    shown = h.client().get(f"/returns/status/{token}")
+    page = text(shown)
+    assert shown.status_code == 200 and 'data-state="approved"' in page  # the page, no question
+    assert "How did we do?" not in page and 'class="rate-us"' not in page
+    assert h.client().post(link, data={"rating": "5"}).status_code == 410
+    assert rows(h) == []
+
+
+def test_averages_are_rounded_half_up_not_cut(shop: tuple[Harness, History]) -> None:
+    doc = summarised(*shop, {"r-1": "1", "r-2": "2", "r-3": "5"})
+    assert (doc["answers"], doc["average_x100"]) == (3, 267)  # 2.666… was shown as 2.66
+    got = {(g["dimension"], g["value"]): g["average_x100"] for g in doc["groups"]}
+    assert got[("outcome", "approve")] == 267
+    assert got[("reason", "changed_mind")] == 200 and got[("reason", "too_small")] == 500
+    assert (average_x100([1, 1, 1, 1, 1, 1, 1, 2]), average_x100([1, 1, 2]),
+            average_x100([])) == (113, 133, None)  # 112.5 rounds up; 133.3 down

@@ -194,6 +194,13 @@ def test_refunds_mail_preview_prints_what_would_be_sent(
                                  "Subject: Your return for order 1001 is approved\n\n")
     assert "We will refund 25.00 USD to your original payment." in out.output
     assert "https://returns.mugs.example/returns/status/" in out.output
+    assert (f"How did we do? Tell us with one click: https://returns.mugs.example/returns/"
+            f"feedback/{decision_id}/") in out.output
+    for kind in ("approved", "refund_sent", "credit_issued"):  # declined: for a declined one
+        html = runner.invoke(main, ["mail", "preview", kind, "--decision", decision_id, "--html"])
+        assert html.exit_code == 0, html.output
+        assert f'href="https://returns.mugs.example/returns/feedback/{decision_id}/' in html.output
+        assert ">Tell us how we did</a>" in html.output
     as_json = json.loads(runner.invoke(
         main, ["mail", "preview", "credit_issued", "--decision", decision_id, "--json"]).output)
     assert as_json["example"] is True and "EXAMPLE-CODE" in as_json["text"]

@@ -64,6 +64,8 @@ def test_a_return_sent_to_review_does_not_ask_for_the_item_yet(db_shop: ReturnsS
         "Our team is checking your return. We will let you know the answer. "
         "Received on 24 November 2026."]  # nothing is decided yet: no decision date
     assert "Please send back" not in text(status)
+    # no answer yet, so nothing to rate: neither the answer page nor the status page asks
+    assert "How did we do?" not in text(answer) and "How did we do?" not in text(status)
 
 
 def test_a_declined_review_says_so_once_with_the_reviewers_note_for_the_customer(
@@ -81,6 +83,7 @@ def test_a_declined_review_says_so_once_with_the_reviewers_note_for_the_customer
         "A note from our team: We could not see a problem with the mug."]
     assert "quick check" not in text(status) and "checking" not in text(status)
     assert "3rd" not in text(status)  # the internal note stays inside
+    assert "How did we do?" in text(status)  # the answer is final: now it is asked
     assert _review_entry(db_shop, ref)["customer_note"] == (
         "We could not see a problem with the mug.")
     assert db_shop.counts()["refund_attempts"] == 0
@@ -129,6 +132,7 @@ def test_an_approval_whose_refund_failed_keeps_its_decision_date_while_a_person_
                                                   "line-0-reason": "changed_mind"})
     link = re.search(r'id="status-link" href="([^"]+)"', answer.get_data(as_text=True))
     assert link
+    assert "How did we do?" in text(answer)  # approved at once: the answer page asks
     stripe_server.fake.dispute("pi_1001")  # Stripe refuses the refund: a review opens
     stripe_shop.drain()
     assert [r[2] for r in stripe_shop.rows(reviews)] == ["open"]  # status
@@ -139,6 +143,7 @@ def test_an_approval_whose_refund_failed_keeps_its_decision_date_while_a_person_
         "Your return is approved, and our team is now looking at it again. We will let you "
         "know what happens next. Decided on 24 November 2026."]  # not "Received on"
     assert "Our team is checking your return" not in text(status)
+    assert "How did we do?" in text(status)  # the customer was answered when it was recorded
     assert words(status, "stage stage-failed")[0].startswith(
         "Refund to your original payment: 25.00 USD Failed: the payment provider could not "
         "complete it.")
