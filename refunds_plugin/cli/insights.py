@@ -4,36 +4,45 @@ Each insight prints a table (``--json``: the document ``/api/insights/…`` answ
 ``--since``/``--until`` (dates; a bad one, or a period that ends before it starts, is a usage
 error naming the option, exit 2). ``policy compare CURRENT CANDIDATE`` replays the ledger's
 return decisions under both policies (read-only, ``insights/compare.py``); ``--csv FILE``
-writes every decision the two answer differently. A policy file with mistakes fails with the
-same words as ``policy check``.
+writes every decision the two answer differently (a path that cannot be written fails, exit 2,
+before the replay). Without ``--since`` it replays every stored decision, as ``policy simulate``
+does. A policy file with mistakes fails with the same words as ``policy check`` (``--json``: as
+``policy check --json`` prints them). Every header states its period: a bound at midnight as a
+date, any other with its time, no ``--until`` as "now".
 """
 
 from __future__ import annotations
 
 import json
+from contextlib import nullcontext
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 import click
 
 import policies
 from refunds_plugin.cli import options, startup, tables
+from refunds_plugin.cli.policy import invalid_json
 from refunds_plugin.errors import InputError
 from refunds_plugin.finance import spreadsheet
 from refunds_plugin.insights import compare as compare_mod
 from refunds_plugin.insights.exports import DEFAULT_DAYS, Export, export
-from refunds_plugin.insights.period import Period, period
+from refunds_plugin.insights.period import Period, period, span
 from refunds_plugin.insights.reasons import DIMENSIONS, REASONS
 from refunds_plugin.money import Money
 
 
-def _since_until(f: Any) -> Any:
-    f = click.option("--json", "as_json", is_flag=True, help="Print the JSON document.")(f)
-    f = click.option("--until", type=options.WHEN, default=None,
-                     help="ISO date or datetime, exclusive (default: now).")(f)
-    return click.option("--since", type=options.WHEN, default=None,
-                        help="ISO date or datetime, inclusive.")(f)
+def _since_until(name: str) -> Any:
+    """``--since``, ``--until`` and ``--json``; the help says how far back ``name`` looks."""
+    def wrap(f: Any) -> Any:
+        f = click.option("--json", "as_json", is_flag=True, help="Print the JSON document.")(f)
+        f = click.option("--until", type=options.WHEN, default=None,
+                         help="ISO date or datetime, exclusive (default: now).")(f)
+        return click.option("--since", type=options.WHEN, default=None, help=(
+            f"ISO date or datetime, inclusive (default: {DEFAULT_DAYS[name]} days before "
+            "--until)."))(f)
+    return wrap
 
 
 def _period(name: str, since: datetime | None, until: datetime | None, now: datetime) -> Period:
@@ -76,7 +85,7 @@ def insights() -> None:
 
 
 @insights.command()
-@_since_until
+@_since_until("reasons")
 @click.option("--by", type=click.Choice(DIMENSIONS), default="sku", show_default=True,
               help="Group the rows by this.")
 @click.option("--reason", type=click.Choice(REASONS), default=None,
@@ -89,11 +98,13 @@ def reasons(since: datetime | None, until: datetime | None, as_json: bool, by: s
     if as_json:
         click.echo(json.dumps(found.document, indent=2))
         return
-    click.echo(f"Returns by {by}, {p.since:%Y-%m-%d} to {p.until:%Y-%m-%d}"
+    click.echo(f"Returns by {by}, {span(p.since, p.until, until is not None)}"
                + (f", reason {reason}" if reason else ""))
     _dry(found.document)
     rows = [(r["key"], r["currency"], r["units_sold"], r["units_returned"],
-             _pct(r["return_rate_bp"]), _pct(r["before_return_rate_bp"]),
+             _pct(r["return_rate_bp"]),
+             f"{_pct(r['before_return_rate_bp'])} ({r['before_units_returned']} of "
+             f"{r['before_units_sold']})",
              _money(r["money_returned"], r["currency"]),
              ", ".join(f"{k} {v}" for k in REASONS if (v := r[f"reason_{k}"])))
             for r in found.rows]
@@ -110,14 +121,14 @@ def reasons(since: datetime | None, until: datetime | None, as_json: bool, by: s
 
 
 @insights.command()
-@_since_until
+@_since_until("costs")
 def costs(since: datetime | None, until: datetime | None, as_json: bool) -> None:
     """Refunded, credited, bonus, fees, items kept, and each as a share of sales."""
     found, p = _run("costs", since, until)
     if as_json:
         click.echo(json.dumps(found.document, indent=2))
         return
-    click.echo(f"Cost of returns, {p.since:%Y-%m-%d} to {p.until:%Y-%m-%d}")
+    click.echo(f"Cost of returns, {span(p.since, p.until, until is not None)}")
     _dry(found.document)
     for s in found.document["sales"]:
         click.echo(f"sales {_money(s['amount'], s['currency'])}")
@@ -130,15 +141,15 @@ def costs(since: datetime | None, until: datetime | None, as_json: bool) -> None
 
 
 @insights.command()
-@_since_until
+@_since_until("retention")
 def retention(since: datetime | None, until: datetime | None, as_json: bool) -> None:
     """Who bought again within 30, 90 and 180 days, by how their return ended."""
     found, p = _run("retention", since, until)
     if as_json:
         click.echo(json.dumps(found.document, indent=2))
         return
-    click.echo(f"Who came back, returns and first orders {p.since:%Y-%m-%d} to "
-               f"{p.until:%Y-%m-%d}")
+    click.echo("Who came back, returns and first orders "
+               f"{span(p.since, p.until, until is not None)}")
     _dry(found.document)
     tables.echo_table(("RETURN ENDED", "CUSTOMERS", "DAYS", "CAME BACK", "OF N", "SHARE",
                        "SPENT"), [
@@ -149,7 +160,7 @@ def retention(since: datetime | None, until: datetime | None, as_json: bool) -> 
 
 
 @insights.command()
-@_since_until
+@_since_until("feedback")
 def feedback(since: datetime | None, until: datetime | None, as_json: bool) -> None:
     """Customers' ratings (1-5) by outcome, reason, resolution, policy and time to money."""
     found, p = _run("feedback", since, until)
@@ -157,7 +168,7 @@ def feedback(since: datetime | None, until: datetime | None, as_json: bool) -> N
         click.echo(json.dumps(found.document, indent=2))
         return
     doc = found.document
-    click.echo(f"Feedback on decisions {p.since:%Y-%m-%d} to {p.until:%Y-%m-%d}: "
+    click.echo(f"Feedback on decisions {span(p.since, p.until, until is not None)}: "
                f"{doc['answers']} answer(s)")
     if not found.rows:
         return
@@ -191,19 +202,36 @@ def fold(rebuild: bool) -> None:
 # --- policy compare ------------------------------------------------------------------------------
 
 
-def load(spec: str) -> policies.Policy:
-    """The policy at ``spec``; a file with mistakes fails as ``policy check`` words them."""
+def load(spec: str, name: str, as_json: bool) -> policies.Policy:
+    """The policy at ``spec``; a file with mistakes fails as ``policy check`` words them (with
+    ``--json``, as ``policy check --json`` prints them, naming the argument), exit 1."""
     try:
         return policies.load_policy(spec)
     except policies.PolicyError as exc:
+        if as_json:
+            click.echo(json.dumps({"argument": name, **invalid_json(exc)}, indent=2))
+            raise SystemExit(1) from None
         raise click.ClickException(str(exc)) from None
+
+
+def _open_csv(path: Path) -> IO[str]:
+    """The CSV file, opened before anything is replayed: a path that cannot be written is one
+    line naming it, exit 2, never a traceback after the whole replay."""
+    try:
+        return path.open("w", newline="", encoding="utf-8")
+    except OSError as exc:
+        click.echo(f"Error: --csv {path}: {exc.strerror or exc}", err=True)
+        raise SystemExit(2) from None
 
 
 @click.command("compare")
 @click.argument("current", metavar="CURRENT")
 @click.argument("candidate", metavar="CANDIDATE")
-@click.option("--since", type=options.WHEN, default=None, help="ISO date, inclusive.")
-@click.option("--until", type=options.WHEN, default=None, help="ISO date, exclusive.")
+@click.option("--since", type=options.WHEN, default=None,
+              help="ISO date or datetime, inclusive (default: every stored decision; the "
+                   "finance page and /api/insights/compare default to 90 days).")
+@click.option("--until", type=options.WHEN, default=None,
+              help="ISO date or datetime, exclusive (default: now).")
 @click.option("--limit", type=click.IntRange(min=1), default=None,
               help="Compare at most N decisions, oldest first.")
 @click.option("--csv", "csv_path", type=click.Path(dir_okay=False, path_type=Path),
@@ -213,27 +241,34 @@ def compare(current: str, candidate: str, since: datetime | None, until: datetim
             limit: int | None, csv_path: Path | None, as_json: bool) -> None:
     """Replay the ledger's return decisions under CURRENT and CANDIDATE, side by side.
 
-    Read-only: the live policy and the ledger are never changed.
+    Without --since every stored decision is replayed (as `policy simulate` does); the finance
+    page and /api/insights/compare look back 90 days. Read-only: the live policy and the
+    ledger are never changed.
     """
-    cur, cand = load(current), load(candidate)
+    from datetime import UTC
+
+    cur, cand = load(current, "CURRENT", as_json), load(candidate, "CANDIDATE", as_json)
     options.period(since, until)
-    with startup.engine() as engine:
-        if csv_path is None:
-            report = compare_mod.compare(engine, cur, cand, since, until, limit)
-        else:
-            with csv_path.open("w", newline="", encoding="utf-8") as fh:
-                writer = spreadsheet.DictWriter(fh, fieldnames=compare_mod.CSV_COLUMNS)
-                writer.writeheader()
+    now = datetime.now(UTC)
+    fh = None if csv_path is None else _open_csv(csv_path)
+    with startup.engine() as engine, fh or nullcontext():
+        each = None
+        if fh is not None:
+            writer = spreadsheet.DictWriter(fh, fieldnames=compare_mod.CSV_COLUMNS)
+            writer.writeheader()
 
-                def each(row: compare_mod.Row) -> None:
-                    if row.differs:
-                        writer.writerow(row.to_csv())
+            def each(row: compare_mod.Row) -> None:
+                if row.differs:
+                    writer.writerow(row.to_csv())
 
-                report = compare_mod.compare(engine, cur, cand, since, until, limit, each)
-    doc = report.to_json()
+        report = compare_mod.compare(engine, cur, cand, since, until, limit, each)
+    words = span(since, until or now, until is not None)
+    doc = {"since": since and since.isoformat(), "until": (until or now).isoformat(),
+           "period": words, **report.to_json()}
     if as_json:
         click.echo(json.dumps(doc, indent=2))
         return
+    click.echo(f"Return decisions from {words}")
     click.echo(f"compared {doc['compared']} decision(s): {doc['differ']} answered differently, "
                f"{doc['worse_count']} worse for the customer, {doc['unreadable']} unreadable")
     lines = []
@@ -248,13 +283,5 @@ def compare(current: str, candidate: str, since: datetime | None, until: datetim
     if doc["worse"]:
         click.echo("worse for the customer:")
         tables.echo_table(("ORDER", "CUSTOMER", "CURRENT", "CANDIDATE"), [
-            (w["order_id"], w["customer"], _answer(w, "current"), _answer(w, "candidate"))
-            for w in doc["worse"]])
-
-
-def _answer(row: dict[str, Any], side: str) -> str:
-    """``approve: refund 25.00 USD, credit 0.00 USD`` (it printed minor units: ``2500+0``)."""
-    cur, bonus = row["currency"], row[f"{side}_bonus"]
-    return (f"{row[f'{side}_outcome']}: refund {_money(row[f'{side}_refund'], cur)}, credit "
-            f"{_money(row[f'{side}_credit'], cur)}"
-            + (f" + bonus {_money(bonus, cur)}" if bonus else ""))
+            (w["order_id"], w["customer"], compare_mod.answer_words(w, "current"),
+             compare_mod.answer_words(w, "candidate")) for w in doc["worse"]])

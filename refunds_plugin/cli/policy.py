@@ -53,6 +53,12 @@ from refunds_plugin.money import AmountError, CurrencyError, Money, normalize_cu
 _REASONS = [r.value for r in Reason]
 
 
+def invalid_json(exc: policies.PolicyError) -> dict[str, Any]:
+    """A policy with mistakes as ``policy check --json`` prints it."""
+    return {"valid": False, "source": exc.source,
+            "problems": [{"path": p, "expected": e} for p, e in exc.problems]}
+
+
 @click.group()
 def policy() -> None:
     """Check a policy file, or see how a policy decides one return."""
@@ -67,8 +73,7 @@ def check(spec: str, as_json: bool) -> None:
         pol = policies.load_policy(spec)
     except policies.PolicyError as exc:
         if as_json:
-            click.echo(json.dumps({"valid": False, "source": exc.source, "problems": [
-                {"path": p, "expected": e} for p, e in exc.problems]}, indent=2))
+            click.echo(json.dumps(invalid_json(exc), indent=2))
         else:
             click.echo(str(exc), err=True)
         raise SystemExit(1) from None

@@ -3,6 +3,8 @@
 ``since`` is inclusive and ``until`` exclusive; the period before has the same length and ends
 where this one starts. A period that ends before it starts, or text that is no date, is an
 ``InputError`` naming the parameter (a 400 on the web, exit 2 on the command line).
+``span`` words a period for the command line: a bound at midnight (UTC) as its date, any other
+with its time, and an ``until`` nobody gave as "now".
 """
 
 from __future__ import annotations
@@ -65,3 +67,19 @@ def period_params(args: dict[str, str | None], now: datetime,
     """``period`` from query parameters (``since``/``until`` text); bad text names its name."""
     return period(parse_param("since", args.get("since")), parse_param("until", args.get("until")),
                   now, default_days)
+
+
+def bound(at: datetime) -> str:
+    """``2026-12-05`` at midnight UTC, else ``2026-12-05 09:30 UTC`` (seconds when not 0)."""
+    at = at.astimezone(UTC)
+    if at.time() == datetime.min.time():
+        return f"{at:%Y-%m-%d}"
+    return f"{at:%Y-%m-%d %H:%M:%S UTC}" if at.second or at.microsecond else (
+        f"{at:%Y-%m-%d %H:%M UTC}")
+
+
+def span(since: datetime | None, until: datetime, until_given: bool) -> str:
+    """``2026-11-01 to 2026-12-05`` (``until`` exclusive), ``… to now (2026-12-05 13:34:05
+    UTC)`` when no ``until`` was given, and ``the first stored to …`` without a ``since``."""
+    end = bound(until) if until_given else f"now ({bound(until)})"
+    return f"{bound(since)} to {end}" if since is not None else f"the first stored to {end}"

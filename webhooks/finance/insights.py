@@ -26,6 +26,7 @@ bp = Blueprint("finance_insights", __name__, url_prefix="/finance/insights")
 api_bp = Blueprint("insights_api", __name__, url_prefix="/api/insights")
 OPTIONS = ("by", "reason", "q", "key")
 MAX_UPLOAD = 256 * 1024
+COMPARE_DAYS = 90  # how far back the page and the API compare without a ``since``
 
 
 @bp.errorhandler(InputError)
@@ -40,6 +41,13 @@ def _run(name: str) -> tuple[Export, Period]:
 
 
 # --- pages ---------------------------------------------------------------------------------------
+
+
+def _page(name: str, **context: Any) -> Response:
+    """An insight's page; its period form holds what was asked (``args``), and says how far
+    back an empty From looks (``days``)."""
+    return pages.page(200, f"insights/{name}.html", args=request.args, days=DEFAULT_DAYS[name],
+                      **context)
 
 
 @bp.get("/")
@@ -63,8 +71,7 @@ def reasons_page() -> Response:
                               for r in rows]),
              ("period before", [(r["before"]["return_rate_bp"], r["before"]["units_returned"],
                                  r["before"]["units_sold"]) for r in rows])], doc["by"]))
-    return pages.page(200, "insights/reasons.html", doc=doc, charts=charts, p=p,
-                      dimensions=DIMENSIONS, reasons=REASONS, args=request.args)
+    return _page("reasons", doc=doc, charts=charts, p=p, dimensions=DIMENSIONS, reasons=REASONS)
 
 
 @bp.get("/costs")
@@ -78,7 +85,7 @@ def costs_page() -> Response:
         charts.append(insight_charts.money_bars(
             "Cost of returns", cur, [r["words"] for r in rows],
             [("amount", [r["amount"] for r in rows])], "what"))
-    return pages.page(200, "insights/costs.html", doc=doc, charts=charts, p=p)
+    return _page("costs", doc=doc, charts=charts, p=p)
 
 
 @bp.get("/retention")
@@ -92,7 +99,7 @@ def retention_page() -> Response:
         [(f"within {w} days", [(g["windows"][i]["share_bp"], g["windows"][i]["came_back"],
                                 g["windows"][i]["n"]) for g in doc["groups"]])
          for i, w in enumerate(WINDOWS)], "return ended")
-    return pages.page(200, "insights/retention.html", doc=doc, chart=chart, p=p)
+    return _page("retention", doc=doc, chart=chart, p=p)
 
 
 @bp.get("/feedback")
@@ -103,11 +110,12 @@ def feedback_page() -> Response:
     chart = insight_charts.count_bars(
         "Answers by rating", [f"{s} of 5" for s in range(1, 6)],
         [("answers", [doc["ratings"][str(s)] for s in range(1, 6)])], "rating", "answers")
-    return pages.page(200, "insights/feedback.html", doc=doc, chart=chart, p=p)
+    return _page("feedback", doc=doc, chart=chart, p=p)
 
 
 def _picked() -> tuple[policies.Policy, str]:
-    """The candidate and, when uploaded, its text (the CSV button posts it again)."""
+    """The candidate and, when uploaded, its text (Compare and the CSV button post it again):
+    a file uploaded now, else a preset picked now, else the file uploaded before."""
     upload = request.files.get("file")
     text = request.form.get("policy_text", "")
     name = "candidate.yaml"
@@ -116,6 +124,8 @@ def _picked() -> tuple[policies.Policy, str]:
         if len(raw) > MAX_UPLOAD:
             raise InputError("file: a policy file is at most 256 KiB", code="invalid_parameter")
         text, name = raw.decode("utf-8", errors="replace"), upload.filename
+    elif request.form.get("preset"):
+        text = ""
     return compare_mod.candidate(request.form.get("preset"), text, name), text
 
 
@@ -125,19 +135,20 @@ def compare_page() -> Any:
     presets = policies.list_presets()
     if request.method == "GET":
         return pages.page(200, "insights/compare.html", presets=presets, doc=None,
-                          error=None, text="", p=None)
-    p = period_params(dict(request.form), now(), 90)
+                          error=None, text="", p=None, args=request.args)
+    p = period_params(dict(request.form), now(), COMPARE_DAYS)
     try:
         cand, text = _picked()
     except InputError as exc:
         return pages.page(400, "insights/compare.html", presets=presets, doc=None,
-                          error=exc.message, text="", p=p)
+                          error=exc.message, text="", p=p, args=request.form)
     rt = runtime()
     if request.form.get("format") == "csv":
         return _compare_csv(rt.policy, cand, p)
     report = compare_mod.compare(rt.engine, rt.policy, cand, p.since, p.until)
     return pages.page(200, "insights/compare.html", presets=presets, doc=report.to_json(),
-                      error=None, text=text, p=p, preset=request.form.get("preset", ""))
+                      error=None, text=text, p=p, preset=request.form.get("preset", ""),
+                      args=request.form, answer_words=compare_mod.answer_words)
 
 
 def _compare_csv(current: policies.Policy, cand: policies.Policy, p: Period) -> Response:
@@ -190,7 +201,7 @@ def feedback_api() -> Response:
 @api.needs("finance")
 def compare_api() -> Response:
     """GET ``?candidate=NAME`` (a preset) or POST the candidate's YAML as the body."""
-    p = period_params(dict(request.args), now(), 90)
+    p = period_params(dict(request.args), now(), COMPARE_DAYS)
     text = request.get_data(as_text=True) if request.method == "POST" else None
     cand = compare_mod.candidate(request.args.get("candidate"), text)
     rt = runtime()

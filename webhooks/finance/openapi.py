@@ -10,12 +10,11 @@ from refunds_plugin.finance.outbox import FILTERS as OUTBOX_FILTERS
 from refunds_plugin.finance.reports import ATTEMPT_FILTERS, DECISION_FILTERS, EXPORT_COLUMNS
 from refunds_plugin.finance.rows import ATTEMPT_CHOICES, DECISION_CHOICES
 from refunds_plugin.finance.withdrawals import STATUSES as WITHDRAWAL_STATUSES
-from refunds_plugin.insights import exports
-from refunds_plugin.insights.reasons import DIMENSIONS, REASONS
 from refunds_plugin.notify.kinds import KINDS
 from refunds_plugin.notify.outbox import STATUSES as OUTBOX_STATUSES
 from refunds_plugin.shipping.listing import STATUSES as RETURN_STATUSES
 from refunds_plugin.shipping.receiving import CONDITIONS
+from webhooks.finance.openapi_insights import insights_paths
 
 # no control character or line separator: what the service refuses in a carrier or tracking number
 PRINTABLE = f"^[^{CONTROL}]*$"
@@ -41,51 +40,6 @@ FILTER_HELP = {
     "key": "comments for this SKU, product, collection or tag only",
     "candidate": "a preset's name (GET); or POST the candidate policy's YAML as the body",
 }
-
-INSIGHTS = {
-    "reasons": ("Why things come back: units sold and returned, return rate (basis points), "
-                "reasons and money per SKU, product, collection or tag, with the period before, "
-                "and customers' comments", ("since", "until", "by", "reason", "q", "key"),
-                exports.REASON_COLUMNS),
-    "costs": ("What returns cost per currency (refunded, credit, bonus, labels, fees, items "
-              "kept, dry run, exchanges, money out) as a share of the period's sales by payment "
-              "time, shares in basis points rounded half up; dry_run: some money of the period "
-              "went through the dry-run provider (no money moved)",
-              ("since", "until"), exports.COST_COLUMNS),
-    "retention": ("Who bought again within 30 / 90 / 180 days by how their return ended, and "
-                  "customers with no return; every share with its n (an association, not a "
-                  "proof)", ("since", "until"), exports.RETENTION_COLUMNS),
-    "feedback": ("Customers' ratings (1-5) by outcome, reason, resolution, policy version and "
-                 "time to money", ("since", "until"), exports.FEEDBACK_COLUMNS),
-}
-
-
-def _insights_paths() -> dict[str, Any]:
-    """``/api/insights/…``: JSON by default, CSV rows with ``format=csv`` (columns listed)."""
-    choices = {"by": DIMENSIONS, "reason": REASONS}
-    paths: dict[str, Any] = {
-        f"/api/insights/{name}": {"get": {
-            "summary": summary, "parameters": _params(names, paged=False, choices=choices),
-            "responses": {"200": {"description": f"the document; CSV columns: "
-                                                 f"{', '.join(columns)}"}, **ERRORS}}}
-        for name, (summary, names, columns) in INSIGHTS.items()}
-    paths["/api/insights/compare"] = {
-        "get": {"summary": "The live policy and a preset side by side over the return "
-                           "decisions of the period (read-only); CSV: each decision answered "
-                           "differently",
-                "parameters": _params(("since", "until", "candidate"), paged=False),
-                "responses": {"200": {"description": "both sides: decided without a person, "
-                                                     "declines, money out, worse answers"},
-                              **ERRORS}},
-        "post": {"summary": "The same with the candidate policy's YAML as the body",
-                 "parameters": _params(("since", "until"), paged=False),
-                 "requestBody": {"content": {"application/yaml": {"schema": {
-                     "type": "string"}}}},
-                 "responses": {**ERRORS, "200": {"description": "as GET"},
-                               "400": {"description": "a candidate with mistakes: the words of "
-                                                      "`refunds policy check`"}}}}
-    return paths
-
 
 NOTES = {"note": {"type": "string", "pattern": "\\S", "description": "why (required, not blank)"},
          "customer_note": {"type": "string"}}
@@ -393,6 +347,6 @@ def document() -> dict[str, Any]:
                               "404": {"description": "no such return", **SHAPED},
                               "409": {"description": "received before with other lines",
                                       **SHAPED}}}},
-            **_insights_paths(),
+            **insights_paths(_params, ERRORS),
         },
     }

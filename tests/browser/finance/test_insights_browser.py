@@ -120,6 +120,33 @@ def test_insights_pages_and_the_feedback_tap_on_a_phone(
         page.screenshot(path=ARTIFACTS / "3-not-as-described.png", full_page=True)
         assert fits(page)
 
+        # the page's own link and Show pressed unchanged keep its period (today included):
+        # Until stays empty, meaning now, instead of today's midnight
+        page.goto(f"{base}/finance/insights/reasons?since=2026-05-01")
+        expect(page.locator("input[name=until]")).to_have_value("")
+        expect(page.locator("#period-hint")).to_contain_text("an empty Until means now")
+        page.click("text=Which products come back as “not as described”")
+        expect(rows).to_have_count(1)
+        expect(rows.first).to_contain_text("SHIRT")
+        expect(rows.first).to_contain_text("0.00 % (0 of 1)")  # the rate before, with its n
+        page.click("form.filters >> text=Show")
+        expect(rows.first).to_contain_text("66.67 %")
+        expect(page.locator("#reasons-table")).not_to_contain_text(
+            "Nothing sold or returned in this period.")
+
+        # Compare, then Compare again unchanged: the same decisions
+        page.goto(f"{base}/finance/insights/compare")
+        page.select_option("select[name=preset]", "credit-first")
+        page.fill("input[name=since]", "2026-05-01")
+        page.click("form.filters >> text=Compare")
+        compared = page.locator("p", has_text="decision(s) compared")
+        expect(compared).to_contain_text("4 decision(s) compared")
+        page.click("form.filters >> text=Compare")
+        expect(compared).to_contain_text("4 decision(s) compared")
+        expect(page.locator("#period-shown")).to_have_text(
+            "Return decisions from 2026-05-01 00:00 UTC until 2026-06-01 13:00 UTC (now).")
+        assert fits(page)
+
         for path, heading, shot in (
                 ("costs", "What returns cost", "4-costs.png"),
                 ("retention?since=2026-05-01&until=2026-06-15", "Who comes back",

@@ -8,6 +8,8 @@ from __future__ import annotations
 import csv
 import io
 import json
+import re
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +20,7 @@ from refunds_plugin.cli import main
 from refunds_plugin.finance.simulation import replay
 from refunds_plugin.finance.tokens import create_token
 from refunds_plugin.insights.compare import rows
+from refunds_plugin.insights.period import bound
 from tests.fakes import Harness
 from tests.fakes.finance_scene import csrf
 from tests.fakes.insights_history import POLICY, History
@@ -65,15 +68,35 @@ def test_compare_sides_money_and_worse_answers_agree_with_simulate_per_decision(
         ("o-2", "bob@example.com", "approve", "approve"),
         ("o-3", "cid@example.com", "approve", "approve")]
 
+    assert doc["since"] == "2026-05-01T00:00:00+00:00"
+    assert doc["period"] == f"2026-05-01 to now ({bound(datetime.fromisoformat(doc['until']))})"
+
     text = cli(h, "policy", "compare", str(policy_file), str(candidate), "--since", "2026-05-01")
     assert text.exit_code == 0, text.output
-    assert text.output.startswith("compared 4 decision(s): 4 answered differently, 3 worse for "
-                                  "the customer, 0 unreadable\n")
+    head, counts = text.output.splitlines()[:2]
+    assert re.fullmatch(r"Return decisions from 2026-05-01 to now \(\d{4}-\d\d-\d\d "
+                        r"\d\d:\d\d(:\d\d)? UTC\)", head), head
+    assert counts == ("compared 4 decision(s): 4 answered differently, 3 worse for the "
+                      "customer, 0 unreadable")
     worse = text.output.split("worse for the customer:\n", 1)[1].splitlines()
-    assert sorted(line.split(None, 2)[2].split("  ")[0] for line in worse[1:]) == [
-        "approve: refund 0.00 USD, credit 45.00 USD + bonus 4.50 USD",  # never minor units
-        "approve: refund 50.00 USD, credit 0.00 USD",
-        "approve: refund 7.20 USD, credit 0.00 USD"]
+    assert sorted(tuple(part.strip() for part in re.split(r"\s{2,}", line)[2:])
+                  for line in worse[1:]) == [  # never minor units; bonus and fees shown
+        ("approve: refund 0.00 USD, credit 45.00 USD + bonus 4.50 USD, fees 5.00 USD",
+         "approve: refund 0.00 USD, credit 40.00 USD + bonus 4.00 USD, fees 10.00 USD"),
+        ("approve: refund 50.00 USD, credit 0.00 USD",
+         "review: refund 50.00 USD, credit 0.00 USD"),
+        ("approve: refund 7.20 USD, credit 0.00 USD, fees 0.80 USD",
+         "approve: refund 6.40 USD, credit 0.00 USD, fees 1.60 USD")]
+
+    # all history up to a time: said so, in words and in the JSON
+    upto = cli(h, "policy", "compare", str(policy_file), str(candidate), "--until",
+               "2026-06-15T12:30")
+    assert upto.output.splitlines()[0] == (
+        "Return decisions from the first stored to 2026-06-15 12:30 UTC")
+    upto_json = json.loads(cli(h, "policy", "compare", str(policy_file), str(candidate),
+                               "--until", "2026-06-15T12:30", "--json").output)
+    assert (upto_json["since"], upto_json["until"], upto_json["period"]) == (
+        None, "2026-06-15T12:30:00+00:00", "the first stored to 2026-06-15 12:30 UTC")
 
     simulated = cli(h, "policy", "simulate", str(candidate), "--since", "2026-05-01", "--json")
     assert simulated.exit_code == 0, simulated.output
@@ -86,6 +109,19 @@ def test_compare_sides_money_and_worse_answers_agree_with_simulate_per_decision(
         assert (row["candidate_outcome"], int(row["candidate_refund"]),
                 int(row["candidate_credit"]) + int(row["candidate_bonus"])) == (
             sim["outcome"], sim["refund_amount"], sim["credit_amount"])
+
+
+def test_a_csv_path_that_cannot_be_written_is_one_line_naming_it_before_any_replay(
+    policy_file: Path, tmp_path: Path,
+) -> None:
+    # no ledger at all: the path is refused before the ledger is opened or anything replayed
+    result = CliRunner().invoke(main, [
+        "policy", "compare", str(policy_file), "preset:credit-first", "--csv",
+        "/nonexistent/dir/x.csv"], env={"REFUNDS_DATABASE_URL": f"sqlite:///{tmp_path}/no.db"})
+    assert result.exit_code == 2
+    assert result.output == "Error: --csv /nonexistent/dir/x.csv: No such file or directory\n"
+    assert result.exception is None or isinstance(result.exception, SystemExit)
+    assert not (tmp_path / "no.db").exists()
 
 
 def test_a_current_policy_other_than_the_stored_one_is_decided_again_as_simulate_does(
@@ -124,6 +160,11 @@ def test_the_finance_page_compares_an_uploaded_candidate_and_exports_each_differ
     assert page.status_code == 200, html
     assert "4 decision(s) compared, 4 answered differently, 3 worse for the customer" in html
     assert "cid@example.com" in html
+    # the worse answers as the command words them: the bonus and the fees are not hidden
+    assert ('<td data-label="Customer">bob@example.com</td><td data-label="Live">approve: '
+            "refund 0.00 USD, credit 45.00 USD + bonus 4.50 USD, fees 5.00 USD</td>"
+            '<td data-label="Candidate">approve: refund 0.00 USD, credit 40.00 USD + bonus '
+            "4.00 USD, fees 10.00 USD</td>") in html
     download = client.post("/finance/insights/compare", data={
         **form, "format": "csv", "policy_text": CANDIDATE})
     assert download.status_code == 200 and download.mimetype == "text/csv"
@@ -145,6 +186,13 @@ def test_a_candidate_with_mistakes_is_refused_in_policy_checks_words(
     compared = cli(h, "policy", "compare", str(policy_file), str(broken))
     assert compared.exit_code == 1
     assert words in compared.output
+    # --json: the problems as `policy check --json` prints them, naming the argument
+    checked_json = cli(h, "policy", "check", str(broken), "--json")
+    compared_json = cli(h, "policy", "compare", str(policy_file), str(broken), "--json")
+    assert (checked_json.exit_code, compared_json.exit_code) == (1, 1)
+    problems = json.loads(checked_json.output)
+    assert problems["valid"] is False and problems["problems"]
+    assert json.loads(compared_json.output) == {"argument": "CANDIDATE", **problems}
 
     token = create_token(h.runtime.engine, "Fin", "finance", h.clock()).secret
     api = h.client().post("/api/insights/compare", data=BROKEN.encode(),

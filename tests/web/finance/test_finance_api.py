@@ -5,6 +5,8 @@ from __future__ import annotations
 import csv
 import io
 
+import jsonschema
+import pytest
 from sqlalchemy import select
 from werkzeug.test import TestResponse
 
@@ -125,6 +127,45 @@ def test_the_openapi_document_describes_every_endpoint_and_filter(scene: Scene) 
     names = {p["name"] for p in doc["paths"]["/api/decisions"]["get"]["parameters"]}
     assert {"since", "until", "outcome", "resolution", "status", "customer", "order", "rule",
             "page", "per_page", "format"} <= names
+
+
+def test_every_insights_answer_declares_its_content_types_and_matches_its_schema(
+    scene: Scene,
+) -> None:
+    """As /api/decisions does: JSON (with the document's schema) and CSV; the JSON each
+    operation really answers validates against the schema it declares."""
+    doc = scene.shop.app.test_client().get("/api/openapi.json").get_json()
+    insights = {p: ops for p, ops in doc["paths"].items() if p.startswith("/api/insights")}
+    for path, ops in insights.items():
+        for method, op in ops.items():
+            assert set(op["responses"]["200"]["content"]) == {"application/json", "text/csv"}, (
+                path, method)
+    compare = insights["/api/insights/compare"]
+    assert [p["required"] for p in compare["get"]["parameters"]
+            if p["name"] == "candidate"] == [True]
+    assert compare["post"]["requestBody"]["required"] is True
+    queries = {"/api/insights/reasons": "?reason=not_as_described", "/api/insights/costs": "",
+               "/api/insights/retention": "", "/api/insights/feedback": "",
+               "/api/insights/compare": "?candidate=default"}
+    assert set(queries) == set(insights)
+    for path, query in queries.items():
+        schema = insights[path]["get"]["responses"]["200"]["content"]["application/json"]
+        answer = get(scene, path + query)
+        assert answer.mimetype == "application/json"
+        jsonschema.validate(answer.get_json(), schema["schema"])
+        assert get(scene, f"{path}{query or '?'}&format=csv").mimetype == "text/csv"
+    # the schema can fail: an answer without its period does not match
+    costs = get(scene, "/api/insights/costs").get_json()
+    del costs["since"]
+    with pytest.raises(jsonschema.ValidationError, match="'since' is a required property"):
+        jsonschema.validate(costs, insights["/api/insights/costs"]["get"]["responses"]["200"][
+            "content"]["application/json"]["schema"])
+    # and GET compare without the candidate it marks required is the 400 naming it
+    refused = scene.shop.app.test_client().get(
+        "/api/insights/compare", headers={"Authorization": f"Bearer {scene.finance}"})
+    assert refused.status_code == 400
+    assert refused.get_json()["error"]["message"] == (
+        "candidate: pick a preset or upload a policy file")
 
 
 def test_the_pages_filter_and_show_the_summary_chart(scene: Scene) -> None:
