@@ -138,6 +138,11 @@ def costs(since: datetime | None, until: datetime | None, as_json: bool) -> None
     for x in found.document["exchanges"]:
         click.echo(f"exchanges {x['currency']}: {x['exchanges']}, fallen back to a refund or "
                    f"credit: {x['fallen_back']}")
+    click.echo("per product:")
+    tables.echo_table(("SKU", "CUR", "SALES", "MONEY BACK", "OF IT KEPT", "OF SALES"), [
+        (r["key"], r["currency"], _money(r["sales"], r["currency"]),
+         _money(r["money_returned"], r["currency"]), _money(r["money_kept"], r["currency"]),
+         _pct(r["share_of_sales_bp"])) for r in found.document["by_product"]], right=2)
 
 
 @insights.command()
@@ -175,6 +180,8 @@ def feedback(since: datetime | None, until: datetime | None, as_json: bool) -> N
     tables.echo_table(("BY", "VALUE", "ANSWERS", "AVERAGE", "1", "2", "3", "4", "5"), [
         (r["dimension"], r["value"], r["answers"], f"{r['average_x100'] / 100:.2f}",
          *(r[f"rating_{s}"] for s in range(1, 6))) for r in found.rows])
+    for c in doc["comments"]:
+        click.echo(f"{c['rating']} of 5: \u201c{c['comment']}\u201d (decision {c['decision_id']})")
 
 
 @insights.command()

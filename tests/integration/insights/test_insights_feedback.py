@@ -8,8 +8,10 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from click.testing import CliRunner
 from sqlalchemy import select
 
+from refunds_plugin.cli import main
 from refunds_plugin.finance.tokens import create_token
 from refunds_plugin.insights.feedback import average_x100
 from refunds_plugin.ledger.tables import feedback
@@ -122,6 +124,19 @@ def test_answers_are_summarised_by_outcome_reason_resolution_policy_and_time_to_
     }
     [policy] = [g for g in doc["groups"] if g["dimension"] == "policy"]
     assert policy["value"].startswith("insights-test (") and policy["answers"] == 3
+
+
+def test_the_command_lists_what_customers_wrote(shop: tuple[Harness, History]) -> None:
+    h, history = shop
+    bob = history.decisions["r-2"]
+    summarised(h, history, {"r-1": "5"})
+    wrote = h.client().post(feedback_link(h, bob), data={"rating": "3", "comment": "Slow"})
+    assert wrote.status_code == 200
+    out = CliRunner().invoke(main, ["insights", "feedback", "--since", "2026-05-01", "--until",
+                                    "2026-06-15"], env={"REFUNDS_DATABASE_URL": h.db_url})
+    assert out.exit_code == 0, out.output
+    assert out.output.startswith("Feedback on decisions 2026-05-01 to 2026-06-15: 2 answer(s)\n")
+    assert out.output.endswith(f"3 of 5: \u201cSlow\u201d (decision {bob})\n")
 
 
 def anns_link(shop: tuple[Harness, History]) -> tuple[Harness, str, str]:

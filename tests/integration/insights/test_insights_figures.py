@@ -175,6 +175,12 @@ def test_the_api_and_the_command_say_the_same(shop: tuple[Harness, History]) -> 
     table = CliRunner().invoke(main, ["insights", "costs", "--since", "2026-05-01", "--until",
                                       "2026-06-15"], env={"REFUNDS_DATABASE_URL": h.db_url})
     assert "USD  money out in all              106.70 USD   38.94 %" in table.output
+    assert table.output.endswith(
+        "per product:\n"
+        "SKU    CUR       SALES  MONEY BACK  OF IT KEPT  OF SALES\n"
+        "SHIRT  USD  150.00 USD  100.00 USD    0.00 USD   66.67 %\n"
+        "SOCK   USD   24.00 USD    8.00 USD    8.00 USD   33.33 %\n"
+        "MUG    USD  100.00 USD    0.00 USD    0.00 USD    0.00 %\n")
 
 
 def test_a_bad_period_is_refused_naming_the_parameter(shop: tuple[Harness, History]) -> None:
