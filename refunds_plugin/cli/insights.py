@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import json
 from contextlib import nullcontext
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import IO, Any
 
@@ -252,8 +252,6 @@ def compare(current: str, candidate: str, since: datetime | None, until: datetim
     page and /api/insights/compare look back 90 days. Read-only: the live policy and the
     ledger are never changed.
     """
-    from datetime import UTC
-
     cur, cand = load(current, "CURRENT", as_json), load(candidate, "CANDIDATE", as_json)
     options.period(since, until)
     now = datetime.now(UTC)

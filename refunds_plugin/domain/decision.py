@@ -5,6 +5,7 @@ an exchange, and the decision itself. Amounts are integer minor units.
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
+from datetime import datetime
 from typing import Any
 
 from refunds_plugin.domain.kinds import DecisionKind, Outcome, ResolutionKind
@@ -204,3 +205,14 @@ class Decision:
             promise_hours=data.get("promise_hours"),
             exchange=Exchange.from_dict(data["exchange"]) if data.get("exchange") else None,
         )
+
+
+def answered_at(outcome: str, review: str | None, reviewed_at: datetime | None,
+                created_at: datetime) -> datetime | None:
+    """When the customer's answer was given: None while a person has yet to decide an open
+    review. An approval whose money a person is now looking at (a refused refund, an exchange
+    that could not go ahead) was still given when it was recorded; a closed review was given
+    when the person decided it."""
+    if review == "open" and outcome != Outcome.APPROVE.value:
+        return None
+    return reviewed_at or created_at

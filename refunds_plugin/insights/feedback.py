@@ -24,6 +24,7 @@ from typing import Any
 from sqlalchemy import Engine, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
+from refunds_plugin.domain.decision import answered_at
 from refunds_plugin.domain.kinds import AttemptStatus
 from refunds_plugin.finance.rows import DRYRUN_PROVIDER
 from refunds_plugin.insights.dryrun import WORDS as DRY
@@ -43,13 +44,8 @@ MAX_COMMENT = 2000
 RATINGS = (1, 2, 3, 4, 5)
 
 
-def sign(key: str, decision_id: str) -> str:
-    """The link's signature for one decision (URL-safe, no padding)."""
-    return feedback_signature(key, decision_id)
-
-
 def signed(key: str, decision_id: str, signature: str) -> bool:
-    return hmac.compare_digest(sign(key, decision_id).encode(), signature.encode())
+    return hmac.compare_digest(feedback_signature(key, decision_id).encode(), signature.encode())
 
 
 @dataclass(frozen=True)
@@ -83,9 +79,8 @@ def _answered_at(engine: Engine, decision_id: str) -> tuple[bool, datetime | Non
             .where(decisions.c.id == decision_id)).first()
     if row is None:
         return False, None
-    if row.status == "open" and row.outcome != "approve":
-        return True, None
-    return True, aware(row.decided_at or row.created_at)
+    given = answered_at(row.outcome, row.status, row.decided_at, row.created_at)
+    return True, None if given is None else aware(given)
 
 
 def current(engine: Engine, key: str, decision_id: str, signature: str, now: datetime

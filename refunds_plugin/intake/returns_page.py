@@ -19,9 +19,9 @@ from sqlalchemy import Engine, or_, select
 
 import policies
 from policies import deadline
-from refunds_plugin.domain.decision import Decision, RuleResult
+from refunds_plugin.domain.decision import Decision, RuleResult, answered_at
 from refunds_plugin.domain.facts import OrderFacts, ReturnLine, ReturnRequest, Variant
-from refunds_plugin.domain.kinds import AttemptStatus, Outcome, Reason, ResolutionKind
+from refunds_plugin.domain.kinds import AttemptStatus, Reason, ResolutionKind
 from refunds_plugin.ledger import exchange_dues
 from refunds_plugin.ledger.db import read_tx
 from refunds_plugin.ledger.decisions import RecordedDecision, find_decision, with_said
@@ -236,9 +236,8 @@ class DecisionStatus:
         """When the answer was given: None while a person has yet to decide. An approval
         whose money a person is now looking at (a refused refund, an exchange that could not go
         ahead) was still given when it was recorded."""
-        if self.review == "open" and self.decision.outcome is not Outcome.APPROVE:
-            return None
-        return self.reviewed_at or self.created_at
+        return answered_at(self.decision.outcome.value, self.review, self.reviewed_at,
+                           self.created_at)
 
     @property
     def state(self) -> str:
