@@ -184,7 +184,7 @@ def _read_only(engine: Engine) -> Iterator[Connection]:
                 conn.execute(text("SET TRANSACTION READ ONLY"))
                 # the replay hashes every decision's figures (a row per return) to join them:
                 # room for that in memory rather than spilling every decision read to disk
-                # (a million decisions: 800 MB written and read again, 14 s → 1 s)
+                # (bench/README.md, "policy compare reads less and waits less")
                 conn.execute(text("SET LOCAL work_mem = '64MB'"))
             yield conn
         finally:
@@ -272,8 +272,8 @@ def _stream(conn: Connection, query: Select[Any], batch: int) -> Iterator[Any]:
     """The query's rows in batches, never all in memory. On psycopg with chunked rows (libpq
     17 and later) the server sends them without being asked for each batch, so it reads the
     next rows while this process decides on the last (a server-side cursor waits for each
-    ``FETCH``: a million decisions, 10.5 s → 3.8 s to read, 4.7 → 2.8 s of CPU here).
-    Elsewhere, a server-side cursor (SQLite: a plain one)."""
+    ``FETCH``; bench/README.md, "policy compare reads less and waits less"). Elsewhere, a
+    server-side cursor (SQLite: a plain one)."""
     raw = conn.connection.dbapi_connection
     if conn.dialect.driver == "psycopg" and _chunked():
         compiled = query.compile(dialect=conn.dialect)
