@@ -28,7 +28,7 @@ from refunds_plugin.errors import InputError
 from refunds_plugin.finance import spreadsheet
 from refunds_plugin.insights import compare as compare_mod
 from refunds_plugin.insights.exports import DEFAULT_DAYS, Export, export
-from refunds_plugin.insights.period import Period, period, span
+from refunds_plugin.insights.period import Period, period, span, until_now
 from refunds_plugin.insights.reasons import DIMENSIONS, REASONS
 from refunds_plugin.money import Money
 
@@ -254,7 +254,7 @@ def compare(current: str, candidate: str, since: datetime | None, until: datetim
     """
     cur, cand = load(current, "CURRENT", as_json), load(candidate, "CANDIDATE", as_json)
     options.period(since, until)
-    now = datetime.now(UTC)
+    end = until or until_now(datetime.now(UTC))  # fixed before reading: a period, not a race
     fh = None if csv_path is None else _open_csv(csv_path)
     with startup.engine() as engine, fh or nullcontext():
         each = None
@@ -266,9 +266,9 @@ def compare(current: str, candidate: str, since: datetime | None, until: datetim
                 if row.differs:
                     writer.writerow(row.to_csv())
 
-        report = compare_mod.compare(engine, cur, cand, since, until, limit, each)
-    words = span(since, until or now, until is not None)
-    doc = {"since": since and since.isoformat(), "until": (until or now).isoformat(),
+        report = compare_mod.compare(engine, cur, cand, since, end, limit, each)
+    words = span(since, end, until is not None)
+    doc = {"since": since and since.isoformat(), "until": end.isoformat(),
            "period": words, **report.to_json()}
     if as_json:
         click.echo(json.dumps(doc, indent=2))

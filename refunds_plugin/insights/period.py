@@ -53,13 +53,20 @@ def period(since: datetime | None, until: datetime | None, now: datetime,
 
     Times are kept to the whole second (``epoch``), so "until now" ends after the current
     second: what was recorded a moment ago, in the second the question is asked, is counted."""
-    end = until or now.replace(microsecond=0) + timedelta(seconds=1)
+    end = until or until_now(now)
     start = since or end - timedelta(days=default_days)
     if start >= end:
         name = "until" if until is not None else "since"
         raise InputError(f"{name}: the period must end after it starts (since {start.isoformat()}"
                          f", until {end.isoformat()})", code="invalid_parameter")
     return Period(start, end)
+
+
+def until_now(now: datetime) -> datetime:
+    """The exclusive end of "until now": after the current second (times are kept to the
+    second), and fixed when the question is asked, so what is written while it is answered is
+    not counted."""
+    return now.replace(microsecond=0) + timedelta(seconds=1)
 
 
 def period_params(args: dict[str, str | None], now: datetime,

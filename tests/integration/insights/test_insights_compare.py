@@ -9,7 +9,7 @@ import csv
 import io
 import json
 import re
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -23,7 +23,7 @@ from refunds_plugin.insights.compare import rows
 from refunds_plugin.insights.period import bound
 from tests.fakes import Harness
 from tests.fakes.finance_scene import csrf
-from tests.fakes.insights_history import POLICY, History
+from tests.fakes.insights_history import POLICY, History, _return
 
 # a week instead of 30 days (later ones go to a person, not declined) and a 20 % fee:
 # ann's return (12 days) goes to a person, bob's and cid's pay less, dan's is not declined
@@ -109,6 +109,30 @@ def test_compare_sides_money_and_worse_answers_agree_with_simulate_per_decision(
         assert (row["candidate_outcome"], int(row["candidate_refund"]),
                 int(row["candidate_credit"]) + int(row["candidate_bonus"])) == (
             sim["outcome"], sim["refund_amount"], sim["credit_amount"])
+
+
+def test_until_now_is_fixed_when_asked_so_a_later_decision_is_not_counted(
+    shop: tuple[Harness, History], policy_file: Path, tmp_path: Path,
+) -> None:
+    # a return decided after the moment the question is asked (here: a host whose clock runs
+    # years ahead) is outside "until now", in the counts as in the period stated
+    h, _ = shop
+    h.clock.now = datetime(2099, 1, 2, 9, 0, tzinfo=UTC)
+    assert _return(h, "r-late", "o-8", "l1", "changed_mind", "refund")["outcome"] == "decline"
+    candidate = tmp_path / "candidate.yaml"
+    candidate.write_text(CANDIDATE, encoding="utf-8")
+    asked = datetime.now(UTC)
+    result = cli(h, "policy", "compare", str(policy_file), str(candidate), "--json")
+    assert result.exit_code == 0, result.output
+    doc = json.loads(result.output)
+    until = datetime.fromisoformat(doc["until"])
+    assert asked < until <= asked.replace(microsecond=0) + timedelta(seconds=2)
+    assert doc["period"] == f"the first stored to now ({bound(until)})"
+    assert (doc["compared"], doc["differ"]) == (4, 4)
+    # asked up to a later time, the late one is counted
+    later = cli(h, "policy", "compare", str(policy_file), str(candidate), "--until", "2100-01-01",
+                "--json")
+    assert json.loads(later.output)["compared"] == 5
 
 
 def test_a_csv_path_that_cannot_be_written_is_one_line_naming_it_before_any_replay(
