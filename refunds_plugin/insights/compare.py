@@ -10,8 +10,9 @@ decision *is* CURRENT's answer and is not decided again.
 For each side: how many were decided without a person (approved or declined), the money out of
 approved decisions (refund, store credit, its bonus) and their fees, per currency, and the
 declines. A customer gets a *worse answer* under CANDIDATE when the outcome drops (approve →
-review → decline), or both approve and the candidate gives less money in all, or the same money
-with less of it back to the payment.
+review → decline), or both approve and the candidate gives less money in all, or less of it back
+to the payment: store credit, even with a bonus on top, is not money back (it is spent only
+here), so a refund turned into credit is a worse answer.
 """
 
 from __future__ import annotations
@@ -84,7 +85,7 @@ def worse(before: Answer, after: Answer) -> bool:
         return RANK[after.outcome] < RANK[before.outcome]
     if after.outcome != "approve":
         return False
-    return (after.total, after.refund) < (before.total, before.refund)
+    return after.total < before.total or after.refund < before.refund
 
 
 @dataclass

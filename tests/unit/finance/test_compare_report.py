@@ -1,12 +1,12 @@
 """``policy compare``'s figures: each currency on both sides, times as the ledger export
-writes them."""
+writes them; which answers are worse for the customer."""
 
 from __future__ import annotations
 
 from datetime import UTC, datetime
 
 from refunds_plugin.finance.simulation import Comparison
-from refunds_plugin.insights.compare import Answer, Report, Row
+from refunds_plugin.insights.compare import Answer, Report, Row, worse
 
 AT = datetime(2026, 11, 24, 12, 0, 5, 123456, tzinfo=UTC)
 
@@ -37,3 +37,15 @@ def test_decided_at_is_written_to_the_second_as_the_ledger_export_writes_it() ->
     row = _row("EUR", Answer("approve", 1, 0, 0, 0), Answer("approve", 1, 0, 0, 0))
     assert row.to_csv()["decided_at"] == "2026-11-24T12:00:05+00:00"
     assert row.comparison.to_dict()["decided_at"] == "2026-11-24T12:00:05+00:00"  # simulate
+
+
+def test_a_refund_turned_into_credit_is_worse_even_with_a_bonus_that_makes_it_more() -> None:
+    refund = Answer("approve", 5000, 0, 0, 0)
+    credit_with_bonus = Answer("approve", 0, 5000, 500, 0)
+    assert worse(refund, credit_with_bonus)  # 55.00 in credit is not 50.00 back on the card
+    assert worse(credit_with_bonus, refund)  # money back instead, but 5.00 less in all
+    assert worse(refund, Answer("approve", 4000, 1000, 100, 0))  # part of it as credit
+    assert not worse(refund, Answer("approve", 5000, 0, 0, 0))
+    assert worse(credit_with_bonus, Answer("approve", 0, 5000, 0, 0))  # the bonus dropped
+    assert worse(refund, Answer("review", 5000, 0, 0, 0))
+    assert not worse(Answer("decline", 0, 0, 0, 0), Answer("review", 0, 0, 0, 0))
