@@ -1,14 +1,26 @@
 """``GET /healthz``: is the database reachable, how far behind is the executor, and which
-providers move money."""
+providers move money. ``GET /``, the address the start-up banner names, leads to the returns
+page; ``GET /favicon.ico`` is an empty answer, so browsers log no error on every page."""
 
 from __future__ import annotations
 
-from flask import Blueprint, Response, current_app, jsonify
+from flask import Blueprint, Response, current_app, jsonify, redirect, url_for
+from werkzeug.wrappers import Response as WerkzeugResponse
 
 from refunds_plugin.config import money_modes, no_money_moves
 from refunds_plugin.ledger.attempt_reads import backlog
 
 bp = Blueprint("health", __name__)
+
+
+@bp.get("/")
+def root() -> WerkzeugResponse:
+    return redirect(url_for("returns.lookup"))
+
+
+@bp.get("/favicon.ico")
+def favicon() -> Response:
+    return Response(status=204, headers={"Cache-Control": "public, max-age=86400"})
 
 
 @bp.get("/healthz")

@@ -88,6 +88,10 @@ def serve(host: str, port: int, workers: int, threads: int, executor: bool) -> N
             self.cfg.set("graceful_timeout", 30)
             self.cfg.set("accesslog", None)
             self.cfg.set("worker_exit", _release_on_exit)
+            if "control_socket_disable" in self.cfg.settings:  # gunicorn >= 27: one socket
+                # path per user by default, so a second `refunds serve` took the first's and
+                # deleted it on stopping; nothing here uses gunicorn's control interface
+                self.cfg.set("control_socket_disable", True)
             # each worker, as it starts and before it builds the app, writes its metrics where
             # every other worker's scrape reads them (this process stays as it was)
             self.cfg.set("post_fork", lambda _arbiter, _worker: metrics.enable_multiprocess(shared))

@@ -58,7 +58,14 @@ def test_the_banner_is_quiet_and_warns_that_storefront_events_would_be_refused(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     served: list[str] = []
-    monkeypatch.setattr(BaseApplication, "run", lambda app: served.append(app.cfg.bind[0]))
+    no_socket: list[bool] = []
+
+    def run(app: BaseApplication) -> None:
+        served.append(app.cfg.bind[0])
+        if "control_socket_disable" in app.cfg.settings:  # gunicorn >= 27
+            no_socket.append(app.cfg.control_socket_disable)
+
+    monkeypatch.setattr(BaseApplication, "run", run)
     with socket.socket() as sock:  # a port free a moment ago
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
@@ -78,6 +85,8 @@ def test_the_banner_is_quiet_and_warns_that_storefront_events_would_be_refused(
                                                                  result.stderr.splitlines())]
     assert logged == [("refunds.runtime", "empty database: migrating")]
     assert served == [f"127.0.0.1:{port}"]
+    # no control socket at ~/.gunicorn/gunicorn.ctl that a second instance would take over
+    assert no_socket in ([], [True])
 
 
 def test_with_a_storefront_secret_the_banner_is_one_line(

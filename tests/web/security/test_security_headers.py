@@ -115,3 +115,18 @@ def test_a_page_and_form_added_later_get_headers_and_csrf_without_asking(scene: 
     assert client.post("/late/form", data={"csrf_token": "forged"}).status_code == 400
     ok = client.post("/late/form", data={"csrf_token": token.group(1)})
     assert (ok.status_code, ok.get_data(as_text=True)) == (200, "saved")
+
+
+def test_the_address_the_banner_names_leads_to_the_returns_page_and_no_icon_is_an_error(
+    scene: Scene,
+) -> None:
+    # "refunds-plugin on http://127.0.0.1:8000" is the first thing a merchant opens; browsers
+    # ask every page's /favicon.ico, and a 404 there is a console error on every page
+    client = scene.shop.app.test_client()
+    root = client.get("/")
+    assert (root.status_code, root.headers["Location"]) == (302, "/returns")
+    assert client.get("/", follow_redirects=True).status_code == 200
+    icon = client.get("/favicon.ico")
+    assert (icon.status_code, icon.get_data(), icon.headers["Cache-Control"]) == (
+        204, b"", "public, max-age=86400")
+    _secured(icon)
