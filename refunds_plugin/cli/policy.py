@@ -49,6 +49,7 @@ from refunds_plugin.finance.simulation import (
     request_from_json,
 )
 from refunds_plugin.money import AmountError, CurrencyError, Money, normalize_currency
+from refunds_plugin.shipping.listing import address_warning
 
 _REASONS = [r.value for r in Reason]
 
@@ -79,8 +80,8 @@ def check(spec: str, as_json: bool) -> None:
         raise SystemExit(1) from None
     config = startup.config()
     warnings = ledger_warnings(config.database_url, pol)
-    unshipped = channel_warning(pol.exchange.allowed, config.outbound_url)
-    warnings += [unshipped] if unshipped else []
+    warnings += [w for w in (channel_warning(pol.exchange.allowed, config.outbound_url),
+                             address_warning(bool(config.return_addresses))) if w]
     if as_json:
         click.echo(json.dumps({"valid": True, "name": pol.name, "content_hash": pol.content_hash,
                                "rules": pol.describe(), "warnings": warnings}, indent=2))

@@ -20,6 +20,7 @@ from refunds_plugin.config import money_banner
 from refunds_plugin.exchanges.shipping import channel_warning
 from refunds_plugin.finance.currencies import currency_warnings
 from refunds_plugin.ledger.instance import kept_secret
+from refunds_plugin.shipping.listing import address_warning
 
 
 @click.command()
@@ -66,9 +67,10 @@ def serve(host: str, port: int, workers: int, threads: int, executor: bool) -> N
     runtime = startup.runtime(config=config)  # validates policy, migrates an empty database
     for line in currency_warnings(runtime.engine, runtime.policy):
         click.echo(line, err=True)
-    unshipped = channel_warning(runtime.policy.exchange.allowed, config.outbound_url)
-    if unshipped:
-        click.echo(unshipped, err=True)
+    for warning in (channel_warning(runtime.policy.exchange.allowed, config.outbound_url),
+                    address_warning(bool(config.return_addresses))):
+        if warning:
+            click.echo(warning, err=True)
     runtime.engine.dispose()
     mode = money_banner(config)  # per provider: Saleor moves money even without a Stripe key
     click.echo(

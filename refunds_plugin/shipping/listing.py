@@ -16,6 +16,16 @@ from refunds_plugin.shipping import receiving, returns
 # a return, so no approved return waits for a parcel (the items are kept, or sent back by hand)
 NO_ADDRESS = ("No return address is configured, so no return is waiting for a parcel: see "
               "docs/returns-shipping.md")
+# said by ``refunds serve`` and ``refunds policy check``: what a customer is told without one
+ADDRESS_WARNING = (
+    "warning: no [[return_addresses]] are configured (REFUNDS_CONFIG_FILE), so a customer asked "
+    "to send items back is told \"The shop will tell you where to send it.\" and gets no "
+    "address, deadline or label from us; no return waits for its parcel and no money waits for "
+    "it: see docs/returns-shipping.md")
+
+
+def address_warning(has_addresses: bool) -> str | None:
+    return None if has_addresses else ADDRESS_WARNING
 
 
 def _lines(body: dict[str, Any], facts: dict[str, Any]) -> list[dict[str, Any]]:

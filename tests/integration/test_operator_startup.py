@@ -81,9 +81,16 @@ def test_the_banner_is_quiet_and_warns_that_storefront_events_would_be_refused(
         "(POST /webhooks/storefront) will be refused"]
     assert result.stdout.startswith(f"refunds-plugin on http://127.0.0.1:{port}  ")
     # the empty database was migrated: one line says so, and Alembic says nothing
-    logged = [(line["logger"], line["message"]) for line in map(json.loads,
-                                                                 result.stderr.splitlines())]
+    said = result.stderr.splitlines()
+    logged = [(line["logger"], line["message"])
+              for line in map(json.loads, (x for x in said if x.startswith("{")))]
     assert logged == [("refunds.runtime", "empty database: migrating")]
+    # and no return address is configured: what customers are told instead, said once
+    assert [x for x in said if not x.startswith("{")] == [
+        "warning: no [[return_addresses]] are configured (REFUNDS_CONFIG_FILE), so a customer "
+        "asked to send items back is told \"The shop will tell you where to send it.\" and gets "
+        "no address, deadline or label from us; no return waits for its parcel and no money "
+        "waits for it: see docs/returns-shipping.md"]
     assert served == [f"127.0.0.1:{port}"]
     # no control socket at ~/.gunicorn/gunicorn.ctl that a second instance would take over
     assert no_socket in ([], [True])

@@ -204,6 +204,8 @@ ENGLISH: dict[str, str] = {
     "status_no_money": N_("No money is due for this request."),
     "return_heading": N_("How to send it back"),
     "return_address": N_("Send your parcel to:"),
+    # no return address is configured: nobody here can say where to, so we say who will
+    "return_address_later": N_("The shop will tell you where to send it."),
     "return_by": N_("Please send it by {date}."),
     "return_label": N_("Print your prepaid return label"),
     "return_qr": N_("No printer? Show this QR code at the drop-off point"),

@@ -95,3 +95,29 @@ def test_once_the_parcel_is_received_the_status_page_no_longer_asks_for_it(
     assert words(status, "parcel") == ["Received and checked by our team."]
     assert words(status, "send-back") == []  # it is back: asking for it again would be untrue
     shop.close()
+
+
+def test_without_a_return_address_the_customer_is_told_who_gives_one_never_left_with_none(
+    sqlite_url: str, now: datetime,
+) -> None:
+    for addresses, told in (((), ["The shop will tell you where to send it."]), ((DOCK,), [])):
+        shop = ReturnsShop(sqlite_url.replace(".db", f"-{len(addresses)}.db"), lambda: now,
+                           {"return_addresses": addresses})
+        shop.seed(order_event("1001"))
+        client = shop.app.test_client()
+        answer = submit(client, open_form(client), **BOTH)
+        status = _status(client, answer)
+        for page in (answer, status):
+            assert words(page, "send-back") == [
+                "Please send back: 2 × Blue enamel mug and Linen shirt."]
+            assert words(page, "address-later") == told
+            assert ("Send your parcel to:" in text(page)) == bool(addresses)
+        shop.close()
+
+    # a return with nothing to send back says nothing about where to send it
+    shop = ReturnsShop(sqlite_url.replace(".db", "-kept.db"), lambda: now, {})
+    shop.seed(order_event("1001"))
+    client = shop.app.test_client()
+    kept = submit(client, open_form(client), **{"line-0-qty": "1", "line-0-reason": "not_received"})
+    assert words(kept, "address-later") == [] and "How to send it back" not in text(kept)
+    shop.close()
