@@ -13,13 +13,16 @@ Stripe's documented behaviour here, and only here, each change named with its re
   Stripe's objects (and of the events that carry them): added, from the charge it captured.
 
 Left as localstripe has it, because the tests want to see what WE do: it ignores
-``Idempotency-Key`` (Stripe replays the first answer) and refunds beyond what a charge has left
-(Stripe refuses), so a second POST from us would be a second refund there. Every request's
-method, path, key and answer is kept, and read at ``GET /_config/peer/requests``.
+``Idempotency-Key`` (Stripe replays the first answer for 24 hours, then prunes the key) and
+refunds beyond what a charge has left (Stripe refuses), so a second POST from us would be a
+second refund there. Every request's method, path, key and answer is kept, and read at
+``GET /_config/peer/requests``. ``POST /_config/peer/late_refunds`` (``count``, ``seconds``)
+makes the next refunds answer late: made, but the answer lost to a client that gave up.
 """
 
 from __future__ import annotations
 
+import asyncio
 import socket
 from typing import Any
 
@@ -29,6 +32,7 @@ from localstripe.errors import UserError
 
 REASONS = ("duplicate", "fraudulent", "requested_by_customer")
 JOURNAL: list[dict[str, Any]] = []
+LATE = {"count": 0, "seconds": 0.0}
 
 
 def _in_memory() -> None:
@@ -74,11 +78,20 @@ async def journal(request: web.Request, handler: Any) -> web.StreamResponse:
         entry["status"] = exc.code
         raise
     entry["status"] = response.status
+    if (request.method, request.path) == ("POST", "/v1/refunds") and LATE["count"] > 0:
+        LATE["count"] -= 1
+        await asyncio.sleep(LATE["seconds"])  # the refund is made; its answer comes too late
     return response
 
 
 async def requests_seen(request: web.Request) -> web.Response:
     return web.json_response(JOURNAL)
+
+
+async def late_refunds(request: web.Request) -> web.Response:
+    asked = await request.json()
+    LATE.update(count=int(asked["count"]), seconds=float(asked["seconds"]))
+    return web.json_response(LATE)
 
 
 def main() -> None:
@@ -87,6 +100,7 @@ def main() -> None:
     _amounts()
     server.app.middlewares.append(journal)
     server.app.router.add_get("/_config/peer/requests", requests_seen)
+    server.app.router.add_post("/_config/peer/late_refunds", late_refunds)
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     sock.bind(("127.0.0.1", 0))
     print(f"port {sock.getsockname()[1]}", flush=True)

@@ -86,6 +86,15 @@ class Peer:
         seen = requests.get(f"{self.url}/_config/peer/requests", timeout=5).json()
         return [r for r in seen if (r["method"], r["path"]) == (method, path)]
 
+    def refund_posts(self, idempotency_key: str) -> list[int]:
+        """The answers localstripe gave to refund POSTs carrying ``idempotency_key``."""
+        return [r["status"] for r in self.requests_seen("POST", "/v1/refunds")
+                if r["idempotency_key"] == idempotency_key]
+
+    def answer_refunds_late(self, count: int, seconds: float) -> None:
+        requests.post(f"{self.url}/_config/peer/late_refunds", timeout=5,
+                      json={"count": count, "seconds": seconds}).raise_for_status()
+
     def paid_intent(self, amount: int, order_id: str, card: str = VISA) -> stripe.PaymentIntent:
         """A customer pays ``amount`` USD by card; confirmed, captured (when not declined)."""
         c = self.client.v1
@@ -146,6 +155,12 @@ class Shop:
         event = order_paid(self.order_id, reference=intent.id, paid_at=paid_at)
         assert self.h.post_storefront(event).status_code == 200
         return intent, self.peer.charge_of(intent.id)
+
+    def paid_and_confirmed(self) -> tuple[stripe.PaymentIntent, str]:
+        """``pay``, and wait for localstripe's own payment_intent.succeeded to be taken."""
+        intent, charge_id = self.pay()
+        self.wait_for_stripe(intent.id)
+        return intent, charge_id
 
     def wait_for_stripe(self, reference: str, seconds: float = 8.0) -> Any:
         """The payment row once localstripe's payment_intent.succeeded was taken."""
@@ -209,9 +224,7 @@ def test_a_return_refunds_the_charge_at_localstripe_once_with_the_exact_amount(
     assert peer.client.v1.charges.retrieve(charge_id).amount_refunded == 2500
     assert (attempt.status, attempt.amount, attempt.sent_amount, attempt.provider_reference,
             attempt.tries) == ("succeeded", 2500, 2500, refund.id, 1)
-    [call] = [c for c in peer.requests_seen("POST", "/v1/refunds")
-              if c["idempotency_key"] == attempt.idempotency_key]
-    assert call["status"] == 200
+    assert peer.refund_posts(attempt.idempotency_key) == [200]
 
     # the same return delivered again, and Stripe's event delivered again: nothing moves
     again = shop.ask_return("r-1")
@@ -224,8 +237,7 @@ def test_a_return_refunds_the_charge_at_localstripe_once_with_the_exact_amount(
     assert (redelivered.status_code, redelivered.get_json()["duplicate"]) == (200, True)
     assert [r.id for r in peer.refunds_of(charge_id)] == [refund.id]
     assert peer.client.v1.charges.retrieve(charge_id).amount_refunded == 2500
-    assert [c["idempotency_key"] for c in peer.requests_seen("POST", "/v1/refunds")
-            if c["idempotency_key"] == attempt.idempotency_key] == [attempt.idempotency_key]
+    assert peer.refund_posts(attempt.idempotency_key) == [200]
     assert _attempt(shop).id == attempt.id
     assert shop.h.chain_problem() is None
 
@@ -233,8 +245,7 @@ def test_a_return_refunds_the_charge_at_localstripe_once_with_the_exact_amount(
 def test_after_a_partial_refund_a_return_beyond_what_is_left_is_refused_and_never_sent(
     shop: Shop, peer: Peer
 ) -> None:
-    intent, charge_id = shop.pay()
-    shop.wait_for_stripe(intent.id)
+    intent, charge_id = shop.paid_and_confirmed()
     shop.ask_return("r-1")
     shop.h.drain()
     [ours] = peer.refunds_of(charge_id)
@@ -295,6 +306,31 @@ def test_a_refund_localstripe_refuses_fails_the_attempt_and_opens_a_review(
         attempt.decision_id, "open",
         "attempt_failed: InvalidRequestError: Cannot refund a failed payment.")
     assert peer.refunds_of(charge_id) == []
-    assert [c["status"] for c in peer.requests_seen("POST", "/v1/refunds")
-            if c["idempotency_key"] == attempt.idempotency_key] == [400]
+    assert peer.refund_posts(attempt.idempotency_key) == [400]
+    assert shop.h.chain_problem() is None
+
+
+def test_a_refund_whose_answer_was_lost_and_retried_a_day_later_is_not_paid_twice(
+    shop: Shop, peer: Peer
+) -> None:
+    intent, charge_id = shop.paid_and_confirmed()
+    peer.answer_refunds_late(1, seconds=1.5)  # our timeout is 1 s: localstripe refunds, unheard
+    shop.ask_return("r-1")
+    shop.h.drain()
+    attempt = _attempt(shop)
+    assert (attempt.status, attempt.tries, attempt.provider_reference) == ("pending", 1, None)
+    [made] = peer.refunds_of(charge_id)
+
+    # the service is down for a day and a bit: Stripe prunes an idempotency key once it is 24 h
+    # old, so the retry's key is news to it (localstripe keeps no keys at all: the same)
+    shop.h.clock.advance(25 * 3600)
+    shop.h.drain()
+
+    attempt = _attempt(shop)
+    assert (attempt.status, attempt.tries, attempt.provider_reference, attempt.sent_amount) == (
+        "succeeded", 2, made.id, 2500)
+    assert [r.id for r in peer.refunds_of(charge_id)] == [made.id]
+    assert peer.client.v1.charges.retrieve(charge_id).amount_refunded == 2500
+    # the retry looked for the refund by its metadata and sent nothing again
+    assert peer.refund_posts(attempt.idempotency_key) == [200]
     assert shop.h.chain_problem() is None
