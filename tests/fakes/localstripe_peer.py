@@ -10,7 +10,8 @@ Stripe's documented behaviour here, and only here, each change named with its re
 - ``POST /v1/refunds`` refuses ``reason`` ("Unexpected reason", 400), which Stripe accepts as
   ``duplicate``, ``fraudulent`` or ``requested_by_customer``: taken and kept on the refund;
 - a PaymentIntent has no ``amount_received`` and a charge no ``amount_captured``, both fields of
-  Stripe's objects (and of the events that carry them): added, from the charge it captured.
+  Stripe's objects (and of the events that carry them): added, from what the capture took
+  (localstripe keeps a partial capture only as a refund of the uncaptured rest).
 
 Left as localstripe has it, because the tests want to see what WE do: it ignores
 ``Idempotency-Key`` (Stripe replays the first answer for 24 hours, then prunes the key) and
@@ -53,16 +54,23 @@ def _refund_reason() -> None:
 
 
 def _amounts() -> None:
-    def received(intent: Any) -> int:
-        charge = intent.latest_charge
-        ok = charge is not None and charge.status == "succeeded" and charge.captured
-        return int(charge.amount) if ok else 0
+    capture = resources.Charge._capture
+
+    def partial(charge: Any, amount: Any, on_success: Any = None) -> None:
+        charge._amount_captured = charge.amount if amount is None else int(amount)
+        capture(charge, amount, on_success)
 
     def captured(charge: Any) -> int:
-        return int(charge.amount) if charge.captured and charge.status == "succeeded" else 0
+        if not (charge.captured and charge.status == "succeeded"):
+            return 0
+        return int(getattr(charge, "_amount_captured", charge.amount))
 
-    resources.PaymentIntent.amount_received = property(received)
+    def received(intent: Any) -> int:
+        return 0 if intent.latest_charge is None else captured(intent.latest_charge)
+
+    resources.Charge._capture = partial
     resources.Charge.amount_captured = property(captured)
+    resources.PaymentIntent.amount_received = property(received)
 
 
 @web.middleware

@@ -95,8 +95,10 @@ class Peer:
         requests.post(f"{self.url}/_config/peer/late_refunds", timeout=5,
                       json={"count": count, "seconds": seconds}).raise_for_status()
 
-    def paid_intent(self, amount: int, order_id: str, card: str = VISA) -> stripe.PaymentIntent:
-        """A customer pays ``amount`` USD by card; confirmed, captured (when not declined)."""
+    def paid_intent(self, amount: int, order_id: str, card: str = VISA,
+                    capture: int | None = None) -> stripe.PaymentIntent:
+        """A customer pays ``amount`` USD by card; confirmed, captured (when not declined): in
+        full, or only ``capture`` of it after a separate authorisation."""
         c = self.client.v1
         customer = c.customers.create(params={"email": "ann@example.com"})
         pm = c.payment_methods.create(params={"type": "card", "card": {
@@ -104,11 +106,16 @@ class Peer:
         c.payment_methods.attach(pm.id, params={"customer": customer.id})
         params: Any = {"amount": amount, "currency": "usd", "customer": customer.id,
                        "payment_method": pm.id, "metadata": {"order_id": order_id}}
+        if capture is not None:
+            params["capture_method"] = "manual"
         intent = c.payment_intents.create(params=params)
         try:
-            return c.payment_intents.confirm(intent.id)
+            intent = c.payment_intents.confirm(intent.id)
         except stripe.CardError:
             return c.payment_intents.retrieve(intent.id)
+        if capture is not None:
+            intent = c.payment_intents.capture(intent.id, params={"amount_to_capture": capture})
+        return intent
 
     def charge_of(self, intent_id: str) -> str:
         latest = self.client.v1.payment_intents.retrieve(intent_id).latest_charge
@@ -147,18 +154,20 @@ class Shop:
         self.server = Loopback(_recorded(harness.app, self.answered), name="shop").start()
         peer.deliver_to(f"{self.server.url}/webhooks/stripe")
 
-    def pay(self, card: str = VISA) -> tuple[stripe.PaymentIntent, str]:
+    def pay(self, card: str = VISA, capture: int | None = None
+            ) -> tuple[stripe.PaymentIntent, str]:
         """The order is paid at localstripe and the storefront says so; returns the intent and
         its charge's id."""
-        intent = self.peer.paid_intent(CAPTURED, self.order_id, card)
+        intent = self.peer.paid_intent(CAPTURED, self.order_id, card, capture)
         paid_at = (self.h.clock.now - timedelta(days=2)).strftime("%Y-%m-%dT%H:%M:%SZ")
         event = order_paid(self.order_id, reference=intent.id, paid_at=paid_at)
         assert self.h.post_storefront(event).status_code == 200
         return intent, self.peer.charge_of(intent.id)
 
-    def paid_and_confirmed(self) -> tuple[stripe.PaymentIntent, str]:
+    def paid_and_confirmed(self, capture: int | None = None
+                           ) -> tuple[stripe.PaymentIntent, str]:
         """``pay``, and wait for localstripe's own payment_intent.succeeded to be taken."""
-        intent, charge_id = self.pay()
+        intent, charge_id = self.pay(capture=capture)
         self.wait_for_stripe(intent.id)
         return intent, charge_id
 
@@ -334,3 +343,23 @@ def test_a_refund_whose_answer_was_lost_and_retried_a_day_later_is_not_paid_twic
     # the retry looked for the refund by its metadata and sent nothing again
     assert peer.refund_posts(attempt.idempotency_key) == [200]
     assert shop.h.chain_problem() is None
+
+
+@pytest.mark.xfail(strict=True, reason=(
+    "finding, not fixed here: a payment's captured amount is the larger of the storefront's "
+    "total and Stripe's amount_received (ledger.orders._payment_upsert), so after a partial "
+    "capture a return may be approved for more than Stripe captured; real Stripe refuses the "
+    "excess (a failed attempt and a review), localstripe pays it"))
+def test_a_partial_capture_caps_what_a_return_may_refund_at_what_stripe_captured(
+    shop: Shop, peer: Peer
+) -> None:
+    intent, charge_id = shop.paid_and_confirmed(capture=5000)  # of the order's 55.00
+    assert intent.to_dict()["amount_received"] == 5000
+
+    answer = shop.ask_return("r-1", quantity=2)
+    shop.h.drain()
+
+    ours = [r.amount for r in peer.refunds_of(charge_id) if r.metadata and r.metadata.to_dict()]
+    assert sum(ours) <= 5000 and answer.get_json()["refund_amount"] <= 5000
+    [row] = shop.h.rows(payments, reference=intent.id)
+    assert row.captured == 5000
