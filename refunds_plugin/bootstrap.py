@@ -77,7 +77,9 @@ class Runtime:
     courier: Courier | None = None  # delivers the outbox; the executor's loop runs it
 
 
-def build_providers(config: Config, engine: Engine) -> dict[str, Provider]:
+def build_providers(
+    config: Config, engine: Engine, clock: Callable[[], datetime] = utcnow
+) -> dict[str, Provider]:
     """Every provider this configuration can call; the Saleor one reads its install tokens
     through ``engine`` (the service's own: no second engine)."""
     providers: dict[str, Provider] = {"dryrun": DryRunProvider()}
@@ -87,6 +89,7 @@ def build_providers(config: Config, engine: Engine) -> dict[str, Provider]:
             api_base=config.stripe_api_base,
             timeout=config.stripe_timeout_s,
             max_network_retries=config.stripe_max_network_retries,
+            clock=clock,
         )
     providers["saleor"] = SaleorProvider(engine, session=saleor_session(config))
     return providers
@@ -155,7 +158,7 @@ def build(
     if auto_migrate and current_revision(engine) is None:
         log.info("empty database: migrating")
         migrate(engine)
-    providers = providers if providers is not None else build_providers(config, engine)
+    providers = providers if providers is not None else build_providers(config, engine, clock)
     run_exec = config.run_executor if with_executor is None else with_executor
     poller = executor = courier = None
     desk = ShippingDesk(engine, carrier or build_carrier(config), config, clock,

@@ -34,7 +34,8 @@ class Instruction:
     def requeued(self) -> bool:
         """A person sent this attempt again after its outcome was unknown, possibly days later:
         look for what an earlier try did before relying on the idempotency key (Stripe prunes
-        keys after 24 hours). Retries within the executor's backoff rely on the key alone."""
+        keys after 24 hours). Other retries rely on the key while the provider keeps it
+        (Stripe: ``providers.stripe`` looks first once the first unanswered try is 23 h old)."""
         return bool(self.progress.get("requeued"))
     extra: dict[str, Any] = field(default_factory=dict)  # provider-specific facts
 

@@ -1,13 +1,17 @@
 """Stripe through stripe-python's ``StripeClient``: refunds, and store credit as promotion codes.
 
 Every call carries an idempotency key derived from the attempt id, so a retry after a timeout,
-a crash or a redelivery gets Stripe's saved answer instead of a second refund. Errors are
-classified here, at the boundary, into retryable and final.
+a crash or a redelivery gets Stripe's saved answer instead of a second refund. Stripe prunes a
+key once it is 24 hours old: a refund retried that late (the service was down in between) or
+requeued by a person is first looked for by its metadata. Errors are classified here, at the
+boundary, into retryable and final.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import stripe
@@ -23,6 +27,9 @@ FINAL_CODES = {
     "charge_already_refunded": "the charge was already refunded in full",
     "charge_disputed": "the charge is disputed; Stripe refuses refunds while it is",
 }
+# Stripe prunes idempotency keys once they are at least 24 hours old; an hour's margin
+KEY_TRUSTED_FOR = timedelta(hours=23)
+UNANSWERED_SINCE = "unanswered_since"  # progress: when a refund's first unanswered try ended
 
 
 def classify(exc: stripe.StripeError) -> ProviderError:
@@ -68,7 +75,9 @@ class StripeProvider:
         api_base: str = "",
         timeout: float = 15.0,
         max_network_retries: int = 2,
+        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
     ) -> None:
+        self.clock = clock
         options: dict[str, Any] = {
             "http_client": stripe.RequestsClient(timeout=timeout),
             "max_network_retries": max_network_retries,
@@ -83,7 +92,26 @@ class StripeProvider:
                 return self._refund(instruction)
             return self._credit(instruction, save_progress)
         except stripe.StripeError as exc:
-            raise classify(exc) from exc
+            error = classify(exc)
+            if (error.retryable and instruction.kind == "refund"
+                    and UNANSWERED_SINCE not in instruction.progress):
+                # the refund may have been made: a retry past the key's life looks for it first
+                save_progress({**instruction.progress,
+                               UNANSWERED_SINCE: self.clock().isoformat()})
+            raise error from exc
+
+    def _key_may_be_pruned(self, ins: Instruction) -> bool:
+        """Could Stripe have forgotten this refund's idempotency key? A person requeued it, or
+        its first unanswered try is older than Stripe keeps keys."""
+        since = ins.progress.get(UNANSWERED_SINCE)
+        if ins.requeued:
+            return True
+        if not isinstance(since, str):
+            return False
+        try:
+            return self.clock() - datetime.fromisoformat(since) >= KEY_TRUSTED_FOR
+        except (ValueError, TypeError):  # a mark edited by hand: look rather than trust the key
+            return True
 
     def _metadata(self, ins: Instruction) -> dict[str, str]:
         return {
@@ -112,7 +140,7 @@ class StripeProvider:
             params["charge"] = ins.payment_reference
         else:
             params["payment_intent"] = ins.payment_reference
-        earlier = self._earlier_refund(ins, params) if ins.requeued else None
+        earlier = self._earlier_refund(ins, params) if self._key_may_be_pruned(ins) else None
         if earlier is not None:  # Stripe forgets idempotency keys after 24 h; our metadata stays
             return self._result(earlier)
         refund = self.client.v1.refunds.create(
