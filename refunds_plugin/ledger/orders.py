@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, case, func, or_, select, update
+from sqlalchemy import Connection, and_, case, func, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from refunds_plugin.domain.facts import Customer, OrderLine
@@ -79,7 +79,14 @@ def _payment_upsert(ins: Any, dialect: str) -> Any:
     return ins.on_conflict_do_update(
         index_elements=["provider", "reference"],
         set_={
-            "captured": bigger(payments.c.captured, ins.excluded.captured),
+            # the provider's own word on what it captured wins (a partial capture is less than
+            # the storefront's total: refunding the total would be refused); until it has
+            # spoken, the larger claim stands (several storefront events, no provider yet)
+            "captured": case(
+                (and_(ins.excluded.confirmed_at.is_not(None), ins.excluded.captured > 0),
+                 ins.excluded.captured),
+                (payments.c.confirmed_at.is_not(None), payments.c.captured),
+                else_=bigger(payments.c.captured, ins.excluded.captured)),
             "order_id": func.coalesce(payments.c.order_id, ins.excluded.order_id),
             "charge_id": func.coalesce(payments.c.charge_id, ins.excluded.charge_id),
             "customer_id": func.coalesce(payments.c.customer_id, ins.excluded.customer_id),

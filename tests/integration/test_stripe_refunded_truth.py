@@ -123,3 +123,30 @@ def test_a_return_after_a_failed_outside_refund_is_refunded_in_full(
     [attempt] = harness.rows(refund_attempts)
     assert (attempt.status, attempt.amount) == ("succeeded", CAPTURED)
     assert fake_stripe.refunded("pi_123") == CAPTURED
+
+
+def test_what_stripe_captured_caps_the_storefronts_total_whichever_arrives_first(
+    harness: Harness, fake_stripe: FakeStripe
+) -> None:
+    # 55.00 ordered, Stripe captured 50.00 of it (a partial capture): Stripe's word stands,
+    # before or after the storefront's order.paid, so the whole order goes to a person
+    fake_stripe.add_payment_intent(CAPTURED - 500, "usd", "pi_123")
+    intent = {"id": "pi_123", "object": "payment_intent", "amount": CAPTURED,
+              "amount_received": CAPTURED - 500, "currency": "usd", "latest_charge": "ch_123",
+              "status": "succeeded", "metadata": {"order_id": "1001"}}
+    paid(harness)
+    assert payment(harness).captured == CAPTURED  # the storefront's claim, until Stripe speaks
+    assert harness.post_stripe(event("evt_pi", "payment_intent.succeeded", intent, T0 + 1)
+                               ).status_code == 200
+    assert payment(harness).captured == CAPTURED - 500
+    resent = {**order_paid(), "id": "evt_paid_again"}
+    assert harness.post_storefront(resent).status_code == 200
+    assert payment(harness).captured == CAPTURED - 500  # a later claim does not raise it
+
+    answer = harness.post_storefront(return_requested(lines=BOTH_MUGS)).json
+    harness.drain()
+
+    assert answer is not None
+    assert (answer["outcome"], answer["reason_code"], answer["refund_amount"]) == (
+        "review", "exceeds_refundable", CAPTURED - 500)
+    assert fake_stripe.calls_to("POST", "/v1/refunds") == [] and harness.rows(refund_attempts) == []
