@@ -8,6 +8,8 @@ sales is in each group's tooltip.
 
 from __future__ import annotations
 
+import math
+
 from markupsafe import Markup, escape
 
 from refunds_plugin.finance.summary import Summary
@@ -20,8 +22,14 @@ SERIES = (
     ("kept", "#b58105", "kept (no return)"),
     ("review_amount", "#9b2c2c", "sent to review"),
 )
-WIDTH, HEIGHT, LEFT, TOP, PAD = 720, 260, 90, 40, 20
+# drawn 360 wide, about a phone's column (355 px on a 375 px screen), so its 11 px text is
+# still 11 px there once the SVG is scaled to the column (drawn 720 wide it was 5 px); the
+# stylesheet lets it grow to 1.5 times that on a desk. The legend stacks in two columns.
+WIDTH, HEIGHT, LEFT, TOP, PAD = 360, 230, 64, 40, 10
 TICKS = 4
+LEGEND_COLUMN, LEGEND_ROW = 175, 16
+# the days' labels ("11-24") are about 30 wide at 11 px: one in every so many slots
+DAY_LABEL = 36
 
 
 def _short(minor: int, currency: str) -> str:
@@ -36,34 +44,39 @@ def bars(summary: Summary, currency: str) -> Markup:
         for d in days
     ]
     top = max((v for day in values for v in day), default=0) or 1
+    # room on the left for the longest amount on the axis, about 7 wide a character at 11 px
+    left = max(LEFT, 7 * len(_short(top, currency)) + 10)
     base = HEIGHT  # the x axis
     tall = HEIGHT - TOP
-    slot = (WIDTH - LEFT - PAD) / max(1, len(days))
+    slot = (WIDTH - left - PAD) / max(1, len(days))
     bar = max(1.0, slot / (len(SERIES) + 1))
     cur = escape(currency)
+    every = max(1, math.ceil(DAY_LABEL / slot))  # label a day in every this many
+    rows = math.ceil(len(SERIES) / 2)
     title = f"Money per day in {cur}"
+    tall_all = HEIGHT + 52 + rows * LEGEND_ROW  # the axes, their titles and the legend
     parts = [
         f'<svg xmlns="http://www.w3.org/2000/svg" role="img" class="chart" '
-        f'viewBox="0 0 {WIDTH} {HEIGHT + 70}" width="100%" aria-label="{title}">',
+        f'viewBox="0 0 {WIDTH} {tall_all}" width="100%" aria-label="{title}">',
         f"<title>{title}: refunded, credited, dry run, kept and sent to review</title>",
-        f'<text class="chart-title" x="{LEFT}" y="18" font-size="14" font-weight="600">'
+        f'<text class="chart-title" x="{PAD}" y="18" font-size="14" font-weight="600">'
         f"{title}</text>",
         # the y axis with amounts in the currency, and the x axis with the days
-        f'<line class="y-axis" x1="{LEFT}" y1="{TOP}" x2="{LEFT}" y2="{base}" stroke="#555"/>',
-        f'<line class="x-axis" x1="{LEFT}" y1="{base}" x2="{WIDTH - PAD}" y2="{base}" '
+        f'<line class="y-axis" x1="{left}" y1="{TOP}" x2="{left}" y2="{base}" stroke="#555"/>',
+        f'<line class="x-axis" x1="{left}" y1="{base}" x2="{WIDTH - PAD}" y2="{base}" '
         f'stroke="#555"/>',
-        f'<text x="{LEFT - 8}" y="{TOP - 10}" font-size="11" text-anchor="end">{cur}</text>',
+        f'<text x="{left - 6}" y="{TOP - 10}" font-size="11" text-anchor="end">{cur}</text>',
     ]
     for k in range(TICKS + 1):
         amount = top * k // TICKS
         y = base - tall * k / TICKS
         parts.append(
-            f'<text class="y-tick" x="{LEFT - 6}" y="{y + 4:.1f}" font-size="10" '
+            f'<text class="y-tick" x="{left - 6}" y="{y + 4:.1f}" font-size="11" '
             f'text-anchor="end">{escape(_short(amount, currency))}</text>'
-            f'<line x1="{LEFT}" y1="{y:.1f}" x2="{WIDTH - PAD}" y2="{y:.1f}" stroke="#eee"/>'
+            f'<line x1="{left}" y1="{y:.1f}" x2="{WIDTH - PAD}" y2="{y:.1f}" stroke="#eee"/>'
         )
     for i, (day, row) in enumerate(zip(days, values, strict=True)):
-        x0 = LEFT + i * slot + bar / 2
+        x0 = left + i * slot + bar / 2
         totals = summary.days[day].get(currency)
         rate = totals.refund_rate_bp if totals else None
         rate_text = "no sales" if rate is None else f"refund rate {rate // 100}.{rate % 100:02d}%"
@@ -80,18 +93,19 @@ def bars(summary: Summary, currency: str) -> Markup:
                 f"<title>{escape(day)} {label}: {escape(str(Money(value, currency)))}</title>"
                 f"</rect>"
                 f'<text class="value {name}" x="{x + bar / 2:.1f}" y="{base - h - 3:.1f}" '
-                f'font-size="9" text-anchor="middle">{escape(_short(value, currency))}</text>'
+                f'font-size="11" text-anchor="middle">{escape(_short(value, currency))}</text>'
             )
-        if len(days) <= 14 or i % max(1, len(days) // 10) == 0:
-            parts.append(f'<text class="x-tick" x="{x0:.1f}" y="{base + 14}" font-size="10">'
+        if i % every == 0:
+            parts.append(f'<text class="x-tick" x="{x0:.1f}" y="{base + 14}" font-size="11">'
                          f"{escape(day[5:])}</text>")
         parts.append("</g>")
-    parts.append(f'<text x="{(LEFT + WIDTH) / 2:.0f}" y="{base + 30}" font-size="11" '
+    parts.append(f'<text x="{(left + WIDTH - PAD) / 2:.0f}" y="{base + 30}" font-size="11" '
                  f'text-anchor="middle">day (UTC, month-day)</text>')
+    parts.append('<g class="legend">')
     for k, (_name, color, label) in enumerate(SERIES):
-        x = LEFT + (k % 3) * 210
-        y = base + 44 + (k // 3) * 16
+        x = PAD + (k % 2) * LEGEND_COLUMN
+        y = base + 40 + (k // 2) * LEGEND_ROW
         parts.append(f'<rect x="{x}" y="{y}" width="10" height="10" fill="{color}"/>'
                      f'<text x="{x + 14}" y="{y + 9}" font-size="11">{label}</text>')
-    parts.append("</svg>")
+    parts.append("</g></svg>")
     return Markup("".join(parts))  # noqa: S704 - every interpolated value is escaped above

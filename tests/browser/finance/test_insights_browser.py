@@ -16,6 +16,7 @@ from sqlalchemy import select
 
 from refunds_plugin.finance.tokens import create_token
 from refunds_plugin.ledger.tables import feedback
+from tests.browser.finance.phone import PHONE, problems
 from tests.fakes import Clock, Harness
 from tests.fakes.insights_history import DECIDED, POLICY, History, make_history
 from tests.fakes.loopback import serving
@@ -24,7 +25,6 @@ from webhooks.returns.views import status_token
 
 CHROMIUM = "/usr/bin/chromium"
 ARTIFACTS = Path(__file__).resolve().parents[3] / "test-artifacts" / "insights"
-PHONE = {"width": 375, "height": 812}
 
 pytestmark = pytest.mark.browser
 
@@ -107,6 +107,7 @@ def test_insights_pages_and_the_feedback_tap_on_a_phone(
         page.click("button[type=submit]")
         page.click("nav >> text=Insights")
         expect(page.locator("h1")).to_have_text("Insights")
+        assert problems(page) == []
         page.click("#not-as-described")
         expect(page.locator("h1")).to_have_text("Why things come back")
         rows = page.locator("#reasons-table tbody tr")
@@ -118,7 +119,7 @@ def test_insights_pages_and_the_feedback_tap_on_a_phone(
         expect(page.locator("ul.comments")).to_contain_text(
             "The colour looks nothing like the photo")
         page.screenshot(path=ARTIFACTS / "3-not-as-described.png", full_page=True)
-        assert fits(page)
+        assert problems(page) == []
 
         # the page's own link and Show pressed unchanged keep its period (today included):
         # Until stays empty, meaning now, instead of today's midnight
@@ -145,7 +146,7 @@ def test_insights_pages_and_the_feedback_tap_on_a_phone(
         expect(compared).to_contain_text("4 decision(s) compared")
         expect(page.locator("#period-shown")).to_have_text(
             "Return decisions from 2026-05-01 00:00 UTC until 2026-06-01 13:00 UTC (now).")
-        assert fits(page)
+        assert problems(page) == []
 
         for path, heading, shot in (
                 ("costs", "What returns cost", "4-costs.png"),
@@ -156,7 +157,12 @@ def test_insights_pages_and_the_feedback_tap_on_a_phone(
             expect(page.locator("h1")).to_have_text(heading)
             expect(page.locator("svg.insight-chart").first).to_be_visible()
             page.screenshot(path=ARTIFACTS / shot, full_page=True)
-            assert fits(page), path
+            assert problems(page) == [], path
+        # a period with nothing in it: "No data" whole, inside the chart, on the phone
+        page.goto(f"{base}/finance/insights/retention?since=2026-01-01&until=2026-01-31")
+        expect(page.locator("svg.insight-chart text.no_data")).to_have_text("No data")
+        page.screenshot(path=ARTIFACTS / "5-retention-empty.png", full_page=True)
+        assert problems(page) == []
         page.goto(f"{base}/finance/insights/costs")
         expect(page.locator("#costs-table")).to_contain_text("106.70 USD")
         # drawn in the shop's colours, not black: pygal's own <style> is refused by the CSP
