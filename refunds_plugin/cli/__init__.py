@@ -11,6 +11,7 @@ reconcile), ``policy`` (check, explain, simulate, and ``compare`` from ``insight
 from __future__ import annotations
 
 import os
+from pathlib import Path
 from typing import Any
 
 import click
@@ -39,6 +40,7 @@ class _Commands(click.Group):
 
         from refunds_plugin.config import ConfigError
 
+        absent = _absent_sqlite_files()
         try:
             return super().invoke(ctx)
         except ConfigError as exc:
@@ -54,6 +56,8 @@ class _Commands(click.Group):
 
             url = make_url(startup.config().database_url).render_as_string(hide_password=True)
             if no_table:
+                for path in absent:  # opening it made an empty file: nothing is left behind
+                    path.unlink(missing_ok=True)
                 raise click.ClickException(
                     f"the database {url} has no ledger tables ({text}): is "
                     "REFUNDS_DATABASE_URL right? A new database needs `refunds migrate` first."
@@ -61,10 +65,28 @@ class _Commands(click.Group):
             raise click.ClickException(f"cannot open the database {url}: {text}") from None
 
 
+def _absent_sqlite_files() -> list[Path]:
+    """The configured SQLite file and the files beside it that SQLite and the group commit
+    make, those that do not exist yet; none for another database or a setting in error."""
+    from sqlalchemy.engine import make_url
+
+    from refunds_plugin.config import load_config
+
+    try:
+        url = make_url(load_config().database_url)
+    except Exception:  # the command itself says what is wrong with the settings
+        return []
+    if url.get_backend_name() != "sqlite" or url.database in (None, "", ":memory:"):
+        return []
+    db = Path(str(url.database))
+    return [p for p in (db, *(Path(f"{db}{s}") for s in ("-writer", "-wal", "-shm", "-journal")))
+            if not p.exists()]
+
+
 @click.group(cls=_Commands, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="refunds-plugin")
 def main() -> None:
-    """refunds-plugin: signed storefront and Stripe events in, explained refunds out.
+    """refunds-plugin: signed storefront, Stripe and Saleor events in, explained refunds out.
 
     Settings come from REFUNDS_* environment variables and an optional TOML file named by
     REFUNDS_CONFIG_FILE (see the README); the database is REFUNDS_DATABASE_URL (default:

@@ -114,8 +114,11 @@ def reconcile_cmd(provider: str, since: datetime, as_json: bool) -> None:
         from refunds_plugin.providers.stripe import StripeProvider
 
         if not config.stripe_api_key:
-            raise click.UsageError(
-                "REFUNDS_STRIPE_API_KEY is not set: nothing to reconcile against")
+            unset = click.ClickException(  # a setting, not the command line: no usage text
+                "REFUNDS_STRIPE_API_KEY is not set: nothing to reconcile against (set it, or "
+                "use --provider saleor)")
+            unset.exit_code = 2  # 1 means differences were found
+            raise unset
         client = StripeProvider(
             config.stripe_api_key, api_base=config.stripe_api_base,
             timeout=config.stripe_timeout_s,

@@ -17,8 +17,9 @@ def saleor() -> None:
 @click.option(
     "--app-url",
     envvar="REFUNDS_APP_URL",
-    required=True,
-    help="Public https URL this service is reachable at (default: REFUNDS_APP_URL).",
+    default=None,
+    help="Public https URL this service is reachable at; required unless REFUNDS_APP_URL is "
+    "set.",
 )
 @click.option(
     "--saleor-version",
@@ -26,8 +27,11 @@ def saleor() -> None:
     help="The Saleor version to install in, e.g. 3.23 (from 3.22 on the manifest adds the "
     "order widget; without it the manifest is the one every Saleor 3.20+ accepts).",
 )
-def manifest_command(app_url: str, saleor_version: str | None) -> None:
+def manifest_command(app_url: str | None, saleor_version: str | None) -> None:
     """Print the app manifest JSON that Saleor installs from."""
+    if not app_url:
+        raise click.UsageError("Missing option '--app-url' (or set REFUNDS_APP_URL): the public "
+                               "https URL Saleor reaches this service at")
     from refunds_plugin.saleor.manifest import manifest
 
     restock = bool(os.environ.get("REFUNDS_SALEOR_RESTOCK_WAREHOUSE"))

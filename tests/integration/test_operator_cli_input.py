@@ -123,3 +123,31 @@ def test_postgresql_without_the_postgres_extra_says_how_to_install_it(
         assert (result.exit_code, result.output) == (
             1, f"Error: REFUNDS_DATABASE_URL='{url}' needs the database driver psycopg, which is "
                'not installed: pip install -e ".[postgres]"\n')
+
+
+def test_a_missing_setting_is_said_with_the_setting_and_no_usage_text(sqlite_url: str) -> None:
+    env = {"REFUNDS_DATABASE_URL": sqlite_url, "REFUNDS_STRIPE_API_KEY": "",
+           "REFUNDS_APP_URL": ""}
+    unset = CliRunner().invoke(main, ["reconcile", "--since", "2026-11-01"], env=env)
+    assert (unset.exit_code, unset.output) == (
+        2, "Error: REFUNDS_STRIPE_API_KEY is not set: nothing to reconcile against (set it, or "
+           "use --provider saleor)\n")  # 2, not 1: 1 says differences were found
+    no_url = CliRunner().invoke(main, ["saleor", "manifest"], env=env)
+    assert no_url.exit_code == 2
+    assert no_url.output.splitlines()[-1] == (
+        "Error: Missing option '--app-url' (or set REFUNDS_APP_URL): the public https URL "
+        "Saleor reaches this service at")
+    shown = CliRunner().invoke(main, ["saleor", "manifest", "--help"], env=env).output
+    assert "required unless REFUNDS_APP_URL" in " ".join(shown.split())
+    assert "[required]" not in shown
+
+
+def test_a_read_on_a_database_that_does_not_exist_leaves_no_empty_file_behind(
+    tmp_path: Path,
+) -> None:
+    db = tmp_path / "refunds.db"
+    result = CliRunner().invoke(main, ["ledger", "list"],
+                                env={"REFUNDS_DATABASE_URL": f"sqlite:///{db}"})
+    assert result.exit_code == 1
+    assert result.output.startswith(f"Error: the database sqlite:///{db} has no ledger tables")
+    assert list(tmp_path.iterdir()) == []  # not refunds.db, nor refunds.db-writer
