@@ -79,7 +79,8 @@ def serve(host: str, port: int, workers: int, threads: int, executor: bool) -> N
     )
     if not config.storefront_secret:
         click.echo("storefront: REFUNDS_STOREFRONT_SECRET is not set, so storefront webhooks "
-                   "(POST /webhooks/storefront) will be refused")
+                   "(POST /webhooks/storefront) will be refused: set it to the secret your "
+                   "storefront signs with (any string to try it) and start again")
 
     class App(BaseApplication):
         def load_config(self) -> None:

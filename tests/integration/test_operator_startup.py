@@ -78,7 +78,8 @@ def test_the_banner_is_quiet_and_warns_that_storefront_events_would_be_refused(
     assert result.exit_code == 0, result.output
     assert result.stdout.splitlines()[1:] == [
         "storefront: REFUNDS_STOREFRONT_SECRET is not set, so storefront webhooks "
-        "(POST /webhooks/storefront) will be refused"]
+        "(POST /webhooks/storefront) will be refused: set it to the secret your storefront "
+        "signs with (any string to try it) and start again"]
     assert result.stdout.startswith(f"refunds-plugin on http://127.0.0.1:{port}  ")
     # the empty database was migrated: one line says so, and Alembic says nothing
     said = result.stderr.splitlines()
