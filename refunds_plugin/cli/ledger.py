@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 import re
 import sys
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Any
 
 import click
@@ -207,8 +207,16 @@ def ledger_seal() -> None:
 
 def _period(since: datetime | None, until: datetime | None, days: int
             ) -> tuple[datetime, datetime]:
-    end = until or datetime.now(UTC)
-    return since or end - timedelta(days=days), end
+    """As the summary page: no ``--until`` is now, to the end of the current second (what was
+    recorded a moment ago is counted)."""
+    from refunds_plugin.errors import InputError
+    from refunds_plugin.insights.period import period
+
+    try:
+        found = period(since, until, datetime.now(UTC), days)
+    except InputError as exc:  # a --since after now
+        raise click.UsageError(exc.message) from None
+    return found.since, found.until
 
 
 @ledger.command("report")
@@ -224,8 +232,8 @@ def ledger_report(since: datetime | None, until: datetime | None, days: int, as_
     from refunds_plugin.ledger.db import iso_time
     from refunds_plugin.money import Money
 
+    options.period(since, until)
     start, end = _period(since, until, days)
-    options.period(start, end)
     with startup.engine() as engine:
         summary = summarize(engine, start, end, datetime.now(UTC))
     if as_json:
