@@ -226,7 +226,8 @@ def _period(since: datetime | None, until: datetime | None, days: int
 @click.option("--days", default=30, show_default=True, help="Period length without --since.")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
 def ledger_report(since: datetime | None, until: datetime | None, days: int, as_json: bool) -> None:
-    """Totals for a period: sales, refunded, credited, kept, sent to review, refund rate, and
+    """Totals for a period: sales, refunded, credited, kept, reviews waiting for a person and
+    those a person decided (approved at the final amount, or declined), refund rate, and
     exchanges (sales kept) with the revenue they retained."""
     from refunds_plugin.finance.summary import summarize
     from refunds_plugin.ledger.db import iso_time
@@ -247,11 +248,14 @@ def ledger_report(since: datetime | None, until: datetime | None, days: int, as_
             cur, str(t.decisions), str(Money(t.sales, cur)), str(Money(t.refunded, cur)),
             str(Money(t.credited, cur)), str(Money(t.dry_run, cur)), str(Money(t.kept, cur)),
             f"{t.review_count} ({Money(t.review_amount, cur)})",
+            f"{t.review_approved} approved ({Money(t.review_approved_amount, cur)}), "
+            f"{t.review_declined} declined",
             "-" if rate is None else f"{rate // 100}.{rate % 100:02d}%",
             f"{t.exchanges} ({Money(t.exchange_retained, cur)})",
         ])
     tables.echo_table(["currency", "decisions", "sales", "refunded", "credited", "dry run", "kept",
-                       "review", "refund rate", "sales kept (retained)"], rows)
+                       "waiting for review", "decided by a person", "refund rate",
+                       "sales kept (retained)"], rows)
     promise = summary.to_json()["promise"]
     median, p95 = (f"{s}s" if s is not None else "-"  # no money returned: no time to show
                    for s in (promise["median_seconds"], promise["p95_seconds"]))

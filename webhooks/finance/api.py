@@ -155,7 +155,8 @@ def attempts() -> Response:
 SUMMARY_COLUMNS = ["day", "currency", "decisions", "sales", "refunded", "credited", "kept",
                    "review_count", "review_amount", "refund_rate_bp", "dry_run", "exchanges",
                    "exchange_retained", "exchange_charged", "exchange_original_due",
-                   "exchange_original_paid"]
+                   "exchange_original_paid", "sent_to_review", "review_approved",
+                   "review_approved_amount", "review_declined"]
 
 
 @bp.get("/summary")

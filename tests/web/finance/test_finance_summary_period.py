@@ -25,7 +25,7 @@ def test_show_pressed_unchanged_keeps_todays_decisions_on_the_summary(scene: Sce
     client = scene.login(scene.finance)
     first = client.get("/finance/summary").get_data(as_text=True)
     assert DECISIONS.format(2) in first
-    assert '<td data-label="Sent to review" class="num">1 (40.00 EUR)</td>' in first
+    assert '<td data-label="Waiting for review" class="num">1 (40.00 EUR)</td>' in first
     assert _form_values(first) == {"since": "", "until": ""}
     assert ('<p class="hint" id="period-shown">From 2026-10-25 16:14 UTC until 2026-11-24 '
             "16:14 UTC (now).</p>") in first
