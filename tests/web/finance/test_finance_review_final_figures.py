@@ -24,6 +24,8 @@ from refunds_plugin.finance.tokens import create_token
 from refunds_plugin.insights.costs import costs
 from refunds_plugin.insights.period import period
 from refunds_plugin.insights.reasons import reasons
+from refunds_plugin.ledger.db import write_tx
+from refunds_plugin.ledger.line_index import index_adjusted
 from refunds_plugin.ledger.migrate import alembic_config, migrate
 from tests.fakes.finance_scene import csrf
 from tests.fakes.shop import Shop
@@ -215,3 +217,19 @@ def test_migration_0019_rewrites_approvals_recorded_before_it_as_the_app_now_wri
     reviewed.cli("insights", "fold")
     doc = json.loads(reviewed.cli("insights", "reasons", *PERIOD, "--json"))
     assert _money(doc["rows"]) == FINAL
+
+
+def test_writing_the_final_figures_again_changes_no_row(reviewed: Reviewed) -> None:
+    engine = reviewed.shop.runtime.engine
+    query = text("SELECT l.decision_id, l.amount, f.fees, f.bonus, f.kept, r.adjusted_amount "
+                 "FROM return_lines l JOIN return_figures f ON f.decision_id = l.decision_id "
+                 "JOIN reviews r ON r.decision_id = l.decision_id ORDER BY l.amount")
+    with engine.connect() as conn:
+        before = [tuple(r) for r in conn.execute(query)]
+    assert [r[1:] for r in before] == [(6495, 495, 0, 0, 6000), (10000, 0, 0, 0, 10000),
+                                       (100050, 0, 0, 0, 100050)]
+    with write_tx(engine) as conn:
+        for decision_id, _, fees, bonus, _, amount in before:
+            index_adjusted(conn, decision_id, amount, fees, bonus)
+    with engine.connect() as conn:
+        assert [tuple(r) for r in conn.execute(query)] == before
