@@ -38,18 +38,18 @@ def upgrade() -> None:
         .join(decisions, decisions.c.id == reviews.c.decision_id)
         .where(reviews.c.adjusted_amount.is_not(None), decisions.c.kind == "return")).all()
     for decision_id, body_text in changed:
-        said = None
+        change = None
         for (text,) in bind.execute(
                 sa.select(entries.c.body).where(entries.c.entry_type == "review_decided",
                                                 entries.c.subject_id == decision_id)
                 .order_by(entries.c.seq)):
-            said = json.loads(text).get("adjusted") or said
-        if said is None:
+            change = json.loads(text).get("adjusted") or change
+        if change is None:
             continue
-        waived = set(said.get("fees_waived") or ())
+        waived = set(change.get("fees_waived") or ())
         fees = sum(int(f.get("amount", 0)) for f in json.loads(body_text).get("fees") or ()
                    if f.get("code") not in waived)
-        index_adjusted(bind, decision_id, int(said["amount"]), fees, int(said.get("bonus", 0)))
+        index_adjusted(bind, decision_id, int(change["amount"]), fees, int(change.get("bonus", 0)))
         mark_decision(bind, decision_id)
 
 
