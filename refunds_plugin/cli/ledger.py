@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 import re
 import sys
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Any
 
 import click
@@ -207,8 +207,16 @@ def ledger_seal() -> None:
 
 def _period(since: datetime | None, until: datetime | None, days: int
             ) -> tuple[datetime, datetime]:
-    end = until or datetime.now(UTC)
-    return since or end - timedelta(days=days), end
+    """As the summary page: no ``--until`` is now, to the end of the current second (what was
+    recorded a moment ago is counted)."""
+    from refunds_plugin.errors import InputError
+    from refunds_plugin.insights.period import period
+
+    try:
+        found = period(since, until, datetime.now(UTC), days)
+    except InputError as exc:  # a --since after now
+        raise click.UsageError(exc.message) from None
+    return found.since, found.until
 
 
 @ledger.command("report")
@@ -218,14 +226,15 @@ def _period(since: datetime | None, until: datetime | None, days: int
 @click.option("--days", default=30, show_default=True, help="Period length without --since.")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
 def ledger_report(since: datetime | None, until: datetime | None, days: int, as_json: bool) -> None:
-    """Totals for a period: sales, refunded, credited, kept, sent to review, refund rate, and
+    """Totals for a period: sales, refunded, credited, kept, reviews waiting for a person and
+    those a person decided (approved at the final amount, or declined), refund rate, and
     exchanges (sales kept) with the revenue they retained."""
     from refunds_plugin.finance.summary import summarize
     from refunds_plugin.ledger.db import iso_time
     from refunds_plugin.money import Money
 
+    options.period(since, until)
     start, end = _period(since, until, days)
-    options.period(start, end)
     with startup.engine() as engine:
         summary = summarize(engine, start, end, datetime.now(UTC))
     if as_json:
@@ -239,11 +248,14 @@ def ledger_report(since: datetime | None, until: datetime | None, days: int, as_
             cur, str(t.decisions), str(Money(t.sales, cur)), str(Money(t.refunded, cur)),
             str(Money(t.credited, cur)), str(Money(t.dry_run, cur)), str(Money(t.kept, cur)),
             f"{t.review_count} ({Money(t.review_amount, cur)})",
+            f"{t.review_approved} approved ({Money(t.review_approved_amount, cur)}), "
+            f"{t.review_declined} declined",
             "-" if rate is None else f"{rate // 100}.{rate % 100:02d}%",
             f"{t.exchanges} ({Money(t.exchange_retained, cur)})",
         ])
     tables.echo_table(["currency", "decisions", "sales", "refunded", "credited", "dry run", "kept",
-                       "review", "refund rate", "sales kept (retained)"], rows)
+                       "waiting for review", "decided by a person", "refund rate",
+                       "sales kept (retained)"], rows)
     promise = summary.to_json()["promise"]
     median, p95 = (f"{s}s" if s is not None else "-"  # no money returned: no time to show
                    for s in (promise["median_seconds"], promise["p95_seconds"]))

@@ -8,7 +8,12 @@ What each figure means (the summary page says the same):
   the shop reported it; a payment of an order without one counts on the day it was recorded);
 - refunded / credited: succeeded attempts of the period's decisions (credit with its bonus);
 - dry_run: what the dry-run provider "paid": no money moved, so it is in neither of the above;
-- kept: returns approved without sending the item back, the items' value the customer keeps. A
+- review_count / review_amount: decisions the policy sent to a person that still wait for one,
+  with what the policy would give; review_approved / review_approved_amount: those a person
+  approved, with the final amount (a change made on approval included); review_declined: those
+  a person declined; sent_to_review: all of them, however they stand;
+- kept: returns approved (by the policy or a person) without sending the item back, the items'
+  value the customer keeps (the final amount). A
   correction the shop made itself (an overpayment, a duplicate charge) returns no item, so it
   is never "kept": its money is counted once, under refunded.
 - return_labels: the prepaid return labels bought for the period's decisions and what they cost
@@ -54,11 +59,13 @@ from refunds_plugin.ledger.tables import (
     payments,
     refund_attempts,
     return_shipments,
+    reviews,
 )
 
 METRICS = ("sales", "refunded", "credited", "kept", "review_count", "review_amount", "decisions",
            "dry_run", "exchanges", "exchange_retained", "exchange_charged",
-           "exchange_original_due", "exchange_original_paid")
+           "exchange_original_due", "exchange_original_paid", "sent_to_review",
+           "review_approved", "review_approved_amount", "review_declined")
 
 
 def percentile(values: list[int], pct: int) -> int | None:
@@ -77,8 +84,12 @@ class Totals:
     refunded: int = 0
     credited: int = 0
     kept: int = 0
-    review_count: int = 0
-    review_amount: int = 0
+    review_count: int = 0  # sent to review and still waiting for a person
+    review_amount: int = 0  # what those would give as the policy decided them
+    sent_to_review: int = 0  # every decision the policy sent to a person, however it stands
+    review_approved: int = 0  # approved by a person
+    review_approved_amount: int = 0  # with the final amount (a person's change included)
+    review_declined: int = 0  # declined by a person
     decisions: int = 0
     dry_run: int = 0  # what the dry-run provider "paid" (refund or credit): nothing moved
     exchanges: int = 0  # "sales kept": exchanges that went ahead (not fallen back)
@@ -195,7 +206,9 @@ def summarize(
             decisions.c.outcome,
             decisions.c.amount,
             decisions.c.body,
-        )
+            reviews.c.status.label("review_status"),
+            reviews.c.adjusted_amount,
+        ).select_from(decisions.outerjoin(reviews, reviews.c.decision_id == decisions.c.id))
         ships = {r.decision_id: r for r in conn.execute(_period(
             select(return_shipments.c.decision_id, return_shipments.c.released_at,
                    return_shipments.c.label_amount, return_shipments.c.label_currency)
@@ -248,14 +261,25 @@ def _add_decision(out: Summary, dec: Any, attempts: list[Any], now: datetime,
     created = aware(dec.created_at)
     assert created is not None
     total, per_day = out._bucket(created.date().isoformat(), dec.currency)
+    # a person's approval may have changed the amount: the final one counts
+    final = int(dec.adjusted_amount if dec.adjusted_amount is not None else dec.amount)
+    granted = dec.outcome == "approve" or (dec.outcome == "review"
+                                           and dec.review_status == "approved")
     for t in (total, per_day):
         t.decisions += 1
         if dec.outcome == "review":
-            t.review_count += 1
-            t.review_amount += int(dec.amount)
-        if (dec.outcome == "approve" and body.get("return_required", True) is False
+            t.sent_to_review += 1
+            if dec.review_status == "approved":
+                t.review_approved += 1
+                t.review_approved_amount += final
+            elif dec.review_status == "declined":
+                t.review_declined += 1
+            else:  # open: waiting for a person
+                t.review_count += 1
+                t.review_amount += int(dec.amount)
+        if (granted and body.get("return_required", True) is False
                 and dec.kind == DecisionKind.RETURN):
-            t.kept += int(dec.amount)
+            t.kept += final
         if swapped is not None and swapped.status != "fallen_back" and body.get("exchange"):
             ex = Exchange.from_dict(body["exchange"])
             t.exchanges += 1

@@ -1,6 +1,7 @@
 """The rows the insights read, written beside the ledger's own: an order's lines, labels and
 customer (``index_order``, whenever ``orders`` is written) and a return decision's lines and
-figures (``index_return``, whenever a return decision is recorded).
+figures (``index_return``, whenever a return decision is recorded; ``index_adjusted`` when a
+person's approval changes its amount, fees or bonus: the insights sum the final figures).
 
 ``orders.lines`` and ``decisions.body`` are JSON text; aggregating them at read time costs a
 parse per row. These rows make "units sold per SKU" and "who bought again within 90 days" one
@@ -15,11 +16,23 @@ rows appends none. A new order's rows and mark, and a return's, are one statemen
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Connection, Integer, String, delete, insert, literal, null, select, union_all
+from sqlalchemy import (
+    Connection,
+    Integer,
+    String,
+    delete,
+    insert,
+    literal,
+    null,
+    select,
+    union_all,
+    update,
+)
 
 from refunds_plugin.domain.decision import Decision
 from refunds_plugin.domain.facts import OrderLine
@@ -171,3 +184,51 @@ def index_return(conn: Connection, *, decision_id: str, decision: Decision,
     insert_rows(conn, (return_lines, rows),
                 (return_figures, [figures_row(decision_id, body, request, customer, at)]),
                 (insight_marks, [{"day": at // DAY, "customer": customer}]))
+
+
+def final_body(body: dict[str, Any], amount: int, fees: int, bonus: int) -> dict[str, Any]:
+    """A return decision's body (JSON form) as a person's approval changed it: it gives
+    ``amount`` (before any bonus) with ``fees`` kept back and ``bonus`` on top. The change in
+    what is given before fees is spread over the lines not exchanged, in proportion to their
+    value (whole minor units, the remainders to the largest shares), so the lines' values are
+    the final figures the insights sum; a waived fee moves no line (it is the fee that goes)."""
+    lines = [dict(ln) for ln in body.get("lines") or ()]
+    swapped = exchanged_lines(body)
+    moving = [i for i, ln in enumerate(lines) if str(ln["line_id"]) not in swapped]
+    was = sum(int(lines[i].get("amount", 0)) for i in moving)
+    policy_fees = sum(int(f.get("amount", 0)) for f in body.get("fees") or ())
+    target = max(0, was + amount + fees - int(body["amount"]) - policy_fees)
+    if moving and was:
+        shares = [(target * int(lines[i].get("amount", 0)), i) for i in moving]
+        left = target - sum(share // was for share, _ in shares)
+        extra = {i for _, i in sorted(shares, key=lambda s: (-(s[0] % was), s[1]))[:left]}
+        for share, i in shares:
+            lines[i]["amount"] = share // was + (1 if i in extra else 0)
+    elif moving:  # nothing to be in proportion to: the first line carries it
+        lines[moving[0]]["amount"] = target
+    return {**body, "lines": lines, "amount": amount,
+            "fees": [{"code": "final", "amount": fees}] if fees else [],
+            "resolutions": [{"bonus": bonus}] if bonus else []}
+
+
+def index_adjusted(conn: Connection, decision_id: str, amount: int, fees: int,
+                   bonus: int) -> None:
+    """Rewrite a return decision's ``return_lines`` values and ``return_figures`` (fees, bonus,
+    kept value) with the final figures of a person's approval (``final_body``), in the
+    approval's transaction; its day is marked there too (``mark_decision``). Computed from the
+    stored decision alone, so writing it again writes the same rows."""
+    row = conn.execute(select(decisions.c.body, decisions.c.request, decisions.c.order_id,
+                              decisions.c.kind, decisions.c.amount)
+                       .where(decisions.c.id == decision_id)).one_or_none()
+    if row is None or row.kind != DecisionKind.RETURN.value:
+        return
+    body = final_body({**json.loads(row.body), "amount": int(row.amount)}, amount, fees, bonus)
+    request = json.loads(row.request or "{}")
+    for r in return_rows(decision_id, row.order_id, body, request, 0):
+        conn.execute(update(return_lines)
+                     .where(return_lines.c.decision_id == decision_id,
+                            return_lines.c.line_id == r["line_id"])
+                     .values(amount=r["amount"]))
+    figures = figures_row(decision_id, body, request, None, 0)
+    conn.execute(update(return_figures).where(return_figures.c.decision_id == decision_id)
+                 .values(fees=figures["fees"], bonus=figures["bonus"], kept=figures["kept"]))

@@ -16,7 +16,7 @@ from sqlalchemy import Connection, select, update
 from refunds_plugin.domain.decision import Decision
 from refunds_plugin.errors import NotFound, ReviewClosed
 from refunds_plugin.ledger.journal import append_entry, insert_ignore
-from refunds_plugin.ledger.line_index import mark_decision
+from refunds_plugin.ledger.line_index import index_adjusted, mark_decision
 from refunds_plugin.ledger.tables import reviews
 
 
@@ -68,7 +68,8 @@ def close_review(
 def record_adjustment(conn: Connection, decision_id: str, decision: Decision) -> None:
     """Keep what an admin's approval changed (``decision``, the adjusted one) on the review's
     row, where lists, exports and the customer's history read it in place of the policy's
-    figures. Called inside the approval's transaction, after ``close_review``."""
+    figures, and the return's insight rows (``index_adjusted``: the final figures). Called
+    inside the approval's transaction, after ``close_review``."""
     conn.execute(
         update(reviews)
         .where(reviews.c.decision_id == decision_id)
@@ -79,6 +80,8 @@ def record_adjustment(conn: Connection, decision_id: str, decision: Decision) ->
             adjusted_credit_amount=decision.credit_amount,
         )
     )
+    index_adjusted(conn, decision_id, decision.amount, sum(f.amount for f in decision.fees),
+                   sum(r.bonus for r in decision.resolutions))
 
 
 def adjusted_figures(change: Mapping[str, Any], decision: Mapping[str, Any]) -> dict[str, Any]:

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import io
 import re
-from datetime import timedelta
 from functools import cache
 from typing import Any
 
@@ -26,6 +25,7 @@ from refunds_plugin.finance.summary import summarize
 from refunds_plugin.finance.tokens import Principal
 from refunds_plugin.finance.withdrawals import COLUMNS as WITHDRAWAL_COLUMNS
 from refunds_plugin.finance.withdrawals import find_withdrawals
+from refunds_plugin.insights.period import period_params
 from refunds_plugin.intake import reviews
 from refunds_plugin.notify.outbox import resend_message
 from refunds_plugin.trouble.follow_ups import find_page as find_follow_ups
@@ -155,16 +155,18 @@ def attempts() -> Response:
 SUMMARY_COLUMNS = ["day", "currency", "decisions", "sales", "refunded", "credited", "kept",
                    "review_count", "review_amount", "refund_rate_bp", "dry_run", "exchanges",
                    "exchange_retained", "exchange_charged", "exchange_original_due",
-                   "exchange_original_paid"]
+                   "exchange_original_paid", "sent_to_review", "review_approved",
+                   "review_approved_amount", "review_declined"]
 
 
 @bp.get("/summary")
 @needs("finance")
 def summary() -> Response:
-    end = reports.parse_param("until", request.args.get("until")) or now()
-    start = reports.parse_param("since", request.args.get("since")) or end - timedelta(days=30)
+    """The summary page's period (``insights.period``): no ``until`` is now, to the end of the
+    current second; no ``since`` 30 days before ``until``."""
+    p = period_params(dict(request.args), now(), 30)
     fmt = _format()
-    data = summarize(runtime().engine, start, end, now()).to_json()
+    data = summarize(runtime().engine, p.since, p.until, now()).to_json()
     if fmt == "csv":
         rows = [{"day": day["day"], **t} for day in data["days"] for t in day["totals"]]
         return csv_response(rows, SUMMARY_COLUMNS, "summary")

@@ -1,9 +1,9 @@
 """Charts for the finance summary as inline SVG, drawn on the server: no JavaScript, no library.
 
 One chart per currency, titled with it: one group of bars per day (refunded, credited, dry run,
-kept, sent to review), a y axis with amounts in that currency, the days along the x axis, and each
-bar's amount written on it, so the chart reads without hovering. The day's refund rate against
-sales is in each group's tooltip.
+kept, waiting for review), a y axis with amounts in that currency, the days along the x axis,
+and each bar's amount written on it, so the chart reads without hovering. The day's refund rate
+against sales is in each group's tooltip.
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ SERIES = (
     ("credited", "#2e8540", "credited"),
     ("dry_run", "#6b6b6b", "dry run (no money moved)"),
     ("kept", "#b58105", "kept (no return)"),
-    ("review_amount", "#9b2c2c", "sent to review"),
+    ("review_amount", "#9b2c2c", "waiting for review"),
 )
 # drawn 360 wide, about a phone's column (355 px on a 375 px screen), so its 11 px text is
 # still 11 px there once the SVG is scaled to the column (drawn 720 wide it was 5 px); the

@@ -236,7 +236,8 @@ def document() -> dict[str, Any]:
                 "parameters": _params(ATTEMPT_FILTERS, choices=ATTEMPT_CHOICES),
                 "responses": {"200": _listing("Attempt"), **ERRORS}}},
             "/api/summary": {"get": {
-                "summary": "Totals and per-day series: sales, refunded, credited, kept, review, "
+                "summary": "Totals and per-day series: sales, refunded, credited, kept, "
+                           "reviews waiting and decided by a person (final amounts), "
                            "refund rate (basis points), promise keeping",
                 "parameters": _params(("since", "until"), paged=False),
                 "responses": {"200": {"description": "the summary (CSV: one row per day)"},

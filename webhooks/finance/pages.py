@@ -36,6 +36,7 @@ from refunds_plugin.finance import outbox as outbox_read
 from refunds_plugin.finance import reports
 from refunds_plugin.finance.summary import summarize
 from refunds_plugin.finance.tokens import Principal, check_token
+from refunds_plugin.insights.period import period_params
 from refunds_plugin.intake import reviews
 from refunds_plugin.money import AmountError, Money
 from refunds_plugin.notify.preview import standing
@@ -49,6 +50,7 @@ bp = Blueprint(
 )
 log = logging.getLogger("refunds.finance")
 SESSION_HOURS = 8
+SUMMARY_DAYS = 30  # how far back the summary looks without a From
 EXPIRED_FORM = "This form has expired or did not come from this site."
 display.register(bp)
 
@@ -237,12 +239,15 @@ def decide_review(decision_id: str) -> Any:
 @bp.get("/summary")
 @needs("finance")
 def summary_page() -> Response:
-    end = reports.parse_param("until", request.args.get("until")) or now()
-    start = reports.parse_param("since", request.args.get("since")) or end - timedelta(days=30)
-    summary = summarize(runtime().engine, start, end, now())
+    """The period asked for, as the insights pages take it (``insights.period``): an empty
+    Until is now, to the end of the current second; the form keeps what was asked, so Show
+    pressed unchanged shows the same decisions."""
+    p = period_params(dict(request.args), now(), SUMMARY_DAYS)
+    summary = summarize(runtime().engine, p.since, p.until, now())
     data = summary.to_json()
     charts = [chart.bars(summary, cur) for cur in sorted(summary.totals)]
-    return page(200, "summary.html", s=data, charts=charts, since=start, until=end)
+    return page(200, "summary.html", s=data, charts=charts, p=p, args=request.args,
+                days=SUMMARY_DAYS)
 
 
 def age_text(seconds: float) -> str:

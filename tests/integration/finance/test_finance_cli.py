@@ -64,10 +64,11 @@ def test_the_report_shows_the_period_totals_as_a_table(scene: Scene, sqlite_url:
     lines = result.output.splitlines()
     # sales by payment day (o-2 was paid 400 days ago); the dry-run payout is not "refunded"
     assert lines[1].split() == ["currency", "decisions", "sales", "refunded", "credited", "dry",
-                                "run", "kept", "review", "refund", "rate", "sales", "kept",
-                                "(retained)"]
+                                "run", "kept", "waiting", "for", "review", "decided", "by", "a",
+                                "person", "refund", "rate", "sales", "kept", "(retained)"]
     assert lines[2].split() == ["EUR", "2", "25.00", "EUR", "0.00", "EUR", "0.00", "EUR",
-                                "25.00", "EUR", "0.00", "EUR", "1", "(40.00", "EUR)", "0.00%",
+                                "25.00", "EUR", "0.00", "EUR", "1", "(40.00", "EUR)", "0",
+                                "approved", "(0.00", "EUR),", "0", "declined", "0.00%",
                                 "0", "(0.00", "EUR)"]
     as_json = json.loads(invoke(sqlite_url, "ledger", "report", "--since", "2026-11-01",
                                 "--until", "2026-12-01", "--json").output)

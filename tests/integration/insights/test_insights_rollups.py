@@ -180,7 +180,8 @@ class Shop:
             close_review(conn, did, status, "admin", "", NOW)
             if credit:
                 record_adjustment(conn, did, cast(Any, SimpleNamespace(
-                    resolution_summary="credit", amount=1, refund_amount=0, credit_amount=1)))
+                    resolution_summary="credit", amount=1, refund_amount=0, credit_amount=1,
+                    fees=(), resolutions=())))
 
     def reopen(self, did: str) -> None:
         with write_tx(self.engine) as conn:

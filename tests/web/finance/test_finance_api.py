@@ -91,7 +91,8 @@ def test_the_summary_counts_sales_by_payment_day_and_dry_run_apart_from_refunds(
         "currency": "EUR", "decisions": 2, "sales": 2500, "refunded": 0, "credited": 0,
         "kept": 0, "review_count": 1, "review_amount": 4000, "refund_rate_bp": 0,
         "dry_run": 2500, "exchanges": 0, "exchange_retained": 0, "exchange_charged": 0,
-        "exchange_original_due": 0, "exchange_original_paid": 0}]
+        "exchange_original_due": 0, "exchange_original_paid": 0, "sent_to_review": 1,
+        "review_approved": 0, "review_approved_amount": 0, "review_declined": 0}]
     assert [(d["day"], [t["sales"] for t in d["totals"]]) for d in data["days"]] == [
         ("2026-11-21", [2500]), ("2026-11-24", [0])]
     # the only decision whose money "returned" was the dry run's: counted apart
@@ -101,9 +102,10 @@ def test_the_summary_counts_sales_by_payment_day_and_dry_run_apart_from_refunds(
     assert csv_text.get_data(as_text=True).splitlines() == [
         "day,currency,decisions,sales,refunded,credited,kept,review_count,review_amount,"
         "refund_rate_bp,dry_run,exchanges,exchange_retained,exchange_charged,"
-        "exchange_original_due,exchange_original_paid",
-        "2026-11-21,EUR,0,2500,0,0,0,0,0,0,0,0,0,0,0,0",
-        "2026-11-24,EUR,2,0,0,0,0,1,4000,,2500,0,0,0,0,0",
+        "exchange_original_due,exchange_original_paid,sent_to_review,review_approved,"
+        "review_approved_amount,review_declined",
+        "2026-11-21,EUR,0,2500,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0",
+        "2026-11-24,EUR,2,0,0,0,0,1,4000,,2500,0,0,0,0,0,1,0,0,0",
     ]
 
 

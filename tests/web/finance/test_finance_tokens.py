@@ -128,3 +128,35 @@ def test_made_tokens_expire_when_they_say(sqlite_url: str, now: datetime) -> Non
     assert check_token(engine, made.secret, now + timedelta(hours=11, minutes=59)) is not None
     assert check_token(engine, made.secret, now + timedelta(hours=12)) is None
     engine.dispose()
+
+
+def test_an_admin_makes_a_warehouse_token_on_the_page_and_it_opens_only_receiving(
+    scene: Scene,
+) -> None:
+    client = scene.login(scene.admin)
+    page = client.get("/finance/tokens/").get_data(as_text=True)
+    assert '<option value="warehouse">warehouse (receives returns only)</option>' in page
+    assert ("warehouse opens only the receiving page (<code>/finance/receive</code>: find a "
+            "return by order number or tracking code and mark what arrived) and "
+            "<code>/api/returns</code>, and no other finance page.") in page
+    made = client.post("/finance/tokens/", data={
+        "name": "Dock", "role": "warehouse", "expires_in": "",
+        "csrf_token": csrf(client, "/finance/tokens/")})
+    assert made.status_code == 201
+    html = made.get_data(as_text=True)
+    assert "Token #3 for Dock (warehouse), expires never." in html
+    secret = re.search(r'<code class="secret">(rfd_[^<]+)</code>', html)
+    assert secret is not None
+    who = check_token(scene.shop.runtime.engine, secret.group(1), scene.shop.now)
+    assert who is not None and (who.name, who.role) == ("Dock", "warehouse")
+
+    dock = scene.shop.app.test_client()
+    login = dock.post("/finance/login", data={"token": secret.group(1),
+                                              "csrf_token": csrf(dock, "/finance/login")})
+    assert (login.status_code, login.headers["Location"]) == (303, "/finance/receive")
+    assert dock.get("/finance/receive").status_code == 200
+    assert dock.get("/finance/summary").status_code == 403
+    bearer = {"Authorization": f"Bearer {secret.group(1)}"}
+    listed = scene.shop.app.test_client().get("/api/returns", headers=bearer)
+    assert listed.status_code == 200, listed.get_data(as_text=True)
+    assert scene.shop.app.test_client().get("/api/decisions", headers=bearer).status_code == 403

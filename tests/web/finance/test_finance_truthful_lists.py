@@ -107,7 +107,7 @@ def test_pages_write_amounts_in_their_currency_never_raw_minor_units(scene: Scen
     summary = client.get("/finance/summary?since=2026-11-01&until=2026-12-01").get_data(
         as_text=True)
     assert '<td data-label="Sales" class="num">25.00 EUR</td>' in summary
-    assert '<td data-label="Sent to review" class="num">1 (40.00 EUR)</td>' in summary
+    assert '<td data-label="Waiting for review" class="num">1 (40.00 EUR)</td>' in summary
     for html in (listing, queue, detail, summary):
         assert not re.search(r"\b(2500|4000) ?EUR\b|>2500<|>4000<", html)
     assert "Amounts in minor units" not in summary

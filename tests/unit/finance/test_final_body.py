@@ -1,0 +1,42 @@
+"""``line_index.final_body``: a person's change to a return's amount, spread over its lines in
+whole minor units, exchanged lines untouched, a waived fee moving no line."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from refunds_plugin.ledger.line_index import final_body
+
+
+def _body(**more: Any) -> dict[str, Any]:
+    return {"currency": "EUR", "amount": 29405,
+            "lines": [{"line_id": "l1", "amount": 10000}, {"line_id": "l2", "amount": 20000}],
+            "fees": [{"code": "return_shipping", "amount": 595}], **more}
+
+
+def _amounts(body: dict[str, Any]) -> list[int]:
+    return [ln["amount"] for ln in body["lines"]]
+
+
+def test_a_lower_amount_is_spread_in_proportion_with_the_remainder_to_the_largest_share() -> None:
+    # 99.41 given + 5.95 fee kept = 105.36 before fees, over 100.00 and 200.00
+    got = final_body(_body(), 9941, 595, 0)
+    assert _amounts(got) == [3512, 7024]
+    assert sum(_amounts(got)) == 10536
+    assert (got["amount"], got["fees"]) == (9941, [{"code": "final", "amount": 595}])
+
+
+def test_a_waived_fee_moves_no_line_and_leaves_no_fee() -> None:
+    got = final_body(_body(), 30000, 0, 0)
+    assert (_amounts(got), got["fees"]) == ([10000, 20000], [])
+
+
+def test_an_exchanged_line_keeps_its_value_and_the_others_take_the_change() -> None:
+    swapped = _body(exchange={"lines": [{"line_id": "l2"}]})
+    assert _amounts(final_body(swapped, 19405, 595, 0)) == [0, 20000]
+
+
+def test_the_same_change_written_twice_gives_the_same_body() -> None:
+    once = final_body(_body(), 1, 595, 250)
+    assert final_body(_body(), 1, 595, 250) == once
+    assert (_amounts(once), once["resolutions"]) == ([199, 397], [{"bonus": 250}])
