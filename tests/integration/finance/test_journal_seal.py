@@ -96,7 +96,8 @@ def test_a_decision_is_answered_while_sealing_is_blocked_and_sealed_once_it_is_f
         scene = Scene(shop, create_token(engine, "Ada Admin", "admin", now).secret, "", "", "")
         page = scene.login(scene.admin).get(f"/finance/decisions/{answer['decision_id']}")
         assert page.get_data(as_text=True).count(
-            "<td>not sealed yet (sealed into the chain moments after its commit)</td>") == 2
+            '<td class="text">not sealed yet (sealed into the chain moments after its commit)'
+            "</td>") == 2
     finally:
         holder.rollback()
         holder.close()
