@@ -25,7 +25,7 @@ import logging
 import re
 import uuid
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import Connection, Engine, and_, bindparam, or_, select, update
@@ -35,6 +35,7 @@ from refunds_plugin.ledger.journal import insert_ignore
 from refunds_plugin.ledger.orders import dialect_insert
 from refunds_plugin.ledger.tables import decisions, orders, outbox
 from refunds_plugin.notify.kinds import kind as kind_of
+from refunds_plugin.notify.links import ASKS_FEEDBACK, answered, feedback_until
 from refunds_plugin.notify.stored import UNREADABLE, why
 from refunds_plugin.notify.stored import said as stored_said
 
@@ -148,6 +149,9 @@ def _row(conn: Connection, cause: str, kind: str, recipient: str | None, now: da
     skipped = note is not None
     if spec.channel == "mail":
         locale, context = _in_their_language(conn, locale, context, known)
+        if kind in ASKS_FEEDBACK and context.get("decision_id"):
+            context = {**context, "feedback_until": asked_until(
+                conn, str(context["decision_id"]), now if known is not None else None)}
     return {
         "id": message_id(cause, kind, address), "cause": cause, "kind": kind,
         "channel": spec.channel, "recipient": address, "locale": locale,
@@ -186,6 +190,16 @@ def read_said(decision_id: str, stored: str) -> Any:
                     "its mails carry the stored English explanation until a person repairs "
                     "the row", decision_id, why(exc), extra={"decision_id": decision_id})
         return None
+
+
+def asked_until(conn: Connection, decision_id: str, given: datetime | None = None) -> str | None:
+    """Until when the mail's feedback link takes answers (ISO, UTC), for the renderer to leave
+    the link out of a mail rendered later; ``given``: the answer is being given now (a new
+    decision's mails), not read."""
+    if given is None:
+        given = answered(conn, decision_id)[1]
+    until = feedback_until(given)
+    return None if until is None else until.astimezone(UTC).isoformat()
 
 
 def recorded_causes(conn: Connection, kind: str, causes: list[str]) -> set[str]:

@@ -32,7 +32,8 @@ from refunds_plugin.ledger.tables import (
 from refunds_plugin.notify import stored
 from refunds_plugin.notify.causes import attempt_context, decision_context
 from refunds_plugin.notify.kinds import kind as kind_of
-from refunds_plugin.notify.outbox import read_said
+from refunds_plugin.notify.links import ASKS_FEEDBACK
+from refunds_plugin.notify.outbox import asked_until, read_said
 from refunds_plugin.notify.render import Rendered, Renderer
 
 MONEY_KINDS = {"refund_sent": "refund", "refund_failed": "refund", "credit_issued": "credit"}
@@ -117,6 +118,8 @@ def preview(engine: Engine, renderer: Renderer, kind: str, decision_id: str,
                             "bonus": 0, "credit_code": "EXAMPLE-CODE" if credit else None}
                 example = True
         recorded = _recorded(conn, kind, decision_id) if kind in ELSEWHERE else None
+        if kind in ASKS_FEEDBACK:  # as it would be sent now: no link past its window
+            context["feedback_until"] = asked_until(conn, decision_id)
     if recorded is not None:  # the email as its cause wrote it
         context, locale = json.loads(recorded.context), recorded.locale
     elif kind in ("return_reminder", "label_ready", "return_expired", "exchange_original_due") \
@@ -139,7 +142,7 @@ def preview(engine: Engine, renderer: Renderer, kind: str, decision_id: str,
                     "statement": EXAMPLE_STATEMENT, "received_at": now.isoformat()}
         example = True
     state, fits = standing(row.outcome, review)
-    return Preview(kind, row.customer_email or "", renderer.render(kind, context, locale),
+    return Preview(kind, row.customer_email or "", renderer.render(kind, context, locale, now),
                    example, dry_run=bool(context.get("dry_run")), state=state, fits=fits)
 
 
