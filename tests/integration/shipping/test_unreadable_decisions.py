@@ -13,17 +13,12 @@ import pytest
 from sqlalchemy import update
 
 from refunds_plugin.finance.tokens import create_token
-from refunds_plugin.ledger.tables import decisions, outbox, refund_attempts, return_shipments
-from tests.fakes.outbound_receiver import HOOK, SECRET, Receiver
+from refunds_plugin.ledger.tables import decisions, outbox
+from tests.fakes.outbound_receiver import Receiver
 from tests.fakes.smtp_sink import SmtpSink
-from tests.integration.shipping.conftest import Returns
+from tests.integration.shipping import conftest as shipping
+from tests.integration.shipping.conftest import Returns, desk_round, notify_warnings
 
-LABELLED = """currency: USD
-window: {days: 365, start: payment}
-return_shipping: {label: easypost, return_by_days: 30, grace_days: 7}
-refund_on: first_scan
-"""
-MUG = [{"line_id": "l1", "quantity": 1, "reason": "changed_mind"}]
 DAY = 86400
 # what each corruption stores, and how the warning and the outbox say it cannot be read
 CORRUPT = {
@@ -44,24 +39,11 @@ def two_returns(returns_service: Callable[..., Returns], smtp: SmtpSink,
                 erp: Receiver) -> tuple[Returns, dict[str, str]]:
     """Orders 1001 and 1002, one mug returned from each (its refund held until the first
     scan), their labels bought and sent: the decision ids by order."""
-    r = returns_service(LABELLED, mail_url=smtp.url, mail_from="Mugs <returns@mugs.example>",
-                        saleor_app_url="https://returns.mugs.example", shop_name="Mugs",
-                        outbound_url=HOOK, outbound_secret=SECRET)
-    decided = {}
-    for n, order in enumerate(("1001", "1002"), 1):
-        r.paid(order)
-        decided[order] = r.ask(f"r-{n}", order, lines=MUG)["decision_id"]
-    r.h.drain()
-    _round(r)
+    r, decided = shipping.two_mailed_returns(returns_service, smtp.url)
+    desk_round(r)
     assert _told(r, "label_ready") == {"1001": ("sent", None, True),
                                        "1002": ("sent", None, True)}
     return r, decided
-
-
-def _round(r: Returns) -> None:
-    """The shipping desk's round (labels, expiries, reminders), then the courier."""
-    r.labels()
-    r.h.drain()
 
 
 def _told(r: Returns, kind: str) -> dict[str, tuple[str, str | None, bool]]:
@@ -72,11 +54,6 @@ def _told(r: Returns, kind: str) -> dict[str, tuple[str, str | None, bool]]:
         context = json.loads(row.context)
         found[context["order_id"]] = (row.status, row.last_error, "explanation_said" in context)
     return found
-
-
-def _warned(caplog: pytest.LogCaptureFixture) -> list[str]:
-    return [rec.getMessage() for rec in caplog.records
-            if rec.name == "refunds.notify" and rec.levelname == "WARNING"]
 
 
 @pytest.mark.parametrize("corruption", list(CORRUPT))
@@ -105,7 +82,7 @@ def test_the_reminder_and_expiry_sweeps_go_on_past_a_decision_that_cannot_be_rea
     caplog.clear()
 
     r.h.clock.advance(25 * DAY + 60)  # five days (less a minute) before the return-by date
-    _round(r)
+    desk_round(r)
 
     assert _told(r, "return_reminder") == {"1001": ("sent", None, True), "1002": told_1002}
     reminded = sorted(m.subject for m in smtp.received[before:])
@@ -113,22 +90,18 @@ def test_the_reminder_and_expiry_sweeps_go_on_past_a_decision_that_cannot_be_rea
     if column == "said":
         expected.append("Reminder: please send back your return for order 1002 by ")
     assert [s[:len(e)] for s, e in zip(reminded, expected, strict=True)] == expected
-    assert _warned(caplog) == [warning]
+    assert notify_warnings(caplog) == [warning]
 
-    _round(r)  # the next round: nothing again, the unreadable one not tried again
+    desk_round(r)  # the next round: nothing again, the unreadable one not tried again
     r.h.clock.advance(DAY)
-    _round(r)
+    desk_round(r)
     assert len(smtp.received) == before + len(expected)
-    assert _warned(caplog) == [warning]
+    assert notify_warnings(caplog) == [warning]
 
     r.h.clock.advance(12 * DAY)  # past the return-by date and its grace
-    _round(r)
+    desk_round(r)
 
-    shipped = {row.order_id: (row.status, row.label_status)
-               for row in r.h.rows(return_shipments)}
-    assert shipped == {"1001": ("expired", "voided"), "1002": ("expired", "voided")}
-    assert sorted((a.order_id, a.status, int(a.amount)) for a in r.h.rows(refund_attempts)) == [
-        ("1001", "canceled", 2500), ("1002", "canceled", 2500)]
+    assert shipping.where_they_stand(r) == shipping.BOTH_EXPIRED  # refunds canceled, labels voided
     assert _told(r, "return_expired") == {"1001": ("sent", None, True), "1002": told_1002}
     assert _told(r, "return.expired") == {"1001": ("sent", None, False),
                                           "1002": (told_1002[0], told_1002[1], False)}
@@ -138,7 +111,7 @@ def test_the_reminder_and_expiry_sweeps_go_on_past_a_decision_that_cannot_be_rea
     assert sorted(p["data"]["order_id"] for _, p in erp.verified
                   if p["type"] == "return.expired") == (
         ["1001", "1002"] if column == "said" else ["1001"])
-    assert _warned(caplog) == [warning] * 2
+    assert notify_warnings(caplog) == [warning] * 2
     assert stored not in caplog.text
     assert {getattr(rec, "decision_id", None) for rec in caplog.records
             if rec.name == "refunds.notify"} == {bad}
