@@ -3,10 +3,10 @@ on the answer and status pages and in the final emails; no login. The link is th
 and an HMAC of it under the instance's key (``REFUNDS_SECRET_KEY``, else the key kept by
 ``ledger/instance.py``; made in ``notify/links.py``), so it cannot be made for another decision.
 It is asked once the answer is final (approved or declined, by the policy or by a person closing
-the review) and works for ``WINDOW_DAYS`` from that answer: the first answer is stored, a later
-one replaces it. A new rating keeps the stored comment unless a comment is sent with it (an
-empty comment field sent on purpose clears it). While the decision is in review, after the
-window, or with a forged link, nothing is stored.
+the review) and works for ``links.FEEDBACK_DAYS`` (14) from that answer: the first answer is
+stored, a later one replaces it. A new rating keeps the stored comment unless a comment is sent
+with it (an empty comment field sent on purpose clears it). While the decision is in review,
+after the window, or with a forged link, nothing is stored.
 
 Summaries group the answers by outcome, the customer's reason, resolution, policy version and
 the time the money took (decision to last succeeded attempt; "dry run (no money moved)" where
@@ -18,13 +18,12 @@ from __future__ import annotations
 import hmac
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Engine, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
-from refunds_plugin.domain.decision import answered_at
 from refunds_plugin.domain.kinds import AttemptStatus
 from refunds_plugin.finance.rows import DRYRUN_PROVIDER
 from refunds_plugin.insights.dryrun import WORDS as DRY
@@ -37,9 +36,12 @@ from refunds_plugin.ledger.tables import (
     return_lines,
     reviews,
 )
-from refunds_plugin.notify.links import feedback_signature
+from refunds_plugin.notify.links import (
+    answered,
+    feedback_signature,
+    feedback_until,
+)
 
-WINDOW_DAYS = 14
 MAX_COMMENT = 2000
 RATINGS = (1, 2, 3, 4, 5)
 
@@ -56,31 +58,16 @@ class Answer:
     open_until: datetime | None = None
 
 
-def open_until(answered_at: datetime | None) -> datetime | None:
-    """The end of the window for an answer given then; None while there is no answer yet."""
-    return None if answered_at is None else aware(answered_at) + timedelta(days=WINDOW_DAYS)
-
-
 def askable(answered_at: datetime | None, now: datetime) -> bool:
     """Whether a page or an email may ask "How did we do?" now: the answer is final and its
     window still open (``answered_at`` as ``DecisionStatus.decided_at`` says it)."""
-    until = open_until(answered_at)
+    until = feedback_until(answered_at)
     return until is not None and now < until
 
 
 def _answered_at(engine: Engine, decision_id: str) -> tuple[bool, datetime | None]:
-    """(known, when the final answer was given): None while a person has yet to decide a
-    review (an approval whose payout a person re-checks was still given when recorded)."""
     with engine.connect() as conn:
-        row = conn.execute(
-            select(decisions.c.created_at, decisions.c.outcome, reviews.c.status,
-                   reviews.c.decided_at)
-            .select_from(decisions.outerjoin(reviews, reviews.c.decision_id == decisions.c.id))
-            .where(decisions.c.id == decision_id)).first()
-    if row is None:
-        return False, None
-    given = answered_at(row.outcome, row.status, row.decided_at, row.created_at)
-    return True, None if given is None else aware(given)
+        return answered(conn, decision_id)
 
 
 def current(engine: Engine, key: str, decision_id: str, signature: str, now: datetime
@@ -103,7 +90,7 @@ def _check(engine: Engine, key: str, decision_id: str, signature: str, now: date
     known, answered = _answered_at(engine, decision_id)
     if not known:
         return Answer("unknown")
-    until = open_until(answered)
+    until = feedback_until(answered)
     if until is None:
         return Answer("pending")
     if now >= until:

@@ -6,11 +6,14 @@ silently: ``changes`` compares it with the stored row before the write, and ``jo
 one ``order_updated`` entry with the before and after of each changed field. The trouble
 detectors read that entry (``was_updated``): money they would give back on an updated order
 waits for a person unless the policy allows it (``trouble.auto_correct_order_updates``).
+Stored lines that cannot be read (a row edited by hand, a partial restore) are replaced like any
+others; the entry shows their ``before`` as ``UNREADABLE`` and a warning names the order.
 """
 
 from __future__ import annotations
 
 import json
+import logging
 from datetime import UTC, datetime
 from typing import Any
 
@@ -21,6 +24,8 @@ from refunds_plugin.ledger.journal import append_entry, plain
 from refunds_plugin.ledger.orders import OrderRecord, normal_email
 from refunds_plugin.ledger.tables import ledger_entries, orders, payments
 
+log = logging.getLogger("refunds.ledger")
+UNREADABLE = "unreadable"  # an order_updated entry's "before" of stored lines not valid JSON
 ENTRY = "order_updated"  # journal entry type; subject ``order:<order_id>``
 # fields a re-sent order.paid may change, as the orders row stores them; ``None`` in the new
 # content for a date keeps the stored one (``upsert_order`` coalesces), so it is no change
@@ -66,12 +71,24 @@ def _stored(row: Any) -> dict[str, Any]:
         "currency": row.currency,
         "total_amount": int(row.total_amount),
         "shipping_amount": int(row.shipping_amount),
-        "lines": json.loads(row.lines),
+        "lines": _lines(row.order_id, row.lines),
         "customer_id": row.customer_id,
         "customer_email": row.customer_email,
         "channel": row.channel,
         **{d: _when(getattr(row, d)) for d in _DATES},
     }
+
+
+def _lines(order_id: str, stored: str) -> Any:
+    """The stored lines, or ``UNREADABLE``: the update replaces them all the same, and the
+    warning names the order, never the stored JSON (it holds customer data)."""
+    try:
+        return json.loads(stored)
+    except ValueError as exc:
+        log.warning("order %s's stored lines (orders.lines) cannot be read (%s: %s): the re-sent "
+                    "order.paid's lines replace them", order_id, type(exc).__name__, exc,
+                    extra={"order_id": order_id})
+        return UNREADABLE
 
 
 def _comparable(value: Any) -> Any:

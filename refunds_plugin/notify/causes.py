@@ -27,7 +27,8 @@ its review closes), ``review:<id>:<journal hash>`` for each review closing's eve
 all: no money moved, so neither the customer nor the merchant's systems are told it did.
 
 An order whose stored lines cannot be read (``line_names``) names its items by their line ids:
-the cause's change and its messages go ahead, and a warning names the order.
+the cause's change and its messages go ahead, and a warning names the order. A decision whose
+body cannot be read (``_recorded``) has its messages recorded failed; its change goes ahead.
 """
 
 from __future__ import annotations
@@ -44,8 +45,9 @@ from refunds_plugin.domain.decision import Decision
 from refunds_plugin.domain.kinds import AttemptStatus, DecisionKind, Outcome, Reason, ResolutionKind
 from refunds_plugin.ledger.facts import OrderSeen
 from refunds_plugin.ledger.tables import decisions, orders, refund_attempts
+from refunds_plugin.notify import stored
 from refunds_plugin.notify.kinds import MERCHANT
-from refunds_plugin.notify.outbox import Known, enqueue, enqueue_all, recorded_causes
+from refunds_plugin.notify.outbox import HELD, Known, enqueue, enqueue_all, recorded_causes
 from refunds_plugin.shipping.rows import ReturnRow, get_return
 
 log = logging.getLogger("refunds.notify")
@@ -189,9 +191,8 @@ def approved_with_payment(
 ) -> bool:
     """The Checkout Session for an exchange's difference exists: the ``approved`` mail that
     waited for it (cause ``decision:<id>``, so still one per decision), with the link."""
-    decision, order_id, email = _recorded(conn, decision_id)
-    context = {**decision_context(conn, decision_id, decision, order_id),
-               "payment_url": payment_url, "payment_amount": payment_amount}
+    recorded, _, email = _recorded(conn, decision_id)
+    context = {**recorded, "payment_url": payment_url, "payment_amount": payment_amount}
     return enqueue(conn, cause=f"decision:{decision_id}", kind="approved", recipient=email,
                    now=now, context=context)
 
@@ -261,10 +262,27 @@ def attempt_settled(conn: Connection, row: Any, status: str, now: datetime) -> N
 # --- causes recorded by other rooms: one call each, inside their own transaction -----------
 
 
-def _recorded(conn: Connection, decision_id: str) -> tuple[Decision, str, str | None]:
+def _recorded(conn: Connection,
+              decision_id: str) -> tuple[dict[str, Any], Decision | None, str | None]:
+    """A recorded decision's context (``decision_context``), itself and its customer's email.
+    A body that cannot be read gives a context ``HELD`` with why (its messages recorded failed)
+    and a warning naming the decision and its order, never the stored JSON."""
     row = conn.execute(select(decisions.c.body, decisions.c.order_id, decisions.c.customer_email)
                        .where(decisions.c.id == decision_id)).one()
-    return Decision.from_dict(json.loads(row.body)), row.order_id, row.customer_email
+    try:
+        decision = stored.decision(row.body)
+        return (decision_context(conn, decision_id, decision, row.order_id), decision,
+                row.customer_email)
+    except stored.UNREADABLE as exc:
+        why = stored.why(exc)
+    log.warning("the stored body (decisions.body) of decision %s, order %s, cannot be read "
+                "(%s): its messages are recorded failed, unsent, until a person repairs the row",
+                decision_id, row.order_id, why,
+                extra={"decision_id": decision_id, "order_id": row.order_id})
+    return {"decision_id": decision_id, "order_id": row.order_id,
+            "order_number": _number(conn, row.order_id),
+            HELD: f"not sent: decision {decision_id}'s stored body (decisions.body) cannot be "
+                  f"read ({why}); a person must repair the row"}, None, row.customer_email
 
 
 def return_received(
@@ -273,9 +291,8 @@ def return_received(
 ) -> None:
     """The returned item arrived: ``item_received`` to the customer, ``return.received`` to
     the merchant (cause ``return:<decision id>``)."""
-    decision, order_id, email = _recorded(conn, decision_id)
-    context = {**decision_context(conn, decision_id, decision, order_id), **(extra or {}),
-               "received_at": received_at.isoformat()}
+    recorded, _, email = _recorded(conn, decision_id)
+    context = {**recorded, **(extra or {}), "received_at": received_at.isoformat()}
     cause = f"return:{decision_id}"
     enqueue(conn, cause=cause, kind="item_received", recipient=email, now=now, context=context)
     enqueue(conn, cause=cause, kind="return.received", recipient=MERCHANT, now=now,
@@ -300,9 +317,8 @@ def return_reminder(
     """The item is not back yet: one reminder per return-by date (cause
     ``return:<decision id>:reminder:<date>``); the return's instructions and label come with
     the decision's context, ``extra`` may add to them. True: it is new."""
-    decision, order_id, email = _recorded(conn, decision_id)
-    context = {**decision_context(conn, decision_id, decision, order_id), **(extra or {}),
-               "return_by": return_by.isoformat()}
+    recorded, _, email = _recorded(conn, decision_id)
+    context = {**recorded, **(extra or {}), "return_by": return_by.isoformat()}
     return enqueue(conn, cause=reminder_cause(decision_id, return_by), kind="return_reminder",
                    recipient=email, now=now, context=context)
 
@@ -311,8 +327,8 @@ def return_expired(conn: Connection, *, decision_id: str, now: datetime,
                    extra: dict[str, Any] | None = None) -> None:
     """The item was not sent back in time: ``return_expired`` to the customer,
     ``return.expired`` to the merchant (cause ``return:<decision id>``)."""
-    decision, order_id, email = _recorded(conn, decision_id)
-    context = {**decision_context(conn, decision_id, decision, order_id), **(extra or {})}
+    recorded, _, email = _recorded(conn, decision_id)
+    context = {**recorded, **(extra or {})}
     cause = f"return:{decision_id}"
     enqueue(conn, cause=cause, kind="return_expired", recipient=email, now=now, context=context)
     enqueue(conn, cause=cause, kind="return.expired", recipient=MERCHANT, now=now,
@@ -323,12 +339,13 @@ def original_due(conn: Connection, *, decision_id: str, payment_url: str, amount
                  now: datetime) -> bool:
     """An instant exchange's original did not come back: ``exchange_original_due`` to the
     customer with the link that takes its value (cause ``exchange-due:<decision id>``, once)."""
-    decision, order_id, email = _recorded(conn, decision_id)
-    context = {**decision_context(conn, decision_id, decision, order_id),
+    recorded, decision, email = _recorded(conn, decision_id)
+    exchange = decision.exchange if decision is not None else None
+    context = {**recorded,
                "payment_url": payment_url,
                "due_amount": amount,
                "sent": [{"name": ln.name, "quantity": ln.quantity}
-                        for ln in (decision.exchange.lines if decision.exchange else ())]}
+                        for ln in (exchange.lines if exchange else ())]}
     return enqueue(conn, cause=f"exchange-due:{decision_id}", kind="exchange_original_due",
                    recipient=email, now=now, context=context)
 
@@ -338,19 +355,18 @@ def parcel_moved(conn: Connection, *, decision_id: str, status: str, now: dateti
     of the returned parcel, for the merchant's systems; once each (cause
     ``return:<decision id>:<event>``). The customer hears nothing new: the status page shows it."""
     event = "return.delivered" if status == "delivered" else "return.in_transit"
-    decision, order_id, email = _recorded(conn, decision_id)
+    recorded, _, email = _recorded(conn, decision_id)
     enqueue(conn, cause=f"return:{decision_id}:{event.split('.')[1]}", kind=event,
             recipient=MERCHANT, now=now,
-            context={**decision_context(conn, decision_id, decision, order_id),
-                     "status": status, "customer_email": email})
+            context={**recorded, "status": status, "customer_email": email})
 
 
 def label_ready(conn: Connection, *, decision_id: str, now: datetime) -> None:
     """The prepaid label was bought after the decision's mail went out: ``label_ready`` to the
     customer, once (cause ``return:<decision id>:label``)."""
-    decision, order_id, email = _recorded(conn, decision_id)
+    recorded, _, email = _recorded(conn, decision_id)
     enqueue(conn, cause=f"return:{decision_id}:label", kind="label_ready", recipient=email,
-            now=now, context=decision_context(conn, decision_id, decision, order_id))
+            now=now, context=recorded)
 
 
 def exchange_unavailable(conn: Connection, *, decision_id: str, fallback_decision_id: str,
@@ -358,9 +374,8 @@ def exchange_unavailable(conn: Connection, *, decision_id: str, fallback_decisio
     """An exchange's new item went out of stock before it shipped: ``exchange_unavailable`` to
     the customer, with the refund or credit decided instead (the figures of
     ``fallback_decision_id``); once (cause ``exchange:<decision id>:unavailable``)."""
-    decision, order_id, email = _recorded(conn, fallback_decision_id)
-    context = {**decision_context(conn, fallback_decision_id, decision, order_id),
-               "unavailable": unavailable, "exchange_decision_id": decision_id}
+    recorded, _, email = _recorded(conn, fallback_decision_id)
+    context = {**recorded, "unavailable": unavailable, "exchange_decision_id": decision_id}
     return enqueue(conn, cause=f"exchange:{decision_id}:unavailable",
                    kind="exchange_unavailable", recipient=email, now=now, context=context)
 

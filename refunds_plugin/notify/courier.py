@@ -133,7 +133,8 @@ class Courier:
         """Hand one message to its channel; raises ``DeliveryError``."""
         if row.channel == "mail":
             assert self.mailer is not None
-            rendered = self.renderer.render(row.kind, row.context, row.locale)
+            rendered = self.renderer.render(row.kind, row.context, row.locale,
+                                            now=self.clock())
             self.mailer.send(compose(sender=sender(self.config), to=row.recipient,
                                      rendered=rendered, row_id=row.id))
         else:

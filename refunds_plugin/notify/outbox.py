@@ -7,6 +7,9 @@ pending work ──► queued ──claim──► sending ──► sent
                    │                  └──► failed (a final refusal, or out of tries)
                    └──── resend (finance) ◄── failed
 
+A message whose cause's stored rows cannot be read (``HELD`` in its context) is recorded
+``failed`` at once with why, and is never sent nor resent: a person repairs the row.
+
 A row is unique per (cause, kind, recipient), and its id is derived from those three: a cause
 that happens again (a redelivered event, a second process) adds nothing, and every try of a
 message carries the same id (the email's Message-ID, the event's ``webhook-id``).
@@ -18,10 +21,11 @@ runs out.
 from __future__ import annotations
 
 import json
+import logging
 import re
 import uuid
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import Connection, Engine, and_, bindparam, or_, select, update
@@ -31,13 +35,19 @@ from refunds_plugin.ledger.journal import insert_ignore
 from refunds_plugin.ledger.orders import dialect_insert
 from refunds_plugin.ledger.tables import decisions, orders, outbox
 from refunds_plugin.notify.kinds import kind as kind_of
+from refunds_plugin.notify.links import ASKS_FEEDBACK, answered, feedback_until
+from refunds_plugin.notify.stored import UNREADABLE, why
+from refunds_plugin.notify.stored import said as stored_said
 
 OUTBOX_NAMESPACE = uuid.UUID("4b1d0f7e-8d0a-4f5c-9a55-0c8e1f6f2b10")
 QUEUED, SENDING, SENT, FAILED, SKIPPED = "queued", "sending", "sent", "failed", "skipped"
 STATUSES = (QUEUED, SENDING, SENT, FAILED, SKIPPED)
 _EMAIL = re.compile(r"^[^@\s<>(),;:\"\[\]]+@[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?"
                     r"(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)+$")
+HELD = "held"  # context key: why the message cannot be written (its cause's rows unreadable)
+_HELD_NOTE = "held: its cause cannot be read; not sent, not resent"
 _o = outbox.c
+log = logging.getLogger("refunds.notify")
 
 
 def message_id(cause: str, kind: str, recipient: str) -> str:
@@ -120,10 +130,18 @@ def _row(conn: Connection, cause: str, kind: str, recipient: str | None, now: da
          locale: str | None, context: dict[str, Any], skip_because: str | None,
          known: Known | None) -> dict[str, Any]:
     spec = kind_of(kind)
+    held = context.get(HELD)
     missing = [k for k in spec.needs if k not in context]
-    if missing:
+    if missing and held is None:
         raise ValueError(f"a {kind} message needs {', '.join(missing)} in its context")
     address = (recipient or "").strip()
+    if held is not None:  # recorded failed with why; ``resend`` leaves it (its _HELD_NOTE)
+        return {"id": message_id(cause, kind, address), "cause": cause, "kind": kind,
+                "channel": spec.channel, "recipient": address, "locale": locale,
+                "context": json.dumps(context, sort_keys=True, default=str), "status": FAILED,
+                "tries": 0, "next_try_at": now, "claimed_by": None, "lease_until": None,
+                "last_error": str(held)[:2000], "note": _HELD_NOTE, "created_at": now,
+                "updated_at": now, "sent_at": None}
     note = skip_because
     if spec.channel == "mail" and not valid_email(address):
         note = (f"no message: the customer's email {address!r} is not a valid address"
@@ -131,6 +149,9 @@ def _row(conn: Connection, cause: str, kind: str, recipient: str | None, now: da
     skipped = note is not None
     if spec.channel == "mail":
         locale, context = _in_their_language(conn, locale, context, known)
+        if kind in ASKS_FEEDBACK and context.get("decision_id"):
+            context = {**context, "feedback_until": asked_until(
+                conn, str(context["decision_id"]), now if known is not None else None)}
     return {
         "id": message_id(cause, kind, address), "cause": cause, "kind": kind,
         "channel": spec.channel, "recipient": address, "locale": locale,
@@ -152,9 +173,33 @@ def _in_their_language(conn: Connection, locale: str | None, context: dict[str, 
     if context.get("decision_id") and "explanation" in context:
         stored = known.said if known is not None else conn.execute(select(decisions.c.said)
             .where(decisions.c.id == str(context["decision_id"]))).scalar()
-        if stored:
-            context = {**context, "explanation_said": json.loads(stored)}
+        said = read_said(str(context["decision_id"]), stored) if stored else None
+        if said is not None:
+            context = {**context, "explanation_said": said}
     return locale, context
+
+
+def read_said(decision_id: str, stored: str) -> Any:
+    """``decisions.said`` read back, or None when it cannot be (not JSON, or not the shape
+    ``language.said`` writes): the mail then carries the stored English explanation, and a
+    warning names the decision (never the stored words)."""
+    try:
+        return stored_said(stored)
+    except UNREADABLE as exc:
+        log.warning("decision %s's stored explanation ids (decisions.said) cannot be read (%s): "
+                    "its mails carry the stored English explanation until a person repairs "
+                    "the row", decision_id, why(exc), extra={"decision_id": decision_id})
+        return None
+
+
+def asked_until(conn: Connection, decision_id: str, given: datetime | None = None) -> str | None:
+    """Until when the mail's feedback link takes answers (ISO, UTC), for the renderer to leave
+    the link out of a mail rendered later; ``given``: the answer is being given now (a new
+    decision's mails), not read."""
+    if given is None:
+        given = answered(conn, decision_id)[1]
+    until = feedback_until(given)
+    return None if until is None else until.astimezone(UTC).isoformat()
 
 
 def recorded_causes(conn: Connection, kind: str, causes: list[str]) -> set[str]:
@@ -254,9 +299,11 @@ def release(conn: Connection, worker: str) -> int:
 
 def resend(conn: Connection, row_id: str, by: str, now: datetime) -> bool:
     """Finance asks for a failed message again: queued at once with fresh tries, under the same
-    id (a failed message never arrived, so its Message-ID or webhook-id is still unused)."""
+    id (a failed message never arrived, so its Message-ID or webhook-id is still unused). A
+    held one (``HELD``) is not: its context was never written, a person repairs its cause."""
     return bool(conn.execute(
-        update(outbox).where(_o.id == row_id, _o.status == FAILED).values(
+        update(outbox).where(_o.id == row_id, _o.status == FAILED,
+                             or_(_o.note.is_(None), _o.note != _HELD_NOTE)).values(
             status=QUEUED, tries=0, next_try_at=now, updated_at=now,
             note=f"resend asked by {by}"[:2000])).rowcount == 1)
 

@@ -7,6 +7,8 @@ causes live elsewhere (the return-by reminder, the label, the item received, the
 instant exchange's original due) show what the outbox recorded under the decision's cause
 (``return:<id>``, ``return:<id>:…``, ``exchange-due:<id>``), the latest one; only when there is
 none yet (and for the withdrawal receipt) are dates, links and statement examples, and say so.
+A decision whose body cannot be read has no preview (``NotFound``, saying why); one whose
+``said`` cannot be read shows its stored English explanation, as its mails would.
 """
 
 from __future__ import annotations
@@ -18,7 +20,6 @@ from typing import Any
 
 from sqlalchemy import Connection, Engine, or_, select
 
-from refunds_plugin.domain.decision import Decision
 from refunds_plugin.errors import NotFound
 from refunds_plugin.ledger.tables import (
     decisions,
@@ -28,8 +29,11 @@ from refunds_plugin.ledger.tables import (
     refund_attempts,
     reviews,
 )
+from refunds_plugin.notify import stored
 from refunds_plugin.notify.causes import attempt_context, decision_context
 from refunds_plugin.notify.kinds import kind as kind_of
+from refunds_plugin.notify.links import ASKS_FEEDBACK
+from refunds_plugin.notify.outbox import asked_until, read_said
 from refunds_plugin.notify.render import Rendered, Renderer
 
 MONEY_KINDS = {"refund_sent": "refund", "refund_failed": "refund", "credit_issued": "credit"}
@@ -85,11 +89,17 @@ def preview(engine: Engine, renderer: Renderer, kind: str, decision_id: str,
         note = json.loads(note_body).get("customer_note", "") if note_body else ""
         review = conn.execute(select(reviews.c.status)
                               .where(reviews.c.decision_id == decision_id)).scalar()
-        decision = Decision.from_dict(json.loads(row.body))
+        try:
+            decision = stored.decision(row.body)
+        except stored.UNREADABLE as exc:  # nothing to show: no message can be written from it
+            raise NotFound(f"decision {decision_id}'s stored body (decisions.body) cannot be "
+                           f"read ({stored.why(exc)}): there is no email to show until a "
+                           "person repairs the row", code="unreadable_decision") from None
         context: dict[str, Any] = decision_context(conn, decision_id, decision, row.order_id,
                                                    note)
-        if row.said:  # as the queued message would carry it: said in the order's language
-            context["explanation_said"] = json.loads(row.said)
+        said = read_said(decision_id, row.said) if row.said else None
+        if said is not None:  # as the queued message would carry it: in the order's language
+            context["explanation_said"] = said
         locale = conn.execute(select(orders.c.locale)
                               .where(orders.c.order_id == row.order_id)).scalar()
         example = False
@@ -108,6 +118,8 @@ def preview(engine: Engine, renderer: Renderer, kind: str, decision_id: str,
                             "bonus": 0, "credit_code": "EXAMPLE-CODE" if credit else None}
                 example = True
         recorded = _recorded(conn, kind, decision_id) if kind in ELSEWHERE else None
+        if kind in ASKS_FEEDBACK:  # as it would be sent now: no link past its window
+            context["feedback_until"] = asked_until(conn, decision_id)
     if recorded is not None:  # the email as its cause wrote it
         context, locale = json.loads(recorded.context), recorded.locale
     elif kind in ("return_reminder", "label_ready", "return_expired", "exchange_original_due") \
@@ -130,7 +142,7 @@ def preview(engine: Engine, renderer: Renderer, kind: str, decision_id: str,
                     "statement": EXAMPLE_STATEMENT, "received_at": now.isoformat()}
         example = True
     state, fits = standing(row.outcome, review)
-    return Preview(kind, row.customer_email or "", renderer.render(kind, context, locale),
+    return Preview(kind, row.customer_email or "", renderer.render(kind, context, locale, now),
                    example, dry_run=bool(context.get("dry_run")), state=state, fits=fits)
 
 

@@ -118,11 +118,14 @@ class Renderer:
         env.globals["parts"] = env.get_template("mail/parts.html").make_module()
         return env
 
-    def render(self, kind: str, context: dict[str, Any], locale: str | None = None) -> Rendered:
+    def render(self, kind: str, context: dict[str, Any], locale: str | None = None,
+               now: datetime | None = None) -> Rendered:
+        """``now``: when it is rendered (sent); a feedback link whose window closed by then
+        (``feedback_until``) is left out."""
         if kind_of(kind).channel != "mail":
             raise ValueError(f"{kind} is an event, not an email")
         locale = pick(locale, default=self.config.default_locale)
-        values = self.values(context, locale)
+        values = self.values(context, locale, now)
         html_env, text_env = self._environments(locale)
         name = f"mail/{kind}.html"
         text_template = text_env.get_template(name)
@@ -130,14 +133,19 @@ class Renderer:
         text = _BLANKS.sub("\n\n", _block(text_template, "text", values)).strip() + "\n"
         return Rendered(subject, text, html_env.get_template(name).render(values))
 
-    def values(self, context: dict[str, Any], locale: str | None) -> dict[str, Any]:
+    def values(self, context: dict[str, Any], locale: str | None,
+               now: datetime | None = None) -> dict[str, Any]:
         """The template's variables: the message's context, the shop, its look, the links (the
-        final answers' templates show the feedback link; the others ignore it)."""
+        final answers' templates show the feedback link, while it takes answers at ``now``;
+        the others ignore it)."""
         link = asked = None
         if context.get("decision_id"):
             base, key, decision_id = (self.config.saleor_app_url, self.secret_key(),
                                       str(context["decision_id"]))
             link, asked = status_url(base, key, decision_id), feedback_url(base, key, decision_id)
+            until = context.get("feedback_until")
+            if until and now is not None and now >= datetime.fromisoformat(str(until)):
+                asked = None  # the link would only say it expired
         explanation = context.get("explanation")
         said = context.get("explanation_said")
         if said and locale and explanation is not None:

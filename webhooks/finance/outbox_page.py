@@ -39,7 +39,8 @@ def outbox_page() -> Response:
 def resend(row_id: str) -> Any:
     by = f"{g.principal.name} (token #{g.principal.token_id})"
     if not resend_message(runtime().engine, row_id, by, now()):
-        return refused(409, "Nothing was queued: only a failed message can be sent again.",
+        return refused(409, "Nothing was queued: only a failed message can be sent again (not "
+                       "one held because its cause cannot be read).",
                        (url_for("finance_outbox.outbox_page"), "Back to the outbox"))
     log.info("outbox resend", extra={"outbox_id": row_id, "by": g.principal.token_id})
     return redirect(url_for("finance_outbox.outbox_page", status="queued",

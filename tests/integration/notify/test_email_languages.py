@@ -6,8 +6,12 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+import pytest
+from sqlalchemy import update
+
+from refunds_plugin.intake import reviews
 from refunds_plugin.ledger.tables import decisions, outbox
-from tests.fakes import Harness, order_paid, return_requested
+from tests.fakes import Clock, Harness, order_paid, return_requested
 from tests.fakes.smtp_sink import SmtpSink
 from tests.fakes.stripe_api import FakeStripe
 
@@ -59,3 +63,46 @@ def test_an_order_without_a_language_gets_the_shops_default(
     assert smtp.received[1].subject == "Tu devolución del pedido 1001 está aprobada"
     assert "Vamos a reembolsar 25,00\xa0US$ a tu método de pago original." in smtp.received[
         1].part("plain")
+
+
+def test_a_decision_whose_explanation_ids_cannot_be_read_is_told_in_its_stored_english(
+    mail_shop: Harness, fake_stripe: FakeStripe, smtp: SmtpSink, clock: Clock,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    h = mail_shop
+    fake_stripe.add_payment_intent(5500, "usd", "pi_123")
+    event = order_paid(paid_at="2025-01-01T10:00:00Z")  # far outside the window: a review
+    event["data"]["order"]["locale"] = "fr-FR"
+    assert h.post_storefront(event).status_code == 200
+    answer = h.post_storefront(return_requested()).json
+    assert answer is not None and answer["outcome"] == "review"
+    decision_id = answer["decision_id"]
+    h.drain()
+    with h.runtime.engine.begin() as conn:  # a restore cut the explanation's ids short
+        conn.execute(update(decisions).where(decisions.c.id == decision_id)
+                     .values(said='{"j": [{"m": "Your return'))
+    before = len(smtp.received)
+
+    clock.advance(86_400)
+    reviews.decide(h.runtime.engine, h.runtime.service, decision_id, approve=False, by="Ada",
+                   note="past the window", now=clock.now)
+    h.drain()
+
+    # the decline goes, in French, its explanation as the ledger holds it (in English)
+    [declined] = smtp.received[before:]
+    assert declined.subject == "À propos de votre retour pour la commande 1001"
+    assert declined.part("plain").startswith(
+        "Thank you. Your return of 1 × Mug needs a quick check by our team. The 365-day return "
+        "window for Mug has passed (692 days since payment); our team will look at it. If it "
+        "is approved, we will refund 25.00 USD to your original payment. Once it is approved, "
+        "we will ask you to send back Mug.\n\nSi vous pensez que c'est une erreur, répondez à "
+        "cet e-mail et une personne réexaminera votre demande.\n")
+    [row] = h.rows(outbox, kind="declined")
+    assert (row.status, row.last_error) == ("sent", None)
+    assert "explanation_said" not in row.context
+    assert [rec.getMessage() for rec in caplog.records if rec.levelname == "WARNING"
+            and rec.name == "refunds.notify"] == [
+        f"decision {decision_id}'s stored explanation ids (decisions.said) cannot be read (not "
+        "valid JSON: Unterminated string starting at: line 1 column 14 (char 13)): its mails "
+        "carry the stored English explanation until a person repairs the row"]
+    assert "Your return" not in caplog.text

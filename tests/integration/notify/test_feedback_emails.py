@@ -9,10 +9,11 @@ import re
 from collections.abc import Callable
 from typing import Any
 
+import pytest
 from sqlalchemy import select
 
 from refunds_plugin.intake import reviews
-from refunds_plugin.ledger.tables import feedback
+from refunds_plugin.ledger.tables import feedback, outbox
 from refunds_plugin.notify.links import feedback_path
 from tests.fakes import Clock, Harness, order_paid, return_requested
 from tests.fakes.smtp_sink import Received, SmtpSink
@@ -148,3 +149,68 @@ def test_nothing_is_asked_while_in_review_and_the_decline_after_it_asks_for_14_d
     assert _status_asks(h, decision_id) is None
     assert h.client().post(path, data={"rating": "4"}).status_code == 410
     assert _stored(h) == [(decision_id, 2, None)]
+
+
+@pytest.mark.parametrize(("later", "asks"), [(14 * 86_400 - 1, True), (14 * 86_400, False)])
+def test_a_refund_email_sent_after_the_feedback_window_leaves_the_link_out(
+    mail_shop: Harness, fake_stripe: FakeStripe, smtp: SmtpSink, clock: Clock, later: int,
+    asks: bool,
+) -> None:
+    h = mail_shop
+    _paid(h, fake_stripe)
+    fake_stripe.fail_next(1, 500)  # Stripe is down: the refund is tried again later
+    decision_id = h.post_storefront(return_requested()).json["decision_id"]  # type: ignore[index]
+    h.drain()
+    [_, approved] = smtp.received
+    path = _asked(approved)  # the approval is the final answer: its window starts here
+
+    clock.advance(later)
+    h.drain()
+
+    [sent] = smtp.received[2:]
+    with h.app.test_request_context():
+        token = status_token(decision_id)
+    asked = f"\nHow did we do? Tell us with one click: {APP_URL}{path}\n" if asks else ""
+    assert sent.subject == "Your refund of 25.00 USD for order 1001 is on its way"
+    assert sent.part("plain") == (
+        "We sent 25.00 USD back to your original payment.\n\nDepending on your bank it can take "
+        "a few business days to appear on your statement.\n\nSee where your return stands at "
+        f"any time: {APP_URL}/returns/status/{token}\n{asked}")
+    assert ("How did we do?" in sent.part("html")) is asks
+    assert ("/returns/feedback/" in sent.part("html")) is asks
+    # what the link would have said at the moment the email went out
+    answered = h.client().post(path, data={"rating": "4"})
+    assert answered.status_code == (200 if asks else 410)
+    assert _stored(h) == ([(decision_id, 4, None)] if asks else [])
+
+
+def test_a_refund_email_queued_inside_the_window_but_sent_after_it_leaves_the_link_out(
+    mail_shop: Harness, fake_stripe: FakeStripe, smtp: SmtpSink, clock: Clock,
+) -> None:
+    h = mail_shop
+    _paid(h, fake_stripe)
+    fake_stripe.fail_next(1, 500)
+    decision_id = h.post_storefront(return_requested()).json["decision_id"]  # type: ignore[index]
+    h.drain()
+    assert len(smtp.received) == 2  # received, approved (with the link)
+
+    clock.advance(14 * 86_400 - 60)  # the refund goes a minute before the window closes,
+    smtp.refuse_next(1)  # but the mail server answers "try again later" (451)
+    h.drain()
+    assert len(smtp.received) == 2
+    [queued] = [r for r in h.rows(outbox) if r.kind == "refund_sent"]
+    assert (queued.status, queued.tries) == ("queued", 1)
+
+    clock.advance(3600)  # the next try, after the window closed
+    h.drain()
+
+    [sent] = smtp.received[2:]
+    with h.app.test_request_context():
+        token = status_token(decision_id)
+    assert sent.subject == "Your refund of 25.00 USD for order 1001 is on its way"
+    assert sent.part("plain") == (
+        "We sent 25.00 USD back to your original payment.\n\nDepending on your bank it can take "
+        "a few business days to appear on your statement.\n\nSee where your return stands at "
+        f"any time: {APP_URL}/returns/status/{token}\n")
+    assert "How did we do?" not in sent.part("html") and "/returns/feedback/" not in sent.part(
+        "html")

@@ -11,12 +11,13 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
+from sqlalchemy import update
 
 from refunds_plugin.cli import main
 from refunds_plugin.finance.tokens import create_token
 from refunds_plugin.intake import reviews
 from refunds_plugin.ledger.db import write_tx
-from refunds_plugin.ledger.tables import outbox
+from refunds_plugin.ledger.tables import decisions, outbox
 from refunds_plugin.notify import causes
 from tests.fakes import Clock, Harness, order_paid, return_requested
 from tests.fakes.finance_scene import csrf
@@ -319,3 +320,37 @@ def test_the_preview_refuses_an_outcome_email_the_decision_does_not_stand_at(
     page = client.get(f"/finance/decisions/{decision_id}").get_data(as_text=True)
     assert f"preview?decision={decision_id}&amp;kind=declined" in page
     assert preview("refund_failed")[0] == 0  # not an outcome email: shown as before
+
+
+def test_the_preview_of_a_decision_whose_stored_rows_cannot_be_read_shows_what_it_can(
+    failed_shop: Harness, clock: Clock, caplog: pytest.LogCaptureFixture,
+) -> None:
+    h = failed_shop
+    _admin, reader = _tokens(h, clock)
+    decision_id = _failed(h).cause.split(":", 1)[1]
+    client = _login(h, reader)
+    preview = f"/finance/outbox/preview?kind=approved&decision={decision_id}"
+    with h.runtime.engine.begin() as conn:  # the explanation's ids cut short
+        conn.execute(update(decisions).where(decisions.c.id == decision_id)
+                     .values(said='{"j": [{"m": "Your return'))
+
+    shown = client.get(preview)
+
+    assert shown.status_code == 200  # the stored English explanation, as the mail would say it
+    assert '<dd class="subject">Your return for order 1001 is approved</dd>' in shown.get_data(
+        as_text=True)
+    assert [r.getMessage() for r in caplog.records if r.name == "refunds.notify"] == [
+        f"decision {decision_id}'s stored explanation ids (decisions.said) cannot be read (not "
+        "valid JSON: Unterminated string starting at: line 1 column 14 (char 13)): its mails "
+        "carry the stored English explanation until a person repairs the row"]
+
+    with h.runtime.engine.begin() as conn:  # and its body
+        conn.execute(update(decisions).where(decisions.c.id == decision_id)
+                     .values(body='{"outcome": "approve", "resolu'))
+    refused = client.get(preview)
+
+    assert refused.status_code == 404
+    assert (f"decision {decision_id}&#39;s stored body (decisions.body) cannot be read (not "
+            "valid JSON: Unterminated string starting at: line 1 column 24 (char 23)): there is "
+            "no email to show until a person repairs the row") in refused.get_data(as_text=True)
+    assert "resolu" not in caplog.text

@@ -20,7 +20,7 @@ from refunds_plugin.config import ReturnAddress
 from refunds_plugin.ledger.tables import ledger_entries, refund_attempts, return_shipments
 from tests.fakes import Clock, Harness, order_paid, return_requested
 from tests.fakes.easypost_api import FakeEasyPostServer, sign, tracker_event
-from tests.fakes.outbound_receiver import HOOK, Receiver
+from tests.fakes.outbound_receiver import HOOK, SECRET, Receiver
 from tests.fakes.stripe_api import FakeStripeServer
 from webhooks.returns.views import status_token
 
@@ -144,3 +144,48 @@ def erp(stripe_server: FakeStripeServer,
         mock.add_passthru(easypost_server.url)
         mock.add_callback(responses.POST, HOOK, callback=receiver)
         yield receiver
+
+
+LABELLED = """currency: USD
+window: {days: 365, start: payment}
+return_shipping: {label: easypost, return_by_days: 30, grace_days: 7}
+refund_on: first_scan
+"""
+MUG_BACK = [{"line_id": "l1", "quantity": 1, "reason": "changed_mind"}]
+
+
+def two_mailed_returns(make: Callable[..., Returns],
+                       mail_url: str) -> tuple[Returns, dict[str, str]]:
+    """A shop that mails its customers and tells the merchant's ``HOOK``: orders 1001 and 1002,
+    one mug returned from each (its refund held until the first scan); the decision ids by
+    order."""
+    r = make(LABELLED, mail_url=mail_url, mail_from="Mugs <returns@mugs.example>",
+             saleor_app_url="https://returns.mugs.example", shop_name="Mugs",
+             outbound_url=HOOK, outbound_secret=SECRET)
+    decided = {}
+    for n, order in enumerate(("1001", "1002"), 1):
+        r.paid(order)
+        decided[order] = r.ask(f"r-{n}", order, lines=MUG_BACK)["decision_id"]
+    r.h.drain()
+    return r, decided
+
+
+def desk_round(r: Returns) -> None:
+    """The shipping desk's round (labels, expiries, reminders), then the courier."""
+    r.labels()
+    r.h.drain()
+
+
+def notify_warnings(caplog: pytest.LogCaptureFixture) -> list[str]:
+    return [rec.getMessage() for rec in caplog.records
+            if rec.name == "refunds.notify" and rec.levelname == "WARNING"]
+
+
+def where_they_stand(r: Returns) -> tuple[dict[str, tuple[str, str]], list[tuple[str, str, int]]]:
+    """Each return's (status, label status) by order; each attempt's (order, status, amount)."""
+    return ({row.order_id: (row.status, row.label_status) for row in r.h.rows(return_shipments)},
+            sorted((a.order_id, a.status, int(a.amount)) for a in r.h.rows(refund_attempts)))
+
+
+BOTH_EXPIRED = ({"1001": ("expired", "voided"), "1002": ("expired", "voided")},
+                [("1001", "canceled", 2500), ("1002", "canceled", 2500)])

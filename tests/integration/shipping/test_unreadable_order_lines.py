@@ -12,16 +12,17 @@ import pytest
 from sqlalchemy import update
 
 from refunds_plugin.ledger.tables import orders, outbox, refund_attempts, return_shipments
-from tests.fakes.outbound_receiver import HOOK, SECRET, Receiver
+from tests.fakes.outbound_receiver import Receiver
 from tests.fakes.smtp_sink import SmtpSink
-from tests.integration.shipping.conftest import Returns
+from tests.integration.shipping.conftest import (
+    BOTH_EXPIRED,
+    Returns,
+    desk_round,
+    notify_warnings,
+    two_mailed_returns,
+    where_they_stand,
+)
 
-LABELLED = """currency: USD
-window: {days: 365, start: payment}
-return_shipping: {label: easypost, return_by_days: 30, grace_days: 7}
-refund_on: first_scan
-"""
-MUG = [{"line_id": "l1", "quantity": 1, "reason": "changed_mind"}]
 DAY = 86400
 TRUNCATED = '[{"id": "l1", "sku": "MUG-1", "name": "Mu'  # a restore cut short
 WARNING = ("order 1002's stored lines (orders.lines) cannot be read (JSONDecodeError: "
@@ -34,23 +35,10 @@ def two_returns(returns_service: Callable[..., Returns], smtp: SmtpSink,
                 erp: Receiver) -> tuple[Returns, dict[str, str]]:
     """Orders 1001 and 1002, one mug returned from each (its refund held until the first
     scan), then 1002's stored lines truncated: the decision ids by order."""
-    r = returns_service(LABELLED, mail_url=smtp.url, mail_from="Mugs <returns@mugs.example>",
-                        saleor_app_url="https://returns.mugs.example", shop_name="Mugs",
-                        outbound_url=HOOK, outbound_secret=SECRET)
-    decided = {}
-    for n, order in enumerate(("1001", "1002"), 1):
-        r.paid(order)
-        decided[order] = r.ask(f"r-{n}", order, lines=MUG)["decision_id"]
-    r.h.drain()
+    r, decided = two_mailed_returns(returns_service, smtp.url)
     with r.h.runtime.engine.begin() as conn:
         conn.execute(update(orders).where(orders.c.order_id == "1002").values(lines=TRUNCATED))
     return r, decided
-
-
-def _round(r: Returns) -> None:
-    """The shipping desk's round (labels, expiries, reminders), then the courier."""
-    r.labels()
-    r.h.drain()
 
 
 def _told(r: Returns, kind: str) -> dict[str, tuple[str, list[str], list[str]]]:
@@ -69,11 +57,6 @@ def _events(erp: Receiver, type_: str) -> dict[str, list[str]]:
             for _, p in erp.verified if p["type"] == type_}
 
 
-def _warned(caplog: pytest.LogCaptureFixture) -> list[str]:
-    return [rec.getMessage() for rec in caplog.records
-            if rec.name == "refunds.notify" and rec.levelname == "WARNING"]
-
-
 def test_the_label_reminder_and_expiry_sweeps_go_on_past_an_order_whose_lines_are_unreadable(
     two_returns: tuple[Returns, dict[str, str]], smtp: SmtpSink, erp: Receiver,
     caplog: pytest.LogCaptureFixture,
@@ -81,7 +64,7 @@ def test_the_label_reminder_and_expiry_sweeps_go_on_past_an_order_whose_lines_ar
     r, _ = two_returns
     before = len(smtp.received)
 
-    _round(r)  # both labels bought: each customer gets theirs
+    desk_round(r)  # both labels bought: each customer gets theirs
 
     shipped = {row.order_id: (row.status, row.label_status)
                for row in r.h.rows(return_shipments)}
@@ -93,30 +76,26 @@ def test_the_label_reminder_and_expiry_sweeps_go_on_past_an_order_whose_lines_ar
                               "Your return label for order 1002"]
     assert "\n- 1 × Mug: 25.00 USD\n" in labels["Your return label for order 1001"]
     assert "\n- 1 × l1: 25.00 USD\n" in labels["Your return label for order 1002"]
-    assert _warned(caplog) == [WARNING]
+    assert notify_warnings(caplog) == [WARNING]
 
     r.h.clock.advance(25 * DAY + 60)  # five days (less a minute) before the return-by date
-    _round(r)
+    desk_round(r)
 
     assert _told(r, "return_reminder") == {"1001": ("sent", ["Mug"], ["Mug"]),
                                            "1002": ("sent", ["l1"], ["l1"])}
-    assert _warned(caplog) == [WARNING] * 2
+    assert notify_warnings(caplog) == [WARNING] * 2
 
     r.h.clock.advance(13 * DAY)  # past the return-by date and its grace
-    _round(r)
+    desk_round(r)
 
-    shipped = {row.order_id: (row.status, row.label_status)
-               for row in r.h.rows(return_shipments)}
-    assert shipped == {"1001": ("expired", "voided"), "1002": ("expired", "voided")}
-    assert sorted((a.order_id, a.status, int(a.amount)) for a in r.h.rows(refund_attempts)) == [
-        ("1001", "canceled", 2500), ("1002", "canceled", 2500)]
+    assert where_they_stand(r) == BOTH_EXPIRED  # the held refunds canceled, labels voided
     assert _told(r, "return_expired") == {"1001": ("sent", ["Mug"], ["Mug"]),
                                           "1002": ("sent", ["l1"], ["l1"])}
     assert _events(erp, "return.expired") == {"1001": ["Mug"], "1002": ["l1"]}
     assert sorted(m.subject for m in smtp.received if "expired" in m.subject) == [
         "Your return for order 1001 has expired", "Your return for order 1002 has expired"]
     # one warning per cause: the expiry's mail and event share their context
-    assert _warned(caplog) == [WARNING] * 3
+    assert notify_warnings(caplog) == [WARNING] * 3
     assert "MUG-1" not in caplog.text and TRUNCATED not in caplog.text
     assert {getattr(rec, "order_id", None) for rec in caplog.records
             if rec.name == "refunds.notify"} == {"1002"}
@@ -127,7 +106,7 @@ def test_a_scan_of_a_parcel_whose_order_lines_are_unreadable_is_recorded_and_rel
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     r, decided = two_returns
-    _round(r)
+    desk_round(r)
     codes = {row.order_id: row.tracking_code for row in r.h.rows(return_shipments)}
 
     answers = [r.track(f"evt_scan_{order}", codes[order], "in_transit").status_code
@@ -147,7 +126,7 @@ def test_a_scan_of_a_parcel_whose_order_lines_are_unreadable_is_recorded_and_rel
         "Your refund of 25.00 USD for order 1001 is on its way",
         "Your refund of 25.00 USD for order 1002 is on its way"]
     # the label's mail, then the scan's event (the refund's mail names no item: no warning)
-    assert _warned(caplog) == [WARNING] * 2
+    assert notify_warnings(caplog) == [WARNING] * 2
 
 
 def test_the_status_page_of_a_return_whose_order_lines_are_unreadable_names_the_item_by_its_id(
@@ -161,4 +140,4 @@ def test_the_status_page_of_a_return_whose_order_lines_are_unreadable_names_the_
     # written when the return was decided, names and all)
     assert '<p class="send-back">Please send back: Mug.</p>' in good
     assert '<p class="send-back">Please send back: l1.</p>' in bad
-    assert _warned(caplog) == [WARNING]
+    assert notify_warnings(caplog) == [WARNING]

@@ -10,8 +10,12 @@ import json
 from collections.abc import Callable
 from typing import Any
 
+import pytest
+from sqlalchemy import update
+
 from refunds_plugin.ledger.tables import (
     decisions,
+    events,
     ledger_entries,
     orders,
     refund_attempts,
@@ -147,3 +151,38 @@ def test_the_same_order_sent_again_unchanged_is_no_update(
     assert updates(harness) == []
     assert harness.count(decisions) == 0
     assert fake_stripe.refunds == []
+
+
+def test_an_update_of_an_order_whose_stored_lines_cannot_be_read_replaces_them_once(
+    harness: Harness, fake_stripe: FakeStripe, caplog: pytest.LogCaptureFixture,
+) -> None:
+    harness.post_storefront(order_paid(reference="pi_123"))
+    truncated = '[{"id": "l1", "sku": "MUG-1", "name": "Mu'
+    with harness.runtime.engine.begin() as conn:  # a restore cut the stored lines short
+        conn.execute(update(orders).where(orders.c.order_id == "1001").values(lines=truncated))
+    again = order_paid(event_id="evt_paid_again", lines=[FOUR_MUGS], reference="pi_123")
+
+    resp = harness.post_storefront(again)
+    redelivered = harness.post_storefront(again)
+
+    changed = {"lines": {"before": "unreadable", "after": [stored_line(FOUR_MUGS)]},
+               "total_amount": {"before": 5500, "after": 10500},
+               "payments": {"before": {"pi_123": 5500}, "after": {"pi_123": 10500}}}
+    assert (resp.status_code, resp.json) == (200, {
+        "received": True, "duplicate": False, "updated": True, "changed": changed,
+        "note": "order updated: lines, payments, total_amount"})
+    assert (redelivered.status_code, redelivered.json) == (200, {
+        "received": True, "duplicate": True})
+    assert updates(harness) == [
+        ("order:1001", {"order_id": "1001", "event_id": "evt_paid_again", "changed": changed})]
+    [row] = harness.rows(orders)
+    assert (row.total_amount, json.loads(row.lines)) == (10500, [stored_line(FOUR_MUGS)])
+    assert [(e.event_id, e.status) for e in harness.rows(events, source="storefront")] == [
+        ("evt_paid_1001", "processed"), ("evt_paid_again", "processed")]
+    assert [r.getMessage() for r in caplog.records if r.levelname == "WARNING"
+            and r.name == "refunds.ledger"] == [
+        "order 1001's stored lines (orders.lines) cannot be read (JSONDecodeError: "
+        "Unterminated string starting at: line 1 column 39 (char 38)): the re-sent "
+        "order.paid's lines replace them"]
+    assert truncated not in caplog.text and "MUG-1" not in caplog.text
+    assert harness.chain_problem() is None
