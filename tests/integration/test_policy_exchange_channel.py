@@ -8,6 +8,7 @@ from pathlib import Path
 from click.testing import CliRunner
 
 from refunds_plugin.cli.policy import policy
+from refunds_plugin.shipping.listing import ADDRESS_WARNING
 from tests.fakes.outbound_receiver import HOOK, SECRET
 
 EXCHANGES = ("currency: USD\nwindow: {days: 30}\n"
@@ -28,11 +29,28 @@ def _check(tmp_path: Path, text: str, **env: str) -> list[str]:
     return result.stderr.splitlines()
 
 
+def _with_address(tmp_path: Path) -> str:
+    """A settings file with one return address, so only the exchange warning is in question."""
+    path = tmp_path / "settings.toml"
+    path.write_text('[[return_addresses]]\nname = "Returns"\nstreet = "1 Dock Rd"\n'
+                    'city = "Austin"\npostal_code = "78701"\ncountry = "US"\n',
+                    encoding="utf-8")
+    return str(path)
+
+
 def test_exchanges_with_no_outbound_receiver_are_warned_about(tmp_path: Path) -> None:
-    assert _check(tmp_path, EXCHANGES) == [WARNING]
+    assert _check(tmp_path, EXCHANGES, REFUNDS_CONFIG_FILE=_with_address(tmp_path)) == [WARNING]
 
 
 def test_an_outbound_receiver_or_no_exchanges_needs_no_warning(tmp_path: Path) -> None:
+    settings = _with_address(tmp_path)
     assert _check(tmp_path, EXCHANGES, REFUNDS_OUTBOUND_URL=HOOK,
-                  REFUNDS_OUTBOUND_SECRET=SECRET) == []
-    assert _check(tmp_path, EXCHANGES.replace(", exchange", "")) == []
+                  REFUNDS_OUTBOUND_SECRET=SECRET, REFUNDS_CONFIG_FILE=settings) == []
+    assert _check(tmp_path, EXCHANGES.replace(", exchange", ""),
+                  REFUNDS_CONFIG_FILE=settings) == []
+
+
+def test_without_a_return_address_the_check_says_what_customers_are_told(
+    tmp_path: Path,
+) -> None:
+    assert _check(tmp_path, EXCHANGES.replace(", exchange", "")) == [ADDRESS_WARNING]
