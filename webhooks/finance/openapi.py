@@ -241,7 +241,10 @@ def document() -> dict[str, Any]:
                            "refund rate (basis points), promise keeping",
                 "parameters": _params(("since", "until"), paged=False),
                 "responses": {"200": {"description": "the summary (CSV: one row per day)"},
-                              **ERRORS}}},
+                              **ERRORS, "400": {**ERRORS["400"], "description": (
+                                  "a filter that cannot be read, a query parameter this "
+                                  "operation does not list, or a period that does not end "
+                                  "after it starts (invalid_parameter names it)")}}}},
             "/api/withdrawals": {"get": {
                 "summary": "EU withdrawals (Article 11a) received in the period, the nearest "
                            "legal deadline first, each with where its money stands",
