@@ -7,8 +7,8 @@ from typing import Any
 
 from refunds_plugin.exchanges.by_hand import CONTROL, MAX_CARRIER, MAX_TRACKING
 from refunds_plugin.finance.outbox import FILTERS as OUTBOX_FILTERS
-from refunds_plugin.finance.reports import ATTEMPT_FILTERS, DECISION_FILTERS, EXPORT_COLUMNS
-from refunds_plugin.finance.rows import ATTEMPT_CHOICES, DECISION_CHOICES
+from refunds_plugin.finance.reports import ATTEMPT_FILTERS, DECISION_FILTERS
+from refunds_plugin.finance.rows import ATTEMPT_CHOICES, DECISION_CHOICES, EXPORT_COLUMNS
 from refunds_plugin.finance.withdrawals import STATUSES as WITHDRAWAL_STATUSES
 from refunds_plugin.notify.kinds import KINDS
 from refunds_plugin.notify.outbox import STATUSES as OUTBOX_STATUSES
