@@ -68,6 +68,12 @@ def _short(minor: int, currency: str) -> str:
     return Money(minor, currency).decimal_string()
 
 
+def _inside(middle: float, words: str) -> float:
+    """A bar's value centred over it, moved left as far as needed to end inside the chart
+    (the last day's bars stand at the right edge), about 7 wide a character at 11 px."""
+    return min(middle, WIDTH - 1 - 3.5 * len(words))
+
+
 def bars(summary: Summary, currency: str) -> Markup:
     days = days_shown(summary)
     values = [
@@ -122,18 +128,21 @@ def bars(summary: Summary, currency: str) -> Markup:
             if not value:
                 continue
             h = tall * value / top
+            words = _short(value, currency)
             x = x0 + j * bar
             parts.append(
                 f'<rect class="{name}" x="{x:.1f}" y="{base - h:.1f}" '
                 f'width="{bar:.1f}" height="{h:.1f}" fill="{color}">'
                 f"<title>{escape(day)} {label}: {escape(str(Money(value, currency)))}</title>"
                 f"</rect>"
-                f'<text class="value {name}" x="{x + bar / 2:.1f}" y="{base - h - 3:.1f}" '
-                f'font-size="11" text-anchor="middle">{escape(_short(value, currency))}</text>'
+                f'<text class="value {name}" x="{_inside(x + bar / 2, words):.1f}" '
+                f'y="{base - h - 3:.1f}" font-size="11" text-anchor="middle">{escape(words)}'
+                f"</text>"
             )
-        if i % every == 0:
-            parts.append(f'<text class="x-tick" x="{x0:.1f}" y="{base + 14}" font-size="11">'
-                         f"{escape(day[5:])}</text>")
+        middle = left + (i + 0.5) * slot  # under the day's bars
+        if i % every == 0 and middle + DAY_LABEL / 2 <= WIDTH:  # the last one whole or not at all
+            parts.append(f'<text class="x-tick" x="{middle:.1f}" y="{base + 14}" font-size="11" '
+                         f'text-anchor="middle">{escape(day[5:])}</text>')
         parts.append("</g>")
     parts.append(f'<text x="{(left + WIDTH - PAD) / 2:.0f}" y="{base + 30}" font-size="11" '
                  f'text-anchor="middle">day (UTC, month-day)</text>')

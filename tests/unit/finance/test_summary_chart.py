@@ -77,10 +77,10 @@ def test_every_day_of_the_period_has_its_place_and_the_marks_are_round() -> None
                       r'height="([\d.]+)"', svg) == [("refunded", "185.2"), ("credited", "123.4")]
     assert _ticks(svg, "value refunded") == ["77.96"] and _ticks(svg, "value credited") == [
         "51.97"]
-    # the empty days are there, and say so (the middle one of five 57.2 wide slots from 64)
+    # the empty days are there, and say so (its label in the middle of the third of five 57.2 wide slots from 64)
     empty = re.search(r'<g class="day" data-day="2026-12-03">(.*?)</g>', svg).group(1)
-    assert empty == ('<title>2026-12-03: no sales</title><text class="x-tick" x="183.2" '
-                     'y="244" font-size="11">12-03</text>')
+    assert empty == ('<title>2026-12-03: no sales</title><text class="x-tick" x="207.0" '
+                     'y="244" font-size="11" text-anchor="middle">12-03</text>')
 
 
 def test_marks_are_round_in_each_currencys_own_units() -> None:
@@ -104,3 +104,14 @@ def test_a_period_longer_than_a_year_shows_the_days_with_figures() -> None:
     s.days = {"2026-12-01": {"EUR": Totals("EUR", refunded=100)}}
     svg = str(bars(s, "EUR"))
     assert re.findall(r'<g class="day" data-day="([^"]+)"', svg) == ["2026-12-01"]
+
+
+def test_the_last_days_values_end_inside_the_chart() -> None:
+    s = Summary(since=datetime(2026, 11, 5, tzinfo=UTC), until=datetime(2026, 12, 5, tzinfo=UTC))
+    s.days["2026-12-04"] = {"EUR": Totals("EUR", credited=5197, review_amount=2000)}
+    svg = str(bars(s, "EUR"))
+    values = re.findall(r'class="value (\w+)" x="([\d.]+)"[^>]*>([^<]*)<', svg)
+    assert [(name, words) for name, _, words in values] == [
+        ("credited", "51.97"), ("review_amount", "20.00")]
+    # about 7 wide a character: centred on their bars they would end at 361.2 and 365.9
+    assert [float(x) + 3.5 * len(words) for _, x, words in values] == [359.0, 359.0]
