@@ -5,7 +5,6 @@ inside the chart; the longest amount on the axis inside it too."""
 from __future__ import annotations
 
 import re
-
 from datetime import UTC, datetime
 
 from refunds_plugin.finance.summary import Summary, Totals
@@ -77,7 +76,8 @@ def test_every_day_of_the_period_has_its_place_and_the_marks_are_round() -> None
                       r'height="([\d.]+)"', svg) == [("refunded", "185.2"), ("credited", "123.4")]
     assert _ticks(svg, "value refunded") == ["77.96"] and _ticks(svg, "value credited") == [
         "51.97"]
-    # the empty days are there, and say so (its label in the middle of the third of five 57.2 wide slots from 64)
+    # the empty days are there, and say so; the 3rd's label in the middle of the third of
+    # five slots 57.2 wide from 64
     empty = re.search(r'<g class="day" data-day="2026-12-03">(.*?)</g>', svg).group(1)
     assert empty == ('<title>2026-12-03: no sales</title><text class="x-tick" x="207.0" '
                      'y="244" font-size="11" text-anchor="middle">12-03</text>')
