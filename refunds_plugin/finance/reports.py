@@ -12,13 +12,14 @@ from typing import IO, Any
 from sqlalchemy import ColumnElement, Engine, Select, and_, case, exists, func, or_, select
 
 from refunds_plugin.domain.kinds import WAITING, AttemptStatus
-from refunds_plugin.finance import spreadsheet
+from refunds_plugin.finance import amounts, spreadsheet
 from refunds_plugin.finance.rows import (
     ATTEMPT_CHOICES,
+    CSV_COLUMNS,
     DECISION_CHOICES,
+    DECISION_MONEY,
     DRY_RUN,
     DRYRUN_PROVIDER,
-    EXPORT_COLUMNS,
     attempt_statuses,
     check_choices,
     decision_row,
@@ -58,6 +59,20 @@ def iter_decisions(
         query = query.where(decisions.c.created_at >= since)
     if until is not None:
         query = query.where(decisions.c.created_at < until)
+    return _decision_rows(engine, query, batch)
+
+
+def stream_decisions(
+    engine: Engine, filters: Mapping[str, str], batch: int = 1000
+) -> Iterator[dict[str, Any]]:
+    """Every decision the filters match, newest first as ``find_decisions`` pages them, read
+    ``batch`` at a time from a server-side cursor. The filters are read now (a bad one raises
+    ``InputError`` before the first row), the rows as they are taken."""
+    query = decision_query(filters).order_by(decisions.c.created_at.desc(), decisions.c.id)
+    return _decision_rows(engine, query, batch)
+
+
+def _decision_rows(engine: Engine, query: Select[Any], batch: int) -> Iterator[dict[str, Any]]:
     with engine.connect() as conn, engine.connect() as side:
         result = conn.execution_options(stream_results=True, yield_per=batch).execute(query)
         for chunk in result.partitions(batch):
@@ -85,14 +100,16 @@ def export_decisions(
     until: datetime | None,
     progress: Callable[[int], None] | None = None,
 ) -> int:
-    """Write every decision in the period; ``progress(n)`` is told about each 1,000 rows."""
+    """Write every decision in the period; ``progress(n)`` is told about each 1,000 rows. The
+    CSV adds the money columns in major units (``rows.CSV_COLUMNS``); JSON lines keep the
+    integers."""
     count = 0
-    writer = spreadsheet.DictWriter(out, fieldnames=EXPORT_COLUMNS) if fmt == "csv" else None
+    writer = spreadsheet.DictWriter(out, fieldnames=CSV_COLUMNS) if fmt == "csv" else None
     if writer:
         writer.writeheader()
     for row in iter_decisions(engine, since, until):
         if writer:
-            writer.writerow(plain(row))
+            writer.writerow(amounts.with_major(plain(row), DECISION_MONEY))
         else:
             out.write(json.dumps(plain(row), sort_keys=True) + "\n")
         count += 1
@@ -253,11 +270,20 @@ def find_decisions(
     return Page(out, page, per_page, len(rows) > per_page)
 
 
-def find_attempts(
-    engine: Engine, filters: Mapping[str, str], page: int = 1, per_page: int = 50
-) -> Page:
+ATTEMPT_COLUMNS = [
+    "id", "decision_id", "order_id", "provider", "kind", "currency", "amount", "bonus",
+    "sent_amount", "amount_text", "payment_reference", "customer_email", "status",
+    "provider_reference", "credit_code", "tries", "last_error", "created_at", "completed_at",
+]  # fmt: skip
+# minor units; the CSV adds each in major units after all the others (``bonus_decimal``…)
+ATTEMPT_MONEY = ("amount", "bonus", "sent_amount")
+ATTEMPT_CSV_COLUMNS = amounts.columns(ATTEMPT_COLUMNS, ATTEMPT_MONEY)
+
+
+def attempt_query(filters: Mapping[str, str]) -> Select[Any]:
+    """The attempts the filters match, newest first; a value an enumerated filter cannot have
+    is refused (``rows.check_choices``)."""
     check_choices(filters, ATTEMPT_CHOICES)
-    page, per_page = _page_args(page, per_page)
     a = refund_attempts.c
     query = select(
         a.id, a.decision_id, a.order_id, a.provider, a.kind, a.currency, a.amount, a.bonus,
@@ -278,15 +304,40 @@ def find_attempts(
         query = query.where(
             or_(func.lower(a.customer_email) == customer.lower(), a.customer_id == customer)
         )
-    query = query.order_by(a.created_at.desc(), a.id).limit(per_page + 1)
+    return query.order_by(a.created_at.desc(), a.id)
+
+
+def _attempt_row(found: Any) -> dict[str, Any]:
+    row = dict(found._mapping)
+    row["amount_text"] = str(Money(int(row["amount"]) + int(row["bonus"] or 0), row["currency"]))
+    row["status"] = shown_status(row["status"], row["provider"])
+    return row
+
+
+def find_attempts(
+    engine: Engine, filters: Mapping[str, str], page: int = 1, per_page: int = 50
+) -> Page:
+    page, per_page = _page_args(page, per_page)
+    query = attempt_query(filters).limit(per_page + 1).offset((page - 1) * per_page)
     with engine.connect() as conn:
-        rows = conn.execute(query.offset((page - 1) * per_page)).all()
-    out = [dict(r._mapping) for r in rows[:per_page]]
-    for row in out:
-        row["amount_text"] = str(Money(int(row["amount"]) + int(row["bonus"] or 0),
-                                       row["currency"]))
-        row["status"] = shown_status(row["status"], row["provider"])
-    return Page(out, page, per_page, len(rows) > per_page)
+        rows = conn.execute(query).all()
+    return Page([_attempt_row(r) for r in rows[:per_page]], page, per_page, len(rows) > per_page)
+
+
+def stream_attempts(
+    engine: Engine, filters: Mapping[str, str], batch: int = 1000
+) -> Iterator[dict[str, Any]]:
+    """Every attempt the filters match, newest first as ``find_attempts`` pages them, read
+    ``batch`` at a time from a server-side cursor; the filters are read now."""
+    query = attempt_query(filters)
+
+    def rows() -> Iterator[dict[str, Any]]:
+        with engine.connect() as conn:
+            result = conn.execution_options(stream_results=True, yield_per=batch).execute(query)
+            for found in result:
+                yield _attempt_row(found)
+
+    return rows()
 
 
 def decision_detail(engine: Engine, decision_id: str) -> dict[str, Any] | None:

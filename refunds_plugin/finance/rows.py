@@ -20,6 +20,7 @@ from sqlalchemy import Connection, select
 from refunds_plugin.domain.decision import Exchange
 from refunds_plugin.domain.kinds import WAITING, AttemptStatus, Outcome, ResolutionKind
 from refunds_plugin.errors import InputError
+from refunds_plugin.finance import amounts
 from refunds_plugin.ledger.attempt_reads import replaced_attempts
 from refunds_plugin.ledger.db import aware, iso_time
 from refunds_plugin.ledger.reviews import review_why
@@ -59,6 +60,10 @@ EXPORT_COLUMNS = [
     "adjusted",  # "" or what the policy had said, when an admin's approval changed it
     "exchange",  # "" or how an exchange's price difference was settled (none, refund, charge…)
 ]
+# the money columns in minor units; a CSV adds each in major units after all the others
+# (``amount_decimal``…), where a spreadsheet reads it as a number
+DECISION_MONEY = ("amount", "refund_amount", "credit_amount", "credit_bonus")
+CSV_COLUMNS = amounts.columns(EXPORT_COLUMNS, DECISION_MONEY)
 
 
 def plain(row: dict[str, Any]) -> dict[str, Any]:

@@ -14,7 +14,7 @@ from click.testing import CliRunner
 from sqlalchemy import update
 
 from refunds_plugin.cli import main
-from refunds_plugin.finance.reports import EXPORT_COLUMNS
+from refunds_plugin.finance.rows import EXPORT_COLUMNS
 from refunds_plugin.ledger.db import make_engine
 from refunds_plugin.ledger.migrate import current_revision
 from refunds_plugin.ledger.tables import ledger_entries, refund_attempts
@@ -124,10 +124,13 @@ def test_ledger_export_csv_has_the_documented_columns_and_exact_amounts(ledger_d
     reader = csv.DictReader(io.StringIO(out))
     rows = sorted(reader, key=lambda r: r["request_key"])
     assert code == 0
-    assert reader.fieldnames == EXPORT_COLUMNS
-    assert [(r["request_key"], r["amount"], r["currency"], r["amount_text"], r["money_status"])
-            for r in rows] == [("return:r-1", "2500", "USD", "25.00 USD", "succeeded"),
-                               ("return:r-2", "3000", "USD", "30.00 USD", "none")]
+    # the documented columns in their old places, then the amounts in major units
+    assert reader.fieldnames == [*EXPORT_COLUMNS, "amount_decimal", "refund_amount_decimal",
+                                 "credit_amount_decimal", "credit_bonus_decimal"]
+    assert [(r["request_key"], r["amount"], r["currency"], r["amount_text"], r["money_status"],
+             r["amount_decimal"], r["credit_bonus_decimal"]) for r in rows] == [
+        ("return:r-1", "2500", "USD", "25.00 USD", "succeeded", "25.00", "0.00"),
+        ("return:r-2", "3000", "USD", "30.00 USD", "none", "30.00", "0.00")]
 
 
 def test_ledger_export_json_matches_the_attempts_in_the_ledger(

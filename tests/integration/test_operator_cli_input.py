@@ -71,7 +71,8 @@ def test_a_good_date_is_still_read(sqlite_url: str) -> None:
         "id,created_at,order_id,request_key,kind,outcome,resolution,currency,amount,"
         "refund_amount,credit_amount,amount_text,reason_code,review_reason,policy_name,"
         "policy_hash,customer_id,customer_email,money_status,explanation,review_status,"
-        "review_decided_by,review_decided_at,credit_bonus,total_text,adjusted,exchange\n")
+        "review_decided_by,review_decided_at,credit_bonus,total_text,adjusted,exchange,"
+        "amount_decimal,refund_amount_decimal,credit_amount_decimal,credit_bonus_decimal\n")
 
 
 USE = "use sqlite:///refunds.db (a file) or postgresql+psycopg://user@host/db"

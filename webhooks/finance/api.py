@@ -1,7 +1,9 @@
 """``/api``: decisions, attempts, the summary, failed-payment follow-ups, the outbox and EU
 withdrawals (with their legal deadlines) as JSON
 or CSV (``?format=csv``), paginated and filtered like the finance pages, with bearer-token auth;
-``/api/openapi.json`` describes it, and a query parameter it does not list is a 400.
+``/api/openapi.json`` describes it, and a query parameter it does not list is a 400. The CSV of
+decisions or attempts asked for without ``page`` or ``per_page`` is every matching row,
+streamed from the database in batches; the CSVs add each money column in major units.
 Admins may also decide reviews here (``POST /api/reviews/<decision_id>``), optionally with an
 ``amount`` (minor units), ``waive_fees: true`` or ``resolution: "credit"``, send a failed
 message again (``POST /api/outbox/<id>/resend``), and record an exchange nobody was told to ship
@@ -11,6 +13,7 @@ from __future__ import annotations
 
 import io
 import re
+from collections.abc import Iterable, Iterator
 from functools import cache
 from typing import Any
 
@@ -18,9 +21,9 @@ from flask import Blueprint, Response, g, jsonify, request
 
 from refunds_plugin.errors import InputError, ReviewClosed
 from refunds_plugin.exchanges import by_hand
+from refunds_plugin.finance import amounts, reports, spreadsheet
 from refunds_plugin.finance import outbox as outbox_read
-from refunds_plugin.finance import reports, spreadsheet
-from refunds_plugin.finance.rows import plain
+from refunds_plugin.finance.rows import CSV_COLUMNS, DECISION_MONEY, EXPORT_COLUMNS, plain
 from refunds_plugin.finance.summary import summarize
 from refunds_plugin.finance.tokens import Principal
 from refunds_plugin.finance.withdrawals import COLUMNS as WITHDRAWAL_COLUMNS
@@ -88,6 +91,40 @@ def csv_response(rows: list[dict[str, Any]], columns: list[str], name: str) -> R
     return resp
 
 
+CHUNK = 64 * 1024  # characters of CSV sent at a time while streaming
+
+
+def csv_stream(rows: Iterable[dict[str, Any]], columns: list[str], name: str) -> Response:
+    """A CSV written as ``rows`` are read, sent about ``CHUNK`` at a time: memory stays flat
+    however many rows there are."""
+    def chunks() -> Iterator[str]:
+        out = io.StringIO()
+        writer = spreadsheet.DictWriter(out, fieldnames=columns, extrasaction="ignore")
+        writer.writeheader()
+        for row in rows:
+            writer.writerow(row)
+            if out.tell() >= CHUNK:
+                yield out.getvalue()
+                out.seek(0)
+                out.truncate()
+        yield out.getvalue()
+
+    resp = Response(chunks(), mimetype="text/csv")
+    resp.headers["Content-Disposition"] = f'attachment; filename="{name}.csv"'
+    resp.headers["X-Has-Next"] = "false"
+    return resp
+
+
+def _all_rows() -> bool:
+    """A CSV asked for without ``page`` or ``per_page``: every matching row, not a page (what
+    a person downloading a period's CSV expects); JSON and an explicit page stay paged."""
+    return _format() == "csv" and "page" not in request.args and "per_page" not in request.args
+
+
+def _csv_rows(rows: Iterable[dict[str, Any]], money: tuple[str, ...]) -> Iterator[dict[str, Any]]:
+    return (amounts.with_major(plain(r), money) for r in rows)
+
+
 def _format() -> str:
     """``?format=``: json (the default) or csv; anything else is refused, not answered as JSON."""
     fmt = request.args.get("format", "").strip() or "json"
@@ -101,10 +138,12 @@ def wants_csv() -> bool:
     return _format() == "csv"
 
 
-def _listing(found: reports.Page, name: str, columns: list[str]) -> Response:
+def _listing(found: reports.Page, name: str, columns: list[str],
+             money: tuple[str, ...] = ()) -> Response:
+    """One page as JSON, or as CSV with ``money``'s columns also in major units."""
     rows = _plain(found.rows)
     if _format() == "csv":
-        resp = csv_response(rows, columns, name)
+        resp = csv_response(list(_csv_rows(rows, money)), amounts.columns(columns, money), name)
     else:
         resp = jsonify({"data": rows, "page": found.page, "per_page": found.per_page,
                         "has_next": found.has_next})
@@ -133,23 +172,23 @@ def _paging() -> tuple[int, int]:
 @needs("finance")
 def decisions() -> Response:
     filters = {k: request.args.get(k, "") for k in reports.DECISION_FILTERS}
+    if _all_rows():
+        every = reports.stream_decisions(runtime().engine, filters)
+        return csv_stream(_csv_rows(every, DECISION_MONEY), CSV_COLUMNS, "decisions")
     found = reports.find_decisions(runtime().engine, filters, *_paging())
-    return _listing(found, "decisions", reports.EXPORT_COLUMNS)
-
-
-ATTEMPT_COLUMNS = [
-    "id", "decision_id", "order_id", "provider", "kind", "currency", "amount", "bonus",
-    "sent_amount", "amount_text", "payment_reference", "customer_email", "status",
-    "provider_reference", "credit_code", "tries", "last_error", "created_at", "completed_at",
-]  # fmt: skip
+    return _listing(found, "decisions", EXPORT_COLUMNS, DECISION_MONEY)
 
 
 @bp.get("/attempts")
 @needs("finance")
 def attempts() -> Response:
     filters = {k: request.args.get(k, "") for k in reports.ATTEMPT_FILTERS}
+    if _all_rows():
+        every = reports.stream_attempts(runtime().engine, filters)
+        return csv_stream(_csv_rows(every, reports.ATTEMPT_MONEY), reports.ATTEMPT_CSV_COLUMNS,
+                          "attempts")
     found = reports.find_attempts(runtime().engine, filters, *_paging())
-    return _listing(found, "attempts", ATTEMPT_COLUMNS)
+    return _listing(found, "attempts", reports.ATTEMPT_COLUMNS, reports.ATTEMPT_MONEY)
 
 
 SUMMARY_COLUMNS = ["day", "currency", "decisions", "sales", "refunded", "credited", "kept",
@@ -157,6 +196,10 @@ SUMMARY_COLUMNS = ["day", "currency", "decisions", "sales", "refunded", "credite
                    "exchange_retained", "exchange_charged", "exchange_original_due",
                    "exchange_original_paid", "sent_to_review", "review_approved",
                    "review_approved_amount", "review_declined"]
+# minor units; the CSV adds each in major units after all the others (``sales_decimal``…)
+SUMMARY_MONEY = ("sales", "refunded", "credited", "kept", "review_amount", "dry_run",
+                 "exchange_retained", "exchange_charged", "exchange_original_due",
+                 "exchange_original_paid", "review_approved_amount")
 
 
 @bp.get("/summary")
@@ -168,8 +211,9 @@ def summary() -> Response:
     fmt = _format()
     data = summarize(runtime().engine, p.since, p.until, now()).to_json()
     if fmt == "csv":
-        rows = [{"day": day["day"], **t} for day in data["days"] for t in day["totals"]]
-        return csv_response(rows, SUMMARY_COLUMNS, "summary")
+        rows = [amounts.with_major({"day": day["day"], **t}, SUMMARY_MONEY)
+                for day in data["days"] for t in day["totals"]]
+        return csv_response(rows, amounts.columns(SUMMARY_COLUMNS, SUMMARY_MONEY), "summary")
     return jsonify(data)
 
 
@@ -216,7 +260,7 @@ def follow_ups() -> Response:
     rows = [{**i.to_json(), "age_seconds": int((at - i.opened_at).total_seconds())}
             for i in found.items]
     page = reports.Page(rows, found.page, found.per_page, found.has_next)
-    return _listing(page, "follow-ups", FOLLOW_UP_COLUMNS)
+    return _listing(page, "follow-ups", FOLLOW_UP_COLUMNS, ("amount",))
 
 
 @bp.get("/outbox")

@@ -4,16 +4,23 @@ One chart per currency, titled with it: one group of bars per day (refunded, cre
 kept, waiting for review), a y axis with amounts in that currency, the days along the x axis,
 and each bar's amount written on it, so the chart reads without hovering. The day's refund rate
 against sales is in each group's tooltip.
+
+Every day of the period has its place on the x axis, a day with nothing in it too, so a gap in
+time looks like one (a period of more than ``MAX_DAYS`` days, or one without bounds, shows the
+days that have figures). The y axis's marks are round amounts in the currency (``step``: 1, 2,
+2.5 or 5 times a power of ten of minor units), counted in integers, from 0 to the first mark at
+or above the day's largest figure.
 """
 
 from __future__ import annotations
 
 import math
+from datetime import UTC, date, timedelta
 
 from markupsafe import Markup, escape
 
 from refunds_plugin.finance.summary import Summary
-from refunds_plugin.money import Money
+from refunds_plugin.money import Money, exponent
 
 SERIES = (
     ("refunded", "#1f4b99", "refunded"),
@@ -30,6 +37,30 @@ TICKS = 4
 LEGEND_COLUMN, LEGEND_ROW = 175, 16
 # the days' labels ("11-24") are about 30 wide at 11 px: one in every so many slots
 DAY_LABEL = 36
+MAX_DAYS = 366  # a longer period shows only the days with figures
+
+
+def step(top: int) -> int:
+    """The y axis's step in minor units: the least of 1, 2, 2.5 or 5 times a power of ten
+    (2.5 only where it is whole) that reaches ``top`` in ``TICKS`` steps."""
+    raw = max(1, -(-top // TICKS))  # ceil without floats
+    power = 10 ** (len(str(raw)) - 1)  # the power of ten at or below raw
+    quarter = [5 * power // 2] if power >= 10 else []
+    return next(c for c in (power, 2 * power, *quarter, 5 * power, 10 * power) if c >= raw)
+
+
+def days_shown(summary: Summary) -> list[str]:
+    """Every UTC day of the summary's period, oldest first, with or without figures; a period
+    without bounds or longer than ``MAX_DAYS``: the days with figures."""
+    if summary.since is None or summary.until is None:
+        return sorted(summary.days)
+    first = summary.since.astimezone(UTC).date()
+    last = (summary.until - timedelta(microseconds=1)).astimezone(UTC).date()
+    count = (last - first).days + 1
+    if count > MAX_DAYS:
+        return sorted(summary.days)
+    every: set[str] = {date.isoformat(first + timedelta(days=k)) for k in range(count)}
+    return sorted(every | set(summary.days))
 
 
 def _short(minor: int, currency: str) -> str:
@@ -37,13 +68,24 @@ def _short(minor: int, currency: str) -> str:
     return Money(minor, currency).decimal_string()
 
 
+def _inside(middle: float, words: str) -> float:
+    """A bar's value centred over it, moved left as far as needed to end inside the chart
+    (the last day's bars stand at the right edge), about 7 wide a character at 11 px."""
+    return min(middle, WIDTH - 1 - 3.5 * len(words))
+
+
 def bars(summary: Summary, currency: str) -> Markup:
-    days = sorted(summary.days)
+    days = days_shown(summary)
     values = [
-        [getattr(summary.days[d].get(currency), name, 0) or 0 for name, _, _ in SERIES]
+        [getattr(summary.days.get(d, {}).get(currency), name, 0) or 0 for name, _, _ in SERIES]
         for d in days
     ]
-    top = max((v for day in values for v in day), default=0) or 1
+    highest = max((v for day in values for v in day), default=0)
+    # round marks in the currency: with nothing to draw, one major unit high
+    reach = highest or 10 ** exponent(currency)
+    mark = step(reach)
+    marks = -(-reach // mark)
+    top = mark * marks  # the axis's top: the first mark at or above the highest figure
     # room on the left for the longest amount on the axis, about 7 wide a character at 11 px
     left = max(LEFT, 7 * len(_short(top, currency)) + 10)
     base = HEIGHT  # the x axis
@@ -67,9 +109,9 @@ def bars(summary: Summary, currency: str) -> Markup:
         f'stroke="#555"/>',
         f'<text x="{left - 6}" y="{TOP - 10}" font-size="11" text-anchor="end">{cur}</text>',
     ]
-    for k in range(TICKS + 1):
-        amount = top * k // TICKS
-        y = base - tall * k / TICKS
+    for k in range(marks + 1):
+        amount = mark * k
+        y = base - tall * k / marks
         parts.append(
             f'<text class="y-tick" x="{left - 6}" y="{y + 4:.1f}" font-size="11" '
             f'text-anchor="end">{escape(_short(amount, currency))}</text>'
@@ -77,7 +119,7 @@ def bars(summary: Summary, currency: str) -> Markup:
         )
     for i, (day, row) in enumerate(zip(days, values, strict=True)):
         x0 = left + i * slot + bar / 2
-        totals = summary.days[day].get(currency)
+        totals = summary.days.get(day, {}).get(currency)
         rate = totals.refund_rate_bp if totals else None
         rate_text = "no sales" if rate is None else f"refund rate {rate // 100}.{rate % 100:02d}%"
         parts.append(f'<g class="day" data-day="{escape(day)}"><title>{escape(day)}: '
@@ -86,18 +128,21 @@ def bars(summary: Summary, currency: str) -> Markup:
             if not value:
                 continue
             h = tall * value / top
+            words = _short(value, currency)
             x = x0 + j * bar
             parts.append(
                 f'<rect class="{name}" x="{x:.1f}" y="{base - h:.1f}" '
                 f'width="{bar:.1f}" height="{h:.1f}" fill="{color}">'
                 f"<title>{escape(day)} {label}: {escape(str(Money(value, currency)))}</title>"
                 f"</rect>"
-                f'<text class="value {name}" x="{x + bar / 2:.1f}" y="{base - h - 3:.1f}" '
-                f'font-size="11" text-anchor="middle">{escape(_short(value, currency))}</text>'
+                f'<text class="value {name}" x="{_inside(x + bar / 2, words):.1f}" '
+                f'y="{base - h - 3:.1f}" font-size="11" text-anchor="middle">{escape(words)}'
+                f"</text>"
             )
-        if i % every == 0:
-            parts.append(f'<text class="x-tick" x="{x0:.1f}" y="{base + 14}" font-size="11">'
-                         f"{escape(day[5:])}</text>")
+        middle = left + (i + 0.5) * slot  # under the day's bars
+        if i % every == 0 and middle + DAY_LABEL / 2 <= WIDTH:  # the last one whole or not at all
+            parts.append(f'<text class="x-tick" x="{middle:.1f}" y="{base + 14}" font-size="11" '
+                         f'text-anchor="middle">{escape(day[5:])}</text>')
         parts.append("</g>")
     parts.append(f'<text x="{(left + WIDTH - PAD) / 2:.0f}" y="{base + 30}" font-size="11" '
                  f'text-anchor="middle">day (UTC, month-day)</text>')

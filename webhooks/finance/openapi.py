@@ -7,8 +7,8 @@ from typing import Any
 
 from refunds_plugin.exchanges.by_hand import CONTROL, MAX_CARRIER, MAX_TRACKING
 from refunds_plugin.finance.outbox import FILTERS as OUTBOX_FILTERS
-from refunds_plugin.finance.reports import ATTEMPT_FILTERS, DECISION_FILTERS, EXPORT_COLUMNS
-from refunds_plugin.finance.rows import ATTEMPT_CHOICES, DECISION_CHOICES
+from refunds_plugin.finance.reports import ATTEMPT_FILTERS, DECISION_FILTERS
+from refunds_plugin.finance.rows import ATTEMPT_CHOICES, DECISION_CHOICES, EXPORT_COLUMNS
 from refunds_plugin.finance.withdrawals import STATUSES as WITHDRAWAL_STATUSES
 from refunds_plugin.notify.kinds import KINDS
 from refunds_plugin.notify.outbox import STATUSES as OUTBOX_STATUSES
@@ -84,9 +84,15 @@ def _params(names: tuple[str, ...], paged: bool = True,
     return out
 
 
-def _listing(item: str) -> dict[str, Any]:
+def _listing(item: str, whole: bool = False) -> dict[str, Any]:
+    """``whole``: its CSV without ``page`` or ``per_page`` is every matching row."""
+    said = ("one page; X-Has-Next says whether another follows. CSV adds each amount in "
+            "major units after the other columns (<column>_decimal: 20.05, 20.005, 12000)")
+    if whole:
+        said += ("; CSV without page or per_page is every matching row, streamed "
+                 "(X-Has-Next: false)")
     return {
-        "description": "one page; X-Has-Next says whether another follows",
+        "description": said,
         "content": {
             "application/json": {"schema": {"type": "object", "properties": {
                 "data": {"type": "array", "items": {"$ref": f"#/components/schemas/{item}"}},
@@ -230,17 +236,19 @@ def document() -> dict[str, Any]:
             "/api/decisions": {"get": {
                 "summary": "Decisions, newest first",
                 "parameters": _params(DECISION_FILTERS, choices=DECISION_CHOICES),
-                "responses": {"200": _listing("Decision"), **ERRORS}}},
+                "responses": {"200": _listing("Decision", whole=True), **ERRORS}}},
             "/api/attempts": {"get": {
                 "summary": "Money movements (refund and credit attempts), newest first",
                 "parameters": _params(ATTEMPT_FILTERS, choices=ATTEMPT_CHOICES),
-                "responses": {"200": _listing("Attempt"), **ERRORS}}},
+                "responses": {"200": _listing("Attempt", whole=True), **ERRORS}}},
             "/api/summary": {"get": {
                 "summary": "Totals and per-day series: sales, refunded, credited, kept, "
                            "reviews waiting and decided by a person (final amounts), "
                            "refund rate (basis points), promise keeping",
                 "parameters": _params(("since", "until"), paged=False),
-                "responses": {"200": {"description": "the summary (CSV: one row per day)"},
+                "responses": {"200": {"description": "the summary (CSV: one row per day and "
+                                                     "currency, each amount also in major "
+                                                     "units as <column>_decimal)"},
                               **ERRORS, "400": {**ERRORS["400"], "description": (
                                   "a filter that cannot be read, a query parameter this "
                                   "operation does not list, or a period that does not end "

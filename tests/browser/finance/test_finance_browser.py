@@ -79,6 +79,16 @@ def test_an_admin_logs_in_filters_opens_a_decision_approves_and_sees_the_chart(
         chart = page.locator("svg.chart")
         expect(chart).to_be_visible()
         assert chart.locator("rect.dry_run").count() == 1  # dry run: no money moved
+        # every day of November has its place, empty ones too; a label in every four days,
+        # none touching the next; the amount marks are round (the approved 40.00 is pending)
+        expect(chart.locator("g.day")).to_have_count(30)
+        ticks = chart.locator("text.x-tick")
+        expect(ticks).to_have_text(["11-01", "11-05", "11-09", "11-13", "11-17", "11-21",
+                                    "11-25", "11-29"])
+        boxes = [ticks.nth(k).bounding_box() for k in range(8)]
+        assert all(a and b and a["x"] + a["width"] < b["x"]
+                   for a, b in zip(boxes, boxes[1:], strict=False))
+        expect(chart.locator("text.y-tick")).to_have_text(["0.00", "10.00", "20.00", "30.00"])
         page.screenshot(path=ARTIFACTS / "6-summary.png", full_page=True)
     finally:
         context.close()

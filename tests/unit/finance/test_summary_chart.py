@@ -5,9 +5,10 @@ inside the chart; the longest amount on the axis inside it too."""
 from __future__ import annotations
 
 import re
+from datetime import UTC, datetime
 
 from refunds_plugin.finance.summary import Summary, Totals
-from webhooks.finance.chart import WIDTH, bars
+from webhooks.finance.chart import WIDTH, bars, step
 
 
 def _summary(days: int, refunded: int) -> Summary:
@@ -44,5 +45,73 @@ def test_the_legend_and_a_long_amount_stay_inside() -> None:
     # each entry, at 11 px about 7 wide a character, ends inside the chart
     assert all(int(x) + 7 * len(words) <= WIDTH for x, _, words in entries)
     ticks = re.findall(r'class="y-tick" x="(\d+)"[^>]*>([^<]*)<', svg)
-    assert ticks[-1][1] == "1234567.89"
+    assert ticks[-1][1] == "1500000.00"  # the round mark above 1234567.89
     assert all(int(x) - 7 * len(t) >= 0 for x, t in ticks)  # end-anchored, inside the left
+
+
+def _sparse(currency: str, **on_days: tuple[int, int]) -> Summary:
+    """1 to 6 December (until the 6th's midnight), figures only on the days named (``d01``:
+    refunded, credited)."""
+    s = Summary(since=datetime(2026, 12, 1, tzinfo=UTC), until=datetime(2026, 12, 6, tzinfo=UTC))
+    for name, (refunded, credited) in on_days.items():
+        s.days[f"2026-12-{name[1:]}"] = {currency: Totals(currency, refunded=refunded,
+                                                          credited=credited)}
+    return s
+
+
+def _ticks(svg: str, kind: str) -> list[str]:
+    return re.findall(rf'class="{kind}"[^>]*>([^<]*)<', svg)
+
+
+def test_every_day_of_the_period_has_its_place_and_the_marks_are_round() -> None:
+    # 77.96 refunded on the 1st, 51.97 credited on the 5th: the axis drew 0 .. 77.96 in
+    # quarters (19.49, 38.98, 58.47, 77.96) and 12-01 next to 12-05
+    svg = str(bars(_sparse("EUR", d01=(7796, 0), d05=(0, 5197)), "EUR"))
+    assert re.findall(r'<g class="day" data-day="([^"]+)"', svg) == [
+        "2026-12-01", "2026-12-02", "2026-12-03", "2026-12-04", "2026-12-05"]
+    assert _ticks(svg, "x-tick") == ["12-01", "12-02", "12-03", "12-04", "12-05"]
+    assert _ticks(svg, "y-tick") == ["0.00", "20.00", "40.00", "60.00", "80.00"]
+    # the bars stand on the axis that goes to 80.00: 77.96 is 190 * 7796 / 8000 tall
+    assert re.findall(r'<rect class="(\w+)" x="[\d.]+" y="[\d.]+" width="[\d.]+" '
+                      r'height="([\d.]+)"', svg) == [("refunded", "185.2"), ("credited", "123.4")]
+    assert _ticks(svg, "value refunded") == ["77.96"] and _ticks(svg, "value credited") == [
+        "51.97"]
+    # the empty days are there, and say so; the 3rd's label in the middle of the third of
+    # five slots 57.2 wide from 64
+    empty = re.search(r'<g class="day" data-day="2026-12-03">(.*?)</g>', svg).group(1)
+    assert empty == ('<title>2026-12-03: no sales</title><text class="x-tick" x="207.0" '
+                     'y="244" font-size="11" text-anchor="middle">12-03</text>')
+
+
+def test_marks_are_round_in_each_currencys_own_units() -> None:
+    kwd = str(bars(_sparse("KWD", d02=(1538535, 0)), "KWD"))  # 1538.535 KWD
+    assert _ticks(kwd, "y-tick") == ["0.000", "500.000", "1000.000", "1500.000", "2000.000"]
+    jpy = str(bars(_sparse("JPY", d04=(0, 12000)), "JPY"))
+    assert _ticks(jpy, "y-tick") == ["0", "5000", "10000", "15000"]
+    # nothing to draw: 0 to one unit of the currency, in quarters
+    empty = str(bars(_sparse("EUR"), "EUR"))
+    assert _ticks(empty, "y-tick") == ["0.00", "0.25", "0.50", "0.75", "1.00"]
+    assert len(re.findall(r'<g class="day"', empty)) == 5
+
+
+def test_the_step_is_one_two_two_and_a_half_or_five_times_a_power_of_ten() -> None:
+    assert [step(t) for t in (1, 4, 5, 40, 100, 4000, 7796, 5197, 20005, 123_456_789)] == [
+        1, 1, 2, 10, 25, 1000, 2000, 2000, 10000, 50_000_000]
+
+
+def test_a_period_longer_than_a_year_shows_the_days_with_figures() -> None:
+    s = Summary(since=datetime(2020, 1, 1, tzinfo=UTC), until=datetime(2026, 12, 6, tzinfo=UTC))
+    s.days = {"2026-12-01": {"EUR": Totals("EUR", refunded=100)}}
+    svg = str(bars(s, "EUR"))
+    assert re.findall(r'<g class="day" data-day="([^"]+)"', svg) == ["2026-12-01"]
+
+
+def test_the_last_days_values_end_inside_the_chart() -> None:
+    s = Summary(since=datetime(2026, 11, 5, tzinfo=UTC), until=datetime(2026, 12, 5, tzinfo=UTC))
+    s.days["2026-12-04"] = {"EUR": Totals("EUR", credited=5197, review_amount=2000)}
+    svg = str(bars(s, "EUR"))
+    values = re.findall(r'class="value (\w+)" x="([\d.]+)"[^>]*>([^<]*)<', svg)
+    assert [(name, words) for name, _, words in values] == [
+        ("credited", "51.97"), ("review_amount", "20.00")]
+    # about 7 wide a character: centred on their bars they would end at 361.2 and 365.9
+    assert [float(x) + 3.5 * len(words) for _, x, words in values] == [359.0, 359.0]

@@ -103,9 +103,15 @@ def test_the_summary_counts_sales_by_payment_day_and_dry_run_apart_from_refunds(
         "day,currency,decisions,sales,refunded,credited,kept,review_count,review_amount,"
         "refund_rate_bp,dry_run,exchanges,exchange_retained,exchange_charged,"
         "exchange_original_due,exchange_original_paid,sent_to_review,review_approved,"
-        "review_approved_amount,review_declined",
-        "2026-11-21,EUR,0,2500,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0",
-        "2026-11-24,EUR,2,0,0,0,0,1,4000,,2500,0,0,0,0,0,1,0,0,0",
+        "review_approved_amount,review_declined,"  # the same amounts in major units follow
+        "sales_decimal,refunded_decimal,credited_decimal,kept_decimal,review_amount_decimal,"
+        "dry_run_decimal,exchange_retained_decimal,exchange_charged_decimal,"
+        "exchange_original_due_decimal,exchange_original_paid_decimal,"
+        "review_approved_amount_decimal",
+        "2026-11-21,EUR,0,2500,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,"
+        "25.00,0.00,0.00,0.00,0.00,0.00,0.00,0.00,0.00,0.00,0.00",
+        "2026-11-24,EUR,2,0,0,0,0,1,4000,,2500,0,0,0,0,0,1,0,0,0,"
+        "0.00,0.00,0.00,0.00,40.00,25.00,0.00,0.00,0.00,0.00,0.00",
     ]
 
 

@@ -138,6 +138,9 @@ def test_the_api_gives_csv_with_exact_amounts(failed: Failed) -> None:
         ("8002", "bo@example.com", "1999", "USD", "19.99 USD", "open", "pi_f2", DETAIL),
         ("8003", "bo@example.com", "5000", "USD", "50.00 USD", "open", "pi_f3", DETAIL),
     ]
+    # the amount also in major units, a number a spreadsheet sums, after the other columns
+    assert list(rows[0])[-1] == "amount_decimal"
+    assert [r["amount_decimal"] for r in rows] == ["42.00", "19.99", "50.00"]
 
 
 def test_the_page_lists_open_follow_ups_with_their_age_and_is_linked_from_the_navigation(

@@ -178,4 +178,8 @@ def test_the_summary_chart_names_its_currency_axes_and_values(scene: Scene) -> N
     assert ticks == ["0.00", "10.00", "20.00", "30.00", "40.00"]
     values = re.findall(r'<text class="value (\w+)"[^>]*>([^<]+)</text>', chart)
     assert values == [("dry_run", "25.00"), ("review_amount", "40.00")]
-    assert re.findall(r'<text class="x-tick"[^>]*>([^<]+)</text>', chart) == ["11-21", "11-24"]
+    # every day of November has its place; one in every four is labelled (they do not touch)
+    days = re.findall(r'<g class="day" data-day="([^"]+)"', chart)
+    assert days == [f"2026-11-{d:02d}" for d in range(1, 31)]
+    assert re.findall(r'<text class="x-tick"[^>]*>([^<]+)</text>', chart) == [
+        "11-01", "11-05", "11-09", "11-13", "11-17", "11-21", "11-25", "11-29"]
