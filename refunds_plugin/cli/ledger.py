@@ -233,6 +233,8 @@ def ledger_report(since: datetime | None, until: datetime | None, days: int, as_
     from refunds_plugin.ledger.db import iso_time
     from refunds_plugin.money import Money
 
+    if days <= 0:  # else a period starting after it ends, blamed on --since
+        raise click.UsageError(f"--days must be a positive number, not {days}")
     options.period(since, until)
     start, end = _period(since, until, days)
     with startup.engine() as engine:
