@@ -242,9 +242,11 @@ def _period(since: datetime | None, until: datetime | None, days: int
 @click.option("--days", default=30, show_default=True, help="Period length without --since.")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
 def ledger_report(since: datetime | None, until: datetime | None, days: int, as_json: bool) -> None:
-    """Totals for a period: sales, refunded, credited, kept, reviews waiting for a person and
-    those a person decided (approved at the final amount, or declined), refund rate, and
-    exchanges (sales kept) with the revenue they retained."""
+    """Totals for a period: payments captured, refunded, credited, kept, reviews waiting for a
+    person and
+    those a person decided (approved at the final amount, or declined), refund rate (of what
+    was captured), and exchanges (sales kept) with the revenue they retained. Captured counts
+    payments, not order totals (`insights costs` compares with order value)."""
     from refunds_plugin.finance.summary import summarize
     from refunds_plugin.ledger.db import iso_time
     from refunds_plugin.money import Money
@@ -271,8 +273,8 @@ def ledger_report(since: datetime | None, until: datetime | None, days: int, as_
             "-" if rate is None else f"{rate // 100}.{rate % 100:02d}%",
             f"{t.exchanges} ({Money(t.exchange_retained, cur)})",
         ])
-    tables.echo_table(["currency", "decisions", "sales", "refunded", "credited", "dry run", "kept",
-                       "waiting for review", "decided by a person", "refund rate",
+    tables.echo_table(["currency", "decisions", "captured", "refunded", "credited", "dry run",
+                       "kept", "waiting for review", "decided by a person", "refund rate",
                        "sales kept (retained)"], rows)
     promise = summary.to_json()["promise"]
     median, p95 = (f"{s}s" if s is not None else "-"  # no money returned: no time to show

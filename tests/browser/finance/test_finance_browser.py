@@ -143,7 +143,7 @@ def test_the_finance_pages_fit_a_375_px_phone(served: tuple[Scene, str], chromiu
 
         page.goto(f"{base}/finance/summary?since=2026-11-01&until=2026-12-01")
         expect(page.locator("svg.chart")).to_be_visible()
-        expect(page.locator("td[data-label=Sales]")).to_have_text("25.00 EUR")
+        expect(page.locator("td[data-label=Captured]")).to_have_text("25.00 EUR")
         expect(page.locator("svg.chart .chart-title")).to_have_text("Money per day in EUR")
         fits("3-summary")
 

@@ -153,7 +153,7 @@ def test_the_summary_counts_a_reviewed_approval_with_its_final_amount(
     assert '<td data-label="Waiting for review" class="num">0 (0.00 USD)</td>' in usd.group(0)
     assert ('<td data-label="Decided by a person" class="num">1 approved (1000.50 USD), '
             "0 declined</td>") in usd.group(0)
-    assert '<td data-label="Sales" class="num">12345.67 USD</td>' in usd.group(0)  # the sale
+    assert '<td data-label="Captured" class="num">12345.67 USD</td>' in usd.group(0)  # the sale
     assert "(12345.67 USD)" not in page
     report = reviewed.cli("ledger", "report", *PERIOD)
     row = next(ln for ln in report.splitlines() if ln.startswith("USD"))
