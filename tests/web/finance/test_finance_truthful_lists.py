@@ -52,8 +52,8 @@ def test_an_approved_review_shows_its_result_everywhere_beside_the_outcome(
             csv_row["review_decided_at"]) == (
         "review", "approved", APPROVED_BY, "2026-11-24T14:00:00+00:00")
     page = scene.login(scene.finance).get("/finance/?order=o-2").get_data(as_text=True)
-    assert ('<td data-label="Review" class="review-approved">approved by Ada Admin (token #1) '
-            "at 2026-11-24 14:00 UTC</td>") in page
+    assert ('<td data-label="Review" class="review-approved"><span>approved by Ada Admin '
+            '(token #1) at <span class="nb">2026-11-24 14:00 UTC</span></span></td>') in page
     env = {"REFUNDS_DATABASE_URL": any_db_url}
     listed = CliRunner().invoke(main, ["ledger", "list"], env=env)
     assert listed.exit_code == 0, listed.output
