@@ -19,6 +19,7 @@ from webhooks import (
     health,
     language,
     metrics,
+    not_found,
     returns,
     saleor,
     saleor_widget,
@@ -68,6 +69,7 @@ def create_app(
     finance.init_app(app)
     returns.init_app(app)
     metrics.init_app(app)
+    not_found.init_app(app)
     if start_executor and runtime.executor is not None:
         runtime.executor.start()
     return app

@@ -38,6 +38,16 @@ def flatten(messages: object, prefix: str = "") -> list[str]:
     return [f"{prefix}: {messages}"]
 
 
+def http_error(exc: HTTPException) -> Response:
+    """Werkzeug's refusal (404, 405, 429, …) in the contract's JSON, with its headers."""
+    code = (exc.name or "error").lower().replace(" ", "_")
+    resp = error_response(exc.code or 500, code, exc.description or code)
+    for name, value in exc.get_headers():  # a 405's Allow, a 429's Retry-After
+        if name.lower() != "content-type":
+            resp.headers[name] = value
+    return resp
+
+
 def register(app: Flask) -> None:
     @app.errorhandler(ValidationError)
     def _invalid(exc: ValidationError) -> Response:
@@ -66,14 +76,7 @@ def register(app: Flask) -> None:
         limit = app.config.get("MAX_CONTENT_LENGTH")
         return error_response(413, "body_too_large", f"request body is over {limit} bytes")
 
-    @app.errorhandler(HTTPException)
-    def _http(exc: HTTPException) -> Response:
-        code = (exc.name or "error").lower().replace(" ", "_")
-        resp = error_response(exc.code or 500, code, exc.description or code)
-        for name, value in exc.get_headers():  # a 405's Allow, a 429's Retry-After
-            if name.lower() != "content-type":
-                resp.headers[name] = value
-        return resp
+    app.register_error_handler(HTTPException, http_error)
 
     @app.errorhandler(Exception)
     def _unexpected(exc: Exception) -> Response:

@@ -123,7 +123,8 @@ def reasons(since: datetime | None, until: datetime | None, as_json: bool, by: s
 @insights.command()
 @_since_until("costs")
 def costs(since: datetime | None, until: datetime | None, as_json: bool) -> None:
-    """Refunded, credited, bonus, fees, items kept, and each as a share of sales."""
+    """Refunded, credited, bonus, fees, items kept, and each as a share of order value (the
+    totals of the orders paid in the period, not the payments captured `ledger report` counts)."""
     found, p = _run("costs", since, until)
     if as_json:
         click.echo(json.dumps(found.document, indent=2))
@@ -131,15 +132,16 @@ def costs(since: datetime | None, until: datetime | None, as_json: bool) -> None
     click.echo(f"Cost of returns, {span(p.since, p.until, until is not None)}")
     _dry(found.document)
     for s in found.document["sales"]:
-        click.echo(f"sales {_money(s['amount'], s['currency'])}")
-    tables.echo_table(("CUR", "WHAT", "AMOUNT", "OF SALES"), [
+        click.echo(f"order value {_money(s['amount'], s['currency'])} (totals of the orders "
+                   "paid in the period)")
+    tables.echo_table(("CUR", "WHAT", "AMOUNT", "OF ORDER VALUE"), [
         (r["currency"], r["words"], _money(r["amount"], r["currency"]),
          _pct(r["share_of_sales_bp"])) for r in found.rows], right=2)
     for x in found.document["exchanges"]:
         click.echo(f"exchanges {x['currency']}: {x['exchanges']}, fallen back to a refund or "
                    f"credit: {x['fallen_back']}")
     click.echo("per product:")
-    tables.echo_table(("SKU", "CUR", "SALES", "MONEY BACK", "OF IT KEPT", "OF SALES"), [
+    tables.echo_table(("SKU", "CUR", "ORDER VALUE", "MONEY BACK", "OF IT KEPT", "OF ORDER VALUE"), [
         (r["key"], r["currency"], _money(r["sales"], r["currency"]),
          _money(r["money_returned"], r["currency"]), _money(r["money_kept"], r["currency"]),
          _pct(r["share_of_sales_bp"])) for r in found.document["by_product"]], right=2)

@@ -149,7 +149,9 @@ def ledger_head(as_json: bool) -> None:
 
 
 @ledger.command("verify")
-@click.option("--json", "as_json", is_flag=True, help="Problems as JSON lines.")
+@click.option("--json", "as_json", is_flag=True,
+              help="Problems as JSON lines; when all holds, one object: ok, entries_checked, "
+                   "unsealed, anchors_held.")
 @click.option("--anchor", "anchors", type=AnchorParam(), multiple=True,
               help="SEQ:HASH from an earlier `refunds ledger head`, kept outside the database: "
                    "fail unless entry SEQ still has that hash. Repeatable.")
@@ -172,15 +174,29 @@ def ledger_verify(as_json: bool, anchors: tuple[tuple[int, str], ...]) -> None:
         for p in problems:
             click.echo(json.dumps({"where": p.where, "problem": p.problem, "detail": p.detail}))
     if not problems:
-        if not as_json:
-            held = f"; {len(set(anchors))} anchor(s) hold" if anchors else ""
-            click.echo(f"ledger verified: the chain holds and every row matches its entries{held}")
+        if as_json:
+            click.echo(json.dumps({"ok": True, "entries_checked": problems.entries,
+                                   "unsealed": waiting, "anchors_held": len(set(anchors))},
+                                  sort_keys=True))
+        else:
+            click.echo(_verified(problems.entries, len(set(anchors))))
         return
     if not as_json:
         click.echo(f"LEDGER ALTERED: first problem at {problems[0]}", err=True)
         for p in problems[1:]:
             click.echo(f"  also: {p}", err=True)
     sys.exit(1)
+
+
+def _verified(entries: int, anchors: int) -> str:
+    """What a verify that found nothing wrong says: how much it checked, or that it had
+    nothing to check (an empty database, or a SQLite copy made without its -wal file)."""
+    held = f"; {anchors} anchor(s) hold" if anchors else ""
+    if not entries:
+        return ("ledger verified: nothing to check, the ledger has no entries (a SQLite copy "
+                f"made without its -wal file looks empty: copy that file with it){held}")
+    return (f"ledger verified: {entries} entr{'y' if entries == 1 else 'ies'}, the chain holds "
+            f"and every row matches its entries{held}")
 
 
 @ledger.command("seal")
@@ -226,13 +242,17 @@ def _period(since: datetime | None, until: datetime | None, days: int
 @click.option("--days", default=30, show_default=True, help="Period length without --since.")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
 def ledger_report(since: datetime | None, until: datetime | None, days: int, as_json: bool) -> None:
-    """Totals for a period: sales, refunded, credited, kept, reviews waiting for a person and
-    those a person decided (approved at the final amount, or declined), refund rate, and
-    exchanges (sales kept) with the revenue they retained."""
+    """Totals for a period: payments captured, refunded, credited, kept, reviews waiting for a
+    person and
+    those a person decided (approved at the final amount, or declined), refund rate (of what
+    was captured), and exchanges (sales kept) with the revenue they retained. Captured counts
+    payments, not order totals (`insights costs` compares with order value)."""
     from refunds_plugin.finance.summary import summarize
     from refunds_plugin.ledger.db import iso_time
     from refunds_plugin.money import Money
 
+    if days <= 0:  # else a period starting after it ends, blamed on --since
+        raise click.UsageError(f"--days must be a positive number, not {days}")
     options.period(since, until)
     start, end = _period(since, until, days)
     with startup.engine() as engine:
@@ -253,8 +273,8 @@ def ledger_report(since: datetime | None, until: datetime | None, days: int, as_
             "-" if rate is None else f"{rate // 100}.{rate % 100:02d}%",
             f"{t.exchanges} ({Money(t.exchange_retained, cur)})",
         ])
-    tables.echo_table(["currency", "decisions", "sales", "refunded", "credited", "dry run", "kept",
-                       "waiting for review", "decided by a person", "refund rate",
+    tables.echo_table(["currency", "decisions", "captured", "refunded", "credited", "dry run",
+                       "kept", "waiting for review", "decided by a person", "refund rate",
                        "sales kept (retained)"], rows)
     promise = summary.to_json()["promise"]
     median, p95 = (f"{s}s" if s is not None else "-"  # no money returned: no time to show

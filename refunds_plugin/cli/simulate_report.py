@@ -63,6 +63,11 @@ def emit_table(pol: policies.Policy, summary: Summary, changes: IO[str]) -> None
         _small_table([["money out", "before", "after", "difference"]] + [
             [cur, m["before_text"], m["after_text"], m["difference_text"]]
             for cur, m in money.items()])
+        sent_before = sum(matrix["review"].values())
+        sent_after = sum(matrix[old]["review"] for old in OUTCOMES)
+        click.echo(f"money out counts only what each policy approves on its own: the "
+                   f"{sent_before} decision(s) sent to a person before and the {sent_after} "
+                   "after count nothing, even where a person approved the money")
     if not summary.changed:
         return
     head = ["ORDER", "REQUEST", "DECIDED", "BEFORE", "AFTER", "CHANGED", "NEW REASON"]

@@ -49,7 +49,7 @@ def hash_token(secret: str) -> str:
     return hashlib.sha256(secret.encode("utf-8")).hexdigest()
 
 
-_EXPIRY = re.compile(r"\s*([1-9][0-9]{0,4})\s*([hdw])\s*", re.IGNORECASE)
+_EXPIRY = re.compile(r"\s*([0-9]{1,5})\s*([hdw])\s*", re.IGNORECASE)
 _UNITS = {"h": timedelta(hours=1), "d": timedelta(days=1), "w": timedelta(weeks=1)}
 
 
@@ -59,6 +59,9 @@ def parse_expiry(text: str) -> timedelta:
     if found is None:
         raise InputError(f"expiry {text!r} is not a number followed by h, d or w (like 30d, "
                          "12h or 2w)", code="bad_expiry")
+    if int(found.group(1)) == 0:
+        raise InputError(f"expiry {text!r} must be more than zero (like 30d, 12h or 2w)",
+                         code="bad_expiry")
     return int(found.group(1)) * _UNITS[found.group(2).lower()]
 
 

@@ -62,6 +62,12 @@ class Problem:
         return f"{self.where}: {self.problem}: {self.detail}"
 
 
+class Verdict(list[Problem]):
+    """The problems found (empty: all holds), and how many journal ``entries`` were read."""
+
+    entries: int = 0
+
+
 def _entries(conn: Connection, batch: int) -> Any:
     """Every entry in ``seq`` order: the sealed ones are the chain, those with a NULL hash wait
     for the sealer (and must all come after the sealed ones)."""
@@ -112,10 +118,10 @@ def chain_head(engine: Engine) -> Head | None:
 
 def verify_ledger(
     engine: Engine, batch: int = 2000, anchors: Iterable[tuple[int, str]] = ()
-) -> list[Problem]:
+) -> Verdict:
     """Every problem found, the chain's first break first, then anchors that no longer hold
     (``(seq, hash)`` pairs kept outside the database); an empty list when all holds."""
-    problems: list[Problem] = []
+    problems = Verdict()
     said_decisions: dict[str, tuple[int, dict[str, Any]]] = {}
     said_attempts: dict[str, tuple[int, dict[str, Any]]] = {}
     said_reviews: dict[str, tuple[int, dict[str, Any]]] = {}
@@ -127,6 +133,7 @@ def verify_ledger(
 
     def remember(rows: Iterator[Any]) -> Iterator[tuple[int, str, str, str, str, str]]:
         for seq, entry_type, subject, body, prev_hash, digest in rows:
+            problems.entries += 1
             data = json.loads(body)
             if entry_type == "decision":
                 said_decisions[subject] = (seq, data.get("decision", {}))

@@ -60,6 +60,40 @@ def test_a_period_that_ends_before_it_starts_is_a_usage_error_not_an_empty_repor
         "until 2026-11-01T00:00:00+00:00)")
 
 
+@pytest.mark.parametrize("days", ["-5", "0"])
+def test_a_report_over_no_days_says_days_must_be_positive_not_a_future_since(
+    sqlite_url: str, days: str
+) -> None:
+    assert CliRunner().invoke(main, ["migrate"], env={"REFUNDS_DATABASE_URL": sqlite_url}
+                              ).exit_code == 0
+    result = CliRunner().invoke(main, ["ledger", "report", "--days", days],
+                                env={"REFUNDS_DATABASE_URL": sqlite_url})
+
+    assert (result.exit_code, result.output.splitlines()[-1]) == (
+        2, f"Error: --days must be a positive number, not {days}")
+
+
+ADDRESSLESS = [
+    ["--help"], ["ledger", "--help"], ["tokens", "create", "--help"], ["ledger", "verify"],
+    ["ledger", "report"], ["tokens", "list"], ["policy", "simulate", "preset:default"],
+    ["returns", "list"], ["insights", "costs"],
+]
+
+
+@pytest.mark.parametrize("args", ADDRESSLESS, ids=[" ".join(a) for a in ADDRESSLESS])
+def test_the_return_address_warning_is_said_only_by_serve_and_policy_check(
+    sqlite_url: str, args: list[str]
+) -> None:
+    env = {"REFUNDS_DATABASE_URL": sqlite_url, "REFUNDS_CONFIG_FILE": ""}
+    assert CliRunner().invoke(main, ["migrate"], env=env).exit_code == 0
+    result = CliRunner().invoke(main, args, env=env)
+
+    assert result.exit_code == 0, result.output
+    assert "return_addresses" not in result.output
+    checked = CliRunner().invoke(main, ["policy", "check", "preset:default"], env=env)
+    assert "warning: no [[return_addresses]] are configured" in checked.stderr
+
+
 def test_a_good_date_is_still_read(sqlite_url: str) -> None:
     assert CliRunner().invoke(main, ["migrate"], env={"REFUNDS_DATABASE_URL": sqlite_url}
                               ).exit_code == 0

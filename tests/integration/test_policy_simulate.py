@@ -158,6 +158,9 @@ def test_simulate_prints_the_matrix_money_and_changed_rows_for_people(harness):
     assert "review                0       0        1" in lines
     assert "USD        410.00 USD  68.10 USD  -341.90 USD" in lines
     assert "EUR         25.00 EUR   0.00 EUR   -25.00 EUR" in lines
+    assert ("money out counts only what each policy approves on its own: the 1 decision(s) "
+            "sent to a person before and the 2 after count nothing, even where a person "
+            "approved the money") in lines
     row = next(line for line in lines if line.startswith("old "))
     assert row.split() == ["old", "r-old", "2026-11-24", "approve", "25.00", "USD", "decline",
                            "0.00", "USD", "outcome,", "amount", "outside_window"]

@@ -3,7 +3,7 @@
 One chart per currency, titled with it: one group of bars per day (refunded, credited, dry run,
 kept, waiting for review), a y axis with amounts in that currency, the days along the x axis,
 and each bar's amount written on it, so the chart reads without hovering. The day's refund rate
-against sales is in each group's tooltip.
+against payments captured is in each group's tooltip.
 
 Every day of the period has its place on the x axis, a day with nothing in it too, so a gap in
 time looks like one (a period of more than ``MAX_DAYS`` days, or one without bounds, shows the
@@ -121,7 +121,8 @@ def bars(summary: Summary, currency: str) -> Markup:
         x0 = left + i * slot + bar / 2
         totals = summary.days.get(day, {}).get(currency)
         rate = totals.refund_rate_bp if totals else None
-        rate_text = "no sales" if rate is None else f"refund rate {rate // 100}.{rate % 100:02d}%"
+        rate_text = ("nothing captured" if rate is None
+                     else f"refund rate {rate // 100}.{rate % 100:02d}%")
         parts.append(f'<g class="day" data-day="{escape(day)}"><title>{escape(day)}: '
                      f"{escape(rate_text)}</title>")
         for j, ((name, color, label), value) in enumerate(zip(SERIES, row, strict=True)):

@@ -26,9 +26,12 @@ INSIGHTS: dict[str, tuple[str, tuple[str, ...], list[str], dict[str, Any]]] = {
                     "type": "boolean"}, "money_words": _STR, "rows": _ARRAY,
                  "comments": _ARRAY}),
     "costs": ("What returns cost per currency (refunded, credit, bonus, labels, fees, items "
-              "kept, dry run, exchanges, money out) as a share of the period's sales by payment "
-              "time, shares in basis points rounded half up; dry_run: some money of the period "
-              "went through the dry-run provider (no money moved)",
+              "kept, dry run, exchanges, money out) as a share of the period's order value by "
+              "payment time, shares in basis points rounded half up; `sales` and "
+              "`by_product[].sales` are that order value (the totals of the orders paid in the "
+              "period), not the payments captured that /api/summary calls `sales`, and "
+              "`share_of_sales_bp` is a share of it; dry_run: some money of the period went "
+              "through the dry-run provider (no money moved)",
               PERIOD, exports.COST_COLUMNS,
               {"sales": _ARRAY, "rows": _ARRAY, "by_product": _ARRAY,
                "dry_run": {"type": "boolean"}, "money_words": _STR, "exchanges": _ARRAY}),

@@ -15,7 +15,7 @@ from refunds_plugin.notify.kinds import KINDS, MAIL_KINDS
 from refunds_plugin.notify.outbox import STATUSES, resend_message
 from refunds_plugin.notify.preview import preview
 from webhooks.finance.pages import needs, page, refused
-from webhooks.finance.session import now, runtime
+from webhooks.finance.session import now, runtime, tell, told
 from webhooks.security import CSP
 
 bp = Blueprint("finance_outbox", __name__, url_prefix="/finance/outbox")
@@ -31,7 +31,7 @@ def outbox_page() -> Response:
     keep = {k: v for k, v in filters.items() if v}
     return page(200, "outbox.html", found=found, filters=filters, keep=keep,
                 counts=outbox_read.counts(runtime().engine), statuses=STATUSES,
-                kinds=list(KINDS), done=request.args.get("done"))
+                kinds=list(KINDS), done=told())
 
 
 @bp.post("/<row_id>/resend")
@@ -43,8 +43,8 @@ def resend(row_id: str) -> Any:
                        "one held because its cause cannot be read).",
                        (url_for("finance_outbox.outbox_page"), "Back to the outbox"))
     log.info("outbox resend", extra={"outbox_id": row_id, "by": g.principal.token_id})
-    return redirect(url_for("finance_outbox.outbox_page", status="queued",
-                            done=f"Message {row_id} is queued again."), code=303)
+    tell(f"Message {row_id} is queued again.")
+    return redirect(url_for("finance_outbox.outbox_page", status="queued"), code=303)
 
 
 # The email's own HTML is served apart, for the preview's iframe: an email carries inline styles

@@ -42,8 +42,16 @@ from refunds_plugin.money import AmountError, Money
 from refunds_plugin.notify.preview import standing
 from refunds_plugin.shipping import listing
 from refunds_plugin.trouble import follow_ups
-from webhooks.finance import chart, display, login_limits
-from webhooks.finance.session import Gate, bearer_principal, now, runtime, session_principal
+from webhooks.finance import amount_field, chart, display, login_limits
+from webhooks.finance.session import (
+    Gate,
+    bearer_principal,
+    now,
+    runtime,
+    session_principal,
+    tell,
+    told,
+)
 
 bp = Blueprint(
     "finance", __name__, url_prefix="/finance", static_folder="../static", static_url_path="/static"
@@ -169,7 +177,7 @@ def decision_page(decision_id: str) -> Response:
                 messages=outbox_read.messages_about(runtime().engine, decision_id),
                 fits=standing(detail["decision"]["outcome"],
                               detail["decision"]["review_status"])[1],
-                done=request.args.get("done"))
+                done=told())
 
 
 @bp.get("/reviews")
@@ -178,7 +186,7 @@ def reviews_page() -> Response:
     queue = reviews.review_queue(runtime().engine)
     shown = [{**rv._mapping, "comment": _comment(rv.request), "fees": _fees(rv.body)}
              for rv in queue]
-    return page(200, "reviews.html", queue=shown, message=request.args.get("done"))
+    return page(200, "reviews.html", queue=shown, message=told())
 
 
 def _comment(request_json: str) -> str:
@@ -194,10 +202,9 @@ def _change(currency: str) -> reviews.Adjustment:
     """The form's optional change: an amount in major units, ``waive_fees``, ``to_credit``."""
     text = request.form.get("amount", "").strip()
     try:
-        amount = Money.parse(text, currency).minor if text else None
-    except AmountError:
-        raise InputError(f"“{text}” is not an amount in {currency} (write it like 12.50)",
-                         code="bad_amount") from None
+        amount = amount_field.typed_minor(text, currency) if text else None
+    except AmountError as exc:
+        raise InputError(str(exc), code="bad_amount") from None
     return reviews.Adjustment(amount=amount, waive_fees=request.form.get("waive_fees") == "1",
                               to_credit=request.form.get("to_credit") == "1")
 
@@ -233,7 +240,8 @@ def decide_review(decision_id: str) -> Any:
         cur = detail["decision"]["currency"]
         done += (f": {outcome.adjusted['resolution']} of "
                  f"{Money(outcome.adjusted['amount'], cur)}")
-    return redirect(url_for("finance.reviews_page", done=done + "."), code=303)
+    tell(done + ".")
+    return redirect(url_for("finance.reviews_page"), code=303)
 
 
 @bp.get("/summary")
@@ -280,7 +288,7 @@ def follow_ups_page() -> Response:
     ]
     keep = {"status": status, **({"due": "1"} if due_only else {})}
     return page(200, "follow_ups.html", found=found, rows=rows, show=status,
-                due_only=due_only, keep=keep, done=request.args.get("done"))
+                due_only=due_only, keep=keep, done=told())
 
 
 @bp.post("/exchanges/<decision_id>/shipped")
@@ -302,10 +310,8 @@ def exchange_shipped(decision_id: str) -> Any:
     except InputError as exc:
         return refused(409 if isinstance(exc, Conflict) else 400,
                        f"Nothing was recorded: {exc.message}.", back)
-    told = (f"Exchange {decision_id} of order {done.order_id} is recorded as shipped "
+    said = (f"Exchange {decision_id} of order {done.order_id} is recorded as shipped "
             f"({done.words()})" + ("; its follow-up is cleared." if done.follow_up_cleared
                                    else "."))
-    if on_decision:
-        return redirect(url_for("finance.decision_page", decision_id=decision_id, done=told),
-                        code=303)
-    return redirect(url_for("finance.follow_ups_page", done=told), code=303)
+    tell(said)
+    return redirect(there, code=303)

@@ -15,7 +15,7 @@ from datetime import datetime
 from functools import wraps
 from typing import Any
 
-from flask import current_app, g, request, session
+from flask import current_app, flash, g, get_flashed_messages, request, session
 
 from refunds_plugin.bootstrap import Runtime
 from refunds_plugin.finance.tokens import Principal, check_token, check_token_id
@@ -75,3 +75,15 @@ class Gate:
             return inner
 
         return wrap
+
+
+def tell(text: str) -> None:
+    """Say ``text`` on the next page this session sees (after a form's redirect): kept in the
+    signed session, never taken from the query string, so a link cannot put words there."""
+    flash(text, "done")
+
+
+def told() -> str | None:
+    """What ``tell`` left for this page, once; None when nothing."""
+    said = get_flashed_messages(category_filter=["done"])
+    return " ".join(str(m) for m in said) or None

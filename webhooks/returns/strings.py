@@ -250,6 +250,9 @@ ENGLISH: dict[str, str] = {
     ),
     "error_heading": N_("Something went wrong"),
     "error_body": N_("Something went wrong on our side. Please try again in a moment."),
+    "missing_heading": N_("Page not found"),
+    "missing_body": N_("There is no page at this address. To return something, start again "
+                       "from the returns page."),
 }
 
 

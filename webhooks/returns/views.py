@@ -186,6 +186,12 @@ def _expired_form(_exc: CSRFError) -> tuple[str, int]:
     return _message(t.form_expired_heading, t.form_expired, 400)
 
 
+def page_missing() -> tuple[str, int]:
+    """An address under ``/returns`` that is no page (``webhooks.not_found``)."""
+    t = _t()
+    return _message(t.missing_heading, t.missing_body, 404)
+
+
 def _http_error(exc: HTTPException) -> tuple[str, int]:
     t = _t()
     if exc.code == 429:

@@ -80,3 +80,36 @@ def one_line(page: Any, selector: str) -> list[int]:
         return new Set([...range.getClientRects()].filter(r => r.width > 0)
                        .map(r => Math.round(r.top))).size;
     })"""))
+
+
+DESK = {"width": 1280, "height": 800}
+
+# an amount (``103.95 EUR``, ``1,234.50 USD``, ``-12 JPY``) or a time (``2026-12-05 18:49 UTC``)
+# in a table cell that takes more than one line box
+BROKEN_FIGURES = r"""() => {
+  const found = [];
+  const figure = /-?\d[\d,]*(\.\d+)? [A-Z]{3}\b|\d{4}-\d\d-\d\d \d\d:\d\d UTC/g;
+  document.querySelectorAll("td").forEach(cell => {
+    const walk = document.createTreeWalker(cell, NodeFilter.SHOW_TEXT);
+    for (let node = walk.nextNode(); node; node = walk.nextNode()) {
+      let m;
+      while ((m = figure.exec(node.data)) !== null) {
+        const range = document.createRange();
+        range.setStart(node, m.index);
+        range.setEnd(node, m.index + m[0].length);
+        const tops = new Set([...range.getClientRects()].filter(r => r.width > 0)
+                             .map(r => Math.round(r.top)));
+        if (tops.size > 1) found.push(`"${m[0]}" is broken across ${tops.size} lines`);
+      }
+    }
+  });
+  const page = document.documentElement.scrollWidth;
+  if (page > window.innerWidth) found.push(`the page is ${page} px wide`);
+  return found;
+}"""
+
+
+def broken_figures(page: Any) -> list[str]:
+    """Amounts and times in the page's tables broken across lines, and a page wider than the
+    window; [] when none."""
+    return list(page.evaluate(BROKEN_FIGURES))

@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 from sqlalchemy import text
 
-from tests.browser.finance.phone import PHONE, one_line, problems
+from tests.browser.finance.phone import DESK, PHONE, broken_figures, one_line, problems
 from tests.fakes.finance_scene import Scene, make_scene
 from tests.fakes.loopback import serving
 
@@ -153,7 +153,7 @@ def test_the_finance_pages_fit_a_375_px_phone(served: tuple[Scene, str], chromiu
 
         page.goto(f"{base}/finance/summary?since=2026-11-01&until=2026-12-01")
         expect(page.locator("svg.chart")).to_be_visible()
-        expect(page.locator("td[data-label=Sales]")).to_have_text("25.00 EUR")
+        expect(page.locator("td[data-label=Captured]")).to_have_text("25.00 EUR")
         expect(page.locator("svg.chart .chart-title")).to_have_text("Money per day in EUR")
         fits("3-summary")
 
@@ -189,5 +189,42 @@ def test_the_finance_pages_fit_a_375_px_phone(served: tuple[Scene, str], chromiu
 
         page.goto(f"{base}/finance/receive?q=o-1")
         fits("9-receive")
+    finally:
+        context.close()
+
+
+CAPTURED = "12475.44 EUR"  # o-1 (25.00) and the three below; o-2 was paid 400 days ago
+
+
+def test_on_a_desk_amounts_and_times_stay_on_one_line(
+    served: tuple[Scene, str], chromium: Any,
+) -> None:
+    """At 1280 × 800 the decisions list and the summary keep every amount (``103.95 EUR``) and
+    every time (``2026-12-05 18:49 UTC``) on one line, however long the cells beside them."""
+    from playwright.sync_api import expect
+
+    scene, base = served
+    shop = scene.shop
+    for n, amount in enumerate((10395, 1234550, 99), start=3):
+        shop.order(f"o-{n}", amount, f"a.rather.long.customer.address.number{n}@example-shop.com")
+        shop.ask_return(f"o-{n}", f"r-{n}")
+    shop.pay_out()
+    shots = ARTIFACTS.parent / "finance-desk"
+    shots.mkdir(parents=True, exist_ok=True)
+    context = chromium.new_context(viewport=DESK, java_script_enabled=True)
+    page = context.new_page()
+    try:
+        page.goto(f"{base}/finance/login")
+        page.fill("input[name=token]", scene.admin)
+        page.click("button[type=submit]")
+        expect(page.locator("h1")).to_have_text("Decisions")
+        expect(page.locator("tbody tr", has_text="o-3").locator("td[data-label=Amount]")
+               ).to_have_text("103.95 EUR")
+        page.screenshot(path=shots / "1-decisions.png", full_page=True)
+        assert broken_figures(page) == []
+        page.goto(f"{base}/finance/summary?since=2026-11-01&until=2026-12-01")
+        expect(page.locator("td[data-label=Captured]")).to_have_text(CAPTURED)
+        page.screenshot(path=shots / "2-summary.png", full_page=True)
+        assert broken_figures(page) == []
     finally:
         context.close()

@@ -62,8 +62,8 @@ def test_the_report_shows_the_period_totals_as_a_table(scene: Scene, sqlite_url:
                     "--until", "2026-12-01")
     assert result.exit_code == 0, result.output
     lines = result.output.splitlines()
-    # sales by payment day (o-2 was paid 400 days ago); the dry-run payout is not "refunded"
-    assert lines[1].split() == ["currency", "decisions", "sales", "refunded", "credited", "dry",
+    # captured by payment day (o-2 was paid 400 days ago); the dry-run payout is not "refunded"
+    assert lines[1].split() == ["currency", "decisions", "captured", "refunded", "credited", "dry",
                                 "run", "kept", "waiting", "for", "review", "decided", "by", "a",
                                 "person", "refund", "rate", "sales", "kept", "(retained)"]
     assert lines[2].split() == ["EUR", "2", "25.00", "EUR", "0.00", "EUR", "0.00", "EUR",

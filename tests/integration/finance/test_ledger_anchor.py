@@ -111,7 +111,7 @@ def test_a_rewrite_with_every_later_hash_recomputed_passes_the_chain_but_fails_t
     assert verify_ledger(engine) == []  # the chain and the rows agree: plain verify is fooled
     plain = cli(any_db_url, "verify")
     assert (plain.exit_code, plain.output) == (
-        0, "ledger verified: the chain holds and every row matches its entries\n")
+        0, "ledger verified: 6 entries, the chain holds and every row matches its entries\n")
 
     problems = verify_ledger(engine, anchors=[(6, head.hash)])
     assert [(p.where, p.problem) for p in problems] == [
@@ -135,7 +135,7 @@ def test_an_anchor_that_still_holds_passes(shop: Shop, any_db_url: str) -> None:
     result = cli(any_db_url, "verify", "--anchor", head.anchor, "--anchor", f"3:{early.upper()}")
 
     assert (result.exit_code, result.output) == (
-        0, "ledger verified: the chain holds and every row matches its entries; "
+        0, "ledger verified: 6 entries, the chain holds and every row matches its entries; "
            "2 anchor(s) hold\n")
 
 

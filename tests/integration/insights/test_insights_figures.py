@@ -174,13 +174,37 @@ def test_the_api_and_the_command_say_the_same(shop: tuple[Harness, History]) -> 
         assert json.loads(out.output) == doc
     table = CliRunner().invoke(main, ["insights", "costs", "--since", "2026-05-01", "--until",
                                       "2026-06-15"], env={"REFUNDS_DATABASE_URL": h.db_url})
-    assert "USD  money out in all              106.70 USD   38.94 %" in table.output
+    assert "USD  money out in all              106.70 USD         38.94 %" in table.output
+    assert "order value 274.00 USD (totals of the orders paid in the period)\n" in table.output
     assert table.output.endswith(
         "per product:\n"
-        "SKU    CUR       SALES  MONEY BACK  OF IT KEPT  OF SALES\n"
-        "SHIRT  USD  150.00 USD  100.00 USD    0.00 USD   66.67 %\n"
-        "SOCK   USD   24.00 USD    8.00 USD    8.00 USD   33.33 %\n"
-        "MUG    USD  100.00 USD    0.00 USD    0.00 USD    0.00 %\n")
+        "SKU    CUR  ORDER VALUE  MONEY BACK  OF IT KEPT  OF ORDER VALUE\n"
+        "SHIRT  USD   150.00 USD  100.00 USD    0.00 USD         66.67 %\n"
+        "SOCK   USD    24.00 USD    8.00 USD    8.00 USD         33.33 %\n"
+        "MUG    USD   100.00 USD    0.00 USD    0.00 USD          0.00 %\n")
+
+
+def test_the_costs_compare_with_order_value_and_the_summary_counts_what_was_captured(
+    shop: tuple[Harness, History],
+) -> None:
+    """Two different figures for the same period, each named for what it is: the costs'
+    order value (totals of the orders paid), the summary's payments captured."""
+    h, _ = shop
+    token = create_token(h.runtime.engine, "Fin", "finance", h.clock()).secret
+    auth = {"Authorization": f"Bearer {token}"}
+    costs = h.client().get(f"/finance/insights/costs?{PERIOD}", headers=auth).get_data(
+        as_text=True)
+    assert ('<td data-label="What">order value (orders paid in the period)</td>'
+            '<td data-label="Amount" class="num">274.00 USD</td>') in costs
+    assert "<dt>Order value</dt><dd>totals of the orders paid in the period" in costs
+    assert ">Sales<" not in costs and "of sales" not in costs.lower()
+    summary = h.client().get(f"/finance/summary?{PERIOD}", headers=auth).get_data(as_text=True)
+    assert '<th class="num">Captured</th>' in summary and ">Sales<" not in summary
+    spec = h.client().get("/api/openapi.json", headers=auth).get_json()
+    assert "`sales` is the payments captured" in spec["paths"]["/api/summary"]["get"][
+        "description"]
+    assert "not the payments captured that /api/summary calls `sales`" in spec["paths"][
+        "/api/insights/costs"]["get"]["summary"]
 
 
 def test_a_bad_period_is_refused_naming_the_parameter(shop: tuple[Harness, History]) -> None:

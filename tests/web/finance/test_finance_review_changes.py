@@ -115,12 +115,76 @@ def test_an_admin_gives_a_lower_amount_as_store_credit(review: Review) -> None:
         "credit", 5000, 0, 5000, "50.00 EUR", "the policy said refund 94.05 EUR", "dry_run")
 
 
+def test_a_link_cannot_put_words_in_the_banner_and_the_real_one_comes_from_the_server(
+    review: Review,
+) -> None:
+    spoof = "Approved the review of order 9999: refund of 5000.00 USD. Call 555-0100"
+    for path in ("/finance/reviews", f"/finance/decisions/{review.decision_id}",
+                 "/finance/follow-ups", "/finance/outbox/"):
+        html = review.admin.get(path, query_string={"done": spoof}).get_data(as_text=True)
+        assert "555-0100" not in html and 'role="status"' not in html, path
+    status, location, _ = review.decide(action="approve")
+    assert (status, location) == (303, "/finance/reviews")  # nothing said in the address
+    page = review.admin.get(location, query_string={"done": spoof}).get_data(as_text=True)
+    [said] = re.findall(r'<p class="notice" role="status">(.*?)</p>', page)
+    assert said == "Approved the review of order o-7."
+    # said once: a reload (or the link again) shows no banner
+    again = review.admin.get(location).get_data(as_text=True)
+    assert 'role="status"' not in again
+
+
+def test_a_us_grouped_amount_is_read_and_jpy_and_kwd_hints_use_their_own_decimals(
+    any_db_url: str, now: datetime,
+) -> None:
+    shop = Shop(any_db_url, now, policy="preset:standard-30-day")
+    for order, amount, currency in (("o-j", 150000, "JPY"), ("o-k", 200000, "KWD"),
+                                    ("o-u", 300000, "USD")):
+        shop.order(order, amount, "cy@example.com", currency=currency)
+    admin = Review(shop, shop.app.test_client(), "")
+    secret = create_token(shop.runtime.engine, "Ada Admin", "admin", now).secret
+    admin.admin.post("/finance/login", data={"token": secret,
+                                             "csrf_token": csrf(admin.admin, "/finance/login")})
+    ids, order_currency = {}, {"o-j": "JPY", "o-k": "KWD", "o-u": "USD"}
+    for order in ("o-j", "o-k", "o-u"):
+        answer = shop.send("return.requested", {"return": {
+            "id": f"r-{order}", "order_id": order,
+            "lines": [{"line_id": "l1", "quantity": 1, "reason": "other"}],
+            "requested_at": (now - timedelta(hours=1)).isoformat()}})
+        assert answer["outcome"] == "review"
+        ids[order] = answer["decision_id"]
+    for order, typed, hint in (
+        ("o-j", "12.50", "write it like 12 or 1,200: no decimals in JPY"),
+        ("o-k", "12,500", None),  # a group of three: twelve thousand five hundred, too much
+        ("o-k", "1.2345", "write it like 12.500 or 1,200.500: a point before at most 3 decimals"),
+        ("o-u", "1000,50", "write it like 12.50 or 1,200.50: a point before at most 2 decimals"),
+    ):
+        admin.decision_id = ids[order]
+        before = admin.snapshot()
+        status, _, html = admin.decide(action="approve", amount=typed)
+        assert status == 400 and admin.snapshot() == before
+        if hint:
+            assert (f"“{typed}” is not an amount in {order_currency[order]} ({hint}, commas "
+                    "only between groups of three digits, no other separators).") in html
+    admin.decision_id = ids["o-u"]
+    status, _, _ = admin.decide(action="approve", amount="1,000.00")
+    assert status == 303
+    assert admin.rows("SELECT kind, amount, currency FROM refund_attempts") == [
+        ("refund", 100000, "USD")]
+    shop.runtime.engine.dispose()
+
+
 @pytest.mark.parametrize(("form", "message"), [
     ({"action": "approve", "amount": "100.01"},
      "Nothing was recorded: 100.01 EUR is more than the 100.00 EUR this order still has to "
      "give back."),
     ({"action": "approve", "amount": "abc"},
-     "Nothing was recorded: “abc” is not an amount in EUR (write it like 12.50)."),
+     "Nothing was recorded: “abc” is not an amount in EUR (write it like 12.50 or 1,200.50: a "
+     "point before at most 2 decimals, commas only between groups of three digits, no other "
+     "separators)."),
+    ({"action": "approve", "amount": "90,50"},  # a decimal comma is not guessed at
+     "Nothing was recorded: “90,50” is not an amount in EUR (write it like 12.50 or 1,200.50: a "
+     "point before at most 2 decimals, commas only between groups of three digits, no other "
+     "separators)."),
     ({"action": "approve", "amount": "0"},
      "Nothing was recorded: the amount must be more than 0.00 EUR; to give nothing, decline "
      "instead."),

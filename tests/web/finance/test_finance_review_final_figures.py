@@ -151,9 +151,9 @@ def test_the_summary_counts_a_reviewed_approval_with_its_final_amount(
     usd = re.search(r'<tr class="totals"><td data-label="Currency">USD</td>.*?</tr>', page, re.S)
     assert usd is not None
     assert '<td data-label="Waiting for review" class="num">0 (0.00 USD)</td>' in usd.group(0)
-    assert ('<td data-label="Decided by a person" class="num">1 approved (1000.50 USD), '
-            "0 declined</td>") in usd.group(0)
-    assert '<td data-label="Sales" class="num">12345.67 USD</td>' in usd.group(0)  # the sale
+    assert ('<td data-label="Decided by a person" class="num words"><span>1 approved (<span '
+            'class="nb">1000.50 USD</span>), 0 declined</span></td>') in usd.group(0)
+    assert '<td data-label="Captured" class="num">12345.67 USD</td>' in usd.group(0)  # the sale
     assert "(12345.67 USD)" not in page
     report = reviewed.cli("ledger", "report", *PERIOD)
     row = next(ln for ln in report.splitlines() if ln.startswith("USD"))

@@ -59,6 +59,10 @@ def test_the_cli_lists_revokes_and_expires_tokens(sqlite_url: str) -> None:
               "--expires-in", "soon")
     assert bad.exit_code == 2 and "expiry 'soon' is not a number followed by h, d or w" in \
         bad.output
+    never = cli(sqlite_url, "tokens", "create", "--role", "admin", "--name", "Cy",
+                "--expires-in", "0d")
+    assert (never.exit_code, never.output.splitlines()[-1]) == (
+        2, "Error: expiry '0d' must be more than zero (like 30d, 12h or 2w)")
     with engine.connect() as conn:
         assert conn.execute(text("SELECT count(*) FROM tokens")).scalar_one() == 2
     engine.dispose()

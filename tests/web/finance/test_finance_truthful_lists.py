@@ -52,8 +52,8 @@ def test_an_approved_review_shows_its_result_everywhere_beside_the_outcome(
             csv_row["review_decided_at"]) == (
         "review", "approved", APPROVED_BY, "2026-11-24T14:00:00+00:00")
     page = scene.login(scene.finance).get("/finance/?order=o-2").get_data(as_text=True)
-    assert ('<td data-label="Review" class="review-approved">approved by Ada Admin (token #1) '
-            "at 2026-11-24 14:00 UTC</td>") in page
+    assert ('<td data-label="Review" class="review-approved"><span>approved by Ada Admin '
+            '(token #1) at <span class="nb">2026-11-24 14:00 UTC</span></span></td>') in page
     env = {"REFUNDS_DATABASE_URL": any_db_url}
     listed = CliRunner().invoke(main, ["ledger", "list"], env=env)
     assert listed.exit_code == 0, listed.output
@@ -106,7 +106,7 @@ def test_pages_write_amounts_in_their_currency_never_raw_minor_units(scene: Scen
     assert '<td class="num">25.00 EUR</td>' in detail
     summary = client.get("/finance/summary?since=2026-11-01&until=2026-12-01").get_data(
         as_text=True)
-    assert '<td data-label="Sales" class="num">25.00 EUR</td>' in summary
+    assert '<td data-label="Captured" class="num">25.00 EUR</td>' in summary
     assert '<td data-label="Waiting for review" class="num">1 (40.00 EUR)</td>' in summary
     for html in (listing, queue, detail, summary):
         assert not re.search(r"\b(2500|4000) ?EUR\b|>2500<|>4000<", html)
@@ -161,7 +161,7 @@ def test_an_overpayment_correction_is_refunded_money_never_kept_goods(overpaid: 
     assert (eur["kept"], eur["dry_run"], eur["sales"]) == (0, 3000, 5000)
     html = overpaid.login(overpaid.finance).get(
         "/finance/summary?since=2026-11-01&until=2026-12-01").get_data(as_text=True)
-    assert ("<dt>Sales</dt><dd>payments captured, counted on the day the order was paid") in html
+    assert ("<dt>Captured</dt><dd>payments captured, counted on the day the order was paid") in html
     assert "corrections the shop made itself (overpayments, duplicate charges) return no item" \
         in html
     assert ("<dt>Dry run</dt><dd>what would have been refunded or credited, had the service not "
