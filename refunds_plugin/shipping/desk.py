@@ -22,11 +22,11 @@ from datetime import datetime, timedelta
 from sqlalchemy import Engine, select, update
 
 from refunds_plugin.config import Config, Parcel
-from refunds_plugin.domain.decision import Decision
 from refunds_plugin.errors import ProviderError
 from refunds_plugin.execution.executor import backoff
 from refunds_plugin.ledger.db import write_tx
 from refunds_plugin.ledger.tables import decisions, orders, return_shipments
+from refunds_plugin.notify import stored
 from refunds_plugin.shipping import receiving, returns
 from refunds_plugin.shipping.carriers import Carrier, LabelRequest, NoLabel
 from refunds_plugin.shipping.restock import Planned
@@ -112,18 +112,10 @@ class ShippingDesk:
         now = self.clock()
         if not self._claim(decision_id, now):
             return False
-        with self.engine.connect() as conn:
-            ret = returns.get_return(conn, decision_id)
-            body = conn.execute(select(decisions.c.body).where(
-                decisions.c.id == decision_id)).scalar_one()
-        assert ret is not None
-        decision = Decision.from_dict(json.loads(body))
-        value = sum(ln.amount for ln in decision.lines if ln.return_required)
-        request = LabelRequest(
-            reference=ret.reference, to_address=ret.address, from_address=ret.from_address,
-            parcel=Parcel(**ret.parcel) if ret.parcel else self.config.return_parcel,
-            carriers=self.allowed[0], services=self.allowed[1],
-            max_amount=value, currency=decision.currency)
+        read = self._request(decision_id, now)
+        if read is None:
+            return False
+        ret, request = read
         try:
             got = self.carrier.buy_return_label(request)
         except ProviderError as exc:
@@ -135,12 +127,50 @@ class ShippingDesk:
                     returns.label_retry(conn, decision_id, tries,
                                         now + timedelta(seconds=wait), str(exc), now)
                 else:
-                    returns.record_no_label(conn, decision_id, str(exc), now, code="failed")
+                    returns.record_no_label(conn, decision_id, str(exc), now)
             return False
         with write_tx(self.engine) as conn:
             if isinstance(got, NoLabel):
                 return returns.record_no_label(conn, decision_id, got, now)
             return returns.record_label(conn, decision_id, got, now)
+
+    def _request(self, decision_id: str,
+                 now: datetime) -> tuple[returns.ReturnRow, LabelRequest] | None:
+        """The claimed return and what the carrier is asked for it, from the stored rows. A
+        row that cannot be read (edited by hand, cut short by a partial restore, a shape we no
+        longer read) can never give a label: the return is recorded without one (``failed``,
+        code ``unreadable``, why in its ``last_error``), an error names the decision and order
+        once, never what the row holds, and the round goes on with the others; the customer
+        keeps the address and return-by date."""
+        with self.engine.connect() as conn:
+            row = conn.execute(select(return_shipments).where(
+                rs.decision_id == decision_id)).one()
+            body = conn.execute(select(decisions.c.body).where(
+                decisions.c.id == decision_id)).scalar_one()
+        what = "return (return_shipments)"
+        try:
+            ret = returns.ReturnRow.from_row(row)
+            if not isinstance(ret.address, dict) or not isinstance(ret.from_address,
+                                                                   dict | None):
+                raise TypeError("an address that is not an object")
+            parcel = Parcel(**ret.parcel) if ret.parcel else self.config.return_parcel
+            what = "decision (decisions.body)"
+            decision = stored.decision(body)
+            return ret, LabelRequest(
+                reference=ret.reference, to_address=ret.address, from_address=ret.from_address,
+                parcel=parcel, carriers=self.allowed[0], services=self.allowed[1],
+                max_amount=sum(ln.amount for ln in decision.lines if ln.return_required),
+                currency=decision.currency)
+        except stored.UNREADABLE as exc:
+            why = (f"no label bought: its stored {what} cannot be read ({stored.why(exc)}); "
+                   "a person must repair the row and send the customer a label")
+        with write_tx(self.engine) as conn:
+            recorded = returns.record_no_label(conn, decision_id, why, now, code="unreadable")
+        if recorded:
+            log.error("the return label of decision %s, order %s, cannot be bought: %s",
+                      decision_id, row.order_id, why,
+                      extra={"decision_id": decision_id, "order_id": row.order_id})
+        return None
 
     def void_due(self) -> int:
         """Labels of expired returns, voided through the carrier; a carrier that cannot answer

@@ -161,25 +161,29 @@ def record_label(conn: Connection, decision_id: str, label: Label, now: datetime
 
 
 def record_no_label(conn: Connection, decision_id: str, why: NoLabel | str, now: datetime,
-                    code: str = "failed") -> bool:
-    """No label (too dear, no rate, an address refused, or out of tries): the customer keeps
-    the instructions; a person is told by the log line and the finance list, and an address
-    the carrier refused opens a follow-up naming the return and the carrier's words (once:
-    this change happens once per return)."""
+                    code: str | None = None) -> bool:
+    """No label (too dear, no rate, an address refused, or ``failed``: out of tries, or
+    ``code`` ``unreadable``: the return's stored rows cannot be read, so no label can ever be
+    bought for it): the customer keeps the instructions; a person is told by the log line and
+    the finance list, and an address the carrier refused opens a follow-up naming the return
+    and the carrier's words (once: this change happens once per return). The return row is
+    not read back here (it may be the one that cannot be read)."""
     lock_return(conn, decision_id)
     message = why.message if isinstance(why, NoLabel) else why
-    label_status = "no_label" if isinstance(why, NoLabel) else code
+    label_status = "no_label" if isinstance(why, NoLabel) else "failed"
+    code = why.code if isinstance(why, NoLabel) else code
     done = _set(conn, decision_id, now, expect=("label_pending",), status="instructions",
                 label_status=label_status, next_try_at=None, last_error=message[:2000])
     if done:
         _journal(conn, "return_label", decision_id, {
             "label_status": label_status, "note": message,
-            **({"code": why.code} if isinstance(why, NoLabel) else {})}, now)
+            **({"code": code} if code else {})}, now)
         log.warning("no return label for decision %s: %s", decision_id, message)
-        ret = get_return(conn, decision_id)
-        if isinstance(why, NoLabel) and why.code == "address_rejected" and ret is not None:
-            note_refused_label(conn, order_id=ret.order_id, decision_id=decision_id,
-                               reference=ret.reference, carrier_said=message, now=now)
+        if isinstance(why, NoLabel) and why.code == "address_rejected":
+            ret = get_return(conn, decision_id)
+            if ret is not None:
+                note_refused_label(conn, order_id=ret.order_id, decision_id=decision_id,
+                                   reference=ret.reference, carrier_said=message, now=now)
     return done
 
 

@@ -1,0 +1,94 @@
+"""A due label whose return's stored rows cannot be read (its decision's body or its return row,
+edited by hand or cut short by a partial restore) never stalls the shipping desk: it is
+recorded without a label (``failed``, code ``unreadable``, why in words a person reads), an
+error names the decision and order once, the other customers' labels are bought exactly once,
+and nothing is asked of the carrier again for it."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+
+import pytest
+from sqlalchemy import update
+
+from refunds_plugin.ledger.tables import decisions, outbox, return_shipments
+from tests.fakes.outbound_receiver import Receiver
+from tests.fakes.smtp_sink import SmtpSink
+from tests.integration.shipping import conftest as shipping
+from tests.integration.shipping.conftest import Returns, desk_round
+
+# what each corruption stores where, and how the return's last_error says it cannot be read
+CORRUPT = {
+    "body not JSON": (decisions, "body", '{"outcome": "approve", "resolu',
+                      "decision (decisions.body) cannot be read (not valid JSON: Unterminated "
+                      "string starting at: line 1 column 24 (char 23))"),
+    "body of the wrong shape": (decisions, "body", '["approve", 2500]',
+                                "decision (decisions.body) cannot be read (JSON of the wrong "
+                                "shape: TypeError)"),
+    "return address cut short": (return_shipments, "address", '{"name": "Our shop ret',
+                                 "return (return_shipments) cannot be read (not valid JSON: "
+                                 "Unterminated string starting at: line 1 column 10 (char 9))"),
+    "parcel of the wrong shape": (return_shipments, "parcel", '{"grams": 500}',
+                                  "return (return_shipments) cannot be read (JSON of the wrong "
+                                  "shape: TypeError)"),
+}
+
+
+def _errors(caplog: pytest.LogCaptureFixture) -> list[str]:
+    return [rec.getMessage() for rec in caplog.records
+            if rec.name == "refunds.shipping" and rec.levelname == "ERROR"]
+
+
+@pytest.mark.parametrize("corruption", list(CORRUPT))
+def test_a_due_label_that_cannot_be_read_is_recorded_and_the_next_customers_label_is_bought(
+    returns_service: Callable[..., Returns], smtp: SmtpSink, erp: Receiver,
+    caplog: pytest.LogCaptureFixture, corruption: str,
+) -> None:
+    r, decided = shipping.two_mailed_returns(returns_service, smtp.url)
+    table, column, stored, what = CORRUPT[corruption]
+    # the desk buys due labels in (due time, decision id) order: both are due at once, so
+    # the first in that order is the one that cannot be read
+    bad, good = sorted(decided.values())
+    order = {v: k for k, v in decided.items()}
+    key = decisions.c.id if table is decisions else return_shipments.c.decision_id
+    with r.h.runtime.engine.begin() as conn:
+        conn.execute(update(table).where(key == bad).values({column: stored}))
+    caplog.clear()
+
+    desk_round(r)
+
+    why = (f"no label bought: its stored {what}; a person must repair the row and send the "
+           "customer a label")
+    shipments = {row.decision_id: (row.status, row.label_status, row.last_error)
+                 for row in r.h.rows(return_shipments)}
+    assert shipments[bad] == ("instructions", "failed", why)
+    assert shipments[good][:2] == ("label_created", "bought")
+    bought = r.easypost.fake.bought
+    assert [s["reference"] for s in bought] == [f"refunds-return-{good}"]
+    assert [body for _, body in r.journal("return_label")] == [
+        {"label_status": "failed", "note": why, "code": "unreadable"},
+        {"label_status": "bought", "shipment_id": bought[0]["id"],
+         "tracking_code": bought[0]["tracking_code"], "carrier": "USPS",
+         "service": "GroundAdvantage", "amount": 745, "currency": "USD"}]
+    # the good customer gets their label; nothing is written to the other from a bad row
+    assert [(json.loads(m.context)["order_id"], m.status)
+            for m in r.h.rows(outbox, kind="label_ready")] == [(order[good], "sent")]
+    labels = [m.subject for m in smtp.received if "return label" in m.subject]
+    assert labels == [f"Your return label for order {order[good]}"]
+    assert _errors(caplog) == [
+        f"the return label of decision {bad}, order {order[bad]}, cannot be bought: {why}"]
+    assert stored not in caplog.text
+
+    calls = list(r.easypost.fake.calls)
+    r.h.clock.advance(3600)  # a later round buys nothing more, asks the carrier nothing
+    desk_round(r)
+    r.h.clock.advance(86400)
+    desk_round(r)
+
+    assert r.easypost.fake.calls == calls
+    assert len(r.easypost.fake.bought) == 1
+    assert {row.decision_id: (row.status, row.label_status, row.last_error)
+            for row in r.h.rows(return_shipments)} == shipments
+    assert len(r.journal("return_label")) == 2
+    assert len(_errors(caplog)) == 1
