@@ -65,8 +65,10 @@ class ShippingDesk:
         (an outbox row unique per return and date, so a second round or worker adds nothing).
         Each in its own transaction."""
         now = self.clock()
+        unreadable: dict[str, tuple[str, str]] = {}
         with self.engine.connect() as conn:
-            due = returns.due_for_reminder(conn, now, self.remind_days)
+            due = returns.due_for_reminder(conn, now, self.remind_days, unreadable)
+        self._unreadable_returns(unreadable, now)
         done = 0
         for ret in due:
             with write_tx(self.engine) as conn:
@@ -79,10 +81,12 @@ class ShippingDesk:
         """Returns not scanned by their return-by date plus grace: expired (``apply``), or
         only listed. Each in its own transaction; the expired labels are voided next."""
         now = self.clock()
+        unreadable: dict[str, tuple[str, str]] = {}
         with self.engine.connect() as conn:
-            due = returns.due_to_expire(conn, now)
+            due = returns.due_to_expire(conn, now, unreadable)
         if not apply:
             return due
+        self._unreadable_returns(unreadable, now)
         done = []
         for ret in due:
             with write_tx(self.engine) as conn:
@@ -91,6 +95,24 @@ class ShippingDesk:
                     returns.expire(conn, fresh, now)
                     done.append(fresh)
         return done
+
+    def _unreadable_returns(self, found: dict[str, tuple[str, str]], now: datetime) -> None:
+        """Returns due for a reminder or expiry whose stored row cannot be read: left as they
+        are (held money stays held: nothing is paid or canceled on a guess) and skipped by the
+        sweep, which goes on with the others; why is written to the row's ``last_error`` and
+        an error names the decision and order once (when it is first written), never what
+        the row holds. A person repairs the row; the next round takes it up then."""
+        for decision_id, (order_id, why) in found.items():
+            said = (f"its stored return (return_shipments) cannot be read ({why}): not reminded "
+                    "nor expired until a person repairs the row")
+            with write_tx(self.engine) as conn:
+                changed = conn.execute(update(return_shipments).where(
+                    rs.decision_id == decision_id,
+                    rs.last_error.is_(None) | (rs.last_error != said))
+                    .values(last_error=said, updated_at=now)).rowcount
+            if changed:
+                log.error("the return of decision %s, order %s: %s", decision_id, order_id,
+                          said, extra={"decision_id": decision_id, "order_id": order_id})
 
     # --- labels -------------------------------------------------------------------------------
     def _claim(self, decision_id: str, now: datetime) -> bool:

@@ -2,7 +2,9 @@
 edited by hand or cut short by a partial restore) never stalls the shipping desk: it is
 recorded without a label (``failed``, code ``unreadable``, why in words a person reads), an
 error names the decision and order once, the other customers' labels are bought exactly once,
-and nothing is asked of the carrier again for it."""
+and nothing is asked of the carrier again for it. A return row that cannot be read is left
+as it is by the reminder and expiry sweeps (its held money still held), which go on with the
+others."""
 
 from __future__ import annotations
 
@@ -33,6 +35,10 @@ CORRUPT = {
                                   "return (return_shipments) cannot be read (JSON of the wrong "
                                   "shape: TypeError)"),
 }
+
+
+DAY = 86400
+REMINDER = "Reminder: please send back your return for order 1001 by "
 
 
 def _errors(caplog: pytest.LogCaptureFixture) -> list[str]:
@@ -92,3 +98,42 @@ def test_a_due_label_that_cannot_be_read_is_recorded_and_the_next_customers_labe
             for row in r.h.rows(return_shipments)} == shipments
     assert len(r.journal("return_label")) == 2
     assert len(_errors(caplog)) == 1
+
+
+def test_the_reminder_and_expiry_sweeps_go_on_past_a_return_row_that_cannot_be_read(
+    returns_service: Callable[..., Returns], smtp: SmtpSink, erp: Receiver,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    r, decided = shipping.two_mailed_returns(returns_service, smtp.url)
+    desk_round(r)  # both labels bought
+    bad = decided["1002"]
+    with r.h.runtime.engine.begin() as conn:
+        conn.execute(update(return_shipments).where(return_shipments.c.decision_id == bad)
+                     .values(refund_on='{"refund": "first_sc'))
+    caplog.clear()
+    said = ("its stored return (return_shipments) cannot be read (not valid JSON: Unterminated "
+            "string starting at: line 1 column 12 (char 11)): not reminded nor expired until a "
+            "person repairs the row")
+    error = f"the return of decision {bad}, order 1002: {said}"
+
+    r.h.clock.advance(25 * DAY + 60)  # five days (less a minute) before the return-by date
+    desk_round(r)
+
+    reminded = [m.subject for m in smtp.received if m.subject.startswith("Reminder")]
+    assert [s[:len(REMINDER)] for s in reminded] == [REMINDER]
+    assert [row.last_error for row in r.h.rows(return_shipments, decision_id=bad)] == [said]
+    assert _errors(caplog) == [error]
+
+    r.h.clock.advance(13 * DAY)  # past the return-by date and its grace
+    desk_round(r)
+    desk_round(r)
+
+    # 1001 expired, its held refund canceled and label voided; 1002 left as it was, its
+    # refund still held for a person: nothing canceled or paid on a row nobody can read
+    assert shipping.where_they_stand(r) == (
+        {"1001": ("expired", "voided"), "1002": ("label_created", "bought")},
+        [("1001", "canceled", 2500), ("1002", "held", 2500)])
+    assert [m.subject for m in smtp.received if "expired" in m.subject] == [
+        "Your return for order 1001 has expired"]
+    assert _errors(caplog) == [error]
+    assert '"first_sc' not in caplog.text
