@@ -243,13 +243,23 @@ class ShippingDesk:
             extra = conn.execute(select(orders.c.extra).join(
                 decisions, decisions.c.order_id == orders.c.order_id).where(
                 decisions.c.id == decision_id)).scalar()
-        saleor = json.loads(extra or "{}")
-        variant = (saleor.get("variants") or {}).get(line_id)
-        api_url = (saleor.get("saleor") or {}).get("api_url")
-        if not variant or not api_url:
+        variant = api_url = None
+        try:
+            saleor = json.loads(extra or "{}")
+            variant = (saleor.get("variants") or {}).get(line_id)
+            api_url = (saleor.get("saleor") or {}).get("api_url")
+            why = None if variant and api_url else "not a Saleor line with a variant"
+        except stored.UNREADABLE as exc:  # never tried again: no try can read it
+            why = (f"not restocked: its order's stored extra (orders.extra) cannot be read "
+                   f"({stored.why(exc)}); a person must repair the row and restock by hand"
+                   + ("; an earlier try may have set the stock, check it" if claim.planned
+                      else ""))
+            log.error("the restock of line %s of decision %s: %s", line_id, decision_id, why,
+                      extra={"decision_id": decision_id, "line_id": line_id})
+        if why is not None or not variant or not api_url:
             with write_tx(self.engine) as conn:
                 receiving.finish_restock(conn, decision_id, line_id, "failed", self.clock(),
-                                         "not a Saleor line with a variant")
+                                         why or "")
             return 0
 
         def plan(planned: Planned) -> None:
