@@ -141,12 +141,19 @@ class ExchangeWorker:
         not yet made, Saleor returns not yet recorded, ready exchanges shipped.
         Returns how many exchanges it worked on."""
         now = self.clock()
+        unreadable: dict[str, str] = {}
         with self.engine.connect() as conn:
             rows = [r for status in ("awaiting_payment", "waiting", "ready")
-                    for r in exchanges.due(conn, status)]
+                    for r in exchanges.due(conn, status, unreadable=unreadable)]
             apis = {r.order_id: _api_url(conn, r.order_id) for r in rows}
         worked = self.dues.run_once()
         for row in rows:
+            if row.decision_id in unreadable:  # what an earlier try did there is unknown
+                self._unreadable(row, "progress (exchanges.progress)",
+                                 f"{unreadable[row.decision_id]}; an earlier try may have "
+                                 "made its Saleor orders, check")
+                worked += 1
+                continue
             if not self._due(row, now):
                 continue
             api_url = apis.get(row.order_id)

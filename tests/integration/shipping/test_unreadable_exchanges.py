@@ -1,7 +1,8 @@
-"""An exchange ready to ship whose decision's stored body or order's stored ``extra`` cannot be
-read (edited by hand, cut short by a restore) never stalls the exchange worker's round: it is
-``failed`` at once with why, its decision goes to a person (a review, one error naming the
-decision and order), it is never tried again, and the other customers' exchanges ship once."""
+"""An exchange ready to ship whose decision's stored body, own progress or order's stored
+``extra`` cannot be read (edited by hand, cut short by a restore) never stalls the exchange
+worker's round: it is ``failed`` at once with why, its decision goes to a person (a review, one
+error naming the decision and order), it is never tried again, and the other customers'
+exchanges ship once."""
 
 from __future__ import annotations
 
@@ -32,6 +33,10 @@ CORRUPT = {
     "decision body of the wrong shape": (decisions, "body", '"approve"',
                                          "decision (decisions.body) cannot be read (JSON of "
                                          "the wrong shape: TypeError)"),
+    "exchange progress cut short": (exchanges, "progress", '{"replacement": "T3Jk',
+                                    "progress (exchanges.progress) cannot be read (not valid "
+                                    "JSON; an earlier try may have made its Saleor orders, "
+                                    "check)"),
     "order extra cut short": (orders, "extra", '{"shipping_address": {"na',
                               "order (orders.extra) cannot be read (not valid JSON: "
                               "Unterminated string starting at: line 1 column 23 (char 22))"),
@@ -58,7 +63,8 @@ def test_an_exchange_that_cannot_be_read_goes_to_a_person_and_the_next_one_ships
         assert r.track(f"evt_scan_{n}", str(codes[order]), "in_transit").status_code == 200
     assert sorted(row.status for row in r.h.rows(exchanges)) == ["ready", "ready"]
     table, column, stored, what = CORRUPT[corruption]
-    key = decisions.c.id == bad if table is decisions else orders.c.order_id == "1001"
+    key = {decisions: decisions.c.id == bad, exchanges: exchanges.c.decision_id == bad,
+           orders: orders.c.order_id == "1001"}[table]
     with r.h.runtime.engine.begin() as conn:
         conn.execute(update(table).where(key).values({column: stored}))
     worker = r.h.runtime.exchanges
