@@ -22,24 +22,21 @@ from refunds_plugin.ledger.tables import (
     return_shipments,
     reviews,
 )
-from tests.integration.shipping.conftest import Returns
+from tests.integration.shipping.conftest import Returns, cut_at
 from tests.integration.shipping.test_exchange_triggers import SHIRT, exchange_shop, swap
 
 pytestmark = pytest.mark.usefixtures("erp")
-CORRUPT = {
+EARLIER = "not valid JSON; an earlier try may have made its Saleor orders, check"
+CORRUPT = {  # what each corruption stores where, which row the exchange says is at fault, how
     "decision body not JSON": (decisions, "body", '{"outcome": "approve", "exch',
-                               "decision (decisions.body) cannot be read (not valid JSON: "
-                               "Unterminated string starting at: line 1 column 24 (char 23))"),
+                               "decision (decisions.body)", cut_at(23)),
     "decision body of the wrong shape": (decisions, "body", '"approve"',
-                                         "decision (decisions.body) cannot be read (JSON of "
-                                         "the wrong shape: TypeError)"),
+                                         "decision (decisions.body)",
+                                         "JSON of the wrong shape: TypeError"),
     "exchange progress cut short": (exchanges, "progress", '{"replacement": "T3Jk',
-                                    "progress (exchanges.progress) cannot be read (not valid "
-                                    "JSON; an earlier try may have made its Saleor orders, "
-                                    "check)"),
+                                    "progress (exchanges.progress)", EARLIER),
     "order extra cut short": (orders, "extra", '{"shipping_address": {"na',
-                              "order (orders.extra) cannot be read (not valid JSON: "
-                              "Unterminated string starting at: line 1 column 23 (char 22))"),
+                              "order (orders.extra)", cut_at(22)),
 }
 
 
@@ -62,7 +59,7 @@ def test_an_exchange_that_cannot_be_read_goes_to_a_person_and_the_next_one_ships
     for n, order in enumerate(("1001", "1002"), 1):
         assert r.track(f"evt_scan_{n}", str(codes[order]), "in_transit").status_code == 200
     assert sorted(row.status for row in r.h.rows(exchanges)) == ["ready", "ready"]
-    table, column, stored, what = CORRUPT[corruption]
+    table, column, stored, at_fault, how = CORRUPT[corruption]
     key = {decisions: decisions.c.id == bad, exchanges: exchanges.c.decision_id == bad,
            orders: orders.c.order_id == "1001"}[table]
     with r.h.runtime.engine.begin() as conn:
@@ -73,7 +70,7 @@ def test_an_exchange_that_cannot_be_read_goes_to_a_person_and_the_next_one_ships
 
     assert worker.run_once() == 2
 
-    why = f"not sent: its stored {what}; a person must repair the row"
+    why = f"not sent: its stored {at_fault} cannot be read ({how}); a person must repair the row"
     state = {row.decision_id: (row.status, row.tries, row.last_error)
              for row in r.h.rows(exchanges)}
     assert state == {bad: ("failed", 1, why), good: ("shipped", 0, None)}

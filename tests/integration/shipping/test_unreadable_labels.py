@@ -18,25 +18,18 @@ from refunds_plugin.ledger.tables import decisions, outbox, return_shipments
 from tests.fakes.outbound_receiver import Receiver
 from tests.fakes.smtp_sink import SmtpSink
 from tests.integration.shipping import conftest as shipping
-from tests.integration.shipping.conftest import Returns, desk_round
+from tests.integration.shipping.conftest import Returns, cut_at, desk_round
 
-# what each corruption stores where, and how the return's last_error says it cannot be read
+# what each corruption stores where, and which row the return's last_error says cannot be
+# read, and how
+DECISION, RETURN = "decision (decisions.body)", "return (return_shipments)"
+WRONG = "JSON of the wrong shape: TypeError"
 CORRUPT = {
-    "body not JSON": (decisions, "body", '{"outcome": "approve", "resolu',
-                      "decision (decisions.body) cannot be read (not valid JSON: Unterminated "
-                      "string starting at: line 1 column 24 (char 23))"),
-    "body of the wrong shape": (decisions, "body", '["approve", 2500]',
-                                "decision (decisions.body) cannot be read (JSON of the wrong "
-                                "shape: TypeError)"),
-    "return address cut short": (return_shipments, "address", '{"name": "Our shop ret',
-                                 "return (return_shipments) cannot be read (not valid JSON: "
-                                 "Unterminated string starting at: line 1 column 10 (char 9))"),
-    "parcel of the wrong shape": (return_shipments, "parcel", '{"grams": 500}',
-                                  "return (return_shipments) cannot be read (JSON of the wrong "
-                                  "shape: TypeError)"),
+    "body not JSON": (decisions, "body", '{"outcome": "approve", "resolu', DECISION, cut_at(23)),
+    "body of the wrong shape": (decisions, "body", '["approve", 2500]', DECISION, WRONG),
+    "return address cut": (return_shipments, "address", '{"name": "Our ret', RETURN, cut_at(9)),
+    "parcel of the wrong shape": (return_shipments, "parcel", '{"grams": 500}', RETURN, WRONG),
 }
-
-
 DAY = 86400
 REMINDER = "Reminder: please send back your return for order 1001 by "
 
@@ -52,7 +45,7 @@ def test_a_due_label_that_cannot_be_read_is_recorded_and_the_next_customers_labe
     caplog: pytest.LogCaptureFixture, corruption: str,
 ) -> None:
     r, decided = shipping.two_mailed_returns(returns_service, smtp.url)
-    table, column, stored, what = CORRUPT[corruption]
+    table, column, stored, at_fault, how = CORRUPT[corruption]
     # the desk buys due labels in (due time, decision id) order: both are due at once, so
     # the first in that order is the one that cannot be read
     bad, good = sorted(decided.values())
@@ -64,8 +57,8 @@ def test_a_due_label_that_cannot_be_read_is_recorded_and_the_next_customers_labe
 
     desk_round(r)
 
-    why = (f"no label bought: its stored {what}; a person must repair the row and send the "
-           "customer a label")
+    why = (f"no label bought: its stored {at_fault} cannot be read ({how}); a person must "
+           "repair the row and send the customer a label")
     shipments = {row.decision_id: (row.status, row.label_status, row.last_error)
                  for row in r.h.rows(return_shipments)}
     assert shipments[bad] == ("instructions", "failed", why)
