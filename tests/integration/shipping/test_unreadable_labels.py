@@ -9,16 +9,21 @@ others."""
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Callable
+from html import unescape
 
 import pytest
+from flask import url_for
 from sqlalchemy import update
+from werkzeug.test import TestResponse
 
 from refunds_plugin.ledger.tables import decisions, outbox, return_shipments
 from tests.fakes.outbound_receiver import Receiver
 from tests.fakes.smtp_sink import SmtpSink
 from tests.integration.shipping import conftest as shipping
 from tests.integration.shipping.conftest import Returns, cut_at, desk_round
+from webhooks.returns.views import status_token
 
 # what each corruption stores where, and which row the return's last_error says cannot be
 # read, and how
@@ -32,6 +37,39 @@ CORRUPT = {
 }
 DAY = 86400
 REMINDER = "Reminder: please send back your return for order 1001 by "
+
+
+def _status_page_of(r: Returns, decision_id: str, readable: bool) -> None:
+    """The customer's status page: the address and date without a label when the rows it reads
+    can be read; else it says so, in the customer's language, instead of crashing."""
+    with r.h.app.test_request_context():
+        url = url_for("returns.status", token=status_token(decision_id))
+    pages = {lang: r.h.client().get(url, headers={"Accept-Language": lang})
+             for lang in ("en", "de")}
+    if readable:  # the page reads no parcel
+        assert pages["en"].status_code == 200
+        page = re.sub(r"\s+", " ", pages["en"].get_data(as_text=True))
+        assert "Send your parcel to:" in page and "1 Dock Rd" in page
+        assert "label-link" not in page and "on its way: this page" not in page
+        return
+    assert {lang: page.status_code for lang, page in pages.items()} == {"en": 500, "de": 500}
+    assert _said(pages["en"]) == (
+        "We cannot show your return right now",
+        "Something went wrong on our side while reading your return. Our team has been told "
+        "and will contact you; you don't need to do anything.")
+    assert _said(pages["de"]) == (
+        "Wir können Ihre Rücksendung gerade nicht anzeigen",
+        "Beim Lesen Ihrer Rücksendung ist bei uns etwas schiefgelaufen. Unser Team ist "
+        "informiert und meldet sich bei Ihnen; Sie müssen nichts tun.")
+
+
+def _said(page: TestResponse) -> tuple[str, str]:
+    """A message page's heading and sentence."""
+    html = page.get_data(as_text=True)
+    heading = re.search(r"<h1[^>]*>(.*?)</h1>", html, re.S)
+    body = re.search(r"</h1>\s*<p[^>]*>(.*?)</p>", html, re.S)
+    assert heading and body, html
+    return (unescape(heading.group(1)).strip(), unescape(body.group(1)).strip())
 
 
 def _errors(caplog: pytest.LogCaptureFixture) -> list[str]:
@@ -77,6 +115,8 @@ def test_a_due_label_that_cannot_be_read_is_recorded_and_the_next_customers_labe
     assert labels == [f"Your return label for order {order[good]}"]
     assert _errors(caplog) == [
         f"the return label of decision {bad}, order {order[bad]}, cannot be bought: {why}"]
+    assert stored not in caplog.text
+    _status_page_of(r, bad, readable=column == "parcel")
     assert stored not in caplog.text
 
     calls = list(r.easypost.fake.calls)
