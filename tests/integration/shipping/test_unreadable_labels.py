@@ -18,6 +18,7 @@ from flask import url_for
 from sqlalchemy import update
 from werkzeug.test import TestResponse
 
+from refunds_plugin.finance.tokens import create_token
 from refunds_plugin.ledger.tables import decisions, outbox, return_shipments
 from tests.fakes.outbound_receiver import Receiver
 from tests.fakes.smtp_sink import SmtpSink
@@ -117,6 +118,14 @@ def test_a_due_label_that_cannot_be_read_is_recorded_and_the_next_customers_labe
         f"the return label of decision {bad}, order {order[bad]}, cannot be bought: {why}"]
     assert stored not in caplog.text
     _status_page_of(r, bad, readable=column == "parcel")
+    if table is decisions:  # the warehouse's and finance's list still shows it, label failed
+        token = create_token(r.h.runtime.engine, "Dock", "warehouse", r.h.clock()).secret
+        listed = r.h.client().get("/api/returns", headers={"Authorization": f"Bearer {token}"})
+        names = {d["decision_id"]: (d["status"], d["label_status"],
+                                    [ln["name"] for ln in d["lines"]])
+                 for d in listed.get_json()["data"]}
+        assert names == {bad: ("instructions", "failed", []),
+                         good: ("label_created", "bought", ["Mug"])}
     assert stored not in caplog.text
 
     calls = list(r.easypost.fake.calls)
