@@ -14,20 +14,19 @@ instant exchange's original value due when it never came back (``dues``), and
 
 from __future__ import annotations
 
-import json
 import logging
 from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import Connection, select
 
-from refunds_plugin.domain.decision import Decision, Exchange
+from refunds_plugin.domain.decision import Exchange
 from refunds_plugin.exchanges import dues
 from refunds_plugin.ledger import exchanges
 from refunds_plugin.ledger.exchanges import ExchangeRow
 from refunds_plugin.ledger.reviews import open_review
 from refunds_plugin.ledger.tables import decisions, orders
-from refunds_plugin.notify import causes, kinds, outbox
+from refunds_plugin.notify import causes, kinds, outbox, stored
 from refunds_plugin.trouble.follow_ups import open_follow_up
 
 log = logging.getLogger("refunds.exchanges")
@@ -81,13 +80,18 @@ def event_body(row: ExchangeRow, exchange: Exchange | None) -> dict[str, Any]:
     }
 
 
-def _exchange_of(conn: Connection, decision_id: str) -> tuple[Exchange | None, Any]:
-    """The decision's exchange (its lines) and its order's number and customer email."""
+def _exchange_of(conn: Connection, decision_id: str) -> tuple[Exchange | None, Any, str | None]:
+    """The decision's exchange (its lines), its order's number and customer email, and why its
+    stored body cannot be read (None: it was read; the exchange is None then)."""
     found = conn.execute(
         select(decisions.c.body, decisions.c.customer_email, orders.c.order_number)
         .select_from(decisions.outerjoin(orders, orders.c.order_id == decisions.c.order_id))
         .where(decisions.c.id == decision_id)).one()
-    return Decision.from_dict(json.loads(found.body)).exchange, found
+    try:
+        return stored.decision(found.body).exchange, found, None
+    except stored.UNREADABLE as exc:
+        return None, found, (f"its stored decision (decisions.body) cannot be read "
+                             f"({stored.why(exc)}); a person must repair the row")
 
 
 def announce(conn: Connection, row: ExchangeRow, kind: str, now: datetime) -> bool:
@@ -95,9 +99,14 @@ def announce(conn: Connection, row: ExchangeRow, kind: str, now: datetime) -> bo
     in the caller's transaction (cause ``exchange:<decision id>``: once per kind, however often
     it is said). The body is the exchange as it stands now, with its new lines."""
     fresh = exchanges.get_exchange(conn, row.decision_id) or row
-    exchange, found = _exchange_of(conn, row.decision_id)
+    exchange, found, unreadable = _exchange_of(conn, row.decision_id)
     context = {**event_body(fresh, exchange), "order_number": found.order_number or row.order_id,
                "customer_email": found.customer_email}
+    if unreadable is not None:  # recorded failed with why, never sent without its lines
+        context[outbox.HELD] = f"not sent: {unreadable}"
+        log.error("exchange %s, order %s: %s is not sent: %s", row.decision_id, row.order_id,
+                  kind, unreadable, extra={"decision_id": row.decision_id,
+                                           "order_id": row.order_id})
     return outbox.enqueue(conn, cause=f"exchange:{row.decision_id}", kind=kind,
                           recipient=kinds.MERCHANT, now=now, context=context)
 
@@ -132,7 +141,7 @@ def nobody_ships(conn: Connection, row: ExchangeRow, exchange: Exchange, now: da
     """A ready exchange that no channel tells the shop to ship (not a Saleor order, and no
     ``REFUNDS_OUTBOUND_URL`` to receive ``exchange.ready_to_ship``): it is not marked shipped;
     an ``exchange_unshipped`` follow-up names what to send, once per exchange."""
-    _exchange, found = _exchange_of(conn, row.decision_id)
+    _exchange, found, _ = _exchange_of(conn, row.decision_id)
     items = ", ".join(f"{ln.quantity} × {ln.name or ln.sku}"
                       + (f" ({ln.sku})" if ln.name and ln.sku else "") for ln in exchange.lines)
     number = found.order_number or row.order_id
@@ -171,7 +180,13 @@ def return_expired(conn: Connection, decision_id: str, now: datetime) -> bool:
     row = exchanges.get_exchange(conn, decision_id)
     if row is None or row.ship_on != "approval" or row.status not in ("ready", "shipped"):
         return False
-    exchange, _found = _exchange_of(conn, decision_id)
+    exchange, _found, unreadable = _exchange_of(conn, decision_id)
+    if unreadable is not None:  # what is due cannot be worked out: a person says (a review)
+        why = f"the original's value due is not recorded: {unreadable}"
+        log.error("instant exchange %s, order %s: %s", decision_id, row.order_id, why,
+                  extra={"decision_id": decision_id, "order_id": row.order_id})
+        open_review(conn, decision_id, f"exchange_unreadable: {why}"[:1000], now)
+        return False
     if exchange is None:
         return False
     amount = dues.original_not_back(conn, decision_id, row.order_id, row.currency, exchange,

@@ -10,14 +10,14 @@ and a person is told to ship it (``shipping.nobody_ships``)."""
 
 from __future__ import annotations
 
-import json
 import logging
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import Connection, Engine, select
 
-from refunds_plugin.domain.decision import Decision, Exchange
+from refunds_plugin.domain.decision import Exchange
 from refunds_plugin.errors import ProviderError
 from refunds_plugin.exchanges.dues import DueCharger
 from refunds_plugin.exchanges.shipping import (
@@ -32,11 +32,28 @@ from refunds_plugin.ledger.exchanges import ExchangeRow
 from refunds_plugin.ledger.facts import order_extra
 from refunds_plugin.ledger.tables import decisions, orders
 from refunds_plugin.money import Money
+from refunds_plugin.notify import stored
 from refunds_plugin.providers.saleor.replacement import SaleorReplacement
 from refunds_plugin.providers.stripe import CheckoutRequest, StripeProvider, open_checkout
 from refunds_plugin.saleor.client import MutationError
 
 log = logging.getLogger("refunds.exchanges")
+
+
+@dataclass(frozen=True)
+class Unreadable:
+    """An order's stored ``extra`` that cannot be read: why, never what it holds."""
+
+    why: str
+
+
+def _api_url(conn: Connection, order_id: str) -> str | None | Unreadable:
+    """The Saleor API the order came from (None: not a Saleor order)."""
+    try:
+        saleor = order_extra(conn, order_id).get("saleor") or {}
+        return str(saleor["api_url"]) if saleor.get("api_url") else None
+    except stored.UNREADABLE as exc:
+        return Unreadable(stored.why(exc))
 SOLD_OUT = "INSUFFICIENT_STOCK"  # Saleor's error code: a line's variant is short of stock
 # (conn, exchange, why, now) → (note, attempts to nudge), inside the caller's transaction
 OutOfStock = Callable[[Connection, ExchangeRow, str, datetime], tuple[str, tuple[str, ...]]]
@@ -124,16 +141,28 @@ class ExchangeWorker:
         not yet made, Saleor returns not yet recorded, ready exchanges shipped.
         Returns how many exchanges it worked on."""
         now = self.clock()
+        unreadable: dict[str, str] = {}
         with self.engine.connect() as conn:
             rows = [r for status in ("awaiting_payment", "waiting", "ready")
-                    for r in exchanges.due(conn, status)]
-            apis = {r.order_id: order_extra(conn, r.order_id).get("saleor", {}).get("api_url")
-                    for r in rows}
+                    for r in exchanges.due(conn, status, unreadable=unreadable)]
+            apis = {r.order_id: _api_url(conn, r.order_id) for r in rows}
         worked = self.dues.run_once()
         for row in rows:
+            if row.decision_id in unreadable:  # what an earlier try did there is unknown
+                self._unreadable(row, "progress (exchanges.progress)",
+                                 f"{unreadable[row.decision_id]}; an earlier try may have "
+                                 "made its Saleor orders, check")
+                worked += 1
+                continue
             if not self._due(row, now):
                 continue
             api_url = apis.get(row.order_id)
+            if isinstance(api_url, Unreadable) and row.status != "awaiting_payment":
+                # whether it is a Saleor order (recorded and shipped there) cannot be known
+                self._unreadable(row, "order (orders.extra)", api_url.why)
+                worked += 1
+                continue
+            api_url = api_url if isinstance(api_url, str) else None
             if row.status == "awaiting_payment":
                 if row.checkout_session_id is None:
                     self.open_checkout(row.decision_id)
@@ -159,7 +188,14 @@ class ExchangeWorker:
             fresh = exchanges.get_exchange(conn, row.decision_id)
             body = conn.execute(select(decisions.c.body).where(
                 decisions.c.id == row.decision_id)).scalar_one()
-        exchange = Decision.from_dict(json.loads(body)).exchange
+        try:
+            exchange = stored.decision(body).exchange
+        except stored.UNREADABLE as exc:
+            if fresh is not None and fresh.status == row.status:
+                self._unreadable(fresh, "decision (decisions.body)", stored.why(exc))
+            with write_tx(self.engine) as conn:
+                exchanges.release(conn, row.decision_id)
+            return 1
         try:
             if fresh is None or exchange is None or fresh.status != row.status:
                 return 0
@@ -217,6 +253,17 @@ class ExchangeWorker:
         log.warning("exchange %s: %s", row.decision_id, note)
         if attempt_ids and self.nudge is not None:
             self.nudge(attempt_ids)
+
+    def _unreadable(self, row: ExchangeRow, what: str, why: str) -> None:
+        """A stored row the exchange's step is read from cannot be read (edited by hand, cut
+        short by a restore): no try can succeed, so none is made; the exchange is ``failed``
+        at once and its decision goes to a person (``tell_a_person``: a review and one error
+        naming the decision and order, never what the row holds). The round goes on."""
+        said = (f"not sent: its stored {what} cannot be read ({why}); a person must repair "
+                "the row")
+        with write_tx(self.engine) as conn:
+            if exchanges.note_failure(conn, row, said, self.clock(), give_up=True):
+                tell_a_person(conn, row, said, self.clock(), code="exchange_unreadable")
 
     def _failed(self, row: ExchangeRow, why: str) -> None:
         now = self.clock()

@@ -54,11 +54,17 @@ class Unreadable:
     sent_before: bool = False
 
 
-def _loads(raw: str, what: str) -> Any:
+def _loads(raw: str, what: str) -> dict[str, Any]:
+    """A stored JSON object; ``ValueError`` naming ``what`` when it is not one (a row edited
+    by hand, truncated, or of a shape we no longer read)."""
     try:
-        return json.loads(raw)
-    except ValueError as exc:  # a row edited by hand, or truncated
+        value = json.loads(raw)
+    except ValueError as exc:
         raise ValueError(f"{what} is not valid JSON ({exc})") from None
+    if not isinstance(value, dict):
+        raise ValueError(f"{what} is JSON of the wrong shape ({type(value).__name__}, not an "
+                         "object)")
+    return value
 
 
 _ra = refund_attempts.c

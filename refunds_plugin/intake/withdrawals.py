@@ -40,7 +40,7 @@ from refunds_plugin.ledger.db import aware, lock_order, read_tx, write_tx
 from refunds_plugin.ledger.facts import load_facts, order_extra
 from refunds_plugin.ledger.journal import append_entry, insert_ignore, to_json
 from refunds_plugin.ledger.tables import withdrawals
-from refunds_plugin.notify import causes
+from refunds_plugin.notify import causes, stored
 
 log = logging.getLogger("refunds.withdrawals")
 WITHDRAWAL_DAYS = 14  # Article 9: the withdrawal period; Article 13: the refund's deadline
@@ -306,6 +306,9 @@ def become_return(service: ReturnService, w: Withdrawal) -> Answer | None:
 
 # a statement younger than this is left to the request that recorded it (it decides at once)
 SWEEP_AFTER = timedelta(seconds=30)
+# withdrawals whose stored lines this process could not read: named once, passed over by the
+# sweep (which reads that many more rows, so they never hold back the others)
+_UNREADABLE: set[str] = set()
 
 
 def decide_pending(service: ReturnService, now: datetime, limit: int = 10) -> int:
@@ -315,10 +318,21 @@ def decide_pending(service: ReturnService, now: datetime, limit: int = 10) -> in
     with read_tx(service.engine) as conn:
         rows = conn.execute(
             select(withdrawals).where(_w.decision_id.is_(None), _w.created_at < now - SWEEP_AFTER)
-            .order_by(_w.created_at, _w.id).limit(limit)).all()
+            .order_by(_w.created_at, _w.id).limit(limit + len(_UNREADABLE))).all()
     decided = 0
     for row in rows:
-        if become_return(service, Withdrawal.from_row(row)) is not None:
+        try:
+            w = Withdrawal.from_row(row)
+        except stored.UNREADABLE as exc:  # skipped, never guessed at: a person repairs it
+            if row.id not in _UNREADABLE:
+                _UNREADABLE.add(row.id)
+                log.error("withdrawal %s of order %s: its return is not decided: its stored "
+                          "lines (withdrawals.lines) cannot be read (%s); a person must repair "
+                          "the row (the legal deadline is %s)", row.id, row.order_id,
+                          stored.why(exc), aware(row.legal_deadline).date().isoformat(),
+                          extra={"withdrawal_id": row.id, "order_id": row.order_id})
+            continue
+        if become_return(service, w) is not None:
             decided += 1
             log.info("withdrawal %s: its return was decided by the sweep", row.id)
     return decided

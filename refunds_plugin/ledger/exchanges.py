@@ -68,10 +68,11 @@ class ExchangeRow:
         return self.status == "fallen_back" and (self.last_error or "").startswith(OUT_OF_STOCK)
 
     @classmethod
-    def from_row(cls, row: Row[Any]) -> ExchangeRow:
+    def from_row(cls, row: Row[Any], read_progress: bool = True) -> ExchangeRow:
+        """``read_progress`` False: its progress left empty (it cannot be read)."""
         m = row._mapping
         return cls(**{k: m[k] for k in cls.__dataclass_fields__ if k != "progress"},
-                   progress=json.loads(m["progress"] or "{}"))
+                   progress=json.loads(m["progress"] or "{}") if read_progress else {})
 
 
 def reaches(trigger: str, ship_on: str) -> bool:
@@ -110,11 +111,28 @@ def by_checkout_session(conn: Connection, session_id: str) -> ExchangeRow | None
     return None if row is None else ExchangeRow.from_row(row)
 
 
-def due(conn: Connection, status: str, limit: int = 50) -> list[ExchangeRow]:
-    """Exchanges in ``status``, oldest first (the worker's queue)."""
+def due(conn: Connection, status: str, limit: int = 50,
+        unreadable: dict[str, str] | None = None) -> list[ExchangeRow]:
+    """Exchanges in ``status``, oldest first (the worker's queue). ``unreadable``: one whose
+    stored progress is not a JSON object is returned with none and named here with how, so
+    the caller hands it to a person alone (without it, the whole read raises)."""
     rows = conn.execute(select(exchanges).where(exchanges.c.status == status)
                         .order_by(exchanges.c.created_at).limit(limit)).all()
-    return [ExchangeRow.from_row(r) for r in rows]
+    found = []
+    for r in rows:
+        try:
+            row = ExchangeRow.from_row(r)
+            if not isinstance(row.progress, dict):
+                raise TypeError("not an object")
+        except (ValueError, TypeError) as exc:
+            if unreadable is None:
+                raise
+            kind = ("not valid JSON" if isinstance(exc, ValueError)
+                    else "JSON of the wrong shape")
+            unreadable[r.decision_id] = kind
+            row = ExchangeRow.from_row(r, read_progress=False)
+        found.append(row)
+    return found
 
 
 def _move(conn: Connection, decision_id: str, was: tuple[str, ...], now: datetime,

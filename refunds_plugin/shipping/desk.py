@@ -22,11 +22,11 @@ from datetime import datetime, timedelta
 from sqlalchemy import Engine, select, update
 
 from refunds_plugin.config import Config, Parcel
-from refunds_plugin.domain.decision import Decision
 from refunds_plugin.errors import ProviderError
 from refunds_plugin.execution.executor import backoff
 from refunds_plugin.ledger.db import write_tx
 from refunds_plugin.ledger.tables import decisions, orders, return_shipments
+from refunds_plugin.notify import stored
 from refunds_plugin.shipping import receiving, returns
 from refunds_plugin.shipping.carriers import Carrier, LabelRequest, NoLabel
 from refunds_plugin.shipping.restock import Planned
@@ -65,8 +65,10 @@ class ShippingDesk:
         (an outbox row unique per return and date, so a second round or worker adds nothing).
         Each in its own transaction."""
         now = self.clock()
+        unreadable: dict[str, tuple[str, str]] = {}
         with self.engine.connect() as conn:
-            due = returns.due_for_reminder(conn, now, self.remind_days)
+            due = returns.due_for_reminder(conn, now, self.remind_days, unreadable)
+        self._unreadable_returns(unreadable, now)
         done = 0
         for ret in due:
             with write_tx(self.engine) as conn:
@@ -79,10 +81,12 @@ class ShippingDesk:
         """Returns not scanned by their return-by date plus grace: expired (``apply``), or
         only listed. Each in its own transaction; the expired labels are voided next."""
         now = self.clock()
+        unreadable: dict[str, tuple[str, str]] = {}
         with self.engine.connect() as conn:
-            due = returns.due_to_expire(conn, now)
+            due = returns.due_to_expire(conn, now, unreadable)
         if not apply:
             return due
+        self._unreadable_returns(unreadable, now)
         done = []
         for ret in due:
             with write_tx(self.engine) as conn:
@@ -91,6 +95,24 @@ class ShippingDesk:
                     returns.expire(conn, fresh, now)
                     done.append(fresh)
         return done
+
+    def _unreadable_returns(self, found: dict[str, tuple[str, str]], now: datetime) -> None:
+        """Returns due for a reminder or expiry whose stored row cannot be read: left as they
+        are (held money stays held: nothing is paid or canceled on a guess) and skipped by the
+        sweep, which goes on with the others; why is written to the row's ``last_error`` and
+        an error names the decision and order once (when it is first written), never what
+        the row holds. A person repairs the row; the next round takes it up then."""
+        for decision_id, (order_id, why) in found.items():
+            said = (f"its stored return (return_shipments) cannot be read ({why}): not reminded "
+                    "nor expired until a person repairs the row")
+            with write_tx(self.engine) as conn:
+                changed = conn.execute(update(return_shipments).where(
+                    rs.decision_id == decision_id,
+                    rs.last_error.is_(None) | (rs.last_error != said))
+                    .values(last_error=said, updated_at=now)).rowcount
+            if changed:
+                log.error("the return of decision %s, order %s: %s", decision_id, order_id,
+                          said, extra={"decision_id": decision_id, "order_id": order_id})
 
     # --- labels -------------------------------------------------------------------------------
     def _claim(self, decision_id: str, now: datetime) -> bool:
@@ -112,18 +134,10 @@ class ShippingDesk:
         now = self.clock()
         if not self._claim(decision_id, now):
             return False
-        with self.engine.connect() as conn:
-            ret = returns.get_return(conn, decision_id)
-            body = conn.execute(select(decisions.c.body).where(
-                decisions.c.id == decision_id)).scalar_one()
-        assert ret is not None
-        decision = Decision.from_dict(json.loads(body))
-        value = sum(ln.amount for ln in decision.lines if ln.return_required)
-        request = LabelRequest(
-            reference=ret.reference, to_address=ret.address, from_address=ret.from_address,
-            parcel=Parcel(**ret.parcel) if ret.parcel else self.config.return_parcel,
-            carriers=self.allowed[0], services=self.allowed[1],
-            max_amount=value, currency=decision.currency)
+        read = self._request(decision_id, now)
+        if read is None:
+            return False
+        ret, request = read
         try:
             got = self.carrier.buy_return_label(request)
         except ProviderError as exc:
@@ -135,12 +149,50 @@ class ShippingDesk:
                     returns.label_retry(conn, decision_id, tries,
                                         now + timedelta(seconds=wait), str(exc), now)
                 else:
-                    returns.record_no_label(conn, decision_id, str(exc), now, code="failed")
+                    returns.record_no_label(conn, decision_id, str(exc), now)
             return False
         with write_tx(self.engine) as conn:
             if isinstance(got, NoLabel):
                 return returns.record_no_label(conn, decision_id, got, now)
             return returns.record_label(conn, decision_id, got, now)
+
+    def _request(self, decision_id: str,
+                 now: datetime) -> tuple[returns.ReturnRow, LabelRequest] | None:
+        """The claimed return and what the carrier is asked for it, from the stored rows. A
+        row that cannot be read (edited by hand, cut short by a partial restore, a shape we no
+        longer read) can never give a label: the return is recorded without one (``failed``,
+        code ``unreadable``, why in its ``last_error``), an error names the decision and order
+        once, never what the row holds, and the round goes on with the others; the customer
+        keeps the address and return-by date."""
+        with self.engine.connect() as conn:
+            row = conn.execute(select(return_shipments).where(
+                rs.decision_id == decision_id)).one()
+            body = conn.execute(select(decisions.c.body).where(
+                decisions.c.id == decision_id)).scalar_one()
+        what = "return (return_shipments)"
+        try:
+            ret = returns.ReturnRow.from_row(row)
+            if not isinstance(ret.address, dict) or not isinstance(ret.from_address,
+                                                                   dict | None):
+                raise TypeError("an address that is not an object")
+            parcel = Parcel(**ret.parcel) if ret.parcel else self.config.return_parcel
+            what = "decision (decisions.body)"
+            decision = stored.decision(body)
+            return ret, LabelRequest(
+                reference=ret.reference, to_address=ret.address, from_address=ret.from_address,
+                parcel=parcel, carriers=self.allowed[0], services=self.allowed[1],
+                max_amount=sum(ln.amount for ln in decision.lines if ln.return_required),
+                currency=decision.currency)
+        except stored.UNREADABLE as exc:
+            why = (f"no label bought: its stored {what} cannot be read ({stored.why(exc)}); "
+                   "a person must repair the row and send the customer a label")
+        with write_tx(self.engine) as conn:
+            recorded = returns.record_no_label(conn, decision_id, why, now, code="unreadable")
+        if recorded:
+            log.error("the return label of decision %s, order %s, cannot be bought: %s",
+                      decision_id, row.order_id, why,
+                      extra={"decision_id": decision_id, "order_id": row.order_id})
+        return None
 
     def void_due(self) -> int:
         """Labels of expired returns, voided through the carrier; a carrier that cannot answer
@@ -191,13 +243,23 @@ class ShippingDesk:
             extra = conn.execute(select(orders.c.extra).join(
                 decisions, decisions.c.order_id == orders.c.order_id).where(
                 decisions.c.id == decision_id)).scalar()
-        saleor = json.loads(extra or "{}")
-        variant = (saleor.get("variants") or {}).get(line_id)
-        api_url = (saleor.get("saleor") or {}).get("api_url")
-        if not variant or not api_url:
+        variant = api_url = None
+        try:
+            saleor = json.loads(extra or "{}")
+            variant = (saleor.get("variants") or {}).get(line_id)
+            api_url = (saleor.get("saleor") or {}).get("api_url")
+            why = None if variant and api_url else "not a Saleor line with a variant"
+        except stored.UNREADABLE as exc:  # never tried again: no try can read it
+            why = (f"not restocked: its order's stored extra (orders.extra) cannot be read "
+                   f"({stored.why(exc)}); a person must repair the row and restock by hand"
+                   + ("; an earlier try may have set the stock, check it" if claim.planned
+                      else ""))
+            log.error("the restock of line %s of decision %s: %s", line_id, decision_id, why,
+                      extra={"decision_id": decision_id, "line_id": line_id})
+        if why is not None or not variant or not api_url:
             with write_tx(self.engine) as conn:
                 receiving.finish_restock(conn, decision_id, line_id, "failed", self.clock(),
-                                         "not a Saleor line with a variant")
+                                         why or "")
             return 0
 
         def plan(planned: Planned) -> None:

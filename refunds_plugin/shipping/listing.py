@@ -10,6 +10,7 @@ from typing import Any
 from sqlalchemy import Connection, Engine, select
 
 from refunds_plugin.ledger.tables import decisions, orders, return_shipments
+from refunds_plugin.notify import stored
 from refunds_plugin.shipping import receiving, returns
 
 # why an empty list is empty when no ``[[return_addresses]]`` are configured: no decision opens
@@ -36,6 +37,24 @@ def _lines(body: dict[str, Any], facts: dict[str, Any]) -> list[dict[str, Any]]:
             for ln in body.get("lines", ()) if ln.get("return_required", True)]
 
 
+def _object(raw: str | None) -> dict[str, Any]:
+    """A decision's stored JSON object; empty when it cannot be read (edited by hand, cut
+    short): the return is still listed, with its label status and no lines (the shipping desk
+    names the row for a person)."""
+    try:
+        value = json.loads(raw) if raw else {}
+    except ValueError:
+        return {}
+    return value if isinstance(value, dict) else {}
+
+
+def _readable_lines(body: dict[str, Any], facts: dict[str, Any]) -> list[dict[str, Any]]:
+    try:
+        return _lines(body, facts)
+    except stored.UNREADABLE:
+        return []
+
+
 def describe(conn: Connection, rets: Iterable[returns.ReturnRow]) -> list[dict[str, Any]]:
     """Each return with its lines (names from the order's facts) and what was received."""
     rets = list(rets)
@@ -46,8 +65,7 @@ def describe(conn: Connection, rets: Iterable[returns.ReturnRow]) -> list[dict[s
     out = []
     for ret in rets:
         row = found.get(ret.decision_id)
-        body = json.loads(row.body) if row else {}
-        facts = json.loads(row.facts) if row else {}
+        body, facts = (_object(row.body), _object(row.facts)) if row else ({}, {})
         out.append({
             "decision_id": ret.decision_id, "order_id": ret.order_id,
             "order_number": facts.get("order_number"), "status": ret.status,
@@ -57,7 +75,7 @@ def describe(conn: Connection, rets: Iterable[returns.ReturnRow]) -> list[dict[s
             "label_fee": ret.label_fee, "currency": row.currency if row else None,
             "return_by": ret.return_by.isoformat(timespec="seconds"),
             "expires_at": ret.expires_at.isoformat(timespec="seconds"),
-            "refund_on": ret.refund_on, "lines": _lines(body, facts),
+            "refund_on": ret.refund_on, "lines": _readable_lines(body, facts),
             "received": receiving.stored_json(conn, ret.decision_id),
             "return_instructions": ret.instructions(),
         })

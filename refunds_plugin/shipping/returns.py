@@ -42,7 +42,7 @@ from refunds_plugin.ledger.reviews import open_review
 from refunds_plugin.ledger.tables import exchanges, return_shipments
 from refunds_plugin.notify import causes
 from refunds_plugin.shipping.carriers import Label, NoLabel
-from refunds_plugin.shipping.rows import ReturnRow, by_tracking_code, get_return
+from refunds_plugin.shipping.rows import ReturnRow, by_tracking_code, get_return, readable
 from refunds_plugin.trouble.follow_ups import note_refused_label
 
 # the read side lives in rows.py; these names stay importable from here for the callers
@@ -161,25 +161,29 @@ def record_label(conn: Connection, decision_id: str, label: Label, now: datetime
 
 
 def record_no_label(conn: Connection, decision_id: str, why: NoLabel | str, now: datetime,
-                    code: str = "failed") -> bool:
-    """No label (too dear, no rate, an address refused, or out of tries): the customer keeps
-    the instructions; a person is told by the log line and the finance list, and an address
-    the carrier refused opens a follow-up naming the return and the carrier's words (once:
-    this change happens once per return)."""
+                    code: str | None = None) -> bool:
+    """No label (too dear, no rate, an address refused, or ``failed``: out of tries, or
+    ``code`` ``unreadable``: the return's stored rows cannot be read, so no label can ever be
+    bought for it): the customer keeps the instructions; a person is told by the log line and
+    the finance list, and an address the carrier refused opens a follow-up naming the return
+    and the carrier's words (once: this change happens once per return). The return row is
+    not read back here (it may be the one that cannot be read)."""
     lock_return(conn, decision_id)
     message = why.message if isinstance(why, NoLabel) else why
-    label_status = "no_label" if isinstance(why, NoLabel) else code
+    label_status = "no_label" if isinstance(why, NoLabel) else "failed"
+    code = why.code if isinstance(why, NoLabel) else code
     done = _set(conn, decision_id, now, expect=("label_pending",), status="instructions",
                 label_status=label_status, next_try_at=None, last_error=message[:2000])
     if done:
         _journal(conn, "return_label", decision_id, {
             "label_status": label_status, "note": message,
-            **({"code": why.code} if isinstance(why, NoLabel) else {})}, now)
+            **({"code": code} if code else {})}, now)
         log.warning("no return label for decision %s: %s", decision_id, message)
-        ret = get_return(conn, decision_id)
-        if isinstance(why, NoLabel) and why.code == "address_rejected" and ret is not None:
-            note_refused_label(conn, order_id=ret.order_id, decision_id=decision_id,
-                               reference=ret.reference, carrier_said=message, now=now)
+        if isinstance(why, NoLabel) and why.code == "address_rejected":
+            ret = get_return(conn, decision_id)
+            if ret is not None:
+                note_refused_label(conn, order_id=ret.order_id, decision_id=decision_id,
+                                   reference=ret.reference, carrier_said=message, now=now)
     return done
 
 
@@ -258,25 +262,31 @@ def mark_tracking(conn: Connection, ret: ReturnRow, status: str, event_id: str,
     return _release(conn, ret, _SATISFIES.get(status, ()), now, f"parcel {status}")
 
 
-def due_to_expire(conn: Connection, now: datetime) -> list[ReturnRow]:
-    """Returns not scanned by their return-by date plus grace."""
+def due_to_expire(conn: Connection, now: datetime,
+                  unreadable: dict[str, tuple[str, str]] | None = None) -> list[ReturnRow]:
+    """Returns not scanned by their return-by date plus grace. A row that cannot be read goes
+    in ``unreadable`` (``rows.readable``) instead of failing the sweep."""
     # past return_by in SQL (each row's grace is added here): the sweep runs every round
     rows = conn.execute(select(return_shipments).where(rs.status.in_(OPEN), rs.return_by <= now)
-                        .order_by(rs.return_by, rs.decision_id))
-    return [r for r in map(ReturnRow.from_row, rows) if r.expires_at <= now]
+                        .order_by(rs.return_by, rs.decision_id)).all()
+    due = [r for r in rows if aware(r.return_by) + timedelta(days=int(r.grace_days)) <= now]
+    return readable(due, {} if unreadable is None else unreadable)
 
 
-def due_for_reminder(conn: Connection, now: datetime, days: int) -> list[ReturnRow]:
+def due_for_reminder(conn: Connection, now: datetime, days: int,
+                     unreadable: dict[str, tuple[str, str]] | None = None) -> list[ReturnRow]:
     """Returns not scanned yet whose return-by date is at most ``days`` away, not reminded yet.
     None whose reminder day was already past when it was opened (``return_by_days`` shorter
-    than ``days``): its approval email said the date a moment ago."""
+    than ``days``): its approval email said the date a moment ago. A row that cannot be read
+    goes in ``unreadable`` (``rows.readable``) instead of failing the sweep."""
     if days <= 0:
         return []
     rows = conn.execute(select(return_shipments).where(
         rs.status.in_(OPEN), rs.return_by > now, rs.return_by <= now + timedelta(days=days))
         .order_by(rs.return_by, rs.decision_id)).all()
-    due = [ReturnRow.from_row(r) for r in rows
-           if (aware(r.created_at) or now) < aware(r.return_by) - timedelta(days=days)]
+    due = readable([r for r in rows
+                    if (aware(r.created_at) or now) < aware(r.return_by) - timedelta(days=days)],
+                   {} if unreadable is None else unreadable)
     done = causes.reminded(conn, [(r.decision_id, r.return_by) for r in due])
     return [r for r in due if r.decision_id not in done]
 

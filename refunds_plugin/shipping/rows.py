@@ -7,6 +7,7 @@ notifications' context (``notify/causes``), the pages — needs none of the code
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -15,6 +16,7 @@ from sqlalchemy import Connection, select
 
 from refunds_plugin.ledger.db import aware
 from refunds_plugin.ledger.tables import return_shipments
+from refunds_plugin.notify import stored
 
 rs = return_shipments.c
 
@@ -79,6 +81,19 @@ class ReturnRow:
             "status": self.status,
             "label_status": self.label_status,
         }
+
+
+def readable(rows: Iterable[Any], unreadable: dict[str, tuple[str, str]]) -> list[ReturnRow]:
+    """The rows that can be read, as ``ReturnRow``; each one that cannot (its JSON edited by
+    hand or cut short by a restore) goes in ``unreadable``: decision id → (order id, why), in
+    words that never quote the row."""
+    found = []
+    for row in rows:
+        try:
+            found.append(ReturnRow.from_row(row))
+        except stored.UNREADABLE as exc:
+            unreadable[row.decision_id] = (row.order_id, stored.why(exc))
+    return found
 
 
 def get_return(conn: Connection, decision_id: str) -> ReturnRow | None:

@@ -13,6 +13,7 @@ Each finding names the payments it rests on that no provider event confirmed
 from __future__ import annotations
 
 import json
+import logging
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -30,7 +31,9 @@ from refunds_plugin.ledger.tables import (
     provider_refunds,
     refund_attempts,
 )
+from refunds_plugin.notify import stored
 
+log = logging.getLogger("refunds.trouble")
 CORRECTIONS = (DecisionKind.OVERPAYMENT.value, DecisionKind.DUPLICATE_CHARGE.value)
 
 
@@ -129,26 +132,43 @@ def _payments(conn: Connection, order_id: str, currency: str) -> list[Paid]:
     return sorted(out, key=lambda p: (p.created, p.reference))
 
 
-def _corrections(conn: Connection, order_id: str) -> list[tuple[str, int, dict[str, Any]]]:
+class UnreadableCorrection(ValueError):
+    """A correction's stored body cannot be read: what it holds per payment is unknown."""
+
+    def __init__(self, decision_id: str, why: str) -> None:
+        super().__init__(f"correction {decision_id}'s stored body (decisions.body) cannot be "
+                         f"read ({why})")
+        self.decision_id = decision_id
+
+
+def _corrections(conn: Connection, order_id: str) -> list[tuple[str, int, list[tuple[str, int]]]]:
+    """Each correction decided for the order: its outcome, amount and, waiting for a person,
+    what it holds per payment (reference, amount)."""
     rows = conn.execute(
-        select(decisions.c.outcome, decisions.c.amount, decisions.c.body).where(
+        select(decisions.c.id, decisions.c.outcome, decisions.c.amount, decisions.c.body).where(
             decisions.c.order_id == order_id,
             decisions.c.kind.in_(CORRECTIONS),
             decisions.c.outcome.in_(("approve", "review")),
         )
     ).all()
-    return [(r.outcome, int(r.amount), json.loads(r.body)) for r in rows]
+    found = []
+    for r in rows:
+        try:
+            body = json.loads(r.body) if r.outcome == "review" else {}
+            held = [(str(res.get("payment_reference") or ""), int(res["amount"]))
+                    for res in body.get("resolutions", ())]
+        except stored.UNREADABLE as exc:
+            raise UnreadableCorrection(r.id, stored.why(exc)) from None
+        found.append((r.outcome, int(r.amount), held))
+    return found
 
 
 def _in_review(conn: Connection, order_id: str) -> dict[str, int]:
     """Per payment: corrections waiting for a person (they hold money but have no attempts)."""
     held: dict[str, int] = {}
-    for outcome, _amount, body in _corrections(conn, order_id):
-        if outcome != "review":
-            continue
-        for res in body.get("resolutions", ()):
-            ref = res.get("payment_reference") or ""
-            held[ref] = held.get(ref, 0) + int(res["amount"])
+    for _outcome, _amount, holds in _corrections(conn, order_id):
+        for ref, amount in holds:
+            held[ref] = held.get(ref, 0) + amount
     return held
 
 
@@ -177,7 +197,19 @@ def _precheck(conn: Connection, order_id: str) -> tuple[tuple[int, str] | None, 
 
 
 def plan(conn: Connection, policy: policies.Policy, order_id: str) -> list[Finding]:
-    """What is wrong with this order's money now, net of everything already corrected."""
+    """What is wrong with this order's money now, net of everything already corrected. An
+    order with a correction whose stored body cannot be read has nothing found (nothing is
+    decided on a guess of what that correction holds): an error names the order and the
+    decision, never the row, and a person repairs it; other orders are looked at as usual."""
+    try:
+        return _plan(conn, policy, order_id)
+    except UnreadableCorrection as exc:
+        log.error("order %s: no trouble is looked for: %s; a person must repair the row",
+                  order_id, exc, extra={"order_id": order_id, "decision_id": exc.decision_id})
+        return []
+
+
+def _plan(conn: Connection, policy: policies.Policy, order_id: str) -> list[Finding]:
     known, nothing = _precheck(conn, order_id)
     if nothing:
         return []

@@ -168,6 +168,12 @@ ENGLISH: dict[str, str] = {
     "status_invalid": N_(
         "This status link is not valid. Please use the link from your return confirmation."
     ),
+    # the return's stored rows cannot be read (a person must repair them): said, never a crash
+    "status_unreadable_heading": N_("We cannot show your return right now"),
+    "status_unreadable": N_(
+        "Something went wrong on our side while reading your return. Our team has been told "
+        "and will contact you; you don't need to do anything."
+    ),
     "status_decided_on": N_("Decided on {date}."),
     "status_received_on": N_("Received on {date}."),  # a review still open has no decision date
     "status_kind_refund": N_("Refund to your original payment"),

@@ -13,6 +13,7 @@ own (``/returns/theme.css``): the pages hold no inline style or script.
 from __future__ import annotations
 
 import json
+import logging
 import secrets
 import time
 from collections.abc import Iterable
@@ -48,7 +49,7 @@ from refunds_plugin.intake import withdrawals
 from refunds_plugin.intake.answers import Answer
 from refunds_plugin.language import catalogue
 from refunds_plugin.ledger.attempts import AttemptRow
-from refunds_plugin.notify import links
+from refunds_plugin.notify import links, stored
 from refunds_plugin.notify.theme import theme
 from webhooks.returns import feedback as feedback_mod
 from webhooks.returns import form as form_mod
@@ -56,6 +57,7 @@ from webhooks.returns import lookup_limits, render
 from webhooks.returns import strings as strings_mod
 from webhooks.returns import withdrawal as withdrawal_mod
 
+log = logging.getLogger("refunds.returns")
 SESSION_KEY = "returns_order"
 ACCESS_SECONDS = 30 * 60  # how long a matched order stays open in the session
 
@@ -361,8 +363,13 @@ def status(token: str) -> Any:
     except BadSignature:
         decision_id = None
     rt = _rt()
-    found = ret.decision_status(rt.engine, decision_id) if isinstance(decision_id, str) \
-        else None
+    try:
+        found = ret.decision_status(rt.engine, decision_id) if isinstance(decision_id, str) \
+            else None
+    except stored.UNREADABLE as exc:  # a row edited by hand or cut short: a person repairs it
+        log.error("the status page of decision %s cannot be shown: its stored rows cannot be "
+                  "read (%s)", decision_id, stored.why(exc), extra={"decision_id": decision_id})
+        return _message(t.status_unreadable_heading, t.status_unreadable, 500)
     if found is None:
         return _message(t.status_invalid_heading, t.status_invalid, 404)
     g.locale = found.locale  # the order's language first, then the browser's

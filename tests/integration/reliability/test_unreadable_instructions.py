@@ -44,6 +44,15 @@ def corrupt(harness: Harness, where: str, attempt_id: str) -> str:
             conn.execute(update(decisions).where(decisions.c.id == row.decision_id)
                          .values(body='{"outcome": "approve", "resolu'))
             return f"decision {row.decision_id}'s stored body is not valid JSON"
+        if where == "decision body of the wrong shape":
+            conn.execute(update(decisions).where(decisions.c.id == row.decision_id)
+                         .values(body='["approve", 2500]'))
+            return f"decision {row.decision_id}'s stored body is JSON of the wrong shape"
+        if where == "order facts of the wrong shape":
+            conn.execute(update(orders).where(orders.c.order_id == row.order_id)
+                         .values(extra='"saleor"'))
+            return (f"order {row.order_id}'s stored facts (orders.extra) is JSON of the wrong "
+                    "shape")
         if where == "order facts":
             conn.execute(update(orders).where(orders.c.order_id == row.order_id)
                          .values(extra='{"saleor": '))
@@ -53,7 +62,9 @@ def corrupt(harness: Harness, where: str, attempt_id: str) -> str:
         return f"attempt {attempt_id}'s stored progress is not valid JSON"
 
 
-@pytest.mark.parametrize("where", ["decision body", "order facts", "attempt progress"])
+@pytest.mark.parametrize("where", ["decision body", "order facts", "attempt progress",
+                                   "decision body of the wrong shape",
+                                   "order facts of the wrong shape"])
 def test_one_unreadable_attempt_fails_alone_and_the_rest_of_its_batch_is_paid_once(
     harness: Harness, fake_stripe: FakeStripe, where: str
 ) -> None:

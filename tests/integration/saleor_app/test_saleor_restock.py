@@ -8,9 +8,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from sqlalchemy import update
 
 from refunds_plugin.config import ReturnAddress
-from refunds_plugin.ledger.tables import return_receipts, return_shipments
+from refunds_plugin.ledger.tables import orders, return_receipts, return_shipments
 from refunds_plugin.shipping.desk import LEASE, ShippingDesk
 from refunds_plugin.shipping.restock import Planned
 from tests.fakes import Clock
@@ -205,3 +206,47 @@ def test_a_stock_that_moved_since_an_interrupted_restock_goes_to_a_person_not_a_
     assert told == {"line_id": LINE, "status": "failed", "note": (
         f"the stock of {VARIANT} in {WAREHOUSE} is 6: an interrupted restock read 7 and was to "
         "set 9; check by hand whether the 2 unit(s) are counted")}
+
+
+def test_a_restock_whose_order_cannot_be_read_fails_with_why_and_the_round_restocks_the_next(
+    shop: SaleorHarness, clock: Clock, caplog: pytest.LogCaptureFixture,
+) -> None:
+    other, other_line = "T3JkZXI6Mg==", "T3JkZXJMaW5lOjI="
+    first = _returned(shop)
+    paid = shop.saleor.add_order(other, lines=[(other_line, 1, "12.50")],
+                                 shipping_address=ADDRESS)
+    paid["number"] = "1002"  # its own number and payment
+    paid["transactions"][0].update(id="VHJhbnNhY3Rpb25JdGVtOjI=", pspReference="psp_2")
+    paid["transactions"][0]["events"][0]["pspReference"] = "psp_2"
+    assert shop.webhook("ORDER_FULLY_PAID", other).status_code == 200
+    second = str(shop.return_request(other, [(other_line, 1, "changed_mind")]).get_json()[
+        "decision_id"])
+    desk = _desk(shop)
+    real, desk.restocker = desk.restocker, None  # both received; their restocks wait
+    shop.runtime.service.receive(first, {LINE: ("as_new", None, True)}, "dock")
+    clock.advance(1)
+    shop.runtime.service.receive(second, {other_line: ("as_new", None, True)}, "dock")
+    desk.restocker = real
+    with shop.engine.begin() as conn:  # the first order's stored extra, cut short
+        conn.execute(update(orders).where(orders.c.order_id == ORDER)
+                     .values(extra='{"saleor": {"api_url": "https://sal'))
+    caplog.clear()
+
+    assert desk.restock_due() == 1
+
+    why = ("not restocked: its order's stored extra (orders.extra) cannot be read (not valid "
+           "JSON: Unterminated string starting at: line 1 column 24 (char 23)); a person must "
+           "repair the row and restock by hand")
+    assert sorted((r.decision_id, r.restock_status, r.restock_note)
+                  for r in _rows(shop, return_receipts)) == sorted(
+        [(first, "failed", why), (second, "done", f"+1 in {WAREHOUSE}")])
+    assert shop.saleor.stocks[(VARIANT, WAREHOUSE)] == 8  # the second's one unit, once
+    assert [b for b in journal(shop, first) if b.get("line_id") == LINE] == [
+        {"line_id": LINE, "status": "failed", "note": why}]
+    assert [r.getMessage() for r in caplog.records if r.levelname == "ERROR"] == [
+        f"the restock of line {LINE} of decision {first}: {why}"]
+
+    clock.advance(3600)  # nothing is tried again
+    assert desk.restock_due() == 0
+    assert len(shop.saleor.mutations("RefundsRestock")) == 1
+    assert len([r for r in caplog.records if r.levelname == "ERROR"]) == 1

@@ -8,6 +8,7 @@ from __future__ import annotations
 from decimal import Decimal
 
 import pytest
+from sqlalchemy import select, update
 
 from refunds_plugin.errors import ReviewClosed
 from refunds_plugin.execution.poller import SaleorPoller
@@ -15,7 +16,7 @@ from refunds_plugin.finance.reconcile import Mismatch, reconcile_saleor
 from refunds_plugin.finance.verify import verify_ledger
 from refunds_plugin.intake.reviews import decide
 from refunds_plugin.ledger import facts
-from refunds_plugin.ledger.tables import payments, provider_refunds, reviews
+from refunds_plugin.ledger.tables import ledger_entries, payments, provider_refunds, reviews
 from tests.fakes.saleor_harness import journal as _journal
 from tests.fakes.saleor_harness import rows as _rows
 
@@ -110,3 +111,44 @@ def test_reconcile_names_what_saleor_says_and_the_ledger_does_not(installed, clo
                  "100 USD granted"),
         Mismatch("refunded_total", tx_id, None, "0 USD refunded", "3000 USD refunded"),
     ]
+
+
+def test_a_late_success_whose_retries_cannot_be_read_goes_to_a_person_not_a_guess(
+    installed, clock, caplog,
+):
+    attempt, grant = _failed(installed, clock)
+    done = decide(installed.engine, installed.runtime.service, attempt.decision_id, approve=True,
+                  by="ann", note="try again", now=clock())
+    [retry_id] = done.attempt_ids
+    with installed.engine.begin() as conn:  # the retry's journal entry, cut short
+        seq = conn.execute(select(ledger_entries.c.seq).where(
+            ledger_entries.c.subject_id == retry_id,
+            ledger_entries.c.body.like('%"retry_of"%'))).scalar_one()
+        conn.execute(update(ledger_entries).where(ledger_entries.c.seq == seq)
+                     .values(body='{"retry_of": "' + attempt.id[:8]))
+    installed.saleor.dashboard_rerequest(grant["id"])
+    installed.saleor.settle(grant["id"])
+    caplog.clear()
+
+    answer = installed.webhook("ORDER_REFUNDED", ORDER)
+
+    # taken (Saleor is not left re-sending it); nothing settled or canceled on a guess
+    assert answer.status_code == 200
+    cannot = (f"journal entry {seq} (of attempt {retry_id}) cannot be read (not valid JSON), "
+              "so its retries cannot be known")
+    assert f"attempt {attempt.id} stays failed: {cannot}; a person must look" in (
+        answer.get_json()["note"])
+    [old, retry] = installed.attempts()
+    assert (old.status, retry.status) == ("failed", "pending")
+    why = (f"late_outcome: the provider reports the refund of failed attempt {attempt.id} "
+           "succeeded (saleor granted refund SUCCESS (seen by order_refunded)), but "
+           f"{cannot}; check whether a retry paid it too")
+    [review] = _rows(installed, reviews)
+    assert (review.status, review.reason) == ("open", why)
+    assert [r.getMessage() for r in caplog.records if r.levelname == "ERROR"] == [
+        f"attempt {attempt.id} stays failed: {why}"]
+    assert "retry_of" not in caplog.text
+    installed.executor.drain()  # the retry: Saleor refuses a second grant of the same line
+    assert [a.status for a in installed.attempts()] == ["failed", "failed"]
+    tx = installed.saleor.orders[ORDER]["transactions"][0]
+    assert tx["refundedAmount"]["amount"] == Decimal("30.00")  # paid once

@@ -187,5 +187,11 @@ def where_they_stand(r: Returns) -> tuple[dict[str, tuple[str, str]], list[tuple
             sorted((a.order_id, a.status, int(a.amount)) for a in r.h.rows(refund_attempts)))
 
 
+def cut_at(char: int) -> str:
+    """How the JSON parser says a stored string cut short at ``char`` cannot be read."""
+    return (f"not valid JSON: Unterminated string starting at: line 1 column {char + 1} "
+            f"(char {char})")
+
+
 BOTH_EXPIRED = ({"1001": ("expired", "voided"), "1002": ("expired", "voided")},
                 [("1001", "canceled", 2500), ("1002", "canceled", 2500)])

@@ -11,6 +11,9 @@ from __future__ import annotations
 import json
 from typing import Any
 
+import pytest
+from sqlalchemy import update
+
 from refunds_plugin.intake.reviews import ReviewOutcome, decide, open_reviews
 from refunds_plugin.ledger.tables import decisions, refund_attempts, reviews
 from tests.fakes import Harness
@@ -143,3 +146,35 @@ def test_with_a_known_total_a_duplicate_is_still_refunded_automatically(
     harness.drain()
     assert [(r["payment_intent"], r["amount"], r["reason"]) for r in fake_stripe.refunds] == [
         ("pi_card_b", 5000, "duplicate")]
+
+
+def test_an_order_whose_review_cannot_be_read_has_nothing_decided_on_a_guess_and_others_go_on(
+    harness: Harness, fake_stripe: FakeStripe, caplog: pytest.LogCaptureFixture,
+) -> None:
+    pay(harness, fake_stripe, "pi_card_a", 5000, created=T0)
+    pay(harness, fake_stripe, "pi_card_b", 5000, created=T0 + 120)
+    [held] = harness.rows(decisions)
+    with harness.runtime.engine.begin() as conn:  # the review's stored body, cut short
+        conn.execute(update(decisions).where(decisions.c.id == held.id)
+                     .values(body='{"resolutions": [{"kind": "refund", "amou'))
+    caplog.clear()
+
+    # a third payment of the same order, and two equal ones of another
+    third = pay(harness, fake_stripe, "pi_card_c", 5000, created=T0 + 240)
+    pay(harness, fake_stripe, "pi_other_a", 3000, created=T0, order_id="1002")
+    other = pay(harness, fake_stripe, "pi_other_b", 3000, created=T0 + 60, order_id="1002")
+
+    # recorded (Stripe is not left re-sending it) with nothing decided for 1001: what its
+    # unreadable review holds is unknown; 1002's duplicate goes to a person as usual
+    assert third.json["note"] == "payment recorded"
+    assert other.json["note"] == "payment recorded; duplicate_charge 3000 on pi_other_b: review"
+    assert sorted((d.order_id, d.request_key, d.outcome) for d in harness.rows(decisions)) == [
+        ("1001", "duplicate_charge:pi_card_b", "review"),
+        ("1002", "duplicate_charge:pi_other_b", "review")]
+    harness.drain()
+    assert (harness.count(refund_attempts), fake_stripe.refunds) == (0, [])
+    assert [r.getMessage() for r in caplog.records if r.levelname == "ERROR"] == [
+        f"order 1001: no trouble is looked for: correction {held.id}'s stored body "
+        "(decisions.body) cannot be read (not valid JSON: Unterminated string starting at: "
+        "line 1 column 37 (char 36)); a person must repair the row"]
+    assert '"amou' not in caplog.text

@@ -349,6 +349,48 @@ def test_a_withdrawal_whose_process_stopped_before_deciding_is_decided_by_the_sw
     assert shop.attempts() == [("refund", 5500, "held")]
 
 
+def test_the_sweep_passes_over_a_withdrawal_that_cannot_be_read_and_decides_the_next(
+    shop: Shop, clock: Clock, monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """Two statements recorded by a process that stopped before deciding them, the first
+    one's stored lines cut short: the sweep decides the second, once, and names the first
+    once (never its lines); it is never guessed at, and later rounds pass over it."""
+    monkeypatch.setattr(wd, "_UNREADABLE", set(), raising=False)  # named once per process
+    shop.paid()
+    shop.paid("1002")
+    values = {"name": "Anna Schmidt", "scope": "all", "email": EMAIL}
+    with monkeypatch.context() as m:  # the process stops after recording each statement
+        m.setattr(wd, "become_return", lambda service, w: None)
+        shop.withdraw(shop.h.client())
+        clock.advance(1)
+        client = shop.h.client()
+        summary = shop.step(client, shop.open(client, "1002"), "review", **values)
+        assert shop.step(client, summary, "confirm", **values).status_code == 200
+    [bad] = shop.h.rows(withdrawals, order_id="1001")
+    with shop.h.runtime.engine.begin() as conn:
+        conn.execute(update(withdrawals).where(withdrawals.c.id == bad.id)
+                     .values(lines='[{"line_id": "l1", "name": "Mu'))
+    executor = shop.h.runtime.executor
+    assert executor is not None and executor.poller is not None
+    clock.advance(40)
+    caplog.clear()
+
+    executor.poller()
+    executor.poller()  # a second round decides nothing more, names nothing again
+
+    [dec] = shop.h.rows(decisions)
+    assert (dec.order_id, dec.outcome, dec.amount) == ("1002", "approve", 5500)
+    assert sorted((w.order_id, w.decision_id) for w in shop.h.rows(withdrawals)) == [
+        ("1001", None), ("1002", dec.id)]
+    assert [r.getMessage() for r in caplog.records if r.levelname == "ERROR"] == [
+        f"withdrawal {bad.id} of order 1001: its return is not decided: its stored lines "
+        "(withdrawals.lines) cannot be read (not valid JSON: Unterminated string starting at: "
+        "line 1 column 28 (char 27)); a person must repair the row (the legal deadline is "
+        f"{bad.legal_deadline.date().isoformat()})"]
+    assert '"Mu' not in caplog.text
+
+
 def test_a_person_approving_a_late_withdrawal_cannot_give_less_than_the_law(
     shop: Shop, clock: Clock
 ) -> None:
