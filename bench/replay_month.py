@@ -94,6 +94,17 @@ def _customers(rng: random.Random, count: int) -> list[Customer]:
     return out
 
 
+DELIVERY = timedelta(days=3)  # from payment to the customer's door
+
+
+def _paid_then_delivered(at: Any, paid: datetime, order: dict[str, Any]) -> None:
+    """``order.paid`` when it is paid, then again (an update) once delivered: the service
+    refuses an order dated ahead of its clock, so the delivery date is sent when it is true."""
+    at(paid, "order.paid",
+       {"order": {k: v for k, v in order["order"].items() if k != "delivered_at"}}, None)
+    at(paid + DELIVERY, "order.paid", order, None)
+
+
 def _order(rng: random.Random, c: Customer, order_id: str, paid: datetime) -> dict[str, Any]:
     lines = []
     for n, (sku, name, usd) in enumerate(rng.sample(PRODUCTS, rng.choice((1, 1, 2, 2, 3)))):
@@ -104,7 +115,7 @@ def _order(rng: random.Random, c: Customer, order_id: str, paid: datetime) -> di
     total = sum(ln["quantity"] * ln["unit_amount"] for ln in lines) + shipping
     return {"order": {
         "id": order_id, "currency": c.currency, "paid_at": paid.isoformat(),
-        "delivered_at": (paid + timedelta(days=3)).isoformat(),
+        "delivered_at": (paid + DELIVERY).isoformat(),
         "customer": {"id": c.id, "email": f"{c.id}@example.com"}, "lines": lines,
         "shipping_amount": shipping, "total_amount": total,
         "payment": {"provider": "storefront", "reference": f"pay-{order_id}", "amount": total}}}
@@ -150,7 +161,7 @@ def replay(orders: int = 5000, seed: int = 13, db_url: str | None = None) -> Rep
         for k in range(rng.randint(20, 50) if c.loyal else rng.randint(0, 6)):
             paid = START - timedelta(days=rng.randint(25, 360), hours=k)
             order = _order(rng, c, f"{c.id}-old-{k}", paid)
-            at(paid, "order.paid", order, None)
+            _paid_then_delivered(at, paid, order)
             if rng.random() < (0.8 if c.serial else 0.2):
                 past += 1
                 at(paid + timedelta(days=rng.randint(4, 20)), "return.requested",
@@ -162,7 +173,7 @@ def replay(orders: int = 5000, seed: int = 13, db_url: str | None = None) -> Rep
         c = rng.choices(customers, weights=weights)[0]
         paid = START + timedelta(minutes=rng.randint(0, 30 * 24 * 60))
         order = _order(rng, c, f"ord-{n}", paid)
-        at(paid, "order.paid", order, None)
+        _paid_then_delivered(at, paid, order)
         if rng.random() < (0.8 if c.serial else 0.23):
             asked = paid + timedelta(days=rng.randint(4, 20), minutes=rng.randint(0, 600))
             at(asked, "return.requested", _return(rng, c, order, n), c)

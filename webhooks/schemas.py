@@ -22,6 +22,7 @@ from marshmallow import (
 
 from refunds_plugin.domain.facts import Customer, OrderLine, ReturnLine, ReturnRequest, Variant
 from refunds_plugin.domain.kinds import Reason, ResolutionKind
+from refunds_plugin.domain.line_totals import TotalsError, spread
 from refunds_plugin.errors import PayloadError
 from refunds_plugin.intake.storefront import PaymentRecord
 from refunds_plugin.ledger.orders import OrderRecord
@@ -135,6 +136,10 @@ class LineSchema(Strict):
     name = fields.String(load_default="")
     quantity = fields.Integer(strict=True, required=True, validate=Quantity)
     unit_amount = MinorUnits
+    # what the whole line was charged (its discounts and tax as paid); absent: a share of the
+    # order's total_amount (``domain.line_totals.spread``)
+    total_amount = fields.Integer(strict=True, load_default=None, allow_none=True,
+                                  validate=Amount)
     tags = fields.List(fields.String(), load_default=list)
     collections = fields.List(fields.String(), load_default=list)
     product_id = fields.String(load_default=None, allow_none=True)
@@ -188,24 +193,30 @@ class OrderSchema(CurrencyChecked, Strict):
         if len(set(ids)) != len(ids):
             raise ValidationError({"lines": ["line ids must be unique"]})
         cust = data["customer"] or {}
+        lines = tuple(
+            OrderLine(
+                id=ln["id"],
+                sku=ln["sku"],
+                name=ln["name"],
+                quantity=ln["quantity"],
+                unit_amount=ln["unit_amount"],
+                tags=tuple(ln["tags"]),
+                collections=tuple(ln["collections"]),
+                product_id=ln["product_id"],
+                total_amount=ln["total_amount"],
+                variants=tuple(ln["variants"]),
+            )
+            for ln in data["lines"]
+        )
+        try:  # a discount code or tax on top: each line's share of the order's total
+            lines = spread(lines, data["shipping_amount"], data["total_amount"])
+        except TotalsError as exc:
+            raise PayloadError(str(exc), code=exc.code) from None
         order = OrderRecord(
             order_id=data["id"],
             source="storefront",
             currency=normalize_currency(data["currency"]),
-            lines=tuple(
-                OrderLine(
-                    id=ln["id"],
-                    sku=ln["sku"],
-                    name=ln["name"],
-                    quantity=ln["quantity"],
-                    unit_amount=ln["unit_amount"],
-                    tags=tuple(ln["tags"]),
-                    collections=tuple(ln["collections"]),
-                    product_id=ln["product_id"],
-                    variants=tuple(ln["variants"]),
-                )
-                for ln in data["lines"]
-            ),
+            lines=lines,
             shipping_amount=data["shipping_amount"],
             total_amount=data["total_amount"],
             customer=Customer(id=cust.get("id"), email=cust.get("email")),

@@ -150,6 +150,7 @@ class Service:
         other content is an update: journalled with what changed (``order_updates``), answered
         with it (``detail["changed"]``), and the corrections it leads to wait for a person
         unless the policy allows them (``trouble.corrections``)."""
+        storefront.refuse_future(order, self.clock())  # before the inbox: nothing recorded
         changed: dict[str, Any] = {}
 
         def apply(conn: Connection, now: datetime) -> str | None:

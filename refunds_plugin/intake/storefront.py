@@ -3,17 +3,19 @@
 The order is stored (a known order sent with other content is an update, journalled with what
 changed by ``ledger.order_updates``), and the payment it names is recorded as the storefront's
 word only: ``confirmed`` stays unset until the provider's own event says so, and a Stripe
-payment named by its charge joins the row its PaymentIntent made (``ledger.orders``).
+payment named by its charge joins the row its PaymentIntent made (``ledger.orders``). An order
+dated ahead of the service's clock is refused before anything is recorded (``refuse_future``).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Connection
 
+from refunds_plugin.errors import PayloadError
 from refunds_plugin.ledger import order_updates
 from refunds_plugin.ledger.orders import (
     OrderRecord,
@@ -23,6 +25,24 @@ from refunds_plugin.ledger.orders import (
 )
 from refunds_plugin.stripe import refunded_total as stripe_refunded
 from refunds_plugin.trouble.follow_ups import clear_follow_ups
+
+# how far ahead of the service's clock an order's dates may be (a storefront's clock running a
+# little fast); a later date would lengthen the return window, so it is refused
+CLOCK_SKEW = timedelta(minutes=5)
+_DATES = ("paid_at", "fulfilled_at", "delivered_at")
+
+
+def refuse_future(order: OrderRecord, now: datetime) -> None:
+    """PayloadError ``<date>_in_future`` when ``paid_at``, ``fulfilled_at`` or ``delivered_at``
+    is more than ``CLOCK_SKEW`` after ``now``: such a date would lengthen the return window."""
+    latest = now + CLOCK_SKEW
+    for name in _DATES:
+        when = getattr(order, name)
+        if when is not None and when > latest:
+            raise PayloadError(
+                f"{name} {when.isoformat()} is in the future: later than the service's clock "
+                f"({now.isoformat()}) by more than {int(CLOCK_SKEW.total_seconds() // 60)} "
+                "minutes", code=f"{name}_in_future")
 
 
 @dataclass(frozen=True)
