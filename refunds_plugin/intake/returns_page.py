@@ -93,7 +93,7 @@ class LineOption:
 
     line_id: str
     name: str
-    unit_amount: int
+    unit_amount: int  # what one more unit returned is worth: its share of what the line was paid
     remaining: int  # units not yet returned
     state: str
     until: datetime | None  # the window's last open moment; None for life or no date known
@@ -142,8 +142,8 @@ def line_options(policy: policies.Policy, facts: OrderFacts, now: datetime,
     for line in facts.lines:
         remaining = line.quantity - facts.returned(line.id)
         if remaining <= 0:
-            out.append(LineOption(line.id, line.name, line.unit_amount, 0, "returned", None,
-                                  None, ""))
+            out.append(LineOption(line.id, line.name, line.amount // line.quantity, 0,
+                                  "returned", None, None, ""))
             continue
         probe = ReturnRequest("preview", facts.order_id,
                               (ReturnLine(line.id, 1, Reason.CHANGED_MIND),))
@@ -151,7 +151,9 @@ def line_options(policy: policies.Policy, facts: OrderFacts, now: datetime,
         state, until, refund_until, note = _situation(facts, decision)
         swaps = tuple(v for v in (variants or {}).get(line.id, ()) if v.sku != line.sku) \
             if policy.exchange.allowed and state == "open" else ()
-        out.append(LineOption(line.id, line.name, line.unit_amount, remaining, state, until,
+        # the price paid, not the list price: a discount spread over the line is not refunded
+        paid = line.units_amount(1, line.quantity - remaining)
+        out.append(LineOption(line.id, line.name, paid, remaining, state, until,
                               refund_until, note, swaps))
     return out
 

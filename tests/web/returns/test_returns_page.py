@@ -291,3 +291,16 @@ def test_the_look_up_limits_are_set_by_refunds_variables(sqlite_url: str, now: d
 
     assert codes == [404, 404, 429]
     shop.close()
+
+
+def test_a_discounted_order_shows_the_price_paid_not_the_list_price(shop: ReturnsShop) -> None:
+    """Two 25.00 mugs and a 40.00 shirt with a 20% code (72.00 and 5.00 shipping): the page says
+    what one more of each is worth back, the same amount the decision then refunds."""
+    event = order_event("1002")
+    event["data"]["order"]["total_amount"] = 7700
+    shop.seed(event)
+
+    text = open_form(shop.app.test_client(), "1002").get_data(as_text=True)
+
+    assert "20.00 USD each" in text and "32.00 USD each" in text
+    assert "25.00 USD each" not in text and "40.00 USD each" not in text
