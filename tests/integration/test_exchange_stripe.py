@@ -69,7 +69,7 @@ def entries(h: Harness, kind: str) -> list[Any]:
 
 @pytest.mark.parametrize(("currency", "unit", "dearer", "charge", "said"), [
     pytest.param("USD", 10000, 12500, 2500, "you pay 25.00 USD", id="USD"),
-    pytest.param("JPY", 10000, 12500, 2500, "you pay 2500 JPY", id="JPY-zero-decimal"),
+    pytest.param("JPY", 10000, 12500, 2500, "you pay 2,500 JPY", id="JPY-zero-decimal"),
     # Stripe takes KWD in steps of 10 fils: 2.345 KWD more is 2.340 charged, 5 fils waived
     pytest.param("KWD", 10000, 12345, 2340, "we waive 0.005 KWD and you pay 2.340 KWD",
                  id="KWD-three-decimal"),

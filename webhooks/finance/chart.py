@@ -13,7 +13,7 @@ import math
 from markupsafe import Markup, escape
 
 from refunds_plugin.finance.summary import Summary
-from refunds_plugin.money import Money
+from refunds_plugin.language.catalogue import english
 
 SERIES = (
     ("refunded", "#1f4b99", "refunded"),
@@ -34,7 +34,7 @@ DAY_LABEL = 36
 
 def _short(minor: int, currency: str) -> str:
     """A bar's label: the amount without its currency (the title names it)."""
-    return Money(minor, currency).decimal_string()
+    return english(minor, currency, code=False)
 
 
 def bars(summary: Summary, currency: str) -> Markup:
@@ -90,7 +90,7 @@ def bars(summary: Summary, currency: str) -> Markup:
             parts.append(
                 f'<rect class="{name}" x="{x:.1f}" y="{base - h:.1f}" '
                 f'width="{bar:.1f}" height="{h:.1f}" fill="{color}">'
-                f"<title>{escape(day)} {label}: {escape(str(Money(value, currency)))}</title>"
+                f"<title>{escape(day)} {label}: {escape(english(value, currency))}</title>"
                 f"</rect>"
                 f'<text class="value {name}" x="{x + bar / 2:.1f}" y="{base - h - 3:.1f}" '
                 f'font-size="11" text-anchor="middle">{escape(_short(value, currency))}</text>'

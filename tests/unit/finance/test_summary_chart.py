@@ -44,5 +44,5 @@ def test_the_legend_and_a_long_amount_stay_inside() -> None:
     # each entry, at 11 px about 7 wide a character, ends inside the chart
     assert all(int(x) + 7 * len(words) <= WIDTH for x, _, words in entries)
     ticks = re.findall(r'class="y-tick" x="(\d+)"[^>]*>([^<]*)<', svg)
-    assert ticks[-1][1] == "1234567.89"
+    assert ticks[-1][1] == "1,234,567.89"  # grouped, as a person reads it
     assert all(int(x) - 7 * len(t) >= 0 for x, t in ticks)  # end-anchored, inside the left
