@@ -100,10 +100,6 @@ class Joined(str):
     def __reduce__(self) -> Any:
         return (Joined, (self.parts,))
 
-    def without(self, msgid: str) -> Joined:
-        """These sentences less any message with this id."""
-        return Joined(p for p in self.parts if getattr(p, "msgid", None) != msgid)
-
 
 # --- stored form ---------------------------------------------------------------------------------
 
