@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import re
+
 from policies.context import Context
 from policies.policy import amount
 from policies.resolution import PlannedLine, chosen
 from refunds_plugin.domain.decision import Fee, Resolution, RuleResult
 from refunds_plugin.domain.facts import OrderFacts
 from refunds_plugin.domain.kinds import Outcome, Reason, ResolutionKind
-from refunds_plugin.language.said import N_, Joined, Listed, said
+from refunds_plugin.language.said import N_, Joined, Listed, Said, said
 from refunds_plugin.money import ISO_4217
 
 
@@ -81,15 +83,31 @@ def explain(ctx: Context, outcome: Outcome, planned: list[PlannedLine], back: li
     parts.extend(said("Not included: {why}", why=r.message) for r in refused)
     if approved and resolutions and held is not None:
         parts.append(held.message)
-        parts.append(said("It will then be on its way within {hours} hours.",
-                          hours=ctx.policy.promise_hours))
+        parts.append(said(HELD_PROMISE, hours=ctx.policy.promise_hours))
     elif approved and resolutions:
         parts.append(said(PROMISE, hours=ctx.policy.promise_hours))
     return Joined(parts)
 
 
-# the promise the returns page leaves out once the money has arrived
+# the promise of when the money leaves, and the same after money held for the parcel: left out
+# once the money has arrived, and wherever no money moves (the shop's test mode)
 PROMISE = N_("The money will be on its way within {hours} hours.")
+HELD_PROMISE = N_("It will then be on its way within {hours} hours.")
+_PROMISED = re.compile(r" ?(?:The money will be|It will then be) on its way within \d+ hours\.")
+
+
+def without_promise(text: str) -> str:
+    """The explanation less its promise of when the money will be on its way, for a reader
+    whose money has arrived or will not move; the ledger keeps what was said. Sentences stay
+    sentences (said again per reader); a text recorded without its message ids loses the
+    promise's English words."""
+    if isinstance(text, Joined):
+        return Joined(without_promise(p) for p in text.parts
+                      if getattr(p, "msgid", None) not in (PROMISE, HELD_PROMISE))
+    if isinstance(text, Said):
+        return text
+    return _PROMISED.sub("", text)
+
 # said by decisions recorded before the send-back sentence carried its units: kept in the
 # catalogues so those decisions still read in every language
 EARLIER = (N_("Please send back {items}."),)

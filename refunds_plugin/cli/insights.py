@@ -30,7 +30,7 @@ from refunds_plugin.insights import compare as compare_mod
 from refunds_plugin.insights.exports import DEFAULT_DAYS, Export, export
 from refunds_plugin.insights.period import Period, period, span, until_now
 from refunds_plugin.insights.reasons import DIMENSIONS, REASONS
-from refunds_plugin.money import Money
+from refunds_plugin.language.catalogue import english
 
 
 def _since_until(name: str) -> Any:
@@ -66,7 +66,7 @@ def _run(name: str, since: datetime | None, until: datetime | None,
 
 
 def _money(minor: Any, currency: str) -> str:
-    return str(Money(int(minor), currency))
+    return english(int(minor), currency)
 
 
 def _dry(doc: dict[str, Any]) -> None:

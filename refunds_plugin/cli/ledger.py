@@ -12,6 +12,7 @@ from typing import Any
 import click
 
 from refunds_plugin.cli import options, startup, tables
+from refunds_plugin.language.catalogue import english
 
 
 @click.group()
@@ -27,7 +28,6 @@ def ledger_list(limit: int, as_json: bool) -> None:
     """The newest decisions with their money movements."""
     from refunds_plugin.finance.reports import recent_decisions
     from refunds_plugin.finance.rows import plain
-    from refunds_plugin.money import Money
     from refunds_plugin.shipping.listing import instructions_by_decision
 
     with startup.engine() as engine:
@@ -52,7 +52,8 @@ def ledger_list(limit: int, as_json: bool) -> None:
             r["outcome"],
             _review(r),
             r["resolution"],
-            r["amount_text"] + (f" + {Money(r['credit_bonus'], r['currency'])} bonus"
+            english(r["amount"], r["currency"])
+            + (f" + {english(r['credit_bonus'], r['currency'])} bonus"
                                 if r["credit_bonus"] else ""),
             r["money_status"],
             r["reason_code"],
@@ -249,7 +250,6 @@ def ledger_report(since: datetime | None, until: datetime | None, days: int, as_
     payments, not order totals (`insights costs` compares with order value)."""
     from refunds_plugin.finance.summary import summarize
     from refunds_plugin.ledger.db import iso_time
-    from refunds_plugin.money import Money
 
     if days <= 0:  # else a period starting after it ends, blamed on --since
         raise click.UsageError(f"--days must be a positive number, not {days}")
@@ -265,13 +265,13 @@ def ledger_report(since: datetime | None, until: datetime | None, days: int, as_
     for cur, t in sorted(summary.totals.items()):
         rate = t.refund_rate_bp
         rows.append([
-            cur, str(t.decisions), str(Money(t.sales, cur)), str(Money(t.refunded, cur)),
-            str(Money(t.credited, cur)), str(Money(t.dry_run, cur)), str(Money(t.kept, cur)),
-            f"{t.review_count} ({Money(t.review_amount, cur)})",
-            f"{t.review_approved} approved ({Money(t.review_approved_amount, cur)}), "
+            cur, str(t.decisions), english(t.sales, cur), english(t.refunded, cur),
+            english(t.credited, cur), english(t.dry_run, cur), english(t.kept, cur),
+            f"{t.review_count} ({english(t.review_amount, cur)})",
+            f"{t.review_approved} approved ({english(t.review_approved_amount, cur)}), "
             f"{t.review_declined} declined",
             "-" if rate is None else f"{rate // 100}.{rate % 100:02d}%",
-            f"{t.exchanges} ({Money(t.exchange_retained, cur)})",
+            f"{t.exchanges} ({english(t.exchange_retained, cur)})",
         ])
     tables.echo_table(["currency", "decisions", "captured", "refunded", "credited", "dry run",
                        "kept", "waiting for review", "decided by a person", "refund rate",

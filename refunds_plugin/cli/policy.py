@@ -48,6 +48,8 @@ from refunds_plugin.finance.simulation import (
     replay,
     request_from_json,
 )
+from refunds_plugin.language.catalogue import english
+from refunds_plugin.language.said import render as said_again
 from refunds_plugin.money import AmountError, CurrencyError, Money, normalize_currency
 from refunds_plugin.shipping.listing import address_warning
 
@@ -235,7 +237,7 @@ def _from_flags(now: datetime, **f: Any) -> tuple[OrderFacts, ReturnRequest]:
 def render(d: Decision) -> str:
     """The decision as a short summary, a rule table and the customer's explanation."""
     def money(minor: int) -> str:
-        return str(Money(minor, d.currency))
+        return english(minor, d.currency)
 
     out = [f"outcome:     {d.outcome.value} ({d.reason_code})",
            f"policy:      {d.policy_name} ({d.policy_hash[:12]})",
@@ -253,11 +255,11 @@ def render(d: Decision) -> str:
                    f"{ex.settled_as} (back {money(ex.back)}, waived {money(ex.waived)}, "
                    f"charge {money(ex.charge)}); ships on {ex.ship_on}")
     rows = [("RULE", "VERDICT", "CODE", "SAYS")] + [
-        (t.rule, t.verdict, t.code, t.message) for t in d.trace]
+        (t.rule, t.verdict, t.code, said_again(t.message, "en")) for t in d.trace]
     widths = [*tables.column_widths(row[:3] for row in rows), 0]  # what it says: not padded
     out.append("")
     out += tables.table_lines(rows, widths, trim=False)
-    out += ["", d.explanation]
+    out += ["", said_again(d.explanation, "en")]  # as an English reader reads it
     return "\n".join(out)
 
 

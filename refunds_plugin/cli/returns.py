@@ -24,9 +24,9 @@ def returns() -> None:
 
 
 def _money(minor: int | None, currency: str | None) -> str:
-    from refunds_plugin.money import Money
+    from refunds_plugin.language.catalogue import english
 
-    return str(Money(minor, currency)) if minor is not None and currency else "-"
+    return english(minor, currency) if minor is not None and currency else "-"
 
 
 def _echo(rows: list[dict[str, Any]], as_json: bool, empty: str) -> None:

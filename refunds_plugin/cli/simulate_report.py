@@ -15,6 +15,7 @@ import click
 import policies
 from refunds_plugin.cli import tables
 from refunds_plugin.finance.simulation import OUTCOMES, Summary
+from refunds_plugin.language.catalogue import english
 from refunds_plugin.money import Money
 
 
@@ -61,7 +62,8 @@ def emit_table(pol: policies.Policy, summary: Summary, changes: IO[str]) -> None
     money = money_out(summary)
     if money:
         _small_table([["money out", "before", "after", "difference"]] + [
-            [cur, m["before_text"], m["after_text"], m["difference_text"]]
+            [cur, english(m["before"], cur), english(m["after"], cur),
+             english(m["difference"], cur)]
             for cur, m in money.items()])
         sent_before = sum(matrix["review"].values())
         sent_after = sum(matrix[old]["review"] for old in OUTCOMES)
@@ -91,11 +93,11 @@ def _cells(row: dict[str, Any]) -> list[str]:
 def _side(side: dict[str, Any], cur: str) -> str:
     """``approve 25.00 USD``; with store credit, how the amount is split: a change of refund
     into credit alone is a change of money a person must be able to see."""
-    text = f"{side['outcome']} {Money(side['amount'], cur)}"
+    text = f"{side['outcome']} {english(side['amount'], cur)}"
     refund, credit = side["refund_amount"], side["credit_amount"]
     if credit:
-        parts = ([f"refund {Money(refund, cur)}"] if refund else []) + [
-            f"credit {Money(credit, cur)}"]
+        parts = ([f"refund {english(refund, cur)}"] if refund else []) + [
+            f"credit {english(credit, cur)}"]
         text += f" ({' + '.join(parts)})"
     return text
 

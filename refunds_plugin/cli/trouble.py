@@ -17,9 +17,9 @@ import click
 from sqlalchemy import Connection, select, union
 
 from refunds_plugin.cli import options, startup, tables
+from refunds_plugin.language.catalogue import english
 from refunds_plugin.ledger.db import read_tx, write_tx
 from refunds_plugin.ledger.tables import orders, payments
-from refunds_plugin.money import Money
 from refunds_plugin.trouble import follow_ups
 
 
@@ -107,7 +107,7 @@ def scan(since: datetime | None, apply: bool, as_json: bool) -> None:
             ["order", "kind", "payment", "amount", "status", "why"],
             [
                 [r["order_id"], r["kind"], r["payment_reference"],
-                 str(Money(r["amount"], r["currency"])), r["status"], r["detail"]]
+                 english(r["amount"], r["currency"]), r["status"], r["detail"]]
                 for r in rows
             ],
         )

@@ -28,6 +28,7 @@ from refunds_plugin.finance.rows import (
     review_rows,
     shown_status,
 )
+from refunds_plugin.language.said import said_again
 from refunds_plugin.ledger.tables import (
     decisions,
     events,
@@ -377,6 +378,8 @@ def decision_detail(engine: Engine, decision_id: str) -> dict[str, Any] | None:
         "request": json.loads(row.request),
         "attempts": attempts,
         "review": dict(review._mapping) if review else None,
+        # the explanation as an English reader reads it (its money grouped)
+        "explained": said_again(row.explanation, row.said, "en"),
         "review_change": last.get("adjusted"),  # what the admin changed when approving
         "customer_note": last.get("customer_note"),
         "journal": journal,

@@ -29,8 +29,8 @@ from refunds_plugin.domain.kinds import ResolutionKind
 from refunds_plugin.errors import InputError
 from refunds_plugin.finance.simulation import Comparison, replay_each
 from refunds_plugin.insights.reasons import rate_bp
+from refunds_plugin.language.catalogue import english
 from refunds_plugin.ledger.db import iso_time
-from refunds_plugin.money import Money
 
 RANK = {"approve": 2, "review": 1, "decline": 0}
 MAX_LISTED = 200  # worse answers listed in a report; all of them are in the CSV
@@ -242,7 +242,7 @@ def answer_words(row: dict[str, Any], side: str) -> str:
     """One side of a worse answer, as the command and the page word it: ``approve: refund
     0.00 USD, credit 45.00 USD + bonus 4.50 USD, fees 5.00 USD`` (bonus and fees when not 0)."""
     cur, bonus, fees = row["currency"], row[f"{side}_bonus"], row[f"{side}_fees"]
-    return (f"{row[f'{side}_outcome']}: refund {Money(row[f'{side}_refund'], cur)}, credit "
-            f"{Money(row[f'{side}_credit'], cur)}"
-            + (f" + bonus {Money(bonus, cur)}" if bonus else "")
-            + (f", fees {Money(fees, cur)}" if fees else ""))
+    return (f"{row[f'{side}_outcome']}: refund {english(row[f'{side}_refund'], cur)}, credit "
+            f"{english(row[f'{side}_credit'], cur)}"
+            + (f" + bonus {english(bonus, cur)}" if bonus else "")
+            + (f", fees {english(fees, cur)}" if fees else ""))

@@ -18,7 +18,7 @@ from refunds_plugin.domain.decision import Decision, Resolution
 from refunds_plugin.domain.facts import PaymentFacts
 from refunds_plugin.domain.kinds import ResolutionKind
 from refunds_plugin.errors import InputError
-from refunds_plugin.money import Money
+from refunds_plugin.language.catalogue import english
 
 
 class NotRefundable(InputError):
@@ -51,13 +51,13 @@ def adjusted(decision: Decision, payments: tuple[PaymentFacts, ...] | list[Payme
         fees = ()
     total = base if change.amount is None else change.amount
     if total <= 0:
-        raise InputError(f"the amount must be more than {Money(0, cur)}; to give nothing, "
+        raise InputError(f"the amount must be more than {english(0, cur)}; to give nothing, "
                          "decline instead", code="bad_amount")
     left = sum(p.refundable for p in payments)
     if total > left:
         raise NotRefundable(
-            f"{Money(total, cur)} is more than the {Money(left, cur)} this order still has to "
-            "give back"
+            f"{english(total, cur)} is more than the {english(left, cur)} this order still has "
+            "to give back"
         )
     credits = [r for r in decision.resolutions if r.kind is ResolutionKind.CREDIT]
     refunds = [r for r in decision.resolutions if r.kind is ResolutionKind.REFUND]
@@ -69,8 +69,8 @@ def adjusted(decision: Decision, payments: tuple[PaymentFacts, ...] | list[Payme
         kept = sum(r.amount for r in credits)
         if total < kept:
             raise InputError(
-                f"{Money(total, cur)} is less than the {Money(kept, cur)} already given as store "
-                "credit in this decision", code="bad_amount")
+                f"{english(total, cur)} is less than the {english(kept, cur)} already given as "
+                "store credit in this decision", code="bad_amount")
         made = (*credits, *_refunds(total - kept, refunds, payments, cur))
     return replace(decision, fees=fees, resolutions=made)
 
@@ -86,7 +86,7 @@ def _refunds(amount: int, was: list[Resolution], payments: Any, cur: str) -> lis
             out.append(Resolution(ResolutionKind.REFUND, take, payment_reference=ref))
             amount -= take
     if amount > 0:  # pragma: no cover - the total was checked against the same room
-        raise NotRefundable(f"{Money(amount, cur)} does not fit the order's payments")
+        raise NotRefundable(f"{english(amount, cur)} does not fit the order's payments")
     return out
 
 

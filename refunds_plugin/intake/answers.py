@@ -6,6 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from policies.explanation import without_promise
 from refunds_plugin.domain.decision import Decision
 from refunds_plugin.finance.rows import shown_status
 from refunds_plugin.language.said import render
@@ -52,7 +53,9 @@ class Answer:
             "currency": d.currency,
             "return_required": d.return_required,
             "reason_code": d.reason_code,
-            "explanation": render(d.explanation, locale),
+            # where no money moves, without the promise of when it will be on its way
+            "explanation": render(without_promise(d.explanation) if self.dry_run
+                                  else d.explanation, locale),
             "dry_run": self.dry_run,
             "attempts": [
                 {

@@ -33,13 +33,28 @@ def gettext(locale: str | None, msgid: str) -> str:
 
 
 def money(minor: int, currency: str, locale: str | None) -> str:
-    """Exact money for a reader: ``1250, "EUR"`` is ``12.50 EUR`` in English (the ledger's own
-    form), ``12,50 €`` in German and French, ``12,50 €`` in Spanish; never rounded."""
+    """Exact money for a reader: ``123456, "EUR"`` is ``1,234.56 EUR`` in English (``english``),
+    ``1.234,56 €`` in German and Spanish, ``1 234,56 €`` in French (Babel's forms); never
+    rounded."""
     code = normalise(locale) or "en"
     if code == "en":
-        return str(Money(int(minor), currency))
+        return english(minor, currency)
     amount = Decimal(int(minor)).scaleb(-exponent(currency))
     return format_currency(amount, currency, locale=code, decimal_quantization=False)
+
+
+def english(minor: int, currency: str, *, code: bool = True) -> str:
+    """Money as an English reader reads it: the ledger's form (amount, then the ISO code, with
+    exactly the currency's decimals) with its thousands grouped: ``1,234.56 USD``,
+    ``1,500,000 JPY``, ``-1,234.56 USD``. Only for people: exports, API fields, the ledger and
+    providers keep ``Money``'s own ``1234.56 USD`` and ``decimal_string``. ``code=False``: the
+    figure alone (``1,234.56``), where the currency is named beside it (a chart's bars)."""
+    exact = Money(int(minor), currency)
+    text = exact.decimal_string()
+    sign, digits = ("-", text[1:]) if text.startswith("-") else ("", text)
+    whole, dot, cents = digits.partition(".")
+    figure = f"{sign}{int(whole):,}{dot}{cents}"
+    return f"{figure} {exact.currency}" if code else figure
 
 
 def day(value: date | None, locale: str | None) -> str:

@@ -19,6 +19,7 @@ Anything else (an item's name, merchant-written text from a policy file) stays a
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable, Mapping
 from typing import Any
 
@@ -54,7 +55,8 @@ def N_(msgid: str) -> str:  # gettext's name for "mark for the catalogue, say la
 
 
 class Amount(str):
-    """Money in integer minor units; English: ``12.50 EUR`` (``Money``'s own form)."""
+    """Money in integer minor units; its text (the ledger's English) is ``1234.50 EUR``
+    (``Money``'s own form), and ``render`` writes it for the reader: ``1,234.50 EUR``."""
 
     minor: int
     currency: str
@@ -97,10 +99,6 @@ class Joined(str):
 
     def __reduce__(self) -> Any:
         return (Joined, (self.parts,))
-
-    def without(self, msgid: str) -> Joined:
-        """These sentences less any message with this id."""
-        return Joined(p for p in self.parts if getattr(p, "msgid", None) != msgid)
 
 
 # --- stored form ---------------------------------------------------------------------------------
@@ -145,16 +143,31 @@ def rebuild(data: Any) -> Any:
 
 
 def render(value: Any, locale: str) -> str:
-    """``value`` in ``locale``'s words. English, and any plain text, reads as stored."""
-    if not structured(value) or locale == "en":
+    """``value`` in ``locale``'s words. Plain text reads as stored; English reads as stored but
+    for its money, written for a reader (``1,234.56 USD`` where the ledger keeps
+    ``1234.56 USD``)."""
+    if not structured(value):
         return str(value)
     return str(_render(value, locale))
+
+
+def said_again(text: str, stored: str | None, locale: str) -> str:
+    """A stored sentence (``decisions.explanation``) for a reader, from its stored ids
+    (``decisions.said``): as stored when it has none, when they cannot be read, or when they
+    would say something other than what was recorded."""
+    try:
+        again = rebuild(json.loads(stored)) if stored else None
+    except (ValueError, TypeError, KeyError, IndexError, AttributeError):
+        again = None
+    return text if again is None or str(again) != text else render(again, locale)
 
 
 def _render(value: Any, locale: str) -> Any:
     if isinstance(value, Said):
         params = {k: _render(v, locale) for k, v in value.params.items()}
         pattern = catalogue.gettext(locale, value.msgid)
+        if not params:  # as ``Said`` writes it: a message without fields is not a pattern
+            return pattern
         try:
             return pattern.format(**params)
         except (KeyError, IndexError, ValueError):  # a translation naming a wrong field

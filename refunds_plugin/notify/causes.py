@@ -18,8 +18,9 @@ cause does:
 Causes recorded by other rooms call one function each, in their own transaction:
 ``return_received``, ``return_reminder``, ``return_expired``, ``label_ready`` (the physical
 return, ``shipping/``) and ``withdrawal_received`` (the EU withdrawal function,
-``intake/withdrawals.record``). A decision
-that opens a return carries its instructions (``shipping/rows``) in every message.
+``intake/withdrawals.record``). A decision that opens a return carries its instructions
+(``shipping/rows``) in every message; one whose money goes to the dry run has ``test_mode``
+in its mails, which then promise no time for it (``decision_recorded``'s ``dry_run``).
 
 Causes: ``decision:<id>`` for a decision's mails (one ``approved`` per decision, however often
 its review closes), ``review:<id>:<journal hash>`` for each review closing's event,
@@ -162,19 +163,19 @@ class Seen:
 
 def decision_recorded(
     conn: Connection, *, decision_id: str, decision: Decision, order_id: str,
-    customer_email: str | None, now: datetime, seen: Seen | None = None,
+    customer_email: str | None, now: datetime, seen: Seen | None = None, dry_run: bool = False,
 ) -> None:
-    """A new decision's messages, in one statement. ``seen``: see ``Seen``."""
+    """A new decision's messages, in one statement. ``seen``: see ``Seen``; ``dry_run``: above."""
     context = decision_context(conn, decision_id, decision, order_id, seen=seen)
     known = Known(seen.order.locale, seen.said) if seen is not None else None
-    cause = f"decision:{decision_id}"
+    mails, cause = context | ({"test_mode": True} if dry_run else {}), f"decision:{decision_id}"
     rows: list[dict[str, Any]] = []
     if decision.kind is DecisionKind.RETURN:
         for kind in ("request_received", OUTCOME_MAIL[decision.outcome]):
             if kind == "approved" and awaits_payment(decision):
                 continue  # sent with its payment link (``approved_with_payment``)
             enqueue(conn, cause=cause, kind=kind, recipient=customer_email, now=now,
-                    context=context, known=known, batch=rows)
+                    context=mails, known=known, batch=rows)
     enqueue(conn, cause=cause, kind="return.decided", recipient=MERCHANT, now=now,
             context={**context, "customer_email": customer_email}, batch=rows)
     enqueue_all(conn, rows)

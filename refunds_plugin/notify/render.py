@@ -10,8 +10,10 @@ the layout, by putting a file of the same name there.
 Every sentence a customer reads is marked for translation (``{% trans %}`` / ``_()``, Jinja's
 i18n extension, new-style gettext), from the catalogues in ``refunds_plugin/language``. A
 message is in its locale (the order's language, else the shop's ``REFUNDS_DEFAULT_LOCALE``):
-its words, its money (``|money``) and dates (``|day``), and the decision's explanation, said
-again from its message ids (``explanation_said``, ``language.said``).
+its words, its money (``|money``: ``1,234.56 USD`` in English) and dates (``|day``), and the
+decision's explanation, said again from its message ids (``explanation_said``,
+``language.said``), without its promise of a time for the money where none moves
+(``test_mode``).
 """
 
 from __future__ import annotations
@@ -33,11 +35,11 @@ from jinja2 import (
     Template,
 )
 
+from policies.explanation import without_promise
 from refunds_plugin.config import Config
 from refunds_plugin.language import catalogue, pick
 from refunds_plugin.language.said import rebuild
 from refunds_plugin.language.said import render as say
-from refunds_plugin.money import Money
 from refunds_plugin.notify.kinds import kind as kind_of
 from refunds_plugin.notify.links import feedback_url, status_url
 from refunds_plugin.notify.theme import theme
@@ -54,8 +56,8 @@ class Rendered:
 
 
 def money(minor: int, currency: str) -> str:
-    """``2500, "USD"`` → ``25.00 USD`` (exact: the Money value object's own form)."""
-    return str(Money(int(minor), currency))
+    """``123456, "USD"`` → ``1,234.56 USD`` (exact, as an English reader reads it)."""
+    return catalogue.money(minor, currency, "en")
 
 
 def when(value: str | datetime | None) -> str:
@@ -151,7 +153,10 @@ class Renderer:
         if said and locale and explanation is not None:
             again = rebuild(said)
             if str(again) == explanation:  # never other than what was recorded
-                explanation = say(again, locale)
+                explanation = again
+        if explanation is not None:  # no money moves in test mode: no time promised for it
+            told = without_promise(explanation) if context.get("test_mode") else explanation
+            explanation = say(told, locale or "en")
         said_again = {"explanation": explanation} if explanation is not None else {}
         return {
             **context, **said_again, "locale": locale or "en", "status_url": link,

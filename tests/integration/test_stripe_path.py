@@ -22,7 +22,8 @@ def mug_order(currency: str, unit_amount: int, shipping: int = 0) -> dict[str, A
 
 
 @pytest.mark.parametrize(("currency", "unit", "sent", "explained"), [
-    pytest.param("JPY", 1500, 1500, "We will refund 1500 JPY", id="JPY-zero-decimal"),
+    # the customer reads it grouped; the ledger, the attempt and the call keep 1500
+    pytest.param("JPY", 1500, 1500, "We will refund 1,500 JPY", id="JPY-zero-decimal"),
     # Stripe takes KWD refunds in steps of 10 fils: the decision, the explanation, the attempt
     # and the call all name 12.340, never the 12.345 that cannot be sent
     pytest.param("KWD", 12345, 12340, "We will refund 12.340 KWD", id="KWD-three-decimal"),

@@ -20,7 +20,8 @@ from datetime import UTC, date, timedelta
 from markupsafe import Markup, escape
 
 from refunds_plugin.finance.summary import Summary
-from refunds_plugin.money import Money, exponent
+from refunds_plugin.language.catalogue import english
+from refunds_plugin.money import exponent
 
 SERIES = (
     ("refunded", "#1f4b99", "refunded"),
@@ -65,7 +66,7 @@ def days_shown(summary: Summary) -> list[str]:
 
 def _short(minor: int, currency: str) -> str:
     """A bar's label: the amount without its currency (the title names it)."""
-    return Money(minor, currency).decimal_string()
+    return english(minor, currency, code=False)
 
 
 def _inside(middle: float, words: str) -> float:
@@ -134,7 +135,7 @@ def bars(summary: Summary, currency: str) -> Markup:
             parts.append(
                 f'<rect class="{name}" x="{x:.1f}" y="{base - h:.1f}" '
                 f'width="{bar:.1f}" height="{h:.1f}" fill="{color}">'
-                f"<title>{escape(day)} {label}: {escape(str(Money(value, currency)))}</title>"
+                f"<title>{escape(day)} {label}: {escape(english(value, currency))}</title>"
                 f"</rect>"
                 f'<text class="value {name}" x="{_inside(x + bar / 2, words):.1f}" '
                 f'y="{base - h - 3:.1f}" font-size="11" text-anchor="middle">{escape(words)}'

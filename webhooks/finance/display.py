@@ -1,5 +1,5 @@
-"""How the finance pages write what people read: money in its currency (``254.00 USD``, never
-``25400``), times in UTC to the minute and saying so, and a review's result in words.
+"""How the finance pages write what people read: money in its currency (``1,254.00 USD``, never
+``125400``), times in UTC to the minute and saying so, and a review's result in words.
 
 Registered as Jinja filters on the finance blueprints (``register``).
 """
@@ -11,15 +11,22 @@ from typing import Any
 
 from flask import Blueprint
 
+from refunds_plugin.language.catalogue import english
 from refunds_plugin.ledger.db import aware
 from refunds_plugin.money import Money
 
 
 def money(amount: Any, currency: str) -> str:
-    """``254.00 USD``; empty for no amount."""
+    """``1,254.00 USD`` (``catalogue.english``); empty for no amount."""
     if amount is None or amount == "":
         return ""
-    return str(Money(int(amount), currency))
+    return english(int(amount), currency)
+
+
+def typed(amount: Any, currency: str) -> str:
+    """An amount as a form takes it back (``1254.00``: no grouping, no code), for an input's
+    placeholder: the review form refuses ``1,254.00`` (so ``12,50`` is never read as 1,250)."""
+    return Money(int(amount), currency).decimal_string()
 
 
 def when(value: Any) -> str:
@@ -54,6 +61,7 @@ def share(bp: Any) -> str:
 
 def register(bp: Blueprint) -> None:
     bp.add_app_template_filter(money, "money")
+    bp.add_app_template_filter(typed, "typed")
     bp.add_app_template_filter(share, "share")
     bp.add_app_template_filter(when, "when")
     bp.add_app_template_filter(review_text, "review_text")

@@ -18,7 +18,8 @@ import pygal
 from markupsafe import Markup
 from pygal.style import Style
 
-from refunds_plugin.money import Money, exponent
+from refunds_plugin.language.catalogue import english
+from refunds_plugin.money import exponent
 
 STYLE = Style(background="white", plot_background="white", font_family="system-ui, sans-serif",
               colors=("#1f4b99", "#b58105", "#2e8540", "#9b2c2c", "#6b6b6b", "#5b3d99"),
@@ -170,7 +171,7 @@ def money_bars(title: str, currency: str, labels: Sequence[str],
                series: Sequence[tuple[str, Sequence[int]]], axis: str) -> Markup:
     """Horizontal bars of amounts in ``currency`` (minor units in, major units drawn)."""
     def fmt(value: float) -> str:
-        return Money(round(value * 10 ** exponent(currency)), currency).decimal_string()
+        return english(round(value * 10 ** exponent(currency)), currency, code=False)
 
     drawn = [(name, [v / 10 ** exponent(currency) for v in values]) for name, values in series]
     chart, lines = _base(pygal.HorizontalBar, f"{title} ({currency})", f"amount in {currency}",

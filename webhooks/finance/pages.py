@@ -38,7 +38,9 @@ from refunds_plugin.finance.summary import summarize
 from refunds_plugin.finance.tokens import Principal, check_token
 from refunds_plugin.insights.period import period_params
 from refunds_plugin.intake import reviews
-from refunds_plugin.money import AmountError, Money
+from refunds_plugin.language.catalogue import english
+from refunds_plugin.language.said import said_again
+from refunds_plugin.money import AmountError
 from refunds_plugin.notify.preview import standing
 from refunds_plugin.shipping import listing
 from refunds_plugin.trouble import follow_ups
@@ -184,8 +186,8 @@ def decision_page(decision_id: str) -> Response:
 @needs("finance")
 def reviews_page() -> Response:
     queue = reviews.review_queue(runtime().engine)
-    shown = [{**rv._mapping, "comment": _comment(rv.request), "fees": _fees(rv.body)}
-             for rv in queue]
+    shown = [{**rv._mapping, "comment": _comment(rv.request), "fees": _fees(rv.body),
+              "explained": said_again(rv.explanation, rv.said, "en")} for rv in queue]
     return page(200, "reviews.html", queue=shown, message=told())
 
 
@@ -239,7 +241,7 @@ def decide_review(decision_id: str) -> Any:
     if outcome.adjusted:
         cur = detail["decision"]["currency"]
         done += (f": {outcome.adjusted['resolution']} of "
-                 f"{Money(outcome.adjusted['amount'], cur)}")
+                 f"{english(outcome.adjusted['amount'], cur)}")
     tell(done + ".")
     return redirect(url_for("finance.reviews_page"), code=303)
 

@@ -8,13 +8,13 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import dataclass
 
-from policies.explanation import PROMISE
+from policies.explanation import without_promise
 from refunds_plugin.domain.decision import Decision
 from refunds_plugin.domain.facts import OrderFacts
 from refunds_plugin.domain.kinds import Reason
 from refunds_plugin.intake.returns_page import EarlierReturn
 from refunds_plugin.language import catalogue
-from refunds_plugin.language.said import Joined, render
+from refunds_plugin.language.said import render
 from webhooks.returns.strings import Strings
 
 
@@ -50,16 +50,15 @@ def names_of(facts: OrderFacts) -> dict[str, str]:
     return {ln.id: ln.name for ln in facts.lines}
 
 
-def explanation(decision: Decision, money_done: bool, locale: str = "en") -> str:
+def explanation(decision: Decision, money_done: bool, locale: str = "en",
+                dry_run: bool = False) -> str:
     """The policy's paragraph in the reader's language (its stored text when it was recorded
-    without its message ids); once the money has arrived, without its promise of when it will
-    be on its way (a promise already kept reads as one still pending)."""
+    without its message ids), without its promise of when the money will be on its way once
+    the money has arrived (a promise already kept reads as one still pending) or where no
+    money moves (``dry_run``: the shop's test mode, whose banner says so)."""
     text = decision.explanation
-    if money_done and isinstance(text, Joined):
-        text = text.without(PROMISE)
-    elif money_done and decision.promise_hours is not None:
-        promise = " " + PROMISE.format(hours=decision.promise_hours)
-        text = text.replace(promise, "")
+    if money_done or dry_run:
+        text = without_promise(text)
     return render(text, locale)
 
 

@@ -307,17 +307,19 @@ def _quote(facts: OrderFacts, req: ReturnRequest) -> tuple[str, int]:
     rt = _rt()
     decision = policies.evaluate(rt.policy, facts, req, rt.service.clock())
     fields = [(k, v) for k, v in request.form.items() if k != "step"]
-    return _page("quote.html", test_mode=rt.service.dry_run_for(facts), decision=decision,
+    test_mode = rt.service.dry_run_for(facts)
+    return _page("quote.html", test_mode=test_mode, decision=decision,
                  fields=fields,
                  items=render.items(decision, render.names_of(facts)),
-                 explanation=render.explanation(decision, False, _lang()))
+                 explanation=render.explanation(decision, False, _lang(), test_mode))
 
 
 def _answer(answer: Answer, facts: OrderFacts) -> tuple[str, int]:
     d = answer.recorded.decision
     return _page("answer.html", test_mode=answer.dry_run, decision=d,
                  items=render.items(d, render.names_of(facts)),
-                 explanation=render.explanation(d, _money_done(answer.attempts), _lang()),
+                 explanation=render.explanation(d, _money_done(answer.attempts), _lang(),
+                                                answer.dry_run),
                  attempts=answer.attempts, reference=answer.recorded.id,
                  exchange=answer.exchange,
                  status_url=_status_url(answer.recorded.id),
@@ -375,9 +377,10 @@ def status(token: str) -> Any:
     g.locale = found.locale  # the order's language first, then the browser's
     refresh()
     done = bool(found.money) and all(m.stage == "received" for m in found.money)
-    return _page("status.html", test_mode=_status_test_mode(found), st=found,
+    test_mode = _status_test_mode(found)
+    return _page("status.html", test_mode=test_mode, st=found,
                  decision=found.decision, return_instructions=found.instructions,
                  feedback_url=feedback_mod.link(decision_id, found.decided_at,
                                                 rt.service.clock()),
                  items=render.items(found.decision, found.line_names),
-                 explanation=render.explanation(found.decision, done, _lang()))
+                 explanation=render.explanation(found.decision, done, _lang(), test_mode))

@@ -45,7 +45,7 @@ def test_the_legend_and_a_long_amount_stay_inside() -> None:
     # each entry, at 11 px about 7 wide a character, ends inside the chart
     assert all(int(x) + 7 * len(words) <= WIDTH for x, _, words in entries)
     ticks = re.findall(r'class="y-tick" x="(\d+)"[^>]*>([^<]*)<', svg)
-    assert ticks[-1][1] == "1500000.00"  # the round mark above 1234567.89
+    assert ticks[-1][1] == "1,500,000.00"  # the round mark above 1234567.89, grouped
     assert all(int(x) - 7 * len(t) >= 0 for x, t in ticks)  # end-anchored, inside the left
 
 
@@ -79,15 +79,15 @@ def test_every_day_of_the_period_has_its_place_and_the_marks_are_round() -> None
     # the empty days are there, and say so; the 3rd's label in the middle of the third of
     # five slots 57.2 wide from 64
     empty = re.search(r'<g class="day" data-day="2026-12-03">(.*?)</g>', svg).group(1)
-    assert empty == ('<title>2026-12-03: no sales</title><text class="x-tick" x="207.0" '
+    assert empty == ('<title>2026-12-03: nothing captured</title><text class="x-tick" x="207.0" '
                      'y="244" font-size="11" text-anchor="middle">12-03</text>')
 
 
 def test_marks_are_round_in_each_currencys_own_units() -> None:
     kwd = str(bars(_sparse("KWD", d02=(1538535, 0)), "KWD"))  # 1538.535 KWD
-    assert _ticks(kwd, "y-tick") == ["0.000", "500.000", "1000.000", "1500.000", "2000.000"]
+    assert _ticks(kwd, "y-tick") == ["0.000", "500.000", "1,000.000", "1,500.000", "2,000.000"]
     jpy = str(bars(_sparse("JPY", d04=(0, 12000)), "JPY"))
-    assert _ticks(jpy, "y-tick") == ["0", "5000", "10000", "15000"]
+    assert _ticks(jpy, "y-tick") == ["0", "5,000", "10,000", "15,000"]
     # nothing to draw: 0 to one unit of the currency, in quarters
     empty = str(bars(_sparse("EUR"), "EUR"))
     assert _ticks(empty, "y-tick") == ["0.00", "0.25", "0.50", "0.75", "1.00"]

@@ -129,10 +129,11 @@ def test_the_insights_sum_the_final_figures_before_and_after_a_rebuild(
         reviewed.cli("insights", "fold", "--rebuild")
     text_out = reviewed.cli("insights", "reasons", *PERIOD)
     lamp = next(ln for ln in text_out.splitlines() if ln.startswith("SHIRT  USD"))
-    assert "1000.50 USD" in lamp and "12345.67" not in text_out
+    # people read the amounts grouped: the command's table and the page
+    assert "1,000.50 USD" in lamp and "12,345.67" not in text_out
     page = reviewed.admin.get(f"/finance/insights/reasons?{QUERY}").get_data(as_text=True)
-    assert '<td data-label="Money returned" class="num">1000.50 USD</td>' in page
-    assert "12345.67" not in page
+    assert '<td data-label="Money returned" class="num">1,000.50 USD</td>' in page
+    assert "12,345.67" not in page
     assert costs(engine, p, use_rollups=False).to_json()["rows"] == \
         costs(engine, p).to_json()["rows"]
 
@@ -152,15 +153,15 @@ def test_the_summary_counts_a_reviewed_approval_with_its_final_amount(
     assert usd is not None
     assert '<td data-label="Waiting for review" class="num">0 (0.00 USD)</td>' in usd.group(0)
     assert ('<td data-label="Decided by a person" class="num words"><span>1 approved (<span '
-            'class="nb">1000.50 USD</span>), 0 declined</span></td>') in usd.group(0)
-    assert '<td data-label="Captured" class="num">12345.67 USD</td>' in usd.group(0)  # the sale
-    assert "(12345.67 USD)" not in page
+            'class="nb">1,000.50 USD</span>), 0 declined</span></td>') in usd.group(0)
+    assert '<td data-label="Captured" class="num">12,345.67 USD</td>' in usd.group(0)  # the sale
+    assert "(12,345.67 USD)" not in page
     report = reviewed.cli("ledger", "report", *PERIOD)
     row = next(ln for ln in report.splitlines() if ln.startswith("USD"))
-    assert "0 (0.00 USD)" in row and "1 approved (1000.50 USD), 0 declined" in row
-    assert "(12345.67 USD)" not in report
+    assert "0 (0.00 USD)" in row and "1 approved (1,000.50 USD), 0 declined" in row
+    assert "(12,345.67 USD)" not in report
     listed = reviewed.cli("ledger", "list")
-    assert "1000.50 USD" in listed and "12345.67" not in listed
+    assert "1,000.50 USD" in listed and "12,345.67" not in listed
 
 
 def test_a_review_still_waiting_is_counted_as_waiting_at_the_policys_amount(
@@ -233,3 +234,27 @@ def test_writing_the_final_figures_again_changes_no_row(reviewed: Reviewed) -> N
             index_adjusted(conn, decision_id, amount, fees, bonus)
     with engine.connect() as conn:
         assert [tuple(r) for r in conn.execute(query)] == before
+
+
+def test_the_pages_group_the_final_amount_and_the_exports_keep_its_machine_form(
+    reviewed: Reviewed,
+) -> None:
+    [row] = reviewed.get("/api/decisions?order=o-7").get_json()["data"]
+    # the API and the CSV export: minor units and Money's own text, as before
+    assert (row["amount"], row["amount_text"], row["adjusted"]) == (
+        100050, "1000.50 USD", "the policy said refund 12345.67 USD")
+    csv_text = reviewed.get("/api/decisions?order=o-7&format=csv").get_data(as_text=True)
+    assert ",1000.50 USD," in csv_text and "1,000.50" not in csv_text
+    # the pages a person reads: grouped
+    listing = reviewed.admin.get("/finance/?order=o-7").get_data(as_text=True)
+    assert '<td data-label="Amount" class="num">1,000.50 USD</td>' in listing
+    detail = reviewed.admin.get(f"/finance/decisions/{row['id']}").get_data(as_text=True)
+    assert "<dt>Resolution</dt><dd>refund · 1,000.50 USD</dd>" in detail
+    assert ("Changed on approval: refund of 1,000.50 USD; the policy had said refund of "
+            "12,345.67 USD.") in detail
+    assert "1000.50" not in listing + detail
+    # the policy's explanation too, though the ledger keeps it as it was said
+    said = re.search(r'<blockquote class="explanation">(.*?)</blockquote>', detail, re.S)
+    assert said is not None
+    assert "we will refund 12,345.67 USD to your original payment." in said.group(1)
+    assert "we will refund 12345.67 USD to your original payment." in row["explanation"]

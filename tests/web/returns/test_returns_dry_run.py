@@ -1,12 +1,15 @@
 """In dry run (no provider keys) every customer page says that no money moves, and the status
-page never claims a provider received anything nor shows a DRYRUN code as ready; with a
-provider, none of that is said."""
+page never claims a provider received anything nor shows a DRYRUN code as ready, nor does the
+policy's explanation promise when the money will be on its way; with a provider, none of that
+is said and the promise is kept."""
 
 from __future__ import annotations
 
 import re
 from datetime import datetime
+from typing import Any
 
+from refunds_plugin.ledger.tables import decisions
 from tests.fakes.returns_client import lookup, open_form, submit, text, words
 from tests.fakes.returns_shop import ReturnsShop, order_event
 
@@ -57,3 +60,38 @@ def test_a_live_shop_shows_no_test_mode_and_the_provider_stage(stripe_shop: Retu
     assert words(status, "stage") == [
         "Refund to your original payment: 25.00 USD Received by the payment provider. A card "
         "refund usually appears on your statement within 5 to 10 business days."]
+
+
+SAID = ("Your return of 1 × Blue enamel mug is approved. We will refund 25.00 USD to your "
+        "original payment. Please send back: Blue enamel mug.")
+PROMISE = "The money will be on its way within 48 hours."
+
+
+def _quote_answer_status(shop: ReturnsShop) -> dict[str, Any]:
+    client = shop.app.test_client()
+    form = open_form(client)
+    picked = {"line-0-qty": "1", "line-0-reason": "changed_mind"}
+    quote = submit(client, form, step="quote", **picked)
+    answer = submit(client, form, **picked)
+    link = re.search(r'href="(/returns/status/[^"]+)"', answer.get_data(as_text=True))
+    assert link
+    return {"quote": quote, "answer": answer, "status": client.get(link.group(1))}
+
+
+def test_a_dry_run_answer_promises_no_time_for_money_that_never_moves(
+    shop: ReturnsShop,
+) -> None:
+    pages = _quote_answer_status(shop)
+
+    assert {name: (words(p, "explanation"), words(p, "test-mode")) for name, p in
+            pages.items()} == {name: ([SAID], [BANNER]) for name in pages}
+    assert all("on its way" not in text(p) for p in pages.values())
+    (stored,) = [row[13] for row in shop.rows(decisions)]
+    assert stored == f"{SAID} {PROMISE}"  # the ledger keeps what the policy said
+
+
+def test_a_live_answer_keeps_its_promise(stripe_shop: ReturnsShop) -> None:
+    pages = _quote_answer_status(stripe_shop)
+
+    assert {name: (words(p, "explanation"), words(p, "test-mode")) for name, p in
+            pages.items()} == {name: ([f"{SAID} {PROMISE}"], []) for name in pages}
