@@ -17,6 +17,7 @@ from typing import Any
 
 from sqlalchemy import Connection, select
 
+from policies.explanation import without_promise
 from refunds_plugin.domain.decision import Decision, RuleResult
 from refunds_plugin.domain.facts import OrderFacts, ReturnRequest
 from refunds_plugin.domain.kinds import DecisionKind, Outcome, ResolutionKind
@@ -108,9 +109,10 @@ def guard_refundable(decision: Decision, facts: OrderFacts) -> Decision:
     guard = RuleResult("ledger_guard", "review", "exceeds_refundable",
                        said("The refund would be more than the payment still holds, so a person "
                             "will check it before any money moves."), saw)
+    # no promise of when money leaves that a person has yet to let go
     return replace(decision, outcome=Outcome.REVIEW, reason_code="exceeds_refundable",
                    trace=(*decision.trace, guard),
-                   explanation=Joined([decision.explanation, guard.message]))
+                   explanation=Joined([without_promise(decision.explanation), guard.message]))
 
 
 def record_decision(

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from dataclasses import replace
 
+from policies.explanation import PROMISE
 from refunds_plugin.domain.decision import Decision, Resolution
 from refunds_plugin.domain.facts import OrderFacts, OrderLine, PaymentFacts
 from refunds_plugin.domain.kinds import DecisionKind, Outcome, ResolutionKind
+from refunds_plugin.language.said import Joined, said
 from refunds_plugin.ledger.decisions import guard_refundable
 from refunds_plugin.ledger.tables import refund_attempts, reviews
 from tests.fakes import Clock, Harness, order_paid, return_requested
@@ -69,3 +71,17 @@ def test_an_approval_beyond_what_the_payment_holds_is_sent_to_review() -> None:
     assert guarded.trace[-1].saw == {"pi_1": {"wanted": 2600, "refundable": 2500}}
     assert guarded.explanation.startswith("Approved. The refund would be more than")
     assert replace(guarded, outcome=Outcome.APPROVE).resolutions == _approval(2600).resolutions
+
+
+def test_an_approval_sent_to_review_by_the_ledger_promises_no_time_for_the_money() -> None:
+    """The policy's paragraph promised the money within 48 hours; once the ledger holds the
+    approval for a person, the customer reads no promise, only why a person will look."""
+    approval = replace(_approval(2600), explanation=Joined(
+        [said("Approved."), said(PROMISE, hours=48)]))
+    assert "within 48 hours" in str(approval.explanation)  # what the policy said
+
+    guarded = guard_refundable(approval, _facts(2500))
+
+    assert str(guarded.explanation) == (
+        "Approved. The refund would be more than the payment still holds, so a person will "
+        "check it before any money moves.")
