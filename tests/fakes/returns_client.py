@@ -34,10 +34,21 @@ def open_form(client: FlaskClient, number: str = "1001") -> TestResponse:
     return form
 
 
+ANSWER = re.compile(r"^/returns/answer/[A-Za-z0-9_.-]+$")
+
+
 def submit(client: FlaskClient, form: TestResponse, **fields: str) -> TestResponse:
+    """Send the form as the browser does: a decided request answers 303 to its answer page,
+    which the browser then GETs (post, redirect, get); a form shown again (400) or a quote is
+    the POST's own answer."""
     data = {"csrf_token": field(form, "csrf_token"), "form_token": field(form, "form_token"),
             "line-0-id": "l1", "line-1-id": "l2", **fields}
-    return client.post("/returns/order", data=data)
+    posted = client.post("/returns/order", data=data)
+    if posted.status_code != 303:
+        return posted
+    assert ANSWER.match(posted.headers["Location"]), posted.headers["Location"]
+    assert posted.get_data(as_text=True).count("Your reference") == 0  # the answer is the GET's
+    return client.get(posted.headers["Location"])
 
 
 def words(resp: TestResponse, css_class: str, attr: str = "class") -> list[str]:

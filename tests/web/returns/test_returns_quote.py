@@ -46,7 +46,9 @@ def test_the_quote_shows_the_fees_and_the_refund_and_records_nothing(
     assert "Send my return request" in text(quote) and "Change my choices" in text(quote)
     assert db_shop.snapshot() == before  # a quote is not a request: nothing recorded
 
-    sent = client.post("/returns/order", data={**_hidden(quote), "step": "send"})
+    posted = client.post("/returns/order", data={**_hidden(quote), "step": "send"})
+    assert posted.status_code == 303  # post, redirect, get: the answer is a page of its own
+    sent = client.get(posted.headers["Location"])
 
     assert words(sent, "outcome") == ["Your return is approved"]
     assert words(sent, "amount") == ["Refund to your original payment: 44.05 USD"]
