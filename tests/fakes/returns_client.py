@@ -34,13 +34,13 @@ def open_form(client: FlaskClient, number: str = "1001") -> TestResponse:
     return form
 
 
-ANSWER = re.compile(r"^/returns/answer/[A-Za-z0-9_.-]+$")
+ANSWER = re.compile(r"^/returns/answer/[A-Za-z0-9_.-]+$|^/returns/quote$")
 
 
 def submit(client: FlaskClient, form: TestResponse, **fields: str) -> TestResponse:
-    """Send the form as the browser does: a decided request answers 303 to its answer page,
-    which the browser then GETs (post, redirect, get); a form shown again (400) or a quote is
-    the POST's own answer."""
+    """Send the form as the browser does: a decided request answers 303 to its answer page, and
+    a quote asked for 303 to the quote, which the browser then GETs (post, redirect, get); a
+    form shown again (400) is the POST's own answer."""
     data = {"csrf_token": field(form, "csrf_token"), "form_token": field(form, "form_token"),
             "line-0-id": "l1", "line-1-id": "l2", **fields}
     posted = client.post("/returns/order", data=data)

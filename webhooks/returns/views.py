@@ -17,7 +17,7 @@ from __future__ import annotations
 import json
 import secrets
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from datetime import date
 from typing import Any
 
@@ -38,6 +38,7 @@ from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
 from flask_wtf.csrf import CSRFError, generate_csrf
 from itsdangerous import BadSignature, URLSafeSerializer
+from werkzeug.datastructures import MultiDict
 from werkzeug.exceptions import HTTPException
 
 import policies
@@ -57,6 +58,7 @@ from webhooks.returns import strings as strings_mod
 from webhooks.returns import withdrawal as withdrawal_mod
 
 SESSION_KEY = "returns_order"
+QUOTE_KEY = "returns_quote"  # the fields of the quote last asked for (shown by GET)
 ACCESS_SECONDS = 30 * 60  # how long a matched order stays open in the session
 
 
@@ -160,6 +162,7 @@ def _blueprint(limiter: Limiter) -> Blueprint:
                              methods=["POST"], scope="returns-lookup-ip")
     bp.add_url_rule("/returns", "lookup", ip_limit(lookup), methods=["GET", "POST"])
     bp.add_url_rule("/returns/order", "order", order_form, methods=["GET", "POST"])
+    bp.add_url_rule("/returns/quote", "quote", quote_page)
     answer, status = decided.views(decided.Hooks(_page, _message, _rt, _signer, _status_url,
                                                  _lang))
     bp.add_url_rule("/returns/answer/<token>", "answer", answer)
@@ -256,31 +259,64 @@ def order_form() -> Any:
     if request.method == "GET":
         nonce = secrets.token_urlsafe(18)
         return _form(facts, _signer("returns-form").dumps({"o": order_id, "n": nonce}), [])
-    form_token = request.form.get("form_token", "")
-    try:
-        issued = _signer("returns-form").loads(form_token)
-    except BadSignature:
-        issued = None
-    if not isinstance(issued, dict) or issued.get("o") != order_id:
+    event_id = _event_id(request.form, order_id)
+    if event_id is None:
         return _message(t.form_expired_heading, t.form_expired, 400)
-    event_id = f"returns-page-{issued['n']}"
     earlier = ret.earlier_decision(rt.engine, order_id, event_id)
     if earlier is not None:  # a double click or a reload: the first decision, not a new form
         return _to_answer(earlier.id)
+    form_token = request.form.get("form_token", "")
     step = request.form.get("step", "send")
     if step == "edit":  # back from the quote, with the choices kept
-        return _form(facts, form_token, [])
+        return _form(facts, form_token, [], values=request.form)
     req, errors = form_mod.parse(facts, request.form, t, event_id,
                                  rt.service.exchange_choices(facts))
     if errors or req is None:
-        return _form(facts, form_token, errors, 400)
-    if step == "quote":
-        return _quote(facts, req)
+        return _form(facts, form_token, errors, 400, values=request.form)
+    if step == "quote":  # post, redirect, get: back from the answer is the quote, not a re-post
+        session[QUOTE_KEY] = {"o": order_id, "f": [
+            (k, v[:2000]) for k, v in request.form.items(multi=True)
+            if k not in ("step", "csrf_token")]}
+        return redirect(url_for("returns.quote"), 303)
     payload = json.dumps({"order_id": order_id, "form": _submitted()}, sort_keys=True)
     answer = rt.service.return_requested("returns_page", event_id, "return.requested",
                                          payload, req)
     rt.service.answer_with_code(answer)  # a store credit's code, worth a short wait
     return _to_answer(answer.recorded.id)
+
+
+def quote_page() -> Any:
+    """``GET /returns/quote``: the quote last asked for in this session, worked out again from
+    its fields (nothing is kept but them); without one, the form."""
+    t = _t()
+    order_id = _session_order()
+    _in_order_language(order_id)
+    held = session.get(QUOTE_KEY)
+    if order_id is None or not isinstance(held, dict) or held.get("o") != order_id:
+        return redirect(url_for("returns.order"), 303)
+    rt = _rt()
+    facts = ret.load_order(rt.engine, order_id, rt.service.clock(), rt.policy.abuse_window_days)
+    form = MultiDict([(str(k), str(v)) for k, v in held.get("f") or []])
+    event_id = _event_id(form, order_id)
+    if facts is None or event_id is None:
+        return _message(t.form_expired_heading, t.form_expired, 400)
+    facts = rt.service.chargeable(facts)
+    req, errors = form_mod.parse(facts, form, t, event_id, rt.service.exchange_choices(facts))
+    if errors or req is None:  # the order changed since (another return): say what to fix
+        return _form(facts, form.get("form_token", ""), errors, 400, values=form)
+    return _quote(facts, req, list(form.items(multi=True)))
+
+
+def _event_id(form: Mapping[str, str], order_id: str) -> str | None:
+    """The request's event id, from the nonce the form was rendered with for this order; None
+    for a form token that is not ours (expired, forged, another order's)."""
+    try:
+        issued = _signer("returns-form").loads(form.get("form_token", ""))
+    except BadSignature:
+        issued = None
+    if not isinstance(issued, dict) or issued.get("o") != order_id:
+        return None
+    return f"returns-page-{issued['n']}"
 
 
 def _to_answer(decision_id: str) -> Any:
@@ -290,7 +326,7 @@ def _to_answer(decision_id: str) -> Any:
 
 
 def _form(facts: OrderFacts, form_token: str, errors: list[str],
-          code: int = 200) -> tuple[str, int]:
+          code: int = 200, values: Mapping[str, str] | None = None) -> tuple[str, int]:
     rt = _rt()
     options = ret.line_options(rt.policy, facts, rt.service.clock(),
                                rt.service.exchange_choices(facts))
@@ -306,7 +342,7 @@ def _form(facts: OrderFacts, form_token: str, errors: list[str],
                  withdrawal=withdrawals.offered(rt.config, rt.engine, facts.order_id),
                  form_token=form_token,
                  choices=ret.choices(rt.policy), reasons=list(Reason), errors=errors,
-                 values=request.form if request.method == "POST" else {})
+                 values=values or {})
 
 
 def _submitted() -> dict[str, str]:
@@ -314,12 +350,12 @@ def _submitted() -> dict[str, str]:
     return {k: v[:2000] for k, v in request.form.items() if k not in skip}
 
 
-def _quote(facts: OrderFacts, req: ReturnRequest) -> tuple[str, int]:
+def _quote(facts: OrderFacts, req: ReturnRequest,
+           fields: list[tuple[str, str]]) -> tuple[str, int]:
     """What this request would get, by the same evaluation the service makes, recorded nowhere;
-    the confirm button sends the same fields again."""
+    the confirm button sends the same ``fields`` again (with this page's CSRF token)."""
     rt = _rt()
     decision = policies.evaluate(rt.policy, facts, req, rt.service.clock())
-    fields = [(k, v) for k, v in request.form.items() if k != "step"]
     test_mode = rt.service.dry_run_for(facts)
     return _page("quote.html", test_mode=test_mode, decision=decision,
                  fields=fields,
