@@ -74,4 +74,5 @@ def errors(resp: TestResponse) -> list[str]:
     box = re.search(r'<div class="error-summary".*?</div>', html, re.S)
     if box is None:
         return []
-    return [" ".join(unescape(li).split()) for li in re.findall(r"<li>(.*?)</li>", box.group(0))]
+    return [" ".join(unescape(re.sub(r"<[^>]+>", "", li)).split())
+            for li in re.findall(r"<li>(.*?)</li>", box.group(0))]

@@ -10,11 +10,21 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
+from dataclasses import dataclass
 
 from refunds_plugin.domain.facts import OrderFacts, ReturnLine, ReturnRequest, Variant
 from refunds_plugin.domain.kinds import Reason, ResolutionKind
 from refunds_plugin.intake.request_check import LineProblem, line_problem
 from webhooks.returns.strings import Strings
+
+@dataclass(frozen=True)
+class Problem:
+    """A sentence saying what to fix, and the id of the field it is about (``line-0-reason``),
+    which the page marks invalid and the error summary links to."""
+
+    text: str
+    field: str | None  # None: the form as a whole (nothing chosen)
+
 
 _LINE_FIELD = re.compile(r"^line-(\d{1,4})-(?:id|qty|reason|exchange)$")
 
@@ -37,12 +47,12 @@ def _said(p: LineProblem, t: Strings) -> str:
 
 def parse(facts: OrderFacts, form: Mapping[str, str], t: Strings, request_id: str,
           swaps: Mapping[str, tuple[Variant, ...]] | None = None,
-          ) -> tuple[ReturnRequest | None, list[str]]:
-    """The request the form asks for, or the sentences saying what to fix (and no request).
+          ) -> tuple[ReturnRequest | None, list[Problem]]:
+    """The request the form asks for, or what to fix, field by field (and no request).
     ``swaps``: what each line may be exchanged for (``line-N-exchange`` names one by sku)."""
     indices = sorted({int(m.group(1)) for key in form if (m := _LINE_FIELD.match(key))})
     lines: list[ReturnLine] = []
-    errors: list[str] = []
+    errors: list[Problem] = []
     seen: set[str] = set()
     for i in indices:
         qty = _quantity(form.get(f"line-{i}-qty", "0") or "0")
@@ -54,26 +64,26 @@ def parse(facts: OrderFacts, form: Mapping[str, str], t: Strings, request_id: st
         if problem is None or problem.kind in ("returned", "too_many"):
             seen.add(line_id)  # the order has it: named again, it is named twice
         if problem is not None:
-            errors.append(_said(problem, t))
+            errors.append(Problem(_said(problem, t), f"line-{i}-qty"))
             continue
         line = facts.line(line_id)
         assert line is not None  # line_problem found it
         if qty is None:
-            errors.append(t.pick_quantity.format(item=line.name))
+            errors.append(Problem(t.pick_quantity.format(item=line.name), f"line-{i}-qty"))
             continue
         try:
             reason = Reason(form.get(f"line-{i}-reason", ""))
         except ValueError:
-            errors.append(t.pick_reason.format(item=line.name))
+            errors.append(Problem(t.pick_reason.format(item=line.name), f"line-{i}-reason"))
             continue
         wanted = form.get(f"line-{i}-exchange", "").strip()
         item = next((v for v in (swaps or {}).get(line.id, ()) if v.sku == wanted), None)
         if wanted and item is None:
-            errors.append(t.pick_exchange.format(item=line.name))
+            errors.append(Problem(t.pick_exchange.format(item=line.name), f"line-{i}-exchange"))
             continue
         lines.append(ReturnLine(line.id, qty, reason, item))
     if not lines and not errors:
-        errors.append(t.pick_something)
+        errors.append(Problem(t.pick_something, None))
     if errors:
         return None, errors
     try:

@@ -133,6 +133,44 @@ def test_a_form_with_no_item_picked_asks_again_and_records_nothing(shop: Returns
     assert shop.snapshot() == before
 
 
+def test_a_missing_reason_marks_its_field_invalid_and_the_summary_links_to_it_with_focus(
+    shop: ReturnsShop,
+) -> None:
+    client = shop.app.test_client()
+    form = open_form(client)
+
+    resp = submit(client, form, **{"line-0-qty": "0", "line-1-qty": "1"})
+
+    html = resp.get_data(as_text=True)
+    assert resp.status_code == 400
+    # the summary takes focus (no script: the pages' CSP allows none) and links to the field
+    assert re.search(r'<div class="error-summary"[^>]*>', html).group(0) == (
+        '<div class="error-summary" id="error-summary" role="alert" '
+        'aria-labelledby="errors-heading" tabindex="-1" autofocus>')
+    assert re.findall(r"<ul><li>.*?</li></ul>", html) == [
+        '<ul><li><a href="#line-1-reason">Please choose a reason for Linen shirt.</a></li></ul>']
+    # the field is invalid and described by its own message, shown beside it
+    assert ('<p class="field-error" id="line-1-reason-error">Please choose a reason for Linen '
+            'shirt.</p>') in html
+    assert ('<select id="line-1-reason" name="line-1-reason" aria-invalid="true" '
+            'aria-describedby="line-1-reason-error">') in html
+    assert html.count('aria-invalid="true"') == 1  # only the field at fault
+    assert '<select id="line-0-reason" name="line-0-reason">' in html
+
+
+def test_nothing_picked_links_the_summary_to_the_first_quantity(shop: ReturnsShop) -> None:
+    client = shop.app.test_client()
+
+    resp = submit(client, open_form(client), **{"line-0-qty": "0", "line-1-qty": "0"})
+
+    html = resp.get_data(as_text=True)
+    assert re.findall(r"<ul><li>.*?</li></ul>", html) == [
+        '<ul><li><a href="#line-0-qty">Please choose at least one item to return.</a></li></ul>']
+    assert re.search(r'<select id="line-0-qty"[^>]*>', re.sub(r"\s+", " ", html)).group(0) == (
+        '<select id="line-0-qty" name="line-0-qty" aria-describedby="line-0-when '
+        'line-0-qty-error" aria-invalid="true">')
+
+
 @pytest.fixture
 def any_shop(any_db_url: str, now: datetime) -> ReturnsShop:
     s = ReturnsShop(any_db_url, lambda: now)
