@@ -15,7 +15,9 @@ from dataclasses import dataclass
 from refunds_plugin.domain.facts import OrderFacts, ReturnLine, ReturnRequest, Variant
 from refunds_plugin.domain.kinds import Reason, ResolutionKind
 from refunds_plugin.intake.request_check import LineProblem, line_problem
+from refunds_plugin.intake.returns_page import LineOption
 from webhooks.returns.strings import Strings
+
 
 @dataclass(frozen=True)
 class Problem:
@@ -95,3 +97,30 @@ def parse(facts: OrderFacts, form: Mapping[str, str], t: Strings, request_id: st
         preferred_resolution=preferred, comment=form.get("comment", "")[:2000],
         channel="returns_page",
     ), []
+
+
+def shown_fields(options: list[LineOption]) -> list[str]:
+    """The ids of the form's fields, in page order: a line already returned has none."""
+    ids: list[str] = []
+    for i, o in enumerate(options):
+        if o.state != "returned":
+            ids += [f"line-{i}-qty", f"line-{i}-reason"] + (
+                [f"line-{i}-exchange"] if o.exchange_to else [])
+    return ids
+
+
+def on_fields(errors: list[Problem], shown: list[str]) -> list[Problem]:
+    """Each problem linked to a field this page shows: "choose something" to the first
+    quantity; one about a line the page no longer has (a stale form) to none."""
+    first = shown[0] if shown else None
+    return [Problem(e.text, first if e.field is None else e.field if e.field in shown else None)
+            for e in errors]
+
+
+def by_field(errors: list[Problem], shown: list[str]) -> dict[str, str]:
+    """The first problem per field, which the field shows and is described by."""
+    out: dict[str, str] = {}
+    for e in on_fields(errors, shown):
+        if e.field is not None:
+            out.setdefault(e.field, e.text)
+    return out

@@ -330,6 +330,7 @@ def _form(facts: OrderFacts, form_token: str, errors: list[form_mod.Problem],
     rt = _rt()
     options = ret.line_options(rt.policy, facts, rt.service.clock(),
                                rt.service.exchange_choices(facts))
+    shown = form_mod.shown_fields(options)
     name = ret.order_name(rt.engine, facts.order_id)  # "1001", not Saleor's global id
     earlier = ret.earlier_returns(rt.engine, facts.order_id)
     test_mode = rt.service.dry_run_for(facts)
@@ -342,37 +343,9 @@ def _form(facts: OrderFacts, form_token: str, errors: list[form_mod.Problem],
                  withdrawal=withdrawals.offered(rt.config, rt.engine, facts.order_id),
                  form_token=form_token,
                  choices=ret.choices(rt.policy), reasons=list(Reason),
-                 errors=_on_fields(errors, options), field_errors=_by_field(errors, options),
+                 errors=form_mod.on_fields(errors, shown),
+                 field_errors=form_mod.by_field(errors, shown),
                  values=values or {})
-
-
-def _shown_fields(options: list[ret.LineOption]) -> list[str]:
-    """The ids of the form's fields, in page order: a line already returned has none."""
-    ids: list[str] = []
-    for i, o in enumerate(options):
-        if o.state != "returned":
-            ids += [f"line-{i}-qty", f"line-{i}-reason"] + (
-                [f"line-{i}-exchange"] if o.exchange_to else [])
-    return ids
-
-
-def _on_fields(errors: list[form_mod.Problem], options: list[ret.LineOption],
-               ) -> list[form_mod.Problem]:
-    """Each problem linked to a field this page shows: "choose something" to the first
-    quantity; one about a line the page no longer has (a stale form) to none."""
-    shown = _shown_fields(options)
-    first = shown[0] if shown else None
-    return [form_mod.Problem(e.text, first if e.field is None
-                             else e.field if e.field in shown else None) for e in errors]
-
-
-def _by_field(errors: list[form_mod.Problem], options: list[ret.LineOption]) -> dict[str, str]:
-    """The first problem per field, which the field shows and is described by."""
-    out: dict[str, str] = {}
-    for e in _on_fields(errors, options):
-        if e.field is not None:
-            out.setdefault(e.field, e.text)
-    return out
 
 
 def _submitted() -> dict[str, str]:
