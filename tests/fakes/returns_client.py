@@ -25,6 +25,13 @@ def lookup(client: FlaskClient, number: str, email: str, **kw: Any) -> TestRespo
                                          "email": email}, **kw)
 
 
+def reader(shop: Any, accept: str) -> FlaskClient:
+    """A browser of the shop's app that asks for pages in ``accept`` (``Accept-Language``)."""
+    client: FlaskClient = shop.app.test_client()
+    client.environ_base["HTTP_ACCEPT_LANGUAGE"] = accept
+    return client
+
+
 def open_form(client: FlaskClient, number: str = "1001") -> TestResponse:
     resp = lookup(client, number, EMAIL.upper())
     assert resp.status_code == 303

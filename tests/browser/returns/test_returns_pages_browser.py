@@ -16,6 +16,15 @@ pytestmark = pytest.mark.browser
 Serve = Callable[..., tuple[ReturnsShop, str]]
 
 
+def _at_the_form(chromium: Any, serve: Serve) -> tuple[ReturnsShop, str, Any]:
+    """Order 1001's return form, open in a new page: the shop, its address and the page."""
+    shop, base = serve(policy="preset:default")
+    shop.seed(order_event("1001"))
+    page = chromium.new_page()
+    _find_order(page, base)
+    return shop, base, page
+
+
 def _find_order(page: Any, base: str) -> None:
     page.goto(f"{base}/returns")
     page.get_by_label("Order number").fill("1001")
@@ -27,15 +36,13 @@ def _find_order(page: Any, base: str) -> None:
 def test_a_missing_reason_puts_the_focus_on_the_summary_which_leads_to_the_field(
     chromium: Any, serve: Serve,
 ) -> None:
-    shop, base = serve(policy="preset:default")
-    shop.seed(order_event("1001"))
-    page = chromium.new_page()
-    _find_order(page, base)
+    _shop, _base, page = _at_the_form(chromium, serve)
 
     page.get_by_label("How many to return").first.select_option("1")
     page.get_by_role("button", name="Check what I'll get").click()
 
-    assert page.evaluate("document.activeElement.id") == "error-summary"
+    # autofocus moves the focus once the page is rendered, a frame after it has loaded
+    page.wait_for_function("document.activeElement.id === 'error-summary'", timeout=5000)
     assert page.evaluate("document.activeElement.getAttribute('role')") == "alert"
     page.get_by_role("link", name="Please choose a reason for Blue enamel mug.").click()
     assert page.evaluate("location.hash") == "#line-0-reason"
@@ -48,12 +55,9 @@ def test_a_missing_reason_puts_the_focus_on_the_summary_which_leads_to_the_field
 def test_back_and_reload_after_sending_fetch_pages_and_decide_once(
     chromium: Any, serve: Serve,
 ) -> None:
-    shop, base = serve(policy="preset:default")
-    shop.seed(order_event("1001"))
-    page = chromium.new_page()
+    shop, base, page = _at_the_form(chromium, serve)
     posted: list[str] = []
     page.on("request", lambda r: posted.append(r.url) if r.method == "POST" else None)
-    _find_order(page, base)
     page.get_by_label("How many to return").first.select_option("1")
     page.get_by_label("Reason").first.select_option("changed_mind")
     page.get_by_role("button", name="Check what I'll get").click()

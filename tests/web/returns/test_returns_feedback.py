@@ -5,32 +5,12 @@ once there is an answer to change."""
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
-from datetime import datetime
-
-import pytest
-from flask.testing import FlaskClient
 
 from refunds_plugin.ledger.tables import feedback
-from tests.fakes.returns_client import open_form, submit, text, words
-from tests.fakes.returns_shop import ReturnsShop, order_event
+from tests.fakes.returns_client import open_form, reader, submit, text, words
+from tests.fakes.returns_shop import ReturnsShop
 
-
-@pytest.fixture
-def french_shop(sqlite_url: str, now: datetime) -> Iterator[ReturnsShop]:
-    """Order 1001 placed in French (``order.paid``'s ``locale``)."""
-    s = ReturnsShop(sqlite_url, lambda: now)
-    event = order_event("1001")
-    event["data"]["order"]["locale"] = "fr-FR"
-    s.seed(event)
-    yield s
-    s.close()
-
-
-def _english_browser(shop: ReturnsShop) -> FlaskClient:
-    client = shop.app.test_client()
-    client.environ_base["HTTP_ACCEPT_LANGUAGE"] = "en-US,en;q=0.9"
-    return client
+ENGLISH = "en-US,en;q=0.9"  # the browser's language, which the order's wins over
 
 
 def _feedback_link(shop: ReturnsShop) -> str:
@@ -50,11 +30,11 @@ def _headings(html: str) -> list[str]:
 
 
 def test_the_mail_link_opens_the_question_in_the_orders_language(
-    french_shop: ReturnsShop,
+    french_order_shop: ReturnsShop,
 ) -> None:
-    link = _feedback_link(french_shop)
+    link = _feedback_link(french_order_shop)
 
-    page = _english_browser(french_shop).get(link)  # the customer's mail app, in English
+    page = reader(french_order_shop, ENGLISH).get(link)  # the customer's mail app, in English
 
     html = page.get_data(as_text=True)
     assert page.status_code == 200
@@ -65,10 +45,10 @@ def test_the_mail_link_opens_the_question_in_the_orders_language(
     assert "modifier" not in text(page)  # nothing answered yet: nothing to change
 
 
-def test_a_rating_from_the_french_page_is_thanked_in_french(french_shop: ReturnsShop) -> None:
-    link = _feedback_link(french_shop)
+def test_a_rating_from_the_french_page_is_thanked_in_french(french_order_shop: ReturnsShop) -> None:
+    link = _feedback_link(french_order_shop)
 
-    thanked = _english_browser(french_shop).post(link, data={"rating": "4"})
+    thanked = reader(french_order_shop, ENGLISH).post(link, data={"rating": "4"})
 
     html = thanked.get_data(as_text=True)
     assert thanked.status_code == 200
@@ -77,12 +57,12 @@ def test_a_rating_from_the_french_page_is_thanked_in_french(french_shop: Returns
     assert words(thanked, "notice") == ["Nous avons bien reçu votre réponse : 4 sur 5."]
     assert "Vous pouvez la modifier jusqu'au 8 décembre 2026." in words(thanked, "hint")
     assert "Thank you" not in html
-    assert [r[1] for r in french_shop.rows(feedback)] == [4]
+    assert [r[1] for r in french_order_shop.rows(feedback)] == [4]
 
 
 def test_an_answered_question_says_until_when_it_can_be_changed(shop: ReturnsShop) -> None:
     link = _feedback_link(shop)
-    client = _english_browser(shop)
+    client = reader(shop, ENGLISH)
 
     before = client.get(link)
     client.post(link, data={"rating": "2"})
@@ -95,14 +75,14 @@ def test_an_answered_question_says_until_when_it_can_be_changed(shop: ReturnsSho
 
 
 def test_a_forged_link_says_nothing_about_the_order_and_stays_in_the_browsers_language(
-    french_shop: ReturnsShop,
+    french_order_shop: ReturnsShop,
 ) -> None:
-    link = _feedback_link(french_shop)
+    link = _feedback_link(french_order_shop)
 
-    forged = _english_browser(french_shop).post(link[:-2] + "xx", data={"rating": "5"})
+    forged = reader(french_order_shop, ENGLISH).post(link[:-2] + "xx", data={"rating": "5"})
 
     assert forged.status_code == 404
     assert '<html lang="en">' in forged.get_data(as_text=True)
     assert words(forged, "notice") == [
         "This feedback link is not valid. Nothing was recorded."]
-    assert french_shop.rows(feedback) == []
+    assert french_order_shop.rows(feedback) == []

@@ -10,10 +10,9 @@ from datetime import datetime
 from pathlib import Path
 
 import pytest
-from flask.testing import FlaskClient
 from markupsafe import escape
 
-from tests.fakes.returns_client import open_form, submit, words
+from tests.fakes.returns_client import open_form, reader, submit, words
 from tests.fakes.returns_shop import ReturnsShop, order_event
 
 POLICY = """\
@@ -34,16 +33,10 @@ def shop(sqlite_url: str, now: datetime, tmp_path: Path) -> Iterator[ReturnsShop
     s.close()
 
 
-def _client(shop: ReturnsShop, accept: str) -> FlaskClient:
-    client = shop.app.test_client()
-    client.environ_base["HTTP_ACCEPT_LANGUAGE"] = accept
-    return client
-
-
 def test_a_refused_line_is_named_with_why_under_a_partly_approved_heading(
     shop: ReturnsShop,
 ) -> None:
-    client = _client(shop, "en")
+    client = reader(shop, "en")
     form = open_form(client)
 
     quote = submit(client, form, step="quote", **CHANGED_MIND_REFUSED)
@@ -79,7 +72,7 @@ def test_a_refused_line_is_named_with_why_under_a_partly_approved_heading(
 def test_the_partly_approved_answer_is_said_in_the_readers_language(
     shop: ReturnsShop, accept: str, heading: str, line: str,
 ) -> None:
-    client = _client(shop, accept)
+    client = reader(shop, accept)
 
     answer = submit(client, open_form(client), **CHANGED_MIND_REFUSED)
 
@@ -90,7 +83,7 @@ def test_the_partly_approved_answer_is_said_in_the_readers_language(
 
 
 def test_an_approval_of_every_line_is_approved_with_nothing_listed(shop: ReturnsShop) -> None:
-    client = _client(shop, "en")
+    client = reader(shop, "en")
 
     answer = submit(client, open_form(client), **{"line-0-qty": "1",
                                                   "line-0-reason": "damaged"})
