@@ -48,7 +48,7 @@ from refunds_plugin.domain.facts import OrderFacts, ReturnRequest
 from refunds_plugin.domain.kinds import Reason
 from refunds_plugin.intake import returns_page as ret
 from refunds_plugin.intake import withdrawals
-from refunds_plugin.language import catalogue
+from refunds_plugin.language import catalogue, postal
 from refunds_plugin.notify import links
 from refunds_plugin.notify.theme import theme
 from webhooks.returns import decided, lookup_limits, render
@@ -118,7 +118,7 @@ def _page(template: str, status: int = 200, *, test_mode: bool | None = None,
     return render_template(
         f"returns/{template}", t=t, shop=shop, logo=cfg.shop_logo_url,
         csrf=generate_csrf(),
-        money=_money, listed=_listed, day=_day, say=_say, dry_run=dry_run,
+        money=_money, listed=_listed, day=_day, say=_say, postal=postal.lines, dry_run=dry_run,
         withdrawal_enabled=cfg.withdrawal_enabled,
         packing_notes=_rt().policy.return_shipping.packing_notes, **context,
     ), status
