@@ -50,7 +50,7 @@ def test_a_second_charge_of_the_same_amount_is_refunded_as_a_duplicate_and_the_f
     resp = pay(harness, fake_stripe, "pi_again", 10000, created=T0 + 90)
 
     assert resp.json["note"] == (
-        "payment recorded; duplicate_charge 10000 on pi_again: approve"
+        "payment recorded; duplicate_charge 100.00 USD on pi_again: approve"
     )
     assert corrections(harness) == [
         ("duplicate_charge", "duplicate_charge:pi_again", "approve", 10000, 10000, "USD")
