@@ -37,6 +37,7 @@ from refunds_plugin.ledger.attempts import (
     write_attempts,
 )
 from refunds_plugin.ledger.db import lock_order, write_tx
+from refunds_plugin.ledger.decisions import foreign_payments
 from refunds_plugin.ledger.exchanges import get_exchange, open_exchange
 from refunds_plugin.ledger.exchanges import restart as restart_exchange
 from refunds_plugin.ledger.journal import append_entry
@@ -151,6 +152,7 @@ def decide(
                 changed = journal_body(was, decision, change)
                 record_adjustment(conn, decision_id, decision)
             _check_refundable(decision, facts.payments)
+            _check_currency(conn, row.order_id, decision)
             # a withdrawal's return keeps its statutory terms (money held at most to first scan)
             terms = withdrawals.terms_for(service.policy, decision.policy_name)
             waits = physical.held_kinds(terms, service.config, decision) \
@@ -245,6 +247,15 @@ def _pay_again(
     again = [r.id for r in unknown
              if requeue(conn, AttemptRow.from_row(r), now, f"{note}: same idempotency key")]
     return new, again
+
+
+def _check_currency(conn: Connection, order_id: str, decision: Decision) -> None:
+    """A refund never goes to a payment taken in another currency (its provider would read the
+    amount in the payment's): refused, so a person gives store credit or refunds by hand."""
+    found = foreign_payments(conn, order_id, decision)
+    if found:
+        raise InputError("; ".join(found.values()) + ": approve it as store credit, or refund "
+                         "it at the provider by hand and decline here", code="currency_mismatch")
 
 
 def _check_refundable(decision: Decision, payments: Any) -> None:
