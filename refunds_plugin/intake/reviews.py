@@ -24,7 +24,13 @@ from refunds_plugin.domain.kinds import LIVE, AttemptStatus, ResolutionKind
 from refunds_plugin.errors import InputError, NotFound
 from refunds_plugin.exchanges.shipping import exchange_approved
 from refunds_plugin.intake import physical, withdrawals
-from refunds_plugin.intake.adjustments import Adjustment, NotRefundable, adjusted, journal_body
+from refunds_plugin.intake.adjustments import (
+    Adjustment,
+    NotRefundable,
+    adjusted,
+    check_steps,
+    journal_body,
+)
 from refunds_plugin.ledger import facts as facts_mod
 from refunds_plugin.ledger.attempt_reads import replaced_attempts as _replaced
 from refunds_plugin.ledger.attempts import (
@@ -153,6 +159,7 @@ def decide(
                 record_adjustment(conn, decision_id, decision)
             _check_refundable(decision, facts.payments)
             _check_currency(conn, row.order_id, decision)
+            check_steps(decision, facts)  # never approve what the provider will refuse
             # a withdrawal's return keeps its statutory terms (money held at most to first scan)
             terms = withdrawals.terms_for(service.policy, decision.policy_name)
             waits = physical.held_kinds(terms, service.config, decision) \
