@@ -7,9 +7,11 @@ from __future__ import annotations
 
 import html
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 import pytest
+from flask.testing import FlaskClient
 
 from refunds_plugin.finance.tokens import create_token
 from refunds_plugin.ledger.tables import decisions, ledger_entries, refund_attempts, reviews
@@ -27,9 +29,16 @@ limits: {auto_approve_per_request: "10.000"}
 STEP = "KWD {} through Stripe {} in steps of 0.010 KWD: 20.000 or 20.010"
 
 
+@dataclass
+class Reviewed:
+    h: Harness
+    decision_id: str
+    admin: str  # an admin's token
+    client: FlaskClient
+
+
 @pytest.fixture
-def reviewed(policy_harness: Callable[[str], Harness], fake_stripe: FakeStripe
-             ) -> tuple[Harness, str]:
+def reviewed(policy_harness: Callable[[str], Harness], fake_stripe: FakeStripe) -> Reviewed:
     """A 30.000 KWD lamp paid on Stripe, its return above the limit: waiting for a person."""
     h = policy_harness(POLICY)
     fake_stripe.add_payment_intent(30000, "KWD", "pi_kwd")
@@ -39,7 +48,8 @@ def reviewed(policy_harness: Callable[[str], Harness], fake_stripe: FakeStripe
                                         reference="pi_kwd")).status_code == 200
     answer = h.post_storefront(return_requested())
     assert (answer.status_code, answer.json["outcome"]) == (201, "review")
-    return h, answer.json["decision_id"]
+    admin = create_token(h.runtime.engine, "Ada", "admin", h.clock()).secret
+    return Reviewed(h, answer.json["decision_id"], admin, h.client())
 
 
 def recorded(h: Harness) -> dict[str, Any]:
@@ -50,16 +60,14 @@ def recorded(h: Harness) -> dict[str, Any]:
 
 
 def test_an_approval_off_stripes_step_is_refused_naming_the_step_and_records_nothing(
-    reviewed: tuple[Harness, str], fake_stripe: FakeStripe
+    reviewed: Reviewed, fake_stripe: FakeStripe
 ) -> None:
-    h, decision_id = reviewed
-    admin = create_token(h.runtime.engine, "Ada", "admin", h.clock()).secret
-    client = h.client()
+    h = reviewed.h
 
     def approve(**change: Any) -> Any:
-        return client.post(f"/api/reviews/{decision_id}",
-                           json={"action": "approve", "note": "checked", **change},
-                           headers={"Authorization": f"Bearer {admin}"})
+        return reviewed.client.post(f"/api/reviews/{reviewed.decision_id}",
+                                    json={"action": "approve", "note": "checked", **change},
+                                    headers={"Authorization": f"Bearer {reviewed.admin}"})
 
     before = recorded(h)
     refund = approve(amount=20005)
@@ -84,16 +92,14 @@ def test_an_approval_off_stripes_step_is_refused_naming_the_step_and_records_not
 
 
 def test_the_review_form_says_the_step_and_records_nothing(
-    reviewed: tuple[Harness, str], fake_stripe: FakeStripe
+    reviewed: Reviewed, fake_stripe: FakeStripe
 ) -> None:
-    h, decision_id = reviewed
-    secret = create_token(h.runtime.engine, "Ada", "admin", h.clock()).secret
-    client = h.client()
+    h, client = reviewed.h, reviewed.client
     assert client.post("/finance/login", data={
-        "token": secret, "csrf_token": csrf(client, "/finance/login")}).status_code == 303
+        "token": reviewed.admin, "csrf_token": csrf(client, "/finance/login")}).status_code == 303
     before = recorded(h)
 
-    resp = client.post(f"/finance/reviews/{decision_id}", data={
+    resp = client.post(f"/finance/reviews/{reviewed.decision_id}", data={
         "action": "approve", "note": "checked", "amount": "20.005",
         "csrf_token": csrf(client, "/finance/reviews")})
 
