@@ -105,6 +105,8 @@ def test_an_update_naming_a_payment_stripe_confirmed_still_waits_for_a_person(
     [d] = harness.rows(decisions)
     assert (d.kind, d.request_key, d.outcome, d.reason_code, d.amount, d.refund_amount) == (
         "overpayment", "overpayment:16000:pi_456", "review", "order_updated", 5500, 5500)
+    assert json.loads(d.body)["trace"][0]["saw"]["detail"] == (  # money as money, for finance
+        "captured 160.00 USD against an order total of 105.00 USD")
     assert d.explanation == (
         "We noticed you may have paid more than the total of order 1001 after the order was "
         "changed. Our team is checking it; if so, we will refund the extra 55.00 USD within 48 "
