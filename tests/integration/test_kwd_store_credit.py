@@ -132,6 +132,22 @@ def test_the_stripe_provider_refuses_an_amount_off_stripes_step_instead_of_round
     assert (fake_stripe.calls, saved) == ([], [])
 
 
+def test_the_stripe_provider_refuses_a_zero_refund_in_words_a_person_reads(
+    stripe_server: FakeStripeServer, fake_stripe: FakeStripe
+) -> None:
+    provider = StripeProvider("sk_test_fake", api_base=stripe_server.url, max_network_retries=0)
+    ins = Instruction(attempt_id="a-1", decision_id="d-1", order_id="1001",
+                      idempotency_key="k-1", kind="refund", amount=0, currency="KWD",
+                      bonus=0, payment_reference="pi_kwd")
+
+    with pytest.raises(FinalProviderError) as refused:
+        provider.execute(ins, lambda _progress: None)
+
+    assert (refused.value.code, refused.value.message) == (
+        "amount_too_small", "0.000 KWD is nothing Stripe can refund")
+    assert fake_stripe.calls == []
+
+
 def test_a_credit_attempt_off_the_step_recorded_before_the_policy_rounded_goes_to_review(
     kwd_shop: Callable[[str], Harness], fake_stripe: FakeStripe
 ) -> None:
