@@ -4,6 +4,11 @@ One payment is one ``payments`` row whichever of its names arrives first: Stripe
 money by its PaymentIntent (``pi_…``) and by its charge (``ch_…``/``py_…``), and a storefront may
 name either. ``record_payment`` finds the row the other name made (``payment_row``) and records
 into it, so the detectors never see one payment as two.
+
+An order's currency never changes once recorded: its amounts, its payments and every refund of
+it are in that currency. ``upsert_order`` refuses content in another one (``CurrencyChanged``,
+409 ``currency_changed``) and writes nothing, whoever sends it (a storefront's re-sent
+``order.paid``, a Saleor re-query).
 """
 
 from __future__ import annotations
@@ -17,6 +22,7 @@ from sqlalchemy import Connection, and_, case, func, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from refunds_plugin.domain.facts import Customer, OrderLine
+from refunds_plugin.errors import Conflict
 from refunds_plugin.ledger.db import lock_key, lock_order
 from refunds_plugin.ledger.journal import insert_ignore, plain
 from refunds_plugin.ledger.line_index import customer_key, index_order
@@ -71,7 +77,11 @@ def _order_upsert(ins: Any, _dialect: str) -> Any:
     for key in ("paid_at", "fulfilled_at", "delivered_at", "extra", "channel", "locale"):
         # a later, thinner event must not erase what we knew
         changing[key] = func.coalesce(ins.excluded[key], orders.c[key])
-    return ins.on_conflict_do_update(index_elements=["order_id"], set_=changing)
+    # the currency stays what was recorded: content in another one updates nothing, and
+    # returns no row (RETURNING, not rowcount: psycopg reports -1 for it)
+    return ins.on_conflict_do_update(index_elements=["order_id"], set_=changing,
+                                     where=orders.c.currency == ins.excluded.currency
+                                     ).returning(orders.c.order_id)
 
 
 def _payment_upsert(ins: Any, dialect: str) -> Any:
@@ -110,8 +120,21 @@ _TABLES = {"order": orders, "payment": payments}
 _BUILDERS = {"order": _order_upsert, "payment": _payment_upsert}
 
 
+class CurrencyChanged(Conflict):
+    """A known order sent again in another currency: refused, nothing of it recorded."""
+
+    code = "currency_changed"
+
+
 def upsert_order(conn: Connection, rec: OrderRecord, now: datetime) -> None:
-    conn.execute(_prebuilt(conn, "order"), _order_values(rec, now))
+    """Store the order, new or known; ``CurrencyChanged`` if it is known in another currency."""
+    if conn.execute(_prebuilt(conn, "order"), _order_values(rec, now)).scalar() is None:
+        was = conn.execute(select(orders.c.currency)
+                           .where(orders.c.order_id == rec.order_id)).scalar()
+        raise CurrencyChanged(
+            f"order {rec.order_id} is recorded in {was}; this content says {rec.currency}. An "
+            "order's currency never changes, so nothing of it was recorded: refund or cancel "
+            "the order in the shop and send the new one under a new order id")
     _index(conn, rec, now)
 
 
