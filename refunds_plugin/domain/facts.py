@@ -34,7 +34,7 @@ class Variant:
 
 # Fields written into stored bodies only when set, so bodies without an exchange stay as they were
 # (the journal hashes them): read by ``ledger.journal.plain``.
-OMIT_EMPTY = frozenset({"variants", "exchange_for", "exchange"})
+OMIT_EMPTY = frozenset({"variants", "exchange_for", "exchange", "out_list"})
 
 
 @_slot_init
