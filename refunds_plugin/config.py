@@ -146,6 +146,12 @@ class Config:
         return "easypost" if self.easypost_api_key else "manual"
 
     @property
+    def can_label(self) -> bool:
+        """Whether a prepaid return label can be bought: a label platform and somewhere to send
+        the parcel (``[[return_addresses]]``); ``OrderFacts.can_label`` tells the policy."""
+        return self.carrier != "manual" and bool(self.return_addresses)
+
+    @property
     def dry_run(self) -> bool:
         """True when no Stripe key is set: decisions are recorded, no money moves."""
         return not self.stripe_api_key

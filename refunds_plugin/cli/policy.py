@@ -55,7 +55,7 @@ from refunds_plugin.language.catalogue import english
 from refunds_plugin.language.said import render as said_again
 from refunds_plugin.ledger.facts import step_for
 from refunds_plugin.money import AmountError, CurrencyError, Money, normalize_currency
-from refunds_plugin.shipping.listing import address_warning
+from refunds_plugin.shipping.listing import address_warning, label_warning
 
 _REASONS = [r.value for r in Reason]
 
@@ -87,13 +87,15 @@ def check(spec: str, as_json: bool) -> None:
     config = startup.config()
     warnings = ledger_warnings(config.database_url, pol)
     warnings += [w for w in (channel_warning(pol.exchange.allowed, config.outbound_url),
-                             address_warning(bool(config.return_addresses))) if w]
+                             address_warning(bool(config.return_addresses)),
+                             label_warning(pol.return_shipping.label, config.carrier)) if w]
+    rules = pol.describe(can_label=config.can_label)
     if as_json:
         click.echo(json.dumps({"valid": True, "name": pol.name, "content_hash": pol.content_hash,
-                               "rules": pol.describe(), "warnings": warnings}, indent=2))
+                               "rules": rules, "warnings": warnings}, indent=2))
         return
     click.echo(f"OK: {spec} is a valid policy named {pol.name!r}, sha256 {pol.content_hash}")
-    for line in pol.describe()[1:]:
+    for line in rules[1:]:
         click.echo(f"  - {line}")
     for line in warnings:
         click.echo(line, err=True)

@@ -244,7 +244,7 @@ def order_form() -> Any:
     facts = ret.load_order(rt.engine, order_id, now, rt.policy.abuse_window_days)
     if facts is None:
         return _message(t.form_expired_heading, t.form_expired, 400)
-    facts = rt.service.chargeable(facts)  # the form and the quote offer what the service does
+    facts = rt.service.decided_on(facts)  # the form and the quote offer what the service does
     if request.method == "GET":
         nonce = secrets.token_urlsafe(18)
         return _form(facts, _signer("returns-form").dumps({"o": order_id, "n": nonce}), [])
