@@ -12,7 +12,7 @@ last reported is held up to its ``payment_refunded`` entries here too.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -48,8 +48,8 @@ def remember(said: dict[str, Said], seq: int, entry_type: str, subject: str,
 def check(conn: Connection, said: dict[str, Said], counted: Counted, batch: int
           ) -> Iterator[Found]:
     yield from _refunded_totals(conn)
-    yield from _payments(conn, said[PAYMENT], counted, batch)
-    yield from _orders(conn, said[ORDER], counted, batch)
+    yield from _held(conn, _PAYMENTS, said[PAYMENT], counted, batch)
+    yield from _held(conn, _ORDERS, said[ORDER], counted, batch)
 
 
 def _rows(conn: Connection, query: Any, batch: int) -> Any:
@@ -61,52 +61,61 @@ def _differences(have: dict[str, Any], want: dict[str, Any], names: tuple[str, .
                      for n in names if have[n] != want.get(n))
 
 
-def _payments(conn: Connection, said: Said, counted: Counted, batch: int) -> Iterator[Found]:
-    pc = payments.c
+@dataclass(frozen=True)
+class _Rows:
+    """One table's rows, and how each is keyed, compared with its entry and named."""
+
+    name: str  # also the ``Counted`` field
+    query: Any
+    key: Callable[[Any], str]
+    have: Callable[[Any], dict[str, Any]]  # the journalled figures, as the row stores them
+    where: Callable[[str, Any, dict[str, Any]], str]  # key, row (None: gone), entry body
+    figure: Callable[[dict[str, Any]], str]  # what the entry records, for a row that is gone
+
+
+def _held(conn: Connection, t: _Rows, said: Said, counted: Counted, batch: int
+          ) -> Iterator[Found]:
     seen: set[str] = set()
-    query = select(*(pc[n] for n in PAYMENT_FIELDS)).order_by(pc.created_at, pc.id)
-    for row in _rows(conn, query, batch):
-        key = f"{row.provider}:{row.reference}"
+    for row in _rows(conn, t.query, batch):
+        key = t.key(row)
         seen.add(key)
-        counted.payments += 1
         if key not in said:
-            counted.payments_before += 1
-            continue
+            continue  # recorded before its figures were journalled
         seq, body = said[key]
-        have = {n: getattr(row, n) for n in PAYMENT_FIELDS}
-        have["captured"] = int(have["captured"])
-        diffs = _differences(have, body, PAYMENT_FIELDS[2:])
-        if diffs:
-            order = row.order_id or body.get("order_id")
-            yield (f"payments row {key} (order {order})", "row_edited",
-                   f"differs from its latest entry {seq}: {diffs}")
+        have = t.have(row)
+        if diffs := _differences(have, body, tuple(have)):
+            yield t.where(key, row, body), "row_edited", (
+                f"differs from its latest entry {seq}: {diffs}")
+    setattr(counted, t.name, len(seen))
+    setattr(counted, f"{t.name}_before", len(seen - said.keys()))
     for key, (seq, body) in sorted(said.items(), key=lambda kv: kv[1][0]):
         if key not in seen:
-            yield (f"payments row {key} (order {body.get('order_id')})", "row_missing",
-                   f"entry {seq} records its capture of {body.get('captured')} "
-                   f"{body.get('currency')}; it is gone")
+            yield t.where(key, None, body), "row_missing", (
+                f"entry {seq} records {t.figure(body)}; it is gone")
 
 
-def _orders(conn: Connection, said: Said, counted: Counted, batch: int) -> Iterator[Found]:
-    oc = orders.c
-    seen: set[str] = set()
-    for row in _rows(conn, select(*(oc[n] for n in ORDER_FIELDS)).order_by(oc.order_id), batch):
-        seen.add(row.order_id)
-        counted.orders += 1
-        if row.order_id not in said:
-            counted.orders_before += 1
-            continue
-        seq, body = said[row.order_id]
-        have = {"currency": row.currency, "total_amount": int(row.total_amount)}
-        diffs = _differences(have, body, ORDER_FIELDS[1:])
-        if diffs:
-            yield (f"orders row {row.order_id}", "row_edited",
-                   f"differs from its latest entry {seq}: {diffs}")
-    for order_id, (seq, body) in sorted(said.items(), key=lambda kv: kv[1][0]):
-        if order_id not in seen:
-            yield (f"orders row {order_id}", "row_missing",
-                   f"entry {seq} records its total of {body.get('total_amount')} "
-                   f"{body.get('currency')}; it is gone")
+def _order_of(row: Any, body: dict[str, Any]) -> Any:
+    """The payment's order as its row says (its entry's when the row names none or is gone)."""
+    return (row.order_id if row is not None else None) or body.get("order_id")
+
+
+_PAYMENTS = _Rows(
+    name="payments",
+    query=select(*(payments.c[n] for n in PAYMENT_FIELDS)).order_by(payments.c.created_at,
+                                                                    payments.c.id),
+    key=lambda r: f"{r.provider}:{r.reference}",
+    have=lambda r: {"order_id": r.order_id, "currency": r.currency, "captured": int(r.captured)},
+    where=lambda key, r, body: f"payments row {key} (order {_order_of(r, body)})",
+    figure=lambda body: f"its capture of {body.get('captured')} {body.get('currency')}",
+)
+_ORDERS = _Rows(
+    name="orders",
+    query=select(*(orders.c[n] for n in ORDER_FIELDS)).order_by(orders.c.order_id),
+    key=lambda r: str(r.order_id),
+    have=lambda r: {"currency": r.currency, "total_amount": int(r.total_amount)},
+    where=lambda key, _r, _body: f"orders row {key}",
+    figure=lambda body: f"its total of {body.get('total_amount')} {body.get('currency')}",
+)
 
 
 def _refunded_totals(conn: Connection) -> Iterator[Found]:
