@@ -6,15 +6,17 @@ journals nothing. Rows are altered with raw SQL, as an intruder would."""
 from __future__ import annotations
 
 import json
+import threading
 from collections.abc import Iterator
 from datetime import datetime
 from typing import Any
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import Engine, event, select
 
 from refunds_plugin.finance.verify import Problem, verify_ledger
 from refunds_plugin.ledger.tables import ledger_entries, payments
+from tests.conftest import _truncate
 from tests.fakes import Harness, order_paid, stripe_event
 from tests.fakes.shop import Shop
 from tests.integration.finance.test_ledger_verify import tamper, verify_cli
@@ -155,3 +157,31 @@ def test_an_edit_after_a_legitimate_change_is_held_to_the_newest_entry(
     assert verify_ledger(harness.runtime.engine) == [Problem(
         "payments row stripe:pi_123 (order 1001)", "row_edited",
         f"differs from its latest entry {seq}: captured is 5500 but the journal says 5000")]
+
+
+def test_on_postgresql_the_entries_ride_in_statements_an_order_paid_sends_anyway(
+    pg_migrated: Engine, now: datetime
+) -> None:
+    _truncate(pg_migrated)
+    shop = Shop(pg_migrated.url.render_as_string(hide_password=False), now)
+    sent: list[tuple[int, str]] = []
+
+    @event.listens_for(shop.runtime.engine, "before_cursor_execute")
+    def _sent(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
+        sent.append((threading.get_ident(), statement))
+
+    shop.order("o-1", 2500, "ann@example.com")
+
+    request = [sql for thread, sql in sent if thread == threading.get_ident()]
+    # no statement of its own for an entry, and no read of the payment before its upsert
+    assert not [sql for sql in request if sql.startswith("INSERT INTO ledger_entries")]
+    assert not [sql for sql in request if sql.startswith("SELECT")
+                and "payments.reference = " in sql]
+    [upsert] = [sql for sql in request if "INSERT INTO payments" in sql]
+    assert upsert.startswith("WITH prior AS") and "INSERT INTO ledger_entries" in upsert
+    with pg_migrated.connect() as conn:
+        assert [r.entry_type for r in conn.execute(select(ledger_entries.c.entry_type)
+                                                   .order_by(ledger_entries.c.seq))] == [
+            "order_total", "payment_captured"]
+    assert verify_ledger(pg_migrated) == []
+    shop.runtime.engine.dispose()
