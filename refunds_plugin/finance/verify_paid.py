@@ -36,20 +36,20 @@ class Counted:
     orders_before: int = 0
 
 
-def remember(said: dict[str, Said], seq: int, entry_type: str, subject: str,
+def remember(known: dict[str, Said], seq: int, entry_type: str, subject: str,
              data: dict[str, Any]) -> None:
     """Keep the newest entry of each payment (``provider:reference``) and order (its id)."""
     if entry_type == PAYMENT:
-        said[PAYMENT][subject] = (seq, data)
+        known[PAYMENT][subject] = (seq, data)
     elif entry_type == ORDER:
-        said[ORDER][str(data.get("order_id", subject.partition(":")[2]))] = (seq, data)
+        known[ORDER][str(data.get("order_id", subject.partition(":")[2]))] = (seq, data)
 
 
-def check(conn: Connection, said: dict[str, Said], counted: Counted, batch: int
+def check(conn: Connection, known: dict[str, Said], counted: Counted, batch: int
           ) -> Iterator[Found]:
     yield from _refunded_totals(conn)
-    yield from _held(conn, _PAYMENTS, said[PAYMENT], counted, batch)
-    yield from _held(conn, _ORDERS, said[ORDER], counted, batch)
+    yield from _held(conn, _PAYMENTS, known[PAYMENT], counted, batch)
+    yield from _held(conn, _ORDERS, known[ORDER], counted, batch)
 
 
 def _rows(conn: Connection, query: Any, batch: int) -> Any:
@@ -73,22 +73,22 @@ class _Rows:
     figure: Callable[[dict[str, Any]], str]  # what the entry records, for a row that is gone
 
 
-def _held(conn: Connection, t: _Rows, said: Said, counted: Counted, batch: int
+def _held(conn: Connection, t: _Rows, known: Said, counted: Counted, batch: int
           ) -> Iterator[Found]:
     seen: set[str] = set()
     for row in _rows(conn, t.query, batch):
         key = t.key(row)
         seen.add(key)
-        if key not in said:
+        if key not in known:
             continue  # recorded before its figures were journalled
-        seq, body = said[key]
+        seq, body = known[key]
         have = t.have(row)
         if diffs := _differences(have, body, tuple(have)):
             yield t.where(key, row, body), "row_edited", (
                 f"differs from its latest entry {seq}: {diffs}")
     setattr(counted, t.name, len(seen))
-    setattr(counted, f"{t.name}_before", len(seen - said.keys()))
-    for key, (seq, body) in sorted(said.items(), key=lambda kv: kv[1][0]):
+    setattr(counted, f"{t.name}_before", len(seen - known.keys()))
+    for key, (seq, body) in sorted(known.items(), key=lambda kv: kv[1][0]):
         if key not in seen:
             yield t.where(key, None, body), "row_missing", (
                 f"entry {seq} records {t.figure(body)}; it is gone")
@@ -122,22 +122,22 @@ def _refunded_totals(conn: Connection) -> Iterator[Found]:
     """Each payment whose ``refunded_reported`` differs from the total the journal last settled
     on: the ``payment_refunded`` entries (subject ``provider:reference``; today Stripe's, from
     ``stripe.refunded_total``), read here as journal facts so this check names no provider."""
-    said: dict[tuple[str, str], int] = {}
+    known: dict[tuple[str, str], int] = {}
     le = ledger_entries.c
     for subject, body in conn.execute(
         select(le.subject_id, le.body).where(le.entry_type == "payment_refunded").order_by(le.seq)
     ):
         provider, _, reference = subject.partition(":")
-        said[(provider, reference)] = int(json.loads(body)["refunded_reported"])
-    if not said:
+        known[(provider, reference)] = int(json.loads(body)["refunded_reported"])
+    if not known:
         return
     pc = payments.c
     stored = {(p, r): v for p, r, v in conn.execute(
         select(pc.provider, pc.reference, pc.refunded_reported).where(
-            pc.reference.in_(sorted({r for _, r in said}))
+            pc.reference.in_(sorted({r for _, r in known}))
         )
     )}
-    for key, total in sorted(said.items()):
+    for key, total in sorted(known.items()):
         where = f"payments row {key[0]}:{key[1]}"
         if key not in stored:
             detail = f"the journal settled its refunded total at {total}; the row is gone"
