@@ -185,3 +185,21 @@ def test_on_postgresql_the_entries_ride_in_statements_an_order_paid_sends_anyway
             "order_total", "payment_captured"]
     assert verify_ledger(pg_migrated) == []
     shop.runtime.engine.dispose()
+
+
+def test_an_order_resent_with_another_total_journals_the_new_total_and_verifies(
+    harness: Harness,
+) -> None:
+    assert harness.post_storefront(order_paid()).status_code == 200
+    resent = {**order_paid(shipping=900), "id": "evt_paid_more_shipping"}
+    assert harness.post_storefront(resent).status_code == 200
+
+    le = ledger_entries.c
+    with harness.runtime.engine.connect() as conn:
+        totals = [json.loads(body) for body in conn.execute(
+            select(le.body).where(le.entry_type == "order_total").order_by(le.seq)).scalars()]
+    assert totals == [{"order_id": "1001", "currency": "USD", "total_amount": CAPTURED},
+                      {"order_id": "1001", "currency": "USD", "total_amount": CAPTURED + 400}]
+    # the storefront's larger claim (nothing from Stripe yet) is the payment's new capture
+    assert [c["captured"] for c in captures(harness)] == [CAPTURED, CAPTURED + 400]
+    assert verify_ledger(harness.runtime.engine) == []
