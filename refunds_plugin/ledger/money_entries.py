@@ -102,6 +102,8 @@ def payment_statement(upsert: Any) -> Any:
     up = upsert.returning(*(payments.c[n] for n in PAYMENT_FIELDS)).cte("up")
     prior = _PRIOR_CTE
     p = up.c
+    # ``payment_body`` as chain.canonical writes it (sorted keys, no spaces); the hash covers
+    # the stored text, so a rarer escape PostgreSQL writes differently changes nothing
     body = func.concat(
         '{"captured":', p.captured,
         ',"currency":', func.to_json(p.currency),
