@@ -40,6 +40,7 @@ from refunds_plugin.config import Config
 from refunds_plugin.language import catalogue, pick
 from refunds_plugin.language.said import rebuild
 from refunds_plugin.language.said import render as say
+from refunds_plugin.notify.address import reply_to
 from refunds_plugin.notify.kinds import kind as kind_of
 from refunds_plugin.notify.links import feedback_url, status_url
 from refunds_plugin.notify.theme import theme
@@ -53,6 +54,7 @@ class Rendered:
     subject: str
     text: str
     html: str
+    locale: str = "en"  # the language it is written in (``Content-Language``)
 
 
 def money(minor: int, currency: str) -> str:
@@ -133,7 +135,7 @@ class Renderer:
         text_template = text_env.get_template(name)
         subject = " ".join(_block(text_template, "subject", values).split())
         text = _BLANKS.sub("\n\n", _block(text_template, "text", values)).strip() + "\n"
-        return Rendered(subject, text, html_env.get_template(name).render(values))
+        return Rendered(subject, text, html_env.get_template(name).render(values), locale)
 
     def values(self, context: dict[str, Any], locale: str | None,
                now: datetime | None = None) -> dict[str, Any]:
@@ -161,6 +163,7 @@ class Renderer:
         return {
             **context, **said_again, "locale": locale or "en", "status_url": link,
             "feedback_url": asked,
+            "replies": reply_to(self.config) is not None,  # a reply reaches a person
             "shop": {"name": _shop_name(self.config, locale or "en"),
                      "logo_url": self.config.shop_logo_url},
             "theme": theme(self.config.shop_primary_color),
