@@ -35,7 +35,7 @@ from refunds_plugin.ledger.tables import (
     refund_attempts,
     reviews,
 )
-from refunds_plugin.notify.causes import line_names
+from refunds_plugin.notify.reads import line_names
 from refunds_plugin.shipping.returns import get_return
 
 # Compared against when the order is unknown, so both answers cost about the same.
