@@ -21,8 +21,9 @@ _OUTSIDE = {Action.DECLINE: "declined", Action.REVIEW: "sent to review",
             Action.CREDIT: "offered store credit", Action.ACCEPT: "accepted"}
 
 
-def describe(policy: Policy) -> list[str]:
-    """Every rule the policy sets, as a merchant would say it to a customer."""
+def describe(policy: Policy, *, can_label: bool = True) -> list[str]:
+    """Every rule the policy sets, as a merchant would say it to a customer; ``can_label``:
+    whether the shop can buy the prepaid labels the policy asks for (a carrier is configured)."""
     w, r, f = policy.window, policy.resolution, policy.fees
     out = [f"Policy {policy.name} (sha256 {policy.content_hash[:12]}…)."]
     if policy.title:
@@ -79,14 +80,14 @@ def describe(policy: Policy) -> list[str]:
         out.append(f"Fees on other reasons: {f.restocking_percent}% restocking, "
                    f"{_amount(f.return_shipping, 'no')} return shipping (waived for: {waived}).")
     else:
-        out.append("No return fees." if policy.return_shipping.paid_by != "customer"
-                   else "No return fees besides the label below.")
+        out.append("No return fees besides the label below."
+                   if _label_fee_taken(policy, can_label) else "No return fees.")
     s = policy.shipping
     out.append("Original shipping is refunded " + (" or ".join(
         [x for x, on in (("with the last item of an order", s.refund_with_last_item),
                          ("when the problem is ours", s.refund_on_merchant_fault)) if on])
         or "never") + ".")
-    out.extend(_return_shipping(policy))
+    out.extend(_return_shipping(policy, can_label))
     trouble = policy.trouble
     out.append(f"We look for trouble: overpayments {_on(trouble.overpayment.enabled)}, "
                f"duplicate charges {_on(trouble.duplicate_charge.enabled)} "
@@ -99,18 +100,35 @@ def describe(policy: Policy) -> list[str]:
     return out
 
 
-def _return_shipping(policy: Policy) -> list[str]:
+def _label_fee_taken(policy: Policy, can_label: bool) -> bool:
+    """Whether the customer can pay the label fee: they pay it, and a label is bought
+    (``resolution._label_fee``: no label, no label fee)."""
+    rs = policy.return_shipping
+    return rs.paid_by == "customer" and rs.label == "easypost" and can_label
+
+
+def _return_shipping(policy: Policy, can_label: bool = True) -> list[str]:
     """How items come back and when the money moves, in plain words."""
     rs = policy.return_shipping
-    label = ("a prepaid EasyPost label (the cheapest allowed rate)" if rs.label == "easypost"
+    labelled = rs.label == "easypost" and can_label
+    label = ("a prepaid EasyPost label (the cheapest allowed rate)" if labelled
              else "return instructions (the customer ships it)")
     out = [f"Items that must come back get {label}; they must be sent within "
            f"{rs.return_by_days} days of approval (a return not scanned "
-           f"{rs.grace_days} days after that expires and its label is voided)."]
-    if rs.paid_by == "customer":
+           f"{rs.grace_days} days after that expires"
+           + (" and its label is voided)." if labelled else ").")]
+    if rs.label == "easypost" and not can_label:
+        out.append("The policy asks for a prepaid EasyPost label, but this shop cannot buy one "
+                   "(no REFUNDS_EASYPOST_API_KEY or no return address), so no label is "
+                   "promised" + (f" and the {_amount(rs.fee)} label fee is not deducted."
+                                 if rs.paid_by == "customer" else "."))
+    elif _label_fee_taken(policy, can_label):
         out.append(f"The customer pays {_amount(rs.fee)} for the return label, deducted from "
                    f"the refund (free for: {', '.join(rs.free_for) or 'nobody'}).")
-    elif rs.label == "easypost":
+    elif rs.paid_by == "customer":
+        out.append(f"No label is bought (label: none), so the {_amount(rs.fee)} label fee is "
+                   "never deducted.")
+    elif labelled:
         out.append("The shop pays for the return label.")
     if rs.packing_notes:
         out.append(f"Packing notes: {rs.packing_notes}")

@@ -104,6 +104,11 @@ def settle(ctx: Context, swaps: list[tuple[PlannedLine, Variant]],
            fee_total: int) -> tuple[Exchange, R]:
     """The price difference of the swapped lines, settled as the policy says.
 
+    The new items cost their list price with the discount the returned units were paid with
+    carried over (``ExchangeLine.out_list``, ``domain.decision.carried``: rounded down, in the
+    customer's favour): a shirt listed 50.00 and bought at 40.00 after a 20% code swaps for
+    another size listed 50.00 at no cost, for one listed 60.00 at 8.00 more.
+
     Lower: ``back`` as a refund or store credit. Higher: waived up to the policy's amount in the
     order's currency, the rest charged; a charge is taken in the provider's step (tens of fils
     for KWD on Stripe), the odd remainder waived rather than rounded up against the customer.
@@ -111,7 +116,8 @@ def settle(ctx: Context, swaps: list[tuple[PlannedLine, Variant]],
     """
     x, cur = ctx.policy.exchange, ctx.currency
     lines = tuple(ExchangeLine(pl.line.id, pl.request.quantity, pl.amount, item.sku, item.name,
-                               item.unit_amount, item.variant_id) for pl, item in swaps)
+                               item.unit_amount, item.variant_id, _out_list(pl))
+                  for pl, item in swaps)
     fees = fee_total if x.fees_apply else 0
     out_amount = sum(ln.out_amount for ln in lines)
     in_amount = sum(ln.in_amount for ln in lines)
@@ -164,6 +170,13 @@ def settle(ctx: Context, swaps: list[tuple[PlannedLine, Variant]],
     return ex, ctx.result("exchange_price", "adjust", "exchange_higher_charged",
                           ctx.said("{more}: {part}. Your exchange goes ahead once you have paid.",
                                    more=more, part=part), saw)
+
+
+def _out_list(pl: PlannedLine) -> int | None:
+    """The returned units at their list price, when they were paid another amount (a discount
+    or tax spread over the line: ``OrderLine.total_amount``); None when paid their list price."""
+    listed = pl.line.unit_amount * pl.request.quantity
+    return None if pl.amount == listed or listed <= 0 else listed
 
 
 def chargeable(ctx: Context) -> bool:

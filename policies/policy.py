@@ -328,8 +328,9 @@ class Policy:
     def _reason_actions(self) -> dict[Reason, Action]:
         return dict(self.reasons)
 
-    def describe(self) -> list[str]:
-        """The rules in plain words, one sentence each."""
+    def describe(self, *, can_label: bool = True) -> list[str]:
+        """The rules in plain words, one sentence each; ``can_label``: whether the shop can buy
+        the prepaid labels the policy asks for (told by the caller: a carrier is configured)."""
         from policies.description import describe
 
-        return describe(self)
+        return describe(self, can_label=can_label)

@@ -100,12 +100,14 @@ def fees(ctx: Context, planned: list[tuple[PlannedLine, bool]]) -> tuple[list[Fe
 def _label_fee(ctx: Context, charged: list[tuple[PlannedLine, bool]]) -> tuple[int | None, bool]:
     """The return-shipping fee and whether a line that carries it comes back: the policy's
     ``return_shipping.fee`` when the customer pays the label (not for the reasons or tiers in
-    ``free_for``), else the older ``fees.return_shipping``."""
+    ``free_for``), else the older ``fees.return_shipping``. No label, no label fee: none when the
+    policy buys no label (``label: none``) or the shop cannot buy one (``OrderFacts.can_label``,
+    told by the caller: no carrier or no return address configured)."""
     rs, cur = ctx.policy.return_shipping, ctx.currency
     if rs.paid_by != "customer":
         table = ctx.policy.fees.return_shipping
         return (table.get(cur) if table else None), any(back for _, back in charged)
-    if ctx.standing.tier_name in rs.free_for:
+    if rs.label == "none" or not ctx.facts.can_label or ctx.standing.tier_name in rs.free_for:
         return None, False
     back = False
     for pl, b in charged:  # a loop, not a generator: this runs for every approval

@@ -133,6 +133,7 @@ class Config:
     # "console"; empty: no emails. The URL may carry a password, so it is a secret.
     mail_url: str = field(default="", repr=False)
     mail_from: str = ""
+    mail_reply_to: str = ""  # where a customer's reply goes (unset: the From, unless no-reply)
     mail_off: tuple[str, ...] = ()  # kinds never sent (``[mail] off = ["refund_sent"]``)
     templates_dir: str = ""  # the merchant's own templates, looked up before ours
     outbound_url: str = ""  # where the merchant's systems receive our events
@@ -148,6 +149,12 @@ class Config:
     def carrier(self) -> str:
         """The label platform: ``easypost`` with a key, else ``manual`` (instructions only)."""
         return "easypost" if self.easypost_api_key else "manual"
+
+    @property
+    def can_label(self) -> bool:
+        """Whether a prepaid return label can be bought: a label platform and somewhere to send
+        the parcel (``[[return_addresses]]``); ``OrderFacts.can_label`` tells the policy."""
+        return self.carrier != "manual" and bool(self.return_addresses)
 
     @property
     def dry_run(self) -> bool:
@@ -245,6 +252,7 @@ _ENV: dict[str, tuple[str, Any]] = {
     "REFUNDS_SALEOR_RESTOCK_WAREHOUSE": ("saleor_restock_warehouse", str),
     "REFUNDS_MAIL_URL": ("mail_url", str),
     "REFUNDS_MAIL_FROM": ("mail_from", str),
+    "REFUNDS_MAIL_REPLY_TO": ("mail_reply_to", str),
     "REFUNDS_MAIL_OFF": ("mail_off", _split),
     "REFUNDS_TEMPLATES_DIR": ("templates_dir", str),
     "REFUNDS_OUTBOUND_URL": ("outbound_url", str),

@@ -384,6 +384,15 @@ def stripe_minimum_charge(currency: str) -> int | None:
     return STRIPE_MINIMUM_CHARGE.get(normalize_currency(currency))
 
 
+def written(minor: int, currency: str) -> str:
+    """``minor`` as a person reads it (``"50.00 USD"``), for notes and reasons; a code that is
+    no currency (a provider's odd payload) keeps its minor units, named as such."""
+    try:
+        return str(Money(minor, currency))
+    except (CurrencyError, AmountError):
+        return f"{minor} {currency} (minor units)"
+
+
 def sum_money(items: list[Money] | tuple[Money, ...], currency: str) -> Money:
     total = Money.zero(currency)
     for item in items:

@@ -27,12 +27,19 @@ def provider_for(config: Config, payment_provider: str) -> str:
     return "dryrun" if config.dry_run else payment_provider
 
 
+def paid_by(order_facts: OrderFacts) -> dict[str, str]:
+    """Whose money each payment reference is, and under ``"credit"`` whose store credit the
+    order gets: the providers live money goes through, whatever the dry run (its rules, such
+    as Stripe's steps, hold for a dry run too)."""
+    sources = {p.reference: p.provider for p in order_facts.payments}
+    first = order_facts.payments[0].provider if order_facts.payments else order_facts.source
+    sources["credit"] = "saleor" if order_facts.source == "saleor" else first
+    return sources
+
+
 def route(config: Config, order_facts: OrderFacts) -> dict[str, str]:
     """The provider for each payment reference, and under ``"credit"`` the one for store credit."""
-    routes = {p.reference: provider_for(config, p.provider) for p in order_facts.payments}
-    first = order_facts.payments[0].provider if order_facts.payments else order_facts.source
-    routes["credit"] = provider_for(config, "saleor" if order_facts.source == "saleor" else first)
-    return routes
+    return {ref: provider_for(config, by) for ref, by in paid_by(order_facts).items()}
 
 
 def router(config: Config) -> Route:

@@ -11,6 +11,7 @@ from datetime import UTC, datetime
 import click
 
 from refunds_plugin.cli import options, startup, tables
+from refunds_plugin.config import Config
 
 
 @click.group()
@@ -89,6 +90,17 @@ def tokens_revoke(token_id: int) -> None:
                f"{_utc(info.revoked_at)}")
 
 
+def _unset(provider: str, config: Config) -> str | None:
+    """What is missing to ask ``provider`` for its refunds; None: it can be asked."""
+    if provider == "stripe" and not config.stripe_api_key:
+        return ("REFUNDS_STRIPE_API_KEY is not set: nothing to reconcile against (set it, or "
+                "use --provider saleor)")
+    if provider == "saleor" and not config.saleor_allowed_api_urls:
+        return ("Saleor is not configured (set REFUNDS_SALEOR_ALLOWED_API_URLS to the API URL of "
+                "the Saleor shop that installed this app): nothing to reconcile against")
+    return None
+
+
 @click.command("reconcile")
 @click.option("--provider", type=click.Choice(["stripe", "saleor"]), default="stripe",
               show_default=True, help="Whose refunds to compare the ledger with.")
@@ -104,6 +116,11 @@ def reconcile_cmd(provider: str, since: datetime, as_json: bool) -> None:
 
     config = startup.config()
     start = since
+    unset = _unset(provider, config)
+    if unset:  # nothing to compare with: saying "they agree" would be untrue
+        stop = click.ClickException(unset)  # a setting, not the command line: no usage text
+        stop.exit_code = 2  # 1 means differences were found
+        raise stop
     if provider == "saleor":
         runtime = startup.runtime(config=config, with_executor=False)
         try:
@@ -113,12 +130,6 @@ def reconcile_cmd(provider: str, since: datetime, as_json: bool) -> None:
     else:
         from refunds_plugin.providers.stripe import StripeProvider
 
-        if not config.stripe_api_key:
-            unset = click.ClickException(  # a setting, not the command line: no usage text
-                "REFUNDS_STRIPE_API_KEY is not set: nothing to reconcile against (set it, or "
-                "use --provider saleor)")
-            unset.exit_code = 2  # 1 means differences were found
-            raise unset
         client = StripeProvider(
             config.stripe_api_key, api_base=config.stripe_api_base,
             timeout=config.stripe_timeout_s,

@@ -152,12 +152,14 @@ def ledger_head(as_json: bool) -> None:
 @ledger.command("verify")
 @click.option("--json", "as_json", is_flag=True,
               help="Problems as JSON lines; when all holds, one object: ok, entries_checked, "
-                   "unsealed, anchors_held.")
+                   "unsealed, anchors_held, payments_checked, payments_before_journal, "
+                   "orders_checked, orders_before_journal.")
 @click.option("--anchor", "anchors", type=AnchorParam(), multiple=True,
               help="SEQ:HASH from an earlier `refunds ledger head`, kept outside the database: "
                    "fail unless entry SEQ still has that hash. Repeatable.")
 def ledger_verify(as_json: bool, anchors: tuple[tuple[int, str], ...]) -> None:
-    """Walk the hash chain and check every decision, attempt and review row against it.
+    """Walk the hash chain and check every decision, attempt, review, payment and order row
+    against it (a payment's captured amount, an order's total).
 
     Exits 1 and names the first altered entry or row when anything does not hold. The chain
     alone cannot see a rewrite that recomputed every later hash; --anchor can, for every entry
@@ -168,6 +170,7 @@ def ledger_verify(as_json: bool, anchors: tuple[tuple[int, str], ...]) -> None:
     with startup.engine() as engine:
         problems = verify_ledger(engine, anchors=anchors)
         waiting = unsealed_entries(engine)
+    paid = problems.paid
     if waiting and not as_json:
         click.echo(f"{waiting} entr{'y' if waiting == 1 else 'ies'} not sealed into the chain yet "
                    "(checked against their rows; `refunds ledger seal` seals them now)")
@@ -176,17 +179,35 @@ def ledger_verify(as_json: bool, anchors: tuple[tuple[int, str], ...]) -> None:
             click.echo(json.dumps({"where": p.where, "problem": p.problem, "detail": p.detail}))
     if not problems:
         if as_json:
-            click.echo(json.dumps({"ok": True, "entries_checked": problems.entries,
-                                   "unsealed": waiting, "anchors_held": len(set(anchors))},
-                                  sort_keys=True))
+            click.echo(json.dumps({
+                "ok": True, "entries_checked": problems.entries, "unsealed": waiting,
+                "anchors_held": len(set(anchors)),
+                "payments_checked": paid.payments - paid.payments_before,
+                "payments_before_journal": paid.payments_before,
+                "orders_checked": paid.orders - paid.orders_before,
+                "orders_before_journal": paid.orders_before}, sort_keys=True))
         else:
             click.echo(_verified(problems.entries, len(set(anchors))))
+            if paid.payments or paid.orders:
+                click.echo(_paid(paid))
         return
     if not as_json:
         click.echo(f"LEDGER ALTERED: first problem at {problems[0]}", err=True)
         for p in problems[1:]:
             click.echo(f"  also: {p}", err=True)
     sys.exit(1)
+
+
+def _paid(paid: Any) -> str:
+    """How many payments' captured amounts and orders' totals were held up to their entries,
+    and how many were recorded before those were journalled (not checked)."""
+    def some(n: int, one: str) -> str:
+        return f"{n} {one}" if n == 1 else f"{n} {one}s"
+
+    return (f"what was paid: {some(paid.payments - paid.payments_before, 'payment')} and "
+            f"{some(paid.orders - paid.orders_before, 'order')} checked against their entries; "
+            f"{some(paid.payments_before, 'payment')} and {some(paid.orders_before, 'order')} "
+            "recorded before captured amounts and totals were journalled (not checked)")
 
 
 def _verified(entries: int, anchors: int) -> str:

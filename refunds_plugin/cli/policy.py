@@ -3,7 +3,9 @@
 ``check FILE`` accepts a path or ``preset:NAME`` and prints the rules in plain words (exit 1 on an
 invalid file). ``explain`` builds order facts and a return request from flags (one line, the
 quick way) or from a JSON file (``{"now", "facts", "request"}``, amounts in minor units) and
-prints the decision with its full rule trace, as a table or ``--json``. ``simulate`` replays
+prints the decision with its full rule trace, as a table or ``--json``; refunds and store credit
+go in the steps of the payment's provider, as the service sends them (``--paid-with``, default
+Stripe: 0.010 for KWD; ``ledger.facts.step_for``), and the table says which. ``simulate`` replays
 the return decisions in the ledger under a candidate policy (read-only, see
 ``finance/simulation.py``) and reports totals first, then every changed decision; those arrive as
 JSON lines in a spool file, so a large ledger is printed without holding its rows in memory.
@@ -16,6 +18,7 @@ import json
 import sys
 import tempfile
 from collections.abc import Iterable
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import IO, Any
@@ -50,8 +53,9 @@ from refunds_plugin.finance.simulation import (
 )
 from refunds_plugin.language.catalogue import english
 from refunds_plugin.language.said import render as said_again
+from refunds_plugin.ledger.facts import step_for
 from refunds_plugin.money import AmountError, CurrencyError, Money, normalize_currency
-from refunds_plugin.shipping.listing import address_warning
+from refunds_plugin.shipping.listing import address_warning, label_warning
 
 _REASONS = [r.value for r in Reason]
 
@@ -83,13 +87,15 @@ def check(spec: str, as_json: bool) -> None:
     config = startup.config()
     warnings = ledger_warnings(config.database_url, pol)
     warnings += [w for w in (channel_warning(pol.exchange.allowed, config.outbound_url),
-                             address_warning(bool(config.return_addresses))) if w]
+                             address_warning(bool(config.return_addresses)),
+                             label_warning(pol.return_shipping.label, config.carrier)) if w]
+    rules = pol.describe(can_label=config.can_label)
     if as_json:
         click.echo(json.dumps({"valid": True, "name": pol.name, "content_hash": pol.content_hash,
-                               "rules": pol.describe(), "warnings": warnings}, indent=2))
+                               "rules": rules, "warnings": warnings}, indent=2))
         return
     click.echo(f"OK: {spec} is a valid policy named {pol.name!r}, sha256 {pol.content_hash}")
-    for line in pol.describe()[1:]:
+    for line in rules[1:]:
         click.echo(f"  - {line}")
     for line in warnings:
         click.echo(line, err=True)
@@ -156,7 +162,16 @@ def explain(spec: str, input_file: str | None, now_at: datetime | None, as_json:
     if as_json:
         click.echo(json.dumps(decision.to_dict(), indent=2, default=str))
     else:
-        click.echo(render(decision))
+        click.echo(f"{paid_with(facts)}\n{render(decision)}")
+
+
+def paid_with(facts: OrderFacts) -> str:
+    """Which provider the amounts assume, and its step where it has one."""
+    paid = ", ".join(sorted({p.provider for p in facts.payments})) or "no payment"
+    if facts.refund_increment <= 1:
+        return f"paid with:   {paid}"
+    return (f"paid with:   {paid} (refunds and store credit go in steps of "
+            f"{Money(facts.refund_increment, facts.currency)}, as the service sends them)")
 
 
 def _from_file(path: str, now_at: datetime | None
@@ -182,7 +197,10 @@ def _from_file(path: str, now_at: datetime | None
     except ValueError:
         raise bad(f"now: expected {DATE_HINT}, found {doc.get('now')!r}") from None
     try:
-        return now, facts_from_json(doc["facts"]), request_from_json(doc["request"])
+        facts = facts_from_json(doc["facts"])
+        if "refund_increment" not in doc["facts"]:  # the service's step for its payments
+            facts = replace(facts, refund_increment=step_for(facts.payments, facts.currency))
+        return now, facts, request_from_json(doc["request"])
     except KeyError as exc:
         raise bad(f"expected a field {exc.args[0]!r}, found it missing") from None
     except (AmountError, CurrencyError) as exc:
@@ -220,11 +238,12 @@ def _from_flags(now: datetime, **f: Any) -> tuple[OrderFacts, ReturnRequest]:
         first_order_at=now - timedelta(days=round(f["months"] * 30.44)),
         total_refunded=minor("total_refunded"), refunds_recent_count=f["recent_refunds"],
         refunds_recent_amount=minor("recent_refunded"), not_received_claims=f["not_received"])
+    paid = (PaymentFacts(f["paid_with"], "pay-1", total, disputed=f["disputed"]),)
     facts = OrderFacts(
         order_id="cli-1", currency=cur, lines=(line,), shipping_amount=minor("shipping"),
         total_amount=total, paid_at=delivered - timedelta(days=2),
         fulfilled_at=delivered - timedelta(days=1), delivered_at=delivered,
-        payments=(PaymentFacts(f["paid_with"], "pay-1", total, disputed=f["disputed"]),),
+        payments=paid, refund_increment=step_for(paid, cur),
         returned_quantities=(("line-1", f["returned"]),) if f["returned"] else (),
         history=history)
     prefer = ResolutionKind(f["prefer"]) if f["prefer"] else None

@@ -20,7 +20,7 @@ from refunds_plugin.config import money_banner
 from refunds_plugin.exchanges.shipping import channel_warning
 from refunds_plugin.finance.currencies import currency_warnings
 from refunds_plugin.ledger.instance import kept_secret
-from refunds_plugin.shipping.listing import address_warning
+from refunds_plugin.shipping.listing import address_warning, label_warning
 
 
 @click.command()
@@ -68,7 +68,8 @@ def serve(host: str, port: int, workers: int, threads: int, executor: bool) -> N
     for line in currency_warnings(runtime.engine, runtime.policy):
         click.echo(line, err=True)
     for warning in (channel_warning(runtime.policy.exchange.allowed, config.outbound_url),
-                    address_warning(bool(config.return_addresses))):
+                    address_warning(bool(config.return_addresses)),
+                    label_warning(runtime.policy.return_shipping.label, config.carrier)):
         if warning:
             click.echo(warning, err=True)
     runtime.engine.dispose()

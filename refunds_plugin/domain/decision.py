@@ -78,12 +78,28 @@ class ExchangeLine:
     out_amount: int  # what the returned units are worth
     sku: str
     name: str
-    unit_amount: int
+    unit_amount: int  # the new item's list price
     variant_id: str | None = None
+    # the returned units at their list price, kept only when they were paid otherwise (an order
+    # discount, or tax, spread over the line): the new units then cost the same share of their
+    # own list price (``carried``); None: they cost their list price, as before
+    out_list: int | None = None
 
     @property
     def in_amount(self) -> int:
-        return self.unit_amount * self.quantity
+        """What the new units cost the customer."""
+        listed = self.unit_amount * self.quantity
+        return listed if self.out_list is None else carried(listed, self.out_amount, self.out_list)
+
+
+def carried(list_in: int, paid_out: int, list_out: int) -> int:
+    """The price of new items listed at ``list_in`` for a customer whose returned items, listed
+    at ``list_out``, were paid ``paid_out``: the discount (or tax) the line was paid with carries
+    over, ``list_in × paid_out / list_out``, rounded down to the minor unit (in the customer's
+    favour). Items paid their list price, or without one, cost ``list_in``."""
+    if paid_out == list_out or list_out <= 0:
+        return list_in
+    return list_in * paid_out // list_out
 
 
 @_slot_init

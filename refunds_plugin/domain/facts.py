@@ -34,7 +34,7 @@ class Variant:
 
 # Fields written into stored bodies only when set, so bodies without an exchange stay as they were
 # (the journal hashes them): read by ``ledger.journal.plain``.
-OMIT_EMPTY = frozenset({"variants", "exchange_for", "exchange"})
+OMIT_EMPTY = frozenset({"variants", "exchange_for", "exchange", "out_list"})
 
 
 @_slot_init
@@ -152,6 +152,10 @@ class OrderFacts:
     # whether a dearer exchange's difference can be taken through the order's provider: False
     # when the service would not move its money (a Stripe order without a key: the dry run)
     can_charge: bool = True
+    # whether a prepaid return label can be bought for this order (a label platform and a
+    # return address are configured): False when the customer posts the items themselves, so
+    # no label is promised and no label fee is taken (``policies/resolution``)
+    can_label: bool = True
 
     def line(self, line_id: str) -> OrderLine | None:
         return next((ln for ln in self.lines if ln.id == line_id), None)

@@ -32,7 +32,7 @@ from refunds_plugin.ledger.attempts import write_extra_attempt
 from refunds_plugin.ledger.db import aware, write_tx
 from refunds_plugin.ledger.exchange_dues import DueRow
 from refunds_plugin.ledger.tables import orders, refund_attempts
-from refunds_plugin.money import Money
+from refunds_plugin.money import Money, written
 from refunds_plugin.notify import causes
 from refunds_plugin.providers.stripe import (
     CheckoutRequest,
@@ -142,8 +142,8 @@ def settle(conn: Connection, due: DueRow, obj: dict[str, object], currency: str,
     after the original was scanned (the link was being expired) is refunded at once."""
     amount = int(str(obj.get("amount_total") or 0))
     if amount != due.amount or currency != due.currency:
-        return (f"exchange {due.decision_id}: original due paid {amount} {currency}, expected "
-                f"{due.amount} {due.currency}: not settled, a person must look")
+        return (f"exchange {due.decision_id}: original due paid {written(amount, currency)}, "
+                f"expected {written(due.amount, due.currency)}: not settled, a person must look")
     pi = obj.get("payment_intent")
     pi = pi.get("id") if isinstance(pi, dict) else pi
     if not dues.move(conn, due.decision_id, ("charging", "open", "expiring"), now,

@@ -46,7 +46,8 @@ def _decide_instead(conn: Connection, policy: policies.Policy, route: Route, row
                     now: datetime, channel: str,
                     held: frozenset[ResolutionKind] = frozenset()) -> RecordedDecision | str:
     """The exchanged lines decided as a return; or why not, as a note."""
-    found = conn.execute(select(decisions.c.body, decisions.c.request, decisions.c.created_at)
+    found = conn.execute(select(decisions.c.body, decisions.c.request, decisions.c.created_at,
+                                decisions.c.facts)
                          .where(decisions.c.id == row.decision_id)).first()
     if found is None:
         return f"exchange {row.decision_id}: nothing to fall back from"
@@ -66,7 +67,10 @@ def _decide_instead(conn: Connection, policy: policies.Policy, route: Route, row
         return f"exchange {row.decision_id}: order {row.order_id} unknown"
     # the exchanged units were counted as returned by the exchange itself: decide them afresh
     left = tuple((lid, q - swapped.get(lid, 0)) for lid, q in facts.returned_quantities)
-    facts = replace(facts, returned_quantities=tuple((lid, q) for lid, q in left if q > 0))
+    # a label fee only where the exchange's return could get a label (its decision's facts)
+    labelled = json.loads(found.facts or "{}").get("can_label", True) is not False
+    facts = replace(facts, returned_quantities=tuple((lid, q) for lid, q in left if q > 0),
+                    can_label=labelled)
     # judged as of the original request (its window), not as of now
     decision = policies.evaluate(policy, facts, request, aware(found.created_at))
     return record_decision(conn, decision=decision, facts=facts, request=request,

@@ -18,6 +18,7 @@ from sqlalchemy import Engine, or_, select
 
 from refunds_plugin.domain.kinds import AttemptStatus
 from refunds_plugin.ledger.tables import orders, payments, provider_refunds, refund_attempts
+from refunds_plugin.money import written
 from refunds_plugin.saleor.events import (
     ATTEMPT_TARGET,
     GRANT_STATUS,
@@ -148,13 +149,13 @@ def saleor_refunded_totals(engine: Engine, fetched: list[SaleorOrder]) -> list[M
                     continue
                 known = conn.execute(select(pay.refunded_reported).where(
                     pay.provider == "saleor", pay.reference == tx.reference)).scalar_one_or_none()
-                saleor_says = f"{tx.refunded} {cur} refunded"
+                saleor_says = f"{written(tx.refunded, cur)} refunded"
                 if known is None:
                     out.append(Mismatch("missing_in_ledger", tx.reference, None, "-",
-                                        f"payment of {tx.captured} {cur}, {saleor_says}"))
+                                        f"payment of {written(tx.captured, cur)}, {saleor_says}"))
                 elif int(known) != tx.refunded:
                     out.append(Mismatch("refunded_total", tx.reference, None,
-                                        f"{int(known)} {cur} refunded", saleor_says))
+                                        f"{written(int(known), cur)} refunded", saleor_says))
     return out
 
 
@@ -163,6 +164,10 @@ class _Ours:
     attempt_id: str | None
     amount: int
     status: str
+    currency: str = ""
+
+    def shown(self) -> str:
+        return f"{written(self.amount, self.currency)} {self.status.lstrip('=')}"
 
 
 def _ledger_side(
@@ -177,7 +182,8 @@ def _ledger_side(
         when = or_(when, ra.order_id.in_(order_ids))
     with engine.connect() as conn:
         for row in conn.execute(
-            select(ra.id, ra.provider_reference, ra.amount, ra.sent_amount, ra.status).where(
+            select(ra.id, ra.provider_reference, ra.amount, ra.sent_amount, ra.status,
+                   ra.currency).where(
                 ra.provider == provider,
                 ra.kind == "refund",
                 ra.provider_reference.is_not(None),
@@ -185,15 +191,16 @@ def _ledger_side(
             ).order_by(ra.created_at, ra.seq)  # a retry sharing a Saleor grant speaks last
         ):
             amount = row.sent_amount if row.sent_amount is not None else row.amount
-            ours[row.provider_reference] = _Ours(row.id, int(amount), row.status)
+            ours[row.provider_reference] = _Ours(row.id, int(amount), row.status, row.currency)
         pr = provider_refunds.c
         for ext in conn.execute(
-            select(pr.refund_id, pr.attempt_id, pr.amount, pr.status).where(
+            select(pr.refund_id, pr.attempt_id, pr.amount, pr.status, pr.currency).where(
                 pr.provider == provider, pr.updated_at >= since
             )
         ):
             if ext.refund_id not in ours:  # a refund made outside us, learned from an event
-                ours[ext.refund_id] = _Ours(ext.attempt_id, int(ext.amount), f"={ext.status}")
+                ours[ext.refund_id] = _Ours(ext.attempt_id, int(ext.amount), f"={ext.status}",
+                                            ext.currency)
     return ours
 
 
@@ -207,11 +214,11 @@ def reconcile(
     for theirs in refunds:
         seen.add(theirs.id)
         mine = ours.get(theirs.id)
-        shown = f"{theirs.amount} {theirs.currency} {theirs.status}"
+        shown = f"{written(theirs.amount, theirs.currency)} {theirs.status}"
         if mine is None:
             out.append(Mismatch("missing_in_ledger", theirs.id, None, "-", shown))
             continue
-        ledger = f"{mine.amount} {mine.status.lstrip('=')}"
+        ledger = mine.shown()
         if mine.amount != theirs.amount:
             out.append(Mismatch("amount", theirs.id, mine.attempt_id, ledger, shown))
         if mine.status.startswith("="):
@@ -222,7 +229,7 @@ def reconcile(
             out.append(Mismatch("status", theirs.id, mine.attempt_id, ledger, shown))
     for ref, mine in sorted(ours.items()):
         if ref not in seen:
-            ledger = f"{mine.amount} {mine.status.lstrip('=')}"
+            ledger = mine.shown()
             out.append(Mismatch("missing_at_provider", ref, mine.attempt_id, ledger, "-"))
     return out
 

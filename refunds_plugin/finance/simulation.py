@@ -71,6 +71,7 @@ def facts_from_json(d: dict[str, Any]) -> OrderFacts:
         source=d.get("source", "storefront"),
         channel=d.get("channel"),
         can_charge=d.get("can_charge", True) is not False,  # a dry run's stored False
+        can_label=d.get("can_label", True) is not False,  # a shop without a carrier's False
     )
 
 

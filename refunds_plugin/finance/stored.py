@@ -44,7 +44,7 @@ def _keys(cls: type[Any], *optional: str) -> tuple[frozenset[str], ...]:
     return (names, names - set(optional)) if optional else (names,)
 
 
-_FACTS, = _keys(OrderFacts)
+_FACTS, _FACTS_OLD = _keys(OrderFacts, "can_label")  # stored before it was a fact: True
 _LINE, _LINE_BARE = _keys(OrderLine, "variants")  # written only when there are some
 _CUSTOMER, = _keys(Customer)
 _PAYMENT, = _keys(PaymentFacts)
@@ -80,7 +80,8 @@ def member(kind: type[_E], value: Any) -> _E:
 def facts(d: dict[str, Any]) -> OrderFacts:
     """``facts_from_json(d)`` for the stored form, as a light twin (typed as what it stands
     for: the policy reads it as it reads ``OrderFacts``)."""
-    if d.keys() != _FACTS:
+    keys = d.keys()
+    if keys != _FACTS and keys != _FACTS_OLD:
         raise Unusual
     c, h = d["customer"], d["history"]
     if c.__class__ is not dict or c.keys() != _CUSTOMER or h.__class__ is not dict \
@@ -98,7 +99,8 @@ def facts(d: dict[str, Any]) -> OrderFacts:
                  h["total_refunded"], h["refunds_recent_count"], h["refunds_recent_amount"],
                  h["not_received_claims"], h["window_days"], h["total_credited"],
                  h["credits_recent_count"], h["credits_recent_amount"]),
-        d["source"], d["channel"], int(d["refund_increment"]), d["can_charge"] is not False))
+        d["source"], d["channel"], int(d["refund_increment"]), d["can_charge"] is not False,
+        d.get("can_label", True) is not False))
 
 
 def _line(ln: dict[str, Any]) -> Any:

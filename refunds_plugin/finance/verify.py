@@ -6,7 +6,8 @@ loss of the newest entry, so each row is also compared with what the journal say
 decision with its ``decision`` entry, an attempt with the fold of its ``attempt`` entries, a
 review with its ``review_opened`` / ``review_decided`` / ``review_reopened`` entries (and what
 an approval changed, its ``adjusted_*`` columns, with the entry's ``adjusted`` body), an EU
-withdrawal with its ``withdrawal_received`` entry. Every problem names the entry or row.
+withdrawal with its ``withdrawal_received`` entry, and what was paid (a payment's captured amount,
+an order's total) with its newest entry (``verify_paid``). Every problem names the entry or row.
 
 Entries not sealed into the chain yet (PostgreSQL seals each writer's entries right after its
 commit, ``ledger/seal.py``) come after the sealed ones: each is still held up to the rows it
@@ -29,13 +30,13 @@ from typing import Any
 from sqlalchemy import Connection, Engine, Select, func, select
 
 from refunds_plugin.domain.kinds import WAITING, AttemptStatus
+from refunds_plugin.finance import verify_paid
 from refunds_plugin.ledger import chain, seal
 from refunds_plugin.ledger.db import aware
 from refunds_plugin.ledger.reviews import ADJUSTED, adjusted_figures
 from refunds_plugin.ledger.tables import (
     decisions,
     ledger_entries,
-    payments,
     refund_attempts,
     reviews,
     withdrawals,
@@ -50,6 +51,7 @@ ATTEMPT_FIELDS = (
     "idempotency_key", "status", "provider_reference", "sent_amount", "credit_code",
 )  # fmt: skip
 UNJOURNALLED: dict[str, set[str]] = {AttemptStatus.PENDING: set(WAITING)}  # claim, release
+Said = dict[str, tuple[int, dict[str, Any]]]
 
 
 @dataclass(frozen=True)
@@ -63,9 +65,11 @@ class Problem:
 
 
 class Verdict(list[Problem]):
-    """The problems found (empty: all holds), and how many journal ``entries`` were read."""
+    """The problems found (empty: all holds), how many journal ``entries`` were read, and how
+    many payments and orders were held up to their entries (``paid``; ``verify_paid``)."""
 
     entries: int = 0
+    paid: verify_paid.Counted = verify_paid.Counted()
 
 
 def _entries(conn: Connection, batch: int) -> Any:
@@ -122,10 +126,12 @@ def verify_ledger(
     """Every problem found, the chain's first break first, then anchors that no longer hold
     (``(seq, hash)`` pairs kept outside the database); an empty list when all holds."""
     problems = Verdict()
-    said_decisions: dict[str, tuple[int, dict[str, Any]]] = {}
-    said_attempts: dict[str, tuple[int, dict[str, Any]]] = {}
-    said_reviews: dict[str, tuple[int, dict[str, Any]]] = {}
-    said_withdrawals: dict[str, tuple[int, dict[str, Any]]] = {}
+    said_decisions: Said = {}
+    said_attempts: Said = {}
+    said_reviews: Said = {}
+    said_withdrawals: Said = {}
+    said_paid: dict[str, Said] = {kind: {} for kind in verify_paid.KINDS}
+    problems.paid = verify_paid.Counted()
     chain_ok = True
 
     waiting: list[int] = []  # unsealed entries; the first one a sealed entry follows
@@ -150,6 +156,8 @@ def verify_ledger(
                 _, state = said_reviews.get(subject, (0, {}))
                 cleared = {**state, "note": None, "decided_by": None}
                 said_reviews[subject] = (seq, {**cleared, **data, "status": "open"})
+            else:
+                verify_paid.remember(said_paid, seq, entry_type, subject, data)
             if digest is None:
                 waiting.append(seq)
                 continue
@@ -177,7 +185,8 @@ def verify_ledger(
             for table, said in zip(_TABLES, (said_decisions, said_attempts, said_reviews,
                                              said_withdrawals), strict=True):
                 problems.extend(_check_rows(side, table, said, batch))
-            problems.extend(_check_refunded_totals(side))
+            problems.extend(Problem(*found) for found in verify_paid.check(
+                side, said_paid, problems.paid, batch))
     return problems
 
 
@@ -217,9 +226,6 @@ def _differences(row: dict[str, Any], said: dict[str, Any], names: tuple[str, ..
         if have != want:
             out.append(f"{name} is {have!r} but the journal says {want!r}")
     return out
-
-
-Said = dict[str, tuple[int, dict[str, Any]]]
 
 
 @dataclass(frozen=True)
@@ -356,35 +362,6 @@ _TABLES = (  # in the order verify_ledger checks them
         missing="entry {seq} records it; it is gone",
     ),
 )
-
-
-def _check_refunded_totals(conn: Connection) -> Iterator[Problem]:
-    """Each payment whose ``refunded_reported`` differs from the total the journal last settled
-    on: the ``payment_refunded`` entries (subject ``provider:reference``; today Stripe's, from
-    ``stripe.refunded_total``), read here as journal facts so this check names no provider."""
-    said: dict[tuple[str, str], int] = {}
-    le = ledger_entries.c
-    for subject, body in conn.execute(
-        select(le.subject_id, le.body).where(le.entry_type == "payment_refunded").order_by(le.seq)
-    ):
-        provider, _, reference = subject.partition(":")
-        said[(provider, reference)] = int(json.loads(body)["refunded_reported"])
-    if not said:
-        return
-    pc = payments.c
-    stored = {(p, r): v for p, r, v in conn.execute(
-        select(pc.provider, pc.reference, pc.refunded_reported).where(
-            pc.reference.in_(sorted({r for _, r in said}))
-        )
-    )}
-    for key, total in sorted(said.items()):
-        where = f"payments row {key[0]}:{key[1]}"
-        if key not in stored:
-            detail = f"the journal settled its refunded total at {total}; the row is gone"
-            yield Problem(where, "row_edited", detail)
-        elif int(stored[key]) != total:
-            yield Problem(where, "row_edited", f"refunded_reported is {stored[key]} but the "
-                          f"journal last settled it at {total}")
 
 
 def _resolution_sum(body: dict[str, Any], kind: str) -> int:

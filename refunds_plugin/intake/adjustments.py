@@ -4,9 +4,11 @@ instead of a refund. The change makes a new set of resolutions for the decision'
 entry records the change (``adjusted``) beside the verdict.
 
 Limits: never more than the order's payments still have to give back (``refundable``), never
-nothing (a zero payout is a decline). Whatever is given as store credit instead of a refund, or
-at an amount the admin chose, carries no policy bonus: the bonus belongs to the policy's own
-offer, and is kept only when the credit's amount is left as the policy made it.
+nothing (a zero payout is a decline), and never an amount the provider would refuse
+(``check_steps``: Stripe takes three-decimal currencies in steps of 10 minor units). Whatever
+is given as store credit instead of a refund, or at an amount the admin chose, carries no
+policy bonus: the bonus belongs to the policy's own offer, and is kept only when the credit's
+amount is left as the policy made it.
 """
 
 from __future__ import annotations
@@ -15,10 +17,12 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from refunds_plugin.domain.decision import Decision, Resolution
-from refunds_plugin.domain.facts import PaymentFacts
+from refunds_plugin.domain.facts import OrderFacts, PaymentFacts
 from refunds_plugin.domain.kinds import ResolutionKind
 from refunds_plugin.errors import InputError
 from refunds_plugin.language.catalogue import english
+from refunds_plugin.money import Money, refund_increment
+from refunds_plugin.routing import paid_by
 
 
 class NotRefundable(InputError):
@@ -73,6 +77,25 @@ def adjusted(decision: Decision, payments: tuple[PaymentFacts, ...] | list[Payme
                 "store credit in this decision", code="bad_amount")
         made = (*credits, *_refunds(total - kept, refunds, payments, cur))
     return replace(decision, fees=fees, resolutions=made)
+
+
+def check_steps(decision: Decision, facts: OrderFacts) -> None:
+    """Refuse (``InputError`` ``amount_off_step``) an amount its provider takes only in steps
+    (KWD through Stripe: 0.010), naming the step and the two nearest amounts it takes, rather
+    than approving what the provider will refuse."""
+    cur, by = decision.currency, paid_by(facts)
+    for res in decision.resolutions:
+        refund = res.kind is ResolutionKind.REFUND
+        provider = by.get(res.payment_reference or "", "") if refund else by["credit"]
+        amount, step = (res.amount if refund else res.total), refund_increment(provider, cur)
+        if amount <= 0 or amount % step == 0:
+            continue
+        down = amount - amount % step
+        near = [Money(m, cur).decimal_string() for m in (down, down + step) if m > 0]
+        noun, verb = ("refunds", "go") if refund else ("store credit", "goes")
+        raise InputError(
+            f"{cur} {noun} through {provider.title()} {verb} in steps of {Money(step, cur)}: "
+            f"{' or '.join(near)}", code="amount_off_step")
 
 
 def _refunds(amount: int, was: list[Resolution], payments: Any, cur: str) -> list[Resolution]:

@@ -41,6 +41,12 @@ def held_kinds(policy: policies.Policy, config: Config,
                      if policy.refund_on_for(k, instant_exchange=instant).value != "approval")
 
 
+def labelled(facts: OrderFacts, config: Config) -> OrderFacts:
+    """``facts`` as the policy must see them: ``can_label`` False where no prepaid label can be
+    bought (``Config.can_label``: no carrier or no return address), so no label fee is taken."""
+    return facts if config.can_label or not facts.can_label else replace(facts, can_label=False)
+
+
 def _instant(decision: Decision | None) -> bool:
     return decision is not None and decision.exchange is not None and decision.exchange.instant
 

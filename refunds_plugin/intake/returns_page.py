@@ -19,7 +19,7 @@ from sqlalchemy import Engine, or_, select
 
 import policies
 from policies import deadline
-from refunds_plugin.domain.decision import Decision, RuleResult, answered_at
+from refunds_plugin.domain.decision import Decision, RuleResult, answered_at, carried
 from refunds_plugin.domain.facts import OrderFacts, ReturnLine, ReturnRequest, Variant
 from refunds_plugin.domain.kinds import AttemptStatus, Reason, ResolutionKind
 from refunds_plugin.ledger import exchange_dues
@@ -35,7 +35,7 @@ from refunds_plugin.ledger.tables import (
     refund_attempts,
     reviews,
 )
-from refunds_plugin.notify.causes import line_names
+from refunds_plugin.notify.reads import line_names
 from refunds_plugin.shipping.returns import get_return
 
 # Compared against when the order is unknown, so both answers cost about the same.
@@ -100,6 +100,9 @@ class LineOption:
     refund_until: datetime | None  # last moment a refund (not credit) is available, if ahead
     note: str  # the policy's own sentence when the line is not simply open
     exchange_to: tuple[Variant, ...] = ()  # other sizes/colours it may be exchanged for
+    # what one unit of each costs the customer: its list price with the line's discount carried
+    # over (``domain.decision.carried``), as the decision prices the swap
+    exchange_prices: tuple[int, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -154,7 +157,9 @@ def line_options(policy: policies.Policy, facts: OrderFacts, now: datetime,
         # the price paid, not the list price: a discount spread over the line is not refunded
         paid = line.units_amount(1, line.quantity - remaining)
         out.append(LineOption(line.id, line.name, paid, remaining, state, until,
-                              refund_until, note, swaps))
+                              refund_until, note, swaps,
+                              tuple(carried(v.unit_amount, paid, line.unit_amount)
+                                    for v in swaps)))
     return out
 
 

@@ -24,7 +24,13 @@ from refunds_plugin.domain.kinds import LIVE, AttemptStatus, ResolutionKind
 from refunds_plugin.errors import InputError, NotFound
 from refunds_plugin.exchanges.shipping import exchange_approved
 from refunds_plugin.intake import physical, withdrawals
-from refunds_plugin.intake.adjustments import Adjustment, NotRefundable, adjusted, journal_body
+from refunds_plugin.intake.adjustments import (
+    Adjustment,
+    NotRefundable,
+    adjusted,
+    check_steps,
+    journal_body,
+)
 from refunds_plugin.ledger import facts as facts_mod
 from refunds_plugin.ledger.attempt_reads import replaced_attempts as _replaced
 from refunds_plugin.ledger.attempts import (
@@ -37,11 +43,13 @@ from refunds_plugin.ledger.attempts import (
     write_attempts,
 )
 from refunds_plugin.ledger.db import lock_order, write_tx
+from refunds_plugin.ledger.decisions import foreign_payments
 from refunds_plugin.ledger.exchanges import get_exchange, open_exchange
 from refunds_plugin.ledger.exchanges import restart as restart_exchange
 from refunds_plugin.ledger.journal import append_entry
 from refunds_plugin.ledger.reviews import close_review, record_adjustment
 from refunds_plugin.ledger.tables import decisions, refund_attempts, reviews
+from refunds_plugin.money import Money
 from refunds_plugin.notify.causes import review_closed
 
 EXPIRED_NOTE = "return expired"  # ``shipping.returns.expire``'s reason on canceled attempts
@@ -150,6 +158,8 @@ def decide(
                 changed = journal_body(was, decision, change)
                 record_adjustment(conn, decision_id, decision)
             _check_refundable(decision, facts.payments)
+            _check_currency(conn, row.order_id, decision)
+            check_steps(decision, facts)  # never approve what the provider will refuse
             # a withdrawal's return keeps its statutory terms (money held at most to first scan)
             terms = withdrawals.terms_for(service.policy, decision.policy_name)
             waits = physical.held_kinds(terms, service.config, decision) \
@@ -200,8 +210,9 @@ def _keep_the_law(decision: Decision, change: Adjustment) -> None:
         raise InputError("a withdrawal is refunded to the original payment; store credit "
                          "cannot replace it", code="withdrawal_minimum")
     if change.amount is not None and change.amount < decision.amount:
-        raise InputError(f"a withdrawal's refund cannot be less than the {decision.amount} "
-                         "(minor units) the law gives", code="withdrawal_minimum")
+        raise InputError(f"a withdrawal's refund cannot be less than the "
+                         f"{Money(decision.amount, decision.currency)} the law gives",
+                         code="withdrawal_minimum")
 
 
 def _facts(conn: Connection, order_id: str, now: datetime, window_days: int) -> OrderFacts:
@@ -235,7 +246,8 @@ def _pay_again(
              if r.status in (AttemptStatus.FAILED, AttemptStatus.CANCELED)]
     if freed:
         facts = _facts(conn, order_id, now, window_days)
-        _check_fits([(r.kind, r.payment_reference, int(r.amount)) for r in freed], facts.payments)
+        _check_fits([(r.kind, r.payment_reference, int(r.amount)) for r in freed], facts.payments,
+                    facts.currency)
     note = "review approved"
     new = [retry_attempt(conn, AttemptRow.from_row(r), now, f"{note}: replaces {r.id}")
            for r in refused]
@@ -244,14 +256,24 @@ def _pay_again(
     return new, again
 
 
+def _check_currency(conn: Connection, order_id: str, decision: Decision) -> None:
+    """A refund never goes to a payment taken in another currency (its provider would read the
+    amount in the payment's): refused, so a person gives store credit or refunds by hand."""
+    found = foreign_payments(conn, order_id, decision)
+    if found:
+        raise InputError("; ".join(found.values()) + ": approve it as store credit, or refund "
+                         "it at the provider by hand and decline here", code="currency_mismatch")
+
+
 def _check_refundable(decision: Decision, payments: Any) -> None:
     _check_fits(
         [(res.kind.value, res.payment_reference, res.amount) for res in decision.resolutions],
-        payments,
+        payments, decision.currency,
     )
 
 
-def _check_fits(wanted: list[tuple[str, str | None, int]], payments: Any) -> None:
+def _check_fits(wanted: list[tuple[str, str | None, int]], payments: Any, currency: str
+                ) -> None:
     """Raise ``NotRefundable`` unless every refund fits what its payment still has to give."""
     left = {p.reference: p.refundable for p in payments}
     for kind, reference, amount in wanted:
@@ -260,7 +282,7 @@ def _check_fits(wanted: list[tuple[str, str | None, int]], payments: Any) -> Non
         have = left.get(reference or "", 0)
         if amount > have:
             raise NotRefundable(
-                f"payment {reference} has {have} left to refund; "
-                f"this decision would refund {amount}"
+                f"payment {reference} has {Money(have, currency)} left to refund; "
+                f"this decision would refund {Money(amount, currency)}"
             )
         left[reference or ""] = have - amount

@@ -59,7 +59,6 @@ Apply = Callable[[Connection, datetime], str | None]  # an event's own effect; i
 Wake = Callable[[Connection, datetime], Woken]  # the trouble it wakes
 CHECKED = frozenset({"storefront"})  # senders whose event id promises one content (else 409)
 
-
 utcnow = partial(datetime.now, UTC)  # the service's clock unless one is given (tests)
 
 
@@ -261,7 +260,7 @@ class Service:
             if offered:
                 order_facts = with_variants(order_facts, offered)
             dry_run = self.dry_run_for(order_facts)
-            order_facts = self.chargeable(order_facts, dry_run)
+            order_facts = self.decided_on(order_facts, dry_run)
             if row is None:  # a redelivery: answer with what was decided
                 existing = find_decision(conn, request.order_id, request_key)
                 if existing is None:
@@ -379,11 +378,12 @@ class Service:
         """Whether this order's money would not move: the dry run is its provider."""
         return "dryrun" in self.route(order_facts).values()
 
-    def chargeable(self, order_facts: OrderFacts, dry_run: bool | None = None) -> OrderFacts:
-        """No dearer exchange's difference is charged where money would not move (a dry run opens
-        no Checkout Session): the policy offers the refund or credit instead."""
+    def decided_on(self, order_facts: OrderFacts, dry_run: bool | None = None) -> OrderFacts:
+        """The facts as this service acts on them: no charge in a dry run (the policy offers the
+        refund or credit instead), no label fee without a label (``physical.labelled``)."""
         moves = not (self.dry_run_for(order_facts) if dry_run is None else dry_run)
-        return order_facts if moves else replace(order_facts, can_charge=False)
+        facts = order_facts if moves else replace(order_facts, can_charge=False)
+        return physical.labelled(facts, self.config)
 
     def attempts_of(self, decision_id: str) -> tuple[AttemptRow, ...]:
         with self.engine.connect() as conn:

@@ -4,6 +4,9 @@ attempts (an approval) or its review (a person decides).
 ``guard_refundable`` is the recording transaction's own check that an approval fits what the
 payments still hold. The policy already caps every refund at the refundable remainder; this is
 the second line of defence, run on the facts read inside the same transaction.
+``guard_currency`` is another: a refund in a currency other than its payment's (a provider
+would read its amount in the payment's currency) goes to a person, and ``foreign_payments``
+lets a person's approval refuse it too.
 """
 
 from __future__ import annotations
@@ -15,7 +18,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, select
+from sqlalchemy import Connection, bindparam, select
 
 from policies.explanation import without_promise
 from refunds_plugin.domain.decision import Decision, RuleResult
@@ -28,7 +31,8 @@ from refunds_plugin.ledger.facts import OrderSeen
 from refunds_plugin.ledger.journal import append_entry, insert_ignore, plain, to_json
 from refunds_plugin.ledger.line_index import customer_key, index_return
 from refunds_plugin.ledger.reviews import open_review, review_why
-from refunds_plugin.ledger.tables import decisions, refund_attempts
+from refunds_plugin.ledger.tables import decisions, payments, refund_attempts
+from refunds_plugin.money import written
 from refunds_plugin.notify.causes import Seen, decision_recorded
 
 
@@ -115,6 +119,43 @@ def guard_refundable(decision: Decision, facts: OrderFacts) -> Decision:
                    explanation=Joined([without_promise(decision.explanation), guard.message]))
 
 
+_CURRENCIES = select(payments.c.reference, payments.c.currency).where(
+    payments.c.order_id == bindparam("oid"), payments.c.reference.in_(bindparam("refs",
+                                                                             expanding=True)))
+
+
+def foreign_payments(conn: Connection, order_id: str, decision: Decision) -> dict[str, str]:
+    """The decision's refunds whose payment was taken in another currency than the decision's,
+    as ``{reference: "payment pi_… was taken in USD; this refund is 10000 JPY"}``."""
+    wanted: dict[str, int] = {}
+    for res in decision.resolutions:
+        if res.kind is ResolutionKind.REFUND and res.amount > 0 and res.payment_reference:
+            wanted[res.payment_reference] = wanted.get(res.payment_reference, 0) + res.amount
+    if not wanted:
+        return {}
+    cur = decision.currency
+    return {ref: f"payment {ref} was taken in {taken}; this refund is {written(wanted[ref], cur)}"
+            for ref, taken in conn.execute(_CURRENCIES, {"oid": order_id, "refs": list(wanted)})
+            if taken != cur}
+
+
+def guard_currency(conn: Connection, decision: Decision, facts: OrderFacts) -> Decision:
+    """Defence in depth, in the recording transaction: an approval that would refund a payment
+    in another currency than it was taken in goes to a person, never to the provider."""
+    if decision.outcome is not Outcome.APPROVE:
+        return decision
+    found = foreign_payments(conn, facts.order_id, decision)
+    if not found:
+        return decision
+    guard = RuleResult("ledger_guard", "review", "currency_mismatch",
+                       said("The payment was taken in another currency than this refund, so a "
+                            "person will check it before any money moves."),
+                       {"findings": found})
+    return replace(decision, outcome=Outcome.REVIEW, reason_code="currency_mismatch",
+                   trace=(*decision.trace, guard),
+                   explanation=Joined([decision.explanation, guard.message]))
+
+
 def record_decision(
     conn: Connection,
     *,
@@ -139,7 +180,7 @@ def record_decision(
     which carry it. ``seen``: the rest of the order row the facts were read from, so the
     messages need not read it again.
     """
-    decision = guard_refundable(decision, facts)
+    decision = guard_currency(conn, guard_refundable(decision, facts), facts)
     decision_id = str(uuid.uuid4())
     asked = request_json(request)
     body = decision_body(decision)
@@ -204,7 +245,8 @@ def record_decision(
     decision_recorded(conn, decision_id=decision_id, decision=decision, order_id=facts.order_id,
                       customer_email=facts.customer.email, now=now,
                       seen=None if seen is None else Seen(seen, said_json, opened),
-                      dry_run=any(row["provider"] == "dryrun" for row in written))
+                      dry_run=any(row["provider"] == "dryrun" for row in written),
+                      request_lines=list(asked.get("lines") or ()))
     ids = tuple(row["id"] for row in written)
     return RecordedDecision(decision_id, decision, ids, created=True, written=tuple(written),
                             opened=opened)

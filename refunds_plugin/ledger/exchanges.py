@@ -22,6 +22,7 @@ from refunds_plugin.domain.decision import Exchange
 from refunds_plugin.ledger.journal import append_entry, insert_ignore, plain
 from refunds_plugin.ledger.line_index import mark_decision
 from refunds_plugin.ledger.tables import exchanges
+from refunds_plugin.money import written
 
 SHIP_ORDER = ("approval", "first_scan", "delivered", "inspected")
 OPEN = ("awaiting_payment", "waiting", "ready")
@@ -174,8 +175,8 @@ def settle_payment(conn: Connection, row: ExchangeRow, amount: int, currency: st
     """The difference was paid: on to waiting, or ready if ship_on was already reached. Paid
     twice (a replayed or a second completion) settles once; the note says which."""
     if amount != row.charge_amount or currency != row.currency:
-        return (f"exchange {row.decision_id}: paid {amount} {currency}, expected "
-                f"{row.charge_amount} {row.currency}: not settled, a person must look")
+        return (f"exchange {row.decision_id}: paid {written(amount, currency)}, expected "
+                f"{written(row.charge_amount, row.currency)}: not settled, a person must look")
     status = "ready" if row.reached is not None else "waiting"
     if _move(conn, row.decision_id, ("awaiting_payment",), now, "exchange_paid",
              {"amount": amount, "currency": currency}, status=status, paid_at=now):

@@ -37,11 +37,13 @@ from sqlalchemy import (
 from refunds_plugin.domain.decision import Decision
 from refunds_plugin.domain.facts import OrderLine
 from refunds_plugin.domain.kinds import DecisionKind
-from refunds_plugin.ledger.inserts import insert_rows
+from refunds_plugin.ledger.inserts import Rows, insert_rows
+from refunds_plugin.ledger.money_entries import order_rows
 from refunds_plugin.ledger.tables import (
     customer_orders,
     decisions,
     insight_marks,
+    ledger_entries,
     order_line_labels,
     order_lines,
     return_figures,
@@ -89,27 +91,34 @@ def _rows(found: Iterable[Any]) -> list[tuple[Any, ...]]:
 
 def index_order(conn: Connection, *, order_id: str, currency: str, lines: Iterable[OrderLine],
                 total: int, paid_at: datetime | None, customer: str | None,
-                now: datetime, new: bool = False) -> None:
+                now: datetime, new: bool = False, journal: bool = False) -> None:
     """Replace the order's rows with what it holds now (a later event may change its lines).
     An order counts as sold when it was paid, else when it was first recorded. When they
     changed, mark the days and customers they were and are in (and the order's returns' days:
     those are summed by the lines' keys). ``new``: the order's row was inserted in this
-    transaction, so it has no rows to replace and no returns yet (three statements fewer)."""
+    transaction, so it has no rows to replace and no returns yet (three statements fewer).
+    ``journal``: also journal the order's total and currency when they are new or changed
+    (``money_entries.order_rows``; the ``customer_orders`` row replaced says what they were),
+    in the same statement on PostgreSQL."""
     at = epoch(paid_at or now)
-    if new:  # its rows and its mark, in one statement on PostgreSQL
+    if new:  # its rows, its mark and its entry, in one statement on PostgreSQL
         rows, labels = line_rows(order_id, currency, lines, at)
         insert_rows(conn, (order_lines, rows), (order_line_labels, labels),
                     (customer_orders, [{"order_id": order_id, "customer": customer,
                                         "currency": currency, "total": total, "at": at}]),
-                    (insight_marks, [{"day": at // DAY, "customer": customer}]))
+                    (insight_marks, [{"day": at // DAY, "customer": customer}]),
+                    _entry(conn, journal, order_id, currency, total, None, now))
         return
-    old = [_rows(r._mapping for r in conn.execute(
-        delete(table).where(table.c.order_id == order_id).returning(*table.c)))
+    found = [[dict(r._mapping) for r in conn.execute(
+        delete(table).where(table.c.order_id == order_id).returning(*table.c))]
         for table in (order_lines, order_line_labels, customer_orders)]
+    was = next(((r["currency"], int(r["total"])) for r in found[2]), None)
+    old = [_rows(f) for f in found]
     rows, labels = line_rows(order_id, currency, lines, at)
     placed = {"order_id": order_id, "customer": customer, "currency": currency, "total": total,
               "at": at}
-    insert_rows(conn, (order_lines, rows), (order_line_labels, labels), (customer_orders, [placed]))
+    insert_rows(conn, (order_lines, rows), (order_line_labels, labels), (customer_orders, [placed]),
+                _entry(conn, journal, order_id, currency, total, was, now))
     if old == [_rows(rows), _rows(labels), _rows([placed])]:
         return
     touched = {(at // DAY, customer)} | {(dict(r)["at"] // DAY, dict(r)["customer"])
@@ -121,6 +130,13 @@ def index_order(conn: Connection, *, order_id: str, currency: str, lines: Iterab
             return_figures.join(decisions, decisions.c.id == f.decision_id))
             .where(decisions.c.order_id == order_id))
     conn.execute(insert(insight_marks).from_select(["day", "customer"], union_all(*parts)))
+
+
+def _entry(conn: Connection, journal: bool, order_id: str, currency: str, total: int,
+           was: tuple[str, int] | None, now: datetime) -> Rows:
+    if not journal:
+        return ledger_entries, []
+    return order_rows(conn, order_id, currency, total, was, now)
 
 
 def mark_decision(conn: Connection, decision_id: str) -> None:

@@ -4,6 +4,11 @@ One payment is one ``payments`` row whichever of its names arrives first: Stripe
 money by its PaymentIntent (``pi_…``) and by its charge (``ch_…``/``py_…``), and a storefront may
 name either. ``record_payment`` finds the row the other name made (``payment_row``) and records
 into it, so the detectors never see one payment as two.
+
+An order's currency never changes once recorded: its amounts, its payments and every refund of
+it are in that currency. ``upsert_order`` refuses content in another one (``CurrencyChanged``,
+409 ``currency_changed``) and writes nothing, whoever sends it (a storefront's re-sent
+``order.paid``, a Saleor re-query).
 """
 
 from __future__ import annotations
@@ -13,10 +18,12 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, and_, case, func, or_, select, update
+from sqlalchemy import Connection, and_, bindparam, case, func, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from refunds_plugin.domain.facts import Customer, OrderLine
+from refunds_plugin.errors import Conflict
+from refunds_plugin.ledger import money_entries, seal
 from refunds_plugin.ledger.db import lock_key, lock_order
 from refunds_plugin.ledger.journal import insert_ignore, plain
 from refunds_plugin.ledger.line_index import customer_key, index_order
@@ -71,7 +78,26 @@ def _order_upsert(ins: Any, _dialect: str) -> Any:
     for key in ("paid_at", "fulfilled_at", "delivered_at", "extra", "channel", "locale"):
         # a later, thinner event must not erase what we knew
         changing[key] = func.coalesce(ins.excluded[key], orders.c[key])
-    return ins.on_conflict_do_update(index_elements=["order_id"], set_=changing)
+    # the currency stays what was recorded: content in another one updates nothing, and
+    # returns no row (RETURNING, not rowcount: psycopg reports -1 for it)
+    return ins.on_conflict_do_update(index_elements=["order_id"], set_=changing,
+                                     where=orders.c.currency == ins.excluded.currency
+                                     ).returning(orders.c.order_id)
+
+
+def _payment_journalled(_ins: Any, dialect: str) -> Any:
+    """The payment's upsert with its journal entry (``money_entries``): on PostgreSQL one
+    statement returning the entry's seq when one was written; on SQLite the upsert returning
+    the row it leaves."""
+    if dialect != "postgresql":
+        return _payment_upsert(sqlite.insert(payments), dialect).returning(
+            *(payments.c[n] for n in money_entries.PAYMENT_FIELDS))
+    # the values as a SELECT that reads the prior row first (locked): compared with the result
+    counted = select(func.count()).select_from(money_entries.prior_cte()).subquery()
+    values = select(*(bindparam(c, type_=payments.c[c].type) for c in _PAYMENT_COLUMNS)
+                    ).select_from(counted)
+    ins = postgresql.insert(payments).from_select(list(_PAYMENT_COLUMNS), values)
+    return money_entries.payment_statement(_payment_upsert(ins, dialect))
 
 
 def _payment_upsert(ins: Any, dialect: str) -> Any:
@@ -106,12 +132,29 @@ _ORDER_COLUMNS = (
     "customer_email", "paid_at", "fulfilled_at", "delivered_at", "lines", "channel", "extra",
     "updated_at", "locale",
 )  # fmt: skip
+_PAYMENT_COLUMNS = (
+    "provider", "reference", "order_id", "currency", "captured", "refunded_reported", "status",
+    "customer_id", "customer_email", "charge_id", "created_at", "updated_at", "confirmed_at",
+)  # fmt: skip
 _TABLES = {"order": orders, "payment": payments}
-_BUILDERS = {"order": _order_upsert, "payment": _payment_upsert}
+_BUILDERS = {"order": _order_upsert, "payment": _payment_journalled}
+
+
+class CurrencyChanged(Conflict):
+    """A known order sent again in another currency: refused, nothing of it recorded."""
+
+    code = "currency_changed"
 
 
 def upsert_order(conn: Connection, rec: OrderRecord, now: datetime) -> None:
-    conn.execute(_prebuilt(conn, "order"), _order_values(rec, now))
+    """Store the order, new or known; ``CurrencyChanged`` if it is known in another currency."""
+    if conn.execute(_prebuilt(conn, "order"), _order_values(rec, now)).scalar() is None:
+        was = conn.execute(select(orders.c.currency)
+                           .where(orders.c.order_id == rec.order_id)).scalar()
+        raise CurrencyChanged(
+            f"order {rec.order_id} is recorded in {was}; this content says {rec.currency}. An "
+            "order's currency never changes, so nothing of it was recorded: refund or cancel "
+            "the order in the shop and send the new one under a new order id")
     _index(conn, rec, now)
 
 
@@ -127,7 +170,8 @@ def insert_order(conn: Connection, rec: OrderRecord, now: datetime) -> bool:
 def _index(conn: Connection, rec: OrderRecord, now: datetime, new: bool = False) -> None:
     index_order(conn, order_id=rec.order_id, currency=rec.currency, lines=rec.lines,
                 total=rec.total_amount, paid_at=rec.paid_at,
-                customer=customer_key(rec.customer.email, rec.customer.id), now=now, new=new)
+                customer=customer_key(rec.customer.email, rec.customer.id), now=now, new=new,
+                journal=True)
 
 
 def _order_values(rec: OrderRecord, now: datetime) -> dict[str, Any]:
@@ -210,24 +254,29 @@ def record_payment(
         # the two names of one payment may arrive at once: look and write under its lock
         lock_key(conn, "charge", provider, charge_id)
         reference = payment_row(conn, provider, reference, charge_id) or reference
-    conn.execute(
-        _prebuilt(conn, "payment"),
-        {
-            "provider": provider,
-            "reference": reference,
-            "order_id": order_id,
-            "currency": currency,
-            "captured": captured,
-            "refunded_reported": 0,
-            "status": "succeeded",
-            "customer_id": customer.id,
-            "customer_email": normal_email(customer.email),
-            "charge_id": charge_id,
-            "created_at": now,
-            "updated_at": now,
-            "confirmed_at": now if confirmed else None,
-        },
-    )
+    values = {
+        "provider": provider,
+        "reference": reference,
+        "order_id": order_id,
+        "currency": currency,
+        "captured": captured,
+        "refunded_reported": 0,
+        "status": "succeeded",
+        "customer_id": customer.id,
+        "customer_email": normal_email(customer.email),
+        "charge_id": charge_id,
+        "created_at": now,
+        "updated_at": now,
+        "confirmed_at": now if confirmed else None,
+    }
+    stmt = _prebuilt(conn, "payment")
+    if conn.dialect.name == "postgresql":  # the entry, when one is due, in the same statement
+        seq = conn.execute(stmt, values).scalar()
+        if seq is not None:
+            seal.pending(conn, int(seq))
+    else:
+        before = money_entries.prior_payment(conn, provider, reference)
+        money_entries.journal_payment(conn, before, conn.execute(stmt, values).one(), now)
     return reference
 
 

@@ -87,7 +87,9 @@ _SEAL = text(
 
 
 def pending(conn: Connection, seq: int) -> None:
-    """``append_entry``: this transaction wrote entry ``seq``, not yet sealed."""
+    """``append_entry``: this transaction wrote entry ``seq``, not yet sealed (0 when the
+    statement that wrote it returns no seq, ``money_entries.order_rows``: only whether there is
+    one is read, by ``write_tx``, to wake the sealer after the commit)."""
     conn.info[PENDING] = (conn.get_transaction(), seq)
 
 

@@ -27,14 +27,13 @@ its review closes), ``review:<id>:<journal hash>`` for each review closing's eve
 ``attempt:<id>`` for each attempt's outcome. An attempt the dry run "paid" causes no message at
 all: no money moved, so neither the customer nor the merchant's systems are told it did.
 
-An order whose stored lines cannot be read (``line_names``) names its items by their line ids:
+An order whose stored lines cannot be read (``reads.line_names``) names its items by their line ids:
 the cause's change and its messages go ahead, and a warning names the order. A decision whose
 body cannot be read (``_recorded``) has its messages recorded failed; its change goes ahead.
 """
 
 from __future__ import annotations
 
-import json
 import logging
 from dataclasses import dataclass
 from datetime import datetime
@@ -45,49 +44,18 @@ from sqlalchemy import Connection, select
 from refunds_plugin.domain.decision import Decision
 from refunds_plugin.domain.kinds import AttemptStatus, DecisionKind, Outcome, Reason, ResolutionKind
 from refunds_plugin.ledger.facts import OrderSeen
-from refunds_plugin.ledger.tables import decisions, orders, refund_attempts
+from refunds_plugin.ledger.tables import decisions, refund_attempts
 from refunds_plugin.notify import stored
+from refunds_plugin.notify.asked import asked
 from refunds_plugin.notify.kinds import MERCHANT
 from refunds_plugin.notify.outbox import HELD, Known, enqueue, enqueue_all, recorded_causes
+from refunds_plugin.notify.reads import dry_run_of, order_names
+from refunds_plugin.notify.reads import order_number as _number
 from refunds_plugin.shipping.rows import ReturnRow, get_return
 
 log = logging.getLogger("refunds.notify")
 OUTCOME_MAIL = {Outcome.APPROVE: "approved", Outcome.REVIEW: "in_review",
                 Outcome.DECLINE: "declined"}
-
-
-def _order(conn: Connection, order_id: str,
-           seen: OrderSeen | None = None) -> tuple[str, dict[str, str]]:
-    """The number the customer knows the order by, and its lines' names (``seen``: the order
-    row as this transaction read it already)."""
-    row = seen if seen is not None else conn.execute(
-        select(orders.c.order_number, orders.c.lines).where(orders.c.order_id == order_id)
-    ).first()
-    if row is None:
-        return order_id, {}
-    return row.order_number or order_id, line_names(order_id, row.lines)
-
-
-def _number(conn: Connection, order_id: str) -> str:
-    """The number the customer knows the order by (its lines are not read)."""
-    return conn.execute(select(orders.c.order_number)
-                        .where(orders.c.order_id == order_id)).scalar() or order_id
-
-
-def line_names(order_id: str, stored: str | None) -> dict[str, str]:
-    """The order's item names by line id, from ``orders.lines`` as stored. Lines that cannot
-    be read (the row edited by hand, a partial restore) name no item, so the messages name it
-    by its line id; a warning names the order, and nothing else fails."""
-    try:
-        lines = json.loads(stored or "[]")
-        return {ln["id"]: ln.get("name") or ln["id"] for ln in lines}
-    except (ValueError, TypeError, KeyError, AttributeError) as exc:
-        # the exception's words only: never the stored JSON, which holds customer data
-        log.warning("order %s's stored lines (orders.lines) cannot be read (%s: %s): its "
-                    "messages and pages name the items by their line ids until a person "
-                    "repairs the row",
-                    order_id, type(exc).__name__, exc, extra={"order_id": order_id})
-        return {}
 
 
 def decision_context(
@@ -98,7 +66,7 @@ def decision_context(
     how the items go back when the decision opened a return (``return_instructions``: address,
     return_by, label_url, qr_code_url, tracking_code, carrier; empty without a return).
     ``seen``: what the recording transaction read or wrote already, not read again."""
-    number, names = _order(conn, order_id, seen.order if seen is not None else None)
+    number, names = order_names(conn, order_id, seen.order if seen is not None else None)
     send = _send_back(decision, names)
     swapped = {ln.line_id: {"quantity": ln.quantity, "name": ln.name or ln.sku}
                for ln in (decision.exchange.lines if decision.exchange else ())}
@@ -164,18 +132,24 @@ class Seen:
 def decision_recorded(
     conn: Connection, *, decision_id: str, decision: Decision, order_id: str,
     customer_email: str | None, now: datetime, seen: Seen | None = None, dry_run: bool = False,
+    request_lines: list[dict[str, Any]] | None = None,
 ) -> None:
-    """A new decision's messages, in one statement. ``seen``: see ``Seen``; ``dry_run``: above."""
+    """A new decision's messages, in one statement. ``seen``: see ``Seen``; ``dry_run``: above;
+    ``request_lines``: the lines the request named (``request_received`` lists each, taken or
+    not, with why: ``notify.asked``)."""
     context = decision_context(conn, decision_id, decision, order_id, seen=seen)
     known = Known(seen.order.locale, seen.said) if seen is not None else None
     mails, cause = context | ({"test_mode": True} if dry_run else {}), f"decision:{decision_id}"
     rows: list[dict[str, Any]] = []
     if decision.kind is DecisionKind.RETURN:
+        names = order_names(conn, order_id, seen.order if seen is not None else None)[1]
+        listed = {"asked": asked(decision, request_lines or (), names, context["items"])}
         for kind in ("request_received", OUTCOME_MAIL[decision.outcome]):
             if kind == "approved" and awaits_payment(decision):
                 continue  # sent with its payment link (``approved_with_payment``)
             enqueue(conn, cause=cause, kind=kind, recipient=customer_email, now=now,
-                    context=mails, known=known, batch=rows)
+                    context=mails | listed if kind == "request_received" else mails,
+                    known=known, batch=rows)
     enqueue(conn, cause=cause, kind="return.decided", recipient=MERCHANT, now=now,
             context={**context, "customer_email": customer_email}, batch=rows)
     enqueue_all(conn, rows)
@@ -212,7 +186,7 @@ def review_closed(
     if decision.kind is DecisionKind.RETURN and not (approved and awaits_payment(decision)):
         enqueue(conn, cause=f"decision:{decision_id}",
                 kind="approved" if approved else "declined",
-                recipient=row.customer_email, now=now, context=context)
+                recipient=row.customer_email, now=now, context=_mail(conn, context))
     enqueue(conn, cause=f"review:{decision_id}:{entry_hash[:16]}", kind="return.reviewed",
             recipient=MERCHANT, now=now, context={**context, "customer_email": row.customer_email})
 
@@ -272,8 +246,8 @@ def _recorded(conn: Connection,
                        .where(decisions.c.id == decision_id)).one()
     try:
         decision = stored.decision(row.body)
-        return (decision_context(conn, decision_id, decision, row.order_id), decision,
-                row.customer_email)
+        return (_mail(conn, decision_context(conn, decision_id, decision, row.order_id)),
+                decision, row.customer_email)
     except stored.UNREADABLE as exc:
         why = stored.why(exc)
     log.warning("the stored body (decisions.body) of decision %s, order %s, cannot be read "
@@ -284,6 +258,17 @@ def _recorded(conn: Connection,
             "order_number": _number(conn, row.order_id),
             HELD: f"not sent: decision {decision_id}'s stored body (decisions.body) cannot be "
                   f"read ({why}); a person must repair the row"}, None, row.customer_email
+
+
+def _mail(conn: Connection, context: dict[str, Any]) -> dict[str, Any]:
+    """A decision's mail context, with ``test_mode`` where its money goes to the dry run (the
+    mail then promises no money and no email that never comes)."""
+    return context | {"test_mode": True} if dry_run_of(conn, context["decision_id"]) else context
+
+
+def _event(context: dict[str, Any], email: str | None) -> dict[str, Any]:
+    """An event's context: the mail's, less its wording flags, with the customer's email."""
+    return {**{k: v for k, v in context.items() if k != "test_mode"}, "customer_email": email}
 
 
 def return_received(
@@ -297,7 +282,7 @@ def return_received(
     cause = f"return:{decision_id}"
     enqueue(conn, cause=cause, kind="item_received", recipient=email, now=now, context=context)
     enqueue(conn, cause=cause, kind="return.received", recipient=MERCHANT, now=now,
-            context={**context, "customer_email": email})
+            context=_event(context, email))
 
 
 def reminder_cause(decision_id: str, return_by: datetime) -> str:
@@ -333,7 +318,7 @@ def return_expired(conn: Connection, *, decision_id: str, now: datetime,
     cause = f"return:{decision_id}"
     enqueue(conn, cause=cause, kind="return_expired", recipient=email, now=now, context=context)
     enqueue(conn, cause=cause, kind="return.expired", recipient=MERCHANT, now=now,
-            context={**context, "customer_email": email})
+            context=_event(context, email))
 
 
 def original_due(conn: Connection, *, decision_id: str, payment_url: str, amount: int,
@@ -359,7 +344,7 @@ def parcel_moved(conn: Connection, *, decision_id: str, status: str, now: dateti
     recorded, _, email = _recorded(conn, decision_id)
     enqueue(conn, cause=f"return:{decision_id}:{event.split('.')[1]}", kind=event,
             recipient=MERCHANT, now=now,
-            context={**recorded, "status": status, "customer_email": email})
+            context=_event({**recorded, "status": status}, email))
 
 
 def label_ready(conn: Connection, *, decision_id: str, now: datetime) -> None:
@@ -397,4 +382,4 @@ def withdrawal_received(
     enqueue(conn, cause=cause, kind="withdrawal_receipt", recipient=email, now=now,
             locale=locale, context=context)
     enqueue(conn, cause=cause, kind="withdrawal.received", recipient=MERCHANT, now=now,
-            context={**context, "customer_email": email})
+            context=_event(context, email))

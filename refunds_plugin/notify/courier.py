@@ -31,7 +31,8 @@ from refunds_plugin.config import Config
 from refunds_plugin.execution.executor import backoff
 from refunds_plugin.ledger.db import write_tx
 from refunds_plugin.notify import outbox
-from refunds_plugin.notify.mail import DeliveryError, Mailer, compose, sender
+from refunds_plugin.notify.address import reply_to, sender
+from refunds_plugin.notify.mail import DeliveryError, Mailer, compose
 from refunds_plugin.notify.outbound import Outbound
 from refunds_plugin.notify.outbox import OutboxRow
 from refunds_plugin.notify.render import Renderer
@@ -133,10 +134,11 @@ class Courier:
         """Hand one message to its channel; raises ``DeliveryError``."""
         if row.channel == "mail":
             assert self.mailer is not None
-            rendered = self.renderer.render(row.kind, row.context, row.locale,
-                                            now=self.clock())
+            now = self.clock()
+            rendered = self.renderer.render(row.kind, row.context, row.locale, now=now)
             self.mailer.send(compose(sender=sender(self.config), to=row.recipient,
-                                     rendered=rendered, row_id=row.id))
+                                     rendered=rendered, row_id=row.id, sent_at=now,
+                                     reply_to=reply_to(self.config)))
         else:
             assert self.outbound is not None
             self.outbound.send(row.id, row.kind, row.created_at, row.context)

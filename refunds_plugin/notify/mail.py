@@ -6,7 +6,10 @@ development). Unset: no emails (the outbox records them as skipped).
 
 An SMTP server's 4xx, a dropped connection or a timeout may pass: retried. A 5xx refusal of
 the message or of every recipient is final. The Message-ID is derived from the outbox row, the
-same on every try, so an inbox or MTA that deduplicates by Message-ID shows a repeat once.
+same on every try, so an inbox or MTA that deduplicates by Message-ID shows a repeat once. Each
+message also carries its ``Date`` (the courier's clock when it is sent, in UTC), its
+``Content-Language`` (the language it is written in) and, where a reply reaches a person, a
+``Reply-To`` (``notify.address``).
 """
 
 from __future__ import annotations
@@ -16,8 +19,9 @@ import ssl
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from email.message import EmailMessage
-from email.utils import formataddr, parseaddr
+from email.utils import format_datetime, parseaddr
 from typing import Protocol
 from urllib.parse import unquote, urlsplit
 
@@ -129,23 +133,24 @@ def build_mailer(config: Config) -> Mailer | None:
     return SmtpMailer(parse_mail_url(config.mail_url))
 
 
-def sender(config: Config) -> str:
-    """``REFUNDS_MAIL_FROM``; unset, ``no-reply@`` the SMTP host, named after the shop."""
-    if config.mail_from:
-        return config.mail_from
-    host = urlsplit(config.mail_url).hostname or "localhost"
-    return formataddr((config.shop_name, f"no-reply@{host}"))
-
-
-def compose(*, sender: str, to: str, rendered: Rendered, row_id: str) -> EmailMessage:
-    """A multipart/alternative message: the plain text first, the HTML after it."""
+def compose(*, sender: str, to: str, rendered: Rendered, row_id: str, sent_at: datetime,
+            reply_to: str | None = None) -> EmailMessage:
+    """A multipart/alternative message: the plain text first, the HTML after it. ``sent_at``:
+    the courier's clock as it sends (``Date``, UTC); ``reply_to``: where a reply reaches a
+    person, or None (no ``Reply-To``)."""
     domain = parseaddr(sender)[1].rpartition("@")[2] or "refunds-plugin.invalid"
     message = EmailMessage()
     message["From"] = sender
     message["To"] = to
+    if reply_to and reply_to != sender:
+        message["Reply-To"] = reply_to
     message["Subject"] = rendered.subject
+    # UTC as RFC 5322 prefers it (``+0000``); the header registry would rewrite ``GMT`` so
+    message["Date"] = format_datetime(sent_at.astimezone(UTC))
     message["Message-ID"] = f"<{row_id}@{domain}>"
     message["Auto-Submitted"] = "auto-generated"
     message.set_content(rendered.text)
     message.add_alternative(rendered.html, subtype="html")
+    # after the parts: making the message multipart moves its Content-* headers into the first
+    message["Content-Language"] = rendered.locale
     return message

@@ -30,10 +30,12 @@ from refunds_plugin.ledger.tables import (
     reviews,
 )
 from refunds_plugin.notify import stored
+from refunds_plugin.notify.asked import asked
 from refunds_plugin.notify.causes import attempt_context, decision_context
 from refunds_plugin.notify.kinds import kind as kind_of
 from refunds_plugin.notify.links import ASKS_FEEDBACK
 from refunds_plugin.notify.outbox import asked_until, read_said
+from refunds_plugin.notify.reads import dry_run_of, order_names
 from refunds_plugin.notify.render import Rendered, Renderer
 
 MONEY_KINDS = {"refund_sent": "refund", "refund_failed": "refund", "credit_issued": "credit"}
@@ -97,6 +99,11 @@ def preview(engine: Engine, renderer: Renderer, kind: str, decision_id: str,
                            "person repairs the row", code="unreadable_decision") from None
         context: dict[str, Any] = decision_context(conn, decision_id, decision, row.order_id,
                                                    note)
+        if dry_run_of(conn, decision_id):  # as its mails say it: no money, no promise of it
+            context["test_mode"] = True
+        if kind == "request_received":  # every line asked for, taken or not (``asked``)
+            context["asked"] = asked(decision, _request_lines(row.request),
+                                     order_names(conn, row.order_id)[1], context["items"])
         said = read_said(decision_id, row.said) if row.said else None
         if said is not None:  # as the queued message would carry it: in the order's language
             context["explanation_said"] = said
@@ -144,6 +151,16 @@ def preview(engine: Engine, renderer: Renderer, kind: str, decision_id: str,
     state, fits = standing(row.outcome, review)
     return Preview(kind, row.customer_email or "", renderer.render(kind, context, locale, now),
                    example, dry_run=bool(context.get("dry_run")), state=state, fits=fits)
+
+
+def _request_lines(stored_request: str | None) -> list[dict[str, Any]]:
+    """The lines a decision's request named, as stored (``decisions.request``); none when it
+    cannot be read."""
+    try:
+        lines = json.loads(stored_request or "{}").get("lines") or []
+    except (ValueError, AttributeError):
+        return []
+    return [ln for ln in lines if isinstance(ln, dict)]
 
 
 def _recorded(conn: Connection, kind: str, decision_id: str) -> Any:

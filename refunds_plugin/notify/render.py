@@ -38,12 +38,16 @@ from jinja2 import (
 from policies.explanation import without_promise
 from refunds_plugin.config import Config
 from refunds_plugin.language import catalogue, pick, postal
-from refunds_plugin.language.said import rebuild
+from refunds_plugin.language.said import N_, rebuild
 from refunds_plugin.language.said import render as say
+from refunds_plugin.notify.address import reply_to
+from refunds_plugin.notify.asked import reason
 from refunds_plugin.notify.kinds import kind as kind_of
 from refunds_plugin.notify.links import feedback_url, status_url
 from refunds_plugin.notify.theme import theme
 
+# the pages' test-mode banner (``webhooks/returns/strings.py``), first in a test-mode email
+TEST_MODE = N_("This shop is in test mode: no money moves.")
 _BLANKS = re.compile(r"\n(?:[ \t]*\n){2,}")  # a text part keeps one blank line between parts
 Translations = Callable[[str | None], gettext.NullTranslations]
 
@@ -53,6 +57,7 @@ class Rendered:
     subject: str
     text: str
     html: str
+    locale: str = "en"  # the language it is written in (``Content-Language``)
 
 
 def money(minor: int, currency: str) -> str:
@@ -134,34 +139,40 @@ class Renderer:
         text_template = text_env.get_template(name)
         subject = " ".join(_block(text_template, "subject", values).split())
         text = _BLANKS.sub("\n\n", _block(text_template, "text", values)).strip() + "\n"
-        return Rendered(subject, text, html_env.get_template(name).render(values))
+        if values.get("test_mode"):  # first, as the pages' banner: nothing here moves money
+            text = f"{catalogue.gettext(locale, TEST_MODE)}\n\n{text}"
+        return Rendered(subject, text, html_env.get_template(name).render(values), locale)
 
     def values(self, context: dict[str, Any], locale: str | None,
                now: datetime | None = None) -> dict[str, Any]:
         """The template's variables: the message's context, the shop, its look, the links (the
         final answers' templates show the feedback link, while it takes answers at ``now``;
         the others ignore it)."""
-        link = asked = None
+        link = asked_for = None
         if context.get("decision_id"):
             base, key, decision_id = (self.config.saleor_app_url, self.secret_key(),
                                       str(context["decision_id"]))
-            link, asked = status_url(base, key, decision_id), feedback_url(base, key, decision_id)
+            link = status_url(base, key, decision_id)
+            asked_for = feedback_url(base, key, decision_id)
             until = context.get("feedback_until")
             if until and now is not None and now >= datetime.fromisoformat(str(until)):
-                asked = None  # the link would only say it expired
+                asked_for = None  # the link would only say it expired
         explanation = context.get("explanation")
         said = context.get("explanation_said")
         if said and locale and explanation is not None:
             again = rebuild(said)
             if str(again) == explanation:  # never other than what was recorded
                 explanation = again
+        asked = [{**a, "why": reason(a.get("why"), explanation, locale or "en")}
+                 for a in context.get("asked") or ()]
         if explanation is not None:  # no money moves in test mode: no time promised for it
             told = without_promise(explanation) if context.get("test_mode") else explanation
             explanation = say(told, locale or "en")
         said_again = {"explanation": explanation} if explanation is not None else {}
         return {
             **context, **said_again, "locale": locale or "en", "status_url": link,
-            "feedback_url": asked,
+            "feedback_url": asked_for, "asked": asked,
+            "replies": reply_to(self.config) is not None,  # a reply reaches a person
             "shop": {"name": _shop_name(self.config, locale or "en"),
                      "logo_url": self.config.shop_logo_url},
             "theme": theme(self.config.shop_primary_color),

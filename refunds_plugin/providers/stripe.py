@@ -20,7 +20,7 @@ from stripe.params.checkout import SessionCreateParams
 
 from refunds_plugin.domain.kinds import AttemptStatus
 from refunds_plugin.errors import FinalProviderError, ProviderError, RetryableProviderError
-from refunds_plugin.money import Money, refund_increment
+from refunds_plugin.money import Money, refund_increment, written
 from refunds_plugin.providers import Instruction, ProviderResult, SaveProgress
 
 FINAL_CODES = {
@@ -127,7 +127,7 @@ class StripeProvider:
             raise FinalProviderError("no payment to refund to", code="no_payment_reference")
         if ins.amount <= 0:
             raise FinalProviderError(
-                f"{ins.amount} {ins.currency} is nothing Stripe can refund",
+                f"{written(ins.amount, ins.currency)} is nothing Stripe can refund",
                 code="amount_too_small",
             )
         amount = exact_amount(ins.amount, ins.currency)

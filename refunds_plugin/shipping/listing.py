@@ -25,8 +25,23 @@ ADDRESS_WARNING = (
     "it: see docs/returns-shipping.md")
 
 
+# said by ``refunds serve`` and ``refunds policy check`` when the policy asks for labels that
+# cannot be bought: the customer posts the parcel themselves and pays no label fee
+LABEL_WARNING = (
+    "warning: the policy asks for prepaid return labels (return_shipping.label: easypost) but "
+    "REFUNDS_EASYPOST_API_KEY is not set, so no label can be bought: a customer asked to send "
+    "items back gets the return instructions only and posts the parcel themselves, no label is "
+    "promised and no label fee is deducted: see docs/returns-shipping.md")
+
+
 def address_warning(has_addresses: bool) -> str | None:
     return None if has_addresses else ADDRESS_WARNING
+
+
+def label_warning(policy_label: str, carrier: str) -> str | None:
+    """``LABEL_WARNING`` when the policy's ``return_shipping.label`` wants a label platform and
+    ``carrier`` (``Config.carrier``) is none (``manual``)."""
+    return LABEL_WARNING if policy_label != "none" and carrier == "manual" else None
 
 
 def _lines(body: dict[str, Any], facts: dict[str, Any]) -> list[dict[str, Any]]:

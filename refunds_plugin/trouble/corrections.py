@@ -20,6 +20,7 @@ from refunds_plugin.ledger.db import lock_order
 from refunds_plugin.ledger.decisions import record_decision
 from refunds_plugin.ledger.order_updates import was_updated
 from refunds_plugin.ledger.orders import link_payment
+from refunds_plugin.money import written
 from refunds_plugin.routing import Route
 from refunds_plugin.trouble.detectors import Finding, plan
 from refunds_plugin.trouble.follow_ups import clear_follow_ups
@@ -102,7 +103,8 @@ def woken(done: list[Corrected], extra: str | None = None) -> Woken:
     new = [c for c in done if c.created]
     parts = [extra] if extra else []
     parts += [
-        f"{c.finding.kind.value} {c.finding.amount} on {c.finding.payment_reference}: {c.outcome}"
+        f"{c.finding.kind.value} {written(c.finding.amount, c.finding.currency)} on "
+        f"{c.finding.payment_reference}: {c.outcome}"
         for c in new
     ]
     ids = tuple(i for c in new for i in c.attempt_ids)

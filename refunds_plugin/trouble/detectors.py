@@ -31,6 +31,7 @@ from refunds_plugin.ledger.tables import (
     provider_refunds,
     refund_attempts,
 )
+from refunds_plugin.money import written
 from refunds_plugin.notify import stored
 
 log = logging.getLogger("refunds.trouble")
@@ -244,7 +245,7 @@ def _plan(conn: Connection, policy: policies.Policy, order_id: str) -> list[Find
                     amount,
                     currency,
                     f"duplicate_charge:{dup.reference}",
-                    f"{dup.reference} charged the same {dup.captured} {currency} as "
+                    f"{dup.reference} charged the same {written(dup.captured, currency)} as "
                     f"{original.reference} {_gap(original.created, dup.created)} later",
                     order_total_known=known is not None,
                     unconfirmed=_unconfirmed([original, dup]),
@@ -307,7 +308,8 @@ def _overpayment(
                 amount,
                 currency,
                 f"overpayment:{captured}:{pay.reference}",
-                f"captured {captured} {currency} against an order total of {total} {currency}",
+                f"captured {written(captured, currency)} against an order total of "
+                f"{written(total, currency)}",
                 unconfirmed=unconfirmed,
             )
         )

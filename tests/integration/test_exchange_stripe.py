@@ -151,7 +151,7 @@ def test_a_payment_for_another_amount_settles_nothing(
 
     said = h.post_stripe(stripe_event("evt_cs_1", "checkout.session.completed", paid)).json
 
-    assert said["note"] == (f"exchange {decision_id}: paid 100 USD, expected 2500 USD: not "
+    assert said["note"] == (f"exchange {decision_id}: paid 1.00 USD, expected 25.00 USD: not "
                             "settled, a person must look")
     [row] = h.rows(exchanges)
     assert row.status == "awaiting_payment" and entries(h, "exchange_paid") == []

@@ -11,7 +11,9 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
+from click.testing import CliRunner
 
+from refunds_plugin.cli import main
 from refunds_plugin.domain.decision import Decision, Resolution
 from refunds_plugin.domain.kinds import DecisionKind, Outcome, ResolutionKind
 from refunds_plugin.errors import FinalProviderError
@@ -130,6 +132,22 @@ def test_the_stripe_provider_refuses_an_amount_off_stripes_step_instead_of_round
     assert (fake_stripe.calls, saved) == ([], [])
 
 
+def test_the_stripe_provider_refuses_a_zero_refund_in_words_a_person_reads(
+    stripe_server: FakeStripeServer, fake_stripe: FakeStripe
+) -> None:
+    provider = StripeProvider("sk_test_fake", api_base=stripe_server.url, max_network_retries=0)
+    ins = Instruction(attempt_id="a-1", decision_id="d-1", order_id="1001",
+                      idempotency_key="k-1", kind="refund", amount=0, currency="KWD",
+                      bonus=0, payment_reference="pi_kwd")
+
+    with pytest.raises(FinalProviderError) as refused:
+        provider.execute(ins, lambda _progress: None)
+
+    assert (refused.value.code, refused.value.message) == (
+        "amount_too_small", "0.000 KWD is nothing Stripe can refund")
+    assert fake_stripe.calls == []
+
+
 def test_a_credit_attempt_off_the_step_recorded_before_the_policy_rounded_goes_to_review(
     kwd_shop: Callable[[str], Harness], fake_stripe: FakeStripe
 ) -> None:
@@ -161,3 +179,23 @@ def test_a_credit_attempt_off_the_step_recorded_before_the_policy_rounded_goes_t
         attempt.decision_id, "open", f"attempt_failed: amount_off_step: {OFF_STEP}")
     assert fake_stripe.calls_to("POST", "/v1/coupons") == []
     assert h.chain_problem() is None
+
+
+def test_policy_explain_says_what_the_service_gives_for_the_same_kwd_order(
+    policy_harness: Callable[..., Harness], fake_stripe: FakeStripe
+) -> None:
+    # the finance walk: explain said 13.579 KWD of credit where the service gives 13.570
+    h = policy_harness("", policy="preset:credit-first")
+    answer = credit_return(h, fake_stripe)
+    [decision] = h.rows(decisions)
+    assert (answer["outcome"], decision.credit_amount) == ("approve", 13570)
+
+    said = CliRunner().invoke(main, ["policy", "explain", "--policy", "preset:credit-first",
+                                     "--currency", "KWD", "--price", "12.345", "--prefer",
+                                     "credit"])
+    assert said.exit_code == 0, said.output
+    lines = said.output.splitlines()
+    assert lines[0] == ("paid with:   stripe (refunds and store credit go in steps of "
+                        "0.010 KWD, as the service sends them)")
+    assert "credit 13.570 KWD" in lines[3]
+    assert "resolution:  credit 12.340 KWD + bonus 1.230 KWD" in lines

@@ -38,7 +38,8 @@ def test_the_hash_chain_verifies_after_a_full_flow(
 
     entries = harness.rows(ledger_entries)
     assert [e.entry_type for e in sorted(entries, key=lambda e: e.seq)] == [
-        "decision", "attempt", "decision", "review_opened", "attempt"]
+        "order_total", "payment_captured", "decision", "attempt", "decision", "review_opened",
+        "attempt"]
     assert harness.chain_problem() is None
 
 

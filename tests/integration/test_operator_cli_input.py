@@ -167,6 +167,14 @@ def test_a_missing_setting_is_said_with_the_setting_and_no_usage_text(sqlite_url
     assert (unset.exit_code, unset.output) == (
         2, "Error: REFUNDS_STRIPE_API_KEY is not set: nothing to reconcile against (set it, or "
            "use --provider saleor)\n")  # 2, not 1: 1 says differences were found
+    for fmt in ([], ["--json"]):  # never "saleor and the ledger agree", never silence
+        saleor = CliRunner().invoke(
+            main, ["reconcile", "--since", "2026-11-01", "--provider", "saleor", *fmt],
+            env={**env, "REFUNDS_SALEOR_ALLOWED_API_URLS": ""})
+        assert (saleor.exit_code, saleor.stdout, saleor.stderr) == (
+            2, "", "Error: Saleor is not configured (set REFUNDS_SALEOR_ALLOWED_API_URLS to the "
+                   "API URL of the Saleor shop that installed this app): nothing to reconcile "
+                   "against\n")
     no_url = CliRunner().invoke(main, ["saleor", "manifest"], env=env)
     assert no_url.exit_code == 2
     assert no_url.output.splitlines()[-1] == (

@@ -25,7 +25,7 @@ from webhooks import create_app, signatures
 pytestmark = pytest.mark.slow
 SECRET = "whsec_order_locks"
 CAPTURED = 2500
-ENTRIES_PER_ORDER = 2  # the approved decision, and its attempt
+ENTRIES_PER_ORDER = 4  # its total and payment (order.paid), the approved decision, its attempt
 UNITS_GONE = "line l1: a return has already been requested for every unit of Shirt"
 
 

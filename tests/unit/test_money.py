@@ -16,6 +16,7 @@ from refunds_plugin.money import (
     refund_increment,
     stripe_amount,
     sum_money,
+    written,
 )
 
 
@@ -107,3 +108,10 @@ def test_refund_increment_is_stripes_step_of_ten_only_for_three_decimal_currenci
     provider: str, currency: str, step: int
 ) -> None:
     assert refund_increment(provider, currency) == step
+
+
+def test_notes_write_money_as_a_person_reads_it_never_as_bare_minor_units() -> None:
+    assert [written(5000, "USD"), written(0, "usd"), written(500, "JPY"),
+            written(20005, "KWD")] == ["50.00 USD", "0.00 USD", "500 JPY", "20.005 KWD"]
+    # a provider's payload with no currency we know keeps its figure, named for what it is
+    assert written(5000, "XXY") == "5000 XXY (minor units)"

@@ -323,7 +323,10 @@ def document() -> dict[str, Any]:
                     "oneOf": [REVIEW_APPROVE, REVIEW_DECLINE]}}}},
                 "responses": {"200": {"description": "decided"},
                               "400": {"description": "more than the order still has to give "
-                                                     "back, or a change on a decline"},
+                                                     "back, an amount off the provider's step "
+                                                     "(amount_off_step), a refund to a payment "
+                                                     "in another currency (currency_mismatch), "
+                                                     "or a change on a decline"},
                               "409": {"description": "already decided"}, **ERRORS,
                               "404": {"description": "no decision with that id",
                                       "content": ERRORS["400"]["content"]}}}},

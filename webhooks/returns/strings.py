@@ -182,6 +182,8 @@ ENGLISH: dict[str, str] = {
     "status_received_on": N_("Received on {date}."),  # a review still open has no decision date
     "status_kind_refund": N_("Refund to your original payment"),
     "status_kind_credit": N_("Store credit"),
+    # one of the two above and its amount, as the reader writes "name: value"
+    "status_kind_amount": N_("{kind}: {amount}"),
     "stage_waiting": N_(
         "Waiting for your parcel: it is sent as soon as your return is on its way back to us."
     ),

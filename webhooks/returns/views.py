@@ -255,7 +255,7 @@ def order_form() -> Any:
     facts = ret.load_order(rt.engine, order_id, now, rt.policy.abuse_window_days)
     if facts is None:
         return _message(t.form_expired_heading, t.form_expired, 400)
-    facts = rt.service.chargeable(facts)  # the form and the quote offer what the service does
+    facts = rt.service.decided_on(facts)  # the form and the quote offer what the service does
     if request.method == "GET":
         nonce = secrets.token_urlsafe(18)
         return _form(facts, _signer("returns-form").dumps({"o": order_id, "n": nonce}), [])
@@ -300,7 +300,7 @@ def quote_page() -> Any:
     event_id = _event_id(form, order_id)
     if facts is None or event_id is None:
         return _message(t.form_expired_heading, t.form_expired, 400)
-    facts = rt.service.chargeable(facts)
+    facts = rt.service.decided_on(facts)  # as order_form: what the service offers
     req, errors = form_mod.parse(facts, form, t, event_id, rt.service.exchange_choices(facts))
     if errors or req is None:  # the order changed since (another return): say what to fix
         return _form(facts, form.get("form_token", ""), errors, 400, values=form)

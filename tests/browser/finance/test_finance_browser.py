@@ -193,7 +193,7 @@ def test_the_finance_pages_fit_a_375_px_phone(served: tuple[Scene, str], chromiu
         context.close()
 
 
-CAPTURED = "12475.44 EUR"  # o-1 (25.00) and the three below; o-2 was paid 400 days ago
+CAPTURED = "12,475.44 EUR"  # o-1 (25.00) and the three below; o-2 was paid 400 days ago
 
 
 def test_on_a_desk_amounts_and_times_stay_on_one_line(

@@ -91,8 +91,12 @@ def test_a_decision_is_answered_while_sealing_is_blocked_and_sealed_once_it_is_f
         assert any(sql.startswith("INSERT INTO ledger_entries") for sql in request)
         assert not [sql for sql in request if "pg_try_advisory" in sql or "pg_locks" in sql
                     or sql.startswith("UPDATE ledger_entries")]  # no sealing on its path
-        assert [(seq, digest) for seq, _, _, digest in rows(pg)] == [(1, None), (2, None)]
-        assert verify_ledger(pg) == [] and unsealed_entries(pg) == 2 and chain_head(pg) is None
+        # the order's total and payment (1, 2: sealed with order.paid), then the decision's
+        assert [(seq, digest is None) for seq, _, _, digest in rows(pg)] == [
+            (1, False), (2, False), (3, True), (4, True)]
+        head = chain_head(pg)  # the order's entries only
+        assert verify_ledger(pg) == [] and unsealed_entries(pg) == 2
+        assert head is not None and head.seq == 2
         scene = Scene(shop, create_token(engine, "Ada Admin", "admin", now).secret, "", "", "")
         page = scene.login(scene.admin).get(f"/finance/decisions/{answer['decision_id']}")
         assert page.get_data(as_text=True).count(
@@ -102,10 +106,10 @@ def test_a_decision_is_answered_while_sealing_is_blocked_and_sealed_once_it_is_f
         holder.rollback()
         holder.close()
     assert settle(engine)
-    assert [digest is not None for *_, digest in rows(pg)] == [True, True]
+    assert [digest is not None for *_, digest in rows(pg)] == [True, True, True, True]
     assert unsealed_entries(pg) == 0 and verify_ledger(pg) == []
     head = chain_head(pg)
-    assert head is not None and head.seq == 2
+    assert head is not None and head.seq == 4
     engine.dispose()
 
 

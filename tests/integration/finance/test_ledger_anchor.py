@@ -21,8 +21,9 @@ from tests.fakes.shop import Shop
 
 @pytest.fixture
 def shop(any_db_url: str, now: datetime) -> Iterator[Shop]:
-    """Two paid-out refunds through signed events: six entries (decision, attempt pending,
-    for each order, then the two attempts succeeded two hours later)."""
+    """Two paid-out refunds through signed events: ten entries (each order's total and payment,
+    then decision, attempt pending for each order, then the two attempts succeeded two hours
+    later)."""
     shop = Shop(any_db_url, now)
     shop.order("o-1", 2500, "ann@example.com")
     shop.order("o-2", 4000, "bob@example.com")
@@ -65,23 +66,23 @@ def rewrite_and_rehash(engine: Engine, seq: int, old: str, new: str) -> None:
 
 
 def test_head_prints_the_newest_entry_and_its_anchor(shop: Shop, any_db_url: str) -> None:
-    _, _, _, digest = entry(shop.runtime.engine, 6)
+    _, _, _, digest = entry(shop.runtime.engine, 10)
 
     result = cli(any_db_url, "head")
 
     assert result.exit_code == 0, result.output
     assert result.output == (
-        "seq         6\n"
+        "seq         10\n"
         f"hash        {digest}\n"
         "created_at  2026-11-24T14:00:00+00:00\n"
-        "entries     6\n"
-        f"anchor      6:{digest}\n"
+        "entries     10\n"
+        f"anchor      10:{digest}\n"
     )
     as_json = cli(any_db_url, "head", "--json")
     assert as_json.exit_code == 0
     assert json.loads(as_json.output) == {
-        "seq": 6, "hash": digest, "created_at": "2026-11-24T14:00:00+00:00", "entries": 6,
-        "anchor": f"6:{digest}"}
+        "seq": 10, "hash": digest, "created_at": "2026-11-24T14:00:00+00:00", "entries": 10,
+        "anchor": f"10:{digest}"}
 
 
 def test_head_of_an_empty_ledger_says_there_is_nothing_to_anchor(sqlite_url: str) -> None:
@@ -99,31 +100,33 @@ def test_a_rewrite_with_every_later_hash_recomputed_passes_the_chain_but_fails_t
 ) -> None:
     engine = shop.runtime.engine
     head = chain_head(engine)
-    assert head is not None and head.seq == 6
+    assert head is not None and head.seq == 10
     anchor = head.anchor  # kept outside the database, e.g. in the month-end email
-    type_, _, body, _ = entry(engine, 1)
+    type_, _, body, _ = entry(engine, 5)
     assert type_ == "decision" and "We will refund 25.00 EUR" in body
 
-    rewrite_and_rehash(engine, 1, "We will refund 25.00 EUR", "We will refund 2.50 EUR")
+    rewrite_and_rehash(engine, 5, "We will refund 25.00 EUR", "We will refund 2.50 EUR")
 
-    assert "We will refund 2.50 EUR" in entry(engine, 1)[2]
-    assert entry(engine, 6)[3] != head.hash
+    assert "We will refund 2.50 EUR" in entry(engine, 5)[2]
+    assert entry(engine, 10)[3] != head.hash
     assert verify_ledger(engine) == []  # the chain and the rows agree: plain verify is fooled
     plain = cli(any_db_url, "verify")
     assert (plain.exit_code, plain.output) == (
-        0, "ledger verified: 6 entries, the chain holds and every row matches its entries\n")
+        0, "ledger verified: 10 entries, the chain holds and every row matches its entries\n"
+           "what was paid: 2 payments and 2 orders checked against their entries; 0 payments and "
+           "0 orders recorded before captured amounts and totals were journalled (not checked)\n")
 
-    problems = verify_ledger(engine, anchors=[(6, head.hash)])
+    problems = verify_ledger(engine, anchors=[(10, head.hash)])
     assert [(p.where, p.problem) for p in problems] == [
-        (f"anchor 6:{head.hash[:12]}…", "anchor_mismatch")]
+        (f"anchor 10:{head.hash[:12]}…", "anchor_mismatch")]
     assert problems[0].detail == (
-        f"entry 6 has hash {entry(engine, 6)[3]} but the anchor says {head.hash}: "
-        "the chain was rewritten at or before entry 6")
+        f"entry 10 has hash {entry(engine, 10)[3]} but the anchor says {head.hash}: "
+        "the chain was rewritten at or before entry 10")
     anchored = cli(any_db_url, "verify", "--anchor", anchor)
     assert anchored.exit_code == 1
     assert anchored.output.startswith(
-        f"LEDGER ALTERED: first problem at anchor 6:{head.hash[:12]}…: anchor_mismatch: "
-        f"entry 6 has hash ")
+        f"LEDGER ALTERED: first problem at anchor 10:{head.hash[:12]}…: anchor_mismatch: "
+        f"entry 10 has hash ")
 
 
 def test_an_anchor_that_still_holds_passes(shop: Shop, any_db_url: str) -> None:
@@ -135,19 +138,21 @@ def test_an_anchor_that_still_holds_passes(shop: Shop, any_db_url: str) -> None:
     result = cli(any_db_url, "verify", "--anchor", head.anchor, "--anchor", f"3:{early.upper()}")
 
     assert (result.exit_code, result.output) == (
-        0, "ledger verified: 6 entries, the chain holds and every row matches its entries; "
-           "2 anchor(s) hold\n")
+        0, "ledger verified: 10 entries, the chain holds and every row matches its entries; "
+           "2 anchor(s) hold\n"
+           "what was paid: 2 payments and 2 orders checked against their entries; 0 payments and "
+           "0 orders recorded before captured amounts and totals were journalled (not checked)\n")
 
 
 def test_an_anchor_past_the_end_names_the_missing_entry(shop: Shop, any_db_url: str) -> None:
     digest = "ab" * 32
 
-    result = cli(any_db_url, "verify", "--json", "--anchor", f"7:{digest}")
+    result = cli(any_db_url, "verify", "--json", "--anchor", f"11:{digest}")
 
     assert result.exit_code == 1
     assert [json.loads(line) for line in result.output.splitlines()] == [{
-        "where": "anchor 7:abababababab…", "problem": "anchor_missing",
-        "detail": f"there is no entry 7, but the anchor says it had hash {digest}: "
+        "where": "anchor 11:abababababab…", "problem": "anchor_missing",
+        "detail": f"there is no entry 11, but the anchor says it had hash {digest}: "
                   "entries were deleted, or the anchor is from another ledger"}]
 
 

@@ -67,15 +67,21 @@ def verify_cli(db_url: str) -> tuple[int, str]:
 def test_an_untouched_ledger_verifies_and_the_command_exits_zero(
     shop: Shop, any_db_url: str
 ) -> None:
-    assert one(shop.runtime.engine, "SELECT count(*) FROM ledger_entries") == 8
+    # each order's total and payment (6), the three decisions, two attempts paid out (8)
+    assert one(shop.runtime.engine, "SELECT count(*) FROM ledger_entries") == 14
     assert verify_ledger(shop.runtime.engine) == []
     code, out = verify_cli(any_db_url)
     assert (code, out) == (
-        0, "ledger verified: 8 entries, the chain holds and every row matches its entries\n")
+        0, "ledger verified: 14 entries, the chain holds and every row matches its entries\n"
+           "what was paid: 3 payments and 3 orders checked against their entries; 0 payments "
+           "and 0 orders recorded before captured amounts and totals were journalled (not "
+           "checked)\n")
     as_json = CliRunner().invoke(main, ["ledger", "verify", "--json"],
                                  env={"REFUNDS_DATABASE_URL": any_db_url})
     assert (as_json.exit_code, json.loads(as_json.output)) == (0, {
-        "ok": True, "entries_checked": 8, "unsealed": 0, "anchors_held": 0})
+        "ok": True, "entries_checked": 14, "unsealed": 0, "anchors_held": 0,
+        "payments_checked": 3, "payments_before_journal": 0, "orders_checked": 3,
+        "orders_before_journal": 0})
 
 
 def test_an_empty_ledger_says_there_was_nothing_to_check(sqlite_url: str) -> None:
@@ -86,7 +92,9 @@ def test_an_empty_ledger_says_there_was_nothing_to_check(sqlite_url: str) -> Non
            "without its -wal file looks empty: copy that file with it)\n")
     as_json = CliRunner().invoke(main, ["ledger", "verify", "--json"], env=env)
     assert json.loads(as_json.output) == {
-        "ok": True, "entries_checked": 0, "unsealed": 0, "anchors_held": 0}
+        "ok": True, "entries_checked": 0, "unsealed": 0, "anchors_held": 0,
+        "payments_checked": 0, "payments_before_journal": 0, "orders_checked": 0,
+        "orders_before_journal": 0}
 
 
 def test_an_edited_entry_is_named_by_its_seq(shop: Shop, any_db_url: str) -> None:

@@ -30,6 +30,10 @@ FIXTURE = Path(__file__).parents[2] / "fixtures" / "old_ledger_b3d771f.json"
 OLD = json.loads(FIXTURE.read_text(encoding="utf-8"))["tables"]
 OLD_HEAD = OLD["ledger_entries"][-1]  # seq 16: the declined return's decision
 VERIFIED = "ledger verified: {} entries, the chain holds and every row matches its entries\n"
+# the old code journalled no captured amounts or totals: its four payments and orders are counted
+# as recorded before, not failures; the new code's order and payment are checked
+PAID = ("what was paid: {} payment{s} and {} order{s} checked against their entries; 4 payments "
+        "and 4 orders recorded before captured amounts and totals were journalled (not checked)\n")
 
 
 def load_old_ledger(engine: Engine) -> None:
@@ -96,10 +100,11 @@ def test_the_fixture_is_the_old_scene_and_matches_the_new_schema() -> None:
 
 
 def test_an_old_ledger_verifies_with_the_new_command(old_ledger: Engine, any_db_url: str) -> None:
-    assert verify(any_db_url) == (0, VERIFIED.format(16))
+    assert verify(any_db_url) == (0, VERIFIED.format(16) + PAID.format(0, 0, s="s"))
     anchor = f"{OLD_HEAD['seq']}:{OLD_HEAD['hash']}"
     assert verify(any_db_url, "--anchor", anchor) == (
-        0, VERIFIED.format(16).replace("entries\n", "entries; 1 anchor(s) hold\n"))
+        0, VERIFIED.format(16).replace("entries\n", "entries; 1 anchor(s) hold\n")
+        + PAID.format(0, 0, s="s"))
 
 
 def test_the_new_code_appends_to_an_old_ledger_without_breaking_the_chain(
@@ -114,16 +119,20 @@ def test_the_new_code_appends_to_an_old_ledger_without_breaking_the_chain(
 
     new = journal(engine, after=OLD_HEAD["seq"])
     assert [(seq, kind) for seq, kind, _, _ in new] == [
-        (17, "decision"), (18, "attempt"), (19, "attempt")]
+        (17, "order_total"), (18, "payment_captured"), (19, "decision"), (20, "attempt"),
+        (21, "attempt")]
     assert new[0][3] == OLD_HEAD["hash"]  # the first new entry links to the old head
-    assert new[2][2]["status"] == "succeeded"
+    assert new[0][2] == {"order_id": "o-new", "currency": "EUR", "total_amount": 4000}
+    assert new[1][2] == {"provider": "storefront", "reference": "pay_o-new", "order_id": "o-new",
+                         "currency": "EUR", "captured": 4000}
+    assert new[4][2]["status"] == "succeeded"
     # the new code writes entries of the old shape: the same keys for the same kind of entry
     old = journal(engine)[: OLD_HEAD["seq"]]
-    assert sorted(new[0][2]["decision"]) == sorted(old[0][2]["decision"])
-    assert sorted(new[1][2]) == sorted(old[1][2])  # a refund attempt, pending
-    assert sorted(new[2][2]) == sorted(old[2][2])  # the same attempt, succeeded
+    assert sorted(new[2][2]["decision"]) == sorted(old[0][2]["decision"])
+    assert sorted(new[3][2]) == sorted(old[1][2])  # a refund attempt, pending
+    assert sorted(new[4][2]) == sorted(old[2][2])  # the same attempt, succeeded
 
-    assert verify(any_db_url) == (0, VERIFIED.format(19))
+    assert verify(any_db_url) == (0, VERIFIED.format(21) + PAID.format(1, 1, s=""))
     anchor = f"{OLD_HEAD['seq']}:{OLD_HEAD['hash']}"
     assert verify(any_db_url, "--anchor", anchor)[0] == 0
     engine.dispose()  # the shop's own engine

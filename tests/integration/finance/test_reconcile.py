@@ -75,10 +75,10 @@ def test_every_kind_of_difference_is_listed_across_pages(
         extra = fake.create_refund({"payment_intent": "pi_phone_order", "amount": "100"})
     found = run(shop, stripe_server, page_size=2)
     assert sorted((m.kind, m.refund_id, m.ledger, m.provider) for m in found) == sorted([
-        ("amount", by_pi["pi_order2"]["id"], "4000 succeeded", "3900 EUR succeeded"),
-        ("status", by_pi["pi_order3"]["id"], "1250 succeeded", "1250 EUR failed"),
-        ("missing_at_provider", by_pi["pi_order4"]["id"], "999 succeeded", "-"),
-        ("missing_in_ledger", extra["id"], "-", "100 EUR succeeded"),
+        ("amount", by_pi["pi_order2"]["id"], "40.00 EUR succeeded", "39.00 EUR succeeded"),
+        ("status", by_pi["pi_order3"]["id"], "12.50 EUR succeeded", "12.50 EUR failed"),
+        ("missing_at_provider", by_pi["pi_order4"]["id"], "9.99 EUR succeeded", "-"),
+        ("missing_in_ledger", extra["id"], "-", "1.00 EUR succeeded"),
     ])
     listed = fake.calls_to("GET", "/v1/refunds")
     assert len(listed) == 2  # four refunds at Stripe, two per page
@@ -101,4 +101,4 @@ def test_the_reconcile_command_prints_the_mismatches_and_exits_non_zero(
     assert result.exit_code == 1, result.output
     assert "amount" in result.output
     assert refund["id"] in result.output
-    assert "2500 succeeded  1 EUR succeeded" in result.output
+    assert "25.00 EUR succeeded  0.01 EUR succeeded" in result.output

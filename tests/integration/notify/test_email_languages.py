@@ -40,7 +40,7 @@ def test_an_order_placed_in_french_gets_its_emails_in_french(
     ]
     assert {r.locale for r in h.rows(outbox) if r.channel == "mail"} == {"fr-FR"}
     received, approved, sent = smtp.received
-    assert "- 1 × Mug: 25,00\xa0$US" in received.part("plain")
+    assert "- 1 × Mug\xa0: 25,00\xa0$US" in received.part("plain")  # a French colon
     assert ("Votre retour de 1 × Mug est accepté. Nous allons rembourser 25,00\xa0$US sur votre "
             "moyen de paiement d'origine.") in approved.part("plain")
     assert "renvoyer l'article" not in approved.part("plain")  # the explanation says what

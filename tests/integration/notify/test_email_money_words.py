@@ -115,7 +115,9 @@ def test_a_dry_run_email_and_answer_promise_no_time_for_money_that_never_moves(
     assert answer["explanation"] == EXPLAINED.format("1,234.56 USD")
     received, approved = smtp.received  # no money moved: no "refund sent"
     assert approved.subject == "Your return for order 1001 is approved"
-    assert approved.part("plain").startswith(EXPLAINED.format("1,234.56 USD") + "\n")
+    # the pages' test-mode banner first, then the explanation without its promise
+    assert approved.part("plain").startswith(
+        "This shop is in test mode: no money moves.\n\n" + EXPLAINED.format("1,234.56 USD") + "\n")
     assert f"<p>{EXPLAINED.format('1,234.56 USD')}</p>" in approved.part("html")
     assert "on its way" not in approved.part("plain") + approved.part("html")
     # the ledger keeps what the policy said; the merchant's event says it as stored

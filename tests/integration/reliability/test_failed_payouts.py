@@ -165,7 +165,8 @@ def test_approving_a_refused_payout_is_refused_when_the_payment_was_refunded_mea
                      {"p": PI})
     before = last_seq(harness)
 
-    with pytest.raises(NotRefundable, match="has 1500 left to refund"):
+    with pytest.raises(NotRefundable, match=r"^payment pi_123 has 15\.00 USD left to refund; "
+                       r"this decision would refund 25\.00 USD$"):
         approve(harness, decision_id)
 
     assert [(s, st) for s, st, *_ in attempts(harness, decision_id)] == [(0, "failed")]

@@ -40,8 +40,9 @@ def test_a_redelivered_return_and_the_same_request_under_a_new_event_id_decide_o
     assert [first.status_code, redelivered.status_code, renamed.status_code] == [201, 200, 200]
     assert first.json["decision_id"] == redelivered.json["decision_id"] == renamed.json[
         "decision_id"]
+    # entries: the order's total and payment, the one decision and its attempt
     assert harness.money_rows() == {"events": 3, "decisions": 1, "refund_attempts": 1,
-                                    "ledger_entries": 2}
+                                    "ledger_entries": 4}
     harness.drain()
     assert fake_stripe.refunded("pi_123") == 2500 and len(fake_stripe.refunds) == 1
 

@@ -42,12 +42,13 @@ def test_a_refund_made_outside_the_app_that_no_webhook_brought_is_named(installe
 
     installed.saleor.refund_outside(ORDER, "20.00")  # at the provider; no webhook sent
     found = reconcile_saleor(installed.runtime.saleor_events, installed.engine, since)
-    assert found == [Mismatch("refunded_total", tx, None, "0 USD refunded", "2000 USD refunded")]
+    assert found == [
+        Mismatch("refunded_total", tx, None, "0.00 USD refunded", "20.00 USD refunded")]
     result = _cli(installed, any_db_url)
     assert result.exit_code == 1
     assert [json.loads(line) for line in result.stdout.splitlines() if line.startswith("{")] == [
         {"kind": "refunded_total", "refund_id": tx, "attempt_id": None,
-         "ledger": "0 USD refunded", "provider": "2000 USD refunded"}]
+         "ledger": "0.00 USD refunded", "provider": "20.00 USD refunded"}]
 
     # the webhook Saleor sends for it arrives: the ledger knows, and the two agree again
     assert installed.webhook("ORDER_REFUNDED", ORDER).status_code == 200
@@ -76,5 +77,5 @@ def test_an_older_refund_of_an_order_asked_about_is_answered_for(installed, cloc
         conn.execute(update(refund_attempts).where(refund_attempts.c.id == old.id)
                      .values(status="failed"))
     assert reconcile_saleor(installed.runtime.saleor_events, installed.engine, today) == [
-        Mismatch("status", first["id"], old.id, f"{old.amount} failed",
-                 f"{old.amount} USD succeeded")]
+        Mismatch("status", first["id"], old.id, "25.00 USD failed",
+                 "25.00 USD succeeded")]

@@ -106,10 +106,10 @@ def test_reconcile_names_what_saleor_says_and_the_ledger_does_not(installed, clo
         "lines": []})
     tx_id = grant["transaction"]["id"]
     assert _differences(installed, clock) == [
-        Mismatch("status", grant["id"], attempt.id, "3000 failed", "3000 USD succeeded"),
+        Mismatch("status", grant["id"], attempt.id, "30.00 USD failed", "30.00 USD succeeded"),
         Mismatch("missing_in_ledger", "T3JkZXJHcmFudGVkUmVmdW5kOjk5", None, "-",
-                 "100 USD granted"),
-        Mismatch("refunded_total", tx_id, None, "0 USD refunded", "3000 USD refunded"),
+                 "1.00 USD granted"),
+        Mismatch("refunded_total", tx_id, None, "0.00 USD refunded", "30.00 USD refunded"),
     ]
 
 

@@ -36,7 +36,7 @@ def test_a_double_charge_on_saleor_refunds_exactly_the_extra_transaction_once(in
 
     first = installed.webhook("ORDER_UPDATED", ORDER).get_json()
     assert first["duplicate"] is False
-    assert f"duplicate_charge 2500 on {EXTRA}: approve" in first["note"]
+    assert f"duplicate_charge 25.00 USD on {EXTRA}: approve" in first["note"]
     [decision] = _rows(installed, decisions)
     assert (decision.kind, decision.outcome, decision.amount, decision.request_key) == (
         "duplicate_charge", "approve", 2500, f"duplicate_charge:{EXTRA}")

@@ -35,7 +35,7 @@ def _duplicate_charge(shop: Any) -> None:
                           paid_at="2026-11-20T10:00:00+00:00")
     assert shop.webhook("ORDER_FULLY_PAID", ORDER).status_code == 200
     shop.saleor.add_transaction(ORDER, "25.00", "2026-11-20T10:03:00+00:00", EXTRA)
-    assert "duplicate_charge 2500" in shop.webhook("ORDER_UPDATED", ORDER).get_json()["note"]
+    assert "duplicate_charge 25.00 USD" in shop.webhook("ORDER_UPDATED", ORDER).get_json()["note"]
 
 
 def _granted_request(shop: Any, reason: str) -> str:

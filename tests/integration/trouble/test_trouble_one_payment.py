@@ -106,7 +106,7 @@ def test_a_real_second_charge_is_still_refunded_once_the_two_names_are_one(
 
     resp = pay(harness, fake_stripe, "pi_again", 10000, created=T0 + 90)
 
-    assert resp.json["note"] == "payment recorded; duplicate_charge 10000 on pi_again: approve"
+    assert resp.json["note"] == "payment recorded; duplicate_charge 100.00 USD on pi_again: approve"
     harness.drain()
     assert [(r["payment_intent"], r["amount"], r["reason"]) for r in fake_stripe.refunds] == [
         ("pi_again", 10000, "duplicate")]
@@ -130,7 +130,7 @@ def test_a_duplicate_resting_on_a_payment_stripe_never_confirmed_waits_for_a_per
 
     resp = pay(harness, fake_stripe, "pi_first", 10000, created=created)
 
-    assert resp.json["note"] == "payment recorded; duplicate_charge 10000 on pi_first: review"
+    assert resp.json["note"] == "payment recorded; duplicate_charge 100.00 USD on pi_first: review"
     assert payment_rows(harness) == [
         ("stripe", "ch_elsewhere", "ch_elsewhere", "1001", 10000, False),
         ("stripe", "pi_first", "ch_first", "1001", 10000, True),

@@ -72,7 +72,8 @@ def test_the_issues_resent_order_is_journalled_answered_and_moves_no_money(
     assert resp.status_code == 200
     assert resp.json == {
         "received": True, "duplicate": False, "updated": True, "changed": CHANGED,
-        "note": "order updated: lines, payments, total_amount; overpayment 5500 on pi_456: review",
+        "note": "order updated: lines, payments, total_amount; "
+                "overpayment 55.00 USD on pi_456: review",
     }
     assert updates(harness) == [
         ("order:1001", {"order_id": "1001", "event_id": "evt_paid_again", "changed": CHANGED})]
@@ -100,10 +101,12 @@ def test_an_update_naming_a_payment_stripe_confirmed_still_waits_for_a_person(
 
     assert resp.json["changed"] == CHANGED
     assert resp.json["note"] == (
-        "order updated: lines, payments, total_amount; overpayment 5500 on pi_456: review")
+        "order updated: lines, payments, total_amount; overpayment 55.00 USD on pi_456: review")
     [d] = harness.rows(decisions)
     assert (d.kind, d.request_key, d.outcome, d.reason_code, d.amount, d.refund_amount) == (
         "overpayment", "overpayment:16000:pi_456", "review", "order_updated", 5500, 5500)
+    assert json.loads(d.body)["trace"][0]["saw"]["detail"] == (  # money as money, for finance
+        "captured 160.00 USD against an order total of 105.00 USD")
     assert d.explanation == (
         "We noticed you may have paid more than the total of order 1001 after the order was "
         "changed. Our team is checking it; if so, we will refund the extra 55.00 USD within 48 "
@@ -128,7 +131,7 @@ def test_the_policy_can_allow_corrections_after_an_order_update(
     resp = h.post_storefront(resent())
 
     assert resp.json["note"] == (
-        "order updated: lines, payments, total_amount; overpayment 5500 on pi_456: approve")
+        "order updated: lines, payments, total_amount; overpayment 55.00 USD on pi_456: approve")
     assert [(a.payment_reference, a.amount, a.kind) for a in h.rows(refund_attempts)] == [
         ("pi_456", 5500, "refund")]
     h.drain()

@@ -7,6 +7,7 @@ payment intent, so an over-refund would fail loudly.
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from refunds_plugin.intake.reviews import decide
@@ -50,7 +51,7 @@ def test_a_second_charge_of_the_same_amount_is_refunded_as_a_duplicate_and_the_f
     resp = pay(harness, fake_stripe, "pi_again", 10000, created=T0 + 90)
 
     assert resp.json["note"] == (
-        "payment recorded; duplicate_charge 10000 on pi_again: approve"
+        "payment recorded; duplicate_charge 100.00 USD on pi_again: approve"
     )
     assert corrections(harness) == [
         ("duplicate_charge", "duplicate_charge:pi_again", "approve", 10000, 10000, "USD")
@@ -63,6 +64,8 @@ def test_a_second_charge_of_the_same_amount_is_refunded_as_a_duplicate_and_the_f
     assert decision.explanation == (
         "We noticed you were charged twice for order 1001 and refunded the extra 100.00 USD."
     )
+    assert json.loads(decision.body)["trace"][0]["saw"]["detail"] == (
+        "pi_again charged the same 100.00 USD as pi_first 1m later")
     assert harness.chain_problem() is None
 
 

@@ -42,7 +42,7 @@ def test_two_equal_payments_without_an_order_total_go_to_review_and_nothing_is_r
 
     resp = pay(harness, fake_stripe, "pi_card_b", 5000, created=T0 + 120)
 
-    assert resp.json["note"] == "payment recorded; duplicate_charge 5000 on pi_card_b: review"
+    assert resp.json["note"] == "payment recorded; duplicate_charge 50.00 USD on pi_card_b: review"
     assert decided(harness) == [
         ("duplicate_charge", "duplicate_charge:pi_card_b", "review", "order_total_unknown",
          5000, 5000, "USD")]
@@ -136,7 +136,7 @@ def test_with_a_known_total_a_duplicate_is_still_refunded_automatically(
 
     resp = pay(harness, fake_stripe, "pi_card_b", 5000, created=T0 + 120)
 
-    assert resp.json["note"] == "payment recorded; duplicate_charge 5000 on pi_card_b: approve"
+    assert resp.json["note"] == "payment recorded; duplicate_charge 50.00 USD on pi_card_b: approve"
     assert decided(harness) == [
         ("duplicate_charge", "duplicate_charge:pi_card_b", "approve",
          "duplicate_charge_corrected", 5000, 5000, "USD")]

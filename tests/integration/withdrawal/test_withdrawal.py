@@ -401,18 +401,21 @@ def test_a_person_approving_a_late_withdrawal_cannot_give_less_than_the_law(
     admin = create_token(shop.h.runtime.engine, "Ada", "admin", clock()).secret
     client = shop.h.client()
 
-    def review(**body: object) -> tuple[int, str]:
+    def review(**body: object) -> tuple[int, str, str]:
         resp = client.post(f"/api/reviews/{dec.id}", json={"action": "approve", "note": "ok",
                                                             **body},
                            headers={"Authorization": f"Bearer {admin}"})
-        return resp.status_code, (resp.get_json().get("error") or {}).get("code", "")
+        error = resp.get_json().get("error") or {}
+        return resp.status_code, error.get("code", ""), error.get("message", "")
 
     before = shop.recorded()
-    assert review(amount=5000) == (400, "withdrawal_minimum")
-    assert review(resolution="credit") == (400, "withdrawal_minimum")
+    assert review(amount=5000) == (  # money as money, never "5500 (minor units)"
+        400, "withdrawal_minimum", "a withdrawal's refund cannot be less than the 55.00 USD "
+                                   "the law gives")
+    assert review(resolution="credit")[:2] == (400, "withdrawal_minimum")
     assert shop.recorded() == before  # nothing written
     assert [r.status for r in shop.h.rows(reviews)] == ["open"]
     assert shop.journal("review_decided") == []
 
-    assert review() == (200, "")
+    assert review()[:2] == (200, "")
     assert shop.attempts() == [("refund", 5500, "held")]  # all of it, until the first scan

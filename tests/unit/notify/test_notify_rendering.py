@@ -5,6 +5,7 @@ read strictly, and ``enqueue`` refuses what a kind cannot say."""
 from __future__ import annotations
 
 import gettext
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -102,8 +103,12 @@ def test_a_catalogue_translates_every_marked_sentence_for_its_locale() -> None:
 def test_the_message_is_multipart_with_a_stable_message_id() -> None:
     rendered = _renderer().render("refund_sent", CONTEXT)
     msg = compose(sender="Mugs <returns@mugs.example>", to="ann@example.com",
-                  rendered=rendered, row_id="0c5e")
+                  rendered=rendered, row_id="0c5e",
+                  sent_at=datetime(2026, 12, 5, 19, 40, 7, tzinfo=UTC))
     assert msg["Message-ID"] == "<0c5e@mugs.example>"
+    assert msg["Date"] == "Sat, 05 Dec 2026 19:40:07 +0000"
+    assert msg["Content-Language"] == "en"
+    assert msg["Reply-To"] is None
     assert msg.get_content_type() == "multipart/alternative"
     assert [p.get_content_type() for p in msg.iter_parts()] == ["text/plain", "text/html"]
 

@@ -150,7 +150,7 @@ def test_saleor_overcharge_refunds_the_later_transaction_by_saleor_time_capped_b
                                   total_balance=6000, transactions=times, now=now)
 
     assert quiet.note is None and quiet.attempt_ids == ()
-    assert woke.note == f"duplicate_charge 6000 on {second}: approve"
+    assert woke.note == f"duplicate_charge 60.00 USD on {second}: approve"
     with rt.engine.connect() as conn:
         rows = conn.execute(refund_attempts.select()).all()
     assert [(a.payment_reference, a.amount, a.reason, a.provider) for a in rows] == [

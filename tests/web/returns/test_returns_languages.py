@@ -94,6 +94,9 @@ def test_the_orders_language_wins_over_the_browsers(french_order_shop: ReturnsSh
     assert words(status, "explanation")[0].startswith(
         "Votre retour de 1 × Blue enamel mug est accepté. Nous allons rembourser 25,00 $US "
         "sur votre moyen de paiement d'origine.")
+    # the money's line: a non-breaking space before the French colon, kept as it is written
+    assert "<strong>Remboursement sur votre moyen de paiement d&#39;origine\xa0: 25,00\xa0$US" \
+        "</strong>" in status.get_data(as_text=True)
 
 
 def test_a_decision_recorded_before_message_ids_shows_its_stored_text(

@@ -1,0 +1,35 @@
+"""Who an email comes from, and where a customer's reply to it goes.
+
+``REFUNDS_MAIL_FROM`` unset, the From is ``no-reply@`` the SMTP host: nobody reads a reply
+there, so no email may invite one. ``REFUNDS_MAIL_REPLY_TO`` names an inbox a person reads
+(the ``Reply-To`` header); without it, a From set by the merchant takes the replies unless its
+mailbox reads as a no-reply one (``no-reply@``, ``noreply@``, ``donotreply@``, ``do-not-reply@``).
+"""
+
+from __future__ import annotations
+
+import re
+from email.utils import formataddr, parseaddr
+from urllib.parse import urlsplit
+
+from refunds_plugin.config import Config
+
+_NO_REPLY = re.compile(r"^(?:no-?reply|do-?not-?reply)(?:[+.-].*)?$", re.IGNORECASE)
+
+
+def sender(config: Config) -> str:
+    """``REFUNDS_MAIL_FROM``; unset, ``no-reply@`` the SMTP host, named after the shop."""
+    if config.mail_from:
+        return config.mail_from
+    host = urlsplit(config.mail_url).hostname or "localhost"
+    return formataddr((config.shop_name, f"no-reply@{host}"))
+
+
+def reply_to(config: Config) -> str | None:
+    """The address a reply reaches a person at: ``REFUNDS_MAIL_REPLY_TO``, else the From the
+    merchant set when it is not a no-reply mailbox; None when a reply would reach nobody."""
+    for candidate in (config.mail_reply_to, config.mail_from):
+        address = parseaddr(candidate)[1] if candidate else ""
+        if "@" in address and not _NO_REPLY.match(address.rpartition("@")[0]):
+            return candidate
+    return None

@@ -1,0 +1,56 @@
+"""What the messages read of the ledger besides the decision: the order's number and its items'
+names, and whether a decision's money goes to the dry run (the shop's test mode)."""
+
+from __future__ import annotations
+
+import json
+import logging
+
+from sqlalchemy import Connection, select
+
+from refunds_plugin.ledger.facts import OrderSeen
+from refunds_plugin.ledger.tables import orders, refund_attempts
+
+log = logging.getLogger("refunds.notify")
+
+
+def order_names(conn: Connection, order_id: str,
+                seen: OrderSeen | None = None) -> tuple[str, dict[str, str]]:
+    """The number the customer knows the order by, and its lines' names (``seen``: the order
+    row as this transaction read it already)."""
+    row = seen if seen is not None else conn.execute(
+        select(orders.c.order_number, orders.c.lines).where(orders.c.order_id == order_id)
+    ).first()
+    if row is None:
+        return order_id, {}
+    return row.order_number or order_id, line_names(order_id, row.lines)
+
+
+def order_number(conn: Connection, order_id: str) -> str:
+    """The number the customer knows the order by (its lines are not read)."""
+    return conn.execute(select(orders.c.order_number)
+                        .where(orders.c.order_id == order_id)).scalar() or order_id
+
+
+def line_names(order_id: str, stored: str | None) -> dict[str, str]:
+    """The order's item names by line id, from ``orders.lines`` as stored. Lines that cannot
+    be read (the row edited by hand, a partial restore) name no item, so the messages name it
+    by its line id; a warning names the order, and nothing else fails."""
+    try:
+        lines = json.loads(stored or "[]")
+        return {ln["id"]: ln.get("name") or ln["id"] for ln in lines}
+    except (ValueError, TypeError, KeyError, AttributeError) as exc:
+        # the exception's words only: never the stored JSON, which holds customer data
+        log.warning("order %s's stored lines (orders.lines) cannot be read (%s: %s): its "
+                    "messages and pages name the items by their line ids until a person "
+                    "repairs the row",
+                    order_id, type(exc).__name__, exc, extra={"order_id": order_id})
+        return {}
+
+
+def dry_run_of(conn: Connection, decision_id: str) -> bool:
+    """Whether the decision's money went to the dry run: one of its attempts is the dry run's
+    (no money moves, and no message says it did)."""
+    return conn.execute(select(refund_attempts.c.id).where(
+        refund_attempts.c.decision_id == decision_id,
+        refund_attempts.c.provider == "dryrun").limit(1)).first() is not None

@@ -1,0 +1,95 @@
+"""A policy that asks for prepaid labels on a shop that cannot buy them (no
+REFUNDS_EASYPOST_API_KEY): ``refunds policy check`` and ``refunds serve`` say so, naming the
+setting, and the check's plain words promise no label and no label fee."""
+
+from __future__ import annotations
+
+import json
+import socket
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+from gunicorn.app.base import BaseApplication
+
+from refunds_plugin.cli import main
+
+LABELS = ('currency: USD\nwindow: {days: 30}\n'
+          'return_shipping: {label: easypost, paid_by: customer, fee: "4.00"}\n')
+WARNING = (
+    "warning: the policy asks for prepaid return labels (return_shipping.label: easypost) but "
+    "REFUNDS_EASYPOST_API_KEY is not set, so no label can be bought: a customer asked to send "
+    "items back gets the return instructions only and posts the parcel themselves, no label is "
+    "promised and no label fee is deducted: see docs/returns-shipping.md")
+NO_LABEL = ("Items that must come back get return instructions (the customer ships it); they "
+            "must be sent within 30 days of approval (a return not scanned 7 days after that "
+            "expires).")
+NOT_BOUGHT = ("The policy asks for a prepaid EasyPost label, but this shop cannot buy one (no "
+              "REFUNDS_EASYPOST_API_KEY or no return address), so no label is promised and the "
+              "4.00 USD label fee is not deducted.")
+LABEL = ("Items that must come back get a prepaid EasyPost label (the cheapest allowed rate); "
+         "they must be sent within 30 days of approval (a return not scanned 7 days after that "
+         "expires and its label is voided).")
+PAYS = ("The customer pays 4.00 USD for the return label, deducted from the refund (free for: "
+        "merchant_fault).")
+
+
+def _env(tmp_path: Path, key: str) -> dict[str, str]:
+    """A shop with a return address (only the label is in question) and this policy."""
+    settings = tmp_path / "settings.toml"
+    settings.write_text('[[return_addresses]]\nname = "Returns"\nstreet = "1 Dock Rd"\n'
+                        'city = "Austin"\npostal_code = "78701"\ncountry = "US"\n',
+                        encoding="utf-8")
+    policy = tmp_path / "shop.yaml"
+    policy.write_text(LABELS, encoding="utf-8")
+    return {"REFUNDS_DATABASE_URL": f"sqlite:///{tmp_path / 'ledger.db'}",
+            "REFUNDS_CONFIG_FILE": str(settings), "REFUNDS_POLICY": str(policy),
+            "REFUNDS_EASYPOST_API_KEY": key, "REFUNDS_OUTBOUND_URL": ""}
+
+
+def test_policy_check_warns_and_promises_no_label_without_a_carrier_key(tmp_path: Path) -> None:
+    env = _env(tmp_path, "")
+
+    result = CliRunner().invoke(main, ["policy", "check", env["REFUNDS_POLICY"]], env=env)
+    as_json = CliRunner().invoke(main, ["policy", "check", env["REFUNDS_POLICY"], "--json"],
+                                 env=env)
+
+    assert result.exit_code == 0, result.output
+    assert result.stderr.splitlines() == [WARNING]
+    assert f"  - {NO_LABEL}" in result.stdout.splitlines()
+    assert f"  - {NOT_BOUGHT}" in result.stdout.splitlines()
+    assert "No return fees." in result.stdout
+    assert "prepaid EasyPost label (the cheapest" not in result.stdout
+    assert json.loads(as_json.stdout)["warnings"] == [WARNING]
+
+
+def test_policy_check_with_a_carrier_key_warns_of_nothing_and_says_the_fee(
+    tmp_path: Path,
+) -> None:
+    env = _env(tmp_path, "EZTK_test")
+
+    result = CliRunner().invoke(main, ["policy", "check", env["REFUNDS_POLICY"]], env=env)
+
+    assert (result.exit_code, result.stderr) == (0, "")
+    lines = result.stdout.splitlines()
+    assert f"  - {LABEL}" in lines and f"  - {PAYS}" in lines
+    assert "  - No return fees besides the label below." in lines
+
+
+def _serve(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, key: str) -> list[str]:
+    monkeypatch.setattr(BaseApplication, "run", lambda app: None)
+    with socket.socket() as sock:  # a port free a moment ago
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    env = _env(tmp_path, key) | {"REFUNDS_STOREFRONT_SECRET": "s" * 32,
+                                 "REFUNDS_SECRET_KEY": "k" * 32}
+    result = CliRunner().invoke(main, ["serve", "--port", str(port)], env=env)
+    assert result.exit_code == 0, result.output
+    return [x for x in result.stderr.splitlines() if not x.startswith("{")]
+
+
+def test_serve_warns_once_without_a_carrier_key_and_not_with_one(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    assert _serve(tmp_path, monkeypatch, "") == [WARNING]
+    assert _serve(tmp_path, monkeypatch, "EZTK_test") == []
