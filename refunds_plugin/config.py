@@ -35,7 +35,9 @@ def _split(value: str) -> tuple[str, ...]:
 @dataclass(frozen=True)
 class ReturnAddress:
     """Where returned items go (``[[return_addresses]]`` in the TOML file). ``countries``: the
-    customers' countries this address serves; an address without any serves everyone else."""
+    customers' countries this address serves; an address without any serves everyone else.
+    ``region``: the state or province, where the country's post wants one (US, CA, AU:
+    "Austin, TX 78701", ``language/postal.py``)."""
 
     name: str
     street: str
@@ -43,10 +45,12 @@ class ReturnAddress:
     postal_code: str
     country: str
     countries: tuple[str, ...] = ()
+    region: str = ""
 
     def as_dict(self) -> dict[str, str]:
-        return {"name": self.name, "street": self.street, "city": self.city,
-                "postal_code": self.postal_code, "country": self.country}
+        out = {"name": self.name, "street": self.street, "city": self.city,
+               "postal_code": self.postal_code, "country": self.country}
+        return out | ({"region": self.region} if self.region else {})
 
 
 # The EU's member states and the rest of the EEA (Iceland, Liechtenstein, Norway), ISO 3166-1
@@ -345,16 +349,19 @@ def _address(path: str, i: int, raw: dict[str, Any]) -> ReturnAddress:
     missing = [k for k in _ADDRESS_KEYS if not isinstance(raw.get(k), str) or not raw[k].strip()]
     if missing:
         raise ConfigError(f"{where} needs {', '.join(missing)} (text)")
-    unknown = set(raw) - {*_ADDRESS_KEYS, "countries"}
+    unknown = set(raw) - {*_ADDRESS_KEYS, "countries", "region"}
     if unknown:
         raise ConfigError(f"{where}: unknown key {sorted(unknown)[0]!r}")
     countries = raw.get("countries", [])
     if not isinstance(countries, list) or not all(
             isinstance(c, str) and len(c) == 2 for c in countries):
         raise ConfigError(f"{where}: countries must be two-letter codes such as [\"DE\", \"AT\"]")
+    region = raw.get("region", "")
+    if not isinstance(region, str):
+        raise ConfigError(f"{where}: region must be text such as \"TX\"")
     name, street, city, postal_code, country = (raw[k].strip() for k in _ADDRESS_KEYS)
     return ReturnAddress(name, street, city, postal_code, country.upper(),
-                         tuple(c.upper() for c in countries))
+                         tuple(c.upper() for c in countries), region.strip())
 
 
 def load_config(

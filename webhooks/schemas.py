@@ -150,12 +150,14 @@ class LineSchema(Strict):
 
 
 class AddressSchema(Strict):
-    """A shipping address: the same five fields as ``[[return_addresses]]``."""
+    """A shipping address: the same fields as ``[[return_addresses]]`` (``region``, the state
+    or province, optional)."""
 
     name = fields.String(required=True, validate=validate.Length(min=1, max=255))
     street = fields.String(required=True, validate=validate.Length(min=1, max=255))
     city = fields.String(required=True, validate=validate.Length(min=1, max=255))
     postal_code = fields.String(required=True, validate=validate.Length(min=1, max=32))
+    region = fields.String(validate=validate.Length(max=64))
     country = fields.String(required=True, validate=validate.Regexp(
         r"^[A-Za-z]{2}$", error="expected a two-letter country code such as DE"))
 

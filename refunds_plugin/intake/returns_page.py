@@ -361,6 +361,17 @@ def order_locale(engine: Engine, order_id: str) -> str | None:
         ).scalar_one_or_none()
 
 
+def decision_locale(engine: Engine, decision_id: str) -> str | None:
+    """The language of the order a decision is about (``order_locale``), for the pages that
+    know the decision before the order (the "How did we do?" link)."""
+    with read_tx(engine) as conn:
+        return conn.execute(
+            select(orders.c.locale)
+            .select_from(decisions.join(orders, orders.c.order_id == decisions.c.order_id))
+            .where(decisions.c.id == decision_id)
+        ).scalar_one_or_none()
+
+
 def order_name(engine: Engine, order_id: str) -> str:
     """What the customer calls the order: the number their shop showed them (a Saleor order's
     ``number``, which they typed to find it) rather than our id, when the ledger has one."""

@@ -37,7 +37,7 @@ from jinja2 import (
 
 from policies.explanation import without_promise
 from refunds_plugin.config import Config
-from refunds_plugin.language import catalogue, pick
+from refunds_plugin.language import catalogue, pick, postal
 from refunds_plugin.language.said import N_, rebuild
 from refunds_plugin.language.said import render as say
 from refunds_plugin.notify.address import reply_to
@@ -116,6 +116,7 @@ class Renderer:
         env.filters["day"] = lambda v: _day_in(v, locale or "en")
         # items as the explanation and the pages list them: ``2 × Mug and Cup``
         env.filters["listed"] = lambda items: catalogue.listed(list(items), locale or "en")
+        env.filters["postal"] = postal.lines  # an address in its country's order
         if locale in (None, "en"):
             env.filters.update(money=money, when=when)
         else:

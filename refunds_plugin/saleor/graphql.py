@@ -36,7 +36,7 @@ fragment RefundsOrder on Order {{
   id number created updatedAt status chargeStatus userEmail languageCodeEnum
   channel {{ slug currencyCode }}
   shippingAddress {{
-    firstName lastName companyName streetAddress1 streetAddress2 city postalCode
+    firstName lastName companyName streetAddress1 streetAddress2 city postalCode countryArea
     country {{ code }}
   }}
   user {{ id email orders {{ totalCount }} }}

@@ -128,16 +128,19 @@ def refund_blocked(tx: dict[str, Any]) -> str | None:
 
 
 def shipping_address(address: dict[str, Any] | None) -> dict[str, str] | None:
-    """Saleor's ``shippingAddress`` in our five fields (as ``[[return_addresses]]``)."""
+    """Saleor's ``shippingAddress`` in our fields (as ``[[return_addresses]]``; its
+    ``countryArea``, the state or province, as ``region`` where Saleor has one)."""
     if not address:
         return None
     name = " ".join(p for p in (address.get("firstName"), address.get("lastName")) if p)
     street = ", ".join(p for p in (address.get("streetAddress1"),
                                    address.get("streetAddress2")) if p)
-    return {"name": name or str(address.get("companyName") or ""), "street": street,
-            "city": str(address.get("city") or ""),
-            "postal_code": str(address.get("postalCode") or ""),
-            "country": str((address.get("country") or {}).get("code") or "")}
+    out = {"name": name or str(address.get("companyName") or ""), "street": street,
+           "city": str(address.get("city") or ""),
+           "postal_code": str(address.get("postalCode") or ""),
+           "country": str((address.get("country") or {}).get("code") or "")}
+    region = str(address.get("countryArea") or "")
+    return out | ({"region": region} if region else {})
 
 
 def _fulfillment_lines(order: dict[str, Any]) -> dict[str, list[list[Any]]]:

@@ -25,6 +25,13 @@ def lookup(client: FlaskClient, number: str, email: str, **kw: Any) -> TestRespo
                                          "email": email}, **kw)
 
 
+def reader(shop: Any, accept: str) -> FlaskClient:
+    """A browser of the shop's app that asks for pages in ``accept`` (``Accept-Language``)."""
+    client: FlaskClient = shop.app.test_client()
+    client.environ_base["HTTP_ACCEPT_LANGUAGE"] = accept
+    return client
+
+
 def open_form(client: FlaskClient, number: str = "1001") -> TestResponse:
     resp = lookup(client, number, EMAIL.upper())
     assert resp.status_code == 303
@@ -34,10 +41,21 @@ def open_form(client: FlaskClient, number: str = "1001") -> TestResponse:
     return form
 
 
+ANSWER = re.compile(r"^/returns/answer/[A-Za-z0-9_.-]+$|^/returns/quote$")
+
+
 def submit(client: FlaskClient, form: TestResponse, **fields: str) -> TestResponse:
+    """Send the form as the browser does: a decided request answers 303 to its answer page, and
+    a quote asked for 303 to the quote, which the browser then GETs (post, redirect, get); a
+    form shown again (400) is the POST's own answer."""
     data = {"csrf_token": field(form, "csrf_token"), "form_token": field(form, "form_token"),
             "line-0-id": "l1", "line-1-id": "l2", **fields}
-    return client.post("/returns/order", data=data)
+    posted = client.post("/returns/order", data=data)
+    if posted.status_code != 303:
+        return posted
+    assert ANSWER.match(posted.headers["Location"]), posted.headers["Location"]
+    assert posted.get_data(as_text=True).count("Your reference") == 0  # the answer is the GET's
+    return client.get(posted.headers["Location"])
 
 
 def words(resp: TestResponse, css_class: str, attr: str = "class") -> list[str]:
@@ -63,4 +81,5 @@ def errors(resp: TestResponse) -> list[str]:
     box = re.search(r'<div class="error-summary".*?</div>', html, re.S)
     if box is None:
         return []
-    return [" ".join(unescape(li).split()) for li in re.findall(r"<li>(.*?)</li>", box.group(0))]
+    return [" ".join(unescape(re.sub(r"<[^>]+>", "", li)).split())
+            for li in re.findall(r"<li>(.*?)</li>", box.group(0))]

@@ -25,6 +25,7 @@ name = "Our shop returns"
 street = "1 Dock Rd"
 city = "Austin"
 postal_code = "78701"
+region = "TX"
 country = "US"
 
 [return_parcel]
@@ -44,7 +45,7 @@ def _load(tmp_path: Path, text: str) -> object:
 def test_addresses_parcel_and_restock_warehouse_come_from_the_file(tmp_path: Path) -> None:
     config = _load(tmp_path, ADDRESSES)
     de = ReturnAddress("Unser Lager", "Lagerweg 2", "Berlin", "10115", "DE", ("DE", "AT"))
-    us = ReturnAddress("Our shop returns", "1 Dock Rd", "Austin", "78701", "US")
+    us = ReturnAddress("Our shop returns", "1 Dock Rd", "Austin", "78701", "US", region="TX")
     assert config.return_addresses == (de, us)  # type: ignore[attr-defined]
     assert config.return_parcel == Parcel(500, 30, 20, 10)  # type: ignore[attr-defined]
     assert config.saleor_restock_warehouse == "V2FyZWhvdXNlOjE="  # type: ignore[attr-defined]
@@ -57,6 +58,9 @@ def test_addresses_parcel_and_restock_warehouse_come_from_the_file(tmp_path: Pat
     ('[[return_addresses]]\nname="A"\nstreet="S"\ncity="B"\npostal_code="1"\ncountry="US"\n'
      'countries = ["USA"]\n',
      'return_addresses[0]: countries must be two-letter codes such as ["DE", "AT"]'),
+    ('[[return_addresses]]\nname="A"\nstreet="S"\ncity="B"\npostal_code="1"\ncountry="US"\n'
+     'region = 48\n',
+     'return_addresses[0]: region must be text such as "TX"'),
     ('[return_parcel]\nweight_grams = 0\n',
      "[return_parcel] takes whole numbers above 0 for height_cm, length_cm, weight_grams, "
      "width_cm"),

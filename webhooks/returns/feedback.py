@@ -37,8 +37,11 @@ def link(decision_id: str, answered_at: datetime | None, now: datetime) -> str |
 
 
 def views(page: Page, message: Page, strings: Callable[[], Any], clock: Callable[[], Any],
-          engine: Callable[[], Any]) -> Callable[[str, str], tuple[str, int]]:
-    """The one view (GET shows the question, POST answers it), built on the page's helpers."""
+          engine: Callable[[], Any], in_language: Callable[[str], None],
+          ) -> Callable[[str, str], tuple[str, int]]:
+    """The one view (GET shows the question, POST answers it), built on the page's helpers;
+    ``in_language(decision_id)`` puts the page in its order's language, as the status page
+    is, once the link's signature holds (a forged link says nothing about any order)."""
 
     def refused(found: fb.Answer) -> tuple[str, int]:
         t = strings()
@@ -49,6 +52,8 @@ def views(page: Page, message: Page, strings: Callable[[], Any], clock: Callable
                        else 404)
 
     def view(decision_id: str, signature: str) -> tuple[str, int]:
+        if fb.signed(_key(), decision_id, signature):
+            in_language(decision_id)
         t = strings()
         if request.method == "GET":
             found = fb.current(engine(), _key(), decision_id, signature, clock())

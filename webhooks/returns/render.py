@@ -9,12 +9,12 @@ from collections import Counter
 from dataclasses import dataclass
 
 from policies.explanation import without_promise
-from refunds_plugin.domain.decision import Decision
+from refunds_plugin.domain.decision import Decision, RuleResult
 from refunds_plugin.domain.facts import OrderFacts
-from refunds_plugin.domain.kinds import Reason
+from refunds_plugin.domain.kinds import Outcome, Reason
 from refunds_plugin.intake.returns_page import EarlierReturn
 from refunds_plugin.language import catalogue
-from refunds_plugin.language.said import render
+from refunds_plugin.language.said import Said, render
 from webhooks.returns.strings import Strings
 
 
@@ -44,6 +44,44 @@ def items(decision: Decision, names: dict[str, str]) -> Items:
     return Items(said(send), said(keep), sum(keep.values()) > 1,
                  bool(decision.lines) and not arrived,
                  tuple(f"{ln.quantity} × {ln.name}" if ln.quantity > 1 else ln.name for ln in ex))
+
+
+@dataclass(frozen=True)
+class Refused:
+    name: str  # the order line's name
+    why: str  # the policy's sentence, in the reader's language
+
+    @property
+    def names_it(self) -> bool:
+        """The sentence names the item already ("Linen shirt was sold as final sale …"): it
+        is said alone, not after the name again."""
+        return self.name in self.why
+
+
+PER_LINE = ("window", "final_sale", "reason")  # the rules that refuse one line, not the request
+NOT_INCLUDED = "Not included: {why}"  # how the explanation says each (``policies/explanation``)
+
+
+def refused(decision: Decision, names: dict[str, str], locale: str = "en",
+            ) -> tuple[Refused, ...]:
+    """The lines an approval (or a review) leaves out, each with the policy's reason: the first
+    refusal per line in the trace, as the engine picks it. The reason is said from the
+    explanation's "Not included: …" sentences (stored with their message ids, so they translate)
+    where they match the refusals one for one; else the trace's own words. A decline refuses
+    everything: its heading and explanation say so."""
+    if decision.outcome is Outcome.DECLINE:
+        return ()
+    first: dict[str, RuleResult] = {}
+    for r in decision.trace:
+        line_id = r.saw.get("line_id") if r.verdict == "decline" and r.rule in PER_LINE else None
+        if isinstance(line_id, str):
+            first.setdefault(line_id, r)
+    parts = getattr(decision.explanation, "parts", ())
+    whys = [p.params["why"] for p in parts if isinstance(p, Said) and p.msgid == NOT_INCLUDED]
+    if len(whys) != len(first):
+        whys = [r.message for r in first.values()]
+    return tuple(Refused(names.get(line_id, line_id), render(why, locale))
+                 for line_id, why in zip(first, whys, strict=True))
 
 
 def names_of(facts: OrderFacts) -> dict[str, str]:

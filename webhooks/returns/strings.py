@@ -129,6 +129,10 @@ ENGLISH: dict[str, str] = {
     "too_many_units": N_("You can return at most {left} of {item}, not {qty}."),
     "errors_heading": N_("There is a problem"),
     "answer_heading_approve": N_("Your return is approved"),
+    # approved, with a line the policy refused (reason code ``partially_approved``)
+    "answer_heading_partly": N_("Your return is partly approved"),
+    "refused_heading": N_("Not included in this return"),
+    "refused_line": N_("{item}: {why}"),  # the item, and the policy's sentence saying why
     "answer_heading_review": N_("We need a quick check"),
     "answer_heading_decline": N_("We can't accept this return"),
     "answer_refund": N_("Refund to your original payment: {amount}"),
@@ -245,6 +249,7 @@ ENGLISH: dict[str, str] = {
     "feedback_replaced": N_("We have changed your answer to {n} of 5."),
     "feedback_comment_saved": N_("We have your comment too. Thank you for telling us."),
     "feedback_change": N_("You can change it until {date}."),
+    "feedback_answer_until": N_("You can answer until {date}."),  # nothing answered yet
     "feedback_invalid_heading": N_("This link does not work"),
     "feedback_invalid": N_("This feedback link is not valid. Nothing was recorded."),
     "feedback_expired": N_(

@@ -6,17 +6,18 @@ Look-ups are rate limited per IP, and wrong emails per order number (``lookup_li
 Flask-Limiter storage from ``REFUNDS_RATELIMIT_STORAGE_URI`` so limits hold across workers);
 every form carries the session's CSRF token (checked app-wide, ``webhooks.security``); the
 return form carries a signed nonce from which the request and event ids are derived, so
-submitting it twice decides one return. The shop's colours come as a small stylesheet of their
-own (``/returns/theme.css``): the pages hold no inline style or script.
+submitting it twice decides one return; the decision is answered with a redirect (303) to its
+signed answer page (``decided``), so back and reload never post it again. The shop's colours
+come as a small stylesheet of their own (``/returns/theme.css``): the pages hold no inline
+style or script.
 """
 
 from __future__ import annotations
 
 import json
-import logging
 import secrets
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from datetime import date
 from typing import Any
 
@@ -37,28 +38,27 @@ from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
 from flask_wtf.csrf import CSRFError, generate_csrf
 from itsdangerous import BadSignature, URLSafeSerializer
+from werkzeug.datastructures import MultiDict
 from werkzeug.exceptions import HTTPException
 
 import policies
 from refunds_plugin.bootstrap import Runtime
 from refunds_plugin.config import Config, no_money_moves
 from refunds_plugin.domain.facts import OrderFacts, ReturnRequest
-from refunds_plugin.domain.kinds import AttemptStatus, Reason
+from refunds_plugin.domain.kinds import Reason
 from refunds_plugin.intake import returns_page as ret
 from refunds_plugin.intake import withdrawals
-from refunds_plugin.intake.answers import Answer
-from refunds_plugin.language import catalogue
-from refunds_plugin.ledger.attempts import AttemptRow
-from refunds_plugin.notify import links, stored
+from refunds_plugin.language import catalogue, postal
+from refunds_plugin.notify import links
 from refunds_plugin.notify.theme import theme
+from webhooks.returns import decided, lookup_limits, render
 from webhooks.returns import feedback as feedback_mod
 from webhooks.returns import form as form_mod
-from webhooks.returns import lookup_limits, render
 from webhooks.returns import strings as strings_mod
 from webhooks.returns import withdrawal as withdrawal_mod
 
-log = logging.getLogger("refunds.returns")
 SESSION_KEY = "returns_order"
+QUOTE_KEY = "returns_quote"  # the fields of the quote last asked for (shown by GET)
 ACCESS_SECONDS = 30 * 60  # how long a matched order stays open in the session
 
 
@@ -87,6 +87,12 @@ def _in_order_language(order_id: str | None) -> None:
         refresh()  # a language chosen earlier in this request is chosen again
 
 
+def _in_decision_language(decision_id: str) -> None:
+    """The language of the order a decision is about, as the status page picks it."""
+    g.locale = ret.decision_locale(_rt().engine, decision_id)
+    refresh()
+
+
 def _lang() -> str:
     return str(get_locale() or "en")
 
@@ -112,7 +118,7 @@ def _page(template: str, status: int = 200, *, test_mode: bool | None = None,
     return render_template(
         f"returns/{template}", t=t, shop=shop, logo=cfg.shop_logo_url,
         csrf=generate_csrf(),
-        money=_money, listed=_listed, day=_day, say=_say, dry_run=dry_run,
+        money=_money, listed=_listed, day=_day, say=_say, postal=postal.lines, dry_run=dry_run,
         withdrawal_enabled=cfg.withdrawal_enabled,
         packing_notes=_rt().policy.return_shipping.packing_notes, **context,
     ), status
@@ -156,12 +162,17 @@ def _blueprint(limiter: Limiter) -> Blueprint:
                              methods=["POST"], scope="returns-lookup-ip")
     bp.add_url_rule("/returns", "lookup", ip_limit(lookup), methods=["GET", "POST"])
     bp.add_url_rule("/returns/order", "order", order_form, methods=["GET", "POST"])
+    bp.add_url_rule("/returns/quote", "quote", quote_page)
+    answer, status = decided.views(decided.Hooks(_page, _message, _rt, _signer, _status_url,
+                                                 _lang))
+    bp.add_url_rule("/returns/answer/<token>", "answer", answer)
     bp.add_url_rule("/returns/status/<token>", "status", status)
     bp.add_url_rule("/returns/withdraw", "withdraw", withdrawal_mod.view(withdrawal_mod.Hooks(
         _page, _message, _rt, _session_order, _signer, _status_url)), methods=["GET", "POST"])
     bp.add_url_rule("/returns/feedback/<decision_id>/<signature>", "feedback",
                     feedback_mod.views(_page, _message, _t, lambda: _rt().service.clock(),
-                                       lambda: _rt().engine), methods=["GET", "POST"])
+                                       lambda: _rt().engine, _in_decision_language),
+                    methods=["GET", "POST"])
     bp.add_url_rule("/returns/theme.css", "theme_css", theme_css)
     bp.after_request(_no_store)  # the other headers: webhooks.security, for every page
     bp.register_error_handler(HTTPException, _http_error)
@@ -248,39 +259,78 @@ def order_form() -> Any:
     if request.method == "GET":
         nonce = secrets.token_urlsafe(18)
         return _form(facts, _signer("returns-form").dumps({"o": order_id, "n": nonce}), [])
-    form_token = request.form.get("form_token", "")
-    try:
-        issued = _signer("returns-form").loads(form_token)
-    except BadSignature:
-        issued = None
-    if not isinstance(issued, dict) or issued.get("o") != order_id:
+    event_id = _event_id(request.form, order_id)
+    if event_id is None:
         return _message(t.form_expired_heading, t.form_expired, 400)
-    event_id = f"returns-page-{issued['n']}"
     earlier = ret.earlier_decision(rt.engine, order_id, event_id)
     if earlier is not None:  # a double click or a reload: the first decision, not a new form
-        return _answer(Answer(earlier, True, rt.service.dry_run_for(facts),
-                              rt.service.attempts_of(earlier.id)), facts)
+        return _to_answer(earlier.id)
+    form_token = request.form.get("form_token", "")
     step = request.form.get("step", "send")
     if step == "edit":  # back from the quote, with the choices kept
-        return _form(facts, form_token, [])
+        return _form(facts, form_token, [], values=request.form)
     req, errors = form_mod.parse(facts, request.form, t, event_id,
                                  rt.service.exchange_choices(facts))
     if errors or req is None:
-        return _form(facts, form_token, errors, 400)
-    if step == "quote":
-        return _quote(facts, req)
+        return _form(facts, form_token, errors, 400, values=request.form)
+    if step == "quote":  # post, redirect, get: back from the answer is the quote, not a re-post
+        session[QUOTE_KEY] = {"o": order_id, "f": [
+            (k, v[:2000]) for k, v in request.form.items(multi=True)
+            if k not in ("step", "csrf_token")]}
+        return redirect(url_for("returns.quote"), 303)
     payload = json.dumps({"order_id": order_id, "form": _submitted()}, sort_keys=True)
     answer = rt.service.return_requested("returns_page", event_id, "return.requested",
                                          payload, req)
-    answer = rt.service.answer_with_code(answer)
-    return _answer(answer, facts)
+    rt.service.answer_with_code(answer)  # a store credit's code, worth a short wait
+    return _to_answer(answer.recorded.id)
 
 
-def _form(facts: OrderFacts, form_token: str, errors: list[str],
-          code: int = 200) -> tuple[str, int]:
+def quote_page() -> Any:
+    """``GET /returns/quote``: the quote last asked for in this session, worked out again from
+    its fields (nothing is kept but them); without one, the form."""
+    t = _t()
+    order_id = _session_order()
+    _in_order_language(order_id)
+    held = session.get(QUOTE_KEY)
+    if order_id is None or not isinstance(held, dict) or held.get("o") != order_id:
+        return redirect(url_for("returns.order"), 303)
+    rt = _rt()
+    facts = ret.load_order(rt.engine, order_id, rt.service.clock(), rt.policy.abuse_window_days)
+    form = MultiDict([(str(k), str(v)) for k, v in held.get("f") or []])
+    event_id = _event_id(form, order_id)
+    if facts is None or event_id is None:
+        return _message(t.form_expired_heading, t.form_expired, 400)
+    facts = rt.service.decided_on(facts)  # as order_form: what the service offers
+    req, errors = form_mod.parse(facts, form, t, event_id, rt.service.exchange_choices(facts))
+    if errors or req is None:  # the order changed since (another return): say what to fix
+        return _form(facts, form.get("form_token", ""), errors, 400, values=form)
+    return _quote(facts, req, list(form.items(multi=True)))
+
+
+def _event_id(form: Mapping[str, str], order_id: str) -> str | None:
+    """The request's event id, from the nonce the form was rendered with for this order; None
+    for a form token that is not ours (expired, forged, another order's)."""
+    try:
+        issued = _signer("returns-form").loads(form.get("form_token", ""))
+    except BadSignature:
+        issued = None
+    if not isinstance(issued, dict) or issued.get("o") != order_id:
+        return None
+    return f"returns-page-{issued['n']}"
+
+
+def _to_answer(decision_id: str) -> Any:
+    """Post, redirect, get: the answer is a page of its own, so the back button and a reload
+    show it again rather than offering to post the form once more."""
+    return redirect(url_for("returns.answer", token=status_token(decision_id)), 303)
+
+
+def _form(facts: OrderFacts, form_token: str, errors: list[form_mod.Problem],
+          code: int = 200, values: Mapping[str, str] | None = None) -> tuple[str, int]:
     rt = _rt()
     options = ret.line_options(rt.policy, facts, rt.service.clock(),
                                rt.service.exchange_choices(facts))
+    shown = form_mod.shown_fields(options)
     name = ret.order_name(rt.engine, facts.order_id)  # "1001", not Saleor's global id
     earlier = ret.earlier_returns(rt.engine, facts.order_id)
     test_mode = rt.service.dry_run_for(facts)
@@ -292,8 +342,10 @@ def _form(facts: OrderFacts, form_token: str, errors: list[str],
                  options=options,
                  withdrawal=withdrawals.offered(rt.config, rt.engine, facts.order_id),
                  form_token=form_token,
-                 choices=ret.choices(rt.policy), reasons=list(Reason), errors=errors,
-                 values=request.form if request.method == "POST" else {})
+                 choices=ret.choices(rt.policy), reasons=list(Reason),
+                 errors=form_mod.on_fields(errors, shown),
+                 field_errors=form_mod.by_field(errors, shown),
+                 values=values or {})
 
 
 def _submitted() -> dict[str, str]:
@@ -301,86 +353,19 @@ def _submitted() -> dict[str, str]:
     return {k: v[:2000] for k, v in request.form.items() if k not in skip}
 
 
-def _quote(facts: OrderFacts, req: ReturnRequest) -> tuple[str, int]:
+def _quote(facts: OrderFacts, req: ReturnRequest,
+           fields: list[tuple[str, str]]) -> tuple[str, int]:
     """What this request would get, by the same evaluation the service makes, recorded nowhere;
-    the confirm button sends the same fields again."""
+    the confirm button sends the same ``fields`` again (with this page's CSRF token)."""
     rt = _rt()
     decision = policies.evaluate(rt.policy, facts, req, rt.service.clock())
-    fields = [(k, v) for k, v in request.form.items() if k != "step"]
     test_mode = rt.service.dry_run_for(facts)
     return _page("quote.html", test_mode=test_mode, decision=decision,
                  fields=fields,
                  items=render.items(decision, render.names_of(facts)),
+                 refused=render.refused(decision, render.names_of(facts), _lang()),
                  explanation=render.explanation(decision, False, _lang(), test_mode))
-
-
-def _answer(answer: Answer, facts: OrderFacts) -> tuple[str, int]:
-    d = answer.recorded.decision
-    return _page("answer.html", test_mode=answer.dry_run, decision=d,
-                 items=render.items(d, render.names_of(facts)),
-                 explanation=render.explanation(d, _money_done(answer.attempts), _lang(),
-                                                answer.dry_run),
-                 attempts=answer.attempts, reference=answer.recorded.id,
-                 exchange=answer.exchange,
-                 status_url=_status_url(answer.recorded.id),
-                 return_instructions=answer.instructions,
-                 feedback_url=_answer_feedback(answer))
-
-
-def _answer_feedback(answer: Answer) -> str | None:
-    """"How did we do?" under an answer just given, unless a person has yet to decide; for a
-    request decided before, as its status page would ask."""
-    rt, rec = _rt(), answer.recorded
-    now = rt.service.clock()
-    if rec.created:
-        return feedback_mod.link(rec.id, None if rec.decision.outcome.value == "review"
-                                 else now, now)
-    found = ret.decision_status(rt.engine, rec.id)
-    return feedback_mod.link(rec.id, found.decided_at if found else None, now)
 
 
 def _status_url(decision_id: str) -> str:
     return url_for("returns.status", token=status_token(decision_id))
-
-
-def _money_done(attempts: tuple[AttemptRow, ...]) -> bool:
-    return bool(attempts) and all(a.status == AttemptStatus.SUCCEEDED for a in attempts)
-
-
-def _status_test_mode(found: ret.DecisionStatus) -> bool:
-    """Test mode on a status page: its attempts went to the dry run; with no attempt yet (a
-    review, a decline) the order's own provider says, as it does on the form."""
-    if found.money:
-        return any(m.dry_run for m in found.money)
-    rt = _rt()
-    facts = ret.load_order(rt.engine, found.order_id, rt.service.clock(),
-                           rt.policy.abuse_window_days)
-    return rt.service.dry_run_for(facts) if facts is not None else no_money_moves(rt.config)
-
-
-def status(token: str) -> Any:
-    t = _t()
-    try:
-        decision_id = _signer(links.STATUS_SALT).loads(token)
-    except BadSignature:
-        decision_id = None
-    rt = _rt()
-    try:
-        found = ret.decision_status(rt.engine, decision_id) if isinstance(decision_id, str) \
-            else None
-    except stored.UNREADABLE as exc:  # a row edited by hand or cut short: a person repairs it
-        log.error("the status page of decision %s cannot be shown: its stored rows cannot be "
-                  "read (%s)", decision_id, stored.why(exc), extra={"decision_id": decision_id})
-        return _message(t.status_unreadable_heading, t.status_unreadable, 500)
-    if found is None:
-        return _message(t.status_invalid_heading, t.status_invalid, 404)
-    g.locale = found.locale  # the order's language first, then the browser's
-    refresh()
-    done = bool(found.money) and all(m.stage == "received" for m in found.money)
-    test_mode = _status_test_mode(found)
-    return _page("status.html", test_mode=test_mode, st=found,
-                 decision=found.decision, return_instructions=found.instructions,
-                 feedback_url=feedback_mod.link(decision_id, found.decided_at,
-                                                rt.service.clock()),
-                 items=render.items(found.decision, found.line_names),
-                 explanation=render.explanation(found.decision, done, _lang(), test_mode))

@@ -34,8 +34,9 @@ _REFUSED = (BadRequestError, InvalidRequestError)
 
 
 def _address(a: dict[str, str]) -> dict[str, str]:
-    return {"name": a.get("name", ""), "street1": a.get("street", ""), "city": a.get("city", ""),
-            "zip": a.get("postal_code", ""), "country": a.get("country", "")}
+    out = {"name": a.get("name", ""), "street1": a.get("street", ""), "city": a.get("city", ""),
+           "zip": a.get("postal_code", ""), "country": a.get("country", "")}
+    return out | ({"state": a["region"]} if a.get("region") else {})  # a US label needs it
 
 
 def parcel_params(parcel: Parcel) -> dict[str, float]:

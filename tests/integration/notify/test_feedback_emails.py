@@ -42,7 +42,7 @@ def _text(html: str) -> str:
 
 def _asked(mail: Received) -> str:
     """The feedback path the email carries, the same in its text and HTML parts."""
-    plain = re.search(rf"How did we do\? Tell us with one click: {re.escape(APP_URL)}"
+    plain = re.search(rf"How did we do\? Answer one short question: {re.escape(APP_URL)}"
                       r"(/returns/feedback/\S+)\n", mail.part("plain"))
     assert plain, mail.part("plain")
     assert '<p style="margin:20px 0 0">How did we do?</p>' in mail.part("html")
@@ -95,7 +95,7 @@ def test_the_emails_ask_in_the_orders_language(
     h.drain()
 
     approved = smtp.received[1]
-    assert re.search(rf"Wie waren wir\? Sagen Sie es uns mit einem Klick: {re.escape(APP_URL)}"
+    assert re.search(rf"Wie waren wir\? Beantworten Sie eine kurze Frage: {re.escape(APP_URL)}"
                      r"/returns/feedback/\S+\n", approved.part("plain"))
     assert ">Sagen Sie uns, wie wir waren</a>" in approved.part("html")
 
@@ -170,7 +170,7 @@ def test_a_refund_email_sent_after_the_feedback_window_leaves_the_link_out(
     [sent] = smtp.received[2:]
     with h.app.test_request_context():
         token = status_token(decision_id)
-    asked = f"\nHow did we do? Tell us with one click: {APP_URL}{path}\n" if asks else ""
+    asked = f"\nHow did we do? Answer one short question: {APP_URL}{path}\n" if asks else ""
     assert sent.subject == "Your refund of 25.00 USD for order 1001 is on its way"
     assert sent.part("plain") == (
         "We sent 25.00 USD back to your original payment.\n\nDepending on your bank it can take "

@@ -195,7 +195,7 @@ def test_refunds_mail_preview_prints_what_would_be_sent(
                                  "Subject: Your return for order 1001 is approved\n\n")
     assert "We will refund 25.00 USD to your original payment." in out.output
     assert "https://returns.mugs.example/returns/status/" in out.output
-    assert (f"How did we do? Tell us with one click: https://returns.mugs.example/returns/"
+    assert (f"How did we do? Answer one short question: https://returns.mugs.example/returns/"
             f"feedback/{decision_id}/") in out.output
     for kind in ("approved", "refund_sent", "credit_issued"):  # declined: for a declined one
         html = runner.invoke(main, ["mail", "preview", kind, "--decision", decision_id, "--html"])

@@ -60,9 +60,11 @@ def test_a_saleor_order_is_found_by_its_number_and_email_and_a_return_is_submitt
     assert "<title>Order 1001" in page and "<h1>Order 1001</h1>" in page
     assert ORDER not in page  # Saleor's global id means nothing to the customer
     assert _field(form, "line-0-id") == LINE
-    answer = client.post("/returns/order", data={
+    sent = client.post("/returns/order", data={
         "csrf_token": _field(form, "csrf_token"), "form_token": _field(form, "form_token"),
         "line-0-id": LINE, "line-0-qty": "1", "line-0-reason": "changed_mind"})
+    assert sent.status_code == 303, sent.get_data(as_text=True)  # post, redirect, get
+    answer = client.get(sent.headers["Location"])
     assert answer.status_code == 200, answer.get_data(as_text=True)
     assert "12.50" in answer.get_data(as_text=True)
 
@@ -120,8 +122,12 @@ def _walk(client: Any, number: str, line: str) -> dict[str, TestResponse]:
     form = pages["form"]
     data = {"csrf_token": _field(form, "csrf_token"), "form_token": _field(form, "form_token"),
             "line-0-id": line, "line-0-qty": "1", "line-0-reason": "changed_mind"}
-    pages["quote"] = client.post("/returns/order", data={**data, "step": "quote"})
-    pages["answer"] = answer = client.post("/returns/order", data=data)
+    for step in ("quote", "answer"):  # each posted, then read where the 303 leads
+        sent = client.post("/returns/order", data={**data, "step": "quote"} if step == "quote"
+                           else data)
+        assert sent.status_code == 303, sent.get_data(as_text=True)
+        pages[step] = client.get(sent.headers["Location"])
+    answer = pages["answer"]
     link = re.search(r'href="(/returns/status/[^"]+)"', answer.get_data(as_text=True))
     assert link, answer.get_data(as_text=True)
     pages["status"] = client.get(link.group(1))

@@ -25,10 +25,10 @@ from tests.fakes.stripe_api import FakeStripeServer
 from webhooks.returns.views import status_token
 
 EASYPOST_SECRET = "ep_whsec_test"
-SHOP = ReturnAddress("Our shop returns", "1 Dock Rd", "Austin", "78701", "US")
+SHOP = ReturnAddress("Our shop returns", "1 Dock Rd", "Austin", "78701", "US", region="TX")
 SHOP_DE = ReturnAddress("Unser Lager", "Lagerweg 2", "Berlin", "10115", "DE", ("DE", "AT"))
 ANN = {"name": "Ann Lee", "street": "9 Elm St", "city": "Boston", "postal_code": "02108",
-       "country": "US"}
+       "region": "MA", "country": "US"}
 
 
 @pytest.fixture

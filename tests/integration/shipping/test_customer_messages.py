@@ -28,7 +28,7 @@ refund_on: inspected
 """
 MUG = [{"line_id": "l1", "quantity": 1, "reason": "changed_mind"}]
 DAY = 86400
-SHOP_ADDRESS = "Send it to:\nOur shop returns\n1 Dock Rd\n78701 Austin\nUS\n"
+SHOP_ADDRESS = "Send it to:\nOur shop returns\n1 Dock Rd\nAustin, TX 78701\nUS\n"
 
 
 @pytest.fixture
@@ -72,11 +72,12 @@ def test_the_approval_says_where_and_by_when_and_the_label_follows_once(
     assert "\n\nSend it by 24 December 2026.\n\n" + SHOP_ADDRESS in approved
     assert "Your prepaid return label is on its way: we will email it to you as soon as it " \
         "is ready." in approved
-    assert "Our shop returns<br>1 Dock Rd<br>78701 Austin<br>US" in smtp.received[1].part("html")
+    assert "Our shop returns<br>1 Dock Rd<br>Austin, TX 78701<br>US" in smtp.received[1].part(
+        "html")
     [decided] = _events(erp, "return.decided")
     assert decided["return_instructions"] == {
         "address": {"name": "Our shop returns", "street": "1 Dock Rd", "city": "Austin",
-                    "postal_code": "78701", "country": "US"},
+                    "postal_code": "78701", "country": "US", "region": "TX"},
         "return_by": "2026-12-24T12:00:00+00:00", "label_url": None, "qr_code_url": None,
         "tracking_code": None, "carrier": None}
 

@@ -36,7 +36,7 @@ def test_the_status_page_shows_where_to_send_it_the_label_and_the_parcel(
 
     assert "Your prepaid label is on its way" in before
     assert "Waiting for your parcel: it is sent as soon as your return is on its way" in before
-    for text in ("Send your parcel to:", "Our shop returns<br>1 Dock Rd<br>78701 Austin<br>US",
+    for text in ("Send your parcel to:", "Our shop returns<br>1 Dock Rd<br>Austin, TX 78701<br>US",
                  "Please send it by 24 December 2026.", "Packing: Pack it in its box, please.",
                  "Label ready: waiting for your parcel.",
                  f'href="https://labels.example/{r.shipment().shipment_id}.pdf"',

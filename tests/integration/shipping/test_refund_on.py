@@ -35,7 +35,7 @@ def test_approval_is_todays_behaviour_money_moves_at_once_and_the_label_is_bough
     assert answer["outcome"] == "approve"
     assert answer["return_instructions"] == {
         "address": {"name": "Our shop returns", "street": "1 Dock Rd", "city": "Austin",
-                    "postal_code": "78701", "country": "US"},
+                    "postal_code": "78701", "country": "US", "region": "TX"},
         "return_by": (now + timedelta(days=30)).isoformat(timespec="seconds"),
         "label_url": None, "qr_code_url": None, "tracking_code": None, "carrier": None,
         "status": "label_pending", "label_status": "pending"}
@@ -53,6 +53,8 @@ def test_approval_is_todays_behaviour_money_moves_at_once_and_the_label_is_bough
     assert shipment["reference"] == f"refunds-return-{row.decision_id}"
     assert shipment["to_address"]["zip"] == "02108"  # the customer's: is_return swaps them
     assert shipment["from_address"]["zip"] == "78701"
+    # the states a US label needs: the return address's region and the order's
+    assert (shipment["from_address"]["state"], shipment["to_address"]["state"]) == ("TX", "MA")
 
 
 def test_first_scan_holds_the_refund_until_the_carrier_scans_the_parcel(
@@ -94,7 +96,7 @@ def test_first_scan_holds_the_refund_until_the_carrier_scans_the_parcel(
     assert journal[2][1] == {
         "status": "label_pending", "carrier": "easypost", "label_fee": 0,
         "address": {"name": "Our shop returns", "street": "1 Dock Rd", "city": "Austin",
-                    "postal_code": "78701", "country": "US"},
+                    "postal_code": "78701", "country": "US", "region": "TX"},
         "return_by": "2026-12-24T12:00:00+00:00", "refund_on": {"refund": "first_scan"}}
     assert journal[3][1] == {"label_status": "bought", "shipment_id": row.shipment_id,
                              "tracking_code": "EZ0000000001", "carrier": "USPS",

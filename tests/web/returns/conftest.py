@@ -28,3 +28,14 @@ def stripe_shop(sqlite_url: str, now: datetime,
     s.seed(order_event("1001"))
     yield s
     s.close()
+
+
+@pytest.fixture
+def french_order_shop(sqlite_url: str, now: datetime) -> Iterator[ReturnsShop]:
+    """Order 1001 placed in French (``order.paid``'s ``locale``)."""
+    s = ReturnsShop(sqlite_url, lambda: now)
+    event = order_event("1001")
+    event["data"]["order"]["locale"] = "fr-BE"
+    s.seed(event)
+    yield s
+    s.close()

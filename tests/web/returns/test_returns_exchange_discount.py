@@ -15,7 +15,7 @@ import pytest
 from werkzeug.test import TestResponse
 
 from refunds_plugin.ledger.tables import decisions, exchanges
-from tests.fakes.returns_client import field, open_form, text, words
+from tests.fakes.returns_client import open_form, submit, text, words
 from tests.fakes.returns_shop import ReturnsShop, order_event, with_stripe
 from tests.fakes.stripe_api import FakeStripeServer
 
@@ -49,10 +49,8 @@ def shop(sqlite_url: str, now: datetime, tmp_path: Path,
 def _swap(shop: ReturnsShop, sku: str) -> TestResponse:
     client = shop.app.test_client()
     form = open_form(client)
-    return client.post("/returns/order", data={
-        "csrf_token": field(form, "csrf_token"), "form_token": field(form, "form_token"),
-        "line-0-id": "l1", "line-0-qty": "1", "line-0-reason": "too_small",
-        "line-0-exchange": sku})
+    return submit(client, form, **{"line-0-qty": "1", "line-0-reason": "too_small",
+                                   "line-0-exchange": sku})  # follows the 303 to the answer
 
 
 def test_the_form_offers_each_size_at_the_price_the_swap_would_cost(shop: ReturnsShop) -> None:

@@ -80,8 +80,19 @@ def test_a_request_with_one_refusable_line_is_decided_line_by_line(db_shop: Retu
         "line-1-qty": "1", "line-1-reason": "changed_mind"})
 
     assert resp.status_code == 200
-    assert words(resp, "outcome") == ["Your return is approved"]
+    # partly: the refused line is named at the top with why, not only in the "Why" paragraph
+    assert words(resp, "outcome") == ["Your return is partly approved"]
+    html = resp.get_data(as_text=True)
+    assert html.index('class="refused"') < html.index('class="money"')
+    assert '<h2 id="refused-heading">Not included in this return</h2>' in html
+    assert words(resp, "refused-line") == [
+        "Linen shirt was sold as final sale and cannot be returned."]
     assert words(resp, "amount") == ["Refund to your original payment: 25.00 USD"]
     assert "Linen shirt was sold as final sale and cannot be returned." in words(
         resp, "explanation")[0]
     assert db_shop.counts()["decisions"] == 1
+    status = client.get(re.search(r'href="(/returns/status/[^"]+)"', html).group(1))
+    assert words(status, "outcome") == [
+        "Your return is partly approved. Decided on 24 November 2026."]
+    assert words(status, "refused-line") == [
+        "Linen shirt was sold as final sale and cannot be returned."]

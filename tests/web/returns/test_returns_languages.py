@@ -5,36 +5,17 @@ writes them, and a decision recorded before the message ids kept in its stored w
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 from datetime import UTC, datetime
 from importlib import resources
 from pathlib import Path
 
-import pytest
 from flask.testing import FlaskClient
 from sqlalchemy import update
 
 from refunds_plugin.ledger.db import write_tx
 from refunds_plugin.ledger.tables import decisions
-from tests.fakes.returns_client import lookup, open_form, submit, text, words
+from tests.fakes.returns_client import lookup, open_form, reader, submit, text, words
 from tests.fakes.returns_shop import EMAIL, ReturnsShop, order_event
-
-
-def _client(shop: ReturnsShop, accept: str) -> FlaskClient:
-    client = shop.app.test_client()
-    client.environ_base["HTTP_ACCEPT_LANGUAGE"] = accept
-    return client
-
-
-@pytest.fixture
-def french_order_shop(sqlite_url: str, now: datetime) -> Iterator[ReturnsShop]:
-    """Order 1001 placed in French (``order.paid``'s ``locale``)."""
-    s = ReturnsShop(sqlite_url, lambda: now)
-    event = order_event("1001")
-    event["data"]["order"]["locale"] = "fr-BE"
-    s.seed(event)
-    yield s
-    s.close()
 
 
 def _decide(client: FlaskClient) -> tuple[str, str]:
@@ -49,7 +30,7 @@ def _decide(client: FlaskClient) -> tuple[str, str]:
 def test_a_german_browser_gets_the_page_in_german_with_german_money_and_dates(
     shop: ReturnsShop,
 ) -> None:
-    client = _client(shop, "de-AT,de;q=0.9,en;q=0.5")
+    client = reader(shop, "de-AT,de;q=0.9,en;q=0.5")
 
     start = client.get("/returns")
     form = open_form(client)
@@ -77,7 +58,7 @@ def test_a_german_browser_gets_the_page_in_german_with_german_money_and_dates(
 
 
 def test_a_german_answer_explains_the_decision_in_german(shop: ReturnsShop) -> None:
-    client = _client(shop, "de")
+    client = reader(shop, "de")
 
     answer, _link = _decide(client)
 
@@ -97,7 +78,7 @@ def words_of(html: str, css_class: str) -> list[str]:
 
 
 def test_the_orders_language_wins_over_the_browsers(french_order_shop: ReturnsShop) -> None:
-    client = _client(french_order_shop, "de-DE,de;q=0.9")
+    client = reader(french_order_shop, "de-DE,de;q=0.9")
 
     form = open_form(client)
     answer, link = _decide(client)
@@ -125,7 +106,7 @@ def test_a_decision_recorded_before_message_ids_shows_its_stored_text(
     with write_tx(shop.runtime.engine) as conn:  # as a decision from before migration 0012
         conn.execute(update(decisions).values(said=None))
 
-    status = _client(shop, "es").get(link)
+    status = reader(shop, "es").get(link)
 
     assert "Dónde está tu dinero" in text(status)  # the page is Spanish
     (stored,) = [row[13] for row in shop.rows(decisions)]
@@ -137,7 +118,7 @@ def test_a_decision_recorded_before_message_ids_shows_its_stored_text(
 
 
 def test_an_english_browser_reads_the_page_as_before(shop: ReturnsShop) -> None:
-    client = _client(shop, "en-GB,en;q=0.8")
+    client = reader(shop, "en-GB,en;q=0.8")
 
     form = open_form(client)
     answer = lookup(client, "9999", EMAIL)
@@ -160,7 +141,7 @@ def test_each_lines_situation_is_said_in_german(sqlite_url: str, tmp_path: Path)
                   "unit_amount": 4000, "tags": ["final-sale"]}]
         shop.seed(order_event("1001", paid_at="2026-08-18T10:00:00Z", lines=lines))
 
-        form = open_form(_client(shop, "de"))
+        form = open_form(reader(shop, "de"))
 
         assert words(form, "when") == [
             "Sie können das bis zum 5. Dezember 2026, 14:59 Uhr UTC zurückgeben.",
@@ -178,7 +159,7 @@ def test_without_a_shop_name_the_placeholder_is_in_the_readers_language(
 ) -> None:
     unnamed = ReturnsShop(sqlite_url, lambda: now, settings={"shop_name": "Our shop"})
     try:
-        pages = {accept: _client(unnamed, accept).get("/returns").get_data(as_text=True)
+        pages = {accept: reader(unnamed, accept).get("/returns").get_data(as_text=True)
                  for accept in ("de", "fr", "es", "en")}
     finally:
         unnamed.close()
@@ -191,7 +172,7 @@ def test_without_a_shop_name_the_placeholder_is_in_the_readers_language(
 
 
 def test_a_line_partly_in_a_return_says_how_many_were_already_asked_for(shop: ReturnsShop) -> None:
-    english, german = _client(shop, "en"), _client(shop, "de")
+    english, german = reader(shop, "en"), reader(shop, "de")
     _decide(english)  # one of the two mugs
 
     again = text(open_form(english))

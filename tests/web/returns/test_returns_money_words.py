@@ -12,7 +12,7 @@ import pytest
 from flask.testing import FlaskClient
 
 from refunds_plugin.ledger.tables import decisions
-from tests.fakes.returns_client import open_form, submit, words
+from tests.fakes.returns_client import open_form, reader, submit, words
 from tests.fakes.returns_shop import ReturnsShop, order_event
 
 
@@ -38,12 +38,6 @@ def yen(sqlite_url: str, now: datetime) -> Iterator[ReturnsShop]:
     shop = _shop(sqlite_url, now, "JPY", 1500000)
     yield shop
     shop.close()
-
-
-def _client(shop: ReturnsShop, accept: str) -> FlaskClient:
-    client = shop.app.test_client()
-    client.environ_base["HTTP_ACCEPT_LANGUAGE"] = accept
-    return client
 
 
 def _return_the_lamp(client: FlaskClient) -> tuple[dict[str, list[str]], str]:
@@ -74,7 +68,7 @@ def test_an_english_reader_reads_big_amounts_grouped_on_every_page(
 ) -> None:
     shop: ReturnsShop = request.getfixturevalue(shop_name)
 
-    seen, _html = _return_the_lamp(_client(shop, "en-US,en;q=0.9"))
+    seen, _html = _return_the_lamp(reader(shop, "en-US,en;q=0.9"))
 
     cup = "10.00 USD" if shop_name == "dollars" else "1,000 JPY"
     assert seen["form"] == [f"{read} each", f"{cup} each"]
@@ -103,7 +97,7 @@ def test_an_english_reader_reads_big_amounts_grouped_on_every_page(
 def test_german_french_and_spanish_readers_read_the_amounts_as_before(
     dollars: ReturnsShop, accept: str, explained: str,
 ) -> None:
-    seen, html = _return_the_lamp(_client(dollars, accept))
+    seen, html = _return_the_lamp(reader(dollars, accept))
 
     assert explained in seen["answer"]
     assert "1,234.56" not in html and "1234.56 USD" not in html

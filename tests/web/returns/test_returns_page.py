@@ -12,7 +12,8 @@ from werkzeug.test import TestResponse
 from refunds_plugin.config import ConfigError, load_config
 from refunds_plugin.ledger.attempts import transition
 from refunds_plugin.ledger.db import write_tx
-from refunds_plugin.ledger.tables import events
+from refunds_plugin.ledger.tables import decisions, events
+from refunds_plugin.notify import links
 from tests.fakes.returns_client import field, lookup, open_form, submit, words
 from tests.fakes.returns_shop import EMAIL, ReturnsShop, order_event
 
@@ -132,6 +133,44 @@ def test_a_form_with_no_item_picked_asks_again_and_records_nothing(shop: Returns
     assert shop.snapshot() == before
 
 
+def test_a_missing_reason_marks_its_field_invalid_and_the_summary_links_to_it_with_focus(
+    shop: ReturnsShop,
+) -> None:
+    client = shop.app.test_client()
+    form = open_form(client)
+
+    resp = submit(client, form, **{"line-0-qty": "0", "line-1-qty": "1"})
+
+    html = resp.get_data(as_text=True)
+    assert resp.status_code == 400
+    # the summary takes focus (no script: the pages' CSP allows none) and links to the field
+    assert re.search(r'<div class="error-summary"[^>]*>', html).group(0) == (
+        '<div class="error-summary" id="error-summary" role="alert" '
+        'aria-labelledby="errors-heading" tabindex="-1" autofocus>')
+    assert re.findall(r"<ul><li>.*?</li></ul>", html) == [
+        '<ul><li><a href="#line-1-reason">Please choose a reason for Linen shirt.</a></li></ul>']
+    # the field is invalid and described by its own message, shown beside it
+    assert ('<p class="field-error" id="line-1-reason-error">Please choose a reason for Linen '
+            'shirt.</p>') in html
+    assert ('<select id="line-1-reason" name="line-1-reason" aria-invalid="true" '
+            'aria-describedby="line-1-reason-error">') in html
+    assert html.count('aria-invalid="true"') == 1  # only the field at fault
+    assert '<select id="line-0-reason" name="line-0-reason">' in html
+
+
+def test_nothing_picked_links_the_summary_to_the_first_quantity(shop: ReturnsShop) -> None:
+    client = shop.app.test_client()
+
+    resp = submit(client, open_form(client), **{"line-0-qty": "0", "line-1-qty": "0"})
+
+    html = resp.get_data(as_text=True)
+    assert re.findall(r"<ul><li>.*?</li></ul>", html) == [
+        '<ul><li><a href="#line-0-qty">Please choose at least one item to return.</a></li></ul>']
+    assert re.search(r'<select id="line-0-qty"[^>]*>', re.sub(r"\s+", " ", html)).group(0) == (
+        '<select id="line-0-qty" name="line-0-qty" aria-describedby="line-0-when '
+        'line-0-qty-error" aria-invalid="true">')
+
+
 @pytest.fixture
 def any_shop(any_db_url: str, now: datetime) -> ReturnsShop:
     s = ReturnsShop(any_db_url, lambda: now)
@@ -166,6 +205,45 @@ def test_submitting_the_same_form_twice_decides_one_return_with_one_attempt(
     assert event[3] == "return.requested"
     assert "Ann" not in event[5]  # the email never reaches the inbox payload
     shop.close()
+
+
+def test_sending_redirects_to_the_answer_so_back_and_reload_never_post_again(
+    shop: ReturnsShop,
+) -> None:
+    client = shop.app.test_client()
+    form = open_form(client)
+    data = {"csrf_token": field(form, "csrf_token"), "form_token": field(form, "form_token"),
+            "line-0-id": "l1", "line-0-qty": "1", "line-0-reason": "changed_mind"}
+
+    posted = client.post("/returns/order", data=data)
+    again = client.post("/returns/order", data=data)  # a double click: the first decision
+    answer = client.get(posted.headers["Location"])
+    reload = client.get(posted.headers["Location"])
+
+    assert (posted.status_code, again.status_code) == (303, 303)
+    (decision_id,) = [row[0] for row in shop.rows(decisions)]
+    token = links.status_token(shop.app.config["SECRET_KEY"], decision_id)
+    assert posted.headers["Location"] == again.headers["Location"] == f"/returns/answer/{token}"
+    assert answer.status_code == reload.status_code == 200
+    assert answer.headers["Cache-Control"] == "no-store"
+    assert answer.get_data(as_text=True) == reload.get_data(as_text=True)
+    assert words(answer, "outcome") == ["Your return is approved"]
+    assert words(answer, "amount") == ["Refund to your original payment: 25.00 USD"]
+    assert words(answer, "send-back") == ["Please send back: Blue enamel mug."]
+    assert words(answer, "reference") == [f"Your reference: {decision_id}"]
+    assert words(answer, "explanation") == [
+        "Your return of 1 × Blue enamel mug is approved. We will refund 25.00 USD to your "
+        "original payment. Please send back: Blue enamel mug."]
+    assert f'href="/returns/status/{token}"' in answer.get_data(as_text=True)
+    counts = shop.counts()
+    assert (counts["decisions"], counts["refund_attempts"]) == (1, 1)
+    # the answer's link opened in another browser shows the same answer, and nothing more is
+    # recorded; a changed link shows nothing
+    stranger = shop.app.test_client().get(posted.headers["Location"])
+    assert words(stranger, "reference") == [f"Your reference: {decision_id}"]
+    forged = shop.app.test_client().get(posted.headers["Location"][:-2] + "xx")
+    assert forged.status_code == 404 and "Blue enamel mug" not in forged.get_data(as_text=True)
+    assert shop.counts() == counts
 
 
 def _decided(shop: ReturnsShop) -> tuple[FlaskClient, str, str]:

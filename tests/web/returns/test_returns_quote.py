@@ -46,7 +46,9 @@ def test_the_quote_shows_the_fees_and_the_refund_and_records_nothing(
     assert "Send my return request" in text(quote) and "Change my choices" in text(quote)
     assert db_shop.snapshot() == before  # a quote is not a request: nothing recorded
 
-    sent = client.post("/returns/order", data={**_hidden(quote), "step": "send"})
+    posted = client.post("/returns/order", data={**_hidden(quote), "step": "send"})
+    assert posted.status_code == 303  # post, redirect, get: the answer is a page of its own
+    sent = client.get(posted.headers["Location"])
 
     assert words(sent, "outcome") == ["Your return is approved"]
     assert words(sent, "amount") == ["Refund to your original payment: 44.05 USD"]
@@ -89,3 +91,40 @@ def test_a_quote_that_would_be_declined_offers_no_send_button(db_shop: ReturnsSh
     assert "Send my return request" not in text(quote)
     assert late.snapshot() == before
     late.close()
+
+
+def test_back_from_the_answer_is_the_quote_by_get_and_sending_it_again_decides_nothing_new(
+    db_shop: ReturnsShop,
+) -> None:
+    """Post, redirect, get for the quote too: the page before the answer in the browser's
+    history is a GET, so the back button never asks to post a form again."""
+    client = db_shop.app.test_client()
+    form = open_form(client)
+    data = {"csrf_token": field(form, "csrf_token"), "form_token": field(form, "form_token"),
+            "line-0-id": "l1", "line-0-qty": "1", "line-0-reason": "changed_mind",
+            "step": "quote"}
+
+    asked = client.post("/returns/order", data=data)
+    quote = client.get("/returns/quote")
+    sent = client.post("/returns/order", data={**_hidden(quote), "step": "send"})
+    back = client.get("/returns/quote")  # the back button from the answer
+    again = client.post("/returns/order", data={**_hidden(back), "step": "send"})
+
+    assert (asked.status_code, asked.headers["Location"]) == (303, "/returns/quote")
+    assert words(quote, "amount") == words(back, "amount") == [
+        "Refund to your original payment: 19.05 USD"]
+    assert sent.status_code == again.status_code == 303
+    assert sent.headers["Location"] == again.headers["Location"]
+    assert sent.headers["Location"].startswith("/returns/answer/")
+    counts = db_shop.counts()
+    assert (counts["decisions"], counts["refund_attempts"]) == (1, 1)
+
+
+def test_the_quote_page_without_a_quote_asked_shows_the_form(db_shop: ReturnsShop) -> None:
+    client = db_shop.app.test_client()
+    open_form(client)
+
+    resp = client.get("/returns/quote")
+
+    assert (resp.status_code, resp.headers["Location"]) == (303, "/returns/order")
+    assert db_shop.counts()["decisions"] == 0

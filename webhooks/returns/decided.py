@@ -1,0 +1,116 @@
+"""The pages about a recorded return, both opened by its signed link (``links.status_token``):
+``/returns/answer/<token>``, the answer just given, and ``/returns/status/<token>``, where the
+return and its money stand now.
+
+The return form's POST decides, then redirects (303) to the answer's GET page, so the
+browser's back button and a reload show the answer again and never post the form twice
+(the form's nonce already makes a second post find the first decision). Both pages are in the
+order's language and read only the ledger. Built by ``views(hooks)`` so they share the returns
+page's rendering without importing it.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from flask import g
+from flask_babel import refresh
+from itsdangerous import BadSignature, URLSafeSerializer
+
+from refunds_plugin.bootstrap import Runtime
+from refunds_plugin.config import no_money_moves
+from refunds_plugin.domain.kinds import AttemptStatus
+from refunds_plugin.intake import returns_page as ret
+from refunds_plugin.ledger.attempts import AttemptRow
+from refunds_plugin.notify import links, stored
+from webhooks.returns import feedback as feedback_mod
+from webhooks.returns import render
+from webhooks.returns.strings import strings
+
+log = logging.getLogger("refunds.returns")
+Page = Callable[..., tuple[str, int]]
+
+
+@dataclass(frozen=True)
+class Hooks:
+    """What the views borrow from the returns page."""
+
+    page: Page
+    message: Page
+    runtime: Callable[[], Runtime]
+    signer: Callable[[str], URLSafeSerializer]
+    status_url: Callable[[str], str]
+    lang: Callable[[], str]
+
+
+def views(h: Hooks) -> tuple[Callable[[str], tuple[str, int]], Callable[[str], tuple[str, int]]]:
+    """(answer, status): the two GET views."""
+
+    def found_by(token: str) -> ret.DecisionStatus | tuple[str, int]:
+        """The decision the link names, in its order's language; else the page saying why."""
+        t = strings()
+        try:
+            decision_id = h.signer(links.STATUS_SALT).loads(token)
+        except BadSignature:
+            decision_id = None
+        rt = h.runtime()
+        try:
+            found = ret.decision_status(rt.engine, decision_id) \
+                if isinstance(decision_id, str) else None
+        except stored.UNREADABLE as exc:  # a row edited by hand or cut short: a person repairs
+            log.error("the page of decision %s cannot be shown: its stored rows cannot be read "
+                      "(%s)", decision_id, stored.why(exc), extra={"decision_id": decision_id})
+            return h.message(t.status_unreadable_heading, t.status_unreadable, 500)
+        if found is None:
+            return h.message(t.status_invalid_heading, t.status_invalid, 404)
+        g.locale = found.locale  # the order's language first, then the browser's
+        refresh()
+        return found
+
+    def test_mode(found: ret.DecisionStatus) -> bool:
+        """Its attempts went to the dry run; with no attempt yet (a review, a decline) the
+        order's own provider says, as it does on the form."""
+        if found.money:
+            return any(m.dry_run for m in found.money)
+        rt = h.runtime()
+        facts = ret.load_order(rt.engine, found.order_id, rt.service.clock(),
+                               rt.policy.abuse_window_days)
+        return rt.service.dry_run_for(facts) if facts is not None else no_money_moves(rt.config)
+
+    def feedback_url(found: ret.DecisionStatus) -> str | None:
+        return feedback_mod.link(found.decision_id, found.decided_at, h.runtime().service.clock())
+
+    def answer(token: str) -> tuple[str, int]:
+        found = found_by(token)
+        if not isinstance(found, ret.DecisionStatus):
+            return found
+        rt, d = h.runtime(), found.decision
+        attempts = rt.service.attempts_of(found.decision_id)
+        dry = test_mode(found)
+        return h.page("answer.html", test_mode=dry, decision=d,
+                      items=render.items(d, found.line_names),
+                      explanation=render.explanation(d, _money_done(attempts), h.lang(), dry),
+                      refused=render.refused(d, found.line_names, h.lang()),
+                      attempts=attempts, reference=found.decision_id, exchange=found.exchange,
+                      status_url=h.status_url(found.decision_id),
+                      return_instructions=found.instructions, feedback_url=feedback_url(found))
+
+    def status(token: str) -> tuple[str, int]:
+        found = found_by(token)
+        if not isinstance(found, ret.DecisionStatus):
+            return found
+        done = bool(found.money) and all(m.stage == "received" for m in found.money)
+        dry = test_mode(found)
+        return h.page("status.html", test_mode=dry, st=found, decision=found.decision,
+                      return_instructions=found.instructions, feedback_url=feedback_url(found),
+                      items=render.items(found.decision, found.line_names),
+                      refused=render.refused(found.decision, found.line_names, h.lang()),
+                      explanation=render.explanation(found.decision, done, h.lang(), dry))
+
+    return answer, status
+
+
+def _money_done(attempts: tuple[AttemptRow, ...]) -> bool:
+    return bool(attempts) and all(a.status == AttemptStatus.SUCCEEDED for a in attempts)
