@@ -21,6 +21,7 @@ def _at_the_form(chromium: Any, serve: Serve) -> tuple[ReturnsShop, str, Any]:
     shop, base = serve(policy="preset:default")
     shop.seed(order_event("1001"))
     page = chromium.new_page()
+    page.bring_to_front()  # Chromium focuses an autofocus element only in the focused page
     _find_order(page, base)
     return shop, base, page
 
@@ -42,7 +43,7 @@ def test_a_missing_reason_puts_the_focus_on_the_summary_which_leads_to_the_field
     page.get_by_role("button", name="Check what I'll get").click()
 
     # autofocus moves the focus once the page is rendered, a frame after it has loaded
-    page.wait_for_function("document.activeElement.id === 'error-summary'", timeout=5000)
+    page.wait_for_function("document.activeElement.id === 'error-summary'", timeout=20000)
     assert page.evaluate("document.activeElement.getAttribute('role')") == "alert"
     page.get_by_role("link", name="Please choose a reason for Blue enamel mug.").click()
     assert page.evaluate("location.hash") == "#line-0-reason"
