@@ -42,8 +42,10 @@ def test_a_missing_reason_puts_the_focus_on_the_summary_which_leads_to_the_field
     page.get_by_label("How many to return").first.select_option("1")
     page.get_by_role("button", name="Check what I'll get").click()
 
-    # autofocus moves the focus once the page is rendered, a frame after it has loaded
-    page.wait_for_function("document.activeElement.id === 'error-summary'", timeout=20000)
+    # autofocus moves the focus once the page is rendered, a frame after it has loaded; waited
+    # for by Playwright's own matcher (the page's CSP forbids the eval wait_for_function polls)
+    from playwright.sync_api import expect
+    expect(page.locator("#error-summary")).to_be_focused(timeout=20000)
     assert page.evaluate("document.activeElement.getAttribute('role')") == "alert"
     page.get_by_role("link", name="Please choose a reason for Blue enamel mug.").click()
     assert page.evaluate("location.hash") == "#line-0-reason"
