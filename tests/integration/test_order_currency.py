@@ -29,10 +29,13 @@ LINES = [{"id": "l1", "sku": "LAMP-1", "name": "Lamp", "quantity": 2, "unit_amou
 def recorded(h: Harness) -> dict[str, Any]:
     """Everything an event could have written (journal entries without their hashes: the
     sealer fills those in on its own time)."""
-    got: dict[str, Any] = {t.name: [tuple(r) for r in h.rows(t)]
+    # sorted: without ORDER BY, PostgreSQL returns rows in heap order, which an UPDATE (the
+    # sealer writing a hash) changes without changing any row's content
+    got: dict[str, Any] = {t.name: sorted((tuple(r) for r in h.rows(t)), key=repr)
                            for t in (events, orders, payments, decisions, refund_attempts,
                                      reviews)}
-    got["journal"] = [(e.seq, e.entry_type, e.subject_id, e.body) for e in h.rows(ledger_entries)]
+    got["journal"] = sorted((e.seq, e.entry_type, e.subject_id, e.body)
+                            for e in h.rows(ledger_entries))
     return got
 
 
