@@ -167,7 +167,8 @@ def test_an_order_whose_review_cannot_be_read_has_nothing_decided_on_a_guess_and
     # recorded (Stripe is not left re-sending it) with nothing decided for 1001: what its
     # unreadable review holds is unknown; 1002's duplicate goes to a person as usual
     assert third.json["note"] == "payment recorded"
-    assert other.json["note"] == "payment recorded; duplicate_charge 30.00 USD on pi_other_b: review"
+    assert other.json["note"] == (
+        "payment recorded; duplicate_charge 30.00 USD on pi_other_b: review")
     assert sorted((d.order_id, d.request_key, d.outcome) for d in harness.rows(decisions)) == [
         ("1001", "duplicate_charge:pi_card_b", "review"),
         ("1002", "duplicate_charge:pi_other_b", "review")]
