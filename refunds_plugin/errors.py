@@ -47,6 +47,13 @@ class Conflict(InputError):
     code = "conflict"
 
 
+class CurrencyChanged(Conflict):
+    """A known order sent again in another currency (``ledger.orders.upsert_order``): refused,
+    nothing of it recorded."""
+
+    code = "currency_changed"
+
+
 class NotFound(RefundsError):
     code = "not_found"
 

@@ -22,7 +22,7 @@ from sqlalchemy import Connection, and_, bindparam, case, func, or_, select, upd
 from sqlalchemy.dialects import postgresql, sqlite
 
 from refunds_plugin.domain.facts import Customer, OrderLine
-from refunds_plugin.errors import Conflict
+from refunds_plugin.errors import CurrencyChanged
 from refunds_plugin.ledger import money_entries, seal
 from refunds_plugin.ledger.db import lock_key, lock_order
 from refunds_plugin.ledger.journal import insert_ignore, plain
@@ -138,12 +138,6 @@ _PAYMENT_COLUMNS = (
 )  # fmt: skip
 _TABLES = {"order": orders, "payment": payments}
 _BUILDERS = {"order": _order_upsert, "payment": _payment_journalled}
-
-
-class CurrencyChanged(Conflict):
-    """A known order sent again in another currency: refused, nothing of it recorded."""
-
-    code = "currency_changed"
 
 
 def upsert_order(conn: Connection, rec: OrderRecord, now: datetime) -> None:
