@@ -107,7 +107,9 @@ def settle(ctx: Context, swaps: list[tuple[PlannedLine, Variant]],
     The new items cost their list price with the discount the returned units were paid with
     carried over (``ExchangeLine.out_list``, ``domain.decision.carried``: rounded down, in the
     customer's favour): a shirt listed 50.00 and bought at 40.00 after a 20% code swaps for
-    another size listed 50.00 at no cost, for one listed 60.00 at 8.00 more.
+    another size listed 50.00 at no cost, for one listed 60.00 at 8.00 more. An item a running
+    promotion sells below its list price (``Variant.list_amount``) never costs more than that
+    (``domain.decision.swapped``).
 
     Lower: ``back`` as a refund or store credit. Higher: waived up to the policy's amount in the
     order's currency, the rest charged; a charge is taken in the provider's step (tens of fils
@@ -116,7 +118,8 @@ def settle(ctx: Context, swaps: list[tuple[PlannedLine, Variant]],
     """
     x, cur = ctx.policy.exchange, ctx.currency
     lines = tuple(ExchangeLine(pl.line.id, pl.request.quantity, pl.amount, item.sku, item.name,
-                               item.unit_amount, item.variant_id, _out_list(pl))
+                               item.unit_amount, item.variant_id, _out_list(pl),
+                               item.list_amount)
                   for pl, item in swaps)
     fees = fee_total if x.fees_apply else 0
     out_amount = sum(ln.out_amount for ln in lines)

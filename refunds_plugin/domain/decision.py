@@ -78,18 +78,23 @@ class ExchangeLine:
     out_amount: int  # what the returned units are worth
     sku: str
     name: str
-    unit_amount: int  # the new item's list price
+    unit_amount: int  # the new item's price: its list price, or a running promotion's
     variant_id: str | None = None
     # the returned units at their list price, kept only when they were paid otherwise (an order
     # discount, or tax, spread over the line): the new units then cost the same share of their
-    # own list price (``carried``); None: they cost their list price, as before
+    # own list price (``carried``); None: they cost ``unit_amount``, as before
     out_list: int | None = None
+    # the new item's list price where a promotion sells it for less (``Variant.list_amount``)
+    in_list: int | None = None
 
     @property
     def in_amount(self) -> int:
         """What the new units cost the customer."""
-        listed = self.unit_amount * self.quantity
-        return listed if self.out_list is None else carried(listed, self.out_amount, self.out_list)
+        price = self.unit_amount * self.quantity
+        if self.out_list is None:
+            return price
+        return swapped(price, None if self.in_list is None else self.in_list * self.quantity,
+                       self.out_amount, self.out_list)
 
 
 def carried(list_in: int, paid_out: int, list_out: int) -> int:
@@ -100,6 +105,16 @@ def carried(list_in: int, paid_out: int, list_out: int) -> int:
     if paid_out == list_out or list_out <= 0:
         return list_in
     return list_in * paid_out // list_out
+
+
+def swapped(price: int, listed: int | None, paid_out: int, list_out: int) -> int:
+    """What new items selling for ``price`` cost in exchange for returned items listed at
+    ``list_out`` and paid ``paid_out``: their list price (``listed``; None: ``price`` is it) with
+    the returned items' discount carried over, and never more than ``price``, so a promotion
+    that discounted the returned items and still runs on the new ones is not taken twice."""
+    if listed is None:
+        return carried(price, paid_out, list_out)
+    return min(price, carried(listed, paid_out, list_out))
 
 
 @_slot_init

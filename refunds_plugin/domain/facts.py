@@ -30,11 +30,15 @@ class Variant:
     unit_amount: int
     in_stock: bool | None = None  # None: the storefront did not say
     variant_id: str | None = None
+    # its list price where a promotion running today sells it for less (``unit_amount``): a
+    # Saleor variant's ``priceUndiscounted``; None: ``unit_amount`` is its list price
+    list_amount: int | None = None
 
 
 # Fields written into stored bodies only when set, so bodies without an exchange stay as they were
 # (the journal hashes them): read by ``ledger.journal.plain``.
-OMIT_EMPTY = frozenset({"variants", "exchange_for", "exchange", "out_list"})
+OMIT_EMPTY = frozenset({"variants", "exchange_for", "exchange", "out_list", "list_amount",
+                        "in_list"})
 
 
 @_slot_init

@@ -19,7 +19,7 @@ from sqlalchemy import Engine, or_, select
 
 import policies
 from policies import deadline
-from refunds_plugin.domain.decision import Decision, RuleResult, answered_at, carried
+from refunds_plugin.domain.decision import Decision, RuleResult, answered_at, swapped
 from refunds_plugin.domain.facts import OrderFacts, ReturnLine, ReturnRequest, Variant
 from refunds_plugin.domain.kinds import AttemptStatus, Reason, ResolutionKind
 from refunds_plugin.ledger import exchange_dues
@@ -101,7 +101,8 @@ class LineOption:
     note: str  # the policy's own sentence when the line is not simply open
     exchange_to: tuple[Variant, ...] = ()  # other sizes/colours it may be exchanged for
     # what one unit of each costs the customer: its list price with the line's discount carried
-    # over (``domain.decision.carried``), as the decision prices the swap
+    # over, never more than it sells for (``domain.decision.swapped``), as the decision prices
+    # the swap
     exchange_prices: tuple[int, ...] = ()
 
 
@@ -158,7 +159,8 @@ def line_options(policy: policies.Policy, facts: OrderFacts, now: datetime,
         paid = line.units_amount(1, line.quantity - remaining)
         out.append(LineOption(line.id, line.name, paid, remaining, state, until,
                               refund_until, note, swaps,
-                              tuple(carried(v.unit_amount, paid, line.unit_amount)
+                              tuple(swapped(v.unit_amount, v.list_amount, paid,
+                                            line.unit_amount)
                                     for v in swaps)))
     return out
 

@@ -57,6 +57,7 @@ fragment RefundsOrder on Order {{
       }}
     }}
     unitPrice {{ gross {{ {MONEY} }} }}
+    undiscountedUnitPrice {{ gross {{ {MONEY} }} }}
     totalPrice {{ gross {{ {MONEY} }} }}
   }}
   fulfillments {{ id status created lines {{ id quantity orderLine {{ id }} }} }}
@@ -210,14 +211,15 @@ mutation RefundsDraftComplete($id: ID!) {
 """
 
 # The returns page's "exchange for another size/colour": a product's variants with their price
-# and what is in stock, in the order's channel (public fields: no extra permission).
+# (after a running promotion, and their list price) and what is in stock, in the order's channel
+# (public fields: no extra permission).
 PRODUCT_VARIANTS = f"""
 query RefundsProductVariants($id: ID!, $channel: String) {{
   product(id: $id, channel: $channel) {{
     id name
     variants {{
       id name sku quantityAvailable
-      pricing {{ price {{ gross {{ {MONEY} }} }} }}
+      pricing {{ price {{ gross {{ {MONEY} }} }} priceUndiscounted {{ gross {{ {MONEY} }} }} }}
     }}
   }}
 }}

@@ -154,6 +154,13 @@ def _fulfillment_lines(order: dict[str, Any]) -> dict[str, list[list[Any]]]:
     return out
 
 
+def _unit_list(line: dict[str, Any], currency: str) -> int | None:
+    """The line's ``undiscountedUnitPrice`` in minor units; None when the order was read without
+    it (stored before it was asked for): ``unitPrice`` is then all that is known."""
+    gross = (line.get("undiscountedUnitPrice") or {}).get("gross")
+    return minor(gross, currency) if gross else None
+
+
 def state_hash(order: dict[str, Any]) -> str:
     """What identifies this state of the order: a change to any of it is a new event."""
     relevant = {
@@ -187,20 +194,25 @@ def order_from_saleor(
         name = ln.get("productName") or ""
         if ln.get("variantName"):
             name = f"{name} ({ln['variantName']})"
+        quantity = int(ln["quantity"])
+        unit = minor(ln["unitPrice"]["gross"], currency)
+        listed = _unit_list(ln, currency)
         lines.append(
             OrderLine(
                 id=ln["id"],
                 sku=ln.get("productSku") or "",
                 name=name,
-                quantity=int(ln["quantity"]),
-                unit_amount=minor(ln["unitPrice"]["gross"], currency),
+                quantity=quantity,
+                # the list price, before the line's discounts (a promotion, a voucher): what an
+                # exchange carries the discount over from (``policies/exchange``)
+                unit_amount=unit if listed is None else listed,
                 tags=line_tags(ln.get("variant"), final_sale_key),
                 collections=tuple(c["slug"] for c in product.get("collections") or []),
                 product_id=product.get("id"),
                 # the charged total, not unit × quantity: an order voucher's share is rounded
                 # into unitPrice (3 × 81.67 for a 245.00 line)
                 total_amount=minor((ln.get("totalPrice") or {}).get("gross"), currency)
-                if ln.get("totalPrice") else None,
+                if ln.get("totalPrice") else None if listed in (None, unit) else unit * quantity,
             )
         )
     fulfilled = sorted(

@@ -16,20 +16,32 @@ from refunds_plugin.saleor.order import minor
 def product_variants(client: SaleorClient, product_id: str, channel: str | None,
                      currency: str, exclude_sku: str = "") -> tuple[Variant, ...]:
     """The product's variants priced in ``currency`` (others are left out: the difference is
-    worked out in the order's currency), without the line's own one."""
+    worked out in the order's currency), without the line's own one. A variant a promotion sells
+    below its list price keeps that list price too (``Variant.list_amount``): the exchange
+    carries the returned line's discount over onto it."""
     data = client.execute(graphql.PRODUCT_VARIANTS, {"id": product_id, "channel": channel})
     product: dict[str, Any] = data.get("product") or {}
     out = []
     for var in product.get("variants") or []:
-        gross = ((var.get("pricing") or {}).get("price") or {}).get("gross")
+        pricing = var.get("pricing") or {}
+        gross = (pricing.get("price") or {}).get("gross")
         if not gross or gross.get("currency") != currency or not var.get("sku") \
                 or var["sku"] == exclude_sku:
             continue
         name = " ".join(x for x in (product.get("name"), var.get("name")) if x) or var["sku"]
         available = var.get("quantityAvailable")
-        out.append(Variant(var["sku"], name, minor(gross, currency),
-                           None if available is None else int(available) > 0, var.get("id")))
+        price = minor(gross, currency)
+        listed = _listed(pricing, currency)
+        out.append(Variant(var["sku"], name, price,
+                           None if available is None else int(available) > 0, var.get("id"),
+                           listed if listed is not None and listed > price else None))
     return tuple(out)
+
+
+def _listed(pricing: dict[str, Any], currency: str) -> int | None:
+    """``priceUndiscounted`` in minor units; None when Saleor gives none in ``currency``."""
+    gross = (pricing.get("priceUndiscounted") or {}).get("gross")
+    return minor(gross, currency) if gross and gross.get("currency") == currency else None
 
 
 def order_variants(client: SaleorClient, facts: OrderFacts,

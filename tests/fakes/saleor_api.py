@@ -8,7 +8,8 @@ asked of a transaction no active app owns (MISSING_TRANSACTION_ACTION_REQUEST_WE
 it books money (net ``chargedAmount``, the payment app answering later and silently: see
 ``saleor_payment_app``) — what its order lines carry (an
 order voucher rounded into ``unitPrice`` while ``totalPrice`` keeps the line total; product and
-variant metadata, product type, attributes, collections) and signs webhooks the way Saleor
+variant metadata, product type, attributes, collections; a line-level discount, a promotion or
+a line voucher, as ``undiscountedUnitPrice`` above ``unitPrice``) and signs webhooks the way Saleor
 does: a detached RS256 JWS over the exact body bytes, key named by ``kid``, JWKS at the origin.
 
 Exchanges: a return with ``replace: true`` lines makes a replacement draft order (``drafts``)
@@ -176,6 +177,9 @@ class FakeSaleor(PaymentApp):
         paid_at: str = "2026-11-20T10:00:00+00:00",
         fulfilled: bool = True,
         voucher: str | None = None,  # an order voucher (ENTIRE_ORDER), spread over the lines
+        # line id → its list unit price, where a line-level discount (a catalogue promotion, a
+        # line voucher) made the unit price in ``lines`` lower; others are listed at that price
+        listed: dict[str, str] | None = None,
         created_by: dict[str, Any] | None = None,  # who created the transaction (PAYMENT_APP)
         actions: tuple[str, ...] = ("REFUND",),  # what the transaction's owner still offers
         gift_card_payment: bool = False,  # paid with a gift card through Saleor's own gateway
@@ -194,8 +198,10 @@ class FakeSaleor(PaymentApp):
                 "unitPrice": {"gross": money(str((line_total / qty).quantize(
                     Decimal("0.01"), rounding=ROUND_HALF_UP)), cur)},
                 "totalPrice": {"gross": money(str(line_total), cur)},
+                # before any discount, a line's own or its share of an order voucher
+                "undiscountedUnitPrice": {"gross": money((listed or {}).get(lid, price), cur)},
             }
-            for (lid, qty, _), line_total in zip(lines, totals, strict=True)
+            for (lid, qty, price), line_total in zip(lines, totals, strict=True)
         ]
         fulfillments = []
         if fulfilled:

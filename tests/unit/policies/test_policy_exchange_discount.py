@@ -105,3 +105,37 @@ def test_the_odd_minor_unit_rounds_in_the_customers_favour_and_survives_storage(
     stored = json.loads(json.dumps(plain(d.exchange)))
     assert stored["lines"][0]["out_list"] == 3333
     assert Exchange.from_dict(stored).in_amount == 5400
+
+
+# the same sizes while a 20% promotion runs on them: sold at 40.00, 48.00 and 36.00
+ON_PROMOTION = tuple(replace(v, unit_amount=v.unit_amount * 4 // 5, list_amount=v.unit_amount)
+                     for v in SIZES)
+
+
+@pytest.mark.parametrize(("item", "expected"), [
+    # bought in that promotion: its 20% carried over, not taken a second time
+    (ON_PROMOTION[0], (4000, 4000, 0, 0, 0, 0, "approve")),
+    (ON_PROMOTION[1], (4000, 4800, 800, 0, 800, 0, "approve")),
+    (ON_PROMOTION[2], (4000, 3600, -400, 400, 0, 400, "approve")),
+])
+def test_a_promotion_running_on_the_new_item_is_not_taken_twice(
+    item: Variant, expected: tuple[object, ...],
+) -> None:
+    d = swap(replace(DISCOUNTED, variants=ON_PROMOTION), item)
+    assert _money(d) == expected
+    stored = json.loads(json.dumps(plain(d.exchange)))
+    assert (stored["lines"][0]["unit_amount"], stored["lines"][0]["in_list"]) == (
+        item.unit_amount, item.list_amount)
+    assert Exchange.from_dict(stored).in_amount == expected[1]
+
+
+def test_a_line_paid_its_list_price_swaps_at_what_the_promotion_sells_for() -> None:
+    d = swap(replace(FULL_PRICE, variants=ON_PROMOTION), ON_PROMOTION[1])
+    assert _money(d) == (5000, 4800, -200, 200, 0, 200, "approve")
+
+
+def test_a_smaller_code_than_the_promotion_costs_no_more_than_the_promotion_price() -> None:
+    # bought at 45.00 (a 10% code): the new size at 90% of its list, but never above the 40.00
+    # the promotion sells it for today
+    line = replace(DISCOUNTED, total_amount=4500, variants=ON_PROMOTION)
+    assert _money(swap(line, ON_PROMOTION[0])) == (4500, 4000, -500, 500, 0, 500, "approve")

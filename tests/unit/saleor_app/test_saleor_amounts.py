@@ -89,3 +89,29 @@ def test_the_state_hash_changes_with_money_and_not_with_unrelated_fields():
     refunded = _order()
     refunded["transactions"][0]["refundedAmount"]["amount"] = Decimal("1500")
     assert order_from_saleor(refunded, "u").state_hash != base
+
+
+def _line(**prices):
+    return {"id": "L1", "productName": "Tea", "variantName": "", "productSku": "TEA",
+            "quantity": 2, "variant": None,
+            **{k: {"gross": {"amount": Decimal(v), "currency": "JPY"}} for k, v in prices.items()}}
+
+
+@pytest.mark.parametrize(
+    ("prices", "unit", "total"),
+    [
+        # a line discount: listed 1500, charged 1200 a unit, 2400 the line
+        ({"unitPrice": "1200", "undiscountedUnitPrice": "1500", "totalPrice": "2400"},
+         1500, 2400),
+        # read before the list price was asked for: the unit price is all that is known
+        ({"unitPrice": "1200", "totalPrice": "2400"}, 1200, 2400),
+        ({"unitPrice": "1200"}, 1200, None),
+        # no line total, but a list price above the unit price: what was charged is still kept
+        ({"unitPrice": "1200", "undiscountedUnitPrice": "1500"}, 1500, 2400),
+        ({"unitPrice": "1500", "undiscountedUnitPrice": "1500"}, 1500, None),
+    ],
+)
+def test_a_line_keeps_its_list_price_and_what_was_charged_for_it(prices, unit, total):
+    [line] = order_from_saleor(_order(lines=[_line(**prices)]), "https://s/graphql/").record.lines
+    assert (line.unit_amount, line.total_amount) == (unit, total)
+    assert line.amount == (total or unit * 2)  # what a return of both units is worth
