@@ -101,6 +101,23 @@ def get_return(conn: Connection, decision_id: str) -> ReturnRow | None:
     return ReturnRow.from_row(row) if row else None
 
 
-def by_tracking_code(conn: Connection, code: str) -> ReturnRow | None:
+@dataclass(frozen=True)
+class Unreadable:
+    """A return row that cannot be read (``readable``): whose it is, and why in words that
+    never quote the row."""
+
+    decision_id: str
+    order_id: str
+    why: str
+
+
+def tracked(conn: Connection, code: str) -> ReturnRow | Unreadable | None:
+    """The return whose parcel has tracking code ``code``, or why its row cannot be read
+    (a carrier's update for it is then recorded and left for a person); None: no such code."""
     row = conn.execute(select(return_shipments).where(rs.tracking_code == code)).first()
-    return ReturnRow.from_row(row) if row else None
+    if row is None:
+        return None
+    try:
+        return ReturnRow.from_row(row)
+    except stored.UNREADABLE as exc:
+        return Unreadable(row.decision_id, row.order_id, stored.why(exc))
