@@ -26,12 +26,19 @@ def _errors(caplog: pytest.LogCaptureFixture) -> list[str]:
             if rec.name == "refunds.easypost" and rec.levelname == "ERROR"]
 
 
-def test_a_tracking_update_for_a_return_that_cannot_be_read_is_recorded_and_left_for_a_person(
-    returns_service: Callable[..., Returns], smtp: SmtpSink, erp: Receiver,
-    caplog: pytest.LogCaptureFixture,
-) -> None:
+@pytest.fixture
+def labelled(returns_service: Callable[..., Returns], smtp: SmtpSink,
+             erp: Receiver) -> tuple[Returns, dict[str, str]]:
+    """Orders 1001 and 1002, each with a mug's return and its label bought."""
     r, decided = shipping.two_mailed_returns(returns_service, smtp.url)
-    desk_round(r)  # both labels bought
+    desk_round(r)
+    return r, decided
+
+
+def test_a_tracking_update_for_a_return_that_cannot_be_read_is_recorded_and_left_for_a_person(
+    labelled: tuple[Returns, dict[str, str]], caplog: pytest.LogCaptureFixture,
+) -> None:
+    r, decided = labelled
     bad, good = decided["1002"], decided["1001"]
     codes = {row.decision_id: row.tracking_code for row in r.h.rows(return_shipments)}
     with r.h.runtime.engine.begin() as conn:
