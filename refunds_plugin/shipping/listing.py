@@ -12,6 +12,7 @@ from sqlalchemy import Connection, Engine, select
 from refunds_plugin.ledger.tables import decisions, orders, return_shipments
 from refunds_plugin.notify import stored
 from refunds_plugin.shipping import receiving, returns
+from refunds_plugin.shipping.rows import Unreadable, read
 
 # why an empty list is empty when no ``[[return_addresses]]`` are configured: no decision opens
 # a return, so no approved return waits for a parcel (the items are kept, or sent back by hand)
@@ -70,8 +71,11 @@ def _readable_lines(body: dict[str, Any], facts: dict[str, Any]) -> list[dict[st
         return []
 
 
-def describe(conn: Connection, rets: Iterable[returns.ReturnRow]) -> list[dict[str, Any]]:
-    """Each return with its lines (names from the order's facts) and what was received."""
+def describe(conn: Connection,
+             rets: Iterable[returns.ReturnRow | Unreadable]) -> list[dict[str, Any]]:
+    """Each return with its lines (names from the order's facts) and what was received; one
+    whose row cannot be read is listed in its place with why (``unreadable``), never failing
+    the list."""
     rets = list(rets)
     ids = [r.decision_id for r in rets]
     found = {row.id: row for row in conn.execute(
@@ -81,6 +85,9 @@ def describe(conn: Connection, rets: Iterable[returns.ReturnRow]) -> list[dict[s
     for ret in rets:
         row = found.get(ret.decision_id)
         body, facts = (_object(row.body), _object(row.facts)) if row else ({}, {})
+        if isinstance(ret, Unreadable):
+            out.append(_unreadable(ret, facts.get("order_number")))
+            continue
         out.append({
             "decision_id": ret.decision_id, "order_id": ret.order_id,
             "order_number": facts.get("order_number"), "status": ret.status,
@@ -92,9 +99,22 @@ def describe(conn: Connection, rets: Iterable[returns.ReturnRow]) -> list[dict[s
             "expires_at": ret.expires_at.isoformat(timespec="seconds"),
             "refund_on": ret.refund_on, "lines": _readable_lines(body, facts),
             "received": receiving.stored_json(conn, ret.decision_id),
-            "return_instructions": ret.instructions(),
+            "return_instructions": ret.instructions(), "unreadable": None,
         })
     return out
+
+
+def _unreadable(ret: Unreadable, order_number: Any) -> dict[str, Any]:
+    """A return whose row cannot be read, as the lists show it: its plain columns and why;
+    nothing read from the row's JSON (no lines, so nothing can be received against it)."""
+    return {
+        "decision_id": ret.decision_id, "order_id": ret.order_id, "order_number": order_number,
+        "status": ret.status, "label_status": ret.label_status, "carrier": None,
+        "tracking_code": ret.tracking_code, "label_cost": None, "label_currency": None,
+        "label_fee": None, "currency": None, "return_by": None, "expires_at": None,
+        "refund_on": None, "lines": [], "received": [], "return_instructions": None,
+        "unreadable": ret.said,
+    }
 
 
 def find(engine: Engine, query: str) -> list[dict[str, Any]]:
@@ -115,11 +135,13 @@ def one(engine: Engine, decision_id: str) -> dict[str, Any] | None:
 
 
 def instructions_by_decision(conn: Connection, decision_ids: list[str]) -> dict[str, Any]:
-    """``return_instructions`` of each decision that has a return (``ledger list --json``)."""
+    """``return_instructions`` of each decision that has a return (``ledger list --json``);
+    of one whose row cannot be read, only why (``unreadable``)."""
     if not decision_ids:
         return {}
     rows = conn.execute(select(return_shipments).where(rs.decision_id.in_(decision_ids)))
-    return {r.decision_id: returns.ReturnRow.from_row(r).instructions() for r in rows}
+    return {ret.decision_id: ret.instructions() if isinstance(ret, returns.ReturnRow)
+            else {"unreadable": ret.said} for ret in map(read, rows)}
 
 
 rs = return_shipments.c
@@ -129,19 +151,19 @@ STATUSES = ("instructions", "label_pending", "label_created", "in_transit", "out
 
 
 def _listed(conn: Connection, status: str | None = None,
-            limit: int = 200) -> list[returns.ReturnRow]:
+            limit: int = 200) -> list[returns.ReturnRow | Unreadable]:
     """Returns, newest first (``refunds returns list``, the receiving page)."""
     query = select(return_shipments).order_by(rs.created_at.desc(), rs.decision_id).limit(limit)
     if status:
         query = query.where(rs.status == status)
-    return [returns.ReturnRow.from_row(r) for r in conn.execute(query)]
+    return [read(r) for r in conn.execute(query)]
 
 
-def _by_order(conn: Connection, order_or_code: str) -> list[returns.ReturnRow]:
+def _by_order(conn: Connection, order_or_code: str) -> list[returns.ReturnRow | Unreadable]:
     """Find returns by order id, order number or tracking code (the packing table's search)."""
     text = order_or_code.strip()
     ids = select(orders.c.order_id).where(orders.c.order_number == text)
     rows = conn.execute(select(return_shipments).where(
         (rs.order_id == text) | (rs.tracking_code == text) | rs.order_id.in_(ids))
         .order_by(rs.created_at.desc()))
-    return [returns.ReturnRow.from_row(r) for r in rows]
+    return [read(r) for r in rows]
