@@ -35,6 +35,31 @@ LABEL_WARNING = (
     "promised and no label fee is deducted: see docs/returns-shipping.md")
 
 
+# said by ``refunds serve`` and ``refunds policy check`` when the EasyPost key's mode (its
+# prefix: EZTK… test, EZAK… production) is not the service's: never the key itself
+TEST_KEY_WARNING = (
+    "warning: REFUNDS_EASYPOST_API_KEY is an EasyPost test key (EZTK…) but money moves ({mode}), "
+    "so every return label bought is a test label no carrier accepts: customers would be sent "
+    "labels they cannot use; set a production key (EZAK…): see docs/returns-shipping.md")
+LIVE_KEY_WARNING = (
+    "warning: REFUNDS_EASYPOST_API_KEY is an EasyPost production key (EZAK…) but no money moves "
+    "(test mode), so every return label bought is real and charged to the EasyPost account "
+    "while the refunds are not; use a test key (EZTK…) to try the service: see "
+    "docs/returns-shipping.md")
+
+
+def key_warning(api_key: str, config_modes: dict[str, str]) -> str | None:
+    """``TEST_KEY_WARNING`` for a test key while a provider is live, ``LIVE_KEY_WARNING`` for a
+    production key while none is (``config.money_modes``); None otherwise, or for a key of
+    neither prefix."""
+    live = [name for name, mode in config_modes.items() if mode == "live"]
+    if api_key.startswith("EZTK") and live:
+        return TEST_KEY_WARNING.format(mode=", ".join(f"{name} live" for name in live))
+    if api_key.startswith("EZAK") and not live:
+        return LIVE_KEY_WARNING
+    return None
+
+
 def address_warning(has_addresses: bool) -> str | None:
     return None if has_addresses else ADDRESS_WARNING
 
