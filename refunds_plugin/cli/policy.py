@@ -29,6 +29,7 @@ from sqlalchemy import Engine
 import policies
 from refunds_plugin.cli import options, startup, tables
 from refunds_plugin.cli import simulate_report as report
+from refunds_plugin.config import money_modes
 from refunds_plugin.domain.decision import Decision
 from refunds_plugin.domain.facts import (
     CustomerHistory,
@@ -55,7 +56,7 @@ from refunds_plugin.language.catalogue import english
 from refunds_plugin.language.said import render as said_again
 from refunds_plugin.ledger.facts import step_for
 from refunds_plugin.money import AmountError, CurrencyError, Money, normalize_currency
-from refunds_plugin.shipping.listing import address_warning, label_warning
+from refunds_plugin.shipping.listing import address_warning, key_warning, label_warning
 
 _REASONS = [r.value for r in Reason]
 
@@ -88,7 +89,8 @@ def check(spec: str, as_json: bool) -> None:
     warnings = ledger_warnings(config.database_url, pol)
     warnings += [w for w in (channel_warning(pol.exchange.allowed, config.outbound_url),
                              address_warning(bool(config.return_addresses)),
-                             label_warning(pol.return_shipping.label, config.carrier)) if w]
+                             label_warning(pol.return_shipping.label, config.carrier),
+                             key_warning(config.easypost_api_key, money_modes(config))) if w]
     rules = pol.describe(can_label=config.can_label)
     if as_json:
         click.echo(json.dumps({"valid": True, "name": pol.name, "content_hash": pol.content_hash,

@@ -40,8 +40,12 @@ def _echo(rows: list[dict[str, Any]], as_json: bool, empty: str) -> None:
     tables.echo_table(
         ["decision", "order", "status", "label", "tracking", "return by", "label cost"],
         [[r["decision_id"][:8], r["order_number"] or r["order_id"], r["status"],
-          r["label_status"], r["tracking_code"] or "-", r["return_by"][:10],
+          r["label_status"], r["tracking_code"] or "-", (r["return_by"] or "-")[:10],
           _money(r["label_cost"], r["label_currency"])] for r in rows])
+    for r in rows:  # in words below the table, which has no room for them
+        if r["unreadable"]:
+            click.echo(f"return of decision {r['decision_id']}, order {r['order_id']}: "
+                       f"{r['unreadable']}")
 
 
 @returns.command("list")
@@ -99,7 +103,8 @@ def receive_cmd(order: str, lines: tuple[str, ...], by: str, as_json: bool) -> N
     parsed = dict(_line(spec) for spec in lines)
     runtime = _runtime()
     try:
-        found = [r for r in listing.find(runtime.engine, order) if not r["received"]]
+        found = [r for r in listing.find(runtime.engine, order)
+                 if not r["received"] and not r["unreadable"]]
         if not found:
             raise click.ClickException(f"no return of {order} is waiting to be received")
         if len(found) > 1:

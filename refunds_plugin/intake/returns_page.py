@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+import logging
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
@@ -35,11 +36,13 @@ from refunds_plugin.ledger.tables import (
     refund_attempts,
     reviews,
 )
+from refunds_plugin.notify import stored
 from refunds_plugin.notify.reads import line_names
 from refunds_plugin.shipping.returns import get_return
 
 # Compared against when the order is unknown, so both answers cost about the same.
 _NO_EMAIL = hashlib.sha256(b"no order has this email").digest()
+log = logging.getLogger("refunds.returns")
 
 
 def normalize_order_number(raw: str) -> str:
@@ -308,6 +311,7 @@ class EarlierReturn:
     created_at: datetime
     state: str  # approved | checking | declined
     asked: tuple[tuple[int, str], ...] = ()  # (quantity, item name) per line the customer asked
+    readable: bool = True  # False: its stored request cannot be read (the page says so)
 
 
 def earlier_returns(engine: Engine, order_id: str) -> list[EarlierReturn]:
@@ -323,10 +327,22 @@ def earlier_returns(engine: Engine, order_id: str) -> list[EarlierReturn]:
         ).all()
         lines = conn.execute(select(orders.c.lines).where(orders.c.order_id == order_id)).scalar()
     names = line_names(order_id, lines)
-    return [EarlierReturn(r[0], r[1], _standing(r[2], r[3]), _asked(r[4], names)) for r in rows]
+    out = []
+    for r in rows:
+        try:
+            out.append(EarlierReturn(r[0], r[1], _standing(r[2], r[3]), _asked(r[4], names)))
+        except stored.UNREADABLE as exc:  # listed as such; the order's other returns as usual
+            log.error("the return of decision %s, order %s: its stored request "
+                      "(decisions.request) cannot be read (%s): the customer's page lists it "
+                      "without its items until a person repairs the row", r[0], order_id,
+                      stored.why(exc), extra={"decision_id": r[0], "order_id": order_id})
+            out.append(EarlierReturn(r[0], r[1], _standing(r[2], r[3]), readable=False))
+    return out
 
 
 def _asked(request: str, names: dict[str, str]) -> tuple[tuple[int, str], ...]:
+    """What the customer asked back, from ``decisions.request``; raises one of
+    ``stored.UNREADABLE``."""
     lines = json.loads(request).get("lines") or []
     return tuple((int(ln.get("quantity") or 0), names.get(ln.get("line_id"), ln.get("line_id")))
                  for ln in lines)

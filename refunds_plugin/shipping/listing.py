@@ -12,6 +12,7 @@ from sqlalchemy import Connection, Engine, select
 from refunds_plugin.ledger.tables import decisions, orders, return_shipments
 from refunds_plugin.notify import stored
 from refunds_plugin.shipping import receiving, returns
+from refunds_plugin.shipping.rows import Unreadable, read
 
 # why an empty list is empty when no ``[[return_addresses]]`` are configured: no decision opens
 # a return, so no approved return waits for a parcel (the items are kept, or sent back by hand)
@@ -32,6 +33,31 @@ LABEL_WARNING = (
     "REFUNDS_EASYPOST_API_KEY is not set, so no label can be bought: a customer asked to send "
     "items back gets the return instructions only and posts the parcel themselves, no label is "
     "promised and no label fee is deducted: see docs/returns-shipping.md")
+
+
+# said by ``refunds serve`` and ``refunds policy check`` when the EasyPost key's mode (its
+# prefix: EZTK… test, EZAK… production) is not the service's: never the key itself
+TEST_KEY_WARNING = (
+    "warning: REFUNDS_EASYPOST_API_KEY is an EasyPost test key (EZTK…) but money moves ({mode}), "
+    "so every return label bought is a test label no carrier accepts: customers would be sent "
+    "labels they cannot use; set a production key (EZAK…): see docs/returns-shipping.md")
+LIVE_KEY_WARNING = (
+    "warning: REFUNDS_EASYPOST_API_KEY is an EasyPost production key (EZAK…) but no money moves "
+    "(test mode), so every return label bought is real and charged to the EasyPost account "
+    "while the refunds are not; use a test key (EZTK…) to try the service: see "
+    "docs/returns-shipping.md")
+
+
+def key_warning(api_key: str, config_modes: dict[str, str]) -> str | None:
+    """``TEST_KEY_WARNING`` for a test key while a provider is live, ``LIVE_KEY_WARNING`` for a
+    production key while none is (``config.money_modes``); None otherwise, or for a key of
+    neither prefix."""
+    live = [name for name, mode in config_modes.items() if mode == "live"]
+    if api_key.startswith("EZTK") and live:
+        return TEST_KEY_WARNING.format(mode=", ".join(f"{name} live" for name in live))
+    if api_key.startswith("EZAK") and not live:
+        return LIVE_KEY_WARNING
+    return None
 
 
 def address_warning(has_addresses: bool) -> str | None:
@@ -70,8 +96,11 @@ def _readable_lines(body: dict[str, Any], facts: dict[str, Any]) -> list[dict[st
         return []
 
 
-def describe(conn: Connection, rets: Iterable[returns.ReturnRow]) -> list[dict[str, Any]]:
-    """Each return with its lines (names from the order's facts) and what was received."""
+def describe(conn: Connection,
+             rets: Iterable[returns.ReturnRow | Unreadable]) -> list[dict[str, Any]]:
+    """Each return with its lines (names from the order's facts) and what was received; one
+    whose row cannot be read is listed in its place with why (``unreadable``), never failing
+    the list."""
     rets = list(rets)
     ids = [r.decision_id for r in rets]
     found = {row.id: row for row in conn.execute(
@@ -81,6 +110,9 @@ def describe(conn: Connection, rets: Iterable[returns.ReturnRow]) -> list[dict[s
     for ret in rets:
         row = found.get(ret.decision_id)
         body, facts = (_object(row.body), _object(row.facts)) if row else ({}, {})
+        if isinstance(ret, Unreadable):
+            out.append(_unreadable(ret, facts.get("order_number")))
+            continue
         out.append({
             "decision_id": ret.decision_id, "order_id": ret.order_id,
             "order_number": facts.get("order_number"), "status": ret.status,
@@ -92,9 +124,22 @@ def describe(conn: Connection, rets: Iterable[returns.ReturnRow]) -> list[dict[s
             "expires_at": ret.expires_at.isoformat(timespec="seconds"),
             "refund_on": ret.refund_on, "lines": _readable_lines(body, facts),
             "received": receiving.stored_json(conn, ret.decision_id),
-            "return_instructions": ret.instructions(),
+            "return_instructions": ret.instructions(), "unreadable": None,
         })
     return out
+
+
+def _unreadable(ret: Unreadable, order_number: Any) -> dict[str, Any]:
+    """A return whose row cannot be read, as the lists show it: its plain columns and why;
+    nothing read from the row's JSON (no lines, so nothing can be received against it)."""
+    return {
+        "decision_id": ret.decision_id, "order_id": ret.order_id, "order_number": order_number,
+        "status": ret.status, "label_status": ret.label_status, "carrier": None,
+        "tracking_code": ret.tracking_code, "label_cost": None, "label_currency": None,
+        "label_fee": None, "currency": None, "return_by": None, "expires_at": None,
+        "refund_on": None, "lines": [], "received": [], "return_instructions": None,
+        "unreadable": ret.said,
+    }
 
 
 def find(engine: Engine, query: str) -> list[dict[str, Any]]:
@@ -115,11 +160,13 @@ def one(engine: Engine, decision_id: str) -> dict[str, Any] | None:
 
 
 def instructions_by_decision(conn: Connection, decision_ids: list[str]) -> dict[str, Any]:
-    """``return_instructions`` of each decision that has a return (``ledger list --json``)."""
+    """``return_instructions`` of each decision that has a return (``ledger list --json``);
+    of one whose row cannot be read, only why (``unreadable``)."""
     if not decision_ids:
         return {}
     rows = conn.execute(select(return_shipments).where(rs.decision_id.in_(decision_ids)))
-    return {r.decision_id: returns.ReturnRow.from_row(r).instructions() for r in rows}
+    return {ret.decision_id: ret.instructions() if isinstance(ret, returns.ReturnRow)
+            else {"unreadable": ret.said} for ret in map(read, rows)}
 
 
 rs = return_shipments.c
@@ -129,19 +176,19 @@ STATUSES = ("instructions", "label_pending", "label_created", "in_transit", "out
 
 
 def _listed(conn: Connection, status: str | None = None,
-            limit: int = 200) -> list[returns.ReturnRow]:
+            limit: int = 200) -> list[returns.ReturnRow | Unreadable]:
     """Returns, newest first (``refunds returns list``, the receiving page)."""
     query = select(return_shipments).order_by(rs.created_at.desc(), rs.decision_id).limit(limit)
     if status:
         query = query.where(rs.status == status)
-    return [returns.ReturnRow.from_row(r) for r in conn.execute(query)]
+    return [read(r) for r in conn.execute(query)]
 
 
-def _by_order(conn: Connection, order_or_code: str) -> list[returns.ReturnRow]:
+def _by_order(conn: Connection, order_or_code: str) -> list[returns.ReturnRow | Unreadable]:
     """Find returns by order id, order number or tracking code (the packing table's search)."""
     text = order_or_code.strip()
     ids = select(orders.c.order_id).where(orders.c.order_number == text)
     rows = conn.execute(select(return_shipments).where(
         (rs.order_id == text) | (rs.tracking_code == text) | rs.order_id.in_(ids))
         .order_by(rs.created_at.desc()))
-    return [returns.ReturnRow.from_row(r) for r in rows]
+    return [read(r) for r in rows]

@@ -42,11 +42,11 @@ from refunds_plugin.ledger.reviews import open_review
 from refunds_plugin.ledger.tables import exchanges, return_shipments
 from refunds_plugin.notify import causes
 from refunds_plugin.shipping.carriers import Label, NoLabel
-from refunds_plugin.shipping.rows import ReturnRow, by_tracking_code, get_return, readable
+from refunds_plugin.shipping.rows import ReturnRow, Unreadable, get_return, readable, tracked
 from refunds_plugin.trouble.follow_ups import note_refused_label
 
 # the read side lives in rows.py; these names stay importable from here for the callers
-__all__ = ["ReturnRow", "by_tracking_code", "get_return"]
+__all__ = ["ReturnRow", "Unreadable", "get_return", "tracked"]
 
 log = logging.getLogger("refunds.shipping")
 rs = return_shipments.c

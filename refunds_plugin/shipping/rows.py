@@ -101,6 +101,36 @@ def get_return(conn: Connection, decision_id: str) -> ReturnRow | None:
     return ReturnRow.from_row(row) if row else None
 
 
-def by_tracking_code(conn: Connection, code: str) -> ReturnRow | None:
+@dataclass(frozen=True)
+class Unreadable:
+    """A return row that cannot be read: whose it is, where it stands (its plain columns), and
+    why in words that never quote the row."""
+
+    decision_id: str
+    order_id: str
+    why: str
+    status: str
+    label_status: str
+    tracking_code: str | None
+
+    @property
+    def said(self) -> str:
+        """What a list of returns shows in its place."""
+        return (f"its stored return (return_shipments) cannot be read ({self.why}): a person "
+                "must repair the row")
+
+
+def read(row: Any) -> ReturnRow | Unreadable:
+    """``row`` as a ``ReturnRow``, or why it cannot be read (the lists show the others)."""
+    try:
+        return ReturnRow.from_row(row)
+    except stored.UNREADABLE as exc:
+        return Unreadable(row.decision_id, row.order_id, stored.why(exc), row.status,
+                          row.label_status, row.tracking_code)
+
+
+def tracked(conn: Connection, code: str) -> ReturnRow | Unreadable | None:
+    """The return whose parcel has tracking code ``code``, or why its row cannot be read
+    (a carrier's update for it is then recorded and left for a person); None: no such code."""
     row = conn.execute(select(return_shipments).where(rs.tracking_code == code)).first()
-    return ReturnRow.from_row(row) if row else None
+    return None if row is None else read(row)

@@ -47,10 +47,13 @@ def created_at(event: dict[str, Any]) -> datetime:
 
 def apply(conn: Connection, update: TrackerUpdate, event_id: str,
           now: datetime) -> tuple[str | None, tuple[str, ...]]:
-    """Move the return of ``update.code``; the note and the attempts released."""
-    ret = returns.by_tracking_code(conn, update.code)
+    """Move the return of ``update.code``; the note and the attempts released. A return whose
+    row cannot be read is left as it is for a person (``not_applied``): the note says so."""
+    ret = returns.tracked(conn, update.code)
     if ret is None:  # the code was known a moment ago; nothing to do if it no longer is
         return "unknown tracking code", ()
+    if isinstance(ret, returns.Unreadable):
+        return not_applied(ret, update.status), ()
     released = returns.mark_tracking(conn, ret, update.status, event_id, now)
     note = f"return {ret.decision_id}: {update.status}"
     if released:
@@ -58,7 +61,24 @@ def apply(conn: Connection, update: TrackerUpdate, event_id: str,
     return note, released
 
 
+def not_applied(ret: returns.Unreadable, status: str) -> str:
+    """The event's note when its return's row cannot be read: the carrier's status is kept
+    in the recorded event (its payload), nothing is changed, and a person repairs the row."""
+    return (f"{NOT_APPLIED} of decision {ret.decision_id}, order {ret.order_id}: {status} not "
+            f"applied: its stored return (return_shipments) cannot be read ({ret.why}); a "
+            "person must repair the row and apply the status")
+
+
+NOT_APPLIED = "the return"  # how a note of ``not_applied`` starts (``log_event`` says it loudly)
+
+
 def log_event(event_id: str, code: str, note: str | None) -> None:
+    """The log line of a recorded update: an error (one line, naming the return) when it
+    could not be applied, else info."""
+    if note is not None and note.startswith(NOT_APPLIED):
+        log.error("tracker update %s: %s", event_id, note,
+                  extra={"event_id": event_id, "tracking_code": code})
+        return
     log.info("tracker update recorded", extra={"event_id": event_id, "tracking_code": code,
                                                "note": note})
 

@@ -93,3 +93,50 @@ def test_serve_warns_once_without_a_carrier_key_and_not_with_one(
 ) -> None:
     assert _serve(tmp_path, monkeypatch, "") == [WARNING]
     assert _serve(tmp_path, monkeypatch, "EZTK_test") == []
+
+
+TEST_KEY = "EZTK" + "a1b2c3d4e5f6"  # neither key is ever printed
+LIVE_KEY = "EZAK" + "f6e5d4c3b2a1"
+TEST_KEY_LIVE = (
+    "warning: REFUNDS_EASYPOST_API_KEY is an EasyPost test key (EZTK…) but money moves "
+    "({mode}), so every return label bought is a test label no carrier accepts: customers "
+    "would be sent labels they cannot use; set a production key (EZAK…): see "
+    "docs/returns-shipping.md")
+LIVE_KEY_TEST = (
+    "warning: REFUNDS_EASYPOST_API_KEY is an EasyPost production key (EZAK…) but no money "
+    "moves (test mode), so every return label bought is real and charged to the EasyPost "
+    "account while the refunds are not; use a test key (EZTK…) to try the service: see "
+    "docs/returns-shipping.md")
+STRIPE_LIVE = {"REFUNDS_STRIPE_API_KEY": "sk_live_" + "x" * 24}
+SALEOR_LIVE = {"REFUNDS_SALEOR_ALLOWED_API_URLS": "https://shop.example/graphql/"}
+
+
+@pytest.mark.parametrize("key,live,said", [
+    (TEST_KEY, STRIPE_LIVE, TEST_KEY_LIVE.format(mode="stripe live")),
+    (TEST_KEY, SALEOR_LIVE, TEST_KEY_LIVE.format(mode="saleor live")),
+    (LIVE_KEY, {}, LIVE_KEY_TEST),
+])
+def test_policy_check_warns_when_the_easypost_key_is_not_in_the_services_mode(
+    tmp_path: Path, key: str, live: dict[str, str], said: str,
+) -> None:
+    env = _env(tmp_path, key) | live
+
+    result = CliRunner().invoke(main, ["policy", "check", env["REFUNDS_POLICY"]], env=env)
+    as_json = CliRunner().invoke(main, ["policy", "check", env["REFUNDS_POLICY"], "--json"],
+                                 env=env)
+
+    assert result.exit_code == 0, result.output
+    assert result.stderr.splitlines() == [said]
+    assert json.loads(as_json.stdout)["warnings"] == [said]
+    assert key not in result.output + as_json.output
+
+
+def test_serve_warns_of_a_test_key_while_money_moves_and_a_production_key_in_test_mode(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("REFUNDS_STRIPE_API_KEY", STRIPE_LIVE["REFUNDS_STRIPE_API_KEY"])
+    assert _serve(tmp_path, monkeypatch, TEST_KEY) == [TEST_KEY_LIVE.format(mode="stripe live")]
+    assert _serve(tmp_path, monkeypatch, LIVE_KEY) == []  # a production key while live is right
+    monkeypatch.delenv("REFUNDS_STRIPE_API_KEY")
+    assert _serve(tmp_path, monkeypatch, LIVE_KEY) == [LIVE_KEY_TEST]
+    assert _serve(tmp_path, monkeypatch, TEST_KEY) == []  # a test key in test mode is right

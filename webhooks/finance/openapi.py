@@ -168,12 +168,16 @@ def document() -> dict[str, Any]:
                     "tracking_code": {"type": ["string", "null"]},
                     "label_cost": {**money, "type": ["integer", "null"]},
                     "label_currency": {"type": ["string", "null"]},
-                    "return_by": {"type": "string", "format": "date-time"},
+                    "return_by": {"type": ["string", "null"], "format": "date-time"},
                     "lines": {"type": "array", "items": {"type": "object", "properties": {
                         "line_id": {"type": "string"}, "name": {"type": "string"},
                         "quantity": {"type": "integer"}, "reason": {"type": "string"}}}},
                     "received": {"type": "array"},
-                    "return_instructions": {"type": "object"}}},
+                    "return_instructions": {"type": ["object", "null"]},
+                    "unreadable": {"type": ["string", "null"], "description": "why the "
+                                   "return's stored row cannot be read (a person repairs "
+                                   "it); then only its ids, status, label status and "
+                                   "tracking code are given, the rest null or empty"}}},
                 "Receipt": {"type": "object", "properties": {
                     "decision_id": {"type": "string"}, "duplicate": {"type": "boolean"},
                     "matched": {"type": "boolean"},

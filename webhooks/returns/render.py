@@ -116,6 +116,8 @@ def earlier(found: list[EarlierReturn], t: Strings) -> list[EarlierLine]:
     Two that would read the same say the minute each was asked, not only the day; any still
     alike (the same items asked in the same minute) are one line, with a status link each."""
     def said(e: EarlierReturn, when: str) -> str:
+        if not e.readable:  # its stored request cannot be read: said, with its status link
+            return t["earlier_unreadable"].format(date=when)
         asked = [f"{q} × {name}" if q > 1 else name for q, name in e.asked]
         return t["earlier_return"].format(items=catalogue.listed(asked, t.lang), date=when,
                                           state=t["earlier_" + e.state])

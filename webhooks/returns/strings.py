@@ -88,6 +88,8 @@ ENGLISH: dict[str, str] = {
     "earlier_approved": N_("approved"),
     "earlier_checking": N_("our team is checking it"),
     "earlier_declined": N_("not accepted"),
+    "earlier_unreadable": N_(
+        "A return requested on {date} cannot be shown right now; our team has been told."),
     "comment": N_("Anything you would like to tell us? (optional)"),
     "resolution": N_("How would you like your money back?"),
     "exchange_for": N_("Exchange for another size/colour"),

@@ -8,7 +8,9 @@ from collections.abc import Iterator
 from datetime import datetime
 
 import pytest
+from sqlalchemy import select, update
 
+from refunds_plugin.ledger.tables import decisions
 from tests.fakes import Clock
 from tests.fakes.returns_client import open_form, submit, text, words
 from tests.fakes.returns_shop import ReturnsShop, order_event
@@ -89,5 +91,48 @@ def test_returns_of_the_same_day_each_say_what_and_when_so_no_two_lines_read_the
         html = page.get_data(as_text=True)
         assert [html.count(f'href="{link}"') for link in links] == [1, 1, 1, 1]
         assert len(set(words(page, "earlier-return"))) == 3
+    finally:
+        shop.close()
+
+
+SHIRT_AND_BELT = [
+    {"id": "l1", "sku": "TEE-M", "name": "Linen shirt", "quantity": 1, "unit_amount": 4000},
+    {"id": "l2", "sku": "BELT", "name": "Belt", "quantity": 1, "unit_amount": 2500}]
+
+
+@pytest.mark.parametrize("stored", ['{"lines": [{"line_id": "l1", "quanti', '["l1", 1]'])
+def test_a_return_whose_stored_request_cannot_be_read_is_one_line_and_the_others_are_listed(
+    any_db_url: str, clock: Clock, stored: str,
+) -> None:
+    """The shirt's return request, as stored, was cut short (or edited into another shape):
+    the customer still sees the order's returns, that one as a line saying it cannot be shown
+    with its status link, the belt's as usual; nothing quotes the stored row."""
+    shop = ReturnsShop(any_db_url, clock)
+    try:
+        shop.seed(order_event("1001", lines=SHIRT_AND_BELT))
+        first = shop.app.test_client()
+        submit(first, open_form(first), **{"line-0-qty": "1", "line-0-reason": "damaged"})
+        clock.advance(3600)
+        second = shop.app.test_client()
+        submit(second, open_form(second), **{"line-1-qty": "1", "line-1-reason": "damaged"})
+        with shop.runtime.engine.begin() as conn:
+            shirt = conn.execute(select(decisions.c.id).where(
+                decisions.c.request.like('%"l1"%'))).scalar_one()
+            conn.execute(update(decisions).where(decisions.c.id == shirt)
+                         .values(request=stored))
+
+        client = shop.app.test_client()
+        page = open_form(client)
+        german = client.get("/returns/order", headers={"Accept-Language": "de"})
+
+        assert page.status_code == 200, page.get_data(as_text=True)
+        assert words(page, "earlier-return") == [
+            "A return requested on 24 November 2026 cannot be shown right now; our team has "
+            "been told. Follow your money",
+            "Return of Belt requested on 24 November 2026: approved. Follow your money"]
+        assert words(german, "earlier-return")[0] == (
+            "Eine am 24. November 2026 beantragte Rücksendung kann gerade nicht angezeigt "
+            "werden; unser Team ist informiert. Ihr Geld verfolgen")
+        assert stored not in page.get_data(as_text=True)
     finally:
         shop.close()
