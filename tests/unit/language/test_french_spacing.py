@@ -9,9 +9,9 @@ from __future__ import annotations
 import re
 
 import pytest
-from babel.messages.pofile import read_po
 
-from refunds_plugin.language import TRANSLATIONS, catalogue
+from refunds_plugin.language import catalogue
+from tests.unit.language.po import translated
 
 NO_BREAK = "\u202f\u00a0"
 NOT_PROSE = re.compile(r"https?://\S+|\bhttps?:|%\([^)]*\)[a-z]|%[a-z]|\{[^{}]*\}"
@@ -33,19 +33,6 @@ def loose_signs(text: str) -> list[str]:
     return found
 
 
-def _french() -> list[tuple[str, str]]:
-    with (TRANSLATIONS / "fr" / "LC_MESSAGES" / "messages.po").open("rb") as f:
-        cat = read_po(f)
-    out = []
-    for m in cat:
-        if not m.id:
-            continue
-        ids = m.id if isinstance(m.id, tuple) else (m.id,)
-        strings = m.string if isinstance(m.string, tuple) else (m.string,)
-        out += [(ids[0], s) for s in strings if s]
-    return out
-
-
 @pytest.mark.parametrize(("text", "loose"), [
     ("Comment souhaitez-vous être remboursé ?", ["remboursé ?"]),
     ("Pas d'imprimante?", ["imprimante?"]),
@@ -63,7 +50,7 @@ def test_the_rule_finds_a_loose_sign_and_leaves_urls_placeholders_and_times_alon
 
 
 def test_every_french_sign_has_a_no_break_space_before_it() -> None:
-    assert [(i, s, loose_signs(s)) for i, s in _french() if loose_signs(s)] == []
+    assert [(i, s, loose_signs(s)) for i, s in translated("fr") if s and loose_signs(s)] == []
 
 
 def test_the_compiled_french_catalogue_says_them_so() -> None:
