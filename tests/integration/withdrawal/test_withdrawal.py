@@ -6,6 +6,7 @@ statement recorded and sent to a person, and every refusal recording nothing."""
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from datetime import UTC, datetime
 
 import pytest
@@ -228,6 +229,33 @@ def test_a_bad_csrf_token_a_wrong_email_or_a_bad_form_records_nothing(shop: Shop
     shop.h.drain()
     assert shop.recorded() == before
     assert shop.smtp.received == []
+
+
+def test_in_test_mode_the_receipt_and_every_other_email_open_with_the_banner(
+    shop_with: Callable[..., Shop],
+) -> None:
+    shop = shop_with(stripe_api_key="")  # no key: the dry run pays
+    shop.paid()
+    client = shop.h.client()
+    client.environ_base["HTTP_ACCEPT_LANGUAGE"] = "de-DE"
+
+    assert shop.withdraw(client).status_code == 200
+    shop.h.drain()
+
+    sent = {r.kind: r.id for r in shop.h.rows(outbox) if r.status == "sent"}
+    assert sorted(sent) == ["approved", "request_received", "withdrawal_receipt"]
+    # the receipt in the form's language; the return's mails in the order's (none: English)
+    banners = {f"<{sent['withdrawal_receipt']}@harbour.example>":
+               "Dieser Shop ist im Testmodus: Es wird kein Geld bewegt."}
+    assert len(shop.smtp.received) == 3
+    for mail in shop.smtp.received:
+        banner = banners.get(mail.message["Message-ID"],
+                             "This shop is in test mode: no money moves.")
+        assert mail.part("plain").startswith(f"{banner}\n\n"), mail.subject
+        assert f">{banner}</p>" in mail.part("html"), mail.subject
+    assert [m.subject for m in shop.smtp.received] == [
+        "Eingangsbestätigung Ihres Widerrufs zu Bestellung 1001",
+        "We received your return request for order 1001", "Your return for order 1001 is approved"]
 
 
 def test_a_form_error_focuses_the_summary_which_links_to_each_field_at_fault(
