@@ -17,7 +17,7 @@ from sqlalchemy import Connection, Engine, select
 
 import policies
 from refunds_plugin import routing
-from refunds_plugin.config import Config
+from refunds_plugin.config import Config, no_money_moves
 from refunds_plugin.domain.decision import Decision
 from refunds_plugin.domain.facts import OrderFacts
 from refunds_plugin.domain.kinds import LIVE, AttemptStatus, ResolutionKind
@@ -193,7 +193,8 @@ def decide(
             body["adjusted"] = changed
         entry = append_entry(conn, "review_decided", decision_id, body, now)
         review_closed(conn, decision_id=decision_id, decision=decision, status=status,
-                      customer_note=customer_note, entry_hash=entry, now=now)
+                      customer_note=customer_note, entry_hash=entry, now=now,
+                      dry_run=_test_mode(conn, service.config, row.order_id, now, window))
         attempt_ids = [*attempt_ids, *requeued]
     service.nudge(tuple(attempt_ids))
     if approve and decision.exchange is not None:
@@ -223,6 +224,14 @@ def _facts(conn: Connection, order_id: str, now: datetime, window_days: int) -> 
     if not facts_mod.payment_facts(conn, order_id):
         raise NotFound(f"order {order_id} is unknown", code="unknown_order")
     return facts_mod.facts_for(conn, order_id, now, window_days)
+
+
+def _test_mode(conn: Connection, config: Config, order_id: str, now: datetime,
+               window_days: int) -> bool:
+    """Whether the order's money would go to the dry run, as its pages say (an order known to
+    nobody: whether any money moves at all)."""
+    facts = facts_mod.load_facts(conn, order_id, now, window_days)
+    return no_money_moves(config) if facts is None else routing.dry_run(config, facts)
 
 
 def _pay_again(

@@ -20,7 +20,7 @@ from __future__ import annotations
 import json
 import logging
 import uuid
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
 from typing import Any, Protocol
@@ -219,8 +219,10 @@ def remaining(facts: OrderFacts) -> list[tuple[str, str, int]]:
 
 
 def record(engine: Engine, policy: policies.Policy, statement: Statement,
-           now: datetime) -> Withdrawal:
-    """Record a confirmed statement once, with its journal entry, receipt and event."""
+           now: datetime, dry_run: Callable[[OrderFacts], bool] | None = None) -> Withdrawal:
+    """Record a confirmed statement once, with its journal entry, receipt and event.
+    ``dry_run``: whether an order's money would go to the dry run (the receipt then says the
+    shop is in test mode)."""
     wid = withdrawal_id(statement.order_id, statement.form_key)
     received = now.replace(microsecond=0)
     with write_tx(engine) as conn:
@@ -241,13 +243,14 @@ def record(engine: Engine, policy: policies.Policy, statement: Statement,
         }
         created = insert_ignore(conn, withdrawals, row)
         if created:
-            _announce(conn, wid, row, lines, statement, now)
+            _announce(conn, wid, row, lines, statement, now,
+                      dry_run is not None and dry_run(facts))
         found = conn.execute(select(withdrawals).where(_w.id == wid)).one()
     return Withdrawal.from_row(found, created)
 
 
 def _announce(conn: Connection, wid: str, row: dict[str, Any], lines: list[dict[str, Any]],
-              statement: Statement, now: datetime) -> None:
+              statement: Statement, now: datetime, dry_run: bool) -> None:
     """The journal entry and the outbox's receipt and event, in the statement's transaction."""
     received: datetime = row["received_at"]
     ends: datetime | None = row["period_ends"]
@@ -262,7 +265,8 @@ def _announce(conn: Connection, wid: str, row: dict[str, Any], lines: list[dict[
         conn, withdrawal_id=wid, name=statement.name, email=statement.email,
         order_id=statement.order_id,
         lines=[{"name": ln["name"], "quantity": ln["quantity"]} for ln in lines],
-        statement=statement.text, received_at=received, now=now, locale=statement.locale)
+        statement=statement.text, received_at=received, now=now, locale=statement.locale,
+        dry_run=dry_run)
 
 
 # --- the return it becomes ------------------------------------------------------------------
@@ -277,6 +281,8 @@ class ReturnService(Protocol):
     def return_requested(self, source: str, event_id: str, type_: str, payload: str,
                          request: ReturnRequest, *,
                          policy: policies.Policy | None = None) -> Answer: ...
+
+    def dry_run_for(self, order_facts: OrderFacts) -> bool: ...
 
 
 def become_return(service: ReturnService, w: Withdrawal) -> Answer | None:
@@ -341,7 +347,7 @@ def decide_pending(service: ReturnService, now: datetime, limit: int = 10) -> in
 def withdraw(service: ReturnService, statement: Statement,
              now: datetime) -> tuple[Withdrawal, Answer | None]:
     """Record the statement (once), then the return it becomes (once)."""
-    w = record(service.engine, service.policy, statement, now)
+    w = record(service.engine, service.policy, statement, now, service.dry_run_for)
     answer = become_return(service, w)
     if answer is not None and w.decision_id is None:
         w = replace(w, decision_id=answer.recorded.id)

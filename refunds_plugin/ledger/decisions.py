@@ -245,7 +245,9 @@ def record_decision(
     decision_recorded(conn, decision_id=decision_id, decision=decision, order_id=facts.order_id,
                       customer_email=facts.customer.email, now=now,
                       seen=None if seen is None else Seen(seen, said_json, opened),
-                      dry_run=any(row["provider"] == "dryrun" for row in written),
+                      # its attempts say; with none (a review, a decline) the order's route
+                      dry_run=any(row["provider"] == "dryrun" for row in written) if written
+                      else "dryrun" in route.values(),
                       request_lines=list(asked.get("lines") or ()))
     ids = tuple(row["id"] for row in written)
     return RecordedDecision(decision_id, decision, ids, created=True, written=tuple(written),

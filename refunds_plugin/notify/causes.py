@@ -20,7 +20,9 @@ Causes recorded by other rooms call one function each, in their own transaction:
 return, ``shipping/``) and ``withdrawal_received`` (the EU withdrawal function,
 ``intake/withdrawals.record``). A decision that opens a return carries its instructions
 (``shipping/rows``) in every message; one whose money goes to the dry run has ``test_mode``
-in its mails, which then promise no time for it (``decision_recorded``'s ``dry_run``).
+in its mails, which then promise no time for it (``decision_recorded``'s ``dry_run``); a
+decision with no attempt (a review, a decline) has it when the order's money would go there,
+and so has a review's result (``review_closed``'s ``dry_run``) and a withdrawal's receipt.
 
 Causes: ``decision:<id>`` for a decision's mails (one ``approved`` per decision, however often
 its review closes), ``review:<id>:<journal hash>`` for each review closing's event,
@@ -174,10 +176,11 @@ def approved_with_payment(
 
 def review_closed(
     conn: Connection, *, decision_id: str, decision: Decision, status: str,
-    customer_note: str, entry_hash: str, now: datetime,
+    customer_note: str, entry_hash: str, now: datetime, dry_run: bool = False,
 ) -> None:
     """A person approved or declined: the customer hears the result (with the note meant for
-    them), the merchant's systems get ``return.reviewed``."""
+    them), the merchant's systems get ``return.reviewed``. ``dry_run``: the order's money
+    would go to the dry run (a decline has no attempt to say so): its mail is in test mode."""
     row = conn.execute(select(decisions.c.order_id, decisions.c.customer_email)
                        .where(decisions.c.id == decision_id)).one()
     context = {**decision_context(conn, decision_id, decision, row.order_id, customer_note),
@@ -186,7 +189,8 @@ def review_closed(
     if decision.kind is DecisionKind.RETURN and not (approved and awaits_payment(decision)):
         enqueue(conn, cause=f"decision:{decision_id}",
                 kind="approved" if approved else "declined",
-                recipient=row.customer_email, now=now, context=_mail(conn, context))
+                recipient=row.customer_email, now=now,
+                context=_mail(conn, context) | ({"test_mode": True} if dry_run else {}))
     enqueue(conn, cause=f"review:{decision_id}:{entry_hash[:16]}", kind="return.reviewed",
             recipient=MERCHANT, now=now, context={**context, "customer_email": row.customer_email})
 
@@ -369,17 +373,18 @@ def exchange_unavailable(conn: Connection, *, decision_id: str, fallback_decisio
 def withdrawal_received(
     conn: Connection, *, withdrawal_id: str, name: str, email: str | None, order_id: str,
     lines: list[dict[str, Any]], statement: str, received_at: datetime, now: datetime,
-    locale: str | None = None,
+    locale: str | None = None, dry_run: bool = False,
 ) -> None:
     """An EU withdrawal statement was recorded: the receipt on a durable medium (the statement
     and the time of receipt to the second) and ``withdrawal.received`` (cause
-    ``withdrawal:<id>``). ``lines``: ``{"name", "quantity"}`` each, as the customer chose."""
+    ``withdrawal:<id>``). ``lines``: ``{"name", "quantity"}`` each, as the customer chose;
+    ``dry_run``: the order's money would go to the dry run (the receipt is in test mode)."""
     number = _number(conn, order_id)
     context = {"withdrawal_id": withdrawal_id, "name": name, "order_id": order_id,
                "order_number": number, "lines": lines, "statement": statement,
                "received_at": received_at.isoformat(timespec="seconds")}
     cause = f"withdrawal:{withdrawal_id}"
     enqueue(conn, cause=cause, kind="withdrawal_receipt", recipient=email, now=now,
-            locale=locale, context=context)
+            locale=locale, context=context | ({"test_mode": True} if dry_run else {}))
     enqueue(conn, cause=cause, kind="withdrawal.received", recipient=MERCHANT, now=now,
             context=_event(context, email))

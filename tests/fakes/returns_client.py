@@ -19,6 +19,18 @@ def field(resp: TestResponse, name: str) -> str:
     return found.group(1)
 
 
+# a form error's summary, as the returns and withdrawal forms mark it up: it takes the focus
+# without script (the pages' CSP allows none)
+FOCUSED_SUMMARY = ('<div class="error-summary" id="error-summary" role="alert" '
+                   'aria-labelledby="errors-heading" tabindex="-1" autofocus>')
+
+
+def error_summary(html: str) -> tuple[str, list[str]]:
+    """A form error's summary: its opening tag ("" without one) and its list of sentences."""
+    opening = re.search(r'<div class="error-summary"[^>]*>', html)
+    return (opening.group(0) if opening else ""), re.findall(r"<ul><li>.*?</li></ul>", html)
+
+
 def lookup(client: FlaskClient, number: str, email: str, **kw: Any) -> TestResponse:
     csrf = field(client.get("/returns", **kw), "csrf_token")
     return client.post("/returns", data={"csrf_token": csrf, "order_number": number,

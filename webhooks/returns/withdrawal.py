@@ -31,6 +31,7 @@ from refunds_plugin.intake import withdrawals as wd
 from refunds_plugin.language import catalogue
 from refunds_plugin.notify.outbox import valid_email
 from refunds_plugin.notify.render import when
+from webhooks.returns.form import Problem, by_field, on_fields
 
 Page = Callable[..., tuple[str, int]]
 SALT = "withdrawal-form"
@@ -71,32 +72,38 @@ def _expired(h: Hooks) -> tuple[str, int]:
 
 
 def parse(form: MultiDict[str, str],
-          left: list[tuple[str, str, int]]) -> tuple[dict[str, Any], list[str]]:
-    """The posted step-1 fields: name, email, scope and lines, or the sentences of what is
-    wrong with them."""
-    errors: list[str] = []
+          left: list[tuple[str, str, int]]) -> tuple[dict[str, Any], list[Problem]]:
+    """The posted step-1 fields: name, email, scope and lines, or what is wrong with them,
+    field by field (as the returns form's ``form.parse``)."""
+    errors: list[Problem] = []
     name = " ".join(form.get("name", "").split())[:200]
     email = form.get("email", "").strip()[:320]
     scope = form.get("scope", "all")
     if not name:
-        errors.append(_("Please enter your full name."))
+        errors.append(Problem(_("Please enter your full name."), "name"))
     if not valid_email(email):
-        errors.append(_("Please enter a valid email address for your confirmation."))
+        errors.append(Problem(_("Please enter a valid email address for your confirmation."),
+                              "email"))
     chosen: list[wd.Chosen] = []
     counted = len(errors)
     if scope == "some":
         for i, (line_id, line_name, units) in enumerate(left):
             if form.get(f"line-{i}-id", line_id) != line_id:
-                return {}, [_("This form has expired. Please start your withdrawal again.")]
+                # a stale page: no field of this one is at fault
+                return {}, [Problem(_("This form has expired. Please start your withdrawal "
+                                      "again."), f"line-{i}-id")]
             raw = form.get(f"line-{i}-qty", "0").strip()
             qty = int(raw) if raw.isdigit() else -1
             if not 0 <= qty <= units:
-                errors.append(_("Please choose how many of %(name)s, from 0 to %(units)d.",
-                                name=line_name, units=units))
+                errors.append(Problem(_("Please choose how many of %(name)s, from 0 to "
+                                        "%(units)d.", name=line_name, units=units),
+                                      f"line-{i}-qty"))
             elif qty:
                 chosen.append(wd.Chosen(line_id, line_name, qty))
         if not chosen and len(errors) == counted:
-            errors.append(_("Please choose at least one item, or the whole order."))
+            # the form as a whole: linked to the first quantity (``form.on_fields``)
+            errors.append(Problem(_("Please choose at least one item, or the whole order."),
+                                  None))
     else:
         scope = "all"
         chosen = [wd.Chosen(line_id, line_name, units) for line_id, line_name, units in left]
@@ -169,13 +176,19 @@ def _hidden(form: MultiDict[str, str]) -> list[tuple[str, str]]:
             if k in FIELDS or (k.startswith("line-") and k.endswith(("-id", "-qty")))]
 
 
-def _step1(h: Hooks, facts: OrderFacts, token: str, values: Any, errors: list[str],
+def _step1(h: Hooks, facts: OrderFacts, token: str, values: Any, errors: list[Problem],
            status: int = 200) -> tuple[str, int]:
+    """Step 1, with what to fix as the returns form shows it: the summary takes the focus and
+    links each sentence to its field, which is invalid and described by its message."""
     rt = h.runtime()
     span = wd.period(rt.policy, facts)
     now = rt.service.clock()
+    lines = wd.remaining(facts)
+    # the first quantity first: "choose at least one item" links there (``form.on_fields``)
+    shown = [f"line-{i}-qty" for i in range(len(lines))] + ["name", "email"]
     return h.page("withdraw.html", status, order_name=ret.order_name(rt.engine, facts.order_id),
-                  form_token=token, lines=wd.remaining(facts), values=values, errors=errors,
+                  form_token=token, lines=lines, values=values,
+                  errors=on_fields(errors, shown), field_errors=by_field(errors, shown),
                   period_open=span.open_at(now),
                   last_day=catalogue.deadline(span.last_moment, _lang()))
 

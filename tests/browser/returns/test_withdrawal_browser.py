@@ -29,17 +29,23 @@ GERMAN = {"link": "Vertrag hier widerrufen", "confirm": "Widerruf bestätigen",
           "received": "Ihr Widerruf ist eingegangen"}
 
 
-@pytest.mark.parametrize("locale", ["en-GB", "de-DE"])
-def test_a_customer_withdraws_in_two_steps_on_a_phone(
-    chromium: Any, serve: Serve, screenshot: Shot, locale: str
-) -> None:
-    words = GERMAN if locale.startswith("de") else ENGLISH
+def _german_order(serve: Serve) -> tuple[ReturnsShop, str]:
+    """A shop with the withdrawal function on, and order 1001 delivered to Germany."""
     shop, base = serve(policy="preset:default", withdrawal_enabled=True)
     event = order_event("1001")
     event["data"]["order"]["shipping_address"] = {
         "name": "Anna Schmidt", "street": "Hauptstr. 1", "city": "Köln", "postal_code": "50667",
         "country": "DE"}
     shop.seed(event)
+    return shop, base
+
+
+@pytest.mark.parametrize("locale", ["en-GB", "de-DE"])
+def test_a_customer_withdraws_in_two_steps_on_a_phone(
+    chromium: Any, serve: Serve, screenshot: Shot, locale: str
+) -> None:
+    words = GERMAN if locale.startswith("de") else ENGLISH
+    shop, base = _german_order(serve)
     context = chromium.new_context(viewport=PHONE, locale=locale,
                                    extra_http_headers={"Accept-Language": locale})
     page = context.new_page()
@@ -76,3 +82,38 @@ def test_a_customer_withdraws_in_two_steps_on_a_phone(
     [row] = shop.rows(withdrawals)
     assert row[1] == "1001"  # order_id
     assert len(shop.rows(decisions)) == 1
+
+
+def test_a_form_error_puts_the_focus_on_the_summary_which_leads_to_the_field(
+    chromium: Any, serve: Serve, screenshot: Shot
+) -> None:
+    from playwright.sync_api import expect
+
+    shop, base = _german_order(serve)
+    context = chromium.new_context(viewport=PHONE)
+    page = context.new_page()
+    page.bring_to_front()  # Chromium focuses an autofocus element only in the focused page
+    try:
+        page.goto(f"{base}/returns/withdraw")
+        page.locator("#order_number").fill("1001")
+        page.locator("#email").fill(EMAIL.lower())
+        page.locator("form button[type=submit]").click()
+        page.wait_for_url(f"{base}/returns/withdraw")
+
+        page.locator("#name").fill("   ")  # the browser's "required" lets spaces through
+        page.locator("form button[type=submit]").click()
+
+        # autofocus moves the focus a frame after load; Playwright's matcher waits for it (the
+        # page's CSP forbids the eval wait_for_function polls)
+        expect(page.locator("#error-summary")).to_be_focused(timeout=20000)
+        expect(page.locator("#error-summary")).to_have_attribute("role", "alert")
+        screenshot(page, "withdraw-error")
+        page.get_by_role("link", name="Please enter your full name.").click()
+        expect(page.locator("#name")).to_be_focused()
+        expect(page.locator("#name")).to_have_attribute("aria-invalid", "true")
+        expect(page.locator("#name")).to_have_attribute("aria-describedby", "name-error")
+        expect(page.locator("#name-error")).to_have_text("Please enter your full name.")
+        expect(page.locator("[aria-invalid=true]")).to_have_count(1)
+    finally:
+        context.close()
+    assert shop.rows(withdrawals) == []

@@ -111,7 +111,7 @@ def test_a_live_shops_receipt_still_says_the_money_is_on_its_way_and_an_email_fo
     _round(r)
 
     receipt, sent = smtp.received[before:]
-    assert "Nous vous renvoyons maintenant 45,00\xa0€ ; nous vous écrirons de nouveau " \
+    assert "Nous vous renvoyons maintenant 45,00\xa0€\u202f; nous vous écrirons de nouveau " \
         "dès que l'argent sera en route." in receipt.part("plain")
     assert "mode test" not in receipt.part("plain") + receipt.part("html")
     assert sent.subject == "Votre remboursement de 45,00 € pour la commande 1001 est en route"

@@ -6,6 +6,7 @@ statement recorded and sent to a person, and every refusal recording nothing."""
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from datetime import UTC, datetime
 
 import pytest
@@ -25,7 +26,7 @@ from refunds_plugin.ledger.tables import (
 )
 from tests.fakes import Clock
 from tests.fakes.easypost_api import sign, tracker_event
-from tests.fakes.returns_client import field
+from tests.fakes.returns_client import FOCUSED_SUMMARY, error_summary, field
 from tests.integration.shipping.conftest import EASYPOST_SECRET
 from tests.integration.withdrawal.conftest import EMAIL, Shop, words
 
@@ -228,6 +229,68 @@ def test_a_bad_csrf_token_a_wrong_email_or_a_bad_form_records_nothing(shop: Shop
     shop.h.drain()
     assert shop.recorded() == before
     assert shop.smtp.received == []
+
+
+def test_in_test_mode_the_receipt_and_every_other_email_open_with_the_banner(
+    shop_with: Callable[..., Shop],
+) -> None:
+    shop = shop_with(stripe_api_key="")  # no key: the dry run pays
+    shop.paid()
+    client = shop.h.client()
+    client.environ_base["HTTP_ACCEPT_LANGUAGE"] = "de-DE"
+
+    assert shop.withdraw(client).status_code == 200
+    shop.h.drain()
+
+    sent = {r.kind: r.id for r in shop.h.rows(outbox) if r.status == "sent"}
+    assert sorted(sent) == ["approved", "request_received", "withdrawal_receipt"]
+    # the receipt in the form's language; the return's mails in the order's (none: English)
+    banners = {f"<{sent['withdrawal_receipt']}@harbour.example>":
+               "Dieser Shop ist im Testmodus: Es wird kein Geld bewegt."}
+    assert len(shop.smtp.received) == 3
+    for mail in shop.smtp.received:
+        banner = banners.get(mail.message["Message-ID"],
+                             "This shop is in test mode: no money moves.")
+        assert mail.part("plain").startswith(f"{banner}\n\n"), mail.subject
+        assert f">{banner}</p>" in mail.part("html"), mail.subject
+    assert [m.subject for m in shop.smtp.received] == [
+        "Eingangsbestätigung Ihres Widerrufs zu Bestellung 1001",
+        "We received your return request for order 1001", "Your return for order 1001 is approved"]
+
+
+def test_a_form_error_focuses_the_summary_which_links_to_each_field_at_fault(
+    shop: Shop,
+) -> None:
+    shop.paid()
+    client = shop.h.client()
+    form = shop.open(client)
+
+    bad = shop.step(client, form, "review", name=" ", scope="some", email="anna@",
+                    **{"line-0-id": "l1", "line-0-qty": "0"})
+
+    html = bad.get_data(as_text=True)
+    assert bad.status_code == 400
+    # as on the returns form: the summary takes the focus (no script) and links to the fields
+    assert error_summary(html) == (FOCUSED_SUMMARY, [
+        '<ul><li><a href="#name">Please enter your full name.</a></li>'
+        '<li><a href="#email">Please enter a valid email address for your confirmation.</a></li>'
+        '<li><a href="#line-0-qty">Please choose at least one item, or the whole order.</a>'
+        '</li></ul>'])
+    flat = " ".join(html.split())
+    assert ('<p class="field-error" id="name-error">Please enter your full name.</p> '
+            '<input id="name" name="name" type="text" autocomplete="name" required '
+            'maxlength="200" value=" " aria-invalid="true" aria-describedby="name-error">') in flat
+    assert ('<input id="email" name="email" type="email" autocomplete="email" required '
+            'maxlength="320" value="anna@" aria-invalid="true" '
+            'aria-describedby="email-error">') in flat
+    assert ('<select id="line-0-qty" name="line-0-qty" aria-invalid="true" '
+            'aria-describedby="line-0-qty-error">') in flat
+    assert html.count('aria-invalid="true"') == 3  # only the fields at fault
+    too_many = shop.step(client, form, "review", scope="some", name="Anna", email=EMAIL,
+                         **{"line-0-id": "l1", "line-0-qty": "3"})
+    assert error_summary(too_many.get_data(as_text=True))[1] == [
+        '<ul><li><a href="#line-0-qty">Please choose how many of Mug, from 0 to 2.</a></li></ul>']
+    assert too_many.get_data(as_text=True).count('aria-invalid="true"') == 1
 
 
 def test_it_is_offered_only_when_enabled_and_delivered_to_a_listed_country(

@@ -9,29 +9,16 @@ import re
 from datetime import date
 
 import pytest
-from babel.messages.pofile import read_po
 
-from refunds_plugin.language import TRANSLATIONS, catalogue
+from refunds_plugin.language import catalogue
+from tests.unit.language.po import translated
 
 BEFORE_THE_DAY = re.compile(r"(?:avant le|antes del) (?:\{|%\()")
 
 
-def _catalogue(locale: str) -> list[tuple[str, str]]:
-    with (TRANSLATIONS / locale / "LC_MESSAGES" / "messages.po").open("rb") as f:
-        cat = read_po(f)
-    out = []
-    for m in cat:
-        if not m.id:
-            continue
-        ids = m.id if isinstance(m.id, tuple) else (m.id,)
-        strings = m.string if isinstance(m.string, tuple) else (m.string,)
-        out += [(ids[0], s) for s in strings]
-    return out
-
-
 @pytest.mark.parametrize("locale", ["fr", "es"])
 def test_no_deadline_is_said_as_before_its_day(locale: str) -> None:
-    assert [(i, s) for i, s in _catalogue(locale) if BEFORE_THE_DAY.search(s)] == []
+    assert [(i, s) for i, s in translated(locale) if BEFORE_THE_DAY.search(s)] == []
 
 
 @pytest.mark.parametrize(("locale", "msgid", "expected"), [
@@ -48,7 +35,7 @@ def test_the_pages_say_the_return_by_day_as_the_last_open_day(
 
 
 def test_every_french_colon_has_a_non_breaking_space_before_it() -> None:
-    loose = [(i, s) for i, s in _catalogue("fr")
+    loose = [(i, s) for i, s in translated("fr")
              if any(before != "\xa0" for before in re.findall(r"(.):(?!//)", s))]
 
     assert loose == []

@@ -76,5 +76,5 @@ def test_the_window_sentence_names_its_start_in_the_readers_language():
         "Die 365-tägige Rückgabefrist für Linen shirt ist abgelaufen (366 Tage seit der "
         "Zahlung); unser Team sieht es sich an.")
     assert render(window.message, "fr").endswith(
-        "(366 jours depuis le paiement) ; notre équipe va l'examiner.")
+        "(366 jours depuis le paiement)\u202f; notre équipe va l'examiner.")
     assert "(366 días desde el pago)" in render(window.message, "es")

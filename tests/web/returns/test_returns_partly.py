@@ -65,7 +65,8 @@ def test_a_refused_line_is_named_with_why_under_a_partly_approved_heading(
     ("de", "Ihre Rücksendung ist teilweise genehmigt",
      "Linen shirt: Rücksendungen mit dem Grund „Meinungsänderung“ werden nicht angenommen."),
     ("fr", "Votre retour est partiellement accepté",
-     "Linen shirt\u00a0: Les retours pour le motif « changement d'avis » ne sont pas acceptés."),
+     "Linen shirt\u00a0: Les retours pour le motif «\u202fchangement d'avis\u202f» ne sont pas "
+     "acceptés."),
     ("es", "Tu devolución está aprobada en parte",
      "Linen shirt: No se aceptan las devoluciones por el motivo «cambio de opinión»."),
 ])
