@@ -5,7 +5,7 @@ changed by ``ledger.order_updates``), and the payment it names is recorded as th
 word only: ``confirmed`` stays unset until the provider's own event says so, and a Stripe
 payment named by its charge joins the row its PaymentIntent made (``ledger.orders``). A payment
 already recorded for another order is neither moved nor claimed: the order is stored without
-it and a ``payment_of_another_order`` follow-up tells finance (``trouble.follow_ups``). An order
+it and a ``payment_of_another_order`` follow-up tells finance (``trouble.payment_owners``). An order
 dated ahead of the service's clock is refused before anything is recorded (``refuse_future``).
 """
 
@@ -26,7 +26,7 @@ from refunds_plugin.ledger.orders import (
     upsert_order,
 )
 from refunds_plugin.stripe import refunded_total as stripe_refunded
-from refunds_plugin.trouble import follow_ups
+from refunds_plugin.trouble import follow_ups, payment_owners
 
 # how far ahead of the service's clock an order's dates may be (a storefront's clock running a
 # little fast); a later date would lengthen the return window, so it is refused
@@ -71,7 +71,7 @@ def apply_order_paid(
         # a payment kept by another order is never moved, nor claimed by this one: a person
         # is told (looked at before and, for two such events at once, after recording)
         reference = payment.reference
-        owner = follow_ups.payment_owner(conn, payment.provider, reference)
+        owner = payment_owners.payment_owner(conn, payment.provider, reference)
         if owner is None or owner == order.order_id:
             reference = record_payment(
                 conn,
@@ -84,9 +84,9 @@ def apply_order_paid(
                 now=now,
                 confirmed=False,
             )
-            owner = follow_ups.payment_owner(conn, payment.provider, reference)
+            owner = payment_owners.payment_owner(conn, payment.provider, reference)
         if owner is not None and owner != order.order_id:
-            note = follow_ups.note_payment_of_another_order(
+            note = payment_owners.note_payment_of_another_order(
                 conn, order_id=order.order_id, owner=owner, provider=payment.provider,
                 reference=reference, currency=order.currency, amount=payment.amount,
                 customer_email=order.customer.email, now=now)

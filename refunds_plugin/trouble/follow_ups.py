@@ -31,7 +31,7 @@ from dataclasses import asdict, dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, Engine, bindparam, func, or_, select, update
+from sqlalchemy import Connection, Engine, bindparam, func, select, update
 
 import policies
 from refunds_plugin.ledger.db import aware, iso_time
@@ -41,10 +41,8 @@ from refunds_plugin.money import Money, normalize_currency
 
 STATUSES = ("open", "cleared", "all")
 FAILED_TYPE = "payment_intent.payment_failed"
-KINDS = ("failed_payment", "label_refused", "exchange_original_due", "exchange_unshipped",
-         "payment_of_another_order")
-# what a payment recorded for the order clears (``clear_follow_ups``)
-PAYMENT_KINDS = ("failed_payment", "payment_of_another_order")
+PAYMENT_KINDS = ("failed_payment", "payment_of_another_order")  # a payment clears them
+KINDS = (*PAYMENT_KINDS, "label_refused", "exchange_original_due", "exchange_unshipped")
 
 
 def open_follow_up(
@@ -85,37 +83,8 @@ _CLEAR_FOLLOW_UPS = (
 
 
 def clear_follow_ups(conn: Connection, order_id: str, now: datetime) -> int:
-    """A payment for the order was recorded: its open failed-payment and
-    payment-of-another-order follow-ups are cleared."""
+    """A payment for the order was recorded: its open ``PAYMENT_KINDS`` follow-ups are cleared."""
     return int(conn.execute(_CLEAR_FOLLOW_UPS, {"oid": order_id, "now": now}).rowcount)
-
-
-def payment_owner(conn: Connection, provider: str, reference: str) -> str | None:
-    """The order a recorded payment belongs to, named by its reference or (Stripe) its
-    charge; None: an unknown payment, or one no order claimed yet."""
-    return conn.execute(select(payments.c.order_id).where(
-        payments.c.provider == provider, payments.c.order_id.is_not(None),
-        or_(payments.c.reference == reference, payments.c.charge_id == reference))
-        .limit(1)).scalar()
-
-
-def note_payment_of_another_order(
-    conn: Connection, *, order_id: str, owner: str, provider: str, reference: str,
-    currency: str, amount: int, customer_email: str | None, now: datetime,
-) -> str:
-    """An ``order.paid`` named a payment already recorded for another order: nothing is
-    recorded for this order, and a person is told at once (once per order). Returns the
-    event's note."""
-    open_follow_up(
-        conn, kind="payment_of_another_order", order_id=order_id, payment_reference=reference,
-        currency=currency, amount=amount, customer_email=customer_email,
-        detail=(f"Order {order_id} was sent as paid by {provider} payment {reference}, which "
-                f"is already recorded for order {owner}. No payment is recorded for order "
-                f"{order_id}: its returns go to review until one is. Check which order the "
-                "payment paid; a payment recorded for this order clears this."),
-        now=now)
-    return (f"payment {reference} belongs to order {owner}: not recorded for this order "
-            "(follow-up payment_of_another_order)")
 
 
 def note_refused_label(conn: Connection, *, order_id: str, decision_id: str, reference: str,
