@@ -111,13 +111,19 @@ def request_lines(ctx: Context) -> RuleResult:
 
 
 def payment(ctx: Context) -> RuleResult:
-    """Is there captured money to give back, and is none of it disputed?"""
+    """Is there captured money to give back, and is none of it disputed? With no payment
+    recorded at all (an ``order.paid`` before the provider's payment event) a person looks:
+    nothing was refunded, so "already refunded" would not be true."""
     saw = {"captured": ctx.captured, "refundable": ctx.refundable,
            "disputed": ctx.disputed} if ctx.worded else {}
     if ctx.disputed:
         return ctx.result("payment", "review", "payment_disputed",
                           ctx.said("A payment on this order is disputed with your bank, so our "
                                    "team will look at this by hand."), saw)
+    if ctx.captured <= 0:  # no payment recorded (yet): not "refunded already"
+        return ctx.result("payment", "review", "payment_not_received",
+                          ctx.said("We have not received the payment for this order yet; a "
+                                   "person will look at your return."), saw)
     if ctx.refundable <= 0:
         return ctx.result("payment", "decline", "nothing_refundable",
                           ctx.said("Everything paid for this order has already been refunded."),

@@ -217,6 +217,8 @@ def split(ctx: Context, planned: list[PlannedLine], ship: int, fee_total: int, *
         # say only what is true: with nothing refunded yet, the payment simply holds less
         if ctx.disputed:
             why = ctx.said("A disputed payment cannot be refunded until the dispute is settled")
+        elif not ctx.captured:  # an order.paid before its payment (eligibility.payment)
+            why = ctx.said("Until the payment reaches us there is nothing to refund from it")
         elif ctx.already_refunded:
             why = ctx.said("Part of this order's payment is already refunded or on its way")
         else:

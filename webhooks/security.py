@@ -1,5 +1,6 @@
-"""What every answer and every form gets, whoever writes the view: security headers, the session
-cookie's flags, and CSRF (Flask-WTF's ``CSRFProtect``).
+"""What every answer and every form gets, whoever writes the view: security headers (and
+``Cache-Control: no-store`` on the finance, API and returns answers), the session cookie's
+flags, and CSRF (Flask-WTF's ``CSRFProtect``).
 
 Registered once on the app by ``create_app``, so a page, form or API added later is covered
 without asking. A view may set its own ``Content-Security-Policy`` (the Saleor widget names
@@ -34,6 +35,10 @@ HSTS = "max-age=31536000; includeSubDomains"
 # Signed webhooks, bearer-token APIs, and the feedback question's signed link (the link itself,
 # sent to one customer and possibly opened from an email with no session, is the proof).
 NOT_FROM_A_FORM = ("/webhooks/", "/saleor/", "/api/", "/returns/feedback/")
+# answers about one shop's money or one customer's order: no browser or proxy keeps a copy
+# (the finance pages, exports and API; the customer's returns pages). Their static files
+# (``<blueprint>.static``) may be cached.
+PRIVATE = ("/finance", "/api/", "/returns")
 
 
 def _headers_for(config: Config) -> Callable[[Response], Response]:
@@ -48,6 +53,10 @@ def _headers_for(config: Config) -> Callable[[Response], Response]:
             h.setdefault("X-Frame-Options", "DENY")  # for browsers without CSP level 2
         if config.behind_https:
             h.setdefault("Strict-Transport-Security", HSTS)
+        endpoint = request.endpoint or ""
+        if request.path.startswith(PRIVATE) and not (
+                endpoint == "static" or endpoint.endswith(".static")):
+            h.setdefault("Cache-Control", "no-store")
         return resp
 
     return add

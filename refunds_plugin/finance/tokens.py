@@ -2,7 +2,8 @@
 
 ``finance`` reads; ``admin`` also decides reviews. A token is a random 32-byte secret; only its
 hash is kept, so a copy of the database does not let anyone in. Tokens are listed (never their
-secret), revoked (at once: a session on a revoked token ends with its next request) and expire
+secret), revoked (at once: a session on a revoked token ends with its next request, on every host:
+``finance.sessions``) and expire
 (``parse_expiry``: ``30d``, ``12h``, ``2w``).
 """
 
@@ -106,19 +107,12 @@ def check_token(engine: Engine, secret: str | None, now: datetime) -> Principal 
         row = conn.execute(select(tokens).where(tokens.c.token_hash == digest)).first()
     if row is None or not hmac.compare_digest(row.token_hash, digest):
         return None
-    return _holder(row, now)
+    return holder(row, now)
 
 
-def check_token_id(engine: Engine, token_id: int, now: datetime) -> Principal | None:
-    """The holder of token ``token_id`` while it is still valid: a finance session keeps only
-    the id, and ends as soon as its token is revoked or expires."""
-    with engine.connect() as conn:
-        row = conn.execute(select(tokens).where(tokens.c.id == token_id)).first()
-    return None if row is None else _holder(row, now)
-
-
-def _holder(row: Any, now: datetime) -> Principal | None:
-    """The one validity rule for both paths: not revoked, not expired."""
+def holder(row: Any, now: datetime) -> Principal | None:
+    """The one validity rule for a token (a bearer's, or a session's: ``finance.sessions``):
+    not revoked, not expired."""
     expires = aware(row.expires_at)
     if row.revoked_at is not None or (expires is not None and expires <= now):
         return None

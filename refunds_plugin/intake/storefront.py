@@ -3,7 +3,9 @@
 The order is stored (a known order sent with other content is an update, journalled with what
 changed by ``ledger.order_updates``), and the payment it names is recorded as the storefront's
 word only: ``confirmed`` stays unset until the provider's own event says so, and a Stripe
-payment named by its charge joins the row its PaymentIntent made (``ledger.orders``). An order
+payment named by its charge joins the row its PaymentIntent made (``ledger.orders``). A payment
+already recorded for another order is neither moved nor claimed: the order is stored without
+it and a ``payment_of_another_order`` follow-up tells finance (``trouble.payment_owners``). An order
 dated ahead of the service's clock is refused before anything is recorded (``refuse_future``).
 """
 
@@ -24,7 +26,7 @@ from refunds_plugin.ledger.orders import (
     upsert_order,
 )
 from refunds_plugin.stripe import refunded_total as stripe_refunded
-from refunds_plugin.trouble.follow_ups import clear_follow_ups
+from refunds_plugin.trouble import follow_ups, payment_owners
 
 # how far ahead of the service's clock an order's dates may be (a storefront's clock running a
 # little fast); a later date would lengthen the return window, so it is refused
@@ -64,27 +66,41 @@ def apply_order_paid(
     paid_before = {} if new else order_updates.known_payments(conn, order.order_id)
     if not new:
         upsert_order(conn, order, now)
+    note = None
     if payment is not None:
-        reference = record_payment(
-            conn,
-            provider=payment.provider,
-            reference=payment.reference,
-            order_id=order.order_id,
-            currency=order.currency,
-            captured=payment.amount,
-            customer=order.customer,
-            now=now,
-            confirmed=False,
-        )
-        if payment.provider == "stripe":  # a charge.refunded may have come first
-            stripe_refunded.settle(conn, reference, now)
-        clear_follow_ups(conn, order.order_id, now)
+        # a payment kept by another order is never moved, nor claimed by this one: a person
+        # is told (looked at before and, for two such events at once, after recording)
+        reference = payment.reference
+        owner = payment_owners.payment_owner(conn, payment.provider, reference)
+        if owner is None or owner == order.order_id:
+            reference = record_payment(
+                conn,
+                provider=payment.provider,
+                reference=payment.reference,
+                order_id=order.order_id,
+                currency=order.currency,
+                captured=payment.amount,
+                customer=order.customer,
+                now=now,
+                confirmed=False,
+            )
+            owner = payment_owners.payment_owner(conn, payment.provider, reference)
+        if owner is not None and owner != order.order_id:
+            note = payment_owners.note_payment_of_another_order(
+                conn, order_id=order.order_id, owner=owner, provider=payment.provider,
+                reference=reference, currency=order.currency, amount=payment.amount,
+                customer_email=order.customer.email, now=now)
+        else:
+            if payment.provider == "stripe":  # a charge.refunded may have come first
+                stripe_refunded.settle(conn, reference, now)
+            follow_ups.clear_follow_ups(conn, order.order_id, now)
     if found is None:
-        return None, {}
+        return note, {}
     paid_after = order_updates.known_payments(conn, order.order_id)
     if paid_after != paid_before:
         found["payments"] = {"before": paid_before, "after": paid_after}
     if not found:
-        return None, {}
+        return note, {}
     order_updates.journal(conn, order.order_id, found, event_id, now)
-    return "order updated: " + ", ".join(sorted(found)), found
+    updated = "order updated: " + ", ".join(sorted(found))
+    return (updated if note is None else f"{updated}; {note}"), found

@@ -41,7 +41,8 @@ from refunds_plugin.money import Money, normalize_currency
 
 STATUSES = ("open", "cleared", "all")
 FAILED_TYPE = "payment_intent.payment_failed"
-KINDS = ("failed_payment", "label_refused", "exchange_original_due", "exchange_unshipped")
+PAYMENT_KINDS = ("failed_payment", "payment_of_another_order")  # a payment clears them
+KINDS = (*PAYMENT_KINDS, "label_refused", "exchange_original_due", "exchange_unshipped")
 
 
 def open_follow_up(
@@ -76,13 +77,13 @@ def open_follow_up(
 _CLEAR_FOLLOW_UPS = (
     update(follow_ups)
     .where(follow_ups.c.order_id == bindparam("oid"), follow_ups.c.status == "open",
-           follow_ups.c.kind == "failed_payment")
+           follow_ups.c.kind.in_(PAYMENT_KINDS))
     .values(status="cleared", cleared_at=bindparam("now"))
 )
 
 
 def clear_follow_ups(conn: Connection, order_id: str, now: datetime) -> int:
-    """A payment for the order was recorded: its open failed-payment follow-ups are cleared."""
+    """A payment for the order was recorded: its open ``PAYMENT_KINDS`` follow-ups are cleared."""
     return int(conn.execute(_CLEAR_FOLLOW_UPS, {"oid": order_id, "now": now}).rowcount)
 
 

@@ -31,6 +31,7 @@ OWNER = {
     "follow_ups": "refunds_plugin/trouble/",
     "outbox": "refunds_plugin/notify/",
     "tokens": "refunds_plugin/finance/tokens.py",
+    "finance_sessions": "refunds_plugin/finance/sessions.py",
     "saleor_installs": "refunds_plugin/saleor/installs.py",
     "return_shipments": "refunds_plugin/shipping/",
     "return_receipts": "refunds_plugin/shipping/",

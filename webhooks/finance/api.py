@@ -245,7 +245,7 @@ FOLLOW_UP_COLUMNS = [
 def follow_ups() -> Response:
     """What a person should chase (``trouble.follow_ups.KINDS``): failed payments nothing has
     paid since, refused return labels, instant exchanges' originals owed, exchanges nobody was
-    told to ship (``status=cleared|all`` for the others)."""
+    told to ship, payments another order holds (``status=cleared|all`` for the others)."""
     status = request.args.get("status", "open").strip() or "open"
     due_only = request.args.get("due", "").lower() in ("1", "true")
     number, per_page = _paging()

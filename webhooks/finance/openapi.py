@@ -145,7 +145,7 @@ def document() -> dict[str, Any]:
                     "provider": {"type": "string"}, "provider_reference": {"type": "string"}}},
                 "FollowUp": {"type": "object", "properties": {
                     "kind": {"enum": ["failed_payment", "label_refused", "exchange_original_due",
-                                      "exchange_unshipped"]},
+                                      "exchange_unshipped", "payment_of_another_order"]},
                     "order_id": {"type": "string"},
                     "decision_id": {"type": ["string", "null"],
                                     "description": "the return a refused label belongs to"},

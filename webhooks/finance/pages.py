@@ -4,8 +4,10 @@ Decisions, a decision, the review queue, the summary, and failed payments to fol
 written in its currency and times in UTC (``display``); an admin may change a review's amount,
 waive its fees or give store credit instead when approving it.
 
-Login with an API token starts a session (Flask's signed cookie) that lasts ``SESSION_HOURS``
-and ends early when the token expires or is revoked. Every form carries the session's CSRF token,
+Login with an API token starts a session that lasts ``SESSION_HOURS`` and ends early when the
+token expires or is revoked, or at logout: the signed cookie carries only the secret of a session
+kept in the database (``finance.sessions``), so a saved copy of the cookie is refused after logout
+on every host. Every form carries the session's CSRF token,
 checked on every POST (``webhooks.security``). ``finance`` reads; only ``admin`` decides reviews.
 """
 
@@ -33,7 +35,7 @@ from flask_wtf.csrf import CSRFError
 from refunds_plugin.errors import Conflict, InputError, NotFound, ReviewClosed
 from refunds_plugin.exchanges import by_hand
 from refunds_plugin.finance import outbox as outbox_read
-from refunds_plugin.finance import reports
+from refunds_plugin.finance import reports, sessions
 from refunds_plugin.finance.summary import summarize
 from refunds_plugin.finance.tokens import Principal, check_token
 from refunds_plugin.insights.period import period_params
@@ -84,7 +86,7 @@ def _who() -> Principal | None:
 
 
 def _log_in_again() -> Response:
-    session.pop("token_id", None)
+    session.pop("sid", None)
     return refused(401, "Please log in with a finance or admin token.")
 
 
@@ -138,8 +140,8 @@ def login() -> Any:
         login_limits.failed(limiter, config, ip, token, "unknown, revoked or expired token")
         return page(401, "login.html", error="That token is not valid (or has expired).")
     session.clear()
-    session["token_id"] = who.token_id
-    session["until"] = (now() + timedelta(hours=SESSION_HOURS)).timestamp()
+    session["sid"] = sessions.start_session(runtime().engine, who, now(),
+                                            timedelta(hours=SESSION_HOURS))
     log.info("finance login", extra={"token_id": who.token_id, "role": who.role})
     home = "finance_receiving.receive_page" if who.role == "warehouse" \
         else "finance.decisions_page"
@@ -149,6 +151,7 @@ def login() -> Any:
 @bp.post("/logout")
 @needs("anyone")
 def logout() -> Any:
+    sessions.end_session(runtime().engine, session.get("sid"))  # on every host, at once
     session.clear()
     return redirect(url_for("finance.login_form"), code=303)
 

@@ -1,6 +1,7 @@
 """What the finance pages and the finance API share: the runtime, the clock, who is asking.
 
-The pages accept a login session (Flask's signed cookie; CSRF is checked app-wide by
+The pages accept a login session (Flask's signed cookie carrying the secret of a session kept in
+the database, ``refunds_plugin.finance.sessions``; CSRF is checked app-wide by
 ``webhooks.security``) and, on
 reads, a bearer token; the API accepts only the bearer token. Both check the token through
 ``refunds_plugin.finance.tokens`` and guard their views with one ``Gate``, differing only in how
@@ -18,7 +19,8 @@ from typing import Any
 from flask import current_app, flash, g, get_flashed_messages, request, session
 
 from refunds_plugin.bootstrap import Runtime
-from refunds_plugin.finance.tokens import Principal, check_token, check_token_id
+from refunds_plugin.finance.sessions import session_holder
+from refunds_plugin.finance.tokens import Principal, check_token
 
 View = Callable[..., Any]
 
@@ -40,11 +42,9 @@ def bearer_principal() -> Principal | None:
 
 
 def session_principal() -> Principal | None:
-    """The holder of the logged-in session's token, while both the session and token last."""
-    token_id, until = session.get("token_id"), session.get("until")
-    if token_id is None or until is None or now().timestamp() >= float(until):
-        return None
-    return check_token_id(runtime().engine, int(token_id), now())
+    """The holder of the logged-in session, while the session (kept in the database: logging
+    out ends it on every host) and its token last."""
+    return session_holder(runtime().engine, session.get("sid"), now())
 
 
 @dataclass(frozen=True)

@@ -11,6 +11,7 @@ from refunds_plugin.ledger.tables.base import Id, metadata
 from refunds_plugin.ledger.tables.core import (
     decisions,
     events,
+    finance_sessions,
     follow_ups,
     instance_keys,
     ledger_entries,
@@ -52,6 +53,7 @@ from refunds_plugin.ledger.tables.withdrawals import (
 
 __all__ = [
     "Id",
+    "finance_sessions",
     "metadata",
     "events",
     "orders",

@@ -1,5 +1,5 @@
 """The money's tables: events, orders, payments, decisions, attempts, reviews, follow-ups,
-tokens, Saleor installs, the journal and the instance keys."""
+tokens and finance sessions, Saleor installs, the journal and the instance keys."""
 
 from __future__ import annotations
 
@@ -220,6 +220,19 @@ tokens = Table(
     Column("expires_at", DateTime(timezone=True), nullable=True),
     Column("revoked_at", DateTime(timezone=True), nullable=True),
     UniqueConstraint("token_hash", name="uq_tokens_token_hash"),
+)
+
+# Finance log-in sessions (written by ``refunds_plugin/finance/sessions.py``): the cookie holds
+# a random secret, the row its SHA-256; a session lasts while its row does (logging out deletes
+# it, on any host), its token is valid and ``expires_at`` is ahead.
+finance_sessions = Table(
+    "finance_sessions",
+    metadata,
+    Column("id", String(64), primary_key=True),  # SHA-256 hex of the cookie's secret
+    Column("token_id", Id, ForeignKey("tokens.id"), nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("expires_at", DateTime(timezone=True), nullable=False),
+    Index("ix_finance_sessions_token", "token_id"),
 )
 
 saleor_installs = Table(

@@ -93,6 +93,22 @@ def test_an_order_already_fully_refunded_is_declined():
     facts = order(payments=(PaymentFacts("stripe", "pi_1", TOTAL, refunded=TOTAL),))
     d = evaluate(DEFAULT, facts, ask(("shirt", 1, R.DAMAGED)), NOW)
     assert (d.outcome.value, d.reason_code, d.amount) == ("decline", "nothing_refundable", 0)
+    assert d.explanation == ("We're sorry, we can't accept this return. Everything paid for "
+                             "this order has already been refunded.")
+
+
+def test_an_order_with_no_payment_recorded_goes_to_a_person_and_is_not_called_refunded():
+    d = evaluate(DEFAULT, order(payments=()), ask(("shirt", 1, R.DAMAGED)), NOW)
+    assert (d.outcome.value, d.reason_code, d.amount, d.resolutions) == (
+        "review", "payment_not_received", 0, ())
+    assert [(t.rule, t.verdict, t.code) for t in d.trace if t.rule in ("payment",
+                                                                        "refundable_cap")] == [
+        ("payment", "review", "payment_not_received"),
+        ("refundable_cap", "review", "exceeds_refundable")]
+    assert "We have not received the payment for this order yet; a person will look at your " \
+        "return. Until the payment reaches us there is nothing to refund from it, so our team " \
+        "will confirm the amount." in d.explanation
+    assert "refunded" not in d.explanation
 
 
 def test_a_refund_is_spread_over_payments_in_order():
