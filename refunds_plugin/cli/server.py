@@ -20,7 +20,7 @@ from refunds_plugin.config import money_banner
 from refunds_plugin.exchanges.shipping import channel_warning
 from refunds_plugin.finance.currencies import currency_warnings
 from refunds_plugin.ledger.instance import kept_secret
-from refunds_plugin.shipping.listing import address_warning, label_warning
+from refunds_plugin.shipping.listing import address_warning, label_warning, scan_warning
 
 
 @click.command()
@@ -69,7 +69,8 @@ def serve(host: str, port: int, workers: int, threads: int, executor: bool) -> N
         click.echo(line, err=True)
     for warning in (channel_warning(runtime.policy.exchange.allowed, config.outbound_url),
                     address_warning(bool(config.return_addresses)),
-                    label_warning(runtime.policy.return_shipping.label, config.carrier)):
+                    label_warning(runtime.policy.return_shipping.label, config.carrier),
+                    scan_warning(runtime.policy, config.can_label, bool(config.return_addresses))):
         if warning:
             click.echo(warning, err=True)
     runtime.engine.dispose()
