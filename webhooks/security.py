@@ -48,6 +48,8 @@ def _headers_for(config: Config) -> Callable[[Response], Response]:
             h.setdefault("X-Frame-Options", "DENY")  # for browsers without CSP level 2
         if config.behind_https:
             h.setdefault("Strict-Transport-Security", HSTS)
+        if resp.status_code not in (429, 503):  # the limiter adds it to every limited answer
+            h.pop("Retry-After", None)
         return resp
 
     return add
