@@ -134,7 +134,12 @@ def _return_shipping(policy: Policy, can_label: bool = True) -> list[str]:
         out.append(f"Packing notes: {rs.packing_notes}")
     words = {"approval": "approval", "first_scan": "the carrier's first scan",
              "delivered": "delivery to the shop", "inspected": "the warehouse's inspection"}
-    ons = dict(policy.refund_on)
+    # no label, no carrier scan: first_scan waits for delivery (``Policy.refund_on_for``)
+    ons = {kind: policy.refund_on_for(kind, can_label=can_label) for kind, _ in policy.refund_on}
+    if policy.waits_for_a_scan and not policy.labels_scanned(can_label):
+        out.append("The policy sends money at the carrier's first scan, but without a prepaid "
+                   "label no carrier scan reaches the shop, so that money waits for delivery "
+                   "to the shop instead (the warehouse records the parcel).")
     if len(set(ons.values())) == 1:
         on = next(iter(ons.values())).value
         out.append(f"Money is on its way within {policy.promise_hours} hours of {words[on]}.")

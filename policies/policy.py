@@ -279,14 +279,30 @@ class Policy:
         (ResolutionKind.REFUND, RefundOn.APPROVAL), (ResolutionKind.CREDIT, RefundOn.APPROVAL))
     exchange: ExchangeRules = field(default_factory=ExchangeRules)
 
-    def refund_on_for(self, kind: ResolutionKind, *, instant_exchange: bool = False) -> RefundOn:
+    def refund_on_for(self, kind: ResolutionKind, *, instant_exchange: bool = False,
+                      can_label: bool = True) -> RefundOn:
         """When ``kind`` of money moves for a return that comes back. An instant exchange
         (``ship_on: approval``) sends the new items first, so its money waits at least for the
-        original to be delivered: the original's value stays reserved until it is back."""
+        original to be delivered: the original's value stays reserved until it is back. Without
+        a prepaid label (``label: none``, or ``OrderFacts.can_label`` False: the shop cannot buy
+        one) no carrier scan ever reaches us, so ``first_scan`` waits for the parcel to reach
+        us instead (``delivered``: the warehouse's receipt releases it)."""
         on = dict(self.refund_on).get(kind, RefundOn.APPROVAL)
         if instant_exchange and on in (RefundOn.APPROVAL, RefundOn.FIRST_SCAN):
             return RefundOn.DELIVERED
+        if on is RefundOn.FIRST_SCAN and not self.labels_scanned(can_label):
+            return RefundOn.DELIVERED
         return on
+
+    def labels_scanned(self, can_label: bool) -> bool:
+        """Whether a carrier scan can reach us: only a prepaid label we buy is tracked, so the
+        policy must ask for one (``label: easypost``) and the shop must be able to buy it."""
+        return can_label and self.return_shipping.label != "none"
+
+    @property
+    def waits_for_a_scan(self) -> bool:
+        """Does any money wait for the carrier's first scan (``refund_on: first_scan``)?"""
+        return any(on is RefundOn.FIRST_SCAN for _, on in self.refund_on)
 
     @cached_property
     def holds_money(self) -> bool:

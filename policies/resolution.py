@@ -131,8 +131,9 @@ def money_moves(ctx: Context, resolutions: tuple[Resolution, ...], back: list[bo
     exchange (None: at once, as always)."""
     if not any(back) or not (instant_exchange or ctx.policy.holds_money):
         return None  # every kind of money moves at approval
-    waits = {res.kind: ctx.policy.refund_on_for(res.kind,
-                                                instant_exchange=instant_exchange).value
+    can_label = ctx.facts.can_label  # no label, no carrier scan: first_scan waits for delivery
+    waits = {res.kind: ctx.policy.refund_on_for(res.kind, instant_exchange=instant_exchange,
+                                                can_label=can_label).value
              for res in resolutions if res.total > 0}
     held = {k: on for k, on in waits.items() if on != "approval"}
     if not held:

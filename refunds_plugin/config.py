@@ -11,6 +11,7 @@ import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields, replace
 from typing import Any
+from urllib.parse import urlsplit
 
 import limits
 
@@ -160,6 +161,22 @@ def _rate(raw: str) -> str:
     except ValueError:
         raise ValueError("expected a rate such as '5 per 15 minutes' or '20/hour'") from None
     return raw.strip()
+
+
+def _api_url(raw: str) -> str:
+    """A Saleor API URL as Saleor sends it (``Saleor-Api-Url``: ``…/graphql/``): the trailing
+    slash added to ``…/graphql``, so an install from that store is not refused for it; anything
+    but an http(s) URL ending in ``/graphql/`` is refused at start."""
+    url = raw.strip()
+    parts = urlsplit(url)
+    if parts.path.endswith("/graphql"):
+        url, parts = url + "/", parts._replace(path=parts.path + "/")
+    if parts.scheme not in ("http", "https") or not parts.hostname \
+            or not parts.path.endswith("/graphql/") or parts.query or parts.fragment:
+        raise ConfigError(f"REFUNDS_SALEOR_ALLOWED_API_URLS: {raw!r} is not a Saleor API URL; "
+                          "expected the store's GraphQL URL ending in /graphql/, such as "
+                          "https://shop.example.com/graphql/")
+    return url
 
 
 def _flag(raw: str) -> bool:
@@ -357,7 +374,9 @@ def load_config(
     if not all(len(c) == 2 and c.isalpha() for c in countries):
         raise ConfigError("[withdrawal] countries must be two-letter codes such as "
                           "[\"DE\", \"AT\"]")
-    config = replace(config, withdrawal_countries=countries)
+    config = replace(config, withdrawal_countries=countries,
+                     saleor_allowed_api_urls=tuple(
+                         _api_url(u) for u in config.saleor_allowed_api_urls))
     for var in ("REFUNDS_RETURNS_LOOKUP_LIMIT_IP", "REFUNDS_RETURNS_LOOKUP_LIMIT_ORDER",
                 "REFUNDS_FINANCE_LOGIN_LIMIT_IP", "REFUNDS_FINANCE_LOGIN_LIMIT_TOKEN"):
         value = getattr(config, _ENV[var][0])

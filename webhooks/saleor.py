@@ -109,6 +109,8 @@ def register() -> Response | tuple[Response, int]:
         web.session.egress.check(api_url)
     except EgressRefused as exc:
         return error_response(403, "api_url_not_allowed", exc.message)
+    except requests.ConnectionError as exc:  # its host does not resolve: nothing was sent
+        return _unreachable(api_url, str(exc))
     token = parse_json(request.get_data(cache=True)).get("auth_token")
     if not isinstance(token, str) or not token:
         raise PayloadError("auth_token is missing", code="missing_token")
@@ -117,6 +119,8 @@ def register() -> Response | tuple[Response, int]:
             graphql.APP_ID
         )
     except ProviderError as exc:
+        if exc.code == "network_error":  # refused, timed out: Saleor never saw the token
+            return _unreachable(api_url, type(exc.__cause__ or exc).__name__)
         return error_response(400, "token_not_accepted", f"Saleor did not accept the token: "
                               f"{exc.message}")
     app_id = (data.get("app") or {}).get("id")
@@ -128,6 +132,14 @@ def register() -> Response | tuple[Response, int]:
     web.keys.forget(api_url)
     log.info("Saleor app installed for %s (app %s)", api_url, app_id)
     return jsonify({"success": True}), 200
+
+
+def _unreachable(api_url: str, why: str) -> Response:
+    """The install's answer when the store's API cannot be reached (a 400 the Dashboard shows:
+    the ``Saleor-Api-Url`` or this service's network is wrong, not the token)."""
+    return error_response(400, "saleor_unreachable",
+                          f"could not reach Saleor at {api_url} ({why}); check that this "
+                          "service can reach the store's API URL, then install again")
 
 
 @bp.post("/webhooks/saleor")

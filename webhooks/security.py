@@ -57,6 +57,8 @@ def _headers_for(config: Config) -> Callable[[Response], Response]:
         if request.path.startswith(PRIVATE) and not (
                 endpoint == "static" or endpoint.endswith(".static")):
             h.setdefault("Cache-Control", "no-store")
+        if resp.status_code not in (429, 503):  # the limiter adds it to every limited answer
+            h.pop("Retry-After", None)
         return resp
 
     return add

@@ -7,11 +7,13 @@ from __future__ import annotations
 import json
 import sys
 from datetime import UTC, datetime
+from typing import NoReturn
 
 import click
 
 from refunds_plugin.cli import options, startup, tables
 from refunds_plugin.config import Config
+from refunds_plugin.errors import ProviderError
 
 
 @click.group()
@@ -101,6 +103,21 @@ def _unset(provider: str, config: Config) -> str | None:
     return None
 
 
+def _unanswered(who: str, where: str, exc: ProviderError, retries: int) -> NoReturn:
+    """The provider could not be asked (unreachable, or it refused): one line, exit 3, never a
+    traceback and never "they agree"."""
+    if exc.code == "APIConnectionError":
+        said = (f"could not reach {who} at {where} ({exc.code}, after {retries} retries: "
+                f"REFUNDS_STRIPE_MAX_NETWORK_RETRIES={retries})")
+    else:
+        why = (exc.message.strip().splitlines() or [exc.code])[0]
+        said = f"{who} did not list its refunds at {where} ({exc.code}: {why})"
+    again = "try again later" if exc.retryable else "check the settings"
+    stop = click.ClickException(f"{said}: nothing was compared; {again}")
+    stop.exit_code = 3  # 1: differences found; 2: no provider to ask
+    raise stop
+
+
 @click.command("reconcile")
 @click.option("--provider", type=click.Choice(["stripe", "saleor"]), default="stripe",
               show_default=True, help="Whose refunds to compare the ledger with.")
@@ -125,17 +142,25 @@ def reconcile_cmd(provider: str, since: datetime, as_json: bool) -> None:
         runtime = startup.runtime(config=config, with_executor=False)
         try:
             found = reconcile_saleor(runtime.saleor_events, runtime.engine, start)
+        except ProviderError as exc:
+            _unanswered("Saleor", ", ".join(config.saleor_allowed_api_urls), exc, 0)
         finally:
             runtime.engine.dispose()
     else:
         from refunds_plugin.providers.stripe import StripeProvider
 
-        client = StripeProvider(
+        stripe = StripeProvider(
             config.stripe_api_key, api_base=config.stripe_api_base,
             timeout=config.stripe_timeout_s,
-        ).client
+            max_network_retries=config.stripe_max_network_retries,
+        )
         with startup.engine(config.database_url) as engine:
-            found = reconcile(engine, stripe_refunds(client, start), start, provider)
+            try:
+                found = reconcile(engine, stripe_refunds(stripe.refunds_page, start), start,
+                                  provider)
+            except ProviderError as exc:
+                _unanswered("Stripe", config.stripe_api_base or "https://api.stripe.com", exc,
+                            config.stripe_max_network_retries)
     if as_json:
         for m in found:
             click.echo(json.dumps(m.to_json(), sort_keys=True))

@@ -170,6 +170,7 @@ def ledger_verify(as_json: bool, anchors: tuple[tuple[int, str], ...]) -> None:
     with startup.engine() as engine:
         problems = verify_ledger(engine, anchors=anchors)
         waiting = unsealed_entries(engine)
+        sqlite = engine.dialect.name == "sqlite"
     paid = problems.paid
     if waiting and not as_json:
         click.echo(f"{waiting} entr{'y' if waiting == 1 else 'ies'} not sealed into the chain yet "
@@ -187,7 +188,7 @@ def ledger_verify(as_json: bool, anchors: tuple[tuple[int, str], ...]) -> None:
                 "orders_checked": paid.orders - paid.orders_before,
                 "orders_before_journal": paid.orders_before}, sort_keys=True))
         else:
-            click.echo(_verified(problems.entries, len(set(anchors))))
+            click.echo(_verified(problems.entries, len(set(anchors)), sqlite))
             if paid.payments or paid.orders:
                 click.echo(_paid(paid))
         return
@@ -210,13 +211,15 @@ def _paid(paid: Any) -> str:
             "recorded before captured amounts and totals were journalled (not checked)")
 
 
-def _verified(entries: int, anchors: int) -> str:
+def _verified(entries: int, anchors: int, sqlite: bool) -> str:
     """What a verify that found nothing wrong says: how much it checked, or that it had
-    nothing to check (an empty database, or a SQLite copy made without its -wal file)."""
+    nothing to check (an empty database, or, on SQLite only, a copy made without its -wal
+    file)."""
     held = f"; {anchors} anchor(s) hold" if anchors else ""
     if not entries:
-        return ("ledger verified: nothing to check, the ledger has no entries (a SQLite copy "
-                f"made without its -wal file looks empty: copy that file with it){held}")
+        hint = (" (a SQLite copy made without its -wal file looks empty: copy that file with it)"
+                if sqlite else "")
+        return f"ledger verified: nothing to check, the ledger has no entries{hint}{held}"
     return (f"ledger verified: {entries} entr{'y' if entries == 1 else 'ies'}, the chain holds "
             f"and every row matches its entries{held}")
 

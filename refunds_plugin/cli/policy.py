@@ -52,11 +52,17 @@ from refunds_plugin.finance.simulation import (
     replay,
     request_from_json,
 )
+from refunds_plugin.intake.physical import labelled
 from refunds_plugin.language.catalogue import english
 from refunds_plugin.language.said import render as said_again
 from refunds_plugin.ledger.facts import step_for
 from refunds_plugin.money import AmountError, CurrencyError, Money, normalize_currency
-from refunds_plugin.shipping.listing import address_warning, key_warning, label_warning
+from refunds_plugin.shipping.listing import (
+    address_warning,
+    key_warning,
+    label_warning,
+    scan_warning,
+)
 
 _REASONS = [r.value for r in Reason]
 
@@ -90,7 +96,9 @@ def check(spec: str, as_json: bool) -> None:
     warnings += [w for w in (channel_warning(pol.exchange.allowed, config.outbound_url),
                              address_warning(bool(config.return_addresses)),
                              label_warning(pol.return_shipping.label, config.carrier),
-                             key_warning(config.easypost_api_key, money_modes(config))) if w]
+                             key_warning(config.easypost_api_key, money_modes(config)),
+                             scan_warning(pol, config.can_label, bool(config.return_addresses)))
+                 if w]
     rules = pol.describe(can_label=config.can_label)
     if as_json:
         click.echo(json.dumps({"valid": True, "name": pol.name, "content_hash": pol.content_hash,
@@ -160,11 +168,27 @@ def explain(spec: str, input_file: str | None, now_at: datetime | None, as_json:
     else:
         now = now_at or datetime.now(UTC)
         facts, request = _from_flags(now, **flags)
+    config = startup.config()
+    facts = labelled(facts, config)  # as the service decides: no label, no label fee
     decision = policies.evaluate(pol, facts, request, now)
     if as_json:
         click.echo(json.dumps(decision.to_dict(), indent=2, default=str))
     else:
-        click.echo(f"{paid_with(facts)}\n{render(decision)}")
+        said = [paid_with(facts), labels_line(pol, facts), render(decision)]
+        click.echo("\n".join(line for line in said if line is not None))
+
+
+def labels_line(pol: policies.Policy, facts: OrderFacts) -> str | None:
+    """For a policy that asks for prepaid labels: whether one can be bought, as the service
+    sees it (``Config.can_label``), and so whether the label fee is taken and a first-scan
+    refund can wait for a scan (None: the policy buys no label)."""
+    if pol.return_shipping.label == "none":
+        return None
+    if facts.can_label:
+        return ("labels:      can be bought (REFUNDS_EASYPOST_API_KEY and a return address), "
+                "as the service sees it")
+    return ("labels:      cannot be bought (no REFUNDS_EASYPOST_API_KEY or no return address), "
+            "as the service sees it: no label fee is deducted and no carrier scan comes")
 
 
 def paid_with(facts: OrderFacts) -> str:

@@ -20,7 +20,12 @@ from refunds_plugin.config import money_banner, money_modes
 from refunds_plugin.exchanges.shipping import channel_warning
 from refunds_plugin.finance.currencies import currency_warnings
 from refunds_plugin.ledger.instance import kept_secret
-from refunds_plugin.shipping.listing import address_warning, key_warning, label_warning
+from refunds_plugin.shipping.listing import (
+    address_warning,
+    key_warning,
+    label_warning,
+    scan_warning,
+)
 
 
 @click.command()
@@ -70,7 +75,8 @@ def serve(host: str, port: int, workers: int, threads: int, executor: bool) -> N
     for warning in (channel_warning(runtime.policy.exchange.allowed, config.outbound_url),
                     address_warning(bool(config.return_addresses)),
                     label_warning(runtime.policy.return_shipping.label, config.carrier),
-                    key_warning(config.easypost_api_key, money_modes(config))):
+                    key_warning(config.easypost_api_key, money_modes(config)),
+                    scan_warning(runtime.policy, config.can_label, bool(config.return_addresses))):
         if warning:
             click.echo(warning, err=True)
     runtime.engine.dispose()

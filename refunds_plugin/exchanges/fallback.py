@@ -111,8 +111,11 @@ def out_of_stock(conn: Connection, policy: policies.Policy, route: Route, row: E
                       "for the cheaper item: decide the refund or credit by hand", now,
                       "exchange_out_of_stock")
         return f"exchange {row.decision_id}: out of stock, sent to a person", ()
-    original = Decision.from_dict(json.loads(conn.execute(select(decisions.c.body).where(
-        decisions.c.id == row.decision_id)).scalar_one()))
+    stored = conn.execute(select(decisions.c.body, decisions.c.facts).where(
+        decisions.c.id == row.decision_id)).one()
+    original = Decision.from_dict(json.loads(stored.body))
+    # its return could get a label (a carrier scan) only where its decision's facts say so
+    labelled = json.loads(stored.facts or "{}").get("can_label", True) is not False
     assert original.exchange is not None
     ret = get_return(conn, row.decision_id)
     if ret is not None and ret.status in ("expired", "reopened"):
@@ -121,7 +124,8 @@ def out_of_stock(conn: Connection, policy: policies.Policy, route: Route, row: E
         return f"exchange {row.decision_id}: out of stock after the return expired", ()
     # the money waits for the original as the policy says (an instant exchange's until it is
     # back), released by the same return's triggers
-    waits = {k: policy.refund_on_for(k, instant_exchange=original.exchange.instant).value
+    waits = {k: policy.refund_on_for(k, instant_exchange=original.exchange.instant,
+                                     can_label=labelled).value
              for k in ResolutionKind}
     done = returns.reached_triggers(ret) if ret is not None else ()
     held = frozenset(k for k, on in waits.items() if ret is not None and on not in done)

@@ -9,7 +9,7 @@ its granted refunds (and this app's refund requests on its transactions) are com
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -70,14 +70,16 @@ class Mismatch:
         }
 
 
-def stripe_refunds(client: Any, since: datetime, page_size: int = PAGE) -> Iterator[ProviderRefund]:
-    """Every Stripe refund created at or after ``since``, page by page (``starting_after``)."""
+def stripe_refunds(list_page: Callable[[dict[str, Any]], Any], since: datetime,
+                   page_size: int = PAGE) -> Iterator[ProviderRefund]:
+    """Every Stripe refund created at or after ``since``, page by page (``starting_after``);
+    ``list_page``: one page of ``GET /v1/refunds`` (``StripeProvider.refunds_page``)."""
     after: str | None = None
     while True:
         params: dict[str, Any] = {"limit": page_size, "created": {"gte": int(since.timestamp())}}
         if after:
             params["starting_after"] = after
-        page = client.v1.refunds.list(params=params)
+        page = list_page(params)
         for item in page.data:
             yield ProviderRefund(
                 id=item.id,

@@ -60,7 +60,9 @@ def open_for(conn: Connection, decision_id: str, d: Decision, facts: OrderFacts,
     if not d.return_required:
         return None
     kinds = {r.kind for r in d.resolutions if r.total > 0}
-    refund_on = {k: policy.refund_on_for(k, instant_exchange=_instant(d)).value for k in kinds}
+    can_label = config.can_label and facts.can_label  # no label: no scan, so first_scan waits
+    refund_on = {k: policy.refund_on_for(k, instant_exchange=_instant(d),
+                                         can_label=can_label).value for k in kinds}
     extra = seen.extra_dict() if seen is not None else facts_mod.order_extra(conn, facts.order_id)
     return returns.open_return(conn, decision_id, d, facts, extra, config,
                                policy.return_shipping, refund_on, now)

@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
 import stripe
 from stripe.params import RefundCreateParams, RefundListParams
@@ -85,6 +85,14 @@ class StripeProvider:
         if api_base:
             options["base_addresses"] = {"api": api_base}
         self.client = stripe.StripeClient(api_key, **options)
+
+    def refunds_page(self, params: dict[str, Any]) -> Any:
+        """One page of Stripe's refund list (``finance.reconcile.stripe_refunds``); a Stripe
+        error (after ``max_network_retries``) raised as a classified ``ProviderError``."""
+        try:
+            return self.client.v1.refunds.list(params=cast(RefundListParams, params))
+        except stripe.StripeError as exc:
+            raise classify(exc) from exc
 
     def execute(self, instruction: Instruction, save_progress: SaveProgress) -> ProviderResult:
         try:

@@ -9,6 +9,7 @@ from typing import Any
 
 from sqlalchemy import Connection, Engine, select
 
+from policies import Policy
 from refunds_plugin.ledger.tables import decisions, orders, return_shipments
 from refunds_plugin.notify import stored
 from refunds_plugin.shipping import receiving, returns
@@ -58,6 +59,26 @@ def key_warning(api_key: str, config_modes: dict[str, str]) -> str | None:
     if api_key.startswith("EZAK") and not live:
         return LIVE_KEY_WARNING
     return None
+
+
+# said by ``refunds serve`` and ``refunds policy check`` when money waits for a carrier scan
+# that cannot come (no label is bought): it waits for the parcel to reach the shop instead
+SCAN_WARNING = (
+    "warning: the policy sends money at the carrier's first scan (refund_on: first_scan) but no "
+    "prepaid label is bought ({why}), so no carrier scan can reach us: that money waits for the "
+    "parcel to reach the shop instead, as with refund_on: delivered, and is sent when the "
+    "warehouse records it (/finance/receive or `refunds returns receive`), and the customer is "
+    "told so: see docs/returns-shipping.md")
+
+
+def scan_warning(policy: Policy, can_label: bool, has_addresses: bool) -> str | None:
+    """``SCAN_WARNING`` when money waits for ``first_scan`` and no label will be bought
+    (``Policy.labels_scanned``); nothing without a return address (no money waits then)."""
+    if not has_addresses or not policy.waits_for_a_scan or policy.labels_scanned(can_label):
+        return None
+    why = ("return_shipping.label: none" if policy.return_shipping.label == "none"
+           else "REFUNDS_EASYPOST_API_KEY is not set")
+    return SCAN_WARNING.format(why=why)
 
 
 def address_warning(has_addresses: bool) -> str | None:

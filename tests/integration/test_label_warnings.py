@@ -76,13 +76,15 @@ def test_policy_check_with_a_carrier_key_warns_of_nothing_and_says_the_fee(
     assert "  - No return fees besides the label below." in lines
 
 
-def _serve(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, key: str) -> list[str]:
+def _serve(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, key: str,
+           policy: str = LABELS) -> list[str]:
     monkeypatch.setattr(BaseApplication, "run", lambda app: None)
     with socket.socket() as sock:  # a port free a moment ago
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
     env = _env(tmp_path, key) | {"REFUNDS_STOREFRONT_SECRET": "s" * 32,
                                  "REFUNDS_SECRET_KEY": "k" * 32}
+    Path(env["REFUNDS_POLICY"]).write_text(policy, encoding="utf-8")
     result = CliRunner().invoke(main, ["serve", "--port", str(port)], env=env)
     assert result.exit_code == 0, result.output
     return [x for x in result.stderr.splitlines() if not x.startswith("{")]
@@ -140,3 +142,69 @@ def test_serve_warns_of_a_test_key_while_money_moves_and_a_production_key_in_tes
     monkeypatch.delenv("REFUNDS_STRIPE_API_KEY")
     assert _serve(tmp_path, monkeypatch, LIVE_KEY) == [LIVE_KEY_TEST]
     assert _serve(tmp_path, monkeypatch, TEST_KEY) == []  # a test key in test mode is right
+
+
+FEE_6 = ('currency: USD\nwindow: {days: 30}\n'
+         'return_shipping: {label: easypost, paid_by: customer, fee: {USD: "6.00"}}\n')
+CANNOT = ("labels:      cannot be bought (no REFUNDS_EASYPOST_API_KEY or no return address), as "
+          "the service sees it: no label fee is deducted and no carrier scan comes")
+
+
+def _explain(tmp_path: Path, key: str) -> list[str]:
+    env = _env(tmp_path, key)
+    Path(env["REFUNDS_POLICY"]).write_text(FEE_6, encoding="utf-8")
+    result = CliRunner().invoke(main, ["policy", "explain", "--policy", env["REFUNDS_POLICY"],
+                                       "--price", "25.00"], env=env)
+    assert result.exit_code == 0, result.output
+    return result.stdout.splitlines()
+
+
+def test_policy_explain_takes_no_label_fee_where_the_service_cannot_buy_a_label(
+    tmp_path: Path,
+) -> None:
+    lines = _explain(tmp_path, "")
+
+    assert lines[1] == CANNOT
+    assert "fees:        none" in lines
+    assert lines[-1] == ("Your return of 1 × SKU-1 is approved. We will refund 25.00 USD to your "
+                         "original payment. Please send back: SKU-1. The money will be on its "
+                         "way within 48 hours.")
+
+
+def test_policy_explain_deducts_the_label_fee_where_the_service_buys_the_label(
+    tmp_path: Path,
+) -> None:
+    lines = _explain(tmp_path, "EZTK_test")
+
+    assert lines[1] == ("labels:      can be bought (REFUNDS_EASYPOST_API_KEY and a return "
+                        "address), as the service sees it")
+    assert "We will refund 19.00 USD to your original payment." in lines[-1]
+
+
+SCAN = ('currency: USD\nwindow: {days: 30}\nrefund_on: first_scan\n'
+        'return_shipping: {label: easypost, paid_by: merchant}\n')
+SCAN_WARNING = (
+    "warning: the policy sends money at the carrier's first scan (refund_on: first_scan) but no "
+    "prepaid label is bought (REFUNDS_EASYPOST_API_KEY is not set), so no carrier scan can reach "
+    "us: that money waits for the parcel to reach the shop instead, as with refund_on: "
+    "delivered, and is sent when the warehouse records it (/finance/receive or `refunds returns "
+    "receive`), and the customer is told so: see docs/returns-shipping.md")
+
+
+def test_policy_check_and_serve_warn_that_a_first_scan_refund_waits_for_delivery_without_labels(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    env = _env(tmp_path, "")
+    Path(env["REFUNDS_POLICY"]).write_text(SCAN, encoding="utf-8")
+
+    result = CliRunner().invoke(main, ["policy", "check", env["REFUNDS_POLICY"]], env=env)
+
+    assert result.exit_code == 0, result.output
+    assert result.stderr.splitlines() == [WARNING, SCAN_WARNING]
+    assert ("  - The policy sends money at the carrier's first scan, but without a prepaid label "
+            "no carrier scan reaches the shop, so that money waits for delivery to the shop "
+            "instead (the warehouse records the parcel).") in result.stdout.splitlines()
+    assert ("  - Money is on its way within 48 hours of delivery to the shop."
+            in result.stdout.splitlines())
+    assert _serve(tmp_path, monkeypatch, "", SCAN) == [WARNING, SCAN_WARNING]
+    assert _serve(tmp_path, monkeypatch, "EZTK_test", SCAN) == []

@@ -17,7 +17,8 @@ from tests.fakes.shop import Shop
 
 POLICY = ('currency: USD\nwindow: {days: 30}\n'
           'limits: {auto_approve_per_request: {USD: "100.00", JPY: "15000"}}\n'
-          'resolution: {keep_item: {below: {USD: "5.00", GBP: "4.00"}}}\n')
+          'resolution: {keep_item: {below: {USD: "5.00", GBP: "4.00"}}}\n'
+          'fees: {return_shipping: {USD: "4.00"}}\n')
 
 
 def test_a_currency_in_the_ledger_that_a_rule_misses_is_named_once_per_currency(
@@ -32,18 +33,30 @@ def test_a_currency_in_the_ledger_that_a_rule_misses_is_named_once_per_currency(
         warnings = currency_warnings(shop.runtime.engine, policies.load_policy(str(path)))
     finally:
         shop.runtime.engine.dispose()
-    assert warnings == [
+    assert warnings == [  # per rule, what then happens: a limit sends it to a person
         "warning: orders in GBP but policy 'shop' gives no GBP amount for "
-        "limits.auto_approve_per_request; those rules do not apply to them (docs/policy.md, "
-        '"Money in a policy file")',
+        "limits.auto_approve_per_request (a GBP return the policy would approve is sent to a "
+        "person for review instead (limit_currency_unknown)); fees.return_shipping (no "
+        'return-shipping fee is charged) (docs/policy.md, "Money in a policy file")',
         "warning: orders in JPY but policy 'shop' gives no JPY amount for "
-        "resolution.keep_item.below; those rules do not apply to them (docs/policy.md, "
+        "resolution.keep_item.below (no item is kept for being cheap: it has to come back); "
+        "fees.return_shipping (no return-shipping fee is charged) (docs/policy.md, "
         '"Money in a policy file")',
     ]
     result = CliRunner().invoke(policy, ["check", str(path)],
                                 env={"REFUNDS_DATABASE_URL": any_db_url})
     assert result.exit_code == 0
     assert result.stderr.splitlines() == [*warnings, ADDRESS_WARNING]  # no return address set
+    # and the policy does what the warnings say
+    env = {"REFUNDS_DATABASE_URL": any_db_url}
+    gbp = CliRunner().invoke(policy, ["explain", "--policy", str(path), "--currency", "GBP",
+                                      "--price", "20.00", "--json"], env=env)
+    jpy = CliRunner().invoke(policy, ["explain", "--policy", str(path), "--currency", "JPY",
+                                      "--price", "2000", "--json"], env=env)
+    said = json.loads(gbp.stdout)
+    assert (said["outcome"], said["reason_code"]) == ("review", "limit_currency_unknown")
+    said = json.loads(jpy.stdout)
+    assert (said["outcome"], said["fees"], said["amount"]) == ("approve", [], 2000)
 
 
 def test_without_a_ledger_check_only_checks_the_file(tmp_path: Path) -> None:

@@ -86,3 +86,14 @@ def test_a_config_file_with_a_mistake_names_it(tmp_path: Path, text: str, messag
 def test_a_missing_config_file_is_refused() -> None:
     with pytest.raises(ConfigError, match="cannot be read"):
         load_config(env={"REFUNDS_CONFIG_FILE": "/nonexistent/refunds.toml"})
+
+
+@pytest.mark.parametrize("url", ["https://shop.example.com", "https://shop.example.com/",
+                                 "shop.example.com/graphql/", "ftp://shop.example.com/graphql/",
+                                 "https://shop.example.com/graphql/?x=1"])
+def test_an_allowed_saleor_api_url_that_is_not_a_graphql_url_stops_the_start(url: str) -> None:
+    with pytest.raises(ConfigError) as caught:
+        load_config(env={"REFUNDS_SALEOR_ALLOWED_API_URLS": url})
+    assert str(caught.value) == (
+        f"REFUNDS_SALEOR_ALLOWED_API_URLS: {url!r} is not a Saleor API URL; expected the store's "
+        "GraphQL URL ending in /graphql/, such as https://shop.example.com/graphql/")

@@ -274,3 +274,36 @@ def test_a_redelivered_return_answers_the_first_decision_without_deciding_again(
     assert again.json["duplicate"] is True
     assert harness.count(decisions) == 1
     assert harness.count(refund_attempts) == 1
+
+
+def test_a_late_delivered_return_is_judged_by_its_requested_at_never_by_the_envelopes_created(
+    any_db_url: str, tmp_path: Any,
+) -> None:
+    """README, "When a return was asked for": without ``requested_at`` the moment of receipt
+    decides; ``created`` is never used."""
+    from datetime import UTC, datetime
+
+    from tests.fakes import Clock
+
+    policy = tmp_path / "shop.yaml"
+    policy.write_text("window: {days: 30, start: payment, outside: review}\n", encoding="utf-8")
+    day_41 = datetime(2026, 12, 12, 10, 0, tzinfo=UTC)  # paid 2026-11-01T10:00Z
+    day_26 = "2026-11-27T10:00:00Z"
+    h = Harness(any_db_url, Clock(day_41), settings={"policy": str(policy)})
+    try:
+        h.post_storefront(order_paid())
+        late = return_requested("r-1")
+        late["created"] = int(datetime(2026, 11, 27, 10, 0, tzinfo=UTC).timestamp())
+        asked = return_requested("r-2", lines=[{"line_id": "l1", "quantity": 1,
+                                                "reason": "changed_mind"}])
+        asked["data"]["return"]["requested_at"] = day_26
+
+        by_receipt = h.post_storefront(late).json
+        by_request = h.post_storefront(asked).json
+    finally:
+        h.close()
+
+    assert by_receipt is not None and by_request is not None
+    assert (by_receipt["outcome"], by_receipt["reason_code"]) == ("review",
+                                                                  "outside_window_review")
+    assert (by_request["outcome"], by_request["reason_code"]) == ("approve", "approved")

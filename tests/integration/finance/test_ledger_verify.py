@@ -84,6 +84,17 @@ def test_an_untouched_ledger_verifies_and_the_command_exits_zero(
         "orders_before_journal": 0})
 
 
+def test_an_empty_postgresql_ledger_says_nothing_of_sqlite_files(any_db_url: str) -> None:
+    said = verify_cli(any_db_url)
+
+    if any_db_url.startswith("sqlite"):
+        assert said == (0, "ledger verified: nothing to check, the ledger has no entries (a "
+                           "SQLite copy made without its -wal file looks empty: copy that file "
+                           "with it)\n")
+    else:
+        assert said == (0, "ledger verified: nothing to check, the ledger has no entries\n")
+
+
 def test_an_empty_ledger_says_there_was_nothing_to_check(sqlite_url: str) -> None:
     env = {"REFUNDS_DATABASE_URL": sqlite_url}
     assert CliRunner().invoke(main, ["migrate"], env=env).exit_code == 0

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from datetime import datetime, timedelta
+from typing import Any
 
 import pytest
+import requests
+import responses
 import stripe
 from click.testing import CliRunner
 
@@ -53,7 +57,9 @@ def client(server: FakeStripeServer) -> stripe.StripeClient:
 
 def run(shop: Shop, server: FakeStripeServer, page_size: int = 100) -> list[Mismatch]:
     since = shop.now - timedelta(days=1)
-    return reconcile(shop.runtime.engine, stripe_refunds(client(server), since, page_size), since)
+    c = client(server)
+    pages = stripe_refunds(lambda params: c.v1.refunds.list(params=params), since, page_size)
+    return reconcile(shop.runtime.engine, pages, since)
 
 
 def test_a_ledger_that_agrees_with_stripe_has_no_mismatch(
@@ -102,3 +108,30 @@ def test_the_reconcile_command_prints_the_mismatches_and_exits_non_zero(
     assert "amount" in result.output
     assert refund["id"] in result.output
     assert "25.00 EUR succeeded  0.01 EUR succeeded" in result.output
+
+
+def _reconcile_unreachable(sqlite_url: str, retries: str) -> Any:
+    env = {"REFUNDS_DATABASE_URL": sqlite_url, "REFUNDS_STRIPE_API_KEY": API_KEY,
+           "REFUNDS_STRIPE_API_BASE": "http://127.0.0.1:9",
+           "REFUNDS_STRIPE_MAX_NETWORK_RETRIES": retries, "REFUNDS_LOG_LEVEL": "WARNING"}
+    assert CliRunner().invoke(main, ["migrate"], env=env).exit_code == 0
+    with responses.RequestsMock() as mock:
+        mock.add(responses.GET, re.compile(r"http://127\.0\.0\.1:9/v1/refunds.*"),
+                 body=requests.ConnectionError("Connection refused"))
+        result = CliRunner().invoke(main, ["reconcile", "--since", "2026-11-01"], env=env)
+        calls = len(mock.calls)
+    return result, calls
+
+
+def test_an_unreachable_stripe_is_one_line_and_exit_3_after_the_retries_asked_for(
+    sqlite_url: str,
+) -> None:
+    result, calls = _reconcile_unreachable(sqlite_url, "0")
+
+    assert (result.exit_code, result.stdout, calls) == (3, "", 1)
+    assert result.stderr == (
+        "Error: could not reach Stripe at http://127.0.0.1:9 (APIConnectionError, after 0 "
+        "retries: REFUNDS_STRIPE_MAX_NETWORK_RETRIES=0): nothing was compared; try again later\n")
+
+    again, calls = _reconcile_unreachable(sqlite_url, "1")
+    assert (again.exit_code, calls) == (3, 2)  # the first try and one retry

@@ -4,15 +4,17 @@ with the label bought once and its cost in the ledger."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from datetime import datetime, timedelta
 
 import pytest
+from sqlalchemy import select
 
 from refunds_plugin.finance.verify import verify_ledger
 from refunds_plugin.intake.reviews import decide
 from refunds_plugin.ledger.facts import load_facts
-from refunds_plugin.ledger.tables import return_shipments
+from refunds_plugin.ledger.tables import decisions, return_shipments
 from tests.integration.shipping.conftest import Returns
 
 POLICY = """currency: USD
@@ -229,3 +231,34 @@ def test_a_return_a_person_approves_is_held_and_opened_like_any_approval(
     r.h.drain()
     assert r.attempts() == [("refund", 2500, "succeeded")]
     assert verify_ledger(r.h.runtime.engine) == []
+
+
+def test_first_scan_without_a_label_waits_for_the_parcel_to_reach_us_and_says_so(
+    returns_service: Callable[..., Returns],
+) -> None:
+    """No EasyPost key: no label, so no carrier scan can ever come. The refund waits for the
+    warehouse's receipt instead (as ``delivered``), and the customer is told that."""
+    r = returns_service(POLICY + "refund_on: first_scan\n", label=False)
+    r.paid()
+
+    answer = r.ask(lines=MUG)
+
+    assert "Your refund is sent once your parcel reaches us." in answer["explanation"]
+    assert "carrier first scans" not in answer["explanation"]
+    with r.h.runtime.engine.connect() as conn:
+        body = conn.execute(select(decisions.c.body)).scalar_one()
+    [step] = [t for t in json.loads(body)["trace"] if t["rule"] == "refund_on"]
+    assert (step["code"], step["saw"]) == ("refund_on_delivered",
+                                           {"refund_on": {"refund": "delivered"}})
+    assert r.attempts() == [("refund", 2500, "held")]
+    row = r.shipment()
+    assert (row.status, row.label_status) == ("instructions", "none")
+    assert r.journal("return_opened")[0][1]["refund_on"] == {"refund": "delivered"}
+    r.h.drain()
+    assert r.stripe.fake.refunds == []
+
+    r.h.runtime.service.receive(answer["decision_id"], {"l1": ("as_new", None, False)}, "dock")
+
+    assert r.attempts() == [("refund", 2500, "pending")]
+    r.h.drain()
+    assert [x["amount"] for x in r.stripe.fake.refunds] == [2500]

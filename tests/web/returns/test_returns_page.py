@@ -103,6 +103,18 @@ def test_right_emails_never_count_against_the_order(shop: ReturnsShop) -> None:
     assert codes == [303, 303, 303, 303]
 
 
+def test_only_a_refused_look_up_says_when_to_retry(shop: ReturnsShop) -> None:
+    shop.app.config["RETURNS_LOOKUP_LIMIT_IP"] = "2 per hour"
+    client = shop.app.test_client()
+
+    found, missing, refused = (lookup(client, number, EMAIL) for number in ("1001", "7", "8"))
+
+    assert (found.status_code, missing.status_code, refused.status_code) == (303, 404, 429)
+    assert ("Retry-After" in found.headers, "Retry-After" in missing.headers) == (False, False)
+    assert found.headers["X-RateLimit-Remaining"] == "1"
+    assert int(refused.headers["Retry-After"]) > 0
+
+
 def test_too_many_look_ups_from_one_address_are_refused_across_orders(shop: ReturnsShop) -> None:
     shop.app.config["RETURNS_LOOKUP_LIMIT_IP"] = "2 per hour"
     client = shop.app.test_client()

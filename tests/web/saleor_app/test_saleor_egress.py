@@ -5,6 +5,7 @@ addresses unless the merchant allows them, no redirects followed, a timeout alwa
 
 from __future__ import annotations
 
+import socket
 from collections.abc import Iterator
 from typing import Any
 
@@ -109,3 +110,51 @@ def test_an_install_pointing_at_this_machine_is_refused_and_nothing_is_sent_or_s
     assert strict_shop.saleor.calls == [] and strict_shop.saleor.jwks_fetches == 0
     with pytest.raises(EgressRefused):  # the re-queries' session refuses it too
         strict_shop.runtime.saleor_events.session.post("http://127.0.0.1:9/graphql/", json={})
+
+
+def _install_at(sqlite_url: str, clock: Clock, api_url: str, *,
+                allow_private: bool) -> tuple[int, Any, list[Any]]:
+    """``POST /saleor/register`` from ``api_url`` (allowed) to a fresh shop: the status, the
+    error and what was stored."""
+    with responses.RequestsMock(assert_all_requests_are_fired=False) as mock:
+        h = SaleorHarness(sqlite_url, clock, FakeSaleor(mock),
+                          saleor_allowed_api_urls=(api_url,),
+                          saleor_allow_private_addresses=allow_private)
+        try:
+            resp = h.client.post("/saleor/register", json={"auth_token": "t"},
+                                 headers={"Saleor-Api-Url": api_url})
+            with h.engine.connect() as conn:
+                stored = list(conn.execute(select(saleor_installs)))
+        finally:
+            h.close()
+    return resp.status_code, resp.get_json()["error"], stored
+
+
+UNREACHABLE = ("could not reach Saleor at {url} ({why}); check that this service can reach the "
+               "store's API URL, then install again")
+
+
+def test_an_install_whose_host_does_not_resolve_is_a_clear_400_not_a_500(
+    sqlite_url: str, clock: Clock, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    def no_such_host(host: str, *args: Any, **kwargs: Any) -> Any:
+        raise socket.gaierror(socket.EAI_NONAME, "Name or service not known")
+
+    monkeypatch.setattr(socket, "getaddrinfo", no_such_host)
+    url = "https://shop.invalid/graphql/"
+
+    said = _install_at(sqlite_url, clock, url, allow_private=False)
+
+    assert said == (400, {"code": "saleor_unreachable", "message": UNREACHABLE.format(
+        url=url, why="cannot resolve shop.invalid: [Errno -2] Name or service not known")}, [])
+
+
+def test_an_install_whose_saleor_refuses_the_connection_says_the_same(
+    sqlite_url: str, clock: Clock,
+) -> None:
+    url = "http://127.0.0.1:9/graphql/"
+
+    said = _install_at(sqlite_url, clock, url, allow_private=True)
+
+    assert said == (400, {"code": "saleor_unreachable",
+                          "message": UNREACHABLE.format(url=url, why="ConnectionError")}, [])

@@ -65,3 +65,22 @@ def test_register_without_the_api_url_header_is_refused(shop):
     resp = shop.client.post("/saleor/register", json={"auth_token": "t"})
     assert resp.status_code == 400
     assert _rows(shop) == []
+
+
+def test_an_allowed_api_url_written_without_its_last_slash_still_lets_the_store_install(
+    sqlite_url, clock, saleor,
+):
+    from refunds_plugin.config import load_config
+    from tests.fakes.saleor_harness import SaleorHarness
+
+    config = load_config(env={"REFUNDS_SALEOR_ALLOWED_API_URLS":
+                              "https://shop.example.com/graphql, https://b.example.com/graphql/"})
+    assert config.saleor_allowed_api_urls == (API_URL, "https://b.example.com/graphql/")
+    shop = SaleorHarness(sqlite_url, clock, saleor,
+                         saleor_allowed_api_urls=config.saleor_allowed_api_urls)
+    try:
+        resp = shop.install()  # Saleor sends https://shop.example.com/graphql/
+        assert (resp.status_code, resp.get_json()) == (200, {"success": True})
+        assert [row.api_url for row in _rows(shop)] == [API_URL]
+    finally:
+        shop.close()
