@@ -104,7 +104,9 @@ def test_the_statutory_terms_raise_a_mean_policy_to_the_law_and_keep_a_generous_
     assert law.resolution.allow == (ResolutionKind.REFUND,)
     assert law.resolution.refund_within_days is None
     assert law.shipping.refund_with_last_item is True
-    assert law.refund_on_for(ResolutionKind.REFUND) is RefundOn.FIRST_SCAN
+    assert dict(law.refund_on)[ResolutionKind.REFUND] is RefundOn.FIRST_SCAN
+    # with no prepaid label (this policy buys none) no scan can come: it waits for delivery
+    assert law.refund_on_for(ResolutionKind.REFUND) is RefundOn.DELIVERED
     assert statutory(_policy()).refund_on_for(ResolutionKind.REFUND) is RefundOn.APPROVAL
     assert statutory(policies.load_policy("preset:standard-30-day")).window.days == 30
     assert terms_for(mean, law.name).name == law.name
