@@ -59,7 +59,9 @@ class Journal:
     attempts: Said = field(default_factory=dict)  # the fold of its ``attempt`` entries
     reviews: Said = field(default_factory=dict)
     withdrawals: Said = field(default_factory=dict)
-    first_at: dict[str, datetime] = field(default_factory=dict)  # "attempt <id>": first entry
+    # when: "decision <id>" and "attempt <id>" first journalled, "review <id> opened_at" and
+    # "review <id> decided_at" by their latest entries
+    times: dict[str, datetime] = field(default_factory=dict)
     problems: list[Found] = field(default_factory=list)  # entries at odds with themselves
 
     def remember(self, seq: int, entry_type: str, subject: str, data: dict[str, Any],
@@ -68,7 +70,7 @@ class Journal:
         whose stored time differs from the time its body records is a problem."""
         if entry_type == "decision":
             self.decisions[subject] = (seq, data)
-            self.first_at.setdefault(f"decision {subject}", at)
+            self.times.setdefault(f"decision {subject}", at)
             said = _when(data.get("created_at"))
             if said is not None and said != aware(at):
                 self.problems.append((f"entry {seq}", "edited", f"entry {seq} (decision "
@@ -77,20 +79,31 @@ class Journal:
         elif entry_type == "attempt":
             _, state = self.attempts.get(subject, (0, {}))
             self.attempts[subject] = (seq, {**state, **data})
-            self.first_at.setdefault(f"attempt {subject}", at)
+            self.times.setdefault(f"attempt {subject}", at)
         elif entry_type in ("review_opened", "review_decided"):
             _, state = self.reviews.get(subject, (0, {}))
             status = data.get("status", "open")
             self.reviews[subject] = (seq, {**state, **data, "status": status})
+            self._review_at(subject, entry_type, at)
         elif entry_type == "withdrawal_received":
             self.withdrawals[subject] = (seq, data)
         elif entry_type == "review_reopened":  # back to open: the earlier verdict is cleared
             _, state = self.reviews.get(subject, (0, {}))
             cleared = {**state, "note": None, "decided_by": None}
             self.reviews[subject] = (seq, {**cleared, **data, "status": "open"})
+            self._review_at(subject, entry_type, at)
         else:
             return False
         return True
+
+    def _review_at(self, subject: str, entry_type: str, at: datetime) -> None:
+        """A review's ``opened_at`` and ``decided_at`` are the times of its entries: opened or
+        re-opened (which clears the decision's time), decided."""
+        if entry_type == "review_decided":
+            self.times[f"review {subject} decided_at"] = at
+        else:
+            self.times[f"review {subject} opened_at"] = at
+            self.times.pop(f"review {subject} decided_at", None)
 
 
 def check(conn: Connection, journal: Journal, batch: int) -> Iterator[Found]:
@@ -199,7 +212,7 @@ def _decision_diff(row: Any, entry: dict[str, Any], journal: Journal) -> list[st
     said = _when(entry.get("created_at"))
     diffs += (_time_differs("created_at", row.created_at, said, "the journal") if said else
               _time_differs("created_at", row.created_at,
-                            journal.first_at.get(f"decision {row.id}"), "its entry's created_at"))
+                            journal.times.get(f"decision {row.id}"), "its entry's created_at"))
     return diffs
 
 
@@ -216,14 +229,18 @@ def _attempt_diff(row: Any, state: dict[str, Any], journal: Journal) -> list[str
         diffs.append(f"order_id is {row.order_id!r} but its decision's entry {decided[0]} "
                      f"says {decided[1].get('order_id')!r}")
     diffs += _time_differs("created_at", row.created_at,
-                           journal.first_at.get(f"attempt {row.id}"), "its first entry")
+                           journal.times.get(f"attempt {row.id}"), "its first entry")
     return diffs
 
 
-def _review_diff(row: Any, state: dict[str, Any], _journal: Journal) -> list[str]:
+def _review_diff(row: Any, state: dict[str, Any], journal: Journal) -> list[str]:
     names = ("status", "note", "decided_by", *(("reason",) if "reason" in state else ()))
     diffs = _differences({n: getattr(row, n) for n in names},
                          {"note": None, "decided_by": None, **state}, names)
+    for name in ("opened_at", "decided_at"):
+        have, want = getattr(row, name), journal.times.get(f"review {row.decision_id} {name}")
+        if (have is None) != (want is None) or (want is not None and aware(have) != aware(want)):
+            diffs.append(f"{name} is {_shown(have)} but its entry says {_shown(want)}")
     # what an approval changed: the row's adjusted_* columns, which lists and the customer's
     # history read in place of the decision's figures, against the entry's ``adjusted`` body
     have = {n: getattr(row, n) for n in ADJUSTED}

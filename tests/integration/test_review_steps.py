@@ -53,9 +53,10 @@ def reviewed(policy_harness: Callable[[str], Harness], fake_stripe: FakeStripe) 
 
 
 def recorded(h: Harness) -> dict[str, Any]:
-    got: dict[str, Any] = {t.name: [tuple(r) for r in h.rows(t)]
+    # sorted: PostgreSQL returns rows in heap order, which the sealer's hash UPDATE changes
+    got: dict[str, Any] = {t.name: sorted(tuple(r) for r in h.rows(t))
                            for t in (decisions, reviews, refund_attempts)}
-    got["journal"] = [(e.seq, e.entry_type, e.body) for e in h.rows(ledger_entries)]
+    got["journal"] = sorted((e.seq, e.entry_type, e.body) for e in h.rows(ledger_entries))
     return got
 
 

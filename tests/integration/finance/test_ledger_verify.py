@@ -438,3 +438,15 @@ def test_an_entry_body_that_is_not_json_is_named_as_edited(
         1, f"LEDGER ALTERED: first problem at entry {seq}: edited: entry {seq} ({kind} "
            f"{subject}) has a body that is not a JSON object: its content was edited after it "
            "was written\n")
+
+
+def test_an_edited_review_time_is_named(shop: Shop) -> None:
+    engine = shop.runtime.engine
+    dec = decision_id(engine, "o-3")
+    review = one(engine, "SELECT id FROM reviews WHERE decision_id = :d", d=dec)
+    tamper(engine, "UPDATE reviews SET opened_at = :t WHERE decision_id = :d",
+           t=datetime(2026, 1, 2, 3, 4, 5), d=dec)
+    assert [(p.where, p.problem, p.detail) for p in verify_ledger(engine)] == [
+        (f"reviews row {review} (decision {dec})", "row_edited",
+         f"differs from its latest entry {entry_seq(engine, dec, 'review_opened')}: opened_at "
+         "is 2026-01-02T03:04:05+00:00 but its entry says 2026-11-24T12:00:00+00:00")]
