@@ -238,9 +238,9 @@ def _review_diff(row: Any, state: dict[str, Any], journal: Journal) -> list[str]
     diffs = _differences({n: getattr(row, n) for n in names},
                          {"note": None, "decided_by": None, **state}, names)
     for name in ("opened_at", "decided_at"):
-        have, want = getattr(row, name), journal.times.get(f"review {row.decision_id} {name}")
-        if (have is None) != (want is None) or (want is not None and aware(have) != aware(want)):
-            diffs.append(f"{name} is {_shown(have)} but its entry says {_shown(want)}")
+        at, when = getattr(row, name), journal.times.get(f"review {row.decision_id} {name}")
+        if (at is None) != (when is None) or (when is not None and aware(at) != aware(when)):
+            diffs.append(f"{name} is {_shown(at)} but its entry says {_shown(when)}")
     # what an approval changed: the row's adjusted_* columns, which lists and the customer's
     # history read in place of the decision's figures, against the entry's ``adjusted`` body
     have = {n: getattr(row, n) for n in ADJUSTED}
