@@ -172,7 +172,8 @@ def ledger_verify(as_json: bool, anchors: tuple[tuple[int, str], ...]) -> None:
         waiting = unsealed_entries(engine)
         sqlite = engine.dialect.name == "sqlite"
     paid = problems.paid
-    if waiting and not as_json:
+    erased = any(p.problem == "seal_erased" for p in problems)  # not waiting: tampered with
+    if waiting and not as_json and not erased:
         click.echo(f"{waiting} entr{'y' if waiting == 1 else 'ies'} not sealed into the chain yet "
                    "(checked against their rows; `refunds ledger seal` seals them now)")
     if as_json:

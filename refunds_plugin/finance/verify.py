@@ -2,55 +2,40 @@
 
 The chain (``ledger/chain.py``) finds an edited, deleted, inserted or reordered journal entry.
 It cannot see an edit of the ``decisions`` or ``refund_attempts`` tables themselves, nor the
-loss of the newest entry, so each row is also compared with what the journal says about it: a
-decision with its ``decision`` entry, an attempt with the fold of its ``attempt`` entries, a
-review with its ``review_opened`` / ``review_decided`` / ``review_reopened`` entries (and what
-an approval changed, its ``adjusted_*`` columns, with the entry's ``adjusted`` body), an EU
-withdrawal with its ``withdrawal_received`` entry, and what was paid (a payment's captured amount,
-an order's total) with its newest entry (``verify_paid``). Every problem names the entry or row.
+loss of the newest entry, so each row is also compared with what the journal says about it,
+column by column (``verify_rows``: decisions, attempts, reviews, withdrawals, and the rows that
+belong to a decision) and what was paid (a payment's captured amount, an order's total) with its
+newest entry (``verify_paid``). Every problem names the entry or row. An entry whose body is
+not a JSON object is ``edited`` there, never a crash.
 
 Entries not sealed into the chain yet (PostgreSQL seals each writer's entries right after its
 commit, ``ledger/seal.py``) come after the sealed ones: each is still held up to the rows it
 describes, and ``unsealed_entries`` says how many there are. One inside the sealed part is a
-problem: an entry was inserted there.
+problem: an entry was inserted there. The sealer records the newest entry it sealed
+(``ledger_seal``): one at or below that record without a hash had its seal erased
+(``seal_erased``), and the recorded entry must still have the recorded hash (``seal_mismatch``).
 
-Neither can see a rewrite that recomputes every hash after it: for that, ``chain_head`` gives the
-newest entry's ``SEQ:HASH`` to keep outside the database, and ``verify_ledger(anchors=…)`` fails
-unless each anchored entry still has the hash it had then (docs/finance.md, "Anchoring").
+Neither can see a rewrite that recomputes every hash after it and the seal record: for that,
+``chain_head`` gives the newest entry's ``SEQ:HASH`` to keep outside the database, and
+``verify_ledger(anchors=…)`` fails unless each anchored entry still has the hash it had then
+(docs/finance.md, "Anchoring").
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, Engine, Select, func, select
+from sqlalchemy import Connection, Engine, func, select
 
-from refunds_plugin.domain.kinds import WAITING, AttemptStatus
-from refunds_plugin.finance import verify_paid
+from refunds_plugin.finance import verify_paid, verify_rows
 from refunds_plugin.ledger import chain, seal
 from refunds_plugin.ledger.db import aware
-from refunds_plugin.ledger.reviews import ADJUSTED, adjusted_figures
-from refunds_plugin.ledger.tables import (
-    decisions,
-    ledger_entries,
-    refund_attempts,
-    reviews,
-    withdrawals,
-)
+from refunds_plugin.ledger.tables import ledger_entries, ledger_seal
 
-DECISION_FIELDS = (
-    "outcome", "reason_code", "explanation", "currency", "policy_name", "policy_hash", "kind",
-    "amount", "resolution",
-)  # fmt: skip
-ATTEMPT_FIELDS = (
-    "decision_id", "kind", "currency", "amount", "bonus", "provider", "payment_reference",
-    "idempotency_key", "status", "provider_reference", "sent_amount", "credit_code",
-)  # fmt: skip
-UNJOURNALLED: dict[str, set[str]] = {AttemptStatus.PENDING: set(WAITING)}  # claim, release
 Said = dict[str, tuple[int, dict[str, Any]]]
 
 
@@ -83,6 +68,7 @@ def _entries(conn: Connection, batch: int) -> Any:
             ledger_entries.c.body,
             ledger_entries.c.prev_hash,
             ledger_entries.c.hash,
+            ledger_entries.c.created_at,
         ).order_by(ledger_entries.c.seq)
     )
 
@@ -126,37 +112,24 @@ def verify_ledger(
     """Every problem found, the chain's first break first, then anchors that no longer hold
     (``(seq, hash)`` pairs kept outside the database); an empty list when all holds."""
     problems = Verdict()
-    said_decisions: Said = {}
-    said_attempts: Said = {}
-    said_reviews: Said = {}
-    said_withdrawals: Said = {}
+    journal = verify_rows.Journal()
     said_paid: dict[str, Said] = {kind: {} for kind in verify_paid.KINDS}
     problems.paid = verify_paid.Counted()
-    chain_ok = True
+    malformed: list[Problem] = []  # bodies that are no JSON object (named if the chain holds)
 
     waiting: list[int] = []  # unsealed entries; the first one a sealed entry follows
     inside: list[int] = []
 
     def remember(rows: Iterator[Any]) -> Iterator[tuple[int, str, str, str, str, str]]:
-        for seq, entry_type, subject, body, prev_hash, digest in rows:
+        for seq, entry_type, subject, body, prev_hash, digest, at in rows:
             problems.entries += 1
-            data = json.loads(body)
-            if entry_type == "decision":
-                said_decisions[subject] = (seq, data.get("decision", {}))
-            elif entry_type == "attempt":
-                _, state = said_attempts.get(subject, (0, {}))
-                said_attempts[subject] = (seq, {**state, **data})
-            elif entry_type in ("review_opened", "review_decided"):
-                _, state = said_reviews.get(subject, (0, {}))
-                status = data.get("status", "open")
-                said_reviews[subject] = (seq, {**state, **data, "status": status})
-            elif entry_type == "withdrawal_received":
-                said_withdrawals[subject] = (seq, data)
-            elif entry_type == "review_reopened":  # back to open: the earlier verdict is cleared
-                _, state = said_reviews.get(subject, (0, {}))
-                cleared = {**state, "note": None, "decided_by": None}
-                said_reviews[subject] = (seq, {**cleared, **data, "status": "open"})
-            else:
+            data = _object(body)
+            if data is None:
+                malformed.append(Problem(
+                    f"entry {seq}", "edited", f"entry {seq} ({entry_type} {subject}) has a "
+                    "body that is not a JSON object: its content was edited after it was "
+                    "written"))
+            elif not journal.remember(seq, entry_type, subject, data, at):
                 verify_paid.remember(said_paid, seq, entry_type, subject, data)
             if digest is None:
                 waiting.append(seq)
@@ -166,28 +139,66 @@ def verify_ledger(
             yield seq, entry_type, subject, body, prev_hash, digest
 
     with engine.connect() as conn, engine.connect() as side:
+        # the seal record before the entries: whatever it says is sealed, the entries read
+        # after it show sealed (a round that commits in between only seals more)
+        recorded = side.execute(select(ledger_seal.c.seq, ledger_seal.c.hash)).first()
         entries = _entries(conn, batch)
         try:
             broken = chain.verify(remember(iter(entries)))
         finally:
             entries.close()  # the walk may stop at the first break: free the server cursor
+        chain_ok = broken is None and not inside and not malformed
         if broken is not None:
-            chain_ok = False
             problems.append(Problem(f"entry {broken.seq}", broken.problem, broken.detail))
         elif inside:
-            chain_ok = False
             problems.append(Problem(
                 f"entry {inside[0]}", "inserted",
                 f"entry {inside[0]} has no hash but entries after it are sealed: the sealer "
                 "seals in seq order, so it was inserted (or its hash erased) after them"))
+        elif malformed:
+            problems.append(malformed[0])
+        if recorded is not None and broken is None:
+            problems.extend(_check_seal(side, int(recorded.seq), recorded.hash, waiting))
+        problems.extend(Problem(*found) for found in journal.problems)
         problems.extend(_check_anchors(side, anchors))
         if chain_ok:
-            for table, said in zip(_TABLES, (said_decisions, said_attempts, said_reviews,
-                                             said_withdrawals), strict=True):
-                problems.extend(_check_rows(side, table, said, batch))
+            problems.extend(Problem(*found) for found in verify_rows.check(side, journal, batch))
             problems.extend(Problem(*found) for found in verify_paid.check(
                 side, said_paid, problems.paid, batch))
     return problems
+
+
+def _object(body: str) -> dict[str, Any] | None:
+    """An entry's body as the JSON object every writer stores; None for anything else."""
+    try:
+        data = json.loads(body)
+    except (TypeError, ValueError):
+        return None
+    return data if isinstance(data, dict) else None
+
+
+def _check_seal(conn: Connection, through: int, digest: str, waiting: list[int]
+                ) -> Iterator[Problem]:
+    """The sealer's record (``ledger_seal``) against the chain: the entries up to it were
+    sealed, so one of them without a hash had its seal erased, and the recorded entry must
+    still be there with the recorded hash (else the newest entries were deleted or rewritten)."""
+    erased = [seq for seq in waiting if seq <= through]
+    if erased:
+        yield Problem(f"entry {erased[0]}", "seal_erased",
+                      f"entry {erased[0]} has no hash, but the sealer recorded the chain sealed "
+                      f"through entry {through}: its seal was erased "
+                      f"({len(erased)} entr{'y' if len(erased) == 1 else 'ies'} un-sealed)")
+    le = ledger_entries.c
+    have = conn.execute(select(le.hash).where(le.seq == through)).first()
+    where = f"seal record {through}:{digest[:12]}…"
+    if have is None:
+        yield Problem(where, "seal_mismatch",
+                      f"the sealer recorded entry {through} sealed with hash {digest}, but "
+                      "there is no such entry: the newest entries were deleted")
+    elif have.hash is not None and have.hash != digest:
+        yield Problem(where, "seal_mismatch",
+                      f"the sealer recorded entry {through} sealed with hash {digest}, but it "
+                      f"has hash {have.hash}: the chain was rewritten at or before it")
 
 
 def unsealed_entries(engine: Engine) -> int:
@@ -215,159 +226,3 @@ def _check_anchors(conn: Connection, anchors: Iterable[tuple[int, str]]) -> Iter
             yield Problem(where, "anchor_mismatch",
                           f"entry {seq} has hash {have} but the anchor says {digest}: "
                           f"the chain was rewritten at or before entry {seq}")
-
-
-def _differences(row: dict[str, Any], said: dict[str, Any], names: tuple[str, ...]) -> list[str]:
-    out = []
-    for name in names:
-        have, want = row.get(name), said.get(name)
-        if name == "status" and have in UNJOURNALLED.get(str(want), ()):
-            continue
-        if have != want:
-            out.append(f"{name} is {have!r} but the journal says {want!r}")
-    return out
-
-
-@dataclass(frozen=True)
-class _Table:
-    """How one table's rows are matched with, and compared to, what the journal says."""
-
-    query: Select[Any]
-    key: Callable[[Any], str]
-    where: Callable[[Any], str]
-    unjournalled: str
-    edited: str  # "differs from entry" | "differs from its latest entry"
-    diff: Callable[[Any, dict[str, Any]], list[str]]
-    missing_where: Callable[[str], str]
-    missing: str  # "{seq}" is the entry that records the gone row
-    streamed: bool = True  # read in batches through a server-side cursor
-
-
-def _check_rows(conn: Connection, t: _Table, said: Said, batch: int) -> Iterator[Problem]:
-    if t.streamed:
-        rows = conn.execution_options(stream_results=True, yield_per=batch).execute(t.query)
-    else:
-        rows = conn.execute(t.query)
-    seen: set[str] = set()
-    for row in rows:
-        key = t.key(row)
-        seen.add(key)
-        if key not in said:
-            yield Problem(t.where(row), "row_not_journalled", t.unjournalled)
-            continue
-        seq, body = said[key]
-        diffs = t.diff(row, body)
-        if diffs:
-            yield Problem(t.where(row), "row_edited", f"{t.edited} {seq}: " + "; ".join(diffs))
-    for subject, (seq, _) in sorted(said.items(), key=lambda kv: kv[1][0]):
-        if subject not in seen:
-            yield Problem(t.missing_where(subject), "row_missing", t.missing.format(seq=seq))
-
-
-def _decision_diff(row: Any, body: dict[str, Any]) -> list[str]:
-    values = {n: getattr(row, n) for n in DECISION_FIELDS}
-    values["amount"] = int(values["amount"])
-    diffs = _differences(values, body, DECISION_FIELDS)
-    if chain.canonical(json.loads(row.body)) != chain.canonical(body):
-        diffs.append("its stored body differs from the journal's")
-    for name in ("refund_amount", "credit_amount"):
-        want = _resolution_sum(body, "refund" if name == "refund_amount" else "credit")
-        if int(getattr(row, name)) != want:
-            diffs.append(f"{name} is {getattr(row, name)} but the journal says {want}")
-    return diffs
-
-
-def _attempt_diff(row: Any, state: dict[str, Any]) -> list[str]:
-    values = {n: getattr(row, n) for n in ATTEMPT_FIELDS}
-    for name in ("amount", "bonus", "sent_amount"):
-        if values[name] is not None:
-            values[name] = int(values[name])
-    return _differences(values, state, ATTEMPT_FIELDS)
-
-
-def _review_diff(row: Any, state: dict[str, Any]) -> list[str]:
-    diffs = _differences(
-        {"status": row.status, "note": row.note, "decided_by": row.decided_by},
-        {"note": None, "decided_by": None, **state},
-        ("status", "note", "decided_by"),
-    )
-    # what an approval changed: the row's adjusted_* columns, which lists and the customer's
-    # history read in place of the decision's figures, against the entry's ``adjusted`` body
-    have = {n: getattr(row, n) for n in ADJUSTED}
-    for name in ADJUSTED[1:]:
-        have[name] = None if have[name] is None else int(have[name])
-    want: dict[str, Any] = dict.fromkeys(ADJUSTED)
-    if state.get("adjusted"):
-        want = adjusted_figures(state["adjusted"], json.loads(row.decision_body or "{}"))
-    return diffs + _differences(have, want, ADJUSTED)
-
-
-def _withdrawal_diff(row: Any, body: dict[str, Any]) -> list[str]:
-    """A withdrawal's statement as stored against its entry (the time of receipt, to the
-    second, and the deadline it sets)."""
-    have = {"order_id": row.order_id, "name": row.name, "email": row.email,
-            "lines": json.loads(row.lines), "whole_order": bool(row.whole_order),
-            "in_period": bool(row.in_period),
-            **{n: _stamp(getattr(row, n)) for n in ("received_at", "legal_deadline")}}
-    return _differences(have, body, tuple(have))
-
-
-def _stamp(value: datetime | None) -> str | None:
-    found = aware(value)
-    return found.isoformat(timespec="seconds") if found is not None else None
-
-
-_TABLES = (  # in the order verify_ledger checks them
-    _Table(
-        query=select(decisions).order_by(decisions.c.created_at, decisions.c.id),
-        key=lambda r: r.id,
-        where=lambda r: f"decisions row {r.id} (order {r.order_id})",
-        unjournalled="no 'decision' entry records this decision",
-        edited="differs from entry",
-        diff=_decision_diff,
-        missing_where=lambda s: f"decisions row {s}",
-        missing="entry {seq} records it; it is gone",
-    ),
-    _Table(
-        query=select(refund_attempts).order_by(refund_attempts.c.created_at, refund_attempts.c.id),
-        key=lambda r: r.id,
-        where=lambda r: f"refund_attempts row {r.id}",
-        unjournalled="no 'attempt' entry records this attempt",
-        edited="differs from its latest entry",
-        diff=_attempt_diff,
-        missing_where=lambda s: f"refund_attempts row {s}",
-        missing="entry {seq} records it; gone",
-    ),
-    _Table(
-        query=select(reviews, decisions.c.body.label("decision_body"))
-        .outerjoin(decisions, decisions.c.id == reviews.c.decision_id)
-        .order_by(reviews.c.id),
-        key=lambda r: r.decision_id,
-        where=lambda r: f"reviews row {r.id} (decision {r.decision_id})",
-        unjournalled="no 'review_opened' entry records it",
-        edited="differs from its latest entry",
-        diff=_review_diff,
-        missing_where=lambda s: f"reviews row for decision {s}",
-        missing="entry {seq} records it",
-        streamed=False,
-    ),
-    _Table(
-        query=select(withdrawals).order_by(withdrawals.c.received_at, withdrawals.c.id),
-        key=lambda r: r.id,
-        where=lambda r: f"withdrawals row {r.id} (order {r.order_id})",
-        unjournalled="no 'withdrawal_received' entry records this withdrawal",
-        edited="differs from entry",
-        diff=_withdrawal_diff,
-        missing_where=lambda s: f"withdrawals row {s}",
-        missing="entry {seq} records it; it is gone",
-    ),
-)
-
-
-def _resolution_sum(body: dict[str, Any], kind: str) -> int:
-    total = 0
-    for res in body.get("resolutions", ()):
-        if res.get("kind") == kind:
-            bonus = int(res.get("bonus", 0)) if kind == "credit" else 0
-            total += int(res.get("amount", 0)) + bonus
-    return total

@@ -128,7 +128,8 @@ def _refunded_totals(conn: Connection) -> Iterator[Found]:
         select(le.subject_id, le.body).where(le.entry_type == "payment_refunded").order_by(le.seq)
     ):
         provider, _, reference = subject.partition(":")
-        known[(provider, reference)] = int(json.loads(body)["refunded_reported"])
+        said = json.loads(body)  # a JSON object: ``verify`` checks bodies before this runs
+        known[(provider, reference)] = int(said.get("refunded_reported") or 0)
     if not known:
         return
     pc = payments.c

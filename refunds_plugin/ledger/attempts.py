@@ -140,7 +140,8 @@ def _attempt_entry(row: dict[str, Any], journal: dict[str, Any] | None = None) -
 
 
 _JOURNALLED = ("status", "decision_id", "kind", "amount", "bonus", "currency", "provider",
-               "payment_reference", "idempotency_key")
+               "payment_reference", "idempotency_key", "order_id", "customer_id",
+               "customer_email")  # the last three since verify holds them (older entries lack them)
 # what a retry copies from the attempt it replaces
 _COPIED = ("order_id", "provider", "kind", "currency", "amount", "bonus", "payment_reference",
            "customer_id", "customer_email", "reason")

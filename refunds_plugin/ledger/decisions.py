@@ -225,8 +225,7 @@ def record_decision(
                  order_id=facts.order_id, now=now,
                  customer=customer_key(facts.customer.email, facts.customer.id))
     # the decision's journal entry, written with its attempts' entries in one statement
-    entry = ("decision", decision_id,
-             {"decision": body, "order_id": facts.order_id, "request_key": request_key})
+    entry = ("decision", decision_id, decision_entry(body, facts, request_key, now))
     written: list[dict[str, Any]] = []
     opened = None
     if decision.outcome is Outcome.APPROVE:
@@ -252,6 +251,17 @@ def record_decision(
     ids = tuple(row["id"] for row in written)
     return RecordedDecision(decision_id, decision, ids, created=True, written=tuple(written),
                             opened=opened)
+
+
+def decision_entry(body: dict[str, Any], facts: OrderFacts, request_key: str,
+                   now: datetime) -> dict[str, Any]:
+    """The ``decision`` entry's body: the decision, and what its row says about it that money
+    depends on (whose order and customer, when), so ``ledger verify`` holds the row to it.
+    Entries written before ``customer_id``, ``customer_email`` and ``created_at`` were added
+    lack them; verify compares what an entry has."""
+    return {"decision": body, "order_id": facts.order_id, "request_key": request_key,
+            "customer_id": facts.customer.id, "customer_email": facts.customer.email,
+            "created_at": now.isoformat()}
 
 
 def review_reason(decision: Decision, trace: list[dict[str, Any]]) -> str:

@@ -146,6 +146,13 @@ _APPEND_UNSEALED_MANY = ledger_entries.insert().returning(ledger_entries.c.seq,
                                                           sort_by_parameter_order=True)
 
 
+# SQLite: what the sealer records on PostgreSQL (``seal._SEAL``), here in the appending transaction
+_SEALED = text(
+    "INSERT INTO ledger_seal (id, seq, hash) SELECT 1, seq, hash FROM ledger_entries "
+    "WHERE hash = :h ON CONFLICT (id) DO UPDATE SET seq = excluded.seq, hash = excluded.hash"
+)
+
+
 def _tail(conn: Connection) -> tuple[Any, str | None]:
     """The chain's last hash as this transaction last wrote it, keyed by the innermost
     transaction: a new transaction or a savepoint (which could roll back) reads it afresh."""
@@ -191,6 +198,7 @@ def append_entries(conn: Connection, entries: list[Entry], now: datetime) -> lis
         rows.append(_entry_row(kind, subject, body, prev, digest, now))
         hashes.append(prev := digest)
     conn.execute(_APPEND, rows if len(rows) > 1 else rows[0])
+    conn.execute(_SEALED, {"h": prev})  # the seal record moves with the tail (``seal.py``)
     conn.info["chain_tail"] = (txn, prev)
     return hashes
 

@@ -15,7 +15,9 @@ transactions of this database that were running at that moment to end (``backend
 ``pg_stat_activity``, then each one's lock on its own id in ``pg_locks``; so the processes run
 as one database role, or as one allowed to see the others'): every number up to S was drawn
 by one of them or by one already ended, so after that each entry up to S is committed or will
-never exist. It chains those after the sealed tail with ``chain.entry_hash``. (A writer holds
+never exist. It chains those after the sealed tail with ``chain.entry_hash``, and records the
+newest entry sealed (``ledger_seal``) in the same statement, so ``verify`` knows an entry at or
+below it found unsealed had its seal erased. (A writer holds
 a transaction id from its first written row, and each writes its own row before its entry.)
 One process seals at a time (a try-lock); the others' rounds find it taken and try again.
 
@@ -78,11 +80,16 @@ _ROWS = text(
     "WHERE (hash IS NULL AND seq <= :upto) "
     "OR seq = (SELECT max(seq) FROM ledger_entries WHERE hash IS NOT NULL) ORDER BY seq"
 )
-# every entry of the round in one statement (an executemany is a pipeline of one per entry)
+# every entry of the round in one statement (an executemany is a pipeline of one per entry),
+# and the seal record (``ledger_seal``) moved to the newest of them, never back: a round that
+# seals again what the previous one sealed (an older snapshot) finds it there already
 _SEAL = text(
-    "UPDATE ledger_entries SET prev_hash = v.p, hash = v.h "
+    "WITH sealed AS (UPDATE ledger_entries SET prev_hash = v.p, hash = v.h "
     "FROM unnest(CAST(:s AS bigint[]), CAST(:p AS text[]), CAST(:h AS text[])) AS v(s, p, h) "
-    "WHERE ledger_entries.seq = v.s AND ledger_entries.hash IS NULL"
+    "WHERE ledger_entries.seq = v.s AND ledger_entries.hash IS NULL RETURNING 1) "
+    "INSERT INTO ledger_seal (id, seq, hash) VALUES (1, :through, :head) "
+    "ON CONFLICT (id) DO UPDATE SET seq = EXCLUDED.seq, hash = EXCLUDED.hash "
+    "WHERE ledger_seal.seq < EXCLUDED.seq"
 )
 
 
@@ -154,8 +161,8 @@ def _round(conn: Connection, wait_s: float) -> Round:
             sealed["p"].append(prev_hash)
             sealed["h"].append(prev)
     if sealed["s"]:
-        conn.execute(_SEAL, sealed)
         through = sealed["s"][-1]
+        conn.execute(_SEAL, {**sealed, "through": through, "head": prev})
     return Round(len(sealed["s"]), through, covers=covers)
 
 

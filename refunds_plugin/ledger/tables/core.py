@@ -264,6 +264,17 @@ ledger_entries = Table(
     Index("ix_ledger_entries_subject", "subject_id"),
 )
 
+# What the sealer has sealed (migration 0021): one row (id 1), the newest sealed entry's seq and
+# hash, written in the transaction that seals it (``seal.py``; on SQLite ``journal.py``), so an
+# entry at or below it found unsealed again had its seal erased (``finance/verify.py``).
+ledger_seal = Table(
+    "ledger_seal",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=False),
+    Column("seq", BigInteger, nullable=False),
+    Column("hash", String(64), nullable=False),
+)
+
 # Secrets the instance made for itself (migration 0003): one row per name, first writer wins.
 instance_keys = Table(
     "instance_keys",

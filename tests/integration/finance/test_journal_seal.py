@@ -171,6 +171,9 @@ def test_a_ledger_written_before_revision_0010_verifies_and_grows_after_it(
     assert old is not None
 
     assert migrate(engine) == ("0005", head_revision())  # through 0010, the sealing
+    with engine.connect() as conn:  # 0021 starts the seal record at the newest sealed entry
+        assert tuple(conn.execute(text("SELECT seq, hash FROM ledger_seal")).one()) == (
+            old.seq, old.hash)
     assert verify_ledger(engine, anchors=[(old.seq, old.hash)]) == []
     shop.order("o-2", 4000, "bob@example.com")
     shop.ask_return("o-2", "r-2")
@@ -179,3 +182,22 @@ def test_a_ledger_written_before_revision_0010_verifies_and_grows_after_it(
     assert new is not None and new.seq > old.seq and unsealed_entries(engine) == 0
     assert verify_ledger(engine, anchors=[(old.seq, old.hash), (new.seq, new.hash)]) == []
     engine.dispose()
+
+
+def test_the_seal_record_follows_the_sealer_and_an_entry_unsealed_below_it_is_named(
+    pg: Engine, now: datetime
+) -> None:
+    crashed_writer(pg, "a", "b", now=now)
+    assert seal_round(pg).sealed == 2  # the round records the newest entry it sealed
+    with pg.connect() as conn:
+        recorded = conn.execute(text("SELECT id, seq, hash FROM ledger_seal")).all()
+    assert [tuple(r) for r in recorded] == [(1, 2, rows(pg)[1][3])]
+    crashed_writer(pg, "c", now=now)  # entry 3 waits for the sealer: not a problem
+    assert verify_ledger(pg) == [] and unsealed_entries(pg) == 1
+
+    with pg.begin() as conn:  # entry 2, sealed once, has its seal erased
+        conn.execute(text("UPDATE ledger_entries SET hash = NULL, prev_hash = NULL "
+                          "WHERE seq = 2"))
+    assert [(p.where, p.problem, p.detail) for p in verify_ledger(pg)] == [(
+        "entry 2", "seal_erased", "entry 2 has no hash, but the sealer recorded the chain "
+        "sealed through entry 2: its seal was erased (1 entry un-sealed)")]

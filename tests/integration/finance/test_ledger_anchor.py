@@ -45,9 +45,11 @@ def entry(engine: Engine, seq: int) -> tuple[str, str, str, str]:
     return row.entry_type, row.subject_id, row.body, row.hash
 
 
-def rewrite_and_rehash(engine: Engine, seq: int, old: str, new: str) -> None:
+def rewrite_and_rehash(engine: Engine, seq: int, old: str, new: str, *, seal: bool = True
+                       ) -> None:
     """Replace ``old`` by ``new`` in entry ``seq``'s body (and in the decision row it records),
-    then recompute that entry's hash and every later entry's prev_hash and hash."""
+    then recompute that entry's hash and every later entry's prev_hash and hash, and (``seal``)
+    the sealer's record of the newest one, as an intruder who knows the schema would."""
     with engine.begin() as conn:
         rows = conn.execute(text(
             "SELECT seq, entry_type, subject_id, body, prev_hash FROM ledger_entries "
@@ -58,6 +60,9 @@ def rewrite_and_rehash(engine: Engine, seq: int, old: str, new: str) -> None:
             digest = chain.entry_hash(prev, row.entry_type, row.subject_id, body)
             conn.execute(text("UPDATE ledger_entries SET body = :b, prev_hash = :p, hash = :h "
                               "WHERE seq = :s"), {"b": body, "p": prev, "h": digest, "s": row.seq})
+            if seal:
+                conn.execute(text("UPDATE ledger_seal SET hash = :h WHERE seq = :s"),
+                             {"h": digest, "s": row.seq})
             prev = digest
         subject = rows[0].subject_id
         body = json.loads(rows[0].body.replace(old, new))["decision"]
@@ -127,6 +132,21 @@ def test_a_rewrite_with_every_later_hash_recomputed_passes_the_chain_but_fails_t
     assert anchored.output.startswith(
         f"LEDGER ALTERED: first problem at anchor 10:{head.hash[:12]}…: anchor_mismatch: "
         f"entry 10 has hash ")
+
+
+def test_a_rewrite_that_leaves_the_seal_record_is_found_without_an_anchor(shop: Shop) -> None:
+    engine = shop.runtime.engine
+    head = chain_head(engine)
+    assert head is not None and head.seq == 10
+
+    rewrite_and_rehash(engine, 5, "We will refund 25.00 EUR", "We will refund 2.50 EUR",
+                       seal=False)
+
+    problems = verify_ledger(engine)
+    assert [(p.where, p.problem, p.detail) for p in problems] == [(
+        f"seal record 10:{head.hash[:12]}…", "seal_mismatch",
+        f"the sealer recorded entry 10 sealed with hash {head.hash}, but it has hash "
+        f"{entry(engine, 10)[3]}: the chain was rewritten at or before it")]
 
 
 def test_an_anchor_that_still_holds_passes(shop: Shop, any_db_url: str) -> None:

@@ -126,10 +126,15 @@ def test_the_new_code_appends_to_an_old_ledger_without_breaking_the_chain(
     assert new[1][2] == {"provider": "storefront", "reference": "pay_o-new", "order_id": "o-new",
                          "currency": "EUR", "captured": 4000}
     assert new[4][2]["status"] == "succeeded"
-    # the new code writes entries of the old shape: the same keys for the same kind of entry
+    # the new code writes entries of the old shape, with what verify now also holds rows to:
+    # a decision's customer and time, an attempt's order and customer (old entries lack them)
     old = journal(engine)[: OLD_HEAD["seq"]]
     assert sorted(new[2][2]["decision"]) == sorted(old[0][2]["decision"])
-    assert sorted(new[3][2]) == sorted(old[1][2])  # a refund attempt, pending
+    assert sorted(new[2][2]) == sorted([*old[0][2], "customer_id", "customer_email",
+                                        "created_at"])
+    assert (new[2][2]["order_id"], new[2][2]["customer_email"]) == ("o-new", "dee@example.com")
+    added = ["order_id", "customer_id", "customer_email"]
+    assert sorted(new[3][2]) == sorted([*old[1][2], *added])  # a refund attempt, pending
     assert sorted(new[4][2]) == sorted(old[2][2])  # the same attempt, succeeded
 
     assert verify(any_db_url) == (0, VERIFIED.format(21) + PAID.format(1, 1, s=""))
