@@ -13,6 +13,7 @@ from refunds_plugin.bootstrap import Runtime, build
 from refunds_plugin.config import Config, load_config
 from refunds_plugin.ledger.instance import engine_secret
 from webhooks import (
+    body_limit,
     easypost,
     errors,
     finance,
@@ -44,6 +45,7 @@ def create_app(
         cfg = config if isinstance(config, Config) else load_config(overrides=config or None)
         runtime = build(cfg)
     app = Flask(__name__)
+    app.request_class = body_limit.LimitedRequest  # 413 for a chunked body over the limit
     app.config["MAX_CONTENT_LENGTH"] = runtime.config.max_body_bytes
     # unset (gunicorn run directly, not `refunds serve`): the key kept in the database, so
     # status links and sessions survive restarts and are shared by every worker and host
