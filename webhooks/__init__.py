@@ -21,6 +21,7 @@ from webhooks import (
     language,
     metrics,
     not_found,
+    request_text,
     returns,
     saleor,
     saleor_widget,
@@ -61,6 +62,7 @@ def create_app(
 
     errors.register(app)
     security.init_app(app, runtime.config)
+    request_text.init_app(app)
     language.init_app(app, runtime.config.default_locale)
     app.register_blueprint(health.bp)
     app.register_blueprint(stripe.bp)

@@ -29,8 +29,10 @@ from refunds_plugin.domain.facts import OrderFacts
 from refunds_plugin.intake import returns_page as ret
 from refunds_plugin.intake import withdrawals as wd
 from refunds_plugin.language import catalogue
+from refunds_plugin.ledger import text
 from refunds_plugin.notify.outbox import valid_email
 from refunds_plugin.notify.render import when
+from webhooks.returns import strings
 
 Page = Callable[..., tuple[str, int]]
 SALT = "withdrawal-form"
@@ -80,6 +82,8 @@ def parse(form: MultiDict[str, str],
     scope = form.get("scope", "all")
     if not name:
         errors.append(_("Please enter your full name."))
+    if text.problem(name) or text.problem(email, is_id=True):
+        errors.append(_(strings.ENGLISH["unreadable_text"]))
     if not valid_email(email):
         errors.append(_("Please enter a valid email address for your confirmation."))
     chosen: list[wd.Chosen] = []

@@ -1,6 +1,7 @@
 """Forged Saleor signatures cannot drive the service's outbound requests or writes: a ``kid``
 the shop's cached key set lacks re-fetches the JWKS at most once per shop per
-``REFETCH_COOL_DOWN_S``, yet Saleor's own key rotation is still picked up."""
+``REFETCH_COOL_DOWN_S``, yet Saleor's own key rotation is still picked up. And a signed body
+Python cannot read (an integer of 4301 digits) is a 400 ``malformed_json``, never a 500."""
 
 from __future__ import annotations
 
@@ -58,3 +59,15 @@ def test_a_rotated_key_is_picked_up_once_the_cool_down_has_passed(
     assert (retried.status_code, retried.get_json()["duplicate"]) == (200, False)
     assert installed.saleor.jwks_fetches == 3
     assert installed.event_count() == 1
+
+
+def test_a_signed_body_with_a_4301_digit_integer_is_400_malformed_json(
+    installed: SaleorHarness,
+) -> None:
+    installed.saleor.add_order(ORDER)
+    body = b'{"order": {"id": "' + ORDER.encode() + b'"}, "n": ' + b"9" * 4301 + b"}"
+
+    resp = installed.webhook("ORDER_FULLY_PAID", ORDER, body=body)
+
+    assert (resp.status_code, resp.get_json()["error"]["code"]) == (400, "malformed_json")
+    assert installed.event_count() == 0
