@@ -13,6 +13,7 @@ from refunds_plugin.bootstrap import Runtime, build
 from refunds_plugin.config import Config, load_config
 from refunds_plugin.ledger.instance import engine_secret
 from webhooks import (
+    body_limit,
     easypost,
     errors,
     finance,
@@ -20,6 +21,7 @@ from webhooks import (
     language,
     metrics,
     not_found,
+    request_text,
     returns,
     saleor,
     saleor_widget,
@@ -44,6 +46,7 @@ def create_app(
         cfg = config if isinstance(config, Config) else load_config(overrides=config or None)
         runtime = build(cfg)
     app = Flask(__name__)
+    app.request_class = body_limit.LimitedRequest  # 413 for a chunked body over the limit
     app.config["MAX_CONTENT_LENGTH"] = runtime.config.max_body_bytes
     # unset (gunicorn run directly, not `refunds serve`): the key kept in the database, so
     # status links and sessions survive restarts and are shared by every worker and host
@@ -59,6 +62,7 @@ def create_app(
 
     errors.register(app)
     security.init_app(app, runtime.config)
+    request_text.init_app(app)
     language.init_app(app, runtime.config.default_locale)
     app.register_blueprint(health.bp)
     app.register_blueprint(stripe.bp)

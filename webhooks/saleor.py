@@ -43,7 +43,8 @@ class SaleorWeb:
     keys: jws.JwksStore = field(init=False)
 
     def __post_init__(self) -> None:
-        self.keys = jws.JwksStore(fetch=self.fetch_jwks, load=self.load_jwks, save=self.save_jwks)
+        self.keys = jws.JwksStore(fetch=self.fetch_jwks, load=self.load_jwks, save=self.save_jwks,
+                                  clock=lambda: self.runtime.service.clock().timestamp())
 
     def allowed(self, api_url: str) -> bool:
         allowed = {normalize_api_url(u) for u in self.runtime.config.saleor_allowed_api_urls}

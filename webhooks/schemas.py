@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import re
+import sys
 from collections.abc import Sequence
 from typing import Any
 
@@ -25,6 +26,7 @@ from refunds_plugin.domain.kinds import Reason, ResolutionKind
 from refunds_plugin.domain.line_totals import TotalsError, spread
 from refunds_plugin.errors import PayloadError
 from refunds_plugin.intake.storefront import PaymentRecord
+from refunds_plugin.ledger import text
 from refunds_plugin.ledger.orders import OrderRecord
 from refunds_plugin.money import CurrencyError, normalize_currency
 from webhooks import signatures
@@ -37,7 +39,35 @@ MAX_UNIX_SECONDS = 10**11
 Amount = [validate.Range(min=0), validate.Range(max=MAX_AMOUNT)]
 Quantity = [validate.Range(min=1), validate.Range(max=MAX_QUANTITY)]
 MinorUnits = fields.Integer(strict=True, required=True, validate=Amount)
-Id = fields.String(required=True, validate=validate.Length(min=1, max=255))
+
+
+class Storable(validate.Validator):
+    """Text the ledger can keep (``ledger.text``): no NUL, no control character in an id, and
+    no longer than ``limit`` (its column's, from ``ledger.text``), on SQLite as on PostgreSQL."""
+
+    def __init__(self, limit: int | None = None, *, is_id: bool = True) -> None:
+        self.limit = limit
+        self.is_id = is_id
+
+    def __call__(self, value: str) -> str:
+        said = text.problem(value, self.limit, is_id=self.is_id)
+        if said is not None:
+            raise ValidationError(said)
+        return value
+
+
+def Id(limit: int, *, required: bool = True) -> fields.String:  # noqa: N802
+    """An id of at most ``limit`` characters (``ledger.text``'s, from its column): required and
+    not empty, or optional (None, or any storable text, as such fields always took)."""
+    if required:
+        return fields.String(required=True, validate=[validate.Length(min=1), Storable(limit)])
+    return fields.String(load_default=None, allow_none=True, validate=Storable(limit))
+
+
+def Words(limit: int | None = None, **kwargs: Any) -> fields.String:  # noqa: N802
+    """Text a person wrote (a name, a comment): any character but NUL, up to ``limit``."""
+    checks = [*kwargs.pop("validate", []), Storable(limit, is_id=False)]
+    return fields.String(validate=checks, **kwargs)
 
 
 def _reject_constant(name: str) -> Any:
@@ -48,18 +78,26 @@ def _reject_constant(name: str) -> Any:
 _SURROGATE_ESCAPE = re.compile(rb"\\u[dD][89a-fA-F]")
 
 
+NOT_AN_OBJECT = "body must be a JSON object"
+
+
 def parse_json(body: bytes) -> dict[str, Any]:
-    """A JSON object, or PayloadError: not UTF-8, not JSON, NaN/Infinity, nested too deep for
-    the parser, or a lone surrogate escape (text nothing downstream can store)."""
+    """A JSON object, or PayloadError: not UTF-8, not JSON, NaN/Infinity, an integer longer
+    than Python reads (4300 digits), nested too deep for the parser, or a lone surrogate escape
+    (text nothing downstream can store); ValidationError naming the field for a string holding
+    a NUL (``\\u0000``), which PostgreSQL cannot store."""
     try:
         data = json.loads(body.decode("utf-8"), parse_constant=_reject_constant)
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise PayloadError(f"body is not valid JSON: {exc}", code="malformed_json") from None
+    except ValueError:  # int("9" * 4301): the interpreter's limit on integer digits
+        raise PayloadError("body is not valid JSON: a number has more digits than "
+                           f"{sys.get_int_max_str_digits()}", code="malformed_json") from None
     except RecursionError:
         raise PayloadError("body is not valid JSON: nested too deep",
                            code="malformed_json") from None
     if not isinstance(data, dict):
-        raise PayloadError("body must be a JSON object", code="malformed_json")
+        raise PayloadError(NOT_AN_OBJECT, code="malformed_json")
     if _SURROGATE_ESCAPE.search(body):  # rare: only then pay for the full check
         try:
             json.dumps(data, ensure_ascii=False).encode("utf-8")
@@ -69,7 +107,38 @@ def parse_json(body: bytes) -> dict[str, Any]:
         except RecursionError:
             raise PayloadError("body is not valid JSON: nested too deep",
                                code="malformed_json") from None
+    if b"\\u0000" in body:  # rare: only then walk the body for the string that holds it
+        refuse_nul(data)
     return data
+
+
+def refuse_nul(data: dict[str, Any]) -> None:
+    """ValidationError naming the first field whose text holds a NUL."""
+    try:
+        path = text.nul_at(data)
+    except RecursionError:
+        raise PayloadError("body is not valid JSON: nested too deep",
+                           code="malformed_json") from None
+    if path is not None:
+        messages: Any = [text.problem(text.NUL)]
+        for key in reversed(path):
+            messages = {key: messages}
+        raise ValidationError(messages, data=data)  # the caller may log the event's id
+
+
+def json_body() -> Any:
+    """An API request's JSON body, read with ``parse_json``'s checks (malformed_json for JSON
+    it cannot read, a 4301-digit integer included; a 400 naming the field for a NUL): any JSON
+    value, the view says what it wanted; None for an empty body."""
+    raw = request.get_data()
+    if not raw.strip():
+        return None
+    try:
+        return parse_json(raw)
+    except PayloadError as exc:
+        if exc.message == NOT_AN_OBJECT:
+            return json.loads(raw)  # a list or a number: the view says what it wanted
+        raise
 
 
 def verified_json(header: str, secrets: Sequence[str]) -> tuple[str, dict[str, Any]]:
@@ -110,20 +179,20 @@ class Strict(Schema):
 
 
 class CustomerSchema(Strict):
-    id = fields.String(load_default=None, allow_none=True)
-    email = fields.Email(load_default=None, allow_none=True)
+    id = Id(text.CUSTOMER_ID, required=False)
+    email = fields.Email(load_default=None, allow_none=True,
+                         validate=Storable(text.EMAIL))
 
 
 class VariantSchema(Strict):
     """An item the storefront sells: on ``order.paid`` lines (``variants``) and as a return
     line's ``exchange_for``."""
 
-    sku = fields.String(required=True, validate=validate.Length(min=1, max=255))
-    name = fields.String(required=True, validate=validate.Length(min=1, max=500))
+    sku = Id(text.SKU)
+    name = Words(500, required=True, validate=[validate.Length(min=1)])
     unit_amount = MinorUnits
     in_stock = fields.Boolean(load_default=None, allow_none=True)
-    variant_id = fields.String(load_default=None, allow_none=True,
-                               validate=validate.Length(min=1, max=255))
+    variant_id = Id(text.PRODUCT_ID, required=False)
 
     @post_load
     def _make(self, d: dict[str, Any], **_: Any) -> Variant:
@@ -131,18 +200,19 @@ class VariantSchema(Strict):
 
 
 class LineSchema(Strict):
-    id = Id
-    sku = fields.String(load_default="")
-    name = fields.String(load_default="")
+    id = Id(text.LINE_ID)
+    sku = fields.String(load_default="", validate=Storable(text.SKU))
+    name = Words(load_default="")  # the line index keeps its first 255 characters
     quantity = fields.Integer(strict=True, required=True, validate=Quantity)
     unit_amount = MinorUnits
     # what the whole line was charged (its discounts and tax as paid); absent: a share of the
     # order's total_amount (``domain.line_totals.spread``)
     total_amount = fields.Integer(strict=True, load_default=None, allow_none=True,
                                   validate=Amount)
-    tags = fields.List(fields.String(), load_default=list)
-    collections = fields.List(fields.String(), load_default=list)
-    product_id = fields.String(load_default=None, allow_none=True)
+    # the line index keeps a label's first 255 characters
+    tags = fields.List(Words(), load_default=list)
+    collections = fields.List(Words(), load_default=list)
+    product_id = Id(text.PRODUCT_ID, required=False)
     weight_grams = fields.Integer(strict=True, load_default=None, allow_none=True,
                                   validate=validate.Range(min=1))
     variants = fields.List(fields.Nested(VariantSchema), load_default=list,
@@ -163,13 +233,13 @@ class AddressSchema(Strict):
 
 
 class PaymentSchema(Strict):
-    provider = fields.String(required=True, validate=validate.Length(min=1, max=32))
-    reference = Id
+    provider = Id(text.PROVIDER)
+    reference = Id(text.PAYMENT_REFERENCE)
     amount = fields.Integer(strict=True, load_default=None, validate=Amount)
 
 
 class OrderSchema(CurrencyChecked, Strict):
-    id = Id
+    id = Id(text.ORDER_ID)
     currency = fields.String(required=True)
     paid_at = fields.AwareDateTime(required=True)
     fulfilled_at = fields.AwareDateTime(load_default=None, allow_none=True)
@@ -181,7 +251,7 @@ class OrderSchema(CurrencyChecked, Strict):
     shipping_amount = MinorUnits
     total_amount = MinorUnits
     payment = fields.Nested(PaymentSchema, load_default=None, allow_none=True)
-    channel = fields.String(load_default=None, allow_none=True)
+    channel = Id(text.CHANNEL, required=False)
     shipping_address = fields.Nested(AddressSchema, load_default=None, allow_none=True)
     # the customer's language, a BCP 47 tag ("de", "fr-CH"); one we do not ship falls back to
     # the browser's and then the shop's language (never a reason to refuse the order)
@@ -250,22 +320,22 @@ def _shipping_extra(data: dict[str, Any]) -> dict[str, Any] | None:
 
 
 class ReturnLineSchema(Strict):
-    line_id = Id
+    line_id = Id(text.LINE_ID)
     quantity = fields.Integer(strict=True, required=True, validate=Quantity)
     reason = fields.Enum(Reason, by_value=True, required=True)
     exchange_for = fields.Nested(VariantSchema, load_default=None, allow_none=True)
 
 
 class ReturnSchema(Strict):
-    id = Id
-    order_id = Id
+    id = Id(text.RETURN_ID)
+    order_id = Id(text.ORDER_ID)
     lines = fields.List(
         fields.Nested(ReturnLineSchema), required=True, validate=validate.Length(min=1, max=500)
     )
     preferred_resolution = fields.Enum(
         ResolutionKind, by_value=True, load_default=None, allow_none=True
     )
-    comment = fields.String(load_default="", validate=validate.Length(max=5000))
+    comment = Words(5000, load_default="")
     requested_at = fields.AwareDateTime(load_default=None, allow_none=True)
 
     @post_load
@@ -296,8 +366,8 @@ class SoldOutSchema(Strict):
     """``exchange.out_of_stock``: the exchange (its decision id) whose new items the storefront
     cannot ship, and which (none named: all of them)."""
 
-    decision_id = Id
-    skus = fields.List(fields.String(validate=validate.Length(min=1, max=255)),
+    decision_id = Id(text.DECISION_ID)
+    skus = fields.List(Id(text.SKU),
                        load_default=list, validate=validate.Length(max=500))
 
 
@@ -306,7 +376,7 @@ class SoldOutDataSchema(Strict):
 
 
 class EnvelopeSchema(Strict):
-    id = Id
+    id = Id(text.EVENT_ID)
     type = fields.String(required=True)
     created = fields.Integer(strict=True, load_default=None,
                              validate=[validate.Range(min=0), validate.Range(max=MAX_UNIX_SECONDS)])

@@ -3,8 +3,10 @@
 The header value is ``BASE64URL(protected) + ".." + BASE64URL(signature)``; the signed input is
 the protected header, a dot and the raw body bytes. The key is chosen by ``kid`` from the JWKS
 at ``<api origin>/.well-known/jwks.json``, cached per API URL and re-fetched once when the
-``kid`` is unknown (Saleor rotated its key). Legacy HMAC-SHA256 hex digests are accepted only
-when a secret is explicitly configured.
+``kid`` is unknown (Saleor rotated its key), at most once per ``REFETCH_COOL_DOWN_S`` per shop
+and process: a forged signature naming a random ``kid`` costs no outbound request and no
+database write while the last re-fetch is that recent. Legacy HMAC-SHA256 hex digests are
+accepted only when a secret is explicitly configured.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import threading
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -22,28 +25,45 @@ from refunds_plugin.errors import SignatureError
 
 ALGORITHM = "RS256"
 Jwks = dict[str, Any]
+# a rotated key is picked up at most this long after the last re-fetch (Saleor retries a
+# refused delivery); forged kids cannot make more than one re-fetch per shop in that time
+REFETCH_COOL_DOWN_S = 60.0
 
 
 class JwksStore:
-    """JWKS per API URL: memory first, then ``load`` (the install row), then ``fetch``."""
+    """JWKS per API URL: memory first, then ``load`` (the install row), then ``fetch``.
+    ``clock`` (seconds) times the re-fetch cool-down."""
 
     def __init__(
         self,
         fetch: Callable[[str], Jwks],
         load: Callable[[str], Jwks | None] = lambda _url: None,
         save: Callable[[str, Jwks], None] = lambda _url, _jwks: None,
+        clock: Callable[[], float] = time.monotonic,
+        cool_down_s: float = REFETCH_COOL_DOWN_S,
     ) -> None:
         self._fetch = fetch
         self._load = load
         self._save = save
+        self._clock = clock
+        self._cool_down_s = cool_down_s
         self._cache: dict[str, Jwks] = {}
+        self._refetched: dict[str, float] = {}
         self._lock = threading.Lock()
         self.fetches = 0
 
     def keys(self, api_url: str, *, refresh: bool = False) -> tuple[Jwks, bool]:
-        """The key set and whether it was fetched just now."""
+        """The key set and whether it was fetched just now. ``refresh`` fetches it again,
+        unless the last re-fetch for ``api_url`` was under the cool-down ago: then the cached
+        set (not fresh)."""
         with self._lock:
-            cached = None if refresh else self._cache.get(api_url)
+            cached = self._cache.get(api_url)
+            if refresh and cached is not None:
+                now, last = self._clock(), self._refetched.get(api_url)
+                if last is not None and now - last < self._cool_down_s:
+                    return cached, False
+                self._refetched[api_url] = now  # before fetching: concurrent ones wait it out
+                cached = None
         if cached is not None:
             return cached, False
         stored = None if refresh else self._load(api_url)
@@ -59,8 +79,10 @@ class JwksStore:
         return fresh, True
 
     def forget(self, api_url: str) -> None:
+        """A new install's keys: the cache and the cool-down start again."""
         with self._lock:
             self._cache.pop(api_url, None)
+            self._refetched.pop(api_url, None)
 
 
 def _find_key(jwks: Jwks, kid: str) -> Any | None:
@@ -74,7 +96,8 @@ def _find_key(jwks: Jwks, kid: str) -> Any | None:
 
 def signing_key(api_url: str, kid: str, store: JwksStore) -> Any | None:
     """The shop's RS256 public key named ``kid``; the JWKS is fetched again once when the cached
-    set does not hold it (Saleor rotated its key). None when the shop has no such key."""
+    set does not hold it (Saleor rotated its key), within the store's cool-down. None when the
+    shop has no such key."""
     jwks, fresh = store.keys(api_url)
     key = _find_key(jwks, kid)
     if key is None and not fresh:

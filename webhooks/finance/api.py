@@ -35,6 +35,7 @@ from refunds_plugin.trouble.follow_ups import find_page as find_follow_ups
 from webhooks.errors import error_response
 from webhooks.finance.openapi import document
 from webhooks.finance.session import Gate, bearer_principal, now, runtime
+from webhooks.schemas import json_body
 
 bp = Blueprint("finance_api", __name__, url_prefix="/api")
 
@@ -285,8 +286,8 @@ def resend(message_id: str) -> Response:
 def exchange_shipped(decision_id: str) -> Response:
     """A person sent an exchange's new items (the ``exchange_unshipped`` follow-up): optional
     ``carrier`` and ``tracking_number``; 409 ``already_shipped`` on a second call."""
-    body = request.get_json(silent=True)
-    body = {} if body is None and not request.get_data() else body
+    body = json_body()
+    body = {} if body is None and not request.get_data().strip() else body
     if not isinstance(body, dict) or set(body) - {"carrier", "tracking_number"}:
         return error_response(400, "invalid_request", "the body must be a JSON object with "
                               "carrier and tracking_number, both optional")
@@ -299,7 +300,7 @@ def exchange_shipped(decision_id: str) -> Response:
 @bp.post("/reviews/<decision_id>")
 @needs("admin")
 def decide(decision_id: str) -> Response:
-    body = request.get_json(silent=True)
+    body = json_body()
     if not isinstance(body, dict):
         return error_response(400, "invalid_request", "the body must be a JSON object")
     action = body.get("action")

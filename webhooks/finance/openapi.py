@@ -292,6 +292,8 @@ def document() -> dict[str, Any]:
                 "parameters": [{"name": "message_id", "in": "path", "required": True,
                                 "schema": {"type": "string"}}],
                 "responses": {"200": {"description": "queued again"},
+                              "404": {"description": "no message can have that id (a control "
+                                      "character in it)", **SHAPED},
                               "409": {"description": "the message is not failed"},
                               **ERRORS}}},
             "/api/exchanges/{decision_id}/shipped": {"post": {

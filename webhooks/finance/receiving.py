@@ -15,6 +15,7 @@ from refunds_plugin.shipping import listing
 from webhooks.finance import api
 from webhooks.finance.pages import needs, page, refused
 from webhooks.finance.session import runtime
+from webhooks.schemas import json_body
 
 bp = Blueprint("finance_receiving", __name__, url_prefix="/finance")
 api_bp = Blueprint("returns_api", __name__, url_prefix="/api")
@@ -77,10 +78,10 @@ def list_returns() -> Response:
 @api_bp.post("/returns/<decision_id>/receive")
 @api.needs("warehouse")
 def receive(decision_id: str) -> Response:
-    body = request.get_json(silent=True)
+    _waiting(decision_id)  # a 404 before the body is read
+    body = json_body()
     if not isinstance(body, dict):
         raise InputError("body must be a JSON object with lines", code="malformed_json")
-    _waiting(decision_id)  # a 404 before the lines are read
     receipt = runtime().service.receive(decision_id, _lines(body.get("lines")),
                                         f"token:{g.principal.token_id}:{g.principal.name}")
     return jsonify(receipt.to_json())

@@ -16,6 +16,7 @@ from refunds_plugin.domain.facts import OrderFacts, ReturnLine, ReturnRequest, V
 from refunds_plugin.domain.kinds import Reason, ResolutionKind
 from refunds_plugin.intake.request_check import LineProblem, line_problem
 from refunds_plugin.intake.returns_page import LineOption
+from refunds_plugin.ledger import text
 from webhooks.returns.strings import Strings
 
 
@@ -86,6 +87,8 @@ def parse(facts: OrderFacts, form: Mapping[str, str], t: Strings, request_id: st
         lines.append(ReturnLine(line.id, qty, reason, item))
     if not lines and not errors:
         errors.append(Problem(t.pick_something, None))
+    if text.NUL in form.get("comment", ""):  # PostgreSQL cannot keep it: say so, keep nothing
+        errors.append(Problem(t.unreadable_text, "comment"))
     if errors:
         return None, errors
     try:

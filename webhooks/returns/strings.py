@@ -36,6 +36,11 @@ ENGLISH: dict[str, str] = {
         "and try again."
     ),
     "missing_fields": N_("Please enter both your order number and your email address."),
+    # a NUL or another control character typed or pasted into a field: nothing can keep it
+    "unreadable_text": N_(
+        "What you entered contains an invisible control character that we cannot accept. "
+        "Please remove it (type the text again rather than pasting it) and try again."
+    ),
     "too_many_tries": N_(
         "Too many attempts. For your security, please wait a few minutes before trying again."
     ),

@@ -49,6 +49,7 @@ from refunds_plugin.domain.kinds import Reason
 from refunds_plugin.intake import returns_page as ret
 from refunds_plugin.intake import withdrawals
 from refunds_plugin.language import catalogue, postal
+from refunds_plugin.ledger import text
 from refunds_plugin.notify import links
 from refunds_plugin.notify.theme import theme
 from webhooks.returns import decided, lookup_limits, render
@@ -224,6 +225,10 @@ def lookup() -> Any:
     if not ret.normalize_order_number(number) or not email.strip():
         return _page("lookup.html", 400, order_number=number, email=email,
                      error=t.missing_fields, next=request.form.get("next"))
+    if text.problem(number, is_id=True) or text.problem(email, is_id=True):
+        return _page("lookup.html", 400, order_number=text.readable(number),
+                     email=text.readable(email), error=t.unreadable_text,
+                     next=request.form.get("next"))
     rt = _rt()
     facts = ret.find_order(rt.engine, number, email, rt.service.clock(),
                            rt.policy.abuse_window_days)

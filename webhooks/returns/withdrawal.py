@@ -29,8 +29,10 @@ from refunds_plugin.domain.facts import OrderFacts
 from refunds_plugin.intake import returns_page as ret
 from refunds_plugin.intake import withdrawals as wd
 from refunds_plugin.language import catalogue
+from refunds_plugin.ledger import text
 from refunds_plugin.notify.outbox import valid_email
 from refunds_plugin.notify.render import when
+from webhooks.returns import strings
 from webhooks.returns.form import Problem, by_field, on_fields
 
 Page = Callable[..., tuple[str, int]]
@@ -81,6 +83,9 @@ def parse(form: MultiDict[str, str],
     scope = form.get("scope", "all")
     if not name:
         errors.append(Problem(_("Please enter your full name."), "name"))
+    if text.problem(name) or text.problem(email, is_id=True):
+        errors.append(Problem(_(strings.ENGLISH["unreadable_text"]),
+                              "name" if text.problem(name) else "email"))
     if not valid_email(email):
         errors.append(Problem(_("Please enter a valid email address for your confirmation."),
                               "email"))

@@ -10,7 +10,6 @@ recorded it is found bought, and its label is returned instead of a second one b
 
 from __future__ import annotations
 
-import json
 from decimal import Decimal
 from typing import Any
 
@@ -24,7 +23,12 @@ from easypost.errors import (
 )
 
 from refunds_plugin.config import Parcel
-from refunds_plugin.errors import FinalProviderError, RetryableProviderError, SignatureError
+from refunds_plugin.errors import (
+    FinalProviderError,
+    PayloadError,
+    RetryableProviderError,
+    SignatureError,
+)
 from refunds_plugin.money import Money
 from refunds_plugin.shipping.carriers import Label, LabelRequest, NoLabel
 
@@ -194,8 +198,8 @@ def verify_webhook(body: bytes, headers: Any, secret: str) -> dict[str, Any]:
     except SignatureVerificationError:
         raise SignatureError("the X-Hmac-Signature does not match this body",
                              code="bad_signature") from None
-    except (ValueError, json.JSONDecodeError):
-        raise SignatureError("the body is not JSON", code="malformed") from None
+    except ValueError:  # signed, but no JSON Python reads (a 4301-digit integer too)
+        raise PayloadError("the body is not valid JSON", code="malformed_json") from None
     if not isinstance(event, dict):
-        raise SignatureError("the body is not a JSON object", code="malformed")
+        raise PayloadError("the body is not a JSON object", code="malformed_json")
     return event

@@ -26,7 +26,8 @@ from refunds_plugin.ledger.tables import (
 from refunds_plugin.shipping import tracking
 from refunds_plugin.shipping.carriers import Label, LabelRequest, NoLabel
 from refunds_plugin.shipping.returns import record_no_label
-from tests.integration.shipping.conftest import ANN, Returns
+from tests.fakes.easypost_api import sign
+from tests.integration.shipping.conftest import ANN, EASYPOST_SECRET, Returns
 
 POLICY = """currency: USD
 window: {days: 365, start: payment}
@@ -254,6 +255,10 @@ def _webhook_case(r: Returns, case: str) -> tuple[int, str]:
     elif case == "stale":
         old = (r.h.clock() - timedelta(days=8)).isoformat().replace("+00:00", "Z")
         resp = r.track("evt_s", code, "in_transit", created_at=old)
+    elif case == "huge-number":  # signed, but an integer longer than Python reads
+        body = b'{"id": "evt_h", "n": ' + b"9" * 4301 + b"}"
+        resp = r.h.client().post("/webhooks/easypost", data=body, headers={
+            "X-Hmac-Signature": sign(body, EASYPOST_SECRET), "Content-Type": "application/json"})
     else:
         body = json.dumps({"id": "evt_t"}).encode()
         resp = r.h.client().post("/webhooks/easypost", data=body,
@@ -263,7 +268,8 @@ def _webhook_case(r: Returns, case: str) -> tuple[int, str]:
 
 
 @pytest.mark.parametrize("case,code", [("forged", "bad_signature"), ("stale", "stale_event"),
-                                       ("tampered", "bad_signature")])
+                                       ("tampered", "bad_signature"),
+                                       ("huge-number", "malformed_json")])
 def test_a_forged_stale_or_tampered_tracking_webhook_is_400_and_records_nothing(
     returns_service: Callable[..., Returns], case: str, code: str,
 ) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from refunds_plugin.errors import SignatureError
-from refunds_plugin.saleor.jws import JwksStore, verify
+from refunds_plugin.saleor.jws import REFETCH_COOL_DOWN_S, JwksStore, verify
 from tests.fakes.saleor_api import public_jwk, rsa_key, sign
 
 URL = "https://shop.example.com/graphql/"
@@ -35,17 +35,23 @@ def test_a_stored_key_set_is_used_before_any_fetch():
     assert store.fetches == 0
 
 
-def test_an_unknown_kid_refetches_exactly_once():
+def test_an_unknown_kid_refetches_exactly_once_and_then_waits_out_the_cool_down():
     keys = Keys(("k1", "one"))
     saved = []
+    now = [1000.0]
     store = JwksStore(fetch=keys.fetch, load=lambda _u: keys.sets[0],
-                      save=lambda u, j: saved.append(j))
+                      save=lambda u, j: saved.append(j), clock=lambda: now[0])
     keys.sets.append({"keys": [public_jwk(rsa_key("two"), "k2")]})
     assert verify(sign(BODY, rsa_key("two"), "k2"), BODY, URL, store) == "jws"
     assert store.fetches == 1 and saved == [keys.sets[-1]]
+    for _ in range(50):  # forged kids within the cool-down: no fetch, no write
+        with pytest.raises(SignatureError, match="not in the shop's JWKS"):
+            verify(sign(BODY, rsa_key("evil"), "k9"), BODY, URL, store)
+    assert store.fetches == 1 and len(saved) == 1
+    now[0] += REFETCH_COOL_DOWN_S  # the cool-down is over: one more re-fetch for k9
     with pytest.raises(SignatureError, match="not in the shop's JWKS"):
         verify(sign(BODY, rsa_key("evil"), "k9"), BODY, URL, store)
-    assert store.fetches == 2  # one re-fetch for k9, none for the cached k2
+    assert store.fetches == 2
 
 
 @pytest.mark.parametrize(
