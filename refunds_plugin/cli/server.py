@@ -16,10 +16,11 @@ from typing import Any
 import click
 
 from refunds_plugin.cli import startup
-from refunds_plugin.config import money_banner
+from refunds_plugin.config import money_banner, stripe_secret_warning
 from refunds_plugin.exchanges.shipping import channel_warning
 from refunds_plugin.finance.currencies import currency_warnings
 from refunds_plugin.ledger.instance import kept_secret
+from refunds_plugin.notify.address import sender_warning
 from refunds_plugin.shipping.listing import address_warning, label_warning
 
 
@@ -69,7 +70,8 @@ def serve(host: str, port: int, workers: int, threads: int, executor: bool) -> N
         click.echo(line, err=True)
     for warning in (channel_warning(runtime.policy.exchange.allowed, config.outbound_url),
                     address_warning(bool(config.return_addresses)),
-                    label_warning(runtime.policy.return_shipping.label, config.carrier)):
+                    label_warning(runtime.policy.return_shipping.label, config.carrier),
+                    stripe_secret_warning(config), sender_warning(config)):
         if warning:
             click.echo(warning, err=True)
     runtime.engine.dispose()
