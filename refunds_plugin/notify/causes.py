@@ -199,6 +199,10 @@ _SETTLED = {
 }
 
 
+# the error codes (``last_error`` starts with them) of attempts no provider was called for
+NOT_SENT = ("provider_not_configured:", "instruction_unreadable:")
+
+
 def attempt_context(conn: Connection, attempt_id: str,
                     row: Any = None) -> tuple[dict[str, Any], Any]:
     """What an attempt's mails and events say, and its row (``row``: the attempt as the
@@ -214,6 +218,9 @@ def attempt_context(conn: Connection, attempt_id: str,
         "credit_code": row.credit_code, "provider": row.provider,
         "provider_reference": row.provider_reference, "status": row.status,
         "dry_run": row.provider == "dryrun",
+        # failed before any provider was asked (none configured by that name, or its stored
+        # instruction unreadable): its mail may not say a provider refused
+        "not_sent": (row.last_error or "").startswith(NOT_SENT),
     }, row
 
 
