@@ -29,8 +29,8 @@ from typing import Any
 
 from sqlalchemy import Engine, and_, case, func, literal, or_, select, union_all
 
-from refunds_plugin.insights.dryrun import WORDS as DRY
 from refunds_plugin.insights.dryrun import NOTICES, dry_share
+from refunds_plugin.insights.dryrun import WORDS as DRY
 from refunds_plugin.insights.period import Period
 from refunds_plugin.insights.reasons import rate_bp
 from refunds_plugin.ledger import rollups
