@@ -49,7 +49,7 @@ from refunds_plugin.notify import stored
 from refunds_plugin.notify.asked import asked
 from refunds_plugin.notify.kinds import MERCHANT
 from refunds_plugin.notify.outbox import HELD, Known, enqueue, enqueue_all, recorded_causes
-from refunds_plugin.notify.reads import dry_run_of, order_names
+from refunds_plugin.notify.reads import decided_in_test_mode, dry_run_of, order_names
 from refunds_plugin.notify.reads import order_number as _number
 from refunds_plugin.shipping.rows import ReturnRow, get_return
 
@@ -232,6 +232,8 @@ def attempt_settled(conn: Connection, row: Any, status: str, now: datetime) -> N
         return
     if row.provider == "dryrun":  # no money moved: nobody is told it did
         return
+    if row.provider == "stripe" and decided_in_test_mode(conn, row.decision_id):
+        return  # Stripe's test mode (a test key) moved no real money either
     context, _ = attempt_context(conn, row.id, row)
     mail, event = kinds
     cause = f"attempt:{row.id}"

@@ -38,6 +38,10 @@ def test_a_stripe_test_key_answers_and_mails_in_test_mode_without_a_promise(
     assert "within 48 hours" not in approved.part("plain") + approved.part("html")
     [attempt] = h.rows(refund_attempts)
     assert (attempt.provider, attempt.status) == ("stripe", "succeeded")  # Stripe's test mode
+    # as in a dry run, nobody is told money was sent: the customer got the two mails above only
+    assert [m.subject for m in smtp.received] == [
+        "We received your return request for order 1001",
+        "Your return for order 1001 is approved"]
 
 
 def test_a_refund_no_provider_was_asked_for_never_says_a_provider_refused_it(
