@@ -63,7 +63,9 @@ def dry_run_of(conn: Connection, decision_id: str) -> bool:
 def decided_in_test_mode(conn: Connection, decision_id: str) -> bool:
     """Whether the decision was made in test mode (its stored facts' ``can_charge`` false)."""
     facts = conn.execute(select(decisions.c.facts).where(decisions.c.id == decision_id)).scalar()
+    if not facts:
+        return False
     try:
-        return bool(facts) and json.loads(facts).get("can_charge") is False
+        return json.loads(facts).get("can_charge") is False
     except (ValueError, AttributeError):  # a row edited by hand: read as not in test mode
         return False
