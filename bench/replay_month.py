@@ -118,7 +118,7 @@ def _order(rng: random.Random, c: Customer, order_id: str, paid: datetime) -> di
         "delivered_at": (paid + DELIVERY).isoformat(),
         "customer": {"id": c.id, "email": f"{c.id}@example.com"}, "lines": lines,
         "shipping_amount": shipping, "total_amount": total,
-        "payment": {"provider": "storefront", "reference": f"pay-{order_id}", "amount": total}}}
+        "payment": {"provider": "stripe", "reference": f"pay-{order_id}", "amount": total}}}
 
 
 def _return(rng: random.Random, c: Customer, order: dict[str, Any], n: int) -> dict[str, Any]:

@@ -7,7 +7,7 @@ pass around (``router(config)``), so none of them needs the whole service to ask
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from functools import partial
 
 from refunds_plugin.config import Config
@@ -51,3 +51,18 @@ def dry_run(config: Config, order_facts: OrderFacts) -> bool:
 def router(config: Config) -> Route:
     """``route`` for one configuration: the value handed to code that routes attempts."""
     return partial(route, config)
+
+
+def test_mode(config: Config, providers: Iterable[str]) -> bool:
+    """Whether money routed to ``providers`` would not really move: one is the dry run, or
+    Stripe while its key is a test key (Stripe's test mode moves no real money)."""
+    named = set(providers)
+    return "dryrun" in named or (config.stripe_test and "stripe" in named)
+
+
+def connected(config: Config, order_facts: OrderFacts) -> frozenset[str]:
+    """The providers this service can call for the order: the dry run; Stripe with a key; the
+    Saleor app for an order that came from Saleor (its install refunds it). Money routed to
+    any other provider could not be sent, so such an approval goes to a person."""
+    return frozenset({"dryrun"} | ({"stripe"} if config.stripe_api_key else set())
+                     | ({"saleor"} if order_facts.source == "saleor" else set()))

@@ -7,7 +7,7 @@ from __future__ import annotations
 from flask import Blueprint, Response, current_app, jsonify, redirect, url_for
 from werkzeug.wrappers import Response as WerkzeugResponse
 
-from refunds_plugin.config import money_modes, no_money_moves
+from refunds_plugin.config import money_modes, no_money_moves, service_mode
 from refunds_plugin.ledger.attempt_reads import backlog
 
 bp = Blueprint("health", __name__)
@@ -40,8 +40,10 @@ def healthz() -> tuple[Response, int]:
             "status": "ok",
             "database": "ok",
             "policy": {"name": runtime.policy.name, "hash": runtime.policy.content_hash},
-            "dry_run": no_money_moves(runtime.config),  # true only when no provider moves money
-            "money": money_modes(runtime.config),  # per provider: live | dry_run | off
+            # true only when no provider moves real money (a Stripe test key moves none)
+            "dry_run": no_money_moves(runtime.config),
+            "mode": service_mode(runtime.config),  # live | test (no real money) | dry_run
+            "money": money_modes(runtime.config),  # per provider: live | test | dry_run | off
             "executor": {
                 "running_here": runtime.executor is not None,
                 "backlog": int(count),

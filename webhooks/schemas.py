@@ -29,6 +29,7 @@ from refunds_plugin.intake.storefront import PaymentRecord
 from refunds_plugin.ledger import text
 from refunds_plugin.ledger.orders import OrderRecord
 from refunds_plugin.money import CurrencyError, normalize_currency
+from refunds_plugin.providers import PAYMENT_PROVIDERS
 from webhooks import signatures
 
 # bounds that keep every amount, quantity and their products inside a BIGINT column
@@ -302,6 +303,11 @@ class OrderSchema(CurrencyChecked, Strict):
         pay = data["payment"]
         payment = None
         if pay is not None:
+            if pay["provider"] not in PAYMENT_PROVIDERS:  # money to it could never be sent
+                raise PayloadError(
+                    f"payment.provider {pay['provider']!r} is not a payment provider this "
+                    f"service can refund through: use one of {', '.join(PAYMENT_PROVIDERS)}",
+                    code="unsupported_payment_provider")
             amount = pay["amount"] if pay["amount"] is not None else data["total_amount"]
             payment = PaymentRecord(pay["provider"], pay["reference"], amount)
         return order, payment

@@ -70,9 +70,8 @@ def _money(minor: Any, currency: str) -> str:
 
 
 def _dry(doc: dict[str, Any]) -> None:
-    if doc.get("dry_run"):
-        click.echo("Dry run (no money moved): no provider keys, so no refund or store credit "
-                   "of this period was paid; amounts are what would have been paid.")
+    if doc.get("dry_run_notice"):  # by the period's decisions, not by today's keys
+        click.echo(doc["dry_run_notice"])
 
 
 def _pct(bp: int | None) -> str:

@@ -16,10 +16,11 @@ from typing import Any
 import click
 
 from refunds_plugin.cli import startup
-from refunds_plugin.config import money_banner, money_modes
+from refunds_plugin.config import money_banner, money_modes, stripe_secret_warning
 from refunds_plugin.exchanges.shipping import channel_warning
 from refunds_plugin.finance.currencies import currency_warnings
 from refunds_plugin.ledger.instance import kept_secret
+from refunds_plugin.notify.address import sender_warning
 from refunds_plugin.shipping.listing import (
     address_warning,
     key_warning,
@@ -76,7 +77,8 @@ def serve(host: str, port: int, workers: int, threads: int, executor: bool) -> N
                     address_warning(bool(config.return_addresses)),
                     label_warning(runtime.policy.return_shipping.label, config.carrier),
                     key_warning(config.easypost_api_key, money_modes(config)),
-                    scan_warning(runtime.policy, config.can_label, bool(config.return_addresses))):
+                    scan_warning(runtime.policy, config.can_label, bool(config.return_addresses)),
+                    stripe_secret_warning(config), sender_warning(config)):
         if warning:
             click.echo(warning, err=True)
     runtime.engine.dispose()

@@ -11,6 +11,7 @@ from typing import IO, Any
 
 from sqlalchemy import ColumnElement, Engine, Select, and_, case, exists, func, or_, select
 
+from policies.explanation import without_promise
 from refunds_plugin.domain.kinds import WAITING, AttemptStatus
 from refunds_plugin.finance import amounts, spreadsheet
 from refunds_plugin.finance.rows import (
@@ -368,18 +369,26 @@ def decision_detail(engine: Engine, decision_id: str) -> dict[str, Any] | None:
     body = json.loads(row.body)
     decided = [json.loads(e["body"]) for e in journal if e["entry_type"] == "review_decided"]
     last = decided[-1] if decided else {}
+    facts = json.loads(row.facts)
+    # the customer's answer and emails left out the promise of when the money arrives and
+    # said "test mode": its money went to the dry run, or the facts it was decided on could
+    # move none (``service.decided_on``: a dry run or a Stripe test key)
+    test_mode = facts.get("can_charge") is False or any(
+        a["provider"] == DRYRUN_PROVIDER for a in attempts)
+    explained = said_again(row.explanation, row.said, "en")
     for a in attempts:
         a["status"] = shown_status(a["status"], a["provider"])
     return {
         "decision": decision_row(row, statuses, review),
         "body": body,
         "trace": body.get("trace", []),
-        "facts": json.loads(row.facts),
+        "facts": facts,
         "request": json.loads(row.request),
         "attempts": attempts,
         "review": dict(review._mapping) if review else None,
-        # the explanation as an English reader reads it (its money grouped)
-        "explained": said_again(row.explanation, row.said, "en"),
+        # the explanation as an English reader read it (its money grouped), as it was told
+        "explained": without_promise(explained) if test_mode else explained,
+        "test_mode": test_mode,
         "review_change": last.get("adjusted"),  # what the admin changed when approving
         "customer_note": last.get("customer_note"),
         "journal": journal,

@@ -37,6 +37,7 @@ from sqlalchemy import Engine, Select, and_, case, func, select
 
 from refunds_plugin.domain.kinds import AttemptStatus
 from refunds_plugin.finance.rows import DRYRUN_PROVIDER
+from refunds_plugin.insights.dryrun import NOTICES
 from refunds_plugin.insights.period import Period
 from refunds_plugin.insights.reasons import money_words, rate_bp, reasons
 from refunds_plugin.ledger import rollups
@@ -159,6 +160,7 @@ class Costs:
     # currency -> {"exchanges": that did not fall back, "fallen_back": n}
     exchanges: dict[str, dict[str, int]]
     dry_run: bool = False  # some money of the period went through the dry-run provider
+    dry_share: str = "none"  # how much: all | some | none (``insights.dryrun.dry_share``)
 
     def currencies(self) -> list[str]:
         return sorted(set(self.sales) | set(self.figures))
@@ -185,7 +187,9 @@ class Costs:
                 "sales": [{"currency": c, "amount": self.sales.get(c, 0)}
                           for c in self.currencies()],
                 "rows": self.rows(), "by_product": self.by_product,
-                "dry_run": self.dry_run, "money_words": money_words(self.dry_run),
+                "dry_run": self.dry_run, "dry_run_share": self.dry_share,
+                "dry_run_notice": NOTICES.get(self.dry_share),
+                "money_words": money_words(self.dry_run, self.dry_share),
                 "exchanges": [{"currency": c, **self.exchanges.get(
                     c, {"exchanges": 0, "fallen_back": 0})} for c in self.currencies()]}
 
@@ -206,4 +210,4 @@ def costs(engine: Engine, p: Period, by: str = "sku", limit: int = 50,
     by_product = [{"key": r.key, "name": r.name, "currency": r.currency, "sales": r.sales,
                    "money_returned": r.money_returned, "money_kept": r.money_kept,
                    "share_of_sales_bp": rate_bp(r.money_returned, r.sales)} for r in per.rows]
-    return Costs(p, sales, figures, by_product, counts, per.dry_run)
+    return Costs(p, sales, figures, by_product, counts, per.dry_run, per.dry_share)

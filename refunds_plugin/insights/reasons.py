@@ -25,7 +25,7 @@ from sqlalchemy import Connection, Engine, and_, case, func, literal, select
 
 from refunds_plugin.domain.kinds import Reason
 from refunds_plugin.errors import InputError
-from refunds_plugin.insights.dryrun import WORDS, dry_run
+from refunds_plugin.insights.dryrun import NOTICES, WORDS, dry_share
 from refunds_plugin.insights.period import Period
 from refunds_plugin.ledger import rollups
 from refunds_plugin.ledger.rollups import DIMENSIONS, granted
@@ -107,18 +107,23 @@ class Report:
     period: Period
     rows: list[Row]
     reason: str | None  # only the rows this reason brought back, most first
-    dry_run: bool = False  # the period's money went through the dry-run provider: none moved
+    dry_run: bool = False  # some of the period's money went through the dry-run provider
+    dry_share: str = "none"  # how much: all | some | none (``insights.dryrun.dry_share``)
 
     def to_json(self) -> dict[str, Any]:
         return {"by": self.by, **self.period.to_json(), "before": self.period.before().to_json(),
-                "reason": self.reason, "dry_run": self.dry_run,
-                "money_words": money_words(self.dry_run),
+                "reason": self.reason, "dry_run": self.dry_run, "dry_run_share": self.dry_share,
+                "dry_run_notice": NOTICES.get(self.dry_share),
+                "money_words": money_words(self.dry_run, self.dry_share),
                 "rows": [r.to_json() for r in self.rows]}
 
 
-def money_words(dry: bool) -> str:
-    """What "money returned" is, said truthfully."""
-    return f"money returned: {WORDS}" if dry else "money returned"
+def money_words(dry: bool, share: str = "all") -> str:
+    """What "money returned" is, said truthfully (``share``: see ``Report.dry_share``)."""
+    if not dry:
+        return "money returned"
+    return f"money returned: {WORDS}" if share == "all" else \
+        "money returned: partly a dry run (some of it never moved)"
 
 
 def check_choice(name: str, value: str | None, allowed: tuple[str, ...]) -> None:
@@ -142,7 +147,7 @@ def reasons(engine: Engine, p: Period, by: str = "sku", reason: str | None = Non
         return found
 
     with rollups.reading(engine) as conn:
-        dry = dry_run(conn, p)
+        share = dry_share(conn, p)
         for s in _sold(conn, by, p, use_rollups):
             r = row(s.key, s.currency)
             r.name, r.sold, r.sales = str(s.name or s.key), int(s.units), int(s.money)
@@ -175,7 +180,7 @@ def reasons(engine: Engine, p: Period, by: str = "sku", reason: str | None = Non
             r.name = r.name or names.get(r.key, "")
     for r in found:
         r.name = r.name or r.key
-    return Report(by, p, found, reason, dry)
+    return Report(by, p, found, reason, share != "none", share)
 
 
 def _returned_names(conn: Connection, by: str, p: Period, keys: set[str]) -> dict[str, str]:

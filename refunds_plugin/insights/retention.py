@@ -29,8 +29,8 @@ from typing import Any
 
 from sqlalchemy import Engine, and_, case, func, literal, or_, select, union_all
 
+from refunds_plugin.insights.dryrun import NOTICES, dry_share
 from refunds_plugin.insights.dryrun import WORDS as DRY
-from refunds_plugin.insights.dryrun import dry_run
 from refunds_plugin.insights.period import Period
 from refunds_plugin.insights.reasons import rate_bp
 from refunds_plugin.ledger import rollups
@@ -77,18 +77,20 @@ class Retention:
     period: Period
     groups: list[Group]
     dry_run: bool = False
+    dry_share: str = "none"  # all | some | none (``insights.dryrun.dry_share``)
 
     def to_json(self) -> dict[str, Any]:
         groups = [g.to_json() for g in self.groups]
-        if self.dry_run:
+        if self.dry_share == "all":  # some: the groups hold paid money too, the notice says so
             for g in groups:
                 g["words"] = DRY_WORDS.get(g["ending"], g["words"])
         return {**self.period.to_json(), "caveat": CAVEAT, "dry_run": self.dry_run,
+                "dry_run_share": self.dry_share, "dry_run_notice": NOTICES.get(self.dry_share),
                 "groups": groups}
 
     def rows(self) -> list[dict[str, Any]]:
         """Flat: one row per group and window (spending per currency joined in one cell)."""
-        words = {**WORDS, **(DRY_WORDS if self.dry_run else {})}
+        words = {**WORDS, **(DRY_WORDS if self.dry_share == "all" else {})}
         return [{"ending": g.ending, "words": words[g.ending], "customers": g.customers,
                  "days": w["days"], "n": w["n"], "came_back": w["came_back"],
                  "share_bp": w["share_bp"],
@@ -158,7 +160,8 @@ def _rolled(engine: Engine, p: Period, now: datetime) -> list[Group]:
 def retention(engine: Engine, p: Period, now: datetime, use_rollups: bool = True) -> Retention:
     found = Retention(p, _rolled(engine, p, now)) if use_rollups else _direct(engine, p, now)
     with engine.connect() as conn:
-        return replace(found, dry_run=dry_run(conn, p))
+        share = dry_share(conn, p)
+        return replace(found, dry_run=share != "none", dry_share=share)
 
 
 def _direct(engine: Engine, p: Period, now: datetime) -> Retention:

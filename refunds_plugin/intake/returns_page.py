@@ -222,6 +222,7 @@ class MoneyStatus:
     stage: str  # waiting | requested | sent | received | failed | expired
     credit_code: str | None
     dry_run: bool = False  # the shop's test mode: no provider was asked, nothing moved
+    provider: str = ""  # who pays it (Stripe with a test key moves no real money either)
 
 
 @dataclass(frozen=True)
@@ -294,7 +295,7 @@ def decision_status(engine: Engine, decision_id: str) -> DecisionStatus | None:
                     "expired" if (a.last_error or "").startswith("return expired")
                     and a.status == AttemptStatus.CANCELED else STAGES.get(a.status, "requested"),
                     a.credit_code if a.status == AttemptStatus.SUCCEEDED and a.provider != "dryrun"
-                    else None, a.provider == "dryrun")
+                    else None, a.provider == "dryrun", a.provider)
         for a in attempts
     )
     note = json.loads(entry).get("customer_note") if entry else None

@@ -287,7 +287,8 @@ class Service:
                     event_row=row, held=physical.held_kinds(terms, self.config, decision),
                     approved=partial(physical.open_for, facts=order_facts, policy=terms,
                                      config=self.config, now=now, seen=seen),
-                    seen=seen,
+                    seen=seen, test_mode=dry_run,
+                    connected=routing.connected(self.config, order_facts),
                 )
                 duplicate = not recorded.created
                 if duplicate:
@@ -375,8 +376,9 @@ class Service:
             return get_exchange(conn, decision_id)
 
     def dry_run_for(self, order_facts: OrderFacts) -> bool:
-        """Whether this order's money would not move: the dry run is its provider."""
-        return "dryrun" in self.route(order_facts).values()
+        """Whether this order's money would not really move: the dry run is its provider, or
+        Stripe called with a test key (``Config.stripe_test``); customers are told test mode."""
+        return routing.test_mode(self.config, self.route(order_facts).values())
 
     def decided_on(self, order_facts: OrderFacts, dry_run: bool | None = None) -> OrderFacts:
         """The facts as this service acts on them: no charge in a dry run (the policy offers the

@@ -119,6 +119,29 @@ def guard_refundable(decision: Decision, facts: OrderFacts) -> Decision:
                    explanation=Joined([without_promise(decision.explanation), guard.message]))
 
 
+def guard_connected(decision: Decision, route: dict[str, str],
+                    connected: frozenset[str]) -> Decision:
+    """An approval whose money ``route`` sends to a provider this service cannot call (a
+    payment through a provider it is not connected to) goes to a person, promising nothing:
+    no provider could be asked, so nobody may be told one refused or will pay."""
+    if decision.outcome is not Outcome.APPROVE:
+        return decision
+    names = sorted({name for res in decision.resolutions if res.total > 0
+                    if (name := route.get(res.payment_reference or "", "")
+                        if res.kind is ResolutionKind.REFUND else route.get("credit", ""))
+                    and name not in connected})
+    if not names:
+        return decision
+    guard = RuleResult("ledger_guard", "review", "provider_not_connected",
+                       said("This order was paid through {provider}, which this shop has not "
+                            "connected for refunds, so a person will settle it by hand; no "
+                            "money has moved yet.", provider=", ".join(names)),
+                       {"providers": names})
+    return replace(decision, outcome=Outcome.REVIEW, reason_code="provider_not_connected",
+                   trace=(*decision.trace, guard),
+                   explanation=Joined([without_promise(decision.explanation), guard.message]))
+
+
 _CURRENCIES = select(payments.c.reference, payments.c.currency).where(
     payments.c.order_id == bindparam("oid"), payments.c.reference.in_(bindparam("refs",
                                                                              expanding=True)))
@@ -169,6 +192,8 @@ def record_decision(
     held: frozenset[ResolutionKind] = frozenset(),
     approved: Callable[[Connection, str, Decision], Any] | None = None,
     seen: OrderSeen | None = None,
+    test_mode: bool = False,
+    connected: frozenset[str] | None = None,
 ) -> RecordedDecision:
     """Store a decision once per ``(order, request_key)``, its attempts and its journal entry.
 
@@ -178,9 +203,14 @@ def record_decision(
     ``approved``: what else a new approval records in this transaction (the physical return,
     ``intake/physical.open_for``, which returns it or None), before the decision's messages,
     which carry it. ``seen``: the rest of the order row the facts were read from, so the
-    messages need not read it again.
+    messages need not read it again. ``test_mode``: its money would not really move (a Stripe
+    test key), so its messages say test mode as a dry run's do. ``connected``: the providers
+    that can be called (``routing.connected``; None: not checked): an approval routed to
+    another goes to a person (``guard_connected``).
     """
     decision = guard_currency(conn, guard_refundable(decision, facts), facts)
+    if connected is not None:
+        decision = guard_connected(decision, route, connected)
     decision_id = str(uuid.uuid4())
     asked = request_json(request)
     body = decision_body(decision)
@@ -245,8 +275,8 @@ def record_decision(
                       customer_email=facts.customer.email, now=now,
                       seen=None if seen is None else Seen(seen, said_json, opened),
                       # its attempts say; with none (a review, a decline) the order's route
-                      dry_run=any(row["provider"] == "dryrun" for row in written) if written
-                      else "dryrun" in route.values(),
+                      dry_run=test_mode or (any(row["provider"] == "dryrun" for row in written)
+                                            if written else "dryrun" in route.values()),
                       request_lines=list(asked.get("lines") or ()))
     ids = tuple(row["id"] for row in written)
     return RecordedDecision(decision_id, decision, ids, created=True, written=tuple(written),

@@ -8,6 +8,7 @@ mailbox reads as a no-reply one (``no-reply@``, ``noreply@``, ``donotreply@``, `
 
 from __future__ import annotations
 
+import ipaddress
 import re
 from email.utils import formataddr, parseaddr
 from urllib.parse import urlsplit
@@ -33,3 +34,20 @@ def reply_to(config: Config) -> str | None:
         if "@" in address and not _NO_REPLY.match(address.rpartition("@")[0]):
             return candidate
     return None
+
+
+def sender_warning(config: Config) -> str | None:
+    """For ``refunds serve``: mail is sent through SMTP with no ``REFUNDS_MAIL_FROM`` and the
+    default From would be ``no-reply@`` an IP address or localhost, which mail servers refuse
+    or file as spam; None when that is not so (no mail, the console, a From set)."""
+    if config.mail_from or "://" not in config.mail_url:
+        return None
+    host = urlsplit(config.mail_url).hostname or "localhost"
+    try:
+        ipaddress.ip_address(host)
+    except ValueError:
+        if host.lower() != "localhost":
+            return None
+    return (f"mail: REFUNDS_MAIL_FROM is not set, so emails come from no-reply@{host}, which "
+            "mail servers refuse or file as spam: set REFUNDS_MAIL_FROM to an address at your "
+            "shop's domain, e.g. \"Our shop <returns@example.com>\"")

@@ -51,7 +51,7 @@ from refunds_plugin.notify import stored
 from refunds_plugin.notify.asked import asked
 from refunds_plugin.notify.kinds import MERCHANT
 from refunds_plugin.notify.outbox import HELD, Known, enqueue, enqueue_all, recorded_causes
-from refunds_plugin.notify.reads import dry_run_of, order_names
+from refunds_plugin.notify.reads import decided_in_test_mode, dry_run_of, order_names
 from refunds_plugin.notify.reads import order_number as _number
 from refunds_plugin.shipping.rows import ReturnRow, get_return
 
@@ -203,6 +203,10 @@ _SETTLED = {
 }
 
 
+# the error codes (``last_error`` starts with them) of attempts no provider was called for
+NOT_SENT = ("provider_not_configured:", "instruction_unreadable:")
+
+
 def attempt_context(conn: Connection, attempt_id: str,
                     row: Any = None) -> tuple[dict[str, Any], Any]:
     """What an attempt's mails and events say, and its row (``row``: the attempt as the
@@ -218,6 +222,9 @@ def attempt_context(conn: Connection, attempt_id: str,
         "credit_code": row.credit_code, "provider": row.provider,
         "provider_reference": row.provider_reference, "status": row.status,
         "dry_run": row.provider == "dryrun",
+        # failed before any provider was asked (none configured by that name, or its stored
+        # instruction unreadable): its mail may not say a provider refused
+        "not_sent": (row.last_error or "").startswith(NOT_SENT),
     }, row
 
 
@@ -229,6 +236,8 @@ def attempt_settled(conn: Connection, row: Any, status: str, now: datetime) -> N
         return
     if row.provider == "dryrun":  # no money moved: nobody is told it did
         return
+    if row.provider == "stripe" and decided_in_test_mode(conn, row.decision_id):
+        return  # Stripe's test mode (a test key) moved no real money either
     context, _ = attempt_context(conn, row.id, row)
     mail, event = kinds
     cause = f"attempt:{row.id}"

@@ -12,6 +12,10 @@ from typing import Any, Protocol
 
 SaveProgress = Callable[[dict[str, Any]], None]
 
+# what an order's payment may name (``payment.provider`` of a storefront order): the payment
+# providers with an adapter here; the dry run is not one a customer pays through
+PAYMENT_PROVIDERS = ("stripe", "saleor")
+
 
 @dataclass(frozen=True)
 class Instruction:

@@ -128,7 +128,7 @@ class Harness:
             "database_url": self.db_url,
             "storefront_secret": STOREFRONT_SECRET,
             "stripe_webhook_secrets": STRIPE_SECRETS,
-            "stripe_api_key": "sk_test_fake" if self.stripe_base else "",
+            "stripe_api_key": "sk_live_fake" if self.stripe_base else "",
             "stripe_api_base": self.stripe_base,
             "stripe_timeout_s": 1.0,
             "stripe_max_network_retries": 0,

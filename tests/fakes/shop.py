@@ -66,7 +66,7 @@ class Shop:
             "lines": [{"id": "l1", "sku": "SHIRT", "name": "Shirt", "quantity": 1,
                        "unit_amount": amount}],
             "shipping_amount": 0, "total_amount": amount,
-            "payment": {"provider": "storefront", "reference": f"pay_{order_id}",
+            "payment": {"provider": "stripe", "reference": f"pay_{order_id}",
                         "amount": amount},
         }})
 

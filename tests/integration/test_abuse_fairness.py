@@ -185,7 +185,7 @@ def _two_line_order(shop: Shop, order_id: str, email: str, amounts: tuple[int, i
                    "unit_amount": amount}
                   for n, (name, amount) in enumerate(zip(("Lamp", "Mug"), amounts, strict=True))],
         "shipping_amount": 0, "total_amount": sum(amounts),
-        "payment": {"provider": "storefront", "reference": f"pay_{order_id}",
+        "payment": {"provider": "stripe", "reference": f"pay_{order_id}",
                     "amount": sum(amounts)},
     }})
 

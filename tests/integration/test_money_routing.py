@@ -4,32 +4,55 @@ from __future__ import annotations
 
 from dataclasses import replace
 
+import pytest
+
 from policies.explanation import PROMISE
 from refunds_plugin.domain.decision import Decision, Resolution
 from refunds_plugin.domain.facts import OrderFacts, OrderLine, PaymentFacts
 from refunds_plugin.domain.kinds import DecisionKind, Outcome, ResolutionKind
 from refunds_plugin.language.said import Joined, said
 from refunds_plugin.ledger.decisions import guard_refundable
-from refunds_plugin.ledger.tables import refund_attempts, reviews
+from refunds_plugin.ledger.tables import events, orders, payments, refund_attempts, reviews
 from tests.fakes import Clock, Harness, order_paid, return_requested
 from tests.fakes.stripe_api import FakeStripe, FakeStripeServer
 
 
-def test_a_payment_no_provider_can_refund_goes_to_a_person_not_to_a_pretend_refund(
+@pytest.mark.parametrize("dry_run", [False, True])
+def test_a_payment_provider_the_service_has_no_adapter_for_is_refused_and_nothing_recorded(
+    any_db_url: str, clock: Clock, stripe_server: FakeStripeServer, dry_run: bool,
+) -> None:
+    h = Harness(any_db_url, clock, "" if dry_run else stripe_server.url)
+    try:
+        resp = h.post_storefront(order_paid(provider="other", reference="gc_1"))
+        assert (resp.status_code, resp.json) == (400, {"error": {
+            "code": "unsupported_payment_provider",
+            "message": "payment.provider 'other' is not a payment provider this service can "
+                       "refund through: use one of stripe, saleor"}})
+        assert (h.rows(events), h.rows(orders), h.rows(payments)) == ([], [], [])
+    finally:
+        h.close()
+
+
+def test_a_saleor_payment_with_no_saleor_connection_goes_to_a_person_promising_nothing(
     any_db_url: str, clock: Clock, stripe_server: FakeStripeServer, fake_stripe: FakeStripe,
 ) -> None:
-    h = Harness(any_db_url, clock, stripe_server.url)  # live Stripe key: not a dry run
+    h = Harness(any_db_url, clock, stripe_server.url)  # live Stripe key, no Saleor shop
     try:
-        h.post_storefront(order_paid(provider="paypal", reference="PAYID-1"))
-        answer = h.post_storefront(return_requested()).json
+        h.post_storefront(order_paid(provider="saleor", reference="tx_1"))
+        resp = h.post_storefront(return_requested(
+            lines=[{"line_id": "l1", "quantity": 1, "reason": "defective"}]))
         h.drain()
-        assert answer is not None and answer["dry_run"] is False
-        [attempt] = h.rows(refund_attempts)
-        assert (attempt.provider, attempt.status, attempt.amount) == ("paypal", "failed", 2500)
-        assert attempt.provider_reference is None
-        assert "no provider named 'paypal'" in attempt.last_error
+        answer = resp.json
+        assert answer is not None and resp.status_code == 201
+        assert (answer["outcome"], answer["reason_code"], answer["attempts"]) == (
+            "review", "provider_not_connected", [])
+        assert answer["explanation"].endswith(
+            "This order was paid through saleor, which this shop has not connected for "
+            "refunds, so a person will settle it by hand; no money has moved yet.")
+        assert "within 48 hours" not in answer["explanation"]
+        assert h.rows(refund_attempts) == []
         [review] = h.rows(reviews)
-        assert (review.decision_id, review.status) == (attempt.decision_id, "open")
+        assert review.status == "open"
         assert fake_stripe.calls_to("POST", "/v1/refunds") == []
     finally:
         h.close()

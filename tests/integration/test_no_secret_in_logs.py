@@ -25,7 +25,7 @@ from tests.fakes import (
 from tests.fakes.finance_scene import csrf
 from tests.fakes.stripe_api import FakeStripeServer
 
-API_KEY = "sk_test_51KnownSecretApiKeyValue0123456789"
+API_KEY = "sk_live_51KnownSecretApiKeyValue0123456789"
 SESSION_KEY = "known-flask-session-signing-key-0123456789"
 SALEOR_HMAC = "known-saleor-hmac-secret-0123456789"
 SMTP_PASSWORD = "known-smtp-password-0123456789"  # for mail settings, once the service sends mail

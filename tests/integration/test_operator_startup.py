@@ -117,12 +117,12 @@ def test_worker_once_says_what_it_did(
     h = Harness(sqlite_url, clock, stripe_server.url)
     try:
         h.post_storefront(order_paid("1001"))
-        h.post_storefront(order_paid("1002", provider="paypal", reference="PAYID-2"))
+        h.post_storefront(order_paid("1002", reference="pi_unknown_to_stripe"))  # refused
         h.post_storefront(return_requested("r-1", "1001"))
         h.post_storefront(return_requested("r-2", "1002"))
     finally:
         h.close()
-    env = {"REFUNDS_DATABASE_URL": sqlite_url, "REFUNDS_STRIPE_API_KEY": "sk_test_fake",
+    env = {"REFUNDS_DATABASE_URL": sqlite_url, "REFUNDS_STRIPE_API_KEY": "sk_live_fake",
            "REFUNDS_STRIPE_API_BASE": stripe_server.url, "REFUNDS_STRIPE_MAX_NETWORK_RETRIES": "0"}
 
     first = CliRunner().invoke(main, ["worker", "--once"], env=env)

@@ -84,7 +84,7 @@ class Cluster:
         env.update({
             "REFUNDS_DATABASE_URL": self.db_url,
             "REFUNDS_STOREFRONT_SECRET": STOREFRONT_SECRET,
-            "REFUNDS_STRIPE_API_KEY": "sk_test_fake",
+            "REFUNDS_STRIPE_API_KEY": "sk_live_fake",
             "REFUNDS_STRIPE_API_BASE": self.stripe_base,
             "REFUNDS_STRIPE_MAX_NETWORK_RETRIES": "0",
             "REFUNDS_STRIPE_TIMEOUT": "5",

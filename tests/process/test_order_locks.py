@@ -55,7 +55,7 @@ def pay(client: FlaskClient, order_id: str) -> None:
         "lines": [{"id": "l1", "sku": "SHIRT", "name": "Shirt", "quantity": 1,
                    "unit_amount": CAPTURED}],
         "shipping_amount": 0, "total_amount": CAPTURED,
-        "payment": {"provider": "storefront", "reference": f"pay_{order_id}",
+        "payment": {"provider": "stripe", "reference": f"pay_{order_id}",
                     "amount": CAPTURED}}})
     assert code == 200
 

@@ -13,6 +13,8 @@ from refunds_plugin.insights.reasons import DIMENSIONS, REASONS
 PERIOD = ("since", "until")
 _STR = {"type": "string"}
 _ARRAY = {"type": "array", "items": {"type": "object"}}
+_DRY = {"dry_run_share": {"type": "string", "enum": ["all", "some", "none"]},
+        "dry_run_notice": {"type": ["string", "null"]}}
 _PERIOD_FIELDS = {"since": {**_STR, "format": "date-time"},
                   "until": {**_STR, "format": "date-time"}}
 # name: (summary, parameters, CSV columns, the JSON document's fields)
@@ -23,7 +25,7 @@ INSIGHTS: dict[str, tuple[str, tuple[str, ...], list[str], dict[str, Any]]] = {
                 exports.REASON_COLUMNS,
                 {"by": _STR, "reason": {"type": ["string", "null"]}, "before": {
                     "type": "object", "properties": _PERIOD_FIELDS}, "dry_run": {
-                    "type": "boolean"}, "money_words": _STR, "rows": _ARRAY,
+                    "type": "boolean"}, **_DRY, "money_words": _STR, "rows": _ARRAY,
                  "comments": _ARRAY}),
     "costs": ("What returns cost per currency (refunded, credit, bonus, labels, fees, items "
               "kept, dry run, exchanges, money out) as a share of the period's order value by "
@@ -31,14 +33,17 @@ INSIGHTS: dict[str, tuple[str, tuple[str, ...], list[str], dict[str, Any]]] = {
               "`by_product[].sales` are that order value (the totals of the orders paid in the "
               "period), not the payments captured that /api/summary calls `sales`, and "
               "`share_of_sales_bp` is a share of it; dry_run: some money of the period went "
-              "through the dry-run provider (no money moved)",
+              "through the dry-run provider (no money moved); dry_run_share: all, some or none "
+              "of it, by the period's decisions (not by the keys set now), and "
+              "dry_run_notice the sentence the pages show above the figures",
               PERIOD, exports.COST_COLUMNS,
               {"sales": _ARRAY, "rows": _ARRAY, "by_product": _ARRAY,
-               "dry_run": {"type": "boolean"}, "money_words": _STR, "exchanges": _ARRAY}),
+               "dry_run": {"type": "boolean"}, **_DRY, "money_words": _STR,
+               "exchanges": _ARRAY}),
     "retention": ("Who bought again within 30 / 90 / 180 days by how their return ended, and "
                   "customers with no return; every share with its n (an association, not a "
                   "proof)", PERIOD, exports.RETENTION_COLUMNS,
-                  {"caveat": _STR, "dry_run": {"type": "boolean"}, "groups": _ARRAY}),
+                  {"caveat": _STR, "dry_run": {"type": "boolean"}, **_DRY, "groups": _ARRAY}),
     "feedback": ("Customers' ratings (1-5) by outcome, reason, resolution, policy version and "
                  "time to money", PERIOD, exports.FEEDBACK_COLUMNS,
                  {"answers": {"type": "integer"}, "average_x100": {"type": ["integer", "null"]},

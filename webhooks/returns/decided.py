@@ -25,6 +25,7 @@ from refunds_plugin.domain.kinds import AttemptStatus
 from refunds_plugin.intake import returns_page as ret
 from refunds_plugin.ledger.attempts import AttemptRow
 from refunds_plugin.notify import links, stored
+from refunds_plugin.routing import test_mode
 from webhooks.returns import feedback as feedback_mod
 from webhooks.returns import render
 from webhooks.returns.strings import strings
@@ -69,12 +70,13 @@ def views(h: Hooks) -> tuple[Callable[[str], tuple[str, int]], Callable[[str], t
         refresh()
         return found
 
-    def test_mode(found: ret.DecisionStatus) -> bool:
+    def in_test_mode(found: ret.DecisionStatus) -> bool:
         """Its attempts went to the dry run; with no attempt yet (a review, a decline) the
         order's own provider says, as it does on the form."""
-        if found.money:
-            return any(m.dry_run for m in found.money)
         rt = h.runtime()
+        if found.money:  # Stripe's with a test key moved no real money either
+            return any(m.dry_run for m in found.money) or \
+                test_mode(rt.config, (m.provider for m in found.money))
         facts = ret.load_order(rt.engine, found.order_id, rt.service.clock(),
                                rt.policy.abuse_window_days)
         return rt.service.dry_run_for(facts) if facts is not None else no_money_moves(rt.config)
@@ -88,7 +90,7 @@ def views(h: Hooks) -> tuple[Callable[[str], tuple[str, int]], Callable[[str], t
             return found
         rt, d = h.runtime(), found.decision
         attempts = rt.service.attempts_of(found.decision_id)
-        dry = test_mode(found)
+        dry = in_test_mode(found)
         return h.page("answer.html", test_mode=dry, decision=d,
                       items=render.items(d, found.line_names),
                       explanation=render.explanation(d, _money_done(attempts), h.lang(), dry),
@@ -102,7 +104,7 @@ def views(h: Hooks) -> tuple[Callable[[str], tuple[str, int]], Callable[[str], t
         if not isinstance(found, ret.DecisionStatus):
             return found
         done = bool(found.money) and all(m.stage == "received" for m in found.money)
-        dry = test_mode(found)
+        dry = in_test_mode(found)
         return h.page("status.html", test_mode=dry, st=found, decision=found.decision,
                       return_instructions=found.instructions, feedback_url=feedback_url(found),
                       items=render.items(found.decision, found.line_names),

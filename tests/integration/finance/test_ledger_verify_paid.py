@@ -40,8 +40,8 @@ def test_each_order_journals_its_total_and_its_payment_once(shop: Shop) -> None:
     assert entries[2:] == [
         (3, "order_total", "order:o-2", {"order_id": "o-2", "currency": "EUR",
                                          "total_amount": 4000}),
-        (4, "payment_captured", "storefront:pay_o-2", {
-            "provider": "storefront", "reference": "pay_o-2", "order_id": "o-2",
+        (4, "payment_captured", "stripe:pay_o-2", {
+            "provider": "stripe", "reference": "pay_o-2", "order_id": "o-2",
             "currency": "EUR", "captured": 4000}),
     ]
     assert verify_ledger(shop.runtime.engine) == []
@@ -54,11 +54,11 @@ def test_a_captured_amount_multiplied_is_named_with_its_order_and_payment(
            "WHERE order_id = 'o-2'")
 
     assert verify_ledger(shop.runtime.engine) == [Problem(
-        "payments row storefront:pay_o-2 (order o-2)", "row_edited",
+        "payments row stripe:pay_o-2 (order o-2)", "row_edited",
         "differs from its latest entry 4: captured is 40000 but the journal says 4000")]
     code, out = verify_cli(any_db_url)
     assert code == 1
-    assert out == ("LEDGER ALTERED: first problem at payments row storefront:pay_o-2 (order o-2): "
+    assert out == ("LEDGER ALTERED: first problem at payments row stripe:pay_o-2 (order o-2): "
                    "row_edited: differs from its latest entry 4: captured is 40000 but the "
                    "journal says 4000\n")
 
@@ -78,7 +78,7 @@ def test_a_payment_moved_to_another_order_or_currency_is_named(shop: Shop) -> No
 
     [problem] = verify_ledger(shop.runtime.engine)
     assert (problem.where, problem.problem) == (
-        "payments row storefront:pay_o-2 (order o-1)", "row_edited")
+        "payments row stripe:pay_o-2 (order o-1)", "row_edited")
     assert problem.detail == (
         "differs from its latest entry 4: order_id is 'o-1' but the journal says 'o-2'; "
         "currency is 'USD' but the journal says 'EUR'")
@@ -89,7 +89,7 @@ def test_a_deleted_payment_and_a_deleted_order_are_named(shop: Shop) -> None:
            "DELETE FROM orders WHERE order_id = 'o-1'")
 
     assert verify_ledger(shop.runtime.engine) == [
-        Problem("payments row storefront:pay_o-2 (order o-2)", "row_missing",
+        Problem("payments row stripe:pay_o-2 (order o-2)", "row_missing",
                 "entry 4 records its capture of 4000 EUR; it is gone"),
         Problem("orders row o-1", "row_missing",
                 "entry 1 records its total of 2500 EUR; it is gone"),

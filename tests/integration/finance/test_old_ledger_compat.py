@@ -123,7 +123,7 @@ def test_the_new_code_appends_to_an_old_ledger_without_breaking_the_chain(
         (21, "attempt")]
     assert new[0][3] == OLD_HEAD["hash"]  # the first new entry links to the old head
     assert new[0][2] == {"order_id": "o-new", "currency": "EUR", "total_amount": 4000}
-    assert new[1][2] == {"provider": "storefront", "reference": "pay_o-new", "order_id": "o-new",
+    assert new[1][2] == {"provider": "stripe", "reference": "pay_o-new", "order_id": "o-new",
                          "currency": "EUR", "captured": 4000}
     assert new[4][2]["status"] == "succeeded"
     # the new code writes entries of the old shape, with what verify now also holds rows to:

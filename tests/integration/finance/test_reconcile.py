@@ -18,7 +18,7 @@ from refunds_plugin.finance.reconcile import Mismatch, reconcile, stripe_refunds
 from tests.fakes.shop import Shop
 from tests.fakes.stripe_api import FakeStripeServer
 
-API_KEY = "sk_test_reconcile"
+API_KEY = "sk_live_reconcile"
 
 
 @pytest.fixture

@@ -7,7 +7,7 @@ import csv
 import io
 
 from click.testing import CliRunner
-from sqlalchemy import update
+from sqlalchemy import select, update
 
 from refunds_plugin.cli import main
 from refunds_plugin.finance.tokens import create_token
@@ -89,3 +89,36 @@ def test_a_dry_run_shop_says_no_money_moved_on_every_page_api_csv_and_command(
     table = client.get(f"/api/insights/reasons?{period}&format=csv", headers=auth)
     assert {r["dry_run"] for r in csv.DictReader(io.StringIO(table.get_data(as_text=True)))
             } == {"True"}
+
+
+def test_a_period_with_dry_run_and_paid_money_says_partly_a_dry_run_whatever_the_keys(
+    shop: tuple[Harness, History],
+) -> None:
+    """A shop that went live (a Stripe key is set) with one dry-run decision left in the
+    period: the headline is the period's decisions, never "no money moved" for all of it."""
+    h, _ = shop
+    assert h.runtime.config.stripe_api_key  # the key is set now
+    with write_tx(h.runtime.engine) as conn:
+        first = conn.execute(select(refund_attempts.c.id).order_by(refund_attempts.c.id)
+                             ).scalars().first()
+        conn.execute(update(refund_attempts).where(refund_attempts.c.id == first)
+                     .values(provider="dryrun"))
+    token = create_token(h.runtime.engine, "Fin", "finance", h.clock()).secret
+    auth = {"Authorization": f"Bearer {token}"}
+    client = h.client()
+    period = "since=2026-05-01&until=2026-06-15"
+    partly = ("Partly a dry run: some refunds and store credit of this period went to the dry "
+              "run and were never paid (no money moved for them); the rest went to a payment "
+              "provider.")
+    costs = client.get(f"/api/insights/costs?{period}", headers=auth).get_json()
+    assert (costs["dry_run"], costs["dry_run_share"], costs["dry_run_notice"],
+            costs["money_words"]) == (
+        True, "some", partly, "money returned: partly a dry run (some of it never moved)")
+    html = client.get(f"/finance/insights/costs?{period}", headers=auth).get_data(as_text=True)
+    assert f'<p class="notice" id="dry-run">{partly}</p>' in html
+    assert "Dry run (no money moved)" not in html
+    out = CliRunner().invoke(main, ["insights", "costs", "--since", "2026-05-01", "--until",
+                                    "2026-06-15"], env={"REFUNDS_DATABASE_URL": h.db_url})
+    assert out.exit_code == 0, out.output
+    assert out.output.splitlines()[1] == partly
+    assert "Dry run (no money moved)" not in out.output

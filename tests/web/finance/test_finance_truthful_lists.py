@@ -143,7 +143,7 @@ def overpaid(scene: Scene) -> Iterator[Scene]:
         "customer": {"id": "cus_zed", "email": "zed@example.com"},
         "lines": [{"id": "l1", "sku": "S", "name": "Sock", "quantity": 1, "unit_amount": 2000}],
         "shipping_amount": 0, "total_amount": 2000,
-        "payment": {"provider": "storefront", "reference": "pay_o-9", "amount": 2500}}})
+        "payment": {"provider": "stripe", "reference": "pay_o-9", "amount": 2500}}})
     [correction] = api(scene, "/api/decisions?order=o-9").get_json()["data"]
     assert (correction["kind"], correction["outcome"]) == ("overpayment", "review")
     resp = scene.shop.app.test_client().post(

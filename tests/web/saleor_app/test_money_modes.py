@@ -22,8 +22,11 @@ SHOP = ("https://shop.example.com/graphql/",)
 @pytest.mark.parametrize(("key", "shops", "modes"), [
     ("", (), {"stripe": "dry_run", "saleor": "off"}),
     ("", SHOP, {"stripe": "dry_run", "saleor": "live"}),
-    ("sk_test_x", (), {"stripe": "live", "saleor": "off"}),
-    ("sk_test_x", SHOP, {"stripe": "live", "saleor": "live"}),
+    ("sk_live_x", (), {"stripe": "live", "saleor": "off"}),
+    ("sk_live_x", SHOP, {"stripe": "live", "saleor": "live"}),
+    ("rk_live_x", (), {"stripe": "live", "saleor": "off"}),
+    ("sk_test_x", (), {"stripe": "test", "saleor": "off"}),  # Stripe's test mode: no real money
+    ("rk_test_x", SHOP, {"stripe": "test", "saleor": "live"}),
 ])
 def test_each_provider_has_its_own_mode(key, shops, modes):
     assert money_modes(Config(stripe_api_key=key, saleor_allowed_api_urls=shops)) == modes
@@ -41,20 +44,30 @@ def test_healthz_says_saleor_moves_money_while_stripe_is_a_dry_run(installed):
     assert body["dry_run"] is False  # Saleor's money moves: the service is not a dry run
 
 
-@pytest.mark.parametrize(("settings", "money", "dry_run"), [
-    ({"saleor_allowed_api_urls": ()}, {"stripe": "dry_run", "saleor": "off"}, True),
+@pytest.mark.parametrize(("settings", "money", "dry_run", "mode"), [
+    ({"saleor_allowed_api_urls": ()}, {"stripe": "dry_run", "saleor": "off"}, True, "dry_run"),
+    ({"saleor_allowed_api_urls": (), "stripe_api_key": "sk_live_x"},
+     {"stripe": "live", "saleor": "off"}, False, "live"),
     ({"saleor_allowed_api_urls": (), "stripe_api_key": "sk_test_x"},
-     {"stripe": "live", "saleor": "off"}, False),
+     {"stripe": "test", "saleor": "off"}, True, "test"),
 ])
 def test_healthz_says_dry_run_only_when_no_provider_moves_money(
-        sqlite_url, clock, saleor, settings, money, dry_run):
+        sqlite_url, clock, saleor, settings, money, dry_run, mode):
     migrate(make_engine(sqlite_url))
     h = SaleorHarness(sqlite_url, clock, saleor, **settings)
     try:
         body = h.client.get("/healthz").get_json()
     finally:
         h.close()
-    assert (body["money"], body["dry_run"]) == (money, dry_run)
+    assert (body["money"], body["dry_run"], body["mode"]) == (money, dry_run, mode)
+
+
+def test_the_banner_says_a_stripe_test_key_moves_no_real_money():
+    assert money_banner(Config(stripe_api_key="sk_test_x")) == (
+        "money: stripe TEST mode (sk_test key: no real money moves); "
+        "saleor off (REFUNDS_SALEOR_ALLOWED_API_URLS is empty)")
+    assert money_banner(Config(stripe_api_key="rk_test_x")).startswith(
+        "money: stripe TEST mode (rk_test key: no real money moves); ")
 
 
 def test_serve_prints_the_per_provider_banner(tmp_path: Path, monkeypatch):

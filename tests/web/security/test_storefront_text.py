@@ -37,7 +37,7 @@ def shop(sqlite_url: str, now: datetime) -> Iterator[Shop]:
         "lines": [{"id": "l1", "sku": "-SKU+1", "name": f"Mug {SCRIPT}", "quantity": 1,
                    "unit_amount": 2500}],
         "shipping_amount": 0, "total_amount": 2500,
-        "payment": {"provider": "storefront", "reference": "pay_x", "amount": 2500}}})
+        "payment": {"provider": "stripe", "reference": "pay_x", "amount": 2500}}})
     made.send("return.requested", {"return": {
         "id": "r-x", "order_id": ORDER, "comment": f"broken {IMG} {SCRIPT}",
         "lines": [{"line_id": "l1", "quantity": 1, "reason": "damaged"}]}})
