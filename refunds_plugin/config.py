@@ -185,6 +185,8 @@ def stripe_secret_warning(config: Config) -> str | None:
     return ("stripe: REFUNDS_STRIPE_API_KEY is a live key but REFUNDS_STRIPE_WEBHOOK_SECRETS is "
             "not set, so every Stripe event to POST /webhooks/stripe will be refused (400 "
             "signature_not_configured): set it to your endpoint's signing secret (whsec_...)")
+
+
 def _rate(raw: str) -> str:
     """A rate such as ``5 per 15 minutes`` (the ``limits`` notation Flask-Limiter reads)."""
     try:

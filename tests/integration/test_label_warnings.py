@@ -109,7 +109,8 @@ LIVE_KEY_TEST = (
     "moves (test mode), so every return label bought is real and charged to the EasyPost "
     "account while the refunds are not; use a test key (EZTK…) to try the service: see "
     "docs/returns-shipping.md")
-STRIPE_LIVE = {"REFUNDS_STRIPE_API_KEY": "sk_live_" + "x" * 24}
+STRIPE_LIVE = {"REFUNDS_STRIPE_API_KEY": "sk_live_" + "x" * 24,
+               "REFUNDS_STRIPE_WEBHOOK_SECRETS": "whsec_" + "y" * 24}
 SALEOR_LIVE = {"REFUNDS_SALEOR_ALLOWED_API_URLS": "https://shop.example/graphql/"}
 
 
@@ -136,7 +137,8 @@ def test_policy_check_warns_when_the_easypost_key_is_not_in_the_services_mode(
 def test_serve_warns_of_a_test_key_while_money_moves_and_a_production_key_in_test_mode(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setenv("REFUNDS_STRIPE_API_KEY", STRIPE_LIVE["REFUNDS_STRIPE_API_KEY"])
+    for name, value in STRIPE_LIVE.items():
+        monkeypatch.setenv(name, value)
     assert _serve(tmp_path, monkeypatch, TEST_KEY) == [TEST_KEY_LIVE.format(mode="stripe live")]
     assert _serve(tmp_path, monkeypatch, LIVE_KEY) == []  # a production key while live is right
     monkeypatch.delenv("REFUNDS_STRIPE_API_KEY")

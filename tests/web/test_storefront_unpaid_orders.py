@@ -79,7 +79,7 @@ def test_the_customer_reads_why_in_their_own_language(shop: Shop) -> None:
 
 
 def test_a_payment_another_order_holds_stays_there_and_finance_is_told(shop: Shop) -> None:
-    x8002 = {"provider": "storefront", "reference": "x8002", "amount": 2500}
+    x8002 = {"provider": "stripe", "reference": "x8002", "amount": 2500}
     _paid(shop, "8002", x8002)
 
     reply = _paid(shop, "8003", x8002)
@@ -93,7 +93,7 @@ def test_a_payment_another_order_holds_stays_there_and_finance_is_told(shop: Sho
                               follow_ups.c.payment_reference, follow_ups.c.amount,
                               follow_ups.c.currency, follow_ups.c.detail)) == [
         ("payment_of_another_order", "8003", "open", "x8002", 2500, "EUR",
-         "Order 8003 was sent as paid by storefront payment x8002, which is already recorded "
+         "Order 8003 was sent as paid by stripe payment x8002, which is already recorded "
          "for order 8002. No payment is recorded for order 8003: its returns go to review until "
          "one is. Check which order the payment paid; a payment recorded for this order clears "
          "this.")]
@@ -106,7 +106,7 @@ def test_the_payment_of_another_order_is_listed_for_finance_and_cleared_by_its_o
 ) -> None:
     from refunds_plugin.finance.tokens import create_token
 
-    x8002 = {"provider": "storefront", "reference": "x8002", "amount": 2500}
+    x8002 = {"provider": "stripe", "reference": "x8002", "amount": 2500}
     _paid(shop, "8002", x8002)
     _paid(shop, "8003", x8002)
     _paid(shop, "8003", x8002)  # sent again: still one follow-up
@@ -121,7 +121,7 @@ def test_the_payment_of_another_order_is_listed_for_finance_and_cleared_by_its_o
             for f in listed] == [("payment_of_another_order", "8003", "x8002", "25.00 EUR",
                                   "open")]
     assert "payment of another order" in page
-    _paid(shop, "8003", {"provider": "storefront", "reference": "x8003", "amount": 2500})
+    _paid(shop, "8003", {"provider": "stripe", "reference": "x8003", "amount": 2500})
     assert _rows(shop, select(follow_ups.c.kind, follow_ups.c.status)) == [
         ("payment_of_another_order", "cleared")]
     assert sorted(_rows(shop, select(payments.c.reference, payments.c.order_id))) == [
