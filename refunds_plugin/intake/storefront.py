@@ -68,23 +68,21 @@ def apply_order_paid(
         upsert_order(conn, order, now)
     note = None
     if payment is not None:
-        # a payment kept by another order is never moved, nor claimed by this one: a person
-        # is told (looked at before and, for two such events at once, after recording)
-        reference = payment.reference
+        # a payment kept by another order is never moved, nor claimed by this one (the upsert
+        # leaves it untouched: ``ledger.orders``), and a person is told: read after recording,
+        # so two such events at once are seen too, and nothing is read before the upsert
+        reference = record_payment(
+            conn,
+            provider=payment.provider,
+            reference=payment.reference,
+            order_id=order.order_id,
+            currency=order.currency,
+            captured=payment.amount,
+            customer=order.customer,
+            now=now,
+            confirmed=False,
+        )
         owner = payment_owners.payment_owner(conn, payment.provider, reference)
-        if owner is None or owner == order.order_id:
-            reference = record_payment(
-                conn,
-                provider=payment.provider,
-                reference=payment.reference,
-                order_id=order.order_id,
-                currency=order.currency,
-                captured=payment.amount,
-                customer=order.customer,
-                now=now,
-                confirmed=False,
-            )
-            owner = payment_owners.payment_owner(conn, payment.provider, reference)
         if owner is not None and owner != order.order_id:
             note = payment_owners.note_payment_of_another_order(
                 conn, order_id=order.order_id, owner=owner, provider=payment.provider,

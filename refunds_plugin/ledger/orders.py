@@ -124,6 +124,12 @@ def _payment_upsert(ins: Any, dialect: str) -> Any:
             "confirmed_at": func.coalesce(payments.c.confirmed_at, ins.excluded.confirmed_at),
             "updated_at": ins.excluded.updated_at,
         },
+        # a storefront's unconfirmed word never touches a payment another order holds (its
+        # captured amount is not raised): ``trouble.payment_owners`` tells a person instead;
+        # the provider's own event (confirmed) still updates it
+        where=or_(payments.c.order_id.is_(None), ins.excluded.order_id.is_(None),
+                  payments.c.order_id == ins.excluded.order_id,
+                  ins.excluded.confirmed_at.is_not(None)),
     )
 
 
@@ -270,7 +276,9 @@ def record_payment(
             seal.pending(conn, int(seq))
     else:
         before = money_entries.prior_payment(conn, provider, reference)
-        money_entries.journal_payment(conn, before, conn.execute(stmt, values).one(), now)
+        after = conn.execute(stmt, values).one_or_none()  # None: another order holds it
+        if after is not None:
+            money_entries.journal_payment(conn, before, after, now)
     return reference
 
 
