@@ -1,8 +1,8 @@
-"""A Stripe event's ``created`` (and its object's) must be a time: a whole number of seconds, not
-negative, and not more than ``CLOCK_SKEW`` ahead of the service's clock. One from the far future
-would make every later ``charge.refunded`` look older and freeze what Stripe says is refunded.
-A refused event records nothing; Stripe is answered 200 with ``refused`` (it retries any other
-answer for three days, and would be refused each time)."""
+"""A Stripe event's ``created`` must be a time: a whole number of seconds, not negative, and not
+more than ``CLOCK_SKEW`` ahead of the service's clock. One from the far future would make every
+later ``charge.refunded`` look older and freeze what Stripe says is refunded. Its object's
+``created`` (Stripe's own time for the refund or charge) must be a whole number in range. A
+refused event records nothing and is answered 400, as the HTTP contract says."""
 
 from __future__ import annotations
 
