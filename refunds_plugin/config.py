@@ -133,60 +133,6 @@ class Config:
 STRIPE_TEST_PREFIXES = ("sk_test_", "rk_test_")
 
 
-def money_modes(config: Config) -> dict[str, str]:
-    """Per provider, whether money moves: ``live``, ``test`` (a Stripe test key: Stripe is
-    called in its test mode, no real money moves), ``dry_run`` (decisions recorded, nothing
-    sent) or ``off`` (no shop of that kind can reach the service).
-
-    The mode is per provider: without a Stripe key Stripe is a dry run, while a Saleor shop's
-    refunds and gift cards are always real, made through the installed app's own token.
-    """
-    return {
-        "stripe": ("test" if config.stripe_test else "live") if config.stripe_api_key
-        else "dry_run",
-        "saleor": "live" if config.saleor_allowed_api_urls else "off",
-    }
-
-
-def no_money_moves(config: Config) -> bool:
-    """True when no provider moves real money (every one a dry run, a test key or off): the
-    only case a page about the service as a whole may say "test mode"."""
-    return "live" not in money_modes(config).values()
-
-
-def service_mode(config: Config) -> str:
-    """The service as a whole: ``live`` (some provider moves real money), ``test`` (none does,
-    but a test key calls a provider's test mode) or ``dry_run`` (no provider is called)."""
-    modes = set(money_modes(config).values())
-    return "live" if "live" in modes else "test" if "test" in modes else "dry_run"
-
-
-_MODE_TEXT = {
-    ("stripe", "live"): "stripe LIVE (money moves)",
-    ("stripe", "dry_run"): "stripe DRY RUN (no money moves: REFUNDS_STRIPE_API_KEY is not set)",
-    ("saleor", "live"): "saleor LIVE (refunds and gift cards are real)",
-    ("saleor", "off"): "saleor off (REFUNDS_SALEOR_ALLOWED_API_URLS is empty)",
-}
-
-
-def money_banner(config: Config) -> str:
-    """One line for ``refunds serve`` saying which providers move money."""
-    said = [_MODE_TEXT[p, m] if (p, m) != ("stripe", "test") else
-            f"stripe TEST mode ({config.stripe_api_key[:7]} key: no real money moves)"
-            for p, m in money_modes(config).items()]
-    return "money: " + "; ".join(said)
-
-
-def stripe_secret_warning(config: Config) -> str | None:
-    """For ``refunds serve``: a live Stripe key with no webhook signing secret, so every Stripe
-    event (refund outcomes, disputes, payments) would be refused; None when that is not so."""
-    if money_modes(config)["stripe"] != "live" or config.stripe_webhook_secrets:
-        return None
-    return ("stripe: REFUNDS_STRIPE_API_KEY is a live key but REFUNDS_STRIPE_WEBHOOK_SECRETS is "
-            "not set, so every Stripe event to POST /webhooks/stripe will be refused (400 "
-            "signature_not_configured): set it to your endpoint's signing secret (whsec_...)")
-
-
 def _rate(raw: str) -> str:
     """A rate such as ``5 per 15 minutes`` (the ``limits`` notation Flask-Limiter reads)."""
     try:

@@ -7,8 +7,8 @@ from __future__ import annotations
 from flask import Blueprint, Response, current_app, jsonify, redirect, url_for
 from werkzeug.wrappers import Response as WerkzeugResponse
 
-from refunds_plugin.config import money_modes, no_money_moves, service_mode
 from refunds_plugin.ledger.attempt_reads import backlog
+from refunds_plugin.routing import money_modes, no_money_moves, service_mode
 
 bp = Blueprint("health", __name__)
 

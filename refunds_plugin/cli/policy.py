@@ -29,7 +29,6 @@ from sqlalchemy import Engine
 import policies
 from refunds_plugin.cli import options, startup, tables
 from refunds_plugin.cli import simulate_report as report
-from refunds_plugin.config import money_modes
 from refunds_plugin.domain.decision import Decision
 from refunds_plugin.domain.facts import (
     CustomerHistory,
@@ -57,6 +56,7 @@ from refunds_plugin.language.catalogue import english
 from refunds_plugin.language.said import render as said_again
 from refunds_plugin.ledger.facts import step_for
 from refunds_plugin.money import AmountError, CurrencyError, Money, normalize_currency
+from refunds_plugin.routing import money_modes
 from refunds_plugin.shipping.listing import (
     address_warning,
     key_warning,

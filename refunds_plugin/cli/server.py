@@ -16,11 +16,11 @@ from typing import Any
 import click
 
 from refunds_plugin.cli import startup
-from refunds_plugin.config import money_banner, money_modes, stripe_secret_warning
 from refunds_plugin.exchanges.shipping import channel_warning
 from refunds_plugin.finance.currencies import currency_warnings
 from refunds_plugin.ledger.instance import kept_secret
 from refunds_plugin.notify.address import sender_warning
+from refunds_plugin.routing import money_banner, money_modes, stripe_secret_warning
 from refunds_plugin.shipping.listing import (
     address_warning,
     key_warning,

@@ -29,13 +29,7 @@ from refunds_plugin.ledger.decisions import RecordedDecision, find_decision, wit
 from refunds_plugin.ledger.exchange_dues import DueRow
 from refunds_plugin.ledger.exchanges import ExchangeRow, get_exchange
 from refunds_plugin.ledger.facts import load_facts
-from refunds_plugin.ledger.tables import (
-    decisions,
-    ledger_entries,
-    orders,
-    refund_attempts,
-    reviews,
-)
+from refunds_plugin.ledger.tables import decisions, ledger_entries, orders, refund_attempts, reviews
 from refunds_plugin.notify import stored
 from refunds_plugin.notify.reads import line_names
 from refunds_plugin.shipping.returns import get_return

@@ -17,7 +17,7 @@ from sqlalchemy import Connection, Engine, select
 
 import policies
 from refunds_plugin import routing
-from refunds_plugin.config import Config, no_money_moves
+from refunds_plugin.config import Config
 from refunds_plugin.domain.decision import Decision
 from refunds_plugin.domain.facts import OrderFacts
 from refunds_plugin.domain.kinds import LIVE, AttemptStatus, ResolutionKind
@@ -32,11 +32,11 @@ from refunds_plugin.intake.adjustments import (
     journal_body,
 )
 from refunds_plugin.ledger import facts as facts_mod
+from refunds_plugin.ledger.attempt_reads import outcome_unknown
 from refunds_plugin.ledger.attempt_reads import replaced_attempts as _replaced
 from refunds_plugin.ledger.attempts import (
     AttemptRow,
     cancel_held,
-    outcome_unknown,
     release_held,
     requeue,
     retry_attempt,
@@ -231,7 +231,7 @@ def _test_mode(conn: Connection, config: Config, order_id: str, now: datetime,
     """Whether the order's money would go to the dry run, as its pages say (an order known to
     nobody: whether any money moves at all)."""
     facts = facts_mod.load_facts(conn, order_id, now, window_days)
-    return no_money_moves(config) if facts is None else routing.dry_run(config, facts)
+    return routing.no_money_moves(config) if facts is None else routing.dry_run(config, facts)
 
 
 def _pay_again(

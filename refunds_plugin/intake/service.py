@@ -136,15 +136,8 @@ class Service:
         return Ack(duplicate=False, event_row=row, detail=detail)
 
     # --- storefront events --------------------------------------------------------------------
-    def order_paid(
-        self,
-        source: str,
-        event_id: str,
-        type_: str,
-        payload: str,
-        order: OrderRecord,
-        payment: PaymentRecord | None,
-    ) -> Ack:
+    def order_paid(self, source: str, event_id: str, type_: str, payload: str,
+                   order: OrderRecord, payment: PaymentRecord | None) -> Ack:
         """Record an order and the payment the storefront names. A known order sent again with
         other content is an update: journalled with what changed (``order_updates``), answered
         with it (``detail["changed"]``), and the corrections it leads to wait for a person

@@ -78,3 +78,11 @@ def replaced_attempts(conn: Connection, attempt_ids: list[str]) -> set[str]:
         )
     ).scalars()
     return {str(found) for body in bodies if (found := json.loads(body).get("retry_of"))}
+
+
+def outcome_unknown(status: str, last_error: str | None) -> bool:
+    """Did the provider maybe move the money? ``unknown``, or a ``failed`` written before that
+    status existed by giving up on a retryable error ("gave up after N tries")."""
+    return status == AttemptStatus.UNKNOWN or (
+        status == AttemptStatus.FAILED and (last_error or "").startswith("gave up after")
+    )

@@ -350,14 +350,6 @@ def settle_from_provider(
     )
 
 
-def outcome_unknown(status: str, last_error: str | None) -> bool:
-    """Did the provider maybe move the money? ``unknown``, or a ``failed`` written before that
-    status existed by giving up on a retryable error ("gave up after N tries")."""
-    return status == AttemptStatus.UNKNOWN or (
-        status == AttemptStatus.FAILED and (last_error or "").startswith("gave up after")
-    )
-
-
 def requeue(conn: Connection, attempt: AttemptRow, now: datetime, note: str) -> bool:
     """Send the same attempt (same idempotency key) to the provider again, from its first try:
     if the money did move, the provider replays what it did instead of paying twice."""

@@ -324,47 +324,6 @@ def mark_disputed(conn: Connection, provider: str, reference: str, now: datetime
     return res.rowcount == 1
 
 
-def upsert_provider_refund(
-    conn: Connection,
-    *,
-    provider: str,
-    refund_id: str,
-    payment_reference: str | None,
-    order_id: str | None,
-    attempt_id: str | None,
-    currency: str,
-    amount: int,
-    status: str,
-    now: datetime,
-) -> None:
-    stmt = dialect_insert(conn, provider_refunds).values(
-        provider=provider,
-        refund_id=refund_id,
-        payment_reference=payment_reference,
-        order_id=order_id,
-        attempt_id=attempt_id,
-        currency=currency,
-        amount=amount,
-        status=status,
-        updated_at=now,
-    )
-    conn.execute(
-        stmt.on_conflict_do_update(
-            index_elements=["provider", "refund_id"],
-            set_={
-                "status": stmt.excluded.status,
-                "amount": stmt.excluded.amount,
-                # the attempt named now: a retry re-requesting a failed Saleor grant takes it
-                # over from the attempt it replaces; an event naming none keeps the known one
-                "attempt_id": func.coalesce(
-                    stmt.excluded.attempt_id, provider_refunds.c.attempt_id
-                ),
-                "updated_at": now,
-            },
-        )
-    )
-
-
 def set_order_number(conn: Connection, order_id: str, number: str) -> None:
     """The number the shop shows the customer (Saleor's ``number``), what /returns looks up."""
     conn.execute(update(orders).where(orders.c.order_id == order_id).values(order_number=number))

@@ -32,8 +32,8 @@ from refunds_plugin.ledger.orders import (
     report_refunded,
     set_order_number,
     upsert_order,
-    upsert_provider_refund,
 )
+from refunds_plugin.ledger.provider_refunds import upsert_provider_refund
 from refunds_plugin.ledger.tables import orders
 from refunds_plugin.routing import Route
 from refunds_plugin.saleor import graphql

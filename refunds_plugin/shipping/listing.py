@@ -51,7 +51,7 @@ LIVE_KEY_WARNING = (
 
 def key_warning(api_key: str, config_modes: dict[str, str]) -> str | None:
     """``TEST_KEY_WARNING`` for a test key while a provider is live, ``LIVE_KEY_WARNING`` for a
-    production key while none is (``config.money_modes``); None otherwise, or for a key of
+    production key while none is (``routing.money_modes``); None otherwise, or for a key of
     neither prefix."""
     live = [name for name, mode in config_modes.items() if mode == "live"]
     if api_key.startswith("EZTK") and live:

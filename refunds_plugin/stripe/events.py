@@ -29,8 +29,8 @@ from refunds_plugin.ledger.orders import (
     mark_disputed,
     payment_row,
     record_payment,
-    upsert_provider_refund,
 )
+from refunds_plugin.ledger.provider_refunds import upsert_provider_refund
 from refunds_plugin.ledger.tables import payments
 from refunds_plugin.money import normalize_currency
 from refunds_plugin.routing import Route

@@ -20,12 +20,11 @@ from flask_babel import refresh
 from itsdangerous import BadSignature, URLSafeSerializer
 
 from refunds_plugin.bootstrap import Runtime
-from refunds_plugin.config import no_money_moves
 from refunds_plugin.domain.kinds import AttemptStatus
 from refunds_plugin.intake import returns_page as ret
 from refunds_plugin.ledger.attempts import AttemptRow
 from refunds_plugin.notify import links, stored
-from refunds_plugin.routing import test_mode
+from refunds_plugin.routing import no_money_moves, test_mode
 from webhooks.returns import feedback as feedback_mod
 from webhooks.returns import render
 from webhooks.returns.strings import strings

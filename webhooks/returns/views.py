@@ -43,7 +43,7 @@ from werkzeug.exceptions import HTTPException
 
 import policies
 from refunds_plugin.bootstrap import Runtime
-from refunds_plugin.config import Config, no_money_moves
+from refunds_plugin.config import Config
 from refunds_plugin.domain.facts import OrderFacts, ReturnRequest
 from refunds_plugin.domain.kinds import Reason
 from refunds_plugin.intake import returns_page as ret
@@ -52,6 +52,7 @@ from refunds_plugin.language import catalogue, postal
 from refunds_plugin.ledger import text
 from refunds_plugin.notify import links
 from refunds_plugin.notify.theme import theme
+from refunds_plugin.routing import no_money_moves
 from webhooks.returns import decided, lookup_limits, render
 from webhooks.returns import feedback as feedback_mod
 from webhooks.returns import form as form_mod

@@ -11,9 +11,10 @@ from click.testing import CliRunner
 from gunicorn.app.base import BaseApplication
 
 from refunds_plugin.cli import main
-from refunds_plugin.config import Config, money_banner, money_modes
+from refunds_plugin.config import Config
 from refunds_plugin.ledger.db import make_engine
 from refunds_plugin.ledger.migrate import migrate
+from refunds_plugin.routing import money_banner, money_modes
 from tests.fakes.saleor_harness import SaleorHarness
 
 SHOP = ("https://shop.example.com/graphql/",)

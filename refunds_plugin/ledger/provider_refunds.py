@@ -1,0 +1,52 @@
+"""Refunds as the provider reports them (``provider_refunds``): one row per provider refund id,
+its latest status and amount, and the attempt it belongs to (Stripe and Saleor events)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import Connection, func
+
+from refunds_plugin.ledger.orders import dialect_insert
+from refunds_plugin.ledger.tables import provider_refunds
+
+
+def upsert_provider_refund(
+    conn: Connection,
+    *,
+    provider: str,
+    refund_id: str,
+    payment_reference: str | None,
+    order_id: str | None,
+    attempt_id: str | None,
+    currency: str,
+    amount: int,
+    status: str,
+    now: datetime,
+) -> None:
+    stmt = dialect_insert(conn, provider_refunds).values(
+        provider=provider,
+        refund_id=refund_id,
+        payment_reference=payment_reference,
+        order_id=order_id,
+        attempt_id=attempt_id,
+        currency=currency,
+        amount=amount,
+        status=status,
+        updated_at=now,
+    )
+    conn.execute(
+        stmt.on_conflict_do_update(
+            index_elements=["provider", "refund_id"],
+            set_={
+                "status": stmt.excluded.status,
+                "amount": stmt.excluded.amount,
+                # the attempt named now: a retry re-requesting a failed Saleor grant takes it
+                # over from the attempt it replaces; an event naming none keeps the known one
+                "attempt_id": func.coalesce(
+                    stmt.excluded.attempt_id, provider_refunds.c.attempt_id
+                ),
+                "updated_at": now,
+            },
+        )
+    )
