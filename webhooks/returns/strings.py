@@ -175,6 +175,12 @@ ENGLISH: dict[str, str] = {
     "status_link": N_("Follow your money"),
     "status_link_hint": N_("Keep this link: it shows where your money is, without logging in."),
     "status_heading": N_("Where your money is"),
+    # a return that moves no money (an even exchange, a decline): the same links and page,
+    # about the return
+    "status_link_return": N_("Follow your return"),
+    "status_link_return_hint": N_(
+        "Keep this link: it shows where your return is, without logging in."),
+    "status_heading_return": N_("Where your return is"),
     "status_invalid_heading": N_("This link does not work"),
     "status_invalid": N_(
         "This status link is not valid. Please use the link from your return confirmation."
