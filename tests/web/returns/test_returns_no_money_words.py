@@ -4,9 +4,9 @@ told to "follow your money": its answer's link and its status page speak of the 
 from __future__ import annotations
 
 import re
-from html import unescape as html_unescape
 from collections.abc import Iterator
 from datetime import datetime
+from html import unescape as html_unescape
 from pathlib import Path
 
 import pytest
