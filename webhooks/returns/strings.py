@@ -141,6 +141,8 @@ ENGLISH: dict[str, str] = {
     "refused_heading": N_("Not included in this return"),
     "refused_line": N_("{item}: {why}"),  # the item, and the policy's sentence saying why
     "answer_heading_review": N_("We need a quick check"),
+    # before the amounts of a return our team has yet to check: they are not granted yet
+    "answer_review_lead": N_("If our team approves it, you get:"),
     "answer_heading_decline": N_("We can't accept this return"),
     "answer_refund": N_("Refund to your original payment: {amount}"),
     "answer_credit": N_("Store credit: {amount}"),
