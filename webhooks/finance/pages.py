@@ -140,7 +140,8 @@ def login() -> Any:
     who = check_token(runtime().engine, token, now())
     if who is None:
         login_limits.failed(limiter, config, ip, token, "unknown, revoked or expired token")
-        return page(401, "login.html", error="That token is not valid (or has expired).")
+        return page(401, "login.html",
+                    error="That token is not valid: it is unknown, revoked or expired.")
     session.clear()
     session["sid"] = sessions.start_session(runtime().engine, who, now(),
                                             timedelta(hours=SESSION_HOURS))

@@ -45,3 +45,4 @@ def test_a_test_key_is_said_and_a_live_key_says_nothing(sqlite_url: str, now: da
                                             "csrf_token": csrf(client, "/finance/login")})
         assert notice(client.get("/finance/reviews").get_data(as_text=True)) == said, key
         shop.runtime.engine.dispose()
+
