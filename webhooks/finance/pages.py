@@ -44,6 +44,7 @@ from refunds_plugin.language.catalogue import english
 from refunds_plugin.language.said import said_again
 from refunds_plugin.money import AmountError
 from refunds_plugin.notify.preview import standing
+from refunds_plugin.routing import money_modes
 from refunds_plugin.shipping import listing
 from refunds_plugin.trouble import follow_ups
 from webhooks.finance import amount_field, chart, display, login_limits
@@ -118,8 +119,9 @@ def _bad_input(exc: InputError) -> Response:
 
 @bp.app_context_processor
 def _context() -> dict[str, Any]:
-    return {"principal": getattr(g, "principal", None),
-            "shop_name": runtime().config.shop_name}
+    config = runtime().config
+    return {"principal": getattr(g, "principal", None), "shop_name": config.shop_name,
+            "money_notice": display.money_notice(money_modes(config))}
 
 
 @bp.get("/login")
@@ -138,7 +140,8 @@ def login() -> Any:
     who = check_token(runtime().engine, token, now())
     if who is None:
         login_limits.failed(limiter, config, ip, token, "unknown, revoked or expired token")
-        return page(401, "login.html", error="That token is not valid (or has expired).")
+        return page(401, "login.html",
+                    error="That token is not valid: it is unknown, revoked or expired.")
     session.clear()
     session["sid"] = sessions.start_session(runtime().engine, who, now(),
                                             timedelta(hours=SESSION_HOURS))

@@ -95,7 +95,7 @@ def views(h: Hooks) -> tuple[Callable[[str], tuple[str, int]], Callable[[str], t
                       explanation=render.explanation(d, _money_done(attempts), h.lang(), dry),
                       refused=render.refused(d, found.line_names, h.lang()),
                       attempts=attempts, reference=found.decision_id, exchange=found.exchange,
-                      status_url=h.status_url(found.decision_id),
+                      status_url=h.status_url(found.decision_id), moves_money=_moves_money(found),
                       return_instructions=found.instructions, feedback_url=feedback_url(found))
 
     def status(token: str) -> tuple[str, int]:
@@ -105,12 +105,21 @@ def views(h: Hooks) -> tuple[Callable[[str], tuple[str, int]], Callable[[str], t
         done = bool(found.money) and all(m.stage == "received" for m in found.money)
         dry = in_test_mode(found)
         return h.page("status.html", test_mode=dry, st=found, decision=found.decision,
+                      moves_money=_moves_money(found),
                       return_instructions=found.instructions, feedback_url=feedback_url(found),
                       items=render.items(found.decision, found.line_names),
                       refused=render.refused(found.decision, found.line_names, h.lang()),
                       explanation=render.explanation(found.decision, done, h.lang(), dry))
 
     return answer, status
+
+
+def _moves_money(found: ret.DecisionStatus) -> bool:
+    """Whether any money is in this return, given, due or paid: an even exchange or a decline
+    has none, and its pages speak of the return rather than of "your money"."""
+    ex = found.exchange
+    return bool(found.money or found.decision.amount or found.original_due
+                or (ex is not None and (ex.charge_amount or ex.back_amount)))
 
 
 def _money_done(attempts: tuple[AttemptRow, ...]) -> bool:

@@ -141,6 +141,8 @@ ENGLISH: dict[str, str] = {
     "refused_heading": N_("Not included in this return"),
     "refused_line": N_("{item}: {why}"),  # the item, and the policy's sentence saying why
     "answer_heading_review": N_("We need a quick check"),
+    # before the amounts of a return our team has yet to check: they are not granted yet
+    "answer_review_lead": N_("If our team approves it, you get:"),
     "answer_heading_decline": N_("We can't accept this return"),
     "answer_refund": N_("Refund to your original payment: {amount}"),
     "answer_credit": N_("Store credit: {amount}"),
@@ -175,6 +177,12 @@ ENGLISH: dict[str, str] = {
     "status_link": N_("Follow your money"),
     "status_link_hint": N_("Keep this link: it shows where your money is, without logging in."),
     "status_heading": N_("Where your money is"),
+    # a return that moves no money (an even exchange, a decline): the same links and page,
+    # about the return
+    "status_link_return": N_("Follow your return"),
+    "status_link_return_hint": N_(
+        "Keep this link: it shows where your return is, without logging in."),
+    "status_heading_return": N_("Where your return is"),
     "status_invalid_heading": N_("This link does not work"),
     "status_invalid": N_(
         "This status link is not valid. Please use the link from your return confirmation."
