@@ -22,6 +22,7 @@ from werkzeug.test import TestResponse
 from refunds_plugin.cli import main
 from refunds_plugin.finance.tokens import create_token
 from refunds_plugin.ledger.tables import decisions, exchanges, orders, return_shipments
+from tests.fakes.finance_scene import csrf
 from tests.fakes.outbound_receiver import Receiver
 from tests.fakes.smtp_sink import SmtpSink
 from tests.integration.shipping import conftest as shipping
@@ -137,11 +138,17 @@ def test_receiving_a_return_that_cannot_be_read_is_refused_and_records_nothing(
     cli = CliRunner().invoke(main, ["returns", "receive", "1002", "l1=as_new"], env={
         "REFUNDS_DATABASE_URL": shop.r.h.db_url, "REFUNDS_POLICY": str(tmp_path / "policy.yaml")})
     listed = shop.r.h.client().get("/finance/receive?q=1002", headers=shop.warehouse)
+    dock, _ = by_hand._login(shop.r, "Dock", "warehouse")
+    form = dock.post(f"/finance/receive/{bad}", data={
+        "csrf_token": csrf(dock, "/finance/receive?q=1001"), "quantity-l1": "1",
+        "condition-l1": "as_new"})
 
     assert (api.status_code, api.get_json()) == (
         409, {"error": {"code": "unreadable_record", "message": said}})
     assert (cli.exit_code, cli.output.splitlines()[-1]) == (1, f"Error: {said}")
-    assert _errors(caplog, "refunds.shipping") == [said, said]
+    assert form.status_code == 409
+    assert said in _text(form.get_data(as_text=True)).replace("&#39;", "'")
+    assert _errors(caplog, "refunds.shipping") == [said, said, said]
     # the packing table offers no form for it: it says why instead
     assert listed.status_code == 200
     assert "Mark received" not in listed.get_data(as_text=True)
