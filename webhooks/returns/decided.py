@@ -78,7 +78,7 @@ def views(h: Hooks) -> tuple[Callable[[str], tuple[str, int]], Callable[[str], t
             return any(m.dry_run for m in found.money) or \
                 test_mode(rt.config, (m.provider for m in found.money))
         facts = load_order(rt.engine, found.order_id, rt.service.clock(),
-                               rt.policy.abuse_window_days)
+                           rt.policy.abuse_window_days)
         return rt.service.dry_run_for(facts) if facts is not None else no_money_moves(rt.config)
 
     def feedback_url(found: ret.DecisionStatus) -> str | None:
