@@ -13,7 +13,7 @@ from policies import Policy
 from refunds_plugin.ledger.tables import decisions, orders, return_shipments
 from refunds_plugin.notify import stored
 from refunds_plugin.shipping import receiving, returns
-from refunds_plugin.shipping.rows import Unreadable, read
+from refunds_plugin.shipping.rows import ReturnRow, Unreadable, read
 
 # why an empty list is empty when no ``[[return_addresses]]`` are configured: no decision opens
 # a return, so no approved return waits for a parcel (the items are kept, or sent back by hand)
@@ -131,6 +131,8 @@ def describe(conn: Connection,
     for ret in rets:
         row = found.get(ret.decision_id)
         body, facts = (_object(row.body), _object(row.facts)) if row else ({}, {})
+        if isinstance(ret, ReturnRow) and row is not None:
+            ret = _decided(ret, row.body)
         if isinstance(ret, Unreadable):
             out.append(_unreadable(ret, facts.get("order_number")))
             continue
@@ -148,6 +150,17 @@ def describe(conn: Connection,
             "return_instructions": ret.instructions(), "unreadable": None,
         })
     return out
+
+
+def _decided(ret: ReturnRow, body: str) -> ReturnRow | Unreadable:
+    """``ret``, or why its decision's stored body cannot be read: its lines are unknown, so it
+    cannot be received (the lists say why)."""
+    try:
+        stored.decision(body)
+    except stored.UNREADABLE as exc:
+        return Unreadable(ret.decision_id, ret.order_id, stored.why(exc), ret.status,
+                          ret.label_status, ret.tracking_code, "decision (decisions.body)")
+    return ret
 
 
 def _unreadable(ret: Unreadable, order_number: Any) -> dict[str, Any]:
@@ -175,9 +188,11 @@ def listed(engine: Engine, status: str | None = None, limit: int = 200) -> list[
 
 
 def one(engine: Engine, decision_id: str) -> dict[str, Any] | None:
+    """The return of ``decision_id`` as the lists show it (``unreadable`` says why, when its
+    row cannot be read); None: it has none."""
     with engine.connect() as conn:
-        ret = returns.get_return(conn, decision_id)
-        return describe(conn, [ret])[0] if ret is not None else None
+        row = conn.execute(select(return_shipments).where(rs.decision_id == decision_id)).first()
+        return describe(conn, [read(row)])[0] if row is not None else None
 
 
 def instructions_by_decision(conn: Connection, decision_ids: list[str]) -> dict[str, Any]:

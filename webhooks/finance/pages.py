@@ -13,7 +13,6 @@ checked on every POST (``webhooks.security``). ``finance`` reads; only ``admin``
 
 from __future__ import annotations
 
-import json
 import logging
 from datetime import timedelta
 from typing import Any
@@ -36,6 +35,7 @@ from refunds_plugin.errors import Conflict, InputError, NotFound, ReviewClosed
 from refunds_plugin.exchanges import by_hand
 from refunds_plugin.finance import outbox as outbox_read
 from refunds_plugin.finance import reports, sessions
+from refunds_plugin.finance.detail import Reader, decision_detail, unreadable_line
 from refunds_plugin.finance.summary import summarize
 from refunds_plugin.finance.tokens import Principal, check_token
 from refunds_plugin.insights.period import period_params
@@ -176,7 +176,7 @@ def decisions_page() -> Response:
 @bp.get("/decisions/<decision_id>")
 @needs("finance")
 def decision_page(decision_id: str) -> Response:
-    detail = reports.decision_detail(runtime().engine, decision_id)
+    detail = decision_detail(runtime().engine, decision_id)
     if detail is None:
         return refused(404, f"There is no decision {decision_id}.")
     return page(200, "decision.html", d=detail,
@@ -192,18 +192,23 @@ def decision_page(decision_id: str) -> Response:
 @needs("finance")
 def reviews_page() -> Response:
     queue = reviews.review_queue(runtime().engine)
-    shown = [{**rv._mapping, "comment": _comment(rv.request), "fees": _fees(rv.body),
-              "explained": said_again(rv.explanation, rv.said, "en")} for rv in queue]
-    return page(200, "reviews.html", queue=shown, message=told())
+    return page(200, "reviews.html", queue=[_queued(rv) for rv in queue], message=told())
 
 
-def _comment(request_json: str) -> str:
-    """What the customer wrote with the request (empty when nothing)."""
-    return str(json.loads(request_json or "{}").get("comment") or "")
-
-
-def _fees(body_json: str) -> int:
-    return sum(int(f.get("amount", 0)) for f in json.loads(body_json or "{}").get("fees", []))
+def _queued(rv: Any) -> dict[str, Any]:
+    """A review as the queue shows it: what the customer wrote (empty when nothing) and the
+    fees; one whose stored request or body cannot be read says so instead of a form."""
+    reader = Reader()
+    request_json = reader.object("decisions.request", rv.request)
+    body = reader.object("decisions.body", rv.body)
+    unreadable = unreadable_line(rv.decision_id, reader.unreadable) if reader.unreadable \
+        else None
+    if unreadable:
+        log.error("review of decision %s, order %s: %s", rv.decision_id, rv.order_id,
+                  unreadable, extra={"decision_id": rv.decision_id, "order_id": rv.order_id})
+    return {**rv._mapping, "comment": str(request_json.get("comment") or ""),
+            "fees": sum(int(f.get("amount", 0)) for f in body.get("fees", [])),
+            "explained": said_again(rv.explanation, rv.said, "en"), "unreadable": unreadable}
 
 
 def _change(currency: str) -> reviews.Adjustment:
@@ -224,11 +229,13 @@ def decide_review(decision_id: str) -> Any:
     action = request.form.get("action")
     if action not in ("approve", "decline"):
         return refused(400, "Choose approve or decline.", back)
-    detail = reports.decision_detail(runtime().engine, decision_id)
+    detail = decision_detail(runtime().engine, decision_id)
     if detail is None:
         return refused(404, f"There is no decision {decision_id}.")
     order = detail["decision"]["order_id"]
     back = (back[0], f"Back to the review of order {order}")
+    if detail["unreadable"]:  # never decided on a guess: a person repairs the row first
+        return refused(409, detail["unreadable"], back)
     try:
         outcome = reviews.decide(
             runtime().engine, runtime().service, decision_id, approve=action == "approve",

@@ -193,6 +193,11 @@ ENGLISH: dict[str, str] = {
         "Something went wrong on our side while reading your return. Our team has been told "
         "and will contact you; you don't need to do anything."
     ),
+    # some of the return's stored record cannot be read: the page shows the rest
+    "status_part_unreadable": N_(
+        "Part of your return's record cannot be read right now, so this page shows only what "
+        "can be. Our team has been told and will look at it; you don't need to do anything."
+    ),
     "status_decided_on": N_("Decided on {date}."),
     "status_received_on": N_("Received on {date}."),  # a review still open has no decision date
     "status_kind_refund": N_("Refund to your original payment"),
