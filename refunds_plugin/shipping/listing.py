@@ -71,14 +71,38 @@ SCAN_WARNING = (
     "told so: see docs/returns-shipping.md")
 
 
+# its sibling for exchanges: the new item waits for the parcel to reach the shop instead
+SHIP_SCAN_WARNING = (
+    "warning: the policy ships an exchange's new item at the carrier's first scan ({which}) but "
+    "no prepaid label is bought ({why}), so no carrier scan can reach us: the new item ships "
+    "when the parcel reaches the shop instead, as with ship_on: delivered, once the warehouse "
+    "records it (/finance/receive or `refunds returns receive`), and the customer is told so: "
+    "see docs/returns-shipping.md")
+
+
+def _no_label(policy: Policy) -> str:
+    """Why no label is bought, in the words of the setting to change."""
+    return ("return_shipping.label: none" if policy.return_shipping.label == "none"
+            else "REFUNDS_EASYPOST_API_KEY is not set")
+
+
 def scan_warning(policy: Policy, can_label: bool, has_addresses: bool) -> str | None:
     """``SCAN_WARNING`` when money waits for ``first_scan`` and no label will be bought
     (``Policy.labels_scanned``); nothing without a return address (no money waits then)."""
     if not has_addresses or not policy.waits_for_a_scan or policy.labels_scanned(can_label):
         return None
-    why = ("return_shipping.label: none" if policy.return_shipping.label == "none"
-           else "REFUNDS_EASYPOST_API_KEY is not set")
-    return SCAN_WARNING.format(why=why)
+    return SCAN_WARNING.format(why=_no_label(policy))
+
+
+def ship_scan_warning(policy: Policy, can_label: bool, has_addresses: bool) -> str | None:
+    """``SHIP_SCAN_WARNING`` when an exchange's new item waits for ``first_scan``
+    (``Policy.ships_on_a_scan``) and no label will be bought; nothing without a return address
+    (no return is opened to receive then: ``ADDRESS_WARNING`` says so)."""
+    if not has_addresses or not policy.ships_on_a_scan or policy.labels_scanned(can_label):
+        return None
+    which = ("exchange.ship_on: first_scan" if policy.exchange.ship_on.value == "first_scan"
+             else "exchange.ship_on: approval with instant_for_tiers, for the other tiers")
+    return SHIP_SCAN_WARNING.format(which=which, why=_no_label(policy))
 
 
 def address_warning(has_addresses: bool) -> str | None:

@@ -107,6 +107,11 @@ ENGLISH: dict[str, str] = {
     "exchange_pay": N_("Pay the difference of {amount} to go ahead with your exchange"),
     "exchange_status_awaiting_payment": N_("Waiting for your payment of the difference."),
     "exchange_status_waiting": N_("Your new item ships once your return is on its way to us."),
+    # waiting for ``delivered`` (also ``first_scan`` where no label was bought: no carrier scan
+    # can come, the warehouse's receipt ships it) or for ``inspected``
+    "exchange_status_waiting_delivered": N_("Your new item ships once your return reaches us."),
+    "exchange_status_waiting_inspected": N_(
+        "Your new item ships once we have received and checked your return."),
     "exchange_status_ready": N_("Your new item is ready to ship."),
     # "shipped" is the order for the new item placed (Saleor's replacement completed, or the
     # storefront told through exchange.ready_to_ship), not a parcel seen moving
