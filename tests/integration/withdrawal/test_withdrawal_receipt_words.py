@@ -107,6 +107,7 @@ def test_a_withdrawal_sent_to_review_says_what_its_status_page_says_never_send_i
     status = client.get(status_url.group(1).replace("https://returns.harbour.example", ""))
     assert status.status_code == 200
     assert checking in words(status)  # the same sentence, word for word
+    assert "send-back" not in status.get_data(as_text=True)  # nor does it ask to send it back
 
 
 @pytest.mark.parametrize(("language", "first"), [
