@@ -207,7 +207,8 @@ def _received(h: Hooks, facts: OrderFacts, w: wd.Withdrawal,
     # where its return stands, in the status page's one word (approved | checking | declined),
     # so this page tells the customer what to do now exactly as that page does
     found = return_status.decision_status(rt.engine, decided) if decided else None
-    return h.page("withdrawn.html", state=found.state if found else None, w=w, emailed=emailed(rt.config, "withdrawal_receipt"),
+    return h.page("withdrawn.html", state=found.state if found else None, w=w,
+                  emailed=emailed(rt.config, "withdrawal_receipt"),
                   received=catalogue.minute(w.received_at, _lang(), seconds=True),
                   order_name=ret.order_name(rt.engine, w.order_id),
                   last_day=catalogue.deadline(span.last_moment, _lang()),
