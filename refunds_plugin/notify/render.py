@@ -10,7 +10,8 @@ the layout, by putting a file of the same name there.
 Every sentence a customer reads is marked for translation (``{% trans %}`` / ``_()``, Jinja's
 i18n extension, new-style gettext), from the catalogues in ``refunds_plugin/language``. A
 message is in its locale (the order's language, else the shop's ``REFUNDS_DEFAULT_LOCALE``):
-its words, its money (``|money``: ``1,234.56 USD`` in English) and dates (``|day``), and the
+its words, its money (``|money``: ``1,234.56 USD`` in English), dates (``|day``) and times
+(``|when``, to the second, as the withdrawal receipt page writes them), and the
 decision's explanation, said again from its message ids (``explanation_said``,
 ``language.said``), without its promise of a time for the money where none moves
 (``test_mode``).
@@ -65,16 +66,6 @@ def money(minor: int, currency: str) -> str:
     return catalogue.money(minor, currency, "en")
 
 
-def when(value: str | datetime | None) -> str:
-    """A time to the second, in UTC, as a person reads it: ``2026-11-24 12:00:05 UTC``."""
-    if value is None or value == "":
-        return ""
-    moment = datetime.fromisoformat(value) if isinstance(value, str) else value
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=UTC)
-    return moment.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
-
-
 class Renderer:
     def __init__(self, config: Config, secret_key: str | Callable[[], str],
                  translations: Translations | None = None) -> None:
@@ -117,11 +108,12 @@ class Renderer:
         # items as the explanation and the pages list them: ``2 × Mug and Cup``
         env.filters["listed"] = lambda items: catalogue.listed(list(items), locale or "en")
         env.filters["postal"] = postal.lines  # an address in its country's order
+        # a time to the second as the withdrawal's receipt page writes it (``catalogue.minute``)
+        env.filters["when"] = lambda v: _moment_in(v, locale or "en")
         if locale in (None, "en"):
-            env.filters.update(money=money, when=when)
+            env.filters["money"] = money
         else:
-            env.filters.update(money=lambda minor, cur: catalogue.money(minor, cur, locale),
-                               when=when)
+            env.filters["money"] = lambda minor, cur: catalogue.money(minor, cur, locale)
         # the shared pieces, as a global: a block rendered on its own sees no top-level import
         env.globals["parts"] = env.get_template("mail/parts.html").make_module()
         return env
@@ -186,13 +178,23 @@ def _shop_name(config: Config, locale: str) -> str:
     return config.shop_name
 
 
+def _moment(value: str | datetime) -> datetime:
+    moment = datetime.fromisoformat(value) if isinstance(value, str) else value
+    return (moment if moment.tzinfo else moment.replace(tzinfo=UTC)).astimezone(UTC)
+
+
 def _day_in(value: str | datetime | None, locale: str) -> str:
     if value is None or value == "":
         return ""
-    moment = datetime.fromisoformat(value) if isinstance(value, str) else value
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=UTC)
-    return catalogue.day(moment.astimezone(UTC).date(), locale)
+    return catalogue.day(_moment(value).date(), locale)
+
+
+def _moment_in(value: str | datetime | None, locale: str) -> str:
+    """A time to the second, in UTC, as the reader writes it (``24 November 2026, 12:00:07
+    UTC``, ``24. November 2026, 12:00:07 Uhr UTC``), as the withdrawal's receipt page does."""
+    if value is None or value == "":
+        return ""
+    return catalogue.minute(_moment(value), locale, seconds=True)
 
 
 def _block(template: Template, block: str, values: dict[str, Any]) -> str:

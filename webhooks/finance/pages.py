@@ -137,6 +137,8 @@ def login() -> Any:
         log.warning("finance login refused: too many failures", extra={"client": ip})
         return page(429, "login.html", error="Too many failed log-ins. Please wait a few "
                                              "minutes, then try again.")
+    if not token:  # nothing was tried: no failure counted against this address
+        return page(400, "login.html", error="Please enter your token.")
     who = check_token(runtime().engine, token, now())
     if who is None:
         login_limits.failed(limiter, config, ip, token, "unknown, revoked or expired token")

@@ -26,6 +26,7 @@ from werkzeug.datastructures import MultiDict
 
 from refunds_plugin.bootstrap import Runtime
 from refunds_plugin.domain.facts import OrderFacts
+from refunds_plugin.intake import return_status
 from refunds_plugin.intake import returns_page as ret
 from refunds_plugin.intake import withdrawals as wd
 from refunds_plugin.language import catalogue
@@ -203,7 +204,11 @@ def _received(h: Hooks, facts: OrderFacts, w: wd.Withdrawal,
     rt = h.runtime()
     span = wd.period(rt.policy, facts)
     decided = decision_id or w.decision_id
-    return h.page("withdrawn.html", w=w, emailed=emailed(rt.config, "withdrawal_receipt"),
+    # where its return stands, in the status page's one word (approved | checking | declined),
+    # so this page tells the customer what to do now exactly as that page does
+    found = return_status.decision_status(rt.engine, decided) if decided else None
+    return h.page("withdrawn.html", state=found.state if found else None, w=w,
+                  emailed=emailed(rt.config, "withdrawal_receipt"),
                   received=catalogue.minute(w.received_at, _lang(), seconds=True),
                   order_name=ret.order_name(rt.engine, w.order_id),
                   last_day=catalogue.deadline(span.last_moment, _lang()),

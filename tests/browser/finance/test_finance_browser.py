@@ -230,6 +230,24 @@ def test_on_a_desk_amounts_and_times_stay_on_one_line(
         context.close()
 
 
+def test_an_empty_log_in_shows_the_servers_message_with_the_focus_on_it(
+    served: tuple[Scene, str], chromium: Any,
+) -> None:
+    from playwright.sync_api import expect
+
+    _scene, base = served
+    context = chromium.new_context()
+    page = context.new_page()
+    page.bring_to_front()  # Chromium focuses an autofocus element only in the focused page
+    try:
+        page.goto(f"{base}/finance/login")
+        page.click("button[type=submit]")  # no token: the browser's bubble must not stop it
+        expect(page.locator("#login-error")).to_have_text("Please enter your token.")
+        expect(page.locator("#login-error")).to_be_focused(timeout=20000)
+    finally:
+        context.close()
+
+
 SHORT_CONTROLS = """() => [...document.querySelectorAll("button, select, input:not([type=hidden])")]
     .filter(e => !["checkbox", "radio"].includes(e.type))
     .map(e => [e.name || e.textContent.trim(), e.getBoundingClientRect().height])

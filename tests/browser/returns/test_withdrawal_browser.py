@@ -100,7 +100,7 @@ def test_a_form_error_puts_the_focus_on_the_summary_which_leads_to_the_field(
         page.locator("form button[type=submit]").click()
         page.wait_for_url(f"{base}/returns/withdraw")
 
-        page.locator("#name").fill("   ")  # the browser's "required" lets spaces through
+        page.locator("#name").fill("")  # empty: novalidate lets the server's summary say so
         page.locator("form button[type=submit]").click()
 
         # autofocus moves the focus a frame after load; Playwright's matcher waits for it (the

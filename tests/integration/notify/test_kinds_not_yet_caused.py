@@ -44,12 +44,12 @@ def test_the_withdrawal_receipt_states_the_statement_and_the_time_of_receipt_to_
     [mail] = smtp.received
     assert mail.subject == "Receipt of your withdrawal from order 1001"
     assert mail.part("plain") == (
-        "We received your withdrawal from the contract on 2026-11-24 12:00:07 UTC.\n\n"
+        "We received your withdrawal from the contract on 24 November 2026, 12:00:07 UTC.\n\n"
         "Your statement:\nI hereby withdraw from my contract for the items below.\n\n"
         "Name: Ann Example\nOrder: 1001\n- 1 × Lamp\n- 2 × Shade\n\n"
         "Keep this email: it is your confirmation of the content of your withdrawal and the "
         "date and time we received it.\n")
-    assert "2026-11-24 12:00:07 UTC" in mail.part("html")
+    assert "24 November 2026, 12:00:07 UTC" in mail.part("html")
     assert "<li>2 × Shade</li>" in mail.part("html")
     [row] = mail_shop.rows(outbox)
     assert (row.cause, row.status, row.tries) == ("withdrawal:w-1", "sent", 1)
@@ -119,7 +119,7 @@ def test_the_cause_functions_other_rooms_call_enqueue_each_message_once(
     assert "Your return label: https://labels.example/l-1.pdf" in \
         smtp.received[before].part("plain")
     assert "arrived on 30 November 2026" in smtp.received[before + 1].part("plain")
-    assert "on 2026-11-30 09:15:07 UTC." in smtp.received[before + 3].part("plain")
+    assert "on 30 November 2026, 09:15:07 UTC." in smtp.received[before + 3].part("plain")
     events = {r.kind: r.cause for r in h.rows(outbox) if r.channel == "event"}
     assert {k: v for k, v in events.items() if k not in ("return.decided",
                                                          "refund.succeeded")} == {

@@ -31,7 +31,7 @@ from tests.integration.shipping.conftest import EASYPOST_SECRET
 from tests.integration.withdrawal.conftest import EMAIL, Shop, words
 
 RECEIPT_TEXT = (
-    "We received your withdrawal from the contract on 2026-11-24 12:00:07 UTC.\n\n"
+    "We received your withdrawal from the contract on 24 November 2026, 12:00:07 UTC.\n\n"
     "Your statement:\nI hereby withdraw from my contract for the items below.\n\n"
     "Name: Anna Schmidt\nOrder: 1001\n- 2 × Mug\n\n"
     "Keep this email: it is your confirmation of the content of your withdrawal and the "
@@ -86,7 +86,7 @@ def test_a_confirmed_withdrawal_is_recorded_once_with_its_receipt_to_the_second(
     assert mail.rcpt_tos == [EMAIL]
     assert mail.message.get_content_type() == "multipart/alternative"
     assert mail.part("plain") == RECEIPT_TEXT
-    assert "2026-11-24 12:00:07 UTC" in mail.part("html")
+    assert "24 November 2026, 12:00:07 UTC" in mail.part("html")
     assert "<li>2 × Mug</li>" in mail.part("html")
     cause = f"withdrawal:{row.id}"
     assert sorted((r.kind, r.status) for r in shop.h.rows(outbox) if r.cause == cause) == [
