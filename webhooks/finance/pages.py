@@ -259,8 +259,9 @@ def summary_page() -> Response:
     summary = summarize(runtime().engine, p.since, p.until, now())
     data = summary.to_json()
     charts = [chart.bars(summary, cur) for cur in sorted(summary.totals)]
+    asked = {k: request.args.get(k, "").strip() for k in ("since", "until")}
     return page(200, "summary.html", s=data, charts=charts, p=p, args=request.args,
-                days=SUMMARY_DAYS)
+                days=SUMMARY_DAYS, csv_args={k: v for k, v in asked.items() if v})
 
 
 def age_text(seconds: float) -> str:
@@ -293,7 +294,9 @@ def follow_ups_page() -> Response:
     ]
     keep = {"status": status, **({"due": "1"} if due_only else {})}
     return page(200, "follow_ups.html", found=found, rows=rows, show=status,
-                due_only=due_only, keep=keep, done=told())
+                due_only=due_only, keep=keep, done=told(),
+                csv_args={"status": status, **({"due": "true"} if due_only else {}),
+                          "page": found.page})
 
 
 @bp.post("/exchanges/<decision_id>/shipped")
