@@ -38,10 +38,10 @@ from refunds_plugin.finance import outbox as outbox_read
 from refunds_plugin.finance import reports, sessions
 from refunds_plugin.finance.summary import summarize
 from refunds_plugin.finance.tokens import Principal, check_token
+from refunds_plugin.finance.told import told_customer
 from refunds_plugin.insights.period import period_params
 from refunds_plugin.intake import reviews
 from refunds_plugin.language.catalogue import english
-from refunds_plugin.language.said import said_again
 from refunds_plugin.money import AmountError
 from refunds_plugin.notify.preview import standing
 from refunds_plugin.shipping import listing
@@ -173,7 +173,8 @@ def decisions_page() -> Response:
 @bp.get("/decisions/<decision_id>")
 @needs("finance")
 def decision_page(decision_id: str) -> Response:
-    detail = reports.decision_detail(runtime().engine, decision_id)
+    detail = reports.decision_detail(runtime().engine, decision_id,
+                                     runtime().config.default_locale)
     if detail is None:
         return refused(404, f"There is no decision {decision_id}.")
     return page(200, "decision.html", d=detail,
@@ -189,8 +190,9 @@ def decision_page(decision_id: str) -> Response:
 @needs("finance")
 def reviews_page() -> Response:
     queue = reviews.review_queue(runtime().engine)
+    default = runtime().config.default_locale
     shown = [{**rv._mapping, "comment": _comment(rv.request), "fees": _fees(rv.body),
-              "explained": said_again(rv.explanation, rv.said, "en")} for rv in queue]
+              "told": told_customer(rv.explanation, rv.said, rv.locale, default)} for rv in queue]
     return page(200, "reviews.html", queue=shown, message=told())
 
 
