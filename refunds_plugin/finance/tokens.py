@@ -173,16 +173,21 @@ class LastAdmin(InputError):
 MAKE_ADMIN = 'refunds tokens create --role admin --name "…"'  # the way back in, on the server
 
 
-def live_admins(conn: Connection, now: datetime) -> list[int]:
-    """The ids of the admin tokens neither revoked nor expired, locked until the transaction
+def live_admins(conn: Connection, now: datetime, *, lock: bool = True) -> list[int]:
+    """The ids of the admin tokens neither revoked nor expired, ``lock``ed until the transaction
     ends (PostgreSQL; SQLite has one writer), so two admins revoking each other at once cannot
     both pass ``keep_an_admin``."""
-    found = conn.execute(
-        select(tokens.c.id, tokens.c.expires_at)
-        .where(tokens.c.role == "admin", tokens.c.revoked_at.is_(None))
-        .order_by(tokens.c.id).with_for_update()
-    )
+    query = (select(tokens.c.id, tokens.c.expires_at)
+             .where(tokens.c.role == "admin", tokens.c.revoked_at.is_(None)).order_by(tokens.c.id))
+    found = conn.execute(query.with_for_update() if lock else query)
     return [int(r.id) for r in found if (e := aware(r.expires_at)) is None or e > now]
+
+
+def is_last_admin(engine: Engine, token_id: int, now: datetime) -> bool:
+    """Whether ``token_id`` is the one live admin token (for the question before revoking;
+    ``revoke_token`` checks again, locked)."""
+    with engine.connect() as conn:
+        return live_admins(conn, now, lock=False) == [token_id]
 
 
 def last_admin(token_id: int, name: str) -> LastAdmin:

@@ -18,9 +18,9 @@ from refunds_plugin.finance.tokens import (
     LastAdmin,
     TokenInfo,
     create_token,
+    is_last_admin,
     last_admin,
     list_tokens,
-    live_admins,
     parse_expiry,
     revoke_token,
 )
@@ -74,9 +74,7 @@ def _revocable(token_id: int) -> TokenInfo | Response:
     if info.state(at) != "active":
         return refused(409, f"Token #{token_id} ({info.name}) is already {info.state(at)}: "
                             f"there is nothing to revoke.", _back())
-    with engine.connect() as conn:
-        alone = info.role == "admin" and live_admins(conn, at) == [token_id]
-    if alone:
+    if info.role == "admin" and is_last_admin(engine, token_id, at):
         return refused(409, f"Nothing was revoked: {last_admin(token_id, info.name).message}.",
                        _back())
     return info
