@@ -4,12 +4,16 @@ from the page (the CLI makes another)."""
 
 from __future__ import annotations
 
-from datetime import timedelta
+import threading
+from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import text
+import pytest
+from sqlalchemy import text, update
 
-from refunds_plugin.finance.tokens import create_token
+from refunds_plugin.finance.tokens import LastAdmin, create_token, live_admins, revoke_token
+from refunds_plugin.ledger.db import make_engine
+from refunds_plugin.ledger.tables import tokens
 from tests.fakes.finance_scene import Scene, csrf
 
 
@@ -102,3 +106,39 @@ def test_a_revoked_or_unknown_token_has_nothing_to_confirm(scene: Scene) -> None
     assert again.status_code == 409
     assert "Token #2 (Fin Reader) is already revoked: there is nothing to revoke." in \
         again.get_data(as_text=True)
+
+
+def test_two_admins_revoking_each_other_at_once_leave_one_admin(
+    any_db_url: str, now: datetime,
+) -> None:
+    """The second revocation waits for the first's lock on the live admin tokens, then sees
+    itself alone and is refused (PostgreSQL; SQLite has one writer at a time anyway)."""
+    if not any_db_url.startswith("postgresql"):
+        pytest.skip("SQLite serialises writers: no lock to test")
+    engine = make_engine(any_db_url)
+    at = now
+    ada = create_token(engine, "Ada", "admin", at).principal.token_id
+    bo = create_token(engine, "Bo", "admin", at).principal.token_id
+    outcome: list[object] = []
+    with engine.connect() as first, first.begin():
+        assert live_admins(first, at) == [ada, bo]  # Ada revoking Bo holds the lock
+        other = threading.Thread(target=lambda: outcome.append(_attempt(
+            lambda: revoke_token(engine, ada, at, keep_an_admin=True), LastAdmin)))
+        other.start()
+        other.join(0.5)
+        assert other.is_alive()  # Bo revoking Ada waits
+        first.execute(update(tokens).where(tokens.c.id == bo).values(revoked_at=at))
+    other.join(10)
+    assert [type(o).__name__ for o in outcome] == ["LastAdmin"]
+    with engine.connect() as conn:
+        assert [tuple(r) for r in conn.execute(text(
+            "SELECT id, revoked_at IS NOT NULL FROM tokens ORDER BY id"))] == [
+            (ada, False), (bo, True)]
+    engine.dispose()
+
+
+def _attempt(work: Any, expected: type[Exception]) -> object:
+    try:
+        return work()
+    except expected as exc:
+        return exc
