@@ -71,6 +71,12 @@ def _documented() -> dict[tuple[str, str], frozenset[str]]:
             for path, ops in document()["paths"].items() for method, op in ops.items()}
 
 
+def parameters(path: str) -> frozenset[str]:
+    """The query parameters ``GET path`` takes, as ``/api/openapi.json`` lists them (what a
+    page's "Download CSV" link may carry over)."""
+    return _documented().get((path, "GET"), frozenset())
+
+
 def _unknown_parameter() -> Response | None:
     """A query parameter the document does not list is a 400 naming it: a mistyped filter
     (``?stauts=failed``) must not answer everything as if nothing had been asked."""

@@ -109,3 +109,20 @@ def test_the_follow_ups_outbox_and_summary_pages_link_their_csv_with_their_filte
     assert got.status_code == 200
     assert got.get_data(as_text=True).splitlines()[0].startswith(
         "day,currency,decisions,sales,refunded,credited,kept,")
+
+
+def test_each_insight_page_links_its_csv_with_its_period_and_options(scene: Scene) -> None:
+    reader = scene.login(scene.finance)
+    reasons = _download_link(reader.get(
+        "/finance/insights/reasons?since=2026-11-01&until=2026-12-01&by=product&q=").get_data(
+        as_text=True))
+    assert reasons == ("/api/insights/reasons?format=csv&since=2026-11-01&until=2026-12-01"
+                       "&by=product")
+    got = reader.get(reasons)
+    assert (got.status_code, got.mimetype) == (200, "text/csv")
+    assert got.headers["Content-Disposition"] == 'attachment; filename="insights-reasons.csv"'
+    for name in ("costs", "retention", "feedback"):
+        link = _download_link(reader.get(f"/finance/insights/{name}?since=2026-11-01")
+                              .get_data(as_text=True))
+        assert link == f"/api/insights/{name}?format=csv&since=2026-11-01"
+        assert reader.get(link).status_code == 200, name
