@@ -126,3 +126,17 @@ def test_each_insight_page_links_its_csv_with_its_period_and_options(scene: Scen
                               .get_data(as_text=True))
         assert link == f"/api/insights/{name}?format=csv&since=2026-11-01"
         assert reader.get(link).status_code == 200, name
+
+
+def test_another_site_cannot_read_an_export_through_the_session(scene: Scene) -> None:
+    """The session cookie is SameSite=Lax and HttpOnly (a cross-site fetch or frame does not
+    carry it), and no export allows another origin to read it."""
+    client = scene.shop.app.test_client()
+    login = client.post("/finance/login", data={"token": scene.finance,
+                                                "csrf_token": csrf(client, "/finance/login")})
+    cookie = login.headers["Set-Cookie"]
+    assert "; HttpOnly" in cookie and "; SameSite=Lax" in cookie
+    got = client.get("/api/decisions?format=csv", headers={"Origin": "https://evil.example"})
+    assert got.status_code == 200  # a top-level link from elsewhere: a download to the person
+    assert "Access-Control-Allow-Origin" not in got.headers
+    assert "Access-Control-Allow-Credentials" not in got.headers
