@@ -38,6 +38,9 @@ class Context:
     currency: str
     captured: int  # facts.captured, computed once
     already_refunded: int  # refunded and pending over all the order's payments
+    # nothing was owed (a 100% discount code, a giveaway): the order's total is 0 and no payment
+    # captured anything, so its returns move no money (``eligibility.payment``)
+    free: bool
     lines: dict[str, OrderLine]  # the order's lines by id
     returned: dict[str, int]  # units of each line already returned before this request
     # how the rules put what they found into words (``policies/words.py``): worded, or not
@@ -68,6 +71,7 @@ def build_context(policy: Policy, facts: OrderFacts, request: ReturnRequest,
         anchor=anchor, anchor_at=anchor_at, refundable=refundable, disputed=disputed,
         age_days=None if anchor_at is None else max(0, (now - anchor_at).days),
         currency=facts.currency, captured=captured, already_refunded=already,
+        free=facts.total_amount == 0 and captured == 0,
         lines={ln.id: ln for ln in facts.lines}, returned=returned,
         worded=worded, said=words.said, named=words.named, result=words.result,
     )

@@ -61,7 +61,7 @@ def describe(policy: Policy, *, can_label: bool = True) -> list[str]:
         out.append(f"Resolution: always {allowed}, whatever the customer prefers.")
     else:
         out.append(f"Resolution: {allowed} as the customer prefers (default {r.default.value}).")
-    out += _exchange(policy)
+    out += _exchange(policy, can_label)
     if r.refund_within_days is not None:
         out.append(f"Refunds to the original payment within {r.refund_within_days} days; "
                    "store credit after that.")
@@ -193,8 +193,9 @@ def _abuse(policy: Policy) -> str:
             "count as refunds.")
 
 
-def _exchange(policy: Policy) -> list[str]:
-    """What an exchange is: which items, the price difference, fees, when the new item ships."""
+def _exchange(policy: Policy, can_label: bool = True) -> list[str]:
+    """What an exchange is: which items, the price difference, fees, when the new item ships
+    (``first_scan`` as delivery where no label is bought: ``Policy.ship_on_for``)."""
     x = policy.exchange
     if not x.allowed:
         return []
@@ -206,14 +207,20 @@ def _exchange(policy: Policy) -> list[str]:
     higher = "the customer pays the difference" if x.waive_up_to is None else \
         f"we waive up to {_amount(x.waive_up_to)} of the difference and the customer pays the rest"
     fees = "the return fees apply to it" if x.fees_apply else "no return fees"
-    ship = _SHIP_ON[x.ship_on]
+    ship = _SHIP_ON[policy.ship_on_for(x.ship_on, can_label=can_label)]
     if x.ship_on is ShipOn.APPROVAL and x.instant_for_tiers:
-        ship = (f"{ship} for {' and '.join(x.instant_for_tiers)} customers; for others when the "
-                "carrier first scans the return")
-    return [f"Exchanges: a returned item may be swapped for {which}{why}. A cheaper item: the "
-            f"difference comes back as {lower}; a dearer one: {higher}. An exchange has "
-            f"{fees}. The new item ships {ship}. An exchange we cannot make (out of stock, not "
-            "allowed) is offered as a refund or store credit instead."]
+        later = _SHIP_ON[policy.ship_on_for(ShipOn.FIRST_SCAN, can_label=can_label)]
+        ship = f"{ship} for {' and '.join(x.instant_for_tiers)} customers; for others {later}"
+    out = [f"Exchanges: a returned item may be swapped for {which}{why}. A cheaper item: the "
+           f"difference comes back as {lower}; a dearer one: {higher}. An exchange has "
+           f"{fees}. The new item ships {ship}. An exchange we cannot make (out of stock, not "
+           "allowed) is offered as a refund or store credit instead."]
+    if policy.ships_on_a_scan and not policy.labels_scanned(can_label):
+        out.append("The policy ships an exchange's new item at the carrier's first scan, but "
+                   "without a prepaid label no carrier scan reaches the shop, so it ships when "
+                   "the return is delivered to the shop instead (the warehouse records the "
+                   "parcel).")
+    return out
 
 
 _SHIP_ON = {ShipOn.APPROVAL: "at once, on approval (instant exchange)",

@@ -18,6 +18,7 @@ from refunds_plugin.language.said import N_, said
 _LINES_VALID = said("Every item asked for is on the order and not yet returned.")
 _REFUNDABLE = said("There is money on the order to return.")
 _REFUND_AVAILABLE = said("A refund to your original payment is available.")
+FREE = said("This order was free, so there is no money to return.")
 
 _OUTSIDE = {
     Action.DECLINE: ("outside_window", N_("The {days}-day return window for {name} has passed "
@@ -113,13 +114,17 @@ def request_lines(ctx: Context) -> RuleResult:
 def payment(ctx: Context) -> RuleResult:
     """Is there captured money to give back, and is none of it disputed? With no payment
     recorded at all (an ``order.paid`` before the provider's payment event) a person looks:
-    nothing was refunded, so "already refunded" would not be true."""
+    nothing was refunded, so "already refunded" would not be true. A free order (total 0,
+    nothing captured) owed nothing: its return is no money question, and the items are
+    decided as the policy says, worth 0 (``Context.free``)."""
     saw = {"captured": ctx.captured, "refundable": ctx.refundable,
            "disputed": ctx.disputed} if ctx.worded else {}
     if ctx.disputed:
         return ctx.result("payment", "review", "payment_disputed",
                           ctx.said("A payment on this order is disputed with your bank, so our "
                                    "team will look at this by hand."), saw)
+    if ctx.free:  # nothing was owed, so nothing is missing: not "not received"
+        return ctx.result("payment", "pass", "free_order", FREE, saw)
     if ctx.captured <= 0:  # no payment recorded (yet): not "refunded already"
         return ctx.result("payment", "review", "payment_not_received",
                           ctx.said("We have not received the payment for this order yet; a "

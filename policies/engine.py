@@ -68,7 +68,8 @@ def evaluate(policy: Policy, facts: OrderFacts, request: ReturnRequest,
         if "decline" in verdicts:
             refused.append(results[verdicts.index("decline")])
             continue
-        value = line.units_amount(rl.quantity, ctx.returned.get(line.id, 0))
+        # a free order's items were paid nothing, whatever their listed price
+        value = 0 if ctx.free else line.units_amount(rl.quantity, ctx.returned.get(line.id, 0))
         planned.append(PlannedLine(line, rl, value, credit_only="adjust" in verdicts))
     if not planned:  # every line refused: each line's reason, not only the first
         return _declined(ctx, trace, *refused)

@@ -190,7 +190,8 @@ def chargeable(ctx: Context) -> bool:
 
 def ship_on(ctx: Context, all_kept: bool) -> tuple[ShipOn, R]:
     """When the new items ship: the policy's ``ship_on``; instant only for its tiers; at once when
-    nothing has to come back first."""
+    nothing has to come back first; ``first_scan`` as ``delivered`` where no label is bought
+    (``OrderFacts.can_label`` False or ``label: none``): no carrier scan can come then."""
     x = ctx.policy.exchange
     tier = ctx.standing.tier_name
     saw: dict[str, object] = {"ship_on": x.ship_on.value, "tier": tier,
@@ -200,15 +201,23 @@ def ship_on(ctx: Context, all_kept: bool) -> tuple[ShipOn, R]:
             "exchange_ship", "adjust", "exchange_ships_now",
             ctx.said("Your new item ships right away: nothing has to come back first."), saw)
     when = x.ship_on
-    if when is ShipOn.APPROVAL and x.instant_for_tiers and tier not in x.instant_for_tiers:
+    not_instant = when is ShipOn.APPROVAL and bool(x.instant_for_tiers) \
+        and tier not in x.instant_for_tiers
+    if not_instant:
+        when = ShipOn.FIRST_SCAN
+    # no label, no carrier scan: first_scan waits for delivery (``Policy.ship_on_for``)
+    ships = ctx.policy.ship_on_for(when, can_label=ctx.facts.can_label)
+    if ships is not when:
+        saw["carrier_scan"] = False
+    if not_instant:
         names = " and ".join(x.instant_for_tiers)  # the merchant's tier names
-        return ShipOn.FIRST_SCAN, ctx.result(
+        return ships, ctx.result(
             "exchange_ship", "adjust", "exchange_not_instant_for_tier",
             ctx.said("Instant exchanges are for {tiers} customers, so your new item ships {when}.",
-                     tiers=names, when=ctx.said(_WHEN[ShipOn.FIRST_SCAN])), saw)
-    return when, ctx.result("exchange_ship", "adjust", f"exchange_ships_{when.value}",
-                            ctx.said("Your new item ships {when}.", when=ctx.said(_WHEN[when])),
-                            saw)
+                     tiers=names, when=ctx.said(_WHEN[ships])), saw)
+    return ships, ctx.result("exchange_ship", "adjust", f"exchange_ships_{ships.value}",
+                             ctx.said("Your new item ships {when}.", when=ctx.said(_WHEN[ships])),
+                             saw)
 
 
 _WHEN = {ShipOn.APPROVAL: N_("right away, before your return reaches us"),

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 
 from policies.context import Context
+from policies.eligibility import FREE
 from policies.policy import amount
 from policies.resolution import PlannedLine, chosen
 from refunds_plugin.domain.decision import Fee, Resolution, RuleResult
@@ -59,7 +60,7 @@ def explain(ctx: Context, outcome: Outcome, planned: list[PlannedLine], back: li
         parts.extend(dict.fromkeys(r.message for r in reviews))
     if resolutions or not exchanged:  # an even exchange moves no money: nothing to say
         parts.append(_money(resolutions, cur, approved, rounded,
-                            chosen(ctx) is ResolutionKind.CREDIT))
+                            chosen(ctx) is ResolutionKind.CREDIT, free=ctx.free))
     if ship:
         parts.append(said("This includes {amount} for the original shipping.",
                           amount=amount(ship, cur)))
@@ -131,7 +132,7 @@ def _by_line(planned: list[PlannedLine], back: list[bool], sent: bool) -> dict[s
 
 
 def _money(resolutions: tuple[Resolution, ...], cur: str, approved: bool,
-           rounded: RuleResult | None, chose_credit: bool) -> str:
+           rounded: RuleResult | None, chose_credit: bool, *, free: bool = False) -> str:
     refund = sum(r.amount for r in resolutions if r.kind is ResolutionKind.REFUND)
     credit = [r for r in resolutions if r.kind is ResolutionKind.CREDIT]
     bits: list[str] = []
@@ -151,6 +152,8 @@ def _money(resolutions: tuple[Resolution, ...], cur: str, approved: bool,
             bits.append(said("give you {amount} in store credit", amount=amount(c.total, cur)))
     if not bits and rounded is not None:
         return rounded.message
+    if not bits and free:  # nothing was paid, so no fee took it: say why there is no money
+        return FREE
     if not bits:
         return said("After fees there is nothing left to refund.") if approved else ""
     if approved:

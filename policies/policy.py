@@ -304,6 +304,23 @@ class Policy:
         """Does any money wait for the carrier's first scan (``refund_on: first_scan``)?"""
         return any(on is RefundOn.FIRST_SCAN for _, on in self.refund_on)
 
+    def ship_on_for(self, ship_on: ShipOn, *, can_label: bool = True) -> ShipOn:
+        """When an exchange's new items ship for a return that comes back, as ``refund_on_for``
+        does for money: without a prepaid label no carrier scan ever reaches us, so
+        ``first_scan`` waits for the parcel to reach us instead (``delivered``: the warehouse's
+        receipt ships it)."""
+        if ship_on is ShipOn.FIRST_SCAN and not self.labels_scanned(can_label):
+            return ShipOn.DELIVERED
+        return ship_on
+
+    @property
+    def ships_on_a_scan(self) -> bool:
+        """Does an exchange's new item wait for the carrier's first scan (``ship_on:
+        first_scan``, or an instant exchange kept for some tiers: the others wait for it)?"""
+        x = self.exchange
+        return x.allowed and (x.ship_on is ShipOn.FIRST_SCAN or (
+            x.ship_on is ShipOn.APPROVAL and bool(x.instant_for_tiers)))
+
     @cached_property
     def holds_money(self) -> bool:
         """Does any money wait for the parcel (``refund_on`` other than ``approval``)?"""

@@ -146,7 +146,8 @@ def money_moves(ctx: Context, resolutions: tuple[Resolution, ...], back: list[bo
 def shipping(ctx: Context, planned: list[PlannedLine]) -> tuple[int, R]:
     """Original shipping comes back with the order's last item, or when the fault is ours."""
     facts, rules = ctx.facts, ctx.policy.shipping
-    remaining = max(0, facts.shipping_amount - facts.shipping_refunded)
+    # a free order's shipping was paid nothing either (``Context.free``)
+    remaining = 0 if ctx.free else max(0, facts.shipping_amount - facts.shipping_refunded)
     gone = dict(ctx.returned)
     fault = False
     for pl in planned:  # loops, not generators: this runs for every approval

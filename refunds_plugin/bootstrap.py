@@ -191,7 +191,7 @@ def build(
             observe=observe_saleor_poll,
         )
         saleor_poll = poller.poll_once
-        folder = Folder(engine)  # the insights' rollups, every few seconds
+        folder = Folder(engine)  # the insights' rollups, every 30 s (``fold.EVERY_S``)
 
         def background() -> int:  # each round of the executor's loop
             return (saleor_poll() + desk.run_once() + exchange_worker.run_once()

@@ -6,6 +6,7 @@ RefundsError
 │   ├── PayloadError      body not JSON, a field missing or of the wrong type
 │   ├── ReviewClosed      a review decided before (by someone else, or an earlier click)
 │   └── Conflict          an id already used for other content (answer 409)
+│       └── UnreadableRecord  a stored row it needs cannot be read: a person repairs it first
 ├── NotFound              an order or decision we have never seen
 └── ProviderError         a payment provider refused or could not be reached
     ├── RetryableProviderError   network, timeout, 409, 429, 5xx: same idempotency key later
@@ -52,6 +53,13 @@ class CurrencyChanged(Conflict):
     nothing of it recorded."""
 
     code = "currency_changed"
+
+
+class UnreadableRecord(Conflict):
+    """A stored row the request needs cannot be read (edited by hand, cut short by a partial
+    restore): nothing is recorded and no money moves on a guess; a person repairs the row."""
+
+    code = "unreadable_record"
 
 
 class NotFound(RefundsError):

@@ -190,7 +190,7 @@ def feedback(since: datetime | None, until: datetime | None, as_json: bool) -> N
               help="Rebuild every rollup from the indexed rows (after loading rows in bulk).")
 def fold(rebuild: bool) -> None:
     """Fold the writers' marks into the insights' rollups until none is left. The executor's
-    loop (refunds serve, refunds worker) does it every few seconds; answers are exact
+    loop (refunds serve, refunds worker) does it every 30 seconds; answers are exact
     either way, folding only keeps them fast."""
     from refunds_plugin.ledger import fold as folding
     from refunds_plugin.ledger.db import write_tx

@@ -62,6 +62,7 @@ from refunds_plugin.shipping.listing import (
     key_warning,
     label_warning,
     scan_warning,
+    ship_scan_warning,
 )
 
 _REASONS = [r.value for r in Reason]
@@ -97,7 +98,9 @@ def check(spec: str, as_json: bool) -> None:
                              address_warning(bool(config.return_addresses)),
                              label_warning(pol.return_shipping.label, config.carrier),
                              key_warning(config.easypost_api_key, money_modes(config)),
-                             scan_warning(pol, config.can_label, bool(config.return_addresses)))
+                             scan_warning(pol, config.can_label, bool(config.return_addresses)),
+                             ship_scan_warning(pol, config.can_label,
+                                               bool(config.return_addresses)))
                  if w]
     rules = pol.describe(can_label=config.can_label)
     if as_json:

@@ -103,13 +103,13 @@ def receive_cmd(order: str, lines: tuple[str, ...], by: str, as_json: bool) -> N
     parsed = dict(_line(spec) for spec in lines)
     runtime = _runtime()
     try:
-        found = [r for r in listing.find(runtime.engine, order)
-                 if not r["received"] and not r["unreadable"]]
+        found = [r for r in listing.find(runtime.engine, order) if not r["received"]]
         if not found:
             raise click.ClickException(f"no return of {order} is waiting to be received")
         if len(found) > 1:
             raise click.ClickException(
                 f"{order} has {len(found)} returns waiting; name one by its tracking code")
+        # one whose stored record cannot be read goes on to be refused by name, never guessed at
         try:
             receipt = runtime.service.receive(found[0]["decision_id"], parsed, by)
         except RefundsError as exc:

@@ -26,6 +26,7 @@ from refunds_plugin.shipping.listing import (
     key_warning,
     label_warning,
     scan_warning,
+    ship_scan_warning,
 )
 
 
@@ -78,6 +79,8 @@ def serve(host: str, port: int, workers: int, threads: int, executor: bool) -> N
                     label_warning(runtime.policy.return_shipping.label, config.carrier),
                     key_warning(config.easypost_api_key, money_modes(config)),
                     scan_warning(runtime.policy, config.can_label, bool(config.return_addresses)),
+                    ship_scan_warning(runtime.policy, config.can_label,
+                                      bool(config.return_addresses)),
                     stripe_secret_warning(config), sender_warning(config)):
         if warning:
             click.echo(warning, err=True)

@@ -125,7 +125,9 @@ class Exchange:
     ``difference`` is what the new items cost over the returned ones plus any fees that apply
     (negative: cheaper). It is settled as ``back`` (refunded or credited, per ``lower``),
     ``waived`` and ``charge`` (what the customer pays before the exchange goes ahead); the three
-    always add up to ``difference`` in absolute value. ``ship_on`` says when the new items ship.
+    always add up to ``difference`` in absolute value. ``ship_on`` says when the new items ship,
+    as decided: ``first_scan`` only where a label is bought for the return, else ``delivered``
+    (``Policy.ship_on_for``: no label, no carrier scan).
     """
 
     lines: tuple[ExchangeLine, ...]

@@ -18,13 +18,15 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Engine
+from sqlalchemy import Engine, select
 
-from refunds_plugin.errors import Conflict, InputError, NotFound
+from refunds_plugin.errors import Conflict, InputError, NotFound, UnreadableRecord
 from refunds_plugin.exchanges.shipping import TOLD_A_PERSON
 from refunds_plugin.ledger import exchanges
 from refunds_plugin.ledger.db import iso_time, lock_order, write_tx
 from refunds_plugin.ledger.exchanges import ExchangeRow
+from refunds_plugin.ledger.tables import exchanges as exchanges_table
+from refunds_plugin.notify import stored
 from refunds_plugin.trouble.follow_ups import clear_unshipped
 
 log = logging.getLogger("refunds.exchanges")
@@ -90,12 +92,18 @@ def mark_shipped(engine: Engine, decision_id: str, *, by: str, carrier: object =
     """Record that ``by`` sent the new items of exchange ``decision_id``; once.
 
     Raises InputError (a carrier or tracking number too long or not text), NotFound (no such
-    exchange), Conflict ``already_shipped`` (shipped before: nothing changes) or
-    ``not_shippable`` (not ready, or a channel ships it); nothing is recorded then."""
+    exchange), Conflict ``already_shipped`` (shipped before: nothing changes),
+    ``not_shippable`` (not ready, or a channel ships it) or ``unreadable_record`` (its stored
+    progress cannot be read); nothing is recorded then."""
     carrier_text = _field("carrier", carrier, MAX_CARRIER)
     tracking = _field("tracking_number", tracking_number, MAX_TRACKING)
     with write_tx(engine) as conn:
-        row = exchanges.get_exchange(conn, decision_id)
+        try:
+            row = exchanges.get_exchange(conn, decision_id)
+        except stored.UNREADABLE as exc:  # its steps unknown: never marked on a guess
+            raise UnreadableRecord(
+                f"exchange {decision_id}'s stored progress (exchanges.progress) cannot be read "
+                f"({stored.why(exc)}); a person must repair the row first") from None
         if row is None:
             raise NotFound(f"there is no exchange {decision_id}", code="unknown_exchange")
         # after, never during, a storefront's exchange.out_of_stock for the same order: each
@@ -156,8 +164,15 @@ class Standing:
 
 
 def standing(engine: Engine, decision_id: str) -> Standing | None:
+    """None: no exchange. One whose ``progress`` cannot be read shows its status only, no form
+    (the decision page names the row: nothing is recorded on a guess)."""
     with engine.connect() as conn:
-        row = exchanges.get_exchange(conn, decision_id)
+        try:
+            row = exchanges.get_exchange(conn, decision_id)
+        except stored.UNREADABLE:
+            found = conn.execute(select(exchanges_table.c.status)
+                                 .where(exchanges_table.c.decision_id == decision_id)).scalar()
+            return Standing(str(found), False, None)
     if row is None:
         return None
     told = row.status == "ready" and bool(row.progress.get(TOLD_A_PERSON))

@@ -28,14 +28,11 @@ from refunds_plugin.finance.rows import (
     review_rows,
     shown_status,
 )
-from refunds_plugin.finance.told import told_customer
 from refunds_plugin.ledger.tables import (
     decisions,
     events,
-    exchange_dues,
     exchanges,
     ledger_entries,
-    orders,
     refund_attempts,
     reviews,
 )
@@ -340,60 +337,3 @@ def stream_attempts(
                 yield _attempt_row(found)
 
     return rows()
-
-
-def decision_detail(engine: Engine, decision_id: str,
-                    default_locale: str = "en") -> dict[str, Any] | None:
-    """One decision with its facts, trace, explanation (``told``: in the customer's language
-    and in English), money movements, review and journal, and an instant exchange's original
-    value due (``original_due``: the ``exchange_dues`` row, None when nothing became due)."""
-    with engine.connect() as conn:
-        row = conn.execute(select(decisions).where(decisions.c.id == decision_id)).first()
-        if row is None:
-            return None
-        locale = conn.execute(select(orders.c.locale)
-                              .where(orders.c.order_id == row.order_id)).scalar()
-        attempts = [dict(r._mapping) for r in conn.execute(
-            select(refund_attempts).where(refund_attempts.c.decision_id == decision_id)
-            .order_by(refund_attempts.c.seq)
-        )]
-        review = conn.execute(select(reviews).where(reviews.c.decision_id == decision_id)).first()
-        # an instant exchange's original that never came back: what is due, charged, refunded
-        due = conn.execute(select(exchange_dues)
-                           .where(exchange_dues.c.decision_id == decision_id)).first()
-        statuses = attempt_statuses(conn, [decision_id]).get(decision_id, [])
-        subjects = [decision_id, *(a["id"] for a in attempts)]
-        journal = [dict(r._mapping) for r in conn.execute(
-            select(ledger_entries.c.seq, ledger_entries.c.entry_type, ledger_entries.c.subject_id,
-                   ledger_entries.c.created_at, ledger_entries.c.hash, ledger_entries.c.body)
-            .where(ledger_entries.c.subject_id.in_(subjects))
-            .order_by(ledger_entries.c.seq)
-        )]
-    body = json.loads(row.body)
-    decided = [json.loads(e["body"]) for e in journal if e["entry_type"] == "review_decided"]
-    last = decided[-1] if decided else {}
-    facts = json.loads(row.facts)
-    # the customer's answer and emails left out the promise of when the money arrives and
-    # said "test mode": its money went to the dry run, or the facts it was decided on could
-    # move none (``service.decided_on``: a dry run or a Stripe test key)
-    test_mode = facts.get("can_charge") is False or any(
-        a["provider"] == DRYRUN_PROVIDER for a in attempts)
-    said = told_customer(row.explanation, row.said, locale, default_locale, test_mode=test_mode)
-    for a in attempts:
-        a["status"] = shown_status(a["status"], a["provider"])
-    return {
-        "decision": decision_row(row, statuses, review),
-        "body": body,
-        "trace": body.get("trace", []),
-        "facts": facts,
-        "request": json.loads(row.request),
-        "attempts": attempts,
-        "review": dict(review._mapping) if review else None,
-        "explained": said.english,  # as an English reader reads it (its money grouped)
-        "told": said,  # as the customer read it, in their language
-        "test_mode": test_mode,
-        "review_change": last.get("adjusted"),  # what the admin changed when approving
-        "customer_note": last.get("customer_note"),
-        "journal": journal,
-        "original_due": dict(due._mapping) if due else None,
-    }

@@ -26,6 +26,9 @@ from refunds_plugin.ledger.db import aware, iso_time
 from refunds_plugin.ledger.reviews import review_why
 from refunds_plugin.ledger.tables import refund_attempts, reviews
 from refunds_plugin.money import Money
+from refunds_plugin.notify.stored import UNREADABLE
+
+UNREADABLE_WORD = "unreadable"  # ``exchange`` of a decision whose stored body cannot be read
 
 DRY_RUN = "dry_run"  # a dry-run provider's "succeeded": nothing moved
 DRYRUN_PROVIDER = "dryrun"
@@ -201,8 +204,11 @@ def exchange_said(body: str) -> str:
     a body that names one is parsed, so a large export parses few)."""
     if '"exchange":' not in body:
         return ""
-    ex = json.loads(body).get("exchange")
-    return Exchange.from_dict(ex).settled_as if ex else ""
+    try:
+        ex = json.loads(body).get("exchange")
+        return Exchange.from_dict(ex).settled_as if ex else ""
+    except UNREADABLE:  # edited by hand, cut short: the decision page names the row
+        return UNREADABLE_WORD
 
 
 def review_reason(dec: Any) -> str:
@@ -210,7 +216,11 @@ def review_reason(dec: Any) -> str:
     Only a review's body is read, so a large export parses few of them."""
     if dec.outcome != "review":
         return ""
-    return review_why(json.loads(dec.body).get("trace", ())) or str(dec.reason_code)
+    try:
+        why = review_why(json.loads(dec.body).get("trace", ()))
+    except UNREADABLE:  # edited by hand, cut short: its plain reason code still says why
+        why = ""
+    return why or str(dec.reason_code)
 
 
 def review_rows(conn: Connection, ids: list[str]) -> dict[str, Any]:

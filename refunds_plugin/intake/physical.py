@@ -5,6 +5,7 @@ by line and releases (or sends to a person) the money waiting for it (``shipping
 from __future__ import annotations
 
 import json
+import logging
 from collections.abc import Callable, Mapping
 from dataclasses import replace
 from datetime import datetime
@@ -17,14 +18,16 @@ from refunds_plugin.config import Config
 from refunds_plugin.domain.decision import Decision
 from refunds_plugin.domain.facts import OrderFacts
 from refunds_plugin.domain.kinds import ResolutionKind
-from refunds_plugin.errors import NotFound
+from refunds_plugin.errors import NotFound, UnreadableRecord
 from refunds_plugin.ledger import facts as facts_mod
 from refunds_plugin.ledger.db import write_tx
-from refunds_plugin.ledger.tables import decisions, orders
+from refunds_plugin.ledger.tables import decisions, orders, return_shipments
+from refunds_plugin.notify import stored
 from refunds_plugin.shipping import receiving, returns, tracking
 from refunds_plugin.shipping.receiving import Receipt, Received
-from refunds_plugin.shipping.rows import ReturnRow
+from refunds_plugin.shipping.rows import ReturnRow, Unreadable, read
 
+log = logging.getLogger("refunds.shipping")
 # line id → (condition, units or None for all the return takes back, restock)
 Lines = Mapping[str, tuple[str, int | None, bool]]
 
@@ -103,17 +106,35 @@ def receive(engine: Engine, config: Config, decision_id: str, lines: Lines, by: 
 def _record(engine: Engine, config: Config, decision_id: str, lines: Lines, by: str,
             now: datetime) -> Receipt:
     with write_tx(engine) as conn:
-        ret = returns.get_return(conn, decision_id)
-        if ret is None:
+        row = conn.execute(select(return_shipments)
+                           .where(return_shipments.c.decision_id == decision_id)).first()
+        if row is None:
             raise NotFound(f"no return is waiting for decision {decision_id}",
                            code="unknown_return")
+        ret = read(row)
+        if isinstance(ret, Unreadable):
+            raise _unreadable(ret.decision_id, ret.order_id, "return (return_shipments)", ret.why)
         found = conn.execute(select(decisions.c.body, orders.c.source).join(
             orders, orders.c.order_id == decisions.c.order_id).where(
             decisions.c.id == decision_id)).one()
-        decision = Decision.from_dict(json.loads(found.body))
+        try:
+            decision = Decision.from_dict(json.loads(found.body))
+        except stored.UNREADABLE as exc:
+            raise _unreadable(decision_id, ret.order_id, "decision (decisions.body)",
+                              stored.why(exc)) from None
         wanted = {ln.line_id: ln.quantity for ln in decision.lines}
         got = [Received(line_id, wanted.get(line_id, 0) if units is None else units, condition,
                         restock)
                for line_id, (condition, units, restock) in lines.items()]
         saleor = found.source == "saleor" and bool(config.saleor_restock_warehouse)
         return receiving.mark_received(conn, ret, decision, got, by, now, saleor)
+
+
+def _unreadable(decision_id: str, order_id: str, what: str, why: str) -> UnreadableRecord:
+    """Why a return whose stored record cannot be read is not received: nothing is recorded
+    and no money is released on a guess (one error names it)."""
+    said = (f"the return of decision {decision_id}, order {order_id} cannot be received: its "
+            f"stored {what} cannot be read ({why}); a person must repair the row first, "
+            "nothing was recorded")
+    log.error(said, extra={"decision_id": decision_id, "order_id": order_id})
+    return UnreadableRecord(said)

@@ -14,25 +14,20 @@ import logging
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
 
 from sqlalchemy import Engine, or_, select
 
 import policies
 from policies import deadline
-from refunds_plugin.domain.decision import Decision, RuleResult, answered_at, swapped
+from refunds_plugin.domain.decision import Decision, RuleResult, swapped
 from refunds_plugin.domain.facts import OrderFacts, ReturnLine, ReturnRequest, Variant
-from refunds_plugin.domain.kinds import AttemptStatus, Reason, ResolutionKind
-from refunds_plugin.ledger import exchange_dues
+from refunds_plugin.domain.kinds import Reason, ResolutionKind
 from refunds_plugin.ledger.db import read_tx
-from refunds_plugin.ledger.decisions import RecordedDecision, find_decision, with_said
-from refunds_plugin.ledger.exchange_dues import DueRow
-from refunds_plugin.ledger.exchanges import ExchangeRow, get_exchange
+from refunds_plugin.ledger.decisions import RecordedDecision, find_decision
 from refunds_plugin.ledger.facts import load_facts
-from refunds_plugin.ledger.tables import decisions, ledger_entries, orders, refund_attempts, reviews
+from refunds_plugin.ledger.tables import decisions, orders, reviews
 from refunds_plugin.notify import stored
 from refunds_plugin.notify.reads import line_names
-from refunds_plugin.shipping.returns import get_return
 
 # Compared against when the order is unknown, so both answers cost about the same.
 _NO_EMAIL = hashlib.sha256(b"no order has this email").digest()
@@ -192,114 +187,6 @@ def _situation(facts: OrderFacts,
     return "open", until, refund_until, ""
 
 
-# --- where the money is ---------------------------------------------------------------------
-
-STAGES = {
-    AttemptStatus.HELD: "waiting",  # for the parcel (``refund_on``)
-    AttemptStatus.PENDING: "requested",
-    AttemptStatus.IN_PROGRESS: "requested",
-    AttemptStatus.SENT: "sent",
-    AttemptStatus.UNKNOWN: "sent",  # the provider did not answer; a person checks if it paid
-    AttemptStatus.SUCCEEDED: "received",
-    AttemptStatus.FAILED: "failed",
-    AttemptStatus.CANCELED: "failed",
-    "review": "failed",
-}
-
-
-@dataclass(frozen=True)
-class MoneyStatus:
-    attempt_id: str
-    kind: str  # refund | credit
-    amount: int
-    bonus: int
-    stage: str  # waiting | requested | sent | received | failed | expired
-    credit_code: str | None
-    dry_run: bool = False  # the shop's test mode: no provider was asked, nothing moved
-    provider: str = ""  # who pays it (Stripe with a test key moves no real money either)
-
-
-@dataclass(frozen=True)
-class DecisionStatus:
-    decision_id: str
-    order_id: str
-    decision: Decision
-    created_at: datetime
-    review: str | None  # open | approved | declined, when a person is involved
-    money: tuple[MoneyStatus, ...]
-    line_names: dict[str, str]
-    customer_note: str | None = None  # what the reviewer wrote for the customer
-    reviewed_at: datetime | None = None  # when a person decided the review
-    # where and by when the items go back, the label and the parcel's status (None: nothing
-    # to send back, or no return address configured)
-    instructions: dict[str, Any] | None = None
-    exchange: ExchangeRow | None = None  # where an exchange stands (and where to pay)
-    locale: str | None = None  # the order's language tag, when the order gave one
-    # an instant exchange's original that never came back: its value due (and where to pay)
-    original_due: DueRow | None = None
-
-    @property
-    def decided_at(self) -> datetime | None:
-        """When the answer was given: None while a person has yet to decide. An approval
-        whose money a person is now looking at (a refused refund, an exchange that could not go
-        ahead) was still given when it was recorded."""
-        return answered_at(self.decision.outcome.value, self.review, self.reviewed_at,
-                           self.created_at)
-
-    @property
-    def state(self) -> str:
-        """One word for where the return stands: approved | checking | declined."""
-        return _standing(self.decision.outcome.value, self.review)
-
-
-def decision_status(engine: Engine, decision_id: str) -> DecisionStatus | None:
-    with read_tx(engine) as conn:
-        row = conn.execute(
-            select(decisions.c.order_id, decisions.c.body, decisions.c.created_at,
-                   decisions.c.kind, decisions.c.said)
-            .where(decisions.c.id == decision_id)
-        ).first()
-        if row is None or row.kind != "return":
-            return None
-        review_row = conn.execute(
-            select(reviews.c.status, reviews.c.decided_at)
-            .where(reviews.c.decision_id == decision_id)
-        ).first()
-        review, reviewed_at = tuple(review_row) if review_row is not None else (None, None)
-        attempts = conn.execute(
-            select(refund_attempts).where(refund_attempts.c.decision_id == decision_id)
-            .order_by(refund_attempts.c.seq)
-        ).all()
-        entry = conn.execute(
-            select(ledger_entries.c.body)
-            .where(ledger_entries.c.subject_id == decision_id,
-                   ledger_entries.c.entry_type == "review_decided")
-            .order_by(ledger_entries.c.seq.desc()).limit(1)
-        ).scalar_one_or_none()
-        order_row = conn.execute(
-            select(orders.c.lines, orders.c.locale).where(orders.c.order_id == row.order_id)
-        ).first()
-        lines_raw, locale = tuple(order_row) if order_row is not None else (None, None)
-        shipped = get_return(conn, decision_id)
-        swapped = get_exchange(conn, decision_id)
-        due = exchange_dues.get(conn, decision_id) if swapped is not None else None
-    names = line_names(row.order_id, lines_raw)
-    money = tuple(
-        MoneyStatus(a.id, a.kind, int(a.amount), int(a.bonus or 0),
-                    "expired" if (a.last_error or "").startswith("return expired")
-                    and a.status == AttemptStatus.CANCELED else STAGES.get(a.status, "requested"),
-                    a.credit_code if a.status == AttemptStatus.SUCCEEDED and a.provider != "dryrun"
-                    else None, a.provider == "dryrun", a.provider)
-        for a in attempts
-    )
-    note = json.loads(entry).get("customer_note") if entry else None
-    decision = with_said(Decision.from_dict(json.loads(row.body)), row.said)
-    return DecisionStatus(decision_id, row.order_id, decision,
-                          row.created_at, review, money, names, note, reviewed_at,
-                          shipped.instructions() if shipped is not None else None, swapped,
-                          locale, due)
-
-
 @dataclass(frozen=True)
 class EarlierReturn:
     decision_id: str
@@ -325,13 +212,13 @@ def earlier_returns(engine: Engine, order_id: str) -> list[EarlierReturn]:
     out = []
     for r in rows:
         try:
-            out.append(EarlierReturn(r[0], r[1], _standing(r[2], r[3]), _asked(r[4], names)))
+            out.append(EarlierReturn(r[0], r[1], state_of(r[2], r[3]), _asked(r[4], names)))
         except stored.UNREADABLE as exc:  # listed as such; the order's other returns as usual
             log.error("the return of decision %s, order %s: its stored request "
                       "(decisions.request) cannot be read (%s): the customer's page lists it "
                       "without its items until a person repairs the row", r[0], order_id,
                       stored.why(exc), extra={"decision_id": r[0], "order_id": order_id})
-            out.append(EarlierReturn(r[0], r[1], _standing(r[2], r[3]), readable=False))
+            out.append(EarlierReturn(r[0], r[1], state_of(r[2], r[3]), readable=False))
     return out
 
 
@@ -343,7 +230,8 @@ def _asked(request: str, names: dict[str, str]) -> tuple[tuple[int, str], ...]:
                  for ln in lines)
 
 
-def _standing(outcome: str, review: str | None) -> str:
+def state_of(outcome: str, review: str | None) -> str:
+    """One word for where a return stands for its customer: approved | checking | declined."""
     if review == "declined" or outcome == "decline":
         return "declined"
     if outcome == "review" and review != "approved":

@@ -21,7 +21,7 @@ from refunds_plugin.config import Config
 from refunds_plugin.domain.decision import Decision
 from refunds_plugin.domain.facts import OrderFacts
 from refunds_plugin.domain.kinds import LIVE, AttemptStatus, ResolutionKind
-from refunds_plugin.errors import InputError, NotFound
+from refunds_plugin.errors import InputError, NotFound, UnreadableRecord
 from refunds_plugin.exchanges.shipping import exchange_approved
 from refunds_plugin.intake import physical, withdrawals
 from refunds_plugin.intake.adjustments import (
@@ -50,6 +50,7 @@ from refunds_plugin.ledger.journal import append_entry
 from refunds_plugin.ledger.reviews import close_review, record_adjustment
 from refunds_plugin.ledger.tables import decisions, orders, refund_attempts, reviews
 from refunds_plugin.money import Money
+from refunds_plugin.notify import stored
 from refunds_plugin.notify.causes import review_closed
 
 EXPIRED_NOTE = "return expired"  # ``shipping.returns.expire``'s reason on canceled attempts
@@ -133,7 +134,13 @@ def decide(
             lock_order(conn, order_id)
         close_review(conn, decision_id, status, by, note, now)
         row = conn.execute(select(decisions).where(decisions.c.id == decision_id)).one()
-        decision = Decision.from_dict(json.loads(row.body))
+        try:
+            decision = Decision.from_dict(json.loads(row.body))
+        except stored.UNREADABLE as exc:  # rolled back: the review stays open for a person
+            raise UnreadableRecord(
+                f"decision {decision_id}'s stored body (decisions.body) cannot be read "
+                f"({stored.why(exc)}); a person must repair the row first",
+                code="unreadable_record") from None
         attempt_ids: list[str] = []
         requeued: list[str] = []
         existing = list(conn.execute(

@@ -230,6 +230,7 @@ class Service:
         """Decide a return request once, however often and however concurrently it arrives.
         ``policy``: other terms than the shop's for this request (an EU withdrawal's statutory
         floor, ``intake/withdrawals.py``); everything else is the same path."""
+        storefront.refuse_future_request(request, self.clock())  # before the inbox, as orders
         terms = policy or self.policy
         if self.saleor is not None:
             self._refresh_before_deciding(request.order_id)

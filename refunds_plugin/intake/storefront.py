@@ -6,7 +6,8 @@ word only: ``confirmed`` stays unset until the provider's own event says so, and
 payment named by its charge joins the row its PaymentIntent made (``ledger.orders``). A payment
 already recorded for another order is neither moved nor claimed: the order is stored without
 it and a ``payment_of_another_order`` follow-up tells finance (``trouble.payment_owners``). An order
-dated ahead of the service's clock is refused before anything is recorded (``refuse_future``).
+dated ahead of the service's clock is refused before anything is recorded (``refuse_future``),
+as is a return asked for at a moment ahead of it (``refuse_future_request``).
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from typing import Any
 
 from sqlalchemy import Connection
 
+from refunds_plugin.domain.facts import ReturnRequest
 from refunds_plugin.errors import PayloadError
 from refunds_plugin.ledger import order_updates
 from refunds_plugin.ledger.orders import (
@@ -37,14 +39,23 @@ _DATES = ("paid_at", "fulfilled_at", "delivered_at")
 def refuse_future(order: OrderRecord, now: datetime) -> None:
     """PayloadError ``<date>_in_future`` when ``paid_at``, ``fulfilled_at`` or ``delivered_at``
     is more than ``CLOCK_SKEW`` after ``now``: such a date would lengthen the return window."""
-    latest = now + CLOCK_SKEW
     for name in _DATES:
-        when = getattr(order, name)
-        if when is not None and when > latest:
-            raise PayloadError(
-                f"{name} {when.isoformat()} is in the future: later than the service's clock "
-                f"({now.isoformat()}) by more than {int(CLOCK_SKEW.total_seconds() // 60)} "
-                "minutes", code=f"{name}_in_future")
+        _not_ahead(name, getattr(order, name), now)
+
+
+def refuse_future_request(request: ReturnRequest, now: datetime) -> None:
+    """PayloadError ``requested_at_in_future`` when a return's ``requested_at`` is more than
+    ``CLOCK_SKEW`` after ``now``: the policy decides as of that moment, so a day not yet come
+    would count toward its windows and ``refund_within_days`` and a tier's months."""
+    _not_ahead("requested_at", request.requested_at, now)
+
+
+def _not_ahead(name: str, when: datetime | None, now: datetime) -> None:
+    if when is not None and when > now + CLOCK_SKEW:
+        raise PayloadError(
+            f"{name} {when.isoformat()} is in the future: later than the service's clock "
+            f"({now.isoformat()}) by more than {int(CLOCK_SKEW.total_seconds() // 60)} "
+            "minutes", code=f"{name}_in_future")
 
 
 @dataclass(frozen=True)

@@ -84,12 +84,13 @@ def deadline(value: datetime | None, locale: str | None) -> str:
     return minute(moment, locale)
 
 
-def minute(value: datetime, locale: str | None) -> str:
+def minute(value: datetime, locale: str | None, *, seconds: bool = False) -> str:
     """A moment's day and minute as the reader writes them, in UTC (``5 December 2026, 09:59
-    UTC``). A naive time is taken as UTC, as stored."""
+    UTC``, ``5. Dezember 2026, 09:59 Uhr UTC``); ``seconds``: to the second (``09:59:07``), as
+    a withdrawal's time of receipt is given. A naive time is taken as UTC, as stored."""
     moment = (value if value.tzinfo else value.replace(tzinfo=UTC)).astimezone(UTC)
     code = normalise(locale) or "en"
-    clock = format_time(moment, "HH:mm", tzinfo=UTC, locale=code)
+    clock = format_time(moment, "HH:mm:ss" if seconds else "HH:mm", tzinfo=UTC, locale=code)
     return translations(code).gettext("{date}, {time} UTC").format(
         date=day(moment.date(), code), time=clock)
 

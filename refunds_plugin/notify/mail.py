@@ -125,6 +125,12 @@ class ConsoleMailer:
                    f"To: {message['To']}\nSubject: {message['Subject']}\n\n{body}\n")
 
 
+def emailed(config: Config, kind: str) -> bool:
+    """Whether the courier would send a mail of ``kind`` at all (a mail URL is set and the kind
+    is not switched off), so a page never says "we have sent" an email that is skipped."""
+    return bool(config.mail_url) and kind not in config.mail_off
+
+
 def build_mailer(config: Config) -> Mailer | None:
     if not config.mail_url:
         return None

@@ -28,7 +28,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Connection, Engine, and_, bindparam, or_, select, update
+from sqlalchemy import Connection, Engine, and_, bindparam, exists, or_, select, update
 
 from refunds_plugin.ledger.db import aware, write_tx
 from refunds_plugin.ledger.journal import insert_ignore
@@ -210,18 +210,22 @@ def recorded_causes(conn: Connection, kind: str, causes: list[str]) -> set[str]:
                .scalars())
 
 
+_WAITING = and_(_o.status == QUEUED, _o.next_try_at <= bindparam("now"))
+_LAPSED = and_(_o.status == SENDING, _o.lease_until < bindparam("now"))
 _DUE = (
     select(_o.id)
-    .where(or_(and_(_o.status == QUEUED, _o.next_try_at <= bindparam("now")),
-               and_(_o.status == SENDING, _o.lease_until < bindparam("now"))))
+    .where(or_(_WAITING, _LAPSED))
     .order_by(_o.next_try_at, _o.seq)
     .limit(bindparam("limit"))
 )
+# the look before a claim, as ``ledger.claims``: two plain index scans that stop at their first
+# row and, on PostgreSQL, mark as dead the entries sent or skipped messages left behind
+_ANY_DUE = select(or_(exists().where(_WAITING), exists().where(_LAPSED)))
 _HELD = (_o.status == SENDING, _o.claimed_by == bindparam("worker"))
 
 
 def any_due(conn: Connection, now: datetime) -> bool:
-    return conn.execute(_DUE, {"now": now, "limit": 1}).first() is not None
+    return bool(conn.execute(_ANY_DUE, {"now": now}).scalar())
 
 
 def claim_due(

@@ -13,7 +13,7 @@ from policies import Policy
 from refunds_plugin.ledger.tables import decisions, orders, return_shipments
 from refunds_plugin.notify import stored
 from refunds_plugin.shipping import receiving, returns
-from refunds_plugin.shipping.rows import Unreadable, read
+from refunds_plugin.shipping.rows import ReturnRow, Unreadable, read
 
 # why an empty list is empty when no ``[[return_addresses]]`` are configured: no decision opens
 # a return, so no approved return waits for a parcel (the items are kept, or sent back by hand)
@@ -71,14 +71,38 @@ SCAN_WARNING = (
     "told so: see docs/returns-shipping.md")
 
 
+# its sibling for exchanges: the new item waits for the parcel to reach the shop instead
+SHIP_SCAN_WARNING = (
+    "warning: the policy ships an exchange's new item at the carrier's first scan ({which}) but "
+    "no prepaid label is bought ({why}), so no carrier scan can reach us: the new item ships "
+    "when the parcel reaches the shop instead, as with ship_on: delivered, once the warehouse "
+    "records it (/finance/receive or `refunds returns receive`), and the customer is told so: "
+    "see docs/returns-shipping.md")
+
+
+def _no_label(policy: Policy) -> str:
+    """Why no label is bought, in the words of the setting to change."""
+    return ("return_shipping.label: none" if policy.return_shipping.label == "none"
+            else "REFUNDS_EASYPOST_API_KEY is not set")
+
+
 def scan_warning(policy: Policy, can_label: bool, has_addresses: bool) -> str | None:
     """``SCAN_WARNING`` when money waits for ``first_scan`` and no label will be bought
     (``Policy.labels_scanned``); nothing without a return address (no money waits then)."""
     if not has_addresses or not policy.waits_for_a_scan or policy.labels_scanned(can_label):
         return None
-    why = ("return_shipping.label: none" if policy.return_shipping.label == "none"
-           else "REFUNDS_EASYPOST_API_KEY is not set")
-    return SCAN_WARNING.format(why=why)
+    return SCAN_WARNING.format(why=_no_label(policy))
+
+
+def ship_scan_warning(policy: Policy, can_label: bool, has_addresses: bool) -> str | None:
+    """``SHIP_SCAN_WARNING`` when an exchange's new item waits for ``first_scan``
+    (``Policy.ships_on_a_scan``) and no label will be bought; nothing without a return address
+    (no return is opened to receive then: ``ADDRESS_WARNING`` says so)."""
+    if not has_addresses or not policy.ships_on_a_scan or policy.labels_scanned(can_label):
+        return None
+    which = ("exchange.ship_on: first_scan" if policy.exchange.ship_on.value == "first_scan"
+             else "exchange.ship_on: approval with instant_for_tiers, for the other tiers")
+    return SHIP_SCAN_WARNING.format(which=which, why=_no_label(policy))
 
 
 def address_warning(has_addresses: bool) -> str | None:
@@ -131,6 +155,8 @@ def describe(conn: Connection,
     for ret in rets:
         row = found.get(ret.decision_id)
         body, facts = (_object(row.body), _object(row.facts)) if row else ({}, {})
+        if isinstance(ret, ReturnRow) and row is not None:
+            ret = _decided(ret, row.body)
         if isinstance(ret, Unreadable):
             out.append(_unreadable(ret, facts.get("order_number")))
             continue
@@ -148,6 +174,17 @@ def describe(conn: Connection,
             "return_instructions": ret.instructions(), "unreadable": None,
         })
     return out
+
+
+def _decided(ret: ReturnRow, body: str) -> ReturnRow | Unreadable:
+    """``ret``, or why its decision's stored body cannot be read: its lines are unknown, so it
+    cannot be received (the lists say why)."""
+    try:
+        stored.decision(body)
+    except stored.UNREADABLE as exc:
+        return Unreadable(ret.decision_id, ret.order_id, stored.why(exc), ret.status,
+                          ret.label_status, ret.tracking_code, "decision (decisions.body)")
+    return ret
 
 
 def _unreadable(ret: Unreadable, order_number: Any) -> dict[str, Any]:
@@ -175,9 +212,11 @@ def listed(engine: Engine, status: str | None = None, limit: int = 200) -> list[
 
 
 def one(engine: Engine, decision_id: str) -> dict[str, Any] | None:
+    """The return of ``decision_id`` as the lists show it (``unreadable`` says why, when its
+    row cannot be read); None: it has none."""
     with engine.connect() as conn:
-        ret = returns.get_return(conn, decision_id)
-        return describe(conn, [ret])[0] if ret is not None else None
+        row = conn.execute(select(return_shipments).where(rs.decision_id == decision_id)).first()
+        return describe(conn, [read(row)])[0] if row is not None else None
 
 
 def instructions_by_decision(conn: Connection, decision_ids: list[str]) -> dict[str, Any]:

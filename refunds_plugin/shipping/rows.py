@@ -112,12 +112,12 @@ class Unreadable:
     status: str
     label_status: str
     tracking_code: str | None
+    what: str = "return (return_shipments)"  # the stored row that cannot be read
 
     @property
     def said(self) -> str:
         """What a list of returns shows in its place."""
-        return (f"its stored return (return_shipments) cannot be read ({self.why}): a person "
-                "must repair the row")
+        return f"its stored {self.what} cannot be read ({self.why}): a person must repair the row"
 
 
 def read(row: Any) -> ReturnRow | Unreadable:

@@ -10,19 +10,28 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Connection, or_, select
+from sqlalchemy import ColumnElement, Connection, ScalarSelect, bindparam, func, select
 
 from refunds_plugin.ledger.tables import payments
 from refunds_plugin.trouble.follow_ups import open_follow_up
 
 
+def _held(column: ColumnElement[str]) -> ScalarSelect[str]:
+    p = payments.c
+    return select(p.order_id).where(
+        p.provider == bindparam("provider"), column == bindparam("name"),
+        p.order_id.is_not(None)).limit(1).scalar_subquery()
+
+
+# one statement, two index searches: by the reference, else by the charge (each half its own
+# subquery, so neither database reads every payment, with statistics or without)
+_OWNER = select(func.coalesce(_held(payments.c.reference), _held(payments.c.charge_id)))
+
+
 def payment_owner(conn: Connection, provider: str, reference: str) -> str | None:
     """The order a recorded payment belongs to, named by its reference or (Stripe) its
     charge; None: an unknown payment, or one no order claimed yet."""
-    return conn.execute(select(payments.c.order_id).where(
-        payments.c.provider == provider, payments.c.order_id.is_not(None),
-        or_(payments.c.reference == reference, payments.c.charge_id == reference))
-        .limit(1)).scalar()
+    return conn.execute(_OWNER, {"provider": provider, "name": reference}).scalar()
 
 
 def note_payment_of_another_order(

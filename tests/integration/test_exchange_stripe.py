@@ -128,15 +128,17 @@ def test_completion_settles_the_exchange_once_however_often_it_arrives(
     assert [e.body for e in entries(h, "exchange_paid")] == [
         '{"amount":2500,"currency":"USD","paid_at":"2026-11-24T12:00:00+00:00",'
         '"status":"waiting"}']
-    # the carrier's first scan (issue 14's trigger) makes it ready, once
+    # the parcel's arrival (issue 14's trigger) makes it ready, once: the policy buys no label,
+    # so no carrier scan can come and its first_scan was decided as delivered
+    assert row.ship_on == "delivered"
     with write_tx(h.runtime.engine) as conn:
-        assert ship_on_reached(conn, decision_id, "first_scan") is True
+        assert ship_on_reached(conn, decision_id, "delivered") is True
     with write_tx(h.runtime.engine) as conn:
-        assert ship_on_reached(conn, decision_id, "delivered") is False
+        assert ship_on_reached(conn, decision_id, "inspected") is False
     assert h.runtime.exchanges is not None
     h.runtime.exchanges.run_once()
     [row] = h.rows(exchanges)
-    assert (row.status, row.reached) == ("shipped", "first_scan")
+    assert (row.status, row.reached) == ("shipped", "delivered")
     assert h.count(refund_attempts) == 0
     assert h.chain_problem() is None
 

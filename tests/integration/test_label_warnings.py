@@ -13,6 +13,7 @@ from click.testing import CliRunner
 from gunicorn.app.base import BaseApplication
 
 from refunds_plugin.cli import main
+from tests.fakes.outbound_receiver import HOOK, SECRET
 
 LABELS = ('currency: USD\nwindow: {days: 30}\n'
           'return_shipping: {label: easypost, paid_by: customer, fee: "4.00"}\n')
@@ -77,13 +78,13 @@ def test_policy_check_with_a_carrier_key_warns_of_nothing_and_says_the_fee(
 
 
 def _serve(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, key: str,
-           policy: str = LABELS) -> list[str]:
+           policy: str = LABELS, **settings: str) -> list[str]:
     monkeypatch.setattr(BaseApplication, "run", lambda app: None)
     with socket.socket() as sock:  # a port free a moment ago
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
     env = _env(tmp_path, key) | {"REFUNDS_STOREFRONT_SECRET": "s" * 32,
-                                 "REFUNDS_SECRET_KEY": "k" * 32}
+                                 "REFUNDS_SECRET_KEY": "k" * 32} | settings
     Path(env["REFUNDS_POLICY"]).write_text(policy, encoding="utf-8")
     result = CliRunner().invoke(main, ["serve", "--port", str(port)], env=env)
     assert result.exit_code == 0, result.output
@@ -210,3 +211,48 @@ def test_policy_check_and_serve_warn_that_a_first_scan_refund_waits_for_delivery
             in result.stdout.splitlines())
     assert _serve(tmp_path, monkeypatch, "", SCAN) == [WARNING, SCAN_WARNING]
     assert _serve(tmp_path, monkeypatch, "EZTK_test", SCAN) == []
+
+
+SHIP = ('currency: USD\nwindow: {days: 30}\n'
+        'resolution: {allow: [refund, exchange], default: refund}\n'
+        'return_shipping: {label: easypost, paid_by: merchant}\n')
+OUTBOUND = {"REFUNDS_OUTBOUND_URL": HOOK, "REFUNDS_OUTBOUND_SECRET": SECRET}  # no channel warning
+SHIP_SCAN_WARNING = (
+    "warning: the policy ships an exchange's new item at the carrier's first scan ({which}) but "
+    "no prepaid label is bought ({why}), so no carrier scan can reach us: the new item ships "
+    "when the parcel reaches the shop instead, as with ship_on: delivered, once the warehouse "
+    "records it (/finance/receive or `refunds returns receive`), and the customer is told so: "
+    "see docs/returns-shipping.md")
+FIRST_SCAN = "exchange.ship_on: first_scan"
+NO_KEY = "REFUNDS_EASYPOST_API_KEY is not set"
+SHIPS_ON_DELIVERY = (
+    "  - The policy ships an exchange's new item at the carrier's first scan, but without a "
+    "prepaid label no carrier scan reaches the shop, so it ships when the return is delivered "
+    "to the shop instead (the warehouse records the parcel).")
+
+
+@pytest.mark.parametrize("policy,key,said", [
+    (SHIP, "", [WARNING, SHIP_SCAN_WARNING.format(which=FIRST_SCAN, why=NO_KEY)]),
+    (SHIP.replace("label: easypost", "label: none"), "EZTK_test",
+     [SHIP_SCAN_WARNING.format(which=FIRST_SCAN, why="return_shipping.label: none")]),
+    (SHIP + "tiers: [{name: loyal, min_orders: 3}]\n"
+            "exchange: {ship_on: approval, instant_for_tiers: [loyal]}\n", "",
+     [WARNING, SHIP_SCAN_WARNING.format(
+         which="exchange.ship_on: approval with instant_for_tiers, for the other tiers",
+         why=NO_KEY)]),
+    (SHIP, "EZTK_test", []),
+    (SHIP + "exchange: {ship_on: delivered}\n", "", [WARNING]),
+])
+def test_policy_check_and_serve_warn_that_a_first_scan_exchange_ships_on_delivery_without_labels(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, policy: str, key: str, said: list[str],
+) -> None:
+    env = _env(tmp_path, key) | OUTBOUND
+    Path(env["REFUNDS_POLICY"]).write_text(policy, encoding="utf-8")
+
+    result = CliRunner().invoke(main, ["policy", "check", env["REFUNDS_POLICY"]], env=env)
+
+    assert result.exit_code == 0, result.output
+    assert result.stderr.splitlines() == said
+    assert (SHIPS_ON_DELIVERY in result.stdout.splitlines()) == any(
+        w.startswith("warning: the policy ships an exchange's") for w in said)
+    assert _serve(tmp_path, monkeypatch, key, policy, **OUTBOUND) == said

@@ -13,6 +13,9 @@ from tests.fakes.outbound_receiver import HOOK, SECRET
 
 EXCHANGES = ("currency: USD\nwindow: {days: 30}\n"
              "resolution: {allow: [refund, exchange], default: refund}\n")
+# shipped on delivery: the default first_scan without a label (none here) has its own warning
+# (``test_label_warnings.py``)
+ON_DELIVERY = EXCHANGES + "exchange: {ship_on: delivered}\n"
 WARNING = ("warning: the policy offers exchanges, but REFUNDS_OUTBOUND_URL is not set: no "
            "exchange.ready_to_ship event reaches your systems, so only Saleor orders ship "
            "their new items (the replacement order). Any other exchange stays ready to ship "
@@ -39,12 +42,13 @@ def _with_address(tmp_path: Path) -> str:
 
 
 def test_exchanges_with_no_outbound_receiver_are_warned_about(tmp_path: Path) -> None:
-    assert _check(tmp_path, EXCHANGES, REFUNDS_CONFIG_FILE=_with_address(tmp_path)) == [WARNING]
+    assert _check(tmp_path, ON_DELIVERY, REFUNDS_CONFIG_FILE=_with_address(tmp_path)) == [
+        WARNING]
 
 
 def test_an_outbound_receiver_or_no_exchanges_needs_no_warning(tmp_path: Path) -> None:
     settings = _with_address(tmp_path)
-    assert _check(tmp_path, EXCHANGES, REFUNDS_OUTBOUND_URL=HOOK,
+    assert _check(tmp_path, ON_DELIVERY, REFUNDS_OUTBOUND_URL=HOOK,
                   REFUNDS_OUTBOUND_SECRET=SECRET, REFUNDS_CONFIG_FILE=settings) == []
     assert _check(tmp_path, EXCHANGES.replace(", exchange", ""),
                   REFUNDS_CONFIG_FILE=settings) == []

@@ -59,6 +59,24 @@ def share(bp: Any) -> str:
     return f"{int(bp) // 100}.{int(bp) % 100:02d} %"
 
 
+_NO_MONEY = {
+    "dry_run": "Dry run: REFUNDS_STRIPE_API_KEY is not set, so no money moves for orders paid "
+               "through Stripe. Decisions and review approvals are recorded, but nothing is sent "
+               "to Stripe.",
+    "test": "Test mode: Stripe is called with a test key, so no real money moves for orders "
+            "paid through Stripe. Decisions and review approvals are recorded as if paid.",
+}
+
+
+def money_notice(modes: dict[str, str]) -> str:
+    """The finance pages' warning when Stripe money does not really move (``routing.
+    money_modes``), so nobody approves a review thinking it pays; empty when it moves."""
+    said = _NO_MONEY.get(modes.get("stripe", ""), "")
+    if said and modes.get("saleor") == "live":
+        said += " Saleor orders are refunded for real through the installed app."
+    return said
+
+
 def register(bp: Blueprint) -> None:
     bp.add_app_template_filter(money, "money")
     bp.add_app_template_filter(typed, "typed")

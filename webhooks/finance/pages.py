@@ -13,7 +13,6 @@ checked on every POST (``webhooks.security``). ``finance`` reads; only ``admin``
 
 from __future__ import annotations
 
-import json
 import logging
 from datetime import timedelta
 from typing import Any
@@ -36,6 +35,7 @@ from refunds_plugin.errors import Conflict, InputError, NotFound, ReviewClosed
 from refunds_plugin.exchanges import by_hand
 from refunds_plugin.finance import outbox as outbox_read
 from refunds_plugin.finance import reports, sessions
+from refunds_plugin.finance.detail import Reader, decision_detail, unreadable_line
 from refunds_plugin.finance.summary import summarize
 from refunds_plugin.finance.tokens import Principal, check_token
 from refunds_plugin.finance.told import told_customer
@@ -44,6 +44,7 @@ from refunds_plugin.intake import reviews
 from refunds_plugin.language.catalogue import english
 from refunds_plugin.money import AmountError
 from refunds_plugin.notify.preview import standing
+from refunds_plugin.routing import money_modes
 from refunds_plugin.shipping import listing
 from refunds_plugin.trouble import follow_ups
 from webhooks.finance import amount_field, chart, display, login_limits
@@ -118,8 +119,9 @@ def _bad_input(exc: InputError) -> Response:
 
 @bp.app_context_processor
 def _context() -> dict[str, Any]:
-    return {"principal": getattr(g, "principal", None),
-            "shop_name": runtime().config.shop_name}
+    config = runtime().config
+    return {"principal": getattr(g, "principal", None), "shop_name": config.shop_name,
+            "money_notice": display.money_notice(money_modes(config))}
 
 
 @bp.get("/login")
@@ -138,7 +140,8 @@ def login() -> Any:
     who = check_token(runtime().engine, token, now())
     if who is None:
         login_limits.failed(limiter, config, ip, token, "unknown, revoked or expired token")
-        return page(401, "login.html", error="That token is not valid (or has expired).")
+        return page(401, "login.html",
+                    error="That token is not valid: it is unknown, revoked or expired.")
     session.clear()
     session["sid"] = sessions.start_session(runtime().engine, who, now(),
                                             timedelta(hours=SESSION_HOURS))
@@ -173,8 +176,7 @@ def decisions_page() -> Response:
 @bp.get("/decisions/<decision_id>")
 @needs("finance")
 def decision_page(decision_id: str) -> Response:
-    detail = reports.decision_detail(runtime().engine, decision_id,
-                                     runtime().config.default_locale)
+    detail = decision_detail(runtime().engine, decision_id, runtime().config.default_locale)
     if detail is None:
         return refused(404, f"There is no decision {decision_id}.")
     return page(200, "decision.html", d=detail,
@@ -191,18 +193,25 @@ def decision_page(decision_id: str) -> Response:
 def reviews_page() -> Response:
     queue = reviews.review_queue(runtime().engine)
     default = runtime().config.default_locale
-    shown = [{**rv._mapping, "comment": _comment(rv.request), "fees": _fees(rv.body),
-              "told": told_customer(rv.explanation, rv.said, rv.locale, default)} for rv in queue]
-    return page(200, "reviews.html", queue=shown, message=told())
+    return page(200, "reviews.html", queue=[_queued(rv, default) for rv in queue],
+                message=told())
 
 
-def _comment(request_json: str) -> str:
-    """What the customer wrote with the request (empty when nothing)."""
-    return str(json.loads(request_json or "{}").get("comment") or "")
-
-
-def _fees(body_json: str) -> int:
-    return sum(int(f.get("amount", 0)) for f in json.loads(body_json or "{}").get("fees", []))
+def _queued(rv: Any, default_locale: str) -> dict[str, Any]:
+    """A review as the queue shows it: what the customer wrote (empty when nothing) and the
+    fees; one whose stored request or body cannot be read says so instead of a form."""
+    reader = Reader()
+    request_json = reader.object("decisions.request", rv.request)
+    body = reader.object("decisions.body", rv.body)
+    unreadable = unreadable_line(rv.decision_id, reader.unreadable) if reader.unreadable \
+        else None
+    if unreadable:
+        log.error("review of decision %s, order %s: %s", rv.decision_id, rv.order_id,
+                  unreadable, extra={"decision_id": rv.decision_id, "order_id": rv.order_id})
+    return {**rv._mapping, "comment": str(request_json.get("comment") or ""),
+            "fees": sum(int(f.get("amount", 0)) for f in body.get("fees", [])),
+            "told": told_customer(rv.explanation, rv.said, rv.locale, default_locale),
+            "unreadable": unreadable}
 
 
 def _change(currency: str) -> reviews.Adjustment:
@@ -223,11 +232,13 @@ def decide_review(decision_id: str) -> Any:
     action = request.form.get("action")
     if action not in ("approve", "decline"):
         return refused(400, "Choose approve or decline.", back)
-    detail = reports.decision_detail(runtime().engine, decision_id)
+    detail = decision_detail(runtime().engine, decision_id)
     if detail is None:
         return refused(404, f"There is no decision {decision_id}.")
     order = detail["decision"]["order_id"]
     back = (back[0], f"Back to the review of order {order}")
+    if detail["unreadable"]:  # never decided on a guess: a person repairs the row first
+        return refused(409, detail["unreadable"], back)
     try:
         outcome = reviews.decide(
             runtime().engine, runtime().service, decision_id, approve=action == "approve",

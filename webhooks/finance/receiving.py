@@ -9,7 +9,7 @@ from typing import Any
 
 from flask import Blueprint, Response, g, jsonify, request, url_for
 
-from refunds_plugin.errors import InputError, NotFound
+from refunds_plugin.errors import Conflict, InputError, NotFound
 from refunds_plugin.intake.physical import Lines
 from refunds_plugin.shipping import listing
 from webhooks.finance import api
@@ -115,8 +115,8 @@ def receive_form(decision_id: str) -> Response:
     try:
         receipt = runtime().service.receive(
             decision_id, lines, f"token:{g.principal.token_id}:{g.principal.name}")
-    except InputError as exc:
-        return refused(400, exc.message, back)
+    except InputError as exc:  # Conflict: its stored record cannot be read, nothing recorded
+        return refused(409 if isinstance(exc, Conflict) else 400, exc.message, back)
     found = listing.find(runtime().engine, ret["order_id"])
     return page(200, "receive.html", q=ret["order_number"] or ret["order_id"], found=found,
                 conditions=CONDITION_WORDS, statuses=STATUS_WORDS, done=receipt)

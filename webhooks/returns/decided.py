@@ -21,7 +21,8 @@ from itsdangerous import BadSignature, URLSafeSerializer
 
 from refunds_plugin.bootstrap import Runtime
 from refunds_plugin.domain.kinds import AttemptStatus
-from refunds_plugin.intake import returns_page as ret
+from refunds_plugin.intake import return_status as ret
+from refunds_plugin.intake.returns_page import load_order
 from refunds_plugin.ledger.attempts import AttemptRow
 from refunds_plugin.notify import links, stored
 from refunds_plugin.routing import no_money_moves, test_mode
@@ -76,8 +77,8 @@ def views(h: Hooks) -> tuple[Callable[[str], tuple[str, int]], Callable[[str], t
         if found.money:  # Stripe's with a test key moved no real money either
             return any(m.dry_run for m in found.money) or \
                 test_mode(rt.config, (m.provider for m in found.money))
-        facts = ret.load_order(rt.engine, found.order_id, rt.service.clock(),
-                               rt.policy.abuse_window_days)
+        facts = load_order(rt.engine, found.order_id, rt.service.clock(),
+                           rt.policy.abuse_window_days)
         return rt.service.dry_run_for(facts) if facts is not None else no_money_moves(rt.config)
 
     def feedback_url(found: ret.DecisionStatus) -> str | None:
@@ -88,6 +89,8 @@ def views(h: Hooks) -> tuple[Callable[[str], tuple[str, int]], Callable[[str], t
         if not isinstance(found, ret.DecisionStatus):
             return found
         rt, d = h.runtime(), found.decision
+        if d is None or found.unreadable:  # where it stands, as far as it can be read
+            return status_of(found)
         attempts = rt.service.attempts_of(found.decision_id)
         dry = in_test_mode(found)
         return h.page("answer.html", test_mode=dry, decision=d,
@@ -95,22 +98,34 @@ def views(h: Hooks) -> tuple[Callable[[str], tuple[str, int]], Callable[[str], t
                       explanation=render.explanation(d, _money_done(attempts), h.lang(), dry),
                       refused=render.refused(d, found.line_names, h.lang()),
                       attempts=attempts, reference=found.decision_id, exchange=found.exchange,
-                      status_url=h.status_url(found.decision_id),
+                      status_url=h.status_url(found.decision_id), moves_money=_moves_money(found),
                       return_instructions=found.instructions, feedback_url=feedback_url(found))
+
+    def status_of(found: ret.DecisionStatus) -> tuple[str, int]:
+        """The status page; what cannot be read is left out and one sentence says so."""
+        done = bool(found.money) and all(m.stage == "received" for m in found.money)
+        dry, d = in_test_mode(found), found.decision
+        return h.page("status.html", test_mode=dry, st=found, decision=d,
+                      moves_money=_moves_money(found),
+                      return_instructions=found.instructions, feedback_url=feedback_url(found),
+                      items=render.items(d, found.line_names) if d else None,
+                      refused=render.refused(d, found.line_names, h.lang()) if d else [],
+                      explanation=render.explanation(d, done, h.lang(), dry) if d else None)
 
     def status(token: str) -> tuple[str, int]:
         found = found_by(token)
-        if not isinstance(found, ret.DecisionStatus):
-            return found
-        done = bool(found.money) and all(m.stage == "received" for m in found.money)
-        dry = in_test_mode(found)
-        return h.page("status.html", test_mode=dry, st=found, decision=found.decision,
-                      return_instructions=found.instructions, feedback_url=feedback_url(found),
-                      items=render.items(found.decision, found.line_names),
-                      refused=render.refused(found.decision, found.line_names, h.lang()),
-                      explanation=render.explanation(found.decision, done, h.lang(), dry))
+        return found if not isinstance(found, ret.DecisionStatus) else status_of(found)
 
     return answer, status
+
+
+def _moves_money(found: ret.DecisionStatus) -> bool:
+    """Whether any money is in this return, given, due or paid: an even exchange or a decline
+    has none, and its pages speak of the return rather than of "your money"."""
+    ex = found.exchange
+    amount = found.decision.amount if found.decision is not None else 0  # None: unreadable
+    return bool(found.money or amount or found.original_due
+                or (ex is not None and (ex.charge_amount or ex.back_amount)))
 
 
 def _money_done(attempts: tuple[AttemptRow, ...]) -> bool:

@@ -107,6 +107,11 @@ ENGLISH: dict[str, str] = {
     "exchange_pay": N_("Pay the difference of {amount} to go ahead with your exchange"),
     "exchange_status_awaiting_payment": N_("Waiting for your payment of the difference."),
     "exchange_status_waiting": N_("Your new item ships once your return is on its way to us."),
+    # waiting for ``delivered`` (also ``first_scan`` where no label was bought: no carrier scan
+    # can come, the warehouse's receipt ships it) or for ``inspected``
+    "exchange_status_waiting_delivered": N_("Your new item ships once your return reaches us."),
+    "exchange_status_waiting_inspected": N_(
+        "Your new item ships once we have received and checked your return."),
     "exchange_status_ready": N_("Your new item is ready to ship."),
     # "shipped" is the order for the new item placed (Saleor's replacement completed, or the
     # storefront told through exchange.ready_to_ship), not a parcel seen moving
@@ -141,6 +146,8 @@ ENGLISH: dict[str, str] = {
     "refused_heading": N_("Not included in this return"),
     "refused_line": N_("{item}: {why}"),  # the item, and the policy's sentence saying why
     "answer_heading_review": N_("We need a quick check"),
+    # before the amounts of a return our team has yet to check: they are not granted yet
+    "answer_review_lead": N_("If our team approves it, you get:"),
     "answer_heading_decline": N_("We can't accept this return"),
     "answer_refund": N_("Refund to your original payment: {amount}"),
     "answer_credit": N_("Store credit: {amount}"),
@@ -175,6 +182,12 @@ ENGLISH: dict[str, str] = {
     "status_link": N_("Follow your money"),
     "status_link_hint": N_("Keep this link: it shows where your money is, without logging in."),
     "status_heading": N_("Where your money is"),
+    # a return that moves no money (an even exchange, a decline): the same links and page,
+    # about the return
+    "status_link_return": N_("Follow your return"),
+    "status_link_return_hint": N_(
+        "Keep this link: it shows where your return is, without logging in."),
+    "status_heading_return": N_("Where your return is"),
     "status_invalid_heading": N_("This link does not work"),
     "status_invalid": N_(
         "This status link is not valid. Please use the link from your return confirmation."
@@ -184,6 +197,11 @@ ENGLISH: dict[str, str] = {
     "status_unreadable": N_(
         "Something went wrong on our side while reading your return. Our team has been told "
         "and will contact you; you don't need to do anything."
+    ),
+    # some of the return's stored record cannot be read: the page shows the rest
+    "status_part_unreadable": N_(
+        "Part of your return's record cannot be read right now, so this page shows only what "
+        "can be. Our team has been told and will look at it; you don't need to do anything."
     ),
     "status_decided_on": N_("Decided on {date}."),
     "status_received_on": N_("Received on {date}."),  # a review still open has no decision date

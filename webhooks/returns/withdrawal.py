@@ -30,8 +30,8 @@ from refunds_plugin.intake import returns_page as ret
 from refunds_plugin.intake import withdrawals as wd
 from refunds_plugin.language import catalogue
 from refunds_plugin.ledger import text
+from refunds_plugin.notify.mail import emailed
 from refunds_plugin.notify.outbox import valid_email
-from refunds_plugin.notify.render import when
 from webhooks.returns import strings
 from webhooks.returns.form import Problem, by_field, on_fields
 
@@ -203,7 +203,8 @@ def _received(h: Hooks, facts: OrderFacts, w: wd.Withdrawal,
     rt = h.runtime()
     span = wd.period(rt.policy, facts)
     decided = decision_id or w.decision_id
-    return h.page("withdrawn.html", w=w, received=when(w.received_at),
+    return h.page("withdrawn.html", w=w, emailed=emailed(rt.config, "withdrawal_receipt"),
+                  received=catalogue.minute(w.received_at, _lang(), seconds=True),
                   order_name=ret.order_name(rt.engine, w.order_id),
                   last_day=catalogue.deadline(span.last_moment, _lang()),
                   deadline=_day(w.legal_deadline),

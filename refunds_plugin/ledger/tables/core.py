@@ -81,6 +81,7 @@ payments = Table(
     Column("confirmed_at", DateTime(timezone=True), nullable=True),
     UniqueConstraint("provider", "reference", name="uq_payments_provider_reference"),
     Index("ix_payments_order_id", "order_id"),
+    Index("ix_payments_charge_id", "charge_id"),  # migration 0022
 )
 
 decisions = Table(

@@ -231,3 +231,28 @@ def test_on_a_desk_amounts_and_times_stay_on_one_line(
         assert broken_figures(page) == []
     finally:
         context.close()
+
+
+SHORT_CONTROLS = """() => [...document.querySelectorAll("button, select, input:not([type=hidden])")]
+    .filter(e => !["checkbox", "radio"].includes(e.type))
+    .map(e => [e.name || e.textContent.trim(), e.getBoundingClientRect().height])
+    .filter(([, h]) => h > 0 && h < 44)"""
+
+
+def test_on_a_touch_tablet_every_control_of_the_review_queue_is_a_44_px_target(
+    served: tuple[Scene, str], chromium: Any,
+) -> None:
+    scene, base = served
+    context = chromium.new_context(viewport={"width": 768, "height": 1024}, has_touch=True)
+    page = context.new_page()
+    try:
+        page.goto(f"{base}/finance/login")
+        assert page.evaluate(SHORT_CONTROLS) == []
+        page.fill("input[name=token]", scene.admin)
+        page.click("button[type=submit]")
+        page.goto(f"{base}/finance/reviews")
+        assert page.locator("button[value=approve]").is_visible()
+        assert page.evaluate(SHORT_CONTROLS) == []
+        assert page.evaluate("document.documentElement.scrollWidth") <= 768
+    finally:
+        context.close()

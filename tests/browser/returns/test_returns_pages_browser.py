@@ -55,6 +55,29 @@ def test_a_missing_reason_puts_the_focus_on_the_summary_which_leads_to_the_field
         "Please choose a reason for Blue enamel mug.")
 
 
+def test_a_look_up_that_finds_nothing_puts_the_focus_on_its_message(
+    chromium: Any, serve: Serve,
+) -> None:
+    shop, base = serve(policy="preset:default")
+    shop.seed(order_event("1001"))
+    page = chromium.new_page()
+    page.bring_to_front()
+    page.goto(f"{base}/returns")
+    page.get_by_label("Order number").fill("1001")
+    page.get_by_label("Email address").fill("someone.else@example.com")
+    page.get_by_role("button", name="Find my order").click()
+
+    from playwright.sync_api import expect
+    message = page.locator("#lookup-error")
+    expect(message).to_be_focused(timeout=20000)
+    assert message.inner_text() == ("We could not find an order with that number and email "
+                                    "address. Please check both and try again.")
+    assert page.get_by_label("Email address").get_attribute("aria-describedby") == "lookup-error"
+    page.keyboard.press("Tab")  # the next stop is the field to correct
+    assert page.evaluate("document.activeElement.id") == "order_number"
+    page.close()
+
+
 def test_back_and_reload_after_sending_fetch_pages_and_decide_once(
     chromium: Any, serve: Serve,
 ) -> None:

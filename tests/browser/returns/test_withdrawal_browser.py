@@ -24,9 +24,9 @@ PHONE = {"width": 390, "height": 844}
 
 
 ENGLISH = {"link": "Withdraw from contract here", "confirm": "Confirm withdrawal",
-           "received": "Your withdrawal has been received"}
+           "received": "Your withdrawal has been received", "at": "24 November 2026, 12:00:00 UTC"}
 GERMAN = {"link": "Vertrag hier widerrufen", "confirm": "Widerruf bestätigen",
-          "received": "Ihr Widerruf ist eingegangen"}
+          "received": "Ihr Widerruf ist eingegangen", "at": "24. November 2026, 12:00:00 Uhr UTC"}
 
 
 def _german_order(serve: Serve) -> tuple[ReturnsShop, str]:
@@ -73,7 +73,7 @@ def test_a_customer_withdraws_in_two_steps_on_a_phone(
         screenshot(page, f"withdraw-2-{locale}")
         confirm.click()
 
-        assert "2026-11-24 12:00:00 UTC" in page.locator(".received").inner_text()
+        assert words["at"] in page.locator(".received").inner_text()
         if "received" in words:
             assert page.get_by_role("heading", level=1).inner_text() == words["received"]
         screenshot(page, f"withdraw-3-{locale}")

@@ -12,11 +12,14 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
+from flask import url_for
+from sqlalchemy import update
 
 from refunds_plugin.finance.tokens import create_token
 from refunds_plugin.ledger.tables import exchange_dues, exchanges, follow_ups, outbox, reviews
 from tests.fakes.outbound_receiver import ANNOUNCED
 from tests.integration.shipping.conftest import Returns
+from webhooks.returns.views import status_token
 
 pytestmark = pytest.mark.usefixtures("erp")
 
@@ -243,3 +246,63 @@ def test_an_exchange_that_is_not_instant_owes_nothing_when_its_return_expires(
     assert r.journal("exchange_original_due") == []
     assert [k for k, _ in events(r)] == ["exchange.approved"]
     assert r.h.rows(reviews) == []
+
+
+def test_without_a_label_an_exchange_waiting_for_the_first_scan_ships_on_the_warehouse_receipt(
+    returns_service: Callable[..., Returns],
+) -> None:
+    """No EasyPost key: no label is bought, so no carrier scan can ever come. An exchange whose
+    policy ships at the first scan waits for the parcel to reach the shop instead (as
+    ``refund_on: first_scan`` does), the customer is told so, and the receipt ships it."""
+    r = exchange_shop(returns_service, "first_scan", label=False)
+    answer = r.ask(lines=swap())
+    decision = answer["decision_id"]
+
+    assert "Your new item ships as soon as your return is delivered to us." in (
+        answer["explanation"])
+    assert "first scans" not in answer["explanation"]
+    assert answer["exchange"]["ship_on"] == "delivered"
+    [row] = r.h.rows(exchanges)
+    assert (row.status, row.ship_on, row.reached) == ("waiting", "delivered", None)
+    assert (r.shipment().status, r.shipment().label_status) == ("instructions", "none")
+    assert "Your new item ships once your return reaches us." in r.status_page(decision)
+    assert "on its way to us" not in r.status_page(decision)
+    with r.h.app.test_request_context():
+        url = url_for("returns.status", token=status_token(decision))
+    german = r.h.client().get(url, headers={"Accept-Language": "de"}).get_data(as_text=True)
+    assert "Ihr neuer Artikel wird verschickt, sobald Ihre Rücksendung bei uns ankommt." in german
+    assert ("Ihr neuer Artikel wird verschickt, sobald Ihre Rücksendung bei uns angekommen "
+            "ist.") in german
+    r.labels()
+    assert state(r) == ("waiting", None)
+
+    assert _receive(r, decision, "as_new") == 200
+
+    assert state(r) == ("ready", "inspected")
+    assert [b for _, b in r.journal("exchange_ready")] == [
+        {"trigger": "inspected", "status": "ready", "reached": "inspected"}]
+    assert events(r) == [("exchange.approved", f"exchange:{decision}"),
+                         ("exchange.ready_to_ship", f"exchange:{decision}")]
+    assert r.h.runtime.exchanges is not None
+    assert r.h.runtime.exchanges.run_once() == 1
+    [row] = r.h.rows(exchanges)
+    assert (row.status, row.ship_on, row.reached) == ("shipped", "delivered", "inspected")
+    assert r.h.chain_problem() is None
+
+
+def test_an_exchange_recorded_for_the_first_scan_before_labels_counted_tells_the_truth_too(
+    returns_service: Callable[..., Returns],
+) -> None:
+    """An exchange decided before the fix still says ``ship_on: first_scan`` while its return
+    has no label: its page says it ships when the parcel reaches us, and the receipt ships it."""
+    r = exchange_shop(returns_service, "first_scan", label=False)
+    decision = r.ask(lines=swap())["decision_id"]
+    with r.h.runtime.engine.begin() as conn:
+        conn.execute(update(exchanges).values(ship_on="first_scan"))
+
+    page = r.status_page(decision)
+
+    assert "Your new item ships once your return reaches us." in page
+    assert "on its way to us" not in page
+    assert _receive(r, decision, "as_new") == 200
+    assert state(r) == ("ready", "inspected")

@@ -65,7 +65,7 @@ def test_a_confirmed_withdrawal_is_recorded_once_with_its_receipt_to_the_second(
 
     for page in (done, again):
         assert page.status_code == 200
-        assert ("We received your withdrawal from order 1001 on 2026-11-24 12:00:07 UTC. "
+        assert ("We received your withdrawal from order 1001 on 24 November 2026, 12:00:07 UTC. "
                 "We have sent a confirmation to anna@example.com. 2 × Mug") in words(page)
     [row] = shop.h.rows(withdrawals)
     assert (row.order_id, row.name, row.email, json.loads(row.lines), row.whole_order,

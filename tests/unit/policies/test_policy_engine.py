@@ -111,6 +111,28 @@ def test_an_order_with_no_payment_recorded_goes_to_a_person_and_is_not_called_re
     assert "refunded" not in d.explanation
 
 
+def test_a_free_order_whose_lines_name_their_list_price_is_approved_with_nothing_to_refund():
+    # a source that keeps the lines at their list price (no line total) with a 100% code: the
+    # order's total is 0 and nothing was captured, so the items are worth what was paid: 0
+    free = replace(order(payments=()), total_amount=0)  # shipping too at its list price
+    d = evaluate(DEFAULT, free, ask(("shirt", 2, R.DAMAGED)), NOW)
+    assert (d.outcome.value, d.reason_code, d.amount, d.resolutions) == (
+        "approve", "approved", 0, ())
+    assert [(t.rule, t.verdict, t.code) for t in d.trace
+            if t.rule in ("payment", "refundable_cap")] == [("payment", "pass", "free_order")]
+    assert d.explanation == ("Your return of 2 × Linen shirt is approved. This order was "
+                             "free, so there is no money to return. Please send back: "
+                             "2 × Linen shirt.")
+
+
+def test_a_free_order_sent_to_a_person_for_its_items_still_says_there_is_no_money():
+    free = replace(order(payments=(), shipping=0, days=400), total_amount=0)
+    d = evaluate(policy("window: {days: 30, outside: review}\n"), free,
+                 ask(("shirt", 1, R.TOO_SMALL)), NOW)
+    assert (d.outcome.value, d.reason_code, d.amount) == ("review", "outside_window_review", 0)
+    assert "This order was free, so there is no money to return." in d.explanation
+
+
 def test_a_refund_is_spread_over_payments_in_order():
     pays = (PaymentFacts("stripe", "pi_1", 3000), PaymentFacts("stripe", "pi_2", TOTAL - 3000))
     d = evaluate(DEFAULT, order(payments=pays), ask(("shirt", 2, R.TOO_SMALL)), NOW)

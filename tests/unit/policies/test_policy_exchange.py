@@ -32,6 +32,7 @@ currency: USD
 window: {days: 30}
 tiers: [{name: loyal, min_orders: 3}]
 resolution: {allow: [refund, credit, exchange], credit_bonus_percent: 10}
+return_shipping: {label: easypost}
 """
 
 
@@ -155,6 +156,56 @@ def test_an_exchange_is_explained_in_plain_words():
         "shoe 43 wide. The new item costs 25.00 USD more: we waive 10.00 USD and you pay 15.00 "
         "USD. Your exchange goes ahead once you have paid. Your new item ships as soon as the "
         "carrier first scans your return. Please send back: Trail shoe 41.")
+
+
+# (case, exchange section, return_shipping, can_label, orders) ->
+#   (ship_on, code, what the customer reads, saw["carrier_scan"])
+NO_SCAN = [
+    ("no carrier key: the first scan waits for delivery", "{}", "{label: easypost}", False, 1,
+     ("delivered", "exchange_ships_delivered",
+      "Your new item ships as soon as your return is delivered to us.", False)),
+    ("label none: the first scan waits for delivery", "{}", "{label: none}", True, 1,
+     ("delivered", "exchange_ships_delivered",
+      "Your new item ships as soon as your return is delivered to us.", False)),
+    ("a label bought: the first scan", "{}", "{label: easypost}", True, 1,
+     ("first_scan", "exchange_ships_first_scan",
+      "Your new item ships as soon as the carrier first scans your return.", None)),
+    ("not instant below the tier, no label: delivery",
+     "{ship_on: approval, instant_for_tiers: [loyal]}", "{label: none}", True, 1,
+     ("delivered", "exchange_not_instant_for_tier",
+      "Instant exchanges are for loyal customers, so your new item ships as soon as your return "
+      "is delivered to us.", False)),
+    ("instant for the tier, no label: still instant",
+     "{ship_on: approval, instant_for_tiers: [loyal]}", "{label: none}", True, 5,
+     ("approval", "exchange_ships_approval",
+      "Your new item ships right away, before your return reaches us.", None)),
+    ("inspected, no label: inspected", "{ship_on: inspected}", "{label: none}", False, 1,
+     ("inspected", "exchange_ships_inspected",
+      "Your new item ships as soon as we have inspected your return.", None)),
+]
+
+
+@pytest.mark.parametrize(("section", "shipping", "can_label", "orders", "want"),
+                         [c[1:] for c in NO_SCAN], ids=[c[0] for c in NO_SCAN])
+def test_without_a_label_an_exchange_waiting_for_the_first_scan_ships_on_delivery(
+    section, shipping, can_label, orders, want
+):
+    """Only a label we buy is tracked: without one no carrier scan comes, so ``first_scan``
+    is decided as ``delivered`` (as ``refund_on`` is), and the customer is told so."""
+    pol = load_policy_text(BASE.replace("return_shipping: {label: easypost}",
+                                        f"return_shipping: {shipping}")
+                           + f"exchange: {section}\n", "no-scan")
+    facts = order(lines=(SHOE,), shipping=0, payments=(PaymentFacts("stripe", "pi_1", 10000),),
+                  history=CustomerHistory(order_count=orders))
+    facts = replace(facts, can_label=can_label)
+    req = ReturnRequest("ret-1", "1001", (ReturnLine("shoe", 1, Reason.TOO_SMALL, SIZES[0]),))
+    d = evaluate(pol, facts, req, NOW)
+    ship_on, code, said, scan = want
+    assert d.exchange is not None
+    assert d.exchange.ship_on == ship_on
+    [step] = [r for r in d.trace if r.rule == "exchange_ship"]
+    assert (step.code, step.message, step.saw.get("carrier_scan")) == (code, said, scan)
+    assert said in d.explanation
 
 
 def test_an_even_exchange_says_nothing_moves():

@@ -36,7 +36,8 @@ def test_explain_decides_an_exchange_with_its_difference(tmp_path: Path) -> None
               "too_small", "--exchange-for", "SHOE-43", "--exchange-price", "52.50")
     assert ("exchange:    line-1 → SHOE-43 (52.50 USD); difference 12.50 USD settled as "
             "waived+charge (back 0.00 USD, waived 5.00 USD, charge 7.50 USD); ships on "
-            "first_scan") in out
+            "delivered") in out  # the policy buys no label: its first_scan waits for delivery
+    assert "Your new item ships as soon as your return is delivered to us." in out
     assert "exchange_higher_charged" in out
 
 

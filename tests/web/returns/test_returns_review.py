@@ -56,6 +56,9 @@ def test_a_return_sent_to_review_does_not_ask_for_the_item_yet(db_shop: ReturnsS
     answer, link, _ = _sent_to_review(db_shop)
 
     assert words(answer, "outcome") == ["We need a quick check"]
+    # the amount is what a person may grant, not yet granted
+    assert words(answer, "answer-lead") + words(answer, "amount") == [
+        "If our team approves it, you get:", "Refund to your original payment: 19.05 USD"]
     assert words(answer, "send-back") == [
         "Please don't send anything back yet: our team will tell you what to do once they "
         "have checked your return."]

@@ -1,0 +1,178 @@
+"""The looks that run all the time on PostgreSQL do not read through every row version VACUUM
+has not cleared yet.
+
+Sealing a journal entry, and sending or skipping a message, is an UPDATE: until VACUUM, every
+index keeps an entry for the old row version too (``hash IS NULL``; ``status = 'queued'``). Under
+load (bench/README.md, issue 18) the sealer's round looked for "the newest unsealed entry" through
+the ``hash`` index and so visited every entry ever sealed since the last VACUUM (4.5 ms a round
+at 4,600 entries, a quarter of the server's time); the courier's "anything due?" was a bitmap
+scan that visited every message ever queued. The round now reads from the sealed tail forward
+on the primary key (a few pages, checked here), and "anything due?" is two plain index scans
+that stop at their first row (checked here by their plan) and, when no older transaction still
+sees them, mark the dead entries they pass, so the next look skips them (not checked: whether
+an entry may be marked depends on every other transaction of the database). Autovacuum is off
+for these tables during the test, so the dead entries are all there.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+from sqlalchemy import Connection, Engine, text
+from sqlalchemy.dialects import postgresql
+
+from refunds_plugin.ledger import claims, seal
+from refunds_plugin.notify import outbox
+
+NOW = datetime(2026, 11, 24, 12, 0, tzinfo=UTC)
+ROWS = 3000
+MOST_PAGES = 30  # a look may read this many pages; the tables below hold over 100 each
+
+
+@pytest.fixture
+def pg(pg_migrated: Engine) -> Iterator[Engine]:
+    with pg_migrated.begin() as conn:
+        conn.execute(text("TRUNCATE ledger_entries, ledger_seal, outbox, refund_attempts "
+                          "RESTART IDENTITY CASCADE"))
+        for table in ("ledger_entries", "outbox", "refund_attempts"):
+            conn.execute(text(f"ALTER TABLE {table} SET (autovacuum_enabled = false)"))
+    yield pg_migrated
+    with pg_migrated.begin() as conn:
+        for table in ("ledger_entries", "outbox", "refund_attempts"):
+            conn.execute(text(f"ALTER TABLE {table} RESET (autovacuum_enabled)"))
+        conn.execute(text("TRUNCATE ledger_entries, ledger_seal, outbox, refund_attempts "
+                          "RESTART IDENTITY CASCADE"))
+
+
+def _pages(conn: Connection, sql: str, params: dict[str, Any]) -> int:
+    """The pages (buffers hit or read) the statement's plan touched."""
+    raw = conn.connection.dbapi_connection
+    assert raw is not None
+    cur = raw.cursor()
+    cur.execute("EXPLAIN (ANALYZE, BUFFERS, FORMAT JSON) " + sql, params)
+    row = cur.fetchone()
+    cur.close()
+    assert row is not None
+    plan = row[0][0]["Plan"]
+    return int(plan["Shared Hit Blocks"]) + int(plan["Shared Read Blocks"])
+
+
+def _reads(conn: Connection, sql: str, params: dict[str, Any], table: str) -> list[str]:
+    """How the statement's plan reads ``table``: each scan's kind and index."""
+    raw = conn.connection.dbapi_connection
+    assert raw is not None
+    cur = raw.cursor()
+    cur.execute("EXPLAIN (FORMAT JSON) " + sql, params)
+    row = cur.fetchone()
+    cur.close()
+    assert row is not None
+
+    def walk(plan: dict[str, Any]) -> Iterator[str]:
+        if plan.get("Relation Name") == table:
+            yield f"{plan['Node Type']} {plan.get('Index Name', '')}".strip()
+        for child in plan.get("Plans", ()):
+            yield from walk(child)
+
+    return list(walk(row[0][0]["Plan"]))
+
+
+def _compiled(statement: Any, params: dict[str, Any]) -> tuple[str, dict[str, Any]]:
+    compiled = statement.compile(dialect=postgresql.psycopg.dialect())
+    values = {k: b.value for k, b in compiled.binds.items() if k not in params}
+    return str(compiled), {**values, **params}
+
+
+def _table_pages(conn: Connection, table: str) -> int:
+    return int(conn.execute(text(f"SELECT pg_relation_size('{table}') / 8192")).scalar_one())
+
+
+def test_a_sealing_round_reads_from_the_tail_not_every_entry_sealed_before(pg: Engine) -> None:
+    body = json.dumps({"note": "x" * 200})
+    with pg.begin() as conn:
+        conn.execute(text("INSERT INTO ledger_entries (entry_type, subject_id, body, created_at) "
+                          "SELECT 'decision', 'd' || n, :body, :at "
+                          "FROM generate_series(1, :rows) AS n"),
+                     {"body": body, "at": NOW, "rows": ROWS})
+    first = seal.seal_round(pg)
+    assert (first.sealed, first.through) == (ROWS, ROWS)
+    with pg.begin() as conn:
+        assert _table_pages(conn, "ledger_entries") > 100
+        assert conn.execute(text("SELECT count(*) FROM ledger_entries WHERE hash IS NULL")
+                            ).scalar_one() == 0
+        # nothing to seal: the round's one statement finds the tail and stops there
+        sql = str(seal._START.compile(dialect=postgresql.psycopg.dialect()))
+        idle = _pages(conn, sql, {"k": 1})
+    assert idle <= MOST_PAGES, idle
+    # one new entry: the next round seals it after the tail, reading a few pages
+    with pg.begin() as conn:
+        conn.execute(text("INSERT INTO ledger_entries (entry_type, subject_id, body, created_at) "
+                          "VALUES ('decision', 'd-new', :body, :at)"), {"body": body, "at": NOW})
+    with pg.begin() as conn:
+        sql = str(seal._START.compile(dialect=postgresql.psycopg.dialect()))
+        busy = _pages(conn, sql, {"k": 1})
+        rows = conn.execute(seal._START, {"k": 1}).all()
+    assert busy <= MOST_PAGES, busy
+    # (tail, S, entry): the tail's row and the new entry, nothing older
+    assert [(r[1], r[2], r[4]) for r in rows] == [(ROWS, ROWS + 1, ROWS),
+                                                  (ROWS, ROWS + 1, ROWS + 1)]
+    after = seal.seal_round(pg)
+    assert (after.sealed, after.through) == (1, ROWS + 1)
+
+
+def test_anything_due_passes_over_sent_and_skipped_messages_cheaply(pg: Engine) -> None:
+    with pg.begin() as conn:
+        conn.execute(text(
+            "INSERT INTO outbox (id, cause, kind, channel, recipient, locale, context, status, "
+            "tries, next_try_at, created_at, updated_at) "
+            "SELECT 'm' || n, 'decision:' || n, 'return.decided', 'mail', 'c@example.com', 'en', "
+            ":context, 'queued', 0, :at, :at, :at FROM generate_series(1, :rows) AS n"),
+            {"context": json.dumps({"text": "y" * 200}), "at": NOW, "rows": ROWS})
+    with pg.begin() as conn:  # each claimed, then skipped: two dead versions per message
+        conn.execute(text("UPDATE outbox SET status = 'sending', claimed_by = 'w', "
+                          "lease_until = :until"), {"until": NOW + timedelta(minutes=5)})
+    with pg.begin() as conn:
+        conn.execute(text("UPDATE outbox SET status = 'skipped', note = 'not sent'"))
+    later = NOW + timedelta(minutes=10)
+    with pg.begin() as conn:
+        assert _table_pages(conn, "outbox") > 100
+        assert outbox.any_due(conn, later) is False
+        sql, params = _compiled(outbox._ANY_DUE, {"now": later})
+        # plain index scans that stop at their first row (a bitmap scan reads every match
+        # first, and never marks the dead entries it passes)
+        assert _reads(conn, sql, params, "outbox") == [
+            "Index Only Scan ix_outbox_status_next_try_at",
+            "Index Scan ix_outbox_status_next_try_at"]
+    with pg.begin() as conn:  # a message due again is still found
+        conn.execute(text("UPDATE outbox SET status = 'queued' WHERE id = 'm7'"))
+    with pg.begin() as conn:
+        assert outbox.any_due(conn, later) is True
+        assert [r.id for r in outbox.claim_due(conn, "w2", later, later, 10)] == ["m7"]
+
+
+def test_anything_due_for_the_executor_passes_over_finished_attempts_cheaply(
+    pg: Engine,
+) -> None:
+    with pg.begin() as conn:
+        # attempts without their decisions (the foreign key's trigger off for this insert):
+        # only the claim's columns matter here
+        conn.execute(text("SET LOCAL session_replication_role = replica"))
+        conn.execute(text(
+            "INSERT INTO refund_attempts (id, decision_id, order_id, seq, provider, kind, "
+            "currency, amount, bonus, payment_reference, reason, idempotency_key, status, tries, "
+            "next_try_at, created_at, updated_at) "
+            "SELECT 'a' || n, 'd' || n, rpad('o' || n, 200, 'o'), 1, 'dryrun', 'refund', 'USD', "
+            "100, 0, 'pi_' || n, 'requested_by_customer', 'k' || n, 'pending', 0, :at, :at, :at "
+            "FROM generate_series(1, :rows) AS n"), {"at": NOW, "rows": ROWS})
+    with pg.begin() as conn:
+        conn.execute(text("UPDATE refund_attempts SET status = 'succeeded'"))
+    later = NOW + timedelta(minutes=10)
+    with pg.begin() as conn:
+        assert _table_pages(conn, "refund_attempts") > 100
+        assert claims.any_due(conn, later) is False
+        sql, params = _compiled(claims._ANY_DUE, {"now": later})
+        assert _reads(conn, sql, params, "refund_attempts") == [
+            "Index Only Scan ix_refund_attempts_claim", "Index Scan ix_refund_attempts_claim"]
