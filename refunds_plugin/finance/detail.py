@@ -11,19 +11,19 @@ from typing import Any
 
 from sqlalchemy import Connection, Engine, select
 
-from policies.explanation import without_promise
 from refunds_plugin.finance.rows import (
     DRYRUN_PROVIDER,
     attempt_statuses,
     decision_row,
     shown_status,
 )
-from refunds_plugin.language.said import said_again
+from refunds_plugin.finance.told import told_customer
 from refunds_plugin.ledger.tables import (
     decisions,
     exchange_dues,
     exchanges,
     ledger_entries,
+    orders,
     refund_attempts,
     return_shipments,
     reviews,
@@ -70,8 +70,10 @@ def _others(conn: Connection, decision_id: str, reader: Reader) -> None:
         reader.object("exchanges.progress", progress)
 
 
-def decision_detail(engine: Engine, decision_id: str) -> dict[str, Any] | None:
-    """One decision with its facts, trace, explanation, money movements, review and journal,
+def decision_detail(engine: Engine, decision_id: str,
+                    default_locale: str = "en") -> dict[str, Any] | None:
+    """One decision with its facts, trace, explanation (``told``: in the customer's language
+    and in English), money movements, review and journal,
     and an instant exchange's original value due (``original_due``: the ``exchange_dues``
     row, None when nothing became due); ``unreadable``: the line saying which stored columns
     cannot be read (None when all can)."""
@@ -80,6 +82,8 @@ def decision_detail(engine: Engine, decision_id: str) -> dict[str, Any] | None:
         row = conn.execute(select(decisions).where(decisions.c.id == decision_id)).first()
         if row is None:
             return None
+        locale = conn.execute(select(orders.c.locale)
+                              .where(orders.c.order_id == row.order_id)).scalar()
         attempts = [dict(r._mapping) for r in conn.execute(
             select(refund_attempts).where(refund_attempts.c.decision_id == decision_id)
             .order_by(refund_attempts.c.seq)
@@ -108,7 +112,7 @@ def decision_detail(engine: Engine, decision_id: str) -> dict[str, Any] | None:
     # move none (``service.decided_on``: a dry run or a Stripe test key)
     test_mode = facts.get("can_charge") is False or any(
         a["provider"] == DRYRUN_PROVIDER for a in attempts)
-    explained = said_again(row.explanation, row.said, "en")
+    said = told_customer(row.explanation, row.said, locale, default_locale, test_mode=test_mode)
     for a in attempts:
         a["status"] = shown_status(a["status"], a["provider"])
     line = unreadable_line(decision_id, reader.unreadable) if reader.unreadable else None
@@ -123,8 +127,8 @@ def decision_detail(engine: Engine, decision_id: str) -> dict[str, Any] | None:
         "request": request,
         "attempts": attempts,
         "review": dict(review._mapping) if review else None,
-        # the explanation as an English reader read it (its money grouped), as it was told
-        "explained": without_promise(explained) if test_mode else explained,
+        "explained": said.english,  # as an English reader reads it (its money grouped)
+        "told": said,  # as the customer read it, in their language
         "test_mode": test_mode,
         "review_change": last.get("adjusted"),  # what the admin changed when approving
         "customer_note": last.get("customer_note"),

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Engine, select, update
+from sqlalchemy import Connection, Engine, select, update
 
 from refunds_plugin.errors import InputError
 from refunds_plugin.ledger.db import aware, write_tx
@@ -166,10 +166,46 @@ class UnknownToken(InputError):
     code = "unknown_token"
 
 
-def revoke_token(engine: Engine, token_id: int, now: datetime) -> TokenInfo:
+class LastAdmin(InputError):
+    code = "last_admin"
+
+
+MAKE_ADMIN = 'refunds tokens create --role admin --name "…"'  # the way back in, on the server
+
+
+def live_admins(conn: Connection, now: datetime, *, lock: bool = True) -> list[int]:
+    """The ids of the admin tokens neither revoked nor expired, ``lock``ed until the transaction
+    ends (PostgreSQL; SQLite has one writer), so two admins revoking each other at once cannot
+    both pass ``keep_an_admin``."""
+    query = (select(tokens.c.id, tokens.c.expires_at)
+             .where(tokens.c.role == "admin", tokens.c.revoked_at.is_(None)).order_by(tokens.c.id))
+    found = conn.execute(query.with_for_update() if lock else query)
+    return [int(r.id) for r in found if (e := aware(r.expires_at)) is None or e > now]
+
+
+def is_last_admin(engine: Engine, token_id: int, now: datetime) -> bool:
+    """Whether ``token_id`` is the one live admin token (for the question before revoking;
+    ``revoke_token`` checks again, locked)."""
+    with engine.connect() as conn:
+        return live_admins(conn, now, lock=False) == [token_id]
+
+
+def last_admin(token_id: int, name: str) -> LastAdmin:
+    return LastAdmin(f"token #{token_id} ({name}) is the last active admin token, and without "
+                     f"one nobody can decide reviews or manage tokens. Make another admin token "
+                     f"first (below, or on the server with {MAKE_ADMIN}), then revoke this one")
+
+
+def revoke_token(engine: Engine, token_id: int, now: datetime, *,
+                 keep_an_admin: bool = False) -> TokenInfo:
     """Revoke token ``token_id`` now; revoking a revoked one changes nothing (its first
-    revocation time stays). An unknown id is ``UnknownToken``."""
+    revocation time stays). An unknown id is ``UnknownToken``. ``keep_an_admin`` (the pages)
+    refuses, as ``LastAdmin``, to revoke the last live admin token; the CLI, which can always
+    make another, may."""
     with write_tx(engine) as conn:
+        if keep_an_admin and live_admins(conn, now) == [token_id]:
+            name = conn.execute(select(tokens.c.name).where(tokens.c.id == token_id)).scalar()
+            raise last_admin(token_id, str(name))
         conn.execute(
             update(tokens).where(tokens.c.id == token_id, tokens.c.revoked_at.is_(None))
             .values(revoked_at=now)

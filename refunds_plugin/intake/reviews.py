@@ -48,7 +48,7 @@ from refunds_plugin.ledger.exchanges import get_exchange, open_exchange
 from refunds_plugin.ledger.exchanges import restart as restart_exchange
 from refunds_plugin.ledger.journal import append_entry
 from refunds_plugin.ledger.reviews import close_review, record_adjustment
-from refunds_plugin.ledger.tables import decisions, refund_attempts, reviews
+from refunds_plugin.ledger.tables import decisions, orders, refund_attempts, reviews
 from refunds_plugin.money import Money
 from refunds_plugin.notify import stored
 from refunds_plugin.notify.causes import review_closed
@@ -84,8 +84,9 @@ def open_reviews(conn: Connection, limit: int = 100, offset: int = 0) -> list[An
         select(reviews, decisions.c.order_id, decisions.c.amount, decisions.c.currency,
                decisions.c.customer_email, decisions.c.explanation, decisions.c.request,
                decisions.c.refund_amount, decisions.c.credit_amount, decisions.c.resolution,
-               decisions.c.body, decisions.c.said)
+               decisions.c.body, decisions.c.said, orders.c.locale)
         .join(decisions, decisions.c.id == reviews.c.decision_id)
+        .outerjoin(orders, orders.c.order_id == decisions.c.order_id)
         .where(reviews.c.status == "open")
         .order_by(reviews.c.opened_at, reviews.c.id)
         .limit(limit)

@@ -151,15 +151,20 @@ def render(value: Any, locale: str) -> str:
     return str(_render(value, locale))
 
 
-def said_again(text: str, stored: str | None, locale: str) -> str:
-    """A stored sentence (``decisions.explanation``) for a reader, from its stored ids
-    (``decisions.said``): as stored when it has none, when they cannot be read, or when they
-    would say something other than what was recorded."""
+def as_stored(text: str, stored: str | None) -> str:
+    """A stored sentence (``decisions.explanation``) with its stored ids (``decisions.said``)
+    rebuilt, ready to ``render``: the plain text when it has none, when they cannot be read, or
+    when they would say something other than what was recorded."""
     try:
         again = rebuild(json.loads(stored)) if stored else None
     except (ValueError, TypeError, KeyError, IndexError, AttributeError):
         again = None
-    return text if again is None or str(again) != text else render(again, locale)
+    return text if again is None or str(again) != text else again
+
+
+def said_again(text: str, stored: str | None, locale: str) -> str:
+    """A stored sentence for a reader in ``locale`` (``as_stored``, then ``render``)."""
+    return render(as_stored(text, stored), locale)
 
 
 def _render(value: Any, locale: str) -> Any:

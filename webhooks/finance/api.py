@@ -1,6 +1,7 @@
 """``/api``: decisions, attempts, the summary, failed-payment follow-ups, the outbox and EU
 withdrawals (with their legal deadlines) as JSON
-or CSV (``?format=csv``), paginated and filtered like the finance pages, with bearer-token auth;
+or CSV (``?format=csv``), paginated and filtered like the finance pages, with bearer-token auth
+(and, on a GET, the finance pages' logged-in session, so the pages' "Download CSV" links work);
 ``/api/openapi.json`` describes it, and a query parameter it does not list is a 400. The CSV of
 decisions or attempts asked for without ``page`` or ``per_page`` is every matching row,
 streamed from the database in batches; the CSVs add each money column in major units.
@@ -34,14 +35,26 @@ from refunds_plugin.notify.outbox import resend_message
 from refunds_plugin.trouble.follow_ups import find_page as find_follow_ups
 from webhooks.errors import error_response
 from webhooks.finance.openapi import document
-from webhooks.finance.session import Gate, bearer_principal, now, runtime
+from webhooks.finance.session import Gate, bearer_principal, now, runtime, session_principal
 from webhooks.schemas import json_body
 
 bp = Blueprint("finance_api", __name__, url_prefix="/api")
 
 
+def _asking() -> Principal | None:
+    """The bearer token's holder; on a read, else the logged-in session's (a browser's
+    download). Never the session on a write: POSTs under /api are not CSRF-checked
+    (``webhooks.security``), and the session cookie (SameSite=Lax) still rides a cross-site
+    top-level navigation, which may only ever fetch a file to the person's own browser."""
+    who = bearer_principal()
+    if who is None and request.method in ("GET", "HEAD"):
+        who = session_principal()
+    return who
+
+
 def _unauthorized() -> Response:
-    resp = error_response(401, "unauthorized", "a valid bearer token is required")
+    resp = error_response(401, "unauthorized",
+                          "a valid bearer token (or, to read, a finance log-in) is required")
     resp.headers["WWW-Authenticate"] = 'Bearer realm="refunds"'
     return resp
 
@@ -56,6 +69,12 @@ def _documented() -> dict[tuple[str, str], frozenset[str]]:
     return {(path, method.upper()): frozenset(p["name"] for p in op.get("parameters", ())
                                               if p["in"] == "query")
             for path, ops in document()["paths"].items() for method, op in ops.items()}
+
+
+def parameters(path: str) -> frozenset[str]:
+    """The query parameters ``GET path`` takes, as ``/api/openapi.json`` lists them (what a
+    page's "Download CSV" link may carry over)."""
+    return _documented().get((path, "GET"), frozenset())
 
 
 def _unknown_parameter() -> Response | None:
@@ -73,7 +92,7 @@ def _unknown_parameter() -> Response | None:
     return None
 
 
-needs = Gate(identify=bearer_principal, unauthorized=_unauthorized, forbidden=_forbidden,
+needs = Gate(identify=_asking, unauthorized=_unauthorized, forbidden=_forbidden,
              check=_unknown_parameter).needs
 
 

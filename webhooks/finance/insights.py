@@ -46,8 +46,10 @@ def _run(name: str) -> tuple[Export, Period]:
 def _page(name: str, **context: Any) -> Response:
     """An insight's page; its period form holds what was asked (``args``), and says how far
     back an empty From looks (``days``)."""
+    known = api.parameters(f"/api/insights/{name}") - {"format"}
+    asked = {k: v.strip() for k, v in request.args.items() if k in known and v.strip()}
     return pages.page(200, f"insights/{name}.html", args=request.args, days=DEFAULT_DAYS[name],
-                      **context)
+                      csv_args=asked, **context)
 
 
 @bp.get("/")

@@ -107,7 +107,7 @@ ERRORS = {
     "400": {"description": "a filter that cannot be read, or a query parameter this operation "
                            "does not list (invalid_parameter names it)",
             "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}},
-    "401": {"description": "no or invalid bearer token",
+    "401": {"description": "no or invalid bearer token (on a GET: nor a finance log-in)",
             "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}},
     "403": {"description": "the token's role may not do this",
             "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}},
@@ -135,7 +135,9 @@ def document() -> dict[str, Any]:
         "info": {"title": "refunds-plugin finance API", "version": "1"},
         "components": {
             "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer",
-                                           "description": "`refunds tokens create`"}},
+                                           "description": "`refunds tokens create`; a GET "
+                                                          "also takes the /finance log-in "
+                                                          "session (its cookie)"}},
             "schemas": {
                 "Decision": {"type": "object", "properties": decision_props},
                 "Attempt": {"type": "object", "properties": {

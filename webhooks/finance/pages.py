@@ -38,10 +38,10 @@ from refunds_plugin.finance import reports, sessions
 from refunds_plugin.finance.detail import Reader, decision_detail, unreadable_line
 from refunds_plugin.finance.summary import summarize
 from refunds_plugin.finance.tokens import Principal, check_token
+from refunds_plugin.finance.told import told_customer
 from refunds_plugin.insights.period import period_params
 from refunds_plugin.intake import reviews
 from refunds_plugin.language.catalogue import english
-from refunds_plugin.language.said import said_again
 from refunds_plugin.money import AmountError
 from refunds_plugin.notify.preview import standing
 from refunds_plugin.routing import money_modes
@@ -178,7 +178,7 @@ def decisions_page() -> Response:
 @bp.get("/decisions/<decision_id>")
 @needs("finance")
 def decision_page(decision_id: str) -> Response:
-    detail = decision_detail(runtime().engine, decision_id)
+    detail = decision_detail(runtime().engine, decision_id, runtime().config.default_locale)
     if detail is None:
         return refused(404, f"There is no decision {decision_id}.")
     return page(200, "decision.html", d=detail,
@@ -194,10 +194,12 @@ def decision_page(decision_id: str) -> Response:
 @needs("finance")
 def reviews_page() -> Response:
     queue = reviews.review_queue(runtime().engine)
-    return page(200, "reviews.html", queue=[_queued(rv) for rv in queue], message=told())
+    default = runtime().config.default_locale
+    return page(200, "reviews.html", queue=[_queued(rv, default) for rv in queue],
+                message=told())
 
 
-def _queued(rv: Any) -> dict[str, Any]:
+def _queued(rv: Any, default_locale: str) -> dict[str, Any]:
     """A review as the queue shows it: what the customer wrote (empty when nothing) and the
     fees; one whose stored request or body cannot be read says so instead of a form."""
     reader = Reader()
@@ -210,7 +212,8 @@ def _queued(rv: Any) -> dict[str, Any]:
                   unreadable, extra={"decision_id": rv.decision_id, "order_id": rv.order_id})
     return {**rv._mapping, "comment": str(request_json.get("comment") or ""),
             "fees": sum(int(f.get("amount", 0)) for f in body.get("fees", [])),
-            "explained": said_again(rv.explanation, rv.said, "en"), "unreadable": unreadable}
+            "told": told_customer(rv.explanation, rv.said, rv.locale, default_locale),
+            "unreadable": unreadable}
 
 
 def _change(currency: str) -> reviews.Adjustment:
@@ -271,8 +274,9 @@ def summary_page() -> Response:
     summary = summarize(runtime().engine, p.since, p.until, now())
     data = summary.to_json()
     charts = [chart.bars(summary, cur) for cur in sorted(summary.totals)]
+    asked = {k: request.args.get(k, "").strip() for k in ("since", "until")}
     return page(200, "summary.html", s=data, charts=charts, p=p, args=request.args,
-                days=SUMMARY_DAYS)
+                days=SUMMARY_DAYS, csv_args={k: v for k, v in asked.items() if v})
 
 
 def age_text(seconds: float) -> str:
@@ -305,7 +309,9 @@ def follow_ups_page() -> Response:
     ]
     keep = {"status": status, **({"due": "1"} if due_only else {})}
     return page(200, "follow_ups.html", found=found, rows=rows, show=status,
-                due_only=due_only, keep=keep, done=told())
+                due_only=due_only, keep=keep, done=told(),
+                csv_args={"status": status, **({"due": "true"} if due_only else {}),
+                          "page": found.page})
 
 
 @bp.post("/exchanges/<decision_id>/shipped")

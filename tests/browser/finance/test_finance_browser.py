@@ -186,6 +186,9 @@ def test_the_finance_pages_fit_a_375_px_phone(served: tuple[Scene, str], chromiu
         page.goto(f"{base}/finance/tokens/")
         expect(page.locator("tbody tr", has_text="Fin Reader")).to_have_count(1)
         fits("8-tokens")
+        page.click("a.button:has-text('Revoke #2')")  # the question first, on a phone too
+        expect(page.locator("h1")).to_have_text("Revoke token #2 (Fin Reader, finance)?")
+        fits("8-tokens-revoke")
 
         page.goto(f"{base}/finance/receive?q=o-1")
         fits("9-receive")

@@ -94,7 +94,8 @@ def test_an_admin_lists_makes_and_revokes_tokens_on_the_page(
     assert who is not None and who.name == "Cy Auditor"
     with caplog.at_level(logging.INFO, logger="refunds.finance"):
         revoked = client.post("/finance/tokens/3/revoke",
-                              data={"csrf_token": csrf(client, "/finance/tokens/")})
+                              data={"csrf_token": csrf(client, "/finance/tokens/"),
+                                    "confirm": "yes"})
     assert revoked.status_code == 200
     assert "Token #3 (Cy Auditor) is revoked since 2026-11-24 14:00 UTC." in revoked.get_data(
         as_text=True)
@@ -121,7 +122,7 @@ def test_a_session_ends_when_its_token_is_revoked(scene: Scene) -> None:
     assert reader.get("/finance/").status_code == 200
     admin = scene.login(scene.admin)
     assert admin.post("/finance/tokens/2/revoke", data={
-        "csrf_token": csrf(admin, "/finance/tokens/")}).status_code == 200
+        "csrf_token": csrf(admin, "/finance/tokens/"), "confirm": "yes"}).status_code == 200
     assert reader.get("/finance/").status_code == 401
 
 
