@@ -78,6 +78,9 @@ def test_the_customer_is_told_in_their_language(
             "bei uns ist.") in answer["explanation"]
     [row] = r.h.rows(exchanges)
     assert (row.status, row.ship_on) == ("ready", "approval")  # no channel: a person ships it
+    page = r.status_page(answer["decision_id"])
+    assert "Der Shop teilt Ihnen mit, wohin Sie es schicken." in page
+    assert "Ihr neuer Artikel ist versandbereit." in page
 
 
 def test_an_exchange_an_older_decision_left_waiting_is_made_ready_by_the_worker(
