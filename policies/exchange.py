@@ -190,8 +190,10 @@ def chargeable(ctx: Context) -> bool:
 
 def ship_on(ctx: Context, all_kept: bool) -> tuple[ShipOn, R]:
     """When the new items ship: the policy's ``ship_on``; instant only for its tiers; at once when
-    nothing has to come back first; ``first_scan`` as ``delivered`` where no label is bought
-    (``OrderFacts.can_label`` False or ``label: none``): no carrier scan can come then."""
+    nothing has to come back first, or when no return is opened for the parcel
+    (``OrderFacts.return_opened`` False: no return address, so nothing could release them);
+    ``first_scan`` as ``delivered`` where no label is bought (``OrderFacts.can_label`` False or
+    ``label: none``): no carrier scan can come then."""
     x = ctx.policy.exchange
     tier = ctx.standing.tier_name
     saw: dict[str, object] = {"ship_on": x.ship_on.value, "tier": tier,
@@ -200,6 +202,12 @@ def ship_on(ctx: Context, all_kept: bool) -> tuple[ShipOn, R]:
         return ShipOn.APPROVAL, ctx.result(
             "exchange_ship", "adjust", "exchange_ships_now",
             ctx.said("Your new item ships right away: nothing has to come back first."), saw)
+    if not ctx.facts.return_opened:  # no return address: no parcel can be recorded to wait for
+        saw["return_opened"] = False
+        return ShipOn.APPROVAL, ctx.result(
+            "exchange_ship", "adjust", "exchange_ships_approval_no_return_address",
+            ctx.said("Your new item ships right away: we do not wait for your return to reach "
+                     "us."), saw)
     when = x.ship_on
     not_instant = when is ShipOn.APPROVAL and bool(x.instant_for_tiers) \
         and tier not in x.instant_for_tiers

@@ -128,8 +128,10 @@ def money_moves(ctx: Context, resolutions: tuple[Resolution, ...], back: list[bo
                 instant_exchange: bool = False) -> R | None:
     """When the money moves, if not at approval: only for a return that must come back, by
     the policy's ``refund_on`` for each kind of money, at least until delivery for an instant
-    exchange (None: at once, as always)."""
-    if not any(back) or not (instant_exchange or ctx.policy.holds_money):
+    exchange (None: at once, as always). Nothing waits where no return is opened for the
+    parcel (``OrderFacts.return_opened`` False: no return address configured)."""
+    if not any(back) or not (instant_exchange or ctx.policy.holds_money) \
+            or not ctx.facts.return_opened:
         return None  # every kind of money moves at approval
     can_label = ctx.facts.can_label  # no label, no carrier scan: first_scan waits for delivery
     waits = {res.kind: ctx.policy.refund_on_for(res.kind, instant_exchange=instant_exchange,

@@ -177,7 +177,8 @@ def explain(spec: str, input_file: str | None, now_at: datetime | None, as_json:
     if as_json:
         click.echo(json.dumps(decision.to_dict(), indent=2, default=str))
     else:
-        said = [paid_with(facts), labels_line(pol, facts), render(decision)]
+        said = [paid_with(facts), labels_line(pol, facts), returns_line(facts),
+                render(decision)]
         click.echo("\n".join(line for line in said if line is not None))
 
 
@@ -192,6 +193,16 @@ def labels_line(pol: policies.Policy, facts: OrderFacts) -> str | None:
                 "as the service sees it")
     return ("labels:      cannot be bought (no REFUNDS_EASYPOST_API_KEY or no return address), "
             "as the service sees it: no label fee is deducted and no carrier scan comes")
+
+
+def returns_line(facts: OrderFacts) -> str | None:
+    """Without a return address (``OrderFacts.return_opened`` False) no return is opened, so
+    nothing waits for the parcel: said, as the service sees it (None: one is configured)."""
+    if facts.return_opened:
+        return None
+    return ("returns:     no return address is configured ([[return_addresses]]), as the "
+            "service sees it: no return waits for its parcel, the money moves and an "
+            "exchange's new item ships at approval")
 
 
 def paid_with(facts: OrderFacts) -> str:

@@ -160,6 +160,10 @@ class OrderFacts:
     # return address are configured): False when the customer posts the items themselves, so
     # no label is promised and no label fee is taken (``policies/resolution``)
     can_label: bool = True
+    # whether a return that comes back is opened for its parcel (a return address is
+    # configured): False when no parcel can be recorded, so neither money nor an exchange's new
+    # item waits for one (``policies/exchange.ship_on``, ``policies/resolution.money_moves``)
+    return_opened: bool = True
 
     def line(self, line_id: str) -> OrderLine | None:
         return next((ln for ln in self.lines if ln.id == line_id), None)

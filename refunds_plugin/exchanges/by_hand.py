@@ -27,6 +27,7 @@ from refunds_plugin.ledger.db import iso_time, lock_order, write_tx
 from refunds_plugin.ledger.exchanges import ExchangeRow
 from refunds_plugin.ledger.tables import exchanges as exchanges_table
 from refunds_plugin.notify import stored
+from refunds_plugin.shipping.returns import get_return
 from refunds_plugin.trouble.follow_ups import clear_unshipped
 
 log = logging.getLogger("refunds.exchanges")
@@ -110,12 +111,12 @@ def mark_shipped(engine: Engine, decision_id: str, *, by: str, carrier: object =
         # sees what the other did (``fallback.out_of_stock`` leaves one sent by hand alone)
         lock_order(conn, row.order_id)
         row = exchanges.get_exchange(conn, decision_id) or row
-        _refuse_unless_a_person_ships(row)
+        _refuse_unless_a_person_ships(row, get_return(conn, decision_id) is not None)
         how = {"by": by, "carrier": carrier_text, "tracking_number": tracking}
         if not exchanges.shipped(conn, decision_id, None, now, {BY_HAND: how}):
             fresh = exchanges.get_exchange(conn, decision_id)  # moved since it was read
             assert fresh is not None
-            _refuse_unless_a_person_ships(fresh)
+            _refuse_unless_a_person_ships(fresh, True)
             raise Conflict(f"exchange {decision_id} could not be marked shipped",
                            code="not_shippable")
         exchanges.save_progress(conn, decision_id,
@@ -126,13 +127,21 @@ def mark_shipped(engine: Engine, decision_id: str, *, by: str, carrier: object =
     return Shipment(decision_id, row.order_id, by, carrier_text, tracking, now, cleared)
 
 
-def _refuse_unless_a_person_ships(row: ExchangeRow) -> None:
+def _refuse_unless_a_person_ships(row: ExchangeRow, returned: bool) -> None:
+    """``returned``: a return was opened for its parcel (else a waiting one never moves alone:
+    the exchange worker's next round makes it ready, ``shipping.no_return_to_wait_for``)."""
     if row.status == "shipped":
         before = shipped_by_hand(row)
         how = (f" by {before.by} ({before.words()}) at {iso_time(before.shipped_at)}"
                if before else " (by its channel)")
         raise Conflict(f"exchange {row.decision_id} was already recorded as shipped{how}",
                        code="already_shipped")
+    if row.status == "waiting" and not returned:
+        raise Conflict(f"exchange {row.decision_id} is not ready to ship yet: no return was "
+                       "opened for its parcel (no return address was configured), so nothing "
+                       "is waited for; the exchange worker (refunds worker) makes it ready on "
+                       "its next round, then it ships through its channel or here",
+                       code="not_shippable")
     if row.status != "ready":
         why = NOT_READY.get(row.status, f"it is {row.status}")
         raise Conflict(f"exchange {row.decision_id} is not ready to ship: {why}",

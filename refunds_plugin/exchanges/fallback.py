@@ -67,10 +67,11 @@ def _decide_instead(conn: Connection, policy: policies.Policy, route: Route, row
         return f"exchange {row.decision_id}: order {row.order_id} unknown"
     # the exchanged units were counted as returned by the exchange itself: decide them afresh
     left = tuple((lid, q - swapped.get(lid, 0)) for lid, q in facts.returned_quantities)
-    # a label fee only where the exchange's return could get a label (its decision's facts)
-    labelled = json.loads(found.facts or "{}").get("can_label", True) is not False
+    # a label fee, and money waiting for a parcel, only where its decision's facts said so
+    stored = json.loads(found.facts or "{}")
     facts = replace(facts, returned_quantities=tuple((lid, q) for lid, q in left if q > 0),
-                    can_label=labelled)
+                    can_label=stored.get("can_label", True) is not False,
+                    return_opened=stored.get("return_opened", True) is not False)
     # judged as of the original request (its window), not as of now
     decision = policies.evaluate(policy, facts, request, aware(found.created_at))
     return record_decision(conn, decision=decision, facts=facts, request=request,

@@ -55,6 +55,20 @@ def ship_on_reached(conn: Connection, decision_id: str, trigger: str,
     return False
 
 
+def no_return_to_wait_for(conn: Connection, now: datetime) -> int:
+    """Exchanges left waiting for a parcel no return was opened for (decided without a return
+    address before their ``ship_on`` said so): each is ready to ship, with its
+    ``exchange.ready_to_ship``, as one decided now would be at approval. How many moved."""
+    moved = 0
+    for row in exchanges.waiting_without_return(conn):
+        if exchanges.ready_without_return(conn, row, now):
+            log.info("exchange %s: no return to wait for, ready to ship", row.decision_id,
+                     extra={"decision_id": row.decision_id, "order_id": row.order_id})
+            announce(conn, row, "exchange.ready_to_ship", now)
+            moved += 1
+    return moved
+
+
 def exchange_approved(conn: Connection, decision_id: str, now: datetime) -> None:
     """A new exchange was decided: ``exchange.approved``, and ``exchange.ready_to_ship`` at once
     for an instant one (ship_on approval, nothing to pay)."""

@@ -23,6 +23,7 @@ from refunds_plugin.exchanges.dues import DueCharger
 from refunds_plugin.exchanges.shipping import (
     TOLD_A_PERSON,
     checkout_opened,
+    no_return_to_wait_for,
     nobody_ships,
     tell_a_person,
 )
@@ -137,16 +138,24 @@ class ExchangeWorker:
 
     # --- the loop -------------------------------------------------------------------------------
     def run_once(self) -> int:
-        """One round: the originals' dues to charge or expire (``dues.DueCharger``), sessions
-        not yet made, Saleor returns not yet recorded, ready exchanges shipped.
+        """One round: exchanges waiting for a parcel no return was opened for made ready
+        (``shipping.no_return_to_wait_for``), the originals' dues to charge or expire
+        (``dues.DueCharger``), sessions not yet made, Saleor returns not yet recorded, ready
+        exchanges shipped.
         Returns how many exchanges it worked on."""
         now = self.clock()
         unreadable: dict[str, str] = {}
+        released = 0
+        with self.engine.connect() as conn:  # none waits for a parcel no return was opened for
+            stuck = bool(exchanges.waiting_without_return(conn, limit=1))
+        if stuck:
+            with write_tx(self.engine) as conn:
+                released = no_return_to_wait_for(conn, now)
         with self.engine.connect() as conn:
             rows = [r for status in ("awaiting_payment", "waiting", "ready")
                     for r in exchanges.due(conn, status, unreadable=unreadable)]
             apis = {r.order_id: _api_url(conn, r.order_id) for r in rows}
-        worked = self.dues.run_once()
+        worked = released + self.dues.run_once()
         for row in rows:
             if row.decision_id in unreadable:  # what an earlier try did there is unknown
                 self._unreadable(row, "progress (exchanges.progress)",

@@ -72,6 +72,7 @@ def facts_from_json(d: dict[str, Any]) -> OrderFacts:
         channel=d.get("channel"),
         can_charge=d.get("can_charge", True) is not False,  # a dry run's stored False
         can_label=d.get("can_label", True) is not False,  # a shop without a carrier's False
+        return_opened=d.get("return_opened", True) is not False,  # no return address: False
     )
 
 

@@ -44,7 +44,10 @@ def _keys(cls: type[Any], *optional: str) -> tuple[frozenset[str], ...]:
     return (names, names - set(optional)) if optional else (names,)
 
 
-_FACTS, _FACTS_OLD = _keys(OrderFacts, "can_label")  # stored before it was a fact: True
+_FACTS, = _keys(OrderFacts)
+# stored before each was a fact (True then): without return_opened, and without both
+_FACTS_OLD = _FACTS - {"return_opened"}
+_FACTS_OLDER = _FACTS_OLD - {"can_label"}
 _LINE, _LINE_BARE = _keys(OrderLine, "variants")  # written only when there are some
 _CUSTOMER, = _keys(Customer)
 _PAYMENT, = _keys(PaymentFacts)
@@ -81,7 +84,7 @@ def facts(d: dict[str, Any]) -> OrderFacts:
     """``facts_from_json(d)`` for the stored form, as a light twin (typed as what it stands
     for: the policy reads it as it reads ``OrderFacts``)."""
     keys = d.keys()
-    if keys != _FACTS and keys != _FACTS_OLD:
+    if keys != _FACTS and keys != _FACTS_OLD and keys != _FACTS_OLDER:
         raise Unusual
     c, h = d["customer"], d["history"]
     if c.__class__ is not dict or c.keys() != _CUSTOMER or h.__class__ is not dict \
@@ -100,7 +103,7 @@ def facts(d: dict[str, Any]) -> OrderFacts:
                  h["not_received_claims"], h["window_days"], h["total_credited"],
                  h["credits_recent_count"], h["credits_recent_amount"]),
         d["source"], d["channel"], int(d["refund_increment"]), d["can_charge"] is not False,
-        d.get("can_label", True) is not False))
+        d.get("can_label", True) is not False, d.get("return_opened", True) is not False))
 
 
 def _line(ln: dict[str, Any]) -> Any:

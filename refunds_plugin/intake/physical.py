@@ -46,7 +46,11 @@ def held_kinds(policy: policies.Policy, config: Config,
 
 def labelled(facts: OrderFacts, config: Config) -> OrderFacts:
     """``facts`` as the policy must see them: ``can_label`` False where no prepaid label can be
-    bought (``Config.can_label``: no carrier or no return address), so no label fee is taken."""
+    bought (``Config.can_label``: no carrier or no return address), so no label fee is taken;
+    ``return_opened`` False without a return address (``open_for`` opens no return), so
+    nothing waits for a parcel: the money moves and an exchange's new item ships at approval."""
+    if not config.return_addresses and facts.return_opened:
+        facts = replace(facts, return_opened=False)
     return facts if config.can_label or not facts.can_label else replace(facts, can_label=False)
 
 

@@ -21,7 +21,7 @@ from sqlalchemy import ColumnElement, Connection, Row, and_, or_, select, update
 from refunds_plugin.domain.decision import Exchange
 from refunds_plugin.ledger.journal import append_entry, insert_ignore, plain
 from refunds_plugin.ledger.line_index import mark_decision
-from refunds_plugin.ledger.tables import exchanges
+from refunds_plugin.ledger.tables import exchanges, return_shipments
 from refunds_plugin.money import written
 
 SHIP_ORDER = ("approval", "first_scan", "delivered", "inspected")
@@ -235,6 +235,27 @@ def reach(conn: Connection, row: ExchangeRow, trigger: str, now: datetime) -> bo
             .values(reached=trigger, updated_at=now)).rowcount)
     return _move(conn, row.decision_id, ("waiting",), now, "exchange_ready",
                  {"trigger": trigger}, status="ready", reached=trigger)
+
+
+# why an exchange is ready at approval although its policy waits for the parcel: no return
+# was opened for it (no return address configured), so no parcel can ever be recorded
+NO_RETURN = "exchange_ships_approval_no_return_address"
+
+
+def waiting_without_return(conn: Connection, limit: int = 50) -> list[ExchangeRow]:
+    """Waiting exchanges whose decision opened no return: decided before the exchange's
+    ``ship_on`` knew there was no return address, they would wait for ever."""
+    opened = select(return_shipments.c.decision_id).where(
+        return_shipments.c.decision_id == exchanges.c.decision_id).exists()
+    rows = conn.execute(select(exchanges).where(exchanges.c.status == "waiting", ~opened)
+                        .order_by(exchanges.c.created_at).limit(limit)).all()
+    return [ExchangeRow.from_row(r, read_progress=False) for r in rows]
+
+
+def ready_without_return(conn: Connection, row: ExchangeRow, now: datetime) -> bool:
+    """A waiting exchange with no return to wait for is ready, as at approval, once."""
+    return _move(conn, row.decision_id, ("waiting",), now, "exchange_ready",
+                 {"trigger": "approval", "why": NO_RETURN}, status="ready", reached="approval")
 
 
 def claim(conn: Connection, decision_id: str, now: datetime, lease_s: int) -> bool:

@@ -23,8 +23,9 @@ NO_ADDRESS = ("No return address is configured, so no return is waiting for a pa
 ADDRESS_WARNING = (
     "warning: no [[return_addresses]] are configured (REFUNDS_CONFIG_FILE), so a customer asked "
     "to send items back is told \"The shop will tell you where to send it.\" and gets no "
-    "address, deadline or label from us; no return waits for its parcel and no money waits for "
-    "it: see docs/returns-shipping.md")
+    "address, deadline or label from us; no return waits for its parcel, no money waits for "
+    "it, and an exchange's new item is ready to ship at approval (whatever exchange.ship_on "
+    "says), and the customer is told so: see docs/returns-shipping.md")
 
 
 # said by ``refunds serve`` and ``refunds policy check`` when the policy asks for labels that

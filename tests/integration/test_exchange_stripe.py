@@ -24,6 +24,7 @@ from refunds_plugin.ledger.tables import (
 from tests.fakes import Clock, Harness, order_paid, return_requested, stripe_event
 from tests.fakes.outbound_receiver import ANNOUNCED
 from tests.fakes.stripe_api import FakeStripe
+from tests.integration.shipping.conftest import SHOP
 
 pytestmark = pytest.mark.usefixtures("merchant_hook")  # receives what ANNOUNCED shops send
 
@@ -57,7 +58,8 @@ def swap(sku: str = "SHOE-43", name: str = "Trail shoe 43", unit: int = 12500,
 
 def shop(policy_harness: Any, fake: FakeStripe, currency: str = "USD", unit: int = 10000,
          dearer: int = 12500) -> Harness:
-    h = policy_harness(POLICY, **ANNOUNCED)  # the storefront ships on exchange.ready_to_ship
+    # the storefront ships on exchange.ready_to_ship; a return address, so the parcel is waited for
+    h = policy_harness(POLICY, return_addresses=(SHOP,), **ANNOUNCED)
     fake.add_payment_intent(unit, currency, "pi_123")
     assert h.post_storefront(shoe_order(currency, unit, dearer)).status_code == 200
     return h
@@ -270,7 +272,7 @@ def test_an_exchange_sent_to_review_goes_ahead_once_a_person_approves_it(
 
     late = POLICY.replace("window: {days: 60}", "window: {days: 10, start: payment, "
                           "outside: review}")
-    h = policy_harness(late)
+    h = policy_harness(late, return_addresses=(SHOP,))
     fake_stripe.add_payment_intent(10000, "USD", "pi_123")
     h.post_storefront(shoe_order("USD", 10000, 12500))
     answer = h.post_storefront(swap()).json

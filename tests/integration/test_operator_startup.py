@@ -90,8 +90,9 @@ def test_the_banner_is_quiet_and_warns_that_storefront_events_would_be_refused(
     assert [x for x in said if not x.startswith("{")] == [
         "warning: no [[return_addresses]] are configured (REFUNDS_CONFIG_FILE), so a customer "
         "asked to send items back is told \"The shop will tell you where to send it.\" and gets "
-        "no address, deadline or label from us; no return waits for its parcel and no money "
-        "waits for it: see docs/returns-shipping.md"]
+        "no address, deadline or label from us; no return waits for its parcel, no money "
+        "waits for it, and an exchange's new item is ready to ship at approval (whatever "
+        "exchange.ship_on says), and the customer is told so: see docs/returns-shipping.md"]
     assert served == [f"127.0.0.1:{port}"]
     # no control socket at ~/.gunicorn/gunicorn.ctl that a second instance would take over
     assert no_socket in ([], [True])

@@ -18,6 +18,7 @@ from refunds_plugin.ledger.tables import decisions, exchanges, outbox
 from tests.fakes import Clock
 from tests.fakes.saleor_api import FakeSaleor, money
 from tests.fakes.saleor_harness import STOREFRONT_SECRET, SaleorHarness, journal, rows
+from tests.integration.shipping.conftest import SHOP
 from webhooks import signatures
 
 ORDER = "T3JkZXI6MQ=="
@@ -36,7 +37,8 @@ def make_shop(any_db_url: str, clock: Clock, saleor: FakeSaleor, tmp_path: Path,
               ship_on: str, scope: str = "any_product") -> SaleorHarness:
     policy = tmp_path / "exchange.yaml"
     policy.write_text(POLICY.format(ship_on=ship_on, scope=scope))
-    h = SaleorHarness(any_db_url, clock, saleor, policy=str(policy))
+    # a return address: a return is opened, so the exchange waits for its parcel
+    h = SaleorHarness(any_db_url, clock, saleor, policy=str(policy), return_addresses=(SHOP,))
     assert h.install().status_code == 200
     saleor.add_order(ORDER, lines=[(LINE, 1, "40.00")], shipping="5.00")
     saleor.stock[NEW_VARIANT] = 3
@@ -109,7 +111,7 @@ def test_one_replacement_order_changed_and_completed_once_at_ship_on(
     assert (row.status, row.reached, row.replacement_id) == ("shipped", "delivered",
                                                              draft["id"])
     assert [e.get("status") for e in journal(shop, decision_id) if "status" in e] == [
-        "waiting", "ready", "shipped"]
+        "waiting", "instructions", "ready", "shipped"]  # instructions: the return opened
     assert shop.attempts() == []  # an even exchange moves no money
 
 
@@ -207,7 +209,7 @@ def test_a_variant_sold_out_before_shipping_becomes_a_refund_and_the_customer_is
     assert [d["status"] for d in saleor.drafts.values()] == ["DRAFT"]
     assert saleor.stock[NEW_VARIANT] == 0
     assert [e.get("status") for e in journal(shop, decision_id) if "status" in e] == [
-        "waiting", "ready", "fallen_back"]
+        "waiting", "instructions", "ready", "fallen_back"]
     # the customer is told, once, in these words
     [mail] = [m for m in rows(shop, outbox) if m.kind == "exchange_unavailable"]
     assert (mail.cause, mail.recipient) == (f"exchange:{decision_id}:unavailable",

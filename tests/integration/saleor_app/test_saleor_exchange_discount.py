@@ -22,6 +22,7 @@ from tests.fakes.returns_client import open_form, submit, text, words
 from tests.fakes.returns_shop import EMAIL
 from tests.fakes.saleor_api import FakeSaleor, money
 from tests.fakes.saleor_harness import SaleorHarness, rows
+from tests.integration.shipping.conftest import SHOP
 
 ORDER = "T3JkZXI6MQ=="
 LINE = "T3JkZXJMaW5lOjE="
@@ -49,7 +50,8 @@ def _shop(any_db_url: str, clock: Clock, saleor: FakeSaleor, tmp_path: Path, pai
           listed: str | None, *, promotion: bool = False, old: bool = False) -> SaleorHarness:
     policy = tmp_path / "swap.yaml"
     policy.write_text(POLICY)
-    h = SaleorHarness(any_db_url, clock, saleor, policy=str(policy))
+    # a return address: a return is opened, so the exchange waits for its parcel
+    h = SaleorHarness(any_db_url, clock, saleor, policy=str(policy), return_addresses=(SHOP,))
     assert h.install().status_code == 200
     order = saleor.add_order(ORDER, lines=[(LINE, 1, paid)], shipping="5.00",
                              email=EMAIL.lower(), listed={LINE: listed} if listed else None)

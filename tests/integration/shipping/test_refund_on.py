@@ -182,6 +182,8 @@ def test_without_a_return_address_nothing_is_held(
     answer = r.ask(lines=MUG)
     assert "return_instructions" not in answer
     assert r.attempts() == [("refund", 2500, "pending")]
+    # and the customer is not told it waits for the carrier's scan: it does not
+    assert "Your refund is sent once" not in answer["explanation"]
 
 
 @pytest.mark.parametrize("country,city", [("AT", "Berlin"), ("US", "Austin")])

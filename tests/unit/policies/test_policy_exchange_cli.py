@@ -16,10 +16,16 @@ exchange: {price_difference: {higher: {waive_up_to: "5.00"}}}
 """
 
 
-def run(tmp_path: Path, *args: str) -> str:
+def run(tmp_path: Path, *args: str, address: bool = True) -> str:
+    """``refunds policy`` with the policy at POLICY; ``address``: a return address configured."""
     path = tmp_path / "swap.yaml"
     path.write_text(POLICY)
-    result = CliRunner().invoke(policy, [a.replace("POLICY", str(path)) for a in args])
+    settings = tmp_path / "settings.toml"
+    settings.write_text('[[return_addresses]]\nname = "Returns"\nstreet = "1 Dock Rd"\n'
+                        'city = "Austin"\npostal_code = "78701"\ncountry = "US"\n'
+                        if address else "", encoding="utf-8")
+    result = CliRunner().invoke(policy, [a.replace("POLICY", str(path)) for a in args],
+                                env={"REFUNDS_CONFIG_FILE": str(settings)})
     assert result.exit_code == 0, result.output
     return result.output
 
@@ -39,6 +45,21 @@ def test_explain_decides_an_exchange_with_its_difference(tmp_path: Path) -> None
             "delivered") in out  # the policy buys no label: its first_scan waits for delivery
     assert "Your new item ships as soon as your return is delivered to us." in out
     assert "exchange_higher_charged" in out
+    assert "returns:" not in out
+
+
+def test_explain_without_a_return_address_ships_the_exchange_at_approval(
+    tmp_path: Path,
+) -> None:
+    out = run(tmp_path, "explain", "--policy", "POLICY", "--price", "40.00", "--reason",
+              "too_small", "--exchange-for", "SHOE-43", "--exchange-price", "52.50",
+              address=False)
+    assert ("returns:     no return address is configured ([[return_addresses]]), as the "
+            "service sees it: no return waits for its parcel, the money moves and an exchange's "
+            "new item ships at approval\n") in out
+    assert "charge 7.50 USD); ships on approval\n" in out
+    assert "exchange_ships_approval_no_return_address" in out
+    assert "Your new item ships right away: we do not wait for your return to reach us." in out
 
 
 def test_explain_says_why_not_and_what_instead(tmp_path: Path) -> None:

@@ -18,6 +18,7 @@ from refunds_plugin.ledger.tables import decisions, exchanges
 from tests.fakes.returns_client import open_form, submit, text, words
 from tests.fakes.returns_shop import ReturnsShop, order_event, with_stripe
 from tests.fakes.stripe_api import FakeStripeServer
+from tests.integration.shipping.conftest import SHOP
 
 POLICY = """
 window: {days: 60}
@@ -36,7 +37,8 @@ def shop(sqlite_url: str, now: datetime, tmp_path: Path,
     policy.write_text(POLICY)
     stripe_server.fake.add_payment_intent(4500, "usd", "pi_1001")
     s = ReturnsShop(sqlite_url, lambda: now,
-                    {"policy": str(policy), **with_stripe(stripe_server.url)})
+                    {"policy": str(policy), **with_stripe(stripe_server.url),
+                     "return_addresses": (SHOP,)})  # a return is opened: the swap waits for it
     event = order_event("1001", lines=[{"id": "l1", "sku": "SHIRT-M", "name": "Shirt M",
                                         "quantity": 1, "unit_amount": 5000,
                                         "variants": SIZES}])
