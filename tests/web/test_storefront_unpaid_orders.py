@@ -202,9 +202,10 @@ def test_a_free_order_can_still_be_exchanged_and_nothing_is_paid_or_charged(
 
         assert _answer(answer) == (
             "approve", "approved", 0, 0, [],
+            # this shop names no return address: the new item is not held for the parcel
             "Your return of 1 × Shirt is approved. We will exchange Shirt for Shirt (L). Your new "
-            "item ships as soon as the carrier first scans your return. The new item costs the "
-            "same: nothing to pay, nothing back. Please send back: Shirt.")
+            "item ships right away: we do not wait for your return to reach us. The new item "
+            "costs the same: nothing to pay, nothing back. Please send back: Shirt.")
         journalled = _journalled(shop, answer["decision_id"])
         assert [kind for kind, _ in journalled] == ["decision", "exchange"]
         kind, body = journalled[0]
