@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import json
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
@@ -147,9 +147,12 @@ _CURRENCIES = select(payments.c.reference, payments.c.currency).where(
                                                                              expanding=True)))
 
 
-def foreign_payments(conn: Connection, order_id: str, decision: Decision) -> dict[str, str]:
+def foreign_payments(conn: Connection, order_id: str, decision: Decision,
+                     known: Mapping[str, str] | None = None) -> dict[str, str]:
     """The decision's refunds whose payment was taken in another currency than the decision's,
-    as ``{reference: "payment pi_… was taken in USD; this refund is 10000 JPY"}``."""
+    as ``{reference: "payment pi_… was taken in USD; this refund is 10000 JPY"}``. ``known``:
+    the currencies of the order's payments as this transaction read them (``OrderSeen``); a
+    reference not among them is read from the table."""
     wanted: dict[str, int] = {}
     for res in decision.resolutions:
         if res.kind is ResolutionKind.REFUND and res.amount > 0 and res.payment_reference:
@@ -157,17 +160,22 @@ def foreign_payments(conn: Connection, order_id: str, decision: Decision) -> dic
     if not wanted:
         return {}
     cur = decision.currency
+    taken_in = dict(known or {})
+    if not wanted.keys() <= taken_in.keys():
+        taken_in = dict(conn.execute(_CURRENCIES, {"oid": order_id, "refs": list(wanted)}).all())
     return {ref: f"payment {ref} was taken in {taken}; this refund is {written(wanted[ref], cur)}"
-            for ref, taken in conn.execute(_CURRENCIES, {"oid": order_id, "refs": list(wanted)})
-            if taken != cur}
+            for ref in wanted if (taken := taken_in.get(ref)) is not None and taken != cur}
 
 
-def guard_currency(conn: Connection, decision: Decision, facts: OrderFacts) -> Decision:
+def guard_currency(conn: Connection, decision: Decision, facts: OrderFacts,
+                   seen: OrderSeen | None = None) -> Decision:
     """Defence in depth, in the recording transaction: an approval that would refund a payment
-    in another currency than it was taken in goes to a person, never to the provider."""
+    in another currency than it was taken in goes to a person, never to the provider. ``seen``:
+    the payments' currencies as read with the facts, in this transaction (no second read)."""
     if decision.outcome is not Outcome.APPROVE:
         return decision
-    found = foreign_payments(conn, facts.order_id, decision)
+    found = foreign_payments(conn, facts.order_id, decision,
+                             seen.currencies if seen is not None else None)
     if not found:
         return decision
     guard = RuleResult("ledger_guard", "review", "currency_mismatch",
@@ -208,7 +216,7 @@ def record_decision(
     that can be called (``routing.connected``; None: not checked): an approval routed to
     another goes to a person (``guard_connected``).
     """
-    decision = guard_currency(conn, guard_refundable(decision, facts), facts)
+    decision = guard_currency(conn, guard_refundable(decision, facts), facts, seen)
     if connected is not None:
         decision = guard_connected(decision, route, connected)
     decision_id = str(uuid.uuid4())

@@ -8,8 +8,8 @@ racing can never exceed what was captured (the caller holds the ledger lock whil
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -83,6 +83,7 @@ _PAYMENTS = (
         payments.c.captured,
         payments.c.refunded_reported,
         payments.c.status,
+        payments.c.currency,
         _refunds_of_payment(_RA.status == AttemptStatus.SUCCEEDED).label("done"),
         # "unknown": the provider may have paid (it gave no answer), so it stays reserved
         _refunds_of_payment(_RA.status.in_(_fixed(RESERVED))).label("open"),
@@ -115,10 +116,19 @@ _ORDER = (
 
 
 def payment_facts(conn: Connection, order_id: str) -> tuple[PaymentFacts, ...]:
+    return _payments(conn, order_id)[0]
+
+
+def _payments(
+    conn: Connection, order_id: str
+) -> tuple[tuple[PaymentFacts, ...], dict[str, str]]:
+    """The order's payments as facts, and the currency each was taken in (by reference)."""
     result = []
+    currencies: dict[str, str] = {}
     for row in conn.execute(_PAYMENTS, {"oid": order_id}):
         captured = int(row.captured)
         refunded = max(int(row.refunded_reported), int(row.done) + int(row.external))
+        currencies[row.reference] = row.currency
         result.append(
             PaymentFacts(
                 provider=row.provider,
@@ -129,7 +139,7 @@ def payment_facts(conn: Connection, order_id: str) -> tuple[PaymentFacts, ...]:
                 disputed=row.status == "disputed",
             )
         )
-    return tuple(result)
+    return tuple(result), currencies
 
 
 def _returned(rows: Sequence[Any]) -> tuple[tuple[tuple[str, int], ...], int]:
@@ -295,13 +305,15 @@ def step_for(pays: tuple[PaymentFacts, ...], currency: str) -> int:
 @dataclass(frozen=True)
 class OrderSeen:
     """The rest of the order row the facts were read from, for the decision's other writers in
-    the same transaction (its return's address, its messages' number, item names and language),
-    so they need not read the row again."""
+    the same transaction (its return's address, its messages' number, item names and language,
+    the currency each payment was taken in), so they need not read the rows again."""
 
     order_number: str | None
     lines: str | None  # as stored (JSON)
     locale: str | None
     extra: str | None  # as stored (JSON)
+    # the currency of each payment the facts hold, by reference (``ledger.decisions``' guard)
+    currencies: Mapping[str, str] = field(default_factory=dict)
 
     def extra_dict(self) -> dict[str, Any]:
         return json.loads(self.extra) if self.extra else {}
@@ -324,7 +336,7 @@ def read_order(
     row = rows[0]
     customer = Customer(id=row.customer_id, email=row.customer_email)
     returned, shipping_refunded = _returned(rows)
-    pays = payment_facts(conn, order_id)
+    pays, currencies = _payments(conn, order_id)
     # payments no app can refund (a Saleor transaction staff recorded): saleor.order says why
     blocked = (json.loads(row.extra).get("unrefundable") or {}) if row.extra else {}
     if blocked:
@@ -347,7 +359,7 @@ def read_order(
         source=row.source,
         channel=row.channel,
     )
-    return facts, OrderSeen(row.order_number, row.lines, row.locale, row.extra)
+    return facts, OrderSeen(row.order_number, row.lines, row.locale, row.extra, currencies)
 
 
 def facts_for(conn: Connection, order_id: str, now: datetime, window_days: int) -> OrderFacts:

@@ -114,3 +114,33 @@ def test_a_refund_to_a_payment_taken_in_another_currency_waits_for_a_person(
     harness.drain()
     assert fake_stripe.refunds == []
     assert json.loads(d.body)["trace"][-1]["code"] == "currency_mismatch"
+
+
+def test_the_guard_reads_the_payments_currency_with_the_facts_and_the_table_for_any_other(
+    harness: Harness, fake_stripe: FakeStripe
+) -> None:
+    """The decision's transaction reads each payment's currency with the facts (no second
+    read for the guard); a reference the facts do not hold is read from the table."""
+    from refunds_plugin.domain.decision import Decision, Outcome, Resolution
+    from refunds_plugin.domain.kinds import ResolutionKind
+    from refunds_plugin.ledger.decisions import foreign_payments
+    from refunds_plugin.ledger.facts import read_order
+
+    pay(harness, fake_stripe, "pi_4021", 20000, created=T0, order_id="4021")
+    harness.post_storefront(order_paid("4021", currency="EUR", lines=LINES, shipping=1000,
+                                       reference="pi_4021"))
+    refund = Decision(Outcome.APPROVE, "ok", "", "EUR", "p", "h",
+                      resolutions=(Resolution(ResolutionKind.REFUND, 9500,
+                                              payment_reference="pi_4021"),))
+    said = {"pi_4021": "payment pi_4021 was taken in USD; this refund is 95.00 EUR"}
+    with harness.runtime.engine.connect() as conn:
+        found = read_order(conn, "4021", harness.clock())
+        assert found is not None
+        seen = found[1]
+        assert dict(seen.currencies) == {"pi_4021": "USD"}
+        assert foreign_payments(conn, "4021", refund, seen.currencies) == said
+        # what the facts read decides: the table is not asked again
+        assert foreign_payments(conn, "4021", refund, {"pi_4021": "EUR"}) == {}
+        # a reference the facts do not hold: the table is
+        assert foreign_payments(conn, "4021", refund, {}) == said
+        assert foreign_payments(conn, "4021", refund) == said
