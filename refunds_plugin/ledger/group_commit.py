@@ -24,6 +24,11 @@ from typing import Any
 
 from sqlalchemy import Connection, Engine
 
+# on a batch's connection (``Connection.info``): BATCHED while the batch is open; BEFORE_COMMIT a
+# callable the members' work left to run once, on the batch's last statement before its commit
+# (the journal's seal record, which moves to the chain's tail: ``journal.append_entries``)
+BATCHED = "group_commit.batched"
+BEFORE_COMMIT = "group_commit.before_commit"
 MAX_MEMBERS = 8  # a batch's first member waits for at most this many members' work
 MAX_OPEN_S = 0.015  # and a batch takes no newcomers after this long
 
@@ -137,6 +142,7 @@ class GroupCommit:
             except BaseException:
                 conn.close()
                 raise
+            conn.info[BATCHED] = True
         except BaseException:
             self._unflock()
             raise
@@ -148,6 +154,9 @@ class GroupCommit:
                 batch.error = batch.broken
                 batch.root.rollback()
             else:
+                last = batch.conn.info.pop(BEFORE_COMMIT, None)
+                if last is not None:
+                    last(batch.conn)
                 batch.root.commit()
         except BaseException as exc:
             batch.error = batch.error or exc
@@ -156,6 +165,8 @@ class GroupCommit:
             except BaseException:  # the connection is discarded below either way
                 batch.conn.invalidate()
         finally:
+            batch.conn.info.pop(BATCHED, None)
+            batch.conn.info.pop(BEFORE_COMMIT, None)
             batch.conn.close()
             self._unflock()
             batch.done.set()

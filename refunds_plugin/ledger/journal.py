@@ -20,7 +20,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 
 from refunds_plugin.domain.facts import OMIT_EMPTY
 from refunds_plugin.errors import Conflict
-from refunds_plugin.ledger import chain, seal
+from refunds_plugin.ledger import chain, group_commit, seal
 from refunds_plugin.ledger.db import order_key
 from refunds_plugin.ledger.tables import events, ledger_entries
 
@@ -153,6 +153,17 @@ _SEALED = text(
 )
 
 
+_SEALED_AT_TAIL = text(
+    "INSERT INTO ledger_seal (id, seq, hash) SELECT 1, seq, hash FROM ledger_entries "
+    "WHERE seq = (SELECT max(seq) FROM ledger_entries) "
+    "ON CONFLICT (id) DO UPDATE SET seq = excluded.seq, hash = excluded.hash"
+)
+
+
+def _seal_at_tail(conn: Connection) -> None:
+    conn.execute(_SEALED_AT_TAIL)
+
+
 def _tail(conn: Connection) -> tuple[Any, str | None]:
     """The chain's last hash as this transaction last wrote it, keyed by the innermost
     transaction: a new transaction or a savepoint (which could roll back) reads it afresh."""
@@ -198,7 +209,12 @@ def append_entries(conn: Connection, entries: list[Entry], now: datetime) -> lis
         rows.append(_entry_row(kind, subject, body, prev, digest, now))
         hashes.append(prev := digest)
     conn.execute(_APPEND, rows if len(rows) > 1 else rows[0])
-    conn.execute(_SEALED, {"h": prev})  # the seal record moves with the tail (``seal.py``)
+    # the seal record moves with the tail (``seal.py``): in a group commit once, just before the
+    # batch's commit, to the newest entry then (its members' entries are one chain)
+    if conn.info.get(group_commit.BATCHED):
+        conn.info[group_commit.BEFORE_COMMIT] = _seal_at_tail
+    else:
+        conn.execute(_SEALED, {"h": prev})
     conn.info["chain_tail"] = (txn, prev)
     return hashes
 

@@ -138,3 +138,50 @@ def test_a_write_transaction_inside_another_on_the_same_thread_is_refused_not_hu
         with write_tx(engine):
             pass
     assert recorded(engine) == []
+
+
+def test_a_batch_moves_the_seal_record_once_to_its_newest_entry_and_it_verifies(
+    engine: Engine, now: datetime
+) -> None:
+    """The journal's seal record (``ledger_seal``) moves with the chain's tail once per batch,
+    just before its commit: after a batch whose last member rolled back its entry, it names the
+    newest entry kept, and ``ledger verify`` passes."""
+    from refunds_plugin.finance.verify import verify_ledger
+    from refunds_plugin.ledger.journal import append_entry
+    from refunds_plugin.ledger.tables import ledger_entries, ledger_seal
+
+    out: dict[str, Any] = {}
+    statements: list[str] = []
+    event.listen(engine, "before_cursor_execute",
+                 lambda _c, _cur, sql, *_: statements.append(sql))
+
+    def entry(name: str, fail: bool = False) -> Callable[[Any], None]:
+        def work(conn: Any) -> None:
+            append_entry(conn, "note", name, {"n": name}, now)
+            if fail:
+                raise ValueError(f"{name} refused after writing")
+        return work
+
+    later = [writer(engine, entry("b"), out, "b"), writer(engine, entry("c", fail=True), out, "c")]
+
+    def a_waits_for_the_others(conn: Any) -> None:
+        entry("a")(conn)
+        for t in later:
+            t.start()
+        wait_for_waiters(engine, 2)
+
+    first = writer(engine, a_waits_for_the_others, out, "a")
+    first.start()
+    for t in (first, *later):
+        t.join(20)
+
+    assert out["a"][0] == out["b"][0] == "ok" and out["c"][0] == "error"
+    with engine.connect() as conn:
+        kept = conn.execute(select(ledger_entries.c.subject_id, ledger_entries.c.seq,
+                                   ledger_entries.c.hash)
+                            .order_by(ledger_entries.c.seq)).all()
+        seal = conn.execute(select(ledger_seal.c.seq, ledger_seal.c.hash)).one()
+    assert [k.subject_id for k in kept] == ["a", "b"]
+    assert (seal.seq, seal.hash) == (kept[-1].seq, kept[-1].hash)
+    assert sum("INSERT INTO ledger_seal" in sql for sql in statements) == 1  # once, for all
+    assert list(verify_ledger(engine)) == []
