@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import (
@@ -18,30 +18,25 @@ from sqlalchemy import (
     Connection,
     and_,
     bindparam,
-    case,
     func,
-    literal,
-    or_,
     select,
 )
 
 from refunds_plugin.domain.facts import (
     Customer,
-    CustomerHistory,
     OrderFacts,
     OrderLine,
     PaymentFacts,
 )
-from refunds_plugin.domain.kinds import RESERVED, AttemptStatus, Reason
-from refunds_plugin.ledger.any_of import any_of
+from refunds_plugin.domain.kinds import RESERVED, AttemptStatus
 from refunds_plugin.ledger.db import aware
+from refunds_plugin.ledger.history import _HISTORY, _fixed, customer_history  # noqa: F401
 from refunds_plugin.ledger.tables import (
     decisions,
     orders,
     payments,
     provider_refunds,
     refund_attempts,
-    reviews,
 )
 from refunds_plugin.money import refund_increment
 
@@ -57,12 +52,6 @@ def _lines(raw: str) -> tuple[OrderLine, ...]:
 # more Python time than SQLite spent running it.
 _OID: BindParameter[str] = bindparam("oid")
 _RA, _PR = refund_attempts.c, provider_refunds.c
-
-
-def _fixed(values: Any) -> list[Any]:
-    """An ``IN`` list of constants as one bound parameter each: a plain list is an expanding
-    parameter, which SQLAlchemy renders into the statement again on every execution."""
-    return [literal(v) for v in values]
 
 
 def _refunds_of_payment(*where: Any) -> Any:
@@ -158,143 +147,6 @@ def _returned(rows: Sequence[Any]) -> tuple[tuple[tuple[str, int], ...], int]:
             qty[line["line_id"]] = qty.get(line["line_id"], 0) + int(line["quantity"])
         shipping += int(data.get("shipping_refund", 0))
     return tuple(sorted(qty.items())), shipping
-
-
-NOT_RECEIVED_LINE = '%"reason":"not_received"%'  # as journal.to_json writes a request's lines
-# A request with a line like this was (at least partly) not our fault; the rest were all ours.
-CUSTOMER_REASON_LINES = tuple(f'%"reason":"{r.value}"%' for r in Reason
-                              if not r.merchant_fault)
-# ... and one with a line like this was (at least partly) ours: only its customer share counts
-_OUR_FAULT = tuple(r.value for r in Reason if r.merchant_fault)
-SHOP_FAULT_LINES = tuple(f'%"reason":"{r}"%' for r in _OUR_FAULT)
-
-
-def _history_query(by_id: bool, by_email: bool) -> tuple[Any, Any]:
-    """The queries for a customer known by id, by email or both (built once): one aggregate
-    row of their orders, payments in the request's currency and "not received" claims, and one
-    row per earlier return that may count.
-
-    Emails are stored lower-cased (``orders.upsert_order``): an equality uses
-    ``ix_orders_customer_email`` (``lower(customer_email)`` could use no index); a row stored
-    before that still matches its own exact spelling.
-
-    Only granted returns count (approved, or approved by a person: one still waiting for a
-    person, or declined by one, is not money back); only those with a line that was not our
-    fault, and of those only that line's share (``_customer_share``). What was finally granted
-    counts: an admin's change on approval (``reviews.adjusted_*``) in place of the policy's
-    figures. "Not received" claims count whenever granted.
-
-    Their orders are matched with ``any_of`` (``ledger/any_of.py``), so PostgreSQL reads each
-    table once even before it has statistics.
-    """
-    keys = []
-    if by_id:
-        keys.append(orders.c.customer_id == bindparam("cid"))
-    if by_email:
-        # the email as given and lower-cased (the same twice when it is lower-case already)
-        keys.append(orders.c.customer_email.in_([bindparam("email"), bindparam("lower")]))
-    theirs = select(orders.c.order_id).where(or_(*keys)).scalar_subquery()
-    paid = (  # only what was paid in the request's currency: JPY and USD do not add up
-        select(func.coalesce(func.sum(payments.c.captured), 0))
-        .where(any_of(payments.c.order_id, theirs), payments.c.status != "failed",
-               payments.c.currency == bindparam("cur"))
-        .scalar_subquery()
-    )
-    d, rv = decisions.c, reviews.c
-    granted = or_(d.outcome == "approve", rv.status == "approved")
-    returns = decisions.outerjoin(reviews, rv.decision_id == d.id)
-    of_theirs = (any_of(d.order_id, theirs), d.kind == "return",
-                 d.outcome.in_(_fixed(("approve", "review"))))
-    claims = (
-        select(func.count()).select_from(returns)
-        .where(*of_theirs, granted, d.request.like(NOT_RECEIVED_LINE))
-        .scalar_subquery()
-    )
-    of_orders = select(
-        func.count().label("order_count"),
-        func.min(orders.c.paid_at).label("first"),
-        paid.label("paid"),
-        claims.label("not_received"),
-    ).where(or_(*keys))
-    mixed = or_(*(d.request.like(p) for p in SHOP_FAULT_LINES))
-    counted = (
-        select(
-            d.created_at,
-            d.currency,
-            func.coalesce(rv.adjusted_amount, d.amount).label("amount"),
-            func.coalesce(rv.adjusted_refund_amount, d.refund_amount).label("refund"),
-            # only a request with a line of ours needs its lines' amounts read
-            case((mixed, d.body), else_=None).label("body"),
-        )
-        .select_from(returns)
-        .where(*of_theirs, granted, or_(*(d.request.like(p) for p in CUSTOMER_REASON_LINES)))
-    )
-    return of_orders, counted
-
-
-_HISTORY = {(i, e): _history_query(i, e) for i in (True, False) for e in (True, False) if i or e}
-
-
-def _customer_share(body: str | None) -> tuple[int, int]:
-    """The part of a granted return that counts against the customer, as a fraction: what its
-    lines that were not our fault are worth over what all its lines are worth (the decision's
-    lines, before fees). A return with no line of ours counts whole."""
-    if body is None:
-        return 1, 1
-    lines = json.loads(body).get("lines") or ()
-    whole = sum(int(ln.get("amount", 0)) for ln in lines)
-    theirs = sum(int(ln.get("amount", 0)) for ln in lines
-                 if ln.get("reason") not in _OUR_FAULT)
-    return (theirs, whole) if whole > 0 else (1, 1)
-
-
-def customer_history(
-    conn: Connection, customer: Customer, now: datetime, window_days: int, currency: str
-) -> CustomerHistory:
-    """The customer's orders, payments and past returns, in two indexed queries.
-
-    Counts (orders, returns, claims) are across currencies; amounts (paid, refunded, credited)
-    are only those in ``currency``, the request's: no exchange rates are applied, so a return
-    in another currency adds to the counts but not to the ratio or the amounts.
-    """
-    if not customer.id and not customer.email:
-        return CustomerHistory(window_days=window_days)
-    email = customer.email or ""
-    params = {"cid": customer.id, "email": email, "lower": email.lower(), "cur": currency}
-    of_orders, counted = _HISTORY[(bool(customer.id), bool(customer.email))]
-    h = conn.execute(of_orders, params).one()
-    since = now - timedelta(days=window_days)
-    refunded = credited = recent = recent_amount = credits_recent = credits_recent_amount = 0
-    for row in conn.execute(counted, params):
-        part, whole = _customer_share(row.body)
-        refund = int(row.refund) * part // whole
-        credit = (int(row.amount) - int(row.refund)) * part // whole  # without its bonus
-        if refund <= 0 and credit <= 0:
-            continue  # only our mistakes were paid for
-        same = row.currency == currency
-        fresh = aware(row.created_at) >= since
-        if same:
-            refunded, credited = refunded + refund, credited + credit
-        if fresh and refund > 0:
-            recent += 1
-            recent_amount += refund if same else 0
-        elif fresh:
-            credits_recent += 1
-        if fresh and same:
-            credits_recent_amount += credit
-    return CustomerHistory(
-        total_paid=int(h.paid),
-        order_count=int(h.order_count),
-        first_order_at=aware(h.first),
-        total_refunded=refunded,
-        refunds_recent_count=recent,
-        refunds_recent_amount=recent_amount,
-        not_received_claims=int(h.not_received),
-        window_days=window_days,
-        total_credited=credited,
-        credits_recent_count=credits_recent,
-        credits_recent_amount=credits_recent_amount,
-    )
 
 
 def step_for(pays: tuple[PaymentFacts, ...], currency: str) -> int:
