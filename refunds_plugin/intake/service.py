@@ -33,6 +33,7 @@ from refunds_plugin.exchanges.shipping import exchange_approved
 from refunds_plugin.exchanges.worker import ExchangeWorker
 from refunds_plugin.intake import physical, request_check, storefront
 from refunds_plugin.intake.answers import Ack, Answer
+from refunds_plugin.intake.before_lock import before_lock, prepare
 from refunds_plugin.intake.physical import Lines
 from refunds_plugin.intake.storefront import PaymentRecord
 from refunds_plugin.ledger import facts as facts_mod
@@ -44,7 +45,6 @@ from refunds_plugin.ledger.exchanges import ExchangeRow, get_exchange
 from refunds_plugin.ledger.journal import mark_event, record_event, refuse_reuse
 from refunds_plugin.ledger.orders import OrderRecord
 from refunds_plugin.saleor import events as saleor_events
-from refunds_plugin.saleor.variants import with_variants
 from refunds_plugin.shipping import tracking
 from refunds_plugin.shipping.receiving import Receipt
 from refunds_plugin.stripe import events as stripe_events
@@ -240,21 +240,22 @@ class Service:
                                      self.clock())
         now = self.clock()
         request_key = f"return:{request.request_id}"
+        pre = before_lock(self.engine, self, request, terms, offered, now)  # SQLite: see there
         with write_tx(self.engine) as conn:
             # this order's lock (its money checks, to commit), taken by the inbox row's statement
             row = record_event(conn, source, event_id, type_, payload, now, "processed",
                                lock=request.order_id)
             if row is None and source in CHECKED:
                 refuse_reuse(conn, source, event_id, payload)
-            found = facts_mod.read_order(conn, request.order_id, now, terms.abuse_window_days)
+            found = facts_mod.read_order(conn, request.order_id, now, terms.abuse_window_days,
+                                         before=pre.read if pre is not None else None)
             if found is None:
                 raise NotFound(f"order {request.order_id} is unknown: send order.paid first",
                                code="unknown_order")
-            order_facts, seen = found
-            if offered:
-                order_facts = with_variants(order_facts, offered)
-            dry_run = self.dry_run_for(order_facts)
-            order_facts = self.decided_on(order_facts, dry_run)
+            seen = found[1]
+            made = (pre.made_for(found[0]) if pre is not None else None) \
+                or prepare(self, found[0], offered)
+            order_facts, dry_run = made.facts, made.dry_run
             if row is None:  # a redelivery: answer with what was decided
                 existing = find_decision(conn, request.order_id, request_key)
                 if existing is None:
@@ -272,7 +273,8 @@ class Service:
                     if find_decision(conn, request.order_id, request_key) is None:
                         raise
                 when = request.requested_at or now
-                decision = policies.evaluate(terms, order_facts, request, when)
+                decision = made.decision if made.decision is not None \
+                    else policies.evaluate(terms, order_facts, request, when)
                 # unique per (order, request): a request decided before under another event id
                 # comes back as that decision, and this one is not stored
                 recorded = record_decision(

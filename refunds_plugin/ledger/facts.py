@@ -111,10 +111,14 @@ def payment_facts(conn: Connection, order_id: str) -> tuple[PaymentFacts, ...]:
 def _payments(
     conn: Connection, order_id: str
 ) -> tuple[tuple[PaymentFacts, ...], dict[str, str]]:
+    return _payments_of(conn.execute(_PAYMENTS, {"oid": order_id}).all())
+
+
+def _payments_of(rows: Sequence[Any]) -> tuple[tuple[PaymentFacts, ...], dict[str, str]]:
     """The order's payments as facts, and the currency each was taken in (by reference)."""
     result = []
     currencies: dict[str, str] = {}
-    for row in conn.execute(_PAYMENTS, {"oid": order_id}):
+    for row in rows:
         captured = int(row.captured)
         refunded = max(int(row.refunded_reported), int(row.done) + int(row.external))
         currencies[row.reference] = row.currency
@@ -178,17 +182,65 @@ def load_facts(
     return None if found is None else found[0]
 
 
-def read_order(
-    conn: Connection, order_id: str, now: datetime, window_days: int = 90
-) -> tuple[OrderFacts, OrderSeen] | None:
-    """``load_facts``, and what else the order row said (``OrderSeen``)."""
+@dataclass(frozen=True)
+class ReadBefore:
+    """An order read before its write transaction, and what was made of it: on SQLite, whose
+    write lock is the whole database's, the decision's facts are read and its policy run before
+    the lock (``intake.service``). Inside, ``read_order(..., before=)`` reads the order's own
+    rows again and, when they are what was read before, returns these facts as they are. The
+    customer's history then stands as read before the lock: a decision on another of their
+    orders committed in between is not in it, as on PostgreSQL, where the lock is the order's."""
+
+    order_id: str
+    now: datetime
+    window_days: int
+    rows: tuple[tuple[Any, ...], ...]  # ``_ORDER``'s and ``_PAYMENTS``' rows, as read
+    pays: tuple[tuple[Any, ...], ...]
+    found: tuple[OrderFacts, OrderSeen]
+
+    def holds(self, order_id: str, now: datetime, window_days: int, rows: Sequence[Any],
+              pays: Sequence[Any]) -> bool:
+        return (order_id, now, window_days) == (self.order_id, self.now, self.window_days) \
+            and _plain(rows) == self.rows and _plain(pays) == self.pays
+
+
+def _plain(rows: Sequence[Any]) -> tuple[tuple[Any, ...], ...]:
+    return tuple(tuple(r) for r in rows)
+
+
+def read_before(
+    conn: Connection, order_id: str, now: datetime, window_days: int
+) -> ReadBefore | None:
+    """``read_order``, keeping the rows it was made of (``ReadBefore``); None: no such order."""
     rows = conn.execute(_ORDER, {"oid": order_id}).all()
     if not rows:
         return None
+    pays = conn.execute(_PAYMENTS, {"oid": order_id}).all()
+    return ReadBefore(order_id, now, window_days, _plain(rows), _plain(pays),
+                      _made(conn, rows, pays, now, window_days))
+
+
+def read_order(
+    conn: Connection, order_id: str, now: datetime, window_days: int = 90,
+    before: ReadBefore | None = None,
+) -> tuple[OrderFacts, OrderSeen] | None:
+    """``load_facts``, and what else the order row said (``OrderSeen``). ``before``: the order
+    as read before this transaction; its facts (the very objects) when its rows are unchanged."""
+    rows = conn.execute(_ORDER, {"oid": order_id}).all()
+    if not rows:
+        return None
+    pays = conn.execute(_PAYMENTS, {"oid": order_id}).all()
+    if before is not None and before.holds(order_id, now, window_days, rows, pays):
+        return before.found
+    return _made(conn, rows, pays, now, window_days)
+
+
+def _made(conn: Connection, rows: Sequence[Any], pay_rows: Sequence[Any], now: datetime,
+          window_days: int) -> tuple[OrderFacts, OrderSeen]:
     row = rows[0]
     customer = Customer(id=row.customer_id, email=row.customer_email)
     returned, shipping_refunded = _returned(rows)
-    pays, currencies = _payments(conn, order_id)
+    pays, currencies = _payments_of(pay_rows)
     # payments no app can refund (a Saleor transaction staff recorded): saleor.order says why
     blocked = (json.loads(row.extra).get("unrefundable") or {}) if row.extra else {}
     if blocked:
