@@ -293,7 +293,7 @@ def order_form() -> Any:
 
 def quote_page() -> Any:
     """``GET /returns/quote``: the quote last asked for in this session, worked out again from
-    its fields (nothing is kept but them); without one, the form."""
+    its fields (nothing is kept but them); once sent, its answer; without one, the form."""
     t = _t()
     order_id = _session_order()
     _in_order_language(order_id)
@@ -306,6 +306,9 @@ def quote_page() -> Any:
     event_id = _event_id(form, order_id)
     if facts is None or event_id is None:
         return _message(t.form_expired_heading, t.form_expired, 400)
+    earlier = ret.earlier_decision(rt.engine, order_id, event_id)
+    if earlier is not None:  # sent already (back from the answer): its answer, not "Send" again
+        return _to_answer(earlier.id)
     facts = rt.service.decided_on(facts)  # as order_form: what the service offers
     req, errors = form_mod.parse(facts, form, t, event_id, rt.service.exchange_choices(facts))
     if errors or req is None:  # the order changed since (another return): say what to fix

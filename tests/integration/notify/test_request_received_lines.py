@@ -108,3 +108,18 @@ def test_the_preview_lists_the_lines_as_the_email_did_from_the_stored_decision(
     # the stored decision holds the reason in English: found again among the explanation's
     # sentences, it reads in French as in the email
     assert shown.rendered.text == mail.part("plain")
+
+
+@pytest.mark.parametrize(("locale", "subject"), [
+    (None, "Your return for order 2006 is partly approved"),
+    ("de", "Ihre Rücksendung zu Bestellung 2006 ist teilweise genehmigt"),
+    ("fr", "Votre retour pour la commande 2006 est partiellement accepté"),
+    ("es", "Tu devolución del pedido 2006 está aprobada en parte"),
+])
+def test_a_partly_approved_return_is_emailed_as_partly_approved_as_its_pages_say(
+    shop: Harness, fake_stripe: FakeStripe, smtp: SmtpSink, locale: str | None, subject: str,
+) -> None:
+    answer, _received = _ask(shop, fake_stripe, smtp, "2006", BOTH, locale=locale)
+
+    assert answer["reason_code"] == "partially_approved"
+    assert smtp.received[1].subject == subject  # after the request received

@@ -145,10 +145,10 @@ def test_each_lines_situation_is_said_in_german(sqlite_url: str, tmp_path: Path)
 
         assert words(form, "when") == [
             "Sie können das bis zum 5. Dezember 2026, 14:59 Uhr UTC zurückgeben.",
-            "Endgültiger Verkauf: Dieser Artikel kann nur zurückgegeben werden, wenn bei uns "
-            "etwas schiefgelaufen ist (er kam beschädigt an, funktioniert nicht, ist der falsche "
-            "Artikel, entspricht nicht der Beschreibung oder kam nie an). In diesen Fällen können "
-            "Sie ihn bis zum 5. Dezember 2026, 14:59 Uhr UTC zurückgeben."]
+            "Vom Umtausch ausgeschlossen: Dieser Artikel kann nur zurückgegeben werden, wenn "
+            "bei uns etwas schiefgelaufen ist (er kam beschädigt an, funktioniert nicht, ist "
+            "der falsche Artikel, entspricht nicht der Beschreibung oder kam nie an). In "
+            "diesen Fällen können Sie ihn bis zum 5. Dezember 2026, 14:59 Uhr UTC zurückgeben."]
     finally:
         shop.close()
 

@@ -93,11 +93,12 @@ def test_a_quote_that_would_be_declined_offers_no_send_button(db_shop: ReturnsSh
     late.close()
 
 
-def test_back_from_the_answer_is_the_quote_by_get_and_sending_it_again_decides_nothing_new(
+def test_back_from_the_answer_is_the_answer_again_and_sending_the_quote_again_decides_nothing_new(
     db_shop: ReturnsShop,
 ) -> None:
     """Post, redirect, get for the quote too: the page before the answer in the browser's
-    history is a GET, so the back button never asks to post a form again."""
+    history is a GET, so the back button never asks to post a form again; once sent, that GET
+    leads to the answer, never to a quote offering to send the same request again."""
     client = db_shop.app.test_client()
     form = open_form(client)
     data = {"csrf_token": field(form, "csrf_token"), "form_token": field(form, "form_token"),
@@ -108,16 +109,39 @@ def test_back_from_the_answer_is_the_quote_by_get_and_sending_it_again_decides_n
     quote = client.get("/returns/quote")
     sent = client.post("/returns/order", data={**_hidden(quote), "step": "send"})
     back = client.get("/returns/quote")  # the back button from the answer
-    again = client.post("/returns/order", data={**_hidden(back), "step": "send"})
+    again = client.post("/returns/order", data={**_hidden(quote), "step": "send"})
 
     assert (asked.status_code, asked.headers["Location"]) == (303, "/returns/quote")
-    assert words(quote, "amount") == words(back, "amount") == [
-        "Refund to your original payment: 19.05 USD"]
-    assert sent.status_code == again.status_code == 303
-    assert sent.headers["Location"] == again.headers["Location"]
+    assert words(quote, "amount") == ["Refund to your original payment: 19.05 USD"]
+    assert sent.status_code == back.status_code == again.status_code == 303
+    assert sent.headers["Location"] == back.headers["Location"] == again.headers["Location"]
     assert sent.headers["Location"].startswith("/returns/answer/")
     counts = db_shop.counts()
     assert (counts["decisions"], counts["refund_attempts"]) == (1, 1)
+
+
+def test_back_from_the_answer_of_every_unit_left_shows_the_answer_not_a_problem(
+    db_shop: ReturnsShop,
+) -> None:
+    """Both mugs sent back: the quote worked out again would find nothing left to return and
+    say "There is a problem" to a customer whose return went through; the answer is shown."""
+    client = db_shop.app.test_client()
+    form = open_form(client)
+    client.post("/returns/order", data={
+        "csrf_token": field(form, "csrf_token"), "form_token": field(form, "form_token"),
+        "line-0-id": "l1", "line-0-qty": "2", "line-0-reason": "changed_mind",
+        "step": "quote"})
+    quote = client.get("/returns/quote")
+    sent = client.post("/returns/order", data={**_hidden(quote), "step": "send"})
+
+    back = client.get("/returns/quote", follow_redirects=True)
+
+    assert back.status_code == 200
+    assert back.request.path == sent.headers["Location"]
+    assert "There is a problem" not in text(back)
+    assert "Send my return request" not in text(back)
+    assert words(back, "amount") == ["Refund to your original payment: 44.05 USD"]
+    assert db_shop.counts()["decisions"] == 1
 
 
 def test_the_quote_page_without_a_quote_asked_shows_the_form(db_shop: ReturnsShop) -> None:
