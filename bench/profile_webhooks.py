@@ -50,6 +50,7 @@ class Counter:
         self.caller = threading.get_ident()  # the requests' thread (the test client's)
         self.own_statements = 0  # of them, sent from that thread (not the background sealer)
         self.own_commits = 0
+        self.locked = 0  # of them, inside a write transaction (on SQLite: the one write lock)
         self.commit_s = 0.0  # wall time inside the driver's COMMIT (the WAL flush / fsync)
 
     def attach(self, engine: Any) -> None:
@@ -65,9 +66,12 @@ class Counter:
         engine.dialect.do_commit = timed
 
         @event.listens_for(engine, "before_cursor_execute")
-        def _stmt(*_: Any) -> None:
+        def _stmt(conn: Any, *_: Any) -> None:
             self.statements += 1
-            self.own_statements += threading.get_ident() == self.caller
+            mine = threading.get_ident() == self.caller
+            self.own_statements += mine
+            # ``write_tx`` marks its connection (``sqlite_write``) on both databases
+            self.locked += mine and bool(conn.get_execution_options().get("sqlite_write"))
 
         @event.listens_for(engine, "commit")
         def _commit(*_: Any) -> None:
@@ -117,7 +121,7 @@ def profile(args: argparse.Namespace, url: str) -> int:
         send(n, "run")
     receive, receive_cpu = time.perf_counter() - started, time.process_time() - cpu
     rs, rc, rcs = counter.statements, counter.commits, counter.commit_s
-    own_s, own_c = counter.own_statements, counter.own_commits
+    own_s, own_c, locked = counter.own_statements, counter.own_commits, counter.locked
     began, cpu = time.perf_counter(), time.process_time()
     runtime.executor.drain()
     execute, execute_cpu = time.perf_counter() - began, time.process_time() - cpu
@@ -128,7 +132,8 @@ def profile(args: argparse.Namespace, url: str) -> int:
           f"(CPU {receive_cpu / events * 1000:.2f} ms)  "
           f"{rs / events:.1f} statements/event  {rc / events:.2f} commits/event  "
           f"{rcs / events * 1000:.2f} ms/event in COMMIT")
-    print(f"  on the request's thread: {own_s / events:.1f} statements/event  "
+    print(f"  on the request's thread: {own_s / events:.1f} statements/event "
+          f"({locked / events:.1f} inside the write transaction)  "
           f"{own_c / events:.2f} commits/event (the rest: the background sealer, PostgreSQL)")
     print(f"executor: {args.pairs} attempts  {execute / args.pairs * 1000:.2f} ms/attempt "
           f"(CPU {execute_cpu / args.pairs * 1000:.2f} ms)  "
