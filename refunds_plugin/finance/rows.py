@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 from collections import Counter
 from collections.abc import Mapping
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 
 from sqlalchemy import Connection, select
@@ -75,16 +75,17 @@ def plain(row: dict[str, Any]) -> dict[str, Any]:
 
 
 def parse_when(value: str | datetime | None) -> datetime | None:
-    """An aware datetime from ISO 8601 text (a date alone is its midnight); naive means UTC."""
+    """An aware datetime in UTC from ISO 8601 text (a date alone is its midnight); naive means
+    UTC. Another offset is the same moment in UTC: SQLite compares times without their offset."""
     if not value:
         return None
     if isinstance(value, datetime):
-        return aware(value)
+        return aware(value).astimezone(UTC)
     try:
         parsed = datetime.fromisoformat(value)
     except ValueError:
         parsed = datetime.combine(date.fromisoformat(value), datetime.min.time())
-    return aware(parsed)
+    return aware(parsed).astimezone(UTC)
 
 
 def shown_status(status: str, provider: str) -> str:
