@@ -80,12 +80,21 @@ def parse_when(value: str | datetime | None) -> datetime | None:
     if not value:
         return None
     if isinstance(value, datetime):
-        return aware(value).astimezone(UTC)
+        return _utc(aware(value))
     try:
         parsed = datetime.fromisoformat(value)
     except ValueError:
         parsed = datetime.combine(date.fromisoformat(value), datetime.min.time())
-    return aware(parsed).astimezone(UTC)
+    return _utc(aware(parsed))
+
+
+def _utc(at: datetime) -> datetime:
+    """``at`` in UTC; a moment before the first or after the last that Python holds in UTC
+    (``0001-01-01T00:00+05:00``) is that first or last one: nothing is recorded beyond them."""
+    try:
+        return at.astimezone(UTC)
+    except OverflowError:
+        return (datetime.min if at.year == 1 else datetime.max).replace(tzinfo=UTC)
 
 
 def shown_status(status: str, provider: str) -> str:
