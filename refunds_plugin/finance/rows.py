@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 from collections import Counter
 from collections.abc import Mapping
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 
 from sqlalchemy import Connection, select
@@ -75,16 +75,26 @@ def plain(row: dict[str, Any]) -> dict[str, Any]:
 
 
 def parse_when(value: str | datetime | None) -> datetime | None:
-    """An aware datetime from ISO 8601 text (a date alone is its midnight); naive means UTC."""
+    """An aware datetime in UTC from ISO 8601 text (a date alone is its midnight); naive means
+    UTC. Another offset is the same moment in UTC: SQLite compares times without their offset."""
     if not value:
         return None
     if isinstance(value, datetime):
-        return aware(value)
+        return _utc(aware(value))
     try:
         parsed = datetime.fromisoformat(value)
     except ValueError:
         parsed = datetime.combine(date.fromisoformat(value), datetime.min.time())
-    return aware(parsed)
+    return _utc(aware(parsed))
+
+
+def _utc(at: datetime) -> datetime:
+    """``at`` in UTC; a moment before the first or after the last that Python holds in UTC
+    (``0001-01-01T00:00+05:00``) is that first or last one: nothing is recorded beyond them."""
+    try:
+        return at.astimezone(UTC)
+    except OverflowError:
+        return (datetime.min if at.year == 1 else datetime.max).replace(tzinfo=UTC)
 
 
 def shown_status(status: str, provider: str) -> str:

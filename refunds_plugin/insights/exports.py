@@ -14,6 +14,7 @@ from typing import Any
 
 from sqlalchemy import Engine
 
+from refunds_plugin.finance import amounts
 from refunds_plugin.insights import costs, feedback, reasons, retention
 from refunds_plugin.insights.period import Period
 
@@ -25,6 +26,10 @@ REASON_COLUMNS = ["key", "name", "currency", "units_sold", "sales", "units_asked
 COST_COLUMNS = ["currency", "term", "words", "amount", "share_of_sales_bp", "money_out"]
 RETENTION_COLUMNS = ["ending", "words", "customers", "days", "n", "came_back", "share_bp",
                      "spent"]
+# amounts also in major units, after every other column (``finance.amounts``), as the finance
+# CSVs write them; retention's ``spent`` is one cell per currency list, text, and stays so
+REASON_MONEY = ("sales", "money_returned", "money_kept")
+COST_MONEY = ("amount",)
 FEEDBACK_COLUMNS = ["dimension", "value", "answers", "average_x100",
                     *(f"rating_{s}" for s in feedback.RATINGS)]
 
@@ -50,13 +55,14 @@ def _reasons(engine: Engine, p: Period, now: datetime, opts: Mapping[str, str]) 
         flat.update({f"reason_{k}": v for k, v in r["reasons"].items()})
         flat.update({f"before_{k}": v for k, v in r["before"].items()})
         flat["dry_run"] = doc["dry_run"]
-        rows.append(flat)
-    return Export(doc, rows, REASON_COLUMNS, report)
+        rows.append(amounts.with_major(flat, REASON_MONEY))
+    return Export(doc, rows, amounts.columns(REASON_COLUMNS, REASON_MONEY), report)
 
 
 def _costs(engine: Engine, p: Period, now: datetime, opts: Mapping[str, str]) -> Export:
     found = costs.costs(engine, p, opts.get("by") or "sku")
-    return Export(found.to_json(), found.rows(), COST_COLUMNS, found)
+    rows = [amounts.with_major(r, COST_MONEY) for r in found.rows()]
+    return Export(found.to_json(), rows, amounts.columns(COST_COLUMNS, COST_MONEY), found)
 
 
 def _retention(engine: Engine, p: Period, now: datetime, opts: Mapping[str, str]) -> Export:

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import Connection, and_, bindparam, case, func, or_, select, union, update
@@ -24,7 +24,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from refunds_plugin.domain.facts import Customer, OrderLine
 from refunds_plugin.errors import CurrencyChanged
 from refunds_plugin.ledger import money_entries, seal
-from refunds_plugin.ledger.db import lock_key, lock_order
+from refunds_plugin.ledger.db import aware, lock_key, lock_order
 from refunds_plugin.ledger.journal import insert_ignore, plain
 from refunds_plugin.ledger.line_index import customer_key, index_order
 from refunds_plugin.ledger.tables import orders, payments, provider_refunds
@@ -183,15 +183,21 @@ def _order_values(rec: OrderRecord, now: datetime) -> dict[str, Any]:
         "shipping_amount": rec.shipping_amount,
         "customer_id": rec.customer.id,
         "customer_email": normal_email(rec.customer.email),
-        "paid_at": rec.paid_at,
-        "fulfilled_at": rec.fulfilled_at,
-        "delivered_at": rec.delivered_at,
+        # the same moment in UTC: SQLite keeps a time without its offset, so 23:30-05:00 kept
+        # as sent would read back as 23:30 UTC
+        "paid_at": _utc(rec.paid_at),
+        "fulfilled_at": _utc(rec.fulfilled_at),
+        "delivered_at": _utc(rec.delivered_at),
         "lines": json.dumps([plain(ln) for ln in rec.lines], sort_keys=True),
         "channel": rec.channel,
         "extra": json.dumps(rec.extra, sort_keys=True) if rec.extra is not None else None,
         "updated_at": now,
         "locale": rec.locale,
     }
+
+
+def _utc(when: datetime | None) -> datetime | None:
+    return None if when is None else aware(when).astimezone(UTC)
 
 
 def lock_payment(conn: Connection, provider: str, reference: str) -> None:

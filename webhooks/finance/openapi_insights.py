@@ -7,6 +7,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from refunds_plugin.finance import amounts
 from refunds_plugin.insights import exports
 from refunds_plugin.insights.reasons import DIMENSIONS, REASONS
 
@@ -22,7 +23,7 @@ INSIGHTS: dict[str, tuple[str, tuple[str, ...], list[str], dict[str, Any]]] = {
     "reasons": ("Why things come back: units sold and returned, return rate (basis points), "
                 "reasons and money per SKU, product, collection or tag, with the period before, "
                 "and customers' comments", (*PERIOD, "by", "reason", "q", "key"),
-                exports.REASON_COLUMNS,
+                amounts.columns(exports.REASON_COLUMNS, exports.REASON_MONEY),
                 {"by": _STR, "reason": {"type": ["string", "null"]}, "before": {
                     "type": "object", "properties": _PERIOD_FIELDS}, "dry_run": {
                     "type": "boolean"}, **_DRY, "money_words": _STR, "rows": _ARRAY,
@@ -36,7 +37,7 @@ INSIGHTS: dict[str, tuple[str, tuple[str, ...], list[str], dict[str, Any]]] = {
               "through the dry-run provider (no money moved); dry_run_share: all, some or none "
               "of it, by the period's decisions (not by the keys set now), and "
               "dry_run_notice the sentence the pages show above the figures",
-              PERIOD, exports.COST_COLUMNS,
+              PERIOD, amounts.columns(exports.COST_COLUMNS, exports.COST_MONEY),
               {"sales": _ARRAY, "rows": _ARRAY, "by_product": _ARRAY,
                "dry_run": {"type": "boolean"}, **_DRY, "money_words": _STR,
                "exchanges": _ARRAY}),

@@ -46,3 +46,30 @@ def test_a_test_key_is_said_and_a_live_key_says_nothing(sqlite_url: str, now: da
         assert notice(client.get("/finance/reviews").get_data(as_text=True)) == said, key
         shop.runtime.engine.dispose()
 
+
+
+def test_a_shop_gone_live_still_reads_its_dry_run_attempts_as_moving_no_money(
+    sqlite_url: str, now: datetime,
+) -> None:
+    # the refund went to the dry run; the shop then set a live key
+    shop = Shop(sqlite_url, now)
+    shop.order("o-1", 2500, "ann@example.com")
+    assert shop.ask_return("o-1", "r-1")["outcome"] == "approve"
+    shop.pay_out()
+    shop.runtime.engine.dispose()
+    live = Shop(sqlite_url, now, stripe_api_key="sk_live_x")
+    token = create_token(live.runtime.engine, "Fin", "finance", now).secret
+    headers = {"Authorization": f"Bearer {token}"}
+    client = live.app.test_client()
+    page = client.get("/finance/", headers=headers).get_data(as_text=True)
+    assert notice(page) == []
+    assert '<td data-label="Money" class="money-dry_run">dry_run</td>' in page
+    assert ("Money <code>dry_run</code>: the dry-run provider carried it out, so no money "
+            "moved (even if the service moves money now).") in page
+    assert "the service runs in dry run" not in page
+    summary = client.get("/finance/summary", headers=headers).get_data(as_text=True)
+    assert ("<dt>Kept (no return)</dt><dd>returns approved (by the policy or a person, at the "
+            "final amount) without sending the item back: the value of the items the customer "
+            "keeps. It is also in refunded, credited or dry run;") in summary
+    assert '<td data-label="Dry run" class="num">25.00 EUR</td>' in summary
+    live.runtime.engine.dispose()
