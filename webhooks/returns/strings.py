@@ -240,6 +240,7 @@ ENGLISH: dict[str, str] = {
     "test_mode": N_("This shop is in test mode: no money moves."),
     "status_no_money": N_("No money is due for this request."),
     "return_heading": N_("How to send it back"),
+    "parcel_heading": N_("Your parcel"),  # the heading once it is sent: where it is now
     "return_address": N_("Send your parcel to:"),
     # no return address is configured: nobody here can say where to, so we say who will
     "return_address_later": N_("The shop will tell you where to send it."),

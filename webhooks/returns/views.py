@@ -169,8 +169,11 @@ def _blueprint(limiter: Limiter) -> Blueprint:
                                                  _lang))
     bp.add_url_rule("/returns/answer/<token>", "answer", answer)
     bp.add_url_rule("/returns/status/<token>", "status", status)
-    bp.add_url_rule("/returns/withdraw", "withdraw", withdrawal_mod.view(withdrawal_mod.Hooks(
-        _page, _message, _rt, _session_order, _signer, _status_url)), methods=["GET", "POST"])
+    withdraw, withdraw_confirm, withdrawn = withdrawal_mod.views(withdrawal_mod.Hooks(
+        _page, _message, _rt, _session_order, _signer, _status_url))
+    bp.add_url_rule("/returns/withdraw", "withdraw", withdraw, methods=["GET", "POST"])
+    bp.add_url_rule("/returns/withdraw/confirm", "withdraw_confirm", withdraw_confirm)
+    bp.add_url_rule("/returns/withdraw/received/<token>", "withdrawn", withdrawn)
     bp.add_url_rule("/returns/feedback/<decision_id>/<signature>", "feedback",
                     feedback_mod.views(_page, _message, _t, lambda: _rt().service.clock(),
                                        lambda: _rt().engine, _in_decision_language),

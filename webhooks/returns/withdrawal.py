@@ -3,13 +3,15 @@
 Reached from the returns page without an account: the order number and email open the order
 (the returns look-up, its rate limits and session); without that session the page asks for them
 first. Step 1: the customer's name, the whole order or chosen lines, the email for the
-confirmation (no reason asked). Step 2: a summary and "Confirm withdrawal". The form carries a
-signed nonce (``form_token``) from which the withdrawal's id is derived, so confirming twice
-records one withdrawal and sends one receipt. Everything is decided in
-``refunds_plugin/intake/withdrawals.py``; this module only parses, calls and renders. Built by
-``view(hooks)`` so it shares the returns page's rendering without importing it.
+confirmation (no reason asked). Step 2 (``/returns/withdraw/confirm``): a summary and "Confirm
+withdrawal". Post, redirect, get, as the returns form: each post keeps its fields in the session
+and answers with a redirect (303) to the page that shows them (step 1 with what to fix, step 2,
+or the receipt at ``/returns/withdraw/received/<signed id>``), so back and reload never post it
+again. The form carries a signed nonce (``form_token``) from which the withdrawal's id is
+derived, so confirming twice records one withdrawal and sends one receipt. Everything is decided
+in ``refunds_plugin/intake/withdrawals.py``; this module only parses, calls and renders. Built by
+``views(hooks)`` so it shares the returns page's rendering without importing it.
 """
-
 from __future__ import annotations
 
 import secrets
@@ -18,7 +20,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import Any
 
-from flask import request
+from flask import redirect, request, session, url_for
 from flask_babel import get_locale
 from flask_babel import gettext as _
 from itsdangerous import BadSignature, URLSafeSerializer
@@ -31,6 +33,7 @@ from refunds_plugin.intake import returns_page as ret
 from refunds_plugin.intake import withdrawals as wd
 from refunds_plugin.language import catalogue
 from refunds_plugin.ledger import text
+from refunds_plugin.notify import stored
 from refunds_plugin.notify.mail import emailed
 from refunds_plugin.notify.outbox import valid_email
 from webhooks.returns import strings
@@ -38,6 +41,8 @@ from webhooks.returns.form import Problem, by_field, on_fields
 
 Page = Callable[..., tuple[str, int]]
 SALT = "withdrawal-form"
+RECEIPT_SALT = "withdrawal-receipt"  # the receipt page's link: the withdrawal's id, signed
+DRAFT_KEY = "returns_withdrawal"  # the fields last posted, shown again by GET
 FIELDS = ("name", "email", "scope")  # and line-<i>-id / line-<i>-qty
 
 
@@ -116,7 +121,10 @@ def parse(form: MultiDict[str, str],
     return {"name": name, "email": email, "scope": scope, "lines": chosen}, errors
 
 
-def view(h: Hooks) -> Callable[[], Any]:
+def views(h: Hooks) -> tuple[Callable[[], Any], Callable[[], Any], Callable[[str], Any]]:
+    """(form, summary, receipt): ``/returns/withdraw`` (step 1 by GET; both steps post to it),
+    ``/returns/withdraw/confirm`` (step 2) and ``/returns/withdraw/received/<token>``."""
+
     def withdraw() -> Any:
         order_id = h.session_order()
         if order_id is None:
@@ -124,51 +132,156 @@ def view(h: Hooks) -> Callable[[], Any]:
                 return h.page("lookup.html", order_number="", email="", error=None,
                               next="withdraw")
             return _expired(h)
-        rt = h.runtime()
-        now = rt.service.clock()
-        facts = ret.load_order(rt.engine, order_id, now, rt.policy.abuse_window_days)
-        if facts is None:
-            return _expired(h)
-        if not wd.offered(rt.config, rt.engine, order_id):
-            return h.message(_("Withdraw from contract"),
-                             _("The withdrawal function is not available for this order. "
-                               "You can still start a return."), 404)
-        if request.method == "GET" and not wd.remaining(facts):  # say so before the form
-            return _nothing_left(h, 200)
-        if request.method == "GET":
-            token = h.signer(SALT).dumps({"o": order_id, "n": secrets.token_urlsafe(18)})
-            return _step1(h, facts, token, {"email": facts.customer.email or "",
-                                            "scope": "all"}, [])
-        token = request.form.get("form_token", "")
-        try:
-            issued = h.signer(SALT).loads(token)
-        except BadSignature:
-            issued = None
-        if not isinstance(issued, dict) or issued.get("o") != order_id:
-            return _expired(h)
-        earlier = wd.find(rt.engine, wd.withdrawal_id(order_id, str(issued["n"])))
-        if earlier is not None:  # confirmed before (a double click, a reload): the same one
-            answer = wd.become_return(rt.service, earlier) if earlier.decision_id is None \
-                else None
-            return _received(h, facts, earlier, answer.recorded.id if answer else None)
-        left = wd.remaining(facts)
-        if not left:
-            return _nothing_left(h, 400)
-        fields, errors = parse(request.form, left)
-        step = request.form.get("step", "review")
-        if errors or step == "edit":
-            return _step1(h, facts, token, request.form, errors, 400 if errors else 200)
-        if step != "confirm":
-            return h.page("withdraw_confirm.html", order_name=ret.order_name(rt.engine, order_id),
-                          form_token=token, statement=statement_text(), chosen=fields,
-                          hidden=_hidden(request.form))
-        statement = wd.Statement(order_id, str(issued["n"]), fields["name"], fields["email"],
-                                 tuple(fields["lines"]), fields["scope"] == "all",
-                                 statement_text(), str(get_locale() or "en"))
-        w, answer = wd.withdraw(rt.service, statement, now)
-        return _received(h, facts, w, answer.recorded.id if answer else None)
+        facts = _opened(h, order_id)
+        if not isinstance(facts, OrderFacts):
+            return facts
+        return _step1_again(h, facts) if request.method == "GET" else _posted(h, facts)
 
-    return withdraw
+    def summary() -> Any:
+        """Step 2, from the fields last posted (kept in the session): back from the receipt,
+        the receipt again; with nothing (valid) posted, step 1."""
+        order_id = h.session_order()
+        facts = _opened(h, order_id) if order_id is not None else None
+        if not isinstance(facts, OrderFacts):
+            return facts or _to_step1()
+        rt = h.runtime()
+        draft = _draft(h, facts.order_id)
+        if draft is None:
+            return _to_step1()
+        earlier = wd.find(rt.engine, wd.withdrawal_id(facts.order_id, draft.nonce))
+        if earlier is not None:
+            return _to_receipt(h, earlier.id)
+        left = wd.remaining(facts)
+        fields, errors = parse(draft.form, left) if left else ({}, [])
+        if not left or errors:
+            return _to_step1()
+        return h.page("withdraw_confirm.html",
+                      order_name=ret.order_name(rt.engine, facts.order_id),
+                      form_token=draft.form.get("form_token", ""), statement=statement_text(),
+                      chosen=fields, hidden=_hidden(draft.form))
+
+    def receipt(token: str) -> Any:
+        """The confirmation of a recorded withdrawal, by its signed link alone (no session)."""
+        t = strings.strings()
+        try:
+            wid = h.signer(RECEIPT_SALT).loads(token)
+        except BadSignature:
+            wid = None
+        rt = h.runtime()
+        try:
+            w = wd.find(rt.engine, wid) if isinstance(wid, str) else None
+        except stored.UNREADABLE:  # a row edited by hand: a person repairs it (verify says)
+            return h.message(t.status_unreadable_heading, t.status_unreadable, 500)
+        facts = None if w is None else ret.load_order(
+            rt.engine, w.order_id, rt.service.clock(), rt.policy.abuse_window_days)
+        if w is None or facts is None:
+            return h.message(t.status_invalid_heading, t.status_invalid, 404)
+        return _received(h, facts, w)
+
+    return withdraw, summary, receipt
+
+
+@dataclass(frozen=True)
+class Draft:
+    """The fields last posted for an order's form: its nonce (the withdrawal's key), the fields
+    (``form_token`` among them) and the step asked for (review | edit | confirm)."""
+
+    nonce: str
+    form: MultiDict[str, str]
+    step: str
+
+
+def _nonce(h: Hooks, token: str, order_id: str) -> str | None:
+    """The form's nonce, when ``token`` is one this service signed for this order."""
+    try:
+        issued = h.signer(SALT).loads(token)
+    except BadSignature:
+        return None
+    return str(issued["n"]) if isinstance(issued, dict) and issued.get("o") == order_id else None
+
+
+def _draft(h: Hooks, order_id: str) -> Draft | None:
+    held = session.get(DRAFT_KEY)
+    if not isinstance(held, dict) or held.get("o") != order_id:
+        return None
+    form = MultiDict([(str(k), str(v)) for k, v in held.get("f") or []])
+    nonce = _nonce(h, form.get("form_token", ""), order_id)
+    return Draft(nonce, form, str(held.get("s"))) if nonce is not None else None
+
+
+def _opened(h: Hooks, order_id: str) -> OrderFacts | tuple[str, int]:
+    """The order the session opened, if it is offered the withdrawal; else the page why not."""
+    rt = h.runtime()
+    facts = ret.load_order(rt.engine, order_id, rt.service.clock(), rt.policy.abuse_window_days)
+    if facts is None:
+        return _expired(h)
+    if not wd.offered(rt.config, rt.engine, order_id):
+        return h.message(_("Withdraw from contract"),
+                         _("The withdrawal function is not available for this order. "
+                           "You can still start a return."), 404)
+    return facts
+
+
+def _step1_again(h: Hooks, facts: OrderFacts) -> tuple[str, int]:
+    """Step 1: as last posted (to fix it, or changed from step 2), else a new form; a form
+    already confirmed starts a new one (for what is left)."""
+    if not wd.remaining(facts):  # say so before the form
+        return _nothing_left(h, 200)
+    draft = _draft(h, facts.order_id)
+    if draft is not None and wd.find(h.runtime().engine,
+                                     wd.withdrawal_id(facts.order_id, draft.nonce)) is None:
+        errors = [] if draft.step == "edit" else parse(draft.form, wd.remaining(facts))[1]
+        return _step1(h, facts, draft.form.get("form_token", ""), draft.form, errors,
+                      400 if errors else 200)
+    token = h.signer(SALT).dumps({"o": facts.order_id, "n": secrets.token_urlsafe(18)})
+    return _step1(h, facts, token, {"email": facts.customer.email or "", "scope": "all"}, [])
+
+
+def _posted(h: Hooks, facts: OrderFacts) -> Any:
+    """Post, redirect, get: each step is kept in the session and answered with a redirect
+    (303) to the page that shows it, so back and reload never post the form again."""
+    order_id = facts.order_id
+    nonce = _nonce(h, request.form.get("form_token", ""), order_id)
+    if nonce is None:
+        return _expired(h)
+    rt = h.runtime()
+    earlier = wd.find(rt.engine, wd.withdrawal_id(order_id, nonce))
+    if earlier is not None:  # confirmed before (a double click): the same one
+        if earlier.decision_id is None:
+            wd.become_return(rt.service, earlier)
+        _spent(order_id)
+        return _to_receipt(h, earlier.id)
+    left = wd.remaining(facts)
+    step = request.form.get("step", "review")
+    session[DRAFT_KEY] = {"o": order_id, "s": step, "f": [
+        (k, v[:2000]) for k, v in request.form.items(multi=True)
+        if k not in ("step", "csrf_token")]}
+    fields, errors = parse(request.form, left) if left else ({}, [])
+    if not left or errors or step == "edit":  # step 1 says what to fix, or that none is left
+        return _to_step1()
+    if step != "confirm":
+        return redirect(url_for("returns.withdraw_confirm"), 303)
+    statement = wd.Statement(order_id, nonce, fields["name"], fields["email"],
+                             tuple(fields["lines"]), fields["scope"] == "all",
+                             statement_text(), str(get_locale() or "en"))
+    w, _answer = wd.withdraw(rt.service, statement, rt.service.clock())
+    _spent(order_id)
+    return _to_receipt(h, w.id)
+
+
+def _spent(order_id: str) -> None:
+    """A confirmed form: only its token stays (back to step 2 finds the receipt by it), not the
+    name and email."""
+    token = request.form.get("form_token", "")
+    session[DRAFT_KEY] = {"o": order_id, "s": "confirm", "f": [("form_token", token)]}
+
+
+def _to_step1() -> Any:
+    return redirect(url_for("returns.withdraw"), 303)
+
+
+def _to_receipt(h: Hooks, wid: str) -> Any:
+    return redirect(url_for("returns.withdrawn", token=h.signer(RECEIPT_SALT).dumps(wid)), 303)
 
 
 def _nothing_left(h: Hooks, status: int) -> tuple[str, int]:
@@ -199,11 +312,10 @@ def _step1(h: Hooks, facts: OrderFacts, token: str, values: Any, errors: list[Pr
                   last_day=catalogue.deadline(span.last_moment, _lang()))
 
 
-def _received(h: Hooks, facts: OrderFacts, w: wd.Withdrawal,
-              decision_id: str | None) -> tuple[str, int]:
+def _received(h: Hooks, facts: OrderFacts, w: wd.Withdrawal) -> tuple[str, int]:
     rt = h.runtime()
     span = wd.period(rt.policy, facts)
-    decided = decision_id or w.decision_id
+    decided = w.decision_id
     # where its return stands, in the status page's one word (approved | checking | declined),
     # so this page tells the customer what to do now exactly as that page does
     found = return_status.decision_status(rt.engine, decided) if decided else None
@@ -214,4 +326,3 @@ def _received(h: Hooks, facts: OrderFacts, w: wd.Withdrawal,
                   last_day=catalogue.deadline(span.last_moment, _lang()),
                   deadline=_day(w.legal_deadline),
                   status_url=h.status_url(decided) if decided else None)
-

@@ -9,6 +9,7 @@ must fail for that reason; once the catalogue has it, it is an ordinary test."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from typing import Any
 
@@ -24,9 +25,14 @@ PHONE = {"width": 390, "height": 844}
 
 
 ENGLISH = {"link": "Withdraw from contract here", "confirm": "Confirm withdrawal",
-           "received": "Your withdrawal has been received", "at": "24 November 2026, 12:00:00 UTC"}
+           "received": "Your withdrawal has been received", "at": "24 November 2026, 12:00:00 UTC",
+           "form": "Withdraw from contract",
+           "none_left": "A return has been requested for everything in this order."}
 GERMAN = {"link": "Vertrag hier widerrufen", "confirm": "Widerruf bestätigen",
-          "received": "Ihr Widerruf ist eingegangen", "at": "24. November 2026, 12:00:00 Uhr UTC"}
+          "received": "Ihr Widerruf ist eingegangen", "at": "24. November 2026, 12:00:00 Uhr UTC",
+          "form": "Vertrag widerrufen",
+          "none_left": "Für alle Artikel dieser Bestellung wurde bereits eine Rücksendung "
+                       "beantragt."}
 
 
 def _german_order(serve: Serve) -> tuple[ReturnsShop, str]:
@@ -38,6 +44,15 @@ def _german_order(serve: Serve) -> tuple[ReturnsShop, str]:
         "country": "DE"}
     shop.seed(event)
     return shop, base
+
+
+def _look_up(page: Any, base: str) -> None:
+    """The withdrawal's own address, then the order number and email it asks for first."""
+    page.goto(f"{base}/returns/withdraw")
+    page.locator("#order_number").fill("1001")
+    page.locator("#email").fill(EMAIL.lower())
+    page.locator("form button[type=submit]").click()
+    page.wait_for_url(f"{base}/returns/withdraw")
 
 
 @pytest.mark.parametrize("locale", ["en-GB", "de-DE"])
@@ -94,11 +109,7 @@ def test_a_form_error_puts_the_focus_on_the_summary_which_leads_to_the_field(
     page = context.new_page()
     page.bring_to_front()  # Chromium focuses an autofocus element only in the focused page
     try:
-        page.goto(f"{base}/returns/withdraw")
-        page.locator("#order_number").fill("1001")
-        page.locator("#email").fill(EMAIL.lower())
-        page.locator("form button[type=submit]").click()
-        page.wait_for_url(f"{base}/returns/withdraw")
+        _look_up(page, base)
 
         page.locator("#name").fill("")  # empty: novalidate lets the server's summary say so
         page.locator("form button[type=submit]").click()
@@ -117,3 +128,45 @@ def test_a_form_error_puts_the_focus_on_the_summary_which_leads_to_the_field(
     finally:
         context.close()
     assert shop.rows(withdrawals) == []
+
+
+@pytest.mark.parametrize("locale", ["en-GB", "de-DE"])
+def test_back_and_reload_after_confirming_show_pages_and_record_one_withdrawal(
+    chromium: Any, serve: Serve, screenshot: Shot, locale: str
+) -> None:
+    """Each step was a page answering a post: back from the receipt was Chrome's "Confirm Form
+    Resubmission" (net::ERR_CACHE_MISS) and a reload posted again. Now each post redirects."""
+    words = GERMAN if locale.startswith("de") else ENGLISH
+    shop, base = _german_order(serve)
+    context = chromium.new_context(viewport=PHONE, locale=locale,
+                                   extra_http_headers={"Accept-Language": locale})
+    page = context.new_page()
+    heading = page.get_by_role("heading", level=1)
+    try:
+        _look_up(page, base)
+        page.locator("#name").fill("Anna Schmidt")
+        page.locator("form button[type=submit]").click()
+        page.get_by_role("button", name=words["confirm"]).click()
+        page.wait_for_url(re.compile(r"/returns/withdraw/received/"))
+        receipt = page.url
+        assert heading.inner_text() == words["received"]
+
+        for move in (page.go_back, page.reload):  # back from the receipt: the receipt again
+            answer = move()
+            assert answer is not None and answer.status == 200
+            assert page.url == receipt
+            assert heading.inner_text() == words["received"]
+            assert words["at"] in page.locator(".received").inner_text()
+        screenshot(page, f"withdraw-back-{locale}")
+
+        for move in (page.go_back, page.reload):  # back again: step 1, nothing left to withdraw
+            answer = move()
+            assert answer is not None and answer.status == 200
+            assert page.url == f"{base}/returns/withdraw"
+            assert heading.inner_text() == words["form"]
+            assert page.locator("main p.notice").inner_text() == words["none_left"]
+    finally:
+        context.close()
+    [row] = shop.rows(withdrawals)
+    assert row[1] == "1001"  # order_id
+    assert len(shop.rows(decisions)) == 1

@@ -28,7 +28,7 @@ refund_on: inspected
 """
 MUG = [{"line_id": "l1", "quantity": 1, "reason": "changed_mind"}]
 DAY = 86400
-SHOP_ADDRESS = "Send it to:\nOur shop returns\n1 Dock Rd\nAustin, TX 78701\nUS\n"
+SHOP_ADDRESS = "Send the parcel to:\nOur shop returns\n1 Dock Rd\nAustin, TX 78701\nUS\n"
 
 
 @pytest.fixture
@@ -213,7 +213,7 @@ def test_the_receipt_is_told_once_with_what_came_back_and_nothing_follows_it(
         (["ann@example.com"], "We received your return for order 1001"),
         (["ann@example.com"], "Your refund of 55.00 USD for order 1001 is on its way")]
     assert smtp.received[before].part("plain").startswith(
-        "Your returned item arrived on 27 November 2026:\n\n- 2 × Mug: 50.00 USD\n\n"
+        "Your returned items arrived on 27 November 2026:\n\n- 2 × Mug: 50.00 USD\n\n"
         "We are sending 55.00 USD back to you now; we will write again when it is on its way.")
     [received] = _events(erp, "return.received")
     assert (received["decision_id"], received["received_at"], received["matched"]) == (

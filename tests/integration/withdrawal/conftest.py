@@ -74,11 +74,18 @@ class Shop:
         assert resp.headers["Location"] == "/returns/withdraw"
         return client.get("/returns/withdraw")
 
-    def step(self, client: FlaskClient, page: TestResponse, step: str,
+    def post(self, client: FlaskClient, page: TestResponse, step: str,
              **fields: str) -> TestResponse:
+        """One step's post as sent: answered with a redirect (303), or refused."""
         data = {"csrf_token": field(page, "csrf_token"), "form_token": field(page, "form_token"),
                 "step": step, **fields}
         return client.post("/returns/withdraw", data=data)
+
+    def step(self, client: FlaskClient, page: TestResponse, step: str,
+             **fields: str) -> TestResponse:
+        """One step as a browser takes it: the post, then the page its redirect names."""
+        resp = self.post(client, page, step, **fields)
+        return client.get(resp.headers["Location"]) if resp.status_code == 303 else resp
 
     def withdraw(self, client: FlaskClient, **fields: str) -> TestResponse:
         """Step 1 and step 2: the whole order unless ``fields`` say otherwise."""

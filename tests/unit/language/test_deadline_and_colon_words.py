@@ -40,4 +40,4 @@ def test_every_french_colon_has_a_non_breaking_space_before_it() -> None:
 
     assert loose == []
     assert catalogue.gettext("fr", "{kind}: {amount}") == "{kind}\xa0: {amount}"
-    assert catalogue.gettext("fr", "Send it to:") == "Envoyez le colis à\xa0:"
+    assert catalogue.gettext("fr", "Send the parcel to:") == "Envoyez le colis à\xa0:"

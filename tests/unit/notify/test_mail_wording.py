@@ -1,6 +1,7 @@
 """The send-back sentences of the emails, as a German, French or Spanish reader reads them: the
 return-by day is the last day still open ("au plus tard le", "a más tardar el"), and the
-address line after "send them by …" does not switch to "it" (a neutral "the parcel")."""
+address line after "send them by …" does not switch to "it" (a neutral "the parcel", in English
+too)."""
 
 from __future__ import annotations
 
@@ -29,10 +30,10 @@ def _render(kind: str, locale: str, context: dict[str, Any]) -> str:
 
 
 @pytest.mark.parametrize(("locale", "by", "to"), [
-    ("de", "Bitte senden Sie sie bis zum 19. Dezember 2026.", "Senden Sie das Paket an:"),
+    ("de", "Bitte senden Sie die Artikel bis zum 19. Dezember 2026.", "Senden Sie das Paket an:"),
     ("fr", "Merci de les renvoyer au plus tard le 19 décembre 2026.", "Envoyez le colis à\xa0:"),
     ("es", "Envíalos a más tardar el 19 de diciembre de 2026.", "Envía el paquete a:"),
-    ("en", "Send them by 19 December 2026.", "Send it to:"),
+    ("en", "Send them by 19 December 2026.", "Send the parcel to:"),
 ])
 def test_the_approval_says_by_when_and_where_in_agreeing_words(
     locale: str, by: str, to: str,

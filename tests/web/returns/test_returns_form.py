@@ -55,6 +55,27 @@ def test_one_bad_line_shows_the_form_again_naming_it_and_records_nothing(
     assert db_shop.snapshot() == before  # no event, no decision, no attempt: no money moved
 
 
+@pytest.mark.parametrize(("accept", "said"), [
+    ("fr", "Vous pouvez retourner au plus 1 × Linen shirt, et non 9."),
+    ("es", "Puedes devolver como máximo 1 × Linen shirt, no 9."),
+    ("de", "Sie können höchstens 1 × Linen shirt zurücksenden, nicht 9."),
+])
+def test_too_many_units_are_counted_as_every_item_line_counts_them(
+    db_shop: ReturnsShop, accept: str, said: str
+) -> None:
+    """"1 × Linen shirt", as the form and the answer name a quantity, never "1 de Linen
+    shirt"."""
+    client = db_shop.app.test_client()
+    client.environ_base["HTTP_ACCEPT_LANGUAGE"] = accept
+    before = db_shop.snapshot()
+
+    resp = submit(client, open_form(client), **{"line-1-qty": "9", "line-1-reason": "damaged"})
+
+    assert resp.status_code == 400
+    assert errors(resp) == [said]
+    assert db_shop.snapshot() == before
+
+
 def test_sending_a_single_unit_line_twice_shows_the_first_decision(db_shop: ReturnsShop) -> None:
     client = db_shop.app.test_client()
     form = open_form(client)
