@@ -123,7 +123,11 @@ def _unanswered(who: str, where: str, exc: ProviderError, retries: int) -> NoRet
               show_default=True, help="Whose refunds to compare the ledger with.")
 @click.option("--since", type=options.WHEN, required=True,
               help="ISO date or datetime: refunds created from then.")
-@click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
+@click.option("--json", "as_json", is_flag=True,
+              help="Print JSON instead of a table: one object a line for each difference "
+                   "(kind, refund_id, attempt_id, ledger, provider); when none, one line "
+                   '{"agree": true, "differences": [], "provider", "since", '
+                   '"provider_refunds", "ledger_refunds"} (and "orders" for Saleor).')
 def reconcile_cmd(provider: str, since: datetime, as_json: bool) -> None:
     """List every difference between the provider's refunds and the ledger; exit 1 if any.
 
@@ -133,6 +137,7 @@ def reconcile_cmd(provider: str, since: datetime, as_json: bool) -> None:
 
     config = startup.config()
     start = since
+    compared: dict[str, int] = {}  # how many refunds each side held
     unset = _unset(provider, config)
     if unset:  # nothing to compare with: saying "they agree" would be untrue
         stop = click.ClickException(unset)  # a setting, not the command line: no usage text
@@ -141,7 +146,7 @@ def reconcile_cmd(provider: str, since: datetime, as_json: bool) -> None:
     if provider == "saleor":
         runtime = startup.runtime(config=config, with_executor=False)
         try:
-            found = reconcile_saleor(runtime.saleor_events, runtime.engine, start)
+            found = reconcile_saleor(runtime.saleor_events, runtime.engine, start, compared)
         except ProviderError as exc:
             _unanswered("Saleor", ", ".join(config.saleor_allowed_api_urls), exc, 0)
         finally:
@@ -157,13 +162,16 @@ def reconcile_cmd(provider: str, since: datetime, as_json: bool) -> None:
         with startup.engine(config.database_url) as engine:
             try:
                 found = reconcile(engine, stripe_refunds(stripe.refunds_page, start), start,
-                                  provider)
+                                  provider, compared=compared)
             except ProviderError as exc:
                 _unanswered("Stripe", config.stripe_api_base or "https://api.stripe.com", exc,
                             config.stripe_max_network_retries)
-    if as_json:
+    if as_json and found:  # one line a difference
         for m in found:
             click.echo(json.dumps(m.to_json(), sort_keys=True))
+    elif as_json:  # one line saying so, and about what: never nothing at all
+        click.echo(json.dumps({"agree": True, "differences": [], "provider": provider,
+                               "since": start.isoformat(), **compared}, sort_keys=True))
     elif not found:
         click.echo(f"{provider} and the ledger agree on every refund since {start.isoformat()}")
     else:

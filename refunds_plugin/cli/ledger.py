@@ -268,11 +268,17 @@ def _period(since: datetime | None, until: datetime | None, days: int
 @click.option("--days", default=30, show_default=True, help="Period length without --since.")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
 def ledger_report(since: datetime | None, until: datetime | None, days: int, as_json: bool) -> None:
-    """Totals for a period: payments captured, refunded, credited, kept, reviews waiting for a
-    person and
-    those a person decided (approved at the final amount, or declined), refund rate (of what
-    was captured), and exchanges (sales kept) with the revenue they retained. Captured counts
-    payments, not order totals (`insights costs` compares with order value)."""
+    """Totals for a period, one row per currency. Columns: currency; decisions; captured
+    (payments, not order totals: `insights costs` compares with order value); refunded;
+    credited (bonus included); dry run (what went to the dry-run provider: no money moved, so
+    it is in neither refunded nor credited); kept (items kept without a return); waiting for
+    review (how many, and their amount); decided by a person (approved at the final amount, or
+    declined); refund rate (refunded, of what was captured); sales kept (retained): exchanges,
+    with the revenue they retained.
+
+    Then one line of promise keeping: the decisions whose money was returned, with the median
+    and p95 time to it, how many missed the promised time or are overdue, and how many went to
+    the dry run (no money moved)."""
     from refunds_plugin.finance.summary import summarize
     from refunds_plugin.ledger.db import iso_time
 

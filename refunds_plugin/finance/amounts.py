@@ -31,5 +31,9 @@ def columns(base: Sequence[str], money: Iterable[str]) -> list[str]:
 
 
 def with_major(row: Mapping[str, Any], money: Iterable[str]) -> dict[str, Any]:
-    """``row`` with each money column also in major units of the row's ``currency``."""
-    return {**row, **{name + SUFFIX: major(row.get(name), row["currency"]) for name in money}}
+    """``row`` with each money column also in major units of the row's ``currency``; empty
+    cells for a row with no currency yet (a withdrawal not decided: its ``amount`` is 0 of
+    no currency, not 0.00 of one)."""
+    cur = row["currency"]
+    return {**row, **{name + SUFFIX: major(row.get(name), cur) if cur else None
+                      for name in money}}

@@ -11,8 +11,8 @@ from typing import Any
 
 from sqlalchemy import Connection, Engine, select
 
+from refunds_plugin.finance.moved import decided_without_money, moved
 from refunds_plugin.finance.rows import (
-    DRYRUN_PROVIDER,
     attempt_statuses,
     decision_row,
     shown_status,
@@ -73,7 +73,8 @@ def _others(conn: Connection, decision_id: str, reader: Reader) -> None:
 def decision_detail(engine: Engine, decision_id: str,
                     default_locale: str = "en") -> dict[str, Any] | None:
     """One decision with its facts, trace, explanation (``told``: in the customer's language
-    and in English), money movements, review and journal,
+    and in English), money movements (``moved``: in one line, as the providers answered),
+    review and journal,
     and an instant exchange's original value due (``original_due``: the ``exchange_dues``
     row, None when nothing became due); ``unreadable``: the line saying which stored columns
     cannot be read (None when all can)."""
@@ -109,10 +110,12 @@ def decision_detail(engine: Engine, decision_id: str,
     last = decided[-1] if decided else {}
     # the customer's answer and emails left out the promise of when the money arrives and
     # said "test mode": its money went to the dry run, or the facts it was decided on could
-    # move none (``service.decided_on``: a dry run or a Stripe test key)
-    test_mode = facts.get("can_charge") is False or any(
-        a["provider"] == DRYRUN_PROVIDER for a in attempts)
-    said = told_customer(row.explanation, row.said, locale, default_locale, test_mode=test_mode)
+    # move none (``service.decided_on``: a dry run or a Stripe test key). What moved is the
+    # attempts' own word: a person may have approved it after the shop went live
+    without_money = decided_without_money(facts, attempts)
+    said = told_customer(row.explanation, row.said, locale, default_locale,
+                         test_mode=without_money is not None)
+    money_moved = moved(attempts)
     for a in attempts:
         a["status"] = shown_status(a["status"], a["provider"])
     line = unreadable_line(decision_id, reader.unreadable) if reader.unreadable else None
@@ -129,7 +132,9 @@ def decision_detail(engine: Engine, decision_id: str,
         "review": dict(review._mapping) if review else None,
         "explained": said.english,  # as an English reader reads it (its money grouped)
         "told": said,  # as the customer read it, in their language
-        "test_mode": test_mode,
+        "test_mode": without_money is not None,
+        "without_money": without_money,  # why no money could move when it was decided
+        "moved": money_moved,  # what the attempts moved, whatever the customer was told
         "review_change": last.get("adjusted"),  # what the admin changed when approving
         "customer_note": last.get("customer_note"),
         "journal": journal,

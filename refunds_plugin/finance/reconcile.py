@@ -209,11 +209,17 @@ def _ledger_side(
 def reconcile(
     engine: Engine, refunds: Iterator[ProviderRefund], since: datetime, provider: str = "stripe",
     agrees: Mapping[str, tuple[str, ...]] = AGREES, order_ids: list[str] | None = None,
+    compared: dict[str, int] | None = None,
 ) -> list[Mismatch]:
+    """Every difference between the provider's ``refunds`` and the ledger's since ``since``;
+    ``compared``, when given, is told how many of each were read (``provider_refunds``,
+    ``ledger_refunds``), so "they agree" can say about what."""
     ours = _ledger_side(engine, provider, since, order_ids)
     seen: set[str] = set()
     out: list[Mismatch] = []
+    read = 0
     for theirs in refunds:
+        read += 1
         seen.add(theirs.id)
         mine = ours.get(theirs.id)
         shown = f"{written(theirs.amount, theirs.currency)} {theirs.status}"
@@ -233,15 +239,21 @@ def reconcile(
         if ref not in seen:
             ledger = mine.shown()
             out.append(Mismatch("missing_at_provider", ref, mine.attempt_id, ledger, "-"))
+    if compared is not None:
+        compared.update(provider_refunds=read, ledger_refunds=len(ours))
     return out
 
 
-def reconcile_saleor(saleor: SaleorEvents, engine: Engine, since: datetime) -> list[Mismatch]:
+def reconcile_saleor(saleor: SaleorEvents, engine: Engine, since: datetime,
+                     compared: dict[str, int] | None = None) -> list[Mismatch]:
     """Every difference between the ledger and Saleor for the Saleor orders touched since
     ``since``: each grant and refund request of ours (and any refund of the orders' older
-    attempts), and each transaction's refunded total."""
+    attempts), and each transaction's refunded total (``compared``: as ``reconcile``'s, with
+    the ``orders`` asked about)."""
     fetched = saleor_orders(saleor, engine, since)
     refunds = saleor_refunds(saleor, engine, since, fetched)
     ids = [so.record.order_id for so in fetched]
-    return (reconcile(engine, refunds, since, "saleor", SALEOR_AGREES, ids)
+    if compared is not None:
+        compared["orders"] = len(ids)
+    return (reconcile(engine, refunds, since, "saleor", SALEOR_AGREES, ids, compared)
             + saleor_refunded_totals(engine, fetched))

@@ -28,6 +28,7 @@ from refunds_plugin.ledger.tables import decisions, refund_attempts, reviews, wi
 COLUMNS = ["withdrawal_id", "order_id", "name", "email", "lines", "received_at",
            "legal_deadline", "in_period", "decision_id", "status", "currency", "amount",
            "refunded", "refunded_at", "met", "overdue"]
+MONEY = ("amount", "refunded")  # the CSV adds each in major units (``amount_decimal``)
 STATUSES = ("refunded", "dry_run", "waiting", "in_progress", "review", "declined", "failed",
             "not_decided")
 

@@ -28,6 +28,7 @@ from refunds_plugin.finance.rows import CSV_COLUMNS, DECISION_MONEY, EXPORT_COLU
 from refunds_plugin.finance.summary import summarize
 from refunds_plugin.finance.tokens import Principal
 from refunds_plugin.finance.withdrawals import COLUMNS as WITHDRAWAL_COLUMNS
+from refunds_plugin.finance.withdrawals import MONEY as WITHDRAWAL_MONEY
 from refunds_plugin.finance.withdrawals import find_withdrawals
 from refunds_plugin.insights.period import period_params
 from refunds_plugin.intake import reviews
@@ -246,10 +247,12 @@ def withdrawals() -> Response:
     end = reports.parse_param("until", request.args.get("until"))
     fmt = _format()
     rows = [w.to_json() for w in find_withdrawals(runtime().engine, start, end, now())]
-    if fmt == "csv":
-        flat = [{**r, "lines": "; ".join(f"{ln['quantity']} x {ln['name']}" for ln in r["lines"])}
-                for r in rows]
-        return csv_response(flat, WITHDRAWAL_COLUMNS, "withdrawals")
+    if fmt == "csv":  # the amounts also in major units, after the other columns
+        flat = [amounts.with_major(
+            {**r, "lines": "; ".join(f"{ln['quantity']} x {ln['name']}" for ln in r["lines"])},
+            WITHDRAWAL_MONEY) for r in rows]
+        return csv_response(flat, amounts.columns(WITHDRAWAL_COLUMNS, WITHDRAWAL_MONEY),
+                            "withdrawals")
     return jsonify({"data": rows})
 
 

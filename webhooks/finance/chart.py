@@ -2,8 +2,10 @@
 
 One chart per currency, titled with it: one group of bars per day (refunded, credited, dry run,
 kept, waiting for review), a y axis with amounts in that currency, the days along the x axis,
-and each bar's amount written on it, so the chart reads without hovering. The day's refund rate
-against payments captured is in each group's tooltip.
+and each bar's amount written over it, so the chart reads without hovering. Two amounts never
+touch: where bars stand close (a month on a phone), the taller bar's is written and the other
+is in its bar's tooltip only (``place``). The day's refund rate against payments captured is in
+each group's tooltip.
 
 Every day of the period has its place on the x axis, a day with nothing in it too, so a gap in
 time looks like one (a period of more than ``MAX_DAYS`` days, or one without bounds, shows the
@@ -39,6 +41,10 @@ LEGEND_COLUMN, LEGEND_ROW = 175, 16
 # the days' labels ("11-24") are about 30 wide at 11 px: one in every so many slots
 DAY_LABEL = 36
 MAX_DAYS = 366  # a longer period shows only the days with figures
+VALUE_HIGH = 11  # a bar's value at 11 px: its height above the baseline
+# the title's baseline (14 px), the currency's over the y axis (TOP - 11), the days' under the
+# x axis (+ 19) and the axis title's (+ 33) leave each text's box clear of its neighbours'
+# (the 0.00 mark's, the highest mark's), as Chromium measures them on a phone
 
 
 def step(top: int) -> int:
@@ -69,10 +75,38 @@ def _short(minor: int, currency: str) -> str:
     return english(minor, currency, code=False)
 
 
-def _inside(middle: float, words: str) -> float:
+def _inside(middle: float, words: str, left: float = 0) -> float:
     """A bar's value centred over it, moved left as far as needed to end inside the chart
-    (the last day's bars stand at the right edge), about 7 wide a character at 11 px."""
-    return min(middle, WIDTH - 1 - 3.5 * len(words))
+    (the last day's bars stand at the right edge), about 7 wide a character at 11 px, and
+    right as far as needed to start after the y axis (``left``)."""
+    half = 3.5 * len(words)
+    return min(max(middle, left + 1 + half), WIDTH - 1 - half)
+
+
+Box = tuple[float, float, float, float]  # left, top, right, bottom
+
+
+def _touch(a: Box, b: Box) -> bool:
+    return a[0] < b[2] and b[0] < a[2] and a[1] < b[3] and b[1] < a[3]
+
+
+def place(wanted: list[tuple[float, float, str]]) -> list[bool]:
+    """Which bars' values are written (``wanted``: each one's x centre, its baseline over its
+    bar, its words), so that no two touch: the tallest bar's first, then each that touches
+    none already written. One left out is in its bar's tooltip only (a month on a phone puts
+    a day's bars a pixel or two apart): a value moved away from its bar would be read as
+    another's."""
+    order = sorted(range(len(wanted)), key=lambda k: wanted[k][1])
+    taken: list[Box] = []
+    out = [False] * len(wanted)
+    for k in order:
+        x, y, words = wanted[k]
+        half = 3.5 * len(words) + 1  # about 7 wide a character, and a pixel between two
+        box = (x - half, y - VALUE_HIGH, x + half, y + 2)
+        if not any(_touch(box, t) for t in taken):
+            taken.append(box)
+            out[k] = True
+    return out
 
 
 def bars(summary: Summary, currency: str) -> Markup:
@@ -102,13 +136,13 @@ def bars(summary: Summary, currency: str) -> Markup:
         f'<svg xmlns="http://www.w3.org/2000/svg" role="img" class="chart" '
         f'viewBox="0 0 {WIDTH} {tall_all}" width="100%" aria-label="{title}">',
         f"<title>{title}: refunded, credited, dry run, kept and sent to review</title>",
-        f'<text class="chart-title" x="{PAD}" y="18" font-size="14" font-weight="600">'
+        f'<text class="chart-title" x="{PAD}" y="14" font-size="14" font-weight="600">'
         f"{title}</text>",
         # the y axis with amounts in the currency, and the x axis with the days
         f'<line class="y-axis" x1="{left}" y1="{TOP}" x2="{left}" y2="{base}" stroke="#555"/>',
         f'<line class="x-axis" x1="{left}" y1="{base}" x2="{WIDTH - PAD}" y2="{base}" '
         f'stroke="#555"/>',
-        f'<text x="{left - 6}" y="{TOP - 10}" font-size="11" text-anchor="end">{cur}</text>',
+        f'<text x="{left - 6}" y="{TOP - 11}" font-size="11" text-anchor="end">{cur}</text>',
     ]
     for k in range(marks + 1):
         amount = mark * k
@@ -118,6 +152,12 @@ def bars(summary: Summary, currency: str) -> Markup:
             f'text-anchor="end">{escape(_short(amount, currency))}</text>'
             f'<line x1="{left}" y1="{y:.1f}" x2="{WIDTH - PAD}" y2="{y:.1f}" stroke="#eee"/>'
         )
+    # each value's place first, so that no two touch whatever their days
+    wanted = [(_inside(left + i * slot + bar / 2 + j * bar + bar / 2,
+                       _short(value, currency), left),
+               base - tall * value / top - 3, _short(value, currency))
+              for i, row in enumerate(values) for j, value in enumerate(row) if value]
+    shown = iter(place(wanted))
     for i, (day, row) in enumerate(zip(days, values, strict=True)):
         x0 = left + i * slot + bar / 2
         totals = summary.days.get(day, {}).get(currency)
@@ -137,16 +177,18 @@ def bars(summary: Summary, currency: str) -> Markup:
                 f'width="{bar:.1f}" height="{h:.1f}" fill="{color}">'
                 f"<title>{escape(day)} {label}: {escape(english(value, currency))}</title>"
                 f"</rect>"
-                f'<text class="value {name}" x="{_inside(x + bar / 2, words):.1f}" '
-                f'y="{base - h - 3:.1f}" font-size="11" text-anchor="middle">{escape(words)}'
-                f"</text>"
             )
+            if next(shown):
+                parts.append(
+                    f'<text class="value {name}" x="{_inside(x + bar / 2, words, left):.1f}" '
+                    f'y="{base - h - 3:.1f}" font-size="11" text-anchor="middle">'
+                    f"{escape(words)}</text>")
         middle = left + (i + 0.5) * slot  # under the day's bars
         if i % every == 0 and middle + DAY_LABEL / 2 <= WIDTH:  # the last one whole or not at all
-            parts.append(f'<text class="x-tick" x="{middle:.1f}" y="{base + 14}" font-size="11" '
+            parts.append(f'<text class="x-tick" x="{middle:.1f}" y="{base + 19}" font-size="11" '
                          f'text-anchor="middle">{escape(day[5:])}</text>')
         parts.append("</g>")
-    parts.append(f'<text x="{(left + WIDTH - PAD) / 2:.0f}" y="{base + 30}" font-size="11" '
+    parts.append(f'<text x="{(left + WIDTH - PAD) / 2:.0f}" y="{base + 33}" font-size="11" '
                  f'text-anchor="middle">day (UTC, month-day)</text>')
     parts.append('<g class="legend">')
     for k, (_name, color, label) in enumerate(SERIES):

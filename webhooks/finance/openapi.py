@@ -268,7 +268,10 @@ def document() -> dict[str, Any]:
                 "summary": "EU withdrawals (Article 11a) received in the period, the nearest "
                            "legal deadline first, each with where its money stands",
                 "parameters": _params(("since", "until"), paged=False),
-                "responses": {"200": {"description": "the withdrawals", "content": {
+                "responses": {"200": {"description": "the withdrawals (CSV: the amounts "
+                                                     "also in major units after the other "
+                                                     "columns, amount_decimal and "
+                                                     "refunded_decimal)", "content": {
                     "application/json": {"schema": {"type": "object", "properties": {
                         "data": {"type": "array",
                                  "items": {"$ref": "#/components/schemas/Withdrawal"}}}}},

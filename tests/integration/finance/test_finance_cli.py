@@ -75,6 +75,28 @@ def test_the_report_shows_the_period_totals_as_a_table(scene: Scene, sqlite_url:
     assert (as_json["totals"][0]["refunded"], as_json["totals"][0]["dry_run"]) == (0, 2500)
 
 
+def test_the_reports_help_names_every_column_it_prints_with_the_dry_run(
+    scene: Scene, sqlite_url: str
+) -> None:
+    said = " ".join(invoke(sqlite_url, "ledger", "report", "--help").output.split())
+    assert ("Totals for a period, one row per currency. Columns: currency; decisions; captured "
+            "(payments, not order totals: `insights costs` compares with order value); "
+            "refunded; credited (bonus included); dry run (what went to the dry-run provider: "
+            "no money moved, so it is in neither refunded nor credited); kept (items kept "
+            "without a return); waiting for review (how many, and their amount); decided by a "
+            "person (approved at the final amount, or declined); refund rate (refunded, of what "
+            "was captured); sales kept (retained): exchanges, with the revenue they retained."
+            ) in said
+    assert ("how many missed the promised time or are overdue, and how many went to the dry run "
+            "(no money moved).") in said
+    # the table's own header, in the same order
+    printed = invoke(sqlite_url, "ledger", "report", "--since", "2026-11-01").output
+    header = " ".join(printed.splitlines()[1].split())
+    assert header == ("currency decisions captured refunded credited dry run kept waiting for "
+                      "review decided by a person refund rate sales kept (retained)")
+    assert "dry run (no money moved): 1 decision(s)" in printed
+
+
 def test_export_streams_csv_for_the_period_without_a_progress_bar_off_a_terminal(
     scene: Scene, sqlite_url: str
 ) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Iterator
 from datetime import datetime, timedelta
@@ -108,6 +109,30 @@ def test_the_reconcile_command_prints_the_mismatches_and_exits_non_zero(
     assert "amount" in result.output
     assert refund["id"] in result.output
     assert "25.00 EUR succeeded  0.01 EUR succeeded" in result.output
+
+
+def test_reconcile_json_says_they_agree_and_about_what_when_nothing_differs(
+    shop: Shop, stripe_server: FakeStripeServer, sqlite_url: str
+) -> None:
+    env = {"REFUNDS_DATABASE_URL": sqlite_url, "REFUNDS_STRIPE_API_KEY": API_KEY,
+           "REFUNDS_STRIPE_API_BASE": stripe_server.url}
+    since = (shop.now - timedelta(days=1)).date().isoformat()
+    result = CliRunner().invoke(main, ["reconcile", "--since", since, "--json"], env=env)
+    assert result.exit_code == 0, result.output
+    assert [json.loads(line) for line in result.stdout.splitlines()] == [{
+        "agree": True, "differences": [], "provider": "stripe",
+        "since": "2026-11-23T00:00:00+00:00", "provider_refunds": 4, "ledger_refunds": 4}]
+
+    # one difference: its line alone, as before
+    refund = next(r for r in stripe_server.fake.refunds if r["payment_intent"] == "pi_order1")
+    refund["amount"] = 1
+    result = CliRunner().invoke(main, ["reconcile", "--since", since, "--json"], env=env)
+    assert result.exit_code == 1, result.output
+    [line] = result.stdout.splitlines()
+    found = json.loads(line)
+    assert found.pop("attempt_id")  # our attempt's id
+    assert found == {"kind": "amount", "refund_id": refund["id"],
+                     "ledger": "25.00 EUR succeeded", "provider": "0.01 EUR succeeded"}
 
 
 def _reconcile_unreachable(sqlite_url: str, retries: str) -> Any:

@@ -38,7 +38,12 @@ def test_a_refund_made_outside_the_app_that_no_webhook_brought_is_named(installe
     tx = _paid(installed)
     since = clock().replace(year=2020)
     assert reconcile_saleor(installed.runtime.saleor_events, installed.engine, since) == []
-    assert _cli(installed, any_db_url).exit_code == 0
+    agree = _cli(installed, any_db_url)
+    assert agree.exit_code == 0
+    assert [json.loads(line) for line in agree.stdout.splitlines()] == [{
+        "agree": True, "differences": [], "provider": "saleor",
+        "since": "2020-01-01T00:00:00+00:00", "orders": 1, "provider_refunds": 0,
+        "ledger_refunds": 0}]
 
     installed.saleor.refund_outside(ORDER, "20.00")  # at the provider; no webhook sent
     found = reconcile_saleor(installed.runtime.saleor_events, installed.engine, since)

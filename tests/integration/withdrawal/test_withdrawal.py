@@ -353,9 +353,10 @@ def test_finance_sees_each_withdrawal_with_its_legal_deadline(shop: Shop, clock:
     clock.now = datetime(2026, 12, 8, 12, 0, 8, tzinfo=UTC)  # a second past the deadline
     late = shop.h.client().get("/api/withdrawals?format=csv", headers=auth)
     assert late.get_data(as_text=True).splitlines() == [
-        ",".join(COLUMNS),
+        ",".join(COLUMNS) + ",amount_decimal,refunded_decimal",
         f"{row.id},1001,Anna Schmidt,{EMAIL},2 x Mug,2026-11-24T12:00:07+00:00,"
-        f"2026-12-08T12:00:07+00:00,True,{row.decision_id},waiting,USD,5500,0,,,True"]
+        f"2026-12-08T12:00:07+00:00,True,{row.decision_id},waiting,USD,5500,0,,,True,"
+        "55.00,0.00"]
     assert shop.h.client().get("/api/withdrawals?since=2026-11-25", headers=auth).json == {
         "data": []}
     assert shop.h.client().get("/api/withdrawals").status_code == 401

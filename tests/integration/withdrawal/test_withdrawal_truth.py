@@ -43,10 +43,12 @@ def test_a_dry_run_withdrawal_is_shown_as_a_dry_run_never_as_refunded_in_time(
         "legal_deadline": "2026-12-08T12:00:07+00:00", "in_period": True,
         "decision_id": row.decision_id, "status": "dry_run", "currency": "USD", "amount": 5500,
         "refunded": 0, "refunded_at": None, "met": None, "overdue": False}]}
+    # the amounts also in major units, after the other columns, as every finance CSV's
     assert csv.get_data(as_text=True).splitlines() == [
-        ",".join(COLUMNS),
+        ",".join(COLUMNS) + ",amount_decimal,refunded_decimal",
         f"{row.id},1001,Anna Schmidt,{EMAIL},2 x Mug,2026-11-24T12:00:07+00:00,"
-        f"2026-12-08T12:00:07+00:00,True,{row.decision_id},dry_run,USD,5500,0,,,False"]
+        f"2026-12-08T12:00:07+00:00,True,{row.decision_id},dry_run,USD,5500,0,,,False,"
+        "55.00,0.00"]
     assert ("2026-11-24 12:00 UTC 1001 Anna Schmidt 2026-12-08 12:00 UTC dry run 55.00 USD "
             "dry run: no money moved") in words(page)
     assert "refunded in time" not in words(page)

@@ -30,3 +30,11 @@ def test_a_negative_amount_is_written_as_a_number_while_formula_text_is_still_qu
 def test_the_new_columns_come_after_the_existing_ones() -> None:
     assert amounts.columns(["id", "amount", "currency"], ("amount",)) == [
         "id", "amount", "currency", "amount_decimal"]
+
+
+def test_a_row_of_no_currency_yet_has_empty_major_cells_not_a_guess() -> None:
+    # a withdrawal not decided yet: 0 of no currency, neither 0.00 nor a 500
+    assert amounts.with_major({"currency": None, "amount": 0, "refunded": 0},
+                              ("amount", "refunded")) == {
+        "currency": None, "amount": 0, "refunded": 0,
+        "amount_decimal": None, "refunded_decimal": None}

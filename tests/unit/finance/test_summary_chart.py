@@ -77,10 +77,10 @@ def test_every_day_of_the_period_has_its_place_and_the_marks_are_round() -> None
     assert _ticks(svg, "value refunded") == ["77.96"] and _ticks(svg, "value credited") == [
         "51.97"]
     # the empty days are there, and say so; the 3rd's label in the middle of the third of
-    # five slots 57.2 wide from 64
+    # five slots 57.2 wide from 64, 19 under the axis (clear of the 0.00 mark beside it)
     empty = re.search(r'<g class="day" data-day="2026-12-03">(.*?)</g>', svg).group(1)
     assert empty == ('<title>2026-12-03: nothing captured</title><text class="x-tick" x="207.0" '
-                     'y="244" font-size="11" text-anchor="middle">12-03</text>')
+                     'y="249" font-size="11" text-anchor="middle">12-03</text>')
 
 
 def test_marks_are_round_in_each_currencys_own_units() -> None:
@@ -115,3 +115,32 @@ def test_the_last_days_values_end_inside_the_chart() -> None:
         ("credited", "51.97"), ("review_amount", "20.00")]
     # about 7 wide a character: centred on their bars they would end at 361.2 and 365.9
     assert [float(x) + 3.5 * len(words) for _, x, words in values] == [359.0, 359.0]
+
+
+def _value_boxes(svg: str) -> list[tuple[str, float, float, float, float]]:
+    """Each written value: its words and its box, about 7 wide a character, 11 high at 11 px."""
+    found = re.findall(r'class="value \w+" x="([\d.]+)" y="([\d.]+)"[^>]*>([^<]*)<', svg)
+    return [(w, float(x) - 3.5 * len(w), float(y) - 11, float(x) + 3.5 * len(w), float(y))
+            for x, y, w in found]
+
+
+def test_a_days_close_bars_on_a_phone_never_write_two_values_on_top_of_each_other() -> None:
+    # the review's day: 400.00 refunded, 108.90 credited, 117.25 dry run, bars 1.5 wide apart
+    s = Summary(since=datetime(2026, 11, 6, tzinfo=UTC), until=datetime(2026, 12, 7, tzinfo=UTC))
+    s.days["2026-12-06"] = {"EUR": Totals("EUR", refunded=40000, credited=10890, dry_run=11725)}
+    svg = str(bars(s, "EUR"))
+    assert [w for w, *_ in _value_boxes(svg)] == ["400.00", "117.25"]  # the taller of the two
+    assert "<title>2026-12-06 credited: 108.90 EUR</title>" in svg  # the other, in its tooltip
+
+
+def test_no_two_values_touch_in_a_busy_month() -> None:
+    s = Summary(since=datetime(2026, 11, 1, tzinfo=UTC), until=datetime(2026, 12, 1, tzinfo=UTC))
+    for d in range(1, 31):
+        s.days[f"2026-11-{d:02d}"] = {"EUR": Totals(
+            "EUR", refunded=10000 + 137 * d, credited=9000 + 211 * d, dry_run=500 * d,
+            kept=3000 + 97 * d, review_amount=7000 - 53 * d)}
+    boxes = _value_boxes(str(bars(s, "EUR")))
+    assert len(boxes) >= 8  # still a value every few days
+    touching = [(a[0], b[0]) for k, a in enumerate(boxes) for b in boxes[k + 1:]
+                if a[1] < b[3] and b[1] < a[3] and a[2] < b[4] and b[2] < a[4]]
+    assert touching == []

@@ -1,0 +1,51 @@
+"""What really moved for a decision, read from its attempts (what each provider answered), as
+finance's decision page says it apart from what the customer was told when it was decided: a
+decision made in the dry run and approved by a person after the shop went live moved real
+money, whatever its first answer said."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from refunds_plugin.domain.kinds import AttemptStatus
+from refunds_plugin.finance.rows import DRYRUN_PROVIDER
+from refunds_plugin.language.catalogue import english
+
+_NOT_YET = (AttemptStatus.PENDING, AttemptStatus.IN_PROGRESS, AttemptStatus.HELD)
+
+
+def _one(a: Mapping[str, Any]) -> str:
+    total = int(a["amount"]) + int(a.get("bonus") or 0)  # a credit's bonus is given too
+    amount, status, provider = english(total, a["currency"]), a["status"], a["provider"]
+    if provider == DRYRUN_PROVIDER:
+        return f"{amount} to the dry run (no money moved)"
+    if status == AttemptStatus.SUCCEEDED:
+        done = "refunded" if a["kind"] == "refund" else "given as store credit"
+        return f"{amount} {done} through {provider}"
+    if status == AttemptStatus.SENT:
+        return f"{amount} sent to {provider}, not confirmed yet"
+    if status == AttemptStatus.UNKNOWN:
+        return f"{amount} unknown: {provider} never answered, it may have moved"
+    if status in _NOT_YET:
+        return f"{amount} not moved yet ({status.replace('_', ' ')})"
+    return f"{amount} {status}: nothing moved"  # failed, canceled
+
+
+def moved(attempts: Iterable[Mapping[str, Any]]) -> str:
+    """One line: each attempt's money as its provider left it (``400.00 EUR refunded through
+    stripe``), in the order written; ``nothing`` when no money was to move."""
+    return "; ".join(_one(a) for a in attempts) or "nothing"
+
+
+def decided_without_money(facts: Mapping[str, Any],
+                          attempts: Iterable[Mapping[str, Any]]) -> str | None:
+    """Why no money could move when the decision was made, so its answer said test mode:
+    ``the dry run`` (an attempt of its went there), ``a dry run or a Stripe test key`` (its
+    stored facts say no money could move, ``can_charge`` false, and not which of the two);
+    None when money could move."""
+    if any(a["provider"] == DRYRUN_PROVIDER for a in attempts):
+        return "the dry run"
+    if facts.get("can_charge") is False:
+        return "a dry run or a Stripe test key"
+    return None
