@@ -34,6 +34,9 @@ def with_major(row: Mapping[str, Any], money: Iterable[str]) -> dict[str, Any]:
     """``row`` with each money column also in major units of the row's ``currency``; empty
     cells for a row with no currency yet (a withdrawal not decided: its ``amount`` is 0 of
     no currency, not 0.00 of one)."""
+    money = tuple(money)
+    if not money:  # a listing without amounts (the outbox) has no currency either
+        return dict(row)
     cur = row["currency"]
     return {**row, **{name + SUFFIX: major(row.get(name), cur) if cur else None
                       for name in money}}
