@@ -42,7 +42,7 @@ def ledger_list(limit: int, as_json: bool) -> None:
     if not rows:
         click.echo("no decisions yet")
         return
-    headers = ["created (UTC)", "decision", "order", "outcome", "review", "resolution", "amount",
+    headers = ["created (UTC)", "decision", "order", "outcome", "review", "resolution", "granted",
                "money", "reason"]
     table = [
         [
@@ -52,15 +52,27 @@ def ledger_list(limit: int, as_json: bool) -> None:
             r["outcome"],
             _review(r),
             r["resolution"],
-            english(r["amount"], r["currency"])
-            + (f" + {english(r['credit_bonus'], r['currency'])} bonus"
-                                if r["credit_bonus"] else ""),
+            _granted(r),
             r["money_status"],
             r["reason_code"],
         ]
         for r in rows
     ]
     tables.echo_table(headers, table, trim=False)  # this one always padded its last column
+
+
+def _granted(row: dict[str, Any]) -> str:
+    """What the decision gives: ``65.05 USD``, ``99.00 EUR + 9.90 EUR bonus``, or for a review a
+    person declined ``0.000 KWD (declined; the policy said 118.500 KWD)`` (one still open: what
+    the policy proposes; its review column says ``open``)."""
+    from refunds_plugin.finance.rows import not_granted
+
+    cur = row["currency"]
+    if why := not_granted(row):
+        said = english(row["amount"] + row["credit_bonus"], cur)
+        return f"{english(0, cur)} ({why}; the policy said {said})"
+    bonus = row["credit_bonus"]
+    return english(row["amount"], cur) + (f" + {english(bonus, cur)} bonus" if bonus else "")
 
 
 def _review(row: dict[str, Any]) -> str:

@@ -5,7 +5,10 @@ decision: its replacement does. An attempt the dry-run provider "carried out" mo
 its status reads ``dry_run``, never ``succeeded``. A decision sent to review keeps its outcome
 ``review`` (that is what the policy said); the review's result sits beside it. Its resolution
 and amounts are what was finally decided: an admin's change on approval (the review's
-``adjusted_*`` columns) replaces the policy's figures, and ``adjusted`` says what they were."""
+``adjusted_*`` columns) replaces the policy's figures, and ``adjusted`` says what they were.
+``granted_refund_amount`` and ``granted_credit_amount`` are the money given (or to be paid):
+those final figures when the return was granted (by the policy, or approved by a person), 0
+for a review declined or still open. They are the columns to sum."""
 
 from __future__ import annotations
 
@@ -63,10 +66,14 @@ EXPORT_COLUMNS = [
     "adjusted",  # "" or what the policy had said, when an admin's approval changed it
     "exchange",  # "" or how an exchange's price difference was settled (none, refund, charge…)
 ]
+# the money given: the final figures of a granted return, 0 for a review declined or open
+GRANTED = ("granted_refund_amount", "granted_credit_amount")  # credit with its bonus
 # the money columns in minor units; a CSV adds each in major units after all the others
 # (``amount_decimal``…), where a spreadsheet reads it as a number
-DECISION_MONEY = ("amount", "refund_amount", "credit_amount", "credit_bonus")
-CSV_COLUMNS = amounts.columns(EXPORT_COLUMNS, DECISION_MONEY)
+_FIRST_MONEY = ("amount", "refund_amount", "credit_amount", "credit_bonus")
+DECISION_MONEY = (*_FIRST_MONEY, *GRANTED)
+# the granted columns came later: in a CSV after every earlier column, so none of those moves
+CSV_COLUMNS = [*amounts.columns(EXPORT_COLUMNS, _FIRST_MONEY), *amounts.columns(GRANTED, GRANTED)]
 
 
 def plain(row: dict[str, Any]) -> dict[str, Any]:
@@ -167,11 +174,20 @@ def final_figures(dec: Any, review: Any = None) -> tuple[str, int, int, int]:
     return dec.resolution, int(dec.amount), int(dec.refund_amount), int(dec.credit_amount)
 
 
+def granted(dec: Any, review: Any = None) -> bool:
+    """Whether the decision gives its money: approved by the policy, or sent to review and
+    approved by a person (the summary's test too); a review declined or still open gives none."""
+    return dec.outcome == "approve" or (
+        dec.outcome == "review" and review is not None and review.status == "approved")
+
+
 def decision_row(dec: Any, statuses: list[str], review: Any = None) -> dict[str, Any]:
-    """The ``EXPORT_COLUMNS`` of one ``decisions`` row, given its attempts' statuses in order
-    and its ``reviews`` row (or None). The resolution and amounts are what was finally decided
-    (``final_figures``); ``adjusted`` then says what the policy had said."""
+    """The ``EXPORT_COLUMNS`` and ``GRANTED`` of one ``decisions`` row, given its attempts'
+    statuses in order and its ``reviews`` row (or None). The resolution and amounts are what
+    was finally decided (``final_figures``); ``adjusted`` then says what the policy had said;
+    the ``granted_*`` amounts are what is given (``granted``)."""
     resolution, amount, refund, credit = final_figures(dec, review)
+    given = granted(dec, review)
     # credit_amount includes the bonus (Resolution.total); amount does not
     bonus = max(0, refund + credit - amount)
     was = ""
@@ -206,7 +222,17 @@ def decision_row(dec: Any, statuses: list[str], review: Any = None) -> dict[str,
         "total_text": str(Money(amount + bonus, dec.currency)),
         "adjusted": was,
         "exchange": exchange_said(dec.body),
+        "granted_refund_amount": refund if given else 0,
+        "granted_credit_amount": credit if given else 0,
     }
+
+
+def not_granted(row: Mapping[str, Any]) -> str:
+    """``declined`` for a row sent to review that a person declined, for the lists to show its
+    granted 0 with what the policy said beside it; "" otherwise (a review still open shows what
+    the policy proposes, its review column says it waits)."""
+    declined = row["outcome"] == "review" and row["review_status"] == "declined"
+    return "declined" if declined else ""
 
 
 def exchange_said(body: str) -> str:

@@ -151,7 +151,9 @@ def mark_decision(conn: Connection, decision_id: str) -> None:
 def return_rows(decision_id: str, order_id: str, decision: dict[str, Any],
                 request: dict[str, Any], at: int) -> list[dict[str, Any]]:
     """The ``return_lines`` rows of a return decision, from its stored body and request (the
-    shapes ``decisions.body`` and ``decisions.request`` hold; also the migration's)."""
+    shapes ``decisions.body`` and ``decisions.request`` hold; also the migration's). A line's
+    amount is what is paid for it (``paid_body``: less what the provider's step left out)."""
+    decision = paid_body(decision)
     given: dict[str, tuple[int, bool]] = {}
     for ln in decision.get("lines") or ():
         amount, kept = given.get(str(ln["line_id"]), (0, False))
@@ -202,18 +204,37 @@ def index_return(conn: Connection, *, decision_id: str, decision: Decision,
                 (insight_marks, [{"day": at // DAY, "customer": customer}]))
 
 
-def final_body(body: dict[str, Any], amount: int, fees: int, bonus: int) -> dict[str, Any]:
-    """A return decision's body (JSON form) as a person's approval changed it: it gives
-    ``amount`` (before any bonus) with ``fees`` kept back and ``bonus`` on top. The change in
-    what is given before fees is spread over the lines not exchanged, in proportion to their
-    value (whole minor units, the remainders to the largest shares), so the lines' values are
-    the final figures the insights sum; a waived fee moves no line (it is the fee that goes)."""
+def not_paid(body: dict[str, Any]) -> int:
+    """What a return decision's lines were worth but its refund and store credit do not pay:
+    what the provider's step left out (Stripe refunds KWD in tens of fils, so 18.505 KWD is
+    refunded as 18.500), from the ``rounding`` rule's ``not_refunded`` and ``not_credited``."""
+    lost = 0
+    for r in body.get("trace") or ():
+        if r.get("rule") == "rounding":
+            saw = r.get("saw") or {}
+            lost += int(saw.get("not_refunded") or 0) + int(saw.get("not_credited") or 0)
+    return lost
+
+
+def paid_body(body: dict[str, Any]) -> dict[str, Any]:
+    """A return decision's body with its lines' values as paid: what the provider's step left
+    out (``not_paid``) taken off the lines not exchanged, in proportion to their value, and the
+    ``rounding`` rule with it (so a body made so is not made so again)."""
+    lost = not_paid(body)
+    if not lost:
+        return body
+    return {**body, "lines": _spread(body, -lost),
+            "trace": [r for r in body.get("trace") or () if r.get("rule") != "rounding"]}
+
+
+def _spread(body: dict[str, Any], change: int) -> list[dict[str, Any]]:
+    """The body's lines with ``change`` spread over those not exchanged, in proportion to their
+    value (whole minor units, the remainders to the largest shares; none below 0)."""
     lines = [dict(ln) for ln in body.get("lines") or ()]
     swapped = exchanged_lines(body)
     moving = [i for i, ln in enumerate(lines) if str(ln["line_id"]) not in swapped]
     was = sum(int(lines[i].get("amount", 0)) for i in moving)
-    policy_fees = sum(int(f.get("amount", 0)) for f in body.get("fees") or ())
-    target = max(0, was + amount + fees - int(body["amount"]) - policy_fees)
+    target = max(0, was + change)
     if moving and was:
         shares = [(target * int(lines[i].get("amount", 0)), i) for i in moving]
         left = target - sum(share // was for share, _ in shares)
@@ -222,6 +243,18 @@ def final_body(body: dict[str, Any], amount: int, fees: int, bonus: int) -> dict
             lines[i]["amount"] = share // was + (1 if i in extra else 0)
     elif moving:  # nothing to be in proportion to: the first line carries it
         lines[moving[0]]["amount"] = target
+    return lines
+
+
+def final_body(body: dict[str, Any], amount: int, fees: int, bonus: int) -> dict[str, Any]:
+    """A return decision's body (JSON form) as a person's approval changed it: it gives
+    ``amount`` (before any bonus) with ``fees`` kept back and ``bonus`` on top. The change in
+    what is given before fees is spread over the lines not exchanged, in proportion to their
+    value (``_spread``), from their values as paid (``paid_body``), so the lines' values are
+    the final figures the insights sum; a waived fee moves no line (it is the fee that goes)."""
+    body = paid_body(body)
+    policy_fees = sum(int(f.get("amount", 0)) for f in body.get("fees") or ())
+    lines = _spread(body, amount + fees - int(body["amount"]) - policy_fees)
     return {**body, "lines": lines, "amount": amount,
             "fees": [{"code": "final", "amount": fees}] if fees else [],
             "resolutions": [{"bonus": bonus}] if bonus else []}
@@ -240,11 +273,52 @@ def index_adjusted(conn: Connection, decision_id: str, amount: int, fees: int,
         return
     body = final_body({**json.loads(row.body), "amount": int(row.amount)}, amount, fees, bonus)
     request = json.loads(row.request or "{}")
-    for r in return_rows(decision_id, row.order_id, body, request, 0):
+    _rewrite_lines(conn, decision_id, row.order_id, body, request)
+    figures = figures_row(decision_id, body, request, None, 0)
+    conn.execute(update(return_figures).where(return_figures.c.decision_id == decision_id)
+                 .values(fees=figures["fees"], bonus=figures["bonus"], kept=figures["kept"]))
+
+
+def index_paid(conn: Connection, decision_id: str) -> None:
+    """Rewrite a return decision's ``return_lines`` values as paid (``return_rows``), from the
+    stored decision alone: migration 0023's, for returns indexed before their lines' values
+    left out what the provider's step did not pay. Not for one a person's approval changed
+    (``index_adjusted`` writes those)."""
+    row = conn.execute(select(decisions.c.body, decisions.c.request, decisions.c.order_id,
+                              decisions.c.kind)
+                       .where(decisions.c.id == decision_id)).one_or_none()
+    if row is None or row.kind != DecisionKind.RETURN.value:
+        return
+    _rewrite_lines(conn, decision_id, row.order_id, json.loads(row.body),
+                   json.loads(row.request or "{}"))
+
+
+def _rewrite_lines(conn: Connection, decision_id: str, order_id: str, body: dict[str, Any],
+                   request: dict[str, Any]) -> None:
+    for r in return_rows(decision_id, order_id, body, request, 0):
         conn.execute(update(return_lines)
                      .where(return_lines.c.decision_id == decision_id,
                             return_lines.c.line_id == r["line_id"])
                      .values(amount=r["amount"]))
-    figures = figures_row(decision_id, body, request, None, 0)
-    conn.execute(update(return_figures).where(return_figures.c.decision_id == decision_id)
-                 .values(fees=figures["fees"], bonus=figures["bonus"], kept=figures["kept"]))
+
+
+def index_approval(conn: Connection, decision_id: str) -> bool:
+    """Rewrite a return decision's rows with its approval's change, read from the last
+    ``review_decided`` entry with an ``adjusted`` body (its fees waived and bonus), as
+    ``index_adjusted`` does on approval: the migrations' (0019, 0023). False when no approval
+    changed it."""
+    change = None
+    for (text,) in conn.execute(
+            select(ledger_entries.c.body).where(ledger_entries.c.entry_type == "review_decided",
+                                                ledger_entries.c.subject_id == decision_id)
+            .order_by(ledger_entries.c.seq)):
+        change = json.loads(text).get("adjusted") or change
+    body = conn.execute(select(decisions.c.body).where(decisions.c.id == decision_id)
+                        ).scalar_one_or_none()
+    if change is None or body is None:
+        return False
+    waived = set(change.get("fees_waived") or ())
+    fees = sum(int(f.get("amount", 0)) for f in json.loads(body).get("fees") or ()
+               if f.get("code") not in waived)
+    index_adjusted(conn, decision_id, int(change["amount"]), fees, int(change.get("bonus", 0)))
+    return True

@@ -7,10 +7,12 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from alembic import command
 from flask.testing import FlaskClient
-from sqlalchemy import text
+from sqlalchemy import Engine, text
 
 from refunds_plugin.finance.tokens import create_token
+from refunds_plugin.ledger.migrate import alembic_config
 from tests.fakes.shop import Shop
 
 
@@ -63,3 +65,17 @@ def make_scene(db_url: str, now: datetime) -> Scene:
         approved_id=approved["decision_id"],
         review_id=review["decision_id"],
     )
+
+
+def as_before(engine: Engine, revision: str, *statements: str) -> None:
+    """The database as it was at ``revision``: migrated down to it, then ``statements`` (SQL)
+    put back what the writers of then left; a migration test then migrates it up again."""
+    with engine.connect() as conn:
+        conn = conn.execution_options(sqlite_write=True)
+        with conn.begin():
+            cfg = alembic_config()
+            cfg.attributes["connection"] = conn
+            command.downgrade(cfg, revision)
+        with conn.begin():
+            for sql in statements:
+                conn.execute(text(sql))

@@ -14,7 +14,7 @@ from click.testing import CliRunner
 from sqlalchemy import update
 
 from refunds_plugin.cli import main
-from refunds_plugin.finance.rows import EXPORT_COLUMNS
+from refunds_plugin.finance.rows import EXPORT_COLUMNS, GRANTED
 from refunds_plugin.ledger.db import make_engine
 from refunds_plugin.ledger.migrate import current_revision
 from refunds_plugin.ledger.tables import ledger_entries, refund_attempts
@@ -89,7 +89,7 @@ def test_ledger_list_shows_each_decision_with_where_its_money_is(ledger_db: str)
     lines = out.splitlines()
     assert code == 0
     assert lines[0].split() == ["created", "(UTC)", "decision", "order", "outcome", "review",
-                                "resolution", "amount", "money", "reason"]
+                                "resolution", "granted", "money", "reason"]
     rows = sorted(line.split()[3:] for line in lines[1:])
     assert rows == [  # never reviewed: "-"
         ["1001", "approve", "-", "refund", "25.00", "USD", "succeeded", "approved"],
@@ -127,7 +127,8 @@ def test_ledger_export_csv_has_the_documented_columns_and_exact_amounts(ledger_d
     assert code == 0
     # the documented columns in their old places, then the amounts in major units
     assert reader.fieldnames == [*EXPORT_COLUMNS, "amount_decimal", "refund_amount_decimal",
-                                 "credit_amount_decimal", "credit_bonus_decimal"]
+                                 "credit_amount_decimal", "credit_bonus_decimal",
+                                 *GRANTED, *(g + "_decimal" for g in GRANTED)]
     assert [(r["request_key"], r["amount"], r["currency"], r["amount_text"], r["money_status"],
              r["amount_decimal"], r["credit_bonus_decimal"]) for r in rows] == [
         ("return:r-1", "2500", "USD", "25.00 USD", "succeeded", "25.00", "0.00"),

@@ -160,11 +160,13 @@ def wants_csv() -> bool:
 
 
 def _listing(found: reports.Page, name: str, columns: list[str],
-             money: tuple[str, ...] = ()) -> Response:
-    """One page as JSON, or as CSV with ``money``'s columns also in major units."""
+             money: tuple[str, ...] = (), csv_columns: list[str] | None = None) -> Response:
+    """One page as JSON, or as CSV with ``money``'s columns also in major units (after all
+    the others, unless ``csv_columns`` says where)."""
     rows = _plain(found.rows)
     if _format() == "csv":
-        resp = csv_response(list(_csv_rows(rows, money)), amounts.columns(columns, money), name)
+        header = csv_columns or amounts.columns(columns, money)
+        resp = csv_response(list(_csv_rows(rows, money)), header, name)
     else:
         resp = jsonify({"data": rows, "page": found.page, "per_page": found.per_page,
                         "has_next": found.has_next})
@@ -197,7 +199,7 @@ def decisions() -> Response:
         every = reports.stream_decisions(runtime().engine, filters)
         return csv_stream(_csv_rows(every, DECISION_MONEY), CSV_COLUMNS, "decisions")
     found = reports.find_decisions(runtime().engine, filters, *_paging())
-    return _listing(found, "decisions", EXPORT_COLUMNS, DECISION_MONEY)
+    return _listing(found, "decisions", EXPORT_COLUMNS, DECISION_MONEY, CSV_COLUMNS)
 
 
 @bp.get("/attempts")

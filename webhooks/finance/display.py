@@ -11,6 +11,7 @@ from typing import Any
 
 from flask import Blueprint
 
+from refunds_plugin.finance.rows import not_granted
 from refunds_plugin.language.catalogue import english
 from refunds_plugin.ledger.db import aware
 from refunds_plugin.money import Money
@@ -83,3 +84,4 @@ def register(bp: Blueprint) -> None:
     bp.add_app_template_filter(share, "share")
     bp.add_app_template_filter(when, "when")
     bp.add_app_template_filter(review_text, "review_text")
+    bp.add_app_template_filter(not_granted, "not_granted")

@@ -122,6 +122,13 @@ def document() -> dict[str, Any]:
     decision_props: dict[str, Any] = {c: {"type": "string"} for c in EXPORT_COLUMNS}
     decision_props.update(amount=money, refund_amount=money, credit_amount=money,
                           credit_bonus=money)
+    given = "0 for a review declined or still open: the column to sum"
+    decision_props["granted_refund_amount"] = {
+        **money, "description": f"minor units: the refund given, refund_amount of a return "
+                                f"granted (by the policy, or approved by a person); {given}"}
+    decision_props["granted_credit_amount"] = {
+        **money, "description": f"minor units: the store credit given, bonus included, "
+                                f"credit_amount of a granted return; {given}"}
     decision_props["money_status"] = {"enum": [
         "none", "pending", "held", "in_progress", "sent", "unknown", "succeeded", "dry_run",
         "failed", "canceled", "mixed"], "description": "dry_run: the dry-run provider, no money "
@@ -241,6 +248,12 @@ def document() -> dict[str, Any]:
         "paths": {
             "/api/decisions": {"get": {
                 "summary": "Decisions, newest first",
+                "description": "`outcome` is what the policy said; `resolution`, `amount`, "
+                               "`refund_amount` and `credit_amount` what was decided (a "
+                               "person's change on approval included), also for a review "
+                               "declined or still open; `granted_refund_amount` and "
+                               "`granted_credit_amount` are the money given, 0 for those: "
+                               "sum these.",
                 "parameters": _params(DECISION_FILTERS, choices=DECISION_CHOICES),
                 "responses": {"200": _listing("Decision", whole=True), **ERRORS}}},
             "/api/attempts": {"get": {

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from refunds_plugin.ledger.line_index import final_body
+from refunds_plugin.ledger.line_index import final_body, paid_body
 
 
 def _body(**more: Any) -> dict[str, Any]:
@@ -40,3 +40,22 @@ def test_the_same_change_written_twice_gives_the_same_body() -> None:
     once = final_body(_body(), 1, 595, 250)
     assert final_body(_body(), 1, 595, 250) == once
     assert (_amounts(once), once["resolutions"]) == ([199, 397], [{"bonus": 250}])
+
+
+def _rounded() -> dict[str, Any]:
+    # 20.005 + 10.000 KWD less a 1.500 fee = 28.505, refunded as 28.500 (Stripe's 0.010 step)
+    return {"currency": "KWD", "amount": 28500,
+            "lines": [{"line_id": "l1", "amount": 20005}, {"line_id": "l2", "amount": 10000}],
+            "fees": [{"code": "return_shipping", "amount": 1500}],
+            "trace": [{"rule": "rounding", "code": "provider_rounding",
+                       "saw": {"wanted": 28505, "refunded": 28500, "not_refunded": 5}}]}
+
+
+def test_what_the_providers_step_left_out_is_taken_off_the_lines_once() -> None:
+    paid = paid_body(_rounded())
+    assert _amounts(paid) == [20002, 9998]  # 30.000 KWD before fees: 28.500 paid + 1.500 fee
+    assert paid_body(paid) == paid
+    # an approval with the policy's own figures changes nothing more; another amount is
+    # spread from the values as paid
+    assert _amounts(final_body(_rounded(), 28500, 1500, 0)) == [20002, 9998]
+    assert sum(_amounts(final_body(_rounded(), 20000, 1500, 0))) == 21500

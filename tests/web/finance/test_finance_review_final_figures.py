@@ -14,7 +14,6 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import pytest
-from alembic import command
 from click.testing import CliRunner
 from flask.testing import FlaskClient
 from sqlalchemy import text
@@ -26,8 +25,8 @@ from refunds_plugin.insights.period import period
 from refunds_plugin.insights.reasons import reasons
 from refunds_plugin.ledger.db import write_tx
 from refunds_plugin.ledger.line_index import index_adjusted
-from refunds_plugin.ledger.migrate import alembic_config, migrate
-from tests.fakes.finance_scene import csrf
+from refunds_plugin.ledger.migrate import migrate
+from tests.fakes.finance_scene import as_before, csrf
 from tests.fakes.shop import Shop
 
 PERIOD = ("--since", "2026-11-01", "--until", "2026-12-01")
@@ -201,16 +200,10 @@ def test_migration_0019_rewrites_approvals_recorded_before_it_as_the_app_now_wri
                     for t in ("return_lines", "return_figures")}
 
     written = rows()
-    with engine.connect() as conn:
-        conn = conn.execution_options(sqlite_write=True)
-        with conn.begin():
-            cfg = alembic_config()
-            cfg.attributes["connection"] = conn
-            command.downgrade(cfg, "0018")
-        with conn.begin():  # what the approvals left before 0019: the policy's figures
-            conn.execute(text("UPDATE return_lines SET amount = 1234567 WHERE amount = 100050"))
-            conn.execute(text("UPDATE return_lines SET amount = 10000 WHERE amount = 6495"))
-            conn.execute(text("UPDATE return_figures SET fees = 595 WHERE currency = 'EUR'"))
+    as_before(engine, "0018",  # what the approvals left before 0019: the policy's figures
+              "UPDATE return_lines SET amount = 1234567 WHERE amount = 100050",
+              "UPDATE return_lines SET amount = 10000 WHERE amount = 6495",
+              "UPDATE return_figures SET fees = 595 WHERE currency = 'EUR'")
     stale = rows()
     assert stale != written
     migrate(engine)

@@ -14,7 +14,7 @@ from sqlalchemy import select
 from werkzeug.test import TestResponse
 
 from refunds_plugin.finance.reports import export_decisions, stream_decisions
-from refunds_plugin.finance.rows import EXPORT_COLUMNS
+from refunds_plugin.finance.rows import EXPORT_COLUMNS, GRANTED
 from refunds_plugin.finance.tokens import create_token
 from refunds_plugin.ledger.tables import decisions
 from tests.fakes.shop import Shop
@@ -66,7 +66,8 @@ def test_decisions_csv_carries_each_amount_in_major_units_with_its_currencys_dec
     header = resp.get_data(as_text=True).splitlines()[0].split(",")
     # the existing columns keep their names and places; the major units come after them
     assert header == [*EXPORT_COLUMNS, "amount_decimal", "refund_amount_decimal",
-                      "credit_amount_decimal", "credit_bonus_decimal"]
+                      "credit_amount_decimal", "credit_bonus_decimal",
+                      *GRANTED, *(g + "_decimal" for g in GRANTED)]
     found = {r["order_id"]: (r["amount"], r["amount_decimal"], r["refund_amount_decimal"],
                              r["credit_amount_decimal"], r["credit_bonus_decimal"])
              for r in rows(resp)}

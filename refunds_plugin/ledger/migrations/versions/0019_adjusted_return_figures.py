@@ -14,12 +14,10 @@ Revises: 0018
 
 from __future__ import annotations
 
-import json
-
 import sqlalchemy as sa
 from alembic import op
 
-from refunds_plugin.ledger.line_index import index_adjusted, mark_decision
+from refunds_plugin.ledger.line_index import index_approval, mark_decision
 
 revision = "0019"
 down_revision = "0018"
@@ -32,25 +30,13 @@ def upgrade() -> None:
     meta = sa.MetaData()
     reviews = sa.Table("reviews", meta, autoload_with=bind)
     decisions = sa.Table("decisions", meta, autoload_with=bind)
-    entries = sa.Table("ledger_entries", meta, autoload_with=bind)
     changed = bind.execute(
-        sa.select(reviews.c.decision_id, decisions.c.body)
+        sa.select(reviews.c.decision_id)
         .join(decisions, decisions.c.id == reviews.c.decision_id)
         .where(reviews.c.adjusted_amount.is_not(None), decisions.c.kind == "return")).all()
-    for decision_id, body_text in changed:
-        change = None
-        for (text,) in bind.execute(
-                sa.select(entries.c.body).where(entries.c.entry_type == "review_decided",
-                                                entries.c.subject_id == decision_id)
-                .order_by(entries.c.seq)):
-            change = json.loads(text).get("adjusted") or change
-        if change is None:
-            continue
-        waived = set(change.get("fees_waived") or ())
-        fees = sum(int(f.get("amount", 0)) for f in json.loads(body_text).get("fees") or ()
-                   if f.get("code") not in waived)
-        index_adjusted(bind, decision_id, int(change["amount"]), fees, int(change.get("bonus", 0)))
-        mark_decision(bind, decision_id)
+    for (decision_id,) in changed:
+        if index_approval(bind, decision_id):
+            mark_decision(bind, decision_id)
 
 
 def downgrade() -> None:
