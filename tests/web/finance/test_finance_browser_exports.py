@@ -16,7 +16,8 @@ DECISIONS_HEADER = (
     "credit_amount,amount_text,reason_code,review_reason,policy_name,policy_hash,customer_id,"
     "customer_email,money_status,explanation,review_status,review_decided_by,review_decided_at,"
     "credit_bonus,total_text,adjusted,exchange,amount_decimal,refund_amount_decimal,"
-    "credit_amount_decimal,credit_bonus_decimal"
+    "credit_amount_decimal,credit_bonus_decimal,granted_refund_amount,granted_credit_amount,"
+    "granted_refund_amount_decimal,granted_credit_amount_decimal"
 )
 
 
