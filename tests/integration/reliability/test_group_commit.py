@@ -68,6 +68,24 @@ def wait_for_waiters(engine: Engine, count: int) -> None:
         time.sleep(0.005)
 
 
+def one_batch(engine: Engine, out: dict[str, Any], first: Callable[[Any], None],
+              **later: Callable[[Any], None]) -> None:
+    """Writer "a" runs ``first``, then starts the ``later`` writers (by name) and waits until
+    they queue behind it, so all of them join a's batch; returns when every writer is answered."""
+    threads = [writer(engine, work, out, name) for name, work in later.items()]
+
+    def a_waits_for_the_others(conn: Any) -> None:
+        first(conn)
+        for t in threads:
+            t.start()
+        wait_for_waiters(engine, len(threads))
+
+    a = writer(engine, a_waits_for_the_others, out, "a")
+    a.start()
+    for t in (a, *threads):
+        t.join(20)
+
+
 def test_a_failing_writer_rolls_back_only_its_own_work_and_the_rest_share_one_commit(
     engine: Engine, now: datetime
 ) -> None:
@@ -78,18 +96,7 @@ def test_a_failing_writer_rolls_back_only_its_own_work_and_the_rest_share_one_co
         record("evt_b", now)(conn)
         raise ValueError("evt_b refused after writing")
 
-    later = [writer(engine, b_fails, out, "b"), writer(engine, record("evt_c", now), out, "c")]
-
-    def a_waits_for_the_others(conn: Any) -> None:
-        record("evt_a", now)(conn)
-        for t in later:
-            t.start()
-        wait_for_waiters(engine, 2)
-
-    first = writer(engine, a_waits_for_the_others, out, "a")
-    first.start()
-    for t in (first, *later):
-        t.join(20)
+    one_batch(engine, out, record("evt_a", now), b=b_fails, c=record("evt_c", now))
 
     assert recorded(engine) == ["evt_a", "evt_c"]
     assert len(seen) == 1  # one commit for the three writers
@@ -162,18 +169,7 @@ def test_a_batch_moves_the_seal_record_once_to_its_newest_entry_and_it_verifies(
                 raise ValueError(f"{name} refused after writing")
         return work
 
-    later = [writer(engine, entry("b"), out, "b"), writer(engine, entry("c", fail=True), out, "c")]
-
-    def a_waits_for_the_others(conn: Any) -> None:
-        entry("a")(conn)
-        for t in later:
-            t.start()
-        wait_for_waiters(engine, 2)
-
-    first = writer(engine, a_waits_for_the_others, out, "a")
-    first.start()
-    for t in (first, *later):
-        t.join(20)
+    one_batch(engine, out, entry("a"), b=entry("b"), c=entry("c", fail=True))
 
     assert out["a"][0] == out["b"][0] == "ok" and out["c"][0] == "error"
     with engine.connect() as conn:
