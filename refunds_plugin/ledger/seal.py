@@ -38,7 +38,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import Connection, Engine, event, func, select, text
-from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 
 from refunds_plugin import metrics
 from refunds_plugin.ledger import chain
@@ -172,6 +172,12 @@ def _round(conn: Connection, wait_s: float) -> Round:
     return Round(len(sealed["s"]), through, covers=covers)
 
 
+def _disconnected(exc: SQLAlchemyError) -> bool:
+    """The round failed on a connection the server had dropped (SQLAlchemy then discards it and
+    every older one in its pool), not on a database that refuses now."""
+    return isinstance(exc, DBAPIError) and exc.connection_invalidated
+
+
 def _gapless(rows: list[Any], upto: int) -> bool:
     """Every number from the tail's to S is there: the entries up to S are all committed."""
     seqs = [int(r[0]) for r in rows]
@@ -191,19 +197,23 @@ class _Sealer:
     """The background sealer of one process and engine: a thread woken by the writers' commits
     (``committed``) that seals in rounds, each round everything committed so far, until it has
     sealed every commit it was told of. It stops after ``IDLE_S`` without work and is started
-    again by the next commit. A round for commits begins ``GATHER_S`` after the oldest of them,
-    so it seals the entries of those that follow too (a round's fixed cost, four round trips,
-    is then paid once for several); a round for ``settle`` begins at once."""
+    again by the next commit. A round that fails is tried again (at once after a dropped
+    connection, then backing off to 2 s) for ``GIVE_UP_S``, so a database restart does not leave
+    the last commits before it waiting for the next one. A round for commits begins
+    ``GATHER_S`` after the oldest of them, so it seals the entries of those that follow too (a
+    round's fixed cost, four round trips, is then paid once for several); a round for
+    ``settle`` begins at once."""
 
     IDLE_S = 30.0
     GATHER_S = 0.02
+    GIVE_UP_S = 60.0  # rounds failing this long: the thread stops (the next commit restarts it)
 
     def __init__(self) -> None:
         self.cond = threading.Condition()
         self.covers = 0.0  # every entry committed before this moment (time.monotonic) is sealed
         self.wanted = 0.0  # the newest commit (or ``settle``) a round must begin after
         self.waiting: deque[float] = deque()  # commits not covered yet, for the seal lag
-        self.failed = 0.0  # when a round last failed (the thread stops; the next commit restarts)
+        self.failed = 0.0  # when a round last failed (it is tried again: ``GIVE_UP_S``)
         self.disposed = False  # the owner disposed of the engine: rounds close their connection
         self.hurry = False  # a ``settle`` waits: the next round begins without gathering
         self.thread: threading.Thread | None = None
@@ -234,6 +244,7 @@ class _Sealer:
 
     def _background(self, engine: Engine) -> None:
         pause = 0.001
+        failing_since, backoff, retry = 0.0, 0.05, 0  # rounds failing in a row
         while True:
             with self.cond:
                 idle_until = time.monotonic() + self.IDLE_S
@@ -249,11 +260,24 @@ class _Sealer:
             try:
                 lap = seal_round(engine, close=self.disposed)
             except SQLAlchemyError as exc:
-                log.warning("the background sealer stops: %s", exc)
                 with self.cond:
-                    self.thread, self.failed = None, time.monotonic()
+                    self.failed = time.monotonic()
                     self.cond.notify_all()
-                return
+                failing_since = failing_since or time.monotonic()
+                if time.monotonic() - failing_since >= self.GIVE_UP_S:
+                    log.warning("the background sealer stops: %s", exc)
+                    with self.cond:
+                        self.thread = None
+                        self.cond.notify_all()
+                    return
+                # a connection the server dropped (a restart) is discarded with its pool's
+                # older ones: the next round takes a fresh one at once; otherwise back off
+                wait = 0.0 if retry == 0 and _disconnected(exc) else backoff
+                log.warning("a sealing round failed (trying again in %.2f s): %s", wait, exc)
+                time.sleep(wait)
+                backoff, retry = min(backoff * 2, 2.0), retry + 1
+                continue
+            failing_since, backoff, retry = 0.0, 0.05, 0
             with self.cond:
                 self._note(lap)
             if lap.covers is None:  # another process seals, or writers were slow: again soon
@@ -323,7 +347,9 @@ def _flush() -> None:
         while sealer.wanted >= sealer.covers and time.monotonic() < deadline:
             try:
                 lap = seal_round(engine, close=sealer.disposed)
-            except SQLAlchemyError:
+            except SQLAlchemyError as exc:
+                if _disconnected(exc):
+                    continue  # a connection dropped earlier: the pool's next one is fresh
                 break  # the database is gone or refuses: the next round seals them
             with sealer.cond:
                 sealer._note(lap)

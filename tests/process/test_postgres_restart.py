@@ -179,9 +179,13 @@ def test_postgres_restarted_under_traffic_loses_nothing_and_pays_once(
         assert sorted(p.pid for p in [cluster.procs["server"]]) == receivers  # not restarted
         assert cluster.procs["server"].poll() is None
         assert cluster.procs["w1"].poll() is None  # the worker rode out the outage too
+        # sealed by the processes' own sealers while they run (close() kills them: a crash,
+        # whose unsealed entries would wait for the next round or `refunds ledger seal`)
+        problem = chain_problem(engine)
     finally:
         cluster.close()
         stripe.stop()
+        engine.dispose()  # on a failure too: no pooled connection left for a later test's GC
 
     assert any(code >= 500 for code in answers), answers  # the outage was seen by senders
     with engine.connect() as conn:
@@ -190,6 +194,7 @@ def test_postgres_restarted_under_traffic_loses_nothing_and_pays_once(
         for order_id, outcome in conn.execute(select(decisions.c.order_id, decisions.c.outcome)):
             outcomes.setdefault(order_id, Counter())[outcome] += 1
         n_events = conn.execute(select(func.count()).select_from(events)).scalar_one()
+    engine.dispose()
     assert all(n == 1 for n in per_event.values())
     assert n_events == len(orders) * 4  # paid + a, b, d (c is refused, unrecorded)
     assert all(outcomes[o] == Counter({"approve": 3}) for o in orders), outcomes
@@ -197,5 +202,4 @@ def test_postgres_restarted_under_traffic_loses_nothing_and_pays_once(
         o: traffic.CAPTURED for o in orders}
     made = Counter(r["metadata"]["attempt_id"] for r in stripe.fake.refunds)
     assert len(made) == len(orders) * 3 and set(made.values()) == {1}
-    assert chain_problem(engine) is None
-    engine.dispose()
+    assert problem is None

@@ -7,6 +7,7 @@ is the one the old code wrote (same hashes)."""
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Iterator
 from datetime import datetime
 from typing import Any
@@ -20,7 +21,7 @@ from refunds_plugin.cli import main
 from refunds_plugin.finance.tokens import create_token
 from refunds_plugin.finance.verify import chain_head, unsealed_entries, verify_ledger
 from refunds_plugin.ledger import chain
-from refunds_plugin.ledger.db import write_tx
+from refunds_plugin.ledger.db import make_engine, write_tx
 from refunds_plugin.ledger.journal import append_entry
 from refunds_plugin.ledger.migrate import alembic_config, head_revision, migrate
 from refunds_plugin.ledger.seal import SEAL_KEY, seal_round, settle
@@ -201,3 +202,29 @@ def test_the_seal_record_follows_the_sealer_and_an_entry_unsealed_below_it_is_na
     assert [(p.where, p.problem, p.detail) for p in verify_ledger(pg)] == [(
         "entry 2", "seal_erased", "entry 2 has no hash, but the sealer recorded the chain "
         "sealed through entry 2: its seal was erased (1 entry un-sealed)")]
+
+
+def test_a_round_on_a_connection_the_server_dropped_is_tried_again_not_left_waiting(
+    pg: Engine, now: datetime, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A restart drops the pooled connections: the round after this process's last commit meets
+    one of them, and is tried again on a fresh one at once, rather than leaving the commit's
+    entries unsealed until some later commit (there may be none: the last one before a stop)."""
+    own = make_engine(pg.url.set(query={"application_name": "sealer-under-test"})
+                      .render_as_string(hide_password=False))
+    first, second = own.connect(), own.connect()  # two pooled connections, handed out in turn
+    dropped = second.execute(text("SELECT pg_backend_pid()")).scalar_one()
+    first.close()
+    second.close()
+    with pg.connect() as conn:  # the server drops the one the sealer will be handed
+        assert conn.execute(text("SELECT pg_terminate_backend(:p)"), {"p": dropped}).scalar_one()
+    with caplog.at_level("WARNING", logger="refunds.ledger"):
+        with write_tx(own) as conn:  # on the first connection: the commit succeeds
+            append_entry(conn, "note", "last", {"n": 1}, now)
+        deadline = time.monotonic() + 10
+        while unsealed_entries(pg) and time.monotonic() < deadline:
+            time.sleep(0.05)
+    assert unsealed_entries(pg) == 0 and verify_ledger(pg) == []
+    assert [r.getMessage().split(":")[0] for r in caplog.records] == [
+        "a sealing round failed (trying again in 0.00 s)"]
+    own.dispose()
