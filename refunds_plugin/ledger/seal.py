@@ -273,7 +273,8 @@ class _Sealer:
                 # a connection the server dropped (a restart) is discarded with its pool's
                 # older ones: the next round takes a fresh one at once; otherwise back off
                 wait = 0.0 if retry == 0 and _disconnected(exc) else backoff
-                log.warning("a sealing round failed (trying again in %.2f s): %s", wait, exc)
+                log.log(logging.DEBUG if retry else logging.WARNING,  # once per outage
+                        "a sealing round failed (trying again in %.2f s): %s", wait, exc)
                 time.sleep(wait)
                 backoff, retry = min(backoff * 2, 2.0), retry + 1
                 continue
