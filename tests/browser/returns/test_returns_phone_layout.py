@@ -44,3 +44,39 @@ def test_the_refund_or_credit_choice_keeps_round_buttons_and_thumb_sized_rows(
         assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
     finally:
         context.close()
+
+
+@pytest.mark.parametrize("locale", ["en-US", "de-DE"])
+def test_the_withdrawal_link_is_a_thumb_sized_target_on_the_look_up_and_the_order_page(
+    chromium: Any, serve: Serve, screenshot: Callable[[Any, str], None], locale: str,
+) -> None:
+    """"Withdraw from contract here" was a 20 px line of text: now a 44 px target on both pages
+    that offer it, its words where they were (left edge, not wider than the screen)."""
+    shop, base = serve(policy="preset:default", withdrawal_enabled=True)
+    event = order_event("1001")
+    event["data"]["order"]["shipping_address"] = {
+        "name": "Anna Schmidt", "street": "Hauptstr. 1", "city": "Köln", "postal_code": "50667",
+        "country": "DE"}
+    shop.seed(event)
+    context = chromium.new_context(viewport=PHONE, is_mobile=True, has_touch=True,
+                                   locale=locale, extra_http_headers={"Accept-Language": locale})
+    try:
+        page = context.new_page()
+        page.goto(f"{base}/returns")
+        boxes = {"look-up": page.locator(".withdraw-link a").bounding_box()}
+        screenshot(page, f"withdraw-link-look-up-{locale}")
+        page.locator("#order_number").fill("1001")
+        page.locator("#email").fill(EMAIL.lower())
+        page.locator("button[type=submit]").click()
+        page.wait_for_url(f"{base}/returns/order")
+        boxes["order"] = page.locator(".withdraw-link a").bounding_box()
+        main = page.locator("main").bounding_box()
+
+        left = round(main["x"]) + 16  # main's own padding: where every line of text starts
+        assert {name: (box["height"] >= 44, round(box["x"])) for name, box in boxes.items()} == {
+            "look-up": (True, left), "order": (True, left)}
+        assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
+        page.locator(".withdraw-link a").tap()
+        page.wait_for_url(f"{base}/returns/withdraw")
+    finally:
+        context.close()
