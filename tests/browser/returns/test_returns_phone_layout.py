@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from tests.fakes.returns_shop import EMAIL, ReturnsShop, order_event
+from tests.fakes.returns_shop import EMAIL, KOELN, ReturnsShop, order_event
 
 pytestmark = pytest.mark.browser
 Serve = Callable[..., tuple[ReturnsShop, str]]
@@ -53,11 +53,7 @@ def test_the_withdrawal_link_is_a_thumb_sized_target_on_the_look_up_and_the_orde
     """"Withdraw from contract here" was a 20 px line of text: now a 44 px target on both pages
     that offer it, its words where they were (left edge, not wider than the screen)."""
     shop, base = serve(policy="preset:default", withdrawal_enabled=True)
-    event = order_event("1001")
-    event["data"]["order"]["shipping_address"] = {
-        "name": "Anna Schmidt", "street": "Hauptstr. 1", "city": "Köln", "postal_code": "50667",
-        "country": "DE"}
-    shop.seed(event)
+    shop.seed(order_event("1001", shipping_address=KOELN))
     context = chromium.new_context(viewport=PHONE, is_mobile=True, has_touch=True,
                                    locale=locale, extra_http_headers={"Accept-Language": locale})
     try:

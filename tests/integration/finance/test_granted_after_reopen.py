@@ -38,6 +38,14 @@ currency: USD
 window: {days: 365, start: payment}
 """
 DOCK = ReturnAddress("Our shop returns", "1 Dock Rd", "Austin", "78701", "US", region="TX")
+# what the lists say of the 25.00 USD return a person declined, however its money stands
+DECLINED = {
+    "csv": ("0", "0.00"),
+    "ledger list --json": 0,
+    "ledger list": "0.00 USD (declined; the policy said 25.00 USD)",
+    "page": '<td data-label="Amount" class="num">0.00 USD<br><small>declined; the policy '
+            'said 25.00 USD</small></td>',
+}
 DISPUTED = "charge_disputed: the charge is disputed; Stripe refuses refunds while it is"
 
 
@@ -109,11 +117,7 @@ def test_a_policy_approval_declined_after_its_payout_was_refused_grants_nothing(
     assert [r.status for r in h.rows(refund_attempts)] == ["failed"]
     assert _figures(h) == {
         "api": ("declined", 2500, 0, 0, "failed"),
-        "csv": ("0", "0.00"),
-        "ledger list --json": 0,
-        "ledger list": "0.00 USD (declined; the policy said 25.00 USD)",
-        "page": '<td data-label="Amount" class="num">0.00 USD<br><small>declined; the policy '
-                'said 25.00 USD</small></td>',
+        **DECLINED,
         "summary": (0, 0),  # nothing refunded, no item kept
     }
 
@@ -138,10 +142,6 @@ def test_money_paid_before_the_review_was_reopened_stays_paid_beside_a_granted_z
     assert fake_stripe.refunded("pi_123") == 2500
     assert _figures(h) == {
         "api": ("declined", 2500, 0, 0, "succeeded"),
-        "csv": ("0", "0.00"),
-        "ledger list --json": 0,
-        "ledger list": "0.00 USD (declined; the policy said 25.00 USD)",
-        "page": '<td data-label="Amount" class="num">0.00 USD<br><small>declined; the policy '
-                'said 25.00 USD</small></td>',
+        **DECLINED,
         "summary": (2500, 0),  # what moved stays what moved
     }
