@@ -63,8 +63,9 @@ def ledger_list(limit: int, as_json: bool) -> None:
 
 def _granted(row: dict[str, Any]) -> str:
     """What the decision gives: ``65.05 USD``, ``99.00 EUR + 9.90 EUR bonus``, or for a review a
-    person declined ``0.000 KWD (declined; the policy said 118.500 KWD)`` (one still open: what
-    the policy proposes; its review column says ``open``)."""
+    person declined (also one re-opened after the policy approved) ``0.000 KWD (declined; the
+    policy said 118.500 KWD)`` (one still open: what the policy proposes; its review column
+    says ``open``)."""
     from refunds_plugin.finance.rows import not_granted
 
     cur = row["currency"]

@@ -8,7 +8,9 @@ and amounts are what was finally decided: an admin's change on approval (the rev
 ``adjusted_*`` columns) replaces the policy's figures, and ``adjusted`` says what they were.
 ``granted_refund_amount`` and ``granted_credit_amount`` are the money given (or to be paid):
 those final figures when the return was granted (by the policy, or approved by a person), 0
-for a review declined or still open. They are the columns to sum."""
+for a review declined (also one re-opened after the policy's approval) or still open. They are
+the columns to sum; what moved is the attempts' (``money_status``), even when a person
+declined after money was paid."""
 
 from __future__ import annotations
 
@@ -175,10 +177,21 @@ def final_figures(dec: Any, review: Any = None) -> tuple[str, int, int, int]:
 
 
 def granted(dec: Any, review: Any = None) -> bool:
-    """Whether the decision gives its money: approved by the policy, or sent to review and
-    approved by a person (the summary's test too); a review declined or still open gives none."""
-    return dec.outcome == "approve" or (
-        dec.outcome == "review" and review is not None and review.status == "approved")
+    """Whether the decision gives its money (``granted_by``), given its ``reviews`` row."""
+    return granted_by(dec.outcome, review.status if review is not None else None)
+
+
+def granted_by(outcome: str, review_status: str | None) -> bool:
+    """Whether a decision gives its money, as its latest word stands (the summary's test too):
+    a person's, once they decided its review, also one re-opened after the policy approved it
+    (a failed payout, a parcel that differed) and then declined; else the policy's approval. A
+    review the policy sent that still waits gives none; one re-opened after the policy's
+    approval leaves that approval standing until a person decides."""
+    if outcome not in ("approve", "review"):
+        return False
+    if review_status in ("approved", "declined"):
+        return review_status == "approved"
+    return outcome == "approve"
 
 
 def decision_row(dec: Any, statuses: list[str], review: Any = None) -> dict[str, Any]:
@@ -228,10 +241,11 @@ def decision_row(dec: Any, statuses: list[str], review: Any = None) -> dict[str,
 
 
 def not_granted(row: Mapping[str, Any]) -> str:
-    """``declined`` for a row sent to review that a person declined, for the lists to show its
-    granted 0 with what the policy said beside it; "" otherwise (a review still open shows what
-    the policy proposes, its review column says it waits)."""
-    declined = row["outcome"] == "review" and row["review_status"] == "declined"
+    """``declined`` for a row whose review a person declined (sent by the policy, or re-opened
+    after its approval), for the lists to show its granted 0 with what the policy said beside
+    it; "" otherwise (a review still open shows what the policy proposes, its review column
+    says it waits)."""
+    declined = row["outcome"] in ("review", "approve") and row["review_status"] == "declined"
     return "declined" if declined else ""
 
 

@@ -12,8 +12,9 @@ What each figure means (the summary page says the same):
   with what the policy would give; review_approved / review_approved_amount: those a person
   approved, with the final amount (a change made on approval included); review_declined: those
   a person declined; sent_to_review: all of them, however they stand;
-- kept: returns approved (by the policy or a person) without sending the item back, the items'
-  value the customer keeps (the final amount). A
+- kept: returns granted (``rows.granted_by``: approved by the policy or a person, and not
+  declined by one since) without sending the item back, the items' value the customer keeps
+  (the final amount). A
   correction the shop made itself (an overpayment, a duplicate charge) returns no item, so it
   is never "kept": its money is counted once, under refunded.
 - return_labels: the prepaid return labels bought for the period's decisions and what they cost
@@ -46,7 +47,7 @@ from sqlalchemy import Connection, Engine, func, select
 
 from refunds_plugin.domain.decision import Exchange
 from refunds_plugin.domain.kinds import AttemptStatus, DecisionKind
-from refunds_plugin.finance.rows import DRYRUN_PROVIDER, parse_when
+from refunds_plugin.finance.rows import DRYRUN_PROVIDER, granted_by, parse_when
 from refunds_plugin.finance.withdrawals import WithdrawalRow, find_withdrawals
 from refunds_plugin.ledger.attempt_reads import replaced_attempts
 from refunds_plugin.ledger.db import aware, iso_time
@@ -263,8 +264,7 @@ def _add_decision(out: Summary, dec: Any, attempts: list[Any], now: datetime,
     total, per_day = out._bucket(created.date().isoformat(), dec.currency)
     # a person's approval may have changed the amount: the final one counts
     final = int(dec.adjusted_amount if dec.adjusted_amount is not None else dec.amount)
-    granted = dec.outcome == "approve" or (dec.outcome == "review"
-                                           and dec.review_status == "approved")
+    granted = granted_by(dec.outcome, dec.review_status)
     for t in (total, per_day):
         t.decisions += 1
         if dec.outcome == "review":

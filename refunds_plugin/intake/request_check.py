@@ -38,10 +38,10 @@ class LineProblem:
             "unknown": "the order has no such line",
             "twice": "it is named more than once; name each line once",
             "returned": f"a return has already been requested for every unit of {self.name}",
-            "too_many": f"only {self.left} of {self.name} can still be returned, "
-                        f"not {self.quantity}",
+            "too_many": f"only {self.left} can still be returned, not {self.quantity}",
         }[self.kind]
-        return f"line {self.line_id}: {said}"
+        named = f" ({self.name})" if self.kind == "too_many" else ""
+        return f"line {self.line_id}{named}: {said}"
 
 
 def line_problem(facts: OrderFacts, line_id: str, quantity: int | None,

@@ -23,6 +23,10 @@ EMAIL = "Ann.Lee@Example.com"
 TABLES = (events, decisions, refund_attempts, reviews, ledger_entries)
 
 
+KOELN = {"name": "Anna Schmidt", "street": "Hauptstr. 1", "city": "Köln", "postal_code": "50667",
+         "country": "DE"}
+
+
 def order_event(
     order_id: str = "1001",
     *,
@@ -31,20 +35,24 @@ def order_event(
     lines: list[dict[str, Any]] | None = None,
     shipping: int = 500,
     email: str = EMAIL,
+    shipping_address: dict[str, str] | None = None,
 ) -> dict[str, Any]:
+    """An ``order.paid`` of two mugs and a shirt; ``shipping_address`` (e.g. ``KOELN``: an EU
+    customer, who is offered the withdrawal function) when given."""
     lines = lines if lines is not None else [
         {"id": "l1", "sku": "MUG-1", "name": "Blue enamel mug", "quantity": 2,
          "unit_amount": 2500},
         {"id": "l2", "sku": "TEE-M", "name": "Linen shirt", "quantity": 1, "unit_amount": 4000},
     ]
     total = sum(ln["quantity"] * ln["unit_amount"] for ln in lines) + shipping
+    where = {"shipping_address": shipping_address} if shipping_address else {}
     return {
         "id": f"evt_paid_{order_id}", "type": "order.paid", "created": 1764000000,
         "data": {"order": {
             "id": order_id, "currency": "USD", "paid_at": paid_at, "delivered_at": delivered_at,
             "customer": {"id": "c-7", "email": email}, "lines": lines,
             "shipping_amount": shipping, "total_amount": total,
-            "payment": {"provider": "stripe", "reference": f"pi_{order_id}"},
+            "payment": {"provider": "stripe", "reference": f"pi_{order_id}"}, **where,
         }},
     }
 

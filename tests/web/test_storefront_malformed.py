@@ -45,13 +45,13 @@ def _post(shop: ReturnsShop, rid: str, lines: list[tuple[str, int]],
 
 
 @pytest.mark.parametrize(("lines", "said"), [
-    pytest.param([("l3", 9)], "line l3: only 1 of Wool socks can still be returned, not 9",
+    pytest.param([("l3", 9)], "line l3 (Wool socks): only 1 can still be returned, not 9",
                  id="9-of-1"),
     pytest.param([("l1", 1), ("l9", 1)], "line l9: the order has no such line", id="unknown"),
     pytest.param([("l1", 1), ("l1", 1)],
                  "line l1: it is named more than once; name each line once", id="twice"),
     pytest.param([("l9", 1), ("l1", 3), ("l1", 1)],
-                 "line l9: the order has no such line; line l1: only 2 of Blue enamel mug can "
+                 "line l9: the order has no such line; line l1 (Blue enamel mug): only 2 can "
                  "still be returned, not 3; line l1: it is named more than once; name each "
                  "line once", id="every-line-named"),
 ])

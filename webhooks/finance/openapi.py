@@ -122,7 +122,8 @@ def document() -> dict[str, Any]:
     decision_props: dict[str, Any] = {c: {"type": "string"} for c in EXPORT_COLUMNS}
     decision_props.update(amount=money, refund_amount=money, credit_amount=money,
                           credit_bonus=money)
-    given = "0 for a review declined or still open: the column to sum"
+    given = ("0 for a review declined (also one re-opened after the policy approved) or "
+             "still open: the column to sum; money that moved is in money_status")
     decision_props["granted_refund_amount"] = {
         **money, "description": f"minor units: the refund given, refund_amount of a return "
                                 f"granted (by the policy, or approved by a person); {given}"}

@@ -45,7 +45,7 @@ def _said(p: LineProblem, t: Strings) -> str:
         return t.line_twice.format(item=p.name)
     if p.kind == "returned":
         return t.line_returned.format(item=p.name)
-    return t.too_many_units.format(item=p.name, left=p.left, qty=p.quantity)
+    return t.too_many_units(p.name, p.left, p.quantity)
 
 
 def parse(facts: OrderFacts, form: Mapping[str, str], t: Strings, request_id: str,

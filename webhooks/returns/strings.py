@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from flask_babel import get_locale, gettext
+from flask_babel import get_locale, gettext, ngettext
 
 from refunds_plugin.language import catalogue
 
@@ -138,7 +138,6 @@ ENGLISH: dict[str, str] = {
     "unknown_line": N_("Your order has no item {line}. Please start your return again."),
     "line_twice": N_("{item} is listed twice. Please choose it once."),
     "line_returned": N_("A return has already been requested for {item}."),
-    "too_many_units": N_("You can return at most {left} of {item}, not {qty}."),
     "errors_heading": N_("There is a problem"),
     "answer_heading_approve": N_("Your return is approved"),
     # approved, with a line the policy refused (reason code ``partially_approved``)
@@ -297,8 +296,9 @@ ENGLISH: dict[str, str] = {
 
 class Strings:
     """The page's sentences in the request's language: ``t.submit``, ``t["reason_other"]``,
-    ``t.lang`` (the ``<html lang>``), ``t.date(value)`` (a date as the reader writes it) and
-    ``t.deadline(moment)`` (a deadline, with its time when it ends partway through a day)."""
+    ``t.lang`` (the ``<html lang>``), ``t.date(value)`` (a date as the reader writes it),
+    ``t.deadline(moment)`` (a deadline, with its time when it ends partway through a day) and
+    the sentences whose words follow a count (``t.too_many_units(…)``)."""
 
     def __getitem__(self, key: str) -> str:
         return gettext(ENGLISH[key])
@@ -312,6 +312,14 @@ class Strings:
     @property
     def lang(self) -> str:
         return str(get_locale() or "en")
+
+    def too_many_units(self, item: str, left: int, qty: int) -> str:
+        """More units asked back than are left: the item's name leads, as the shop wrote it
+        (a name cannot be put in the plural: "Wool socks", "Jeans"), the count's words follow
+        it ("only 1", "at most 2")."""
+        return ngettext("%(item)s: you can return only %(left)s, not %(qty)s.",
+                        "%(item)s: you can return at most %(left)s, not %(qty)s.",
+                        left, item=item, left=left, qty=qty)
 
     def date(self, value: date | None) -> str:
         return catalogue.day(value, self.lang)

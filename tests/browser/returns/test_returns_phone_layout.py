@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from tests.fakes.returns_shop import EMAIL, ReturnsShop, order_event
+from tests.fakes.returns_shop import EMAIL, KOELN, ReturnsShop, order_event
 
 pytestmark = pytest.mark.browser
 Serve = Callable[..., tuple[ReturnsShop, str]]
@@ -42,5 +42,37 @@ def test_the_refund_or_credit_choice_keeps_round_buttons_and_thumb_sized_rows(
         labels.nth(1).tap()  # the label's whole row chooses it
         assert buttons.nth(1).is_checked()
         assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
+    finally:
+        context.close()
+
+
+@pytest.mark.parametrize("locale", ["en-US", "de-DE"])
+def test_the_withdrawal_link_is_a_thumb_sized_target_on_the_look_up_and_the_order_page(
+    chromium: Any, serve: Serve, screenshot: Callable[[Any, str], None], locale: str,
+) -> None:
+    """"Withdraw from contract here" was a 20 px line of text: now a 44 px target on both pages
+    that offer it, its words where they were (left edge, not wider than the screen)."""
+    shop, base = serve(policy="preset:default", withdrawal_enabled=True)
+    shop.seed(order_event("1001", shipping_address=KOELN))
+    context = chromium.new_context(viewport=PHONE, is_mobile=True, has_touch=True,
+                                   locale=locale, extra_http_headers={"Accept-Language": locale})
+    try:
+        page = context.new_page()
+        page.goto(f"{base}/returns")
+        boxes = {"look-up": page.locator(".withdraw-link a").bounding_box()}
+        screenshot(page, f"withdraw-link-look-up-{locale}")
+        page.locator("#order_number").fill("1001")
+        page.locator("#email").fill(EMAIL.lower())
+        page.locator("button[type=submit]").click()
+        page.wait_for_url(f"{base}/returns/order")
+        boxes["order"] = page.locator(".withdraw-link a").bounding_box()
+        main = page.locator("main").bounding_box()
+
+        left = round(main["x"]) + 16  # main's own padding: where every line of text starts
+        assert {name: (box["height"] >= 44, round(box["x"])) for name, box in boxes.items()} == {
+            "look-up": (True, left), "order": (True, left)}
+        assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
+        page.locator(".withdraw-link a").tap()
+        page.wait_for_url(f"{base}/returns/withdraw")
     finally:
         context.close()

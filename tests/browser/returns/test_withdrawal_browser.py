@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 
 from refunds_plugin.ledger.tables import decisions, withdrawals
-from tests.fakes.returns_shop import EMAIL, ReturnsShop, order_event
+from tests.fakes.returns_shop import EMAIL, KOELN, ReturnsShop, order_event
 
 pytestmark = pytest.mark.browser
 Serve = Callable[..., tuple[ReturnsShop, str]]
@@ -38,11 +38,7 @@ GERMAN = {"link": "Vertrag hier widerrufen", "confirm": "Widerruf bestätigen",
 def _german_order(serve: Serve) -> tuple[ReturnsShop, str]:
     """A shop with the withdrawal function on, and order 1001 delivered to Germany."""
     shop, base = serve(policy="preset:default", withdrawal_enabled=True)
-    event = order_event("1001")
-    event["data"]["order"]["shipping_address"] = {
-        "name": "Anna Schmidt", "street": "Hauptstr. 1", "city": "Köln", "postal_code": "50667",
-        "country": "DE"}
-    shop.seed(event)
+    shop.seed(order_event("1001", shipping_address=KOELN))
     return shop, base
 
 

@@ -30,7 +30,9 @@ def db_shop(any_db_url: str, now: datetime) -> Iterator[ReturnsShop]:
 
 @pytest.mark.parametrize(("fields", "said"), [
     pytest.param({"line-1-qty": "9", "line-1-reason": "damaged"},
-                 ["You can return at most 1 of Linen shirt, not 9."], id="9-of-1"),
+                 ["Linen shirt: you can return only 1, not 9."], id="9-of-1"),
+    pytest.param({"line-0-qty": "9", "line-0-reason": "damaged"},
+                 ["Blue enamel mug: you can return at most 2, not 9."], id="9-of-2"),
     pytest.param({"line-0-id": "l9", "line-0-qty": "1", "line-0-reason": "damaged"},
                  ["Your order has no item l9. Please start your return again."], id="unknown"),
     pytest.param({"line-1-id": "l1", "line-0-qty": "1", "line-0-reason": "damaged",
@@ -56,23 +58,30 @@ def test_one_bad_line_shows_the_form_again_naming_it_and_records_nothing(
 
 
 @pytest.mark.parametrize(("accept", "said"), [
-    ("fr", "Vous pouvez retourner au plus 1 × Linen shirt, et non 9."),
-    ("es", "Puedes devolver como máximo 1 × Linen shirt, no 9."),
-    ("de", "Sie können höchstens 1 × Linen shirt zurücksenden, nicht 9."),
+    # ``errors`` reads the box as words: the no-break space before ":" reads as a space
+    ("fr", ["Linen shirt : vous ne pouvez en retourner que 1, et non 9.",
+            "Blue enamel mug : vous pouvez en retourner au plus 2, et non 9."]),
+    ("es", ["Linen shirt: solo puedes devolver 1, no 9.",
+            "Blue enamel mug: puedes devolver como máximo 2, no 9."]),
+    ("de", ["Linen shirt: Sie können nur 1 zurücksenden, nicht 9.",
+            "Blue enamel mug: Sie können höchstens 2 zurücksenden, nicht 9."]),
 ])
-def test_too_many_units_are_counted_as_every_item_line_counts_them(
-    db_shop: ReturnsShop, accept: str, said: str
+def test_too_many_units_name_the_item_first_and_count_in_the_readers_plural(
+    db_shop: ReturnsShop, accept: str, said: list[str]
 ) -> None:
-    """"1 × Linen shirt", as the form and the answer name a quantity, never "1 de Linen
-    shirt"."""
+    """The item's name as the shop wrote it leads (no language can put "Linen shirt" in its
+    plural or give it a gender), the count's words follow it: "only 1", "at most 2"; never
+    "1 de Linen shirt" nor "1 × Linen shirt"."""
     client = db_shop.app.test_client()
     client.environ_base["HTTP_ACCEPT_LANGUAGE"] = accept
     before = db_shop.snapshot()
 
-    resp = submit(client, open_form(client), **{"line-1-qty": "9", "line-1-reason": "damaged"})
+    resp = submit(client, open_form(client), **{
+        "line-1-qty": "9", "line-1-reason": "damaged", "line-0-qty": "9",
+        "line-0-reason": "damaged"})
 
     assert resp.status_code == 400
-    assert errors(resp) == [said]
+    assert sorted(errors(resp)) == sorted(said)
     assert db_shop.snapshot() == before
 
 
