@@ -24,6 +24,7 @@ from refunds_plugin.domain.facts import (
 from refunds_plugin.domain.kinds import Reason
 from refunds_plugin.ledger.any_of import any_of
 from refunds_plugin.ledger.db import aware
+from refunds_plugin.ledger.rollups import granted as granted_now
 from refunds_plugin.ledger.tables import (
     decisions,
     orders,
@@ -56,8 +57,9 @@ def _history_query(by_id: bool, by_email: bool) -> tuple[Any, Any]:
     ``ix_orders_customer_email`` (``lower(customer_email)`` could use no index); a row stored
     before that still matches its own exact spelling.
 
-    Only granted returns count (approved, or approved by a person: one still waiting for a
-    person, or declined by one, is not money back); only those with a line that was not our
+    Only granted returns count (``rollups.granted``: approved by a person, or by the policy and
+    not declined by a person since; one still waiting for a person, or declined by one, is not
+    money back); only those with a line that was not our
     fault, and of those only that line's share (``_customer_share``). What was finally granted
     counts: an admin's change on approval (``reviews.adjusted_*``) in place of the policy's
     figures. "Not received" claims count whenever granted.
@@ -79,7 +81,7 @@ def _history_query(by_id: bool, by_email: bool) -> tuple[Any, Any]:
         .scalar_subquery()
     )
     d, rv = decisions.c, reviews.c
-    granted = or_(d.outcome == "approve", rv.status == "approved")
+    granted = granted_now()
     returns = decisions.outerjoin(reviews, rv.decision_id == d.id)
     of_theirs = (any_of(d.order_id, theirs), d.kind == "return",
                  d.outcome.in_(_fixed(("approve", "review"))))

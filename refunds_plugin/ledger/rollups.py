@@ -60,8 +60,13 @@ BLOCK = 8
 
 
 def granted() -> Any:
-    """A return decision whose money was granted: approved, or approved by a person."""
-    return or_(decisions.c.outcome == "approve", reviews.c.status == "approved")
+    """A return decision whose money was granted, as its latest word stands (in SQL what
+    ``finance.rows.granted_by`` says): approved by a person, or approved by the policy and not
+    declined by a person since (a review re-opened after the approval, then declined)."""
+    rv = reviews.c
+    return or_(rv.status == "approved",
+               and_(decisions.c.outcome == "approve",
+                    or_(rv.status.is_(None), rv.status != "declined")))
 
 
 # a fallen-back exchange ends as the return decided in its place (``exchanges/fallback.py``)
