@@ -26,6 +26,7 @@ from refunds_plugin.exchanges import fallback
 from refunds_plugin.exchanges.worker import ExchangeWorker, OutOfStock
 from refunds_plugin.execution.executor import Executor
 from refunds_plugin.execution.poller import SaleorPoller
+from refunds_plugin.execution.saleor_returns import SaleorReturns
 from refunds_plugin.intake.service import Service, utcnow
 from refunds_plugin.intake.withdrawals import decide_pending as decide_withdrawals
 from refunds_plugin.ledger.db import make_engine
@@ -75,6 +76,8 @@ class Runtime:
     # the customer's emails as they would be sent (the courier's, ``refunds mail preview``)
     renderer: Renderer | None = None
     courier: Courier | None = None  # delivers the outbox; the executor's loop runs it
+    # returns Saleor hears of without a refund attempt (a free order's); the loop records them
+    saleor_returns: SaleorReturns | None = None
 
 
 def build_providers(
@@ -179,6 +182,8 @@ def build(
         out_of_stock=_fallback_for_stock(policy, config),
         announced=bool(config.outbound_url),
     )
+    told = SaleorReturns(engine, clock, saleor_provider
+                         if isinstance(saleor_provider, SaleorProvider) else None, config)
     if run_exec:
         courier = Courier(engine, config, clock, renderer, build_mailer(config),
                           build_outbound(config, requests.Session()),
@@ -195,6 +200,7 @@ def build(
 
         def background() -> int:  # each round of the executor's loop
             return (saleor_poll() + desk.run_once() + exchange_worker.run_once()
+                    + told.run_once()
                     # a withdrawal recorded by a process that stopped before deciding it
                     + decide_withdrawals(service, clock()) + folder.run_once())
 
@@ -218,4 +224,5 @@ def build(
         exchanges=exchange_worker,
     )
     return Runtime(config, engine, policy, providers, service, executor, saleor, poller, desk,
-                   exchanges=exchange_worker, renderer=renderer, courier=courier)
+                   exchanges=exchange_worker, renderer=renderer, courier=courier,
+                   saleor_returns=told)

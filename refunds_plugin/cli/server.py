@@ -167,8 +167,9 @@ def drained_text(states: Counter[str]) -> str:
 @click.option("--metrics-port", default=None, type=int, help="Serve GET /metrics on this port.")
 def worker(once: bool, worker_id: str | None, metrics_port: int | None) -> None:
     """Run a refund executor: claim due attempts, call the provider, record the outcome,
-    re-query Saleor orders whose refunds wait for an outcome no webhook will bring, and deliver
-    the outbox's emails and events.
+    re-query Saleor orders whose refunds wait for an outcome no webhook will bring, record in
+    Saleor the returns no refund records (a free order's), and deliver the outbox's emails and
+    events.
 
     Any number may run against one PostgreSQL; SIGTERM finishes the current attempt and hands
     back the rest.
@@ -194,6 +195,8 @@ def worker(once: bool, worker_id: str | None, metrics_port: int | None) -> None:
                        "restocks)")
         if runtime.exchanges is not None and (worked := runtime.exchanges.run_once()):
             click.echo(f"exchanges: worked on {worked} exchange(s)")
+        if runtime.saleor_returns is not None and (told := runtime.saleor_returns.run_once()):
+            click.echo(f"saleor: worked on {told} return(s) to record without a refund")
         runtime.engine.dispose()
         return
     stopped = threading.Event()

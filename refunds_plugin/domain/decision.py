@@ -198,6 +198,18 @@ class Decision:
     def credit_amount(self) -> int:
         return sum(r.total for r in self.resolutions if r.kind is ResolutionKind.CREDIT)
 
+    def units_back(self) -> dict[str, int]:
+        """Per order line, the units that come back as a plain return: the lines the decision
+        asks back, less those an exchange swaps (its own return records them)."""
+        wanted: dict[str, int] = {}
+        if self.return_required:
+            for ln in self.lines:
+                if ln.return_required:
+                    wanted[ln.line_id] = wanted.get(ln.line_id, 0) + ln.quantity
+        for swapped in self.exchange.lines if self.exchange else ():
+            wanted[swapped.line_id] = wanted.get(swapped.line_id, 0) - swapped.quantity
+        return {lid: q for lid, q in wanted.items() if q > 0}
+
     @property
     def resolution_summary(self) -> str:
         kinds = sorted({r.kind.value for r in self.resolutions if r.total > 0})

@@ -32,6 +32,7 @@ from refunds_plugin.intake.adjustments import (
     journal_body,
 )
 from refunds_plugin.ledger import facts as facts_mod
+from refunds_plugin.ledger import saleor_returns
 from refunds_plugin.ledger.attempt_reads import outcome_unknown
 from refunds_plugin.ledger.attempt_reads import replaced_attempts as _replaced
 from refunds_plugin.ledger.attempts import (
@@ -179,6 +180,8 @@ def decide(
             if row.kind == "return":  # the items come back as for any approval
                 physical.open_for(conn, decision_id, decision, facts, terms,
                                   service.config, now)
+                saleor_returns.open_for(conn, decision_id, decision, facts, row.request_key,
+                                        written, now)
             attempt_ids = [row["id"] for row in written]
             if decision.exchange is not None:  # an exchange a person approved goes ahead now
                 open_exchange(conn, decision_id, row.order_id, decision.currency,

@@ -25,6 +25,7 @@ from refunds_plugin.domain.decision import Decision, RuleResult
 from refunds_plugin.domain.facts import OrderFacts, ReturnRequest
 from refunds_plugin.domain.kinds import DecisionKind, Outcome, ResolutionKind
 from refunds_plugin.language.said import Joined, rebuild, said, structure, structured
+from refunds_plugin.ledger import saleor_returns
 from refunds_plugin.ledger.attempts import write_attempts
 from refunds_plugin.ledger.exchanges import open_exchange
 from refunds_plugin.ledger.facts import OrderSeen
@@ -270,6 +271,8 @@ def record_decision(
         written = write_attempts(conn, decision_id, decision, facts, route, now,
                                  held if decision.return_required else frozenset(),
                                  first=entry)
+        # no attempt to record the return in Saleor (a free order's): a row of its own does
+        saleor_returns.open_for(conn, decision_id, decision, facts, request_key, written, now)
         if decision.exchange is not None:
             open_exchange(conn, decision_id, facts.order_id, decision.currency,
                           decision.exchange, now)

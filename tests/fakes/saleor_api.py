@@ -12,6 +12,10 @@ variant metadata, product type, attributes, collections; a line-level discount, 
 a line voucher, as ``undiscountedUnitPrice`` above ``unitPrice``) and signs webhooks the way Saleor
 does: a detached RS256 JWS over the exact body bytes, key named by ``kid``, JWKS at the origin.
 
+Returns: ``orderFulfillmentReturnProducts`` moves the units into a new RETURNED fulfillment each
+time (Saleor keeps no idempotency key: the same return sent again is a second return). A free
+order (``free=True``) costs 0 and has no transaction, as a checkout completed without payment.
+
 Exchanges: a return with ``replace: true`` lines makes a replacement draft order (``drafts``)
 holding the returned variants and an ``ORDER_REPLACEMENT_CREATED`` event on the original naming
 it; draft lines are added and deleted only while it is a draft; ``draftOrderComplete`` refuses a
@@ -184,6 +188,7 @@ class FakeSaleor(PaymentApp):
         actions: tuple[str, ...] = ("REFUND",),  # what the transaction's owner still offers
         gift_card_payment: bool = False,  # paid with a gift card through Saleor's own gateway
         shipping_address: dict[str, Any] | None = None,  # Saleor's Address, as ORDER selects it
+        free: bool = False,  # a 100% voucher or a giveaway: total 0, no transaction at all
     ) -> dict[str, Any]:
         cur = self.currency
         lines = lines or [("T3JkZXJMaW5lOjE=", 2, "10.00")]
@@ -236,6 +241,9 @@ class FakeSaleor(PaymentApp):
             "grantedRefunds": [],
             "shippingAddress": shipping_address,
         }
+        if free:  # nothing to pay: Saleor's checkout completes with no payment, charged 0 of 0
+            assert total == 0, "a free order's lines and shipping cost 0"
+            order["transactions"] = []
         if gift_card_payment:
             self.gateway[order["transactions"][0]["id"]] = GIFT_CARD_GATEWAY
         self.orders[order_id] = order
@@ -337,6 +345,7 @@ class FakeSaleor(PaymentApp):
         draft order, named by an ORDER_REPLACEMENT_CREATED event on the original."""
         order = self.orders[v["order"]]
         by_line = {ln["id"]: ln for ln in order["lines"]}
+
         replaced: list[tuple[str, int]] = []
         ret = {"id": self._id("RnVsZmlsbG1lbnQ"), "status": "RETURNED",
                "created": order["updatedAt"], "lines": []}

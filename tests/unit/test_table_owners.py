@@ -21,6 +21,7 @@ MONEY = ("events", "orders", "payments", "provider_refunds", "decisions", "refun
 OWNER = {
     **dict.fromkeys(MONEY, "refunds_plugin/ledger/"),
     "instance_keys": "refunds_plugin/ledger/",
+    "saleor_returns": "refunds_plugin/ledger/",
     # what the insights read, written beside the money tables (ledger/line_index.py)
     **dict.fromkeys(("order_lines", "order_line_labels", "customer_orders", "return_lines",
                      "return_figures"), "refunds_plugin/ledger/"),

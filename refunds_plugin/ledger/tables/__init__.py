@@ -47,6 +47,7 @@ from refunds_plugin.ledger.tables.notify import (
 from refunds_plugin.ledger.tables.shipping import (
     return_receipts,
     return_shipments,
+    saleor_returns,
 )
 from refunds_plugin.ledger.tables.withdrawals import (
     withdrawals,
@@ -71,6 +72,7 @@ __all__ = [
     "instance_keys",
     "return_shipments",
     "return_receipts",
+    "saleor_returns",
     "outbox",
     "order_lines",
     "order_line_labels",

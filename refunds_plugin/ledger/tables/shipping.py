@@ -1,4 +1,5 @@
-"""The physical return's tables: return shipments (labels, tracking) and receipts."""
+"""The physical return's tables: return shipments (labels, tracking), receipts, and the returns
+Saleor records without a refund attempt (a free order's)."""
 
 from __future__ import annotations
 
@@ -79,6 +80,29 @@ return_receipts = Table(
     UniqueConstraint("decision_id", "line_id", name="uq_return_receipts_decision_line"),
 )
 
+
+# A return Saleor is told of with no refund attempt to tell it (a free order's: nothing to
+# refund), one per decision (the key: a redelivered request records no second), written in the
+# decision's transaction by ``ledger/saleor_returns.py`` and recorded in Saleor by
+# ``execution/saleor_returns.py`` as a paid order's first attempt records it.
+saleor_returns = Table(
+    "saleor_returns",
+    metadata,
+    Column("decision_id", String(36), ForeignKey("decisions.id"), primary_key=True),
+    Column("order_id", String(255), nullable=False),
+    Column("lines", Text, nullable=False),  # JSON: order line id → units to return
+    Column("status", String(16), nullable=False),  # pending | recorded | failed
+    # JSON: the steps done (``providers/saleor/provider.record_return``), saved before the call
+    Column("progress", Text, nullable=False, server_default="{}"),
+    Column("fulfillment_id", String(255), nullable=True),  # Saleor's RETURNED fulfillment
+    Column("tries", Integer, nullable=False, server_default="0"),
+    Column("next_try_at", DateTime(timezone=True), nullable=False),
+    Column("claim_until", DateTime(timezone=True), nullable=True),  # a worker's lease
+    Column("last_error", Text, nullable=True),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
+    Index("ix_saleor_returns_due", "status", "next_try_at"),
+)
 
 # The notification outbox (migration 0007): emails to customers and events for the merchant's
 # systems, written in the transaction of the state change that causes them, delivered later by

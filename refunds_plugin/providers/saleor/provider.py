@@ -10,6 +10,7 @@ transaction is in ``saleor.transactions``.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import requests
@@ -79,49 +80,10 @@ class SaleorProvider:
         if correction and ins.kind == "refund":  # nothing comes back, no lines to grant for
             return refund_transaction(client, ins, progress, save)
         if records_return and not correction:
-            self._return(client, ins, decision, progress, save)
+            record_return(client, ins.order_id, decision.units_back(), progress, save)
         if ins.kind == "refund":
             return self._refund(client, ins, decision, progress, save)
         return credit_gift_card(client, ins, saleor, progress, save)
-
-    def _return(self, client: SaleorClient, ins: Instruction, decision: Decision,
-                progress: dict[str, Any], save: Any) -> None:
-        if progress.get("return_fulfillment") or progress.get("return") == "none":
-            return
-        wanted: dict[str, int] = {}
-        if decision.return_required:
-            for ln in decision.lines:
-                if ln.return_required:
-                    wanted[ln.line_id] = wanted.get(ln.line_id, 0) + ln.quantity
-        for swapped in decision.exchange.lines if decision.exchange else ():
-            # an exchanged line is returned with ``replace: true`` by the exchange itself
-            wanted[swapped.line_id] = wanted.get(swapped.line_id, 0) - swapped.quantity
-        wanted = {lid: q for lid, q in wanted.items() if q > 0}
-        if not wanted:
-            save(**{"return": "none"})
-            return
-        order = fetch_order(client, ins.order_id)
-        returned = sorted(f["id"] for f in order["fulfillments"] if f["status"] in RETURNED)
-        if progress.get("return") == "requested":
-            new = [fid for fid in returned if fid not in progress.get("returned_before", [])]
-            if new:  # the first try's answer was lost, but Saleor did record the return
-                save(return_fulfillment=new[0])
-                return
-        fulfillment_lines, order_lines = return_lines(order, wanted)
-        save(**{"return": "requested", "returned_before": returned})
-        payload = client.mutate(
-            graphql.RETURN_PRODUCTS,
-            {
-                "order": ins.order_id,
-                "input": {
-                    "fulfillmentLines": fulfillment_lines,
-                    "orderLines": order_lines,
-                    "refund": False,
-                },
-            },
-            "orderFulfillmentReturnProducts",
-        )
-        save(return_fulfillment=(payload.get("returnFulfillment") or {}).get("id") or "none")
 
     @staticmethod
     def _failed_grant(client: SaleorClient, ins: Instruction) -> str | None:
@@ -215,6 +177,36 @@ class SaleorProvider:
             sent_amount=ins.amount,
             detail={"granted_refund": grant_id},
         )
+
+
+def record_return(client: SaleorClient, order_id: str, wanted: dict[str, int],
+                  progress: dict[str, Any], save: Callable[..., None]) -> None:
+    """Saleor records the return of ``wanted`` units per order line, once
+    (``orderFulfillmentReturnProducts`` with ``refund: false``: no money moves). The RETURNED
+    fulfillments already there are saved before the call; a retry after a lost answer takes
+    the new one Saleor made instead of returning the lines again. A paid order's first attempt
+    calls it, and ``execution/saleor_returns.py`` for a return without one (a free order's)."""
+    if progress.get("return_fulfillment") or progress.get("return") == "none":
+        return
+    if not wanted:
+        save(**{"return": "none"})
+        return
+    order = fetch_order(client, order_id)
+    returned = sorted(f["id"] for f in order["fulfillments"] if f["status"] in RETURNED)
+    if progress.get("return") == "requested":
+        new = [fid for fid in returned if fid not in progress.get("returned_before", [])]
+        if new:  # the first try's answer was lost, but Saleor did record the return
+            save(return_fulfillment=new[0])
+            return
+    fulfillment_lines, order_lines = return_lines(order, wanted)
+    save(**{"return": "requested", "returned_before": returned})
+    payload = client.mutate(
+        graphql.RETURN_PRODUCTS,
+        {"order": order_id, "input": {"fulfillmentLines": fulfillment_lines,
+                                      "orderLines": order_lines, "refund": False}},
+        "orderFulfillmentReturnProducts",
+    )
+    save(return_fulfillment=(payload.get("returnFulfillment") or {}).get("id") or "none")
 
 
 def return_lines(order: dict[str, Any], wanted: dict[str, int],

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 import responses
@@ -47,13 +48,22 @@ shipping: {refund_with_last_item: false, refund_on_merchant_fault: true}
 """
 
 
+def install(any_db_url: str, clock: Clock, saleor: FakeSaleor, policy: Path | None = None,
+            text: str = "", **config: Any) -> SaleorHarness:
+    """The app installed in the fake Saleor, with the policy ``text`` written to ``policy``
+    (none: the default policy) and other settings."""
+    if policy is not None:
+        policy.write_text(text)
+        config["policy"] = str(policy)
+    h = SaleorHarness(any_db_url, clock, saleor, **config)
+    assert h.install().status_code == 200
+    return h
+
+
 @pytest.fixture
 def installed_credit(
     any_db_url: str, clock: Clock, saleor: FakeSaleor, tmp_path: Path
 ) -> Iterator[SaleorHarness]:
-    policy = tmp_path / "credit.yaml"
-    policy.write_text(CREDIT_POLICY)
-    h = SaleorHarness(any_db_url, clock, saleor, policy=str(policy))
-    assert h.install().status_code == 200
+    h = install(any_db_url, clock, saleor, tmp_path / "credit.yaml", CREDIT_POLICY)
     yield h
     h.close()
