@@ -284,14 +284,16 @@ def ledger_report(since: datetime | None, until: datetime | None, days: int, as_
     """Totals for a period, one row per currency. Columns: currency; decisions; captured
     (payments, not order totals: `insights costs` compares with order value); refunded;
     credited (bonus included); dry run (what went to the dry-run provider: no money moved, so
-    it is in neither refunded nor credited); kept (items kept without a return); waiting for
-    review (how many, and their amount); decided by a person (approved at the final amount, or
-    declined); refund rate (refunded, of what was captured); sales kept (retained): exchanges,
-    with the revenue they retained.
+    it is in neither refunded nor credited); stripe test mode (what Stripe refunded or credited
+    in its test mode, a test key: no real money moved, so it is in neither refunded nor
+    credited); kept (items kept without a return); waiting for review (how many, and their
+    amount); decided by a person (approved at the final amount, or declined); refund rate
+    (refunded, of what was captured); sales kept (retained): exchanges, with the revenue they
+    retained.
 
     Then one line of promise keeping: the decisions whose money was returned, with the median
     and p95 time to it, how many missed the promised time or are overdue, and how many went to
-    the dry run (no money moved)."""
+    the dry run (no money moved) or to Stripe's test mode (no real money moved)."""
     from refunds_plugin.finance.summary import summarize
     from refunds_plugin.ledger.db import iso_time
 
@@ -310,7 +312,8 @@ def ledger_report(since: datetime | None, until: datetime | None, days: int, as_
         rate = t.refund_rate_bp
         rows.append([
             cur, str(t.decisions), english(t.sales, cur), english(t.refunded, cur),
-            english(t.credited, cur), english(t.dry_run, cur), english(t.kept, cur),
+            english(t.credited, cur), english(t.dry_run, cur), english(t.test_mode, cur),
+            english(t.kept, cur),
             f"{t.review_count} ({english(t.review_amount, cur)})",
             f"{t.review_approved} approved ({english(t.review_approved_amount, cur)}), "
             f"{t.review_declined} declined",
@@ -318,13 +321,14 @@ def ledger_report(since: datetime | None, until: datetime | None, days: int, as_
             f"{t.exchanges} ({english(t.exchange_retained, cur)})",
         ])
     tables.echo_table(["currency", "decisions", "captured", "refunded", "credited", "dry run",
-                       "kept", "waiting for review", "decided by a person", "refund rate",
-                       "sales kept (retained)"], rows)
+                       "stripe test mode", "kept", "waiting for review", "decided by a person",
+                       "refund rate", "sales kept (retained)"], rows)
     promise = summary.to_json()["promise"]
     median, p95 = (f"{s}s" if s is not None else "-"  # no money returned: no time to show
                    for s in (promise["median_seconds"], promise["p95_seconds"]))
     click.echo(
         f"money returned for {promise['returned']} decision(s): median {median}, p95 {p95}; "
         f"{promise['missed']} missed the promised time, {promise['overdue']} overdue; "
-        f"dry run (no money moved): {promise['dry_run']} decision(s)"
+        f"dry run (no money moved): {promise['dry_run']} decision(s); "
+        f"stripe test mode (no real money moved): {promise['test_mode']} decision(s)"
     )

@@ -220,15 +220,12 @@ class Executor:
     def _succeeded(self, conn: Connection, attempt: AttemptRow, result: ProviderResult,
                    now: datetime, journal: list[Entry]) -> str:
         moved = transition(
-            conn,
-            attempt.id,
-            result.status,
-            now,
-            expect=(AttemptStatus.IN_PROGRESS,),
+            conn, attempt.id, result.status, now, expect=(AttemptStatus.IN_PROGRESS,),
             claimed_by=self.worker_id,
             provider_reference=result.reference,
             sent_amount=result.sent_amount,
             credit_code=result.credit_code,
+            livemode=result.livemode,
             journal=journal,
         )
         if not moved:

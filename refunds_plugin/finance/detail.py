@@ -117,7 +117,7 @@ def decision_detail(engine: Engine, decision_id: str,
                          test_mode=without_money is not None)
     money_moved = moved(attempts)
     for a in attempts:
-        a["status"] = shown_status(a["status"], a["provider"])
+        a["status"] = shown_status(a["status"], a["provider"], a["livemode"])
     line = unreadable_line(decision_id, reader.unreadable) if reader.unreadable else None
     if line:
         log.error("decision %s, order %s: %s", decision_id, row.order_id, line,

@@ -1,7 +1,9 @@
 """What really moved for a decision, read from its attempts (what each provider answered), as
 finance's decision page says it apart from what the customer was told when it was decided: a
 decision made in the dry run and approved by a person after the shop went live moved real
-money, whatever its first answer said."""
+money, whatever its first answer said. Money Stripe moved in its test mode (a test key: the
+attempt's ``livemode`` is false) says so: no real money moved. An attempt whose mode is not known
+(written before revision 0025) reads as it always did."""
 
 from __future__ import annotations
 
@@ -13,6 +15,7 @@ from refunds_plugin.finance.rows import DRYRUN_PROVIDER
 from refunds_plugin.language.catalogue import english
 
 _NOT_YET = (AttemptStatus.PENDING, AttemptStatus.IN_PROGRESS, AttemptStatus.HELD)
+TEST_MODE_WORDS = "in test mode: no real money moved"
 
 
 def _one(a: Mapping[str, Any]) -> str:
@@ -20,11 +23,13 @@ def _one(a: Mapping[str, Any]) -> str:
     amount, status, provider = english(total, a["currency"]), a["status"], a["provider"]
     if provider == DRYRUN_PROVIDER:
         return f"{amount} to the dry run (no money moved)"
+    test = a.get("livemode") is False  # Stripe's test mode; None: not known, said as before
     if status == AttemptStatus.SUCCEEDED:
         done = "refunded" if a["kind"] == "refund" else "given as store credit"
-        return f"{amount} {done} through {provider}"
+        return f"{amount} {done} through {provider}" + (f" {TEST_MODE_WORDS}" if test else "")
     if status == AttemptStatus.SENT:
-        return f"{amount} sent to {provider}, not confirmed yet"
+        mode, after = (" in test mode", ": no real money moves") if test else ("", "")
+        return f"{amount} sent to {provider}{mode}, not confirmed yet{after}"
     if status == AttemptStatus.UNKNOWN:
         return f"{amount} unknown: {provider} never answered, it may have moved"
     if status in _NOT_YET:
@@ -34,7 +39,8 @@ def _one(a: Mapping[str, Any]) -> str:
 
 def moved(attempts: Iterable[Mapping[str, Any]]) -> str:
     """One line: each attempt's money as its provider left it (``400.00 EUR refunded through
-    stripe``), in the order written; ``nothing`` when no money was to move."""
+    stripe``, or in Stripe's test mode ``400.00 EUR refunded through stripe in test mode: no
+    real money moved``), in the order written; ``nothing`` when no money was to move."""
     return "; ".join(_one(a) for a in attempts) or "nothing"
 
 

@@ -20,6 +20,7 @@ from refunds_plugin.finance.rows import (
     DECISION_MONEY,
     DRY_RUN,
     DRYRUN_PROVIDER,
+    TEST_MODE,
     attempt_statuses,
     check_choices,
     decision_row,
@@ -140,13 +141,14 @@ def ledger_counts(engine: Engine) -> LedgerCounts:
         dec = conn.execute(
             select(decisions.c.outcome, func.count()).group_by(decisions.c.outcome)
         ).all()
+        ra = refund_attempts.c
         att = conn.execute(
-            select(refund_attempts.c.status, refund_attempts.c.provider, func.count())
-            .group_by(refund_attempts.c.status, refund_attempts.c.provider)
+            select(ra.status, ra.provider, ra.livemode, func.count())
+            .group_by(ra.status, ra.provider, ra.livemode)
         ).all()
     by_status: dict[str, int] = {}
-    for s, provider, n in att:  # a dry run's "succeeded" is ``dry_run``, as finance says
-        shown = shown_status(s, provider)
+    for s, provider, livemode, n in att:  # as finance says: dry_run, test_mode
+        shown = shown_status(s, provider, livemode)
         by_status[shown] = by_status.get(shown, 0) + int(n)
     return LedgerCounts(
         [(s, t, int(n)) for s, t, n in ev],
@@ -234,9 +236,12 @@ def money_status_sql() -> ColumnElement[str]:
     def has(*statuses: str) -> ColumnElement[bool]:
         return exists().where(live, a.c.status.in_(statuses))
 
-    # the status as finance reads it (rows.shown_status): a dry run's success is dry_run
+    # the status as finance reads it (rows.shown_status): a dry run's success is dry_run, one
+    # in Stripe's test mode test_mode
+    succeeded = a.c.status == AttemptStatus.SUCCEEDED
     shown = case(
-        (and_(a.c.provider == DRYRUN_PROVIDER, a.c.status == AttemptStatus.SUCCEEDED), DRY_RUN),
+        (and_(a.c.provider == DRYRUN_PROVIDER, succeeded), DRY_RUN),
+        (and_(a.c.livemode.is_(False), succeeded), TEST_MODE),
         else_=a.c.status,
     )
     kinds = select(func.count(shown.distinct())).where(live).scalar_subquery()
@@ -273,10 +278,12 @@ ATTEMPT_COLUMNS = [
     "id", "decision_id", "order_id", "provider", "kind", "currency", "amount", "bonus",
     "sent_amount", "amount_text", "payment_reference", "customer_email", "status",
     "provider_reference", "credit_code", "tries", "last_error", "created_at", "completed_at",
+    "livemode",  # the provider's mode: false is Stripe's test mode, null not known (before 0025)
 ]  # fmt: skip
 # minor units; the CSV adds each in major units after all the others (``bonus_decimal``…)
 ATTEMPT_MONEY = ("amount", "bonus", "sent_amount")
-ATTEMPT_CSV_COLUMNS = amounts.columns(ATTEMPT_COLUMNS, ATTEMPT_MONEY)
+# livemode came later: in a CSV after every earlier column, so none of those moves
+ATTEMPT_CSV_COLUMNS = [*amounts.columns(ATTEMPT_COLUMNS[:-1], ATTEMPT_MONEY), "livemode"]
 
 
 def attempt_query(filters: Mapping[str, str]) -> Select[Any]:
@@ -287,7 +294,7 @@ def attempt_query(filters: Mapping[str, str]) -> Select[Any]:
     query = select(
         a.id, a.decision_id, a.order_id, a.provider, a.kind, a.currency, a.amount, a.bonus,
         a.sent_amount, a.payment_reference, a.customer_email, a.status, a.provider_reference,
-        a.credit_code, a.tries, a.last_error, a.created_at, a.completed_at,
+        a.credit_code, a.tries, a.last_error, a.created_at, a.completed_at, a.livemode,
     )
     if since := parse_param("since", filters.get("since")):
         query = query.where(a.created_at >= since)
@@ -296,9 +303,13 @@ def attempt_query(filters: Mapping[str, str]) -> Select[Any]:
     for name, column in (("kind", a.kind), ("provider", a.provider), ("order", a.order_id)):
         if filters.get(name):
             query = query.where(column == filters[name])
-    if status := filters.get("status"):
-        dry = and_(a.provider == DRYRUN_PROVIDER, a.status == AttemptStatus.SUCCEEDED)
-        query = query.where(dry if status == DRY_RUN else and_(a.status == status, ~dry))
+    if status := filters.get("status"):  # as shown: a dry run's or test mode's success apart
+        succeeded = a.status == AttemptStatus.SUCCEEDED
+        dry = and_(a.provider == DRYRUN_PROVIDER, succeeded)
+        test = and_(a.provider != DRYRUN_PROVIDER, a.livemode.is_(False), succeeded)
+        apart = {DRY_RUN: dry, TEST_MODE: test}
+        query = query.where(apart[status] if status in apart
+                            else and_(a.status == status, ~dry, ~test))
     if customer := (filters.get("customer") or "").strip():
         query = query.where(
             or_(func.lower(a.customer_email) == customer.lower(), a.customer_id == customer)
@@ -309,7 +320,7 @@ def attempt_query(filters: Mapping[str, str]) -> Select[Any]:
 def _attempt_row(found: Any) -> dict[str, Any]:
     row = dict(found._mapping)
     row["amount_text"] = str(Money(int(row["amount"]) + int(row["bonus"] or 0), row["currency"]))
-    row["status"] = shown_status(row["status"], row["provider"])
+    row["status"] = shown_status(row["status"], row["provider"], row["livemode"])
     return row
 
 

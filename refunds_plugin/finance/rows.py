@@ -2,7 +2,9 @@
 its attempts' statuses and its review, and the one-word money status. A refused attempt that a
 review's approval replaced with a new one (journalled as ``retry_of``) no longer speaks for the
 decision: its replacement does. An attempt the dry-run provider "carried out" moved no money, so
-its status reads ``dry_run``, never ``succeeded``. A decision sent to review keeps its outcome
+its status reads ``dry_run``, never ``succeeded``; one Stripe carried out in its test mode (a test
+key: the attempt's ``livemode`` is false) moved no real money, so it reads ``test_mode``. A
+decision sent to review keeps its outcome
 ``review`` (that is what the policy said); the review's result sits beside it. Its resolution
 and amounts are what was finally decided: an admin's change on approval (the review's
 ``adjusted_*`` columns) replaces the policy's figures, and ``adjusted`` says what they were.
@@ -37,6 +39,7 @@ UNREADABLE_WORD = "unreadable"  # ``exchange`` of a decision whose stored body c
 
 DRY_RUN = "dry_run"  # a dry-run provider's "succeeded": nothing moved
 DRYRUN_PROVIDER = "dryrun"
+TEST_MODE = "test_mode"  # a "succeeded" in Stripe's test mode (a test key): no real money moved
 
 EXPORT_COLUMNS = [
     "id",
@@ -106,10 +109,14 @@ def _utc(at: datetime) -> datetime:
         return (datetime.min if at.year == 1 else datetime.max).replace(tzinfo=UTC)
 
 
-def shown_status(status: str, provider: str) -> str:
-    """An attempt's status as finance reads it: the dry-run provider's success is ``dry_run``."""
-    if provider == DRYRUN_PROVIDER and status == AttemptStatus.SUCCEEDED:
+def shown_status(status: str, provider: str, livemode: bool | None = None) -> str:
+    """An attempt's status as finance reads it: the dry-run provider's success is ``dry_run``,
+    a success in Stripe's test mode (``livemode`` false) ``test_mode``; an attempt whose mode
+    is not known (NULL: written before revision 0025) reads as it always did."""
+    if status == AttemptStatus.SUCCEEDED and provider == DRYRUN_PROVIDER:
         return DRY_RUN
+    if status == AttemptStatus.SUCCEEDED and livemode is False:
+        return TEST_MODE
     return str(status)
 
 
@@ -127,7 +134,7 @@ def parse_param(name: str, value: str | None) -> datetime | None:
 
 # The enumerated filters and what they may be: any other value is a 400 naming the parameter
 # (an HTML page on /finance), never a quietly empty list.
-_SHOWN_STATUSES = (*(s.value for s in AttemptStatus), DRY_RUN)
+_SHOWN_STATUSES = (*(s.value for s in AttemptStatus), DRY_RUN, TEST_MODE)
 DECISION_CHOICES: dict[str, tuple[str, ...]] = {
     "outcome": tuple(o.value for o in Outcome),
     "resolution": ("refund", "credit", "credit+refund", "none"),
@@ -152,8 +159,8 @@ def check_choices(filters: Mapping[str, str], choices: Mapping[str, tuple[str, .
 
 def money_status(statuses: list[str]) -> str:
     """One word for where a decision's money is: none, pending, sent, succeeded, dry_run (the
-    dry-run provider: no money moved), unknown (the provider never answered: it may have paid),
-    failed, mixed."""
+    dry-run provider: no money moved), test_mode (Stripe's test mode: no real money moved),
+    unknown (the provider never answered: it may have paid), failed, mixed."""
     if not statuses:
         return "none"
     unique = set(statuses)
@@ -289,10 +296,10 @@ def review_rows(conn: Connection, ids: list[str]) -> dict[str, Any]:
 def attempt_statuses(conn: Connection, ids: list[str]) -> dict[str, list[str]]:
     """Each decision's attempt statuses, in attempt order, for the decisions ``ids``; a failed
     attempt a later one replaced is left out (the replacement's status stands for it). A dry
-    run's success reads ``dry_run``."""
+    run's success reads ``dry_run``, one in Stripe's test mode ``test_mode``."""
     ra = refund_attempts.c
     rows = conn.execute(
-        select(ra.decision_id, ra.id, ra.status, ra.provider)
+        select(ra.decision_id, ra.id, ra.status, ra.provider, ra.livemode)
         .where(ra.decision_id.in_(ids)).order_by(ra.seq)
     ).all()
     # only a decision with a failed attempt and another attempt can have a replaced one
@@ -301,7 +308,7 @@ def attempt_statuses(conn: Connection, ids: list[str]) -> dict[str, list[str]]:
     maybe = [r.id for r in rows if several[r.decision_id] > 1]
     gone = replaced_attempts(conn, maybe) if maybe else set()
     out: dict[str, list[str]] = {}
-    for decision_id, attempt_id, status, provider in rows:
+    for decision_id, attempt_id, status, provider, livemode in rows:
         if not (status == AttemptStatus.FAILED and attempt_id in gone):
-            out.setdefault(decision_id, []).append(shown_status(status, provider))
+            out.setdefault(decision_id, []).append(shown_status(status, provider, livemode))
     return out

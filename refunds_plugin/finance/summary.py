@@ -8,6 +8,9 @@ What each figure means (the summary page says the same):
   the shop reported it; a payment of an order without one counts on the day it was recorded);
 - refunded / credited: succeeded attempts of the period's decisions (credit with its bonus);
 - dry_run: what the dry-run provider "paid": no money moved, so it is in neither of the above;
+- test_mode: what Stripe "paid" in its test mode (a test key; the attempt's ``livemode`` is
+  false): no real money moved, so it is in neither refunded nor credited (nor the refund rate).
+  An attempt whose mode is not known (written before revision 0025) counts as it always did;
 - review_count / review_amount: decisions the policy sent to a person that still wait for one,
   with what the policy would give; review_approved / review_approved_amount: those a person
   approved, with the final amount (a change made on approval included); review_declined: those
@@ -66,7 +69,7 @@ from refunds_plugin.ledger.tables import (
 METRICS = ("sales", "refunded", "credited", "kept", "review_count", "review_amount", "decisions",
            "dry_run", "exchanges", "exchange_retained", "exchange_charged",
            "exchange_original_due", "exchange_original_paid", "sent_to_review",
-           "review_approved", "review_approved_amount", "review_declined")
+           "review_approved", "review_approved_amount", "review_declined", "test_mode")
 
 
 def percentile(values: list[int], pct: int) -> int | None:
@@ -98,6 +101,7 @@ class Totals:
     exchange_charged: int = 0  # dearer items' differences, paid
     exchange_original_due: int = 0  # instant exchanges' originals not returned: due
     exchange_original_paid: int = 0  # of which paid (and not refunded)
+    test_mode: int = 0  # what Stripe "paid" in its test mode (a test key): no real money moved
 
     @property
     def refund_rate_bp(self) -> int | None:
@@ -119,6 +123,7 @@ class Summary:
     missed_promise: int = 0
     overdue: int = 0  # not returned yet and already past the promise
     dry_run_decisions: int = 0  # every attempt "paid" by the dry run: counted apart
+    test_mode_decisions: int = 0  # every attempt paid, some in Stripe's test mode: apart too
     labels: dict[str, list[int]] = field(default_factory=dict)  # currency -> [count, cost]
     withdrawals: list[WithdrawalRow] = field(default_factory=list)  # EU, with their deadlines
 
@@ -143,6 +148,7 @@ class Summary:
                 "missed": self.missed_promise,
                 "overdue": self.overdue,
                 "dry_run": self.dry_run_decisions,
+                "test_mode": self.test_mode_decisions,
             },
             # promise keeping's legal part: the EU withdrawals and their deadlines
             "withdrawals": {
@@ -195,6 +201,7 @@ def summarize(
             refund_attempts.c.bonus,
             refund_attempts.c.completed_at,
             refund_attempts.c.seq,
+            refund_attempts.c.livemode,
         ).join(decisions, decisions.c.id == refund_attempts.c.decision_id)
         for att in conn.execute(_period(attempt_query, decisions.c.created_at, since, until)):
             money.setdefault(att.decision_id, []).append(att)
@@ -293,6 +300,8 @@ def _add_decision(out: Summary, dec: Any, attempts: list[Any], now: datetime,
                 continue  # REFUND_SEQ: a paid original due given back (not a sale's refund)
             if att.provider == DRYRUN_PROVIDER:
                 t.dry_run += int(att.amount) + int(att.bonus or 0)
+            elif att.livemode is False:  # Stripe's test mode: no real money moved
+                t.test_mode += int(att.amount) + int(att.bonus or 0)
             elif att.kind == "refund":
                 t.refunded += int(att.amount)
             else:
@@ -300,10 +309,12 @@ def _add_decision(out: Summary, dec: Any, attempts: list[Any], now: datetime,
     promise = body.get("promise_hours")
     start = clock_from or created
     deadline = start + timedelta(hours=promise) if promise is not None else None
-    if attempts and all(a.status == AttemptStatus.SUCCEEDED for a in attempts) and any(
-            a.provider == DRYRUN_PROVIDER for a in attempts):
+    paid = bool(attempts) and all(a.status == AttemptStatus.SUCCEEDED for a in attempts)
+    if paid and any(a.provider == DRYRUN_PROVIDER for a in attempts):
         out.dry_run_decisions += 1  # the dry run "paid": no money moved, no promise kept
-    elif attempts and all(a.status == AttemptStatus.SUCCEEDED for a in attempts):
+    elif paid and any(a.livemode is False for a in attempts):
+        out.test_mode_decisions += 1  # Stripe's test mode: no real money returned
+    elif paid:
         finished = max(aware(a.completed_at) or start for a in attempts)
         out.returned_seconds.append(int((finished - start).total_seconds()))
         if deadline is not None and finished > deadline:

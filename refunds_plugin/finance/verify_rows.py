@@ -217,7 +217,9 @@ def _decision_diff(row: Any, entry: dict[str, Any], journal: Journal) -> list[st
 
 
 def _attempt_diff(row: Any, state: dict[str, Any], journal: Journal) -> list[str]:
-    names = ATTEMPT_FIELDS + tuple(n for n in ("order_id", *SINCE_ADDED) if n in state)
+    # livemode: journalled since revision 0025, when the provider answered in a mode
+    names = ATTEMPT_FIELDS + tuple(n for n in ("order_id", *SINCE_ADDED, "livemode")
+                                   if n in state)
     values = {n: getattr(row, n) for n in names}
     for name in ("amount", "bonus", "sent_amount"):
         if values[name] is not None:

@@ -63,7 +63,7 @@ class Answer:
                     "kind": a.kind,
                     "amount": a.amount,
                     "bonus": a.bonus,
-                    "status": shown_status(a.status, a.provider),
+                    "status": shown_status(a.status, a.provider, a.livemode),
                     "provider": a.provider,
                     "credit_code": a.credit_code,
                 }

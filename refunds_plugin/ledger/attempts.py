@@ -60,6 +60,7 @@ class AttemptRow:
     provider_reference: str | None
     credit_code: str | None
     progress: dict[str, Any]
+    livemode: bool | None = None  # the provider's mode when it answered (False: Stripe's test)
 
     @classmethod
     def from_row(cls, row: Any) -> AttemptRow:
@@ -82,6 +83,7 @@ class AttemptRow:
             provider_reference=row.provider_reference,
             credit_code=row.credit_code,
             progress=json.loads(row.progress) if row.progress else {},
+            livemode=getattr(row, "livemode", None),
         )
 
     @classmethod
@@ -272,22 +274,21 @@ def transition(
     tries: int | None = None,
     note: str | None = None,
     journal: list[Entry] | None = None,
+    livemode: bool | None = None,
 ) -> bool:
     """Move an attempt to ``status`` if it is in one of ``expect`` (and, if given, still held
     by ``claimed_by``); journal the change. Returns False when the guard did not hold.
 
     ``journal``: the entry is added to this list instead, for the caller to append with its
-    transaction's others in one statement; one that opens a review appends the list first."""
+    transaction's others in one statement; one that opens a review appends the list first.
+    ``livemode``: the provider's mode when it answered (False: Stripe's test mode), journalled."""
     # no lock of its own: the guarded UPDATE is atomic, and a change that frees money only
     # makes a concurrent check more careful; callers that add to what an order has paid out
     # (a review's retry, a provider's late success) hold the order's lock (``lock_order``)
     values: dict[str, Any] = {"status": status, "updated_at": now}
-    if provider_reference is not None:
-        values["provider_reference"] = provider_reference
-    if sent_amount is not None:
-        values["sent_amount"] = sent_amount
-    if credit_code is not None:
-        values["credit_code"] = credit_code
+    given = {"provider_reference": provider_reference, "sent_amount": sent_amount,
+             "credit_code": credit_code, "livemode": livemode}
+    values.update({k: v for k, v in given.items() if v is not None})
     if error is not None:
         values["last_error"] = error[:2000]
     if next_try_at is not None:
@@ -332,10 +333,12 @@ def settle_from_provider(
     provider_reference: str,
     error: str | None,
     note: str,
+    livemode: bool | None = None,
 ) -> bool:
     """A provider reports ``target`` for an attempt of ours: move it there unless it is
     already there or finished. Settles from any reserved status, so an attempt that gave up
-    not knowing (``unknown``) is settled by the provider's word too. False: nothing changed."""
+    not knowing (``unknown``) is settled by the provider's word too, in the mode the provider
+    says (``livemode``, when it says one). False: nothing changed."""
     if attempt.status in TERMINAL or attempt.status == target:
         return False
     return transition(
@@ -347,6 +350,7 @@ def settle_from_provider(
         provider_reference=provider_reference,
         error=error,
         note=note,
+        livemode=livemode,
     )
 
 

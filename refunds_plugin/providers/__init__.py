@@ -51,6 +51,9 @@ class ProviderResult:
     sent_amount: int
     credit_code: str | None = None
     detail: dict[str, Any] = field(default_factory=dict)
+    # the provider's mode when it answered: False for Stripe's test mode (a test key: no real
+    # money moved), True for its live mode, None for a provider without modes
+    livemode: bool | None = None
 
 
 class Provider(Protocol):

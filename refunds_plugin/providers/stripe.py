@@ -18,6 +18,7 @@ import stripe
 from stripe.params import RefundCreateParams, RefundListParams
 from stripe.params.checkout import SessionCreateParams
 
+from refunds_plugin.config import STRIPE_TEST_PREFIXES
 from refunds_plugin.domain.kinds import AttemptStatus
 from refunds_plugin.errors import FinalProviderError, ProviderError, RetryableProviderError
 from refunds_plugin.money import Money, refund_increment, written
@@ -30,6 +31,22 @@ FINAL_CODES = {
 # Stripe prunes idempotency keys once they are at least 24 hours old; an hour's margin
 KEY_TRUSTED_FOR = timedelta(hours=23)
 UNANSWERED_SINCE = "unanswered_since"  # progress: when a refund's first unanswered try ended
+STRIPE_LIVE_PREFIXES = ("sk_live_", "rk_live_")
+
+
+def key_livemode(api_key: str) -> bool | None:
+    """The mode a Stripe key calls: False for a test key (Stripe's test mode: no real money
+    moves), True for a live key, None for a key of neither form."""
+    if api_key.startswith(STRIPE_TEST_PREFIXES):
+        return False
+    return True if api_key.startswith(STRIPE_LIVE_PREFIXES) else None
+
+
+def livemode(answer: Any, key_mode: bool | None) -> bool | None:
+    """The mode Stripe answered in: the object's own ``livemode`` when it carries one (a
+    promotion code does; a Refund, as Stripe documents it, does not), else the key's."""
+    said = getattr(answer, "livemode", None)
+    return said if isinstance(said, bool) else key_mode
 
 
 def classify(exc: stripe.StripeError) -> ProviderError:
@@ -78,6 +95,7 @@ class StripeProvider:
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
     ) -> None:
         self.clock = clock
+        self.key_livemode = key_livemode(api_key)
         options: dict[str, Any] = {
             "http_client": stripe.RequestsClient(timeout=timeout),
             "max_network_retries": max_network_retries,
@@ -180,6 +198,7 @@ class StripeProvider:
             status=AttemptStatus.SUCCEEDED if status == "succeeded" else AttemptStatus.SENT,
             reference=refund.id,
             sent_amount=int(refund.amount),
+            livemode=livemode(refund, self.key_livemode),
         )
 
     def _credit(self, ins: Instruction, save_progress: SaveProgress) -> ProviderResult:
@@ -219,6 +238,7 @@ class StripeProvider:
             sent_amount=total,
             credit_code=promo.code,
             detail={"coupon": coupon_id},
+            livemode=livemode(promo, self.key_livemode),
         )
 
 

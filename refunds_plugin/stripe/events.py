@@ -8,6 +8,7 @@ follow-up for one that failed.
 
 from __future__ import annotations
 
+import json
 import logging
 from collections.abc import Callable
 from datetime import UTC, datetime
@@ -151,8 +152,10 @@ def on_charge_refunded(
     return stripe_refunded.report(conn, reference, obj, event_id=event_id, created=created, now=now)
 
 
-def on_refund(conn: Connection, obj: dict[str, Any], now: datetime) -> str:
-    """``refund.created|updated|failed``: record Stripe's refund and settle our attempt.
+def on_refund(conn: Connection, obj: dict[str, Any], now: datetime,
+              livemode: bool | None = None) -> str:
+    """``refund.created|updated|failed``: record Stripe's refund and settle our attempt, in
+    the event's mode (``livemode``: False for Stripe's test mode, where no real money moves).
 
     A failed or canceled refund that a ``charge.refunded`` had counted gives its amount back;
     our attempt moves to Stripe's status, so a failed one is ``failed`` and
@@ -225,6 +228,7 @@ def on_refund(conn: Connection, obj: dict[str, Any], now: datetime) -> str:
         provider_reference=obj["id"],
         error=obj.get("failure_reason") if target == AttemptStatus.FAILED else None,
         note=f"stripe refund {status}",
+        livemode=livemode,
     ):
         return f"attempt {target}"
     return f"attempt already {attempt.status}"
@@ -310,7 +314,18 @@ def apply(
     if type_ == "charge.refunded":  # the one handler that needs the event's own time
         created = stripe_refunded.event_created(payload, now)
         return on_charge_refunded(conn, obj, now, event_id=event_id, created=created)
+    if HANDLERS[type_] is on_refund:  # and the one that records the event's mode
+        return on_refund(conn, obj, now, livemode=event_livemode(obj, payload))
     return HANDLERS[type_](conn, obj, now)
+
+
+def event_livemode(obj: dict[str, Any], payload: str) -> bool | None:
+    """The mode Stripe made the object in: its own ``livemode``, else the event's (a Refund
+    carries none of its own; every event does); None when neither says."""
+    said = obj.get("livemode")
+    if not isinstance(said, bool):
+        said = json.loads(payload).get("livemode")
+    return said if isinstance(said, bool) else None
 
 
 # --- the trouble an event wakes ------------------------------------------------------------------

@@ -103,9 +103,12 @@ def return_requested(
     }
 
 
-def stripe_event(event_id: str, type_: str, obj: dict[str, Any]) -> dict[str, Any]:
-    return {"id": event_id, "object": "event", "type": type_, "api_version": "2026-10-28.endive",
-            "created": 1764000000, "data": {"object": obj}}
+def stripe_event(event_id: str, type_: str, obj: dict[str, Any],
+                 livemode: bool | None = None) -> dict[str, Any]:
+    """A Stripe event of ``obj``; ``livemode`` (the mode Stripe sent it in) only when given."""
+    event = {"id": event_id, "object": "event", "type": type_,
+             "api_version": "2026-10-28.endive", "created": 1764000000, "data": {"object": obj}}
+    return event if livemode is None else {**event, "livemode": livemode}
 
 
 def dumps(payload: dict[str, Any]) -> bytes:

@@ -11,6 +11,11 @@ parameters get ``idempotency_error``; a key still executing gets 409. Knobs inje
 (``fail_next``) and slow answers (``hang_next``); ``calls`` logs every
 request so tests can count provider calls.
 
+The key's mode is Stripe's: a test key (``sk_test_…``, ``rk_test_…``) works in test mode, any
+other in live mode, and the objects that carry ``livemode`` in Stripe's API reference (coupons,
+promotion codes, Checkout Sessions) say which. A Refund carries none there, so it has none here:
+the caller knows the mode from its key (and an event from the event's own ``livemode``).
+
 Start it in a thread with ``FakeStripeServer().start()`` or as a process with
 ``python -m tests.fakes.stripe_api --port N``; a process is seeded through ``POST /_fake/…``.
 """
@@ -32,6 +37,9 @@ from werkzeug.datastructures import MultiDict
 from tests.fakes.loopback import Loopback
 
 THREE_DECIMAL = {"bhd", "jod", "kwd", "omr", "tnd"}
+TEST_KEYS = ("sk_test_", "rk_test_")
+# the objects Stripe's API reference gives a ``livemode``; its Refund object has none
+LIVEMODE_OBJECTS = ("coupon", "promotion_code", "checkout.session")
 
 
 @dataclass
@@ -337,7 +345,8 @@ def create_app(fake: FakeStripe) -> Flask:
         with fake.lock:
             fake.calls.append(call)
             fault = fake.faults.pop(0) if fake.faults else None
-        if not request.headers.get("Authorization", "").startswith("Bearer sk_"):
+        api_key = request.headers.get("Authorization", "").removeprefix("Bearer ")
+        if not api_key.startswith(("sk_", "rk_")):  # a secret or a restricted key
             call.status = 401
             return _answer(401, {"error": {"type": "invalid_request_error",
                                            "message": "Invalid API Key provided"}})
@@ -370,7 +379,8 @@ def create_app(fake: FakeStripe) -> Flask:
                     "type": "api_error", "message": "Something went wrong on Stripe's end."}}
                 save = fault.saved
             else:
-                status, body, save = _run(fake, routes, request.method, full, path, params)
+                status, body, save = _run(fake, routes, request.method, full, path, params,
+                                          livemode=not api_key.startswith(TEST_KEYS))
             if key and request.method == "POST" and save:
                 with fake.lock:
                     fake.saved[key] = (fingerprint, status, body)
@@ -387,7 +397,8 @@ def create_app(fake: FakeStripe) -> Flask:
 
 
 def _run(fake: FakeStripe, routes: dict[tuple[str, str], Any], method: str, full: str,
-         path: str, params: dict[str, Any]) -> tuple[int, dict[str, Any], bool]:
+         path: str, params: dict[str, Any], livemode: bool = True
+         ) -> tuple[int, dict[str, Any], bool]:
     with fake.lock:
         try:
             if method == "GET" and full == "/v1/refunds":
@@ -411,7 +422,10 @@ def _run(fake: FakeStripe, routes: dict[tuple[str, str], Any], method: str, full
             if handler is None:
                 raise StripeFailure(404, "invalid_request_error",
                                     f"Unrecognized request URL ({method}: {full}).")
-            return 200, handler(params), True
+            made = handler(params)
+            if made.get("object") in LIVEMODE_OBJECTS:  # made in the key's mode, kept so
+                made["livemode"] = livemode
+            return 200, made, True
         except StripeFailure as exc:
             return exc.status, exc.body, True
 

@@ -211,7 +211,8 @@ def attempts() -> Response:
         return csv_stream(_csv_rows(every, reports.ATTEMPT_MONEY), reports.ATTEMPT_CSV_COLUMNS,
                           "attempts")
     found = reports.find_attempts(runtime().engine, filters, *_paging())
-    return _listing(found, "attempts", reports.ATTEMPT_COLUMNS, reports.ATTEMPT_MONEY)
+    return _listing(found, "attempts", reports.ATTEMPT_COLUMNS, reports.ATTEMPT_MONEY,
+                    reports.ATTEMPT_CSV_COLUMNS)
 
 
 SUMMARY_COLUMNS = ["day", "currency", "decisions", "sales", "refunded", "credited", "kept",
@@ -223,6 +224,8 @@ SUMMARY_COLUMNS = ["day", "currency", "decisions", "sales", "refunded", "credite
 SUMMARY_MONEY = ("sales", "refunded", "credited", "kept", "review_amount", "dry_run",
                  "exchange_retained", "exchange_charged", "exchange_original_due",
                  "exchange_original_paid", "review_approved_amount")
+# came later (Stripe's test mode, apart from refunded): after every earlier column, so none moves
+SUMMARY_LATER = ("test_mode",)
 
 
 @bp.get("/summary")
@@ -234,9 +237,10 @@ def summary() -> Response:
     fmt = _format()
     data = summarize(runtime().engine, p.since, p.until, now()).to_json()
     if fmt == "csv":
-        rows = [amounts.with_major({"day": day["day"], **t}, SUMMARY_MONEY)
+        rows = [amounts.with_major({"day": day["day"], **t}, (*SUMMARY_MONEY, *SUMMARY_LATER))
                 for day in data["days"] for t in day["totals"]]
-        return csv_response(rows, amounts.columns(SUMMARY_COLUMNS, SUMMARY_MONEY), "summary")
+        return csv_response(rows, [*amounts.columns(SUMMARY_COLUMNS, SUMMARY_MONEY),
+                                   *amounts.columns(SUMMARY_LATER, SUMMARY_LATER)], "summary")
     return jsonify(data)
 
 

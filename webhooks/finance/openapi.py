@@ -132,8 +132,9 @@ def document() -> dict[str, Any]:
                                 f"credit_amount of a granted return; {given}"}
     decision_props["money_status"] = {"enum": [
         "none", "pending", "held", "in_progress", "sent", "unknown", "succeeded", "dry_run",
-        "failed", "canceled", "mixed"], "description": "dry_run: the dry-run provider, no money "
-                                                       "moved; held: waiting for the parcel"}
+        "test_mode", "failed", "canceled", "mixed"], "description": (
+            "dry_run: the dry-run provider, no money moved; test_mode: Stripe's test mode (a "
+            "test key), no real money moved; held: waiting for the parcel")}
     decision_props["review_status"] = {"enum": ["", "open", "approved", "declined"],
                                        "description": "the review's result; outcome stays "
                                                       "what the policy said"}
@@ -152,7 +153,10 @@ def document() -> dict[str, Any]:
                     "id": {"type": "string"}, "decision_id": {"type": "string"},
                     "kind": {"type": "string"}, "status": {"type": "string"},
                     "amount": money, "bonus": money, "currency": {"type": "string"},
-                    "provider": {"type": "string"}, "provider_reference": {"type": "string"}}},
+                    "provider": {"type": "string"}, "provider_reference": {"type": "string"},
+                    "livemode": {"type": ["boolean", "null"], "description": (
+                        "false: Stripe's test mode (status test_mode once done), no real money "
+                        "moved; null: not known (written before revision 0024)")}}},
                 "FollowUp": {"type": "object", "properties": {
                     "kind": {"enum": ["failed_payment", "label_refused", "exchange_original_due",
                                       "exchange_unshipped", "payment_of_another_order"]},

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from sqlalchemy import (
     BigInteger,
+    Boolean,
     Column,
     DateTime,
     ForeignKey,
@@ -147,6 +148,10 @@ refund_attempts = Table(
     Column("created_at", DateTime(timezone=True), nullable=False),
     Column("updated_at", DateTime(timezone=True), nullable=False),
     Column("completed_at", DateTime(timezone=True), nullable=True),
+    # the provider's mode when it answered (Stripe's ``livemode``): False is Stripe's test mode,
+    # where no real money moves; NULL is not known (written before revision 0025, or a provider
+    # without modes: the dry run, Saleor)
+    Column("livemode", Boolean, nullable=True),
     UniqueConstraint("idempotency_key", name="uq_refund_attempts_idempotency_key"),
     UniqueConstraint("decision_id", "seq", name="uq_refund_attempts_decision_seq"),
     Index("ix_refund_attempts_claim", "status", "next_try_at"),

@@ -64,10 +64,12 @@ def test_the_report_shows_the_period_totals_as_a_table(scene: Scene, sqlite_url:
     lines = result.output.splitlines()
     # captured by payment day (o-2 was paid 400 days ago); the dry-run payout is not "refunded"
     assert lines[1].split() == ["currency", "decisions", "captured", "refunded", "credited", "dry",
-                                "run", "kept", "waiting", "for", "review", "decided", "by", "a",
-                                "person", "refund", "rate", "sales", "kept", "(retained)"]
+                                "run", "stripe", "test", "mode", "kept", "waiting", "for",
+                                "review", "decided", "by", "a", "person", "refund", "rate",
+                                "sales", "kept", "(retained)"]
     assert lines[2].split() == ["EUR", "2", "25.00", "EUR", "0.00", "EUR", "0.00", "EUR",
-                                "25.00", "EUR", "0.00", "EUR", "1", "(40.00", "EUR)", "0",
+                                "25.00", "EUR", "0.00", "EUR", "0.00", "EUR", "1", "(40.00",
+                                "EUR)", "0",
                                 "approved", "(0.00", "EUR),", "0", "declined", "0.00%",
                                 "0", "(0.00", "EUR)"]
     as_json = json.loads(invoke(sqlite_url, "ledger", "report", "--since", "2026-11-01",
@@ -82,19 +84,23 @@ def test_the_reports_help_names_every_column_it_prints_with_the_dry_run(
     assert ("Totals for a period, one row per currency. Columns: currency; decisions; captured "
             "(payments, not order totals: `insights costs` compares with order value); "
             "refunded; credited (bonus included); dry run (what went to the dry-run provider: "
-            "no money moved, so it is in neither refunded nor credited); kept (items kept "
-            "without a return); waiting for review (how many, and their amount); decided by a "
-            "person (approved at the final amount, or declined); refund rate (refunded, of what "
-            "was captured); sales kept (retained): exchanges, with the revenue they retained."
+            "no money moved, so it is in neither refunded nor credited); stripe test mode (what "
+            "Stripe refunded or credited in its test mode, a test key: no real money moved, so "
+            "it is in neither refunded nor credited); kept (items kept without a return); "
+            "waiting for review (how many, and their amount); decided by a person (approved at "
+            "the final amount, or declined); refund rate (refunded, of what was captured); sales "
+            "kept (retained): exchanges, with the revenue they retained."
             ) in said
     assert ("how many missed the promised time or are overdue, and how many went to the dry run "
-            "(no money moved).") in said
+            "(no money moved) or to Stripe's test mode (no real money moved).") in said
     # the table's own header, in the same order
     printed = invoke(sqlite_url, "ledger", "report", "--since", "2026-11-01").output
     header = " ".join(printed.splitlines()[1].split())
-    assert header == ("currency decisions captured refunded credited dry run kept waiting for "
-                      "review decided by a person refund rate sales kept (retained)")
-    assert "dry run (no money moved): 1 decision(s)" in printed
+    assert header == ("currency decisions captured refunded credited dry run stripe test mode "
+                      "kept waiting for review decided by a person refund rate sales kept "
+                      "(retained)")
+    assert ("dry run (no money moved): 1 decision(s); stripe test mode (no real money moved): "
+            "0 decision(s)") in printed
 
 
 def test_export_streams_csv_for_the_period_without_a_progress_bar_off_a_terminal(

@@ -39,7 +39,7 @@ def test_a_refund_refused_then_paid_on_approval_counts_as_returned_not_overdue(
     data = summary(harness)
     assert refunded(data) == (5500, 0, 1)
     assert data["promise"] == {"returned": 0, "median_seconds": None, "p95_seconds": None,
-                               "missed": 0, "overdue": 0, "dry_run": 0}
+                               "missed": 0, "overdue": 0, "dry_run": 0, "test_mode": 0}
     nothing = CliRunner().invoke(main, ["ledger", "report", "--since", "2026-11-01",
                                         "--until", "2026-12-01"],
                                  env={"REFUNDS_DATABASE_URL": harness.db_url})
@@ -50,7 +50,7 @@ def test_a_refund_refused_then_paid_on_approval_counts_as_returned_not_overdue(
     harness.clock.advance(PROMISE_S + 3600)  # an hour past the promise, still refused
     assert summary(harness)["promise"] == {"returned": 0, "median_seconds": None,
                                            "p95_seconds": None, "missed": 0, "overdue": 1,
-                                           "dry_run": 0}
+                                           "dry_run": 0, "test_mode": 0}
 
     fake_stripe.payment_intents[PI]["disputed"] = False
     approve(harness, decision_id)
@@ -61,14 +61,15 @@ def test_a_refund_refused_then_paid_on_approval_counts_as_returned_not_overdue(
     assert refunded(data) == (5500, 2500, 1)
     assert data["promise"] == {"returned": 1, "median_seconds": PROMISE_S + 3600,
                                "p95_seconds": PROMISE_S + 3600, "missed": 1, "overdue": 0,
-                               "dry_run": 0}
+                               "dry_run": 0, "test_mode": 0}
     report = CliRunner().invoke(main, ["ledger", "report", "--since", "2026-11-01",
                                        "--until", "2026-12-01"],
                                 env={"REFUNDS_DATABASE_URL": harness.db_url})
     assert report.exit_code == 0, report.output
     assert report.stdout.splitlines()[-1] == (
         "money returned for 1 decision(s): median 176400s, p95 176400s; "
-        "1 missed the promised time, 0 overdue; dry run (no money moved): 0 decision(s)")
+        "1 missed the promised time, 0 overdue; dry run (no money moved): 0 decision(s); "
+        "stripe test mode (no real money moved): 0 decision(s)")
 
 
 def test_a_refund_repaid_within_the_promise_is_returned_on_time(
@@ -82,4 +83,4 @@ def test_a_refund_repaid_within_the_promise_is_returned_on_time(
 
     assert summary(harness)["promise"] == {"returned": 1, "median_seconds": 1800,
                                            "p95_seconds": 1800, "missed": 0, "overdue": 0,
-                                           "dry_run": 0}
+                                           "dry_run": 0, "test_mode": 0}

@@ -274,5 +274,6 @@ def test_a_batchs_outcomes_are_journalled_in_call_order_with_a_review_right_afte
     succeeded = next(a for a in ids if status[a].status == "succeeded")
     assert json.loads(next(e.body for e in written if e.subject_id == succeeded)) == {
         "status": "succeeded", "provider_reference": status[succeeded].provider_reference,
-        "sent_amount": 2500, "completed_at": str(harness.clock())}
+        "sent_amount": 2500, "livemode": True,  # the harness's key is a live one
+        "completed_at": str(harness.clock())}
     assert harness.chain_problem() is None

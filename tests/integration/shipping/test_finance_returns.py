@@ -41,9 +41,9 @@ def test_label_costs_and_the_promise_clock_from_the_first_scan(
     assert waiting is not None and done is not None
     assert waiting["promise"] == {"returned": 0, "median_seconds": None, "p95_seconds": None,
                                   "missed": 0, "overdue": 0,
-                                  "dry_run": 0}  # 3 days, but nothing was due
+                                  "dry_run": 0, "test_mode": 0}  # 3 days, but nothing was due
     assert done["promise"] == {"returned": 1, "median_seconds": 3600, "p95_seconds": 3600,
-                               "missed": 0, "overdue": 0, "dry_run": 0}
+                               "missed": 0, "overdue": 0, "dry_run": 0, "test_mode": 0}
     assert done["return_labels"] == [{"currency": "USD", "labels": 1, "cost": 745}]
     assert "1 prepaid return label(s): 7.45 USD" in page.get_data(as_text=True)
     gone = r.h.client().get("/api/decisions?status=held", headers=auth).json

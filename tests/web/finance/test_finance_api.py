@@ -92,12 +92,13 @@ def test_the_summary_counts_sales_by_payment_day_and_dry_run_apart_from_refunds(
         "kept": 0, "review_count": 1, "review_amount": 4000, "refund_rate_bp": 0,
         "dry_run": 2500, "exchanges": 0, "exchange_retained": 0, "exchange_charged": 0,
         "exchange_original_due": 0, "exchange_original_paid": 0, "sent_to_review": 1,
-        "review_approved": 0, "review_approved_amount": 0, "review_declined": 0}]
+        "review_approved": 0, "review_approved_amount": 0, "review_declined": 0,
+        "test_mode": 0}]
     assert [(d["day"], [t["sales"] for t in d["totals"]]) for d in data["days"]] == [
         ("2026-11-21", [2500]), ("2026-11-24", [0])]
     # the only decision whose money "returned" was the dry run's: counted apart
     assert data["promise"] == {"returned": 0, "median_seconds": None, "p95_seconds": None,
-                               "missed": 0, "overdue": 0, "dry_run": 1}
+                               "missed": 0, "overdue": 0, "dry_run": 1, "test_mode": 0}
     csv_text = get(scene, "/api/summary?since=2026-11-01&until=2026-12-01&format=csv")
     assert csv_text.get_data(as_text=True).splitlines() == [
         "day,currency,decisions,sales,refunded,credited,kept,review_count,review_amount,"
@@ -107,11 +108,12 @@ def test_the_summary_counts_sales_by_payment_day_and_dry_run_apart_from_refunds(
         "sales_decimal,refunded_decimal,credited_decimal,kept_decimal,review_amount_decimal,"
         "dry_run_decimal,exchange_retained_decimal,exchange_charged_decimal,"
         "exchange_original_due_decimal,exchange_original_paid_decimal,"
-        "review_approved_amount_decimal",
+        "review_approved_amount_decimal,"
+        "test_mode,test_mode_decimal",  # Stripe's test mode came later: after all of them
         "2026-11-21,EUR,0,2500,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,"
-        "25.00,0.00,0.00,0.00,0.00,0.00,0.00,0.00,0.00,0.00,0.00",
+        "25.00,0.00,0.00,0.00,0.00,0.00,0.00,0.00,0.00,0.00,0.00,0,0.00",
         "2026-11-24,EUR,2,0,0,0,0,1,4000,,2500,0,0,0,0,0,1,0,0,0,"
-        "0.00,0.00,0.00,0.00,40.00,25.00,0.00,0.00,0.00,0.00,0.00",
+        "0.00,0.00,0.00,0.00,40.00,25.00,0.00,0.00,0.00,0.00,0.00,0,0.00",
     ]
 
 

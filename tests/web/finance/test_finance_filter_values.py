@@ -10,7 +10,8 @@ import pytest
 
 from tests.fakes.finance_scene import Scene
 
-STATUSES = "pending, held, in_progress, sent, unknown, succeeded, failed, canceled, dry_run"
+STATUSES = ("pending, held, in_progress, sent, unknown, succeeded, failed, canceled, dry_run, "
+            "test_mode")
 
 
 @pytest.mark.parametrize(("query", "said"), [

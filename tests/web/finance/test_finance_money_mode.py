@@ -65,11 +65,12 @@ def test_a_shop_gone_live_still_reads_its_dry_run_attempts_as_moving_no_money(
     assert notice(page) == []
     assert '<td data-label="Money" class="money-dry_run">dry_run</td>' in page
     assert ("Money <code>dry_run</code>: the dry-run provider carried it out, so no money "
-            "moved (even if the service moves money now).") in page
+            "moved (even if the service moves money now); <code>test_mode</code>: Stripe "
+            "carried it out in its test mode (a test key), so no real money moved.") in page
     assert "the service runs in dry run" not in page
     summary = client.get("/finance/summary", headers=headers).get_data(as_text=True)
     assert ("<dt>Kept (no return)</dt><dd>returns approved (by the policy or a person, at the "
             "final amount) without sending the item back: the value of the items the customer "
-            "keeps. It is also in refunded, credited or dry run;") in summary
+            "keeps. It is also in refunded, credited, dry run or Stripe test mode;") in summary
     assert '<td data-label="Dry run" class="num">25.00 EUR</td>' in summary
     live.runtime.engine.dispose()
