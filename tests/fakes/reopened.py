@@ -7,6 +7,8 @@ The order is ``order_paid(order_id)``'s (2 mugs at 25.00 + 5.00 shipping on ``pa
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from refunds_plugin.config import ReturnAddress
 from refunds_plugin.finance.tokens import create_token
 from refunds_plugin.intake.reviews import decide
@@ -66,3 +68,12 @@ def decline(h: Harness, decision_id: str) -> None:
     decide(h.runtime.engine, h.runtime.service, decision_id, approve=False, by="Ada Admin",
            note="not ours to pay", now=h.clock())
     settle(h.runtime.engine)
+
+
+Reopen = Callable[[Harness, FakeStripe, str], None]
+# each way a review is re-opened after the policy's approval: (the policy, the step, given the
+# harness, the Stripe fake and the decision id)
+WAYS: dict[str, tuple[str, Reopen]] = {
+    "payout-refused": (KEEP, lambda h, fake, decision_id: refuse_payout(h, fake)),
+    "wrong-item": (SEND_BACK, lambda h, fake, decision_id: receive_wrong_item(h, decision_id)),
+}

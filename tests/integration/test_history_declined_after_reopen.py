@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
-from typing import Any
 
 import pytest
 from sqlalchemy import select
@@ -16,15 +15,7 @@ from refunds_plugin.domain.facts import Customer
 from refunds_plugin.ledger.history import customer_history
 from refunds_plugin.ledger.tables import decisions
 from tests.fakes import Harness, order_paid, return_requested
-from tests.fakes.reopened import (
-    DOCK,
-    KEEP,
-    SEND_BACK,
-    approved,
-    decline,
-    receive_wrong_item,
-    refuse_payout,
-)
+from tests.fakes.reopened import DOCK, WAYS, approved, decline
 from tests.fakes.stripe_api import FakeStripe
 
 ONE_REFUND = "abuse: {window_days: 90, max_refunds: 1}\n"  # one refund in 90 days: a person looks
@@ -53,22 +44,11 @@ def ask_again(h: Harness, fake: FakeStripe) -> tuple[str, str, list[str]]:
     return answer.json["outcome"], answer.json["reason_code"], abuse["saw"]["signals"]
 
 
-def _payout_refused(h: Harness, fake: FakeStripe, decision_id: str) -> None:
-    refuse_payout(h, fake)
-
-
-def _wrong_item(h: Harness, fake: FakeStripe, decision_id: str) -> None:
-    receive_wrong_item(h, decision_id)
-
-
-@pytest.mark.parametrize(("policy", "reopen"), [
-    pytest.param(KEEP, _payout_refused, id="payout-refused"),
-    pytest.param(SEND_BACK, _wrong_item, id="wrong-item"),
-])
+@pytest.mark.parametrize("way", WAYS)
 def test_a_return_declined_after_it_was_reopened_does_not_count_against_the_customer(
-    policy_harness: Callable[..., Harness], fake_stripe: FakeStripe, policy: str,
-    reopen: Callable[[Harness, FakeStripe, str], Any],
+    policy_harness: Callable[..., Harness], fake_stripe: FakeStripe, way: str,
 ) -> None:
+    policy, reopen = WAYS[way]
     h = policy_harness(policy + ONE_REFUND, return_addresses=(DOCK,))
     decision_id = approved(h, fake_stripe)
     reopen(h, fake_stripe, decision_id)

@@ -13,19 +13,16 @@ from typing import Any
 
 import pytest
 from click.testing import CliRunner
+from sqlalchemy import or_
 
 from refunds_plugin.cli import main
-from refunds_plugin.ledger.tables import insight_marks
+from refunds_plugin.ledger import fold as folding
+from refunds_plugin.ledger import rollups
+from refunds_plugin.ledger.migrate import head_revision, migrate
+from refunds_plugin.ledger.tables import decisions, insight_marks, reviews
 from tests.fakes import Harness
-from tests.fakes.reopened import (
-    DOCK,
-    KEEP,
-    SEND_BACK,
-    approved,
-    decline,
-    receive_wrong_item,
-    refuse_payout,
-)
+from tests.fakes.finance_scene import as_before
+from tests.fakes.reopened import DOCK, KEEP, WAYS, approved, decline, refuse_payout
 from tests.fakes.stripe_api import FakeStripe
 from tests.integration.insights.test_insights_figures import get
 
@@ -58,27 +55,16 @@ def fold(h: Harness) -> str:
     return done.output.strip()
 
 
-Reopen = Callable[[Harness, FakeStripe, str], None]
-
-
-def _payout_refused(h: Harness, fake: FakeStripe, decision_id: str) -> None:
-    refuse_payout(h, fake)
-
-
-def _wrong_item(h: Harness, fake: FakeStripe, decision_id: str) -> None:
-    receive_wrong_item(h, decision_id)
-
-
-@pytest.mark.parametrize(("policy", "reopen", "approved_figures", "declined_figures"), [
+@pytest.mark.parametrize(("way", "approved_figures", "declined_figures"), [
     pytest.param(
-        KEEP + FEE, _payout_refused,
-        # the mug (25.00 less a 2.50 fee) stays with the customer; the refund was refused
+        "payout-refused",
+        # the 25.00 mug stays with the customer (a 2.50 fee); the refund was refused
         {"reasons": ("MUG-1", 2, 5000, 1, 1, 2500, 2500),
          "costs": {"fees": 250, "kept": 2500}},
         {"reasons": ("MUG-1", 2, 5000, 1, 0, 0, 0), "costs": {}},
         id="payout-refused"),
     pytest.param(
-        SEND_BACK + FEE, _wrong_item,
+        "wrong-item",
         # 22.50 refunded at once; what moved stays in refunded and money out
         {"reasons": ("MUG-1", 2, 5000, 1, 1, 2500, 0),
          "costs": {"refunded": 2250, "fees": 250, "money_out": 2250}},
@@ -87,10 +73,11 @@ def _wrong_item(h: Harness, fake: FakeStripe, decision_id: str) -> None:
         id="wrong-item"),
 ])
 def test_a_return_declined_after_it_was_reopened_is_not_returned_money(
-    policy_harness: Callable[..., Harness], fake_stripe: FakeStripe, policy: str,
-    reopen: Reopen, approved_figures: dict[str, Any], declined_figures: dict[str, Any],
+    policy_harness: Callable[..., Harness], fake_stripe: FakeStripe, way: str,
+    approved_figures: dict[str, Any], declined_figures: dict[str, Any],
 ) -> None:
-    h = policy_harness(policy, return_addresses=(DOCK,))
+    policy, reopen = WAYS[way]
+    h = policy_harness(policy + FEE, return_addresses=(DOCK,))
     decision_id = approved(h, fake_stripe)
     reopen(h, fake_stripe, decision_id)
     # a person looks: until they decide, the policy's approval stands
@@ -103,3 +90,41 @@ def test_a_return_declined_after_it_was_reopened_is_not_returned_money(
     assert figures(h) == declined_figures
     assert fold(h) == "insights: 1 mark(s) folded"
     assert figures(h) == declined_figures  # from the rollups
+
+
+def _granted_before() -> Any:
+    """``rollups.granted`` as it was before dd555ce: the policy's approval counted even after a
+    person declined the re-opened review."""
+    return or_(decisions.c.outcome == "approve", reviews.c.status == "approved")
+
+
+def test_revision_0026_recounts_the_rollups_folded_while_such_a_return_counted(
+    policy_harness: Callable[..., Harness], fake_stripe: FakeStripe,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    h = policy_harness(KEEP + FEE)
+    decision_id = approved(h, fake_stripe)
+    refuse_payout(h, fake_stripe)
+    decline(h, decision_id)
+    approved(h, fake_stripe, "1002", "pi_456")  # paid: the revision marks nothing for it
+    h.drain()
+    engine = h.runtime.engine
+    # the ledger before the revision, folded by the code of then
+    as_before(engine, "0024")
+    with monkeypatch.context() as m:
+        m.setattr(rollups, "granted", _granted_before)
+        while folding.fold(engine):
+            pass
+    assert h.count(insight_marks) == 0
+    paid = {"refunded": 2250, "money_out": 2250}  # order 1002's
+    assert figures(h) == {"reasons": ("MUG-1", 4, 10000, 2, 2, 5000, 5000),
+                          "costs": {**paid, "fees": 500, "kept": 5000}}
+
+    assert migrate(engine) == ("0024", head_revision())
+
+    right = {"reasons": ("MUG-1", 4, 10000, 2, 1, 2500, 2500),
+             "costs": {**paid, "fees": 250, "kept": 2500}}
+    assert h.count(insight_marks) == 1  # its day: read from the indexed rows
+    assert figures(h) == right
+    assert fold(h) == "insights: 1 mark(s) folded"
+    assert figures(h) == right  # from the rollups
