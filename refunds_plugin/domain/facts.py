@@ -117,8 +117,9 @@ class CustomerHistory:
     order_count: int = 0
     first_order_at: datetime | None = None
     # Earlier returns, as the abuse signals count them (``ledger.facts.customer_history``): only
-    # returns granted (approved, or approved by a person), as finally granted (an admin's change
-    # on approval), and of each only the share of its lines that were not our fault. A return
+    # returns granted (``rollups.granted``: approved by a person, or by the policy and not
+    # declined by a person since), as finally granted (an admin's change on approval), and of
+    # each only the share of its lines that were not our fault. A return
     # with money back to the payment is a refund; one settled wholly in store credit is a credit
     # (the policy's ``abuse.count_store_credit`` says whether credits count too). Amounts are
     # in the order's currency only (no exchange rates); counts are across currencies.

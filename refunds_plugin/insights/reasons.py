@@ -4,11 +4,11 @@ before; and the customers' comments, searchable.
 
 Units sold are order lines counted when their order was paid (``order_lines.at``); returns are
 counted when they were decided (``return_lines.at``). A unit is *returned* when its return was
-granted (approved by the policy, or by a person after a review); *asked* counts every unit
-customers asked to send back, declined ones too. Money returned is what is paid for the granted
-lines, before fees, in the line's currency (less what the provider's step left out:
-``line_index.paid_body``); an exchanged line's value is none of it (its
-unit came back for another item). Where the dry-run provider "paid" a return of the period,
+granted (``rollups.granted``: approved by a person, or by the policy and not declined by a
+person since); *asked* counts every unit customers asked to send back, declined ones too. Money
+returned is what is paid for the granted lines, before fees, in the line's currency (less what
+the provider's step left out: ``line_index.paid_body``); an exchanged line's value is none of
+it (its unit came back for another item). Where the dry-run provider "paid" a return of the period,
 ``dry_run`` is true and the money returned is what would have been paid: no money moved.
 Rates are in basis points (1 bp = 0.01 %), rounded half up.
 

@@ -17,27 +17,21 @@ from click.testing import CliRunner
 from flask.testing import FlaskClient
 
 from refunds_plugin.cli import main
-from refunds_plugin.config import ReturnAddress
 from refunds_plugin.finance.tokens import create_token
-from refunds_plugin.intake.reviews import decide
-from refunds_plugin.ledger.seal import settle
 from refunds_plugin.ledger.tables import refund_attempts, reviews
-from tests.fakes import Harness, order_paid, return_requested
+from tests.fakes import Harness
 from tests.fakes.finance_scene import csrf
+from tests.fakes.reopened import (
+    DOCK,
+    KEEP,
+    SEND_BACK,
+    approved,
+    decline,
+    receive_wrong_item,
+    refuse_payout,
+)
 from tests.fakes.stripe_api import FakeStripe
 
-KEEP = """\
-name: keep-mugs
-currency: USD
-window: {days: 365, start: payment}
-resolution: {default: refund, allow: [refund, credit], keep_item: {below: "30.00"}}
-"""
-SEND_BACK = """\
-name: send-back
-currency: USD
-window: {days: 365, start: payment}
-"""
-DOCK = ReturnAddress("Our shop returns", "1 Dock Rd", "Austin", "78701", "US", region="TX")
 # what the lists say of the 25.00 USD return a person declined, however its money stands
 DECLINED = {
     "csv": ("0", "0.00"),
@@ -47,23 +41,6 @@ DECLINED = {
             'said 25.00 USD</small></td>',
 }
 DISPUTED = "charge_disputed: the charge is disputed; Stripe refuses refunds while it is"
-
-
-def _returned(h: Harness, fake: FakeStripe) -> str:
-    """Order 1001 (2 mugs at 25.00 + 5.00 shipping, 55.00 on pi_123), one mug asked back and
-    approved by the policy: the decision id."""
-    fake.add_payment_intent(5500, "usd", "pi_123")
-    assert h.post_storefront(order_paid()).status_code == 200
-    answer = h.post_storefront(return_requested())
-    assert answer.json is not None
-    assert (answer.status_code, answer.json["outcome"]) == (201, "approve")
-    return str(answer.json["decision_id"])
-
-
-def _decline(h: Harness, decision_id: str) -> None:
-    decide(h.runtime.engine, h.runtime.service, decision_id, approve=False, by="Ada Admin",
-           note="not ours to pay", now=h.clock())
-    settle(h.runtime.engine)
 
 
 def _admin(h: Harness) -> tuple[FlaskClient, dict[str, str]]:
@@ -104,15 +81,14 @@ def test_a_policy_approval_declined_after_its_payout_was_refused_grants_nothing(
     policy_harness: Callable[..., Harness], fake_stripe: FakeStripe,
 ) -> None:
     h = policy_harness(KEEP)
-    decision_id = _returned(h, fake_stripe)  # a 25.00 mug: kept, refunded without a return
-    fake_stripe.dispute("pi_123")
-    h.drain()
+    decision_id = approved(h, fake_stripe)  # a 25.00 mug: kept, refunded without a return
+    refuse_payout(h, fake_stripe)
     assert [(r.status, r.reason) for r in h.rows(reviews)] == [
         ("open", f"attempt_failed: {DISPUTED}")]
     # with a person, the policy's approval still stands: it is owed until they decide
     assert _figures(h)["api"] == ("open", 2500, 2500, 0, "failed")
 
-    _decline(h, decision_id)
+    decline(h, decision_id)
 
     assert [r.status for r in h.rows(refund_attempts)] == ["failed"]
     assert _figures(h) == {
@@ -126,18 +102,12 @@ def test_money_paid_before_the_review_was_reopened_stays_paid_beside_a_granted_z
     policy_harness: Callable[..., Harness], fake_stripe: FakeStripe,
 ) -> None:
     h = policy_harness(SEND_BACK, return_addresses=(DOCK,))
-    decision_id = _returned(h, fake_stripe)
-    h.drain()  # refunded at once (``refund_on: approval``), the mug still to come back
+    decision_id = approved(h, fake_stripe)
+    receive_wrong_item(h, decision_id)  # refunded at once, then another item came back
     assert [r.status for r in h.rows(refund_attempts)] == ["succeeded"]
-    dock = create_token(h.runtime.engine, "Dock", "warehouse", h.clock()).secret
-    received = h.client().post(
-        f"/api/returns/{decision_id}/receive",
-        json={"lines": [{"line_id": "l1", "condition": "wrong_item"}]},
-        headers={"Authorization": f"Bearer {dock}"})
-    assert received.status_code == 200, received.get_data(as_text=True)
     assert [r.status for r in h.rows(reviews)] == ["open"]
 
-    _decline(h, decision_id)
+    decline(h, decision_id)
 
     assert fake_stripe.refunded("pi_123") == 2500
     assert _figures(h) == {
