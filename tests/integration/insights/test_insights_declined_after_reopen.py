@@ -110,7 +110,7 @@ def test_revision_0026_recounts_the_rollups_folded_while_such_a_return_counted(
     h.drain()
     engine = h.runtime.engine
     # the ledger before the revision, folded by the code of then
-    as_before(engine, "0024")
+    as_before(engine, "0025")
     with monkeypatch.context() as m:
         m.setattr(rollups, "granted", _granted_before)
         while folding.fold(engine):
@@ -120,7 +120,7 @@ def test_revision_0026_recounts_the_rollups_folded_while_such_a_return_counted(
     assert figures(h) == {"reasons": ("MUG-1", 4, 10000, 2, 2, 5000, 5000),
                           "costs": {**paid, "fees": 500, "kept": 5000}}
 
-    assert migrate(engine) == ("0024", head_revision())
+    assert migrate(engine) == ("0025", head_revision())
 
     right = {"reasons": ("MUG-1", 4, 10000, 2, 1, 2500, 2500),
              "costs": {**paid, "fees": 250, "kept": 2500}}

@@ -10,7 +10,7 @@ kept value. Here the day and customer of every such decision are marked for the 
 recomputes their rollups. Data only: no schema change.
 
 Revision ID: 0026
-Revises: 0024 (0025 is another branch's; the lead sets the revision before at merge)
+Revises: 0025
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ from alembic import op
 from refunds_plugin.ledger.line_index import mark_decision
 
 revision = "0026"
-down_revision = "0024"
+down_revision = "0025"
 branch_labels = None
 depends_on = None
 
