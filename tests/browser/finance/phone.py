@@ -65,7 +65,10 @@ PROBLEMS = """() => {
 
 
 def problems(page: Any) -> list[str]:
-    """What is wrong with the page as shown on the phone; [] when nothing."""
+    """What is wrong with the page as shown on the phone; [] when nothing. Measured once the
+    page has loaded: a heading can be there before its stylesheet (a loaded machine measured
+    an unstyled 21 px "Log out" button)."""
+    page.wait_for_load_state("load")
     assert page.evaluate("window.innerWidth") == PHONE["width"]
     return list(page.evaluate(PROBLEMS))
 
