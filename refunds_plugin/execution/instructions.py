@@ -1,9 +1,12 @@
 """What the executor hands a provider: an attempt, plus its decision's policy hash and the
 order's provider-specific facts (Saleor ids and the like), read in one query per batch.
 
-``extra`` also carries the decision itself (its stored body: kind, lines, what comes back) and
-whether the attempt is its decision's first on its provider, so a provider never reads the
-ledger: the Saleor provider records the return with the first and grants refunds per line.
+``extra`` also carries the decision itself (its stored body: kind, lines, what comes back),
+whether the attempt is its decision's first on its provider, and, for an exchange's fallback,
+the Saleor replacement order its exchange made (``returned_by_exchange``: the exchange's return,
+recorded with ``replace: true``, already brought those lines back), so a provider never reads
+the ledger: the Saleor provider records the return with the first (unless the exchange did)
+and grants refunds per line.
 An attempt whose stored JSON cannot be read gets an ``Unreadable`` instead, for itself alone:
 the rest of its batch is read and sent as usual.
 """
@@ -14,16 +17,17 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Connection, Engine, bindparam, exists, select
+from sqlalchemy import Connection, Engine, and_, bindparam, exists, func, select
 
 from refunds_plugin.ledger.attempts import AttemptRow
-from refunds_plugin.ledger.tables import decisions, orders, refund_attempts
+from refunds_plugin.ledger.facts import FALLBACK_KEY
+from refunds_plugin.ledger.tables import decisions, exchanges, orders, refund_attempts
 from refunds_plugin.providers import Instruction
 
 
 def build(
     attempt: AttemptRow, policy_hash: str, extra: dict[str, Any], decision: dict[str, Any],
-    first: bool,
+    first: bool, returned_by_exchange: str | None = None,
 ) -> Instruction:
     return Instruction(
         attempt_id=attempt.id,
@@ -40,7 +44,8 @@ def build(
         reason=attempt.reason,
         policy_hash=policy_hash,
         progress=attempt.progress,
-        extra={**extra, "decision": decision, "records_return": first},
+        extra={**extra, "decision": decision, "records_return": first,
+               "returned_by_exchange": returned_by_exchange},
     )
 
 
@@ -69,9 +74,10 @@ def _loads(raw: str, what: str) -> dict[str, Any]:
 
 _ra = refund_attempts.c
 _earlier = refund_attempts.alias("earlier")
-# per attempt: its decision's policy hash and body, its order's provider facts, and whether it
-# is its decision's first attempt on its provider (no attempt of lower seq there), in one
-# statement for a whole batch. An attempt whose decision is missing has no row.
+# per attempt: its decision's policy hash and body, its order's provider facts, whether it is
+# its decision's first attempt on its provider (no attempt of lower seq there), and for an
+# exchange's fallback the replacement order its exchange made, in one statement for a whole
+# batch. An attempt whose decision is missing has no row.
 _READ = (
     select(
         _ra.id,
@@ -83,9 +89,16 @@ _READ = (
             _earlier.c.provider == _ra.provider,
             _earlier.c.seq < _ra.seq,
         ).label("first"),
+        exchanges.c.replacement_id,
     )
     .join(decisions, decisions.c.id == _ra.decision_id)
     .outerjoin(orders, orders.c.order_id == _ra.order_id)
+    # the exchange a fallback decision replaces, found by its key ("exchange-fallback:<id>")
+    # through the primary key, and only the one that fell back to this very decision
+    .outerjoin(exchanges, and_(
+        decisions.c.request_key.startswith(FALLBACK_KEY),
+        exchanges.c.decision_id == func.substr(decisions.c.request_key, len(FALLBACK_KEY) + 1),
+        exchanges.c.fallback_decision_id == _ra.decision_id))
     .where(_ra.id.in_(bindparam("ids", expanding=True)))
 )
 
@@ -111,7 +124,8 @@ def instructions_for(
         except ValueError as exc:
             found[attempt.id] = Unreadable(str(exc))
             continue
-        found[attempt.id] = build(attempt, row.policy_hash, extra, body, bool(row.first))
+        found[attempt.id] = build(attempt, row.policy_hash, extra, body, bool(row.first),
+                                  row.replacement_id)
     return found
 
 

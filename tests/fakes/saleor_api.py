@@ -13,8 +13,14 @@ a line voucher, as ``undiscountedUnitPrice`` above ``unitPrice``) and signs webh
 does: a detached RS256 JWS over the exact body bytes, key named by ``kid``, JWKS at the origin.
 
 Returns: ``orderFulfillmentReturnProducts`` moves the units into a new RETURNED fulfillment each
-time (Saleor keeps no idempotency key: the same return sent again is a second return). A free
-order (``free=True``) costs 0 and has no transaction, as a checkout completed without payment.
+time (Saleor keeps no idempotency key: the same return sent again is a second return), deletes a
+fulfillment line it empties (and a FULFILLED fulfillment left with none), and counts an order
+line's units returned from the line itself as fulfilled. It refuses what Saleor's
+``clean_input`` refuses, with its ``OrderError``: more units than a fulfillment line holds, or than
+an order line has unfulfilled (INVALID_QUANTITY), a line of a fulfillment that is not FULFILLED,
+REFUNDED or WAITING_FOR_APPROVAL (INVALID), an id it does not have (GRAPHQL_ERROR); and, stricter
+than Saleor (which records it), a quantity below 1. A free order (``free=True``) costs 0 and has
+no transaction, as a checkout completed without payment.
 
 Exchanges: a return with ``replace: true`` lines makes a replacement draft order (``drafts``)
 holding the returned variants and an ``ORDER_REPLACEMENT_CREATED`` event on the original naming
@@ -38,6 +44,7 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from jwt.algorithms import RSAAlgorithm
 
 from tests.fakes.saleor_payment_app import GIFT_CARD_GATEWAY, PAYMENT_APP, PaymentApp
+from tests.fakes.saleor_returns import SHIPPED, refused_return
 
 API_URL = "https://shop.example.com/graphql/"
 JWKS_URL = "https://shop.example.com/.well-known/jwks.json"
@@ -341,41 +348,54 @@ class FakeSaleor(PaymentApp):
         return {"order": self.orders.get(v["id"])}
 
     def _op_RefundsReturnProducts(self, v: dict[str, Any]) -> dict[str, Any]:
-        """Lines come back (RETURNED); lines marked ``replace`` (REPLACED) go into a replacement
-        draft order, named by an ORDER_REPLACEMENT_CREATED event on the original."""
+        """Saleor's ``create_fulfillments_for_returned_products``, after its ``clean_input``
+        (``saleor_returns.refused_return``): lines marked ``replace`` move into a REPLACED
+        fulfillment and a replacement draft order named by an ORDER_REPLACEMENT_CREATED event on
+        the original; the rest into a RETURNED one, made even when empty. An order line's units
+        count as fulfilled; an emptied fulfillment line is deleted, then a FULFILLED fulfillment
+        left with no line."""
         order = self.orders[v["order"]]
+        refused = refused_return(order, v["input"])
+        if refused is not None:
+            return {"orderFulfillmentReturnProducts": {
+                "returnFulfillment": None, "replaceOrder": None, "order": None,
+                "errors": [refused]}}
         by_line = {ln["id"]: ln for ln in order["lines"]}
-
-        replaced: list[tuple[str, int]] = []
-        ret = {"id": self._id("RnVsZmlsbG1lbnQ"), "status": "RETURNED",
-               "created": order["updatedAt"], "lines": []}
+        by_fl = {fl["id"]: fl for ful in order["fulfillments"] for fl in ful["lines"]}
+        moved: dict[bool, list[tuple[str, int]]] = {False: [], True: []}  # replace → units
+        for ol in v["input"].get("orderLines") or []:
+            by_line[ol["orderLineId"]]["quantityFulfilled"] += ol["quantity"]
+            moved[bool(ol.get("replace"))].append((ol["orderLineId"], ol["quantity"]))
         for fl_in in v["input"].get("fulfillmentLines") or []:
-            for ful in order["fulfillments"]:
-                for fl in ful["lines"]:
-                    if fl["id"] == fl_in["fulfillmentLineId"]:
-                        fl["quantity"] -= fl_in["quantity"]
-                        if fl_in.get("replace"):
-                            replaced.append((fl["orderLine"]["id"], fl_in["quantity"]))
-                        else:
-                            ret["lines"].append({"id": self._id("FL"),
-                                                 "quantity": fl_in["quantity"],
-                                                 "orderLine": fl["orderLine"]})
-        replaced += [(ol["orderLineId"], ol["quantity"])
-                     for ol in v["input"].get("orderLines") or [] if ol.get("replace")]
-        if replaced and not ret["lines"]:
-            ret["status"] = "REPLACED"
-        order["fulfillments"].append(ret)
+            fl = by_fl[fl_in["fulfillmentLineId"]]
+            fl["quantity"] -= fl_in["quantity"]
+            moved[bool(fl_in.get("replace"))].append((fl["orderLine"]["id"], fl_in["quantity"]))
+        for ful in order["fulfillments"]:
+            ful["lines"] = [fl for fl in ful["lines"] if fl["quantity"] > 0]
+        order["fulfillments"] = [f for f in order["fulfillments"]
+                                 if f["lines"] or f["status"] not in SHIPPED]
+
+        def fulfillment(status: str, lines: list[tuple[str, int]]) -> dict[str, Any]:
+            made = {"id": self._id("RnVsZmlsbG1lbnQ"), "status": status,
+                    "created": order["updatedAt"], "lines": [
+                        {"id": self._id("FL"), "quantity": q, "orderLine": {"id": lid}}
+                        for lid, q in lines]}
+            order["fulfillments"].append(made)
+            return made
+
+        ret = fulfillment("RETURNED", moved[False])
         draft = None
-        if replaced:
+        if moved[True]:
+            fulfillment("REPLACED", moved[True])
             draft = {"id": self._id("T3JkZXI"), "status": "DRAFT", "original": order["id"],
                      "lines": [{"id": self._id("T3JkZXJMaW5l"), "quantity": q,
                                 "variant": {"id": by_line[lid]["variant"]["id"]}}
-                               for lid, q in replaced]}
+                               for lid, q in moved[True]]}
             self.drafts[draft["id"]] = draft
             order.setdefault("events", []).append({
                 "id": self._id("T3JkZXJFdmVudA"), "type": "ORDER_REPLACEMENT_CREATED",
                 "relatedOrder": {"id": draft["id"]}})
-        else:
+        if moved[False]:
             order["status"] = "PARTIALLY_RETURNED"
         self._touch(order)
         return {"orderFulfillmentReturnProducts": {

@@ -72,15 +72,22 @@ class SaleorProvider:
             progress.update(values)
             save_progress(dict(progress))
 
-        # read by the executor with the attempt (``execution.instructions``): the decision, and
-        # whether this attempt is the decision's first on Saleor, the one that records the return
+        # read by the executor with the attempt (``execution.instructions``): the decision,
+        # whether this attempt is the decision's first on Saleor, the one that records the
+        # return, and the replacement order of the exchange a fallback decision replaces
         decision = Decision.from_dict(ins.extra["decision"])
         records_return = bool(ins.extra["records_return"])
         correction = decision.kind in (DecisionKind.OVERPAYMENT, DecisionKind.DUPLICATE_CHARGE)
         if correction and ins.kind == "refund":  # nothing comes back, no lines to grant for
             return refund_transaction(client, ins, progress, save)
         if records_return and not correction:
-            record_return(client, ins.order_id, decision.units_back(), progress, save)
+            replaced = ins.extra.get("returned_by_exchange")
+            if not replaced:
+                record_return(client, ins.order_id, decision.units_back(), progress, save)
+            elif progress.get("return") != "exchange":
+                # a fallback's lines are its exchange's, returned with ``replace: true`` when
+                # the replacement was made: sent again, Saleor refuses them (INVALID_QUANTITY)
+                save(**{"return": "exchange", "replacement": replaced})
         if ins.kind == "refund":
             return self._refund(client, ins, decision, progress, save)
         return credit_gift_card(client, ins, saleor, progress, save)
@@ -212,7 +219,9 @@ def record_return(client: SaleorClient, order_id: str, wanted: dict[str, int],
 def return_lines(order: dict[str, Any], wanted: dict[str, int],
                  replace: bool = False) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
     """``orderFulfillmentReturnProducts`` input for ``wanted`` units per order line: from the
-    shipped fulfillments first, the rest from the order line itself (not shipped yet)."""
+    shipped fulfillments first, the rest from the order line itself (not shipped yet). A
+    fulfillment line holding no units is passed over (Saleor deletes one a return empties):
+    no line of 0 units is ever sent."""
     fulfillment_lines, order_lines = [], []
     mark = {"replace": True} if replace else {}
     for line_id, qty in sorted(wanted.items()):
@@ -220,8 +229,8 @@ def return_lines(order: dict[str, Any], wanted: dict[str, int],
             if ful["status"] not in SHIPPED or qty <= 0:
                 continue
             for fl in ful["lines"]:
-                if fl["orderLine"]["id"] == line_id and qty > 0:
-                    take = min(qty, int(fl["quantity"]))
+                take = min(qty, int(fl["quantity"]))
+                if fl["orderLine"]["id"] == line_id and take > 0:  # never a line of 0 units
                     fulfillment_lines.append({"fulfillmentLineId": fl["id"], "quantity": take,
                                               **mark})
                     qty -= take

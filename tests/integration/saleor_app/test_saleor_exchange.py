@@ -10,11 +10,15 @@ import json
 from pathlib import Path
 from typing import Any
 
+import graphql as gql
 import pytest
+from graphql.execution.values import get_variable_values
 
 from refunds_plugin.exchanges.shipping import ship_on_reached
 from refunds_plugin.ledger.db import write_tx
 from refunds_plugin.ledger.tables import decisions, exchanges, outbox
+from refunds_plugin.saleor import graphql
+from refunds_plugin.saleor.graphql import ATTEMPT_MARK
 from tests.fakes import Clock
 from tests.fakes.saleor_api import FakeSaleor, money
 from tests.fakes.saleor_harness import STOREFRONT_SECRET, SaleorHarness, journal, rows
@@ -26,6 +30,8 @@ LINE = "T3JkZXJMaW5lOjE="
 FUL_LINE = "RnVsZmlsbG1lbnRMaW5lO0"
 OLD_VARIANT = "UHJvZHVjdFZhcmlhbnQ6MQ=="
 NEW_VARIANT = "UHJvZHVjdFZhcmlhbnQ6Mg=="
+TRANSACTION = "VHJhbnNhY3Rpb25JdGVtOjE="
+SCHEMAS: dict[str, gql.GraphQLSchema] = {}  # built once: a 1 MB SDL takes a second or two
 POLICY = """
 window: {{days: 365, start: payment}}
 resolution: {{allow: [refund, credit, exchange]}}
@@ -56,6 +62,25 @@ def ask_exchange(shop: SaleorHarness, n: int = 1, sku: str = "SHIRT-L",
     return shop.client.post("/webhooks/storefront", data=body, headers={
         "Refunds-Signature": signatures.sign(STOREFRONT_SECRET, body),
         "Content-Type": "application/json"})
+
+
+DOCUMENTS = {"RefundsReturnProducts": graphql.RETURN_PRODUCTS,
+             "RefundsDraftLinesCreate": graphql.DRAFT_LINES_CREATE,
+             "RefundsDraftLineDelete": graphql.DRAFT_LINE_DELETE,
+             "RefundsDraftComplete": graphql.DRAFT_COMPLETE,
+             "RefundsGrantRefund": graphql.GRANT_REFUND,
+             "RefundsRequestGrantedRefund": graphql.REQUEST_GRANTED_REFUND}
+
+
+def valid_input(schema_dir: Path, document: str, variables: dict[str, Any]) -> None:
+    """``variables`` coerce as ``document``'s on both Saleor schemas."""
+    [operation] = gql.parse(document).definitions
+    assert isinstance(operation, gql.OperationDefinitionNode)
+    for version in ("3.20", "3.23"):
+        schema = SCHEMAS.get(version) or SCHEMAS.setdefault(version, gql.build_schema(
+            (schema_dir / f"schema-{version}.graphql").read_text(encoding="utf-8")))
+        coerced = get_variable_values(schema, operation.variable_definitions or [], variables)
+        assert not isinstance(coerced, list), [str(e) for e in coerced]
 
 
 def exchange_ops(saleor: FakeSaleor) -> list[str]:
@@ -174,7 +199,7 @@ def test_saleor_errors_are_retried_then_a_person_is_told_and_nothing_ships_twice
 
 
 def test_a_variant_sold_out_before_shipping_becomes_a_refund_and_the_customer_is_told(
-    first_scan_shop: SaleorHarness, saleor: FakeSaleor, clock: Clock,
+    first_scan_shop: SaleorHarness, saleor: FakeSaleor, clock: Clock, saleor_schema_dir: Path,
 ) -> None:
     shop = first_scan_shop
     decision_id = ask_exchange(shop).get_json()["decision_id"]
@@ -197,10 +222,33 @@ def test_a_variant_sold_out_before_shipping_becomes_a_refund_and_the_customer_is
     [attempt] = shop.attempts()
     assert (attempt.decision_id, attempt.kind, attempt.amount, attempt.status) == (
         instead.id, "refund", 4500, "pending")
+    [draft] = saleor.drafts.values()
     shop.executor.drain()
     [attempt] = shop.attempts()
     assert attempt.status == "sent"  # Saleor's refund is asked for; its webhook settles it
-    assert len(saleor.mutations("RefundsGrantRefund")) == 1
+    # the exchange's return (replace: true) brought the shirt back already: the fallback's
+    # first attempt returns nothing again, it grants and requests the refund, once
+    grant = saleor.orders[ORDER]["grantedRefunds"][0]["id"]
+    assert saleor.mutations()[-3:] == [
+        ("RefundsDraftComplete", {"id": draft["id"]}),
+        ("RefundsGrantRefund", {"id": ORDER, "input": {
+            "amount": "45.00", "reason": f"{ATTEMPT_MARK}{attempt.id}: decision {instead.id}",
+            "lines": [{"id": LINE, "quantity": 1}], "transactionId": TRANSACTION}}),
+        ("RefundsRequestGrantedRefund", {"grantedRefundId": grant,
+                                         "transactionId": TRANSACTION})]
+    assert saleor.mutations("RefundsReturnProducts") == [("RefundsReturnProducts", {
+        "order": ORDER, "input": {"fulfillmentLines": [
+            {"fulfillmentLineId": FUL_LINE, "quantity": 1, "replace": True}],
+            "orderLines": [], "refund": False}})]
+    assert json.loads(attempt.progress) == {
+        "return": "exchange", "replacement": draft["id"], "grant": "requested",
+        "granted_refund": grant, "refund_requested": True}
+    for op, variables in saleor.mutations():  # each valid input on Saleor 3.20 and 3.23
+        valid_input(saleor_schema_dir, DOCUMENTS[op], variables)
+    # Saleor holds the shirt once, as replaced; nothing of it is returned a second time
+    assert [(f["status"], [(fl["orderLine"]["id"], fl["quantity"]) for fl in f["lines"]])
+            for f in saleor.orders[ORDER]["fulfillments"]] == [
+        ("RETURNED", []), ("REPLACED", [(LINE, 1)])]
     # nothing shipped, and later rounds try nothing again
     for _ in range(3):
         clock.advance(600)
