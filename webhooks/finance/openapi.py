@@ -150,13 +150,12 @@ def document() -> dict[str, Any]:
             "schemas": {
                 "Decision": {"type": "object", "properties": decision_props},
                 "Attempt": {"type": "object", "properties": {
-                    "id": {"type": "string"}, "decision_id": {"type": "string"},
-                    "kind": {"type": "string"}, "status": {"type": "string"},
-                    "amount": money, "bonus": money, "currency": {"type": "string"},
-                    "provider": {"type": "string"}, "provider_reference": {"type": "string"},
+                    **{c: {"type": "string"} for c in (
+                        "id", "decision_id", "kind", "status", "currency", "provider",
+                        "provider_reference")}, "amount": money, "bonus": money,
                     "livemode": {"type": ["boolean", "null"], "description": (
                         "false: Stripe's test mode (status test_mode once done), no real money "
-                        "moved; null: not known (written before revision 0024)")}}},
+                        "moved; null: not known (written before revision 0025)")}}},
                 "FollowUp": {"type": "object", "properties": {
                     "kind": {"enum": ["failed_payment", "label_refused", "exchange_original_due",
                                       "exchange_unshipped", "payment_of_another_order"]},
