@@ -27,6 +27,7 @@ from refunds_plugin.ledger.tables import (
     refund_attempts,
     return_shipments,
     reviews,
+    saleor_returns,
 )
 from refunds_plugin.notify import stored
 from refunds_plugin.shipping.rows import Unreadable, read
@@ -76,8 +77,9 @@ def decision_detail(engine: Engine, decision_id: str,
     and in English), money movements (``moved``: in one line, as the providers answered),
     review and journal,
     and an instant exchange's original value due (``original_due``: the ``exchange_dues``
-    row, None when nothing became due); ``unreadable``: the line saying which stored columns
-    cannot be read (None when all can)."""
+    row, None when nothing became due), the return Saleor is told of without a refund
+    (``saleor_return``: the ``saleor_returns`` row, None without one); ``unreadable``: the
+    line saying which stored columns cannot be read (None when all can)."""
     reader = Reader()
     with engine.connect() as conn:
         row = conn.execute(select(decisions).where(decisions.c.id == decision_id)).first()
@@ -93,6 +95,11 @@ def decision_detail(engine: Engine, decision_id: str,
         # an instant exchange's original that never came back: what is due, charged, refunded
         due = conn.execute(select(exchange_dues)
                            .where(exchange_dues.c.decision_id == decision_id)).first()
+        # a return no refund attempt tells Saleor of (a free order's): how telling it stands
+        told_saleor = conn.execute(
+            select(saleor_returns.c.status, saleor_returns.c.tries, saleor_returns.c.last_error,
+                   saleor_returns.c.fulfillment_id)
+            .where(saleor_returns.c.decision_id == decision_id)).first()
         statuses = attempt_statuses(conn, [decision_id]).get(decision_id, [])
         subjects = [decision_id, *(a["id"] for a in attempts)]
         journal = [dict(r._mapping) for r in conn.execute(
@@ -139,5 +146,6 @@ def decision_detail(engine: Engine, decision_id: str,
         "customer_note": last.get("customer_note"),
         "journal": journal,
         "original_due": dict(due._mapping) if due else None,
+        "saleor_return": dict(told_saleor._mapping) if told_saleor else None,
         "unreadable": line,
     }

@@ -5,7 +5,9 @@ A paid Saleor order's return is recorded in Saleor by the decision's first refun
 attempt (``providers/saleor/provider.record_return``). A free order's has no attempt (nothing to
 refund; ``policies/eligibility.payment``: ``free_order``), nor has one whose refund comes to 0,
 so its decision's transaction opens a row here instead, and the executor's loop records it
-through the same function (``execution/saleor_returns.py``)::
+through the same function (``execution/saleor_returns.py``). So does an exchange's fallback
+whose exchange made no replacement (one that fell back unpaid): nothing returned those lines.
+Its states::
 
     pending ──claim (a lease; tries + 1)──► recorded (Saleor's RETURNED fulfillment)
        ▲                 │
@@ -28,7 +30,7 @@ from refunds_plugin.domain.facts import OrderFacts
 from refunds_plugin.domain.kinds import DecisionKind
 from refunds_plugin.ledger.facts import FALLBACK_KEY
 from refunds_plugin.ledger.journal import append_entry, insert_ignore
-from refunds_plugin.ledger.tables import saleor_returns
+from refunds_plugin.ledger.tables import exchanges, saleor_returns
 
 ENTRY = "saleor_return"  # the journal's entry type, its subject the decision
 _sr = saleor_returns.c
@@ -48,11 +50,12 @@ def open_for(conn: Connection, decision_id: str, decision: Decision, facts: Orde
              request_key: str, written: Iterable[Mapping[str, Any]], now: datetime) -> bool:
     """A return of a Saleor order, approved by the policy or a person (the callers' call),
     whose items come back with no attempt on Saleor to record it: its row, once (the decision is
-    the key), with its journal entry. Not for an exchange's fallback (``FALLBACK_KEY``): the
-    exchange returned those lines already."""
+    the key), with its journal entry. Not for an exchange's fallback (``FALLBACK_KEY``) whose
+    exchange made its replacement: its return (``replace: true``) brought those lines back, and
+    Saleor refuses them a second time (INVALID_QUANTITY)."""
     if (facts.source != "saleor" or decision.kind is not DecisionKind.RETURN
-            or request_key.startswith(FALLBACK_KEY)
-            or any(row["provider"] == "saleor" for row in written)):
+            or any(row["provider"] == "saleor" for row in written)
+            or _returned_by_exchange(conn, request_key)):
         return False
     lines = decision.units_back()
     if not lines:
@@ -65,6 +68,15 @@ def open_for(conn: Connection, decision_id: str, decision: Decision, facts: Orde
         append_entry(conn, ENTRY, decision_id,
                      {"status": "pending", "order_id": facts.order_id, "lines": lines}, now)
     return inserted
+
+
+def _returned_by_exchange(conn: Connection, request_key: str) -> bool:
+    """A fallback's exchange made its replacement (as ``execution/instructions`` reads it)."""
+    if not request_key.startswith(FALLBACK_KEY):
+        return False
+    made = conn.execute(select(exchanges.c.replacement_id).where(
+        exchanges.c.decision_id == request_key[len(FALLBACK_KEY):])).scalar()
+    return made is not None
 
 
 def _row(conn: Connection, decision_id: str) -> SaleorReturnRow | None:

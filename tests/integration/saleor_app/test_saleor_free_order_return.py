@@ -17,7 +17,7 @@ from typing import Any
 import graphql
 import pytest
 from graphql.execution.values import get_variable_values
-from sqlalchemy import select
+from sqlalchemy import delete, insert, select
 
 from refunds_plugin.bootstrap import build
 from refunds_plugin.intake.reviews import decide
@@ -27,6 +27,7 @@ from refunds_plugin.ledger.db import write_tx
 from refunds_plugin.ledger.decisions import find_decision
 from refunds_plugin.ledger.tables import (
     decisions,
+    exchanges,
     ledger_entries,
     provider_refunds,
     refund_attempts,
@@ -288,14 +289,20 @@ def test_a_person_approving_a_free_orders_review_has_its_return_recorded_once(
     assert (answer["outcome"], answer["reason_code"]) == ("review", "outside_window_review")
     decision_id = answer["decision_id"]
     assert rows(reviewing, saleor_returns) == []
-    # the rule's other limits: an exchange's fallback (the exchange returned those lines), an
-    # order outside Saleor and a return a Saleor attempt records record no row
+    # the rule's other limits: the fallback of an exchange that made its replacement (its
+    # return brought those lines back), an order outside Saleor and a return a Saleor attempt
+    # records record no row
     with write_tx(reviewing.engine) as conn:
         facts = facts_mod.load_facts(conn, ORDER, clock(), 90)
         found = find_decision(conn, ORDER, "return:ret_free")
         assert facts is not None and found is not None
+        conn.execute(insert(exchanges).values(
+            decision_id=decision_id, order_id=ORDER, currency="USD", status="fallen_back",
+            ship_on="delivered", difference=0, charge_amount=0, waived_amount=0, back_amount=0,
+            replacement_id="T3JkZXI6Mg==", created_at=clock(), updated_at=clock()))
         assert ledger_returns.open_for(conn, decision_id, found.decision, facts,
                                        f"exchange-fallback:{decision_id}", [], clock()) is False
+        conn.execute(delete(exchanges))
         assert ledger_returns.open_for(conn, decision_id, found.decision,
                                        replace(facts, source="storefront"),
                                        "return:ret_free", [], clock()) is False
