@@ -19,6 +19,10 @@ _LINES_VALID = said("Every item asked for is on the order and not yet returned."
 _REFUNDABLE = said("There is money on the order to return.")
 _REFUND_AVAILABLE = said("A refund to your original payment is available.")
 FREE = said("This order was free, so there is no money to return.")
+# Earlier wordings, no longer said: a stored decision keeps its English words (and its journal
+# entry's hash) and its message id (``decisions.said``), so each stays in the catalogues for
+# those decisions to be read in the reader's language (``said.render``).
+EARLIER = (N_("Only {left} of {name} can still be returned, not {qty}."),)
 
 _OUTSIDE = {
     Action.DECLINE: ("outside_window", N_("The {days}-day return window for {name} has passed "
@@ -102,7 +106,7 @@ def request_lines(ctx: Context) -> RuleResult:
             # not: "requested" is true of each; "returned" only of those back at the shop
             text = (ctx.said("A return has already been requested for {item}.", item=line.name)
                     if remaining == 0
-                    else ctx.said("Only {left} of {name} can still be returned, not {qty}.",
+                    else ctx.said("{name}: only {left} can still be returned, not {qty}.",
                                   left=remaining, name=line.name, qty=qty))
             return ctx.result("request_lines", "decline", "quantity_exceeds_remaining", text,
                               saw)

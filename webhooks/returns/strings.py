@@ -134,7 +134,7 @@ ENGLISH: dict[str, str] = {
     "submit": N_("Send my return request"),
     "pick_something": N_("Please choose at least one item to return."),
     "pick_reason": N_("Please choose a reason for {item}."),
-    "pick_quantity": N_("Please choose how many of {item} to return."),
+    "pick_quantity": N_("{item}: choose how many to return."),
     "unknown_line": N_("Your order has no item {line}. Please start your return again."),
     "line_twice": N_("{item} is listed twice. Please choose it once."),
     "line_returned": N_("A return has already been requested for {item}."),

@@ -106,8 +106,8 @@ def parse(form: MultiDict[str, str],
             raw = form.get(f"line-{i}-qty", "0").strip()
             qty = int(raw) if raw.isdigit() else -1
             if not 0 <= qty <= units:
-                errors.append(Problem(_("Please choose how many of %(name)s, from 0 to "
-                                        "%(units)d.", name=line_name, units=units),
+                errors.append(Problem(_("%(name)s: choose how many to return, from 0 "
+                                        "to %(units)d.", name=line_name, units=units),
                                       f"line-{i}-qty"))
             elif qty:
                 chosen.append(wd.Chosen(line_id, line_name, qty))

@@ -224,7 +224,7 @@ def test_a_bad_csrf_token_a_wrong_email_or_a_bad_form_records_nothing(shop: Shop
     too_many = shop.step(client, form, "confirm", scope="some", name="Anna", email=EMAIL,
                          **{"line-0-id": "l1", "line-0-qty": "3"})
     assert too_many.status_code == 400
-    assert "Please choose how many of Mug, from 0 to 2." in words(too_many)
+    assert "Mug: choose how many to return, from 0 to 2." in words(too_many)
 
     shop.h.drain()
     assert shop.recorded() == before
@@ -289,7 +289,7 @@ def test_a_form_error_focuses_the_summary_which_links_to_each_field_at_fault(
     too_many = shop.step(client, form, "review", scope="some", name="Anna", email=EMAIL,
                          **{"line-0-id": "l1", "line-0-qty": "3"})
     assert error_summary(too_many.get_data(as_text=True))[1] == [
-        '<ul><li><a href="#line-0-qty">Please choose how many of Mug, from 0 to 2.</a></li></ul>']
+        '<ul><li><a href="#line-0-qty">Mug: choose how many to return, from 0 to 2.</a></li></ul>']
     assert too_many.get_data(as_text=True).count('aria-invalid="true"') == 1
 
 

@@ -23,7 +23,7 @@ from refunds_plugin.domain.facts import (
     ReturnRequest,
 )
 from refunds_plugin.domain.kinds import Reason, ResolutionKind
-from refunds_plugin.language.said import render
+from refunds_plugin.language.said import render, said_again
 from refunds_plugin.money import Money
 
 R = Reason
@@ -49,7 +49,27 @@ def test_units_already_returned_cannot_be_returned_again():
     d = evaluate(DEFAULT, order(returned=(("shirt", 1),)), ask(("shirt", 2, R.TOO_SMALL)), NOW)
     assert (d.outcome.value, d.reason_code, d.amount) == ("decline",
                                                           "quantity_exceeds_remaining", 0)
-    assert "Only 1 of Linen shirt" in d.explanation
+    [said_it] = [t.message for t in d.trace if t.code == "quantity_exceeds_remaining"]
+    # the item's name first, as the shop wrote it: never "Only 1 of Linen shirt"
+    assert said_it == "Linen shirt: only 1 can still be returned, not 2."
+    assert render(said_it, "de") == "Linen shirt: Sie können nur noch 1 zurückgeben, nicht 2."
+    assert render(said_it, "fr") == ("Linen shirt\u00a0: vous ne pouvez plus en retourner que 1, "
+                                     "et non 2.")
+    assert render(said_it, "es") == "Linen shirt: ya solo puedes devolver 1, no 2."
+
+
+def test_a_decision_stored_with_the_earlier_words_keeps_them_in_every_language():
+    # its English words are in its journal entry (hashed), its message id beside it: the id
+    # stays in the catalogues, so it reads as it did, in the reader's language
+    text = "Only 1 of Linen shirt can still be returned, not 2."
+    stored = json.dumps({"m": "Only {left} of {name} can still be returned, not {qty}.",
+                         "p": {"left": 1, "name": "Linen shirt", "qty": 2}})
+    assert said_again(text, stored, "en") == text
+    assert said_again(text, stored, "de") == ("Von Linen shirt können nur noch 1 zurückgegeben "
+                                              "werden, nicht 2.")
+    assert said_again(text, stored, "fr") == ("Seuls 1 de Linen shirt peuvent encore être "
+                                              "retournés, et non 2.")
+    assert said_again(text, stored, "es") == "Solo se pueden devolver 1 de Linen shirt, no 2."
 
 
 def test_every_unit_already_asked_for_says_a_return_was_requested_not_that_it_came_back():
