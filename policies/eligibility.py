@@ -22,7 +22,8 @@ FREE = said("This order was free, so there is no money to return.")
 # Earlier wordings, no longer said: a stored decision keeps its English words (and its journal
 # entry's hash) and its message id (``decisions.said``), so each stays in the catalogues for
 # those decisions to be read in the reader's language (``said.render``).
-EARLIER = (N_("Only {left} of {name} can still be returned, not {qty}."),)
+EARLIER = (N_("Only {left} of {name} can still be returned, not {qty}."),
+           N_("{name} has already been returned."))
 
 _OUTSIDE = {
     Action.DECLINE: ("outside_window", N_("The {days}-day return window for {name} has passed "

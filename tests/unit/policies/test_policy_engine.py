@@ -70,6 +70,12 @@ def test_a_decision_stored_with_the_earlier_words_keeps_them_in_every_language()
     assert said_again(text, stored, "fr") == ("Seuls 1 de Linen shirt peuvent encore être "
                                               "retournés, et non 2.")
     assert said_again(text, stored, "es") == "Solo se pueden devolver 1 de Linen shirt, no 2."
+    # the wording before that one (changed on 2026-12-05)
+    text = "Linen shirt has already been returned."
+    stored = json.dumps({"m": "{name} has already been returned.", "p": {"name": "Linen shirt"}})
+    assert [said_again(text, stored, lang) for lang in ("en", "de", "fr", "es")] == [
+        text, "Linen shirt wurde bereits zurückgesendet.", "Linen shirt a déjà été retourné.",
+        "Linen shirt ya se ha devuelto."]
 
 
 def test_every_unit_already_asked_for_says_a_return_was_requested_not_that_it_came_back():
