@@ -24,8 +24,9 @@ import random
 import socket
 from collections.abc import Callable
 from datetime import datetime, timedelta
+from typing import Any
 
-from sqlalchemy import Connection, Engine
+from sqlalchemy import Engine
 
 from refunds_plugin.config import Config
 from refunds_plugin.execution.executor import backoff
@@ -39,7 +40,13 @@ from refunds_plugin.notify.render import Renderer
 
 log = logging.getLogger("refunds.courier")
 
-SKIPPED_BATCHES = 10  # full batches with nothing to send claimed in one transaction, at most
+SKIPPED_BATCHES = 10  # a round records skipped at most this many batches' worth per reason
+_NO_MAIL_URL = "not sent: REFUNDS_MAIL_URL is not set"
+_NO_OUTBOUND_URL = "not sent: REFUNDS_OUTBOUND_URL is not set"
+
+
+def _off(kind: str) -> str:
+    return f"not sent: {kind} is switched off ([mail] off)"
 
 
 class Courier:
@@ -64,47 +71,44 @@ class Courier:
         self._full = False  # the last claim took as many as it asked for
 
     def run_once(self, limit: int = 10) -> int:
-        """Claim and deliver one batch; returns how many messages were claimed. Before the
-        claim, a look (no write lock taken only to find nothing due), skipped right after a
-        full batch: more are likely due."""
+        """Record skipped what no channel will take, then claim and deliver one batch; returns
+        how many messages were skipped or claimed. Before that, a look (no write lock taken
+        only to find nothing due), skipped right after a full batch: more are likely due."""
         now = self.clock()
         if not self._full:
             with self.engine.connect() as conn:
                 if not outbox.any_due(conn, now):
                     return 0
         lease = timedelta(seconds=self.config.executor_lease_s)
-        rows: list[OutboxRow] = []
         claimed: list[OutboxRow] = []
-        skipped: set[str] = set()
         with write_tx(self.engine) as conn:
             # a message no channel will take (switched off, no mail server or receiver set)
-            # is never sent: it is recorded skipped in the claim's own transaction, not one
-            # transaction each. Those sent are each marked right after their acceptance. A
-            # full batch that was all skipped holds nothing to send: the next batch is claimed
-            # in the same transaction (one commit), up to ``SKIPPED_BATCHES`` batches.
-            for _ in range(SKIPPED_BATCHES):
+            # is never sent: it is recorded skipped here, in one statement per reason, never
+            # claimed nor read;
+            # one that becomes due after that statement and is claimed is skipped by
+            # ``deliver``. When a reason took all it may, more are likely due: the next round
+            # comes first, then the claim.
+            cap = limit * SKIPPED_BATCHES
+            counts = [outbox.skip_due(conn, now, note, cap, **which)
+                      for note, which in self._not_taken()]
+            more = cap in counts
+            if not more and (self.mailer is not None or self.outbound is not None):
                 claimed = outbox.claim_due(conn, self.worker_id, now, now + lease, limit)
-                rows += claimed
-                skipped |= self._skip(conn, claimed)
-                if len(claimed) < limit or len(skipped) < len(rows):
-                    break
-        self._full = len(claimed) == limit
-        for row in rows:
-            if row.id not in skipped:
-                self.deliver(row, claimed_at=now)
-        return len(rows)
+        self._full = more or len(claimed) == limit
+        skipped = sum(counts)
+        for row in claimed:
+            self.deliver(row, claimed_at=now)
+        return skipped + len(claimed)
 
-    def _skip(self, conn: Connection, rows: list[OutboxRow]) -> set[str]:
-        """Inside the claim's transaction: record skipped the rows not to be sent (one
-        statement per reason); returns their ids."""
-        why: dict[str, list[str]] = {}
-        for row in rows:
-            reason = self.why_not(row)
-            if reason is not None:
-                why.setdefault(reason, []).append(row.id)
-        for reason, ids in why.items():
-            outbox.skip(conn, ids, self.worker_id, self.clock(), reason)
-        return {row_id for ids in why.values() for row_id in ids}
+    def _not_taken(self) -> list[tuple[str, dict[str, Any]]]:
+        """What ``why_not`` says no to, as ``outbox.skip_due``'s arguments, with its note."""
+        said: list[tuple[str, dict[str, Any]]] = [
+            (_off(kind), {"mail": True, "kinds": (kind,)}) for kind in self.config.mail_off]
+        if self.mailer is None:
+            said.append((_NO_MAIL_URL, {"mail": True}))
+        if self.outbound is None:
+            said.append((_NO_OUTBOUND_URL, {"mail": False}))
+        return said
 
     def drain(self, max_rounds: int = 1000) -> int:
         done = 0
@@ -123,11 +127,11 @@ class Courier:
         """Why a claimed message is not sent at all, or None to send it."""
         if row.channel == "mail":
             if row.kind in self.config.mail_off:
-                return f"not sent: {row.kind} is switched off ([mail] off)"
+                return _off(row.kind)
             if self.mailer is None:
-                return "not sent: REFUNDS_MAIL_URL is not set"
+                return _NO_MAIL_URL
         elif self.outbound is None:
-            return "not sent: REFUNDS_OUTBOUND_URL is not set"
+            return _NO_OUTBOUND_URL
         return None
 
     def send(self, row: OutboxRow) -> None:

@@ -293,6 +293,29 @@ def skip(conn: Connection, row_ids: list[str], worker: str, now: datetime, note:
                                     "note": note[:2000]}).rowcount)
 
 
+def skip_due(conn: Connection, now: datetime, note: str, limit: int, *, mail: bool,
+             kinds: tuple[str, ...] = ()) -> int:
+    """Record ``skipped`` with ``note``, in one statement and without claiming them, up to
+    ``limit`` due messages no channel will take: every mail (``mail``; only ``kinds`` if
+    given) or every event for the merchant (not ``mail``). The rows end as a claim followed by
+    ``skip`` leaves them (one more try counted, no claim held). Returns how many."""
+    where = [or_(_WAITING, _LAPSED), _o.channel == "mail" if mail else _o.channel != "mail"]
+    if kinds:
+        where.append(_o.kind.in_(kinds))
+    due = select(_o.id).where(*where).order_by(_o.next_try_at, _o.seq).limit(limit)
+    ids: Any = due.scalar_subquery()  # SQLite runs it once
+    if conn.dialect.name == "postgresql":
+        # materialized, so run once: as a subquery PostgreSQL may run it again for each row,
+        # and a run after the first skips the rows this statement locked and takes others
+        cte = due.with_for_update(skip_locked=True).cte("due").prefix_with("MATERIALIZED")
+        ids = select(cte.c.id)
+    return int(conn.execute(
+        update(outbox).where(_o.id.in_(ids), or_(_WAITING, _LAPSED))
+        .values(status=SKIPPED, updated_at=now, claimed_by=None, lease_until=None,
+                tries=_o.tries + 1, note=note[:2000]),
+        {"now": now}).rowcount)
+
+
 def release(conn: Connection, worker: str) -> int:
     """Hand back the claims ``worker`` holds (shutdown): queued again, the try not counted."""
     return int(conn.execute(

@@ -13,6 +13,7 @@ crash inside that window (one write transaction long), at most once per crash.
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import replace
 from email.message import EmailMessage
 from typing import Any
 
@@ -239,7 +240,7 @@ def test_two_workers_never_send_one_message_at_the_same_time(
     assert len(smtp.received) == 1
 
 
-def test_full_batches_with_nothing_to_send_are_claimed_and_skipped_in_one_commit(
+def test_messages_no_channel_takes_are_skipped_unclaimed_in_one_commit_a_round(
     mail_shop: Harness, clock: Clock, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(courier_module, "SKIPPED_BATCHES", 2)
@@ -253,7 +254,12 @@ def test_full_batches_with_nothing_to_send_are_claimed_and_skipped_in_one_commit
     commits: list[int] = []
     event.listen(mail_shop.runtime.engine, "commit", lambda _conn: commits.append(1))
 
-    assert courier.run_once(limit=10) == 20  # two full batches, at most, in one transaction
+    statements: list[str] = []  # nothing claimed, nothing read back
+    event.listen(mail_shop.runtime.engine, "before_cursor_execute",
+                 lambda *args: statements.append(args[2].split()[0]))
+    assert courier.run_once(limit=10) == 20  # two batches' worth, at most, in one transaction
+    write = "WITH" if mail_shop.runtime.engine.dialect.name == "postgresql" else "UPDATE"
+    assert [s for s in statements if s != "BEGIN"] == ["SELECT", write]  # a look, one write
     assert len(commits) == 1
     assert courier.run_once(limit=10) == 5
     assert len(commits) == 2
@@ -265,10 +271,10 @@ def test_full_batches_with_nothing_to_send_are_claimed_and_skipped_in_one_commit
     assert len(rows) == 25
 
 
-def test_a_batch_with_a_message_to_send_is_delivered_before_the_next_is_claimed(
+def test_messages_no_channel_takes_do_not_hold_back_the_ones_to_send(
     mail_shop: Harness, smtp: SmtpSink, clock: Clock
 ) -> None:
-    _one_message(mail_shop, clock)  # queued first: in the first batch, with nine skipped
+    _one_message(mail_shop, clock)  # a mail: sent; the merchant's events: no receiver set
     context = {"attempt_id": "a-1", "decision_id": "d-1", "order_id": "1001",
                "order_number": "1001", "kind": "refund", "currency": "EUR", "amount": 1999}
     with write_tx(mail_shop.runtime.engine) as conn:
@@ -276,8 +282,23 @@ def test_a_batch_with_a_message_to_send_is_delivered_before_the_next_is_claimed(
             enqueue(conn, cause=f"attempt:a-{n}", kind="refund.succeeded", recipient="merchant",
                     now=clock.now, context=context)
     courier = _courier(mail_shop, clock, SmtpMailer(parse_mail_url(smtp.url)), "worker-a")
-    assert courier.run_once(limit=10) == 10
+    assert courier.run_once(limit=10) == 15  # 14 skipped, 1 claimed and sent
     assert len(smtp.received) == 1
-    assert [r.status for r in mail_shop.rows(outbox)].count("queued") == 5
-    assert courier.run_once(limit=10) == 5
-    assert [r.status for r in mail_shop.rows(outbox)].count("skipped") == 14
+    statuses = [r.status for r in mail_shop.rows(outbox)]
+    assert (statuses.count("skipped"), statuses.count("sent")) == (14, 1)
+    assert courier.run_once(limit=10) == 0
+
+
+def test_a_kind_switched_off_is_said_before_a_missing_mail_server(
+    mail_shop: Harness, clock: Clock
+) -> None:
+    _one_message(mail_shop, clock)
+    [row] = mail_shop.rows(outbox)
+    shop = replace(mail_shop.runtime.config, mail_off=(row.kind,))
+    assert mail_shop.runtime.renderer is not None
+    courier = Courier(mail_shop.runtime.engine, shop, clock, mail_shop.runtime.renderer,
+                      None, None, worker_id="w")
+    assert courier.run_once() == 1
+    [row] = mail_shop.rows(outbox)
+    assert (row.status, row.tries, row.claimed_by, row.lease_until, row.note) == (
+        "skipped", 1, None, None, f"not sent: {row.kind} is switched off ([mail] off)")
