@@ -39,6 +39,7 @@ from bench.bench_webhooks import (  # noqa: E402
     order_event,
     return_event,
 )
+from refunds_plugin.ledger import seal  # noqa: E402
 from webhooks import create_app  # noqa: E402
 from webhooks.signatures import sign  # noqa: E402
 
@@ -143,6 +144,7 @@ def profile(args: argparse.Namespace, url: str) -> int:
         pstats.Stats(prof).sort_stats(args.sort).print_stats(args.top)
     if runtime.executor is not None:
         runtime.executor.stop(timeout=10)
+    seal.settle(runtime.engine)  # sealed before the database is dropped, not at exit after it
     runtime.engine.dispose()
     return 0
 
