@@ -42,6 +42,7 @@ import tempfile
 import threading
 import time
 import uuid
+from collections import Counter
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
@@ -51,7 +52,9 @@ from typing import Any
 from flask import Flask, request
 from sqlalchemy import create_engine, text
 
-from webhooks.signatures import sign
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from bench import cpu_share  # noqa: E402
+from webhooks.signatures import sign  # noqa: E402
 
 SECRET = "whsec_bench"
 ROOT = Path(__file__).resolve().parents[1]
@@ -119,6 +122,7 @@ class Result:
     seconds: float
     latencies: list[float] = field(default_factory=list)
     failures: list[str] = field(default_factory=list)
+    cpu: Counter[str] = field(default_factory=Counter)  # CPU seconds by group (``--cpu``)
 
     @property
     def rate(self) -> float:
@@ -228,9 +232,13 @@ def run_targets(targets: list[tuple[str, list[str], dict[str, str]]],
             drive(name, port, args.warmup, args.clients, f"{name}w".replace(" ", ""))
         results = [Result(name, 0.0) for name, _, _ in targets]
         for r in range(args.rounds):
-            for (name, _, _), port, total in zip(targets, ports, results, strict=True):
+            for (name, _, _), port, total, proc in zip(targets, ports, results, procs,
+                                                       strict=True):
+                before = cpu_share.snapshot() if args.cpu else None
                 part = drive(name, port, args.seconds / args.rounds, args.clients,
                              f"{name}{r}".replace(" ", ""))
+                if before is not None:
+                    total.cpu.update(cpu_share.share(before, cpu_share.snapshot(), proc.pid))
                 total.seconds += part.seconds
                 total.latencies.extend(part.latencies)
                 total.failures.extend(part.failures)
@@ -238,6 +246,8 @@ def run_targets(targets: list[tuple[str, list[str], dict[str, str]]],
         errors = [stop(proc) for proc in procs]
     for result, err in zip(results, errors, strict=True):
         print(result.line(), flush=True)
+        for line in cpu_share.lines(result.cpu, len(result.latencies), result.seconds):
+            print(line, flush=True)
         if result.failures:
             print(f"  first failures: {result.failures[:3]}\n  server stderr: {err[-2000:]}",
                   flush=True)
@@ -262,6 +272,9 @@ def main() -> int:
     parser.add_argument("--database", choices=["sqlite", "postgresql"], default="sqlite",
                         help="postgresql: the service on a fresh PostgreSQL database too, with "
                              "the SQLite service as its baseline")
+    parser.add_argument("--cpu", action="store_true",
+                        help="also print each target's CPU per event: its own processes, the "
+                             "database server, this load generator, the rest (Linux /proc)")
     parser.add_argument("--floor-synchronous", default="FULL", choices=["FULL", "NORMAL", "OFF"],
                         help="the floor's SQLite synchronous mode (diagnosis only: the service "
                              "always runs FULL)")
