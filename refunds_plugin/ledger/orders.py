@@ -78,13 +78,6 @@ def _order_upsert(ins: Any, _dialect: str) -> Any:
     for key in ("paid_at", "fulfilled_at", "delivered_at", "extra", "channel", "locale"):
         # a later, thinner event must not erase what we knew
         changing[key] = func.coalesce(ins.excluded[key], orders.c[key])
-    # a Saleor order's shipping date is its earliest shipped fulfillment's; a return that empties
-    # one makes Saleor delete it, and a later read finds only later ones (another parcel, the
-    # RETURNED one): the earliest date seen stays, or the return window would start again
-    was, new = orders.c.fulfilled_at, ins.excluded.fulfilled_at
-    changing["fulfilled_at"] = case(
-        (and_(orders.c.source == "saleor", was.is_not(None), or_(new.is_(None), new > was)), was),
-        else_=changing["fulfilled_at"])
     # the currency stays what was recorded: content in another one updates nothing, and
     # returns no row (RETURNING, not rowcount: psycopg reports -1 for it)
     return ins.on_conflict_do_update(index_elements=["order_id"], set_=changing,

@@ -77,3 +77,33 @@ def test_a_return_that_empties_the_first_shipment_keeps_the_orders_shipping_date
         assert _fulfilled_at(shop.engine) == FIRST_SHIPPED
     finally:
         shop.close()
+
+
+def test_a_fulfillment_staff_canceled_gives_its_date_up_to_the_next_shipment(
+    any_db_url: str, clock: Clock, saleor: FakeSaleor, tmp_path: Path,
+) -> None:
+    """Saleor keeps a canceled fulfillment (CANCELED, the units unfulfilled again): the parcel
+    never left, so the order's shipping date is the next fulfillment's, later."""
+    shop = install(any_db_url, clock, saleor, tmp_path / "policy.yaml", POLICY)
+    try:
+        order = saleor.add_order(ORDER, lines=[(SHIRT, 1, "20.00")],
+                                 paid_at="2026-11-01T09:00:00+00:00")
+        [first] = order["fulfillments"]
+        first["created"] = FIRST_SHIPPED.isoformat()
+        assert shop.webhook("ORDER_FULLY_PAID", ORDER).status_code == 200
+        assert _fulfilled_at(shop.engine) == FIRST_SHIPPED
+
+        first["status"] = "CANCELED"
+        order["fulfillments"].append({"id": "RnVsZmlsbG1lbnQ6Mg==", "status": "FULFILLED",
+                                      "created": "2026-11-10T10:00:00+00:00",
+                                      "lines": [dict(fl) for fl in first["lines"]]})
+        order["updatedAt"] = "2026-11-10T10:00:00+00:00"
+        resp = shop.webhook("ORDER_UPDATED", ORDER)
+        assert (resp.status_code, resp.get_json()["duplicate"]) == (200, False)
+
+        assert _fulfilled_at(shop.engine) == datetime(2026, 11, 10, 10, 0, tzinfo=UTC)
+        clock.now = datetime(2026, 12, 3, 12, 0, tzinfo=UTC)  # 23 days after it shipped
+        answer = shop.return_request(ORDER, [(SHIRT, 1, "changed_mind")]).get_json()
+        assert (answer["outcome"], answer["refund_amount"]) == ("approve", 2000)
+    finally:
+        shop.close()
