@@ -20,7 +20,7 @@ from refunds_plugin.cli import options, startup, tables
 from refunds_plugin.language.catalogue import english
 from refunds_plugin.ledger.db import read_tx, write_tx
 from refunds_plugin.ledger.tables import orders, payments
-from refunds_plugin.trouble import follow_ups
+from refunds_plugin.trouble import missed_payments
 
 
 def _runtime() -> Any:
@@ -47,7 +47,7 @@ def sweep(runtime: Any, since: datetime | None, apply: bool) -> list[dict[str, A
     service = runtime.service
     with read_tx(runtime.engine) as conn:
         ids = order_ids(conn, since)
-        failed = follow_ups.missed(conn, service.policy, since)
+        failed = missed_payments.missed(conn, service.policy, since)
     rows: list[dict[str, Any]] = []
     for order_id in ids:
         if not apply:
@@ -68,7 +68,7 @@ def sweep(runtime: Any, since: datetime | None, apply: bool) -> list[dict[str, A
         status = "found"
         if apply:
             with write_tx(runtime.engine) as conn:
-                status = follow_ups.reopen(conn, service.policy, item)
+                status = missed_payments.reopen(conn, service.policy, item)
         rows.append({**item.to_json(), "status": status})
     return rows
 

@@ -8,7 +8,8 @@ fulfillments already there, then "requested") is saved before the call, so a try
 answer or a worker that died finds the fulfillment Saleor made instead of returning the lines
 again. A retryable error (network, 5xx, a refused token) is tried again with the executor's
 backoff, up to ``REFUNDS_EXECUTOR_MAX_TRIES`` tries; a final one, or the last try, ends it
-``failed`` with why, journalled and logged for a person. The executor's loop runs a round
+``failed`` with why, journalled, logged and opened as a ``saleor_return_failed`` follow-up for
+a person (``/finance/follow-ups``). The executor's loop runs a round
 (``bootstrap``), as does ``refunds worker --once``.
 """
 
@@ -31,6 +32,7 @@ from refunds_plugin.ledger.facts import order_extra
 from refunds_plugin.ledger.saleor_returns import SaleorReturnRow
 from refunds_plugin.notify import stored
 from refunds_plugin.providers.saleor.provider import SaleorProvider, record_return
+from refunds_plugin.trouble.follow_ups import note_saleor_return_failed
 
 log = logging.getLogger("refunds.saleor")
 LEASE = timedelta(seconds=60)  # longer than a Saleor call's timeout, twice over
@@ -59,8 +61,10 @@ class SaleorReturns:
             row = saleor_returns.claim(conn, decision_id, self.clock(), LEASE)
             if row is None:  # another worker has it, or it is no longer due
                 return 0
+            number = None
             try:
-                api_url = (order_extra(conn, row.order_id).get("saleor") or {}).get("api_url")
+                saleor = order_extra(conn, row.order_id).get("saleor") or {}
+                api_url, number = saleor.get("api_url"), saleor.get("order_number")
             except stored.UNREADABLE as exc:  # no try could read it
                 api_url = FinalProviderError(
                     f"its order's stored extra (orders.extra) cannot be read ({stored.why(exc)});"
@@ -82,12 +86,12 @@ class SaleorReturns:
             record_return(self.provider.client_for(str(api_url)), row.order_id, row.lines,
                           progress, save)
         except ProviderError as exc:
-            self._failed(row, exc, exc.retryable)
+            self._failed(row, exc, exc.retryable, number)
             return 1
         except Exception as exc:  # a bug or a library's error: tried again, never lost
             log.exception("recording the return of decision %s in Saleor", decision_id)
             self._failed(row, ProviderError(f"{type(exc).__name__}: {exc}", code="unexpected"),
-                         True)
+                         True, number)
             return 1
         fulfillment = progress.get("return_fulfillment")
         with write_tx(self.engine) as conn:
@@ -98,7 +102,8 @@ class SaleorReturns:
                  extra={"decision_id": decision_id, "order_id": row.order_id})
         return 1
 
-    def _failed(self, row: SaleorReturnRow, exc: ProviderError, retryable: bool) -> None:
+    def _failed(self, row: SaleorReturnRow, exc: ProviderError, retryable: bool,
+                number: object) -> None:
         now = self.clock()
         error = f"{exc.code}: {exc.message}"
         extra = {"decision_id": row.decision_id, "order_id": row.order_id}
@@ -114,6 +119,9 @@ class SaleorReturns:
             return
         why = f"gave up after {row.tries} tries: {error}" if retryable else error
         with write_tx(self.engine) as conn:
-            saleor_returns.failed(conn, row.decision_id, why, now)
+            if saleor_returns.failed(conn, row.decision_id, why, now):  # a person is told
+                note_saleor_return_failed(
+                    conn, order_id=row.order_id, decision_id=row.decision_id, error=why,
+                    order_number=str(number) if number else None, now=now)
         log.error("decision %s: its return is not recorded in Saleor: %s", row.decision_id, why,
                   extra=extra)

@@ -13,6 +13,9 @@ Its states::
        ▲                 │
        └── retry at T ───┤
                          └──► failed (a final error, or out of tries: a person looks)
+                                 │
+                                 └──► recorded_by_hand (a person recorded it in Saleor's
+                                      dashboard and said so: ``intake.saleor_returns``)
 """
 
 from __future__ import annotations
@@ -147,3 +150,21 @@ def failed(conn: Connection, decision_id: str, error: str, now: datetime) -> boo
     if moved:
         append_entry(conn, ENTRY, decision_id, {"status": "failed", "error": error}, now)
     return bool(moved)
+
+
+def recorded_by_hand(conn: Connection, decision_id: str, by: str, now: datetime) -> bool:
+    """A person recorded the failed return in Saleor's dashboard: ``recorded_by_hand``, once,
+    with who; its error stays as it was (what Saleor said when we tried)."""
+    moved = conn.execute(
+        update(saleor_returns).where(_sr.decision_id == decision_id, _sr.status == "failed")
+        .values(status="recorded_by_hand", updated_at=now)).rowcount
+    if moved:
+        append_entry(conn, ENTRY, decision_id, {"status": "recorded_by_hand", "by": by}, now)
+    return bool(moved)
+
+
+def status_of(conn: Connection, decision_id: str) -> tuple[str, str] | None:
+    """(order id, status) of a decision's row; None without one."""
+    row = conn.execute(select(_sr.order_id, _sr.status)
+                       .where(_sr.decision_id == decision_id)).first()
+    return None if row is None else (row.order_id, row.status)

@@ -15,7 +15,7 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
@@ -26,8 +26,10 @@ from refunds_plugin.domain.kinds import AttemptStatus
 from refunds_plugin.errors import NotFound
 from refunds_plugin.ledger.attempt_reads import find_by_provider_reference, unknown_unreferenced
 from refunds_plugin.ledger.attempts import get_attempt, settle_from_provider
+from refunds_plugin.ledger.db import aware
 from refunds_plugin.ledger.late_outcomes import succeeded_after_failure
 from refunds_plugin.ledger.orders import (
+    OrderRecord,
     record_payment,
     report_refunded,
     set_order_number,
@@ -67,8 +69,22 @@ REQUEST_OUTCOME = {
 }
 
 
-def store_order(conn: Connection, so: SaleorOrder, now: datetime) -> None:
+def _first_shipped(conn: Connection, so: SaleorOrder) -> OrderRecord:
+    """The order with the earliest shipping date the ledger has seen for it. A return that
+    empties a FULFILLED fulfillment makes Saleor delete it (its ``created`` gone from every
+    later read, which finds another parcel or the RETURNED one, made at the return): the stored
+    date stays, or the return window of what is left would start again. Only a fulfillment
+    staff canceled (Saleor keeps it, CANCELED) gives its date up: the next one is the shipping."""
     rec = so.record
+    was = aware(conn.execute(_FULFILLED_AT, {"order_id": rec.order_id}).scalar())
+    if (was is not None and was not in so.canceled
+            and (rec.fulfilled_at is None or aware(rec.fulfilled_at) > was)):
+        return replace(rec, fulfilled_at=was)
+    return rec
+
+
+def store_order(conn: Connection, so: SaleorOrder, now: datetime) -> None:
+    rec = _first_shipped(conn, so)
     upsert_order(conn, rec, now)
     number = ((rec.extra or {}).get("saleor") or {}).get("order_number")
     if number:  # what the customer types on /returns
@@ -287,6 +303,7 @@ def order_reference(payload: Any) -> tuple[str | None, tuple[Any, Any]]:
             (principal.get("__typename"), principal.get("id")))
 
 
+_FULFILLED_AT = select(orders.c.fulfilled_at).where(orders.c.order_id == bindparam("order_id"))
 _ORDER_SOURCE = select(orders.c.source, orders.c.extra).where(
     orders.c.order_id == bindparam("order_id")
 )

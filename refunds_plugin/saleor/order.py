@@ -85,6 +85,9 @@ class SaleorOrder:
     state_hash: str
     charge_status: str | None = None  # NONE | PARTIAL | FULL | OVERCHARGED
     total_balance: int | None = None  # charged minus what is owed, minor units; > 0 overpaid
+    # when its CANCELED fulfillments were made: a shipping date that was one of them is no
+    # shipping date any more (``saleor.events.store_order``)
+    canceled: frozenset[datetime] = frozenset()
 
 
 def _paid_at(order: dict[str, Any]) -> datetime | None:
@@ -304,4 +307,7 @@ def order_from_saleor(
         total_balance=(
             minor(order["totalBalance"], currency) if order.get("totalBalance") else None
         ),
+        canceled=frozenset(t for f in order.get("fulfillments") or []
+                           if f.get("status") == "CANCELED"
+                           and (t := _when(f.get("created"))) is not None),
     )

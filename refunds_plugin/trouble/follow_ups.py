@@ -22,12 +22,20 @@ A ready exchange that nothing tells the shop to ship (not a Saleor order, no
 at once (``exchanges.shipping.nobody_ships``); the exchange stays ready to ship until a person
 records it shipped (``exchanges.by_hand``, from ``/finance`` or the API), which clears it
 (``clear_unshipped``).
+
+An approved return of a Saleor order that Saleor was never told of (its ``saleor_returns`` row
+ended ``failed``: the order deleted in Saleor, the return refused, every try used) opens a
+``saleor_return_failed`` follow-up naming the return, the order and Saleor's error, due at once
+(``note_saleor_return_failed``, from ``execution.saleor_returns``). A person records the return
+in the Saleor dashboard, then says so (``intake.saleor_returns.mark_recorded``), which clears it
+(``clear_saleor_return``).
+
+Failed payments the live path missed are rebuilt from the events inbox by ``missed_payments``.
 """
 
 from __future__ import annotations
 
-import json
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -36,13 +44,15 @@ from sqlalchemy import Connection, Engine, bindparam, func, select, update
 import policies
 from refunds_plugin.ledger.db import aware, iso_time
 from refunds_plugin.ledger.orders import dialect_insert
-from refunds_plugin.ledger.tables import events, follow_ups, orders, payments
+from refunds_plugin.ledger.tables import follow_ups, orders, payments
 from refunds_plugin.money import Money, normalize_currency
 
 STATUSES = ("open", "cleared", "all")
 FAILED_TYPE = "payment_intent.payment_failed"
 PAYMENT_KINDS = ("failed_payment", "payment_of_another_order")  # a payment clears them
-KINDS = (*PAYMENT_KINDS, "label_refused", "exchange_original_due", "exchange_unshipped")
+SALEOR_RETURN = "saleor_return_failed"  # Saleor was never told of an approved return
+KINDS = (*PAYMENT_KINDS, "label_refused", "exchange_original_due", "exchange_unshipped",
+         SALEOR_RETURN)
 
 
 def open_follow_up(
@@ -121,6 +131,27 @@ def clear_unshipped(conn: Connection, decision_id: str, now: datetime) -> int:
     """A person sent the exchange's new items and said so (``exchanges.by_hand``): its
     ``exchange_unshipped`` follow-up is done."""
     return _clear(conn, "exchange_unshipped", decision_id, now)
+
+
+def note_saleor_return_failed(conn: Connection, *, order_id: str, order_number: str | None,
+                              decision_id: str, error: str, now: datetime) -> bool:
+    """Saleor was never told of an approved return (its ``saleor_returns`` row ended
+    ``failed``): a person records it in the Saleor dashboard, once per return."""
+    order = f"order {order_number} ({order_id})" if order_number else f"order {order_id}"
+    return open_follow_up(
+        conn, kind=SALEOR_RETURN, order_id=order_id, subject=decision_id,
+        payment_reference=None, currency=None, amount=None, customer_email=None,
+        detail=(f"Saleor was not told of return {decision_id} of {order}: {error}. The return "
+                "is approved and the customer has their answer, but Saleor's order does not "
+                "show the items as returned: record the return in the Saleor dashboard (check "
+                "the order's fulfillments for a Returned one this service made first), then "
+                "mark it recorded here."),
+        now=now)
+
+
+def clear_saleor_return(conn: Connection, decision_id: str, now: datetime) -> int:
+    """A person recorded the return in Saleor and said so: its follow-up is done."""
+    return _clear(conn, SALEOR_RETURN, decision_id, now)
 
 
 @dataclass(frozen=True)
@@ -323,78 +354,3 @@ def find_page(
             limit=per_page + 1, offset=(page - 1) * per_page, kinds=kinds,
         )
     return FollowUpPage(items[:per_page], page, per_page, len(items) > per_page)
-
-
-# --- rebuilt from the events inbox (``refunds trouble scan``) ------------------------------------
-
-
-@dataclass(frozen=True)
-class Missed(FailedPayment):
-    """A failed payment in the inbox that has no follow-up and whose order nothing has paid."""
-
-    failed_at: datetime  # when the failure event was received: the follow-up's opening time
-
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "kind": "failed_payment",
-            "order_id": self.order_id,
-            "payment_reference": self.reference,
-            "currency": self.currency,
-            "amount": self.amount,
-            "customer": self.customer_email or "",
-            "detail": self.detail,
-            "failed_at": self.failed_at.isoformat(),
-        }
-
-
-def missed(conn: Connection, policy: policies.Policy, since: datetime | None) -> list[Missed]:
-    """Failed Stripe payments (received at or after ``since``) that the live path would have
-    left open: the first failure of each order with no follow-up yet and no payment that paid
-    it. Empty when the policy switches failed-payment follow-ups off."""
-    if not policy.trouble.failed_payment.enabled:
-        return []
-    query = (
-        select(events.c.payload, events.c.received_at)
-        .where(events.c.source == "stripe", events.c.type == FAILED_TYPE)
-        .order_by(events.c.received_at, events.c.id)
-    )
-    if since is not None:
-        query = query.where(events.c.received_at >= since)
-    first: dict[str, Missed] = {}
-    for row in conn.execute(query):
-        found = _from_payload(row.payload, aware(row.received_at))
-        if found is not None and found.order_id not in first:
-            first[found.order_id] = found
-    if not first:
-        return []
-    known = set(  # all of them, not an IN list: SQLite caps the number of bound parameters
-        conn.execute(
-            select(follow_ups.c.order_id).where(follow_ups.c.kind == "failed_payment")
-        ).scalars()
-    )
-    return [m for oid, m in first.items() if oid not in known and not is_paid(conn, oid)]
-
-
-
-def _from_payload(payload: str, received_at: datetime) -> Missed | None:
-    try:
-        failed = FailedPayment.from_stripe(json.loads(payload)["data"]["object"])
-    except (ValueError, KeyError, TypeError, AttributeError):
-        return None  # not a PaymentIntent we can read: it was not one the live path could use
-    # none without an order id: the live path opens none either
-    return None if failed is None else Missed(**asdict(failed), failed_at=received_at)
-
-
-def reopen(conn: Connection, policy: policies.Policy, item: Missed) -> str:
-    """Open the follow-up the live path would have opened; idempotent by (kind, order_id).
-
-    Call it in a write transaction; it looks again, so what another process opened or paid
-    since ``missed`` read is reported as such (the unique constraint holds it either way)."""
-    there = conn.execute(
-        select(follow_ups.c.status).where(
-            follow_ups.c.kind == "failed_payment", follow_ups.c.order_id == item.order_id
-        )
-    ).scalar_one_or_none()
-    if there is not None:
-        return f"a follow-up is there already ({there})"
-    return note_failed_payment(conn, policy, item, item.failed_at)

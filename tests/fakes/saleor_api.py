@@ -14,8 +14,9 @@ does: a detached RS256 JWS over the exact body bytes, key named by ``kid``, JWKS
 
 Returns: ``orderFulfillmentReturnProducts`` moves the units into a new RETURNED fulfillment each
 time (Saleor keeps no idempotency key: the same return sent again is a second return), deletes a
-fulfillment line it empties (and a FULFILLED fulfillment left with none), and counts an order
-line's units returned from the line itself as fulfilled. It refuses what Saleor's
+fulfillment line it empties (and a FULFILLED fulfillment left with none: its ``created``, the
+shipping date, goes with it), stamps the fulfillments it makes with the clock's time, and counts
+an order line's units returned from the line itself as fulfilled. It refuses what Saleor's
 ``clean_input`` refuses, with its ``OrderError``: more units than a fulfillment line holds, or than
 an order line has unfulfilled (INVALID_QUANTITY), a line of a fulfillment that is not FULFILLED,
 REFUNDED or WAITING_FOR_APPROVAL (INVALID), an id it does not have (GRAPHQL_ERROR); and, stricter
@@ -375,9 +376,12 @@ class FakeSaleor(PaymentApp):
         order["fulfillments"] = [f for f in order["fulfillments"]
                                  if f["lines"] or f["status"] not in SHIPPED]
 
+        # Saleor stamps a fulfillment it makes with the time of the call (``created``)
+        made_at = self.clock().isoformat() if self.clock else order["updatedAt"]
+
         def fulfillment(status: str, lines: list[tuple[str, int]]) -> dict[str, Any]:
             made = {"id": self._id("RnVsZmlsbG1lbnQ"), "status": status,
-                    "created": order["updatedAt"], "lines": [
+                    "created": made_at, "lines": [
                         {"id": self._id("FL"), "quantity": q, "orderLine": {"id": lid}}
                         for lid, q in lines]}
             order["fulfillments"].append(made)

@@ -1,4 +1,4 @@
-"""``/api``: decisions, attempts, the summary, failed-payment follow-ups, the outbox and EU
+"""``/api``: decisions, attempts, the summary, follow-ups, the outbox and EU
 withdrawals (with their legal deadlines) as JSON
 or CSV (``?format=csv``), paginated and filtered like the finance pages, with bearer-token auth
 (and, on a GET, the finance pages' logged-in session, so the pages' "Download CSV" links work);
@@ -7,8 +7,9 @@ decisions or attempts asked for without ``page`` or ``per_page`` is every matchi
 streamed from the database in batches; the CSVs add each money column in major units.
 Admins may also decide reviews here (``POST /api/reviews/<decision_id>``), optionally with an
 ``amount`` (minor units), ``waive_fees: true`` or ``resolution: "credit"``, send a failed
-message again (``POST /api/outbox/<id>/resend``), and record an exchange nobody was told to ship
-as sent (``POST /api/exchanges/<decision_id>/shipped``)."""
+message again (``POST /api/outbox/<id>/resend``), record an exchange nobody was told to ship
+as sent (``POST /api/exchanges/<decision_id>/shipped``), and a return Saleor was never told of
+as recorded in its dashboard (``POST /api/saleor-returns/<decision_id>/recorded``)."""
 
 from __future__ import annotations
 
@@ -32,6 +33,7 @@ from refunds_plugin.finance.withdrawals import MONEY as WITHDRAWAL_MONEY
 from refunds_plugin.finance.withdrawals import find_withdrawals
 from refunds_plugin.insights.period import period_params
 from refunds_plugin.intake import reviews
+from refunds_plugin.intake import saleor_returns as saleor_by_hand
 from refunds_plugin.notify.outbox import resend_message
 from refunds_plugin.trouble.follow_ups import find_page as find_follow_ups
 from webhooks.errors import error_response
@@ -274,7 +276,8 @@ FOLLOW_UP_COLUMNS = [
 def follow_ups() -> Response:
     """What a person should chase (``trouble.follow_ups.KINDS``): failed payments nothing has
     paid since, refused return labels, instant exchanges' originals owed, exchanges nobody was
-    told to ship, payments another order holds (``status=cleared|all`` for the others)."""
+    told to ship, payments another order holds, returns Saleor was never told of
+    (``status=cleared|all`` for the others)."""
     status = request.args.get("status", "open").strip() or "open"
     due_only = request.args.get("due", "").lower() in ("1", "true")
     number, per_page = _paging()
@@ -322,6 +325,17 @@ def exchange_shipped(decision_id: str) -> Response:
     done = by_hand.mark_shipped(
         runtime().engine, decision_id, by=f"{g.principal.name} (token #{g.principal.token_id})",
         carrier=body.get("carrier"), tracking_number=body.get("tracking_number"), now=now())
+    return jsonify(done.to_json())
+
+
+@bp.post("/saleor-returns/<decision_id>/recorded")
+@needs("admin")
+def saleor_return_recorded(decision_id: str) -> Response:
+    """A person recorded in Saleor's dashboard a return Saleor was never told of (the
+    ``saleor_return_failed`` follow-up); 409 ``not_failed`` on a second call."""
+    done = saleor_by_hand.mark_recorded(
+        runtime().engine, decision_id, by=f"{g.principal.name} (token #{g.principal.token_id})",
+        now=now())
     return jsonify(done.to_json())
 
 

@@ -12,9 +12,9 @@ from refunds_plugin.finance.rows import ATTEMPT_CHOICES, DECISION_CHOICES, EXPOR
 from refunds_plugin.finance.withdrawals import STATUSES as WITHDRAWAL_STATUSES
 from refunds_plugin.notify.kinds import KINDS
 from refunds_plugin.notify.outbox import STATUSES as OUTBOX_STATUSES
-from refunds_plugin.shipping.listing import STATUSES as RETURN_STATUSES
-from refunds_plugin.shipping.receiving import CONDITIONS
+from refunds_plugin.trouble.follow_ups import KINDS as FOLLOW_UP_KINDS
 from webhooks.finance.openapi_insights import insights_paths
+from webhooks.finance.openapi_returns import RETURN_SCHEMAS, returns_paths
 
 # no control character or line separator: what the service refuses in a carrier or tracking number
 PRINTABLE = f"^[^{CONTROL}]*$"
@@ -157,11 +157,13 @@ def document() -> dict[str, Any]:
                         "false: Stripe's test mode (status test_mode once done), no real money "
                         "moved; null: not known (written before revision 0025)")}}},
                 "FollowUp": {"type": "object", "properties": {
-                    "kind": {"enum": ["failed_payment", "label_refused", "exchange_original_due",
-                                      "exchange_unshipped", "payment_of_another_order"]},
+                    "kind": {"enum": list(FOLLOW_UP_KINDS), "description": (
+                        "saleor_return_failed: Saleor was never told of an approved return; "
+                        "record it in the Saleor dashboard, then POST /api/saleor-returns/"
+                        "{decision_id}/recorded")},
                     "order_id": {"type": "string"},
-                    "decision_id": {"type": ["string", "null"],
-                                    "description": "the return a refused label belongs to"},
+                    "decision_id": {"type": ["string", "null"], "description": (
+                        "the return (or exchange) it is about; null for a payment")},
                     "customer": {"type": "string", "description": "email, else customer id"},
                     "amount": money, "currency": {"type": "string"},
                     "amount_text": {"type": "string"}, "what_failed": {"type": "string"},
@@ -171,35 +173,7 @@ def document() -> dict[str, Any]:
                     "due_at": {"type": "string", "format": "date-time"},
                     "cleared_at": {"type": ["string", "null"], "format": "date-time"},
                     "age_seconds": {"type": "integer"}}},
-                "Return": {"type": "object", "properties": {
-                    "decision_id": {"type": "string"}, "order_id": {"type": "string"},
-                    "order_number": {"type": ["string", "null"]},
-                    "status": {"enum": list(RETURN_STATUSES)},
-                    "label_status": {"enum": ["none", "pending", "bought", "no_label",
-                                              "failed", "void_pending", "voided",
-                                              "void_refused"]},
-                    "tracking_code": {"type": ["string", "null"]},
-                    "label_cost": {**money, "type": ["integer", "null"]},
-                    "label_currency": {"type": ["string", "null"]},
-                    "return_by": {"type": ["string", "null"], "format": "date-time"},
-                    "lines": {"type": "array", "items": {"type": "object", "properties": {
-                        "line_id": {"type": "string"}, "name": {"type": "string"},
-                        "quantity": {"type": "integer"}, "reason": {"type": "string"}}}},
-                    "received": {"type": "array"},
-                    "return_instructions": {"type": ["object", "null"]},
-                    "unreadable": {"type": ["string", "null"], "description": "why the "
-                                   "return's stored row cannot be read (a person repairs "
-                                   "it); then only its ids, status, label status and "
-                                   "tracking code are given, the rest null or empty"}}},
-                "Receipt": {"type": "object", "properties": {
-                    "decision_id": {"type": "string"}, "duplicate": {"type": "boolean"},
-                    "matched": {"type": "boolean"},
-                    "mismatches": {"type": "array", "items": {"type": "string"}},
-                    "released_attempts": {"type": "array", "items": {"type": "string"}},
-                    "lines": {"type": "array"},
-                    "restock": {"type": "array", "description": "what goes back on the shelf: "
-                                "status done/pending/failed (Saleor), listed (the storefront's "
-                                "to do)"}}},
+                **RETURN_SCHEMAS,
                 "OutboxMessage": {"type": "object", "properties": {
                     "id": {"type": "string", "description":
                            "stable: the email's Message-ID and the event's webhook-id"},
@@ -295,7 +269,10 @@ def document() -> dict[str, Any]:
                     "text/csv": {"schema": {"type": "string"}}}},
                     **ERRORS}}},
             "/api/follow-ups": {"get": {
-                "summary": "Failed payments nothing has paid since, oldest first",
+                "summary": "What a person should chase, oldest first: failed payments "
+                           "nothing has paid since, refused labels, exchanges' originals owed "
+                           "or new items nobody was told to ship, payments another order "
+                           "holds, returns Saleor was never told of",
                 "parameters": [
                     {"name": "status", "in": "query", "required": False,
                      "schema": {"enum": ["open", "cleared", "all", ""], "default": "open"}},
@@ -358,43 +335,7 @@ def document() -> dict[str, Any]:
                               "409": {"description": "already decided"}, **ERRORS,
                               "404": {"description": "no decision with that id",
                                       "content": ERRORS["400"]["content"]}}}},
-            "/api/returns": {"get": {
-                "summary": "Physical returns (warehouse): ?q= an order number, order id or "
-                           "tracking code, else ?status=",
-                "parameters": [
-                    {"name": "q", "in": "query", "required": False, "schema": {"type": "string"}},
-                    {"name": "status", "in": "query", "required": False,
-                     "schema": {"enum": [*RETURN_STATUSES, ""]}}],
-                "responses": {"200": {"description": "the returns", "content": {
-                    "application/json": {"schema": {"type": "object", "properties": {
-                        "data": {"type": "array",
-                                 "items": {"$ref": "#/components/schemas/Return"}}}}}}},
-                    **ERRORS}}},
-            "/api/returns/{decision_id}/receive": {"post": {
-                "summary": "Mark a return received, line by line (warehouse): a match releases "
-                           "the money waiting for the inspection, a mismatch opens a review",
-                "parameters": [{"name": "decision_id", "in": "path", "required": True,
-                                "schema": {"type": "string"}}],
-                "requestBody": {"required": True, "content": {"application/json": {"schema": {
-                    "type": "object", "required": ["lines"], "properties": {"lines": {
-                        "type": "array", "minItems": 1, "description": "each line once",
-                        "items": {"type": "object", "required": [
-                            "line_id", "condition"], "properties": {
-                            "line_id": {"type": "string"},
-                            "condition": {"enum": list(CONDITIONS)},
-                            "quantity": {"type": "integer", "minimum": 0, "description":
-                                         "units received (default: all the return takes back)"},
-                            "restock": {"type": "boolean"}}}}}}}}},
-                "responses": {"200": {"description": "recorded (or recorded before: duplicate)",
-                                      "content": {"application/json": {"schema": {
-                                          "$ref": "#/components/schemas/Receipt"}}}},
-                              **ERRORS,
-                              "400": {"description": "an unknown line or condition, a line "
-                                                     "named twice, or more units than the "
-                                                     "return takes back", **SHAPED},
-                              "404": {"description": "no such return", **SHAPED},
-                              "409": {"description": "received before with other lines",
-                                      **SHAPED}}}},
+            **returns_paths(ERRORS, SHAPED),
             **insights_paths(_params, ERRORS),
         },
     }

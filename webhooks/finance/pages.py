@@ -1,6 +1,6 @@
 """``/finance``: server-rendered pages for finance and admins, usable without JavaScript.
 
-Decisions, a decision, the review queue, the summary, and failed payments to follow up. Money is
+Decisions, a decision, the review queue, the summary, and what to follow up. Money is
 written in its currency and times in UTC (``display``); an admin may change a review's amount,
 waive its fees or give store credit instead when approving it.
 
@@ -41,6 +41,7 @@ from refunds_plugin.finance.tokens import Principal, check_token
 from refunds_plugin.finance.told import told_customer
 from refunds_plugin.insights.period import period_params
 from refunds_plugin.intake import reviews
+from refunds_plugin.intake import saleor_returns as saleor_by_hand
 from refunds_plugin.language.catalogue import english
 from refunds_plugin.money import AmountError
 from refunds_plugin.notify.preview import standing
@@ -337,4 +338,25 @@ def exchange_shipped(decision_id: str) -> Any:
             f"({done.words()})" + ("; its follow-up is cleared." if done.follow_up_cleared
                                    else "."))
     tell(said)
+    return redirect(there, code=303)
+
+
+@bp.post("/saleor-returns/<decision_id>/recorded")
+@needs("admin")
+def saleor_return_recorded(decision_id: str) -> Any:
+    """A person recorded in Saleor's dashboard a return Saleor was never told of (the
+    ``saleor_return_failed`` follow-up's form): recorded once, then back to the follow-ups."""
+    there = url_for("finance.follow_ups_page")
+    back = (there, "Back to the follow-ups")
+    try:
+        done = saleor_by_hand.mark_recorded(
+            runtime().engine, decision_id,
+            by=f"{g.principal.name} (token #{g.principal.token_id})", now=now())
+    except NotFound as exc:
+        return refused(404, f"Nothing was recorded: {exc.message}.", back)
+    except Conflict as exc:
+        return refused(409, f"Nothing was recorded: {exc.message}.", back)
+    tell(f"The return of decision {decision_id} (order {done.order_id}) is recorded as entered "
+         "in the Saleor dashboard" + ("; its follow-up is cleared." if done.follow_up_cleared
+                                      else "."))
     return redirect(there, code=303)

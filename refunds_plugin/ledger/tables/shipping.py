@@ -91,7 +91,8 @@ saleor_returns = Table(
     Column("decision_id", String(36), ForeignKey("decisions.id"), primary_key=True),
     Column("order_id", String(255), nullable=False),
     Column("lines", Text, nullable=False),  # JSON: order line id → units to return
-    Column("status", String(16), nullable=False),  # pending | recorded | failed
+    # pending | recorded | failed | recorded_by_hand
+    Column("status", String(16), nullable=False),
     # JSON: the steps done (``providers/saleor/provider.record_return``), saved before the call
     Column("progress", Text, nullable=False, server_default="{}"),
     Column("fulfillment_id", String(255), nullable=True),  # Saleor's RETURNED fulfillment

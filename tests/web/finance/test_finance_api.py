@@ -125,6 +125,7 @@ def test_the_openapi_document_describes_every_endpoint_and_filter(scene: Scene) 
                                  "/api/returns", "/api/returns/{decision_id}/receive",
                                  "/api/outbox", "/api/outbox/{message_id}/resend",
                                  "/api/exchanges/{decision_id}/shipped",
+                                 "/api/saleor-returns/{decision_id}/recorded",
                                  "/api/insights/reasons", "/api/insights/costs",
                                  "/api/insights/retention", "/api/insights/feedback",
                                  "/api/insights/compare", "/api/withdrawals"}
