@@ -43,7 +43,8 @@ def test_a_return_saleor_was_not_told_of_is_on_the_decision_page_for_a_person(
     page = _page(installed, decision_id, clock)
 
     assert (f'<p {ALARM}>Saleor was not told of this return: order_not_found: Saleor has no '
-            f'order {ORDER}; record it in the Saleor dashboard.</p>') in page
+            f'order {ORDER}; record it in the Saleor dashboard, then mark it recorded on the '
+            '<a href="/finance/follow-ups">follow-ups</a>.</p>') in page
     assert ('<dt>Return in Saleor</dt><dd class="saleor-return-failed">not told: see above'
             '</dd>') in page
 
