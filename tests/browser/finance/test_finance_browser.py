@@ -180,7 +180,8 @@ def test_the_finance_pages_fit_a_375_px_phone(served: tuple[Scene, str], chromiu
         fits("6-outbox")
 
         page.goto(f"{base}/finance/follow-ups?status=all")
-        expect(page.locator("h1")).to_contain_text("to follow up")
+        expect(page.locator("h1")).to_have_text(
+            "Follow-ups: failed payments, refused labels, exchanges and Saleor returns")
         fits("7-follow-ups")
 
         page.goto(f"{base}/finance/tokens/")
