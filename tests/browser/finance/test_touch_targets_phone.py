@@ -71,3 +71,32 @@ def test_on_a_touch_phone_each_checkbox_is_a_44_px_row_beside_its_words(
     page.wait_for_load_state("load")
     assert page.evaluate(CHECKBOXES) == [
         ["Give store credit instead of a refund", True, True, True]]
+
+
+SHORT_MAIN_LINKS = """() => [...document.querySelectorAll("main a")]
+  .map(a => [a.textContent.trim(), Math.round(a.getBoundingClientRect().height)])
+  .filter(([, h]) => h > 0 && h < 44)"""
+
+
+def test_on_a_touch_phone_the_log_in_link_and_each_orders_link_are_44_px_targets(
+    served: tuple[Scene, str], chromium: Any,  # noqa: F811
+) -> None:
+    """"Log in" on the page that says you are not logged in was an 18 px line of text, and
+    each decision's order number in the list a 22 px one."""
+    scene, base = served
+    context = chromium.new_context(viewport=PHONE, has_touch=True, is_mobile=True)
+    page = context.new_page()
+    try:
+        page.goto(f"{base}/finance/")
+        page.wait_for_load_state("load")
+        assert page.locator("h1").inner_text() == "Not logged in"
+        assert page.evaluate(SHORT_MAIN_LINKS) == []
+
+        page.click("main a:has-text('Log in')")
+        page.fill("input[name=token]", scene.admin)
+        page.click("main button[type=submit]")
+        page.wait_for_load_state("load")
+        assert page.locator("table.cards td[data-label=Order] a").count() == 2
+        assert page.evaluate(SHORT_MAIN_LINKS) == []
+    finally:
+        context.close()
