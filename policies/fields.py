@@ -80,8 +80,8 @@ class DaysField(fields.Field):
         if value == "unlimited":
             return None
         if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-            raise ValidationError(f'expected a whole number of days or "unlimited", found '
-                                  f"{value!r}")
+            raise ValidationError(f'expected a whole number of days (0 or more) or "unlimited", '
+                                  f"found {value!r}")
         return value
 
 

@@ -21,7 +21,7 @@ def ledger() -> None:
 
 
 @ledger.command("list")
-@click.option("--limit", default=20, show_default=True, type=int,
+@click.option("--limit", default=20, show_default=True, type=click.IntRange(min=1),
               help="How many decisions, newest first.")
 @click.option("--json", "as_json", is_flag=True, help="One JSON object per decision.")
 def ledger_list(limit: int, as_json: bool) -> None:

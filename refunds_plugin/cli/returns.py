@@ -50,7 +50,7 @@ def _echo(rows: list[dict[str, Any]], as_json: bool, empty: str) -> None:
 
 @returns.command("list")
 @click.option("--status", type=click.Choice(STATUSES), help="Only returns in this state.")
-@click.option("--limit", default=200, show_default=True, type=int,
+@click.option("--limit", default=200, show_default=True, type=click.IntRange(min=1),
               help="How many returns, newest first.")
 @click.option("--json", "as_json", is_flag=True, help="One JSON object per return.")
 def list_cmd(status: str | None, limit: int, as_json: bool) -> None:

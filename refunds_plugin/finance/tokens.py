@@ -193,7 +193,8 @@ def is_last_admin(engine: Engine, token_id: int, now: datetime) -> bool:
 def last_admin(token_id: int, name: str) -> LastAdmin:
     return LastAdmin(f"token #{token_id} ({name}) is the last active admin token, and without "
                      f"one nobody can decide reviews or manage tokens. Make another admin token "
-                     f"first (below, or on the server with {MAKE_ADMIN}), then revoke this one")
+                     f"first (on the tokens page, or on the server with {MAKE_ADMIN}), then revoke "
+                     f"this one")
 
 
 def revoke_token(engine: Engine, token_id: int, now: datetime, *,

@@ -7,7 +7,8 @@ counted when they were decided (``return_lines.at``). A unit is *returned* when 
 granted (``rollups.granted``: approved by a person, or by the policy and not declined by a
 person since); *asked* counts every unit customers asked to send back, declined ones too. Money
 returned is what is paid for the granted lines, before fees, in the line's currency (less what
-the provider's step left out: ``line_index.paid_body``); an exchanged line's value is none of
+the provider's step left out and what the order's payment could not hold:
+``line_index.paid_body``); an exchanged line's value is none of
 it (its unit came back for another item). Where the dry-run provider "paid" a return of the period,
 ``dry_run`` is true and the money returned is what would have been paid: no money moved.
 Rates are in basis points (1 bp = 0.01 %), rounded half up.

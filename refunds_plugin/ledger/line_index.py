@@ -206,9 +206,11 @@ def index_return(conn: Connection, *, decision_id: str, decision: Decision,
 
 def not_paid(body: dict[str, Any]) -> int:
     """What a return decision's lines were worth but its refund and store credit do not pay:
-    what the provider's step left out (Stripe refunds KWD in tens of fils, so 18.505 KWD is
-    refunded as 18.500), from the ``rounding`` rule's ``not_refunded`` and ``not_credited``."""
-    lost = 0
+    what the order's payment could not hold (the ``refundable_cap`` rule's ``over_by``: not
+    captured yet, disputed, partly refunded already) and what the provider's step left out
+    (Stripe refunds KWD in tens of fils, so 18.505 KWD is refunded as 18.500), from the
+    ``rounding`` rule's ``not_refunded`` and ``not_credited``."""
+    lost = _capped(body)
     for r in body.get("trace") or ():
         if r.get("rule") == "rounding":
             saw = r.get("saw") or {}
@@ -216,15 +218,26 @@ def not_paid(body: dict[str, Any]) -> int:
     return lost
 
 
+def _capped(body: dict[str, Any]) -> int:
+    """What the policy's ``refundable_cap`` took off the return: more than the payment held."""
+    return sum(int((r.get("saw") or {}).get("over_by") or 0) for r in body.get("trace") or ()
+               if r.get("rule") == "refundable_cap")
+
+
+# the rules whose cut ``paid_body`` takes off the lines (so it is not taken twice)
+PAID_RULES = ("refundable_cap", "rounding")
+
+
 def paid_body(body: dict[str, Any]) -> dict[str, Any]:
-    """A return decision's body with its lines' values as paid: what the provider's step left
-    out (``not_paid``) taken off the lines not exchanged, in proportion to their value, and the
-    ``rounding`` rule with it (so a body made so is not made so again)."""
+    """A return decision's body with its lines' values as paid: what the payment could not hold
+    and what the provider's step left out (``not_paid``) taken off the lines not exchanged, in
+    proportion to their value, and those rules with it (so a body made so is not made so
+    again)."""
     lost = not_paid(body)
     if not lost:
         return body
     return {**body, "lines": _spread(body, -lost),
-            "trace": [r for r in body.get("trace") or () if r.get("rule") != "rounding"]}
+            "trace": [r for r in body.get("trace") or () if r.get("rule") not in PAID_RULES]}
 
 
 def _spread(body: dict[str, Any], change: int) -> list[dict[str, Any]]:
@@ -250,9 +263,15 @@ def final_body(body: dict[str, Any], amount: int, fees: int, bonus: int) -> dict
     """A return decision's body (JSON form) as a person's approval changed it: it gives
     ``amount`` (before any bonus) with ``fees`` kept back and ``bonus`` on top. The change in
     what is given before fees is spread over the lines not exchanged, in proportion to their
-    value (``_spread``), from their values as paid (``paid_body``), so the lines' values are
-    the final figures the insights sum; a waived fee moves no line (it is the fee that goes)."""
-    body = paid_body(body)
+    value (``_spread``), from their values as paid (``paid_body``, the refundable cap aside), so
+    the lines' values are the final figures the insights sum; a waived fee moves no line (it
+    is the fee that goes)."""
+    # from the lines' values before the refundable cap (its cut is part of the change), so an
+    # approval of more than the payment held then spreads in proportion to what they are worth
+    capped = _capped(body)
+    body = paid_body({**body, "amount": int(body["amount"]) + capped,
+                      "trace": [r for r in body.get("trace") or ()
+                                if r.get("rule") != "refundable_cap"]})
     policy_fees = sum(int(f.get("amount", 0)) for f in body.get("fees") or ())
     lines = _spread(body, amount + fees - int(body["amount"]) - policy_fees)
     return {**body, "lines": lines, "amount": amount,

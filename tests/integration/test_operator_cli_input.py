@@ -196,3 +196,22 @@ def test_a_read_on_a_database_that_does_not_exist_leaves_no_empty_file_behind(
     assert result.exit_code == 1
     assert result.output.startswith(f"Error: the database sqlite:///{db} has no ledger tables")
     assert list(tmp_path.iterdir()) == []  # not refunds.db, nor refunds.db-writer
+
+
+LIMITED = [["ledger", "list"], ["returns", "list"]]
+
+
+@pytest.mark.parametrize("limit", ["0", "-1"])
+@pytest.mark.parametrize("args", LIMITED, ids=[" ".join(a) for a in LIMITED])
+def test_a_limit_below_one_is_a_usage_error_not_an_empty_or_unlimited_list(
+    sqlite_url: str, args: list[str], limit: str
+) -> None:
+    """`ledger list --limit 0` said "no decisions yet" over a ledger full of them, and
+    `--limit -1` listed every row (SQLite reads LIMIT -1 as no limit)."""
+    assert CliRunner().invoke(main, ["migrate"], env={"REFUNDS_DATABASE_URL": sqlite_url}
+                              ).exit_code == 0
+    result = CliRunner().invoke(main, [*args, "--limit", limit],
+                                env={"REFUNDS_DATABASE_URL": sqlite_url})
+
+    assert (result.exit_code, result.output.splitlines()[-1]) == (
+        2, f"Error: Invalid value for '--limit': {limit} is not in the range x>=1.")

@@ -157,7 +157,7 @@ def test_only_warehouse_and_admin_tokens_may_receive(shop: Returns) -> None:
     decision = shop.ask(lines=TWO)["decision_id"]
     line = [{"line_id": "l1", "condition": "as_new"}]
     assert _receive(shop, decision, line, _token(shop, "finance")) == (
-        403, {"error": {"code": "forbidden", "message": "this needs the warehouse role"}})
+        403, {"error": {"code": "forbidden", "message": "this needs the warehouse or admin role"}})
     assert _receive(shop, decision, line, _token(shop, "admin"))[0] == 200
 
 

@@ -59,3 +59,31 @@ def test_what_the_providers_step_left_out_is_taken_off_the_lines_once() -> None:
     # spread from the values as paid
     assert _amounts(final_body(_rounded(), 28500, 1500, 0)) == [20002, 9998]
     assert sum(_amounts(final_body(_rounded(), 20000, 1500, 0))) == 21500
+
+
+def _capped(refundable: int) -> dict[str, Any]:
+    # 10.00 + 30.00 EUR asked back, the order's payment holding only ``refundable`` of it (not
+    # captured yet, disputed, or partly refunded already): the policy's refundable cap
+    over = 4000 - refundable
+    return {"currency": "EUR", "amount": refundable, "shipping_refund": 0,
+            "lines": [{"line_id": "l1", "amount": 1000}, {"line_id": "l2", "amount": 3000}],
+            "fees": [],
+            "trace": [{"rule": "refundable_cap", "code": "exceeds_refundable",
+                       "saw": {"over_by": over, "refundable": refundable}}]}
+
+
+def test_what_the_refundable_cap_took_off_is_taken_off_the_lines_once() -> None:
+    """An order whose payment had not arrived: its return was decided at 0.00 and approved so,
+    yet the insights counted the lines' 40.00 as money returned."""
+    assert _amounts(paid_body(_capped(0))) == [0, 0]
+    paid = paid_body(_capped(2000))
+    assert _amounts(paid) == [500, 1500]
+    assert paid_body(paid) == paid
+
+
+def test_an_approval_of_a_capped_return_spreads_from_the_lines_values_not_on_top_of_them() -> None:
+    """The payment arrived and a person approved the full 40.00: the lines are 10.00 and 30.00,
+    not 50.00 and 30.00 (the change added to lines that still held their uncapped values)."""
+    assert _amounts(final_body(_capped(0), 4000, 0, 0)) == [1000, 3000]
+    assert _amounts(final_body(_capped(0), 0, 0, 0)) == [0, 0]
+    assert _amounts(final_body(_capped(2000), 2000, 0, 0)) == [500, 1500]

@@ -36,8 +36,8 @@ def test_check_json_lists_each_problem(tmp_path):
     path.write_text("window: {days: soon}\n")
     result = run("check", str(path), "--json")
     assert (result.exit_code, json.loads(result.output)["problems"]) == (1, [
-        {"path": "window.days", "expected": 'expected a whole number of days or "unlimited", '
-                                            "found 'soon'"}])
+        {"path": "window.days", "expected": "expected a whole number of days (0 or more) or "
+                                            "\"unlimited\", found 'soon'"}])
 
 
 def test_explain_from_flags_shows_the_decision_and_every_rule():

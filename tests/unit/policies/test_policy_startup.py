@@ -16,8 +16,8 @@ def test_the_service_refuses_to_start_on_an_invalid_policy_file(tmp_path):
                               "REFUNDS_DATABASE_URL": f"sqlite:///{tmp_path / 'r.db'}"})
     with pytest.raises(PolicyError) as caught:
         build(config)
-    assert caught.value.problems == (("window.days", 'expected a whole number of days or '
-                                                     "\"unlimited\", found 'forever'"),)
+    assert caught.value.problems == (("window.days", "expected a whole number of days (0 or "
+                                                     "more) or \"unlimited\", found 'forever'"),)
     assert not (tmp_path / "r.db").exists()  # refused before touching the database
 
 

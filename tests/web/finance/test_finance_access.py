@@ -169,7 +169,7 @@ def test_a_warehouse_token_is_led_to_the_receiving_page_not_to_pages_it_cannot_o
 
     assert resp.status_code == 403
     assert _refusal(resp) == (
-        "Not allowed This needs the finance role; your token is warehouse.",
+        "Not allowed This needs the finance or admin role; your token is warehouse.",
         [("/finance/receive", "Receive returns")])
     assert client.get("/finance/receive").status_code == 200
 
@@ -185,3 +185,20 @@ def test_a_finance_token_refused_an_admin_page_is_led_back_to_the_decisions(
     assert _refusal(resp) == (
         "Not allowed This needs the admin role; your token is finance.",
         [("/finance/", "Back to the decisions"), ("/finance/login", "Log in")])
+
+
+def test_a_refusal_names_every_role_that_opens_the_page(scene: Scene) -> None:
+    """A finance token on the receiving page read "This needs the warehouse role", though an
+    admin token opens it too; and a warehouse token on the decisions "the finance role"."""
+    client = scene.login(scene.finance)
+    resp = client.get("/finance/receive")
+    assert resp.status_code == 403
+    assert _refusal(resp)[0] == (
+        "Not allowed This needs the warehouse or admin role; your token is finance.")
+
+    dock = create_token(scene.shop.runtime.engine, "Dock", "warehouse", scene.shop.now).secret
+    resp = scene.login(dock).get("/finance/summary")
+    assert _refusal(resp)[0] == (
+        "Not allowed This needs the finance or admin role; your token is warehouse.")
+    resp = scene.login(scene.finance).get("/finance/tokens/")
+    assert _refusal(resp)[0] == "Not allowed This needs the admin role; your token is finance."

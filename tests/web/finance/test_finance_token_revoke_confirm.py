@@ -82,8 +82,8 @@ def test_the_last_admin_token_is_not_revoked_and_the_page_says_how_to_make_anoth
     admin = scene.login(scene.admin)
     refusal = ("Nothing was revoked: token #1 (Ada Admin) is the last active admin token, and "
                "without one nobody can decide reviews or manage tokens. Make another admin "
-               "token first (below, or on the server with refunds tokens create --role admin "
-               "--name &#34;…&#34;), then revoke this one.")
+               "token first (on the tokens page, or on the server with refunds tokens create "
+               "--role admin --name &#34;…&#34;), then revoke this one.")
     asked = admin.get("/finance/tokens/1/revoke")
     assert asked.status_code == 409
     assert refusal in asked.get_data(as_text=True)
