@@ -1,7 +1,7 @@
 """A return on an order whose payment has not reached us is decided at 0.00 (the policy's
 refundable cap) and sent to a person; approved as it stands, it grants 0.00. The insights' money
 returned per SKU says 0.00 too, as the ledger and the costs do, not the line's 25.00; revision
-0027 rewrites the lines of such returns recorded before."""
+0028 rewrites the lines of such returns recorded before."""
 
 from __future__ import annotations
 
@@ -56,16 +56,16 @@ def test_an_approved_return_the_payment_could_not_hold_returns_no_money_per_sku(
     assert [r for r in costs["rows"] if r["amount"]] == []
 
 
-def test_revision_0027_rewrites_the_lines_of_such_returns_recorded_before(
+def test_revision_0028_rewrites_the_lines_of_such_returns_recorded_before(
     harness: Harness,
 ) -> None:
     decision_id = _unpaid_return_approved(harness)
     engine = harness.runtime.engine
-    # what the writers before 0027 left: the line's value, as if the whole of it were paid
-    as_before(engine, "0026",
+    # what the writers before 0028 left: the line's value, as if the whole of it were paid
+    as_before(engine, "0027",
               f"UPDATE return_lines SET amount = 2500 WHERE decision_id = '{decision_id}'")
     assert _mug(harness) == ("MUG-1", 2, 1, 2500)
 
-    assert migrate(engine) == ("0026", head_revision())
+    assert migrate(engine) == ("0027", head_revision())
 
     assert _mug(harness) == ("MUG-1", 2, 1, 0)

@@ -11,8 +11,8 @@ are rewritten, as revision 0023 does for the provider's rounding: those a person
 changed from their ``review_decided`` entries, the others from the stored decision; their days
 are marked for the folder. Data only: no schema change.
 
-Revision ID: 0027
-Revises: 0026
+Revision ID: 0028
+Revises: 0027
 """
 
 from __future__ import annotations
@@ -22,8 +22,8 @@ from alembic import op
 
 from refunds_plugin.ledger.line_index import index_approval, index_paid, mark_decision
 
-revision = "0027"
-down_revision = "0026"
+revision = "0028"
+down_revision = "0027"
 branch_labels = None
 depends_on = None
 
