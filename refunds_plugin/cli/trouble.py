@@ -1,16 +1,19 @@
-"""``refunds trouble scan|follow-ups``: look for trouble across the ledger's history.
+"""``refunds trouble scan|follow-ups``: look for trouble across the ledger's history, and list
+what a person should chase.
 
 ``scan`` runs the detectors over every order with a payment or an update since ``--since`` (a
 shop that installed us late); ``--apply`` decides what it found under the policy, through the
 same path as a live event, so a second ``--apply`` adds nothing. It also reads the failed
 payments in the events inbox and, with ``--apply``, opens the follow-ups the live path would
-have opened (one per order, by the unique ``(kind, order_id)``).
+have opened (one per order, by the unique ``(kind, order_id)``). ``follow-ups`` lists the
+follow-ups of every kind (``trouble.follow_ups.KINDS``), as ``/finance/follow-ups`` and ``GET
+/api/follow-ups`` do.
 """
 
 from __future__ import annotations
 
 import json
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 import click
@@ -21,6 +24,7 @@ from refunds_plugin.language.catalogue import english
 from refunds_plugin.ledger.db import read_tx, write_tx
 from refunds_plugin.ledger.tables import orders, payments
 from refunds_plugin.trouble import missed_payments
+from refunds_plugin.trouble.follow_ups import KINDS, STATUSES, FollowUp, find, open_items
 
 
 def _runtime() -> Any:
@@ -75,7 +79,7 @@ def sweep(runtime: Any, since: datetime | None, apply: bool) -> list[dict[str, A
 
 @click.group()
 def trouble() -> None:
-    """Look for trouble: overpayments, duplicate charges, failed payments."""
+    """Look for trouble: overpayments, duplicate charges, failed payments; list follow-ups."""
 
 
 @trouble.command()
@@ -87,8 +91,6 @@ def trouble() -> None:
 @click.option("--json", "as_json", is_flag=True, help="One JSON document instead of a table.")
 def scan(since: datetime | None, apply: bool, as_json: bool) -> None:
     """Run the detectors over the ledger's history and show (or, with --apply, decide) findings."""
-    from refunds_plugin.trouble.follow_ups import open_items
-
     runtime = _runtime()
     try:
         rows = sweep(runtime, since, apply)
@@ -124,30 +126,54 @@ def scan(since: datetime | None, apply: bool, as_json: bool) -> None:
 
 
 @trouble.command("follow-ups")
-@click.option("--all", "waiting", is_flag=True, help="Include those still inside the wait.")
-@click.option("--json", "as_json", is_flag=True, help="One JSON object per follow-up.")
-def follow_ups_cmd(waiting: bool, as_json: bool) -> None:
-    """Failed payments with no success since: customer, amount and what failed."""
-    from refunds_plugin.trouble.follow_ups import open_items
-
+@click.option("--status", type=click.Choice(STATUSES), default="open", show_default=True,
+              help="Open ones, cleared ones, or both.")
+@click.option("--kind", "kinds", type=click.Choice(KINDS), multiple=True,
+              help="Only this kind (repeatable); every kind without it.")
+@click.option("--all", "waiting", is_flag=True,
+              help="Also list open failed payments still inside the policy's wait.")
+@click.option("--json", "as_json", is_flag=True,
+              help="One JSON object per follow-up, as GET /api/follow-ups gives it.")
+def follow_ups_cmd(status: str, kinds: tuple[str, ...], waiting: bool, as_json: bool) -> None:
+    """What a person should chase, oldest first: failed payments nothing has paid since,
+    payments another order holds, refused return labels, instant exchanges' originals owed,
+    exchanges nobody was told to ship, returns Saleor was never told of. The same listing as
+    /finance/follow-ups and GET /api/follow-ups, except that open failed payments still inside
+    the policy's wait are left out unless --all is given."""
     runtime = _runtime()
     try:
+        now = runtime.service.clock()
         with read_tx(runtime.engine) as conn:
-            items = open_items(conn, runtime.policy, runtime.service.clock(), waiting=waiting)
+            items = find(conn, runtime.policy, now, status=status, waiting=waiting,
+                         kinds=kinds or KINDS)
     finally:
         runtime.engine.dispose()
     if as_json:
         for item in items:
-            click.echo(json.dumps(item.to_json(), sort_keys=True))
+            age = int((now - item.opened_at).total_seconds())
+            click.echo(json.dumps({**item.to_json(), "age_seconds": age}, sort_keys=True))
         return
     if not items:
-        click.echo("no failed payments to follow up")
+        click.echo("nothing to follow up")
         return
     tables.echo_table(
-        ["failed", "order", "customer", "amount", "what failed", "payment"],
+        ["opened", "status", "kind", "order", "decision", "customer", "amount", "payment",
+         "what failed"],
         [
-            [i.opened_at.strftime("%Y-%m-%d %H:%M"), i.order_id, i.customer or "-",
-             str(i.amount) if i.amount else "-", i.detail, i.payment_reference or "-"]
+            [_minute(i.opened_at), _status(i, now), i.kind, i.order_id, i.subject or "-",
+             i.customer or "-", str(i.amount) if i.amount else "-",
+             i.payment_reference or "-", i.detail]
             for i in items
         ],
     )
+
+
+def _minute(when: datetime) -> str:
+    return when.astimezone(UTC).strftime("%Y-%m-%d %H:%M")
+
+
+def _status(item: FollowUp, now: datetime) -> str:
+    """As ``/finance/follow-ups`` says it: due, waiting until …, or cleared …."""
+    if item.status == "cleared":
+        return f"cleared {_minute(item.cleared_at)}" if item.cleared_at else "cleared"
+    return "due" if item.due_at <= now else f"waiting until {_minute(item.due_at)}"

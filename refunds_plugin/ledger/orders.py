@@ -158,6 +158,13 @@ def upsert_order(conn: Connection, rec: OrderRecord, now: datetime) -> None:
     _index(conn, rec, now)
 
 
+def forget_fulfilled(conn: Connection, order_id: str, now: datetime) -> None:
+    """The order has no shipping date after all (its only parcel never left): ``upsert_order``
+    keeps a stored date when new content has none, so it is cleared here."""
+    conn.execute(update(orders).where(orders.c.order_id == order_id)
+                 .values(fulfilled_at=None, updated_at=now))
+
+
 def insert_order(conn: Connection, rec: OrderRecord, now: datetime) -> bool:
     """Store an order not seen before, as ``upsert_order`` would; False (nothing written) when
     the order is known: the caller compares and upserts it then."""

@@ -30,6 +30,7 @@ from refunds_plugin.ledger.db import aware
 from refunds_plugin.ledger.late_outcomes import succeeded_after_failure
 from refunds_plugin.ledger.orders import (
     OrderRecord,
+    forget_fulfilled,
     record_payment,
     report_refunded,
     set_order_number,
@@ -69,23 +70,28 @@ REQUEST_OUTCOME = {
 }
 
 
-def _first_shipped(conn: Connection, so: SaleorOrder) -> OrderRecord:
-    """The order with the earliest shipping date the ledger has seen for it. A return that
-    empties a FULFILLED fulfillment makes Saleor delete it (its ``created`` gone from every
-    later read, which finds another parcel or the RETURNED one, made at the return): the stored
-    date stays, or the return window of what is left would start again. Only a fulfillment
-    staff canceled (Saleor keeps it, CANCELED) gives its date up: the next one is the shipping."""
+def _first_shipped(conn: Connection, so: SaleorOrder) -> tuple[OrderRecord, bool]:
+    """The order with the earliest shipping date the ledger has seen for it, and whether the
+    stored date is to be cleared. A return that empties a FULFILLED fulfillment makes Saleor
+    delete it (its ``created`` gone from every later read, which finds another parcel or the
+    RETURNED one, made at the return): the stored date stays, or the return window of what is
+    left would start again. A stored date that is a fulfillment's whose goods never left (staff
+    canceled it, or it waits for approval: ``order.LEFT``) is given up: the next parcel's date
+    is the shipping date, and with none the order has no shipping date."""
     rec = so.record
     was = aware(conn.execute(_FULFILLED_AT, {"order_id": rec.order_id}).scalar())
-    if (was is not None and was not in so.canceled
-            and (rec.fulfilled_at is None or aware(rec.fulfilled_at) > was)):
-        return replace(rec, fulfilled_at=was)
-    return rec
+    if was is None or (rec.fulfilled_at is not None and aware(rec.fulfilled_at) <= was):
+        return rec, False
+    if was in so.unsent:
+        return rec, rec.fulfilled_at is None
+    return replace(rec, fulfilled_at=was), False
 
 
 def store_order(conn: Connection, so: SaleorOrder, now: datetime) -> None:
-    rec = _first_shipped(conn, so)
+    rec, unshipped = _first_shipped(conn, so)
     upsert_order(conn, rec, now)
+    if unshipped:
+        forget_fulfilled(conn, rec.order_id, now)
     number = ((rec.extra or {}).get("saleor") or {}).get("order_number")
     if number:  # what the customer types on /returns
         set_order_number(conn, rec.order_id, str(number))

@@ -20,8 +20,15 @@ from refunds_plugin.money import Money, exponent, normalize_currency
 from refunds_plugin.saleor.tags import FINAL_SALE_KEY, line_tags
 
 PAID = ("FULL", "OVERCHARGED")
-SHIPPED = ("FULFILLED", "WAITING_FOR_APPROVAL")
+# fulfillments whose lines a return takes first (Saleor accepts FULFILLED, REFUNDED and
+# WAITING_FOR_APPROVAL fulfillment lines; the rest of a return comes from the order line)
+RETURNABLE = ("FULFILLED", "WAITING_FOR_APPROVAL")
 RETURNED = ("RETURNED", "REFUNDED_AND_RETURNED")
+# fulfillments whose goods left the shop: sent (FULFILLED), or sent and come back (a return's
+# RETURNED, REFUNDED_AND_RETURNED, REPLACED). Not WAITING_FOR_APPROVAL (staff have not approved
+# it: nothing is sent), CANCELED (staff took it back before it left) or REFUNDED (refunded
+# lines, which ``orderFulfillmentRefundProducts`` also takes from units never sent)
+LEFT = ("FULFILLED", *RETURNED, "REPLACED")
 
 
 def minor(money: dict[str, Any] | None, currency: str) -> int:
@@ -85,9 +92,10 @@ class SaleorOrder:
     state_hash: str
     charge_status: str | None = None  # NONE | PARTIAL | FULL | OVERCHARGED
     total_balance: int | None = None  # charged minus what is owed, minor units; > 0 overpaid
-    # when its CANCELED fulfillments were made: a shipping date that was one of them is no
-    # shipping date any more (``saleor.events.store_order``)
-    canceled: frozenset[datetime] = frozenset()
+    # when its fulfillments whose goods never left (not in ``LEFT``: canceled, waiting for
+    # approval) were made: a stored shipping date that was one of them is no shipping date
+    # (``saleor.events.store_order``)
+    unsent: frozenset[datetime] = frozenset()
 
 
 def _paid_at(order: dict[str, Any]) -> datetime | None:
@@ -221,7 +229,7 @@ def order_from_saleor(
     fulfilled = sorted(
         t
         for t in (_when(f.get("created")) for f in order.get("fulfillments") or []
-                  if f.get("status") in SHIPPED + RETURNED)
+                  if f.get("status") in LEFT)
         if t is not None
     )
     payments = tuple(
@@ -307,7 +315,7 @@ def order_from_saleor(
         total_balance=(
             minor(order["totalBalance"], currency) if order.get("totalBalance") else None
         ),
-        canceled=frozenset(t for f in order.get("fulfillments") or []
-                           if f.get("status") == "CANCELED"
-                           and (t := _when(f.get("created"))) is not None),
+        unsent=frozenset(t for f in order.get("fulfillments") or []
+                         if f.get("status") not in LEFT
+                         and (t := _when(f.get("created"))) is not None),
     )

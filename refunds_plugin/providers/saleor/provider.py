@@ -26,7 +26,7 @@ from refunds_plugin.saleor import graphql
 from refunds_plugin.saleor.client import MutationError, SaleorClient
 from refunds_plugin.saleor.graphql import ATTEMPT_MARK, attempt_in_reason
 from refunds_plugin.saleor.installs import get_install
-from refunds_plugin.saleor.order import RETURNED, SHIPPED, decimal_amount, minor
+from refunds_plugin.saleor.order import RETURNABLE, RETURNED, decimal_amount, minor
 
 
 class SaleorProvider:
@@ -226,7 +226,7 @@ def return_lines(order: dict[str, Any], wanted: dict[str, int],
     mark = {"replace": True} if replace else {}
     for line_id, qty in sorted(wanted.items()):
         for ful in order["fulfillments"]:
-            if ful["status"] not in SHIPPED or qty <= 0:
+            if ful["status"] not in RETURNABLE or qty <= 0:
                 continue
             for fl in ful["lines"]:
                 take = min(qty, int(fl["quantity"]))

@@ -8,11 +8,15 @@ failed a try and was then recorded opens none."""
 from __future__ import annotations
 
 import html
+import json
 import re
+from datetime import UTC, datetime
 from typing import Any
 
+from click.testing import CliRunner
 from flask.testing import FlaskClient
 
+from refunds_plugin.cli import main
 from refunds_plugin.finance.tokens import create_token
 from refunds_plugin.ledger.migrate import head_revision, migrate
 from refunds_plugin.ledger.tables import follow_ups, saleor_returns
@@ -212,3 +216,53 @@ def test_revision_0027_opens_the_follow_up_of_a_return_that_failed_before_it(
     assert str(f.created_at)[:19] == str(opened.created_at)[:19] == "2026-11-24 12:00:00"
     assert migrate(installed.engine) == (head_revision(), head_revision())  # nothing more
     assert len(rows(installed, follow_ups)) == 1
+
+
+def _cli(db_url: str, *args: str) -> list[str]:
+    env = {"REFUNDS_DATABASE_URL": db_url, "REFUNDS_POLICY": "preset:default",
+           "REFUNDS_STRIPE_API_KEY": ""}
+    result = CliRunner().invoke(main, ["trouble", "follow-ups", *args], env=env,
+                                catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+    return result.stdout.splitlines()
+
+
+def test_the_command_line_lists_it_as_the_api_does_and_filters_by_kind_and_status(
+    installed: SaleorHarness, clock: Clock, any_db_url: str,
+) -> None:
+    decision_id = _failed(installed)
+    words = _words(decision_id)
+
+    table = _cli(any_db_url)
+
+    assert table == [
+        "opened            status  kind                  order         "
+        f"{'decision':<36}  customer         amount  payment  what failed",
+        f"2026-11-24 12:00  due     saleor_return_failed  {ORDER}  {decision_id}  "
+        f"ann@example.com  -       -        {words}"]
+    before = datetime.now(UTC)
+    [line] = _cli(any_db_url, "--json")
+    after = datetime.now(UTC)
+    item = json.loads(line)
+    opened = datetime(2026, 11, 24, 12, 0, tzinfo=UTC)
+    assert (int((before - opened).total_seconds()) <= item.pop("age_seconds")
+            <= int((after - opened).total_seconds()))
+    assert item == {
+        "kind": "saleor_return_failed", "order_id": ORDER, "decision_id": decision_id,
+        "payment_reference": None, "amount": None, "currency": None, "amount_text": "",
+        "customer": "ann@example.com", "what_failed": words, "status": "open",
+        "opened_at": "2026-11-24T12:00:00+00:00", "due_at": "2026-11-24T12:00:00+00:00",
+        "cleared_at": None}
+    assert _cli(any_db_url, "--kind", "failed_payment") == ["nothing to follow up"]
+    assert _cli(any_db_url, "--kind", "failed_payment", "--kind", "saleor_return_failed") == table
+
+    clock.advance(600)
+    path = f"/api/saleor-returns/{decision_id}/recorded"
+    assert _api(installed, clock, path, "admin", "post").status_code == 200
+
+    assert _cli(any_db_url) == ["nothing to follow up"]
+    assert _cli(any_db_url, "--status", "cleared")[1] == (
+        f"2026-11-24 12:00  cleared 2026-11-24 12:10  saleor_return_failed  {ORDER}  "
+        f"{decision_id}  ann@example.com  -       -        {words}")
+    assert json.loads(_cli(any_db_url, "--status", "all", "--json")[0])["cleared_at"] == (
+        "2026-11-24T12:10:00+00:00")

@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from pathlib import Path
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from refunds_plugin.ledger.db import aware
 from refunds_plugin.ledger.tables import orders
@@ -105,5 +105,75 @@ def test_a_fulfillment_staff_canceled_gives_its_date_up_to_the_next_shipment(
         clock.now = datetime(2026, 12, 3, 12, 0, tzinfo=UTC)  # 23 days after it shipped
         answer = shop.return_request(ORDER, [(SHIRT, 1, "changed_mind")]).get_json()
         assert (answer["outcome"], answer["refund_amount"]) == ("approve", 2000)
+    finally:
+        shop.close()
+
+
+def test_a_fulfillment_waiting_for_approval_is_not_shipped(
+    any_db_url: str, clock: Clock, saleor: FakeSaleor, tmp_path: Path,
+) -> None:
+    """WAITING_FOR_APPROVAL: staff have not approved the fulfillment (the channel does not
+    approve them by itself), so nothing was sent: its date is no shipping date, and one the
+    ledger stored for it before is given up for the parcel that did leave."""
+    shop = install(any_db_url, clock, saleor, tmp_path / "policy.yaml", POLICY)
+    try:
+        order = saleor.add_order(ORDER, lines=[(SHIRT, 1, "20.00"), (MUG, 1, "10.00")],
+                                 paid_at="2026-11-01T09:00:00+00:00")
+        # the shirt's fulfillment, made on 1 November, still waits; the mug left on 10 November
+        [first] = order["fulfillments"]
+        mug_line = first["lines"].pop()
+        first.update(status="WAITING_FOR_APPROVAL", created=FIRST_SHIPPED.isoformat())
+        order["fulfillments"].append({"id": "RnVsZmlsbG1lbnQ6Mg==", "status": "FULFILLED",
+                                      "created": "2026-11-10T10:00:00+00:00",
+                                      "lines": [mug_line]})
+        assert shop.webhook("ORDER_FULLY_PAID", ORDER).status_code == 200
+        assert _fulfilled_at(shop.engine) == datetime(2026, 11, 10, 10, 0, tzinfo=UTC)
+
+        # a date stored for the waiting fulfillment (by the code before this) is given up on
+        # Saleor's next word on the order
+        with shop.engine.begin() as conn:
+            conn.execute(update(orders).where(orders.c.order_id == ORDER)
+                         .values(fulfilled_at=FIRST_SHIPPED))
+        order["updatedAt"] = "2026-11-24T11:00:00+00:00"
+        resp = shop.webhook("ORDER_UPDATED", ORDER)
+        assert (resp.status_code, resp.get_json()["duplicate"]) == (200, False)
+        assert _fulfilled_at(shop.engine) == datetime(2026, 11, 10, 10, 0, tzinfo=UTC)
+
+        clock.now = datetime(2026, 12, 3, 12, 0, tzinfo=UTC)  # 23 days after the mug left
+        answer = shop.return_request(ORDER, [(MUG, 1, "changed_mind")]).get_json()
+        assert (answer["outcome"], answer["refund_amount"]) == ("approve", 1000)
+    finally:
+        shop.close()
+
+
+def test_an_order_whose_only_fulfillment_was_canceled_has_no_shipping_date(
+    any_db_url: str, clock: Clock, saleor: FakeSaleor, tmp_path: Path,
+) -> None:
+    """Staff canceled the one fulfillment (Saleor keeps it, CANCELED): nothing left the shop,
+    so the order has no shipping date, and a window that counts from fulfilment counts from
+    the payment instead (``window.start``: the first known of delivery, fulfilment, payment),
+    and says so."""
+    shop = install(any_db_url, clock, saleor, tmp_path / "policy.yaml", POLICY)
+    try:
+        order = saleor.add_order(ORDER, lines=[(SHIRT, 1, "20.00")],
+                                 paid_at="2026-11-01T09:00:00+00:00")
+        [first] = order["fulfillments"]
+        first["created"] = FIRST_SHIPPED.isoformat()
+        assert shop.webhook("ORDER_FULLY_PAID", ORDER).status_code == 200
+        assert _fulfilled_at(shop.engine) == FIRST_SHIPPED
+
+        first["status"] = "CANCELED"
+        order["updatedAt"] = "2026-11-02T10:00:00+00:00"
+        resp = shop.webhook("ORDER_UPDATED", ORDER)
+        assert (resp.status_code, resp.get_json()["duplicate"]) == (200, False)
+
+        assert _fulfilled_at(shop.engine) is None
+        clock.now = datetime(2026, 12, 3, 12, 0, tzinfo=UTC)
+        answer = shop.return_request(ORDER, [(SHIRT, 1, "changed_mind")]).get_json()
+        assert (answer["outcome"], answer["refund_amount"]) == ("decline", 0)
+        assert answer["explanation"] == (
+            "We're sorry, we can't accept this return. The 30-day return window for Shirt (M) "
+            "has passed (32 days since payment).")
+        assert _fulfilled_at(shop.engine) is None
     finally:
         shop.close()

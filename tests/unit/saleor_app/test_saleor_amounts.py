@@ -115,3 +115,22 @@ def test_a_line_keeps_its_list_price_and_what_was_charged_for_it(prices, unit, t
     [line] = order_from_saleor(_order(lines=[_line(**prices)]), "https://s/graphql/").record.lines
     assert (line.unit_amount, line.total_amount) == (unit, total)
     assert line.amount == (total or unit * 2)  # what a return of both units is worth
+
+
+@pytest.mark.parametrize(
+    ("status", "shipped"),
+    [("FULFILLED", True), ("RETURNED", True), ("REFUNDED_AND_RETURNED", True),
+     ("REPLACED", True), ("WAITING_FOR_APPROVAL", False), ("CANCELED", False),
+     ("REFUNDED", False)],
+)
+def test_only_a_fulfillment_whose_goods_left_gives_the_order_a_shipping_date(status, shipped):
+    """Every ``FulfillmentStatus`` of Saleor 3.20–3.23: sent, or sent and come back, counts;
+    waiting for approval, canceled and refunded (units that may never have been sent) not."""
+    fulfillment = {"id": "FL", "status": status, "created": "2026-11-03T08:00:00+00:00",
+                   "lines": [{"id": "FL1", "quantity": 2, "orderLine": {"id": "L1"}}]}
+    so = order_from_saleor(_order(fulfillments=[fulfillment]), "https://shop.example.com/")
+    when = so.record.fulfilled_at
+    assert (when.isoformat() if when else None) == (
+        "2026-11-03T08:00:00+00:00" if shipped else None)
+    assert [t.isoformat() for t in so.unsent] == (
+        [] if shipped else ["2026-11-03T08:00:00+00:00"])
