@@ -295,7 +295,7 @@ def ledger_report(since: datetime | None, until: datetime | None, days: int, as_
     and p95 time to it, how many missed the promised time or are overdue, and how many went to
     the dry run (no money moved) or to Stripe's test mode (no real money moved)."""
     from refunds_plugin.finance.summary import summarize
-    from refunds_plugin.ledger.db import iso_time
+    from refunds_plugin.insights.period import span
 
     if days <= 0:  # else a period starting after it ends, blamed on --since
         raise click.UsageError(f"--days must be a positive number, not {days}")
@@ -306,7 +306,7 @@ def ledger_report(since: datetime | None, until: datetime | None, days: int, as_
     if as_json:
         click.echo(json.dumps(summary.to_json(), sort_keys=True))
         return
-    click.echo(f"period {iso_time(start)} .. {iso_time(end)}")
+    click.echo(f"Ledger totals from {span(start, end, until is not None)}")  # as the insights
     rows = []
     for cur, t in sorted(summary.totals.items()):
         rate = t.refund_rate_bp
