@@ -90,8 +90,10 @@ def _review(row: dict[str, Any]) -> str:
     "--format", "fmt", type=click.Choice(["csv", "json"]), default="csv", show_default=True,
     help="CSV with a header row, or one JSON object per line."
 )
-@click.option("--since", type=options.WHEN, default=None, help="ISO date or datetime, inclusive.")
-@click.option("--until", type=options.WHEN, default=None, help="ISO date or datetime, exclusive.")
+@click.option("--since", type=options.WHEN, default=None,
+              help="ISO date or datetime, inclusive (default: from the first decision).")
+@click.option("--until", type=options.WHEN, default=None,
+              help="ISO date or datetime, exclusive (default: up to the last decision).")
 @click.option("--output", "-o", type=click.File("w"), default="-", help="File (default stdout).")
 def ledger_export(fmt: str, since: datetime | None, until: datetime | None, output: Any) -> None:
     """Stream every decision (with its attempts' state) as CSV or JSON lines."""
@@ -275,10 +277,12 @@ def _period(since: datetime | None, until: datetime | None, days: int
 
 
 @ledger.command("report")
-@click.option("--since", type=options.WHEN, default=None, help="ISO date or datetime, inclusive.")
+@click.option("--since", type=options.WHEN, default=None,
+              help="ISO date or datetime, inclusive (default: --days before --until).")
 @click.option("--until", type=options.WHEN, default=None,
-              help="ISO date or datetime, exclusive (default now).")
-@click.option("--days", default=30, show_default=True, help="Period length without --since.")
+              help="ISO date or datetime, exclusive (default: now).")
+@click.option("--days", default=30, show_default=True,
+              help="Without --since: the period is this many days before --until.")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
 def ledger_report(since: datetime | None, until: datetime | None, days: int, as_json: bool) -> None:
     """Totals for a period, one row per currency. Columns: currency; decisions; captured

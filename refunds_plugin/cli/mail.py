@@ -19,7 +19,7 @@ class Refused(click.ClickException):
 
 @click.group()
 def mail() -> None:
-    """Customer emails."""
+    """Customer emails: preview what one about a decision would say (nothing is sent)."""
 
 
 @mail.command("preview", epilog="KIND: " + ", ".join(MAIL_KINDS) + ".")

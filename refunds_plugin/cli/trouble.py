@@ -124,7 +124,9 @@ def scan(since: datetime | None, apply: bool, as_json: bool) -> None:
 
 
 @trouble.command("follow-ups")
-@click.option("--all", "waiting", is_flag=True, help="Include those still inside the wait.")
+@click.option("--all", "waiting", is_flag=True,
+              help="Also those not due yet (a failed payment is due after the policy's "
+                   "trouble.failed_payment.follow_up_after_hours).")
 @click.option("--json", "as_json", is_flag=True, help="One JSON object per follow-up.")
 def follow_ups_cmd(waiting: bool, as_json: bool) -> None:
     """Failed payments with no success since: customer, amount and what failed."""
