@@ -4,7 +4,7 @@ One module per group, each registered here by name (``refunds --help`` lists the
 (serve, worker, migrate), ``ledger`` (list, export, head, verify, report), ``finance`` (tokens,
 reconcile), ``policy`` (check, explain, simulate, and ``compare`` from ``insights``), ``trouble``
 (scan, follow-ups), ``saleor`` (manifest), ``returns`` (list, receive, expire), ``mail``
-(preview) and ``insights`` (reasons, costs, retention, feedback). They share ``startup``
+(preview) and ``insights`` (reasons, costs, retention, feedback, fold). They share ``startup``
 (settings, runtime, engine), ``tables`` and ``options``, and never import this module.
 """
 

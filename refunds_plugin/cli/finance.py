@@ -27,9 +27,11 @@ def tokens() -> None:
               help="finance reads everything; admin also decides reviews and manages tokens; "
                    "warehouse opens only /finance/receive.")
 @click.option("--name", required=True, help="Who holds the token (shown in the audit trail).")
-@click.option("--expires-days", type=int, default=None, help="Days until it stops working.")
+@click.option("--expires-days", type=int, default=None,
+              help="Days until it stops working (default: it never expires).")
 @click.option("--expires-in", default=None, metavar="DURATION",
-              help="How long until it stops working: 30d, 12h, 2w.")
+              help="How long until it stops working: 30d, 12h, 2w (instead of --expires-days; "
+                   "default: it never expires).")
 def tokens_create(role: str, name: str, expires_days: int | None, expires_in: str | None) -> None:
     """Create a token. It is printed once; only its SHA-256 hash is stored."""
     from refunds_plugin.errors import InputError

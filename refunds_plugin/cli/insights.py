@@ -80,7 +80,8 @@ def _pct(bp: int | None) -> str:
 
 @click.group()
 def insights() -> None:
-    """What the returns say: reasons by product, costs, who comes back, feedback."""
+    """What the returns say: reasons by product, costs, who comes back, feedback (fold
+    keeps them fast)."""
 
 
 @insights.command()

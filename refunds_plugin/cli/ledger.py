@@ -90,8 +90,10 @@ def _review(row: dict[str, Any]) -> str:
     "--format", "fmt", type=click.Choice(["csv", "json"]), default="csv", show_default=True,
     help="CSV with a header row, or one JSON object per line."
 )
-@click.option("--since", type=options.WHEN, default=None, help="ISO date or datetime, inclusive.")
-@click.option("--until", type=options.WHEN, default=None, help="ISO date or datetime, exclusive.")
+@click.option("--since", type=options.WHEN, default=None,
+              help="ISO date or datetime, inclusive (default: from the first decision).")
+@click.option("--until", type=options.WHEN, default=None,
+              help="ISO date or datetime, exclusive (default: up to the last decision).")
 @click.option("--output", "-o", type=click.File("w"), default="-", help="File (default stdout).")
 def ledger_export(fmt: str, since: datetime | None, until: datetime | None, output: Any) -> None:
     """Stream every decision (with its attempts' state) as CSV or JSON lines."""
@@ -275,10 +277,12 @@ def _period(since: datetime | None, until: datetime | None, days: int
 
 
 @ledger.command("report")
-@click.option("--since", type=options.WHEN, default=None, help="ISO date or datetime, inclusive.")
+@click.option("--since", type=options.WHEN, default=None,
+              help="ISO date or datetime, inclusive (default: --days before --until).")
 @click.option("--until", type=options.WHEN, default=None,
-              help="ISO date or datetime, exclusive (default now).")
-@click.option("--days", default=30, show_default=True, help="Period length without --since.")
+              help="ISO date or datetime, exclusive (default: now).")
+@click.option("--days", default=30, show_default=True,
+              help="Without --since: the period is this many days before --until.")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
 def ledger_report(since: datetime | None, until: datetime | None, days: int, as_json: bool) -> None:
     """Totals for a period, one row per currency. Columns: currency; decisions; captured
@@ -295,7 +299,7 @@ def ledger_report(since: datetime | None, until: datetime | None, days: int, as_
     and p95 time to it, how many missed the promised time or are overdue, and how many went to
     the dry run (no money moved) or to Stripe's test mode (no real money moved)."""
     from refunds_plugin.finance.summary import summarize
-    from refunds_plugin.ledger.db import iso_time
+    from refunds_plugin.insights.period import span
 
     if days <= 0:  # else a period starting after it ends, blamed on --since
         raise click.UsageError(f"--days must be a positive number, not {days}")
@@ -306,7 +310,7 @@ def ledger_report(since: datetime | None, until: datetime | None, days: int, as_
     if as_json:
         click.echo(json.dumps(summary.to_json(), sort_keys=True))
         return
-    click.echo(f"period {iso_time(start)} .. {iso_time(end)}")
+    click.echo(f"Ledger totals from {span(start, end, until is not None)}")  # as the insights
     rows = []
     for cur, t in sorted(summary.totals.items()):
         rate = t.refund_rate_bp

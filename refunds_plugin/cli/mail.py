@@ -6,7 +6,7 @@ import json
 
 import click
 
-from refunds_plugin.cli import startup
+from refunds_plugin.cli import options, startup
 from refunds_plugin.errors import NotFound
 from refunds_plugin.notify.kinds import MAIL_KINDS
 
@@ -19,13 +19,14 @@ class Refused(click.ClickException):
 
 @click.group()
 def mail() -> None:
-    """Customer emails."""
+    """Customer emails: preview what one about a decision would say (nothing is sent)."""
 
 
 @mail.command("preview", epilog="KIND: " + ", ".join(MAIL_KINDS) + ".")
 @click.argument("kind", type=click.Choice(MAIL_KINDS), metavar="KIND")
-@click.option("--decision", "decision_id", required=True,
-              help="The decision it is about: its full id (`refunds ledger list --json`).")
+@click.option("--decision", "decision_id", type=options.DECISION_ID, required=True,
+              help="The decision it is about: its id, or the first 8 or more characters of it "
+                   "as `refunds ledger list` shows them.")
 @click.option("--html", "as_html", is_flag=True, help="Print the HTML part instead of the text.")
 @click.option("--json", "as_json", is_flag=True, help="Subject, text and HTML as JSON.")
 def preview_cmd(kind: str, decision_id: str, as_html: bool, as_json: bool) -> None:
@@ -41,11 +42,8 @@ def preview_cmd(kind: str, decision_id: str, as_html: bool, as_json: bool) -> No
         try:
             shown = preview(runtime.engine, runtime.renderer, kind, decision_id,
                             runtime.service.clock())
-        except NotFound as exc:
-            short = len(decision_id) < 36  # `ledger list` and the finance pages show 8 characters
-            raise click.ClickException(exc.message + (
-                " (give its full id, as `refunds ledger list --json` prints it)" if short else "")
-            ) from None
+        except NotFound as exc:  # found by --decision, but its body cannot be read
+            raise click.ClickException(exc.message) from None
     finally:
         runtime.engine.dispose()
     if kind in OUTCOME_KINDS and kind != shown.fits:

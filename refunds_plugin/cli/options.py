@@ -1,6 +1,7 @@
 """Option types the commands share: ``WHEN``, a date or datetime that is a usage error (exit 2)
 naming its option when it is neither, never a traceback; ``period``, the same for a period
-that ends before it starts."""
+that ends before it starts; ``TOKEN_ID``; and ``DECISION_ID``, the one way a command takes a
+decision's id: whole, or its first 8 or more characters as ``ledger list`` shows them."""
 
 from __future__ import annotations
 
@@ -55,3 +56,38 @@ class TokenIdParam(click.ParamType):
 
 
 TOKEN_ID = TokenIdParam()
+
+
+class DecisionIdParam(click.ParamType):
+    """A decision's id, or a unique start of it of at least ``SHORTEST`` characters (``ledger
+    list`` and ``returns list`` show eight), resolved to the whole id in the ledger. Too short,
+    matching several or none is a usage error (exit 2) naming the option."""
+
+    name = "ID"
+    SHORTEST = 8
+    SHOWN = 5  # ids listed when a start matches several
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None
+                ) -> str:
+        from refunds_plugin.cli import startup
+        from refunds_plugin.finance.reports import decisions_starting
+
+        given = str(value).strip()
+        with startup.engine() as engine:
+            total, ids = decisions_starting(engine, given, self.SHOWN)
+        if given in ids:  # the whole id, whatever its length
+            return given
+        if len(given) < self.SHORTEST:
+            self.fail(f"give a decision's id or its first {self.SHORTEST} or more characters "
+                      f"(as `refunds ledger list` shows them), not {given!r}", param, ctx)
+        if total == 0:
+            self.fail(f"no decision starts with {given!r} (`refunds ledger list` shows the "
+                      "newest)", param, ctx)
+        if total > 1:
+            more = f" and {total - len(ids)} more" if total > len(ids) else ""
+            self.fail(f"{given!r} is the start of {total} decisions: {', '.join(ids)}{more}; "
+                      "give more of the id", param, ctx)
+        return ids[0]
+
+
+DECISION_ID = DecisionIdParam()

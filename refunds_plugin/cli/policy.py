@@ -328,8 +328,10 @@ def render(d: Decision) -> str:
 @policy.command()
 @click.argument("spec", metavar="FILE_OR_PRESET")
 @click.option("--since", type=options.WHEN, default=None,
-              help="ISO date or datetime of the decision, inclusive.")
-@click.option("--until", type=options.WHEN, default=None, help="ISO date or datetime, exclusive.")
+              help="ISO date or datetime of the decision, inclusive (default: every stored "
+                   "decision).")
+@click.option("--until", type=options.WHEN, default=None,
+              help="ISO date or datetime, exclusive (default: now).")
 @click.option("--limit", type=click.IntRange(min=1), default=None,
               help="Replay at most N decisions of the period, oldest first.")
 @click.option("--json", "as_json", is_flag=True, help="Print the report as one JSON document.")

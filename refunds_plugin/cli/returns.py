@@ -93,8 +93,12 @@ def _line(spec: str) -> tuple[str, tuple[str, int | None, bool]]:
 def receive_cmd(order: str, lines: tuple[str, ...], by: str, as_json: bool) -> None:
     """Mark ORDER's return received, each line as LINE=CONDITION[:UNITS][:restock].
 
-    CONDITION is as_new, opened, damaged, wrong_item or missing; UNITS defaults to every unit
-    asked for; restock puts them back in stock. For example:
+    ORDER is the order's id, its number or the return's tracking code (the tracking code picks
+    one return when the order has several). CONDITION is as_new, opened, damaged, wrong_item or
+    missing; UNITS defaults to every unit asked for; restock puts them back in stock.
+
+    \b
+    For example:
     refunds returns receive 1001 l1=as_new:2:restock l2=missing
     """
     from refunds_plugin.errors import RefundsError

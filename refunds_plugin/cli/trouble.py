@@ -131,7 +131,8 @@ def scan(since: datetime | None, apply: bool, as_json: bool) -> None:
 @click.option("--kind", "kinds", type=click.Choice(KINDS), multiple=True,
               help="Only this kind (repeatable); every kind without it.")
 @click.option("--all", "waiting", is_flag=True,
-              help="Also list open failed payments still inside the policy's wait.")
+              help="Also list open failed payments still inside the policy's wait "
+                   "(trouble.failed_payment.follow_up_after_hours).")
 @click.option("--json", "as_json", is_flag=True,
               help="One JSON object per follow-up, as GET /api/follow-ups gives it.")
 def follow_ups_cmd(status: str, kinds: tuple[str, ...], waiting: bool, as_json: bool) -> None:

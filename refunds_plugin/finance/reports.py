@@ -50,6 +50,17 @@ def recent_decisions(engine: Engine, limit: int = 20) -> list[dict[str, Any]]:
     return [decision_row(d, by_decision.get(d.id, []), reviewed.get(d.id)) for d in decs]
 
 
+def decisions_starting(engine: Engine, start: str, shown: int = 5) -> tuple[int, list[str]]:
+    """How many decision ids start with ``start``, and the first ``shown`` of them in order
+    (``ledger list`` shows eight characters; a command taking an id accepts them)."""
+    found = decisions.c.id.startswith(start, autoescape=True)
+    with engine.connect() as conn:
+        total = conn.execute(select(func.count()).where(found)).scalar_one()
+        ids = conn.execute(select(decisions.c.id).where(found).order_by(decisions.c.id)
+                           .limit(shown)).scalars().all()
+    return int(total), list(ids)
+
+
 def iter_decisions(
     engine: Engine, since: datetime | None, until: datetime | None, batch: int = 1000
 ) -> Iterator[dict[str, Any]]:

@@ -134,6 +134,10 @@ def test_the_receive_help_names_the_line_format_and_its_conditions() -> None:
     assert "e.g." not in group.output and "``" not in group.output + own.output
     assert " ".join(own.output.split()).split("Options:")[0].endswith(
         "Mark ORDER's return received, each line as LINE=CONDITION[:UNITS][:restock]. "
-        "CONDITION is as_new, opened, damaged, wrong_item or missing; UNITS defaults to every "
-        "unit asked for; restock puts them back in stock. For example: refunds returns receive "
-        "1001 l1=as_new:2:restock l2=missing ")
+        "ORDER is the order's id, its number or the return's tracking code (the tracking code "
+        "picks one return when the order has several). CONDITION is as_new, opened, damaged, "
+        "wrong_item or missing; UNITS defaults to every unit asked for; restock puts them back "
+        "in stock. For example: refunds returns receive 1001 l1=as_new:2:restock l2=missing ")
+    # the example keeps a line of its own, as it is typed
+    assert "\n  For example:\n  refunds returns receive 1001 l1=as_new:2:restock l2=missing\n" \
+        in own.output
