@@ -23,6 +23,7 @@ def N_(message: str) -> str:
 
 ENGLISH: dict[str, str] = {
     "skip_to_content": N_("Skip to the main content"),
+    "language_choice": N_("Language"),  # names the list of languages to read the pages in
     "page_title": N_("Returns"),
     "shop_default": N_("Our shop"),  # the header's name while REFUNDS_SHOP_NAME is unset
     "lookup_heading": N_("Start a return"),
