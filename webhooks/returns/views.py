@@ -345,14 +345,14 @@ def _form(facts: OrderFacts, form_token: str, errors: list[form_mod.Problem],
                                rt.service.exchange_choices(facts))
     shown = form_mod.shown_fields(options)
     name = ret.order_name(rt.engine, facts.order_id)  # "1001", not Saleor's global id
-    earlier = ret.earlier_returns(rt.engine, facts.order_id)
+    found = ret.earlier_returns(rt.engine, facts.order_id)
+    earlier = render.earlier(found, strings_mod.strings())  # each with its status link
     test_mode = rt.service.dry_run_for(facts)
-    if earlier and all(o.state == "returned" for o in options):
+    if found and all(o.state == "returned" for o in options):
         return _page("returned.html", test_mode=test_mode, order=facts, order_name=name,
-                     earlier=render.earlier(earlier, strings_mod.strings()),
-                     status_link=_status_url)
+                     earlier=earlier, status_link=_status_url)
     return _page("order.html", code, test_mode=test_mode, order=facts, order_name=name,
-                 options=options,
+                 options=options, earlier=earlier, status_link=_status_url,
                  withdrawal=withdrawals.offered(rt.config, rt.engine, facts.order_id),
                  form_token=form_token,
                  choices=ret.choices(rt.policy), reasons=list(Reason),
