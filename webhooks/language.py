@@ -1,15 +1,27 @@
 """Flask-Babel on the app: each request's reader language, and ``_()`` in the templates.
 
-A view that knows the order sets ``g.locale`` (the order's language comes first); otherwise the
-browser's ``Accept-Language`` decides, then the shop's default.
+On the returns pages a language the reader chose (``?lang=``, then the session's
+``CHOICE_KEY``: ``webhooks.returns.languages``) comes first. Then a view that knows the order
+sets ``g.locale`` (the order's language); otherwise the browser's ``Accept-Language`` decides,
+then the shop's default.
 """
 
 from __future__ import annotations
 
-from flask import Flask, current_app, g, has_request_context, request
+from flask import Flask, current_app, g, has_request_context, request, session
 from flask_babel import Babel
 
-from refunds_plugin.language import TRANSLATIONS, pick
+from refunds_plugin.language import TRANSLATIONS, normalise, pick
+
+CHOICE_KEY = "returns_lang"  # the language chosen on the returns pages, kept in the session
+
+
+def chosen_locale() -> str | None:
+    """The shipped language the reader chose on the returns pages, if any: this request's
+    ``?lang=``, else the one kept from an earlier page; anything else is ignored."""
+    if request.blueprint != "returns":
+        return None
+    return normalise(request.args.get("lang")) or normalise(session.get(CHOICE_KEY))
 
 
 def reader_locale() -> str:
@@ -17,6 +29,9 @@ def reader_locale() -> str:
     default = current_app.extensions["refunds"].config.default_locale
     if not has_request_context():
         return pick(default)
+    picked = chosen_locale()
+    if picked:
+        return picked
     chosen = g.get("locale")
     if chosen:
         return pick(chosen, default=default)

@@ -23,6 +23,7 @@ def N_(message: str) -> str:
 
 ENGLISH: dict[str, str] = {
     "skip_to_content": N_("Skip to the main content"),
+    "language_choice": N_("Language"),  # names the list of languages to read the pages in
     "page_title": N_("Returns"),
     "shop_default": N_("Our shop"),  # the header's name while REFUNDS_SHOP_NAME is unset
     "lookup_heading": N_("Start a return"),
@@ -89,6 +90,8 @@ ENGLISH: dict[str, str] = {
     "final_sale_until": N_("For those, you can return it until {date}."),
     "all_returned": N_("A return has been requested for everything in this order."),
     "earlier_returns": N_("Your returns for this order"),
+    # beside "You have already asked to return 1 of the 2": a link to the list of them below
+    "earlier_see": N_("See where your returns are"),
     "earlier_return": N_("Return of {items} requested on {date}: {state}."),
     "earlier_approved": N_("approved"),
     "earlier_checking": N_("our team is checking it"),

@@ -53,7 +53,7 @@ from refunds_plugin.ledger import text
 from refunds_plugin.notify import links
 from refunds_plugin.notify.theme import theme
 from refunds_plugin.routing import no_money_moves
-from webhooks.returns import decided, lookup_limits, render
+from webhooks.returns import decided, languages, lookup_limits, render
 from webhooks.returns import feedback as feedback_mod
 from webhooks.returns import form as form_mod
 from webhooks.returns import strings as strings_mod
@@ -179,6 +179,7 @@ def _blueprint(limiter: Limiter) -> Blueprint:
                                        lambda: _rt().engine, _in_decision_language),
                     methods=["GET", "POST"])
     bp.add_url_rule("/returns/theme.css", "theme_css", theme_css)
+    languages.init(bp)  # ?lang=: the reader's choice, before the order's language
     bp.after_request(_no_store)  # the other headers: webhooks.security, for every page
     bp.register_error_handler(HTTPException, _http_error)
     bp.register_error_handler(CSRFError, _expired_form)
@@ -344,14 +345,14 @@ def _form(facts: OrderFacts, form_token: str, errors: list[form_mod.Problem],
                                rt.service.exchange_choices(facts))
     shown = form_mod.shown_fields(options)
     name = ret.order_name(rt.engine, facts.order_id)  # "1001", not Saleor's global id
-    earlier = ret.earlier_returns(rt.engine, facts.order_id)
+    found = ret.earlier_returns(rt.engine, facts.order_id)
+    earlier = render.earlier(found, strings_mod.strings())  # each with its status link
     test_mode = rt.service.dry_run_for(facts)
-    if earlier and all(o.state == "returned" for o in options):
+    if found and all(o.state == "returned" for o in options):
         return _page("returned.html", test_mode=test_mode, order=facts, order_name=name,
-                     earlier=render.earlier(earlier, strings_mod.strings()),
-                     status_link=_status_url)
+                     earlier=earlier, status_link=_status_url)
     return _page("order.html", code, test_mode=test_mode, order=facts, order_name=name,
-                 options=options,
+                 options=options, earlier=earlier, status_link=_status_url,
                  withdrawal=withdrawals.offered(rt.config, rt.engine, facts.order_id),
                  form_token=form_token,
                  choices=ret.choices(rt.policy), reasons=list(Reason),

@@ -134,6 +134,11 @@ def test_the_whole_return_works_on_a_phone_sized_screen_with_the_keyboard(
     page.goto(f"{base}/returns")
     page.keyboard.press("Tab")  # the skip link comes first
     assert page.evaluate("document.activeElement.textContent") == "Skip to the main content"
+    languages = []  # then the language choice, each named in its own language
+    for _ in range(4):
+        page.keyboard.press("Tab")
+        languages.append(page.evaluate("document.activeElement.textContent"))
+    assert languages == ["English", "Deutsch", "Français", "Español"]
     page.keyboard.press("Tab")
     assert page.evaluate("document.activeElement.id") == "order_number"
     page.keyboard.type("1001")

@@ -1,6 +1,7 @@
 """The return form on a 390 px phone in the languages whose words are long: what the phone walk
 found. A choice's radio button keeps its size when its label wraps onto two lines, and each
-choice is a row a thumb can hit (44 px tall), with nothing wider than the screen."""
+choice is a row a thumb can hit (44 px tall), with nothing wider than the screen; the
+"Withdraw from contract here" link and the skip link (once focused) are 44 px targets too."""
 
 from __future__ import annotations
 
@@ -74,5 +75,29 @@ def test_the_withdrawal_link_is_a_thumb_sized_target_on_the_look_up_and_the_orde
         assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
         page.locator(".withdraw-link a").tap()
         page.wait_for_url(f"{base}/returns/withdraw")
+    finally:
+        context.close()
+
+
+@pytest.mark.parametrize("locale", ["en-US", "de-DE"])
+def test_the_skip_link_is_a_thumb_sized_target_when_focused(
+    chromium: Any, serve: Serve, screenshot: Callable[[Any, str], None], locale: str,
+) -> None:
+    """It was 42 px tall when it showed: now 44 px, like the page's other targets."""
+    _shop, base = serve(policy="preset:default")
+    context = chromium.new_context(viewport=PHONE, is_mobile=True, has_touch=True,
+                                   locale=locale, extra_http_headers={"Accept-Language": locale})
+    try:
+        page = context.new_page()
+        page.goto(f"{base}/returns")
+        page.keyboard.press("Tab")
+        skip = page.locator("a.skip")
+        assert page.evaluate("document.activeElement.className") == "skip"
+        box = skip.bounding_box()
+        screenshot(page, f"skip-link-focused-{locale}")
+        assert box["height"] >= 44, box
+        assert box["x"] >= 0 and box["y"] >= 0, box
+        page.keyboard.press("Enter")
+        assert page.evaluate("document.activeElement.id") == "main"
     finally:
         context.close()

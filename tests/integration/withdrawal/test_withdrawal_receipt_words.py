@@ -135,3 +135,25 @@ def test_the_receipt_email_writes_the_time_of_receipt_as_its_page_does(
     assert mail.part("plain").split("\n\n")[0] == first
     assert f"<p>{first}</p>" in mail.part("html")
     assert "2026-11-24" not in mail.part("plain") + mail.part("html")
+
+
+def test_a_language_chosen_on_the_pages_is_the_receipts_language_page_and_email(
+    shop: Shop, clock: Clock,
+) -> None:
+    """An English browser picks "Français" (``?lang=fr``) before withdrawing: the receipt page
+    and its email are French, as the statement was made in French."""
+    shop.paid()
+    clock.now = datetime(2026, 11, 24, 12, 0, 7, tzinfo=UTC)
+    client = shop.h.client()
+    client.environ_base["HTTP_ACCEPT_LANGUAGE"] = "en-GB"
+    assert client.get("/returns/withdraw?lang=fr").status_code == 200
+    page = shop.withdraw(client)
+    shop.h.drain()
+
+    assert ("Nous avons reçu votre rétractation pour la commande 1001 le 24 novembre 2026 à "
+            "12:00:07 UTC.") in words(page)
+    assert [(r.kind, r.locale) for r in shop.h.rows(outbox)
+            if r.kind == "withdrawal_receipt"] == [("withdrawal_receipt", "fr")]
+    assert [(m.subject, m.message["Content-Language"]) for m in shop.smtp.to("anna@example.com")
+            if "12:00:07" in m.part("plain")] == [
+        ("Accusé de réception de votre rétractation pour la commande 1001", "fr")]

@@ -26,6 +26,15 @@ def db_shop(any_db_url: str, now: datetime) -> Iterator[ReturnsShop]:
     s.close()
 
 
+@pytest.fixture
+def db_shop_two_mugs(any_db_url: str, now: datetime) -> Iterator[ReturnsShop]:
+    s = ReturnsShop(any_db_url, lambda: now)
+    s.seed(order_event("1001", lines=[{"id": "l1", "sku": "MUG-1", "name": "Blue enamel mug",
+                                       "quantity": 2, "unit_amount": 2500}]))
+    yield s
+    s.close()
+
+
 def test_a_fully_returned_order_lists_its_returns_with_their_status_links(
     db_shop: ReturnsShop,
 ) -> None:
@@ -75,7 +84,9 @@ def test_returns_of_the_same_day_each_say_what_and_when_so_no_two_lines_read_the
         clock.advance(3.5 * 3600)
         links += [ask(**one_shirt)]
         page = open_form(shop.app.test_client())
-        assert words(page, "earlier-return") == []  # a shirt is left: the form, not the list
+        # shirts are left: the form, and the returns so far with their links
+        assert 'name="form_token"' in page.get_data(as_text=True)
+        assert len(words(page, "earlier-return")) == 3
         links += [ask(**one_shirt)]
 
         page = open_form(shop.app.test_client())
@@ -136,3 +147,48 @@ def test_a_return_whose_stored_request_cannot_be_read_is_one_line_and_the_others
         assert stored not in page.get_data(as_text=True)
     finally:
         shop.close()
+
+
+EARLIER_WORDS = {
+    "en": ("You have already asked to return 1 of the 2 you ordered. See where your returns are",
+           "Return of Blue enamel mug requested on 24 November 2026: approved. "
+           "Follow your money"),
+    "de": ("Für 1 der 2 bestellten Stück haben Sie bereits eine Rücksendung angefragt. Sehen, "
+           "wo Ihre Rücksendungen gerade sind",
+           "Rücksendung von Blue enamel mug, beantragt am 24. November 2026: genehmigt. "
+           "Ihr Geld verfolgen"),
+    "fr": ("Vous avez déjà demandé le retour de 1 des 2 unités commandées. Voir où en sont vos "
+           "retours",  # words() reads the no-break space before ":" as a space
+           "Retour de Blue enamel mug demandé le 24 novembre 2026 : accepté. Suivre votre argent"),
+    "es": ("Ya ha solicitado devolver 1 de las 2 unidades que pidió. Ver dónde están tus "
+           "devoluciones",
+           "Devolución de Blue enamel mug solicitada el 24 de noviembre de 2026: aprobada. "
+           "Sigue tu dinero"),
+}
+
+
+@pytest.mark.parametrize("lang", ["en", "de", "fr", "es"])
+def test_an_order_with_units_left_lists_its_earlier_returns_with_their_status_links(
+    db_shop_two_mugs: ReturnsShop, lang: str,
+) -> None:
+    """One of two mugs is in a return: the form still offers the other, the line says one was
+    asked for and links to the list of the order's returns, each with its status link, as an
+    order with nothing left shows them."""
+    first = db_shop_two_mugs.app.test_client()
+    answer = submit(first, open_form(first), **{"line-0-qty": "1", "line-0-reason": "damaged"})
+    link = re.search(r'href="(/returns/status/[^"]+)"', answer.get_data(as_text=True))
+    assert link
+    before = db_shop_two_mugs.snapshot()
+
+    later = db_shop_two_mugs.app.test_client()
+    open_form(later)
+    page = later.get(f"/returns/order?lang={lang}")  # the language chosen on the page
+    html = page.get_data(as_text=True)
+
+    assert 'name="form_token"' in html  # the other mug can still go back
+    assert words(page, "note") == [EARLIER_WORDS[lang][0]]
+    assert '<a href="#earlier-returns">' in html and 'id="earlier-returns"' in html
+    assert words(page, "earlier-return") == [EARLIER_WORDS[lang][1]]
+    assert html.count(f'href="{link.group(1)}"') == 1
+    assert later.get(link.group(1)).status_code == 200
+    assert db_shop_two_mugs.snapshot() == before
