@@ -1,6 +1,7 @@
 """What the withdrawal pages and finance say is true: in a dry run no money moves, so finance never
 reads a withdrawal as refunded (status ``dry_run``, nothing refunded, its deadline neither met
-nor overdue), nor one Stripe refunded in its test mode (``test_mode``, likewise); an order with nothing left to withdraw from says so before asking anything."""
+nor overdue), nor one Stripe refunded in its test mode (``test_mode``, likewise); an order with
+nothing left to withdraw from says so before asking anything."""
 
 from __future__ import annotations
 
