@@ -70,8 +70,9 @@ def _money(minor: Any, currency: str) -> str:
 
 
 def _dry(doc: dict[str, Any]) -> None:
-    if doc.get("dry_run_notice"):  # by the period's decisions, not by today's keys
-        click.echo(doc["dry_run_notice"])
+    for notice in ("dry_run_notice", "test_mode_notice"):  # by the period's decisions, not by
+        if doc.get(notice):  # today's keys
+            click.echo(doc[notice])
 
 
 def _pct(bp: int | None) -> str:

@@ -286,7 +286,9 @@ def _period(since: datetime | None, until: datetime | None, days: int
 @click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
 def ledger_report(since: datetime | None, until: datetime | None, days: int, as_json: bool) -> None:
     """Totals for a period, one row per currency. Columns: currency; decisions; captured
-    (payments, not order totals: `insights costs` compares with order value); refunded;
+    (payments, not order totals: `insights costs` compares with order value; not those Stripe
+    captured in its test mode); captured in stripe test mode (a test key's payments: no real
+    money taken, so not in captured nor the refund rate); refunded;
     credited (bonus included); dry run (what went to the dry-run provider: no money moved, so
     it is in neither refunded nor credited); stripe test mode (what Stripe refunded or credited
     in its test mode, a test key: no real money moved, so it is in neither refunded nor
@@ -315,7 +317,8 @@ def ledger_report(since: datetime | None, until: datetime | None, days: int, as_
     for cur, t in sorted(summary.totals.items()):
         rate = t.refund_rate_bp
         rows.append([
-            cur, str(t.decisions), english(t.sales, cur), english(t.refunded, cur),
+            cur, str(t.decisions), english(t.sales, cur), english(t.test_mode_sales, cur),
+            english(t.refunded, cur),
             english(t.credited, cur), english(t.dry_run, cur), english(t.test_mode, cur),
             english(t.kept, cur),
             f"{t.review_count} ({english(t.review_amount, cur)})",
@@ -324,7 +327,8 @@ def ledger_report(since: datetime | None, until: datetime | None, days: int, as_
             "-" if rate is None else f"{rate // 100}.{rate % 100:02d}%",
             f"{t.exchanges} ({english(t.exchange_retained, cur)})",
         ])
-    tables.echo_table(["currency", "decisions", "captured", "refunded", "credited", "dry run",
+    tables.echo_table(["currency", "decisions", "captured", "captured in stripe test mode",
+                       "refunded", "credited", "dry run",
                        "stripe test mode", "kept", "waiting for review", "decided by a person",
                        "refund rate", "sales kept (retained)"], rows)
     promise = summary.to_json()["promise"]

@@ -6,6 +6,9 @@ replacement says whether and when the money was returned.
 What each figure means (the summary page says the same):
 - sales: payments captured, counted on the day the order was paid (the order's ``paid_at`` as
   the shop reported it; a payment of an order without one counts on the day it was recorded);
+  not one Stripe captured in its test mode (the payment's ``livemode`` is false, revision
+  0027): no real money was taken, so it is apart, in test_mode_sales. A payment whose mode is
+  not known (recorded before 0027, or named only by a storefront or Saleor) counts as before;
 - refunded / credited: succeeded attempts of the period's decisions (credit with its bonus);
 - dry_run: what the dry-run provider "paid": no money moved, so it is in neither of the above;
 - test_mode: what Stripe "paid" in its test mode (a test key; the attempt's ``livemode`` is
@@ -69,7 +72,8 @@ from refunds_plugin.ledger.tables import (
 METRICS = ("sales", "refunded", "credited", "kept", "review_count", "review_amount", "decisions",
            "dry_run", "exchanges", "exchange_retained", "exchange_charged",
            "exchange_original_due", "exchange_original_paid", "sent_to_review",
-           "review_approved", "review_approved_amount", "review_declined", "test_mode")
+           "review_approved", "review_approved_amount", "review_declined", "test_mode",
+           "test_mode_sales")
 
 
 def percentile(values: list[int], pct: int) -> int | None:
@@ -102,6 +106,7 @@ class Totals:
     exchange_original_due: int = 0  # instant exchanges' originals not returned: due
     exchange_original_paid: int = 0  # of which paid (and not refunded)
     test_mode: int = 0  # what Stripe "paid" in its test mode (a test key): no real money moved
+    test_mode_sales: int = 0  # what Stripe captured in its test mode: no real money taken
 
     @property
     def refund_rate_bp(self) -> int | None:
@@ -176,9 +181,9 @@ def summarize(
     with engine.connect() as conn:
         # when the money was paid: the order's paid_at, else when the payment was recorded
         paid = func.coalesce(orders.c.paid_at, payments.c.created_at)
-        for when, currency, captured in conn.execute(
+        for when, currency, captured, livemode in conn.execute(
             _period(
-                select(paid, payments.c.currency, payments.c.captured)
+                select(paid, payments.c.currency, payments.c.captured, payments.c.livemode)
                 .select_from(payments.outerjoin(orders, orders.c.order_id == payments.c.order_id))
                 .where(payments.c.status != "failed"),
                 paid,
@@ -189,7 +194,10 @@ def summarize(
             day = aware(when) if isinstance(when, datetime) else aware(parse_when(str(when)))
             assert day is not None
             for t in out._bucket(day.astimezone(UTC).date().isoformat(), currency):
-                t.sales += int(captured)
+                if livemode is False:  # Stripe's test mode: no real money taken
+                    t.test_mode_sales += int(captured)
+                else:
+                    t.sales += int(captured)
         money: dict[str, list[Any]] = {}
         attempt_query = select(
             refund_attempts.c.id,

@@ -1,5 +1,5 @@
-"""``verify``'s check of what was paid: each payment's captured amount (with its currency and
-order) and each order's total and currency against their newest journal entries.
+"""``verify``'s check of what was paid: each payment's captured amount (with its currency,
+order and mode) and each order's total and currency against their newest journal entries.
 
 The entries (``ledger/money_entries.py``) are written when a payment or an order is first
 recorded and whenever those figures change. Rows recorded before that change have none: they
@@ -104,7 +104,9 @@ _PAYMENTS = _Rows(
     query=select(*(payments.c[n] for n in PAYMENT_FIELDS)).order_by(payments.c.created_at,
                                                                     payments.c.id),
     key=lambda r: f"{r.provider}:{r.reference}",
-    have=lambda r: {"order_id": r.order_id, "currency": r.currency, "captured": int(r.captured)},
+    # livemode: an entry without one (before revision 0027, or no mode said) says None
+    have=lambda r: {"order_id": r.order_id, "currency": r.currency, "captured": int(r.captured),
+                    "livemode": r.livemode},
     where=lambda key, r, body: f"payments row {key} (order {_order_of(r, body)})",
     figure=lambda body: f"its capture of {body.get('captured')} {body.get('currency')}",
 )

@@ -3,6 +3,7 @@ days, Article 13) and where its money stands, for promise keeping and ``/api/wit
 
 ``status``: ``refunded`` (every refund of its return succeeded; ``refunded_at`` is the last),
 ``dry_run`` (the dry-run provider "paid" it: no money moved, so nothing is refunded or met),
+``test_mode`` (Stripe refunded it in its test mode: no real money moved, likewise),
 ``waiting`` (held for the parcel's first scan: the law lets the shop wait for the goods or
 proof of sending), ``in_progress`` (asked of the provider), ``review`` (a person decides: a
 late statement, a final-sale line, an amount above the automatic limits), ``declined``,
@@ -21,7 +22,7 @@ from typing import Any
 from sqlalchemy import Engine, select
 
 from refunds_plugin.domain.kinds import AttemptStatus
-from refunds_plugin.finance.rows import DRY_RUN, shown_status
+from refunds_plugin.finance.rows import DRY_RUN, TEST_MODE, shown_status
 from refunds_plugin.ledger.db import aware, iso_time, read_tx
 from refunds_plugin.ledger.tables import decisions, refund_attempts, reviews, withdrawals
 
@@ -30,7 +31,8 @@ COLUMNS = ["withdrawal_id", "order_id", "name", "email", "lines", "received_at",
            "refunded", "refunded_at", "met", "overdue"]
 MONEY = ("amount", "refunded")  # the CSV adds each in major units (``amount_decimal``)
 STATUSES = ("refunded", "dry_run", "waiting", "in_progress", "review", "declined", "failed",
-            "not_decided")
+            "not_decided", "test_mode")
+UNREAL = (DRY_RUN, TEST_MODE)  # "paid" where no real money moved: never refunded, nor overdue
 
 
 @dataclass(frozen=True)
@@ -70,8 +72,9 @@ def _status(outcome: str | None, review: str | None, states: list[str]) -> str:
         return "not_decided"
     if review == "declined" or outcome == "decline":
         return "declined"
-    if DRY_RUN in states and all(s in (AttemptStatus.SUCCEEDED, DRY_RUN) for s in states):
-        return DRY_RUN
+    for unreal in UNREAL:  # the dry run first, as before
+        if unreal in states and all(s in (AttemptStatus.SUCCEEDED, *UNREAL) for s in states):
+            return unreal
     if states and all(s == AttemptStatus.SUCCEEDED for s in states):
         return "refunded"
     if any(s == AttemptStatus.FAILED for s in states):
@@ -105,13 +108,14 @@ def find_withdrawals(engine: Engine, since: datetime | None, until: datetime | N
         if ids:
             for a in conn.execute(select(refund_attempts.c.decision_id, refund_attempts.c.status,
                                          refund_attempts.c.provider, refund_attempts.c.amount,
-                                         refund_attempts.c.completed_at)
+                                         refund_attempts.c.completed_at,
+                                         refund_attempts.c.livemode)
                                   .where(refund_attempts.c.decision_id.in_(ids))
                                   .order_by(refund_attempts.c.seq)):
                 attempts.setdefault(a.decision_id, []).append(a)
     for r in rows:
         mine = attempts.get(r.decision_id or "", [])
-        states = [shown_status(a.status, a.provider) for a in mine]
+        states = [shown_status(a.status, a.provider, a.livemode) for a in mine]
         status = _status(r.outcome, r.review, states)
         paid = [a for a, s in zip(mine, states, strict=True) if s == AttemptStatus.SUCCEEDED]
         done = [aware(a.completed_at) for a in paid if a.completed_at is not None]
@@ -126,5 +130,5 @@ def find_withdrawals(engine: Engine, since: datetime | None, until: datetime | N
             bool(r.in_period), r.decision_id, status, r.currency, amount,
             sum(int(a.amount) for a in paid),
             refunded_at, None if refunded_at is None else refunded_at <= deadline,
-            status not in ("refunded", "declined", DRY_RUN) and now > deadline))
+            status not in ("refunded", "declined", *UNREAL) and now > deadline))
     return out

@@ -39,7 +39,7 @@ from refunds_plugin.domain.kinds import AttemptStatus
 from refunds_plugin.finance.rows import DRYRUN_PROVIDER
 from refunds_plugin.insights.dryrun import NOTICES
 from refunds_plugin.insights.period import Period
-from refunds_plugin.insights.reasons import money_words, rate_bp, reasons
+from refunds_plugin.insights.reasons import money_words, rate_bp, reasons, test_mode
 from refunds_plugin.ledger import rollups
 from refunds_plugin.ledger.tables import (
     exchanges,
@@ -161,6 +161,7 @@ class Costs:
     exchanges: dict[str, dict[str, int]]
     dry_run: bool = False  # some money of the period went through the dry-run provider
     dry_share: str = "none"  # how much: all | some | none (``insights.dryrun.dry_share``)
+    test_share: str = "none"  # Stripe's test mode, the same (``dryrun.stripe_test_share``)
 
     def currencies(self) -> list[str]:
         return sorted(set(self.sales) | set(self.figures))
@@ -188,8 +189,8 @@ class Costs:
                           for c in self.currencies()],
                 "rows": self.rows(), "by_product": self.by_product,
                 "dry_run": self.dry_run, "dry_run_share": self.dry_share,
-                "dry_run_notice": NOTICES.get(self.dry_share),
-                "money_words": money_words(self.dry_run, self.dry_share),
+                "dry_run_notice": NOTICES.get(self.dry_share), **test_mode(self.test_share),
+                "money_words": money_words(self.dry_run, self.dry_share, self.test_share),
                 "exchanges": [{"currency": c, **self.exchanges.get(
                     c, {"exchanges": 0, "fallen_back": 0})} for c in self.currencies()]}
 
@@ -210,4 +211,5 @@ def costs(engine: Engine, p: Period, by: str = "sku", limit: int = 50,
     by_product = [{"key": r.key, "name": r.name, "currency": r.currency, "sales": r.sales,
                    "money_returned": r.money_returned, "money_kept": r.money_kept,
                    "share_of_sales_bp": rate_bp(r.money_returned, r.sales)} for r in per.rows]
-    return Costs(p, sales, figures, by_product, counts, per.dry_run, per.dry_share)
+    return Costs(p, sales, figures, by_product, counts, per.dry_run, per.dry_share,
+                 per.test_share)

@@ -1,16 +1,21 @@
 """Whether the money an insight shows moved: in a dry-run shop (no provider keys) the dry-run
 provider "pays" every refund and credit, and no money moves. The insights then say so, in the
-finance pages' words: "dry run (no money moved)"."""
+finance pages' words: "dry run (no money moved)". A refund or credit Stripe made in its test mode
+(a test key: the attempt's ``livemode`` is false) moved no real money either: the insights say
+that too, "Stripe test mode (no real money moved)"."""
 
 from __future__ import annotations
 
-from sqlalchemy import Connection, literal, select
+from typing import Any
+
+from sqlalchemy import Connection, literal, not_, select
 
 from refunds_plugin.finance.rows import DRYRUN_PROVIDER
 from refunds_plugin.insights.period import Period
 from refunds_plugin.ledger.tables import refund_attempts, return_figures
 
 WORDS = "dry run (no money moved)"
+TEST_WORDS = "Stripe test mode (no real money moved)"
 # the notice above an insight's figures, by ``dry_share``
 NOTICES = {
     "all": "Dry run (no money moved): every refund and store credit of this period went to the "
@@ -19,11 +24,26 @@ NOTICES = {
             "and were never paid (no money moved for them); the rest went to a payment "
             "provider.",
 }
+# the same for Stripe's test mode, by ``test_share``
+TEST_NOTICES = {
+    "all": "Stripe test mode (no real money moved): every refund and store credit of this "
+           "period was made with a Stripe test key and never really paid; the amounts are what "
+           "would have been paid.",
+    "some": "Partly Stripe test mode: some refunds and store credit of this period were made "
+            "with a Stripe test key and never really paid (no real money moved for them); the "
+            "amounts count them as if paid.",
+}
 
 
 def _any(conn: Connection, p: Period, dry: bool) -> bool:
     a = refund_attempts.c
     which = a.provider == DRYRUN_PROVIDER if dry else a.provider != DRYRUN_PROVIDER
+    return _found(conn, p, which)
+
+
+def _found(conn: Connection, p: Period, which: Any) -> bool:
+    """Whether any attempt of a return decided in the period is ``which``."""
+    a = refund_attempts.c
     return bool(conn.execute(select(literal(1)).select_from(refund_attempts.join(
         return_figures, return_figures.c.decision_id == a.decision_id))
         .where(return_figures.c.at >= p.start, return_figures.c.at < p.end, which)
@@ -41,3 +61,13 @@ def dry_share(conn: Connection, p: Period) -> str:
     if not _any(conn, p, dry=True):
         return "none"
     return "some" if _any(conn, p, dry=False) else "all"
+
+
+def stripe_test_share(conn: Connection, p: Period) -> str:
+    """How much of the period's money Stripe moved in its test mode (no real money), by the
+    attempts' recorded mode: ``all``, ``some`` or ``none`` (an attempt whose mode is not known,
+    before revision 0025, is not counted as test mode)."""
+    test = refund_attempts.c.livemode.is_(False)
+    if not _found(conn, p, test):
+        return "none"
+    return "some" if _found(conn, p, not_(test)) else "all"

@@ -10,7 +10,8 @@ after the window, or with a forged link, nothing is stored.
 
 Summaries group the answers by outcome, the customer's reason, resolution, policy version and
 the time the money took (decision to last succeeded attempt; "dry run (no money moved)" where
-the dry-run provider "paid").
+the dry-run provider "paid", "Stripe test mode (no real money moved)" where Stripe paid with a
+test key).
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 
 from refunds_plugin.domain.kinds import AttemptStatus
 from refunds_plugin.finance.rows import DRYRUN_PROVIDER
+from refunds_plugin.insights.dryrun import TEST_WORDS
 from refunds_plugin.insights.dryrun import WORDS as DRY
 from refunds_plugin.insights.period import Period
 from refunds_plugin.ledger.db import aware, write_tx
@@ -142,11 +144,14 @@ SPEED = ((3600, "within 1 hour"), (86_400, "within 1 day"), (3 * 86_400, "within
          (None, "more than 3 days"))
 
 
-def speed(seconds: int | None, dry: bool = False) -> str:
+def speed(seconds: int | None, dry: bool = False, test: bool = False) -> str:
     """The time-to-money bucket; a refund or credit "paid" by the dry-run provider moved no
-    money, so it is in none of the time buckets."""
+    money, nor one Stripe made in its test mode (``test``) real money, so neither is in any of
+    the time buckets."""
     if dry:
         return DRY
+    if test:
+        return TEST_WORDS
     if seconds is None:
         return "no money moved"
     for limit, words in SPEED:
@@ -186,24 +191,26 @@ def _rated(engine: Engine, p: Period) -> list[Rated]:
                                                  return_lines.c.reason)
                                           .where(return_lines.c.decision_id.in_(ids))):
                 why.setdefault(i, set()).add(reason)
-            for i, status, done, provider in conn.execute(
+            for i, status, done, provider, live in conn.execute(
                     select(refund_attempts.c.decision_id, refund_attempts.c.status,
-                           refund_attempts.c.completed_at, refund_attempts.c.provider)
+                           refund_attempts.c.completed_at, refund_attempts.c.provider,
+                           refund_attempts.c.livemode)
                     .where(refund_attempts.c.decision_id.in_(ids))):
-                paid.setdefault(i, []).append((status, aware(done), provider))
+                paid.setdefault(i, []).append((status, aware(done), provider, live))
     out = []
     for r in rows:
         reasons = sorted(why.get(r.decision_id, ()))
         atts = paid.get(r.decision_id, [])
         seconds = None
-        if atts and all(s == AttemptStatus.SUCCEEDED.value and t for s, t, _ in atts):
-            seconds = int((max(t for _, t, _ in atts) - aware(r.created_at)).total_seconds())
-        dry = any(provider == DRYRUN_PROVIDER for _, _, provider in atts)
+        if atts and all(s == AttemptStatus.SUCCEEDED.value and t for s, t, _, _ in atts):
+            seconds = int((max(t for _, t, _, _ in atts) - aware(r.created_at)).total_seconds())
+        dry = any(provider == DRYRUN_PROVIDER for _, _, provider, _ in atts)
+        test = any(live is False for _, _, _, live in atts)  # Stripe's test mode
         outcome = r.outcome if r.review in (None, "open") else f"review {r.review}"
         out.append(Rated(r.decision_id, int(r.rating), r.comment, outcome,
                          reasons[0] if len(reasons) == 1 else ("mixed" if reasons else "none"),
                          r.resolution, f"{r.policy_name} ({r.policy_hash[:12]})",
-                         speed(seconds, dry)))
+                         speed(seconds, dry, test)))
     return out
 
 

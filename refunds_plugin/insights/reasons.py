@@ -27,7 +27,14 @@ from sqlalchemy import Connection, Engine, and_, case, func, literal, select
 
 from refunds_plugin.domain.kinds import Reason
 from refunds_plugin.errors import InputError
-from refunds_plugin.insights.dryrun import NOTICES, WORDS, dry_share
+from refunds_plugin.insights.dryrun import (
+    NOTICES,
+    TEST_NOTICES,
+    TEST_WORDS,
+    WORDS,
+    dry_share,
+    stripe_test_share,
+)
 from refunds_plugin.insights.period import Period
 from refunds_plugin.ledger import rollups
 from refunds_plugin.ledger.rollups import DIMENSIONS, granted
@@ -111,21 +118,32 @@ class Report:
     reason: str | None  # only the rows this reason brought back, most first
     dry_run: bool = False  # some of the period's money went through the dry-run provider
     dry_share: str = "none"  # how much: all | some | none (``insights.dryrun.dry_share``)
+    test_share: str = "none"  # Stripe's test mode, the same (``dryrun.stripe_test_share``)
 
     def to_json(self) -> dict[str, Any]:
         return {"by": self.by, **self.period.to_json(), "before": self.period.before().to_json(),
                 "reason": self.reason, "dry_run": self.dry_run, "dry_run_share": self.dry_share,
                 "dry_run_notice": NOTICES.get(self.dry_share),
-                "money_words": money_words(self.dry_run, self.dry_share),
+                **test_mode(self.test_share),
+                "money_words": money_words(self.dry_run, self.dry_share, self.test_share),
                 "rows": [r.to_json() for r in self.rows]}
 
 
-def money_words(dry: bool, share: str = "all") -> str:
-    """What "money returned" is, said truthfully (``share``: see ``Report.dry_share``)."""
-    if not dry:
-        return "money returned"
-    return f"money returned: {WORDS}" if share == "all" else \
-        "money returned: partly a dry run (some of it never moved)"
+def test_mode(share: str) -> dict[str, Any]:
+    """An insight's Stripe test-mode keys: how much of its money (``share``) and the notice."""
+    return {"test_mode_share": share, "test_mode_notice": TEST_NOTICES.get(share)}
+
+
+def money_words(dry: bool, share: str = "all", test: str = "none") -> str:
+    """What "money returned" is, said truthfully (``share``: see ``Report.dry_share``;
+    ``test``: ``Report.test_share``)."""
+    if dry:
+        return f"money returned: {WORDS}" if share == "all" else \
+            "money returned: partly a dry run (some of it never moved)"
+    if test != "none":
+        return f"money returned: {TEST_WORDS}" if test == "all" else \
+            "money returned: partly Stripe test mode (some of it never really moved)"
+    return "money returned"
 
 
 def check_choice(name: str, value: str | None, allowed: tuple[str, ...]) -> None:
@@ -149,7 +167,7 @@ def reasons(engine: Engine, p: Period, by: str = "sku", reason: str | None = Non
         return found
 
     with rollups.reading(engine) as conn:
-        share = dry_share(conn, p)
+        share, test = dry_share(conn, p), stripe_test_share(conn, p)
         for s in _sold(conn, by, p, use_rollups):
             r = row(s.key, s.currency)
             r.name, r.sold, r.sales = str(s.name or s.key), int(s.units), int(s.money)
@@ -182,7 +200,7 @@ def reasons(engine: Engine, p: Period, by: str = "sku", reason: str | None = Non
             r.name = r.name or names.get(r.key, "")
     for r in found:
         r.name = r.name or r.key
-    return Report(by, p, found, reason, share != "none", share)
+    return Report(by, p, found, reason, share != "none", share, test)
 
 
 def _returned_names(conn: Connection, by: str, p: Period, keys: set[str]) -> dict[str, str]:

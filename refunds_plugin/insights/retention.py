@@ -29,7 +29,7 @@ from typing import Any
 
 from sqlalchemy import Engine, and_, case, func, literal, or_, select, union_all
 
-from refunds_plugin.insights.dryrun import NOTICES, dry_share
+from refunds_plugin.insights.dryrun import NOTICES, TEST_NOTICES, dry_share, stripe_test_share
 from refunds_plugin.insights.dryrun import WORDS as DRY
 from refunds_plugin.insights.period import Period
 from refunds_plugin.insights.reasons import rate_bp
@@ -78,6 +78,7 @@ class Retention:
     groups: list[Group]
     dry_run: bool = False
     dry_share: str = "none"  # all | some | none (``insights.dryrun.dry_share``)
+    test_share: str = "none"  # Stripe's test mode, the same (``dryrun.stripe_test_share``)
 
     def to_json(self) -> dict[str, Any]:
         groups = [g.to_json() for g in self.groups]
@@ -86,7 +87,8 @@ class Retention:
                 g["words"] = DRY_WORDS.get(g["ending"], g["words"])
         return {**self.period.to_json(), "caveat": CAVEAT, "dry_run": self.dry_run,
                 "dry_run_share": self.dry_share, "dry_run_notice": NOTICES.get(self.dry_share),
-                "groups": groups}
+                "test_mode_share": self.test_share,
+                "test_mode_notice": TEST_NOTICES.get(self.test_share), "groups": groups}
 
     def rows(self) -> list[dict[str, Any]]:
         """Flat: one row per group and window (spending per currency joined in one cell)."""
@@ -161,7 +163,8 @@ def retention(engine: Engine, p: Period, now: datetime, use_rollups: bool = True
     found = Retention(p, _rolled(engine, p, now)) if use_rollups else _direct(engine, p, now)
     with engine.connect() as conn:
         share = dry_share(conn, p)
-        return replace(found, dry_run=share != "none", dry_share=share)
+        return replace(found, dry_run=share != "none", dry_share=share,
+                       test_share=stripe_test_share(conn, p))
 
 
 def _direct(engine: Engine, p: Period, now: datetime) -> Retention:

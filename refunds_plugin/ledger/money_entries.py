@@ -3,8 +3,9 @@
 ``refunds ledger verify`` holds rows up to their newest entry; the captured amount caps every
 refund and feeds the finance summary, so it is journalled like a decision. A payment's
 ``payment_captured`` entry (subject ``provider:reference``; body: provider, reference, order,
-currency, captured) is appended when the payment is first recorded and whenever its captured
-amount or its order changes; an order's ``order_total`` entry (subject ``order:<id>``; body:
+currency, captured, and ``livemode`` once the provider said its mode: revision 0027) is appended
+when the payment is first recorded and whenever its captured amount, its order or its mode
+changes; an order's ``order_total`` entry (subject ``order:<id>``; body:
 order, currency, total) when the order is first recorded and whenever its total or currency
 changes. A write that changes none of these appends nothing.
 
@@ -21,7 +22,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, Text, bindparam, cast, func, literal, or_, select, true
+from sqlalchemy import Connection, Text, bindparam, case, cast, func, literal, or_, select, true
 from sqlalchemy.dialects import postgresql
 
 from refunds_plugin.ledger import seal
@@ -32,7 +33,7 @@ from refunds_plugin.ledger.tables import ledger_entries, payments
 
 PAYMENT = "payment_captured"  # subject ``provider:reference``
 ORDER = "order_total"  # subject ``order:<order_id>``
-PAYMENT_FIELDS = ("provider", "reference", "order_id", "currency", "captured")
+PAYMENT_FIELDS = ("provider", "reference", "order_id", "currency", "captured", "livemode")
 ORDER_FIELDS = ("order_id", "currency", "total_amount")
 
 
@@ -41,9 +42,12 @@ def payment_subject(provider: str, reference: str) -> str:
 
 
 def payment_body(provider: str, reference: str, order_id: str | None, currency: str,
-                 captured: int) -> dict[str, Any]:
-    return {"provider": provider, "reference": reference, "order_id": order_id,
+                 captured: int, livemode: bool | None = None) -> dict[str, Any]:
+    """The entry's body; ``livemode`` only once known (False: Stripe's test mode), so a
+    payment whose mode nobody said is journalled as before revision 0027."""
+    body = {"provider": provider, "reference": reference, "order_id": order_id,
             "currency": currency, "captured": int(captured)}
+    return body if livemode is None else {**body, "livemode": bool(livemode)}
 
 
 def order_subject(order_id: str) -> str:
@@ -70,31 +74,32 @@ def order_rows(conn: Connection, order_id: str, currency: str, total: int,
 
 # --- payments --------------------------------------------------------------------------------
 
-_PRIOR = select(payments.c.captured, payments.c.order_id).where(
+_PRIOR = select(payments.c.captured, payments.c.order_id, payments.c.livemode).where(
     payments.c.provider == bindparam("provider"), payments.c.reference == bindparam("reference"))
 
 
-def prior_payment(conn: Connection, provider: str, reference: str) -> tuple[int, Any] | None:
-    """SQLite: the payment's captured amount and order before the upsert (None: new)."""
+def prior_payment(conn: Connection, provider: str, reference: str
+                  ) -> tuple[int, Any, Any] | None:
+    """SQLite: the payment's captured amount, order and mode before the upsert (None: new)."""
     row = conn.execute(_PRIOR, {"provider": provider, "reference": reference}).first()
-    return None if row is None else (int(row.captured), row.order_id)
+    return None if row is None else (int(row.captured), row.order_id, row.livemode)
 
 
-def journal_payment(conn: Connection, before: tuple[int, Any] | None, after: Any,
+def journal_payment(conn: Connection, before: tuple[int, Any, Any] | None, after: Any,
                     now: datetime) -> None:
     """SQLite: append the entry when the upsert's result (``after``: the row it returned)
-    differs from ``before`` in captured amount or order."""
-    if before == (int(after.captured), after.order_id):
+    differs from ``before`` in captured amount, order or mode."""
+    if before == (int(after.captured), after.order_id, after.livemode):
         return
     body = payment_body(after.provider, after.reference, after.order_id, after.currency,
-                        after.captured)
+                        after.captured, after.livemode)
     append_entries(conn, [(PAYMENT, payment_subject(after.provider, after.reference), body)], now)
 
 
 def payment_statement(upsert: Any) -> Any:
     """PostgreSQL: ``upsert`` (the payment's ``INSERT … ON CONFLICT DO UPDATE`` over a SELECT of
     the bound values from ``prior_cte()``) and, when the row it leaves differs from the one it
-    found in captured amount or order, the payment's entry: one statement, returning the
+    found in captured amount, order or mode, the payment's entry: one statement, returning the
     entry's ``seq`` (no row: nothing changed).
 
     The prior row is read ``FOR UPDATE``: a concurrent writer of the same payment that commits
@@ -107,6 +112,8 @@ def payment_statement(upsert: Any) -> Any:
     body = func.concat(
         '{"captured":', p.captured,
         ',"currency":', func.to_json(p.currency),
+        case((p.livemode.is_(None), ""), (p.livemode, ',"livemode":true'),
+             else_=',"livemode":false'),
         ',"order_id":', func.coalesce(cast(func.to_json(p.order_id), Text), "null"),
         ',"provider":', func.to_json(p.provider),
         ',"reference":', func.to_json(p.reference), "}")
@@ -117,6 +124,7 @@ def payment_statement(upsert: Any) -> Any:
         prior.c.captured.is_(None),
         prior.c.captured != p.captured,
         prior.c.order_id.is_distinct_from(p.order_id),
+        prior.c.livemode.is_distinct_from(p.livemode),
     ))
     return (
         postgresql.insert(ledger_entries)

@@ -122,6 +122,9 @@ def _payment_upsert(ins: Any, dialect: str) -> Any:
             "status": case((payments.c.status == "disputed", "disputed"), else_="succeeded"),
             # confirmed once by the provider stays confirmed
             "confirmed_at": func.coalesce(payments.c.confirmed_at, ins.excluded.confirmed_at),
+            # the provider's latest word on its mode; a write that says none (a storefront's)
+            # leaves it as it was
+            "livemode": func.coalesce(ins.excluded.livemode, payments.c.livemode),
             "updated_at": ins.excluded.updated_at,
         },
         # a storefront's unconfirmed word never touches a payment another order holds (its
@@ -141,6 +144,7 @@ _ORDER_COLUMNS = (
 _PAYMENT_COLUMNS = (
     "provider", "reference", "order_id", "currency", "captured", "refunded_reported", "status",
     "customer_id", "customer_email", "charge_id", "created_at", "updated_at", "confirmed_at",
+    "livemode",
 )  # fmt: skip
 _TABLES = {"order": orders, "payment": payments}
 _BUILDERS = {"order": _order_upsert, "payment": _payment_journalled}
@@ -256,12 +260,14 @@ def record_payment(
     now: datetime,
     confirmed: bool,
     charge_id: str | None = None,
+    livemode: bool | None = None,
 ) -> str:
     """Record a succeeded payment; a redelivery or a later event for it never lowers it.
 
     ``confirmed``: the provider itself said so (a Stripe event, a Saleor order read from
-    Saleor), not only a storefront's ``order.paid``. Returns the reference the payment is
-    recorded under: the row another of its names made first, if any.
+    Saleor), not only a storefront's ``order.paid``. ``livemode``: the mode the provider
+    captured it in, when it says (False: Stripe's test mode, no real money taken). Returns the
+    reference the payment is recorded under: the row another of its names made first, if any.
     """
     if provider == "stripe" and charge_id is None and reference.startswith(CHARGE_PREFIXES):
         charge_id = reference  # a storefront named the payment by its charge
@@ -283,6 +289,7 @@ def record_payment(
         "created_at": now,
         "updated_at": now,
         "confirmed_at": now if confirmed else None,
+        "livemode": livemode,
     }
     stmt = _prebuilt(conn, "payment")
     if conn.dialect.name == "postgresql":  # the entry, when one is due, in the same statement

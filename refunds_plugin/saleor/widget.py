@@ -41,6 +41,7 @@ MONEY_WORDS = {  # finance's one-word money status (finance.rows.money_status), 
     AttemptStatus.FAILED: "Payout failed",
     AttemptStatus.UNKNOWN: "Payout outcome unknown: check before paying again",
     "dry_run": "Dry run: no money moved",
+    "test_mode": "Stripe test mode: no real money moved",  # a test key's refund or credit
     "mixed": "Partly paid out",
 }
 

@@ -98,7 +98,9 @@ def payment_reference(conn: Connection, type_: str, obj: dict[str, Any]) -> str 
     return payment_row(conn, "stripe", pi or charge, charge)
 
 
-def on_payment_intent_succeeded(conn: Connection, obj: dict[str, Any], now: datetime) -> str:
+def on_payment_intent_succeeded(conn: Connection, obj: dict[str, Any], now: datetime,
+                                livemode: bool | None = None) -> str:
+    """Record the intent's payment, in the mode Stripe captured it (``livemode``)."""
     order_id = _order_id(obj)
     reference = record_payment(
         conn,
@@ -111,6 +113,7 @@ def on_payment_intent_succeeded(conn: Connection, obj: dict[str, Any], now: date
         now=now,
         confirmed=True,
         charge_id=_latest_charge(obj),
+        livemode=livemode,
     )
     if order_id:
         clear_follow_ups(conn, order_id, now)
@@ -120,7 +123,9 @@ def on_payment_intent_succeeded(conn: Connection, obj: dict[str, Any], now: date
     return "payment recorded" + _named_before(reference, obj["id"])
 
 
-def on_charge_succeeded(conn: Connection, obj: dict[str, Any], now: datetime) -> str:
+def on_charge_succeeded(conn: Connection, obj: dict[str, Any], now: datetime,
+                        livemode: bool | None = None) -> str:
+    """Record the charge's payment, in the mode Stripe captured it (``livemode``)."""
     if not obj.get("captured", True):
         return "authorisation only: nothing captured yet"
     reference = record_payment(
@@ -134,6 +139,7 @@ def on_charge_succeeded(conn: Connection, obj: dict[str, Any], now: datetime) ->
         now=now,
         confirmed=True,
         charge_id=obj["id"],
+        livemode=livemode,
     )
     stripe_refunded.settle(conn, reference, now)  # as above
     return "payment recorded" + _named_before(reference, _payment_intent(obj) or obj["id"])
@@ -314,14 +320,21 @@ def apply(
     if type_ == "charge.refunded":  # the one handler that needs the event's own time
         created = stripe_refunded.event_created(payload, now)
         return on_charge_refunded(conn, obj, now, event_id=event_id, created=created)
-    if HANDLERS[type_] is on_refund:  # and the one that records the event's mode
+    # and those that record the mode Stripe made their object in: a payment captured in its
+    # test mode took no real money, a refund made in it gave none back
+    if type_ == "payment_intent.succeeded":
+        return on_payment_intent_succeeded(conn, obj, now, livemode=event_livemode(obj, payload))
+    if type_ == "charge.succeeded":
+        return on_charge_succeeded(conn, obj, now, livemode=event_livemode(obj, payload))
+    if HANDLERS[type_] is on_refund:
         return on_refund(conn, obj, now, livemode=event_livemode(obj, payload))
     return HANDLERS[type_](conn, obj, now)
 
 
 def event_livemode(obj: dict[str, Any], payload: str) -> bool | None:
-    """The mode Stripe made the object in: its own ``livemode``, else the event's (a Refund
-    carries none of its own; every event does); None when neither says."""
+    """The mode Stripe made the object in: its own ``livemode`` (a PaymentIntent and a Charge
+    carry one), else the event's (a Refund carries none of its own; every event does); None
+    when neither says."""
     said = obj.get("livemode")
     if not isinstance(said, bool):
         said = json.loads(payload).get("livemode")

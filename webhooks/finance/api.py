@@ -227,8 +227,9 @@ SUMMARY_COLUMNS = ["day", "currency", "decisions", "sales", "refunded", "credite
 SUMMARY_MONEY = ("sales", "refunded", "credited", "kept", "review_amount", "dry_run",
                  "exchange_retained", "exchange_charged", "exchange_original_due",
                  "exchange_original_paid", "review_approved_amount")
-# came later (Stripe's test mode, apart from refunded): after every earlier column, so none moves
-SUMMARY_LATER = ("test_mode",)
+# came later (Stripe's test mode, apart from refunded, then from captured): each with its
+# ``_decimal`` after every earlier column, so none moves
+SUMMARY_LATER = ("test_mode", "test_mode_sales")
 
 
 @bp.get("/summary")
@@ -242,8 +243,9 @@ def summary() -> Response:
     if fmt == "csv":
         rows = [amounts.with_major({"day": day["day"], **t}, (*SUMMARY_MONEY, *SUMMARY_LATER))
                 for day in data["days"] for t in day["totals"]]
-        return csv_response(rows, [*amounts.columns(SUMMARY_COLUMNS, SUMMARY_MONEY),
-                                   *amounts.columns(SUMMARY_LATER, SUMMARY_LATER)], "summary")
+        later = [c for name in SUMMARY_LATER for c in amounts.columns((name,), (name,))]
+        return csv_response(rows, [*amounts.columns(SUMMARY_COLUMNS, SUMMARY_MONEY), *later],
+                            "summary")
     return jsonify(data)
 
 

@@ -242,11 +242,11 @@ def document() -> dict[str, Any]:
                 "summary": "Totals and per-day series: sales, refunded, credited, kept, "
                            "reviews waiting and decided by a person (final amounts), "
                            "refund rate (basis points), promise keeping",
-                "description": "`sales` is the payments captured (money actually taken, "
-                               "by the day the order was paid), not order totals: "
-                               "/api/insights/costs compares with order value, which it "
-                               "also calls `sales`. `refund_rate_bp` is refunded as a share "
-                               "of what was captured.",
+                "description": "`sales`: payments captured (money taken, by the day the order was "
+                               "paid), not order totals (/api/insights/costs compares with order "
+                               "value, also `sales`). Stripe's test mode is apart (no real money): "
+                               "its payments in `test_mode_sales`, its refunds and credit in "
+                               "`test_mode`. `refund_rate_bp`: refunded as a share of `sales`.",
                 "parameters": _params(("since", "until"), paged=False),
                 "responses": {"200": {"description": "the summary (CSV: one row per day and "
                                                      "currency, each amount also in major "

@@ -15,7 +15,9 @@ PERIOD = ("since", "until")
 _STR = {"type": "string"}
 _ARRAY = {"type": "array", "items": {"type": "object"}}
 _DRY = {"dry_run_share": {"type": "string", "enum": ["all", "some", "none"]},
-        "dry_run_notice": {"type": ["string", "null"]}}
+        "dry_run_notice": {"type": ["string", "null"]},
+        "test_mode_share": {"type": "string", "enum": ["all", "some", "none"]},
+        "test_mode_notice": {"type": ["string", "null"]}}
 _PERIOD_FIELDS = {"since": {**_STR, "format": "date-time"},
                   "until": {**_STR, "format": "date-time"}}
 # name: (summary, parameters, CSV columns, the JSON document's fields)
@@ -36,7 +38,9 @@ INSIGHTS: dict[str, tuple[str, tuple[str, ...], list[str], dict[str, Any]]] = {
               "`share_of_sales_bp` is a share of it; dry_run: some money of the period went "
               "through the dry-run provider (no money moved); dry_run_share: all, some or none "
               "of it, by the period's decisions (not by the keys set now), and "
-              "dry_run_notice the sentence the pages show above the figures",
+              "dry_run_notice the sentence the pages show above the figures; test_mode_share "
+              "and test_mode_notice the same for Stripe's test mode (a test key: no real money "
+              "moved; its money is still in the figures)",
               PERIOD, amounts.columns(exports.COST_COLUMNS, exports.COST_MONEY),
               {"sales": _ARRAY, "rows": _ARRAY, "by_product": _ARRAY,
                "dry_run": {"type": "boolean"}, **_DRY, "money_words": _STR,

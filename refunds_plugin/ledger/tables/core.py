@@ -80,6 +80,10 @@ payments = Table(
     # when the provider itself first said this payment succeeded (migration 0004); NULL: only
     # a storefront named it, and corrections resting on it go to a person
     Column("confirmed_at", DateTime(timezone=True), nullable=True),
+    # the mode Stripe captured it in (its ``livemode``, migration 0027): False is Stripe's test
+    # mode, where no real money was taken; NULL is not known (written before 0027, or named
+    # only by a storefront or Saleor)
+    Column("livemode", Boolean, nullable=True),
     UniqueConstraint("provider", "reference", name="uq_payments_provider_reference"),
     Index("ix_payments_order_id", "order_id"),
     Index("ix_payments_charge_id", "charge_id"),  # migration 0022

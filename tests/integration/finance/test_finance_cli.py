@@ -63,11 +63,13 @@ def test_the_report_shows_the_period_totals_as_a_table(scene: Scene, sqlite_url:
     assert result.exit_code == 0, result.output
     lines = result.output.splitlines()
     # captured by payment day (o-2 was paid 400 days ago); the dry-run payout is not "refunded"
-    assert lines[1].split() == ["currency", "decisions", "captured", "refunded", "credited", "dry",
+    assert lines[1].split() == ["currency", "decisions", "captured", "captured", "in", "stripe",
+                                "test", "mode", "refunded", "credited", "dry",
                                 "run", "stripe", "test", "mode", "kept", "waiting", "for",
                                 "review", "decided", "by", "a", "person", "refund", "rate",
                                 "sales", "kept", "(retained)"]
     assert lines[2].split() == ["EUR", "2", "25.00", "EUR", "0.00", "EUR", "0.00", "EUR",
+                                "0.00", "EUR",
                                 "25.00", "EUR", "0.00", "EUR", "0.00", "EUR", "1", "(40.00",
                                 "EUR)", "0",
                                 "approved", "(0.00", "EUR),", "0", "declined", "0.00%",
@@ -82,7 +84,9 @@ def test_the_reports_help_names_every_column_it_prints_with_the_dry_run(
 ) -> None:
     said = " ".join(invoke(sqlite_url, "ledger", "report", "--help").output.split())
     assert ("Totals for a period, one row per currency. Columns: currency; decisions; captured "
-            "(payments, not order totals: `insights costs` compares with order value); "
+            "(payments, not order totals: `insights costs` compares with order value; not those "
+            "Stripe captured in its test mode); captured in stripe test mode (a test key's "
+            "payments: no real money taken, so not in captured nor the refund rate); "
             "refunded; credited (bonus included); dry run (what went to the dry-run provider: "
             "no money moved, so it is in neither refunded nor credited); stripe test mode (what "
             "Stripe refunded or credited in its test mode, a test key: no real money moved, so "
@@ -96,7 +100,8 @@ def test_the_reports_help_names_every_column_it_prints_with_the_dry_run(
     # the table's own header, in the same order
     printed = invoke(sqlite_url, "ledger", "report", "--since", "2026-11-01").output
     header = " ".join(printed.splitlines()[1].split())
-    assert header == ("currency decisions captured refunded credited dry run stripe test mode "
+    assert header == ("currency decisions captured captured in stripe test mode refunded "
+                      "credited dry run stripe test mode "
                       "kept waiting for review decided by a person refund rate sales kept "
                       "(retained)")
     assert ("dry run (no money moved): 1 decision(s); stripe test mode (no real money moved): "

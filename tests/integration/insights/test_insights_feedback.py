@@ -9,12 +9,13 @@ import re
 from typing import Any
 
 from click.testing import CliRunner
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from refunds_plugin.cli import main
 from refunds_plugin.finance.tokens import create_token
 from refunds_plugin.insights.feedback import average_x100
-from refunds_plugin.ledger.tables import feedback
+from refunds_plugin.ledger.db import write_tx
+from refunds_plugin.ledger.tables import feedback, refund_attempts
 from tests.fakes import Harness
 from tests.fakes.insights_history import History
 from webhooks.returns.views import status_token
@@ -124,6 +125,21 @@ def test_answers_are_summarised_by_outcome_reason_resolution_policy_and_time_to_
     }
     [policy] = [g for g in doc["groups"] if g["dimension"] == "policy"]
     assert policy["value"].startswith("insights-test (") and policy["answers"] == 3
+
+
+def test_money_stripe_paid_in_its_test_mode_took_no_time_to_money(
+    shop: tuple[Harness, History],
+) -> None:
+    h, _ = shop
+    with write_tx(h.runtime.engine) as conn:  # as refunds made with a Stripe test key leave them
+        conn.execute(update(refund_attempts).values(livemode=False))
+
+    doc = summarised(*shop, {"r-1": "5", "r-2": "3", "r-4": "1"})
+
+    got = {g["value"]: (g["answers"], g["average_x100"])
+           for g in doc["groups"] if g["dimension"] == "time_to_money"}
+    assert got == {"Stripe test mode (no real money moved)": (2, 400),
+                   "no money moved": (1, 100)}
 
 
 def test_the_command_lists_what_customers_wrote(shop: tuple[Harness, History]) -> None:

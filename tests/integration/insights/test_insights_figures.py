@@ -201,7 +201,7 @@ def test_the_costs_compare_with_order_value_and_the_summary_counts_what_was_capt
     summary = h.client().get(f"/finance/summary?{PERIOD}", headers=auth).get_data(as_text=True)
     assert '<th class="num">Captured</th>' in summary and ">Sales<" not in summary
     spec = h.client().get("/api/openapi.json", headers=auth).get_json()
-    assert "`sales` is the payments captured" in spec["paths"]["/api/summary"]["get"][
+    assert "`sales`: payments captured" in spec["paths"]["/api/summary"]["get"][
         "description"]
     assert "not the payments captured that /api/summary calls `sales`" in spec["paths"][
         "/api/insights/costs"]["get"]["summary"]

@@ -122,3 +122,52 @@ def test_a_period_with_dry_run_and_paid_money_says_partly_a_dry_run_whatever_the
     assert out.exit_code == 0, out.output
     assert out.output.splitlines()[1] == partly
     assert "Dry run (no money moved)" not in out.output
+
+
+def test_money_stripe_paid_in_its_test_mode_is_named_on_every_insight_and_command(
+    shop: tuple[Harness, History],
+) -> None:
+    """The same history as if Stripe had paid it with a test key (each attempt's ``livemode``
+    false, as such a refund leaves it): no real money moved, and every insight says so; one
+    such attempt among paid ones: partly."""
+    h, _ = shop
+    with write_tx(h.runtime.engine) as conn:
+        first = conn.execute(select(refund_attempts.c.id).order_by(refund_attempts.c.id)
+                             ).scalars().first()
+        conn.execute(update(refund_attempts).where(refund_attempts.c.id == first)
+                     .values(livemode=False))
+    token = create_token(h.runtime.engine, "Fin", "finance", h.clock()).secret
+    auth = {"Authorization": f"Bearer {token}"}
+    client = h.client()
+    period = "since=2026-05-01&until=2026-06-15"
+    partly = ("Partly Stripe test mode: some refunds and store credit of this period were made "
+              "with a Stripe test key and never really paid (no real money moved for them); the "
+              "amounts count them as if paid.")
+    costs = client.get(f"/api/insights/costs?{period}", headers=auth).get_json()
+    assert (costs["dry_run_share"], costs["test_mode_share"], costs["test_mode_notice"],
+            costs["money_words"]) == (
+        "none", "some", partly,
+        "money returned: partly Stripe test mode (some of it never really moved)")
+    html = client.get(f"/finance/insights/costs?{period}", headers=auth).get_data(as_text=True)
+    assert f'<p class="notice" id="test-mode">{partly}</p>' in html
+    assert "Money returned (partly Stripe test mode)" in html
+
+    with write_tx(h.runtime.engine) as conn:
+        conn.execute(update(refund_attempts).values(livemode=False))
+    every = ("Stripe test mode (no real money moved): every refund and store credit of this "
+             "period was made with a Stripe test key and never really paid; the amounts are "
+             "what would have been paid.")
+    for name in ("reasons", "costs", "retention"):
+        html = client.get(f"/finance/insights/{name}?{period}", headers=auth).get_data(
+            as_text=True)
+        assert f'<p class="notice" id="test-mode">{every}</p>' in html, name
+        assert 'id="dry-run"' not in html
+        doc = client.get(f"/api/insights/{name}?{period}", headers=auth).get_json()
+        assert (doc["dry_run"], doc["test_mode_share"]) == (False, "all")
+        out = CliRunner().invoke(main, ["insights", name, "--since", "2026-05-01", "--until",
+                                        "2026-06-15"], env={"REFUNDS_DATABASE_URL": h.db_url})
+        assert out.exit_code == 0, out.output
+        assert out.output.splitlines()[1] == every, name
+    reasons = client.get(f"/finance/insights/reasons?{period}", headers=auth)
+    assert "Money returned (Stripe test mode: no real money moved)" in reasons.get_data(
+        as_text=True)

@@ -1,6 +1,7 @@
 """What the withdrawal pages and finance say is true: in a dry run no money moves, so finance never
 reads a withdrawal as refunded (status ``dry_run``, nothing refunded, its deadline neither met
-nor overdue); an order with nothing left to withdraw from says so before asking anything."""
+nor overdue), nor one Stripe refunded in its test mode (``test_mode``, likewise); an order with
+nothing left to withdraw from says so before asking anything."""
 
 from __future__ import annotations
 
@@ -51,6 +52,34 @@ def test_a_dry_run_withdrawal_is_shown_as_a_dry_run_never_as_refunded_in_time(
         "55.00,0.00"]
     assert ("2026-11-24 12:00 UTC 1001 Anna Schmidt 2026-12-08 12:00 UTC dry run 55.00 USD "
             "dry run: no money moved") in words(page)
+    assert "refunded in time" not in words(page)
+
+
+def test_a_withdrawal_stripe_refunded_in_test_mode_is_shown_as_test_mode_never_refunded(
+    shop_with: Callable[..., Shop], clock: Clock,
+) -> None:
+    shop = shop_with(PAYS_AT_APPROVAL, stripe_api_key="sk_test_fake")  # Stripe's test mode
+    shop.paid()
+    clock.now = datetime(2026, 11, 24, 12, 0, 7, tzinfo=UTC)
+    shop.withdraw(shop.h.client())
+    shop.h.drain()
+    [attempt] = shop.h.rows(refund_attempts)
+    assert (attempt.provider, attempt.status, attempt.livemode) == ("stripe", "succeeded", False)
+    auth = {"Authorization": "Bearer "
+            + create_token(shop.h.runtime.engine, "Fin", "finance", clock()).secret}
+
+    clock.now = datetime(2026, 12, 8, 12, 0, 8, tzinfo=UTC)  # a second past the deadline
+    [listed] = shop.h.client().get("/api/withdrawals", headers=auth).json["data"]
+    page = shop.h.client().get("/finance/summary?since=2026-11-20&until=2026-11-25",
+                               headers=auth)
+
+    assert {k: listed[k] for k in ("status", "amount", "refunded", "refunded_at", "met",
+                                   "overdue")} == {
+        "status": "test_mode", "amount": 5500, "refunded": 0, "refunded_at": None,
+        "met": None, "overdue": False}
+    assert ("2026-11-24 12:00 UTC 1001 Anna Schmidt 2026-12-08 12:00 UTC test mode 55.00 USD "
+            "Stripe test mode: no real money moved") in words(page)
+    assert "0 past the legal deadline" in words(page)
     assert "refunded in time" not in words(page)
 
 

@@ -117,6 +117,22 @@ def test_an_approval_in_the_dashboard_is_journalled_under_the_staff_user_and_pay
     assert len(shop.attempts()) == 1 and len(shop.saleor.mutations("RefundsGrantRefund")) == 1
 
 
+def test_money_stripe_paid_in_its_test_mode_reads_as_no_real_money_moved(reviewed, clock):
+    shop, decision_id = reviewed
+    token = _token(clock)
+    form = {"decision_id": decision_id, "action": "approve", "note": "ok",
+            "form_token": _form_token(_post(shop, token).get_data(as_text=True))}
+    assert _post(shop, token, "/saleor/widget/review", **form).status_code == 200
+    with shop.engine.begin() as conn:  # as a refund made with a Stripe test key leaves it
+        conn.execute(refund_attempts.update().values(status="succeeded", livemode=False))
+
+    html = _post(shop, token).get_data(as_text=True)
+
+    assert ('<span class="money-status" data-status="test_mode">Stripe test mode: no real '
+            "money moved</span>") in html
+    assert "Paid out" not in html
+
+
 def test_a_staff_user_without_manage_orders_sees_the_review_but_cannot_decide_it(reviewed, clock):
     shop, decision_id = reviewed
     token = _token(clock, user_permissions=("MANAGE_PRODUCTS",))
