@@ -7,8 +7,8 @@ What each figure means (the summary page says the same):
 - sales: payments captured, counted on the day the order was paid (the order's ``paid_at`` as
   the shop reported it; a payment of an order without one counts on the day it was recorded);
   not one Stripe captured in its test mode (the payment's ``livemode`` is false, revision
-  0027): no real money was taken, so it is apart, in test_mode_sales. A payment whose mode is
-  not known (recorded before 0027, or named only by a storefront or Saleor) counts as before;
+  0029): no real money was taken, so it is apart, in test_mode_sales. A payment whose mode is
+  not known (recorded before 0029, or named only by a storefront or Saleor) counts as before;
 - refunded / credited: succeeded attempts of the period's decisions (credit with its bonus);
 - dry_run: what the dry-run provider "paid": no money moved, so it is in neither of the above;
 - test_mode: what Stripe "paid" in its test mode (a test key; the attempt's ``livemode`` is

@@ -104,7 +104,7 @@ _PAYMENTS = _Rows(
     query=select(*(payments.c[n] for n in PAYMENT_FIELDS)).order_by(payments.c.created_at,
                                                                     payments.c.id),
     key=lambda r: f"{r.provider}:{r.reference}",
-    # livemode: an entry without one (before revision 0027, or no mode said) says None
+    # livemode: an entry without one (before revision 0029, or no mode said) says None
     have=lambda r: {"order_id": r.order_id, "currency": r.currency, "captured": int(r.captured),
                     "livemode": r.livemode},
     where=lambda key, r, body: f"payments row {key} (order {_order_of(r, body)})",

@@ -3,7 +3,7 @@
 ``refunds ledger verify`` holds rows up to their newest entry; the captured amount caps every
 refund and feeds the finance summary, so it is journalled like a decision. A payment's
 ``payment_captured`` entry (subject ``provider:reference``; body: provider, reference, order,
-currency, captured, and ``livemode`` once the provider said its mode: revision 0027) is appended
+currency, captured, and ``livemode`` once the provider said its mode: revision 0029) is appended
 when the payment is first recorded and whenever its captured amount, its order or its mode
 changes; an order's ``order_total`` entry (subject ``order:<id>``; body:
 order, currency, total) when the order is first recorded and whenever its total or currency
@@ -44,7 +44,7 @@ def payment_subject(provider: str, reference: str) -> str:
 def payment_body(provider: str, reference: str, order_id: str | None, currency: str,
                  captured: int, livemode: bool | None = None) -> dict[str, Any]:
     """The entry's body; ``livemode`` only once known (False: Stripe's test mode), so a
-    payment whose mode nobody said is journalled as before revision 0027."""
+    payment whose mode nobody said is journalled as before revision 0029."""
     body = {"provider": provider, "reference": reference, "order_id": order_id,
             "currency": currency, "captured": int(captured)}
     return body if livemode is None else {**body, "livemode": bool(livemode)}

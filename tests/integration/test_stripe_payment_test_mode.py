@@ -1,9 +1,9 @@
-"""A payment records the mode Stripe captured it in (``payments.livemode``, revision 0027): a
+"""A payment records the mode Stripe captured it in (``payments.livemode``, revision 0029): a
 ``payment_intent.succeeded`` or ``charge.succeeded`` in Stripe's test mode took no real money,
 so the summary keeps it out of captured (``sales``) and the refund rate and shows it apart
 (``test_mode_sales``, "Captured in Stripe test mode"), as it does a test-mode refund. The mode
 is journalled with the payment's capture and ``ledger verify`` holds the row to it. A payment
-whose mode is not known (recorded before 0027, or named only by a storefront) counts as before.
+whose mode is not known (recorded before 0029, or named only by a storefront) counts as before.
 """
 
 from __future__ import annotations
@@ -161,17 +161,17 @@ def test_a_test_mode_refund_of_a_test_mode_payment_stays_out_of_both_totals(
     harness.close()
 
 
-def test_a_payment_recorded_before_revision_0027_counts_as_captured_as_before(
+def test_a_payment_recorded_before_revision_0029_counts_as_captured_as_before(
     harness: Harness,
 ) -> None:
     engine = harness.runtime.engine
-    as_before(engine, "0026", (
+    as_before(engine, "0028", (
         "INSERT INTO payments (provider, reference, order_id, currency, captured, "
         "refunded_reported, status, created_at, updated_at, confirmed_at) VALUES ('stripe', "
         "'pi_old', 'o-old', 'EUR', 4000, 0, 'succeeded', '2026-11-20 10:00:00', "
         "'2026-11-20 10:00:00', '2026-11-20 10:00:00')"))
 
-    assert migrate(engine) == ("0026", head_revision())
+    assert migrate(engine) == ("0028", head_revision())
 
     [row] = harness.rows(payments)
     assert (row.reference, row.captured, row.livemode) == ("pi_old", 4000, None)

@@ -80,8 +80,8 @@ payments = Table(
     # when the provider itself first said this payment succeeded (migration 0004); NULL: only
     # a storefront named it, and corrections resting on it go to a person
     Column("confirmed_at", DateTime(timezone=True), nullable=True),
-    # the mode Stripe captured it in (its ``livemode``, migration 0027): False is Stripe's test
-    # mode, where no real money was taken; NULL is not known (written before 0027, or named
+    # the mode Stripe captured it in (its ``livemode``, migration 0029): False is Stripe's test
+    # mode, where no real money was taken; NULL is not known (written before 0029, or named
     # only by a storefront or Saleor)
     Column("livemode", Boolean, nullable=True),
     UniqueConstraint("provider", "reference", name="uq_payments_provider_reference"),

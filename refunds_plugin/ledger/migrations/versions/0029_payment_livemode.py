@@ -7,8 +7,8 @@ made it in (the object's own ``livemode``, else the event's), and the payment's 
 carries it. Rows written before this revision, and payments only a storefront or Saleor named,
 stay NULL: not known, and they count as they did before.
 
-Revision ID: 0027
-Revises: 0026
+Revision ID: 0029
+Revises: 0028
 """
 
 from __future__ import annotations
@@ -16,8 +16,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0027"
-down_revision = "0026"
+revision = "0029"
+down_revision = "0028"
 branch_labels = None
 depends_on = None
 
