@@ -237,7 +237,9 @@ def test_the_page_runs_no_script_its_only_script_is_the_json_ld_data(
     default_shop: ReturnsShop,
 ) -> None:
     page = default_shop.app.test_client().get("/returns/policy")
+    assert page.status_code == 200
     assert "script-src 'none'" in page.headers["Content-Security-Policy"]
     html = page.get_data(as_text=True)
+    assert html.count("<script") == 1 and _in_head(html)["@type"] == "MerchantReturnPolicy"
     without = re.sub(r'<script type="application/ld\+json">[^<]*</script>', "", html)
     assert not re.search(r"<script|<style|\sstyle=|\son[a-z]+=", without, re.IGNORECASE)
