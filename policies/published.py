@@ -12,8 +12,8 @@ from __future__ import annotations
 from typing import Any
 
 from policies.policy import CUSTOMER_REASONS, Action, AmountTable, Anchor, Policy
-from refunds_plugin.domain.kinds import ResolutionKind
-from refunds_plugin.language.said import N_, Amount, Listed, said
+from refunds_plugin.domain.kinds import Reason, ResolutionKind
+from refunds_plugin.language.said import N_, Amount, Listed, Said, said
 from refunds_plugin.money import Money
 
 SCHEMA = "https://schema.org/"
@@ -21,6 +21,40 @@ SCHEMA = "https://schema.org/"
 _WITHIN = {Anchor.DELIVERY: N_("You can return items within {days} days of delivery."),
            Anchor.FULFILMENT: N_("You can return items within {days} days of dispatch."),
            Anchor.PAYMENT: N_("You can return items within {days} days of payment.")}
+
+
+# why a customer's own return costs nothing, as the end of "No fees are taken when …"
+_WHY = {frozenset({Reason.TOO_SMALL, Reason.TOO_LARGE}): N_("an item does not fit"),
+        frozenset({Reason.TOO_SMALL}): N_("an item is too small"),
+        frozenset({Reason.TOO_LARGE}): N_("an item is too large"),
+        frozenset({Reason.CHANGED_MIND}): N_("you changed your mind"),
+        frozenset({Reason.OTHER}): N_("you return an item for another reason")}
+
+
+def _whys(reasons: set[Reason]) -> list[Said]:
+    """``reasons`` as the fewest "when …" phrases: not fitting, too small or large alone, a
+    change of mind, another reason."""
+    out: list[Said] = []
+    for group, why in _WHY.items():
+        if group <= reasons:
+            out.append(said(why))
+            reasons = reasons - group
+    return out
+
+
+def _free_of_fees(policy: Policy, fee: AmountTable | None) -> list[Said]:
+    """The customer reasons that pay no fee (``fees.waive_for_reasons``: none at all) or no
+    return shipping (``return_shipping.free_for``, when the customer pays the label)."""
+    if fee is None and not policy.fees.restocking_percent:
+        return []
+    free_all = {r for r in CUSTOMER_REASONS if r in policy.fees.waive_for_reasons}
+    rs = policy.return_shipping
+    free_ship = {r for r in CUSTOMER_REASONS if r.value in rs.free_for} - free_all \
+        if fee is not None and rs.paid_by == "customer" else set()
+    if not policy.fees.restocking_percent:  # the shipping fee is the only fee
+        free_all, free_ship = free_all | free_ship, set()
+    return ([said("No fees are taken when {why}.", why=w) for w in _whys(free_all)]
+            + [said("No return shipping is taken when {why}.", why=w) for w in _whys(free_ship)])
 
 
 def returns_permitted(policy: Policy) -> bool:
@@ -94,6 +128,7 @@ def customer_sentences(policy: Policy, *, can_label: bool = True) -> list[str]:
     if f.restocking_percent:
         out.append(said("For a return that is not our fault, a restocking fee of {percent} "
                         "is taken from your refund.", percent=f"{f.restocking_percent}%"))
+    out += _free_of_fees(policy, fee)
     if fee is None and not f.restocking_percent:
         out.append(said("No fees are taken from your refund."))
     if r.keep_item.below or r.keep_item.return_label_cost:
