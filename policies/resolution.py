@@ -10,6 +10,7 @@ from dataclasses import dataclass
 
 from policies.context import Context
 from policies.policy import amount, percent_of
+from policies.published import shipping_fee
 from policies.words import WORDED, Words
 from refunds_plugin.domain.decision import Fee, Resolution
 from refunds_plugin.domain.decision import RuleResult as R
@@ -104,8 +105,8 @@ def _label_fee(ctx: Context, charged: list[tuple[PlannedLine, bool]]) -> tuple[i
     policy buys no label (``label: none``) or the shop cannot buy one (``OrderFacts.can_label``,
     told by the caller: no carrier or no return address configured)."""
     rs, cur = ctx.policy.return_shipping, ctx.currency
+    table = shipping_fee(ctx.policy, ctx.facts.can_label)  # the published page says the same
     if rs.paid_by != "customer":
-        table = ctx.policy.fees.return_shipping
         return (table.get(cur) if table else None), any(back for _, back in charged)
     if rs.label == "none" or not ctx.facts.can_label or ctx.standing.tier_name in rs.free_for:
         return None, False
@@ -114,7 +115,7 @@ def _label_fee(ctx: Context, charged: list[tuple[PlannedLine, bool]]) -> tuple[i
         if b and pl.request.reason.value not in rs.free_for:
             back = True
             break
-    return (rs.fee.get(cur) if rs.fee else None), back
+    return (table.get(cur) if table else None), back
 
 
 _WHEN = {"first_scan": N_("the carrier first scans your parcel"),

@@ -32,6 +32,8 @@ ENGLISH: dict[str, str] = {
     "order_number_hint": N_("You will find it in your order confirmation email."),
     "email": N_("Email address"),
     "find_order": N_("Find my order"),
+    "policy_heading": N_("Our return policy"),  # /returns/policy, public
+    "policy_link": N_("Read our return policy"),
     "not_found": N_(
         "We could not find an order with that number and email address. Please check both "
         "and try again."

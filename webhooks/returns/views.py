@@ -53,7 +53,7 @@ from refunds_plugin.ledger import text
 from refunds_plugin.notify import links
 from refunds_plugin.notify.theme import theme
 from refunds_plugin.routing import no_money_moves
-from webhooks.returns import decided, languages, lookup_limits, render
+from webhooks.returns import decided, languages, lookup_limits, policy_page, render
 from webhooks.returns import feedback as feedback_mod
 from webhooks.returns import form as form_mod
 from webhooks.returns import strings as strings_mod
@@ -180,6 +180,9 @@ def _blueprint(limiter: Limiter) -> Blueprint:
                     methods=["GET", "POST"])
     bp.add_url_rule("/returns/theme.css", "theme_css", theme_css)
     languages.init(bp)  # ?lang=: the reader's choice, before the order's language
+    policy, policy_json = policy_page.views(_page, _rt, _lang)
+    bp.add_url_rule("/returns/policy", "policy", policy)
+    bp.add_url_rule("/returns/policy.json", "policy_json", policy_json)
     bp.after_request(_no_store)  # the other headers: webhooks.security, for every page
     bp.register_error_handler(HTTPException, _http_error)
     bp.register_error_handler(CSRFError, _expired_form)
