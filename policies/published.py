@@ -147,9 +147,10 @@ def _money(minor: int, currency: str) -> dict[str, str]:
             "value": Money(minor, currency).decimal_string()}
 
 
-def _number(value: Any) -> Any:
-    """A percentage as JSON: whole numbers as integers, others as exact decimal strings."""
-    return int(value) if value == int(value) else str(value)
+def _number(value: Any) -> int | float:
+    """A percentage as a JSON number (schema.org's ``restockingFee`` is a Number): whole ones
+    as integers, others as the nearest float (12.5)."""
+    return int(value) if value == int(value) else float(value)
 
 
 def merchant_return_policy(policy: Policy, *, link: str, can_label: bool = True,
@@ -176,7 +177,9 @@ def merchant_return_policy(policy: Policy, *, link: str, can_label: bool = True,
         amounts = [_money(minor, cur) for cur, minor in fee.amounts]
         out["returnShippingFeesAmount"] = amounts[0] if len(amounts) == 1 else amounts
     elif policy.return_shipping.label == "easypost" and can_label:
-        out["returnFees"] = SCHEMA + "FreeReturn"
+        # the label is free; a restocking fee is not, so the return is not called free
+        out["returnFees"] = SCHEMA + ("RestockingFees" if policy.fees.restocking_percent
+                                      else "FreeReturn")
     else:  # no label bought: the customer posts the parcel at their own cost
         out["returnFees"] = SCHEMA + "ReturnFeesCustomerResponsibility"
     if policy.fees.restocking_percent:

@@ -179,3 +179,17 @@ def test_a_payment_recorded_before_revision_0029_counts_as_captured_as_before(
     assert (totals["currency"], totals["sales"], totals["test_mode_sales"]) == ("EUR", 4000, 0)
     assert '<td data-label="Captured" class="num">40.00 EUR</td>' in page
     assert verify_ledger(engine) == []  # no entry of its mode to hold it to: not a problem
+
+
+def test_a_release_rolled_back_and_deployed_again_keeps_the_payments_modes(
+    harness: Harness,
+) -> None:
+    paid_in(harness, "payment_intent.succeeded", livemode=False)
+    engine = harness.runtime.engine
+    as_before(engine, "0028")  # the column is dropped; the journal keeps what it said
+
+    assert migrate(engine) == ("0028", head_revision())
+
+    [row] = harness.rows(payments)
+    assert row.livemode is False
+    assert verify_ledger(engine) == []

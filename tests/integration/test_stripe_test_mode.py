@@ -14,10 +14,12 @@ import stripe
 from sqlalchemy import text
 
 from refunds_plugin.finance.verify import verify_ledger
+from refunds_plugin.ledger.migrate import head_revision, migrate
 from refunds_plugin.ledger.tables import ledger_entries, refund_attempts
 from refunds_plugin.providers import Instruction
 from refunds_plugin.providers.stripe import StripeProvider, livemode
 from tests.fakes import Clock, Harness, order_paid, return_requested, stripe_event
+from tests.fakes.finance_scene import as_before
 from tests.fakes.stripe_api import FakeStripe, FakeStripeServer
 
 
@@ -50,6 +52,23 @@ def test_the_refunds_mode_is_the_keys_recorded_and_journalled(
     again = harness.post_storefront(return_requested()).json  # the storefront asks again
     assert again is not None and again["duplicate"] is True
     assert [a["status"] for a in again["attempts"]] == ["succeeded" if live else "test_mode"]
+    harness.close()
+
+
+def test_a_release_rolled_back_and_deployed_again_keeps_the_refunds_modes(
+    sqlite_url: str, clock: Clock, stripe_server: FakeStripeServer,
+) -> None:
+    harness = Harness(sqlite_url, clock, stripe_server.url,
+                      settings={"stripe_api_key": "sk_test_fake"})
+    _paid_out(harness, stripe_server.fake)
+    engine = harness.runtime.engine
+    as_before(engine, "0024")  # the column is dropped; the journal keeps what it said
+
+    assert migrate(engine) == ("0024", head_revision())
+
+    [attempt] = harness.rows(refund_attempts)
+    assert attempt.livemode is False
+    assert list(verify_ledger(engine)) == []
     harness.close()
 
 

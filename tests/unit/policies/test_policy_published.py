@@ -20,6 +20,14 @@ def _policy(return_shipping: str) -> Policy:
                             f"return_shipping: {return_shipping}\n", "published-test")
 
 
+def test_a_free_label_with_a_restocking_fee_is_not_published_as_a_free_return() -> None:
+    pol = load_policy_text("currency: USD\nwindow: {days: 30}\n"
+                           "return_shipping: {label: easypost, paid_by: merchant}\n"
+                           "fees: {restocking_percent: \"12.5\"}\n", "published-test")
+    published = merchant_return_policy(pol, link="https://shop.example/returns/policy")
+    assert (published["returnFees"], published["restockingFee"]) == (S + "RestockingFees", 12.5)
+
+
 @pytest.mark.parametrize(("return_shipping", "can_label", "fees", "amount", "label_sentence"), [
     ("{label: easypost, paid_by: merchant}", True, "FreeReturn", None,
      "We give you a prepaid return label."),

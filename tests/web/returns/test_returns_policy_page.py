@@ -111,7 +111,7 @@ def test_fixed_fees_are_published_as_money_in_each_currencys_decimals(
             {"@type": "MonetaryAmount", "currency": "JPY", "value": "890"},
             {"@type": "MonetaryAmount", "currency": "KWD", "value": "1.800"},
         ],
-        "restockingFee": "12.5",
+        "restockingFee": 12.5,
         "refundType": [S + "StoreCreditRefund", S + "FullRefund", S + "ExchangeRefund"],
     }
     assert _sentences(shop, "en") == [

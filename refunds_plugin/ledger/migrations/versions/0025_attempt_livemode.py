@@ -13,6 +13,8 @@ Revises: 0024
 
 from __future__ import annotations
 
+import json
+
 import sqlalchemy as sa
 from alembic import op
 
@@ -24,6 +26,23 @@ depends_on = None
 
 def upgrade() -> None:
     op.add_column("refund_attempts", sa.Column("livemode", sa.Boolean(), nullable=True))
+    # after a downgrade and this upgrade again, the journal already holds modes: they are put
+    # back as the entries say (the last that names one, per attempt), so ``ledger verify``
+    # finds the rows it left
+    conn = op.get_bind()
+    modes: dict[str, bool | None] = {}
+    entries = conn.execute(sa.text("SELECT subject_id, body FROM ledger_entries "
+                                   "WHERE entry_type = :t ORDER BY seq"), {"t": "attempt"})
+    for subject, body in entries:
+        try:
+            said = json.loads(body)
+        except ValueError:
+            continue  # an unreadable entry is ``ledger verify``'s to name, not this revision's
+        if isinstance(said, dict) and said.get("livemode") is not None:
+            modes[subject] = bool(said["livemode"])
+    for subject, mode in modes.items():
+        conn.execute(sa.text("UPDATE refund_attempts SET livemode = :m WHERE id = :i"),
+                     {"m": mode, "i": subject})
 
 
 def downgrade() -> None:
