@@ -35,11 +35,11 @@ def upgrade() -> None:
                                    "WHERE entry_type = :t ORDER BY seq"), {"t": "attempt"})
     for subject, body in entries:
         try:
-            said = json.loads(body)
+            entry = json.loads(body)
         except ValueError:
             continue  # an unreadable entry is ``ledger verify``'s to name, not this revision's
-        if isinstance(said, dict) and said.get("livemode") is not None:
-            modes[subject] = bool(said["livemode"])
+        if isinstance(entry, dict) and entry.get("livemode") is not None:
+            modes[subject] = bool(entry["livemode"])
     for subject, mode in modes.items():
         conn.execute(sa.text("UPDATE refund_attempts SET livemode = :m WHERE id = :i"),
                      {"m": mode, "i": subject})

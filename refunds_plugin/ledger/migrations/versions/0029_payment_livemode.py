@@ -34,11 +34,11 @@ def upgrade() -> None:
                                    "WHERE entry_type = :t ORDER BY seq"), {"t": "payment_captured"})
     for subject, body in entries:
         try:
-            said = json.loads(body)
+            entry = json.loads(body)
         except ValueError:
             continue  # an unreadable entry is ``ledger verify``'s to name, not this revision's
-        if isinstance(said, dict):
-            modes[subject] = said.get("livemode")
+        if isinstance(entry, dict):
+            modes[subject] = entry.get("livemode")
     for subject, mode in modes.items():
         provider, _, reference = subject.partition(":")
         if mode is not None:
