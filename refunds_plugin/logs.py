@@ -28,7 +28,9 @@ FIELDS = (
 SECRET = re.compile(
     r"\b(?:sk|rk|pk)_(?:live|test)_[A-Za-z0-9]+|\bwhsec_[A-Za-z0-9]+|\brfd_[A-Za-z0-9_-]+|\bBearer\s+[A-Za-z0-9._-]+"
 )
-CARD = re.compile(r"\b(?:\d[ -]?){12,18}\d\b")
+# A card number stands alone: a run of digits inside a UUID or another id (a dash or a letter
+# next to it) is an id, not a card.
+CARD = re.compile(r"(?<![\w-])(?:\d[ -]?){12,18}\d(?![\w-])")
 
 
 def redact(text: str) -> str:

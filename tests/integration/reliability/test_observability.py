@@ -108,6 +108,15 @@ def test_redaction_masks_keys_secrets_tokens_and_card_numbers() -> None:
     assert redact("sk_live_51Habc rk_test_9 whsec_abc Bearer eyJhbGciOi.x-y") == (
         "[secret] [secret] [secret] [secret]")
     assert redact("card 4000056655665556 on order 1001") == "card [card?] on order 1001"
+    assert redact("card 4242-4242-4242-4242.") == "card [card?]."
+
+
+def test_redaction_leaves_ids_whose_groups_happen_to_be_digits() -> None:
+    # CI once logged attempt 09704164-8668-5011-af3f-32e82b277e70 as "[card?]-af3f-...": a UUID's
+    # first three groups are all digits about once in a thousand ids
+    ids = "attempt 09704164-8668-5011-af3f-32e82b277e70 and 12345678-1234-5123-8123-123456789012"
+    assert redact(ids) == ids
+    assert redact("pi_4000056655665556") == "pi_4000056655665556"
     record = logging.LogRecord("x", logging.INFO, "f", 1, "m", None, None)
     record.attempt_id = "a-1"
     record.payload = "sk_live_should_not_be_written"
