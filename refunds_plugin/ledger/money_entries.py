@@ -99,8 +99,9 @@ def journal_payment(conn: Connection, before: tuple[int, Any, Any] | None, after
 def payment_statement(upsert: Any) -> Any:
     """PostgreSQL: ``upsert`` (the payment's ``INSERT … ON CONFLICT DO UPDATE`` over a SELECT of
     the bound values from ``prior_cte()``) and, when the row it leaves differs from the one it
-    found in captured amount, order or mode, the payment's entry: one statement, returning the
-    entry's ``seq`` (no row: nothing changed).
+    found in captured amount, order or mode, the payment's entry: one statement, returning one
+    row: the entry's ``seq`` (None: nothing changed) and the order the payment's row names after
+    the upsert (None: the upsert left the row as it was, as it does for another order's).
 
     The prior row is read ``FOR UPDATE``: a concurrent writer of the same payment that commits
     first is waited for and its version is the one compared, the one the upsert updates."""
@@ -126,11 +127,13 @@ def payment_statement(upsert: Any) -> Any:
         prior.c.order_id.is_distinct_from(p.order_id),
         prior.c.livemode.is_distinct_from(p.livemode),
     ))
-    return (
+    entry = (
         postgresql.insert(ledger_entries)
         .from_select(["entry_type", "subject_id", "body", "created_at"], changed)
         .returning(ledger_entries.c.seq)
-    )
+    ).cte("entry")
+    return select(select(entry.c.seq).scalar_subquery().label("seq"),
+                  select(p.order_id).scalar_subquery().label("owner"))
 
 
 _PRIOR_CTE = _PRIOR.with_for_update().cte("prior")

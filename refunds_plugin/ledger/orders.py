@@ -293,7 +293,7 @@ def record_payment(
     }
     stmt = _prebuilt(conn, "payment")
     if conn.dialect.name == "postgresql":  # the entry, when one is due, in the same statement
-        seq = conn.execute(stmt, values).scalar()
+        seq, owner = conn.execute(stmt, values).one()
         if seq is not None:
             seal.pending(conn, int(seq))
     else:
@@ -301,7 +301,23 @@ def record_payment(
         after = conn.execute(stmt, values).one_or_none()  # None: another order holds it
         if after is not None:
             money_entries.journal_payment(conn, before, after, now)
+        owner = None if after is None else after.order_id
+    if owner is not None:  # what the row says now, in this transaction: no read for it
+        conn.info[_OWNERS] = (conn.get_transaction(), (provider, reference, owner))
     return reference
+
+
+_OWNERS = "payment_owner_written"  # ``conn.info``: (transaction, (provider, reference, order))
+
+
+def written_owner(conn: Connection, provider: str, reference: str) -> str | None:
+    """The order this transaction's ``record_payment`` of this payment left on its row (None:
+    not known here, read it). Under the payment's lock, so no other writer changed it since."""
+    held = conn.info.get(_OWNERS)
+    if held is None or held[0] is not conn.get_transaction():
+        return None
+    provider_, reference_, owner = held[1]
+    return owner if (provider_, reference_) == (provider, reference) else None
 
 
 def report_refunded(

@@ -12,6 +12,7 @@ from datetime import datetime
 
 from sqlalchemy import ColumnElement, Connection, ScalarSelect, bindparam, func, select
 
+from refunds_plugin.ledger.orders import written_owner
 from refunds_plugin.ledger.tables import payments
 from refunds_plugin.trouble.follow_ups import open_follow_up
 
@@ -31,6 +32,9 @@ _OWNER = select(func.coalesce(_held(payments.c.reference), _held(payments.c.char
 def payment_owner(conn: Connection, provider: str, reference: str) -> str | None:
     """The order a recorded payment belongs to, named by its reference or (Stripe) its
     charge; None: an unknown payment, or one no order claimed yet."""
+    written = written_owner(conn, provider, reference)
+    if written is not None:
+        return written
     return conn.execute(_OWNER, {"provider": provider, "name": reference}).scalar()
 
 

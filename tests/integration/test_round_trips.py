@@ -25,6 +25,7 @@ from refunds_plugin.ledger.tables import (
     order_line_labels,
     order_lines,
     outbox,
+    payments,
     refund_attempts,
     return_lines,
 )
@@ -253,3 +254,23 @@ def test_values_come_back_exactly_as_given_whatever_they_hold(any_db_url: str) -
         assert tuple(mark) == (None, "Zoë@example.com")
     finally:
         engine.dispose()
+
+
+def test_an_order_paid_learns_its_payments_owner_from_the_write_not_a_read(
+    harness: Harness, fake_stripe: FakeStripe
+) -> None:
+    """The payment's upsert says which order its row names now; the owner is not read again.
+    A payment another order holds is still found (the upsert left its row: read then)."""
+    engine = harness.runtime.engine
+    seen = Statements(engine)
+    try:
+        first = harness.post_storefront(order_paid())
+        other = harness.post_storefront(order_paid(order_id="o-2", event_id="evt-o-2"))
+    finally:
+        seen.close()
+    owner_reads = [s for s in seen.sent if "SELECT coalesce((SELECT payments.order_id" in s]
+    assert first.status_code == 200 and other.status_code == 200
+    assert len(owner_reads) == 1  # the second order's, whose payment the first order holds
+    assert "belongs to order" in other.json["note"]
+    with engine.connect() as conn:
+        assert conn.execute(select(payments.c.order_id)).scalars().all() == ["1001"]

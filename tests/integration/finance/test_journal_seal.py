@@ -89,7 +89,8 @@ def test_a_decision_is_answered_while_sealing_is_blocked_and_sealed_once_it_is_f
         answer = shop.ask_return("o-1", "r-1", settled=False)
         assert (answer["outcome"], answer["refund_amount"]) == ("approve", 2500)
         request = [sql for thread, sql in sent if thread == threading.get_ident()]
-        assert any(sql.startswith("INSERT INTO ledger_entries") for sql in request)
+        # its entries: in the statement that writes its rows (``inserts.together``)
+        assert any("INSERT INTO ledger_entries" in sql for sql in request)
         assert not [sql for sql in request if "pg_try_advisory" in sql or "pg_locks" in sql
                     or sql.startswith("UPDATE ledger_entries")]  # no sealing on its path
         # the order's total and payment (1, 2: sealed with order.paid), then the decision's
@@ -103,15 +104,20 @@ def test_a_decision_is_answered_while_sealing_is_blocked_and_sealed_once_it_is_f
         assert page.get_data(as_text=True).count(
             '<td class="text">not sealed yet (sealed into the chain moments after its commit)'
             "</td>") == 2
+    except BaseException:
+        engine.dispose()  # not left for a later test's garbage collection to close
+        raise
     finally:
         holder.rollback()
         holder.close()
-    assert settle(engine)
-    assert [digest is not None for *_, digest in rows(pg)] == [True, True, True, True]
-    assert unsealed_entries(pg) == 0 and verify_ledger(pg) == []
-    head = chain_head(pg)
-    assert head is not None and head.seq == 4
-    engine.dispose()
+    try:
+        assert settle(engine)
+        assert [digest is not None for *_, digest in rows(pg)] == [True, True, True, True]
+        assert unsealed_entries(pg) == 0 and verify_ledger(pg) == []
+        head = chain_head(pg)
+        assert head is not None and head.seq == 4
+    finally:
+        engine.dispose()
 
 
 def test_entries_a_crashed_writer_left_are_named_then_sealed_by_the_command(
