@@ -16,7 +16,8 @@ A further source of cost is one more ``Term`` in ``TERMS``.
   credited nor bonus, and in no total (an attempt whose mode is not known counts as paid);
 - exchanged: the value of the items customers sent back for another item (no money returned;
   an exchange that fell back is counted as the refund or credit decided in its place);
-  exchange charged: the dearer items' differences customers paid; exchange waived: the
+  exchange charged: the dearer items' differences customers paid (not in Stripe's test mode,
+  the exchange's ``livemode`` false: no real money taken); exchange waived: the
   differences the shop let go. A cheaper item's difference paid back is in refunded or
   credited. None of these is money out. ``Costs.exchanges`` counts the exchanges per currency:
   those that did not fall back and those that fell back.
@@ -148,7 +149,7 @@ TERMS: tuple[Term, ...] = (
          _attempts(_a.amount + _a.bonus, _live, _a.livemode.is_(False))),
     Term("exchanged", "items exchanged (value)", False, _exchanged),
     Term("exchange_charged", "exchange differences paid", False,
-         _exchanges(_x.charge_amount, _x.paid_at.is_not(None))),
+         _exchanges(_x.charge_amount, _x.paid_at.is_not(None), _x.livemode.is_not(False))),
     Term("exchange_waived", "exchange differences waived", False,
          _exchanges(_x.waived_amount)),
 )
