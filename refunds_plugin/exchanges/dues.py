@@ -31,6 +31,7 @@ from refunds_plugin.ledger import exchange_dues as dues
 from refunds_plugin.ledger.attempts import write_extra_attempt
 from refunds_plugin.ledger.db import aware, write_tx
 from refunds_plugin.ledger.exchange_dues import DueRow
+from refunds_plugin.ledger.exchanges import mode
 from refunds_plugin.ledger.tables import orders, refund_attempts
 from refunds_plugin.money import Money, written
 from refunds_plugin.notify import causes
@@ -137,9 +138,10 @@ def is_due_session(obj: dict[str, object]) -> bool:
 
 
 def settle(conn: Connection, due: DueRow, obj: dict[str, object], currency: str,
-           now: datetime) -> str:
-    """``checkout.session.completed`` for a due: paid, recorded once. A payment that came
-    after the original was scanned (the link was being expired) is refunded at once."""
+           now: datetime, livemode: bool | None = None) -> str:
+    """``checkout.session.completed`` for a due: paid, recorded once, in the mode Stripe took
+    it in (``livemode``, when said). A payment that came after the original was scanned (the
+    link was being expired) is refunded at once."""
     amount = int(str(obj.get("amount_total") or 0))
     if amount != due.amount or currency != due.currency:
         return (f"exchange {due.decision_id}: original due paid {written(amount, currency)}, "
@@ -149,7 +151,8 @@ def settle(conn: Connection, due: DueRow, obj: dict[str, object], currency: str,
     if not dues.move(conn, due.decision_id, ("charging", "open", "expiring"), now,
                      "exchange_due_paid", {"amount": amount, "currency": currency},
                      status="paid", paid_amount=amount, payment_reference=str(pi or ""),
-                     paid_at=now, checkout_session_id=str(obj.get("id"))):
+                     paid_at=now, checkout_session_id=str(obj.get("id")),
+                     **mode(livemode)):
         return f"exchange {due.decision_id}: original due already settled"
     note = f"exchange {due.decision_id}: original due paid ({Money(amount, currency)})"
     if due.status == "expiring":  # the original came back while the customer paid

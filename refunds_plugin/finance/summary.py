@@ -31,7 +31,9 @@ What each figure means (the summary page says the same):
   exchange_original_due: what instant exchanges' originals that never came back left due from
   the customers (``exchange_dues``); exchange_original_paid: what of it they paid (and was not
   refunded when the original arrived after all). Such a refund gives back that payment, not the
-  sale, so it is not in refunded.
+  sale, so it is not in refunded. A difference or an original paid through a Checkout Session
+  Stripe made in its test mode (its ``livemode`` false, revision 0030) took no real money: it
+  is in neither; one whose mode is not known counts as before.
 
 Promise keeping lists each EU withdrawal received in the period with its legal deadline
 (received + 14 days) and where its money stands (``finance/withdrawals.py``).
@@ -237,9 +239,11 @@ def summarize(
                 bucket[1] += int(label.label_amount)
         swapped = {row.decision_id: row for row in conn.execute(_period(
             select(exchanges.c.decision_id, exchanges.c.status, exchanges.c.paid_at,
+                   exchanges.c.livemode,
                    exchange_dues.c.amount.label("due_amount"),
                    exchange_dues.c.status.label("due_status"),
-                   exchange_dues.c.paid_amount.label("due_paid"))
+                   exchange_dues.c.paid_amount.label("due_paid"),
+                   exchange_dues.c.livemode.label("due_livemode"))
             .join(decisions, decisions.c.id == exchanges.c.decision_id)
             .outerjoin(exchange_dues, exchange_dues.c.decision_id == exchanges.c.decision_id),
             decisions.c.created_at, since, until))}
@@ -299,9 +303,11 @@ def _add_decision(out: Summary, dec: Any, attempts: list[Any], now: datetime,
             ex = Exchange.from_dict(body["exchange"])
             t.exchanges += 1
             t.exchange_retained += ex.out_amount - ex.back
-            t.exchange_charged += ex.charge if swapped.paid_at is not None else 0
+            # a difference or an original paid in Stripe's test mode: no real money taken
+            if swapped.paid_at is not None and swapped.livemode is not False:
+                t.exchange_charged += ex.charge
             t.exchange_original_due += int(swapped.due_amount or 0)
-            if swapped.due_status == "paid":
+            if swapped.due_status == "paid" and swapped.due_livemode is not False:
                 t.exchange_original_paid += int(swapped.due_paid or 0)
         for att in attempts:
             if att.status != AttemptStatus.SUCCEEDED or att.seq == REFUND_SEQ:

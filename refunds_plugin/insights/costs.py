@@ -11,9 +11,13 @@ A further source of cost is one more ``Term`` in ``TERMS``.
   shop will not get back, not more money out);
 - labels: prepaid return labels bought (``return_shipments``), unless the carrier refunded them;
 - dry run: what the dry-run provider "paid"; no money moved, so it is in no total;
+- test mode: what Stripe "paid" in its test mode (a test key: the attempt's ``livemode`` is
+  false), refunds, credit and bonus alike; no real money moved, so it is neither refunded,
+  credited nor bonus, and in no total (an attempt whose mode is not known counts as paid);
 - exchanged: the value of the items customers sent back for another item (no money returned;
   an exchange that fell back is counted as the refund or credit decided in its place);
-  exchange charged: the dearer items' differences customers paid; exchange waived: the
+  exchange charged: the dearer items' differences customers paid (not in Stripe's test mode,
+  the exchange's ``livemode`` false: no real money taken); exchange waived: the
   differences the shop let go. A cheaper item's difference paid back is in refunded or
   credited. None of these is money out. ``Costs.exchanges`` counts the exchanges per currency:
   those that did not fall back and those that fell back.
@@ -37,9 +41,9 @@ from sqlalchemy import Engine, Select, and_, case, func, select
 
 from refunds_plugin.domain.kinds import AttemptStatus
 from refunds_plugin.finance.rows import DRYRUN_PROVIDER
-from refunds_plugin.insights.dryrun import NOTICES
+from refunds_plugin.insights.dryrun import COSTS_TEST_NOTICES, NOTICES, TEST_WORDS
 from refunds_plugin.insights.period import Period
-from refunds_plugin.insights.reasons import money_words, rate_bp, reasons, test_mode
+from refunds_plugin.insights.reasons import money_words, rate_bp, reasons
 from refunds_plugin.ledger import rollups
 from refunds_plugin.ledger.tables import (
     exchanges,
@@ -128,21 +132,24 @@ class Term:
 
 _a = refund_attempts.c
 _live = _a.provider != DRYRUN_PROVIDER
+_real = and_(_live, _a.livemode.is_not(False))  # neither the dry run nor Stripe's test mode
 TERMS: tuple[Term, ...] = (
     Term("refunded", "refunded to the payment", True,
-         _attempts(_a.amount, _live, _a.kind == "refund")),
+         _attempts(_a.amount, _real, _a.kind == "refund")),
     Term("credited", "store credit (without bonus)", True,
-         _attempts(_a.amount, _live, _a.kind == "credit")),
+         _attempts(_a.amount, _real, _a.kind == "credit")),
     Term("bonus", "store-credit bonus", True,
-         _attempts(_a.bonus, _live, _a.kind == "credit")),
+         _attempts(_a.bonus, _real, _a.kind == "credit")),
     Term("labels", "prepaid return labels", True, _labels),
     Term("fees", "fees customers paid", False, _rolled("fees")),
     Term("kept", "items customers keep (value)", False, _rolled("kept")),
     Term("dry_run", "dry run (no money moved)", False,
          _attempts(_a.amount + _a.bonus, and_(_a.provider == DRYRUN_PROVIDER))),
+    Term("test_mode", TEST_WORDS, False,
+         _attempts(_a.amount + _a.bonus, _live, _a.livemode.is_(False))),
     Term("exchanged", "items exchanged (value)", False, _exchanged),
     Term("exchange_charged", "exchange differences paid", False,
-         _exchanges(_x.charge_amount, _x.paid_at.is_not(None))),
+         _exchanges(_x.charge_amount, _x.paid_at.is_not(None), _x.livemode.is_not(False))),
     Term("exchange_waived", "exchange differences waived", False,
          _exchanges(_x.waived_amount)),
 )
@@ -189,7 +196,8 @@ class Costs:
                           for c in self.currencies()],
                 "rows": self.rows(), "by_product": self.by_product,
                 "dry_run": self.dry_run, "dry_run_share": self.dry_share,
-                "dry_run_notice": NOTICES.get(self.dry_share), **test_mode(self.test_share),
+                "dry_run_notice": NOTICES.get(self.dry_share), "test_mode_share": self.test_share,
+                "test_mode_notice": COSTS_TEST_NOTICES.get(self.test_share),
                 "money_words": money_words(self.dry_run, self.dry_share, self.test_share),
                 "exchanges": [{"currency": c, **self.exchanges.get(
                     c, {"exchanges": 0, "fallen_back": 0})} for c in self.currencies()]}

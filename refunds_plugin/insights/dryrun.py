@@ -2,7 +2,8 @@
 provider "pays" every refund and credit, and no money moves. The insights then say so, in the
 finance pages' words: "dry run (no money moved)". A refund or credit Stripe made in its test mode
 (a test key: the attempt's ``livemode`` is false) moved no real money either: the insights say
-that too, "Stripe test mode (no real money moved)"."""
+that too, "Stripe test mode (no real money moved)"; the costs keep that money out of refunded,
+credited and money out, as a term of its own."""
 
 from __future__ import annotations
 
@@ -32,6 +33,18 @@ TEST_NOTICES = {
     "some": "Partly Stripe test mode: some refunds and store credit of this period were made "
             "with a Stripe test key and never really paid (no real money moved for them); the "
             "amounts count them as if paid.",
+}
+
+# the costs' own: there Stripe's test-mode money is a term apart, in no total
+COSTS_TEST_NOTICES = {
+    "all": "Stripe test mode (no real money moved): every refund and store credit of this "
+           "period was made with a Stripe test key and never really paid; it is under Stripe "
+           "test mode, not in refunded, store credit or money out, and the money returned per "
+           "product is what would have been paid.",
+    "some": "Partly Stripe test mode: some refunds and store credit of this period were made "
+            "with a Stripe test key and never really paid (no real money moved for them); they "
+            "are under Stripe test mode, not in refunded, store credit or money out, while the "
+            "money returned per product counts them as if paid.",
 }
 
 

@@ -76,6 +76,12 @@ class ExchangeRow:
                    progress=json.loads(m["progress"] or "{}") if read_progress else {})
 
 
+def mode(livemode: bool | None) -> dict[str, bool]:
+    """A payment's ``livemode`` to write on its row and entry, only once known: an entry of a
+    mode not said reads as it did before the column (revision 0030)."""
+    return {} if livemode is None else {"livemode": bool(livemode)}
+
+
 def reaches(trigger: str, ship_on: str) -> bool:
     """Whether ``trigger`` (a return's progress) is at or past ``ship_on``."""
     return SHIP_ORDER.index(trigger) >= SHIP_ORDER.index(ship_on)
@@ -171,15 +177,17 @@ def set_checkout(conn: Connection, decision_id: str, session_id: str, url: str,
 
 
 def settle_payment(conn: Connection, row: ExchangeRow, amount: int, currency: str,
-                   now: datetime) -> str:
+                   now: datetime, livemode: bool | None = None) -> str:
     """The difference was paid: on to waiting, or ready if ship_on was already reached. Paid
-    twice (a replayed or a second completion) settles once; the note says which."""
+    twice (a replayed or a second completion) settles once; the note says which. ``livemode``:
+    the mode Stripe took it in, when it said (False: its test mode, no real money taken)."""
     if amount != row.charge_amount or currency != row.currency:
         return (f"exchange {row.decision_id}: paid {written(amount, currency)}, expected "
                 f"{written(row.charge_amount, row.currency)}: not settled, a person must look")
     status = "ready" if row.reached is not None else "waiting"
     if _move(conn, row.decision_id, ("awaiting_payment",), now, "exchange_paid",
-             {"amount": amount, "currency": currency}, status=status, paid_at=now):
+             {"amount": amount, "currency": currency}, status=status, paid_at=now,
+             **mode(livemode)):
         return f"exchange {row.decision_id} paid: {status}"
     return f"exchange {row.decision_id}: payment already settled"
 

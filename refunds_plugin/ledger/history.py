@@ -64,6 +64,11 @@ def _history_query(by_id: bool, by_email: bool) -> tuple[Any, Any]:
     counts: an admin's change on approval (``reviews.adjusted_*``) in place of the policy's
     figures. "Not received" claims count whenever granted.
 
+    Money Stripe took in its test mode (``payments.livemode`` false) is no real money: it is
+    not in what they paid, and an order all of whose payments were taken in test mode is not
+    one of their orders (nor their first), nor are its returns and claims theirs. A payment
+    whose mode is not known counts.
+
     Their orders are matched with ``any_of`` (``ledger/any_of.py``), so PostgreSQL reads each
     table once even before it has statistics.
     """
@@ -74,17 +79,24 @@ def _history_query(by_id: bool, by_email: bool) -> tuple[Any, Any]:
         # the email as given and lower-cased (the same twice when it is lower-case already)
         keys.append(orders.c.customer_email.in_([bindparam("email"), bindparam("lower")]))
     theirs = select(orders.c.order_id).where(or_(*keys)).scalar_subquery()
+    p = payments.c
     paid = (  # only what was paid in the request's currency: JPY and USD do not add up
-        select(func.coalesce(func.sum(payments.c.captured), 0))
-        .where(any_of(payments.c.order_id, theirs), payments.c.status != "failed",
-               payments.c.currency == bindparam("cur"))
+        select(func.coalesce(func.sum(p.captured), 0))
+        .where(any_of(p.order_id, theirs), p.status != "failed",
+               p.currency == bindparam("cur"), p.livemode.is_not(False))
+        .scalar_subquery()
+    )
+    # their orders Stripe took only in its test mode: every payment's livemode false
+    in_test_mode = (
+        select(p.order_id).where(any_of(p.order_id, theirs)).group_by(p.order_id)
+        .having(func.sum(case((p.livemode.is_(False), 0), else_=1)) == 0)
         .scalar_subquery()
     )
     d, rv = decisions.c, reviews.c
     granted = granted_now()
     returns = decisions.outerjoin(reviews, rv.decision_id == d.id)
-    of_theirs = (any_of(d.order_id, theirs), d.kind == "return",
-                 d.outcome.in_(_fixed(("approve", "review"))))
+    of_theirs = (any_of(d.order_id, theirs), ~any_of(d.order_id, in_test_mode),
+                 d.kind == "return", d.outcome.in_(_fixed(("approve", "review"))))
     claims = (
         select(func.count()).select_from(returns)
         .where(*of_theirs, granted, d.request.like(NOT_RECEIVED_LINE))
@@ -95,7 +107,7 @@ def _history_query(by_id: bool, by_email: bool) -> tuple[Any, Any]:
         func.min(orders.c.paid_at).label("first"),
         paid.label("paid"),
         claims.label("not_received"),
-    ).where(or_(*keys))
+    ).where(or_(*keys), ~any_of(orders.c.order_id, in_test_mode))
     mixed = or_(*(d.request.like(p) for p in SHOP_FAULT_LINES))
     counted = (
         select(

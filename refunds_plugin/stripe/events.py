@@ -277,22 +277,25 @@ def _exchange_note(conn: Connection, obj: dict[str, Any], what: str) -> str:
     return f"exchange {row.decision_id}: checkout session {what}"
 
 
-def on_checkout_completed(conn: Connection, obj: dict[str, Any], now: datetime) -> str:
+def on_checkout_completed(conn: Connection, obj: dict[str, Any], now: datetime,
+                          livemode: bool | None = None) -> str:
     """The difference is paid: the exchange goes on, once however often Stripe says so. Or
-    an instant exchange's original value is paid (``dues.settle``), once likewise."""
+    an instant exchange's original value is paid (``dues.settle``), once likewise. Either in
+    the mode Stripe made the session in (``livemode``: False is its test mode)."""
     due = dues.by_session(conn, obj)
     if due is not None:
         if obj.get("payment_status") != "paid":
             return f"exchange {due.decision_id}: original due checkout complete but not paid yet"
         currency = normalize_currency(str(obj.get("currency") or due.currency))
-        return dues.settle(conn, due, obj, currency, now)
+        return dues.settle(conn, due, obj, currency, now, livemode)
     row = _exchange_of(conn, obj)
     if row is None:
         return f"checkout session {obj.get('id')} completed: not one of our exchanges"
     if obj.get("payment_status") not in ("paid", "no_payment_required"):
         return f"exchange {row.decision_id}: checkout complete but not paid yet"
     currency = normalize_currency(str(obj.get("currency") or row.currency))
-    note = exchanges.settle_payment(conn, row, int(obj.get("amount_total") or 0), currency, now)
+    note = exchanges.settle_payment(conn, row, int(obj.get("amount_total") or 0), currency, now,
+                                    livemode)
     paid = exchanges.get_exchange(conn, row.decision_id)
     if paid is not None and paid.status == "ready" and row.status == "awaiting_payment":
         announce(conn, paid, "exchange.ready_to_ship", now)  # ship_on was reached before
@@ -311,6 +314,11 @@ HANDLERS: dict[str, Handler] = {  # charge.refunded is called by ``apply`` with 
     "checkout.session.expired": lambda conn, obj, now: _exchange_note(conn, obj, "expired"),
 }
 
+# the handlers that record the mode (``livemode``), called by ``apply`` with it
+MODED: dict[str, Callable[..., str]] = {
+    t: h for t, h in HANDLERS.items()
+    if h in (on_payment_intent_succeeded, on_charge_succeeded, on_refund, on_checkout_completed)}
+
 
 def apply(
     conn: Connection, type_: str, obj: dict[str, Any], payload: str, now: datetime,
@@ -321,13 +329,10 @@ def apply(
         created = stripe_refunded.event_created(payload, now)
         return on_charge_refunded(conn, obj, now, event_id=event_id, created=created)
     # and those that record the mode Stripe made their object in: a payment captured in its
-    # test mode took no real money, a refund made in it gave none back
-    if type_ == "payment_intent.succeeded":
-        return on_payment_intent_succeeded(conn, obj, now, livemode=event_livemode(obj, payload))
-    if type_ == "charge.succeeded":
-        return on_charge_succeeded(conn, obj, now, livemode=event_livemode(obj, payload))
-    if HANDLERS[type_] is on_refund:
-        return on_refund(conn, obj, now, livemode=event_livemode(obj, payload))
+    # test mode took no real money (an exchange's Checkout Session's neither), a refund made
+    # in it gave none back
+    if type_ in MODED:
+        return MODED[type_](conn, obj, now, livemode=event_livemode(obj, payload))
     return HANDLERS[type_](conn, obj, now)
 
 

@@ -127,8 +127,8 @@ def test_completion_settles_the_exchange_once_however_often_it_arrives(
     assert resent.json["note"] == f"exchange {decision_id}: payment already settled"
     [row] = h.rows(exchanges)
     assert (row.status, row.paid_at is not None) == ("waiting", True)
-    assert [e.body for e in entries(h, "exchange_paid")] == [
-        '{"amount":2500,"currency":"USD","paid_at":"2026-11-24T12:00:00+00:00",'
+    assert [e.body for e in entries(h, "exchange_paid")] == [  # a live key's live session
+        '{"amount":2500,"currency":"USD","livemode":true,"paid_at":"2026-11-24T12:00:00+00:00",'
         '"status":"waiting"}']
     # the parcel's arrival (issue 14's trigger) makes it ready, once: the policy buys no label,
     # so no carrier scan can come and its first_scan was decided as delivered

@@ -31,16 +31,17 @@ INSIGHTS: dict[str, tuple[str, tuple[str, ...], list[str], dict[str, Any]]] = {
                     "type": "boolean"}, **_DRY, "money_words": _STR, "rows": _ARRAY,
                  "comments": _ARRAY}),
     "costs": ("What returns cost per currency (refunded, credit, bonus, labels, fees, items "
-              "kept, dry run, exchanges, money out) as a share of the period's order value by "
-              "payment time, shares in basis points rounded half up; `sales` and "
-              "`by_product[].sales` are that order value (the totals of the orders paid in the "
-              "period), not the payments captured that /api/summary calls `sales`, and "
+              "kept, dry run, Stripe test mode, exchanges, money out) as a share of the "
+              "period's order value by payment time, shares in basis points rounded half up; "
+              "`sales` and `by_product[].sales` are that order value (the totals of the orders "
+              "paid in the period), not the payments captured that /api/summary calls `sales`, and "
               "`share_of_sales_bp` is a share of it; dry_run: some money of the period went "
               "through the dry-run provider (no money moved); dry_run_share: all, some or none "
               "of it, by the period's decisions (not by the keys set now), and "
               "dry_run_notice the sentence the pages show above the figures; test_mode_share "
               "and test_mode_notice the same for Stripe's test mode (a test key: no real money "
-              "moved; its money is still in the figures)",
+              "moved: its money is the term test_mode, not in refunded, credited, bonus or money "
+              "out)",
               PERIOD, amounts.columns(exports.COST_COLUMNS, exports.COST_MONEY),
               {"sales": _ARRAY, "rows": _ARRAY, "by_product": _ARRAY,
                "dry_run": {"type": "boolean"}, **_DRY, "money_words": _STR,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from sqlalchemy import (
     BigInteger,
+    Boolean,
     Column,
     DateTime,
     ForeignKey,
@@ -45,6 +46,9 @@ exchanges = Table(
     Column("claim_until", DateTime(timezone=True), nullable=True),  # a worker's lease on it
     Column("created_at", DateTime(timezone=True), nullable=False),
     Column("updated_at", DateTime(timezone=True), nullable=False),
+    # the mode Stripe took the difference in (the session's ``livemode``, migration 0030): False
+    # is Stripe's test mode, no real money taken; NULL not known (paid before 0030, or not paid)
+    Column("livemode", Boolean, nullable=True),
     UniqueConstraint("checkout_session_id", name="uq_exchanges_checkout_session_id"),
     Index("ix_exchanges_status", "status"),
 )
@@ -72,6 +76,7 @@ exchange_dues = Table(
     Column("last_error", Text, nullable=True),
     Column("created_at", DateTime(timezone=True), nullable=False),
     Column("updated_at", DateTime(timezone=True), nullable=False),
+    Column("livemode", Boolean, nullable=True),  # as exchanges.livemode, for the original's
     UniqueConstraint("checkout_session_id", name="uq_exchange_dues_checkout_session_id"),
     Index("ix_exchange_dues_status", "status"),
 )

@@ -140,9 +140,11 @@ def test_money_stripe_paid_in_its_test_mode_is_named_on_every_insight_and_comman
     auth = {"Authorization": f"Bearer {token}"}
     client = h.client()
     period = "since=2026-05-01&until=2026-06-15"
+    # the costs keep that money apart: their own notice (test_insights_test_mode_costs.py)
     partly = ("Partly Stripe test mode: some refunds and store credit of this period were made "
-              "with a Stripe test key and never really paid (no real money moved for them); the "
-              "amounts count them as if paid.")
+              "with a Stripe test key and never really paid (no real money moved for them); "
+              "they are under Stripe test mode, not in refunded, store credit or money out, "
+              "while the money returned per product counts them as if paid.")
     costs = client.get(f"/api/insights/costs?{period}", headers=auth).get_json()
     assert (costs["dry_run_share"], costs["test_mode_share"], costs["test_mode_notice"],
             costs["money_words"]) == (
@@ -157,17 +159,22 @@ def test_money_stripe_paid_in_its_test_mode_is_named_on_every_insight_and_comman
     every = ("Stripe test mode (no real money moved): every refund and store credit of this "
              "period was made with a Stripe test key and never really paid; the amounts are "
              "what would have been paid.")
+    in_costs = ("Stripe test mode (no real money moved): every refund and store credit of this "
+                "period was made with a Stripe test key and never really paid; it is under "
+                "Stripe test mode, not in refunded, store credit or money out, and the money "
+                "returned per product is what would have been paid.")
     for name in ("reasons", "costs", "retention"):
         html = client.get(f"/finance/insights/{name}?{period}", headers=auth).get_data(
             as_text=True)
-        assert f'<p class="notice" id="test-mode">{every}</p>' in html, name
+        said = in_costs if name == "costs" else every
+        assert f'<p class="notice" id="test-mode">{said}</p>' in html, name
         assert 'id="dry-run"' not in html
         doc = client.get(f"/api/insights/{name}?{period}", headers=auth).get_json()
         assert (doc["dry_run"], doc["test_mode_share"]) == (False, "all")
         out = CliRunner().invoke(main, ["insights", name, "--since", "2026-05-01", "--until",
                                         "2026-06-15"], env={"REFUNDS_DATABASE_URL": h.db_url})
         assert out.exit_code == 0, out.output
-        assert out.output.splitlines()[1] == every, name
+        assert out.output.splitlines()[1] == said, name
     reasons = client.get(f"/finance/insights/reasons?{period}", headers=auth)
     assert "Money returned (Stripe test mode: no real money moved)" in reasons.get_data(
         as_text=True)

@@ -31,10 +31,11 @@ MAIL = {"mail_from": "Shirts <returns@shirts.example>", "shop_name": "Shirts"}
 
 
 def expired_instant_swap(returns_service: Callable[..., Returns], smtp: SmtpSink | None = None,
-                         provider: str = "stripe") -> tuple[Returns, str]:
+                         provider: str = "stripe", **more: Any) -> tuple[Returns, str]:
     """Shirt M (30.00) for Shirt S (20.00), shipped at approval; the 10.00 back waits for the
-    parcel, which never comes: 38 days on the sweep expires the return."""
+    parcel, which never comes: 38 days on the sweep expires the return. ``more``: settings."""
     settings = {**ANNOUNCED, **MAIL, "mail_url": smtp.url} if smtp else ANNOUNCED
+    settings = {**settings, **more}
     r = returns_service(POLICY + "  ship_on: approval\n", **settings)
     if provider == "stripe":
         r.paid(lines=SHIRT, shipping=0)
