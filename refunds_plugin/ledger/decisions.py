@@ -24,6 +24,7 @@ from policies.explanation import without_promise
 from refunds_plugin.domain.decision import Decision, RuleResult
 from refunds_plugin.domain.facts import OrderFacts, ReturnRequest
 from refunds_plugin.domain.kinds import DecisionKind, Outcome, ResolutionKind
+from refunds_plugin.language import normalise
 from refunds_plugin.language.said import Joined, rebuild, said, structure, structured
 from refunds_plugin.ledger import saleor_returns
 from refunds_plugin.ledger.attempts import write_attempts
@@ -203,6 +204,7 @@ def record_decision(
     seen: OrderSeen | None = None,
     test_mode: bool = False,
     connected: frozenset[str] | None = None,
+    locale: str | None = None,
 ) -> RecordedDecision:
     """Store a decision once per ``(order, request_key)``, its attempts and its journal entry.
 
@@ -215,12 +217,15 @@ def record_decision(
     messages need not read it again. ``test_mode``: its money would not really move (a Stripe
     test key), so its messages say test mode as a dry run's do. ``connected``: the providers
     that can be called (``routing.connected``; None: not checked): an approval routed to
-    another goes to a person (``guard_connected``).
+    another goes to a person (``guard_connected``). ``locale``: the language the customer
+    chose on the returns pages when asking; its mails are written in it (one not shipped is
+    not kept: ``language.written_in``).
     """
     decision = guard_currency(conn, guard_refundable(decision, facts), facts, seen)
     if connected is not None:
         decision = guard_connected(decision, route, connected)
     decision_id = str(uuid.uuid4())
+    chosen = normalise(locale)
     asked = request_json(request)
     body = decision_body(decision)
     # how the explanation was said, to say it again in a reader's language; beside the
@@ -246,6 +251,7 @@ def record_decision(
             "policy_hash": decision.policy_hash,
             "explanation": decision.explanation,
             "said": said_json,
+            "chosen_locale": chosen,
             "body": to_json(body),
             "facts": to_json(facts_json(facts)),
             "request": to_json(asked),
@@ -284,7 +290,7 @@ def record_decision(
             open_review(conn, decision_id, review_reason(decision, body["trace"]), now)
     decision_recorded(conn, decision_id=decision_id, decision=decision, order_id=facts.order_id,
                       customer_email=facts.customer.email, now=now,
-                      seen=None if seen is None else Seen(seen, said_json, opened),
+                      seen=None if seen is None else Seen(seen, said_json, opened, chosen),
                       # its attempts say; with none (a review, a decline) the order's route
                       dry_run=test_mode or (any(row["provider"] == "dryrun" for row in written)
                                             if written else "dryrun" in route.values()),
