@@ -32,6 +32,7 @@ from refunds_plugin.domain.kinds import (
     AttemptStatus,
     ResolutionKind,
 )
+from refunds_plugin.ledger.inserts import insert_rows
 from refunds_plugin.ledger.journal import Entry, append_entries, append_entry
 from refunds_plugin.ledger.reviews import open_review
 from refunds_plugin.ledger.tables import refund_attempts
@@ -182,8 +183,7 @@ def write_attempts(
         }
         status = AttemptStatus.HELD if res.kind in held else AttemptStatus.PENDING
         written.append(_attempt_row(values, now, status))
-    if written:
-        conn.execute(_INSERT_ATTEMPT, written if len(written) > 1 else written[0])
+    insert_rows(conn, (refund_attempts, written))  # inside ``together``: with the entries
     entries = [] if first is None else [first]
     entries += [_attempt_entry(row) for row in written]
     if entries:

@@ -30,6 +30,7 @@ from refunds_plugin.ledger import saleor_returns
 from refunds_plugin.ledger.attempts import write_attempts
 from refunds_plugin.ledger.exchanges import open_exchange
 from refunds_plugin.ledger.facts import OrderSeen
+from refunds_plugin.ledger.inserts import together
 from refunds_plugin.ledger.journal import append_entry, insert_ignore, plain, to_json
 from refunds_plugin.ledger.line_index import customer_key, index_return
 from refunds_plugin.ledger.reviews import open_review, review_why
@@ -265,6 +266,23 @@ def record_decision(
         existing = find_decision(conn, facts.order_id, request_key)
         assert existing is not None  # the unique constraint said it exists
         return existing
+    # its return lines, attempts, journal entries and messages: one statement on PostgreSQL
+    with together(conn):
+        written, opened = _write_rest(conn, decision_id, decision, facts, body, asked,
+                                      request_key, route, now, held, approved, seen, said_json,
+                                      test_mode, chosen)
+    ids = tuple(row["id"] for row in written)
+    return RecordedDecision(decision_id, decision, ids, created=True, written=tuple(written),
+                            opened=opened)
+
+
+def _write_rest(conn: Connection, decision_id: str, decision: Decision, facts: OrderFacts,
+                body: dict[str, Any], asked: dict[str, Any], request_key: str,
+                route: dict[str, str], now: datetime, held: frozenset[ResolutionKind],
+                approved: Callable[[Connection, str, Decision], Any] | None,
+                seen: OrderSeen | None, said_json: str | None,
+                test_mode: bool, chosen: str | None) -> tuple[list[dict[str, Any]], Any]:
+    """``record_decision`` after its row: what a new decision writes beside it."""
     index_return(conn, decision_id=decision_id, decision=decision, body=body,
                  request=asked,
                  order_id=facts.order_id, now=now,
@@ -295,9 +313,7 @@ def record_decision(
                       dry_run=test_mode or (any(row["provider"] == "dryrun" for row in written)
                                             if written else "dryrun" in route.values()),
                       request_lines=list(asked.get("lines") or ()))
-    ids = tuple(row["id"] for row in written)
-    return RecordedDecision(decision_id, decision, ids, created=True, written=tuple(written),
-                            opened=opened)
+    return written, opened
 
 
 def decision_entry(body: dict[str, Any], facts: OrderFacts, request_key: str,

@@ -3,61 +3,136 @@ table); on SQLite, where a statement costs no round trip, one plain INSERT per t
 
 PostgreSQL runs every data-modifying ``WITH`` part once and to completion whether or not the
 main statement reads it, so ``WITH a AS (INSERT …), b AS (INSERT …) INSERT …`` writes them all.
-Each table's rows travel as one array per column (``unnest``), so the statement's text depends
-only on which tables and columns it writes, and is built once for them.
+Each table's rows travel as one JSON text (``json_to_recordset``), so the statement's text
+depends only on which tables and columns it writes, and is built once for them. JSON, not one
+array per column: psycopg writes a text array by escaping each element's quotes with a regular
+expression, which for journal bodies and message contexts (JSON themselves, full of quotes) cost
+more of the receiver's CPU than the statement saved; ``json.dumps`` escapes in C.
+
+``together``: inside it, on PostgreSQL, the rows given to ``insert_rows`` are held and written at
+its end, all in one statement (a new decision's return lines, attempts, journal entries and
+messages: one round trip, not four). What runs inside must not read a held row back; foreign
+keys between held rows hold, as PostgreSQL checks them at the end of the statement.
 """
 
 from __future__ import annotations
 
+import json
 import re
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import Connection, Table, insert, text
-from sqlalchemy.dialects import postgresql
+from sqlalchemy.dialects import postgresql, sqlite
 
 Rows = tuple[Table, list[dict[str, Any]]]  # a table and its rows (each with the same columns)
 
-_BUILT: dict[tuple[tuple[str, tuple[str, ...]], ...], Any] = {}  # built once per shape
-_PLAIN: dict[str, Any] = {}
+Shape = tuple[tuple[str, tuple[str, ...], bool], ...]  # each part's table, columns, ignoring
+_BUILT: dict[Shape, Any] = {}  # built once per shape
+_PLAIN: dict[tuple[str, str, bool], Any] = {}  # (dialect, table, ignoring)
+_HELD = "insert_rows_held"  # ``conn.info``: the rows ``together`` holds: [(table, rows, ignore)]
 
 
-def insert_rows(conn: Connection, *parts: Rows) -> None:
+def insert_rows(conn: Connection, *parts: Rows, ignore: Table | None = None) -> None:
     """Insert each part's rows into its table, in this transaction; parts without rows are
-    skipped. Plain inserts: a row a unique constraint already holds is an error, as always."""
-    parts = tuple((table, rows) for table, rows in parts if rows)
+    skipped. Plain inserts: a row a unique constraint already holds is an error, as always;
+    except in ``ignore``'s part, where such a row is left as it is (``ON CONFLICT DO
+    NOTHING``). Inside ``together`` on PostgreSQL the rows are held for its one statement."""
+    given = [(table, rows, table is ignore) for table, rows in parts if rows]
+    held: list[tuple[Table, list[dict[str, Any]], bool]] | None = conn.info.get(_HELD)
+    if held is not None:
+        held.extend(given)
+    else:
+        _write(conn, given)
+
+
+def holding(conn: Connection) -> bool:
+    """Inside ``together`` on PostgreSQL: rows given now are written at its end."""
+    return _HELD in conn.info
+
+
+@contextmanager
+def together(conn: Connection) -> Iterator[None]:
+    """On PostgreSQL, the rows ``insert_rows`` is given inside are written at the end, in one
+    statement (see the module docstring); elsewhere, or inside another ``together``, as they
+    come. An exception inside writes nothing held."""
+    if conn.dialect.name != "postgresql" or _HELD in conn.info:
+        yield
+        return
+    held: list[tuple[Table, list[dict[str, Any]], bool]] = []
+    conn.info[_HELD] = held
+    try:
+        yield
+    finally:
+        conn.info.pop(_HELD, None)  # the connection goes back to the pool: nothing stays on it
+    _write(conn, _merged(held))
+
+
+def _merged(held: list[tuple[Table, list[dict[str, Any]], bool]]
+            ) -> list[tuple[Table, list[dict[str, Any]], bool]]:
+    """Parts for the same table, columns and conflict rule as one part, their rows in the order
+    given (a transaction's journal entries are sealed in the order they were appended)."""
+    out: dict[tuple[str, tuple[str, ...], bool], tuple[Table, list[dict[str, Any]], bool]] = {}
+    for table, rows, ignore in held:
+        key = (table.name, tuple(rows[0]), ignore)
+        if key in out:
+            out[key][1].extend(rows)
+        else:
+            out[key] = (table, list(rows), ignore)
+    return list(out.values())
+
+
+def _write(conn: Connection, parts: list[tuple[Table, list[dict[str, Any]], bool]]) -> None:
     if not parts:
         return
     if conn.dialect.name != "postgresql" or len(parts) == 1:
-        for table, rows in parts:
-            plain = _PLAIN.get(table.name)
+        for table, rows, ignore in parts:
+            key = (conn.dialect.name, table.name, ignore)
+            plain = _PLAIN.get(key)
             if plain is None:  # inline: no RETURNING of a generated id (PostgreSQL)
-                plain = _PLAIN[table.name] = insert(table).inline()
+                plain = _PLAIN[key] = insert(table).inline() if not ignore else \
+                    _dialect(conn).insert(table).on_conflict_do_nothing()
             conn.execute(plain, rows if len(rows) > 1 else rows[0])
         return
-    shape = tuple((table.name, tuple(rows[0])) for table, rows in parts)
+    shape = tuple((table.name, tuple(rows[0]), ignore) for table, rows, ignore in parts)
     stmt = _BUILT.get(shape)
     if stmt is None:
-        stmt = _BUILT[shape] = text(_sql([(table, tuple(rows[0])) for table, rows in parts]))
-    params: dict[str, Any] = {}
-    for n, (_table, rows) in enumerate(parts):
-        for column in rows[0]:
-            params[f"p{n}_{column}"] = [row[column] for row in rows]
-    conn.execute(stmt, params)
+        stmt = _BUILT[shape] = text(_sql([(table, tuple(rows[0]), ignore)
+                                          for table, rows, ignore in parts]))
+    conn.execute(stmt, {f"p{n}": json.dumps(rows, default=_json_value, ensure_ascii=False,
+                                            separators=(",", ":"), check_circular=False)
+                        for n, (_table, rows, _ignore) in enumerate(parts)})
 
 
-def _sql(shapes: list[tuple[Table, tuple[str, ...]]]) -> str:
+def _json_value(value: Any) -> Any:
+    """A row's value JSON has no word for: a time as ISO 8601 (with its offset, if it has one),
+    which PostgreSQL reads back as the same instant."""
+    if isinstance(value, datetime | date):
+        return value.isoformat()
+    raise TypeError(f"no JSON for a {type(value).__name__} in a row to insert")
+
+
+def _dialect(conn: Connection) -> Any:
+    return postgresql if conn.dialect.name == "postgresql" else sqlite
+
+
+def _sql(shapes: list[tuple[Table, tuple[str, ...], bool]]) -> str:
     """``WITH w0 AS (INSERT …), … INSERT …`` for these tables and columns."""
     dialect = postgresql.dialect()
     quote = dialect.identifier_preparer.quote
     inserts = []
-    for n, (table, columns) in enumerate(shapes):
-        # arrays of the bare type (VARCHAR, not VARCHAR(32)): a cast would cut a long value
+    for n, (table, columns, ignore) in enumerate(shapes):
+        # read as the bare type (VARCHAR, not VARCHAR(32)): a cast would cut a long value
         # short, where the INSERT refuses it, as a plain one does
-        arrays = ", ".join(f"CAST(:p{n}_{c} AS {_bare(table.c[c].type, dialect)}[])"
-                           for c in columns)
+        record = ", ".join(f"{quote(c)} {_bare(table.c[c].type, dialect)}" for c in columns)
+        names = ", ".join(map(quote, columns))
         # names and types from the table's own metadata, values bound: nothing from input
-        inserts.append(f"INSERT INTO {quote(table.name)} ({', '.join(map(quote, columns))}) "  # noqa: S608
-                       f"SELECT * FROM unnest({arrays})")
+        inserts.append(f"INSERT INTO {quote(table.name)} ({names}) "  # noqa: S608
+                       f"SELECT {names} FROM json_to_recordset(CAST(:p{n} AS json)) "
+                       f"AS r{n}({record})"
+                       + (" ON CONFLICT DO NOTHING" if ignore else ""))
     *first, last = inserts
     return ("WITH " + ", ".join(f"w{n} AS ({sql})" for n, sql in enumerate(first)) + " " + last
             if first else last)

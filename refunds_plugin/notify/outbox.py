@@ -32,8 +32,8 @@ from sqlalchemy import Connection, Engine, and_, bindparam, exists, or_, select,
 
 from refunds_plugin.language import written_in
 from refunds_plugin.ledger.db import aware, write_tx
+from refunds_plugin.ledger.inserts import insert_rows
 from refunds_plugin.ledger.journal import insert_ignore
-from refunds_plugin.ledger.orders import dialect_insert
 from refunds_plugin.ledger.tables import decisions, orders, outbox
 from refunds_plugin.notify.kinds import kind as kind_of
 from refunds_plugin.notify.links import ASKS_FEEDBACK, answered, feedback_until
@@ -118,15 +118,7 @@ def enqueue(
 def enqueue_all(conn: Connection, rows: list[dict[str, Any]]) -> None:
     """Record the messages ``enqueue`` put in a ``batch``, in one statement; one already
     recorded (the same cause, kind and recipient) is left as it is, as ``enqueue`` does."""
-    stmt = _INSERT_MANY.get(conn.dialect.name)
-    if stmt is None:
-        stmt = _INSERT_MANY[conn.dialect.name] = dialect_insert(conn, outbox) \
-            .on_conflict_do_nothing()
-    if rows:  # one row as one row: a list of one is an executemany, a pipeline on psycopg
-        conn.execute(stmt, rows if len(rows) > 1 else rows[0])
-
-
-_INSERT_MANY: dict[str, Any] = {}
+    insert_rows(conn, (outbox, rows), ignore=outbox)  # inside ``together``: held for it
 
 
 def _row(conn: Connection, cause: str, kind: str, recipient: str | None, now: datetime,

@@ -5,18 +5,34 @@ tables are one statement there, a plain INSERT per table on SQLite."""
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
 from sqlalchemy import Engine, event, select, text
 from sqlalchemy.exc import DBAPIError
 
-from refunds_plugin.ledger.db import lock_order, make_engine, write_tx
-from refunds_plugin.ledger.inserts import insert_rows
+from refunds_plugin.finance.verify import verify_ledger
+from refunds_plugin.ledger import seal
+from refunds_plugin.ledger.db import aware, lock_order, make_engine, write_tx
+from refunds_plugin.ledger.inserts import holding, insert_rows, together
 from refunds_plugin.ledger.journal import record_event
-from refunds_plugin.ledger.tables import customer_orders, events, insight_marks, order_lines
+from refunds_plugin.ledger.tables import (
+    customer_orders,
+    events,
+    insight_marks,
+    ledger_entries,
+    order_line_labels,
+    order_lines,
+    outbox,
+    refund_attempts,
+    return_lines,
+)
+from refunds_plugin.notify.kinds import MERCHANT
+from refunds_plugin.notify.outbox import enqueue, enqueue_all
 from tests.conftest import _truncate
+from tests.fakes import Harness, order_paid, return_requested
+from tests.fakes.stripe_api import FakeStripe
 
 
 @pytest.fixture
@@ -122,3 +138,118 @@ def test_a_value_too_long_for_its_column_is_refused_and_nothing_is_written(pg: E
     with pg.connect() as conn:
         assert conn.execute(select(order_lines.c.line_id)).all() == []
         assert conn.execute(select(insight_marks.c.id)).all() == []
+
+
+def test_a_new_decisions_rows_are_one_statement_after_its_own_on_postgresql(
+    harness: Harness, fake_stripe: FakeStripe
+) -> None:
+    """Its return lines, attempt, journal entries and messages: one statement on PostgreSQL (a
+    plain INSERT per table on SQLite), and the same rows on both, in the order they were
+    written (the decision's journal entry before its attempt's, the messages in cause order)."""
+    fake_stripe.add_payment_intent(5500, "usd", "pi_123")
+    harness.post_storefront(order_paid())
+    engine = harness.runtime.engine
+    seen = Statements(engine)
+    try:
+        answer = harness.post_storefront(return_requested()).json
+    finally:
+        seen.close()
+    after = seen.sent[next(n for n, s in enumerate(seen.sent)
+                           if s.startswith("INSERT INTO decisions")) + 1:]
+    written = [s for s in after if "INSERT INTO" in s]
+    if engine.dialect.name == "postgresql":
+        assert len(written) == 1
+        assert all(f"INSERT INTO {t} " in written[0] for t in
+                   ("return_lines", "refund_attempts", "ledger_entries", "outbox"))
+    else:
+        assert len(written) >= 4
+    decision_id, attempt_id = answer["decision_id"], answer["attempts"][0]["id"]
+    with engine.connect() as conn:
+        entries = conn.execute(select(ledger_entries.c.entry_type, ledger_entries.c.subject_id)
+                               .where(ledger_entries.c.subject_id.in_([decision_id, attempt_id]))
+                               .order_by(ledger_entries.c.seq)).all()
+        assert [tuple(e) for e in entries] == [("decision", decision_id), ("attempt", attempt_id)]
+        attempt = conn.execute(select(refund_attempts.c.amount, refund_attempts.c.bonus,
+                                      refund_attempts.c.status, refund_attempts.c.tries)
+                               .where(refund_attempts.c.id == attempt_id)).one()
+        assert tuple(attempt) == (2500, 0, "pending", 0)  # one of two mugs at 25.00
+        mails = conn.execute(select(outbox.c.kind, outbox.c.status)
+                             .where(outbox.c.cause == f"decision:{decision_id}")
+                             .order_by(outbox.c.seq)).all()
+        assert [tuple(m) for m in mails] == [("request_received", "queued"),
+                                             ("approved", "queued"),
+                                             ("return.decided", "queued")]
+        assert conn.execute(select(return_lines.c.line_id, return_lines.c.quantity)
+                            .where(return_lines.c.decision_id == decision_id)).all() \
+            == [("l1", 1)]
+    seal.settle(engine)
+    assert list(verify_ledger(engine)) == []
+
+
+def test_held_rows_are_written_once_at_the_end_and_a_failure_writes_none(
+    any_db_url: str, now: datetime
+) -> None:
+    engine = make_engine(any_db_url)
+    try:
+        with pytest.raises(RuntimeError), write_tx(engine) as conn, together(conn):
+            insert_rows(conn, (insight_marks, [{"day": 1, "customer": None}]))
+            raise RuntimeError("the decision failed after its rows were given")
+        with write_tx(engine) as conn:
+            assert not holding(conn)  # the pooled connection holds nothing of the failure
+            with together(conn):
+                insert_rows(conn, (insight_marks, [{"day": 2, "customer": None}]))
+                if engine.dialect.name == "postgresql":
+                    assert holding(conn)
+                    assert conn.execute(select(insight_marks.c.day)).all() == []  # not yet
+            insert_rows(conn, (insight_marks, [{"day": 3, "customer": None}]))
+        with engine.connect() as conn:
+            assert conn.execute(select(insight_marks.c.day).order_by(insight_marks.c.day)
+                                ).scalars().all() == [2, 3]
+    finally:
+        engine.dispose()
+
+
+def test_a_message_already_recorded_is_left_as_it_is_when_held(
+    any_db_url: str, now: datetime
+) -> None:
+    engine = make_engine(any_db_url)
+    try:
+        for attempt in range(2):
+            with write_tx(engine) as conn, together(conn):
+                rows: list[dict[str, Any]] = []
+                enqueue(conn, cause="decision:d-1", kind="return.decided", recipient=MERCHANT,
+                        now=now, batch=rows, context={"n": attempt, "decision_id": "d-1",
+                                                      "order_id": "o-1", "outcome": "approve"})
+                enqueue_all(conn, rows)
+        with engine.connect() as conn:
+            stored = conn.execute(select(outbox.c.context)).scalars().all()
+        assert len(stored) == 1 and '"n": 0' in stored[0]
+    finally:
+        engine.dispose()
+
+
+def test_values_come_back_exactly_as_given_whatever_they_hold(any_db_url: str) -> None:
+    """Quotes, backslashes, line breaks, non-Latin letters, a time to the microsecond with its
+    offset, None and large amounts: read back as they were written, on both databases."""
+    engine = make_engine(any_db_url)
+    body = '{"note":"a \\"quoted\\" word, C:\\\\path\\nnext line","name":"Löwe ☕ 日本"}'
+    at = datetime(2026, 12, 6, 14, 33, 50, 123456, tzinfo=UTC)
+    labels = [{"order_id": "o-1", "line_id": "l1", "kind": "tag", "label": 'say "hi" \\ {x,y}',
+               "currency": "EUR", "quantity": 1, "amount": 9_007_199_254_740_993, "at": 1}]
+    try:
+        with write_tx(engine) as conn:
+            insert_rows(conn, (order_line_labels, labels),
+                        (insight_marks, [{"day": None, "customer": "Zoë@example.com"}]))
+            with together(conn):
+                insert_rows(conn, (ledger_entries, [{"entry_type": "note", "subject_id": "s-1",
+                                                     "body": body, "created_at": at}]))
+        with engine.connect() as conn:
+            got = conn.execute(select(ledger_entries.c.body, ledger_entries.c.created_at)).one()
+            label = conn.execute(select(order_line_labels.c.label,
+                                        order_line_labels.c.amount)).one()
+            mark = conn.execute(select(insight_marks.c.day, insight_marks.c.customer)).one()
+        assert got.body == body and aware(got.created_at) == at
+        assert tuple(label) == ('say "hi" \\ {x,y}', 9_007_199_254_740_993)
+        assert tuple(mark) == (None, "Zoë@example.com")
+    finally:
+        engine.dispose()
