@@ -47,7 +47,7 @@ def _decide_instead(conn: Connection, policy: policies.Policy, route: Route, row
                     held: frozenset[ResolutionKind] = frozenset()) -> RecordedDecision | str:
     """The exchanged lines decided as a return; or why not, as a note."""
     found = conn.execute(select(decisions.c.body, decisions.c.request, decisions.c.created_at,
-                                decisions.c.facts)
+                                decisions.c.facts, decisions.c.chosen_locale)
                          .where(decisions.c.id == row.decision_id)).first()
     if found is None:
         return f"exchange {row.decision_id}: nothing to fall back from"
@@ -76,7 +76,7 @@ def _decide_instead(conn: Connection, policy: policies.Policy, route: Route, row
     decision = policies.evaluate(policy, facts, request, aware(found.created_at))
     return record_decision(conn, decision=decision, facts=facts, request=request,
                            request_key=request.request_id, route=route(facts), now=now,
-                           held=held)
+                           held=held, locale=found.chosen_locale)  # its mails: as the first's
 
 
 def fall_back(conn: Connection, policy: policies.Policy, route: Route, row: ExchangeRow,

@@ -18,6 +18,7 @@ from refunds_plugin.finance.rows import (
     shown_status,
 )
 from refunds_plugin.finance.told import told_customer
+from refunds_plugin.language import written_in
 from refunds_plugin.ledger.tables import (
     decisions,
     exchange_dues,
@@ -85,8 +86,8 @@ def decision_detail(engine: Engine, decision_id: str,
         row = conn.execute(select(decisions).where(decisions.c.id == decision_id)).first()
         if row is None:
             return None
-        locale = conn.execute(select(orders.c.locale)
-                              .where(orders.c.order_id == row.order_id)).scalar()
+        locale = written_in(row.chosen_locale, conn.execute(  # as its mails were written
+            select(orders.c.locale).where(orders.c.order_id == row.order_id)).scalar())
         attempts = [dict(r._mapping) for r in conn.execute(
             select(refund_attempts).where(refund_attempts.c.decision_id == decision_id)
             .order_by(refund_attempts.c.seq)

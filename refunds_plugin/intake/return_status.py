@@ -20,6 +20,7 @@ from sqlalchemy import Connection, Engine, select
 from refunds_plugin.domain.decision import Decision, answered_at
 from refunds_plugin.domain.kinds import AttemptStatus
 from refunds_plugin.intake.returns_page import state_of
+from refunds_plugin.language import written_in
 from refunds_plugin.ledger import exchange_dues
 from refunds_plugin.ledger.db import read_tx
 from refunds_plugin.ledger.decisions import with_said
@@ -80,7 +81,9 @@ class DecisionStatus:
     # to send back, or no return address configured)
     instructions: dict[str, Any] | None = None
     exchange: ExchangeRow | None = None  # where an exchange stands (and where to pay)
-    locale: str | None = None  # the order's language tag, when the order gave one
+    # its mails' language (``language.written_in``): the one chosen when asking, else the
+    # order's language tag, when the order gave one
+    locale: str | None = None
     # an instant exchange's original that never came back: its value due (and where to pay)
     original_due: DueRow | None = None
     outcome: str = ""  # ``decisions.outcome``: approve | decline | review
@@ -106,7 +109,8 @@ def decision_status(engine: Engine, decision_id: str) -> DecisionStatus | None:
     with read_tx(engine) as conn:
         row = conn.execute(
             select(decisions.c.order_id, decisions.c.body, decisions.c.created_at,
-                   decisions.c.kind, decisions.c.said, decisions.c.outcome, decisions.c.currency)
+                   decisions.c.kind, decisions.c.said, decisions.c.outcome, decisions.c.currency,
+                   decisions.c.chosen_locale)
             .where(decisions.c.id == decision_id)
         ).first()
         if row is None or row.kind != "return":
@@ -157,7 +161,8 @@ def decision_status(engine: Engine, decision_id: str) -> DecisionStatus | None:
     return DecisionStatus(decision_id, row.order_id, decision,
                           row.created_at, review, money, names, note, reviewed_at,
                           shipped.instructions() if shipped is not None else None, swapped,
-                          locale, due, row.outcome, row.currency, tuple(unreadable))
+                          written_in(row.chosen_locale, locale), due, row.outcome,
+                          row.currency, tuple(unreadable))
 
 
 def _read(reading: Any, column: str, unreadable: dict[str, str]) -> Any:

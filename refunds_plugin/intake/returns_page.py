@@ -22,6 +22,7 @@ from policies import deadline
 from refunds_plugin.domain.decision import Decision, RuleResult, swapped
 from refunds_plugin.domain.facts import OrderFacts, ReturnLine, ReturnRequest, Variant
 from refunds_plugin.domain.kinds import Reason, ResolutionKind
+from refunds_plugin.language import written_in
 from refunds_plugin.ledger.db import read_tx
 from refunds_plugin.ledger.decisions import RecordedDecision, find_decision
 from refunds_plugin.ledger.facts import load_facts
@@ -263,14 +264,16 @@ def order_locale(engine: Engine, order_id: str) -> str | None:
 
 
 def decision_locale(engine: Engine, decision_id: str) -> str | None:
-    """The language of the order a decision is about (``order_locale``), for the pages that
-    know the decision before the order (the "How did we do?" link)."""
+    """The language of a decision's mails (``language.written_in``: the one chosen when asking,
+    else its order's), for the pages that know the decision before the order (the "How did we
+    do?" link in those mails)."""
     with read_tx(engine) as conn:
-        return conn.execute(
-            select(orders.c.locale)
-            .select_from(decisions.join(orders, orders.c.order_id == decisions.c.order_id))
+        row = conn.execute(
+            select(decisions.c.chosen_locale, orders.c.locale)
+            .select_from(decisions.outerjoin(orders, orders.c.order_id == decisions.c.order_id))
             .where(decisions.c.id == decision_id)
-        ).scalar_one_or_none()
+        ).first()
+    return written_in(*row) if row is not None else None
 
 
 def order_name(engine: Engine, order_id: str) -> str:

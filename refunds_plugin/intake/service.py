@@ -225,11 +225,12 @@ class Service:
 
     def return_requested(
         self, source: str, event_id: str, type_: str, payload: str, request: ReturnRequest,
-        *, policy: policies.Policy | None = None,
+        *, policy: policies.Policy | None = None, locale: str | None = None,
     ) -> Answer:
         """Decide a return request once, however often and however concurrently it arrives.
         ``policy``: other terms than the shop's for this request (an EU withdrawal's statutory
-        floor, ``intake/withdrawals.py``); everything else is the same path."""
+        floor, ``intake/withdrawals.py``); ``locale``: the language the customer chose on the
+        returns pages, their mails' (``record_decision``); everything else is the same path."""
         storefront.refuse_future_request(request, self.clock())  # before the inbox, as orders
         terms = policy or self.policy
         if self.saleor is not None:
@@ -283,7 +284,7 @@ class Service:
                     event_row=row, held=physical.held_kinds(terms, self.config, decision),
                     approved=partial(physical.open_for, facts=order_facts, policy=terms,
                                      config=self.config, now=now, seen=seen),
-                    seen=seen, test_mode=dry_run,
+                    seen=seen, test_mode=dry_run, locale=locale,
                     connected=routing.connected(self.config, order_facts),
                 )
                 duplicate = not recorded.created

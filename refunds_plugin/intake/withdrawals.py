@@ -36,6 +36,7 @@ from refunds_plugin.domain.facts import OrderFacts, ReturnLine, ReturnRequest
 from refunds_plugin.domain.kinds import Reason, ResolutionKind
 from refunds_plugin.errors import NotFound, RefundsError
 from refunds_plugin.intake.answers import Answer
+from refunds_plugin.language import normalise
 from refunds_plugin.ledger.db import aware, lock_order, read_tx, write_tx
 from refunds_plugin.ledger.facts import load_facts, order_extra
 from refunds_plugin.ledger.journal import append_entry, insert_ignore, to_json
@@ -177,7 +178,8 @@ class Statement:
     lines: tuple[Chosen, ...]
     whole_order: bool
     text: str  # the statement in the customer's language ("I hereby withdraw …")
-    locale: str | None = None
+    locale: str | None = None  # the page's language: the receipt's
+    chosen: str | None = None  # the one chosen on the returns pages: the return's mails'
 
 
 @dataclass(frozen=True)
@@ -194,6 +196,7 @@ class Withdrawal:
     legal_deadline: datetime
     decision_id: str | None
     created: bool = False  # this call recorded it (False: a form confirmed before)
+    chosen: str | None = None  # the language chosen on the returns pages (``Statement``)
 
     @classmethod
     def from_row(cls, row: Any, created: bool = False) -> Withdrawal:
@@ -204,7 +207,7 @@ class Withdrawal:
         assert received is not None and deadline is not None
         return cls(row.id, row.order_id, row.name, row.email, lines, bool(row.whole_order),
                    received, aware(row.period_ends), bool(row.in_period), deadline,
-                   row.decision_id, created)
+                   row.decision_id, created, row.chosen_locale)
 
 
 def withdrawal_id(order_id: str, form_key: str) -> str:
@@ -239,7 +242,8 @@ def record(engine: Engine, policy: policies.Policy, statement: Statement,
             "whole_order": statement.whole_order, "received_at": received,
             "period_ends": span.ends, "in_period": span.open_at(received),
             "legal_deadline": received + timedelta(days=WITHDRAWAL_DAYS),
-            "locale": statement.locale, "decision_id": None, "created_at": now,
+            "locale": statement.locale, "chosen_locale": normalise(statement.chosen),
+            "decision_id": None, "created_at": now,
         }
         created = insert_ignore(conn, withdrawals, row)
         if created:
@@ -280,7 +284,8 @@ class ReturnService(Protocol):
 
     def return_requested(self, source: str, event_id: str, type_: str, payload: str,
                          request: ReturnRequest, *,
-                         policy: policies.Policy | None = None) -> Answer: ...
+                         policy: policies.Policy | None = None,
+                         locale: str | None = None) -> Answer: ...
 
     def dry_run_for(self, order_facts: OrderFacts) -> bool: ...
 
@@ -300,7 +305,7 @@ def become_return(service: ReturnService, w: Withdrawal) -> Answer | None:
                        "received_at": w.received_at.isoformat()})
     try:
         answer = service.return_requested(SOURCE, w.id, "withdrawal.received", payload, request,
-                                          policy=statutory(service.policy))
+                                          policy=statutory(service.policy), locale=w.chosen)
     except RefundsError as exc:
         log.warning("withdrawal %s: its return could not be decided: %s", w.id, exc)
         return None

@@ -1,9 +1,13 @@
 """The languages a customer can read: which one a reader gets, and the catalogues' home.
 
 Everything a customer reads goes through Babel's message catalogues in ``translations/``
-(``<locale>/LC_MESSAGES/messages.po``, compiled to ``.mo`` at build and test time). The reader's
-language comes from the order (``order.paid``'s ``locale``, Saleor's ``languageCode``), then the
-browser's ``Accept-Language``, then the shop's ``REFUNDS_DEFAULT_LOCALE``.
+(``<locale>/LC_MESSAGES/messages.po``, compiled to ``.mo`` at build and test time). A page's
+reader language is the one chosen on the returns pages (``?lang=``), then the order's
+(``order.paid``'s ``locale``, Saleor's ``languageCode``), then the browser's
+``Accept-Language``, then the shop's ``REFUNDS_DEFAULT_LOCALE``. A customer's mail about a
+return (``written_in``) is in the language they chose on the returns pages when asking for it
+(``decisions.chosen_locale``), then the order's, then the shop's default: never the browser's,
+since a worker sends it with no request at hand. Only ``LOCALES`` count; any other falls through.
 """
 
 from __future__ import annotations
@@ -33,3 +37,10 @@ def pick(*candidates: str | None, default: str = "en") -> str:
         if code is not None:
             return code
     return normalise(default) or "en"
+
+
+def written_in(chosen: str | None, order_locale: str | None) -> str | None:
+    """A customer's mail's language: the one they chose on the returns pages (``chosen``, if
+    shipped), else the order's as stored (None: neither; the renderer's ``pick`` then falls back
+    to the shop's default, as it does for an order language not shipped)."""
+    return normalise(chosen) or order_locale

@@ -24,6 +24,7 @@ from policies.explanation import without_promise
 from refunds_plugin.domain.decision import Decision, RuleResult
 from refunds_plugin.domain.facts import OrderFacts, ReturnRequest
 from refunds_plugin.domain.kinds import DecisionKind, Outcome, ResolutionKind
+from refunds_plugin.language import normalise
 from refunds_plugin.language.said import Joined, rebuild, said, structure, structured
 from refunds_plugin.ledger import saleor_returns
 from refunds_plugin.ledger.attempts import write_attempts
@@ -204,6 +205,7 @@ def record_decision(
     seen: OrderSeen | None = None,
     test_mode: bool = False,
     connected: frozenset[str] | None = None,
+    locale: str | None = None,
 ) -> RecordedDecision:
     """Store a decision once per ``(order, request_key)``, its attempts and its journal entry.
 
@@ -216,12 +218,15 @@ def record_decision(
     messages need not read it again. ``test_mode``: its money would not really move (a Stripe
     test key), so its messages say test mode as a dry run's do. ``connected``: the providers
     that can be called (``routing.connected``; None: not checked): an approval routed to
-    another goes to a person (``guard_connected``).
+    another goes to a person (``guard_connected``). ``locale``: the language the customer
+    chose on the returns pages when asking; its mails are written in it (one not shipped is
+    not kept: ``language.written_in``).
     """
     decision = guard_currency(conn, guard_refundable(decision, facts), facts, seen)
     if connected is not None:
         decision = guard_connected(decision, route, connected)
     decision_id = str(uuid.uuid4())
+    chosen = normalise(locale)
     asked = request_json(request)
     body = decision_body(decision)
     # how the explanation was said, to say it again in a reader's language; beside the
@@ -247,6 +252,7 @@ def record_decision(
             "policy_hash": decision.policy_hash,
             "explanation": decision.explanation,
             "said": said_json,
+            "chosen_locale": chosen,
             "body": to_json(body),
             "facts": to_json(facts_json(facts)),
             "request": to_json(asked),
@@ -264,7 +270,7 @@ def record_decision(
     with together(conn):
         written, opened = _write_rest(conn, decision_id, decision, facts, body, asked,
                                       request_key, route, now, held, approved, seen, said_json,
-                                      test_mode)
+                                      test_mode, chosen)
     ids = tuple(row["id"] for row in written)
     return RecordedDecision(decision_id, decision, ids, created=True, written=tuple(written),
                             opened=opened)
@@ -275,7 +281,7 @@ def _write_rest(conn: Connection, decision_id: str, decision: Decision, facts: O
                 route: dict[str, str], now: datetime, held: frozenset[ResolutionKind],
                 approved: Callable[[Connection, str, Decision], Any] | None,
                 seen: OrderSeen | None, said_json: str | None,
-                test_mode: bool) -> tuple[list[dict[str, Any]], Any]:
+                test_mode: bool, chosen: str | None) -> tuple[list[dict[str, Any]], Any]:
     """``record_decision`` after its row: what a new decision writes beside it."""
     index_return(conn, decision_id=decision_id, decision=decision, body=body,
                  request=asked,
@@ -302,7 +308,7 @@ def _write_rest(conn: Connection, decision_id: str, decision: Decision, facts: O
             open_review(conn, decision_id, review_reason(decision, body["trace"]), now)
     decision_recorded(conn, decision_id=decision_id, decision=decision, order_id=facts.order_id,
                       customer_email=facts.customer.email, now=now,
-                      seen=None if seen is None else Seen(seen, said_json, opened),
+                      seen=None if seen is None else Seen(seen, said_json, opened, chosen),
                       # its attempts say; with none (a review, a decline) the order's route
                       dry_run=test_mode or (any(row["provider"] == "dryrun" for row in written)
                                             if written else "dryrun" in route.values()),

@@ -122,13 +122,14 @@ def return_context(conn: Connection, decision_id: str,
 
 @dataclass(frozen=True)
 class Seen:
-    """What the transaction recording a new decision read or wrote already: the order row
-    (number, item names, language), the decision's ``said`` as stored, and the return it
-    opened (None: none). Its messages are written from these, without reading them again."""
+    """What the transaction recording a new decision read or wrote already, for its messages:
+    the order row (number, item names, language), the decision's ``said`` as stored, the
+    return it opened (None: none), the customer's chosen language (``chosen_locale``)."""
 
     order: OrderSeen
     said: str | None
     shipment: ReturnRow | None
+    chosen: str | None = None
 
 
 def decision_recorded(
@@ -140,7 +141,7 @@ def decision_recorded(
     ``request_lines``: the lines the request named (``request_received`` lists each, taken or
     not, with why: ``notify.asked``)."""
     context = decision_context(conn, decision_id, decision, order_id, seen=seen)
-    known = Known(seen.order.locale, seen.said) if seen is not None else None
+    known = Known(seen.order.locale, seen.said, seen.chosen) if seen is not None else None
     mails, cause = context | ({"test_mode": True} if dry_run else {}), f"decision:{decision_id}"
     rows: list[dict[str, Any]] = []
     if decision.kind is DecisionKind.RETURN:

@@ -30,6 +30,7 @@ from typing import Any
 
 from sqlalchemy import Connection, Engine, and_, bindparam, exists, or_, select, update
 
+from refunds_plugin.language import written_in
 from refunds_plugin.ledger.db import aware, write_tx
 from refunds_plugin.ledger.inserts import insert_rows
 from refunds_plugin.ledger.journal import insert_ignore
@@ -81,10 +82,12 @@ class OutboxRow:
 @dataclass(frozen=True)
 class Known:
     """What the caller's transaction read already for a mail: the order's language
-    (``orders.locale``) and the decision's ``said`` as stored, so they are not read again."""
+    (``orders.locale``), the decision's ``said`` as stored and the language the customer chose
+    (``decisions.chosen_locale``), so they are not read again."""
 
     locale: str | None
     said: str | None
+    chosen: str | None = None
 
 
 def enqueue(
@@ -156,19 +159,36 @@ def _row(conn: Connection, cause: str, kind: str, recipient: str | None, now: da
 
 def _in_their_language(conn: Connection, locale: str | None, context: dict[str, Any],
                        known: Known | None) -> tuple[str | None, dict[str, Any]]:
-    """A customer's mail is in the order's language (``orders.locale``) unless the caller
-    named one, and carries its decision's explanation as message ids and parameters
-    (``decisions.said``), so the renderer can say it in that language."""
-    if locale is None and context.get("order_id"):
-        locale = known.locale if known is not None else conn.execute(select(orders.c.locale)
+    """A customer's mail is in the language the caller named (a withdrawal's receipt: its
+    page's), else ``language.written_in``'s: the one the customer chose on the returns pages
+    when asking (``decisions.chosen_locale``), else the order's (``orders.locale``). It carries
+    its decision's explanation as message ids and parameters (``decisions.said``), so the
+    renderer can say it in that language. Recorded on the row, so a worker renders it alike."""
+    decision_id = context.get("decision_id")
+    chosen: str | None = None
+    order_locale: str | None = None
+    stored: str | None = None
+    if known is not None:
+        chosen, order_locale, stored = known.chosen, known.locale, known.said
+    elif decision_id and (row := conn.execute(_DECIDED_IN, {"id": str(decision_id)}).first()):
+        chosen, order_locale, stored = row  # one read: the order's row through its decision's
+    elif locale is None and context.get("order_id"):
+        order_locale = conn.execute(select(orders.c.locale)
             .where(orders.c.order_id == str(context["order_id"]))).scalar()
-    if context.get("decision_id") and "explanation" in context:
-        stored = known.said if known is not None else conn.execute(select(decisions.c.said)
-            .where(decisions.c.id == str(context["decision_id"]))).scalar()
-        said = read_said(str(context["decision_id"]), stored) if stored else None
-        if said is not None:
-            context = {**context, "explanation_said": said}
+    if locale is None:
+        locale = written_in(chosen, order_locale)
+    said = read_said(str(decision_id), stored) \
+        if decision_id and "explanation" in context and stored else None
+    if said is not None:
+        context = {**context, "explanation_said": said}
     return locale, context
+
+
+_DECIDED_IN = (
+    select(decisions.c.chosen_locale, orders.c.locale, decisions.c.said)
+    .select_from(decisions.outerjoin(orders, orders.c.order_id == decisions.c.order_id))
+    .where(decisions.c.id == bindparam("id"))
+)
 
 
 def read_said(decision_id: str, stored: str) -> Any:

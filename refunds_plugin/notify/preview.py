@@ -21,6 +21,7 @@ from typing import Any
 from sqlalchemy import Connection, Engine, or_, select
 
 from refunds_plugin.errors import NotFound
+from refunds_plugin.language import written_in
 from refunds_plugin.ledger.tables import (
     decisions,
     ledger_entries,
@@ -105,10 +106,10 @@ def preview(engine: Engine, renderer: Renderer, kind: str, decision_id: str,
             context["asked"] = asked(decision, _request_lines(row.request),
                                      order_names(conn, row.order_id)[1], context["items"])
         said = read_said(decision_id, row.said) if row.said else None
-        if said is not None:  # as the queued message would carry it: in the order's language
+        if said is not None:  # as the queued message would carry it, in its language
             context["explanation_said"] = said
-        locale = conn.execute(select(orders.c.locale)
-                              .where(orders.c.order_id == row.order_id)).scalar()
+        locale = written_in(row.chosen_locale, conn.execute(
+            select(orders.c.locale).where(orders.c.order_id == row.order_id)).scalar())
         example = False
         if kind in MONEY_KINDS:
             attempt_id = conn.execute(

@@ -42,6 +42,7 @@ from refunds_plugin.finance.told import told_customer
 from refunds_plugin.insights.period import period_params
 from refunds_plugin.intake import reviews
 from refunds_plugin.intake import saleor_returns as saleor_by_hand
+from refunds_plugin.language import written_in
 from refunds_plugin.language.catalogue import english
 from refunds_plugin.money import AmountError
 from refunds_plugin.notify.preview import standing
@@ -214,7 +215,8 @@ def _queued(rv: Any, default_locale: str) -> dict[str, Any]:
                   unreadable, extra={"decision_id": rv.decision_id, "order_id": rv.order_id})
     return {**rv._mapping, "comment": str(request_json.get("comment") or ""),
             "fees": sum(int(f.get("amount", 0)) for f in body.get("fees", [])),
-            "told": told_customer(rv.explanation, rv.said, rv.locale, default_locale),
+            "told": told_customer(rv.explanation, rv.said, written_in(rv.chosen_locale, rv.locale),
+                                  default_locale),
             "unreadable": unreadable}
 
 

@@ -66,7 +66,7 @@ def views(h: Hooks) -> tuple[Callable[[str], tuple[str, int]], Callable[[str], t
             return h.message(t.status_unreadable_heading, t.status_unreadable, 500)
         if found is None:
             return h.message(t.status_invalid_heading, t.status_invalid, 404)
-        g.locale = found.locale  # the order's language first, then the browser's
+        g.locale = found.locale  # its mails' (chosen when asking, else the order's) first
         refresh()
         return found
 

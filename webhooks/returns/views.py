@@ -53,6 +53,7 @@ from refunds_plugin.ledger import text
 from refunds_plugin.notify import links
 from refunds_plugin.notify.theme import theme
 from refunds_plugin.routing import no_money_moves
+from webhooks.language import chosen_locale
 from webhooks.returns import decided, languages, lookup_limits, policy_page, render
 from webhooks.returns import feedback as feedback_mod
 from webhooks.returns import form as form_mod
@@ -293,7 +294,7 @@ def order_form() -> Any:
         return redirect(url_for("returns.quote"), 303)
     payload = json.dumps({"order_id": order_id, "form": _submitted()}, sort_keys=True)
     answer = rt.service.return_requested("returns_page", event_id, "return.requested",
-                                         payload, req)
+                                         payload, req, locale=chosen_locale())  # its mails
     rt.service.answer_with_code(answer)  # a store credit's code, worth a short wait
     return _to_answer(answer.recorded.id)
 

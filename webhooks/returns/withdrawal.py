@@ -36,6 +36,7 @@ from refunds_plugin.ledger import text
 from refunds_plugin.notify import stored
 from refunds_plugin.notify.mail import emailed
 from refunds_plugin.notify.outbox import valid_email
+from webhooks.language import chosen_locale
 from webhooks.returns import strings
 from webhooks.returns.form import Problem, by_field, on_fields
 
@@ -263,7 +264,7 @@ def _posted(h: Hooks, facts: OrderFacts) -> Any:
         return redirect(url_for("returns.withdraw_confirm"), 303)
     statement = wd.Statement(order_id, nonce, fields["name"], fields["email"],
                              tuple(fields["lines"]), fields["scope"] == "all",
-                             statement_text(), str(get_locale() or "en"))
+                             statement_text(), str(get_locale() or "en"), chosen_locale())
     w, _answer = wd.withdraw(rt.service, statement, rt.service.clock())
     _spent(order_id)
     return _to_receipt(h, w.id)

@@ -116,6 +116,9 @@ decisions = Table(
     # JSON: the explanation's message ids and parameters (``language.said``), to render it in
     # each reader's language; not in the journal, so translations never touch the chain (0012)
     Column("said", Text, nullable=True),
+    # the language the customer chose on the returns pages when asking (a shipped one; None:
+    # none chosen): its mails are written in it before the order's language (0030)
+    Column("chosen_locale", String(35), nullable=True),
     UniqueConstraint("order_id", "request_key", name="uq_decisions_order_request"),
     Index("ix_decisions_created_at", "created_at"),
     Index("ix_decisions_customer_email", "customer_email"),

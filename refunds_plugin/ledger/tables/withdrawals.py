@@ -32,7 +32,9 @@ withdrawals = Table(
     Column("period_ends", DateTime(timezone=True), nullable=True),  # None: no end (or no date)
     Column("in_period", Boolean, nullable=False),  # False: late; sent to a person
     Column("legal_deadline", DateTime(timezone=True), nullable=False),  # received + 14 days
-    Column("locale", String(35), nullable=True),
+    Column("locale", String(35), nullable=True),  # the page's: its receipt's language
+    # the language chosen on the returns pages (None: none), for the return's mails (0030)
+    Column("chosen_locale", String(35), nullable=True),
     Column("decision_id", String(36), nullable=True),  # the return it became
     Column("created_at", DateTime(timezone=True), nullable=False),
     UniqueConstraint("order_id", "form_key", name="uq_withdrawals_order_form"),

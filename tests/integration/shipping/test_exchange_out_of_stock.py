@@ -11,6 +11,7 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
+from sqlalchemy import update
 
 from refunds_plugin.ledger.tables import decisions, events, exchanges, outbox, refund_attempts
 from refunds_plugin.notify.links import status_token
@@ -123,3 +124,22 @@ def test_an_unknown_exchange_or_an_item_it_does_not_send_is_refused_with_nothing
         "code": "invalid_sku",
         "message": f"HAT-1 is not a new item of exchange {decision_id} (it sends SHIRT-L)"})
     assert tables(r) == before
+
+
+def test_the_refund_decided_instead_is_told_in_the_language_chosen_for_the_exchange(
+    returns_service: Callable[..., Returns],
+) -> None:
+    """The exchange was asked for on the returns pages in French (``decisions.chosen_locale``):
+    the refund decided in its place keeps that choice, so its email is French too."""
+    r, decision_id = ready(returns_service)
+    with r.h.runtime.engine.begin() as conn:
+        conn.execute(update(decisions).where(decisions.c.id == decision_id)
+                     .values(chosen_locale="fr"))
+
+    assert sold_out(r, "sf_so_1", decision_id, ["SHIRT-L"]).status_code == 200
+
+    [row] = r.h.rows(exchanges)
+    assert {d.id: d.chosen_locale for d in r.h.rows(decisions)} == {
+        decision_id: "fr", row.fallback_decision_id: "fr"}
+    [mail] = [m for m in r.h.rows(outbox) if m.kind == "exchange_unavailable"]
+    assert mail.locale == "fr"

@@ -157,3 +157,42 @@ def test_a_language_chosen_on_the_pages_is_the_receipts_language_page_and_email(
     assert [(m.subject, m.message["Content-Language"]) for m in shop.smtp.to("anna@example.com")
             if "12:00:07" in m.part("plain")] == [
         ("Accusé de réception de votre rétractation pour la commande 1001", "fr")]
+
+
+def test_the_return_a_withdrawal_becomes_is_told_in_the_language_chosen_too(
+    shop: Shop, clock: Clock,
+) -> None:
+    """The order named no language (the shop's default is English) and the browser is English:
+    the customer chose French before withdrawing, so the return's emails are French like the
+    receipt, and its decision keeps the choice (``decisions.chosen_locale``)."""
+    shop.paid()
+    clock.now = datetime(2026, 11, 24, 12, 0, 7, tzinfo=UTC)
+    client = shop.h.client()
+    client.environ_base["HTTP_ACCEPT_LANGUAGE"] = "en-GB"
+    assert client.get("/returns/withdraw?lang=fr").status_code == 200
+    shop.withdraw(client)
+    shop.h.drain()
+
+    assert [(m.subject, m.message["Content-Language"])
+            for m in shop.smtp.to("anna@example.com")] == [
+        ("Accusé de réception de votre rétractation pour la commande 1001", "fr"),
+        ("Nous avons reçu votre demande de retour pour la commande 1001", "fr"),
+        ("Votre retour pour la commande 1001 est accepté", "fr")]
+    assert [(w.locale, w.chosen_locale) for w in shop.h.rows(withdrawals)] == [("fr", "fr")]
+    assert [d.chosen_locale for d in shop.h.rows(decisions)] == ["fr"]
+
+
+def test_a_withdrawal_in_the_browsers_language_leaves_the_returns_emails_to_the_order(
+    shop: Shop, clock: Clock,
+) -> None:
+    """Nothing chosen: the receipt is in the page's language (the browser's German), but the
+    return's emails follow the order (none named: the shop's English), as the order goes first."""
+    shop.paid()
+    clock.now = datetime(2026, 11, 24, 12, 0, 7, tzinfo=UTC)
+    client = shop.h.client()
+    client.environ_base["HTTP_ACCEPT_LANGUAGE"] = "de-DE"
+    shop.withdraw(client)
+    shop.h.drain()
+
+    assert [r.locale for r in shop.h.rows(outbox) if r.channel == "mail"] == ["de", None, None]
+    assert [(w.locale, w.chosen_locale) for w in shop.h.rows(withdrawals)] == [("de", None)]

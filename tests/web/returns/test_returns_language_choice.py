@@ -1,6 +1,7 @@
 """The reader chooses the pages' language (a link per catalogue language, ``?lang=``), and the
-choice is kept for the rest of the return, over the order's own language; a ``lang`` naming no
-shipped language changes nothing."""
+choice is kept for the rest of the return, over the order's own language, and with the return
+it asked for (its status page; its emails: ``tests/integration/notify/test_email_chosen_language``);
+a ``lang`` naming no shipped language changes nothing."""
 
 from __future__ import annotations
 
@@ -63,8 +64,9 @@ def test_a_chosen_language_beats_the_orders_and_is_kept_through_the_return(
     status = re.search(r'href="(/returns/status/[^"]+)"', answer.get_data(as_text=True))
     assert status
     assert "Dónde está tu dinero" in text(client.get(status.group(1)))
-    # someone else opening the link reads the order's language, as before
-    assert "Où en est votre argent" in text(french_order_shop.app.test_client().get(
+    # the link (the one in the return's emails, written in Spanish too) opened in another
+    # browser, without the session's choice, reads the language chosen when asking
+    assert "Dónde está tu dinero" in text(french_order_shop.app.test_client().get(
         status.group(1)))
 
 
