@@ -117,7 +117,7 @@ decisions = Table(
     # each reader's language; not in the journal, so translations never touch the chain (0012)
     Column("said", Text, nullable=True),
     # the language the customer chose on the returns pages when asking (a shipped one; None:
-    # none chosen): its mails are written in it before the order's language (0030)
+    # none chosen): its mails are written in it before the order's language (0031)
     Column("chosen_locale", String(35), nullable=True),
     UniqueConstraint("order_id", "request_key", name="uq_decisions_order_request"),
     Index("ix_decisions_created_at", "created_at"),

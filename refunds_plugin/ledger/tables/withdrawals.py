@@ -33,7 +33,7 @@ withdrawals = Table(
     Column("in_period", Boolean, nullable=False),  # False: late; sent to a person
     Column("legal_deadline", DateTime(timezone=True), nullable=False),  # received + 14 days
     Column("locale", String(35), nullable=True),  # the page's: its receipt's language
-    # the language chosen on the returns pages (None: none), for the return's mails (0030)
+    # the language chosen on the returns pages (None: none), for the return's mails (0031)
     Column("chosen_locale", String(35), nullable=True),
     Column("decision_id", String(36), nullable=True),  # the return it became
     Column("created_at", DateTime(timezone=True), nullable=False),

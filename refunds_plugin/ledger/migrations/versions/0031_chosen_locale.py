@@ -9,8 +9,8 @@ choice too, for the return it becomes (decided by the request, or later by the e
 Rows written before this revision, and returns asked for elsewhere, stay NULL: their mails are in
 the order's language, else the shop's default, as before.
 
-Revision ID: 0030
-Revises: 0029
+Revision ID: 0031
+Revises: 0030
 """
 
 from __future__ import annotations
@@ -18,8 +18,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0030"
-down_revision = "0029"
+revision = "0031"
+down_revision = "0030"
 branch_labels = None
 depends_on = None
 
