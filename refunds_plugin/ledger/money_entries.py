@@ -142,3 +142,23 @@ _PRIOR_CTE = _PRIOR.with_for_update().cte("prior")
 def prior_cte() -> Any:
     """The payment's row as the upsert finds it (locked), for ``payment_statement``."""
     return _PRIOR_CTE
+
+
+# --- which order a payment's row names, as this transaction wrote it ---------------------------
+
+_OWNERS = "payment_owner_written"  # ``conn.info``: (transaction, (provider, reference, order))
+
+
+def remember_owner(conn: Connection, provider: str, reference: str, owner: str) -> None:
+    """``record_payment``: the order the payment's row names after its upsert."""
+    conn.info[_OWNERS] = (conn.get_transaction(), (provider, reference, owner))
+
+
+def written_owner(conn: Connection, provider: str, reference: str) -> str | None:
+    """The order this transaction's ``record_payment`` of this payment left on its row (None:
+    not known here, read it). Under the payment's lock, so no other writer changed it since."""
+    held = conn.info.get(_OWNERS)
+    if held is None or held[0] is not conn.get_transaction():
+        return None
+    provider_, reference_, owner = held[1]
+    return owner if (provider_, reference_) == (provider, reference) else None

@@ -303,21 +303,8 @@ def record_payment(
             money_entries.journal_payment(conn, before, after, now)
         owner = None if after is None else after.order_id
     if owner is not None:  # what the row says now, in this transaction: no read for it
-        conn.info[_OWNERS] = (conn.get_transaction(), (provider, reference, owner))
+        money_entries.remember_owner(conn, provider, reference, owner)
     return reference
-
-
-_OWNERS = "payment_owner_written"  # ``conn.info``: (transaction, (provider, reference, order))
-
-
-def written_owner(conn: Connection, provider: str, reference: str) -> str | None:
-    """The order this transaction's ``record_payment`` of this payment left on its row (None:
-    not known here, read it). Under the payment's lock, so no other writer changed it since."""
-    held = conn.info.get(_OWNERS)
-    if held is None or held[0] is not conn.get_transaction():
-        return None
-    provider_, reference_, owner = held[1]
-    return owner if (provider_, reference_) == (provider, reference) else None
 
 
 def report_refunded(

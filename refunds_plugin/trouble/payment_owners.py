@@ -12,7 +12,7 @@ from datetime import datetime
 
 from sqlalchemy import ColumnElement, Connection, ScalarSelect, bindparam, func, select
 
-from refunds_plugin.ledger.orders import written_owner
+from refunds_plugin.ledger.money_entries import written_owner
 from refunds_plugin.ledger.tables import payments
 from refunds_plugin.trouble.follow_ups import open_follow_up
 
