@@ -13,13 +13,13 @@ from typing import Any
 
 import pytest
 from click.testing import CliRunner
-from sqlalchemy import or_
+from sqlalchemy import Engine, func, or_, select
 
 from refunds_plugin.cli import main
 from refunds_plugin.ledger import fold as folding
 from refunds_plugin.ledger import rollups
 from refunds_plugin.ledger.migrate import head_revision, migrate
-from refunds_plugin.ledger.tables import decisions, insight_marks, reviews
+from refunds_plugin.ledger.tables import decisions, insight_marks, money_days, reviews
 from tests.fakes import Harness
 from tests.fakes.finance_scene import as_before
 from tests.fakes.reopened import DOCK, KEEP, WAYS, approved, decline, refuse_payout
@@ -45,6 +45,16 @@ def figures(h: Harness) -> dict[str, Any]:
                     mug["units_returned"], mug["money_returned"], mug["money_kept"]),
         "costs": {r["term"]: r["amount"] for r in costs["rows"] if r["amount"]},
     }
+
+
+def folded_money(engine: Engine) -> dict[str, int]:
+    """The USD fees and kept money the rollups hold."""
+    with engine.connect() as conn:
+        rows = conn.execute(select(money_days.c.term, func.sum(money_days.c.amount))
+                            .where(money_days.c.currency == "USD",
+                                   money_days.c.term.in_(("fees", "kept")))
+                            .group_by(money_days.c.term)).all()
+    return {term: int(amount) for term, amount in rows}
 
 
 def fold(h: Harness) -> str:
@@ -116,9 +126,10 @@ def test_revision_0026_recounts_the_rollups_folded_while_such_a_return_counted(
         while folding.fold(engine):
             pass
     assert h.count(insight_marks) == 0
+    # what was folded then: the declined return's fee and kept money too (read from the rollups
+    # themselves: today's readers need today's columns, which a ledger at 0025 has not)
+    assert folded_money(engine) == {"fees": 500, "kept": 5000}
     paid = {"refunded": 2250, "money_out": 2250}  # order 1002's
-    assert figures(h) == {"reasons": ("MUG-1", 4, 10000, 2, 2, 5000, 5000),
-                          "costs": {**paid, "fees": 500, "kept": 5000}}
 
     assert migrate(engine) == ("0025", head_revision())
 
