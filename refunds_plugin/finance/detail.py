@@ -17,7 +17,7 @@ from refunds_plugin.finance.rows import (
     decision_row,
     shown_status,
 )
-from refunds_plugin.finance.told import told_customer
+from refunds_plugin.finance.told import exported, told_customer
 from refunds_plugin.language import written_in
 from refunds_plugin.ledger.tables import (
     decisions,
@@ -131,7 +131,9 @@ def decision_detail(engine: Engine, decision_id: str,
         log.error("decision %s, order %s: %s", decision_id, row.order_id, line,
                   extra={"decision_id": decision_id, "order_id": row.order_id})
     return {
-        "decision": decision_row(row, statuses, review),
+        # its explanation as the lists and exports carry it (in test mode: told, no promise)
+        "decision": decision_row(row, statuses, review,
+                                 exported(row, [a["provider"] for a in attempts])),
         "body": body,
         "trace": body.get("trace", []),
         "facts": facts,

@@ -4,12 +4,23 @@ a streaming export. The shape of one decision's row is in ``rows``."""
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import IO, Any
 
-from sqlalchemy import ColumnElement, Engine, Select, and_, case, exists, func, or_, select
+from sqlalchemy import (
+    ColumnElement,
+    Connection,
+    Engine,
+    Select,
+    and_,
+    case,
+    exists,
+    func,
+    or_,
+    select,
+)
 
 from refunds_plugin.domain.kinds import WAITING, AttemptStatus
 from refunds_plugin.finance import amounts, spreadsheet
@@ -21,6 +32,7 @@ from refunds_plugin.finance.rows import (
     DRY_RUN,
     DRYRUN_PROVIDER,
     TEST_MODE,
+    attempt_providers,
     attempt_statuses,
     check_choices,
     decision_row,
@@ -29,6 +41,7 @@ from refunds_plugin.finance.rows import (
     review_rows,
     shown_status,
 )
+from refunds_plugin.finance.told import exported
 from refunds_plugin.ledger.tables import (
     decisions,
     events,
@@ -45,9 +58,17 @@ def recent_decisions(engine: Engine, limit: int = 20) -> list[dict[str, Any]]:
         decs = conn.execute(
             select(decisions).order_by(decisions.c.created_at.desc(), decisions.c.id).limit(limit)
         ).all()
-        by_decision = attempt_statuses(conn, [d.id for d in decs])
-        reviewed = review_rows(conn, [d.id for d in decs])
-    return [decision_row(d, by_decision.get(d.id, []), reviewed.get(d.id)) for d in decs]
+        return _rows(conn, decs)
+
+
+def _rows(conn: Connection, decs: Sequence[Any]) -> list[dict[str, Any]]:
+    """The ``rows.decision_row`` of each of ``decs``, with its attempts, review and the
+    explanation as finance reads it (``told.exported``)."""
+    ids = [d.id for d in decs]
+    statuses, reviewed = attempt_statuses(conn, ids), review_rows(conn, ids)
+    providers = attempt_providers(conn, ids)
+    return [decision_row(d, statuses.get(d.id, []), reviewed.get(d.id),
+                         exported(d, providers.get(d.id, []))) for d in decs]
 
 
 def decisions_starting(engine: Engine, start: str, shown: int = 5) -> tuple[int, list[str]]:
@@ -87,10 +108,7 @@ def _decision_rows(engine: Engine, query: Select[Any], batch: int) -> Iterator[d
     with engine.connect() as conn, engine.connect() as side:
         result = conn.execution_options(stream_results=True, yield_per=batch).execute(query)
         for chunk in result.partitions(batch):
-            statuses = attempt_statuses(side, [d.id for d in chunk])
-            reviewed = review_rows(side, [d.id for d in chunk])
-            for dec in chunk:
-                yield decision_row(dec, statuses.get(dec.id, []), reviewed.get(dec.id))
+            yield from _rows(side, chunk)
 
 
 def count_decisions(engine: Engine, since: datetime | None, until: datetime | None) -> int:
@@ -279,9 +297,7 @@ def find_decisions(
     )
     with engine.connect() as conn:
         rows = conn.execute(query).all()
-        statuses = attempt_statuses(conn, [r.id for r in rows[:per_page]])
-        reviewed = review_rows(conn, [r.id for r in rows[:per_page]])
-    out = [decision_row(r, statuses.get(r.id, []), reviewed.get(r.id)) for r in rows[:per_page]]
+        out = _rows(conn, rows[:per_page])
     return Page(out, page, per_page, len(rows) > per_page)
 
 

@@ -201,11 +201,13 @@ def granted_by(outcome: str, review_status: str | None) -> bool:
     return outcome == "approve"
 
 
-def decision_row(dec: Any, statuses: list[str], review: Any = None) -> dict[str, Any]:
+def decision_row(dec: Any, statuses: list[str], review: Any = None,
+                 explanation: str | None = None) -> dict[str, Any]:
     """The ``EXPORT_COLUMNS`` and ``GRANTED`` of one ``decisions`` row, given its attempts'
     statuses in order and its ``reviews`` row (or None). The resolution and amounts are what
     was finally decided (``final_figures``); ``adjusted`` then says what the policy had said;
-    the ``granted_*`` amounts are what is given (``granted``)."""
+    the ``granted_*`` amounts are what is given (``granted``); ``explanation`` as finance reads
+    it (``told.exported``), else as stored."""
     resolution, amount, refund, credit = final_figures(dec, review)
     given = granted(dec, review)
     # credit_amount includes the bonus (Resolution.total); amount does not
@@ -234,7 +236,7 @@ def decision_row(dec: Any, statuses: list[str], review: Any = None) -> dict[str,
         "customer_id": dec.customer_id,
         "customer_email": dec.customer_email,
         "money_status": money_status(statuses),
-        "explanation": dec.explanation,
+        "explanation": dec.explanation if explanation is None else explanation,
         "review_status": review.status if review is not None else "",
         "review_decided_by": (review.decided_by or "") if review is not None else "",
         "review_decided_at": decided_at.replace(microsecond=0) if decided_at else None,
@@ -311,4 +313,15 @@ def attempt_statuses(conn: Connection, ids: list[str]) -> dict[str, list[str]]:
     for decision_id, attempt_id, status, provider, livemode in rows:
         if not (status == AttemptStatus.FAILED and attempt_id in gone):
             out.setdefault(decision_id, []).append(shown_status(status, provider, livemode))
+    return out
+
+
+def attempt_providers(conn: Connection, ids: list[str]) -> dict[str, list[str]]:
+    """The providers each decision in ``ids`` has attempts with (``told.exported`` reads it)."""
+    ra = refund_attempts.c
+    out: dict[str, list[str]] = {}
+    for decision_id, provider in conn.execute(
+        select(ra.decision_id, ra.provider).where(ra.decision_id.in_(ids)).distinct()
+    ):
+        out.setdefault(decision_id, []).append(provider)
     return out
