@@ -1,6 +1,7 @@
 """Folding the writers' marks into the insights' rollups (``rollups.py``), out of the request
 path: ``fold`` from the executor's loop (``Folder``, every 30 s) and ``refunds insights
-fold``; ``build`` for migration 0017 and rows loaded in bulk.
+fold``; ``build`` for ``refunds insights fold --rebuild`` and rows loaded in bulk (migration
+0018 builds with its own frozen copy, ``migrations/rollups_0018.py``).
 
 One folder at a time (an advisory lock on PostgreSQL, the write lock on SQLite): it reads the
 oldest marks, recomputes their days' and customers' rollup rows from the indexed rows and
@@ -130,8 +131,9 @@ def refold_customers(conn: Connection, customers: Sequence[str]) -> None:
 
 
 def build(conn: Connection) -> None:
-    """Every rollup row from the indexed rows, marks dropped (migration 0017; a bench that
-    loaded the indexed rows directly). Set-based: a few statements whatever the history."""
+    """Every rollup row from the indexed rows, marks dropped (``refunds insights fold
+    --rebuild``; a bench that loaded the indexed rows directly). Set-based: a few statements
+    whatever the history."""
     for table in (sold_days, returned_days, money_days, retention_rows, insight_marks):
         conn.execute(delete(table))
     _insert_days(conn, lambda at: at >= 0)

@@ -6,7 +6,9 @@ person's approval changes its amount, fees or bonus: the insights sum the final 
 ``orders.lines`` and ``decisions.body`` are JSON text; aggregating them at read time costs a
 parse per row. These rows make "units sold per SKU" and "who bought again within 90 days" one
 indexed query each. Times are epoch seconds (``epoch``) so day windows are integer arithmetic on
-SQLite and PostgreSQL alike. Migration 0009 fills them for history recorded before it.
+SQLite and PostgreSQL alike. Migration 0009 fills them for history recorded before it, and
+0019, 0023 and 0028 rewrite them, each with its own frozen copy of this module's arithmetic as
+it was then (a revision never calls this module: ``tests/unit/test_migrations_frozen.py``).
 
 A write that changes them also appends an ``insight_marks`` row (the UTC day and the customer
 it touched; insert-only) for ``ledger/rollups.py`` to fold; an order written again with the same
@@ -69,7 +71,7 @@ def customer_key(email: str | None, customer_id: str | None) -> str | None:
 
 def line_rows(order_id: str, currency: str, lines: Iterable[OrderLine], at: int
               ) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
-    """The ``order_lines`` and ``order_line_labels`` rows of one order (also the migration's)."""
+    """The ``order_lines`` and ``order_line_labels`` rows of one order."""
     rows, labels = [], []
     for ln in lines:
         rows.append({"order_id": order_id, "line_id": ln.id, "sku": ln.sku or "",
@@ -151,7 +153,7 @@ def mark_decision(conn: Connection, decision_id: str) -> None:
 def return_rows(decision_id: str, order_id: str, decision: dict[str, Any],
                 request: dict[str, Any], at: int) -> list[dict[str, Any]]:
     """The ``return_lines`` rows of a return decision, from its stored body and request (the
-    shapes ``decisions.body`` and ``decisions.request`` hold; also the migration's). A line's
+    shapes ``decisions.body`` and ``decisions.request`` hold). A line's
     amount is what is paid for it (``paid_body``: less what the provider's step left out)."""
     decision = paid_body(decision)
     given: dict[str, tuple[int, bool]] = {}
@@ -176,7 +178,7 @@ def exchanged_lines(decision: dict[str, Any]) -> set[str]:
 
 def figures_row(decision_id: str, decision: dict[str, Any], request: dict[str, Any],
                 customer: str | None, at: int) -> dict[str, Any]:
-    """The ``return_figures`` row of a return decision (also the migration's)."""
+    """The ``return_figures`` row of a return decision."""
     # the value of lines that stay with the customer if the return is granted (the readers
     # count it only then: a review may be approved later)
     kept = sum(int(ln.get("amount", 0)) for ln in decision.get("lines") or ()
@@ -298,20 +300,6 @@ def index_adjusted(conn: Connection, decision_id: str, amount: int, fees: int,
                  .values(fees=figures["fees"], bonus=figures["bonus"], kept=figures["kept"]))
 
 
-def index_paid(conn: Connection, decision_id: str) -> None:
-    """Rewrite a return decision's ``return_lines`` values as paid (``return_rows``), from the
-    stored decision alone: migration 0023's, for returns indexed before their lines' values
-    left out what the provider's step did not pay. Not for one a person's approval changed
-    (``index_adjusted`` writes those)."""
-    row = conn.execute(select(decisions.c.body, decisions.c.request, decisions.c.order_id,
-                              decisions.c.kind)
-                       .where(decisions.c.id == decision_id)).one_or_none()
-    if row is None or row.kind != DecisionKind.RETURN.value:
-        return
-    _rewrite_lines(conn, decision_id, row.order_id, json.loads(row.body),
-                   json.loads(row.request or "{}"))
-
-
 def _rewrite_lines(conn: Connection, decision_id: str, order_id: str, body: dict[str, Any],
                    request: dict[str, Any]) -> None:
     for r in return_rows(decision_id, order_id, body, request, 0):
@@ -320,24 +308,3 @@ def _rewrite_lines(conn: Connection, decision_id: str, order_id: str, body: dict
                             return_lines.c.line_id == r["line_id"])
                      .values(amount=r["amount"]))
 
-
-def index_approval(conn: Connection, decision_id: str) -> bool:
-    """Rewrite a return decision's rows with its approval's change, read from the last
-    ``review_decided`` entry with an ``adjusted`` body (its fees waived and bonus), as
-    ``index_adjusted`` does on approval: the migrations' (0019, 0023). False when no approval
-    changed it."""
-    change = None
-    for (text,) in conn.execute(
-            select(ledger_entries.c.body).where(ledger_entries.c.entry_type == "review_decided",
-                                                ledger_entries.c.subject_id == decision_id)
-            .order_by(ledger_entries.c.seq)):
-        change = json.loads(text).get("adjusted") or change
-    body = conn.execute(select(decisions.c.body).where(decisions.c.id == decision_id)
-                        ).scalar_one_or_none()
-    if change is None or body is None:
-        return False
-    waived = set(change.get("fees_waived") or ())
-    fees = sum(int(f.get("amount", 0)) for f in json.loads(body).get("fees") or ()
-               if f.get("code") not in waived)
-    index_adjusted(conn, decision_id, int(change["amount"]), fees, int(change.get("bonus", 0)))
-    return True

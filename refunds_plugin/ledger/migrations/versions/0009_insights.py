@@ -7,8 +7,10 @@ it, and indexes ``decisions`` by (created_at, id), the order ``policy simulate``
 compare`` read them in. ``feedback`` holds the customers' "How did we do?" answers, one per
 decision.
 
-The backfill builds its rows with ``ledger/line_index.py``'s row functions, which take plain
-dicts: the rows a revision writes and the rows the app writes stay one definition.
+The backfill builds its rows as ``ledger/line_index.py``'s row functions built them at this
+revision (``epoch``, ``customer_key``, ``line_rows``, ``return_rows``, ``figures_row``; an order
+line's amount as ``domain.OrderLine.amount`` said), copied here so that a later change to the
+app's code cannot change what upgrading an old ledger does.
 
 Revision ID: 0009
 Revises: 0005
@@ -22,15 +24,6 @@ from typing import Any
 
 import sqlalchemy as sa
 from alembic import op
-
-from refunds_plugin.domain.facts import OrderLine
-from refunds_plugin.ledger.line_index import (
-    customer_key,
-    epoch,
-    figures_row,
-    line_rows,
-    return_rows,
-)
 
 revision = "0009"
 down_revision = "0007"
@@ -141,10 +134,7 @@ def _orders(bind: sa.Connection, made: dict[str, sa.Table]) -> None:
     customers: list[dict[str, object]] = []
     for o in bind.execute(sa.select(orders)).all():
         at = epoch(_when(o.paid_at) or _when(o.updated_at) or datetime.now(UTC))
-        lines = [OrderLine(**{**ln, "tags": tuple(ln.get("tags") or ()),
-                              "collections": tuple(ln.get("collections") or ())})
-                 for ln in json.loads(o.lines or "[]")]
-        more, more_labels = line_rows(o.order_id, o.currency, lines, at)
+        more, more_labels = line_rows(o.order_id, o.currency, json.loads(o.lines or "[]"), at)
         rows += more
         labels += more_labels
         customers.append({"order_id": o.order_id, "currency": o.currency,
@@ -185,3 +175,78 @@ def downgrade() -> None:
     for name in ("feedback", "return_figures", "return_lines", "customer_orders",
                  "order_line_labels", "order_lines"):
         op.drop_table(name)
+
+
+# --- the rows, as ``ledger/line_index.py`` built them at this revision ------------------------
+
+def epoch(when: datetime) -> int:
+    """Whole seconds since 1970 (UTC); a naive time is UTC, as everything we store."""
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=UTC)
+    return int(when.timestamp())
+
+
+def customer_key(email: str | None, customer_id: str | None) -> str | None:
+    """Who a customer is across orders: the lower-cased email, else the shop's customer id."""
+    if email and email.strip():
+        return email.strip().lower()
+    return f"id:{customer_id}" if customer_id else None
+
+
+def line_amount(line: dict[str, Any]) -> int:
+    """What a stored order line (``orders.lines``) was charged: its ``total_amount`` when set
+    (a voucher spread over the lines), else unit price × quantity."""
+    total = line.get("total_amount")
+    return int(line["unit_amount"]) * int(line["quantity"]) if total is None else int(total)
+
+
+def line_rows(order_id: str, currency: str, lines: list[dict[str, Any]], at: int
+              ) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """The ``order_lines`` and ``order_line_labels`` rows of one order's stored lines."""
+    rows, labels = [], []
+    for ln in lines:
+        amount = line_amount(ln)
+        rows.append({"order_id": order_id, "line_id": ln["id"], "sku": ln["sku"] or "",
+                     "product_id": ln.get("product_id"), "name": (ln["name"] or "")[:255],
+                     "currency": currency, "quantity": ln["quantity"], "amount": amount,
+                     "at": at})
+        for kind, names in (("collection", ln.get("collections") or ()),
+                            ("tag", ln.get("tags") or ())):
+            for label in sorted(set(names)):
+                labels.append({"order_id": order_id, "line_id": ln["id"], "kind": kind,
+                               "label": str(label)[:255], "currency": currency,
+                               "quantity": ln["quantity"], "amount": amount, "at": at})
+    return rows, labels
+
+
+def return_rows(decision_id: str, order_id: str, decision: dict[str, Any],
+                request: dict[str, Any], at: int) -> list[dict[str, Any]]:
+    """The ``return_lines`` rows of a return decision, from its stored body and request: each
+    line asked back with the value the decision gave it."""
+    given: dict[str, tuple[int, bool]] = {}
+    for ln in decision.get("lines") or ():
+        amount, kept = given.get(str(ln["line_id"]), (0, False))
+        given[str(ln["line_id"])] = (amount + int(ln.get("amount", 0)),
+                                     kept or ln.get("return_required", True) is False)
+    rows = []
+    for rl in request.get("lines") or ():
+        amount, kept = given.get(str(rl["line_id"]), (0, False))
+        rows.append({"decision_id": decision_id, "line_id": str(rl["line_id"]),
+                     "order_id": order_id, "quantity": int(rl["quantity"]),
+                     "reason": str(rl["reason"]), "amount": amount, "kept": int(kept),
+                     "at": at})
+    return rows
+
+
+def figures_row(decision_id: str, decision: dict[str, Any], request: dict[str, Any],
+                customer: str | None, at: int) -> dict[str, Any]:
+    """The ``return_figures`` row of a return decision."""
+    # the value of lines that stay with the customer if the return is granted
+    kept = sum(int(ln.get("amount", 0)) for ln in decision.get("lines") or ()
+               if ln.get("return_required", True) is False)
+    comment = str(request.get("comment") or "").strip()
+    return {"decision_id": decision_id, "customer": customer,
+            "currency": decision["currency"],
+            "fees": sum(int(f.get("amount", 0)) for f in decision.get("fees") or ()),
+            "bonus": sum(int(r.get("bonus", 0)) for r in decision.get("resolutions") or ()),
+            "kept": kept, "comment": comment or None, "at": at}

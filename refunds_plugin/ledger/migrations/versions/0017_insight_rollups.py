@@ -3,9 +3,10 @@
 The insights (issue 17) summed order lines and joined every customer order at read time: at a
 million orders, seconds per answer. This revision adds the rollups ``ledger/rollups.py`` reads
 and folds (sums per UTC day and key; one row per possible retention anchor) and the marks the
-writers append (``insight_marks``: insert-only, so writers share no row), and builds the rollups
-for the history recorded before it with ``fold.build`` (set-based ``INSERT … SELECT``: the
-rows a revision writes and the rows the folder writes stay one definition).
+writers append (``insight_marks``: insert-only, so writers share no row). Revision 0018 builds
+the rollups for the history recorded before it (set-based ``INSERT … SELECT``), with the
+definitions frozen in ``migrations/rollups_0018.py``; this one builds them with those only when
+``return_lines.exchanged`` (0018's column) is there already.
 
 Revision ID: 0017
 Revises: 0016
@@ -16,7 +17,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-from refunds_plugin.ledger.fold import build
+# frozen with revision 0018, beside env.py: no app code (tests/unit/test_migrations_frozen.py)
+from refunds_plugin.ledger.migrations.rollups_0018 import build
 
 revision = "0017"
 down_revision = "0016"
@@ -82,9 +84,8 @@ def upgrade() -> None:
     )
     op.create_index("ix_retention_rows_at", "retention_rows", ["at"])
     op.create_index("ix_retention_rows_customer", "retention_rows", ["customer"])
-    # ``build`` reads the current definitions, which from 0018 on read a column 0018 adds
-    # (``return_lines.exchanged``): the last revision that changes what the rollups sum builds
-    # them, so a history is built once, by the definitions it will be folded with
+    # ``build`` reads a column 0018 adds (``return_lines.exchanged``): 0018 builds the
+    # rollups, so a history is built once, by the definitions of the revision that built them
     if "exchanged" in {c["name"] for c in sa.inspect(op.get_bind()).get_columns("return_lines")}:
         build(op.get_bind())
 

@@ -10,6 +10,10 @@ Indexes: ``insight_marks`` by day and by customer (every insight reads the marke
 customers; the table had only its id), and a partial index for the withdrawal sweep's queue
 (``withdrawals`` not yet a return, oldest first).
 
+Self-contained: the rollups are built by ``migrations/rollups_0018.py``, the app's ``fold.build``
+and the definitions under it frozen as they were at this revision, and the exchanged lines are
+read from the bodies as ``line_index.exchanged_lines`` read them then (copied here).
+
 Revision ID: 0018
 Revises: 0017
 """
@@ -17,12 +21,13 @@ Revises: 0017
 from __future__ import annotations
 
 import json
+from typing import Any
 
 import sqlalchemy as sa
 from alembic import op
 
-from refunds_plugin.ledger.fold import build
-from refunds_plugin.ledger.line_index import exchanged_lines
+# frozen with this revision, beside env.py: no app code (tests/unit/test_migrations_frozen.py)
+from refunds_plugin.ledger.migrations.rollups_0018 import build
 
 revision = "0018"
 down_revision = "0017"
@@ -30,6 +35,11 @@ branch_labels = None
 depends_on = None
 
 UNDECIDED = sa.text("decision_id IS NULL")
+
+
+def exchanged_lines(decision: dict[str, Any]) -> set[str]:
+    """The ids of a return decision's lines swapped for another item (its stored body)."""
+    return {str(ln["line_id"]) for ln in (decision.get("exchange") or {}).get("lines") or ()}
 
 
 def upgrade() -> None:

@@ -9,6 +9,9 @@ kept value. Here the day and customer of every such decision are marked for the 
 (``mark_decision``): the readers take those days from the indexed rows at once, and the next fold
 recomputes their rollups. Data only: no schema change.
 
+Self-contained: ``ledger/line_index.py``'s ``mark_decision`` as it was at this revision is copied
+here, over the tables' columns as they stood.
+
 Revision ID: 0026
 Revises: 0025
 """
@@ -18,12 +21,17 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-from refunds_plugin.ledger.line_index import mark_decision
-
 revision = "0026"
 down_revision = "0025"
 branch_labels = None
 depends_on = None
+
+DAY = 86_400  # a rollup's day is ``at // DAY`` (UTC)
+RETURN_FIGURES = sa.table("return_figures", sa.column("decision_id", sa.String(36)),
+                          sa.column("customer", sa.String(320)),
+                          sa.column("at", sa.BigInteger()))
+MARKS = sa.table("insight_marks", sa.column("day", sa.Integer()),
+                 sa.column("customer", sa.String(320)))
 
 
 def upgrade() -> None:
@@ -40,3 +48,11 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     """Marks only make the folder recount: nothing to undo."""
+
+
+def mark_decision(conn: sa.Connection, decision_id: str) -> None:
+    """Mark a return decision's day and customer for the folder."""
+    f = RETURN_FIGURES.c
+    conn.execute(sa.insert(MARKS).from_select(
+        ["day", "customer"],
+        sa.select(f.at // DAY, f.customer).where(f.decision_id == decision_id)))
