@@ -4,8 +4,8 @@ bad period naming the parameter (as a page, 400), and none answers without a tok
 from __future__ import annotations
 
 import csv
-import re
 import io
+import re
 
 from click.testing import CliRunner
 from sqlalchemy import select, update
