@@ -21,6 +21,7 @@ from refunds_plugin.finance.tokens import (
     is_last_admin,
     last_admin,
     list_tokens,
+    live_admins,
     parse_expiry,
     revoke_token,
 )
@@ -34,7 +35,11 @@ bp.register_error_handler(CSRFError, expired_form)
 
 def _listing(status: int = 200, **context: Any) -> Response:
     at = now()
-    shown = [{**t.to_json(at), "info": t} for t in list_tokens(runtime().engine)]
+    engine = runtime().engine
+    with engine.connect() as conn:  # the one live admin token is offered no revoke: it is refused
+        admins = live_admins(conn, at, lock=False)
+    shown = [{**t.to_json(at), "info": t, "last_admin": admins == [t.token_id]}
+             for t in list_tokens(engine)]
     return page(status, "tokens.html", tokens=shown, **context)
 
 

@@ -100,3 +100,32 @@ def test_on_a_touch_phone_the_log_in_link_and_each_orders_link_are_44_px_targets
         assert page.evaluate(SHORT_MAIN_LINKS) == []
     finally:
         context.close()
+
+
+# the outbox's status counts (a list of links, one under the other) and every disclosure
+# ("What the figures mean", "Order facts"): each a target of its own, not a line in a sentence
+SHORT_LIST_TARGETS = """() => [...document.querySelectorAll("main ul.counts a, main summary")]
+  .map(a => [a.textContent.trim(), Math.round(a.getBoundingClientRect().height)])
+  .filter(([, h]) => h > 0 && h < 44)"""
+
+
+def test_on_a_touch_phone_the_outbox_counts_and_each_disclosure_are_44_px_targets(
+    phone: tuple[Any, str], served: tuple[Scene, str],  # noqa: F811
+) -> None:
+    """The outbox's "queued: 0", "sending: 0" … were 18 px lines stacked with no gap, and
+    "What the figures mean", "Order facts" and "The request" 22 px."""
+    page, base = phone
+    scene, _ = served
+    shown = {}
+    for path in ("/finance/outbox/", "/finance/summary", "/finance/insights/costs",
+                 f"/finance/decisions/{scene.approved_id}"):
+        page.goto(f"{base}{path}")
+        page.wait_for_load_state("load")
+        shown[path] = page.evaluate(SHORT_LIST_TARGETS)
+        assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"], path
+
+    assert shown == {path: [] for path in shown}
+    page.goto(f"{base}/finance/outbox/")
+    assert page.locator("main ul.counts a").count() == 5
+    page.goto(f"{base}/finance/decisions/{scene.approved_id}")
+    assert page.locator("main summary").all_inner_texts() == ["Order facts", "The request"]

@@ -101,3 +101,37 @@ def test_the_skip_link_is_a_thumb_sized_target_when_focused(
         assert page.evaluate("document.activeElement.id") == "main"
     finally:
         context.close()
+
+
+def test_the_feedback_comment_button_is_a_thumb_sized_button_like_the_others(
+    chromium: Any, serve: Serve,
+) -> None:
+    """After "How did we do?" the comment form's Send was the browser's bare 21 px button, the
+    one button of the returns pages without the pages' own style."""
+    shop, base = serve(policy="preset:default")
+    shop.seed(order_event("1001"))
+    context = chromium.new_context(viewport=PHONE, is_mobile=True, has_touch=True,
+                                   locale="en-US")
+    try:
+        page = context.new_page()
+        page.goto(f"{base}/returns")
+        page.locator("#order_number").fill("1001")
+        page.locator("#email").fill(EMAIL.lower())
+        page.get_by_role("button", name="Find my order").click()
+        page.get_by_label("How many to return").first.select_option("1")
+        page.get_by_label("Reason").first.select_option("changed_mind")
+        page.get_by_role("button", name="Check what I'll get").click()
+        page.get_by_role("button", name="Send my return request").click()
+        page.get_by_role("button", name="4").first.click()
+        page.wait_for_load_state("load")
+        assert page.locator("#rate-us-done").inner_text().startswith("We have your answer: 4")
+
+        send = page.locator("form.rate-us-comment button[type=submit]")
+        box = send.bounding_box()
+        assert box["height"] >= 44, box
+        size = page.evaluate("getComputedStyle(document.querySelector("
+                                  "'form.rate-us-comment button')).fontSize")
+        assert size == page.evaluate("getComputedStyle(document.body).fontSize")
+        assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
+    finally:
+        context.close()

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 
 from click.testing import CliRunner
 from sqlalchemy import select, update
@@ -178,3 +179,25 @@ def test_money_stripe_paid_in_its_test_mode_is_named_on_every_insight_and_comman
     reasons = client.get(f"/finance/insights/reasons?{period}", headers=auth)
     assert "Money returned (Stripe test mode: no real money moved)" in reasons.get_data(
         as_text=True)
+
+
+def test_an_order_value_of_nothing_is_not_a_hundred_percent_of_itself(
+    shop: tuple[Harness, History],
+) -> None:
+    """The costs page wrote "100.00 %" beside the order value whatever it was: on 1 June the
+    returns are decided but no order is paid, so 0.00 USD is no share of anything (n/a)."""
+    h, _ = shop
+    token = create_token(h.runtime.engine, "Fin", "finance", h.clock()).secret
+    auth = {"Authorization": f"Bearer {token}"}
+    client = h.client()
+
+    def order_value_row(period: str) -> str:
+        html = client.get(f"/finance/insights/costs?{period}", headers=auth).get_data(
+            as_text=True)
+        (row,) = [r for r in html.split("<tr") if "order value (orders paid in the period)" in r]
+        return " ".join(re.sub(r"<[^>]+>", " ", "<tr" + row).split())
+
+    assert order_value_row("since=2026-06-01&until=2026-06-02") == (
+        "USD order value (orders paid in the period) 0.00 USD n/a")
+    assert order_value_row("since=2026-05-01&until=2026-06-15") == (
+        "USD order value (orders paid in the period) 274.00 USD 100.00 %")

@@ -142,3 +142,20 @@ def _attempt(work: Any, expected: type[Exception]) -> object:
         return work()
     except expected as exc:
         return exc
+
+
+def test_the_list_offers_no_revoke_for_the_last_admin_token_and_says_why(scene: Scene) -> None:
+    """Its "Revoke #1…" only ever led to a 409 refusal: a link a newcomer follows to an error.
+    The row says instead what to do first; once another admin token exists both are offered."""
+    admin = scene.login(scene.admin)
+    listing = admin.get("/finance/tokens/").get_data(as_text=True)
+    assert 'href="/finance/tokens/1/revoke"' not in listing
+    assert ('<td>the last active admin token: make another admin token to '
+            'revoke it</td>') in listing
+    assert '<a class="button" href="/finance/tokens/2/revoke">Revoke #2…</a>' in listing
+
+    create_token(scene.shop.runtime.engine, "Bo Backup", "admin", scene.shop.now)
+    listing = admin.get("/finance/tokens/").get_data(as_text=True)
+    assert '<a class="button" href="/finance/tokens/1/revoke">Revoke #1…</a>' in listing
+    assert '<a class="button" href="/finance/tokens/3/revoke">Revoke #3…</a>' in listing
+    assert "the last active admin token" not in listing

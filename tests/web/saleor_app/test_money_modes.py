@@ -82,3 +82,26 @@ def test_serve_prints_the_per_provider_banner(tmp_path: Path, monkeypatch):
     assert result.output.rstrip().endswith(
         "money: stripe DRY RUN (no money moves: REFUNDS_STRIPE_API_KEY is not set); "
         "saleor LIVE (refunds and gift cards are real)")
+
+
+def test_the_readme_names_the_line_serve_prints_the_money_on(tmp_path: Path, monkeypatch):
+    """README's "Going live" said the money was on serve's last line; started as the first
+    command starts it (no storefront secret) the last line is the storefront's warning. The
+    money is at the end of the line that says where the service listens, as README now says."""
+    monkeypatch.setattr(BaseApplication, "run", lambda self: None)  # no gunicorn in this test
+    result = CliRunner().invoke(main, ["serve", "--no-executor", "--port", "0"], env={
+        "REFUNDS_DATABASE_URL": f"sqlite:///{tmp_path / 'serve.db'}",
+        "REFUNDS_STRIPE_API_KEY": "", "REFUNDS_STOREFRONT_SECRET": "",
+        "REFUNDS_SALEOR_ALLOWED_API_URLS": "",
+    })
+    assert result.exit_code == 0, result.output
+    lines = result.output.rstrip().splitlines()
+    readme = (Path(__file__).parents[3] / "README.md").read_text(encoding="utf-8")
+    claim = " ".join(readme.split("### Going live\n\n", 1)[1].split("\n\n", 1)[0].split())
+    if "last line" in claim:
+        assert "money:" in lines[-1], lines[-1]
+    assert "on the line that says where it listens (`refunds-plugin on http://" in claim
+    (listens,) = [line for line in lines if line.startswith("refunds-plugin on http://")]
+    assert listens.endswith(
+        "money: stripe DRY RUN (no money moves: REFUNDS_STRIPE_API_KEY is not set); "
+        "saleor off (REFUNDS_SALEOR_ALLOWED_API_URLS is empty)")
