@@ -25,7 +25,9 @@ from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import Connection, Table, insert, text
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.dialects import postgresql
+
+from refunds_plugin.ledger.db import dialect_insert
 
 Rows = tuple[Table, list[dict[str, Any]]]  # a table and its rows (each with the same columns)
 
@@ -93,7 +95,7 @@ def _write(conn: Connection, parts: list[tuple[Table, list[dict[str, Any]], bool
             plain = _PLAIN.get(key)
             if plain is None:  # inline: no RETURNING of a generated id (PostgreSQL)
                 plain = _PLAIN[key] = insert(table).inline() if not ignore else \
-                    _dialect(conn).insert(table).on_conflict_do_nothing()
+                    dialect_insert(conn, table).on_conflict_do_nothing()
             conn.execute(plain, rows if len(rows) > 1 else rows[0])
         return
     shape = tuple((table.name, tuple(rows[0]), ignore) for table, rows, ignore in parts)
@@ -112,10 +114,6 @@ def _json_value(value: Any) -> Any:
     if isinstance(value, datetime | date):
         return value.isoformat()
     raise TypeError(f"no JSON for a {type(value).__name__} in a row to insert")
-
-
-def _dialect(conn: Connection) -> Any:
-    return postgresql if conn.dialect.name == "postgresql" else sqlite
 
 
 def _sql(shapes: list[tuple[Table, tuple[str, ...], bool]]) -> str:

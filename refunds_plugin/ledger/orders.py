@@ -24,17 +24,12 @@ from sqlalchemy.dialects import postgresql, sqlite
 from refunds_plugin.domain.facts import Customer, OrderLine
 from refunds_plugin.errors import CurrencyChanged
 from refunds_plugin.ledger import money_entries, seal
-from refunds_plugin.ledger.db import aware, lock_key, lock_order
+from refunds_plugin.ledger.db import aware, dialect_insert, lock_key, lock_order
 from refunds_plugin.ledger.journal import insert_ignore, plain
 from refunds_plugin.ledger.line_index import customer_key, index_order
 from refunds_plugin.ledger.tables import orders, payments, provider_refunds
 
 CHARGE_PREFIXES = ("ch_", "py_")  # Stripe's names for a charge (py_: some payment methods)
-
-
-def dialect_insert(conn: Connection, table: Any) -> Any:
-    """The dialect's INSERT (both have ON CONFLICT)."""
-    return (postgresql if conn.dialect.name == "postgresql" else sqlite).insert(table)
 
 
 @dataclass(frozen=True)
