@@ -28,7 +28,7 @@ from refunds_plugin.ledger.orders import (
     upsert_order,
 )
 from refunds_plugin.stripe import refunded_total as stripe_refunded
-from refunds_plugin.trouble import follow_ups, payment_owners
+from refunds_plugin.trouble import paid, payment_owners
 
 # how far ahead of the service's clock an order's dates may be (a storefront's clock running a
 # little fast); a later date would lengthen the return window, so it is refused
@@ -100,9 +100,11 @@ def apply_order_paid(
                 reference=reference, currency=order.currency, amount=payment.amount,
                 customer_email=order.customer.email, now=now)
         else:
-            if payment.provider == "stripe":  # a charge.refunded may have come first
+            # a charge.refunded may have come first: settled if Stripe's word is in the journal
+            snapshot = (stripe_refunded.SNAPSHOT, stripe_refunded.subject(reference)) \
+                if payment.provider == "stripe" else None
+            if paid.after_payment(conn, order.order_id, now, snapshot):
                 stripe_refunded.settle(conn, reference, now)
-            follow_ups.clear_follow_ups(conn, order.order_id, now)
     if found is None:
         return note, {}
     paid_after = order_updates.known_payments(conn, order.order_id)

@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any, overload
 
 from sqlalchemy import URL, Connection, Engine, create_engine, event, make_url, text
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import ArgumentError, NoSuchModuleError
 from sqlalchemy.pool import NullPool, QueuePool
 
@@ -28,7 +29,7 @@ from refunds_plugin.ledger.group_commit import GroupCommit
 
 LEDGER_LOCK_KEY = 0x52_46_4E_44  # "RFND": the one global advisory lock (``lock_ledger``)
 _ADVISORY = text("SELECT pg_advisory_xact_lock(:k)")
-_HELD = "advisory_keys"  # conn.info: (transaction, keys it holds), to lock each key once
+_HELD = "advisory_keys"  # ``remember``: the keys this transaction holds, to lock each once
 
 
 _GROUPS: weakref.WeakKeyDictionary[Engine, GroupCommit] = weakref.WeakKeyDictionary()
@@ -194,13 +195,13 @@ def key_to_take(conn: Connection, *parts: str) -> int | None:
         return None
     material = "\x1f".join(parts).encode("utf-8")
     key = int.from_bytes(hashlib.blake2b(material, digest_size=8).digest(), "big", signed=True)
-    txn = conn.get_transaction()
-    held: tuple[Any, set[int]] | None = conn.info.get(_HELD)
-    if held is None or held[0] is not txn:
-        held = conn.info[_HELD] = (txn, set())
-    if key in held[1]:
+    held: set[int] | None = recall(conn, _HELD, None)
+    if held is None:
+        held = set()
+        remember(conn, _HELD, None, held)
+    if key in held:
         return None
-    held[1].add(key)
+    held.add(key)
     return key
 
 
@@ -211,3 +212,35 @@ def lock_ledger(conn: Connection) -> None:
     """
     if conn.dialect.name == "postgresql":
         conn.execute(_ADVISORY, {"k": LEDGER_LOCK_KEY})
+
+
+def dialect_insert(conn: Connection, table: Any) -> Any:
+    """The dialect's INSERT (both have ON CONFLICT)."""
+    return (postgresql if conn.dialect.name == "postgresql" else sqlite).insert(table)
+
+
+# --- what this transaction already knows ------------------------------------------------------
+# A statement that wrote a row can hand back what a later step of the same transaction would
+# read (the order a payment's row names, an order's precheck figures): kept on the connection,
+# keyed by the transaction, so a later transaction on the pooled connection never sees it.
+
+def remember(conn: Connection, name: str, key: Any, value: Any) -> None:
+    """Keep ``value`` for ``key`` under ``name`` until this transaction ends (one per name)."""
+    conn.info[name] = (conn.get_transaction(), key, value)
+
+
+def recall(conn: Connection, name: str, key: Any) -> Any | None:
+    """What ``remember`` kept under ``name`` for ``key`` in this very transaction; None: not
+    known here (read it)."""
+    held = conn.info.get(name)
+    if held is None or held[0] is not conn.get_transaction() or held[1] != key:
+        return None
+    return held[2]
+
+
+def take(conn: Connection, name: str, key: Any) -> Any | None:
+    """``recall``, and forget it: for what holds only until the transaction's next write."""
+    value = recall(conn, name, key)
+    if value is not None:
+        del conn.info[name]
+    return value

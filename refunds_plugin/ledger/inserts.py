@@ -21,16 +21,20 @@ import json
 import re
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import Connection, Table, insert, text
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.dialects import postgresql
+
+from refunds_plugin.ledger.db import dialect_insert
 
 Rows = tuple[Table, list[dict[str, Any]]]  # a table and its rows (each with the same columns)
 
 Shape = tuple[tuple[str, tuple[str, ...], bool], ...]  # each part's table, columns, ignoring
 _BUILT: dict[Shape, Any] = {}  # built once per shape
+_GUARDED: dict[Shape, Any] = {}  # ``first_then``'s, built once per shape
 _PLAIN: dict[tuple[str, str, bool], Any] = {}  # (dialect, table, ignoring)
 _HELD = "insert_rows_held"  # ``conn.info``: the rows ``together`` holds: [(table, rows, ignore)]
 
@@ -61,13 +65,46 @@ def together(conn: Connection) -> Iterator[None]:
     if conn.dialect.name != "postgresql" or _HELD in conn.info:
         yield
         return
+    with _holding(conn) as held:
+        yield
+    _write(conn, _merged(held))
+
+
+@dataclass
+class First:
+    """``first_then``'s row: whether it was inserted (known once its block is over)."""
+
+    inserted: bool = False
+
+
+@contextmanager
+def first_then(conn: Connection, table: Table, row: dict[str, Any]) -> Iterator[First]:
+    """PostgreSQL only: insert ``row`` into ``table`` unless a unique constraint holds one
+    already (``ON CONFLICT DO NOTHING``), and the rows ``insert_rows`` is given inside only when
+    it was inserted, all in one statement at the end: a new order's row and its index rows, one
+    round trip. The rows given inside are made before it is known whether they are written, so
+    nothing inside may act on them otherwise. ``First.inserted`` says afterwards."""
+    assert conn.dialect.name == "postgresql" and _HELD not in conn.info
+    first = First()
+    with _holding(conn) as held:
+        yield first
+    parts = [(table, [row], True), *_merged(held)]
+    shape = tuple((t.name, tuple(rows[0]), ignore) for t, rows, ignore in parts)
+    stmt = _GUARDED.get(shape)
+    if stmt is None:
+        stmt = _GUARDED[shape] = text(_sql([(t, tuple(rows[0]), ignore)
+                                            for t, rows, ignore in parts], guarded=True))
+    first.inserted = bool(conn.execute(stmt, _params(parts)).scalar())
+
+
+@contextmanager
+def _holding(conn: Connection) -> Iterator[list[tuple[Table, list[dict[str, Any]], bool]]]:
     held: list[tuple[Table, list[dict[str, Any]], bool]] = []
     conn.info[_HELD] = held
     try:
-        yield
+        yield held
     finally:
         conn.info.pop(_HELD, None)  # the connection goes back to the pool: nothing stays on it
-    _write(conn, _merged(held))
 
 
 def _merged(held: list[tuple[Table, list[dict[str, Any]], bool]]
@@ -93,7 +130,7 @@ def _write(conn: Connection, parts: list[tuple[Table, list[dict[str, Any]], bool
             plain = _PLAIN.get(key)
             if plain is None:  # inline: no RETURNING of a generated id (PostgreSQL)
                 plain = _PLAIN[key] = insert(table).inline() if not ignore else \
-                    _dialect(conn).insert(table).on_conflict_do_nothing()
+                    dialect_insert(conn, table).on_conflict_do_nothing()
             conn.execute(plain, rows if len(rows) > 1 else rows[0])
         return
     shape = tuple((table.name, tuple(rows[0]), ignore) for table, rows, ignore in parts)
@@ -101,9 +138,13 @@ def _write(conn: Connection, parts: list[tuple[Table, list[dict[str, Any]], bool
     if stmt is None:
         stmt = _BUILT[shape] = text(_sql([(table, tuple(rows[0]), ignore)
                                           for table, rows, ignore in parts]))
-    conn.execute(stmt, {f"p{n}": json.dumps(rows, default=_json_value, ensure_ascii=False,
-                                            separators=(",", ":"), check_circular=False)
-                        for n, (_table, rows, _ignore) in enumerate(parts)})
+    conn.execute(stmt, _params(parts))
+
+
+def _params(parts: list[tuple[Table, list[dict[str, Any]], bool]]) -> dict[str, str]:
+    return {f"p{n}": json.dumps(rows, default=_json_value, ensure_ascii=False,
+                                separators=(",", ":"), check_circular=False)
+            for n, (_table, rows, _ignore) in enumerate(parts)}
 
 
 def _json_value(value: Any) -> Any:
@@ -114,12 +155,10 @@ def _json_value(value: Any) -> Any:
     raise TypeError(f"no JSON for a {type(value).__name__} in a row to insert")
 
 
-def _dialect(conn: Connection) -> Any:
-    return postgresql if conn.dialect.name == "postgresql" else sqlite
-
-
-def _sql(shapes: list[tuple[Table, tuple[str, ...], bool]]) -> str:
-    """``WITH w0 AS (INSERT …), … INSERT …`` for these tables and columns."""
+def _sql(shapes: list[tuple[Table, tuple[str, ...], bool]], guarded: bool = False) -> str:
+    """``WITH w0 AS (INSERT …), … INSERT …`` for these tables and columns. ``guarded``: the
+    first part's row returns its key when inserted, every other part inserts only if it was
+    (``WHERE EXISTS``), and the statement returns how many first rows were inserted."""
     dialect = postgresql.dialect()
     quote = dialect.identifier_preparer.quote
     inserts = []
@@ -129,10 +168,16 @@ def _sql(shapes: list[tuple[Table, tuple[str, ...], bool]]) -> str:
         record = ", ".join(f"{quote(c)} {_bare(table.c[c].type, dialect)}" for c in columns)
         names = ", ".join(map(quote, columns))
         # names and types from the table's own metadata, values bound: nothing from input
+        only = " WHERE EXISTS (SELECT FROM w0)" if guarded and n > 0 else ""
         inserts.append(f"INSERT INTO {quote(table.name)} ({names}) "  # noqa: S608
                        f"SELECT {names} FROM json_to_recordset(CAST(:p{n} AS json)) "
-                       f"AS r{n}({record})"
-                       + (" ON CONFLICT DO NOTHING" if ignore else ""))
+                       f"AS r{n}({record}){only}"
+                       + (" ON CONFLICT DO NOTHING" if ignore else "")
+                       + (" RETURNING 1" if guarded and n == 0 else ""))
+    if guarded:  # names and types from the metadata, as above
+        return ("WITH " + ", ".join(f"w{n} AS ({sql})"  # noqa: S608
+                                    for n, sql in enumerate(inserts))
+                + " SELECT count(*) FROM w0")
     *first, last = inserts
     return ("WITH " + ", ".join(f"w{n} AS ({sql})" for n, sql in enumerate(first)) + " " + last
             if first else last)

@@ -27,6 +27,7 @@ from sqlalchemy.dialects import postgresql
 
 from refunds_plugin.ledger import seal
 from refunds_plugin.ledger.chain import canonical
+from refunds_plugin.ledger.db import recall, remember
 from refunds_plugin.ledger.inserts import Rows
 from refunds_plugin.ledger.journal import append_entries
 from refunds_plugin.ledger.tables import ledger_entries, payments
@@ -146,19 +147,16 @@ def prior_cte() -> Any:
 
 # --- which order a payment's row names, as this transaction wrote it ---------------------------
 
-_OWNERS = "payment_owner_written"  # ``conn.info``: (transaction, (provider, reference, order))
+_OWNERS = "payment_owner_written"  # ``db.remember``: (provider, reference) -> order
 
 
 def remember_owner(conn: Connection, provider: str, reference: str, owner: str) -> None:
     """``record_payment``: the order the payment's row names after its upsert."""
-    conn.info[_OWNERS] = (conn.get_transaction(), (provider, reference, owner))
+    remember(conn, _OWNERS, (provider, reference), owner)
 
 
 def written_owner(conn: Connection, provider: str, reference: str) -> str | None:
     """The order this transaction's ``record_payment`` of this payment left on its row (None:
     not known here, read it). Under the payment's lock, so no other writer changed it since."""
-    held = conn.info.get(_OWNERS)
-    if held is None or held[0] is not conn.get_transaction():
-        return None
-    provider_, reference_, owner = held[1]
-    return owner if (provider_, reference_) == (provider, reference) else None
+    owner: str | None = recall(conn, _OWNERS, (provider, reference))
+    return owner

@@ -24,17 +24,13 @@ from sqlalchemy.dialects import postgresql, sqlite
 from refunds_plugin.domain.facts import Customer, OrderLine
 from refunds_plugin.errors import CurrencyChanged
 from refunds_plugin.ledger import money_entries, seal
-from refunds_plugin.ledger.db import aware, lock_key, lock_order
+from refunds_plugin.ledger.db import aware, dialect_insert, lock_key, lock_order
+from refunds_plugin.ledger.inserts import first_then
 from refunds_plugin.ledger.journal import insert_ignore, plain
 from refunds_plugin.ledger.line_index import customer_key, index_order
 from refunds_plugin.ledger.tables import orders, payments, provider_refunds
 
 CHARGE_PREFIXES = ("ch_", "py_")  # Stripe's names for a charge (py_: some payment methods)
-
-
-def dialect_insert(conn: Connection, table: Any) -> Any:
-    """The dialect's INSERT (both have ON CONFLICT)."""
-    return (postgresql if conn.dialect.name == "postgresql" else sqlite).insert(table)
 
 
 @dataclass(frozen=True)
@@ -172,7 +168,12 @@ def forget_fulfilled(conn: Connection, order_id: str, now: datetime) -> None:
 def insert_order(conn: Connection, rec: OrderRecord, now: datetime) -> bool:
     """Store an order not seen before, as ``upsert_order`` would; False (nothing written) when
     the order is known: the caller compares and upserts it then."""
-    if not insert_ignore(conn, orders, _order_values(rec, now)):
+    values = _order_values(rec, now)
+    if conn.dialect.name == "postgresql":  # its row and its index rows: one statement
+        with first_then(conn, orders, values) as first:
+            _index(conn, rec, now, new=True)
+        return first.inserted
+    if not insert_ignore(conn, orders, values):
         return False
     _index(conn, rec, now, new=True)
     return True

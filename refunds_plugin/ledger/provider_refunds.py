@@ -7,7 +7,7 @@ from datetime import datetime
 
 from sqlalchemy import Connection, func
 
-from refunds_plugin.ledger.orders import dialect_insert
+from refunds_plugin.ledger.db import dialect_insert
 from refunds_plugin.ledger.tables import provider_refunds
 
 

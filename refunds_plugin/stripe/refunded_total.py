@@ -62,12 +62,13 @@ def event_created(payload: str, now: datetime) -> int:
     return created if isinstance(created, int) else int(now.timestamp())
 
 
-def _subject(reference: str) -> str:
+def subject(reference: str) -> str:
+    """The journal subject of a payment's snapshots and settlements."""
     return f"stripe:{reference}"
 
 
 def latest(conn: Connection, reference: str) -> Snapshot | None:
-    body = conn.execute(_LATEST, {"subject": _subject(reference)}).scalar_one_or_none()
+    body = conn.execute(_LATEST, {"subject": subject(reference)}).scalar_one_or_none()
     if body is None:
         return None
     data = json.loads(body)
@@ -101,7 +102,7 @@ def report(
         "as_of": created,
         "event_id": event_id,
     }
-    append_entry(conn, SNAPSHOT, _subject(reference), body, now)
+    append_entry(conn, SNAPSHOT, subject(reference), body, now)
     return "refunded total changed" if settle(conn, reference, now) else "refunded total unchanged"
 
 
@@ -126,7 +127,7 @@ def settle(conn: Connection, reference: str, now: datetime) -> bool:
         return False
     body = {"refunded_reported": total, "snapshot": known.amount_refunded, "as_of": known.as_of,
             "given_back": given_back}
-    append_entry(conn, SETTLED, _subject(reference), body, now)
+    append_entry(conn, SETTLED, subject(reference), body, now)
     return True
 
 

@@ -23,7 +23,7 @@ from sqlalchemy import Connection, bindparam, func, select
 import policies
 from refunds_plugin.domain.kinds import HANDED_OVER, DecisionKind
 from refunds_plugin.ledger import facts as facts_mod
-from refunds_plugin.ledger.db import aware
+from refunds_plugin.ledger.db import aware, remember, take
 from refunds_plugin.ledger.tables import (
     decisions,
     orders,
@@ -174,11 +174,12 @@ def _in_review(conn: Connection, order_id: str) -> dict[str, int]:
 
 
 def _scalar(column: Any, table: Any, *where: Any) -> Any:
-    return select(column).where(table.c.order_id == bindparam("order_id"), *where)
+    return select(column).where(table.c.order_id == bindparam("checked_order"), *where)
 
 
-# built once: this runs on every payment, inside the write lock
-_PRECHECK = select(
+# the order's total, its currency, its payments (not failed) and what they captured: what
+# ``_precheck`` reads (``trouble.paid`` reads them in its own statement); ``:checked_order``
+PRECHECK_COLUMNS = (
     _scalar(orders.c.total_amount, orders).scalar_subquery(),
     _scalar(orders.c.currency, orders).scalar_subquery(),
     _scalar(func.count(), payments, payments.c.status != "failed").scalar_subquery(),
@@ -186,13 +187,24 @@ _PRECHECK = select(
         func.coalesce(func.sum(payments.c.captured), 0), payments, payments.c.status != "failed"
     ).scalar_subquery(),
 )
+_PRECHECK = select(*PRECHECK_COLUMNS)  # built once: this runs on every payment, under its lock
+_READ = "precheck_read"  # ``db.remember``: order id -> ``PRECHECK_COLUMNS``' values
+
+
+def remember_precheck(conn: Connection, order_id: str, figures: tuple[Any, ...]) -> None:
+    """``PRECHECK_COLUMNS``' values, read in this transaction after its last write to the
+    order's row and payments (``trouble.paid``): ``_precheck`` takes them, once."""
+    remember(conn, _READ, order_id, figures)
 
 
 def _precheck(conn: Connection, order_id: str) -> tuple[tuple[int, str] | None, bool]:
     """The order's total, and whether there is nothing to find: the common case in one query.
     A single payment no larger than the order's total can be neither a duplicate nor an
     overpayment."""
-    total, currency, count, captured = conn.execute(_PRECHECK, {"order_id": order_id}).one()
+    figures = take(conn, _READ, order_id)  # once: what is written next is not in them
+    if figures is None:
+        figures = conn.execute(_PRECHECK, {"checked_order": order_id}).one()
+    total, currency, count, captured = figures
     known = (int(total), str(currency)) if currency is not None else None
     return known, int(count) < 2 and (known is None or int(captured) <= known[0])
 

@@ -42,8 +42,7 @@ from typing import Any
 from sqlalchemy import Connection, Engine, bindparam, func, select, update
 
 import policies
-from refunds_plugin.ledger.db import aware, iso_time
-from refunds_plugin.ledger.orders import dialect_insert
+from refunds_plugin.ledger.db import aware, dialect_insert, iso_time
 from refunds_plugin.ledger.tables import follow_ups, orders, payments
 from refunds_plugin.money import Money, normalize_currency
 
@@ -84,7 +83,7 @@ def open_follow_up(
     return bool(conn.execute(stmt.on_conflict_do_nothing()).rowcount == 1)
 
 
-_CLEAR_FOLLOW_UPS = (
+CLEAR_FOLLOW_UPS = (
     update(follow_ups)
     .where(follow_ups.c.order_id == bindparam("oid"), follow_ups.c.status == "open",
            follow_ups.c.kind.in_(PAYMENT_KINDS))
@@ -94,7 +93,7 @@ _CLEAR_FOLLOW_UPS = (
 
 def clear_follow_ups(conn: Connection, order_id: str, now: datetime) -> int:
     """A payment for the order was recorded: its open ``PAYMENT_KINDS`` follow-ups are cleared."""
-    return int(conn.execute(_CLEAR_FOLLOW_UPS, {"oid": order_id, "now": now}).rowcount)
+    return int(conn.execute(CLEAR_FOLLOW_UPS, {"oid": order_id, "now": now}).rowcount)
 
 
 def note_refused_label(conn: Connection, *, order_id: str, decision_id: str, reference: str,

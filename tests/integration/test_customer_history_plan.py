@@ -67,7 +67,7 @@ def test_each_table_is_read_once_even_when_the_planner_prefers_nested_loops(
     with pg.connect() as conn:
         conn.execute(text("SET enable_hashjoin = off"))
         conn.execute(text("SET enable_mergejoin = off"))
-        for query in _HISTORY[(True, True)]:
+        for query in (_HISTORY[(True, True)],):
             compiled = query.compile(dialect=postgresql.psycopg.dialect())
             values = {k: b.value for k, b in compiled.binds.items() if k not in params}
             raw = conn.connection.dbapi_connection

@@ -20,6 +20,7 @@ from refunds_plugin.ledger.journal import record_event
 from refunds_plugin.ledger.tables import (
     customer_orders,
     events,
+    follow_ups,
     insight_marks,
     ledger_entries,
     order_line_labels,
@@ -31,9 +32,11 @@ from refunds_plugin.ledger.tables import (
 )
 from refunds_plugin.notify.kinds import MERCHANT
 from refunds_plugin.notify.outbox import enqueue, enqueue_all
+from refunds_plugin.trouble.follow_ups import open_follow_up
 from tests.conftest import _truncate
 from tests.fakes import Harness, order_paid, return_requested
 from tests.fakes.stripe_api import FakeStripe
+from tests.integration.test_stripe_refunded_truth import T0, charge_refunded
 
 
 @pytest.fixture
@@ -274,3 +277,45 @@ def test_an_order_paid_learns_its_payments_owner_from_the_write_not_a_read(
     assert "belongs to order" in other.json["note"]
     with engine.connect() as conn:
         assert conn.execute(select(payments.c.order_id)).scalars().all() == ["1001"]
+
+
+def test_an_order_paids_steps_after_its_payment_are_one_statement_on_postgresql(
+    harness: Harness, fake_stripe: FakeStripe, now: datetime
+) -> None:
+    """After the payment's upsert, three steps: the order's open payment follow-ups cleared,
+    Stripe's refunded total that came before the order settled, and the trouble detectors'
+    precheck. One statement on PostgreSQL, the same effects on both; a follow-up of another kind
+    or order is left as it was (no parameter of that statement reaches its SET)."""
+    engine = harness.runtime.engine
+    assert harness.post_stripe(charge_refunded("evt_ch_1", 3000, T0 + 10)).status_code == 200
+    with engine.begin() as conn:
+        for kind, order_id in (("failed_payment", "1001"), ("failed_payment", "1002"),
+                               ("label_refused", "1001")):
+            open_follow_up(conn, kind=kind, order_id=order_id, payment_reference="pi_f",
+                           currency="USD", amount=1999, customer_email="bo@example.com",
+                           detail=f"{kind} of {order_id}", now=now, subject="s")
+    seen = Statements(engine)
+    try:
+        answer = harness.post_storefront(order_paid())
+    finally:
+        seen.close()
+    assert answer.status_code == 200
+    after = [" ".join(s.split()) for s in seen.sent[next(
+        n for n, s in enumerate(seen.sent) if "INSERT INTO payments" in s) + 1:]]
+    if engine.dialect.name == "postgresql":
+        # the precheck, the follow-ups and the journal's word in one; then the settling
+        # (Stripe's total came first), and nothing else before the commit
+        assert after[0].startswith("WITH cleared AS (UPDATE follow_ups")
+        assert "FROM ledger_entries" in after[0] and "FROM payments" in after[0]
+        assert not any(s.startswith("UPDATE follow_ups") for s in after[1:])
+        assert not any("count(*)" in s and "FROM payments" in s for s in after[1:])
+    with engine.connect() as conn:
+        rows = conn.execute(select(follow_ups.c.kind, follow_ups.c.order_id,
+                                   follow_ups.c.subject, follow_ups.c.status)
+                            .order_by(follow_ups.c.id)).all()
+        assert [tuple(r) for r in rows] == [("failed_payment", "1001", "s", "cleared"),
+                                            ("failed_payment", "1002", "s", "open"),
+                                            ("label_refused", "1001", "s", "open")]
+        assert conn.execute(select(payments.c.refunded_reported)).scalars().all() == [3000]
+    seal.settle(engine)
+    assert list(verify_ledger(engine)) == []

@@ -1,0 +1,93 @@
+"""The statements of an ``order.paid`` and a ``return.requested`` on PostgreSQL, one by one: a
+new order's row with its index rows, the order with its payments, the customer's history, each
+one round trip; and the rows are the same as SQLite writes with more statements."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from datetime import datetime
+from typing import Any
+
+import pytest
+from sqlalchemy import Engine, select
+
+from refunds_plugin.ledger.db import write_tx
+from refunds_plugin.ledger.inserts import first_then, insert_rows
+from refunds_plugin.ledger.tables import insight_marks, order_lines, orders
+from tests.conftest import _truncate
+from tests.fakes import Harness, order_paid, return_requested
+from tests.fakes.stripe_api import FakeStripe
+from tests.integration.test_round_trips import Statements, line
+
+
+class Mine(Statements):
+    """The statements sent from this thread only (not the background sealer's)."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.thread = threading.get_ident()
+        super().__init__(engine)
+
+    def _sent(self, _conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
+        if threading.get_ident() == self.thread:
+            self.sent.append(statement)
+
+
+@pytest.fixture
+def pg(pg_migrated: Engine) -> Iterator[Engine]:
+    _truncate(pg_migrated)
+    yield pg_migrated
+
+
+def order_row(now: datetime, total: int) -> dict[str, object]:
+    return {"order_id": "o-1", "source": "storefront", "currency": "EUR", "total_amount": total,
+            "shipping_amount": 0, "customer_id": None, "customer_email": "bo@example.com",
+            "paid_at": now, "lines": "[]", "updated_at": now}
+
+
+def test_a_new_orders_row_and_its_rows_are_one_statement_and_a_known_order_writes_none(
+    pg: Engine, now: datetime
+) -> None:
+    seen = Statements(pg)
+    try:
+        with write_tx(pg) as conn, first_then(conn, orders, order_row(now, 5000)) as first:
+            insert_rows(conn, (order_lines, [line("l1", "MUG-1")]),
+                        (insight_marks, [{"day": 1, "customer": None}]))
+        assert first.inserted
+        assert len(seen.sent) == 1 and all(f"INSERT INTO {t} " in seen.sent[0]
+                                           for t in ("orders", "order_lines", "insight_marks"))
+        # the same order again, other content: its row is there, so nothing else is written
+        with write_tx(pg) as conn, first_then(conn, orders, order_row(now, 9900)) as again:
+            insert_rows(conn, (order_lines, [line("l2", "MUG-2")]),
+                        (insight_marks, [{"day": 2, "customer": None}]))
+        assert not again.inserted
+    finally:
+        seen.close()
+    with pg.connect() as conn:
+        assert conn.execute(select(orders.c.order_id, orders.c.total_amount,
+                                   orders.c.paid_at)).all() == [("o-1", 5000, now)]
+        assert conn.execute(select(order_lines.c.line_id)).scalars().all() == ["l1"]
+        assert conn.execute(select(insight_marks.c.day)).scalars().all() == [1]
+
+
+def test_an_order_paid_and_its_return_are_four_and_five_statements_on_postgresql(
+    harness: Harness, fake_stripe: FakeStripe
+) -> None:
+    """The inbox row with the order's lock, the order with its rows, the payment, then the
+    follow-ups, the earlier refunded total and the precheck; for the return: the inbox row, the
+    order with its payments, the customer's history, the decision, its other rows."""
+    fake_stripe.add_payment_intent(5500, "usd", "pi_123")
+    engine = harness.runtime.engine
+    seen = Mine(engine)
+    try:
+        paid = harness.post_storefront(order_paid())
+        sent_for_order = len(seen.sent)
+        asked = harness.post_storefront(return_requested())
+    finally:
+        seen.close()
+    assert (paid.status_code, asked.status_code) == (200, 201)
+    assert asked.json["outcome"] == "approve" and asked.json["amount"] == 2500
+    if engine.dialect.name != "postgresql":
+        return  # SQLite: a statement is no round trip, and it sends them one by one
+    assert sent_for_order == 4, seen.sent[:sent_for_order]
+    assert len(seen.sent) - sent_for_order == 5, seen.sent[sent_for_order:]
