@@ -190,6 +190,14 @@ def is_last_admin(engine: Engine, token_id: int, now: datetime) -> bool:
         return live_admins(conn, now, lock=False) == [token_id]
 
 
+def sole_admin(engine: Engine, now: datetime) -> int | None:
+    """The id of the one live admin token, when there is exactly one (the tokens page offers
+    it no revoke link: revoking it would be refused)."""
+    with engine.connect() as conn:
+        admins = live_admins(conn, now, lock=False)
+    return admins[0] if len(admins) == 1 else None
+
+
 def last_admin(token_id: int, name: str) -> LastAdmin:
     return LastAdmin(f"token #{token_id} ({name}) is the last active admin token, and without "
                      f"one nobody can decide reviews or manage tokens. Make another admin token "

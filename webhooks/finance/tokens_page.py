@@ -21,9 +21,9 @@ from refunds_plugin.finance.tokens import (
     is_last_admin,
     last_admin,
     list_tokens,
-    live_admins,
     parse_expiry,
     revoke_token,
+    sole_admin,
 )
 from webhooks.finance.pages import expired_form, needs, page, refused
 from webhooks.finance.session import now, runtime
@@ -36,9 +36,8 @@ bp.register_error_handler(CSRFError, expired_form)
 def _listing(status: int = 200, **context: Any) -> Response:
     at = now()
     engine = runtime().engine
-    with engine.connect() as conn:  # the one live admin token is offered no revoke: it is refused
-        admins = live_admins(conn, at, lock=False)
-    shown = [{**t.to_json(at), "info": t, "last_admin": admins == [t.token_id]}
+    sole = sole_admin(engine, at)  # the one live admin token is offered no revoke: it is refused
+    shown = [{**t.to_json(at), "info": t, "last_admin": t.token_id == sole}
              for t in list_tokens(engine)]
     return page(status, "tokens.html", tokens=shown, **context)
 
