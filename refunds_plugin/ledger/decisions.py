@@ -16,6 +16,7 @@ import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
 from datetime import datetime
+from functools import partial
 from typing import Any
 
 from sqlalchemy import Connection, bindparam, select
@@ -30,7 +31,7 @@ from refunds_plugin.ledger import saleor_returns
 from refunds_plugin.ledger.attempts import write_attempts
 from refunds_plugin.ledger.exchanges import open_exchange
 from refunds_plugin.ledger.facts import OrderSeen
-from refunds_plugin.ledger.inserts import together
+from refunds_plugin.ledger.inserts import AlreadyThere, first_then
 from refunds_plugin.ledger.journal import append_entry, insert_ignore, plain, to_json
 from refunds_plugin.ledger.line_index import customer_key, index_return
 from refunds_plugin.ledger.reviews import open_review, review_why
@@ -233,45 +234,51 @@ def record_decision(
     # decision, not in its journal entry, so a translation fix changes no hash
     said_json = to_json(structure(decision.explanation)) \
         if structured(decision.explanation) else None
-    inserted = insert_ignore(
-        conn,
-        decisions,
-        {
-            "id": decision_id,
-            "order_id": facts.order_id,
-            "request_key": request_key,
-            "kind": decision.kind.value,
-            "outcome": decision.outcome.value,
-            "resolution": decision.resolution_summary,
-            "currency": decision.currency,
-            "amount": decision.amount,
-            "refund_amount": decision.refund_amount,
-            "credit_amount": decision.credit_amount,
-            "reason_code": decision.reason_code,
-            "policy_name": decision.policy_name,
-            "policy_hash": decision.policy_hash,
-            "explanation": decision.explanation,
-            "said": said_json,
-            "chosen_locale": chosen,
-            "body": to_json(body),
-            "facts": to_json(facts_json(facts)),
-            "request": to_json(asked),
-            "customer_id": facts.customer.id,
-            "customer_email": facts.customer.email,
-            "event_id": event_row,
-            "created_at": now,
-        },
-    )
+    row = {
+        "id": decision_id,
+        "order_id": facts.order_id,
+        "request_key": request_key,
+        "kind": decision.kind.value,
+        "outcome": decision.outcome.value,
+        "resolution": decision.resolution_summary,
+        "currency": decision.currency,
+        "amount": decision.amount,
+        "refund_amount": decision.refund_amount,
+        "credit_amount": decision.credit_amount,
+        "reason_code": decision.reason_code,
+        "policy_name": decision.policy_name,
+        "policy_hash": decision.policy_hash,
+        "explanation": decision.explanation,
+        "said": said_json,
+        "chosen_locale": chosen,
+        "body": to_json(body),
+        "facts": to_json(facts_json(facts)),
+        "request": to_json(asked),
+        "customer_id": facts.customer.id,
+        "customer_email": facts.customer.email,
+        "event_id": event_row,
+        "created_at": now,
+    }
+    rest = partial(_write_rest, conn, decision_id, decision, facts, body, asked, request_key,
+                   route, now, held, approved, seen, said_json, test_mode, chosen)
+    if conn.dialect.name == "postgresql":
+        # its row, return lines, attempts, journal entries and messages: one statement, and
+        # none of them if a decision for this request is there already (``first_then``)
+        try:
+            with first_then(conn, decisions, row) as first:
+                written, opened = rest()
+        except AlreadyThere:
+            pass
+        inserted = first.inserted
+    else:
+        inserted = insert_ignore(conn, decisions, row)
+        if inserted:
+            written, opened = rest()
     if not inserted:
         existing = find_decision(conn, facts.order_id, request_key)
         assert existing is not None  # the unique constraint said it exists
         return existing
-    # its return lines, attempts, journal entries and messages: one statement on PostgreSQL
-    with together(conn):
-        written, opened = _write_rest(conn, decision_id, decision, facts, body, asked,
-                                      request_key, route, now, held, approved, seen, said_json,
-                                      test_mode, chosen)
-    ids = tuple(row["id"] for row in written)
+    ids = tuple(w["id"] for w in written)
     return RecordedDecision(decision_id, decision, ids, created=True, written=tuple(written),
                             opened=opened)
 

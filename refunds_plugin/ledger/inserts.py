@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import Connection, Table, insert, text
+from sqlalchemy import Connection, Table, event, insert, text
 from sqlalchemy.dialects import postgresql
 
 from refunds_plugin.ledger.db import dialect_insert
@@ -77,24 +77,60 @@ class First:
     inserted: bool = False
 
 
+class AlreadyThere(Exception):
+    """``first_then``'s row was there already, found when a statement inside its block was about
+    to run: that statement did not run, and nothing given inside was written."""
+
+
 @contextmanager
 def first_then(conn: Connection, table: Table, row: dict[str, Any]) -> Iterator[First]:
     """PostgreSQL only: insert ``row`` into ``table`` unless a unique constraint holds one
     already (``ON CONFLICT DO NOTHING``), and the rows ``insert_rows`` is given inside only when
-    it was inserted, all in one statement at the end: a new order's row and its index rows, one
-    round trip. The rows given inside are made before it is known whether they are written, so
-    nothing inside may act on them otherwise. ``First.inserted`` says afterwards."""
+    it was inserted, all in one statement at the end: a new order's row and its index rows, a
+    new decision's row and everything it writes beside it, one round trip. ``First.inserted``
+    says afterwards. The rows given inside are made before it is known whether they are written.
+
+    A statement of any other kind inside (a read, an UPDATE, an INSERT not through
+    ``insert_rows``) first sends that one statement with what was given so far; what is given
+    after is written as it comes, so such a statement sees the rows, and a foreign key to
+    ``row`` holds. When ``row`` was there already, that statement raises ``AlreadyThere``
+    instead of running."""
     assert conn.dialect.name == "postgresql" and _HELD not in conn.info
     first = First()
-    with _holding(conn) as held:
+    held: list[tuple[Table, list[dict[str, Any]], bool]] = []
+
+    def write() -> None:
+        conn.info.pop(_HELD, None)  # from now on rows are written as they come
+        first.inserted = _write_first(conn, table, row, held)
+
+    def early(*_: Any) -> None:
+        if conn.info.get(_HELD) is not held:
+            return  # written already (this is that very statement, or a later one)
+        write()
+        if not first.inserted:
+            raise AlreadyThere(f"a {table.name} row with these keys exists already")
+
+    conn.info[_HELD] = held
+    event.listen(conn, "before_execute", early)
+    try:
         yield first
+        if conn.info.get(_HELD) is held:
+            write()
+    finally:
+        if conn.info.get(_HELD) is held:
+            del conn.info[_HELD]  # the block failed: nothing held is written
+        event.remove(conn, "before_execute", early)
+
+
+def _write_first(conn: Connection, table: Table, row: dict[str, Any],
+                 held: list[tuple[Table, list[dict[str, Any]], bool]]) -> bool:
     parts = [(table, [row], True), *_merged(held)]
     shape = tuple((t.name, tuple(rows[0]), ignore) for t, rows, ignore in parts)
     stmt = _GUARDED.get(shape)
     if stmt is None:
         stmt = _GUARDED[shape] = text(_sql([(t, tuple(rows[0]), ignore)
                                             for t, rows, ignore in parts], guarded=True))
-    first.inserted = bool(conn.execute(stmt, _params(parts)).scalar())
+    return bool(conn.execute(stmt, _params(parts)).scalar())
 
 
 @contextmanager

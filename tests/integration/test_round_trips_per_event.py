@@ -1,6 +1,6 @@
 """The statements of an ``order.paid`` and a ``return.requested`` on PostgreSQL, one by one: a
-new order's row with its index rows, the order with its payments, the customer's history, each
-one round trip; and the rows are the same as SQLite writes with more statements."""
+new order's row with its index rows, the order with its payments, the customer's history, a new
+decision's row with everything it writes beside it, each one round trip."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ import pytest
 from sqlalchemy import Engine, select
 
 from refunds_plugin.ledger.db import write_tx
-from refunds_plugin.ledger.inserts import first_then, insert_rows
+from refunds_plugin.ledger.inserts import AlreadyThere, first_then, insert_rows
 from refunds_plugin.ledger.tables import insight_marks, order_lines, orders
 from tests.conftest import _truncate
 from tests.fakes import Harness, order_paid, return_requested
@@ -70,12 +70,12 @@ def test_a_new_orders_row_and_its_rows_are_one_statement_and_a_known_order_write
         assert conn.execute(select(insight_marks.c.day)).scalars().all() == [1]
 
 
-def test_an_order_paid_and_its_return_are_four_and_five_statements_on_postgresql(
+def test_an_order_paid_and_its_return_are_four_statements_each_on_postgresql(
     harness: Harness, fake_stripe: FakeStripe
 ) -> None:
     """The inbox row with the order's lock, the order with its rows, the payment, then the
     follow-ups, the earlier refunded total and the precheck; for the return: the inbox row, the
-    order with its payments, the customer's history, the decision, its other rows."""
+    order with its payments, the customer's history, the decision with its other rows."""
     fake_stripe.add_payment_intent(5500, "usd", "pi_123")
     engine = harness.runtime.engine
     seen = Mine(engine)
@@ -90,4 +90,35 @@ def test_an_order_paid_and_its_return_are_four_and_five_statements_on_postgresql
     if engine.dialect.name != "postgresql":
         return  # SQLite: a statement is no round trip, and it sends them one by one
     assert sent_for_order == 4, seen.sent[:sent_for_order]
-    assert len(seen.sent) - sent_for_order == 5, seen.sent[sent_for_order:]
+    assert len(seen.sent) - sent_for_order == 4, seen.sent[sent_for_order:]
+
+
+def test_a_statement_inside_writes_what_was_given_first_and_a_row_there_stops_it(
+    pg: Engine, now: datetime
+) -> None:
+    """Inside ``first_then``, a read sees the rows given before it (they are written, with the
+    first row, just before it runs) and later rows are written as they come; when the first row
+    was there already, the read does not run and nothing given is written."""
+    seen = Mine(pg)
+    try:
+        with write_tx(pg) as conn, first_then(conn, orders, order_row(now, 5000)) as first:
+            insert_rows(conn, (order_lines, [line("l1", "MUG-1")]))
+            lines = conn.execute(select(order_lines.c.line_id)).scalars().all()
+            insert_rows(conn, (insight_marks, [{"day": 1, "customer": None}]))
+        assert first.inserted and lines == ["l1"]
+        assert [s.split(" (")[0] for s in seen.sent] == [
+            "WITH w0 AS", "SELECT order_lines.line_id \nFROM order_lines",
+            "INSERT INTO insight_marks"]
+        seen.sent.clear()
+        with pytest.raises(AlreadyThere), write_tx(pg) as conn, \
+                first_then(conn, orders, order_row(now, 9900)):
+            insert_rows(conn, (order_lines, [line("l2", "MUG-2")]))
+            conn.execute(select(order_lines.c.line_id)).all()
+            pytest.fail("the read ran though the order was there")  # pragma: no cover
+        assert len(seen.sent) == 1  # the order's row and l2: nothing written, nothing read
+    finally:
+        seen.close()
+    with pg.connect() as conn:
+        assert conn.execute(select(orders.c.total_amount)).scalars().all() == [5000]
+        assert conn.execute(select(order_lines.c.line_id)).scalars().all() == ["l1"]
+        assert conn.execute(select(insight_marks.c.day)).scalars().all() == [1]
