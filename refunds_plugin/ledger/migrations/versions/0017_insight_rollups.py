@@ -83,9 +83,11 @@ def upgrade() -> None:
     op.create_index("ix_retention_rows_at", "retention_rows", ["at"])
     op.create_index("ix_retention_rows_customer", "retention_rows", ["customer"])
     # ``build`` reads the current definitions, which from 0018 on read a column 0018 adds
-    # (``return_lines.exchanged``): the last revision that changes what the rollups sum builds
-    # them, so a history is built once, by the definitions it will be folded with
-    if "exchanged" in {c["name"] for c in sa.inspect(op.get_bind()).get_columns("return_lines")}:
+    # (``return_lines.exchanged``), and from 0032 on one 0032 adds: the last revision that
+    # changes what the rollups sum builds them, so a history is built once, by the definitions
+    # it will be folded with
+    if "test_money" in {c["name"] for c in sa.inspect(op.get_bind()).get_columns(
+            "returned_days")}:
         build(op.get_bind())
 
 
