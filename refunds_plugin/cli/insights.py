@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import json
 from contextlib import nullcontext
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import IO, Any
@@ -75,6 +76,24 @@ def _dry(doc: dict[str, Any]) -> None:
             click.echo(doc[notice])
 
 
+@dataclass(frozen=True)
+class _TestColumn:
+    """The money Stripe paid in its test mode, beside the money back (not in it): a column
+    only when the period has some, as on the pages."""
+    shown: bool
+
+    @property
+    def heading(self) -> tuple[str, ...]:
+        return ("STRIPE TEST MODE",) if self.shown else ()
+
+    def cells(self, row: dict[str, Any]) -> tuple[str, ...]:
+        return (_money(row["money_test_mode"], row["currency"]),) if self.shown else ()
+
+
+def _test_mode(doc: dict[str, Any]) -> _TestColumn:
+    return _TestColumn(doc.get("test_mode_share", "none") != "none")
+
+
 def _pct(bp: int | None) -> str:
     return "n/a" if bp is None else f"{bp / 100:.2f} %"
 
@@ -102,11 +121,13 @@ def reasons(since: datetime | None, until: datetime | None, as_json: bool, by: s
     click.echo(f"Returns by {by}, {span(p.since, p.until, until is not None)}"
                + (f", reason {reason}" if reason else ""))
     _dry(found.document)
+    test = _test_mode(found.document)  # Stripe's test-mode money: a column of its own
     rows = [(r["key"], r["currency"], r["units_sold"], r["units_returned"],
              _pct(r["return_rate_bp"]),
              f"{_pct(r['before_return_rate_bp'])} ({r['before_units_returned']} of "
              f"{r['before_units_sold']})",
              _money(r["money_returned"], r["currency"]),
+             *test.cells(r),
              ", ".join(f"{k} {v}" for k in REASONS if (v := r[f"reason_{k}"])))
             for r in found.rows]
     if not rows:
@@ -114,7 +135,7 @@ def reasons(since: datetime | None, until: datetime | None, as_json: bool, by: s
                    + (f" for reason {reason}." if reason else "."))
         return
     tables.echo_table(("KEY", "CUR", "SOLD", "RETURNED", "RATE", "RATE BEFORE", "MONEY BACK",
-                       "REASONS (units asked)"), rows, trim=True)
+                       *test.heading, "REASONS (units asked)"), rows, trim=True)
     if found.document["comments"]:  # without a heading they read as rows of the table
         click.echo("Customers' comments (order, reasons):")
     for c in found.document["comments"]:
@@ -142,10 +163,13 @@ def costs(since: datetime | None, until: datetime | None, as_json: bool) -> None
         click.echo(f"exchanges {x['currency']}: {x['exchanges']}, fallen back to a refund or "
                    f"credit: {x['fallen_back']}")
     click.echo("per product:")
-    tables.echo_table(("SKU", "CUR", "ORDER VALUE", "MONEY BACK", "OF IT KEPT", "OF ORDER VALUE"), [
+    test = _test_mode(found.document)
+    tables.echo_table(("SKU", "CUR", "ORDER VALUE", "MONEY BACK", "OF IT KEPT", "OF ORDER VALUE",
+                       *test.heading), [
         (r["key"], r["currency"], _money(r["sales"], r["currency"]),
          _money(r["money_returned"], r["currency"]), _money(r["money_kept"], r["currency"]),
-         _pct(r["share_of_sales_bp"])) for r in found.document["by_product"]], right=2)
+         _pct(r["share_of_sales_bp"]), *test.cells(r))
+        for r in found.document["by_product"]], right=2)
 
 
 @insights.command()

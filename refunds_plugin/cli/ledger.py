@@ -295,7 +295,8 @@ def ledger_report(since: datetime | None, until: datetime | None, days: int, as_
     credited); kept (items kept without a return); waiting for review (how many, and their
     amount); decided by a person (approved at the final amount, or declined); refund rate
     (refunded, of what was captured); sales kept (retained): exchanges, with the revenue they
-    retained.
+    retained; exchanges paid in stripe test mode (differences and originals paid through a
+    Checkout Session Stripe made in its test mode: no real money taken, so not in sales kept).
 
     Then one line of promise keeping: the decisions whose money was returned, with the median
     and p95 time to it, how many missed the promised time or are overdue, and how many went to
@@ -326,11 +327,13 @@ def ledger_report(since: datetime | None, until: datetime | None, days: int, as_
             f"{t.review_declined} declined",
             "-" if rate is None else f"{rate // 100}.{rate % 100:02d}%",
             f"{t.exchanges} ({english(t.exchange_retained, cur)})",
+            english(t.test_mode_exchange_paid, cur),
         ])
     tables.echo_table(["currency", "decisions", "captured", "captured in stripe test mode",
                        "refunded", "credited", "dry run",
                        "stripe test mode", "kept", "waiting for review", "decided by a person",
-                       "refund rate", "sales kept (retained)"], rows)
+                       "refund rate", "sales kept (retained)",
+                       "exchanges paid in stripe test mode"], rows)
     promise = summary.to_json()["promise"]
     median, p95 = (f"{s}s" if s is not None else "-"  # no money returned: no time to show
                    for s in (promise["median_seconds"], promise["p95_seconds"]))

@@ -33,7 +33,8 @@ What each figure means (the summary page says the same):
   refunded when the original arrived after all). Such a refund gives back that payment, not the
   sale, so it is not in refunded. A difference or an original paid through a Checkout Session
   Stripe made in its test mode (its ``livemode`` false, revision 0030) took no real money: it
-  is in neither; one whose mode is not known counts as before.
+  is in neither, but apart, in test_mode_exchange_paid (differences and originals alike); one
+  whose mode is not known counts as before.
 
 Promise keeping lists each EU withdrawal received in the period with its legal deadline
 (received + 14 days) and where its money stands (``finance/withdrawals.py``).
@@ -75,7 +76,7 @@ METRICS = ("sales", "refunded", "credited", "kept", "review_count", "review_amou
            "dry_run", "exchanges", "exchange_retained", "exchange_charged",
            "exchange_original_due", "exchange_original_paid", "sent_to_review",
            "review_approved", "review_approved_amount", "review_declined", "test_mode",
-           "test_mode_sales")
+           "test_mode_sales", "test_mode_exchange_paid")
 
 
 def percentile(values: list[int], pct: int) -> int | None:
@@ -109,6 +110,8 @@ class Totals:
     exchange_original_paid: int = 0  # of which paid (and not refunded)
     test_mode: int = 0  # what Stripe "paid" in its test mode (a test key): no real money moved
     test_mode_sales: int = 0  # what Stripe captured in its test mode: no real money taken
+    # exchange differences and originals paid in Stripe's test mode: no real money taken
+    test_mode_exchange_paid: int = 0
 
     @property
     def refund_rate_bp(self) -> int | None:
@@ -304,10 +307,14 @@ def _add_decision(out: Summary, dec: Any, attempts: list[Any], now: datetime,
             t.exchanges += 1
             t.exchange_retained += ex.out_amount - ex.back
             # a difference or an original paid in Stripe's test mode: no real money taken
-            if swapped.paid_at is not None and swapped.livemode is not False:
+            if swapped.paid_at is not None and swapped.livemode is False:
+                t.test_mode_exchange_paid += ex.charge
+            elif swapped.paid_at is not None:
                 t.exchange_charged += ex.charge
             t.exchange_original_due += int(swapped.due_amount or 0)
-            if swapped.due_status == "paid" and swapped.due_livemode is not False:
+            if swapped.due_status == "paid" and swapped.due_livemode is False:
+                t.test_mode_exchange_paid += int(swapped.due_paid or 0)
+            elif swapped.due_status == "paid":
                 t.exchange_original_paid += int(swapped.due_paid or 0)
         for att in attempts:
             if att.status != AttemptStatus.SUCCEEDED or att.seq == REFUND_SEQ:

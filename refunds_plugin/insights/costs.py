@@ -23,7 +23,9 @@ A further source of cost is one more ``Term`` in ``TERMS``.
   those that did not fall back and those that fell back.
 
 Money out is refunded + credited + bonus + labels. Shares of sales are basis
-points of the period's sales: order totals of the orders paid in it.
+points of the period's sales: order totals of the orders paid in it. Per product (``by_product``,
+from ``insights.reasons``), the money returned leaves out what Stripe paid in its test mode as
+the terms do: that is ``money_test_mode``, beside it.
 
 Sales, fees and kept value come from the day rollups (``ledger/rollups.py``, exact whatever
 the fold's lag); the attempts and labels terms read the period's return decisions (a few per
@@ -198,7 +200,7 @@ class Costs:
                 "dry_run": self.dry_run, "dry_run_share": self.dry_share,
                 "dry_run_notice": NOTICES.get(self.dry_share), "test_mode_share": self.test_share,
                 "test_mode_notice": COSTS_TEST_NOTICES.get(self.test_share),
-                "money_words": money_words(self.dry_run, self.dry_share, self.test_share),
+                "money_words": money_words(self.dry_run, self.dry_share),
                 "exchanges": [{"currency": c, **self.exchanges.get(
                     c, {"exchanges": 0, "fallen_back": 0})} for c in self.currencies()]}
 
@@ -218,6 +220,7 @@ def costs(engine: Engine, p: Period, by: str = "sku", limit: int = 50,
     per = reasons(engine, p, by, limit=limit, use_rollups=use_rollups)
     by_product = [{"key": r.key, "name": r.name, "currency": r.currency, "sales": r.sales,
                    "money_returned": r.money_returned, "money_kept": r.money_kept,
-                   "share_of_sales_bp": rate_bp(r.money_returned, r.sales)} for r in per.rows]
+                   "share_of_sales_bp": rate_bp(r.money_returned, r.sales),
+                   "money_test_mode": r.money_test} for r in per.rows]
     return Costs(p, sales, figures, by_product, counts, per.dry_run, per.dry_share,
                  per.test_share)

@@ -3,7 +3,8 @@ provider "pays" every refund and credit, and no money moves. The insights then s
 finance pages' words: "dry run (no money moved)". A refund or credit Stripe made in its test mode
 (a test key: the attempt's ``livemode`` is false) moved no real money either: the insights say
 that too, "Stripe test mode (no real money moved)"; the costs keep that money out of refunded,
-credited and money out, as a term of its own."""
+credited and money out, as a term of its own, and the reasons and the costs per product keep it
+out of the money returned, beside it as money returned in Stripe test mode."""
 
 from __future__ import annotations
 
@@ -25,7 +26,7 @@ NOTICES = {
             "and were never paid (no money moved for them); the rest went to a payment "
             "provider.",
 }
-# the same for Stripe's test mode, by ``test_share``
+# the same for Stripe's test mode, by ``test_share`` (retention's: its groups count such returns)
 TEST_NOTICES = {
     "all": "Stripe test mode (no real money moved): every refund and store credit of this "
            "period was made with a Stripe test key and never really paid; the amounts are what "
@@ -35,16 +36,26 @@ TEST_NOTICES = {
             "amounts count them as if paid.",
 }
 
+# the reasons' own: there Stripe's test-mode money is apart from the money returned
+REASONS_TEST_NOTICES = {
+    "all": "Stripe test mode (no real money moved): every refund and store credit of this "
+           "period was made with a Stripe test key and never really paid; it is not in the "
+           "money returned, but under Stripe test mode beside it.",
+    "some": "Partly Stripe test mode: some refunds and store credit of this period were made "
+            "with a Stripe test key and never really paid (no real money moved for them); they "
+            "are not in the money returned, but under Stripe test mode beside it.",
+}
+
 # the costs' own: there Stripe's test-mode money is a term apart, in no total
 COSTS_TEST_NOTICES = {
     "all": "Stripe test mode (no real money moved): every refund and store credit of this "
            "period was made with a Stripe test key and never really paid; it is under Stripe "
-           "test mode, not in refunded, store credit or money out, and the money returned per "
-           "product is what would have been paid.",
+           "test mode, not in refunded, store credit or money out, nor in the money returned "
+           "per product.",
     "some": "Partly Stripe test mode: some refunds and store credit of this period were made "
             "with a Stripe test key and never really paid (no real money moved for them); they "
-            "are under Stripe test mode, not in refunded, store credit or money out, while the "
-            "money returned per product counts them as if paid.",
+            "are under Stripe test mode, not in refunded, store credit or money out, nor in the "
+            "money returned per product.",
 }
 
 

@@ -29,6 +29,11 @@ RETENTION_COLUMNS = ["ending", "words", "customers", "days", "n", "came_back", "
 # amounts also in major units, after every other column (``finance.amounts``), as the finance
 # CSVs write them; retention's ``spent`` is one cell per currency list, text, and stays so
 REASON_MONEY = ("sales", "money_returned", "money_kept")
+# came later (what Stripe paid in its test mode, apart from the money returned): with its
+# ``_decimal`` after every earlier column, so none moves
+REASON_LATER = ("money_test_mode",)
+REASON_CSV = [*amounts.columns(REASON_COLUMNS, REASON_MONEY),
+              *amounts.columns(REASON_LATER, REASON_LATER)]
 COST_MONEY = ("amount",)
 FEEDBACK_COLUMNS = ["dimension", "value", "answers", "average_x100",
                     *(f"rating_{s}" for s in feedback.RATINGS)]
@@ -55,8 +60,8 @@ def _reasons(engine: Engine, p: Period, now: datetime, opts: Mapping[str, str]) 
         flat.update({f"reason_{k}": v for k, v in r["reasons"].items()})
         flat.update({f"before_{k}": v for k, v in r["before"].items()})
         flat["dry_run"] = doc["dry_run"]
-        rows.append(amounts.with_major(flat, REASON_MONEY))
-    return Export(doc, rows, amounts.columns(REASON_COLUMNS, REASON_MONEY), report)
+        rows.append(amounts.with_major(flat, (*REASON_MONEY, *REASON_LATER)))
+    return Export(doc, rows, REASON_CSV, report)
 
 
 def _costs(engine: Engine, p: Period, now: datetime, opts: Mapping[str, str]) -> Export:

@@ -10,7 +10,11 @@ returned is what is paid for the granted lines, before fees, in the line's curre
 the provider's step left out and what the order's payment could not hold:
 ``line_index.paid_body``); an exchanged line's value is none of
 it (its unit came back for another item). Where the dry-run provider "paid" a return of the period,
-``dry_run`` is true and the money returned is what would have been paid: no money moved.
+``dry_run`` is true and the money returned is what would have been paid: no money moved. A
+return Stripe paid in its test mode (a test key: a succeeded attempt's ``livemode`` is false,
+``rollups.in_test_mode``) moved no real money: its lines are not in the money returned (nor in
+the money kept) but in ``money_test_mode``, as the costs keep such money out of refunded and
+money out; a return whose mode is not known (before revision 0025) counts as paid.
 Rates are in basis points (1 bp = 0.01 %), rounded half up.
 
 The sums come from the day rollups for whole days, and from the indexed rows for the partial
@@ -29,8 +33,7 @@ from refunds_plugin.domain.kinds import Reason
 from refunds_plugin.errors import InputError
 from refunds_plugin.insights.dryrun import (
     NOTICES,
-    TEST_NOTICES,
-    TEST_WORDS,
+    REASONS_TEST_NOTICES,
     WORDS,
     dry_share,
     stripe_test_share,
@@ -68,6 +71,7 @@ class Row:
     returned: int = 0
     money_returned: int = 0
     money_kept: int = 0  # of the money returned, for items that stay with the customer
+    money_test: int = 0  # granted lines Stripe paid in its test mode: not in money returned
     reasons: dict[str, int] = field(default_factory=dict)  # units asked, by reason
     before_sold: int = 0
     before_returned: int = 0
@@ -85,6 +89,7 @@ class Row:
                 "units_sold": self.sold, "sales": self.sales, "units_asked": self.asked,
                 "units_returned": self.returned, "return_rate_bp": self.rate_bp,
                 "money_returned": self.money_returned, "money_kept": self.money_kept,
+                "money_test_mode": self.money_test,
                 "reasons": {r: self.reasons.get(r, 0) for r in REASONS},
                 "before": {"units_sold": self.before_sold,
                            "units_returned": self.before_returned,
@@ -102,11 +107,13 @@ def _sold(conn: Connection, by: str, p: Period, use: bool) -> list[Any]:
 def _returned(conn: Connection, by: str, p: Period, use: bool) -> list[Any]:
     u = rollups.returned(by, rollups.span(p.start, p.end, use))
     yes = u.c.granted == 1
+    real = u.c.money - u.c.test_money  # Stripe's test mode moved no real money
     return list(conn.execute(
         select(u.c.key, u.c.currency, u.c.reason, func.sum(u.c.units).label("asked"),
                func.sum(case((yes, u.c.units), else_=0)).label("returned"),
-               func.sum(case((yes, u.c.money), else_=0)).label("money"),
-               func.sum(case((and_(yes, u.c.kept == 1), u.c.money), else_=0)).label("kept"))
+               func.sum(case((yes, real), else_=0)).label("money"),
+               func.sum(case((and_(yes, u.c.kept == 1), real), else_=0)).label("kept"),
+               func.sum(case((yes, u.c.test_money), else_=0)).label("test"))
         .group_by(u.c.key, u.c.currency, u.c.reason)))
 
 
@@ -125,24 +132,21 @@ class Report:
                 "reason": self.reason, "dry_run": self.dry_run, "dry_run_share": self.dry_share,
                 "dry_run_notice": NOTICES.get(self.dry_share),
                 **test_mode(self.test_share),
-                "money_words": money_words(self.dry_run, self.dry_share, self.test_share),
+                "money_words": money_words(self.dry_run, self.dry_share),
                 "rows": [r.to_json() for r in self.rows]}
 
 
 def test_mode(share: str) -> dict[str, Any]:
     """An insight's Stripe test-mode keys: how much of its money (``share``) and the notice."""
-    return {"test_mode_share": share, "test_mode_notice": TEST_NOTICES.get(share)}
+    return {"test_mode_share": share, "test_mode_notice": REASONS_TEST_NOTICES.get(share)}
 
 
-def money_words(dry: bool, share: str = "all", test: str = "none") -> str:
-    """What "money returned" is, said truthfully (``share``: see ``Report.dry_share``;
-    ``test``: ``Report.test_share``)."""
+def money_words(dry: bool, share: str = "all") -> str:
+    """What "money returned" is, said truthfully (``share``: see ``Report.dry_share``); what
+    Stripe paid in its test mode is never in it (``money_test_mode``), so it needs no words."""
     if dry:
         return f"money returned: {WORDS}" if share == "all" else \
             "money returned: partly a dry run (some of it never moved)"
-    if test != "none":
-        return f"money returned: {TEST_WORDS}" if test == "all" else \
-            "money returned: partly Stripe test mode (some of it never really moved)"
     return "money returned"
 
 
@@ -177,6 +181,7 @@ def reasons(engine: Engine, p: Period, by: str = "sku", reason: str | None = Non
             r.returned += int(x.returned)
             r.money_returned += int(x.money)
             r.money_kept += int(x.kept)
+            r.money_test += int(x.test)
             r.reasons[x.reason] = r.reasons.get(x.reason, 0) + int(x.asked)
         before = p.before()
         for s in _sold(conn, by, before, use_rollups):

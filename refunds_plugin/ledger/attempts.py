@@ -34,6 +34,7 @@ from refunds_plugin.domain.kinds import (
 )
 from refunds_plugin.ledger.inserts import insert_rows
 from refunds_plugin.ledger.journal import Entry, append_entries, append_entry
+from refunds_plugin.ledger.line_index import mark_decision
 from refunds_plugin.ledger.reviews import open_review
 from refunds_plugin.ledger.tables import refund_attempts
 from refunds_plugin.notify.causes import attempt_settled
@@ -315,6 +316,8 @@ def transition(
         journal.append(("attempt", attempt_id, body))
     if status in (AttemptStatus.SUCCEEDED, AttemptStatus.FAILED):
         attempt_settled(conn, row, status, now)  # the customer and the merchant hear
+        if row.livemode is False:  # Stripe's test mode: the insights' money returned leaves it
+            mark_decision(conn, row.decision_id)  # out (``rollups.in_test_mode``): refold
     if status in NEEDS_REVIEW:
         if journal:  # the review's entry comes after this attempt's, as it would unbatched
             append_entries(conn, journal, now)

@@ -83,9 +83,9 @@ def _insert_days(conn: Connection, where: Callable[[Any], Any]) -> None:
         s = r.query.add_columns((r.at // DAY).label("day")).where(where(r.at)).subquery()
         keys = (s.c.day, s.c.key, s.c.currency, s.c.reason, s.c.granted, s.c.kept)
         conn.execute(insert(returned_days).from_select(
-            ["dimension", "width", "day", *RETURNED[:5], "units", "money"],
+            ["dimension", "width", "day", *RETURNED[:5], "units", "money", "test_money"],
             select(literal(by, String), literal(1), *keys, func.sum(s.c.units),
-                   func.sum(s.c.money))
+                   func.sum(s.c.money), func.sum(s.c.test_money))
             .group_by(*keys)))
     parts = [r.query.add_columns((r.at // DAY).label("day")).where(where(r.at))
              for r in money_rows()]
@@ -99,7 +99,8 @@ def _insert_days(conn: Connection, where: Callable[[Any], Any]) -> None:
 def _insert_blocks(conn: Connection, where: Callable[[Any], Any]) -> None:
     """The BLOCK-day rows of the blocks whose first day ``where(day column)`` keeps, from the
     day rows."""
-    for table, sums in ((sold_days, ("units", "money")), (returned_days, ("units", "money"))):
+    for table, sums in ((sold_days, ("units", "money")),
+                        (returned_days, ("units", "money", "test_money"))):
         t = table.c
         block = (t.day // BLOCK * BLOCK).label("day")
         keys = [t.dimension, t.key, t.currency, *(t[n] for n in ("reason", "granted", "kept")

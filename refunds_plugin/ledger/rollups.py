@@ -45,6 +45,7 @@ from refunds_plugin.ledger.tables import (
     money_days,
     order_line_labels,
     order_lines,
+    refund_attempts,
     return_figures,
     return_lines,
     returned_days,
@@ -152,18 +153,30 @@ def sold_rows(by: str) -> Rows:
     return Rows(query, t.at)
 
 
+def in_test_mode(decision_id: Any) -> Any:
+    """A return decision whose money Stripe paid in its test mode (a test key: a succeeded
+    attempt's ``livemode`` is false): no real money moved. An attempt whose mode is not known
+    (before revision 0025) is no test mode, as in the costs. Indexed: ``(decision_id, seq)``."""
+    a = refund_attempts.c
+    return (select(literal(1)).where(a.decision_id == decision_id, a.status == "succeeded",
+                                     a.livemode.is_(False)).exists())
+
+
 def returned_rows(by: str) -> Rows:
-    """(key, currency, reason, granted, kept, units, money) of every line asked back; an
-    exchanged line's value is no money returned (0): its unit came back for another item."""
+    """(key, currency, reason, granted, kept, units, money, test_money) of every line asked
+    back; an exchanged line's value is no money returned (0): its unit came back for another
+    item. ``test_money``: the line's value again when Stripe paid its return in its test mode
+    (``in_test_mode``), else 0; the readers take it out of the money returned."""
     table, key, _ = line_key(by)
     rl = return_lines.c
     on = and_(table.c.order_id == rl.order_id, table.c.line_id == rl.line_id)
     if table is order_line_labels:
         on = and_(on, table.c.kind == by)
+    money = case((rl.exchanged == 1, 0), else_=rl.amount)
     query = (select(key.label("key"), table.c.currency.label("currency"), rl.reason,
                     case((granted(), 1), else_=0).label("granted"), rl.kept,
-                    rl.quantity.label("units"),
-                    case((rl.exchanged == 1, 0), else_=rl.amount).label("money"))
+                    rl.quantity.label("units"), money.label("money"),
+                    case((in_test_mode(rl.decision_id), money), else_=0).label("test_money"))
              .select_from(_reviewed(return_lines.join(table, on), rl.decision_id)))
     return Rows(query, rl.at)
 
@@ -258,7 +271,7 @@ def _folded(table: Any, columns: Sequence[str], s: Span, *where: Any) -> list[Se
 
 
 SOLD = ("key", "currency", "name", "units", "money")
-RETURNED = ("key", "currency", "reason", "granted", "kept", "units", "money")
+RETURNED = ("key", "currency", "reason", "granted", "kept", "units", "money", "test_money")
 MONEY = ("term", "currency", "amount")
 
 

@@ -86,9 +86,10 @@ def test_a_payment_stripe_captured_in_test_mode_is_not_captured_money(
     assert ("<dt>Captured in Stripe test mode</dt><dd>payments Stripe captured in its test "
             "mode (a test key's payment): no real money was taken, so they are not in "
             "captured, nor in the refund rate.") in page
-    assert rows[0][-4:] == ["test_mode", "test_mode_decimal", "test_mode_sales",
-                            "test_mode_sales_decimal"]
-    assert (rows[1][rows[0].index("sales")], rows[1][-2:]) == ("0", ["5500", "55.00"])
+    assert rows[0][-6:] == ["test_mode", "test_mode_decimal", "test_mode_sales",
+                            "test_mode_sales_decimal", "test_mode_exchange_paid",
+                            "test_mode_exchange_paid_decimal"]
+    assert (rows[1][rows[0].index("sales")], rows[1][-4:-2]) == ("0", ["5500", "55.00"])
 
 
 @pytest.mark.parametrize("type_", ["payment_intent.succeeded", "charge.succeeded"])

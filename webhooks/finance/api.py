@@ -227,9 +227,9 @@ SUMMARY_COLUMNS = ["day", "currency", "decisions", "sales", "refunded", "credite
 SUMMARY_MONEY = ("sales", "refunded", "credited", "kept", "review_amount", "dry_run",
                  "exchange_retained", "exchange_charged", "exchange_original_due",
                  "exchange_original_paid", "review_approved_amount")
-# came later (Stripe's test mode, apart from refunded, then from captured): each with its
-# ``_decimal`` after every earlier column, so none moves
-SUMMARY_LATER = ("test_mode", "test_mode_sales")
+# came later (Stripe's test mode, apart from refunded, then from captured, then from the
+# exchanges' payments): each with its ``_decimal`` after every earlier column, so none moves
+SUMMARY_LATER = ("test_mode", "test_mode_sales", "test_mode_exchange_paid")
 
 
 @bp.get("/summary")

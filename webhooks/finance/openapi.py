@@ -246,7 +246,9 @@ def document() -> dict[str, Any]:
                                "paid), not order totals (/api/insights/costs compares with order "
                                "value, also `sales`). Stripe's test mode is apart (no real money): "
                                "its payments in `test_mode_sales`, its refunds and credit in "
-                               "`test_mode`. `refund_rate_bp`: refunded as a share of `sales`.",
+                               "`test_mode`, the exchange differences and originals paid through "
+                               "its Checkout Sessions in `test_mode_exchange_paid`. "
+                               "`refund_rate_bp`: refunded as a share of `sales`.",
                 "parameters": _params(("since", "until"), paged=False),
                 "responses": {"200": {"description": "the summary (CSV: one row per day and "
                                                      "currency, each amount also in major "

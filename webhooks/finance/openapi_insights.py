@@ -24,8 +24,10 @@ _PERIOD_FIELDS = {"since": {**_STR, "format": "date-time"},
 INSIGHTS: dict[str, tuple[str, tuple[str, ...], list[str], dict[str, Any]]] = {
     "reasons": ("Why things come back: units sold and returned, return rate (basis points), "
                 "reasons and money per SKU, product, collection or tag, with the period before, "
-                "and customers' comments", (*PERIOD, "by", "reason", "q", "key"),
-                amounts.columns(exports.REASON_COLUMNS, exports.REASON_MONEY),
+                "and customers' comments; rows[].money_returned leaves out what Stripe paid in "
+                "its test mode (a test key: no real money moved), which is "
+                "rows[].money_test_mode", (*PERIOD, "by", "reason", "q", "key"),
+                exports.REASON_CSV,
                 {"by": _STR, "reason": {"type": ["string", "null"]}, "before": {
                     "type": "object", "properties": _PERIOD_FIELDS}, "dry_run": {
                     "type": "boolean"}, **_DRY, "money_words": _STR, "rows": _ARRAY,
@@ -41,7 +43,7 @@ INSIGHTS: dict[str, tuple[str, tuple[str, ...], list[str], dict[str, Any]]] = {
               "dry_run_notice the sentence the pages show above the figures; test_mode_share "
               "and test_mode_notice the same for Stripe's test mode (a test key: no real money "
               "moved: its money is the term test_mode, not in refunded, credited, bonus or money "
-              "out)",
+              "out, nor in by_product[].money_returned: by_product[].money_test_mode)",
               PERIOD, amounts.columns(exports.COST_COLUMNS, exports.COST_MONEY),
               {"sales": _ARRAY, "rows": _ARRAY, "by_product": _ARRAY,
                "dry_run": {"type": "boolean"}, **_DRY, "money_words": _STR,

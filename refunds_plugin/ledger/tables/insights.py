@@ -148,7 +148,8 @@ sold_days = Table(
 )
 
 # units asked back and their value per decision day, dimension, key, currency, reason, and
-# whether the return was granted (as the reviews stand at the fold) and the item kept
+# whether the return was granted (as the reviews stand at the fold) and the item kept; of that
+# value, ``test_money`` is what Stripe paid in its test mode (no real money: migration 0032)
 returned_days = Table(
     "returned_days",
     metadata,
@@ -162,6 +163,7 @@ returned_days = Table(
     Column("kept", Integer, primary_key=True),
     Column("units", BigInteger, nullable=False),
     Column("money", BigInteger, nullable=False),
+    Column("test_money", BigInteger, nullable=False, server_default="0"),
 )
 
 # money per day, term (sales: order totals by payment time; fees and kept: of granted returns

@@ -67,13 +67,14 @@ def test_the_report_shows_the_period_totals_as_a_table(scene: Scene, sqlite_url:
                                 "test", "mode", "refunded", "credited", "dry",
                                 "run", "stripe", "test", "mode", "kept", "waiting", "for",
                                 "review", "decided", "by", "a", "person", "refund", "rate",
-                                "sales", "kept", "(retained)"]
+                                "sales", "kept", "(retained)", "exchanges", "paid", "in",
+                                "stripe", "test", "mode"]
     assert lines[2].split() == ["EUR", "2", "25.00", "EUR", "0.00", "EUR", "0.00", "EUR",
                                 "0.00", "EUR",
                                 "25.00", "EUR", "0.00", "EUR", "0.00", "EUR", "1", "(40.00",
                                 "EUR)", "0",
                                 "approved", "(0.00", "EUR),", "0", "declined", "0.00%",
-                                "0", "(0.00", "EUR)"]
+                                "0", "(0.00", "EUR)", "0.00", "EUR"]
     as_json = json.loads(invoke(sqlite_url, "ledger", "report", "--since", "2026-11-01",
                                 "--until", "2026-12-01", "--json").output)
     assert (as_json["totals"][0]["refunded"], as_json["totals"][0]["dry_run"]) == (0, 2500)
@@ -93,7 +94,9 @@ def test_the_reports_help_names_every_column_it_prints_with_the_dry_run(
             "it is in neither refunded nor credited); kept (items kept without a return); "
             "waiting for review (how many, and their amount); decided by a person (approved at "
             "the final amount, or declined); refund rate (refunded, of what was captured); sales "
-            "kept (retained): exchanges, with the revenue they retained."
+            "kept (retained): exchanges, with the revenue they retained; exchanges paid in stripe "
+            "test mode (differences and originals paid through a Checkout Session Stripe made in "
+            "its test mode: no real money taken, so not in sales kept)."
             ) in said
     assert ("how many missed the promised time or are overdue, and how many went to the dry run "
             "(no money moved) or to Stripe's test mode (no real money moved).") in said
@@ -103,7 +106,7 @@ def test_the_reports_help_names_every_column_it_prints_with_the_dry_run(
     assert header == ("currency decisions captured captured in stripe test mode refunded "
                       "credited dry run stripe test mode "
                       "kept waiting for review decided by a person refund rate sales kept "
-                      "(retained)")
+                      "(retained) exchanges paid in stripe test mode")
     assert ("dry run (no money moved): 1 decision(s); stripe test mode (no real money moved): "
             "0 decision(s)") in printed
 

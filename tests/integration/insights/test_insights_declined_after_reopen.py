@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 from click.testing import CliRunner
-from sqlalchemy import Engine, func, or_, select
+from sqlalchemy import Engine, func, or_, select, text
 
 from refunds_plugin.cli import main
 from refunds_plugin.ledger import fold as folding
@@ -119,12 +119,17 @@ def test_revision_0026_recounts_the_rollups_folded_while_such_a_return_counted(
     approved(h, fake_stripe, "1002", "pi_456")  # paid: the revision marks nothing for it
     h.drain()
     engine = h.runtime.engine
-    # the ledger before the revision, folded by the code of then
-    as_before(engine, "0025")
+    # the ledger before the revision, folded by the code of then; today's folder also writes
+    # what of the money Stripe paid in its test mode (returned_days.test_money, 0032), so the
+    # column is there while it folds and gone again before the ledger migrates
+    as_before(engine, "0025",
+              "ALTER TABLE returned_days ADD COLUMN test_money BIGINT NOT NULL DEFAULT 0")
     with monkeypatch.context() as m:
         m.setattr(rollups, "granted", _granted_before)
         while folding.fold(engine):
             pass
+    with engine.begin() as conn:
+        conn.execute(text("ALTER TABLE returned_days DROP COLUMN test_money"))
     assert h.count(insight_marks) == 0
     # what was folded then: the declined return's fee and kept money too (read from the rollups
     # themselves: today's readers need today's columns, which a ledger at 0025 has not)

@@ -22,8 +22,8 @@ from tests.integration.insights.test_insights_figures import PERIOD, get
 
 SOME = ("Partly Stripe test mode: some refunds and store credit of this period were made with a "
         "Stripe test key and never really paid (no real money moved for them); they are under "
-        "Stripe test mode, not in refunded, store credit or money out, while the money returned "
-        "per product counts them as if paid.")
+        "Stripe test mode, not in refunded, store credit or money out, nor in the money "
+        "returned per product.")
 
 
 def _modes(h: Harness, history: History, modes: dict[str, bool | None]) -> None:

@@ -2,17 +2,23 @@
 session in (``exchanges.livemode``, ``exchange_dues.livemode``, revision 0030: the session's
 own ``livemode``, else the event's), and its journal entry carries it. Money paid in Stripe's
 test mode (a test key) is no real money: the finance summary and the insights' costs leave it
-out of the differences and the originals paid. One whose mode is not known counts as before."""
+out of the differences and the originals paid, and the summary lists it apart
+(``test_mode_exchange_paid``: its page, CSV and ``ledger report``). One whose mode is not known
+counts as before."""
 
 from __future__ import annotations
 
+import csv
+import io
 import json
 from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
 
 import pytest
+from click.testing import CliRunner
 
+from refunds_plugin.cli import main
 from refunds_plugin.finance.summary import summarize
 from refunds_plugin.finance.tokens import create_token
 from refunds_plugin.finance.verify import verify_ledger
@@ -74,8 +80,8 @@ def test_a_dearer_sizes_difference_records_the_mode_stripe_took_it_in(
     usd = _totals(h)
     # the exchange kept the sale either way; only a live difference is money taken
     charged = 2500 if livemode else 0
-    assert (usd["exchanges"], usd["exchange_retained"], usd["exchange_charged"]) == (
-        1, 10000, charged)
+    assert (usd["exchanges"], usd["exchange_retained"], usd["exchange_charged"],
+            usd["test_mode_exchange_paid"]) == (1, 10000, charged, 2500 - charged)
     assert _charged_in_costs(h) == charged
 
 
@@ -95,7 +101,7 @@ def test_a_difference_whose_mode_stripe_did_not_say_counts_as_before(
     assert (row.status, row.livemode) == ("waiting", None)
     assert [sorted(json.loads(e.body)) for e in entries(h, "exchange_paid")] == [
         ["amount", "currency", "paid_at", "status"]]  # the entry as it was before 0030
-    assert _totals(h)["exchange_charged"] == 2500
+    assert (_totals(h)["exchange_charged"], _totals(h)["test_mode_exchange_paid"]) == (2500, 0)
     assert _charged_in_costs(h) == 2500
 
 
@@ -120,16 +126,36 @@ def test_an_original_due_paid_records_the_mode_stripe_took_it_in(
     assert verify_ledger(r.h.runtime.engine) == []
     usd = _totals(r.h)
     # 20.00 left due either way; paid only when it was real money
-    assert (usd["exchange_original_due"], usd["exchange_original_paid"]) == (
-        2000, 2000 if livemode else 0)
+    # ... and apart, under test mode, when it was not
+    assert (usd["exchange_original_due"], usd["exchange_original_paid"],
+            usd["test_mode_exchange_paid"]) == (2000, 2000 if livemode else 0,
+                                                0 if livemode else 2000)
     token = create_token(r.h.runtime.engine, "Fin", "finance", r.h.clock()).secret
+    auth = {"Authorization": f"Bearer {token}"}
     since = (r.h.clock() - timedelta(days=60)).date().isoformat()
-    page = r.h.client().get(f"/finance/summary?since={since}",
-                            headers={"Authorization": f"Bearer {token}"}).get_data(as_text=True)
+    page = r.h.client().get(f"/finance/summary?since={since}", headers=auth).get_data(
+        as_text=True)
     assert ('originals not returned: <span class="nb">20.00 USD</span> due, <span class="nb">'
             f'{"20.00" if livemode else "0.00"} USD</span> paid') in page
+    assert ('<th class="num">Sales kept (exchanges)</th>'
+            '<th class="num">Exchanges paid in Stripe test mode</th></tr>') in page
+    assert ('<td data-label="Exchanges paid in Stripe test mode" class="num">'
+            f'{"0.00" if livemode else "20.00"} USD</td></tr>') in page
     assert ("One paid through a Checkout Session Stripe made in its test mode took no real "
-            "money and is not counted as paid") in page
+            "money and is not counted as paid: it is under exchanges paid in Stripe test "
+            "mode") in page
+    table = list(csv.DictReader(io.StringIO(r.h.client().get(
+        f"/api/summary?since={since}&format=csv", headers=auth).get_data(as_text=True))))
+    assert [(t["exchange_original_paid"], t["test_mode_exchange_paid"],
+             t["test_mode_exchange_paid_decimal"]) for t in table
+            if t["exchange_original_due"] != "0"] == [
+        ("2000", "0", "0.00") if livemode else ("0", "2000", "20.00")]
+    out = CliRunner().invoke(main, ["ledger", "report", "--since", since], env={
+        "REFUNDS_DATABASE_URL": r.h.runtime.engine.url.render_as_string(False)})
+    assert out.exit_code == 0, out.output
+    header, usd_row = out.output.splitlines()[1:3]
+    at = header.index("exchanges paid in stripe test mode")
+    assert usd_row[at:].strip() == ("0.00 USD" if livemode else "20.00 USD")
 
 
 def test_a_release_rolled_back_and_deployed_again_keeps_the_exchanges_modes(

@@ -93,7 +93,7 @@ def test_the_summary_counts_sales_by_payment_day_and_dry_run_apart_from_refunds(
         "dry_run": 2500, "exchanges": 0, "exchange_retained": 0, "exchange_charged": 0,
         "exchange_original_due": 0, "exchange_original_paid": 0, "sent_to_review": 1,
         "review_approved": 0, "review_approved_amount": 0, "review_declined": 0,
-        "test_mode": 0, "test_mode_sales": 0}]
+        "test_mode": 0, "test_mode_sales": 0, "test_mode_exchange_paid": 0}]
     assert [(d["day"], [t["sales"] for t in d["totals"]]) for d in data["days"]] == [
         ("2026-11-21", [2500]), ("2026-11-24", [0])]
     # the only decision whose money "returned" was the dry run's: counted apart
@@ -109,12 +109,14 @@ def test_the_summary_counts_sales_by_payment_day_and_dry_run_apart_from_refunds(
         "dry_run_decimal,exchange_retained_decimal,exchange_charged_decimal,"
         "exchange_original_due_decimal,exchange_original_paid_decimal,"
         "review_approved_amount_decimal,"
-        # Stripe's test mode came later: after all of them, refunds' then payments'
-        "test_mode,test_mode_decimal,test_mode_sales,test_mode_sales_decimal",
+        # Stripe's test mode came later: after all of them, refunds', payments', then
+        # exchanges' payments'
+        "test_mode,test_mode_decimal,test_mode_sales,test_mode_sales_decimal,"
+        "test_mode_exchange_paid,test_mode_exchange_paid_decimal",
         "2026-11-21,EUR,0,2500,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,"
-        "25.00,0.00,0.00,0.00,0.00,0.00,0.00,0.00,0.00,0.00,0.00,0,0.00,0,0.00",
+        "25.00,0.00,0.00,0.00,0.00,0.00,0.00,0.00,0.00,0.00,0.00,0,0.00,0,0.00,0,0.00",
         "2026-11-24,EUR,2,0,0,0,0,1,4000,,2500,0,0,0,0,0,1,0,0,0,"
-        "0.00,0.00,0.00,0.00,40.00,25.00,0.00,0.00,0.00,0.00,0.00,0,0.00,0,0.00",
+        "0.00,0.00,0.00,0.00,40.00,25.00,0.00,0.00,0.00,0.00,0.00,0,0.00,0,0.00,0,0.00",
     ]
 
 
