@@ -10,9 +10,12 @@ expression, which for journal bodies and message contexts (JSON themselves, full
 more of the receiver's CPU than the statement saved; ``json.dumps`` escapes in C.
 
 ``together``: inside it, on PostgreSQL, the rows given to ``insert_rows`` are held and written at
-its end, all in one statement (a new decision's return lines, attempts, journal entries and
-messages: one round trip, not four). What runs inside must not read a held row back; foreign
-keys between held rows hold, as PostgreSQL checks them at the end of the statement.
+its end, all in one statement. What runs inside must not read a held row back; foreign keys
+between held rows hold, as PostgreSQL checks them at the end of the statement. ``first_then``
+holds them the same way behind a first row inserted ``ON CONFLICT DO NOTHING``, and writes them
+only if that row was inserted (a new order's row and its index rows; a new decision's row, its
+return lines, attempts, journal entries and messages: one round trip, not five); there a
+statement of another kind writes what was given before it runs, so it may read them.
 """
 
 from __future__ import annotations

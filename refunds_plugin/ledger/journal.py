@@ -195,7 +195,8 @@ def append_entries(conn: Connection, entries: list[Entry], now: datetime) -> lis
     """
     canon = [(kind, subject, chain.canonical(body)) for kind, subject, body in entries]
     if conn.dialect.name != "sqlite" and inserts.holding(conn):
-        # written with the rest of ``together``'s rows; no seq comes back (``seal.pending``)
+        # written with the rest of the held rows (``together``, ``first_then``); no seq comes
+        # back (``seal.pending``)
         inserts.insert_rows(conn, (ledger_entries, [
             {"entry_type": kind, "subject_id": subject, "body": body, "created_at": now}
             for kind, subject, body in canon]))
