@@ -183,7 +183,15 @@ def lock_key(conn: Connection, *parts: str) -> None:
     keyed by a 64-bit hash of ``parts``; taken once per transaction (a second call is free)."""
     key = key_to_take(conn, *parts)
     if key is not None:
-        conn.execute(_ADVISORY, {"k": key})
+        try:
+            conn.execute(_ADVISORY, {"k": key})
+        except BaseException:
+            # not taken (a statement refused before it ran, ``inserts.AlreadyThere``, and the
+            # transaction went on): not counted as held
+            held: set[int] | None = recall(conn, _HELD, None)
+            if held is not None:
+                held.discard(key)
+            raise
 
 
 def key_to_take(conn: Connection, *parts: str) -> int | None:

@@ -24,13 +24,14 @@ import json
 import re
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import Connection, Table, event, insert, text
 from sqlalchemy.dialects import postgresql
 
+from refunds_plugin.ledger import seal
 from refunds_plugin.ledger.db import dialect_insert
 
 Rows = tuple[Table, list[dict[str, Any]]]  # a table and its rows (each with the same columns)
@@ -80,6 +81,16 @@ class First:
     inserted: bool = False
 
 
+@dataclass
+class _Held:
+    """``first_then``'s state: the rows held now, whether its row's statement was sent, and
+    whether a statement of its own is being sent (not one of "another kind")."""
+
+    rows: list[tuple[Table, list[dict[str, Any]], bool]] = field(default_factory=list)
+    sent_first: bool = False
+    writing: bool = False
+
+
 class AlreadyThere(Exception):
     """``first_then``'s row was there already, found when a statement inside its block was about
     to run: that statement did not run, and nothing given inside was written."""
@@ -94,35 +105,50 @@ def first_then(conn: Connection, table: Table, row: dict[str, Any]) -> Iterator[
     says afterwards. The rows given inside are made before it is known whether they are written.
 
     A statement of any other kind inside (a read, an UPDATE, an INSERT not through
-    ``insert_rows``) first sends that one statement with what was given so far; what is given
-    after is written as it comes, so such a statement sees the rows, and a foreign key to
-    ``row`` holds. When ``row`` was there already, that statement raises ``AlreadyThere``
-    instead of running."""
+    ``insert_rows``) first sends what was given before it: the first time, in ``row``'s one
+    statement (so it sees them, and a foreign key to ``row`` holds); later, as ``together``
+    does. Rows given after it are held again, for the next such statement or the end. When
+    ``row`` was there already, that statement raises ``AlreadyThere`` instead of running.
+    Nothing written, the transaction's mark of entries to seal is as it was before the block
+    (``seal.pending``: an entry given inside was not written)."""
     assert conn.dialect.name == "postgresql" and _HELD not in conn.info
     first = First()
-    held: list[tuple[Table, list[dict[str, Any]], bool]] = []
+    state = _Held()
+    pending_before = conn.info.get(seal.PENDING)
 
-    def write() -> None:
-        conn.info.pop(_HELD, None)  # from now on rows are written as they come
-        first.inserted = _write_first(conn, table, row, held)
-
-    def early(*_: Any) -> None:
-        if conn.info.get(_HELD) is not held:
-            return  # written already (this is that very statement, or a later one)
-        write()
-        if not first.inserted:
+    def send(before_another: bool) -> None:
+        held, state.rows = state.rows, []
+        conn.info[_HELD] = state.rows  # what comes now is held anew
+        state.writing = True  # the statements sent here are not "another kind"
+        try:
+            if state.sent_first:
+                _write(conn, _merged(held))
+                return
+            state.sent_first = True
+            first.inserted = _write_first(conn, table, row, held)
+        finally:
+            state.writing = False
+        if before_another and not first.inserted:
             raise AlreadyThere(f"a {table.name} row with these keys exists already")
 
-    conn.info[_HELD] = held
-    event.listen(conn, "before_execute", early)
+    def early(*_: Any) -> None:
+        if not state.writing and (state.rows or not state.sent_first):
+            send(before_another=True)
+
     try:
+        conn.info[_HELD] = state.rows
+        event.listen(conn, "before_execute", early)
         yield first
-        if conn.info.get(_HELD) is held:
-            write()
+        if state.rows or not state.sent_first:
+            send(before_another=False)
+    except AlreadyThere:
+        first.inserted = False
+        raise
     finally:
-        if conn.info.get(_HELD) is held:
-            del conn.info[_HELD]  # the block failed: nothing held is written
+        conn.info.pop(_HELD, None)  # the connection goes back to the pool: nothing stays on it
         event.remove(conn, "before_execute", early)
+        if not first.inserted:
+            seal.restore(conn, pending_before)
 
 
 def _write_first(conn: Connection, table: Table, row: dict[str, Any],

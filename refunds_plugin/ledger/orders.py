@@ -25,7 +25,7 @@ from refunds_plugin.domain.facts import Customer, OrderLine
 from refunds_plugin.errors import CurrencyChanged
 from refunds_plugin.ledger import money_entries, seal
 from refunds_plugin.ledger.db import aware, dialect_insert, lock_key, lock_order
-from refunds_plugin.ledger.inserts import first_then
+from refunds_plugin.ledger.inserts import AlreadyThere, first_then
 from refunds_plugin.ledger.journal import insert_ignore, plain
 from refunds_plugin.ledger.line_index import customer_key, index_order
 from refunds_plugin.ledger.tables import orders, payments, provider_refunds
@@ -170,8 +170,11 @@ def insert_order(conn: Connection, rec: OrderRecord, now: datetime) -> bool:
     the order is known: the caller compares and upserts it then."""
     values = _order_values(rec, now)
     if conn.dialect.name == "postgresql":  # its row and its index rows: one statement
-        with first_then(conn, orders, values) as first:
-            _index(conn, rec, now, new=True)
+        try:
+            with first_then(conn, orders, values) as first:
+                _index(conn, rec, now, new=True)
+        except AlreadyThere:  # a statement inside found the order there: a known order
+            return False
         return first.inserted
     if not insert_ignore(conn, orders, values):
         return False

@@ -106,6 +106,16 @@ def pending(conn: Connection, seq: int) -> None:
     conn.info[PENDING] = (conn.get_transaction(), seq)
 
 
+def restore(conn: Connection, before: Any) -> None:
+    """Put the transaction's mark back as it was (``before``: what ``conn.info`` held under
+    ``PENDING``): the entries marked since were not written after all (``inserts.first_then``
+    behind a row that was there already)."""
+    if before is None:
+        conn.info.pop(PENDING, None)
+    else:
+        conn.info[PENDING] = before
+
+
 def taken(conn: Connection, txn: Any) -> int | None:
     """The newest unsealed entry ``txn`` (just committed on ``conn``) wrote, if any."""
     held = conn.info.pop(PENDING, None)

@@ -12,9 +12,11 @@ from typing import Any
 import pytest
 from sqlalchemy import Engine, select
 
+from refunds_plugin.ledger import seal
 from refunds_plugin.ledger.db import write_tx
 from refunds_plugin.ledger.inserts import AlreadyThere, first_then, insert_rows
-from refunds_plugin.ledger.tables import insight_marks, order_lines, orders
+from refunds_plugin.ledger.money_entries import order_rows
+from refunds_plugin.ledger.tables import insight_marks, ledger_entries, order_lines, orders
 from tests.conftest import _truncate
 from tests.fakes import Harness, order_paid, return_requested
 from tests.fakes.stripe_api import FakeStripe
@@ -122,3 +124,22 @@ def test_a_statement_inside_writes_what_was_given_first_and_a_row_there_stops_it
         assert conn.execute(select(orders.c.total_amount)).scalars().all() == [5000]
         assert conn.execute(select(order_lines.c.line_id)).scalars().all() == ["l1"]
         assert conn.execute(select(insight_marks.c.day)).scalars().all() == [1]
+
+
+def test_a_row_there_already_leaves_no_mark_of_entries_to_seal(pg: Engine, now: datetime) -> None:
+    """An order's journal entry given behind a known order's row is not written: the
+    transaction is not marked as having entries to seal (the sealer is not woken for nothing),
+    and a mark made before the block stays."""
+    with write_tx(pg) as conn, first_then(conn, orders, order_row(now, 5000)):
+        pass
+    with write_tx(pg) as conn:
+        with first_then(conn, orders, order_row(now, 9900)) as again:
+            insert_rows(conn, order_rows(conn, "o-1", "EUR", 9900, None, now))
+        assert not again.inserted and conn.info.get(seal.PENDING) is None
+        seal.pending(conn, 7)
+        with first_then(conn, orders, order_row(now, 9900)):
+            insert_rows(conn, order_rows(conn, "o-1", "EUR", 9900, None, now))
+        assert conn.info[seal.PENDING] == (conn.get_transaction(), 7)
+        conn.info.pop(seal.PENDING)  # nothing of this test's to seal
+    with pg.connect() as conn:
+        assert conn.execute(select(ledger_entries.c.seq)).all() == []
