@@ -141,9 +141,6 @@ def first_then(conn: Connection, table: Table, row: dict[str, Any]) -> Iterator[
         yield first
         if state.rows or not state.sent_first:
             send(before_another=False)
-    except AlreadyThere:
-        first.inserted = False
-        raise
     finally:
         conn.info.pop(_HELD, None)  # the connection goes back to the pool: nothing stays on it
         event.remove(conn, "before_execute", early)
