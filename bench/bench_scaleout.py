@@ -35,6 +35,7 @@ from sqlalchemy import make_url
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from bench import cpu_share  # noqa: E402
 from bench.bench_webhooks import (  # noqa: E402
     ROOT,
     SECRET,
@@ -115,14 +116,20 @@ def run_tree(label: str, tree: Path, args: argparse.Namespace) -> dict[int, tupl
             wait_ready(port, server, timeout=120)  # it migrates the empty database first
             for clients in args.clients:
                 drive("warm", port, args.warmup, clients, f"w{clients}")
+                before = cpu_share.snapshot() if args.cpu else None
                 with LockSampler(url) as sampler:
                     result = drive(f"{clients} cl", port, args.seconds, clients, f"c{clients}")
+                if before is not None:
+                    result.cpu.update(cpu_share.share(before, cpu_share.snapshot(), server.pid,
+                                                      proxy.pid))
                 levels[clients] = (result, sampler.share)
                 decisions = len(result.latencies) / 2 / result.seconds
                 print(f"{label:7s} {clients:3d} client(s): {decisions:8.1f} decisions/s  "
                       f"({result.rate:7.1f} events/s)  p50 {result.pct(0.5):6.2f} ms  "
                       f"p99 {result.pct(0.99):6.2f} ms  lock waiting {sampler.share:6.1%} of "
                       f"transaction time  failed {len(result.failures)}", flush=True)
+                for line in cpu_share.lines(result.cpu, len(result.latencies), result.seconds):
+                    print(line, flush=True)
                 if result.failures:
                     print(f"  first failures: {result.failures[:3]}", flush=True)
         finally:
@@ -152,6 +159,9 @@ def main() -> int:
     parser.add_argument("--delay-ms", type=float, default=1.0, help="added each way")
     parser.add_argument("--workers", type=int, default=2, help="gunicorn workers")
     parser.add_argument("--threads", type=int, default=16, help="gunicorn threads per worker")
+    parser.add_argument("--cpu", action="store_true",
+                        help="also print CPU per event of the service, the database server, the "
+                             "load generator and the delay proxy")
     parser.add_argument("--compare-with", type=Path, default=None, metavar="TREE",
                         help="also run the service from another checkout first (e.g. the code "
                              "before issue 18: git worktree add /tmp/before 9406736)")

@@ -1,7 +1,8 @@
 """Where the machine's CPU went while a bench loaded a target: CPU seconds per event of the
 target's own processes (its session: gunicorn's arbiter, workers and their threads), the
 database server's processes, the load generator (this process) and everything else, read from
-``/proc`` (Linux) before and after each load. Used by ``bench_webhooks.py --cpu``.
+``/proc`` (Linux) before and after each load. Used by ``bench_webhooks.py --cpu`` and
+``bench_scaleout.py --cpu``.
 
 On this 2-core machine it explains the PostgreSQL targets: one gunicorn worker is bound by the
 GIL when its process is near 100% of a core, and two workers by the machine when the sum is near
@@ -15,11 +16,15 @@ from collections import Counter
 from pathlib import Path
 
 TICK = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
-GROUPS = ("service", "database server", "load generator", "other")
+GROUPS = ("service", "database server", "load generator", "delay proxy", "other")
 
 
 def snapshot() -> dict[int, tuple[int, float, bool]]:
-    """Every process: (session id, CPU seconds so far, is a PostgreSQL process)."""
+    """Every process: (session id, CPU seconds so far, is a PostgreSQL process).
+
+    A process's CPU includes its children that ended and were reaped (``cutime``, ``cstime``):
+    a database backend that lived for one connection is counted in the server's postmaster,
+    so a pool that opens and closes connections under load does not hide their cost."""
     seen: dict[int, tuple[int, float, bool]] = {}
     for entry in Path("/proc").iterdir():
         if not entry.name.isdigit():
@@ -30,24 +35,29 @@ def snapshot() -> dict[int, tuple[int, float, bool]]:
         except OSError:  # gone meanwhile
             continue
         fields = stat[stat.rfind(")") + 2:].split()
-        seen[int(entry.name)] = (int(fields[3]), (int(fields[11]) + int(fields[12])) / TICK,
-                                 cmd.startswith(b"postgres"))
+        ticks = sum(int(f) for f in fields[11:15])  # utime, stime, cutime, cstime
+        seen[int(entry.name)] = (int(fields[3]), ticks / TICK, cmd.startswith(b"postgres"))
     return seen
 
 
 def share(before: dict[int, tuple[int, float, bool]], after: dict[int, tuple[int, float, bool]],
-          session: int) -> Counter[str]:
-    """CPU seconds spent between the snapshots, by group; ``session``: the target's."""
+          session: int, proxy: int | None = None) -> Counter[str]:
+    """CPU seconds spent between the snapshots, by group; ``session``: the target's, ``proxy``:
+    the delay proxy's (``bench_scaleout.py``)."""
     spent: Counter[str] = Counter()
     me = os.getpid()
+
+    def group(pid: int, sid: int, postgres: bool) -> str:
+        return ("load generator" if pid == me else "service" if sid == session
+                else "delay proxy" if sid == proxy else "database server" if postgres
+                else "other")
+
     for pid, (sid, cpu, postgres) in after.items():
-        used = cpu - before.get(pid, (0, 0.0, False))[1]
-        if used <= 0:
-            continue
-        group = ("load generator" if pid == me else "service" if sid == session
-                 else "database server" if postgres else "other")
-        spent[group] += used
-    return spent
+        spent[group(pid, sid, postgres)] += cpu - before.get(pid, (0, 0.0, False))[1]
+    for pid, (sid, cpu, postgres) in before.items():
+        if pid not in after:  # ended meanwhile: its whole life is now in its parent's figure
+            spent[group(pid, sid, postgres)] -= cpu
+    return Counter({g: s for g, s in spent.items() if s > 0})
 
 
 def lines(spent: Counter[str], events: int, seconds: float) -> list[str]:
