@@ -157,7 +157,8 @@ def build(
     executor only). ``worker_id`` names the executor in claims and logs (``refunds worker``).
     Everything is built here, each part handed what it needs when it is made."""
     policy = policies.load_policy(config.policy)
-    engine = engine or make_engine(config.database_url)
+    # ``serve`` sizes the pool by its threads; gunicorn run directly or ``refunds worker``: 10
+    engine = engine or make_engine(config.database_url, pool_size=config.database_pool_size or 10)
     if auto_migrate and current_revision(engine) is None:
         log.info("empty database: migrating")
         migrate(engine)

@@ -46,6 +46,7 @@ EU_EEA: tuple[str, ...] = (
 @dataclass(frozen=True)
 class Config:
     database_url: str = "sqlite:///refunds.db"
+    database_pool_size: int = 0  # 0: sized by the process (``pool_size``)
     policy: str = "preset:default"
     stripe_api_key: str = field(default="", repr=False)
     stripe_api_base: str = ""
@@ -169,6 +170,7 @@ def _flag(raw: str) -> bool:
 
 _ENV: dict[str, tuple[str, Any]] = {
     "REFUNDS_DATABASE_URL": ("database_url", str),
+    "REFUNDS_DATABASE_POOL_SIZE": ("database_pool_size", int),
     "REFUNDS_POLICY": ("policy", str),
     "REFUNDS_STRIPE_API_KEY": ("stripe_api_key", str),
     "REFUNDS_STRIPE_API_BASE": ("stripe_api_base", str),
@@ -349,6 +351,8 @@ def load_config(
         raise ConfigError("REFUNDS_MAX_BODY_BYTES must be positive")
     if config.trusted_proxies < 0:
         raise ConfigError("REFUNDS_TRUSTED_PROXIES must be 0 or more")
+    if config.database_pool_size < 0:
+        raise ConfigError("REFUNDS_DATABASE_POOL_SIZE must be 0 (sized by the process) or more")
     countries = tuple(c.strip().upper() for c in config.withdrawal_countries)
     if not all(len(c) == 2 and c.isalpha() for c in countries):
         raise ConfigError("[withdrawal] countries must be two-letter codes such as "

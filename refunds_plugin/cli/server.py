@@ -69,6 +69,10 @@ def serve(host: str, port: int, workers: int, threads: int, executor: bool) -> N
     made = None if metrics.multiprocess_dir() else tempfile.mkdtemp(prefix="refunds-metrics-")
     shared = metrics.multiprocess_dir() or str(made)
     config = startup.config(run_executor=executor)
+    if not config.database_pool_size:
+        # a connection kept for each request thread, the executor's and the sealer's: under
+        # load none is opened and closed per request (a new server process each on PostgreSQL)
+        config = dataclasses.replace(config, database_pool_size=threads + 2)
     if not config.secret_key:  # one key shared by this serve's workers (status links, sessions)
         config = dataclasses.replace(config, secret_key=kept_secret(config, click.echo))
     runtime = startup.runtime(config=config)  # validates policy, migrates an empty database
