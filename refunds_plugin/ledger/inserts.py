@@ -22,13 +22,15 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterator
+import threading
+import weakref
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import Connection, Table, event, insert, text
+from sqlalchemy import Connection, Engine, Table, event, insert, text
 from sqlalchemy.dialects import postgresql
 
 from refunds_plugin.ledger import seal
@@ -41,6 +43,9 @@ _BUILT: dict[Shape, Any] = {}  # built once per shape
 _GUARDED: dict[Shape, Any] = {}  # ``first_then``'s, built once per shape
 _PLAIN: dict[tuple[str, str, bool], Any] = {}  # (dialect, table, ignoring)
 _HELD = "insert_rows_held"  # ``conn.info``: the rows ``together`` holds: [(table, rows, ignore)]
+_EARLY = "first_then_early"  # ``conn.info``: what ``first_then`` runs before another statement
+_LISTENING: weakref.WeakSet[Engine] = weakref.WeakSet()  # engines with ``_before_execute``
+_LISTEN_LOCK = threading.Lock()
 
 
 def insert_rows(conn: Connection, *parts: Rows, ignore: Table | None = None) -> None:
@@ -131,21 +136,40 @@ def first_then(conn: Connection, table: Table, row: dict[str, Any]) -> Iterator[
         if before_another and not first.inserted:
             raise AlreadyThere(f"a {table.name} row with these keys exists already")
 
-    def early(*_: Any) -> None:
+    def early() -> None:
         if not state.writing and (state.rows or not state.sent_first):
             send(before_another=True)
 
+    _listen(conn.engine)
     try:
         conn.info[_HELD] = state.rows
-        event.listen(conn, "before_execute", early)
+        conn.info[_EARLY] = early
         yield first
         if state.rows or not state.sent_first:
             send(before_another=False)
     finally:
         conn.info.pop(_HELD, None)  # the connection goes back to the pool: nothing stays on it
-        event.remove(conn, "before_execute", early)
+        conn.info.pop(_EARLY, None)
         if not first.inserted:
             seal.restore(conn, pending_before)
+
+
+def _listen(engine: Engine) -> None:
+    """``_before_execute`` on ``engine``, once: listening on each connection for each block and
+    removing it after cost more of a request's CPU than the statement it saved (SQLAlchemy
+    rebuilds the connection's event dispatch on every ``listen`` and ``remove``)."""
+    if engine in _LISTENING:
+        return
+    with _LISTEN_LOCK:
+        if engine not in _LISTENING:
+            event.listen(engine, "before_execute", _before_execute)
+            _LISTENING.add(engine)
+
+
+def _before_execute(conn: Connection, *_: Any) -> None:
+    early: Callable[[], None] | None = conn.info.get(_EARLY)
+    if early is not None:
+        early()
 
 
 def _write_first(conn: Connection, table: Table, row: dict[str, Any],
