@@ -2,8 +2,9 @@
 
 Used by ``bench/bench_scaleout.py`` to put PostgreSQL "on another host": each chunk read from
 one side is written to the other ``--delay-ms`` after it arrived, in order, without limiting
-throughput (a queue per direction). Run on its own so the load generator's threads do not slow
-it down:
+throughput (a timer on the event loop per chunk, no task per direction: simulating the network
+takes as little of the machine's CPU as it can). Run on its own so the load generator's threads
+do not slow it down:
 
     python bench/delay_proxy.py --target 127.0.0.1:5432 --delay-ms 1   # prints its port
 """
@@ -13,50 +14,77 @@ from __future__ import annotations
 import argparse
 import asyncio
 import sys
-import time
+from collections import deque
 
 
-async def pipe(reader: asyncio.StreamReader, writer: asyncio.StreamWriter, delay: float) -> None:
-    queue: asyncio.Queue[tuple[float, bytes]] = asyncio.Queue()
+class _Side(asyncio.Protocol):
+    """One side of a proxied connection: what it receives is written to the other side
+    ``delay`` seconds later (a timer on the loop per chunk, in order: the delay is the same for
+    every chunk), and its end closes the other side as late."""
 
-    async def send() -> None:
-        while True:
-            due, chunk = await queue.get()
-            if not chunk:
-                break
-            wait = due - time.monotonic()
-            if wait > 0:
-                await asyncio.sleep(wait)
-            writer.write(chunk)
-            await writer.drain()
-        writer.close()
+    def __init__(self, delay: float) -> None:
+        self.delay = delay
+        self.transport: asyncio.Transport | None = None
+        self.peer: _Side | None = None
+        self.queue: deque[bytes] = deque()  # received, not yet due
+        self.early: list[bytes] = []  # due before the other side was connected
+        self.loop = asyncio.get_running_loop()
 
-    sender = asyncio.create_task(send())
-    try:
-        while True:
-            chunk = await reader.read(65536)
-            queue.put_nowait((time.monotonic() + delay, chunk))
-            if not chunk:
-                break
-    except ConnectionError:
-        queue.put_nowait((0.0, b""))
-    await sender
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        assert isinstance(transport, asyncio.Transport)
+        self.transport = transport
+
+    def data_received(self, data: bytes) -> None:
+        self.queue.append(data)
+        self.loop.call_at(self.loop.time() + self.delay, self._due)
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self.data_received(b"")  # the end, as late as the data
+
+    def _due(self) -> None:
+        # the oldest chunk, whichever timer fires first: timers due at the same time need not
+        # fire in the order they were set
+        self._forward(self.queue.popleft())
+
+    def _forward(self, data: bytes) -> None:
+        peer = self.peer
+        if peer is None or peer.transport is None:
+            self.early.append(data)
+        elif not data:
+            peer.transport.close()
+        elif not peer.transport.is_closing():
+            peer.transport.write(data)
+
+    def joined(self, peer: _Side) -> None:
+        self.peer = peer
+        for data in self.early:
+            self._forward(data)
+        self.early.clear()
 
 
 async def serve(host: str, port: int, target: tuple[str, int], delay: float) -> None:
-    async def handle(client_r: asyncio.StreamReader, client_w: asyncio.StreamWriter) -> None:
-        try:
-            server_r, server_w = await asyncio.open_connection(*target)
-        except OSError:
-            client_w.close()
-            return
-        await asyncio.gather(pipe(client_r, server_w, delay), pipe(server_r, client_w, delay),
-                             return_exceptions=True)
+    loop = asyncio.get_running_loop()
 
-    server = await asyncio.start_server(handle, host, port)
-    print(server.sockets[0].getsockname()[1], flush=True)
-    async with server:
-        await server.serve_forever()
+    def accepted() -> _Side:
+        client = _Side(delay)
+
+        async def connect() -> None:
+            try:
+                _, server = await loop.create_connection(lambda: _Side(delay), *target)
+            except OSError:
+                if client.transport is not None:
+                    client.transport.close()
+                return
+            server.joined(client)
+            client.joined(server)
+
+        loop.create_task(connect())
+        return client
+
+    listening = await loop.create_server(accepted, host, port)
+    print(listening.sockets[0].getsockname()[1], flush=True)
+    async with listening:
+        await listening.serve_forever()
 
 
 def main() -> int:
