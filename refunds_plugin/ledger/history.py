@@ -10,6 +10,7 @@ from typing import Any
 from sqlalchemy import (
     BigInteger,
     Connection,
+    and_,
     bindparam,
     case,
     cast,
@@ -83,20 +84,25 @@ def _history_query(by_id: bool, by_email: bool) -> Any:
     if by_email:
         # the email as given and lower-cased (the same twice when it is lower-case already)
         keys.append(orders.c.customer_email.in_([bindparam("email"), bindparam("lower")]))
-    theirs = select(orders.c.order_id).where(or_(*keys)).scalar_subquery()
+    # their orders, and each one's payments summed, each read once (MATERIALIZED: every part
+    # below reads these rows, not the tables again; it was four reads of orders and three of
+    # payments, about half of the statement's time on the server)
+    mine = (select(orders.c.order_id, orders.c.paid_at).where(or_(*keys))
+            .cte("theirs").prefix_with("MATERIALIZED"))
+    theirs = select(mine.c.order_id).scalar_subquery()
     p = payments.c
-    paid = (  # only what was paid in the request's currency: JPY and USD do not add up
-        select(func.coalesce(func.sum(p.captured), 0))
-        .where(any_of(p.order_id, theirs), p.status != "failed",
-               p.currency == bindparam("cur"), p.livemode.is_not(False))
-        .scalar_subquery()
-    )
+    counts = and_(p.status != "failed", p.currency == bindparam("cur"), p.livemode.is_not(False))
+    per_order = (
+        select(p.order_id,
+               # only what was paid in the request's currency: JPY and USD do not add up
+               func.sum(case((counts, p.captured), else_=0)).label("paid"),
+               # payments not known to be Stripe's test mode: none, and the order is a test
+               func.sum(case((p.livemode.is_(False), 0), else_=1)).label("live"))
+        .where(any_of(p.order_id, theirs)).group_by(p.order_id)
+        .cte("their_payments").prefix_with("MATERIALIZED"))
+    paid = select(func.coalesce(func.sum(per_order.c.paid), 0)).scalar_subquery()
     # their orders Stripe took only in its test mode: every payment's livemode false
-    in_test_mode = (
-        select(p.order_id).where(any_of(p.order_id, theirs)).group_by(p.order_id)
-        .having(func.sum(case((p.livemode.is_(False), 0), else_=1)) == 0)
-        .scalar_subquery()
-    )
+    in_test_mode = select(per_order.c.order_id).where(per_order.c.live == 0).scalar_subquery()
     d, rv = decisions.c, reviews.c
     granted = granted_now()
     returns = decisions.outerjoin(reviews, rv.decision_id == d.id)
@@ -115,11 +121,11 @@ def _history_query(by_id: bool, by_email: bool) -> Any:
     of_orders = select(
         literal(0).label("part"),
         func.count().label("order_count"),
-        func.min(orders.c.paid_at).label("first"),
+        func.min(mine.c.paid_at).label("first"),
         paid.label("paid"),
         claims.label("not_received"),
         *(none[c].label(c) for c in ("created_at", "currency", "amount", "refund", "body")),
-    ).where(or_(*keys), ~any_of(orders.c.order_id, in_test_mode))
+    ).select_from(mine).where(~any_of(mine.c.order_id, in_test_mode))
     mixed = or_(*(d.request.like(p) for p in SHOP_FAULT_LINES))
     counted = (
         select(
