@@ -63,11 +63,13 @@ class LockSampler:
         parsed = make_url(url)
         self.dsn = parsed.set(drivername="postgresql").render_as_string(hide_password=False)
         self.waiting = self.busy = 0
+        self.backend = 0  # its server process: not the service's load (``cpu_share``)
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, daemon=True)
 
     def _run(self) -> None:
         with psycopg.connect(self.dsn, autocommit=True) as conn:
+            self.backend = conn.info.backend_pid
             while not self._stop.is_set():
                 waiting, busy = conn.execute(SAMPLE).fetchone() or (0, 0)
                 self.waiting += int(waiting)
@@ -119,9 +121,10 @@ def run_tree(label: str, tree: Path, args: argparse.Namespace) -> dict[int, tupl
                 before = cpu_share.snapshot() if args.cpu else None
                 with LockSampler(url) as sampler:
                     result = drive(f"{clients} cl", port, args.seconds, clients, f"c{clients}")
-                if before is not None:
-                    result.cpu.update(cpu_share.share(before, cpu_share.snapshot(), server.pid,
-                                                      proxy.pid))
+                    if before is not None:  # while the sampler's server process is there
+                        result.cpu.update(cpu_share.share(before, cpu_share.snapshot(),
+                                                          server.pid, proxy.pid,
+                                                          skip={sampler.backend}))
                 levels[clients] = (result, sampler.share)
                 decisions = len(result.latencies) / 2 / result.seconds
                 print(f"{label:7s} {clients:3d} client(s): {decisions:8.1f} decisions/s  "

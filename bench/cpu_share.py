@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import os
 from collections import Counter
+from collections.abc import Collection
 from pathlib import Path
 
 TICK = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
@@ -41,9 +42,10 @@ def snapshot() -> dict[int, tuple[int, float, bool]]:
 
 
 def share(before: dict[int, tuple[int, float, bool]], after: dict[int, tuple[int, float, bool]],
-          session: int, proxy: int | None = None) -> Counter[str]:
+          session: int, proxy: int | None = None, skip: Collection[int] = ()) -> Counter[str]:
     """CPU seconds spent between the snapshots, by group; ``session``: the target's, ``proxy``:
-    the delay proxy's (``bench_scaleout.py``)."""
+    the delay proxy's (``bench_scaleout.py``); ``skip``: processes of the bench's own (its lock
+    sampler's server process), counted nowhere."""
     spent: Counter[str] = Counter()
     me = os.getpid()
 
@@ -53,9 +55,11 @@ def share(before: dict[int, tuple[int, float, bool]], after: dict[int, tuple[int
                 else "other")
 
     for pid, (sid, cpu, postgres) in after.items():
-        spent[group(pid, sid, postgres)] += cpu - before.get(pid, (0, 0.0, False))[1]
+        if pid not in skip:
+            spent[group(pid, sid, postgres)] += cpu - before.get(pid, (0, 0.0, False))[1]
     for pid, (sid, cpu, postgres) in before.items():
-        if pid not in after:  # ended meanwhile: its whole life is now in its parent's figure
+        # ended meanwhile: its whole life is now in its parent's figure
+        if pid not in after and pid not in skip:
             spent[group(pid, sid, postgres)] -= cpu
     return Counter({g: s for g, s in spent.items() if s > 0})
 

@@ -16,6 +16,9 @@ import asyncio
 import sys
 from collections import deque
 
+_EOF = object()  # markers in a side's queue: this side sends no more; this side is gone
+_CLOSE = object()
+
 
 class _Side(asyncio.Protocol):
     """One side of a proxied connection: what it receives is written to the other side
@@ -26,8 +29,8 @@ class _Side(asyncio.Protocol):
         self.delay = delay
         self.transport: asyncio.Transport | None = None
         self.peer: _Side | None = None
-        self.queue: deque[bytes] = deque()  # received, not yet due
-        self.early: list[bytes] = []  # due before the other side was connected
+        self.queue: deque[bytes | object] = deque()  # received, not yet due
+        self.early: list[bytes | object] = []  # due before the other side was connected
         self.loop = asyncio.get_running_loop()
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
@@ -35,24 +38,36 @@ class _Side(asyncio.Protocol):
         self.transport = transport
 
     def data_received(self, data: bytes) -> None:
+        self._later(data)
+
+    def _later(self, data: bytes | object) -> None:
         self.queue.append(data)
         self.loop.call_at(self.loop.time() + self.delay, self._due)
 
+    def eof_received(self) -> bool:
+        self._later(_EOF)  # this side sends no more: the other side is told as late
+        return True  # and may still answer
+
     def connection_lost(self, exc: Exception | None) -> None:
-        self.data_received(b"")  # the end, as late as the data
+        self._later(_CLOSE)  # the end, as late as the data
 
     def _due(self) -> None:
         # the oldest chunk, whichever timer fires first: timers due at the same time need not
         # fire in the order they were set
         self._forward(self.queue.popleft())
 
-    def _forward(self, data: bytes) -> None:
+    def _forward(self, data: bytes | object) -> None:
         peer = self.peer
         if peer is None or peer.transport is None:
             self.early.append(data)
-        elif not data:
+        elif data is _CLOSE:
             peer.transport.close()
-        elif not peer.transport.is_closing():
+        elif peer.transport.is_closing():
+            return
+        elif data is _EOF:
+            if peer.transport.can_write_eof():
+                peer.transport.write_eof()
+        elif isinstance(data, bytes):
             peer.transport.write(data)
 
     def joined(self, peer: _Side) -> None:

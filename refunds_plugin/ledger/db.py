@@ -24,7 +24,7 @@ from sqlalchemy.exc import ArgumentError, NoSuchModuleError
 from sqlalchemy.pool import NullPool, QueuePool
 
 from refunds_plugin.config import ConfigError
-from refunds_plugin.ledger import seal
+from refunds_plugin.ledger import prepared, seal
 from refunds_plugin.ledger.group_commit import GroupCommit
 
 LEDGER_LOCK_KEY = 0x52_46_4E_44  # "RFND": the one global advisory lock (``lock_ledger``)
@@ -95,38 +95,8 @@ def make_engine(url: str, *, busy_timeout_ms: int = 30_000, pool_size: int = 5) 
     # failure, so one request per process sees it.
     engine = _created(url, pool_size=pool_size, max_overflow=pool_size)
     if engine.dialect.driver == "psycopg":
-        engine.dialect.do_rollback = _rollback_keeping_prepared  # type: ignore[method-assign,assignment]
+        prepared.keep_across_rollbacks(engine)
     return engine
-
-
-def _rollback_keeping_prepared(dbapi_conn: Any) -> None:
-    """The dialect's rollback on PostgreSQL: ``ROLLBACK``, and psycopg's prepared statements
-    stay prepared.
-
-    psycopg prepares a statement on the server once a connection has run it five times, and
-    forgets every one of them on any rollback (``Connection.rollback`` clears its cache and
-    sends ``DEALLOCATE ALL``), to be safe after a rolled-back ``DROP`` or ``ALTER``. Here a
-    rollback is mostly a read that ends (``engine.connect()`` closed without a commit: the
-    executor's and the pages' reads), so every pooled connection kept losing its statements
-    and the server parsed and planned each request's statements anew: about 1.4 ms of its
-    CPU per event (``bench/bench_webhooks.py --database postgresql --cpu``). The server keeps
-    prepared statements across a rollback (they are not transactional), this service runs no
-    DDL outside migrations (their own engine), and psycopg still forgets them after any
-    ``DROP`` or ``ALTER`` it runs. The state psycopg reads (in a transaction or not, the
-    connection broken or not) comes from the same libpq connection, so it stays true."""
-    from psycopg import OperationalError, pq
-
-    pgconn = dbapi_conn.pgconn
-    status = pgconn.transaction_status
-    if status == pq.TransactionStatus.IDLE:
-        return
-    if status not in (pq.TransactionStatus.INTRANS, pq.TransactionStatus.INERROR):
-        dbapi_conn.rollback()  # a statement still running, or the connection lost: psycopg's
-        return
-    result = pgconn.exec_(b"ROLLBACK")
-    if result.status != pq.ExecStatus.COMMAND_OK:
-        message = (pgconn.error_message or b"").decode(errors="replace").strip()
-        raise OperationalError(f"ROLLBACK failed: {message or result.status.name}")
 
 
 def _configure_sqlite(engine: Engine, busy_timeout_ms: int) -> None:

@@ -98,6 +98,31 @@ def test_a_read_that_ends_in_a_rollback_keeps_the_prepared_statements(
     assert len(_prepared(engine)) == 1
 
 
+def test_a_rollback_that_undoes_ddl_forgets_what_was_prepared_on_it(one_connection: Engine) -> None:
+    engine = one_connection
+    with engine.connect() as conn:  # a migration that fails halfway, on the service's engine
+        conn.execute(text("CREATE TABLE probe_ddl (a integer)"))
+        for _ in range(6):
+            conn.execute(text("SELECT a FROM probe_ddl"))  # prepared on the fifth run
+        conn.rollback()
+    try:
+        with engine.begin() as conn:
+            conn.execute(text("CREATE TABLE probe_ddl (a text)"))
+            conn.execute(text("INSERT INTO probe_ddl VALUES ('x')"))
+        with engine.connect() as conn:  # not "cached plan must not change result type"
+            assert conn.execute(text("SELECT a FROM probe_ddl")).scalar() == "x"
+    finally:
+        with engine.begin() as conn:
+            conn.execute(text("DROP TABLE IF EXISTS probe_ddl"))
+    # committed DDL leaves nothing behind: the next rollback keeps the statements again
+    for _ in range(6):
+        with engine.begin() as conn:
+            conn.execute(READ)
+    with engine.connect() as conn:
+        conn.execute(READ)
+    assert len(_prepared(engine)) == 1
+
+
 def test_a_rollback_still_undoes_the_transaction_and_ends_a_failed_one(
     one_connection: Engine,
 ) -> None:

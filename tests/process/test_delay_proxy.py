@@ -1,6 +1,6 @@
 """``bench/delay_proxy.py``, which puts PostgreSQL "on another host" for
 ``bench/bench_scaleout.py``: every byte arrives, in order, at least the delay later each way,
-and an end on one side closes the other."""
+and one side's end reaches the other as late, after its last bytes."""
 
 from __future__ import annotations
 
@@ -72,5 +72,11 @@ def test_every_byte_comes_back_in_order_a_round_trip_of_delays_later(proxy: int)
             sock.sendall(bytes([n % 251]) * (1 + n * 997 % 70_000))
         assert _receive(sock, len(sent)) == sent
 
-        sock.shutdown(socket.SHUT_WR)  # our end: the echo server's end comes back, delayed
+        # our end after a last word: the word comes back, then the echo server's end, each a
+        # round trip of delays later (not cut short when our end reaches the proxy)
+        started = time.monotonic()
+        sock.sendall(b"bye")
+        sock.shutdown(socket.SHUT_WR)
+        assert _receive(sock, 3) == b"bye"
         assert sock.recv(1) == b""
+        assert time.monotonic() - started >= 2 * DELAY_MS / 1000
