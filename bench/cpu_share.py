@@ -32,12 +32,15 @@ def snapshot() -> dict[int, tuple[int, float, bool]]:
             continue
         try:
             stat = (entry / "stat").read_text()
-            cmd = (entry / "cmdline").read_bytes()[:9]
+            program = (entry / "cmdline").read_bytes().split(b"\0", 1)[0]
         except OSError:  # gone meanwhile
             continue
         fields = stat[stat.rfind(")") + 2:].split()
         ticks = sum(int(f) for f in fields[11:15])  # utime, stime, cutime, cstime
-        seen[int(entry.name)] = (int(fields[3]), ticks / TICK, cmd.startswith(b"postgres"))
+        # a backend names itself "postgres: ..."; the server's first process (the one that
+        # reaps them) keeps its program's path
+        postgres = program.startswith(b"postgres") or program.endswith(b"/postgres")
+        seen[int(entry.name)] = (int(fields[3]), ticks / TICK, postgres)
     return seen
 
 
