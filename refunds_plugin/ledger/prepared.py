@@ -5,8 +5,7 @@ every one of them on any rollback (``Connection.rollback`` clears its cache and 
 ``DEALLOCATE ALL``): a rollback may have undone a ``CREATE`` a prepared statement rests on. Here
 a rollback is mostly a read that ends (``engine.connect()`` closed without a commit: the
 executor's polls, the pages' reads), so every pooled connection kept losing its statements and
-the server parsed and planned each request's statements anew (about 1.4 ms of its CPU per event,
-``bench/bench_webhooks.py --database postgresql --cpu``).
+the server parsed and planned each request's statements anew (``bench/README.md``, session 19).
 
 ``keep_across_rollbacks(engine)`` makes the dialect's rollback send ``ROLLBACK`` on the libpq
 connection itself, which psycopg's cache does not see: the server keeps prepared statements
