@@ -97,6 +97,11 @@ class LineOption:
     # over, never more than it sells for (``domain.decision.swapped``), as the decision prices
     # the swap
     exchange_prices: tuple[int, ...] = ()
+    # the price the page shows: ``price_amount`` for ``price_units`` units. One unit's when every
+    # unit left is worth the same; otherwise (a discount that does not split into whole minor
+    # units: 10.00 for 3) all the units left together, so no "each" figure is rounded
+    price_amount: int = 0
+    price_units: int = 1
 
 
 @dataclass(frozen=True)
@@ -139,8 +144,10 @@ def line_options(policy: policies.Policy, facts: OrderFacts, now: datetime,
     for line in facts.lines:
         remaining = line.quantity - facts.returned(line.id)
         if remaining <= 0:
+            amount, units = _price(line.amount, line.quantity, line.units_amount(1))
             out.append(LineOption(line.id, line.name, line.amount // line.quantity, 0,
-                                  "returned", None, None, ""))
+                                  "returned", None, None, "", price_amount=amount,
+                                  price_units=units))
             continue
         probe = ReturnRequest("preview", facts.order_id,
                               (ReturnLine(line.id, 1, Reason.CHANGED_MIND),))
@@ -150,12 +157,20 @@ def line_options(policy: policies.Policy, facts: OrderFacts, now: datetime,
             if policy.exchange.allowed and state == "open" else ()
         # the price paid, not the list price: a discount spread over the line is not refunded
         paid = line.units_amount(1, line.quantity - remaining)
+        amount, units = _price(line.units_amount(remaining, line.quantity - remaining),
+                               remaining, paid)
         out.append(LineOption(line.id, line.name, paid, remaining, state, until,
                               refund_until, note, swaps,
                               tuple(swapped(v.unit_amount, v.list_amount, paid,
                                             line.unit_amount)
-                                    for v in swaps)))
+                                    for v in swaps), amount, units))
     return out
+
+
+def _price(total: int, units: int, first: int) -> tuple[int, int]:
+    """``LineOption``'s shown price for ``units`` worth ``total`` together, the first of them
+    ``first``: one unit's when they are all worth the same, else all of them together."""
+    return (first, 1) if units <= 1 or first * units == total else (total, units)
 
 
 _LATE = {"decline": "closed", "adjust": "late_credit", "review": "late_review"}

@@ -303,7 +303,7 @@ class Strings:
     """The page's sentences in the request's language: ``t.submit``, ``t["reason_other"]``,
     ``t.lang`` (the ``<html lang>``), ``t.date(value)`` (a date as the reader writes it),
     ``t.deadline(moment)`` (a deadline, with its time when it ends partway through a day) and
-    the sentences whose words follow a count (``t.too_many_units(…)``)."""
+    the sentences whose words follow a count (``t.too_many_units(…)``, ``t.units_price(…)``)."""
 
     def __getitem__(self, key: str) -> str:
         return gettext(ENGLISH[key])
@@ -325,6 +325,12 @@ class Strings:
         return ngettext("%(item)s: you can return only %(left)s, not %(qty)s.",
                         "%(item)s: you can return at most %(left)s, not %(qty)s.",
                         left, item=item, left=left, qty=qty)
+
+    def units_price(self, amount: str, units: int) -> str:
+        """What ``units`` units are worth together, where one unit's share would be rounded
+        (a discount of 10.00 over 3 units: "10.00 for 3", not "3.33 each")."""
+        return ngettext("%(amount)s for %(num)s", "%(amount)s for %(num)s", units,
+                        amount=amount)  # ``num`` is filled by flask-babel
 
     def date(self, value: date | None) -> str:
         return catalogue.day(value, self.lang)
