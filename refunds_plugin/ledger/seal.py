@@ -10,12 +10,12 @@ stops cleanly seals what it owes (``atexit``), and one that crashes leaves it to
 
 A round may seal only entries no earlier entry can still join, so the chain is in ``seq``
 order, exactly as when every writer appended under one lock, and ``chain.verify`` reads it the
-same way. It notes S, the newest committed unsealed entry, then waits for the writing
-transactions of this database that were running at that moment to end (``backend_xid`` in
-``pg_stat_activity``, then each one's lock on its own id in ``pg_locks``; so the processes run
-as one database role, or as one allowed to see the others'): every number up to S was drawn
-by one of them or by one already ended, so after that each entry up to S is committed or will
-never exist. It chains those after the sealed tail with ``chain.entry_hash``, and records the
+same way. It notes S, the newest committed unsealed entry. When a number up to S is missing,
+it waits for the writing transactions of this database running at that moment to end (read
+just after it: ``backend_xid`` in ``pg_stat_activity``, then each one's lock on its own id in
+``pg_locks``; so the processes run as one database role, or as one allowed to see the
+others'): every number up to S was drawn by one of them or by one already ended, so after that
+each entry up to S is committed or will never exist. It chains those after the sealed tail with ``chain.entry_hash``, and records the
 newest entry sealed (``ledger_seal``) in the same statement, so ``verify`` knows an entry at or
 below it found unsealed had its seal erased. (A writer holds
 a transaction id from its first written row, and each writes its own row before its entry.)
@@ -51,8 +51,8 @@ PENDING = "journal_unsealed"  # conn.info: (transaction, its newest unsealed seq
 
 _le = ledger_entries.c
 # One round trip: the try-lock; the chain's tail and S, the newest waiting entry; the waiting
-# entries up to S with the tail's row, all in the statement's snapshot; and then (read after that
-# snapshot, as the statement runs) the writing transactions of this database, not the server's.
+# entries up to S with the tail's row, all in the statement's snapshot (``_RUNNING`` follows
+# only when a number up to S is missing).
 # The seal's commit need not wait for its fsync: the entries are durable already, and a seal lost
 # in a crash is made again identically (same entries, same order, same hashes) by the next round.
 # Everything at or below the tail is sealed (rounds seal in seq order), so the waiting entries are
@@ -63,15 +63,22 @@ _START = text(
     "WITH s AS MATERIALIZED (SELECT set_config('synchronous_commit', 'off', true) AS quick, "
     "pg_try_advisory_xact_lock(:k) AS mine, "
     "(SELECT max(seq) FROM ledger_entries WHERE hash IS NOT NULL) AS tail, "
-    "(SELECT max(seq) FROM ledger_entries) AS newest, "
-    "ARRAY(SELECT CAST(backend_xid AS text) FROM pg_stat_activity "
-    "WHERE datname = current_database() AND backend_xid IS NOT NULL "
-    "AND pid <> pg_backend_pid()) AS running) "
+    "(SELECT max(seq) FROM ledger_entries) AS newest) "
     "SELECT s.mine, s.tail, CASE WHEN s.newest > coalesce(s.tail, 0) THEN s.newest END, "
-    "s.running, e.seq, e.entry_type, e.subject_id, e.body, e.hash "
+    "e.seq, e.entry_type, e.subject_id, e.body, e.hash "
     "FROM s LEFT JOIN ledger_entries e ON s.mine AND s.newest > coalesce(s.tail, 0) "
     "AND e.seq >= coalesce(s.tail, 0) AND e.seq <= s.newest "
     "AND (e.hash IS NULL OR e.seq = s.tail) ORDER BY e.seq"
+)
+# the writing transactions of this database, read only when a round found a number up to S
+# missing, after ``_START``: a later look finds every writer that was running at its snapshot
+# and has not ended since (and perhaps newer ones, waited for too). Under load, reading
+# ``pg_stat_activity`` was most of a round's cost on the server, and most rounds find no gap
+# or find another process sealing.
+_RUNNING = text(
+    "SELECT CAST(backend_xid AS text) FROM pg_stat_activity "
+    "WHERE datname = current_database() AND backend_xid IS NOT NULL "
+    "AND pid <> pg_backend_pid()"
 )
 # still running: a transaction holds the lock on its own id until it has ended and is visible
 # as ended to every later snapshot (pg_locks is read afresh each time; pg_stat_activity is not)
@@ -88,11 +95,15 @@ _ROWS = text(
 )
 # every entry of the round in one statement (an executemany is a pipeline of one per entry),
 # and the seal record (``ledger_seal``) moved to the newest of them, never back: a round that
-# seals again what the previous one sealed (an older snapshot) finds it there already
+# seals again what the previous one sealed (an older snapshot) finds it there already. "Not
+# sealed yet" is written ``coalesce(hash, '') = ''`` (a hash is never empty), which no index
+# answers: each entry is found by its seq on the primary key, never through the hash index's
+# ``IS NULL`` entries (the trap above), which the planner chose and which read every entry
+# sealed since the last VACUUM
 _SEAL = text(
     "WITH sealed AS (UPDATE ledger_entries SET prev_hash = v.p, hash = v.h "
     "FROM unnest(CAST(:s AS bigint[]), CAST(:p AS text[]), CAST(:h AS text[])) AS v(s, p, h) "
-    "WHERE ledger_entries.seq = v.s AND ledger_entries.hash IS NULL RETURNING 1) "
+    "WHERE ledger_entries.seq = v.s AND coalesce(ledger_entries.hash, '') = '' RETURNING 1) "
     "INSERT INTO ledger_seal (id, seq, hash) VALUES (1, :through, :head) "
     "ON CONFLICT (id) DO UPDATE SET seq = EXCLUDED.seq, hash = EXCLUDED.hash "
     "WHERE ledger_seal.seq < EXCLUDED.seq"
@@ -148,16 +159,17 @@ def _round(conn: Connection, wait_s: float) -> Round:
     """The round's work in its transaction on ``conn``."""
     covers = time.monotonic()
     first = conn.execute(_START, {"k": SEAL_KEY}).all()
-    mine, tail, upto, running = first[0][:4]
+    mine, tail, upto = first[0][:3]
     if not mine:
         return Round(0, int(tail or 0), busy=True)
     if upto is None:
         return Round(0, int(tail or 0), covers=covers)
-    rows = [r[4:] for r in first if r[4] is not None]
+    rows = [r[3:] for r in first if r[3] is not None]
     if not _gapless(rows, upto):
         # a number up to S is not there: still being written, or rolled back. Wait for the
         # writers running now, then read again: after that nothing can join up to S
         deadline = time.monotonic() + wait_s
+        running = list(conn.execute(_RUNNING).scalars())
         while running:
             if time.monotonic() >= deadline:
                 return Round(0, int(tail or 0))

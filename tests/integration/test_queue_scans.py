@@ -117,7 +117,7 @@ def test_a_sealing_round_reads_from_the_tail_not_every_entry_sealed_before(pg: E
         rows = conn.execute(seal._START, {"k": 1}).all()
     assert busy <= MOST_PAGES, busy
     # (tail, S, entry): the tail's row and the new entry, nothing older
-    assert [(r[1], r[2], r[4]) for r in rows] == [(ROWS, ROWS + 1, ROWS),
+    assert [(r[1], r[2], r[3]) for r in rows] == [(ROWS, ROWS + 1, ROWS),
                                                   (ROWS, ROWS + 1, ROWS + 1)]
     after = seal.seal_round(pg)
     assert (after.sealed, after.through) == (1, ROWS + 1)

@@ -234,3 +234,34 @@ def test_a_round_on_a_connection_the_server_dropped_is_tried_again_not_left_wait
     assert [r.getMessage().split(":")[0] for r in caplog.records] == [
         "a sealing round failed (trying again in 0.00 s)"]
     own.dispose()
+
+
+def test_a_round_waits_for_a_writer_still_holding_an_earlier_number_then_seals_in_order(
+    pg: Engine, now: datetime
+) -> None:
+    """Entry 2 is written but not committed when entry 3 commits: a round may not seal 3 past
+    the gap. It waits for the writer of 2; once that one commits, both are sealed, 2 before 3."""
+    crashed_writer(pg, "a", now=now)
+    assert seal_round(pg).sealed == 1
+    slow = pg.connect()
+    txn = slow.begin()
+    append_entry(slow, "note", "slow", {"n": 2}, now)  # entry 2, its transaction still open
+    crashed_writer(pg, "quick", now=now)  # entry 3, committed
+
+    held = seal_round(pg, wait_s=0.3)  # the writer of 2 runs all along: nothing sealed
+    assert (held.sealed, held.through, held.covers) == (0, 1, None)
+    assert [(seq, digest is not None) for seq, _, _, digest in rows(pg)] == [
+        (1, True), (3, False)]
+
+    done: list[Any] = []
+    waiting = threading.Thread(target=lambda: done.append(seal_round(pg, wait_s=10.0)))
+    waiting.start()
+    time.sleep(0.3)  # the round is waiting for the writer of 2
+    assert not done
+    txn.commit()
+    slow.close()
+    waiting.join(10)
+    assert (done[0].sealed, done[0].through) == (2, 3)
+    assert [(seq, subject, digest is not None) for seq, subject, _, digest in rows(pg)] == [
+        (1, "a", True), (2, "slow", True), (3, "quick", True)]
+    assert verify_ledger(pg) == []
