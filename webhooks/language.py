@@ -39,11 +39,11 @@ def reader_locale() -> str:
     return pick(*(tag for tag, _q in request.accept_languages), default=default)
 
 
-def answer_locale(order_locale: str | None) -> str:
-    """A webhook answer's language: the order's, else the request's ``Accept-Language``, else
-    the shop's default."""
+def answer_locale(*chosen: str | None) -> str:
+    """A webhook answer's language: the first of ``chosen`` we ship (the language a return was
+    asked in, the order's), else the request's ``Accept-Language``, else the shop's default."""
     default = current_app.extensions["refunds"].config.default_locale
-    return pick(order_locale, *(tag for tag, _q in request.accept_languages), default=default)
+    return pick(*chosen, *(tag for tag, _q in request.accept_languages), default=default)
 
 
 def init_app(app: Flask, default_locale: str) -> None:

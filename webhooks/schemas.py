@@ -239,6 +239,13 @@ class PaymentSchema(Strict):
     amount = fields.Integer(strict=True, load_default=None, validate=Amount)
 
 
+# a customer's language, a BCP 47 tag ("de", "fr-CH"): well formed, or a 400; one we do not ship
+# falls through to the next choice (``language.pick``), never a reason to refuse the event
+Locale = fields.String(load_default=None, allow_none=True, validate=validate.Regexp(
+    r"^[A-Za-z]{2,3}(?:-[A-Za-z0-9]{1,8}){0,6}$",
+    error="expected a BCP 47 language tag such as de or fr-CH"))
+
+
 class OrderSchema(CurrencyChecked, Strict):
     id = Id(text.ORDER_ID)
     currency = fields.String(required=True)
@@ -256,9 +263,7 @@ class OrderSchema(CurrencyChecked, Strict):
     shipping_address = fields.Nested(AddressSchema, load_default=None, allow_none=True)
     # the customer's language, a BCP 47 tag ("de", "fr-CH"); one we do not ship falls back to
     # the browser's and then the shop's language (never a reason to refuse the order)
-    locale = fields.String(load_default=None, allow_none=True, validate=validate.Regexp(
-        r"^[A-Za-z]{2,3}(?:-[A-Za-z0-9]{1,8}){0,6}$",
-        error="expected a BCP 47 language tag such as de or fr-CH"))
+    locale = Locale
 
     @post_load
     def _make(self, data: dict[str, Any], **_: Any) -> tuple[OrderRecord, PaymentRecord | None]:
@@ -343,9 +348,12 @@ class ReturnSchema(Strict):
     )
     comment = Words(5000, load_default="")
     requested_at = fields.AwareDateTime(load_default=None, allow_none=True)
+    # the language the customer asked in, when the storefront knows it: the return's emails,
+    # status page and answer are in it (before the order's ``locale``)
+    locale = Locale
 
     @post_load
-    def _make(self, data: dict[str, Any], **_: Any) -> ReturnRequest:
+    def _make(self, data: dict[str, Any], **_: Any) -> tuple[ReturnRequest, str | None]:
         return ReturnRequest(
             request_id=data["id"],
             order_id=data["order_id"],
@@ -357,7 +365,7 @@ class ReturnSchema(Strict):
             comment=data["comment"],
             requested_at=data["requested_at"],
             channel="storefront",
-        )
+        ), data["locale"]
 
 
 class OrderDataSchema(Strict):

@@ -56,12 +56,12 @@ def receive() -> Response | tuple[Response, int]:
             reply.update({k: ack.detail[k] for k in ("changed", "note") if k in ack.detail})
         return jsonify(reply), 200
     if envelope["type"] == "return.requested":
-        req = _load(RETURN_DATA, envelope["data"])["return_"]
+        req, asked_in = _load(RETURN_DATA, envelope["data"])["return_"]
         answer = _service().return_requested(
-            "storefront", envelope["id"], envelope["type"], text, req
+            "storefront", envelope["id"], envelope["type"], text, req, locale=asked_in
         )
         answer = _service().answer_with_code(answer)
-        locale = answer_locale(answer.locale)
+        locale = answer_locale(asked_in, answer.locale)
         return jsonify(answer.to_json(locale)), 200 if answer.duplicate else 201
     if envelope["type"] == "exchange.out_of_stock":
         sold_out = _load(SOLD_OUT, envelope["data"])["exchange"]

@@ -15,10 +15,11 @@ it waits for the writing transactions of this database running at that moment to
 just after it: ``backend_xid`` in ``pg_stat_activity``, then each one's lock on its own id in
 ``pg_locks``; so the processes run as one database role, or as one allowed to see the
 others'): every number up to S was drawn by one of them or by one already ended, so after that
-each entry up to S is committed or will never exist. It chains those after the sealed tail with ``chain.entry_hash``, and records the
-newest entry sealed (``ledger_seal``) in the same statement, so ``verify`` knows an entry at or
-below it found unsealed had its seal erased. (A writer holds
-a transaction id from its first written row, and each writes its own row before its entry.)
+each entry up to S is committed or will never exist. It chains those after the sealed tail
+with ``chain.entry_hash``, and records the newest entry sealed (``ledger_seal``) in the same
+statement, so ``verify`` knows an entry at or below it found unsealed had its seal erased. (A
+writer holds a transaction id from its first written row, and each writes its own row before
+its entry.)
 One process seals at a time (a try-lock); the others' rounds find it taken and try again.
 
 SQLite has one writer at a time, so ``journal.append_entry`` chains there at once and nothing

@@ -1,6 +1,7 @@
-"""The storefront's answer speaks the customer's language: the order's ``locale`` first, then the
-request's ``Accept-Language``, then ``REFUNDS_DEFAULT_LOCALE``; the ledger keeps the English it
-showed, with the message ids beside it (outside the journal)."""
+"""The storefront's answer speaks the customer's language: the return's ``locale`` first, then
+the order's, then the request's ``Accept-Language``, then ``REFUNDS_DEFAULT_LOCALE``; the ledger
+keeps the English it showed, with the message ids beside it (outside the journal). A return's
+``locale`` is kept with its decision, so its emails are written in it too."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ from typing import Any
 from sqlalchemy import select
 from werkzeug.test import TestResponse
 
-from refunds_plugin.ledger.tables import decisions, events, orders
+from refunds_plugin.ledger.tables import decisions, events, orders, outbox
 from tests.fakes import STOREFRONT_SECRET, Harness, dumps, order_paid, return_requested
 from webhooks import signatures
 
@@ -33,9 +34,12 @@ def _paid(h: Harness, locale: str | None, order_id: str = "1001") -> TestRespons
     return _post(h, event)
 
 
-def _return(h: Harness, order_id: str = "1001", **headers: str) -> dict[str, Any]:
+def _return(h: Harness, order_id: str = "1001", locale: str | None = None,
+            **headers: str) -> dict[str, Any]:
     event = return_requested(f"r-{order_id}", order_id,
                              lines=[{"line_id": "l1", "quantity": 1, "reason": "damaged"}])
+    if locale is not None:
+        event["data"]["return"]["locale"] = locale
     resp = _post(h, event, **headers)
     assert resp.status_code == 201, resp.json
     assert resp.json is not None
@@ -115,3 +119,48 @@ def test_an_english_reader_reads_exactly_what_the_ledger_keeps(harness: Harness)
     answer = _return(harness, **{"Accept-Language": "es"})
 
     assert answer["explanation"] == harness.rows(decisions)[0].explanation
+
+
+def test_the_language_a_return_was_asked_in_comes_before_the_orders_and_is_kept_for_its_mails(
+    harness: Harness,
+) -> None:
+    _paid(harness, "es-MX")
+
+    answer = _return(harness, locale="fr-CA")
+
+    assert answer["explanation"].startswith(
+        "Votre retour de 1 × Taza est accepté. Nous allons rembourser 12,50\xa0€ sur votre "
+        "moyen de paiement d'origine.")
+    assert [row.chosen_locale for row in harness.rows(decisions)] == ["fr"]
+    mails = [row for row in harness.rows(outbox) if row.channel == "mail"]
+    assert mails and {row.locale for row in mails} == {"fr"}
+
+
+def test_a_return_in_a_language_we_do_not_ship_is_answered_in_the_orders(
+    harness: Harness,
+) -> None:
+    _paid(harness, "es-MX")
+
+    answer = _return(harness, locale="tlh")
+
+    assert answer["explanation"].startswith("Tu devolución de 1 × Taza está aprobada.")
+    assert [row.chosen_locale for row in harness.rows(decisions)] == [None]
+    # its mails: the order's language, as the order gave it
+    assert {row.locale for row in harness.rows(outbox) if row.channel == "mail"} == {"es-MX"}
+
+
+def test_a_return_with_a_malformed_locale_is_refused_and_nothing_is_recorded(
+    harness: Harness,
+) -> None:
+    _paid(harness, "es-MX")
+    before = harness.rows(events)
+    event = return_requested("r-1001", "1001")
+    event["data"]["return"]["locale"] = "not a language!"
+
+    resp = _post(harness, event)
+
+    assert resp.status_code == 400
+    assert resp.json is not None
+    assert (resp.json["error"]["code"], resp.json["error"]["fields"]) == ("invalid_payload", [
+        "data.return.locale: expected a BCP 47 language tag such as de or fr-CH"])
+    assert harness.rows(decisions) == [] and harness.rows(events) == before
