@@ -74,8 +74,8 @@ _START = text(
 # the writing transactions of this database, read only when a round found a number up to S
 # missing, after ``_START``: a later look finds every writer that was running at its snapshot
 # and has not ended since (and perhaps newer ones, waited for too). Under load, reading
-# ``pg_stat_activity`` was most of a round's cost on the server, and most rounds find no gap
-# or find another process sealing.
+# ``pg_stat_activity`` was the costliest part of the round's first statement in PostgreSQL's
+# plans, and most rounds find no gap or find another process sealing.
 _RUNNING = text(
     "SELECT CAST(backend_xid AS text) FROM pg_stat_activity "
     "WHERE datname = current_database() AND backend_xid IS NOT NULL "
