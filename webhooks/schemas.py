@@ -242,7 +242,7 @@ class PaymentSchema(Strict):
 # a customer's language, a BCP 47 tag ("de", "fr-CH"): well formed, or a 400; one we do not ship
 # falls through to the next choice (``language.pick``), never a reason to refuse the event
 Locale = fields.String(load_default=None, allow_none=True, validate=validate.Regexp(
-    r"^[A-Za-z]{2,3}(?:-[A-Za-z0-9]{1,8}){0,6}$",
+    r"^[A-Za-z]{2,3}(?:-[A-Za-z0-9]{1,8}){0,6}\Z",  # \Z: no newline after it
     error="expected a BCP 47 language tag such as de or fr-CH"))
 
 

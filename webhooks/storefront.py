@@ -8,6 +8,7 @@ from typing import Any
 from flask import Blueprint, Response, current_app, jsonify
 from marshmallow import Schema, ValidationError
 
+from refunds_plugin.intake.returns_page import decision_locale
 from refunds_plugin.intake.service import Service
 from webhooks.language import answer_locale
 from webhooks.schemas import (
@@ -61,7 +62,11 @@ def receive() -> Response | tuple[Response, int]:
             "storefront", envelope["id"], envelope["type"], text, req, locale=asked_in
         )
         answer = _service().answer_with_code(answer)
-        locale = answer_locale(asked_in, answer.locale)
+        # a return decided before is answered in its emails' language (the one it was first
+        # asked in, else its order's), whatever this sending names
+        chosen = decision_locale(_service().engine, answer.recorded.id) if answer.duplicate \
+            else asked_in
+        locale = answer_locale(chosen, answer.locale)
         return jsonify(answer.to_json(locale)), 200 if answer.duplicate else 201
     if envelope["type"] == "exchange.out_of_stock":
         sold_out = _load(SOLD_OUT, envelope["data"])["exchange"]

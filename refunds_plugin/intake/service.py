@@ -229,8 +229,8 @@ class Service:
     ) -> Answer:
         """Decide a return request once, however often and however concurrently it arrives.
         ``policy``: other terms than the shop's for this request (an EU withdrawal's statutory
-        floor, ``intake/withdrawals.py``); ``locale``: the language the customer chose on the
-        returns pages, their mails' (``record_decision``); everything else is the same path."""
+        floor, ``intake/withdrawals.py``); ``locale``: the language the customer asked in (the
+        returns pages', a storefront return's), their mails' (``record_decision``)."""
         storefront.refuse_future_request(request, self.clock())  # before the inbox, as orders
         terms = policy or self.policy
         if self.saleor is not None:

@@ -5,9 +5,10 @@ Everything a customer reads goes through Babel's message catalogues in ``transla
 reader language is the one chosen on the returns pages (``?lang=``), then the order's
 (``order.paid``'s ``locale``, Saleor's ``languageCode``), then the browser's
 ``Accept-Language``, then the shop's ``REFUNDS_DEFAULT_LOCALE``. A customer's mail about a
-return (``written_in``) is in the language they chose on the returns pages when asking for it
-(``decisions.chosen_locale``), then the order's, then the shop's default: never the browser's,
-since a worker sends it with no request at hand. Only ``LOCALES`` count; any other falls through.
+return (``written_in``) is in the language they asked for it in (chosen on the returns pages,
+or a storefront return's ``locale``: ``decisions.chosen_locale``), then the order's, then the
+shop's default: never the browser's, since a worker sends it with no request at hand. Only
+``LOCALES`` count; any other falls through.
 """
 
 from __future__ import annotations
@@ -40,7 +41,8 @@ def pick(*candidates: str | None, default: str = "en") -> str:
 
 
 def written_in(chosen: str | None, order_locale: str | None) -> str | None:
-    """A customer's mail's language: the one they chose on the returns pages (``chosen``, if
-    shipped), else the order's as stored (None: neither; the renderer's ``pick`` then falls back
-    to the shop's default, as it does for an order language not shipped)."""
+    """A customer's mail's language: the one they chose when asking (``chosen``, if shipped: on
+    the returns pages, or a storefront return's ``locale``), else the order's as stored (None:
+    neither; the renderer's ``pick`` then falls back to the shop's default, as it does for an
+    order language not shipped)."""
     return normalise(chosen) or order_locale

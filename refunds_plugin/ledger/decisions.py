@@ -220,8 +220,8 @@ def record_decision(
     test key), so its messages say test mode as a dry run's do. ``connected``: the providers
     that can be called (``routing.connected``; None: not checked): an approval routed to
     another goes to a person (``guard_connected``). ``locale``: the language the customer
-    chose on the returns pages when asking; its mails are written in it (one not shipped is
-    not kept: ``language.written_in``).
+    asked in (on the returns pages, or a storefront return's); its mails are written in it (one
+    not shipped is not kept: ``language.written_in``).
     """
     decision = guard_currency(conn, guard_refundable(decision, facts), facts, seen)
     if connected is not None:

@@ -12,10 +12,11 @@ A round may seal only entries no earlier entry can still join, so the chain is i
 order, exactly as when every writer appended under one lock, and ``chain.verify`` reads it the
 same way. It notes S, the newest committed unsealed entry. When a number up to S is missing,
 it waits for the writing transactions of this database running at that moment to end (read
-just after it: ``backend_xid`` in ``pg_stat_activity``, then each one's lock on its own id in
-``pg_locks``; so the processes run as one database role, or as one allowed to see the
-others'): every number up to S was drawn by one of them or by one already ended, so after that
-each entry up to S is committed or will never exist. It chains those after the sealed tail
+just after it, so perhaps with newer ones, waited for too: ``backend_xid`` in
+``pg_stat_activity``, then each one's lock on its own id in ``pg_locks``; so the processes run
+as one database role, or as one allowed to see the others'): every number up to S was drawn
+by one of them or by one already ended, so after that each entry up to S is committed or will
+never exist. It chains those after the sealed tail
 with ``chain.entry_hash``, and records the newest entry sealed (``ledger_seal``) in the same
 statement, so ``verify`` knows an entry at or below it found unsealed had its seal erased. (A
 writer holds a transaction id from its first written row, and each writes its own row before

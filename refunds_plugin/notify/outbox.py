@@ -160,10 +160,11 @@ def _row(conn: Connection, cause: str, kind: str, recipient: str | None, now: da
 def _in_their_language(conn: Connection, locale: str | None, context: dict[str, Any],
                        known: Known | None) -> tuple[str | None, dict[str, Any]]:
     """A customer's mail is in the language the caller named (a withdrawal's receipt: its
-    page's), else ``language.written_in``'s: the one the customer chose on the returns pages
-    when asking (``decisions.chosen_locale``), else the order's (``orders.locale``). It carries
-    its decision's explanation as message ids and parameters (``decisions.said``), so the
-    renderer can say it in that language. Recorded on the row, so a worker renders it alike."""
+    page's), else ``language.written_in``'s: the one the customer asked in (on the returns
+    pages, or a storefront return's ``locale``: ``decisions.chosen_locale``), else the order's
+    (``orders.locale``). It carries its decision's explanation as message ids and parameters
+    (``decisions.said``), so the renderer can say it in that language. Recorded on the row, so
+    a worker renders it alike."""
     decision_id = context.get("decision_id")
     chosen: str | None = None
     order_locale: str | None = None

@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+import pytest
 from sqlalchemy import select
 from werkzeug.test import TestResponse
 
@@ -149,13 +150,14 @@ def test_a_return_in_a_language_we_do_not_ship_is_answered_in_the_orders(
     assert {row.locale for row in harness.rows(outbox) if row.channel == "mail"} == {"es-MX"}
 
 
+@pytest.mark.parametrize("tag", ["not a language!", "de\n"])
 def test_a_return_with_a_malformed_locale_is_refused_and_nothing_is_recorded(
-    harness: Harness,
+    harness: Harness, tag: str,
 ) -> None:
     _paid(harness, "es-MX")
     before = harness.rows(events)
     event = return_requested("r-1001", "1001")
-    event["data"]["return"]["locale"] = "not a language!"
+    event["data"]["return"]["locale"] = tag
 
     resp = _post(harness, event)
 
@@ -164,3 +166,27 @@ def test_a_return_with_a_malformed_locale_is_refused_and_nothing_is_recorded(
     assert (resp.json["error"]["code"], resp.json["error"]["fields"]) == ("invalid_payload", [
         "data.return.locale: expected a BCP 47 language tag such as de or fr-CH"])
     assert harness.rows(decisions) == [] and harness.rows(events) == before
+
+
+def test_a_return_sent_again_is_answered_in_the_language_its_emails_are_in(
+    harness: Harness,
+) -> None:
+    """The same return re-sent under other event ids, naming another language or none: each
+    answer is in French, the language it was first asked in, as its emails are."""
+    _paid(harness, "es-MX")
+    assert _return(harness, locale="fr")["duplicate"] is False
+
+    answers = []
+    for n, locale in enumerate(("de", None)):
+        event = return_requested("r-1001", "1001", event_id=f"evt_again_{n}",
+                                 lines=[{"line_id": "l1", "quantity": 1, "reason": "damaged"}])
+        if locale is not None:
+            event["data"]["return"]["locale"] = locale
+        resp = _post(harness, event, **{"Accept-Language": "de"})
+        assert resp.status_code == 200 and resp.json is not None
+        answers.append(resp.json)
+
+    assert [a["duplicate"] for a in answers] == [True, True]
+    assert all(a["explanation"].startswith("Votre retour de 1 × Taza est accepté.")
+               for a in answers)
+    assert [row.chosen_locale for row in harness.rows(decisions)] == ["fr"]

@@ -249,7 +249,7 @@ def test_a_round_waits_for_a_writer_still_holding_an_earlier_number_then_seals_i
     crashed_writer(pg, "quick", now=now)  # entry 3, committed
 
     held = seal_round(pg, wait_s=0.3)  # the writer of 2 runs all along: nothing sealed
-    assert (held.sealed, held.through, held.covers) == (0, 1, None)
+    assert (held.sealed, held.through, held.covers, held.busy) == (0, 1, None, False)
     assert [(seq, digest is not None) for seq, _, _, digest in rows(pg)] == [
         (1, True), (3, False)]
 
@@ -262,6 +262,39 @@ def test_a_round_waits_for_a_writer_still_holding_an_earlier_number_then_seals_i
     slow.close()
     waiting.join(10)
     assert (done[0].sealed, done[0].through) == (2, 3)
+    assert [(seq, subject, digest is not None) for seq, subject, _, digest in rows(pg)] == [
+        (1, "a", True), (2, "slow", True), (3, "quick", True)]
+    assert verify_ledger(pg) == []
+
+
+def test_a_writer_that_ends_between_the_rounds_statements_is_sealed_in_order(
+    pg: Engine, now: datetime
+) -> None:
+    """The writer of entry 2 commits after the round's first statement found 2 missing and
+    before it reads the writers running: it is not among them, and its entry is sealed before
+    3, not skipped."""
+    crashed_writer(pg, "a", now=now)
+    assert seal_round(pg).sealed == 1
+    slow = pg.connect()
+    txn = slow.begin()
+    append_entry(slow, "note", "slow", {"n": 2}, now)
+    crashed_writer(pg, "quick", now=now)
+    statements: list[str] = []
+
+    def commit_the_writer(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
+        statements.append(statement)
+        if "pg_stat_activity" in statement and txn.is_active:
+            txn.commit()
+
+    event.listen(pg, "before_cursor_execute", commit_the_writer)
+    try:
+        lap = seal_round(pg, wait_s=5.0)
+    finally:
+        event.remove(pg, "before_cursor_execute", commit_the_writer)
+        slow.close()
+
+    assert sum("pg_stat_activity" in s for s in statements) == 1  # the gap was seen
+    assert (lap.sealed, lap.through, lap.busy) == (2, 3, False)
     assert [(seq, subject, digest is not None) for seq, subject, _, digest in rows(pg)] == [
         (1, "a", True), (2, "slow", True), (3, "quick", True)]
     assert verify_ledger(pg) == []
