@@ -79,8 +79,14 @@ def _amounts(table: AmountTable) -> Listed:
     return Listed(Amount(minor, cur) for cur, minor in table.amounts)
 
 
-def customer_sentences(policy: Policy, *, can_label: bool = True) -> list[str]:
-    """The policy in the customer's words, one ``said`` sentence each, in reading order."""
+def customer_sentences(policy: Policy, *, can_label: bool = True, returns_open: bool = True,
+                       promise: bool = True) -> list[str]:
+    """The policy in the customer's words, one ``said`` sentence each, in reading order.
+
+    ``returns_open``: a return is opened for the parcel (a return address is configured,
+    ``[[return_addresses]]``); without one no deadline is kept and no money waits for a parcel,
+    so neither is said. ``promise``: say when the money goes (not in a dry run or test mode,
+    where none moves, as the answers leave it out)."""
     w, r, f = policy.window, policy.resolution, policy.fees
     out: list[str] = []
     if not returns_permitted(policy):
@@ -119,8 +125,9 @@ def customer_sentences(policy: Policy, *, can_label: bool = True) -> list[str]:
     labelled = policy.return_shipping.label == "easypost" and can_label
     out.append(said("We give you a prepaid return label.") if labelled else
                said("You send items back yourself, by post, with the instructions we give you."))
-    out.append(said("Please send them within {days} days of our answer.",
-                    days=policy.return_shipping.return_by_days))
+    if returns_open:
+        out.append(said("Please send them within {days} days of our answer.",
+                        days=policy.return_shipping.return_by_days))
     if fee is not None and fee.amounts:
         out.append(said("For a return that is not our fault, return shipping is taken from "
                         "your refund: {amounts}, in the currency you paid in.",
@@ -134,11 +141,12 @@ def customer_sentences(policy: Policy, *, can_label: bool = True) -> list[str]:
     if r.keep_item.below or r.keep_item.return_label_cost:
         out.append(said("For some low-priced items, you keep the item and still get your "
                         "money back."))
-    out.append(said("We send your money within {hours} hours once your return is approved.",
-                    hours=policy.promise_hours)
-               if not policy.holds_money else
-               said("We send your money within {hours} hours once your parcel is on its way "
-                    "back to us or has arrived.", hours=policy.promise_hours))
+    if promise:
+        out.append(said("We send your money within {hours} hours once your return is "
+                        "approved.", hours=policy.promise_hours)
+                   if not (policy.holds_money and returns_open) else
+                   said("We send your money within {hours} hours once your parcel is on its "
+                        "way back to us or has arrived.", hours=policy.promise_hours))
     return out
 
 

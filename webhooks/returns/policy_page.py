@@ -15,6 +15,7 @@ from flask import Response, request
 from policies.published import customer_sentences, merchant_return_policy
 from refunds_plugin.bootstrap import Runtime
 from refunds_plugin.language.said import render
+from refunds_plugin.routing import no_money_moves
 
 Page = Callable[..., tuple[str, int]]
 
@@ -28,7 +29,12 @@ def views(page: Page, rt: Callable[[], Runtime], lang: Callable[[], str],
                                       can_label=cfg.can_label)
 
     def policy_page() -> tuple[str, int]:
-        sentences = customer_sentences(rt().policy, can_label=rt().config.can_label)
+        cfg = rt().config
+        # as the service will act: no return address, no deadline kept and no money waiting
+        # for a parcel; in a dry run (the page says test mode) no promise of when money goes
+        sentences = customer_sentences(rt().policy, can_label=cfg.can_label,
+                                       returns_open=bool(cfg.return_addresses),
+                                       promise=not no_money_moves(cfg))
         return page("policy.html", sentences=[render(s, lang()) for s in sentences],
                     jsonld=_jsonld())
 

@@ -15,7 +15,8 @@ from typing import Any
 
 import pytest
 
-from tests.fakes.returns_shop import ReturnsShop
+from tests.fakes.reopened import DOCK
+from tests.fakes.returns_shop import ReturnsShop, with_stripe
 
 S = "https://schema.org/"
 LINK = "http://localhost/returns/policy"
@@ -41,8 +42,16 @@ reasons: {changed_mind: decline, too_small: decline, too_large: decline, other: 
 """
 
 
-def _shop(sqlite_url: str, now: datetime, policy: str) -> ReturnsShop:
-    return ReturnsShop(sqlite_url, lambda: now, settings={"policy": policy})
+def _shop(sqlite_url: str, now: datetime, policy: str, *, live: bool = True,
+          addresses: bool = True) -> ReturnsShop:
+    """A shop on ``policy``: by default live (its money moves: the page says when) with a
+    return address (a return is opened for the parcel: its deadline is kept)."""
+    settings: dict[str, Any] = {"policy": policy}
+    if live:
+        settings |= with_stripe("http://127.0.0.1:9")  # never called: the page reads no payment
+    if addresses:
+        settings["return_addresses"] = (DOCK,)
+    return ReturnsShop(sqlite_url, lambda: now, settings=settings)
 
 
 @pytest.fixture
@@ -243,3 +252,41 @@ def test_the_page_runs_no_script_its_only_script_is_the_json_ld_data(
     assert html.count("<script") == 1 and _in_head(html)["@type"] == "MerchantReturnPolicy"
     without = re.sub(r'<script type="application/ld\+json">[^<]*</script>', "", html)
     assert not re.search(r"<script|<style|\sstyle=|\son[a-z]+=", without, re.IGNORECASE)
+
+
+HOLDING_POLICY = """\
+name: held-until-the-parcel
+window: {days: 30}
+refund_on: first_scan
+"""
+
+
+@pytest.mark.parametrize(("live", "addresses", "last"), [
+    (True, True, ["Please send them within 30 days of our answer.",
+                  "No fees are taken from your refund.",
+                  "We send your money within 48 hours once your parcel is on its way back to "
+                  "us or has arrived."]),
+    # no return address: no return waits for a parcel, so no deadline is kept and the money
+    # goes at approval, as the service then does
+    (True, False, ["You send items back yourself, by post, with the instructions we give you.",
+                   "No fees are taken from your refund.",
+                   "We send your money within 48 hours once your return is approved."]),
+    # a dry run (the page says test mode): no promise of when money goes, as the answers
+    (False, True, ["You send items back yourself, by post, with the instructions we give you.",
+                   "Please send them within 30 days of our answer.",
+                   "No fees are taken from your refund."]),
+])
+def test_the_page_says_what_the_service_will_do_with_this_shops_settings(
+    sqlite_url: str, now: datetime, tmp_path: Path, live: bool, addresses: bool,
+    last: list[str],
+) -> None:
+    path = tmp_path / "held.yaml"
+    path.write_text(HOLDING_POLICY)
+    shop = _shop(sqlite_url, now, str(path), live=live, addresses=addresses)
+    try:
+        said = _sentences(shop, "en")
+        assert said[-3:] == last
+        assert ("This shop is in test mode" in shop.app.test_client().get(
+            "/returns/policy").get_data(as_text=True)) is not live
+    finally:
+        shop.close()
