@@ -133,7 +133,7 @@ def _unanswered(who: str, where: str, exc: ProviderError, retries: int) -> NoRet
 def reconcile_cmd(provider: str, since: datetime, as_json: bool) -> None:
     """List every difference between the provider's refunds and the ledger; exit 1 if any.
 
-    Saleor: every Saleor order the ledger touched since then is re-queried with the installed
+    Saleor: every Saleor order the ledger touched since --since is re-queried with the installed
     app's token, and its granted refunds and this app's refund requests are compared."""
     from refunds_plugin.finance.reconcile import reconcile, reconcile_saleor, stripe_refunds
 
