@@ -159,7 +159,8 @@ def views(h: Hooks) -> tuple[Callable[[], Any], Callable[[], Any], Callable[[str
         return h.page("withdraw_confirm.html",
                       order_name=ret.order_name(rt.engine, facts.order_id),
                       form_token=draft.form.get("form_token", ""), statement=statement_text(),
-                      chosen=fields, hidden=_hidden(draft.form))
+                      chosen=fields, hidden=_hidden(draft.form),
+                      emailed=emailed(rt.config, "withdrawal_receipt"))
 
     def receipt(token: str) -> Any:
         """The confirmation of a recorded withdrawal, by its signed link alone (no session)."""
@@ -310,7 +311,8 @@ def _step1(h: Hooks, facts: OrderFacts, token: str, values: Any, errors: list[Pr
                   form_token=token, lines=lines, values=values,
                   errors=on_fields(errors, shown), field_errors=by_field(errors, shown),
                   period_open=span.open_at(now),
-                  last_day=catalogue.deadline(span.last_moment, _lang()))
+                  last_day=catalogue.deadline(span.last_moment, _lang()),
+                  emailed=emailed(rt.config, "withdrawal_receipt"))
 
 
 def _received(h: Hooks, facts: OrderFacts, w: wd.Withdrawal) -> tuple[str, int]:

@@ -12,7 +12,7 @@ import pytest
 
 from refunds_plugin.ledger.tables import decisions, outbox, reviews, withdrawals
 from tests.fakes import Clock
-from tests.integration.withdrawal.conftest import POLICY, Shop, words
+from tests.integration.withdrawal.conftest import EMAIL, POLICY, Shop, words
 
 KEEP = ("Please keep this page (print or save it): it is your confirmation of your withdrawal "
         "and of when we received it. We do not send it by email.")
@@ -25,7 +25,14 @@ def test_with_no_receipt_email_the_page_asks_to_keep_it_and_never_says_one_was_s
     shop = shop_with(**mail)
     shop.paid()
     clock.now = datetime(2026, 11, 24, 12, 0, 7, tzinfo=UTC)
-    page = shop.withdraw(shop.h.client())
+    client = shop.h.client()
+    form = shop.open(client)  # the address is asked for, but no confirmation is promised
+    assert "Email address" in words(form) and "for your confirmation" not in words(form)
+    values = {"name": "Anna Schmidt", "scope": "all", "email": EMAIL}
+    summary = shop.step(client, form, "review", **values)
+    assert "Items 2 × Mug Email address anna@example.com Confirm withdrawal" in words(summary)
+    assert "Confirmation to" not in words(summary)
+    page = shop.step(client, summary, "confirm", **values)
     shop.h.drain()
     assert page.status_code == 200
     assert ("We received your withdrawal from order 1001 on 24 November 2026, 12:00:07 UTC. "
