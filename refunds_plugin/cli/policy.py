@@ -27,8 +27,11 @@ import click
 from sqlalchemy import Engine
 
 import policies
+from policies.explanation import without_promise
+from refunds_plugin import routing
 from refunds_plugin.cli import options, startup, tables
 from refunds_plugin.cli import simulate_report as report
+from refunds_plugin.cli.as_seen import labels_line, money_line, paid_with, returns_line
 from refunds_plugin.domain.decision import Decision
 from refunds_plugin.domain.facts import (
     CustomerHistory,
@@ -173,45 +176,18 @@ def explain(spec: str, input_file: str | None, now_at: datetime | None, as_json:
         facts, request = _from_flags(now, **flags)
     config = startup.config()
     facts = labelled(facts, config)  # as the service decides: no label, no label fee
+    # as the service decides in test mode (no Stripe key, or a test key): nothing is charged
+    # (``Service.decided_on``) and the customer is not told when money goes
+    test = routing.test_mode(config, routing.route(config, facts).values())
+    if test:
+        facts = replace(facts, can_charge=False)
     decision = policies.evaluate(pol, facts, request, now)
     if as_json:
         click.echo(json.dumps(decision.to_dict(), indent=2, default=str))
     else:
         said = [paid_with(facts), labels_line(pol, facts), returns_line(facts),
-                render(decision)]
+                money_line(test), render(decision, test_mode=test)]
         click.echo("\n".join(line for line in said if line is not None))
-
-
-def labels_line(pol: policies.Policy, facts: OrderFacts) -> str | None:
-    """For a policy that asks for prepaid labels: whether one can be bought, as the service
-    sees it (``Config.can_label``), and so whether the label fee is taken and a first-scan
-    refund can wait for a scan (None: the policy buys no label)."""
-    if pol.return_shipping.label == "none":
-        return None
-    if facts.can_label:
-        return ("labels:      can be bought (REFUNDS_EASYPOST_API_KEY and a return address), "
-                "as the service sees it")
-    return ("labels:      cannot be bought (no REFUNDS_EASYPOST_API_KEY or no return address), "
-            "as the service sees it: no label fee is deducted and no carrier scan comes")
-
-
-def returns_line(facts: OrderFacts) -> str | None:
-    """Without a return address (``OrderFacts.return_opened`` False) no return is opened, so
-    nothing waits for the parcel: said, as the service sees it (None: one is configured)."""
-    if facts.return_opened:
-        return None
-    return ("returns:     no return address is configured ([[return_addresses]]), as the "
-            "service sees it: no return waits for its parcel, the money moves and an "
-            "exchange's new item ships at approval")
-
-
-def paid_with(facts: OrderFacts) -> str:
-    """Which provider the amounts assume, and its step where it has one."""
-    paid = ", ".join(sorted({p.provider for p in facts.payments})) or "no payment"
-    if facts.refund_increment <= 1:
-        return f"paid with:   {paid}"
-    return (f"paid with:   {paid} (refunds and store credit go in steps of "
-            f"{Money(facts.refund_increment, facts.currency)}, as the service sends them)")
 
 
 def _from_file(path: str, now_at: datetime | None
@@ -293,8 +269,9 @@ def _from_flags(now: datetime, **f: Any) -> tuple[OrderFacts, ReturnRequest]:
     return facts, request
 
 
-def render(d: Decision) -> str:
-    """The decision as a short summary, a rule table and the customer's explanation."""
+def render(d: Decision, *, test_mode: bool = False) -> str:
+    """The decision as a short summary, a rule table and the customer's explanation (in test
+    mode without its promise of when money goes, as the customer reads it then)."""
     def money(minor: int) -> str:
         return english(minor, d.currency)
 
@@ -318,7 +295,8 @@ def render(d: Decision) -> str:
     widths = [*tables.column_widths(row[:3] for row in rows), 0]  # what it says: not padded
     out.append("")
     out += tables.table_lines(rows, widths, trim=False)
-    out += ["", said_again(d.explanation, "en")]  # as an English reader reads it
+    told = without_promise(d.explanation) if test_mode else d.explanation
+    out += ["", said_again(told, "en")]  # as an English reader reads it
     return "\n".join(out)
 
 

@@ -16,8 +16,9 @@ exchange: {price_difference: {higher: {waive_up_to: "5.00"}}}
 """
 
 
-def run(tmp_path: Path, *args: str, address: bool = True) -> str:
-    """``refunds policy`` with the policy at POLICY; ``address``: a return address configured."""
+def run(tmp_path: Path, *args: str, address: bool = True, live: bool = True) -> str:
+    """``refunds policy`` with the policy at POLICY; ``address``: a return address configured;
+    ``live``: a live Stripe key set (money moves: a difference can be charged)."""
     path = tmp_path / "swap.yaml"
     path.write_text(POLICY)
     settings = tmp_path / "settings.toml"
@@ -25,7 +26,8 @@ def run(tmp_path: Path, *args: str, address: bool = True) -> str:
                         'city = "Austin"\npostal_code = "78701"\ncountry = "US"\n'
                         if address else "", encoding="utf-8")
     result = CliRunner().invoke(policy, [a.replace("POLICY", str(path)) for a in args],
-                                env={"REFUNDS_CONFIG_FILE": str(settings)})
+                                env={"REFUNDS_CONFIG_FILE": str(settings),
+                                     "REFUNDS_STRIPE_API_KEY": "sk_live_cli" if live else ""})
     assert result.exit_code == 0, result.output
     return result.output
 
@@ -60,6 +62,24 @@ def test_explain_without_a_return_address_ships_the_exchange_at_approval(
     assert "charge 7.50 USD); ships on approval\n" in out
     assert "exchange_ships_approval_no_return_address" in out
     assert "Your new item ships right away: we do not wait for your return to reach us." in out
+
+
+def test_explain_in_test_mode_decides_as_the_service_then_does(tmp_path: Path) -> None:
+    """No Stripe key: nothing can be charged, so the dearer item is not swapped and the return
+    comes back as a refund, as the service decides then; and no promise is told."""
+    out = run(tmp_path, "explain", "--policy", "POLICY", "--price", "40.00", "--reason",
+              "too_small", "--exchange-for", "SHOE-43", "--exchange-price", "52.50",
+              live=False)
+    assert ("money:       test mode (no REFUNDS_STRIPE_API_KEY, or a test key), as the service "
+            "sees it: no money moves, nothing is charged for an exchange, and the customer is "
+            "not told when money goes\n") in out
+    assert "exchange:" not in out and "resolution:  refund 40.00 USD to pay-1\n" in out
+    assert ("We can't exchange SKU-1 for SHOE-43: it costs more, and we cannot take the "
+            "difference for this order, so it comes back as a refund instead.") in out
+    assert "on its way within" not in out
+    live = run(tmp_path, "explain", "--policy", "POLICY", "--price", "40.00", "--reason",
+               "too_small")
+    assert "money:" not in live and "The money will be on its way within 48 hours." in live
 
 
 def test_explain_says_why_not_and_what_instead(tmp_path: Path) -> None:
