@@ -21,9 +21,11 @@ _OUTSIDE = {Action.DECLINE: "declined", Action.REVIEW: "sent to review",
             Action.CREDIT: "offered store credit", Action.ACCEPT: "accepted"}
 
 
-def describe(policy: Policy, *, can_label: bool = True) -> list[str]:
+def describe(policy: Policy, *, can_label: bool = True, returns_open: bool = True) -> list[str]:
     """Every rule the policy sets, as a merchant would say it to a customer; ``can_label``:
-    whether the shop can buy the prepaid labels the policy asks for (a carrier is configured)."""
+    whether the shop can buy the prepaid labels the policy asks for (a carrier is configured);
+    ``returns_open``: whether a return is opened for the parcel (a return address is
+    configured): without one nothing waits for a parcel, as the service then acts."""
     w, r, f = policy.window, policy.resolution, policy.fees
     out = [f"Policy {policy.name} (sha256 {policy.content_hash[:12]}…)."]
     if policy.title:
@@ -61,7 +63,7 @@ def describe(policy: Policy, *, can_label: bool = True) -> list[str]:
         out.append(f"Resolution: always {allowed}, whatever the customer prefers.")
     else:
         out.append(f"Resolution: {allowed} as the customer prefers (default {r.default.value}).")
-    out += _exchange(policy, can_label)
+    out += _exchange(policy, can_label, returns_open)
     if r.refund_within_days is not None:
         out.append(f"Refunds to the original payment within {r.refund_within_days} days; "
                    "store credit after that.")
@@ -87,7 +89,7 @@ def describe(policy: Policy, *, can_label: bool = True) -> list[str]:
         [x for x, on in (("with the last item of an order", s.refund_with_last_item),
                          ("when the problem is ours", s.refund_on_merchant_fault)) if on])
         or "never") + ".")
-    out.extend(_return_shipping(policy, can_label))
+    out.extend(_return_shipping(policy, can_label) if returns_open else _no_return(policy))
     trouble = policy.trouble
     out.append(f"We look for trouble: overpayments {_on(trouble.overpayment.enabled)}, "
                f"duplicate charges {_on(trouble.duplicate_charge.enabled)} "
@@ -149,6 +151,19 @@ def _return_shipping(policy: Policy, can_label: bool = True) -> list[str]:
     return out
 
 
+def _no_return(policy: Policy) -> list[str]:
+    """``_return_shipping`` for a shop with no return address: no return is opened, so no
+    deadline, label or scan, and every refund and credit moves at approval."""
+    out = ["Items that must come back get no address, deadline or label from this shop (no "
+           "return address is configured): the customer is told \"The shop will tell you where "
+           "to send it.\""]
+    if policy.holds_money:
+        out.append("The policy holds money for the parcel (refund_on), but with no return "
+                   "address no return waits for one, so the money moves at approval instead.")
+    out.append(f"Money is on its way within {policy.promise_hours} hours of approval.")
+    return out
+
+
 def _limits(policy: Policy) -> str:
     """The automatic-approval limits; a limit that is not set is said as such, never as
     "up to no limit"."""
@@ -193,9 +208,10 @@ def _abuse(policy: Policy) -> str:
             "count as refunds.")
 
 
-def _exchange(policy: Policy, can_label: bool = True) -> list[str]:
+def _exchange(policy: Policy, can_label: bool = True, returns_open: bool = True) -> list[str]:
     """What an exchange is: which items, the price difference, fees, when the new item ships
-    (``first_scan`` as delivery where no label is bought: ``Policy.ship_on_for``)."""
+    (``first_scan`` as delivery where no label is bought: ``Policy.ship_on_for``; at approval
+    where no return is opened)."""
     x = policy.exchange
     if not x.allowed:
         return []
@@ -208,14 +224,17 @@ def _exchange(policy: Policy, can_label: bool = True) -> list[str]:
         f"we waive up to {_amount(x.waive_up_to)} of the difference and the customer pays the rest"
     fees = "the return fees apply to it" if x.fees_apply else "no return fees"
     ship = _SHIP_ON[policy.ship_on_for(x.ship_on, can_label=can_label)]
-    if x.ship_on is ShipOn.APPROVAL and x.instant_for_tiers:
+    if not returns_open:
+        ship = "at once, on approval (no return address is configured, so no return waits " \
+            "for its parcel)"
+    elif x.ship_on is ShipOn.APPROVAL and x.instant_for_tiers:
         later = _SHIP_ON[policy.ship_on_for(ShipOn.FIRST_SCAN, can_label=can_label)]
         ship = f"{ship} for {' and '.join(x.instant_for_tiers)} customers; for others {later}"
     out = [f"Exchanges: a returned item may be swapped for {which}{why}. A cheaper item: the "
            f"difference comes back as {lower}; a dearer one: {higher}. An exchange has "
            f"{fees}. The new item ships {ship}. An exchange we cannot make (out of stock, not "
            "allowed) is offered as a refund or store credit instead."]
-    if policy.ships_on_a_scan and not policy.labels_scanned(can_label):
+    if returns_open and policy.ships_on_a_scan and not policy.labels_scanned(can_label):
         out.append("The policy ships an exchange's new item at the carrier's first scan, but "
                    "without a prepaid label no carrier scan reaches the shop, so it ships when "
                    "the return is delivered to the shop instead (the warehouse records the "

@@ -105,7 +105,7 @@ def check(spec: str, as_json: bool) -> None:
                              ship_scan_warning(pol, config.can_label,
                                                bool(config.return_addresses)))
                  if w]
-    rules = pol.describe(can_label=config.can_label)
+    rules = pol.describe(can_label=config.can_label, returns_open=bool(config.return_addresses))
     if as_json:
         click.echo(json.dumps({"valid": True, "name": pol.name, "content_hash": pol.content_hash,
                                "rules": rules, "warnings": warnings}, indent=2))

@@ -39,6 +39,29 @@ def test_check_says_the_exchange_rules_in_plain_words(tmp_path: Path) -> None:
             "waive up to 5.00 USD of the difference and the customer pays the rest.") in out
 
 
+def test_check_without_a_return_address_says_nothing_waits_for_a_parcel(
+    tmp_path: Path,
+) -> None:
+    """With no ``[[return_addresses]]`` no return is opened: the rules say the money moves and
+    the new item ships at approval, as the service then acts, and never promise a deadline."""
+    held = POLICY + "refund_on: first_scan\n"
+    (tmp_path / "held.yaml").write_text(held)
+    without = run(tmp_path, "check", str(tmp_path / "held.yaml"), address=False)
+    assert ("  - Items that must come back get no address, deadline or label from this shop (no "
+            "return address is configured): the customer is told \"The shop will tell you where "
+            "to send it.\"\n"
+            "  - The policy holds money for the parcel (refund_on), but with no return address "
+            "no return waits for one, so the money moves at approval instead.\n"
+            "  - Money is on its way within 48 hours of approval.\n") in without
+    assert ("The new item ships at once, on approval (no return address is configured, so no "
+            "return waits for its parcel).") in without
+    assert "must be sent within" not in without
+    with_one = run(tmp_path, "check", str(tmp_path / "held.yaml"))
+    assert "they must be sent within 30 days of approval" in with_one
+    assert "Money is on its way within 48 hours of the carrier's first scan." not in with_one
+    assert "Money is on its way within 48 hours of delivery to the shop." in with_one
+
+
 def test_explain_decides_an_exchange_with_its_difference(tmp_path: Path) -> None:
     out = run(tmp_path, "explain", "--policy", "POLICY", "--price", "40.00", "--reason",
               "too_small", "--exchange-for", "SHOE-43", "--exchange-price", "52.50")
