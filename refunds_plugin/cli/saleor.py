@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+from urllib.parse import urlsplit
 
 import click
 
@@ -32,6 +33,14 @@ def manifest_command(app_url: str | None, saleor_version: str | None) -> None:
     if not app_url:
         raise click.UsageError("Missing option '--app-url' (or set REFUNDS_APP_URL): the public "
                                "https URL Saleor reaches this service at")
+    parsed = urlsplit(app_url)
+    if parsed.scheme not in ("http", "https") or not parsed.hostname:
+        raise click.UsageError(f"--app-url {app_url!r} is not a URL: give the public https URL "
+                               "Saleor reaches this service at, e.g. https://returns.example.com")
+    if parsed.scheme == "http" and parsed.hostname not in ("localhost", "127.0.0.1", "::1"):
+        click.echo(f"warning: --app-url {app_url} is not https: Saleor would send its webhooks "
+                   "(orders, customers' emails) and the app's token to it unencrypted; use "
+                   "https outside a local test", err=True)
     from refunds_plugin.saleor.manifest import manifest
 
     restock = bool(os.environ.get("REFUNDS_SALEOR_RESTOCK_WAREHOUSE"))

@@ -23,3 +23,22 @@ def test_refunds_saleor_manifest_without_an_app_url_says_what_is_missing():
     result = CliRunner().invoke(main, ["saleor", "manifest"], env={"REFUNDS_APP_URL": ""})
     assert result.exit_code == 2
     assert "--app-url" in result.output
+
+
+def test_an_app_url_that_is_not_a_url_is_refused_and_plain_http_is_warned_about():
+    bad = CliRunner().invoke(main, ["saleor", "manifest", "--app-url", "returns.example.com"])
+    assert bad.exit_code == 2
+    assert bad.output.splitlines()[-1] == (
+        "Error: --app-url 'returns.example.com' is not a URL: give the public https URL Saleor "
+        "reaches this service at, e.g. https://returns.example.com")
+
+    plain = CliRunner().invoke(main, ["saleor", "manifest", "--app-url", "http://r.example.com"])
+    assert plain.exit_code == 0
+    assert json.loads(plain.stdout)["tokenTargetUrl"] == "http://r.example.com/saleor/register"
+    assert plain.stderr == (
+        "warning: --app-url http://r.example.com is not https: Saleor would send its webhooks "
+        "(orders, customers' emails) and the app's token to it unencrypted; use https outside "
+        "a local test\n")
+
+    local = CliRunner().invoke(main, ["saleor", "manifest", "--app-url", "http://localhost:8000"])
+    assert local.exit_code == 0 and local.stderr == ""
