@@ -42,12 +42,6 @@ def route(config: Config, order_facts: OrderFacts) -> dict[str, str]:
     return {ref: provider_for(config, by) for ref, by in paid_by(order_facts).items()}
 
 
-def dry_run(config: Config, order_facts: OrderFacts) -> bool:
-    """Whether this order's money would not move (the dry run pays one of its payments): the
-    shop's test mode, as the order's pages and emails say."""
-    return "dryrun" in route(config, order_facts).values()
-
-
 def router(config: Config) -> Route:
     """``route`` for one configuration: the value handed to code that routes attempts."""
     return partial(route, config)

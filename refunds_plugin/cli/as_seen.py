@@ -14,8 +14,8 @@ def money_line(test: bool) -> str | None:
     if not test:
         return None
     return ("money:       test mode (no REFUNDS_STRIPE_API_KEY, or a test key), as the service "
-            "sees it: no money moves, nothing is charged for an exchange, and the customer is "
-            "not told when money goes")
+            "sees it: no real money moves, nothing is charged for an exchange, and the customer "
+            "is not told when money goes")
 
 
 def labels_line(pol: policies.Policy, facts: OrderFacts) -> str | None:

@@ -33,8 +33,13 @@ def manifest_command(app_url: str | None, saleor_version: str | None) -> None:
     if not app_url:
         raise click.UsageError("Missing option '--app-url' (or set REFUNDS_APP_URL): the public "
                                "https URL Saleor reaches this service at")
-    parsed = urlsplit(app_url)
-    if parsed.scheme not in ("http", "https") or not parsed.hostname:
+    try:
+        parsed = urlsplit(app_url)
+        _port = parsed.port  # a port out of range raises here
+    except ValueError:
+        parsed = None
+    if parsed is None or parsed.scheme not in ("http", "https") or not parsed.hostname \
+            or any(c.isspace() for c in app_url):
         raise click.UsageError(f"--app-url {app_url!r} is not a URL: give the public https URL "
                                "Saleor reaches this service at, e.g. https://returns.example.com")
     if parsed.scheme == "http" and parsed.hostname not in ("localhost", "127.0.0.1", "::1"):

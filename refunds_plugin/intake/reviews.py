@@ -239,10 +239,13 @@ def _facts(conn: Connection, order_id: str, now: datetime, window_days: int) -> 
 
 def _test_mode(conn: Connection, config: Config, order_id: str, now: datetime,
                window_days: int) -> bool:
-    """Whether the order's money would go to the dry run, as its pages say (an order known to
-    nobody: whether any money moves at all)."""
+    """Whether the order's money would not really move (the dry run, or Stripe with a test key),
+    as its pages and the first answer say (``Service.dry_run_for``; an order known to nobody:
+    whether any money moves at all)."""
     facts = facts_mod.load_facts(conn, order_id, now, window_days)
-    return routing.no_money_moves(config) if facts is None else routing.dry_run(config, facts)
+    if facts is None:
+        return routing.no_money_moves(config)
+    return routing.test_mode(config, routing.route(config, facts).values())
 
 
 def _pay_again(

@@ -80,10 +80,11 @@ def _expired(h: Hooks) -> tuple[str, int]:
                      _("This form has expired. Please start your withdrawal again."), 400)
 
 
-def parse(form: MultiDict[str, str],
-          left: list[tuple[str, str, int]]) -> tuple[dict[str, Any], list[Problem]]:
+def parse(form: MultiDict[str, str], left: list[tuple[str, str, int]], *,
+          by_mail: bool = True) -> tuple[dict[str, Any], list[Problem]]:
     """The posted step-1 fields: name, email, scope and lines, or what is wrong with them,
-    field by field (as the returns form's ``form.parse``)."""
+    field by field (as the returns form's ``form.parse``); ``by_mail``: the receipt is
+    emailed, so the email's message says what it is for."""
     errors: list[Problem] = []
     name = " ".join(form.get("name", "").split())[:200]
     email = form.get("email", "").strip()[:320]
@@ -94,8 +95,8 @@ def parse(form: MultiDict[str, str],
         errors.append(Problem(_(strings.ENGLISH["unreadable_text"]),
                               "name" if text.problem(name) else "email"))
     if not valid_email(email):
-        errors.append(Problem(_("Please enter a valid email address for your confirmation."),
-                              "email"))
+        errors.append(Problem(_("Please enter a valid email address for your confirmation.")
+                              if by_mail else _("Please enter a valid email address."), "email"))
     chosen: list[wd.Chosen] = []
     counted = len(errors)
     if scope == "some":
@@ -232,7 +233,9 @@ def _step1_again(h: Hooks, facts: OrderFacts) -> tuple[str, int]:
     draft = _draft(h, facts.order_id)
     if draft is not None and wd.find(h.runtime().engine,
                                      wd.withdrawal_id(facts.order_id, draft.nonce)) is None:
-        errors = [] if draft.step == "edit" else parse(draft.form, wd.remaining(facts))[1]
+        by_mail = emailed(h.runtime().config, "withdrawal_receipt")
+        errors = [] if draft.step == "edit" else \
+            parse(draft.form, wd.remaining(facts), by_mail=by_mail)[1]
         return _step1(h, facts, draft.form.get("form_token", ""), draft.form, errors,
                       400 if errors else 200)
     token = h.signer(SALT).dumps({"o": facts.order_id, "n": secrets.token_urlsafe(18)})

@@ -29,7 +29,10 @@ def test_with_no_receipt_email_the_page_asks_to_keep_it_and_never_says_one_was_s
     form = shop.open(client)  # the address is asked for, but no confirmation is promised
     assert "Email address" in words(form) and "for your confirmation" not in words(form)
     values = {"name": "Anna Schmidt", "scope": "all", "email": EMAIL}
-    summary = shop.step(client, form, "review", **values)
+    wrong = shop.step(client, form, "review", **{**values, "email": "anna@"})
+    assert '<li><a href="#email">Please enter a valid email address.</a></li>' in \
+        wrong.get_data(as_text=True)
+    summary = shop.step(client, wrong, "review", **values)
     assert "Items 2 × Mug Email address anna@example.com Confirm withdrawal" in words(summary)
     assert "Confirmation to" not in words(summary)
     page = shop.step(client, summary, "confirm", **values)

@@ -94,8 +94,8 @@ def test_explain_in_test_mode_decides_as_the_service_then_does(tmp_path: Path) -
               "too_small", "--exchange-for", "SHOE-43", "--exchange-price", "52.50",
               live=False)
     assert ("money:       test mode (no REFUNDS_STRIPE_API_KEY, or a test key), as the service "
-            "sees it: no money moves, nothing is charged for an exchange, and the customer is "
-            "not told when money goes\n") in out
+            "sees it: no real money moves, nothing is charged for an exchange, and the customer "
+            "is not told when money goes\n") in out
     assert "exchange:" not in out and "resolution:  refund 40.00 USD to pay-1\n" in out
     assert ("We can't exchange SKU-1 for SHOE-43: it costs more, and we cannot take the "
             "difference for this order, so it comes back as a refund instead.") in out

@@ -26,11 +26,13 @@ def test_refunds_saleor_manifest_without_an_app_url_says_what_is_missing():
 
 
 def test_an_app_url_that_is_not_a_url_is_refused_and_plain_http_is_warned_about():
-    bad = CliRunner().invoke(main, ["saleor", "manifest", "--app-url", "returns.example.com"])
-    assert bad.exit_code == 2
-    assert bad.output.splitlines()[-1] == (
-        "Error: --app-url 'returns.example.com' is not a URL: give the public https URL Saleor "
-        "reaches this service at, e.g. https://returns.example.com")
+    for wrong in ("returns.example.com", "http://[::1", "https://exa mple.com",
+                  "https://r.example.com:99999"):
+        bad = CliRunner().invoke(main, ["saleor", "manifest", "--app-url", wrong])
+        assert bad.exit_code == 2, bad.output
+        assert bad.output.splitlines()[-1] == (
+            f"Error: --app-url {wrong!r} is not a URL: give the public https URL Saleor "
+            "reaches this service at, e.g. https://returns.example.com")
 
     plain = CliRunner().invoke(main, ["saleor", "manifest", "--app-url", "http://r.example.com"])
     assert plain.exit_code == 0
