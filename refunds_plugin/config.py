@@ -6,6 +6,7 @@ Secrets are read from the environment only and never appear in ``repr`` or logs.
 
 from __future__ import annotations
 
+import difflib
 import os
 import tomllib
 from collections.abc import Mapping
@@ -13,26 +14,13 @@ from dataclasses import dataclass, field, fields, replace
 from typing import Any
 from urllib.parse import urlsplit
 
-import limits
-
+from refunds_plugin import config_values as read_as
 from refunds_plugin.addresses import Parcel, ReturnAddress
 from refunds_plugin.addresses import choose_address as choose_address
-from refunds_plugin.language import LOCALES, normalise
 
 
 class ConfigError(ValueError):
     """A setting that cannot be used; the message names the variable."""
-
-
-def _locale(value: str) -> str:
-    code = normalise(value)
-    if code is None:
-        raise ValueError(f"one of {', '.join(LOCALES)} (got {value!r})")
-    return code
-
-
-def _split(value: str) -> tuple[str, ...]:
-    return tuple(part.strip() for part in value.split(",") if part.strip())
 
 
 # The EU's member states and the rest of the EEA (Iceland, Liechtenstein, Norway), ISO 3166-1
@@ -134,15 +122,6 @@ class Config:
 STRIPE_TEST_PREFIXES = ("sk_test_", "rk_test_")
 
 
-def _rate(raw: str) -> str:
-    """A rate such as ``5 per 15 minutes`` (the ``limits`` notation Flask-Limiter reads)."""
-    try:
-        limits.parse(raw)
-    except ValueError:
-        raise ValueError("expected a rate such as '5 per 15 minutes' or '20/hour'") from None
-    return raw.strip()
-
-
 def _api_url(raw: str) -> str:
     """A Saleor API URL as Saleor sends it (``Saleor-Api-Url``: ``…/graphql/``): the trailing
     slash added to ``…/graphql``, so an install from that store is not refused for it; anything
@@ -159,22 +138,13 @@ def _api_url(raw: str) -> str:
     return url
 
 
-def _flag(raw: str) -> bool:
-    word = raw.strip().lower()
-    if word in ("1", "true", "yes", "on"):
-        return True
-    if word in ("0", "false", "no", "off"):
-        return False
-    raise ValueError("expected true or false")
-
-
 _ENV: dict[str, tuple[str, Any]] = {
     "REFUNDS_DATABASE_URL": ("database_url", str),
     "REFUNDS_DATABASE_POOL_SIZE": ("database_pool_size", int),
     "REFUNDS_POLICY": ("policy", str),
     "REFUNDS_STRIPE_API_KEY": ("stripe_api_key", str),
     "REFUNDS_STRIPE_API_BASE": ("stripe_api_base", str),
-    "REFUNDS_STRIPE_WEBHOOK_SECRETS": ("stripe_webhook_secrets", _split),
+    "REFUNDS_STRIPE_WEBHOOK_SECRETS": ("stripe_webhook_secrets", read_as.split),
     "REFUNDS_STRIPE_TIMEOUT": ("stripe_timeout_s", float),
     "REFUNDS_STRIPE_MAX_NETWORK_RETRIES": ("stripe_max_network_retries", int),
     "REFUNDS_STOREFRONT_SECRET": ("storefront_secret", str),
@@ -186,22 +156,22 @@ _ENV: dict[str, tuple[str, Any]] = {
     "REFUNDS_EXECUTOR_BACKOFF_BASE": ("executor_backoff_base_s", float),
     "REFUNDS_EXECUTOR_BACKOFF_CAP": ("executor_backoff_cap_s", float),
     "REFUNDS_SECRET_KEY": ("secret_key", str),
-    "REFUNDS_SALEOR_ALLOWED_API_URLS": ("saleor_allowed_api_urls", _split),
+    "REFUNDS_SALEOR_ALLOWED_API_URLS": ("saleor_allowed_api_urls", read_as.split),
     "REFUNDS_SALEOR_HMAC_SECRET": ("saleor_hmac_secret", str),
     "REFUNDS_APP_URL": ("saleor_app_url", str),
-    "REFUNDS_SALEOR_DASHBOARD_URLS": ("saleor_dashboard_urls", _split),
+    "REFUNDS_SALEOR_DASHBOARD_URLS": ("saleor_dashboard_urls", read_as.split),
     "REFUNDS_SALEOR_FINAL_SALE_KEY": ("saleor_final_sale_key", str),
     "REFUNDS_SHOP_NAME": ("shop_name", str),
     "REFUNDS_SHOP_LOGO_URL": ("shop_logo_url", str),
     "REFUNDS_SHOP_PRIMARY_COLOR": ("shop_primary_color", str),
     "REFUNDS_RATELIMIT_STORAGE_URI": ("ratelimit_storage_uri", str),
-    "REFUNDS_RETURNS_LOOKUP_LIMIT_IP": ("returns_lookup_limit_ip", _rate),
-    "REFUNDS_RETURNS_LOOKUP_LIMIT_ORDER": ("returns_lookup_limit_order", _rate),
+    "REFUNDS_RETURNS_LOOKUP_LIMIT_IP": ("returns_lookup_limit_ip", read_as.rate),
+    "REFUNDS_RETURNS_LOOKUP_LIMIT_ORDER": ("returns_lookup_limit_order", read_as.rate),
     "REFUNDS_TRUSTED_PROXIES": ("trusted_proxies", int),
-    "REFUNDS_BEHIND_HTTPS": ("behind_https", _flag),
-    "REFUNDS_FINANCE_LOGIN_LIMIT_IP": ("finance_login_limit_ip", _rate),
-    "REFUNDS_FINANCE_LOGIN_LIMIT_TOKEN": ("finance_login_limit_token", _rate),
-    "REFUNDS_SALEOR_ALLOW_PRIVATE_ADDRESSES": ("saleor_allow_private_addresses", _flag),
+    "REFUNDS_BEHIND_HTTPS": ("behind_https", read_as.flag),
+    "REFUNDS_FINANCE_LOGIN_LIMIT_IP": ("finance_login_limit_ip", read_as.rate),
+    "REFUNDS_FINANCE_LOGIN_LIMIT_TOKEN": ("finance_login_limit_token", read_as.rate),
+    "REFUNDS_SALEOR_ALLOW_PRIVATE_ADDRESSES": ("saleor_allow_private_addresses", read_as.flag),
     "REFUNDS_LOG_LEVEL": ("log_level", str),
     "REFUNDS_EASYPOST_API_KEY": ("easypost_api_key", str),
     "REFUNDS_EASYPOST_API_BASE": ("easypost_api_base", str),
@@ -212,11 +182,11 @@ _ENV: dict[str, tuple[str, Any]] = {
     "REFUNDS_MAIL_URL": ("mail_url", str),
     "REFUNDS_MAIL_FROM": ("mail_from", str),
     "REFUNDS_MAIL_REPLY_TO": ("mail_reply_to", str),
-    "REFUNDS_MAIL_OFF": ("mail_off", _split),
+    "REFUNDS_MAIL_OFF": ("mail_off", read_as.split),
     "REFUNDS_TEMPLATES_DIR": ("templates_dir", str),
     "REFUNDS_OUTBOUND_URL": ("outbound_url", str),
     "REFUNDS_OUTBOUND_SECRET": ("outbound_secret", str),
-    "REFUNDS_DEFAULT_LOCALE": ("default_locale", _locale),
+    "REFUNDS_DEFAULT_LOCALE": ("default_locale", read_as.locale),
 }
 
 
@@ -253,7 +223,7 @@ def read_file(path: str) -> dict[str, Any]:
         if key in SECRET_SETTINGS:
             raise ConfigError(f"{path}: {key} is a secret; set it in the environment instead")
         if key not in types or key == "testing":
-            raise ConfigError(f"{path}: unknown setting {key!r}")
+            raise ConfigError(f"{path}: unknown setting {key!r}{_nearest(key, types)}")
         expected = str(types[key])
         if expected.startswith("tuple"):
             ok = isinstance(value, list) and all(isinstance(v, str) for v in value)
@@ -303,6 +273,15 @@ def _tables(path: str, data: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
+def _nearest(key: str, types: Mapping[str, Any]) -> str:
+    """", did you mean 'executor_lease_s'?": the file's key for the variable it was named after
+    (``REFUNDS_EXECUTOR_LEASE`` is ``executor_lease_s``), else the closest setting's name."""
+    by_variable = {var.removeprefix("REFUNDS_").lower(): name for var, (name, _) in _ENV.items()}
+    named = by_variable.get(key.lower()) or next(iter(difflib.get_close_matches(
+        key, [t for t in types if t != "testing" and t not in SECRET_SETTINGS], 1)), None)
+    return f", did you mean {named!r}?" if named and named not in SECRET_SETTINGS else ""
+
+
 def _address(path: str, i: int, raw: dict[str, Any]) -> ReturnAddress:
     where = f"{path}: return_addresses[{i}]"
     missing = [k for k in _ADDRESS_KEYS if not isinstance(raw.get(k), str) or not raw[k].strip()]
@@ -321,6 +300,26 @@ def _address(path: str, i: int, raw: dict[str, Any]) -> ReturnAddress:
     name, street, city, postal_code, country = (raw[k].strip() for k in _ADDRESS_KEYS)
     return ReturnAddress(name, street, city, postal_code, country.upper(),
                          tuple(c.upper() for c in countries), region.strip())
+
+
+# numbers a zero or a negative value would break: a lease that expires at once lets a second
+# worker claim an attempt in flight, no tries leaves the first timeout unknown, a zero timeout
+# or tolerance refuses everything
+_POSITIVE = (
+    "REFUNDS_STRIPE_TIMEOUT", "REFUNDS_SIGNATURE_TOLERANCE", "REFUNDS_EXECUTOR_POLL",
+    "REFUNDS_EXECUTOR_LEASE", "REFUNDS_EXECUTOR_MAX_TRIES", "REFUNDS_EXECUTOR_BACKOFF_BASE",
+    "REFUNDS_EXECUTOR_BACKOFF_CAP", "REFUNDS_EASYPOST_TIMEOUT", "REFUNDS_EASYPOST_WEBHOOK_MAX_AGE")
+_NOT_NEGATIVE = ("REFUNDS_STRIPE_MAX_NETWORK_RETRIES",)  # 0: no retry in the call (the executor
+# still tries again later)
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
+
+
+def log_level(level: str) -> str:
+    """``REFUNDS_LOG_LEVEL`` as logging takes it (``debug`` is ``DEBUG``), or a ConfigError."""
+    if level.upper() not in LOG_LEVELS:
+        raise ConfigError(f"REFUNDS_LOG_LEVEL={level!r} is not valid: expected one of "
+                          f"{', '.join(LOG_LEVELS)}")
+    return level.upper()
 
 
 def load_config(
@@ -353,6 +352,12 @@ def load_config(
         raise ConfigError("REFUNDS_TRUSTED_PROXIES must be 0 or more")
     if config.database_pool_size < 0:
         raise ConfigError("REFUNDS_DATABASE_POOL_SIZE must be 0 (sized by the process) or more")
+    for var in (*_POSITIVE, *_NOT_NEGATIVE):  # from a file or an override too
+        value = getattr(config, _ENV[var][0])
+        if value < 0 or (value == 0 and var in _POSITIVE):
+            floor = "more than 0" if var in _POSITIVE else "0 or more"
+            raise ConfigError(f"{var}={value!r} is not valid: it must be {floor}")
+    log_level(config.log_level)
     countries = tuple(c.strip().upper() for c in config.withdrawal_countries)
     if not all(len(c) == 2 and c.isalpha() for c in countries):
         raise ConfigError("[withdrawal] countries must be two-letter codes such as "
@@ -364,7 +369,7 @@ def load_config(
                 "REFUNDS_FINANCE_LOGIN_LIMIT_IP", "REFUNDS_FINANCE_LOGIN_LIMIT_TOKEN"):
         value = getattr(config, _ENV[var][0])
         try:
-            _rate(value)
+            read_as.rate(value)
         except ValueError as exc:  # a file or override setting, not checked on the way in
             raise ConfigError(f"{var}={value!r} is not valid: {exc}") from None
     return config

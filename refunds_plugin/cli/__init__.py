@@ -92,9 +92,10 @@ def main() -> None:
     REFUNDS_CONFIG_FILE (see the README); the database is REFUNDS_DATABASE_URL (default:
     ./refunds.db, SQLite).
     """
+    from refunds_plugin.config import log_level
     from refunds_plugin.logs import setup_logging
 
-    setup_logging(os.environ.get("REFUNDS_LOG_LEVEL") or "INFO")
+    setup_logging(log_level(os.environ.get("REFUNDS_LOG_LEVEL") or "INFO"))
 
 
 main.add_command(server.serve)

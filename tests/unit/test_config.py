@@ -42,6 +42,17 @@ def test_secrets_never_appear_in_the_repr() -> None:
     ({"REFUNDS_MAX_BODY_BYTES": "lots"}, None, "REFUNDS_MAX_BODY_BYTES='lots' is not valid"),
     ({"REFUNDS_MAX_BODY_BYTES": "0"}, None, "REFUNDS_MAX_BODY_BYTES must be positive"),
     ({}, {"no_such_setting": 1}, "unknown settings: no_such_setting"),
+    ({"REFUNDS_EXECUTOR_LEASE": "0"}, None,
+     r"^REFUNDS_EXECUTOR_LEASE=0 is not valid: it must be more than 0$"),
+    ({"REFUNDS_EXECUTOR_MAX_TRIES": "-1"}, None,
+     r"^REFUNDS_EXECUTOR_MAX_TRIES=-1 is not valid: it must be more than 0$"),
+    ({"REFUNDS_STRIPE_TIMEOUT": "-1"}, None,
+     r"^REFUNDS_STRIPE_TIMEOUT=-1.0 is not valid: it must be more than 0$"),
+    ({"REFUNDS_STRIPE_MAX_NETWORK_RETRIES": "-2"}, None,
+     r"^REFUNDS_STRIPE_MAX_NETWORK_RETRIES=-2 is not valid: it must be 0 or more$"),
+    ({}, {"executor_poll_s": 0}, r"^REFUNDS_EXECUTOR_POLL=0 is not valid: it must be more than 0$"),
+    ({"REFUNDS_LOG_LEVEL": "LOUD"}, None, r"^REFUNDS_LOG_LEVEL='LOUD' is not valid: expected one "
+                                          r"of DEBUG, INFO, WARNING, ERROR, CRITICAL$"),
 ])
 def test_unusable_settings_are_refused_naming_the_variable(
     env: dict[str, str], overrides: dict[str, int] | None, message: str
@@ -72,6 +83,9 @@ def test_a_config_file_sets_what_the_environment_did_not_and_overrides_still_win
 @pytest.mark.parametrize(("text", "message"), [
     ('stripe_api_key = "sk_live_x"\n', "stripe_api_key is a secret; set it in the environment"),
     ('colour = "red"\n', "unknown setting 'colour'"),
+    # named after its variable (REFUNDS_EXECUTOR_LEASE), or nearly right: the key is said
+    ("executor_lease = 30\n", "unknown setting 'executor_lease', did you mean 'executor_lease_s'"),
+    ("stripe_timout_s = 5\n", "unknown setting 'stripe_timout_s', did you mean 'stripe_timeout_s'"),
     ('max_body_bytes = "big"\n', "max_body_bytes must be int, got 'big'"),
     ('run_executor = 1\n', "run_executor must be bool, got 1"),
     ("policy = \n", "not valid TOML"),
@@ -97,3 +111,20 @@ def test_an_allowed_saleor_api_url_that_is_not_a_graphql_url_stops_the_start(url
     assert str(caught.value) == (
         f"REFUNDS_SALEOR_ALLOWED_API_URLS: {url!r} is not a Saleor API URL; expected the store's "
         "GraphQL URL ending in /graphql/, such as https://shop.example.com/graphql/")
+
+
+def test_a_retry_count_of_0_and_a_lower_case_log_level_are_taken() -> None:
+    config = load_config(env={"REFUNDS_STRIPE_MAX_NETWORK_RETRIES": "0",
+                              "REFUNDS_LOG_LEVEL": "debug"})
+    assert (config.stripe_max_network_retries, config.log_level) == (0, "debug")
+
+
+def test_the_commands_say_a_log_level_they_cannot_use_in_one_line() -> None:
+    from click.testing import CliRunner
+
+    from refunds_plugin.cli import main
+
+    result = CliRunner().invoke(main, ["worker", "--once"], env={"REFUNDS_LOG_LEVEL": "LOUD"})
+    assert result.exit_code == 1
+    assert result.output == ("Error: REFUNDS_LOG_LEVEL='LOUD' is not valid: expected one of "
+                             "DEBUG, INFO, WARNING, ERROR, CRITICAL\n")

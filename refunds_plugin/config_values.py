@@ -1,0 +1,38 @@
+"""Settings as the environment writes them, read into values (each a ``ValueError`` naming what
+was expected, which ``load_config`` says with the variable's name): a language, a list, a rate,
+a flag."""
+
+from __future__ import annotations
+
+import limits
+
+from refunds_plugin.language import LOCALES, normalise
+
+
+def locale(value: str) -> str:
+    code = normalise(value)
+    if code is None:
+        raise ValueError(f"one of {', '.join(LOCALES)} (got {value!r})")
+    return code
+
+
+def split(value: str) -> tuple[str, ...]:
+    return tuple(part.strip() for part in value.split(",") if part.strip())
+
+
+def rate(raw: str) -> str:
+    """A rate such as ``5 per 15 minutes`` (the ``limits`` notation Flask-Limiter reads)."""
+    try:
+        limits.parse(raw)
+    except ValueError:
+        raise ValueError("expected a rate such as '5 per 15 minutes' or '20/hour'") from None
+    return raw.strip()
+
+
+def flag(raw: str) -> bool:
+    word = raw.strip().lower()
+    if word in ("1", "true", "yes", "on"):
+        return True
+    if word in ("0", "false", "no", "off"):
+        return False
+    raise ValueError("expected true or false")
