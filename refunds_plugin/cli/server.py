@@ -150,7 +150,9 @@ def _release_on_exit(_server: Any, worker: Any) -> None:
         runtime.executor.stop(timeout=20)
 
 
-_STATES = (("succeeded", "succeeded"), ("sent", "sent (the provider confirms later)"),
+_STATES = (("succeeded", "succeeded"), ("dry_run", "dry run (no money moved)"),
+           ("test_mode", "Stripe test mode (no real money moved)"),
+           ("sent", "sent (the provider confirms later)"),
            ("pending", "to retry later"), ("unknown", "unknown (a person looks)"),
            ("failed", "failed (a person looks)"), ("canceled", "canceled"))
 

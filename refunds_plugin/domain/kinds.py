@@ -76,4 +76,18 @@ RESERVED = (*SETTLES, _A.HELD)
 LIVE = (_A.PENDING, _A.HELD, _A.IN_PROGRESS, _A.SENT, _A.SUCCEEDED)  # count against the refundable
 HANDED_OVER = (_A.IN_PROGRESS, _A.SENT, _A.SUCCEEDED, _A.UNKNOWN)  # the provider may count it
 
+DRY_RUN = "dry_run"  # a dry-run provider's "succeeded": nothing moved
+DRYRUN_PROVIDER = "dryrun"
+TEST_MODE = "test_mode"  # a "succeeded" in Stripe's test mode (a test key): no real money moved
 
+
+def shown_status(status: str, provider: str, livemode: bool | None = None) -> str:
+    """An attempt's status as people read it (finance, the worker's log and summary): the
+    dry-run provider's success is ``dry_run``, a success in Stripe's test mode (``livemode``
+    false) ``test_mode``; an attempt whose mode is not known (NULL: written before revision
+    0025) reads as it always did. The row keeps ``succeeded``."""
+    if status == AttemptStatus.SUCCEEDED and provider == DRYRUN_PROVIDER:
+        return DRY_RUN
+    if status == AttemptStatus.SUCCEEDED and livemode is False:
+        return TEST_MODE
+    return str(status)

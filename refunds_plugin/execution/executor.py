@@ -23,7 +23,7 @@ from typing import Any, Protocol
 from sqlalchemy import Connection, Engine
 
 from refunds_plugin.config import Config
-from refunds_plugin.domain.kinds import WAITING, AttemptStatus
+from refunds_plugin.domain.kinds import WAITING, AttemptStatus, shown_status
 from refunds_plugin.errors import ProviderError
 from refunds_plugin.execution.instructions import Unreadable, instruction_for, instructions_for
 from refunds_plugin.ledger import claims
@@ -206,14 +206,17 @@ class Executor:
                                                   journal))
             if journal:
                 append_entries(conn, journal, now)
-        for called, state in zip(calls, states, strict=True):
+        # as people read it: the dry run's or Stripe test mode's success moved no real money
+        shown = [shown_status(state, c.attempt.provider, c.result.livemode if c.result else None)
+                 for c, state in zip(calls, states, strict=True)]
+        for called, state in zip(calls, shown, strict=True):
             extra = {"attempt_id": called.attempt.id, "decision_id": called.attempt.decision_id}
             if called.error is not None:
                 error = f"{called.error.code}: {called.error.message}"
                 log.warning("attempt %s: %s", state, error, extra=extra)
             else:
                 log.info("attempt %s", state, extra=extra)
-        self.outcomes.update(states)
+        self.outcomes.update(shown)
         self._notify()
         return states
 

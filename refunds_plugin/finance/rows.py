@@ -25,7 +25,11 @@ from typing import Any
 from sqlalchemy import Connection, select
 
 from refunds_plugin.domain.decision import Exchange
+from refunds_plugin.domain.kinds import DRY_RUN as DRY_RUN
+from refunds_plugin.domain.kinds import DRYRUN_PROVIDER as DRYRUN_PROVIDER
+from refunds_plugin.domain.kinds import TEST_MODE as TEST_MODE
 from refunds_plugin.domain.kinds import WAITING, AttemptStatus, Outcome, ResolutionKind
+from refunds_plugin.domain.kinds import shown_status as shown_status
 from refunds_plugin.errors import InputError
 from refunds_plugin.finance import amounts
 from refunds_plugin.ledger.attempt_reads import replaced_attempts
@@ -37,9 +41,6 @@ from refunds_plugin.notify.stored import UNREADABLE
 
 UNREADABLE_WORD = "unreadable"  # ``exchange`` of a decision whose stored body cannot be read
 
-DRY_RUN = "dry_run"  # a dry-run provider's "succeeded": nothing moved
-DRYRUN_PROVIDER = "dryrun"
-TEST_MODE = "test_mode"  # a "succeeded" in Stripe's test mode (a test key): no real money moved
 
 EXPORT_COLUMNS = [
     "id",
@@ -107,17 +108,6 @@ def _utc(at: datetime) -> datetime:
         return at.astimezone(UTC)
     except OverflowError:
         return (datetime.min if at.year == 1 else datetime.max).replace(tzinfo=UTC)
-
-
-def shown_status(status: str, provider: str, livemode: bool | None = None) -> str:
-    """An attempt's status as finance reads it: the dry-run provider's success is ``dry_run``,
-    a success in Stripe's test mode (``livemode`` false) ``test_mode``; an attempt whose mode
-    is not known (NULL: written before revision 0025) reads as it always did."""
-    if status == AttemptStatus.SUCCEEDED and provider == DRYRUN_PROVIDER:
-        return DRY_RUN
-    if status == AttemptStatus.SUCCEEDED and livemode is False:
-        return TEST_MODE
-    return str(status)
 
 
 DATE_HINT = "an ISO 8601 date such as 2026-11-01 or a datetime such as 2026-11-01T10:00:00Z"

@@ -111,6 +111,21 @@ def test_with_a_storefront_secret_the_banner_is_one_line(
     assert "storefront" not in result.stdout
 
 
+def test_worker_once_says_a_dry_run_moved_no_money(sqlite_url: str, clock: Clock) -> None:
+    h = Harness(sqlite_url, clock, "")  # no Stripe key: the dry run pays
+    try:
+        h.post_storefront(order_paid("1001"))
+        h.post_storefront(return_requested("r-1", "1001"))
+    finally:
+        h.close()
+
+    done = CliRunner().invoke(main, ["worker", "--once"], env={"REFUNDS_DATABASE_URL": sqlite_url})
+
+    assert (done.exit_code, done.stdout) == (
+        0, "worker: 1 attempt(s) processed: 1 dry run (no money moved)\n")
+    assert '"message": "attempt dry_run"' in done.stderr
+
+
 def test_worker_once_says_what_it_did(
     sqlite_url: str, clock: Clock, stripe_server: FakeStripeServer
 ) -> None:
