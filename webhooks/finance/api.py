@@ -282,15 +282,18 @@ def follow_ups() -> Response:
     told to ship, payments another order holds, returns Saleor was never told of
     (``status=cleared|all`` for the others)."""
     status = request.args.get("status", "open").strip() or "open"
-    due_only = request.args.get("due", "").lower() in ("1", "true")
+    if status not in ("open", "cleared", "all"):
+        raise InputError(f"status: expected one of open, cleared, all, found {status[:40]!r}",
+                         code="invalid_parameter")
+    due = request.args.get("due", "").strip().lower()
+    if due not in ("", "1", "true", "0", "false"):
+        raise InputError(f"due: expected true or false, found {due[:40]!r}",
+                         code="invalid_parameter")
     number, per_page = _paging()
-    try:
-        found = find_follow_ups(
-            runtime().engine, runtime().service.policy, now(), status=status,
-            due_only=due_only, page=number, per_page=per_page,
-        )
-    except ValueError:
-        return error_response(400, "invalid_request", "status must be open, cleared or all")
+    found = find_follow_ups(
+        runtime().engine, runtime().service.policy, now(), status=status,
+        due_only=due in ("1", "true"), page=number, per_page=per_page,
+    )
     at = now()
     rows = [{**i.to_json(), "age_seconds": int((at - i.opened_at).total_seconds())}
             for i in found.items]

@@ -117,11 +117,20 @@ def test_the_api_filters_due_cleared_and_all_and_pages(failed: Failed) -> None:
     assert (first["has_next"], second["has_next"]) == (True, False)
 
 
-def test_an_unknown_status_is_refused_as_a_bad_request(failed: Failed) -> None:
-    resp = failed.h.client().get("/api/follow-ups?status=paid",
+@pytest.mark.parametrize(("query", "message"), [
+    ("status=paid", "status: expected one of open, cleared, all, found 'paid'"),
+    ("due=maybe", "due: expected true or false, found 'maybe'"),
+])
+def test_a_filter_that_cannot_be_read_is_refused_naming_it(
+    failed: Failed, query: str, message: str,
+) -> None:
+    resp = failed.h.client().get(f"/api/follow-ups?{query}",
                                  headers={"Authorization": f"Bearer {failed.finance}"})
     assert resp.status_code == 400
-    assert resp.get_json()["error"]["code"] == "invalid_request"
+    assert resp.get_json()["error"] == {"code": "invalid_parameter", "message": message}
+
+
+def test_an_unknown_status_is_refused_on_the_page_too(failed: Failed) -> None:
     page = failed.login(failed.finance).get("/finance/follow-ups?status=paid")
     assert page.status_code == 400
 
