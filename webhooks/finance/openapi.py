@@ -278,10 +278,12 @@ def document() -> dict[str, Any]:
                 "parameters": [
                     {"name": "status", "in": "query", "required": False,
                      "schema": {"enum": ["open", "cleared", "all", ""], "default": "open"}},
-                    *_params(("due",)),
+                    *_params(("due",), choices={"due": ("true", "false", "1", "0")}),
                 ],
                 "responses": {"200": _listing("FollowUp"), **ERRORS,
-                              "400": {"description": "status is not open, cleared or all"}}}},
+                              "400": {"description": "status is not open, cleared or all, or "
+                                                     "due is not true or false "
+                                                     "(invalid_parameter)"}}}},
             "/api/outbox": {"get": {
                 "summary": "Customer emails and merchant events, newest first: queued, "
                            "sending, sent, failed (gave up) or skipped (with why)",
