@@ -9,7 +9,8 @@ from typing import Any
 
 import pytest
 
-from tests.fakes.returns_shop import ReturnsShop
+from tests.fakes.reopened import DOCK
+from tests.fakes.returns_shop import ReturnsShop, with_stripe
 
 pytestmark = pytest.mark.browser
 Serve = Callable[..., tuple[ReturnsShop, str]]
@@ -20,7 +21,10 @@ PHONE = {"width": 390, "height": 844}
 def test_the_policy_fits_a_phone_and_is_one_tap_from_the_start_page(
     chromium: Any, serve: Serve, screenshot: Callable[[Any, str], None], locale: str,
 ) -> None:
-    _shop, base = serve(policy="preset:standard-30-day")
+    # a live shop with a return address: every sentence is said, the deadline and the promise
+    # of when money goes among them
+    _shop, base = serve(policy="preset:standard-30-day", return_addresses=(DOCK,),
+                        **with_stripe("http://127.0.0.1:9"))
     context = chromium.new_context(viewport=PHONE, is_mobile=True, has_touch=True,
                                    locale=locale, extra_http_headers={"Accept-Language": locale})
     try:
