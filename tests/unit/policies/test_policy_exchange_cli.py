@@ -16,6 +16,11 @@ exchange: {price_difference: {higher: {waive_up_to: "5.00"}}}
 """
 
 
+# one pair of shoes at 40.00 asked back too small, for the 52.50 size up
+SWAP = ("explain", "--policy", "POLICY", "--price", "40.00", "--reason", "too_small",
+        "--exchange-for", "SHOE-43", "--exchange-price", "52.50")
+
+
 def run(tmp_path: Path, *args: str, address: bool = True, live: bool = True) -> str:
     """``refunds policy`` with the policy at POLICY; ``address``: a return address configured;
     ``live``: a live Stripe key set (money moves: a difference can be charged)."""
@@ -63,8 +68,7 @@ def test_check_without_a_return_address_says_nothing_waits_for_a_parcel(
 
 
 def test_explain_decides_an_exchange_with_its_difference(tmp_path: Path) -> None:
-    out = run(tmp_path, "explain", "--policy", "POLICY", "--price", "40.00", "--reason",
-              "too_small", "--exchange-for", "SHOE-43", "--exchange-price", "52.50")
+    out = run(tmp_path, *SWAP)
     assert ("exchange:    line-1 → SHOE-43 (52.50 USD); difference 12.50 USD settled as "
             "waived+charge (back 0.00 USD, waived 5.00 USD, charge 7.50 USD); ships on "
             "delivered") in out  # the policy buys no label: its first_scan waits for delivery
@@ -76,9 +80,7 @@ def test_explain_decides_an_exchange_with_its_difference(tmp_path: Path) -> None
 def test_explain_without_a_return_address_ships_the_exchange_at_approval(
     tmp_path: Path,
 ) -> None:
-    out = run(tmp_path, "explain", "--policy", "POLICY", "--price", "40.00", "--reason",
-              "too_small", "--exchange-for", "SHOE-43", "--exchange-price", "52.50",
-              address=False)
+    out = run(tmp_path, *SWAP, address=False)
     assert ("returns:     no return address is configured ([[return_addresses]]), as the "
             "service sees it: no return waits for its parcel, the money moves and an exchange's "
             "new item ships at approval\n") in out
@@ -90,9 +92,7 @@ def test_explain_without_a_return_address_ships_the_exchange_at_approval(
 def test_explain_in_test_mode_decides_as_the_service_then_does(tmp_path: Path) -> None:
     """No Stripe key: nothing can be charged, so the dearer item is not swapped and the return
     comes back as a refund, as the service decides then; and no promise is told."""
-    out = run(tmp_path, "explain", "--policy", "POLICY", "--price", "40.00", "--reason",
-              "too_small", "--exchange-for", "SHOE-43", "--exchange-price", "52.50",
-              live=False)
+    out = run(tmp_path, *SWAP, live=False)
     assert ("money:       test mode (no REFUNDS_STRIPE_API_KEY, or a test key), as the service "
             "sees it: no real money moves, nothing is charged for an exchange, and the customer "
             "is not told when money goes\n") in out
