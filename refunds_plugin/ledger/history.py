@@ -19,6 +19,7 @@ from sqlalchemy import (
     null,
     or_,
     select,
+    union,
     union_all,
 )
 
@@ -75,34 +76,52 @@ def _history_query(by_id: bool, by_email: bool) -> Any:
     one of their orders (nor their first), nor are its returns and claims theirs. A payment
     whose mode is not known counts.
 
-    Their orders are matched with ``any_of`` (``ledger/any_of.py``), so PostgreSQL reads each
-    table once even before it has statistics.
+    Their decisions are matched to their orders with ``any_of`` (``ledger/any_of.py``), so
+    PostgreSQL reads each table once even before it has statistics; their orders and payments
+    are read through their indexes at any size (below). A plan PostgreSQL makes without
+    statistics for the decisions may still read the whole table: autovacuum's first ``ANALYZE``
+    replaces it (``docs/operations.md``).
     """
+    # each key looked up on its own index, the orders found once (``UNION``): PostgreSQL
+    # without statistics guesses an ``OR`` or an ``IN`` of keys matches too many orders and
+    # reads them all (and a prepared statement keeps that plan as the table grows: seen in
+    # ``bench_webhooks.py``); one equality it reads through its index at any size
     keys = []
     if by_id:
         keys.append(orders.c.customer_id == bindparam("cid"))
     if by_email:
         # the email as given and lower-cased (the same twice when it is lower-case already)
-        keys.append(orders.c.customer_email.in_([bindparam("email"), bindparam("lower")]))
+        keys += [orders.c.customer_email == bindparam("email"),
+                 orders.c.customer_email == bindparam("lower")]
+    found = [select(orders.c.order_id, orders.c.paid_at).where(key) for key in keys]
     # their orders, and each one's payments summed, each read once (MATERIALIZED: every part
     # below reads these rows, not the tables again; it was four reads of orders and three of
     # payments, about half of the statement's time on the server)
-    mine = (select(orders.c.order_id, orders.c.paid_at).where(or_(*keys))
+    mine = ((union(*found) if len(found) > 1 else found[0])
             .cte("theirs").prefix_with("MATERIALIZED"))
     theirs = select(mine.c.order_id).scalar_subquery()
     p = payments.c
     counts = and_(p.status != "failed", p.currency == bindparam("cur"), p.livemode.is_not(False))
-    per_order = (
-        select(p.order_id,
+
+    def per_order(value: Any) -> Any:
+        """``value`` summed over one of their orders' payments: a subquery run once per order,
+        which PostgreSQL can only answer from ``ix_payments_order_id`` (a plain
+        ``order_id IN (…)`` is read with the whole table when it has no statistics)."""
+        return (select(func.sum(value)).where(p.order_id == mine.c.order_id)
+                .scalar_subquery())
+
+    per_order_sums = (
+        select(mine.c.order_id,
                # only what was paid in the request's currency: JPY and USD do not add up
-               func.sum(case((counts, p.captured), else_=0)).label("paid"),
+               per_order(case((counts, p.captured), else_=0)).label("paid"),
                # payments not known to be Stripe's test mode: none, and the order is a test
-               func.sum(case((p.livemode.is_(False), 0), else_=1)).label("live"))
-        .where(any_of(p.order_id, theirs)).group_by(p.order_id)
+               # (an order with no payment has NULL here, and is not a test)
+               per_order(case((p.livemode.is_(False), 0), else_=1)).label("live"))
         .cte("their_payments").prefix_with("MATERIALIZED"))
-    paid = select(func.coalesce(func.sum(per_order.c.paid), 0)).scalar_subquery()
+    paid = select(func.coalesce(func.sum(per_order_sums.c.paid), 0)).scalar_subquery()
     # their orders Stripe took only in its test mode: every payment's livemode false
-    in_test_mode = select(per_order.c.order_id).where(per_order.c.live == 0).scalar_subquery()
+    in_test_mode = (select(per_order_sums.c.order_id).where(per_order_sums.c.live == 0)
+                    .scalar_subquery())
     d, rv = decisions.c, reviews.c
     granted = granted_now()
     returns = decisions.outerjoin(reviews, rv.decision_id == d.id)
