@@ -32,6 +32,7 @@ from sqlalchemy import Connection, Engine, and_, bindparam, exists, or_, select,
 
 from refunds_plugin.language import written_in
 from refunds_plugin.ledger.db import aware, write_tx
+from refunds_plugin.ledger.due import waiting_due
 from refunds_plugin.ledger.inserts import insert_rows
 from refunds_plugin.ledger.journal import insert_ignore
 from refunds_plugin.ledger.tables import decisions, orders, outbox
@@ -232,8 +233,10 @@ _DUE = (
     .limit(bindparam("limit"))
 )
 # the look before a claim, as ``ledger.claims``: two plain index scans that stop at their first
-# row and, on PostgreSQL, mark as dead the entries sent or skipped messages left behind
-_ANY_DUE = select(or_(exists().where(_WAITING), exists().where(_LAPSED)))
+# row and, on PostgreSQL, mark as dead the entries sent or skipped messages left behind (the
+# waiting half whatever the statistics say: ``ledger/due.py``)
+_ANY_DUE = select(or_(waiting_due(_o.status, QUEUED, _o.next_try_at),
+                         exists().where(_LAPSED)))
 _HELD = (_o.status == SENDING, _o.claimed_by == bindparam("worker"))
 
 
