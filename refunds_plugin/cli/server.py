@@ -18,6 +18,7 @@ import click
 from refunds_plugin.cli import startup
 from refunds_plugin.exchanges.shipping import channel_warning
 from refunds_plugin.finance.currencies import currency_warnings
+from refunds_plugin.ledger.db import statistics_warning
 from refunds_plugin.ledger.instance import kept_secret
 from refunds_plugin.notify.address import sender_warning
 from refunds_plugin.routing import money_banner, money_modes, stripe_secret_warning
@@ -85,7 +86,8 @@ def serve(host: str, port: int, workers: int, threads: int, executor: bool) -> N
                     scan_warning(runtime.policy, config.can_label, bool(config.return_addresses)),
                     ship_scan_warning(runtime.policy, config.can_label,
                                       bool(config.return_addresses)),
-                    stripe_secret_warning(config), sender_warning(config)):
+                    stripe_secret_warning(config), sender_warning(config),
+                    statistics_warning(runtime.engine)):
         if warning:
             click.echo(warning, err=True)
     runtime.engine.dispose()
@@ -185,6 +187,8 @@ def worker(once: bool, worker_id: str | None, metrics_port: int | None) -> None:
     runtime = startup.runtime(config=startup.config(), with_executor=True, worker_id=worker_id)
     ex, poller = runtime.executor, runtime.saleor_poller
     assert ex is not None and poller is not None  # with_executor=True builds both
+    if warning := statistics_warning(runtime.engine):
+        click.echo(warning, err=True)
     if metrics_port is not None:
         serve_metrics(os.environ.get("REFUNDS_METRICS_HOST", "127.0.0.1"), metrics_port)
     if once:
