@@ -44,6 +44,7 @@ from bench.bench_webhooks import (  # noqa: E402
     drive,
     free_port,
     fresh_pg_database,
+    like_autovacuum,
     stop,
     wait_ready,
 )
@@ -118,6 +119,9 @@ def run_tree(label: str, tree: Path, args: argparse.Namespace) -> dict[int, tupl
             wait_ready(port, server, timeout=120)  # it migrates the empty database first
             for clients in args.clients:
                 drive("warm", port, args.warmup, clients, f"w{clients}")
+                note = args.analyze and like_autovacuum(url)
+                if note and clients == args.clients[0]:
+                    print(f"{label}: {note} (and after each level's)", flush=True)
                 before = cpu_share.snapshot() if args.cpu else None
                 with LockSampler(url) as sampler:
                     result = drive(f"{clients} cl", port, args.seconds, clients, f"c{clients}")
@@ -168,6 +172,9 @@ def main() -> int:
     parser.add_argument("--compare-with", type=Path, default=None, metavar="TREE",
                         help="also run the service from another checkout first (e.g. the code "
                              "before issue 18: git worktree add /tmp/before 9406736)")
+    parser.add_argument("--no-analyze", dest="analyze", action="store_false",
+                        help="do not analyse the database after each warm-up when the server's "
+                             "autovacuum is off")
     args = parser.parse_args()
     print(f"PostgreSQL behind {args.delay_ms:g} ms each way; gunicorn gthread "
           f"workers={args.workers} threads={args.threads}; {args.seconds:.0f} s per level "

@@ -1,7 +1,10 @@
-"""The service alone on SQLite, this checkout against another tree, in alternating runs.
+"""The service alone on SQLite (or PostgreSQL), this checkout against another tree, in
+alternating runs.
 
 Each run starts ``refunds serve`` (gunicorn gthread, ``--workers``, ``--threads``, dry run) from
-one tree on a fresh SQLite file, warms it, drives it with ``bench_webhooks.py``'s load (signed
+one tree on a fresh SQLite file (``--database postgresql``: a fresh database on the local
+server, analysed after the warm-up if the server's autovacuum is off, as in
+``bench_webhooks.py``), warms it, drives it with ``bench_webhooks.py``'s load (signed
 order/return pairs, ``--clients`` keep-alive threads) for ``--seconds``, and stops it. The two
 trees take turns, ``--pairs`` times, so a drift in the machine's speed reaches both; the last
 line is each tree's mean and the ratio. A diagnosis of the service's own rate: no bare endpoint
@@ -9,6 +12,7 @@ and no floor (``bench_webhooks.py`` has those).
 
     git worktree add /tmp/before <commit>
     python bench/bench_service_ab.py --compare-with /tmp/before --pairs 4
+    python bench/bench_service_ab.py --compare-with /tmp/before --database postgresql --workers 1
 """
 
 from __future__ import annotations
@@ -17,11 +21,21 @@ import argparse
 import os
 import sys
 import tempfile
+from contextlib import ExitStack
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench.bench_webhooks import SECRET, drive, free_port, start, stop, wait_ready  # noqa: E402
+from bench.bench_webhooks import (  # noqa: E402
+    SECRET,
+    drive,
+    free_port,
+    fresh_pg_database,
+    like_autovacuum,
+    start,
+    stop,
+    wait_ready,
+)
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -29,19 +43,24 @@ ROOT = Path(__file__).resolve().parents[1]
 def one_run(tree: Path, args: argparse.Namespace, name: str) -> float:
     """Events/s of the service of ``tree`` in one run (exits if a request failed)."""
     tmp = tempfile.mkdtemp(prefix="refunds-ab-")
-    env = {**os.environ, "REFUNDS_STOREFRONT_SECRET": SECRET, "REFUNDS_LOG_LEVEL": "WARNING",
-           "REFUNDS_SECRET_KEY": "bench-only", "PYTHONPATH": str(tree),
-           "REFUNDS_DATABASE_URL": f"sqlite:///{tmp}/bench.db"}
-    env.pop("REFUNDS_STRIPE_API_KEY", None)  # dry run: the executor records, no money moves
-    port = free_port()
-    proc = start([sys.executable, "-m", "refunds_plugin.cli", "serve", "--port", str(port),
-                  "--workers", str(args.workers), "--threads", str(args.threads)], env)
-    try:
-        wait_ready(port, proc)
-        drive(name, port, args.warmup, args.clients, "warm")
-        result = drive(name, port, args.seconds, args.clients, "run")
-    finally:
-        err = stop(proc)
+    with ExitStack() as stack:
+        url = (stack.enter_context(fresh_pg_database()) if args.database == "postgresql"
+               else f"sqlite:///{tmp}/bench.db")
+        env = {**os.environ, "REFUNDS_STOREFRONT_SECRET": SECRET, "REFUNDS_LOG_LEVEL": "WARNING",
+               "REFUNDS_SECRET_KEY": "bench-only", "PYTHONPATH": str(tree),
+               "REFUNDS_DATABASE_URL": url}
+        env.pop("REFUNDS_STRIPE_API_KEY", None)  # dry run: the executor records, no money moves
+        port = free_port()
+        proc = start([sys.executable, "-m", "refunds_plugin.cli", "serve", "--port", str(port),
+                      "--workers", str(args.workers), "--threads", str(args.threads)], env)
+        try:
+            wait_ready(port, proc)
+            drive(name, port, args.warmup, args.clients, "warm")
+            if args.database == "postgresql":
+                like_autovacuum(url)
+            result = drive(name, port, args.seconds, args.clients, "run")
+        finally:
+            err = stop(proc)
     print(result.line(), flush=True)
     if result.failures:
         raise SystemExit(f"{name}: {result.failures[:3]}\n{err[-2000:]}")
@@ -57,9 +76,10 @@ def main() -> int:
     parser.add_argument("--clients", type=int, default=16)
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--threads", type=int, default=8)
+    parser.add_argument("--database", choices=["sqlite", "postgresql"], default="sqlite")
     args = parser.parse_args()
     other = args.compare_with.resolve()
-    print(f"service alone on SQLite, {args.workers} workers x {args.threads} threads, "
+    print(f"service alone on {args.database}, {args.workers} workers x {args.threads} threads, "
           f"{args.clients} clients, {args.seconds:.0f} s a run; this={ROOT} other={other}; "
           f"cpus={os.cpu_count()}", flush=True)
     this_rates: list[float] = []

@@ -16,11 +16,14 @@ server at ``REFUNDS_BENCH_PG_URL``, default the local one, dropped after), besid
 service as its baseline. ``--workers 1,2`` runs every target once per gunicorn worker count and
 prints how each scales.
 
-The targets of one worker count are served at the same time and loaded in turn, ``--rounds``
-times (default 3), each for ``--seconds / --rounds`` a round: the machine's speed drifts over
-minutes, and this way every target gets a share of each stretch, so their ratios compare like
-with like. A target's background work (the service's executor finishing its queue) may run into
-the next target's turn; it is small beside the load.
+Every target, of every worker count, is served at the same time and loaded in turn,
+``--rounds`` times (default 3), each for ``--seconds / --rounds`` a round: the machine's speed
+drifts over minutes, and this way every target gets a share of each stretch, so their ratios
+(the floor's, PostgreSQL's against SQLite's, two workers' against one) compare like with like.
+On PostgreSQL, when the server's autovacuum is off, each database is analysed after the
+warm-up, as autovacuum would have (``--no-analyze`` measures a database never analysed). A
+target's background work (the service's executor finishing its queue) may run into the next
+target's turn; it is small beside the load.
 
     python bench/bench_webhooks.py                   # 20 s per target, 16 client threads
     python bench/bench_webhooks.py --seconds 20 --clients 32 --workers 2 --threads 8
@@ -77,6 +80,23 @@ def fresh_pg_database(admin_url: str = PG_ADMIN_URL) -> Iterator[str]:
                               "WHERE datname = :n"), {"n": name})
             conn.execute(text(f'DROP DATABASE IF EXISTS "{name}"'))
         admin.dispose()
+
+
+def like_autovacuum(url: str) -> str | None:
+    """``ANALYZE`` the database of ``url`` if its server's autovacuum is off, as autovacuum would
+    have by now (it analyses a table once 50 rows + 10% of it changed, at most a minute apart);
+    what was done, for the report. Without statistics PostgreSQL plans some lookups as reads of
+    the whole table, and a prepared statement keeps such a plan as the table grows: this
+    machine's CI server runs with autovacuum off, no production server should."""
+    engine = create_engine(url, isolation_level="AUTOCOMMIT")
+    try:
+        with engine.connect() as conn:
+            if conn.execute(text("SHOW autovacuum")).scalar_one() == "on":
+                return None
+            conn.execute(text("ANALYZE"))
+            return "the server's autovacuum is off: the database was analysed after the warm-up"
+    finally:
+        engine.dispose()
 
 
 def bare_app() -> Flask:
@@ -230,6 +250,11 @@ def run_targets(targets: list[tuple[str, list[str], dict[str, str]]],
         for (name, _, _), port, proc in zip(targets, ports, procs, strict=True):
             wait_ready(port, proc)
             drive(name, port, args.warmup, args.clients, f"{name}w".replace(" ", ""))
+        for name, _, env in targets:
+            url = env.get("REFUNDS_DATABASE_URL", "")
+            note = url.startswith("postgresql") and args.analyze and like_autovacuum(url)
+            if note:
+                print(f"{name}: {note}", flush=True)
         results = [Result(name, 0.0) for name, _, _ in targets]
         for r in range(args.rounds):
             for (name, _, _), port, total, proc in zip(targets, ports, results, procs,
@@ -278,6 +303,10 @@ def main() -> int:
     parser.add_argument("--floor-synchronous", default="FULL", choices=["FULL", "NORMAL", "OFF"],
                         help="the floor's SQLite synchronous mode (diagnosis only: the service "
                              "always runs FULL)")
+    parser.add_argument("--no-analyze", dest="analyze", action="store_false",
+                        help="PostgreSQL: do not analyse the database after the warm-up when the "
+                             "server's autovacuum is off (measures a database that never has "
+                             "statistics)")
     args = parser.parse_args()
 
     tmp = tempfile.mkdtemp(prefix="refunds-bench-")
@@ -291,25 +320,32 @@ def main() -> int:
           f"SQLite under {tmp}; database={args.database}; "
           f"floor synchronous={args.floor_synchronous}; cpus={os.cpu_count()}", flush=True)
     results: dict[tuple[str, int], Result] = {}
-    for workers in args.workers:
-        gunicorn = [sys.executable, "-m", "gunicorn", "--workers", str(workers),
-                    "--threads", str(args.threads), "--worker-class", "gthread",
-                    "--log-level", "warning", "--bind", "127.0.0.1:{port}"]
-        service = [sys.executable, "-m", "refunds_plugin.cli", "serve", "--port", "{port}",
-                   "--workers", str(workers), "--threads", str(args.threads)]
-        env = {**base_env, "REFUNDS_DATABASE_URL": f"sqlite:///{tmp}/bench-{workers}.db",
-               "FLOOR_DB": f"{tmp}/floor-{workers}.db"}
-        tag = f" w{workers}" if len(args.workers) > 1 else ""
-        targets = [(name + tag, argv, env) for name, argv in (
-            ("bare", gunicorn + ["bench.bench_webhooks:bare_app()"]),
-            ("floor", gunicorn + ["bench.floor_app:floor_app()"]),
-            ("service", service))]
-        with ExitStack() as stack:
+    # every target of every worker count up at once and loaded in turn, round after round: the
+    # machine's speed drifts over minutes, and "2 workers / 1" must compare the same moments
+    # (swept one count after the other, a slow minute made the ratio 2.4 in one run, 1.5 in
+    # the next)
+    with ExitStack() as stack:
+        targets, keys = [], []
+        for workers in args.workers:
+            gunicorn = [sys.executable, "-m", "gunicorn", "--workers", str(workers),
+                        "--threads", str(args.threads), "--worker-class", "gthread",
+                        "--log-level", "warning", "--bind", "127.0.0.1:{port}"]
+            service = [sys.executable, "-m", "refunds_plugin.cli", "serve", "--port", "{port}",
+                       "--workers", str(workers), "--threads", str(args.threads)]
+            env = {**base_env, "REFUNDS_DATABASE_URL": f"sqlite:///{tmp}/bench-{workers}.db",
+                   "FLOOR_DB": f"{tmp}/floor-{workers}.db"}
+            tag = f" w{workers}" if len(args.workers) > 1 else ""
+            mine = [(name, argv, env) for name, argv in (
+                ("bare", gunicorn + ["bench.bench_webhooks:bare_app()"]),
+                ("floor", gunicorn + ["bench.floor_app:floor_app()"]),
+                ("service", service))]
             if args.database == "postgresql":
                 url = stack.enter_context(fresh_pg_database())
-                targets.append(("postgres" + tag, service, {**env, "REFUNDS_DATABASE_URL": url}))
-            for (name, _, _), result in zip(targets, run_targets(targets, args), strict=True):
-                results[(name.removesuffix(tag), workers)] = result
+                mine.append(("postgres", service, {**env, "REFUNDS_DATABASE_URL": url}))
+            targets += [(name + tag, argv, env) for name, argv, env in mine]
+            keys += [(name, workers) for name, _, _ in mine]
+        for key, result in zip(keys, run_targets(targets, args), strict=True):
+            results[key] = result
     for workers in args.workers:
         report(results, workers, args)
     sweep(results, args.workers)
