@@ -12,12 +12,12 @@ from __future__ import annotations
 from datetime import datetime
 from types import SimpleNamespace
 
-from sqlalchemy import Connection, and_, bindparam, exists, or_, select, update
+from sqlalchemy import Connection, and_, bindparam, or_, select, update
 
 from refunds_plugin.domain.kinds import AttemptStatus
 from refunds_plugin.ledger.attempts import AttemptRow
 from refunds_plugin.ledger.db import aware
-from refunds_plugin.ledger.due import waiting_due
+from refunds_plugin.ledger.due import any_in
 from refunds_plugin.ledger.tables import refund_attempts
 
 _ra = refund_attempts.c
@@ -28,10 +28,12 @@ _DUE = select(_ra.id).where(or_(_WAITING, _LAPSED)).order_by(_ra.next_try_at).li
     bindparam("limit"))
 # the look before a claim: each half a plain index scan that stops at its first row. On
 # PostgreSQL the claim's OR is a bitmap scan, which visits every index entry a finished attempt
-# left behind until VACUUM; a plain index scan marks those dead as it passes, once. The waiting
-# half reads the index's first entry whatever the statistics say (``ledger/due.py``).
-_ANY_DUE = select(or_(waiting_due(_ra.status, AttemptStatus.PENDING, _ra.next_try_at),
-                         exists().where(_LAPSED)))
+# left behind until VACUUM; a plain index scan marks those dead as it passes, once. Each half
+# reads along the index whatever the statistics say (``ledger/due.py``).
+_ANY_DUE = select(or_(
+    any_in(_ra.status, AttemptStatus.PENDING, _ra.next_try_at, _ra.next_try_at <= bindparam("now")),
+    any_in(_ra.status, AttemptStatus.IN_PROGRESS, _ra.next_try_at,
+           _ra.lease_until < bindparam("now"))))
 _DUE_LOCKED = _DUE.with_for_update(skip_locked=True)
 _CLAIM = (
     update(refund_attempts)

@@ -28,11 +28,11 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Connection, Engine, and_, bindparam, exists, or_, select, update
+from sqlalchemy import Connection, Engine, and_, bindparam, or_, select, update
 
 from refunds_plugin.language import written_in
 from refunds_plugin.ledger.db import aware, write_tx
-from refunds_plugin.ledger.due import waiting_due
+from refunds_plugin.ledger.due import any_in
 from refunds_plugin.ledger.inserts import insert_rows
 from refunds_plugin.ledger.journal import insert_ignore
 from refunds_plugin.ledger.tables import decisions, orders, outbox
@@ -233,10 +233,11 @@ _DUE = (
     .limit(bindparam("limit"))
 )
 # the look before a claim, as ``ledger.claims``: two plain index scans that stop at their first
-# row and, on PostgreSQL, mark as dead the entries sent or skipped messages left behind (the
-# waiting half whatever the statistics say: ``ledger/due.py``)
-_ANY_DUE = select(or_(waiting_due(_o.status, QUEUED, _o.next_try_at),
-                         exists().where(_LAPSED)))
+# row and, on PostgreSQL, mark as dead the entries sent or skipped messages left behind (each
+# whatever the statistics say: ``ledger/due.py``)
+_ANY_DUE = select(or_(
+    any_in(_o.status, QUEUED, _o.next_try_at, _o.next_try_at <= bindparam("now")),
+    any_in(_o.status, SENDING, _o.next_try_at, _o.lease_until < bindparam("now"))))
 _HELD = (_o.status == SENDING, _o.claimed_by == bindparam("worker"))
 
 
