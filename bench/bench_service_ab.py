@@ -42,10 +42,9 @@ ROOT = Path(__file__).resolve().parents[1]
 
 def one_run(tree: Path, args: argparse.Namespace, name: str) -> float:
     """Events/s of the service of ``tree`` in one run (exits if a request failed)."""
-    tmp = tempfile.mkdtemp(prefix="refunds-ab-")
     with ExitStack() as stack:
         url = (stack.enter_context(fresh_pg_database()) if args.database == "postgresql"
-               else f"sqlite:///{tmp}/bench.db")
+               else f"sqlite:///{tempfile.mkdtemp(prefix='refunds-ab-')}/bench.db")
         env = {**os.environ, "REFUNDS_STOREFRONT_SECRET": SECRET, "REFUNDS_LOG_LEVEL": "WARNING",
                "REFUNDS_SECRET_KEY": "bench-only", "PYTHONPATH": str(tree),
                "REFUNDS_DATABASE_URL": url}
@@ -56,8 +55,8 @@ def one_run(tree: Path, args: argparse.Namespace, name: str) -> float:
         try:
             wait_ready(port, proc)
             drive(name, port, args.warmup, args.clients, "warm")
-            if args.database == "postgresql":
-                like_autovacuum(url)
+            if args.database == "postgresql" and args.analyze and (note := like_autovacuum(url)):
+                print(f"{name}: {note}", flush=True)
             result = drive(name, port, args.seconds, args.clients, "run")
         finally:
             err = stop(proc)
@@ -77,6 +76,9 @@ def main() -> int:
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--threads", type=int, default=8)
     parser.add_argument("--database", choices=["sqlite", "postgresql"], default="sqlite")
+    parser.add_argument("--no-analyze", dest="analyze", action="store_false",
+                        help="PostgreSQL: do not analyse the database after the warm-up when the "
+                             "server's autovacuum is off")
     args = parser.parse_args()
     other = args.compare_with.resolve()
     print(f"service alone on {args.database}, {args.workers} workers x {args.threads} threads, "

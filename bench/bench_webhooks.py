@@ -23,7 +23,9 @@ drifts over minutes, and this way every target gets a share of each stretch, so 
 On PostgreSQL, when the server's autovacuum is off, each database is analysed after the
 warm-up, as autovacuum would have (``--no-analyze`` measures a database never analysed). A
 target's background work (the service's executor finishing its queue) may run into the next
-target's turn; it is small beside the load.
+target's turn; it is small beside the load. With ``--cpu``, "database server" is every
+PostgreSQL process: with two worker counts, the idle PostgreSQL service's executor and sealer
+polling its own database are counted in the loaded one's share.
 
     python bench/bench_webhooks.py                   # 20 s per target, 16 client threads
     python bench/bench_webhooks.py --seconds 20 --clients 32 --workers 2 --threads 8
@@ -83,8 +85,9 @@ def fresh_pg_database(admin_url: str = PG_ADMIN_URL) -> Iterator[str]:
 
 
 def like_autovacuum(url: str) -> str | None:
-    """``ANALYZE`` the database of ``url`` if its server's autovacuum is off, as autovacuum would
-    have by now (it analyses a table once 50 rows + 10% of it changed, at most a minute apart);
+    """``ANALYZE`` the database of ``url`` once if its server's autovacuum is off, as autovacuum
+    would have by now (it analyses a table once 50 rows + 10% of it changed, at most a minute
+    apart, and again as it grows: the bench does not);
     what was done, for the report. Without statistics PostgreSQL plans some lookups as reads of
     the whole table, and a prepared statement keeps such a plan as the table grows: this
     machine's CI server runs with autovacuum off, no production server should."""

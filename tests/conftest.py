@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import uuid
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -58,6 +59,13 @@ def pg_server_url() -> Iterator[str]:
             f"PostgreSQL not reachable at {PG_ADMIN_URL} ({problem}); set "
             "REFUNDS_TEST_PG_URL or start a server to run these tests"
         )
+    with fresh_pg_database() as url:
+        yield url
+
+
+@contextmanager
+def fresh_pg_database() -> Iterator[str]:
+    """A new, empty database on the test server; its URL; dropped afterwards."""
     name = f"refunds_t_{uuid.uuid4().hex[:12]}"
     admin = create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
     with admin.connect() as conn:

@@ -258,14 +258,15 @@ def take(conn: Connection, name: str, key: Any) -> Any | None:
 
 
 def statistics_warning(engine: Engine) -> str | None:
-    """A line for the operator when the PostgreSQL server's autovacuum is off: without it no
-    table is ever analysed, and PostgreSQL plans some lookups (a customer's past returns, the
-    retry queues) as reads of the whole table, each request slower as the shop grows."""
+    """A line for the operator when the PostgreSQL server's autovacuum is off: the server then
+    analyses no table on its own, and without statistics PostgreSQL plans some lookups (a
+    customer's past returns, claiming a due batch) as reads of the whole table, each request
+    slower as the shop grows."""
     if engine.dialect.name != "postgresql":
         return None
     with engine.connect() as conn:
         if conn.execute(text("SHOW autovacuum")).scalar_one() != "off":
             return None
-    return ("database: PostgreSQL's autovacuum is off on this server, so these tables are never "
-            "analysed and some lookups will read whole tables as the shop grows: turn it on "
-            "(autovacuum = on) or run ANALYZE regularly (docs/operations.md)")
+    return ("database: PostgreSQL's autovacuum is off on this server: unless ANALYZE runs "
+            "regularly, some lookups will read whole tables as the shop grows; turn it on "
+            "(autovacuum = on) or schedule ANALYZE (docs/operations.md)")

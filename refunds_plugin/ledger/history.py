@@ -82,10 +82,10 @@ def _history_query(by_id: bool, by_email: bool) -> Any:
     statistics for the decisions may still read the whole table: autovacuum's first ``ANALYZE``
     replaces it (``docs/operations.md``).
     """
-    # each key looked up on its own index, the orders found once (``UNION``): PostgreSQL
-    # without statistics guesses an ``OR`` or an ``IN`` of keys matches too many orders and
-    # reads them all (and a prepared statement keeps that plan as the table grows: seen in
-    # ``bench_webhooks.py``); one equality it reads through its index at any size
+    # each key looked up on its own index, the orders found once (``UNION``): an ``OR`` or an
+    # ``IN`` of keys, planned without statistics while the table was a few pages, was a read of
+    # the whole table, and a prepared statement kept that plan as the table grew (seen in
+    # ``bench_webhooks.py``); one equality PostgreSQL reads through its index at any size
     keys = []
     if by_id:
         keys.append(orders.c.customer_id == bindparam("cid"))
@@ -94,7 +94,7 @@ def _history_query(by_id: bool, by_email: bool) -> Any:
         keys += [orders.c.customer_email == bindparam("email"),
                  orders.c.customer_email == bindparam("lower")]
     found = [select(orders.c.order_id, orders.c.paid_at).where(key) for key in keys]
-    # their orders, and each one's payments summed, each read once (MATERIALIZED: every part
+    # their orders, and each one's payments summed, each computed once (MATERIALIZED: every part
     # below reads these rows, not the tables again; it was four reads of orders and three of
     # payments, about half of the statement's time on the server)
     mine = ((union(*found) if len(found) > 1 else found[0])
