@@ -68,7 +68,8 @@ def share(before: dict[int, tuple[int, float, bool]], after: dict[int, tuple[int
 
 
 def lines(spent: Counter[str], events: int, seconds: float) -> list[str]:
-    if not events or not seconds:
+    """The report line, or none when nothing was measured (``--cpu`` not given)."""
+    if not events or not seconds or not spent:
         return []
     parts = [f"{g} {1000 * spent[g] / events:.2f} ms ({100 * spent[g] / seconds:.0f}% of a core)"
              for g in GROUPS if spent[g]]
