@@ -11,16 +11,15 @@ import time
 
 from flask import Flask, Response, current_app, g, request
 
-from refunds_plugin.domain.kinds import AttemptStatus
+from refunds_plugin.domain.kinds import DRY_RUN, TEST_MODE, AttemptStatus
 from refunds_plugin.finance.reports import ledger_counts
 from refunds_plugin.finance.verify import unsealed_entries
 from refunds_plugin.metrics import CONTENT_TYPE, REGISTRY, WEBHOOK_SECONDS, label_text, number
 
-# shown even at zero; an attempt status not listed (unknown) shows once some attempt has it
-ATTEMPT_STATUSES = (
-    AttemptStatus.PENDING, AttemptStatus.IN_PROGRESS, AttemptStatus.SENT,
-    AttemptStatus.SUCCEEDED, AttemptStatus.FAILED, AttemptStatus.CANCELED,
-)
+# every status an attempt can be shown with (README: the words /api/attempts, `refunds ledger
+# list` and /metrics use), shown even at zero: a dashboard's series exist before the first such
+# attempt; a status not listed (a row edited by hand) shows once some attempt has it
+ATTEMPT_STATUSES = (*(str(s) for s in AttemptStatus), DRY_RUN, TEST_MODE)
 
 
 def _family(name: str, kind: str, help_: str, rows: list[tuple[tuple[str, ...], float]],
