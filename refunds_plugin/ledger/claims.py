@@ -30,10 +30,7 @@ _DUE = select(_ra.id).where(or_(_WAITING, _LAPSED)).order_by(_ra.next_try_at).li
 # PostgreSQL the claim's OR is a bitmap scan, which visits every index entry a finished attempt
 # left behind until VACUUM; a plain index scan marks those dead as it passes, once. Each half
 # reads along the index whatever the statistics say (``ledger/due.py``).
-_ANY_DUE = select(or_(
-    any_in(_ra.status, AttemptStatus.PENDING, _ra.next_try_at, _ra.next_try_at <= bindparam("now")),
-    any_in(_ra.status, AttemptStatus.IN_PROGRESS, _ra.next_try_at,
-           _ra.lease_until < bindparam("now"))))
+_ANY_DUE = select(or_(any_in(_ra.next_try_at, _WAITING), any_in(_ra.next_try_at, _LAPSED)))
 _DUE_LOCKED = _DUE.with_for_update(skip_locked=True)
 _CLAIM = (
     update(refund_attempts)

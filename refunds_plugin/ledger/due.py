@@ -16,8 +16,8 @@ from typing import Any
 from sqlalchemy import ColumnElement, select
 
 
-def any_in(status: ColumnElement[Any], value: str, next_try_at: ColumnElement[Any],
-           *due: ColumnElement[bool]) -> ColumnElement[bool]:
-    """Some row has ``status`` ``value`` and meets every one of ``due``."""
-    return (select(next_try_at).where(status == value, *due).order_by(next_try_at).limit(1)
+def any_in(next_try_at: ColumnElement[Any], where: ColumnElement[bool]) -> ColumnElement[bool]:
+    """Some row meets ``where`` (a status and when it is due): its first such row in
+    ``next_try_at`` order, read along the ``(status, next_try_at)`` index."""
+    return (select(next_try_at).where(where).order_by(next_try_at).limit(1)
             .scalar_subquery().is_not(None))

@@ -235,9 +235,7 @@ _DUE = (
 # the look before a claim, as ``ledger.claims``: two plain index scans that stop at their first
 # row and, on PostgreSQL, mark as dead the entries sent or skipped messages left behind (each
 # whatever the statistics say: ``ledger/due.py``)
-_ANY_DUE = select(or_(
-    any_in(_o.status, QUEUED, _o.next_try_at, _o.next_try_at <= bindparam("now")),
-    any_in(_o.status, SENDING, _o.next_try_at, _o.lease_until < bindparam("now"))))
+_ANY_DUE = select(or_(any_in(_o.next_try_at, _WAITING), any_in(_o.next_try_at, _LAPSED)))
 _HELD = (_o.status == SENDING, _o.claimed_by == bindparam("worker"))
 
 
