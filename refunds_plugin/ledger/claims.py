@@ -17,21 +17,21 @@ from sqlalchemy import Connection, and_, bindparam, or_, select, update
 from refunds_plugin.domain.kinds import AttemptStatus
 from refunds_plugin.ledger.attempts import AttemptRow
 from refunds_plugin.ledger.db import aware
-from refunds_plugin.ledger.due import any_in
+from refunds_plugin.ledger.due import any_in, first_due
 from refunds_plugin.ledger.tables import refund_attempts
 
 _ra = refund_attempts.c
 # built once: the executor claims on every nudge, inside the write lock
 _WAITING = and_(_ra.status == AttemptStatus.PENDING, _ra.next_try_at <= bindparam("now"))
 _LAPSED = and_(_ra.status == AttemptStatus.IN_PROGRESS, _ra.lease_until < bindparam("now"))
-_DUE = select(_ra.id).where(or_(_WAITING, _LAPSED)).order_by(_ra.next_try_at).limit(
-    bindparam("limit"))
+# the claim: each half read along the index (``ledger/due.py``); the lapsed first, as the older
+_DUE = first_due(_ra.id, (_ra.next_try_at,), (_LAPSED, _WAITING), locked=False)
+_DUE_LOCKED = first_due(_ra.id, (_ra.next_try_at,), (_LAPSED, _WAITING), locked=True)
 # the look before a claim: each half a plain index scan that stops at its first row. On
 # PostgreSQL the claim's OR is a bitmap scan, which visits every index entry a finished attempt
 # left behind until VACUUM; a plain index scan marks those dead as it passes, once. Each half
 # reads along the index whatever the statistics say (``ledger/due.py``).
 _ANY_DUE = select(or_(any_in(_ra.next_try_at, _WAITING), any_in(_ra.next_try_at, _LAPSED)))
-_DUE_LOCKED = _DUE.with_for_update(skip_locked=True)
 _CLAIM = (
     update(refund_attempts)
     .where(_ra.id.in_(bindparam("ids", expanding=True)))

@@ -32,7 +32,7 @@ from sqlalchemy import Connection, Engine, and_, bindparam, or_, select, update
 
 from refunds_plugin.language import written_in
 from refunds_plugin.ledger.db import aware, write_tx
-from refunds_plugin.ledger.due import any_in
+from refunds_plugin.ledger.due import any_in, first_due
 from refunds_plugin.ledger.inserts import insert_rows
 from refunds_plugin.ledger.journal import insert_ignore
 from refunds_plugin.ledger.tables import decisions, orders, outbox
@@ -226,12 +226,10 @@ def recorded_causes(conn: Connection, kind: str, causes: list[str]) -> set[str]:
 
 _WAITING = and_(_o.status == QUEUED, _o.next_try_at <= bindparam("now"))
 _LAPSED = and_(_o.status == SENDING, _o.lease_until < bindparam("now"))
-_DUE = (
-    select(_o.id)
-    .where(or_(_WAITING, _LAPSED))
-    .order_by(_o.next_try_at, _o.seq)
-    .limit(bindparam("limit"))
-)
+_ORDER = (_o.next_try_at, _o.seq)
+# the claim: each half read along the index (``ledger/due.py``)
+_DUE = first_due(_o.id, _ORDER, (_LAPSED, _WAITING), locked=False)
+_DUE_LOCKED = first_due(_o.id, _ORDER, (_LAPSED, _WAITING), locked=True)
 # the look before a claim, as ``ledger.claims``: two plain index scans that stop at their first
 # row and, on PostgreSQL, mark as dead the entries sent or skipped messages left behind (each
 # whatever the statistics say: ``ledger/due.py``)
@@ -250,7 +248,7 @@ def claim_due(
     each): queued ones whose time has come, and sending ones whose lease ran out. A message
     whose stored context is not JSON (edited by hand, truncated) is recorded ``failed`` with
     why, here, and not returned: it fails alone, and the rest of the batch goes."""
-    due = _DUE.with_for_update(skip_locked=True) if conn.dialect.name == "postgresql" else _DUE
+    due = _DUE_LOCKED if conn.dialect.name == "postgresql" else _DUE
     ids = list(conn.execute(due, {"now": now, "limit": limit}).scalars())
     if not ids:
         return []
@@ -314,21 +312,19 @@ def skip_due(conn: Connection, now: datetime, note: str, limit: int, *, mail: bo
     ``limit`` due messages no channel will take: every mail (``mail``; only ``kinds`` if
     given) or every event for the merchant (not ``mail``). The rows end as a claim followed by
     ``skip`` leaves them (one more try counted, no claim held). Returns how many."""
-    where = [or_(_WAITING, _LAPSED), _o.channel == "mail" if mail else _o.channel != "mail"]
+    which = [_o.channel == "mail" if mail else _o.channel != "mail"]
     if kinds:
-        where.append(_o.kind.in_(kinds))
-    due = select(_o.id).where(*where).order_by(_o.next_try_at, _o.seq).limit(limit)
-    ids: Any = due.scalar_subquery()  # SQLite runs it once
-    if conn.dialect.name == "postgresql":
-        # materialized, so run once: as a subquery PostgreSQL may run it again for each row,
-        # and a run after the first skips the rows this statement locked and takes others
-        cte = due.with_for_update(skip_locked=True).cte("due").prefix_with("MATERIALIZED")
-        ids = select(cte.c.id)
+        which.append(_o.kind.in_(kinds))
+    # each half read along the index; on PostgreSQL locked and materialized, so run once: as a
+    # subquery PostgreSQL may run it again for each row, and a run after the first skips the
+    # rows this statement locked and takes others
+    ids = first_due(_o.id, _ORDER, (_LAPSED, _WAITING), where=tuple(which),
+                    locked=conn.dialect.name == "postgresql")
     return int(conn.execute(
         update(outbox).where(_o.id.in_(ids), or_(_WAITING, _LAPSED))
         .values(status=SKIPPED, updated_at=now, claimed_by=None, lease_until=None,
                 tries=_o.tries + 1, note=note[:2000]),
-        {"now": now}).rowcount)
+        {"now": now, "limit": limit}).rowcount)
 
 
 def release(conn: Connection, worker: str) -> int:

@@ -16,7 +16,8 @@ for these tables during the test, so the dead entries are all there.
 The tables are analysed while half the rows wait and half are being sent (as autovacuum may,
 during a burst): with those statistics each half of the look, an ``EXISTS``, was planned as a
 read of the whole table, expecting an early match, and kept reading all of it once the burst was
-done (``ledger/due.py``). The looks must not.
+done (``ledger/due.py``). The looks must not, nor must the claims that follow them (as one
+``OR`` of the two halves, ordered, a claim read and sorted the whole table each time).
 """
 
 from __future__ import annotations
@@ -130,7 +131,8 @@ def test_a_sealing_round_reads_from_the_tail_not_every_entry_sealed_before(pg: E
     assert (after.sealed, after.through) == (1, ROWS + 1)
 
 
-def test_anything_due_passes_over_sent_and_skipped_messages_cheaply(pg: Engine) -> None:
+def _queue_messages(pg: Engine) -> None:
+    """``ROWS`` mails queued, due at ``NOW``."""
     with pg.begin() as conn:
         conn.execute(text(
             "INSERT INTO outbox (id, cause, kind, channel, recipient, locale, context, status, "
@@ -138,6 +140,10 @@ def test_anything_due_passes_over_sent_and_skipped_messages_cheaply(pg: Engine) 
             "SELECT 'm' || n, 'decision:' || n, 'return.decided', 'mail', 'c@example.com', 'en', "
             ":context, 'queued', 0, :at, :at, :at FROM generate_series(1, :rows) AS n"),
             {"context": json.dumps({"text": "y" * 200}), "at": NOW, "rows": ROWS})
+
+
+def test_anything_due_passes_over_sent_and_skipped_messages_cheaply(pg: Engine) -> None:
+    _queue_messages(pg)
     with pg.begin() as conn:  # statistics taken while half wait and half are being sent
         conn.execute(text("UPDATE outbox SET status = 'sending', lease_until = :until "
                           "WHERE id LIKE '%1' OR id LIKE '%3' OR id LIKE '%5' OR id LIKE '%7' "
@@ -156,12 +162,20 @@ def test_anything_due_passes_over_sent_and_skipped_messages_cheaply(pg: Engine) 
         # plain index scans that stop at their first row (a bitmap scan reads every match
         # first, and never marks the dead entries it passes)
         assert _reads(conn, sql, params, "outbox") == [
-            "Index Only Scan ix_outbox_status_next_try_at",
-            "Index Scan ix_outbox_status_next_try_at"]
+            "Index Only Scan ix_outbox_due",
+            "Index Scan ix_outbox_due"]
     with pg.begin() as conn:  # a message due again is still found
         conn.execute(text("UPDATE outbox SET status = 'queued' WHERE id = 'm7'"))
     with pg.begin() as conn:
         assert outbox.any_due(conn, later) is True
+        # the claim too reads each half along the index (as one OR: the whole table, sorted)
+        sql, params = _compiled(outbox._DUE_LOCKED, {"now": later, "limit": 10})
+        assert _reads(conn, sql, params, "outbox") == [
+            "Index Scan ix_outbox_due", "Index Scan ix_outbox_due"]
+        _pages(conn, sql, params)  # the first read marks the dead entries it passes
+        # the index's entries in the two statuses (the dead ones too, until VACUUM), not the
+        # table's pages (over 300 here; as one OR, the claim read them all and sorted them)
+        assert _pages(conn, sql, params) < _table_pages(conn, "outbox") / 4
         assert [r.id for r in outbox.claim_due(conn, "w2", later, later, 10)] == ["m7"]
 
 
@@ -193,3 +207,42 @@ def test_anything_due_for_the_executor_passes_over_finished_attempts_cheaply(
         sql, params = _compiled(claims._ANY_DUE, {"now": later})
         assert _reads(conn, sql, params, "refund_attempts") == [
             "Index Only Scan ix_refund_attempts_claim", "Index Scan ix_refund_attempts_claim"]
+    with pg.begin() as conn:  # one due again: the claim reads each half along the index
+        conn.execute(text("UPDATE refund_attempts SET status = 'pending' WHERE id = 'a7'"))
+    with pg.begin() as conn:
+        sql, params = _compiled(claims._DUE_LOCKED, {"now": later, "limit": 10})
+        assert _reads(conn, sql, params, "refund_attempts") == [
+            "Index Scan ix_refund_attempts_claim", "Index Scan ix_refund_attempts_claim"]
+        _pages(conn, sql, params)  # the first read marks the dead entries it passes
+        assert _pages(conn, sql, params) <= MOST_PAGES
+        assert [a.id for a in claims.claim_due(conn, "w2", later, later, 10)] == ["a7"]
+
+
+def test_skipping_what_no_channel_takes_reads_each_half_along_the_index(pg: Engine) -> None:
+    """The courier's skip of messages no channel takes (mail off) is the claim's look with
+    the channel's condition: after statistics taken mid-burst, still read along the index."""
+    _queue_messages(pg)
+    with pg.begin() as conn:
+        conn.execute(text("ANALYZE outbox"))  # statistics: every message waits
+    later = NOW + timedelta(minutes=10)
+    with pg.begin() as conn:
+        assert outbox.skip_due(conn, later, "mail is off", ROWS, mail=True) == ROWS
+    with pg.begin() as conn:
+        conn.execute(text("UPDATE outbox SET status = 'queued' WHERE id IN ('m7', 'm8')"))
+        conn.execute(text("UPDATE outbox SET status = 'sending', lease_until = :at "
+                          "WHERE id = 'm9'"), {"at": NOW})
+    with pg.begin() as conn:
+        sql, params = _compiled(outbox.first_due(
+            outbox._o.id, outbox._ORDER, (outbox._LAPSED, outbox._WAITING), locked=True,
+            where=(outbox._o.channel == "mail",)), {"now": later, "limit": 10})
+        assert _reads(conn, sql, params, "outbox") == [
+            "Index Scan ix_outbox_due", "Index Scan ix_outbox_due"]
+        _pages(conn, sql, params)
+        assert _pages(conn, sql, params) <= MOST_PAGES
+        # the lapsed claim and the two waiting, each skipped once with one more try counted
+        assert outbox.skip_due(conn, later, "mail is off", 10, mail=True) == 3
+        rows = conn.execute(text("SELECT id, status, tries, note FROM outbox "
+                                 "WHERE id IN ('m7', 'm8', 'm9') ORDER BY id")).all()
+    assert [tuple(r) for r in rows] == [("m7", "skipped", 2, "mail is off"),
+                                        ("m8", "skipped", 2, "mail is off"),
+                                        ("m9", "skipped", 2, "mail is off")]

@@ -38,7 +38,7 @@ outbox = Table(
     Column("sent_at", DateTime(timezone=True), nullable=True),
     UniqueConstraint("cause", "kind", "recipient", name="uq_outbox_cause_kind_recipient"),
     UniqueConstraint("id", name="uq_outbox_id"),
-    Index("ix_outbox_status_next_try_at", "status", "next_try_at"),
+    Index("ix_outbox_due", "status", "next_try_at", "seq"),  # the queue, in order (0033)
     Index("ix_outbox_cause", "cause"),
 )
 
