@@ -322,6 +322,10 @@ def log_level(level: str) -> str:
     return level.upper()
 
 
+_TAKES: dict[Any, str] = {int: "it must be a whole number, such as 10",
+                          float: "it must be a number, such as 2.5"}
+
+
 def load_config(
     env: Mapping[str, str] | None = None, overrides: Mapping[str, Any] | None = None
 ) -> Config:
@@ -335,7 +339,10 @@ def load_config(
         try:
             values[name] = conv(raw)
         except ValueError as exc:
-            raise ConfigError(f"{var}={raw!r} is not valid: {exc}") from None
+            # Python's own words ("invalid literal for int() with base 10") mean nothing to
+            # an operator: say what the variable takes
+            why = _TAKES.get(conv) or str(exc)
+            raise ConfigError(f"{var}={raw!r} is not valid: {why}") from None
     config = replace(Config(), **values)
     config_file = env.get("REFUNDS_CONFIG_FILE")
     if config_file:

@@ -39,7 +39,10 @@ def test_secrets_never_appear_in_the_repr() -> None:
 
 
 @pytest.mark.parametrize(("env", "overrides", "message"), [
-    ({"REFUNDS_MAX_BODY_BYTES": "lots"}, None, "REFUNDS_MAX_BODY_BYTES='lots' is not valid"),
+    ({"REFUNDS_MAX_BODY_BYTES": "lots"}, None,
+     r"^REFUNDS_MAX_BODY_BYTES='lots' is not valid: it must be a whole number, such as 10$"),
+    ({"REFUNDS_EXECUTOR_POLL": "soon"}, None,
+     r"^REFUNDS_EXECUTOR_POLL='soon' is not valid: it must be a number, such as 2.5$"),
     ({"REFUNDS_MAX_BODY_BYTES": "0"}, None, "REFUNDS_MAX_BODY_BYTES must be positive"),
     ({}, {"no_such_setting": 1}, "unknown settings: no_such_setting"),
     ({"REFUNDS_EXECUTOR_LEASE": "0"}, None,
