@@ -42,6 +42,26 @@ from refunds_plugin.shipping.rows import get_return
 log = logging.getLogger("refunds.exchanges")
 
 
+def _waits(conn: Connection, policy: policies.Policy, decision_id: str
+           ) -> tuple[frozenset[ResolutionKind], dict[str, str]]:
+    """What of the money instead waits for the exchange's return, and for which of its
+    triggers (kind: trigger), as the policy says for the original (an instant exchange's until
+    it is back): the kinds whose trigger its return has not reached; none without a return."""
+    stored = conn.execute(select(decisions.c.body, decisions.c.facts).where(
+        decisions.c.id == decision_id)).one()
+    original = Decision.from_dict(json.loads(stored.body))
+    ret = get_return(conn, decision_id)
+    if original.exchange is None or ret is None:
+        return frozenset(), {}
+    # its return could get a label (a carrier scan) only where its decision's facts say so
+    labelled = json.loads(stored.facts or "{}").get("can_label", True) is not False
+    done = returns.reached_triggers(ret)
+    waits = {k: policy.refund_on_for(k, instant_exchange=original.exchange.instant,
+                                     can_label=labelled).value for k in ResolutionKind}
+    held = frozenset(k for k, on in waits.items() if on not in done)
+    return held, {k.value: waits[k] for k in held}
+
+
 def _decide_instead(conn: Connection, policy: policies.Policy, route: Route, row: ExchangeRow,
                     now: datetime, channel: str,
                     held: frozenset[ResolutionKind] = frozenset()) -> RecordedDecision | str:
@@ -84,9 +104,12 @@ def fall_back(conn: Connection, policy: policies.Policy, route: Route, row: Exch
     """Decide the exchanged lines of an unpaid exchange as a return; (note, attempts to nudge)."""
     if row.status != "awaiting_payment":
         return f"exchange {row.decision_id}: nothing to fall back from", ()
-    recorded = _decide_instead(conn, policy, route, row, now, "exchange_fallback")
+    held, waits = _waits(conn, policy, row.decision_id)
+    recorded = _decide_instead(conn, policy, route, row, now, "exchange_fallback", held)
     if isinstance(recorded, str):
         return recorded, ()
+    if held:
+        returns.wait_also(conn, row.decision_id, waits, now)
     exchanges.fall_back(conn, row, recorded.id, now)
     return (f"exchange {row.decision_id} not paid: decided as "
             f"{recorded.decision.resolution_summary} instead ({recorded.id})",
@@ -112,29 +135,20 @@ def out_of_stock(conn: Connection, policy: policies.Policy, route: Route, row: E
                       "for the cheaper item: decide the refund or credit by hand", now,
                       "exchange_out_of_stock")
         return f"exchange {row.decision_id}: out of stock, sent to a person", ()
-    stored = conn.execute(select(decisions.c.body, decisions.c.facts).where(
-        decisions.c.id == row.decision_id)).one()
-    original = Decision.from_dict(json.loads(stored.body))
-    # its return could get a label (a carrier scan) only where its decision's facts say so
-    labelled = json.loads(stored.facts or "{}").get("can_label", True) is not False
+    original = Decision.from_dict(json.loads(conn.execute(select(decisions.c.body).where(
+        decisions.c.id == row.decision_id)).scalar_one()))
     assert original.exchange is not None
     ret = get_return(conn, row.decision_id)
     if ret is not None and ret.status in ("expired", "reopened"):
         tell_a_person(conn, fresh, f"out of stock ({why}), and the original was not sent back "
                       "in time: decide by hand", now, "exchange_out_of_stock")
         return f"exchange {row.decision_id}: out of stock after the return expired", ()
-    # the money waits for the original as the policy says (an instant exchange's until it is
-    # back), released by the same return's triggers
-    waits = {k: policy.refund_on_for(k, instant_exchange=original.exchange.instant,
-                                     can_label=labelled).value
-             for k in ResolutionKind}
-    done = returns.reached_triggers(ret) if ret is not None else ()
-    held = frozenset(k for k, on in waits.items() if ret is not None and on not in done)
+    held, waits = _waits(conn, policy, row.decision_id)
     recorded = _decide_instead(conn, policy, route, fresh, now, "exchange_out_of_stock", held)
     if isinstance(recorded, str):
         return recorded, ()
     if held:
-        returns.wait_also(conn, row.decision_id, {k.value: waits[k] for k in held}, now)
+        returns.wait_also(conn, row.decision_id, waits, now)
     if not exchanges.out_of_stock(conn, fresh, recorded.id, why, now):
         return f"exchange {row.decision_id}: fell back already", ()
     if fresh.paid_at is not None and fresh.charge_amount:
