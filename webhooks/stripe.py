@@ -124,6 +124,9 @@ OBJECT_SCHEMAS: dict[str, type[Schema]] = {
     "refund.created": RefundSchema,
     "refund.updated": RefundSchema,
     "refund.failed": RefundSchema,
+    # a charge's refund changing status, as endpoints on API versions before 2024-10-28 hear
+    # it (``refund.*`` then fire only for refunds without a charge): the same Refund object
+    "charge.refund.updated": RefundSchema,
     "charge.dispute.created": DisputeSchema,
     "payment_intent.payment_failed": FailedPaymentIntentSchema,
     "checkout.session.completed": CheckoutSessionSchema,  # an exchange's difference paid

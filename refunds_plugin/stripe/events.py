@@ -308,6 +308,7 @@ HANDLERS: dict[str, Handler] = {  # charge.refunded is called by ``apply`` with 
     "refund.created": on_refund,
     "refund.updated": on_refund,
     "refund.failed": on_refund,
+    "charge.refund.updated": on_refund,  # before API version 2024-10-28, refund.updated's place
     "charge.dispute.created": on_dispute,
     "payment_intent.payment_failed": on_payment_failed,
     "checkout.session.completed": on_checkout_completed,

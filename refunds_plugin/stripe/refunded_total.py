@@ -34,7 +34,7 @@ REFUND_STATUS = {
     "failed": AttemptStatus.FAILED,
     "canceled": AttemptStatus.FAILED,
 }
-FAILURE_EVENTS = ("refund.failed", "refund.updated")
+FAILURE_EVENTS = ("refund.failed", "refund.updated", "charge.refund.updated")
 
 _LE, _PR = ledger_entries.c, provider_refunds.c
 _LATEST = (

@@ -192,8 +192,10 @@ def test_a_refund_made_outside_the_service_shrinks_what_a_later_return_can_refun
     assert (review.status, review.reason) == ("open", "exceeds_refundable")
 
 
+# before API version 2024-10-28 a card refund's changes come as charge.refund.updated
+@pytest.mark.parametrize("type_", ["refund.updated", "charge.refund.updated"])
 def test_refund_events_move_our_own_attempt_to_what_stripe_reports(
-    harness: Harness, fake_stripe: FakeStripe
+    harness: Harness, fake_stripe: FakeStripe, type_: str
 ) -> None:
     fake_stripe.add_payment_intent(5500, "usd", "pi_123")
     fake_stripe.next_refund_status = "pending"
@@ -203,7 +205,7 @@ def test_refund_events_move_our_own_attempt_to_what_stripe_reports(
     [attempt] = harness.rows(refund_attempts)
     assert (attempt.status, attempt.sent_amount) == ("sent", 2500)
 
-    harness.post_stripe(stripe_event("evt_re_1", "refund.updated", refund_object(
+    harness.post_stripe(stripe_event("evt_re_1", type_, refund_object(
         attempt.provider_reference, 2500, "succeeded", {"attempt_id": attempt.id})))
 
     [attempt] = harness.rows(refund_attempts)
@@ -213,8 +215,9 @@ def test_refund_events_move_our_own_attempt_to_what_stripe_reports(
     assert harness.chain_problem() is None
 
 
+@pytest.mark.parametrize("type_", ["refund.failed", "charge.refund.updated"])
 def test_a_failed_refund_event_fails_the_attempt_and_sends_it_to_review(
-    harness: Harness, fake_stripe: FakeStripe
+    harness: Harness, fake_stripe: FakeStripe, type_: str
 ) -> None:
     fake_stripe.add_payment_intent(5500, "usd", "pi_123")
     fake_stripe.next_refund_status = "pending"
@@ -225,7 +228,7 @@ def test_a_failed_refund_event_fails_the_attempt_and_sends_it_to_review(
     failed = refund_object(attempt.provider_reference, 2500, "failed")  # no metadata: by id
     failed["failure_reason"] = "expired_or_canceled_card"
 
-    resp = harness.post_stripe(stripe_event("evt_re_f", "refund.failed", failed))
+    resp = harness.post_stripe(stripe_event("evt_re_f", type_, failed))
 
     assert resp.json is not None and resp.json["note"] == "attempt failed"
     [attempt] = harness.rows(refund_attempts)
