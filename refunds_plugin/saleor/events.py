@@ -39,7 +39,7 @@ from refunds_plugin.ledger.orders import (
 from refunds_plugin.ledger.provider_refunds import upsert_provider_refund
 from refunds_plugin.ledger.tables import orders
 from refunds_plugin.routing import Route
-from refunds_plugin.saleor import graphql
+from refunds_plugin.saleor import graphql, request_outcomes
 from refunds_plugin.saleor.client import SaleorClient
 from refunds_plugin.saleor.egress import GuardedSession
 from refunds_plugin.saleor.graphql import attempt_in_reason
@@ -165,15 +165,16 @@ def _reconcile_requests(
     conn: Connection, so: SaleorOrder, pay: SaleorPayment, now: datetime, seen: str
 ) -> list[str]:
     """Our ``transactionRequestAction`` refunds (duplicate charges, overpayments): each
-    REFUND_REQUEST event we caused is settled by the first later REFUND_SUCCESS or
-    REFUND_FAILURE of the same amount on that transaction."""
+    REFUND_REQUEST event we caused is settled by its REFUND_SUCCESS or REFUND_FAILURE on that
+    transaction, paired by the payment app's reference (``request_outcomes``)."""
     notes = []
     events = sorted(pay.events, key=lambda e: (e.created or now, e.id))
     granted = {ev for grant in so.granted_refunds for ev in grant.events}
-    used: set[str] = set()
-    for i, req in enumerate(events):
+    # a granted refund's request and outcome are settled by the grant's status
+    outcomes = request_outcomes.pair(events, skip=granted)
+    for req in events:
         if req.type != "REFUND_REQUEST" or req.id in granted:
-            continue  # a granted refund's request is settled by the grant's status
+            continue
         # or the attempt that gave up not knowing if its request reached Saleor: ``req`` is its
         # if new since it asked, of its amount and no granted refund's (as the provider's own
         # retry decides)
@@ -184,13 +185,7 @@ def _reconcile_requests(
              and req.id not in granted),
             None,
         )
-        outcome = next(
-            (e for e in events[i + 1:] if e.type in REQUEST_OUTCOME
-             and e.amount == req.amount and e.id not in used and e.id not in granted),
-            None,
-        )
-        if outcome is not None:
-            used.add(outcome.id)
+        outcome = outcomes.get(req.id)
         if attempt is None:
             continue  # a staff refund: the transaction's refundedAmount already counts it
         status = REQUEST_OUTCOME.get(outcome.type if outcome else "", AttemptStatus.PENDING)

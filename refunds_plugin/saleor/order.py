@@ -60,6 +60,7 @@ class TransactionEvent:
     type: str  # REFUND_REQUEST | REFUND_SUCCESS | REFUND_FAILURE | CHARGE_SUCCESS ...
     created: datetime | None
     amount: int
+    psp: str = ""  # the payment app's reference (``pspReference``; "" when it gave none)
 
 
 @dataclass(frozen=True)
@@ -249,6 +250,7 @@ def order_from_saleor(
                     type=str(ev.get("type") or ""),
                     created=_when(ev.get("createdAt")),
                     amount=minor(ev.get("amount"), currency),
+                    psp=str(ev.get("pspReference") or ""),
                 )
                 for ev in tx.get("events") or []
             ),

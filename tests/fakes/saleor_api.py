@@ -538,7 +538,7 @@ class FakeSaleor(PaymentApp):
                 self._pend(order, tx, amount)
                 tx["events"].append({
                     "id": self._id("ev"), "type": "REFUND_REQUEST",
-                    "createdAt": f"2026-11-24T12:30:{self._n:02d}+00:00", "pspReference": None,
+                    "createdAt": f"2026-11-24T12:30:{self._n:02d}+00:00", "pspReference": "",
                     "amount": money(str(amount), self.currency)})
                 self._touch(order)
                 return {field: {"transaction": {

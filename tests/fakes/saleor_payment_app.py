@@ -82,27 +82,37 @@ class PaymentApp:
             tx["id"] in self.gateway
 
     def _event(self, tx: dict[str, Any], type_: str, amount: dict[str, Any],
-               **extra: Any) -> str:
+               psp: str | None = None, **extra: Any) -> str:
+        """An event on ``tx``; ``psp``: the payment app's reference (Saleor's field is
+        ``String!``: "" where the app gave none, as on a request it has not answered). An
+        outcome the app reports gets a reference of its own unless given one."""
         event_id = self._id("ev")
+        if psp is None:
+            psp = f"re_{event_id}" if type_ != "REFUND_REQUEST" else ""
         tx["events"].append({"id": event_id, "type": type_,
                              "createdAt": f"2026-11-24T13:00:{self._n:02d}+00:00",
-                             "pspReference": "re_1", "amount": amount, **extra})
+                             "pspReference": psp, "amount": amount, **extra})
         return event_id
 
     # --- the app answers ----------------------------------------------------------------------
-    def settle_request(self, tx_id: str, success: bool = True) -> None:
-        """The payment app answers the oldest open REFUND_REQUEST on ``tx_id``."""
+    def settle_request(self, tx_id: str, success: bool = True,
+                       request_id: str | None = None) -> None:
+        """The payment app answers the oldest open REFUND_REQUEST on ``tx_id`` (or
+        ``request_id``)."""
         for order in self.orders.values():
             for tx in order["transactions"]:
                 if tx["id"] != tx_id:
                     continue
                 settled = {e["requestId"] for e in tx["events"] if e.get("requestId")}
                 req = next(e for e in tx["events"]
-                           if e["type"] == "REFUND_REQUEST" and e["id"] not in settled)
+                           if e["type"] == "REFUND_REQUEST" and e["id"] not in settled
+                           and request_id in (None, e["id"]))
                 self._book(order, tx, req["amount"]["amount"],
                            "success" if success else "failure")
+                # Saleor copies the reference of the app's answer onto the request
+                req["pspReference"] = psp = f"re_{self._id('psp')}"
                 self._event(tx, "REFUND_SUCCESS" if success else "REFUND_FAILURE",
-                            req["amount"], requestId=req["id"])
+                            req["amount"], psp, requestId=req["id"])
                 self._charge_status(order)
                 self._touch(order)
 
@@ -170,16 +180,32 @@ class PaymentApp:
             "currency"]})
         self._touch(order)
 
-    def request_outside(self, order_id: str, amount: str) -> None:
+    def request_outside(self, order_id: str, amount: str, tx_id: str | None = None) -> str:
         """Staff ask the payment app for a refund in Saleor's Dashboard; it has not answered
-        yet: the amount sits in ``refundPendingAmount``, out of ``chargedAmount``."""
+        yet: the amount sits in ``refundPendingAmount``, out of ``chargedAmount``. Returns the
+        request event's id."""
         order = self.orders[order_id]
-        tx = order["transactions"][0]
+        tx = self._tx(order, tx_id) if tx_id else order["transactions"][0]
         value = Decimal(amount)
         self._pend(order, tx, value)
-        self._event(tx, "REFUND_REQUEST", {"amount": value, "currency": tx["chargedAmount"][
-            "currency"]})
+        asked = self._event(tx, "REFUND_REQUEST", {"amount": value, "currency": tx[
+            "chargedAmount"]["currency"]})
         self._touch(order)
+        return asked
+
+    def give_up_on(self, order_id: str, request_id: str) -> None:
+        """Saleor gives up on the app for a request (its 5xx answers ran out): it writes a
+        REFUND_FAILURE with no reference (the app never answered) and gives the amount back."""
+        order = self.orders[order_id]
+        for tx in order["transactions"]:
+            for req in tx["events"]:
+                if req["id"] == request_id:
+                    self._book(order, tx, req["amount"]["amount"], "failure")
+                    self._event(tx, "REFUND_FAILURE", req["amount"], "", requestId=req["id"])
+                    self._charge_status(order)
+                    self._touch(order)
+                    return
+        raise KeyError(request_id)
 
     def dashboard_rerequest(self, grant_id: str) -> dict[str, Any]:
         """A merchant sends a FAILURE grant again from the Dashboard; returns the grant."""

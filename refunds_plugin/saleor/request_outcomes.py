@@ -1,0 +1,62 @@
+"""Which outcome settles which refund request on a Saleor transaction.
+
+A REFUND_REQUEST event (``transactionRequestAction``: ours, for a correction, or staff's from
+the Dashboard) is settled by a later REFUND_SUCCESS or REFUND_FAILURE. Saleor's API does not
+link the two; the payment app's reference does: Saleor copies the ``pspReference`` of the app's
+answer onto the request event, and the app reports the outcome under the same reference. A
+request the app never answered has none (``""``), nor has the REFUND_FAILURE Saleor writes
+when it gives up on the app.
+
+So an outcome settles a request when their references match. Without a reference an outcome of
+the same amount is taken only when nothing else could be its request: no other request of that
+amount, earlier than it and not settled, lacks a reference of its own. Paired by amount alone,
+one request's outcome settled another's: a staff request declined first made our own request
+read as failed, its amount freed and a review opened whose approval paid the money again.
+Where two requests of the same amount wait with no reference, an outcome settles neither: our
+attempt stays ``sent``, its amount held, until the references tell (``docs/saleor.md``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+
+from refunds_plugin.saleor.order import TransactionEvent
+
+OUTCOMES = ("REFUND_SUCCESS", "REFUND_FAILURE")
+
+
+def pair(events: Sequence[TransactionEvent], skip: Iterable[str] = ()
+         ) -> dict[str, TransactionEvent]:
+    """Each REFUND_REQUEST's outcome, by request id, where it is known beyond doubt. ``events``
+    in the order they happened; ``skip``: events that are not such requests or outcomes (a
+    granted refund's, settled by the grant's status)."""
+    left = set(skip)
+    order = {e.id: n for n, e in enumerate(events)}
+    requests = [e for e in events if e.type == "REFUND_REQUEST" and e.id not in left]
+    outcomes = [e for e in events if e.type in OUTCOMES and e.id not in left]
+    referenced = {r.psp for r in requests if r.psp}
+    paired: dict[str, TransactionEvent] = {}
+    used: set[str] = set()
+
+    def later(request: TransactionEvent) -> list[TransactionEvent]:
+        return [o for o in outcomes if o.id not in used and o.amount == request.amount
+                and order[o.id] > order[request.id]]
+
+    for request in requests:  # by the app's reference
+        found = next((o for o in later(request) if request.psp and o.psp == request.psp), None)
+        if found is not None:
+            paired[request.id] = found
+            used.add(found.id)
+    for request in requests:  # no reference: only where no other request could own it
+        if request.psp or request.id in paired:
+            continue
+        for o in later(request):
+            if o.psp and o.psp in referenced:
+                continue  # another request's
+            owners = [r for r in requests if not r.psp and r.id not in paired
+                      and r.amount == o.amount and order[r.id] < order[o.id]]
+            if owners == [request]:
+                paired[request.id] = o
+                used.add(o.id)
+                break
+    return paired

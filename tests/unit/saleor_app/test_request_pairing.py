@@ -1,0 +1,50 @@
+"""Pairing refund requests with their outcomes on a Saleor transaction: by the payment app's
+reference, and without one only where nothing else could own the outcome."""
+
+from __future__ import annotations
+
+from refunds_plugin.saleor.order import TransactionEvent
+from refunds_plugin.saleor.request_outcomes import pair
+
+
+def ev(id_: str, type_: str, amount: int = 2500, psp: str = "") -> TransactionEvent:
+    return TransactionEvent(id=id_, type=type_, created=None, amount=amount, psp=psp)
+
+
+def req(id_: str, amount: int = 2500, psp: str = "") -> TransactionEvent:
+    return ev(id_, "REFUND_REQUEST", amount, psp)
+
+
+def ok(id_: str, amount: int = 2500, psp: str = "") -> TransactionEvent:
+    return ev(id_, "REFUND_SUCCESS", amount, psp)
+
+
+def no(id_: str, amount: int = 2500, psp: str = "") -> TransactionEvent:
+    return ev(id_, "REFUND_FAILURE", amount, psp)
+
+
+def ids(paired: dict[str, TransactionEvent]) -> dict[str, str]:
+    return {r: o.id for r, o in paired.items()}
+
+
+def test_the_apps_reference_pairs_a_request_with_its_outcome_whatever_came_first() -> None:
+    events = [req("ours"), req("staff", psp="re_s"), no("f", psp="re_s"),
+              ok("s", psp="re_o")]
+    # ours got no reference here (Saleor copies it from the app's answer): the success is the
+    # only outcome no other request's reference claims, and ours the only request without one
+    assert ids(pair(events)) == {"staff": "f", "ours": "s"}
+
+
+def test_an_outcome_two_requests_without_references_could_own_settles_neither() -> None:
+    assert pair([req("a"), req("b"), no("f")]) == {}
+    # once one of them has the app's reference, the other is the failure's only owner
+    assert ids(pair([req("a", psp="re_a"), req("b"), no("f"), ok("s", psp="re_a")])) == {
+        "a": "s", "b": "f"}
+
+
+def test_amounts_order_and_skipped_events_count() -> None:
+    assert pair([ok("early"), req("a")]) == {}  # an outcome before the request is not its
+    assert pair([req("a", 2500), ok("s", 1000)]) == {}  # nor one of another amount
+    assert ids(pair([req("a"), req("g"), ok("s")], skip={"g"})) == {"a": "s"}  # a grant's
+    # a reference that is another request's is never taken by one without
+    assert pair([req("a"), ok("s", psp="re_b"), req("b", psp="re_b")]) == {}
