@@ -30,7 +30,8 @@ from refunds_plugin.ledger.tables import decisions, orders, reviews
 from refunds_plugin.notify import stored
 from refunds_plugin.notify.reads import line_names
 
-# Compared against when the order is unknown, so both answers cost about the same.
+# Compared against when the order is unknown or has no email, so every answer costs about the
+# same; it never matches (an order without an email is not opened here).
 _NO_EMAIL = hashlib.sha256(b"no order has this email").digest()
 log = logging.getLogger("refunds.returns")
 
@@ -65,8 +66,11 @@ def find_order(
         pairs: list[tuple[str | None, str | None]] = [(r[0], r[1]) for r in candidates]
         found = None
         for order_id, stored in pairs or [(None, None)]:
+            # an order recorded without an email is compared too, as long, but never opened:
+            # typing the stand-in's own words must not open it (a security review found that)
             expected = _email_digest(stored) if stored else _NO_EMAIL
-            if hmac.compare_digest(given, expected) and order_id is not None and found is None:
+            same = hmac.compare_digest(given, expected)
+            if same and stored and order_id is not None and found is None:
                 found = order_id
         if found is None or not email.strip():
             return None
