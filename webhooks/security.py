@@ -99,5 +99,16 @@ def init_app(app: Flask, config: Config) -> CSRFProtect:
     return csrf
 
 
+def limits_warning(storage_uri: str, workers: int) -> str | None:
+    """Said when ``refunds serve`` starts several workers that would each count the rate
+    limits on their own (a security review measured 3 times each limit through 4 workers)."""
+    if workers < 2 or not storage_uri.startswith("memory://"):
+        return None
+    return (f"rate limits: REFUNDS_RATELIMIT_STORAGE_URI is memory://, so each of the {workers} "
+            f"workers counts on its own and a client may get up to {workers} times each limit "
+            "(returns look-ups, finance log-ins): set it to a store they share, e.g. "
+            "redis://127.0.0.1:6379")
+
+
 def _signed_webhook() -> bool:
     return request.path.startswith("/webhooks/")

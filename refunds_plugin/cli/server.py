@@ -65,6 +65,7 @@ def serve(host: str, port: int, workers: int, threads: int, executor: bool) -> N
 
     from refunds_plugin import metrics
     from webhooks import create_app
+    from webhooks.security import limits_warning
 
     port_is_free(host, port)
     made = None if metrics.multiprocess_dir() else tempfile.mkdtemp(prefix="refunds-metrics-")
@@ -87,7 +88,8 @@ def serve(host: str, port: int, workers: int, threads: int, executor: bool) -> N
                     ship_scan_warning(runtime.policy, config.can_label,
                                       bool(config.return_addresses)),
                     stripe_secret_warning(config), sender_warning(config),
-                    statistics_warning(runtime.engine)):
+                    statistics_warning(runtime.engine),
+                    limits_warning(config.ratelimit_storage_uri, workers)):
         if warning:
             click.echo(warning, err=True)
     runtime.engine.dispose()

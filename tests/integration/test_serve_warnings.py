@@ -1,6 +1,7 @@
 """``refunds serve`` warns, before it starts, about settings that would quietly fail once live:
-a live Stripe key with no webhook signing secret (every Stripe event refused), and mail sent
-from the default ``no-reply@`` an IP address or localhost (refused or filed as spam)."""
+a live Stripe key with no webhook signing secret (every Stripe event refused), mail sent from
+the default ``no-reply@`` an IP address or localhost (refused or filed as spam), and several
+workers each counting the rate limits on their own (``memory://``)."""
 
 from __future__ import annotations
 
@@ -23,9 +24,11 @@ def _mail(host: str) -> str:
             "shop's domain, e.g. \"Our shop <returns@example.com>\"")
 
 
-def _serve(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, **env: str) -> list[str]:
+def _serve(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, argv: list[str] | None = None,
+           **env: str) -> list[str]:
     monkeypatch.setattr(BaseApplication, "run", lambda app: None)  # no gunicorn here
-    result = CliRunner().invoke(main, ["serve", "--no-executor", "--port", "0"], env={
+    result = CliRunner().invoke(main, ["serve", "--no-executor", "--port", "0", *(argv or [])],
+                                env={
         "REFUNDS_DATABASE_URL": f"sqlite:///{tmp_path}/ledger.db", "REFUNDS_SECRET_KEY": "k" * 32,
         "REFUNDS_STOREFRONT_SECRET": "s" * 32, "REFUNDS_STRIPE_API_KEY": "",
         "REFUNDS_STRIPE_WEBHOOK_SECRETS": "", "REFUNDS_MAIL_URL": "", "REFUNDS_MAIL_FROM": "",
@@ -52,3 +55,21 @@ def test_serve_warns_about_what_would_fail_once_live(
 ) -> None:
     lines = _serve(tmp_path, monkeypatch, **env)
     assert [ln for ln in lines if ln.startswith(("stripe:", "mail:"))] == warned
+
+
+LIMITS = ("rate limits: REFUNDS_RATELIMIT_STORAGE_URI is memory://, so each of the 4 workers "
+          "counts on its own and a client may get up to 4 times each limit (returns look-ups, "
+          "finance log-ins): set it to a store they share, e.g. redis://127.0.0.1:6379")
+
+
+@pytest.mark.parametrize(("argv", "env", "warned"), [
+    (["--workers", "4"], {}, [LIMITS]),
+    (["--workers", "4"], {"REFUNDS_RATELIMIT_STORAGE_URI": "redis://127.0.0.1:6379"}, []),
+    (["--workers", "1"], {}, []),
+])
+def test_serve_warns_when_its_workers_would_each_count_the_rate_limits(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, argv: list[str], env: dict[str, str],
+    warned: list[str],
+) -> None:
+    lines = _serve(tmp_path, monkeypatch, argv, **env)
+    assert [ln for ln in lines if ln.startswith("rate limits:")] == warned
