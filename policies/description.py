@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from policies.policy import Action, AmountTable, Anchor, Policy, Scope, ShipOn
+from policies.policy import Action, AmountTable, Anchor, Policy, RefundOn, Scope, ShipOn
 from refunds_plugin.domain.kinds import ResolutionKind
 from refunds_plugin.money import Money
 
@@ -134,21 +134,33 @@ def _return_shipping(policy: Policy, can_label: bool = True) -> list[str]:
         out.append("The shop pays for the return label.")
     if rs.packing_notes:
         out.append(f"Packing notes: {rs.packing_notes}")
-    words = {"approval": "approval", "first_scan": "the carrier's first scan",
-             "delivered": "delivery to the shop", "inspected": "the warehouse's inspection"}
     # no label, no carrier scan: first_scan waits for delivery (``Policy.refund_on_for``)
     ons = {kind: policy.refund_on_for(kind, can_label=can_label) for kind, _ in policy.refund_on}
     if policy.waits_for_a_scan and not policy.labels_scanned(can_label):
         out.append("The policy sends money at the carrier's first scan, but without a prepaid "
                    "label no carrier scan reaches the shop, so that money waits for delivery "
                    "to the shop instead (the warehouse records the parcel).")
-    if len(set(ons.values())) == 1:
-        on = next(iter(ons.values())).value
-        out.append(f"Money is on its way within {policy.promise_hours} hours of {words[on]}.")
-    else:
-        out.append("Money is on its way within " + f"{policy.promise_hours} hours of " + "; ".join(
-            f"{words[on.value]} ({kind.value})" for kind, on in ons.items()) + ".")
+    out.append(f"Money is on its way within {_after(policy, ons)}.")
+    if policy.instant_holds_more:  # the new item ships first: the money waits for the parcel
+        x = policy.exchange
+        who = f" for {' and '.join(x.instant_for_tiers)} customers" if x.instant_for_tiers else ""
+        held = {kind: policy.refund_on_for(kind, instant_exchange=True, can_label=can_label)
+                for kind, _ in policy.refund_on}
+        out.append(f"An instant exchange (its new item ships at approval{who}) holds the money "
+                   f"of its return: on its way within {_after(policy, held)}.")
     return out
+
+
+_WORDS = {"approval": "approval", "first_scan": "the carrier's first scan",
+          "delivered": "delivery to the shop", "inspected": "the warehouse's inspection"}
+
+
+def _after(policy: Policy, ons: dict[ResolutionKind, RefundOn]) -> str:
+    """"48 hours of approval", or per kind when the kinds wait for different moments."""
+    if len(set(ons.values())) == 1:
+        return f"{policy.promise_hours} hours of {_WORDS[next(iter(ons.values())).value]}"
+    return f"{policy.promise_hours} hours of " + "; ".join(
+        f"{_WORDS[on.value]} ({kind.value})" for kind, on in ons.items())
 
 
 def _no_return(policy: Policy) -> list[str]:

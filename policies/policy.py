@@ -321,6 +321,14 @@ class Policy:
         return x.allowed and (x.ship_on is ShipOn.FIRST_SCAN or (
             x.ship_on is ShipOn.APPROVAL and bool(x.instant_for_tiers)))
 
+    @property
+    def instant_holds_more(self) -> bool:
+        """Does an instant exchange (``ship_on: approval``, for all or some tiers) hold money
+        that ``refund_on`` alone would send sooner (``refund_on_for``: until delivery)?"""
+        x = self.exchange
+        return x.allowed and x.ship_on is ShipOn.APPROVAL and any(
+            on in (RefundOn.APPROVAL, RefundOn.FIRST_SCAN) for _, on in self.refund_on)
+
     @cached_property
     def holds_money(self) -> bool:
         """Does any money wait for the parcel (``refund_on`` other than ``approval``)?"""

@@ -147,6 +147,9 @@ def customer_sentences(policy: Policy, *, can_label: bool = True, returns_open: 
                    if not (policy.holds_money and returns_open) else
                    said("We send your money within {hours} hours once your parcel is on its "
                         "way back to us or has arrived.", hours=policy.promise_hours))
+        if returns_open and policy.instant_holds_more:
+            out.append(said("If we send you a new item before your return reaches us, no money "
+                            "for that return is sent before your parcel has arrived."))
     return out
 
 
