@@ -17,15 +17,22 @@ def _days(days: int | None) -> str:
     return "any time (lifetime guarantee)" if days is None else f"within {days} days"
 
 
+# after the promise, in test mode: what the customer is told then (``explain``'s money line)
+TEST_MODE = ("Test mode (no REFUNDS_STRIPE_API_KEY, or a test key), as the service sees it: no "
+             "real money moves for orders paid with Stripe, and their customers are not told "
+             "when money goes.")
+
 _OUTSIDE = {Action.DECLINE: "declined", Action.REVIEW: "sent to review",
             Action.CREDIT: "offered store credit", Action.ACCEPT: "accepted"}
 
 
-def describe(policy: Policy, *, can_label: bool = True, returns_open: bool = True) -> list[str]:
+def describe(policy: Policy, *, can_label: bool = True, returns_open: bool = True,
+             test_mode: bool = False) -> list[str]:
     """Every rule the policy sets, as a merchant would say it to a customer; ``can_label``:
     whether the shop can buy the prepaid labels the policy asks for (a carrier is configured);
     ``returns_open``: whether a return is opened for the parcel (a return address is
-    configured): without one nothing waits for a parcel, as the service then acts."""
+    configured): without one nothing waits for a parcel, as the service then acts;
+    ``test_mode``: Stripe has no key or a test key, so its customers are told no promise."""
     w, r, f = policy.window, policy.resolution, policy.fees
     out = [f"Policy {policy.name} (sha256 {policy.content_hash[:12]}…)."]
     if policy.title:
@@ -90,6 +97,8 @@ def describe(policy: Policy, *, can_label: bool = True, returns_open: bool = Tru
                          ("when the problem is ours", s.refund_on_merchant_fault)) if on])
         or "never") + ".")
     out.extend(_return_shipping(policy, can_label) if returns_open else _no_return(policy))
+    if test_mode:
+        out.append(TEST_MODE)
     trouble = policy.trouble
     out.append(f"We look for trouble: overpayments {_on(trouble.overpayment.enabled)}, "
                f"duplicate charges {_on(trouble.duplicate_charge.enabled)} "

@@ -369,11 +369,13 @@ class Policy:
     def _reason_actions(self) -> dict[Reason, Action]:
         return dict(self.reasons)
 
-    def describe(self, *, can_label: bool = True, returns_open: bool = True) -> list[str]:
+    def describe(self, *, can_label: bool = True, returns_open: bool = True,
+                 test_mode: bool = False) -> list[str]:
         """The rules in plain words, one sentence each; ``can_label``: whether the shop can buy
         the prepaid labels the policy asks for (told by the caller: a carrier is configured);
         ``returns_open``: whether a return is opened for the parcel (a return address is
-        configured)."""
+        configured); ``test_mode``: no Stripe key or a test key (no promise is told)."""
         from policies.description import describe
 
-        return describe(self, can_label=can_label, returns_open=returns_open)
+        return describe(self, can_label=can_label, returns_open=returns_open,
+                        test_mode=test_mode)

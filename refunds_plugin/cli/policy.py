@@ -3,9 +3,10 @@
 ``check FILE`` accepts a path or ``preset:NAME`` and prints the rules in plain words (exit 1 on an
 invalid file). ``explain`` builds order facts and a return request from flags (one line, the
 quick way) or from a JSON file (``{"now", "facts", "request"}``, amounts in minor units) and
-prints the decision with its full rule trace, as a table or ``--json``; refunds and store credit
-go in the steps of the payment's provider, as the service sends them (``--paid-with``, default
-Stripe: 0.010 for KWD; ``ledger.facts.step_for``), and the table says which. ``simulate`` replays
+prints the decision with its full rule trace, as a table or ``--json`` (with ``test_mode``; in
+test mode neither promises when money goes); refunds and store credit go in the steps of the
+payment's provider, as the service sends them (``--paid-with``, default Stripe: 0.010 for KWD;
+``ledger.facts.step_for``), and the table says which. ``simulate`` replays
 the return decisions in the ledger under a candidate policy (read-only, see
 ``finance/simulation.py``) and reports totals first, then every changed decision; those arrive as
 JSON lines in a spool file, so a large ledger is printed without holding its rows in memory.
@@ -105,10 +106,13 @@ def check(spec: str, as_json: bool) -> None:
                              ship_scan_warning(pol, config.can_label,
                                                bool(config.return_addresses)))
                  if w]
-    rules = pol.describe(can_label=config.can_label, returns_open=bool(config.return_addresses))
+    test = money_modes(config)["stripe"] != "live"  # as ``explain`` says it per order
+    rules = pol.describe(can_label=config.can_label, returns_open=bool(config.return_addresses),
+                         test_mode=test)
     if as_json:
         click.echo(json.dumps({"valid": True, "name": pol.name, "content_hash": pol.content_hash,
-                               "rules": rules, "warnings": warnings}, indent=2))
+                               "test_mode": test, "rules": rules, "warnings": warnings},
+                              indent=2))
         return
     click.echo(f"OK: {spec} is a valid policy named {pol.name!r}, sha256 {pol.content_hash}")
     for line in rules[1:]:
@@ -182,8 +186,11 @@ def explain(spec: str, input_file: str | None, now_at: datetime | None, as_json:
     if test:
         facts = replace(facts, can_charge=False)
     decision = policies.evaluate(pol, facts, request, now)
-    if as_json:
-        click.echo(json.dumps(decision.to_dict(), indent=2, default=str))
+    if as_json:  # in test mode, as the human output: flagged, and no promise
+        told = decision.to_dict() | {"test_mode": test}
+        if test:
+            told["explanation"] = without_promise(decision.explanation)
+        click.echo(json.dumps(told, indent=2, default=str))
     else:
         said = [paid_with(facts), labels_line(pol, facts), returns_line(facts),
                 money_line(test), render(decision, test_mode=test)]
