@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from policies.policy import Action, AmountTable, Anchor, Policy, RefundOn, Scope, ShipOn
+from policies.published import fault_window_ends
 from refunds_plugin.domain.kinds import ResolutionKind
 from refunds_plugin.money import Money
 
@@ -49,8 +50,13 @@ def describe(policy: Policy, *, can_label: bool = True, returns_open: bool = Tru
         out.append(f"Items tagged {', '.join(policy.final_sale.tags)} are final sale: "
                    f"{_OUTSIDE[policy.final_sale.action]} unless the problem is ours.")
     shipping = " with shipping" if policy.shipping.refund_on_merchant_fault else ""
-    out.append("Damaged, defective, wrong, not-as-described or never-received items always get "
-               f"a full refund{shipping} and no fees.")
+    if fault_window_ends(policy):  # the window applies to our faults too
+        out.append("Damaged, defective, wrong, not-as-described or never-received items get a "
+                   f"full refund{shipping} and no fees within the return window (later requests "
+                   f"are {_OUTSIDE[w.outside]}).")
+    else:
+        out.append("Damaged, defective, wrong, not-as-described or never-received items always "
+                   f"get a full refund{shipping} and no fees.")
     for reason, action in policy.reasons:
         label = reason.value.replace("_", " ")
         said = "store credit only" if action is Action.CREDIT else _OUTSIDE[action]

@@ -63,6 +63,15 @@ def returns_permitted(policy: Policy) -> bool:
     return any(policy.reason_action(r) is not Action.DECLINE for r in CUSTOMER_REASONS)
 
 
+def fault_window_ends(policy: Policy) -> bool:
+    """Whether a return that is our fault can come too late: the window (``eligibility.window``)
+    applies to every reason, so only an unlimited window, or one whose end still accepts
+    (``outside: accept``), takes it back always."""
+    w = policy.window
+    return w.outside is not Action.ACCEPT and (
+        w.days is not None or any(o.days is not None for o in w.overrides))
+
+
 def shipping_fee(policy: Policy, can_label: bool) -> AmountTable | None:
     """The return-shipping fee a customer may pay for a return that is not our fault: the label
     fee when they pay the label and one is bought, else the older ``fees.return_shipping``
@@ -101,11 +110,19 @@ def customer_sentences(policy: Policy, *, can_label: bool = True, returns_open: 
         out.append(said("Items sold as final sale can be returned for store credit only.")
                     if policy.final_sale.action is Action.CREDIT else
                     said("Items sold as final sale cannot be returned for a change of mind."))
-    out.append(said("If an item arrives damaged, faulty or wrong, or never arrives, you always "
-                    "get a full refund, including shipping, with no fees.")
-               if policy.shipping.refund_on_merchant_fault else
-               said("If an item arrives damaged, faulty or wrong, or never arrives, you always "
-                    "get a full refund with no fees."))
+    shipping = policy.shipping.refund_on_merchant_fault
+    if fault_window_ends(policy):  # a fault told after the window is decided as the window says
+        out.append(said("If an item arrives damaged, faulty or wrong, or never arrives, and you "
+                        "tell us within the return window, you get a full refund, including "
+                        "shipping, with no fees.") if shipping else
+                   said("If an item arrives damaged, faulty or wrong, or never arrives, and you "
+                        "tell us within the return window, you get a full refund with no fees."))
+    else:
+        out.append(said("If an item arrives damaged, faulty or wrong, or never arrives, you "
+                        "always get a full refund, including shipping, with no fees.")
+                   if shipping else
+                   said("If an item arrives damaged, faulty or wrong, or never arrives, you "
+                        "always get a full refund with no fees."))
     kinds = set(r.allow)
     if kinds == {ResolutionKind.REFUND}:
         out.append(said("Your money goes back to your original payment."))

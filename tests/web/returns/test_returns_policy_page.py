@@ -125,8 +125,8 @@ def test_fixed_fees_are_published_as_money_in_each_currencys_decimals(
     }
     assert _sentences(shop, "en") == [
         "You can return items within 30 days of delivery.",
-        "If an item arrives damaged, faulty or wrong, or never arrives, you always get a full "
-        "refund, including shipping, with no fees.",
+        "If an item arrives damaged, faulty or wrong, or never arrives, and you tell us within "
+        "the return window, you get a full refund, including shipping, with no fees.",
         "You can choose a refund to your original payment or store credit.",
         "You can also exchange an item for another one.",
         "Choosing store credit adds a bonus of 10%.",
@@ -176,8 +176,8 @@ def test_credit_first_reads_in_english_and_in_german(
     assert _sentences(shop, "en") == [
         "You can return items within 90 days of delivery.",
         "Items sold as final sale can be returned for store credit only.",
-        "If an item arrives damaged, faulty or wrong, or never arrives, you always get a full "
-        "refund, including shipping, with no fees.",
+        "If an item arrives damaged, faulty or wrong, or never arrives, and you tell us within "
+        "the return window, you get a full refund, including shipping, with no fees.",
         "You can choose a refund to your original payment or store credit.",
         "A refund to your original payment is possible for 14 days; after that, you get store "
         "credit.",
@@ -192,8 +192,9 @@ def test_credit_first_reads_in_english_and_in_german(
         "Sie können Artikel innerhalb von 90 Tagen nach der Lieferung zurückgeben.",
         "Artikel, die vom Umtausch ausgeschlossen sind, können nur gegen Guthaben "
         "zurückgegeben werden.",
-        "Kommt ein Artikel beschädigt, defekt, falsch oder gar nicht an, erhalten Sie immer "
-        "eine volle Erstattung einschließlich Versand, ohne Gebühren.",
+        "Kommt ein Artikel beschädigt, defekt, falsch oder gar nicht an und melden Sie es uns "
+        "innerhalb der Rückgabefrist, erhalten Sie eine volle Erstattung einschließlich Versand, "
+        "ohne Gebühren.",
         "Sie können zwischen einer Erstattung auf Ihre ursprüngliche Zahlungsart und Guthaben "
         "wählen.",
         "Eine Erstattung auf Ihre ursprüngliche Zahlungsart ist 14 Tage lang möglich; danach "
@@ -220,8 +221,8 @@ def test_the_default_policy_reads_in_english_and_german_with_its_heading(
         "Sie können Artikel innerhalb von 365 Tagen nach der Zahlung zurückgeben.")
     assert _sentences(default_shop, "en") == [
         "You can return items within 365 days of payment.",
-        "If an item arrives damaged, faulty or wrong, or never arrives, you always get a full "
-        "refund, including shipping, with no fees.",
+        "If an item arrives damaged, faulty or wrong, or never arrives, and you tell us within "
+        "the return window, you get a full refund, including shipping, with no fees.",
         "Your money goes back to your original payment.",
         "You send items back yourself, by post, with the instructions we give you.",
         "Please send them within 30 days of our answer.",
