@@ -94,7 +94,9 @@ class LineOption:
     remaining: int  # units not yet returned
     state: str
     until: datetime | None  # the window's last open moment; None for life or no date known
-    refund_until: datetime | None  # last moment a refund (not credit) is available, if ahead
+    # last moment a refund (not credit) is available: ahead on an ``open`` line; passed on a
+    # ``credit_only`` one whose refund period ended (None: no refund period)
+    refund_until: datetime | None
     note: str  # the policy's own sentence when the line is not simply open
     exchange_to: tuple[Variant, ...] = ()  # other sizes/colours it may be exchanged for
     # what one unit of each costs the customer: its list price with the line's discount carried
@@ -201,10 +203,24 @@ def _situation(facts: OrderFacts,
         return state, until, None, "" if state == "final_sale" else final.message
     refund_until: datetime | None = None
     if period is not None and isinstance(period.saw.get("refund_within_days"), int) and start:
-        if period.verdict == "adjust":
-            return "credit_only", until, None, period.message
         refund_until = deadline.last_moment(start, int(period.saw["refund_within_days"]))
+        if period.verdict == "adjust":  # the refund period ended at ``refund_until``
+            return "credit_only", until, refund_until, period.message
     return "open", until, refund_until, ""
+
+
+# the states of a line that a customer's own reason may still get refunded (now or once a
+# person approves); every other line is credit, declined or already asked back
+_REFUNDABLE = frozenset({"open", "review", "late_review", "no_date"})
+
+
+def refund_for_faults_only(options: list[LineOption]) -> bool:
+    """Whether a refund to the original payment is left only for a fault of ours (damaged,
+    wrong, never arrived: ``resolution`` refunds those whatever the line): every line left is
+    store credit for the customer's own reasons (the refund period ended, the window passed into
+    credit, final sale) or cannot come back, so the form does not offer it as a plain choice."""
+    return any(o.state in ("credit_only", "late_credit") for o in options) \
+        and not any(o.state in _REFUNDABLE for o in options)
 
 
 @dataclass(frozen=True)

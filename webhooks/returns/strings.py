@@ -71,6 +71,8 @@ ENGLISH: dict[str, str] = {
     "returnable_forever": N_("You can return this at any time."),
     "returnable_no_date": N_("We will check the dates for this item."),
     "refund_until": N_("A refund to your original payment is available until {date}."),
+    "refund_ended": N_("A refund to your original payment was available until {date}; for "
+                       "this item you now get store credit."),
     # a unit is taken once a return is asked for, long before it is back: say that, not "returned"
     "already_returned": N_("A return has already been requested for this item."),
     "partly_requested": N_(
@@ -132,6 +134,10 @@ ENGLISH: dict[str, str] = {
         "refund or store credit instead. Nothing else will be sent to you for this exchange."
     ),
     "resolution_refund": N_("Refund to my original payment"),
+    # every line left is credit for the customer's own reasons: only our faults are refunded
+    "resolution_refund_faults": N_("Refund to my original payment (only for an item that is "
+                                   "damaged, faulty, wrong or not as described, or never "
+                                   "arrived)"),
     "resolution_credit": N_("Store credit"),
     "resolution_credit_bonus": N_("Store credit, with a {percent}% bonus"),
     "resolution_only_refund": N_("Your money goes back to your original payment."),

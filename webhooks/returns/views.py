@@ -360,6 +360,7 @@ def _form(facts: OrderFacts, form_token: str, errors: list[form_mod.Problem],
                  withdrawal=withdrawals.offered(rt.config, rt.engine, facts.order_id),
                  form_token=form_token,
                  choices=ret.choices(rt.policy), reasons=list(Reason),
+                 refund_faults_only=ret.refund_for_faults_only(options),
                  errors=form_mod.on_fields(errors, shown),
                  field_errors=form_mod.by_field(errors, shown),
                  values=values or {})

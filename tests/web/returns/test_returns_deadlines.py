@@ -77,11 +77,36 @@ def test_a_refund_is_promised_until_the_last_day_the_policy_grants_one(
     clock.now = REFUND_LAST + TICK
     page, granted = _quote(shop, "refund")
     assert page == ["You can return this until 19 February 2027, 09:59 UTC.",
-                    "Refunds to the original payment are available for 14 days; after that we "
-                    "give store credit."]
+                    "A refund to your original payment was available until 5 December 2026, "
+                    "09:59 UTC; for this item you now get store credit."]
     assert granted == ["If you send this request, it is approved straight away:",
                        "Store credit: 27.50 USD (including a 2.50 USD bonus)"]
-    assert "until 5 December" not in " ".join(page)  # never a past day as a promise
+    assert "is available until 5 December" not in " ".join(page)  # never a past day as a promise
+
+
+def test_after_the_refund_period_the_refund_choice_says_it_is_only_for_our_faults(
+    shop_at: object,
+) -> None:
+    """The form offers no plain refund it will not give: past the refund period a change of mind
+    gets store credit, and only a fault of ours is still refunded."""
+    shop, clock = shop_at("preset:credit-first")  # type: ignore[operator]
+    clock.now = REFUND_LAST
+    assert words(open_form(shop.app.test_client()), "radio") == [
+        "Store credit, with a 10% bonus", "Refund to my original payment"]
+
+    clock.now = REFUND_LAST + TICK
+    client = shop.app.test_client()
+    assert words(open_form(client), "radio") == [
+        "Store credit, with a 10% bonus",
+        "Refund to my original payment (only for an item that is damaged, faulty, wrong or not "
+        "as described, or never arrived)"]
+    broken = submit(client, open_form(client), step="quote", **{
+        "line-0-qty": "1", "line-0-reason": "damaged", "resolution": "refund"})
+    assert words(broken, "amount") == ["Refund to your original payment: 25.00 USD"]
+    client.environ_base["HTTP_ACCEPT_LANGUAGE"] = "de"
+    assert words(open_form(client), "note")[0] == (
+        "Eine Erstattung auf Ihre ursprüngliche Zahlungsart war bis zum 5. Dezember 2026, "
+        "09:59 Uhr UTC möglich; für diesen Artikel erhalten Sie jetzt Guthaben.")
 
 
 def test_the_return_window_ends_on_the_day_the_policy_last_accepts(shop_at: object) -> None:
