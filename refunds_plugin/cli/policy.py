@@ -59,7 +59,13 @@ from refunds_plugin.intake.physical import labelled
 from refunds_plugin.language.catalogue import english
 from refunds_plugin.language.said import render as said_again
 from refunds_plugin.ledger.facts import step_for
-from refunds_plugin.money import AmountError, CurrencyError, Money, normalize_currency
+from refunds_plugin.money import (
+    AmountError,
+    CurrencyError,
+    Money,
+    exponent,
+    normalize_currency,
+)
 from refunds_plugin.routing import money_modes
 from refunds_plugin.shipping.listing import (
     address_warning,
@@ -70,6 +76,7 @@ from refunds_plugin.shipping.listing import (
 )
 
 _REASONS = [r.value for r in Reason]
+COUNT = click.IntRange(min=0)  # a count of units, days, orders: never negative (exit 2 if so)
 
 
 def invalid_json(exc: policies.PolicyError) -> dict[str, Any]:
@@ -132,9 +139,10 @@ def check(spec: str, as_json: bool) -> None:
 @click.option("--currency", default="USD", show_default=True,
               help="The order's currency (ISO 4217).")
 @click.option("--price", default="25.00", show_default=True, help="Unit price, decimal.")
-@click.option("--ordered", default=1, show_default=True, help="Units on the order.")
-@click.option("--quantity", default=1, show_default=True, help="Units to return.")
-@click.option("--returned", default=0, show_default=True,
+@click.option("--ordered", default=1, show_default=True, type=click.IntRange(min=1),
+              help="Units on the order.")
+@click.option("--quantity", default=1, show_default=True, type=COUNT, help="Units to return.")
+@click.option("--returned", default=0, show_default=True, type=COUNT,
               help="Units already asked back (earlier returns approved or in review).")
 @click.option("--reason", type=click.Choice(_REASONS), default="changed_mind", show_default=True,
               help="Why it comes back.")
@@ -145,16 +153,19 @@ def check(spec: str, as_json: bool) -> None:
 @click.option("--tag", "tags", multiple=True, help="Product tag (repeatable).")
 @click.option("--collection", "collections", multiple=True, help="Collection (repeatable).")
 @click.option("--shipping", default="0", show_default=True, help="Order shipping, decimal.")
-@click.option("--days-since-delivery", "days", default=10, show_default=True,
+@click.option("--days-since-delivery", "days", default=10, show_default=True, type=COUNT,
               help="Days from delivery to the request (paid 2 days before delivery).")
 @click.option("--disputed", is_flag=True, help="The payment is disputed.")
-@click.option("--orders", default=1, show_default=True, help="Customer's orders so far.")
+@click.option("--orders", default=1, show_default=True, type=COUNT,
+              help="Customer's orders so far.")
 @click.option("--total-paid", default=None, help="Customer's lifetime spend (default: order).")
-@click.option("--months", default=0, show_default=True, help="Months as a customer.")
-@click.option("--recent-refunds", default=0, show_default=True, help="Refunds in abuse window.")
+@click.option("--months", default=0, show_default=True, type=COUNT, help="Months as a customer.")
+@click.option("--recent-refunds", default=0, show_default=True, type=COUNT,
+              help="Refunds in abuse window.")
 @click.option("--recent-refunded", default="0", show_default=True, help="Value of those.")
 @click.option("--total-refunded", default="0", show_default=True, help="Lifetime refunded.")
-@click.option("--not-received", default=0, show_default=True, help="Past 'not received' claims.")
+@click.option("--not-received", default=0, show_default=True, type=COUNT,
+              help="Past 'not received' claims.")
 @click.option("--exchange-for", default=None, metavar="SKU",
               help="Ask to exchange the line for this item instead of a refund.")
 @click.option("--exchange-price", default=None,
@@ -239,13 +250,19 @@ def _from_flags(now: datetime, **f: Any) -> tuple[OrderFacts, ReturnRequest]:
         raise click.BadParameter(f"expected an ISO 4217 code such as USD, found "
                                  f"{f['currency']!r}", param_hint="'--currency'") from None
 
+    example = Money(25 * 10 ** exponent(cur), cur).decimal_string()  # 25.00, 25 JPY, 25.000
+
     def minor(name: str) -> int:
+        hint = f"'--{name.replace('_', '-')}'"
         try:
-            return Money.parse(f[name], cur).minor
+            amount = Money.parse(f[name], cur).minor
         except AmountError as exc:
-            raise click.BadParameter(f"expected an amount in {cur} such as 25.00, found "
-                                     f"{f[name]!r} ({exc})",
-                                     param_hint=f"'--{name.replace('_', '-')}'") from None
+            raise click.BadParameter(f"expected an amount in {cur} such as {example}, found "
+                                     f"{f[name]!r} ({exc})", param_hint=hint) from None
+        if amount < 0:  # no order is paid, shipped or refunded a negative amount
+            raise click.BadParameter(f"expected an amount of 0 or more in {cur} such as "
+                                     f"{example}, found {f[name]!r}", param_hint=hint)
+        return amount
 
     item = None
     if f["exchange_for"]:

@@ -28,6 +28,18 @@ def run(*args: str) -> object:
     (["--total-paid", "1.234"], "Error: Invalid value for '--total-paid': expected an amount in "
                                 "USD such as 25.00, found '1.234' (1.234 has more decimals than "
                                 "USD allows (2))"),
+    # a negative amount or count is no order: refused, never decided as one
+    (["--price", "-5"], "Error: Invalid value for '--price': expected an amount of 0 or more in "
+                        "USD such as 25.00, found '-5'"),
+    (["--shipping", "-3"], "Error: Invalid value for '--shipping': expected an amount of 0 or "
+                           "more in USD such as 25.00, found '-3'"),
+    (["--ordered", "-1"], "Error: Invalid value for '--ordered': -1 is not in the range x>=1."),
+    (["--returned", "-1"], "Error: Invalid value for '--returned': -1 is not in the range x>=0."),
+    # the example is an amount the currency has: no decimals in JPY, three in KWD
+    (["--currency", "jpy", "--price", "25.5"], "Error: Invalid value for '--price': expected an "
+     "amount in JPY such as 25, found '25.5' (25.5 has more decimals than JPY allows (0))"),
+    (["--currency", "KWD", "--price", "-1.000"], "Error: Invalid value for '--price': expected an "
+     "amount of 0 or more in KWD such as 25.000, found '-1.000'"),
 ])
 def test_explain_says_which_flag_is_wrong_in_words(args: list[str], said: str) -> None:
     result = run("explain", *args)
