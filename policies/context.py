@@ -71,7 +71,7 @@ def build_context(policy: Policy, facts: OrderFacts, request: ReturnRequest,
         anchor=anchor, anchor_at=anchor_at, refundable=refundable, disputed=disputed,
         age_days=None if anchor_at is None else max(0, (now - anchor_at).days),
         currency=facts.currency, captured=captured, already_refunded=already,
-        free=facts.total_amount == 0 and captured == 0,
+        free=facts.total_amount == 0 and captured == 0,  # ``OrderFacts.free``, in this pass
         lines={ln.id: ln for ln in facts.lines}, returned=returned,
         worded=worded, said=words.said, named=words.named, result=words.result,
     )

@@ -185,6 +185,11 @@ class OrderFacts:
     def disputed(self) -> bool:
         return any(p.disputed for p in self.payments)
 
+    @property
+    def free(self) -> bool:
+        """A free order: nothing was owed and nothing captured, so no money can go back."""
+        return self.total_amount == 0 and self.captured == 0
+
 
 @_slot_init
 @dataclass(frozen=True, slots=True)

@@ -142,6 +142,8 @@ ENGLISH: dict[str, str] = {
     "resolution_credit_bonus": N_("Store credit, with a {percent}% bonus"),
     "resolution_only_refund": N_("Your money goes back to your original payment."),
     "resolution_only_credit": N_("You get store credit."),
+    # a free order's form: no refund or credit to choose (the policy's own sentence, translated)
+    "order_free": N_("This order was free, so there is no money to return."),
     "submit": N_("Send my return request"),
     "pick_something": N_("Please choose at least one item to return."),
     "pick_reason": N_("Please choose a reason for {item}."),
@@ -172,6 +174,7 @@ ENGLISH: dict[str, str] = {
         "checked your return."
     ),
     "answer_nothing_left": N_("After fees there is nothing left to refund."),
+    "answer_nothing_due": N_("No money is due for this request."),  # nothing owed: no fees
     "answer_exchange": N_("In exchange you get: {items}"),
     "answer_exchange_charge": N_("You pay the difference: {amount}"),
     "fee_return_shipping": N_("Return shipping fee, taken off: {amount}"),
