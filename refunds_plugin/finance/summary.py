@@ -18,9 +18,10 @@ What each figure means (the summary page says the same):
   with what the policy would give; review_approved / review_approved_amount: those a person
   approved, with the final amount (a change made on approval included); review_declined: those
   a person declined; sent_to_review: all of them, however they stand;
-- kept: returns granted (``rows.granted_by``: approved by the policy or a person, and not
-  declined by one since) without sending the item back, the items' value the customer keeps
-  (the final amount). A
+- kept: the value of the items the customer keeps in returns granted (``rows.granted_by``:
+  approved by the policy or a person, and not declined by one since): where nothing is sent
+  back, the final amount; where some items stay and others come back, the staying items'
+  value, as the insights count it (``return_figures.kept``). A
   correction the shop made itself (an overpayment, a duplicate charge) returns no item, so it
   is never "kept": its money is counted once, under refunded.
 - return_labels: the prepaid return labels bought for the period's decisions and what they cost
@@ -68,6 +69,7 @@ from refunds_plugin.ledger.tables import (
     orders,
     payments,
     refund_attempts,
+    return_figures,
     return_shipments,
     reviews,
 )
@@ -229,7 +231,9 @@ def summarize(
             decisions.c.body,
             reviews.c.status.label("review_status"),
             reviews.c.adjusted_amount,
-        ).select_from(decisions.outerjoin(reviews, reviews.c.decision_id == decisions.c.id))
+            return_figures.c.kept.label("kept_lines"),
+        ).select_from(decisions.outerjoin(reviews, reviews.c.decision_id == decisions.c.id)
+                      .outerjoin(return_figures, return_figures.c.decision_id == decisions.c.id))
         ships = {r.decision_id: r for r in conn.execute(_period(
             select(return_shipments.c.decision_id, return_shipments.c.released_at,
                    return_shipments.c.label_amount, return_shipments.c.label_currency)
@@ -287,6 +291,9 @@ def _add_decision(out: Summary, dec: Any, attempts: list[Any], now: datetime,
     # a person's approval may have changed the amount: the final one counts
     final = int(dec.adjusted_amount if dec.adjusted_amount is not None else dec.amount)
     granted = granted_by(dec.outcome, dec.review_status)
+    # every item stays: the final amount; some stay, others come back: those items' value
+    # as the insights count it (``return_figures.kept``, final after a person's change)
+    kept = final if body.get("return_required", True) is False else int(dec.kept_lines or 0)
     for t in (total, per_day):
         t.decisions += 1
         if dec.outcome == "review":
@@ -299,9 +306,8 @@ def _add_decision(out: Summary, dec: Any, attempts: list[Any], now: datetime,
             else:  # open: waiting for a person
                 t.review_count += 1
                 t.review_amount += int(dec.amount)
-        if (granted and body.get("return_required", True) is False
-                and dec.kind == DecisionKind.RETURN):
-            t.kept += final
+        if granted and dec.kind == DecisionKind.RETURN:
+            t.kept += kept
         if swapped is not None and swapped.status != "fallen_back" and body.get("exchange"):
             ex = Exchange.from_dict(body["exchange"])
             t.exchanges += 1

@@ -69,8 +69,9 @@ def test_a_shop_gone_live_still_reads_its_dry_run_attempts_as_moving_no_money(
             "carried it out in its test mode (a test key), so no real money moved.") in page
     assert "the service runs in dry run" not in page
     summary = client.get("/finance/summary", headers=headers).get_data(as_text=True)
-    assert ("<dt>Kept (no return)</dt><dd>returns approved (by the policy or a person, at the "
-            "final amount) without sending the item back: the value of the items the customer "
-            "keeps. It is also in refunded, credited, dry run or Stripe test mode;") in summary
+    assert ("<dt>Kept (no return)</dt><dd>the value of the items customers keep without "
+            "sending them back, in returns approved by the policy or a person: the final amount "
+            "when every item stays, the kept items' value when other items of the same return "
+            "come back. It is also in refunded, credited, dry run or Stripe test mode;") in summary
     assert '<td data-label="Dry run" class="num">25.00 EUR</td>' in summary
     live.runtime.engine.dispose()
