@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from flask import Flask, Response, request
+from flask import Flask, Response, g, request
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
 from flask_wtf.csrf import CSRFProtect
@@ -59,9 +59,18 @@ def _headers_for(config: Config) -> Callable[[Response], Response]:
             h.setdefault("Cache-Control", "no-store")
         if resp.status_code not in (429, 503):  # the limiter adds it to every limited answer
             h.pop("Retry-After", None)
+        elif resp.status_code == 429 and "retry_after" in g:  # the wait the view gave
+            h["Retry-After"] = str(g.retry_after)
         return resp
 
     return add
+
+
+def retry_after(seconds: int) -> None:
+    """This request's 429 waits ``seconds``: its ``Retry-After`` says so. The limiter writes the
+    wait of the limit on the view on every limited answer (or a later one), even when a limit
+    the view checked itself refused it (``returns.lookup_limits``)."""
+    g.retry_after = seconds
 
 
 def needs_csrf() -> bool:

@@ -12,9 +12,15 @@ customer, while a guesser who got locked out cannot keep guessing from the same 
 this gives up: a guesser with many addresses gets one more try per fresh address once the order
 is locked (each also bounded by the per-address limit); the email is not an enumerable secret
 (20 tries an hour per address against an address space, not a PIN), so we accept that.
+
+A refusal says how long to wait for the limit that refused it (``order_wait``, ``address_wait``):
+the page's words and its ``Retry-After`` give the same figure.
 """
 
 from __future__ import annotations
+
+import math
+import time
 
 import limits
 from flask_limiter import Limiter
@@ -44,3 +50,16 @@ def failed(limiter: Limiter, setting: str, order: str, ip: str) -> None:
     rate = _rate(setting)
     limiter.limiter.hit(rate, FAILS, order)
     limiter.limiter.hit(rate, FAILS_HERE, order, ip)
+
+
+def order_wait(limiter: Limiter, setting: str, order: str, _ip: str = "") -> int:
+    """Seconds until the order's failure window ends and it is no longer locked."""
+    reset, _ = limiter.limiter.get_window_stats(_rate(setting), FAILS, order)
+    return max(1, math.ceil(reset - time.time()))
+
+
+def address_wait(limiter: Limiter) -> int:
+    """Seconds until the per-address limit that refused this request lets it in again (a
+    minute if no limit of Flask-Limiter's refused it)."""
+    refused_by = limiter.current_limit
+    return max(1, math.ceil(refused_by.window[0] - time.time())) if refused_by else 60

@@ -44,10 +44,7 @@ ENGLISH: dict[str, str] = {
         "What you entered contains an invisible control character that we cannot accept. "
         "Please remove it (type the text again rather than pasting it) and try again."
     ),
-    "too_many_tries": N_(
-        "Too many attempts. For your security, please wait a few minutes before trying again."
-    ),
-    "too_many_heading": N_("Please wait a moment"),
+    "too_many_heading": N_("Please wait before trying again"),  # then: too_many_tries
     "form_expired": N_("This form has expired. Please start your return again."),
     "form_expired_heading": N_("Please start again"),
     "start_again": N_("Start again"),
@@ -312,7 +309,8 @@ class Strings:
     """The page's sentences in the request's language: ``t.submit``, ``t["reason_other"]``,
     ``t.lang`` (the ``<html lang>``), ``t.date(value)`` (a date as the reader writes it),
     ``t.deadline(moment)`` (a deadline, with its time when it ends partway through a day) and
-    the sentences whose words follow a count (``t.too_many_units(…)``, ``t.units_price(…)``)."""
+    the sentences whose words follow a count (``t.too_many_units(…)``, ``t.units_price(…)``,
+    ``t.too_many_tries(minutes)``)."""
 
     def __getitem__(self, key: str) -> str:
         return gettext(ENGLISH[key])
@@ -334,6 +332,13 @@ class Strings:
         return ngettext("%(item)s: you can return only %(left)s, not %(qty)s.",
                         "%(item)s: you can return at most %(left)s, not %(qty)s.",
                         left, item=item, left=left, qty=qty)
+
+    def too_many_tries(self, minutes: int) -> str:
+        """Too many look-ups: how long to wait, as the answer's ``Retry-After`` says."""
+        return ngettext("Too many attempts. For your security, please wait %(num)s minute "
+                        "before trying again.",
+                        "Too many attempts. For your security, please wait %(num)s minutes "
+                        "before trying again.", minutes)
 
     def units_price(self, amount: str, units: int) -> str:
         """What ``units`` units are worth together, where one unit's share would be rounded

@@ -53,6 +53,7 @@ from refunds_plugin.ledger import text
 from refunds_plugin.notify import links
 from refunds_plugin.notify.theme import theme
 from refunds_plugin.routing import no_money_moves
+from webhooks import security
 from webhooks.language import chosen_locale
 from webhooks.returns import decided, languages, lookup_limits, policy_page, render
 from webhooks.returns import feedback as feedback_mod
@@ -217,9 +218,16 @@ def page_missing() -> tuple[str, int]:
 
 def _http_error(exc: HTTPException) -> tuple[str, int]:
     t = _t()
-    if exc.code == 429:
-        return _message(t.too_many_heading, t.too_many_tries, 429)
+    if exc.code == 429:  # the per-address limit on the look-up
+        return _too_many(lookup_limits.address_wait(current_app.extensions["limiter"]))
     return _message(t.error_heading, t.error_body, exc.code or 500)
+
+
+def _too_many(seconds: int) -> tuple[str, int]:
+    """A refused look-up: its words and its ``Retry-After`` give the same wait."""
+    security.retry_after(seconds)
+    t = _t()
+    return _message(t.too_many_heading, t.too_many_tries(-(-seconds // 60)), 429)
 
 
 # --- views ------------------------------------------------------------------------------------
@@ -245,7 +253,7 @@ def lookup() -> Any:
     guard = (limiter, current_app.config["RETURNS_LOOKUP_LIMIT_ORDER"],
              ret.normalize_order_number(number)[:255], get_remote_address())
     if lookup_limits.refused(*guard, matched=facts is not None):
-        return _message(t.too_many_heading, t.too_many_tries, 429)
+        return _too_many(lookup_limits.order_wait(*guard))
     if facts is None:  # unknown order and wrong email: one answer, word for word
         lookup_limits.failed(*guard)
         return _page("lookup.html", 404, order_number=number, email=email, error=t.not_found,

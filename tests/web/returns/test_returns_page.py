@@ -86,7 +86,7 @@ def test_wrong_emails_lock_the_order_for_guessers_but_not_for_the_customer(
 
     assert guesses == [404, 404, 404]
     assert (stranger.status_code, guesser.status_code) == (429, 429)
-    assert "Too many attempts. For your security, please wait a few minutes before trying " \
+    assert "Too many attempts. For your security, please wait 15 minutes before trying " \
         "again." in stranger.get_data(as_text=True)
     _no_items(stranger)
     _no_items(guesser)
