@@ -32,8 +32,9 @@ def mail() -> None:
 def preview_cmd(kind: str, decision_id: str, as_html: bool, as_json: bool) -> None:
     """Render KIND about a recorded decision: its subject, recipient and text (or HTML).
     Nothing is enqueued or sent. KIND: one of the kinds listed below; approved, in_review and
-    declined only as the decision stands (refused otherwise, naming the one that fits)."""
-    from refunds_plugin.notify.preview import OUTCOME_KINDS, preview
+    declined only as the decision stands, and refund_sent, credit_issued and refund_failed only
+    for the money the decision moves (refused otherwise, naming the one that fits)."""
+    from refunds_plugin.notify.preview import OUTCOME_KINDS, NotSent, preview
 
     runtime = startup.runtime("the policy is invalid", config=startup.config(),
                               with_executor=False)
@@ -44,6 +45,8 @@ def preview_cmd(kind: str, decision_id: str, as_html: bool, as_json: bool) -> No
                             runtime.service.clock())
         except NotFound as exc:  # found by --decision, but its body cannot be read
             raise click.ClickException(exc.message) from None
+        except NotSent as exc:  # a money email this decision is never sent
+            raise Refused(exc.message) from None
     finally:
         runtime.engine.dispose()
     if kind in OUTCOME_KINDS and kind != shown.fits:

@@ -7,6 +7,8 @@ causes live elsewhere (the return-by reminder, the label, the item received, the
 instant exchange's original due) show what the outbox recorded under the decision's cause
 (``return:<id>``, ``return:<id>:…``, ``exchange-due:<id>``), the latest one; only when there is
 none yet (and for the withdrawal receipt) are dates, links and statement examples, and say so.
+A money email a decision is never sent (``refund_sent`` about store credit only, any of them about
+a decision that moves no money) has no preview either (``NotSent``, naming the ones that apply).
 A decision whose body cannot be read has no preview (``NotFound``, saying why); one whose
 ``said`` cannot be read shows its stored English explanation, as its mails would.
 """
@@ -20,7 +22,7 @@ from typing import Any
 
 from sqlalchemy import Connection, Engine, or_, select
 
-from refunds_plugin.errors import NotFound
+from refunds_plugin.errors import InputError, NotFound
 from refunds_plugin.language import written_in
 from refunds_plugin.ledger.tables import (
     decisions,
@@ -39,7 +41,10 @@ from refunds_plugin.notify.outbox import asked_until, read_said
 from refunds_plugin.notify.reads import dry_run_of, order_names
 from refunds_plugin.notify.render import Rendered, Renderer
 
-MONEY_KINDS = {"refund_sent": "refund", "refund_failed": "refund", "credit_issued": "credit"}
+# the money emails and the attempts they are sent for (a failed store credit is told as
+# ``refund_failed`` too: ``notify.causes``)
+MONEY_KINDS = {"refund_sent": ("refund",), "credit_issued": ("credit",),
+               "refund_failed": ("refund", "credit")}
 # recorded by other rooms under the return's or the exchange's cause (``notify.causes``)
 ELSEWHERE = ("item_received", "return_reminder", "label_ready", "return_expired",
              "exchange_original_due")
@@ -112,17 +117,21 @@ def preview(engine: Engine, renderer: Renderer, kind: str, decision_id: str,
             select(orders.c.locale).where(orders.c.order_id == row.order_id)).scalar())
         example = False
         if kind in MONEY_KINDS:
+            moves = _moves(conn, decision, decision_id)
+            sent_for = [k for k in MONEY_KINDS[kind] if k in moves]
+            if not sent_for:
+                raise NotSent(_not_sent(kind, decision_id, moves), code="mail_not_sent")
             attempt_id = conn.execute(
                 select(refund_attempts.c.id)
                 .where(refund_attempts.c.decision_id == decision_id,
-                       refund_attempts.c.kind == MONEY_KINDS[kind])
+                       refund_attempts.c.kind.in_(sent_for))
                 .order_by(refund_attempts.c.seq.desc()).limit(1)).scalar_one_or_none()
             if attempt_id is not None:
                 context = attempt_context(conn, attempt_id)[0]
             else:
-                credit = kind == "credit_issued"
+                credit = sent_for[0] == "credit"
                 amount = decision.credit_amount if credit else decision.refund_amount
-                context |= {"attempt_id": "", "kind": MONEY_KINDS[kind], "amount": amount,
+                context |= {"attempt_id": "", "kind": sent_for[0], "amount": amount,
                             "bonus": 0, "credit_code": "EXAMPLE-CODE" if credit else None}
                 example = True
         recorded = _recorded(conn, kind, decision_id) if kind in ELSEWHERE else None
@@ -152,6 +161,34 @@ def preview(engine: Engine, renderer: Renderer, kind: str, decision_id: str,
     state, fits = standing(row.outcome, review)
     return Preview(kind, row.customer_email or "", renderer.render(kind, context, locale, now),
                    example, dry_run=bool(context.get("dry_run")), state=state, fits=fits)
+
+
+class NotSent(InputError):
+    """A money email asked of a decision that is never sent it (a refund's email about a
+    decision that gives store credit only): its preview would show a false email."""
+
+
+def _moves(conn: Connection, decision: Any, decision_id: str) -> set[str]:
+    """How the decision's money moves (``refund``, ``credit``): its attempts' kinds, or while it
+    has none, the kinds its figures give more than nothing of."""
+    made = set(conn.execute(select(refund_attempts.c.kind)
+                            .where(refund_attempts.c.decision_id == decision_id)).scalars())
+    if made:
+        return {str(k) for k in made}
+    return ({"refund"} if decision.refund_amount > 0 else set()) | (
+        {"credit"} if decision.credit_amount > 0 else set())
+
+
+def _not_sent(kind: str, decision_id: str, moves: set[str]) -> str:
+    words = {"refund": "a refund to the original payment", "credit": "store credit"}
+    if not moves:
+        return (f"decision {decision_id} moves no money: no {', '.join(MONEY_KINDS)} email is "
+                "ever sent for it")
+    fits = [k for k, sent_for in MONEY_KINDS.items() if moves & set(sent_for)]
+    gives = " and ".join(words[m] for m in sorted(moves, reverse=True))
+    return (f"decision {decision_id} gives {gives}: the {kind!r} email is never sent for it; "
+            f"the money emails that apply to it: {', '.join(fits)} (refunds mail preview "
+            f"{fits[0]} --decision {decision_id})")
 
 
 def _request_lines(stored_request: str | None) -> list[dict[str, Any]]:

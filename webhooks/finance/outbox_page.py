@@ -13,7 +13,7 @@ from refunds_plugin.errors import NotFound
 from refunds_plugin.finance import outbox as outbox_read
 from refunds_plugin.notify.kinds import KINDS, MAIL_KINDS
 from refunds_plugin.notify.outbox import STATUSES, resend_message
-from refunds_plugin.notify.preview import preview
+from refunds_plugin.notify.preview import NotSent, preview
 from webhooks.finance.pages import needs, page, refused
 from webhooks.finance.session import now, runtime, tell, told
 from webhooks.security import CSP
@@ -68,6 +68,8 @@ def _previewed() -> Any:
         return preview(runtime().engine, renderer, kind, decision_id, now())
     except NotFound as exc:
         return refused(404, exc.message)
+    except NotSent as exc:  # a money email this decision is never sent
+        return refused(400, exc.message)
 
 
 @bp.get("/preview")

@@ -197,14 +197,16 @@ def test_refunds_mail_preview_prints_what_would_be_sent(
     assert "https://returns.mugs.example/returns/status/" in out.output
     assert (f"How did we do? Answer one short question: https://returns.mugs.example/returns/"
             f"feedback/{decision_id}/") in out.output
-    for kind in ("approved", "refund_sent", "credit_issued"):  # declined: for a declined one
+    for kind in ("approved", "refund_sent"):  # declined: for a declined one
         html = runner.invoke(main, ["mail", "preview", kind, "--decision", decision_id, "--html"])
         assert html.exit_code == 0, html.output
         assert f'href="https://returns.mugs.example/returns/feedback/{decision_id}/' in html.output
         assert ">Tell us how we did</a>" in html.output
     as_json = json.loads(runner.invoke(
-        main, ["mail", "preview", "credit_issued", "--decision", decision_id, "--json"]).output)
-    assert as_json["example"] is True and "EXAMPLE-CODE" in as_json["text"]
+        main, ["mail", "preview", "refund_sent", "--decision", decision_id, "--json"]).output)
+    assert as_json["example"] is False and "25.00 USD" in as_json["text"]
+    credit = runner.invoke(main, ["mail", "preview", "credit_issued", "--decision", decision_id])
+    assert credit.exit_code == 2  # a refund: its customer is never sent the store credit's email
     missing = runner.invoke(main, ["mail", "preview", "approved", "--decision", "nope"])
     assert missing.exit_code == 2 and ("Error: Invalid value for '--decision': give a "
                                        "decision's id or its first 8 or more characters") \
