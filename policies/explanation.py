@@ -111,7 +111,15 @@ def without_promise(text: str) -> str:
 
 # said by decisions recorded before the send-back sentence carried its units: kept in the
 # catalogues so those decisions still read in every language
-EARLIER = (N_("Please send back {items}."),)
+EARLIER = (N_("Please send back {items}."),
+           # before the bonus sentences lost their article ("a 8.00 USD bonus"; here and in
+           # ``resolution._bonus``)
+           N_("give you {amount} in store credit (including a {bonus} bonus for choosing "
+              "credit)"),
+           N_("give you {amount} in store credit (including a {bonus} bonus)"),
+           N_("You get a {amount} bonus {why}."),
+           N_("You get a {amount} bonus {why} ({before} rounded down: store credit in "
+              "{currency} goes in steps of {step})."))
 
 
 def _each(units: dict[str, int]) -> Listed:
@@ -142,11 +150,11 @@ def _money(resolutions: tuple[Resolution, ...], cur: str, approved: bool,
     for c in credit:
         # credit given instead of a refund carries the bonus too, but was not chosen
         if c.bonus and chose_credit:
-            bits.append(said("give you {amount} in store credit (including a {bonus} bonus for "
-                             "choosing credit)", amount=amount(c.total, cur),
+            bits.append(said("give you {amount} in store credit (including a bonus of {bonus} "
+                             "for choosing credit)", amount=amount(c.total, cur),
                              bonus=amount(c.bonus, cur)))
         elif c.bonus:
-            bits.append(said("give you {amount} in store credit (including a {bonus} bonus)",
+            bits.append(said("give you {amount} in store credit (including a bonus of {bonus})",
                              amount=amount(c.total, cur), bonus=amount(c.bonus, cur)))
         else:
             bits.append(said("give you {amount} in store credit", amount=amount(c.total, cur)))

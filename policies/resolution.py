@@ -343,12 +343,12 @@ def _bonus(ctx: Context, credit: int, step: int, *, chose: bool) -> tuple[int, R
     saw: dict[str, object] = {"percent": str(rules.credit_bonus_percent), "cap": cap,
                               "bonus": given} if ctx.worded else {}
     why = _FOR_CHOOSING if chose else _ON_CREDIT
-    text = ctx.said("You get a {amount} bonus {why}.", amount=amount(given, cur), why=why)
+    text = ctx.said("You get a bonus of {amount} {why}.", amount=amount(given, cur), why=why)
     if given != bonus:
         saw.update(bonus_before_rounding=bonus, credit_increment=step)
-        text = ctx.said("You get a {amount} bonus {why} ({before} rounded down: store credit in "
-                        "{currency} goes in steps of {step}).", amount=amount(given, cur), why=why,
-                        before=amount(bonus, cur), currency=cur,
+        text = ctx.said("You get a bonus of {amount} {why} ({before} rounded down: store credit "
+                        "in {currency} goes in steps of {step}).", amount=amount(given, cur),
+                        why=why, before=amount(bonus, cur), currency=cur,
                         step=Money(step, cur).decimal_string())
     return given, ctx.result("credit_bonus", "adjust", "credit_bonus", text, saw)
 

@@ -35,7 +35,7 @@ def test_a_late_refund_request_becomes_store_credit_with_the_bonus_and_no_card_r
         ("credit", 2500, 250)]
     assert answer["explanation"] == (
         "Your return of 1 × Mug is approved. We will give you 27.50 USD in store credit "
-        "(including a 2.50 USD bonus). Refunds to the original payment are available for 14 "
+        "(including a bonus of 2.50 USD). Refunds to the original payment are available for 14 "
         "days; after that we give store credit. Please send back: Mug. The money will be on its "
         "way within 24 hours.")
     [d] = h.rows(decisions)
@@ -43,7 +43,7 @@ def test_a_late_refund_request_becomes_store_credit_with_the_bonus_and_no_card_r
     assert said["resolution"] == (
         "resolution_credit_instead",
         "You asked for a refund, but Mug can only be given as store credit, as explained above.")
-    assert said["credit_bonus"] == ("credit_bonus", "You get a 2.50 USD bonus on your store "
+    assert said["credit_bonus"] == ("credit_bonus", "You get a bonus of 2.50 USD on your store "
                                     "credit.")
     h.drain()
     [attempt] = h.rows(refund_attempts)

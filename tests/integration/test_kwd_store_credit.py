@@ -96,7 +96,7 @@ def test_kwd_store_credit_with_a_bonus_is_issued_exactly_as_recorded_and_told(
         ("credit", 12340, 1230)]
     status, amount, bonus, sent, amount_off, explanation = issued(h, fake_stripe)
     assert (status, amount, bonus, sent, amount_off) == ("succeeded", 12340, 1230, 13570, 13570)
-    assert ("give you 13.570 KWD in store credit (including a 1.230 KWD bonus for choosing "
+    assert ("give you 13.570 KWD in store credit (including a bonus of 1.230 KWD for choosing "
             "credit)") in explanation
     [decision] = h.rows(decisions)
     assert (decision.amount, decision.credit_amount) == (12340, 13570)

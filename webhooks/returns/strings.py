@@ -160,7 +160,7 @@ ENGLISH: dict[str, str] = {
     "answer_heading_decline": N_("We can't accept this return"),
     "answer_refund": N_("Refund to your original payment: {amount}"),
     "answer_credit": N_("Store credit: {amount}"),
-    "answer_credit_bonus": N_("Store credit: {amount} (including a {bonus} bonus)"),
+    "answer_credit_bonus": N_("Store credit: {amount} (including a bonus of {bonus})"),
     "answer_no_money": N_("No money will be sent for this request."),
     "answer_send_back": N_("Please send back: {items}."),
     # the explanation's own sentences (``policies.explanation``), so page and paragraph agree

@@ -80,7 +80,7 @@ def test_a_customer_picks_store_credit_and_sees_the_bonus(
 
     assert page.get_by_role("heading", level=1).inner_text() == "Your return is approved"
     assert page.locator(".amount").inner_text() == (
-        "Store credit: 44.00 USD (including a 4.00 USD bonus)")
+        "Store credit: 44.00 USD (including a bonus of 4.00 USD)")
     screenshot(page, "credit-2-answer")
     shop.drain()
     page.locator("#status-link").click()

@@ -42,7 +42,7 @@ def test_a_kwd_credit_bonus_is_taken_on_the_rounded_credit_and_rounded_down_itse
         "approve", [(12340, 1230)], 12340, 13570)
     assert rule(d, "credit_bonus") == [RuleResult(
         "credit_bonus", "adjust", "credit_bonus",
-        "You get a 1.230 KWD bonus for choosing store credit (1.234 KWD rounded down: store "
+        "You get a bonus of 1.230 KWD for choosing store credit (1.234 KWD rounded down: store "
         "credit in KWD goes in steps of 0.010).",
         {"percent": "10", "cap": None, "bonus": 1230, "bonus_before_rounding": 1234,
          "credit_increment": 10})]
@@ -53,7 +53,7 @@ def test_a_kwd_credit_bonus_is_taken_on_the_rounded_credit_and_rounded_down_itse
         {"credit_increment": 10, "wanted": 12345, "credited": 12340, "not_credited": 5})]
     assert d.explanation == (
         "Your return of 1 × Glass vase is approved. We will give you 13.570 KWD in store credit "
-        "(including a 1.230 KWD bonus for choosing credit). Please send back: Glass vase. The "
+        "(including a bonus of 1.230 KWD for choosing credit). Please send back: Glass vase. The "
         "money will be on its way within 48 hours.")
 
 
@@ -74,7 +74,7 @@ def test_credit_and_bonus_already_on_the_step_are_not_touched():
     assert (credits(d), rule(d, "rounding")) == ([(12400, 1240)], [])
     assert rule(d, "credit_bonus")[0].saw == {"percent": "10", "cap": None, "bonus": 1240}
     assert rule(d, "credit_bonus")[0].message == (
-        "You get a 1.240 KWD bonus for choosing store credit.")
+        "You get a bonus of 1.240 KWD for choosing store credit.")
 
 
 def test_credit_in_steps_of_one_minor_unit_is_not_rounded():

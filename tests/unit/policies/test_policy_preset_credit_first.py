@@ -59,7 +59,7 @@ def test_the_customer_reads_about_the_bonus_and_the_14_day_refund_period():
     d = evaluate(POLICY, order(days=20), ask(("shirt", 1, R.CHANGED_MIND), prefer=REFUND), NOW)
     assert "Refunds to the original payment are available for 14 days" in d.explanation
     d = evaluate(POLICY, order(), ask(("shirt", 1, R.CHANGED_MIND)), NOW)
-    assert "44.00 USD in store credit (including a 4.00 USD bonus" in d.explanation
+    assert "44.00 USD in store credit (including a bonus of 4.00 USD" in d.explanation
 
 
 def _said(decision, rule):
@@ -76,10 +76,10 @@ def test_a_refund_turned_into_credit_after_14_days_says_so_and_carries_the_bonus
          "You asked for a refund, but Linen shirt can only be given as store credit, as "
          "explained above.")]
     assert _said(d, "credit_bonus") == [
-        ("adjust", "credit_bonus", "You get a 4.00 USD bonus on your store credit.")]
+        ("adjust", "credit_bonus", "You get a bonus of 4.00 USD on your store credit.")]
     assert d.explanation == (
         "Your return of 1 × Linen shirt is approved. We will give you 44.00 USD in store credit "
-        "(including a 4.00 USD bonus). Refunds to the original payment are available for 14 "
+        "(including a bonus of 4.00 USD). Refunds to the original payment are available for 14 "
         "days; after that we give store credit. Please send back: Linen shirt. The money will be "
         "on its way within 24 hours.")
     assert all("honoured" not in t.message for t in d.trace)
@@ -90,8 +90,8 @@ def test_a_chosen_credit_keeps_its_words_and_an_honoured_refund_is_still_said_ho
     assert _said(d, "resolution") == [
         ("pass", "resolution_credit", "Your choice of resolution is honoured.")]
     assert _said(d, "credit_bonus") == [
-        ("adjust", "credit_bonus", "You get a 4.00 USD bonus for choosing store credit.")]
-    assert "(including a 4.00 USD bonus for choosing credit)" in d.explanation
+        ("adjust", "credit_bonus", "You get a bonus of 4.00 USD for choosing store credit.")]
+    assert "(including a bonus of 4.00 USD for choosing credit)" in d.explanation
     d = evaluate(POLICY, order(days=14), ask(("shirt", 1, R.CHANGED_MIND), prefer=REFUND), NOW)
     assert _said(d, "resolution") == [
         ("pass", "resolution_refund", "Your choice of resolution is honoured.")]

@@ -80,7 +80,7 @@ def test_a_refund_is_promised_until_the_last_day_the_policy_grants_one(
                     "A refund to your original payment was available until 5 December 2026, "
                     "09:59 UTC; for this item you now get store credit."]
     assert granted == ["If you send this request, it is approved straight away:",
-                       "Store credit: 27.50 USD (including a 2.50 USD bonus)"]
+                       "Store credit: 27.50 USD (including a bonus of 2.50 USD)"]
     assert "is available until 5 December" not in " ".join(page)  # never a past day as a promise
 
 
