@@ -230,6 +230,9 @@ ENGLISH: dict[str, str] = {
         "within 5 to 10 business days."
     ),
     "stage_received_credit": N_("Ready: your store credit is available."),
+    # Stripe with a test key took the refund: nothing reaches a card statement
+    "stage_received_test": N_(
+        "Received by the payment provider in test mode: no real money moved."),
     "stage_failed": N_(
         "Failed: the payment provider could not complete it. Our team has been told and will "
         "put it right; you don't need to do anything."

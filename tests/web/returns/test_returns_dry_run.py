@@ -9,9 +9,12 @@ import re
 from datetime import datetime
 from typing import Any
 
+from werkzeug.test import TestResponse
+
 from refunds_plugin.ledger.tables import decisions
 from tests.fakes.returns_client import lookup, open_form, submit, text, words
-from tests.fakes.returns_shop import ReturnsShop, order_event
+from tests.fakes.returns_shop import ReturnsShop, order_event, with_stripe
+from tests.fakes.stripe_api import FakeStripeServer
 
 BANNER = "This shop is in test mode: no money moves."
 
@@ -46,20 +49,45 @@ def test_every_page_of_a_dry_run_shop_says_no_money_moves(sqlite_url: str, now: 
     shop.close()
 
 
-def test_a_live_shop_shows_no_test_mode_and_the_provider_stage(stripe_shop: ReturnsShop) -> None:
-    client = stripe_shop.app.test_client()
+def _refunded(shop: ReturnsShop) -> tuple[TestResponse, TestResponse]:
+    """A mug sent back for a refund: its answer, then its status page once the money went."""
+    client = shop.app.test_client()
     answer = submit(client, open_form(client), **{"line-0-qty": "1",
                                                   "line-0-reason": "changed_mind"})
     link = re.search(r'href="(/returns/status/[^"]+)"', answer.get_data(as_text=True))
     assert link
-    stripe_shop.drain()
+    shop.drain()
+    return answer, client.get(link.group(1))
 
-    status = client.get(link.group(1))
+
+def test_a_live_shop_shows_no_test_mode_and_the_provider_stage(stripe_shop: ReturnsShop) -> None:
+    answer, status = _refunded(stripe_shop)
 
     assert BANNER not in text(answer) and BANNER not in text(status)
     assert words(status, "stage") == [
         "Refund to your original payment: 25.00 USD Received by the payment provider. A card "
         "refund usually appears on your statement within 5 to 10 business days."]
+
+
+def test_a_stripe_test_key_shop_says_stripe_took_the_refund_in_test_mode_not_the_statement(
+    sqlite_url: str, now: datetime, stripe_server: FakeStripeServer,
+) -> None:
+    """A test key calls Stripe's test mode: the refund succeeds there, and no card statement
+    will ever show it, so the page that says "no money moves" promises no statement line."""
+    stripe_server.fake.add_payment_intent(9500, "usd", "pi_1001")
+    shop = ReturnsShop(sqlite_url, lambda: now,
+                       with_stripe(stripe_server.url) | {"stripe_api_key": "sk_test_fake"})
+    shop.seed(order_event("1001"))
+
+    _, status = _refunded(shop)
+
+    assert words(status, "test-mode") == [BANNER]
+    assert words(status, "stage") == [
+        "Refund to your original payment: 25.00 USD Received by the payment provider in test "
+        "mode: no real money moved."]
+    assert "statement" not in text(status)
+    assert stripe_server.fake.refunded("pi_1001") == 2500  # Stripe's test mode took it
+    shop.close()
 
 
 SAID = ("Your return of 1 × Blue enamel mug is approved. We will refund 25.00 USD to your "
