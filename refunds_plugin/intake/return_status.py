@@ -64,6 +64,8 @@ class MoneyStatus:
     credit_code: str | None
     dry_run: bool = False  # the shop's test mode: no provider was asked, nothing moved
     provider: str = ""  # who pays it (Stripe with a test key moves no real money either)
+    # what held money waits for: first_scan | delivered | inspected (``_waits``)
+    waits_for: str = ""
 
 
 @dataclass(frozen=True)
@@ -138,13 +140,16 @@ def decision_status(engine: Engine, decision_id: str) -> DecisionStatus | None:
         shipped = _shipment(conn, decision_id, unreadable)
         swapped = _exchange(conn, decision_id, unreadable)
         due = exchange_dues.get(conn, decision_id) if swapped is not None else None
+        waits = _waits(conn, decision_id, shipped) \
+            if any(a.status == AttemptStatus.HELD for a in attempts) else {}
     names = line_names(row.order_id, lines_raw)
     money = tuple(
         MoneyStatus(a.id, a.kind, int(a.amount), int(a.bonus or 0),
                     "expired" if (a.last_error or "").startswith("return expired")
                     and a.status == AttemptStatus.CANCELED else STAGES.get(a.status, "requested"),
                     a.credit_code if a.status == AttemptStatus.SUCCEEDED and a.provider != "dryrun"
-                    else None, a.provider == "dryrun", a.provider)
+                    else None, a.provider == "dryrun", a.provider,
+                    waits.get(a.kind, "inspected") if a.status == AttemptStatus.HELD else "")
         for a in attempts
     )
     note = _read(lambda: json.loads(entry).get("customer_note") if entry else None,
@@ -183,6 +188,22 @@ def _shipment(conn: Connection, decision_id: str,
         return ret
     unreadable["return_shipments"] = ret.why
     return None
+
+
+def _waits(conn: Connection, decision_id: str, shipped: ReturnRow | None) -> dict[str, str]:
+    """What each kind of held money waits for (kind → first_scan | delivered | inspected): its
+    return's ``refund_on``, or for an exchange's fallback decision its original's. A return
+    without a bought label gets no carrier scan, so its first_scan money goes when the parcel
+    reaches us. A kind not found here is told the latest trigger: never sooner than it goes."""
+    if shipped is None:
+        original = conn.execute(select(exchanges.c.decision_id).where(
+            exchanges.c.fallback_decision_id == decision_id)).scalar()
+        shipped = _shipment(conn, original, {}) if original is not None else None
+    if shipped is None:
+        return {}
+    unscanned = shipped.status == "instructions"
+    return {kind: "delivered" if on == "first_scan" and unscanned else on
+            for kind, on in shipped.refund_on.items()}
 
 
 def _exchange(conn: Connection, decision_id: str,

@@ -219,9 +219,16 @@ ENGLISH: dict[str, str] = {
     "status_kind_credit": N_("Store credit"),
     # one of the two above and its amount, as the reader writes "name: value"
     "status_kind_amount": N_("{kind}: {amount}"),
+    # held money, by what it waits for (``MoneyStatus.waits_for``): first_scan, delivered
+    # (also first_scan where no label was bought: no carrier scan can come), inspected
     "stage_waiting": N_(
         "Waiting for your parcel: it is sent as soon as your return is on its way back to us."
     ),
+    "stage_waiting_delivered": N_(
+        "Waiting for your parcel: it is sent as soon as your return reaches us."),
+    "stage_waiting_inspected": N_(
+        "Waiting for your parcel: it is sent as soon as we have received and checked your "
+        "return."),
     "stage_expired": N_("Not sent: the return closed before your parcel was on its way."),
     "stage_requested": N_("Requested: we have asked for your money to be sent."),
     "stage_sent": N_("Sent: the payment provider is processing it."),

@@ -3,8 +3,11 @@ once it moves, where the parcel is; the money waits for the parcel and says so."
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from datetime import timedelta
+
+import pytest
 
 from tests.integration.shipping.conftest import Returns
 
@@ -62,3 +65,37 @@ def test_an_expired_return_tells_the_customer_and_shows_no_address_any_more(
     assert "Print your prepaid return label" not in page
     assert "Not sent: the return closed before your parcel was on its way." in page
     assert "Failed:" not in page
+
+
+WAITS = """currency: USD
+window: {days: 365, start: payment}
+return_shipping: {label: easypost}
+refund_on: %s
+"""
+
+
+@pytest.mark.parametrize(("refund_on", "label", "scans", "stage"), [
+    ("delivered", True, ("in_transit",), "as soon as your return reaches us."),
+    ("inspected", True, ("in_transit", "delivered"),
+     "as soon as we have received and checked your return."),
+    # no label bought: no carrier scan can come, the parcel's arrival releases it
+    ("first_scan", False, (), "as soon as your return reaches us."),
+])
+def test_held_money_says_what_it_really_waits_for_whatever_the_parcel_did_so_far(
+    returns_service: Callable[..., Returns], refund_on: str, label: bool,
+    scans: tuple[str, ...], stage: str,
+) -> None:
+    r = returns_service(WAITS % refund_on, label=label)
+    r.paid()
+    decision = r.ask(lines=[{"line_id": "l1", "quantity": 1, "reason": "changed_mind"}])[
+        "decision_id"]
+    r.labels()
+    for n, status in enumerate(scans):
+        assert r.track(f"evt_{n}", r.shipment().tracking_code, status).status_code == 200
+    r.h.drain()
+
+    page = r.status_page(decision)
+
+    assert r.attempts() == [("refund", 2500, "held")]  # the scans so far release nothing
+    assert re.findall(r'data-stage="waiting">.*?<div>(.*?)</div>', page, re.S) == [
+        f"Waiting for your parcel: it is sent {stage}"]
