@@ -226,6 +226,45 @@ def test_the_receipt_is_told_once_with_what_came_back_and_nothing_follows_it(
     assert r.h.rows(outbox, kind="return_reminder") == []
 
 
+MIXED = """currency: USD
+window: {days: 365, start: payment}
+final_sale: {tags: [final-sale], guarantee: credit}
+refund_on: {refund: approval, credit: inspected}
+"""
+
+
+def test_the_receipt_names_only_the_money_it_releases_not_what_went_at_approval(
+    shop: Callable[..., Returns], smtp: SmtpSink, erp: Receiver,
+) -> None:
+    r = shop(MIXED, label=False)
+    r.paid(lines=[{"id": "l1", "sku": "MUG-1", "name": "Mug", "quantity": 1, "unit_amount": 2500,
+                   "tags": []},
+                  {"id": "l2", "sku": "CUP-1", "name": "Cup", "quantity": 1, "unit_amount": 1000,
+                   "tags": ["final-sale"]}], shipping=0)
+    decision = r.ask(lines=[{"line_id": "l1", "quantity": 1, "reason": "changed_mind"},
+                            {"line_id": "l2", "quantity": 1, "reason": "changed_mind"}])[
+        "decision_id"]
+    _round(r)
+    assert sorted(r.attempts()) == [("credit", 1000, "held"), ("refund", 2500, "succeeded")]
+    before = len(smtp.received)
+
+    assert _receive(r, decision, [
+        {"line_id": "l1", "condition": "as_new", "quantity": 1, "restock": True},
+        {"line_id": "l2", "condition": "as_new", "quantity": 1, "restock": True}]) == 200
+    _round(r)
+
+    assert _mails(smtp)[before:] == [
+        (["ann@example.com"], "We received your return for order 1001"),
+        (["ann@example.com"], "Your store credit of 10.00 USD for order 1001")]
+    received = smtp.received[before]
+    assert received.part("plain").startswith(
+        "Your returned items arrived on 24 November 2026:\n\n- 1 × Mug: 25.00 USD\n"
+        "- 1 × Cup: 10.00 USD\n\nWe are issuing your store credit of 10.00 USD now; we will "
+        "write again when it is ready.\n")
+    assert "We are sending" not in received.part("plain") + received.part("html")
+    assert sorted(r.attempts()) == [("credit", 1000, "succeeded"), ("refund", 2500, "succeeded")]
+
+
 def test_a_return_a_person_approves_is_emailed_with_its_instructions_and_then_its_label(
     shop: Callable[..., Returns], smtp: SmtpSink, erp: Receiver,
 ) -> None:

@@ -75,3 +75,48 @@ def test_the_receipt_in_test_mode_reads_in_the_customers_language(
 
     assert out.text.startswith(banner + "\n\n")
     assert f"\n{sentence}\n" in out.text
+
+
+def _receipt_sentences(context: dict[str, Any]) -> list[str]:
+    """The receipt's paragraphs about money (each its own)."""
+    text = _render("item_received", context).text
+    return [p for p in text.split("\n\n") if p.startswith(("We are", "In test mode,"))]
+
+
+@pytest.mark.parametrize(("test_mode", "said"), [
+    (False, ["We are sending 15.00 USD back to you now; we will write again when it is on its "
+             "way.",
+             "We are issuing your store credit of 12.00 USD now; we will write again when it is "
+             "ready."]),
+    (True, ["In test mode, we do not send 15.00 USD back to you, and no other email about it "
+            "will follow.",
+            "In test mode, we do not issue your store credit of 12.00 USD, and no other email "
+            "about it will follow."]),
+])
+def test_the_receipt_names_what_it_releases_by_kind_not_the_decisions_amount(
+    test_mode: bool, said: list[str],
+) -> None:
+    released = CONTEXT | {"amount": 4700, "released_attempts": ["a-1", "a-2"],
+                          "released_refund": 1500, "released_credit": 1200,
+                          "test_mode": test_mode}
+
+    assert _receipt_sentences(released) == said
+    nothing = released | {"released_attempts": [], "released_refund": 0, "released_credit": 0}
+    assert _receipt_sentences(nothing) == []  # it all went before: the receipt promises none
+
+
+@pytest.mark.parametrize(("locale", "said"), [
+    ("de", "Wir stellen Ihnen jetzt Ihr Guthaben von 12,00\xa0$ aus; wir schreiben Ihnen wieder, "
+           "sobald es bereit ist."),
+    ("fr", "Nous émettons maintenant votre avoir de 12,00\xa0$US\u202f; nous vous écrirons de "
+           "nouveau dès qu'il sera prêt."),
+    ("es", "Estamos emitiendo tu crédito de tienda de 12,00\xa0US$; te escribiremos de nuevo "
+           "cuando esté listo."),
+])
+def test_the_receipt_releasing_store_credit_reads_in_the_customers_language(
+    locale: str, said: str,
+) -> None:
+    released = CONTEXT | {"released_attempts": ["a-2"], "released_refund": 0,
+                          "released_credit": 1200}
+
+    assert f"\n{said}\n" in _render("item_received", released, locale).text
