@@ -101,6 +101,19 @@ class DecisionStatus:
         return answered_at(self.outcome, self.review, self.reviewed_at, self.created_at)
 
     @property
+    def moved_on(self) -> bool:
+        """Whether something happened since the answer was given that the answer does not say:
+        a person decided its review (or took an approval up again), its parcel left or came
+        back, or its exchange could not go ahead. Its page then shows where it stands now."""
+        if self.review is not None and (self.outcome != "review" or self.review != "open"):
+            return True
+        parcel = (self.instructions or {}).get("status")
+        if parcel is not None and parcel not in ("instructions", "label_pending",
+                                                 "label_created"):
+            return True
+        return self.exchange is not None and self.exchange.status in ("fallen_back", "failed")
+
+    @property
     def state(self) -> str:
         """One word for where the return stands: approved | checking | declined."""
         return state_of(self.outcome, self.review)

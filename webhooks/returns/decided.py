@@ -89,7 +89,9 @@ def views(h: Hooks) -> tuple[Callable[[str], tuple[str, int]], Callable[[str], t
         if not isinstance(found, ret.DecisionStatus):
             return found
         rt, d = h.runtime(), found.decision
-        if d is None or found.unreadable:  # where it stands, as far as it can be read
+        # where it stands, as far as it can be read; or now, once a person, the carrier or the
+        # warehouse has acted: the answer as first given would contradict the status page
+        if d is None or found.unreadable or found.moved_on:
             return status_of(found)
         attempts = rt.service.attempts_of(found.decision_id)
         dry = in_test_mode(found)
