@@ -254,7 +254,7 @@ def mark_tracking(conn: Connection, ret: ReturnRow, status: str, event_id: str,
     _set(conn, ret.decision_id, now, status=status)
     _journal(conn, "return_tracking", ret.decision_id,
              {"status": status, "previous": ret.status, "event_id": event_id}, now)
-    if status in ("failure", "return_to_sender"):
+    if status in ("failure", "return_to_sender", "cancelled", "error"):
         log.warning("return parcel of decision %s: %s", ret.decision_id, status)
     elif status in SCANNED:
         causes.parcel_moved(conn, decision_id=ret.decision_id, status=status, now=now)

@@ -283,6 +283,13 @@ ENGLISH: dict[str, str] = {
     "parcel_failure": N_("The carrier reports a problem; our team will look into it."),
     "parcel_return_to_sender": N_(
         "The carrier is sending it back to you; our team will be in touch."),
+    # before the parcel is sent these leave it to send: the page keeps the address and date
+    "parcel_cancelled": N_(
+        "The carrier cancelled your return label, so it can no longer be used. Please contact "
+        "us for a new one before you send your parcel."),
+    "parcel_error": N_(
+        "The carrier reported a problem tracking your parcel. If you have not sent it yet, "
+        "please send it as shown here; if you have, please keep your proof of postage."),
     "parcel_expired": N_("We did not see your parcel in time, so this return has closed."),
     "parcel_reopened": N_("Your parcel turned up late: our team is looking at it."),
     "feedback_heading": N_("How did we do?"),
