@@ -92,6 +92,7 @@ class DecisionStatus:
     currency: str = ""  # ``decisions.currency``, for the money when the body cannot be read
     # the stored columns that cannot be read ("decisions.body"): the page says so in one line
     unreadable: tuple[str, ...] = ()
+    send_by: datetime | None = None  # the moment the customer is told to send it by (rows.py)
 
     @property
     def decided_at(self) -> datetime | None:
@@ -180,7 +181,8 @@ def decision_status(engine: Engine, decision_id: str) -> DecisionStatus | None:
                           row.created_at, review, money, names, note, reviewed_at,
                           shipped.instructions() if shipped is not None else None, swapped,
                           written_in(row.chosen_locale, locale), due, row.outcome,
-                          row.currency, tuple(unreadable))
+                          row.currency, tuple(unreadable),
+                          shipped.send_by if shipped is not None else None)
 
 
 def _read(reading: Any, column: str, unreadable: dict[str, str]) -> Any:

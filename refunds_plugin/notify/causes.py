@@ -105,19 +105,19 @@ def _send_back(decision: Decision, names: dict[str, str]) -> dict[str, int]:
 
 def return_context(conn: Connection, decision_id: str,
                    seen: Seen | None = None) -> dict[str, Any]:
-    """The return's instructions as the messages carry them (all None: no return); ``seen``:
-    the return (or None) as the caller's transaction wrote it, not read again."""
+    """The return's instructions in the messages (all None: no return), from ``seen`` if given."""
     ret = seen.shipment if seen is not None else get_return(conn, decision_id)
     if ret is None:
         return {"return_instructions": None, "label_url": None, "qr_code_url": None,
-                "return_by": None, "tracking_code": None, "carrier": None,
+                "return_by": None, "send_by": None, "tracking_code": None, "carrier": None,
                 "label_pending": False}
     told = ret.instructions()  # not ``said``: pybabel would take it for the marker
     return {"return_instructions": {k: told[k] for k in (
                 "address", "return_by", "label_url", "qr_code_url", "tracking_code", "carrier")},
             "label_url": ret.label_url, "qr_code_url": ret.qr_code_url,
             "return_by": told["return_by"], "tracking_code": ret.tracking_code,
-            "carrier": ret.carrier_name, "label_pending": ret.label_status == "pending"}
+            "carrier": ret.carrier_name, "label_pending": ret.label_status == "pending",
+            "send_by": ret.send_by.isoformat()}  # the moment told: ``ReturnRow.send_by``
 
 
 @dataclass(frozen=True)

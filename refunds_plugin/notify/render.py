@@ -105,6 +105,8 @@ class Renderer:
         env.install_gettext_translations(self._translations(locale), newstyle=True)  # type: ignore[attr-defined]
         # a date as the pages write it, in every language: ``5 December 2026``
         env.filters["day"] = lambda v: _day_in(v, locale or "en")
+        # a send-by moment (``send_by``): its day, and its time where it ends within the day
+        env.filters["deadline"] = lambda v: catalogue.deadline(_moment(v), locale) if v else ""
         # items as the explanation and the pages list them: ``2 × Mug and Cup``
         env.filters["listed"] = lambda items: catalogue.listed(list(items), locale or "en")
         env.filters["postal"] = postal.lines  # an address in its country's order

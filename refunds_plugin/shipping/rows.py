@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, time, timedelta
 from typing import Any
 
 from sqlalchemy import Connection, select
@@ -63,6 +63,14 @@ class ReturnRow:
     @property
     def expires_at(self) -> datetime:
         return self.return_by + timedelta(days=self.grace_days)
+
+    @property
+    def send_by(self) -> datetime:
+        """The last moment the customer is told to send it by: the end of ``return_by``'s day
+        (UTC) where the grace runs past it, else the moment before the return expires, so a
+        day is never told whole when the return closes partway through it."""
+        end = datetime.combine(self.return_by.astimezone(UTC).date(), time.max, UTC)
+        return end if self.expires_at > end else self.expires_at - timedelta(microseconds=1)
 
     @property
     def carrier_name(self) -> str | None:

@@ -101,7 +101,8 @@ def views(h: Hooks) -> tuple[Callable[[str], tuple[str, int]], Callable[[str], t
                       refused=render.refused(d, found.line_names, h.lang()),
                       attempts=attempts, reference=found.decision_id, exchange=found.exchange,
                       status_url=h.status_url(found.decision_id), moves_money=_moves_money(found),
-                      return_instructions=found.instructions, feedback_url=feedback_url(found))
+                      return_instructions=found.instructions, send_by=found.send_by,
+                      feedback_url=feedback_url(found))
 
     def status_of(found: ret.DecisionStatus) -> tuple[str, int]:
         """The status page; what cannot be read is left out and one sentence says so."""
@@ -112,7 +113,8 @@ def views(h: Hooks) -> tuple[Callable[[str], tuple[str, int]], Callable[[str], t
                   if not m.dry_run and test_mode(h.runtime().config, (m.provider,))}
         return h.page("status.html", test_mode=dry, st=found, decision=d, test_attempts=tested,
                       moves_money=_moves_money(found),
-                      return_instructions=found.instructions, feedback_url=feedback_url(found),
+                      return_instructions=found.instructions, send_by=found.send_by,
+                      feedback_url=feedback_url(found),
                       items=render.items(d, found.line_names) if d else None,
                       refused=render.refused(d, found.line_names, h.lang()) if d else [],
                       explanation=render.explanation(d, done, h.lang(), dry) if d else None)

@@ -21,6 +21,7 @@ from refunds_plugin.ledger.tables import ledger_entries, refund_attempts, return
 from tests.fakes import Clock, Harness, order_paid, return_requested
 from tests.fakes.easypost_api import FakeEasyPostServer, sign, tracker_event
 from tests.fakes.outbound_receiver import HOOK, SECRET, Receiver
+from tests.fakes.smtp_sink import SmtpSink
 from tests.fakes.stripe_api import FakeStripeServer
 from webhooks.returns.views import status_token
 
@@ -152,6 +153,17 @@ return_shipping: {label: easypost, return_by_days: 30, grace_days: 7}
 refund_on: first_scan
 """
 MUG_BACK = [{"line_id": "l1", "quantity": 1, "reason": "changed_mind"}]
+
+
+@pytest.fixture
+def shop(returns_service: Callable[..., Returns], smtp: SmtpSink,
+         erp: Receiver) -> Callable[..., Returns]:
+    """A shop that mails its customers (``smtp``) and tells the merchant's ``HOOK``."""
+    def make(policy: str = LABELLED, **kw: Any) -> Returns:
+        return returns_service(policy, mail_url=smtp.url, mail_from="Mugs <returns@mugs.example>",
+                               saleor_app_url="https://returns.mugs.example", shop_name="Mugs",
+                               outbound_url=HOOK, outbound_secret=SECRET, **kw)
+    return make
 
 
 def two_mailed_returns(make: Callable[..., Returns],

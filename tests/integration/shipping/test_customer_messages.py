@@ -8,12 +8,10 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-import pytest
-
 from refunds_plugin.finance.tokens import create_token
 from refunds_plugin.intake.reviews import decide
 from refunds_plugin.ledger.tables import outbox
-from tests.fakes.outbound_receiver import HOOK, SECRET, Receiver
+from tests.fakes.outbound_receiver import Receiver
 from tests.fakes.smtp_sink import SmtpSink
 from tests.integration.shipping.conftest import Returns
 
@@ -29,16 +27,6 @@ refund_on: inspected
 MUG = [{"line_id": "l1", "quantity": 1, "reason": "changed_mind"}]
 DAY = 86400
 SHOP_ADDRESS = "Send the parcel to:\nOur shop returns\n1 Dock Rd\nAustin, TX 78701\nUS\n"
-
-
-@pytest.fixture
-def shop(returns_service: Callable[..., Returns], smtp: SmtpSink,
-         erp: Receiver) -> Callable[..., Returns]:
-    def make(policy: str = LABELLED, **kw: Any) -> Returns:
-        return returns_service(policy, mail_url=smtp.url, mail_from="Mugs <returns@mugs.example>",
-                               saleor_app_url="https://returns.mugs.example", shop_name="Mugs",
-                               outbound_url=HOOK, outbound_secret=SECRET, **kw)
-    return make
 
 
 def _round(r: Returns, times: int = 2) -> None:
