@@ -63,9 +63,12 @@ class MoneyStatus:
     stage: str  # waiting | requested | sent | received | failed | expired
     credit_code: str | None
     dry_run: bool = False  # the shop's test mode: no provider was asked, nothing moved
-    provider: str = ""  # who pays it (Stripe with a test key moves no real money either)
+    provider: str = ""  # who pays it
     # what held money waits for: first_scan | delivered | inspected (``_waits``)
     waits_for: str = ""
+    # the provider paid it in its test mode (Stripe answered ``livemode`` false): no card
+    # statement shows it; NULL (recorded before revision 0025) reads as live
+    test_mode: bool = False
 
 
 @dataclass(frozen=True)
@@ -163,7 +166,8 @@ def decision_status(engine: Engine, decision_id: str) -> DecisionStatus | None:
                     and a.status == AttemptStatus.CANCELED else STAGES.get(a.status, "requested"),
                     a.credit_code if a.status == AttemptStatus.SUCCEEDED and a.provider != "dryrun"
                     else None, a.provider == "dryrun", a.provider,
-                    waits.get(a.kind, "inspected") if a.status == AttemptStatus.HELD else "")
+                    waits.get(a.kind, "inspected") if a.status == AttemptStatus.HELD else "",
+                    a.livemode is False)
         for a in attempts
     )
     note = _read(lambda: json.loads(entry).get("customer_note") if entry else None,
