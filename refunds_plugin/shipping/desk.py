@@ -91,7 +91,7 @@ class ShippingDesk:
         for ret in due:
             with write_tx(self.engine) as conn:
                 fresh = returns.get_return(conn, ret.decision_id)
-                if fresh is not None and fresh.status in returns.OPEN:
+                if fresh is not None and fresh.status in returns.WAITING:
                     returns.expire(conn, fresh, now)
                     done.append(fresh)
         return done

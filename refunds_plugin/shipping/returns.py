@@ -5,6 +5,7 @@ journalled (entry types ``return_opened``, ``return_label``, ``return_tracking``
 instructions ─────────────────────┐      (manual carrier: the customer ships it themselves)
 label_pending ──► label_created ──┴──► in_transit (first scan) ──► delivered ──► received
       │  (no label: instructions)          │ failure | return_to_sender (a person looks)
+      │    cancelled | error (before any scan: still to send, still expires)
       └──────────────────────────► expired (not scanned by return_by + grace: held money
                                     canceled, label voided) ──(a late scan)──► reopened (review)
 
@@ -43,7 +44,7 @@ from refunds_plugin.ledger.tables import exchanges, return_shipments
 from refunds_plugin.notify import causes
 from refunds_plugin.shipping.carriers import Label, NoLabel
 from refunds_plugin.shipping.rows import ReturnRow, Unreadable, get_return, readable, tracked
-from refunds_plugin.trouble.follow_ups import note_refused_label
+from refunds_plugin.trouble.follow_ups import note_cancelled_label, note_refused_label
 
 # the read side lives in rows.py; these names stay importable from here for the callers
 __all__ = ["ReturnRow", "Unreadable", "get_return", "tracked"]
@@ -60,6 +61,11 @@ _SATISFIES = {"in_transit": ("first_scan",), "out_for_delivery": ("first_scan",)
               "delivered": ("first_scan", "delivered"),
               "received": ("first_scan", "delivered", "inspected")}
 OPEN = ("instructions", "label_pending", "label_created")  # not scanned yet: may expire
+# what EasyPost says of a parcel never scanned that leaves it still to send: the label
+# cancelled (a person is told: ``label_cancelled``), or a tracking error (the label still works)
+UNSENT = ("cancelled", "error")
+WAITING = (*OPEN, *UNSENT)  # expires when not scanned by return_by + grace
+REMINDED = (*OPEN, "error")  # a cancelled label's reminder would hand out a dead label
 ORDER = {s: i for i, s in enumerate(
     ("instructions", "label_pending", "label_created", "in_transit", "out_for_delivery",
      "available_for_pickup", "delivered", "received"))}
@@ -251,10 +257,19 @@ def mark_tracking(conn: Connection, ret: ReturnRow, status: str, event_id: str,
         return reopen(conn, ret, f"scanned ({status}) after the return expired", now)
     if ret.status in ("received", "reopened") or ORDER.get(status, 99) < ORDER.get(ret.status, -1):
         return ()  # an older status arriving late, or already in the warehouse's hands
+    if status in UNSENT and ret.status not in WAITING:
+        # once scanned the parcel is on its way: a tracking error or a late "cancelled" does
+        # not make it one to send again (nor the status page say so)
+        log.warning("return parcel of decision %s: %s after %s, kept as %s", ret.decision_id,
+                    status, ret.status, ret.status)
+        return ()
     _set(conn, ret.decision_id, now, status=status)
     _journal(conn, "return_tracking", ret.decision_id,
              {"status": status, "previous": ret.status, "event_id": event_id}, now)
-    if status in ("failure", "return_to_sender", "cancelled", "error"):
+    if status == "cancelled":
+        note_cancelled_label(conn, order_id=ret.order_id, decision_id=ret.decision_id,
+                             expires_at=ret.expires_at, now=now)
+    if status in ("failure", "return_to_sender", *UNSENT):
         log.warning("return parcel of decision %s: %s", ret.decision_id, status)
     elif status in SCANNED:
         causes.parcel_moved(conn, decision_id=ret.decision_id, status=status, now=now)
@@ -267,7 +282,7 @@ def due_to_expire(conn: Connection, now: datetime,
     """Returns not scanned by their return-by date plus grace. A row that cannot be read goes
     in ``unreadable`` (``rows.readable``) instead of failing the sweep."""
     # past return_by in SQL (each row's grace is added here): the sweep runs every round
-    rows = conn.execute(select(return_shipments).where(rs.status.in_(OPEN), rs.return_by <= now)
+    rows = conn.execute(select(return_shipments).where(rs.status.in_(WAITING), rs.return_by <= now)
                         .order_by(rs.return_by, rs.decision_id)).all()
     due = [r for r in rows if aware(r.return_by) + timedelta(days=int(r.grace_days)) <= now]
     return readable(due, {} if unreadable is None else unreadable)
@@ -282,7 +297,7 @@ def due_for_reminder(conn: Connection, now: datetime, days: int,
     if days <= 0:
         return []
     rows = conn.execute(select(return_shipments).where(
-        rs.status.in_(OPEN), rs.return_by > now, rs.return_by <= now + timedelta(days=days))
+        rs.status.in_(REMINDED), rs.return_by > now, rs.return_by <= now + timedelta(days=days))
         .order_by(rs.return_by, rs.decision_id)).all()
     due = readable([r for r in rows
                     if (aware(r.created_at) or now) < aware(r.return_by) - timedelta(days=days)],
@@ -293,7 +308,7 @@ def due_for_reminder(conn: Connection, now: datetime, days: int,
 
 def remind(conn: Connection, ret: ReturnRow, now: datetime) -> bool:
     """The customer is reminded of the return-by date, once per date; nothing once scanned."""
-    if ret.status not in OPEN:
+    if ret.status not in REMINDED:
         return False
     return causes.return_reminder(conn, decision_id=ret.decision_id, return_by=ret.return_by,
                                   now=now)
@@ -303,8 +318,10 @@ def expire(conn: Connection, ret: ReturnRow, now: datetime) -> tuple[str, ...]:
     """Not scanned in time: the return expires, its held money is canceled (journalled) and a
     bought label is marked for voiding (``labels.void_due``). Returns the attempts canceled."""
     lock_order(conn, ret.order_id)
-    label_status = "void_pending" if ret.label_status == "bought" else ret.label_status
-    if not _set(conn, ret.decision_id, now, expect=OPEN, status="expired",
+    # a label the carrier cancelled is void already: nothing to ask of it
+    label_status = ("void_pending" if ret.label_status == "bought" and ret.status != "cancelled"
+                    else ret.label_status)
+    if not _set(conn, ret.decision_id, now, expect=WAITING, status="expired",
                 label_status=label_status, tries=0, next_try_at=now):
         return ()
     why = "return expired: not sent by " + ret.return_by.date().isoformat()

@@ -11,7 +11,9 @@ is recorded: ``intake.storefront`` for ``order.paid``, ``stripe.events``, ``sale
 
 A return label the carrier refused (the customer's address, say) opens a ``label_refused``
 follow-up naming the return and the carrier's words, once per return (its ``subject`` is the
-decision id), due at once; the return's receipt clears it (``clear_label_refused``).
+decision id), due at once; the return's receipt clears it (``clear_label_refused``). A label
+the carrier cancelled before any scan (EasyPost's ``cancelled``) opens ``label_cancelled`` the
+same way (``note_cancelled_label``), cleared by the receipt too.
 
 An instant exchange's original that never came back, on a shop with no card through us, opens
 an ``exchange_original_due`` follow-up with the amount due (``exchanges.dues``), due at once;
@@ -50,8 +52,8 @@ STATUSES = ("open", "cleared", "all")
 FAILED_TYPE = "payment_intent.payment_failed"
 PAYMENT_KINDS = ("failed_payment", "payment_of_another_order")  # a payment clears them
 SALEOR_RETURN = "saleor_return_failed"  # Saleor was never told of an approved return
-KINDS = (*PAYMENT_KINDS, "label_refused", "exchange_original_due", "exchange_unshipped",
-         SALEOR_RETURN)
+KINDS = (*PAYMENT_KINDS, "label_refused", "label_cancelled", "exchange_original_due",
+         "exchange_unshipped", SALEOR_RETURN)
 
 
 def open_follow_up(
@@ -109,15 +111,31 @@ def note_refused_label(conn: Connection, *, order_id: str, decision_id: str, ref
         now=now)
 
 
-def _clear(conn: Connection, kind: str, decision_id: str, now: datetime) -> int:
+def note_cancelled_label(conn: Connection, *, order_id: str, decision_id: str,
+                         expires_at: datetime, now: datetime) -> bool:
+    """The carrier cancelled a return's label before the parcel was scanned: the customer was
+    asked to get a new one from the shop, so a person is told, once per return."""
+    return open_follow_up(
+        conn, kind="label_cancelled", order_id=order_id, subject=decision_id,
+        payment_reference=None, currency=None, amount=None, customer_email=None,
+        detail=(f"Return {decision_id} of order {order_id}: the carrier cancelled its prepaid "
+                "label before the parcel was sent. The customer was asked to contact you for "
+                "a new one; unless the parcel is scanned, the return expires on "
+                f"{expires_at.date().isoformat()} and its held money is canceled."),
+        now=now)
+
+
+def _clear(conn: Connection, kind: str | tuple[str, ...], decision_id: str,
+           now: datetime) -> int:
+    kinds = (kind,) if isinstance(kind, str) else kind
     return int(conn.execute(update(follow_ups).where(
-        follow_ups.c.kind == kind, follow_ups.c.subject == decision_id,
+        follow_ups.c.kind.in_(kinds), follow_ups.c.subject == decision_id,
         follow_ups.c.status == "open").values(status="cleared", cleared_at=now)).rowcount)
 
 
 def clear_label_refused(conn: Connection, decision_id: str, now: datetime) -> int:
-    """The return arrived anyway: its refused-label follow-up is done."""
-    return _clear(conn, "label_refused", decision_id, now)
+    """The return arrived anyway: its refused- or cancelled-label follow-up is done."""
+    return _clear(conn, ("label_refused", "label_cancelled"), decision_id, now)
 
 
 def clear_original_due(conn: Connection, decision_id: str, now: datetime) -> int:

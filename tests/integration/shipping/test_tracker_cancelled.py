@@ -5,7 +5,10 @@ the address and the send-by date, and the label while it can still be used."""
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import UTC, timedelta
 
+from refunds_plugin.finance.verify import verify_ledger
+from refunds_plugin.ledger.tables import follow_ups, outbox
 from tests.integration.shipping.conftest import Returns
 
 DELIVERED = """currency: USD
@@ -54,3 +57,76 @@ def test_a_tracking_error_is_said_and_the_address_date_and_label_stay(
     sid = r.shipment().shipment_id
     assert f'<a class="button" id="label-link" href="https://labels.example/{sid}.pdf">' \
         "Print your prepaid return label</a>" in page
+
+
+def _kinds(r: Returns) -> list[str]:
+    return [row.kind for row in r.h.rows(outbox) if row.channel == "mail"]
+
+
+def _sweep_at(r: Returns, days: float) -> None:
+    """The desk's round ``days`` after the return was opened (return-by at 30, grace 7)."""
+    r.h.clock.now = r.shipment().created_at.replace(tzinfo=UTC) + timedelta(days=days)
+    r.labels()
+
+
+def test_a_cancelled_label_tells_a_person_is_not_reminded_and_the_return_still_expires(
+    returns_service: Callable[..., Returns],
+) -> None:
+    r, _ = _tracked(returns_service, "cancelled")
+    ret = r.shipment()
+    follow = [(f.kind, f.subject, f.status, f.detail) for f in r.h.rows(follow_ups)]
+    assert follow == [(
+        "label_cancelled", ret.decision_id, "open",
+        f"Return {ret.decision_id} of order 1001: the carrier cancelled its prepaid label before "
+        "the parcel was sent. The customer was asked to contact you for a new one; unless the "
+        "parcel is scanned, the return expires on 2026-12-31 and its held money is canceled.")]
+
+    _sweep_at(r, 27)  # inside the reminder's 5 days: a dead label is not handed out again
+    assert "return_reminder" not in _kinds(r)
+    _sweep_at(r, 36.9)
+    assert r.attempts() == [("refund", 2500, "held")] and r.shipment().status == "cancelled"
+
+    _sweep_at(r, 37.1)  # return-by + grace: held money canceled, the label not voided again
+    assert r.attempts() == [("refund", 2500, "canceled")]
+    row = r.shipment()
+    assert (row.status, row.label_status) == ("expired", "bought")
+    assert r.easypost.fake.shipments[row.shipment_id].get("refund_status") is None
+    assert _kinds(r).count("return_expired") == 1
+    r.h.drain()
+    assert r.stripe.fake.refunds == []
+    assert verify_ledger(r.h.runtime.engine) == []
+
+
+def test_a_tracking_error_before_any_scan_is_reminded_and_expires(
+    returns_service: Callable[..., Returns],
+) -> None:
+    r, _ = _tracked(returns_service, "error")
+    _sweep_at(r, 27)
+    assert _kinds(r).count("return_reminder") == 1
+    assert r.h.rows(follow_ups) == []
+    _sweep_at(r, 37.1)
+    assert r.attempts() == [("refund", 2500, "canceled")]
+    row = r.shipment()
+    assert (row.status, row.label_status) == ("expired", "voided")
+
+
+def test_an_error_or_cancel_after_a_scan_leaves_the_parcel_on_its_way(
+    returns_service: Callable[..., Returns],
+) -> None:
+    r = returns_service(DELIVERED)
+    r.paid()
+    decision = r.ask(lines=MUG)["decision_id"]
+    r.labels()
+    code = r.shipment().tracking_code
+    assert r.track("evt_1", code, "in_transit").status_code == 200
+    assert r.track("evt_2", code, "error").status_code == 200
+    assert r.track("evt_3", code, "cancelled").status_code == 200
+
+    assert r.shipment().status == "in_transit"
+    page = r.status_page(decision)
+    assert "<h2>Your parcel</h2>" in page and 'data-parcel="in_transit"' in page
+    assert "problem tracking" not in page and "cancelled" not in page
+    assert r.h.rows(follow_ups) == []
+    _sweep_at(r, 40)  # on its way: never expired
+    assert r.shipment().status == "in_transit"
+    assert r.attempts() == [("refund", 2500, "held")]
