@@ -19,6 +19,7 @@ from marshmallow import INCLUDE, Schema, ValidationError, fields, validate
 from refunds_plugin.errors import PayloadError
 from refunds_plugin.intake.storefront import CLOCK_SKEW
 from refunds_plugin.ledger import text
+from refunds_plugin.stripe.disputes import EVENTS as DISPUTE_EVENTS
 from webhooks.errors import flatten
 from webhooks.schemas import (
     MAX_UNIX_SECONDS,
@@ -107,6 +108,8 @@ class RefundSchema(MoneyObject):
 class DisputeSchema(Loose):
     id = fields.String(required=True)
     charge = fields.String(required=True)
+    status = fields.String(load_default=None, allow_none=True)
+    amount = _amount()
 
 
 class CheckoutSessionSchema(Loose):
@@ -127,7 +130,8 @@ OBJECT_SCHEMAS: dict[str, type[Schema]] = {
     # a charge's refund changing status, as endpoints on API versions before 2024-10-28 hear
     # it (``refund.*`` then fire only for refunds without a charge): the same Refund object
     "charge.refund.updated": RefundSchema,
-    "charge.dispute.created": DisputeSchema,
+    # a dispute's every change carries the dispute with its status (``stripe.disputes``)
+    **dict.fromkeys(DISPUTE_EVENTS, DisputeSchema),
     "payment_intent.payment_failed": FailedPaymentIntentSchema,
     "checkout.session.completed": CheckoutSessionSchema,  # an exchange's difference paid
     "checkout.session.expired": CheckoutSessionSchema,  # … or never paid

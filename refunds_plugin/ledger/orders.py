@@ -344,15 +344,6 @@ def set_refunded(
     return res.rowcount == 1
 
 
-def mark_disputed(conn: Connection, provider: str, reference: str, now: datetime) -> bool:
-    res = conn.execute(
-        update(payments)
-        .where(payments.c.provider == provider, payments.c.reference == reference)
-        .values(status="disputed", updated_at=now)
-    )
-    return res.rowcount == 1
-
-
 def set_order_number(conn: Connection, order_id: str, number: str) -> None:
     """The number the shop shows the customer (Saleor's ``number``), what /returns looks up."""
     conn.execute(update(orders).where(orders.c.order_id == order_id).values(order_number=number))

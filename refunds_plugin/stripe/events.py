@@ -26,15 +26,12 @@ from refunds_plugin.ledger.attempt_reads import find_by_provider_reference
 from refunds_plugin.ledger.attempts import get_attempt, settle_from_provider, transition
 from refunds_plugin.ledger.db import lock_key, lock_order
 from refunds_plugin.ledger.exchanges import ExchangeRow
-from refunds_plugin.ledger.orders import (
-    mark_disputed,
-    payment_row,
-    record_payment,
-)
+from refunds_plugin.ledger.orders import payment_row, record_payment
 from refunds_plugin.ledger.provider_refunds import upsert_provider_refund
 from refunds_plugin.ledger.tables import payments
 from refunds_plugin.money import normalize_currency
 from refunds_plugin.routing import Route
+from refunds_plugin.stripe import disputes
 from refunds_plugin.stripe import refunded_total as stripe_refunded
 from refunds_plugin.trouble import follow_ups
 from refunds_plugin.trouble.corrections import Woken, adopt_payment, correct, woken
@@ -240,13 +237,6 @@ def on_refund(conn: Connection, obj: dict[str, Any], now: datetime,
     return f"attempt already {attempt.status}"
 
 
-def on_dispute(conn: Connection, obj: dict[str, Any], now: datetime) -> str:
-    reference = payment_reference(conn, "charge.dispute", obj)
-    if reference and mark_disputed(conn, "stripe", reference, now):
-        return "payment marked disputed"
-    return "dispute for a payment we have not seen"
-
-
 def on_payment_failed(conn: Connection, obj: dict[str, Any], now: datetime) -> str:
     """Inbox only; ``after_event`` opens the follow-up under the policy."""
     return "payment failed"
@@ -302,14 +292,13 @@ def on_checkout_completed(conn: Connection, obj: dict[str, Any], now: datetime,
     return note
 
 
-HANDLERS: dict[str, Handler] = {  # charge.refunded is called by ``apply`` with its time
+HANDLERS: dict[str, Handler] = {  # charge.refunded and disputes: by ``apply``, with its time
     "payment_intent.succeeded": on_payment_intent_succeeded,
     "charge.succeeded": on_charge_succeeded,
     "refund.created": on_refund,
     "refund.updated": on_refund,
     "refund.failed": on_refund,
     "charge.refund.updated": on_refund,  # before API version 2024-10-28, refund.updated's place
-    "charge.dispute.created": on_dispute,
     "payment_intent.payment_failed": on_payment_failed,
     "checkout.session.completed": on_checkout_completed,
     "checkout.session.expired": lambda conn, obj, now: _exchange_note(conn, obj, "expired"),
@@ -326,9 +315,12 @@ def apply(
     *, event_id: str,
 ) -> str:
     """What one event means for the ledger, in the caller's transaction; returns the note."""
-    if type_ == "charge.refunded":  # the one handler that needs the event's own time
+    if type_ == "charge.refunded":  # the handlers that need the event's own time
         created = stripe_refunded.event_created(payload, now)
         return on_charge_refunded(conn, obj, now, event_id=event_id, created=created)
+    if type_ in disputes.EVENTS:
+        return disputes.apply(conn, payment_reference(conn, type_, obj), obj, event_id=event_id,
+                              created=stripe_refunded.event_created(payload, now), now=now)
     # and those that record the mode Stripe made their object in: a payment captured in its
     # test mode took no real money (an exchange's Checkout Session's neither), a refund made
     # in it gave none back

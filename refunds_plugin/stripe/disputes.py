@@ -1,0 +1,112 @@
+"""A dispute (chargeback) on a Stripe payment, from its events to the payment's status.
+
+While a dispute is open Stripe refuses refunds of the charge (``charge_disputed``) and the
+bank may give the customer the money back, so returns of the order go to a person
+(``payments.status = 'disputed'``; the policy's ``payment_disputed``). A dispute ends:
+
+- ``won`` (the merchant keeps the money), ``warning_closed`` (an inquiry that never became a
+  chargeback) or ``prevented``: the payment is an ordinary one again (``succeeded``), and its
+  returns are decided by the policy as before;
+- ``lost``: the bank gave the customer the disputed amount back. The payment stays disputed,
+  so a return still goes to a person: refunding it again would pay the customer twice. A
+  lost dispute may be appealed (``appeal_*``): still disputed.
+
+Every dispute event (``created``, ``updated``, ``closed``, ``funds_withdrawn``,
+``funds_reinstated``) carries the dispute with its status. Stripe delivers events in any order,
+so each is journalled (``stripe_dispute``, subject ``stripe:<payment>``) with the event's
+``created`` time, and only the newest word sets the status: a ``created`` that arrives after
+the ``closed`` (won) does not dispute the payment again. In the same second, an ended dispute's
+word stands against an open one's.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Connection, bindparam, select
+
+from refunds_plugin.ledger.disputes import clear_disputed, mark_disputed
+from refunds_plugin.ledger.journal import append_entry
+from refunds_plugin.ledger.orders import lock_payment
+from refunds_plugin.ledger.tables import ledger_entries
+from refunds_plugin.money import Money, normalize_currency
+
+ENTRY = "stripe_dispute"  # journal entry type: a dispute's status as of an event
+EVENTS = ("charge.dispute.created", "charge.dispute.updated", "charge.dispute.closed",
+          "charge.dispute.funds_withdrawn", "charge.dispute.funds_reinstated")
+CLEARED = ("won", "warning_closed", "prevented")  # ended with the money the merchant's
+ENDED = (*CLEARED, "lost")
+
+_LE = ledger_entries.c
+_LATEST = (
+    select(_LE.body)
+    .where(_LE.subject_id == bindparam("subject"), _LE.entry_type == ENTRY)
+    .order_by(_LE.seq.desc())
+    .limit(1)
+)
+
+
+@dataclass(frozen=True)
+class Word:
+    status: str
+    as_of: int  # the event's ``created`` (unix seconds)
+
+    def newer_than(self, other: Word | None) -> bool:
+        if other is None or self.as_of > other.as_of:
+            return True
+        if self.as_of < other.as_of:
+            return False
+        return self.status in ENDED and other.status not in ENDED
+
+
+def latest(conn: Connection, reference: str) -> Word | None:
+    body = conn.execute(_LATEST, {"subject": f"stripe:{reference}"}).scalar_one_or_none()
+    if body is None:
+        return None
+    data = json.loads(body)
+    return Word(str(data["status"]), int(data["as_of"]))
+
+
+def apply(conn: Connection, reference: str | None, obj: dict[str, Any], *, created: int,
+          event_id: str, now: datetime) -> str:
+    """One dispute event for the payment ``reference`` (None: a payment we have not seen), in
+    the caller's transaction; returns the inbox note."""
+    if reference is None:
+        return "dispute for a payment we have not seen"
+    lock_payment(conn, "stripe", reference)  # the newest-word test and the write together
+    said = obj.get("status")  # Stripe always says; "open" where an event did not
+    word = Word(str(said) if said else "open", created)
+    known = latest(conn, reference)
+    if not word.newer_than(known):
+        assert known is not None
+        return (f"dispute {word.status} as of an older event: the newer word "
+                f"({known.status}) stands")
+    amount = _amount(obj)
+    append_entry(conn, ENTRY, f"stripe:{reference}", {
+        "provider": "stripe", "reference": reference, "dispute_id": obj.get("id"),
+        "status": word.status, "as_of": created, "event_id": event_id,
+        **({"amount": amount.minor, "currency": amount.currency} if amount else {}),
+    }, now)
+    if word.status in CLEARED:
+        if clear_disputed(conn, "stripe", reference, now):
+            return f"dispute {word.status}: the payment is no longer disputed"
+        return f"dispute {word.status}"
+    mark_disputed(conn, "stripe", reference, now)
+    if word.status == "lost":
+        given = f" ({amount} given back by the bank)" if amount else ""
+        return (f"dispute lost{given}: the payment stays disputed, so returns of the order go "
+                "to a person")
+    return "payment marked disputed" + (f" (dispute {said})" if said else "")
+
+
+def _amount(obj: dict[str, Any]) -> Money | None:
+    value, currency = obj.get("amount"), obj.get("currency")
+    if isinstance(value, int) and not isinstance(value, bool) and isinstance(currency, str):
+        try:
+            return Money(value, normalize_currency(currency))
+        except ValueError:
+            return None
+    return None
