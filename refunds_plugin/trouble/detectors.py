@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 import logging
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -82,20 +83,34 @@ class Paid:
     confirmed: bool = True  # a provider event (not only a storefront) said it succeeded
 
 
+# a failed payment took nothing; a disputed one's money is with the dispute (Stripe withdrew it
+# when the dispute opened and refuses to refund it: ``charge_disputed``)
+_NOT_HELD = ("failed", "disputed")
+
+
+def _one_mode(rows: Sequence[Any]) -> list[Any]:
+    """The payments of one mode: live ones (or of no known mode: a storefront's, Saleor's)
+    when there are any, else those Stripe took in its test mode. A test payment took no real
+    money, so it makes no live payment a duplicate or an overpayment, nor the other way round."""
+    live = [r for r in rows if r.livemode is not False]
+    return live or list(rows)
+
+
 def _sums(conn: Connection, stmt: Any) -> dict[str, int]:
     return {str(ref or ""): int(total or 0) for ref, total in conn.execute(stmt).all()}
 
 
 def _payments(conn: Connection, order_id: str, currency: str) -> list[Paid]:
-    rows = conn.execute(
+    rows = _one_mode(conn.execute(
         select(
             payments.c.reference,
             payments.c.created_at,
             payments.c.currency,
             payments.c.refunded_reported,
             payments.c.confirmed_at,
-        ).where(payments.c.order_id == order_id, payments.c.status != "failed")
-    ).all()
+            payments.c.livemode,
+        ).where(payments.c.order_id == order_id, payments.c.status.not_in(_NOT_HELD))
+    ).all())
     facts = {p.reference: p for p in facts_mod.payment_facts(conn, order_id)}
     ours_known = _sums(  # our refunds the provider may already count in refunded_reported
         conn,

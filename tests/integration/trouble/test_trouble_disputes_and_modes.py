@@ -1,0 +1,116 @@
+"""Looking for trouble only in money the merchant really holds: a disputed payment's money is
+with the card network (Stripe withdrew it when the dispute opened, and refuses a refund of it
+with ``charge_disputed``), and a payment Stripe took in its test mode took no real money. Neither
+makes a later live payment a duplicate or an overpayment.
+
+Signed Stripe and storefront webhooks through the Flask app; Stripe is the in-repo fake.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from refunds_plugin.ledger.tables import decisions, refund_attempts
+from tests.fakes import Harness, stripe_event
+from tests.fakes.stripe_api import FakeStripe
+from tests.fakes.stripe_shapes import T0, pay, payment_intent, storefront_order
+
+
+def corrections(h: Harness) -> list[tuple[Any, ...]]:
+    return sorted((d.kind, d.request_key, d.outcome, d.amount) for d in h.rows(decisions))
+
+
+def dispute(h: Harness, pi_id: str, amount: int) -> None:
+    """``charge.dispute.created`` as Stripe sends it: a Dispute naming the charge and intent."""
+    obj = {"id": "dp_" + pi_id, "object": "dispute", "amount": amount, "currency": "usd",
+           "charge": "ch_" + pi_id.removeprefix("pi_"), "payment_intent": pi_id,
+           "status": "needs_response", "reason": "fraudulent", "created": T0 + 120,
+           "livemode": True}
+    resp = h.post_stripe(stripe_event("evt_dp_" + pi_id, "charge.dispute.created", obj))
+    assert resp.status_code == 200, resp.json
+    assert resp.json["note"] == "payment marked disputed"
+
+
+def paid_in_mode(h: Harness, fake: FakeStripe, pi_id: str, amount: int, *, created: int,
+                 livemode: bool) -> dict[str, Any]:
+    """Stripe took ``amount`` on ``pi_id`` in the given mode; the object and event say it."""
+    fake.add_payment_intent(amount, "usd", pi_id, order_id="1001")
+    obj = {**payment_intent(pi_id, amount, created=created), "livemode": livemode}
+    resp = h.post_stripe(stripe_event(f"evt_{pi_id}", "payment_intent.succeeded", obj,
+                                      livemode=livemode))
+    assert resp.status_code == 200, resp.json
+    return dict(resp.json)
+
+
+def test_paying_again_after_disputing_the_first_payment_is_not_refunded_as_a_duplicate(
+    harness: Harness, fake_stripe: FakeStripe
+) -> None:
+    harness.post_storefront(storefront_order(reference="pi_first"))
+    pay(harness, fake_stripe, "pi_first", 10000, created=T0)
+    dispute(harness, "pi_first", 10000)  # Stripe has taken the 100.00 back for the dispute
+
+    resp = pay(harness, fake_stripe, "pi_again", 10000, created=T0 + 3600)
+
+    assert resp.json["note"] == "payment recorded"
+    assert corrections(harness) == []
+    assert harness.count(refund_attempts) == 0
+    harness.drain()
+    assert fake_stripe.refunds == []
+
+
+def test_a_disputed_extra_payment_is_left_to_its_dispute_not_refunded_as_an_overpayment(
+    harness: Harness, fake_stripe: FakeStripe
+) -> None:
+    # no order total yet: the two payments are not compared until order.paid arrives
+    pay(harness, fake_stripe, "pi_first", 10000, created=T0)
+    pay(harness, fake_stripe, "pi_extra", 2500, created=T0 + 600)
+    dispute(harness, "pi_extra", 2500)  # Stripe refuses a refund of it: charge_disputed
+
+    resp = harness.post_storefront(storefront_order(reference="pi_first"))
+
+    assert resp.status_code == 200, resp.json
+    assert corrections(harness) == []
+    assert harness.count(refund_attempts) == 0
+
+
+def test_a_test_mode_payment_of_the_same_order_is_no_duplicate_of_the_live_one(
+    harness: Harness, fake_stripe: FakeStripe
+) -> None:
+    # the merchant tried order 1001 with a test key before the live order 1001 was paid
+    paid_in_mode(harness, fake_stripe, "pi_test", 10000, created=T0, livemode=False)
+    harness.post_storefront(storefront_order(reference="pi_live"))
+
+    answer = paid_in_mode(harness, fake_stripe, "pi_live", 10000, created=T0 + 600,
+                          livemode=True)
+
+    assert answer["note"] == "payment recorded"
+    assert corrections(harness) == []
+    assert harness.count(refund_attempts) == 0
+
+
+def test_a_live_payment_is_no_overpayment_of_a_test_mode_one_of_the_same_order(
+    harness: Harness, fake_stripe: FakeStripe
+) -> None:
+    harness.post_storefront(storefront_order(reference="pi_live"))
+    paid_in_mode(harness, fake_stripe, "pi_live", 10000, created=T0, livemode=True)
+
+    answer = paid_in_mode(harness, fake_stripe, "pi_test", 2500, created=T0 + 600,
+                          livemode=False)
+
+    assert answer["note"] == "payment recorded"
+    assert corrections(harness) == []
+
+
+def test_two_test_mode_payments_are_still_compared_with_each_other(
+    harness: Harness, fake_stripe: FakeStripe
+) -> None:
+    # a shop trying the detectors with a test key sees them work, on test money only
+    harness.post_storefront(storefront_order(reference="pi_test1"))
+    paid_in_mode(harness, fake_stripe, "pi_test1", 10000, created=T0, livemode=False)
+
+    answer = paid_in_mode(harness, fake_stripe, "pi_test2", 10000, created=T0 + 60,
+                          livemode=False)
+
+    assert answer["note"] == "payment recorded; duplicate_charge 100.00 USD on pi_test2: approve"
+    assert corrections(harness) == [
+        ("duplicate_charge", "duplicate_charge:pi_test2", "approve", 10000)]
