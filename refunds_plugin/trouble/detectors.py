@@ -32,7 +32,7 @@ from refunds_plugin.ledger.tables import (
     provider_refunds,
     refund_attempts,
 )
-from refunds_plugin.money import written
+from refunds_plugin.money import refund_increment, written
 from refunds_plugin.notify import stored
 
 log = logging.getLogger("refunds.trouble")
@@ -81,6 +81,7 @@ class Paid:
     available: int  # captured minus refunded, pending and corrections under review
     external_refunded: int  # refunded outside any decision of ours
     confirmed: bool = True  # a provider event (not only a storefront) said it succeeded
+    step: int = 1  # the provider's smallest refund step in this currency (Stripe KWD: 10)
 
 
 # a failed payment took nothing; a disputed one's money is with the dispute (Stripe withdrew it
@@ -104,6 +105,7 @@ def _payments(conn: Connection, order_id: str, currency: str) -> list[Paid]:
     rows = _one_mode(conn.execute(
         select(
             payments.c.reference,
+            payments.c.provider,
             payments.c.created_at,
             payments.c.currency,
             payments.c.refunded_reported,
@@ -143,7 +145,8 @@ def _payments(conn: Connection, order_id: str, currency: str) -> list[Paid]:
         available = pf.captured - pf.refunded - pf.pending - in_review.get(ref, 0)
         out.append(
             Paid(ref, aware(row.created_at), pf.captured, max(0, available),
-                 min(external, pf.captured), row.confirmed_at is not None)
+                 min(external, pf.captured), row.confirmed_at is not None,
+                 refund_increment(row.provider, currency))
         )
     return sorted(out, key=lambda p: (p.created, p.reference))
 
@@ -252,6 +255,10 @@ def _plan(conn: Connection, policy: policies.Policy, order_id: str) -> list[Find
     if known is not None:
         held = sum(amount for _o, amount, _b in _corrections(conn, order_id))
         excess = captured - known[0] - sum(p.external_refunded for p in paid) - held
+        # what is below the provider's step is its own rounding (Stripe charges KWD in tens of
+        # fils, so a 10.005 KWD order is charged 10.010) and cannot go back: no trouble
+        step = max(p.step for p in paid)
+        excess -= max(0, excess) % step
     found: list[Finding] = []
     taken: dict[str, int] = {}
     rules = policy.trouble
