@@ -112,7 +112,7 @@ def on_payment_intent_succeeded(conn: Connection, obj: dict[str, Any], now: date
         charge_id=_latest_charge(obj),
         livemode=livemode,
     )
-    if order_id:
+    if order_id and livemode is not False:  # a test-mode payment paid no one's order
         clear_follow_ups(conn, order_id, now)
     # a charge.refunded that arrived before its payment was journalled but had no row to
     # update: count it now
@@ -360,7 +360,8 @@ def after_event(
         ref = payment_reference(conn, type_, obj)  # the row apply just wrote, by either name
         if ref is None:
             return Woken()
-        order_id = adopt_payment(conn, "stripe", ref, _stripe_time(obj), now)
+        order_id = adopt_payment(conn, "stripe", ref, _stripe_time(obj), now,
+                                 clears=not follow_ups.stripe_test_mode(obj))
         if order_id is None:
             return Woken()
         return woken(correct(conn, policy, route, order_id, now, f"stripe:{type_}"))
@@ -371,6 +372,8 @@ def after_event(
         note, attempt_ids = fallback.fall_back(conn, policy, route, row, now)
         return Woken(note, attempt_ids)
     if type_ == FAILED:
+        if follow_ups.stripe_test_mode(obj):
+            return Woken("a failure in Stripe's test mode: no customer to chase, no follow-up")
         failed = follow_ups.FailedPayment.from_stripe(obj)
         if failed is None:
             return Woken("failed payment without an order id: no follow-up")

@@ -112,13 +112,14 @@ def woken(done: list[Corrected], extra: str | None = None) -> Woken:
 
 
 def adopt_payment(
-    conn: Connection, provider: str, reference: str, created: datetime | None, now: datetime
+    conn: Connection, provider: str, reference: str, created: datetime | None, now: datetime,
+    *, clears: bool = True,
 ) -> str | None:
     """After a payment is recorded: the ledger takes the provider's time and links early
-    refunds (``ledger.orders.link_payment``); the order's follow-ups are cleared. Returns the
-    order id."""
+    refunds (``ledger.orders.link_payment``); the order's follow-ups are cleared, unless
+    ``clears`` is false (a payment in Stripe's test mode paid no one). Returns the order id."""
     order_id = link_payment(conn, provider, reference, created)
-    if order_id is not None:
+    if order_id is not None and clears:
         clear_follow_ups(conn, order_id, now)
     return order_id
 

@@ -222,13 +222,21 @@ def note_failed_payment(
 
 
 def is_paid(conn: Connection, order_id: str) -> bool:
-    """Whether any payment (before or after a failure) has paid the order."""
+    """Whether any payment (before or after a failure) has paid the order: one Stripe took in
+    its test mode took no real money, so it pays no order a customer failed to pay."""
     paid = conn.execute(
         select(func.count())
         .select_from(payments)
-        .where(payments.c.order_id == order_id, payments.c.status != "failed")
+        .where(payments.c.order_id == order_id, payments.c.status != "failed",
+               payments.c.livemode.is_not(False))
     ).scalar_one()
     return bool(paid)
+
+
+def stripe_test_mode(obj: dict[str, Any]) -> bool:
+    """Whether Stripe made this PaymentIntent or Charge in its test mode (its ``livemode`` is
+    false): no customer's money was taken or refused, so there is nothing to chase or clear."""
+    return obj.get("livemode") is False
 
 
 def stripe_email(obj: dict[str, Any]) -> str | None:

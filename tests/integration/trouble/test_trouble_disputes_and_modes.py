@@ -1,7 +1,8 @@
 """Looking for trouble only in money the merchant really holds: a disputed payment's money is
 with the card network (Stripe withdrew it when the dispute opened, and refuses a refund of it
 with ``charge_disputed``), and a payment Stripe took in its test mode took no real money. Neither
-makes a later live payment a duplicate or an overpayment.
+makes a later live payment a duplicate or an overpayment; a test-mode failure or success neither
+opens, blocks nor clears a follow-up for a real customer.
 
 Signed Stripe and storefront webhooks through the Flask app; Stripe is the in-repo fake.
 """
@@ -10,10 +11,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from refunds_plugin.ledger.tables import decisions, refund_attempts
+from refunds_plugin.ledger.tables import decisions, follow_ups, refund_attempts
+from refunds_plugin.trouble import missed_payments
 from tests.fakes import Harness, stripe_event
 from tests.fakes.stripe_api import FakeStripe
-from tests.fakes.stripe_shapes import T0, pay, payment_intent, storefront_order
+from tests.fakes.stripe_shapes import T0, failed_intent, pay, payment_intent, storefront_order
 
 
 def corrections(h: Harness) -> list[tuple[Any, ...]]:
@@ -114,3 +116,50 @@ def test_two_test_mode_payments_are_still_compared_with_each_other(
     assert answer["note"] == "payment recorded; duplicate_charge 100.00 USD on pi_test2: approve"
     assert corrections(harness) == [
         ("duplicate_charge", "duplicate_charge:pi_test2", "approve", 10000)]
+
+
+def failed_in_mode(h: Harness, pi_id: str, *, livemode: bool, order_id: str = "1001") -> str:
+    """``payment_intent.payment_failed`` in the given mode (a declined card)."""
+    obj = {**failed_intent(pi_id, 10000, order_id=order_id), "livemode": livemode}
+    resp = h.post_stripe(stripe_event(f"evt_{pi_id}_failed", "payment_intent.payment_failed",
+                                      obj, livemode=livemode))
+    assert resp.status_code == 200, resp.json
+    return str(resp.json["note"])
+
+
+def open_follow_ups(h: Harness) -> list[tuple[Any, ...]]:
+    return sorted((f.kind, f.order_id, f.payment_reference, f.amount, f.status)
+                  for f in h.rows(follow_ups))
+
+
+def test_a_declined_test_card_opens_no_follow_up_live_or_in_a_scan(harness: Harness) -> None:
+    note = failed_in_mode(harness, "pi_t_declined", livemode=False, order_id="2002")
+
+    assert note == ("payment failed; a failure in Stripe's test mode: no customer to chase, "
+                    "no follow-up")
+    assert open_follow_ups(harness) == []
+    with harness.runtime.engine.connect() as conn:
+        assert missed_payments.missed(conn, harness.runtime.policy, None) == []
+
+
+def test_a_live_failure_is_followed_up_though_a_test_payment_named_the_same_order(
+    harness: Harness, fake_stripe: FakeStripe
+) -> None:
+    paid_in_mode(harness, fake_stripe, "pi_test", 10000, created=T0, livemode=False)
+
+    note = failed_in_mode(harness, "pi_live", livemode=True)
+
+    assert note == "payment failed; follow-up opened"
+    assert open_follow_ups(harness) == [("failed_payment", "1001", "pi_live", 10000, "open")]
+
+
+def test_a_test_payment_does_not_clear_a_live_customers_failed_payment(
+    harness: Harness, fake_stripe: FakeStripe
+) -> None:
+    failed_in_mode(harness, "pi_live", livemode=True)
+
+    paid_in_mode(harness, fake_stripe, "pi_test", 10000, created=T0 + 60, livemode=False)
+
+    assert open_follow_ups(harness) == [("failed_payment", "1001", "pi_live", 10000, "open")]
+    paid_in_mode(harness, fake_stripe, "pi_live", 10000, created=T0 + 120, livemode=True)
+    assert open_follow_ups(harness) == [("failed_payment", "1001", "pi_live", 10000, "cleared")]
