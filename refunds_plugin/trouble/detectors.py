@@ -251,25 +251,25 @@ def _plan(conn: Connection, policy: policies.Policy, order_id: str) -> list[Find
     if len(paid) < 1:
         return []
     captured = sum(p.captured for p in paid)
-    excess: int | None = None
-    if known is not None:
-        held = sum(amount for _o, amount, _b in _corrections(conn, order_id))
-        excess = captured - known[0] - sum(p.external_refunded for p in paid) - held
-        # what is below the provider's step is its own rounding (Stripe charges KWD in tens of
-        # fils, so a 10.005 KWD order is charged 10.010) and cannot go back: no trouble
-        step = max(p.step for p in paid)
-        excess -= max(0, excess) % step
+    held = sum(amount for _o, amount, _b in _corrections(conn, order_id))
+    # without the order's total the first payment stands in for it: what was refunded outside
+    # (the first payment refunded in the Dashboard before the customer paid again) is no
+    # longer paid twice
+    total = known[0] if known is not None else paid[0].captured
+    excess = captured - total - sum(p.external_refunded for p in paid) - held
+    # what is below the provider's step is its own rounding (Stripe charges KWD in tens of
+    # fils, so a 10.005 KWD order is charged 10.010) and cannot go back: no trouble
+    excess -= max(0, excess) % max(p.step for p in paid)
     found: list[Finding] = []
     taken: dict[str, int] = {}
     rules = policy.trouble
     if rules.duplicate_charge.enabled:
         window = timedelta(hours=rules.duplicate_charge.window_hours)
         for dup, original in _duplicates(paid, window):
-            amount = dup.available if excess is None else min(dup.available, excess)
+            amount = min(dup.available, excess)
             if amount <= 0:
                 continue
-            if excess is not None:
-                excess -= amount
+            excess -= amount
             taken[dup.reference] = amount
             found.append(
                 Finding(
@@ -285,7 +285,7 @@ def _plan(conn: Connection, policy: policies.Policy, order_id: str) -> list[Find
                     unconfirmed=_unconfirmed([original, dup]),
                 )
             )
-    if rules.overpayment.enabled and known is not None and excess is not None and excess > 0:
+    if rules.overpayment.enabled and known is not None and excess > 0:
         found.extend(_overpayment(order_id, currency, paid, known[0], captured, excess, taken))
     return found
 

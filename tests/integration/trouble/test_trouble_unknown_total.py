@@ -18,7 +18,7 @@ from refunds_plugin.intake.reviews import ReviewOutcome, decide, open_reviews
 from refunds_plugin.ledger.tables import decisions, refund_attempts, reviews
 from tests.fakes import Harness
 from tests.fakes.stripe_api import FakeStripe
-from tests.fakes.stripe_shapes import T0, pay, storefront_order
+from tests.fakes.stripe_shapes import T0, outside_refund, pay, storefront_order
 
 UNKNOWN_TEXT = (
     "We noticed two payments of the same amount for order 1001. We do not know the order's "
@@ -126,6 +126,35 @@ def test_a_person_who_finds_a_double_charge_approves_and_the_extra_payment_is_re
     assert [(r["payment_intent"], r["amount"], r["reason"]) for r in fake_stripe.refunds] == [
         ("pi_card_b", 5000, "duplicate")]
     assert harness.chain_problem() is None
+
+
+def test_paying_again_after_the_first_payment_was_refunded_in_the_dashboard_is_no_duplicate(
+    harness: Harness, fake_stripe: FakeStripe
+) -> None:
+    # the merchant refunded the first payment in Stripe's Dashboard; the customer paid again
+    pay(harness, fake_stripe, "pi_card_a", 5000, created=T0)
+    outside_refund(harness, fake_stripe, "pi_card_a", 5000)
+
+    resp = pay(harness, fake_stripe, "pi_card_b", 5000, created=T0 + 3600)
+
+    assert resp.json["note"] == "payment recorded"
+    assert decided(harness) == []
+    assert harness.count(reviews) == 0
+
+
+def test_a_first_payment_partly_refunded_outside_leaves_only_the_rest_doubled(
+    harness: Harness, fake_stripe: FakeStripe
+) -> None:
+    pay(harness, fake_stripe, "pi_card_a", 5000, created=T0)
+    outside_refund(harness, fake_stripe, "pi_card_a", 2000)
+
+    resp = pay(harness, fake_stripe, "pi_card_b", 5000, created=T0 + 120)
+
+    assert resp.json["note"] == "payment recorded; duplicate_charge 30.00 USD on pi_card_b: review"
+    assert decided(harness) == [
+        ("duplicate_charge", "duplicate_charge:pi_card_b", "review", "order_total_unknown",
+         3000, 3000, "USD")]
+    assert harness.count(refund_attempts) == 0
 
 
 def test_with_a_known_total_a_duplicate_is_still_refunded_automatically(
