@@ -31,6 +31,9 @@ ZERO_DECIMAL = frozenset(
     ]
 )
 THREE_DECIMAL = frozenset(["BHD", "JOD", "KWD", "OMR", "TND"])
+# two-decimal in Stripe's API, but Stripe takes only whole units of them (amounts divisible
+# by 100, refunds included): ``refund_increment``
+STRIPE_WHOLE_UNITS = frozenset(["ISK"])
 
 # ISO 4217 active codes (2024). Unknown codes are refused at the edge rather than guessed at.
 ISO_4217 = frozenset(
@@ -351,19 +354,24 @@ def stripe_amount(money: Money) -> int:
     We round *down*, so a refund never exceeds what the decision granted; the caller records the
     amount actually sent.
     """
-    if money.currency in THREE_DECIMAL:
-        return (money.minor // 10) * 10
-    return money.minor
+    step = refund_increment("stripe", money.currency)
+    return (money.minor // step) * step
 
 
 def refund_increment(provider: str, currency: str) -> int:
     """The smallest step, in minor units, in which ``provider`` refunds ``currency``.
 
-    Stripe takes three-decimal currencies only in multiples of 10 (docs.stripe.com/currencies),
-    so a policy rounds its refunds down to this step and says what it sends.
+    Stripe takes three-decimal currencies only in multiples of 10, and ISK, which its API keeps
+    two-decimal, only in whole krónur: multiples of 100, refunds included (docs.stripe.com/
+    currencies; otherwise ``invalid_charge_amount_no_decimal_compatible``). So a policy rounds
+    its refunds down to this step and says what it sends.
     """
-    if provider == "stripe" and normalize_currency(currency) in THREE_DECIMAL:
-        return 10
+    if provider == "stripe":
+        cur = normalize_currency(currency)
+        if cur in THREE_DECIMAL:
+            return 10
+        if cur in STRIPE_WHOLE_UNITS:
+            return 100
     return 1
 
 

@@ -37,6 +37,7 @@ from werkzeug.datastructures import MultiDict
 from tests.fakes.loopback import Loopback
 
 THREE_DECIMAL = {"bhd", "jod", "kwd", "omr", "tnd"}
+WHOLE_UNITS = {"isk"}  # two-decimal in the API, whole krónur only (docs.stripe.com/currencies)
 TEST_KEYS = ("sk_test_", "rk_test_")
 # the objects Stripe's API reference gives a ``livemode``; its Refund object has none
 LIVEMODE_OBJECTS = ("coupon", "promotion_code", "checkout.session")
@@ -179,6 +180,11 @@ class FakeStripe:
             raise StripeFailure(400, "invalid_request_error",
                                 "Amounts in three-decimal currencies must be a multiple of 10.",
                                 param="amount")
+        if pi["currency"] in WHOLE_UNITS and amount % 100:
+            raise StripeFailure(400, "invalid_request_error",
+                                "Amount must be a whole number of the currency's units "
+                                "(divisible by 100).", param="amount",
+                                code="invalid_charge_amount_no_decimal_compatible")
         reason = params.get("reason")
         if reason not in (None, "duplicate", "fraudulent", "requested_by_customer"):
             raise StripeFailure(400, "invalid_request_error", f"Invalid reason: {reason}",
