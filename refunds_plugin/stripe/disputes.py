@@ -31,7 +31,7 @@ from sqlalchemy import Connection, bindparam, select
 from refunds_plugin.ledger.disputes import clear_disputed, mark_disputed
 from refunds_plugin.ledger.journal import append_entry
 from refunds_plugin.ledger.orders import lock_payment
-from refunds_plugin.ledger.tables import ledger_entries
+from refunds_plugin.ledger.tables import ledger_entries, payments
 from refunds_plugin.money import Money, normalize_currency
 
 ENTRY = "stripe_dispute"  # journal entry type: a dispute's status as of an event
@@ -100,6 +100,21 @@ def apply(conn: Connection, reference: str | None, obj: dict[str, Any], *, creat
         return (f"dispute lost{given}: the payment stays disputed, so returns of the order go "
                 "to a person")
     return "payment marked disputed" + (f" (dispute {said})" if said else "")
+
+
+def cleared_order(conn: Connection, reference: str | None) -> str | None:
+    """The order of a payment whose newest dispute word left the money with the merchant
+    (the trouble detectors look at it anew: a payment made meanwhile may be a duplicate now);
+    None for any other."""
+    if reference is None:
+        return None
+    known = latest(conn, reference)
+    if known is None or known.status not in CLEARED:
+        return None
+    order_id = conn.execute(select(payments.c.order_id).where(
+        payments.c.provider == "stripe", payments.c.reference == reference,
+        payments.c.status != "disputed")).scalar()
+    return None if order_id is None else str(order_id)
 
 
 def _amount(obj: dict[str, Any]) -> Money | None:

@@ -365,6 +365,11 @@ def after_event(
         if order_id is None:
             return Woken()
         return woken(correct(conn, policy, route, order_id, now, f"stripe:{type_}"))
+    if type_ in disputes.EVENTS:  # money back with the merchant: a later payment may now be
+        order_id = disputes.cleared_order(conn, payment_reference(conn, type_, obj))  # a duplicate
+        if order_id is None:
+            return Woken()
+        return woken(correct(conn, policy, route, order_id, now, f"stripe:{type_}"))
     if type_ == "checkout.session.expired":
         row = _exchange_of(conn, obj)
         if row is None or row.status != "awaiting_payment":

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from refunds_plugin.ledger.tables import decisions, follow_ups, refund_attempts
+from refunds_plugin.ledger.tables import decisions, follow_ups, payments, refund_attempts
 from refunds_plugin.trouble import missed_payments
 from tests.fakes import Harness, stripe_event
 from tests.fakes.stripe_api import FakeStripe
@@ -30,7 +30,17 @@ def dispute(h: Harness, pi_id: str, amount: int) -> None:
            "livemode": True}
     resp = h.post_stripe(stripe_event("evt_dp_" + pi_id, "charge.dispute.created", obj))
     assert resp.status_code == 200, resp.json
-    assert resp.json["note"] == "payment marked disputed"
+    assert resp.json["note"] == "payment marked disputed (dispute needs_response)"
+
+
+def dispute_closed(h: Harness, pi_id: str, status: str) -> str:
+    """``charge.dispute.closed``: won (the money back with the merchant) or lost."""
+    obj = {"id": "dp_" + pi_id, "object": "dispute", "amount": 10000, "currency": "usd",
+           "charge": "ch_" + pi_id.removeprefix("pi_"), "payment_intent": pi_id,
+           "status": status, "reason": "fraudulent", "created": T0 + 120, "livemode": True}
+    resp = h.post_stripe(stripe_event(f"evt_dp_{pi_id}_{status}", "charge.dispute.closed", obj))
+    assert resp.status_code == 200, resp.json
+    return str(resp.json["note"])
 
 
 def paid_in_mode(h: Harness, fake: FakeStripe, pi_id: str, amount: int, *, created: int,
@@ -58,6 +68,45 @@ def test_paying_again_after_disputing_the_first_payment_is_not_refunded_as_a_dup
     assert harness.count(refund_attempts) == 0
     harness.drain()
     assert fake_stripe.refunds == []
+
+
+def test_a_dispute_the_merchant_wins_makes_the_payment_count_again_and_the_duplicate_found(
+    harness: Harness, fake_stripe: FakeStripe
+) -> None:
+    harness.post_storefront(storefront_order(reference="pi_first"))
+    pay(harness, fake_stripe, "pi_first", 10000, created=T0)
+    dispute(harness, "pi_first", 10000)
+    pay(harness, fake_stripe, "pi_again", 10000, created=T0 + 3600)
+    assert corrections(harness) == []
+
+    note = dispute_closed(harness, "pi_first", "won")  # Stripe gives the 100.00 back
+
+    assert note == ("dispute won: the payment is no longer disputed; "
+                    "duplicate_charge 100.00 USD on pi_again: approve")
+    assert corrections(harness) == [
+        ("duplicate_charge", "duplicate_charge:pi_again", "approve", 10000)]
+    harness.drain()
+    assert [(r["payment_intent"], r["amount"]) for r in fake_stripe.refunds] == [
+        ("pi_again", 10000)]
+    assert sorted((p.reference, p.status) for p in harness.rows(payments)) == [
+        ("pi_again", "succeeded"), ("pi_first", "succeeded")]
+
+
+def test_a_dispute_the_merchant_loses_leaves_the_payment_disputed_and_finds_nothing(
+    harness: Harness, fake_stripe: FakeStripe
+) -> None:
+    harness.post_storefront(storefront_order(reference="pi_first"))
+    pay(harness, fake_stripe, "pi_first", 10000, created=T0)
+    dispute(harness, "pi_first", 10000)
+    pay(harness, fake_stripe, "pi_again", 10000, created=T0 + 3600)
+
+    note = dispute_closed(harness, "pi_first", "lost")
+
+    assert note == ("dispute lost (100.00 USD given back by the bank): the payment stays "
+                    "disputed, so returns of the order go to a person")
+    assert corrections(harness) == []
+    assert sorted((p.reference, p.status) for p in harness.rows(payments)) == [
+        ("pi_again", "succeeded"), ("pi_first", "disputed")]
 
 
 def test_a_disputed_extra_payment_is_left_to_its_dispute_not_refunded_as_an_overpayment(
