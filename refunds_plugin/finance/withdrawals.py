@@ -9,7 +9,9 @@ proof of sending), ``in_progress`` (asked of the provider), ``review`` (a person
 late statement, a final-sale line, an amount above the automatic limits), ``declined``,
 ``failed`` (a refund failed; a person must act), ``not_decided`` (the return could not be
 decided yet). ``met``: refunded by the deadline (None while not refunded); ``overdue``: not
-refunded and the deadline has passed.
+refunded and the deadline has passed. A refused attempt that a review's approval replaced
+(journal ``retry_of``) is left out, as in the decisions' money status: its replacement says
+whether the money went back.
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ from sqlalchemy import Engine, select
 
 from refunds_plugin.domain.kinds import AttemptStatus
 from refunds_plugin.finance.rows import DRY_RUN, TEST_MODE, shown_status
+from refunds_plugin.ledger.attempt_reads import replaced_attempts
 from refunds_plugin.ledger.db import aware, iso_time, read_tx
 from refunds_plugin.ledger.tables import decisions, refund_attempts, reviews, withdrawals
 
@@ -106,13 +109,20 @@ def find_withdrawals(engine: Engine, since: datetime | None, until: datetime | N
         ids = [r.decision_id for r in rows if r.decision_id]
         attempts: dict[str, list[Any]] = {}
         if ids:
-            for a in conn.execute(select(refund_attempts.c.decision_id, refund_attempts.c.status,
-                                         refund_attempts.c.provider, refund_attempts.c.amount,
-                                         refund_attempts.c.completed_at,
-                                         refund_attempts.c.livemode)
-                                  .where(refund_attempts.c.decision_id.in_(ids))
-                                  .order_by(refund_attempts.c.seq)):
-                attempts.setdefault(a.decision_id, []).append(a)
+            found = conn.execute(select(refund_attempts.c.id, refund_attempts.c.decision_id,
+                                        refund_attempts.c.status, refund_attempts.c.provider,
+                                        refund_attempts.c.amount,
+                                        refund_attempts.c.completed_at,
+                                        refund_attempts.c.livemode)
+                                 .where(refund_attempts.c.decision_id.in_(ids))
+                                 .order_by(refund_attempts.c.seq)).all()
+            # a refused attempt an approval replaced no longer speaks for the withdrawal
+            failed = {a.decision_id for a in found if a.status == AttemptStatus.FAILED}
+            maybe = [a.id for a in found if a.decision_id in failed]
+            gone = replaced_attempts(conn, maybe) if maybe else set()
+            for a in found:
+                if not (a.status == AttemptStatus.FAILED and a.id in gone):
+                    attempts.setdefault(a.decision_id, []).append(a)
     for r in rows:
         mine = attempts.get(r.decision_id or "", [])
         states = [shown_status(a.status, a.provider, a.livemode) for a in mine]
