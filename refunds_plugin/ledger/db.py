@@ -94,9 +94,21 @@ def make_engine(url: str, *, busy_timeout_ms: int = 30_000, pool_size: int = 5) 
     # 5xx (the sender retries), and SQLAlchemy discards every pooled connection older than the
     # failure, so one request per process sees it.
     engine = _created(url, pool_size=pool_size, max_overflow=pool_size)
+    event.listen(engine, "connect", _in_utc)
     if engine.dialect.driver == "psycopg":
         prepared.keep_across_rollbacks(engine)
     return engine
+
+
+def _in_utc(dbapi_conn: Any, _record: Any) -> None:
+    """Each new PostgreSQL connection reads and writes times in UTC, whatever the server's
+    own ``TimeZone`` (``initdb`` takes the machine's): a ``timestamptz`` comes back in the
+    session's zone, and finance's days and times are UTC ones. Once per pooled connection,
+    committed so no rollback undoes it (a pooler such as PgBouncer keeps it for the client)."""
+    cursor = dbapi_conn.cursor()
+    cursor.execute("SET TIME ZONE 'UTC'")
+    cursor.close()
+    dbapi_conn.commit()
 
 
 def _configure_sqlite(engine: Engine, busy_timeout_ms: int) -> None:
