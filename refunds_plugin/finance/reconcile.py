@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Engine, or_, select
+from sqlalchemy import Connection, Engine, or_, select
 
 from refunds_plugin.domain.kinds import AttemptStatus
 from refunds_plugin.ledger.tables import orders, payments, provider_refunds, refund_attempts
@@ -172,6 +172,24 @@ class _Ours:
         return f"{written(self.amount, self.currency)} {self.status.lstrip('=')}"
 
 
+def _attempts(conn: Connection, provider: str, when: Any) -> dict[str, _Ours]:
+    """Our refund attempts through ``provider`` that ``when`` picks, by provider reference."""
+    ra = refund_attempts.c
+    ours: dict[str, _Ours] = {}
+    for row in conn.execute(
+        select(ra.id, ra.provider_reference, ra.amount, ra.sent_amount, ra.status,
+               ra.currency).where(
+            ra.provider == provider,
+            ra.kind == "refund",
+            ra.provider_reference.is_not(None),
+            when,
+        ).order_by(ra.created_at, ra.seq)  # a retry sharing a Saleor grant speaks last
+    ):
+        amount = row.sent_amount if row.sent_amount is not None else row.amount
+        ours[row.provider_reference] = _Ours(row.id, int(amount), row.status, row.currency)
+    return ours
+
+
 def _ledger_side(
     engine: Engine, provider: str, since: datetime, order_ids: list[str] | None = None
 ) -> dict[str, _Ours]:
@@ -183,17 +201,7 @@ def _ledger_side(
     if order_ids:
         when = or_(when, ra.order_id.in_(order_ids))
     with engine.connect() as conn:
-        for row in conn.execute(
-            select(ra.id, ra.provider_reference, ra.amount, ra.sent_amount, ra.status,
-                   ra.currency).where(
-                ra.provider == provider,
-                ra.kind == "refund",
-                ra.provider_reference.is_not(None),
-                when,
-            ).order_by(ra.created_at, ra.seq)  # a retry sharing a Saleor grant speaks last
-        ):
-            amount = row.sent_amount if row.sent_amount is not None else row.amount
-            ours[row.provider_reference] = _Ours(row.id, int(amount), row.status, row.currency)
+        ours.update(_attempts(conn, provider, when))
         pr = provider_refunds.c
         for ext in conn.execute(
             select(pr.refund_id, pr.attempt_id, pr.amount, pr.status, pr.currency).where(
@@ -215,10 +223,19 @@ def reconcile(
     ``compared``, when given, is told how many of each were read (``provider_refunds``,
     ``ledger_refunds``), so "they agree" can say about what."""
     ours = _ledger_side(engine, provider, since, order_ids)
+    listed = list(refunds)
+    # a refund made in the period for an attempt decided before it (late on the period's eve,
+    # or held for its parcel): the ledger holds it, under that attempt
+    earlier = sorted({r.id for r in listed} - set(ours))
+    if earlier:
+        with engine.connect() as conn:
+            for chunk in (earlier[i:i + 500] for i in range(0, len(earlier), 500)):
+                ours.update(_attempts(conn, provider,
+                                      refund_attempts.c.provider_reference.in_(chunk)))
     seen: set[str] = set()
     out: list[Mismatch] = []
     read = 0
-    for theirs in refunds:
+    for theirs in listed:
         read += 1
         seen.add(theirs.id)
         mine = ours.get(theirs.id)
