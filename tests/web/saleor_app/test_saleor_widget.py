@@ -234,3 +234,21 @@ def test_the_widget_is_framed_only_by_the_configured_dashboards(
                 in resp.headers["Content-Security-Policy"])
     finally:
         h.close()
+
+
+def test_a_declined_return_reads_as_nothing_given_and_its_time_says_utc(reviewed, clock):
+    """Staff in any time zone read the decision's time as UTC, and a return a person declined
+    gives nothing: its amount is 0 with what the policy had said, as the finance lists say it,
+    never "Refund: 5.00 USD" beside the decline."""
+    shop, decision_id = reviewed
+    token = _token(clock)
+    form = {"decision_id": decision_id, "action": "decline", "note": "refunded by phone",
+            "form_token": _form_token(_post(shop, token).get_data(as_text=True))}
+    assert _post(shop, token, "/saleor/widget/review", **form).status_code == 200
+
+    html = _post(shop, token).get_data(as_text=True)
+
+    assert f"<h2>Return · {clock.now:%Y-%m-%d %H:%M} UTC</h2>" in html
+    assert ("<p class=\"money\">Refund: 0.00 USD (declined; the policy said 5.00 USD) — "
+            '<span class="money-status" data-status="none">No money has moved</span></p>') in html
+    assert "Refund: 5.00 USD —" not in html
