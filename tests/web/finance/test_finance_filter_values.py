@@ -5,6 +5,7 @@ on /finance; never a quietly empty list."""
 from __future__ import annotations
 
 import html
+import re
 
 import pytest
 
@@ -56,3 +57,20 @@ def test_an_allowed_value_still_filters(scene: Scene, query: str, orders: list[s
         query, headers={"Authorization": f"Bearer {scene.finance}"})
 
     assert (resp.status_code, [r["order_id"] for r in resp.get_json()["data"]]) == (200, orders)
+
+
+def test_the_decisions_page_offers_every_money_status_it_filters_on_and_keeps_the_one_asked(
+    scene: Scene,
+) -> None:
+    """A decision whose refund waits for its parcel has the money status ``held``: the Money
+    select offers it, and a list filtered on it shows it chosen, so pressing Filter again keeps
+    the filter rather than quietly dropping it to "any"."""
+    from refunds_plugin.finance.rows import DECISION_CHOICES
+
+    page = scene.login(scene.finance).get("/finance/?status=held").get_data(as_text=True)
+    money = page[page.index('<select name="status">'):]
+    money = money[:money.index("</select>")]
+
+    offered = re.findall(r'<option value="([^"]*)"', money)
+    assert sorted(offered) == sorted(["", *DECISION_CHOICES["status"]])
+    assert re.findall(r'<option value="([^"]*)" selected>', money) == ["held"]
