@@ -291,7 +291,7 @@ def compare(current: str, candidate: str, since: datetime | None, until: datetim
 
             def each(row: compare_mod.Row) -> None:
                 if row.differs:
-                    writer.writerow(row.to_csv())
+                    writer.writerow(row.csv_row())
 
         report = compare_mod.compare(engine, cur, cand, since, end, limit, each)
     words = span(since, end, until is not None)

@@ -27,6 +27,7 @@ from sqlalchemy import Engine
 import policies
 from refunds_plugin.domain.kinds import ResolutionKind
 from refunds_plugin.errors import InputError
+from refunds_plugin.finance import amounts
 from refunds_plugin.finance.simulation import Comparison, replay_each
 from refunds_plugin.insights.reasons import rate_bp
 from refunds_plugin.language.catalogue import english
@@ -34,12 +35,17 @@ from refunds_plugin.ledger.db import iso_time
 
 RANK = {"approve": 2, "review": 1, "decline": 0}
 MAX_LISTED = 200  # worse answers listed in a report; all of them are in the CSV
-CSV_COLUMNS = [
+_FIRST_COLUMNS = [
     "decision_id", "order_id", "customer", "decided_at", "currency",
     "current_outcome", "current_refund", "current_credit", "current_bonus", "current_fees",
     "candidate_outcome", "candidate_refund", "candidate_credit", "candidate_bonus",
     "candidate_fees", "worse", "error",
 ]  # fmt: skip
+# minor units; each also in major units (``current_refund_decimal``…) after all the others, as
+# every finance CSV with amounts writes them (``finance.amounts``)
+CSV_MONEY = tuple(f"{side}_{part}" for side in ("current", "candidate")
+                  for part in ("refund", "credit", "bonus", "fees"))
+CSV_COLUMNS = amounts.columns(_FIRST_COLUMNS, CSV_MONEY)
 
 
 @dataclass(slots=True)
@@ -144,6 +150,17 @@ class Row:
         for name, a in (("current", self.current), ("candidate", self.candidate)):
             for part in ("outcome", "refund", "credit", "bonus", "fees"):
                 out[f"{name}_{part}"] = "" if a is None else getattr(a, part)
+        return out
+
+    def csv_row(self) -> dict[str, Any]:
+        """``to_csv`` with each amount also in major units (``CSV_COLUMNS``): empty where that
+        side has no answer (an unreadable decision)."""
+        out = self.to_csv()
+        cur = self.comparison.currency
+        for column in CSV_MONEY:
+            minor = out[column]
+            out[column + amounts.SUFFIX] = amounts.major(minor, cur) \
+                if isinstance(minor, int) and cur else None
         return out
 
 

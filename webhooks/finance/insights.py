@@ -159,7 +159,7 @@ def _compare_csv(current: policies.Policy, cand: policies.Policy, p: Period) -> 
 
     def each(row: compare_mod.Row) -> None:
         if row.differs:
-            rows.append(row.to_csv())
+            rows.append(row.csv_row())
 
     compare_mod.compare(runtime().engine, current, cand, p.since, p.until, each=each)
     return api.csv_response(rows, compare_mod.CSV_COLUMNS, "policy-compare")
