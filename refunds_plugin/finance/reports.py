@@ -247,7 +247,8 @@ def decision_query(filters: Mapping[str, str]) -> Select[Any]:
 def money_status_sql() -> ColumnElement[str]:
     """Each decision's ``rows.money_status`` as SQL, over the attempts that speak for it:
     a failed attempt that a later one of the same decision replaced (its journal entry's
-    ``retry_of``, as ``ledger.attempt_reads.replaced_attempts`` reads it) does not."""
+    ``retry_of``), nor a replacement canceled because the attempt it replaced succeeded late,
+    do not (as ``ledger.attempt_reads.silent_attempts`` reads them)."""
     a = refund_attempts.alias("a")
     later = refund_attempts.alias("later")
     le = ledger_entries.c
@@ -258,8 +259,19 @@ def money_status_sql() -> ColumnElement[str]:
         # the canonical JSON (chain.canonical) of a uuid id: no spaces, no LIKE wildcards
         le.body.like('%"retry_of":"' + a.c.id + '"%'),
     )
+    # a replacement canceled because the attempt it replaced succeeded late (retry_of it)
+    origin = refund_attempts.alias("origin")
+    late = exists().where(
+        le.subject_id == a.c.id,  # indexed
+        le.entry_type == "attempt",
+        origin.c.decision_id == a.c.decision_id,
+        origin.c.status == AttemptStatus.SUCCEEDED,
+        le.body.like('%"retry_of":"' + origin.c.id + '"%'),
+    )
     live = and_(
-        a.c.decision_id == decisions.c.id, or_(a.c.status != AttemptStatus.FAILED, ~replaced)
+        a.c.decision_id == decisions.c.id,
+        or_(a.c.status != AttemptStatus.FAILED, ~replaced),
+        or_(a.c.status != AttemptStatus.CANCELED, ~late),
     )
 
     def has(*statuses: str) -> ColumnElement[bool]:

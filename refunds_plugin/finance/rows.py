@@ -17,7 +17,6 @@ declined after money was paid."""
 from __future__ import annotations
 
 import json
-from collections import Counter
 from collections.abc import Mapping
 from datetime import UTC, date, datetime
 from typing import Any
@@ -32,7 +31,7 @@ from refunds_plugin.domain.kinds import WAITING, AttemptStatus, Outcome, Resolut
 from refunds_plugin.domain.kinds import shown_status as shown_status
 from refunds_plugin.errors import InputError
 from refunds_plugin.finance import amounts
-from refunds_plugin.ledger.attempt_reads import replaced_attempts
+from refunds_plugin.ledger.attempt_reads import silent_attempts
 from refunds_plugin.ledger.db import aware, iso_time
 from refunds_plugin.ledger.reviews import review_why
 from refunds_plugin.ledger.tables import refund_attempts, reviews
@@ -287,21 +286,19 @@ def review_rows(conn: Connection, ids: list[str]) -> dict[str, Any]:
 
 def attempt_statuses(conn: Connection, ids: list[str]) -> dict[str, list[str]]:
     """Each decision's attempt statuses, in attempt order, for the decisions ``ids``; a failed
-    attempt a later one replaced is left out (the replacement's status stands for it). A dry
-    run's success reads ``dry_run``, one in Stripe's test mode ``test_mode``."""
+    attempt a later one replaced is left out (the replacement's status stands for it), and so
+    is a replacement canceled because the attempt it replaced succeeded late
+    (``attempt_reads.silent_attempts``). A dry run's success reads ``dry_run``, one in Stripe's
+    test mode ``test_mode``."""
     ra = refund_attempts.c
     rows = conn.execute(
         select(ra.decision_id, ra.id, ra.status, ra.provider, ra.livemode)
         .where(ra.decision_id.in_(ids)).order_by(ra.seq)
     ).all()
-    # only a decision with a failed attempt and another attempt can have a replaced one
-    failed = {r.decision_id for r in rows if r.status == AttemptStatus.FAILED}
-    several = Counter(r.decision_id for r in rows if r.decision_id in failed)
-    maybe = [r.id for r in rows if several[r.decision_id] > 1]
-    gone = replaced_attempts(conn, maybe) if maybe else set()
+    gone = silent_attempts(conn, rows)
     out: dict[str, list[str]] = {}
     for decision_id, attempt_id, status, provider, livemode in rows:
-        if not (status == AttemptStatus.FAILED and attempt_id in gone):
+        if attempt_id not in gone:
             out.setdefault(decision_id, []).append(shown_status(status, provider, livemode))
     return out
 

@@ -59,7 +59,7 @@ from refunds_plugin.domain.decision import Exchange
 from refunds_plugin.domain.kinds import AttemptStatus, DecisionKind
 from refunds_plugin.finance.rows import DRYRUN_PROVIDER, granted_by, parse_when
 from refunds_plugin.finance.withdrawals import WithdrawalRow, find_withdrawals
-from refunds_plugin.ledger.attempt_reads import replaced_attempts
+from refunds_plugin.ledger.attempt_reads import silent_attempts
 from refunds_plugin.ledger.db import aware, iso_time
 from refunds_plugin.ledger.exchange_dues import REFUND_SEQ
 from refunds_plugin.ledger.tables import (
@@ -267,17 +267,13 @@ def summarize(
 
 
 def _drop_replaced(conn: Connection, money: dict[str, list[Any]]) -> None:
-    """Leave out each failed attempt a later one replaced, as ``rows.attempt_statuses``
-    does; only a decision with a failed attempt and another attempt can have one."""
-    maybe = {decision_id: atts for decision_id, atts in money.items()
-             if len(atts) > 1 and any(a.status == AttemptStatus.FAILED for a in atts)}
-    if not maybe:
-        return
-    gone = replaced_attempts(conn, [a.id for atts in maybe.values() for a in atts])
-    for decision_id, atts in maybe.items():
-        money[decision_id] = [
-            a for a in atts if not (a.status == AttemptStatus.FAILED and a.id in gone)
-        ]
+    """Leave out each failed attempt a later one replaced, and each replacement canceled
+    because the attempt it replaced succeeded late, as ``rows.attempt_statuses`` does
+    (``attempt_reads.silent_attempts``)."""
+    gone = silent_attempts(conn, [a for atts in money.values() for a in atts])
+    if gone:
+        for decision_id, atts in money.items():
+            money[decision_id] = [a for a in atts if a.id not in gone]
 
 
 def _add_decision(out: Summary, dec: Any, attempts: list[Any], now: datetime,

@@ -25,7 +25,7 @@ from sqlalchemy import Engine, select
 
 from refunds_plugin.domain.kinds import AttemptStatus
 from refunds_plugin.finance.rows import DRY_RUN, TEST_MODE, shown_status
-from refunds_plugin.ledger.attempt_reads import replaced_attempts
+from refunds_plugin.ledger.attempt_reads import silent_attempts
 from refunds_plugin.ledger.db import aware, iso_time, read_tx
 from refunds_plugin.ledger.tables import decisions, refund_attempts, reviews, withdrawals
 
@@ -117,11 +117,9 @@ def find_withdrawals(engine: Engine, since: datetime | None, until: datetime | N
                                  .where(refund_attempts.c.decision_id.in_(ids))
                                  .order_by(refund_attempts.c.seq)).all()
             # a refused attempt an approval replaced no longer speaks for the withdrawal
-            failed = {a.decision_id for a in found if a.status == AttemptStatus.FAILED}
-            maybe = [a.id for a in found if a.decision_id in failed]
-            gone = replaced_attempts(conn, maybe) if maybe else set()
+            gone = silent_attempts(conn, found)
             for a in found:
-                if not (a.status == AttemptStatus.FAILED and a.id in gone):
+                if a.id not in gone:
                     attempts.setdefault(a.decision_id, []).append(a)
     for r in rows:
         mine = attempts.get(r.decision_id or "", [])

@@ -5,7 +5,10 @@ The state changes are in ``attempts.py``."""
 from __future__ import annotations
 
 import json
+from collections import Counter
+from collections.abc import Sequence
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import Connection, Engine, bindparam, func, select
 
@@ -86,3 +89,42 @@ def outcome_unknown(status: str, last_error: str | None) -> bool:
     return status == AttemptStatus.UNKNOWN or (
         status == AttemptStatus.FAILED and (last_error or "").startswith("gave up after")
     )
+
+
+def retry_origins(conn: Connection, attempt_ids: list[str]) -> dict[str, str]:
+    """Each of ``attempt_ids`` created to replace another (its journal's ``retry_of``): its id
+    and the replaced attempt's."""
+    le = ledger_entries.c
+    found = conn.execute(
+        select(le.subject_id, le.body).where(
+            le.entry_type == "attempt",
+            le.subject_id.in_(attempt_ids),
+            le.body.like('%"retry_of"%'),
+        )
+    ).all()
+    return {str(subject): str(origin) for subject, body in found
+            if (origin := json.loads(body).get("retry_of"))}
+
+
+def silent_attempts(conn: Connection, attempts: Sequence[Any]) -> set[str]:
+    """The attempts (rows with ``id``, ``decision_id``, ``status``) that no longer speak for
+    their decision's money: a failed one that a later attempt replaced (``retry_of``), whose
+    replacement says whether the money went back; and a replacement canceled because the
+    attempt it replaced succeeded after all (``late_outcomes.succeeded_after_failure``): that
+    success is the decision's money, paid once. Only a decision with several attempts, one of
+    them failed or canceled, can have such an attempt: the journal is read for those alone."""
+    several = Counter(a.decision_id for a in attempts)
+    odd = {a.decision_id for a in attempts
+           if a.status in (AttemptStatus.FAILED, AttemptStatus.CANCELED)}
+    maybe = [a.id for a in attempts if a.decision_id in odd and several[a.decision_id] > 1]
+    if not maybe:
+        return set()
+    status = {a.id: a.status for a in attempts}
+    silent: set[str] = set()
+    for retry, origin in retry_origins(conn, maybe).items():
+        if status.get(origin) == AttemptStatus.FAILED:
+            silent.add(origin)
+        elif (status.get(retry) == AttemptStatus.CANCELED
+              and status.get(origin) == AttemptStatus.SUCCEEDED):
+            silent.add(retry)
+    return silent
