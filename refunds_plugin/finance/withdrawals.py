@@ -7,7 +7,9 @@ days, Article 13) and where its money stands, for promise keeping and ``/api/wit
 ``waiting`` (held for the parcel's first scan: the law lets the shop wait for the goods or
 proof of sending), ``in_progress`` (asked of the provider), ``review`` (a person decides: a
 late statement, a final-sale line, an amount above the automatic limits), ``declined``,
-``failed`` (a refund failed; a person must act), ``not_decided`` (the return could not be
+``failed`` (a refund failed; a person must act), ``expired`` (its return expired: the goods
+were not sent back in time and the held refund was canceled; nothing is owed before the goods
+or proof of sending arrive, so it is not overdue), ``not_decided`` (the return could not be
 decided yet). ``met``: refunded by the deadline (None while not refunded); ``overdue``: not
 refunded and the deadline has passed. A refused attempt that a review's approval replaced
 (journal ``retry_of``) is left out, as in the decisions' money status: its replacement says
@@ -27,14 +29,20 @@ from refunds_plugin.domain.kinds import AttemptStatus
 from refunds_plugin.finance.rows import DRY_RUN, TEST_MODE, shown_status
 from refunds_plugin.ledger.attempt_reads import silent_attempts
 from refunds_plugin.ledger.db import aware, iso_time, read_tx
-from refunds_plugin.ledger.tables import decisions, refund_attempts, reviews, withdrawals
+from refunds_plugin.ledger.tables import (
+    decisions,
+    refund_attempts,
+    return_shipments,
+    reviews,
+    withdrawals,
+)
 
 COLUMNS = ["withdrawal_id", "order_id", "name", "email", "lines", "received_at",
            "legal_deadline", "in_period", "decision_id", "status", "currency", "amount",
            "refunded", "refunded_at", "met", "overdue"]
 MONEY = ("amount", "refunded")  # the CSV adds each in major units (``amount_decimal``)
 STATUSES = ("refunded", "dry_run", "waiting", "in_progress", "review", "declined", "failed",
-            "not_decided", "test_mode")
+            "not_decided", "test_mode", "expired")
 UNREAL = (DRY_RUN, TEST_MODE)  # "paid" where no real money moved: never refunded, nor overdue
 
 
@@ -70,7 +78,8 @@ class WithdrawalRow:
         }
 
 
-def _status(outcome: str | None, review: str | None, states: list[str]) -> str:
+def _status(outcome: str | None, review: str | None, states: list[str],
+            shipment: str | None = None) -> str:
     if outcome is None:
         return "not_decided"
     if review == "declined" or outcome == "decline":
@@ -84,6 +93,8 @@ def _status(outcome: str | None, review: str | None, states: list[str]) -> str:
         return "failed"
     if any(s == AttemptStatus.HELD for s in states):
         return "waiting"
+    if shipment == "expired" and all(s == AttemptStatus.CANCELED for s in states):
+        return "expired"  # the goods never came back: its held refund was canceled
     if states:
         return "in_progress"
     return "review"
@@ -94,10 +105,12 @@ def find_withdrawals(engine: Engine, since: datetime | None, until: datetime | N
     """Withdrawals received in ``[since, until)``, the nearest deadline first."""
     w = withdrawals.c
     query = (select(withdrawals, decisions.c.outcome, decisions.c.currency, decisions.c.body,
-                    reviews.c.status.label("review"))
+                    reviews.c.status.label("review"), return_shipments.c.status.label("ship"))
              .select_from(withdrawals
                           .outerjoin(decisions, decisions.c.id == w.decision_id)
-                          .outerjoin(reviews, reviews.c.decision_id == w.decision_id))
+                          .outerjoin(reviews, reviews.c.decision_id == w.decision_id)
+                          .outerjoin(return_shipments,
+                                     return_shipments.c.decision_id == w.decision_id))
              .order_by(w.legal_deadline, w.id))
     if since is not None:
         query = query.where(w.received_at >= since)
@@ -124,7 +137,7 @@ def find_withdrawals(engine: Engine, since: datetime | None, until: datetime | N
     for r in rows:
         mine = attempts.get(r.decision_id or "", [])
         states = [shown_status(a.status, a.provider, a.livemode) for a in mine]
-        status = _status(r.outcome, r.review, states)
+        status = _status(r.outcome, r.review, states, r.ship)
         paid = [a for a, s in zip(mine, states, strict=True) if s == AttemptStatus.SUCCEEDED]
         done = [aware(a.completed_at) for a in paid if a.completed_at is not None]
         refunded_at = max(d for d in done if d is not None) if status == "refunded" and done \
@@ -138,5 +151,5 @@ def find_withdrawals(engine: Engine, since: datetime | None, until: datetime | N
             bool(r.in_period), r.decision_id, status, r.currency, amount,
             sum(int(a.amount) for a in paid),
             refunded_at, None if refunded_at is None else refunded_at <= deadline,
-            status not in ("refunded", "declined", *UNREAL) and now > deadline))
+            status not in ("refunded", "declined", "expired", *UNREAL) and now > deadline))
     return out

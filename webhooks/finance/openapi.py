@@ -203,7 +203,8 @@ def document() -> dict[str, Any]:
                     "decision_id": {"type": ["string", "null"],
                                     "description": "the return it became"},
                     "status": {"enum": list(WITHDRAWAL_STATUSES), "description":
-                               "waiting: held for the parcel's first scan"},
+                               "waiting: held for the parcel's first scan; expired: the "
+                               "goods never came back, the held refund was canceled"},
                     "currency": {"type": ["string", "null"]}, "amount": money,
                     "refunded": money,
                     "refunded_at": {"type": ["string", "null"], "format": "date-time"},
