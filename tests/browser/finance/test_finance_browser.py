@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 from sqlalchemy import text
 
+from refunds_plugin.notify.courier import Courier
 from tests.browser.finance.phone import DESK, PHONE, broken_figures, one_line, problems
 from tests.fakes.finance_scene import Scene, make_scene
 from tests.fakes.loopback import serving
@@ -273,5 +274,39 @@ def test_on_a_touch_tablet_every_control_of_the_review_queue_is_a_44_px_target(
         assert page.locator("button[value=approve]").is_visible()
         assert page.evaluate(SHORT_CONTROLS) == []
         assert page.evaluate("document.documentElement.scrollWidth") <= 768
+    finally:
+        context.close()
+
+
+def test_on_a_desk_the_outbox_keeps_its_times_on_one_line_and_says_why_in_view(
+    served: tuple[Scene, str], chromium: Any,
+) -> None:
+    """At 1280 × 800 the outbox writes each time (``2026-12-05 18:49 UTC``) on one line, not as
+    ``2026-`` / ``12-07`` / ``09:40`` / ``UTC``, and its Why column (why a message was not sent)
+    is in view, not cut off at the table's edge: a long address or cause wraps instead."""
+    from playwright.sync_api import expect
+
+    scene, base = served
+    shop = scene.shop
+    shop.order("o-3", 10395,
+               "averyveryverylongcustomeraddress.with.dots@subdomain.example-shop.com")
+    shop.ask_return("o-3", "r-3")
+    rt = shop.runtime  # no mail server nor endpoint: each message is skipped, saying why
+    Courier(rt.engine, rt.config, lambda: shop.now, rt.renderer, None, None).drain()
+    context = chromium.new_context(viewport=DESK, java_script_enabled=True)
+    page = context.new_page()
+    try:
+        page.goto(f"{base}/finance/login")
+        page.fill("input[name=token]", scene.admin)
+        page.click("button[type=submit]")
+        page.goto(f"{base}/finance/outbox/")
+        expect(page.locator("h1")).to_have_text("Outbox: emails and events")
+        page.screenshot(path=ARTIFACTS.parent / "finance-desk-outbox.png", full_page=True)
+        assert broken_figures(page) == []
+        assert page.eval_on_selector(
+            "table.outbox", "t => t.parentElement.scrollWidth <= t.parentElement.clientWidth")
+        why = page.locator("table.outbox td[data-label=Why]").first
+        expect(why).to_contain_text("not sent: REFUNDS_")
+        assert why.bounding_box()["x"] + why.bounding_box()["width"] <= DESK["width"]
     finally:
         context.close()
