@@ -124,3 +124,23 @@ def test_an_admin_marks_an_exchange_shipped_from_its_follow_up(
         page.screenshot(path=ARTIFACTS / "3-again.png", full_page=True)
     assert [r.status for r in h.rows(exchanges)] == ["shipped"]
     assert [r.status for r in h.rows(follow_ups)] == ["cleared"]
+
+
+def test_on_a_desk_the_follow_ups_keep_each_time_on_one_line(
+    shop: Harness, chromium: Any,
+) -> None:
+    """At 1280 × 800 the follow-ups write when each one failed and how long it waits
+    (``2026-11-24 12:00 UTC``) on one line, never split at its hyphens and spaces beside the
+    longer words of what failed."""
+    from tests.browser.finance.phone import DESK, broken_figures
+
+    token = create_token(shop.runtime.engine, "Ada", "admin", shop.clock())
+    context = chromium.new_context(viewport=DESK, java_script_enabled=False)
+    page = context.new_page()
+    with serving(shop.app) as base, closing(context):
+        page.goto(f"{base}/finance/login")
+        page.fill("input[name=token]", token.secret)
+        page.click("button[type=submit]")
+        page.goto(f"{base}/finance/follow-ups?status=all")
+        assert page.locator("td[data-label=Failed]").count() == 1
+        assert broken_figures(page) == []
