@@ -205,13 +205,21 @@ def _like(value: str) -> str:
     return value.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
+def _trimmed(filters: Mapping[str, str]) -> dict[str, str]:
+    """The filters without the spaces around each value: ``review `` is ``review``, checked
+    and matched alike, never a quietly empty list."""
+    return {k: (v or "").strip() for k, v in filters.items()}
+
+
 def _page_args(page: int, per_page: int) -> tuple[int, int]:
     return max(1, page), min(MAX_PER_PAGE, max(1, per_page))
 
 
 def decision_query(filters: Mapping[str, str]) -> Select[Any]:
     """``select(decisions)`` narrowed by the filters finance uses; empty ones ignored, a value
-    an enumerated filter cannot have refused (``rows.check_choices``)."""
+    an enumerated filter cannot have refused (``rows.check_choices``). A value is read without
+    the spaces around it, as the pages take it."""
+    filters = _trimmed(filters)
     check_choices(filters, DECISION_CHOICES)
     d = decisions.c
     query = select(decisions)
@@ -327,7 +335,8 @@ ATTEMPT_CSV_COLUMNS = [*amounts.columns(ATTEMPT_COLUMNS[:-1], ATTEMPT_MONEY), "l
 
 def attempt_query(filters: Mapping[str, str]) -> Select[Any]:
     """The attempts the filters match, newest first; a value an enumerated filter cannot have
-    is refused (``rows.check_choices``)."""
+    is refused (``rows.check_choices``); values are read without the spaces around them."""
+    filters = _trimmed(filters)
     check_choices(filters, ATTEMPT_CHOICES)
     a = refund_attempts.c
     query = select(

@@ -4,7 +4,9 @@ on /finance; never a quietly empty list."""
 
 from __future__ import annotations
 
+import csv
 import html
+import io
 import re
 
 import pytest
@@ -74,3 +76,26 @@ def test_the_decisions_page_offers_every_money_status_it_filters_on_and_keeps_th
     offered = re.findall(r'<option value="([^"]*)"', money)
     assert sorted(offered) == sorted(["", *DECISION_CHOICES["status"]])
     assert re.findall(r'<option value="([^"]*)" selected>', money) == ["held"]
+
+
+@pytest.mark.parametrize(("query", "orders"), [
+    ("/api/decisions?outcome=review%20&resolution=%20refund&status=none%20", ["o-2"]),
+    ("/api/decisions?order=%20o-1%20", ["o-1"]),
+    ("/api/attempts?status=dry_run%20&kind=refund%20&provider=%20dryrun", ["o-1"]),
+    ("/api/attempts?order=o-1%20", ["o-1"]),
+])
+def test_a_value_with_spaces_around_it_filters_as_the_page_does(
+    scene: Scene, query: str, orders: list[str]
+) -> None:
+    """The page takes ``review `` as ``review`` (and its Download CSV link with it); the API
+    checked the value without its spaces but then matched it with them, answering a quietly
+    empty list (JSON and CSV alike) where the page listed the decision."""
+    auth = {"Authorization": f"Bearer {scene.finance}"}
+    client = scene.shop.app.test_client()
+    as_json = client.get(query, headers=auth)
+    as_csv = client.get(query + "&format=csv", headers=auth)
+
+    assert (as_json.status_code, [r["order_id"] for r in as_json.get_json()["data"]]) == (
+        200, orders)
+    assert [r["order_id"] for r in csv.DictReader(io.StringIO(as_csv.get_data(as_text=True)))
+            ] == orders
