@@ -170,7 +170,7 @@ def follow_ups_cmd(status: str, kinds: tuple[str, ...], waiting: bool, as_json: 
 
 
 def _minute(when: datetime) -> str:
-    return when.astimezone(UTC).strftime("%Y-%m-%d %H:%M")
+    return when.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC")
 
 
 def _status(item: FollowUp, now: datetime) -> str:

@@ -4,8 +4,9 @@ days, Article 13) and where its money stands, for promise keeping and ``/api/wit
 ``status``: ``refunded`` (every refund of its return succeeded; ``refunded_at`` is the last),
 ``dry_run`` (the dry-run provider "paid" it: no money moved, so nothing is refunded or met),
 ``test_mode`` (Stripe refunded it in its test mode: no real money moved, likewise),
-``waiting`` (held for the parcel's first scan: the law lets the shop wait for the goods or
-proof of sending), ``in_progress`` (asked of the provider), ``review`` (a person decides: a
+``waiting`` (held for the parcel: the law lets the shop wait for the goods or proof of
+sending, so it is not overdue until the carrier has scanned the parcel), ``in_progress``
+(asked of the provider), ``review`` (a person decides: a
 late statement, a final-sale line, an amount above the automatic limits), ``declined``,
 ``failed`` (a refund failed; a person must act), ``expired`` (its return expired: the goods
 were not sent back in time and the held refund was canceled; nothing is owed before the goods
@@ -36,6 +37,7 @@ from refunds_plugin.ledger.tables import (
     reviews,
     withdrawals,
 )
+from refunds_plugin.shipping.returns import WAITING
 
 COLUMNS = ["withdrawal_id", "order_id", "name", "email", "lines", "received_at",
            "legal_deadline", "in_period", "decision_id", "status", "currency", "amount",
@@ -43,6 +45,9 @@ COLUMNS = ["withdrawal_id", "order_id", "name", "email", "lines", "received_at",
 MONEY = ("amount", "refunded")  # the CSV adds each in major units (``amount_decimal``)
 STATUSES = ("refunded", "dry_run", "waiting", "in_progress", "review", "declined", "failed",
             "not_decided", "test_mode", "expired")
+# a parcel not sent yet (no carrier scan): the law lets the shop withhold the money until the
+# goods or proof of sending arrive, so a refund held for it is not overdue; once scanned, it is
+NOT_SENT = WAITING
 UNREAL = (DRY_RUN, TEST_MODE)  # "paid" where no real money moved: never refunded, nor overdue
 
 
@@ -151,5 +156,6 @@ def find_withdrawals(engine: Engine, since: datetime | None, until: datetime | N
             bool(r.in_period), r.decision_id, status, r.currency, amount,
             sum(int(a.amount) for a in paid),
             refunded_at, None if refunded_at is None else refunded_at <= deadline,
-            status not in ("refunded", "declined", "expired", *UNREAL) and now > deadline))
+            status not in ("refunded", "declined", "expired", *UNREAL) and now > deadline
+            and not (status == "waiting" and r.ship in NOT_SENT)))
     return out

@@ -236,9 +236,9 @@ def test_the_command_line_lists_it_as_the_api_does_and_filters_by_kind_and_statu
     table = _cli(any_db_url)
 
     assert table == [
-        "opened            status  kind                  order         "
+        "opened                status  kind                  order         "
         f"{'decision':<36}  customer         amount  payment  what failed",
-        f"2026-11-24 12:00  due     saleor_return_failed  {ORDER}  {decision_id}  "
+        f"2026-11-24 12:00 UTC  due     saleor_return_failed  {ORDER}  {decision_id}  "
         f"ann@example.com  -       -        {words}"]
     before = datetime.now(UTC)
     [line] = _cli(any_db_url, "--json")
@@ -262,7 +262,7 @@ def test_the_command_line_lists_it_as_the_api_does_and_filters_by_kind_and_statu
 
     assert _cli(any_db_url) == ["nothing to follow up"]
     assert _cli(any_db_url, "--status", "cleared")[1] == (
-        f"2026-11-24 12:00  cleared 2026-11-24 12:10  saleor_return_failed  {ORDER}  "
+        f"2026-11-24 12:00 UTC  cleared 2026-11-24 12:10 UTC  saleor_return_failed  {ORDER}  "
         f"{decision_id}  ann@example.com  -       -        {words}")
     assert json.loads(_cli(any_db_url, "--status", "all", "--json")[0])["cleared_at"] == (
         "2026-11-24T12:10:00+00:00")

@@ -69,9 +69,9 @@ def test_a_failed_payment_followed_by_a_success_is_cleared_and_one_without_stays
                   h.rows(follow_ups)) == [("2001", "cleared", 4200, "bo@example.com"),
                                           ("2002", "open", 1999, "bo@example.com")]
     [opened] = [f.created_at for f in h.rows(follow_ups) if f.order_id == "2002"]
-    at = opened.strftime("%Y-%m-%d %H:%M")
+    at = opened.strftime("%Y-%m-%d %H:%M UTC")
     assert cli(h.db_url, "follow-ups").stdout.splitlines() == [
-        "opened            status  kind            order  decision  customer        amount     "
+        "opened                status  kind            order  decision  customer        amount     "
         "payment  what failed",
         f"{at}  due     failed_payment  2002   -         bo@example.com  19.99 USD  pi_f2    "
         "card_declined (insufficient_funds): Your card has insufficient funds."]
@@ -88,9 +88,9 @@ def test_a_follow_up_is_listed_only_once_the_policy_wait_has_passed(h: Harness) 
 
     assert cli(h.db_url, "follow-ups").stdout == "nothing to follow up\n"
     [opened] = [f.created_at for f in h.rows(follow_ups)]
-    until = (opened + timedelta(hours=24)).strftime("%Y-%m-%d %H:%M")
+    until = (opened + timedelta(hours=24)).strftime("%Y-%m-%d %H:%M UTC")
     assert cli(h.db_url, "follow-ups", "--all").stdout.splitlines()[1].startswith(
-        f"{opened:%Y-%m-%d %H:%M}  waiting until {until}  failed_payment  2003  ")
+        f"{opened:%Y-%m-%d %H:%M} UTC  waiting until {until}  failed_payment  2003  ")
 
 
 def test_a_failure_for_an_order_that_is_already_paid_opens_no_follow_up(h: Harness) -> None:
@@ -224,7 +224,7 @@ def test_scan_rebuilds_follow_ups_from_failed_payments_in_the_inbox_once(
         ]
         assert (h.count(decisions), h.count(refund_attempts)) == (0, 0)
         listed = cli(h.db_url, "follow-ups").stdout.splitlines()
-        assert [line.split()[4] for line in listed[1:]] == ["5002", "5003"]
+        assert [line.split()[5] for line in listed[1:]] == ["5002", "5003"]
 
         again = cli(h.db_url, "scan", "--apply").stdout
         assert again == "no trouble found\n2 failed payment(s) to follow up: " \

@@ -350,12 +350,14 @@ def test_finance_sees_each_withdrawal_with_its_legal_deadline(shop: Shop, clock:
     assert ("2026-11-24 12:00 UTC 1001 Anna Schmidt 2026-12-08 12:00 UTC waiting 55.00 USD "
             "open") in text
 
-    clock.now = datetime(2026, 12, 8, 12, 0, 8, tzinfo=UTC)  # a second past the deadline
+    # a second past the deadline, the goods neither back nor sent (no carrier scan): the law
+    # lets the shop withhold the money until then, so it is not overdue
+    clock.now = datetime(2026, 12, 8, 12, 0, 8, tzinfo=UTC)
     late = shop.h.client().get("/api/withdrawals?format=csv", headers=auth)
     assert late.get_data(as_text=True).splitlines() == [
         ",".join(COLUMNS) + ",amount_decimal,refunded_decimal",
         f"{row.id},1001,Anna Schmidt,{EMAIL},2 x Mug,2026-11-24T12:00:07+00:00,"
-        f"2026-12-08T12:00:07+00:00,True,{row.decision_id},waiting,USD,5500,0,,,True,"
+        f"2026-12-08T12:00:07+00:00,True,{row.decision_id},waiting,USD,5500,0,,,False,"
         "55.00,0.00"]
     assert shop.h.client().get("/api/withdrawals?since=2026-11-25", headers=auth).json == {
         "data": []}
