@@ -17,13 +17,17 @@ signed form token, without a cookie), and JSON APIs called with an ``Authorizati
 from __future__ import annotations
 
 from collections.abc import Callable
+from importlib.util import find_spec
+from urllib.parse import urlsplit
 
 from flask import Flask, Response, g, request
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
 from flask_wtf.csrf import CSRFProtect
+from limits.errors import ConfigurationError
+from limits.storage import SCHEMES, storage_from_string
 
-from refunds_plugin.config import Config
+from refunds_plugin.config import Config, ConfigError
 
 # no script at all; styles and images from this origin only (the returns page's logo may be
 # any https URL); forms post only here; no page may be framed, nor change its base URL
@@ -98,6 +102,7 @@ def init_app(app: Flask, config: Config) -> CSRFProtect:
             csrf.protect()
 
     app.after_request(_headers_for(config))
+    check_storage(config.ratelimit_storage_uri)
     limiter = app.extensions["limiter"] = Limiter(
         get_remote_address, app=app, storage_uri=config.ratelimit_storage_uri,
         key_prefix="returns", headers_enabled=True, in_memory_fallback_enabled=True,
@@ -106,6 +111,36 @@ def init_app(app: Flask, config: Config) -> CSRFProtect:
     # limiter does not look for one on every event
     limiter.request_filter(_signed_webhook)
     return csrf
+
+
+# the package each kind of store's client comes from, and how a merchant installs it
+_CLIENTS = {"redis": ("redis", 'pip install -e ".[redis]"'),
+            "rediss": ("redis", 'pip install -e ".[redis]"'),
+            "valkey": ("valkey", "pip install valkey"), "valkeys": ("valkey", "pip install valkey"),
+            "memcached": ("pymemcache", "pip install pymemcache"),
+            "mongodb": ("pymongo", "pip install pymongo")}
+_STORES = "memory:// (one process) or redis://host:6379 (shared by every worker and host)"
+
+
+def check_storage(uri: str) -> None:
+    """``REFUNDS_RATELIMIT_STORAGE_URI`` as the limiter will open it, or a ``ConfigError`` in
+    one line with the fix: a store the limiter does not know, or one whose client package is
+    not installed (``redis://`` needs ``redis``), said before any worker starts rather than as
+    a traceback from each. Nothing is connected to: a store that is down is the limiter's to
+    ride out (it counts in memory meanwhile)."""
+    parts = urlsplit(uri)
+    shown = uri.replace(f":{parts.password}@", ":***@", 1) if parts.password else uri
+    var = f"REFUNDS_RATELIMIT_STORAGE_URI={shown!r}"
+    if parts.scheme not in SCHEMES or parts.scheme.startswith("async+"):
+        raise ConfigError(f"{var} is not a store the rate limiter knows: use {_STORES}")
+    package, fix = _CLIENTS.get(parts.scheme.split("+")[0], ("", ""))
+    if package and find_spec(package) is None:
+        raise ConfigError(f"{var} needs the Python package {package}, which is not installed: "
+                          f"{fix}")
+    try:
+        storage_from_string(uri)
+    except (ConfigurationError, ValueError) as exc:
+        raise ConfigError(f"{var} cannot be used: {exc}") from None
 
 
 def limits_warning(storage_uri: str, workers: int) -> str | None:

@@ -65,12 +65,13 @@ def serve(host: str, port: int, workers: int, threads: int, executor: bool) -> N
 
     from refunds_plugin import metrics
     from webhooks import create_app
-    from webhooks.security import limits_warning
+    from webhooks.security import check_storage, limits_warning
 
     port_is_free(host, port)
+    config = startup.config(run_executor=executor)
+    check_storage(config.ratelimit_storage_uri)  # each worker opens it: said once, here
     made = None if metrics.multiprocess_dir() else tempfile.mkdtemp(prefix="refunds-metrics-")
     shared = metrics.multiprocess_dir() or str(made)
-    config = startup.config(run_executor=executor)
     if not config.database_pool_size:
         # a connection kept for each request thread, the executor's and the sealer's: under
         # load none is opened and closed per request (a new server process each on PostgreSQL)

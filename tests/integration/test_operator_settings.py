@@ -1,0 +1,108 @@
+"""A setting a merchant got wrong stops the start in one line that names it and says the fix,
+before any banner and before the database is touched: never a traceback from a gunicorn worker,
+a thread or a library, and never a service that starts and fails later on every request."""
+
+from __future__ import annotations
+
+import socket
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+from gunicorn.app.base import BaseApplication
+
+from refunds_plugin.cli import main
+from refunds_plugin.config import ConfigError, load_config
+from webhooks import create_app
+
+
+@pytest.fixture
+def served(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """What gunicorn was asked to serve (nothing is served)."""
+    runs: list[str] = []
+    monkeypatch.setattr(BaseApplication, "run", lambda app: runs.append(app.cfg.bind[0]))
+    return runs
+
+
+@pytest.fixture
+def listening() -> Iterator[int]:
+    """A port something is already listening on."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        sock.listen()
+        yield sock.getsockname()[1]
+
+
+def _serve(tmp_path: Path, **env: str) -> tuple[int, str]:
+    settings = {"REFUNDS_DATABASE_URL": f"sqlite:///{tmp_path}/ledger.db",
+                "REFUNDS_SECRET_KEY": "k" * 32, "REFUNDS_STOREFRONT_SECRET": "s" * 32, **env}
+    result = CliRunner().invoke(main, ["serve", "--port", "0"], env=settings)
+    return result.exit_code, result.output
+
+
+# --- REFUNDS_RATELIMIT_STORAGE_URI ------------------------------------------------------------
+
+
+def test_a_rate_limit_store_the_limiter_does_not_know_stops_serve_in_one_line(
+    tmp_path: Path, served: list[str]
+) -> None:
+    said = _serve(tmp_path, REFUNDS_RATELIMIT_STORAGE_URI="redis//127.0.0.1:6379")
+
+    assert said == (1, "Error: REFUNDS_RATELIMIT_STORAGE_URI='redis//127.0.0.1:6379' is not a "
+                       "store the rate limiter knows: use memory:// (one process) or "
+                       "redis://host:6379 (shared by every worker and host)\n")
+    assert served == []
+    assert not (tmp_path / "ledger.db").exists()
+
+
+def test_a_redis_rate_limit_store_without_the_redis_package_names_the_extra_to_install(
+    tmp_path: Path, served: list[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # a fresh `pip install -e .` has no redis package; the README says to use redis:// when
+    # several processes serve. Every gunicorn worker died on it with a traceback.
+    monkeypatch.setitem(sys.modules, "redis", None)
+
+    said = _serve(tmp_path, REFUNDS_RATELIMIT_STORAGE_URI="redis://:hunter2@127.0.0.1:6379/0")
+
+    assert said == (1, "Error: REFUNDS_RATELIMIT_STORAGE_URI='redis://:***@127.0.0.1:6379/0' "
+                       "needs the Python package redis, which is not installed: "
+                       "pip install -e \".[redis]\"\n")
+    assert served == []
+    assert not (tmp_path / "ledger.db").exists()
+
+
+def test_a_redis_rate_limit_store_with_a_port_that_is_no_number_is_named(
+    tmp_path: Path, served: list[str]
+) -> None:
+    said = _serve(tmp_path, REFUNDS_RATELIMIT_STORAGE_URI="redis://127.0.0.1:port")
+
+    assert said == (1, "Error: REFUNDS_RATELIMIT_STORAGE_URI='redis://127.0.0.1:port' cannot be "
+                       "used: Port could not be cast to integer value as 'port'\n")
+    assert served == []
+
+
+def test_the_app_run_by_gunicorn_directly_refuses_an_unknown_store_naming_the_variable(
+    tmp_path: Path,
+) -> None:
+    config = load_config(env={}, overrides={
+        "database_url": f"sqlite:///{tmp_path}/ledger.db", "secret_key": "k" * 32,
+        "ratelimit_storage_uri": "bogus://x"})
+
+    with pytest.raises(ConfigError) as refused:
+        create_app(config)
+
+    assert str(refused.value) == (
+        "REFUNDS_RATELIMIT_STORAGE_URI='bogus://x' is not a store the rate limiter knows: use "
+        "memory:// (one process) or redis://host:6379 (shared by every worker and host)")
+
+
+def test_a_redis_rate_limit_store_with_the_package_installed_starts(
+    tmp_path: Path, served: list[str]
+) -> None:
+    # nothing is connected to at start: a store that is down is the limiter's to ride out
+    code, output = _serve(tmp_path, REFUNDS_RATELIMIT_STORAGE_URI="redis://127.0.0.1:1/0")
+
+    assert code == 0, output
+    assert len(served) == 1
