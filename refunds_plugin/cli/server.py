@@ -132,19 +132,25 @@ def serve(host: str, port: int, workers: int, threads: int, executor: bool) -> N
             shutil.rmtree(made, ignore_errors=True)
 
 
-def port_is_free(host: str, port: int) -> None:
-    """Bind ``host:port`` once, as gunicorn will (SO_REUSEADDR), before anything is printed: a
-    port in use is one clear error naming ``--port``, not a banner followed by retries."""
+def port_is_free(host: str, port: int, option: str = "--port", host_from: str = "--host") -> None:
+    """Bind ``host:port`` once, as gunicorn (or the worker's metrics server) will
+    (SO_REUSEADDR), before anything is printed: a port in use is one clear error naming
+    ``option``, and a host that is no address here one naming ``host_from``, not a banner
+    followed by retries or a traceback."""
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
     with socket.socket(family, socket.SOCK_STREAM) as probe:
         probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             probe.bind((host, port))
+        except socket.gaierror as exc:
+            raise click.ClickException(
+                f"{host} is not an address to listen on ({exc.strerror}): check "
+                f"{host_from}") from None
         except OSError as exc:
             why = "is already in use" if exc.errno == errno.EADDRINUSE else \
                 f"cannot be used ({exc.strerror})"
             raise click.ClickException(
-                f"port {port} on {host} {why}: choose another with --port, or stop what is "
+                f"port {port} on {host} {why}: choose another with {option}, or stop what is "
                 "listening there") from None
 
 
@@ -187,13 +193,16 @@ def worker(once: bool, worker_id: str | None, metrics_port: int | None) -> None:
     """
     from refunds_plugin.metrics import serve_metrics
 
+    metrics_host = os.environ.get("REFUNDS_METRICS_HOST", "127.0.0.1")
+    if metrics_port is not None:  # before the runtime: nothing is migrated or claimed
+        port_is_free(metrics_host, metrics_port, "--metrics-port", "REFUNDS_METRICS_HOST")
     runtime = startup.runtime(config=startup.config(), with_executor=True, worker_id=worker_id)
     ex, poller = runtime.executor, runtime.saleor_poller
     assert ex is not None and poller is not None  # with_executor=True builds both
     if warning := statistics_warning(runtime.engine):
         click.echo(warning, err=True)
     if metrics_port is not None:
-        serve_metrics(os.environ.get("REFUNDS_METRICS_HOST", "127.0.0.1"), metrics_port)
+        serve_metrics(metrics_host, metrics_port)
     if once:
         click.echo(drained_text(ex.drain()))
         # a declined Saleor refund sends no webhook: cron's worker asks Saleor about the

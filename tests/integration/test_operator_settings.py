@@ -106,3 +106,48 @@ def test_a_redis_rate_limit_store_with_the_package_installed_starts(
 
     assert code == 0, output
     assert len(served) == 1
+
+
+# --- refunds worker --metrics-port ------------------------------------------------------------
+
+
+def test_a_busy_metrics_port_stops_the_worker_in_one_line_before_it_claims_anything(
+    tmp_path: Path, listening: int
+) -> None:
+    env = {"REFUNDS_DATABASE_URL": f"sqlite:///{tmp_path}/ledger.db"}
+
+    result = CliRunner().invoke(main, ["worker", "--metrics-port", str(listening)], env=env)
+
+    assert (result.exit_code, result.output) == (
+        1, f"Error: port {listening} on 127.0.0.1 is already in use: choose another with "
+           "--metrics-port, or stop what is listening there\n")
+    assert not (tmp_path / "ledger.db").exists()
+
+
+def test_a_metrics_host_that_does_not_resolve_stops_the_worker_naming_the_variable(
+    tmp_path: Path,
+) -> None:
+    env = {"REFUNDS_DATABASE_URL": f"sqlite:///{tmp_path}/ledger.db",
+           "REFUNDS_METRICS_HOST": "no-such-host.invalid"}
+
+    result = CliRunner().invoke(main, ["worker", "--once", "--metrics-port", "9"], env=env)
+
+    assert result.exit_code == 1
+    assert result.output.startswith("Error: no-such-host.invalid is not an address to listen "
+                                    "on (")
+    assert result.output.endswith("): check REFUNDS_METRICS_HOST\n")
+    assert not (tmp_path / "ledger.db").exists()
+
+
+def test_a_serve_host_that_does_not_resolve_is_named_before_any_banner(
+    tmp_path: Path, served: list[str]
+) -> None:
+    env = {"REFUNDS_DATABASE_URL": f"sqlite:///{tmp_path}/ledger.db"}
+
+    result = CliRunner().invoke(main, ["serve", "--host", "no-such-host.invalid"], env=env)
+
+    assert result.exit_code == 1
+    assert result.output.startswith("Error: no-such-host.invalid is not an address to listen "
+                                    "on (")
+    assert result.output.endswith("): check --host\n")
+    assert served == []
