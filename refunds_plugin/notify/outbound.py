@@ -14,6 +14,7 @@ import time
 from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
+from urllib.parse import urlsplit
 
 import requests
 from standardwebhooks import Webhook
@@ -57,7 +58,17 @@ class Outbound:
 def build_outbound(config: Config, session: requests.Session) -> Outbound | None:
     if not config.outbound_url:
         return None
+    url = urlsplit(config.outbound_url)
+    if url.scheme not in ("http", "https") or not url.hostname:
+        raise ConfigError(f"REFUNDS_OUTBOUND_URL={config.outbound_url!r} is not an http(s) URL: "
+                          "give the address your systems receive our events at, such as "
+                          "https://erp.example.com/hooks/refunds")
     if not config.outbound_secret.startswith("whsec_"):
         raise ConfigError("REFUNDS_OUTBOUND_SECRET must be set to a whsec_… secret when "
                           "REFUNDS_OUTBOUND_URL is set")
-    return Outbound(config.outbound_url, config.outbound_secret, session)
+    try:
+        return Outbound(config.outbound_url, config.outbound_secret, session)
+    except ValueError:  # not base64 after the prefix; the secret itself is never said
+        raise ConfigError("REFUNDS_OUTBOUND_SECRET is not a Standard Webhooks secret: after "
+                          "whsec_ must come base64; make one with "
+                          "echo \"whsec_$(openssl rand -base64 24)\"") from None

@@ -151,3 +151,49 @@ def test_a_serve_host_that_does_not_resolve_is_named_before_any_banner(
                                     "on (")
     assert result.output.endswith("): check --host\n")
     assert served == []
+
+
+# --- REFUNDS_OUTBOUND_URL, REFUNDS_OUTBOUND_SECRET ----------------------------------------------
+
+SECRET = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"  # base64 after the prefix, as the docs make one
+
+
+@pytest.mark.parametrize("secret", ["whsec_…", "whsec_!!not-base64", "whsec_abcde"])
+def test_an_outbound_secret_that_is_not_base64_stops_serve_in_one_line_without_saying_it(
+    tmp_path: Path, served: list[str], secret: str
+) -> None:
+    # the docs' own placeholder, copied as it was written, died with a UnicodeEncodeError
+    # traceback from inside standardwebhooks
+    code, output = _serve(tmp_path, REFUNDS_OUTBOUND_URL="https://erp.example.com/hooks",
+                          REFUNDS_OUTBOUND_SECRET=secret)
+
+    assert code == 1
+    assert output.splitlines()[-1] == (
+        "Error: REFUNDS_OUTBOUND_SECRET is not a Standard Webhooks secret: after whsec_ must "
+        "come base64; make one with echo \"whsec_$(openssl rand -base64 24)\"")
+    assert secret not in output and "Traceback" not in output
+    assert served == []
+
+
+@pytest.mark.parametrize("url", ["erp.example.com/hooks", "ftp://erp.example.com/hooks",
+                                 "https:///hooks"])
+def test_an_outbound_url_that_is_not_http_stops_serve_instead_of_failing_every_event(
+    tmp_path: Path, served: list[str], url: str
+) -> None:
+    code, output = _serve(tmp_path, REFUNDS_OUTBOUND_URL=url, REFUNDS_OUTBOUND_SECRET=SECRET)
+
+    assert code == 1
+    assert output.splitlines()[-1] == (
+        f"Error: REFUNDS_OUTBOUND_URL={url!r} is not an http(s) URL: give the address your "
+        "systems receive our events at, such as https://erp.example.com/hooks/refunds")
+    assert served == []
+
+
+def test_an_outbound_url_and_a_secret_made_as_the_docs_say_start(
+    tmp_path: Path, served: list[str]
+) -> None:
+    code, output = _serve(tmp_path, REFUNDS_OUTBOUND_URL="https://erp.example.com/hooks",
+                          REFUNDS_OUTBOUND_SECRET=SECRET)
+
+    assert code == 0, output
+    assert len(served) == 1
