@@ -197,3 +197,43 @@ def test_an_outbound_url_and_a_secret_made_as_the_docs_say_start(
 
     assert code == 0, output
     assert len(served) == 1
+
+
+# --- REFUNDS_STRIPE_API_KEY ------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("key", ["pk_live_51Habc", "pk_test_51Habc"])
+def test_a_publishable_stripe_key_is_refused_not_announced_as_live(
+    tmp_path: Path, served: list[str], key: str
+) -> None:
+    # it was taken as a live key: "money: stripe LIVE (money moves)", customers promised money
+    # within the policy's hours, and every refund then refused by Stripe (authentication)
+    code, output = _serve(tmp_path, REFUNDS_STRIPE_API_KEY=key)
+
+    assert code == 2
+    assert output.splitlines()[-1] == (
+        "Error: REFUNDS_STRIPE_API_KEY is a publishable key (pk_…), which cannot refund: use "
+        "the secret key (sk_live_…, sk_test_…) or a restricted key (rk_…) from Stripe's "
+        "Dashboard, Developers, API keys")
+    assert "LIVE" not in output
+    assert key not in output
+    assert served == []
+    assert not (tmp_path / "ledger.db").exists()
+
+
+def test_the_webhook_secret_in_the_api_key_variable_is_refused_naming_where_it_belongs(
+    tmp_path: Path, served: list[str]
+) -> None:
+    code, output = _serve(tmp_path, REFUNDS_STRIPE_API_KEY="whsec_abc123")
+
+    assert code == 2
+    assert output.splitlines()[-1] == (
+        "Error: REFUNDS_STRIPE_API_KEY is a webhook signing secret (whsec_…): it belongs in "
+        "REFUNDS_STRIPE_WEBHOOK_SECRETS; the API key is sk_… or rk_…")
+    assert "whsec_abc123" not in output
+    assert served == []
+
+
+@pytest.mark.parametrize("key", ["sk_live_x", "sk_test_x", "rk_live_x", "rk_test_x"])
+def test_secret_and_restricted_stripe_keys_are_taken(key: str) -> None:
+    assert load_config(env={"REFUNDS_STRIPE_API_KEY": key}).stripe_api_key == key
