@@ -14,6 +14,7 @@ message also carries its ``Date`` (the courier's clock when it is sent, in UTC),
 
 from __future__ import annotations
 
+import difflib
 import smtplib
 import ssl
 import sys
@@ -26,6 +27,7 @@ from typing import Protocol
 from urllib.parse import unquote, urlsplit
 
 from refunds_plugin.config import Config, ConfigError
+from refunds_plugin.notify.kinds import KINDS
 from refunds_plugin.notify.render import Rendered
 
 DEFAULT_PORTS = {"smtp": 25, "smtp+starttls": 587, "smtps": 465}
@@ -131,7 +133,22 @@ def emailed(config: Config, kind: str) -> bool:
     return bool(config.mail_url) and kind not in config.mail_off
 
 
+def check_mail_off(config: Config) -> None:
+    """``REFUNDS_MAIL_OFF`` (``[mail] off``) names only email kinds: a misspelt one would
+    switch nothing off while the merchant believes it off, so it stops the start instead."""
+    kinds = sorted(k.name for k in KINDS.values() if k.channel == "mail")
+    for name in config.mail_off:
+        if name not in kinds:
+            near = difflib.get_close_matches(name, kinds, 1)
+            hint = f"did you mean {near[0]!r}? " if near else ""
+            if name in KINDS:  # an event: it goes to REFUNDS_OUTBOUND_URL, not to a customer
+                hint = "that is an event for your systems (REFUNDS_OUTBOUND_URL); "
+            raise ConfigError(f"REFUNDS_MAIL_OFF ([mail] off) names {name!r}, which is no email "
+                              f"kind: {hint}the kinds are {', '.join(kinds)}")
+
+
 def build_mailer(config: Config) -> Mailer | None:
+    check_mail_off(config)
     if not config.mail_url:
         return None
     if config.mail_url == "console":

@@ -237,3 +237,47 @@ def test_the_webhook_secret_in_the_api_key_variable_is_refused_naming_where_it_b
 @pytest.mark.parametrize("key", ["sk_live_x", "sk_test_x", "rk_live_x", "rk_test_x"])
 def test_secret_and_restricted_stripe_keys_are_taken(key: str) -> None:
     assert load_config(env={"REFUNDS_STRIPE_API_KEY": key}).stripe_api_key == key
+
+
+# --- REFUNDS_MAIL_OFF ------------------------------------------------------------------------
+
+
+MAIL_KINDS = ("approved, credit_issued, declined, exchange_original_due, exchange_unavailable, "
+              "in_review, item_received, label_ready, refund_failed, refund_sent, "
+              "request_received, return_expired, return_reminder, withdrawal_receipt")
+
+
+def test_a_misspelt_kind_to_switch_off_stops_serve_instead_of_switching_nothing_off(
+    tmp_path: Path, served: list[str]
+) -> None:
+    # refund_sentt was taken, and every refund_sent email still went out
+    code, output = _serve(tmp_path, REFUNDS_MAIL_URL="console",
+                          REFUNDS_MAIL_OFF="credit_issued,refund_sentt")
+
+    assert code == 1
+    assert output.splitlines()[-1] == (
+        "Error: REFUNDS_MAIL_OFF ([mail] off) names 'refund_sentt', which is no email kind: "
+        f"did you mean 'refund_sent'? the kinds are {MAIL_KINDS}")
+    assert served == []
+
+
+def test_an_event_kind_in_mail_off_is_named_with_the_email_kinds(
+    tmp_path: Path, served: list[str]
+) -> None:
+    config_file = tmp_path / "refunds.toml"
+    config_file.write_text('[mail]\noff = ["return.decided"]\n')
+
+    code, output = _serve(tmp_path, REFUNDS_CONFIG_FILE=str(config_file))
+
+    assert code == 1
+    assert output.splitlines()[-1] == (
+        "Error: REFUNDS_MAIL_OFF ([mail] off) names 'return.decided', which is no email kind: "
+        f"that is an event for your systems (REFUNDS_OUTBOUND_URL); the kinds are {MAIL_KINDS}")
+
+
+def test_the_kinds_the_docs_switch_off_are_taken(tmp_path: Path, served: list[str]) -> None:
+    code, output = _serve(tmp_path, REFUNDS_MAIL_URL="console",
+                          REFUNDS_MAIL_OFF="refund_sent,credit_issued")
+
+    assert code == 0, output
+    assert len(served) == 1
