@@ -158,7 +158,7 @@ _ENV: dict[str, tuple[str, Any]] = {
     "REFUNDS_SECRET_KEY": ("secret_key", str),
     "REFUNDS_SALEOR_ALLOWED_API_URLS": ("saleor_allowed_api_urls", read_as.split),
     "REFUNDS_SALEOR_HMAC_SECRET": ("saleor_hmac_secret", str),
-    "REFUNDS_APP_URL": ("saleor_app_url", str),
+    "REFUNDS_APP_URL": ("saleor_app_url", read_as.web_address),
     "REFUNDS_SALEOR_DASHBOARD_URLS": ("saleor_dashboard_urls", read_as.split),
     "REFUNDS_SALEOR_FINAL_SALE_KEY": ("saleor_final_sale_key", str),
     "REFUNDS_SHOP_NAME": ("shop_name", str),
@@ -386,10 +386,11 @@ def load_config(
                      saleor_allowed_api_urls=tuple(
                          _api_url(u) for u in config.saleor_allowed_api_urls))
     for var in ("REFUNDS_RETURNS_LOOKUP_LIMIT_IP", "REFUNDS_RETURNS_LOOKUP_LIMIT_ORDER",
-                "REFUNDS_FINANCE_LOGIN_LIMIT_IP", "REFUNDS_FINANCE_LOGIN_LIMIT_TOKEN"):
+                "REFUNDS_FINANCE_LOGIN_LIMIT_IP", "REFUNDS_FINANCE_LOGIN_LIMIT_TOKEN",
+                "REFUNDS_APP_URL"):
         value = getattr(config, _ENV[var][0])
         try:
-            read_as.rate(value)
+            _ENV[var][1](value)
         except ValueError as exc:  # a file or override setting, not checked on the way in
             raise ConfigError(f"{var}={value!r} is not valid: {exc}") from None
     return config

@@ -1,8 +1,10 @@
 """Settings as the environment writes them, read into values (each a ``ValueError`` naming what
 was expected, which ``load_config`` says with the variable's name): a language, a list, a rate,
-a flag."""
+a flag, a web address."""
 
 from __future__ import annotations
+
+from urllib.parse import urlsplit
 
 import limits
 
@@ -36,3 +38,20 @@ def flag(raw: str) -> bool:
     if word in ("0", "false", "no", "off"):
         return False
     raise ValueError("expected true or false")
+
+
+def web_address(raw: str) -> str:
+    """This service's public address (``REFUNDS_APP_URL``): the Saleor manifest's URLs and the
+    emails' status links are made from it, so anything but an http(s) URL is refused; empty is
+    unset."""
+    url = raw.strip()
+    try:
+        parts = urlsplit(url)
+        _port = parts.port  # a port out of range raises here
+    except ValueError:
+        parts = None
+    if url and (parts is None or parts.scheme not in ("http", "https") or not parts.hostname
+                or any(c.isspace() for c in url) or parts.query or parts.fragment):
+        raise ValueError("expected the public http(s) address customers and Saleor reach this "
+                         "service at, such as https://returns.example.com")
+    return url

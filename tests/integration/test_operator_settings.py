@@ -281,3 +281,49 @@ def test_the_kinds_the_docs_switch_off_are_taken(tmp_path: Path, served: list[st
 
     assert code == 0, output
     assert len(served) == 1
+
+
+# --- REFUNDS_APP_URL -------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("url", ["returns.example.com", "ftp://returns.example.com",
+                                 "https://returns example.com", "https://returns.example.com:99999"])
+def test_an_app_url_that_is_no_web_address_stops_serve_before_saleor_or_a_customer_sees_it(
+    tmp_path: Path, served: list[str], url: str
+) -> None:
+    # it was taken: GET /saleor/manifest then named "returns.example.com/saleor/register" as
+    # the token target, and every email's status link pointed nowhere
+    code, output = _serve(tmp_path, REFUNDS_APP_URL=url)
+
+    assert code == 2
+    assert output.splitlines()[-1] == (
+        f"Error: REFUNDS_APP_URL={url!r} is not valid: expected the public http(s) address "
+        "customers and Saleor reach this service at, such as https://returns.example.com")
+    assert served == []
+    assert not (tmp_path / "ledger.db").exists()
+
+
+def test_an_app_url_from_the_settings_file_is_checked_too(tmp_path: Path) -> None:
+    config_file = tmp_path / "refunds.toml"
+    config_file.write_text('saleor_app_url = "returns.example.com"\n')
+
+    with pytest.raises(ConfigError) as refused:
+        load_config(env={"REFUNDS_CONFIG_FILE": str(config_file)})
+
+    assert str(refused.value) == (
+        "REFUNDS_APP_URL='returns.example.com' is not valid: expected the public http(s) "
+        "address customers and Saleor reach this service at, such as "
+        "https://returns.example.com")
+
+
+def test_the_app_url_the_docs_set_names_the_token_target_in_the_served_manifest(
+    tmp_path: Path,
+) -> None:
+    config = load_config(env={"REFUNDS_APP_URL": "https://refunds.example.com",
+                              "REFUNDS_DATABASE_URL": f"sqlite:///{tmp_path}/ledger.db",
+                              "REFUNDS_SECRET_KEY": "k" * 32})
+
+    answer = create_app(config).test_client().get("/saleor/manifest")
+
+    assert answer.status_code == 200
+    assert answer.get_json()["tokenTargetUrl"] == "https://refunds.example.com/saleor/register"
