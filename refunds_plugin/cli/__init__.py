@@ -32,11 +32,12 @@ from refunds_plugin.cli import (
 
 class _Commands(click.Group):
     """The ``refunds`` group: a database without the ledger's tables, one that cannot be
-    opened, or a wrong or unsupported REFUNDS_DATABASE_URL (or its driver missing) is named in
-    one line with its fix; any other database error keeps its traceback."""
+    opened (a file that is no SQLite database included), or a wrong or unsupported
+    REFUNDS_DATABASE_URL (or its driver missing) is named in one line with its fix; any other
+    database error keeps its traceback."""
 
     def invoke(self, ctx: click.Context) -> Any:
-        from sqlalchemy.exc import OperationalError, ProgrammingError
+        from sqlalchemy.exc import DatabaseError, OperationalError, ProgrammingError
 
         from refunds_plugin.config import ConfigError
 
@@ -45,11 +46,13 @@ class _Commands(click.Group):
             return super().invoke(ctx)
         except ConfigError as exc:
             raise click.ClickException(str(exc)) from None
-        except (OperationalError, ProgrammingError) as exc:
+        except DatabaseError as exc:
             sqlstate = getattr(exc.orig, "sqlstate", None)
             text = str(exc.orig).strip().splitlines()[0]
-            no_table = "no such table" in text or sqlstate == "42P01"
-            connecting = isinstance(exc, OperationalError) and exc.statement is None
+            no_table = isinstance(exc, OperationalError | ProgrammingError) and (
+                "no such table" in text or sqlstate == "42P01")
+            # no statement: opening it failed (refused, unknown, or a file that is no database)
+            connecting = exc.statement is None
             if not (connecting or (no_table and ctx.invoked_subcommand != "migrate")):
                 raise
             from sqlalchemy.engine import make_url

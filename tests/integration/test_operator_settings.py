@@ -327,3 +327,24 @@ def test_the_app_url_the_docs_set_names_the_token_target_in_the_served_manifest(
 
     assert answer.status_code == 200
     assert answer.get_json()["tokenTargetUrl"] == "https://refunds.example.com/saleor/register"
+
+
+# --- REFUNDS_DATABASE_URL naming a file that is no database ----------------------------------
+
+
+@pytest.mark.parametrize("command", [["migrate"], ["ledger", "list"], ["worker", "--once"],
+                                     ["serve", "--port", "0"]])
+def test_a_database_url_naming_a_file_that_is_no_database_is_one_line_and_the_file_is_kept(
+    tmp_path: Path, served: list[str], command: list[str]
+) -> None:
+    notes = tmp_path / "notes.txt"
+    notes.write_text("the shop's notes, not a ledger\n")
+    env = {"REFUNDS_DATABASE_URL": f"sqlite:///{notes}", "REFUNDS_SECRET_KEY": "k" * 32}
+
+    result = CliRunner().invoke(main, command, env=env)
+
+    assert (result.exit_code, result.output.splitlines()[-1:]) == (
+        1, [f"Error: cannot open the database sqlite:///{notes}: file is not a database"])
+    assert "Traceback" not in result.output
+    assert notes.read_text() == "the shop's notes, not a ledger\n"
+    assert served == []
