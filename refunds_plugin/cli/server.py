@@ -41,13 +41,16 @@ def migrate() -> None:
     click.echo(f"database at revision {after} (was {before or 'empty'})")
 
 
+PORT = click.IntRange(0, 65535)  # 0: any free port; outside, bind() raised OverflowError
+
+
 @click.command()
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
-@click.option("--port", default=8000, show_default=True, type=int, help="Port to listen on.")
-@click.option(
-    "--workers", default=1, show_default=True, type=int, help="gunicorn worker processes."
-)
-@click.option("--threads", default=8, show_default=True, type=int, help="Threads per worker.")
+@click.option("--port", default=8000, show_default=True, type=PORT, help="Port to listen on.")
+@click.option("--workers", default=1, show_default=True, type=click.IntRange(min=1),
+              help="gunicorn worker processes.")
+@click.option("--threads", default=8, show_default=True, type=click.IntRange(min=1),
+              help="Threads per worker.")
 @click.option(
     "--executor/--no-executor",
     default=True,
@@ -181,7 +184,7 @@ def drained_text(states: Counter[str]) -> str:
 @click.command()
 @click.option("--once", is_flag=True, help="Process what is due, then exit.")
 @click.option("--worker-id", default=None, help="Name this worker in claims and logs.")
-@click.option("--metrics-port", default=None, type=int, help="Serve GET /metrics on this port.")
+@click.option("--metrics-port", default=None, type=PORT, help="Serve GET /metrics on this port.")
 def worker(once: bool, worker_id: str | None, metrics_port: int | None) -> None:
     """Run a refund executor: claim due attempts, call the provider, record the outcome,
     re-query Saleor orders whose refunds wait for an outcome no webhook will bring, record in

@@ -348,3 +348,29 @@ def test_a_database_url_naming_a_file_that_is_no_database_is_one_line_and_the_fi
     assert "Traceback" not in result.output
     assert notes.read_text() == "the shop's notes, not a ledger\n"
     assert served == []
+
+
+# --- serve and worker options out of range ---------------------------------------------------
+
+
+@pytest.mark.parametrize(("command", "said"), [
+    (["serve", "--port", "70000"],
+     "Invalid value for '--port': 70000 is not in the range 0<=x<=65535."),
+    (["serve", "--port", "-1"], "Invalid value for '--port': -1 is not in the range 0<=x<=65535."),
+    (["serve", "--workers", "0"], "Invalid value for '--workers': 0 is not in the range x>=1."),
+    (["serve", "--threads", "0"], "Invalid value for '--threads': 0 is not in the range x>=1."),
+    (["worker", "--once", "--metrics-port", "70000"],
+     "Invalid value for '--metrics-port': 70000 is not in the range 0<=x<=65535."),
+])
+def test_a_port_workers_or_threads_out_of_range_is_a_usage_error_before_anything_starts(
+    tmp_path: Path, served: list[str], command: list[str], said: str
+) -> None:
+    # --port 70000 was an OverflowError traceback; --threads 0 a traceback from every gunicorn
+    # worker; --workers 0 a gunicorn that listened with no worker to answer
+    env = {"REFUNDS_DATABASE_URL": f"sqlite:///{tmp_path}/ledger.db"}
+
+    result = CliRunner().invoke(main, command, env=env)
+
+    assert (result.exit_code, result.output.splitlines()[-1:]) == (2, [f"Error: {said}"])
+    assert served == []
+    assert not (tmp_path / "ledger.db").exists()
