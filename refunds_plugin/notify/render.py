@@ -25,6 +25,7 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 from jinja2 import (
@@ -34,10 +35,11 @@ from jinja2 import (
     FileSystemLoader,
     PackageLoader,
     Template,
+    TemplateSyntaxError,
 )
 
 from policies.explanation import without_promise
-from refunds_plugin.config import Config
+from refunds_plugin.config import Config, ConfigError
 from refunds_plugin.language import catalogue, pick, postal
 from refunds_plugin.language.said import N_, rebuild
 from refunds_plugin.language.said import render as say
@@ -66,6 +68,32 @@ def money(minor: int, currency: str) -> str:
     return catalogue.money(minor, currency, "en")
 
 
+def check_templates(folder: str) -> None:
+    """``REFUNDS_TEMPLATES_DIR`` read at start: a folder whose templates Jinja can parse, found
+    where the service looks (``mail/<kind>.html``); else a ``ConfigError`` naming the file and
+    line, rather than the built-in emails sent instead or every email failing later."""
+    root = Path(folder)
+    var = f"REFUNDS_TEMPLATES_DIR={folder!r}"
+    if not root.is_dir():
+        raise ConfigError(f"{var} is not a folder: copy refunds_plugin/notify/templates/mail/ "
+                          "into a folder of yours (as its mail/ folder) and name that folder")
+    top = sorted(p.name for p in root.glob("*.html"))
+    if top and not (root / "mail").is_dir():
+        raise ConfigError(f"{var} holds {top[0]} but no mail/ folder: templates are found as "
+                          f"mail/<kind>.html there (mail/{top[0]}), so it would not be used")
+    parser = Environment(extensions=["jinja2.ext.i18n"])  # noqa: S701 - parsed, never rendered
+    for path in sorted(root.rglob("*.html")):
+        where = path.relative_to(root)
+        try:
+            parser.parse(path.read_text(encoding="utf-8"), str(where), str(path))
+        except TemplateSyntaxError as exc:
+            raise ConfigError(f"REFUNDS_TEMPLATES_DIR: {where}, line {exc.lineno}: "
+                              f"{exc.message}") from None
+        except (OSError, UnicodeDecodeError) as exc:
+            why = "not UTF-8 text" if isinstance(exc, UnicodeDecodeError) else exc.strerror
+            raise ConfigError(f"REFUNDS_TEMPLATES_DIR: {where} cannot be read: {why}") from None
+
+
 class Renderer:
     def __init__(self, config: Config, secret_key: str | Callable[[], str],
                  translations: Translations | None = None) -> None:
@@ -77,6 +105,7 @@ class Renderer:
         self._translations = translations or catalogue.translations
         loaders: list[BaseLoader] = [PackageLoader("refunds_plugin.notify", "templates")]
         if config.templates_dir:
+            check_templates(config.templates_dir)
             loaders.insert(0, FileSystemLoader(config.templates_dir))
         self._loader = ChoiceLoader(loaders)
         self._envs: dict[str | None, tuple[Environment, Environment]] = {}

@@ -4,6 +4,7 @@ a thread or a library, and never a service that starts and fails later on every 
 
 from __future__ import annotations
 
+import shutil
 import socket
 import sys
 from collections.abc import Iterator
@@ -374,3 +375,70 @@ def test_a_port_workers_or_threads_out_of_range_is_a_usage_error_before_anything
     assert (result.exit_code, result.output.splitlines()[-1:]) == (2, [f"Error: {said}"])
     assert served == []
     assert not (tmp_path / "ledger.db").exists()
+
+
+# --- REFUNDS_TEMPLATES_DIR -------------------------------------------------------------------
+
+BUILT_IN_MAIL = Path(__file__).resolve().parents[2] / "refunds_plugin/notify/templates/mail"
+
+
+def test_a_templates_dir_that_does_not_exist_stops_serve_instead_of_sending_ours(
+    tmp_path: Path, served: list[str]
+) -> None:
+    # it was taken, and every email went out in the built-in words the merchant had replaced
+    code, output = _serve(tmp_path, REFUNDS_TEMPLATES_DIR=str(tmp_path / "my-mails"))
+
+    assert code == 1
+    assert output.splitlines()[-1] == (
+        f"Error: REFUNDS_TEMPLATES_DIR={str(tmp_path / 'my-mails')!r} is not a folder: copy "
+        "refunds_plugin/notify/templates/mail/ into a folder of yours (as its mail/ folder) and "
+        "name that folder")
+    assert served == []
+
+
+def test_a_template_jinja_cannot_parse_is_named_with_its_line_at_start(
+    tmp_path: Path, served: list[str]
+) -> None:
+    # it was found at the first email of that kind: a traceback in `mail preview`, and each
+    # such email failing in the outbox
+    folder = tmp_path / "my-mails"
+    (folder / "mail").mkdir(parents=True)
+    (folder / "mail" / "approved.html").write_text(
+        '{% extends "mail/base.html" %}\n{% block subject %}Approved{% endblock %}\n'
+        "{% block body %}{% if %}{% endblock %}\n")
+
+    code, output = _serve(tmp_path, REFUNDS_TEMPLATES_DIR=str(folder))
+
+    assert code == 1
+    assert output.splitlines()[-1] == (
+        "Error: REFUNDS_TEMPLATES_DIR: mail/approved.html, line 3: Expected an expression, got "
+        "'end of statement block'")
+    assert served == []
+
+
+def test_templates_put_beside_instead_of_in_a_mail_folder_are_said_to_be_unused(
+    tmp_path: Path, served: list[str]
+) -> None:
+    folder = tmp_path / "my-mails"
+    folder.mkdir()
+    (folder / "approved.html").write_text('{% extends "mail/base.html" %}')
+
+    code, output = _serve(tmp_path, REFUNDS_TEMPLATES_DIR=str(folder))
+
+    assert code == 1
+    assert output.splitlines()[-1] == (
+        f"Error: REFUNDS_TEMPLATES_DIR={str(folder)!r} holds approved.html but no mail/ folder: "
+        "templates are found as mail/<kind>.html there (mail/approved.html), so it would not be "
+        "used")
+
+
+def test_the_built_in_templates_copied_as_the_docs_say_start(
+    tmp_path: Path, served: list[str]
+) -> None:
+    folder = tmp_path / "my-mails"
+    shutil.copytree(BUILT_IN_MAIL, folder / "mail")
+
+    code, output = _serve(tmp_path, REFUNDS_TEMPLATES_DIR=str(folder))
+
+    assert code == 0, output
+    assert len(served) == 1
