@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import responses
 from sqlalchemy import select
 
 from refunds_plugin.ledger.tables import saleor_installs
-from tests.fakes.saleor_api import API_URL, APP_ID
+from tests.fakes.saleor_api import API_URL, APP_ID, JWKS_URL
 
 
 def _rows(shop):
@@ -84,3 +85,14 @@ def test_an_allowed_api_url_written_without_its_last_slash_still_lets_the_store_
         assert [row.api_url for row in _rows(shop)] == [API_URL]
     finally:
         shop.close()
+
+
+def test_register_says_the_store_s_signing_keys_could_not_be_fetched_and_stores_nothing(shop):
+    # docs/saleor.md names this answer among the install's errors the Dashboard may show
+    shop.saleor.mock.replace(responses.GET, JWKS_URL, status=404)
+    resp = shop.install()
+    assert resp.status_code == 503
+    assert resp.get_json() == {"error": {
+        "code": "jwks_unavailable",
+        "message": "https://shop.example.com/.well-known/jwks.json answered HTTP 404"}}
+    assert _rows(shop) == []
