@@ -13,7 +13,7 @@ import re
 from email.utils import formataddr, parseaddr
 from urllib.parse import urlsplit
 
-from refunds_plugin.config import Config
+from refunds_plugin.config import Config, ConfigError
 
 _NO_REPLY = re.compile(r"^(?:no-?reply|do-?not-?reply)(?:[+.-].*)?$", re.IGNORECASE)
 
@@ -51,3 +51,18 @@ def sender_warning(config: Config) -> str | None:
     return (f"mail: REFUNDS_MAIL_FROM is not set, so emails come from no-reply@{host}, which "
             "mail servers refuse or file as spam: set REFUNDS_MAIL_FROM to an address at your "
             "shop's domain, e.g. \"Our shop <returns@example.com>\"")
+
+
+def check_addresses(config: Config) -> None:
+    """``REFUNDS_MAIL_FROM`` and ``REFUNDS_MAIL_REPLY_TO``, when set, are each one email
+    address (with a name or without): anything else a mail server refuses or a reply never
+    reaches, email after email, so it stops the start instead."""
+    for var, value in (("REFUNDS_MAIL_FROM", config.mail_from),
+                       ("REFUNDS_MAIL_REPLY_TO", config.mail_reply_to)):
+        if not value:
+            continue
+        local, at, domain = parseaddr(value)[1].rpartition("@")
+        if not (local and at and domain) or any(c.isspace() for c in local + domain) \
+                or "\n" in value or "\r" in value:
+            raise ConfigError(f"{var}={value!r} is not an email address: use one such as "
+                              "\"Our shop <returns@example.com>\" or returns@example.com")

@@ -27,6 +27,7 @@ from typing import Protocol
 from urllib.parse import unquote, urlsplit
 
 from refunds_plugin.config import Config, ConfigError
+from refunds_plugin.notify.address import check_addresses
 from refunds_plugin.notify.kinds import KINDS
 from refunds_plugin.notify.render import Rendered
 
@@ -149,6 +150,7 @@ def check_mail_off(config: Config) -> None:
 
 def build_mailer(config: Config) -> Mailer | None:
     check_mail_off(config)
+    check_addresses(config)
     if not config.mail_url:
         return None
     if config.mail_url == "console":

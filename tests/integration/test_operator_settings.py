@@ -442,3 +442,33 @@ def test_the_built_in_templates_copied_as_the_docs_say_start(
 
     assert code == 0, output
     assert len(served) == 1
+
+
+# --- REFUNDS_MAIL_FROM, REFUNDS_MAIL_REPLY_TO ------------------------------------------------
+
+
+@pytest.mark.parametrize(("var", "value"), [
+    ("REFUNDS_MAIL_FROM", "notanemail"), ("REFUNDS_MAIL_FROM", "Mugs <returns@>"),
+    ("REFUNDS_MAIL_FROM", "returns at mugs.example"),
+    ("REFUNDS_MAIL_REPLY_TO", "care"), ("REFUNDS_MAIL_REPLY_TO", "@mugs.example")])
+def test_a_from_or_reply_to_that_is_no_email_address_stops_serve(
+    tmp_path: Path, served: list[str], var: str, value: str
+) -> None:
+    # REFUNDS_MAIL_FROM=notanemail was taken: every email went out "From: notanemail", which
+    # an SMTP server refuses, and its Message-ID named "@notanemail"
+    code, output = _serve(tmp_path, REFUNDS_MAIL_URL="console", **{var: value})
+
+    assert code == 1
+    assert output.splitlines()[-1] == (
+        f"Error: {var}={value!r} is not an email address: use one such as "
+        "\"Our shop <returns@example.com>\" or returns@example.com")
+    assert served == []
+
+
+def test_the_addresses_the_docs_set_start(tmp_path: Path, served: list[str]) -> None:
+    code, output = _serve(tmp_path, REFUNDS_MAIL_URL="console",
+                          REFUNDS_MAIL_FROM="Mugs & Co <returns@mugs.example>",
+                          REFUNDS_MAIL_REPLY_TO="Mugs & Co care <care@mugs.example>")
+
+    assert code == 0, output
+    assert len(served) == 1
