@@ -4,7 +4,6 @@ a thread or a library, and never a service that starts and fails later on every 
 
 from __future__ import annotations
 
-import shutil
 import socket
 import sys
 from collections.abc import Iterator
@@ -16,6 +15,7 @@ from gunicorn.app.base import BaseApplication
 
 from refunds_plugin.cli import main
 from refunds_plugin.config import ConfigError, load_config
+from tests.integration.starting import start_serve
 from webhooks import create_app
 
 
@@ -36,20 +36,13 @@ def listening() -> Iterator[int]:
         yield sock.getsockname()[1]
 
 
-def _serve(tmp_path: Path, **env: str) -> tuple[int, str]:
-    settings = {"REFUNDS_DATABASE_URL": f"sqlite:///{tmp_path}/ledger.db",
-                "REFUNDS_SECRET_KEY": "k" * 32, "REFUNDS_STOREFRONT_SECRET": "s" * 32, **env}
-    result = CliRunner().invoke(main, ["serve", "--port", "0"], env=settings)
-    return result.exit_code, result.output
-
-
 # --- REFUNDS_RATELIMIT_STORAGE_URI ------------------------------------------------------------
 
 
 def test_a_rate_limit_store_the_limiter_does_not_know_stops_serve_in_one_line(
     tmp_path: Path, served: list[str]
 ) -> None:
-    said = _serve(tmp_path, REFUNDS_RATELIMIT_STORAGE_URI="redis//127.0.0.1:6379")
+    said = start_serve(tmp_path, REFUNDS_RATELIMIT_STORAGE_URI="redis//127.0.0.1:6379")
 
     assert said == (1, "Error: REFUNDS_RATELIMIT_STORAGE_URI='redis//127.0.0.1:6379' is not a "
                        "store the rate limiter knows: use memory:// (one process) or "
@@ -65,7 +58,7 @@ def test_a_redis_rate_limit_store_without_the_redis_package_names_the_extra_to_i
     # several processes serve. Every gunicorn worker died on it with a traceback.
     monkeypatch.setitem(sys.modules, "redis", None)
 
-    said = _serve(tmp_path, REFUNDS_RATELIMIT_STORAGE_URI="redis://:hunter2@127.0.0.1:6379/0")
+    said = start_serve(tmp_path, REFUNDS_RATELIMIT_STORAGE_URI="redis://:hunter2@127.0.0.1:6379/0")
 
     assert said == (1, "Error: REFUNDS_RATELIMIT_STORAGE_URI='redis://:***@127.0.0.1:6379/0' "
                        "needs the Python package redis, which is not installed: "
@@ -77,7 +70,7 @@ def test_a_redis_rate_limit_store_without_the_redis_package_names_the_extra_to_i
 def test_a_redis_rate_limit_store_with_a_port_that_is_no_number_is_named(
     tmp_path: Path, served: list[str]
 ) -> None:
-    said = _serve(tmp_path, REFUNDS_RATELIMIT_STORAGE_URI="redis://127.0.0.1:port")
+    said = start_serve(tmp_path, REFUNDS_RATELIMIT_STORAGE_URI="redis://127.0.0.1:port")
 
     assert said == (1, "Error: REFUNDS_RATELIMIT_STORAGE_URI='redis://127.0.0.1:port' cannot be "
                        "used: Port could not be cast to integer value as 'port'\n")
@@ -103,7 +96,7 @@ def test_a_redis_rate_limit_store_with_the_package_installed_starts(
     tmp_path: Path, served: list[str]
 ) -> None:
     # nothing is connected to at start: a store that is down is the limiter's to ride out
-    code, output = _serve(tmp_path, REFUNDS_RATELIMIT_STORAGE_URI="redis://127.0.0.1:1/0")
+    code, output = start_serve(tmp_path, REFUNDS_RATELIMIT_STORAGE_URI="redis://127.0.0.1:1/0")
 
     assert code == 0, output
     assert len(served) == 1
@@ -154,52 +147,6 @@ def test_a_serve_host_that_does_not_resolve_is_named_before_any_banner(
     assert served == []
 
 
-# --- REFUNDS_OUTBOUND_URL, REFUNDS_OUTBOUND_SECRET ----------------------------------------------
-
-SECRET = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"  # base64 after the prefix, as the docs make one
-
-
-@pytest.mark.parametrize("secret", ["whsec_…", "whsec_!!not-base64", "whsec_abcde"])
-def test_an_outbound_secret_that_is_not_base64_stops_serve_in_one_line_without_saying_it(
-    tmp_path: Path, served: list[str], secret: str
-) -> None:
-    # the docs' own placeholder, copied as it was written, died with a UnicodeEncodeError
-    # traceback from inside standardwebhooks
-    code, output = _serve(tmp_path, REFUNDS_OUTBOUND_URL="https://erp.example.com/hooks",
-                          REFUNDS_OUTBOUND_SECRET=secret)
-
-    assert code == 1
-    assert output.splitlines()[-1] == (
-        "Error: REFUNDS_OUTBOUND_SECRET is not a Standard Webhooks secret: after whsec_ must "
-        "come base64; make one with echo \"whsec_$(openssl rand -base64 24)\"")
-    assert secret not in output and "Traceback" not in output
-    assert served == []
-
-
-@pytest.mark.parametrize("url", ["erp.example.com/hooks", "ftp://erp.example.com/hooks",
-                                 "https:///hooks"])
-def test_an_outbound_url_that_is_not_http_stops_serve_instead_of_failing_every_event(
-    tmp_path: Path, served: list[str], url: str
-) -> None:
-    code, output = _serve(tmp_path, REFUNDS_OUTBOUND_URL=url, REFUNDS_OUTBOUND_SECRET=SECRET)
-
-    assert code == 1
-    assert output.splitlines()[-1] == (
-        f"Error: REFUNDS_OUTBOUND_URL={url!r} is not an http(s) URL: give the address your "
-        "systems receive our events at, such as https://erp.example.com/hooks/refunds")
-    assert served == []
-
-
-def test_an_outbound_url_and_a_secret_made_as_the_docs_say_start(
-    tmp_path: Path, served: list[str]
-) -> None:
-    code, output = _serve(tmp_path, REFUNDS_OUTBOUND_URL="https://erp.example.com/hooks",
-                          REFUNDS_OUTBOUND_SECRET=SECRET)
-
-    assert code == 0, output
-    assert len(served) == 1
-
-
 # --- REFUNDS_STRIPE_API_KEY ------------------------------------------------------------------
 
 
@@ -209,7 +156,7 @@ def test_a_publishable_stripe_key_is_refused_not_announced_as_live(
 ) -> None:
     # it was taken as a live key: "money: stripe LIVE (money moves)", customers promised money
     # within the policy's hours, and every refund then refused by Stripe (authentication)
-    code, output = _serve(tmp_path, REFUNDS_STRIPE_API_KEY=key)
+    code, output = start_serve(tmp_path, REFUNDS_STRIPE_API_KEY=key)
 
     assert code == 2
     assert output.splitlines()[-1] == (
@@ -225,7 +172,7 @@ def test_a_publishable_stripe_key_is_refused_not_announced_as_live(
 def test_the_webhook_secret_in_the_api_key_variable_is_refused_naming_where_it_belongs(
     tmp_path: Path, served: list[str]
 ) -> None:
-    code, output = _serve(tmp_path, REFUNDS_STRIPE_API_KEY="whsec_abc123")
+    code, output = start_serve(tmp_path, REFUNDS_STRIPE_API_KEY="whsec_abc123")
 
     assert code == 2
     assert output.splitlines()[-1] == (
@@ -240,50 +187,6 @@ def test_secret_and_restricted_stripe_keys_are_taken(key: str) -> None:
     assert load_config(env={"REFUNDS_STRIPE_API_KEY": key}).stripe_api_key == key
 
 
-# --- REFUNDS_MAIL_OFF ------------------------------------------------------------------------
-
-
-MAIL_KINDS = ("approved, credit_issued, declined, exchange_original_due, exchange_unavailable, "
-              "in_review, item_received, label_ready, refund_failed, refund_sent, "
-              "request_received, return_expired, return_reminder, withdrawal_receipt")
-
-
-def test_a_misspelt_kind_to_switch_off_stops_serve_instead_of_switching_nothing_off(
-    tmp_path: Path, served: list[str]
-) -> None:
-    # refund_sentt was taken, and every refund_sent email still went out
-    code, output = _serve(tmp_path, REFUNDS_MAIL_URL="console",
-                          REFUNDS_MAIL_OFF="credit_issued,refund_sentt")
-
-    assert code == 1
-    assert output.splitlines()[-1] == (
-        "Error: REFUNDS_MAIL_OFF ([mail] off) names 'refund_sentt', which is no email kind: "
-        f"did you mean 'refund_sent'? the kinds are {MAIL_KINDS}")
-    assert served == []
-
-
-def test_an_event_kind_in_mail_off_is_named_with_the_email_kinds(
-    tmp_path: Path, served: list[str]
-) -> None:
-    config_file = tmp_path / "refunds.toml"
-    config_file.write_text('[mail]\noff = ["return.decided"]\n')
-
-    code, output = _serve(tmp_path, REFUNDS_CONFIG_FILE=str(config_file))
-
-    assert code == 1
-    assert output.splitlines()[-1] == (
-        "Error: REFUNDS_MAIL_OFF ([mail] off) names 'return.decided', which is no email kind: "
-        f"that is an event for your systems (REFUNDS_OUTBOUND_URL); the kinds are {MAIL_KINDS}")
-
-
-def test_the_kinds_the_docs_switch_off_are_taken(tmp_path: Path, served: list[str]) -> None:
-    code, output = _serve(tmp_path, REFUNDS_MAIL_URL="console",
-                          REFUNDS_MAIL_OFF="refund_sent,credit_issued")
-
-    assert code == 0, output
-    assert len(served) == 1
-
-
 # --- REFUNDS_APP_URL -------------------------------------------------------------------------
 
 
@@ -294,7 +197,7 @@ def test_an_app_url_that_is_no_web_address_stops_serve_before_saleor_or_a_custom
 ) -> None:
     # it was taken: GET /saleor/manifest then named "returns.example.com/saleor/register" as
     # the token target, and every email's status link pointed nowhere
-    code, output = _serve(tmp_path, REFUNDS_APP_URL=url)
+    code, output = start_serve(tmp_path, REFUNDS_APP_URL=url)
 
     assert code == 2
     assert output.splitlines()[-1] == (
@@ -375,100 +278,3 @@ def test_a_port_workers_or_threads_out_of_range_is_a_usage_error_before_anything
     assert (result.exit_code, result.output.splitlines()[-1:]) == (2, [f"Error: {said}"])
     assert served == []
     assert not (tmp_path / "ledger.db").exists()
-
-
-# --- REFUNDS_TEMPLATES_DIR -------------------------------------------------------------------
-
-BUILT_IN_MAIL = Path(__file__).resolve().parents[2] / "refunds_plugin/notify/templates/mail"
-
-
-def test_a_templates_dir_that_does_not_exist_stops_serve_instead_of_sending_ours(
-    tmp_path: Path, served: list[str]
-) -> None:
-    # it was taken, and every email went out in the built-in words the merchant had replaced
-    code, output = _serve(tmp_path, REFUNDS_TEMPLATES_DIR=str(tmp_path / "my-mails"))
-
-    assert code == 1
-    assert output.splitlines()[-1] == (
-        f"Error: REFUNDS_TEMPLATES_DIR={str(tmp_path / 'my-mails')!r} is not a folder: copy "
-        "refunds_plugin/notify/templates/mail/ into a folder of yours (as its mail/ folder) and "
-        "name that folder")
-    assert served == []
-
-
-def test_a_template_jinja_cannot_parse_is_named_with_its_line_at_start(
-    tmp_path: Path, served: list[str]
-) -> None:
-    # it was found at the first email of that kind: a traceback in `mail preview`, and each
-    # such email failing in the outbox
-    folder = tmp_path / "my-mails"
-    (folder / "mail").mkdir(parents=True)
-    (folder / "mail" / "approved.html").write_text(
-        '{% extends "mail/base.html" %}\n{% block subject %}Approved{% endblock %}\n'
-        "{% block body %}{% if %}{% endblock %}\n")
-
-    code, output = _serve(tmp_path, REFUNDS_TEMPLATES_DIR=str(folder))
-
-    assert code == 1
-    assert output.splitlines()[-1] == (
-        "Error: REFUNDS_TEMPLATES_DIR: mail/approved.html, line 3: Expected an expression, got "
-        "'end of statement block'")
-    assert served == []
-
-
-def test_templates_put_beside_instead_of_in_a_mail_folder_are_said_to_be_unused(
-    tmp_path: Path, served: list[str]
-) -> None:
-    folder = tmp_path / "my-mails"
-    folder.mkdir()
-    (folder / "approved.html").write_text('{% extends "mail/base.html" %}')
-
-    code, output = _serve(tmp_path, REFUNDS_TEMPLATES_DIR=str(folder))
-
-    assert code == 1
-    assert output.splitlines()[-1] == (
-        f"Error: REFUNDS_TEMPLATES_DIR={str(folder)!r} holds approved.html but no mail/ folder: "
-        "templates are found as mail/<kind>.html there (mail/approved.html), so it would not be "
-        "used")
-
-
-def test_the_built_in_templates_copied_as_the_docs_say_start(
-    tmp_path: Path, served: list[str]
-) -> None:
-    folder = tmp_path / "my-mails"
-    shutil.copytree(BUILT_IN_MAIL, folder / "mail")
-
-    code, output = _serve(tmp_path, REFUNDS_TEMPLATES_DIR=str(folder))
-
-    assert code == 0, output
-    assert len(served) == 1
-
-
-# --- REFUNDS_MAIL_FROM, REFUNDS_MAIL_REPLY_TO ------------------------------------------------
-
-
-@pytest.mark.parametrize(("var", "value"), [
-    ("REFUNDS_MAIL_FROM", "notanemail"), ("REFUNDS_MAIL_FROM", "Mugs <returns@>"),
-    ("REFUNDS_MAIL_FROM", "returns at mugs.example"),
-    ("REFUNDS_MAIL_REPLY_TO", "care"), ("REFUNDS_MAIL_REPLY_TO", "@mugs.example")])
-def test_a_from_or_reply_to_that_is_no_email_address_stops_serve(
-    tmp_path: Path, served: list[str], var: str, value: str
-) -> None:
-    # REFUNDS_MAIL_FROM=notanemail was taken: every email went out "From: notanemail", which
-    # an SMTP server refuses, and its Message-ID named "@notanemail"
-    code, output = _serve(tmp_path, REFUNDS_MAIL_URL="console", **{var: value})
-
-    assert code == 1
-    assert output.splitlines()[-1] == (
-        f"Error: {var}={value!r} is not an email address: use one such as "
-        "\"Our shop <returns@example.com>\" or returns@example.com")
-    assert served == []
-
-
-def test_the_addresses_the_docs_set_start(tmp_path: Path, served: list[str]) -> None:
-    code, output = _serve(tmp_path, REFUNDS_MAIL_URL="console",
-                          REFUNDS_MAIL_FROM="Mugs & Co <returns@mugs.example>",
-                          REFUNDS_MAIL_REPLY_TO="Mugs & Co care <care@mugs.example>")
-
-    assert code == 0, output
-    assert len(served) == 1
