@@ -143,7 +143,7 @@ _ENV: dict[str, tuple[str, Any]] = {
     "REFUNDS_DATABASE_POOL_SIZE": ("database_pool_size", int),
     "REFUNDS_POLICY": ("policy", str),
     "REFUNDS_STRIPE_API_KEY": ("stripe_api_key", str),
-    "REFUNDS_STRIPE_API_BASE": ("stripe_api_base", str),
+    "REFUNDS_STRIPE_API_BASE": ("stripe_api_base", read_as.api_base),
     "REFUNDS_STRIPE_WEBHOOK_SECRETS": ("stripe_webhook_secrets", read_as.split),
     "REFUNDS_STRIPE_TIMEOUT": ("stripe_timeout_s", float),
     "REFUNDS_STRIPE_MAX_NETWORK_RETRIES": ("stripe_max_network_retries", int),
@@ -162,7 +162,7 @@ _ENV: dict[str, tuple[str, Any]] = {
     "REFUNDS_SALEOR_DASHBOARD_URLS": ("saleor_dashboard_urls", read_as.split),
     "REFUNDS_SALEOR_FINAL_SALE_KEY": ("saleor_final_sale_key", str),
     "REFUNDS_SHOP_NAME": ("shop_name", str),
-    "REFUNDS_SHOP_LOGO_URL": ("shop_logo_url", str),
+    "REFUNDS_SHOP_LOGO_URL": ("shop_logo_url", read_as.https_image),
     "REFUNDS_SHOP_PRIMARY_COLOR": ("shop_primary_color", str),
     "REFUNDS_RATELIMIT_STORAGE_URI": ("ratelimit_storage_uri", str),
     "REFUNDS_RETURNS_LOOKUP_LIMIT_IP": ("returns_lookup_limit_ip", read_as.rate),
@@ -174,7 +174,7 @@ _ENV: dict[str, tuple[str, Any]] = {
     "REFUNDS_SALEOR_ALLOW_PRIVATE_ADDRESSES": ("saleor_allow_private_addresses", read_as.flag),
     "REFUNDS_LOG_LEVEL": ("log_level", str),
     "REFUNDS_EASYPOST_API_KEY": ("easypost_api_key", str),
-    "REFUNDS_EASYPOST_API_BASE": ("easypost_api_base", str),
+    "REFUNDS_EASYPOST_API_BASE": ("easypost_api_base", read_as.api_base),
     "REFUNDS_EASYPOST_WEBHOOK_SECRET": ("easypost_webhook_secret", str),
     "REFUNDS_EASYPOST_TIMEOUT": ("easypost_timeout_s", int),
     "REFUNDS_EASYPOST_WEBHOOK_MAX_AGE": ("easypost_webhook_max_age_s", int),
@@ -387,7 +387,8 @@ def load_config(
                          _api_url(u) for u in config.saleor_allowed_api_urls))
     for var in ("REFUNDS_RETURNS_LOOKUP_LIMIT_IP", "REFUNDS_RETURNS_LOOKUP_LIMIT_ORDER",
                 "REFUNDS_FINANCE_LOGIN_LIMIT_IP", "REFUNDS_FINANCE_LOGIN_LIMIT_TOKEN",
-                "REFUNDS_APP_URL"):
+                "REFUNDS_APP_URL", "REFUNDS_SHOP_LOGO_URL", "REFUNDS_STRIPE_API_BASE",
+                "REFUNDS_EASYPOST_API_BASE"):
         value = getattr(config, _ENV[var][0])
         try:
             _ENV[var][1](value)

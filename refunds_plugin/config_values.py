@@ -1,6 +1,6 @@
 """Settings as the environment writes them, read into values (each a ``ValueError`` naming what
 was expected, which ``load_config`` says with the variable's name): a language, a list, a rate,
-a flag, a web address."""
+a flag, a web address, an https image, an API base."""
 
 from __future__ import annotations
 
@@ -40,18 +40,39 @@ def flag(raw: str) -> bool:
     raise ValueError("expected true or false")
 
 
-def web_address(raw: str) -> str:
-    """This service's public address (``REFUNDS_APP_URL``): the Saleor manifest's URLs and the
-    emails' status links are made from it, so anything but an http(s) URL is refused; empty is
-    unset."""
+def _address(raw: str, schemes: tuple[str, ...], expected: str, query: bool = False) -> str:
+    """``raw`` stripped when it is a URL of one of ``schemes`` with a host (and a query only
+    where ``query``; empty is unset), else a ``ValueError`` saying ``expected``."""
     url = raw.strip()
     try:
         parts = urlsplit(url)
         _port = parts.port  # a port out of range raises here
     except ValueError:
         parts = None
-    if url and (parts is None or parts.scheme not in ("http", "https") or not parts.hostname
-                or any(c.isspace() for c in url) or parts.query or parts.fragment):
-        raise ValueError("expected the public http(s) address customers and Saleor reach this "
-                         "service at, such as https://returns.example.com")
+    if url and (parts is None or parts.scheme not in schemes or not parts.hostname
+                or any(c.isspace() for c in url) or parts.fragment
+                or (parts.query and not query)):
+        raise ValueError(expected)
     return url
+
+
+def web_address(raw: str) -> str:
+    """This service's public address (``REFUNDS_APP_URL``): the Saleor manifest's URLs and the
+    emails' status links are made from it, so anything but an http(s) URL is refused."""
+    return _address(raw, ("http", "https"), "expected the public http(s) address customers and "
+                    "Saleor reach this service at, such as https://returns.example.com")
+
+
+def https_image(raw: str) -> str:
+    """The shop's logo (``REFUNDS_SHOP_LOGO_URL``): the returns pages load images over https
+    only (their Content-Security-Policy) and an email needs a whole address."""
+    return _address(raw, ("https",), "expected the https address of an image, such as "
+                    "https://cdn.example.com/logo.png (the pages show images over https only, "
+                    "and an email needs the whole address)", query=True)
+
+
+def api_base(raw: str) -> str:
+    """A provider's API base (``REFUNDS_STRIPE_API_BASE``, ``REFUNDS_EASYPOST_API_BASE``): a
+    proxy or a local fake, reached over http(s)."""
+    return _address(raw, ("http", "https"), "expected the http(s) address of a proxy or a "
+                    "local fake, such as http://127.0.0.1:12111")

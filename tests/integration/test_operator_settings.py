@@ -278,3 +278,54 @@ def test_a_port_workers_or_threads_out_of_range_is_a_usage_error_before_anything
     assert (result.exit_code, result.output.splitlines()[-1:]) == (2, [f"Error: {said}"])
     assert served == []
     assert not (tmp_path / "ledger.db").exists()
+
+
+# --- REFUNDS_SHOP_LOGO_URL, REFUNDS_STRIPE_API_BASE, REFUNDS_EASYPOST_API_BASE -----------------
+
+LOGO = ("expected the https address of an image, such as https://cdn.example.com/logo.png (the "
+        "pages show images over https only, and an email needs the whole address)")
+BASE = "expected the http(s) address of a proxy or a local fake, such as http://127.0.0.1:12111"
+
+
+@pytest.mark.parametrize(("var", "value", "expected"), [
+    # an http logo was taken, and the returns pages' Content-Security-Policy (img-src https:)
+    # blocked it: a broken image in the header; a path was no image in any email
+    ("REFUNDS_SHOP_LOGO_URL", "http://cdn.example.com/logo.png", LOGO),
+    ("REFUNDS_SHOP_LOGO_URL", "/static/logo.png", LOGO),
+    ("REFUNDS_SHOP_LOGO_URL", "cdn.example.com/logo.png", LOGO),
+    # a base that is no URL was taken, and every refund or label call then failed to connect,
+    # retried until 'unknown', with nothing said at start
+    ("REFUNDS_STRIPE_API_BASE", "127.0.0.1:12111", BASE),
+    ("REFUNDS_EASYPOST_API_BASE", "localhost/v2", BASE),
+])
+def test_a_logo_or_api_base_that_cannot_be_used_stops_serve_naming_it(
+    tmp_path: Path, served: list[str], var: str, value: str, expected: str
+) -> None:
+    code, output = start_serve(tmp_path, **{var: value})
+
+    assert code == 2
+    assert output.splitlines()[-1] == f"Error: {var}={value!r} is not valid: {expected}"
+    assert served == []
+    assert not (tmp_path / "ledger.db").exists()
+
+
+def test_a_logo_from_the_settings_file_is_checked_too(tmp_path: Path) -> None:
+    config_file = tmp_path / "refunds.toml"
+    config_file.write_text('shop_logo_url = "http://cdn.example.com/logo.png"\n')
+
+    with pytest.raises(ConfigError) as refused:
+        load_config(env={"REFUNDS_CONFIG_FILE": str(config_file)})
+
+    assert str(refused.value) == (
+        f"REFUNDS_SHOP_LOGO_URL='http://cdn.example.com/logo.png' is not valid: {LOGO}")
+
+
+def test_an_https_logo_with_a_query_and_a_local_fake_api_base_are_taken() -> None:
+    config = load_config(env={
+        "REFUNDS_SHOP_LOGO_URL": "https://cdn.example.com/files/logo.png?v=1712",
+        "REFUNDS_STRIPE_API_BASE": "http://127.0.0.1:12111",
+        "REFUNDS_EASYPOST_API_BASE": "http://127.0.0.1:9/v2"})
+
+    assert (config.shop_logo_url, config.stripe_api_base, config.easypost_api_base) == (
+        "https://cdn.example.com/files/logo.png?v=1712", "http://127.0.0.1:12111",
+        "http://127.0.0.1:9/v2")
