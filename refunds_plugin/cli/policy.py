@@ -73,6 +73,7 @@ from refunds_plugin.shipping.listing import (
     label_warning,
     scan_warning,
     ship_scan_warning,
+    tracking_warning,
 )
 
 _REASONS = [r.value for r in Reason]
@@ -111,7 +112,9 @@ def check(spec: str, as_json: bool) -> None:
                              key_warning(config.easypost_api_key, money_modes(config)),
                              scan_warning(pol, config.can_label, bool(config.return_addresses)),
                              ship_scan_warning(pol, config.can_label,
-                                               bool(config.return_addresses)))
+                                               bool(config.return_addresses)),
+                             tracking_warning(pol, config.can_label,
+                                              config.easypost_webhook_secret))
                  if w]
     test = money_modes(config)["stripe"] != "live"  # as ``explain`` says it per order
     rules = pol.describe(can_label=config.can_label, returns_open=bool(config.return_addresses),

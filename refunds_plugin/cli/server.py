@@ -28,6 +28,7 @@ from refunds_plugin.shipping.listing import (
     label_warning,
     scan_warning,
     ship_scan_warning,
+    tracking_warning,
 )
 
 
@@ -91,6 +92,8 @@ def serve(host: str, port: int, workers: int, threads: int, executor: bool) -> N
                     scan_warning(runtime.policy, config.can_label, bool(config.return_addresses)),
                     ship_scan_warning(runtime.policy, config.can_label,
                                       bool(config.return_addresses)),
+                    tracking_warning(runtime.policy, config.can_label,
+                                     config.easypost_webhook_secret),
                     stripe_secret_warning(config), sender_warning(config),
                     statistics_warning(runtime.engine),
                     limits_warning(config.ratelimit_storage_uri, workers)):

@@ -106,6 +106,30 @@ def ship_scan_warning(policy: Policy, can_label: bool, has_addresses: bool) -> s
     return SHIP_SCAN_WARNING.format(which=which, why=_no_label(policy))
 
 
+# said by ``refunds serve`` and ``refunds policy check`` when labels are bought but their
+# tracking events would all be refused: no parcel is ever seen moving
+TRACKING_WARNING = (
+    "warning: return labels are bought (REFUNDS_EASYPOST_API_KEY) but "
+    "REFUNDS_EASYPOST_WEBHOOK_SECRET is not set, so every EasyPost tracking event to POST "
+    "/webhooks/easypost is refused (400 not_configured): no parcel is seen in transit or "
+    "delivered{held}; set it to the secret of your EasyPost webhook: see "
+    "docs/returns-shipping.md")
+
+
+def tracking_warning(policy: Policy, can_label: bool, webhook_secret: str) -> str | None:
+    """``TRACKING_WARNING`` when labels are bought (``Policy.labels_scanned``) and no
+    ``REFUNDS_EASYPOST_WEBHOOK_SECRET`` lets their tracking in; saying so when money or an
+    exchange waits for the carrier (it then waits for the warehouse's receipt)."""
+    if webhook_secret or not policy.labels_scanned(can_label):
+        return None
+    carrier = ("first_scan", "delivered")
+    waits = any(on.value in carrier for _, on in policy.refund_on) or (
+        policy.exchange.allowed and policy.exchange.ship_on.value in carrier)
+    held = (", and money or an exchange the policy holds for the carrier (first_scan, "
+            "delivered) waits for the warehouse's receipt instead") if waits else ""
+    return TRACKING_WARNING.format(held=held)
+
+
 def address_warning(has_addresses: bool) -> str | None:
     return None if has_addresses else ADDRESS_WARNING
 

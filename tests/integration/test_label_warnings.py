@@ -36,7 +36,8 @@ PAYS = ("The customer pays 4.00 USD for the return label, deducted from the refu
 
 
 def _env(tmp_path: Path, key: str) -> dict[str, str]:
-    """A shop with a return address (only the label is in question) and this policy."""
+    """A shop with a return address (only the label is in question) and this policy, its
+    EasyPost webhook set up as docs/returns-shipping.md says (tracking is not in question)."""
     settings = tmp_path / "settings.toml"
     settings.write_text('[[return_addresses]]\nname = "Returns"\nstreet = "1 Dock Rd"\n'
                         'city = "Austin"\npostal_code = "78701"\ncountry = "US"\n',
@@ -45,7 +46,8 @@ def _env(tmp_path: Path, key: str) -> dict[str, str]:
     policy.write_text(LABELS, encoding="utf-8")
     return {"REFUNDS_DATABASE_URL": f"sqlite:///{tmp_path / 'ledger.db'}",
             "REFUNDS_CONFIG_FILE": str(settings), "REFUNDS_POLICY": str(policy),
-            "REFUNDS_EASYPOST_API_KEY": key, "REFUNDS_OUTBOUND_URL": ""}
+            "REFUNDS_EASYPOST_API_KEY": key, "REFUNDS_OUTBOUND_URL": "",
+            "REFUNDS_EASYPOST_WEBHOOK_SECRET": "tracking-secret"}
 
 
 def test_policy_check_warns_and_promises_no_label_without_a_carrier_key(tmp_path: Path) -> None:
@@ -256,3 +258,39 @@ def test_policy_check_and_serve_warn_that_a_first_scan_exchange_ships_on_deliver
     assert (SHIPS_ON_DELIVERY in result.stdout.splitlines()) == any(
         w.startswith("warning: the policy ships an exchange's") for w in said)
     assert _serve(tmp_path, monkeypatch, key, policy, **OUTBOUND) == said
+
+
+TRACKING = (
+    "warning: return labels are bought (REFUNDS_EASYPOST_API_KEY) but "
+    "REFUNDS_EASYPOST_WEBHOOK_SECRET is not set, so every EasyPost tracking event to POST "
+    "/webhooks/easypost is refused (400 not_configured): no parcel is seen in transit or "
+    "delivered{held}; set it to the secret of your EasyPost webhook: see "
+    "docs/returns-shipping.md")
+HELD = (", and money or an exchange the policy holds for the carrier (first_scan, delivered) "
+        "waits for the warehouse's receipt instead")
+
+
+@pytest.mark.parametrize(("refund_on", "held"), [
+    # the customer was told the refund goes at the carrier's first scan, which never came in
+    ("refund_on: first_scan\n", HELD),
+    ("", ""),
+])
+def test_labels_bought_without_the_tracking_webhook_s_secret_are_warned_of(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, refund_on: str, held: str
+) -> None:
+    env = _env(tmp_path, "EZTK_test") | {"REFUNDS_EASYPOST_WEBHOOK_SECRET": ""}
+    Path(env["REFUNDS_POLICY"]).write_text(LABELS + refund_on, encoding="utf-8")
+
+    checked = CliRunner().invoke(main, ["policy", "check", env["REFUNDS_POLICY"], "--json"],
+                                 env=env)
+    said = _serve(tmp_path, monkeypatch, "EZTK_test", LABELS + refund_on,
+                  REFUNDS_EASYPOST_WEBHOOK_SECRET="")
+
+    assert json.loads(checked.stdout)["warnings"] == [TRACKING.format(held=held)]
+    assert said == [TRACKING.format(held=held)]
+
+
+def test_no_tracking_warning_where_no_label_is_bought(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    assert _serve(tmp_path, monkeypatch, "", REFUNDS_EASYPOST_WEBHOOK_SECRET="") == [WARNING]
