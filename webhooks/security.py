@@ -137,6 +137,8 @@ def check_storage(uri: str) -> None:
     if package and find_spec(package) is None:
         raise ConfigError(f"{var} needs the Python package {package}, which is not installed: "
                           f"{fix}")
+    if parts.scheme == "memory":  # nothing to open (and no expiry timer thread to start)
+        return
     try:
         storage_from_string(uri)
     except (ConfigurationError, ValueError) as exc:
