@@ -322,18 +322,6 @@ def log_level(level: str) -> str:
     return level.upper()
 
 
-def _stripe_key(key: str) -> None:
-    """A Stripe key that cannot refund is refused at start: a publishable key (``pk_…``) or the
-    webhook secret pasted here would be taken as a live key and fail every refund."""
-    if key.startswith(("pk_live_", "pk_test_")):
-        raise ConfigError("REFUNDS_STRIPE_API_KEY is a publishable key (pk_…), which cannot "
-                          "refund: use the secret key (sk_live_…, sk_test_…) or a restricted "
-                          "key (rk_…) from Stripe's Dashboard, Developers, API keys")
-    if key.startswith("whsec_"):
-        raise ConfigError("REFUNDS_STRIPE_API_KEY is a webhook signing secret (whsec_…): it "
-                          "belongs in REFUNDS_STRIPE_WEBHOOK_SECRETS; the API key is sk_… or rk_…")
-
-
 _TAKES: dict[Any, str] = {int: "it must be a whole number, such as 10",
                           float: "it must be a number, such as 2.5"}
 
@@ -377,7 +365,10 @@ def load_config(
             floor = "more than 0" if var in _POSITIVE else "0 or more"
             raise ConfigError(f"{var}={value!r} is not valid: it must be {floor}")
     log_level(config.log_level)
-    _stripe_key(config.stripe_api_key)
+    try:  # the keys themselves are never said
+        read_as.stripe_keys(config.stripe_api_key, config.stripe_webhook_secrets)
+    except ValueError as exc:
+        raise ConfigError(str(exc)) from None
     countries = tuple(c.strip().upper() for c in config.withdrawal_countries)
     if not all(len(c) == 2 and c.isalpha() for c in countries):
         raise ConfigError("[withdrawal] countries must be two-letter codes such as "

@@ -1,6 +1,7 @@
 """Settings as the environment writes them, read into values (each a ``ValueError`` naming what
 was expected, which ``load_config`` says with the variable's name): a language, a list, a rate,
-a flag, a web address, an https image, an API base."""
+a flag, a web address, an https image, an API base; and Stripe's keys, each where it
+belongs."""
 
 from __future__ import annotations
 
@@ -76,3 +77,24 @@ def api_base(raw: str) -> str:
     proxy or a local fake, reached over http(s)."""
     return _address(raw, ("http", "https"), "expected the http(s) address of a proxy or a "
                     "local fake, such as http://127.0.0.1:12111")
+
+
+def stripe_keys(api_key: str, webhook_secrets: tuple[str, ...]) -> None:
+    """A Stripe key that cannot do its job is refused at start, never printed: a publishable
+    key (``pk_…``) or the webhook secret as the API key was taken as a live key and failed
+    every refund; anything but a ``whsec_…`` as a webhook secret refused every event."""
+    if api_key.startswith(("pk_live_", "pk_test_")):
+        raise ValueError("REFUNDS_STRIPE_API_KEY is a publishable key (pk_…), which cannot "
+                         "refund: use the secret key (sk_live_…, sk_test_…) or a restricted "
+                         "key (rk_…) from Stripe's Dashboard, Developers, API keys")
+    if api_key.startswith("whsec_"):
+        raise ValueError("REFUNDS_STRIPE_API_KEY is a webhook signing secret (whsec_…): it "
+                         "belongs in REFUNDS_STRIPE_WEBHOOK_SECRETS; the API key is sk_… or rk_…")
+    for n, secret in enumerate(webhook_secrets, 1):
+        if not secret.startswith("whsec_"):
+            kind = f"an API key ({secret[:3]}…)" if secret.startswith(
+                ("sk_", "rk_", "pk_")) else "not a Stripe signing secret"
+            raise ValueError(f"REFUNDS_STRIPE_WEBHOOK_SECRETS: secret {n} of "
+                             f"{len(webhook_secrets)} is {kind}: use the endpoint's signing "
+                             "secret (whsec_…, its Signing secret in Stripe's Dashboard, "
+                             "Developers, Webhooks)")

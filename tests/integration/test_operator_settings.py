@@ -182,6 +182,30 @@ def test_the_webhook_secret_in_the_api_key_variable_is_refused_naming_where_it_b
     assert served == []
 
 
+@pytest.mark.parametrize(("secrets", "said"), [
+    # an API key pasted as the webhook secret was taken, and every Stripe event was refused 400
+    ("whsec_new,sk_live_51Habc", "secret 2 of 2 is an API key (sk_…)"),
+    ("we_1Habc", "secret 1 of 1 is not a Stripe signing secret"),
+])
+def test_a_stripe_webhook_secret_that_is_no_signing_secret_is_refused_without_saying_it(
+    tmp_path: Path, served: list[str], secrets: str, said: str
+) -> None:
+    code, output = start_serve(tmp_path, REFUNDS_STRIPE_WEBHOOK_SECRETS=secrets)
+
+    assert code == 2
+    assert output.splitlines()[-1] == (
+        f"Error: REFUNDS_STRIPE_WEBHOOK_SECRETS: {said}: use the endpoint's signing secret "
+        "(whsec_…, its Signing secret in Stripe's Dashboard, Developers, Webhooks)")
+    assert "51Habc" not in output
+    assert served == []
+
+
+def test_rotating_stripe_webhook_secrets_are_taken() -> None:
+    config = load_config(env={"REFUNDS_STRIPE_WEBHOOK_SECRETS": "whsec_new, whsec_old"})
+
+    assert config.stripe_webhook_secrets == ("whsec_new", "whsec_old")
+
+
 @pytest.mark.parametrize("key", ["sk_live_x", "sk_test_x", "rk_live_x", "rk_test_x"])
 def test_secret_and_restricted_stripe_keys_are_taken(key: str) -> None:
     assert load_config(env={"REFUNDS_STRIPE_API_KEY": key}).stripe_api_key == key
