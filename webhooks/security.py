@@ -17,7 +17,6 @@ signed form token, without a cookie), and JSON APIs called with an ``Authorizati
 from __future__ import annotations
 
 from collections.abc import Callable
-from importlib.util import find_spec
 from urllib.parse import urlsplit
 
 from flask import Flask, Response, g, request
@@ -133,15 +132,17 @@ def check_storage(uri: str) -> None:
     var = f"REFUNDS_RATELIMIT_STORAGE_URI={shown!r}"
     if parts.scheme not in SCHEMES or parts.scheme.startswith("async+"):
         raise ConfigError(f"{var} is not a store the rate limiter knows: use {_STORES}")
-    package, fix = _CLIENTS.get(parts.scheme.split("+")[0], ("", ""))
-    if package and find_spec(package) is None:
-        raise ConfigError(f"{var} needs the Python package {package}, which is not installed: "
-                          f"{fix}")
     if parts.scheme == "memory":  # nothing to open (and no expiry timer thread to start)
         return
+    package, fix = _CLIENTS.get(parts.scheme.split("+")[0], ("", ""))
     try:
         storage_from_string(uri)
-    except (ConfigurationError, ValueError) as exc:
+    except ConfigurationError as exc:  # limits names the package it could not import
+        if package and f"'{package}'" in str(exc):
+            raise ConfigError(f"{var} needs the Python package {package}, which is not "
+                              f"installed: {fix}") from None
+        raise ConfigError(f"{var} cannot be used: {exc}") from None
+    except ValueError as exc:
         raise ConfigError(f"{var} cannot be used: {exc}") from None
 
 
