@@ -48,6 +48,10 @@ def checked_url(url: str) -> URL:
         raise ConfigError(f"REFUNDS_DATABASE_URL={url!r} is not a database URL: {USE}") from None
     shown = parsed.render_as_string(hide_password=True)
     backend = parsed.get_backend_name()
+    if backend == "postgres":  # Heroku's and libpq's spelling, which SQLAlchemy does not read
+        fixed = shown.replace(f"{parsed.drivername}://", "postgresql+psycopg://", 1)
+        raise ConfigError(f"REFUNDS_DATABASE_URL={shown!r} spells PostgreSQL postgres://, which "
+                          f"SQLAlchemy does not read: write {fixed}")
     if backend not in ("sqlite", "postgresql"):
         raise ConfigError(f"REFUNDS_DATABASE_URL={shown!r} names {backend}, which "
                           f"refunds-plugin does not support: {USE}")

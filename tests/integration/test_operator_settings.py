@@ -353,3 +353,15 @@ def test_an_https_logo_with_a_query_and_a_local_fake_api_base_are_taken() -> Non
     assert (config.shop_logo_url, config.stripe_api_base, config.easypost_api_base) == (
         "https://cdn.example.com/files/logo.png?v=1712", "http://127.0.0.1:12111",
         "http://127.0.0.1:9/v2")
+
+
+def test_a_postgres_url_in_heroku_s_spelling_is_told_how_to_write_it(tmp_path: Path) -> None:
+    # it said "names postgres, which refunds-plugin does not support", of PostgreSQL itself
+    env = {"REFUNDS_DATABASE_URL": "postgres://shop:pw@db.example.com:5432/refunds"}
+
+    result = CliRunner().invoke(main, ["migrate"], env=env)
+
+    assert (result.exit_code, result.output) == (
+        1, "Error: REFUNDS_DATABASE_URL='postgres://shop:***@db.example.com:5432/refunds' "
+           "spells PostgreSQL postgres://, which SQLAlchemy does not read: write "
+           "postgresql+psycopg://shop:***@db.example.com:5432/refunds\n")
