@@ -46,7 +46,12 @@ def manifest_command(app_url: str | None, saleor_version: str | None) -> None:
         click.echo(f"warning: --app-url {app_url} is not https: Saleor would send its webhooks "
                    "(orders, customers' emails) and the app's token to it unencrypted; use "
                    "https outside a local test", err=True)
-    from refunds_plugin.saleor.manifest import manifest
+    from refunds_plugin.saleor.manifest import manifest, parse_version
+
+    if saleor_version is not None and parse_version(saleor_version) is None:
+        # read as no version, it printed the manifest without the widget, silently
+        raise click.BadParameter(f"{saleor_version!r} is not a Saleor version: give it as "
+                                 "3.23 (or 3.23.1)", param_hint="--saleor-version")
 
     restock = bool(os.environ.get("REFUNDS_SALEOR_RESTOCK_WAREHOUSE"))
     if not restock and os.environ.get("REFUNDS_CONFIG_FILE"):

@@ -44,3 +44,19 @@ def test_an_app_url_that_is_not_a_url_is_refused_and_plain_http_is_warned_about(
 
     local = CliRunner().invoke(main, ["saleor", "manifest", "--app-url", "http://localhost:8000"])
     assert local.exit_code == 0 and local.stderr == ""
+
+
+def test_a_saleor_version_that_is_no_version_is_refused_not_read_as_none():
+    # "3,23" printed the 3.20 manifest without the order widget, and nothing said why
+    for wrong in ("3,23", "banana", "v3.23"):
+        bad = CliRunner().invoke(main, ["saleor", "manifest", "--app-url", "https://r.example.com",
+                                        "--saleor-version", wrong])
+        assert bad.exit_code == 2, bad.output
+        assert bad.output.splitlines()[-1] == (
+            f"Error: Invalid value for --saleor-version: {wrong!r} is not a Saleor version: "
+            "give it as 3.23 (or 3.23.1)")
+    good = CliRunner().invoke(main, ["saleor", "manifest", "--app-url", "https://r.example.com",
+                                     "--saleor-version", "3.23.1"])
+    assert good.exit_code == 0
+    assert [e["mount"] for e in json.loads(good.stdout)["extensions"]] == [
+        "ORDER_DETAILS_WIDGETS"]
