@@ -159,7 +159,7 @@ _ENV: dict[str, tuple[str, Any]] = {
     "REFUNDS_SALEOR_ALLOWED_API_URLS": ("saleor_allowed_api_urls", read_as.split),
     "REFUNDS_SALEOR_HMAC_SECRET": ("saleor_hmac_secret", str),
     "REFUNDS_APP_URL": ("saleor_app_url", read_as.web_address),
-    "REFUNDS_SALEOR_DASHBOARD_URLS": ("saleor_dashboard_urls", read_as.split),
+    "REFUNDS_SALEOR_DASHBOARD_URLS": ("saleor_dashboard_urls", read_as.dashboards),
     "REFUNDS_SALEOR_FINAL_SALE_KEY": ("saleor_final_sale_key", str),
     "REFUNDS_SHOP_NAME": ("shop_name", str),
     "REFUNDS_SHOP_LOGO_URL": ("shop_logo_url", read_as.https_image),
@@ -379,8 +379,9 @@ def load_config(
     for var in ("REFUNDS_RETURNS_LOOKUP_LIMIT_IP", "REFUNDS_RETURNS_LOOKUP_LIMIT_ORDER",
                 "REFUNDS_FINANCE_LOGIN_LIMIT_IP", "REFUNDS_FINANCE_LOGIN_LIMIT_TOKEN",
                 "REFUNDS_APP_URL", "REFUNDS_SHOP_LOGO_URL", "REFUNDS_STRIPE_API_BASE",
-                "REFUNDS_EASYPOST_API_BASE"):
+                "REFUNDS_EASYPOST_API_BASE", "REFUNDS_SALEOR_DASHBOARD_URLS"):
         value = getattr(config, _ENV[var][0])
+        value = ",".join(value) if isinstance(value, tuple) else value
         try:
             _ENV[var][1](value)
         except ValueError as exc:  # a file or override setting, not checked on the way in

@@ -79,6 +79,14 @@ def api_base(raw: str) -> str:
                     "local fake, such as http://127.0.0.1:12111")
 
 
+def dashboards(raw: str) -> tuple[str, ...]:
+    """``REFUNDS_SALEOR_DASHBOARD_URLS``: where the Saleor Dashboard that frames the order
+    widget runs; one that is no URL would be dropped from the pages' frame-ancestors."""
+    return tuple(_address(part, ("http", "https"), "expected comma-separated http(s) addresses "
+                          "of your Saleor Dashboard, such as https://dashboard.example.com/")
+                 for part in split(raw))
+
+
 def stripe_keys(api_key: str, webhook_secrets: tuple[str, ...]) -> None:
     """A Stripe key that cannot do its job is refused at start, never printed: a publishable
     key (``pk_…``) or the webhook secret as the API key was taken as a live key and failed

@@ -365,3 +365,20 @@ def test_a_postgres_url_in_heroku_s_spelling_is_told_how_to_write_it(tmp_path: P
         1, "Error: REFUNDS_DATABASE_URL='postgres://shop:***@db.example.com:5432/refunds' "
            "spells PostgreSQL postgres://, which SQLAlchemy does not read: write "
            "postgresql+psycopg://shop:***@db.example.com:5432/refunds\n")
+
+
+def test_a_dashboard_url_that_is_no_url_is_refused_instead_of_dropped_from_framing(
+    tmp_path: Path, served: list[str]
+) -> None:
+    # it was dropped from the widget's frame-ancestors, so the Dashboard could not show the card
+    code, output = start_serve(
+        tmp_path, REFUNDS_SALEOR_DASHBOARD_URLS="https://dashboard.example.com/,dashboard.example.net")
+
+    assert code == 2
+    assert output.splitlines()[-1] == (
+        "Error: REFUNDS_SALEOR_DASHBOARD_URLS='https://dashboard.example.com/,dashboard.example"
+        ".net' is not valid: expected comma-separated http(s) addresses of your Saleor "
+        "Dashboard, such as https://dashboard.example.com/")
+    assert served == []
+    assert load_config(env={"REFUNDS_SALEOR_DASHBOARD_URLS": "https://a.example/, https://b.example/"}
+                       ).saleor_dashboard_urls == ("https://a.example/", "https://b.example/")
