@@ -36,9 +36,9 @@ from refunds_plugin.ledger.instance import instance_secret
 from refunds_plugin.ledger.migrate import current_revision, migrate
 from refunds_plugin.metrics import observe_provider, observe_saleor_poll
 from refunds_plugin.notify.courier import Courier
-from refunds_plugin.notify.mail import build_mailer
-from refunds_plugin.notify.outbound import build_outbound
-from refunds_plugin.notify.render import Renderer
+from refunds_plugin.notify.mail import build_mailer, check_mail
+from refunds_plugin.notify.outbound import build_outbound, check_outbound
+from refunds_plugin.notify.render import Renderer, check_templates
 from refunds_plugin.providers import Provider
 from refunds_plugin.providers.dryrun import DryRunProvider
 from refunds_plugin.providers.saleor.provider import SaleorProvider
@@ -139,6 +139,17 @@ def saleor_session(config: Config) -> GuardedSession:
                                  allow_private=config.saleor_allow_private_addresses))
 
 
+def checked_settings(config: Config) -> policies.Policy:
+    """The policy, once every setting read only when used (mail, outbound events, templates)
+    is known to be usable: a ``PolicyError`` or ``ConfigError`` before anything is written."""
+    policy = policies.load_policy(config.policy)
+    check_mail(config)
+    check_outbound(config)
+    if config.templates_dir:
+        check_templates(config.templates_dir)
+    return policy
+
+
 def build(
     config: Config,
     *,
@@ -156,7 +167,7 @@ def build(
     ``answer_wait_s``: how long a store-credit answer waits for its code (the in-process
     executor only). ``worker_id`` names the executor in claims and logs (``refunds worker``).
     Everything is built here, each part handed what it needs when it is made."""
-    policy = policies.load_policy(config.policy)
+    policy = checked_settings(config)
     # ``serve`` sizes the pool by its threads; gunicorn run directly or ``refunds worker``: 10
     engine = engine or make_engine(config.database_url, pool_size=config.database_pool_size or 10)
     if auto_migrate and current_revision(engine) is None:

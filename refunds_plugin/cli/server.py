@@ -80,6 +80,7 @@ def serve(host: str, port: int, workers: int, threads: int, executor: bool) -> N
         # a connection kept for each request thread, the executor's and the sealer's: under
         # load none is opened and closed per request (a new server process each on PostgreSQL)
         config = dataclasses.replace(config, database_pool_size=threads + 2)
+    startup.checked(config)  # a wrong policy or mail setting writes no database, says no key
     if not config.secret_key:  # one key shared by this serve's workers (status links, sessions)
         config = dataclasses.replace(config, secret_key=kept_secret(config, click.echo))
     runtime = startup.runtime(config=config)  # validates policy, migrates an empty database

@@ -29,6 +29,18 @@ def config(**overrides: Any) -> Config:
         raise click.UsageError(str(exc)) from None
 
 
+def checked(config: Config, refusal: str = "refusing to start: the policy is invalid") -> None:
+    """``bootstrap.checked_settings``: the policy and the settings read only when used, before
+    a command writes anything (``serve`` keeps its key in the database first)."""
+    import policies
+    from refunds_plugin.bootstrap import checked_settings
+
+    try:
+        checked_settings(config)
+    except policies.PolicyError as exc:
+        raise click.ClickException(f"{refusal}:\n{exc}") from None
+
+
 def runtime(refusal: str = "refusing to start: the policy is invalid", **build: Any) -> Runtime:
     """``bootstrap.build(**build)``; an invalid policy stops the command with ``refusal``."""
     import policies

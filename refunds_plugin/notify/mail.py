@@ -148,9 +148,17 @@ def check_mail_off(config: Config) -> None:
                               f"kind: {hint}the kinds are {', '.join(kinds)}")
 
 
-def build_mailer(config: Config) -> Mailer | None:
+def check_mail(config: Config) -> None:
+    """Every mail setting as the courier will read it, or a ``ConfigError`` naming it: the
+    kinds switched off, the From and Reply-To, the mail URL (never its password)."""
     check_mail_off(config)
     check_addresses(config)
+    if config.mail_url and config.mail_url != "console":
+        parse_mail_url(config.mail_url)
+
+
+def build_mailer(config: Config) -> Mailer | None:
+    check_mail(config)
     if not config.mail_url:
         return None
     if config.mail_url == "console":

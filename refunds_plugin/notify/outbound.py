@@ -55,9 +55,11 @@ class Outbound:
             raise DeliveryError(f"{self.url} answered {resp.status_code}", retryable=True)
 
 
-def build_outbound(config: Config, session: requests.Session) -> Outbound | None:
+def check_outbound(config: Config) -> None:
+    """``REFUNDS_OUTBOUND_URL`` and its secret as a sender can use them, or a ``ConfigError``
+    naming the variable (never the secret); nothing to check without a URL."""
     if not config.outbound_url:
-        return None
+        return
     url = urlsplit(config.outbound_url)
     if url.scheme not in ("http", "https") or not url.hostname:
         raise ConfigError(f"REFUNDS_OUTBOUND_URL={config.outbound_url!r} is not an http(s) URL: "
@@ -67,8 +69,15 @@ def build_outbound(config: Config, session: requests.Session) -> Outbound | None
         raise ConfigError("REFUNDS_OUTBOUND_SECRET must be set to a whsec_… secret when "
                           "REFUNDS_OUTBOUND_URL is set")
     try:
-        return Outbound(config.outbound_url, config.outbound_secret, session)
+        Webhook(config.outbound_secret)
     except ValueError:  # not base64 after the prefix; the secret itself is never said
         raise ConfigError("REFUNDS_OUTBOUND_SECRET is not a Standard Webhooks secret: after "
                           "whsec_ must come base64; make one with "
                           "echo \"whsec_$(openssl rand -base64 24)\"") from None
+
+
+def build_outbound(config: Config, session: requests.Session) -> Outbound | None:
+    check_outbound(config)
+    if not config.outbound_url:
+        return None
+    return Outbound(config.outbound_url, config.outbound_secret, session)

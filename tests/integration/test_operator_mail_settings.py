@@ -1,6 +1,7 @@
 """Mail and outbound-event settings a merchant got wrong stop the start in one line naming the
-variable and the fix (the secret never shown), before any banner: never a traceback, and never
-a service that sends the built-in words, a refused From, or an email the merchant switched off."""
+variable and the fix (the secret never shown), before any banner and before the database is
+written: never a traceback, and never a service that sends the built-in words, a refused From,
+or an email the merchant switched off."""
 
 from __future__ import annotations
 
@@ -36,6 +37,8 @@ def test_an_outbound_secret_that_is_not_base64_stops_serve_in_one_line_without_s
                           REFUNDS_OUTBOUND_SECRET=secret)
 
     assert code == 1
+    assert len(output.splitlines()) == 1, output  # no key said, no database written
+    assert not (tmp_path / "ledger.db").exists()
     assert output.splitlines()[-1] == (
         "Error: REFUNDS_OUTBOUND_SECRET is not a Standard Webhooks secret: after whsec_ must "
         "come base64; make one with echo \"whsec_$(openssl rand -base64 24)\"")
@@ -51,6 +54,8 @@ def test_an_outbound_url_that_is_not_http_stops_serve_instead_of_failing_every_e
     code, output = start_serve(tmp_path, REFUNDS_OUTBOUND_URL=url, REFUNDS_OUTBOUND_SECRET=SECRET)
 
     assert code == 1
+    assert len(output.splitlines()) == 1, output  # no key said, no database written
+    assert not (tmp_path / "ledger.db").exists()
     assert output.splitlines()[-1] == (
         f"Error: REFUNDS_OUTBOUND_URL={url!r} is not an http(s) URL: give the address your "
         "systems receive our events at, such as https://erp.example.com/hooks/refunds")
@@ -83,6 +88,8 @@ def test_a_misspelt_kind_to_switch_off_stops_serve_instead_of_switching_nothing_
                           REFUNDS_MAIL_OFF="credit_issued,refund_sentt")
 
     assert code == 1
+    assert len(output.splitlines()) == 1, output  # no key said, no database written
+    assert not (tmp_path / "ledger.db").exists()
     assert output.splitlines()[-1] == (
         "Error: REFUNDS_MAIL_OFF ([mail] off) names 'refund_sentt', which is no email kind: "
         f"did you mean 'refund_sent'? the kinds are {MAIL_KINDS}")
@@ -98,6 +105,8 @@ def test_an_event_kind_in_mail_off_is_named_with_the_email_kinds(
     code, output = start_serve(tmp_path, REFUNDS_CONFIG_FILE=str(config_file))
 
     assert code == 1
+    assert len(output.splitlines()) == 1, output  # no key said, no database written
+    assert not (tmp_path / "ledger.db").exists()
     assert output.splitlines()[-1] == (
         "Error: REFUNDS_MAIL_OFF ([mail] off) names 'return.decided', which is no email kind: "
         f"that is an event for your systems (REFUNDS_OUTBOUND_URL); the kinds are {MAIL_KINDS}")
@@ -123,6 +132,8 @@ def test_a_templates_dir_that_does_not_exist_stops_serve_instead_of_sending_ours
     code, output = start_serve(tmp_path, REFUNDS_TEMPLATES_DIR=str(tmp_path / "my-mails"))
 
     assert code == 1
+    assert len(output.splitlines()) == 1, output  # no key said, no database written
+    assert not (tmp_path / "ledger.db").exists()
     assert output.splitlines()[-1] == (
         f"Error: REFUNDS_TEMPLATES_DIR={str(tmp_path / 'my-mails')!r} is not a folder: copy "
         "refunds_plugin/notify/templates/mail/ into a folder of yours (as its mail/ folder) and "
@@ -144,6 +155,8 @@ def test_a_template_jinja_cannot_parse_is_named_with_its_line_at_start(
     code, output = start_serve(tmp_path, REFUNDS_TEMPLATES_DIR=str(folder))
 
     assert code == 1
+    assert len(output.splitlines()) == 1, output  # no key said, no database written
+    assert not (tmp_path / "ledger.db").exists()
     assert output.splitlines()[-1] == (
         "Error: REFUNDS_TEMPLATES_DIR: mail/approved.html, line 3: Expected an expression, got "
         "'end of statement block'")
@@ -160,6 +173,8 @@ def test_templates_put_beside_instead_of_in_a_mail_folder_are_said_to_be_unused(
     code, output = start_serve(tmp_path, REFUNDS_TEMPLATES_DIR=str(folder))
 
     assert code == 1
+    assert len(output.splitlines()) == 1, output  # no key said, no database written
+    assert not (tmp_path / "ledger.db").exists()
     assert output.splitlines()[-1] == (
         f"Error: REFUNDS_TEMPLATES_DIR={str(folder)!r} holds approved.html but no mail/ folder: "
         "templates are found as mail/<kind>.html there (mail/approved.html), so it would not be "
@@ -193,6 +208,8 @@ def test_a_from_or_reply_to_that_is_no_email_address_stopsstart_serve(
     code, output = start_serve(tmp_path, REFUNDS_MAIL_URL="console", **{var: value})
 
     assert code == 1
+    assert len(output.splitlines()) == 1, output  # no key said, no database written
+    assert not (tmp_path / "ledger.db").exists()
     assert output.splitlines()[-1] == (
         f"Error: {var}={value!r} is not an email address: use one such as "
         "\"Our shop <returns@example.com>\" or returns@example.com")

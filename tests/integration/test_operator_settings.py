@@ -382,3 +382,18 @@ def test_a_dashboard_url_that_is_no_url_is_refused_instead_of_dropped_from_frami
     assert served == []
     assert load_config(env={"REFUNDS_SALEOR_DASHBOARD_URLS": "https://a.example/, https://b.example/"}
                        ).saleor_dashboard_urls == ("https://a.example/", "https://b.example/")
+
+
+def test_a_policy_that_does_not_load_stops_serve_before_a_database_is_made_or_a_key_said(
+    tmp_path: Path, served: list[str]
+) -> None:
+    # it printed "status links: … kept in its database" and made and migrated ledger.db first
+    code, output = start_serve(tmp_path, REFUNDS_SECRET_KEY="",
+                               REFUNDS_POLICY=str(tmp_path / "my-polcy.yaml"))
+
+    assert (code, output) == (
+        1, "Error: refusing to start: the policy is invalid:\ninvalid policy "
+           f"{tmp_path / 'my-polcy.yaml'}: (file): expected a readable policy file or "
+           "preset:NAME, found no such file or directory\n")
+    assert served == []
+    assert not (tmp_path / "ledger.db").exists()
