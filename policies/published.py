@@ -13,7 +13,7 @@ from typing import Any
 
 from policies.policy import CUSTOMER_REASONS, Action, AmountTable, Anchor, Policy
 from refunds_plugin.domain.kinds import Reason, ResolutionKind
-from refunds_plugin.language.said import N_, Amount, Listed, Said, said
+from refunds_plugin.language.said import N_, Amount, Listed, Percent, Said, said
 from refunds_plugin.money import Money
 
 SCHEMA = "https://schema.org/"
@@ -137,7 +137,7 @@ def customer_sentences(policy: Policy, *, can_label: bool = True, returns_open: 
                         "that, you get store credit.", days=r.refund_within_days))
     if r.credit_bonus_percent and ResolutionKind.CREDIT in kinds:
         out.append(said("Choosing store credit adds a bonus of {percent}.",  # "10%"
-                        percent=f"{r.credit_bonus_percent}%"))
+                        percent=Percent(r.credit_bonus_percent)))
     fee = shipping_fee(policy, can_label)
     labelled = policy.return_shipping.label == "easypost" and can_label
     out.append(said("We give you a prepaid return label.") if labelled else
@@ -151,7 +151,7 @@ def customer_sentences(policy: Policy, *, can_label: bool = True, returns_open: 
                         amounts=_amounts(fee)))
     if f.restocking_percent:
         out.append(said("For a return that is not our fault, a restocking fee of {percent} "
-                        "is taken from your refund.", percent=f"{f.restocking_percent}%"))
+                        "is taken from your refund.", percent=Percent(f.restocking_percent)))
     out += _free_of_fees(policy, fee)
     if fee is None and not f.restocking_percent:
         out.append(said("No fees are taken from your refund."))

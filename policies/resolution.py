@@ -16,7 +16,7 @@ from refunds_plugin.domain.decision import Fee, Resolution
 from refunds_plugin.domain.decision import RuleResult as R
 from refunds_plugin.domain.facts import OrderLine, ReturnLine
 from refunds_plugin.domain.kinds import Reason, ResolutionKind
-from refunds_plugin.language.said import N_, Joined, Listed, said
+from refunds_plugin.language.said import N_, Joined, Listed, Percent, said
 from refunds_plugin.money import Money
 
 # Sentences without parameters, said once rather than per decision (equal text, id and
@@ -78,7 +78,7 @@ def fees(ctx: Context, planned: list[tuple[PlannedLine, bool]]) -> tuple[list[Fe
     if restock:
         out.append(Fee("restocking", restock,
                        ctx.said("{percent} restocking fee",  # "10%": "% r" would read as a %-field
-                                percent=f"{rules.restocking_percent}%")))
+                                percent=Percent(rules.restocking_percent))))
     ship, ship_charged = _label_fee(ctx, charged)
     if ship and ship_charged:
         ship = min(ship, base - restock)

@@ -12,7 +12,7 @@ from decimal import Decimal
 
 from babel.dates import format_date, format_time
 from babel.lists import format_list
-from babel.numbers import format_currency
+from babel.numbers import format_currency, format_decimal, format_percent
 from babel.support import NullTranslations, Translations
 
 from refunds_plugin.language import TRANSLATIONS, normalise
@@ -41,6 +41,25 @@ def money(minor: int, currency: str, locale: str | None) -> str:
         return english(minor, currency)
     amount = Decimal(int(minor)).scaleb(-exponent(currency))
     return format_currency(amount, currency, locale=code, decimal_quantization=False)
+
+
+def percent(value: Decimal | int | str, locale: str | None) -> str:
+    """A percentage (``12.5`` for 12.5 %) as the reader writes it: ``12.5%`` in English (the
+    policy's own figure), ``12,5 %`` in German, French and Spanish, where a point is no
+    decimal sign and the sign follows a space that does not break (Babel's forms); never
+    rounded."""
+    code = normalise(locale) or "en"
+    if code == "en":
+        return f"{value}%"
+    return format_percent(Decimal(value).scaleb(-2), locale=code, decimal_quantization=False)
+
+
+def number(value: Decimal | int | str, locale: str | None) -> str:
+    """A plain figure as the reader writes it (``12.5``; ``12,5`` in German), never rounded."""
+    code = normalise(locale) or "en"
+    if code == "en":
+        return str(value)
+    return format_decimal(Decimal(value), locale=code, decimal_quantization=False)
 
 
 def english(minor: int, currency: str, *, code: bool = True) -> str:

@@ -11,6 +11,7 @@ The pieces, all ``str`` subclasses reading as their English form:
 - ``said(msgid, **params)``: one message; ``msgid`` is the catalogue's key (a ``str.format``
   pattern with named fields), marked for extraction by the ``said`` keyword (``babel.cfg``);
 - ``Amount(minor, currency)``: money, formatted for the reader's locale with Babel;
+- ``Percent(value)``: a percentage (``12.5%``), written for the reader's locale (``12,5 %``);
 - ``Listed(items)``: "a, b and c", joined with the reader's word for "and";
 - ``Joined(parts)``: sentences one after another.
 
@@ -70,6 +71,21 @@ class Amount(str):
         return (Amount, (self.minor, self.currency))
 
 
+class Percent(str):
+    """A percentage; its text (the ledger's English) is ``12.5%``, the policy's figure as it
+    was always said, and ``render`` writes it for the reader: ``12,5 %`` in German."""
+
+    value: str
+
+    def __new__(cls, value: object) -> Percent:
+        self = super().__new__(cls, f"{value}%")
+        self.value = str(value)
+        return self
+
+    def __reduce__(self) -> Any:
+        return (Percent, (self.value,))
+
+
 class Listed(str):
     """Items joined as "a, b and c"."""
 
@@ -106,16 +122,18 @@ class Joined(str):
 
 def structured(value: str) -> bool:
     """Whether ``value`` holds more than its text (worth storing as ``structure``)."""
-    return isinstance(value, (Said, Joined, Listed, Amount))
+    return isinstance(value, (Said, Joined, Listed, Amount, Percent))
 
 
 def structure(value: Any) -> Any:
-    """JSON for a value: ``{"m", "p"}`` a message, ``{"$"}`` money, ``{"and"}`` a list,
-    ``{"j"}`` sentences; text and numbers as themselves."""
+    """JSON for a value: ``{"m", "p"}`` a message, ``{"$"}`` money, ``{"%"}`` a percentage,
+    ``{"and"}`` a list, ``{"j"}`` sentences; text and numbers as themselves."""
     if isinstance(value, Said):
         return {"m": value.msgid, "p": {k: structure(v) for k, v in value.params.items()}}
     if isinstance(value, Amount):
         return {"$": [value.minor, value.currency]}
+    if isinstance(value, Percent):
+        return {"%": value.value}
     if isinstance(value, Listed):
         return {"and": [structure(v) for v in value.items]}
     if isinstance(value, Joined):
@@ -132,6 +150,8 @@ def rebuild(data: Any) -> Any:
             return Said(str(data["m"]), {k: rebuild(v) for k, v in data.get("p", {}).items()})
         if "$" in data:
             return Amount(int(data["$"][0]), str(data["$"][1]))
+        if "%" in data:
+            return Percent(str(data["%"]))
         if "and" in data:
             return Listed(rebuild(v) for v in data["and"])
         if "j" in data:
@@ -179,6 +199,8 @@ def _render(value: Any, locale: str) -> Any:
             return value.msgid.format(**params)
     if isinstance(value, Amount):
         return catalogue.money(value.minor, value.currency, locale)
+    if isinstance(value, Percent):
+        return catalogue.percent(value.value, locale)
     if isinstance(value, Listed):
         return catalogue.listed([str(_render(v, locale)) for v in value.items], locale)
     if isinstance(value, Joined):

@@ -325,7 +325,8 @@ ENGLISH: dict[str, str] = {
 class Strings:
     """The page's sentences in the request's language: ``t.submit``, ``t["reason_other"]``,
     ``t.lang`` (the ``<html lang>``), ``t.date(value)`` (a date as the reader writes it),
-    ``t.deadline(moment)`` (a deadline, with its time when it ends partway through a day) and
+    ``t.deadline(moment)`` (a deadline, with its time when it ends partway through a day),
+    ``t.number(figure)`` (``12,5`` in German) and
     the sentences whose words follow a count (``t.too_many_units(…)``, ``t.units_price(…)``,
     ``t.too_many_tries(minutes)``)."""
 
@@ -365,6 +366,10 @@ class Strings:
 
     def date(self, value: date | None) -> str:
         return catalogue.day(value, self.lang)
+
+    def number(self, value: str) -> str:
+        """A figure as the reader writes it: a 12.5% bonus is "12,5 %" in German."""
+        return catalogue.number(value, self.lang)
 
     def deadline(self, value: datetime | None) -> str:
         """A deadline's last open moment: its day, and its minute when it ends within the day."""

@@ -199,7 +199,7 @@ def test_credit_first_reads_in_english_and_in_german(
         "wählen.",
         "Eine Erstattung auf Ihre ursprüngliche Zahlungsart ist 14 Tage lang möglich; danach "
         "erhalten Sie Guthaben.",
-        "Wenn Sie Guthaben wählen, erhalten Sie 10% Bonus.",
+        "Wenn Sie Guthaben wählen, erhalten Sie 10\u00a0% Bonus.",  # German writes "10 %"
         "Sie senden Artikel selbst per Post zurück, nach unserer Anleitung.",
         "Bitte senden Sie sie innerhalb von 30 Tagen nach unserer Antwort zurück.",
         "Von Ihrer Erstattung werden keine Gebühren abgezogen.",
