@@ -13,7 +13,9 @@ from typing import Any
 import pytest
 
 from refunds_plugin.ledger.tables import decisions
+from tests.fakes.returns_client import open_form, reader, submit
 from tests.fakes.returns_shop import EMAIL, ReturnsShop, order_event
+from tests.fakes.smtp_sink import SmtpSink
 
 pytestmark = pytest.mark.browser
 Serve = Callable[..., tuple[ReturnsShop, str]]
@@ -96,5 +98,46 @@ def test_a_long_unbreakable_item_name_keeps_every_page_as_wide_as_the_phone(
         _fits(page)
         screenshot(page, "long-name-4-status")
         assert len(shop.rows(decisions)) == 1
+    finally:
+        context.close()
+
+
+def test_the_emails_about_it_fit_the_phone_too(
+    chromium: Any, serve: Serve, smtp: SmtpSink, tmp_path: Path, screenshot: Shot,
+) -> None:
+    """The same name in the "request received" and "approved" emails, read on the phone: the
+    mail's table was 1058 px wide, the name and its exchange side by side."""
+    policy = tmp_path / "exchanges.yaml"
+    policy.write_text(POLICY)
+    shop, base = serve(policy=str(policy), mail_url=smtp.url,
+                       mail_from="Harbour <returns@harbour.example>")
+    event = order_event("1001", lines=[
+        {"id": "l1", "sku": "FLASK-XXL", "name": FLASK, "quantity": 1, "unit_amount": 3999,
+         "variants": [{"sku": "FLASK-XXXL", "name": BIGGER, "unit_amount": 3999,
+                       "in_stock": True}]},
+        {"id": "l2", "sku": "CUP", "name": "Cup", "quantity": 2, "unit_amount": 1000}])
+    event["data"]["order"]["locale"] = "de"  # the emails' language
+    shop.seed(event)
+    client = reader(shop, "de")
+    form = open_form(client)
+    answer = submit(client, form, **{
+        "line-0-qty": "1", "line-0-reason": "too_large", "line-0-exchange": "FLASK-XXXL",
+        "line-1-qty": "2", "line-1-reason": "changed_mind"})
+    assert answer.status_code == 200
+    shop.drain()
+    mails = smtp.to(EMAIL.lower())
+    assert [m.subject for m in mails] == [
+        "Wir haben Ihre Rücksendeanfrage zu Bestellung 1001 erhalten",
+        "Ihre Rücksendung zu Bestellung 1001 ist genehmigt"]
+
+    context = chromium.new_context(viewport=PHONE, is_mobile=True, has_touch=True)
+    try:
+        page = context.new_page()
+        for n, mail in enumerate(mails, start=1):
+            page.set_content(mail.part("html"))
+            screenshot(page, f"long-name-mail-{n}")
+            assert FLASK in page.locator("body").inner_text().replace("\n", "")
+            assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"], (
+                mail.subject)
     finally:
         context.close()
