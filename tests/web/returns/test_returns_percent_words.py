@@ -92,7 +92,7 @@ def test_the_form_and_the_published_policy_write_a_percentage_as_the_reader_does
 
 @pytest.mark.parametrize(("accept", "fee"), [
     ("en", "12.5% restocking fee"),
-    ("de", f"Wiedereinlagerungsgebühr (12,5{NBSP}%)"),
+    ("de", f"Wir haben eine Wiedereinlagerungsgebühr (12,5{NBSP}%) von 10,00{NBSP}$ abgezogen"),
     ("fr", f"frais de remise en stock (12,5{NBSP}%)"),
     ("es", f"gastos de reposición (12,5{NBSP}%)"),
 ])
