@@ -64,3 +64,13 @@ def test_programs_and_the_json_contract_keep_the_json_error(
     resp = client.get(path, headers={"Accept": accept})
     assert (resp.status_code, resp.mimetype) == (404, "application/json")
     assert resp.get_json()["error"]["code"] == "not_found"
+
+
+def test_a_spanish_customer_lost_under_returns_is_addressed_as_tu_like_everywhere_else(
+    client: FlaskClient,
+) -> None:
+    resp = client.get("/returns/nope", headers={"Accept": BROWSER, "Accept-Language": "es"})
+    assert resp.status_code == 404
+    assert _said(resp.get_data(as_text=True))[1] == (
+        "", "No hay ninguna página en esta dirección. Para devolver algo, vuelve a empezar "
+            "desde la página de devoluciones.", "", "")

@@ -168,9 +168,9 @@ PART_UNREADABLE = {
     "fr": "Une partie du dossier de votre retour ne peut pas être lue pour le moment\u202f; "
           "cette page n’affiche donc que ce qui peut l’être. Notre équipe est prévenue et va "
           "s’en occuper\u202f; vous n’avez rien à faire.",
-    "es": "Una parte del registro de su devolución no se puede leer ahora mismo, así que esta "
+    "es": "Una parte del registro de tu devolución no se puede leer ahora mismo, así que esta "
           "página muestra solo lo que se puede leer. Nuestro equipo ya lo sabe y lo revisará; "
-          "no tiene que hacer nada.",
+          "no tienes que hacer nada.",  # "tú", as the rest of the Spanish page
 }
 
 

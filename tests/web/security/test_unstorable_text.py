@@ -182,6 +182,9 @@ def test_a_review_note_with_a_nul_is_400_naming_it_and_decides_nothing(
     ("en", "What you entered contains an invisible control character that we cannot accept."),
     ("de", "Ihre Eingabe enthält ein unsichtbares Steuerzeichen, das wir nicht annehmen "
            "können."),
+    ("es", "Lo que has escrito contiene un carácter de control invisible que no podemos "
+           "aceptar. Elimínalo (escribe el texto de nuevo en lugar de pegarlo) e inténtalo otra "
+           "vez."),  # "tú", as every other Spanish sentence (it said "ha escrito … Elimínelo")
 ])
 @pytest.mark.parametrize(("number", "email"), [
     pytest.param(f"10{NUL}01", EMAIL, id="nul-order-number"),
