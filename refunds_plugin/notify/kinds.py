@@ -33,7 +33,8 @@ KINDS: dict[str, Kind] = {k.name: k for k in (
          "approved: how to send it back (issue 14's instructions, label, QR) or keep it; an "
          "exchange's payment link for a dearer item's difference"),
     Kind("in_review", "mail", _DECISION, "a person will look at the request"),
-    Kind("declined", "mail", _DECISION, "declined: the explanation and the reviewer's note"),
+    Kind("declined", "mail", _DECISION,
+         "declined: the policy's reasons, or that a person declined it; the reviewer's note"),
     Kind("return_reminder", "mail", (*_DECISION, "return_by"),
          "the item is not back yet: send it by this date"),
     Kind("label_ready", "mail", (*_DECISION, "label_url", "return_by"),

@@ -88,15 +88,15 @@ def test_a_decision_whose_explanation_ids_cannot_be_read_is_told_in_its_stored_e
                    note="past the window", now=clock.now)
     h.drain()
 
-    # the decline goes, in French, its explanation as the ledger holds it (in English)
+    # the decline goes, in French, all of it: a person's decline says so in the reader's words
+    # rather than the review-time explanation ("If it is approved, we will refund …", which
+    # this mail used to repeat, here in the ledger's English), so the unreadable ids cost it
+    # nothing (test_review_declined_mail.py)
     [declined] = smtp.received[before:]
     assert declined.subject == "À propos de votre retour pour la commande 1001"
     assert declined.part("plain").startswith(
-        "Thank you. Your return of 1 × Mug needs a quick check by our team. The 365-day return "
-        "window for Mug has passed (692 days since payment); our team will look at it. If it "
-        "is approved, we will refund 25.00 USD to your original payment. Once it is approved, "
-        "we will ask you to send back Mug.\n\nSi vous pensez que c'est une erreur, répondez à "
-        "cet e-mail et une personne réexaminera votre demande.\n")
+        "Notre équipe a examiné votre retour et n'a pas pu l'accepter.\n\nSi vous pensez que "
+        "c'est une erreur, répondez à cet e-mail et une personne réexaminera votre demande.\n")
     [row] = h.rows(outbox, kind="declined")
     assert (row.status, row.last_error) == ("sent", None)
     assert "explanation_said" not in row.context
