@@ -125,9 +125,11 @@ def views(h: Hooks) -> tuple[Callable[[str], tuple[str, int]], Callable[[str], t
 
 def _moves_money(found: ret.DecisionStatus) -> bool:
     """Whether any money is in this return, given, due or paid: an even exchange or a decline
-    has none, and its pages speak of the return rather than of "your money"."""
+    has none, and its pages speak of the return rather than of "your money". A review a person
+    declined has none either, whatever amount it would have granted."""
     ex = found.exchange
-    amount = found.decision.amount if found.decision is not None else 0  # None: unreadable
+    amount = found.decision.amount if found.decision is not None \
+        and found.state != "declined" else 0  # None: unreadable
     return bool(found.money or amount or found.original_due
                 or (ex is not None and (ex.charge_amount or ex.back_amount)))
 

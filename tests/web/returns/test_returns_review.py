@@ -92,6 +92,24 @@ def test_a_declined_review_says_so_once_with_the_reviewers_note_for_the_customer
     assert db_shop.counts()["refund_attempts"] == 0
 
 
+@pytest.mark.parametrize(("accept", "heading"), [
+    ("en", "Where your return is"), ("de", "Wo Ihre Rücksendung gerade ist"),
+])
+def test_a_declined_review_is_headed_as_a_return_not_as_money_that_never_comes(
+    db_shop: ReturnsShop, now: datetime, accept: str, heading: str,
+) -> None:
+    """Declined, no money moves: the page is "Where your return is", as for a decline by the
+    policy, not "Where your money is" (the review's amount, never granted, said otherwise)."""
+    _, link, ref = _sent_to_review(db_shop)
+    _decide(db_shop, ref, now, action="decline", note="no")
+
+    page = db_shop.app.test_client().get(link, headers={"Accept-Language": accept})
+    html = page.get_data(as_text=True)
+    assert re.findall(r"<h1>(.*?)</h1>", html) == [heading]
+    assert re.search(r"<title>(.*?) · ", html).group(1) == heading  # type: ignore[union-attr]
+    assert db_shop.counts()["refund_attempts"] == 0
+
+
 def test_an_approved_review_says_approved_and_what_to_send_and_keeps_the_old_entry_shape(
     db_shop: ReturnsShop, now: datetime
 ) -> None:
