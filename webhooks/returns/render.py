@@ -109,6 +109,9 @@ def sentence(value: str, locale: str) -> str:
 class EarlierLine:
     text: str  # "Return of Linen shirt requested on 24 November 2026: approved."
     decision_ids: tuple[str, ...]  # one status link each
+    # its links read "Follow your money", or "Follow your return" where no money comes (a
+    # decline), as its status page is headed
+    declined: bool = False
 
 
 def earlier(found: list[EarlierReturn], t: Strings) -> list[EarlierLine]:
@@ -125,8 +128,10 @@ def earlier(found: list[EarlierReturn], t: Strings) -> list[EarlierLine]:
     by_day = [said(e, catalogue.day(e.created_at.date(), t.lang)) for e in found]
     alike = Counter(by_day)
     lines: dict[str, list[str]] = {}
+    declined: dict[str, bool] = {}
     for e, text in zip(found, by_day, strict=True):
         if alike[text] > 1:
             text = said(e, catalogue.minute(e.created_at, t.lang))
         lines.setdefault(text, []).append(e.decision_id)
-    return [EarlierLine(text, tuple(ids)) for text, ids in lines.items()]
+        declined[text] = e.state == "declined"  # alike lines say alike states
+    return [EarlierLine(text, tuple(ids), declined[text]) for text, ids in lines.items()]

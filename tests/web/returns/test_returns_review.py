@@ -110,6 +110,27 @@ def test_a_declined_review_is_headed_as_a_return_not_as_money_that_never_comes(
     assert db_shop.counts()["refund_attempts"] == 0
 
 
+@pytest.mark.parametrize(("accept", "line", "link"), [
+    ("en", "Return of Blue enamel mug requested on 24 November 2026: not accepted.",
+     "Follow your return"),
+    ("de", "Rücksendung von Blue enamel mug, beantragt am 24. November 2026: nicht angenommen.",
+     "Ihre Rücksendung verfolgen"),
+])
+def test_the_order_page_lists_a_declined_review_with_a_link_to_the_return_not_the_money(
+    db_shop: ReturnsShop, now: datetime, accept: str, line: str, link: str,
+) -> None:
+    """The order's earlier returns: a declined one links "Follow your return", as its answer
+    and status page are worded, not "Follow your money" for money that never comes."""
+    _, status, ref = _sent_to_review(db_shop)
+    _decide(db_shop, ref, now, action="decline", note="no")
+
+    client = db_shop.app.test_client()
+    client.environ_base["HTTP_ACCEPT_LANGUAGE"] = accept
+    form = open_form(client)
+    assert words(form, "earlier-return") == [f"{line} {link}"]
+    assert f'<a href="{status}">{link}</a>' in form.get_data(as_text=True)
+
+
 def test_an_approved_review_says_approved_and_what_to_send_and_keeps_the_old_entry_shape(
     db_shop: ReturnsShop, now: datetime
 ) -> None:
