@@ -2,10 +2,8 @@
 page, the look-up, step 1 and step 2, and the receipt page; in English, and in German from the
 browser's Accept-Language. Screenshots go to test-artifacts/returns/.
 
-The German run asserts the German labels ("Vertrag hier widerrufen", "Widerruf bestätigen"): it
-needs the German catalogue to carry this page's strings (the language work, merged separately).
-Until ``de/LC_MESSAGES/messages.po`` translates the link it is a strict xfail, so it runs, and
-must fail for that reason; once the catalogue has it, it is an ordinary test."""
+The German run asserts the German labels ("Vertrag hier widerrufen", "Widerruf bestätigen")
+from the German catalogue."""
 
 from __future__ import annotations
 

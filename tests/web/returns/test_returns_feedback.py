@@ -71,7 +71,10 @@ def test_an_answered_question_says_until_when_it_can_be_changed(shop: ReturnsSho
     assert _headings(before.get_data(as_text=True)) == ["How did we do?"]
     assert words(before, "hint")[-1] == "You can answer until 8 December 2026."
     assert words(after, "hint")[-1] == "You can change it until 8 December 2026."
-    assert 'value="2" class="rating chosen"' in after.get_data(as_text=True)
+    page = after.get_data(as_text=True)
+    assert 'value="2" class="rating chosen" aria-pressed="true" aria-label="2 of 5"' in page
+    assert 'value="3" class="rating" aria-pressed="false"' in page  # said to a screen reader too
+    assert "aria-pressed" not in before.get_data(as_text=True)  # nothing chosen yet
 
 
 def test_a_forged_link_says_nothing_about_the_order_and_stays_in_the_browsers_language(
