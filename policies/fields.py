@@ -6,6 +6,7 @@ number is refused so no amount passes through a float.
 
 from __future__ import annotations
 
+import difflib
 from contextvars import ContextVar
 from decimal import Decimal, InvalidOperation
 from typing import Any
@@ -85,9 +86,26 @@ class DaysField(fields.Field):
         return value
 
 
+class ChoiceField(fields.String):
+    """One of ``values``: anything else (a misspelling, or YAML's ``no`` read as false) names
+    the choices and what was found, with a did-you-mean for a close one."""
+
+    def __init__(self, values: list[str], **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.values = values
+
+    def _deserialize(self, value: Any, attr: Any, data: Any, **kwargs: Any) -> str:
+        if not isinstance(value, str) or value not in self.values:
+            close = difflib.get_close_matches(value, self.values, n=1) \
+                if isinstance(value, str) else []
+            hint = f" (did you mean {close[0]!r}?)" if close else ""
+            raise ValidationError(f"expected one of {', '.join(self.values)}, found "
+                                  f"{value!r}{hint}")
+        return value
+
+
 def choice(values: list[str]) -> fields.String:
-    said = "expected one of {choices}, found {input!r}"
-    return fields.String(validate=validate.OneOf(values, error=said))
+    return ChoiceField(values)
 
 
 ACTIONS = [a.value for a in p.Action]

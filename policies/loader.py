@@ -71,6 +71,9 @@ def _load_bytes(data: bytes, source: str, name_hint: str) -> Policy:
     if not isinstance(raw, dict):
         raise PolicyError(source, [("(file)", "expected a mapping of policy settings such as "
                                               f"window:, found {_kind(raw)}")])
+    twice = _written_twice(data.decode("utf-8"))
+    if twice:
+        raise PolicyError(source, twice)
     currency = raw.get("currency")
     if currency is not None:
         try:
@@ -100,11 +103,11 @@ def _flatten(messages: Any, raw: Any, where: Any, path: str = "") -> list[tuple[
         for key, value in messages.items():
             if key == "_schema":
                 out.extend(_flatten(value, raw, where, path))
-            elif isinstance(key, int):
+            elif isinstance(key, int) and isinstance(raw, list):
                 item = raw[key] if isinstance(raw, list) and 0 <= key < len(raw) else None
                 out.extend(_flatten(value, item, _inner(where), f"{path}[{key}]"))
             elif value == ["Unknown field."] and isinstance(where, Schema):
-                out.append((f"{path}.{key}" if path else str(key), _unknown(str(key), where)))
+                out.append((f"{path}.{key}" if path else str(key), _unknown(key, where)))
             else:
                 item = raw.get(key) if isinstance(raw, dict) else None
                 field = where.fields.get(key) if isinstance(where, Schema) else None
@@ -118,7 +121,9 @@ def _inner(field: Any) -> Any:
     """The schema below a field (a list's items: its inner field's)."""
     if isinstance(field, fields.List):
         return field if not isinstance(field.inner, fields.Nested) else field.inner.schema
-    return field.schema if isinstance(field, fields.Nested) else field
+    if isinstance(field, fields.Nested) or isinstance(getattr(field, "schema", None), Schema):
+        return field.schema  # a Nested's, or a field's own mapping (``HigherField``)
+    return field
 
 
 _BUILT_IN = {  # marshmallow's own messages, said as expected/found
@@ -143,10 +148,39 @@ def _kind(value: Any) -> str:
     return "a mapping" if isinstance(value, dict) else repr(value)
 
 
-def _unknown(key: str, schema: Schema) -> str:
+def _unknown(key: Any, schema: Schema) -> str:
     allowed = list(schema.fields)
     return (f"expected one of {', '.join(allowed)}, found unknown setting {key!r}"
-            + _did_you_mean(key, allowed))
+            + (_did_you_mean(key, allowed) if isinstance(key, str) else ""))
+
+
+def _written_twice(text: str) -> list[tuple[str, str]]:
+    """Each setting the file writes twice in one mapping: YAML would keep the last silently,
+    so a pasted block could replace a rule the merchant believes is in force."""
+    out: list[tuple[str, str]] = []
+
+    def walk(node: yaml.Node, path: str) -> None:
+        if isinstance(node, yaml.MappingNode):
+            first: dict[Any, int] = {}
+            for key, value in node.value:
+                name = key.value if isinstance(key, yaml.ScalarNode) else None
+                where = f"{path}.{name}" if path else str(name)
+                if name is not None and name != "<<":
+                    if name in first:
+                        out.append((where, "expected each setting once, found it again at line "
+                                           f"{key.start_mark.line + 1} (first at line "
+                                           f"{first[name]})"))
+                    else:
+                        first[name] = key.start_mark.line + 1
+                walk(value, where)
+        elif isinstance(node, yaml.SequenceNode):
+            for i, item in enumerate(node.value):
+                walk(item, f"{path}[{i}]")
+
+    root = yaml.compose(text, Loader=yaml.SafeLoader)
+    if root is not None:
+        walk(root, "")
+    return out
 
 
 def _did_you_mean(found: str, allowed: list[str]) -> str:

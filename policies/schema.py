@@ -160,11 +160,13 @@ class HigherField(fields.Field):
     """``charge``, or ``{waive_up_to: {USD: "10.00"}}`` (waived up to that, the rest charged);
     returns the waiver's table, or None for ``charge``."""
 
+    schema = HigherSchema()  # what a mistake inside the mapping is named against
+
     def _deserialize(self, value: Any, attr: Any, data: Any, **kwargs: Any) -> Any:
         if value == "charge":
             return None
         if isinstance(value, dict):
-            return HigherSchema().load(value)["waive_up_to"]
+            return self.schema.load(value)["waive_up_to"]
         raise ValidationError(f'expected "charge" or a mapping like {{waive_up_to: {{USD: '
                               f'"10.00"}}}}, found {value!r}')
 
@@ -181,7 +183,7 @@ class ExchangeSchema(Schema):
     ship_on = choice([s.value for s in p.ShipOn])
     instant_for_tiers = fields.List(fields.String(validate=validate.Length(min=1)),
                                     load_default=list)
-    reasons = fields.List(fields.Enum(Reason, by_value=True), load_default=list)
+    reasons = fields.List(choice([r.value for r in Reason]), load_default=list)
 
     @post_load
     def build(self, d: dict[str, Any], **_: Any) -> p.ExchangeRules:
@@ -196,7 +198,7 @@ class ExchangeSchema(Schema):
             lower=ResolutionKind(diff.get("lower", "refund")), waive_up_to=diff.get("higher"),
             fees_apply=d.get("fees", "waive") == "apply", ship_on=ship_on,
             instant_for_tiers=tuple(dict.fromkeys(d["instant_for_tiers"])),
-            reasons=tuple(dict.fromkeys(d["reasons"])))
+            reasons=tuple(Reason(r) for r in dict.fromkeys(d["reasons"])))
 
 
 class FeesSchema(Schema):

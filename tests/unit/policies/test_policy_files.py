@@ -197,6 +197,32 @@ MISTAKES = [
      '- window\n',
      '(file)',
      'expected a mapping of policy settings such as window:, found a list'),
+    # a setting written twice (a pasted block): YAML keeps the last silently, so the file
+    # would run on a window the merchant may believe they replaced
+    ('a_setting_written_twice',
+     'window: {days: 30}\nfees: {restocking_percent: 10}\nwindow: {days: 60}\n',
+     'window',
+     'expected each setting once, found it again at line 3 (first at line 1)'),
+    ('a_nested_setting_written_twice',
+     'window:\n  days: 30\n  start: delivery\n  days: 14\n',
+     'window.days',
+     'expected each setting once, found it again at line 4 (first at line 2)'),
+    # marshmallow's own words, said in the one voice, with a did-you-mean
+    ('an_unknown_exchange_reason',
+     'window: {days: 30}\nresolution: {allow: [refund, exchange]}\n'
+     'exchange: {reasons: [too_smal]}\n',
+     'exchange.reasons[0]',
+     "expected one of damaged, defective, wrong_item, not_as_described, not_received, "
+     "changed_mind, too_small, too_large, other, found 'too_smal' (did you mean 'too_small'?)"),
+    ('a_number_as_a_setting_name',
+     'window: {days: 30}\nreasons: {2: accept}\n',
+     'reasons.2',
+     'expected one of changed_mind, too_small, too_large, other, found unknown setting 2'),
+    # YAML reads a bare no as false: the choices are named, not "text"
+    ('a_yes_no_word_for_a_reason',
+     'window: {days: 30}\nreasons: {changed_mind: no}\n',
+     'reasons.changed_mind',
+     'expected one of accept, credit, review, decline, found False'),
 ]
 
 
@@ -210,6 +236,20 @@ def test_each_mistake_names_the_file_the_field_what_is_allowed_and_what_was_foun
     assert caught.value.problems == ((path, expected),)
     assert str(caught.value) == f"invalid policy shop.yaml: {path}: {expected}"
     assert expected.startswith("expected ") and ", found " in expected  # one voice
+
+
+def test_a_misspelt_waiver_of_a_dearer_exchange_is_named_in_the_one_voice():
+    text = ('window: {days: 30}\nresolution: {allow: [refund, exchange]}\n'
+            'exchange: {price_difference: {higher: {waive_upto: {USD: "10.00"}}}}\n')
+    with pytest.raises(PolicyError) as caught:
+        load_policy_text(text, "shop.yaml")
+    assert caught.value.problems == (
+        ("exchange.price_difference.higher.waive_up_to",
+         "expected this setting (it is required), found none"),
+        ("exchange.price_difference.higher.waive_upto",
+         "expected one of waive_up_to, found unknown setting 'waive_upto' (did you mean "
+         "'waive_up_to'?)"),
+    )
 
 
 def test_a_misspelt_setting_gets_a_did_you_mean():

@@ -30,3 +30,15 @@ def test_the_service_refuses_to_start_on_an_unknown_preset(tmp_path):
 
 def test_the_default_configuration_uses_the_default_preset():
     assert load_config(env={}).policy == "preset:default"
+
+
+def test_the_service_refuses_to_start_on_a_setting_written_twice(tmp_path):
+    path = tmp_path / "shop.yaml"
+    path.write_text("window: {days: 30}\nfees: {restocking_percent: 10}\nwindow: {days: 365}\n")
+    config = load_config(env={"REFUNDS_POLICY": str(path),
+                              "REFUNDS_DATABASE_URL": f"sqlite:///{tmp_path / 'r.db'}"})
+    with pytest.raises(PolicyError) as caught:
+        build(config)
+    assert caught.value.problems == (("window", "expected each setting once, found it again at "
+                                                "line 3 (first at line 1)"),)
+    assert not (tmp_path / "r.db").exists()
