@@ -57,6 +57,15 @@ def _free_of_fees(policy: Policy, fee: AmountTable | None) -> list[Said]:
             + [said("No return shipping is taken when {why}.", why=w) for w in _whys(free_ship)])
 
 
+def _reason_rules(policy: Policy) -> list[Said]:
+    """The customer reasons the policy declines, and those it settles in store credit only
+    (``reasons``): "within 30 days" alone would promise them a refund."""
+    declined = {r for r in CUSTOMER_REASONS if policy.reason_action(r) is Action.DECLINE}
+    credit = {r for r in CUSTOMER_REASONS if policy.reason_action(r) is Action.CREDIT}
+    return ([said("No return is accepted when {why}.", why=w) for w in _whys(declined)]
+            + [said("You get store credit only when {why}.", why=w) for w in _whys(credit)])
+
+
 def returns_permitted(policy: Policy) -> bool:
     """Whether a customer may send anything back for their own reasons: not when every
     customer reason is declined (what is our fault is always taken back)."""
@@ -104,8 +113,13 @@ def customer_sentences(policy: Policy, *, can_label: bool = True, returns_open: 
         out.append(said("You can return items at any time."))
     else:
         out.append(said(_WITHIN[w.start], days=w.days))
-        if w.outside is Action.CREDIT:
-            out.append(said("After that, you can still return them for store credit."))
+    if returns_permitted(policy) and any(o.days != w.days for o in w.overrides):
+        out.append(said("Some items have a different return window; the return form of your "
+                        "order shows the date for each item."))
+    if returns_permitted(policy) and w.days is not None and w.outside is Action.CREDIT:
+        out.append(said("After that, you can still return them for store credit."))
+    if returns_permitted(policy):
+        out += _reason_rules(policy)
     if policy.final_sale.tags:
         out.append(said("Items sold as final sale can be returned for store credit only.")
                     if policy.final_sale.action is Action.CREDIT else
@@ -136,7 +150,12 @@ def customer_sentences(policy: Policy, *, can_label: bool = True, returns_open: 
         out.append(said("A refund to your original payment is possible for {days} days; after "
                         "that, you get store credit.", days=r.refund_within_days))
     if r.credit_bonus_percent and ResolutionKind.CREDIT in kinds:
-        out.append(said("Choosing store credit adds a bonus of {percent}.",  # "10%"
+        cap = r.credit_bonus_max
+        out.append(said("Choosing store credit adds a bonus of {percent}, up to {amounts}, in "
+                        "the currency you paid in.", percent=Percent(r.credit_bonus_percent),
+                        amounts=_amounts(cap))  # the bonus is capped at that
+                   if cap is not None and cap.amounts else
+                   said("Choosing store credit adds a bonus of {percent}.",  # "10%"
                         percent=Percent(r.credit_bonus_percent)))
     fee = shipping_fee(policy, can_label)
     labelled = policy.return_shipping.label == "easypost" and can_label

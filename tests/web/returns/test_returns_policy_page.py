@@ -181,7 +181,11 @@ def test_credit_first_reads_in_english_and_in_german(
         "You can choose a refund to your original payment or store credit.",
         "A refund to your original payment is possible for 14 days; after that, you get store "
         "credit.",
-        "Choosing store credit adds a bonus of 10%.",
+        # the preset caps the bonus (credit_bonus_max): the page says at what, per currency
+        "Choosing store credit adds a bonus of 10%, up to 75.00 AUD, 280.00 BRL, 65.00 CAD, "
+        "45.00 CHF, 1,200.00 CZK, 350.00 DKK, 50.00 EUR, 40.00 GBP, 390.00 HKD, 4,300.00 INR, "
+        "7,500 JPY, 15.000 KWD, 900.00 MXN, 530.00 NOK, 83.00 NZD, 200.00 PLN, 530.00 SEK, "
+        "68.00 SGD and 50.00 USD, in the currency you paid in.",
         "You send items back yourself, by post, with the instructions we give you.",
         "Please send them within 30 days of our answer.",
         "No fees are taken from your refund.",
@@ -199,7 +203,11 @@ def test_credit_first_reads_in_english_and_in_german(
         "wählen.",
         "Eine Erstattung auf Ihre ursprüngliche Zahlungsart ist 14 Tage lang möglich; danach "
         "erhalten Sie Guthaben.",
-        "Wenn Sie Guthaben wählen, erhalten Sie 10\u00a0% Bonus.",  # German writes "10 %"
+        "Wenn Sie Guthaben wählen, erhalten Sie 10\u00a0% Bonus, höchstens 75,00\xa0AU$, "
+        "280,00\xa0R$, 65,00\xa0CA$, 45,00\xa0CHF, 1.200,00\xa0CZK, 350,00\xa0DKK, 50,00\xa0€, "
+        "40,00\xa0£, 390,00\xa0HK$, 4.300,00\xa0₹, 7.500\xa0¥, 15,000\xa0KWD, 900,00\xa0MX$, "
+        "530,00\xa0NOK, 83,00\xa0NZ$, 200,00\xa0PLN, 530,00\xa0SEK, 68,00\xa0SGD und "
+        "50,00\xa0$, in der Währung, in der Sie bezahlt haben.",
         "Sie senden Artikel selbst per Post zurück, nach unserer Anleitung.",
         "Bitte senden Sie sie innerhalb von 30 Tagen nach unserer Antwort zurück.",
         "Von Ihrer Erstattung werden keine Gebühren abgezogen.",
