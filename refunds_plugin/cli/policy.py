@@ -202,8 +202,10 @@ def explain(spec: str, input_file: str | None, now_at: datetime | None, as_json:
     decision = policies.evaluate(pol, facts, request, now)
     if as_json:  # in test mode, as the human output: flagged, and no promise
         told = decision.to_dict() | {"test_mode": test}
-        if test:
-            told["explanation"] = without_promise(decision.explanation)
+        # the words an English reader is answered with (the storefront's answer, the human
+        # output: "10,221 JPY"), not the ledger's plain form ("10221 JPY")
+        told["explanation"] = said_again(without_promise(decision.explanation) if test
+                                         else decision.explanation, "en")
         click.echo(json.dumps(told, indent=2, default=str))
     else:
         said = [paid_with(facts), labels_line(pol, facts), returns_line(facts),
