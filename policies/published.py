@@ -74,8 +74,8 @@ def returns_permitted(policy: Policy) -> bool:
 
 def fault_window_ends(policy: Policy) -> bool:
     """Whether a return that is our fault can come too late: the window (``eligibility.window``)
-    applies to every reason, so only an unlimited window, or one whose end still accepts
-    (``outside: accept``), takes it back always."""
+    applies to every reason, so only an unlimited window (no override ending either) takes it
+    back always (``outside`` is decline, review or credit: none of them is a full refund)."""
     w = policy.window
     return w.outside is not Action.ACCEPT and (
         w.days is not None or any(o.days is not None for o in w.overrides))

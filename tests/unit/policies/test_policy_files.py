@@ -4,6 +4,7 @@ the content hash lets finance tie every decision to the exact file."""
 from __future__ import annotations
 
 import hashlib
+import re
 from decimal import Decimal
 from pathlib import Path
 
@@ -300,3 +301,29 @@ def test_the_annotated_example_in_the_docs_is_a_valid_policy():
     pol = load_policy_text(example, "docs")
     assert (pol.name, pol.window.days, pol.resolution.credit_bonus_percent) == (
         "spring-2026", 45, Decimal(5))
+
+
+# a setting the docs name in passing (`outside: credit`) as the file would hold it
+_SETTING_IN_A_FILE = {
+    "outside": "window: {{days: 30, outside: {}}}\n",
+    "ship_on": "window: {{days: 30}}\nresolution: {{allow: [refund, exchange]}}\n"
+               "exchange: {{ship_on: {}}}\n",
+    "paid_by": 'currency: USD\nwindow: {{days: 30}}\n'
+               'return_shipping: {{paid_by: {}, fee: "5.00"}}\n',
+    "return_shipping.label": "window: {{days: 30}}\nreturn_shipping: {{label: {}}}\n",
+}
+
+
+def test_every_value_the_docs_give_a_setting_in_passing_is_one_a_file_may_hold():
+    docs = Path(__file__).parents[3] / "docs"
+    named = {(key, value) for page in docs.glob("*.md")
+             for key, value in re.findall(r"`([a-z_.]+): ([a-z_]+)`", page.read_text("utf-8"))
+             if key in _SETTING_IN_A_FILE}
+    assert ("outside", "credit") in named  # the docs are read
+    refused = []
+    for key, value in sorted(named):
+        try:
+            load_policy_text(_SETTING_IN_A_FILE[key].format(value), "docs")
+        except PolicyError as exc:
+            refused.append(f"`{key}: {value}`: {exc}")
+    assert refused == []
