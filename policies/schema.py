@@ -148,6 +148,10 @@ class ResolutionSchema(Schema):
         if default not in allow:
             raise ValidationError(f"expected one of `allow` ({', '.join(k.value for k in allow)})"
                                   f", found {default.value!r}", "default")
+        if d["refund_within_days"] is not None and ResolutionKind.REFUND not in allow:
+            raise ValidationError("expected refund in resolution.allow for a refund period (it "
+                                  "says when refunds end), found allow: "
+                                  f"{', '.join(k.value for k in allow)}", "refund_within_days")
         return p.ResolutionRules(default, allow, d["refund_within_days"],
                                  d["credit_bonus_percent"], d["credit_bonus_max"], d["keep_item"])
 

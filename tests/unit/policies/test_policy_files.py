@@ -208,6 +208,14 @@ MISTAKES = [
      'window:\n  days: 30\n  start: delivery\n  days: 14\n',
      'window.days',
      'expected each setting once, found it again at line 4 (first at line 2)'),
+    # contradictory: a refund period where no refund is offered would have `policy check` say
+    # "Refunds to the original payment within 14 days" of a shop that gives credit only
+    ('a_refund_period_without_refunds',
+     'window: {days: 30}\n'
+     'resolution: {default: credit, allow: [credit], refund_within_days: 14}\n',
+     'resolution.refund_within_days',
+     'expected refund in resolution.allow for a refund period (it says when refunds end), '
+     'found allow: credit'),
     # marshmallow's own words, said in the one voice, with a did-you-mean
     ('an_unknown_exchange_reason',
      'window: {days: 30}\nresolution: {allow: [refund, exchange]}\n'

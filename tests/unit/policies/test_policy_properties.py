@@ -81,7 +81,9 @@ def policy_docs(draw: Any) -> dict[str, Any]:
             "max_not_received_claims": st.integers(0, 3)})),
         "resolution": {
             "default": draw(st.sampled_from(allow)), "allow": allow,
-            "refund_within_days": draw(st.none() | st.integers(0, 60)),
+            # a refund period only where refunds are offered (the file refuses it elsewhere)
+            "refund_within_days": draw(st.none() | st.integers(0, 60))
+            if "refund" in allow else None,
             "credit_bonus_percent": draw(st.integers(0, 30)),
             "credit_bonus_max": draw(opt_amount),
             "keep_item": {"below": draw(opt_amount), "return_label_cost": draw(opt_amount)}},
