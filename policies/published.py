@@ -23,6 +23,13 @@ _WITHIN = {Anchor.DELIVERY: N_("You can return items within {days} days of deliv
            Anchor.PAYMENT: N_("You can return items within {days} days of payment.")}
 
 
+_FINAL_SALE = {
+    Action.CREDIT: N_("Items sold as final sale can be returned for store credit only."),
+    Action.DECLINE: N_("Items sold as final sale can be returned only if something went wrong "
+                       "on our side."),
+    Action.REVIEW: N_("A return of an item sold as final sale is looked at by a person first."),
+}
+
 # why a customer's own return costs nothing, as the end of "No fees are taken when …"
 _WHY = {frozenset({Reason.TOO_SMALL, Reason.TOO_LARGE}): N_("an item does not fit"),
         frozenset({Reason.TOO_SMALL}): N_("an item is too small"),
@@ -120,10 +127,8 @@ def customer_sentences(policy: Policy, *, can_label: bool = True, returns_open: 
         out.append(said("After that, you can still return them for store credit."))
     if returns_permitted(policy):
         out += _reason_rules(policy)
-    if policy.final_sale.tags:
-        out.append(said("Items sold as final sale can be returned for store credit only.")
-                    if policy.final_sale.action is Action.CREDIT else
-                    said("Items sold as final sale cannot be returned for a change of mind."))
+    if policy.final_sale.tags:  # for every customer reason; a fault of ours is refunded
+        out.append(said(_FINAL_SALE[policy.final_sale.action]))
     shipping = policy.shipping.refund_on_merchant_fault
     if fault_window_ends(policy):  # a fault told after the window is decided as the window says
         out.append(said("If an item arrives damaged, faulty or wrong, or never arrives, and you "

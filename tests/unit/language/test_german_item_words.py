@@ -19,6 +19,6 @@ def test_final_sale_is_said_as_excluded_from_exchange() -> None:
     final_sale = [(i, s) for i, s in translated("de") if "final sale" in i.lower()
                   or "final-sale" in i.lower()]
 
-    assert len(final_sale) == 9
+    assert len(final_sale) == 10
     assert [i for i, s in final_sale if "vom umtausch ausgeschlossen" not in s.lower()] == []
     assert [s for _i, s in translated("de") if "endgültig" in s.lower()] == []

@@ -112,3 +112,35 @@ def test_a_capped_credit_bonus_says_its_cap_in_each_currency(
     # 10% of a 300.00 EUR return is 30.00 EUR, of which the shop gives 20.00 EUR
     said = _sentences(tmp_path, now, CAPPED_BONUS, accept)
     assert [s for s in said if "10%" in s] == [bonus]
+
+
+FINAL_SALE = """\
+name: final-sale
+window: {days: 30}
+final_sale: {tags: [final-sale], guarantee: %s}
+"""
+
+
+@pytest.mark.parametrize(("guarantee", "accept", "sentence"), [
+    # a final-sale item that does not fit is declined too, not only a change of mind
+    ("decline", "en", "Items sold as final sale can be returned only if something went wrong "
+                      "on our side."),
+    ("decline", "de", "Artikel, die vom Umtausch ausgeschlossen sind, können nur zurückgegeben "
+                      "werden, wenn bei uns etwas schiefgelaufen ist."),
+    ("decline", "fr", "Les articles vendus sans reprise ne peuvent être retournés que si "
+                      "quelque chose s’est mal passé de notre côté."),
+    ("decline", "es", "Los artículos de venta final solo se pueden devolver si algo salió mal "
+                      "por nuestra parte."),
+    # review: a person decides, so the page does not say they cannot come back
+    ("review", "en", "A return of an item sold as final sale is looked at by a person first."),
+    ("review", "de", "Die Rückgabe eines Artikels, der vom Umtausch ausgeschlossen ist, prüft "
+                     "zuerst ein Mensch."),
+    ("review", "fr", "Le retour d’un article vendu sans reprise est d’abord examiné par une "
+                     "personne."),
+    ("review", "es", "Una persona revisa primero la devolución de un artículo de venta final."),
+])
+def test_final_sale_is_said_as_the_guarantee_decides_it(
+    tmp_path: Path, now: datetime, guarantee: str, accept: str, sentence: str,
+) -> None:
+    said = _sentences(tmp_path, now, FINAL_SALE % guarantee, accept)
+    assert said[1] == sentence
