@@ -15,7 +15,13 @@ from marshmallow import ValidationError, fields, validate
 
 from policies import policy as p
 from refunds_plugin.domain.kinds import ResolutionKind
-from refunds_plugin.money import AmountError, CurrencyError, Money, normalize_currency
+from refunds_plugin.money import (
+    AmountError,
+    CurrencyError,
+    Money,
+    exponent,
+    normalize_currency,
+)
 
 # The file's top-level ``currency``, visible to AmountField while one file is being loaded.
 policy_currency: ContextVar[str | None] = ContextVar("policy_currency", default=None)
@@ -55,7 +61,9 @@ def _minor(text: str, currency: str) -> int:
     except AmountError as exc:
         raise ValidationError(f"expected {_MONEY_HINT}, found {text!r} ({exc})") from exc
     if money.minor < 0:
-        raise ValidationError(f"expected a positive amount, found {text!r}")
+        example = Money(25 * 10 ** exponent(currency), currency).decimal_string()  # 25, 25.000
+        raise ValidationError(f'expected an amount of 0 or more such as "{example}", found '
+                              f"{text!r}")
     return money.minor
 
 

@@ -208,6 +208,16 @@ MISTAKES = [
      'window:\n  days: 30\n  start: delivery\n  days: 14\n',
      'window.days',
      'expected each setting once, found it again at line 4 (first at line 2)'),
+    # 0 is a threshold a file may hold ("0.00": no keep-the-item), so "positive" is not what
+    # is expected
+    ('a_negative_amount',
+     'currency: USD\nwindow: {days: 30}\nfees: {return_shipping: "-5.00"}\n',
+     'fees.return_shipping',
+     "expected an amount of 0 or more such as \"25.00\", found '-5.00'"),
+    ('a_negative_amount_in_yen',
+     'window: {days: 30}\nfees: {return_shipping: {JPY: "-890"}}\n',
+     'fees.return_shipping',
+     "expected an amount of 0 or more such as \"25\", found '-890'"),
     # contradictory: a refund period where no refund is offered would have `policy check` say
     # "Refunds to the original payment within 14 days" of a shop that gives credit only
     ('a_refund_period_without_refunds',
