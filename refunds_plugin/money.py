@@ -10,26 +10,10 @@ import re
 from dataclasses import dataclass
 from decimal import ROUND_HALF_EVEN, Decimal, InvalidOperation
 
-ZERO_DECIMAL = frozenset(
-    [
-        "BIF",
-        "CLP",
-        "DJF",
-        "GNF",
-        "JPY",
-        "KMF",
-        "KRW",
-        "MGA",
-        "PYG",
-        "RWF",
-        "UGX",
-        "VND",
-        "VUV",
-        "XAF",
-        "XOF",
-        "XPF",
-    ]
-)
+ZERO_DECIMAL = frozenset([
+    "BIF", "CLP", "DJF", "GNF", "JPY", "KMF", "KRW", "MGA", "PYG", "RWF", "UGX", "VND", "VUV",
+    "XAF", "XOF", "XPF"
+])
 THREE_DECIMAL = frozenset(["BHD", "JOD", "KWD", "OMR", "TND"])
 # two-decimal in Stripe's API, but Stripe takes only whole units of them (amounts divisible
 # by 100, refunds included): ``refund_increment``
@@ -359,13 +343,9 @@ def stripe_amount(money: Money) -> int:
 
 
 def refund_increment(provider: str, currency: str) -> int:
-    """The smallest step, in minor units, in which ``provider`` refunds ``currency``.
-
-    Stripe takes three-decimal currencies only in multiples of 10, and ISK, which its API keeps
-    two-decimal, only in whole krónur: multiples of 100, refunds included (docs.stripe.com/
-    currencies; otherwise ``invalid_charge_amount_no_decimal_compatible``). So a policy rounds
-    its refunds down to this step and says what it sends.
-    """
+    """The smallest step (minor units) in which ``provider`` refunds ``currency``: Stripe takes
+    three-decimal currencies in multiples of 10, and ISK (two-decimal in its API) in whole
+    krónur, 100, refunds included (docs.stripe.com/currencies). A policy rounds down to it."""
     if provider == "stripe":
         cur = normalize_currency(currency)
         if cur in THREE_DECIMAL:
@@ -375,10 +355,8 @@ def refund_increment(provider: str, currency: str) -> int:
     return 1
 
 
-# Stripe's minimum charge per currency (docs.stripe.com/currencies, "Minimum and maximum
-# charge amounts"), in minor units; a charge below it is refused. Currencies not listed here
-# are held to the equivalent of USD 0.50 in the account's settlement currency, which is not
-# known before the charge: none is assumed for them.
+# Stripe's minimum charge per currency in minor units (docs.stripe.com/currencies); others are
+# held to USD 0.50 in the account's settlement currency, not known before the charge: none here.
 STRIPE_MINIMUM_CHARGE = {
     "USD": 50, "AED": 200, "AUD": 50, "BGN": 100, "BRL": 50, "CAD": 50, "CHF": 50, "CZK": 1500,
     "DKK": 250, "EUR": 50, "GBP": 30, "HKD": 400, "HUF": 17500, "INR": 50, "JPY": 50,
