@@ -139,6 +139,21 @@ def mark_event(conn: Connection, row_id: int, status: str, note: str | None = No
 
 
 _CHAIN_TAIL = select(ledger_entries.c.hash).order_by(ledger_entries.c.seq.desc()).limit(1)
+_LATEST_BODY = (
+    select(ledger_entries.c.body)
+    .where(ledger_entries.c.subject_id == bindparam("subject"),
+           ledger_entries.c.entry_type == bindparam("entry_type"))
+    .order_by(ledger_entries.c.seq.desc())
+    .limit(1)
+)
+
+
+def latest_body(conn: Connection, entry_type: str, subject: str) -> str | None:
+    """The body of the newest ``entry_type`` entry about ``subject``; None when there is none
+    (a provider's newest word on a payment: ``stripe.refunded_total``, ``stripe.disputes``)."""
+    body = conn.execute(_LATEST_BODY, {"subject": subject, "entry_type": entry_type}
+                        ).scalar_one_or_none()
+    return None if body is None else str(body)
 _APPEND = ledger_entries.insert()
 _APPEND_UNSEALED = ledger_entries.insert().returning(ledger_entries.c.seq)
 # several in one statement, their seqs in the order given (the chain's order)

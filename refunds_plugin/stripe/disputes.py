@@ -26,13 +26,14 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, bindparam, select
+from sqlalchemy import Connection, select
 
 from refunds_plugin.ledger.disputes import clear_disputed, mark_disputed
-from refunds_plugin.ledger.journal import append_entry
+from refunds_plugin.ledger.journal import append_entry, latest_body
 from refunds_plugin.ledger.orders import lock_payment
-from refunds_plugin.ledger.tables import ledger_entries, payments
+from refunds_plugin.ledger.tables import payments
 from refunds_plugin.money import Money, normalize_currency
+from refunds_plugin.stripe.refunded_total import subject
 
 ENTRY = "stripe_dispute"  # journal entry type: a dispute's status as of an event
 EVENTS = ("charge.dispute.created", "charge.dispute.updated", "charge.dispute.closed",
@@ -40,13 +41,6 @@ EVENTS = ("charge.dispute.created", "charge.dispute.updated", "charge.dispute.cl
 CLEARED = ("won", "warning_closed", "prevented")  # ended with the money the merchant's
 ENDED = (*CLEARED, "lost")
 
-_LE = ledger_entries.c
-_LATEST = (
-    select(_LE.body)
-    .where(_LE.subject_id == bindparam("subject"), _LE.entry_type == ENTRY)
-    .order_by(_LE.seq.desc())
-    .limit(1)
-)
 
 
 @dataclass(frozen=True)
@@ -63,7 +57,7 @@ class Word:
 
 
 def latest(conn: Connection, reference: str) -> Word | None:
-    body = conn.execute(_LATEST, {"subject": f"stripe:{reference}"}).scalar_one_or_none()
+    body = latest_body(conn, ENTRY, subject(reference))
     if body is None:
         return None
     data = json.loads(body)
@@ -85,7 +79,7 @@ def apply(conn: Connection, reference: str | None, obj: dict[str, Any], *, creat
         return (f"dispute {word.status} as of an older event: the newer word "
                 f"({known.status}) stands")
     amount = _amount(obj)
-    append_entry(conn, ENTRY, f"stripe:{reference}", {
+    append_entry(conn, ENTRY, subject(reference), {
         "provider": "stripe", "reference": reference, "dispute_id": obj.get("id"),
         "status": word.status, "as_of": created, "event_id": event_id,
         **({"amount": amount.minor, "currency": amount.currency} if amount else {}),

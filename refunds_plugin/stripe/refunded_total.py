@@ -19,9 +19,9 @@ from sqlalchemy import Connection, bindparam, select
 
 from refunds_plugin.domain.kinds import AttemptStatus
 from refunds_plugin.ledger.db import aware
-from refunds_plugin.ledger.journal import append_entry
+from refunds_plugin.ledger.journal import append_entry, latest_body
 from refunds_plugin.ledger.orders import lock_payment, set_refunded
-from refunds_plugin.ledger.tables import events, ledger_entries, provider_refunds
+from refunds_plugin.ledger.tables import events, provider_refunds
 
 SNAPSHOT = "stripe_refunded"  # journal entry type: a charge's amount_refunded as of an event
 SETTLED = "payment_refunded"  # journal entry type: the refunded total we now count, and why
@@ -36,13 +36,7 @@ REFUND_STATUS = {
 }
 FAILURE_EVENTS = ("refund.failed", "refund.updated", "charge.refund.updated")
 
-_LE, _PR = ledger_entries.c, provider_refunds.c
-_LATEST = (
-    select(_LE.body)
-    .where(_LE.subject_id == bindparam("subject"), _LE.entry_type == SNAPSHOT)
-    .order_by(_LE.seq.desc())
-    .limit(1)
-)
+_PR = provider_refunds.c
 _GIVEN_BACK = select(_PR.refund_id, _PR.amount).where(
     _PR.provider == "stripe",
     _PR.payment_reference == bindparam("reference"),
@@ -68,7 +62,7 @@ def subject(reference: str) -> str:
 
 
 def latest(conn: Connection, reference: str) -> Snapshot | None:
-    body = conn.execute(_LATEST, {"subject": subject(reference)}).scalar_one_or_none()
+    body = latest_body(conn, SNAPSHOT, subject(reference))
     if body is None:
         return None
     data = json.loads(body)
