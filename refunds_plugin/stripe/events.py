@@ -147,12 +147,15 @@ def _named_before(reference: str, name: str) -> str:
 
 
 def on_charge_refunded(
-    conn: Connection, obj: dict[str, Any], now: datetime, *, event_id: str, created: int
+    conn: Connection, obj: dict[str, Any], now: datetime, *, event_id: str, created: int,
+    api_version: str | None = None,
 ) -> str:
-    """Stripe's ``amount_refunded`` as of this event; it can go down, and only the newest
-    event counts (``refunded_total``)."""
+    """Stripe's ``amount_refunded`` as of this event (without a partial capture's released
+    rest, which ``api_version`` says it counts); it can go down, and only the newest event
+    counts (``refunded_total``)."""
     reference = payment_reference(conn, "charge.refunded", obj) or _payment_intent(obj) or obj["id"]
-    return stripe_refunded.report(conn, reference, obj, event_id=event_id, created=created, now=now)
+    return stripe_refunded.report(conn, reference, obj, event_id=event_id, created=created,
+                                  now=now, api_version=api_version)
 
 
 def on_refund(conn: Connection, obj: dict[str, Any], now: datetime,
@@ -317,7 +320,8 @@ def apply(
     """What one event means for the ledger, in the caller's transaction; returns the note."""
     if type_ == "charge.refunded":  # the handlers that need the event's own time
         created = stripe_refunded.event_created(payload, now)
-        return on_charge_refunded(conn, obj, now, event_id=event_id, created=created)
+        return on_charge_refunded(conn, obj, now, event_id=event_id, created=created,
+                                  api_version=stripe_refunded.event_api_version(payload))
     if type_ in disputes.EVENTS:
         return disputes.apply(conn, payment_reference(conn, type_, obj), obj, event_id=event_id,
                               created=stripe_refunded.event_created(payload, now), now=now)

@@ -6,6 +6,9 @@ after it was counted gives its amount back. Stripe delivers events in any order,
 newest snapshot counts. From it we subtract the refunds it counted that failed after it was
 taken; their creation and failure times come from the refund events in the inbox (read only
 for payments that have a failed refund). ``payments.refunded_reported`` holds the result.
+
+On API versions before 2025-03-31 a partial capture releases the uncaptured rest as a Refund and
+counts it in ``amount_refunded``: no money the customer paid, so it is left out (``released``).
 """
 
 from __future__ import annotations
@@ -35,6 +38,8 @@ REFUND_STATUS = {
     "canceled": AttemptStatus.FAILED,
 }
 FAILURE_EVENTS = ("refund.failed", "refund.updated", "charge.refund.updated")
+# from this API version on, a partial capture's uncaptured rest is no refund (Stripe's changelog)
+RELEASE_NOT_REFUNDED_SINCE = "2025-03-31"
 
 _PR = provider_refunds.c
 _GIVEN_BACK = select(_PR.refund_id, _PR.amount).where(
@@ -54,6 +59,25 @@ def event_created(payload: str, now: datetime) -> int:
     """The event's ``created``; when it is missing, the time we received it."""
     created = json.loads(payload).get("created")
     return created if isinstance(created, int) else int(now.timestamp())
+
+
+def event_api_version(payload: str) -> str | None:
+    """The API version Stripe rendered the event's object in; None when it does not say."""
+    version = json.loads(payload).get("api_version")
+    return version if isinstance(version, str) and version else None
+
+
+def released(charge: dict[str, Any], api_version: str | None) -> int:
+    """What of the charge's ``amount_refunded`` is a partial capture's uncaptured rest, which
+    Stripe counted as refunded before API version 2025-03-31: the authorised ``amount`` less
+    ``amount_captured``. 0 on later versions, and when the version is not said (the safe side:
+    a refundable remainder never grows on a guess)."""
+    if api_version is None or api_version[:10] >= RELEASE_NOT_REFUNDED_SINCE:
+        return 0
+    amount, captured = charge.get("amount"), charge.get("amount_captured")
+    if not charge.get("captured") or not isinstance(amount, int) or not isinstance(captured, int):
+        return 0
+    return max(0, amount - captured) if captured > 0 else 0
 
 
 def subject(reference: str) -> str:
@@ -77,11 +101,14 @@ def report(
     event_id: str,
     created: int,
     now: datetime,
+    api_version: str | None = None,
 ) -> str:
-    """Apply a ``charge.refunded``: journal it if it is the newest word, then settle."""
+    """Apply a ``charge.refunded``: journal it if it is the newest word, then settle. What it
+    counts is ``amount_refunded`` less a partial capture's ``released`` rest."""
     # "is this the newest word?" and the append must not interleave
     lock_payment(conn, "stripe", reference)
-    amount = int(charge.get("amount_refunded") or 0)
+    rest = released(charge, api_version)
+    amount = max(0, int(charge.get("amount_refunded") or 0) - rest)
     known = latest(conn, reference)
     if known is not None and (
         created < known.as_of or (created == known.as_of and amount <= known.amount_refunded)
@@ -95,6 +122,7 @@ def report(
         "amount_refunded": amount,
         "as_of": created,
         "event_id": event_id,
+        **({"released": rest} if rest else {}),
     }
     append_entry(conn, SNAPSHOT, subject(reference), body, now)
     return "refunded total changed" if settle(conn, reference, now) else "refunded total unchanged"
