@@ -17,6 +17,11 @@ so each is journalled (``stripe_dispute``, subject ``stripe:<payment>``) with th
 ``created`` time, and only the newest word sets the status: a ``created`` that arrives after
 the ``closed`` (won) does not dispute the payment again. In the same second, an ended dispute's
 word stands against an open one's.
+
+A dispute of a payment we have not seen yet (its ``payment_intent.succeeded`` delivered later)
+is journalled the same way under the dispute's name for the payment (its PaymentIntent, else
+its charge); when Stripe's event for the payment records it, ``settle`` applies the newest word
+found under any of its names.
 """
 
 from __future__ import annotations
@@ -28,9 +33,10 @@ from typing import Any
 
 from sqlalchemy import Connection, select
 
+from refunds_plugin.ledger.db import lock_key
 from refunds_plugin.ledger.disputes import clear_disputed, mark_disputed
 from refunds_plugin.ledger.journal import append_entry, latest_body
-from refunds_plugin.ledger.orders import lock_payment
+from refunds_plugin.ledger.orders import lock_payment, payment_row
 from refunds_plugin.ledger.tables import payments
 from refunds_plugin.money import Money, normalize_currency
 from refunds_plugin.stripe.refunded_total import subject
@@ -64,26 +70,45 @@ def latest(conn: Connection, reference: str) -> Word | None:
     return Word(str(data["status"]), int(data["as_of"]))
 
 
+def _name(obj: dict[str, Any], key: str) -> str | None:
+    value = obj.get(key)
+    if isinstance(value, dict):
+        value = value.get("id")
+    return value if isinstance(value, str) and value else None
+
+
+def lock_names(conn: Connection, names: tuple[str | None, ...]) -> None:
+    """Serialise a dispute of a payment not seen yet with the event that records the payment
+    (each takes these before it looks for the other's write)."""
+    for name in sorted({n for n in names if n}):
+        lock_key(conn, "payment", "stripe", name)
+
+
 def apply(conn: Connection, reference: str | None, obj: dict[str, Any], *, created: int,
           event_id: str, now: datetime) -> str:
-    """One dispute event for the payment ``reference`` (None: a payment we have not seen), in
-    the caller's transaction; returns the inbox note."""
-    if reference is None:
-        return "dispute for a payment we have not seen"
-    lock_payment(conn, "stripe", reference)  # the newest-word test and the write together
+    """One dispute event for the payment ``reference`` (None: a payment we have not seen: the
+    word is kept under the dispute's name for it, for ``settle``), in the caller's
+    transaction; returns the inbox note."""
     said = obj.get("status")  # Stripe always says; "open" where an event did not
     word = Word(str(said) if said else "open", created)
-    known = latest(conn, reference)
-    if not word.newer_than(known):
-        assert known is not None
+    amount = _amount(obj)
+    if reference is None:
+        pi, charge = _name(obj, "payment_intent"), _name(obj, "charge")
+        lock_names(conn, (pi, charge))
+        reference = payment_row(conn, "stripe", pi or charge, charge)  # recorded meanwhile?
+        if reference is None:
+            kept = pi or charge
+            if kept is None:
+                return "dispute for a payment we have not seen, naming none: not kept"
+            if _journal(conn, kept, word, obj, amount, event_id, now) is not None:
+                return "dispute for a payment we have not seen, as of an older event: not kept"
+            return (f"dispute {word.status} for a payment we have not seen: kept, and applied "
+                    "when Stripe's event for the payment arrives")
+    lock_payment(conn, "stripe", reference)  # the newest-word test and the write together
+    known = _journal(conn, reference, word, obj, amount, event_id, now)
+    if known is not None:
         return (f"dispute {word.status} as of an older event: the newer word "
                 f"({known.status}) stands")
-    amount = _amount(obj)
-    append_entry(conn, ENTRY, subject(reference), {
-        "provider": "stripe", "reference": reference, "dispute_id": obj.get("id"),
-        "status": word.status, "as_of": created, "event_id": event_id,
-        **({"amount": amount.minor, "currency": amount.currency} if amount else {}),
-    }, now)
     if word.status in CLEARED:
         if clear_disputed(conn, "stripe", reference, now):
             return f"dispute {word.status}: the payment is no longer disputed"
@@ -94,6 +119,49 @@ def apply(conn: Connection, reference: str | None, obj: dict[str, Any], *, creat
         return (f"dispute lost{given}: the payment stays disputed, so returns of the order go "
                 "to a person")
     return "payment marked disputed" + (f" (dispute {said})" if said else "")
+
+
+def _journal(conn: Connection, name: str, word: Word, obj: dict[str, Any],
+             amount: Money | None, event_id: str, now: datetime) -> Word | None:
+    """Journal ``word`` under the payment's ``name`` if it is the newest; else the newer word
+    that stands (nothing journalled)."""
+    known = latest(conn, name)
+    if not word.newer_than(known):
+        return known
+    append_entry(conn, ENTRY, subject(name), {
+        "provider": "stripe", "reference": name, "dispute_id": obj.get("id"),
+        "status": word.status, "as_of": word.as_of, "event_id": event_id,
+        **({"amount": amount.minor, "currency": amount.currency} if amount else {}),
+    }, now)
+    return None
+
+
+def settle(conn: Connection, reference: str, names: tuple[str | None, ...],
+           now: datetime) -> bool:
+    """The payment ``reference`` was just recorded by Stripe's event naming it ``names``:
+    apply the newest dispute word journalled under any of them (one that came before the
+    payment), kept under ``reference`` too. False when there is none."""
+    lock_names(conn, (reference, *names))
+    found: tuple[Word, str] | None = None
+    for name in dict.fromkeys((reference, *(n for n in names if n))):
+        body = latest_body(conn, ENTRY, subject(name))
+        if body is None:
+            continue
+        word = Word(str(json.loads(body)["status"]), int(json.loads(body)["as_of"]))
+        if found is None or word.newer_than(found[0]):
+            found = (word, body)
+    if found is None:
+        return False
+    word, body = found
+    lock_payment(conn, "stripe", reference)
+    if word.newer_than(latest(conn, reference)):
+        data = json.loads(body)
+        append_entry(conn, ENTRY, subject(reference), {**data, "reference": reference}, now)
+    if word.status in CLEARED:
+        clear_disputed(conn, "stripe", reference, now)
+    else:
+        mark_disputed(conn, "stripe", reference, now)
+    return True
 
 
 def cleared_order(conn: Connection, reference: str | None) -> str | None:

@@ -114,10 +114,11 @@ def on_payment_intent_succeeded(conn: Connection, obj: dict[str, Any], now: date
     )
     if order_id and livemode is not False:  # a test-mode payment paid no one's order
         clear_follow_ups(conn, order_id, now)
-    # a charge.refunded that arrived before its payment was journalled but had no row to
-    # update: count it now
+    # a dispute or a charge.refunded that arrived before the payment was journalled but had no
+    # row to update: apply it now
+    disputed = disputes.settle(conn, reference, (obj["id"], _latest_charge(obj)), now)
     stripe_refunded.settle(conn, reference, now)
-    return "payment recorded" + _named_before(reference, obj["id"])
+    return "payment recorded" + _named_before(reference, obj["id"]) + _DISPUTED[disputed]
 
 
 def on_charge_succeeded(conn: Connection, obj: dict[str, Any], now: datetime,
@@ -138,8 +139,13 @@ def on_charge_succeeded(conn: Connection, obj: dict[str, Any], now: datetime,
         charge_id=obj["id"],
         livemode=livemode,
     )
+    disputed = disputes.settle(conn, reference, (_payment_intent(obj), obj["id"]), now)
     stripe_refunded.settle(conn, reference, now)  # as above
-    return "payment recorded" + _named_before(reference, _payment_intent(obj) or obj["id"])
+    return ("payment recorded" + _named_before(reference, _payment_intent(obj) or obj["id"])
+            + _DISPUTED[disputed])
+
+
+_DISPUTED = {False: "", True: "; a dispute Stripe reported before it applied"}
 
 
 def _named_before(reference: str, name: str) -> str:

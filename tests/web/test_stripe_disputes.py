@@ -113,3 +113,54 @@ def test_in_the_same_second_an_ended_dispute_stands_against_an_open_one(
     _dispute(harness, "evt_3", "updated", "needs_response", T0 + 31)  # a chargeback after all
     assert _status(harness) == "disputed"
     assert [r.outcome for r in harness.rows(decisions)] == []
+
+
+def _intent_succeeded(harness: Harness, fake_stripe: FakeStripe) -> str:
+    fake_stripe.add_payment_intent(5500, "usd", "pi_123")
+    resp = harness.post_stripe(stripe_event("evt_pi", "payment_intent.succeeded", {
+        "id": "pi_123", "object": "payment_intent", "amount": 5500, "amount_received": 5500,
+        "currency": "usd", "latest_charge": "ch_123", "status": "succeeded",
+        "metadata": {"order_id": "1001"}}))
+    assert resp.status_code == 200 and resp.json is not None
+    return str(resp.json["note"])
+
+
+def test_a_dispute_delivered_before_its_payment_is_kept_and_applied_when_the_payment_arrives(
+    harness: Harness, fake_stripe: FakeStripe,
+) -> None:
+    assert _dispute(harness, "evt_1", "created", "needs_response", T0 + 10) == (
+        "dispute needs_response for a payment we have not seen: kept, and applied when "
+        "Stripe's event for the payment arrives")
+    assert harness.rows(payments) == []
+
+    assert _intent_succeeded(harness, fake_stripe) == (
+        "payment recorded; a dispute Stripe reported before it applied")
+    assert _status(harness) == "disputed"
+    assert harness.post_storefront(order_paid()).status_code in (200, 201)
+    assert _status(harness) == "disputed"
+
+    answer = harness.post_storefront(return_requested()).json
+    harness.drain()
+    assert answer is not None
+    assert (answer["outcome"], answer["reason_code"], answer["amount"]) == (
+        "review", "payment_disputed", 0)
+    assert harness.rows(refund_attempts) == []
+    assert fake_stripe.calls_to("POST", "/v1/refunds") == []
+    assert verify_ledger(harness.runtime.engine) == []
+
+
+def test_a_dispute_won_before_its_payment_arrived_leaves_the_payment_ordinary(
+    harness: Harness, fake_stripe: FakeStripe,
+) -> None:
+    _dispute(harness, "evt_1", "created", "needs_response", T0 + 10)
+    _dispute(harness, "evt_3", "closed", "won", T0 + 30)
+    assert _dispute(harness, "evt_2", "updated", "under_review", T0 + 20) == (
+        "dispute for a payment we have not seen, as of an older event: not kept")
+
+    _intent_succeeded(harness, fake_stripe)
+
+    assert _status(harness) == "succeeded"
+    # a later word goes on from the one kept: an older one changes nothing
+    assert _dispute(harness, "evt_0", "updated", "needs_response", T0 + 25) == (
+        "dispute needs_response as of an older event: the newer word (won) stands")
+    assert _status(harness) == "succeeded"
