@@ -4,11 +4,27 @@ its latest status and amount, and the attempt it belongs to (Stripe and Saleor e
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import Connection, func
+from sqlalchemy import Connection, and_, case, func
 
 from refunds_plugin.ledger.db import dialect_insert
 from refunds_plugin.ledger.tables import provider_refunds
+
+# Stripe's refund moves pending (or requires_action) -> succeeded -> failed, or ends failed or
+# canceled; never back. Its events come in any order, so a word from an earlier state (a late
+# refund.created) never undoes a later one
+STRIPE_FINAL = ("failed", "canceled")
+STRIPE_BEFORE_SUCCESS = ("pending", "requires_action")
+
+
+def _status(provider: str, said: Any) -> Any:
+    pr = provider_refunds.c
+    if provider != "stripe":  # a failed Saleor grant may be requested again
+        return said
+    return case((pr.status.in_(STRIPE_FINAL), pr.status),
+                (and_(pr.status == "succeeded", said.in_(STRIPE_BEFORE_SUCCESS)), pr.status),
+                else_=said)
 
 
 def upsert_provider_refund(
@@ -39,7 +55,7 @@ def upsert_provider_refund(
         stmt.on_conflict_do_update(
             index_elements=["provider", "refund_id"],
             set_={
-                "status": stmt.excluded.status,
+                "status": _status(provider, stmt.excluded.status),
                 "amount": stmt.excluded.amount,
                 # the attempt named now: a retry re-requesting a failed Saleor grant takes it
                 # over from the attempt it replaces; an event naming none keeps the known one

@@ -8,7 +8,7 @@ from typing import Any
 from refunds_plugin.domain.facts import PaymentFacts
 from refunds_plugin.finance.verify import verify_ledger
 from refunds_plugin.ledger import facts
-from refunds_plugin.ledger.tables import refund_attempts
+from refunds_plugin.ledger.tables import provider_refunds, refund_attempts
 from tests.fakes import Harness, order_paid, return_requested, stripe_event
 from tests.fakes.stripe_api import FakeStripe
 
@@ -150,3 +150,29 @@ def test_what_stripe_captured_caps_the_storefronts_total_whichever_arrives_first
     assert (answer["outcome"], answer["reason_code"], answer["refund_amount"]) == (
         "review", "exceeds_refundable", CAPTURED - 500)
     assert fake_stripe.calls_to("POST", "/v1/refunds") == [] and harness.rows(refund_attempts) == []
+
+
+def test_a_refund_created_delivered_after_its_failure_does_not_count_it_again(
+    harness: Harness,
+) -> None:
+    """Stripe's refund.failed (20 s) overtakes the refund.created (pending, 5 s) of a dashboard
+    refund: a failed refund stays failed, so nothing of it is counted as refunded."""
+    paid(harness)
+    harness.post_stripe(outside_refund("evt_re_f", "refund.failed", "failed", T0 + 20))
+
+    resp = harness.post_stripe(outside_refund("evt_re_c", "refund.created", "pending", T0 + 5))
+
+    assert resp.status_code == 200
+    assert (payment(harness).refunded, payment(harness).refundable) == (0, CAPTURED)
+    [row] = harness.rows(provider_refunds)
+    assert (row.refund_id, row.status) == ("re_dashboard", "failed")
+
+
+def test_a_late_pending_word_does_not_undo_a_refunds_success(harness: Harness) -> None:
+    paid(harness)
+    harness.post_stripe(outside_refund("evt_re_s", "refund.updated", "succeeded", T0 + 20))
+    harness.post_stripe(outside_refund("evt_re_c", "refund.created", "pending", T0 + 5))
+
+    [row] = harness.rows(provider_refunds)
+    assert row.status == "succeeded"
+    assert (payment(harness).refunded, payment(harness).refundable) == (3000, 2500)
