@@ -48,6 +48,7 @@ from refunds_plugin.ledger.tables import (
     ledger_entries,
     order_line_labels,
     order_lines,
+    payments,
     return_figures,
     return_lines,
 )
@@ -148,6 +149,17 @@ def mark_decision(conn: Connection, decision_id: str) -> None:
     conn.execute(insert(insight_marks).from_select(
         ["day", "customer"],
         select(f.at // DAY, f.customer).where(f.decision_id == decision_id)))
+
+
+def mark_test_mode_order(conn: Connection, order_id: str) -> None:
+    """A payment of the order was recorded by Stripe in a mode, and the order has one Stripe
+    took in its test mode: whether its sales count (``rollups.paid_in_test_mode_only``) may
+    have changed, so mark its day and customer (nothing for an order not indexed yet: its own
+    index mark comes with it)."""
+    c, p = customer_orders.c, payments.c
+    tested = select(literal(1)).where(p.order_id == order_id, p.livemode.is_(False)).exists()
+    conn.execute(insert(insight_marks).from_select(
+        ["day", "customer"], select(c.at // DAY, c.customer).where(c.order_id == order_id, tested)))
 
 
 def return_rows(decision_id: str, order_id: str, decision: dict[str, Any],

@@ -27,7 +27,7 @@ from refunds_plugin.ledger import money_entries, seal
 from refunds_plugin.ledger.db import aware, dialect_insert, lock_key, lock_order
 from refunds_plugin.ledger.inserts import AlreadyThere, first_then
 from refunds_plugin.ledger.journal import insert_ignore, plain
-from refunds_plugin.ledger.line_index import customer_key, index_order
+from refunds_plugin.ledger.line_index import customer_key, index_order, mark_test_mode_order
 from refunds_plugin.ledger.tables import orders, payments, provider_refunds
 
 CHARGE_PREFIXES = ("ch_", "py_")  # Stripe's names for a charge (py_: some payment methods)
@@ -308,6 +308,8 @@ def record_payment(
         owner = None if after is None else after.order_id
     if owner is not None:  # what the row says now, in this transaction: no read for it
         money_entries.remember_owner(conn, provider, reference, owner)
+        if livemode is not None:  # the insights leave out sales paid only in test mode
+            mark_test_mode_order(conn, str(owner))
     return reference
 
 

@@ -45,6 +45,7 @@ from refunds_plugin.ledger.tables import (
     money_days,
     order_line_labels,
     order_lines,
+    payments,
     refund_attempts,
     return_figures,
     return_lines,
@@ -181,12 +182,25 @@ def returned_rows(by: str) -> Rows:
     return Rows(query, rl.at)
 
 
+def paid_in_test_mode_only(order_id: Any) -> Any:
+    """An order whose payments Stripe all took in its test mode (their ``livemode`` false): no
+    real money was taken, so it is no sale (as ``finance.summary`` says). A failed payment
+    took nothing; one whose mode is not known (a storefront's, Saleor's) counts as live.
+    Indexed: ``payments.order_id``."""
+    p = payments.c
+    held = and_(p.order_id == order_id, p.status != "failed")
+    return and_(select(literal(1)).where(held, p.livemode.is_(False)).exists(),
+                ~select(literal(1)).where(held, or_(p.livemode.is_(None),
+                                                    p.livemode.is_(True))).exists())
+
+
 def money_rows() -> list[Rows]:
-    """(term, currency, amount): sales by payment time; fees and kept value of granted
-    returns by decision time."""
+    """(term, currency, amount): sales by payment time (not an order paid only in Stripe's
+    test mode); fees and kept value of granted returns by decision time."""
     c, f = customer_orders.c, return_figures.c
     out = [Rows(select(literal("sales", String).label("term"), c.currency,
-                       c.total.label("amount")), c.at)]
+                       c.total.label("amount")).where(~paid_in_test_mode_only(c.order_id)),
+                c.at)]
     for term, column in (("fees", f.fees), ("kept", f.kept)):
         out.append(Rows(select(literal(term, String).label("term"), f.currency,
                                column.label("amount"))
