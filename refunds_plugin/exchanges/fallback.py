@@ -5,7 +5,8 @@ decided again as a plain return (a refund, or store credit with its bonus), once
 * ``fall_back``: the difference was never paid (the Checkout Session expired).
 * ``out_of_stock``: the new item went out of stock between the request and the shipping (Saleor
   refused to complete the replacement for stock, or the storefront said so). The replacement is
-  never completed, and the customer is told (``exchange_unavailable``) what comes instead.
+  never completed, its ``exchange_unshipped`` follow-up (a person asked to send it) is cleared,
+  and the customer is told (``exchange_unavailable``) what comes instead.
   Where the customer got money back for a cheaper item, or paid a dearer item's difference,
   that part is not undone automatically: a person is told, with the amount.
 """
@@ -38,6 +39,7 @@ from refunds_plugin.notify import causes
 from refunds_plugin.routing import Route
 from refunds_plugin.shipping import returns
 from refunds_plugin.shipping.rows import get_return
+from refunds_plugin.trouble.follow_ups import clear_unshipped
 
 log = logging.getLogger("refunds.exchanges")
 
@@ -151,6 +153,7 @@ def out_of_stock(conn: Connection, policy: policies.Policy, route: Route, row: E
         returns.wait_also(conn, row.decision_id, waits, now)
     if not exchanges.out_of_stock(conn, fresh, recorded.id, why, now):
         return f"exchange {row.decision_id}: fell back already", ()
+    clear_unshipped(conn, row.decision_id, now)  # nobody is to send what is refunded instead
     if fresh.paid_at is not None and fresh.charge_amount:
         paid = Money(fresh.charge_amount, fresh.currency)
         tell_a_person(conn, fresh, f"out of stock ({why}): the customer paid a difference of "
