@@ -8,7 +8,8 @@ decided again as a plain return (a refund, or store credit with its bonus), once
   never completed, its ``exchange_unshipped`` follow-up (a person asked to send it) is cleared,
   and the customer is told (``exchange_unavailable``) what comes instead.
   Where the customer got money back for a cheaper item, or paid a dearer item's difference,
-  that part is not undone automatically: a person is told, with the amount.
+  that part is not undone automatically: a person is told, with the amount (the cheaper one's
+  exchange ``failed``, never shipped unless that person approves it again).
 """
 
 from __future__ import annotations
@@ -133,17 +134,16 @@ def out_of_stock(conn: Connection, policy: policies.Policy, route: Route, row: E
                 "nothing falls back for stock", ())
     if fresh.back_amount:  # money already went back for the cheaper item: a person decides
         back = Money(fresh.back_amount, fresh.currency)
-        tell_a_person(conn, fresh, f"out of stock ({why}), and {back} was already paid back "
-                      "for the cheaper item: decide the refund or credit by hand", now,
-                      "exchange_out_of_stock")
+        _to_a_person(conn, fresh, f"out of stock ({why}), and {back} was already paid back "
+                     "for the cheaper item: decide the refund or credit by hand", now)
         return f"exchange {row.decision_id}: out of stock, sent to a person", ()
     original = Decision.from_dict(json.loads(conn.execute(select(decisions.c.body).where(
         decisions.c.id == row.decision_id)).scalar_one()))
     assert original.exchange is not None
     ret = get_return(conn, row.decision_id)
     if ret is not None and ret.status in ("expired", "reopened"):
-        tell_a_person(conn, fresh, f"out of stock ({why}), and the original was not sent back "
-                      "in time: decide by hand", now, "exchange_out_of_stock")
+        _to_a_person(conn, fresh, f"out of stock ({why}), and the original was not sent back "
+                     "in time: decide by hand", now)
         return f"exchange {row.decision_id}: out of stock after the return expired", ()
     held, waits = _waits(conn, policy, row.decision_id)
     recorded = _decide_instead(conn, policy, route, fresh, now, "exchange_out_of_stock", held)
@@ -165,6 +165,16 @@ def out_of_stock(conn: Connection, policy: policies.Policy, route: Route, row: E
     return (f"exchange {row.decision_id} out of stock: decided as "
             f"{recorded.decision.resolution_summary} instead ({recorded.id})",
             recorded.attempt_ids)
+
+
+def _to_a_person(conn: Connection, row: ExchangeRow, why: str, now: datetime) -> None:
+    """Out of stock, and what instead is for a person to decide: the exchange is ``failed``
+    (``out_of_stock: …``), so no worker ships it once stock is back, the customer's page no
+    longer says it is ready, and nobody is asked to send it; its review reopened; once."""
+    if exchanges.note_failure(conn, row, f"{exchanges.OUT_OF_STOCK}{why}"[:2000], now,
+                              give_up=True):
+        clear_unshipped(conn, row.decision_id, now)
+        tell_a_person(conn, row, why, now, "exchange_out_of_stock")
 
 
 def sold_out(conn: Connection, decision_id: str, skus: list[str]) -> tuple[ExchangeRow, str]:
