@@ -154,14 +154,16 @@ def out_of_stock(conn: Connection, policy: policies.Policy, route: Route, row: E
     if not exchanges.out_of_stock(conn, fresh, recorded.id, why, now):
         return f"exchange {row.decision_id}: fell back already", ()
     clear_unshipped(conn, row.decision_id, now)  # nobody is to send what is refunded instead
-    if fresh.paid_at is not None and fresh.charge_amount:
+    difference_paid = fresh.charge_amount if fresh.paid_at is not None else 0
+    if difference_paid:  # the customer is told it comes back too (``exchange_unavailable``)
         paid = Money(fresh.charge_amount, fresh.currency)
         tell_a_person(conn, fresh, f"out of stock ({why}): the customer paid a difference of "
                       f"{paid} (Checkout Session {fresh.checkout_session_id}); refund it",
                       now, "exchange_out_of_stock")
     causes.exchange_unavailable(conn, decision_id=row.decision_id,
                                 fallback_decision_id=recorded.id,
-                                unavailable=[ln.name for ln in original.exchange.lines], now=now)
+                                unavailable=[ln.name for ln in original.exchange.lines], now=now,
+                                difference_paid=difference_paid)
     return (f"exchange {row.decision_id} out of stock: decided as "
             f"{recorded.decision.resolution_summary} instead ({recorded.id})",
             recorded.attempt_ids)

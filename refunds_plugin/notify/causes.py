@@ -370,12 +370,12 @@ def label_ready(conn: Connection, *, decision_id: str, now: datetime) -> None:
 
 
 def exchange_unavailable(conn: Connection, *, decision_id: str, fallback_decision_id: str,
-                         unavailable: list[str], now: datetime) -> bool:
-    """An exchange's new item went out of stock before it shipped: ``exchange_unavailable`` to
-    the customer, with the refund or credit decided instead (the figures of
-    ``fallback_decision_id``); once (cause ``exchange:<decision id>:unavailable``)."""
+                         unavailable: list[str], now: datetime, difference_paid: int = 0) -> bool:
+    """The new item sold out before it shipped: ``exchange_unavailable``, with the refund or
+    credit instead (``fallback_decision_id``'s) and a paid difference; once per exchange."""
     recorded, _, email = _recorded(conn, fallback_decision_id)
-    context = {**recorded, "unavailable": unavailable, "exchange_decision_id": decision_id}
+    context = {**recorded, "unavailable": unavailable, "exchange_decision_id": decision_id,
+               **({"difference_paid": difference_paid} if difference_paid else {})}
     return enqueue(conn, cause=f"exchange:{decision_id}:unavailable",
                    kind="exchange_unavailable", recipient=email, now=now, context=context)
 
