@@ -4,9 +4,10 @@
 The decision's own figures, items and explanation, as its causes would write them; for a money
 kind, the decision's attempt of that kind (or its figures while it has none). The kinds whose
 causes live elsewhere (the return-by reminder, the label, the item received, the expiry, an
-instant exchange's original due) show what the outbox recorded under the decision's cause
-(``return:<id>``, ``return:<id>:…``, ``exchange-due:<id>``), the latest one; only when there is
-none yet (and for the withdrawal receipt) are dates, links and statement examples, and say so.
+instant exchange's original due, its new item out of stock) show what the outbox recorded
+under the decision's cause (``return:<id>``, ``return:<id>:…``, ``exchange-due:<id>``,
+``exchange:<id>:unavailable``), the latest one; only when there is none yet (and for the
+withdrawal receipt) are dates, links, items and statements examples, and say so.
 A money email a decision is never sent (``refund_sent`` about store credit only, any of them about
 a decision that moves no money) has no preview either (``NotSent``, naming the ones that apply).
 A decision whose body cannot be read has no preview (``NotFound``, saying why); one whose
@@ -47,7 +48,7 @@ MONEY_KINDS = {"refund_sent": ("refund",), "credit_issued": ("credit",),
                "refund_failed": ("refund", "credit")}
 # recorded by other rooms under the return's or the exchange's cause (``notify.causes``)
 ELSEWHERE = ("item_received", "return_reminder", "label_ready", "return_expired",
-             "exchange_original_due")
+             "exchange_original_due", "exchange_unavailable")
 EXAMPLE_STATEMENT = ("I hereby withdraw from the contract for the items listed below. "
                      "(example text: the customer's own statement appears here)")
 
@@ -152,6 +153,10 @@ def preview(engine: Engine, renderer: Renderer, kind: str, decision_id: str,
                     "sent": [{"name": i["name"], "quantity": i["quantity"]}
                              for i in context["items"]]}
         example = True
+    elif kind == "exchange_unavailable" and recorded is None:  # not sold out: its new items
+        context["unavailable"] = [ln.name for ln in decision.exchange.lines] \
+            if decision.exchange is not None else []
+        example = True
     elif kind == "withdrawal_receipt":
         context |= {"withdrawal_id": "", "name": row.customer_email or "",
                     "lines": [{"name": i["name"], "quantity": i["quantity"]}
@@ -209,5 +214,6 @@ def _recorded(conn: Connection, kind: str, decision_id: str) -> Any:
         .where(outbox.c.kind == kind,
                or_(outbox.c.cause == f"return:{decision_id}",
                    outbox.c.cause.like(f"return:{decision_id}:%"),
-                   outbox.c.cause == f"exchange-due:{decision_id}"))
+                   outbox.c.cause == f"exchange-due:{decision_id}",
+                   outbox.c.cause == f"exchange:{decision_id}:unavailable"))
         .order_by(outbox.c.seq.desc()).limit(1)).first()

@@ -11,6 +11,7 @@ from collections.abc import Callable
 import pytest
 
 from refunds_plugin.ledger.tables import exchanges, outbox, refund_attempts, reviews
+from refunds_plugin.notify.preview import preview
 from tests.fakes import stripe_event
 from tests.fakes.outbound_receiver import ANNOUNCED
 from tests.integration.shipping.conftest import Returns
@@ -54,3 +55,6 @@ def test_the_difference_paid_for_a_sold_out_item_is_said_to_come_back_too(
         "your exchange.\nInstead, we are refunding 30.00 USD to your original payment.\n"
         f"{PAID_BACK}\nNothing else will be sent to you for this exchange.\n")
     assert PAID_BACK in " ".join(r.status_page(decision).split())
+    # finance's preview of it is the email as it was recorded, not a made-up one with no item
+    shown = preview(r.h.runtime.engine, renderer, "exchange_unavailable", decision, r.h.clock())
+    assert (shown.rendered.text, shown.example) == (said.text, False)
