@@ -110,6 +110,10 @@ ENGLISH: dict[str, str] = {
     "exchange_item": N_("{qty} × {name}"),
     "exchange_pay": N_("Pay the difference of {amount} to go ahead with your exchange"),
     "exchange_status_awaiting_payment": N_("Waiting for your payment of the difference."),
+    # the Checkout Session is not made yet (Stripe failed at once; the exchange worker retries,
+    # then mails the link: ``exchanges.worker.open_checkout``)
+    "exchange_pay_pending": N_("We are preparing the link to pay the difference of {amount}: "
+                               "we will email it to you, and it will be on this page."),
     "exchange_status_waiting": N_("Your new item ships once your return is on its way to us."),
     # waiting for ``delivered`` (also ``first_scan`` where no label was bought: no carrier scan
     # can come, the warehouse's receipt ships it) or for ``inspected``
