@@ -44,7 +44,8 @@ class Outbound:
             "content-type": "application/json",
             "webhook-id": row_id,
             "webhook-timestamp": str(int(signed_at.timestamp())),
-            "webhook-signature": self.signer.sign(row_id, signed_at, body),
+            # as text: standardwebhooks before 1.3 writes bytes into the signed string as "b'…'"
+            "webhook-signature": self.signer.sign(row_id, signed_at, body.decode()),
         }
         try:
             resp = self.session.post(self.url, data=body, headers=headers, timeout=self.timeout)

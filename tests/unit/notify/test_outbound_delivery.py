@@ -1,0 +1,50 @@
+"""One outbound event as the merchant's endpoint receives it: the Standard Webhooks headers
+and signature (checked by the spec's own recipe and by the ``standardwebhooks`` package), and
+what each kind of answer means for the outbox (spec, "Delivery success and failure")."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import time
+from datetime import UTC, datetime
+
+import requests
+import responses
+from standardwebhooks import Webhook
+
+from refunds_plugin.notify.outbound import Outbound
+
+HOOK = "https://erp.mugs.example/hooks/refunds"
+KEY = b"merchant-erp-signing-secret-0001"
+SECRET = "whsec_" + base64.b64encode(KEY).decode()
+ROW_ID = "6a0c2f4e-8a4f-5a0e-9d39-2a7c0f0e9b11"
+HAPPENED = datetime(2026, 11, 24, 12, 0, tzinfo=UTC)
+DATA = {"order_id": "1001", "amount": 2500, "currency": "EUR", "note": "Grüße, señor"}
+
+
+def _outbound(wall: float) -> Outbound:
+    return Outbound(HOOK, SECRET, requests.Session(), wall=lambda: wall)
+
+
+@responses.activate
+def test_an_event_carries_the_spec_headers_and_a_signature_any_verifier_accepts() -> None:
+    responses.add(responses.POST, HOOK, status=204)
+    now = time.time()
+    _outbound(now + 0.75).send(ROW_ID, "refund.succeeded", HAPPENED, DATA)
+
+    [call] = responses.calls
+    body = call.request.body
+    assert isinstance(body, bytes)
+    headers = call.request.headers
+    assert headers["webhook-id"] == ROW_ID
+    assert headers["webhook-timestamp"] == str(int(now + 0.75))  # integer seconds
+    assert headers["content-type"] == "application/json"
+    # the spec's recipe: HMAC-SHA256 over "{msg_id}.{timestamp}.{payload}", base64, "v1,"
+    signed = f"{ROW_ID}.{headers['webhook-timestamp']}.".encode() + body
+    expected = base64.b64encode(hmac.new(KEY, signed, hashlib.sha256).digest()).decode()
+    assert headers["webhook-signature"] == f"v1,{expected}"
+    # and the maintained package, as a receiver runs it
+    assert Webhook(SECRET).verify(body, dict(headers)) == {
+        "type": "refund.succeeded", "timestamp": "2026-11-24T12:00:00+00:00", "data": DATA}
