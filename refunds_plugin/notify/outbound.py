@@ -4,7 +4,8 @@
 ``webhook-id`` (the outbox row's id: the same on every try, so a receiver deduplicates by it),
 ``webhook-timestamp`` and ``webhook-signature`` (``v1,<base64 HMAC-SHA256>`` with
 ``REFUNDS_OUTBOUND_SECRET``, ``whsec_…``), made by the ``standardwebhooks`` package. A receiver
-that answers anything but 2xx, or cannot be reached, is tried again later.
+that answers anything but 2xx (a redirect is not followed), or cannot be reached, is tried
+again later; one that answers 410 Gone is not (the spec's "stop sending").
 """
 
 from __future__ import annotations
@@ -47,13 +48,22 @@ class Outbound:
             # as text: standardwebhooks before 1.3 writes bytes into the signed string as "b'…'"
             "webhook-signature": self.signer.sign(row_id, signed_at, body.decode()),
         }
-        try:
-            resp = self.session.post(self.url, data=body, headers=headers, timeout=self.timeout)
+        try:  # a redirect is a failure, not followed (a 302's GET would pass for acceptance)
+            resp = self.session.post(self.url, data=body, headers=headers, timeout=self.timeout,
+                                     allow_redirects=False)
         except requests.RequestException as exc:
             raise DeliveryError(f"{self.url} unreachable: {type(exc).__name__}",
                                 retryable=True) from None
-        if not 200 <= resp.status_code < 300:
-            raise DeliveryError(f"{self.url} answered {resp.status_code}", retryable=True)
+        status = resp.status_code
+        if status == 410:  # Standard Webhooks: the receiver wants no more events; stop
+            raise DeliveryError(f"{self.url} answered 410 Gone: it no longer takes our events",
+                                retryable=False)
+        if 300 <= status < 400:
+            raise DeliveryError(f"{self.url} answered {status} (a redirect, not followed: set "
+                                "REFUNDS_OUTBOUND_URL to the address it names, "
+                                f"{resp.headers.get('Location', '?')})", retryable=True)
+        if not 200 <= status < 300:
+            raise DeliveryError(f"{self.url} answered {status}", retryable=True)
 
 
 def check_outbound(config: Config) -> None:

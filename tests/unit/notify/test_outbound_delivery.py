@@ -10,10 +10,12 @@ import hmac
 import time
 from datetime import UTC, datetime
 
+import pytest
 import requests
 import responses
 from standardwebhooks import Webhook
 
+from refunds_plugin.notify.mail import DeliveryError
 from refunds_plugin.notify.outbound import Outbound
 
 HOOK = "https://erp.mugs.example/hooks/refunds"
@@ -48,3 +50,45 @@ def test_an_event_carries_the_spec_headers_and_a_signature_any_verifier_accepts(
     # and the maintained package, as a receiver runs it
     assert Webhook(SECRET).verify(body, dict(headers)) == {
         "type": "refund.succeeded", "timestamp": "2026-11-24T12:00:00+00:00", "data": DATA}
+
+
+@responses.activate
+@pytest.mark.parametrize("status", [301, 302, 303, 307, 308])
+def test_a_redirect_is_a_failed_try_and_is_not_followed(status: int) -> None:
+    """A 302 followed as requests does would GET the new address and record its 200 as the
+    merchant's acceptance: the event would be ``sent`` and never received."""
+    moved = "https://erp.mugs.example/hooks/new"
+    responses.add(responses.POST, HOOK, status=status, headers={"Location": moved})
+    responses.add(responses.GET, moved, status=200)
+    responses.add(responses.POST, moved, status=200)
+
+    with pytest.raises(DeliveryError) as raised:
+        _outbound(time.time()).send(ROW_ID, "refund.succeeded", HAPPENED, DATA)
+
+    assert (raised.value.message, raised.value.retryable) == (
+        f"{HOOK} answered {status} (a redirect, not followed: set REFUNDS_OUTBOUND_URL to "
+        f"the address it names, {moved})", True)
+    assert [c.request.url for c in responses.calls] == [HOOK]
+
+
+@responses.activate
+def test_410_gone_is_final_and_not_tried_again() -> None:
+    responses.add(responses.POST, HOOK, status=410)
+
+    with pytest.raises(DeliveryError) as raised:
+        _outbound(time.time()).send(ROW_ID, "refund.succeeded", HAPPENED, DATA)
+
+    assert (raised.value.message, raised.value.retryable) == (
+        f"{HOOK} answered 410 Gone: it no longer takes our events", False)
+
+
+@responses.activate
+@pytest.mark.parametrize("status", [404, 429, 500, 502, 503])
+def test_other_refusals_are_tried_again(status: int) -> None:
+    responses.add(responses.POST, HOOK, status=status)
+
+    with pytest.raises(DeliveryError) as raised:
+        _outbound(time.time()).send(ROW_ID, "refund.succeeded", HAPPENED, DATA)
+
+    assert (raised.value.message, raised.value.retryable) == (
+        f"{HOOK} answered {status}", True)
