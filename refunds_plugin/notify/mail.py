@@ -88,10 +88,13 @@ class SmtpMailer:
 
     def send(self, message: EmailMessage) -> None:
         try:
-            with self._connect() as client:
+            client = self._connect()
+            try:
                 if self.settings.username:
                     client.login(self.settings.username, self.settings.password)
                 refused = client.send_message(message)
+            finally:
+                _hang_up(client)
         except smtplib.SMTPRecipientsRefused as exc:
             codes = [code for code, _ in exc.recipients.values()]
             raise DeliveryError(f"every recipient refused: {_said(exc.recipients)}",
@@ -108,6 +111,15 @@ class SmtpMailer:
                                 retryable=True) from None
         if refused:  # one recipient per message: a partial refusal cannot happen, but say so
             raise DeliveryError(f"refused: {_said(refused)}", retryable=False)
+
+
+def _hang_up(client: smtplib.SMTP) -> None:
+    """QUIT, whatever the server answers: after its 250 to DATA the message is its own, so a
+    4xx or 5xx to QUIT (which ``with smtplib.SMTP`` raises) must not retry it nor fail it."""
+    try:
+        client.quit()
+    except (smtplib.SMTPException, OSError):
+        client.close()
 
 
 def _said(refused: dict[str, tuple[int, bytes]]) -> str:

@@ -1,6 +1,7 @@
 """A real SMTP server for the tests (aiosmtpd on a free port of 127.0.0.1) that keeps every
 message it accepted, parsed, and can refuse the next ones (``refuse_next``: a 4xx or 5xx
-answer to DATA) or be stopped and started again on the same port (a server that is down)."""
+answer to DATA), answer QUIT with what a test says (``handler.quit_answer``), or be stopped
+and started again on the same port (a server that is down)."""
 
 from __future__ import annotations
 
@@ -41,6 +42,10 @@ class Received:
 class _Handler:
     received: list[Received] = field(default_factory=list)
     refusals: list[str] = field(default_factory=list)
+    quit_answer: str = "221 Bye"
+
+    async def handle_QUIT(self, server: Any, session: Any, envelope: Any) -> str:
+        return self.quit_answer
 
     async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
         if self.refusals:

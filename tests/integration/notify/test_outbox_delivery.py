@@ -144,6 +144,24 @@ def test_a_message_whose_stored_context_is_corrupted_fails_alone_and_the_others_
     assert [r.status for r in _mail_rows(mail_shop)] == ["sent", "failed", "sent"]
 
 
+@pytest.mark.parametrize("answer", ["421 4.4.2 Closing connection", "554 5.0.0 Bye anyway"])
+def test_a_server_that_took_the_message_and_then_fails_quit_has_it_sent_once(
+    mail_shop: Harness, smtp: SmtpSink, clock: Clock, answer: str
+) -> None:
+    """After the server's 250 to DATA the message is its own: how it answers QUIT (smtplib's
+    ``with`` raises on anything but 221) must neither send it again nor record it failed."""
+    smtp.handler.quit_answer = answer
+    _one_message(mail_shop, clock)
+    mail_shop.drain()
+    clock.advance(10_000)
+    mail_shop.drain()
+
+    assert [m.subject for m in smtp.received] == [
+        "Your refund of 19.99 EUR for order 1001 is on its way"]
+    [row] = mail_shop.rows(outbox)
+    assert (row.status, row.tries, row.last_error) == ("sent", 1, None)
+
+
 class Killed(BaseException):
     """The worker's process dies here: nothing after this line runs."""
 
