@@ -159,7 +159,7 @@ class Courier:
         try:
             self.send(row)
         except DeliveryError as exc:
-            return self._failed(row, exc.message, exc.retryable)
+            return self._failed(row, exc.message, exc.retryable, exc.retry_after)
         except Exception as exc:  # a template or library bug: retry, never lose the message
             log.exception("outbox delivery raised unexpectedly", extra={"outbox_id": row.id})
             return self._failed(row, f"{type(exc).__name__}: {exc}", True)
@@ -173,10 +173,12 @@ class Courier:
         with write_tx(self.engine) as conn:
             return outbox.renew_lease(conn, row.id, self.worker_id, now + lease)
 
-    def _failed(self, row: OutboxRow, error: str, retryable: bool) -> str:
+    def _failed(self, row: OutboxRow, error: str, retryable: bool,
+                retry_after: float | None = None) -> str:
         if retryable and row.tries < self.config.executor_max_tries:
-            delay = backoff(row.tries, self.config.executor_backoff_base_s,
-                            self.config.executor_backoff_cap_s, self._rng)
+            delay = max(backoff(row.tries, self.config.executor_backoff_base_s,
+                                self.config.executor_backoff_cap_s, self._rng),
+                        retry_after or 0.0)  # not before the receiver asked (Retry-After)
             log.warning("%s %s: try %d failed (%s); again in %.1fs", row.channel, row.kind,
                         row.tries, error, delay, extra={"outbox_id": row.id})
             return self._finish(row, outbox.QUEUED, error=error,

@@ -35,12 +35,15 @@ DEFAULT_PORTS = {"smtp": 25, "smtp+starttls": 587, "smtps": 465}
 
 
 class DeliveryError(Exception):
-    """A message was not delivered; ``retryable`` says whether another try may help."""
+    """A message was not delivered; ``retryable`` says whether another try may help, and
+    ``retry_after`` (seconds) how long the receiver asked us to wait before it."""
 
-    def __init__(self, message: str, *, retryable: bool) -> None:
+    def __init__(self, message: str, *, retryable: bool,
+                 retry_after: float | None = None) -> None:
         super().__init__(message)
         self.message = message
         self.retryable = retryable
+        self.retry_after = retry_after
 
 
 class Mailer(Protocol):

@@ -5,7 +5,8 @@
 ``webhook-timestamp`` and ``webhook-signature`` (``v1,<base64 HMAC-SHA256>`` with
 ``REFUNDS_OUTBOUND_SECRET``, ``whsec_…``), made by the ``standardwebhooks`` package. A receiver
 that answers anything but 2xx (a redirect is not followed), or cannot be reached, is tried
-again later; one that answers 410 Gone is not (the spec's "stop sending").
+again later, not before the ``Retry-After`` it asked for; one that answers 410 Gone is not
+tried again (the spec's "stop sending").
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ import json
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime
+from email.utils import parsedate_to_datetime
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -63,7 +65,23 @@ class Outbound:
                                 "REFUNDS_OUTBOUND_URL to the address it names, "
                                 f"{resp.headers.get('Location', '?')})", retryable=True)
         if not 200 <= status < 300:
-            raise DeliveryError(f"{self.url} answered {status}", retryable=True)
+            raise DeliveryError(f"{self.url} answered {status}", retryable=True,
+                                retry_after=self.wait_asked(resp.headers.get("Retry-After")))
+
+    def wait_asked(self, said: str | None) -> float | None:
+        """A ``Retry-After`` in seconds (a number, or an HTTP date from now), or None."""
+        if not said:
+            return None
+        if said.strip().isdigit():
+            return float(said.strip())
+        try:
+            until = parsedate_to_datetime(said)
+        except (TypeError, ValueError):
+            return None
+        if until.tzinfo is None:
+            return None
+        left = until.timestamp() - self.wall()
+        return left if left > 0 else None
 
 
 def check_outbound(config: Config) -> None:

@@ -6,15 +6,17 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
+from datetime import UTC, timedelta
 from typing import Any
 
 import pytest
+import responses
 from standardwebhooks import Webhook
 
 from refunds_plugin.ledger.tables import outbox, refund_attempts
 from tests.fakes import Clock, Harness, order_paid, return_requested
 from tests.fakes.outbound_receiver import HOOK, SECRET, Receiver
-from tests.fakes.stripe_api import FakeStripe
+from tests.fakes.stripe_api import FakeStripe, FakeStripeServer
 
 
 def _shop(mail_shop_with: Callable[..., Harness], fake: FakeStripe, **settings: Any) -> Harness:
@@ -105,3 +107,27 @@ def test_a_receiver_that_is_down_never_blocks_and_gives_up_where_finance_sees_it
                                         "ConnectionError"),
         ("refund.succeeded", "failed", 2, f"gave up after 2 tries: {HOOK} unreachable: "
                                           "ConnectionError")]
+
+
+def test_a_receiver_asking_to_wait_is_not_tried_before_its_retry_after(
+    mail_shop_with: Callable[..., Harness], fake_stripe: FakeStripe,
+    stripe_server: FakeStripeServer, clock: Clock,
+) -> None:
+    """Standard Webhooks: a ``Retry-After`` (429, 503) is taken into account; the backoff
+    alone would try again within seconds, against the receiver's word and the last try."""
+    with responses.RequestsMock(assert_all_requests_are_fired=False) as mock:
+        mock.add_passthru(stripe_server.url)
+        mock.add(responses.POST, HOOK, status=429, headers={"Retry-After": "3600"})
+        h = _shop(mail_shop_with, fake_stripe)
+        h.drain()
+        tried = len(mock.calls)
+
+        rows = [r for r in h.rows(outbox) if r.channel == "event"]
+        assert [(r.kind, r.status, r.tries, r.last_error) for r in rows] == [
+            ("return.decided", "queued", 1, f"{HOOK} answered 429"),
+            ("refund.succeeded", "queued", 1, f"{HOOK} answered 429")]
+        assert {r.next_try_at.replace(tzinfo=UTC) for r in rows} == {
+            clock.now + timedelta(seconds=3600)}
+        clock.advance(3599)
+        h.drain()
+        assert len(mock.calls) == tried  # not before the hour it asked for

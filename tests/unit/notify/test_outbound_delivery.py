@@ -92,3 +92,20 @@ def test_other_refusals_are_tried_again(status: int) -> None:
 
     assert (raised.value.message, raised.value.retryable) == (
         f"{HOOK} answered {status}", True)
+
+
+@responses.activate
+@pytest.mark.parametrize(("said", "seconds"), [
+    ("120", 120.0),
+    ("Tue, 24 Nov 2026 12:30:00 GMT", 1800.0),  # a date: from the signing clock's now
+    ("soon", None),  # neither: the backoff alone
+    ("-5", None),
+])
+def test_retry_after_is_read_for_the_next_try(said: str, seconds: float | None) -> None:
+    responses.add(responses.POST, HOOK, status=503, headers={"Retry-After": said})
+
+    with pytest.raises(DeliveryError) as raised:
+        _outbound(HAPPENED.timestamp()).send(ROW_ID, "refund.succeeded", HAPPENED, DATA)
+
+    assert (raised.value.message, raised.value.retryable, raised.value.retry_after) == (
+        f"{HOOK} answered 503", True, seconds)
