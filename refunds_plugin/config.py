@@ -50,6 +50,7 @@ class Config:
     executor_max_tries: int = 8
     executor_backoff_base_s: float = 2.0
     executor_backoff_cap_s: float = 600.0
+    outbox_max_tries: int = 100  # emails and events: tries until failed, about 8 to 15 hours
     secret_key: str = field(default="", repr=False)
     saleor_allowed_api_urls: tuple[str, ...] = ()
     saleor_hmac_secret: str = field(default="", repr=False)
@@ -155,6 +156,7 @@ _ENV: dict[str, tuple[str, Any]] = {
     "REFUNDS_EXECUTOR_MAX_TRIES": ("executor_max_tries", int),
     "REFUNDS_EXECUTOR_BACKOFF_BASE": ("executor_backoff_base_s", float),
     "REFUNDS_EXECUTOR_BACKOFF_CAP": ("executor_backoff_cap_s", float),
+    "REFUNDS_OUTBOX_MAX_TRIES": ("outbox_max_tries", int),
     "REFUNDS_SECRET_KEY": ("secret_key", str),
     "REFUNDS_SALEOR_ALLOWED_API_URLS": ("saleor_allowed_api_urls", read_as.split),
     "REFUNDS_SALEOR_HMAC_SECRET": ("saleor_hmac_secret", str),
@@ -308,7 +310,8 @@ def _address(path: str, i: int, raw: dict[str, Any]) -> ReturnAddress:
 _POSITIVE = (
     "REFUNDS_STRIPE_TIMEOUT", "REFUNDS_SIGNATURE_TOLERANCE", "REFUNDS_EXECUTOR_POLL",
     "REFUNDS_EXECUTOR_LEASE", "REFUNDS_EXECUTOR_MAX_TRIES", "REFUNDS_EXECUTOR_BACKOFF_BASE",
-    "REFUNDS_EXECUTOR_BACKOFF_CAP", "REFUNDS_EASYPOST_TIMEOUT", "REFUNDS_EASYPOST_WEBHOOK_MAX_AGE")
+    "REFUNDS_EXECUTOR_BACKOFF_CAP", "REFUNDS_OUTBOX_MAX_TRIES", "REFUNDS_EASYPOST_TIMEOUT",
+    "REFUNDS_EASYPOST_WEBHOOK_MAX_AGE")
 _NOT_NEGATIVE = ("REFUNDS_STRIPE_MAX_NETWORK_RETRIES",)  # 0: no retry in the call (the executor
 # still tries again later)
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")

@@ -3,7 +3,8 @@
 Run by the executor's loop after each round of refund attempts (``Executor(courier=…)``), so a
 webhook's answer never waits for a mail server. Each claim is a lease (``outbox.claim_due``);
 a try that fails in a way that may pass is queued again with the executor's backoff, and after
-``REFUNDS_EXECUTOR_MAX_TRIES`` tries, or on a final refusal, the message is ``failed``, where
+``REFUNDS_OUTBOX_MAX_TRIES`` tries (hours: a mail server or an endpoint may be down a while),
+or on a final refusal, the message is ``failed``, where
 finance sees it and may resend it.
 
 Exactly once, honestly: the claim and its lease keep two workers from sending one message at
@@ -175,7 +176,7 @@ class Courier:
 
     def _failed(self, row: OutboxRow, error: str, retryable: bool,
                 retry_after: float | None = None) -> str:
-        if retryable and row.tries < self.config.executor_max_tries:
+        if retryable and row.tries < self.config.outbox_max_tries:
             delay = max(backoff(row.tries, self.config.executor_backoff_base_s,
                                 self.config.executor_backoff_cap_s, self._rng),
                         retry_after or 0.0)  # not before the receiver asked (Retry-After)

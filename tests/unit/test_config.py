@@ -49,6 +49,8 @@ def test_secrets_never_appear_in_the_repr() -> None:
      r"^REFUNDS_EXECUTOR_LEASE=0 is not valid: it must be more than 0$"),
     ({"REFUNDS_EXECUTOR_MAX_TRIES": "-1"}, None,
      r"^REFUNDS_EXECUTOR_MAX_TRIES=-1 is not valid: it must be more than 0$"),
+    ({"REFUNDS_OUTBOX_MAX_TRIES": "0"}, None,
+     r"^REFUNDS_OUTBOX_MAX_TRIES=0 is not valid: it must be more than 0$"),
     ({"REFUNDS_STRIPE_TIMEOUT": "-1"}, None,
      r"^REFUNDS_STRIPE_TIMEOUT=-1.0 is not valid: it must be more than 0$"),
     ({"REFUNDS_STRIPE_MAX_NETWORK_RETRIES": "-2"}, None,

@@ -93,7 +93,7 @@ def test_a_receiver_that_is_down_never_blocks_and_gives_up_where_finance_sees_it
     erp: Callable[..., Receiver], clock: Clock,
 ) -> None:
     erp(down=True)
-    h = _shop(mail_shop_with, fake_stripe, executor_max_tries=2)
+    h = _shop(mail_shop_with, fake_stripe, outbox_max_tries=2)
     h.drain()
     clock.advance(700)
     h.drain()

@@ -50,7 +50,7 @@ def test_smtp_down_is_retried_with_backoff_and_finance_sees_it_give_up_then_rese
     mail_shop_with: Callable[..., Harness], fake_stripe: FakeStripe, smtp: SmtpSink,
     clock: Clock,
 ) -> None:
-    h = mail_shop_with(executor_max_tries=3)
+    h = mail_shop_with(outbox_max_tries=3)
     smtp.stop()
     _returned(h, fake_stripe)  # answered 201 with the mail server down
     h.drain()
@@ -86,6 +86,28 @@ def test_smtp_down_is_retried_with_backoff_and_finance_sees_it_give_up_then_rese
     assert [m.subject for m in smtp.received] == SUBJECTS
     assert [(r.status, r.tries, r.note) for r in _mail_rows(h)] == [
         ("sent", 1, "resend asked by Ada")] * 3
+
+
+def test_a_mail_server_down_for_an_hour_loses_no_email_and_each_arrives_once(
+    mail_shop: Harness, fake_stripe: FakeStripe, smtp: SmtpSink, clock: Clock
+) -> None:
+    """With the default settings: the executor's 8 tries gave up within 2 to 4 minutes of an
+    outage (waits of 2, 4, … 128 s, jittered), leaving every email of it failed until a
+    person resent each one by hand."""
+    smtp.stop()
+    _returned(mail_shop, fake_stripe)
+    for _ in range(60):  # an hour, a minute at a time
+        clock.advance(60)
+        mail_shop.drain()
+    rows = _mail_rows(mail_shop)
+    assert {r.status for r in rows} == {"queued"}
+    assert all(r.tries > 8 for r in rows)
+
+    smtp.start()
+    clock.advance(600)  # the longest wait between two tries (REFUNDS_EXECUTOR_BACKOFF_CAP)
+    mail_shop.drain()
+    assert sorted(m.subject for m in smtp.received) == sorted(SUBJECTS)
+    assert [r.status for r in _mail_rows(mail_shop)] == ["sent"] * 3
 
 
 def test_a_busy_server_is_tried_again_and_each_email_still_arrives_once(
