@@ -70,6 +70,9 @@ class Courier:
         self.worker_id = worker_id or f"{socket.gethostname()}:{os.getpid()}:{id(self):x}:mail"
         self._rng = random.Random()
         self._full = False  # the last claim took as many as it asked for
+        # channel → why it could not be reached, this batch: its other messages are not tried
+        # (a server that times out would hold the executor's loop once per message)
+        self._down: dict[str, str] = {}
 
     def run_once(self, limit: int = 10) -> int:
         """Record skipped what no channel will take, then claim and deliver one batch; returns
@@ -97,6 +100,7 @@ class Courier:
                 claimed = outbox.claim_due(conn, self.worker_id, now, now + lease, limit)
         self._full = more or len(claimed) == limit
         skipped = sum(counts)
+        self._down = {}
         for row in claimed:
             self.deliver(row, claimed_at=now)
         return skipped + len(claimed)
@@ -157,9 +161,13 @@ class Courier:
             log.warning("outbox claim taken over before sending; skipped",
                         extra={"outbox_id": row.id})
             return outbox.SENDING
+        if row.channel in self._down:  # queued again as the batch's first, a try counted
+            return self._failed(row, self._down[row.channel], True)
         try:
             self.send(row)
         except DeliveryError as exc:
+            if exc.unreachable:
+                self._down[row.channel] = exc.message
             return self._failed(row, exc.message, exc.retryable, exc.retry_after)
         except Exception as exc:  # a template or library bug: retry, never lose the message
             log.exception("outbox delivery raised unexpectedly", extra={"outbox_id": row.id})

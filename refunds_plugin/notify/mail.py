@@ -35,15 +35,18 @@ DEFAULT_PORTS = {"smtp": 25, "smtp+starttls": 587, "smtps": 465}
 
 
 class DeliveryError(Exception):
-    """A message was not delivered; ``retryable`` says whether another try may help, and
-    ``retry_after`` (seconds) how long the receiver asked us to wait before it."""
+    """A message was not delivered; ``retryable`` says whether another try may help,
+    ``retry_after`` (seconds) how long the receiver asked us to wait before it, and
+    ``unreachable`` that the server or endpoint could not be reached at all (the courier
+    then waits on it once a batch, not once a message)."""
 
-    def __init__(self, message: str, *, retryable: bool,
-                 retry_after: float | None = None) -> None:
+    def __init__(self, message: str, *, retryable: bool, retry_after: float | None = None,
+                 unreachable: bool = False) -> None:
         super().__init__(message)
         self.message = message
         self.retryable = retryable
         self.retry_after = retry_after
+        self.unreachable = unreachable
 
 
 class Mailer(Protocol):
@@ -111,7 +114,7 @@ class SmtpMailer:
                                 retryable=exc.smtp_code < 500) from None
         except (smtplib.SMTPException, OSError) as exc:
             raise DeliveryError(f"SMTP server unreachable: {type(exc).__name__}: {exc}"[:500],
-                                retryable=True) from None
+                                retryable=True, unreachable=True) from None
         if refused:  # one recipient per message: a partial refusal cannot happen, but say so
             raise DeliveryError(f"refused: {_said(refused)}", retryable=False)
 

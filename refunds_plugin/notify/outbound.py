@@ -55,7 +55,7 @@ class Outbound:
                                      allow_redirects=False)
         except requests.RequestException as exc:
             raise DeliveryError(f"{self.url} unreachable: {type(exc).__name__}",
-                                retryable=True) from None
+                                retryable=True, unreachable=True) from None
         status = resp.status_code
         if status == 410:  # Standard Webhooks: the receiver wants no more events; stop
             raise DeliveryError(f"{self.url} answered 410 Gone: it no longer takes our events",

@@ -24,7 +24,7 @@ from refunds_plugin.ledger.db import write_tx
 from refunds_plugin.ledger.tables import outbox
 from refunds_plugin.notify import courier as courier_module
 from refunds_plugin.notify.courier import Courier
-from refunds_plugin.notify.mail import Mailer, SmtpMailer, parse_mail_url
+from refunds_plugin.notify.mail import DeliveryError, Mailer, SmtpMailer, parse_mail_url
 from refunds_plugin.notify.outbox import enqueue
 from tests.fakes import Clock, Harness, order_paid, return_requested
 from tests.fakes.smtp_sink import SmtpSink
@@ -260,6 +260,35 @@ def test_a_worker_killed_before_sending_leaves_it_to_another_who_sends_it_once(
     assert other.run_once() == 0
     assert [m.subject for m in smtp.received] == [
         "Your refund of 19.99 EUR for order 1001 is on its way"]
+
+
+def test_a_mail_server_that_cannot_be_reached_costs_one_wait_a_batch_not_one_per_email(
+    mail_shop: Harness, clock: Clock
+) -> None:
+    """The courier runs in the executor's loop: a mail server that times out (15 s each) must
+    not be waited for once per claimed email, holding refunds back ten times as long. The
+    rest of the batch is queued again as the first was, each try counted, none lost."""
+    for n in range(3):
+        with write_tx(mail_shop.runtime.engine) as conn:
+            enqueue(conn, cause=f"attempt:a-{n}", kind="refund_sent", recipient=ANN,
+                    now=clock.now, context={
+                        "attempt_id": f"a-{n}", "decision_id": "d-1", "order_id": "1001",
+                        "order_number": "1001", "kind": "refund", "currency": "EUR",
+                        "amount": 1999, "bonus": 0})
+    waited: list[str] = []
+
+    class TimesOut:
+        def send(self, message: EmailMessage) -> None:
+            waited.append(str(message["Message-ID"]))
+            raise DeliveryError("SMTP server unreachable: TimeoutError: timed out",
+                                retryable=True, unreachable=True)
+
+    assert _courier(mail_shop, clock, TimesOut(), "worker-a").run_once() == 3
+    assert len(waited) == 1
+    rows = _mail_rows(mail_shop)
+    assert [(r.status, r.tries, r.last_error, r.claimed_by) for r in rows] == [
+        ("queued", 1, "SMTP server unreachable: TimeoutError: timed out", None)] * 3
+    assert all(r.next_try_at.replace(tzinfo=clock.now.tzinfo) > clock.now for r in rows)
 
 
 def test_two_workers_never_send_one_message_at_the_same_time(
