@@ -165,6 +165,8 @@ def _release_on_exit(_server: Any, worker: Any) -> None:
     """gunicorn worker_exit: stop the in-process executor and hand back its unstarted claims."""
     runtime = getattr(getattr(worker, "wsgi", None), "extensions", {}).get("refunds")
     if runtime is not None and runtime.executor is not None:
+        if runtime.courier is not None:  # no more of its batch: it is handed back below
+            runtime.courier.request_stop()
         runtime.executor.stop(timeout=20)
 
 
@@ -234,6 +236,8 @@ def worker(once: bool, worker_id: str | None, metrics_port: int | None) -> None:
         click.echo(f"signal {signum}: finishing the current attempt and releasing claims", err=True)
         stopped.set()
         ex.request_stop()
+        if runtime.courier is not None:  # the emails and events of its batch not yet sent
+            runtime.courier.request_stop()
 
     signal.signal(signal.SIGTERM, _stop)
     signal.signal(signal.SIGINT, _stop)

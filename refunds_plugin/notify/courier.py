@@ -23,6 +23,7 @@ import logging
 import os
 import random
 import socket
+import threading
 from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
@@ -73,12 +74,15 @@ class Courier:
         # channel → why it could not be reached, this batch: its other messages are not tried
         # (a server that times out would hold the executor's loop once per message)
         self._down: dict[str, str] = {}
+        self._stopping = threading.Event()  # ``request_stop``: no more sends, claims kept
 
     def run_once(self, limit: int = 10) -> int:
         """Record skipped what no channel will take, then claim and deliver one batch; returns
         how many messages were skipped or claimed. Before that, a look (no write lock taken
         only to find nothing due), skipped right after a full batch: more are likely due."""
         now = self.clock()
+        if self._stopping.is_set():
+            return 0
         if not self._full:
             with self.engine.connect() as conn:
                 if not outbox.any_due(conn, now):
@@ -102,6 +106,8 @@ class Courier:
         skipped = sum(counts)
         self._down = {}
         for row in claimed:
+            if self._stopping.is_set():  # the rest stay claimed until ``release``
+                break
             self.deliver(row, claimed_at=now)
         return skipped + len(claimed)
 
@@ -123,6 +129,11 @@ class Courier:
                 break
             done += claimed
         return done
+
+    def request_stop(self) -> None:
+        """Send nothing more after the message in hand (a signal handler calls it); the
+        batch's others wait for ``release``, as the executor's unstarted attempts do."""
+        self._stopping.set()
 
     def release(self) -> int:
         with write_tx(self.engine) as conn:

@@ -291,6 +291,36 @@ def test_a_mail_server_that_cannot_be_reached_costs_one_wait_a_batch_not_one_per
     assert all(r.next_try_at.replace(tzinfo=clock.now.tzinfo) > clock.now for r in rows)
 
 
+def test_a_worker_asked_to_stop_sends_no_more_of_its_batch_and_hands_the_rest_back(
+    mail_shop: Harness, smtp: SmtpSink, clock: Clock
+) -> None:
+    """SIGTERM (a deploy): the worker said "finishing the current attempt and releasing
+    claims" and then sent the rest of its batch, up to ten emails of up to a timeout each,
+    past the service manager's patience and into its SIGKILL."""
+    for n in range(3):
+        with write_tx(mail_shop.runtime.engine) as conn:
+            enqueue(conn, cause=f"attempt:a-{n}", kind="refund_sent", recipient=ANN,
+                    now=clock.now, context={
+                        "attempt_id": f"a-{n}", "decision_id": "d-1", "order_id": "1001",
+                        "order_number": "1001", "kind": "refund", "currency": "EUR",
+                        "amount": 1999 + n, "bonus": 0})
+    smtp_mailer = SmtpMailer(parse_mail_url(smtp.url))
+
+    class StopAsked:  # the signal arrives while the first email is being sent
+        def send(self, message: EmailMessage) -> None:
+            smtp_mailer.send(message)
+            courier.request_stop()
+
+    courier = _courier(mail_shop, clock, StopAsked(), "worker-a")
+    assert courier.run_once() == 3
+    assert courier.run_once() == 0  # claims nothing more once asked to stop
+    assert [m.subject for m in smtp.received] == [
+        "Your refund of 19.99 EUR for order 1001 is on its way"]
+    assert courier.release() == 2
+    assert [(r.status, r.tries, r.claimed_by) for r in _mail_rows(mail_shop)] == [
+        ("sent", 1, None), ("queued", 0, None), ("queued", 0, None)]
+
+
 def test_two_workers_never_send_one_message_at_the_same_time(
     mail_shop: Harness, smtp: SmtpSink, clock: Clock
 ) -> None:
