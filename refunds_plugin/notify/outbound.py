@@ -28,7 +28,7 @@ from refunds_plugin.notify.mail import DeliveryError
 
 class Outbound:
     def __init__(self, url: str, secret: str, session: requests.Session, *,
-                 timeout: float = 10.0, wall: Callable[[], float] = time.time) -> None:
+                 timeout: float = 15.0, wall: Callable[[], float] = time.time) -> None:
         self.url = url
         self.signer = Webhook(secret)
         self.session = session

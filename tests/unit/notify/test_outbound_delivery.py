@@ -109,3 +109,21 @@ def test_retry_after_is_read_for_the_next_try(said: str, seconds: float | None) 
 
     assert (raised.value.message, raised.value.retryable, raised.value.retry_after) == (
         f"{HOOK} answered 503", True, seconds)
+
+
+def test_the_receiver_is_given_the_time_standard_webhooks_recommends() -> None:
+    """15 to 30 s (spec, "Request timeouts"): an endpoint answering in 12 s was cut off at
+    10 s, recorded failed and sent the event again."""
+    asked: dict[str, object] = {}
+
+    class Session(requests.Session):
+        def post(self, url: str | bytes, data: object = None, json: object = None,
+                 **kw: object) -> requests.Response:
+            asked.update(kw)
+            answer = requests.Response()
+            answer.status_code = 204
+            return answer
+
+    Outbound(HOOK, SECRET, Session(), wall=time.time).send(ROW_ID, "refund.succeeded",
+                                                           HAPPENED, DATA)
+    assert asked["timeout"] == 15.0
