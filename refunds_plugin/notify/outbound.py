@@ -25,6 +25,8 @@ from standardwebhooks import Webhook
 from refunds_plugin.config import Config, ConfigError
 from refunds_plugin.notify.mail import DeliveryError
 
+RETRY_AFTER_MAX_S = 86400.0  # the longest ``Retry-After`` waited for
+
 
 class Outbound:
     def __init__(self, url: str, secret: str, session: requests.Session, *,
@@ -69,11 +71,12 @@ class Outbound:
                                 retry_after=self.wait_asked(resp.headers.get("Retry-After")))
 
     def wait_asked(self, said: str | None) -> float | None:
-        """A ``Retry-After`` in seconds (a number, or an HTTP date from now), or None."""
+        """A ``Retry-After`` in seconds (a number, or an HTTP date from now), at most a day (a
+        year's wait would leave the event queued, neither sent nor failed), or None."""
         if not said:
             return None
         if said.strip().isdigit():
-            return float(said.strip())
+            return min(float(said.strip()), RETRY_AFTER_MAX_S)
         try:
             until = parsedate_to_datetime(said)
         except (TypeError, ValueError):
@@ -81,7 +84,7 @@ class Outbound:
         if until.tzinfo is None:
             return None
         left = until.timestamp() - self.wall()
-        return left if left > 0 else None
+        return min(left, RETRY_AFTER_MAX_S) if left > 0 else None
 
 
 def check_outbound(config: Config) -> None:

@@ -98,6 +98,8 @@ def test_other_refusals_are_tried_again(status: int) -> None:
 @pytest.mark.parametrize(("said", "seconds"), [
     ("120", 120.0),
     ("Tue, 24 Nov 2026 12:30:00 GMT", 1800.0),  # a date: from the signing clock's now
+    ("31536000", 86400.0),  # a year: a day at most, else it stays queued, never failed
+    ("Tue, 24 Nov 2027 12:00:00 GMT", 86400.0),
     ("soon", None),  # neither: the backoff alone
     ("-5", None),
 ])
