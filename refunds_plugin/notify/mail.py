@@ -114,9 +114,16 @@ class SmtpMailer:
                                 retryable=exc.smtp_code < 500) from None
         except (smtplib.SMTPException, OSError) as exc:
             raise DeliveryError(f"SMTP server unreachable: {type(exc).__name__}: {exc}"[:500],
-                                retryable=True, unreachable=True) from None
+                                retryable=True, unreachable=_unreachable(exc)) from None
         if refused:  # one recipient per message: a partial refusal cannot happen, but say so
             raise DeliveryError(f"refused: {_said(refused)}", retryable=False)
+
+
+def _unreachable(exc: OSError) -> bool:
+    """The server, not this message: no connection (refused, timed out) or a dropped one;
+    not an SMTP refusal of this message's own (``SMTPNotSupportedError``: SMTPUTF8)."""
+    return isinstance(exc, smtplib.SMTPServerDisconnected) or \
+        not isinstance(exc, smtplib.SMTPException)
 
 
 def _hang_up(client: smtplib.SMTP) -> None:

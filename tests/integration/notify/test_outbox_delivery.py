@@ -18,6 +18,7 @@ from email.message import EmailMessage
 from typing import Any
 
 import pytest
+from aiosmtpd.controller import Controller
 from sqlalchemy import event, update
 
 from refunds_plugin.ledger.db import write_tx
@@ -27,10 +28,11 @@ from refunds_plugin.notify.courier import Courier
 from refunds_plugin.notify.mail import DeliveryError, Mailer, SmtpMailer, parse_mail_url
 from refunds_plugin.notify.outbox import enqueue
 from tests.fakes import Clock, Harness, order_paid, return_requested
-from tests.fakes.smtp_sink import SmtpSink
+from tests.fakes.smtp_sink import SmtpSink, free_port
 from tests.fakes.stripe_api import FakeStripe
 
 ANN = "ann@example.com"
+FROM_ADDRESS = "returns@mugs.example"
 SUBJECTS = ["We received your return request for order 1001",
             "Your return for order 1001 is approved",
             "Your refund of 25.00 USD for order 1001 is on its way"]
@@ -289,6 +291,34 @@ def test_a_mail_server_that_cannot_be_reached_costs_one_wait_a_batch_not_one_per
     assert [(r.status, r.tries, r.last_error, r.claimed_by) for r in rows] == [
         ("queued", 1, "SMTP server unreachable: TimeoutError: timed out", None)] * 3
     assert all(r.next_try_at.replace(tzinfo=clock.now.tzinfo) > clock.now for r in rows)
+
+
+def test_only_a_server_that_cannot_be_reached_holds_back_the_rest_of_a_batch(
+    smtp: SmtpSink,
+) -> None:
+    """A message of its own that the server cannot take (an address that needs SMTPUTF8,
+    which this server does not offer) says nothing about the others of its batch."""
+    plain = Controller(SmtpSink().handler, hostname="127.0.0.1", port=free_port(),
+                       enable_SMTPUTF8=False)
+    plain.start()
+    message = EmailMessage()
+    message["From"], message["To"], message["Subject"] = FROM_ADDRESS, "jürgen@example.com", "x"
+    message.set_content("x")
+    try:
+        with pytest.raises(DeliveryError) as own:
+            SmtpMailer(parse_mail_url(f"smtp://127.0.0.1:{plain.port}")).send(message)
+    finally:
+        plain.stop()
+    assert (own.value.retryable, own.value.unreachable) == (True, False)
+
+    mailer = SmtpMailer(parse_mail_url(smtp.url))
+    smtp.stop()
+    del message["To"]
+    message["To"] = ANN
+    with pytest.raises(DeliveryError) as down:
+        mailer.send(message)
+    assert (down.value.retryable, down.value.unreachable) == (True, True)
+    assert down.value.message.startswith("SMTP server unreachable: ConnectionRefusedError")
 
 
 def test_a_worker_asked_to_stop_sends_no_more_of_its_batch_and_hands_the_rest_back(
