@@ -47,7 +47,7 @@ class Config:
     run_executor: bool = True
     executor_poll_s: float = 0.5
     executor_lease_s: int = 60
-    executor_max_tries: int = 8
+    executor_max_tries: int = 20  # tries before `unknown`: about 1 to 2 hours of backoff
     executor_backoff_base_s: float = 2.0
     executor_backoff_cap_s: float = 600.0
     outbox_max_tries: int = 100  # emails and events: tries until failed, about 8 to 15 hours

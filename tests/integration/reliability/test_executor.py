@@ -82,6 +82,32 @@ def test_after_the_last_try_the_outcome_is_unknown_and_goes_to_review_with_no_mo
     assert harness.chain_problem() is None
 
 
+def test_a_provider_down_for_45_minutes_is_waited_out_with_the_defaults_and_pays_once(
+    harness: Harness, fake_stripe: FakeStripe
+) -> None:
+    """The default tries (20, backoff from 2 s to 600 s) span about one to two hours: a Stripe
+    outage of 45 minutes ends with the refund paid, not a person asked to settle it."""
+    assert harness.runtime.config.executor_max_tries == 20
+    attempt_id = decide_one_refund(harness, fake_stripe)
+    fake_stripe.fail_next(1000, status=503)
+    for _ in range(45):  # down for 45 minutes: every call in them answers 503
+        harness.drain()
+        harness.clock.advance(60)
+    row = attempt(harness, attempt_id)
+    assert (row.status, fake_stripe.refunds) == ("pending", [])
+    with fake_stripe.lock:
+        fake_stripe.faults.clear()  # back up
+    for _ in range(11):  # the longest wait is the 600 s cap
+        harness.drain()
+        harness.clock.advance(60)
+    row = attempt(harness, attempt_id)
+    assert row.status == "succeeded" and row.sent_amount == 2500
+    assert len(fake_stripe.refunds) == 1 and fake_stripe.refunded(PI) == 2500
+    assert set(refund_keys(fake_stripe)) == {row.idempotency_key}  # one key on every try
+    assert harness.rows(reviews, decision_id=row.decision_id) == []
+    assert harness.chain_problem() is None
+
+
 def test_a_disputed_charge_fails_at_once_without_a_retry(
     harness: Harness, fake_stripe: FakeStripe
 ) -> None:
