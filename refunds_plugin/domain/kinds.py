@@ -91,3 +91,12 @@ def shown_status(status: str, provider: str, livemode: bool | None = None) -> st
     if status == AttemptStatus.SUCCEEDED and livemode is False:
         return TEST_MODE
     return str(status)
+
+
+def paid_out(kind: str, amount: int, sent_amount: int | None) -> int:
+    """What an attempt gives, its credit's bonus apart: a refund the amount its provider was
+    asked for (``sent_amount``: less than ``amount`` where Saleor clamped a request to what
+    was still charged), when known; otherwise the attempt's ``amount``."""
+    if kind == "refund" and sent_amount is not None:
+        return int(sent_amount)
+    return int(amount)

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from refunds_plugin.domain.kinds import AttemptStatus
+from refunds_plugin.domain.kinds import AttemptStatus, paid_out
 from refunds_plugin.finance.rows import DRYRUN_PROVIDER
 from refunds_plugin.language.catalogue import english
 
@@ -19,7 +19,8 @@ TEST_MODE_WORDS = "in test mode: no real money moved"
 
 
 def _one(a: Mapping[str, Any]) -> str:
-    total = int(a["amount"]) + int(a.get("bonus") or 0)  # a credit's bonus is given too
+    # a credit's bonus is given too; a refund Saleor clamped, what it was asked for
+    total = paid_out(a["kind"], a["amount"], a.get("sent_amount")) + int(a.get("bonus") or 0)
     amount, status, provider = english(total, a["currency"]), a["status"], a["provider"]
     if provider == DRYRUN_PROVIDER:
         return f"{amount} to the dry run (no money moved)"

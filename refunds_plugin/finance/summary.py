@@ -9,7 +9,8 @@ What each figure means (the summary page says the same):
   not one Stripe captured in its test mode (the payment's ``livemode`` is false, revision
   0029): no real money was taken, so it is apart, in test_mode_sales. A payment whose mode is
   not known (recorded before 0029, or named only by a storefront or Saleor) counts as before;
-- refunded / credited: succeeded attempts of the period's decisions (credit with its bonus);
+- refunded / credited: succeeded attempts of the period's decisions (credit with its bonus; a
+  refund Saleor clamped to what was still charged at what it refunded, its ``sent_amount``);
 - dry_run: what the dry-run provider "paid": no money moved, so it is in neither of the above;
 - test_mode: what Stripe "paid" in its test mode (a test key; the attempt's ``livemode`` is
   false): no real money moved, so it is in neither refunded nor credited (nor the refund rate).
@@ -56,7 +57,7 @@ from typing import Any
 from sqlalchemy import Connection, Engine, func, select
 
 from refunds_plugin.domain.decision import Exchange
-from refunds_plugin.domain.kinds import AttemptStatus, DecisionKind
+from refunds_plugin.domain.kinds import AttemptStatus, DecisionKind, paid_out
 from refunds_plugin.finance.rows import DRYRUN_PROVIDER, granted_by, parse_when
 from refunds_plugin.finance.withdrawals import WithdrawalRow, find_withdrawals
 from refunds_plugin.ledger.attempt_reads import silent_attempts
@@ -213,6 +214,7 @@ def summarize(
             refund_attempts.c.provider,
             refund_attempts.c.status,
             refund_attempts.c.amount,
+            refund_attempts.c.sent_amount,
             refund_attempts.c.bonus,
             refund_attempts.c.completed_at,
             refund_attempts.c.seq,
@@ -321,14 +323,16 @@ def _add_decision(out: Summary, dec: Any, attempts: list[Any], now: datetime,
         for att in attempts:
             if att.status != AttemptStatus.SUCCEEDED or att.seq == REFUND_SEQ:
                 continue  # REFUND_SEQ: a paid original due given back (not a sale's refund)
+            # a refund Saleor clamped gave less than the attempt's amount (``paid_out``)
+            given = paid_out(att.kind, att.amount, att.sent_amount) + int(att.bonus or 0)
             if att.provider == DRYRUN_PROVIDER:
-                t.dry_run += int(att.amount) + int(att.bonus or 0)
+                t.dry_run += given
             elif att.livemode is False:  # Stripe's test mode: no real money moved
-                t.test_mode += int(att.amount) + int(att.bonus or 0)
+                t.test_mode += given
             elif att.kind == "refund":
-                t.refunded += int(att.amount)
+                t.refunded += given
             else:
-                t.credited += int(att.amount) + int(att.bonus or 0)
+                t.credited += given
     promise = body.get("promise_hours")
     start = clock_from or created
     deadline = start + timedelta(hours=promise) if promise is not None else None

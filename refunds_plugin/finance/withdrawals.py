@@ -26,7 +26,7 @@ from typing import Any
 
 from sqlalchemy import Engine, select
 
-from refunds_plugin.domain.kinds import AttemptStatus
+from refunds_plugin.domain.kinds import AttemptStatus, paid_out
 from refunds_plugin.finance.rows import DRY_RUN, TEST_MODE, shown_status
 from refunds_plugin.ledger.attempt_reads import silent_attempts
 from refunds_plugin.ledger.db import aware, iso_time, read_tx
@@ -129,7 +129,9 @@ def find_withdrawals(engine: Engine, since: datetime | None, until: datetime | N
         if ids:
             found = conn.execute(select(refund_attempts.c.id, refund_attempts.c.decision_id,
                                         refund_attempts.c.status, refund_attempts.c.provider,
+                                        refund_attempts.c.kind,
                                         refund_attempts.c.amount,
+                                        refund_attempts.c.sent_amount,
                                         refund_attempts.c.completed_at,
                                         refund_attempts.c.livemode)
                                  .where(refund_attempts.c.decision_id.in_(ids))
@@ -154,7 +156,7 @@ def find_withdrawals(engine: Engine, since: datetime | None, until: datetime | N
         out.append(WithdrawalRow(
             r.id, r.order_id, r.name, r.email, json.loads(r.lines), received, deadline,
             bool(r.in_period), r.decision_id, status, r.currency, amount,
-            sum(int(a.amount) for a in paid),
+            sum(paid_out(a.kind, a.amount, a.sent_amount) for a in paid),
             refunded_at, None if refunded_at is None else refunded_at <= deadline,
             status not in ("refunded", "declined", "expired", *UNREAL) and now > deadline
             and not (status == "waiting" and r.ship in NOT_SENT)))

@@ -26,8 +26,8 @@ and so has a review's result (``review_closed``'s ``dry_run``) and a withdrawal'
 
 Causes: ``decision:<id>`` for a decision's mails (one ``approved`` per decision, however often
 its review closes), ``review:<id>:<journal hash>`` for each review closing's event,
-``attempt:<id>`` for each attempt's outcome. An attempt the dry run "paid" causes no message at
-all: no money moved, so neither the customer nor the merchant's systems are told it did.
+``attempt:<id>`` for each attempt's outcome, its ``amount`` what moved (``kinds.paid_out``). An
+attempt the dry run "paid" causes no message at all: no money moved, nobody is told it did.
 
 An order whose stored lines cannot be read (``reads.line_names``) names its items by their line ids:
 the cause's change and its messages go ahead, and a warning names the order. A decision whose
@@ -43,6 +43,7 @@ from typing import Any
 
 from sqlalchemy import Connection, select
 
+from refunds_plugin.domain import kinds as attempt_kinds
 from refunds_plugin.domain.decision import Decision
 from refunds_plugin.domain.kinds import AttemptStatus, DecisionKind, Outcome, Reason, ResolutionKind
 from refunds_plugin.ledger.facts import OrderSeen
@@ -219,8 +220,8 @@ def attempt_context(conn: Connection, attempt_id: str,
     return {
         "attempt_id": row.id, "decision_id": row.decision_id, "order_id": row.order_id,
         "order_number": number, "kind": row.kind, "currency": row.currency,
-        "amount": int(row.amount), "bonus": int(row.bonus or 0),
-        "credit_code": row.credit_code, "provider": row.provider,
+        "amount": attempt_kinds.paid_out(row.kind, row.amount, row.sent_amount),
+        "bonus": int(row.bonus or 0), "credit_code": row.credit_code, "provider": row.provider,
         "provider_reference": row.provider_reference, "status": row.status,
         "dry_run": row.provider == "dryrun",
         # failed before any provider was asked (none configured by that name, or its stored
@@ -341,9 +342,7 @@ def original_due(conn: Connection, *, decision_id: str, payment_url: str, amount
     customer with the link that takes its value (cause ``exchange-due:<decision id>``, once)."""
     recorded, decision, email = _recorded(conn, decision_id)
     exchange = decision.exchange if decision is not None else None
-    context = {**recorded,
-               "payment_url": payment_url,
-               "due_amount": amount,
+    context = {**recorded, "payment_url": payment_url, "due_amount": amount,
                "sent": [{"name": ln.name, "quantity": ln.quantity}
                         for ln in (exchange.lines if exchange else ())]}
     return enqueue(conn, cause=f"exchange-due:{decision_id}", kind="exchange_original_due",
