@@ -13,7 +13,9 @@ amount, earlier than it and not settled, lacks a reference of its own. Paired by
 one request's outcome settled another's: a staff request declined first made our own request
 read as failed, its amount freed and a review opened whose approval paid the money again.
 Where two requests of the same amount wait with no reference, an outcome settles neither: our
-attempt stays ``sent``, its amount held, until the references tell (``docs/saleor.md``).
+attempt stays ``sent``, its amount held, until the references tell (``docs/saleor.md``); unless
+there are as many such outcomes as such requests, all failures (Saleor gave up on each): then
+every one of them failed, whichever failure is whose.
 """
 
 from __future__ import annotations
@@ -59,4 +61,28 @@ def pair(events: Sequence[TransactionEvent], skip: Iterable[str] = ()
                 paired[request.id] = o
                 used.add(o.id)
                 break
+    for amount in sorted({r.amount for r in requests}):
+        _all_given_up(amount, requests, outcomes, order, paired, used)
     return paired
+
+
+def _all_given_up(amount: int, requests: list[TransactionEvent],
+                  outcomes: list[TransactionEvent], order: dict[str, int],
+                  paired: dict[str, TransactionEvent], used: set[str]) -> None:
+    """As many outcomes without a reference (REFUND_FAILUREs Saleor wrote giving up on the app)
+    as requests of ``amount`` left without one: each request has one, whichever is whose, so
+    each failed. Paired in time order, each with the first later one not taken."""
+    waiting = [r for r in requests if not r.psp and r.id not in paired and r.amount == amount]
+    gave_up = [o for o in outcomes if not o.psp and o.id not in used and o.amount == amount]
+    if len(waiting) < 2 or len(gave_up) != len(waiting) \
+            or len({o.type for o in gave_up}) != 1:
+        return
+    found: dict[str, TransactionEvent] = {}
+    for request in waiting:
+        o = next((o for o in gave_up if o.id not in {f.id for f in found.values()}
+                  and order[o.id] > order[request.id]), None)
+        if o is None:
+            return  # one has no failure after it: it may still be waiting
+        found[request.id] = o
+    paired.update(found)
+    used.update(o.id for o in found.values())

@@ -133,3 +133,22 @@ def test_a_refund_pending_on_the_transaction_that_leaves_too_little_is_not_asked
         "pending on it hold the rest), less than the 25.00 USD to refund: nothing was asked")
     assert _asked(shop) == []
     assert [r.decision_id for r in rows(shop, reviews)] == [attempt.decision_id]
+
+
+def test_saleor_giving_up_on_both_requests_fails_ours(installed: Any) -> None:
+    """The payment app is down: Saleor gives up on ours and on staff's request of the same
+    25.00, each REFUND_FAILURE without a reference. Whichever is whose, ours failed: it is not
+    left sent with its amount held for ever; a review opens and the 25.00 is free again."""
+    shop = installed
+    _overcharged(shop)
+    [ours] = shop.attempts()
+    staff = shop.saleor.request_outside(ORDER, "25.00")
+    shop.saleor.give_up_on(ORDER, staff)
+    shop.saleor.give_up_on(ORDER, ours.provider_reference)
+    shop.webhook("ORDER_UPDATED", ORDER)
+    [attempt] = shop.attempts()
+    assert (attempt.status, attempt.last_error) == (
+        "failed", "Saleor reports the refund request REFUND_FAILURE")
+    assert [r.decision_id for r in rows(shop, reviews)] == [attempt.decision_id]
+    assert _refundable(shop) == 5000  # nothing refunded: the 50.00 charged is free again
+    assert _asked(shop) == [{"id": TX, "amount": "25.00"}]

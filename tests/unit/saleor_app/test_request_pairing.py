@@ -48,3 +48,17 @@ def test_amounts_order_and_skipped_events_count() -> None:
     assert ids(pair([req("a"), req("g"), ok("s")], skip={"g"})) == {"a": "s"}  # a grant's
     # a reference that is another request's is never taken by one without
     assert pair([req("a"), ok("s", psp="re_b"), req("b", psp="re_b")]) == {}
+
+
+def test_as_many_failures_without_references_as_requests_without_fail_them_all() -> None:
+    """Saleor gave up on the app for each of two requests of 25.00 (its REFUND_FAILUREs carry
+    no reference): whichever failure is whose, both requests failed."""
+    assert ids(pair([req("a"), req("b"), no("f1"), no("f2")])) == {"a": "f1", "b": "f2"}
+    assert ids(pair([req("a"), req("b"), req("c"), no("f1"), no("f2"), no("f3")])) == {
+        "a": "f1", "b": "f2", "c": "f3"}
+    # one of three still waits: which cannot be told
+    assert pair([req("a"), req("b"), req("c"), no("f1"), no("f2")]) == {}
+    # a failure before a request is not its: f1 is a's or b's, c's is f2 or c still waits
+    assert pair([req("a"), req("b"), no("f1"), req("c"), no("f2")]) == {}
+    # an outcome with a reference no request has may be the app's answer to either
+    assert pair([req("a"), req("b"), no("f1"), ok("s", psp="re_x")]) == {}
