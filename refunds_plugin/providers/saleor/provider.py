@@ -94,14 +94,15 @@ class SaleorProvider:
 
     @staticmethod
     def _failed_grant(client: SaleorClient, ins: Instruction) -> str | None:
-        """The decision's earlier granted refund that failed, of this amount on this
-        transaction: a retry requests it again (``transactionRequestRefundForGrantedRefund``
-        accepts a FAILURE grant) rather than granting the same lines twice, which Saleor
-        refuses (QUANTITY_GREATER_THAN_AVAILABLE counts failed grants' lines too)."""
+        """The decision's earlier granted refund that failed, or whose request Saleor refused
+        (still NONE: the payment app was off, say), of this amount on this transaction: a
+        retry requests it again (``transactionRequestRefundForGrantedRefund`` accepts either)
+        rather than granting the same lines twice, which Saleor refuses
+        (QUANTITY_GREATER_THAN_AVAILABLE counts every grant's lines)."""
         order = fetch_order(client, ins.order_id)
         mark = f": decision {ins.decision_id}"
         for grant in order["grantedRefunds"]:
-            if (grant.get("status") == "FAILURE"
+            if (grant.get("status") in ("FAILURE", "NONE")
                     and attempt_in_reason(grant.get("reason") or "")
                     and (grant.get("reason") or "").endswith(mark)
                     and (grant.get("transaction") or {}).get("id") == ins.payment_reference

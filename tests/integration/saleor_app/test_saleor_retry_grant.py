@@ -85,3 +85,52 @@ def test_a_grant_refused_for_its_lines_says_which_line_and_why(installed, clock)
     assert review.status == "open" and review.reason == f"attempt_failed: {why}"
     [pay] = _rows(installed, payments)
     assert pay.refunded_reported == 0  # no money moved
+
+
+def test_a_grant_whose_request_saleor_refused_is_requested_again_not_granted_twice(
+    installed, clock
+):
+    """The payment app was switched off between the grant and its request: Saleor refuses the
+    request (MISSING_TRANSACTION_ACTION_REQUEST_WEBHOOK) and the grant stays NONE, holding its
+    lines. Once the app is on again, the approved retry requests that grant; a second grant for
+    the same lines Saleor would refuse (QUANTITY_GREATER_THAN_AVAILABLE), and nothing would
+    ever be paid."""
+    shop = installed
+    shop.saleor.add_order(ORDER, lines=[(LINE, 1, "25.00")], shipping="5.00")
+    assert shop.webhook("ORDER_FULLY_PAID", ORDER).status_code == 200
+    assert shop.return_request(ORDER, [(LINE, 1, "changed_mind")]).status_code == 201
+    [tx] = shop.saleor.orders[ORDER]["transactions"]
+    granting = shop.saleor._op_RefundsGrantRefund
+
+    def then_app_off(v):
+        answer = granting(v)
+        tx["createdBy"]["isActive"] = False
+        return answer
+
+    shop.saleor._op_RefundsGrantRefund = then_app_off
+    shop.executor.drain()
+    [first] = shop.attempts()
+    assert (first.status, first.last_error) == (
+        "failed", "missing_transaction_action_request_webhook: "
+        "transactionRequestRefundForGrantedRefund refused: "
+        "MISSING_TRANSACTION_ACTION_REQUEST_WEBHOOK: missing transaction action request webhook")
+    [grant] = shop.saleor.orders[ORDER]["grantedRefunds"]
+    assert grant["status"] == "NONE"
+
+    tx["createdBy"]["isActive"] = True
+    done = decide(shop.engine, shop.runtime.service, first.decision_id, approve=True,
+                  by="ann", note="the payment app is on again", now=clock())
+    [retry_id] = done.attempt_ids
+    shop.executor.drain()
+    assert [name for name, _ in shop.saleor.mutations()].count("RefundsGrantRefund") == 1
+    assert shop.saleor.mutations()[-1] == (
+        "RefundsRequestGrantedRefund", {"grantedRefundId": grant["id"], "transactionId": TX})
+    [old, retry] = shop.attempts()
+    assert (old.status, retry.id, retry.status, retry.provider_reference) == (
+        "failed", retry_id, "sent", grant["id"])
+    shop.saleor.settle(grant["id"])
+    assert shop.webhook("ORDER_REFUNDED", ORDER).status_code == 200
+    [old, retry] = shop.attempts()
+    assert (old.status, retry.status) == ("failed", "succeeded")
+    [pay] = _rows(shop, payments)
+    assert (pay.captured, pay.refunded_reported) == (3000, 3000)
