@@ -38,6 +38,7 @@ from refunds_plugin.ledger.orders import (
 )
 from refunds_plugin.ledger.provider_refunds import upsert_provider_refund
 from refunds_plugin.ledger.tables import orders
+from refunds_plugin.money import Money
 from refunds_plugin.routing import Route
 from refunds_plugin.saleor import graphql, request_outcomes
 from refunds_plugin.saleor.client import SaleorClient
@@ -63,6 +64,10 @@ ATTEMPT_TARGET = {
     "FAILURE": AttemptStatus.FAILED,
     "PENDING": AttemptStatus.SENT,
 }
+# a REFUND_FAILURE without a reference that may be our request's or another's (``undecided``)
+UNCLEAR = ("Saleor gave up on a {} refund request on this transaction without saying which: "
+           "this one, or another of the same amount still waiting. Check the transaction's "
+           "events in the Saleor Dashboard; the amount stays held until Saleor's answer tells")
 # what a transaction refund request of ours became, by the event that settled it
 REQUEST_OUTCOME = {
     "REFUND_SUCCESS": AttemptStatus.SUCCEEDED,
@@ -172,6 +177,7 @@ def _reconcile_requests(
     granted = {ev for grant in so.granted_refunds for ev in grant.events}
     # a granted refund's request and outcome are settled by the grant's status
     outcomes = request_outcomes.pair(events, skip=granted)
+    unclear = request_outcomes.undecided(events, outcomes, skip=granted)
     for req in events:
         if req.type != "REFUND_REQUEST" or req.id in granted:
             continue
@@ -204,16 +210,19 @@ def _reconcile_requests(
         # a request still pending is news only to an attempt that did not know it reached Saleor
         unknown = attempt.status == AttemptStatus.UNKNOWN
         target = AttemptStatus.SENT if status == AttemptStatus.PENDING and unknown else status
+        if status == AttemptStatus.PENDING and req.id in unclear:  # a person looks
+            target = AttemptStatus.UNKNOWN
         if target == AttemptStatus.PENDING:
             continue
+        error = {AttemptStatus.FAILED: "Saleor reports the refund request REFUND_FAILURE",
+                 AttemptStatus.UNKNOWN: UNCLEAR.format(Money(req.amount, so.record.currency))}
         if settle_from_provider(
             conn,
             attempt,
             target,
             now,
             provider_reference=req.id,
-            error="Saleor reports the refund request REFUND_FAILURE"
-            if target == AttemptStatus.FAILED else None,
+            error=error.get(target),
             note=f"saleor transaction refund {outcome.type if outcome else 'REFUND_REQUEST'}"
             + seen,
         ):

@@ -15,7 +15,8 @@ read as failed, its amount freed and a review opened whose approval paid the mon
 Where two requests of the same amount wait with no reference, an outcome settles neither: our
 attempt stays ``sent``, its amount held, until the references tell (``docs/saleor.md``); unless
 there are as many such outcomes as such requests, all failures (Saleor gave up on each): then
-every one of them failed, whichever failure is whose.
+every one of them failed, whichever failure is whose. A request such a failure may be the
+outcome of, undecided, is ``undecided``: a person is asked to look (``saleor/events.py``).
 """
 
 from __future__ import annotations
@@ -86,3 +87,19 @@ def _all_given_up(amount: int, requests: list[TransactionEvent],
         found[request.id] = o
     paired.update(found)
     used.update(o.id for o in found.values())
+
+
+def undecided(events: Sequence[TransactionEvent], paired: dict[str, TransactionEvent],
+              skip: Iterable[str] = ()) -> set[str]:
+    """The requests without a reference, not settled by ``paired``, that a later failure
+    without one (Saleor gave up on a request of that amount) may be the outcome of: each may
+    have failed, or still wait, and which cannot be told."""
+    left = set(skip)
+    order = {e.id: n for n, e in enumerate(events)}
+    used = {o.id for o in paired.values()}
+    gave_up = [e for e in events if e.type in OUTCOMES and not e.psp and e.id not in used
+               and e.id not in left]
+    return {r.id for r in events
+            if r.type == "REFUND_REQUEST" and not r.psp and r.id not in paired
+            and r.id not in left
+            and any(o.amount == r.amount and order[o.id] > order[r.id] for o in gave_up)}

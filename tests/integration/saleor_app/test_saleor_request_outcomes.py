@@ -9,6 +9,7 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any
 
+from refunds_plugin.intake.reviews import decide
 from refunds_plugin.ledger import facts
 from refunds_plugin.ledger.tables import reviews
 from tests.fakes.saleor_api import money
@@ -70,12 +71,13 @@ def test_a_staff_request_declined_first_does_not_settle_ours(installed: Any) -> 
 
 
 def test_an_outcome_without_a_reference_that_could_be_either_settles_neither(
-    installed: Any,
+    installed: Any, clock: Any,
 ) -> None:
     """Saleor gave up on the app for one of two requests of 25.00, neither answered: its
-    REFUND_FAILURE carries no reference, so whose it is cannot be told. Ours stays sent (its
-    amount held, nothing asked again) until the app answers it; then the failure is the
-    other's."""
+    REFUND_FAILURE carries no reference, so whose it is cannot be told. Ours is not failed on
+    it (its amount stays held, nothing is asked again), nor left sent with nobody told: its
+    outcome is unknown and a person is asked to look, until the app answers it; then the
+    failure is the other's."""
     shop = installed
     _overcharged(shop)
     [ours] = shop.attempts()
@@ -83,8 +85,25 @@ def test_an_outcome_without_a_reference_that_could_be_either_settles_neither(
     shop.saleor.give_up_on(ORDER, staff)
     shop.webhook("ORDER_UPDATED", ORDER)
     [attempt] = shop.attempts()
-    assert attempt.status == "sent"
-    assert rows(shop, reviews) == []
+    why = ("Saleor gave up on a 25.00 USD refund request on this transaction without saying "
+           "which: this one, or another of the same amount still waiting. Check the "
+           "transaction's events in the Saleor Dashboard; the amount stays held until "
+           "Saleor's answer tells")
+    assert (attempt.status, attempt.last_error) == ("unknown", why)
+    [review] = rows(shop, reviews)
+    assert (review.decision_id, review.status, review.reason) == (
+        attempt.decision_id, "open", f"attempt_unknown: {why}")
+    assert _refundable(shop) == 2500  # 50.00 charged, our 25.00 still held
+    shop.webhook("ORDER_UPDATED", ORDER)  # the same state again: still unknown, once
+    assert [a.status for a in shop.attempts()] == ["unknown"]
+    assert len(rows(shop, reviews)) == 1
+    # a person who approves it asks Saleor for nothing again: the attempt keeps its request
+    decide(shop.engine, shop.runtime.service, attempt.decision_id, approve=True, by="ann",
+           note="checked", now=clock())
+    shop.executor.drain()
+    assert [(a.status, a.provider_reference) for a in shop.attempts()] == [
+        ("sent", ours.provider_reference)]
+    assert _asked(shop) == [{"id": TX, "amount": "25.00"}]
 
     shop.saleor.settle_request(TX, success=True, request_id=ours.provider_reference)
     shop.webhook("ORDER_REFUNDED", ORDER)

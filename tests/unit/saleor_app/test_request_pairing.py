@@ -4,7 +4,7 @@ reference, and without one only where nothing else could own the outcome."""
 from __future__ import annotations
 
 from refunds_plugin.saleor.order import TransactionEvent
-from refunds_plugin.saleor.request_outcomes import pair
+from refunds_plugin.saleor.request_outcomes import pair, undecided
 
 
 def ev(id_: str, type_: str, amount: int = 2500, psp: str = "") -> TransactionEvent:
@@ -62,3 +62,16 @@ def test_as_many_failures_without_references_as_requests_without_fail_them_all()
     assert pair([req("a"), req("b"), no("f1"), req("c"), no("f2")]) == {}
     # an outcome with a reference no request has may be the app's answer to either
     assert pair([req("a"), req("b"), no("f1"), ok("s", psp="re_x")]) == {}
+
+
+def test_a_request_a_failure_without_a_reference_may_be_the_outcome_of_is_undecided() -> None:
+    """Such a failure is Saleor giving up on the app: a request it may belong to may have
+    failed or may still wait, so a person is asked (``saleor/events.py``)."""
+    events = [req("a"), req("b"), no("f")]
+    assert undecided(events, pair(events)) == {"a", "b"}
+    # the app's answers (with references) decide, and a request after the failure is not its
+    events = [req("a", psp="re_a"), req("b"), no("f"), req("c"), ok("s", psp="re_a")]
+    assert (ids(pair(events)), undecided(events, pair(events))) == ({"a": "s", "b": "f"}, set())
+    # an outcome of another amount, or a granted refund's, is not its either
+    events = [req("a"), req("b"), no("f", 1000), req("g"), no("gf")]
+    assert undecided(events, pair(events, skip={"g", "gf"}), skip={"g", "gf"}) == set()
