@@ -147,8 +147,8 @@ def _return_shipping(policy: Policy, can_label: bool = True) -> list[str]:
                    "never deducted.")
     elif labelled:
         out.append("The shop pays for the return label.")
-    if rs.packing_notes:
-        out.append(f"Packing notes: {rs.packing_notes}")
+    out.extend(f"Packing notes{f' ({code})' if code else ''}: {text}"
+               for code, text in rs.packing_notes)
     # no label, no carrier scan: first_scan waits for delivery (``Policy.refund_on_for``)
     ons = {kind: policy.refund_on_for(kind, can_label=can_label) for kind, _ in policy.refund_on}
     if policy.waits_for_a_scan and not policy.labels_scanned(can_label):

@@ -7,6 +7,7 @@ number is refused so no amount passes through a float.
 from __future__ import annotations
 
 import difflib
+import re
 from contextvars import ContextVar
 from decimal import Decimal, InvalidOperation
 from typing import Any
@@ -92,6 +93,36 @@ class DaysField(fields.Field):
             raise ValidationError(f'expected a whole number of days (0 or more) or "unlimited", '
                                   f"found {value!r}")
         return value
+
+
+class TextsField(fields.Field):
+    """A merchant's text: one string (in the shop's language), or a mapping of language codes
+    (``en``, ``de``; case ignored) to that text in each; returned as ``((code, text), …)``, a
+    plain string under the code ``""``. At most ``longest`` characters each."""
+
+    def __init__(self, longest: int, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.longest = longest
+
+    def _deserialize(self, value: Any, attr: Any, data: Any,
+                     **kwargs: Any) -> tuple[tuple[str, str], ...]:
+        given = {"": value} if isinstance(value, str) else value
+        if not isinstance(given, dict):
+            raise ValidationError(f"expected text, or a mapping of languages to text (such as "
+                                  f"{{en: ..., de: ...}}), found {value!r}")
+        out: dict[str, str] = {}
+        for code, text in given.items():
+            if code and not (isinstance(code, str) and re.fullmatch(r"[A-Za-z]{2,3}", code)):
+                raise ValidationError(f"expected language codes such as en or de as keys, "
+                                      f"found {code!r}")
+            if not isinstance(text, str):
+                raise ValidationError(f"{code or 'the text'}: expected text, found {text!r}")
+            if len(text) > self.longest:
+                raise ValidationError(f"{code or 'the text'}: at most {self.longest} "
+                                      f"characters, found {len(text)}")
+            if text.strip():
+                out[code.lower()] = text.strip()
+        return tuple(out.items())
 
 
 class ChoiceField(fields.String):

@@ -224,9 +224,20 @@ class ReturnShippingRules:
     return_by_days: int = 30
     grace_days: int = 7
     remind_days_before: int = 5  # the reminder, this many days before return_by (0: none)
-    packing_notes: str = ""
+    # ((language, text), …): the merchant's packing instructions per language; a plain text
+    # in the file is ("", text), written in the shop's language
+    packing_notes: tuple[tuple[str, str], ...] = ()
     carriers: tuple[str, ...] = ()  # allowed carriers (empty: any)
     services: tuple[str, ...] = ()  # allowed services (empty: any)
+
+    def packing_notes_for(self, reader: str, shop: str) -> tuple[str, str]:
+        """The packing notes a reader of ``reader`` gets and the language they are in: theirs,
+        else the shop's, else English, else the first given ("" when there are none)."""
+        given = {code or shop: text for code, text in self.packing_notes}
+        for code in (reader, shop, "en", *given):
+            if code in given:
+                return given[code], code
+        return "", shop
 
 
 @dataclass(frozen=True)

@@ -21,6 +21,7 @@ from policies.fields import (
     AmountField,
     DaysField,
     PercentField,
+    TextsField,
     choice,
 )
 from refunds_plugin.domain.kinds import Reason, ResolutionKind
@@ -237,7 +238,7 @@ class ReturnShippingSchema(Schema):
     return_by_days = fields.Integer(load_default=30, strict=True, validate=POSITIVE)
     grace_days = fields.Integer(load_default=7, strict=True, validate=COUNT)
     remind_days_before = fields.Integer(load_default=5, strict=True, validate=COUNT)
-    packing_notes = fields.String(load_default="", validate=validate.Length(max=2000))
+    packing_notes = TextsField(2000, load_default=tuple)
     carriers = fields.List(fields.String(), load_default=list)
     services = fields.List(fields.String(), load_default=list)
 
@@ -251,7 +252,7 @@ class ReturnShippingSchema(Schema):
             label=d.get("label", "none"), paid_by=paid_by, fee=d["fee"],
             free_for=tuple(d["free_for"]), return_by_days=d["return_by_days"],
             grace_days=d["grace_days"], remind_days_before=d["remind_days_before"],
-            packing_notes=d["packing_notes"].strip(),
+            packing_notes=d["packing_notes"],
             carriers=tuple(d["carriers"]), services=tuple(d["services"]))
 
 

@@ -124,7 +124,8 @@ def _page(template: str, status: int = 200, *, test_mode: bool | None = None,
         csrf=generate_csrf(),
         money=_money, listed=_listed, day=_day, say=_say, postal=postal.lines, dry_run=dry_run,
         withdrawal_enabled=cfg.withdrawal_enabled,
-        packing_notes=_rt().policy.return_shipping.packing_notes, **context,
+        packing_notes=_rt().policy.return_shipping.packing_notes_for(
+            _lang(), cfg.default_locale), **context,
     ), status
 
 
