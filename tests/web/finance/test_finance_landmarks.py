@@ -8,7 +8,7 @@ from __future__ import annotations
 from collections import Counter
 from html.parser import HTMLParser
 
-from tests.fakes.finance_scene import Scene
+from tests.fakes.finance_scene import Scene, csrf
 
 
 class Landmarks(HTMLParser):
@@ -68,3 +68,26 @@ def test_each_scrolling_table_box_is_a_named_keyboard_stop_and_each_nav_is_named
         assert "" not in found.headers, (path, found.headers)
         seen += len(found.boxes)
     assert seen >= 14
+
+
+def test_a_refused_token_marks_the_field_and_points_it_at_the_message(scene: Scene) -> None:
+    """The message took the focus, but the token field said nothing of it: a screen reader
+    back on the field now hears it is wrong and why."""
+    client = scene.shop.app.test_client()
+    plain = client.get("/finance/login").get_data(as_text=True)
+    assert '<input type="password" name="token" autocomplete="off" required size="60">' in plain
+    resp = client.post("/finance/login", data={"token": "rf_nothing_like_it",
+                                               "csrf_token": csrf(client, "/finance/login")})
+    assert resp.status_code == 401
+    assert ('<input type="password" name="token" autocomplete="off" required size="60" '
+            'aria-invalid="true" aria-describedby="login-error">') in resp.get_data(as_text=True)
+
+
+def test_each_reviews_approve_and_decline_buttons_name_their_order(scene: Scene) -> None:
+    """With several reviews waiting, a screen reader's list of buttons read "Approve, Decline,
+    Approve, Decline": each now says which order it decides (the order hidden from sight)."""
+    html = scene.login(scene.admin).get("/finance/reviews").get_data(as_text=True)
+    assert ('<button type="submit" name="action" value="approve">Approve<span '
+            'class="visually-hidden"> order o-2</span></button>') in html
+    assert ('<button type="submit" name="action" value="decline">Decline<span '
+            'class="visually-hidden"> order o-2</span></button>') in html
