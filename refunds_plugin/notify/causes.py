@@ -1,7 +1,6 @@
 """Which state change enqueues which messages, and what their context says.
 
-Called inside the transaction that makes the change, so a message exists exactly when its
-cause does:
+Called in the transaction that makes the change, so a message exists exactly when its cause does:
 
 - a decision recorded (``ledger/decisions.record_decision``): a return's ``request_received``
   and its ``approved``, ``in_review`` or ``declined`` mail; the event ``return.decided``. An
@@ -53,6 +52,7 @@ from refunds_plugin.notify.asked import asked
 from refunds_plugin.notify.kinds import MERCHANT
 from refunds_plugin.notify.outbox import HELD, Known, enqueue, enqueue_all, recorded_causes
 from refunds_plugin.notify.reads import decided_in_test_mode, dry_run_of, order_names
+from refunds_plugin.notify.reads import ended_exchange as _ended
 from refunds_plugin.notify.reads import order_number as _number
 from refunds_plugin.shipping.rows import ReturnRow, get_return
 
@@ -180,19 +180,19 @@ def review_closed(
     conn: Connection, *, decision_id: str, decision: Decision, status: str,
     customer_note: str, entry_hash: str, now: datetime, dry_run: bool = False,
 ) -> None:
-    """A person approved or declined: the customer hears the result (with the note meant for
-    them), the merchant's systems get ``return.reviewed``. ``dry_run``: the order's money
-    would go to the dry run (a decline has no attempt to say so): its mail is in test mode."""
+    """A person approved or declined (a failed exchange approved before: it ends, ``_ended``):
+    the customer hears it (with the note for them), the merchant gets ``return.reviewed``.
+    ``dry_run``: its money would go to the dry run (a decline has no attempt to say so)."""
     row = conn.execute(select(decisions.c.order_id, decisions.c.customer_email)
                        .where(decisions.c.id == decision_id)).one()
     context = {**decision_context(conn, decision_id, decision, row.order_id, customer_note),
                "status": status}
     approved = status == "approved"
     if decision.kind is DecisionKind.RETURN and not (approved and awaits_payment(decision)):
-        enqueue(conn, cause=f"decision:{decision_id}",
-                kind="approved" if approved else "declined",
+        enqueue(conn, cause=f"decision:{decision_id}", kind="approved" if approved else "declined",
                 recipient=row.customer_email, now=now,
-                context=_mail(conn, context) | ({"test_mode": True} if dry_run else {}))
+                context=_mail(conn, context) | ({"test_mode": True} if dry_run else {})
+                | ({} if approved else _ended(conn, decision_id)))
     enqueue(conn, cause=f"review:{decision_id}:{entry_hash[:16]}", kind="return.reviewed",
             recipient=MERCHANT, now=now, context={**context, "customer_email": row.customer_email})
 

@@ -1,15 +1,16 @@
 """What the messages read of the ledger besides the decision: the order's number and its items'
-names, and whether a decision's money goes to the dry run (the shop's test mode)."""
+names, whether a decision's money goes to the dry run (the shop's test mode), and what a
+decline of an approved exchange taken up again ends."""
 
 from __future__ import annotations
 
 import json
 import logging
 
-from sqlalchemy import Connection, select
+from sqlalchemy import Connection, func, select
 
 from refunds_plugin.ledger.facts import OrderSeen
-from refunds_plugin.ledger.tables import decisions, orders, refund_attempts
+from refunds_plugin.ledger.tables import decisions, exchanges, orders, refund_attempts
 
 log = logging.getLogger("refunds.notify")
 
@@ -69,3 +70,20 @@ def decided_in_test_mode(conn: Connection, decision_id: str) -> bool:
         return json.loads(facts).get("can_charge") is False
     except (ValueError, AttributeError):  # a row edited by hand: read as not in test mode
         return False
+
+
+def ended_exchange(conn: Connection, decision_id: str) -> dict[str, int | bool]:
+    """What a person's decline says of an exchange approved before, which failed and went back
+    to them (its new item out of stock, or not to be made): not that the return "could not be
+    accepted" (it was, and money may have moved), but that the exchange ends, with what was
+    already given back for a cheaper item (its decision's succeeded attempts, never the dry
+    run's), which stays the customer's. Empty for any other decision."""
+    status = conn.execute(select(exchanges.c.status)
+                          .where(exchanges.c.decision_id == decision_id)).scalar()
+    if status != "failed":
+        return {}
+    kept = conn.execute(select(func.coalesce(func.sum(refund_attempts.c.amount), 0)).where(
+        refund_attempts.c.decision_id == decision_id,
+        refund_attempts.c.status == "succeeded",
+        refund_attempts.c.provider != "dryrun")).scalar_one()
+    return {"exchange_ended": True, "exchange_kept": int(kept)}
