@@ -5,6 +5,7 @@ cannot be asked: the page then offers refund and credit only)."""
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
 from datetime import datetime
 
 import requests
@@ -24,7 +25,10 @@ Choices = dict[str, tuple[Variant, ...]]
 
 
 def for_order(engine: Engine, policy: policies.Policy,
-              saleor: saleor_events.SaleorEvents | None, facts: OrderFacts) -> Choices:
+              saleor: saleor_events.SaleorEvents | None, facts: OrderFacts,
+              wanted: Mapping[str, int] | None = None) -> Choices:
+    """Each line's exchange choices: the storefront's own, else Saleor's variants, in stock
+    where Saleor has the units ``wanted`` (by SKU; a request's) or at least one."""
     if not policy.exchange.allowed:
         return {}
     known = {ln.id: ln.variants for ln in facts.lines if ln.variants}
@@ -36,7 +40,7 @@ def for_order(engine: Engine, policy: policies.Policy,
         return known
     try:
         client = saleor.client(stored["api_url"])
-        return {**order_variants(client, facts, stored.get("channel")), **known}
+        return {**order_variants(client, facts, stored.get("channel"), wanted), **known}
     except (RefundsError, requests.RequestException) as exc:
         log.warning("could not read Saleor variants for %s: %s", facts.order_id, exc)
         return known
@@ -52,5 +56,10 @@ def for_request(engine: Engine, policy: policies.Policy,
         return {}
     with engine.connect() as conn:
         facts = facts_mod.load_facts(conn, request.order_id, now, policy.abuse_window_days)
-    return for_order(engine, policy, saleor, facts) \
+    wanted: dict[str, int] = {}  # every unit asked of a variant, over all the lines
+    for rl in request.lines:
+        if rl.exchange_for is not None:
+            sku = rl.exchange_for.sku
+            wanted[sku] = wanted.get(sku, 0) + rl.quantity
+    return for_order(engine, policy, saleor, facts, wanted) \
         if facts is not None and facts.source == "saleor" else {}

@@ -4,6 +4,7 @@ returns page's "exchange for another size/colour"."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import replace
 from typing import Any
 
@@ -14,11 +15,14 @@ from refunds_plugin.saleor.order import minor
 
 
 def product_variants(client: SaleorClient, product_id: str, channel: str | None,
-                     currency: str, exclude_sku: str = "") -> tuple[Variant, ...]:
+                     currency: str, exclude_sku: str = "",
+                     wanted: Mapping[str, int] | None = None) -> tuple[Variant, ...]:
     """The product's variants priced in ``currency`` (others are left out: the difference is
     worked out in the order's currency), without the line's own one. A variant a promotion sells
     below its list price keeps that list price too (``Variant.list_amount``): the exchange
-    carries the returned line's discount over onto it."""
+    carries the returned line's discount over onto it. In stock: Saleor has the units asked
+    of it (``wanted``, by SKU: a request's; 1 where none are), else the replacement's
+    ``draftOrderComplete`` would fail for stock after the exchange was approved."""
     data = client.execute(graphql.PRODUCT_VARIANTS, {"id": product_id, "channel": channel})
     product: dict[str, Any] = data.get("product") or {}
     out = []
@@ -33,7 +37,9 @@ def product_variants(client: SaleorClient, product_id: str, channel: str | None,
         price = minor(gross, currency)
         listed = _listed(pricing, currency)
         out.append(Variant(var["sku"], name, price,
-                           None if available is None else int(available) > 0, var.get("id"),
+                           None if available is None
+                           else int(available) >= max(1, (wanted or {}).get(var["sku"], 1)),
+                           var.get("id"),
                            listed if listed is not None and listed > price else None))
     return tuple(out)
 
@@ -44,9 +50,9 @@ def _listed(pricing: dict[str, Any], currency: str) -> int | None:
     return minor(gross, currency) if gross and gross.get("currency") == currency else None
 
 
-def order_variants(client: SaleorClient, facts: OrderFacts,
-                   channel: str | None) -> dict[str, tuple[Variant, ...]]:
-    """Each line's exchange choices, one query per product."""
+def order_variants(client: SaleorClient, facts: OrderFacts, channel: str | None,
+                   wanted: Mapping[str, int] | None = None) -> dict[str, tuple[Variant, ...]]:
+    """Each line's exchange choices, one query per product (``wanted``: units asked, by SKU)."""
     by_product: dict[str, tuple[Variant, ...]] = {}
     out = {}
     for line in facts.lines:
@@ -54,7 +60,7 @@ def order_variants(client: SaleorClient, facts: OrderFacts,
             continue
         if line.product_id not in by_product:
             by_product[line.product_id] = product_variants(
-                client, line.product_id, channel, facts.currency)
+                client, line.product_id, channel, facts.currency, wanted=wanted)
         out[line.id] = tuple(v for v in by_product[line.product_id] if v.sku != line.sku)
     return out
 
