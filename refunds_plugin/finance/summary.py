@@ -27,7 +27,8 @@ What each figure means (the summary page says the same):
   is never "kept": its money is counted once, under refunded.
 - return_labels: the prepaid return labels bought for the period's decisions and what they cost
   (in the carrier's currency): a cost of returns, beside the money returned.
-- exchanges ("sales kept"): approved exchanges that did not fall back to a refund or credit;
+- exchanges ("sales kept"): approved exchanges that did not fall back to a refund or credit,
+  nor failed (one waiting for a person kept no sale yet; counted again once taken up);
   exchange_retained: the revenue they kept, the returned items' value less any cheaper item's
   difference given back; exchange_charged: dearer items' differences paid;
   exchange_original_due: what instant exchanges' originals that never came back left due from
@@ -308,8 +309,9 @@ def _add_decision(out: Summary, dec: Any, attempts: list[Any], now: datetime,
             t.kept += kept
         if swapped is not None and swapped.status != "fallen_back" and body.get("exchange"):
             ex = Exchange.from_dict(body["exchange"])
-            t.exchanges += 1
-            t.exchange_retained += ex.out_amount - ex.back
+            if swapped.status != "failed":  # a person must look first: no sale kept (yet)
+                t.exchanges += 1
+                t.exchange_retained += ex.out_amount - ex.back
             # a difference or an original paid in Stripe's test mode: no real money taken
             if swapped.paid_at is not None and swapped.livemode is False:
                 t.test_mode_exchange_paid += ex.charge

@@ -7,10 +7,12 @@ theirs (only when it did go back)."""
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import timedelta
 from typing import Any
 
 import pytest
 
+from refunds_plugin.finance.summary import summarize
 from refunds_plugin.intake.reviews import decide
 from refunds_plugin.ledger.tables import exchanges, refund_attempts, reviews
 from tests.fakes.smtp_sink import SmtpSink
@@ -88,3 +90,35 @@ def test_a_declined_exchange_whose_difference_never_went_back_does_not_say_it_di
         f"A note from our team: {NOTE}"]
     # the decline canceled the 10.00 that waited for the shirt: none of it moved
     assert [(a.amount, a.status) for a in r.h.rows(refund_attempts)] == [(1000, "canceled")]
+
+
+def test_a_failed_exchange_is_no_sale_kept_in_the_finance_summary(
+    returns_service: Callable[..., Returns], smtp: SmtpSink,
+) -> None:
+    """Its new item sold out, a person to decide: the finance summary does not count it among
+    the sales kept (as the insights call it not known yet), nor its 20.00 as retained; once a
+    person approves it again (it is taken up again), it counts as before."""
+    r = returns_service(POLICY + "  ship_on: approval\n")
+    r.paid(lines=SHIRT, shipping=0)
+    decision = str(r.ask(lines=swap("SHIRT-S", "Shirt S", 2000))["decision_id"])
+    assert r.h.runtime.exchanges is not None
+    r.h.runtime.exchanges.run_once()
+    r.h.drain()
+
+    def kept() -> tuple[int, int, int]:
+        now = r.h.clock()
+        [usd] = summarize(r.h.runtime.engine, now - timedelta(days=1), now + timedelta(days=1),
+                          now).totals.values()
+        return usd.exchanges, usd.exchange_retained, usd.exchange_charged
+
+    assert kept() == (1, 2000, 0)  # Shirt M's 30.00 less the 10.00 going back
+    assert sold_out(r, "sf_so_1", decision, ["SHIRT-S"]).status_code == 200
+    [row] = r.h.rows(exchanges)
+    assert row.status == "failed"
+    assert kept() == (0, 0, 0)
+
+    decide(r.h.runtime.engine, r.h.runtime.service, decision, approve=True, by="Ada",
+           note="found one in the back", now=r.h.clock())
+    [row] = r.h.rows(exchanges)
+    assert row.status != "failed"
+    assert kept() == (1, 2000, 0)
