@@ -175,6 +175,11 @@ def test_the_finance_pages_fit_a_375_px_phone(served: tuple[Scene, str], chromiu
         expect(mail.locator("td[style*='font-size:20px']")).to_have_css(
             "background-color", "rgb(31, 75, 153)")  # the shop's colour, #1f4b99 by default
         fits("5-email-preview")
+        # a long kind in the heading is one word a phone must break, not widen the page for
+        page.goto(f"{base}/finance/outbox/preview?kind=exchange_unavailable"
+                  f"&decision={scene.review_id}")
+        expect(page.locator("h1")).to_have_text("What “exchange_unavailable” would say")
+        fits("5-email-preview-long-kind")
 
         page.goto(f"{base}/finance/outbox/")
         expect(page.locator("h1")).to_have_text("Outbox: emails and events")
