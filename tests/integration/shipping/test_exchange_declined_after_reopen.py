@@ -73,6 +73,21 @@ def test_declining_a_sold_out_exchange_taken_up_again_does_not_say_the_return_wa
            "</p>" in html
     # nothing more moved, and the exchange stays ended
     assert [(a.amount, a.status) for a in r.h.rows(refund_attempts)] == [(1000, "succeeded")]
+
+
+def test_the_status_page_of_a_declined_exchange_says_it_ends_not_that_the_return_was_refused(
+    returns_service: Callable[..., Returns], smtp: SmtpSink,
+) -> None:
+    r, _ = _declined(returns_service, smtp, delivered=True)
+    [row] = r.h.rows(exchanges)
+
+    page = r.status_page(row.decision_id)
+
+    assert NOT_ACCEPTED not in page
+    assert "We could not ship your new item yet; our team will contact you." not in page
+    assert page.count("Our team looked at your exchange again: your new item cannot be sent, "
+                      "so the exchange will not go ahead.") == 1
+    assert "Refund to your original payment: 10.00 USD" in page  # what did go back, as before
     [row] = r.h.rows(exchanges)
     assert row.status == "failed"
 
