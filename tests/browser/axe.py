@@ -1,11 +1,13 @@
 """axe-core, Deque's accessibility rules engine (MPL-2.0), run inside a page as an independent
 check: not vendored. It is found at ``$REFUNDS_AXE_JS``, else ``node_modules/axe-core/axe.min.js``
-in the repository (``npm install --no-save --no-package-lock axe-core@4``); without it the tests
-that use it skip and say how to get it. The pages forbid scripts (CSP ``script-src 'none'``),
+in the repository (``npm install --no-save --no-package-lock axe-core@4``), else the copy the
+test extra's ``axe-playwright-python`` ships; without any the tests that use it skip and say how
+to get it. The pages forbid scripts (CSP ``script-src 'none'``),
 so a page checked with it is opened in a context made with ``bypass_csp=True``."""
 
 from __future__ import annotations
 
+import importlib.resources
 import os
 from pathlib import Path
 from typing import Any
@@ -13,8 +15,9 @@ from typing import Any
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
-HOW = ("axe-core is not installed: run `npm install --no-save --no-package-lock axe-core@4` in "
-       f"{ROOT} or set REFUNDS_AXE_JS to an axe.min.js")
+HOW = ("axe-core is not installed: `pip install -e '.[test]'` (axe-playwright-python ships it), "
+       f"`npm install --no-save --no-package-lock axe-core@4` in {ROOT}, or set REFUNDS_AXE_JS "
+       "to an axe.min.js")
 BLOCKING = ("serious", "critical")
 
 
@@ -22,6 +25,13 @@ def axe_js() -> Path:
     """The axe.min.js to inject; skips the test when there is none."""
     named = os.environ.get("REFUNDS_AXE_JS")
     found = Path(named) if named else ROOT / "node_modules" / "axe-core" / "axe.min.js"
+    if not named and not found.is_file():
+        try:
+            shipped = importlib.resources.files("axe_playwright_python") / "axe.min.js"
+        except ModuleNotFoundError:
+            shipped = None
+        if shipped is not None and shipped.is_file():
+            found = Path(str(shipped))
     if not found.is_file():
         pytest.skip(HOW if not named else f"REFUNDS_AXE_JS={named} is not a file")
     return found
