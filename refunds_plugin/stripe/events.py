@@ -19,13 +19,10 @@ from sqlalchemy import Connection, select
 import policies
 from refunds_plugin.domain.facts import Customer
 from refunds_plugin.domain.kinds import AttemptStatus
-from refunds_plugin.exchanges import dues, fallback
-from refunds_plugin.exchanges.shipping import announce
-from refunds_plugin.ledger import exchanges
+from refunds_plugin.exchanges import fallback
 from refunds_plugin.ledger.attempt_reads import find_by_provider_reference
 from refunds_plugin.ledger.attempts import get_attempt, settle_from_provider, transition
 from refunds_plugin.ledger.db import lock_key, lock_order
-from refunds_plugin.ledger.exchanges import ExchangeRow
 from refunds_plugin.ledger.orders import payment_row, record_payment
 from refunds_plugin.ledger.provider_refunds import upsert_provider_refund
 from refunds_plugin.ledger.tables import payments
@@ -33,6 +30,7 @@ from refunds_plugin.money import normalize_currency
 from refunds_plugin.routing import Route
 from refunds_plugin.stripe import disputes
 from refunds_plugin.stripe import refunded_total as stripe_refunded
+from refunds_plugin.stripe.checkout import exchange_note, exchange_of, on_checkout_completed
 from refunds_plugin.trouble import follow_ups
 from refunds_plugin.trouble.corrections import Woken, adopt_payment, correct, woken
 from refunds_plugin.trouble.follow_ups import clear_follow_ups
@@ -251,56 +249,6 @@ def on_payment_failed(conn: Connection, obj: dict[str, Any], now: datetime) -> s
     return "payment failed"
 
 
-# --- an exchange's price difference (a Checkout Session the exchange opened) -------------------
-
-
-def _exchange_of(conn: Connection, obj: dict[str, Any]) -> ExchangeRow | None:
-    """The exchange a Checkout Session pays for: by the session id we recorded, else by the
-    decision id in its metadata (a completion that overtook our own recording of the id)."""
-    if dues.is_due_session(obj):  # the original's value, not the difference (``dues``)
-        return None
-    row = exchanges.by_checkout_session(conn, str(obj.get("id")))
-    decision_id = (obj.get("metadata") or {}).get("decision_id")
-    if row is None and decision_id:
-        row = exchanges.get_exchange(conn, str(decision_id))
-    return row
-
-
-def _exchange_note(conn: Connection, obj: dict[str, Any], what: str) -> str:
-    due = dues.by_session(conn, obj)
-    if due is not None:
-        return f"exchange {due.decision_id}: original due checkout session {what}"
-    row = _exchange_of(conn, obj)
-    if row is None:
-        return f"checkout session {obj.get('id')} {what}: not one of our exchanges"
-    return f"exchange {row.decision_id}: checkout session {what}"
-
-
-def on_checkout_completed(conn: Connection, obj: dict[str, Any], now: datetime,
-                          livemode: bool | None = None) -> str:
-    """The difference is paid: the exchange goes on, once however often Stripe says so. Or
-    an instant exchange's original value is paid (``dues.settle``), once likewise. Either in
-    the mode Stripe made the session in (``livemode``: False is its test mode)."""
-    due = dues.by_session(conn, obj)
-    if due is not None:
-        if obj.get("payment_status") != "paid":
-            return f"exchange {due.decision_id}: original due checkout complete but not paid yet"
-        currency = normalize_currency(str(obj.get("currency") or due.currency))
-        return dues.settle(conn, due, obj, currency, now, livemode)
-    row = _exchange_of(conn, obj)
-    if row is None:
-        return f"checkout session {obj.get('id')} completed: not one of our exchanges"
-    if obj.get("payment_status") not in ("paid", "no_payment_required"):
-        return f"exchange {row.decision_id}: checkout complete but not paid yet"
-    currency = normalize_currency(str(obj.get("currency") or row.currency))
-    note = exchanges.settle_payment(conn, row, int(obj.get("amount_total") or 0), currency, now,
-                                    livemode)
-    paid = exchanges.get_exchange(conn, row.decision_id)
-    if paid is not None and paid.status == "ready" and row.status == "awaiting_payment":
-        announce(conn, paid, "exchange.ready_to_ship", now)  # ship_on was reached before
-    return note
-
-
 HANDLERS: dict[str, Handler] = {  # charge.refunded and disputes: by ``apply``, with its time
     "payment_intent.succeeded": on_payment_intent_succeeded,
     "charge.succeeded": on_charge_succeeded,
@@ -310,7 +258,7 @@ HANDLERS: dict[str, Handler] = {  # charge.refunded and disputes: by ``apply``, 
     "charge.refund.updated": on_refund,  # before API version 2024-10-28, refund.updated's place
     "payment_intent.payment_failed": on_payment_failed,
     "checkout.session.completed": on_checkout_completed,
-    "checkout.session.expired": lambda conn, obj, now: _exchange_note(conn, obj, "expired"),
+    "checkout.session.expired": lambda conn, obj, now: exchange_note(conn, obj, "expired"),
 }
 
 # the handlers that record the mode (``livemode``), called by ``apply`` with it
@@ -381,7 +329,7 @@ def after_event(
             return Woken()
         return woken(correct(conn, policy, route, order_id, now, f"stripe:{type_}"))
     if type_ == "checkout.session.expired":
-        row = _exchange_of(conn, obj)
+        row = exchange_of(conn, obj)
         if row is None or row.status != "awaiting_payment":
             return Woken()
         note, attempt_ids = fallback.fall_back(conn, policy, route, row, now)
