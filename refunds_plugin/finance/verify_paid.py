@@ -6,7 +6,8 @@ recorded and whenever those figures change. Rows recorded before that change hav
 are not problems (an old ledger still verifies) but are counted, so ``verify`` can say how many
 rows it checked and how many it could not. A journalled row that is gone is ``row_missing``; one
 whose figures differ from its newest entry is ``row_edited``. The refunded total the provider
-last reported is held up to its ``payment_refunded`` entries here too.
+last reported is held up to its ``payment_refunded`` entries here too, and which of our
+refunds it counts (``refund_attempts.counted_by_provider``) up to the ``stripe_counts`` entries.
 """
 
 from __future__ import annotations
@@ -19,7 +20,8 @@ from typing import Any
 from sqlalchemy import Connection, select
 
 from refunds_plugin.ledger.money_entries import ORDER, ORDER_FIELDS, PAYMENT, PAYMENT_FIELDS
-from refunds_plugin.ledger.tables import ledger_entries, orders, payments
+from refunds_plugin.ledger.provider_refunds import COUNTED
+from refunds_plugin.ledger.tables import ledger_entries, orders, payments, refund_attempts
 
 Said = dict[str, tuple[int, dict[str, Any]]]
 Found = tuple[str, str, str]  # where, problem, detail (``verify.Problem``'s fields)
@@ -48,6 +50,7 @@ def remember(known: dict[str, Said], seq: int, entry_type: str, subject: str,
 def check(conn: Connection, known: dict[str, Said], counted: Counted, batch: int
           ) -> Iterator[Found]:
     yield from _refunded_totals(conn)
+    yield from _counted_marks(conn)
     yield from _held(conn, _PAYMENTS, known[PAYMENT], counted, batch)
     yield from _held(conn, _ORDERS, known[ORDER], counted, batch)
 
@@ -148,3 +151,20 @@ def _refunded_totals(conn: Connection) -> Iterator[Found]:
         elif int(stored[key]) != total:
             yield where, "row_edited", (f"refunded_reported is {stored[key]} but the "
                                         f"journal last settled it at {total}")
+
+
+def _counted_marks(conn: Connection) -> Iterator[Found]:
+    """Each attempt marked as counted in the provider's reported total with no entry saying so
+    (a mark makes a pending refund count once, not twice), and each entry's attempt unmarked."""
+    le, ra = ledger_entries.c, refund_attempts.c
+    said: dict[str, int] = {}
+    for seq, body in conn.execute(select(le.seq, le.body).where(le.entry_type == COUNTED)):
+        for attempt_id in json.loads(body).get("attempts") or ():
+            said.setdefault(str(attempt_id), int(seq))
+    marked = set(conn.execute(select(ra.id).where(ra.counted_by_provider.is_(True))).scalars())
+    for attempt_id in sorted(marked - said.keys()):
+        yield (f"refund_attempts row {attempt_id}", "row_edited",
+               "counted_by_provider is True but no stripe_counts entry says so")
+    for attempt_id in sorted(said.keys() - marked):
+        yield (f"refund_attempts row {attempt_id}", "row_edited",
+               f"counted_by_provider is not True but entry {said[attempt_id]} says it is")

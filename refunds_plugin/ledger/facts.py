@@ -3,6 +3,8 @@
 Refundable money is computed conservatively: what the provider reported refunded and what our
 own live attempts hold (also those whose outcome is unknown) are both counted, so two requests
 racing can never exceed what was captured (the caller holds the ledger lock while it decides).
+Only an open refund of ours that the provider's report is known to count (Stripe sent the
+report because of it, or listed it: ``counted_by_provider``) is counted once, as pending.
 """
 
 from __future__ import annotations
@@ -80,6 +82,10 @@ _PAYMENTS = (
         _refunds_of_payment(_RA.status == AttemptStatus.SUCCEEDED).label("done"),
         # "unknown": the provider may have paid (it gave no answer), so it stays reserved
         _refunds_of_payment(_RA.status.in_(_fixed(RESERVED))).label("open"),
+        # of those, what the provider's reported total already counts (a pending Stripe refund
+        # is in ``amount_refunded``): pending, so not also refunded
+        _refunds_of_payment(_RA.status.in_(_fixed(RESERVED)),
+                            _RA.counted_by_provider.is_(True)).label("counted"),
         select(func.coalesce(func.sum(_PR.amount), 0))  # refunds made outside this service
         .where(
             _PR.order_id == _OID,
@@ -154,7 +160,10 @@ def _payments_of(rows: Sequence[Any]) -> tuple[tuple[PaymentFacts, ...], dict[st
     currencies: dict[str, str] = {}
     for row in rows:
         captured = int(row.captured)
-        refunded = max(int(row.refunded_reported), int(row.done) + int(row.external))
+        # what the provider reports, less our open refunds it counts (pending below), or
+        # what we know was refunded, whichever is more
+        refunded = max(int(row.refunded_reported) - int(row.counted),
+                       int(row.done) + int(row.external))
         currencies[row.reference] = row.currency
         result.append(
             PaymentFacts(

@@ -1,15 +1,19 @@
 """Refunds as the provider reports them (``provider_refunds``): one row per provider refund id,
-its latest status and amount, and the attempt it belongs to (Stripe and Saleor events)."""
+its latest status and amount, and the attempt it belongs to (Stripe and Saleor events); and
+which of our refunds the provider's reported refunded total counts (``mark_counted``)."""
 
 from __future__ import annotations
 
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, and_, case, func
+from sqlalchemy import ColumnElement, Connection, and_, case, func, or_, select, true, update
 
 from refunds_plugin.ledger.db import dialect_insert
-from refunds_plugin.ledger.tables import provider_refunds
+from refunds_plugin.ledger.journal import append_entry
+from refunds_plugin.ledger.tables import provider_refunds, refund_attempts
+
+COUNTED = "stripe_counts"  # journal entry type: our refunds a reported refunded total counts
 
 # Stripe's refund moves pending (or requires_action) -> succeeded -> failed, or ends failed or
 # canceled; never back. Its events come in any order, so a word from an earlier state (a late
@@ -66,3 +70,31 @@ def upsert_provider_refund(
             },
         )
     )
+
+
+def mark_counted(
+    conn: Connection, provider: str, reference: str, *, key: str | None,
+    refund_ids: tuple[str, ...], attempt_ids: tuple[str, ...], event_id: str, now: datetime,
+) -> tuple[str, ...]:
+    """Mark our refunds on the payment that a report of its refunded total counts: the one
+    whose request caused it (``key``: the request's idempotency key) and those it lists (by
+    the provider's refund id or the attempt id in their metadata). A refund once counted stays
+    counted by every later report until it fails, when it is no longer open: so the mark is
+    never taken back. Returns the attempts newly marked, journalled as ``COUNTED``."""
+    ra, pr = refund_attempts.c, provider_refunds.c
+    named: list[ColumnElement[bool]] = [
+        ra.id.in_(attempt_ids), ra.provider_reference.in_(refund_ids),
+        ra.id.in_(select(pr.attempt_id).where(pr.provider == provider,
+                                              pr.refund_id.in_(refund_ids)))]
+    if key:
+        named.append(ra.idempotency_key == key)
+    found = tuple(sorted(conn.execute(select(ra.id).where(
+        ra.provider == provider, ra.kind == "refund", ra.payment_reference == reference,
+        ra.counted_by_provider.is_not(true()),
+        or_(*named))).scalars()))
+    if not found:
+        return ()
+    conn.execute(update(refund_attempts).where(ra.id.in_(found)).values(counted_by_provider=True))
+    append_entry(conn, COUNTED, f"{provider}:{reference}",
+                 {"attempts": list(found), "event_id": event_id}, now)
+    return found

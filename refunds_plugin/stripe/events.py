@@ -152,14 +152,15 @@ def _named_before(reference: str, name: str) -> str:
 
 def on_charge_refunded(
     conn: Connection, obj: dict[str, Any], now: datetime, *, event_id: str, created: int,
-    api_version: str | None = None,
+    api_version: str | None = None, request_key: str | None = None,
 ) -> str:
     """Stripe's ``amount_refunded`` as of this event (without a partial capture's released
     rest, which ``api_version`` says it counts); it can go down, and only the newest event
-    counts (``refunded_total``)."""
+    counts (``refunded_total``). ``request_key``: our refund request's, when one made Stripe
+    send it (that refund, even pending, is counted in ``amount_refunded``)."""
     reference = payment_reference(conn, "charge.refunded", obj) or _payment_intent(obj) or obj["id"]
     return stripe_refunded.report(conn, reference, obj, event_id=event_id, created=created,
-                                  now=now, api_version=api_version)
+                                  now=now, api_version=api_version, request_key=request_key)
 
 
 def on_refund(conn: Connection, obj: dict[str, Any], now: datetime,
@@ -275,7 +276,8 @@ def apply(
     if type_ == "charge.refunded":  # the handlers that need the event's own time
         created = stripe_refunded.event_created(payload, now)
         return on_charge_refunded(conn, obj, now, event_id=event_id, created=created,
-                                  api_version=stripe_refunded.event_api_version(payload))
+                                  api_version=stripe_refunded.event_api_version(payload),
+                                  request_key=stripe_refunded.event_request_key(payload))
     if type_ in disputes.EVENTS:
         return disputes.apply(conn, payment_reference(conn, type_, obj), obj, event_id=event_id,
                               created=stripe_refunded.event_created(payload, now), now=now)

@@ -7,6 +7,11 @@ newest snapshot counts. From it we subtract the refunds it counted that failed a
 taken; their creation and failure times come from the refund events in the inbox (read only
 for payments that have a failed refund). ``payments.refunded_reported`` holds the result.
 
+``amount_refunded`` counts pending refunds too. Our own refunds a report counts are marked
+(``ledger.provider_refunds.mark_counted``), so the facts count them once, as pending: the
+one whose request made Stripe send the event (its ``request.idempotency_key``), and those
+the charge's ``refunds`` list names where the API version includes it.
+
 On API versions before 2025-03-31 a partial capture releases the uncaptured rest as a Refund and
 counts it in ``amount_refunded``: no money the customer paid, so it is left out (``released``).
 """
@@ -24,6 +29,7 @@ from refunds_plugin.domain.kinds import AttemptStatus
 from refunds_plugin.ledger.db import aware
 from refunds_plugin.ledger.journal import append_entry, latest_body
 from refunds_plugin.ledger.orders import lock_payment, set_refunded
+from refunds_plugin.ledger.provider_refunds import mark_counted
 from refunds_plugin.ledger.tables import events, provider_refunds
 
 SNAPSHOT = "stripe_refunded"  # journal entry type: a charge's amount_refunded as of an event
@@ -67,6 +73,14 @@ def event_api_version(payload: str) -> str | None:
     return version if isinstance(version, str) and version else None
 
 
+def event_request_key(payload: str) -> str | None:
+    """The idempotency key of the API request that made Stripe send the event (its
+    ``request.idempotency_key``): ours when our refund request did; None for any other cause."""
+    request = json.loads(payload).get("request")
+    key = request.get("idempotency_key") if isinstance(request, dict) else None
+    return key if isinstance(key, str) and key else None
+
+
 def released(charge: dict[str, Any], api_version: str | None) -> int:
     """What of the charge's ``amount_refunded`` is a partial capture's uncaptured rest, which
     Stripe counted as refunded before API version 2025-03-31: the authorised ``amount`` less
@@ -102,9 +116,11 @@ def report(
     created: int,
     now: datetime,
     api_version: str | None = None,
+    request_key: str | None = None,
 ) -> str:
     """Apply a ``charge.refunded``: journal it if it is the newest word, then settle. What it
-    counts is ``amount_refunded`` less a partial capture's ``released`` rest."""
+    counts is ``amount_refunded`` less a partial capture's ``released`` rest. ``request_key``:
+    the idempotency key of the request that made Stripe send it (``event_request_key``)."""
     # "is this the newest word?" and the append must not interleave
     lock_payment(conn, "stripe", reference)
     rest = released(charge, api_version)
@@ -113,7 +129,12 @@ def report(
     if known is not None and (
         created < known.as_of or (created == known.as_of and amount <= known.amount_refunded)
     ):
-        # an older event, or one from the same second saying no more: the newer word stands
+        # an older event, or one from the same second saying no more: the newer word stands.
+        # What an older one counted, the newer counts too (``mark_counted``); of one from the
+        # same second that is not sure
+        if created < known.as_of and _mark(conn, reference, charge, request_key, event_id, now):
+            settle(conn, reference, now)
+            return "refunded total already known from a newer event; our refunds it counts marked"
         return "refunded total already known from a newer event"
     body = {
         "provider": "stripe",
@@ -125,7 +146,24 @@ def report(
         **({"released": rest} if rest else {}),
     }
     append_entry(conn, SNAPSHOT, subject(reference), body, now)
+    _mark(conn, reference, charge, request_key, event_id, now)
     return "refunded total changed" if settle(conn, reference, now) else "refunded total unchanged"
+
+
+def _mark(conn: Connection, reference: str, charge: dict[str, Any], request_key: str | None,
+          event_id: str, now: datetime) -> bool:
+    """Mark our refunds this charge's ``amount_refunded`` counts (a pending one included): the
+    one whose request made Stripe send the event, and those the charge's ``refunds`` list
+    names (API versions before 2022-11-15 include it). True when any was newly marked."""
+    listed = (charge.get("refunds") or {}).get("data") if isinstance(
+        charge.get("refunds"), dict) else None
+    listed = [r for r in listed or () if isinstance(r, dict)
+              and r.get("status") not in GIVEN_BACK]
+    refund_ids = tuple(str(r["id"]) for r in listed if r.get("id"))
+    attempt_ids = tuple(str((r.get("metadata") or {})["attempt_id"]) for r in listed
+                        if (r.get("metadata") or {}).get("attempt_id"))
+    return bool(mark_counted(conn, "stripe", reference, key=request_key, refund_ids=refund_ids,
+                             attempt_ids=attempt_ids, event_id=event_id, now=now))
 
 
 def settle(conn: Connection, reference: str, now: datetime) -> bool:

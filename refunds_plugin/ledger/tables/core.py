@@ -159,6 +159,10 @@ refund_attempts = Table(
     # where no real money moves; NULL is not known (written before revision 0025, or a provider
     # without modes: the dry run, Saleor)
     Column("livemode", Boolean, nullable=True),
+    # True: the provider's reported refunded total (Stripe's ``amount_refunded``) counts this
+    # refund, so while it is open it is pending and not also refunded (``ledger.facts``); NULL:
+    # not known to (revision 0034)
+    Column("counted_by_provider", Boolean, nullable=True),
     UniqueConstraint("idempotency_key", name="uq_refund_attempts_idempotency_key"),
     UniqueConstraint("decision_id", "seq", name="uq_refund_attempts_decision_seq"),
     Index("ix_refund_attempts_claim", "status", "next_try_at"),
