@@ -123,6 +123,7 @@ class CheckoutSessionSchema(Loose):
 OBJECT_SCHEMAS: dict[str, type[Schema]] = {
     "payment_intent.succeeded": PaymentIntentSchema,
     "charge.succeeded": ChargeSchema,
+    "charge.captured": ChargeSchema,  # one authorised first, captured later
     "charge.refunded": ChargeSchema,
     "refund.created": RefundSchema,
     "refund.updated": RefundSchema,

@@ -38,7 +38,9 @@ from refunds_plugin.trouble.follow_ups import clear_follow_ups
 log = logging.getLogger("refunds.stripe")
 Handler = Callable[[Connection, dict[str, Any], datetime], str]
 
-SUCCEEDED = ("payment_intent.succeeded", "charge.succeeded")
+# a charge captured later (``capture: false``) says so in ``charge.captured`` only: with no
+# PaymentIntent (the Charges API) nothing else records it
+SUCCEEDED = ("payment_intent.succeeded", "charge.succeeded", "charge.captured")
 FAILED = "payment_intent.payment_failed"
 
 
@@ -78,7 +80,7 @@ def _names(type_: str, obj: dict[str, Any]) -> tuple[str | None, str | None]:
     """(PaymentIntent, charge): the two names Stripe gives the money an event is about."""
     if type_.startswith("payment_intent."):
         return str(obj["id"]), _latest_charge(obj)
-    if type_ in ("charge.succeeded", "charge.refunded"):
+    if type_ in ("charge.succeeded", "charge.captured", "charge.refunded"):
         return _payment_intent(obj), str(obj["id"])
     charge = obj.get("charge")
     if isinstance(charge, dict):
@@ -121,7 +123,8 @@ def on_payment_intent_succeeded(conn: Connection, obj: dict[str, Any], now: date
 
 def on_charge_succeeded(conn: Connection, obj: dict[str, Any], now: datetime,
                         livemode: bool | None = None) -> str:
-    """Record the charge's payment, in the mode Stripe captured it (``livemode``)."""
+    """Record the charge's payment, in the mode Stripe captured it (``livemode``): on
+    ``charge.succeeded``, or on ``charge.captured`` for one captured later."""
     if not obj.get("captured", True):
         return "authorisation only: nothing captured yet"
     reference = record_payment(
@@ -253,6 +256,7 @@ def on_payment_failed(conn: Connection, obj: dict[str, Any], now: datetime) -> s
 HANDLERS: dict[str, Handler] = {  # charge.refunded and disputes: by ``apply``, with its time
     "payment_intent.succeeded": on_payment_intent_succeeded,
     "charge.succeeded": on_charge_succeeded,
+    "charge.captured": on_charge_succeeded,
     "refund.created": on_refund,
     "refund.updated": on_refund,
     "refund.failed": on_refund,
@@ -315,7 +319,7 @@ def after_event(
 ) -> Woken:
     """After ``apply``, in its transaction: detectors on success, follow-up on failure."""
     if type_ in SUCCEEDED:
-        if type_ == "charge.succeeded" and not obj.get("captured", True):
+        if type_ != "payment_intent.succeeded" and not obj.get("captured", True):
             return Woken()
         ref = payment_reference(conn, type_, obj)  # the row apply just wrote, by either name
         if ref is None:
