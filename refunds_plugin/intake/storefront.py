@@ -27,6 +27,7 @@ from refunds_plugin.ledger.orders import (
     record_payment,
     upsert_order,
 )
+from refunds_plugin.stripe import disputes
 from refunds_plugin.stripe import refunded_total as stripe_refunded
 from refunds_plugin.trouble import paid, payment_owners
 
@@ -100,11 +101,17 @@ def apply_order_paid(
                 reference=reference, currency=order.currency, amount=payment.amount,
                 customer_email=order.customer.email, now=now)
         else:
-            # a charge.refunded may have come first: settled if Stripe's word is in the journal
-            snapshot = (stripe_refunded.SNAPSHOT, stripe_refunded.subject(reference)) \
-                if payment.provider == "stripe" else None
-            if paid.after_payment(conn, order.order_id, now, snapshot):
+            # a charge.refunded or a dispute may have come first: settled if Stripe's word is
+            # in the journal (a dispute's under either name of the payment: ``disputes``)
+            stripe = payment.provider == "stripe"
+            refunded, disputed = paid.after_payment(
+                conn, order.order_id, now,
+                stripe_refunded.subject(reference) if stripe else None,
+                (stripe_refunded.SNAPSHOT, disputes.ENTRY))
+            if refunded:
                 stripe_refunded.settle(conn, reference, now)
+            if disputed:
+                disputes.settle(conn, reference, (payment.reference,), now)
     if found is None:
         return note, {}
     paid_after = order_updates.known_payments(conn, order.order_id)

@@ -19,9 +19,10 @@ the ``closed`` (won) does not dispute the payment again. In the same second, an 
 word stands against an open one's.
 
 A dispute of a payment we have not seen yet (its ``payment_intent.succeeded`` delivered later)
-is journalled the same way under the dispute's name for the payment (its PaymentIntent, else
-its charge); when Stripe's event for the payment records it, ``settle`` applies the newest word
-found under any of its names.
+is journalled the same way under each of the dispute's names for the payment (its
+PaymentIntent and its charge); when Stripe's event for the payment records it, or a
+storefront's ``order.paid`` naming it by either, ``settle`` applies the newest word found under
+any of its names.
 """
 
 from __future__ import annotations
@@ -97,10 +98,12 @@ def apply(conn: Connection, reference: str | None, obj: dict[str, Any], *, creat
         lock_names(conn, (pi, charge))
         reference = payment_row(conn, "stripe", pi or charge, charge)  # recorded meanwhile?
         if reference is None:
-            kept = pi or charge
-            if kept is None:
+            kept = [n for n in dict.fromkeys((pi, charge)) if n]
+            if not kept:
                 return "dispute for a payment we have not seen, naming none: not kept"
-            if _journal(conn, kept, word, obj, amount, event_id, now) is not None:
+            # under each name, for a storefront's order.paid naming the payment by either
+            newer = [_journal(conn, n, word, obj, amount, event_id, now) for n in kept]
+            if newer[0] is not None:
                 return "dispute for a payment we have not seen, as of an older event: not kept"
             return (f"dispute {word.status} for a payment we have not seen: kept, and applied "
                     "when Stripe's event for the payment arrives")

@@ -7,6 +7,8 @@ from __future__ import annotations
 import json
 from typing import Any
 
+import pytest
+
 from refunds_plugin.finance.verify import verify_ledger
 from refunds_plugin.ledger.tables import decisions, ledger_entries, payments, refund_attempts
 from tests.fakes import Harness, order_paid, return_requested, stripe_event
@@ -163,4 +165,41 @@ def test_a_dispute_won_before_its_payment_arrived_leaves_the_payment_ordinary(
     # a later word goes on from the one kept: an older one changes nothing
     assert _dispute(harness, "evt_0", "updated", "needs_response", T0 + 25) == (
         "dispute needs_response as of an older event: the newer word (won) stands")
+    assert _status(harness) == "succeeded"
+
+
+@pytest.mark.parametrize("named", ["pi_123", "ch_123"])
+def test_a_dispute_delivered_before_the_storefronts_order_paid_is_applied_by_it(
+    harness: Harness, fake_stripe: FakeStripe, named: str,
+) -> None:
+    """No Stripe payment event yet (delayed, or not subscribed): the storefront's order.paid
+    naming the payment by either of its names applies the dispute Stripe reported first."""
+    fake_stripe.add_payment_intent(5500, "usd", "pi_123")
+    _dispute(harness, "evt_1", "created", "needs_response", T0 + 10)
+
+    assert harness.post_storefront(order_paid(reference=named)).status_code in (200, 201)
+
+    [pay] = harness.rows(payments)
+    assert (pay.reference, pay.status) == (named, "disputed")
+    answer = harness.post_storefront(return_requested()).json
+    harness.drain()
+    assert answer is not None
+    assert (answer["outcome"], answer["reason_code"], answer["amount"]) == (
+        "review", "payment_disputed", 0)
+    assert harness.rows(refund_attempts) == []
+    assert fake_stripe.calls_to("POST", "/v1/refunds") == []
+    # Stripe's payment event afterwards changes nothing more
+    _intent_succeeded(harness, fake_stripe)
+    assert _status(harness) == "disputed"
+    assert verify_ledger(harness.runtime.engine) == []
+
+
+def test_a_dispute_won_before_the_storefronts_order_paid_leaves_the_payment_ordinary(
+    harness: Harness, fake_stripe: FakeStripe,
+) -> None:
+    _dispute(harness, "evt_1", "created", "needs_response", T0 + 10)
+    _dispute(harness, "evt_3", "closed", "won", T0 + 30)
+
+    assert harness.post_storefront(order_paid()).status_code in (200, 201)
+
     assert _status(harness) == "succeeded"
