@@ -22,11 +22,16 @@ if TYPE_CHECKING:
 
 
 def config(**overrides: Any) -> Config:
-    """The settings, with the overrides that are not None; a bad setting is a usage error."""
+    """The settings, with the overrides that are not None. A bad setting is one line naming
+    it, exit 2 as before (1 means "differences found" to ``reconcile``, "altered" to ``ledger
+    verify``), without the "Usage:" header and "Try --help" of a usage error, which pointed at
+    a command line the operator typed correctly."""
     try:
         return load_config(overrides={k: v for k, v in overrides.items() if v is not None})
     except ConfigError as exc:
-        raise click.UsageError(str(exc)) from None
+        stop = click.ClickException(str(exc))
+        stop.exit_code = 2
+        raise stop from None
 
 
 def checked(config: Config, refusal: str = "refusing to start: the policy is invalid") -> None:
