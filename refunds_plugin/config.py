@@ -165,7 +165,7 @@ _ENV: dict[str, tuple[str, Any]] = {
     "REFUNDS_SALEOR_FINAL_SALE_KEY": ("saleor_final_sale_key", str),
     "REFUNDS_SHOP_NAME": ("shop_name", str),
     "REFUNDS_SHOP_LOGO_URL": ("shop_logo_url", read_as.https_image),
-    "REFUNDS_SHOP_PRIMARY_COLOR": ("shop_primary_color", str),
+    "REFUNDS_SHOP_PRIMARY_COLOR": ("shop_primary_color", read_as.colour),
     "REFUNDS_RATELIMIT_STORAGE_URI": ("ratelimit_storage_uri", str),
     "REFUNDS_RETURNS_LOOKUP_LIMIT_IP": ("returns_lookup_limit_ip", read_as.rate),
     "REFUNDS_RETURNS_LOOKUP_LIMIT_ORDER": ("returns_lookup_limit_order", read_as.rate),
@@ -382,7 +382,8 @@ def load_config(
     for var in ("REFUNDS_RETURNS_LOOKUP_LIMIT_IP", "REFUNDS_RETURNS_LOOKUP_LIMIT_ORDER",
                 "REFUNDS_FINANCE_LOGIN_LIMIT_IP", "REFUNDS_FINANCE_LOGIN_LIMIT_TOKEN",
                 "REFUNDS_APP_URL", "REFUNDS_SHOP_LOGO_URL", "REFUNDS_STRIPE_API_BASE",
-                "REFUNDS_EASYPOST_API_BASE", "REFUNDS_SALEOR_DASHBOARD_URLS"):
+                "REFUNDS_EASYPOST_API_BASE", "REFUNDS_SALEOR_DASHBOARD_URLS",
+                "REFUNDS_SHOP_PRIMARY_COLOR"):
         value = getattr(config, _ENV[var][0])
         value = ",".join(value) if isinstance(value, tuple) else value
         try:

@@ -1,10 +1,11 @@
 """Settings as the environment writes them, read into values (each a ``ValueError`` naming what
 was expected, which ``load_config`` says with the variable's name): a language, a list, a rate,
-a flag, a web address, an https image, an API base; and Stripe's keys, each where it
+a flag, a web address, an https image, an API base, a colour; and Stripe's keys, each where it
 belongs."""
 
 from __future__ import annotations
 
+import re
 from urllib.parse import urlsplit
 
 import limits
@@ -85,6 +86,18 @@ def dashboards(raw: str) -> tuple[str, ...]:
     return tuple(_address(part, ("http", "https"), "expected comma-separated http(s) addresses "
                           "of your Saleor Dashboard, such as https://dashboard.example.com/")
                  for part in split(raw))
+
+
+_HEX = re.compile(r"#(?:[0-9a-fA-F]{3}|[0-9a-fA-F]{6})")
+
+
+def colour(raw: str) -> str:
+    """The shop's colour (``REFUNDS_SHOP_PRIMARY_COLOR``), as the pages' CSS and the emails
+    take it; anything else showed the default blue instead, with nothing said (empty: unset)."""
+    value = raw.strip()
+    if value and not _HEX.fullmatch(value):
+        raise ValueError("expected a colour written #rgb or #rrggbb, such as #1f4b99")
+    return value
 
 
 def stripe_keys(api_key: str, webhook_secrets: tuple[str, ...]) -> None:

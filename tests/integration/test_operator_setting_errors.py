@@ -35,3 +35,46 @@ def test_a_setting_that_is_not_valid_is_one_line_without_usage_text(
         2, f"Error: REFUNDS_CONFIG_FILE='{tmp_path}/nowhere.toml' cannot be read: No such file "
            "or directory\n")
     assert not Path(sqlite_url.removeprefix("sqlite:///")).exists()
+
+
+COLOUR = "expected a colour written #rgb or #rrggbb, such as #1f4b99"
+
+
+@pytest.mark.parametrize("value", ["red", "1f4b99", "#12345", "#gg0000", "rgb(0,0,0)"])
+def test_a_primary_colour_that_is_no_colour_stops_serve_instead_of_falling_back_silently(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, value: str
+) -> None:
+    # the returns pages and emails showed the default blue, and nothing said why
+    from gunicorn.app.base import BaseApplication
+
+    from tests.integration.starting import start_serve
+
+    served: list[object] = []
+    monkeypatch.setattr(BaseApplication, "run", lambda app: served.append(app))
+
+    code, output = start_serve(tmp_path, REFUNDS_SHOP_PRIMARY_COLOR=value)
+
+    assert (code, output) == (2, f"Error: REFUNDS_SHOP_PRIMARY_COLOR={value!r} is not valid: "
+                                 f"{COLOUR}\n")
+    assert served == []
+    assert not (tmp_path / "ledger.db").exists()
+
+
+def test_a_primary_colour_from_the_settings_file_is_checked_too(tmp_path: Path) -> None:
+    from refunds_plugin.config import ConfigError, load_config
+
+    config_file = tmp_path / "refunds.toml"
+    config_file.write_text('shop_primary_color = "navy"\n')
+
+    with pytest.raises(ConfigError) as refused:
+        load_config(env={"REFUNDS_CONFIG_FILE": str(config_file)})
+
+    assert str(refused.value) == f"REFUNDS_SHOP_PRIMARY_COLOR='navy' is not valid: {COLOUR}"
+
+
+def test_a_primary_colour_in_either_length_is_taken_as_written() -> None:
+    from refunds_plugin.config import load_config
+
+    assert [load_config(env={"REFUNDS_SHOP_PRIMARY_COLOR": c}).shop_primary_color
+            for c in ("#0B6E4F", " #abc ")] == ["#0B6E4F", "#abc"]
+    assert load_config(env={}).shop_primary_color == "#1f4b99"
