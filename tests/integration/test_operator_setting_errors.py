@@ -78,3 +78,34 @@ def test_a_primary_colour_in_either_length_is_taken_as_written() -> None:
     assert [load_config(env={"REFUNDS_SHOP_PRIMARY_COLOR": c}).shop_primary_color
             for c in ("#0B6E4F", " #abc ")] == ["#0B6E4F", "#abc"]
     assert load_config(env={}).shop_primary_color == "#1f4b99"
+
+
+MAIL = [
+    {"REFUNDS_MAIL_URL": "smtp//mail.example.com"}, {"REFUNDS_MAIL_OFF": "refund_snet"},
+    {"REFUNDS_MAIL_FROM": "returns at example.com"},
+    {"REFUNDS_OUTBOUND_URL": "erp.example.com/hooks"}, {"REFUNDS_TEMPLATES_DIR": "/nowhere"},
+]
+
+
+@pytest.mark.parametrize("setting", MAIL, ids=[next(iter(s)) for s in MAIL])
+def test_a_web_host_without_the_executor_checks_the_mail_settings_as_serve_does(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, setting: dict[str, str]
+) -> None:
+    # operations.md's web hosts run `serve --no-executor`; the worker sends the mail, but the
+    # pages say "we have emailed you" from the same settings, so both starts refuse alike
+    from gunicorn.app.base import BaseApplication
+
+    served: list[object] = []
+    monkeypatch.setattr(BaseApplication, "run", lambda app: served.append(app))
+    env = {"REFUNDS_DATABASE_URL": f"sqlite:///{tmp_path}/ledger.db", "REFUNDS_SECRET_KEY":
+           "k" * 32, "REFUNDS_STOREFRONT_SECRET": "s" * 32, **setting}
+
+    said = [CliRunner().invoke(main, ["serve", *flag, "--port", "0"], env=env)
+            for flag in ([], ["--no-executor"])]
+
+    assert [r.exit_code for r in said] == [1, 1]
+    assert said[0].output == said[1].output
+    assert said[0].output.startswith(f"Error: {next(iter(setting))}")
+    assert len(said[0].output.splitlines()) == 1
+    assert served == []
+    assert not (tmp_path / "ledger.db").exists()
