@@ -146,7 +146,7 @@ def reconcile_cmd(provider: str, since: datetime, as_json: bool) -> None:
         stop.exit_code = 2  # 1 means differences were found
         raise stop
     if provider == "saleor":
-        runtime = startup.runtime(config=config, with_executor=False)
+        runtime = startup.runtime(config=config, with_executor=False, auto_migrate=False)
         try:
             found = reconcile_saleor(runtime.saleor_events, runtime.engine, start, compared)
         except ProviderError as exc:

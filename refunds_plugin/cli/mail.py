@@ -37,7 +37,7 @@ def preview_cmd(kind: str, decision_id: str, as_html: bool, as_json: bool) -> No
     from refunds_plugin.notify.preview import OUTCOME_KINDS, NotSent, preview
 
     runtime = startup.runtime("the policy is invalid", config=startup.config(),
-                              with_executor=False)
+                              with_executor=False, auto_migrate=False)
     try:
         assert runtime.renderer is not None
         try:

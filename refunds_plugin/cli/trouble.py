@@ -28,7 +28,9 @@ from refunds_plugin.trouble.follow_ups import KINDS, STATUSES, FollowUp, find, o
 
 
 def _runtime() -> Any:
-    return startup.runtime("the policy is invalid", config=startup.config(), with_executor=False)
+    # a database without the tables is named, never migrated: a mistyped URL said "no trouble"
+    return startup.runtime("the policy is invalid", config=startup.config(), with_executor=False,
+                           auto_migrate=False)
 
 
 def order_ids(conn: Connection, since: datetime | None) -> list[str]:

@@ -91,3 +91,29 @@ def test_a_sqlite_path_that_cannot_be_opened_is_named(tmp_path: Path) -> None:
     assert (result.exit_code, result.output) == (
         1, f"Error: REFUNDS_DATABASE_URL={url!r}: the directory {tmp_path}/no/such/dir does "
            "not exist: create it, or name a file in an existing directory\n")
+
+
+ONE_SHOT = [["trouble", "scan"], ["trouble", "scan", "--apply"], ["trouble", "follow-ups"],
+            ["returns", "expire"], ["returns", "expire", "--apply"],
+            ["returns", "receive", "1001", "l1=as_new"],
+            ["reconcile", "--provider", "saleor", "--since", "2026-11-01"]]
+
+
+@pytest.mark.parametrize("command", ONE_SHOT, ids=[" ".join(c) for c in ONE_SHOT])
+def test_a_command_that_reads_the_ledger_never_migrates_a_database_it_was_wrongly_pointed_at(
+    tmp_path: Path, command: list[str]
+) -> None:
+    # a mistyped REFUNDS_DATABASE_URL made a fresh ledger there and answered "no trouble
+    # found", "nothing to expire" or "saleor and the ledger agree" about it, exit 0
+    url = f"sqlite:///{tmp_path}/typo.db"
+    env = {"REFUNDS_DATABASE_URL": url,
+           "REFUNDS_SALEOR_ALLOWED_API_URLS": "https://shop.example.com/graphql/"}
+
+    result = CliRunner().invoke(main, command, env=env)
+
+    assert result.exit_code == 1
+    assert result.output.startswith(
+        f"Error: the database {url} has no ledger tables (no such table: ")
+    assert result.output.endswith(f"{HINT}\n")
+    assert len(result.output.splitlines()) == 1  # no "empty database: migrating" log line
+    assert list(tmp_path.iterdir()) == []
