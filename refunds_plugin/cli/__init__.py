@@ -95,10 +95,18 @@ def main() -> None:
     REFUNDS_CONFIG_FILE (see the README); the database is REFUNDS_DATABASE_URL (default:
     ./refunds.db, SQLite).
     """
+    import logging
+
     from refunds_plugin.config import log_level
     from refunds_plugin.logs import setup_logging
 
-    setup_logging(log_level(os.environ.get("REFUNDS_LOG_LEVEL") or "INFO"))
+    level = log_level(os.environ.get("REFUNDS_LOG_LEVEL") or "INFO")
+    setup_logging(level)
+    # a command that answers and exits (``reconcile``) says its answer, or one error line:
+    # stripe-python's INFO lines for each request and retry are for the services' logs
+    services = click.get_current_context().invoked_subcommand in ("serve", "worker")
+    logging.getLogger("stripe").setLevel(
+        logging.NOTSET if services or level == "DEBUG" else logging.WARNING)
 
 
 main.add_command(server.serve)

@@ -160,3 +160,31 @@ def test_an_unreachable_stripe_is_one_line_and_exit_3_after_the_retries_asked_fo
 
     again, calls = _reconcile_unreachable(sqlite_url, "1")
     assert (again.exit_code, calls) == (3, 2)  # the first try and one retry
+
+
+def test_reconcile_as_the_docs_run_it_says_its_answer_without_stripe_s_request_log_lines(
+    shop: Shop, stripe_server: FakeStripeServer, sqlite_url: str
+) -> None:
+    # no REFUNDS_LOG_LEVEL: stripe-python's INFO lines ("Request to Stripe api", "Stripe API
+    # response", one "Encountered a retryable error" and "Initiating retry" per retry) came
+    # out as JSON log lines around the answer and before the one-line error
+    env = {"REFUNDS_DATABASE_URL": sqlite_url, "REFUNDS_STRIPE_API_KEY": API_KEY,
+           "REFUNDS_STRIPE_API_BASE": stripe_server.url}
+    result = CliRunner().invoke(main, ["reconcile", "--since", "2026-11-23"], env=env)
+
+    said = [line for line in result.stderr.splitlines()  # the fake's server, in this process
+            if '"logger": "werkzeug"' not in line]
+    assert (result.exit_code, result.stdout, said) == (
+        0, "stripe and the ledger agree on every refund since 2026-11-23T00:00:00+00:00\n", [])
+
+    with responses.RequestsMock() as mock:
+        mock.add(responses.GET, re.compile(r"http://127\.0\.0\.1:9/v1/refunds.*"),
+                 body=requests.ConnectionError("Connection refused"))
+        down = CliRunner().invoke(main, ["reconcile", "--since", "2026-11-23"], env={
+            **env, "REFUNDS_STRIPE_API_BASE": "http://127.0.0.1:9",
+            "REFUNDS_STRIPE_MAX_NETWORK_RETRIES": "1"})
+
+    assert (down.exit_code, down.stderr) == (
+        3, "Error: could not reach Stripe at http://127.0.0.1:9 (APIConnectionError, after 1 "
+           "retries: REFUNDS_STRIPE_MAX_NETWORK_RETRIES=1): nothing was compared; try again "
+           "later\n")
