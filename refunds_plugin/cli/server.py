@@ -37,7 +37,7 @@ def migrate() -> None:
     """Create or upgrade the ledger's tables to the newest schema."""
     from refunds_plugin.ledger.migrate import migrate as run
 
-    with startup.engine() as engine:
+    with startup.engine(older_ok=True) as engine:  # a newer version's ledger is refused
         before, after = run(engine)
     click.echo(f"database at revision {after} (was {before or 'empty'})")
 
@@ -81,6 +81,8 @@ def serve(host: str, port: int, workers: int, threads: int, executor: bool) -> N
         # load none is opened and closed per request (a new server process each on PostgreSQL)
         config = dataclasses.replace(config, database_pool_size=threads + 2)
     startup.checked(config)  # a wrong policy or mail setting writes no database, says no key
+    with startup.engine(config.database_url):  # another version's ledger: before a key is said
+        pass
     if not config.secret_key:  # one key shared by this serve's workers (status links, sessions)
         config = dataclasses.replace(config, secret_key=kept_secret(config, click.echo))
     runtime = startup.runtime(config=config)  # validates policy, migrates an empty database

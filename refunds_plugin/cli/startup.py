@@ -47,23 +47,54 @@ def checked(config: Config, refusal: str = "refusing to start: the policy is inv
 
 
 def runtime(refusal: str = "refusing to start: the policy is invalid", **build: Any) -> Runtime:
-    """``bootstrap.build(**build)``; an invalid policy stops the command with ``refusal``."""
+    """``bootstrap.build(**build)``, on a ledger at this version's revision (``current``); an
+    invalid policy stops the command with ``refusal``."""
     import policies
     from refunds_plugin.bootstrap import build as build_runtime
 
     try:
-        return build_runtime(**build)
+        made = build_runtime(**build)
     except policies.PolicyError as exc:
         raise click.ClickException(f"{refusal}:\n{exc}") from None
+    try:
+        current(made.engine)
+    except click.ClickException:
+        made.engine.dispose()
+        raise
+    return made
+
+
+def current(opened: Engine, older_ok: bool = False) -> None:
+    """A ledger another version left stops the command in one line with its fix, before
+    anything reads it: an older one (the package was upgraded) failed on a missing column, or
+    served failing on every request; a newer one was read with tables this version does not
+    know. ``older_ok``: ``migrate``, which upgrades it. An empty database passes."""
+    from refunds_plugin.ledger.migrate import head_revision, revision_gap
+
+    gap = revision_gap(opened)
+    if gap is None or (gap[1] and older_ok):
+        return
+    url = opened.url.render_as_string(hide_password=True)
+    at, known = gap
+    if known:
+        raise click.ClickException(
+            f"the database {url} is at revision {at}, older than this version's "
+            f"{head_revision()}: back it up, run `refunds migrate`, then run this again")
+    raise click.ClickException(
+        f"the database {url} is at revision {at}, which this version of refunds-plugin "
+        f"(newest revision {head_revision()}) does not know: a newer version wrote it; run "
+        "that version")
 
 
 @contextmanager
-def engine(url: str | None = None) -> Iterator[Engine]:
-    """An engine on ``url`` (default: the configured database), disposed of on the way out."""
+def engine(url: str | None = None, older_ok: bool = False) -> Iterator[Engine]:
+    """An engine on ``url`` (default: the configured database), disposed of on the way out;
+    a ledger another version left is refused first (``current``)."""
     from refunds_plugin.ledger.db import make_engine
 
     opened = make_engine(url if url is not None else config().database_url)
     try:
+        current(opened, older_ok)
         yield opened
     finally:
         opened.dispose()

@@ -11,6 +11,7 @@ from alembic import command
 from alembic.config import Config as AlembicConfig
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
+from alembic.util import CommandError
 from sqlalchemy import Engine
 
 MIGRATIONS = Path(__file__).with_name("migrations")  # refunds_plugin/ledger/migrations
@@ -56,6 +57,21 @@ def migrate(engine: Engine) -> tuple[str | None, str | None]:
             cfg.attributes["connection"] = conn
             command.upgrade(cfg, "head")
     return before, current_revision(engine)
+
+
+def revision_gap(engine: Engine) -> tuple[str, bool] | None:
+    """The database's revision when it is not this version's newest, with whether ``migrate``
+    upgrades it (an older one) or cannot (one a newer version wrote); None when it is the
+    newest or the database has none yet (empty: ``migrate`` or ``serve`` makes it)."""
+    at = current_revision(engine)
+    script = ScriptDirectory.from_config(alembic_config())
+    if at is None or at == script.get_current_head():
+        return None
+    try:
+        known = script.get_revision(at) is not None
+    except CommandError:  # "Can't locate revision identified by '0099'"
+        known = False
+    return at, known
 
 
 def is_up_to_date(engine: Engine) -> bool:
