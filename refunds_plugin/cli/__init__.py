@@ -10,6 +10,7 @@ reconcile), ``policy`` (check, explain, simulate, and ``compare`` from ``insight
 
 from __future__ import annotations
 
+import errno
 import os
 from pathlib import Path
 from typing import Any
@@ -32,9 +33,9 @@ from refunds_plugin.cli import (
 
 class _Commands(click.Group):
     """The ``refunds`` group: a database without the ledger's tables, one that cannot be
-    opened (a file that is no SQLite database included), or a wrong or unsupported
-    REFUNDS_DATABASE_URL (or its driver missing) is named in one line with its fix; any other
-    database error keeps its traceback."""
+    opened (a file that is no SQLite database included), a wrong or unsupported
+    REFUNDS_DATABASE_URL (or its driver missing), or an output on a full disk is named in one
+    line with its fix; any other database error keeps its traceback."""
 
     def invoke(self, ctx: click.Context) -> Any:
         from sqlalchemy.exc import DatabaseError, OperationalError, ProgrammingError
@@ -46,6 +47,13 @@ class _Commands(click.Group):
             return super().invoke(ctx)
         except ConfigError as exc:
             raise click.ClickException(str(exc)) from None
+        except OSError as exc:
+            if exc.errno not in (errno.ENOSPC, errno.EDQUOT):
+                raise
+            # the output (stdout, or --output) on a full disk: ``ledger export > november.csv``
+            raise click.ClickException(
+                f"could not write the output ({exc.strerror}): free some space, or write it "
+                "elsewhere, and run this again") from None
         except DatabaseError as exc:
             sqlstate = getattr(exc.orig, "sqlstate", None)
             text = str(exc.orig).strip().splitlines()[0]

@@ -100,6 +100,7 @@ def ledger_export(fmt: str, since: datetime | None, until: datetime | None, outp
     url = startup.config().database_url
     options.period(since, until)
     count = export_with_progress(url, output, fmt, since, until)
+    output.flush()  # a full disk is said before "exported", not after it
     click.echo(f"exported {count} decision(s)", err=True)
 
 

@@ -109,3 +109,26 @@ def test_a_web_host_without_the_executor_checks_the_mail_settings_as_serve_does(
     assert len(said[0].output.splitlines()) == 1
     assert served == []
     assert not (tmp_path / "ledger.db").exists()
+
+
+@pytest.mark.parametrize("args", [["ledger", "export"], ["ledger", "list"],
+                                  ["ledger", "export", "--output", "/dev/full"]])
+def test_an_output_that_cannot_be_written_is_one_line_not_a_traceback(
+    tmp_path: Path, args: list[str]
+) -> None:
+    # `refunds ledger export … > november.csv` on a full disk ended in an OSError traceback
+    import os
+    import subprocess
+    import sys
+
+    env = {**os.environ, "REFUNDS_DATABASE_URL": f"sqlite:///{tmp_path}/ledger.db",
+           "PYTHONPATH": str(Path(__file__).parents[2])}
+    assert subprocess.run([sys.executable, "-m", "refunds_plugin.cli", "migrate"], env=env,
+                          capture_output=True).returncode == 0
+    with open("/dev/full", "w") as full:
+        done = subprocess.run([sys.executable, "-m", "refunds_plugin.cli", *args], env=env,
+                              stdout=full, stderr=subprocess.PIPE, text=True)
+
+    assert (done.returncode, done.stderr) == (
+        1, "Error: could not write the output (No space left on device): free some space, or "
+           "write it elsewhere, and run this again\n")
