@@ -137,6 +137,7 @@ def reconcile_cmd(provider: str, since: datetime, as_json: bool) -> None:
     app's token, and its granted refunds and this app's refund requests are compared."""
     from refunds_plugin.finance.reconcile import reconcile, reconcile_saleor, stripe_refunds
 
+    options.period(since, None)
     config = startup.config()
     start = since
     compared: dict[str, int] = {}  # how many refunds each side held

@@ -33,7 +33,13 @@ WHEN = WhenParam()
 
 
 def period(since: datetime | None, until: datetime | None) -> None:
-    """A period that ends before it starts is a usage error (exit 2), never an empty report."""
+    """A period that ends before it starts, or a ``--since`` after now (a mistyped year), is a
+    usage error (exit 2), never an empty report or "they agree"."""
+    from datetime import UTC
+
+    if since is not None and until is None and since > datetime.now(UTC):
+        raise click.UsageError(f"--since {since.isoformat()} is after now: nothing can have been "
+                               "recorded since then (is the year right?)")
     if since is not None and until is not None and since >= until:
         raise click.UsageError(f"--until: the period must end after it starts (since "
                                f"{since.isoformat()}, until {until.isoformat()})")

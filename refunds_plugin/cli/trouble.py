@@ -93,6 +93,7 @@ def trouble() -> None:
 @click.option("--json", "as_json", is_flag=True, help="One JSON document instead of a table.")
 def scan(since: datetime | None, apply: bool, as_json: bool) -> None:
     """Run the detectors over the ledger's history and show (or, with --apply, decide) findings."""
+    options.period(since, None)
     runtime = _runtime()
     try:
         rows = sweep(runtime, since, apply)

@@ -215,3 +215,24 @@ def test_a_limit_below_one_is_a_usage_error_not_an_empty_or_unlimited_list(
 
     assert (result.exit_code, result.output.splitlines()[-1]) == (
         2, f"Error: Invalid value for '--limit': {limit} is not in the range x>=1.")
+
+
+AFTER_NOW = [["ledger", "export"], ["ledger", "report"], ["reconcile"], ["trouble", "scan"],
+             ["policy", "simulate", "preset:default"],
+             ["policy", "compare", "preset:default", "preset:no-hassle"]]
+
+
+@pytest.mark.parametrize("args", AFTER_NOW, ids=[" ".join(a) for a in AFTER_NOW])
+def test_a_since_after_now_is_a_usage_error_not_an_empty_answer(
+    sqlite_url: str, args: list[str]
+) -> None:
+    """A mistyped year (2099 for 2026) gave "exported 0", "no trouble found", "stripe and the
+    ledger agree" or a compare "from 2099-01-01 to now", exit 0."""
+    env = {"REFUNDS_DATABASE_URL": sqlite_url, "REFUNDS_STRIPE_API_KEY": "sk_test_x"}
+    assert CliRunner().invoke(main, ["migrate"], env=env).exit_code == 0
+
+    result = CliRunner().invoke(main, [*args, "--since", "2099-01-01"], env=env)
+
+    assert (result.exit_code, result.output.splitlines()[-1]) == (
+        2, "Error: --since 2099-01-01T00:00:00+00:00 is after now: nothing can have been "
+           "recorded since then (is the year right?)")
