@@ -30,6 +30,7 @@ from refunds_plugin.ledger import claims
 from refunds_plugin.ledger.attempts import AttemptRow, save_progress, transition
 from refunds_plugin.ledger.db import write_tx
 from refunds_plugin.ledger.journal import Entry, append_entries
+from refunds_plugin.ledger.reviews import note_short_refund
 from refunds_plugin.providers import Instruction, Provider, ProviderResult
 
 log = logging.getLogger("refunds.executor")
@@ -224,14 +225,13 @@ class Executor:
                    now: datetime, journal: list[Entry]) -> str:
         moved = transition(
             conn, attempt.id, result.status, now, expect=(AttemptStatus.IN_PROGRESS,),
-            claimed_by=self.worker_id,
-            provider_reference=result.reference,
-            sent_amount=result.sent_amount,
-            credit_code=result.credit_code,
-            livemode=result.livemode,
-            journal=journal,
+            claimed_by=self.worker_id, provider_reference=result.reference,
+            sent_amount=result.sent_amount, credit_code=result.credit_code,
+            livemode=result.livemode, journal=journal,
         )
-        if not moved:
+        if moved:  # a refund Saleor made smaller than asked: a person hears of the rest
+            note_short_refund(conn, attempt, result.sent_amount, now, journal)
+        else:
             log.warning(
                 "lease lost before the outcome was written; the next claim replays "
                 "the same idempotency key",

@@ -5,6 +5,8 @@ own live attempts hold (also those whose outcome is unknown) are both counted, s
 racing can never exceed what was captured (the caller holds the ledger lock while it decides).
 Only an open refund of ours that the provider's report is known to count (Stripe sent the
 report because of it, or listed it: ``counted_by_provider``) is counted once, as pending.
+An attempt counts what its provider was asked for once that is known (``sent_amount``: less
+than its amount where Saleor clamped the request), else its amount.
 """
 
 from __future__ import annotations
@@ -61,9 +63,10 @@ _RA, _PR = refund_attempts.c, provider_refunds.c
 
 
 def _refunds_of_payment(*where: Any) -> Any:
-    """What our attempts (``where``) hold against the payment row of the outer query."""
+    """What our attempts (``where``) hold against the payment row of the outer query: each
+    what its provider was asked for, once known (a refund Saleor clamped asked for less)."""
     return (
-        select(func.coalesce(func.sum(_RA.amount), 0))
+        select(func.coalesce(func.sum(func.coalesce(_RA.sent_amount, _RA.amount)), 0))
         .where(_RA.order_id == _OID, _RA.payment_reference == payments.c.reference)
         .where(_RA.kind == "refund", *where)
         .scalar_subquery()

@@ -9,15 +9,19 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Connection, select, update
 
 from refunds_plugin.domain.decision import Decision
 from refunds_plugin.errors import NotFound, ReviewClosed
-from refunds_plugin.ledger.journal import append_entry, insert_ignore
+from refunds_plugin.ledger.journal import Entry, append_entries, append_entry, insert_ignore
 from refunds_plugin.ledger.line_index import index_adjusted, mark_decision
 from refunds_plugin.ledger.tables import reviews
+from refunds_plugin.money import Money
+
+if TYPE_CHECKING:  # attempts opens reviews through this module
+    from refunds_plugin.ledger.attempts import AttemptRow
 
 
 def open_review(conn: Connection, decision_id: str, reason: str, now: datetime) -> None:
@@ -143,3 +147,28 @@ def settle_review(conn: Connection, decision_id: str, by: str, note: str, now: d
         body = {"status": "approved", "decided_by": by, "note": note, "attempt_ids": []}
         append_entry(conn, "review_decided", decision_id, body, now)
     return closed == 1
+
+
+SHORT = ("refund_short: Saleor refunded {sent} of the {asked} asked; {left} was not refunded. "
+         "Saleor refunds at most what is still charged on the transaction, and a refund "
+         "requested on it meanwhile (by staff, say) took the rest. Check the transaction in "
+         "the Saleor Dashboard and refund what the customer is still owed by hand; approving "
+         "this review asks Saleor for nothing unless that refund fails.")
+
+
+def note_short_refund(conn: Connection, attempt: AttemptRow, sent: int | None, now: datetime,
+                      journal: list[Entry]) -> bool:
+    """A refund's provider was asked for ``sent``, less than ``attempt``'s amount (Saleor
+    clamped it to what was still charged): the rest reaches nobody unless a person is told, so
+    the decision's review opens saying how much and why (after ``journal``'s entries, the
+    attempt's own). Nothing is asked again by itself. False: nothing fell short."""
+    if attempt.provider != "saleor" or attempt.kind != "refund" or sent is None \
+            or not 0 < sent < attempt.amount:
+        return False
+    append_entries(conn, journal, now)
+    journal.clear()
+    cur = attempt.currency
+    why = SHORT.format(sent=Money(sent, cur), asked=Money(attempt.amount, cur),
+                       left=Money(attempt.amount - sent, cur))
+    open_review(conn, attempt.decision_id, why, now)
+    return True

@@ -57,3 +57,56 @@ def test_a_refund_saleor_clamped_counts_what_it_refunded(installed: Any) -> None
     assert {k: (c["amount"], c["currency"]) for k, c in told.items()} == {
         ("refund_sent", attempt.customer_email): (1000, "USD"),
         ("refund.succeeded", "merchant"): (1000, "USD")}
+
+
+def test_the_part_saleor_did_not_refund_goes_to_a_person(installed: Any) -> None:
+    """The attempt asked 25.00, Saleor refunded 10.00: the order's facts hold the 10.00 that
+    was asked, not 25.00, and a review says the 15.00 was not refunded and why; nothing asks
+    Saleor again, before or after a person approves it."""
+    from refunds_plugin.intake.reviews import decide
+    from refunds_plugin.ledger.facts import payment_facts
+    from refunds_plugin.ledger.tables import reviews
+
+    shop = installed
+    order = shop.saleor.add_order(ORDER, lines=[(LINE, 2, "10.00")], shipping="5.00",
+                                  paid_at="2026-11-20T10:00:00+00:00")
+    order["transactions"][0]["chargedAmount"]["amount"] = Decimal("50.00")
+    order["totalCharged"]["amount"] = Decimal("50.00")
+    shop.saleor._charge_status(order)
+    shop.webhook("ORDER_UPDATED", ORDER)  # overpayment 25.00 decided
+
+    asked = shop.saleor._op_RefundsTransactionRefund
+
+    def staff_first(v: dict[str, Any]) -> dict[str, Any]:
+        shop.saleor.request_outside(ORDER, "40.00")  # after our look
+        return asked(v)
+
+    shop.saleor._op_RefundsTransactionRefund = staff_first
+    shop.executor.drain()
+    [attempt] = shop.attempts()
+    assert (attempt.amount, attempt.sent_amount, attempt.status) == (2500, 1000, "sent")
+    with shop.engine.connect() as conn:
+        [pay] = payment_facts(conn, ORDER)
+    assert (pay.captured, pay.pending) == (5000, 1000)
+
+    [review] = rows(shop, reviews)
+    assert (review.decision_id, review.status) == (attempt.decision_id, "open")
+    assert review.reason == (
+        "refund_short: Saleor refunded 10.00 USD of the 25.00 USD asked; 15.00 USD was not "
+        "refunded. Saleor refunds at most what is still charged on the transaction, and a "
+        "refund requested on it meanwhile (by staff, say) took the rest. Check the "
+        "transaction in the Saleor Dashboard and refund what the customer is still owed by "
+        "hand; approving this review asks Saleor for nothing unless that refund fails.")
+    refunds = len(shop.saleor.mutations("RefundsTransactionRefund"))
+    assert refunds == 1
+
+    shop.saleor.settle_request(TX, success=True, request_id=attempt.provider_reference)
+    shop.webhook("ORDER_REFUNDED", ORDER)
+    outcome = decide(shop.engine, shop.runtime.service, attempt.decision_id, approve=True,
+                     by="ops", note="refunded the rest by hand",
+                     now=datetime(2026, 11, 25, tzinfo=UTC))
+    assert outcome.attempt_ids == ()
+    shop.executor.drain()
+    assert len(shop.saleor.mutations("RefundsTransactionRefund")) == 1
+    [attempt] = shop.attempts()
+    assert (attempt.status, attempt.sent_amount) == ("succeeded", 1000)
