@@ -7,6 +7,7 @@ attempt's ``livemode`` is false) says so: no real money moved. An attempt whose 
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Mapping
 from typing import Any
 
@@ -16,6 +17,7 @@ from refunds_plugin.language.catalogue import english
 
 _NOT_YET = (AttemptStatus.PENDING, AttemptStatus.IN_PROGRESS, AttemptStatus.HELD)
 TEST_MODE_WORDS = "in test mode: no real money moved"
+UNREADABLE = "instruction_unreadable:"  # ``execution.executor.UNREADABLE``'s last_error
 
 
 def _one(a: Mapping[str, Any]) -> str:
@@ -32,10 +34,26 @@ def _one(a: Mapping[str, Any]) -> str:
         mode, after = (" in test mode", ": no real money moves") if test else ("", "")
         return f"{amount} sent to {provider}{mode}, not confirmed yet{after}"
     if status == AttemptStatus.UNKNOWN:
-        return f"{amount} unknown: {provider} never answered, it may have moved"
+        return f"{amount} unknown: {_why_unknown(provider, a.get('last_error') or '')}"
     if status in _NOT_YET:
         return f"{amount} not moved yet ({status.replace('_', ' ')})"
     return f"{amount} {status}: nothing moved"  # failed, canceled
+
+
+def _why_unknown(provider: str, error: str) -> str:
+    """What made an attempt's outcome unknown, by its ``last_error``: the executor's tries out
+    (``gave up after N tries: …``), Saleor giving up on a request of its amount without saying
+    whose (``saleor.events.UNCLEAR``), or its stored instruction unreadable after a try."""
+    tries = re.match(r"gave up after (\d+) tries", error)
+    if tries:
+        return f"{provider} never answered clearly in {tries[1]} tries, it may have moved"
+    if error.startswith("Saleor gave up on a "):
+        return (f"{provider} gave up on a refund request of this amount without saying "
+                "whether it was this one, it may have moved")
+    if error.startswith(UNREADABLE):
+        return ("its stored instruction cannot be read and an earlier try may have sent it, "
+                "it may have moved")
+    return f"{provider} gave no clear answer, it may have moved"
 
 
 def moved(attempts: Iterable[Mapping[str, Any]]) -> str:

@@ -9,6 +9,7 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any
 
+from refunds_plugin.finance.detail import decision_detail
 from refunds_plugin.intake.reviews import decide
 from refunds_plugin.ledger import facts
 from refunds_plugin.ledger.tables import reviews
@@ -94,6 +95,9 @@ def test_an_outcome_without_a_reference_that_could_be_either_settles_neither(
     assert (review.decision_id, review.status, review.reason) == (
         attempt.decision_id, "open", f"attempt_unknown: {why}")
     assert _refundable(shop) == 2500  # 50.00 charged, our 25.00 still held
+    assert decision_detail(shop.engine, attempt.decision_id)["moved"] == (
+        "25.00 USD unknown: saleor gave up on a refund request of this amount without saying "
+        "whether it was this one, it may have moved")
     shop.webhook("ORDER_UPDATED", ORDER)  # the same state again: still unknown, once
     assert [a.status for a in shop.attempts()] == ["unknown"]
     assert len(rows(shop, reviews)) == 1

@@ -25,3 +25,22 @@ def test_stripe_test_mode_says_no_real_money_moved_and_live_or_unknown_as_before
                   attempt("refund", "sent", None)]) == (
         "25.00 EUR refunded through stripe; 25.00 EUR refunded through stripe; "
         "25.00 EUR sent to stripe, not confirmed yet")
+
+
+def test_an_unknown_outcome_says_why_by_its_last_error() -> None:
+    """``unknown`` is said as what made it so: tries that never got a clear answer, Saleor
+    giving up on a request of this amount without saying whose (it did answer), or a stored
+    instruction that cannot be read; never "never answered" where the provider did."""
+    def unknown(provider: str, error: str) -> dict[str, Any]:
+        return {**attempt("refund", "unknown", None), "provider": provider, "last_error": error}
+
+    assert moved([unknown("stripe", "gave up after 20 tries: provider_timeout: read timed out"),
+                  unknown("saleor", "Saleor gave up on a 25.00 EUR refund request on this "
+                                    "transaction without saying which: this one, or another"),
+                  unknown("stripe", "instruction_unreadable: not sent: bad JSON; an earlier "
+                                    "try may have paid, check the provider")]) == (
+        "25.00 EUR unknown: stripe never answered clearly in 20 tries, it may have moved; "
+        "25.00 EUR unknown: saleor gave up on a refund request of this amount without saying "
+        "whether it was this one, it may have moved; "
+        "25.00 EUR unknown: its stored instruction cannot be read and an earlier try may have "
+        "sent it, it may have moved")
