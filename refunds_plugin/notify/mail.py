@@ -112,11 +112,28 @@ class SmtpMailer:
                 else str(exc.smtp_error)
             raise DeliveryError(f"SMTP {exc.smtp_code}: {text}"[:500],
                                 retryable=exc.smtp_code < 500) from None
+        except smtplib.SMTPNotSupportedError as exc:
+            raise _not_offered(exc, message) from None
         except (smtplib.SMTPException, OSError) as exc:
             raise DeliveryError(f"SMTP server unreachable: {type(exc).__name__}: {exc}"[:500],
                                 retryable=True, unreachable=_unreachable(exc)) from None
         if refused:  # one recipient per message: a partial refusal cannot happen, but say so
             raise DeliveryError(f"refused: {_said(refused)}", retryable=False)
+
+
+def _not_offered(exc: smtplib.SMTPNotSupportedError, message: EmailMessage) -> DeliveryError:
+    """The server does not offer what sending needs: SMTPUTF8 for an address that is not
+    ASCII (``send_message`` asks for it where offered) is this message's own and never comes,
+    so final; STARTTLS or AUTH is the server's setting, which the merchant may fix."""
+    if "SMTPUTF8" in str(exc):
+        used = [parseaddr(str(message[h]))[1] for h in ("To", "From")]
+        to = next((a for a in used if not a.isascii()), used[0])
+        whom = "write to the customer another way" if to == used[0] else "fix REFUNDS_MAIL_FROM"
+        return DeliveryError(f"the address {to} is not ASCII, which needs SMTPUTF8, and the "
+                             f"mail server does not offer it: not sent; {whom}",
+                             retryable=False)
+    return DeliveryError(f"the SMTP server does not offer what sending needs: {exc}"[:500],
+                         retryable=True)
 
 
 def _unreachable(exc: OSError) -> bool:

@@ -309,7 +309,7 @@ def test_only_a_server_that_cannot_be_reached_holds_back_the_rest_of_a_batch(
             SmtpMailer(parse_mail_url(f"smtp://127.0.0.1:{plain.port}")).send(message)
     finally:
         plain.stop()
-    assert (own.value.retryable, own.value.unreachable) == (True, False)
+    assert (own.value.retryable, own.value.unreachable) == (False, False)
 
     mailer = SmtpMailer(parse_mail_url(smtp.url))
     smtp.stop()
@@ -319,6 +319,51 @@ def test_only_a_server_that_cannot_be_reached_holds_back_the_rest_of_a_batch(
         mailer.send(message)
     assert (down.value.retryable, down.value.unreachable) == (True, True)
     assert down.value.message.startswith("SMTP server unreachable: ConnectionRefusedError")
+
+
+JURGEN = "jürgen@example.com"
+
+
+def _to_jurgen(h: Harness, clock: Clock) -> None:
+    with write_tx(h.runtime.engine) as conn:
+        assert enqueue(conn, cause="attempt:a-1", kind="refund_sent", recipient=JURGEN,
+                       now=clock.now, context={
+                           "attempt_id": "a-1", "decision_id": "d-1", "order_id": "1001",
+                           "order_number": "1001", "kind": "refund", "currency": "EUR",
+                           "amount": 1999, "bonus": 0})
+
+
+def test_an_address_that_is_not_ascii_fails_at_once_where_the_server_lacks_smtputf8(
+    mail_shop: Harness, clock: Clock,
+) -> None:
+    """jürgen@example.com needs SMTPUTF8: a server without it will never take it, so it is
+    failed on its first try saying why, not retried for hours as "server unreachable"."""
+    plain = Controller(SmtpSink().handler, hostname="127.0.0.1", port=free_port(),
+                       enable_SMTPUTF8=False)
+    plain.start()
+    _to_jurgen(mail_shop, clock)
+    try:
+        mailer = SmtpMailer(parse_mail_url(f"smtp://127.0.0.1:{plain.port}"))
+        assert _courier(mail_shop, clock, mailer, "worker-a").run_once() == 1
+    finally:
+        plain.stop()
+    [row] = _mail_rows(mail_shop)
+    assert (row.status, row.tries, row.last_error) == (
+        "failed", 1, "the address jürgen@example.com is not ASCII, which needs SMTPUTF8, and "
+        "the mail server does not offer it: not sent; write to the customer another way")
+
+
+def test_an_address_that_is_not_ascii_is_sent_where_the_server_offers_smtputf8(
+    mail_shop: Harness, smtp: SmtpSink, clock: Clock,
+) -> None:
+    _to_jurgen(mail_shop, clock)
+    mailer = SmtpMailer(parse_mail_url(smtp.url))
+    assert _courier(mail_shop, clock, mailer, "worker-a").run_once() == 1
+    [row] = _mail_rows(mail_shop)
+    assert (row.status, row.tries) == ("sent", 1)
+    [got] = smtp.received
+    assert (got.rcpt_tos, str(got.message["To"]), got.subject) == (
+        [JURGEN], JURGEN, "Your refund of 19.99 EUR for order 1001 is on its way")
 
 
 def test_a_worker_asked_to_stop_sends_no_more_of_its_batch_and_hands_the_rest_back(
