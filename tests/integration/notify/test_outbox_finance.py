@@ -5,6 +5,7 @@ the API and its OpenAPI entry, and ``refunds mail preview``."""
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
@@ -90,6 +91,35 @@ def test_the_outbox_page_shows_each_message_and_why_and_an_admin_resends_a_faile
         "We received your return request for order 1001") == 1
     [resent] = [r for r in h.rows(outbox) if r.id == row.id]
     assert (resent.status, resent.note) == ("sent", "resend asked by Ada Admin (token #1)")
+    # sent now: its old refusal is no longer why anything (the row keeps it, the page not)
+    page = client.get("/finance/outbox/?status=sent").get_data(as_text=True)
+    assert sorted(_why(page, "sent")) == ["", "", "resend asked by Ada Admin (token #1)"]
+
+
+def _why(page: str, status: str) -> list[str]:
+    """The Why cells of the page's messages of ``status``, in the page's order."""
+    return re.findall(rf'<tr class="message status-{status}">.*?<td data-label="Why">(.*?)</td>',
+                      page, re.S)
+
+
+def test_a_message_sent_after_a_refusal_says_how_many_tries_not_the_old_error(
+    mail_shop_with: Callable[..., Harness], fake_stripe: FakeStripe, smtp: SmtpSink,
+    clock: Clock,
+) -> None:
+    h = mail_shop_with()
+    smtp.refuse_next(1, "451 4.3.0 Try again later")
+    fake_stripe.add_payment_intent(5500, "usd", "pi_123")
+    h.post_storefront(order_paid())
+    h.post_storefront(return_requested())
+    h.drain()
+    clock.advance(700)
+    h.drain()
+    [again] = [r for r in h.rows(outbox) if r.tries == 2]
+    assert (again.status, again.last_error) == ("sent", "SMTP 451: 4.3.0 Try again later")
+    _admin, reader = _tokens(h, clock)
+    page = _login(h, reader).get("/finance/outbox/?status=sent").get_data(as_text=True)
+    assert "Try again later" not in page
+    assert sorted(_why(page, "sent")) == ["", "", "sent after 2 tries"]
 
 
 def test_the_decision_page_lists_its_messages_and_the_preview_shows_an_email(
