@@ -1,6 +1,6 @@
 """``refunds policy simulate``'s report: totals first (counts, the outcome matrix, money out per
-currency), then every changed decision, each saying what changed: the outcome, the amount, or
-only where the money goes (refund or store credit).
+currency), then every changed decision, each saying what changed: the outcome, the amount, where
+the money goes (refund or store credit), the fees or the credit bonus.
 """
 
 from __future__ import annotations
@@ -87,7 +87,7 @@ def emit_table(pol: policies.Policy, summary: Summary, changes: IO[str]) -> None
 def _cells(row: dict[str, Any]) -> list[str]:
     b, a, cur = row["before"], row["after"], row["currency"]
     return [row["order_id"], row["request_id"], row["decided_at"][:10], _side(b, cur),
-            _side(a, cur), _changed(b, a), a["reason_code"]]
+            _side(a, cur), _changed(b, a, cur), a["reason_code"]]
 
 
 def _side(side: dict[str, Any], cur: str) -> str:
@@ -102,8 +102,9 @@ def _side(side: dict[str, Any], cur: str) -> str:
     return text
 
 
-def _changed(b: dict[str, Any], a: dict[str, Any]) -> str:
-    """What differs: ``outcome``, ``amount``, and where the money goes (refund or credit)."""
+def _changed(b: dict[str, Any], a: dict[str, Any], cur: str) -> str:
+    """What differs: ``outcome``, ``amount``, where the money goes (refund or credit), the fees
+    and the credit bonus."""
     said = [w for w in ("outcome", "amount") if b[w] != a[w]]
     moved = b["amount"] and a["amount"]  # money on both sides: did it change where it goes?
     if moved and (b["refund_amount"], b["credit_amount"]) != (a["refund_amount"],
@@ -112,6 +113,9 @@ def _changed(b: dict[str, Any], a: dict[str, Any]) -> str:
         was = only.get((bool(b["refund_amount"]), bool(b["credit_amount"])), "split")
         now = only.get((bool(a["refund_amount"]), bool(a["credit_amount"])), "split")
         said.append(f"{was} → {now}" if was != now else f"{now} amount")
+    for part in ("fees", "bonus"):  # what the customer is charged, or given on top of credit
+        if b.get(part, 0) != a.get(part, 0):
+            said.append(f"{part} {english(b.get(part, 0), cur)} → {english(a.get(part, 0), cur)}")
     if b.get("exchange", "") != a.get("exchange", ""):  # swapped, no longer, or settled otherwise
         said.append(f"exchange {b.get('exchange') or 'none'} → {a.get('exchange') or 'none'}")
     return ", ".join(said)

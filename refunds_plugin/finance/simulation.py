@@ -130,15 +130,23 @@ class Comparison:
         return self.new.outcome.value if self.new else None
 
     @property
+    def new_fees(self) -> int:
+        return sum(f.amount for f in self.new.fees) if self.new else 0
+
+    @property
+    def new_bonus(self) -> int:
+        return sum(r.bonus for r in self.new.resolutions) if self.new else 0
+
+    @property
     def changed(self) -> bool:
-        """Outcome, money or exchange differs (a different reason code alone is not a
-        change)."""
+        """Outcome, money (fees and credit bonus too: what ``policy compare`` counts) or
+        exchange differs (a different reason code alone is not a change)."""
         if self.new is None:
             return False
         return (self.old_outcome, self.old_amount, self.old_refund, self.old_credit,
-                self.old_exchange) != (
+                self.old_fees, self.old_bonus, self.old_exchange) != (
             self.new.outcome.value, self.new.amount, self.new.refund_amount,
-            self.new.credit_amount, self.new_exchange)
+            self.new.credit_amount, self.new_fees, self.new_bonus, self.new_exchange)
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready: ids, when, and the outcome and money before and after."""
@@ -149,10 +157,12 @@ class Comparison:
             "currency": self.currency,
             "before": {"outcome": self.old_outcome, "amount": self.old_amount,
                        "refund_amount": self.old_refund, "credit_amount": self.old_credit,
+                       "fees": self.old_fees, "bonus": self.old_bonus,
                        "reason_code": self.old_reason, "exchange": self.old_exchange},
             "after": None if new is None else {
                 "outcome": new.outcome.value, "amount": new.amount,
                 "refund_amount": new.refund_amount, "credit_amount": new.credit_amount,
+                "fees": self.new_fees, "bonus": self.new_bonus,
                 "reason_code": new.reason_code, "exchange": self.new_exchange},
             "error": self.error,
         }

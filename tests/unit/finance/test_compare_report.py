@@ -49,3 +49,29 @@ def test_a_refund_turned_into_credit_is_worse_even_with_a_bonus_that_makes_it_mo
     assert worse(credit_with_bonus, Answer("approve", 0, 5000, 0, 0))  # the bonus dropped
     assert worse(refund, Answer("review", 5000, 0, 0, 0))
     assert not worse(Answer("decline", 0, 0, 0, 0), Answer("review", 0, 0, 0, 0))
+
+
+def test_simulate_counts_a_fee_or_bonus_alone_changing_as_compare_does() -> None:
+    from refunds_plugin.cli.simulate_report import _cells
+    from refunds_plugin.domain.decision import Decision, Fee, Outcome, Resolution
+    from refunds_plugin.domain.kinds import ResolutionKind
+    from refunds_plugin.finance.simulation import Summary
+    from refunds_plugin.insights.compare import _new, _stored
+
+    def decided(fee: int, bonus: int) -> Decision:  # 19.05 to a person either way
+        return Decision(Outcome.REVIEW, "reason_review", "", "USD", "p", "h",
+                        fees=(Fee("return_shipping", fee, "label"),) if fee else (),
+                        resolutions=(Resolution(ResolutionKind.CREDIT, 1905 + bonus, bonus),))
+
+    for new, words in ((decided(0, 0), "fees 5.95 USD → 0.00 USD"),
+                       (decided(595, 190), "bonus 0.00 USD → 1.90 USD")):
+        c = Comparison(decision_id="d-1", order_id="1001", request_id="r-1", created_at=AT,
+                       currency="USD", old_outcome="review", old_amount=new.amount,
+                       old_refund=0, old_credit=new.credit_amount, old_reason="reason_review",
+                       new=new, old_fees=595, old_bonus=0)
+        assert Row(c, _stored(c), _new(c)).differs  # compare: answered differently
+        assert c.changed  # simulate: would change, and says what
+        summary = Summary()
+        summary.add(c)
+        assert (summary.changed, summary.outcome_changed) == (1, 0)
+        assert _cells(c.to_dict())[5] == words
