@@ -196,10 +196,20 @@ def decision_page(decision_id: str) -> Response:
 @bp.get("/reviews")
 @needs("finance")
 def reviews_page() -> Response:
+    return _reviews_page(200)
+
+
+# what the review form sends, kept when a decision on it is refused
+KEPT_FIELDS = ("note", "customer_note", "amount", "waive_fees", "to_credit")
+
+
+def _reviews_page(status: int, kept: dict[str, str] | None = None) -> Response:
+    """The queue; ``kept``: a refused form's ``decision_id``, ``error`` and what was typed,
+    shown again in that review's form."""
     queue = reviews.review_queue(runtime().engine)
     default = runtime().config.default_locale
-    return page(200, "reviews.html", queue=[_queued(rv, default) for rv in queue],
-                message=told())
+    return page(status, "reviews.html", queue=[_queued(rv, default) for rv in queue],
+                message=told(), kept=kept or {})
 
 
 def _queued(rv: Any, default_locale: str) -> dict[str, Any]:
@@ -256,9 +266,13 @@ def decide_review(decision_id: str) -> Any:
     except NotFound as exc:
         return refused(404, exc.message, back)
     except InputError as exc:
-        closed = isinstance(exc, ReviewClosed)
         message = f"Nothing was recorded: {exc.message}."
-        return refused(409 if closed else 400, message, back)
+        if isinstance(exc, ReviewClosed):
+            return refused(409, message, back)
+        # the review is still open: its form again, with the error and what was typed
+        return _reviews_page(400, {"decision_id": decision_id, "error": message,
+                                   "field": "amount" if exc.code == "bad_amount" else "",
+                                   **{k: request.form.get(k, "") for k in KEPT_FIELDS}})
     done = f"{outcome.status.capitalize()} the review of order {order}"
     if outcome.adjusted:
         cur = detail["decision"]["currency"]

@@ -200,9 +200,37 @@ def test_a_refused_change_records_nothing_and_leads_back_to_the_form(
     assert status == 400
     found = re.search(r'<p class="error" role="alert">(.*?)</p>', html)
     assert found is not None and found.group(1).replace("&#34;", '"') == message
-    assert (f'<a class="back" href="/finance/reviews#review-{review.decision_id}">'
-            "Back to the review of order o-7</a>") in html
+    # the review's form again, beside the error, with what was typed kept
+    assert html.count('role="alert"') == 1
+    page = html.split(f'id="review-{review.decision_id}"', 1)[1]
+    assert 'name="note" required value="checked the photos"' in page
+    assert (f'name="amount" inputmode="decimal" placeholder="94.05" '
+            f'value="{form.get("amount", "")}"') in page
     assert review.snapshot() == before
     # the form is still there to try again
     assert f'id="review-{review.decision_id}"' in review.admin.get("/finance/reviews").get_data(
         as_text=True)
+
+
+def test_a_refused_amount_keeps_both_notes_and_the_ticked_boxes_beside_the_error(
+    review: Review,
+) -> None:
+    before = review.snapshot()
+    status, location, html = review.decide(
+        action="approve", amount="abc", note="photos show a scuff",
+        customer_note="Sorry about the colour", waive_fees="1", to_credit="1")
+    assert (status, location) == (400, "")
+    assert review.snapshot() == before
+    section = html.split(f'id="review-{review.decision_id}"', 1)[1]
+    error_id = f"review-{review.decision_id}-error"
+    assert 'name="note" required value="photos show a scuff">' in section
+    assert 'name="customer_note" value="Sorry about the colour">' in section
+    assert (f'value="abc" autofocus aria-invalid="true" aria-describedby="{error_id}"></label>'
+            f'\n      <div id="{error_id}"><p class="error" role="alert">Nothing was recorded: '
+            "“abc” is not an amount in EUR") in section
+    assert 'name="waive_fees" value="1" checked>' in section
+    assert 'name="to_credit" value="1" checked>' in section
+    # approving with the amount corrected goes through
+    status, location, _ = review.decide(action="approve", amount="90.00",
+                                        note="photos show a scuff")
+    assert (status, location) == (303, "/finance/reviews")
