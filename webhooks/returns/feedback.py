@@ -19,7 +19,7 @@ from flask import current_app, request
 
 from refunds_plugin.insights import feedback as fb
 from refunds_plugin.insights.feedback import RATINGS
-from refunds_plugin.ledger.text import NUL
+from refunds_plugin.ledger.text import NUL, readable
 from refunds_plugin.notify.links import feedback_path
 
 Page = Callable[..., tuple[str, int]]
@@ -62,12 +62,16 @@ def views(page: Page, message: Page, strings: Callable[[], Any], clock: Callable
                 return refused(found)
             return page("feedback.html", found=found, ratings=RATINGS, done=None,
                         action=request.path)
-        if NUL in (request.form.get("comment") or ""):  # no database keeps it: nothing kept
+        if NUL in (request.form.get("comment") or ""):  # no database keeps it: nothing stored
             found = fb.current(engine(), _key(), decision_id, signature, clock())
             if found.status != "open":
                 return refused(found)
+            # the comment box again with what was typed, less the control characters
+            said = request.form.get("rating") or ""
+            rating = int(said) if said in {str(r) for r in RATINGS} else found.rating
             return page("feedback.html", 400, found=found, ratings=RATINGS, done=None,
-                        action=request.path, error=t.unreadable_text)
+                        action=request.path, error=t.unreadable_text,
+                        kept=readable(request.form.get("comment") or ""), kept_rating=rating)
         found = fb.answer(engine(), _key(), decision_id, signature,
                           request.form.get("rating"), request.form.get("comment"), clock())
         if found.status == "invalid":

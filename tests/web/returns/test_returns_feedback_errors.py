@@ -43,3 +43,33 @@ def test_a_refused_answer_takes_the_focus_and_keeps_nothing(
         assert found.group(1) == said
     assert html.index('id="feedback-error"') > html.index("<h1>")  # under the page's heading
     assert shop.rows(feedback) == []
+
+
+def test_a_comment_with_a_nul_comes_back_in_its_box_less_the_nul_and_stores_nothing(
+    shop: ReturnsShop,
+) -> None:
+    link = _feedback_link(shop)
+    client = shop.app.test_client()
+    assert client.post(link, data={"rating": "4"}).status_code == 200
+    stored = shop.rows(feedback)
+
+    resp = client.post(link, data={"rating": "4", "comment": "Quick <refund>\x00, thanks"})
+
+    html = resp.get_data(as_text=True)
+    assert resp.status_code == 400
+    assert ('autofocus>What you entered contains an invisible control character that we cannot '
+            "accept. Please remove it (type the text again rather than pasting it) and try "
+            "again.</p>") in html
+    box = re.search(r'<form method="post" action="([^"]+)" class="rate-us-comment">\s*'
+                    r'<input type="hidden" name="rating" value="(\d)">.*?'
+                    r'<textarea id="comment" name="comment" rows="3" maxlength="2000" '
+                    r'aria-invalid="true" aria-describedby="feedback-error">([^<]*)</textarea>',
+                    html, re.S)
+    assert box is not None, html
+    assert box.groups() == (link, "4", "Quick &lt;refund&gt;, thanks")
+    assert shop.rows(feedback) == stored  # nothing stored with it
+
+    # sent again as shown, it is kept
+    again = client.post(link, data={"rating": "4", "comment": "Quick <refund>, thanks"})
+    assert again.status_code == 200
+    assert [r[1] for r in shop.rows(feedback)] == [4]
