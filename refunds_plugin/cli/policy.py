@@ -135,8 +135,10 @@ def check(spec: str, as_json: bool) -> None:
 @policy.command()
 @click.option("--policy", "spec", envvar="REFUNDS_POLICY", default="preset:default",
               show_default=True, help="Policy file or preset:NAME (env REFUNDS_POLICY).")
-@click.option("--input", "input_file", type=click.Path(exists=True, dir_okay=False),
-              help='JSON file {"now", "facts", "request"}; replaces the order flags below.')
+@click.option("--input", "input_file",
+              type=click.Path(exists=True, dir_okay=False, allow_dash=True),
+              help='JSON file {"now", "facts", "request"} ("-": standard input); replaces '
+                   'the order flags below.')
 @click.option("--now", "now_at", type=options.WHEN,
               help="Decision time, ISO 8601 (default: the current time).")
 @click.option("--currency", default="USD", show_default=True,
@@ -218,10 +220,12 @@ def _from_file(path: str, now_at: datetime | None
     """``--input``: the case from a JSON file; a mistake in it is said in words (never as a
     Python exception's repr): what was found and what is expected."""
     def bad(what: str) -> click.BadParameter:
-        return click.BadParameter(f"{path}: {what}", param_hint="'--input'")
+        return click.BadParameter(f"{'standard input' if path == '-' else path}: {what}",
+                                  param_hint="'--input'")
 
     try:
-        doc = json.loads(Path(path).read_text(encoding="utf-8"))
+        doc = json.loads(sys.stdin.read() if path == "-"
+                         else Path(path).read_text(encoding="utf-8"))
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise bad(f"expected JSON text, found {exc}") from None
     if not isinstance(doc, dict):

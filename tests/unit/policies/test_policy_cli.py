@@ -71,6 +71,27 @@ def test_explain_json_from_an_input_file_gives_exact_amounts(tmp_path):
                                  "payment_reference": None}]
 
 
+def test_explain_reads_the_case_from_standard_input_with_input_dash():
+    case = {"now": NOW,
+            "facts": {"order_id": "1001", "currency": "EUR", "shipping_amount": 500,
+                      "total_amount": 4500, "delivered_at": "2026-05-20T10:00:00+00:00",
+                      "lines": [{"id": "a", "sku": "A", "name": "Mug", "quantity": 2,
+                                 "unit_amount": 2000}],
+                      "payments": [{"provider": "stripe", "reference": "pi_9",
+                                    "captured": 4500}]},
+            "request": {"order_id": "1001", "preferred_resolution": "refund",
+                        "lines": [{"line_id": "a", "quantity": 1, "reason": "too_large"}]}}
+    result = CliRunner().invoke(policy, ["explain", "--policy", "preset:no-hassle", "--input",
+                                         "-", "--json"], input=json.dumps(case))
+    assert result.exit_code == 0, result.output
+    d = json.loads(result.output)
+    assert (d["outcome"], d["amount"], d["resolution"]) == ("approve", 2000, "refund")
+
+    bad = CliRunner().invoke(policy, ["explain", "--input", "-"], input="{not json")
+    assert bad.exit_code == 2
+    assert "Invalid value for '--input': standard input: expected JSON text" in bad.output
+
+
 def test_explain_refuses_an_invalid_policy():
     result = run("explain", "--policy", "preset:nope", "--now", NOW)
     assert result.exit_code == 1
