@@ -49,8 +49,9 @@ def _since_until(name: str) -> Any:
 def _period(name: str, since: datetime | None, until: datetime | None, now: datetime) -> Period:
     try:
         return period(since, until, now, DEFAULT_DAYS[name])
-    except InputError as exc:
-        raise click.UsageError(exc.message) from None
+    except InputError as exc:  # "until: …" names the page's field: here it is the option
+        named = exc.message.startswith(("since: ", "until: "))
+        raise click.UsageError(("--" if named else "") + exc.message) from None
 
 
 def _run(name: str, since: datetime | None, until: datetime | None,

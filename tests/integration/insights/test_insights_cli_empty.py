@@ -23,3 +23,16 @@ def test_an_empty_period_is_said_in_words(sqlite_url: str) -> None:
     assert one.output.splitlines()[-1] == (
         "Nothing was sold or came back in this period for reason not_as_described.")
     assert feedback.output == "Feedback on decisions 2026-11-01 to 2026-12-01: 0 answer(s)\n"
+
+
+def test_a_backwards_period_names_the_option_as_typed(sqlite_url: str) -> None:
+    env = {"REFUNDS_DATABASE_URL": sqlite_url}
+    assert CliRunner().invoke(main, ["migrate"], env=env).exit_code == 0
+    for name in ("reasons", "costs", "retention", "feedback"):
+        result = CliRunner().invoke(main, ["insights", name, "--since", "2026-06-15",
+                                           "--until", "2026-05-01"], env=env)
+        assert result.exit_code == 2
+        assert result.output.splitlines()[-1] == (
+            "Error: --until: the period must end after it starts (since "
+            "2026-06-15T00:00:00+00:00, until 2026-05-01T00:00:00+00:00)"), name
+
