@@ -315,6 +315,9 @@ def ledger_report(since: datetime | None, until: datetime | None, days: int, as_
         click.echo(json.dumps(summary.to_json(), sort_keys=True))
         return
     click.echo(f"Ledger totals from {span(start, end, until is not None)}")  # as the insights
+    if not summary.totals:  # a bare header line would look like a failure
+        click.echo("No decisions or payments in this period.")
+        return
     rows = []
     for cur, t in sorted(summary.totals.items()):
         rate = t.refund_rate_bp

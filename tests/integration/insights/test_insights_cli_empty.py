@@ -36,3 +36,14 @@ def test_a_backwards_period_names_the_option_as_typed(sqlite_url: str) -> None:
             "Error: --until: the period must end after it starts (since "
             "2026-06-15T00:00:00+00:00, until 2026-05-01T00:00:00+00:00)"), name
 
+
+def test_ledger_report_for_an_empty_period_says_so_instead_of_a_bare_header(
+    sqlite_url: str,
+) -> None:
+    env = {"REFUNDS_DATABASE_URL": sqlite_url}
+    assert CliRunner().invoke(main, ["migrate"], env=env).exit_code == 0
+    result = CliRunner().invoke(main, ["ledger", "report", "--since", "2026-11-01", "--until",
+                                       "2026-12-01"], env=env)
+    assert result.exit_code == 0, result.output
+    assert result.output == ("Ledger totals from 2026-11-01 to 2026-12-01\n"
+                             "No decisions or payments in this period.\n")
