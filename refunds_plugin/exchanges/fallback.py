@@ -24,7 +24,7 @@ from sqlalchemy import Connection, select
 import policies
 from refunds_plugin.domain.decision import Decision
 from refunds_plugin.domain.facts import ReturnLine, ReturnRequest
-from refunds_plugin.domain.kinds import Reason, ResolutionKind
+from refunds_plugin.domain.kinds import WAITING, AttemptStatus, Reason, ResolutionKind
 from refunds_plugin.errors import InputError, NotFound
 from refunds_plugin.exchanges.by_hand import shipped_by_hand
 from refunds_plugin.exchanges.shipping import tell_a_person
@@ -34,7 +34,7 @@ from refunds_plugin.ledger.db import aware
 from refunds_plugin.ledger.decisions import RecordedDecision, record_decision
 from refunds_plugin.ledger.exchanges import ExchangeRow
 from refunds_plugin.ledger.facts import FALLBACK_KEY
-from refunds_plugin.ledger.tables import decisions
+from refunds_plugin.ledger.tables import decisions, refund_attempts
 from refunds_plugin.money import Money
 from refunds_plugin.notify import causes
 from refunds_plugin.routing import Route
@@ -132,10 +132,9 @@ def out_of_stock(conn: Connection, policy: policies.Policy, route: Route, row: E
     if sent is not None:
         return (f"exchange {row.decision_id} was sent by hand ({sent.by}: {sent.words()}): "
                 "nothing falls back for stock", ())
-    if fresh.back_amount:  # money already went back for the cheaper item: a person decides
-        back = Money(fresh.back_amount, fresh.currency)
-        _to_a_person(conn, fresh, f"out of stock ({why}), and {back} was already paid back "
-                     "for the cheaper item: decide the refund or credit by hand", now)
+    if fresh.back_amount:  # money goes back for the cheaper item: a person decides
+        _to_a_person(conn, fresh, f"out of stock ({why}), and {_back(conn, fresh)}: decide the "
+                     "refund or credit by hand", now)
         return f"exchange {row.decision_id}: out of stock, sent to a person", ()
     original = Decision.from_dict(json.loads(conn.execute(select(decisions.c.body).where(
         decisions.c.id == row.decision_id)).scalar_one()))
@@ -167,6 +166,29 @@ def out_of_stock(conn: Connection, policy: policies.Policy, route: Route, row: E
     return (f"exchange {row.decision_id} out of stock: decided as "
             f"{recorded.decision.resolution_summary} instead ({recorded.id})",
             recorded.attempt_ids)
+
+
+def _back(conn: Connection, row: ExchangeRow) -> str:
+    """What became of a cheaper item's difference, as its attempts say: paid back, held for
+    the original (a decline of the review cancels it, an approval pays it now: ``decide``),
+    on its way, or not paid."""
+    said = {AttemptStatus.SUCCEEDED: "{} was already paid back for the cheaper item",
+            AttemptStatus.HELD: "{} for the cheaper item waits for the original to arrive "
+                                "(held: approving pays it now, declining cancels it)",
+            AttemptStatus.UNKNOWN: "{} for the cheaper item may have been paid back (its "
+                                   "outcome is unknown)"}
+    rows = conn.execute(select(refund_attempts.c.status, refund_attempts.c.amount).where(
+        refund_attempts.c.decision_id == row.decision_id)).all()
+    parts: list[str] = []
+    for status in (AttemptStatus.SUCCEEDED, AttemptStatus.HELD, AttemptStatus.UNKNOWN):
+        amount = sum(int(a.amount) for a in rows if a.status == status)
+        if amount:
+            parts.append(said[status].format(Money(amount, row.currency)))
+    going = sum(int(a.amount) for a in rows if a.status in WAITING + (AttemptStatus.SENT,))
+    if going:
+        parts.append(f"{Money(going, row.currency)} for the cheaper item is being paid back")
+    unpaid = f"{Money(row.back_amount, row.currency)} for the cheaper item was not paid back"
+    return ", ".join(parts) or unpaid
 
 
 def _to_a_person(conn: Connection, row: ExchangeRow, why: str, now: datetime) -> None:

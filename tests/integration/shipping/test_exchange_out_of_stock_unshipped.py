@@ -65,7 +65,8 @@ def test_a_cheaper_exchange_that_sold_out_goes_to_a_person_and_is_not_said_ready
     assert (row.status, row.fallback_decision_id) == ("failed", None)
     assert row.last_error == (
         "out_of_stock: out of stock (the storefront has no SHIRT-S left to ship), and 10.00 "
-        "USD was already paid back for the cheaper item: decide the refund or credit by hand")
+        "USD for the cheaper item waits for the original to arrive (held: approving pays it "
+        "now, declining cancels it): decide the refund or credit by hand")
     [review] = r.h.rows(reviews)
     assert (review.decision_id, review.status) == (decision, "open")
     assert review.reason == f"exchange_out_of_stock: {row.last_error[len('out_of_stock: '):]}"
