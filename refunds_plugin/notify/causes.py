@@ -180,7 +180,8 @@ def review_closed(
     conn: Connection, *, decision_id: str, decision: Decision, status: str,
     customer_note: str, entry_hash: str, now: datetime, dry_run: bool = False,
 ) -> None:
-    """A person approved or declined (a failed exchange approved before: it ends, ``_ended``):
+    """A person approved or declined (an exchange approved before: a failed one ends, one on
+    its way goes ahead without what was not paid back, ``_ended``):
     the customer hears it (with the note for them), the merchant gets ``return.reviewed``.
     ``dry_run``: its money would go to the dry run (a decline has no attempt to say so)."""
     row = conn.execute(select(decisions.c.order_id, decisions.c.customer_email)

@@ -1,6 +1,6 @@
 """What the messages read of the ledger besides the decision: the order's number and its items'
 names, whether a decision's money goes to the dry run (the shop's test mode), and what a
-decline of an approved exchange taken up again ends."""
+decline of an approved exchange taken up again ends (or, going ahead, leaves unpaid)."""
 
 from __future__ import annotations
 
@@ -77,13 +77,42 @@ def ended_exchange(conn: Connection, decision_id: str) -> dict[str, int | bool]:
     to them (its new item out of stock, or not to be made): not that the return "could not be
     accepted" (it was, and money may have moved), but that the exchange ends, with what was
     already given back for a cheaper item (its decision's succeeded attempts, never the dry
-    run's), which stays the customer's. Empty for any other decision."""
+    run's), which stays the customer's. One whose new item is on its way (``GOES_AHEAD``): it
+    goes ahead, with what of the difference is not paid back (``_goes_ahead``). Empty for any
+    other decision."""
     status = conn.execute(select(exchanges.c.status)
                           .where(exchanges.c.decision_id == decision_id)).scalar()
+    if status in GOES_AHEAD:
+        return _goes_ahead(conn, decision_id)
     if status != "failed":
         return {}
-    kept = conn.execute(select(func.coalesce(func.sum(refund_attempts.c.amount), 0)).where(
+    return {"exchange_ended": True, "exchange_kept": _kept(conn, decision_id)}
+
+
+# an exchange whose new item is on its way (or sent): a decline of its review (a failed or held
+# payout of a cheaper item's difference) does not stop it
+GOES_AHEAD = ("waiting", "ready", "shipped")
+
+
+def _kept(conn: Connection, decision_id: str) -> int:
+    """What went back to the customer for the decision (never the dry run's)."""
+    return int(conn.execute(select(func.coalesce(func.sum(refund_attempts.c.amount), 0)).where(
         refund_attempts.c.decision_id == decision_id,
         refund_attempts.c.status == "succeeded",
-        refund_attempts.c.provider != "dryrun")).scalar_one()
-    return {"exchange_ended": True, "exchange_kept": int(kept)}
+        refund_attempts.c.provider != "dryrun")).scalar_one())
+
+
+def _goes_ahead(conn: Connection, decision_id: str) -> dict[str, int | bool]:
+    """A declined review of an exchange that goes ahead: it does, with what went back for a
+    cheaper item's difference, and what did not and is not paid again (its failed attempts,
+    and held ones the decline canceled, none replaced since: ``ledger.attempt_reads``)."""
+    from refunds_plugin.ledger.attempt_reads import replaced_attempts  # it imports notify
+
+    rows = conn.execute(select(refund_attempts.c.id, refund_attempts.c.status,
+                               refund_attempts.c.amount)
+                        .where(refund_attempts.c.decision_id == decision_id)).all()
+    done = replaced_attempts(conn, [a.id for a in rows])
+    unpaid = sum(int(a.amount) for a in rows
+                 if a.status in ("failed", "canceled") and a.id not in done)
+    return {"exchange_goes_ahead": True, "exchange_kept": _kept(conn, decision_id),
+            "exchange_unpaid": unpaid}
