@@ -77,16 +77,22 @@ def ended_exchange(conn: Connection, decision_id: str) -> dict[str, int | bool]:
     to them (its new item out of stock, or not to be made): not that the return "could not be
     accepted" (it was, and money may have moved), but that the exchange ends, with what was
     already given back for a cheaper item (its decision's succeeded attempts, never the dry
-    run's), which stays the customer's. One whose new item is on its way (``GOES_AHEAD``): it
+    run's), which stays the customer's, and what they paid for a dearer item's difference,
+    which nothing refunds automatically. One whose new item is on its way (``GOES_AHEAD``): it
     goes ahead, with what of the difference is not paid back (``_goes_ahead``). Empty for any
     other decision."""
-    status = conn.execute(select(exchanges.c.status)
-                          .where(exchanges.c.decision_id == decision_id)).scalar()
-    if status in GOES_AHEAD:
+    row = conn.execute(select(exchanges.c.status, exchanges.c.charge_amount,
+                              exchanges.c.paid_at)
+                       .where(exchanges.c.decision_id == decision_id)).first()
+    if row is not None and row.status in GOES_AHEAD:
         return _goes_ahead(conn, decision_id)
-    if status != "failed":
+    if row is None or row.status != "failed":
         return {}
-    return {"exchange_ended": True, "exchange_kept": _kept(conn, decision_id)}
+    # a dearer item's difference the customer paid: nothing refunds it (the decline makes no
+    # attempt, and it is not the decision's to pay): the mail says so
+    paid = int(row.charge_amount) if row.paid_at is not None else 0
+    return {"exchange_ended": True, "exchange_kept": _kept(conn, decision_id),
+            "exchange_paid": paid}
 
 
 # an exchange whose new item is on its way (or sent): a decline of its review (a failed or held
