@@ -120,16 +120,19 @@ def test_revision_0026_recounts_the_rollups_folded_while_such_a_return_counted(
     h.drain()
     engine = h.runtime.engine
     # the ledger before the revision, folded by the code of then; today's folder also writes
-    # what of the money Stripe paid in its test mode (returned_days.test_money, 0032), so the
-    # column is there while it folds and gone again before the ledger migrates
+    # what of the money Stripe paid in its test mode (returned_days.test_money, 0032) and
+    # leaves out orders paid only in that mode (payments.livemode, 0029), so those columns are
+    # there while it folds and gone again before the ledger migrates
     as_before(engine, "0025",
-              "ALTER TABLE returned_days ADD COLUMN test_money BIGINT NOT NULL DEFAULT 0")
+              "ALTER TABLE returned_days ADD COLUMN test_money BIGINT NOT NULL DEFAULT 0",
+              "ALTER TABLE payments ADD COLUMN livemode BOOLEAN")
     with monkeypatch.context() as m:
         m.setattr(rollups, "granted", _granted_before)
         while folding.fold(engine):
             pass
     with engine.begin() as conn:
         conn.execute(text("ALTER TABLE returned_days DROP COLUMN test_money"))
+        conn.execute(text("ALTER TABLE payments DROP COLUMN livemode"))
     assert h.count(insight_marks) == 0
     # what was folded then: the declined return's fee and kept money too (read from the rollups
     # themselves: today's readers need today's columns, which a ledger at 0025 has not)
