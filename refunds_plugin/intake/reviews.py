@@ -34,7 +34,6 @@ from refunds_plugin.intake.adjustments import (
 from refunds_plugin.ledger import facts as facts_mod
 from refunds_plugin.ledger import saleor_returns
 from refunds_plugin.ledger.attempt_reads import outcome_unknown
-from refunds_plugin.ledger.attempt_reads import replaced_attempts as _replaced
 from refunds_plugin.ledger.attempts import (
     AttemptRow,
     cancel_held,
@@ -48,6 +47,7 @@ from refunds_plugin.ledger.decisions import foreign_payments
 from refunds_plugin.ledger.exchanges import get_exchange, open_exchange
 from refunds_plugin.ledger.exchanges import restart as restart_exchange
 from refunds_plugin.ledger.journal import append_entry
+from refunds_plugin.ledger.retries import replaced_attempts as _replaced
 from refunds_plugin.ledger.reviews import close_review, record_adjustment
 from refunds_plugin.ledger.tables import decisions, orders, refund_attempts, reviews
 from refunds_plugin.money import Money

@@ -70,19 +70,6 @@ def unknown_unreferenced(
     return [AttemptRow.from_row(r) for r in conn.execute(_UNKNOWN_UNREFERENCED, params)]
 
 
-def replaced_attempts(conn: Connection, attempt_ids: list[str]) -> set[str]:
-    """The attempts that ``attempt_ids`` were created to replace (their journal's ``retry_of``)."""
-    le = ledger_entries.c
-    bodies = conn.execute(
-        select(le.body).where(
-            le.entry_type == "attempt",
-            le.subject_id.in_(attempt_ids),
-            le.body.like('%"retry_of"%'),
-        )
-    ).scalars()
-    return {str(found) for body in bodies if (found := json.loads(body).get("retry_of"))}
-
-
 def outcome_unknown(status: str, last_error: str | None) -> bool:
     """Did the provider maybe move the money? ``unknown``, or a ``failed`` written before that
     status existed by giving up on a retryable error ("gave up after N tries")."""

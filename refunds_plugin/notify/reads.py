@@ -10,6 +10,7 @@ import logging
 from sqlalchemy import Connection, func, select
 
 from refunds_plugin.ledger.facts import OrderSeen
+from refunds_plugin.ledger.retries import replaced_attempts
 from refunds_plugin.ledger.tables import decisions, exchanges, orders, refund_attempts
 
 log = logging.getLogger("refunds.notify")
@@ -112,8 +113,6 @@ def _goes_ahead(conn: Connection, decision_id: str) -> dict[str, int | bool]:
     """A declined review of an exchange that goes ahead: it does, with what went back for a
     cheaper item's difference, and what did not and is not paid again (its failed attempts,
     and held ones the decline canceled, none replaced since: ``ledger.attempt_reads``)."""
-    from refunds_plugin.ledger.attempt_reads import replaced_attempts  # it imports notify
-
     rows = conn.execute(select(refund_attempts.c.id, refund_attempts.c.status,
                                refund_attempts.c.amount)
                         .where(refund_attempts.c.decision_id == decision_id)).all()
