@@ -18,7 +18,18 @@ from datetime import datetime
 from typing import Any
 
 import orjson
-from sqlalchemy import Connection, Engine, Select, case, func, literal, select, text
+from sqlalchemy import (
+    Connection,
+    Engine,
+    Select,
+    and_,
+    case,
+    func,
+    literal,
+    or_,
+    select,
+    text,
+)
 
 import policies
 from refunds_plugin.domain.decision import Decision
@@ -234,7 +245,7 @@ def replay_each(
     ordered: bool = True,
     explained: bool = True,
     worded: bool = True,
-    exchanges: bool = True,
+    exchanges: bool | tuple[str, ...] = True,
 ) -> Iterator[tuple[Comparison, ...]]:
     """``replay`` under several policies at once: each stored decision is read and rebuilt
     once, then decided under each policy in turn (``refunds policy compare``).
@@ -252,9 +263,10 @@ def replay_each(
     ``explained=True`` gives (``tests/integration/insights/test_compare_fast_path.py``).
     ``worded=False`` (with ``explained=False``): each new decision comes without any words at
     all (``policies.evaluate(worded=False)``): its trace holds each rule's verdict and code only.
-    ``exchanges=False`` (``policy compare``, which compares outcomes and money): the stored
-    decision's body is not read, so ``old_exchange`` is "" (the body is the largest column,
-    stored out of line: reading it was most of the database's time).
+    ``exchanges=False``: the stored decision's body is not read, so ``old_exchange`` is ""
+    (the body is the largest column, stored out of line: reading it was most of the database's
+    time). A tuple of content hashes (``policy compare``): read only for a decision made under
+    one of them, the only ones whose stored answer is reused (``reuse``).
     """
     c = decisions.c
     query = _period(  # the columns in the order ``_compare`` unpacks them
@@ -263,7 +275,11 @@ def replay_each(
                c.policy_hash, c.customer_email,
                # only a body that names an exchange is read (``exchange_said``), so only such a
                # body is sent (LIKE may match more, never less: exchange_said checks again)
-               (case((c.body.like('%"exchange":%'), c.body), else_="") if exchanges
+               (case((c.body.like('%"exchange":%'), c.body), else_="") if exchanges is True
+                # one plain parameter per hash: ``_stream`` sends the statement as compiled,
+                # where an expanding IN would not be rendered
+                else case((and_(or_(*(c.policy_hash == h for h in exchanges)),
+                                c.body.like('%"exchange":%')), c.body), else_="") if exchanges
                 else literal("")).label("body"),
                func.coalesce(return_figures.c.fees, 0).label("fees"),
                func.coalesce(return_figures.c.bonus, 0).label("bonus"))

@@ -9,7 +9,9 @@ decision *is* CURRENT's answer and is not decided again.
 
 For each side: how many were decided without a person (approved or declined), the money out of
 approved decisions (refund, store credit, its bonus) and their fees, per currency, and the
-declines. A customer gets a *worse answer* under CANDIDATE when the outcome drops (approve →
+declines; a decision *differs* when its outcome, money or exchange (how its price difference
+settles: waived, charged, refunded) does, as ``policy simulate`` counts a change. A customer
+gets a *worse answer* under CANDIDATE when the outcome drops (approve →
 review → decline), or both approve and the candidate gives less money in all, or less of it back
 to the payment: store credit, even with a bonus on top, is not money back (it is spent only
 here), so a refund turned into credit is a worse answer.
@@ -58,6 +60,7 @@ class Answer:
     credit: int
     bonus: int
     fees: int
+    exchange: str = ""  # how an exchange settles (``Exchange.settled_as``), "" for none
 
     @property
     def total(self) -> int:
@@ -66,7 +69,7 @@ class Answer:
 
 def _stored(c: Comparison) -> Answer:
     return Answer(c.old_outcome, c.old_refund, c.old_credit - c.old_bonus, c.old_bonus,
-                  c.old_fees)
+                  c.old_fees, c.old_exchange)
 
 
 def _new(c: Comparison) -> Answer | None:
@@ -83,7 +86,9 @@ def _new(c: Comparison) -> Answer | None:
             credit += r.total
     for f in d.fees:
         fees += f.amount
-    return Answer(d.outcome.value, refund, credit - bonus, bonus, fees)
+    ex = d.exchange
+    return Answer(d.outcome.value, refund, credit - bonus, bonus, fees,
+                  ex.settled_as if ex is not None else "")
 
 
 def worse(before: Answer, after: Answer) -> bool:
@@ -214,10 +219,13 @@ def rows(engine: Engine, current: policies.Policy, candidate: policies.Policy,
     ``policy simulate`` does, with it (the plain path, for the tests and the bench).
     ``worded=False`` (``compare``): a side decided again says nothing at all, not even in its
     trace (``policies.evaluate(worded=False)``); its outcome, codes and money are the same."""
-    # a report compares outcomes and money, not how an exchange settled: no stored body read
+    # a report compares outcomes, money and how an exchange settled, as ``policy simulate``
+    # counts a change: the stored body (its exchange) is read only for a decision made under
+    # one of the two policies, whose stored answer is reused
     for cur, cand in replay_each(engine, (current, candidate), since, until, limit,
                                  batch=2000, reuse=True, ordered=False, explained=explained,
-                                 worded=worded, exchanges=False):
+                                 worded=worded,
+                                 exchanges=(current.content_hash, candidate.content_hash)):
         yield Row(cand, _stored(cur) if cur.reused else _new(cur),
                   _stored(cand) if cand.reused else _new(cand))
 
