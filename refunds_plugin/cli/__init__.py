@@ -32,7 +32,9 @@ from refunds_plugin.cli import (
 
 
 class _Commands(click.Group):
-    """The ``refunds`` group: a database without the ledger's tables, one that cannot be
+    """The ``refunds`` group: a setting found wrong after parsing (mail, outbound events,
+    templates, the rate limiter's store) is one line, exit 2, as the parser's own refusals
+    (``startup.config``); a database without the ledger's tables, one that cannot be
     opened (a file that is no SQLite database included), a wrong or unsupported
     REFUNDS_DATABASE_URL (or its driver missing), or an output on a full disk is named in one
     line with its fix; any other database error keeps its traceback."""
@@ -45,8 +47,10 @@ class _Commands(click.Group):
         absent = _absent_sqlite_files()
         try:
             return super().invoke(ctx)
-        except ConfigError as exc:
-            raise click.ClickException(str(exc)) from None
+        except ConfigError as exc:  # found by a check after parsing: the parser's exit 2
+            stop = click.ClickException(str(exc))
+            stop.exit_code = 2
+            raise stop from None
         except OSError as exc:
             if exc.errno not in (errno.ENOSPC, errno.EDQUOT):
                 raise

@@ -152,9 +152,11 @@ def port_is_free(host: str, port: int, option: str = "--port", host_from: str = 
         try:
             probe.bind((host, port))
         except socket.gaierror as exc:
-            raise click.ClickException(
-                f"{host} is not an address to listen on ({exc.strerror}): check "
-                f"{host_from}") from None
+            stop = click.ClickException(
+                f"{host} is not an address to listen on ({exc.strerror}): check {host_from}")
+            if host_from.startswith("REFUNDS_"):  # a bad setting: exit 2, as every other
+                stop.exit_code = 2
+            raise stop from None
         except OSError as exc:
             why = "is already in use" if exc.errno == errno.EADDRINUSE else \
                 f"cannot be used ({exc.strerror})"

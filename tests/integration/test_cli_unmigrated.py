@@ -89,7 +89,7 @@ def test_a_sqlite_path_that_cannot_be_opened_is_named(tmp_path: Path) -> None:
     result = CliRunner().invoke(main, ["ledger", "head"], env={"REFUNDS_DATABASE_URL": url})
 
     assert (result.exit_code, result.output) == (
-        1, f"Error: REFUNDS_DATABASE_URL={url!r}: the directory {tmp_path}/no/such/dir does "
+        2, f"Error: REFUNDS_DATABASE_URL={url!r}: the directory {tmp_path}/no/such/dir does "
            "not exist: create it, or name a file in an existing directory\n")
 
 

@@ -144,7 +144,7 @@ def test_a_wrong_database_url_is_one_line_naming_the_problem_and_the_fix(
     for url, said in _urls(str(tmp_path)):
         result = CliRunner().invoke(main, command, env={"REFUNDS_DATABASE_URL": url})
 
-        assert (result.exit_code, result.output) == (1, f"Error: {said}\n"), url
+        assert (result.exit_code, result.output) == (2, f"Error: {said}\n"), url
         assert not (tmp_path / "missing").exists()
 
 
@@ -158,7 +158,7 @@ def test_postgresql_without_the_postgres_extra_says_how_to_install_it(
         result = CliRunner().invoke(main, command, env={"REFUNDS_DATABASE_URL": url})
 
         assert (result.exit_code, result.output) == (
-            1, f"Error: REFUNDS_DATABASE_URL='{url}' needs the database driver psycopg, which is "
+            2, f"Error: REFUNDS_DATABASE_URL='{url}' needs the database driver psycopg, which is "
                'not installed: pip install -e ".[postgres]"\n')
 
 

@@ -36,7 +36,7 @@ def test_an_outbound_secret_that_is_not_base64_stops_serve_in_one_line_without_s
     code, output = start_serve(tmp_path, REFUNDS_OUTBOUND_URL="https://erp.example.com/hooks",
                           REFUNDS_OUTBOUND_SECRET=secret)
 
-    assert code == 1
+    assert code == 2  # a bad setting: exit 2, whichever check finds it
     assert len(output.splitlines()) == 1, output  # no key said, no database written
     assert not (tmp_path / "ledger.db").exists()
     assert output.splitlines()[-1] == (
@@ -53,7 +53,7 @@ def test_an_outbound_url_that_is_not_http_stops_serve_instead_of_failing_every_e
 ) -> None:
     code, output = start_serve(tmp_path, REFUNDS_OUTBOUND_URL=url, REFUNDS_OUTBOUND_SECRET=SECRET)
 
-    assert code == 1
+    assert code == 2  # a bad setting: exit 2, whichever check finds it
     assert len(output.splitlines()) == 1, output  # no key said, no database written
     assert not (tmp_path / "ledger.db").exists()
     assert output.splitlines()[-1] == (
@@ -87,7 +87,7 @@ def test_a_misspelt_kind_to_switch_off_stops_serve_instead_of_switching_nothing_
     code, output = start_serve(tmp_path, REFUNDS_MAIL_URL="console",
                           REFUNDS_MAIL_OFF="credit_issued,refund_sentt")
 
-    assert code == 1
+    assert code == 2  # a bad setting: exit 2, whichever check finds it
     assert len(output.splitlines()) == 1, output  # no key said, no database written
     assert not (tmp_path / "ledger.db").exists()
     assert output.splitlines()[-1] == (
@@ -104,7 +104,7 @@ def test_an_event_kind_in_mail_off_is_named_with_the_email_kinds(
 
     code, output = start_serve(tmp_path, REFUNDS_CONFIG_FILE=str(config_file))
 
-    assert code == 1
+    assert code == 2  # a bad setting: exit 2, whichever check finds it
     assert len(output.splitlines()) == 1, output  # no key said, no database written
     assert not (tmp_path / "ledger.db").exists()
     assert output.splitlines()[-1] == (
@@ -131,7 +131,7 @@ def test_a_templates_dir_that_does_not_exist_stops_serve_instead_of_sending_ours
     # it was taken, and every email went out in the built-in words the merchant had replaced
     code, output = start_serve(tmp_path, REFUNDS_TEMPLATES_DIR=str(tmp_path / "my-mails"))
 
-    assert code == 1
+    assert code == 2  # a bad setting: exit 2, whichever check finds it
     assert len(output.splitlines()) == 1, output  # no key said, no database written
     assert not (tmp_path / "ledger.db").exists()
     assert output.splitlines()[-1] == (
@@ -154,7 +154,7 @@ def test_a_template_jinja_cannot_parse_is_named_with_its_line_at_start(
 
     code, output = start_serve(tmp_path, REFUNDS_TEMPLATES_DIR=str(folder))
 
-    assert code == 1
+    assert code == 2  # a bad setting: exit 2, whichever check finds it
     assert len(output.splitlines()) == 1, output  # no key said, no database written
     assert not (tmp_path / "ledger.db").exists()
     assert output.splitlines()[-1] == (
@@ -172,7 +172,7 @@ def test_templates_put_beside_instead_of_in_a_mail_folder_are_said_to_be_unused(
 
     code, output = start_serve(tmp_path, REFUNDS_TEMPLATES_DIR=str(folder))
 
-    assert code == 1
+    assert code == 2  # a bad setting: exit 2, whichever check finds it
     assert len(output.splitlines()) == 1, output  # no key said, no database written
     assert not (tmp_path / "ledger.db").exists()
     assert output.splitlines()[-1] == (
@@ -207,7 +207,7 @@ def test_a_from_or_reply_to_that_is_no_email_address_stopsstart_serve(
     # an SMTP server refuses, and its Message-ID named "@notanemail"
     code, output = start_serve(tmp_path, REFUNDS_MAIL_URL="console", **{var: value})
 
-    assert code == 1
+    assert code == 2  # a bad setting: exit 2, whichever check finds it
     assert len(output.splitlines()) == 1, output  # no key said, no database written
     assert not (tmp_path / "ledger.db").exists()
     assert output.splitlines()[-1] == (

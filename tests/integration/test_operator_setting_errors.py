@@ -103,7 +103,7 @@ def test_a_web_host_without_the_executor_checks_the_mail_settings_as_serve_does(
     said = [CliRunner().invoke(main, ["serve", *flag, "--port", "0"], env=env)
             for flag in ([], ["--no-executor"])]
 
-    assert [r.exit_code for r in said] == [1, 1]
+    assert [r.exit_code for r in said] == [2, 2]
     assert said[0].output == said[1].output
     assert said[0].output.startswith(f"Error: {next(iter(setting))}")
     assert len(said[0].output.splitlines()) == 1
@@ -132,3 +132,59 @@ def test_an_output_that_cannot_be_written_is_one_line_not_a_traceback(
     assert (done.returncode, done.stderr) == (
         1, "Error: could not write the output (No space left on device): free some space, or "
            "write it elsewhere, and run this again\n")
+
+
+# --- one exit code for every bad setting, whichever check finds it ------------------------------
+
+LATER = [  # settings the parser takes, refused by the checks made before a command starts
+    {"REFUNDS_MAIL_OFF": "refund_snet"},
+    {"REFUNDS_OUTBOUND_URL": "ftp://erp.example.com/hooks",
+     "REFUNDS_OUTBOUND_SECRET": "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"},
+    {"REFUNDS_TEMPLATES_DIR": "/nowhere"},
+    {"REFUNDS_RATELIMIT_STORAGE_URI": "redis//127.0.0.1:6379"},
+]
+PARSED = [{"REFUNDS_EXECUTOR_LEASE": "abc"}, {"REFUNDS_OUTBOX_MAX_TRIES": "-"},
+          {"REFUNDS_SHOP_PRIMARY_COLOR": "red"}]
+
+
+@pytest.mark.parametrize("setting", [*PARSED, *LATER], ids=lambda s: next(iter(s)))
+@pytest.mark.parametrize("command", [["serve", "--port", "0"], ["worker", "--once"]],
+                         ids=lambda c: c[0])
+def test_a_bad_setting_exits_2_whether_the_parser_or_a_later_check_finds_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, setting: dict[str, str],
+    command: list[str],
+) -> None:
+    # the parser's refusals exited 2, the checks made after it (mail, outbound events,
+    # templates, the rate limiter's store) 1: a script could not tell a bad setting by its code
+    from gunicorn.app.base import BaseApplication
+
+    served: list[object] = []
+    monkeypatch.setattr(BaseApplication, "run", lambda app: served.append(app))
+    env = {"REFUNDS_DATABASE_URL": f"sqlite:///{tmp_path}/ledger.db", "REFUNDS_SECRET_KEY":
+           "k" * 32, "REFUNDS_STOREFRONT_SECRET": "s" * 32, **setting}
+
+    result = CliRunner().invoke(main, command, env=env)
+
+    if command[0] == "worker" and "REFUNDS_RATELIMIT_STORAGE_URI" in setting:
+        assert result.exit_code == 0, result.output  # the worker serves no pages: not read
+        return
+    assert result.exit_code == 2, result.output
+    assert result.output.startswith(f"Error: {next(iter(setting))}")
+    assert len(result.output.splitlines()) == 1, result.output
+    assert "Usage:" not in result.output
+    assert served == []
+
+
+def test_a_bad_setting_exits_2_from_ledger_verify_too(sqlite_url: str) -> None:
+    env = {"REFUNDS_DATABASE_URL": sqlite_url}
+    assert CliRunner().invoke(main, ["migrate"], env=env).exit_code == 0
+
+    said = [CliRunner().invoke(main, ["ledger", "verify"], env={**env, **s})
+            for s in (*PARSED, {"REFUNDS_CONFIG_FILE": "/nowhere.toml"})]
+
+    assert [r.exit_code for r in said] == [2, 2, 2, 2], [r.output for r in said]
+    assert [r.output.split("=")[0] for r in said] == [
+        "Error: REFUNDS_EXECUTOR_LEASE", "Error: REFUNDS_OUTBOX_MAX_TRIES",
+        "Error: REFUNDS_SHOP_PRIMARY_COLOR", "Error: REFUNDS_CONFIG_FILE"]
+    # and a ledger that verifies still exits 0, one that is altered 1 (docs/finance.md)
+    assert CliRunner().invoke(main, ["ledger", "verify"], env=env).exit_code == 0

@@ -44,7 +44,7 @@ def test_a_rate_limit_store_the_limiter_does_not_know_stops_serve_in_one_line(
 ) -> None:
     said = start_serve(tmp_path, REFUNDS_RATELIMIT_STORAGE_URI="redis//127.0.0.1:6379")
 
-    assert said == (1, "Error: REFUNDS_RATELIMIT_STORAGE_URI='redis//127.0.0.1:6379' is not a "
+    assert said == (2, "Error: REFUNDS_RATELIMIT_STORAGE_URI='redis//127.0.0.1:6379' is not a "
                        "store the rate limiter knows: use memory:// (one process) or "
                        "redis://host:6379 (shared by every worker and host)\n")
     assert served == []
@@ -60,7 +60,7 @@ def test_a_redis_rate_limit_store_without_the_redis_package_names_the_extra_to_i
 
     said = start_serve(tmp_path, REFUNDS_RATELIMIT_STORAGE_URI="redis://:hunter2@127.0.0.1:6379/0")
 
-    assert said == (1, "Error: REFUNDS_RATELIMIT_STORAGE_URI='redis://:***@127.0.0.1:6379/0' "
+    assert said == (2, "Error: REFUNDS_RATELIMIT_STORAGE_URI='redis://:***@127.0.0.1:6379/0' "
                        "needs the Python package redis, which is not installed: "
                        "pip install -e \".[redis]\"\n")
     assert served == []
@@ -72,7 +72,7 @@ def test_a_redis_rate_limit_store_with_a_port_that_is_no_number_is_named(
 ) -> None:
     said = start_serve(tmp_path, REFUNDS_RATELIMIT_STORAGE_URI="redis://127.0.0.1:port")
 
-    assert said == (1, "Error: REFUNDS_RATELIMIT_STORAGE_URI='redis://127.0.0.1:port' cannot be "
+    assert said == (2, "Error: REFUNDS_RATELIMIT_STORAGE_URI='redis://127.0.0.1:port' cannot be "
                        "used: Port could not be cast to integer value as 'port'\n")
     assert served == []
 
@@ -126,7 +126,7 @@ def test_a_metrics_host_that_does_not_resolve_stops_the_worker_naming_the_variab
 
     result = CliRunner().invoke(main, ["worker", "--once", "--metrics-port", "9"], env=env)
 
-    assert result.exit_code == 1
+    assert result.exit_code == 2
     assert result.output.startswith("Error: no-such-host.invalid is not an address to listen "
                                     "on (")
     assert result.output.endswith("): check REFUNDS_METRICS_HOST\n")
@@ -362,7 +362,7 @@ def test_a_postgres_url_in_heroku_s_spelling_is_told_how_to_write_it(tmp_path: P
     result = CliRunner().invoke(main, ["migrate"], env=env)
 
     assert (result.exit_code, result.output) == (
-        1, "Error: REFUNDS_DATABASE_URL='postgres://shop:***@db.example.com:5432/refunds' "
+        2, "Error: REFUNDS_DATABASE_URL='postgres://shop:***@db.example.com:5432/refunds' "
            "spells PostgreSQL postgres://, which SQLAlchemy does not read: write "
            "postgresql+psycopg://shop:***@db.example.com:5432/refunds\n")
 
