@@ -12,6 +12,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 from refunds_plugin.bootstrap import Runtime, build
 from refunds_plugin.config import Config, load_config
 from refunds_plugin.ledger.instance import engine_secret
+from refunds_plugin.ledger.migrate import LedgerRevisionError, revision_refusal
 from webhooks import (
     body_limit,
     easypost,
@@ -40,11 +41,19 @@ def create_app(
     """Create the receiver. ``config`` may be a Config or overrides on top of the environment.
 
     ``start_executor`` starts the in-process executor thread (``refunds serve`` does; tests
-    drive the executor themselves).
+    drive the executor themselves). Built here, on a ledger another version left, it raises
+    ``LedgerRevisionError`` with the CLI's line (``refunds migrate`` first) and writes nothing.
     """
     if runtime is None:
         cfg = config if isinstance(config, Config) else load_config(overrides=config or None)
-        runtime = build(cfg)
+        runtime = build(cfg)  # an empty database is migrated, as ``refunds serve`` does
+        # gunicorn run directly: a ledger another version left is refused as the CLI refuses
+        # it, before anything is written (the kept key below) or served
+        refusal = revision_refusal(runtime.engine)
+        if refusal is not None:
+            runtime.engine.dispose()
+            logging.getLogger("refunds.web").critical("refusing to start: %s", refusal)
+            raise LedgerRevisionError(refusal)
     app = Flask(__name__)
     app.request_class = body_limit.LimitedRequest  # 413 for a chunked body over the limit
     app.config["MAX_CONTENT_LENGTH"] = runtime.config.max_body_bytes

@@ -69,21 +69,11 @@ def current(opened: Engine, older_ok: bool = False) -> None:
     anything reads it: an older one (the package was upgraded) failed on a missing column, or
     served failing on every request; a newer one was read with tables this version does not
     know. ``older_ok``: ``migrate``, which upgrades it. An empty database passes."""
-    from refunds_plugin.ledger.migrate import head_revision, revision_gap
+    from refunds_plugin.ledger.migrate import revision_refusal
 
-    gap = revision_gap(opened)
-    if gap is None or (gap[1] and older_ok):
-        return
-    url = opened.url.render_as_string(hide_password=True)
-    at, known = gap
-    if known:
-        raise click.ClickException(
-            f"the database {url} is at revision {at}, older than this version's "
-            f"{head_revision()}: back it up, run `refunds migrate`, then run this again")
-    raise click.ClickException(
-        f"the database {url} is at revision {at}, which this version of refunds-plugin "
-        f"(newest revision {head_revision()}) does not know: a newer version wrote it; run "
-        "that version")
+    refusal = revision_refusal(opened, older_ok)
+    if refusal is not None:
+        raise click.ClickException(refusal)
 
 
 @contextmanager

@@ -17,6 +17,11 @@ from sqlalchemy import Engine
 MIGRATIONS = Path(__file__).with_name("migrations")  # refunds_plugin/ledger/migrations
 
 
+class LedgerRevisionError(RuntimeError):
+    """A ledger another version left (older: ``refunds migrate`` upgrades it; newer: run that
+    version); the message is the one line the CLI says (``revision_refusal``)."""
+
+
 @contextmanager
 def _quiet() -> Iterator[None]:
     """Alembic's INFO lines ("Context impl SQLiteImpl.", one per revision) held back: the
@@ -72,6 +77,24 @@ def revision_gap(engine: Engine) -> tuple[str, bool] | None:
     except CommandError:  # "Can't locate revision identified by '0099'"
         known = False
     return at, known
+
+
+def revision_refusal(engine: Engine, older_ok: bool = False) -> str | None:
+    """Why a service or command must not use this ledger, in one line with its fix, or None:
+    at this version's newest revision, empty (``serve`` and the app migrate it), or older with
+    ``older_ok`` (``migrate``). The CLI (``cli/startup.current``) and the app factory
+    (``webhooks.create_app``, gunicorn run directly) apply this one rule."""
+    gap = revision_gap(engine)
+    if gap is None or (gap[1] and older_ok):
+        return None
+    url = engine.url.render_as_string(hide_password=True)
+    at, known = gap
+    if known:
+        return (f"the database {url} is at revision {at}, older than this version's "
+                f"{head_revision()}: back it up, run `refunds migrate`, then run this again")
+    return (f"the database {url} is at revision {at}, which this version of refunds-plugin "
+            f"(newest revision {head_revision()}) does not know: a newer version wrote it; run "
+            "that version")
 
 
 def is_up_to_date(engine: Engine) -> bool:
