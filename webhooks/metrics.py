@@ -12,6 +12,7 @@ import time
 from flask import Flask, Response, current_app, g, request
 
 from refunds_plugin.domain.kinds import DRY_RUN, TEST_MODE, AttemptStatus
+from refunds_plugin.finance import outbox as outbox_read
 from refunds_plugin.finance.reports import ledger_counts
 from refunds_plugin.finance.verify import unsealed_entries
 from refunds_plugin.metrics import CONTENT_TYPE, REGISTRY, WEBHOOK_SECONDS, label_text, number
@@ -47,6 +48,17 @@ def ledger_metrics() -> str:
     lines += _family(
         "refunds_attempts", "gauge", "Refund attempts by current status.",
         [((s,), att.get(s, 0)) for s in statuses], ("status",),
+    )
+    gone = outbox_read.gone(engine)
+    lines += _family(
+        "refunds_outbound_endpoint_gone", "gauge",
+        "1 while the merchant's endpoint answered 410 Gone and no event is sent to it.",
+        [((), 1 if gone else 0)], (),
+    )
+    lines += _family(
+        "refunds_outbound_events_waiting", "gauge",
+        "Events held back because the merchant's endpoint answered 410 Gone.",
+        [((), gone["waiting"] if gone else 0)], (),
     )
     lines += _family(
         "refunds_journal_unsealed_entries", "gauge",

@@ -1,5 +1,6 @@
 """The outbox as finance reads it: messages by status (queued, sending, sent, failed,
-skipped), the counts per status, and the messages one decision caused."""
+skipped), the counts per status, the messages one decision caused, and whether the merchant's
+endpoint answered 410 Gone (``gone``: no event is sent until that message is sent again)."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ from refunds_plugin.finance.reports import Page
 from refunds_plugin.ledger.db import iso_time
 from refunds_plugin.ledger.tables import outbox, refund_attempts
 from refunds_plugin.notify.kinds import KINDS
-from refunds_plugin.notify.outbox import STATUSES
+from refunds_plugin.notify.outbox import FAILED, QUEUED, STATUSES, endpoint_gone, resendable_note
 
 COLUMNS = ["id", "cause", "kind", "channel", "recipient", "status", "tries", "next_try_at",
            "last_error", "note", "created_at", "sent_at"]
@@ -72,3 +73,37 @@ def messages_about(engine: Engine, decision_id: str) -> list[dict[str, Any]]:
                 outbox.c.cause.startswith(f"review:{decision_id}:", autoescape=True)))
             .order_by(outbox.c.seq))
         return [_row(r) for r in rows]
+
+
+def gone(engine: Engine) -> dict[str, Any] | None:
+    """The endpoint took no more events (410 Gone): the refused message's id, since when, and
+    how many events wait for it to be sent again; None while events go out."""
+    with engine.connect() as conn:
+        found = endpoint_gone(conn)
+        if found is None:
+            return None
+        waiting = conn.execute(select(func.count()).select_from(outbox).where(
+            outbox.c.channel != "mail", outbox.c.status == QUEUED)).scalar()
+    return {"id": found[0], "since": iso_time(found[1]), "waiting": int(waiting or 0)}
+
+
+def resendable(engine: Engine, ids: list[str] | None) -> dict[str, tuple[str, str]]:
+    """``ids`` (every failed one when None) that are messages: id → (kind, why it cannot be
+    sent again, "" when it can), in the order asked (oldest first for every failed one)."""
+    query = select(outbox.c.id, outbox.c.kind, outbox.c.status, outbox.c.note)
+    query = query.where(outbox.c.id.in_(ids)) if ids is not None else query.where(
+        outbox.c.status == FAILED).order_by(outbox.c.seq)
+    with engine.connect() as conn:
+        rows = {r.id: r for r in conn.execute(query)}
+    out: dict[str, tuple[str, str]] = {}
+    for i in ids if ids is not None else list(rows):
+        r = rows.get(i)
+        if r is None:
+            continue
+        why = "" if r.status == FAILED and resendable_note(r.note) else (
+            f"{r.status}, not failed" if r.status != FAILED else
+            "held: its cause cannot be read, a person repairs it")
+        if ids is None and why:
+            continue  # --all-failed: the held ones are left, as the page shows no Resend
+        out[i] = (str(r.kind), why)
+    return out

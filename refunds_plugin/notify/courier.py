@@ -5,7 +5,8 @@ webhook's answer never waits for a mail server. Each claim is a lease (``outbox.
 a try that fails in a way that may pass is queued again with the executor's backoff, and after
 ``REFUNDS_OUTBOX_MAX_TRIES`` tries (hours: a mail server or an endpoint may be down a while),
 or on a final refusal, the message is ``failed``, where
-finance sees it and may resend it.
+finance sees it and may resend it. An endpoint that answers 410 Gone is sent no more events
+(``outbox.GONE_NOTE``): they wait, untried, until that message is sent again.
 
 Exactly once, honestly: the claim and its lease keep two workers from sending one message at
 the same time, and a row is marked ``sent`` right after the server accepted it. A worker that
@@ -45,6 +46,7 @@ log = logging.getLogger("refunds.courier")
 SKIPPED_BATCHES = 10  # a round records skipped at most this many batches' worth per reason
 _NO_MAIL_URL = "not sent: REFUNDS_MAIL_URL is not set"
 _NO_OUTBOUND_URL = "not sent: REFUNDS_OUTBOUND_URL is not set"
+_GONE = "gone"  # in ``_down``: the endpoint answered 410 Gone this batch
 
 
 def _off(kind: str) -> str:
@@ -72,7 +74,8 @@ class Courier:
         self._rng = random.Random()
         self._full = False  # the last claim took as many as it asked for
         # channel → why it could not be reached, this batch: its other messages are not tried
-        # (a server that times out would hold the executor's loop once per message)
+        # (a server that times out would hold the executor's loop once per message); ``_GONE``:
+        # its endpoint answered 410, its others are handed back untried
         self._down: dict[str, str] = {}
         self._stopping = threading.Event()  # ``request_stop``: no more sends, claims kept
 
@@ -84,8 +87,9 @@ class Courier:
         if self._stopping.is_set():
             return 0
         if not self._full:
-            with self.engine.connect() as conn:
-                if not outbox.any_due(conn, now):
+            with self.engine.connect() as conn:  # a gone endpoint's events wait: not "due"
+                gone = self.outbound is not None and outbox.endpoint_gone(conn) is not None
+                if not outbox.any_due(conn, now, mail_only=gone):
                     return 0
         lease = timedelta(seconds=self.config.executor_lease_s)
         claimed: list[OutboxRow] = []
@@ -101,7 +105,9 @@ class Courier:
                       for note, which in self._not_taken()]
             more = cap in counts
             if not more and (self.mailer is not None or self.outbound is not None):
-                claimed = outbox.claim_due(conn, self.worker_id, now, now + lease, limit)
+                gone = self.outbound is not None and outbox.endpoint_gone(conn) is not None
+                claimed = outbox.claim_due(conn, self.worker_id, now, now + lease, limit,
+                                           mail_only=gone)
         self._full = more or len(claimed) == limit
         skipped = sum(counts)
         self._down = {}
@@ -172,11 +178,17 @@ class Courier:
             log.warning("outbox claim taken over before sending; skipped",
                         extra={"outbox_id": row.id})
             return outbox.SENDING
+        if self._down.get(row.channel) is _GONE:  # handed back untried: it waits
+            with write_tx(self.engine) as conn:
+                outbox.unclaim(conn, row.id, self.worker_id)
+            return outbox.QUEUED
         if row.channel in self._down:  # queued again as the batch's first, a try counted
             return self._failed(row, self._down[row.channel], True)
         try:
             self.send(row)
         except DeliveryError as exc:
+            if exc.gone:
+                return self._gone(row, exc.message)
             if exc.unreachable:
                 self._down[row.channel] = exc.message
             return self._failed(row, exc.message, exc.retryable, exc.retry_after)
@@ -184,6 +196,16 @@ class Courier:
             log.exception("outbox delivery raised unexpectedly", extra={"outbox_id": row.id})
             return self._failed(row, f"{type(exc).__name__}: {exc}", True)
         return self._finish(row, outbox.SENT)
+
+    def _gone(self, row: OutboxRow, error: str) -> str:
+        """The endpoint answered 410 Gone: this message fails, marked so that no event is sent
+        (this batch's others are handed back) until a person sends it again."""
+        self._down[row.channel] = _GONE
+        log.error("REFUNDS_OUTBOUND_URL %s answered 410 Gone: no more events are sent to it; "
+                  "they wait, recorded, until message %s is sent again (`refunds outbox resend "
+                  "%s`, or Resend on /finance/outbox)", self.config.outbound_url, row.id, row.id,
+                  extra={"outbox_id": row.id})
+        return self._finish(row, outbox.FAILED, error=error, note=outbox.GONE_NOTE)
 
     def _still_mine(self, row: OutboxRow, claimed_at: datetime) -> bool:
         lease = timedelta(seconds=self.config.executor_lease_s)

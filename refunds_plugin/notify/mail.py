@@ -38,15 +38,17 @@ class DeliveryError(Exception):
     """A message was not delivered; ``retryable`` says whether another try may help,
     ``retry_after`` (seconds) how long the receiver asked us to wait before it, and
     ``unreachable`` that the server or endpoint could not be reached at all (the courier
-    then waits on it once a batch, not once a message)."""
+    then waits on it once a batch, not once a message), ``gone`` that the endpoint takes no
+    more messages (410 Gone: the courier sends it none until a person re-enables it)."""
 
     def __init__(self, message: str, *, retryable: bool, retry_after: float | None = None,
-                 unreachable: bool = False) -> None:
+                 unreachable: bool = False, gone: bool = False) -> None:
         super().__init__(message)
         self.message = message
         self.retryable = retryable
         self.retry_after = retry_after
         self.unreachable = unreachable
+        self.gone = gone
 
 
 class Mailer(Protocol):

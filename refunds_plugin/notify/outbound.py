@@ -5,8 +5,9 @@
 ``webhook-timestamp`` and ``webhook-signature`` (``v1,<base64 HMAC-SHA256>`` with
 ``REFUNDS_OUTBOUND_SECRET``, ``whsec_…``), made by the ``standardwebhooks`` package. A receiver
 that answers anything but 2xx (a redirect is not followed), or cannot be reached, is tried
-again later, not before the ``Retry-After`` it asked for; one that answers 410 Gone is not
-tried again (the spec's "stop sending").
+again later, not before the ``Retry-After`` it asked for; one that answers 410 Gone is sent
+nothing more (the spec's "stop sending"): that event fails, and the later ones wait until a
+person sends it again (``outbox.GONE_NOTE``).
 """
 
 from __future__ import annotations
@@ -61,7 +62,7 @@ class Outbound:
         status = resp.status_code
         if status == 410:  # Standard Webhooks: the receiver wants no more events; stop
             raise DeliveryError(f"{self.url} answered 410 Gone: it no longer takes our events",
-                                retryable=False)
+                                retryable=False, gone=True)
         if 300 <= status < 400:
             raise DeliveryError(f"{self.url} answered {status} (a redirect, not followed: set "
                                 "REFUNDS_OUTBOUND_URL to the address it names, "

@@ -10,6 +10,10 @@ pending work ──► queued ──claim──► sending ──► sent
 A message whose cause's stored rows cannot be read (``HELD`` in its context) is recorded
 ``failed`` at once with why, and is never sent nor resent: a person repairs the row.
 
+An endpoint that answers 410 Gone takes no more events: that message is ``failed`` with
+``GONE_NOTE``, and while such a row exists no event is claimed (mail goes on); the events wait
+``queued``, untried. Sending that message again (``resend``) clears the note: it re-enables.
+
 A row is unique per (cause, kind, recipient), and its id is derived from those three: a cause
 that happens again (a redelivered event, a second process) adds nothing, and every try of a
 message carries the same id (the email's Message-ID, the event's ``webhook-id``).
@@ -48,6 +52,8 @@ _EMAIL = re.compile(r"^[^@\s<>(),;:\"\[\]]+@[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-
                     r"(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)+$")
 HELD = "held"  # context key: why the message cannot be written (its cause's rows unreadable)
 _HELD_NOTE = "held: its cause cannot be read; not sent, not resent"
+# on the event the endpoint answered 410 Gone to: while it stands, no event is sent
+GONE_NOTE = "endpoint gone: no more events are sent until this one is sent again"
 _o = outbox.c
 log = logging.getLogger("refunds.notify")
 
@@ -235,20 +241,37 @@ _DUE_LOCKED = first_due(_o.id, _ORDER, (_LAPSED, _WAITING), locked=True)
 # whatever the statistics say: ``ledger/due.py``)
 _ANY_DUE = select(or_(any_in(_o.next_try_at, _WAITING), any_in(_o.next_try_at, _LAPSED)))
 _HELD = (_o.status == SENDING, _o.claimed_by == bindparam("worker"))
+# while the endpoint is gone: mail only
+_MAIL = _o.channel == "mail"
+_DUE_MAIL = first_due(_o.id, _ORDER, (_LAPSED, _WAITING), locked=False, where=(_MAIL,))
+_DUE_MAIL_LOCKED = first_due(_o.id, _ORDER, (_LAPSED, _WAITING), locked=True, where=(_MAIL,))
+_ANY_DUE_MAIL = select(or_(any_in(_o.next_try_at, and_(_WAITING, _MAIL)),
+                           any_in(_o.next_try_at, and_(_LAPSED, _MAIL))))
+_GONE = (_o.status == FAILED, _o.channel != "mail", _o.note == GONE_NOTE)
 
 
-def any_due(conn: Connection, now: datetime) -> bool:
-    return bool(conn.execute(_ANY_DUE, {"now": now}).scalar())
+def any_due(conn: Connection, now: datetime, mail_only: bool = False) -> bool:
+    return bool(conn.execute(_ANY_DUE_MAIL if mail_only else _ANY_DUE, {"now": now}).scalar())
+
+
+def endpoint_gone(conn: Connection) -> tuple[str, datetime] | None:
+    """The event the endpoint answered 410 Gone to (its id, when), while no event is sent."""
+    row = conn.execute(select(_o.id, _o.updated_at).where(*_GONE)
+                       .order_by(_o.updated_at).limit(1)).first()
+    return None if row is None else (str(row.id), aware(row.updated_at))
 
 
 def claim_due(
-    conn: Connection, worker: str, now: datetime, lease_until: datetime, limit: int
+    conn: Connection, worker: str, now: datetime, lease_until: datetime, limit: int,
+    mail_only: bool = False,
 ) -> list[OutboxRow]:
     """Claim up to ``limit`` due messages for ``worker`` until ``lease_until`` (one more try
-    each): queued ones whose time has come, and sending ones whose lease ran out. A message
+    each): queued ones whose time has come, and sending ones whose lease ran out (``mail_only``:
+    the endpoint is gone). A message
     whose stored context is not JSON (edited by hand, truncated) is recorded ``failed`` with
     why, here, and not returned: it fails alone, and the rest of the batch goes."""
-    due = _DUE_LOCKED if conn.dialect.name == "postgresql" else _DUE
+    pg = conn.dialect.name == "postgresql"
+    due = (_DUE_MAIL_LOCKED if pg else _DUE_MAIL) if mail_only else _DUE_LOCKED if pg else _DUE
     ids = list(conn.execute(due, {"now": now, "limit": limit}).scalars())
     if not ids:
         return []
@@ -335,9 +358,24 @@ def release(conn: Connection, worker: str) -> int:
         {"worker": worker}).rowcount)
 
 
+def unclaim(conn: Connection, row_id: str, worker: str) -> bool:
+    """Hand one claimed message back untried (its endpoint is gone): queued, the try not
+    counted, due as it was."""
+    return bool(conn.execute(
+        update(outbox).where(_o.id == row_id, *_HELD).values(
+            status=QUEUED, claimed_by=None, lease_until=None, tries=_o.tries - 1),
+        {"worker": worker}).rowcount == 1)
+
+
+def resendable_note(note: str | None) -> bool:
+    """Whether a failed message with this note may be sent again (not a ``HELD`` one)."""
+    return note != _HELD_NOTE
+
+
 def resend(conn: Connection, row_id: str, by: str, now: datetime) -> bool:
     """Finance asks for a failed message again: queued at once with fresh tries, under the same
-    id (a failed message never arrived, so its Message-ID or webhook-id is still unused). A
+    id (a failed message never arrived, so its Message-ID or webhook-id is still unused); the
+    event an endpoint answered 410 to re-enables that endpoint so (``GONE_NOTE``). A
     held one (``HELD``) is not: its context was never written, a person repairs its cause."""
     return bool(conn.execute(
         update(outbox).where(_o.id == row_id, _o.status == FAILED,

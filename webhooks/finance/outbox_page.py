@@ -31,6 +31,7 @@ def outbox_page() -> Response:
     keep = {k: v for k, v in filters.items() if v}
     return page(200, "outbox.html", found=found, filters=filters, keep=keep,
                 counts=outbox_read.counts(runtime().engine), statuses=STATUSES,
+                gone=outbox_read.gone(runtime().engine),
                 kinds=list(KINDS), done=told(), csv_args={**keep, "page": found.page})
 
 
