@@ -4,8 +4,9 @@ One module per group, each registered here by name (``refunds --help`` lists the
 (serve, worker, migrate), ``ledger`` (list, export, head, verify, report), ``finance`` (tokens,
 reconcile), ``policy`` (check, explain, simulate, and ``compare`` from ``insights``), ``trouble``
 (scan, follow-ups), ``saleor`` (manifest), ``returns`` (list, receive, expire), ``mail``
-(preview) and ``insights`` (reasons, costs, retention, feedback, fold). They share ``startup``
-(settings, runtime, engine), ``tables`` and ``options``, and never import this module.
+(preview), ``outbox`` (list, resend) and ``insights`` (reasons, costs, retention, feedback,
+fold). They share ``startup`` (settings, runtime, engine), ``tables`` and ``options``, and
+never import this module.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from refunds_plugin.cli import (
     insights,
     ledger,
     mail,
+    outbox,
     policy,
     returns,
     saleor,
@@ -132,5 +134,6 @@ main.add_command(trouble.trouble)
 main.add_command(saleor.saleor)
 main.add_command(returns.returns)
 main.add_command(mail.mail)
+main.add_command(outbox.outbox)
 main.add_command(insights.insights)
 policy.policy.add_command(insights.compare)
