@@ -10,6 +10,7 @@ import logging
 from sqlalchemy import Connection, func, select
 
 from refunds_plugin.ledger.facts import OrderSeen
+from refunds_plugin.ledger.paid_out import PAID_OUT
 from refunds_plugin.ledger.retries import replaced_attempts
 from refunds_plugin.ledger.tables import decisions, exchanges, orders, refund_attempts
 
@@ -102,8 +103,9 @@ GOES_AHEAD = ("waiting", "ready", "shipped")
 
 
 def _kept(conn: Connection, decision_id: str) -> int:
-    """What went back to the customer for the decision (never the dry run's)."""
-    return int(conn.execute(select(func.coalesce(func.sum(refund_attempts.c.amount), 0)).where(
+    """What went back to the customer for the decision (never the dry run's): what each
+    succeeded attempt gave (``PAID_OUT``: a refund Saleor clamped gave less than asked)."""
+    return int(conn.execute(select(func.coalesce(func.sum(PAID_OUT), 0)).where(
         refund_attempts.c.decision_id == decision_id,
         refund_attempts.c.status == "succeeded",
         refund_attempts.c.provider != "dryrun")).scalar_one())

@@ -25,6 +25,7 @@ import policies
 from refunds_plugin.domain.kinds import HANDED_OVER, DecisionKind
 from refunds_plugin.ledger import facts as facts_mod
 from refunds_plugin.ledger.db import aware, remember, take
+from refunds_plugin.ledger.paid_out import PAID_OUT, SHORT
 from refunds_plugin.ledger.tables import (
     decisions,
     orders,
@@ -114,9 +115,11 @@ def _payments(conn: Connection, order_id: str, currency: str) -> list[Paid]:
         ).where(payments.c.order_id == order_id, payments.c.status.not_in(_NOT_HELD))
     ).all())
     facts = {p.reference: p for p in facts_mod.payment_facts(conn, order_id)}
-    ours_known = _sums(  # our refunds the provider may already count in refunded_reported
+    # our refunds the provider may already count in refunded_reported: what each was sent for
+    # (a refund Saleor clamped counts only what it refunded; the rest is someone else's)
+    ours_known = _sums(
         conn,
-        select(refund_attempts.c.payment_reference, func.sum(refund_attempts.c.amount))
+        select(refund_attempts.c.payment_reference, func.sum(PAID_OUT))
         .where(
             refund_attempts.c.order_id == order_id,
             refund_attempts.c.kind == "refund",
@@ -170,6 +173,7 @@ def _corrections(conn: Connection, order_id: str) -> list[tuple[str, int, list[t
             decisions.c.outcome.in_(("approve", "review")),
         )
     ).all()
+    short = _short(conn, order_id) if rows else {}
     found = []
     for r in rows:
         try:
@@ -178,8 +182,20 @@ def _corrections(conn: Connection, order_id: str) -> list[tuple[str, int, list[t
                     for res in body.get("resolutions", ())]
         except stored.UNREADABLE as exc:
             raise UnreadableCorrection(r.id, stored.why(exc)) from None
-        found.append((r.outcome, int(r.amount), held))
+        found.append((r.outcome, int(r.amount) - short.get(r.id, 0), held))
     return found
+
+
+def _short(conn: Connection, order_id: str) -> dict[str, int]:
+    """Per decision: what Saleor did not refund of its clamped refunds (``SHORT``). That part
+    went back by the refund that clamped it, which the provider's reported total counts as
+    made outside (``ours_known`` counts what was sent), so the correction does not hold it."""
+    return _sums(conn, select(refund_attempts.c.decision_id, func.sum(SHORT)).where(
+        refund_attempts.c.order_id == order_id,
+        refund_attempts.c.kind == "refund",
+        refund_attempts.c.status.in_(HANDED_OVER),
+        refund_attempts.c.sent_amount < refund_attempts.c.amount,
+    ).group_by(refund_attempts.c.decision_id))
 
 
 def _in_review(conn: Connection, order_id: str) -> dict[str, int]:
