@@ -323,7 +323,7 @@ def transition(
             append_entries(conn, journal, now)
             journal.clear()
         why = f"attempt_{status}: {error or note or ''}"[:500]
-        open_review(conn, row.decision_id, why, now)
+        open_review(conn, row.decision_id, why, now, row)  # row: a clamped one's words
     return True
 
 

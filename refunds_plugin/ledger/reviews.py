@@ -24,9 +24,14 @@ if TYPE_CHECKING:  # attempts opens reviews through this module
     from refunds_plugin.ledger.attempts import AttemptRow
 
 
-def open_review(conn: Connection, decision_id: str, reason: str, now: datetime) -> None:
+def open_review(conn: Connection, decision_id: str, reason: str, now: datetime,
+                attempt: Any = None) -> None:
     """Open the decision's review, or re-open it when it was decided before (one row per
-    decision): a payout that fails after an approval goes back to a person."""
+    decision): a payout that fails after an approval goes back to a person. An open review
+    that says Saleor refunded part of ``attempt`` (``SHORT``), which has since failed or whose
+    outcome is unknown, is re-opened with ``reason`` and what that means for the part."""
+    told = _after_short(reason, attempt)
+    stale, reason = told != reason, told
     if insert_ignore(
         conn,
         reviews,
@@ -42,6 +47,13 @@ def open_review(conn: Connection, decision_id: str, reason: str, now: datetime) 
             note=None,
         )
     ).rowcount
+    if reopened == 0 and stale:
+        reopened = conn.execute(  # the open review's refund_short words are no longer true
+            update(reviews)
+            .where(reviews.c.decision_id == decision_id, reviews.c.status == "open",
+                   reviews.c.reason.like(SHORT_CODE + "%"))
+            .values(reason=reason, opened_at=now)
+        ).rowcount
     if reopened == 1:
         mark_decision(conn, decision_id)
         append_entry(
@@ -149,6 +161,7 @@ def settle_review(conn: Connection, decision_id: str, by: str, note: str, now: d
     return closed == 1
 
 
+SHORT_CODE = "refund_short:"
 SHORT = ("refund_short: Saleor refunded {sent} of the {asked} asked; {left} was not refunded. "
          "Saleor refunds at most what is still charged on the transaction, and a refund "
          "requested on it meanwhile (by staff, say) took the rest. Check the transaction in "
@@ -172,3 +185,24 @@ def note_short_refund(conn: Connection, attempt: AttemptRow, sent: int | None, n
                        left=Money(attempt.amount - sent, cur))
     open_review(conn, attempt.decision_id, why, now)
     return True
+
+# what became of a refund Saleor clamped, once it failed or its outcome is unknown
+SHORT_FAILED = ("{why}. The refund Saleor had cut to {sent} of the {asked} asked did not go "
+                "through: none of the {asked} was refunded.")
+SHORT_UNKNOWN = ("{why}. Saleor had cut the refund to {sent} of the {asked} asked; whether "
+                 "that went through is not known, and {left} was not refunded.")
+
+
+def _after_short(why: str, attempt: Any) -> str:
+    """``why`` for a refund Saleor clamped (``note_short_refund``), now failed or unknown: with
+    what of the amount asked was refunded; any other ``why`` as it is."""
+    if attempt is None or attempt.provider != "saleor" or attempt.kind != "refund" \
+            or attempt.sent_amount is None or not 0 < attempt.sent_amount < attempt.amount:
+        return why
+    said = {"failed": SHORT_FAILED, "unknown": SHORT_UNKNOWN}.get(str(attempt.status))
+    if said is None:
+        return why
+    cur = attempt.currency
+    return said.format(why=why.rstrip(". "), sent=Money(attempt.sent_amount, cur),
+                       asked=Money(attempt.amount, cur),
+                       left=Money(attempt.amount - attempt.sent_amount, cur))

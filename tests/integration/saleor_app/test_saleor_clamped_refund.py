@@ -110,3 +110,52 @@ def test_the_part_saleor_did_not_refund_goes_to_a_person(installed: Any) -> None
     assert len(shop.saleor.mutations("RefundsTransactionRefund")) == 1
     [attempt] = shop.attempts()
     assert (attempt.status, attempt.sent_amount) == ("succeeded", 1000)
+
+
+def test_a_clamped_refund_that_then_fails_says_nothing_was_refunded(installed: Any) -> None:
+    """Saleor cut the 25.00 asked to 10.00, and the review said 15.00 was not refunded; then
+    the payment app refused the 10.00 too. The open review now says none of the 25.00 was
+    refunded (not that 10.00 was), re-opened in the journal with those words; nothing is asked
+    of Saleor again until a person approves."""
+    from refunds_plugin.finance.verify import verify_ledger
+    from refunds_plugin.ledger.tables import ledger_entries, reviews
+
+    shop = installed
+    order = shop.saleor.add_order(ORDER, lines=[(LINE, 2, "10.00")], shipping="5.00",
+                                  paid_at="2026-11-20T10:00:00+00:00")
+    order["transactions"][0]["chargedAmount"]["amount"] = Decimal("50.00")
+    order["totalCharged"]["amount"] = Decimal("50.00")
+    shop.saleor._charge_status(order)
+    shop.webhook("ORDER_UPDATED", ORDER)  # overpayment 25.00 decided
+
+    asked = shop.saleor._op_RefundsTransactionRefund
+
+    def staff_first(v: dict[str, Any]) -> dict[str, Any]:
+        shop.saleor.request_outside(ORDER, "40.00")  # after our look
+        return asked(v)
+
+    shop.saleor._op_RefundsTransactionRefund = staff_first
+    shop.executor.drain()
+    [attempt] = shop.attempts()
+    assert (attempt.amount, attempt.sent_amount, attempt.status) == (2500, 1000, "sent")
+
+    shop.saleor.settle_request(TX, success=False, request_id=attempt.provider_reference)
+    shop.webhook("ORDER_REFUNDED", ORDER)
+    shop.executor.drain()
+    [attempt] = shop.attempts()
+    assert (attempt.status, attempt.sent_amount) == ("failed", 1000)
+
+    [review] = rows(shop, reviews)
+    assert (review.decision_id, review.status) == (attempt.decision_id, "open")
+    said = (
+        "attempt_failed: Saleor reports the refund request REFUND_FAILURE. The refund Saleor "
+        "had cut to 10.00 USD of the 25.00 USD asked did not go through: none of the "
+        "25.00 USD was refunded.")
+    assert review.reason == said
+    entries = [(e.entry_type, json.loads(e.body).get("reason"))
+               for e in sorted(rows(shop, ledger_entries), key=lambda e: e.seq)
+               if e.subject_id == attempt.decision_id and e.entry_type.startswith("review")]
+    assert [t for t, _ in entries] == ["review_opened", "review_reopened"]
+    assert entries[1][1] == said
+    assert len(shop.saleor.mutations("RefundsTransactionRefund")) == 1
+    assert verify_ledger(shop.engine) == []  # the row's new words and time are the journal's
