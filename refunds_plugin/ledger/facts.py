@@ -39,6 +39,7 @@ from refunds_plugin.domain.facts import (
 from refunds_plugin.domain.kinds import RESERVED, AttemptStatus
 from refunds_plugin.ledger.db import aware
 from refunds_plugin.ledger.history import _HISTORY, _fixed, customer_history  # noqa: F401
+from refunds_plugin.ledger.provider_refunds import NOT_REFUNDED
 from refunds_plugin.ledger.tables import (
     decisions,
     orders,
@@ -94,7 +95,7 @@ _PAYMENTS = (
             _PR.order_id == _OID,
             _PR.payment_reference == payments.c.reference,
             _PR.attempt_id.is_(None),
-            _PR.status.not_in(_fixed(("failed", "canceled"))),
+            _PR.status.not_in(_fixed(NOT_REFUNDED)),  # nor a released rest
         )
         .scalar_subquery()
         .label("external"),

@@ -20,13 +20,16 @@ COUNTED = "stripe_counts"  # journal entry type: our refunds a reported refunded
 # refund.created) never undoes a later one
 STRIPE_FINAL = ("failed", "canceled")
 STRIPE_BEFORE_SUCCESS = ("pending", "requires_action")
+# a Stripe Refund that was a partial capture's released rest, no money back (``stripe.releases``)
+RELEASED = "released"
+NOT_REFUNDED = (*STRIPE_FINAL, RELEASED)  # rows no sum of money given back counts
 
 
 def _status(provider: str, said: Any) -> Any:
     pr = provider_refunds.c
     if provider != "stripe":  # a failed Saleor grant may be requested again
         return said
-    return case((pr.status.in_(STRIPE_FINAL), pr.status),
+    return case((pr.status.in_((*STRIPE_FINAL, RELEASED)), pr.status),
                 (and_(pr.status == "succeeded", said.in_(STRIPE_BEFORE_SUCCESS)), pr.status),
                 else_=said)
 

@@ -24,11 +24,11 @@ from refunds_plugin.ledger.attempt_reads import find_by_provider_reference
 from refunds_plugin.ledger.attempts import get_attempt, settle_from_provider, transition
 from refunds_plugin.ledger.db import lock_key, lock_order
 from refunds_plugin.ledger.orders import payment_row, record_payment
-from refunds_plugin.ledger.provider_refunds import upsert_provider_refund
+from refunds_plugin.ledger.provider_refunds import RELEASED, upsert_provider_refund
 from refunds_plugin.ledger.tables import payments
 from refunds_plugin.money import normalize_currency
 from refunds_plugin.routing import Route
-from refunds_plugin.stripe import disputes
+from refunds_plugin.stripe import disputes, releases
 from refunds_plugin.stripe import refunded_total as stripe_refunded
 from refunds_plugin.stripe.checkout import exchange_note, exchange_of, on_checkout_completed
 from refunds_plugin.trouble import follow_ups
@@ -118,6 +118,7 @@ def on_payment_intent_succeeded(conn: Connection, obj: dict[str, Any], now: date
     # row to update: apply it now
     disputed = disputes.settle(conn, reference, (obj["id"], _latest_charge(obj)), now)
     stripe_refunded.settle(conn, reference, now)
+    releases.recheck(conn, reference, now)  # a released rest's Refund that came first
     return "payment recorded" + _named_before(reference, obj["id"]) + _DISPUTED[disputed]
 
 
@@ -142,6 +143,7 @@ def on_charge_succeeded(conn: Connection, obj: dict[str, Any], now: datetime,
     )
     disputed = disputes.settle(conn, reference, (_payment_intent(obj), obj["id"]), now)
     stripe_refunded.settle(conn, reference, now)  # as above
+    releases.recheck(conn, reference, now)
     return ("payment recorded" + _named_before(reference, _payment_intent(obj) or obj["id"])
             + _DISPUTED[disputed])
 
@@ -162,12 +164,14 @@ def on_charge_refunded(
     counts (``refunded_total``). ``request_key``: our refund request's, when one made Stripe
     send it (that refund, even pending, is counted in ``amount_refunded``)."""
     reference = payment_reference(conn, "charge.refunded", obj) or _payment_intent(obj) or obj["id"]
-    return stripe_refunded.report(conn, reference, obj, event_id=event_id, created=created,
+    said = stripe_refunded.report(conn, reference, obj, event_id=event_id, created=created,
                                   now=now, api_version=api_version, request_key=request_key)
+    releases.recheck(conn, reference, now)  # its rest is known now
+    return said
 
 
 def on_refund(conn: Connection, obj: dict[str, Any], now: datetime,
-              livemode: bool | None = None) -> str:
+              livemode: bool | None = None, api_version: str | None = None) -> str:
     """``refund.created|updated|failed``: record Stripe's refund and settle our attempt, in
     the event's mode (``livemode``: False for Stripe's test mode, where no real money moves).
 
@@ -175,7 +179,8 @@ def on_refund(conn: Connection, obj: dict[str, Any], now: datetime,
     our attempt moves to Stripe's status, so a failed one is ``failed`` and
     ``ledger.attempts.transition`` opens its review; one that fails after it had succeeded
     frees its amount and opens (or re-opens) its review. A refund we did not make is recorded
-    as such."""
+    as such, unless it is a partial capture's released rest (``releases``, by ``api_version``):
+    recorded ``released``, no money back."""
     meta = obj.get("metadata") or {}
     attempt = None
     if meta.get("attempt_id"):
@@ -198,6 +203,10 @@ def on_refund(conn: Connection, obj: dict[str, Any], now: datetime,
     if attempt is not None:
         attempt = get_attempt(conn, attempt.id)
     status = str(obj.get("status") or "pending")
+    rest = attempt is None and releases.is_release(conn, obj, reference, api_version)
+    if rest and reference is not None:
+        status = RELEASED
+        releases.note(conn, reference, obj, api_version, now)
     upsert_provider_refund(
         conn,
         provider="stripe",
@@ -215,6 +224,8 @@ def on_refund(conn: Connection, obj: dict[str, Any], now: datetime,
         and reference is not None
         and stripe_refunded.settle(conn, reference, now)
     )
+    if rest:
+        return "a partial capture's released rest, no refund: recorded as released"
     if attempt is None:
         return "refund made outside this service recorded" + (
             "; refunded total lowered" if lowered else ""
@@ -288,6 +299,9 @@ def apply(
     # and those that record the mode Stripe made their object in: a payment captured in its
     # test mode took no real money (an exchange's Checkout Session's neither), a refund made
     # in it gave none back
+    if type_ in releases.REFUND_EVENTS:  # which version says whether it may be a released rest
+        return on_refund(conn, obj, now, livemode=event_livemode(obj, payload),
+                         api_version=stripe_refunded.event_api_version(payload))
     if type_ in MODED:
         return MODED[type_](conn, obj, now, livemode=event_livemode(obj, payload))
     return HANDLERS[type_](conn, obj, now)

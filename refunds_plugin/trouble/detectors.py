@@ -26,6 +26,7 @@ from refunds_plugin.domain.kinds import HANDED_OVER, DecisionKind
 from refunds_plugin.ledger import facts as facts_mod
 from refunds_plugin.ledger.db import aware, remember, take
 from refunds_plugin.ledger.paid_out import PAID_OUT, SHORT
+from refunds_plugin.ledger.provider_refunds import NOT_REFUNDED
 from refunds_plugin.ledger.tables import (
     decisions,
     orders,
@@ -133,7 +134,7 @@ def _payments(conn: Connection, order_id: str, currency: str) -> list[Paid]:
         .where(
             provider_refunds.c.order_id == order_id,
             provider_refunds.c.attempt_id.is_(None),
-            provider_refunds.c.status.not_in(("failed", "canceled")),
+            provider_refunds.c.status.not_in(NOT_REFUNDED),
         )
         .group_by(provider_refunds.c.payment_reference),
     )
