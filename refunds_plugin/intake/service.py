@@ -72,6 +72,7 @@ class Inbound:
     payload: str
     logged: Callable[[str | None], None]  # the sender's log line, given the event's note
     lock: str | None = None  # the order whose lock the inbox row takes (``lock_order``)
+    first: tuple[str, ...] = ()  # a lock's key parts, taken before the order's (``db.lock_key``)
     seen: Mapping[str, Any] = field(default_factory=dict)  # a duplicate's answer detail
     tail: str = ""  # said after the whole note (Saleor: the event was this app's own)
     detail: Mapping[str, Any] = field(default_factory=dict)  # more answer detail
@@ -92,10 +93,7 @@ class Service:
         restock: Callable[[], int] | None = None,
         exchanges: ExchangeWorker | None = None,
     ) -> None:
-        self.engine = engine
-        self.policy = policy
-        self.config = config
-        self.clock = clock
+        self.engine, self.policy, self.config, self.clock = engine, policy, config, clock
         self.route: routing.Route = routing.router(config)
         # re-queries Saleor orders (webhooks, and before a return is decided); None: no Saleor
         self.saleor = saleor
@@ -119,7 +117,8 @@ class Service:
         with write_tx(self.engine) as conn:
             # recorded final at once: nobody outside this transaction sees the row before commit
             row = record_event(conn, inbound.source, inbound.event_id, inbound.type,
-                               inbound.payload, now, "processed", lock=inbound.lock)
+                               inbound.payload, now, "processed", lock=inbound.lock,
+                               first=inbound.first)
             if row is None:
                 if inbound.source in CHECKED:
                     refuse_reuse(conn, inbound.source, inbound.event_id, inbound.payload)
@@ -154,7 +153,8 @@ class Service:
             log.info("order recorded", extra={"event_id": event_id, "order_id": order.order_id})
 
         ack = self._event(
-            Inbound(source, event_id, type_, payload, logged, lock=order.order_id),
+            Inbound(source, event_id, type_, payload, logged, lock=order.order_id,
+                    first=storefront.payment_lock(payment)),
             apply,
             lambda conn, now: after_order_paid(conn, self.policy, self.route, order.order_id, now),
         )

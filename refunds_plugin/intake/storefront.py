@@ -66,6 +66,16 @@ class PaymentRecord:
     amount: int
 
 
+def payment_lock(payment: PaymentRecord | None) -> tuple[str, ...]:
+    """The lock of the Stripe payment's name an order.paid gives, which it takes before its
+    order's: a dispute of a payment not recorded yet takes it too (``stripe.disputes``), so
+    the one that commits second sees the other's write (the dispute kept for the payment, or
+    the payment it then marks disputed); both take it before the order's lock, never after."""
+    if payment is None or payment.provider != "stripe":
+        return ()
+    return disputes.name_lock(payment.reference)
+
+
 def apply_order_paid(
     conn: Connection, order: OrderRecord, payment: PaymentRecord | None, event_id: str,
     now: datetime,

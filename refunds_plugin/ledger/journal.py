@@ -21,7 +21,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from refunds_plugin.domain.facts import OMIT_EMPTY
 from refunds_plugin.errors import Conflict
 from refunds_plugin.ledger import chain, group_commit, inserts, seal
-from refunds_plugin.ledger.db import order_key
+from refunds_plugin.ledger.db import key_to_take, order_key
 from refunds_plugin.ledger.tables import events, ledger_entries
 
 
@@ -79,6 +79,7 @@ def record_event(
     status: str = "recorded",
     *,
     lock: str | None = None,
+    first: tuple[str, ...] = (),
 ) -> int | None:
     """Record an incoming event; None if this ``(source, event_id)`` was recorded before.
 
@@ -86,12 +87,18 @@ def record_event(
     ``status`` at once: nobody outside the transaction ever sees the row before it commits.
     ``lock``: the order whose lock (``db.lock_order``) to take first; on PostgreSQL this
     statement takes it before its row, so such a transaction starts with one round trip, not two.
+    ``first``: the parts of another lock's key (``db.lock_key``) to take before the order's, in
+    that same statement.
     """
     values = {"source": source, "event_id": event_id, "type": type_, "received_at": now,
               "payload": payload, "status": status}
     key = None if lock is None else order_key(conn, lock)  # None on SQLite, or held already
-    if key is not None:
-        row_id = conn.execute(_LOCKED_EVENT, {"k": key, **values}).scalar()
+    before = key_to_take(conn, *first) if first else None
+    if key is not None and before is not None:
+        row_id = conn.execute(_TWICE_LOCKED_EVENT, {"f": before, "k": key, **values}).scalar()
+    elif key is not None or before is not None:
+        row_id = conn.execute(_LOCKED_EVENT, {"k": before if key is None else key, **values}
+                              ).scalar()
     else:
         row_id = _insert_returning_key(conn, events, values)
     return None if row_id is None else int(row_id)
@@ -102,6 +109,14 @@ def record_event(
 # depend on (it sees every committed row); the transaction's next statements read afresh.
 _LOCKED_EVENT = text(
     "WITH l AS MATERIALIZED (SELECT pg_advisory_xact_lock(:k)) "
+    "INSERT INTO events (source, event_id, type, received_at, payload, status) "
+    "SELECT :source, :event_id, :type, :received_at, :payload, :status FROM l "
+    "ON CONFLICT DO NOTHING RETURNING id"
+)
+# the same after another lock, taken first: ``l`` reads ``f``'s row, so ``f`` is taken before
+_TWICE_LOCKED_EVENT = text(
+    "WITH f AS MATERIALIZED (SELECT pg_advisory_xact_lock(:f)), "
+    "l AS MATERIALIZED (SELECT pg_advisory_xact_lock(:k) FROM f) "
     "INSERT INTO events (source, event_id, type, received_at, payload, status) "
     "SELECT :source, :event_id, :type, :received_at, :payload, :status FROM l "
     "ON CONFLICT DO NOTHING RETURNING id"

@@ -78,11 +78,16 @@ def _name(obj: dict[str, Any], key: str) -> str | None:
     return value if isinstance(value, str) and value else None
 
 
+def name_lock(name: str) -> tuple[str, str, str]:
+    """The key parts of the lock of one of a Stripe payment's names (``db.lock_key``)."""
+    return ("payment", "stripe", name)
+
+
 def lock_names(conn: Connection, names: tuple[str | None, ...]) -> None:
     """Serialise a dispute of a payment not seen yet with the event that records the payment
     (each takes these before it looks for the other's write)."""
     for name in sorted({n for n in names if n}):
-        lock_key(conn, "payment", "stripe", name)
+        lock_key(conn, *name_lock(name))
 
 
 def apply(conn: Connection, reference: str | None, obj: dict[str, Any], *, created: int,
