@@ -34,6 +34,7 @@ from refunds_plugin.ledger.db import aware
 from refunds_plugin.ledger.decisions import RecordedDecision, record_decision
 from refunds_plugin.ledger.exchanges import ExchangeRow
 from refunds_plugin.ledger.facts import FALLBACK_KEY
+from refunds_plugin.ledger.paid_out import PAID_OUT
 from refunds_plugin.ledger.tables import decisions, refund_attempts
 from refunds_plugin.money import Money
 from refunds_plugin.notify import causes
@@ -177,7 +178,8 @@ def _back(conn: Connection, row: ExchangeRow) -> str:
                                 "(held: approving pays it now, declining cancels it)",
             AttemptStatus.UNKNOWN: "{} for the cheaper item may have been paid back (its "
                                    "outcome is unknown)"}
-    rows = conn.execute(select(refund_attempts.c.status, refund_attempts.c.amount).where(
+    # what each refund gives (``PAID_OUT``: one Saleor clamped gives less than asked)
+    rows = conn.execute(select(refund_attempts.c.status, PAID_OUT.label("amount")).where(
         refund_attempts.c.decision_id == row.decision_id)).all()
     parts: list[str] = []
     for status in (AttemptStatus.SUCCEEDED, AttemptStatus.HELD, AttemptStatus.UNKNOWN):

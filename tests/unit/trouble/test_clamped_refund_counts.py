@@ -166,3 +166,42 @@ def test_an_ended_exchange_says_what_saleor_refunded_not_what_was_asked(
             "exchange_kept": 1000,
             "exchange_paid": 0,
         }
+
+
+def test_a_sold_out_exchange_tells_a_person_what_saleor_refunded_for_the_cheaper_item(
+    rt: Runtime, now: datetime
+) -> None:
+    """The cheaper item's 30.00 was asked back and Saleor refunded 10.00; the new item then
+    sold out: the person deciding is told 10.00 went back, not 30.00."""
+    from refunds_plugin.exchanges.fallback import out_of_stock
+    from refunds_plugin.ledger.exchanges import get_exchange
+
+    with write_tx(rt.engine) as conn:
+        upsert_order(conn, OrderRecord("o-1", "saleor", "USD", (), 0, 5000, ANN), now)
+        _paid(conn, SA_1, 5000, now, now)
+        decision_id = _return(conn, 3000, now)
+        _clamped(conn, decision_id, 1000)
+        conn.execute(
+            insert(exchanges).values(
+                decision_id=decision_id,
+                order_id="o-1",
+                currency="USD",
+                status="ready",
+                ship_on="delivered",
+                difference=-3000,
+                charge_amount=0,
+                waived_amount=0,
+                back_amount=3000,
+                created_at=now,
+                updated_at=now,
+            )
+        )
+        row = get_exchange(conn, decision_id)
+        assert row is not None
+        out_of_stock(conn, rt.policy, rt.service.route, row, "no SHIRT-S left", now)
+        failed = get_exchange(conn, decision_id)
+
+    assert failed is not None and failed.last_error == (
+        "out_of_stock: out of stock (no SHIRT-S left), and 10.00 USD was already paid back for "
+        "the cheaper item: decide the refund or credit by hand"
+    )
