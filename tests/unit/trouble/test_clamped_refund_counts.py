@@ -205,3 +205,41 @@ def test_a_sold_out_exchange_tells_a_person_what_saleor_refunded_for_the_cheaper
         "out_of_stock: out of stock (no SHIRT-S left), and 10.00 USD was already paid back for "
         "the cheaper item: decide the refund or credit by hand"
     )
+
+
+def test_a_clamped_refund_whose_outcome_turns_unknown_says_so_in_its_review(
+    rt: Runtime, now: datetime
+) -> None:
+    """The review said Saleor refunded 10.00 of the 25.00 asked; then the 10.00's outcome turned
+    unknown: the review says whether it went through is not known, and 15.00 was not refunded."""
+    from refunds_plugin.ledger.attempts import get_attempt, transition
+    from refunds_plugin.ledger.reviews import note_short_refund
+    from refunds_plugin.ledger.tables import reviews
+
+    with write_tx(rt.engine) as conn:
+        upsert_order(conn, OrderRecord("o-1", "saleor", "USD", (), 0, 5000, ANN), now)
+        _paid(conn, SA_1, 5000, now, now)
+        decision_id = _return(conn, 2500, now)
+        conn.execute(
+            update(refund_attempts)
+            .where(refund_attempts.c.decision_id == decision_id)
+            .values(status="sent", sent_amount=1000)
+        )
+        [attempt_id] = conn.execute(
+            refund_attempts.select().where(refund_attempts.c.decision_id == decision_id)
+        ).all()[0][:1]
+        attempt = get_attempt(conn, attempt_id)
+        assert attempt is not None and note_short_refund(
+            conn,
+            attempt,
+            1000,
+            now,
+            [("attempt", attempt_id, {"status": "sent", "sent_amount": 1000})],
+        )
+        assert transition(conn, attempt_id, "unknown", now, expect=("sent",), error="no answer")
+        reason = conn.execute(reviews.select()).one().reason
+
+    assert reason == (
+        "attempt_unknown: no answer. Saleor had cut the refund to 10.00 USD of the 25.00 USD "
+        "asked; whether that went through is not known, and 15.00 USD was not refunded."
+    )
