@@ -11,6 +11,7 @@ import hashlib
 import hmac
 import json
 import logging
+import unicodedata
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
@@ -41,7 +42,26 @@ def normalize_order_number(raw: str) -> str:
 
 
 def _email_digest(email: str) -> bytes:
-    return hashlib.sha256(email.strip().casefold().encode("utf-8")).digest()
+    return hashlib.sha256(_email_key(email).encode("utf-8")).digest()
+
+
+def _email_key(email: str) -> str:
+    """One spelling per address: composed (NFC), any case, its domain's ``xn--`` labels read
+    back as letters. A browser sends ``ana@exämple.com`` typed in an email field as
+    ``ana@xn--exmple-cua.com``, so the order's own spelling must compare equal to it."""
+    local, at, domain = unicodedata.normalize("NFC", email.strip()).rpartition("@")
+    if at:
+        domain = unicodedata.normalize("NFC", ".".join(_label(part) for part in domain.split(".")))
+    return f"{local}{at}{domain}".casefold()
+
+
+def _label(label: str) -> str:
+    if label[:4].lower() != "xn--":
+        return label
+    try:
+        return label[4:].encode("ascii").decode("punycode")
+    except UnicodeError:
+        return label
 
 
 def find_order(

@@ -159,3 +159,21 @@ def test_the_whole_return_works_on_a_phone_sized_screen_with_the_keyboard(
     assert page.evaluate("document.documentElement.scrollWidth") <= 360
     screenshot(page, "phone-3-answer")
     context.close()
+
+
+def test_a_customer_whose_email_domain_has_an_accent_finds_her_order(
+    chromium: Any, serve: Serve
+) -> None:
+    # Chromium sends "ana@exämple.com" typed in the email field as "ana@xn--exmple-cua.com"
+    shop, base = serve(policy="preset:default")
+    shop.seed(order_event("1001", email="ana@exämple.com"))
+    page = chromium.new_page()
+
+    page.goto(f"{base}/returns")
+    page.get_by_label("Order number").fill("1001")
+    page.get_by_label("Email address").fill("ana@exämple.com")
+    page.get_by_role("button", name="Find my order").click()
+
+    page.wait_for_url(f"{base}/returns/order")
+    assert page.get_by_role("heading", level=1).inner_text() == "Order 1001"
+    page.close()

@@ -52,6 +52,36 @@ def test_the_right_email_in_any_case_shows_each_line_and_until_when_it_can_go_ba
     assert "Harbour &amp; Co" in text
 
 
+@pytest.mark.parametrize("typed", [
+    "ana@xn--exmple-cua.com",  # what Chromium sends for "ana@exämple.com" typed in type=email
+    "Ana@Exämple.COM",
+    "ana@exa\u0308mple.com",  # the same letters decomposed (NFD), as some keyboards send them
+])
+def test_an_email_with_an_accented_domain_finds_the_order_in_the_form_a_browser_sends_it(
+    sqlite_url: str, now: datetime, typed: str
+) -> None:
+    shop = ReturnsShop(sqlite_url, lambda: now)
+    shop.seed(order_event("1001", email="ana@exämple.com"))
+    try:
+        resp = lookup(shop.app.test_client(), "1001", typed)
+        assert resp.status_code == 303
+        assert resp.headers["Location"] == "/returns/order"
+    finally:
+        shop.close()
+
+
+def test_a_different_accented_domain_is_still_not_the_customer(
+    sqlite_url: str, now: datetime
+) -> None:
+    shop = ReturnsShop(sqlite_url, lambda: now)
+    shop.seed(order_event("1001", email="ana@exämple.com"))
+    try:
+        # "exömple.com", punycoded: another domain, so another person
+        assert lookup(shop.app.test_client(), "1001", "ana@xn--exmple-xxa.com").status_code == 404
+    finally:
+        shop.close()
+
+
 def test_a_wrong_email_and_an_unknown_order_get_the_same_answer_and_nothing_is_disclosed(
     shop: ReturnsShop,
 ) -> None:
