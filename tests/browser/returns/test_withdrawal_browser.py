@@ -13,6 +13,7 @@ from typing import Any
 
 import pytest
 
+from refunds_plugin.finance.tokens import create_token
 from refunds_plugin.ledger.tables import decisions, withdrawals
 from tests.fakes.returns_shop import EMAIL, KOELN, ReturnsShop, order_event
 
@@ -164,3 +165,36 @@ def test_back_and_reload_after_confirming_show_pages_and_record_one_withdrawal(
     [row] = shop.rows(withdrawals)
     assert row[1] == "1001"  # order_id
     assert len(shop.rows(decisions)) == 1
+
+
+def test_on_a_desk_finance_reads_a_withdrawal_whose_name_is_one_long_word_with_its_deadline_in_view(
+    chromium: Any, serve: Serve, screenshot: Shot
+) -> None:
+    """A name typed without a space (200 letters, the field's limit) wraps in the summary's EU
+    withdrawals table at 1280 × 800 rather than pushing the legal deadline, money and amount out
+    of the table's box."""
+    shop, base = _german_order(serve)
+    context = chromium.new_context(viewport={"width": 1280, "height": 800})
+    page = context.new_page()
+    try:
+        _look_up(page, base)
+        page.locator("#name").fill("Ä" + "x" * 199)
+        page.locator("form button[type=submit]").click()
+        page.get_by_role("button", name=ENGLISH["confirm"]).click()
+        page.wait_for_url(re.compile(r".*/returns/withdraw/received/.*"))
+
+        admin = create_token(shop.runtime.engine, "Ada", "admin", shop.clock()).secret
+        page.goto(f"{base}/finance/login")
+        page.fill("input[name=token]", admin)
+        page.click("button[type=submit]")
+        page.goto(f"{base}/finance/summary")
+        table = page.locator("table.withdrawals")
+        assert table.locator("td[data-label=Customer]").inner_text() == "Ä" + "x" * 199
+        screenshot(page, "withdraw-finance-desk")
+        assert table.evaluate(
+            "t => t.parentElement.scrollWidth <= t.parentElement.clientWidth")
+        deadline = table.locator("td[data-label='Legal deadline']").bounding_box()
+        box = table.evaluate("t => t.parentElement.getBoundingClientRect().right")
+        assert deadline["x"] + deadline["width"] <= box
+    finally:
+        context.close()
