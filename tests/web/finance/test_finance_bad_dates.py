@@ -44,3 +44,15 @@ def test_a_good_date_still_filters(scene: Scene) -> None:
         "/api/decisions?since=2026-11-25T00:00:00Z",
         headers={"Authorization": f"Bearer {scene.finance}"})
     assert (resp.status_code, resp.get_json()["data"]) == (200, [])
+
+
+def test_a_logged_in_person_refused_a_date_is_not_asked_to_log_in_and_the_tab_says_refused(
+    scene: Scene,
+) -> None:
+    client = scene.login(scene.finance)
+
+    page = client.get("/finance/summary?since=x").get_data(as_text=True)
+
+    assert "<title>Refused · " in page
+    assert '<a href="/finance/">Back to the decisions</a>' in page
+    assert 'href="/finance/login"' not in page
