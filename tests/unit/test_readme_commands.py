@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import fnmatch
 import re
+import shlex
 from pathlib import Path
 
 import click
@@ -88,3 +89,18 @@ def test_the_sqlite_files_beside_the_ledger_are_ignored_by_git() -> None:
     # the group commit's lock file is the database's name + "-writer" (ledger/db.py)
     for name in ("refunds.db", "refunds.db-wal", "refunds.db-shm", "refunds.db-writer"):
         assert any(fnmatch.fnmatch(name, p) for p in patterns), name
+
+
+def test_every_token_command_the_docs_show_runs_as_written() -> None:
+    """``refunds tokens create`` needs both ``--role`` and ``--name``: one shown with only its
+    role (to make a warehouse token, say) stops at "Missing option '--name'"."""
+    create = main.commands["tokens"].commands["create"]  # type: ignore[attr-defined]
+    shown = [span for doc in (ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md")))
+             for span in re.findall(r"`(refunds tokens create --[^`\n]+)`",
+                                    doc.read_text(encoding="utf-8"))]
+    assert shown
+    for span in shown:
+        ctx = click.Context(create, info_name="create", resilient_parsing=True)
+        opts, _args, _order = create.make_parser(ctx).parse_args(shlex.split(span)[3:])
+        missing = [p.name for p in create.params if p.required and opts.get(p.name) is None]
+        assert not missing, f"`{span}` lacks {missing}"
