@@ -34,9 +34,9 @@ from refunds_plugin.finance.rows import (
     TEST_MODE,
     attempt_providers,
     attempt_statuses,
+    bounds,
     check_choices,
     decision_row,
-    parse_param,
     plain,
     review_rows,
     shown_status,
@@ -223,9 +223,10 @@ def decision_query(filters: Mapping[str, str]) -> Select[Any]:
     check_choices(filters, DECISION_CHOICES)
     d = decisions.c
     query = select(decisions)
-    if since := parse_param("since", filters.get("since")):
+    since, until = bounds(filters)
+    if since:
         query = query.where(d.created_at >= since)
-    if until := parse_param("until", filters.get("until")):
+    if until:
         query = query.where(d.created_at < until)
     # the resolution finally decided: an admin's change on approval, else the policy's
     changed = select(reviews.c.adjusted_resolution).where(reviews.c.decision_id == d.id)
@@ -344,9 +345,10 @@ def attempt_query(filters: Mapping[str, str]) -> Select[Any]:
         a.sent_amount, a.payment_reference, a.customer_email, a.status, a.provider_reference,
         a.credit_code, a.tries, a.last_error, a.created_at, a.completed_at, a.livemode,
     )
-    if since := parse_param("since", filters.get("since")):
+    since, until = bounds(filters)
+    if since:
         query = query.where(a.created_at >= since)
-    if until := parse_param("until", filters.get("until")):
+    if until:
         query = query.where(a.created_at < until)
     for name, column in (("kind", a.kind), ("provider", a.provider), ("order", a.order_id)):
         if filters.get(name):

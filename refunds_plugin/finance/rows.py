@@ -121,6 +121,17 @@ def parse_param(name: str, value: str | None) -> datetime | None:
                          code="invalid_parameter") from None
 
 
+def bounds(filters: Mapping[str, str]) -> tuple[datetime | None, datetime | None]:
+    """The ``since`` and ``until`` filters; a period that ends before it starts (From and Until
+    swapped) is refused as the summary refuses it, never read as an empty list."""
+    since = parse_param("since", filters.get("since"))
+    until = parse_param("until", filters.get("until"))
+    if since and until and since >= until:
+        raise InputError(f"until: the period must end after it starts (since {since.isoformat()}"
+                         f", until {until.isoformat()})", code="invalid_parameter")
+    return since, until
+
+
 # The enumerated filters and what they may be: any other value is a 400 naming the parameter
 # (an HTML page on /finance), never a quietly empty list.
 _SHOWN_STATUSES = (*(s.value for s in AttemptStatus), DRY_RUN, TEST_MODE)

@@ -254,8 +254,7 @@ def summary() -> Response:
 def withdrawals() -> Response:
     """EU withdrawals received in ``[since, until)`` (no bound when not given), the nearest
     legal deadline first."""
-    start = reports.parse_param("since", request.args.get("since"))
-    end = reports.parse_param("until", request.args.get("until"))
+    start, end = reports.bounds(request.args)
     fmt = _format()
     rows = [w.to_json() for w in find_withdrawals(runtime().engine, start, end, now())]
     if fmt == "csv":  # the amounts also in major units, after the other columns

@@ -56,3 +56,32 @@ def test_a_logged_in_person_refused_a_date_is_not_asked_to_log_in_and_the_tab_sa
     assert "<title>Refused · " in page
     assert '<a href="/finance/">Back to the decisions</a>' in page
     assert 'href="/finance/login"' not in page
+
+
+SWAPPED = ("until: the period must end after it starts (since 2026-12-08T00:00:00+00:00, "
+           "until 2026-12-01T00:00:00+00:00)")
+
+
+@pytest.mark.parametrize("path", ["/api/decisions?", "/api/attempts?", "/api/decisions?format=csv&",
+                                  "/api/attempts?format=csv&", "/api/withdrawals?"])
+def test_a_list_asked_for_a_period_that_ends_before_it_starts_is_refused_not_empty(
+    scene: Scene, path: str
+) -> None:
+    """From and Until swapped would otherwise read as "no decisions", which is untrue; the
+    summary, the insights and ``ledger export`` refuse it alike."""
+    resp = scene.shop.app.test_client().get(
+        f"{path}since=2026-12-08&until=2026-12-01",
+        headers={"Authorization": f"Bearer {scene.finance}"})
+
+    assert (resp.status_code, resp.get_json()) == (400, {"error": {
+        "code": "invalid_parameter", "message": SWAPPED}})
+
+
+def test_the_decisions_page_says_the_period_ends_before_it_starts(scene: Scene) -> None:
+    client = scene.login(scene.finance)
+
+    resp = client.get("/finance/?since=2026-12-08&until=2026-12-01")
+
+    assert resp.status_code == 400
+    assert f'<p class="error" role="alert">{SWAPPED}</p>' in html.unescape(
+        resp.get_data(as_text=True))
