@@ -14,7 +14,7 @@ import logging
 import unicodedata
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 
 from sqlalchemy import Engine, or_, select
 
@@ -246,7 +246,7 @@ def refund_for_faults_only(options: list[LineOption]) -> bool:
 @dataclass(frozen=True)
 class EarlierReturn:
     decision_id: str
-    created_at: datetime
+    created_at: datetime  # when the customer asked: the storefront's requested_at, else decided
     state: str  # approved | checking | declined
     asked: tuple[tuple[int, str], ...] = ()  # (quantity, item name) per line the customer asked
     readable: bool = True  # False: its stored request cannot be read (the page says so)
@@ -268,7 +268,8 @@ def earlier_returns(engine: Engine, order_id: str) -> list[EarlierReturn]:
     out = []
     for r in rows:
         try:
-            out.append(EarlierReturn(r[0], r[1], state_of(r[2], r[3]), _asked(r[4], names)))
+            out.append(EarlierReturn(r[0], _asked_at(r[4], r[1]), state_of(r[2], r[3]),
+                                     _asked(r[4], names)))
         except stored.UNREADABLE as exc:  # listed as such; the order's other returns as usual
             log.error("the return of decision %s, order %s: its stored request "
                       "(decisions.request) cannot be read (%s): the customer's page lists it "
@@ -276,6 +277,16 @@ def earlier_returns(engine: Engine, order_id: str) -> list[EarlierReturn]:
                       stored.why(exc), extra={"decision_id": r[0], "order_id": order_id})
             out.append(EarlierReturn(r[0], r[1], state_of(r[2], r[3]), readable=False))
     return out
+
+
+def _asked_at(request: str, decided: datetime) -> datetime:
+    """When the customer asked: the storefront's ``requested_at`` (a request it queued and sent
+    later), in UTC as ``decided`` is kept; else when it was decided."""
+    sent = json.loads(request).get("requested_at")
+    if not sent:
+        return decided
+    at = datetime.fromisoformat(str(sent)).astimezone(UTC)
+    return at if decided.tzinfo else at.replace(tzinfo=None)
 
 
 def _asked(request: str, names: dict[str, str]) -> tuple[tuple[int, str], ...]:

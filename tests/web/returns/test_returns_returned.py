@@ -3,6 +3,7 @@ a form that could only ever say "please choose at least one item"."""
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Iterator
 from datetime import datetime
@@ -13,7 +14,8 @@ from sqlalchemy import select, update
 from refunds_plugin.ledger.tables import decisions
 from tests.fakes import Clock
 from tests.fakes.returns_client import open_form, submit, text, words
-from tests.fakes.returns_shop import ReturnsShop, order_event
+from tests.fakes.returns_shop import SECRET, ReturnsShop, order_event
+from webhooks import signatures
 
 LINES = [{"id": "l1", "sku": "TEE-M", "name": "Linen shirt", "quantity": 1, "unit_amount": 4000}]
 
@@ -192,3 +194,30 @@ def test_an_order_with_units_left_lists_its_earlier_returns_with_their_status_li
     assert html.count(f'href="{link.group(1)}"') == 1
     assert later.get(link.group(1)).status_code == 200
     assert db_shop_two_mugs.snapshot() == before
+
+
+def test_a_return_the_storefront_sent_late_is_listed_on_the_day_the_customer_asked(
+    sqlite_url: str, now: datetime
+) -> None:
+    """A storefront that queued a request sends its ``requested_at``: the policy decides as of
+    then, and the customer's page says they asked then, not the day the event arrived."""
+    shop = ReturnsShop(sqlite_url, lambda: now)
+    try:
+        shop.seed(order_event("1001", lines=LINES))
+        body = json.dumps({"id": "evt_r1", "type": "return.requested", "created": 1763500000,
+                           "data": {"return": {
+                               "id": "r-1", "order_id": "1001",
+                               "requested_at": "2026-11-19T23:30:00-05:00",  # 20 Nov, UTC
+                               "lines": [{"line_id": "l1", "quantity": 1,
+                                          "reason": "changed_mind"}]}}}).encode()
+        sent = shop.app.test_client().post(
+            "/webhooks/storefront", data=body, headers={
+                "Refunds-Signature": signatures.sign(SECRET, body, int(now.timestamp())),
+                "Content-Type": "application/json"})
+        assert sent.status_code == 201, sent.get_data(as_text=True)
+
+        client = shop.app.test_client()
+        assert words(open_form(client), "earlier-return") == [
+            "Return of Linen shirt requested on 20 November 2026: approved. Follow your money"]
+    finally:
+        shop.close()
