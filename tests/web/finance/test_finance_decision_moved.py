@@ -46,8 +46,9 @@ def test_a_dry_run_decision_approved_after_going_live_says_the_refund_really_mov
     page = admin.get(f"/finance/decisions/{answer['decision_id']}").get_data(as_text=True)
 
     assert ("<dt>Told the customer</dt><dd>no time for the money: when it was decided no money "
-            "could move (a dry run or a Stripe test key), and their answer read “This shop is "
-            "in test mode: no money moves.”</dd>") in page
+            "could move (a dry run or a Stripe test key), so the answer to the storefront gave "
+            "none, and the returns pages and emails read “This shop is in test mode: no money "
+            "moves.”</dd>") in page
     assert '<dt>Money moved</dt><dd class="moved">400.00 EUR refunded through stripe</dd>' in page
     assert "nothing: test mode" not in page
     live.runtime.engine.dispose()

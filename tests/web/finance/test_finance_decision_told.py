@@ -29,9 +29,11 @@ def test_a_dry_run_decision_page_shows_the_answer_the_customer_got_with_no_promi
     told = f'<blockquote class="explanation">{escape(answer["explanation"])}</blockquote>'
     assert told in page
     assert "within 48 hours" not in page
+    # the storefront's JSON answer carries no banner: only our own pages and emails show it
     assert ("<dt>Told the customer</dt><dd>no time for the money: when it was decided no money "
-            "could move (the dry run), and their answer read “This shop is in test mode: no "
-            "money moves.”</dd>") in page
+            "could move (the dry run), so the answer to the storefront gave none, and the "
+            "returns pages and emails read “This shop is in test mode: no money moves.”</dd>"
+            ) in page
     assert ('<dt>Money moved</dt><dd class="moved">25.00 EUR to the dry run (no money moved)'
             "</dd>") in page
     shop.runtime.engine.dispose()
