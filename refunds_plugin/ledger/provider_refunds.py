@@ -75,6 +75,15 @@ def upsert_provider_refund(
     )
 
 
+def mark_released(conn: Connection, provider: str, refund_id: str, now: datetime) -> None:
+    """A provider refund that was no refund (a partial capture's released rest: ``stripe.releases``)
+    is kept as ``RELEASED``, which no sum of money given back counts."""
+    pr = provider_refunds.c
+    conn.execute(update(provider_refunds)
+                 .where(pr.provider == provider, pr.refund_id == refund_id)
+                 .values(status=RELEASED, updated_at=now))
+
+
 def mark_counted(
     conn: Connection, provider: str, reference: str, *, key: str | None,
     refund_ids: tuple[str, ...], attempt_ids: tuple[str, ...], event_id: str, now: datetime,

@@ -22,10 +22,10 @@ import json
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, or_, select, update
+from sqlalchemy import Connection, or_, select
 
 from refunds_plugin.ledger.journal import append_entry
-from refunds_plugin.ledger.provider_refunds import RELEASED
+from refunds_plugin.ledger.provider_refunds import RELEASED, mark_released
 from refunds_plugin.ledger.tables import events, provider_refunds
 from refunds_plugin.stripe.refunded_total import RELEASE_NOT_REFUNDED_SINCE
 
@@ -143,11 +143,7 @@ def recheck(conn: Connection, reference: str, now: datetime) -> bool:
                 continue
             version = event.get("api_version")
             if is_release(conn, obj, reference, version if isinstance(version, str) else None):
-                conn.execute(
-                    update(provider_refunds)
-                    .where(_PR.provider == "stripe", _PR.refund_id == refund_id)
-                    .values(status=RELEASED, updated_at=now)
-                )
+                mark_released(conn, "stripe", refund_id, now)
                 note(conn, reference, obj, version, now)
                 return True
     return False
