@@ -30,6 +30,7 @@ from refunds_plugin.notify import stored
 from refunds_plugin.shipping import receiving, returns
 from refunds_plugin.shipping.carriers import Carrier, LabelRequest, NoLabel
 from refunds_plugin.shipping.restock import Planned
+from refunds_plugin.trouble.follow_ups import note_return_trouble
 
 log = logging.getLogger("refunds.shipping")
 rs = return_shipments.c
@@ -148,8 +149,15 @@ class ShippingDesk:
                                    self.config.executor_backoff_cap_s, self._rng)
                     returns.label_retry(conn, decision_id, tries,
                                         now + timedelta(seconds=wait), str(exc), now)
-                else:
-                    returns.record_no_label(conn, decision_id, str(exc), now)
+                elif returns.record_no_label(conn, decision_id, str(exc), now):
+                    note_return_trouble(  # promised "on its way": a person sends one
+                        conn, kind="label_failed", order_id=ret.order_id,
+                        decision_id=decision_id, now=now,
+                        detail=(f"Return {decision_id} of order {ret.order_id}: no prepaid "
+                                f"label after every try ({exc}). The customer was told a label "
+                                "was on its way and now has the return address and return-by "
+                                "date only; send them a label or tell them to post it "
+                                "themselves."))
             return False
         with write_tx(self.engine) as conn:
             if isinstance(got, NoLabel):

@@ -44,7 +44,11 @@ from refunds_plugin.ledger.tables import exchanges, return_shipments
 from refunds_plugin.notify import causes
 from refunds_plugin.shipping.carriers import Label, NoLabel
 from refunds_plugin.shipping.rows import ReturnRow, Unreadable, get_return, readable, tracked
-from refunds_plugin.trouble.follow_ups import note_cancelled_label, note_refused_label
+from refunds_plugin.trouble.follow_ups import (
+    note_cancelled_label,
+    note_refused_label,
+    note_return_trouble,
+)
 
 # the read side lives in rows.py; these names stay importable from here for the callers
 __all__ = ["ReturnRow", "Unreadable", "get_return", "tracked"]
@@ -245,6 +249,10 @@ def reached(conn: Connection, ret: ReturnRow, triggers: tuple[str, ...], now: da
         exchange_shipping.ship_on_reached(conn, ret.decision_id, triggers[-1], now)
 
 
+_PROBLEM = {"failure": "the carrier reports a failure delivering the parcel",
+            "return_to_sender": "the carrier is sending the parcel back to the customer"}
+
+
 def mark_tracking(conn: Connection, ret: ReturnRow, status: str, event_id: str,
                   now: datetime) -> tuple[str, ...]:
     """A carrier status for the return's parcel: stored and journalled; a scan releases what
@@ -271,6 +279,14 @@ def mark_tracking(conn: Connection, ret: ReturnRow, status: str, event_id: str,
                              expires_at=ret.expires_at, now=now)
     if status in ("failure", "return_to_sender", *UNSENT):
         log.warning("return parcel of decision %s: %s", ret.decision_id, status)
+        if status in _PROBLEM:  # the page says our team is on it: a person is told
+            note_return_trouble(
+                conn, kind="parcel_problem", order_id=ret.order_id, decision_id=ret.decision_id,
+                detail=(f"Return {ret.decision_id} of order {ret.order_id}: {_PROBLEM[status]} "
+                        f"(tracking {ret.tracking_code}). The customer was told our team will "
+                        f"{'be in touch' if status == 'return_to_sender' else 'look into it'}; "
+                        "the money held for the parcel stays held until a person decides."),
+                now=now)
     elif status in SCANNED:
         causes.parcel_moved(conn, decision_id=ret.decision_id, status=status, now=now)
     reached(conn, ret, _SATISFIES.get(status, ()), now)

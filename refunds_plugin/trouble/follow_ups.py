@@ -13,7 +13,9 @@ A return label the carrier refused (the customer's address, say) opens a ``label
 follow-up naming the return and the carrier's words, once per return (its ``subject`` is the
 decision id), due at once; the return's receipt clears it (``clear_label_refused``). A label
 the carrier cancelled before any scan (EasyPost's ``cancelled``) opens ``label_cancelled`` the
-same way (``note_cancelled_label``), cleared by the receipt too.
+same way (``note_cancelled_label``), cleared by the receipt too; so do a label still not bought
+after every try (``label_failed``) and a parcel the carrier failed or sends back to the customer
+(``parcel_problem``), by ``note_return_trouble``.
 
 An instant exchange's original that never came back, on a shop with no card through us, opens
 an ``exchange_original_due`` follow-up with the amount due (``exchanges.dues``), due at once;
@@ -52,8 +54,9 @@ STATUSES = ("open", "cleared", "all")
 FAILED_TYPE = "payment_intent.payment_failed"
 PAYMENT_KINDS = ("failed_payment", "payment_of_another_order")  # a payment clears them
 SALEOR_RETURN = "saleor_return_failed"  # Saleor was never told of an approved return
-KINDS = (*PAYMENT_KINDS, "label_refused", "label_cancelled", "exchange_original_due",
-         "exchange_unshipped", SALEOR_RETURN)
+RETURN_TROUBLE = ("label_failed", "parcel_problem")  # ``note_return_trouble``
+KINDS = (*PAYMENT_KINDS, "label_refused", "label_cancelled", *RETURN_TROUBLE,
+         "exchange_original_due", "exchange_unshipped", SALEOR_RETURN)
 
 
 def open_follow_up(
@@ -125,6 +128,16 @@ def note_cancelled_label(conn: Connection, *, order_id: str, decision_id: str,
         now=now)
 
 
+def note_return_trouble(conn: Connection, *, kind: str, order_id: str, decision_id: str,
+                        detail: str, now: datetime) -> bool:
+    """A return a person must look at (``RETURN_TROUBLE``: ``label_failed``, no label after
+    every try; ``parcel_problem``, the carrier failed or sends the parcel back), once per
+    return and kind. Nothing is paid or canceled on it."""
+    return open_follow_up(conn, kind=kind, order_id=order_id, subject=decision_id,
+                          payment_reference=None, currency=None, amount=None,
+                          customer_email=None, detail=detail, now=now)
+
+
 def _clear(conn: Connection, kind: str | tuple[str, ...], decision_id: str,
            now: datetime) -> int:
     kinds = (kind,) if isinstance(kind, str) else kind
@@ -134,8 +147,8 @@ def _clear(conn: Connection, kind: str | tuple[str, ...], decision_id: str,
 
 
 def clear_label_refused(conn: Connection, decision_id: str, now: datetime) -> int:
-    """The return arrived anyway: its refused- or cancelled-label follow-up is done."""
-    return _clear(conn, ("label_refused", "label_cancelled"), decision_id, now)
+    """The return arrived anyway: its label or parcel follow-up is done."""
+    return _clear(conn, ("label_refused", "label_cancelled", *RETURN_TROUBLE), decision_id, now)
 
 
 def clear_original_due(conn: Connection, decision_id: str, now: datetime) -> int:

@@ -1,0 +1,115 @@
+"""A return a person must look at is put in front of one: a label still not bought after every
+try (the customer was told one is on its way), and a parcel the carrier reports failed or sends
+back to the customer (the status page says "our team will be in touch"). Each opens one
+follow-up on ``/finance/follow-ups`` naming the return; no money moves."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from refunds_plugin.finance.tokens import create_token
+from refunds_plugin.ledger.tables import follow_ups
+from tests.integration.shipping.conftest import Returns
+
+DELIVERED = """currency: USD
+window: {days: 365, start: payment}
+return_shipping: {label: easypost, return_by_days: 30, grace_days: 7}
+refund_on: delivered
+"""
+MUG = [{"line_id": "l1", "quantity": 1, "reason": "changed_mind"}]
+
+
+def _follow_ups(r: Returns) -> list[tuple[str, str, str, str]]:
+    return [(f.kind, f.subject, f.status, f.detail) for f in r.h.rows(follow_ups)]
+
+
+def test_a_parcel_sent_back_to_the_customer_tells_a_person_once_and_moves_no_money(
+    returns_service: Callable[..., Returns],
+) -> None:
+    r = returns_service(DELIVERED)
+    r.paid()
+    decision = r.ask(lines=MUG)["decision_id"]
+    r.labels()
+    code = r.shipment().tracking_code
+    assert r.track("evt_1", code, "in_transit").status_code == 200
+    assert r.track("evt_2", code, "return_to_sender").status_code == 200
+    assert r.track("evt_3", code, "return_to_sender").status_code == 200  # said again
+
+    assert _follow_ups(r) == [
+        (
+            "parcel_problem",
+            decision,
+            "open",
+            f"Return {decision} of order 1001: the carrier is sending the parcel back to the "
+            f"customer (tracking {code}). The customer was told our team will be in touch; the "
+            "money held for the parcel stays held until a person decides.",
+        )
+    ]
+    assert "our team will be in touch" in r.status_page(decision)
+    assert r.attempts() == [("refund", 2500, "held")]
+    r.h.drain()
+    assert r.stripe.fake.refunds == []
+    token = create_token(r.h.runtime.engine, "Fin", "finance", r.h.clock()).secret
+    auth = {"Authorization": f"Bearer {token}"}
+    listed = r.h.client().get("/api/follow-ups", headers=auth).get_json()["data"]
+    assert [(d["kind"], d["decision_id"], d["status"]) for d in listed] == [
+        ("parcel_problem", decision, "open")
+    ]
+    page = r.h.client().get("/finance/follow-ups", headers=auth).get_data(as_text=True)
+    assert f'parcel problem: <a href="/finance/?order=1001">return {decision}</a>' in page
+
+    # the parcel reaches the shop after all: its receipt clears the follow-up
+    r.h.runtime.service.receive(decision, {"l1": ("as_new", None, False)}, "dock")
+    assert [f.status for f in r.h.rows(follow_ups)] == ["cleared"]
+
+
+def test_a_carrier_failure_tells_a_person(returns_service: Callable[..., Returns]) -> None:
+    r = returns_service(DELIVERED)
+    r.paid()
+    decision = r.ask(lines=MUG)["decision_id"]
+    r.labels()
+    code = r.shipment().tracking_code
+    assert r.track("evt_1", code, "failure").status_code == 200
+
+    assert _follow_ups(r) == [
+        (
+            "parcel_problem",
+            decision,
+            "open",
+            f"Return {decision} of order 1001: the carrier reports a failure delivering the "
+            f"parcel (tracking {code}). The customer was told our team will look into it; the "
+            "money held for the parcel stays held until a person decides.",
+        )
+    ]
+    assert r.attempts() == [("refund", 2500, "held")]
+
+
+def test_a_label_still_not_bought_after_every_try_tells_a_person(
+    returns_service: Callable[..., Returns],
+) -> None:
+    r = returns_service(DELIVERED, executor_max_tries=2)
+    r.paid()
+    decision = r.ask(lines=MUG)["decision_id"]
+    r.easypost.fake.fail_next = [503, 503]
+
+    assert r.labels() == 0
+    r.h.clock.advance(3600)
+    assert r.labels() == 0
+
+    row = r.shipment()
+    assert (row.status, row.label_status) == ("instructions", "failed")
+    assert r.easypost.fake.bought == []
+    [(kind, subject, status, detail)] = _follow_ups(r)
+    assert (kind, subject, status) == ("label_failed", decision, "open")
+    assert detail.startswith(
+        f"Return {decision} of order 1001: no prepaid label after every try ("
+        "EasyPost shipment look-up: "
+    )
+    assert detail.endswith(
+        "). The customer was told a label was on its way and now has the return address and "
+        "return-by date only; send them a label or tell them to post it themselves."
+    )
+
+    r.h.clock.advance(3600)
+    r.labels()  # a later round neither buys nor opens a second one
+    assert len(_follow_ups(r)) == 1 and r.easypost.fake.bought == []
