@@ -18,6 +18,7 @@ import hmac
 import itertools
 import json
 import threading
+import unicodedata
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -150,8 +151,10 @@ def create_app(fake: FakeEasyPost) -> Flask:
 
 
 def sign(body: bytes, secret: str) -> str:
-    """EasyPost's webhook signature: HMAC-SHA256 of the raw body, hex, with its prefix."""
-    return "hmac-sha256-hex=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
+    """EasyPost's webhook signature: HMAC-SHA256 of the raw body, hex, with its prefix, keyed by
+    the secret in Unicode NFKD (as EasyPost and its SDK's validator key it)."""
+    key = unicodedata.normalize("NFKD", secret).encode("utf-8")
+    return "hmac-sha256-hex=" + hmac.new(key, body, hashlib.sha256).hexdigest()
 
 
 def tracker_event(event_id: str, tracking_code: str, status: str,
