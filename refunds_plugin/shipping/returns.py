@@ -265,9 +265,11 @@ def mark_tracking(conn: Connection, ret: ReturnRow, status: str, event_id: str,
         return reopen(conn, ret, f"scanned ({status}) after the return expired", now)
     if ret.status in ("received", "reopened") or ORDER.get(status, 99) < ORDER.get(ret.status, -1):
         return ()  # an older status arriving late, or already in the warehouse's hands
-    if status in UNSENT and ret.status not in WAITING:
-        # once scanned the parcel is on its way: a tracking error or a late "cancelled" does
-        # not make it one to send again (nor the status page say so)
+    if status in UNSENT and ret.status not in WAITING or (
+            ret.status == "return_to_sender" and status in SCANNED):
+        # scanned, a tracking error or late "cancelled" does not make it one to send again;
+        # going back to the customer, a later scan or "delivered" may be theirs: nothing is
+        # paid on it (a person has the follow-up; the warehouse's receipt releases it)
         log.warning("return parcel of decision %s: %s after %s, kept as %s", ret.decision_id,
                     status, ret.status, ret.status)
         return ()

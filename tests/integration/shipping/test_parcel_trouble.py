@@ -113,3 +113,28 @@ def test_a_label_still_not_bought_after_every_try_tells_a_person(
     r.h.clock.advance(3600)
     r.labels()  # a later round neither buys nor opens a second one
     assert len(_follow_ups(r)) == 1 and r.easypost.fake.bought == []
+
+
+def test_a_delivered_after_the_parcel_was_sent_back_pays_nothing_until_it_reaches_us(
+    returns_service: Callable[..., Returns],
+) -> None:
+    """Sent back to the customer, a later "delivered" is a delivery to them as likely as to
+    us: the money waits for the warehouse's receipt, and the page does not say it reached us."""
+    r = returns_service(DELIVERED)
+    r.paid()
+    decision = r.ask(lines=MUG)["decision_id"]
+    r.labels()
+    code = r.shipment().tracking_code
+    for n, status in enumerate(("in_transit", "return_to_sender", "in_transit", "delivered")):
+        assert r.track(f"evt_{n}", code, status).status_code == 200
+
+    assert r.shipment().status == "return_to_sender"
+    page = r.status_page(decision)
+    assert "The carrier is sending it back to you; our team will be in touch." in page
+    assert "Delivered to us" not in page
+    assert r.attempts() == [("refund", 2500, "held")]
+    r.h.drain()
+    assert r.stripe.fake.refunds == []
+
+    r.h.runtime.service.receive(decision, {"l1": ("as_new", None, False)}, "dock")
+    assert r.attempts()[0][2] != "held"  # the receipt is what releases it
