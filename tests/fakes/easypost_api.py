@@ -5,10 +5,12 @@ It models shipments (created with a ``reference`` and looked up by id or by that
 EasyPost allows), their rates, one purchase per shipment (a second ``buy`` is refused as EasyPost
 refuses it), labels with a QR code form, a tracker per bought label, and refunds of unused
 labels. Knobs: ``rates`` (what every shipment is offered), ``reject_zip`` (an address the carrier
-refuses, 422), ``fail_next`` (statuses the next calls answer with, before doing anything), and
+refuses, 422), ``fail_next`` (statuses the next calls answer with, before doing anything),
 ``lose_next_buy`` (the label IS bought, then the answer is a 503: a crash between buy and record,
-seen from our side). ``calls`` logs every request. ``sign`` and ``tracker_event`` make webhooks
-signed for real, with EasyPost's ``X-Hmac-Signature: hmac-sha256-hex=…``.
+seen from our side), and ``stale_reads`` (the next look-ups still show a bought shipment
+unbought: a purchase EasyPost finished after our call timed out). ``calls`` logs every
+request. ``sign`` and ``tracker_event`` make webhooks signed for real, with EasyPost's
+``X-Hmac-Signature: hmac-sha256-hex=…``.
 """
 
 from __future__ import annotations
@@ -39,6 +41,7 @@ class FakeEasyPost:
     reject_zip: str = "00000"
     fail_next: list[int] = field(default_factory=list)
     lose_next_buy: bool = False
+    stale_reads: int = 0
     shipments: dict[str, dict[str, Any]] = field(default_factory=dict)
     calls: list[tuple[str, str]] = field(default_factory=list)
     lock: threading.Lock = field(default_factory=threading.Lock)
@@ -109,6 +112,10 @@ def create_app(fake: FakeEasyPost) -> Flask:
     def retrieve(key: str) -> Response:
         with fake.lock:
             found = fake.find(key)
+            if found is not None and found["postage_label"] and fake.stale_reads > 0:
+                fake.stale_reads -= 1
+                found = {**found, "postage_label": None, "selected_rate": None,
+                         "tracking_code": None, "tracker": None, "forms": []}
         if found is None:
             return _error(404, "NOT_FOUND", "The requested resource could not be found.")
         return _ok(found)

@@ -5,7 +5,10 @@ validator.
 
 Exactly once: before creating anything the shipment is looked up by our reference (EasyPost
 takes a reference wherever it takes an id). A try that bought the label and died before we
-recorded it is found bought, and its label is returned instead of a second one being bought.
+recorded it is found bought, and its label is returned instead of a second one being bought;
+one still finishing at the look-up is refused by EasyPost when bought again, and the refusal
+looks once more, so that label is recorded too. (EasyPost has no idempotency key for a
+purchase: the reference is what makes a retry safe.)
 """
 
 from __future__ import annotations
@@ -143,6 +146,11 @@ class EasyPostCarrier:
         try:
             bought = self.client.shipment.buy(_get(shipment, "id"), rate={"id": rate["id"]})
         except _REFUSED as exc:
+            # a purchase an earlier try started may have finished since our look-up (EasyPost
+            # refuses a second one): it is ours, so the label is recorded, not refused
+            again = self._find(request.reference)
+            if again is not None and _get(again, "postage_label"):
+                return self._label(again, _get(again, "selected_rate"))
             raise _classify(exc, "label purchase") from exc
         except (ApiError, OSError) as exc:
             raise _classify(exc, "label purchase") from exc
