@@ -81,7 +81,8 @@ def known_update(engine: Engine, event_id: str,
     is ignored, and a log line."""
     found = tracking.parse(event)
     with engine.connect() as conn:
-        known = found is not None and returns.tracked(conn, found.code) is not None
+        known = found is not None and returns.tracked(conn, found.code,
+                                                               found.shipment_id) is not None
     if not known:
         tracking.log_ignored(event_id, found)
         return None, "unknown tracking code" if found else "not a tracker update"

@@ -137,8 +137,14 @@ def read(row: Any) -> ReturnRow | Unreadable:
                           row.label_status, row.tracking_code)
 
 
-def tracked(conn: Connection, code: str) -> ReturnRow | Unreadable | None:
-    """The return whose parcel has tracking code ``code``, or why its row cannot be read
-    (a carrier's update for it is then recorded and left for a person); None: no such code."""
-    row = conn.execute(select(return_shipments).where(rs.tracking_code == code)).first()
+def tracked(conn: Connection, code: str,
+            shipment_id: str | None = None) -> ReturnRow | Unreadable | None:
+    """The return whose parcel has tracking code ``code`` (and, when the tracker names one,
+    whose label is shipment ``shipment_id``: the same code on another shipment is not ours),
+    or why its row cannot be read (a carrier's update for it is then recorded and left for a
+    person); None: no such return."""
+    query = select(return_shipments).where(rs.tracking_code == code)
+    if shipment_id is not None:
+        query = query.where(rs.shipment_id.is_(None) | (rs.shipment_id == shipment_id))
+    row = conn.execute(query).first()
     return None if row is None else read(row)

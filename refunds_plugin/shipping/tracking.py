@@ -20,6 +20,9 @@ log = logging.getLogger("refunds.easypost")
 class TrackerUpdate:
     code: str  # the tracking code
     status: str  # EasyPost's: pre_transit, in_transit, out_for_delivery, delivered, …
+    # the shipment whose label the tracker follows (None: a tracker made on its own); another
+    # shipment's tracker with our code (another shop on the EasyPost account) is not ours
+    shipment_id: str | None = None
 
 
 def parse(event: dict[str, Any]) -> TrackerUpdate | None:
@@ -31,7 +34,8 @@ def parse(event: dict[str, Any]) -> TrackerUpdate | None:
     code, status = result.get("tracking_code"), result.get("status")
     if not isinstance(code, str) or not code or not isinstance(status, str):
         return None
-    return TrackerUpdate(code, status)
+    shipment = result.get("shipment_id")
+    return TrackerUpdate(code, status, shipment if isinstance(shipment, str) and shipment else None)
 
 
 def created_at(event: dict[str, Any]) -> datetime:
@@ -49,7 +53,7 @@ def apply(conn: Connection, update: TrackerUpdate, event_id: str,
           now: datetime) -> tuple[str | None, tuple[str, ...]]:
     """Move the return of ``update.code``; the note and the attempts released. A return whose
     row cannot be read is left as it is for a person (``not_applied``): the note says so."""
-    ret = returns.tracked(conn, update.code)
+    ret = returns.tracked(conn, update.code, update.shipment_id)
     if ret is None:  # the code was known a moment ago; nothing to do if it no longer is
         return "unknown tracking code", ()
     if isinstance(ret, returns.Unreadable):

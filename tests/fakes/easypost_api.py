@@ -165,11 +165,13 @@ def sign(body: bytes, secret: str) -> str:
 
 
 def tracker_event(event_id: str, tracking_code: str, status: str,
-                  created_at: str = "2026-11-10T12:00:00Z") -> dict[str, Any]:
+                  created_at: str = "2026-11-10T12:00:00Z",
+                  shipment_id: str | None = None) -> dict[str, Any]:
+    """EasyPost's ``tracker.updated``; a tracker of a bought label names its ``shipment_id``."""
+    result = {"id": f"trk_{tracking_code}", "object": "Tracker", "tracking_code": tracking_code,
+              "status": status} | ({"shipment_id": shipment_id} if shipment_id else {})
     return {"id": event_id, "object": "Event", "description": "tracker.updated",
-            "created_at": created_at, "mode": "test",
-            "result": {"id": f"trk_{tracking_code}", "object": "Tracker",
-                       "tracking_code": tracking_code, "status": status}}
+            "created_at": created_at, "mode": "test", "result": result}
 
 
 @dataclass
