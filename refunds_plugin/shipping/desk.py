@@ -19,13 +19,14 @@ import random
 from collections.abc import Callable
 from datetime import datetime, timedelta
 
-from sqlalchemy import Engine, select, update
+from sqlalchemy import Connection, Engine, select, update
 
 from refunds_plugin.config import Config, Parcel
 from refunds_plugin.errors import ProviderError
 from refunds_plugin.execution.executor import backoff
 from refunds_plugin.ledger.db import write_tx
 from refunds_plugin.ledger.tables import decisions, orders, return_shipments
+from refunds_plugin.money import Money
 from refunds_plugin.notify import stored
 from refunds_plugin.shipping import receiving, returns
 from refunds_plugin.shipping.carriers import Carrier, LabelRequest, NoLabel
@@ -38,6 +39,20 @@ LEASE = timedelta(minutes=5)
 # (api_url, variant id, warehouse id, units, an earlier try's plan, save a plan) → the Saleor
 # call (``restock.restock``), what it did; None: no Saleor restock
 Restocker = Callable[[str, str, str, int, Planned | None, Callable[[Planned], None]], str]
+
+
+def _no_label_told(conn: Connection, ret: returns.ReturnRow, request: LabelRequest, why: str,
+                   now: datetime) -> None:
+    """The customer was promised a label "on its way" and will get none: a person is told
+    (``label_failed``), with the label fee to give back when one was deducted for it."""
+    fee = (f" The {Money(ret.label_fee, request.currency)} label fee was deducted from their "
+           "refund for a label they did not get: give it back to them." if ret.label_fee else "")
+    note_return_trouble(
+        conn, kind="label_failed", order_id=ret.order_id, decision_id=ret.decision_id, now=now,
+        detail=(f"Return {ret.decision_id} of order {ret.order_id}: no prepaid label {why}. The "
+                "customer was told a label was on its way and now has the return address and "
+                "return-by date only; send them a label or tell them to post it themselves."
+                + fee))
 
 
 class ShippingDesk:
@@ -150,18 +165,14 @@ class ShippingDesk:
                     returns.label_retry(conn, decision_id, tries,
                                         now + timedelta(seconds=wait), str(exc), now)
                 elif returns.record_no_label(conn, decision_id, str(exc), now):
-                    note_return_trouble(  # promised "on its way": a person sends one
-                        conn, kind="label_failed", order_id=ret.order_id,
-                        decision_id=decision_id, now=now,
-                        detail=(f"Return {decision_id} of order {ret.order_id}: no prepaid "
-                                f"label after every try ({exc}). The customer was told a label "
-                                "was on its way and now has the return address and return-by "
-                                "date only; send them a label or tell them to post it "
-                                "themselves."))
+                    _no_label_told(conn, ret, request, f"after every try ({exc})", now)
             return False
         with write_tx(self.engine) as conn:
             if isinstance(got, NoLabel):
-                return returns.record_no_label(conn, decision_id, got, now)
+                done = returns.record_no_label(conn, decision_id, got, now)
+                if done and got.code != "address_rejected":  # that one has its own follow-up
+                    _no_label_told(conn, ret, request, f"({got.message})", now)
+                return done
             return returns.record_label(conn, decision_id, got, now)
 
     def _request(self, decision_id: str,

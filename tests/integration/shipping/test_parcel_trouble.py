@@ -138,3 +138,39 @@ def test_a_delivered_after_the_parcel_was_sent_back_pays_nothing_until_it_reache
 
     r.h.runtime.service.receive(decision, {"l1": ("as_new", None, False)}, "dock")
     assert r.attempts()[0][2] != "held"  # the receipt is what releases it
+
+
+FEE_POLICY = """currency: USD
+window: {days: 365, start: payment}
+return_shipping: {label: easypost, paid_by: customer, fee: "4.00", return_by_days: 30,
+                  carriers: [DHL]}
+"""
+
+
+def test_no_label_after_a_deducted_label_fee_tells_a_person_to_give_the_fee_back(
+    returns_service: Callable[..., Returns],
+) -> None:
+    """No allowed carrier has a rate: the customer, promised a label and charged 4.00 USD for
+    it, posts the parcel themselves; a person is told to send them a label or the fee back."""
+    r = returns_service(FEE_POLICY)
+    r.paid()
+    answer = r.ask(lines=MUG)
+    assert answer["refund_amount"] == 2100  # 25.00 less the 4.00 label fee
+
+    r.labels()
+
+    row = r.shipment()
+    assert (row.status, row.label_status, row.label_fee) == ("instructions", "no_label", 400)
+    assert _follow_ups(r) == [
+        (
+            "label_failed",
+            answer["decision_id"],
+            "open",
+            f"Return {answer['decision_id']} of order 1001: no prepaid label (No allowed "
+            "carrier offers a rate for this parcel.). The customer was told a label was on its "
+            "way and now has the return address and return-by date only; send them a label or "
+            "tell them to post it themselves. The 4.00 USD label fee was deducted from their "
+            "refund for a label they did not get: give it back to them.",
+        )
+    ]
+    assert r.easypost.fake.bought == []
