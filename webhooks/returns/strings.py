@@ -274,6 +274,12 @@ ENGLISH: dict[str, str] = {
     "return_label_pending": N_(
         "Your prepaid label is on its way: this page shows it as soon as it is ready."
     ),
+    # the label was promised but none could be had (after every try, or no carrier's rate):
+    # a person is told (label_failed / label_refused) and the parcel can still be sent
+    "return_label_failed": N_(
+        "We could not get a prepaid label for your parcel. Our team will be in touch; you can "
+        "also send it yourself to the address shown here."
+    ),
     "return_tracking": N_("Tracking: {carrier} {code}"),
     "return_packing": N_("Packing: {notes}"),
     "parcel_label_created": N_("Label ready: waiting for your parcel."),

@@ -7,9 +7,12 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from flask import url_for
+
 from refunds_plugin.finance.tokens import create_token
 from refunds_plugin.ledger.tables import follow_ups
 from tests.integration.shipping.conftest import Returns
+from webhooks.returns.views import status_token
 
 DELIVERED = """currency: USD
 window: {days: 365, start: payment}
@@ -17,6 +20,14 @@ return_shipping: {label: easypost, return_by_days: 30, grace_days: 7}
 refund_on: delivered
 """
 MUG = [{"line_id": "l1", "quantity": 1, "reason": "changed_mind"}]
+
+
+def _page_in(r: Returns, decision_id: str, language: str) -> str:
+    with r.h.app.test_request_context():
+        url = url_for("returns.status", token=status_token(decision_id))
+    resp = r.h.client().get(url, headers={"Accept-Language": language})
+    assert resp.status_code == 200
+    return resp.get_data(as_text=True)
 
 
 def _follow_ups(r: Returns) -> list[tuple[str, str, str, str]]:
@@ -109,6 +120,21 @@ def test_a_label_still_not_bought_after_every_try_tells_a_person(
         "). The customer was told a label was on its way and now has the return address and "
         "return-by date only; send them a label or tell them to post it themselves."
     )
+
+    # the page no longer promises the label, and says what happens instead
+    en, de = _page_in(r, decision, "en"), _page_in(r, decision, "de")
+    assert "Your prepaid label is on its way" not in en
+    assert (
+        '<p class="notice label-failed">We could not get a prepaid label for your parcel. '
+        "Our team will be in touch; you can also send it yourself to the address shown "
+        "here.</p>"
+    ) in en
+    assert (
+        '<p class="notice label-failed">Wir konnten kein frankiertes Etikett für Ihr Paket '
+        "bekommen. Unser Team meldet sich bei Ihnen; Sie können es auch selbst an die hier "
+        "angegebene Adresse senden.</p>"
+    ) in de
+    assert "1 Dock Rd" in en and "1 Dock Rd" in de
 
     r.h.clock.advance(3600)
     r.labels()  # a later round neither buys nor opens a second one
