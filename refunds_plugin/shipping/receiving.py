@@ -24,7 +24,7 @@ from refunds_plugin.errors import Conflict, InputError
 from refunds_plugin.ledger.db import aware, lock_order
 from refunds_plugin.ledger.journal import append_entry, insert_ignore
 from refunds_plugin.ledger.reviews import open_review
-from refunds_plugin.ledger.tables import refund_attempts, return_receipts
+from refunds_plugin.ledger.tables import refund_attempts, return_receipts, return_shipments
 from refunds_plugin.notify import causes
 from refunds_plugin.shipping.restock import Planned
 from refunds_plugin.shipping.returns import (
@@ -34,7 +34,7 @@ from refunds_plugin.shipping.returns import (
     release_received,
     set_received,
 )
-from refunds_plugin.trouble.follow_ups import clear_label_refused
+from refunds_plugin.trouble.follow_ups import clear_label_refused, note_return_trouble
 
 CONDITIONS = ("as_new", "opened", "damaged", "wrong_item", "missing")
 rr = return_receipts.c
@@ -249,6 +249,13 @@ def finish_restock(conn: Connection, decision_id: str, line_id: str, status: str
     if status != "pending":
         append_entry(conn, "return_restocked", decision_id,
                      {"line_id": line_id, "status": status, "note": note}, now)
+    order_id = None if status != "failed" else conn.execute(select(
+        return_shipments.c.order_id).where(return_shipments.c.decision_id == decision_id)).scalar()
+    if order_id is not None:  # failed: the journal alone is read by nobody, a person is told
+        note_return_trouble(
+            conn, kind="restock_failed", order_id=order_id, decision_id=decision_id, now=now,
+            detail=(f"Return {decision_id}: line {line_id} was not restocked in Saleor: {note}. "
+                    "Check the variant's stock in the Saleor dashboard and set it by hand."))
 
 
 def pending_restocks(conn: Connection, now: datetime) -> list[tuple[str, str, int]]:

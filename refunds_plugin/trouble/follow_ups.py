@@ -15,7 +15,8 @@ decision id), due at once; the return's receipt clears it (``clear_label_refused
 the carrier cancelled before any scan (EasyPost's ``cancelled``) opens ``label_cancelled`` the
 same way (``note_cancelled_label``), cleared by the receipt too; so do a label still not bought
 after every try (``label_failed``) and a parcel the carrier failed or sends back to the customer
-(``parcel_problem``), by ``note_return_trouble``.
+(``parcel_problem``), by ``note_return_trouble``, which also opens ``restock_failed`` (a
+Saleor restock that failed: ``shipping.receiving.finish_restock``).
 
 An instant exchange's original that never came back, on a shop with no card through us, opens
 an ``exchange_original_due`` follow-up with the amount due (``exchanges.dues``), due at once;
@@ -55,7 +56,7 @@ FAILED_TYPE = "payment_intent.payment_failed"
 PAYMENT_KINDS = ("failed_payment", "payment_of_another_order")  # a payment clears them
 SALEOR_RETURN = "saleor_return_failed"  # Saleor was never told of an approved return
 RETURN_TROUBLE = ("label_failed", "parcel_problem")  # ``note_return_trouble``
-KINDS = (*PAYMENT_KINDS, "label_refused", "label_cancelled", *RETURN_TROUBLE,
+KINDS = (*PAYMENT_KINDS, "label_refused", "label_cancelled", *RETURN_TROUBLE, "restock_failed",
          "exchange_original_due", "exchange_unshipped", SALEOR_RETURN)
 
 

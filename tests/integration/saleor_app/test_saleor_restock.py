@@ -11,7 +11,7 @@ import pytest
 from sqlalchemy import update
 
 from refunds_plugin.config import ReturnAddress
-from refunds_plugin.ledger.tables import orders, return_receipts, return_shipments
+from refunds_plugin.ledger.tables import follow_ups, orders, return_receipts, return_shipments
 from refunds_plugin.shipping.desk import LEASE, ShippingDesk
 from refunds_plugin.shipping.restock import Planned
 from tests.fakes import Clock
@@ -250,3 +250,27 @@ def test_a_restock_whose_order_cannot_be_read_fails_with_why_and_the_round_resto
     assert desk.restock_due() == 0
     assert len(shop.saleor.mutations("RefundsRestock")) == 1
     assert len([r for r in caplog.records if r.levelname == "ERROR"]) == 1
+
+
+def test_a_restock_that_failed_is_put_in_front_of_a_person(
+    shop: SaleorHarness, clock: Clock,
+) -> None:
+    """The journal alone is read by nobody: a failed restock opens a ``restock_failed``
+    follow-up (``/finance/follow-ups``) naming the return, the line and why, once."""
+    decision_id = _returned(shop)
+    desk = _desk(shop)
+    shop.saleor.fail["RefundsRestock"] = ["network_before"]
+    shop.runtime.service.receive(decision_id, {LINE: ("as_new", None, True)}, "dock")
+    shop.saleor.stocks[(VARIANT, WAREHOUSE)] = 6  # a sale in the meantime
+    clock.advance(3600)
+    assert desk.restock_due() == 0
+    clock.advance(3600)
+    assert desk.restock_due() == 0  # a later round tells no one twice
+
+    assert [(f.kind, f.order_id, f.subject, f.status, f.detail)
+            for f in _rows(shop, follow_ups)] == [(
+        "restock_failed", ORDER, decision_id, "open",
+        f"Return {decision_id}: line {LINE} was not restocked in Saleor: the stock of {VARIANT} "
+        f"in {WAREHOUSE} is 6: an interrupted restock read 7 and was to set 9; check by hand "
+        "whether the 2 unit(s) are counted. Check the variant's stock in the Saleor dashboard "
+        "and set it by hand.")]
