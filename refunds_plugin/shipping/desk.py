@@ -131,10 +131,12 @@ class ShippingDesk:
                           said, extra={"decision_id": decision_id, "order_id": order_id})
 
     # --- labels -------------------------------------------------------------------------------
-    def _claim(self, decision_id: str, now: datetime) -> bool:
+    def _claim(self, decision_id: str, now: datetime, label_status: str = "pending") -> bool:
+        """The label step (a purchase ``pending``, a void ``void_pending``) of one return,
+        for this round only: under a lease, so no other worker asks the carrier meanwhile."""
         with write_tx(self.engine) as conn:
             return bool(conn.execute(update(return_shipments).where(
-                rs.decision_id == decision_id, rs.label_status == "pending",
+                rs.decision_id == decision_id, rs.label_status == label_status,
                 rs.next_try_at <= now).values(next_try_at=now + LEASE)).rowcount == 1)
 
     def buy_due(self) -> int:
@@ -222,6 +224,8 @@ class ShippingDesk:
                 rs.label_status == "void_pending", rs.next_try_at <= now)).all())
         done = 0
         for decision_id, shipment_id, tries in due:
+            if not self._claim(decision_id, now, "void_pending"):
+                continue  # another worker's round is voiding it
             try:
                 status = self.carrier.void(shipment_id)
             except ProviderError as exc:

@@ -8,7 +8,8 @@ labels. Knobs: ``rates`` (what every shipment is offered), ``reject_zip`` (an ad
 refuses, 422), ``fail_next`` (statuses the next calls answer with, before doing anything),
 ``lose_next_buy`` (the label IS bought, then the answer is a 503: a crash between buy and record,
 seen from our side), and ``stale_reads`` (the next look-ups still show a bought shipment
-unbought: a purchase EasyPost finished after our call timed out). ``calls`` logs every
+unbought: a purchase EasyPost finished after our call timed out), ``lose_next_refund`` (the
+void IS taken, then the answer is a 503; a second void is refused). ``calls`` logs every
 request. ``sign`` and ``tracker_event`` make webhooks signed for real, with EasyPost's
 ``X-Hmac-Signature: hmac-sha256-hex=…``.
 """
@@ -42,6 +43,7 @@ class FakeEasyPost:
     fail_next: list[int] = field(default_factory=list)
     lose_next_buy: bool = False
     stale_reads: int = 0
+    lose_next_refund: bool = False
     shipments: dict[str, dict[str, Any]] = field(default_factory=dict)
     calls: list[tuple[str, str]] = field(default_factory=list)
     lock: threading.Lock = field(default_factory=threading.Lock)
@@ -151,7 +153,12 @@ def create_app(fake: FakeEasyPost) -> Flask:
             shipment = fake.shipments.get(sid)
             if shipment is None or not shipment["postage_label"]:
                 return _error(422, "SHIPMENT.REFUND.INVALID", "nothing to refund")
+            if shipment["refund_status"]:  # asked for already: refused, not asked twice
+                return _error(422, "SHIPMENT.REFUND.INVALID", "a refund was already requested")
             shipment["refund_status"] = "submitted"
+            lost, fake.lose_next_refund = fake.lose_next_refund, False
+        if lost:
+            return _error(503, "SERVICE_UNAVAILABLE", "the answer was lost")
         return _ok(shipment)
 
     return app
