@@ -23,9 +23,10 @@ import logging
 from collections.abc import Callable
 from datetime import datetime
 
-from sqlalchemy import Connection, Engine, func, select
+from sqlalchemy import Connection, Engine, select
 
 from refunds_plugin.domain.decision import Exchange
+from refunds_plugin.domain.kinds import AttemptStatus, paid_out
 from refunds_plugin.errors import FinalProviderError, ProviderError
 from refunds_plugin.ledger import exchange_dues as dues
 from refunds_plugin.ledger.attempts import write_extra_attempt
@@ -50,12 +51,19 @@ REFUND_SEQ = dues.REFUND_SEQ  # the refund attempt of a paid due whose original 
 
 
 def amount_due(conn: Connection, decision_id: str, exchange: Exchange) -> int:
-    """The exchanged lines' value less what was already settled: the exchange's own money
-    back (``back``) that waited for the parcel and was canceled, so the shop kept it."""
-    canceled = conn.execute(select(func.coalesce(func.sum(refund_attempts.c.amount), 0)).where(
+    """The exchanged lines' value less what was already settled: what the shop kept of the
+    exchange's own money back (``back``): all of an attempt that waited for the parcel and was
+    canceled, and the part of a paid one its provider did not pay out (Saleor clamped it to
+    what was still charged: ``kinds.paid_out``). Attempts outside the resolutions (a due or a
+    difference given back) are no part of ``back``."""
+    rows = conn.execute(select(refund_attempts.c.kind, refund_attempts.c.amount,
+                               refund_attempts.c.sent_amount, refund_attempts.c.status).where(
         refund_attempts.c.decision_id == decision_id,
-        refund_attempts.c.status == "canceled")).scalar_one()
-    return max(0, exchange.out_amount - min(int(canceled), exchange.back))
+        refund_attempts.c.seq < REFUND_SEQ,
+        refund_attempts.c.status.in_((AttemptStatus.CANCELED, AttemptStatus.SUCCEEDED)))).all()
+    kept = sum(int(a.amount) if a.status == AttemptStatus.CANCELED
+               else int(a.amount) - paid_out(a.kind, a.amount, a.sent_amount) for a in rows)
+    return max(0, exchange.out_amount - min(kept, exchange.back))
 
 
 def original_not_back(conn: Connection, decision_id: str, order_id: str, currency: str,

@@ -16,8 +16,16 @@ import pytest
 from sqlalchemy import update
 
 from refunds_plugin.finance.tokens import create_token
+from refunds_plugin.ledger.attempts import transition
 from refunds_plugin.ledger.db import write_tx
-from refunds_plugin.ledger.tables import exchange_dues, exchanges, follow_ups, orders, outbox
+from refunds_plugin.ledger.tables import (
+    exchange_dues,
+    exchanges,
+    follow_ups,
+    orders,
+    outbox,
+    refund_attempts,
+)
 from refunds_plugin.notify.links import status_token
 from tests.fakes import stripe_event
 from tests.fakes.outbound_receiver import ANNOUNCED
@@ -297,3 +305,29 @@ def test_a_session_stripe_refuses_for_good_is_failed_for_a_person_at_once(
     assert row.last_error
     assert [o for o in r.h.rows(outbox) if o.kind == "exchange_original_due"] == []
     assert [b["status"] for _, b in r.journal("exchange_due_failed")] == ["failed"]
+
+
+def test_a_cheaper_difference_paid_back_clamped_leaves_due_only_what_the_shop_kept(
+    returns_service: Callable[..., Returns],
+) -> None:
+    """The 10.00 back for the cheaper item was paid out early (a person approved it) and
+    Saleor clamped it to 7.00: the shop kept 3.00 of it, so 27.00 is due, not 30.00."""
+    r = returns_service(POLICY + "  ship_on: approval\n", **ANNOUNCED)
+    r.paid(lines=SHIRT, shipping=0, provider="saleor")
+    with write_tx(r.h.runtime.engine) as conn:
+        conn.execute(update(orders).values(source="saleor"))
+    r.ask(lines=swap("SHIRT-S", "Shirt S", 2000))
+    [held] = r.h.rows(refund_attempts)
+    assert (held.amount, held.status) == (1000, "held")
+    with write_tx(r.h.runtime.engine) as conn:  # what the executor records of such a refund
+        assert transition(conn, held.id, "succeeded", r.h.clock(), expect=("held",),
+                          sent_amount=700, provider_reference="refund-clamped")
+    r.labels()
+    r.h.clock.advance(timedelta(days=38).total_seconds())
+    r.labels()  # the deadline sweep
+
+    row = due(r)
+    assert (row.status, row.amount) == ("owed", 2700)
+    assert r.h.rows(exchanges)[0].original_due == 2700
+    [f] = r.h.rows(follow_ups)
+    assert (f.kind, f.amount) == ("exchange_original_due", 2700)
