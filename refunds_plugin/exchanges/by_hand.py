@@ -23,9 +23,12 @@ from sqlalchemy import Engine, select
 from refunds_plugin.errors import Conflict, InputError, NotFound, UnreadableRecord
 from refunds_plugin.exchanges.shipping import TOLD_A_PERSON
 from refunds_plugin.ledger import exchanges
+from refunds_plugin.ledger.attempts import attempt_id_for
 from refunds_plugin.ledger.db import iso_time, lock_order, write_tx
+from refunds_plugin.ledger.exchange_dues import DIFFERENCE_SEQ
 from refunds_plugin.ledger.exchanges import ExchangeRow
 from refunds_plugin.ledger.tables import exchanges as exchanges_table
+from refunds_plugin.ledger.tables import refund_attempts
 from refunds_plugin.notify import stored
 from refunds_plugin.shipping.returns import get_return
 from refunds_plugin.trouble.follow_ups import clear_unshipped
@@ -170,6 +173,13 @@ class Standing:
     status: str
     a_person_ships: bool
     by_hand: Shipment | None
+    # a dearer item's difference: what was paid (0: nothing), with which PaymentIntent, its
+    # refund attempt's status (``exchanges/difference``), and an ended exchange's open link
+    paid: int = 0
+    currency: str = ""
+    payment_reference: str | None = None
+    refund: str | None = None
+    link: str | None = None
 
 
 def standing(engine: Engine, decision_id: str) -> Standing | None:
@@ -182,7 +192,11 @@ def standing(engine: Engine, decision_id: str) -> Standing | None:
             found = conn.execute(select(exchanges_table.c.status)
                                  .where(exchanges_table.c.decision_id == decision_id)).scalar()
             return Standing(str(found), False, None)
+        refund = conn.execute(select(refund_attempts.c.status).where(
+            refund_attempts.c.id == attempt_id_for(decision_id, DIFFERENCE_SEQ))).scalar()
     if row is None:
         return None
     told = row.status == "ready" and bool(row.progress.get(TOLD_A_PERSON))
-    return Standing(row.status, told, shipped_by_hand(row))
+    paid = row.charge_amount if row.paid_at is not None else 0
+    return Standing(row.status, told, shipped_by_hand(row), paid, row.currency,
+                    row.payment_reference, refund, row.checkout_status)

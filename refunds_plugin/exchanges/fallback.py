@@ -4,9 +4,12 @@ decided again as a plain return (a refund, or store credit with its bonus), once
 
 * ``fall_back``: the difference was never paid (the Checkout Session expired).
 * ``out_of_stock``: the new item went out of stock between the request and the shipping (Saleor
-  refused to complete the replacement for stock, or the storefront said so). The replacement is
-  never completed, its ``exchange_unshipped`` follow-up (a person asked to send it) is cleared,
-  and the customer is told (``exchange_unavailable``) what comes instead.
+  refused to complete the replacement for stock, or the storefront said so), or while the
+  customer had still to pay a dearer item's difference (its open Checkout Session is then
+  expired by the worker, and a payment that comes in all the same is refunded:
+  ``exchanges/difference.py``). The replacement is never completed, its
+  ``exchange_unshipped`` follow-up (a person asked to send it) is cleared, and the customer is
+  told (``exchange_unavailable``) what comes instead.
   Where the customer got money back for a cheaper item, or paid a dearer item's difference,
   that part is not undone automatically: a person is told, with the amount (the cheaper one's
   exchange ``failed``, never shipped unless that person approves it again).
@@ -160,12 +163,15 @@ def out_of_stock(conn: Connection, policy: policies.Policy, route: Route, row: E
         tell_a_person(conn, fresh, f"out of stock ({why}): the customer paid a difference of "
                       f"{paid} (Checkout Session {fresh.checkout_session_id}); refund it",
                       now, "exchange_out_of_stock")
+    # still awaiting its difference: the open link is expired by the worker (``difference``)
+    link = fresh.checkout_session_id if fresh.status == "awaiting_payment" else None
     causes.exchange_unavailable(conn, decision_id=row.decision_id,
                                 fallback_decision_id=recorded.id,
                                 unavailable=[ln.name for ln in original.exchange.lines], now=now,
-                                difference_paid=difference_paid)
+                                difference_paid=difference_paid, link_closed=link is not None)
+    expiring = f"; its unpaid payment link ({link}) will be expired" if link else ""
     return (f"exchange {row.decision_id} out of stock: decided as "
-            f"{recorded.decision.resolution_summary} instead ({recorded.id})",
+            f"{recorded.decision.resolution_summary} instead ({recorded.id}){expiring}",
             recorded.attempt_ids)
 
 

@@ -19,6 +19,7 @@ from sqlalchemy import Connection, Engine, select
 
 from refunds_plugin.domain.decision import Exchange
 from refunds_plugin.errors import ProviderError
+from refunds_plugin.exchanges.difference import LinkExpirer
 from refunds_plugin.exchanges.dues import DueCharger
 from refunds_plugin.exchanges.shipping import (
     TOLD_A_PERSON,
@@ -83,6 +84,8 @@ class ExchangeWorker:
         self.announced = announced
         # an instant exchange's original that never came back: its value's Checkout Session
         self.dues = DueCharger(engine, clock, stripe, return_url, max_tries, backoff_s)
+        # an exchange that fell back while its difference's link was open: expired at Stripe
+        self.links = LinkExpirer(engine, clock, stripe, max_tries, backoff_s)
 
     # --- the Checkout Session ---------------------------------------------------------------
     def open_checkout(self, decision_id: str) -> str | None:
@@ -140,8 +143,8 @@ class ExchangeWorker:
     def run_once(self) -> int:
         """One round: exchanges waiting for a parcel no return was opened for made ready
         (``shipping.no_return_to_wait_for``), the originals' dues to charge or expire
-        (``dues.DueCharger``), sessions not yet made, Saleor returns not yet recorded, ready
-        exchanges shipped.
+        (``dues.DueCharger``), ended exchanges' open links expired (``difference``), sessions
+        not yet made, Saleor returns not yet recorded, ready exchanges shipped.
         Returns how many exchanges it worked on."""
         now = self.clock()
         unreadable: dict[str, str] = {}
@@ -155,7 +158,7 @@ class ExchangeWorker:
             rows = [r for status in ("awaiting_payment", "waiting", "ready")
                     for r in exchanges.due(conn, status, unreadable=unreadable)]
             apis = {r.order_id: _api_url(conn, r.order_id) for r in rows}
-        worked = released + self.dues.run_once()
+        worked = released + self.dues.run_once() + self.links.run_once()
         for row in rows:
             if row.decision_id in unreadable:  # what an earlier try did there is unknown
                 self._unreadable(row, "progress (exchanges.progress)",

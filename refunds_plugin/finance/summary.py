@@ -30,7 +30,8 @@ What each figure means (the summary page says the same):
 - exchanges ("sales kept"): approved exchanges that did not fall back to a refund or credit,
   nor failed (one waiting for a person kept no sale yet; counted again once taken up);
   exchange_retained: the revenue they kept, the returned items' value less any cheaper item's
-  difference given back; exchange_charged: dearer items' differences paid;
+  difference given back; exchange_charged: dearer items' differences paid (not one refunded
+  because the exchange did not go ahead: that refund is not in refunded either);
   exchange_original_due: what instant exchanges' originals that never came back left due from
   the customers (``exchange_dues``); exchange_original_paid: what of it they paid (and was not
   refunded when the original arrived after all). Such a refund gives back that payment, not the
@@ -63,7 +64,7 @@ from refunds_plugin.finance.rows import DRYRUN_PROVIDER, granted_by, parse_when
 from refunds_plugin.finance.withdrawals import WithdrawalRow, find_withdrawals
 from refunds_plugin.ledger.attempt_reads import silent_attempts
 from refunds_plugin.ledger.db import aware, iso_time
-from refunds_plugin.ledger.exchange_dues import REFUND_SEQ
+from refunds_plugin.ledger.exchange_dues import DIFFERENCE_SEQ, REFUND_SEQ
 from refunds_plugin.ledger.tables import (
     decisions,
     exchange_dues,
@@ -312,10 +313,15 @@ def _add_decision(out: Summary, dec: Any, attempts: list[Any], now: datetime,
             if swapped.status != "failed":  # a person must look first: no sale kept (yet)
                 t.exchanges += 1
                 t.exchange_retained += ex.out_amount - ex.back
-            # a difference or an original paid in Stripe's test mode: no real money taken
-            if swapped.paid_at is not None and swapped.livemode is False:
+            # a difference or an original paid in Stripe's test mode: no real money taken;
+            # a difference refunded (the exchange declined: ``DIFFERENCE_SEQ``) was not kept
+            given_back = any(a.seq == DIFFERENCE_SEQ and a.status == AttemptStatus.SUCCEEDED
+                             for a in attempts)
+            if swapped.paid_at is None or given_back:
+                pass
+            elif swapped.livemode is False:
                 t.test_mode_exchange_paid += ex.charge
-            elif swapped.paid_at is not None:
+            else:
                 t.exchange_charged += ex.charge
             t.exchange_original_due += int(swapped.due_amount or 0)
             if swapped.due_status == "paid" and swapped.due_livemode is False:
@@ -323,8 +329,8 @@ def _add_decision(out: Summary, dec: Any, attempts: list[Any], now: datetime,
             elif swapped.due_status == "paid":
                 t.exchange_original_paid += int(swapped.due_paid or 0)
         for att in attempts:
-            if att.status != AttemptStatus.SUCCEEDED or att.seq == REFUND_SEQ:
-                continue  # REFUND_SEQ: a paid original due given back (not a sale's refund)
+            if att.status != AttemptStatus.SUCCEEDED or att.seq in (REFUND_SEQ, DIFFERENCE_SEQ):
+                continue  # a paid original due, or a paid difference, given back: no sale's
             # a refund Saleor clamped gave less than the attempt's amount (``paid_out``)
             given = paid_out(att.kind, att.amount, att.sent_amount) + int(att.bonus or 0)
             if att.provider == DRYRUN_PROVIDER:

@@ -22,6 +22,7 @@ from refunds_plugin.domain.decision import Decision
 from refunds_plugin.domain.facts import OrderFacts
 from refunds_plugin.domain.kinds import LIVE, AttemptStatus, ResolutionKind
 from refunds_plugin.errors import InputError, NotFound, UnreadableRecord
+from refunds_plugin.exchanges import difference
 from refunds_plugin.exchanges.shipping import exchange_approved
 from refunds_plugin.intake import physical, withdrawals
 from refunds_plugin.intake.adjustments import (
@@ -144,6 +145,7 @@ def decide(
                 code="unreadable_record") from None
         attempt_ids: list[str] = []
         requeued: list[str] = []
+        given_back: str | None = None  # a declined exchange's paid difference, refunded
         existing = list(conn.execute(
             select(refund_attempts).where(refund_attempts.c.decision_id == decision_id)
             .order_by(refund_attempts.c.seq)
@@ -193,6 +195,8 @@ def decide(
             failed = get_exchange(conn, decision_id)
             if failed is not None:
                 restart_exchange(conn, failed, now)
+        elif decision.exchange is not None:  # one that failed ends: a paid difference goes back
+            given_back = difference.on_decline(conn, decision_id, now)
         body: dict[str, Any] = {
             "status": status, "decided_by": by, "note": note, "attempt_ids": attempt_ids,
         }
@@ -207,7 +211,7 @@ def decide(
                       customer_note=customer_note, entry_hash=entry, now=now,
                       dry_run=_test_mode(conn, service.config, row.order_id, now, window))
         attempt_ids = [*attempt_ids, *requeued]
-    service.nudge(tuple(attempt_ids))
+    service.nudge(tuple(attempt_ids) + ((given_back,) if given_back else ()))
     if approve and decision.exchange is not None:
         service.exchange_of(decision_id, advance=True)  # its Checkout Session, or shipped
     return ReviewOutcome(decision_id, status, tuple(attempt_ids), row.order_id, changed)

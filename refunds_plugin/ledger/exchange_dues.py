@@ -25,6 +25,10 @@ OWED = "owed"
 # the refund attempt (of the exchange's decision) that gives a paid due back: a seq no
 # decision's resolutions reach, so the attempt id is derived once per exchange
 REFUND_SEQ = 900
+# the refund attempt (of the exchange's decision) that gives back a dearer item's difference
+# the customer paid for an exchange that will not go ahead (``exchanges/difference.py``); well
+# past REFUND_SEQ, whose retries take the seqs after it (``attempts.retry_attempt``)
+DIFFERENCE_SEQ = 950
 
 
 @dataclass(frozen=True)

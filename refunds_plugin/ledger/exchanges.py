@@ -6,7 +6,8 @@ so), each change journalled in the chain.
            │                  (ready at once if ship_on was reached or is ``approval``)   │
            └──expired──► fallen_back (the refund or credit instead)      failed ◄──────────┘
                               ▲                               (out of tries: a person looks)
-  waiting | ready | shipped by a storefront ──┘ out of stock before it shipped (``out_of_stock``)
+  awaiting_payment | waiting | ready | shipped by a storefront ──┘ out of stock before it
+  shipped (``out_of_stock``; an unpaid one's open link is then expired: ``exchange_payments``)
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, Connection, Row, and_, or_, select, update
+from sqlalchemy import ColumnElement, Connection, Row, and_, case, or_, select, update
 
 from refunds_plugin.domain.decision import Exchange
 from refunds_plugin.ledger.journal import append_entry, insert_ignore, plain
@@ -62,6 +63,8 @@ class ExchangeRow:
     updated_at: datetime
     original_due: int | None = None
     paid_at: datetime | None = None
+    payment_reference: str | None = None
+    checkout_status: str | None = None
 
     @property
     def out_of_stock(self) -> bool:
@@ -177,17 +180,20 @@ def set_checkout(conn: Connection, decision_id: str, session_id: str, url: str,
 
 
 def settle_payment(conn: Connection, row: ExchangeRow, amount: int, currency: str,
-                   now: datetime, livemode: bool | None = None) -> str:
+                   now: datetime, livemode: bool | None = None,
+                   payment_reference: str | None = None) -> str:
     """The difference was paid: on to waiting, or ready if ship_on was already reached. Paid
     twice (a replayed or a second completion) settles once; the note says which. ``livemode``:
-    the mode Stripe took it in, when it said (False: its test mode, no real money taken)."""
+    the mode Stripe took it in, when it said (False: its test mode, no real money taken);
+    ``payment_reference``: the PaymentIntent that paid it (what a refund of it names)."""
     if amount != row.charge_amount or currency != row.currency:
         return (f"exchange {row.decision_id}: paid {written(amount, currency)}, expected "
                 f"{written(row.charge_amount, row.currency)}: not settled, a person must look")
     status = "ready" if row.reached is not None else "waiting"
     if _move(conn, row.decision_id, ("awaiting_payment",), now, "exchange_paid",
              {"amount": amount, "currency": currency}, status=status, paid_at=now,
-             **mode(livemode)):
+             **mode(livemode),
+             **({"payment_reference": payment_reference} if payment_reference else {})):
         return f"exchange {row.decision_id} paid: {status}"
     return f"exchange {row.decision_id}: payment already settled"
 
@@ -206,28 +212,38 @@ def out_of_stock(conn: Connection, row: ExchangeRow, fallback_decision_id: str, 
     ship (``shipped`` with no replacement order of ours) may still fall back: the storefront
     found it could not send it; a Saleor replacement completed may not."""
     error = f"{OUT_OF_STOCK}{why}"[:2000]
+    # still awaiting payment with a session open: that link is to be expired at Stripe (by
+    # the worker: ``exchanges/difference.py``), so nobody pays for what will not come
+    unpaid_link = and_(exchanges.c.status == "awaiting_payment",
+                       exchanges.c.checkout_session_id.is_not(None))
     moved = conn.execute(
         update(exchanges).where(exchanges.c.decision_id == row.decision_id, can_fall_back())
         .values(status="fallen_back", fallback_decision_id=fallback_decision_id,
-                last_error=error, updated_at=now)).rowcount
+                last_error=error, updated_at=now, tries=0,
+                checkout_status=case((unpaid_link, "expiring"),
+                                     else_=exchanges.c.checkout_status))).rowcount
     if moved:
         mark_decision(conn, row.decision_id)
+        expire = ({"checkout_status": "expiring"} if row.status == "awaiting_payment"
+                  and row.checkout_session_id else {})
         append_entry(conn, "exchange_out_of_stock", row.decision_id,
                      {"why": why, "status": "fallen_back",
-                      "fallback_decision_id": fallback_decision_id, "was": row.status}, now)
+                      "fallback_decision_id": fallback_decision_id, "was": row.status,
+                      **expire}, now)
     return bool(moved)
 
 
 def can_fall_back() -> ColumnElement[bool]:
-    """Not shipped yet, or handed to a storefront that has not shipped it."""
-    return or_(exchanges.c.status.in_(("waiting", "ready")),
+    """Not shipped yet (awaiting its difference included), or handed to a storefront that has
+    not shipped it."""
+    return or_(exchanges.c.status.in_(("awaiting_payment", "waiting", "ready")),
                and_(exchanges.c.status == "shipped", exchanges.c.replacement_id.is_(None)))
 
 
 def stock_may_fall_back(row: ExchangeRow) -> bool:
     """``can_fall_back`` for a row in hand."""
-    return row.status in ("waiting", "ready") or (row.status == "shipped"
-                                                   and row.replacement_id is None)
+    return row.status in ("awaiting_payment", "waiting", "ready") or (
+        row.status == "shipped" and row.replacement_id is None)
 
 
 def reach(conn: Connection, row: ExchangeRow, trigger: str, now: datetime) -> bool:

@@ -104,8 +104,7 @@ def _send_back(decision: Decision, names: dict[str, str]) -> dict[str, int]:
             for lid, q in units.items()}
 
 
-def return_context(conn: Connection, decision_id: str,
-                   seen: Seen | None = None) -> dict[str, Any]:
+def return_context(conn: Connection, decision_id: str, seen: Seen | None = None) -> dict[str, Any]:
     """The return's instructions in the messages (all None: no return), from ``seen`` if given."""
     ret = seen.shipment if seen is not None else get_return(conn, decision_id)
     if ret is None:
@@ -362,20 +361,21 @@ def parcel_moved(conn: Connection, *, decision_id: str, status: str, now: dateti
 
 
 def label_ready(conn: Connection, *, decision_id: str, now: datetime) -> None:
-    """The prepaid label was bought after the decision's mail went out: ``label_ready`` to the
-    customer, once (cause ``return:<decision id>:label``)."""
+    """The label was bought after the decision's mail: ``label_ready``, once (``:label``)."""
     recorded, _, email = _recorded(conn, decision_id)
     enqueue(conn, cause=f"return:{decision_id}:label", kind="label_ready", recipient=email,
             now=now, context=recorded)
 
 
 def exchange_unavailable(conn: Connection, *, decision_id: str, fallback_decision_id: str,
-                         unavailable: list[str], now: datetime, difference_paid: int = 0) -> bool:
+                         unavailable: list[str], now: datetime, difference_paid: int = 0,
+                         link_closed: bool = False) -> bool:
     """The new item sold out before it shipped: ``exchange_unavailable``, with the refund or
-    credit instead (``fallback_decision_id``'s) and a paid difference; once per exchange."""
+    credit instead (``fallback_decision_id``'s), a paid difference or a link closed; once."""
     recorded, _, email = _recorded(conn, fallback_decision_id)
-    context = {**recorded, "unavailable": unavailable, "exchange_decision_id": decision_id,
-               **({"difference_paid": difference_paid} if difference_paid else {})}
+    said = {"difference_paid": difference_paid, "link_closed": link_closed}
+    context = {**recorded, "unavailable": unavailable, "exchange_decision_id": decision_id}
+    context.update((k, v) for k, v in said.items() if v)
     return enqueue(conn, cause=f"exchange:{decision_id}:unavailable",
                    kind="exchange_unavailable", recipient=email, now=now, context=context)
 

@@ -9,6 +9,7 @@ import logging
 
 from sqlalchemy import Connection, func, select
 
+from refunds_plugin.ledger.exchange_dues import DIFFERENCE_SEQ
 from refunds_plugin.ledger.facts import OrderSeen
 from refunds_plugin.ledger.paid_out import PAID_OUT
 from refunds_plugin.ledger.retries import replaced_attempts
@@ -80,9 +81,9 @@ def ended_exchange(conn: Connection, decision_id: str) -> dict[str, int | bool]:
     accepted" (it was, and money may have moved), but that the exchange ends, with what was
     already given back for a cheaper item (its decision's succeeded attempts, never the dry
     run's), which stays the customer's, and what they paid for a dearer item's difference,
-    which nothing refunds automatically. One whose new item is on its way (``GOES_AHEAD``): it
-    goes ahead, with what of the difference is not paid back (``_goes_ahead``). Empty for any
-    other decision."""
+    refunded (``exchange_refunding``) or left to a person (``exchange_paid``). One whose new
+    item is on its way (``GOES_AHEAD``): it goes ahead, with what of the difference is not
+    paid back (``_goes_ahead``). Empty for any other decision."""
     row = conn.execute(select(exchanges.c.status, exchanges.c.charge_amount,
                               exchanges.c.paid_at)
                        .where(exchanges.c.decision_id == decision_id)).first()
@@ -90,11 +91,14 @@ def ended_exchange(conn: Connection, decision_id: str) -> dict[str, int | bool]:
         return _goes_ahead(conn, decision_id)
     if row is None or row.status != "failed":
         return {}
-    # a dearer item's difference the customer paid: nothing refunds it (the decline makes no
-    # attempt, and it is not the decision's to pay): the mail says so
+    # a dearer item's difference the customer paid: refunded by the decline's attempt
+    # (``exchanges/difference``), or, with no payment to refund recorded, by a person
     paid = int(row.charge_amount) if row.paid_at is not None else 0
+    refunding = paid and conn.execute(select(refund_attempts.c.id).where(
+        refund_attempts.c.decision_id == decision_id,
+        refund_attempts.c.seq == DIFFERENCE_SEQ)).first() is not None
     return {"exchange_ended": True, "exchange_kept": _kept(conn, decision_id),
-            "exchange_paid": paid}
+            "exchange_refunding" if refunding else "exchange_paid": paid}
 
 
 # an exchange whose new item is on its way (or sent): a decline of its review (a failed or held

@@ -8,9 +8,10 @@ from typing import Any
 
 from sqlalchemy import Connection
 
-from refunds_plugin.exchanges import dues
+from refunds_plugin.exchanges import difference, dues
 from refunds_plugin.exchanges.shipping import announce
 from refunds_plugin.ledger import exchanges
+from refunds_plugin.ledger.exchange_payments import ENDED_UNPAID
 from refunds_plugin.ledger.exchanges import ExchangeRow
 from refunds_plugin.money import normalize_currency
 
@@ -39,7 +40,9 @@ def exchange_note(conn: Connection, obj: dict[str, Any], what: str) -> str:
 
 def on_checkout_completed(conn: Connection, obj: dict[str, Any], now: datetime,
                           livemode: bool | None = None) -> str:
-    """The difference is paid: the exchange goes on, once however often Stripe says so. Or
+    """The difference is paid: the exchange goes on, once however often Stripe says so (one
+    that had ended or failed meanwhile keeps the payment recorded, and a fallen-back one gives
+    it back: ``difference.late_payment``). Or
     an instant exchange's original value is paid (``dues.settle``), once likewise. Either in
     the mode Stripe made the session in (``livemode``: False is its test mode)."""
     due = dues.by_session(conn, obj)
@@ -54,8 +57,12 @@ def on_checkout_completed(conn: Connection, obj: dict[str, Any], now: datetime,
     if obj.get("payment_status") not in ("paid", "no_payment_required"):
         return f"exchange {row.decision_id}: checkout complete but not paid yet"
     currency = normalize_currency(str(obj.get("currency") or row.currency))
-    note = exchanges.settle_payment(conn, row, int(obj.get("amount_total") or 0), currency, now,
-                                    livemode)
+    pi = obj.get("payment_intent")
+    pi = str((pi.get("id") if isinstance(pi, dict) else pi) or "") or None
+    amount = int(obj.get("amount_total") or 0)
+    if row.status in ENDED_UNPAID and row.paid_at is None:  # never lost: recorded, refunded
+        return difference.late_payment(conn, row, amount, currency, now, livemode, pi)
+    note = exchanges.settle_payment(conn, row, amount, currency, now, livemode, pi)
     paid = exchanges.get_exchange(conn, row.decision_id)
     if paid is not None and paid.status == "ready" and row.status == "awaiting_payment":
         announce(conn, paid, "exchange.ready_to_ship", now)  # ship_on was reached before

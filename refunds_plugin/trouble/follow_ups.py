@@ -57,7 +57,8 @@ PAYMENT_KINDS = ("failed_payment", "payment_of_another_order")  # a payment clea
 SALEOR_RETURN = "saleor_return_failed"  # Saleor was never told of an approved return
 RETURN_TROUBLE = ("label_failed", "parcel_problem")  # ``note_return_trouble``
 KINDS = (*PAYMENT_KINDS, "label_refused", "label_cancelled", *RETURN_TROUBLE, "restock_failed",
-         "exchange_original_due", "exchange_unshipped", SALEOR_RETURN)
+         "exchange_original_due", "exchange_unshipped", SALEOR_RETURN,
+         "exchange_difference_paid")
 
 
 def open_follow_up(

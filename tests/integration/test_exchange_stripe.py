@@ -129,7 +129,7 @@ def test_completion_settles_the_exchange_once_however_often_it_arrives(
     assert (row.status, row.paid_at is not None) == ("waiting", True)
     assert [e.body for e in entries(h, "exchange_paid")] == [  # a live key's live session
         '{"amount":2500,"currency":"USD","livemode":true,"paid_at":"2026-11-24T12:00:00+00:00",'
-        '"status":"waiting"}']
+        f'"payment_reference":"{paid["payment_intent"]}","status":"waiting"}}']
     # the parcel's arrival (issue 14's trigger) makes it ready, once: the policy buys no label,
     # so no carrier scan can come and its first_scan was decided as delivered
     assert row.ship_on == "delivered"

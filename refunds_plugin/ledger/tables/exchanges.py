@@ -49,6 +49,12 @@ exchanges = Table(
     # the mode Stripe took the difference in (the session's ``livemode``, migration 0030): False
     # is Stripe's test mode, no real money taken; NULL not known (paid before 0030, or not paid)
     Column("livemode", Boolean, nullable=True),
+    # the PaymentIntent that paid the difference (migration 0035): what a refund of it names
+    Column("payment_reference", String(255), nullable=True),
+    # an exchange that ended while its session was open (sold out awaiting payment): expiring
+    # (the worker expires it at Stripe) | expired | paid (the customer paid first: refunded)
+    # | failed (Stripe would not expire it: a person is told); NULL: nothing to expire
+    Column("checkout_status", String(20), nullable=True),
     UniqueConstraint("checkout_session_id", name="uq_exchanges_checkout_session_id"),
     Index("ix_exchanges_status", "status"),
 )

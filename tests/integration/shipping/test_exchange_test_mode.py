@@ -75,7 +75,8 @@ def test_a_dearer_sizes_difference_records_the_mode_stripe_took_it_in(
     assert (row.status, row.livemode) == ("waiting", livemode)
     assert [json.loads(e.body) for e in entries(h, "exchange_paid")] == [
         {"amount": 2500, "currency": "USD", "livemode": livemode,
-         "paid_at": "2026-11-24T12:00:00+00:00", "status": "waiting"}]
+         "paid_at": "2026-11-24T12:00:00+00:00", "status": "waiting",
+         "payment_reference": paid["payment_intent"]}]  # what a refund of it names (0035)
     assert verify_ledger(h.runtime.engine) == []
     usd = _totals(h)
     # the exchange kept the sale either way; only a live difference is money taken
@@ -100,7 +101,7 @@ def test_a_difference_whose_mode_stripe_did_not_say_counts_as_before(
     [row] = h.rows(exchanges)
     assert (row.status, row.livemode) == ("waiting", None)
     assert [sorted(json.loads(e.body)) for e in entries(h, "exchange_paid")] == [
-        ["amount", "currency", "paid_at", "status"]]  # the entry as it was before 0030
+        ["amount", "currency", "paid_at", "payment_reference", "status"]]  # no livemode
     assert (_totals(h)["exchange_charged"], _totals(h)["test_mode_exchange_paid"]) == (2500, 0)
     assert _charged_in_costs(h) == 2500
 
