@@ -3,7 +3,8 @@
 * ``refund``: the difference the customer paid is given back, once, by a refund attempt of the
   exchange's decision at ``DIFFERENCE_SEQ`` (the executor's exactly-once path, to the
   PaymentIntent that paid it). Called when a person declines a failed exchange
-  (``intake/reviews.decide``) and when a payment comes in after the exchange fell back
+  (``intake/reviews.decide``), when a paid exchange sells out before it shipped
+  (``fallback.out_of_stock``) and when a payment comes in after the exchange fell back
   (``late_payment``). A difference paid before that PaymentIntent was recorded (revision 0035
   found no event for it) is put in front of a person instead: an ``exchange_difference_paid``
   follow-up naming the amount.

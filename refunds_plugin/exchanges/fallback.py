@@ -10,9 +10,10 @@ decided again as a plain return (a refund, or store credit with its bonus), once
   ``exchanges/difference.py``). The replacement is never completed, its
   ``exchange_unshipped`` follow-up (a person asked to send it) is cleared, and the customer is
   told (``exchange_unavailable``) what comes instead.
-  Where the customer got money back for a cheaper item, or paid a dearer item's difference,
-  that part is not undone automatically: a person is told, with the amount (the cheaper one's
-  exchange ``failed``, never shipped unless that person approves it again).
+  A dearer item's difference the customer paid is refunded with it (``difference.refund``).
+  Where the customer got money back for a cheaper item, that part is not undone
+  automatically: a person is told, with the amount (the exchange ``failed``, never shipped
+  unless that person approves it again).
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ from refunds_plugin.domain.decision import Decision
 from refunds_plugin.domain.facts import ReturnLine, ReturnRequest
 from refunds_plugin.domain.kinds import WAITING, AttemptStatus, Reason, ResolutionKind
 from refunds_plugin.errors import InputError, NotFound
+from refunds_plugin.exchanges import difference
 from refunds_plugin.exchanges.by_hand import shipped_by_hand
 from refunds_plugin.exchanges.shipping import tell_a_person
 from refunds_plugin.ledger import exchanges
@@ -157,22 +159,26 @@ def out_of_stock(conn: Connection, policy: policies.Policy, route: Route, row: E
     if not exchanges.out_of_stock(conn, fresh, recorded.id, why, now):
         return f"exchange {row.decision_id}: fell back already", ()
     clear_unshipped(conn, row.decision_id, now)  # nobody is to send what is refunded instead
-    difference_paid = fresh.charge_amount if fresh.paid_at is not None else 0
-    if difference_paid:  # the customer is told it comes back too (``exchange_unavailable``)
-        paid = Money(fresh.charge_amount, fresh.currency)
-        tell_a_person(conn, fresh, f"out of stock ({why}): the customer paid a difference of "
-                      f"{paid} (Checkout Session {fresh.checkout_session_id}); refund it",
-                      now, "exchange_out_of_stock")
-    # still awaiting its difference: the open link is expired by the worker (``difference``)
+    # a difference the customer paid goes back too, to the card that paid it (without its
+    # PaymentIntent recorded, a follow-up names it for a person); still awaiting it, its open
+    # link is expired by the worker (``difference``)
+    ended = exchanges.get_exchange(conn, row.decision_id) or fresh
+    refunding = difference.refund(conn, ended, f"out of stock ({why})", now)
+    paid = fresh.charge_amount if fresh.paid_at is not None else 0
     link = fresh.checkout_session_id if fresh.status == "awaiting_payment" else None
+    said = {"difference_refunding" if refunding else "difference_paid": paid,
+            "link_closed": link is not None}
     causes.exchange_unavailable(conn, decision_id=row.decision_id,
                                 fallback_decision_id=recorded.id,
                                 unavailable=[ln.name for ln in original.exchange.lines], now=now,
-                                difference_paid=difference_paid, link_closed=link is not None)
-    expiring = f"; its unpaid payment link ({link}) will be expired" if link else ""
-    return (f"exchange {row.decision_id} out of stock: decided as "
-            f"{recorded.decision.resolution_summary} instead ({recorded.id}){expiring}",
-            recorded.attempt_ids)
+                                said=said)
+    note = (f"exchange {row.decision_id} out of stock: decided as "
+            f"{recorded.decision.resolution_summary} instead ({recorded.id})")
+    if link:
+        note += f"; its unpaid payment link ({link}) will be expired"
+    if refunding:
+        note += f"; the {Money(paid, fresh.currency)} paid for the difference is refunded"
+    return note, recorded.attempt_ids + ((refunding,) if refunding else ())
 
 
 def _back(conn: Connection, row: ExchangeRow) -> str:

@@ -368,14 +368,14 @@ def label_ready(conn: Connection, *, decision_id: str, now: datetime) -> None:
 
 
 def exchange_unavailable(conn: Connection, *, decision_id: str, fallback_decision_id: str,
-                         unavailable: list[str], now: datetime, difference_paid: int = 0,
-                         link_closed: bool = False) -> bool:
+                         unavailable: list[str], now: datetime,
+                         said: dict[str, Any] | None = None) -> bool:
     """The new item sold out before it shipped: ``exchange_unavailable``, with the refund or
-    credit instead (``fallback_decision_id``'s), a paid difference or a link closed; once."""
+    credit instead (``fallback_decision_id``'s) and what became of the difference (``said``:
+    ``difference_refunding`` or ``difference_paid``, an amount; ``link_closed``); once."""
     recorded, _, email = _recorded(conn, fallback_decision_id)
-    said = {"difference_paid": difference_paid, "link_closed": link_closed}
     context = {**recorded, "unavailable": unavailable, "exchange_decision_id": decision_id}
-    context.update((k, v) for k, v in said.items() if v)
+    context.update((k, v) for k, v in (said or {}).items() if v)
     return enqueue(conn, cause=f"exchange:{decision_id}:unavailable",
                    kind="exchange_unavailable", recipient=email, now=now, context=context)
 

@@ -92,6 +92,7 @@ def test_sold_out_while_awaiting_payment_falls_back_and_expires_the_link_once(
         f"{LINK_GONE}\nNothing else will be sent to you for this exchange.\n")
     page = " ".join(r.status_page(decision).split())
     assert WORDS in page
+    assert LINK_GONE in page
     assert r.stripe.fake.checkout_sessions[cs_id]["url"] not in page  # no link left to pay
     token = create_token(r.h.runtime.engine, "Fin", "finance", r.h.clock()).secret
     shown = r.h.client().get(f"/finance/decisions/{decision}",
@@ -130,6 +131,8 @@ def test_a_payment_made_before_the_link_is_expired_is_refunded_exactly_once(
     assert r.stripe.fake.refunded(paid["payment_intent"]) == 500
     assert r.stripe.fake.refunded("pi_1001") == 0  # the shirt's waits for the shirt
     assert [b["amount"] for _, b in r.journal("exchange_difference_refunded")] == [500]
+    assert ("We are also refunding the 5.00 USD you paid for the difference to the card you "
+            "paid it with.") in " ".join(r.status_page(decision).split())
     assert r.h.chain_problem() is None
 
 
