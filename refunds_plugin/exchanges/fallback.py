@@ -164,8 +164,8 @@ def out_of_stock(conn: Connection, policy: policies.Policy, route: Route, row: E
     # link is expired by the worker (``difference``)
     ended = exchanges.get_exchange(conn, row.decision_id) or fresh
     refunding = difference.refund(conn, ended, f"out of stock ({why})", now)
-    paid = fresh.charge_amount if fresh.paid_at is not None else 0
-    link = fresh.checkout_session_id if fresh.status == "awaiting_payment" else None
+    paid = ended.charge_amount if ended.paid_at is not None else 0
+    link = ended.checkout_session_id if ended.checkout_status == "expiring" else None
     said = {"difference_refunding" if refunding else "difference_paid": paid,
             "link_closed": link is not None}
     causes.exchange_unavailable(conn, decision_id=row.decision_id,

@@ -64,6 +64,9 @@ def on_checkout_completed(conn: Connection, obj: dict[str, Any], now: datetime,
         return difference.late_payment(conn, row, amount, currency, now, livemode, pi)
     note = exchanges.settle_payment(conn, row, amount, currency, now, livemode, pi)
     paid = exchanges.get_exchange(conn, row.decision_id)
+    if paid is not None and paid.status in ENDED_UNPAID and paid.paid_at is None:
+        # it fell back (sold out) between our read and the guarded UPDATE: still never lost
+        return difference.late_payment(conn, paid, amount, currency, now, livemode, pi)
     if paid is not None and paid.status == "ready" and row.status == "awaiting_payment":
         announce(conn, paid, "exchange.ready_to_ship", now)  # ship_on was reached before
     return note
