@@ -133,7 +133,9 @@ class Harness:
             "stripe_webhook_secrets": STRIPE_SECRETS,
             "stripe_api_key": "sk_live_fake" if self.stripe_base else "",
             "stripe_api_base": self.stripe_base,
-            "stripe_timeout_s": 1.0,
+            # long enough for a loaded CI machine (a 1 s timeout once gave up on the
+            # fake Stripe answering a plain refund); a test of a timeout hangs longer
+            "stripe_timeout_s": 3.0,
             "stripe_max_network_retries": 0,
             "executor_backoff_base_s": 2.0,
             "testing": True,

@@ -60,7 +60,7 @@ def order_event(
 def with_stripe(api_base: str) -> dict[str, Any]:
     """Settings for a shop whose refunds go to the Stripe fake at ``api_base`` (not dry run)."""
     return {"stripe_api_key": "sk_live_fake", "stripe_api_base": api_base,
-            "stripe_webhook_secrets": ("whsec_returns_stripe",), "stripe_timeout_s": 1.0,
+            "stripe_webhook_secrets": ("whsec_returns_stripe",), "stripe_timeout_s": 3.0,
             "stripe_max_network_retries": 0}
 
 

@@ -115,7 +115,7 @@ def test_a_timeout_is_retried_with_the_same_key_and_stripe_refunds_only_once(
     harness: Harness, fake_stripe: FakeStripe, clock: Clock
 ) -> None:
     _approved_return(harness, fake_stripe)
-    fake_stripe.hang_next(1, seconds=1.5)  # our timeout is 1 s; Stripe finishes the refund
+    fake_stripe.hang_next(1, seconds=4.0)  # our timeout is 3 s; Stripe finishes the refund
 
     harness.drain()
 

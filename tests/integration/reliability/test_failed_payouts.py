@@ -205,7 +205,7 @@ def test_approving_an_unknown_outcome_sends_the_same_key_again_and_pays_once(
 ) -> None:
     set_max_tries(harness, 1)
     decision_id = decide_one_refund(harness, fake_stripe)
-    fake_stripe.hang_next(1, seconds=1.5)  # Stripe refunds, but our 1 s timeout gives up
+    fake_stripe.hang_next(1, seconds=4.0)  # Stripe refunds, but our 3 s timeout gives up
     harness.drain()
     [(_, status, _, tries, key)] = attempts(harness, decision_id)
     assert (status, tries) == ("unknown", 1)
