@@ -327,7 +327,7 @@ def test_a_refund_whose_answer_was_lost_and_retried_a_day_later_is_not_paid_twic
     shop: Shop, peer: Peer
 ) -> None:
     intent, charge_id = shop.paid_and_confirmed()
-    peer.answer_refunds_late(1, seconds=1.5)  # our timeout is 1 s: localstripe refunds, unheard
+    peer.answer_refunds_late(1, seconds=4.0)  # our timeout is 3 s: localstripe refunds, unheard
     shop.ask_return("r-1")
     shop.h.drain()
     attempt = _attempt(shop)
