@@ -18,18 +18,7 @@ from datetime import datetime
 from typing import Any
 
 import orjson
-from sqlalchemy import (
-    Connection,
-    Engine,
-    Select,
-    and_,
-    case,
-    func,
-    literal,
-    or_,
-    select,
-    text,
-)
+from sqlalchemy import Connection, Engine, Select, and_, case, func, literal, or_, select, text
 
 import policies
 from refunds_plugin.domain.decision import Decision
