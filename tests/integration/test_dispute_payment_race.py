@@ -52,39 +52,41 @@ def _waiting_on_advisory_lock(engine: Engine) -> bool:
         )
 
 
-def test_a_dispute_at_the_moment_the_storefront_records_its_payment_is_applied(
-    two: tuple[Harness, Harness], monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """The order.paid has recorded pi_123 and looked in the journal for a dispute (none yet),
-    and has not committed; the dispute arrives now. Once both are done, pi_123 is disputed."""
+def _hold_then_race(two: tuple[Harness, Harness], monkeypatch: pytest.MonkeyPatch, module: Any,
+                    step: str, held: str) -> None:
+    """Send ``held`` ("order.paid" or "dispute") and stop its transaction after ``module.step``;
+    send the other now; let the first commit once the second finished or waits for its lock.
+    Both answer 200 and pi_123 ends disputed."""
     shop, stripe_side = two
-    looked, go = threading.Event(), threading.Event()
-    real = paid.after_payment
+    reached, go = threading.Event(), threading.Event()
+    real = getattr(module, step)
 
-    def held_after_looking(*args: Any, **kwargs: Any) -> Any:
+    def holding(*args: Any, **kwargs: Any) -> Any:
         found = real(*args, **kwargs)
-        if threading.current_thread().name == "order.paid":
-            looked.set()
-            assert go.wait(60)  # the dispute runs (or waits) before this transaction commits
+        if threading.current_thread().name == held:
+            reached.set()
+            assert go.wait(60)  # the other runs (or waits) before this transaction commits
         return found
 
-    monkeypatch.setattr(paid, "after_payment", held_after_looking)
+    monkeypatch.setattr(module, step, holding)
     answers: dict[str, int] = {}
+    senders = {
+        "order.paid": lambda: shop.post_storefront(order_paid()).status_code,
+        "dispute": lambda: stripe_side.post_stripe(
+            stripe_event("evt_dp", "charge.dispute.created", DISPUTE)).status_code,
+    }
 
-    def order_paid_now() -> None:
-        answers["order.paid"] = shop.post_storefront(order_paid()).status_code
+    def send(which: str) -> None:
+        answers[which] = senders[which]()
 
-    def dispute_now() -> None:
-        sent = stripe_event("evt_dp", "charge.dispute.created", DISPUTE)
-        answers["dispute"] = stripe_side.post_stripe(sent).status_code
-
-    first = threading.Thread(target=order_paid_now, name="order.paid")
+    other = "dispute" if held == "order.paid" else "order.paid"
+    first = threading.Thread(target=send, args=(held,), name=held)
     first.start()
-    assert looked.wait(60)
-    second = threading.Thread(target=dispute_now, name="dispute")
+    assert reached.wait(60)
+    second = threading.Thread(target=send, args=(other,), name=other)
     second.start()
-    # the dispute finishes, or waits for the order.paid's transaction: either way it has had
-    # its chance to run first
+    # the second finishes, or waits for the first's transaction: either way it has had its
+    # chance to run first
     while second.is_alive() and not _waiting_on_advisory_lock(shop.runtime.engine):
         second.join(0.05)
     go.set()
@@ -94,6 +96,14 @@ def test_a_dispute_at_the_moment_the_storefront_records_its_payment_is_applied(
     assert answers == {"order.paid": 200, "dispute": 200}
     [payment] = shop.rows(payments)
     assert (payment.reference, payment.order_id, payment.status) == ("pi_123", "1001", "disputed")
+
+
+def test_a_dispute_at_the_moment_the_storefront_records_its_payment_is_applied(
+    two: tuple[Harness, Harness], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The order.paid has recorded pi_123 and looked in the journal for a dispute (none yet),
+    and has not committed; the dispute arrives now. Once both are done, pi_123 is disputed."""
+    _hold_then_race(two, monkeypatch, paid, "after_payment", held="order.paid")
 
 
 def test_a_payment_recorded_at_the_moment_its_dispute_is_kept_gets_it(
@@ -102,38 +112,4 @@ def test_a_payment_recorded_at_the_moment_its_dispute_is_kept_gets_it(
     """The other way round: the dispute has looked for pi_123 (not recorded), kept its word
     for it, and not committed; the order.paid arrives now. Once both are done, pi_123 is
     disputed."""
-    shop, stripe_side = two
-    kept, go = threading.Event(), threading.Event()
-    real = disputes._journal
-
-    def held_after_keeping(*args: Any, **kwargs: Any) -> Any:
-        known = real(*args, **kwargs)
-        if threading.current_thread().name == "dispute":
-            kept.set()
-            assert go.wait(60)
-        return known
-
-    monkeypatch.setattr(disputes, "_journal", held_after_keeping)
-    answers: dict[str, int] = {}
-
-    def order_paid_now() -> None:
-        answers["order.paid"] = shop.post_storefront(order_paid()).status_code
-
-    def dispute_now() -> None:
-        sent = stripe_event("evt_dp", "charge.dispute.created", DISPUTE)
-        answers["dispute"] = stripe_side.post_stripe(sent).status_code
-
-    first = threading.Thread(target=dispute_now, name="dispute")
-    first.start()
-    assert kept.wait(60)
-    second = threading.Thread(target=order_paid_now, name="order.paid")
-    second.start()
-    while second.is_alive() and not _waiting_on_advisory_lock(shop.runtime.engine):
-        second.join(0.05)
-    go.set()
-    first.join(60)
-    second.join(60)
-
-    assert answers == {"order.paid": 200, "dispute": 200}
-    [payment] = shop.rows(payments)
-    assert (payment.reference, payment.order_id, payment.status) == ("pi_123", "1001", "disputed")
+    _hold_then_race(two, monkeypatch, disputes, "_journal", held="dispute")
