@@ -134,31 +134,27 @@ def test_a_clamped_correction_counts_what_it_gave_and_the_staff_refund_once(
     assert _found(rt) == [(DecisionKind.OVERPAYMENT, SA_3, 2500)]
 
 
+def _cheaper_exchange_clamped(conn: Connection, now: datetime, status: str, ship_on: str) -> str:
+    """An exchange whose cheaper item's 30.00 difference was asked back of a paid 50.00 Saleor
+    order and Saleor refunded 10.00 of it; its decision's id."""
+    upsert_order(conn, OrderRecord("o-1", "saleor", "USD", (), 0, 5000, ANN), now)
+    _paid(conn, SA_1, 5000, now, now)
+    decision_id = _return(conn, 3000, now)
+    _clamped(conn, decision_id, 1000)
+    conn.execute(insert(exchanges).values(
+        decision_id=decision_id, order_id="o-1", currency="USD", status=status, ship_on=ship_on,
+        difference=-3000, charge_amount=0, waived_amount=0, back_amount=3000, created_at=now,
+        updated_at=now))
+    return decision_id
+
+
 def test_an_ended_exchange_says_what_saleor_refunded_not_what_was_asked(
     rt: Runtime, now: datetime
 ) -> None:
     """An exchange's cheaper item's 30.00 difference was asked back and Saleor refunded 10.00;
     the exchange then failed: the decline's mail says 10.00 stays the customer's."""
     with write_tx(rt.engine) as conn:
-        upsert_order(conn, OrderRecord("o-1", "saleor", "USD", (), 0, 5000, ANN), now)
-        _paid(conn, SA_1, 5000, now, now)
-        decision_id = _return(conn, 3000, now)
-        _clamped(conn, decision_id, 1000)
-        conn.execute(
-            insert(exchanges).values(
-                decision_id=decision_id,
-                order_id="o-1",
-                currency="USD",
-                status="failed",
-                ship_on="approval",
-                difference=-3000,
-                charge_amount=0,
-                waived_amount=0,
-                back_amount=3000,
-                created_at=now,
-                updated_at=now,
-            )
-        )
+        decision_id = _cheaper_exchange_clamped(conn, now, "failed", "approval")
 
     with rt.engine.connect() as conn:
         assert ended_exchange(conn, decision_id) == {
@@ -177,25 +173,7 @@ def test_a_sold_out_exchange_tells_a_person_what_saleor_refunded_for_the_cheaper
     from refunds_plugin.ledger.exchanges import get_exchange
 
     with write_tx(rt.engine) as conn:
-        upsert_order(conn, OrderRecord("o-1", "saleor", "USD", (), 0, 5000, ANN), now)
-        _paid(conn, SA_1, 5000, now, now)
-        decision_id = _return(conn, 3000, now)
-        _clamped(conn, decision_id, 1000)
-        conn.execute(
-            insert(exchanges).values(
-                decision_id=decision_id,
-                order_id="o-1",
-                currency="USD",
-                status="ready",
-                ship_on="delivered",
-                difference=-3000,
-                charge_amount=0,
-                waived_amount=0,
-                back_amount=3000,
-                created_at=now,
-                updated_at=now,
-            )
-        )
+        decision_id = _cheaper_exchange_clamped(conn, now, "ready", "delivered")
         row = get_exchange(conn, decision_id)
         assert row is not None
         out_of_stock(conn, rt.policy, rt.service.route, row, "no SHIRT-S left", now)
