@@ -3,7 +3,7 @@
 Nothing is built at import time; ``build`` is called by ``create_app`` and by the CLI. Each part
 gets what it needs when it is constructed, in order: the engine, the providers (the Saleor one
 on the same engine), the message renderer and courier (the outbox), the executor (which runs
-the courier after each round), the Saleor order re-queries, then the service with the
+the courier after its rounds, paced while busy), the Saleor order re-queries, then the service with the
 executor's nudge and wait and the Saleor re-queries.
 """
 
@@ -210,7 +210,7 @@ def build(
         saleor_poll = poller.poll_once
         folder = Folder(engine)  # the insights' rollups, every 30 s (``fold.EVERY_S``)
 
-        def background() -> int:  # each round of the executor's loop
+        def background() -> int:  # the executor's loop: each round, paced while busy
             return (saleor_poll() + desk.run_once() + exchange_worker.run_once()
                     + told.run_once()
                     # a withdrawal recorded by a process that stopped before deciding it

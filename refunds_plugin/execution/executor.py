@@ -26,6 +26,7 @@ from refunds_plugin.config import Config
 from refunds_plugin.domain.kinds import WAITING, AttemptStatus, shown_status
 from refunds_plugin.errors import ProviderError
 from refunds_plugin.execution.instructions import Unreadable, instruction_for, instructions_for
+from refunds_plugin.execution.pacing import BACKGROUND_EVERY_S, COURIER_EVERY_S, Pace
 from refunds_plugin.ledger import claims
 from refunds_plugin.ledger.attempts import AttemptRow, save_progress, transition
 from refunds_plugin.ledger.db import write_tx
@@ -58,6 +59,9 @@ class Sideline(Protocol):
     def run_once(self) -> int: ...
 
     def release(self) -> int: ...
+
+    @property
+    def full(self) -> bool: ...  # its last round took a full batch: more are likely due
 
 
 def backoff(tries: int, base: float, cap: float, rng: random.Random) -> float:
@@ -251,23 +255,13 @@ class Executor:
         retry = exc.retryable if retryable is None else retryable
         error = f"{exc.code}: {exc.message}"
         if retry and attempt.tries < self.config.executor_max_tries and exc.code != UNREADABLE:
-            delay = backoff(
-                attempt.tries,
-                self.config.executor_backoff_base_s,
-                self.config.executor_backoff_cap_s,
-                self._rng,
-            )
+            delay = backoff(attempt.tries, self.config.executor_backoff_base_s,
+                            self.config.executor_backoff_cap_s, self._rng)
             moved = transition(
-                conn,
-                attempt.id,
-                AttemptStatus.PENDING,
-                now,
-                expect=(AttemptStatus.IN_PROGRESS,),
-                claimed_by=self.worker_id,
-                error=error,
+                conn, attempt.id, AttemptStatus.PENDING, now,
+                expect=(AttemptStatus.IN_PROGRESS,), claimed_by=self.worker_id, error=error,
                 next_try_at=now + timedelta(seconds=delay),
-                note=f"try {attempt.tries} failed; retry in {delay:.1f}s",
-                journal=journal,
+                note=f"try {attempt.tries} failed; retry in {delay:.1f}s", journal=journal,
             )
             if moved:  # back in the queue: nobody holds it until the next claim
                 claims.let_go(conn, attempt.id)
@@ -277,16 +271,8 @@ class Executor:
         status = AttemptStatus.UNKNOWN if retry else AttemptStatus.FAILED
         why = error if not retry or exc.code == UNREADABLE else \
             f"gave up after {attempt.tries} tries: {error}"
-        transition(
-            conn,
-            attempt.id,
-            status,
-            now,
-            expect=(AttemptStatus.IN_PROGRESS,),
-            claimed_by=self.worker_id,
-            error=why,
-            journal=journal,
-        )
+        transition(conn, attempt.id, status, now, expect=(AttemptStatus.IN_PROGRESS,),
+                   claimed_by=self.worker_id, error=why, journal=journal)
         return status
 
     def run_once(self, limit: int = 10) -> int:
@@ -344,18 +330,26 @@ class Executor:
 
     # --- the loop -----------------------------------------------------------------------------
     def run_forever(self) -> None:
+        """Rounds until stopped: the due attempts every round, the other work paced while busy
+        (``pacing``); idle, it sleeps until nudged, its poll interval or the courier's turn."""
+        background, mail = Pace(BACKGROUND_EVERY_S), Pace(COURIER_EVERY_S)
         while not self._stop.is_set():
+            put_off = False  # the courier's turn was put off this round (the loop was busy)
             try:
                 worked = self.run_once()
-                if self.poller is not None:
+                if self.poller is not None and background.due():
                     self.poller()
                 if self.courier is not None:
-                    worked += self.courier.run_once()
+                    if mail.due(anyway=self.courier.full):
+                        worked += self.courier.run_once()
+                    else:
+                        put_off = True
             except Exception:  # the database may be briefly unavailable: keep the loop alive
                 log.exception("executor loop error")
                 worked = 0
             if not worked:
-                self._wake.wait(self.config.executor_poll_s)
+                poll = self.config.executor_poll_s
+                self._wake.wait(min(poll, mail.left()) if put_off else poll)
                 self._wake.clear()
 
     def start(self) -> None:

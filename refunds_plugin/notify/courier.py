@@ -141,6 +141,11 @@ class Courier:
         batch's others wait for ``release``, as the executor's unstarted attempts do."""
         self._stopping.set()
 
+    @property
+    def full(self) -> bool:
+        """Whether the last round took a full batch (more are likely due: no pacing)."""
+        return self._full
+
     def release(self) -> int:
         with write_tx(self.engine) as conn:
             return outbox.release(conn, self.worker_id)
