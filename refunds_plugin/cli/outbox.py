@@ -5,7 +5,8 @@ page shows, and sending failed ones again, as its Resend button and
 A resend only queues: the courier (``refunds serve``'s executor or ``refunds worker``) sends
 the message under its claim, so a message is never sent twice at once, and two resends of one
 message queue it once (the second finds it no longer failed). The event a merchant's endpoint
-answered 410 Gone to is sent again the same way, which re-enables the endpoint.
+answered 410 Gone to (status ``gone``) is sent again the same way, which re-enables the
+endpoint.
 """
 
 from __future__ import annotations
@@ -37,7 +38,9 @@ def _gone_line(gone: dict[str, object]) -> str:
 
 
 @outbox.command("list")
-@click.option("--failed", is_flag=True, help="Only failed messages (those `resend` takes).")
+@click.option(
+    "--failed", is_flag=True, help="Only failed messages (`resend` takes these, and a gone one)."
+)
 @click.option("--status", type=click.Choice(STATUSES), help="Only messages in this status.")
 @click.option(
     "--kind",
@@ -92,7 +95,7 @@ def list_cmd(failed: bool, status: str | None, kind: str | None, limit: int, as_
 
 @outbox.command("resend")
 @click.argument("ids", nargs=-1, metavar="ID...")
-@click.option("--all-failed", is_flag=True, help="Every failed message that can be resent.")
+@click.option("--all-failed", is_flag=True, help="Every failed or gone message that can be resent.")
 @click.option(
     "--by",
     default=None,
@@ -100,9 +103,10 @@ def list_cmd(failed: bool, status: str | None, kind: str | None, limit: int, as_
 )
 def resend_cmd(ids: tuple[str, ...], all_failed: bool, by: str | None) -> None:
     """Queue failed messages again, under their own ids (a failed message never arrived, so
-    its Message-ID or webhook-id is unused): the courier sends each once. An id that is no
-    message is a usage error (exit 2); one that is not failed, or held because its cause
-    cannot be read, is refused (exit 1). Either way nothing is queued."""
+    its Message-ID or webhook-id is unused): the courier sends each once. Sending the gone one
+    again (the event the merchant's endpoint answered 410 Gone to) resumes every event. An id
+    that is no message is a usage error (exit 2); one that is not failed or gone, or held
+    because its cause cannot be read, is refused (exit 1). Either way nothing is queued."""
     from refunds_plugin.finance import outbox as outbox_read
     from refunds_plugin.notify.outbox import resend_message
 

@@ -1,6 +1,7 @@
 """The outbox as finance reads it: messages by status (queued, sending, sent, failed,
-skipped), the counts per status, the messages one decision caused, and whether the merchant's
-endpoint answered 410 Gone (``gone``: no event is sent until that message is sent again)."""
+gone, skipped), the counts per status, the messages one decision caused, and whether the
+merchant's endpoint answered 410 Gone (a ``gone`` message: no event is sent until that message
+is sent again)."""
 
 from __future__ import annotations
 
@@ -13,7 +14,13 @@ from refunds_plugin.finance.reports import Page
 from refunds_plugin.ledger.db import iso_time
 from refunds_plugin.ledger.tables import outbox, refund_attempts
 from refunds_plugin.notify.kinds import KINDS
-from refunds_plugin.notify.outbox import FAILED, QUEUED, STATUSES, endpoint_gone, resendable_note
+from refunds_plugin.notify.outbox import (
+    QUEUED,
+    RESENDABLE,
+    STATUSES,
+    endpoint_gone,
+    resendable_note,
+)
 
 COLUMNS = ["id", "cause", "kind", "channel", "recipient", "status", "tries", "next_try_at",
            "last_error", "note", "created_at", "sent_at"]
@@ -88,11 +95,12 @@ def gone(engine: Engine) -> dict[str, Any] | None:
 
 
 def resendable(engine: Engine, ids: list[str] | None) -> dict[str, tuple[str, str]]:
-    """``ids`` (every failed one when None) that are messages: id → (kind, why it cannot be
-    sent again, "" when it can), in the order asked (oldest first for every failed one)."""
+    """``ids`` (every failed or gone one when None) that are messages: id → (kind, why it
+    cannot be sent again, "" when it can), in the order asked (oldest first for every failed
+    one)."""
     query = select(outbox.c.id, outbox.c.kind, outbox.c.status, outbox.c.note)
     query = query.where(outbox.c.id.in_(ids)) if ids is not None else query.where(
-        outbox.c.status == FAILED).order_by(outbox.c.seq)
+        outbox.c.status.in_(RESENDABLE)).order_by(outbox.c.seq)
     with engine.connect() as conn:
         rows = {r.id: r for r in conn.execute(query)}
     out: dict[str, tuple[str, str]] = {}
@@ -100,8 +108,8 @@ def resendable(engine: Engine, ids: list[str] | None) -> dict[str, tuple[str, st
         r = rows.get(i)
         if r is None:
             continue
-        why = "" if r.status == FAILED and resendable_note(r.note) else (
-            f"{r.status}, not failed" if r.status != FAILED else
+        why = "" if r.status in RESENDABLE and resendable_note(r.note) else (
+            f"{r.status}, not failed" if r.status not in RESENDABLE else
             "held: its cause cannot be read, a person repairs it")
         if ids is None and why:
             continue  # --all-failed: the held ones are left, as the page shows no Resend

@@ -6,7 +6,7 @@ a try that fails in a way that may pass is queued again with the executor's back
 ``REFUNDS_OUTBOX_MAX_TRIES`` tries (hours: a mail server or an endpoint may be down a while),
 or on a final refusal, the message is ``failed``, where
 finance sees it and may resend it. An endpoint that answers 410 Gone is sent no more events
-(``outbox.GONE_NOTE``): they wait, untried, until that message is sent again.
+(that message is ``outbox.GONE``): they wait, untried, until that message is sent again.
 
 Exactly once, honestly: the claim and its lease keep two workers from sending one message at
 the same time, and a row is marked ``sent`` right after the server accepted it. A worker that
@@ -203,14 +203,14 @@ class Courier:
         return self._finish(row, outbox.SENT)
 
     def _gone(self, row: OutboxRow, error: str) -> str:
-        """The endpoint answered 410 Gone: this message fails, marked so that no event is sent
+        """The endpoint answered 410 Gone: this message is ``gone``, so that no event is sent
         (this batch's others are handed back) until a person sends it again."""
         self._down[row.channel] = _GONE
         log.error("REFUNDS_OUTBOUND_URL %s answered 410 Gone: no more events are sent to it; "
                   "they wait, recorded, until message %s is sent again (`refunds outbox resend "
                   "%s`, or Resend on /finance/outbox)", self.config.outbound_url, row.id, row.id,
                   extra={"outbox_id": row.id})
-        return self._finish(row, outbox.FAILED, error=error, note=outbox.GONE_NOTE)
+        return self._finish(row, outbox.GONE, error=error)
 
     def _still_mine(self, row: OutboxRow, claimed_at: datetime) -> bool:
         lease = timedelta(seconds=self.config.executor_lease_s)

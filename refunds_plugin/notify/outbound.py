@@ -6,8 +6,8 @@
 ``REFUNDS_OUTBOUND_SECRET``, ``whsec_…``), made by the ``standardwebhooks`` package. A receiver
 that answers anything but 2xx (a redirect is not followed), or cannot be reached, is tried
 again later, not before the ``Retry-After`` it asked for; one that answers 410 Gone is sent
-nothing more (the spec's "stop sending"): that event fails, and the later ones wait until a
-person sends it again (``outbox.GONE_NOTE``).
+nothing more (the spec's "stop sending"): that event's row is ``outbox.GONE``, and the later
+ones wait until a person sends it again.
 """
 
 from __future__ import annotations

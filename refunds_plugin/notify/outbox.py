@@ -4,15 +4,16 @@ and their outcomes (sent, retry at T, failed, skipped), and finance's resend.
 pending work ──► queued ──claim──► sending ──► sent
                    ▲                  │  └──► skipped (no address, kind off, channel unset)
                    ├── retry at T ────┤
-                   │                  └──► failed (a final refusal, or out of tries)
-                   └──── resend (finance) ◄── failed
+                   │                  ├──► failed (a final refusal, or out of tries)
+                   │                  └──► gone (the endpoint answered 410 Gone)
+                   └──── resend (finance) ◄── failed, gone
 
 A message whose cause's stored rows cannot be read (``HELD`` in its context) is recorded
 ``failed`` at once with why, and is never sent nor resent: a person repairs the row.
 
-An endpoint that answers 410 Gone takes no more events: that message is ``failed`` with
-``GONE_NOTE``, and while such a row exists no event is claimed (mail goes on); the events wait
-``queued``, untried. Sending that message again (``resend``) clears the note: it re-enables.
+An endpoint that answers 410 Gone takes no more events: that message is ``gone``, and while
+such a row exists no event is claimed (mail goes on); the events wait ``queued``, untried.
+Sending that message again (``resend``) makes it ``queued``: that re-enables the endpoint.
 
 A row is unique per (cause, kind, recipient), and its id is derived from those three: a cause
 that happens again (a redelivered event, a second process) adds nothing, and every try of a
@@ -47,13 +48,13 @@ from refunds_plugin.notify.stored import said as stored_said
 
 OUTBOX_NAMESPACE = uuid.UUID("4b1d0f7e-8d0a-4f5c-9a55-0c8e1f6f2b10")
 QUEUED, SENDING, SENT, FAILED, SKIPPED = "queued", "sending", "sent", "failed", "skipped"
-STATUSES = (QUEUED, SENDING, SENT, FAILED, SKIPPED)
+GONE = "gone"  # the event the endpoint answered 410 Gone to: while one is, no event is sent
+STATUSES = (QUEUED, SENDING, SENT, FAILED, GONE, SKIPPED)
+RESENDABLE = (FAILED, GONE)  # what ``resend`` queues again (a failed one unless ``HELD``)
 _EMAIL = re.compile(r"^[^@\s<>(),;:\"\[\]]+@[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?"
                     r"(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)+$")
 HELD = "held"  # context key: why the message cannot be written (its cause's rows unreadable)
 _HELD_NOTE = "held: its cause cannot be read; not sent, not resent"
-# on the event the endpoint answered 410 Gone to: while it stands, no event is sent
-GONE_NOTE = "endpoint gone: no more events are sent until this one is sent again"
 _o = outbox.c
 log = logging.getLogger("refunds.notify")
 
@@ -247,7 +248,6 @@ _DUE_MAIL = first_due(_o.id, _ORDER, (_LAPSED, _WAITING), locked=False, where=(_
 _DUE_MAIL_LOCKED = first_due(_o.id, _ORDER, (_LAPSED, _WAITING), locked=True, where=(_MAIL,))
 _ANY_DUE_MAIL = select(or_(any_in(_o.next_try_at, and_(_WAITING, _MAIL)),
                            any_in(_o.next_try_at, and_(_LAPSED, _MAIL))))
-_GONE = (_o.status == FAILED, _o.channel != "mail", _o.note == GONE_NOTE)
 
 
 def any_due(conn: Connection, now: datetime, mail_only: bool = False) -> bool:
@@ -256,7 +256,7 @@ def any_due(conn: Connection, now: datetime, mail_only: bool = False) -> bool:
 
 def endpoint_gone(conn: Connection) -> tuple[str, datetime] | None:
     """The event the endpoint answered 410 Gone to (its id, when), while no event is sent."""
-    row = conn.execute(select(_o.id, _o.updated_at).where(*_GONE)
+    row = conn.execute(select(_o.id, _o.updated_at).where(_o.status == GONE)
                        .order_by(_o.updated_at).limit(1)).first()
     return None if row is None else (str(row.id), aware(row.updated_at))
 
@@ -301,8 +301,8 @@ def finish(
     conn: Connection, row_id: str, worker: str, now: datetime, status: str, *,
     error: str | None = None, note: str | None = None, next_try_at: datetime | None = None,
 ) -> bool:
-    """Record what became of a claimed message (``sent``, ``failed``, ``skipped``, or
-    ``queued`` again at ``next_try_at``); False when the claim was lost to another worker."""
+    """Record what became of a claimed message (``sent``, ``failed``, ``gone``, ``skipped``,
+    or ``queued`` again at ``next_try_at``); False when the claim was lost to another worker."""
     values: dict[str, Any] = {"status": status, "updated_at": now, "claimed_by": None,
                               "lease_until": None}
     if status == SENT:
@@ -375,10 +375,10 @@ def resendable_note(note: str | None) -> bool:
 def resend(conn: Connection, row_id: str, by: str, now: datetime) -> bool:
     """Finance asks for a failed message again: queued at once with fresh tries, under the same
     id (a failed message never arrived, so its Message-ID or webhook-id is still unused); the
-    event an endpoint answered 410 to re-enables that endpoint so (``GONE_NOTE``). A
+    ``gone`` event, the one an endpoint answered 410 to, re-enables that endpoint so. A
     held one (``HELD``) is not: its context was never written, a person repairs its cause."""
     return bool(conn.execute(
-        update(outbox).where(_o.id == row_id, _o.status == FAILED,
+        update(outbox).where(_o.id == row_id, _o.status.in_(RESENDABLE),
                              or_(_o.note.is_(None), _o.note != _HELD_NOTE)).values(
             status=QUEUED, tries=0, next_try_at=now, updated_at=now,
             note=f"resend asked by {by}"[:2000])).rowcount == 1)

@@ -67,6 +67,14 @@ class OldLedger:
                 cfg.attributes["connection"] = conn
                 command.upgrade(cfg, revision)
 
+    def downgrade(self, revision: str) -> None:
+        with self.engine.connect() as conn:
+            conn = conn.execution_options(sqlite_write=True)
+            with conn.begin():
+                cfg = alembic_config()
+                cfg.attributes["connection"] = conn
+                command.downgrade(cfg, revision)
+
     def table(self, name: str) -> Table:
         return Table(name, MetaData(), autoload_with=self.engine)
 

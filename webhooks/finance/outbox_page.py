@@ -1,6 +1,6 @@
-"""``/finance/outbox``: every customer email and merchant event, queued, sent, failed or
-skipped (with why), a resend for failed ones (admins), and ``/finance/outbox/preview``: what a
-kind of email would say about a decision."""
+"""``/finance/outbox``: every customer email and merchant event, queued, sent, failed, gone
+or skipped (with why), a resend for failed and gone ones (admins), and
+``/finance/outbox/preview``: what a kind of email would say about a decision."""
 
 from __future__ import annotations
 

@@ -26,7 +26,7 @@ outbox = Table(
     Column("recipient", String(320), nullable=False),  # an email address; "merchant" for events
     Column("locale", String(35), nullable=True),
     Column("context", Text, nullable=False),  # JSON: what the message says, as of its cause
-    Column("status", String(16), nullable=False),  # queued | sending | sent | failed | skipped
+    Column("status", String(16), nullable=False),  # queued|sending|sent|failed|gone|skipped (0036)
     Column("tries", Integer, nullable=False),
     Column("next_try_at", DateTime(timezone=True), nullable=False),
     Column("claimed_by", String(255), nullable=True),

@@ -1,7 +1,8 @@
 """An endpoint that answers 410 Gone takes no more events (Standard Webhooks: "stop sending"):
-that message is failed at once, and every later event waits, recorded and untried, until the
-operator sends the refused message again, which re-enables the endpoint. Before, only that one
-message stopped: the endpoint kept receiving every later event, and nobody was told."""
+that message is ``gone`` at once (a status of its own, not words in its note), and every later
+event waits, recorded and untried, until the operator sends the refused message again, which
+re-enables the endpoint. Before, only that one message stopped: the endpoint kept receiving
+every later event, and nobody was told."""
 
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ import pytest
 
 from refunds_plugin.finance.tokens import create_token
 from refunds_plugin.ledger.tables import outbox, refund_attempts
-from refunds_plugin.notify.outbox import GONE_NOTE, resend_message
+from refunds_plugin.notify.outbox import resend_message
 from tests.fakes import Clock, Harness, order_paid, return_requested
 from tests.fakes.outbound_receiver import HOOK, SECRET, Receiver
 from tests.fakes.stripe_api import FakeStripe
@@ -23,6 +24,16 @@ GONE_ERROR = f"{HOOK} answered 410 Gone: it no longer takes our events"
 
 def _events(h: Harness) -> list[Any]:
     return sorted((r for r in h.rows(outbox) if r.channel == "event"), key=lambda r: r.seq)
+
+
+def _gauges(h: Harness) -> list[str]:
+    """The two gauges' sample lines, as /metrics says them."""
+    text = h.client().get("/metrics").get_data(as_text=True)
+    return [
+        ln
+        for ln in text.splitlines()
+        if ln.startswith(("refunds_outbound_endpoint_gone ", "refunds_outbound_events_waiting "))
+    ]
 
 
 def _return(h: Harness, fake: FakeStripe, order: str, pi: str) -> None:
@@ -48,10 +59,10 @@ def test_a_410_stops_every_later_event_until_the_refused_one_is_sent_again(
     [gone, waiting] = _events(h)
     assert (gone.kind, gone.status, gone.tries, gone.last_error, gone.note) == (
         "return.decided",
-        "failed",
+        "gone",
         1,
         GONE_ERROR,
-        GONE_NOTE,
+        None,
     )
     # the batch's other event was not sent, and its claim was handed back uncounted
     assert (waiting.kind, waiting.status, waiting.tries) == ("refund.succeeded", "queued", 0)
@@ -69,7 +80,7 @@ def test_a_410_stops_every_later_event_until_the_refused_one_is_sent_again(
         clock.advance(3600)
         h.drain()
     assert [(r.kind, r.status, r.tries) for r in _events(h)] == [
-        ("return.decided", "failed", 1),
+        ("return.decided", "gone", 1),
         ("refund.succeeded", "queued", 0),
         ("return.decided", "queued", 0),
         ("refund.succeeded", "queued", 0),
@@ -82,9 +93,12 @@ def test_a_410_stops_every_later_event_until_the_refused_one_is_sent_again(
     text = page.get_data(as_text=True)
     assert "Your systems’ endpoint answered 410 Gone" in text
     assert "3 events wait" in text and gone.id in text
-    metrics = h.client().get("/metrics").get_data(as_text=True)
-    assert "refunds_outbound_endpoint_gone 1" in metrics
-    assert "refunds_outbound_events_waiting 3" in metrics
+    assert "gone: 1" in text  # its own status, counted
+    admin = create_token(h.runtime.engine, "Ada", "admin", clock.now).secret
+    shown = h.client().get("/finance/outbox/", headers={"Authorization": f"Bearer {admin}"})
+    forms = shown.get_data(as_text=True).count("/resend")  # a Resend on the gone one alone
+    assert forms == 1 and f"/finance/outbox/{gone.id}/resend" in shown.get_data(as_text=True)
+    assert _gauges(h) == ["refunds_outbound_endpoint_gone 1", "refunds_outbound_events_waiting 3"]
 
     # the operator re-enables it by sending the refused message again: each event arrives once
     receiver.gone = False
@@ -92,7 +106,8 @@ def test_a_410_stops_every_later_event_until_the_refused_one_is_sent_again(
     h.drain()
     assert sorted(i for i, _ in receiver.verified) == sorted(r.id for r in _events(h))
     assert [(r.status, r.tries) for r in _events(h)] == [("sent", 1)] * 4
-    assert "refunds_outbound_endpoint_gone 0" in h.client().get("/metrics").get_data(as_text=True)
+    assert len(receiver.deliveries) == 1 + 4  # the 410, then each event once
+    assert _gauges(h) == ["refunds_outbound_endpoint_gone 0", "refunds_outbound_events_waiting 0"]
 
 
 def test_a_mail_is_not_held_back_by_a_gone_endpoint(
@@ -107,4 +122,4 @@ def test_a_mail_is_not_held_back_by_a_gone_endpoint(
 
     mails = [r for r in h.rows(outbox) if r.channel == "mail"]
     assert {r.status for r in mails} == {"sent"}
-    assert [r.status for r in _events(h)] == ["failed", "queued"]
+    assert [r.status for r in _events(h)] == ["gone", "queued"]

@@ -120,14 +120,31 @@ def test_a_gone_endpoint_is_said_first_and_resending_its_message_re_enables_it(
         f"{clock.now.isoformat()}; 1 event waits; send message {gone.id} "
         f"again to re-enable it (refunds outbox resend {gone.id})"
     )
+    # its row says so in STATUS; the waiting one is queued, untried
+    rows = {ln.split()[0]: ln.split() for ln in listed.output.splitlines()[2:]}
+    assert rows[gone.id][3:7] == ["your", "systems", "gone", "1"]
+    assert rows[waiting.id][3:7] == ["your", "systems", "queued", "0"]
+    only = _cli(h, "list", "--status", "gone").output.splitlines()
+    assert [ln.split()[0] for ln in only[2:]] == [gone.id]
     assert _cli(h, "resend", waiting.id).exit_code == 1  # queued, waiting: not failed
 
     receiver.gone = False
-    assert _cli(h, "resend", gone.id).exit_code == 0
+    resent = _cli(h, "resend", gone.id, "--by", "Ada")
+    assert (resent.exit_code, resent.output) == (0, f"queued again: {gone.id} (return.decided)\n")
+    assert [(r.status, r.tries, r.note) for r in _events(h)] == [
+        ("queued", 0, "resend asked by Ada (refunds outbox resend)"),
+        ("queued", 0, None),
+    ]
+    assert not _cli(h, "list").output.startswith("events paused")  # cleared at once
+    again = _cli(h, "resend", gone.id)  # before the courier sent it: refused, queued once
+    assert again.exit_code == 1
     _to_the_resend(clock)
     h.drain()
+    h.drain()
     assert sorted(i for i, _ in receiver.verified) == sorted([gone.id, waiting.id])
-    assert not _cli(h, "list").output.startswith("events paused")
+    # the 410'd one twice (the 410, then once more), the waiting one once
+    assert sorted(i for i, _ in receiver.deliveries) == sorted([gone.id, gone.id, waiting.id])
+    assert [r.status for r in _events(h)] == ["sent", "sent"]
 
 
 def test_outbox_has_help() -> None:

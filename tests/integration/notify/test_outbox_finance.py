@@ -195,7 +195,7 @@ def test_the_api_lists_the_outbox_and_an_admin_resends(
     assert conflict.status_code == 409
     doc = client.get("/api/openapi.json").get_json()
     assert doc["components"]["schemas"]["OutboxMessage"]["properties"]["status"]["enum"] == [
-        "queued", "sending", "sent", "failed", "skipped"]
+        "queued", "sending", "sent", "failed", "gone", "skipped"]
 
 
 def _decided_for_the_cli(h: Harness, fake_stripe: FakeStripe,
