@@ -28,6 +28,11 @@ holding the returned variants and an ``ORDER_REPLACEMENT_CREATED`` event on the 
 it; draft lines are added and deleted only while it is a draft; ``draftOrderComplete`` refuses a
 non-draft and a variant short of ``stock`` (INSUFFICIENT_STOCK), and takes the stock. Products
 (``products``) answer the variants query with price and ``quantityAvailable``.
+
+The parts, one module each: the keys and signing (``saleor_keys``), an order's shapes
+(``saleor_orders``), the refunds and gift cards (``saleor_refunds``), the replacement drafts
+(``saleor_drafts``), the payment app (``saleor_payment_app``), what a return refuses
+(``saleor_returns``). Their names tests import are re-exported here.
 """
 
 from __future__ import annotations
@@ -35,17 +40,22 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from datetime import datetime
-from decimal import ROUND_DOWN, ROUND_HALF_UP, Decimal
+from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
-import jwt
 import requests
 import responses
 from cryptography.hazmat.primitives.asymmetric import rsa
-from jwt.algorithms import RSAAlgorithm
 
-from tests.fakes.saleor_payment_app import GIFT_CARD_GATEWAY, PAYMENT_APP, PaymentApp
+from tests.fakes.saleor_drafts import Drafts
+from tests.fakes.saleor_keys import public_jwk, rsa_key, sign
+from tests.fakes.saleor_orders import money, product, voucher_totals
+from tests.fakes.saleor_payment_app import GIFT_CARD_GATEWAY, PAYMENT_APP
+from tests.fakes.saleor_refunds import Refunds
 from tests.fakes.saleor_returns import SHIPPED, refused_return
+
+__all__ = ["API_URL", "APP_ID", "JWKS_URL", "QUERIES", "TOKEN", "FakeSaleor", "money", "product",
+           "public_jwk", "rsa_key", "sign", "voucher_totals"]
 
 API_URL = "https://shop.example.com/graphql/"
 JWKS_URL = "https://shop.example.com/.well-known/jwks.json"
@@ -55,33 +65,6 @@ TOKEN = "saleor-app-token-1"
 # the read-only operations: ``mutations()`` leaves them out
 QUERIES = frozenset({"RefundsOrder", "AppId", "RefundsDraft", "RefundsReplacementOf",
                      "RefundsProductVariants", "RefundsVariantStock"})
-_KEYS: dict[str, rsa.RSAPrivateKey] = {}
-
-
-def rsa_key(name: str) -> rsa.RSAPrivateKey:
-    """One 2048-bit key per name per session (generating them is the slow part)."""
-    if name not in _KEYS:
-        _KEYS[name] = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-    return _KEYS[name]
-
-
-def public_jwk(key: rsa.RSAPrivateKey, kid: str) -> dict[str, Any]:
-    jwk = json.loads(RSAAlgorithm.to_jwk(key.public_key()))
-    jwk.update({"kid": kid, "alg": "RS256", "use": "sig"})
-    return dict(jwk)
-
-
-def sign(body: bytes, key: rsa.RSAPrivateKey, kid: str, alg: str = "RS256") -> str:
-    """Saleor's ``JWTManager.jws_encode``: ``<header>..<signature>`` with ``b64: false``."""
-    secret: Any = key if alg.startswith("RS") else "not-a-key-for-hmac-but-long-enough-32b"
-    return jwt.api_jws.encode(
-        body, key=secret, algorithm=alg, headers={"kid": kid, "crit": ["b64"]},
-        is_payload_detached=True,
-    )
-
-
-def money(amount: str, currency: str) -> dict[str, Any]:
-    return {"amount": Decimal(amount), "currency": currency}
 
 
 def _encode(value: Any) -> Any:
@@ -90,46 +73,11 @@ def _encode(value: Any) -> Any:
     raise TypeError(type(value).__name__)
 
 
-def voucher_totals(totals: list[Decimal], voucher: Decimal) -> list[Decimal]:
-    """Saleor's order-voucher propagation: each line's share in proportion to its total, cut
-    to the cent, the last line taking what is left, so the shares add up to the voucher."""
-    subtotal, out, left = sum(totals), [], voucher
-    for i, line_total in enumerate(totals):
-        share = left if i == len(totals) - 1 else (voucher * line_total / subtotal).quantize(
-            Decimal("0.01"), rounding=ROUND_DOWN)
-        left -= share
-        out.append(line_total - share)
-    return out
+class FakeSaleor(Refunds, Drafts):
+    """The shop: its orders, keys and GraphQL endpoint, and its returns; the refunds and gift
+    cards are ``Refunds``' (``saleor_refunds``), the replacement drafts ``Drafts``'
+    (``saleor_drafts``), the payment app's answers ``PaymentApp``'s (``saleor_payment_app``)."""
 
-
-def product(
-    *,
-    metadata: dict[str, str] | None = None,
-    variant_metadata: dict[str, str] | None = None,
-    product_type: str = "shirts",
-    attributes: dict[str, list[str]] | None = None,
-    collections: tuple[str, ...] = (),
-) -> dict[str, Any]:
-    """An order line's ``variant { ... product { ... } }``, as the ORDER document selects it."""
-    def meta(items: dict[str, str] | None) -> list[dict[str, str]]:
-        return [{"key": k, "value": v} for k, v in (items or {}).items()]
-
-    return {
-        "id": "UHJvZHVjdFZhcmlhbnQ6MQ==", "metadata": meta(variant_metadata), "attributes": [],
-        "product": {
-            "id": "UHJvZHVjdDox", "metadata": meta(metadata),
-            "productType": {"slug": product_type},
-            "attributes": [
-                {"attribute": {"slug": slug}, "values": [{"slug": v, "boolean": None}
-                                                         for v in values]}
-                for slug, values in (attributes or {}).items()
-            ],
-            "collections": [{"slug": c} for c in collections],
-        },
-    }
-
-
-class FakeSaleor(PaymentApp):
     def __init__(
         self,
         mock: responses.RequestsMock,
@@ -406,161 +354,3 @@ class FakeSaleor(PaymentApp):
             "returnFulfillment": {"id": ret["id"], "status": ret["status"]},
             "replaceOrder": {"id": draft["id"], "status": "DRAFT"} if draft else None,
             "order": {"id": order["id"], "status": order["status"]}, "errors": []}}
-
-    # --- exchanges: the replacement draft -----------------------------------------------------
-    def _op_RefundsReplacementOf(self, v: dict[str, Any]) -> dict[str, Any]:
-        order = self.orders.get(v["id"])
-        return {"order": None if order is None else {
-            "id": order["id"], "events": order.get("events", [])}}
-
-    def _op_RefundsDraft(self, v: dict[str, Any]) -> dict[str, Any]:
-        return {"order": self.drafts.get(v["id"])}
-
-    def _draft_error(self, field: str, code: str) -> dict[str, Any]:
-        return {field: {"order": None, "errors": [
-            {"field": None, "code": code, "message": code.replace("_", " ").lower()}]}}
-
-    def _op_RefundsDraftLinesCreate(self, v: dict[str, Any]) -> dict[str, Any]:
-        draft = self.drafts[v["id"]]
-        if draft["status"] != "DRAFT":
-            return self._draft_error("orderLinesCreate", "NOT_EDITABLE")
-        for item in v["input"]:
-            draft["lines"].append({"id": self._id("T3JkZXJMaW5l"), "quantity": item["quantity"],
-                                   "variant": {"id": item["variantId"]}})
-        return {"orderLinesCreate": {"order": draft, "errors": []}}
-
-    def _op_RefundsDraftLineDelete(self, v: dict[str, Any]) -> dict[str, Any]:
-        for draft in self.drafts.values():
-            if any(ln["id"] == v["id"] for ln in draft["lines"]):
-                if draft["status"] != "DRAFT":
-                    return self._draft_error("orderLineDelete", "NOT_EDITABLE")
-                draft["lines"] = [ln for ln in draft["lines"] if ln["id"] != v["id"]]
-                return {"orderLineDelete": {"order": {"id": draft["id"]}, "errors": []}}
-        return self._draft_error("orderLineDelete", "NOT_FOUND")
-
-    def _op_RefundsDraftComplete(self, v: dict[str, Any]) -> dict[str, Any]:
-        draft = self.drafts[v["id"]]
-        if draft["status"] != "DRAFT":
-            return self._draft_error("draftOrderComplete", "INVALID")
-        for ln in draft["lines"]:
-            vid = ln["variant"]["id"]
-            if self.stock.get(vid, 0) < ln["quantity"]:
-                return self._draft_error("draftOrderComplete", "INSUFFICIENT_STOCK")
-        for ln in draft["lines"]:
-            self.stock[ln["variant"]["id"]] -= ln["quantity"]
-        draft.update(status="UNFULFILLED", number=str(2000 + len(self.drafts)))
-        return {"draftOrderComplete": {"order": {
-            "id": draft["id"], "status": draft["status"], "number": draft["number"]},
-            "errors": []}}
-
-    def _op_RefundsProductVariants(self, v: dict[str, Any]) -> dict[str, Any]:
-        product = self.products.get(v["id"])
-        if product is None:
-            return {"product": None}
-        return {"product": {"id": product["id"], "name": product["name"], "variants": [
-            {**var, "quantityAvailable": self.stock.get(var["id"], 0)}
-            for var in product["variants"]]}}
-
-    def _op_RefundsGrantRefund(self, v: dict[str, Any]) -> dict[str, Any]:
-        order = self.orders[v["id"]]
-        inp = v["input"]
-        # Saleor counts the lines of every granted refund of the order, failed ones included
-        held: dict[str, int] = {}
-        for earlier in order["grantedRefunds"]:
-            for gl in earlier["lines"]:
-                held[gl["orderLine"]["id"]] = held.get(gl["orderLine"]["id"], 0) + gl["quantity"]
-        quantities = {ln["id"]: ln["quantity"] for ln in order["lines"]}
-        over = [ln for ln in inp.get("lines") or []
-                if held.get(ln["id"], 0) + ln["quantity"] > quantities.get(ln["id"], 0)]
-        if over:
-            return {"orderGrantRefundCreate": {"grantedRefund": None, "errors": [{
-                "field": "lines", "code": "INVALID",
-                "message": "Provided input for lines is invalid.",
-                "lines": [{"lineId": ln["id"], "field": "quantity",
-                           "code": "QUANTITY_GREATER_THAN_AVAILABLE",
-                           "message": "Provided quantity is bigger than quantity from order "
-                                      "line or quantity already granted."} for ln in over]}]}}
-        grant = {"id": self._id("T3JkZXJHcmFudGVkUmVmdW5k"), "status": "NONE",
-                 "reason": inp["reason"], "createdAt": order["updatedAt"],
-                 "updatedAt": order["updatedAt"], "amount": money(inp["amount"], self.currency),
-                 "transaction": {"id": inp["transactionId"]}, "transactionEvents": [],
-                 "lines": [{"id": self._id("GL"), "quantity": ln["quantity"],
-                            "orderLine": {"id": ln["id"]}} for ln in inp.get("lines") or []]}
-        order["grantedRefunds"].append(grant)
-        order["totalGrantedRefund"]["amount"] += grant["amount"]["amount"]
-        self._touch(order)
-        return {"orderGrantRefundCreate": {"grantedRefund": {
-            "id": grant["id"], "status": "NONE", "reason": grant["reason"],
-            "amount": grant["amount"]}, "errors": []}}
-
-    def _op_RefundsRequestGrantedRefund(self, v: dict[str, Any]) -> dict[str, Any]:
-        field = "transactionRequestRefundForGrantedRefund"
-        for order in self.orders.values():
-            for grant in order["grantedRefunds"]:
-                if grant["id"] != v["grantedRefundId"]:
-                    continue
-                tx = self._tx(order, grant["transaction"]["id"])
-                if grant["status"] == "PENDING":
-                    return {field: self._error("REFUND_IS_PENDING")}
-                if grant["status"] == "SUCCESS":
-                    return {field: self._error("REFUND_ALREADY_PROCESSED")}
-                if not self.owned(tx):
-                    return {field: self._error("MISSING_TRANSACTION_ACTION_REQUEST_WEBHOOK")}
-                # pending requests are already out of chargedAmount
-                if grant["amount"]["amount"] > tx["chargedAmount"]["amount"]:
-                    return {field: self._error("AMOUNT_GREATER_THAN_AVAILABLE")}
-                grant["status"] = "PENDING"  # a FAILURE grant may be requested again
-                self._pend(order, tx, grant["amount"]["amount"])
-                asked = self._event(tx, "REFUND_REQUEST", grant["amount"])
-                grant["transactionEvents"] = [*grant.get("transactionEvents", []), {"id": asked}]
-                self._touch(order)
-                self._requested(order, grant)
-                return {field: {"transaction": {
-                    "id": tx["id"], "refundPendingAmount": tx["refundPendingAmount"],
-                    "refundedAmount": tx["refundedAmount"],
-                    "order": {"grantedRefunds": [{"id": g["id"], "status": g["status"]}
-                                                 for g in order["grantedRefunds"]]}},
-                    "errors": []}}
-        return {field: self._error("NOT_FOUND")}
-
-    def _op_RefundsTransactionRefund(self, v: dict[str, Any]) -> dict[str, Any]:
-        field = "transactionRequestAction"
-        for order in self.orders.values():
-            for tx in order["transactions"]:
-                if tx["id"] != v["id"]:
-                    continue
-                if "REFUND" not in tx["actions"]:
-                    return {field: self._error("INVALID")}
-                if not self.owned(tx):
-                    return {field: self._error("MISSING_TRANSACTION_ACTION_REQUEST_WEBHOOK")}
-                # Saleor clamps the amount to what the transaction has charged
-                amount = min(Decimal(v["amount"]), tx["chargedAmount"]["amount"])
-                self._pend(order, tx, amount)
-                tx["events"].append({
-                    "id": self._id("ev"), "type": "REFUND_REQUEST",
-                    "createdAt": f"2026-11-24T12:30:{self._n:02d}+00:00", "pspReference": "",
-                    "amount": money(str(amount), self.currency)})
-                self._touch(order)
-                return {field: {"transaction": {
-                    k: tx[k] for k in ("id", "refundPendingAmount", "refundedAmount", "events")},
-                    "errors": []}}
-        return {field: self._error("NOT_FOUND")}
-
-    def _error(self, code: str) -> dict[str, Any]:
-        return {"transaction": None, "errors": [{"field": None, "code": code,
-                                                 "message": code.replace("_", " ").lower()}]}
-
-    def _op_RefundsGiftCardCreate(self, v: dict[str, Any]) -> dict[str, Any]:
-        inp = v["input"]
-        card = {"id": self._id("R2lmdENhcmQ"), "code": f"GIFT-{self._n:04d}",
-                "last4CodeChars": f"{self._n:04d}", "input": inp,
-                "initialBalance": money(inp["balance"]["amount"], inp["balance"]["currency"])}
-        self.gift_cards.append(card)
-        node = {k: card[k] for k in ("id", "code", "last4CodeChars", "initialBalance")}
-        return {"giftCardCreate": {"giftCard": node, "errors": []}}
-
-    def _op_RefundsGiftCardsByTag(self, v: dict[str, Any]) -> dict[str, Any]:
-        found = [c for c in self.gift_cards if v["tag"] in c["input"].get("addTags", [])]
-        return {"giftCards": {"edges": [
-            {"node": {k: c[k] for k in ("id", "code", "last4CodeChars", "initialBalance")}}
-            for c in found]}}
