@@ -23,6 +23,7 @@ done (``ledger/due.py``). The looks must not, nor must the claims that follow th
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -67,6 +68,29 @@ def _pages(conn: Connection, sql: str, params: dict[str, Any]) -> int:
     assert row is not None
     plan = row[0][0]["Plan"]
     return int(plan["Shared Hit Blocks"]) + int(plan["Shared Read Blocks"])
+
+
+def _pages_once_marked(conn: Connection, sql: str, params: dict[str, Any], most: float) -> int:
+    """The pages the statement touches once the dead index entries it passes are marked (by an
+    earlier read of it). A read may mark an entry only if no other transaction of the database
+    could still see its row: a sealer round of an earlier test's engine (the database is the
+    session's) may hold a snapshot just then, and nothing is marked. So wait until no other
+    transaction of the database holds one (up to 10 s), read to mark, and read again; up to 5
+    times while the second read touches more than ``most``. A look that reads every row
+    version touches them every time, so this still fails for it."""
+    pages = 0
+    for _ in range(5):
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline and conn.execute(text(
+                "SELECT pg_stat_clear_snapshot(), count(*) FROM pg_stat_activity "
+                "WHERE datname = current_database() AND pid <> pg_backend_pid() "
+                "AND (backend_xmin IS NOT NULL OR backend_xid IS NOT NULL)")).one()[1]:
+            time.sleep(0.05)
+        _pages(conn, sql, params)  # marks the dead entries it passes
+        pages = _pages(conn, sql, params)
+        if pages <= most:
+            break
+    return pages
 
 
 def _reads(conn: Connection, sql: str, params: dict[str, Any], table: str) -> list[str]:
@@ -172,10 +196,10 @@ def test_anything_due_passes_over_sent_and_skipped_messages_cheaply(pg: Engine) 
         sql, params = _compiled(outbox._DUE_LOCKED, {"now": later, "limit": 10})
         assert _reads(conn, sql, params, "outbox") == [
             "Index Scan ix_outbox_due", "Index Scan ix_outbox_due"]
-        _pages(conn, sql, params)  # the first read marks the dead entries it passes
         # the index's entries in the two statuses (the dead ones too, until VACUUM), not the
         # table's pages (over 300 here; as one OR, the claim read them all and sorted them)
-        assert _pages(conn, sql, params) < _table_pages(conn, "outbox") / 4
+        most = _table_pages(conn, "outbox") / 4
+        assert _pages_once_marked(conn, sql, params, most) < most
         assert [r.id for r in outbox.claim_due(conn, "w2", later, later, 10)] == ["m7"]
 
 
@@ -213,8 +237,7 @@ def test_anything_due_for_the_executor_passes_over_finished_attempts_cheaply(
         sql, params = _compiled(claims._DUE_LOCKED, {"now": later, "limit": 10})
         assert _reads(conn, sql, params, "refund_attempts") == [
             "Index Scan ix_refund_attempts_claim", "Index Scan ix_refund_attempts_claim"]
-        _pages(conn, sql, params)  # the first read marks the dead entries it passes
-        assert _pages(conn, sql, params) <= MOST_PAGES
+        assert _pages_once_marked(conn, sql, params, MOST_PAGES) <= MOST_PAGES
         assert [a.id for a in claims.claim_due(conn, "w2", later, later, 10)] == ["a7"]
 
 
@@ -237,8 +260,7 @@ def test_skipping_what_no_channel_takes_reads_each_half_along_the_index(pg: Engi
             where=(outbox._o.channel == "mail",)), {"now": later, "limit": 10})
         assert _reads(conn, sql, params, "outbox") == [
             "Index Scan ix_outbox_due", "Index Scan ix_outbox_due"]
-        _pages(conn, sql, params)
-        assert _pages(conn, sql, params) <= MOST_PAGES
+        assert _pages_once_marked(conn, sql, params, MOST_PAGES) <= MOST_PAGES
         # the lapsed claim and the two waiting, each skipped once with one more try counted
         assert outbox.skip_due(conn, later, "mail is off", 10, mail=True) == 3
         rows = conn.execute(text("SELECT id, status, tries, note FROM outbox "
