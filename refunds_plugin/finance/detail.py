@@ -19,6 +19,7 @@ from refunds_plugin.finance.rows import (
 )
 from refunds_plugin.finance.told import exported, told_customer
 from refunds_plugin.language import written_in
+from refunds_plugin.ledger.label_fees import is_label_fee
 from refunds_plugin.ledger.tables import (
     decisions,
     exchange_dues,
@@ -126,6 +127,7 @@ def decision_detail(engine: Engine, decision_id: str,
     money_moved = moved(attempts)
     for a in attempts:
         a["status"] = shown_status(a["status"], a["provider"], a["livemode"])
+        a["label_fee"] = is_label_fee(a["seq"])  # a return label fee given back
     line = unreadable_line(decision_id, reader.unreadable) if reader.unreadable else None
     if line:
         log.error("decision %s, order %s: %s", decision_id, row.order_id, line,

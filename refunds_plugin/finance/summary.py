@@ -10,7 +10,10 @@ What each figure means (the summary page says the same):
   0029): no real money was taken, so it is apart, in test_mode_sales. A payment whose mode is
   not known (recorded before 0029, or named only by a storefront or Saleor) counts as before;
 - refunded / credited: succeeded attempts of the period's decisions (credit with its bonus; a
-  refund Saleor clamped to what was still charged at what it refunded, its ``sent_amount``);
+  refund Saleor clamped to what was still charged at what it refunded, its ``sent_amount``).
+  A return label fee given back because no label could be bought (``ledger/label_fees``) is
+  in them too: it is the sale's money the decision had kept back, so the sale's refund is
+  whole only with it; it is not a second decision, and promise keeping leaves it out;
 - dry_run: what the dry-run provider "paid": no money moved, so it is in neither of the above;
 - test_mode: what Stripe "paid" in its test mode (a test key; the attempt's ``livemode`` is
   false): no real money moved, so it is in neither refunded nor credited (nor the refund rate).
@@ -65,6 +68,7 @@ from refunds_plugin.finance.withdrawals import WithdrawalRow, find_withdrawals
 from refunds_plugin.ledger.attempt_reads import silent_attempts
 from refunds_plugin.ledger.db import aware, iso_time
 from refunds_plugin.ledger.exchange_dues import DIFFERENCE_SEQ, REFUND_SEQ
+from refunds_plugin.ledger.label_fees import is_label_fee
 from refunds_plugin.ledger.tables import (
     decisions,
     exchange_dues,
@@ -341,6 +345,10 @@ def _add_decision(out: Summary, dec: Any, attempts: list[Any], now: datetime,
                 t.refunded += given
             else:
                 t.credited += given
+    # a label fee given back (``ledger/label_fees``) is counted above: the sale's money the
+    # decision kept back goes to the customer after all. It is not when the decision's money
+    # was returned: the promise is kept or missed by the decision's own attempts
+    attempts = [a for a in attempts if not is_label_fee(a.seq)]
     promise = body.get("promise_hours")
     start = clock_from or created
     deadline = start + timedelta(hours=promise) if promise is not None else None

@@ -194,19 +194,23 @@ def write_attempts(
 
 def write_extra_attempt(
     conn: Connection, *, decision_id: str, order_id: str, seq: int, provider: str,
-    currency: str, amount: int, payment_reference: str, now: datetime,
-    journal: dict[str, Any] | None = None,
+    currency: str, amount: int, payment_reference: str | None, now: datetime,
+    journal: dict[str, Any] | None = None, like: AttemptRow | None = None,
 ) -> str:
     """One refund attempt of a decision outside its resolutions (an instant exchange's
     original-due payment given back), at a fixed ``seq``: written once, its id returned
-    however often it is asked (the id is derived from the decision and the seq)."""
+    however often it is asked (the id is derived from the decision and the seq). ``like``: an
+    attempt whose kind, customer and hold it takes (a label fee given back as its money went)."""
     attempt_id = attempt_id_for(decision_id, seq)
     if get_attempt(conn, attempt_id) is None:
         _insert_attempt(conn, {
             "decision_id": decision_id, "order_id": order_id, "seq": seq,
-            "provider": provider, "kind": "refund", "currency": currency, "amount": amount,
-            "bonus": 0, "payment_reference": payment_reference, "customer_id": None,
-            "customer_email": None, "reason": "requested_by_customer"}, now, journal)
+            "provider": provider, "kind": like.kind if like else "refund", "currency": currency,
+            "amount": amount, "bonus": 0, "payment_reference": payment_reference,
+            "customer_id": like and like.customer_id, "reason": "requested_by_customer",
+            "customer_email": like and like.customer_email}, now, journal,
+            AttemptStatus.HELD if like and like.status == AttemptStatus.HELD else
+            AttemptStatus.PENDING)
     return attempt_id
 
 
@@ -360,10 +364,8 @@ def settle_from_provider(
 def requeue(conn: Connection, attempt: AttemptRow, now: datetime, note: str) -> bool:
     """Send the same attempt (same idempotency key) to the provider again, from its first try:
     if the money did move, the provider replays what it did instead of paying twice."""
-    moved = transition(
-        conn, attempt.id, AttemptStatus.PENDING, now, expect=(attempt.status,), next_try_at=now,
-        tries=0, note=note,
-    )
+    moved = transition(conn, attempt.id, AttemptStatus.PENDING, now, expect=(attempt.status,),
+                       next_try_at=now, tries=0, note=note)
     if moved:
         conn.execute(
             update(refund_attempts)
@@ -391,10 +393,5 @@ def retry_attempt(conn: Connection, failed: AttemptRow, now: datetime, note: str
 
 
 def save_progress(conn: Connection, attempt_id: str, progress: dict[str, Any]) -> None:
-    conn.execute(
-        update(refund_attempts)
-        .where(refund_attempts.c.id == attempt_id)
-        .values(progress=json.dumps(progress, sort_keys=True))
-    )
-
-
+    conn.execute(update(refund_attempts).where(refund_attempts.c.id == attempt_id)
+                 .values(progress=json.dumps(progress, sort_keys=True)))

@@ -46,6 +46,7 @@ from refunds_plugin.domain import kinds as attempt_kinds
 from refunds_plugin.domain.decision import Decision
 from refunds_plugin.domain.kinds import AttemptStatus, DecisionKind, Outcome, Reason, ResolutionKind
 from refunds_plugin.ledger.facts import OrderSeen
+from refunds_plugin.ledger.label_fees import is_label_fee
 from refunds_plugin.ledger.tables import decisions, refund_attempts
 from refunds_plugin.notify import stored
 from refunds_plugin.notify.asked import asked
@@ -164,8 +165,7 @@ def awaits_payment(decision: Decision) -> bool:
 
 
 def approved_with_payment(
-    conn: Connection, *, decision_id: str, payment_url: str, payment_amount: int,
-    now: datetime,
+    conn: Connection, *, decision_id: str, payment_url: str, payment_amount: int, now: datetime,
 ) -> bool:
     """The Checkout Session for an exchange's difference exists: the ``approved`` mail that
     waited for it (cause ``decision:<id>``, so still one per decision), with the link."""
@@ -214,8 +214,7 @@ def attempt_context(conn: Connection, attempt_id: str,
     """What an attempt's mails and events say, and its row (``row``: the attempt as the
     caller's transaction read or wrote it already, not read again)."""
     if row is None:
-        row = conn.execute(select(refund_attempts)
-                           .where(refund_attempts.c.id == attempt_id)).one()
+        row = conn.execute(select(refund_attempts).where(refund_attempts.c.id == attempt_id)).one()
     number = _number(conn, row.order_id)
     return {
         "attempt_id": row.id, "decision_id": row.decision_id, "order_id": row.order_id,
@@ -224,6 +223,7 @@ def attempt_context(conn: Connection, attempt_id: str,
         "bonus": int(row.bonus or 0), "credit_code": row.credit_code, "provider": row.provider,
         "provider_reference": row.provider_reference, "status": row.status,
         "dry_run": row.provider == "dryrun",
+        **({"label_fee": True} if is_label_fee(row.seq) else {}),  # a label fee given back
         # failed before any provider was asked (none configured by that name, or its stored
         # instruction unreadable): its mail may not say a provider refused
         "not_sent": (row.last_error or "").startswith(NOT_SENT),

@@ -9,6 +9,8 @@ with backoff, exactly once.
   Saleor variant's stock in the configured warehouse, once (``restock.py``).
 * A return not scanned ``remind_days_before`` its return-by date: the customer is reminded,
   once (``notify/causes.return_reminder``, unique per return and date).
+* A label given up on (never to be bought): a label fee deducted for it goes back, once, in the
+  same transaction (``label_fee.py``).
 """
 
 from __future__ import annotations
@@ -28,7 +30,7 @@ from refunds_plugin.ledger.db import write_tx
 from refunds_plugin.ledger.tables import decisions, orders, return_shipments
 from refunds_plugin.money import Money
 from refunds_plugin.notify import stored
-from refunds_plugin.shipping import receiving, returns
+from refunds_plugin.shipping import label_fee, receiving, returns
 from refunds_plugin.shipping.carriers import Carrier, LabelRequest, NoLabel
 from refunds_plugin.shipping.restock import Planned
 from refunds_plugin.trouble.follow_ups import note_return_trouble
@@ -41,12 +43,23 @@ LEASE = timedelta(minutes=5)
 Restocker = Callable[[str, str, str, int, Planned | None, Callable[[Planned], None]], str]
 
 
-def _no_label_told(conn: Connection, ret: returns.ReturnRow, request: LabelRequest, why: str,
-                   now: datetime) -> None:
+def _fee_said(back: label_fee.FeeBack | None) -> str:
+    """What the ``label_failed`` follow-up says of the label fee given back ("" if none)."""
+    if back is None:
+        return ""
+    fee = f" The {Money(back.amount, back.currency)} label fee deducted from their refund"
+    if back.held:
+        return (f"{fee} will be given back with it: the refund waits for the parcel, and both go "
+                "when it is released.")
+    way = ("as store credit like their refund" if back.kind == "credit" else
+           "to the payment their refund went to")
+    return f"{fee} is being given back to them, {way}: nothing to do for it."
+
+
+def _no_label_told(conn: Connection, ret: returns.ReturnRow, why: str, now: datetime) -> None:
     """The customer was promised a label "on its way" and will get none: a person is told
-    (``label_failed``), with the label fee to give back when one was deducted for it."""
-    fee = (f" The {Money(ret.label_fee, request.currency)} label fee was deducted from their "
-           "refund for a label they did not get: give it back to them." if ret.label_fee else "")
+    (``label_failed``), and a label fee deducted for it is given back (``label_fee``)."""
+    fee = _fee_said(label_fee.give_back(conn, ret.decision_id, ret.label_fee, now))
     note_return_trouble(
         conn, kind="label_failed", order_id=ret.order_id, decision_id=ret.decision_id, now=now,
         detail=(f"Return {ret.decision_id} of order {ret.order_id}: no prepaid label {why}. The "
@@ -167,13 +180,15 @@ class ShippingDesk:
                     returns.label_retry(conn, decision_id, tries,
                                         now + timedelta(seconds=wait), str(exc), now)
                 elif returns.record_no_label(conn, decision_id, str(exc), now):
-                    _no_label_told(conn, ret, request, f"after every try ({exc})", now)
+                    _no_label_told(conn, ret, f"after every try ({exc})", now)
             return False
         with write_tx(self.engine) as conn:
             if isinstance(got, NoLabel):
                 done = returns.record_no_label(conn, decision_id, got, now)
                 if done and got.code != "address_rejected":  # that one has its own follow-up
-                    _no_label_told(conn, ret, request, f"({got.message})", now)
+                    _no_label_told(conn, ret, f"({got.message})", now)
+                elif done:  # no label either: its fee goes back all the same
+                    label_fee.give_back(conn, decision_id, ret.label_fee, now)
                 return done
             return returns.record_label(conn, decision_id, got, now)
 

@@ -173,11 +173,12 @@ return_shipping: {label: easypost, paid_by: customer, fee: "4.00", return_by_day
 """
 
 
-def test_no_label_after_a_deducted_label_fee_tells_a_person_to_give_the_fee_back(
+def test_no_label_after_a_deducted_label_fee_tells_a_person_the_fee_is_given_back(
     returns_service: Callable[..., Returns],
 ) -> None:
     """No allowed carrier has a rate: the customer, promised a label and charged 4.00 USD for
-    it, posts the parcel themselves; a person is told to send them a label or the fee back."""
+    it, posts the parcel themselves; a person is told to send them a label, and that the fee
+    is given back by itself (``test_label_fee_given_back``)."""
     r = returns_service(FEE_POLICY)
     r.paid()
     answer = r.ask(lines=MUG)
@@ -195,8 +196,9 @@ def test_no_label_after_a_deducted_label_fee_tells_a_person_to_give_the_fee_back
             f"Return {answer['decision_id']} of order 1001: no prepaid label (No allowed "
             "carrier offers a rate for this parcel.). The customer was told a label was on its "
             "way and now has the return address and return-by date only; send them a label or "
-            "tell them to post it themselves. The 4.00 USD label fee was deducted from their "
-            "refund for a label they did not get: give it back to them.",
+            "tell them to post it themselves. The 4.00 USD label fee deducted from their refund "
+            "is being given back to them, to the payment their refund went to: nothing to do "
+            "for it.",
         )
     ]
     assert r.easypost.fake.bought == []
