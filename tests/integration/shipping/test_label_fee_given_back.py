@@ -201,11 +201,12 @@ def test_an_expired_return_pays_neither_the_refund_nor_the_fee(
 
 
 def test_store_credit_gets_its_fee_back_as_store_credit(
-    returns_service: Callable[..., Returns],
+    shop: Callable[..., Returns],
+    smtp: SmtpSink,
 ) -> None:
-    r = returns_service(FEE + "reasons: {changed_mind: credit}\n")
+    r = shop(FEE + "reasons: {changed_mind: credit}\n")
     r.paid()
-    decision = r.ask(lines=MUG)["decision_id"]
+    r.ask(lines=MUG)
     r.labels()
     r.h.drain()
     assert _attempts(r) == [
@@ -218,7 +219,12 @@ def test_store_credit_gets_its_fee_back_as_store_credit(
         "store credit like their refund: nothing to do for it."
     )
     assert r.journal("label_fee_given_back")[0][1]["kind"] == "credit"
-    assert decision
+    [mail] = [m for m in smtp.received if "4.00" in m.subject]
+    assert mail.subject == "Your store credit of 4.00 USD for order 1001"
+    assert (
+        "We could not get you a prepaid return label, so the 4.00 USD label fee we deducted "
+        "from your refund is yours again."
+    ) in mail.part("plain")
 
 
 def test_a_dry_run_gives_the_fee_back_as_a_dry_run(
