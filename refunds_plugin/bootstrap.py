@@ -3,8 +3,8 @@
 Nothing is built at import time; ``build`` is called by ``create_app`` and by the CLI. Each part
 gets what it needs when it is constructed, in order: the engine, the providers (the Saleor one
 on the same engine), the message renderer and courier (the outbox), the executor (which runs
-the courier after its rounds, paced while busy), the Saleor order re-queries, then the service with the
-executor's nudge and wait and the Saleor re-queries.
+the courier after its rounds, paced while busy), the Saleor order re-queries, then the service
+with the executor's nudge and wait and the Saleor re-queries.
 """
 
 from __future__ import annotations

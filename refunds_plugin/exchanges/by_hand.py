@@ -23,9 +23,8 @@ from sqlalchemy import Engine, select
 from refunds_plugin.errors import Conflict, InputError, NotFound, UnreadableRecord
 from refunds_plugin.exchanges.shipping import TOLD_A_PERSON
 from refunds_plugin.ledger import exchanges
-from refunds_plugin.ledger.attempts import attempt_id_for
 from refunds_plugin.ledger.db import iso_time, lock_order, write_tx
-from refunds_plugin.ledger.exchange_dues import DIFFERENCE_SEQ
+from refunds_plugin.ledger.exchange_dues import DIFFERENCE, seq_is
 from refunds_plugin.ledger.exchanges import ExchangeRow
 from refunds_plugin.ledger.tables import exchanges as exchanges_table
 from refunds_plugin.ledger.tables import refund_attempts
@@ -192,11 +191,15 @@ def standing(engine: Engine, decision_id: str) -> Standing | None:
             found = conn.execute(select(exchanges_table.c.status)
                                  .where(exchanges_table.c.decision_id == decision_id)).scalar()
             return Standing(str(found), False, None)
+        # the newest try: a refused one a person paid again is replaced by its retry
         refund = conn.execute(select(refund_attempts.c.status).where(
-            refund_attempts.c.id == attempt_id_for(decision_id, DIFFERENCE_SEQ))).scalar()
+            refund_attempts.c.decision_id == decision_id,
+            seq_is(refund_attempts.c.seq, DIFFERENCE))
+            .order_by(refund_attempts.c.seq.desc()).limit(1)).scalar()
     if row is None:
         return None
     told = row.status == "ready" and bool(row.progress.get(TOLD_A_PERSON))
     paid = row.charge_amount if row.paid_at is not None else 0
     return Standing(row.status, told, shipped_by_hand(row), paid, row.currency,
                     row.payment_reference, refund, row.checkout_status)
+

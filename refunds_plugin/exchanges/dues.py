@@ -31,7 +31,7 @@ from refunds_plugin.errors import FinalProviderError, ProviderError
 from refunds_plugin.ledger import exchange_dues as dues
 from refunds_plugin.ledger.attempts import write_extra_attempt
 from refunds_plugin.ledger.db import aware, write_tx
-from refunds_plugin.ledger.exchange_dues import DueRow
+from refunds_plugin.ledger.exchange_dues import SALE, DueRow, seq_is
 from refunds_plugin.ledger.exchanges import mode
 from refunds_plugin.ledger.tables import orders, refund_attempts
 from refunds_plugin.money import Money, written
@@ -59,7 +59,7 @@ def amount_due(conn: Connection, decision_id: str, exchange: Exchange) -> int:
     rows = conn.execute(select(refund_attempts.c.kind, refund_attempts.c.amount,
                                refund_attempts.c.sent_amount, refund_attempts.c.status).where(
         refund_attempts.c.decision_id == decision_id,
-        refund_attempts.c.seq < REFUND_SEQ,
+        seq_is(refund_attempts.c.seq, SALE),
         refund_attempts.c.status.in_((AttemptStatus.CANCELED, AttemptStatus.SUCCEEDED)))).all()
     kept = sum(int(a.amount) if a.status == AttemptStatus.CANCELED
                else int(a.amount) - paid_out(a.kind, a.amount, a.sent_amount) for a in rows)

@@ -11,7 +11,7 @@ from typing import Any
 
 from sqlalchemy import Connection, Engine, select
 
-from refunds_plugin.finance.moved import decided_without_money, moved
+from refunds_plugin.finance.moved import GIVEN_BACK, decided_without_money, moved
 from refunds_plugin.finance.rows import (
     attempt_statuses,
     decision_row,
@@ -19,6 +19,7 @@ from refunds_plugin.finance.rows import (
 )
 from refunds_plugin.finance.told import exported, told_customer
 from refunds_plugin.language import written_in
+from refunds_plugin.ledger.exchange_dues import refund_of
 from refunds_plugin.ledger.label_fees import is_label_fee
 from refunds_plugin.ledger.tables import (
     decisions,
@@ -128,6 +129,7 @@ def decision_detail(engine: Engine, decision_id: str,
     for a in attempts:
         a["status"] = shown_status(a["status"], a["provider"], a["livemode"])
         a["label_fee"] = is_label_fee(a["seq"])  # a return label fee given back
+        a["given_back"] = GIVEN_BACK.get(refund_of(int(a["seq"])))  # no refund of the sale
     line = unreadable_line(decision_id, reader.unreadable) if reader.unreadable else None
     if line:
         log.error("decision %s, order %s: %s", decision_id, row.order_id, line,

@@ -14,6 +14,7 @@ from typing import Any
 from refunds_plugin.domain.kinds import AttemptStatus, paid_out
 from refunds_plugin.finance.rows import DRYRUN_PROVIDER
 from refunds_plugin.language.catalogue import english
+from refunds_plugin.ledger.exchange_dues import DIFFERENCE, ORIGINAL_DUE, refund_of
 
 _NOT_YET = (AttemptStatus.PENDING, AttemptStatus.IN_PROGRESS, AttemptStatus.HELD)
 TEST_MODE_WORDS = "in test mode: no real money moved"
@@ -29,7 +30,8 @@ def _one(a: Mapping[str, Any]) -> str:
     test = a.get("livemode") is False  # Stripe's test mode; None: not known, said as before
     if status == AttemptStatus.SUCCEEDED:
         done = "refunded" if a["kind"] == "refund" else "given as store credit"
-        return f"{amount} {done} through {provider}" + (f" {TEST_MODE_WORDS}" if test else "")
+        return (f"{amount} {done} through {provider}" + given_back(a)
+                + (f" {TEST_MODE_WORDS}" if test else ""))
     if status == AttemptStatus.SENT:
         mode, after = (" in test mode", ": no real money moves") if test else ("", "")
         return f"{amount} sent to {provider}{mode}, not confirmed yet{after}"
@@ -38,6 +40,18 @@ def _one(a: Mapping[str, Any]) -> str:
     if status in _NOT_YET:
         return f"{amount} not moved yet ({status.replace('_', ' ')})"
     return f"{amount} {status}: nothing moved"  # failed, canceled
+
+
+# a refund attempt that gives back a payment made for an exchange (``exchange_dues.refund_of``)
+GIVEN_BACK = {ORIGINAL_DUE: "the payment for the original not returned, given back",
+              DIFFERENCE: "the payment for the exchange's price difference, given back"}
+
+
+def given_back(a: Mapping[str, Any]) -> str:
+    """`` (…given back: no refund of the sale)`` for an attempt giving back a payment made for
+    an exchange, retries included; empty for the sale's own (and an attempt without a seq)."""
+    of = GIVEN_BACK.get(refund_of(int(a.get("seq") or 0)))
+    return f" ({of}: no refund of the sale)" if of else ""
 
 
 def _why_unknown(provider: str, error: str) -> str:

@@ -9,11 +9,14 @@ What each figure means (the summary page says the same):
   not one Stripe captured in its test mode (the payment's ``livemode`` is false, revision
   0029): no real money was taken, so it is apart, in test_mode_sales. A payment whose mode is
   not known (recorded before 0029, or named only by a storefront or Saleor) counts as before;
-- refunded / credited: succeeded attempts of the period's decisions (credit with its bonus; a
-  refund Saleor clamped to what was still charged at what it refunded, its ``sent_amount``).
-  A return label fee given back because no label could be bought (``ledger/label_fees``) is
-  in them too: it is the sale's money the decision had kept back, so the sale's refund is
-  whole only with it; it is not a second decision, and promise keeping leaves it out;
+- refunded / credited: succeeded attempts of the period's decisions' resolutions, retries
+  included (credit with its bonus; a refund Saleor clamped to what was still charged at what it
+  refunded, its ``sent_amount``). A payment made for an exchange and given back (an original
+  due, a difference: ``exchange_dues.refund_of``, retries included) is no refund of the sale;
+  it is in neither, nor in the promise keeping. A return label fee given back because no label
+  could be bought (``LABEL_FEE``) is in them: it is the sale's money the decision had kept
+  back, so the sale's refund is whole only with it; it is not a second decision, and promise
+  keeping leaves it out;
 - dry_run: what the dry-run provider "paid": no money moved, so it is in neither of the above;
 - test_mode: what Stripe "paid" in its test mode (a test key; the attempt's ``livemode`` is
   false): no real money moved, so it is in neither refunded nor credited (nor the refund rate).
@@ -67,8 +70,7 @@ from refunds_plugin.finance.rows import DRYRUN_PROVIDER, granted_by, parse_when
 from refunds_plugin.finance.withdrawals import WithdrawalRow, find_withdrawals
 from refunds_plugin.ledger.attempt_reads import silent_attempts
 from refunds_plugin.ledger.db import aware, iso_time
-from refunds_plugin.ledger.exchange_dues import DIFFERENCE_SEQ, REFUND_SEQ
-from refunds_plugin.ledger.label_fees import is_label_fee
+from refunds_plugin.ledger.exchange_dues import DIFFERENCE, LABEL_FEE, SALE, refund_of
 from refunds_plugin.ledger.tables import (
     decisions,
     exchange_dues,
@@ -264,12 +266,12 @@ def summarize(
             decisions.c.created_at, since, until))}
         for dec in conn.execute(_period(dec_query, decisions.c.created_at, since, until)):
             ship = ships.get(dec.id)
-            if ship is not None and ship.released_at is None:  # still waiting for the parcel
-                _add_decision(out, dec, [], now, swapped=swapped.get(dec.id))
-                continue
+            # still waiting for the parcel (or expired before it came): no promise clock, but
+            # what a person paid anyway (a late parcel accepted) was paid
+            waiting = ship is not None and ship.released_at is None
             _add_decision(out, dec, money.get(dec.id, []), now,
-                          aware(ship.released_at) if ship is not None else None,
-                          swapped.get(dec.id))
+                          aware(ship.released_at) if ship is not None and not waiting else None,
+                          swapped.get(dec.id), waiting)
     out.withdrawals = find_withdrawals(engine, since, until, now)
     return out
 
@@ -285,9 +287,11 @@ def _drop_replaced(conn: Connection, money: dict[str, list[Any]]) -> None:
 
 
 def _add_decision(out: Summary, dec: Any, attempts: list[Any], now: datetime,
-                  clock_from: datetime | None = None, swapped: Any = None) -> None:
+                  clock_from: datetime | None = None, swapped: Any = None,
+                  waiting: bool = False) -> None:
     """``clock_from``: when the promise clock started, if not at the decision (``refund_on``);
-    ``swapped``: the decision's exchanges row, if it swapped lines."""
+    ``swapped``: the decision's exchanges row, if it swapped lines; ``waiting``: its money
+    waits for a parcel the trigger never released, so no promise clock runs."""
     body = json.loads(dec.body)
     created = aware(dec.created_at)
     assert created is not None
@@ -298,6 +302,11 @@ def _add_decision(out: Summary, dec: Any, attempts: list[Any], now: datetime,
     # every item stays: the final amount; some stay, others come back: those items' value
     # as the insights count it (``return_figures.kept``, final after a person's change)
     kept = final if body.get("return_required", True) is False else int(dec.kept_lines or 0)
+    # a paid original due or a paid difference given back (retries too) is no refund of the
+    # sale: neither in refunded nor in the promise, which is about the sale's money
+    sale = [a for a in attempts if refund_of(a.seq) == SALE]
+    # and a label fee given back (retries too) is the sale's money: counted, not promised
+    paid_back = [a for a in attempts if refund_of(a.seq) in (SALE, LABEL_FEE)]
     for t in (total, per_day):
         t.decisions += 1
         if dec.outcome == "review":
@@ -318,9 +327,10 @@ def _add_decision(out: Summary, dec: Any, attempts: list[Any], now: datetime,
                 t.exchanges += 1
                 t.exchange_retained += ex.out_amount - ex.back
             # a difference or an original paid in Stripe's test mode: no real money taken;
-            # a difference refunded (the exchange declined: ``DIFFERENCE_SEQ``) was not kept
-            given_back = any(a.seq == DIFFERENCE_SEQ and a.status == AttemptStatus.SUCCEEDED
-                             for a in attempts)
+            # a difference refunded (the exchange declined: ``DIFFERENCE``, retries too) was
+            # not kept
+            given_back = any(refund_of(a.seq) == DIFFERENCE
+                             and a.status == AttemptStatus.SUCCEEDED for a in attempts)
             if swapped.paid_at is None or given_back:
                 pass
             elif swapped.livemode is False:
@@ -332,9 +342,9 @@ def _add_decision(out: Summary, dec: Any, attempts: list[Any], now: datetime,
                 t.test_mode_exchange_paid += int(swapped.due_paid or 0)
             elif swapped.due_status == "paid":
                 t.exchange_original_paid += int(swapped.due_paid or 0)
-        for att in attempts:
-            if att.status != AttemptStatus.SUCCEEDED or att.seq in (REFUND_SEQ, DIFFERENCE_SEQ):
-                continue  # a paid original due, or a paid difference, given back: no sale's
+        for att in paid_back:
+            if att.status != AttemptStatus.SUCCEEDED:
+                continue
             # a refund Saleor clamped gave less than the attempt's amount (``paid_out``)
             given = paid_out(att.kind, att.amount, att.sent_amount) + int(att.bonus or 0)
             if att.provider == DRYRUN_PROVIDER:
@@ -345,27 +355,25 @@ def _add_decision(out: Summary, dec: Any, attempts: list[Any], now: datetime,
                 t.refunded += given
             else:
                 t.credited += given
-    # a label fee given back (``ledger/label_fees``) is counted above: the sale's money the
-    # decision kept back goes to the customer after all. It is not when the decision's money
-    # was returned: the promise is kept or missed by the decision's own attempts
-    attempts = [a for a in attempts if not is_label_fee(a.seq)]
+    if waiting:
+        return
     promise = body.get("promise_hours")
     start = clock_from or created
     deadline = start + timedelta(hours=promise) if promise is not None else None
-    paid = bool(attempts) and all(a.status == AttemptStatus.SUCCEEDED for a in attempts)
-    if paid and any(a.provider == DRYRUN_PROVIDER for a in attempts):
+    paid = bool(sale) and all(a.status == AttemptStatus.SUCCEEDED for a in sale)
+    if paid and any(a.provider == DRYRUN_PROVIDER for a in sale):
         out.dry_run_decisions += 1  # the dry run "paid": no money moved, no promise kept
-    elif paid and any(a.livemode is False for a in attempts):
+    elif paid and any(a.livemode is False for a in sale):
         out.test_mode_decisions += 1  # Stripe's test mode: no real money returned
     elif paid:
-        finished = max(aware(a.completed_at) or start for a in attempts)
+        finished = max(aware(a.completed_at) or start for a in sale)
         out.returned_seconds.append(int((finished - start).total_seconds()))
         if deadline is not None and finished > deadline:
             out.missed_promise += 1
     elif (
-        attempts
+        sale
         and deadline is not None
         and now > deadline
-        and any(a.status not in (AttemptStatus.SUCCEEDED, AttemptStatus.CANCELED) for a in attempts)
+        and any(a.status not in (AttemptStatus.SUCCEEDED, AttemptStatus.CANCELED) for a in sale)
     ):
         out.overdue += 1

@@ -45,6 +45,7 @@ from refunds_plugin.ledger.attempts import (
 )
 from refunds_plugin.ledger.db import lock_order, write_tx
 from refunds_plugin.ledger.decisions import foreign_payments
+from refunds_plugin.ledger.exchange_dues import SALE, refund_of
 from refunds_plugin.ledger.exchanges import get_exchange, open_exchange
 from refunds_plugin.ledger.exchanges import restart as restart_exchange
 from refunds_plugin.ledger.journal import append_entry
@@ -268,9 +269,12 @@ def _pay_again(
         # held money canceled when its return expired, and a person accepts the late parcel
         or (r.status == AttemptStatus.CANCELED
             and (r.last_error or "").startswith(EXPIRED_NOTE)))]
-    # a failed (or canceled) attempt no longer reserves its amount
+    # a failed (or canceled) attempt no longer reserves its amount; one giving back a payment
+    # made for an exchange (its original due, its difference) refunds that payment, not the
+    # order's: it pays again exactly what the refused one moved nothing of
     freed = [r for r in [*refused, *unknown]
-             if r.status in (AttemptStatus.FAILED, AttemptStatus.CANCELED)]
+             if r.status in (AttemptStatus.FAILED, AttemptStatus.CANCELED)
+             and refund_of(r.seq) == SALE]
     if freed:
         facts = _facts(conn, order_id, now, window_days)
         _check_fits([(r.kind, r.payment_reference, int(r.amount)) for r in freed], facts.payments,

@@ -20,7 +20,7 @@ from datetime import datetime
 from types import SimpleNamespace
 from typing import Any
 
-from sqlalchemy import Connection, bindparam, func, select, update
+from sqlalchemy import Connection, bindparam, select, update
 
 from refunds_plugin.domain.decision import Decision
 from refunds_plugin.domain.facts import OrderFacts
@@ -32,6 +32,7 @@ from refunds_plugin.domain.kinds import (
     AttemptStatus,
     ResolutionKind,
 )
+from refunds_plugin.ledger.exchange_dues import retry_seq
 from refunds_plugin.ledger.inserts import insert_rows
 from refunds_plugin.ledger.journal import Entry, append_entries, append_entry
 from refunds_plugin.ledger.line_index import mark_decision
@@ -63,6 +64,7 @@ class AttemptRow:
     credit_code: str | None
     progress: dict[str, Any]
     livemode: bool | None = None  # the provider's mode when it answered (False: Stripe's test)
+    seq: int = 0  # its place in the decision (``exchange_dues.refund_of``: what it gives back)
 
     @classmethod
     def from_row(cls, row: Any) -> AttemptRow:
@@ -86,6 +88,7 @@ class AttemptRow:
             credit_code=row.credit_code,
             progress=json.loads(row.progress) if row.progress else {},
             livemode=getattr(row, "livemode", None),
+            seq=int(getattr(row, "seq", 0)),
         )
 
     @classmethod
@@ -378,14 +381,9 @@ def requeue(conn: Connection, attempt: AttemptRow, now: datetime, note: str) -> 
 
 
 def retry_attempt(conn: Connection, failed: AttemptRow, now: datetime, note: str) -> str:
-    """A new attempt (next ``seq`` of the decision, so a new id and idempotency key) paying
+    """A new attempt (the next ``seq`` of its kind, so a new id and idempotency key) paying
     what a finally refused one should have paid; journalled. The caller checked the remainder."""
-    ra = refund_attempts.c
-    seq = int(
-        conn.execute(
-            select(func.coalesce(func.max(ra.seq), -1)).where(ra.decision_id == failed.decision_id)
-        ).scalar_one()
-    ) + 1
+    seq = retry_seq(conn, failed.decision_id, failed.seq)  # in the failed one's band
     values = {"decision_id": failed.decision_id, "seq": seq}
     values |= {name: getattr(failed, name) for name in _COPIED}
     row = _insert_attempt(conn, values, now, journal={"retry_of": failed.id, "note": note})

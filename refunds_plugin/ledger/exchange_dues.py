@@ -15,10 +15,11 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, Row, select, update
+from sqlalchemy import ColumnElement, Connection, Row, func, select, update
 
 from refunds_plugin.ledger.journal import append_entry, insert_ignore
-from refunds_plugin.ledger.tables import exchange_dues, payments
+from refunds_plugin.ledger.label_fees import LABEL_FEE_SEQ
+from refunds_plugin.ledger.tables import exchange_dues, payments, refund_attempts
 
 STRIPE_DUE = "charging"
 OWED = "owed"
@@ -29,6 +30,43 @@ REFUND_SEQ = 900
 # the customer paid for an exchange that will not go ahead (``exchanges/difference.py``); well
 # past REFUND_SEQ, whose retries take the seqs after it (``attempts.retry_attempt``)
 DIFFERENCE_SEQ = 950
+# which money a refund attempt gives back, by its seq (``refund_of``): each kind keeps its
+# retries in its own band of seqs (``retry_seq``), so the seq alone says it
+SALE = "sale"  # the decision's own resolutions (and their retries): a refund of the sale
+ORIGINAL_DUE = "original_due"  # a paid original due given back: REFUND_SEQ and its retries
+DIFFERENCE = "difference"  # a paid dearer item's difference given back: DIFFERENCE_SEQ onwards
+# a return label fee deducted for a label never bought, given back (``ledger/label_fees``):
+# the sale's money the decision kept back, LABEL_FEE_SEQ onwards
+LABEL_FEE = "label_fee"
+_BANDS = ((SALE, 0, REFUND_SEQ), (ORIGINAL_DUE, REFUND_SEQ, DIFFERENCE_SEQ),
+          (DIFFERENCE, DIFFERENCE_SEQ, LABEL_FEE_SEQ), (LABEL_FEE, LABEL_FEE_SEQ, 2**31 - 1))
+
+
+def refund_of(seq: int) -> str:
+    """What a refund attempt of ``seq`` gives back: ``SALE`` (the decision's resolutions, the
+    only refunds of a sale), ``ORIGINAL_DUE`` or ``DIFFERENCE`` (a payment the customer made
+    for the exchange, given back: no refund of the sale), retries included."""
+    return next(kind for kind, low, high in _BANDS if low <= seq < high)
+
+
+def seq_is(seq: ColumnElement[int], kind: str) -> ColumnElement[bool]:
+    """``refund_of(seq) == kind`` in SQL."""
+    low, high = next((lo, hi) for k, lo, hi in _BANDS if k == kind)
+    return seq.between(low, high - 1)
+
+
+def retry_seq(conn: Connection, decision_id: str, seq: int) -> int:
+    """The seq of a retry of the decision's attempt ``seq``: the next free one in its own band,
+    so the retry gives back the same money as the attempt it replaces (``refund_of``). A band
+    with no seq left (dozens of refused tries) refuses another retry: a person pays by hand."""
+    kind = refund_of(seq)
+    top = conn.execute(select(func.max(refund_attempts.c.seq)).where(
+        refund_attempts.c.decision_id == decision_id,
+        seq_is(refund_attempts.c.seq, kind))).scalar()
+    nxt = int(top if top is not None else seq) + 1
+    if refund_of(nxt) != kind:
+        raise ValueError(f"decision {decision_id}: no seq left to retry a {kind} refund")
+    return nxt
 
 
 @dataclass(frozen=True)

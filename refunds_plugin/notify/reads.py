@@ -9,7 +9,7 @@ import logging
 
 from sqlalchemy import Connection, func, select
 
-from refunds_plugin.ledger.exchange_dues import DIFFERENCE_SEQ
+from refunds_plugin.ledger.exchange_dues import DIFFERENCE, SALE, seq_is
 from refunds_plugin.ledger.facts import OrderSeen
 from refunds_plugin.ledger.paid_out import PAID_OUT
 from refunds_plugin.ledger.retries import replaced_attempts
@@ -96,7 +96,7 @@ def ended_exchange(conn: Connection, decision_id: str) -> dict[str, int | bool]:
     paid = int(row.charge_amount) if row.paid_at is not None else 0
     refunding = paid and conn.execute(select(refund_attempts.c.id).where(
         refund_attempts.c.decision_id == decision_id,
-        refund_attempts.c.seq == DIFFERENCE_SEQ)).first() is not None
+        seq_is(refund_attempts.c.seq, DIFFERENCE))).first() is not None
     return {"exchange_ended": True, "exchange_kept": _kept(conn, decision_id),
             "exchange_refunding" if refunding else "exchange_paid": paid}
 
@@ -108,9 +108,10 @@ GOES_AHEAD = ("waiting", "ready", "shipped")
 
 def _kept(conn: Connection, decision_id: str) -> int:
     """What went back to the customer for the decision (never the dry run's): what each
-    succeeded attempt gave (``PAID_OUT``: a refund Saleor clamped gave less than asked)."""
+    succeeded attempt of its resolutions gave (``PAID_OUT``: a refund Saleor clamped gave less
+    than asked); a payment made for the exchange and given back is none of it."""
     return int(conn.execute(select(func.coalesce(func.sum(PAID_OUT), 0)).where(
-        refund_attempts.c.decision_id == decision_id,
+        refund_attempts.c.decision_id == decision_id, seq_is(refund_attempts.c.seq, SALE),
         refund_attempts.c.status == "succeeded",
         refund_attempts.c.provider != "dryrun")).scalar_one())
 
@@ -121,7 +122,8 @@ def _goes_ahead(conn: Connection, decision_id: str) -> dict[str, int | bool]:
     and held ones the decline canceled, none replaced since: ``ledger.attempt_reads``)."""
     rows = conn.execute(select(refund_attempts.c.id, refund_attempts.c.status,
                                refund_attempts.c.amount)
-                        .where(refund_attempts.c.decision_id == decision_id)).all()
+                        .where(refund_attempts.c.decision_id == decision_id,
+                               seq_is(refund_attempts.c.seq, SALE))).all()
     done = replaced_attempts(conn, [a.id for a in rows])
     unpaid = sum(int(a.amount) for a in rows
                  if a.status in ("failed", "canceled") and a.id not in done)
