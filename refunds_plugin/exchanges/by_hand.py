@@ -12,6 +12,7 @@ hand, a storefront's later ``exchange.out_of_stock`` no longer turns it into a r
 
 from __future__ import annotations
 
+import json
 import logging
 import re
 from dataclasses import dataclass
@@ -24,13 +25,14 @@ from refunds_plugin.errors import Conflict, InputError, NotFound, UnreadableReco
 from refunds_plugin.exchanges.shipping import TOLD_A_PERSON
 from refunds_plugin.ledger import exchanges
 from refunds_plugin.ledger.db import iso_time, lock_order, write_tx
-from refunds_plugin.ledger.exchange_dues import DIFFERENCE, seq_is
+from refunds_plugin.ledger.exchange_dues import DIFFERENCE, DIFFERENCE_BY_HAND, seq_is
 from refunds_plugin.ledger.exchanges import ExchangeRow
+from refunds_plugin.ledger.journal import append_entry
 from refunds_plugin.ledger.tables import exchanges as exchanges_table
-from refunds_plugin.ledger.tables import refund_attempts
+from refunds_plugin.ledger.tables import follow_ups, ledger_entries, refund_attempts
 from refunds_plugin.notify import stored
 from refunds_plugin.shipping.returns import get_return
-from refunds_plugin.trouble.follow_ups import clear_unshipped
+from refunds_plugin.trouble.follow_ups import clear_difference_paid, clear_unshipped
 
 log = logging.getLogger("refunds.exchanges")
 MAX_CARRIER = 64
@@ -196,6 +198,11 @@ def standing(engine: Engine, decision_id: str) -> Standing | None:
             refund_attempts.c.decision_id == decision_id,
             seq_is(refund_attempts.c.seq, DIFFERENCE))
             .order_by(refund_attempts.c.seq.desc()).limit(1)).scalar()
+        by_hand = conn.execute(select(ledger_entries.c.body).where(  # refunded in Stripe
+            ledger_entries.c.entry_type == DIFFERENCE_BY_HAND,
+            ledger_entries.c.subject_id == decision_id)).scalar()
+        if refund is None and by_hand is not None:
+            refund = f"by hand in Stripe, by {_who(by_hand)}"
     if row is None:
         return None
     told = row.status == "ready" and bool(row.progress.get(TOLD_A_PERSON))
@@ -203,3 +210,59 @@ def standing(engine: Engine, decision_id: str) -> Standing | None:
     return Standing(row.status, told, shipped_by_hand(row), paid, row.currency,
                     row.payment_reference, refund, row.checkout_status)
 
+
+def _who(body: str) -> str:
+    """Who a journal entry says did it (``a person`` where the entry cannot be read)."""
+    try:
+        return str(json.loads(body)["by"])
+    except stored.UNREADABLE:
+        return "a person"
+
+
+DIFFERENCE_FOLLOW_UP = "exchange_difference_paid"  # ``exchanges.difference.FOLLOW_UP``
+
+
+@dataclass(frozen=True)
+class DifferenceRefunded:
+    """Who refunded an exchange's paid difference by hand (at Stripe), and when."""
+
+    decision_id: str
+    order_id: str
+    by: str
+    currency: str | None
+    amount: int | None
+    refunded_at: datetime
+
+    def to_json(self) -> dict[str, Any]:
+        return {"decision_id": self.decision_id, "order_id": self.order_id,
+                "status": "refunded_by_hand", "refunded_by": self.by,
+                "currency": self.currency, "amount": self.amount,
+                "refunded_at": iso_time(self.refunded_at), "follow_up_cleared": True}
+
+
+def mark_difference_refunded(engine: Engine, decision_id: str, *, by: str,
+                             now: datetime) -> DifferenceRefunded:
+    """Record that ``by`` refunded exchange ``decision_id``'s paid difference at Stripe (its
+    ``exchange_difference_paid`` follow-up: no refund attempt could name the payment); once,
+    journalled with who, the follow-up cleared. Nothing is sent to Stripe: the person did that.
+
+    Raises NotFound ``unknown_follow_up`` (no such follow-up) or Conflict ``already_cleared``
+    (a second submit, two admins): nothing is recorded then."""
+    f = follow_ups.c
+    with write_tx(engine) as conn:
+        row = conn.execute(select(f.order_id, f.currency, f.amount, f.status).where(
+            f.kind == DIFFERENCE_FOLLOW_UP, f.subject == decision_id)).first()
+        if row is None:
+            raise NotFound(f"exchange {decision_id} has no paid difference to refund by hand",
+                           code="unknown_follow_up")
+        lock_order(conn, row.order_id)
+        if not clear_difference_paid(conn, decision_id, now):  # guarded: one caller clears it
+            raise Conflict(f"the paid difference of exchange {decision_id} is recorded as "
+                           "refunded already", code="already_cleared")
+        amount = None if row.amount is None else int(row.amount)
+        append_entry(conn, DIFFERENCE_BY_HAND, decision_id,
+                     {"by": by, "amount": amount, "currency": row.currency,
+                      "order_id": row.order_id}, now)
+    log.info("exchange %s: its paid difference is refunded by hand", decision_id,
+             extra={"decision_id": decision_id, "order_id": row.order_id, "by": by})
+    return DifferenceRefunded(decision_id, row.order_id, by, row.currency, amount, now)

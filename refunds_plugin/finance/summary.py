@@ -37,7 +37,8 @@ What each figure means (the summary page says the same):
   nor failed (one waiting for a person kept no sale yet; counted again once taken up);
   exchange_retained: the revenue they kept, the returned items' value less any cheaper item's
   difference given back; exchange_charged: dearer items' differences paid (not one refunded
-  because the exchange did not go ahead: that refund is not in refunded either);
+  because the exchange did not go ahead, by a refund attempt or by a person in Stripe: that
+  refund is not in refunded either);
   exchange_original_due: what instant exchanges' originals that never came back left due from
   the customers (``exchange_dues``); exchange_original_paid: what of it they paid (and was not
   refunded when the original arrived after all). Such a refund gives back that payment, not the
@@ -62,7 +63,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, Engine, func, select
+from sqlalchemy import Connection, Engine, exists, func, select
 
 from refunds_plugin.domain.decision import Exchange
 from refunds_plugin.domain.kinds import AttemptStatus, DecisionKind, paid_out
@@ -70,11 +71,18 @@ from refunds_plugin.finance.rows import DRYRUN_PROVIDER, granted_by, parse_when
 from refunds_plugin.finance.withdrawals import WithdrawalRow, find_withdrawals
 from refunds_plugin.ledger.attempt_reads import silent_attempts
 from refunds_plugin.ledger.db import aware, iso_time
-from refunds_plugin.ledger.exchange_dues import DIFFERENCE, LABEL_FEE, SALE, refund_of
+from refunds_plugin.ledger.exchange_dues import (
+    DIFFERENCE,
+    DIFFERENCE_BY_HAND,
+    LABEL_FEE,
+    SALE,
+    refund_of,
+)
 from refunds_plugin.ledger.tables import (
     decisions,
     exchange_dues,
     exchanges,
+    ledger_entries,
     orders,
     payments,
     refund_attempts,
@@ -260,7 +268,11 @@ def summarize(
                    exchange_dues.c.amount.label("due_amount"),
                    exchange_dues.c.status.label("due_status"),
                    exchange_dues.c.paid_amount.label("due_paid"),
-                   exchange_dues.c.livemode.label("due_livemode"))
+                   exchange_dues.c.livemode.label("due_livemode"),
+                   exists().where(  # a paid difference a person refunded in Stripe
+                       ledger_entries.c.entry_type == DIFFERENCE_BY_HAND,
+                       ledger_entries.c.subject_id == exchanges.c.decision_id)
+                   .label("refunded_by_hand"))
             .join(decisions, decisions.c.id == exchanges.c.decision_id)
             .outerjoin(exchange_dues, exchange_dues.c.decision_id == exchanges.c.decision_id),
             decisions.c.created_at, since, until))}
@@ -327,11 +339,11 @@ def _add_decision(out: Summary, dec: Any, attempts: list[Any], now: datetime,
                 t.exchanges += 1
                 t.exchange_retained += ex.out_amount - ex.back
             # a difference or an original paid in Stripe's test mode: no real money taken;
-            # a difference refunded (the exchange declined: ``DIFFERENCE``, retries too) was
-            # not kept
+            # a difference refunded (the exchange declined: ``DIFFERENCE``, retries too, or by
+            # a person in Stripe: ``exchanges.by_hand``) was not kept
             given_back = any(refund_of(a.seq) == DIFFERENCE
                              and a.status == AttemptStatus.SUCCEEDED for a in attempts)
-            if swapped.paid_at is None or given_back:
+            if swapped.paid_at is None or given_back or swapped.refunded_by_hand:
                 pass
             elif swapped.livemode is False:
                 t.test_mode_exchange_paid += ex.charge

@@ -30,6 +30,8 @@ REFUND_SEQ = 900
 # the customer paid for an exchange that will not go ahead (``exchanges/difference.py``); well
 # past REFUND_SEQ, whose retries take the seqs after it (``attempts.retry_attempt``)
 DIFFERENCE_SEQ = 950
+# the journal entry of a paid difference a person refunded in Stripe (``exchanges.by_hand``)
+DIFFERENCE_BY_HAND = "exchange_difference_by_hand"
 # which money a refund attempt gives back, by its seq (``refund_of``): each kind keeps its
 # retries in its own band of seqs (``retry_seq``), so the seq alone says it
 SALE = "sale"  # the decision's own resolutions (and their retries): a refund of the sale

@@ -33,7 +33,7 @@ ended ``failed``: the order deleted in Saleor, the return refused, every try use
 ``saleor_return_failed`` follow-up naming the return, the order and Saleor's error, due at once
 (``note_saleor_return_failed``, from ``execution.saleor_returns``). A person records the return
 in the Saleor dashboard, then says so (``intake.saleor_returns.mark_recorded``), which clears it
-(``clear_saleor_return``).
+(``clear_saleor_return``). ``exchange_difference_paid``: ``clear_difference_paid``, by hand.
 
 Failed payments the live path missed are rebuilt from the events inbox by ``missed_payments``.
 """
@@ -57,8 +57,7 @@ PAYMENT_KINDS = ("failed_payment", "payment_of_another_order")  # a payment clea
 SALEOR_RETURN = "saleor_return_failed"  # Saleor was never told of an approved return
 RETURN_TROUBLE = ("label_failed", "parcel_problem")  # ``note_return_trouble``
 KINDS = (*PAYMENT_KINDS, "label_refused", "label_cancelled", *RETURN_TROUBLE, "restock_failed",
-         "exchange_original_due", "exchange_unshipped", SALEOR_RETURN,
-         "exchange_difference_paid")
+         "exchange_original_due", "exchange_unshipped", SALEOR_RETURN, "exchange_difference_paid")
 
 
 def open_follow_up(
@@ -163,6 +162,11 @@ def clear_unshipped(conn: Connection, decision_id: str, now: datetime) -> int:
     """A person sent the exchange's new items and said so (``exchanges.by_hand``): its
     ``exchange_unshipped`` follow-up is done."""
     return _clear(conn, "exchange_unshipped", decision_id, now)
+
+
+def clear_difference_paid(conn: Connection, decision_id: str, now: datetime) -> int:
+    """A person refunded an exchange's paid difference by hand: its follow-up is done."""
+    return _clear(conn, "exchange_difference_paid", decision_id, now)
 
 
 def note_saleor_return_failed(conn: Connection, *, order_id: str, order_number: str | None,

@@ -333,6 +333,17 @@ def exchange_shipped(decision_id: str) -> Response:
     return jsonify(done.to_json())
 
 
+@bp.post("/exchanges/<decision_id>/difference-refunded")
+@needs("admin")
+def difference_refunded(decision_id: str) -> Response:
+    """A person refunded at Stripe an exchange's paid difference (the
+    ``exchange_difference_paid`` follow-up); 409 ``already_cleared`` on a second call."""
+    done = by_hand.mark_difference_refunded(
+        runtime().engine, decision_id, by=f"{g.principal.name} (token #{g.principal.token_id})",
+        now=now())
+    return jsonify(done.to_json())
+
+
 @bp.post("/saleor-returns/<decision_id>/recorded")
 @needs("admin")
 def saleor_return_recorded(decision_id: str) -> Response:

@@ -88,6 +88,21 @@ def returns_paths(errors: dict[str, Any], shaped: dict[str, Any]) -> dict[str, A
                           "404": {"description": "no such return", **shaped},
                           "409": {"description": "received before with other lines",
                                   **shaped}}}},
+        "/api/exchanges/{decision_id}/difference-refunded": {"post": {
+            "summary": "Record that a person refunded at Stripe an exchange's paid price "
+                       "difference no refund attempt could name (admin): its "
+                       "exchange_difference_paid follow-up, which this clears; once, journalled "
+                       "with who. Nothing is sent to Stripe",
+            "parameters": [{"name": "decision_id", "in": "path", "required": True,
+                            "schema": {"type": "string"}}],
+            "responses": {"200": {"description": "recorded as refunded by hand", "content": {
+                              "application/json": {"schema": {"type": "object"}}}},
+                          **errors,
+                          "404": {"description": "the exchange has no paid difference to "
+                                                 "refund by hand (unknown_follow_up)", **shaped},
+                          "409": {"description": "recorded as refunded already "
+                                                 "(already_cleared); nothing recorded",
+                                  **shaped}}}},
         "/api/saleor-returns/{decision_id}/recorded": {"post": {
             "summary": "Record that a person entered in the Saleor dashboard a return Saleor "
                        "was never told of (admin): its saleor_return_failed follow-up, which "

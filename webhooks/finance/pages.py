@@ -44,7 +44,7 @@ from refunds_plugin.intake import reviews
 from refunds_plugin.intake import saleor_returns as saleor_by_hand
 from refunds_plugin.language import written_in
 from refunds_plugin.language.catalogue import english
-from refunds_plugin.money import AmountError
+from refunds_plugin.money import AmountError, Money
 from refunds_plugin.notify.preview import standing
 from refunds_plugin.routing import money_modes
 from refunds_plugin.shipping import listing
@@ -355,6 +355,27 @@ def exchange_shipped(decision_id: str) -> Any:
             f"({done.words()})" + ("; its follow-up is cleared." if done.follow_up_cleared
                                    else "."))
     tell(said)
+    return redirect(there, code=303)
+
+
+@bp.post("/exchanges/<decision_id>/difference-refunded")
+@needs("admin")
+def difference_refunded(decision_id: str) -> Any:
+    """The ``exchange_difference_paid`` follow-up's form: refunded at Stripe by a person."""
+    there = url_for("finance.follow_ups_page")
+    back = (there, "Back to the follow-ups")
+    try:
+        done = by_hand.mark_difference_refunded(
+            runtime().engine, decision_id,
+            by=f"{g.principal.name} (token #{g.principal.token_id})", now=now())
+    except NotFound as exc:
+        return refused(404, f"Nothing was recorded: {exc.message}.", back)
+    except Conflict as exc:
+        return refused(409, f"Nothing was recorded: {exc.message}.", back)
+    paid = "" if done.amount is None or not done.currency else \
+        f" ({Money(done.amount, done.currency)})"
+    tell(f"The paid difference{paid} of exchange {decision_id} (order {done.order_id}) is "
+         "recorded as refunded by hand; its follow-up is cleared.")
     return redirect(there, code=303)
 
 

@@ -129,6 +129,7 @@ def test_the_openapi_document_describes_every_endpoint_and_filter(scene: Scene) 
                                  "/api/outbox", "/api/outbox/{message_id}/resend",
                                  "/api/exchanges/{decision_id}/shipped",
                                  "/api/saleor-returns/{decision_id}/recorded",
+                                 "/api/exchanges/{decision_id}/difference-refunded",
                                  "/api/insights/reasons", "/api/insights/costs",
                                  "/api/insights/retention", "/api/insights/feedback",
                                  "/api/insights/compare", "/api/withdrawals"}
