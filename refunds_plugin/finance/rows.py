@@ -261,13 +261,20 @@ def not_granted(row: Mapping[str, Any]) -> str:
 def exchange_said(body: str) -> str:
     """How the decision's exchange settled its price difference, or "" for no exchange (only
     a body that names one is parsed, so a large export parses few)."""
+    return stored_exchange(body)[0]
+
+
+def stored_exchange(body: str) -> tuple[str, Exchange | None]:
+    """``exchange_said`` and the exchange itself (None: none, or its body unreadable), for a
+    reader that also compares its items (``insights.compare``)."""
     if '"exchange":' not in body:
-        return ""
+        return "", None
     try:
         ex = json.loads(body).get("exchange")
-        return Exchange.from_dict(ex).settled_as if ex else ""
+        found = Exchange.from_dict(ex) if ex else None
     except UNREADABLE:  # edited by hand, cut short: the decision page names the row
-        return UNREADABLE_WORD
+        return UNREADABLE_WORD, None
+    return (found.settled_as, found) if found is not None else ("", None)
 
 
 def review_reason(dec: Any) -> str:

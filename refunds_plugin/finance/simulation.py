@@ -21,7 +21,7 @@ import orjson
 from sqlalchemy import Connection, Engine, Select, and_, case, func, literal, or_, select, text
 
 import policies
-from refunds_plugin.domain.decision import Decision
+from refunds_plugin.domain.decision import Decision, Exchange
 from refunds_plugin.domain.facts import (
     Customer,
     CustomerHistory,
@@ -34,7 +34,7 @@ from refunds_plugin.domain.facts import (
 )
 from refunds_plugin.domain.kinds import Outcome, Reason, ResolutionKind
 from refunds_plugin.finance import stored
-from refunds_plugin.finance.rows import exchange_said, parse_when
+from refunds_plugin.finance.rows import parse_when, stored_exchange
 from refunds_plugin.finance.stored import member as _member
 from refunds_plugin.finance.stored import when as _when
 from refunds_plugin.ledger.db import iso_time
@@ -119,6 +119,7 @@ class Comparison:
     reused: bool = False
     customer: str | None = None  # the decision's customer email
     old_exchange: str = ""  # how the stored decision's exchange settled ("": no exchange)
+    old_swap: Exchange | None = None  # that exchange (its items: ``insights.compare``)
 
     @property
     def new_exchange(self) -> str:
@@ -359,9 +360,9 @@ def _compare(candidates: tuple[policies.Policy, ...], row: Any, reuse: bool = Fa
     # what the stored decision said, the same on every side: read once
     stored = (decision_id, order_id, request_id, created_at, currency, outcome, int(amount),
               int(refund), int(credit), reason_code)
-    old_fees, old_bonus, old_exchange = int(fees), int(bonus), exchange_said(body)
+    old_fees, old_bonus, (old_exchange, swap) = int(fees), int(bonus), stored_exchange(body)
     return tuple([Comparison(*stored, new, None if kept else error, old_fees, old_bonus, kept,
-                             customer, old_exchange)
+                             customer, old_exchange, swap)
                   for kept, new in zip(same, news, strict=True)])
 
 

@@ -15,6 +15,16 @@ gets a *worse answer* under CANDIDATE when the outcome drops (approve →
 review → decline), or both approve and the candidate gives less money in all, or less of it back
 to the payment: store credit, even with a bonus on top, is not money back (it is spent only
 here), so a refund turned into credit is a worse answer.
+
+An exchange is judged by the items the customer asked for (``worse``), both sides approving:
+* an item exchanged before and not after (a refund or credit instead, or no exchange for that
+  line) is worse, whatever the money: the customer asked for that item, not its value;
+* the same items, and the customer pays more for a dearer item's difference (less waived) is
+  worse; otherwise the money decides, as above (a cheaper item's difference back as credit
+  instead of a refund is worse);
+* an item exchanged after and not before is no worse answer: the customer gets what they asked
+  for (what they pay for a dearer one is what they agreed to), though its money back drops.
+The CSV names each side's exchange: how it settled, its items and what the customer pays.
 """
 
 from __future__ import annotations
@@ -27,6 +37,7 @@ from typing import Any
 from sqlalchemy import Engine
 
 import policies
+from refunds_plugin.domain.decision import Exchange
 from refunds_plugin.domain.kinds import ResolutionKind
 from refunds_plugin.errors import InputError
 from refunds_plugin.finance import amounts
@@ -47,7 +58,15 @@ _FIRST_COLUMNS = [
 # every finance CSV with amounts writes them (``finance.amounts``)
 CSV_MONEY = tuple(f"{side}_{part}" for side in ("current", "candidate")
                   for part in ("refund", "credit", "bonus", "fees"))
-CSV_COLUMNS = amounts.columns(_FIRST_COLUMNS, CSV_MONEY)
+# each side's exchange ("" for none): how its difference settled (``Exchange.settled_as``), the
+# new items (``1 SKU-X; 2 SKU-Y``) and what the customer pays for a dearer one; added later,
+# after every earlier column (its ``_decimal`` too), so none of those moves
+EXCHANGE_PARTS = ("exchange", "exchange_items", "exchange_charge")
+_EXCHANGE_COLUMNS = [f"{side}_{part}" for side in ("current", "candidate")
+                     for part in EXCHANGE_PARTS]
+EXCHANGE_MONEY = ("current_exchange_charge", "candidate_exchange_charge")
+CSV_COLUMNS = [*amounts.columns(_FIRST_COLUMNS, CSV_MONEY),
+               *amounts.columns(_EXCHANGE_COLUMNS, EXCHANGE_MONEY)]
 
 
 @dataclass(slots=True)
@@ -61,15 +80,26 @@ class Answer:
     bonus: int
     fees: int
     exchange: str = ""  # how an exchange settles (``Exchange.settled_as``), "" for none
+    items: str = ""  # the new items an exchange sends (``swapped_items``), "" for none
+    charge: int = 0  # what the customer pays for a dearer item's difference
 
     @property
     def total(self) -> int:
         return self.refund + self.credit + self.bonus
 
 
+def swapped_items(ex: Exchange | None) -> str:
+    """``1 SKU-X; 2 SKU-Y``: the new items of an exchange, by the line they replace ("" none)."""
+    if ex is None:
+        return ""
+    return "; ".join(f"{ln.quantity} {ln.sku}" for ln in sorted(
+        ex.lines, key=lambda ln: (ln.line_id, ln.sku)))
+
+
 def _stored(c: Comparison) -> Answer:
+    ex = c.old_swap
     return Answer(c.old_outcome, c.old_refund, c.old_credit - c.old_bonus, c.old_bonus,
-                  c.old_fees, c.old_exchange)
+                  c.old_fees, c.old_exchange, swapped_items(ex), ex.charge if ex else 0)
 
 
 def _new(c: Comparison) -> Answer | None:
@@ -88,14 +118,23 @@ def _new(c: Comparison) -> Answer | None:
         fees += f.amount
     ex = d.exchange
     return Answer(d.outcome.value, refund, credit - bonus, bonus, fees,
-                  ex.settled_as if ex is not None else "")
+                  ex.settled_as if ex is not None else "", swapped_items(ex),
+                  ex.charge if ex is not None else 0)
 
 
 def worse(before: Answer, after: Answer) -> bool:
+    """Whether ``after`` is a worse answer for the customer than ``before`` (the module's
+    docstring says what counts, an exchange's items included)."""
     if RANK[after.outcome] != RANK[before.outcome]:
         return RANK[after.outcome] < RANK[before.outcome]
     if after.outcome != "approve":
         return False
+    if before.items != after.items:
+        had, has = set(before.items.split("; ")), set(after.items.split("; "))
+        # an item asked for and exchanged before, not after: worse; only gained: no worse
+        return bool(before.items) and not had <= has
+    if after.charge > before.charge:  # the same items, dearer for the customer
+        return True
     return after.total < before.total or after.refund < before.refund
 
 
@@ -155,6 +194,10 @@ class Row:
         for name, a in (("current", self.current), ("candidate", self.candidate)):
             for part in ("outcome", "refund", "credit", "bonus", "fees"):
                 out[f"{name}_{part}"] = "" if a is None else getattr(a, part)
+            out[f"{name}_exchange"] = "" if a is None else a.exchange
+            out[f"{name}_exchange_items"] = "" if a is None else a.items
+            # no exchange, no charge: an empty cell, not 0 of one
+            out[f"{name}_exchange_charge"] = a.charge if a is not None and a.items else ""
         return out
 
     def csv_row(self) -> dict[str, Any]:
@@ -162,7 +205,7 @@ class Row:
         side has no answer (an unreadable decision)."""
         out = self.to_csv()
         cur = self.comparison.currency
-        for column in CSV_MONEY:
+        for column in (*CSV_MONEY, *EXCHANGE_MONEY):
             minor = out[column]
             out[column + amounts.SUFFIX] = amounts.major(minor, cur) \
                 if isinstance(minor, int) and cur else None
@@ -267,7 +310,10 @@ def answer_words(row: dict[str, Any], side: str) -> str:
     """One side of a worse answer, as the command and the page word it: ``approve: refund
     0.00 USD, credit 45.00 USD + bonus 4.50 USD, fees 5.00 USD`` (bonus and fees when not 0)."""
     cur, bonus, fees = row["currency"], row[f"{side}_bonus"], row[f"{side}_fees"]
+    items, charge = row.get(f"{side}_exchange_items"), row.get(f"{side}_exchange_charge")
     return (f"{row[f'{side}_outcome']}: refund {english(row[f'{side}_refund'], cur)}, credit "
             f"{english(row[f'{side}_credit'], cur)}"
             + (f" + bonus {english(bonus, cur)}" if bonus else "")
-            + (f", fees {english(fees, cur)}" if fees else ""))
+            + (f", fees {english(fees, cur)}" if fees else "")
+            + (f", exchange for {items}" if items else "")
+            + (f" paying {english(charge, cur)}" if items and charge else ""))

@@ -93,7 +93,9 @@ def insights_paths(params: Callable[..., list[dict[str, Any]]], errors: dict[str
                         "answers (the first 200); CSV: each decision answered differently, "
                         "columns decision_id, order_id, customer, decided_at, currency, "
                         "current_… and candidate_… outcome, refund, credit, bonus, fees, "
-                        "worse, error", COMPARE_FIELDS)
+                        "worse, error, each amount's _decimal, then current_… and candidate_… "
+                        "exchange, exchange_items, exchange_charge and its _decimal",
+                        COMPARE_FIELDS)
     get_params = params((*PERIOD, "candidate"), paged=False)
     for p in get_params:
         if p["name"] == "candidate":  # without it the answer is a 400 naming it
