@@ -24,6 +24,10 @@ FIRST = ["decision_id", "order_id", "customer", "decided_at", "currency",
 MAJOR = ["current_refund_decimal", "current_credit_decimal", "current_bonus_decimal",
          "current_fees_decimal", "candidate_refund_decimal", "candidate_credit_decimal",
          "candidate_bonus_decimal", "candidate_fees_decimal"]
+# each side's exchange came later: after all of those, so none moves
+EXCHANGE = ["current_exchange", "current_exchange_items", "current_exchange_charge",
+            "candidate_exchange", "candidate_exchange_items", "candidate_exchange_charge",
+            "current_exchange_charge_decimal", "candidate_exchange_charge_decimal"]
 
 
 def by_order(text: str) -> tuple[list[str], dict[str, dict[str, str]]]:
@@ -51,7 +55,7 @@ def test_the_comparison_csv_has_each_amount_in_major_units_after_the_other_colum
 
     for text in (out_csv.read_text(encoding="utf-8"), api.get_data(as_text=True)):
         header, rows = by_order(text)
-        assert header == FIRST + MAJOR
+        assert header == FIRST + MAJOR + EXCHANGE
         bob, cid = rows["o-2"], rows["o-3"]
         # bob: 45.00 credit + 4.50 bonus, 5.00 fee now; 40.00 + 4.00, 10.00 fee under the candidate
         assert [bob[c] for c in MAJOR] == ["0.00", "45.00", "4.50", "5.00",
@@ -60,3 +64,5 @@ def test_the_comparison_csv_has_each_amount_in_major_units_after_the_other_colum
         # cid: a 7.20 refund with a 0.80 fee now; 6.40 with 1.60 under the candidate
         assert [cid[c] for c in MAJOR] == ["7.20", "0.00", "0.00", "0.80",
                                            "6.40", "0.00", "0.00", "1.60"]
+        # no exchange on either side: empty cells, not a 0.00 charge
+        assert [bob[c] for c in EXCHANGE] == [cid[c] for c in EXCHANGE] == [""] * 8
