@@ -14,6 +14,7 @@ from refunds_plugin.finance.moved import moved
 from refunds_plugin.ledger.exchange_dues import (
     DIFFERENCE,
     DIFFERENCE_SEQ,
+    LABEL_FEE,
     ORIGINAL_DUE,
     REFUND_SEQ,
     SALE,
@@ -21,14 +22,17 @@ from refunds_plugin.ledger.exchange_dues import (
     retry_seq,
     seq_is,
 )
+from refunds_plugin.ledger.label_fees import LABEL_FEE_SEQ, is_label_fee
 from refunds_plugin.ledger.tables import metadata, refund_attempts
 
 
 @pytest.mark.parametrize(("seq", "kind"), [
     (0, SALE), (3, SALE), (899, SALE), (REFUND_SEQ, ORIGINAL_DUE), (901, ORIGINAL_DUE),
-    (949, ORIGINAL_DUE), (DIFFERENCE_SEQ, DIFFERENCE), (951, DIFFERENCE), (4000, DIFFERENCE)])
+    (949, ORIGINAL_DUE), (DIFFERENCE_SEQ, DIFFERENCE), (951, DIFFERENCE), (969, DIFFERENCE),
+    (LABEL_FEE_SEQ, LABEL_FEE), (971, LABEL_FEE), (4000, LABEL_FEE)])
 def test_each_seq_gives_back_one_kind_of_money(seq: int, kind: str) -> None:
     assert refund_of(seq) == kind
+    assert is_label_fee(seq) is (kind == LABEL_FEE)
 
 
 def _attempts(*seqs: int) -> object:
@@ -46,11 +50,12 @@ def _attempts(*seqs: int) -> object:
 
 
 def test_a_retry_takes_the_next_seq_of_its_own_kind() -> None:
-    engine = _attempts(0, REFUND_SEQ, DIFFERENCE_SEQ)
+    engine = _attempts(0, REFUND_SEQ, DIFFERENCE_SEQ, LABEL_FEE_SEQ)
     with engine.connect() as conn:  # type: ignore[attr-defined]
         assert retry_seq(conn, "d1", 0) == 1
         assert retry_seq(conn, "d1", REFUND_SEQ) == 901
         assert retry_seq(conn, "d1", DIFFERENCE_SEQ) == 951
+        assert retry_seq(conn, "d1", LABEL_FEE_SEQ) == 971
         ra = refund_attempts.c
         assert conn.execute(select(ra.seq).where(seq_is(ra.seq, ORIGINAL_DUE))).scalars().all() \
             == [REFUND_SEQ]
