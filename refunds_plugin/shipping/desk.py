@@ -20,6 +20,7 @@ import logging
 import random
 from collections.abc import Callable
 from datetime import datetime, timedelta
+from typing import Any
 
 from sqlalchemy import Connection, Engine, select, update
 
@@ -56,16 +57,25 @@ def _fee_said(back: label_fee.FeeBack | None) -> str:
     return f"{fee} is being given back to them, {way}: nothing to do for it."
 
 
-def _no_label_told(conn: Connection, ret: returns.ReturnRow, why: str, now: datetime) -> None:
+def _no_label_told(conn: Connection, ret: returns.ReturnRow | Any, currency: str, why: str,
+                   now: datetime, first: str = "") -> None:
     """The customer was promised a label "on its way" and will get none: a person is told
-    (``label_failed``), and a label fee deducted for it is given back (``label_fee``)."""
-    fee = _fee_said(label_fee.give_back(conn, ret.decision_id, ret.label_fee, now))
+    (``label_failed``), and a label fee deducted for it is given back (``label_fee``). ``ret``:
+    the return, or its stored row as read (one that cannot be read: its plain columns, and
+    ``first``, what the person must do before the rest; its fee is left to that person, who
+    repairs the row and sees the fee there)."""
+    if first:
+        fee = (f" The {Money(int(ret.label_fee), currency)} label fee was deducted from their "
+               "refund for a label they did not get: give it back to them."
+               if ret.label_fee else "")
+    else:
+        fee = _fee_said(label_fee.give_back(conn, ret.decision_id, ret.label_fee, now))
     note_return_trouble(
         conn, kind="label_failed", order_id=ret.order_id, decision_id=ret.decision_id, now=now,
         detail=(f"Return {ret.decision_id} of order {ret.order_id}: no prepaid label {why}. The "
                 "customer was told a label was on its way and now has the return address and "
-                "return-by date only; send them a label or tell them to post it themselves."
-                + fee))
+                f"return-by date only; {first}send them a label or tell them to post it "
+                "themselves." + fee))
 
 
 class ShippingDesk:
@@ -180,13 +190,13 @@ class ShippingDesk:
                     returns.label_retry(conn, decision_id, tries,
                                         now + timedelta(seconds=wait), str(exc), now)
                 elif returns.record_no_label(conn, decision_id, str(exc), now):
-                    _no_label_told(conn, ret, f"after every try ({exc})", now)
+                    _no_label_told(conn, ret, request.currency, f"after every try ({exc})", now)
             return False
         with write_tx(self.engine) as conn:
             if isinstance(got, NoLabel):
                 done = returns.record_no_label(conn, decision_id, got, now)
                 if done and got.code != "address_rejected":  # that one has its own follow-up
-                    _no_label_told(conn, ret, f"({got.message})", now)
+                    _no_label_told(conn, ret, request.currency, f"({got.message})", now)
                 elif done:  # no label either: its fee goes back all the same
                     label_fee.give_back(conn, decision_id, ret.label_fee, now)
                 return done
@@ -198,13 +208,14 @@ class ShippingDesk:
         row that cannot be read (edited by hand, cut short by a partial restore, a shape we no
         longer read) can never give a label: the return is recorded without one (``failed``,
         code ``unreadable``, why in its ``last_error``), an error names the decision and order
-        once, never what the row holds, and the round goes on with the others; the customer
-        keeps the address and return-by date."""
+        once, never what the row holds, a ``label_failed`` follow-up tells a person (the row to
+        repair, and the label fee to give back), and the round goes on with the others; the
+        customer keeps the address and return-by date."""
         with self.engine.connect() as conn:
             row = conn.execute(select(return_shipments).where(
                 rs.decision_id == decision_id)).one()
-            body = conn.execute(select(decisions.c.body).where(
-                decisions.c.id == decision_id)).scalar_one()
+            body, currency = conn.execute(select(decisions.c.body, decisions.c.currency).where(
+                decisions.c.id == decision_id)).one()
         what = "return (return_shipments)"
         try:
             ret = returns.ReturnRow.from_row(row)
@@ -220,10 +231,14 @@ class ShippingDesk:
                 max_amount=sum(ln.amount for ln in decision.lines if ln.return_required),
                 currency=decision.currency)
         except stored.UNREADABLE as exc:
-            why = (f"no label bought: its stored {what} cannot be read ({stored.why(exc)}); "
-                   "a person must repair the row and send the customer a label")
+            cause = f"its stored {what} cannot be read ({stored.why(exc)})"
+            why = f"no label bought: {cause}; a person must repair the row and send the " \
+                "customer a label"
         with write_tx(self.engine) as conn:
             recorded = returns.record_no_label(conn, decision_id, why, now, code="unreadable")
+            if recorded:  # a person is told, as for a label not bought after every try
+                _no_label_told(conn, row, currency, f"({cause})", now,
+                               first="repair the row, then ")
         if recorded:
             log.error("the return label of decision %s, order %s, cannot be bought: %s",
                       decision_id, row.order_id, why,

@@ -19,7 +19,7 @@ from sqlalchemy import update
 from werkzeug.test import TestResponse
 
 from refunds_plugin.finance.tokens import create_token
-from refunds_plugin.ledger.tables import decisions, outbox, return_shipments
+from refunds_plugin.ledger.tables import decisions, follow_ups, outbox, return_shipments
 from tests.fakes.outbound_receiver import Receiver
 from tests.fakes.smtp_sink import SmtpSink
 from tests.integration.shipping import conftest as shipping
@@ -177,3 +177,44 @@ def test_the_reminder_and_expiry_sweeps_go_on_past_a_return_row_that_cannot_be_r
         "Your return for order 1001 has expired"]
     assert _errors(caplog) == [error]
     assert '"first_sc' not in caplog.text
+
+
+FEE_POLICY = """currency: USD
+window: {days: 365, start: payment}
+return_shipping: {label: easypost, paid_by: customer, fee: "4.00", return_by_days: 30}
+"""
+
+
+@pytest.mark.parametrize("corruption", ["body not JSON", "return address cut"])
+def test_a_label_refused_because_its_rows_cannot_be_read_puts_it_in_front_of_a_person_once(
+    returns_service: Callable[..., Returns], corruption: str,
+) -> None:
+    """The customer was told a label is on its way, as for a label not bought after every try:
+    a ``label_failed`` follow-up names the return, the row to repair and the fee to give back."""
+    r = returns_service(FEE_POLICY)
+    r.paid()
+    decision = r.ask(lines=[{"line_id": "l1", "quantity": 1, "reason": "changed_mind"}])[
+        "decision_id"]
+    table, column, stored, at_fault, how = CORRUPT[corruption]
+    key = decisions.c.id if table is decisions else return_shipments.c.decision_id
+    with r.h.runtime.engine.begin() as conn:
+        conn.execute(update(table).where(key == decision).values({column: stored}))
+
+    r.labels()
+    r.h.clock.advance(3600)
+    r.labels()  # a later round opens no second one
+
+    assert [(f.kind, f.subject, f.order_id, f.status, f.detail)
+            for f in r.h.rows(follow_ups)] == [(
+        "label_failed", decision, "1001", "open",
+        f"Return {decision} of order 1001: no prepaid label (its stored {at_fault} cannot be "
+        f"read ({how})). The customer was told a label was on its way and now has the return "
+        "address and return-by date only; repair the row, then send them a label or tell them "
+        "to post it themselves. The 4.00 USD label fee was deducted from their refund for a "
+        "label they did not get: give it back to them.")]
+    assert r.easypost.fake.bought == []
+    token = create_token(r.h.runtime.engine, "Fin", "finance", r.h.clock()).secret
+    listed = r.h.client().get("/api/follow-ups",
+                              headers={"Authorization": f"Bearer {token}"}).get_json()["data"]
+    assert [(d["kind"], d["decision_id"], d["status"]) for d in listed] == [
+        ("label_failed", decision, "open")]
