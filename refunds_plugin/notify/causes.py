@@ -16,12 +16,13 @@ Called in the transaction that makes the change, so a message exists exactly whe
 
 Causes recorded by other rooms call one function each, in their own transaction:
 ``return_received``, ``return_reminder``, ``return_expired``, ``label_ready`` (the physical
-return, ``shipping/``) and ``withdrawal_received`` (the EU withdrawal function,
-``intake/withdrawals.record``). A decision that opens a return carries its instructions
-(``shipping/rows``) in every message; one whose money goes to the dry run has ``test_mode``
-in its mails, which then promise no time for it (``decision_recorded``'s ``dry_run``); a
-decision with no attempt (a review, a decline) has it when the order's money would go there,
-and so has a review's result (``review_closed``'s ``dry_run``) and a withdrawal's receipt.
+return, ``shipping/``; the parcel's journey: ``notify/parcels``) and ``withdrawal_received``
+(the EU withdrawal function, ``intake/withdrawals.record``). A decision that opens a return
+carries its instructions (``shipping/rows``) in every message; one whose money goes to the
+dry run has ``test_mode`` in its mails, which then promise no time for it
+(``decision_recorded``'s ``dry_run``); a decision with no attempt (a review, a decline) has it
+when the order's money would go there, and so has a review's result (``review_closed``'s
+``dry_run``) and a withdrawal's receipt.
 
 Causes: ``decision:<id>`` for a decision's mails (one ``approved`` per decision, however often
 its review closes), ``review:<id>:<journal hash>`` for each review closing's event,
@@ -347,17 +348,6 @@ def original_due(conn: Connection, *, decision_id: str, payment_url: str, amount
                         for ln in (exchange.lines if exchange else ())]}
     return enqueue(conn, cause=f"exchange-due:{decision_id}", kind="exchange_original_due",
                    recipient=email, now=now, context=context)
-
-
-def parcel_moved(conn: Connection, *, decision_id: str, status: str, now: datetime) -> None:
-    """The carrier's first scan (``return.in_transit``) or its delivery (``return.delivered``)
-    of the returned parcel, for the merchant's systems; once each (cause
-    ``return:<decision id>:<event>``). The customer hears nothing new: the status page shows it."""
-    event = "return.delivered" if status == "delivered" else "return.in_transit"
-    recorded, _, email = _recorded(conn, decision_id)
-    enqueue(conn, cause=f"return:{decision_id}:{event.split('.')[1]}", kind=event,
-            recipient=MERCHANT, now=now,
-            context=_event({**recorded, "status": status}, email))
 
 
 def label_ready(conn: Connection, *, decision_id: str, now: datetime) -> None:

@@ -43,6 +43,13 @@ KINDS: dict[str, Kind] = {k.name: k for k in (
          "the item was not sent back in time: the return is closed"),
     Kind("item_received", "mail", (*_DECISION, "received_at"),
          "the returned item arrived at the shop"),
+    Kind("parcel_in_transit", "mail", (*_DECISION, "status"),
+         "the carrier's first scan: the parcel is on its way to the shop; what that lets go"),
+    Kind("parcel_delivered", "mail", (*_DECISION, "status"),
+         "the carrier delivered the parcel to the shop: what that lets go, what waits for "
+         "the check"),
+    Kind("parcel_problem", "mail", (*_DECISION, "status"),
+         "the carrier failed, or sends the parcel back to the customer: what to do"),
     Kind("exchange_unavailable", "mail", (*_DECISION, "unavailable"),
          "the exchange's new item went out of stock before it shipped: the refund or store "
          "credit that comes instead"),

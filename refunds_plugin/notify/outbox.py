@@ -1,5 +1,5 @@
 """The outbox table's one writer: messages enqueued with their cause, claimed with leases,
-and their outcomes (sent, retry at T, failed, skipped), and finance's resend.
+their outcomes (sent, retry at T, failed, skipped), finance's resend, and ``withdraw``.
 
 pending work ──► queued ──claim──► sending ──► sent
                    ▲                  │  └──► skipped (no address, kind off, channel unset)
@@ -327,6 +327,15 @@ def skip(conn: Connection, row_ids: list[str], worker: str, now: datetime, note:
     how many were still ``worker``'s."""
     return int(conn.execute(_SKIP, {"ids": row_ids, "worker": worker, "now": now,
                                     "note": note[:2000]}).rowcount)
+
+
+def withdraw(conn: Connection, *, cause: str, kind: str, recipient: str | None,
+             now: datetime, note: str) -> bool:
+    """A message overtaken before it went (its cause's later step was told): ``skipped`` with
+    ``note`` while still queued; one being sent, or done, is left as it is."""
+    return bool(conn.execute(update(outbox).where(
+        _o.id == message_id(cause, kind, (recipient or "").strip()), _o.status == QUEUED)
+        .values(status=SKIPPED, note=note[:2000], updated_at=now)).rowcount == 1)
 
 
 def skip_due(conn: Connection, now: datetime, note: str, limit: int, *, mail: bool,

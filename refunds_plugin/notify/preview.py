@@ -3,11 +3,12 @@
 
 The decision's own figures, items and explanation, as its causes would write them; for a money
 kind, the decision's attempt of that kind (or its figures while it has none). The kinds whose
-causes live elsewhere (the return-by reminder, the label, the item received, the expiry, an
-instant exchange's original due, its new item out of stock) show what the outbox recorded
-under the decision's cause (``return:<id>``, ``return:<id>:…``, ``exchange-due:<id>``,
-``exchange:<id>:unavailable``), the latest one; only when there is none yet (and for the
-withdrawal receipt) are dates, links, items and statements examples, and say so.
+causes live elsewhere (the return-by reminder, the label, the parcel's journey, the item
+received, the expiry, an instant exchange's original due, its new item out of stock) show what
+the outbox recorded under the decision's cause (``return:<id>``, ``return:<id>:…``,
+``exchange-due:<id>``, ``exchange:<id>:unavailable``), the latest one; only when there is none
+yet (and for the withdrawal receipt) are dates, statuses, links, items and statements
+examples, and say so.
 A money email a decision is never sent (``refund_sent`` about store credit only, any of them about
 a decision that moves no money) has no preview either (``NotSent``, naming the ones that apply).
 A decision whose body cannot be read has no preview (``NotFound``, saying why); one whose
@@ -48,7 +49,11 @@ MONEY_KINDS = {"refund_sent": ("refund",), "credit_issued": ("credit",),
                "refund_failed": ("refund", "credit")}
 # recorded by other rooms under the return's or the exchange's cause (``notify.causes``)
 ELSEWHERE = ("item_received", "return_reminder", "label_ready", "return_expired",
-             "exchange_original_due", "exchange_unavailable")
+             "exchange_original_due", "exchange_unavailable", "parcel_in_transit",
+             "parcel_delivered", "parcel_problem")
+# the carrier status a parcel email not recorded yet is shown for (an example)
+EXAMPLE_STATUS = {"parcel_in_transit": "in_transit", "parcel_delivered": "delivered",
+                  "parcel_problem": "return_to_sender"}
 EXAMPLE_STATEMENT = ("I hereby withdraw from the contract for the items listed below. "
                      "(example text: the customer's own statement appears here)")
 
@@ -146,6 +151,9 @@ def preview(engine: Engine, renderer: Renderer, kind: str, decision_id: str,
         example = True
     elif kind == "item_received":
         context["received_at"] = now.isoformat()
+        example = True
+    elif kind in EXAMPLE_STATUS:  # the carrier has not said it yet: an example status
+        context["status"] = EXAMPLE_STATUS[kind]
         example = True
     if kind == "exchange_original_due" and recorded is None:  # an example link, the value
         context |= {"payment_url": "https://checkout.example/original-due",

@@ -24,8 +24,9 @@ from refunds_plugin.errors import Conflict, InputError
 from refunds_plugin.ledger.db import aware, lock_order
 from refunds_plugin.ledger.journal import append_entry, insert_ignore
 from refunds_plugin.ledger.reviews import open_review
-from refunds_plugin.ledger.tables import refund_attempts, return_receipts, return_shipments
+from refunds_plugin.ledger.tables import return_receipts, return_shipments
 from refunds_plugin.notify import causes
+from refunds_plugin.notify.parcels import released_money
 from refunds_plugin.shipping.restock import Planned
 from refunds_plugin.shipping.returns import (
     ReturnRow,
@@ -171,19 +172,8 @@ def mark_received(conn: Connection, ret: ReturnRow, decision: Decision, lines: l
                       "restock": g.restock} for g in answer.lines],
         "matched": answer.matched, "mismatches": list(answer.mismatches),
         "released_attempts": list(released), "restock": list(answer.restock),
-        **_released_money(conn, released)})
+        **released_money(conn, released)})
     return answer
-
-
-def _released_money(conn: Connection, released: tuple[str, ...]) -> dict[str, int]:
-    """What this receipt lets go, by kind: the mail names it, not the whole decision (part of
-    it may have gone at approval). Store credit with its bonus, as its own mail says it."""
-    rows = conn.execute(select(refund_attempts.c.kind, refund_attempts.c.amount,
-                               refund_attempts.c.bonus)
-                        .where(refund_attempts.c.id.in_(released))).all() if released else []
-    return {"released_refund": sum(int(r.amount) for r in rows if r.kind == "refund"),
-            "released_credit": sum(int(r.amount) + int(r.bonus or 0) for r in rows
-                                   if r.kind == "credit")}
 
 
 def _said(lines: Any) -> str:

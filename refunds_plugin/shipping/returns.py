@@ -15,7 +15,8 @@ trigger also satisfies the earlier ones). The promise clock starts at the first 
 
 What the customer and the merchant's systems hear is enqueued in the same transaction
 (``notify/causes``): the label when it is bought after the approval (``label_ready``), the
-expiry (``return_expired``, ``return.expired``), the return-by reminder (``remind``) and, in
+expiry (``return_expired``, ``return.expired``), the return-by reminder (``remind``), the
+parcel's journey (``journey.py``: first scan, delivery, failure, sent back) and, in
 ``receiving.py``, the receipt (``item_received``, ``return.received``).
 The same triggers tell an exchange waiting for its ``ship_on`` that its new items may ship
 (``exchanges.shipping.ship_on_reached``, in the same transaction); an expired return tells an
@@ -42,13 +43,10 @@ from refunds_plugin.ledger.journal import append_entry, insert_ignore, to_json
 from refunds_plugin.ledger.reviews import open_review
 from refunds_plugin.ledger.tables import exchanges, return_shipments
 from refunds_plugin.notify import causes
+from refunds_plugin.shipping import journey
 from refunds_plugin.shipping.carriers import Label, NoLabel
 from refunds_plugin.shipping.rows import ReturnRow, Unreadable, get_return, readable, tracked
-from refunds_plugin.trouble.follow_ups import (
-    note_cancelled_label,
-    note_refused_label,
-    note_return_trouble,
-)
+from refunds_plugin.trouble.follow_ups import note_cancelled_label, note_refused_label
 
 # the read side lives in rows.py; these names stay importable from here for the callers
 __all__ = ["ReturnRow", "Unreadable", "get_return", "tracked"]
@@ -249,16 +247,14 @@ def reached(conn: Connection, ret: ReturnRow, triggers: tuple[str, ...], now: da
         exchange_shipping.ship_on_reached(conn, ret.decision_id, triggers[-1], now)
 
 
-_PROBLEM = {"failure": "the carrier reports a failure delivering the parcel",
-            "return_to_sender": "the carrier is sending the parcel back to the customer"}
-
-
 def mark_tracking(conn: Connection, ret: ReturnRow, status: str, event_id: str,
                   now: datetime) -> tuple[str, ...]:
     """A carrier status for the return's parcel: stored and journalled; a scan releases what
-    waits for it. A scan after the return expired reopens it for a person. Returns the
-    attempts released."""
+    waits for it. A scan after the return expired reopens it for a person. The return is
+    read again under the order's lock: a tracker applied meanwhile (a delivery) is not undone
+    by one read before it. Returns the attempts released."""
     lock_order(conn, ret.order_id)
+    ret = get_return(conn, ret.decision_id) or ret
     if status not in TRACKED or status == ret.status:
         return ()
     if ret.status == "expired" and status in SCANNED:
@@ -281,18 +277,11 @@ def mark_tracking(conn: Connection, ret: ReturnRow, status: str, event_id: str,
                              expires_at=ret.expires_at, now=now)
     if status in ("failure", "return_to_sender", *UNSENT):
         log.warning("return parcel of decision %s: %s", ret.decision_id, status)
-        if status in _PROBLEM:  # the page says our team is on it: a person is told
-            note_return_trouble(
-                conn, kind="parcel_problem", order_id=ret.order_id, decision_id=ret.decision_id,
-                detail=(f"Return {ret.decision_id} of order {ret.order_id}: {_PROBLEM[status]} "
-                        f"(tracking {ret.tracking_code}). The customer was told our team will "
-                        f"{'be in touch' if status == 'return_to_sender' else 'look into it'}; "
-                        "the money held for the parcel stays held until a person decides."),
-                now=now)
-    elif status in SCANNED:
-        causes.parcel_moved(conn, decision_id=ret.decision_id, status=status, now=now)
+    news = journey.noted(conn, ret, status, now)  # the merchant's event, a person's follow-up
     reached(conn, ret, _SATISFIES.get(status, ()), now)
-    return _release(conn, ret, _SATISFIES.get(status, ()), now, f"parcel {status}")
+    released = _release(conn, ret, _SATISFIES.get(status, ()), now, f"parcel {status}")
+    journey.told(conn, ret, news, released, now)  # the customer's email
+    return released
 
 
 def due_to_expire(conn: Connection, now: datetime,

@@ -76,8 +76,9 @@ def test_an_outbound_url_and_a_secret_made_as_the_docs_say_start(
 
 
 MAIL_KINDS = ("approved, credit_issued, declined, exchange_original_due, exchange_unavailable, "
-              "in_review, item_received, label_ready, refund_failed, refund_sent, "
-              "request_received, return_expired, return_reminder, withdrawal_receipt")
+              "in_review, item_received, label_ready, parcel_delivered, parcel_in_transit, "
+              "parcel_problem, refund_failed, refund_sent, request_received, return_expired, "
+              "return_reminder, withdrawal_receipt")
 
 
 def test_a_misspelt_kind_to_switch_off_stops_serve_instead_of_switching_nothing_off(

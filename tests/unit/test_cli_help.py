@@ -39,7 +39,7 @@ def test_mail_preview_help_lists_each_kind_once_as_words() -> None:
         in shown.stdout
     assert " ".join(shown.stdout.split()).count("withdrawal_receipt") == 1
     assert "{request_received|" not in shown.stdout
-    assert len(MAIL_KINDS) == 14
+    assert len(MAIL_KINDS) == 17
 
 
 @pytest.mark.parametrize(("command", "said"), [

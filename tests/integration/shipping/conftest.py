@@ -48,9 +48,12 @@ class Returns:
     stripe: FakeStripeServer
 
     def paid(self, order_id: str = "1001", address: dict[str, str] | None = ANN,
-             weights: dict[str, int] | None = None, **kwargs: Any) -> None:
+             weights: dict[str, int] | None = None, locale: str | None = None,
+             **kwargs: Any) -> None:
         event = order_paid(order_id, reference=f"pi_{order_id}", **kwargs)
         order = event["data"]["order"]
+        if locale is not None:
+            order["locale"] = locale
         if address is not None:
             order["shipping_address"] = address
         for line in order["lines"]:

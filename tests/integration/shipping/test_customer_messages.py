@@ -128,7 +128,9 @@ def test_a_scanned_parcel_is_neither_reminded_nor_expired_and_its_scans_reach_th
     scanned.h.drain()
     [moved] = _events(erp, "return.in_transit")  # the first scan only
     assert (moved["decision_id"], moved["status"]) == (decision, "in_transit")
-    assert smtp.received[-1].subject == "Your refund of 25.00 USD for order 1001 is on its way"
+    assert _mails(smtp)[-2:] == [  # the first scan told (``test_parcel_emails``), once
+        (["ann@example.com"], "Your return for order 1001 is on its way to us"),
+        (["ann@example.com"], "Your refund of 25.00 USD for order 1001 is on its way")]
     before = len(smtp.received)
     scanned.h.clock.advance(27 * DAY)
     _round(scanned)
@@ -136,7 +138,9 @@ def test_a_scanned_parcel_is_neither_reminded_nor_expired_and_its_scans_reach_th
     assert scanned.track("evt_scan_3", code, "delivered").status_code == 200
     scanned.h.clock.advance(20 * DAY)
     _round(scanned)
-    assert len(smtp.received) == before and _events(erp, "return.expired") == []
+    assert _mails(smtp)[before:] == [  # the delivery, told once; no reminder, no expiry
+        (["ann@example.com"], "We have your parcel for order 1001")]
+    assert _events(erp, "return.expired") == []
     assert [(e["decision_id"], e["status"]) for e in _events(erp, "return.delivered")] == [
         (decision, "delivered")]
     assert len(_events(erp, "return.in_transit")) == 1

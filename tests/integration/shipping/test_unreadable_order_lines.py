@@ -124,8 +124,15 @@ def test_a_scan_of_a_parcel_whose_order_lines_are_unreadable_is_recorded_and_rel
         (decided[order], "in_transit") for order in ("1001", "1002"))
     assert sorted(m.subject for m in smtp.received if "on its way" in m.subject) == [
         "Your refund of 25.00 USD for order 1001 is on its way",
-        "Your refund of 25.00 USD for order 1002 is on its way"]
-    # the label's mail, then the scan's event (the refund's mail names no item: no warning)
+        "Your refund of 25.00 USD for order 1002 is on its way",
+        "Your return for order 1001 is on its way to us",
+        "Your return for order 1002 is on its way to us"]
+    scanned = {m.subject.split()[4]: m.part("plain") for m in smtp.received
+               if m.subject.endswith("is on its way to us")}
+    assert ("- 1 × Mug: 25.00 USD" in scanned["1001"], "- 1 × l1: 25.00 USD" in scanned["1002"]) \
+        == (True, True)  # the unreadable order's item named by its line id, as its other mails
+    # the label's mail, then the scan's event and mail, which share one reading of the order
+    # (the refund's mail names no item: no warning)
     assert notify_warnings(caplog) == [WARNING] * 2
 
 
