@@ -138,7 +138,7 @@ def test_an_original_due_paid_records_the_mode_stripe_took_it_in(
         as_text=True)
     assert ('originals not returned: <span class="nb">20.00 USD</span> due, <span class="nb">'
             f'{"20.00" if livemode else "0.00"} USD</span> paid') in page
-    assert ('<th class="num">Sales kept (exchanges)</th>'
+    assert ('<th class="num">Stripe test mode</th>'
             '<th class="num">Exchanges paid in Stripe test mode</th></tr>') in page
     assert ('<td data-label="Exchanges paid in Stripe test mode" class="num">'
             f'{"0.00" if livemode else "20.00"} USD</td></tr>') in page

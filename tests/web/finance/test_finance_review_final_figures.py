@@ -148,12 +148,13 @@ def test_the_summary_counts_a_reviewed_approval_with_its_final_amount(
         "GBP": (1, 0, 0, 1, 6000, 0, 6000),
         "USD": (1, 0, 0, 1, 100050, 0, 100050)}
     page = reviewed.admin.get(f"/finance/summary?{QUERY}").get_data(as_text=True)
-    usd = re.search(r'<tr class="totals"><td data-label="Currency">USD</td>.*?</tr>', page, re.S)
-    assert usd is not None
-    assert '<td data-label="Waiting for review" class="num">0 (0.00 USD)</td>' in usd.group(0)
+    money, decided = (re.search(rf'<tr class="{row}"><td data-label="Currency">USD</td>.*?</tr>',
+                                page, re.S) for row in ("totals", "totals-decisions"))
+    assert money is not None and decided is not None
+    assert '<td data-label="Waiting for review" class="num">0 (0.00 USD)</td>' in decided.group(0)
     assert ('<td data-label="Decided by a person" class="num words"><span>1 approved (<span '
-            'class="nb">1,000.50 USD</span>), 0 declined</span></td>') in usd.group(0)
-    assert '<td data-label="Captured" class="num">12,345.67 USD</td>' in usd.group(0)  # the sale
+            'class="nb">1,000.50 USD</span>), 0 declined</span></td>') in decided.group(0)
+    assert '<td data-label="Captured" class="num">12,345.67 USD</td>' in money.group(0)  # the sale
     assert "(12,345.67 USD)" not in page
     report = reviewed.cli("ledger", "report", *PERIOD)
     row = next(ln for ln in report.splitlines() if ln.startswith("USD"))
