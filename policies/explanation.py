@@ -109,6 +109,31 @@ def without_promise(text: str) -> str:
         return text
     return _PROMISED.sub("", text)
 
+# the money sentence, and what it says where no money moves (the shop's dry run): the ledger
+# keeps what the policy said, each reader of a dry run reads the conditional
+WILL = N_("We will {what}.")
+IF_APPROVED = N_("If it is approved, we will {what}.")
+DRY_RUN = {WILL: N_("Dry run: we would {what}; no money moves."),
+           IF_APPROVED: N_("Dry run: if it is approved, we would {what}; no money moves.")}
+# the same in a text recorded without its message ids: "We will refund 25.00 USD to ..." up
+# to the full stop ending the sentence (an amount's own point is followed by a digit)
+_WILL = re.compile(r"\b(We will|If it is approved, we will) ((?:refund|give you) .*?)\.(?=\s|$)")
+
+
+def as_dry_run(text: str) -> str:
+    """The explanation as a reader of a dry run reads it: no promise of when the money will be
+    on its way, and "we would" where the policy said "we will", saying that no money moves.
+    Used wherever the order's money goes to the dry run (answer, pages, emails)."""
+    if isinstance(text, Joined):
+        return Joined(as_dry_run(p) for p in text.parts
+                      if getattr(p, "msgid", None) not in (PROMISE, HELD_PROMISE))
+    if isinstance(text, Said):
+        return Said(DRY_RUN[text.msgid], text.params) if text.msgid in DRY_RUN else text
+    return _WILL.sub(lambda m: ("Dry run: we would" if m.group(1) == "We will" else
+                                "Dry run: if it is approved, we would")
+                     + f" {m.group(2)}; no money moves.", _PROMISED.sub("", text))
+
+
 # said by decisions recorded before the send-back sentence carried its units: kept in the
 # catalogues so those decisions still read in every language
 EARLIER = (N_("Please send back {items}."),
@@ -165,5 +190,5 @@ def _money(resolutions: tuple[Resolution, ...], cur: str, approved: bool,
     if not bits:
         return said("After fees there is nothing left to refund.") if approved else ""
     if approved:
-        return said("We will {what}.", what=_join(bits))
-    return said("If it is approved, we will {what}.", what=_join(bits))
+        return said(WILL, what=_join(bits))
+    return said(IF_APPROVED, what=_join(bits))

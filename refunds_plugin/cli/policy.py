@@ -28,7 +28,7 @@ import click
 from sqlalchemy import Engine
 
 import policies
-from policies.explanation import without_promise
+from policies.explanation import as_dry_run
 from refunds_plugin import routing
 from refunds_plugin.cli import options, startup, tables
 from refunds_plugin.cli import simulate_report as report
@@ -206,7 +206,7 @@ def explain(spec: str, input_file: str | None, now_at: datetime | None, as_json:
         told = decision.to_dict() | {"test_mode": test}
         # the words an English reader is answered with (the storefront's answer, the human
         # output: "10,221 JPY"), not the ledger's plain form ("10221 JPY")
-        told["explanation"] = said_again(without_promise(decision.explanation) if test
+        told["explanation"] = said_again(as_dry_run(decision.explanation) if test
                                          else decision.explanation, "en")
         click.echo(json.dumps(told, indent=2, default=str))
     else:
@@ -328,7 +328,7 @@ def render(d: Decision, *, test_mode: bool = False) -> str:
     widths = [*tables.column_widths(row[:3] for row in rows), 0]  # what it says: not padded
     out.append("")
     out += tables.table_lines(rows, widths, trim=False)
-    told = without_promise(d.explanation) if test_mode else d.explanation
+    told = as_dry_run(d.explanation) if test_mode else d.explanation
     out += ["", said_again(told, "en")]  # as an English reader reads it
     return "\n".join(out)
 

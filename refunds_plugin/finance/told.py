@@ -12,7 +12,7 @@ from typing import Any
 
 from babel import Locale
 
-from policies.explanation import without_promise
+from policies.explanation import as_dry_run
 from refunds_plugin.finance.moved import decided_without_money
 from refunds_plugin.language import normalise, pick
 from refunds_plugin.language.said import as_stored, render
@@ -38,8 +38,8 @@ class Told:
 def told_customer(explanation: str, said: str | None, order_locale: str | None, default_locale: str,
          *, test_mode: bool = False) -> Told:
     """``explanation`` (``decisions.explanation``, with its ids ``decisions.said``) as the
-    customer read it: in test mode without the promise of when the money arrives, as their
-    answer and emails left it out."""
+    customer read it: in test mode "we would" and without the promise of when the money
+    arrives, as their answer and emails said it (``as_dry_run``)."""
     value = _as_told(explanation, said, test_mode)
     lang = pick(order_locale, default=default_locale)
     return Told(lang, render(value, lang), render(value, "en"), normalise(order_locale) is None)
@@ -47,7 +47,7 @@ def told_customer(explanation: str, said: str | None, order_locale: str | None, 
 
 def _as_told(explanation: str, said: str | None, test_mode: bool) -> str:
     value = as_stored(explanation, said)
-    return without_promise(value) if test_mode else value
+    return as_dry_run(value) if test_mode else value
 
 
 # the stored facts of a decision made while no money could move (``service.decided_on``), in
@@ -65,6 +65,12 @@ def _facts(stored: str | None) -> dict[str, Any]:
     except ValueError:
         return {}
     return value if isinstance(value, dict) else {}
+
+
+def decided_in_test_mode(facts: str | None) -> bool:
+    """Whether a decision with no attempts yet (a review) was decided while no money could
+    move (its stored facts, ``can_charge`` false): its answer then said "we would"."""
+    return decided_without_money(_facts(facts), []) is not None
 
 
 def exported(dec: Any, providers: Iterable[str]) -> str:

@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from policies.explanation import without_promise
+from policies.explanation import as_dry_run
 from refunds_plugin.domain.decision import Decision
 from refunds_plugin.finance.rows import shown_status
 from refunds_plugin.language.said import render
@@ -53,8 +53,8 @@ class Answer:
             "currency": d.currency,
             "return_required": d.return_required,
             "reason_code": d.reason_code,
-            # where no money moves, without the promise of when it will be on its way
-            "explanation": render(without_promise(d.explanation) if self.dry_run
+            # where no money moves, "we would" and no promise of when it will be on its way
+            "explanation": render(as_dry_run(d.explanation) if self.dry_run
                                   else d.explanation, locale),
             "dry_run": self.dry_run,
             "attempts": [

@@ -87,7 +87,8 @@ def open_reviews(conn: Connection, limit: int = 100, offset: int = 0) -> list[An
         select(reviews, decisions.c.order_id, decisions.c.amount, decisions.c.currency,
                decisions.c.customer_email, decisions.c.explanation, decisions.c.request,
                decisions.c.refund_amount, decisions.c.credit_amount, decisions.c.resolution,
-               decisions.c.body, decisions.c.said, orders.c.locale, decisions.c.chosen_locale)
+               decisions.c.body, decisions.c.said, orders.c.locale, decisions.c.chosen_locale,
+               decisions.c.facts)
         .join(decisions, decisions.c.id == reviews.c.decision_id)
         .outerjoin(orders, orders.c.order_id == decisions.c.order_id)
         .where(reviews.c.status == "open")

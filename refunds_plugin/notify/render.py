@@ -38,7 +38,7 @@ from jinja2 import (
     TemplateSyntaxError,
 )
 
-from policies.explanation import without_promise
+from policies.explanation import as_dry_run
 from refunds_plugin.config import Config, ConfigError
 from refunds_plugin.language import catalogue, pick, postal
 from refunds_plugin.language.said import N_, rebuild
@@ -188,8 +188,8 @@ class Renderer:
                 explanation = again
         asked = [{**a, "why": reason(a.get("why"), explanation, locale or "en")}
                  for a in context.get("asked") or ()]
-        if explanation is not None:  # no money moves in test mode: no time promised for it
-            told = without_promise(explanation) if context.get("test_mode") else explanation
+        if explanation is not None:  # no money moves in test mode: "we would", no time promised
+            told = as_dry_run(explanation) if context.get("test_mode") else explanation
             explanation = say(told, locale or "en")
         said_again = {"explanation": explanation} if explanation is not None else {}
         return {

@@ -171,9 +171,11 @@ def test_policy_explain_takes_no_label_fee_where_the_service_cannot_buy_a_label(
 
     assert lines[1] == CANNOT
     assert "fees:        none" in lines
-    # no Stripe key: test mode, so no promise of when the money goes, as the customer reads it
-    assert lines[-1] == ("Your return of 1 × SKU-1 is approved. We will refund 25.00 USD to your "
-                         "original payment. Please send back: SKU-1.")
+    # no Stripe key: test mode, so "we would" and no promise of when the money goes, as the
+    # customer reads it
+    assert lines[-1] == ("Your return of 1 × SKU-1 is approved. Dry run: we would refund 25.00 "
+                         "USD to your original payment; no money moves. Please send back: "
+                         "SKU-1.")
 
 
 def test_policy_explain_deducts_the_label_fee_where_the_service_buys_the_label(
@@ -183,7 +185,8 @@ def test_policy_explain_deducts_the_label_fee_where_the_service_buys_the_label(
 
     assert lines[1] == ("labels:      can be bought (REFUNDS_EASYPOST_API_KEY and a return "
                         "address), as the service sees it")
-    assert "We will refund 19.00 USD to your original payment." in lines[-1]
+    assert ("Dry run: we would refund 19.00 USD to your original payment; no money moves."
+            in lines[-1])
 
 
 SCAN = ('currency: USD\nwindow: {days: 30}\nrefund_on: first_scan\n'

@@ -105,3 +105,35 @@ def test_a_dry_run_attempt_is_dry_run_in_the_answer_and_in_metrics_never_succeed
     assert shown == [f'refunds_attempts{{status="{s}"}} {int(s == "dry_run")}' for s in (
         "canceled", "dry_run", "failed", "held", "in_progress", "pending", "sent", "succeeded",
         "test_mode", "unknown")]
+
+
+def test_a_dry_run_answer_says_no_money_moves_and_keeps_its_other_fields(
+    any_db_url: str, clock: Callable[[], object], tmp_path: Path
+) -> None:
+    """In dry run the answer's words are as true as its ``dry_run``: we would refund, and no
+    money moves; every other field is the one a live service gives."""
+    path = tmp_path / "policy.yaml"
+    path.write_text(POLICY, encoding="utf-8")
+    h = Harness(any_db_url, clock, settings={"policy": str(path)})  # no Stripe key: dry run
+    try:
+        h.post_storefront(order_paid("o-1"))
+        approved = h.post_storefront(return_requested(
+            "r-1", "o-1", lines=[{"line_id": "l1", "quantity": 1, "reason": "too_large"}])).json
+        h.post_storefront(order_paid("o-2", reference="pi_2"))
+        review = h.post_storefront(return_requested(
+            "r-2", "o-2", lines=[{"line_id": "l1", "quantity": 1, "reason": "too_small"}])).json
+    finally:
+        h.close()
+    assert approved is not None and review is not None
+    assert approved["explanation"] == (
+        "Your return of 1 × Mug is approved. Dry run: we would refund 25.00 USD to your "
+        "original payment; no money moves. Please send back: Mug.")
+    assert {k: approved[k] for k in ("outcome", "resolution", "amount", "refund_amount",
+                                     "credit_amount", "currency", "reason_code", "dry_run")} == {
+        "outcome": "approve", "resolution": "refund", "amount": 2500, "refund_amount": 2500,
+        "credit_amount": 0, "currency": "USD", "reason_code": "approved", "dry_run": True}
+    assert [(a["kind"], a["amount"]) for a in approved["attempts"]] == [("refund", 2500)]
+    assert "Dry run: if it is approved, we would refund 25.00 USD to your original payment; " \
+        "no money moves." in review["explanation"]
+    assert "We will" not in approved["explanation"] + review["explanation"]
+    assert "we will refund" not in review["explanation"]

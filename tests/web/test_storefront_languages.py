@@ -190,3 +190,26 @@ def test_a_return_sent_again_is_answered_in_the_language_its_emails_are_in(
     assert all(a["explanation"].startswith("Votre retour de 1 × Taza est accepté.")
                for a in answers)
     assert [row.chosen_locale for row in harness.rows(decisions)] == ["fr"]
+
+
+@pytest.mark.parametrize(("locale", "said"), [
+    ("de", "Testlauf: Wir würden 12,50\xa0€ auf Ihre ursprüngliche Zahlungsart erstatten; es "
+           "wird kein Geld bewegt."),
+    ("es", "Simulación: procederíamos a reembolsar 12,50\xa0€ a tu método de pago original; "
+           "no se mueve dinero."),
+    ("fr", "Simulation\xa0: il s'agirait de rembourser 12,50\xa0€ sur votre moyen de "
+           "paiement d'origine\xa0; aucun argent n'est versé."),
+])
+def test_a_dry_run_answer_says_in_the_customers_language_that_no_money_moves(
+    any_db_url: str, clock: Any, locale: str, said: str,
+) -> None:
+    h = Harness(any_db_url, clock)  # no Stripe key: dry run
+    try:
+        assert _paid(h, locale).status_code == 200
+        answer = _return(h)
+        (row,) = h.rows(decisions)
+    finally:
+        h.close()
+    assert answer["dry_run"] is True
+    assert said in answer["explanation"]
+    assert "12.50 EUR to your original payment. " in row.explanation  # the ledger's English

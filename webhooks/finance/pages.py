@@ -38,7 +38,7 @@ from refunds_plugin.finance import reports, sessions
 from refunds_plugin.finance.detail import Reader, decision_detail, unreadable_line
 from refunds_plugin.finance.summary import summarize
 from refunds_plugin.finance.tokens import Principal, check_token
-from refunds_plugin.finance.told import told_customer
+from refunds_plugin.finance.told import decided_in_test_mode, told_customer
 from refunds_plugin.insights.period import period_params
 from refunds_plugin.intake import reviews
 from refunds_plugin.intake import saleor_returns as saleor_by_hand
@@ -225,8 +225,9 @@ def _queued(rv: Any, default_locale: str) -> dict[str, Any]:
                   unreadable, extra={"decision_id": rv.decision_id, "order_id": rv.order_id})
     return {**rv._mapping, "comment": str(request_json.get("comment") or ""),
             "fees": sum(int(f.get("amount", 0)) for f in body.get("fees", [])),
+            # as the customer read it: in a dry run, "we would" (``as_dry_run``)
             "told": told_customer(rv.explanation, rv.said, written_in(rv.chosen_locale, rv.locale),
-                                  default_locale),
+                                  default_locale, test_mode=decided_in_test_mode(rv.facts)),
             "unreadable": unreadable}
 
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import dataclass
 
-from policies.explanation import without_promise
+from policies.explanation import as_dry_run, without_promise
 from refunds_plugin.domain.decision import Decision, RuleResult
 from refunds_plugin.domain.facts import OrderFacts
 from refunds_plugin.domain.kinds import Outcome, Reason
@@ -93,9 +93,12 @@ def explanation(decision: Decision, money_done: bool, locale: str = "en",
     """The policy's paragraph in the reader's language (its stored text when it was recorded
     without its message ids), without its promise of when the money will be on its way once
     the money has arrived (a promise already kept reads as one still pending) or where no
-    money moves (``dry_run``: the shop's test mode, whose banner says so)."""
+    money moves (``dry_run``: the shop's test mode, whose banner says so; there it also says
+    "we would" where the policy said "we will", ``as_dry_run``)."""
     text = decision.explanation
-    if money_done or dry_run:
+    if dry_run:  # "we would": no money moves
+        text = as_dry_run(text)
+    elif money_done:
         text = without_promise(text)
     return render(text, locale)
 

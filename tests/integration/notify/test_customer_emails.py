@@ -183,6 +183,35 @@ def test_a_kind_switched_off_is_recorded_but_never_sent(
         "skipped", 1, "not sent: refund_sent is switched off ([mail] off)")
 
 
+def test_a_dry_run_approval_after_review_says_we_would_refund_and_that_no_money_moves(
+    mail_shop_with: Callable[..., Harness], smtp: SmtpSink, clock: Clock
+) -> None:
+    h = mail_shop_with(stripe_api_key="")  # no Stripe key: the money goes to the dry run
+    assert h.post_storefront(order_paid(paid_at="2025-01-01T10:00:00Z")).status_code == 200
+    answer = h.post_storefront(return_requested(
+        lines=[{"line_id": "l1", "quantity": 2, "reason": "changed_mind"}])).json
+    assert answer is not None and (answer["outcome"], answer["dry_run"]) == ("review", True)
+    assert ("Dry run: if it is approved, we would refund 55.00 USD to your original payment; "
+            "no money moves.") in answer["explanation"]
+    h.drain()
+
+    reviews.decide(h.runtime.engine, h.runtime.service, answer["decision_id"], approve=True,
+                   by="Ada", note="loyal customer", now=clock.now)
+    h.drain()
+
+    approved = [m for m in smtp.received
+                if m.subject == "Your return for order 1001 is approved"]
+    assert len(approved) == 1
+    said = ("Our team checked your return and approved it. Dry run: we would refund 55.00 USD "
+            "to your original payment; no money moves.")
+    assert approved[0].part("plain").startswith(
+        "This shop is in test mode: no money moves.\n\n" + said + "\n")
+    assert f"<p>{said}</p>" in approved[0].part("html")
+    assert "We will" not in approved[0].part("plain") + approved[0].part("html")
+    # nothing was paid: the dry run "succeeded" (shown as dry_run)
+    assert [(r.provider, r.status) for r in h.rows(refund_attempts)] == [("dryrun", "succeeded")]
+
+
 def test_an_approval_after_review_says_our_team_approved_it_not_the_review_time_words(
     mail_shop: Harness, fake_stripe: FakeStripe, smtp: SmtpSink, clock: Clock
 ) -> None:

@@ -50,6 +50,9 @@ def _return_the_lamp(h: Harness, currency: str, locale: str | None = None) -> di
 EXPLAINED = ("Your return of 1 × Brass lamp is approved. We will refund {} to your original "
              "payment. Please send back: Brass lamp.")
 PROMISE = " The money will be on its way within 48 hours."
+# the same in dry run: no money moves, and the answer and emails say so
+DRY_RUN = ("Your return of 1 × Brass lamp is approved. Dry run: we would refund {} to your "
+           "original payment; no money moves. Please send back: Brass lamp.")
 
 
 @pytest.mark.parametrize(("currency", "read", "stored"), [
@@ -112,14 +115,15 @@ def test_a_dry_run_email_and_answer_promise_no_time_for_money_that_never_moves(
     answer = _return_the_lamp(h, "USD")
 
     assert answer["dry_run"] is True
-    assert answer["explanation"] == EXPLAINED.format("1,234.56 USD")
+    assert answer["explanation"] == DRY_RUN.format("1,234.56 USD")
     received, approved = smtp.received  # no money moved: no "refund sent"
     assert approved.subject == "Your return for order 1001 is approved"
-    # the pages' test-mode banner first, then the explanation without its promise
+    # the pages' test-mode banner first, then the explanation: "we would", and no promise
     assert approved.part("plain").startswith(
-        "This shop is in test mode: no money moves.\n\n" + EXPLAINED.format("1,234.56 USD") + "\n")
-    assert f"<p>{EXPLAINED.format('1,234.56 USD')}</p>" in approved.part("html")
+        "This shop is in test mode: no money moves.\n\n" + DRY_RUN.format("1,234.56 USD") + "\n")
+    assert f"<p>{DRY_RUN.format('1,234.56 USD')}</p>" in approved.part("html")
     assert "on its way" not in approved.part("plain") + approved.part("html")
+    assert "We will" not in approved.part("plain") + approved.part("html")
     # the ledger keeps what the policy said; the merchant's event says it as stored
     (row,) = h.rows(decisions)
     assert row.explanation == EXPLAINED.format("1234.56 USD") + PROMISE

@@ -30,7 +30,8 @@ def test_a_stripe_test_key_answers_and_mails_in_test_mode_without_a_promise(
 
     assert answer is not None
     assert (answer["outcome"], answer["dry_run"]) == ("approve", True)
-    assert "We will refund 30.00 USD to your original payment." in answer["explanation"]
+    assert ("Dry run: we would refund 30.00 USD to your original payment; no money moves."
+            in answer["explanation"])
     assert "within 48 hours" not in answer["explanation"]
     approved = next(m for m in smtp.received if m.subject == "Your return for order 1001 is "
                     "approved")

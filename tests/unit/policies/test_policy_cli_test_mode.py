@@ -11,7 +11,9 @@ from click.testing import CliRunner
 from refunds_plugin.cli.policy import policy
 
 EXPLAIN = ("explain", "--policy", "preset:default", "--now", "2026-06-01T12:00:00+00:00")
-TOLD = ("Your return of 1 × SKU-1 is approved. We will refund 25.00 USD to your original "
+TOLD = ("Your return of 1 × SKU-1 is approved. Dry run: we would refund 25.00 USD to your "
+        "original payment; no money moves. Please send back: SKU-1.")
+LIVE = ("Your return of 1 × SKU-1 is approved. We will refund 25.00 USD to your original "
         "payment. Please send back: SKU-1.")
 NOTE = ("Test mode (no REFUNDS_STRIPE_API_KEY, or a test key), as the service sees it: no real "
         "money moves for orders paid with Stripe, and their customers are not told when money "
@@ -37,7 +39,7 @@ def test_explain_json_in_test_mode_is_flagged_and_promises_nothing(key: str) -> 
 def test_explain_json_on_a_live_key_keeps_the_promise() -> None:
     told = json.loads(run("sk_live_cli", *EXPLAIN, "--json"))
     assert (told["test_mode"], told["explanation"]) == (
-        False, f"{TOLD} The money will be on its way within 48 hours.")
+        False, f"{LIVE} The money will be on its way within 48 hours.")
 
 
 @pytest.mark.parametrize("key", ["", "sk_test_cli"])

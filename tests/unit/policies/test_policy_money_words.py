@@ -11,7 +11,7 @@ import pytest
 from policy_builders import NOW, ask, order
 
 from policies import evaluate, load_policy
-from policies.explanation import without_promise
+from policies.explanation import as_dry_run, without_promise
 from refunds_plugin.domain.facts import OrderLine
 from refunds_plugin.domain.kinds import Reason
 from refunds_plugin.language.said import Amount, Joined, rebuild, render, said, structure
@@ -88,3 +88,27 @@ def test_a_promise_after_money_held_for_the_parcel_is_left_out_too() -> None:
         "We will refund 1,234.56 USD. We send the money once your parcel arrives.")
     assert without_promise(str(held)) == (
         "We will refund 1234.56 USD. We send the money once your parcel arrives.")
+
+
+def test_a_dry_run_reads_we_would_and_no_money_moves_with_its_ids_or_without() -> None:
+    facts, request = _big_order("USD", 123456)
+    d = evaluate(load_policy("preset:default"), facts, request, NOW)
+    said_en = ("Your return of 1 × Brass lamp is approved. Dry run: we would refund {} to your "
+               "original payment; no money moves. Please send back: Brass lamp.")
+
+    assert render(as_dry_run(d.explanation), "en") == said_en.format("1,234.56 USD")
+    assert render(as_dry_run(d.explanation), "de") == (
+        "Ihre Rücksendung von 1 × Brass lamp ist genehmigt. Testlauf: Wir würden 1.234,56\xa0$ "
+        "auf Ihre ursprüngliche Zahlungsart erstatten; es wird kein Geld bewegt. Bitte "
+        "zurücksenden: Brass lamp.")
+    # a text stored without its ids: the same English words, in the ledger's form
+    assert as_dry_run(str(d.explanation)) == said_en.format("1234.56 USD")
+    # a review's "if it is approved", store credit, and money held for the parcel alike
+    review = Joined([said("If it is approved, we will {what}.", what=said(
+        "give you {amount} in store credit", amount=Amount(5000, "EUR")))])
+    assert render(as_dry_run(review), "en") == as_dry_run(str(review)) == (
+        "Dry run: if it is approved, we would give you 50.00 EUR in store credit; no money "
+        "moves.")
+    held = Joined([said("We send the money once your parcel arrives."),
+                   said("It will then be on its way within {hours} hours.", hours=48)])
+    assert render(as_dry_run(held), "en") == "We send the money once your parcel arrives."

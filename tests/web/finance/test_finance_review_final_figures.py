@@ -250,5 +250,8 @@ def test_the_pages_group_the_final_amount_and_the_exports_keep_its_machine_form(
     # the policy's explanation too, though the ledger keeps it as it was said
     said = re.search(r'<blockquote class="explanation">(.*?)</blockquote>', detail, re.S)
     assert said is not None
-    assert "we will refund 12,345.67 USD to your original payment." in said.group(1)
-    assert "we will refund 12345.67 USD to your original payment." in row["explanation"]
+    # in dry run, as the customer read it: no money moves
+    assert ("Dry run: if it is approved, we would refund 12,345.67 USD to your original "
+            "payment; no money moves.") in said.group(1)
+    assert ("Dry run: if it is approved, we would refund 12345.67 USD to your original "
+            "payment; no money moves.") in row["explanation"]

@@ -11,15 +11,17 @@ from refunds_plugin.finance.tokens import create_token
 from tests.fakes.finance_scene import Scene
 from tests.fakes.shop import Shop
 
-GERMAN = ("Ihre Rücksendung von 1 × Shirt ist genehmigt. Wir werden 25,00\u00a0€ auf Ihre "
-          "ursprüngliche Zahlungsart erstatten. Bitte zurücksenden: Shirt.")
+GERMAN = ("Ihre Rücksendung von 1 × Shirt ist genehmigt. Testlauf: Wir würden 25,00\u00a0€ auf "
+          "Ihre ursprüngliche Zahlungsart erstatten; es wird kein Geld bewegt. Bitte "
+          "zurücksenden: Shirt.")
 REVIEW_GERMAN = (
     "Vielen Dank. Ihre Rücksendung von 1 × Shirt wird kurz von unserem Team geprüft. Die "
     "365-tägige Rückgabefrist für Shirt ist abgelaufen (400 Tage seit der Zahlung); unser Team "
-    "sieht es sich an. Wenn sie genehmigt wird, werden wir 25,00\u00a0€ auf Ihre ursprüngliche "
-    "Zahlungsart erstatten. Sobald sie genehmigt ist, bitten wir Sie, Shirt zurückzusenden.")
-ENGLISH = ("Your return of 1 × Shirt is approved. We will refund 25.00 EUR to your original "
-           "payment. Please send back: Shirt.")
+    "sieht es sich an. Testlauf: Wenn sie genehmigt wird, würden wir 25,00\u00a0€ auf Ihre "
+    "ursprüngliche Zahlungsart erstatten; es wird kein Geld bewegt. Sobald sie genehmigt ist, "
+    "bitten wir Sie, Shirt zurückzusenden.")
+ENGLISH = ("Your return of 1 × Shirt is approved. Dry run: we would refund 25.00 EUR to your "
+           "original payment; no money moves. Please send back: Shirt.")
 
 
 def _german_order(shop: Shop, order_id: str, email: str, *, paid_days_ago: int) -> None:

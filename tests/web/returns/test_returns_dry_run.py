@@ -106,14 +106,20 @@ def _quote_answer_status(shop: ReturnsShop) -> dict[str, Any]:
     return {"quote": quote, "answer": answer, "status": client.get(link.group(1))}
 
 
+# what a dry run says instead of "We will refund ...": no money moves
+DRY_SAID = ("Your return of 1 × Blue enamel mug is approved. Dry run: we would refund 25.00 USD "
+            "to your original payment; no money moves. Please send back: Blue enamel mug.")
+
+
 def test_a_dry_run_answer_promises_no_time_for_money_that_never_moves(
     shop: ReturnsShop,
 ) -> None:
     pages = _quote_answer_status(shop)
 
     assert {name: (words(p, "explanation"), words(p, "test-mode")) for name, p in
-            pages.items()} == {name: ([SAID], [BANNER]) for name in pages}
+            pages.items()} == {name: ([DRY_SAID], [BANNER]) for name in pages}
     assert all("on its way" not in text(p) for p in pages.values())
+    assert all("We will refund" not in text(p) for p in pages.values())
     (stored,) = [row[13] for row in shop.rows(decisions)]
     assert stored == f"{SAID} {PROMISE}"  # the ledger keeps what the policy said
 

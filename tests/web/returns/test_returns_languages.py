@@ -62,10 +62,12 @@ def test_a_german_answer_explains_the_decision_in_german(shop: ReturnsShop) -> N
 
     answer, _link = _decide(client)
 
-    # the shop is in test mode (the dry run): no promise of when money that never moves leaves
+    # the shop is in test mode (the dry run): "we would", and no promise of when money that
+    # never moves leaves
     assert words_of(answer, "explanation") == [
-        "Ihre Rücksendung von 1 × Blue enamel mug ist genehmigt. Wir werden 25,00 $ auf Ihre "
-        "ursprüngliche Zahlungsart erstatten. Bitte zurücksenden: Blue enamel mug."]
+        "Ihre Rücksendung von 1 × Blue enamel mug ist genehmigt. Testlauf: Wir würden 25,00 $ "
+        "auf Ihre ursprüngliche Zahlungsart erstatten; es wird kein Geld bewegt. Bitte "
+        "zurücksenden: Blue enamel mug."]
     assert words_of(answer, "test-mode") == [
         "Dieser Shop ist im Testmodus: Es wird kein Geld bewegt."]
     assert "Erstattung auf Ihre ursprüngliche Zahlungsart: 25,00\xa0$" in answer
@@ -92,8 +94,9 @@ def test_the_orders_language_wins_over_the_browsers(french_order_shop: ReturnsSh
     assert '<html lang="fr">' in status.get_data(as_text=True)
     assert "Où en est votre argent" in text(status)
     assert words(status, "explanation")[0].startswith(
-        "Votre retour de 1 × Blue enamel mug est accepté. Nous allons rembourser 25,00 $US "
-        "sur votre moyen de paiement d'origine.")
+        "Votre retour de 1 × Blue enamel mug est accepté. Simulation : il s'agirait de "
+        "rembourser 25,00 $US sur votre moyen de paiement d'origine ; aucun argent n'est "
+        "versé.")
     # the money's line: a non-breaking space before the French colon, kept as it is written
     assert "<strong>Remboursement sur votre moyen de paiement d&#39;origine\xa0: 25,00\xa0$US" \
         "</strong>" in status.get_data(as_text=True)
@@ -112,8 +115,11 @@ def test_a_decision_recorded_before_message_ids_shows_its_stored_text(
     (stored,) = [row[13] for row in shop.rows(decisions)]
     promise = " The money will be on its way within 48 hours."
     assert stored.endswith(promise)  # the ledger keeps what was said
-    # the explanation is what was recorded, less its promise: the shop is in test mode
-    assert words(status, "explanation") == [stored.removesuffix(promise)]
+    # the explanation is what was recorded, less its promise and with "we would": the shop is
+    # in test mode
+    assert words(status, "explanation") == [stored.removesuffix(promise).replace(
+        "We will refund 25.00 USD to your original payment.",
+        "Dry run: we would refund 25.00 USD to your original payment; no money moves.")]
     assert stored.startswith("Your return of 1 × Blue enamel mug is approved.")
 
 

@@ -55,8 +55,9 @@ def _return_the_lamp(client: FlaskClient) -> tuple[dict[str, list[str]], str]:
         answer.get_data(as_text=True)
 
 
-EXPLAINED = ("Your return of 1 × Brass lamp is approved. We will refund {} to your original "
-             "payment. Please send back: Brass lamp.")  # test mode: no promise of when
+EXPLAINED = ("Your return of 1 × Brass lamp is approved. Dry run: we would refund {} to your "
+             "original payment; no money moves. Please send back: Brass lamp.")  # test mode:
+# "we would", and no promise of when
 
 
 @pytest.mark.parametrize(("shop_name", "read", "stored"), [
@@ -84,15 +85,15 @@ def test_an_english_reader_reads_big_amounts_grouped_on_every_page(
 
 
 @pytest.mark.parametrize(("accept", "explained"), [
-    ("de-DE,de;q=0.9", "Ihre Rücksendung von 1 × Brass lamp ist genehmigt. Wir werden "
-                       "1.234,56 $ auf Ihre ursprüngliche Zahlungsart erstatten. Bitte "
-                       "zurücksenden: Brass lamp."),
-    ("fr-FR,fr;q=0.9", "Votre retour de 1 × Brass lamp est accepté. Nous allons rembourser "
-                       "1 234,56 $US sur votre moyen de paiement d'origine. À renvoyer : "
-                       "Brass lamp."),
-    ("es-ES,es;q=0.9", "Tu devolución de 1 × Brass lamp está aprobada. Vamos a reembolsar "
-                       "1.234,56 US$ a tu método de pago original. Por favor, devuelve: Brass "
-                       "lamp."),
+    ("de-DE,de;q=0.9", "Ihre Rücksendung von 1 × Brass lamp ist genehmigt. Testlauf: Wir "
+                       "würden 1.234,56 $ auf Ihre ursprüngliche Zahlungsart erstatten; es wird "
+                       "kein Geld bewegt. Bitte zurücksenden: Brass lamp."),
+    ("fr-FR,fr;q=0.9", "Votre retour de 1 × Brass lamp est accepté. Simulation : il s'agirait "
+                       "de rembourser 1 234,56 $US sur votre moyen de paiement d'origine ; "
+                       "aucun argent n'est versé. À renvoyer : Brass lamp."),
+    ("es-ES,es;q=0.9", "Tu devolución de 1 × Brass lamp está aprobada. Simulación: "
+                       "procederíamos a reembolsar 1.234,56 US$ a tu método de pago original; "
+                       "no se mueve dinero. Por favor, devuelve: Brass lamp."),
 ])
 def test_german_french_and_spanish_readers_read_the_amounts_as_before(
     dollars: ReturnsShop, accept: str, explained: str,

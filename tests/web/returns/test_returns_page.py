@@ -279,8 +279,8 @@ def test_sending_redirects_to_the_answer_so_back_and_reload_never_post_again(
     assert words(answer, "send-back") == ["Please send back: Blue enamel mug."]
     assert words(answer, "reference") == [f"Your reference: {decision_id}"]
     assert words(answer, "explanation") == [
-        "Your return of 1 × Blue enamel mug is approved. We will refund 25.00 USD to your "
-        "original payment. Please send back: Blue enamel mug."]
+        "Your return of 1 × Blue enamel mug is approved. Dry run: we would refund 25.00 USD "
+        "to your original payment; no money moves. Please send back: Blue enamel mug."]
     assert f'href="/returns/status/{token}"' in answer.get_data(as_text=True)
     counts = shop.counts()
     assert (counts["decisions"], counts["refund_attempts"]) == (1, 1)

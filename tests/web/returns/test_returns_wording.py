@@ -77,10 +77,10 @@ def test_a_line_named_twice_is_refused_and_a_returned_line_is_not_only_0(
     assert (twice.status_code, twice.get_json()["error"]["message"]) == (
         400, "line l3: it is named more than once; name each line once")
     assert both == (
-        "Your return of 1 × Blue enamel mug and 2 × Wool socks is approved. We will refund "
-        "34.00 USD to your original payment. This includes 5.00 USD for the original shipping. "
-        "Please send back: Blue enamel mug. You don't need to send back 2 × Wool socks; please "
-        "keep them.")  # the shop is in test mode: no promise of when money that never moves goes
+        "Your return of 1 × Blue enamel mug and 2 × Wool socks is approved. Dry run: we would "
+        "refund 34.00 USD to your original payment; no money moves. This includes 5.00 USD for "
+        "the original shipping. Please send back: Blue enamel mug. You don't need to send back "
+        "2 × Wool socks; please keep them.")  # test mode: "we would", no promise of when
     assert (again.status_code, again.get_json()["error"]["message"]) == (
         400, "line l1: a return has already been requested for every unit of Blue enamel mug")
 
