@@ -144,9 +144,9 @@ def test_finance_sees_the_signal_and_its_figures_the_customer_a_kind_sentence(
     assert answer["explanation"] == (
         "Thank you. Your return of 1 × Shirt needs a quick check by our team. As much of what "
         "you have bought from us has come back, a member of our team will look at this one "
-        "personally; this is a routine check, not a refusal. If it is approved, we will refund "
-        "100.00 USD to your original payment. Once it is approved, we will ask you to send back "
-        "Shirt.")
+        "personally; this is a routine check, not a refusal. Dry run: if it is approved, we "
+        "would refund 100.00 USD to your original payment; no money moves. Once it is approved, "
+        "we will ask you to send back Shirt.")  # the shop is in dry run
     why = "abuse_signal: refund_ratio: 200.00 USD of 300.00 USD paid came back (66.7%), over 60%"
     rows = {r["order_id"]: r for r in recent_decisions(shop.runtime.engine)}
     assert (rows["o2"]["review_reason"], rows["o1"]["review_reason"]) == (why, "")

@@ -384,10 +384,10 @@ def test_a_dry_run_shop_offers_no_exchange_whose_difference_it_cannot_take(
         h.drain()
         assert answer is not None
         assert answer["explanation"] == (
-            "Your return of 1 × Trail shoe 41 is approved. We will refund 100.00 USD to your "
-            "original payment. We can't exchange Trail shoe 41 for Trail shoe 43: it costs "
-            "more, and we cannot take the difference for this order, so it comes back as a "
-            "refund instead. Please send back: Trail shoe 41.")  # no money moves: no promise
+            "Your return of 1 × Trail shoe 41 is approved. Dry run: we would refund 100.00 USD "
+            "to your original payment; no money moves. We can't exchange Trail shoe 41 for "
+            "Trail shoe 43: it costs more, and we cannot take the difference for this order, so "
+            "it comes back as a refund instead. Please send back: Trail shoe 41.")  # dry run
         assert "once you have paid" not in answer["explanation"]
         assert "exchange" not in answer
         assert h.rows(exchanges) == []

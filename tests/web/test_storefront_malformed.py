@@ -92,9 +92,10 @@ def test_lines_the_policy_refuses_are_decided_line_by_line(shop: ReturnsShop) ->
     assert (resp.status_code, answer["outcome"], answer["reason_code"], answer["amount"]) == (
         201, "approve", "partially_approved", 1905)
     assert answer["explanation"] == (
-        "Your return of 1 × Blue enamel mug is approved. We will refund 19.05 USD to your "
-        "original payment. We deducted 5.95 USD return shipping, as the return is not due to a "
-        "fault of ours. Please send back: Blue enamel mug. Not included: Linen shirt was sold as "
-        "final sale and cannot be returned.")
-    # the shop runs in the dry run: no promise of when money that never moves is on its way
+        "Your return of 1 × Blue enamel mug is approved. Dry run: we would refund 19.05 USD to "
+        "your original payment; no money moves. We deducted 5.95 USD return shipping, as the "
+        "return is not due to a fault of ours. Please send back: Blue enamel mug. Not included: "
+        "Linen shirt was sold as final sale and cannot be returned.")
+    # the shop runs in the dry run: "we would", and no promise of when money that never moves
+    # is on its way
     assert answer["dry_run"] is True
