@@ -359,25 +359,31 @@ def exchange_shipped(decision_id: str) -> Any:
     return redirect(there, code=303)
 
 
+def _by_hand(mark: Any, decision_id: str) -> tuple[Any, Any]:
+    """A follow-up's by-hand form, recorded for the signed-in person: (what ``mark`` recorded,
+    None), or (None, the refusal page) when nothing was recorded (unknown: 404; done: 409)."""
+    back = (url_for("finance.follow_ups_page"), "Back to the follow-ups")
+    try:
+        return mark(runtime().engine, decision_id,
+                    by=f"{g.principal.name} (token #{g.principal.token_id})", now=now()), None
+    except NotFound as exc:
+        return None, refused(404, f"Nothing was recorded: {exc.message}.", back)
+    except Conflict as exc:
+        return None, refused(409, f"Nothing was recorded: {exc.message}.", back)
+
+
 @bp.post("/exchanges/<decision_id>/difference-refunded")
 @needs("admin")
 def difference_refunded(decision_id: str) -> Any:
     """The ``exchange_difference_paid`` follow-up's form: refunded at Stripe by a person."""
-    there = url_for("finance.follow_ups_page")
-    back = (there, "Back to the follow-ups")
-    try:
-        done = by_hand.mark_difference_refunded(
-            runtime().engine, decision_id,
-            by=f"{g.principal.name} (token #{g.principal.token_id})", now=now())
-    except NotFound as exc:
-        return refused(404, f"Nothing was recorded: {exc.message}.", back)
-    except Conflict as exc:
-        return refused(409, f"Nothing was recorded: {exc.message}.", back)
+    done, refusal = _by_hand(by_hand.mark_difference_refunded, decision_id)
+    if refusal is not None:
+        return refusal
     paid = "" if done.amount is None or not done.currency else \
         f" ({Money(done.amount, done.currency)})"
     tell(f"The paid difference{paid} of exchange {decision_id} (order {done.order_id}) is "
          "recorded as refunded by hand; its follow-up is cleared.")
-    return redirect(there, code=303)
+    return redirect(url_for("finance.follow_ups_page"), code=303)
 
 
 @bp.post("/saleor-returns/<decision_id>/recorded")
@@ -385,17 +391,10 @@ def difference_refunded(decision_id: str) -> Any:
 def saleor_return_recorded(decision_id: str) -> Any:
     """A person recorded in Saleor's dashboard a return Saleor was never told of (the
     ``saleor_return_failed`` follow-up's form): recorded once, then back to the follow-ups."""
-    there = url_for("finance.follow_ups_page")
-    back = (there, "Back to the follow-ups")
-    try:
-        done = saleor_by_hand.mark_recorded(
-            runtime().engine, decision_id,
-            by=f"{g.principal.name} (token #{g.principal.token_id})", now=now())
-    except NotFound as exc:
-        return refused(404, f"Nothing was recorded: {exc.message}.", back)
-    except Conflict as exc:
-        return refused(409, f"Nothing was recorded: {exc.message}.", back)
+    done, refusal = _by_hand(saleor_by_hand.mark_recorded, decision_id)
+    if refusal is not None:
+        return refusal
     tell(f"The return of decision {decision_id} (order {done.order_id}) is recorded as entered "
          "in the Saleor dashboard" + ("; its follow-up is cleared." if done.follow_up_cleared
                                       else "."))
-    return redirect(there, code=303)
+    return redirect(url_for("finance.follow_ups_page"), code=303)
