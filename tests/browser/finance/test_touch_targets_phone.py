@@ -126,6 +126,6 @@ def test_on_a_touch_phone_the_outbox_counts_and_each_disclosure_are_44_px_target
 
     assert shown == {path: [] for path in shown}
     page.goto(f"{base}/finance/outbox/")
-    assert page.locator("main ul.counts a").count() == 5
+    assert page.locator("main ul.counts a").count() == 6  # queued … failed, gone, skipped
     page.goto(f"{base}/finance/decisions/{scene.approved_id}")
     assert page.locator("main summary").all_inner_texts() == ["Order facts", "The request"]
