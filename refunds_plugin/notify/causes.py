@@ -52,7 +52,14 @@ from refunds_plugin.ledger.tables import decisions, refund_attempts
 from refunds_plugin.notify import stored
 from refunds_plugin.notify.asked import asked
 from refunds_plugin.notify.kinds import MERCHANT
-from refunds_plugin.notify.outbox import HELD, Known, enqueue, enqueue_all, recorded_causes
+from refunds_plugin.notify.outbox import (
+    HELD,
+    Known,
+    enqueue,
+    enqueue_all,
+    recorded_causes,
+    withdraw,
+)
 from refunds_plugin.notify.reads import decided_in_test_mode, dry_run_of, order_names
 from refunds_plugin.notify.reads import ended_exchange as _ended
 from refunds_plugin.notify.reads import order_number as _number
@@ -296,6 +303,9 @@ def return_received(
     recorded, _, email = _recorded(conn, decision_id)
     context = {**recorded, **(extra or {}), "received_at": received_at.isoformat()}
     cause = f"return:{decision_id}"
+    for step in ("in_transit", "delivered"):  # an older step not told yet stays untold
+        withdraw(conn, cause=f"{cause}:{step}", kind=f"parcel_{step}", recipient=email, now=now,
+                 note="not sent: the return was received before this email went")
     enqueue(conn, cause=cause, kind="item_received", recipient=email, now=now, context=context)
     enqueue(conn, cause=cause, kind="return.received", recipient=MERCHANT, now=now,
             context=_event(context, email))

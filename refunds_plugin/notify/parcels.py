@@ -7,7 +7,8 @@ the carrier's status (``shipping.returns.mark_tracking``, through ``shipping.jou
   ``return:<decision id>:in_transit``)
 - delivered to the shop: ``parcel_delivered`` and ``return.delivered``
   (``return:<decision id>:delivered``). An ``parcel_in_transit`` mail still queued is withdrawn
-  (``outbox.withdraw``): "on its way to us" never follows "we have your parcel"
+  (``outbox.withdraw``): "on its way to us" never follows "we have your parcel"; and the
+  warehouse's receipt withdraws both while queued (``causes.return_received``)
 - the carrier failed, or sends the parcel back to the customer: ``parcel_problem``, saying
   what to do (``return:<decision id>:failure`` / ``:return_to_sender``)
 

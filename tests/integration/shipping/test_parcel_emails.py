@@ -153,6 +153,35 @@ def test_an_in_transit_email_not_sent_before_the_delivery_is_withdrawn(
     )
 
 
+
+def test_parcel_emails_not_sent_before_the_warehouse_receipt_are_withdrawn(
+    shop: Callable[..., Returns],
+    smtp: SmtpSink,
+    erp: Receiver,
+) -> None:
+    """The receipt's own mail says "we received your return": a scan or delivery mail still
+    queued when it is recorded would tell the customer an older step after it."""
+    r, decision, code = _labelled(shop, INSPECTED)
+    before = len(smtp.received)
+
+    assert r.track("evt_1", code, "in_transit").status_code == 200
+    assert r.track("evt_2", code, "delivered").status_code == 200
+    r.h.runtime.service.receive(decision, {"l1": ("as_new", None, False)}, "dock")  # at once
+    r.h.drain()
+
+    assert [subject for subject, _ in _new(smtp, before)][0] == \
+        "We received your return for order 1001"
+    assert not any(subject.startswith(("We have your parcel", "Your return for order 1001 is on"))
+                   for subject, _ in _new(smtp, before))
+    assert [(row.kind, row.status, row.note) for row in r.h.rows(outbox)
+            if row.kind.startswith("parcel_")] == [
+        ("parcel_in_transit", "skipped",
+         "not sent: the parcel was delivered before this email went"),
+        ("parcel_delivered", "skipped",
+         "not sent: the return was received before this email went"),
+    ]
+
+
 def test_a_stale_read_of_the_return_never_takes_a_delivered_parcel_back_to_in_transit(
     shop: Callable[..., Returns],
     smtp: SmtpSink,
