@@ -42,6 +42,7 @@ from refunds_plugin.finance.rows import (
     shown_status,
 )
 from refunds_plugin.finance.told import exported
+from refunds_plugin.ledger.exchange_dues import refund_of
 from refunds_plugin.ledger.tables import (
     decisions,
     events,
@@ -54,11 +55,9 @@ from refunds_plugin.money import Money
 
 
 def recent_decisions(engine: Engine, limit: int = 20) -> list[dict[str, Any]]:
+    newest = select(decisions).order_by(decisions.c.created_at.desc(), decisions.c.id)
     with engine.connect() as conn:
-        decs = conn.execute(
-            select(decisions).order_by(decisions.c.created_at.desc(), decisions.c.id).limit(limit)
-        ).all()
-        return _rows(conn, decs)
+        return _rows(conn, conn.execute(newest.limit(limit)).all())
 
 
 def _rows(conn: Connection, decs: Sequence[Any]) -> list[dict[str, Any]]:
@@ -327,11 +326,12 @@ ATTEMPT_COLUMNS = [
     "sent_amount", "amount_text", "payment_reference", "customer_email", "status",
     "provider_reference", "credit_code", "tries", "last_error", "created_at", "completed_at",
     "livemode",  # the provider's mode: false is Stripe's test mode, null not known (before 0025)
+    "gives_back",  # which money: the sale's, or an exchange's payment or label fee given back
 ]  # fmt: skip
 # minor units; the CSV adds each in major units after all the others (``bonus_decimal``…)
 ATTEMPT_MONEY = ("amount", "bonus", "sent_amount")
-# livemode came later: in a CSV after every earlier column, so none of those moves
-ATTEMPT_CSV_COLUMNS = [*amounts.columns(ATTEMPT_COLUMNS[:-1], ATTEMPT_MONEY), "livemode"]
+# livemode and gives_back came later: in a CSV after every earlier column, so none of those moves
+ATTEMPT_CSV_COLUMNS = [*amounts.columns(ATTEMPT_COLUMNS[:-2], ATTEMPT_MONEY), *ATTEMPT_COLUMNS[-2:]]
 
 
 def attempt_query(filters: Mapping[str, str]) -> Select[Any]:
@@ -343,8 +343,7 @@ def attempt_query(filters: Mapping[str, str]) -> Select[Any]:
     query = select(
         a.id, a.decision_id, a.order_id, a.provider, a.kind, a.currency, a.amount, a.bonus,
         a.sent_amount, a.payment_reference, a.customer_email, a.status, a.provider_reference,
-        a.credit_code, a.tries, a.last_error, a.created_at, a.completed_at, a.livemode,
-    )
+        a.credit_code, a.tries, a.last_error, a.created_at, a.completed_at, a.livemode, a.seq)
     since, until = bounds(filters)
     if since:
         query = query.where(a.created_at >= since)
@@ -371,6 +370,7 @@ def _attempt_row(found: Any) -> dict[str, Any]:
     row = dict(found._mapping)
     row["amount_text"] = str(Money(int(row["amount"]) + int(row["bonus"] or 0), row["currency"]))
     row["status"] = shown_status(row["status"], row["provider"], row["livemode"])
+    row["gives_back"] = refund_of(int(row.pop("seq")))  # ``exchange_dues.refund_of``
     return row
 
 

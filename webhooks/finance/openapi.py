@@ -155,7 +155,13 @@ def document() -> dict[str, Any]:
                         "provider_reference")}, "amount": money, "bonus": money,
                     "livemode": {"type": ["boolean", "null"], "description": (
                         "false: Stripe's test mode (status test_mode once done), no real money "
-                        "moved; null: not known (written before revision 0025)")}}},
+                        "moved; null: not known (written before revision 0025)")},
+                    "gives_back": {"enum": ["sale", "original_due", "difference", "label_fee"],
+                                   "description": (
+                        "which money the attempt gives back: the sale's (the decision's "
+                        "resolutions), a payment made for an exchange (its original not "
+                        "returned, its price difference: no refund of the sale), or a return "
+                        "label fee deducted for a label never bought")}}},
                 "FollowUp": {"type": "object", "properties": {
                     "kind": {"enum": list(FOLLOW_UP_KINDS), "description": (
                         "saleor_return_failed: Saleor was never told of an approved return; "

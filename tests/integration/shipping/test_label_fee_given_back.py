@@ -6,7 +6,6 @@ with it when it is released, and an expired return pays neither."""
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
 from datetime import timedelta
 
@@ -269,7 +268,15 @@ def test_finance_counts_the_fee_once_and_shows_it_on_the_decision(
         .get_data(as_text=True)
     )
     assert "<td>refund (label fee given back)</td>" in page
-    assert json.dumps(LABEL_FEE_SEQ) == "970"
+    # the attempts' list and CSV say which money each gives back
+    auth = {"Authorization": f"Bearer {token}"}
+    listed = r.h.client().get("/api/attempts", headers=auth).get_json()["data"]
+    assert sorted((a["amount"], a["kind"], a["gives_back"]) for a in listed) == [
+        (400, "refund", "label_fee"), (2100, "refund", "sale")]
+    csv_rows = r.h.client().get("/api/attempts?format=csv", headers=auth).get_data(
+        as_text=True).splitlines()
+    assert csv_rows[0].endswith(",livemode,gives_back")
+    assert sorted(row.rsplit(",", 1)[1] for row in csv_rows[1:]) == ["label_fee", "sale"]
 
 
 def test_an_address_the_carrier_refuses_gives_the_fee_back_too(

@@ -56,9 +56,9 @@ def test_a_test_key_refund_reads_as_stripe_test_mode_with_no_real_money_moved(
     assert client.get("/api/attempts?status=succeeded", headers=auth).get_json()["data"] == []
     rows = list(csv.reader(io.StringIO(
         client.get("/api/attempts?format=csv", headers=auth).get_data(as_text=True))))
-    assert (rows[0][-4:], rows[1][-4:]) == (
-        ["amount_decimal", "bonus_decimal", "sent_amount_decimal", "livemode"],
-        ["25.00", "0.00", "25.00", "False"])
+    assert (rows[0][-5:], rows[1][-5:]) == (
+        ["amount_decimal", "bonus_decimal", "sent_amount_decimal", "livemode", "gives_back"],
+        ["25.00", "0.00", "25.00", "False", "sale"])
     assert rows[1][rows[0].index("status")] == "test_mode"
     url = shop.runtime.engine.url.render_as_string(False)
     listed = CliRunner().invoke(main, ["ledger", "list"], env={"REFUNDS_DATABASE_URL": url}).output
