@@ -28,13 +28,13 @@ from refunds_plugin.ledger.attempts import (
     get_attempt,
     write_extra_attempt,
 )
+from refunds_plugin.ledger.exchange_dues import SALE, seq_is
 from refunds_plugin.ledger.journal import append_entry
 from refunds_plugin.ledger.label_fees import LABEL_FEE_SEQ
 from refunds_plugin.ledger.tables import decisions, refund_attempts
 from refunds_plugin.notify import stored
 
 FEE_CODE = "return_shipping"  # the decision's fee for the return label
-_OWN_SEQS = 900  # below: the decision's own attempts (its resolutions, their retries)
 
 
 @dataclass(frozen=True)
@@ -54,7 +54,7 @@ def _followed(conn: Connection, decision_id: str) -> AttemptRow | None:
         select(refund_attempts)
         .where(
             ra.decision_id == decision_id,
-            ra.seq < _OWN_SEQS,
+            seq_is(ra.seq, SALE),  # the decision's own attempts, retries included
             ra.status != AttemptStatus.CANCELED,
             ra.amount > 0,
         )
